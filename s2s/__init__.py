@@ -1,0 +1,29 @@
+"""s2s: source-to-source automatic differentiation for Python and NumPy.
+
+    import s2s
+
+    @s2s.grad
+    def f(x):
+        return 2 * np.dot(x, x)
+
+    f(x)            # the gradient, 4 * x
+    print(s2s.source(f))   # the Python function s2s wrote
+"""
+
+from s2s.api import defvjp, derivative, grad, source, value_and_grad, vjp
+from s2s.errors import (
+    NoDerivativeRuleError,
+    NonScalarOutputError,
+    S2SError,
+    SourceUnavailableError,
+    UnsupportedSyntaxError,
+)
+from s2s.runtime import stop_gradient
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "grad", "value_and_grad", "vjp", "derivative", "source", "stop_gradient", "defvjp",
+    "S2SError", "UnsupportedSyntaxError", "NoDerivativeRuleError", "SourceUnavailableError",
+    "NonScalarOutputError", "__version__",
+]

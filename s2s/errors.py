@@ -1,0 +1,53 @@
+"""Errors raised by s2s. Each one points at the user's source line."""
+
+from __future__ import annotations
+
+
+class S2SError(Exception):
+    """Base class of every error s2s raises on purpose."""
+
+    def __init__(self, message: str, *, filename: str | None = None, lineno: int | None = None,
+                 col: int | None = None, line: str | None = None, hint: str | None = None):
+        self.message = message
+        self.filename = filename
+        self.lineno = lineno
+        self.col = col
+        self.line = line
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [self.message]
+        if self.filename is not None and self.lineno is not None:
+            where = f'  File "{self.filename}", line {self.lineno}'
+            if self.col is not None:
+                where += f", column {self.col + 1}"
+            parts.append(where)
+            if self.line:
+                stripped = self.line.rstrip("\n")
+                indent = len(stripped) - len(stripped.lstrip())
+                parts.append("    " + stripped.strip())
+                if self.col is not None and self.col >= indent:
+                    parts.append("    " + " " * (self.col - indent) + "^")
+        if self.hint:
+            parts.append("Hint: " + self.hint)
+        return "\n".join(parts)
+
+
+class UnsupportedSyntaxError(S2SError, SyntaxError):
+    """A construct s2s cannot differentiate correctly."""
+
+    def __str__(self) -> str:  # SyntaxError would otherwise print only msg
+        return self._render()
+
+
+class NoDerivativeRuleError(S2SError, TypeError):
+    """A call to a function that has neither source nor a derivative rule."""
+
+
+class SourceUnavailableError(S2SError, TypeError):
+    """The function's source code cannot be found (built with exec, a C function, ...)."""
+
+
+class NonScalarOutputError(S2SError, TypeError):
+    """`grad` was asked for the gradient of a function whose output is not a scalar."""

@@ -1,0 +1,250 @@
+"""From a user function to generated derivative code: runs the passes in order."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import math
+import threading
+import types
+
+import numpy as np
+
+from s2s import codegen, frontend, runtime
+from s2s.errors import UnsupportedSyntaxError
+from transforms import desugar as desugar_pass
+from transforms import exits, lower, optimize, reverse
+from transforms.desugar import HELPER
+from transforms.names import NameAllocator, load, names_in
+
+HELPER_VALUES = {"np": np, "math": math, "s2s": runtime, "unbroadcast": runtime.unbroadcast}
+
+_lock = threading.RLock()
+_cache: dict = {}
+
+
+class Generated:
+    """A generated derivative: code object, source and the helpers it closes over."""
+
+    def __init__(self, code, source, filename, helper_cells, stages, kwdefaults):
+        self.code = code
+        self.source = source
+        self.filename = filename
+        self.helper_cells = helper_cells
+        self.stages = stages
+        self.kwdefaults = kwdefaults
+
+    def bind(self, func):
+        """The generated function for this particular function object (its closure, globals, defaults)."""
+        cells = dict(self.helper_cells)
+        code = func.__code__
+        if func.__closure__:
+            cells.update(zip(code.co_freevars, func.__closure__))
+        kwdefaults = dict(func.__kwdefaults__ or {})
+        kwdefaults.update(self.kwdefaults)
+        return codegen.make_function(self.code, func.__globals__, cells, func.__defaults__, kwdefaults,
+                                     self.source)
+
+
+def stages(func, wrt=None):
+    """Each pass's output for `func`, as source text, for `s2s show --stages`."""
+    return derivative_code(func, _wrt_names(func, wrt), "flat", True).stages
+
+
+def _param_names(tree):
+    return [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+
+
+def _wrt_names(func, wrt):
+    import inspect
+    params = list(inspect.signature(func).parameters)
+    wrt = 0 if wrt is None else wrt
+    items = wrt if isinstance(wrt, tuple | list) else (wrt,)
+    out = []
+    for w in items:
+        if isinstance(w, bool) or not isinstance(w, int | str):
+            raise TypeError(f"wrt must be an int, a parameter name or a tuple of them, not {w!r}")
+        if isinstance(w, int):
+            if not -len(params) <= w < len(params):
+                raise IndexError(f"wrt={w} is out of range: {func.__name__} has {len(params)} parameter(s) "
+                                 f"{params}")
+            out.append(params[w])
+        else:
+            if w not in params:
+                raise ValueError(f"wrt={w!r} names no parameter of {func.__name__}; its parameters are {params}")
+            out.append(w)
+    return tuple(out)
+
+
+def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool) -> Generated:
+    """Generate (or fetch from the cache) reverse-mode code for `func`.
+
+    form: "flat" -> df(*args, *, out_bar=1.0) returning the gradient(s);
+          "value" -> the same returning (value, gradient(s));
+          "split" -> f_vjp(*args) returning (value, pullback), pullback returning a tuple.
+    """
+    key = (func.__code__, wrt_names, form, optimize_code)
+    with _lock:
+        entry = _cache.get(key)
+        if entry is not None:
+            return entry
+        entry = _build(func, wrt_names, form, optimize_code, key)
+        return entry
+
+
+def _build(func, wrt_names, form, optimize_code, key):
+    pf = frontend.parse_function(func)
+    tree = pf.tree
+    stage_text = {"source": ast.unparse(tree)}
+    alloc = NameAllocator(names_in(tree) | set(pf.globals) & names_in(tree))
+    helpers = {}
+    user_free = names_in(tree)
+    for h, value in HELPER_VALUES.items():
+        name = h
+        while name in user_free and pf.resolve(name) is not value:
+            name += "_"
+        helpers[h] = name
+        alloc.reserve(name)
+    desugar_pass.desugar(pf, tree, alloc)
+    exits.structure_exits(tree, alloc)
+    locals_ = desugar_pass.local_names(tree)
+    stage_text["desugared"] = ast.unparse(tree)
+    lower.lower(pf, tree, alloc, locals_)
+    _rename_helpers(tree, helpers)
+    stage_text["lowered"] = ast.unparse(tree)
+
+    cells = {helpers[h]: types.CellType(v) for h, v in HELPER_VALUES.items()}
+    callees = {}
+
+    def link(callee, positions, call_node):
+        wrt = tuple(_param_names_of(callee)[p] for p in positions)
+        label = (callee.__code__, wrt)
+        if label not in callees:
+            name = alloc.fresh(f"{callee.__name__}_vjp")
+            cell = types.CellType()
+            callees[label] = (name, cell)
+            cells[name] = cell
+            sub_key = (callee.__code__, wrt, "split", optimize_code)
+            if sub_key == key:
+                _pending.setdefault(key, []).append((cell, callee))
+            else:
+                gen = derivative_code(callee, wrt, "split", optimize_code)
+                cell.cell_contents = gen.bind(callee)
+        return callees[label][0]
+
+    rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link)
+    forward, backward, out_atom, seed = rev.run()
+    fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form, alloc, helpers)
+    if optimize_code:
+        fdef = optimize.optimize(fdef, set(rev.bar.values()) | rev.temp_names)
+    free = list(cells) + [n for n in func.__code__.co_freevars if n not in cells]
+    code, source, filename = codegen.compile_function(fdef, free, f"{fdef.name} from {pf.filename}")
+    stage_text["derivative"] = source
+    seed_name = fdef.args.kwonlyargs[-1].arg if form != "split" and fdef.args.kwonlyargs else None
+    kwdefaults = {seed_name: 1.0} if seed_name else {}
+    gen = Generated(code, source, filename, cells, stage_text, kwdefaults)
+    _cache[key] = gen
+    for cell, callee in _pending.pop(key, []):
+        cell.cell_contents = gen.bind(callee)
+    return gen
+
+
+_pending: dict = {}
+
+
+def _param_names_of(func):
+    import inspect
+    return list(inspect.signature(func).parameters)
+
+
+def _rename_helpers(tree, helpers):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and getattr(node, HELPER, False) and node.id in helpers:
+            node.id = helpers[node.id]
+
+
+def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form, alloc, helpers):
+    s2s = helpers["s2s"]
+    args = copy.deepcopy(tree.args)
+    out_name = out_atom.id if isinstance(out_atom, ast.Name) else "out"
+    seed_bar = rev.adj(seed) if seed else alloc.fresh(f"{out_name}_bar")
+    stack_init = [ast.parse(f"{rev.stack} = []").body[0]] if rev.stack else []
+    unset = sorted(rev.pushed - set(_param_names(tree)))
+    if unset:  # values pushed before their first assignment (first loop iteration, one-armed if)
+        stack_init.append(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store()) for n in unset],
+                                     value=ast.Constant(None)))
+    grads = []
+    for w in wrt_names:
+        bar = rev.bar.get(w)
+        value = ast.Constant(0.0) if bar is None or w in rev.zero_at_end else load(bar)
+        grads.append(ast.Call(func=ast.Attribute(value=load(s2s), attr="finish", ctx=ast.Load()),
+                              args=[value, load(w)], keywords=[]))
+    wrt_label = "_".join(wrt_names)
+    if form == "split":
+        grads_expr = ast.Tuple(elts=grads, ctx=ast.Load())
+        restored = sorted(_stored_names(backward) & (set(_param_names(tree)) | _stored_names(forward)))
+        popped_lists = sorted(_popped_lists(backward))
+        defaults_names = sorted(set(restored) | set(popped_lists) | ({rev.stack} if rev.stack else set()))
+        copies = [ast.parse(f"{n} = list({n})").body[0] for n in sorted(set(popped_lists) |
+                                                                         ({rev.stack} if rev.stack else set()))]
+        pb_name = alloc.fresh(f"{tree.name}_pullback")
+        pb_args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=seed_bar)] + [ast.arg(arg=n) for n in defaults_names],
+                                vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                                defaults=[load(n) for n in defaults_names])
+        pb = ast.FunctionDef(name=pb_name, args=pb_args, body=copies + backward + [ast.Return(value=grads_expr)],
+                             decorator_list=[], returns=None, type_params=[])
+        value_name = alloc.fresh("value") if _stored_names(backward) & set(atom_names_of(out_atom)) else None
+        body = stack_init + forward
+        ret_value = out_atom
+        if value_name:
+            body.append(ast.Assign(targets=[ast.Name(id=value_name, ctx=ast.Store())], value=out_atom))
+            ret_value = load(value_name)
+        body += [pb, ast.Return(value=ast.Tuple(elts=[ret_value, load(pb_name)], ctx=ast.Load()))]
+        name = f"{tree.name}_vjp"
+    else:
+        args.kwonlyargs = args.kwonlyargs + [ast.arg(arg=seed_bar)]
+        args.kw_defaults = args.kw_defaults + [ast.Constant(1.0)]
+        grads_expr = grads[0] if len(grads) == 1 else ast.Tuple(elts=grads, ctx=ast.Load())
+        body = stack_init + forward
+        if form == "value":
+            value_name = alloc.fresh("value")
+            body.append(ast.Assign(targets=[ast.Name(id=value_name, ctx=ast.Store())], value=out_atom))
+            grads_expr = ast.Tuple(elts=[load(value_name), grads_expr], ctx=ast.Load())
+        body += backward + [ast.Return(value=grads_expr)]
+        name = f"d{tree.name}_d{wrt_label}"
+    fdef = ast.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, type_params=[])
+    for a in ast.walk(fdef.args):
+        if isinstance(a, ast.arg):
+            a.annotation = None
+    ast.fix_missing_locations(fdef)
+    return fdef
+
+
+def atom_names_of(a):
+    return [a.id] if isinstance(a, ast.Name) else []
+
+
+def _stored_names(stmts):
+    out = set()
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                out.add(n.id)
+            if isinstance(n, ast.For) and isinstance(n.target, ast.Name):
+                out.add(n.target.id)
+    return out
+
+
+def _popped_lists(stmts):
+    out = set()
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "pop" \
+                    and isinstance(n.func.value, ast.Name) and not n.args:
+                out.add(n.func.value.id)
+    return out
+
+
+def check_no_unsupported(pf, node, what):
+    """Raise a clean error for a construct a later pass cannot handle."""
+    raise pf.error(UnsupportedSyntaxError, what, node)

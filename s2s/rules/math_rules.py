@@ -1,0 +1,38 @@
+"""Rules for the scalar functions of the `math` module."""
+
+from s2s.rules import defrule, nondifferentiable
+
+defrule("math.sin(x)", x="g * math.cos(x)", x_dot="x_dot * math.cos(x)")
+defrule("math.cos(x)", x="-g * math.sin(x)", x_dot="-x_dot * math.sin(x)")
+defrule("math.tan(x)", x="g / math.cos(x) ** 2", x_dot="x_dot / math.cos(x) ** 2")
+defrule("math.asin(x)", x="g / math.sqrt(1 - x * x)", x_dot="x_dot / math.sqrt(1 - x * x)")
+defrule("math.acos(x)", x="-g / math.sqrt(1 - x * x)", x_dot="-x_dot / math.sqrt(1 - x * x)")
+defrule("math.atan(x)", x="g / (1 + x * x)", x_dot="x_dot / (1 + x * x)")
+defrule("math.atan2(y, x)", y="g * x / (x * x + y * y)", x="-g * y / (x * x + y * y)",
+        y_dot="y_dot * x / (x * x + y * y)", x_dot="-x_dot * y / (x * x + y * y)")
+defrule("math.sinh(x)", x="g * math.cosh(x)", x_dot="x_dot * math.cosh(x)")
+defrule("math.cosh(x)", x="g * math.sinh(x)", x_dot="x_dot * math.sinh(x)")
+defrule("math.tanh(x)", x="g * (1 - ans * ans)", x_dot="x_dot * (1 - ans * ans)")
+defrule("math.asinh(x)", x="g / math.sqrt(x * x + 1)", x_dot="x_dot / math.sqrt(x * x + 1)")
+defrule("math.acosh(x)", x="g / math.sqrt(x * x - 1)", x_dot="x_dot / math.sqrt(x * x - 1)")
+defrule("math.atanh(x)", x="g / (1 - x * x)", x_dot="x_dot / (1 - x * x)")
+defrule("math.exp(x)", x="g * ans", x_dot="x_dot * ans")
+defrule("math.expm1(x)", x="g * (ans + 1)", x_dot="x_dot * (ans + 1)")
+defrule("math.log(x, base=None)", x="g / x if base is None else g / (x * math.log(base))",
+        x_dot="x_dot / x if base is None else x_dot / (x * math.log(base))")
+defrule("math.log1p(x)", x="g / (1 + x)", x_dot="x_dot / (1 + x)")
+defrule("math.log2(x)", x="g / (x * math.log(2))", x_dot="x_dot / (x * math.log(2))")
+defrule("math.log10(x)", x="g / (x * math.log(10))", x_dot="x_dot / (x * math.log(10))")
+defrule("math.sqrt(x)", x="g * 0.5 / ans", x_dot="x_dot * 0.5 / ans")
+defrule("math.pow(x, y)", x="g * y * x ** (y - 1)", y="g * ans * math.log(x) if x > 0 else 0.0",
+        x_dot="x_dot * y * x ** (y - 1)", y_dot="y_dot * ans * math.log(x) if x > 0 else 0.0")
+defrule("math.hypot(*coords)", coords="[g * c / ans for c in coords]")
+defrule("math.fabs(x)", x="g * math.copysign(1.0, x) if x != 0 else 0.0",
+        x_dot="x_dot * math.copysign(1.0, x) if x != 0 else 0.0")
+defrule("math.erf(x)", x="g * 2 / math.sqrt(math.pi) * math.exp(-x * x)",
+        x_dot="x_dot * 2 / math.sqrt(math.pi) * math.exp(-x * x)")
+defrule("math.degrees(x)", x="g * (180 / math.pi)", x_dot="x_dot * (180 / math.pi)")
+defrule("math.radians(x)", x="g * (math.pi / 180)", x_dot="x_dot * (math.pi / 180)")
+nondifferentiable("math.floor(x)", "math.ceil(x)", "math.trunc(x)", "math.isnan(x)",
+                  "math.isinf(x)", "math.isfinite(x)", "math.copysign(x, y)", "math.factorial(x)",
+                  "math.isclose(a, b)", "math.gcd(a, b)", "math.comb(n, k)")

@@ -1,0 +1,99 @@
+"""Rules for NumPy's elementwise functions (ufuncs and friends)."""
+
+from s2s.rules import defrule, nondifferentiable
+
+# one argument
+defrule("np.sin(x)", x="g * np.cos(x)", x_dot="x_dot * np.cos(x)")
+defrule("np.cos(x)", x="-g * np.sin(x)", x_dot="-x_dot * np.sin(x)")
+defrule("np.tan(x)", x="g / np.cos(x) ** 2", x_dot="x_dot / np.cos(x) ** 2")
+defrule("np.arcsin(x)", x="g / np.sqrt(1 - x * x)", x_dot="x_dot / np.sqrt(1 - x * x)")
+defrule("np.arccos(x)", x="-g / np.sqrt(1 - x * x)", x_dot="-x_dot / np.sqrt(1 - x * x)")
+defrule("np.arctan(x)", x="g / (1 + x * x)", x_dot="x_dot / (1 + x * x)")
+defrule("np.sinh(x)", x="g * np.cosh(x)", x_dot="x_dot * np.cosh(x)")
+defrule("np.cosh(x)", x="g * np.sinh(x)", x_dot="x_dot * np.sinh(x)")
+defrule("np.tanh(x)", x="g * (1 - ans * ans)", x_dot="x_dot * (1 - ans * ans)")
+defrule("np.arcsinh(x)", x="g / np.sqrt(x * x + 1)", x_dot="x_dot / np.sqrt(x * x + 1)")
+defrule("np.arccosh(x)", x="g / np.sqrt(x * x - 1)", x_dot="x_dot / np.sqrt(x * x - 1)")
+defrule("np.arctanh(x)", x="g / (1 - x * x)", x_dot="x_dot / (1 - x * x)")
+defrule("np.exp(x)", x="g * ans", x_dot="x_dot * ans")
+defrule("np.exp2(x)", x="g * ans * np.log(2)", x_dot="x_dot * ans * np.log(2)")
+defrule("np.expm1(x)", x="g * (ans + 1)", x_dot="x_dot * (ans + 1)")
+defrule("np.log(x)", x="g / x", x_dot="x_dot / x")
+defrule("np.log1p(x)", x="g / (1 + x)", x_dot="x_dot / (1 + x)")
+defrule("np.log2(x)", x="g / (x * np.log(2))", x_dot="x_dot / (x * np.log(2))")
+defrule("np.log10(x)", x="g / (x * np.log(10))", x_dot="x_dot / (x * np.log(10))")
+defrule("np.sqrt(x)", x="g * 0.5 / ans", x_dot="x_dot * 0.5 / ans")
+defrule("np.cbrt(x)", x="g / (3 * ans * ans)", x_dot="x_dot / (3 * ans * ans)")
+defrule("np.square(x)", x="g * 2 * x", x_dot="x_dot * 2 * x")
+defrule("np.reciprocal(x)", x="-g * ans * ans", x_dot="-x_dot * ans * ans")
+defrule("np.negative(x)", x="-g", x_dot="-x_dot")
+defrule("np.positive(x)", x="g", x_dot="x_dot")
+defrule("np.abs(x)", x="g * np.sign(x)", x_dot="x_dot * np.sign(x)")
+defrule("np.fabs(x)", x="g * np.sign(x)", x_dot="x_dot * np.sign(x)")
+defrule("np.sinc(x)",
+        x="g * np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x))",
+        x_dot="x_dot * np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x))")
+defrule("np.deg2rad(x)", x="g * (np.pi / 180)", x_dot="x_dot * (np.pi / 180)")
+defrule("np.rad2deg(x)", x="g * (180 / np.pi)", x_dot="x_dot * (180 / np.pi)")
+defrule("np.real(val)", val="np.real(g)", val_dot="np.real(val_dot)")
+defrule("np.asarray(a, dtype=None)", a="g", a_dot="s2s.as_array_like(a_dot, dtype)")
+defrule("np.array(object, dtype=None)", object="s2s.array_grad(g, object)", object_dot="np.array(object_dot, dtype=dtype)")
+defrule("np.copy(a)", a="g", a_dot="np.copy(a_dot)")
+defrule("np.nan_to_num(x)", x="g * np.isfinite(x)", x_dot="x_dot * np.isfinite(x)")
+
+# two arguments
+defrule("np.add(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(g, x2)",
+        x1_dot="x1_dot", x2_dot="x2_dot")
+defrule("np.subtract(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(-g, x2)",
+        x1_dot="x1_dot", x2_dot="-x2_dot")
+defrule("np.multiply(x1, x2)", x1="unbroadcast(g * x2, x1)", x2="unbroadcast(g * x1, x2)",
+        x1_dot="x1_dot * x2", x2_dot="x1 * x2_dot")
+defrule("np.divide(x1, x2)", x1="unbroadcast(g / x2, x1)", x2="unbroadcast(-g * ans / x2, x2)",
+        x1_dot="x1_dot / x2", x2_dot="-x2_dot * ans / x2")
+defrule("np.true_divide(x1, x2)", x1="unbroadcast(g / x2, x1)", x2="unbroadcast(-g * ans / x2, x2)",
+        x1_dot="x1_dot / x2", x2_dot="-x2_dot * ans / x2")
+defrule("np.power(x1, x2)", x1="unbroadcast(g * x2 * x1 ** (x2 - 1), x1)",
+        x2="unbroadcast(g * ans * np.log(np.where(x1 > 0, x1, 1)), x2)",
+        x1_dot="x1_dot * x2 * x1 ** (x2 - 1)", x2_dot="x2_dot * ans * np.log(np.where(x1 > 0, x1, 1))")
+defrule("np.arctan2(x1, x2)", x1="unbroadcast(g * x2 / (x1 * x1 + x2 * x2), x1)",
+        x2="unbroadcast(-g * x1 / (x1 * x1 + x2 * x2), x2)",
+        x1_dot="x1_dot * x2 / (x1 * x1 + x2 * x2)", x2_dot="-x2_dot * x1 / (x1 * x1 + x2 * x2)")
+defrule("np.hypot(x1, x2)", x1="unbroadcast(g * x1 / ans, x1)", x2="unbroadcast(g * x2 / ans, x2)",
+        x1_dot="x1_dot * x1 / ans", x2_dot="x2_dot * x2 / ans")
+defrule("np.logaddexp(x1, x2)", x1="unbroadcast(g * np.exp(x1 - ans), x1)",
+        x2="unbroadcast(g * np.exp(x2 - ans), x2)",
+        x1_dot="x1_dot * np.exp(x1 - ans)", x2_dot="x2_dot * np.exp(x2 - ans)")
+defrule("np.logaddexp2(x1, x2)", x1="unbroadcast(g * 2.0 ** (x1 - ans), x1)",
+        x2="unbroadcast(g * 2.0 ** (x2 - ans), x2)",
+        x1_dot="x1_dot * 2.0 ** (x1 - ans)", x2_dot="x2_dot * 2.0 ** (x2 - ans)")
+defrule("np.maximum(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
+        x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
+        x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
+defrule("np.minimum(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
+        x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
+        x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
+defrule("np.fmax(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
+        x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
+        x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
+defrule("np.fmin(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
+        x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
+        x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
+defrule("np.where(condition, x, y)", x="s2s.grad_where(g, condition, x, True)",
+        y="s2s.grad_where(g, condition, y, False)",
+        x_dot="np.where(condition, x_dot, 0.0)", y_dot="np.where(condition, 0.0, y_dot)")
+defrule("np.clip(a, a_min=None, a_max=None)", a="s2s.grad_clip(g, a, a_min, a_max)",
+        a_min="unbroadcast(g * (a < a_min), a_min)", a_max="unbroadcast(g * (a > a_max), a_max)",
+        a_dot="a_dot * s2s.clip_mask(a, a_min, a_max)")
+
+nondifferentiable(
+    "np.sign(x)", "np.floor(x)", "np.ceil(x)", "np.round(a, decimals=0)", "np.rint(x)",
+    "np.trunc(x)", "np.fix(x)", "np.isnan(x)", "np.isinf(x)", "np.isfinite(x)", "np.signbit(x)",
+    "np.greater(x1, x2)", "np.less(x1, x2)", "np.equal(x1, x2)", "np.not_equal(x1, x2)",
+    "np.greater_equal(x1, x2)", "np.less_equal(x1, x2)", "np.logical_and(x1, x2)",
+    "np.logical_or(x1, x2)", "np.logical_not(x)", "np.logical_xor(x1, x2)", "np.heaviside(x1, x2)",
+    "np.floor_divide(x1, x2)", "np.isclose(a, b)", "np.allclose(a, b)", "np.array_equal(a1, a2)",
+    "np.zeros_like(a, dtype=None)", "np.ones_like(a, dtype=None)", "np.empty_like(a, dtype=None)",
+    "np.full_like(a, fill_value)", "np.zeros(shape, dtype=None)", "np.ones(shape, dtype=None)",
+    "np.empty(shape, dtype=None)", "np.full(shape, fill_value)", "np.eye(N, M=None, k=0)",
+    "np.identity(n)", "np.arange(*args)", "np.linspace(start, stop, num=50)",
+)

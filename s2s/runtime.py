@@ -1,0 +1,543 @@
+"""The small runtime that generated derivative code calls.
+
+Everything here works on any array type that follows NumPy's dispatch
+protocols; nothing converts to a concrete NumPy array unless it must.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ZERO = 0.0  # the adjoint of a value no contribution has reached yet
+
+
+def shape_of(x):
+    """Shape of an array or scalar, () for Python numbers."""
+    s = getattr(x, "shape", None)
+    return () if s is None else s
+
+
+def unbroadcast(g, x):
+    """Sum the gradient `g` down to the shape of `x` (undo NumPy broadcasting)."""
+    gs = getattr(g, "shape", ())
+    xs = getattr(x, "shape", ())
+    if gs == xs:
+        return g
+    if xs == () and not hasattr(x, "shape"):
+        return np.sum(g) if gs != () else g
+    extra = len(gs) - len(xs)
+    if extra > 0:
+        g = np.sum(g, axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(xs) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    if getattr(g, "shape", ()) != xs:
+        g = np.broadcast_to(g, xs)
+    return g
+
+
+def is_zero(g) -> bool:
+    """True for the symbolic zero adjoint."""
+    return g is ZERO or (type(g) is float and g == 0.0)
+
+
+def add(a, b):
+    """Accumulate two adjoints; understands zeros, lists, tuples and dicts."""
+    if is_zero(a):
+        return b
+    if is_zero(b):
+        return a
+    if isinstance(a, list | tuple):
+        out = [add(x, y) for x, y in zip(a, b)]
+        return tuple(out) if isinstance(a, tuple) else out
+    if isinstance(a, dict):
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = add(out.get(k, ZERO), v)
+        return out
+    return a + b
+
+
+def zeros_like_value(x):
+    """A zero adjoint structured like the value `x`."""
+    if isinstance(x, list | tuple):
+        return [zeros_like_value(v) for v in x]
+    if isinstance(x, dict):
+        return {k: zeros_like_value(v) for k, v in x.items()}
+    return ZERO
+
+
+def finish(g, x):
+    """Turn an accumulated adjoint into a gradient shaped like the argument `x`."""
+    if isinstance(x, list | tuple):
+        if is_zero(g):
+            g = [ZERO] * len(x)
+        out = [finish(gi, xi) for gi, xi in zip(g, x)]
+        return tuple(out) if isinstance(x, tuple) else out
+    if isinstance(x, dict):
+        g = {} if is_zero(g) else g
+        return {k: finish(g.get(k, ZERO), v) for k, v in x.items()}
+    if hasattr(x, "shape") and x.shape != ():
+        if is_zero(g):
+            return np.zeros_like(x, dtype=np.result_type(x, 1.0))
+        return g if getattr(g, "shape", None) == x.shape else np.broadcast_to(g, x.shape) + np.zeros_like(x, dtype=np.result_type(x, 1.0))
+    if isinstance(x, np.ndarray):  # 0-d array
+        return np.asarray(g, dtype=np.result_type(x, 1.0))
+    return float(g) if isinstance(x, int | float) and np.ndim(g) == 0 and not isinstance(g, complex) else g
+
+
+# ---- indexing -------------------------------------------------------------
+
+def getitem_grad(g, x, index):
+    """Adjoint of `x[index]`: `g` placed into a zero structure shaped like `x`."""
+    if isinstance(x, list | tuple):
+        out = [ZERO] * len(x)
+        out[index] = g
+        return out
+    if isinstance(x, dict):
+        return {index: g}
+    out = np.zeros(shape_of(x), dtype=np.result_type(x, g, 1.0))
+    np.add.at(out, index, g)
+    return out
+
+
+def part(g, index):
+    """Read one part of a structured adjoint; a zero adjoint has zero parts."""
+    if is_zero(g):
+        return ZERO
+    return g[index]
+
+
+def setitem(x, index, v):
+    """Functional `x[index] = v` on a copy, used where the original is still needed."""
+    if isinstance(x, list):
+        out = list(x)
+    elif isinstance(x, dict):
+        out = dict(x)
+    else:
+        out = x.copy()
+    out[index] = v
+    return out
+
+
+def setitem_grads(g, x, index):
+    """Adjoints of `y = setitem(x, index, v)`: (adjoint for x, adjoint for v)."""
+    if is_zero(g):
+        return ZERO, ZERO
+    if isinstance(g, list | dict):
+        gv = g[index]
+        gx = list(g) if isinstance(g, list) else dict(g)
+        gx[index] = ZERO
+        return gx, gv
+    gv = g[index]
+    gx = g.copy()
+    gx[index] = 0
+    return gx, gv
+
+
+def append_grads(g):
+    """Adjoints of `L.append(v)`: (adjoint of the list before, adjoint of v)."""
+    if is_zero(g):
+        return ZERO, ZERO
+    return list(g[:-1]), g[-1]
+
+
+def list_of(x):
+    """A fresh list, so that `append` in generated code never mutates a user list."""
+    return list(x)
+
+
+# ---- reductions and shape helpers used by rule templates -----------------
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int):
+        axis = (axis,)
+    return tuple(a % ndim for a in axis)
+
+
+def expand_reduced(g, x, axis, keepdims):
+    """Broadcast the gradient of a reduction back to the reduced array's shape."""
+    xs = shape_of(x)
+    if not keepdims and xs != ():
+        for a in sorted(_axes(axis, len(xs))):
+            g = np.expand_dims(g, a)
+    return np.broadcast_to(g, xs)
+
+
+def reduced_size(x, axis):
+    """Number of elements a reduction over `axis` combines."""
+    xs = shape_of(x)
+    n = 1
+    for a in _axes(axis, len(xs)):
+        n *= xs[a]
+    return n
+
+
+def grad_extreme(g, ans, x, axis, keepdims):
+    """Adjoint of max/min: split `g` evenly between the tied extreme entries."""
+    a = expand_reduced(ans, x, axis, keepdims)
+    mask = x == a
+    count = np.sum(mask, axis=axis, keepdims=True)
+    return expand_reduced(g, x, axis, keepdims) * mask / count
+
+
+def grad_prod(g, ans, x, axis, keepdims):
+    """Adjoint of np.prod, exact also where entries are zero."""
+    x = np.asarray(x)
+    if axis is None:
+        flat = x.reshape(-1)
+        return (g * _prod_others(flat, 0)).reshape(x.shape)
+    ax = _axes(axis, x.ndim)
+    moved = np.moveaxis(x, ax, tuple(range(len(ax))))
+    lead = moved.shape[: len(ax)]
+    flat = moved.reshape((-1,) + moved.shape[len(ax):])
+    others = _prod_others(flat, 0).reshape(moved.shape)
+    others = np.moveaxis(others, tuple(range(len(ax))), ax)
+    del lead
+    return expand_reduced(g, x, axis, keepdims) * others
+
+
+def _prod_others(x, axis):
+    """Product of all other entries along `axis` (exclusive cumulative products)."""
+    x = np.moveaxis(x, axis, 0)
+    ones = np.ones_like(x[:1])
+    left = np.cumprod(np.concatenate([ones, x[:-1]]), axis=0)
+    right = np.cumprod(np.concatenate([ones, x[::-1][:-1]]), axis=0)[::-1]
+    return np.moveaxis(left * right, 0, axis)
+
+
+def grad_var(g, x, axis, ddof, keepdims):
+    """Adjoint of np.var."""
+    n = reduced_size(x, axis)
+    mean = np.mean(x, axis=axis, keepdims=True)
+    return expand_reduced(g, x, axis, keepdims) * 2.0 * (x - mean) / (n - ddof)
+
+
+def grad_std(g, ans, x, axis, ddof, keepdims):
+    """Adjoint of np.std."""
+    return grad_var(g / (2.0 * ans), x, axis, ddof, keepdims)
+
+
+def grad_cumsum(g, x, axis):
+    """Adjoint of np.cumsum: reversed cumulative sum."""
+    if axis is None:
+        return np.cumsum(np.ravel(g)[::-1])[::-1].reshape(shape_of(x))
+    return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
+
+
+def grad_norm(g, ans, x, ord, axis, keepdims):
+    """Adjoint of np.linalg.norm for the 2-norm (vectors) and Frobenius norm."""
+    if ord not in (None, 2, "fro") or (ord == 2 and np.ndim(x) > 1 and axis is None):
+        if ord == 1 and (axis is not None or np.ndim(x) == 1):
+            return expand_reduced(g, x, axis, keepdims) * np.sign(x)
+        raise NotImplementedError(f"s2s: gradient of np.linalg.norm with ord={ord!r} is not implemented")
+    n = expand_reduced(ans, x, axis, keepdims)
+    return expand_reduced(g, x, axis, keepdims) * x / np.where(n == 0, 1, n)
+
+
+def grad_matmul_a(g, a, b):
+    """Adjoint of a @ b for a, with vectors and batches."""
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if b.ndim == 1:
+        if a.ndim == 1:
+            return g * b
+        return unbroadcast(np.expand_dims(g, -1) * b, a)
+    if a.ndim == 1:
+        return unbroadcast(np.matmul(b, np.expand_dims(g, -1))[..., 0] if g.ndim > 0 else b @ g, a) if g.ndim != 1 else b @ g
+    return unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), a)
+
+
+def grad_matmul_b(g, a, b):
+    """Adjoint of a @ b for b."""
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if a.ndim == 1:
+        if b.ndim == 1:
+            return g * a
+        return unbroadcast(np.expand_dims(a, -1) * np.expand_dims(g, -2), b)
+    if b.ndim == 1:
+        return unbroadcast(np.sum(np.swapaxes(a, -1, -2) * np.expand_dims(g, -2), axis=-1), b)
+    return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
+
+
+def grad_dot_a(g, a, b):
+    """Adjoint of np.dot(a, b) for a."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return unbroadcast(g * b, a)
+    if b.ndim == 1 or a.ndim == 1 and b.ndim == 2:
+        return grad_matmul_a(g, a, b)
+    return np.tensordot(g, b, axes=(tuple(range(a.ndim - 1, g.ndim)), tuple(i for i in range(b.ndim) if i != b.ndim - 2)))
+
+
+def grad_dot_b(g, a, b):
+    """Adjoint of np.dot(a, b) for b."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return unbroadcast(g * a, b)
+    if b.ndim <= 2:
+        return grad_matmul_b(g, a, b)
+    ga = np.tensordot(a, g, axes=(tuple(range(a.ndim - 1)), tuple(range(a.ndim - 1))))
+    return np.moveaxis(ga, 0, -2) if ga.ndim > 1 else ga
+
+
+def grad_tensordot(g, a, b, axes, which):
+    """Adjoint of np.tensordot for operand 0 (a) or 1 (b)."""
+    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    if isinstance(axes, int):
+        ax_a = list(range(a.ndim - axes, a.ndim))
+        ax_b = list(range(axes))
+    else:
+        ax_a, ax_b = [list(np.atleast_1d(v)) for v in axes]
+        ax_a = [i % a.ndim for i in ax_a]
+        ax_b = [i % b.ndim for i in ax_b]
+    free_a = [i for i in range(a.ndim) if i not in ax_a]
+    free_b = [i for i in range(b.ndim) if i not in ax_b]
+    if which == 0:
+        gb = np.tensordot(g, b, axes=(list(range(len(free_a), g.ndim)), free_b))
+        order = free_a + ax_a
+        return np.transpose(gb, np.argsort(order))
+    ga = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))
+    order = ax_b + free_b
+    return np.transpose(ga, np.argsort(order))
+
+
+def grad_einsum(g, subscripts, operands, which):
+    """Adjoint of np.einsum for the operand at position `which` (explicit '->' form)."""
+    if "->" not in subscripts:
+        ins = subscripts.replace(" ", "").split(",")
+        letters = sorted({c for s in ins for c in s if c.isalpha() and sum(t.count(c) for t in ins) == 1})
+        subscripts = subscripts + "->" + "".join(letters)
+    lhs, out = subscripts.replace(" ", "").split("->")
+    ins = lhs.split(",")
+    if "..." in subscripts:
+        raise NotImplementedError("s2s: gradient of np.einsum with '...' is not implemented")
+    target = ins[which]
+    others = [s for i, s in enumerate(ins) if i != which]
+    other_ops = [o for i, o in enumerate(operands) if i != which]
+    x = operands[which]
+    # letters of the target that appear nowhere else were summed out: broadcast back
+    present = set(out) | {c for s in others for c in s}
+    kept = "".join(dict.fromkeys(c for c in target if c in present))
+    grad = np.einsum(",".join([out] + others) + "->" + kept, g, *other_ops)
+    if len(set(target)) != len(target):  # repeated letter (diagonal): build via identity
+        raise NotImplementedError("s2s: gradient of np.einsum with a repeated index in one operand is not implemented")
+    expand = "".join(c for c in target)
+    shape = [np.shape(x)[target.index(c)] for c in expand]
+    grad = np.einsum(kept + "->" + "".join(c for c in expand if c in kept), grad)
+    full = np.reshape(grad, [shape[i] if c in kept else 1 for i, c in enumerate(expand)])
+    return np.broadcast_to(full, np.shape(x)) * np.ones(np.shape(x))
+
+
+def grad_concatenate(g, arrays, axis):
+    """Adjoints of np.concatenate: split `g` back into the pieces."""
+    if axis is None:
+        sizes = np.cumsum([np.size(a) for a in arrays])[:-1]
+        return [np.reshape(p, np.shape(a)) for p, a in zip(np.split(np.ravel(g), sizes), arrays)]
+    sizes = np.cumsum([np.shape(a)[axis] for a in arrays])[:-1]
+    return list(np.split(g, sizes, axis=axis))
+
+
+def grad_stack(g, arrays, axis):
+    """Adjoints of np.stack: unstack `g`."""
+    return [np.take(g, i, axis=axis) for i in range(len(arrays))]
+
+
+def grad_transpose(g, axes):
+    """Adjoint of np.transpose."""
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, np.argsort(axes))
+
+
+def grad_expand_dims(g, axis):
+    """Adjoint of np.expand_dims."""
+    return np.squeeze(g, axis=axis)
+
+
+def grad_squeeze(g, x, axis):
+    """Adjoint of np.squeeze."""
+    return np.reshape(g, shape_of(x))
+
+
+def grad_builtin_sum(g, x):
+    """Adjoint of the builtin `sum` over a list, tuple or array."""
+    if isinstance(x, list | tuple):
+        return [unbroadcast(g, v) for v in x]
+    return np.broadcast_to(g, shape_of(x)[1:]) * np.ones(shape_of(x))
+
+
+def grad_select(g, chosen, args):
+    """Adjoints of builtin max/min: `g` goes to the first argument that was chosen."""
+    if len(args) == 1:  # max(iterable)
+        items = list(args[0])
+        return [_select(g, chosen, items)]
+    return _select(g, chosen, args)
+
+
+def _select(g, chosen, items):
+    out = [ZERO] * len(items)
+    for i, v in enumerate(items):
+        if v is chosen or (np.ndim(v) == 0 and v == chosen):
+            out[i] = g
+            break
+    return out
+
+
+def grad_where(g, cond, x, take_x):
+    """Adjoint of np.where(cond, x, y) for x (take_x) or y."""
+    mask = cond if take_x else np.logical_not(cond)
+    return unbroadcast(np.where(mask, g, 0.0), x)
+
+
+def grad_clip(g, x, lo, hi):
+    """Adjoint of np.clip for x."""
+    inside = np.ones(np.shape(x), dtype=bool)
+    if lo is not None:
+        inside &= x >= lo
+    if hi is not None:
+        inside &= x <= hi
+    return unbroadcast(g * inside, x)
+
+
+def grad_det(g, ans, a):
+    """Adjoint of np.linalg.det."""
+    return np.expand_dims(np.expand_dims(g * ans, -1), -1) * np.swapaxes(np.linalg.inv(a), -1, -2)
+
+
+def grad_solve_b(g, a, b):
+    """Adjoint of np.linalg.solve for b."""
+    return np.linalg.solve(np.swapaxes(a, -1, -2), g)
+
+
+def grad_solve_a(g, ans, a, b):
+    """Adjoint of np.linalg.solve for a."""
+    gb = grad_solve_b(g, a, b)
+    if np.ndim(ans) == np.ndim(a) - 1:
+        return -np.expand_dims(gb, -1) * np.expand_dims(ans, -2)
+    return -np.matmul(gb, np.swapaxes(ans, -1, -2))
+
+
+def grad_trace(g, x, offset, axis1, axis2):
+    """Adjoint of np.trace."""
+    x = np.asarray(x)
+    eye = np.eye(x.shape[axis1], x.shape[axis2], k=offset)
+    eye = np.expand_dims(eye, tuple(range(2, x.ndim)))
+    eye = np.moveaxis(eye, (0, 1), (axis1, axis2))
+    return eye * np.expand_dims(np.expand_dims(g, axis1 if axis1 < axis2 else axis1 - 1), axis1) if x.ndim > 2 else eye * g
+
+
+def balanced_eq(x, ans, other):
+    """Mask for max/min adjoints: 1 where x won, 0.5 where it tied with `other`."""
+    return (x == ans) / (1.0 + (x == other))
+
+
+def clip_mask(a, lo, hi):
+    """1 where np.clip passed `a` through, 0 where it clipped."""
+    inside = np.ones(np.shape(a), dtype=bool)
+    if lo is not None:
+        inside = inside & (a >= lo)
+    if hi is not None:
+        inside = inside & (a <= hi)
+    return inside
+
+
+def as_array_like(x, dtype=None):
+    """np.asarray for tangents, keeping zeros symbolic."""
+    return x if is_zero(x) else np.asarray(x, dtype=dtype)
+
+
+def array_grad(g, obj):
+    """Adjoint of np.array(obj): nested lists get nested adjoints."""
+    if isinstance(obj, list | tuple):
+        return [array_grad(g[i], o) for i, o in enumerate(obj)]
+    return g
+
+
+def keep(ans, x, axis, keepdims):
+    """A reduction's result with the reduced axes kept (for forward-mode templates)."""
+    if keepdims or np.ndim(x) == 0:
+        return ans
+    return np.expand_dims(ans, _axes(axis, np.ndim(x)))
+
+
+def as_matrix_rhs(v, ans, a):
+    """Treat a vector right-hand side of solve as a column."""
+    return v
+
+
+def dense_list(tangents, values):
+    """Replace zero tangents in a list by explicit zero arrays."""
+    if is_zero(tangents):
+        tangents = [ZERO] * len(values)
+    return [np.zeros_like(v, dtype=float) if is_zero(t) else t for t, v in zip(tangents, values)]
+
+
+def grad_tile(g, a, reps):
+    """Adjoint of np.tile."""
+    a_shape = shape_of(a)
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    nd = max(len(a_shape), len(reps))
+    a_full = (1,) * (nd - len(a_shape)) + tuple(a_shape)
+    reps = (1,) * (nd - len(reps)) + reps
+    split = []
+    for r, n in zip(reps, a_full):
+        split += [r, n]
+    g = np.reshape(g, split)
+    g = np.sum(g, axis=tuple(range(0, 2 * nd, 2)))
+    return np.reshape(g, a_shape)
+
+
+def grad_diag(g, v, k):
+    """Adjoint of np.diag (both directions: vector to matrix and back)."""
+    if np.ndim(v) == 1:
+        return np.diagonal(g, offset=k).copy()
+    out = np.zeros(np.shape(v), dtype=np.result_type(g, 1.0))
+    n = len(g)
+    rows = np.arange(n) + max(-k, 0)
+    cols = np.arange(n) + max(k, 0)
+    out[rows, cols] = g
+    return out
+
+
+def grad_vstack(g, tup):
+    """Adjoint of np.vstack."""
+    pieces = grad_concatenate(g, [np.atleast_2d(t) for t in tup], 0)
+    return [np.reshape(p, shape_of(t)) for p, t in zip(pieces, tup)]
+
+
+def as_sequence(x):
+    """What `for v in x` iterates over, as something indexable (dict keys, sets...)."""
+    if isinstance(x, list | tuple | range) or hasattr(x, "shape"):
+        return x
+    return list(x)
+
+
+def astype(x, dtype):
+    """`x.astype(dtype)`; the derivative passes only through float/complex dtypes."""
+    return x.astype(dtype) if hasattr(x, "astype") else dtype(x)
+
+
+def item(x, *index):
+    """`x.item()`."""
+    return x.item(*index) if hasattr(x, "item") else x
+
+
+def is_float_dtype(dtype) -> bool:
+    """True for float and complex dtypes."""
+    return np.issubdtype(np.dtype(dtype), np.inexact)
+
+
+def stop_gradient(x):
+    """Detach: the value passes unchanged and its derivative is zero."""
+    return x
+
+
+def item_grad(g, x, index):
+    """Adjoint of `x.item(*index)`."""
+    if not hasattr(x, "shape") or x.shape == ():
+        return g
+    out = np.zeros(x.shape, dtype=np.result_type(x, 1.0))
+    out[index if index else (0,) * x.ndim] = g
+    return out

@@ -1,0 +1,194 @@
+"""Dataflow facts about a lowered function.
+
+* activity: a name is *varied* if it depends differentiably on an input we
+  differentiate, *useful* if the output depends differentiably on it, and
+  *active* if both. Only active names get adjoints or tangents.
+* kinds: which names may hold containers (lists, tuples, dicts) rather than
+  numbers or arrays, so accumulation can use plain `+` everywhere else.
+* assignment counts, used to decide which overwritten values to record.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from dataclasses import dataclass, field
+
+from s2s import rules
+from s2s.frontend import missing
+
+NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
+_OP_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mult", ast.Div: "div", ast.Pow: "pow",
+             ast.MatMult: "matmul", ast.Mod: "mod", ast.FloorDiv: "floordiv", ast.USub: "usub",
+             ast.UAdd: "uadd", ast.Not: "not_", ast.Invert: "invert", ast.BitAnd: "bitand",
+             ast.BitOr: "bitor", ast.BitXor: "bitxor", ast.LShift: "lshift", ast.RShift: "rshift"}
+
+
+def op_name(op: ast.AST) -> str:
+    """The rule name of an operator node."""
+    return "op:" + _OP_NAMES[type(op)]
+
+
+def resolve_call(pf, call: ast.Call):
+    """The object a call's function expression denotes, or `missing()`."""
+    obj = getattr(call.func, "s2s_obj", None)
+    if obj is not None:
+        return obj
+    return pf.resolve_expr(call.func)
+
+
+def is_user_function(obj) -> bool:
+    """A Python function s2s can read and transform itself."""
+    return inspect.isfunction(obj) and rules.lookup(obj) is None
+
+
+def is_append(e) -> bool:
+    """`L.append(v)` as it survives lowering."""
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "append" \
+        and not getattr(e.func.value, "s2s_helper", False) and isinstance(e.func.value, ast.Name) \
+        and not getattr(e.func.value, "s2s_global", False)
+
+
+def atom_names(e) -> list[str]:
+    """Local names an atom or a list of atoms refers to."""
+    if e is None:
+        return []
+    if isinstance(e, ast.Name):
+        return [] if getattr(e, "s2s_global", False) else [e.id]
+    if isinstance(e, list):
+        return [n for x in e for n in atom_names(x)]
+    return [n.id for n in ast.walk(e) if isinstance(n, ast.Name) and not getattr(n, "s2s_global", False)]
+
+
+def diff_inputs(pf, value: ast.expr) -> list[str]:
+    """Names whose derivative flows into `value` (one lowered operation)."""
+    if isinstance(value, ast.Name):
+        return atom_names(value)
+    if isinstance(value, ast.BinOp):
+        rule = rules.lookup(op_name(value.op))
+        return [] if rule.nondiff else atom_names([value.left, value.right])
+    if isinstance(value, ast.UnaryOp):
+        rule = rules.lookup(op_name(value.op))
+        return [] if rule.nondiff else atom_names(value.operand)
+    if isinstance(value, ast.Compare | ast.JoinedStr | ast.Constant):
+        return []
+    if isinstance(value, ast.Call):
+        if is_append(value):
+            return atom_names(value.args)
+        obj = resolve_call(pf, value)
+        rule = rules.lookup(obj) if obj is not missing() else None
+        if rule is not None:
+            if rule.nondiff:
+                return []
+            try:
+                bound = rule.bind(value.args, {k.arg: k.value for k in value.keywords})
+            except TypeError:
+                return atom_names(value.args) + atom_names([k.value for k in value.keywords])
+            return [n for p, a in bound.items() if p in rule.vjp or p in rule.jvp for n in atom_names(a)]
+        if obj in (range, len, type, isinstance):
+            return []
+        return atom_names(value.args) + atom_names([k.value for k in value.keywords])
+    if isinstance(value, ast.Subscript):
+        return atom_names(value.value)
+    if isinstance(value, ast.Attribute):
+        return [] if value.attr in NONDIFF_ATTRS else atom_names(value.value)
+    if isinstance(value, ast.Tuple | ast.List):
+        return atom_names(value.elts)
+    if isinstance(value, ast.Dict):
+        return atom_names(value.values)
+    return []
+
+
+@dataclass
+class Facts:
+    """What the analysis learned about one lowered function."""
+
+    varied: set = field(default_factory=set)
+    useful: set = field(default_factory=set)
+    containers: set = field(default_factory=set)
+    assign_count: dict = field(default_factory=dict)
+
+    @property
+    def active(self) -> set:
+        """Names that need an adjoint (or tangent)."""
+        return self.varied & self.useful
+
+
+def edges(pf, stmts, out=None):
+    """(target, [inputs]) pairs for every definition in a block, recursively."""
+    out = [] if out is None else out
+    for s in stmts:
+        if isinstance(s, ast.Assign):
+            t = s.targets[0]
+            if isinstance(t, ast.Name):
+                out.append((t.id, diff_inputs(pf, s.value), s))
+            else:  # y[i] = v
+                out.append((t.value.id, [t.value.id] + atom_names(s.value), s))
+        elif isinstance(s, ast.Expr) and is_append(s.value):
+            name = s.value.func.value.id
+            out.append((name, [name] + atom_names(s.value.args), s))
+        elif isinstance(s, ast.If):
+            edges(pf, s.body, out)
+            edges(pf, s.orelse, out)
+        elif isinstance(s, ast.For | ast.While):
+            if isinstance(s, ast.For):
+                out.append((s.target.id, [], s))
+            edges(pf, s.body, out)
+            edges(pf, getattr(s, "s2s_test", []), out)
+    return out
+
+
+def analyze(pf, tree: ast.FunctionDef, wrt: list[str]) -> Facts:
+    """Activity, kinds and assignment counts for a lowered function."""
+    facts = Facts()
+    es = edges(pf, tree.body)
+    params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    for p in params:
+        facts.assign_count[p] = 1
+    for target, _, _ in es:
+        facts.assign_count[target] = facts.assign_count.get(target, 0) + 1
+    facts.varied = set(wrt)
+    changed = True
+    while changed:
+        changed = False
+        for target, inputs, _ in es:
+            if target not in facts.varied and any(i in facts.varied for i in inputs):
+                facts.varied.add(target)
+                changed = True
+    ret = tree.body[-1]
+    facts.useful = set(atom_names(ret.value))
+    changed = True
+    while changed:
+        changed = False
+        for target, inputs, _ in es:
+            if target in facts.useful:
+                for i in inputs:
+                    if i not in facts.useful:
+                        facts.useful.add(i)
+                        changed = True
+    numeric_uses = set()
+    for _, _, s in es:
+        v = getattr(s, "value", None)
+        if isinstance(s, ast.Assign) and isinstance(v, ast.BinOp | ast.UnaryOp):
+            numeric_uses.update(atom_names(v))
+        elif isinstance(s, ast.Assign) and isinstance(v, ast.Call) and not is_append(v):
+            obj = resolve_call(pf, v)
+            rule = rules.lookup(obj) if obj is not missing() else None
+            if rule is not None and not rule.varargs and getattr(obj, "__name__", "") != "as_sequence":
+                numeric_uses.update(atom_names(v.args))
+    facts.containers = set(params) - numeric_uses
+    changed = True
+    while changed:
+        changed = False
+        for target, _, s in es:
+            if target in facts.containers or not isinstance(s, ast.Assign):
+                continue
+            v = s.value
+            if isinstance(v, ast.List | ast.Tuple | ast.Dict) or \
+                    (isinstance(v, ast.Name | ast.Subscript) and atom_names(v)[:1] and
+                     atom_names(v)[0] in facts.containers) or \
+                    (isinstance(v, ast.Call) and is_user_function(resolve_call(pf, v))) or \
+                    (isinstance(v, ast.Call) and getattr(resolve_call(pf, v), "__name__", "") == "as_sequence"):
+                facts.containers.add(target)
+                changed = True
+    return facts

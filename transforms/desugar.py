@@ -1,0 +1,240 @@
+"""Sugar to core Python: augmented assignment, array methods and attributes,
+`for` over anything to `for` over `range`, and a check that refuses what s2s
+cannot differentiate."""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+from s2s.errors import UnsupportedSyntaxError
+from transforms.names import NameAllocator, assign, load, names_in
+
+HELPER = "s2s_helper"  # attribute on Name nodes that denote s2s's own helpers
+
+# methods of ndarray and the NumPy function each one means
+ARRAY_METHODS = {
+    "sum": np.sum, "mean": np.mean, "prod": np.prod, "max": np.max, "min": np.min,
+    "var": np.var, "std": np.std, "cumsum": np.cumsum, "dot": np.dot, "reshape": None,
+    "transpose": None, "ravel": np.ravel, "flatten": np.ravel, "squeeze": np.squeeze,
+    "swapaxes": np.swapaxes, "copy": np.copy, "clip": np.clip, "trace": np.trace,
+    "argmax": np.argmax, "argmin": np.argmin, "any": np.any, "all": np.all, "round": np.round,
+}
+VALUE_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "real", "T", "imag"}
+
+_REFUSED = {
+    ast.Try: "try/except", ast.With: "a with statement", ast.AsyncWith: "async with",
+    ast.AsyncFor: "async for", ast.AsyncFunctionDef: "an async function", ast.Await: "await",
+    ast.Yield: "yield (generators)", ast.YieldFrom: "yield from (generators)",
+    ast.Global: "a global statement", ast.Nonlocal: "a nonlocal statement",
+    ast.ClassDef: "a class definition", ast.Delete: "del", ast.Import: "an import inside the function",
+    ast.ImportFrom: "an import inside the function", ast.GeneratorExp: "a generator expression",
+    ast.SetComp: "a set comprehension", ast.Set: "a set", ast.NamedExpr: "the walrus operator :=",
+    ast.Starred: "star-unpacking (*args)", ast.Match: "a match statement", ast.JoinedStr: None,
+}
+if hasattr(ast, "TryStar"):
+    _REFUSED[ast.TryStar] = "try/except*"
+
+_HINTS = {
+    ast.Try: "move the try/except outside the differentiated function",
+    ast.With: "move the with block outside the differentiated function",
+    ast.Delete: "drop the del; s2s manages the lifetime of values itself",
+    ast.GeneratorExp: "use a list comprehension instead",
+    ast.Global: "pass the value as an argument and return the new value",
+    ast.Nonlocal: "pass the value as an argument and return the new value",
+}
+
+
+def helper_attr(module_name: str, attr: str, obj) -> ast.Attribute:
+    """`np.attr` referring to s2s's own handle on a module, resolved to `obj`."""
+    base = load(module_name)
+    setattr(base, HELPER, True)
+    node = ast.Attribute(value=base, attr=attr, ctx=ast.Load())
+    node.s2s_obj = obj
+    return node
+
+
+def check_supported(pf, tree: ast.FunctionDef) -> None:
+    """Raise UnsupportedSyntaxError at the first construct s2s refuses."""
+    args = tree.args
+    if args.vararg or args.kwarg:
+        node = args.vararg or args.kwarg
+        raise pf.error(UnsupportedSyntaxError, "s2s does not differentiate functions with *args or **kwargs",
+                       node, hint="list the parameters explicitly")
+    for node in ast.walk(tree):
+        for cls, what in _REFUSED.items():
+            if isinstance(node, cls) and what is not None:
+                raise pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate {what}", node,
+                               hint=_HINTS.get(cls, "rewrite it without this construct, or wrap the code "
+                                               "in a function with a custom rule (s2s.defvjp)"))
+        if isinstance(node, (ast.For, ast.While)) and node.orelse:
+            raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate a loop with an else clause",
+                           node, hint="use a flag variable instead of for/else")
+        if isinstance(node, ast.FunctionDef | ast.Lambda) and node is not tree:
+            raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate a function defined inside "
+                           "the differentiated function", node,
+                           hint="define the helper at module level; s2s differentiates calls to it")
+        if isinstance(node, ast.comprehension) and node.is_async:
+            raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate async comprehensions", node)
+        if isinstance(node, ast.DictComp):
+            raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate a dict comprehension", node,
+                           hint="build the dict with a for loop")
+
+
+class Desugar(ast.NodeTransformer):
+    """Rewrite sugar into the core that `lower` understands."""
+
+    def __init__(self, pf, local_names: set[str], alloc: NameAllocator):
+        self.pf = pf
+        self.locals = local_names
+        self.alloc = alloc
+
+    def _is_value(self, node: ast.expr) -> bool:
+        """True when `node` is a run-time value rather than a module or class."""
+        root = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id in self.locals:
+            return True
+        obj = self.pf.resolve_expr(node)
+        return isinstance(obj, np.ndarray | np.generic | list | tuple | dict | float | int)
+
+    def visit_AugAssign(self, node):
+        self.generic_visit(node)
+        target = node.target
+        read = ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target) if isinstance(
+            target, ast.Name) else _as_load(target)
+        value = ast.copy_location(ast.BinOp(left=read, op=node.op, right=node.value), node)
+        out = ast.Assign(targets=[target], value=value)
+        out.s2s_augmented = True
+        return ast.copy_location(out, node)
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        if isinstance(node.ctx, ast.Load) and node.attr == "T" and self._is_value(node.value):
+            return ast.copy_location(ast.Call(func=helper_attr("np", "transpose", np.transpose),
+                                              args=[node.value], keywords=[]), node)
+        if isinstance(node.ctx, ast.Load) and node.attr == "real" and self._is_value(node.value):
+            return ast.copy_location(ast.Call(func=helper_attr("np", "real", np.real),
+                                              args=[node.value], keywords=[]), node)
+        return node
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and self._is_value(func.value)):
+            return node
+        name, value, args = func.attr, func.value, node.args
+        if name in ("reshape", "transpose"):
+            np_func = np.reshape if name == "reshape" else np.transpose
+            if len(args) > 1 or (len(args) == 1 and isinstance(args[0], ast.Constant) and
+                                 isinstance(args[0].value, int)):
+                args = [ast.Tuple(elts=list(args), ctx=ast.Load())]
+            return ast.copy_location(ast.Call(func=helper_attr("np", name, np_func),
+                                              args=[value, *args], keywords=node.keywords), node)
+        if name == "astype":
+            return ast.copy_location(ast.Call(func=helper_attr("s2s", "astype", _runtime().astype),
+                                              args=[value, *args], keywords=node.keywords), node)
+        if name == "item":
+            return ast.copy_location(ast.Call(func=helper_attr("s2s", "item", _runtime().item),
+                                              args=[value, *args], keywords=[]), node)
+        if name in ARRAY_METHODS:
+            np_func = ARRAY_METHODS[name]
+            return ast.copy_location(ast.Call(func=helper_attr("np", np_func.__name__, np_func),
+                                              args=[value, *args], keywords=node.keywords), node)
+        return node  # list.append and friends are handled by `lower`
+
+    def visit_For(self, node):
+        self.generic_visit(node)
+        it = node.iter
+        if isinstance(it, ast.Call) and self.pf.resolve_expr(it.func) is range and it.func.id not in self.locals:
+            return node
+        before, index_name = [], self.alloc.fresh("k")
+        bind = []  # statements at the top of the body that bind the loop target
+
+        def seq(expr):
+            name = self.alloc.fresh("seq")
+            before.append(assign(name, _call_helper("s2s", "as_sequence", _runtime().as_sequence, [expr]),
+                                 like=node))
+            return name
+
+        def length(name):
+            return _call_builtin("len", [load(name)])
+
+        def item(name):
+            return ast.Subscript(value=load(name), slice=load(index_name), ctx=ast.Load())
+
+        fn = self.pf.resolve_expr(it.func) if isinstance(it, ast.Call) else None
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in self.locals:
+            fn = None
+        if fn is enumerate:
+            s = seq(it.args[0])
+            start = it.args[1] if len(it.args) > 1 else ast.Constant(0)
+            counter = ast.BinOp(left=load(index_name), op=ast.Add(), right=start)
+            bind.append(ast.Assign(targets=[node.target], value=ast.Tuple(elts=[counter, item(s)], ctx=ast.Load())))
+            bounds = [length(s)]
+        elif fn is zip:
+            seqs = [seq(a) for a in it.args]
+            bind.append(ast.Assign(targets=[node.target],
+                                   value=ast.Tuple(elts=[item(s) for s in seqs], ctx=ast.Load())))
+            bounds = [_call_builtin("min", [length(s) for s in seqs])] if len(seqs) > 1 else [length(seqs[0])]
+        elif fn is reversed:
+            s = seq(it.args[0])
+            bind.append(ast.Assign(targets=[node.target], value=item(s)))
+            bounds = [ast.BinOp(left=length(s), op=ast.Sub(), right=ast.Constant(1)),
+                      ast.Constant(-1), ast.Constant(-1)]
+        else:
+            s = seq(it)
+            bind.append(ast.Assign(targets=[node.target], value=item(s)))
+            bounds = [length(s)]
+        for b in bind:
+            ast.copy_location(b, node)
+        loop = ast.For(target=ast.Name(id=index_name, ctx=ast.Store()),
+                       iter=_call_builtin("range", bounds), body=bind + node.body, orelse=[])
+        ast.copy_location(loop, node)
+        ast.fix_missing_locations(loop)
+        return before + [loop]
+
+
+def _runtime():
+    from s2s import runtime
+    return runtime
+
+
+def _call_builtin(name, args):
+    func = load(name)
+    func.s2s_obj = __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
+    setattr(func, HELPER, True)
+    return ast.Call(func=func, args=args, keywords=[])
+
+
+def _call_helper(module, attr, obj, args):
+    return ast.Call(func=helper_attr(module, attr, obj), args=args, keywords=[])
+
+
+def _as_load(node):
+    import copy
+    node = copy.deepcopy(node)
+    for n in ast.walk(node):
+        if hasattr(n, "ctx"):
+            n.ctx = ast.Load()
+    return node
+
+
+def local_names(tree: ast.FunctionDef) -> set[str]:
+    """Parameters and every name the function assigns."""
+    out = {a.arg for a in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out.add(node.id)
+    return out
+
+
+def desugar(pf, tree: ast.FunctionDef, alloc: NameAllocator | None = None) -> ast.FunctionDef:
+    """Check and desugar a parsed user function (modified in place and returned)."""
+    check_supported(pf, tree)
+    alloc = alloc or NameAllocator(names_in(tree))
+    Desugar(pf, local_names(tree), alloc).visit(tree)
+    ast.fix_missing_locations(tree)
+    return tree

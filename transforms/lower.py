@@ -1,0 +1,363 @@
+"""A-normal form: every statement becomes one primitive operation on names.
+
+`y = 2 * np.dot(x, x)` becomes `t = np.dot(x, x); y = 2 * t`. Conditional
+expressions, `and`/`or` and list comprehensions become statements; tuple
+targets are unpacked one item at a time. The user's own names are kept for
+the values the user named.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from s2s.errors import UnsupportedSyntaxError
+from transforms.names import NameAllocator, load, store
+
+
+def is_atom(e: ast.expr) -> bool:
+    """Names, constants, and literal tuples of constants."""
+    if isinstance(e, ast.Name | ast.Constant):
+        return True
+    if isinstance(e, ast.Tuple) and all(isinstance(x, ast.Constant) for x in e.elts):
+        return True
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and isinstance(e.operand, ast.Constant):
+        return True
+    return False
+
+
+def _module_attr(pf, e) -> bool:
+    from s2s.frontend import missing
+    return isinstance(e, ast.Attribute) and pf.resolve_expr(e) is not missing() and _root_is_global(e)
+
+
+def _root_is_global(e):
+    while isinstance(e, ast.Attribute):
+        e = e.value
+    return isinstance(e, ast.Name) and getattr(e, "s2s_global", False)
+
+
+class Lowerer:
+    """Lowers one desugared function body."""
+
+    def __init__(self, pf, alloc: NameAllocator, local_names: set[str]):
+        self.pf = pf
+        self.locals = local_names
+        self.alloc = _LocalAllocator(alloc, self.locals)
+
+    # -- expressions --------------------------------------------------------
+    def atom(self, e, out, hint="t") -> ast.expr:
+        """Lower `e` into statements appended to `out`; return an atom for its value."""
+        if isinstance(e, ast.Name):
+            if e.id not in self.locals:
+                e.s2s_global = True
+            return e
+        if is_atom(e) or isinstance(e, ast.JoinedStr):
+            return e
+        if _module_attr(self.pf, self._mark(e)):
+            return e
+        simple = self.simple(e, out)
+        if is_atom(simple):
+            return simple
+        name = self.alloc.fresh(_hint(simple, hint))
+        out.append(ast.copy_location(ast.Assign(targets=[store(name)], value=simple), e))
+        return load(name)
+
+    def _mark(self, e):
+        root = e
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name) and root.id not in self.locals:
+            root.s2s_global = True
+        return e
+
+    def simple(self, e, out) -> ast.expr:
+        """Lower `e` so that what is returned is one operation on atoms."""
+        loc = e
+        if is_atom(e) or isinstance(e, ast.JoinedStr):
+            return self.atom(e, out) if isinstance(e, ast.Name) else e
+        if isinstance(e, ast.BinOp):
+            return ast.copy_location(ast.BinOp(left=self.atom(e.left, out), op=e.op,
+                                               right=self.atom(e.right, out)), loc)
+        if isinstance(e, ast.UnaryOp):
+            return ast.copy_location(ast.UnaryOp(op=e.op, operand=self.atom(e.operand, out)), loc)
+        if isinstance(e, ast.Compare):
+            if len(e.ops) == 1:
+                return ast.copy_location(ast.Compare(left=self.atom(e.left, out), ops=e.ops,
+                                                     comparators=[self.atom(e.comparators[0], out)]), loc)
+            parts, left = [], e.left
+            for op, right in zip(e.ops, e.comparators):
+                parts.append(ast.Compare(left=left, ops=[op], comparators=[right]))
+                left = right
+            return self.simple(ast.copy_location(ast.BoolOp(op=ast.And(), values=parts), loc), out)
+        if isinstance(e, ast.BoolOp):
+            return self.atom_of_boolop(e, out)
+        if isinstance(e, ast.IfExp):
+            return self.atom_of_ifexp(e, out)
+        if isinstance(e, ast.Call):
+            return self.call(e, out)
+        if isinstance(e, ast.Subscript):
+            return ast.copy_location(ast.Subscript(value=self.atom(e.value, out), slice=self.index(e.slice, out),
+                                                   ctx=ast.Load()), loc)
+        if isinstance(e, ast.Attribute):
+            if _module_attr(self.pf, self._mark(e)):
+                return e
+            return ast.copy_location(ast.Attribute(value=self.atom(e.value, out), attr=e.attr, ctx=ast.Load()), loc)
+        if isinstance(e, ast.Tuple | ast.List):
+            elts = [self.atom(x, out) for x in e.elts]
+            return ast.copy_location(type(e)(elts=elts, ctx=ast.Load()), loc)
+        if isinstance(e, ast.Dict):
+            if any(k is None for k in e.keys):
+                raise self.pf.error(UnsupportedSyntaxError, "s2s cannot differentiate **-unpacking in a dict", e)
+            return ast.copy_location(ast.Dict(keys=[self.atom(k, out) for k in e.keys],
+                                              values=[self.atom(v, out) for v in e.values]), loc)
+        if isinstance(e, ast.ListComp):
+            return self.listcomp(e, out)
+        raise self.pf.error(UnsupportedSyntaxError,
+                            f"s2s cannot differentiate this expression ({type(e).__name__})", e)
+
+    def index(self, s, out):
+        if isinstance(s, ast.Slice):
+            return ast.Slice(lower=s.lower and self.atom(s.lower, out), upper=s.upper and self.atom(s.upper, out),
+                             step=s.step and self.atom(s.step, out))
+        if isinstance(s, ast.Tuple):
+            return ast.Tuple(elts=[self.index(x, out) for x in s.elts], ctx=ast.Load())
+        if isinstance(s, ast.Constant) or (isinstance(s, ast.Attribute) and _module_attr(self.pf, self._mark(s))):
+            return s
+        return self.atom(s, out, "i")
+
+    def call(self, e, out):
+        func = e.func
+        if isinstance(func, ast.Name) and func.id in self.locals:
+            raise self.pf.error(UnsupportedSyntaxError,
+                                f"s2s cannot differentiate a call through the local variable {func.id!r}", e,
+                                hint="call a module-level function by its name")
+        if isinstance(func, ast.Attribute) and not _module_attr(self.pf, self._mark(func)) and \
+                not getattr(func.value, "s2s_helper", False):
+            # a method call on a value: only list.append survives desugaring
+            if func.attr == "append" and len(e.args) == 1:
+                target = self.atom(func.value, out)
+                return ast.copy_location(ast.Call(func=ast.Attribute(value=target, attr="append", ctx=ast.Load()),
+                                                  args=[self.atom(e.args[0], out)], keywords=[]), e)
+            raise self.pf.error(UnsupportedSyntaxError, f"s2s does not know the method .{func.attr}() here", e,
+                                hint="call the NumPy function instead (np.f(x) rather than x.f())")
+        if isinstance(func, ast.Name):
+            func.s2s_global = True
+        for a in e.args:
+            if isinstance(a, ast.Starred):
+                raise self.pf.error(UnsupportedSyntaxError, "s2s cannot differentiate *-unpacking in a call", a)
+        for k in e.keywords:
+            if k.arg is None:
+                raise self.pf.error(UnsupportedSyntaxError, "s2s cannot differentiate **-unpacking in a call", k.value)
+        args = [self.atom(a, out) for a in e.args]
+        keywords = [ast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in e.keywords]
+        return ast.copy_location(ast.Call(func=func, args=args, keywords=keywords), e)
+
+    def atom_of_boolop(self, e, out):
+        name = self.alloc.fresh("cond")
+        first = self.simple(e.values[0], out)
+        out.append(ast.copy_location(ast.Assign(targets=[store(name)], value=first), e))
+        for v in e.values[1:]:
+            body = []
+            body.append(ast.copy_location(ast.Assign(targets=[store(name)], value=self.simple(v, body)), e))
+            test = load(name) if isinstance(e.op, ast.And) else None
+            if test is None:
+                neg = self.alloc.fresh("cond")
+                out.append(ast.copy_location(ast.Assign(targets=[store(neg)],
+                                                        value=ast.UnaryOp(op=ast.Not(), operand=load(name))), e))
+                test = load(neg)
+            else:
+                tmp = self.alloc.fresh("cond")
+                out.append(ast.copy_location(ast.Assign(targets=[store(tmp)], value=load(name)), e))
+                test = load(tmp)
+            out.append(ast.copy_location(ast.If(test=test, body=body, orelse=[]), e))
+        return load(name)
+
+    def atom_of_ifexp(self, e, out):
+        name = self.alloc.fresh("choice")
+        test = self.test_atom(e.test, out, assigned=set())
+        body, orelse = [], []
+        body.append(ast.copy_location(ast.Assign(targets=[store(name)], value=self.simple(e.body, body)), e))
+        orelse.append(ast.copy_location(ast.Assign(targets=[store(name)], value=self.simple(e.orelse, orelse)), e))
+        out.append(ast.copy_location(ast.If(test=test, body=body, orelse=orelse), e))
+        return load(name)
+
+    def listcomp(self, e, out):
+        name = self.alloc.fresh("items")
+        out.append(ast.copy_location(ast.Assign(targets=[store(name)], value=ast.List(elts=[], ctx=ast.Load())), e))
+        renames = {}
+        for gen in e.generators:
+            for n in ast.walk(gen.target):
+                if isinstance(n, ast.Name):
+                    renames[n.id] = self.alloc.fresh(n.id)
+        e = _rename(copy.deepcopy(e), renames)
+        self.locals |= set(renames.values())
+        append = ast.Expr(value=ast.Call(func=ast.Attribute(value=load(name), attr="append", ctx=ast.Load()),
+                                         args=[e.elt], keywords=[]))
+        inner = [ast.copy_location(append, e)]
+        for gen in reversed(e.generators):
+            for cond in reversed(gen.ifs):
+                inner = [ast.copy_location(ast.If(test=cond, body=inner, orelse=[]), e)]
+            inner = [ast.copy_location(ast.For(target=gen.target, iter=gen.iter, body=inner, orelse=[]), e)]
+        from transforms.desugar import Desugar
+        desugar = Desugar(self.pf, self.locals, self.alloc)
+        lowered_loop = []
+        for s in inner:
+            r = desugar.visit(s)
+            lowered_loop.extend(r if isinstance(r, list) else [r])
+        for s in lowered_loop:
+            ast.fix_missing_locations(s)
+            self.stmt(s, out)
+        return load(name)
+
+    def test_atom(self, test, out, assigned):
+        a = self.atom(test, out, "cond")
+        if isinstance(a, ast.Name) and a.id in assigned:
+            name = self.alloc.fresh("cond")
+            out.append(ast.copy_location(ast.Assign(targets=[store(name)], value=a), test))
+            return load(name)
+        return a
+
+    # -- statements ---------------------------------------------------------
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            self.stmt(s, out)
+        return out
+
+    def stmt(self, s, out):
+        if isinstance(s, ast.Assign):
+            return self.assign(s, out)
+        if isinstance(s, ast.AnnAssign):
+            if s.value is None:
+                return None
+            return self.assign(ast.copy_location(ast.Assign(targets=[s.target], value=s.value), s), out)
+        if isinstance(s, ast.Expr):
+            if isinstance(s.value, ast.Constant):
+                return None  # docstring
+            value = self.simple(s.value, out)
+            if not is_atom(value):
+                out.append(ast.copy_location(ast.Expr(value=value), s))
+            return None
+        if isinstance(s, ast.If):
+            assigned = _assigned(s.body + s.orelse)
+            test = self.test_atom(s.test, out, assigned)
+            out.append(ast.copy_location(ast.If(test=test, body=self.block(s.body) or [ast.Pass()],
+                                                orelse=self.block(s.orelse)), s))
+            return None
+        if isinstance(s, ast.For):
+            if not isinstance(s.target, ast.Name):
+                raise self.pf.error(UnsupportedSyntaxError, "s2s needs a plain name as a range loop variable",
+                                    s.target)
+            rng = s.iter
+            args = [self.atom(a, out, "n") for a in rng.args]
+            it = ast.Call(func=rng.func, args=args, keywords=[])
+            out.append(ast.copy_location(ast.For(target=s.target, iter=it, body=self.block(s.body), orelse=[]), s))
+            return None
+        if isinstance(s, ast.While):
+            test_stmts = []
+            test = self.atom(s.test, test_stmts, "cond")
+            out.extend(copy.deepcopy(test_stmts))
+            loop = ast.copy_location(ast.While(test=test, body=self.block(s.body), orelse=[]), s)
+            loop.s2s_test = test_stmts
+            out.append(loop)
+            return None
+        if isinstance(s, ast.Return):
+            value = self.atom(s.value, out, "out") if s.value is not None else ast.Constant(None)
+            out.append(ast.copy_location(ast.Return(value=value), s))
+            return None
+        if isinstance(s, ast.Pass | ast.Raise | ast.Assert):
+            out.append(s)
+            return None
+        raise self.pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate this statement ({type(s).__name__})", s)
+
+    def assign(self, s, out):
+        value = s.value
+        targets = s.targets
+        if len(targets) > 1 or not isinstance(targets[0], ast.Name):
+            value = self.atom(value, out, "t")
+        for target in targets:
+            self.assign_to(target, value, out, s)
+
+    def assign_to(self, target, value, out, loc):
+        if isinstance(target, ast.Name):
+            simple = self.simple(value, out)
+            if isinstance(simple, ast.Name) and simple.id == target.id:
+                return
+            if _reads(simple, target.id) and not is_atom(simple):
+                # `b = b * 2`: keep the user's statement; reverse handles the overwrite
+                pass
+            out.append(ast.copy_location(ast.Assign(targets=[store(target.id)], value=simple), loc))
+            return
+        if isinstance(target, ast.Tuple | ast.List):
+            if any(isinstance(t, ast.Starred) for t in target.elts):
+                raise self.pf.error(UnsupportedSyntaxError, "s2s cannot differentiate starred assignment", target)
+            src = self.atom(value, out, "t")
+            for i, t in enumerate(target.elts):
+                item = ast.Subscript(value=copy.deepcopy(src), slice=ast.Constant(i), ctx=ast.Load())
+                if isinstance(t, ast.Name):
+                    out.append(ast.copy_location(ast.Assign(targets=[store(t.id)], value=item), loc))
+                else:
+                    self.assign_to(t, ast.copy_location(item, loc), out, loc)
+            return
+        if isinstance(target, ast.Subscript):
+            if not isinstance(target.value, ast.Name):
+                raise self.pf.error(UnsupportedSyntaxError, "s2s can assign into x[...] only when x is a plain name",
+                                    target, hint="bind the inner part to a name first and assign the row back")
+            src = self.atom(value, out, "t")
+            index = self.index(target.slice, out)
+            new = ast.Subscript(value=load(target.value.id), slice=index, ctx=ast.Store())
+            out.append(ast.copy_location(ast.Assign(targets=[new], value=src), loc))
+            return
+        raise self.pf.error(UnsupportedSyntaxError,
+                            f"s2s cannot differentiate assignment to {type(target).__name__.lower()}", target,
+                            hint="assign to a local name instead")
+
+
+class _LocalAllocator:
+    """Allocates through `alloc` and remembers each new name as a local."""
+
+    def __init__(self, alloc, local_names):
+        self._alloc = alloc
+        self._locals = local_names
+
+    def fresh(self, base):
+        name = self._alloc.fresh(base)
+        self._locals.add(name)
+        return name
+
+
+def _reads(e, name):
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(e))
+
+
+def _assigned(stmts):
+    return {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _rename(tree, mapping):
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and n.id in mapping:
+            n.id = mapping[n.id]
+    return tree
+
+
+def _hint(simple, default):
+    import builtins
+    if isinstance(simple, ast.Call):
+        f = simple.func
+        if isinstance(f, ast.Attribute) and not hasattr(builtins, f.attr):
+            return f.attr.strip("_") or default
+        if isinstance(f, ast.Name):
+            return f"{f.id}_out".lstrip("_")
+    return default
+
+
+def lower(pf, tree: ast.FunctionDef, alloc: NameAllocator, local_names: set[str]) -> ast.FunctionDef:
+    """Lower a desugared function to A-normal form (in place)."""
+    lw = Lowerer(pf, alloc, set(local_names))
+    tree.body = lw.block(tree.body)
+    if not tree.body or not isinstance(tree.body[-1], ast.Return):
+        tree.body.append(ast.Return(value=ast.Constant(None)))
+    ast.fix_missing_locations(tree)
+    return tree

@@ -1,0 +1,67 @@
+"""Fresh, readable names that never collide with the user's."""
+
+from __future__ import annotations
+
+import ast
+
+
+class NameAllocator:
+    """Hands out names like `t`, `t2`, `x_bar` that are not already taken."""
+
+    def __init__(self, taken=()):
+        self.taken = set(taken)
+
+    def reserve(self, name: str) -> None:
+        """Mark `name` as taken."""
+        self.taken.add(name)
+
+    def fresh(self, base: str) -> str:
+        """A new name starting with `base`."""
+        if base not in self.taken:
+            self.taken.add(base)
+            return base
+        i = 2
+        while f"{base}{i}" in self.taken:
+            i += 1
+        name = f"{base}{i}"
+        self.taken.add(name)
+        return name
+
+
+def names_in(tree) -> set[str]:
+    """Every identifier that appears in `tree` (loads, stores, parameters)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            out.add(node.id)
+        elif isinstance(node, ast.arg):
+            out.add(node.arg)
+    return out
+
+
+def load(name: str) -> ast.Name:
+    """A Name node that reads `name`."""
+    return ast.Name(id=name, ctx=ast.Load())
+
+
+def store(name: str) -> ast.Name:
+    """A Name node that assigns `name`."""
+    return ast.Name(id=name, ctx=ast.Store())
+
+
+def assign(target: str, value: ast.expr, like=None) -> ast.Assign:
+    """`target = value`, located at `like` if given."""
+    node = ast.Assign(targets=[store(target)], value=value, lineno=0)
+    if like is not None:
+        ast.copy_location(node, like)
+    return node
+
+
+def expr(text: str) -> ast.expr:
+    """Parse a Python expression."""
+    return ast.parse(text, mode="eval").body
+
+
+def stmts(text: str) -> list[ast.stmt]:
+    """Parse Python statements."""
+    return ast.parse(text).body

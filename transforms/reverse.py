@@ -1,0 +1,524 @@
+"""Reverse mode: generate adjoint code for a lowered function.
+
+The forward sweep is the user's lowered statements, plus a push onto
+`stack` of every overwritten value the backward sweep reads. The backward
+sweep visits the statements in reverse; at each one every name holds the
+value it had right after that statement ran, because the sweep restores
+overwritten values (`y = stack.pop()`) as it passes their assignments.
+Branch decisions are ordinary recorded names; `while` trip counts are
+counted; `for` loops over a fixed range are replayed with
+`reversed(range(...))` and no tape.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from s2s import rules
+from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
+from s2s.frontend import missing
+from transforms import analysis
+from transforms.analysis import atom_names, is_append, is_user_function, op_name, resolve_call
+from transforms.names import NameAllocator, expr, load, store
+
+ZERO = ast.Constant(0.0)
+
+
+def _assign(target, value, like=None):
+    node = ast.Assign(targets=[store(target) if isinstance(target, str) else target], value=value)
+    return ast.copy_location(node, like) if like is not None else node
+
+
+def _src_comment(pf, s):
+    line = getattr(s, "lineno", None)
+    if line is None or not (0 < line <= len(pf.lines)):
+        return None
+    return pf.lines[line - 1].strip()
+
+
+class Comment(ast.stmt):
+    """A `# ...` line in generated code (rendered by s2s.codegen)."""
+
+    _fields = ("text",)
+
+
+class Reverse:
+    """Builds the forward and backward sweeps of one lowered function."""
+
+    def __init__(self, pf, tree, wrt, alloc: NameAllocator, helpers: dict, link):
+        self.pf = pf
+        self.tree = tree
+        self.wrt = wrt
+        self.alloc = alloc
+        self.helpers = helpers  # template name -> name in generated code
+        self.link = link  # (function, wrt positions) -> helper name of its vjp
+        self.facts = analysis.analyze(pf, tree, wrt)
+        self.active = self.facts.active
+        self.bar = {}
+        self.stack = None
+        self.needed = None  # None on the first run: record every overwritten name
+        self.reads = set()
+        self.pullbacks = {}
+        self.counters = set()
+        self.temp_names = set()  # temporaries of the backward sweep (g, parts, grads)
+        self.param_names = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+        self.first_defs = self.first_definitions()
+        self.pushed = set()  # names the forward sweep pushes (they may need a None start value)
+
+    # -- names --------------------------------------------------------------
+    def adj(self, name: str) -> str:
+        if name not in self.bar:
+            self.bar[name] = self.alloc.fresh(f"{name}_bar")
+        return self.bar[name]
+
+    def temp(self, base):
+        name = self.alloc.fresh(base)
+        self.temp_names.add(name)
+        return name
+
+    def stack_name(self):
+        if self.stack is None:
+            self.stack = self.alloc.fresh("stack")
+        return self.stack
+
+    def first_definitions(self):
+        """Top-level assignments that give a name its first value (nothing to save there)."""
+        seen = set(self.param_names)
+        first = set()
+        for s in self.tree.body:
+            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id not in seen:
+                first.add(id(s))
+            for n in ast.walk(s):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    seen.add(n.id)
+        return first
+
+    def records_at(self, name, s, in_loop):
+        """Whether the assignment statement `s` must save the old value of `name`."""
+        if id(s) in self.first_defs:
+            return False
+        return self.records(name, in_loop)
+
+    def records(self, name: str, in_loop: bool) -> bool:
+        """Whether an assignment to `name` must save the old value for the backward sweep."""
+        if name in self.counters:
+            return False
+        if self.needed is not None and name not in self.needed:
+            return False
+        return in_loop or self.facts.assign_count.get(name, 0) > 1
+
+    # -- templates ----------------------------------------------------------
+    def instantiate(self, template, mapping):
+        t = copy.deepcopy(template)
+
+        class Sub(ast.NodeTransformer):
+            def visit_Name(inner, node):  # noqa: N805
+                if node.id in mapping:
+                    return copy.deepcopy(mapping[node.id])
+                if node.id in self.helpers:
+                    return ast.copy_location(load(self.helpers[node.id]), node)
+                return node
+
+        out = Sub().visit(t)
+        for n in ast.walk(out):
+            if isinstance(n, ast.Name):
+                self.reads.add(n.id)
+        return out
+
+    # -- entry --------------------------------------------------------------
+    def run(self):
+        """Return (forward statements, backward statements, output atom)."""
+        body, ret = self.tree.body[:-1], self.tree.body[-1]
+        out_atom = ret.value
+        snapshot = set(self.alloc.taken)
+        for _ in range(2):  # the second run knows which names the backward sweep reads
+            self.alloc.taken = snapshot | set(self.bar.values()) | self.counters | {
+                pb for pb, _, _ in self.pullbacks.values()} | ({self.stack} if self.stack else set())
+            self.reads = set()
+            self.zero = set(self.active)
+            seed = None
+            out_names = atom_names(out_atom) if isinstance(out_atom, ast.Name) else []
+            if out_names and out_names[0] in self.active:
+                seed = out_names[0]
+                self.zero.discard(seed)
+            backward = self.bwd_block(body, in_loop=False)
+            self.needed = set(self.reads)
+            self.zero_at_end = set(self.zero)
+        forward = self.fwd_block(body, in_loop=False)
+        return forward, backward, out_atom, seed
+
+    # -- forward sweep ------------------------------------------------------
+    def fwd_block(self, stmts, in_loop):
+        out = []
+        for s in stmts:
+            out.extend(self.fwd(s, in_loop))
+        return out
+
+    def push(self, name, like):
+        self.pushed.add(name)
+        return ast.copy_location(ast.Expr(value=ast.Call(
+            func=ast.Attribute(value=load(self.stack_name()), attr="append", ctx=ast.Load()),
+            args=[load(name)], keywords=[])), like)
+
+    def pop(self, name, like=None):
+        node = _assign(name, ast.Call(func=ast.Attribute(value=load(self.stack_name()), attr="pop", ctx=ast.Load()),
+                                      args=[], keywords=[]))
+        return ast.copy_location(node, like) if like is not None else node
+
+    def fwd(self, s, in_loop):
+        if isinstance(s, ast.Assign):
+            t = s.targets[0]
+            name = t.id if isinstance(t, ast.Name) else t.value.id
+            pre = [self.push(name, s)] if self.records_at(name, s, in_loop) else []
+            if isinstance(t, ast.Subscript):
+                value = ast.Call(func=load(self.helpers["s2s"]), args=[], keywords=[])
+                value.func = ast.Attribute(value=load(self.helpers["s2s"]), attr="setitem", ctx=ast.Load())
+                value.args = [load(name), _index_expr(t.slice), s.value]
+                return pre + [_assign(name, value, s)]
+            if id(s) in self.pullbacks:
+                pb, helper, call = self.pullbacks[id(s)]
+                pre += [self.push(pb, s)] if self.records(pb, in_loop) else []
+                tup = ast.Tuple(elts=[store(name), store(pb)], ctx=ast.Store())
+                return pre + [ast.copy_location(ast.Assign(targets=[tup], value=call), s)]
+            return pre + [s]
+        if isinstance(s, ast.Expr) and is_append(s.value):
+            return [s]
+        if isinstance(s, ast.If):
+            s2 = ast.If(test=s.test, body=self.fwd_block(s.body, in_loop) or [ast.Pass()],
+                        orelse=self.fwd_block(s.orelse, in_loop))
+            return [ast.copy_location(s2, s)]
+        if isinstance(s, ast.For):
+            pre = [self.push(s.target.id, s)] if self.records(s.target.id, True) and \
+                self.facts.assign_count.get(s.target.id, 0) > 1 else []
+            loop = ast.For(target=s.target, iter=s.iter, body=self.fwd_block(s.body, True) or [ast.Pass()], orelse=[])
+            return pre + [ast.copy_location(loop, s)]
+        if isinstance(s, ast.While):
+            counter = s.s2s_counter
+            if counter not in self.needed:
+                body = self.fwd_block(s.body, True) + self.fwd_block(s.s2s_test, True)
+                return [ast.copy_location(ast.While(test=s.test, body=body or [ast.Pass()], orelse=[]), s)]
+            body = [_assign(counter, ast.BinOp(left=load(counter), op=ast.Add(), right=ast.Constant(1)), s)]
+            body += self.fwd_block(s.body, True) + self.fwd_block(s.s2s_test, True)
+            out = [_assign(counter, ast.Constant(0), s), ast.copy_location(
+                ast.While(test=s.test, body=body, orelse=[]), s)]
+            if in_loop:
+                out.append(self.push(counter, s))
+            return out
+        return [s]
+
+    # -- backward sweep -----------------------------------------------------
+    def bwd_block(self, stmts, in_loop):
+        out = []
+        last_line = None
+        for s in reversed(stmts):
+            code = self.bwd(s, in_loop)
+            if code and isinstance(code[0], Comment):
+                if code[0].lineno == last_line:
+                    code = code[1:]
+                else:
+                    last_line = code[0].lineno
+            out.extend(code)
+        return out
+
+    def touched(self, stmts):
+        names = set()
+        for target, inputs, _ in analysis.edges(self.pf, stmts):
+            if target in self.active:
+                names.add(target)
+                names.update(i for i in inputs if i in self.active)
+        return names
+
+    def materialize(self, stmts):
+        """Zero-initialise adjoints a compound statement may touch."""
+        out = []
+        for name in sorted(self.touched(stmts) & self.zero):
+            out.append(_assign(self.adj(name), ast.Constant(0.0)))
+            self.zero.discard(name)
+        return out
+
+    def accumulate(self, name, contribution, like):
+        """`name_bar += contribution`, written as plain assignment when it is known to be zero."""
+        bar = self.adj(name)
+        if name in self.zero:
+            self.zero.discard(name)
+            return [_assign(bar, contribution, like)]
+        if name in self.facts.containers:
+            value = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="add", ctx=ast.Load()),
+                             args=[load(bar), contribution], keywords=[])
+        else:
+            value = ast.BinOp(left=load(bar), op=ast.Add(), right=contribution)
+        return [_assign(bar, value, like)]
+
+    def reset(self, name, like):
+        if name in self.zero:
+            return []
+        self.zero.add(name)
+        return [_assign(self.adj(name), ast.Constant(0.0), like)]
+
+    def bwd(self, s, in_loop):
+        comment = _src_comment(self.pf, s)
+        out = self._bwd(s, in_loop)
+        if out and comment and not isinstance(s, ast.If | ast.For | ast.While):
+            note = Comment(comment)
+            note.lineno = s.lineno
+            out.insert(0, note)
+        return out
+
+    def _bwd(self, s, in_loop):
+        if isinstance(s, ast.Assign):
+            t = s.targets[0]
+            if isinstance(t, ast.Subscript):
+                return self.bwd_setitem(s, in_loop)
+            return self.bwd_assign(t.id, s.value, s, in_loop)
+        if isinstance(s, ast.Expr) and is_append(s.value):
+            name = s.value.func.value.id
+            out = []
+            if name in self.active and name not in self.zero:
+                v = s.value.args[0]
+                gv = self.temp("g")
+                out.append(_assign(ast.Tuple(elts=[store(self.adj(name)), store(gv)], ctx=ast.Store()),
+                                   expr(f"{self.helpers['s2s']}.append_grads({self.adj(name)})"), s))
+                for n in atom_names(v):
+                    if n in self.active:
+                        out += self.accumulate(n, load(gv), s)
+            self.reads.add(name)
+            out.append(ast.copy_location(ast.Expr(value=ast.Call(
+                func=ast.Attribute(value=load(name), attr="pop", ctx=ast.Load()), args=[], keywords=[])), s))
+            return out
+        if isinstance(s, ast.If):
+            pre = self.materialize(s.body + s.orelse)
+            zero = set(self.zero)
+            body = self.bwd_block(s.body, in_loop)
+            z1, self.zero = self.zero, set(zero)
+            orelse = self.bwd_block(s.orelse, in_loop)
+            self.zero = z1 & self.zero
+            self.reads.update(atom_names(s.test))
+            if not body and not orelse:
+                return pre
+            node = ast.If(test=s.test, body=body or [ast.Pass()], orelse=orelse)
+            return pre + [ast.copy_location(node, s)]
+        if isinstance(s, ast.For):
+            pre = self.materialize(s.body)
+            body = self.bwd_block(s.body, True)
+            self.zero -= self.touched(s.body)
+            post = []
+            if self.records(s.target.id, True) and self.facts.assign_count.get(s.target.id, 0) > 1:
+                post = [self.pop(s.target.id, s)]
+            if not body:
+                return pre + post
+            self.reads.update(atom_names(s.iter.args))
+            rev = ast.Call(func=load("reversed"), args=[s.iter], keywords=[])
+            node = ast.For(target=s.target, iter=rev, body=body, orelse=[])
+            return pre + [ast.copy_location(node, s)] + post
+        if isinstance(s, ast.While):
+            if not hasattr(s, "s2s_counter"):
+                s.s2s_counter = self.alloc.fresh("trips")
+                self.counters.add(s.s2s_counter)
+            pre = self.materialize(s.body + s.s2s_test)
+            body = self.bwd_block(s.s2s_test, True) + self.bwd_block(s.body, True)
+            self.zero -= self.touched(s.body + s.s2s_test)
+            if not body:
+                return pre
+            self.reads.add(s.s2s_counter)
+            out = pre + ([self.pop(s.s2s_counter, s)] if in_loop else [])
+            loop = ast.For(target=store("_"), iter=ast.Call(func=load("range"), args=[load(s.s2s_counter)],
+                                                            keywords=[]), body=body, orelse=[])
+            return out + [ast.copy_location(loop, s)]
+        return []
+
+    def restore(self, name, s, in_loop):
+        return [self.pop(name, s)] if self.records_at(name, s, in_loop) else []
+
+    def bwd_assign(self, y, value, s, in_loop):
+        if y not in self.active:
+            return self.restore(y, s, in_loop)
+        if y in self.zero:
+            return self.restore(y, s, in_loop)
+        operands = analysis.diff_inputs(self.pf, value)
+        out = []
+        g = load(self.adj(y))
+        ans = load(y)
+        if y in operands:
+            gname = self.temp("g")
+            out.append(_assign(gname, load(self.adj(y)), s))
+            g = load(gname)
+            self.zero.discard(y)
+            out += self.reset(y, s)
+            aname = self.temp(f"{y}_new")
+            out.append(_assign(aname, load(y), s))
+            ans = load(aname)
+            out += self.restore(y, s, in_loop)
+            out += self.contributions(value, g, ans, s)
+            self.reads.add(y)
+            return out
+        out += self.contributions(value, g, ans, s)
+        out += self.reset(y, s)
+        out += self.restore(y, s, in_loop)
+        return out
+
+    def bwd_setitem(self, s, in_loop):
+        t = s.targets[0]
+        y = t.value.id
+        out = []
+        if y in self.active and y not in self.zero:
+            gv = self.temp("g")
+            index = _index_expr(t.slice)
+            out.append(_assign(ast.Tuple(elts=[store(self.adj(y)), store(gv)], ctx=ast.Store()),
+                               ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="setitem_grads",
+                                                           ctx=ast.Load()),
+                                        args=[load(self.adj(y)), load(y), index], keywords=[]), s))
+            self.reads.update(atom_names(index))
+            self.reads.add(y)
+            for n in atom_names(s.value):
+                if n in self.active:
+                    contrib = self.instantiate(expr("unbroadcast(g, v)"), {"g": load(gv), "v": s.value})
+                    out += self.accumulate(n, contrib, s)
+        out += self.restore(y, s, in_loop)
+        return out
+
+    def plan_call(self, y, call, s):
+        """Arrange for the forward sweep to call the callee's vjp and keep its pullback."""
+        if id(s) in self.pullbacks:
+            return self.pullbacks[id(s)]
+        func = resolve_call(self.pf, call)
+        import inspect
+        sig = inspect.signature(func)
+        try:
+            bound = sig.bind(*range(len(call.args)), **{k.arg: ("kw", k.arg) for k in call.keywords})
+        except TypeError as exc:
+            raise self.pf.error(UnsupportedSyntaxError, f"call to {func.__name__} does not match its signature: {exc}",
+                                call) from None
+        params = list(sig.parameters)
+        wrt_params = []
+        for pname, marker in bound.arguments.items():
+            a = call.args[marker] if isinstance(marker, int) else next(k.value for k in call.keywords
+                                                                         if k.arg == marker[1])
+            if any(n in self.active for n in atom_names(a)):
+                wrt_params.append((params.index(pname), a))
+        helper = self.link(func, tuple(p for p, _ in wrt_params), call)
+        pb = self.alloc.fresh(f"{func.__name__}_pullback")
+        new_call = ast.Call(func=load(helper), args=call.args, keywords=call.keywords)
+        self.pullbacks[id(s)] = (pb, helper, new_call)
+        self.pullback_args = getattr(self, "pullback_args", {})
+        self.pullback_args[id(s)] = wrt_params
+        return self.pullbacks[id(s)]
+
+    def contributions(self, value, g, ans, s):
+        out = []
+        if isinstance(value, ast.Name):
+            if value.id in self.active:
+                out += self.accumulate(value.id, g, s)
+            return out
+        if isinstance(value, ast.BinOp | ast.UnaryOp):
+            rule = rules.lookup(op_name(value.op))
+            args = [value.left, value.right] if isinstance(value, ast.BinOp) else [value.operand]
+            return self.apply_rule(rule, args, {}, g, ans, s, value)
+        if isinstance(value, ast.Subscript):
+            x = value.value
+            if isinstance(x, ast.Name) and x.id in self.active:
+                contrib = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="getitem_grad",
+                                                      ctx=ast.Load()),
+                                   args=[g, x, _index_expr(value.slice)], keywords=[])
+                self.reads.update(atom_names(x))
+                self.reads.update(atom_names(_index_expr(value.slice)))
+                out += self.accumulate(x.id, contrib, s)
+            return out
+        if isinstance(value, ast.Tuple | ast.List | ast.Dict):
+            items = list(enumerate(value.elts)) if not isinstance(value, ast.Dict) else list(zip(value.keys, value.values))
+            for key, v in items:
+                if isinstance(v, ast.Name) and v.id in self.active:
+                    k = ast.Constant(key) if isinstance(key, int) else key
+                    part = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="part", ctx=ast.Load()),
+                                    args=[g, k], keywords=[])
+                    self.reads.update(atom_names(k))
+                    out += self.accumulate(v.id, part, s)
+            return out
+        if isinstance(value, ast.Attribute):
+            raise self.pf.error(NoDerivativeRuleError, f"s2s has no derivative for the attribute .{value.attr}", value)
+        if isinstance(value, ast.Call):
+            func = resolve_call(self.pf, value)
+            if func is missing():
+                raise self.pf.error(NoDerivativeRuleError, f"s2s cannot tell what {ast.unparse(value.func)} is",
+                                    value, hint="make sure the name is defined before differentiating")
+            rule = rules.lookup(func)
+            if rule is not None:
+                kws = {k.arg: k.value for k in value.keywords}
+                return self.apply_rule(rule, value.args, kws, g, ans, s, value)
+            if is_user_function(func):
+                return self.call_contributions(value, g, s)
+            name = getattr(func, "__qualname__", None) or repr(func)
+            module = getattr(func, "__module__", None)
+            full = f"{module}.{name}" if module else name
+            raise self.pf.error(NoDerivativeRuleError, f"s2s has no derivative rule for {full}", value,
+                                hint=f"register one with s2s.defvjp({name}, ...), wrap the value in "
+                                     "s2s.stop_gradient(...) if no derivative should flow through it, "
+                                     "or write the computation with functions s2s knows")
+        return out
+
+    def call_contributions(self, call, g, s):
+        pb, helper, _ = self.plan_call(None, call, s)
+        wrt_params = self.pullback_args[id(s)]
+        out = []
+        self.reads.add(pb)
+        if not wrt_params:
+            return out
+        grads = self.temp("grads")
+        out.append(_assign(grads, ast.Call(func=load(pb), args=[g], keywords=[]), s))
+        for i, (_, a) in enumerate(wrt_params):
+            for n in atom_names(a):
+                if n in self.active:
+                    out += self.accumulate(n, ast.Subscript(value=load(grads), slice=ast.Constant(i),
+                                                            ctx=ast.Load()), s)
+        return out
+
+    def apply_rule(self, rule, args, kws, g, ans, s, node):
+        if rule.nondiff:
+            return []
+        try:
+            bound = rule.bind(args, kws)
+        except TypeError as exc:
+            raise self.pf.error(UnsupportedSyntaxError, f"s2s cannot match this call to its rule: {exc}", node) from None
+        mapping = {"g": g, "ans": ans}
+        for p in rule.params:
+            if p in bound:
+                mapping[p] = bound[p]
+            else:
+                mapping[p] = ast.Constant(rule.defaults.get(p))
+        if rule.varargs:
+            mapping[rule.varargs] = ast.List(elts=list(bound.get(rule.varargs, [])), ctx=ast.Load())
+        out = []
+        for p, template in rule.vjp.items():
+            a = bound.get(p)
+            if a is None:
+                continue
+            if p == rule.varargs:
+                active = [(i, x) for i, x in enumerate(a) if any(n in self.active for n in atom_names(x))]
+                if not active:
+                    continue
+                parts = self.temp("parts")
+                out.append(_assign(parts, self.instantiate(template, mapping), s))
+                for i, x in active:
+                    out += self.accumulate(x.id, ast.Subscript(value=load(parts), slice=ast.Constant(i),
+                                                               ctx=ast.Load()), s)
+                continue
+            if not (isinstance(a, ast.Name) and a.id in self.active):
+                continue
+            out += self.accumulate(a.id, self.instantiate(template, mapping), s)
+        active_params = [p for p, a in bound.items() if any(n in self.active for n in atom_names(a))]
+        for p in active_params:
+            if p not in rule.vjp:
+                raise self.pf.error(NoDerivativeRuleError,
+                                    f"s2s has no derivative of {rule.name} with respect to its argument {p!r}", node,
+                                    hint="wrap that argument in s2s.stop_gradient(...) if it should not be "
+                                         "differentiated")
+        return out
+
+
+def _index_expr(sl):
+    if isinstance(sl, ast.Slice):
+        return ast.Call(func=load("slice"), args=[sl.lower or ast.Constant(None), sl.upper or ast.Constant(None),
+                                                  sl.step or ast.Constant(None)], keywords=[])
+    if isinstance(sl, ast.Tuple):
+        return ast.Tuple(elts=[_index_expr(e) for e in sl.elts], ctx=ast.Load())
+    return sl
