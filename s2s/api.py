@@ -35,15 +35,18 @@ def _check_scalar(value, func):
                  "(for example return np.sum(y)).")
 
 
-def _check_args(func, args, kwargs, names):
-    import inspect
-    bound = inspect.signature(func).bind(*args, **kwargs)
-    for n in names:
-        if n in bound.arguments:
-            v = bound.arguments[n]
-            if isinstance(v, np.ndarray) and not np.issubdtype(v.dtype, np.inexact):
-                raise TypeError(f"cannot differentiate with respect to {n!r}: it is an integer array "
-                                f"(dtype {v.dtype}); pass floats, e.g. x.astype(float)")
+def _positions(func, names):
+    params = pipeline._param_names_of(func)
+    return [(params.index(n), n) for n in names]
+
+
+def _check_args(positions, args, kwargs):
+    """Refuse integer arrays as differentiated arguments (their gradient has no dtype to live in)."""
+    for i, n in positions:
+        v = args[i] if i < len(args) else kwargs.get(n)
+        if isinstance(v, np.ndarray) and v.dtype.kind not in "fc":
+            raise TypeError(f"cannot differentiate with respect to {n!r}: it is an array of dtype {v.dtype}; "
+                            "pass floats, e.g. x.astype(float)")
 
 
 def grad(func=None, wrt=0, *, optimize=True):
@@ -56,12 +59,18 @@ def grad(func=None, wrt=0, *, optimize=True):
         return functools.partial(grad, wrt=wrt, optimize=optimize)
     _validate(func, wrt)
 
+    state = []
+
     @functools.wraps(func)
     def gradient(*args, **kwargs):
-        fn, names = _bound(func, wrt, "value", optimize)
-        _check_args(func, args, kwargs, names)
+        if not state or state[0].__s2s_code__ is not func.__code__:
+            fn, names = _bound(func, wrt, "value", optimize)
+            state[:] = [fn, _positions(func, names)]
+        fn, positions = state
+        _check_args(positions, args, kwargs)
         value, g = fn(*args, **kwargs)
-        _check_scalar(value, func)
+        if type(value) is not float:
+            _check_scalar(value, func)
         return g
 
     gradient.__s2s_target__ = (func, wrt, "flat", optimize)
@@ -74,10 +83,15 @@ def value_and_grad(func=None, wrt=0, *, optimize=True):
         return functools.partial(value_and_grad, wrt=wrt, optimize=optimize)
     _validate(func, wrt)
 
+    state = []
+
     @functools.wraps(func)
     def value_and_gradient(*args, **kwargs):
-        fn, names = _bound(func, wrt, "value", optimize)
-        _check_args(func, args, kwargs, names)
+        if not state or state[0].__s2s_code__ is not func.__code__:
+            fn, names = _bound(func, wrt, "value", optimize)
+            state[:] = [fn, _positions(func, names)]
+        fn, positions = state
+        _check_args(positions, args, kwargs)
         value, g = fn(*args, **kwargs)
         _check_scalar(value, func)
         return value, g
@@ -95,7 +109,7 @@ def vjp(func, *args, wrt=0, **kwargs):
     """
     _validate(func, wrt)
     fn, names = _bound(func, wrt, "split")
-    _check_args(func, args, kwargs, names)
+    _check_args(_positions(func, names), args, kwargs)
     value, pb = fn(*args, **kwargs)
     single = not isinstance(wrt, tuple | list)
 

@@ -28,7 +28,7 @@ def render(tree: ast.AST) -> str:
     tree = ast.fix_missing_locations(_comments_to_markers(tree))
     try:
         import astor
-        text = astor.to_source(tree)
+        text = astor.to_source(tree, pretty_source=lambda parts: "".join(parts))
     except Exception:  # astor lags behind new syntax; the stdlib printer is exact
         text = ast.unparse(tree) + "\n"
     out = []
@@ -58,7 +58,7 @@ def compile_function(fdef: ast.FunctionDef, free_names: list[str], label: str):
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     inner = next(c for c in factory_code.co_consts if isinstance(c, types.CodeType) and c.co_name == fdef.name)
     lines = source.splitlines()
-    body = "\n".join(line[4:] if line.startswith("    ") else line for line in lines[1:-1]) + "\n"
+    body = "\n".join(line[4:] if line.startswith("    ") else line for line in lines[1:-1]).strip("\n") + "\n"
     return inner, body, filename
 
 

@@ -428,6 +428,11 @@ def grad_trace(g, x, offset, axis1, axis2):
     return eye * np.expand_dims(np.expand_dims(g, axis1 if axis1 < axis2 else axis1 - 1), axis1) if x.ndim > 2 else eye * g
 
 
+def log_scale(base):
+    """The factor `log(base)` of a logarithm's derivative; 1 for the natural log (base None)."""
+    return 1.0 if base is None else np.log(base)
+
+
 def balanced_eq(x, ans, other):
     """Mask for max/min adjoints: 1 where x won, 0.5 where it tied with `other`."""
     return (x == ans) / (1.0 + (x == other))

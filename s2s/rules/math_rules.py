@@ -18,8 +18,7 @@ defrule("math.acosh(x)", x="g / math.sqrt(x * x - 1)", x_dot="x_dot / math.sqrt(
 defrule("math.atanh(x)", x="g / (1 - x * x)", x_dot="x_dot / (1 - x * x)")
 defrule("math.exp(x)", x="g * ans", x_dot="x_dot * ans")
 defrule("math.expm1(x)", x="g * (ans + 1)", x_dot="x_dot * (ans + 1)")
-defrule("math.log(x, base=None)", x="g / x if base is None else g / (x * math.log(base))",
-        x_dot="x_dot / x if base is None else x_dot / (x * math.log(base))")
+defrule("math.log(x, base=None)", x="g / (x * s2s.log_scale(base))", x_dot="x_dot / (x * s2s.log_scale(base))")
 defrule("math.log1p(x)", x="g / (1 + x)", x_dot="x_dot / (1 + x)")
 defrule("math.log2(x)", x="g / (x * math.log(2))", x_dot="x_dot / (x * math.log(2))")
 defrule("math.log10(x)", x="g / (x * math.log(10))", x_dot="x_dot / (x * math.log(10))")
