@@ -9,8 +9,6 @@ import linecache
 import re
 import types
 
-from transforms.reverse import Comment
-
 _COMMENT = "S2S_COMMENT:"
 _counter = itertools.count(1)
 

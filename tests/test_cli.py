@@ -1,0 +1,47 @@
+"""The command line, run as a subprocess."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "examples" / "demo.py"
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "s2s", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_version_and_help():
+    assert "s2s" in run("--version").stdout
+    out = run("--help")
+    assert out.returncode == 0 and "show" in out.stdout
+
+
+def test_show_prints_generated_source():
+    out = run("show", f"{DEMO}:predict", "--wrt", "W,b")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("def dpredict_dW_b(")
+    assert "W_bar" in out.stdout and "b_bar" in out.stdout
+
+
+def test_show_stages():
+    out = run("show", f"{DEMO}:predict", "--stages")
+    assert out.returncode == 0, out.stderr
+    for stage in ("desugared", "lowered", "derivative"):
+        assert stage in out.stdout
+
+
+def test_missing_file_and_function(tmp_path):
+    out = run("show", str(tmp_path / "nope.py") + ":f")
+    assert out.returncode != 0 and "no such file" in out.stderr
+    out = run("show", f"{DEMO}:nope")
+    assert out.returncode != 0 and "no function" in out.stderr
+
+
+def test_unsupported_function_points_at_line(tmp_path):
+    src = tmp_path / "bad.py"
+    src.write_text("def f(x):\n    try:\n        y = x\n    except Exception:\n        y = 0\n    return y\n")
+    out = run("show", f"{src}:f")
+    assert out.returncode == 2
+    assert "line 2" in out.stderr and "try" in out.stderr

@@ -1,0 +1,61 @@
+"""Golden tests: the printed derivative of small functions, so readability regressions show."""
+
+import numpy as np
+
+import s2s
+
+
+def seed(x):
+    y = 2 * np.dot(x, x)
+    return y
+
+
+def scalar(x):
+    y = x * x
+    return y + 3.0
+
+
+GOLDEN_SEED = '''\
+def dseed_dx(x, *, y_bar=1.0):
+    dot = np.dot(x, x)
+    y = 2 * dot
+    # y = 2 * np.dot(x, x)
+    dot_bar = unbroadcast(y_bar * 2, dot)
+    x_bar = s2s.grad_dot_a(dot_bar, x, x)
+    x_bar = x_bar + s2s.grad_dot_b(dot_bar, x, x)
+    return s2s.finish(x_bar, x)
+'''
+
+GOLDEN_SCALAR = '''\
+def dscalar_dx(x, *, out_bar=1.0):
+    y = x * x
+    out = y + 3.0
+    # return y + 3.0
+    y_bar = unbroadcast(out_bar, y)
+    # y = x * x
+    x_bar = unbroadcast(y_bar * x, x)
+    x_bar = x_bar + unbroadcast(y_bar * x, x)
+    return s2s.finish(x_bar, x)
+'''
+
+
+def test_seed_example_source():
+    assert s2s.source(s2s.derivative(seed)) == GOLDEN_SEED
+
+
+def test_scalar_source():
+    assert s2s.source(s2s.derivative(scalar)) == GOLDEN_SCALAR
+
+
+def loop(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + x * i
+    return s
+
+
+def test_fixed_range_loop_is_replayed_by_range_not_tape():
+    text = s2s.source(s2s.derivative(loop))
+    assert "reversed(range(n))" in text
+    assert "stack.append(i)" not in text and "i = stack.pop()" not in text
+    assert "trips" not in text  # no trip count recorded for a fixed range
