@@ -12,14 +12,23 @@ from s2s.errors import NonScalarOutputError, S2SError
 _BOUND = "__s2s_bound__"
 
 
-def _bound(func, wrt, form, optimize=True):
+_NUMBER = (float, int)
+
+
+def _scalar_params(func, args):
+    """Names of the parameters that receive Python numbers positionally in this call."""
+    params = func.__code__.co_varnames[:func.__code__.co_argcount]
+    return tuple(p for p, a in zip(params, args) if type(a) in _NUMBER)
+
+
+def _bound(func, wrt, form, optimize=True, scalars=()):
     """The generated function for `func` itself, cached on the function object."""
     names = pipeline._wrt_names(func, wrt)
-    key = (names, form, optimize)
+    key = (names, form, optimize, scalars)
     store = func.__dict__.setdefault(_BOUND, {}) if hasattr(func, "__dict__") else {}
     fn = store.get(key)
     if fn is None or fn.__s2s_code__ is not func.__code__:
-        gen = pipeline.derivative_code(func, names, form, optimize)
+        gen = pipeline.derivative_code(func, names, form, optimize, scalars)
         fn = gen.bind(func)
         fn.__s2s_code__ = func.__code__
         store[key] = fn
@@ -59,14 +68,16 @@ def grad(func=None, wrt=0, *, optimize=True):
         return functools.partial(grad, wrt=wrt, optimize=optimize)
     _validate(func, wrt)
 
-    state = []
+    variants = {}
 
     @functools.wraps(func)
     def gradient(*args, **kwargs):
-        if not state or state[0].__s2s_code__ is not func.__code__:
-            fn, names = _bound(func, wrt, "value", optimize)
-            state[:] = [fn, _positions(func, names)]
-        fn, positions = state
+        kinds = tuple(type(a) in _NUMBER for a in args)
+        entry = variants.get(kinds)
+        if entry is None or entry[0].__s2s_code__ is not func.__code__:
+            fn, names = _bound(func, wrt, "value", optimize, _scalar_params(func, args))
+            entry = variants[kinds] = (fn, _positions(func, names))
+        fn, positions = entry
         _check_args(positions, args, kwargs)
         value, g = fn(*args, **kwargs)
         if type(value) is not float:
@@ -83,14 +94,16 @@ def value_and_grad(func=None, wrt=0, *, optimize=True):
         return functools.partial(value_and_grad, wrt=wrt, optimize=optimize)
     _validate(func, wrt)
 
-    state = []
+    variants = {}
 
     @functools.wraps(func)
     def value_and_gradient(*args, **kwargs):
-        if not state or state[0].__s2s_code__ is not func.__code__:
-            fn, names = _bound(func, wrt, "value", optimize)
-            state[:] = [fn, _positions(func, names)]
-        fn, positions = state
+        kinds = tuple(type(a) in _NUMBER for a in args)
+        entry = variants.get(kinds)
+        if entry is None or entry[0].__s2s_code__ is not func.__code__:
+            fn, names = _bound(func, wrt, "value", optimize, _scalar_params(func, args))
+            entry = variants[kinds] = (fn, _positions(func, names))
+        fn, positions = entry
         _check_args(positions, args, kwargs)
         value, g = fn(*args, **kwargs)
         _check_scalar(value, func)

@@ -13,7 +13,7 @@ import numpy as np
 from s2s import codegen, frontend, runtime
 from s2s.errors import UnsupportedSyntaxError
 from transforms import desugar as desugar_pass
-from transforms import exits, lower, optimize, reverse
+from transforms import aliasing, exits, lower, optimize, reverse
 from transforms.desugar import HELPER
 from transforms.names import NameAllocator, load, names_in
 
@@ -76,23 +76,25 @@ def _wrt_names(func, wrt):
     return tuple(out)
 
 
-def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool) -> Generated:
+def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scalar_params: tuple = ()) -> Generated:
     """Generate (or fetch from the cache) reverse-mode code for `func`.
 
     form: "flat" -> df(*args, *, out_bar=1.0) returning the gradient(s);
           "value" -> the same returning (value, gradient(s));
           "split" -> f_vjp(*args) returning (value, pullback), pullback returning a tuple.
+    scalar_params names parameters known to be Python numbers in this call; the code
+    generated for them needs no broadcasting bookkeeping.
     """
-    key = (func.__code__, wrt_names, form, optimize_code)
+    key = (func.__code__, wrt_names, form, optimize_code, tuple(scalar_params))
     with _lock:
         entry = _cache.get(key)
         if entry is not None:
             return entry
-        entry = _build(func, wrt_names, form, optimize_code, key)
+        entry = _build(func, wrt_names, form, optimize_code, key, tuple(scalar_params))
         return entry
 
 
-def _build(func, wrt_names, form, optimize_code, key):
+def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
     pf = frontend.parse_function(func)
     tree = pf.tree
     stage_text = {"source": ast.unparse(tree)}
@@ -111,6 +113,7 @@ def _build(func, wrt_names, form, optimize_code, key):
     stage_text["desugared"] = ast.unparse(tree)
     lower.lower(pf, tree, alloc, locals_)
     _rename_helpers(tree, helpers)
+    aliasing.check_aliasing(pf, tree)
     stage_text["lowered"] = ast.unparse(tree)
 
     cells = {helpers[h]: types.CellType(v) for h, v in HELPER_VALUES.items()}
@@ -124,7 +127,7 @@ def _build(func, wrt_names, form, optimize_code, key):
             cell = types.CellType()
             callees[label] = (name, cell)
             cells[name] = cell
-            sub_key = (callee.__code__, wrt, "split", optimize_code)
+            sub_key = (callee.__code__, wrt, "split", optimize_code, ())
             if sub_key == key:
                 _pending.setdefault(key, []).append((cell, callee))
             else:
@@ -132,7 +135,7 @@ def _build(func, wrt_names, form, optimize_code, key):
                 cell.cell_contents = gen.bind(callee)
         return callees[label][0]
 
-    rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link)
+    rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params)
     forward, backward, out_atom, seed = rev.run()
     fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form, alloc, helpers)
     if optimize_code:

@@ -294,12 +294,14 @@ def grad_tensordot(g, a, b, axes, which):
         ax_b = [i % b.ndim for i in ax_b]
     free_a = [i for i in range(a.ndim) if i not in ax_a]
     free_b = [i for i in range(b.ndim) if i not in ax_b]
+    # tensordot leaves the uncontracted axes in increasing order, so the contracted
+    # axes come out sorted by the *other* operand's axis numbers
     if which == 0:
         gb = np.tensordot(g, b, axes=(list(range(len(free_a), g.ndim)), free_b))
-        order = free_a + ax_a
+        order = free_a + [ax_a[ax_b.index(j)] for j in sorted(ax_b)]
         return np.transpose(gb, np.argsort(order))
     ga = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))
-    order = ax_b + free_b
+    order = [ax_b[ax_a.index(i)] for i in sorted(ax_a)] + free_b
     return np.transpose(ga, np.argsort(order))
 
 

@@ -20,7 +20,7 @@ def dseed_dx(x, *, y_bar=1.0):
     dot = np.dot(x, x)
     y = 2 * dot
     # y = 2 * np.dot(x, x)
-    dot_bar = unbroadcast(y_bar * 2, dot)
+    dot_bar = y_bar * 2
     x_bar = s2s.grad_dot_a(dot_bar, x, x)
     x_bar = x_bar + s2s.grad_dot_b(dot_bar, x, x)
     return s2s.finish(x_bar, x)
@@ -31,10 +31,10 @@ def dscalar_dx(x, *, out_bar=1.0):
     y = x * x
     out = y + 3.0
     # return y + 3.0
-    y_bar = unbroadcast(out_bar, y)
+    y_bar = out_bar
     # y = x * x
-    x_bar = unbroadcast(y_bar * x, x)
-    x_bar = x_bar + unbroadcast(y_bar * x, x)
+    x_bar = y_bar * x
+    x_bar = x_bar + y_bar * x
     return s2s.finish(x_bar, x)
 '''
 

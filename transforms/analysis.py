@@ -106,6 +106,7 @@ class Facts:
     varied: set = field(default_factory=set)
     useful: set = field(default_factory=set)
     containers: set = field(default_factory=set)
+    scalars: set = field(default_factory=set)
     assign_count: dict = field(default_factory=dict)
 
     @property
@@ -138,7 +139,60 @@ def edges(pf, stmts, out=None):
     return out
 
 
-def analyze(pf, tree: ast.FunctionDef, wrt: list[str]) -> Facts:
+_SCALAR_BUILTINS = {float, int, abs, len, round, min, max, bool, pow}
+
+
+def _is_scalar_atom(e, scalars) -> bool:
+    if isinstance(e, ast.Constant):
+        return isinstance(e.value, int | float | bool) or e.value is None
+    if isinstance(e, ast.UnaryOp) and isinstance(e.operand, ast.Constant):
+        return True
+    return isinstance(e, ast.Name) and not getattr(e, "s2s_global", False) and e.id in scalars
+
+
+def scalar_value(pf, v, scalars) -> bool:
+    """True when the lowered expression `v` certainly produces a scalar (shape ())."""
+    import math
+    if isinstance(v, ast.Constant | ast.Name):
+        return _is_scalar_atom(v, scalars)
+    if isinstance(v, ast.BinOp):
+        return not isinstance(v.op, ast.MatMult) and _is_scalar_atom(v.left, scalars) and _is_scalar_atom(v.right, scalars)
+    if isinstance(v, ast.UnaryOp):
+        return _is_scalar_atom(v.operand, scalars)
+    if isinstance(v, ast.Compare):
+        return _is_scalar_atom(v.left, scalars) and all(_is_scalar_atom(c, scalars) for c in v.comparators)
+    if isinstance(v, ast.Call) and not is_append(v):
+        obj = resolve_call(pf, v)
+        args = list(v.args) + [k.value for k in v.keywords]
+        if obj is len:
+            return True
+        if getattr(obj, "__module__", None) == "math" or obj is getattr(math, getattr(obj, "__name__", ""), None) \
+                or obj in _SCALAR_BUILTINS:
+            return all(_is_scalar_atom(a, scalars) for a in args)
+    return False
+
+
+def _scalars(pf, es, known):
+    """Greatest fixed point: names whose every assignment yields a scalar."""
+    candidates = {t for t, _, _ in es} | set(known)
+    while True:
+        drop = set()
+        for target, _, s in es:
+            if target not in candidates or target in drop:
+                continue
+            if isinstance(s, ast.For):
+                continue  # a range loop variable is an int
+            if isinstance(s, ast.While):
+                continue
+            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and scalar_value(pf, s.value, candidates):
+                continue
+            drop.add(target)
+        if not drop:
+            return candidates
+        candidates -= drop
+
+
+def analyze(pf, tree: ast.FunctionDef, wrt: list[str], scalar_params=()) -> Facts:
     """Activity, kinds and assignment counts for a lowered function."""
     facts = Facts()
     es = edges(pf, tree.body)
@@ -181,7 +235,7 @@ def analyze(pf, tree: ast.FunctionDef, wrt: list[str]) -> Facts:
     while changed:
         changed = False
         for target, _, s in es:
-            if target in facts.containers or not isinstance(s, ast.Assign):
+            if target in facts.containers or not isinstance(s, ast.Assign) or not isinstance(s.targets[0], ast.Name):
                 continue
             v = s.value
             if isinstance(v, ast.List | ast.Tuple | ast.Dict) or \
@@ -191,4 +245,8 @@ def analyze(pf, tree: ast.FunctionDef, wrt: list[str]) -> Facts:
                     (isinstance(v, ast.Call) and getattr(resolve_call(pf, v), "__name__", "") == "as_sequence"):
                 facts.containers.add(target)
                 changed = True
+    params_set = set(params)
+    facts.scalars = _scalars(pf, [e for e in es if e[0] not in params_set or e[0] in scalar_params], scalar_params)
+    facts.scalars -= params_set - set(scalar_params)
+    facts.containers -= facts.scalars
     return facts

@@ -46,14 +46,14 @@ class Comment(ast.stmt):
 class Reverse:
     """Builds the forward and backward sweeps of one lowered function."""
 
-    def __init__(self, pf, tree, wrt, alloc: NameAllocator, helpers: dict, link):
+    def __init__(self, pf, tree, wrt, alloc: NameAllocator, helpers: dict, link, scalar_params=()):
         self.pf = pf
         self.tree = tree
         self.wrt = wrt
         self.alloc = alloc
         self.helpers = helpers  # template name -> name in generated code
         self.link = link  # (function, wrt positions) -> helper name of its vjp
-        self.facts = analysis.analyze(pf, tree, wrt)
+        self.facts = analysis.analyze(pf, tree, wrt, scalar_params)
         self.active = self.facts.active
         self.bar = {}
         self.stack = None
@@ -120,11 +120,13 @@ class Reverse:
                     return ast.copy_location(load(self.helpers[node.id]), node)
                 return node
 
-        out = Sub().visit(t)
-        for n in ast.walk(out):
-            if isinstance(n, ast.Name):
+        return Sub().visit(t)
+
+    def note_reads(self, node):
+        """Record the forward values an emitted backward expression reads."""
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
                 self.reads.add(n.id)
-        return out
 
     # -- entry --------------------------------------------------------------
     def run(self):
@@ -240,6 +242,7 @@ class Reverse:
     def accumulate(self, name, contribution, like):
         """`name_bar += contribution`, written as plain assignment when it is known to be zero."""
         bar = self.adj(name)
+        self.note_reads(contribution)
         if name in self.zero:
             self.zero.discard(name)
             return [_assign(bar, contribution, like)]
@@ -404,6 +407,25 @@ class Reverse:
         self.pullback_args[id(s)] = wrt_params
         return self.pullbacks[id(s)]
 
+    def is_scalar(self, atom) -> bool:
+        """The atom is certainly a scalar (shape ())."""
+        return analysis._is_scalar_atom(atom, self.facts.scalars)
+
+    def strip_unbroadcast(self, node, operand):
+        """`unbroadcast(e, operand)` -> `e` where the shapes are known to agree."""
+        helper = self.helpers["unbroadcast"]
+
+        class Strip(ast.NodeTransformer):
+            def visit_Call(inner, call):  # noqa: N805
+                inner.generic_visit(call)
+                if isinstance(call.func, ast.Name) and call.func.id == helper and len(call.args) == 2 \
+                        and isinstance(call.args[1], ast.Name) and isinstance(operand, ast.Name) \
+                        and call.args[1].id == operand.id:
+                    return call.args[0]
+                return call
+
+        return Strip().visit(node)
+
     def contributions(self, value, g, ans, s):
         out = []
         if isinstance(value, ast.Name):
@@ -497,14 +519,22 @@ class Reverse:
                 if not active:
                     continue
                 parts = self.temp("parts")
-                out.append(_assign(parts, self.instantiate(template, mapping), s))
+                parts_value = self.instantiate(template, mapping)
+                self.note_reads(parts_value)
+                out.append(_assign(parts, parts_value, s))
                 for i, x in active:
                     out += self.accumulate(x.id, ast.Subscript(value=load(parts), slice=ast.Constant(i),
                                                                ctx=ast.Load()), s)
                 continue
             if not (isinstance(a, ast.Name) and a.id in self.active):
                 continue
-            out += self.accumulate(a.id, self.instantiate(template, mapping), s)
+            contribution = self.instantiate(template, mapping)
+            others = [x for q, x in bound.items() if q != p and q in rule.vjp]
+            target_scalar = isinstance(ans, ast.Name) and ans.id in self.facts.scalars
+            same = [x for x in others if not (isinstance(x, ast.Name) and x.id == a.id)]
+            if all(self.is_scalar(x) for x in same) or (self.is_scalar(a) and target_scalar):
+                contribution = self.strip_unbroadcast(contribution, a)
+            out += self.accumulate(a.id, contribution, s)
         active_params = [p for p, a in bound.items() if any(n in self.active for n in atom_names(a))]
         for p in active_params:
             if p not in rule.vjp:

@@ -1,0 +1,123 @@
+"""Refuse in-place updates that another name could observe.
+
+s2s writes `y[i] = v` and `L.append(v)` functionally in the forward sweep
+(the user's arrays are never modified). That matches Python exactly unless
+another name refers to the same array or list, or to a view of it, and is
+read after the update. This pass finds every such place and raises
+UnsupportedSyntaxError, so aliasing can never produce a wrong derivative.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+from s2s.errors import UnsupportedSyntaxError
+from transforms.analysis import atom_names, is_append, is_user_function, resolve_call
+
+_VIEW_FUNCTIONS = {np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims, np.swapaxes,
+                   np.broadcast_to, np.asarray, np.real, np.atleast_1d, np.atleast_2d, np.moveaxis}
+
+
+def _mutated_name(s):
+    if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
+        return s.targets[0].value.id
+    if isinstance(s, ast.Expr) and is_append(s.value):
+        return s.value.func.value.id
+    return None
+
+
+def _mutations(stmts):
+    out = set()
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.stmt):
+                m = _mutated_name(n)
+                if m:
+                    out.add(m)
+    return out
+
+
+def _reads(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def check_aliasing(pf, tree: ast.FunctionDef) -> None:
+    """Raise UnsupportedSyntaxError where an in-place update could be seen through an alias."""
+    mutated = _mutations(tree.body)
+    if not mutated:
+        return
+    _check_block(pf, tree.body, mutated)
+
+
+def _refuse(pf, node, name, how):
+    raise pf.error(UnsupportedSyntaxError,
+                   f"s2s cannot differentiate this in-place update: {how} `{name}`, so the update "
+                   "would be visible through another name", node,
+                   hint=f"make an explicit copy first (`{name} = {name}.copy()` or `list({name})`), "
+                        "or build a new value instead of updating in place")
+
+
+def _check_block(pf, stmts, mutated):
+    for i, s in enumerate(stmts):
+        for child in (getattr(s, "body", None), getattr(s, "orelse", None)):
+            if isinstance(child, list):
+                _check_block(pf, child, mutated)
+        if not isinstance(s, ast.Assign | ast.Expr):
+            continue
+        value = s.value
+        target = s.targets[0] if isinstance(s, ast.Assign) else None
+        # a plain copy between names, either direction
+        if isinstance(target, ast.Name) and isinstance(value, ast.Name) and atom_names(value):
+            if value.id in mutated or target.id in mutated:
+                _refuse(pf, s, value.id if value.id in mutated else target.id, "another name is bound to")
+        # stored inside a container or handed to a user function
+        if isinstance(value, ast.List | ast.Tuple | ast.Dict):
+            elts = value.elts if not isinstance(value, ast.Dict) else value.values
+            for n in atom_names(elts):
+                if n in mutated:
+                    _refuse(pf, s, n, "a container holds")
+        if isinstance(value, ast.Call):
+            if is_append(value):
+                for n in atom_names(value.args):
+                    if n in mutated:
+                        _refuse(pf, s, n, "a list holds")
+            elif is_user_function(resolve_call(pf, value)):
+                for n in atom_names(value.args) + atom_names([k.value for k in value.keywords]):
+                    if n in mutated:
+                        _refuse(pf, s, n, "a called function may keep")
+        # a view of a mutated array must be used up before the next update
+        view_of = None
+        if isinstance(target, ast.Name):
+            if isinstance(value, ast.Subscript) and atom_names(value.value):
+                view_of = value.value.id
+            elif isinstance(value, ast.Call) and resolve_call(pf, value) in _VIEW_FUNCTIONS and value.args:
+                names = atom_names(value.args[0])
+                view_of = names[0] if names else None
+        if view_of in mutated:
+            _check_view_use(pf, stmts, i, target.id, view_of, mutated)
+
+
+def _check_view_use(pf, stmts, i, view, base, mutated):
+    if view in mutated:
+        _refuse(pf, stmts[i], base, "this updates a view of")
+    for later in stmts[i + 1:]:
+        uses = view in _reads(later)
+        updates = base in _mutations([later])
+        if uses and not (updates and _only_reads_before_update(later, view)):
+            if updates:
+                _refuse(pf, later, base, "a view is read after an update of")
+            continue
+        if updates:
+            # after the update the view is stale; any later read is refused
+            for rest in stmts[stmts.index(later) + 1:]:
+                if view in _reads(rest):
+                    _refuse(pf, rest, base, "a view taken before an update is read after it, of")
+            return
+    # the view lives past the end of this block (e.g. into the next loop iteration)
+
+
+def _only_reads_before_update(stmt, view):
+    # `y[i] = view * 2` reads the view before writing
+    return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript)
