@@ -44,6 +44,16 @@ def _check_scalar(value, func):
                  "(for example return np.sum(y)).")
 
 
+def _call(fn, func, args, kwargs):
+    """Run a generated value-and-gradient function, naming `func` in a structured-output error."""
+    try:
+        return fn(*args, **kwargs)
+    except NonScalarOutputError as exc:
+        raise NonScalarOutputError(
+            f"grad needs a function with a scalar output, but {func.__name__} returns a tuple, list or dict.",
+            hint=exc.hint) from None
+
+
 def _positions(func, names):
     params = pipeline._param_names_of(func)
     return [(params.index(n), n) for n in names]
@@ -79,7 +89,7 @@ def grad(func=None, wrt=0, *, optimize=True):
             entry = variants[kinds] = (fn, _positions(func, names))
         fn, positions = entry
         _check_args(positions, args, kwargs)
-        value, g = fn(*args, **kwargs)
+        value, g = _call(fn, func, args, kwargs)
         if type(value) is not float:
             _check_scalar(value, func)
         return g
@@ -105,7 +115,7 @@ def value_and_grad(func=None, wrt=0, *, optimize=True):
             entry = variants[kinds] = (fn, _positions(func, names))
         fn, positions = entry
         _check_args(positions, args, kwargs)
-        value, g = fn(*args, **kwargs)
+        value, g = _call(fn, func, args, kwargs)
         _check_scalar(value, func)
         return value, g
 

@@ -9,7 +9,7 @@ import linecache
 import textwrap
 from dataclasses import dataclass, field
 
-from s2s.errors import SourceUnavailableError, UnsupportedSyntaxError
+from s2s.errors import SourceUnavailableError
 
 _MISSING = object()
 
@@ -107,9 +107,7 @@ def parse_function(func) -> ParsedFunction:
 def _find_def(module, func):
     for node in ast.walk(module):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == func.__name__:
-            if isinstance(node, ast.AsyncFunctionDef):
-                raise UnsupportedSyntaxError(f"s2s cannot differentiate the async function {func.__name__!r}")
-            node.decorator_list = []
+            node.decorator_list = []  # an async def is refused by desugar, with its location
             return node
     return None
 

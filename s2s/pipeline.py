@@ -12,8 +12,9 @@ import numpy as np
 
 from s2s import codegen, frontend, runtime
 from s2s.errors import UnsupportedSyntaxError
-from transforms import desugar as desugar_pass
 from transforms import aliasing, exits, lower, optimize, reverse
+from transforms import desugar as desugar_pass
+from transforms import forward as forward_pass
 from transforms.desugar import HELPER
 from transforms.names import NameAllocator, load, names_in
 
@@ -127,23 +128,30 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
             cell = types.CellType()
             callees[label] = (name, cell)
             cells[name] = cell
-            sub_key = (callee.__code__, wrt, "split", optimize_code, ())
+            callee_form = "jvp" if form == "jvp" else "split"
+            sub_key = (callee.__code__, wrt, callee_form, optimize_code, ())
             if sub_key == key:
                 _pending.setdefault(key, []).append((cell, callee))
             else:
-                gen = derivative_code(callee, wrt, "split", optimize_code)
+                gen = derivative_code(callee, wrt, callee_form, optimize_code)
                 cell.cell_contents = gen.bind(callee)
         return callees[label][0]
 
-    rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params)
-    forward, backward, out_atom, seed = rev.run()
-    fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form, alloc, helpers)
+    if form == "jvp":
+        fwd = forward_pass.Forward(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params)
+        fdef = _assemble_jvp(tree, fwd, wrt_names, helpers)
+        removable = set()
+    else:
+        rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params)
+        forward, backward, out_atom, seed = rev.run()
+        fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form, alloc, helpers)
+        removable = set(rev.bar.values()) | rev.temp_names
     if optimize_code:
-        fdef = optimize.optimize(fdef, set(rev.bar.values()) | rev.temp_names)
+        fdef = optimize.optimize(fdef, removable)
     free = list(cells) + [n for n in func.__code__.co_freevars if n not in cells]
     code, source, filename = codegen.compile_function(fdef, free, f"{fdef.name} from {pf.filename}")
     stage_text["derivative"] = source
-    seed_name = fdef.args.kwonlyargs[-1].arg if form != "split" and fdef.args.kwonlyargs else None
+    seed_name = fdef.args.kwonlyargs[-1].arg if form in ("flat", "value") and fdef.args.kwonlyargs else None
     kwdefaults = {seed_name: 1.0} if seed_name else {}
     gen = Generated(code, source, filename, cells, stage_text, kwdefaults)
     _cache[key] = gen
@@ -216,6 +224,24 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         body += backward + [ast.Return(value=grads_expr)]
         name = f"d{tree.name}_d{wrt_label}"
     fdef = ast.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, type_params=[])
+    for a in ast.walk(fdef.args):
+        if isinstance(a, ast.arg):
+            a.annotation = None
+    ast.fix_missing_locations(fdef)
+    return fdef
+
+
+def _assemble_jvp(tree, fwd, wrt_names, helpers):
+    stmts, out_atom, out_dot = fwd.run()
+    args = copy.deepcopy(tree.args)
+    for w in wrt_names:
+        args.kwonlyargs.append(ast.arg(arg=fwd.dot(w)))
+        args.kw_defaults.append(None)
+    finish = ast.Call(func=ast.Attribute(value=load(helpers["s2s"]), attr="finish", ctx=ast.Load()),
+                      args=[out_dot, out_atom], keywords=[])
+    body = stmts + [ast.Return(value=ast.Tuple(elts=[out_atom, finish], ctx=ast.Load()))]
+    fdef = ast.FunctionDef(name=f"{tree.name}_jvp", args=args, body=body, decorator_list=[], returns=None,
+                           type_params=[])
     for a in ast.walk(fdef.args):
         if isinstance(a, ast.arg):
             a.annotation = None

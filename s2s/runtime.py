@@ -105,6 +105,11 @@ def part(g, index):
     """Read one part of a structured adjoint; a zero adjoint has zero parts."""
     if is_zero(g):
         return ZERO
+    if not isinstance(g, list | tuple | dict) and np.ndim(g) == 0:
+        from s2s.errors import NonScalarOutputError
+        raise NonScalarOutputError(
+            "grad needs a function with a scalar output, but this function returns a tuple, list or dict.",
+            hint="use s2s.vjp(f, ...) with a cotangent of the same structure, or return a single number")
     return g[index]
 
 
@@ -350,7 +355,7 @@ def grad_transpose(g, axes):
     """Adjoint of np.transpose."""
     if axes is None:
         return np.transpose(g)
-    return np.transpose(g, np.argsort(axes))
+    return np.transpose(g, np.argsort([a % np.ndim(g) for a in axes]))
 
 
 def grad_expand_dims(g, axis):
@@ -548,3 +553,55 @@ def item_grad(g, x, index):
     out = np.zeros(x.shape, dtype=np.result_type(x, 1.0))
     out[index if index else (0,) * x.ndim] = g
     return out
+
+
+def broadcast_like(t, ans):
+    """A tangent broadcast to the shape of the value it belongs to."""
+    shape = getattr(ans, "shape", ())
+    if getattr(t, "shape", ()) == shape:
+        return t
+    return np.broadcast_to(t, shape)
+
+
+def dense_tangent(t, value):
+    """A tangent that can be written into: zeros shaped like `value` for a zero tangent."""
+    if is_zero(t):
+        if isinstance(value, list | dict):
+            return zeros_like_value(value)
+        return np.zeros(shape_of(value), dtype=np.result_type(value, 1.0))
+    return t
+
+
+def builtin_sum_tangent(t, x):
+    """Tangent of the builtin `sum` over a list, tuple or array."""
+    if isinstance(t, list | tuple):
+        total = ZERO
+        for v in t:
+            total = add(total, v)
+        return total
+    return np.sum(t, axis=0) if np.ndim(t) else t
+
+
+def select_tangent(ans, args, tangents):
+    """Tangent of builtin max/min: the tangent of the argument that was chosen."""
+    if len(args) == 1:
+        items, tans = list(args[0]), tangents[0]
+        tans = [ZERO] * len(items) if is_zero(tans) else list(tans)
+    else:
+        items, tans = args, tangents
+    for v, t in zip(items, tans):
+        if v is ans or (np.ndim(v) == 0 and v == ans):
+            return t
+    return ZERO
+
+
+def einsum_tangent(subscripts, operands, tangents):
+    """Tangent of np.einsum: the product rule over the operands."""
+    total = ZERO
+    for i, t in enumerate(tangents):
+        if is_zero(t):
+            continue
+        ops = list(operands)
+        ops[i] = t
+        total = add(total, np.einsum(subscripts, *ops))
+    return total

@@ -16,7 +16,6 @@ import warnings
 import autograd
 import autograd.numpy as anp
 import numpy as np
-import pytest
 
 import s2s
 
@@ -132,8 +131,3 @@ def check_grad(f, *args, wrt=0, rtol=1e-5, atol=1e-6, ag=None):
 def rng(seed):
     """A seeded generator (shorthand)."""
     return np.random.default_rng(seed)
-
-
-@pytest.fixture
-def check():
-    return check_grad

@@ -262,6 +262,99 @@ def while_continue(x):
     return s
 
 
+# ---------------------------------------------------------------- more loops
+
+
+def neg_step(x):
+    acc = 0.0
+    for i in range(len(x) - 1, -1, -1):
+        acc = acc * x[i] + x[i]
+    return acc
+
+
+def loopvar_after(x):
+    for i in range(len(x)):  # noqa: B007 - i is read after the loop
+        pass
+    return x[i] * x[0]
+
+
+def prod(x):
+    s = 1.0
+    for i in range(len(x)):
+        s = s * x[i]
+    return s
+
+
+def while_return(x):
+    y = x
+    while True:
+        y = y * 1.7
+        if np.sum(y * y) > 50:
+            return np.sum(y * x)
+
+
+def while_break_value(x):
+    y = x
+    n = 0
+    while n < 100:
+        y = np.sin(y) * 2.0 + 0.5
+        n = n + 1
+        if np.max(y) > 1.9:
+            break
+    return np.sum(y * y)
+
+
+def enumerate_rows(m):
+    s = 0.0
+    for i, row in enumerate(m):
+        s = s + np.sum(row * row) * (i + 1)
+    return s
+
+
+def zip_list_array(x):
+    ws = [0.5, 1.5, 2.5]
+    s = 0.0
+    for w, v in zip(ws, x):
+        s = s + w * v ** 2
+    return s
+
+
+def if_in_loop(x):
+    y = x
+    for _i in range(4):
+        if np.sum(y) > 0:
+            y = y * 0.5 - 1.0
+        else:
+            y = y * y
+    return np.sum(y)
+
+
+def cond_in_loop(x):
+    s = 0.0
+    for v in x:
+        s = s + (v * v if v > 0 else np.sin(v))
+    return s
+
+
+def nested_while_for(x):
+    s = 0.0
+    k = 0
+    while k < 2:
+        for v in x:
+            s = s + v * k + v * v
+        k = k + 1
+    return s
+
+
+def early_return_in_while(x):
+    i = 0
+    while i < len(x):
+        if x[i] > 1.0:
+            return x[i] * np.sum(x)
+        i += 1
+    return np.sum(x * x)
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -474,3 +567,59 @@ def test_branch_choice_recomputed_per_call():
     np.testing.assert_allclose(df(neg), 2 * neg)
     np.testing.assert_allclose(df(pos), np.cos(pos) * pos[0] + np.array([np.sum(np.sin(pos)), 0.0]))
     np.testing.assert_allclose(df(neg), 2 * neg)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_range_negative_step(seed):
+    check_all(neg_step, (_rng(seed).normal(size=int(_rng(seed).integers(1, 6))),))
+
+
+def test_loop_variable_used_after_loop():
+    check_all(loopvar_after, (np.array([0.3, -1.0, 2.0]),))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_running_product_needs_tape(seed):
+    check_all(prod, (_rng(seed).normal(size=int(_rng(seed).integers(1, 6))),))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_while_true_return_inside(seed):
+    x = np.abs(_rng(seed).normal(size=int(_rng(seed).integers(1, 5)))) + 0.1
+    check_all(while_return, (x,))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_while_break_on_value(seed):
+    x = _rng(seed).normal(size=int(_rng(seed).integers(1, 5))) * 0.1
+    check_all(while_break_value, (x,))
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_enumerate_rows(seed):
+    rng = _rng(seed)
+    check_all(enumerate_rows, (rng.normal(size=(int(rng.integers(1, 4)), int(rng.integers(1, 4)))),))
+
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_zip_list_with_array(n):
+    check_all(zip_list_array, (_rng(n).normal(size=n),))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_if_inside_loop(seed):
+    check_all(if_in_loop, (_rng(seed).normal(size=int(_rng(seed).integers(1, 5))),))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_conditional_expression_in_loop(seed):
+    check_all(cond_in_loop, (_rng(seed).normal(size=int(_rng(seed).integers(1, 6))),))
+
+
+def test_for_nested_in_while():
+    check_all(nested_while_for, (np.array([0.4, -1.1, 2.0]),))
+
+
+@pytest.mark.parametrize("x", [[0.1, 0.2], [0.1, 1.5, 0.3], [2.0]])
+def test_return_inside_while(x):
+    check_all(early_return_in_while, (np.array(x),))

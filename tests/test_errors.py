@@ -134,7 +134,6 @@ def test_unsupported_syntax_points_at_file_and_line(func, marker):
     assert isinstance(info.value, s2s.S2SError)
 
 
-@pytest.mark.xfail(strict=True, reason="async def is refused without a file name or line in the message")
 def test_async_function_points_at_file_and_line():
     with pytest.raises(s2s.UnsupportedSyntaxError) as info:
         s2s.grad(with_async)(np.array([1.0, 2.0]))
@@ -174,14 +173,12 @@ def test_source_unavailable_for_exec_function_called_from_user_code():
     assert "made_by_exec" in str(info.value)
 
 
-_SEQ_OUT = ("grad of a function returning a list/tuple runs the backward with seed 1.0 first: "
-            "TypeError 'float' object is not subscriptable (s2s/runtime.py) instead of NonScalarOutputError")
 
 
 @pytest.mark.parametrize("func", [
     vector_out,
-    pytest.param(list_out, marks=pytest.mark.xfail(strict=True, raises=TypeError, reason=_SEQ_OUT)),
-    pytest.param(tuple_out, marks=pytest.mark.xfail(strict=True, raises=TypeError, reason=_SEQ_OUT)),
+    list_out,
+    tuple_out,
     matrix_out,
 ], ids=["vector", "list", "tuple", "matrix"])
 def test_non_scalar_output(func):

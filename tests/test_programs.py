@@ -228,6 +228,117 @@ def int_args(x, n, k):
     return s
 
 
+# ---------------------------------------------------------------- more programs
+
+
+def setitem_self(x):
+    y = x.copy()
+    for i in range(len(x)):
+        y[i] = y[i] * y[i] + y[i - 1]
+    return np.sum(y)
+
+
+def list_of_arrays_loop(x):
+    hs = []
+    h = x
+    for i in range(3):
+        h = np.tanh(h + i)
+        hs.append(h)
+    return sum([np.sum(v * v) for v in hs])
+
+
+def dict_loop(x):
+    d = {"a": x, "b": x * 2.0}
+    s = 0.0
+    for k in ["a", "b"]:
+        s = s + np.sum(d[k] ** 2)
+    return s
+
+
+def aug_ops(x):
+    y = x * 1.0
+    y += 2.0
+    y *= x
+    y -= x ** 3
+    y /= 2.0
+    y **= 2
+    return np.sum(y)
+
+
+def listidx_assign(x):
+    lst = [x[0], x[1], x[2]]
+    lst[1] = lst[0] * lst[2]
+    return lst[1] + lst[0]
+
+
+def tuple_return_helper_nested(x):
+    (a, b), c = helper_nested(x)
+    return a * b + c
+
+
+def helper_nested(x):
+    return (x[0] * x[1], x[1]), np.sum(x)
+
+
+def mean_axis_keep(m):
+    return np.sum((m - m.mean(axis=0, keepdims=True)) ** 2) + m.max(axis=1).sum()
+
+
+def x_T_dot(m, v):
+    return np.sum(m.T.dot(v) ** 2) + v.dot(m.dot(m.T)).dot(v)
+
+
+def max_method(x):
+    return x.max() * x.min() + np.abs(x).sum()
+
+
+def slice_aug(m):
+    y = m.copy()
+    y[1:, :] += m[:-1, :] * 2.0
+    y[:, 0] *= 3.0
+    return np.sum(y * y)
+
+
+def loop_slice_assign(x):
+    y = np.zeros((3, len(x)))
+    for i in range(3):
+        y[i, :] = x * (i + 1)
+        y[i] = np.sin(y[i])
+    return np.sum(y ** 2)
+
+
+def loop_helper(v, c=1.5):
+    return np.tanh(v * c) + v
+
+
+def helper_pair(v):
+    return v * v, np.sin(v)
+
+
+def helper_in_loop(x):
+    y = x
+    for i in range(3):
+        y = loop_helper(y, c=0.5 + i)
+    return np.sum(y)
+
+
+def pair_in_loop(x):
+    s = 0.0
+    y = x
+    for _ in range(2):
+        a, b = helper_pair(y)
+        y = a * 0.3 + b
+        s = s + np.sum(a * b)
+    return s
+
+
+def rec_in_loop(x):
+    s = 0.0
+    for i in range(2):
+        s = s + shrink_rec(x * (i + 1))
+    return s
+
+
 # ---------------------------------------------------------------- models
 
 
@@ -304,11 +415,8 @@ def test_helper_with_default_and_keyword(seed):
     check_all(calls_with_kwargs, (_vec(seed),))
 
 
-_CONST_RETURN_BRANCH = ("generated backward has an empty `if cond:` block for a branch `return <constant>`: "
-                        "IndentationError when compiling the derivative")
 
 
-@pytest.mark.xfail(strict=True, raises=SyntaxError, reason=_CONST_RETURN_BRANCH)
 @pytest.mark.parametrize("seed", range(2))
 def test_recursion_fixed_depth(seed):
     check_all(uses_recursion, (_vec(seed),))
@@ -320,7 +428,6 @@ def test_recursion_data_dependent_depth(scale):
     check_all(shrink_rec, (x,))
 
 
-@pytest.mark.xfail(strict=True, raises=SyntaxError, reason=_CONST_RETURN_BRANCH)
 def test_recursive_function_directly():
     g = s2s.grad(power_rec)(1.3, 4)
     assert float(g) == pytest.approx(4 * 1.3 ** 3)
@@ -388,8 +495,6 @@ def test_list_comprehension_inline(seed):
     check_all(comprehension_inline, (_vec(seed),))
 
 
-@pytest.mark.xfail(strict=True, raises=s2s.UnsupportedSyntaxError,
-                   reason="a comprehension bound to a name is refused: false alias 'another name is bound to items'")
 @pytest.mark.parametrize("seed", range(2))
 def test_list_comprehension(seed):
     check_all(comprehension, (_vec(seed),))
@@ -587,3 +692,74 @@ def test_value_and_grad_and_vjp_agree_on_mlp():
     g2 = pullback(2.0)
     assert_close(g2[0], 2 * g[0])
     assert_close(g2[1], 2 * g[1])
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_setitem_reads_overwritten_element(seed):
+    check_all(setitem_self, (_vec(seed),), use_autograd=False)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_list_of_arrays_built_in_loop(seed):
+    check_all(list_of_arrays_loop, (_vec(seed),))
+
+
+def test_dict_in_loop():
+    check_all(dict_loop, (_vec(2),))
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_augmented_operators(seed):
+    check_all(aug_ops, (_vec(seed),))
+
+
+def test_list_element_assignment():
+    check_all(listidx_assign, (_vec(3, 3, 6),))
+
+
+def test_helper_returning_nested_tuple():
+    check_all(tuple_return_helper_nested, (_vec(4),))
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_mean_keepdims_and_max_axis(seed):
+    rng = _rng(seed)
+    check_all(mean_axis_keep, (rng.normal(size=(int(rng.integers(1, 4)), int(rng.integers(1, 4)))),))
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_transpose_dot_methods(seed):
+    rng = _rng(seed)
+    n, k = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    check_all(x_T_dot, (rng.normal(size=(n, k)), rng.normal(size=n)), wrt=(0, 1), use_autograd=False)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_max_min_abs_methods(seed):
+    check_all(max_method, (_vec(seed),), use_autograd=False)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_slice_augmented_assignment(seed):
+    rng = _rng(seed)
+    check_all(slice_aug, (rng.normal(size=(int(rng.integers(2, 4)), int(rng.integers(1, 4)))),), use_autograd=False)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_row_assignment_in_loop(seed):
+    check_all(loop_slice_assign, (_vec(seed),), use_autograd=False)
+
+
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_helper_called_inside_loop(seed):
+    check_all(helper_in_loop, (_vec(seed),))
+
+
+def test_tuple_helper_called_inside_loop():
+    check_all(pair_in_loop, (_vec(0),))
+
+
+def test_recursion_called_inside_loop():
+    check_all(rec_in_loop, (_vec(0) * 2.0,))

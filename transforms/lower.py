@@ -182,8 +182,8 @@ class Lowerer:
         out.append(ast.copy_location(ast.If(test=test, body=body, orelse=orelse), e))
         return load(name)
 
-    def listcomp(self, e, out):
-        name = self.alloc.fresh("items")
+    def listcomp(self, e, out, name=None):
+        name = name or self.alloc.fresh("items")
         out.append(ast.copy_location(ast.Assign(targets=[store(name)], value=ast.List(elts=[], ctx=ast.Load())), e))
         renames = {}
         for gen in e.generators:
@@ -281,6 +281,9 @@ class Lowerer:
 
     def assign_to(self, target, value, out, loc):
         if isinstance(target, ast.Name):
+            if isinstance(value, ast.ListComp) and not _reads(value, target.id):
+                self.listcomp(value, out, name=target.id)
+                return
             simple = self.simple(value, out)
             if isinstance(simple, ast.Name) and simple.id == target.id:
                 return

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import keyword
+import re
 
 
 class NameAllocator:
@@ -16,7 +18,10 @@ class NameAllocator:
         self.taken.add(name)
 
     def fresh(self, base: str) -> str:
-        """A new name starting with `base`."""
+        """A new name starting with `base` (made an identifier: `<lambda>` -> `lambda_`)."""
+        base = re.sub(r"\W", "", base) or "t"
+        if keyword.iskeyword(base) or base[0].isdigit():
+            base = base + "_" if not base[0].isdigit() else "t" + base
         if base not in self.taken:
             self.taken.add(base)
             return base

@@ -94,6 +94,8 @@ def _block(stmts, live, removable):
             live = live | _reads(s)
         out.append(s)
     out.reverse()
+    if out and all(type(x).__name__ == "Comment" for x in out):
+        out.append(ast.Pass())
     return out, live
 
 

@@ -180,7 +180,7 @@ class Reverse:
                 return pre + [_assign(name, value, s)]
             if id(s) in self.pullbacks:
                 pb, helper, call = self.pullbacks[id(s)]
-                pre += [self.push(pb, s)] if self.records(pb, in_loop) else []
+                pre += [self.push(pb, s)] if self.records_at(pb, s, in_loop) else []
                 tup = ast.Tuple(elts=[store(name), store(pb)], ctx=ast.Store())
                 return pre + [ast.copy_location(ast.Assign(targets=[tup], value=call), s)]
             return pre + [s]
@@ -334,10 +334,8 @@ class Reverse:
         return [self.pop(name, s)] if self.records_at(name, s, in_loop) else []
 
     def bwd_assign(self, y, value, s, in_loop):
-        if y not in self.active:
-            return self.restore(y, s, in_loop)
-        if y in self.zero:
-            return self.restore(y, s, in_loop)
+        if y not in self.active or y in self.zero:
+            return self.restore_pullback(s, in_loop) + self.restore(y, s, in_loop)
         operands = analysis.diff_inputs(self.pf, value)
         out = []
         g = load(self.adj(y))
@@ -348,6 +346,10 @@ class Reverse:
             g = load(gname)
             self.zero.discard(y)
             out += self.reset(y, s)
+            if isinstance(value, ast.Call) and is_user_function(resolve_call(self.pf, value)):
+                # the callee's pullback holds what it needs: no old value of y is read
+                out += self.contributions(value, g, ans, s)
+                return out + self.restore_pullback(s, in_loop) + self.restore(y, s, in_loop)
             aname = self.temp(f"{y}_new")
             out.append(_assign(aname, load(y), s))
             ans = load(aname)
@@ -357,8 +359,16 @@ class Reverse:
             return out
         out += self.contributions(value, g, ans, s)
         out += self.reset(y, s)
+        out += self.restore_pullback(s, in_loop)
         out += self.restore(y, s, in_loop)
         return out
+
+    def restore_pullback(self, s, in_loop):
+        """Pop the callee's pullback that the forward sweep pushed with this call."""
+        if id(s) not in self.pullbacks:
+            return []
+        pb = self.pullbacks[id(s)][0]
+        return [self.pop(pb, s)] if self.records_at(pb, s, in_loop) else []
 
     def bwd_setitem(self, s, in_loop):
         t = s.targets[0]
@@ -529,11 +539,12 @@ class Reverse:
             if not (isinstance(a, ast.Name) and a.id in self.active):
                 continue
             contribution = self.instantiate(template, mapping)
-            others = [x for q, x in bound.items() if q != p and q in rule.vjp]
-            target_scalar = isinstance(ans, ast.Name) and ans.id in self.facts.scalars
-            same = [x for x in others if not (isinstance(x, ast.Name) and x.id == a.id)]
-            if all(self.is_scalar(x) for x in same) or (self.is_scalar(a) and target_scalar):
-                contribution = self.strip_unbroadcast(contribution, a)
+            if rule.elementwise:
+                others = [x for q, x in bound.items() if q != p]
+                target_scalar = isinstance(ans, ast.Name) and ans.id in self.facts.scalars
+                same = [x for x in others if not (isinstance(x, ast.Name) and x.id == a.id)]
+                if all(self.is_scalar(x) for x in same) or (self.is_scalar(a) and target_scalar):
+                    contribution = self.strip_unbroadcast(contribution, a)
             out += self.accumulate(a.id, contribution, s)
         active_params = [p for p, a in bound.items() if any(n in self.active for n in atom_names(a))]
         for p in active_params:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import builtins
 import math
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,6 +39,7 @@ class Rule:
     jvp: dict[str, ast.expr] = field(default_factory=dict)
     varargs: str | None = None
     nondiff: bool = False
+    elementwise: bool = False  # broadcasts its arguments against each other, shape-wise like `+`
 
     def bind(self, args: list, keywords: dict) -> dict:
         """Map a call's positional and keyword arguments onto parameter names."""
@@ -92,6 +94,8 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, **
     fname, params, defaults, varargs = _parse_signature(signature)
     obj = "op:" + fname if operator else eval(fname, _NAMESPACE)
     rule = Rule(fname, params, defaults, varargs=varargs, nondiff=nondiff)
+    family = sys._getframe(1).f_globals.get("__name__", "")
+    rule.elementwise = family.endswith(("operators", "numpy_elementwise", "math_rules")) and fname != "matmul"
     for key, text in templates.items():
         if key.endswith("_dot"):
             rule.jvp[key[:-4]] = _template(text)

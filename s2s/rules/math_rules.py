@@ -25,7 +25,8 @@ defrule("math.log10(x)", x="g / (x * math.log(10))", x_dot="x_dot / (x * math.lo
 defrule("math.sqrt(x)", x="g * 0.5 / ans", x_dot="x_dot * 0.5 / ans")
 defrule("math.pow(x, y)", x="g * y * x ** (y - 1)", y="g * ans * math.log(x) if x > 0 else 0.0",
         x_dot="x_dot * y * x ** (y - 1)", y_dot="y_dot * ans * math.log(x) if x > 0 else 0.0")
-defrule("math.hypot(*coords)", coords="[g * c / ans for c in coords]")
+defrule("math.hypot(*coords)", coords="[g * c / ans for c in coords]",
+        coords_dot="sum(c * d for c, d in zip(coords, coords_dot)) / ans")
 defrule("math.fabs(x)", x="g * math.copysign(1.0, x) if x != 0 else 0.0",
         x_dot="x_dot * math.copysign(1.0, x) if x != 0 else 0.0")
 defrule("math.erf(x)", x="g * 2 / math.sqrt(math.pi) * math.exp(-x * x)",

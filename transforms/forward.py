@@ -1,0 +1,245 @@
+"""Forward mode: interleave tangent statements (`x_dot`) with the primal ones.
+
+No tape is needed: each statement `y = op(a, b)` is followed by
+`y_dot = <sum of the rule's tangent terms for the active operands>`.
+Control flow is kept as it is, so the tangent follows exactly the primal path.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from s2s import rules
+from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
+from s2s.frontend import missing
+from transforms import analysis
+from transforms.analysis import is_append, is_user_function, op_name, resolve_call
+from transforms.names import NameAllocator, load, store
+
+_LINEAR_ADD = {"op:add", "op:sub", "op:uadd"}
+
+
+def _assign(target, value, like):
+    node = ast.Assign(targets=[store(target) if isinstance(target, str) else target], value=value)
+    return ast.copy_location(node, like)
+
+
+class Forward:
+    """Builds the tangent program of one lowered function."""
+
+    def __init__(self, pf, tree, wrt, alloc: NameAllocator, helpers: dict, link, scalar_params=()):
+        self.pf = pf
+        self.tree = tree
+        self.wrt = wrt
+        self.alloc = alloc
+        self.helpers = helpers
+        self.link = link  # (function, wrt positions) -> helper name of its jvp
+        self.facts = analysis.analyze(pf, tree, wrt, scalar_params)
+        self.active = self.facts.active | set(wrt)
+        self.dots = {}
+
+    def dot(self, name):
+        if name not in self.dots:
+            self.dots[name] = self.alloc.fresh(f"{name}_dot")
+        return self.dots[name]
+
+    def tangent_of(self, atom):
+        """The tangent of an atom: its `_dot` name, or None when it is constant."""
+        if isinstance(atom, ast.Name) and not getattr(atom, "s2s_global", False) and atom.id in self.active:
+            return load(self.dot(atom.id))
+        return None
+
+    def s2s_call(self, attr, args):
+        return ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr=attr, ctx=ast.Load()),
+                        args=args, keywords=[])
+
+    def run(self):
+        """Return (statements, output atom, output tangent expression)."""
+        body, ret = self.tree.body[:-1], self.tree.body[-1]
+        stmts = self.block(body)
+        out_dot = self.tangent_of(ret.value) or ast.Constant(0.0)
+        return stmts, ret.value, out_dot
+
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            out.extend(self.stmt(s))
+        return out
+
+    def stmt(self, s):
+        if isinstance(s, ast.Assign):
+            t = s.targets[0]
+            if isinstance(t, ast.Subscript):
+                return self.setitem(s)
+            return self.assign(t.id, s.value, s)
+        if isinstance(s, ast.Expr) and is_append(s.value):
+            name = s.value.func.value.id
+            out = [s]
+            if name in self.active:
+                v = self.tangent_of(s.value.args[0]) or ast.Constant(0.0)
+                out.append(ast.copy_location(ast.Expr(value=ast.Call(
+                    func=ast.Attribute(value=load(self.dot(name)), attr="append", ctx=ast.Load()),
+                    args=[v], keywords=[])), s))
+            return out
+        if isinstance(s, ast.If):
+            return [ast.copy_location(ast.If(test=s.test, body=self.block(s.body) or [ast.Pass()],
+                                             orelse=self.block(s.orelse)), s)]
+        if isinstance(s, ast.For):
+            return [ast.copy_location(ast.For(target=s.target, iter=s.iter, body=self.block(s.body) or [ast.Pass()],
+                                              orelse=[]), s)]
+        if isinstance(s, ast.While):
+            body = self.block(s.body) + self.block(s.s2s_test)
+            return [ast.copy_location(ast.While(test=s.test, body=body or [ast.Pass()], orelse=[]), s)]
+        return [s]
+
+    def setitem(self, s):
+        t = s.targets[0]
+        y = t.value.id
+        from transforms.reverse import _index_expr
+        index = _index_expr(t.slice)
+        primal = _assign(y, self.s2s_call("setitem", [load(y), index, s.value]), s)
+        if y not in self.active:
+            return [primal]
+        v_dot = self.tangent_of(s.value) or ast.Constant(0.0)
+        dense = self.s2s_call("dense_tangent", [load(self.dot(y)), load(y)])
+        return [primal, _assign(self.dot(y), self.s2s_call("setitem", [dense, copy.deepcopy(index), v_dot]), s)]
+
+    def assign(self, y, value, s):
+        if y not in self.active:
+            return [s]
+        if isinstance(value, ast.Call) and is_user_function(resolve_call(self.pf, value)):
+            return self.call(y, value, s)
+        operands = analysis.diff_inputs(self.pf, value)
+        if y in operands:
+            new = self.alloc.fresh(f"{y}_new")
+            tangent = self.tangent(value, load(new), s)
+            return [_assign(new, value, s), _assign(self.dot(y), tangent, s), _assign(y, load(new), s)]
+        tangent = self.tangent(value, load(y), s)
+        return [s, _assign(self.dot(y), tangent, s)]
+
+    def call(self, y, call, s):
+        import inspect
+        func = resolve_call(self.pf, call)
+        sig = inspect.signature(func)
+        try:
+            bound = sig.bind(*range(len(call.args)), **{k.arg: ("kw", k.arg) for k in call.keywords})
+        except TypeError as exc:
+            raise self.pf.error(UnsupportedSyntaxError, f"call to {func.__name__} does not match its signature: {exc}",
+                                call) from None
+        params = list(sig.parameters)
+        tangents = []
+        for pname, marker in bound.arguments.items():
+            a = call.args[marker] if isinstance(marker, int) else next(k.value for k in call.keywords
+                                                                         if k.arg == marker[1])
+            td = self.tangent_of(a)
+            if td is not None:
+                tangents.append((params.index(pname), pname, td))
+        if not tangents:
+            return [s, _assign(self.dot(y), ast.Constant(0.0), s)]
+        helper = self.link(func, tuple(p for p, _, _ in tangents), call)
+        kws = list(call.keywords) + [ast.keyword(arg=f"{p}_dot", value=td) for _, p, td in tangents]
+        new_call = ast.Call(func=load(helper), args=call.args, keywords=kws)
+        target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
+        return [ast.copy_location(ast.Assign(targets=[target], value=new_call), s)]
+
+    def tangent(self, value, ans, s):
+        if isinstance(value, ast.Name):
+            return self.tangent_of(value) or ast.Constant(0.0)
+        if isinstance(value, ast.BinOp | ast.UnaryOp):
+            rule = rules.lookup(op_name(value.op))
+            args = [value.left, value.right] if isinstance(value, ast.BinOp) else [value.operand]
+            key = op_name(value.op)
+            return self.apply_rule(rule, args, {}, ans, value, linear_add=key in _LINEAR_ADD)
+        if isinstance(value, ast.Subscript):
+            td = self.tangent_of(value.value)
+            if td is None:
+                return ast.Constant(0.0)
+            from transforms.reverse import _index_expr
+            return self.s2s_call("part", [td, _index_expr(value.slice)])
+        if isinstance(value, ast.Tuple | ast.List):
+            return type(value)(elts=[self.tangent_of(e) or ast.Constant(0.0) for e in value.elts], ctx=ast.Load())
+        if isinstance(value, ast.Dict):
+            return ast.Dict(keys=value.keys, values=[self.tangent_of(v) or ast.Constant(0.0) for v in value.values])
+        if isinstance(value, ast.Compare | ast.Constant | ast.JoinedStr):
+            return ast.Constant(0.0)
+        if isinstance(value, ast.Attribute):
+            if value.attr in analysis.NONDIFF_ATTRS:
+                return ast.Constant(0.0)
+            raise self.pf.error(NoDerivativeRuleError, f"s2s has no derivative for the attribute .{value.attr}", value)
+        if isinstance(value, ast.Call):
+            func = resolve_call(self.pf, value)
+            rule = rules.lookup(func) if func is not missing() else None
+            if rule is None:
+                raise self.pf.error(NoDerivativeRuleError, f"s2s has no derivative rule for {ast.unparse(value.func)}",
+                                    value, hint="register one with s2s.defvjp(func, ..., x_dot=...) or use "
+                                                "s2s.stop_gradient(...)")
+            kws = {k.arg: k.value for k in value.keywords}
+            linear = rule.name in ("np.add", "np.subtract")
+            return self.apply_rule(rule, value.args, kws, ans, value, linear_add=linear)
+        return ast.Constant(0.0)
+
+    def apply_rule(self, rule, args, kws, ans, node, linear_add=False):
+        if rule.nondiff:
+            return ast.Constant(0.0)
+        try:
+            bound = rule.bind(args, kws)
+        except TypeError as exc:
+            raise self.pf.error(UnsupportedSyntaxError, f"s2s cannot match this call to its rule: {exc}", node) from None
+        mapping = {"ans": ans}
+        for p in rule.params:
+            mapping[p] = bound.get(p, ast.Constant(rule.defaults.get(p)))
+        if rule.varargs:
+            items = list(bound.get(rule.varargs, []))
+            mapping[rule.varargs] = ast.List(elts=items, ctx=ast.Load())
+            mapping[rule.varargs + "_dot"] = ast.List(elts=[self.tangent_of(x) or ast.Constant(0.0) for x in items],
+                                                      ctx=ast.Load())
+        terms = []
+        for p, a in bound.items():
+            if p == rule.varargs:
+                if any(self.tangent_of(x) is not None for x in a):
+                    if p not in rule.jvp:
+                        raise self._no_tangent(rule, p, node)
+                    terms.append(self.instantiate(rule.jvp[p], mapping))
+                continue
+            td = self.tangent_of(a)
+            if td is None and isinstance(a, ast.Name) and not getattr(a, "s2s_global", False) and \
+                    a.id in self.facts.containers and a.id in self.active:
+                td = load(self.dot(a.id))
+            if td is None:
+                continue
+            if p not in rule.jvp:
+                raise self._no_tangent(rule, p, node)
+            mapping[p + "_dot"] = td
+            term = self.instantiate(rule.jvp[p], mapping)
+            others = [x for q, x in bound.items() if q != p]
+            if linear_add and not all(analysis._is_scalar_atom(x, self.facts.scalars) or
+                                      (isinstance(x, ast.Name) and isinstance(a, ast.Name) and x.id == a.id)
+                                      for x in others):
+                term = self.s2s_call("broadcast_like", [term, copy.deepcopy(ans)])
+            terms.append(term)
+        if not terms:
+            return ast.Constant(0.0)
+        total = terms[0]
+        for t in terms[1:]:
+            total = ast.BinOp(left=total, op=ast.Add(), right=t)
+        return total
+
+    def _no_tangent(self, rule, p, node):
+        return self.pf.error(NoDerivativeRuleError, f"s2s has no forward-mode rule for {rule.name} with respect to "
+                                                    f"{p!r}", node, hint="use reverse mode, or register the rule "
+                                                                         "with a p_dot template")
+
+    def instantiate(self, template, mapping):
+        t = copy.deepcopy(template)
+        helpers = self.helpers
+
+        class Sub(ast.NodeTransformer):
+            def visit_Name(inner, node):  # noqa: N805
+                if node.id in mapping:
+                    return copy.deepcopy(mapping[node.id])
+                if node.id in helpers:
+                    return ast.copy_location(load(helpers[node.id]), node)
+                return node
+
+        return Sub().visit(t)
