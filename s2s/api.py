@@ -144,12 +144,89 @@ def vjp(func, *args, wrt=0, **kwargs):
 
 
 def derivative(func, mode="reverse", wrt=0, optimize=True):
-    """The raw generated function: `df(*args, *, out_bar=1.0)` returning the gradient(s)."""
-    if mode != "reverse":
-        raise NotImplementedError("forward mode is not available yet; use mode='reverse'")
+    """The raw generated function.
+
+    mode="reverse": `df(*args, *, out_bar=1.0)` returning the gradient(s);
+    mode="forward": `f_jvp(*args, *, x_dot, ...)` returning `(value, tangent)`.
+    """
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
     _validate(func, wrt)
-    fn, _ = _bound(func, wrt, "flat", optimize)
+    fn, _ = _bound(func, wrt, "flat" if mode == "reverse" else "jvp", optimize)
     return fn
+
+
+def jvp(func, primals, tangents):
+    """Forward mode: `(func(*primals), J @ tangents)`.
+
+    `tangents` has one entry per primal; `None` means that argument is not varied.
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp needs one tangent per primal: got {len(primals)} primals and {len(tangents)} tangents")
+    _validate(func, 0)
+    positions = tuple(i for i, t in enumerate(tangents) if t is not None)
+    if not positions:
+        return func(*primals), 0.0 * np.asarray(func(*primals), dtype=float)
+    fn, names = _bound(func, positions, "jvp")
+    _check_args(_positions(func, names), primals, {})
+    dots = {f"{n}_dot": tangents[i] for i, n in zip(positions, names)}
+    return fn(*primals, **_dot_kwargs(fn, dots))
+
+
+def _dot_kwargs(fn, dots):
+    # the generated parameter for x's tangent is `x_dot` unless the user already had that name
+    kwonly = fn.__code__.co_varnames[fn.__code__.co_argcount:fn.__code__.co_argcount + fn.__code__.co_kwonlyargcount]
+    out = {}
+    for key, value in dots.items():
+        name = key if key in kwonly else next(k for k in kwonly if k.startswith(key))
+        out[name] = value
+    return out
+
+
+def jacobian(func, wrt=0, mode="reverse"):
+    """Return a function computing the Jacobian of `func` with respect to one argument.
+
+    The result has shape `out.shape + arg.shape`. mode="reverse" runs one pullback per output
+    element; mode="forward" one tangent sweep per input element.
+    """
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+    if isinstance(wrt, tuple | list):
+        raise TypeError("jacobian takes a single wrt; call it once per argument")
+    _validate(func, wrt)
+
+    @functools.wraps(func)
+    def jac(*args):
+        names = pipeline._wrt_names(func, wrt)
+        index = pipeline._param_names_of(func).index(names[0])
+        x = np.asarray(args[index], dtype=float)
+        if mode == "reverse":
+            value, pullback = vjp(func, *args, wrt=wrt)
+            out_shape = np.shape(value)
+            rows = []
+            for i in np.ndindex(*out_shape):
+                ct = np.zeros(out_shape)
+                ct[i] = 1.0
+                rows.append(np.asarray(pullback(ct if out_shape else 1.0), dtype=float).reshape(x.shape))
+            return np.stack(rows).reshape(out_shape + x.shape) if rows else np.zeros(out_shape + x.shape)
+        cols = []
+        out_shape = None
+        for j in np.ndindex(*x.shape):
+            t = np.zeros(x.shape)
+            t[j] = 1.0
+            tangents = [None] * len(args)
+            tangents[index] = t if x.shape else 1.0
+            value, tout = jvp(func, args, tangents)
+            out_shape = np.shape(value)
+            cols.append(np.asarray(tout, dtype=float).reshape(out_shape))
+        if out_shape is None:
+            out_shape = np.shape(func(*args))
+            return np.zeros(out_shape + x.shape)
+        stacked = np.stack(cols, axis=-1)
+        return stacked.reshape(out_shape + x.shape)
+
+    return jac
 
 
 def source(df) -> str:

@@ -262,7 +262,7 @@ def grad_matmul_b(g, a, b):
             return g * a
         return unbroadcast(np.expand_dims(a, -1) * np.expand_dims(g, -2), b)
     if b.ndim == 1:
-        return unbroadcast(np.sum(np.swapaxes(a, -1, -2) * np.expand_dims(g, -2), axis=-1), b)
+        return np.tensordot(g, a, axes=(tuple(range(g.ndim)), tuple(range(g.ndim))))
     return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
 
 
@@ -472,11 +472,6 @@ def keep(ans, x, axis, keepdims):
     if keepdims or np.ndim(x) == 0:
         return ans
     return np.expand_dims(ans, _axes(axis, np.ndim(x)))
-
-
-def as_matrix_rhs(v, ans, a):
-    """Treat a vector right-hand side of solve as a column."""
-    return v
 
 
 def dense_list(tangents, values):

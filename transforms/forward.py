@@ -116,6 +116,10 @@ class Forward:
             tangent = self.tangent(value, load(new), s)
             return [_assign(new, value, s), _assign(self.dot(y), tangent, s), _assign(y, load(new), s)]
         tangent = self.tangent(value, load(y), s)
+        if isinstance(tangent, ast.Constant):
+            # an active name that starts from a constant: a real zero of its shape, so later
+            # operations such as `w @ h_dot` see an array
+            tangent = self.s2s_call("dense_tangent", [tangent, load(y)])
         return [s, _assign(self.dot(y), tangent, s)]
 
     def call(self, y, call, s):

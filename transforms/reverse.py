@@ -355,7 +355,6 @@ class Reverse:
             ans = load(aname)
             out += self.restore(y, s, in_loop)
             out += self.contributions(value, g, ans, s)
-            self.reads.add(y)
             return out
         out += self.contributions(value, g, ans, s)
         out += self.reset(y, s)

@@ -28,5 +28,5 @@ defrule("np.linalg.inv(a)", a="-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, 
 defrule("np.linalg.det(a)", a="s2s.grad_det(g, ans, a)",
         a_dot="ans * np.trace(np.linalg.solve(a, a_dot), axis1=-2, axis2=-1)")
 defrule("np.linalg.solve(a, b)", a="s2s.grad_solve_a(g, ans, a, b)", b="s2s.grad_solve_b(g, a, b)",
-        a_dot="-np.linalg.solve(a, s2s.as_matrix_rhs(a_dot @ s2s.as_matrix_rhs(ans, a), ans, a))",
+        a_dot="-np.linalg.solve(a, np.matmul(a_dot, ans))",
         b_dot="np.linalg.solve(a, b_dot)")

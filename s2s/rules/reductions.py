@@ -13,10 +13,10 @@ defrule("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)",
         a_dot="np.sum(a_dot * s2s.grad_prod(1.0, ans, a, axis, True), axis=axis, keepdims=keepdims)")
 defrule("np.max(a, axis=None, out=None, keepdims=False)",
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
-        a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, ans, a, axis, True), axis=axis, keepdims=keepdims)")
+        a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
 defrule("np.min(a, axis=None, out=None, keepdims=False)",
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
-        a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, ans, a, axis, True), axis=axis, keepdims=keepdims)")
+        a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
 defrule("np.amax(a, axis=None, out=None, keepdims=False)",
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)")
 defrule("np.amin(a, axis=None, out=None, keepdims=False)",

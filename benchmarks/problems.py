@@ -1,0 +1,121 @@
+"""Benchmark problems: each has the function, a hand-written gradient, and arguments."""
+
+import math
+
+import numpy as np
+
+
+def taylor_sin(x):
+    """sin(x) by a 25-term Taylor series: a scalar Python loop."""
+    term = x
+    total = x
+    for k in range(1, 25):
+        term = -term * x * x / ((2 * k) * (2 * k + 1))
+        total = total + term
+    return total
+
+
+def taylor_sin_grad(x):
+    """Hand-written derivative of taylor_sin (the series of cos)."""
+    term = 1.0
+    total = 1.0
+    for k in range(1, 25):
+        term = -term * x * x / ((2 * k - 1) * (2 * k))
+        total = total + term
+    return total
+
+
+def mlp_loss(W1, W2, W3, X, Y):
+    """MSE of a 64-64-10 tanh network."""
+    h1 = np.tanh(X @ W1)
+    h2 = np.tanh(h1 @ W2)
+    out = h2 @ W3
+    return np.mean((out - Y) ** 2)
+
+
+def mlp_grad(W1, W2, W3, X, Y):
+    """Hand-written gradient of mlp_loss with respect to W1."""
+    h1 = np.tanh(X @ W1)
+    h2 = np.tanh(h1 @ W2)
+    out = h2 @ W3
+    d_out = 2.0 * (out - Y) / out.size
+    d_h2 = (d_out @ W3.T) * (1 - h2 * h2)
+    d_h1 = (d_h2 @ W2.T) * (1 - h1 * h1)
+    return X.T @ d_h1
+
+
+def rnn_loss(Wh, Wx, xs, h0):
+    """A 30-step tanh RNN; loss is the sum of squares of the last state."""
+    h = h0
+    for t in range(len(xs)):
+        h = np.tanh(h @ Wh + xs[t] @ Wx)
+    return np.sum(h * h)
+
+
+def rnn_grad(Wh, Wx, xs, h0):
+    """Hand-written backpropagation through time, gradient with respect to Wh."""
+    hs = [h0]
+    h = h0
+    for t in range(len(xs)):
+        h = np.tanh(h @ Wh + xs[t] @ Wx)
+        hs.append(h)
+    dh = 2 * h
+    dWh = np.zeros_like(Wh)
+    for t in reversed(range(len(xs))):
+        da = dh * (1 - hs[t + 1] ** 2)
+        dWh += np.outer(hs[t], da)
+        dh = da @ Wh.T
+    return dWh
+
+
+def logreg_loss(w, X, y):
+    """Logistic regression negative log-likelihood (memory-bound)."""
+    z = X @ w
+    return np.sum(np.logaddexp(0.0, z) - y * z)
+
+
+def logreg_grad(w, X, y):
+    """Hand-written gradient of logreg_loss."""
+    z = X @ w
+    return X.T @ (1.0 / (1.0 + np.exp(-z)) - y)
+
+
+def seed_control(a):
+    """The lecture's while/if function."""
+    b = a * 2
+    while np.linalg.norm(b) < 1000:
+        b = b * 2
+    if np.sum(b) > 0:
+        c = b
+    else:
+        c = 100 * b
+    return c
+
+
+def seed_control_grad(a):
+    """Hand-written: the function is linear in a along the path taken."""
+    return seed_control(a) / a
+
+
+def problems(scale=1.0):
+    """(name, f, hand gradient, args, wrt) for every benchmark problem."""
+    rng = np.random.default_rng(0)
+    n_logreg = int(200_000 * scale)
+    X = rng.normal(size=(64, 64))
+    Y = rng.normal(size=(64, 10))
+    W1, W2, W3 = (rng.normal(size=s) * 0.1 for s in ((64, 64), (64, 64), (64, 10)))
+    Wh, Wx = rng.normal(size=(32, 32)) * 0.1, rng.normal(size=(8, 32)) * 0.1
+    xs, h0 = rng.normal(size=(30, 1, 8)), np.zeros((1, 32))
+    Xl = rng.normal(size=(n_logreg, 50))
+    wl = rng.normal(size=50) * 0.1
+    yl = (rng.random(n_logreg) < 0.5).astype(float)
+    return [
+        ("taylor (scalar loop)", taylor_sin, taylor_sin_grad, (0.7,), 0),
+        ("mlp 64-64-10, batch 64", mlp_loss, mlp_grad, (W1, W2, W3, X, Y), 0),
+        ("rnn 30 steps, hidden 32", rnn_loss, rnn_grad, (Wh, Wx, xs, h0), 0),
+        (f"logreg {n_logreg}x50", logreg_loss, logreg_grad, (wl, Xl, yl), 0),
+        ("seed while/if", seed_control, seed_control_grad, (0.37,), 0),
+    ]
+
+
+__all__ = ["problems", "math"]
