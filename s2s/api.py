@@ -77,6 +77,9 @@ def grad(func=None, wrt=0, *, optimize=True):
     if func is None:
         return functools.partial(grad, wrt=wrt, optimize=optimize)
     _validate(func, wrt)
+    plain = getattr(func, "__s2s_plain__", None)
+    if plain is not None:
+        return _grad_of_derivative(func, plain, wrt)
 
     variants = {}
 
@@ -95,7 +98,72 @@ def grad(func=None, wrt=0, *, optimize=True):
         return g
 
     gradient.__s2s_target__ = (func, wrt, "flat", optimize)
+    if not isinstance(wrt, tuple | list):
+        gradient.__s2s_plain__ = _Lazy(lambda: derivative(func, wrt=wrt, optimize=optimize))
     return gradient
+
+
+class _Lazy:
+    """A value computed on first use (the plain generated function behind a gradient)."""
+
+    def __init__(self, make):
+        self._make = make
+        self._value = None
+
+    def __call__(self):
+        if self._value is None:
+            self._value = self._make()
+        return self._value
+
+
+def _grad_of_derivative(outer, plain, wrt):
+    """grad(grad(f)): forward mode over the code s2s generated for grad(f)."""
+    if isinstance(wrt, tuple | list):
+        raise TypeError("grad of a gradient takes a single wrt")
+    inner = plain()
+    names = pipeline._wrt_names(inner, wrt)
+    index = pipeline._param_names_of(inner).index(names[0])
+    jvp_fn, _ = _bound(inner, wrt, "jvp")
+    dot_name = _dot_kwargs(jvp_fn, {f"{names[0]}_dot": None}).popitem()[0]
+    nested = _second_derivative_function(inner, jvp_fn, names[0], dot_name)
+
+    @functools.wraps(outer)
+    def gradient(*args, **kwargs):
+        x = args[index] if index < len(args) else kwargs[names[0]]
+        if np.ndim(x) == 0:
+            return nested(*args, **kwargs)
+        value, _ = jvp_fn(*args, **kwargs, **{dot_name: np.zeros(np.shape(x))})
+        _check_scalar(value, outer)
+        return jacobian(inner, wrt=wrt, mode="forward")(*args)
+
+    gradient.__s2s_target__ = None
+    gradient.__s2s_plain__ = _Lazy(lambda: nested)
+    gradient.__s2s_source__ = nested.__s2s_source__
+    return gradient
+
+
+def _second_derivative_function(inner, jvp_fn, name, dot_name):
+    """A generated, source-backed function `x -> d/dx inner(x)` for a scalar x (so it nests again)."""
+    import ast
+
+    from s2s import codegen
+    params = pipeline._param_names_of(inner)
+    code = inner.__code__
+    positional = list(code.co_varnames[:code.co_argcount])
+    call_args = ", ".join(positional)
+    sig = ", ".join(positional)
+    helper = f"{jvp_fn.__name__}"
+    text = (f"def d{inner.__name__}_d{name}({sig}):\n"
+            f"    if np.ndim({name}) != 0:\n"
+            f"        raise TypeError('this second derivative is for a scalar {name}')\n"
+            f"    value, tangent = {helper}({call_args}, {dot_name}=1.0)\n"
+            f"    return tangent\n")
+    del params
+    fdef = ast.parse(text).body[0]
+    gen_code, source, _ = codegen.compile_function(fdef, ["np", helper], f"d{inner.__name__}_d{name}")
+    import types
+    cells = {"np": types.CellType(np), helper: types.CellType(jvp_fn)}
+    return codegen.make_function(gen_code, inner.__globals__, cells, inner.__defaults__, None, source)
 
 
 def value_and_grad(func=None, wrt=0, *, optimize=True):
@@ -154,6 +222,42 @@ def derivative(func, mode="reverse", wrt=0, optimize=True):
     _validate(func, wrt)
     fn, _ = _bound(func, wrt, "flat" if mode == "reverse" else "jvp", optimize)
     return fn
+
+
+def hvp(func, wrt=0):
+    """Return `hvp(*args, v)`: the Hessian of scalar `func` times `v`, without forming the Hessian.
+
+    Forward mode over the reverse-mode gradient code (one forward sweep through the gradient).
+    """
+    if isinstance(wrt, tuple | list):
+        raise TypeError("hvp takes a single wrt")
+    _validate(func, wrt)
+
+    def hessian_vector_product(*args_and_v):
+        *args, v = args_and_v
+        df = derivative(func, wrt=wrt)
+        index = pipeline._param_names_of(func).index(pipeline._wrt_names(func, wrt)[0])
+        tangents = [None] * len(args)
+        tangents[index] = v
+        _, tangent = jvp(df, args, tangents)
+        return tangent
+
+    return hessian_vector_product
+
+
+def hessian(func, wrt=0):
+    """Return a function computing the Hessian of scalar `func` (forward over reverse), shape arg.shape * 2."""
+    if isinstance(wrt, tuple | list):
+        raise TypeError("hessian takes a single wrt")
+    _validate(func, wrt)
+
+    def hess(*args):
+        df = derivative(func, wrt=wrt)
+        value = func(*args)
+        _check_scalar(value, func)
+        return jacobian(df, wrt=wrt, mode="forward")(*args)
+
+    return hess
 
 
 def jvp(func, primals, tangents):

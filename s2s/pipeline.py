@@ -119,6 +119,7 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
 
     cells = {helpers[h]: types.CellType(v) for h, v in HELPER_VALUES.items()}
     callees = {}
+    tangent_names = {}  # helper name of a callee's jvp -> {parameter: its tangent parameter}
 
     def link(callee, positions, call_node):
         wrt = tuple(_param_names_of(callee)[p] for p in positions)
@@ -132,14 +133,18 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
             sub_key = (callee.__code__, wrt, callee_form, optimize_code, ())
             if sub_key == key:
                 _pending.setdefault(key, []).append((cell, callee))
+                tangent_names[name] = None  # the function being built: its own tangent names
             else:
                 gen = derivative_code(callee, wrt, callee_form, optimize_code)
                 cell.cell_contents = gen.bind(callee)
+                tangent_names[name] = gen.tangent_names
         return callees[label][0]
 
     if form == "jvp":
         fwd = forward_pass.Forward(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params)
+        fwd.callee_tangents = tangent_names
         fdef = _assemble_jvp(tree, fwd, wrt_names, helpers)
+        own_tangents = {w: fwd.dot(w) for w in wrt_names}
         removable = set()
     else:
         rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params)
@@ -154,6 +159,7 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
     seed_name = fdef.args.kwonlyargs[-1].arg if form in ("flat", "value") and fdef.args.kwonlyargs else None
     kwdefaults = {seed_name: 1.0} if seed_name else {}
     gen = Generated(code, source, filename, cells, stage_text, kwdefaults)
+    gen.tangent_names = own_tangents if form == "jvp" else {}
     _cache[key] = gen
     for cell, callee in _pending.pop(key, []):
         cell.cell_contents = gen.bind(callee)

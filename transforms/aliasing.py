@@ -14,7 +14,7 @@ import ast
 import numpy as np
 
 from s2s.errors import UnsupportedSyntaxError
-from transforms.analysis import atom_names, is_append, is_user_function, resolve_call
+from transforms.analysis import atom_names, is_append, is_pop, is_user_function, resolve_call
 
 _VIEW_FUNCTIONS = {np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims, np.swapaxes,
                    np.broadcast_to, np.asarray, np.real, np.atleast_1d, np.atleast_2d, np.moveaxis}
@@ -24,6 +24,8 @@ def _mutated_name(s):
     if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
         return s.targets[0].value.id
     if isinstance(s, ast.Expr) and is_append(s.value):
+        return s.value.func.value.id
+    if isinstance(s, ast.Assign) and is_pop(s.value):
         return s.value.func.value.id
     return None
 

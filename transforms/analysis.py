@@ -49,6 +49,12 @@ def is_append(e) -> bool:
         and not getattr(e.func.value, "s2s_global", False)
 
 
+def is_pop(e) -> bool:
+    """`L.pop()` as it survives lowering (generated reverse code restores values this way)."""
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "pop" \
+        and not e.args and isinstance(e.func.value, ast.Name) and not getattr(e.func.value, "s2s_global", False)
+
+
 def atom_names(e) -> list[str]:
     """Local names an atom or a list of atoms refers to."""
     if e is None:
@@ -75,6 +81,8 @@ def diff_inputs(pf, value: ast.expr) -> list[str]:
     if isinstance(value, ast.Call):
         if is_append(value):
             return atom_names(value.args)
+        if is_pop(value):
+            return atom_names(value.func.value)
         obj = resolve_call(pf, value)
         rule = rules.lookup(obj) if obj is not missing() else None
         if rule is not None:

@@ -38,6 +38,7 @@ class Forward:
         self.facts = analysis.analyze(pf, tree, wrt, scalar_params)
         self.active = self.facts.active | set(wrt)
         self.dots = {}
+        self.callee_tangents = {}
 
     def dot(self, name):
         if name not in self.dots:
@@ -58,6 +59,13 @@ class Forward:
         """Return (statements, output atom, output tangent expression)."""
         body, ret = self.tree.body[:-1], self.tree.body[-1]
         stmts = self.block(body)
+        params = [a.arg for a in self.tree.args.posonlyargs + self.tree.args.args + self.tree.args.kwonlyargs]
+        start = []
+        for p in params:  # a parameter we do not vary but that becomes varied later starts at zero
+            if p in self.active and p not in self.wrt:
+                start.append(_assign(self.dot(p), self.s2s_call("dense_tangent", [ast.Constant(0.0), load(p)]),
+                                     self.tree.body[0]))
+        stmts = start + stmts
         out_dot = self.tangent_of(ret.value) or ast.Constant(0.0)
         return stmts, ret.value, out_dot
 
@@ -107,7 +115,16 @@ class Forward:
 
     def assign(self, y, value, s):
         if y not in self.active:
+            if analysis.is_pop(value) and value.func.value.id in self.active:
+                pop = ast.Call(func=ast.Attribute(value=load(self.dot(value.func.value.id)), attr="pop",
+                                                  ctx=ast.Load()), args=[], keywords=[])
+                return [s, ast.copy_location(ast.Expr(value=pop), s)]
             return [s]
+        if analysis.is_pop(value):
+            lst = value.func.value.id
+            pop = ast.Call(func=ast.Attribute(value=load(self.dot(lst)), attr="pop", ctx=ast.Load()), args=[],
+                           keywords=[])
+            return [s, _assign(self.dot(y), pop, s)]
         if isinstance(value, ast.Call) and is_user_function(resolve_call(self.pf, value)):
             return self.call(y, value, s)
         operands = analysis.diff_inputs(self.pf, value)
@@ -142,7 +159,10 @@ class Forward:
         if not tangents:
             return [s, _assign(self.dot(y), ast.Constant(0.0), s)]
         helper = self.link(func, tuple(p for p, _, _ in tangents), call)
-        kws = list(call.keywords) + [ast.keyword(arg=f"{p}_dot", value=td) for _, p, td in tangents]
+        names = self.callee_tangents.get(helper)
+        if names is None:  # a recursive call: the callee is this very function
+            names = {p: self.dot(p) for _, p, _ in tangents}
+        kws = list(call.keywords) + [ast.keyword(arg=names[p], value=td) for _, p, td in tangents]
         new_call = ast.Call(func=load(helper), args=call.args, keywords=kws)
         target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
         return [ast.copy_location(ast.Assign(targets=[target], value=new_call), s)]
@@ -206,6 +226,8 @@ class Forward:
                         raise self._no_tangent(rule, p, node)
                     terms.append(self.instantiate(rule.jvp[p], mapping))
                 continue
+            if rule.jvp.get(p, "") is None:
+                continue  # the result does not depend on this argument's value (only its shape)
             td = self.tangent_of(a)
             if td is None and isinstance(a, ast.Name) and not getattr(a, "s2s_global", False) and \
                     a.id in self.facts.containers and a.id in self.active:
@@ -226,7 +248,10 @@ class Forward:
             return ast.Constant(0.0)
         total = terms[0]
         for t in terms[1:]:
-            total = ast.BinOp(left=total, op=ast.Add(), right=t)
+            if rule.structured:
+                total = self.s2s_call("add", [total, t])
+            else:
+                total = ast.BinOp(left=total, op=ast.Add(), right=t)
         return total
 
     def _no_tangent(self, rule, p, node):

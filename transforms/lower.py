@@ -135,6 +135,10 @@ class Lowerer:
         if isinstance(func, ast.Attribute) and not _module_attr(self.pf, self._mark(func)) and \
                 not getattr(func.value, "s2s_helper", False):
             # a method call on a value: only list.append survives desugaring
+            if func.attr == "pop" and not e.args and not e.keywords:
+                target = self.atom(func.value, out)
+                return ast.copy_location(ast.Call(func=ast.Attribute(value=target, attr="pop", ctx=ast.Load()),
+                                                  args=[], keywords=[]), e)
             if func.attr == "append" and len(e.args) == 1:
                 target = self.atom(func.value, out)
                 return ast.copy_location(ast.Call(func=ast.Attribute(value=target, attr="append", ctx=ast.Load()),

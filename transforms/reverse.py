@@ -334,6 +334,9 @@ class Reverse:
         return [self.pop(name, s)] if self.records_at(name, s, in_loop) else []
 
     def bwd_assign(self, y, value, s, in_loop):
+        if analysis.is_pop(value) and y in self.active:
+            raise self.pf.error(UnsupportedSyntaxError, "s2s differentiates list.pop() in forward mode only", value,
+                                hint="use s2s.jvp / s2s.hessian, or index the list instead of popping")
         if y not in self.active or y in self.zero:
             return self.restore_pullback(s, in_loop) + self.restore(y, s, in_loop)
         operands = analysis.diff_inputs(self.pf, value)

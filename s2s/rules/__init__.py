@@ -40,6 +40,7 @@ class Rule:
     varargs: str | None = None
     nondiff: bool = False
     elementwise: bool = False  # broadcasts its arguments against each other, shape-wise like `+`
+    structured: bool = False  # values may be lists/tuples: tangent terms are summed with s2s.add
 
     def bind(self, args: list, keywords: dict) -> dict:
         """Map a call's positional and keyword arguments onto parameter names."""
@@ -124,15 +125,22 @@ def register(func, vjp=None, jvp=None, *, params=None) -> None:
 
 
 
-def defrule_for(func, signature: str, **templates: str) -> Rule:
-    """Register a rule keyed by the object `func` itself (for user primitives)."""
+def defrule_for(func, signature: str, *, shape_only=(), structured=False, nondiff=False, **templates: str) -> Rule:
+    """Register a rule keyed by the object `func` itself (for user primitives and runtime helpers).
+
+    `shape_only` names parameters whose values do not change the result (only their shapes do):
+    they need no tangent.
+    """
     _, params, defaults, varargs = _parse_signature(signature)
-    rule = Rule(getattr(func, "__name__", str(func)), params, defaults, varargs=varargs)
+    rule = Rule(getattr(func, "__name__", str(func)), params, defaults, varargs=varargs, nondiff=nondiff,
+                structured=structured)
     for key, text in templates.items():
         if key.endswith("_dot"):
             rule.jvp[key[:-4]] = _template(text)
         else:
             rule.vjp[key] = _template(text)
+    for p in shape_only:
+        rule.jvp[p] = None
     _RULES[_key(func)] = rule
     return rule
 

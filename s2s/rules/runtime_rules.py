@@ -1,11 +1,95 @@
-"""Rules for the runtime helpers that desugared and generated code calls."""
+"""Rules for the runtime helpers that desugared and generated code calls.
 
-from s2s import runtime
-from s2s.rules import defrule_for, nondifferentiable
+These make generated derivative code differentiable again (forward mode over
+reverse mode gives Hessians). Each adjoint helper is linear in the adjoint it
+receives; `shape_only` marks arguments whose values do not matter.
+"""
 
-defrule_for(runtime.as_sequence, "as_sequence(x)", x="g", x_dot="x_dot")
-defrule_for(runtime.astype, "astype(x, dtype)", x="g if s2s.is_float_dtype(dtype) else 0.0",
+from s2s import runtime as rt
+from s2s.rules import defrule_for
+
+# helpers that user-level desugaring introduces
+defrule_for(rt.as_sequence, "as_sequence(x)", x="g", x_dot="x_dot")
+defrule_for(rt.astype, "astype(x, dtype)", x="g if s2s.is_float_dtype(dtype) else 0.0",
             x_dot="x_dot if s2s.is_float_dtype(dtype) else 0.0")
-defrule_for(runtime.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")
-defrule_for(runtime.stop_gradient, "stop_gradient(x)")
-del nondifferentiable
+defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")
+defrule_for(rt.stop_gradient, "stop_gradient(x)")
+defrule_for(rt.setitem, "setitem(x, index, v)", structured=True,
+            x_dot="s2s.setitem(s2s.dense_tangent(x_dot, x), index, 0.0)",
+            v_dot="s2s.setitem(s2s.dense_tangent(0.0, x), index, v_dot)")
+for _helper in (rt.reduced_size, rt.balanced_eq, rt.clip_mask, rt.log_scale, rt.is_float_dtype, rt.shape_of):
+    defrule_for(_helper, f"{_helper.__name__}(*args)", nondiff=True)
+
+# adjoint accumulation and structure
+defrule_for(rt.unbroadcast, "unbroadcast(g, x)", shape_only=("x",), g_dot="s2s.unbroadcast(g_dot, x)")
+defrule_for(rt.finish, "finish(g, x)", shape_only=("x",), structured=True, g_dot="s2s.finish(g_dot, x)")
+defrule_for(rt.add, "add(a, b)", structured=True, a_dot="a_dot", b_dot="b_dot")
+defrule_for(rt.part, "part(g, index)", g_dot="s2s.part(g_dot, index)")
+defrule_for(rt.getitem_grad, "getitem_grad(g, x, index)", shape_only=("x",),
+            g_dot="s2s.getitem_grad(g_dot, x, index)")
+defrule_for(rt.setitem_grads, "setitem_grads(g, x, index)", shape_only=("x",),
+            g_dot="s2s.setitem_grads(g_dot, x, index)")
+defrule_for(rt.append_grads, "append_grads(g)", g_dot="s2s.append_grads(g_dot)")
+defrule_for(rt.broadcast_like, "broadcast_like(t, ans)", shape_only=("ans",), t_dot="s2s.broadcast_like(t_dot, ans)")
+defrule_for(rt.dense_tangent, "dense_tangent(t, value)", shape_only=("value",),
+            t_dot="s2s.dense_tangent(t_dot, value)")
+
+# adjoints of reductions and shape functions: linear in g
+defrule_for(rt.expand_reduced, "expand_reduced(g, x, axis, keepdims)", shape_only=("x",),
+            g_dot="s2s.expand_reduced(g_dot, x, axis, keepdims)")
+defrule_for(rt.grad_extreme, "grad_extreme(g, ans, x, axis, keepdims)", shape_only=("ans", "x"),
+            g_dot="s2s.grad_extreme(g_dot, ans, x, axis, keepdims)")
+defrule_for(rt.grad_var, "grad_var(g, x, axis, ddof, keepdims)",
+            g_dot="s2s.grad_var(g_dot, x, axis, ddof, keepdims)", x_dot="s2s.grad_var(g, x_dot, axis, ddof, keepdims)")
+defrule_for(rt.grad_std, "grad_std(g, ans, x, axis, ddof, keepdims)",
+            g_dot="s2s.grad_std(g_dot, ans, x, axis, ddof, keepdims)",
+            ans_dot="s2s.grad_var(-g * ans_dot / (2.0 * ans * ans), x, axis, ddof, keepdims)",
+            x_dot="s2s.grad_std(g, ans, x_dot, axis, ddof, keepdims)")
+defrule_for(rt.grad_norm, "grad_norm(g, ans, x, ord, axis, keepdims)",
+            g_dot="s2s.grad_norm(g_dot, ans, x, ord, axis, keepdims)",
+            ans_dot="s2s.grad_norm(-g * ans_dot / ans, ans, x, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0",
+            x_dot="s2s.grad_norm(g, ans, x_dot, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0")
+defrule_for(rt.grad_cumsum, "grad_cumsum(g, x, axis)", shape_only=("x",), g_dot="s2s.grad_cumsum(g_dot, x, axis)")
+defrule_for(rt.grad_transpose, "grad_transpose(g, axes)", g_dot="s2s.grad_transpose(g_dot, axes)")
+defrule_for(rt.grad_expand_dims, "grad_expand_dims(g, axis)", g_dot="s2s.grad_expand_dims(g_dot, axis)")
+defrule_for(rt.grad_squeeze, "grad_squeeze(g, x, axis)", shape_only=("x",), g_dot="s2s.grad_squeeze(g_dot, x, axis)")
+defrule_for(rt.grad_concatenate, "grad_concatenate(g, arrays, axis)", shape_only=("arrays",),
+            g_dot="s2s.grad_concatenate(g_dot, arrays, axis)")
+defrule_for(rt.grad_stack, "grad_stack(g, arrays, axis)", shape_only=("arrays",),
+            g_dot="s2s.grad_stack(g_dot, arrays, axis)")
+defrule_for(rt.grad_vstack, "grad_vstack(g, tup)", shape_only=("tup",), g_dot="s2s.grad_vstack(g_dot, tup)")
+defrule_for(rt.grad_builtin_sum, "grad_builtin_sum(g, x)", shape_only=("x",), g_dot="s2s.grad_builtin_sum(g_dot, x)")
+defrule_for(rt.grad_select, "grad_select(g, chosen, args)", shape_only=("chosen", "args"),
+            g_dot="s2s.grad_select(g_dot, chosen, args)")
+defrule_for(rt.grad_where, "grad_where(g, cond, x, take_x)", shape_only=("x",),
+            g_dot="s2s.grad_where(g_dot, cond, x, take_x)")
+defrule_for(rt.grad_clip, "grad_clip(g, x, lo, hi)", shape_only=("x", "lo", "hi"),
+            g_dot="s2s.grad_clip(g_dot, x, lo, hi)")
+defrule_for(rt.grad_trace, "grad_trace(g, x, offset, axis1, axis2)", shape_only=("x",),
+            g_dot="s2s.grad_trace(g_dot, x, offset, axis1, axis2)")
+defrule_for(rt.item_grad, "item_grad(g, x, index)", shape_only=("x",), g_dot="s2s.item_grad(g_dot, x, index)")
+defrule_for(rt.grad_tile, "grad_tile(g, a, reps)", shape_only=("a",), g_dot="s2s.grad_tile(g_dot, a, reps)")
+defrule_for(rt.grad_diag, "grad_diag(g, v, k)", shape_only=("v",), g_dot="s2s.grad_diag(g_dot, v, k)")
+defrule_for(rt.array_grad, "array_grad(g, obj)", shape_only=("obj",), g_dot="s2s.array_grad(g_dot, obj)")
+
+# adjoints of products: linear in g and in the other factor
+defrule_for(rt.grad_dot_a, "grad_dot_a(g, a, b)", shape_only=("a",),
+            g_dot="s2s.grad_dot_a(g_dot, a, b)", b_dot="s2s.grad_dot_a(g, a, b_dot)")
+defrule_for(rt.grad_dot_b, "grad_dot_b(g, a, b)", shape_only=("b",),
+            g_dot="s2s.grad_dot_b(g_dot, a, b)", a_dot="s2s.grad_dot_b(g, a_dot, b)")
+defrule_for(rt.grad_matmul_a, "grad_matmul_a(g, a, b)", shape_only=("a",),
+            g_dot="s2s.grad_matmul_a(g_dot, a, b)", b_dot="s2s.grad_matmul_a(g, a, b_dot)")
+defrule_for(rt.grad_matmul_b, "grad_matmul_b(g, a, b)", shape_only=("b",),
+            g_dot="s2s.grad_matmul_b(g_dot, a, b)", a_dot="s2s.grad_matmul_b(g, a_dot, b)")
+defrule_for(rt.grad_tensordot, "grad_tensordot(g, a, b, axes, which)",
+            g_dot="s2s.grad_tensordot(g_dot, a, b, axes, which)",
+            a_dot="s2s.grad_tensordot(g, a_dot, b, axes, which) if which == 1 else 0.0",
+            b_dot="s2s.grad_tensordot(g, a, b_dot, axes, which) if which == 0 else 0.0")
+defrule_for(rt.grad_det, "grad_det(g, ans, a)",
+            g_dot="s2s.grad_det(g_dot, ans, a)", ans_dot="s2s.grad_det(g * ans_dot / ans, ans, a)",
+            a_dot="-np.expand_dims(np.expand_dims(g * ans, -1), -1) * "
+                  "np.swapaxes(np.linalg.inv(a) @ a_dot @ np.linalg.inv(a), -1, -2)")
+defrule_for(rt.grad_solve_b, "grad_solve_b(g, a, b)", shape_only=("b",),
+            g_dot="s2s.grad_solve_b(g_dot, a, b)",
+            a_dot="-np.linalg.solve(np.swapaxes(a, -1, -2), "
+                  "np.matmul(np.swapaxes(a_dot, -1, -2), s2s.grad_solve_b(g, a, b)))")
