@@ -17,12 +17,18 @@ _NUMBER = (float, int)
 
 def _scalar_params(func, args):
     """Names of the parameters that receive Python numbers positionally in this call."""
-    params = func.__code__.co_varnames[:func.__code__.co_argcount]
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return ()
+    params = code.co_varnames[:code.co_argcount]
     return tuple(p for p, a in zip(params, args) if type(a) in _NUMBER)
 
 
 def _bound(func, wrt, form, optimize=True, scalars=()):
     """The generated function for `func` itself, cached on the function object."""
+    if not hasattr(func, "__code__"):
+        from s2s import frontend
+        frontend.parse_function(func)  # raises SourceUnavailableError with a hint
     names = pipeline._wrt_names(func, wrt)
     key = (names, form, optimize, scalars)
     store = func.__dict__.setdefault(_BOUND, {}) if hasattr(func, "__dict__") else {}
