@@ -53,12 +53,11 @@ def cmd_show(args) -> int:
     from s2s import pipeline
     func = load_function(args.target)
     wrt = _wrt(args.wrt)
-    if args.mode != "reverse":
-        raise SystemExit("s2s: only --mode reverse is available in this version")
-    df = s2s.derivative(func, wrt=wrt, optimize=not args.no_optimize)
+    df = s2s.derivative(func, mode=args.mode, wrt=wrt, optimize=not args.no_optimize)
     if args.stages:
         names = pipeline._wrt_names(func, wrt)
-        stages = pipeline.derivative_code(func, names, "flat", not args.no_optimize).stages
+        form = "flat" if args.mode == "reverse" else "jvp"
+        stages = pipeline.derivative_code(func, names, form, not args.no_optimize).stages
         for title, text in stages.items():
             print(f"# ---- {title} " + "-" * max(0, 60 - len(title)))
             print(_highlight(text.rstrip() + "\n"))

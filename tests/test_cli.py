@@ -45,3 +45,9 @@ def test_unsupported_function_points_at_line(tmp_path):
     out = run("show", f"{src}:f")
     assert out.returncode == 2
     assert "line 2" in out.stderr and "try" in out.stderr
+
+
+def test_show_forward_mode():
+    out = run("show", f"{DEMO}:predict", "--mode", "forward")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("def predict_jvp(") and "W_dot" in out.stdout
