@@ -87,10 +87,23 @@ def grad(func=None, wrt=0, *, optimize=True):
     if plain is not None:
         return _grad_of_derivative(func, plain, wrt)
 
-    variants = {}
+    run = _value_and_grad_runner(func, wrt, optimize)
 
     @functools.wraps(func)
     def gradient(*args, **kwargs):
+        return run(args, kwargs)[1]
+
+    gradient.__s2s_target__ = (func, wrt, "flat", optimize)
+    if not isinstance(wrt, tuple | list):
+        gradient.__s2s_plain__ = _Lazy(lambda: derivative(func, wrt=wrt, optimize=optimize))
+    return gradient
+
+
+def _value_and_grad_runner(func, wrt, optimize):
+    """`run(args, kwargs) -> (value, gradient)`, with one generated variant per kind of arguments."""
+    variants = {}
+
+    def run(args, kwargs):
         kinds = tuple(type(a) in _NUMBER for a in args)
         entry = variants.get(kinds)
         if entry is None or entry[0].__s2s_code__ is not func.__code__:
@@ -101,12 +114,9 @@ def grad(func=None, wrt=0, *, optimize=True):
         value, g = _call(fn, func, args, kwargs)
         if type(value) is not float:
             _check_scalar(value, func)
-        return g
+        return value, g
 
-    gradient.__s2s_target__ = (func, wrt, "flat", optimize)
-    if not isinstance(wrt, tuple | list):
-        gradient.__s2s_plain__ = _Lazy(lambda: derivative(func, wrt=wrt, optimize=optimize))
-    return gradient
+    return run
 
 
 class _Lazy:
@@ -178,20 +188,11 @@ def value_and_grad(func=None, wrt=0, *, optimize=True):
         return functools.partial(value_and_grad, wrt=wrt, optimize=optimize)
     _validate(func, wrt)
 
-    variants = {}
+    run = _value_and_grad_runner(func, wrt, optimize)
 
     @functools.wraps(func)
     def value_and_gradient(*args, **kwargs):
-        kinds = tuple(type(a) in _NUMBER for a in args)
-        entry = variants.get(kinds)
-        if entry is None or entry[0].__s2s_code__ is not func.__code__:
-            fn, names = _bound(func, wrt, "value", optimize, _scalar_params(func, args))
-            entry = variants[kinds] = (fn, _positions(func, names))
-        fn, positions = entry
-        _check_args(positions, args, kwargs)
-        value, g = _call(fn, func, args, kwargs)
-        _check_scalar(value, func)
-        return value, g
+        return run(args, kwargs)
 
     value_and_gradient.__s2s_target__ = (func, wrt, "value", optimize)
     return value_and_gradient

@@ -258,3 +258,27 @@ def analyze(pf, tree: ast.FunctionDef, wrt: list[str], scalar_params=()) -> Fact
     facts.scalars -= params_set - set(scalar_params)
     facts.containers -= facts.scalars
     return facts
+
+
+def bind_user_call(pf, call: ast.Call):
+    """Match a call to a user function against its signature.
+
+    Returns (function, [(parameter position, parameter name, argument atom), ...]).
+    """
+    import inspect
+
+    from s2s.errors import UnsupportedSyntaxError
+    func = resolve_call(pf, call)
+    sig = inspect.signature(func)
+    try:
+        bound = sig.bind(*range(len(call.args)), **{k.arg: ("kw", k.arg) for k in call.keywords})
+    except TypeError as exc:
+        raise pf.error(UnsupportedSyntaxError, f"call to {func.__name__} does not match its signature: {exc}",
+                       call) from None
+    params = list(sig.parameters)
+    out = []
+    for pname, marker in bound.arguments.items():
+        arg = call.args[marker] if isinstance(marker, int) else next(k.value for k in call.keywords
+                                                                       if k.arg == marker[1])
+        out.append((params.index(pname), pname, arg))
+    return func, out

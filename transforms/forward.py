@@ -140,22 +140,8 @@ class Forward:
         return [s, _assign(self.dot(y), tangent, s)]
 
     def call(self, y, call, s):
-        import inspect
-        func = resolve_call(self.pf, call)
-        sig = inspect.signature(func)
-        try:
-            bound = sig.bind(*range(len(call.args)), **{k.arg: ("kw", k.arg) for k in call.keywords})
-        except TypeError as exc:
-            raise self.pf.error(UnsupportedSyntaxError, f"call to {func.__name__} does not match its signature: {exc}",
-                                call) from None
-        params = list(sig.parameters)
-        tangents = []
-        for pname, marker in bound.arguments.items():
-            a = call.args[marker] if isinstance(marker, int) else next(k.value for k in call.keywords
-                                                                         if k.arg == marker[1])
-            td = self.tangent_of(a)
-            if td is not None:
-                tangents.append((params.index(pname), pname, td))
+        func, arguments = analysis.bind_user_call(self.pf, call)
+        tangents = [(pos, name, self.tangent_of(a)) for pos, name, a in arguments if self.tangent_of(a) is not None]
         if not tangents:
             return [s, _assign(self.dot(y), ast.Constant(0.0), s)]
         helper = self.link(func, tuple(p for p, _, _ in tangents), call)

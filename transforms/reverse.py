@@ -396,21 +396,8 @@ class Reverse:
         """Arrange for the forward sweep to call the callee's vjp and keep its pullback."""
         if id(s) in self.pullbacks:
             return self.pullbacks[id(s)]
-        func = resolve_call(self.pf, call)
-        import inspect
-        sig = inspect.signature(func)
-        try:
-            bound = sig.bind(*range(len(call.args)), **{k.arg: ("kw", k.arg) for k in call.keywords})
-        except TypeError as exc:
-            raise self.pf.error(UnsupportedSyntaxError, f"call to {func.__name__} does not match its signature: {exc}",
-                                call) from None
-        params = list(sig.parameters)
-        wrt_params = []
-        for pname, marker in bound.arguments.items():
-            a = call.args[marker] if isinstance(marker, int) else next(k.value for k in call.keywords
-                                                                         if k.arg == marker[1])
-            if any(n in self.active for n in atom_names(a)):
-                wrt_params.append((params.index(pname), a))
+        func, arguments = analysis.bind_user_call(self.pf, call)
+        wrt_params = [(pos, a) for pos, _, a in arguments if any(n in self.active for n in atom_names(a))]
         helper = self.link(func, tuple(p for p, _ in wrt_params), call)
         pb = self.alloc.fresh(f"{func.__name__}_pullback")
         new_call = ast.Call(func=load(helper), args=call.args, keywords=call.keywords)
