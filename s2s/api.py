@@ -149,7 +149,11 @@ def _grad_of_derivative(outer, plain, wrt):
         if np.ndim(x) == 0:
             return nested(*args, **kwargs)
         value, _ = jvp_fn(*args, **kwargs, **{dot_name: np.zeros(np.shape(x))})
-        _check_scalar(value, outer)
+        if np.ndim(value) != 0:
+            raise NonScalarOutputError(
+                f"grad of a gradient needs a scalar argument: the gradient of {outer.__name__} with respect to "
+                f"{names[0]!r} has shape {np.shape(value)}.",
+                hint="use s2s.hessian(f) for the matrix of second derivatives")
         return jacobian(inner, wrt=wrt, mode="forward")(*args)
 
     gradient.__s2s_target__ = None
@@ -260,7 +264,8 @@ def hessian(func, wrt=0):
 
     def hess(*args):
         df = derivative(func, wrt=wrt)
-        value = func(*args)
+        # the user's own function may update its arguments in place: run it on copies
+        value = func(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
         _check_scalar(value, func)
         return jacobian(df, wrt=wrt, mode="forward")(*args)
 

@@ -560,11 +560,13 @@ def broadcast_like(t, ans):
 
 def dense_tangent(t, value):
     """A tangent that can be written into: zeros shaped like `value` for a zero tangent."""
-    if is_zero(t):
-        if isinstance(value, list | dict):
-            return zeros_like_value(value)
-        return np.zeros(shape_of(value), dtype=np.result_type(value, 1.0))
-    return t
+    if not is_zero(t):
+        return t
+    if isinstance(value, list | dict):
+        return zeros_like_value(value)
+    if hasattr(value, "shape") and getattr(value, "dtype", None) is not None and value.dtype.kind in "biufc":
+        return np.zeros(value.shape, dtype=np.result_type(value, 1.0))
+    return ZERO  # numbers, strings, None, zero adjoints: the zero marker keeps containers working
 
 
 def builtin_sum_tangent(t, x):

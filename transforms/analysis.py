@@ -38,8 +38,9 @@ def resolve_call(pf, call: ast.Call):
 
 
 def is_user_function(obj) -> bool:
-    """A Python function s2s can read and transform itself."""
-    return inspect.isfunction(obj) and rules.lookup(obj) is None
+    """A Python function s2s can read and transform itself (its own runtime helpers need rules)."""
+    return inspect.isfunction(obj) and rules.lookup(obj) is None and \
+        getattr(obj, "__module__", None) != "s2s.runtime"
 
 
 def is_append(e) -> bool:

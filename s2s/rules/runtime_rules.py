@@ -93,3 +93,22 @@ defrule_for(rt.grad_solve_b, "grad_solve_b(g, a, b)", shape_only=("b",),
             g_dot="s2s.grad_solve_b(g_dot, a, b)",
             a_dot="-np.linalg.solve(np.swapaxes(a, -1, -2), "
                   "np.matmul(np.swapaxes(a_dot, -1, -2), s2s.grad_solve_b(g, a, b)))")
+
+
+def _structural_arguments_need_no_tangent():
+    # In generated code, indices, axes and shapes can come off the tape, which makes them look
+    # varied; they only steer the helper, so they contribute no tangent.
+    from s2s.rules import _RULES
+    for rule in list(_RULES.values()):
+        if rule.jvp and getattr(rt, rule.name, None) is not None and rule.name.startswith(("grad_", "unbroadcast",
+                                                                                          "expand_", "getitem_",
+                                                                                          "setitem", "part",
+                                                                                          "item_", "append_",
+                                                                                          "finish", "array_grad",
+                                                                                          "broadcast_like",
+                                                                                          "dense_tangent")):
+            for p in rule.params:
+                rule.jvp.setdefault(p, None)
+
+
+_structural_arguments_need_no_tangent()
