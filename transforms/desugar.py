@@ -72,8 +72,9 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
             raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate a loop with an else clause",
                            node, hint="use a flag variable instead of for/else")
         if isinstance(node, ast.FunctionDef | ast.Lambda) and node is not tree:
-            raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate a function defined inside "
-                           "the differentiated function", node,
+            raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate this function defined inside "
+                           "the differentiated function (it expands only local helpers whose body is a single "
+                           "return, with plain parameters, that are only called)", node,
                            hint="define the helper at module level; s2s differentiates calls to it")
         if isinstance(node, ast.comprehension) and node.is_async:
             raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate async comprehensions", node)
@@ -232,7 +233,13 @@ def local_names(tree: ast.FunctionDef) -> set[str]:
 
 
 def desugar(pf, tree: ast.FunctionDef, alloc: NameAllocator | None = None) -> ast.FunctionDef:
-    """Check and desugar a parsed user function (modified in place and returned)."""
+    """Check and desugar a parsed user function (modified in place and returned).
+
+    Local single-expression helpers are taken out of the body first; they are available as
+    `tree.s2s_local_helpers` for `lower` to expand at their call sites.
+    """
+    from transforms.inline import extract_local_helpers
+    tree.s2s_local_helpers = extract_local_helpers(pf, tree)
     check_supported(pf, tree)
     alloc = alloc or NameAllocator(names_in(tree))
     Desugar(pf, local_names(tree), alloc).visit(tree)

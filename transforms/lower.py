@@ -44,6 +44,7 @@ class Lowerer:
         self.pf = pf
         self.locals = local_names
         self.alloc = _LocalAllocator(alloc, self.locals)
+        self.local_helpers = {}
 
     # -- expressions --------------------------------------------------------
     def atom(self, e, out, hint="t") -> ast.expr:
@@ -128,6 +129,15 @@ class Lowerer:
 
     def call(self, e, out):
         func = e.func
+        helper = self.local_helpers.get(func.id) if isinstance(func, ast.Name) else None
+        if helper is not None:
+            args = [self.atom(a, out) for a in e.args]
+            expanded = ast.copy_location(helper.expand(args), e)
+            ast.fix_missing_locations(expanded)
+            for n in ast.walk(expanded):  # the helper's body points at the call site in errors and comments
+                if hasattr(n, "lineno"):
+                    ast.copy_location(n, e)
+            return self.simple(expanded, out)
         if isinstance(func, ast.Name) and func.id in self.locals:
             raise self.pf.error(UnsupportedSyntaxError,
                                 f"s2s cannot differentiate a call through the local variable {func.id!r}", e,
@@ -363,6 +373,7 @@ def _hint(simple, default):
 def lower(pf, tree: ast.FunctionDef, alloc: NameAllocator, local_names: set[str]) -> ast.FunctionDef:
     """Lower a desugared function to A-normal form (in place)."""
     lw = Lowerer(pf, alloc, set(local_names))
+    lw.local_helpers = getattr(tree, "s2s_local_helpers", {})
     tree.body = lw.block(tree.body)
     if not tree.body or not isinstance(tree.body[-1], ast.Return):
         tree.body.append(ast.Return(value=ast.Constant(None)))
