@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from s2s import pipeline, rules
-from s2s.errors import NonScalarOutputError, S2SError
+from s2s.errors import NonScalarOutputError, S2SError, UnsupportedSyntaxError
 
 _BOUND = "__s2s_bound__"
 
@@ -263,13 +263,40 @@ def hessian(func, wrt=0):
     _validate(func, wrt)
 
     def hess(*args):
-        df = derivative(func, wrt=wrt)
         # the user's own function may update its arguments in place: run it on copies
         value = func(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
         _check_scalar(value, func)
-        return jacobian(df, wrt=wrt, mode="forward")(*args)
+        df = derivative(func, wrt=wrt)
+        try:
+            return jacobian(df, wrt=wrt, mode="forward")(*args)
+        except UnsupportedSyntaxError:
+            # the gradient code calls helpers through pullback closures, which forward mode does
+            # not transform: use forward over forward instead (n * n sweeps, same numbers)
+            return _hessian_forward_over_forward(func, wrt, args)
 
     return hess
+
+
+def _hessian_forward_over_forward(func, wrt, args):
+    name = pipeline._wrt_names(func, wrt)[0]
+    index = pipeline._param_names_of(func).index(name)
+    first, _ = _bound(func, wrt, "jvp")
+    first_dot = _dot_kwargs(first, {f"{name}_dot": None}).popitem()[0]
+    gen = pipeline.derivative_code(first, (name,), "jvp", True)
+    second = gen.bind(first)
+    second_dot = gen.tangent_names[name]
+    x = np.asarray(args[index], dtype=float)
+    n = x.size
+    out = np.empty((n, n))
+    basis = np.eye(n)
+    for i in range(n):
+        for j in range(i, n):
+            ei, ej = basis[i].reshape(x.shape), basis[j].reshape(x.shape)
+            if not x.shape:
+                ei, ej = 1.0, 1.0
+            _, (_, second_order) = second(*args, **{first_dot: ei, second_dot: ej})
+            out[i, j] = out[j, i] = float(second_order)
+    return out.reshape(x.shape + x.shape)
 
 
 def jvp(func, primals, tangents):

@@ -573,3 +573,29 @@ def test_grad_and_hvp_of_function_mutating_its_argument(f):
     got = s2s.hvp(f)(x, np.array([1.0, 1.0]))
     np.testing.assert_array_equal(x, [1.0, 2.0])
     _close(got, expected @ np.ones(2), "hvp at the point passed in")
+
+
+def _tanh_helper(v, c):
+    return np.tanh(v * c)
+
+
+def _calls_helper(x):
+    return np.sum(_tanh_helper(x, 2.0) ** 2) + np.sum(x ** 3)
+
+
+def _recursive_sin(x, n):
+    if n == 0:
+        return x
+    return np.sin(_recursive_sin(x, n - 1))
+
+
+def test_hessian_through_helper_calls_and_recursion():
+    x = np.array([0.2, -0.5, 0.9])
+    h = s2s.hessian(_calls_helper)(x)
+    g = s2s.grad(_calls_helper)
+    eps = 1e-5
+    numeric = np.stack([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(3)], axis=1)
+    np.testing.assert_allclose(h, numeric, atol=1e-6)
+    d2 = s2s.hessian(_recursive_sin)(0.4, 3)
+    numeric = (s2s.grad(_recursive_sin)(0.4 + eps, 3) - s2s.grad(_recursive_sin)(0.4 - eps, 3)) / (2 * eps)
+    assert float(d2) == pytest.approx(numeric, abs=1e-7)

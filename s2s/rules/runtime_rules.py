@@ -112,3 +112,13 @@ def _structural_arguments_need_no_tangent():
 
 
 _structural_arguments_need_no_tangent()
+
+# helpers that forward-mode templates call (so tangent code can be differentiated again)
+defrule_for(rt.keep, "keep(ans, x, axis, keepdims)", shape_only=("x",), ans_dot="s2s.keep(ans_dot, x, axis, keepdims)")
+defrule_for(rt.builtin_sum_tangent, "builtin_sum_tangent(t, x)", shape_only=("x",),
+            t_dot="s2s.builtin_sum_tangent(t_dot, x)")
+defrule_for(rt.select_tangent, "select_tangent(ans, args, tangents)", shape_only=("ans", "args"),
+            tangents_dot="s2s.select_tangent(ans, args, tangents_dot)")
+defrule_for(rt.dense_list, "dense_list(tangents, values)", shape_only=("values",),
+            tangents_dot="s2s.dense_list(tangents_dot, values)")
+defrule_for(rt.as_array_like, "as_array_like(x, dtype=None)", x_dot="s2s.as_array_like(x_dot, dtype)")
