@@ -13,7 +13,7 @@ import copy
 from s2s import rules
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from s2s.frontend import missing
-from transforms import analysis
+from transforms import analysis, templates
 from transforms.analysis import is_append, is_user_function, op_name, resolve_call
 from transforms.names import NameAllocator, load, store
 
@@ -246,15 +246,4 @@ class Forward:
                                                                          "with a p_dot template")
 
     def instantiate(self, template, mapping):
-        t = copy.deepcopy(template)
-        helpers = self.helpers
-
-        class Sub(ast.NodeTransformer):
-            def visit_Name(inner, node):  # noqa: N805
-                if node.id in mapping:
-                    return copy.deepcopy(mapping[node.id])
-                if node.id in helpers:
-                    return ast.copy_location(load(helpers[node.id]), node)
-                return node
-
-        return Sub().visit(t)
+        return templates.instantiate(template, mapping, self.helpers)

@@ -13,12 +13,11 @@ counted; `for` loops over a fixed range are replayed with
 from __future__ import annotations
 
 import ast
-import copy
 
 from s2s import rules
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from s2s.frontend import missing
-from transforms import analysis
+from transforms import analysis, templates
 from transforms.analysis import atom_names, is_append, is_user_function, op_name, resolve_call
 from transforms.names import NameAllocator, expr, load, store
 
@@ -110,17 +109,7 @@ class Reverse:
 
     # -- templates ----------------------------------------------------------
     def instantiate(self, template, mapping):
-        t = copy.deepcopy(template)
-
-        class Sub(ast.NodeTransformer):
-            def visit_Name(inner, node):  # noqa: N805
-                if node.id in mapping:
-                    return copy.deepcopy(mapping[node.id])
-                if node.id in self.helpers:
-                    return ast.copy_location(load(self.helpers[node.id]), node)
-                return node
-
-        return Sub().visit(t)
+        return templates.instantiate(template, mapping, self.helpers)
 
     def note_reads(self, node):
         """Record the forward values an emitted backward expression reads."""
