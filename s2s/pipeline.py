@@ -185,7 +185,8 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
     args = copy.deepcopy(tree.args)
     out_name = out_atom.id if isinstance(out_atom, ast.Name) else "out"
     seed_bar = rev.adj(seed) if seed else alloc.fresh(f"{out_name}_bar")
-    stack_init = [ast.parse(f"{rev.stack} = []").body[0]] if rev.stack else []
+    stack = rev.stack if rev.pushed else None  # no push, no tape
+    stack_init = [ast.parse(f"{stack} = []").body[0]] if stack else []
     unset = sorted(rev.pushed - set(_param_names(tree)))
     if unset:  # values pushed before their first assignment (first loop iteration, one-armed if)
         stack_init.append(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store()) for n in unset],
@@ -201,9 +202,8 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         grads_expr = ast.Tuple(elts=grads, ctx=ast.Load())
         restored = sorted(_stored_names(backward) & (set(_param_names(tree)) | _stored_names(forward)))
         popped_lists = sorted(_popped_lists(backward))
-        defaults_names = sorted(set(restored) | set(popped_lists) | ({rev.stack} if rev.stack else set()))
-        copies = [ast.parse(f"{n} = list({n})").body[0] for n in sorted(set(popped_lists) |
-                                                                         ({rev.stack} if rev.stack else set()))]
+        defaults_names = sorted(set(restored) | set(popped_lists) | ({stack} if stack else set()))
+        copies = [ast.parse(f"{n} = list({n})").body[0] for n in sorted(set(popped_lists) | ({stack} if stack else set()))]
         pb_name = alloc.fresh(f"{tree.name}_pullback")
         pb_args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=seed_bar)] + [ast.arg(arg=n) for n in defaults_names],
                                 vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,

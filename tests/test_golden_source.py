@@ -59,3 +59,10 @@ def test_fixed_range_loop_is_replayed_by_range_not_tape():
     assert "reversed(range(n))" in text
     assert "stack.append(i)" not in text and "i = stack.pop()" not in text
     assert "trips" not in text  # no trip count recorded for a fixed range
+
+
+def test_fixed_range_loop_on_python_numbers_has_no_tape():
+    from s2s import pipeline
+    text = pipeline.derivative_code(loop, ("x",), "flat", True, ("x", "n")).source
+    assert "reversed(range(n))" in text
+    assert "stack" not in text
