@@ -250,7 +250,17 @@ def hvp(func, wrt=0):
         index = pipeline._param_names_of(func).index(pipeline._wrt_names(func, wrt)[0])
         tangents = [None] * len(args)
         tangents[index] = v
-        _, tangent = jvp(df, args, tangents)
+        try:
+            _, tangent = jvp(df, args, tangents)
+        except UnsupportedSyntaxError:
+            # gradient code that calls helpers through pullbacks: forward over forward, one sweep
+            # per input element, still without forming H
+            second, first_dot, second_dot, x = _forward_over_forward(func, wrt, args)
+            out = np.empty(x.size)
+            for i, ei in enumerate(np.eye(x.size)):
+                _, (_, out[i]) = second(*args, **{first_dot: ei.reshape(x.shape) if x.shape else 1.0,
+                                                  second_dot: v})
+            return out.reshape(x.shape) if x.shape else float(out[0])
         return tangent
 
     return hessian_vector_product
@@ -277,15 +287,22 @@ def hessian(func, wrt=0):
     return hess
 
 
-def _hessian_forward_over_forward(func, wrt, args):
+def _forward_over_forward(func, wrt, args):
+    """(second, first_dot, second_dot, x): the jvp of the jvp of `func` and its tangent keywords.
+
+    `second(*args, first_dot=u, second_dot=v)` returns ((f, f'u), (f'v, u'Hv)).
+    """
     name = pipeline._wrt_names(func, wrt)[0]
     index = pipeline._param_names_of(func).index(name)
     first, _ = _bound(func, wrt, "jvp")
     first_dot = _dot_kwargs(first, {f"{name}_dot": None}).popitem()[0]
     gen = pipeline.derivative_code(first, (name,), "jvp", True)
-    second = gen.bind(first)
-    second_dot = gen.tangent_names[name]
     x = np.asarray(args[index], dtype=float)
+    return gen.bind(first), first_dot, gen.tangent_names[name], x
+
+
+def _hessian_forward_over_forward(func, wrt, args):
+    second, first_dot, second_dot, x = _forward_over_forward(func, wrt, args)
     n = x.size
     out = np.empty((n, n))
     basis = np.eye(n)

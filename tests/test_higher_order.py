@@ -599,3 +599,10 @@ def test_hessian_through_helper_calls_and_recursion():
     d2 = s2s.hessian(_recursive_sin)(0.4, 3)
     numeric = (s2s.grad(_recursive_sin)(0.4 + eps, 3) - s2s.grad(_recursive_sin)(0.4 - eps, 3)) / (2 * eps)
     assert float(d2) == pytest.approx(numeric, abs=1e-7)
+
+
+def test_hvp_through_helper_calls():
+    rng = np.random.default_rng(5)
+    x, v = rng.normal(size=3), rng.normal(size=3)
+    h = s2s.hessian(_calls_helper)(x)
+    np.testing.assert_allclose(s2s.hvp(_calls_helper)(x, v), h @ v, atol=1e-10)
