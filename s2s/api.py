@@ -167,7 +167,6 @@ def _second_derivative_function(inner, jvp_fn, name, dot_name):
     import ast
 
     from s2s import codegen
-    params = pipeline._param_names_of(inner)
     code = inner.__code__
     positional = list(code.co_varnames[:code.co_argcount])
     call_args = ", ".join(positional)
@@ -178,7 +177,6 @@ def _second_derivative_function(inner, jvp_fn, name, dot_name):
             f"        raise TypeError('this second derivative is for a scalar {name}')\n"
             f"    value, tangent = {helper}({call_args}, {dot_name}=1.0)\n"
             f"    return tangent\n")
-    del params
     fdef = ast.parse(text).body[0]
     gen_code, source, _ = codegen.compile_function(fdef, ["np", helper], f"d{inner.__name__}_d{name}")
     import types

@@ -11,7 +11,6 @@ import types
 import numpy as np
 
 from s2s import codegen, frontend, runtime
-from s2s.errors import UnsupportedSyntaxError
 from transforms import aliasing, exits, lower, optimize, reverse
 from transforms import desugar as desugar_pass
 from transforms import forward as forward_pass
@@ -278,8 +277,3 @@ def _popped_lists(stmts):
                     and isinstance(n.func.value, ast.Name) and not n.args:
                 out.add(n.func.value.id)
     return out
-
-
-def check_no_unsupported(pf, node, what):
-    """Raise a clean error for a construct a later pass cannot handle."""
-    raise pf.error(UnsupportedSyntaxError, what, node)

@@ -196,11 +196,9 @@ def grad_prod(g, ans, x, axis, keepdims):
         return (g * _prod_others(flat, 0)).reshape(x.shape)
     ax = _axes(axis, x.ndim)
     moved = np.moveaxis(x, ax, tuple(range(len(ax))))
-    lead = moved.shape[: len(ax)]
     flat = moved.reshape((-1,) + moved.shape[len(ax):])
     others = _prod_others(flat, 0).reshape(moved.shape)
     others = np.moveaxis(others, tuple(range(len(ax))), ax)
-    del lead
     return expand_reduced(g, x, axis, keepdims) * others
 
 

@@ -93,7 +93,9 @@ def diff_inputs(pf, value: ast.expr) -> list[str]:
                 bound = rule.bind(value.args, {k.arg: k.value for k in value.keywords})
             except TypeError:
                 return atom_names(value.args) + atom_names([k.value for k in value.keywords])
-            return [n for p, a in bound.items() if p in rule.vjp or p in rule.jvp for n in atom_names(a)]
+            # a parameter without templates, or marked shape-only (None), carries no derivative
+            return [n for p, a in bound.items() if rule.vjp.get(p) is not None or rule.jvp.get(p) is not None
+                    for n in atom_names(a)]
         if obj in (range, len, type, isinstance):
             return []
         return atom_names(value.args) + atom_names([k.value for k in value.keywords])

@@ -152,12 +152,7 @@ def _unstable_for(s: ast.For) -> bool:
     bound_names = {n.id for n in ast.walk(s.iter) if isinstance(n, ast.Name)}
     target_names = {n.id for n in ast.walk(s.target) if isinstance(n, ast.Name)}
     assigned = {n.id for b in s.body for n in ast.walk(b) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    return bool(assigned & bound_names) or bool(assigned & target_names - _bound_first(s))
-
-
-def _bound_first(s):
-    # names the desugarer binds at the top of a range loop body from the index are fine
-    return set()
+    return bool(assigned & bound_names) or bool(assigned & target_names)
 
 
 def _needs_flags(body) -> bool:

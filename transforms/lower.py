@@ -301,9 +301,7 @@ class Lowerer:
             simple = self.simple(value, out)
             if isinstance(simple, ast.Name) and simple.id == target.id:
                 return
-            if _reads(simple, target.id) and not is_atom(simple):
-                # `b = b * 2`: keep the user's statement; reverse handles the overwrite
-                pass
+            # `b = b * 2` stays as written: reverse mode handles a target that is also an operand
             out.append(ast.copy_location(ast.Assign(targets=[store(target.id)], value=simple), loc))
             return
         if isinstance(target, ast.Tuple | ast.List):

@@ -58,7 +58,8 @@ class Reverse:
         self.stack = None
         self.needed = None  # None on the first run: record every overwritten name
         self.reads = set()
-        self.pullbacks = {}
+        self.pullbacks = {}  # id(call statement) -> (pullback name, vjp helper name, new call)
+        self.pullback_args = {}  # id(call statement) -> [(parameter position, argument atom)]
         self.counters = set()
         self.temp_names = set()  # temporaries of the backward sweep (g, parts, grads)
         self.param_names = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
@@ -381,7 +382,7 @@ class Reverse:
         out += self.restore(y, s, in_loop)
         return out
 
-    def plan_call(self, y, call, s):
+    def plan_call(self, call, s):
         """Arrange for the forward sweep to call the callee's vjp and keep its pullback."""
         if id(s) in self.pullbacks:
             return self.pullbacks[id(s)]
@@ -391,7 +392,6 @@ class Reverse:
         pb = self.alloc.fresh(f"{func.__name__}_pullback")
         new_call = ast.Call(func=load(helper), args=call.args, keywords=call.keywords)
         self.pullbacks[id(s)] = (pb, helper, new_call)
-        self.pullback_args = getattr(self, "pullback_args", {})
         self.pullback_args[id(s)] = wrt_params
         return self.pullbacks[id(s)]
 
@@ -467,7 +467,7 @@ class Reverse:
         return out
 
     def call_contributions(self, call, g, s):
-        pb, helper, _ = self.plan_call(None, call, s)
+        pb, helper, _ = self.plan_call(call, s)
         wrt_params = self.pullback_args[id(s)]
         out = []
         self.reads.add(pb)

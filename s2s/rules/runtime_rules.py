@@ -6,14 +6,25 @@ receives; `shape_only` marks arguments whose values do not matter.
 """
 
 from s2s import runtime as rt
-from s2s.rules import defrule_for
+from s2s.rules import defrule_for as _defrule_for
+
+
+def defrule_for(func, signature, **kwargs):
+    """A runtime helper's rule. Arguments without a template (indices, axes, shapes, flags)
+    only steer the helper: in generated code they may come off the tape and look varied, but
+    they contribute no tangent."""
+    rule = _defrule_for(func, signature, **kwargs)
+    if not rule.nondiff:
+        for p in rule.params:
+            rule.jvp.setdefault(p, None)
+    return rule
 
 # helpers that user-level desugaring introduces
 defrule_for(rt.as_sequence, "as_sequence(x)", x="g", x_dot="x_dot")
 defrule_for(rt.astype, "astype(x, dtype)", x="g if s2s.is_float_dtype(dtype) else 0.0",
             x_dot="x_dot if s2s.is_float_dtype(dtype) else 0.0")
 defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")
-defrule_for(rt.stop_gradient, "stop_gradient(x)")
+defrule_for(rt.stop_gradient, "stop_gradient(x)", nondiff=True)
 defrule_for(rt.setitem, "setitem(x, index, v)", structured=True,
             x_dot="s2s.setitem(s2s.dense_tangent(x_dot, x), index, 0.0)",
             v_dot="s2s.setitem(s2s.dense_tangent(0.0, x), index, v_dot)")
@@ -93,25 +104,6 @@ defrule_for(rt.grad_solve_b, "grad_solve_b(g, a, b)", shape_only=("b",),
             g_dot="s2s.grad_solve_b(g_dot, a, b)",
             a_dot="-np.linalg.solve(np.swapaxes(a, -1, -2), "
                   "np.matmul(np.swapaxes(a_dot, -1, -2), s2s.grad_solve_b(g, a, b)))")
-
-
-def _structural_arguments_need_no_tangent():
-    # In generated code, indices, axes and shapes can come off the tape, which makes them look
-    # varied; they only steer the helper, so they contribute no tangent.
-    from s2s.rules import _RULES
-    for rule in list(_RULES.values()):
-        if rule.jvp and getattr(rt, rule.name, None) is not None and rule.name.startswith(("grad_", "unbroadcast",
-                                                                                          "expand_", "getitem_",
-                                                                                          "setitem", "part",
-                                                                                          "item_", "append_",
-                                                                                          "finish", "array_grad",
-                                                                                          "broadcast_like",
-                                                                                          "dense_tangent")):
-            for p in rule.params:
-                rule.jvp.setdefault(p, None)
-
-
-_structural_arguments_need_no_tangent()
 
 # helpers that forward-mode templates call (so tangent code can be differentiated again)
 defrule_for(rt.keep, "keep(ans, x, axis, keepdims)", shape_only=("x",), ans_dot="s2s.keep(ans_dot, x, axis, keepdims)")
