@@ -36,7 +36,35 @@ def multi_statement(x):
     def two(v):
         y = v * 2
         return y
-    return two(x)
+    return two(x) * 3.0  # a multi-statement helper inside an expression
+
+
+def statement_helper_in_loop(x, n):
+    def step(v, k):
+        """One step with an early return."""
+        y = np.sin(v) * k
+        if np.sum(y) > 0:
+            return y * 2
+        z = y - 1.0
+        return z
+
+    s = 0.0
+    for i in range(n):
+        t = step(x, i + 1.0)
+        s = s + np.sum(t)
+    return s
+
+
+def statement_helper_shadowing(x):
+    y = x * 3.0
+
+    def helper(v):
+        y = v * v  # the helper's own y: the enclosing y must not change
+        y = y + v
+        return y
+
+    z = helper(x)
+    return np.sum(z * y)
 
 
 def passed_as_value(x):
@@ -56,6 +84,15 @@ def test_late_binding_matches_python():
 
 def test_helper_with_two_parameters_in_a_loop():
     check_all(helper_in_loop, (np.random.default_rng(1).normal(size=3),))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_multi_statement_helper_with_early_return(seed):
+    check_all(statement_helper_in_loop, (np.random.default_rng(seed).normal(size=3), 3))
+
+
+def test_multi_statement_helper_keeps_its_locals_apart():
+    check_all(statement_helper_shadowing, (np.random.default_rng(4).normal(size=3),))
 
 
 @pytest.mark.parametrize("func", [multi_statement, passed_as_value])

@@ -238,10 +238,12 @@ def desugar(pf, tree: ast.FunctionDef, alloc: NameAllocator | None = None) -> as
     Local single-expression helpers are taken out of the body first; they are available as
     `tree.s2s_local_helpers` for `lower` to expand at their call sites.
     """
-    from transforms.inline import extract_local_helpers
-    tree.s2s_local_helpers = extract_local_helpers(pf, tree)
-    check_supported(pf, tree)
+    from transforms.inline import expand_statement_helpers, extract_local_helpers
     alloc = alloc or NameAllocator(names_in(tree))
+    helpers = extract_local_helpers(pf, tree)
+    expand_statement_helpers(pf, tree, helpers, alloc)
+    tree.s2s_local_helpers = {k: h for k, h in helpers.items() if h.statements is None}
+    check_supported(pf, tree)
     Desugar(pf, local_names(tree), alloc).visit(tree)
     ast.fix_missing_locations(tree)
     return tree

@@ -1,10 +1,14 @@
-"""Local helpers: `f = lambda v: ...` and `def f(v): return ...` inside the differentiated
-function are expanded at their call sites, so they see the enclosing function's current values
-exactly as a Python closure does.
+"""Local helpers: lambdas and `def`s written inside the differentiated function are expanded
+at their call sites, so they see the enclosing function's current values exactly as a Python
+closure does.
 
-Only helpers whose body is a single `return` expression, with plain parameters, that are called
-(never passed around, reassigned or recursive) are expanded; anything else is refused with a clear
-error by `desugar.check_supported`.
+* `f = lambda v: ...` and `def f(v): return ...` are expanded inside expressions (`lower` does it).
+* A `def` with several statements is expanded where it is called on its own line
+  (`y = f(a)`, `f(a)`, `return f(a)`): its parameters and locals get fresh names and its body runs
+  inside a one-trip `while True:` loop whose `break` stands for `return`.
+
+Helpers must have plain parameters and be called, never passed around, reassigned or recursive;
+anything else is refused with a clear error.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from s2s.errors import UnsupportedSyntaxError
 
 
 class LocalHelper:
-    """A local single-expression function: parameter names and the returned expression."""
+    """A local function: parameter names and either the returned expression (`body`) or the
+    statements of a longer function (`statements`)."""
 
-    def __init__(self, name, params, body):
+    def __init__(self, name, params, body, statements=None):
         self.name = name
         self.params = params
         self.body = body
+        self.statements = statements
 
     def expand(self, args: list[ast.expr]) -> ast.expr:
         """The body with each parameter replaced by the matching argument (atoms)."""
@@ -61,6 +67,8 @@ def extract_local_helpers(pf, tree: ast.FunctionDef) -> dict[str, LocalHelper]:
             body, params = _single_return(s), _plain_params(s.args)
             if body is not None and params is not None:
                 helper = LocalHelper(s.name, params, body)
+            elif params is not None and _expandable_statements(s):
+                helper = LocalHelper(s.name, params, None, s.body)
         elif isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
                 and isinstance(s.value, ast.Lambda):
             params = _plain_params(s.value.args)
@@ -94,7 +102,107 @@ def _check_uses(pf, tree, helpers):
             raise pf.error(UnsupportedSyntaxError, f"s2s can only call the local helper {node.id!r}; here it is "
                            "used as a value or reassigned", node, hint="define it at module level instead")
     for helper in helpers.values():
-        for node in ast.walk(helper.body):
+        for node in ast.walk(helper.body if helper.body is not None else ast.Module(body=helper.statements)):
             if isinstance(node, ast.Name) and node.id in helpers:
                 raise pf.error(UnsupportedSyntaxError, "s2s cannot expand a local helper that calls a local helper "
                                "(or itself)", helper.node, hint="define the helpers at module level")
+
+
+def _expandable_statements(fn: ast.FunctionDef) -> bool:
+    """No nested functions, no global/nonlocal, and no `return` inside a loop of the helper."""
+    for node in ast.walk(fn):
+        if node is not fn and isinstance(node, ast.FunctionDef | ast.Lambda | ast.Global | ast.Nonlocal |
+                                         ast.Yield | ast.YieldFrom):
+            return False
+    for loop in (n for n in ast.walk(fn) if isinstance(n, ast.For | ast.While)):
+        if any(isinstance(n, ast.Return) for n in ast.walk(loop)):
+            return False
+    return True
+
+
+class _Expander(ast.NodeTransformer):
+    """Replaces statement-level calls of multi-statement local helpers by their bodies."""
+
+    def __init__(self, pf, helpers, alloc):
+        self.pf = pf
+        self.helpers = {k: h for k, h in helpers.items() if h.statements is not None}
+        self.alloc = alloc
+
+    def _helper_call(self, value):
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in self.helpers:
+            return self.helpers[value.func.id]
+        return None
+
+    def visit_Assign(self, node):
+        helper = self._helper_call(node.value)
+        if helper is None or len(node.targets) != 1:
+            return node
+        result, stmts = self.expand(helper, node.value, node)
+        return stmts + [ast.copy_location(ast.Assign(targets=node.targets, value=ast.Name(id=result, ctx=ast.Load())),
+                                          node)]
+
+    def visit_Expr(self, node):
+        helper = self._helper_call(node.value)
+        if helper is None:
+            return node
+        return self.expand(helper, node.value, node)[1]
+
+    def visit_Return(self, node):
+        helper = self._helper_call(node.value)
+        if helper is None:
+            return node
+        result, stmts = self.expand(helper, node.value, node)
+        return stmts + [ast.copy_location(ast.Return(value=ast.Name(id=result, ctx=ast.Load())), node)]
+
+    def expand(self, helper, call, where):
+        """Statements running the helper's body on the call's arguments; the name holding its result."""
+        assigned = {n.id for s in helper.statements for n in ast.walk(s)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        renames = {p: self.alloc.fresh(p) for p in helper.params}
+        renames.update({n: self.alloc.fresh(n) for n in sorted(assigned) if n not in renames})
+        result = self.alloc.fresh(f"{helper.name}_result")
+        body = []
+        for s in helper.statements:
+            new = _Rename(renames, result).visit(copy.deepcopy(s))
+            body.extend(new if isinstance(new, list) else [new])
+        body = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+        body.append(ast.Break())
+        stmts = [ast.Assign(targets=[ast.Name(id=renames[p], ctx=ast.Store())], value=a)
+                 for p, a in zip(helper.params, call.args)]
+        stmts.append(ast.Assign(targets=[ast.Name(id=result, ctx=ast.Store())], value=ast.Constant(None)))
+        stmts.append(ast.While(test=ast.Constant(True), body=body, orelse=[]))
+        for s in stmts:
+            ast.copy_location(s, where)
+            ast.fix_missing_locations(s)
+        return result, stmts
+
+
+class _Rename(ast.NodeTransformer):
+    def __init__(self, renames, result):
+        self.renames = renames
+        self.result = result
+
+    def visit_Name(self, node):
+        if node.id in self.renames:
+            node.id = self.renames[node.id]
+        return node
+
+    def visit_Return(self, node):
+        self.generic_visit(node)
+        value = node.value or ast.Constant(None)
+        out = [ast.Assign(targets=[ast.Name(id=self.result, ctx=ast.Store())], value=value), ast.Break()]
+        return [ast.copy_location(s, node) for s in out]
+
+
+def expand_statement_helpers(pf, tree: ast.FunctionDef, helpers: dict, alloc) -> None:
+    """Expand the multi-statement helpers where they are called on their own line."""
+    if not any(h.statements is not None for h in helpers.values()):
+        return
+    _Expander(pf, helpers, alloc).visit(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers \
+                and helpers[node.func.id].statements is not None:
+            raise pf.error(UnsupportedSyntaxError, f"s2s expands the local function {node.func.id!r} only where "
+                           "it is called on its own line", node,
+                           hint=f"write `y = {node.func.id}(...)` as a statement of its own, then use y")
+    ast.fix_missing_locations(tree)
