@@ -55,10 +55,7 @@ def cmd_show(args) -> int:
     wrt = _wrt(args.wrt)
     df = s2s.derivative(func, mode=args.mode, wrt=wrt, optimize=not args.no_optimize)
     if args.stages:
-        names = pipeline._wrt_names(func, wrt)
-        form = "flat" if args.mode == "reverse" else "jvp"
-        stages = pipeline.derivative_code(func, names, form, not args.no_optimize).stages
-        for title, text in stages.items():
+        for title, text in pipeline.stages(func, wrt, args.mode, not args.no_optimize).items():
             print(f"# ---- {title} " + "-" * max(0, 60 - len(title)))
             print(_highlight(text.rstrip() + "\n"))
         return 0

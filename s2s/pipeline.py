@@ -46,9 +46,10 @@ class Generated:
                                      self.source)
 
 
-def stages(func, wrt=None):
+def stages(func, wrt=None, mode="reverse", optimize_code=True):
     """Each pass's output for `func`, as source text, for `s2s show --stages`."""
-    return derivative_code(func, _wrt_names(func, wrt), "flat", True).stages
+    form = "flat" if mode == "reverse" else "jvp"
+    return derivative_code(func, _wrt_names(func, wrt), form, optimize_code).stages
 
 
 def _param_names(tree):

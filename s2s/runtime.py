@@ -147,11 +147,6 @@ def append_grads(g):
     return list(g[:-1]), g[-1]
 
 
-def list_of(x):
-    """A fresh list, so that `append` in generated code never mutates a user list."""
-    return list(x)
-
-
 # ---- reductions and shape helpers used by rule templates -----------------
 
 def _axes(axis, ndim):

@@ -65,8 +65,3 @@ def assign(target: str, value: ast.expr, like=None) -> ast.Assign:
 def expr(text: str) -> ast.expr:
     """Parse a Python expression."""
     return ast.parse(text, mode="eval").body
-
-
-def stmts(text: str) -> list[ast.stmt]:
-    """Parse Python statements."""
-    return ast.parse(text).body
