@@ -1,6 +1,7 @@
 """Benchmark problems: each has the function, a hand-written gradient, and arguments."""
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -97,8 +98,30 @@ def seed_control_grad(a):
     return seed_control(a) / a
 
 
+def square(x):
+    """The trivial function whose cached gradient call measures s2s's per-call overhead."""
+    return x * x
+
+
+def square_grad(x):
+    """Hand-written derivative of square."""
+    return 2 * x
+
+
+class Problem(NamedTuple):
+    name: str
+    f: object
+    hand: object
+    args: tuple
+    wrt: int
+
+
 def problems(scale=1.0):
-    """(name, f, hand gradient, args, wrt) for every benchmark problem."""
+    """Problem(name, f, hand gradient, args, wrt) for every benchmark problem.
+
+    `scale` shrinks the logistic-regression data (`make bench` uses 1.0, `--quick` 0.1).
+    The peers' versions of each `f` (benchmarks/peers.py) are keyed by `f.__name__`.
+    """
     rng = np.random.default_rng(0)
     n_logreg = int(200_000 * scale)
     X = rng.normal(size=(64, 64))
@@ -110,12 +133,12 @@ def problems(scale=1.0):
     wl = rng.normal(size=50) * 0.1
     yl = (rng.random(n_logreg) < 0.5).astype(float)
     return [
-        ("taylor (scalar loop)", taylor_sin, taylor_sin_grad, (0.7,), 0),
-        ("mlp 64-64-10, batch 64", mlp_loss, mlp_grad, (W1, W2, W3, X, Y), 0),
-        ("rnn 30 steps, hidden 32", rnn_loss, rnn_grad, (Wh, Wx, xs, h0), 0),
-        (f"logreg {n_logreg}x50", logreg_loss, logreg_grad, (wl, Xl, yl), 0),
-        ("seed while/if", seed_control, seed_control_grad, (0.37,), 0),
+        Problem("taylor, 25 terms (scalar loop)", taylor_sin, taylor_sin_grad, (0.7,), 0),
+        Problem("mlp 64-64-10, batch 64", mlp_loss, mlp_grad, (W1, W2, W3, X, Y), 0),
+        Problem("rnn 30 steps, hidden 32", rnn_loss, rnn_grad, (Wh, Wx, xs, h0), 0),
+        Problem(f"logreg {n_logreg}x50", logreg_loss, logreg_grad, (wl, Xl, yl), 0),
+        Problem("seed while/if (scalar a)", seed_control, seed_control_grad, (0.37,), 0),
     ]
 
 
-__all__ = ["problems", "math"]
+__all__ = ["Problem", "problems", "square", "square_grad", "math"]
