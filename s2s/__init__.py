@@ -27,3 +27,11 @@ __all__ = [
     "S2SError", "UnsupportedSyntaxError", "NoDerivativeRuleError", "SourceUnavailableError",
     "NonScalarOutputError", "__version__",
 ]
+
+
+def __getattr__(name):
+    # the SymPy contrast, numeric differences and graphs load on first use: `import s2s` stays light
+    if name in ("symbolic", "numeric", "graph"):
+        import importlib
+        return importlib.import_module(f"s2s.{name}")
+    raise AttributeError(f"module 's2s' has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""Command line: `s2s show FILE.py:FUNC` prints the derivative s2s generates."""
+"""Command line: `s2s show` prints the derivative s2s writes, `s2s check` compares it with SymPy and
+finite differences at a point, `s2s graph` prints the computation graph as Graphviz DOT."""
 
 from __future__ import annotations
 
@@ -11,22 +12,34 @@ import s2s
 from s2s.errors import S2SError
 
 
+class UsageError(Exception):
+    """A mistake on the command line (missing file or function, bad --at value): exit status 2."""
+
+
 def load_function(target: str):
     """Import FILE.py and return the function FUNC named by 'FILE.py:FUNC'."""
     if ":" not in target:
-        raise SystemExit(f"s2s: expected FILE.py:FUNC, got {target!r}")
+        raise UsageError(f"expected FILE.py:FUNC, got {target!r}")
     path, name = target.rsplit(":", 1)
     if not os.path.isfile(path):
-        raise SystemExit(f"s2s: no such file: {path}")
+        raise UsageError(f"no such file: {path}")
     module_name = "_s2s_cli_" + os.path.splitext(os.path.basename(path))[0]
     spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None:
+        raise UsageError(f"cannot import {path}: not a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise UsageError(f"cannot import {path}: syntax error at line {exc.lineno}: {exc.msg}") from None
+    except Exception as exc:  # the user's module failed while importing
+        raise UsageError(f"cannot import {path}: {type(exc).__name__}: {exc}") from None
     func = getattr(module, name, None)
     if func is None or not callable(func):
-        raise SystemExit(f"s2s: {path} has no function {name!r}")
+        defined = sorted(k for k, v in vars(module).items() if callable(v) and getattr(v, "__module__", None) == module_name)
+        raise UsageError(f"{path} has no function {name!r}" + (f"; it defines {', '.join(defined)}" if defined else ""))
     return func
 
 
@@ -63,10 +76,63 @@ def cmd_show(args) -> int:
     return 0
 
 
+def parse_at(items, func):
+    """`--at name=value` options as {parameter: value}; values are Python literals (numbers, nested lists)."""
+    import ast
+    import inspect
+
+    import numpy as np
+    params = inspect.signature(func).parameters
+    values = {}
+    for item in items or []:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"bad --at {item!r}: expected NAME=VALUE, e.g. --at x=1.5 or --at y=\"[1, 2, 3]\"")
+        if name not in params:
+            raise UsageError(f"bad --at {item!r}: {func.__name__} has no parameter {name!r} "
+                             f"(its parameters: {', '.join(params)})")
+        try:
+            value = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            raise UsageError(f"bad --at {item!r}: {text!r} is not a number or a list of numbers") from None
+        if isinstance(value, list | tuple):
+            try:
+                value = np.array(value, dtype=float)
+            except (ValueError, TypeError):
+                raise UsageError(f"bad --at {item!r}: not a rectangular list of numbers") from None
+        elif not isinstance(value, int | float) or isinstance(value, bool):
+            raise UsageError(f"bad --at {item!r}: {text!r} is not a number or a list of numbers")
+        values[name] = value
+    missing = [p for p, spec in params.items() if p not in values and spec.default is inspect.Parameter.empty]
+    if missing:
+        raise UsageError(f"give a value for every parameter: missing --at {'=..., --at '.join(missing)}=...")
+    return values
+
+
+def cmd_check(args) -> int:
+    from s2s import check
+    func = load_function(args.target)
+    point = parse_at(args.at, func)
+    wrt = _wrt(args.wrt)
+    report = check.compare(func, point, wrt=wrt, tolerance=args.tol)
+    print(report.table())
+    return 0 if report.agrees else 1
+
+
+def cmd_graph(args) -> int:
+    from s2s import graph
+    func = load_function(args.target)
+    print(graph.dot(func, wrt=_wrt(args.wrt)), end="")
+    return 0
+
+
 def main(argv=None) -> int:
     """Entry point of the `s2s` command."""
     parser = argparse.ArgumentParser(prog="s2s", description="Source-to-source automatic differentiation: "
-                                     "print the derivative code s2s writes for your function.")
+                                     "print the derivative code s2s writes for your function.",
+                                     epilog="exit status: 0 success, 1 `check` found a disagreement, "
+                                            "2 bad input or a function s2s cannot differentiate")
     parser.add_argument("--version", action="version", version=f"s2s {s2s.__version__}")
     sub = parser.add_subparsers(dest="command")
     show = sub.add_parser("show", help="print the generated derivative of FILE.py:FUNC")
@@ -76,13 +142,25 @@ def main(argv=None) -> int:
     show.add_argument("--no-optimize", action="store_true", help="skip the clean-up passes")
     show.add_argument("--stages", action="store_true", help="print every pass's output")
     show.set_defaults(run=cmd_show)
+    check = sub.add_parser("check", help="compare s2s's derivative with SymPy's and finite differences at a point")
+    check.add_argument("target", metavar="FILE.py:FUNC")
+    check.add_argument("--at", action="append", metavar="NAME=VALUE",
+                       help="a parameter's value: a number or a list, e.g. --at x=1.5 --at y=\"[1, 2, 3]\"")
+    check.add_argument("--wrt", help="comma-separated parameter names or positions (default: the first)")
+    check.add_argument("--tol", type=float, default=1e-6,
+                       help="largest relative difference from the best numeric estimate (default 1e-6)")
+    check.set_defaults(run=cmd_check)
+    graph = sub.add_parser("graph", help="print the computation graph of FILE.py:FUNC as Graphviz DOT")
+    graph.add_argument("target", metavar="FILE.py:FUNC")
+    graph.add_argument("--wrt", help="which parameters activity is computed for (default: the first)")
+    graph.set_defaults(run=cmd_graph)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
     try:
         return args.run(args)
-    except S2SError as exc:
+    except (S2SError, UsageError) as exc:
         print(f"s2s: error: {exc}", file=sys.stderr)
         return 2
     except (TypeError, ValueError, IndexError) as exc:

@@ -95,7 +95,19 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
         return entry
 
 
-def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
+class Lowered:
+    """A user function after desugaring and lowering to primitive statements (A-normal form)."""
+
+    def __init__(self, pf, tree, alloc, helpers, stage_text):
+        self.pf = pf
+        self.tree = tree
+        self.alloc = alloc
+        self.helpers = helpers  # runtime helper -> the name it goes by in this function
+        self.stage_text = stage_text
+
+
+def lowered(func) -> Lowered:
+    """Parse, desugar and lower `func`: the primitive program every derivative is built from."""
     pf = frontend.parse_function(func)
     tree = pf.tree
     stage_text = {"source": ast.unparse(tree)}
@@ -116,6 +128,12 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
     _rename_helpers(tree, helpers)
     aliasing.check_aliasing(pf, tree)
     stage_text["lowered"] = ast.unparse(tree)
+    return Lowered(pf, tree, alloc, helpers, stage_text)
+
+
+def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
+    low = lowered(func)
+    pf, tree, alloc, helpers, stage_text = low.pf, low.tree, low.alloc, low.helpers, low.stage_text
 
     cells = {helpers[h]: types.CellType(v) for h, v in HELPER_VALUES.items()}
     callees = {}
