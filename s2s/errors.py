@@ -4,7 +4,13 @@ from __future__ import annotations
 
 
 class S2SError(Exception):
-    """Base class of every error s2s raises on purpose."""
+    """Base class of every error s2s raises on purpose.
+
+    The message reads: what went wrong, where (file, line and column), the source line with a
+    caret under the offending spot, and a hint on what to do instead.
+    """
+
+    default_hint: str | None = None  # used when the raiser gives no hint of its own
 
     def __init__(self, message: str, *, filename: str | None = None, lineno: int | None = None,
                  col: int | None = None, line: str | None = None, hint: str | None = None):
@@ -13,7 +19,7 @@ class S2SError(Exception):
         self.lineno = lineno
         self.col = col
         self.line = line
-        self.hint = hint
+        self.hint = hint if hint is not None else self.default_hint
         super().__init__(self._render())
 
     def _render(self) -> str:
@@ -37,12 +43,19 @@ class S2SError(Exception):
 class UnsupportedSyntaxError(S2SError, SyntaxError):
     """A construct s2s cannot differentiate correctly."""
 
+    default_hint = ("rewrite this part without the construct; wrap a value that needs no derivative in "
+                    "s2s.stop_gradient(...); or move the code into a function of its own and give that "
+                    "function a derivative rule with s2s.defvjp")
+
     def __str__(self) -> str:  # SyntaxError would otherwise print only msg
         return self._render()
 
 
 class NoDerivativeRuleError(S2SError, TypeError):
     """A call to a function that has neither source nor a derivative rule."""
+
+    default_hint = ("register a rule with s2s.defvjp(func, \"x\", x=\"g * ...\"), or wrap the value in "
+                    "s2s.stop_gradient(...) if no derivative should flow through it")
 
 
 class SourceUnavailableError(S2SError, TypeError):
@@ -51,3 +64,5 @@ class SourceUnavailableError(S2SError, TypeError):
 
 class NonScalarOutputError(S2SError, TypeError):
     """`grad` was asked for the gradient of a function whose output is not a scalar."""
+
+    default_hint = "use s2s.vjp(f, ...) for a vector-Jacobian product, or reduce the output first (np.sum(y))"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import inspect
 import linecache
 import textwrap
@@ -25,11 +26,14 @@ class ParsedFunction:
     lines: list[str]
     globals: dict
     closure: dict = field(default_factory=dict)
+    col_shift: int = 0  # columns textwrap.dedent removed: node columns + col_shift = columns in the file
 
     def error(self, cls, message, node=None, hint=None):
         """Build an error of class `cls` that points at `node` in the user's file."""
         lineno = getattr(node, "lineno", None)
         col = getattr(node, "col_offset", None)
+        if col is not None:
+            col += self.col_shift
         line = None
         if lineno is not None:
             line = self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else None
@@ -67,19 +71,23 @@ def parse_function(func) -> ParsedFunction:
     code = getattr(func, "__code__", None)
     name = getattr(func, "__name__", repr(func))
     if code is None:
-        raise SourceUnavailableError(
-            f"s2s cannot read the source of {name!r}: it is not a Python function "
-            "(a builtin, a C extension or a callable object).",
-            hint="give it a derivative rule with s2s.defvjp/s2s.defjvp, or wrap it in a Python function.")
+        raise _no_code_error(func)
     filename = code.co_filename
     try:
         lines, first = inspect.getsourcelines(func)
     except (OSError, TypeError) as exc:
+        what = "a lambda" if name == "<lambda>" else repr(name)
+        where = (f"it was made in {filename} (by exec() or compile(), or typed at an interactive prompt), "
+                 "so there is no file to read it from" if filename.startswith("<")
+                 else f"Python could not read it from {filename!r} ({exc})")
         raise SourceUnavailableError(
-            f"s2s cannot find the source of {name!r} (defined in {filename!r}): {exc}.",
+            f"s2s cannot find the source of {what} (first line {code.co_firstlineno}): {where}.",
             hint="define the function in a file or a notebook cell; functions built with exec() "
-                 "or typed at a plain interpreter prompt have no source to read.") from None
+                 "or typed at a plain interpreter prompt have no source to read. If it should not be "
+                 "differentiated, wrap its result in s2s.stop_gradient(...) or give it a rule with s2s.defvjp.") from None
     source = textwrap.dedent("".join(lines))
+    # a method or a nested def is parsed dedented; errors add the margin back to point at the right column
+    col_shift = len(lines[0]) - len(source.splitlines(True)[0]) if lines and source else 0
     try:
         module = ast.parse(source)
     except SyntaxError:
@@ -88,9 +96,13 @@ def parse_function(func) -> ParsedFunction:
     tree = _find_def(module, func) if module is not None else None
     if tree is None:
         tree = _lambda_as_def(func, source, lines)
+        col_shift = 0  # the lambda's nodes carry the columns of the file itself
     if tree is None:
-        raise SourceUnavailableError(f"s2s could not isolate the source of {name!r} in {filename!r}.",
-                                     hint="define it with def on its own lines.")
+        raise SourceUnavailableError(
+            f"s2s could not isolate the source of {name!r}: it starts at line {first} of {filename!r}, "
+            "but s2s could not tell which expression on those lines it is.",
+            filename=filename, lineno=first, line=lines[0] if lines else None,
+            hint="define it with def on its own lines, or write the lambda on a single line.")
     all_lines = linecache.getlines(filename) or lines
     closure = {}
     if func.__closure__:
@@ -99,9 +111,45 @@ def parse_function(func) -> ParsedFunction:
                 closure[var] = cell.cell_contents
             except ValueError:
                 closure[var] = _MISSING
-    pf = ParsedFunction(func, tree, filename, 1, all_lines, func.__globals__, closure)
+    pf = ParsedFunction(func, tree, filename, 1, all_lines, func.__globals__, closure, col_shift)
     ast.increment_lineno(tree, first - 1)
     return pf
+
+
+def _qualified(obj) -> str:
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if name is None:
+        return repr(obj)
+    module = getattr(obj, "__module__", None)
+    return f"{module}.{name}" if module and module != "builtins" else name
+
+
+def _no_code_error(func) -> SourceUnavailableError:
+    """The error for a callable without Python source: a partial, a compiled function, an object."""
+    if isinstance(func, functools.partial):
+        inner = _qualified(func.func)
+        return SourceUnavailableError(
+            f"s2s cannot differentiate functools.partial({inner}, ...) directly: a partial object has no "
+            "source of its own.",
+            hint=f"differentiate {getattr(func.func, '__name__', inner)} itself and pass the bound arguments "
+                 "in the call (choose the argument with wrt=...), or write a def that calls it.")
+    kind = type(func).__name__
+    if kind in ("builtin_function_or_method", "method-wrapper", "wrapper_descriptor", "method_descriptor"):
+        what = "a built-in function (compiled code)"
+    elif kind == "ufunc":
+        what = "a NumPy ufunc (compiled code)"
+    elif isinstance(func, type):
+        what = "a class"
+    else:
+        what = f"a callable object of type {kind}"
+    shown = _qualified(func)
+    compiled = what.endswith("(compiled code)")
+    example = f"def f(x): return {shown.replace('numpy.', 'np.')}(x)" if compiled else "def f(x): return obj(x)"
+    return SourceUnavailableError(
+        f"s2s cannot read the source of {shown}: it is {what}, not a function written in Python.",
+        hint=f"s2s differentiates Python functions: write `{example}` and differentiate f (s2s has "
+             "derivative rules for many NumPy and math functions); for one without a rule, register it "
+             "with s2s.defvjp.")
 
 
 def _find_def(module, func):
@@ -115,7 +163,9 @@ def _find_def(module, func):
 def _lambda_as_def(func, source, lines):
     if func.__name__ != "<lambda>":
         return None
-    text = "".join(lines).strip()
+    raw = "".join(lines)
+    lead = len(raw) - len(raw.lstrip())
+    text = raw.strip()
     for start in range(len(text)):
         if text.startswith("lambda", start):
             for end in range(len(text), start, -1):
@@ -128,7 +178,27 @@ def _lambda_as_def(func, source, lines):
                                            decorator_list=[], returns=None, type_params=[])
                     ast.copy_location(fdef, expr)
                     ast.fix_missing_locations(fdef)
-                    for n in ast.walk(fdef):
-                        n.lineno = 1
+                    _place_in_file(fdef, raw, lead + start)
                     return fdef
     return None
+
+
+def _place_in_file(fdef, raw, offset):
+    """Move the positions of a lambda parsed on its own to where it stands in `raw` (the source lines).
+
+    Statements keep the lambda's first line (generated code quotes that line); expressions get their
+    own line and column, so that errors point at the right place.
+    """
+    line0 = raw.count("\n", 0, offset)
+    col0 = offset - (raw.rfind("\n", 0, offset) + 1)
+    for n in ast.walk(fdef):
+        if not hasattr(n, "lineno"):
+            continue
+        rel = n.lineno
+        if isinstance(n, ast.stmt):
+            n.lineno = n.end_lineno = line0 + 1
+        else:
+            n.lineno = line0 + rel
+            n.end_lineno = line0 + (getattr(n, "end_lineno", None) or rel)
+        if getattr(n, "col_offset", None) is not None and rel == 1:
+            n.col_offset += col0
