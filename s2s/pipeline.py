@@ -163,14 +163,15 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
         fwd.callee_tangents = tangent_names
         fdef = _assemble_jvp(tree, fwd, wrt_names, helpers)
         own_tangents = {w: fwd.dot(w) for w in wrt_names}
-        removable = set()
+        removable = adjoints = set()
     else:
         rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params)
         forward, backward, out_atom, seed = rev.run()
         fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form, alloc, helpers)
-        removable = set(rev.bar.values()) | rev.temp_names
+        adjoints = set(rev.bar.values())
+        removable = adjoints | rev.temp_names
     if optimize_code:
-        fdef = optimize.optimize(fdef, removable)
+        fdef = optimize.optimize(fdef, removable, adjoints)
     free = list(cells) + [n for n in func.__code__.co_freevars if n not in cells]
     code, source, filename = codegen.compile_function(fdef, free, f"{fdef.name} from {pf.filename}")
     stage_text["derivative"] = source

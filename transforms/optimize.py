@@ -1,110 +1,40 @@
-"""Clean-up passes over generated code: dead adjoint code and trivial arithmetic."""
+"""The clean-up passes run over generated code, in order; each lives in its own module.
+
+1. `simplify`: algebraic simplification and constant folding (`x * 1`, `2 - 1`).
+2. `dce`: assignments to made-up names that nothing reads are deleted (run
+   again at the end; the first run clears resets that would block step 3).
+3. `copyprop`: copy propagation into made-up names (`g = y_bar; ... g ...`).
+4. `zeros`: accumulation into a known-zero adjoint becomes plain assignment.
+
+The activity analysis (no adjoint for what needs none), the to-be-recorded
+analysis (tape only overwritten values the backward sweep reads) and the
+replay of fixed-bound loops without a tape happen while the code is
+generated, in `transforms/analysis.py` and `transforms/reverse.py`.
+"""
 
 from __future__ import annotations
 
 import ast
 
+from transforms.copyprop import propagate_copies
+from transforms.dce import eliminate_dead_code
+from transforms.simplify import simplify
+from transforms.zeros import drop_zero_accumulations
 
-def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset()) -> ast.FunctionDef:
+
+def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints: set[str] = frozenset()) \
+        -> ast.FunctionDef:
     """Apply the clean-up passes; the function computes the same values afterwards.
 
     `removable` names the variables (adjoints, temporaries of the backward
-    sweep) whose assignments may be deleted when nothing reads them.
+    sweep) whose assignments may be deleted; `adjoints` those that start as
+    a literal zero and are accumulated into. Copies are propagated through
+    the temporaries only (removable names that are not adjoints), so that
+    `y_bar = out_bar` stays as readable as a person would write it.
     """
-    fdef = simplify_arithmetic(fdef)
+    fdef = simplify(fdef)
+    fdef = eliminate_dead_code(fdef, set(removable))
+    fdef = propagate_copies(fdef, set(removable) - set(adjoints))
+    fdef = drop_zero_accumulations(fdef, set(adjoints))
     fdef = eliminate_dead_code(fdef, set(removable))
     return fdef
-
-
-class _Simplify(ast.NodeTransformer):
-    def visit_BinOp(self, node):
-        self.generic_visit(node)
-        left, right = node.left, node.right
-        if isinstance(node.op, ast.Mult):
-            if _is_const(left, 1):
-                return right
-            if _is_const(right, 1):
-                return left
-        if isinstance(node.op, ast.Div) and _is_const(right, 1):
-            return left
-        if isinstance(node.op, ast.Add | ast.Sub) and _is_const(right, 0):
-            return left
-        return node
-
-
-def _is_const(node, value):
-    return isinstance(node, ast.Constant) and not isinstance(node.value, bool) \
-        and isinstance(node.value, int | float) and node.value == value
-
-
-def simplify_arithmetic(fdef):
-    """x * 1, 1 * x, x / 1, x + 0 -> x (literal constants only)."""
-    return ast.fix_missing_locations(_Simplify().visit(fdef))
-
-
-def _reads(node) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-
-
-def _dead(stmt, live, removable) -> bool:
-    if not isinstance(stmt, ast.Assign):
-        return False
-    targets = []
-    for t in stmt.targets:
-        if isinstance(t, ast.Name):
-            targets.append(t.id)
-        elif isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) for e in t.elts):
-            targets.extend(e.id for e in t.elts)
-        else:
-            return False
-    return all(t in removable and t not in live for t in targets)
-
-
-def _block(stmts, live, removable):
-    """Backward liveness over one block; returns (kept statements, live-in set)."""
-    out = []
-    for s in reversed(stmts):
-        if isinstance(s, ast.If):
-            body, l1 = _block(s.body, set(live), removable)
-            orelse, l2 = _block(s.orelse, set(live), removable)
-            s.body = body or [ast.Pass()]
-            s.orelse = orelse
-            live = l1 | l2 | _reads(s.test)
-        elif isinstance(s, ast.For | ast.While):
-            loop_live = set(live) | _reads(s.iter if isinstance(s, ast.For) else s.test)
-            while True:
-                _, inner = _block(_copy(s.body), set(loop_live), removable)
-                new = loop_live | inner
-                if new == loop_live:
-                    break
-                loop_live = new
-            body, inner = _block(s.body, set(loop_live), removable)
-            s.body = body or [ast.Pass()]
-            live = loop_live | inner
-        elif isinstance(s, ast.FunctionDef):
-            s.body, inner = _block(s.body, set(), removable)
-            live = live | inner | {d.id for d in s.args.defaults if isinstance(d, ast.Name)}
-        elif _dead(s, live, removable):
-            continue
-        else:
-            if isinstance(s, ast.Assign):
-                for t in s.targets:
-                    if isinstance(t, ast.Name):
-                        live.discard(t.id)
-            live = live | _reads(s)
-        out.append(s)
-    out.reverse()
-    if out and all(type(x).__name__ == "Comment" for x in out):
-        out.append(ast.Pass())
-    return out, live
-
-
-def _copy(stmts):
-    import copy
-    return copy.deepcopy(stmts)
-
-
-def eliminate_dead_code(fdef, removable):
-    """Delete assignments to `removable` names that nothing reads afterwards."""
-    fdef.body, _ = _block(fdef.body, set(), removable)
-    return ast.fix_missing_locations(fdef)

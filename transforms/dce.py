@@ -1,0 +1,79 @@
+"""Dead-code elimination in generated code.
+
+A backward liveness analysis over the structured code deletes assignments to
+names s2s made up (adjoints, backward temporaries) that nothing reads
+afterwards. The user's own statements are never deleted: they may raise,
+print, or be what a debugger steps through.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+
+def _reads(node) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _dead(stmt, live, removable) -> bool:
+    if not isinstance(stmt, ast.Assign):
+        return False
+    targets = []
+    for t in stmt.targets:
+        if isinstance(t, ast.Name):
+            targets.append(t.id)
+        elif isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) for e in t.elts):
+            targets.extend(e.id for e in t.elts)
+        else:
+            return False
+    return all(t in removable and t not in live for t in targets)
+
+
+def _block(stmts, live, removable):
+    """Backward liveness over one block; returns (kept statements, live-in set)."""
+    out = []
+    for s in reversed(stmts):
+        if isinstance(s, ast.If):
+            body, l1 = _block(s.body, set(live), removable)
+            orelse, l2 = _block(s.orelse, set(live), removable)
+            s.body = body or [ast.Pass()]
+            s.orelse = orelse
+            live = l1 | l2 | _reads(s.test)
+        elif isinstance(s, ast.For | ast.While):
+            loop_live = set(live) | _reads(s.iter if isinstance(s, ast.For) else s.test)
+            while True:
+                _, inner = _block(_copy(s.body), set(loop_live), removable)
+                new = loop_live | inner
+                if new == loop_live:
+                    break
+                loop_live = new
+            body, inner = _block(s.body, set(loop_live), removable)
+            s.body = body or [ast.Pass()]
+            live = loop_live | inner
+        elif isinstance(s, ast.FunctionDef):
+            s.body, inner = _block(s.body, set(), removable)
+            live = live | inner | {d.id for d in s.args.defaults if isinstance(d, ast.Name)}
+        elif _dead(s, live, removable):
+            continue
+        else:
+            if isinstance(s, ast.Assign):
+                for t in s.targets:
+                    if isinstance(t, ast.Name):
+                        live.discard(t.id)
+            live = live | _reads(s)
+        out.append(s)
+    out.reverse()
+    if out and all(type(x).__name__ == "Comment" for x in out):
+        out.append(ast.Pass())
+    return out, live
+
+
+def _copy(stmts):
+    return copy.deepcopy(stmts)
+
+
+def eliminate_dead_code(fdef, removable):
+    """Delete assignments to `removable` names that nothing reads afterwards."""
+    fdef.body, _ = _block(fdef.body, set(), removable)
+    return ast.fix_missing_locations(fdef)

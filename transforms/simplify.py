@@ -1,0 +1,76 @@
+"""Algebraic simplification and constant folding of generated code.
+
+`x * 1`, `1 * x`, `x / 1`, `x + 0`, `x - 0` become `x`; an operator applied
+to two number literals is replaced by its value (`2 - 1` -> `1`); and
+`x ** 1` inside a larger expression becomes `x`. Only literals are folded:
+names could hold arrays whose shape a rewrite would change.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+
+_FOLDABLE = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+             ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+
+
+def is_number(node, value=None) -> bool:
+    """True for an int/float literal (equal to `value` when given); booleans are not numbers here."""
+    ok = isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool)
+    return ok and (value is None or node.value == value)
+
+
+def _fold(node):
+    """The literal for `number op number`, or None when folding is unsafe (errors, huge powers)."""
+    fn = _FOLDABLE.get(type(node.op))
+    if fn is None or not (is_number(node.left) and is_number(node.right)):
+        return None
+    if isinstance(node.op, ast.Pow) and abs(node.right.value) > 64:
+        return None
+    try:
+        value = fn(node.left.value, node.right.value)
+    except (ArithmeticError, ValueError):
+        return None
+    if isinstance(value, complex):
+        return None
+    return ast.copy_location(ast.Constant(value), node)
+
+
+class _Simplify(ast.NodeTransformer):
+    def __init__(self):
+        self.depth = 0  # > 0 inside an operand of another operator
+
+    def visit_BinOp(self, node):
+        self.depth += 1
+        self.generic_visit(node)
+        self.depth -= 1
+        folded = _fold(node)
+        if folded is not None:
+            return folded
+        left, right, op = node.left, node.right, node.op
+        if isinstance(op, ast.Mult) and is_number(left, 1):
+            return right
+        if isinstance(op, ast.Mult | ast.Div) and is_number(right, 1):
+            return left
+        if isinstance(op, ast.Add | ast.Sub) and is_number(right, 0):
+            return left
+        # `x ** 1` is x; as a whole right-hand side it would alias x, so only inside an expression
+        if isinstance(op, ast.Pow) and is_number(right, 1) and self.depth > 0:
+            return left
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.depth += 1
+        self.generic_visit(node)
+        self.depth -= 1
+        if isinstance(node.op, ast.USub) and is_number(node.operand):
+            return ast.copy_location(ast.Constant(-node.operand.value), node)
+        if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.UnaryOp) and isinstance(node.operand.op, ast.USub):
+            return node.operand.operand
+        return node
+
+
+def simplify(fdef: ast.FunctionDef) -> ast.FunctionDef:
+    """Apply the rewrites above everywhere in `fdef`."""
+    return ast.fix_missing_locations(_Simplify().visit(fdef))

@@ -1,0 +1,71 @@
+"""Zero adjoints are never materialised.
+
+An adjoint starts as the literal `0.0` and is then accumulated into:
+`x_bar = x_bar + contribution`. Where `x_bar` is known to still hold that
+literal zero, the addition is pointless and becomes `x_bar = contribution`;
+the `x_bar = 0.0` that is then never read is removed by dead-code
+elimination. The analysis is a forward data-flow over the structured code:
+a name is known zero after `name = 0.0`, stops being so at any other
+assignment, branches meet by intersection, and a loop is iterated until the
+set at its head is stable (so a reset at the end of a loop body lets the
+next trip's first accumulation be a plain assignment).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from transforms.copyprop import assigned_names
+from transforms.simplify import is_number
+
+
+def _zero_literal(node) -> bool:
+    return is_number(node, 0) and isinstance(node.value, float)
+
+
+def _transfer(stmts, zeros, rewrite, names):
+    """Known-zero names after `stmts`, given those before; rewrites accumulations when `rewrite`."""
+    zeros = set(zeros)
+    for s in stmts:
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
+            name = s.targets[0].id
+            v = s.value
+            if rewrite and name in zeros and name in names and isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) \
+                    and isinstance(v.left, ast.Name) and v.left.id == name and name not in _reads(v.right):
+                s.value = v.right
+            zeros.discard(name)
+            if _zero_literal(s.value) and name in names:
+                zeros.add(name)
+            else:
+                zeros -= assigned_names(s)
+        elif isinstance(s, ast.If):
+            a = _transfer(s.body, zeros, rewrite, names)
+            b = _transfer(s.orelse, zeros, rewrite, names)
+            zeros = a & b
+        elif isinstance(s, ast.For | ast.While) and any(isinstance(n, ast.Break | ast.Continue) for n in ast.walk(s)):
+            zeros -= assigned_names(s)  # jumps: stay out
+        elif isinstance(s, ast.For | ast.While):
+            head = set(zeros)
+            while True:
+                after = _transfer(s.body, head, False, names)
+                new_head = head & after
+                if new_head == head:
+                    break
+                head = new_head
+            _transfer(s.body, head, rewrite, names)
+            zeros = head  # the loop may run zero times, and every trip ends in `after` ⊇ head
+        elif isinstance(s, ast.FunctionDef):
+            continue
+        else:
+            zeros -= assigned_names(s)
+    return zeros
+
+
+def _reads(node) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def drop_zero_accumulations(fdef: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
+    """Rewrite `a = a + e` to `a = e` wherever the adjoint `a` is known to be the literal 0.0."""
+    _transfer(fdef.body, set(), True, set(adjoints))
+    return ast.fix_missing_locations(fdef)
