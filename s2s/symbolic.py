@@ -182,7 +182,7 @@ def _math_shim():
 
 def _runtime_shim():
     shim = _Namespace(**{n: getattr(runtime, n) for n in dir(runtime) if not n.startswith("_")})
-    shim.stop_gradient = StopGradient
+    shim.stop_gradient = _elementwise(StopGradient)
     shim.astype = lambda x, dtype: x
     return shim
 
@@ -216,9 +216,9 @@ def _substitute(value):
     if value is runtime:
         return _RUNTIME
     if value is s2s:
-        return _Namespace(stop_gradient=StopGradient)
+        return _Namespace(stop_gradient=_elementwise(StopGradient))
     if value is runtime.stop_gradient or value is getattr(s2s, "stop_gradient", None):
-        return StopGradient
+        return _elementwise(StopGradient)
     if value is builtins.max:
         return _builtin_max
     if value is builtins.min:
