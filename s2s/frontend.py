@@ -67,14 +67,14 @@ def missing():
 
 def parse_function(func) -> ParsedFunction:
     """Find and parse the source of `func` (also for functions defined in notebooks)."""
-    func = inspect.unwrap(func)
+    # no inspect.unwrap: a decorated function is the wrapper that runs, not the function it wraps
     code = getattr(func, "__code__", None)
     name = getattr(func, "__name__", repr(func))
     if code is None:
         raise _no_code_error(func)
     filename = code.co_filename
     try:
-        lines, first = inspect.getsourcelines(func)
+        lines, first = inspect.getsourcelines(code)  # the code's own lines (a function's would follow __wrapped__)
     except (OSError, TypeError) as exc:
         what = "a lambda" if name == "<lambda>" else repr(name)
         where = (f"it was made in {filename} (by exec() or compile(), or typed at an interactive prompt), "
@@ -154,14 +154,14 @@ def _no_code_error(func) -> SourceUnavailableError:
 
 def _find_def(module, func):
     for node in ast.walk(module):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == func.__name__:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == func.__code__.co_name:
             node.decorator_list = []  # an async def is refused by desugar, with its location
             return node
     return None
 
 
 def _lambda_as_def(func, source, lines):
-    if func.__name__ != "<lambda>":
+    if func.__code__.co_name != "<lambda>":
         return None
     raw = "".join(lines)
     lead = len(raw) - len(raw.lstrip())

@@ -23,27 +23,74 @@ _lock = threading.RLock()
 _cache: dict = {}
 
 
+class Link:
+    """A call from generated code to the derivative of a user function, resolved when the code is bound.
+
+    The callee is found again for each function object the code is bound to
+    (closures made by one factory share code but not the functions they call).
+    """
+
+    def __init__(self, cell_name, callee_expr, wrt, form, optimize_code):
+        self.cell_name = cell_name
+        self.callee_expr = callee_expr  # the call's function expression, e.g. Name('inner')
+        self.wrt = wrt
+        self.form = form
+        self.optimize_code = optimize_code
+
+
+def resolve_in(func, node):
+    """What the name or dotted expression `node` denotes inside `func` (closure, globals, builtins)."""
+    import builtins
+    if isinstance(node, ast.Attribute):
+        return getattr(resolve_in(func, node.value), node.attr)
+    name = node.id
+    code = func.__code__
+    if func.__closure__ and name in code.co_freevars:
+        return func.__closure__[code.co_freevars.index(name)].cell_contents
+    if name in func.__globals__:
+        return func.__globals__[name]
+    return getattr(builtins, name)
+
+
 class Generated:
     """A generated derivative: code object, source and the helpers it closes over."""
 
-    def __init__(self, code, source, filename, helper_cells, stages, kwdefaults):
+    def __init__(self, code, source, filename, helper_cells, stages, kwdefaults, key=None, links=()):
         self.code = code
         self.source = source
         self.filename = filename
         self.helper_cells = helper_cells
         self.stages = stages
         self.kwdefaults = kwdefaults
+        self.key = key
+        self.links = list(links)
 
-    def bind(self, func):
-        """The generated function for this particular function object (its closure, globals, defaults)."""
+    def bind(self, func, _binding=None):
+        """The generated function for this particular function object (its closure, globals, defaults).
+
+        Calls to user functions are linked here, to the derivatives of the functions that *this*
+        `func` calls; `_binding` carries the cells of functions being bound, for recursion.
+        """
+        binding = {} if _binding is None else _binding
+        own = types.CellType()
+        binding[(id(func), self.key)] = own
         cells = dict(self.helper_cells)
+        for link in self.links:
+            callee = resolve_in(func, link.callee_expr)
+            gen = derivative_code(callee, link.wrt, link.form, link.optimize_code)
+            cell = binding.get((id(callee), gen.key))
+            if cell is None:
+                cell = types.CellType(gen.bind(callee, binding))
+            cells[link.cell_name] = cell
         code = func.__code__
         if func.__closure__:
             cells.update(zip(code.co_freevars, func.__closure__))
         kwdefaults = dict(func.__kwdefaults__ or {})
         kwdefaults.update(self.kwdefaults)
-        return codegen.make_function(self.code, func.__globals__, cells, func.__defaults__, kwdefaults,
-                                     self.source)
+        fn = codegen.make_function(self.code, func.__globals__, cells, func.__defaults__, kwdefaults, self.source)
+        own.cell_contents = fn
+        del binding[(id(func), self.key)]
+        return fn
 
 
 def stages(func, wrt=None, mode="reverse", optimize_code=True):
@@ -86,7 +133,7 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
     scalar_params names parameters known to be Python numbers in this call; the code
     generated for them needs no broadcasting bookkeeping.
     """
-    key = (func.__code__, wrt_names, form, optimize_code, tuple(scalar_params))
+    key = _cache_key(func, wrt_names, form, optimize_code, scalar_params)
     with _lock:
         entry = _cache.get(key)
         if entry is not None:
@@ -131,32 +178,54 @@ def lowered(func) -> Lowered:
     return Lowered(pf, tree, alloc, helpers, stage_text)
 
 
+def _cache_key(func, wrt_names, form, optimize_code, scalar_params):
+    # Equal code objects from different files compare equal, so the file is part of the key; so is what
+    # each closure variable holds, where that changes the code (a user function, or an object with a rule).
+    code = func.__code__
+    return (code, code.co_filename, _closure_kinds(func), wrt_names, form, optimize_code, tuple(scalar_params))
+
+
+def _closure_kinds(func):
+    if not func.__closure__:
+        return ()
+    kinds = []
+    for cell in func.__closure__:
+        try:
+            value = cell.cell_contents
+        except ValueError:
+            kinds.append("unset")
+            continue
+        if isinstance(value, types.FunctionType):
+            kinds.append("function")
+        elif callable(value) or isinstance(value, types.ModuleType):
+            kinds.append(id(value))  # a NumPy function, a module: its rule is chosen when the code is built
+        else:
+            kinds.append("value")
+    return tuple(kinds)
+
+
 def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
     low = lowered(func)
     pf, tree, alloc, helpers, stage_text = low.pf, low.tree, low.alloc, low.helpers, low.stage_text
 
     cells = {helpers[h]: types.CellType(v) for h, v in HELPER_VALUES.items()}
     callees = {}
+    links = []
     tangent_names = {}  # helper name of a callee's jvp -> {parameter: its tangent parameter}
 
     def link(callee, positions, call_node):
         wrt = tuple(_param_names_of(callee)[p] for p in positions)
-        label = (callee.__code__, wrt)
+        label = (ast.dump(call_node.func), wrt)
         if label not in callees:
             name = alloc.fresh(f"{callee.__name__}_vjp")
-            cell = types.CellType()
-            callees[label] = (name, cell)
-            cells[name] = cell
+            callees[label] = name
             callee_form = "jvp" if form == "jvp" else "split"
-            sub_key = (callee.__code__, wrt, callee_form, optimize_code, ())
-            if sub_key == key:
-                _pending.setdefault(key, []).append((cell, callee))
+            links.append(Link(name, copy.deepcopy(call_node.func), wrt, callee_form, optimize_code))
+            if _cache_key(callee, wrt, callee_form, optimize_code, ()) == key:
                 tangent_names[name] = None  # the function being built: its own tangent names
-            else:
-                gen = derivative_code(callee, wrt, callee_form, optimize_code)
-                cell.cell_contents = gen.bind(callee)
-                tangent_names[name] = gen.tangent_names
-        return callees[label][0]
+            else:  # built now for its tangent names; linked when the code is bound
+                tangent_names[name] = derivative_code(callee, wrt, callee_form, optimize_code).tangent_names
+        return callees[label]
 
     if form == "jvp":
         fwd = forward_pass.Forward(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params)
@@ -172,20 +241,15 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
         removable = adjoints | rev.temp_names
     if optimize_code:
         fdef = optimize.optimize(fdef, removable, adjoints)
-    free = list(cells) + [n for n in func.__code__.co_freevars if n not in cells]
+    free = list(cells) + [link.cell_name for link in links] + [n for n in func.__code__.co_freevars if n not in cells]
     code, source, filename = codegen.compile_function(fdef, free, f"{fdef.name} from {pf.filename}")
     stage_text["derivative"] = source
     seed_name = fdef.args.kwonlyargs[-1].arg if form in ("flat", "value") and fdef.args.kwonlyargs else None
     kwdefaults = {seed_name: 1.0} if seed_name else {}
-    gen = Generated(code, source, filename, cells, stage_text, kwdefaults)
+    gen = Generated(code, source, filename, cells, stage_text, kwdefaults, key, links)
     gen.tangent_names = own_tangents if form == "jvp" else {}
     _cache[key] = gen
-    for cell, callee in _pending.pop(key, []):
-        cell.cell_contents = gen.bind(callee)
     return gen
-
-
-_pending: dict = {}
 
 
 def _param_names_of(func):

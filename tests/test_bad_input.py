@@ -615,9 +615,6 @@ def cube(x):
     return x * x * x
 
 
-@pytest.mark.xfail(strict=True, reason="s2s reads the source behind functools.wraps (inspect.getsourcelines "
-                                       "follows __wrapped__) and ignores the decorator: grad is 6.0, the right "
-                                       "answer is 12.0")
 def test_decorated_function_is_differentiated_with_its_decorator():
     assert doubled_square(3.0) == 18.0
     try:
@@ -627,8 +624,6 @@ def test_decorated_function_is_differentiated_with_its_decorator():
     assert g == pytest.approx(12.0)
 
 
-@pytest.mark.xfail(strict=True, reason="jacobian(grad(f)) differentiates f instead of grad(f) (it follows "
-                                       "functools.wraps): it returns the gradient [3, 12], not the Hessian")
 def test_jacobian_of_a_gradient_is_the_hessian():
     x = np.array([1.0, 2.0])
     try:
@@ -638,8 +633,6 @@ def test_jacobian_of_a_gradient_is_the_hessian():
     np.testing.assert_allclose(h, np.diag(6.0 * x))
 
 
-@pytest.mark.xfail(strict=True, reason="jvp(grad(f), ...) returns (f(x), grad f . v) instead of "
-                                       "(grad f(x), H v)")
 def test_jvp_of_a_gradient():
     x = np.array([1.0, 2.0])
     try:
@@ -650,8 +643,6 @@ def test_jvp_of_a_gradient():
     np.testing.assert_allclose(tangent, 6.0 * x)
 
 
-@pytest.mark.xfail(strict=True, reason="value_and_grad(grad(f)) returns f's value (8.0) instead of the "
-                                       "gradient's (12.0)")
 def test_value_and_grad_of_a_gradient():
     try:
         value, g = s2s.value_and_grad(s2s.grad(cube))(2.0)
@@ -705,9 +696,6 @@ def test_closures_of_one_factory_without_callees():
     assert s2s.grad(make_direct(3.0))(1.0) == 3.0
 
 
-@pytest.mark.xfail(strict=True, reason="the derivative of a function is cached by its code object with its "
-                                       "callees bound in: a second closure of the same factory reuses the "
-                                       "first one's inner function (grad is 1.0, the right answer 3.0)")
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_closures_of_one_factory_calling_their_own_inner_function(mode):
     first, second = make_scaled(1.0), make_scaled(3.0)
@@ -719,8 +707,6 @@ def test_closures_of_one_factory_calling_their_own_inner_function(mode):
         assert s2s.jvp(second, (1.0,), (1.0,))[1] == 3.0
 
 
-@pytest.mark.xfail(strict=True, reason="a closure calling the function it closes over: the second closure "
-                                       "reuses the first one's callee (grad is 2.0, the right answer 5.0)")
 def test_closures_calling_different_functions():
     assert s2s.grad(make_calling(times_two))(1.0) == 2.0
     assert s2s.grad(make_calling(times_five))(1.0) == 5.0
@@ -739,9 +725,6 @@ def f(x):
 """
 
 
-@pytest.mark.xfail(strict=True, reason="functions with the same text in two modules have equal code objects; "
-                                       "the second module's gradient calls the first module's helper "
-                                       "(grad is 1.0, the right answer 3.0)")
 def test_same_source_in_two_modules(tmp_path):
     modules = []
     for name, scale in (("same_text_a", 1.0), ("same_text_b", 3.0)):

@@ -469,9 +469,6 @@ def test_compiled_function_passed_directly(func, shown, kind):
     assert "def f(x)" in info.value.hint and "defvjp" in info.value.hint
 
 
-@pytest.mark.xfail(strict=True, reason="s2s.grad(np.linalg.norm) (a NumPy dispatcher wrapping a Python function) "
-                                       "fails with AttributeError: '_ArrayFunctionDispatcher' object has no "
-                                       "attribute '__code__'")
 def test_numpy_dispatcher_passed_directly():
     x = np.array([3.0, 4.0])
     try:
