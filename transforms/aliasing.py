@@ -47,6 +47,11 @@ def _reads(node):
 
 def check_aliasing(pf, tree: ast.FunctionDef) -> None:
     """Raise UnsupportedSyntaxError where an in-place update could be seen through an alias."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and any(k.arg == "out" for k in node.keywords):
+            raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate a call that writes its result into an "
+                           "existing array (out=...)", node,
+                           hint="drop out= and assign the result instead: `x = np.multiply(x, 2.0)`")
     mutated = _mutations(tree.body)
     if not mutated:
         return
@@ -97,6 +102,11 @@ def _check_block(pf, stmts, mutated):
             elif isinstance(value, ast.Call) and resolve_call(pf, value) in _VIEW_FUNCTIONS and value.args:
                 names = atom_names(value.args[0])
                 view_of = names[0] if names else None
+        if view_of is not None and target.id in mutated:
+            raise pf.error(UnsupportedSyntaxError,
+                           f"s2s cannot differentiate an update of `{target.id}`: it may be a view of `{view_of}`, "
+                           f"so updating it would change `{view_of}` too", s,
+                           hint=f"take a copy where the view is made: `{target.id} = {ast.unparse(value)}.copy()`")
         if view_of in mutated:
             _check_view_use(pf, stmts, i, target.id, view_of, mutated)
 
