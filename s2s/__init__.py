@@ -10,7 +10,7 @@
     print(s2s.source(f))   # the Python function s2s wrote
 """
 
-from s2s.api import defvjp, derivative, grad, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
+from s2s.api import checkpoint, defvjp, derivative, grad, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
 from s2s.errors import (
     NoDerivativeRuleError,
     NonScalarOutputError,
@@ -23,7 +23,7 @@ from s2s.runtime import stop_gradient
 __version__ = "0.1.0"
 
 __all__ = [
-    "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "derivative", "source", "stop_gradient", "defvjp",
+    "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "derivative", "source", "stop_gradient", "defvjp", "checkpoint",
     "S2SError", "UnsupportedSyntaxError", "NoDerivativeRuleError", "SourceUnavailableError",
     "NonScalarOutputError", "__version__",
 ]

@@ -220,6 +220,22 @@ def vjp(func, *args, wrt=0, **kwargs):
     return value, pullback
 
 
+def checkpoint(iterable, every=None):
+    """Mark a loop for checkpointing: `for t in s2s.checkpoint(range(n), every=k): ...`.
+
+    When it runs, this returns `iterable` unchanged. In reverse mode s2s then
+    keeps no tape for the loop's iterations: the forward sweep saves the loop's
+    variables every `k` iterations (every ~sqrt(n) by default), and the
+    backward sweep re-runs one segment at a time from its snapshot, recording
+    only that segment. Peak memory falls from n iterations' tape to about
+    n/k snapshots plus k iterations' tape; the price is one extra forward run.
+    """
+    return iterable
+
+
+checkpoint.__s2s_checkpoint__ = True
+
+
 def derivative(func, mode="reverse", wrt=0, optimize=True):
     """The raw generated function.
 

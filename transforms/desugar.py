@@ -146,7 +146,34 @@ class Desugar(ast.NodeTransformer):
                                               args=[value, *args], keywords=node.keywords), node)
         return node  # list.append and friends are handled by `lower`
 
+    def _checkpoint_marker(self, node):
+        """For `for ... in s2s.checkpoint(iterable, every=k)`: unwrap it and return k ("sqrt" by default)."""
+        it = node.iter
+        if not (isinstance(it, ast.Call) and getattr(self.pf.resolve_expr(it.func), "__s2s_checkpoint__", False)):
+            return None
+        every = "sqrt"
+        extra = list(it.args[1:]) + [k.value for k in it.keywords]
+        if not it.args or len(it.args) + len(it.keywords) > 2 or any(k.arg != "every" for k in it.keywords):
+            raise self.pf.error(UnsupportedSyntaxError, "s2s.checkpoint takes the loop's iterable and every=", it,
+                                hint="write `for t in s2s.checkpoint(range(n))` or `s2s.checkpoint(range(n), every=10)`")
+        if extra:
+            value = extra[0]
+            if not (isinstance(value, ast.Constant) and (value.value is None or (isinstance(value.value, int) and
+                                                                                  not isinstance(value.value, bool)
+                                                                                  and value.value > 0))):
+                raise self.pf.error(UnsupportedSyntaxError, "every= of s2s.checkpoint must be a positive int literal",
+                                    value, hint="write every=10, or leave it out for a sqrt(n) schedule")
+            every = value.value if value.value is not None else "sqrt"
+        node.iter = it.args[0]
+        return every
+
     def visit_For(self, node):
+        every = self._checkpoint_marker(node)
+        if every is not None:
+            out = self.visit_For(node)
+            loops = [s for s in (out if isinstance(out, list) else [out]) if isinstance(s, ast.For)]
+            loops[-1].s2s_checkpoint = every
+            return out
         self.generic_visit(node)
         it = node.iter
         if isinstance(it, ast.Call) and self.pf.resolve_expr(it.func) is range and it.func.id not in self.locals:

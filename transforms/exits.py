@@ -140,6 +140,8 @@ class Exits:
                                              value=ast.Subscript(value=load(rng), slice=load(k), ctx=ast.Load())), s),
                 assign(k, ast.BinOp(left=load(k), op=ast.Add(), right=ast.Constant(1)), like=s)]
         loop = ast.While(test=test, body=bind + body, orelse=[])
+        if hasattr(s, "s2s_checkpoint"):
+            loop.s2s_checkpoint = s.s2s_checkpoint  # refused in reverse mode: a while cannot be checkpointed
         return ast.copy_location(loop, s)
 
 

@@ -266,13 +266,18 @@ class Lowerer:
             rng = s.iter
             args = [self.atom(a, out, "n") for a in rng.args]
             it = ast.Call(func=rng.func, args=args, keywords=[])
-            out.append(ast.copy_location(ast.For(target=s.target, iter=it, body=self.block(s.body), orelse=[]), s))
+            loop = ast.copy_location(ast.For(target=s.target, iter=it, body=self.block(s.body), orelse=[]), s)
+            if hasattr(s, "s2s_checkpoint"):
+                loop.s2s_checkpoint = s.s2s_checkpoint
+            out.append(loop)
             return None
         if isinstance(s, ast.While):
             test_stmts = []
             test = self.atom(s.test, test_stmts, "cond")
             out.extend(copy.deepcopy(test_stmts))
             loop = ast.copy_location(ast.While(test=test, body=self.block(s.body), orelse=[]), s)
+            if hasattr(s, "s2s_checkpoint"):
+                loop.s2s_checkpoint = s.s2s_checkpoint
             loop.s2s_test = test_stmts
             out.append(loop)
             return None

@@ -65,6 +65,7 @@ class Reverse:
         self.param_names = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
         self.first_defs = self.first_definitions()
         self.pushed = set()  # names the forward sweep pushes (they may need a None start value)
+        self.no_tape = False  # True while writing a checkpointed loop's forward sweep, which records nothing
 
     # -- names --------------------------------------------------------------
     def adj(self, name: str) -> str:
@@ -102,7 +103,7 @@ class Reverse:
 
     def records(self, name: str, in_loop: bool) -> bool:
         """Whether an assignment to `name` must save the old value for the backward sweep."""
-        if name in self.counters:
+        if self.no_tape or name in self.counters:
             return False
         if self.needed is not None and name not in self.needed:
             return False
@@ -183,6 +184,8 @@ class Reverse:
         if isinstance(s, ast.For):
             pre = [self.push(s.target.id, s)] if self.records(s.target.id, True) and \
                 self.facts.assign_count.get(s.target.id, 0) > 1 else []
+            if hasattr(s, "s2s_ckpt_carried") and not in_loop:
+                return pre + self.checkpointed_forward(s)
             loop = ast.For(target=s.target, iter=s.iter, body=self.fwd_block(s.body, True) or [ast.Pass()], orelse=[])
             return pre + [ast.copy_location(loop, s)]
         if isinstance(s, ast.While):
@@ -194,7 +197,7 @@ class Reverse:
             body += self.fwd_block(s.body, True) + self.fwd_block(s.s2s_test, True)
             out = [_assign(counter, ast.Constant(0), s), ast.copy_location(
                 ast.While(test=s.test, body=body, orelse=[]), s)]
-            if in_loop:
+            if in_loop and not self.no_tape:
                 out.append(self.push(counter, s))
             return out
         return [s]
@@ -301,10 +304,16 @@ class Reverse:
             if not body:
                 return pre + post
             self.reads.update(atom_names(s.iter.args))
+            if getattr(s, "s2s_checkpoint", None) is not None:
+                return pre + self.checkpointed_backward(s, body, in_loop) + post
             rev = ast.Call(func=load("reversed"), args=[s.iter], keywords=[])
             node = ast.For(target=s.target, iter=rev, body=body, orelse=[])
             return pre + [ast.copy_location(node, s)] + post
         if isinstance(s, ast.While):
+            if getattr(s, "s2s_checkpoint", None) is not None:
+                raise self.pf.error(UnsupportedSyntaxError, "s2s.checkpoint needs a loop that runs to its end: this "
+                                    "one has break or return, or changes its own bounds", s,
+                                    hint="move the early exit out of the checkpointed loop, or drop s2s.checkpoint")
             if not hasattr(s, "s2s_counter"):
                 s.s2s_counter = self.alloc.fresh("trips")
                 self.counters.add(s.s2s_counter)
@@ -319,6 +328,78 @@ class Reverse:
                                                             keywords=[]), body=body, orelse=[])
             return out + [ast.copy_location(loop, s)]
         return []
+
+    # -- checkpointing ------------------------------------------------------
+    def checkpoint_names(self, s):
+        """Names of a checkpointed loop's range, segment length, snapshot list and segment start."""
+        if not hasattr(s, "s2s_ckpt"):
+            s.s2s_ckpt = {k: self.alloc.fresh(k) for k in ("steps", "segment", "snapshots", "start")}
+            self.counters.update(s.s2s_ckpt.values())
+        return s.s2s_ckpt
+
+    def carried(self, s):
+        """The variables a loop body assigns (its state), the loop variable excepted, and the lists it updates."""
+        stored, lists = set(), set()
+        for n in ast.walk(ast.Module(body=s.body, type_ignores=[])):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                stored.add(n.id)
+            elif isinstance(n, ast.Call) and (is_append(n) or analysis.is_pop(n)):
+                lists.add(n.func.value.id)
+        stored.discard(s.target.id)
+        return sorted(stored | lists), lists
+
+    def segment(self, s, names):
+        """`steps[start:start + segment]`: the iterations of one segment."""
+        stop = ast.BinOp(left=load(names["start"]), op=ast.Add(), right=load(names["segment"]))
+        return ast.Subscript(value=load(names["steps"]), slice=ast.Slice(lower=load(names["start"]), upper=stop),
+                             ctx=ast.Load())
+
+    def checkpointed_backward(self, s, body, in_loop):
+        """Backward sweep of a checkpointed loop: per segment, last first, restore, re-record, reverse."""
+        if in_loop:
+            raise self.pf.error(UnsupportedSyntaxError, "s2s.checkpoint marks an outermost loop only: this loop is "
+                                "inside another loop", s, hint="put s2s.checkpoint on the outer loop")
+        names = self.checkpoint_names(s)
+        carried, _ = self.carried(s)
+        self.pushed.update(carried)  # defined before the loop (None if not yet), so the first snapshot can take them
+        rerun = self.fwd_block(s.body, True)
+        for stmt in rerun:
+            self.note_reads(stmt)
+        s.s2s_ckpt_carried = carried
+        pop = ast.Call(func=ast.Attribute(value=load(names["snapshots"]), attr="pop", ctx=ast.Load()), args=[],
+                       keywords=[])
+        restore = ast.Assign(targets=[ast.Tuple(elts=[store(n) for n in carried], ctx=ast.Store())], value=pop) \
+            if carried else ast.Expr(value=pop)
+        forward = ast.For(target=s.target, iter=self.segment(s, names), body=rerun or [ast.Pass()], orelse=[])
+        backward = ast.For(target=s.target, iter=ast.Call(func=load("reversed"), args=[self.segment(s, names)],
+                                                           keywords=[]), body=body, orelse=[])
+        starts = expr(f"reversed(range(0, len({names['steps']}), {names['segment']}))")
+        outer = ast.For(target=store(names["start"]), iter=starts, body=[restore, forward, backward], orelse=[])
+        self.reads.update(names.values())
+        return [ast.copy_location(ast.fix_missing_locations(outer), s)]
+
+    def checkpointed_forward(self, s):
+        """Forward sweep of a checkpointed loop: no tape, a snapshot of the loop's state every segment."""
+        names = self.checkpoint_names(s)
+        carried = s.s2s_ckpt_carried
+        _, lists = self.carried(s)
+        self.no_tape = True
+        plain = self.fwd_block(s.body, True)
+        self.no_tape = False
+        saved = [ast.Call(func=load("list"), args=[load(n)], keywords=[]) if n in lists else load(n) for n in carried]
+        snapshot = ast.Expr(value=ast.Call(
+            func=ast.Attribute(value=load(names["snapshots"]), attr="append", ctx=ast.Load()),
+            args=[ast.Tuple(elts=saved, ctx=ast.Load())], keywords=[]))
+        every = s.s2s_checkpoint
+        seg = ast.Constant(every) if isinstance(every, int) else \
+            expr(f"max(1, {self.helpers['math']}.isqrt(len({names['steps']})))")
+        inner = ast.For(target=s.target, iter=self.segment(s, names), body=plain or [ast.Pass()], orelse=[])
+        outer = ast.For(target=store(names["start"]),
+                        iter=expr(f"range(0, len({names['steps']}), {names['segment']})"),
+                        body=[snapshot, inner], orelse=[])
+        out = [_assign(names["steps"], s.iter, s), _assign(names["segment"], seg, s),
+               _assign(names["snapshots"], ast.List(elts=[], ctx=ast.Load()), s), outer]
+        return [ast.copy_location(ast.fix_missing_locations(n), s) for n in out]
 
     def restore(self, name, s, in_loop):
         return [self.pop(name, s)] if self.records_at(name, s, in_loop) else []
