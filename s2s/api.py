@@ -104,13 +104,15 @@ def _value_and_grad_runner(func, wrt, optimize):
     variants = {}
 
     def run(args, kwargs):
-        kinds = tuple(type(a) in _NUMBER for a in args)
+        kinds = tuple(map(type, args))  # one generated variant per argument types (numbers get leaner code)
         entry = variants.get(kinds)
         if entry is None or entry[0].__s2s_code__ is not func.__code__:
             fn, names = _bound(func, wrt, "value", optimize, _scalar_params(func, args))
-            entry = variants[kinds] = (fn, _positions(func, names))
+            positions = [p for p in _positions(func, names) if p[0] >= len(args) or kinds[p[0]] not in _NUMBER]
+            entry = variants[kinds] = (fn, positions)
         fn, positions = entry
-        _check_args(positions, args, kwargs)
+        if positions:
+            _check_args(positions, args, kwargs)
         value, g = _call(fn, func, args, kwargs)
         if type(value) is not float:
             _check_scalar(value, func)
@@ -386,12 +388,14 @@ def jacobian(func, wrt=0, mode="reverse"):
             return np.stack(rows).reshape(out_shape + x.shape) if rows else np.zeros(out_shape + x.shape)
         cols = []
         out_shape = None
+        # the tangent function is looked up once; each column is one bare forward sweep
+        fn, _ = _bound(func, (index,), "jvp")
+        _check_args([(index, names[0])], args, {})
+        dot_name = next(iter(_dot_kwargs(fn, {f"{names[0]}_dot": None})))
         for j in np.ndindex(*x.shape):
             t = np.zeros(x.shape)
             t[j] = 1.0
-            tangents = [None] * len(args)
-            tangents[index] = t if x.shape else 1.0
-            value, tout = jvp(func, args, tangents)
+            value, tout = fn(*args, **{dot_name: t if x.shape else 1.0})
             out_shape = np.shape(value)
             cols.append(np.asarray(tout, dtype=float).reshape(out_shape))
         if out_shape is None:

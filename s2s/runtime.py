@@ -6,9 +6,78 @@ protocols; nothing converts to a concrete NumPy array unless it must.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 ZERO = 0.0  # the adjoint of a value no contribution has reached yet
+
+
+# ---- arrays of any library ------------------------------------------------
+# Generated code and these helpers must work unchanged on NumPy, Dask and CuPy arrays (anything
+# with NumPy's __array_function__ / __array_ufunc__ protocols). Rules for everything below:
+# call np.* functions on the values (they dispatch to the value's library), never np.asarray /
+# np.array / float() / .item() on an array value (a Dask array would be computed, a CuPy array
+# copied to the host), allocate with np.zeros_like / np.ones_like (they dispatch) rather than
+# np.zeros(shape), and write into an array only when it is a fresh one made here.
+
+def is_array(x) -> bool:
+    """True for an array of any library (NumPy, Dask, CuPy...) and NumPy scalars."""
+    return hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "ndim")
+
+
+def is_foreign(x) -> bool:
+    """True for an array that is not NumPy's (Dask, CuPy...): it must stay in its own library."""
+    return is_array(x) and not isinstance(x, np.ndarray | np.generic)
+
+
+def _arr(x):
+    """An array for `x`: arrays of any library and Python numbers pass unchanged, lists become NumPy arrays."""
+    if is_array(x) or isinstance(x, int | float | complex):
+        return x
+    return np.asarray(x)
+
+
+def _as_array(x):
+    """An array for `x`: arrays of any library pass unchanged, anything else becomes a NumPy array."""
+    return x if is_array(x) else np.asarray(x)
+
+
+def _float_dtype(*xs):
+    """The float (or complex) dtype a gradient of these values lives in."""
+    return np.result_type(*[x.dtype if is_array(x) else x for x in xs], 1.0)
+
+
+def _in_library_of(v, *xs):
+    """`v` moved into the array library of the first foreign array among `xs`, when `v` is a NumPy array."""
+    ref = next((x for x in xs if is_foreign(x)), None)
+    if ref is not None and isinstance(v, np.ndarray):
+        return np.asarray(v, like=ref)
+    return v
+
+
+def _zeros_like(x, dtype, *others):
+    """Fresh zeros shaped like `x`, in the library of `x`, or else of the first foreign array in `others`."""
+    if is_foreign(x):
+        return np.zeros_like(x, dtype=dtype)
+    return _in_library_of(np.zeros(shape_of(x), dtype=dtype), *others)
+
+
+def broadcast_to_like(g, x):
+    """`g` broadcast to the shape of `x`, as an array of x's library.
+
+    For NumPy this is np.broadcast_to (a view). For other libraries it is a product with
+    np.ones_like(x), so that the result is laid out like `x` (a Dask result gets x's chunks,
+    instead of one huge broadcast chunk).
+    """
+    xs = shape_of(x)
+    if not is_foreign(x):
+        return np.broadcast_to(g, xs)
+    if shape_of(g) == xs and is_foreign(g):
+        return g
+    if not is_array(g):  # a Python number: filled in x's layout, in x's precision where it fits
+        return np.full_like(x, g, dtype=np.result_type(x.dtype, g))
+    return _in_library_of(g, x) * np.ones_like(x, dtype=g.dtype)
 
 
 def shape_of(x):
@@ -32,7 +101,7 @@ def unbroadcast(g, x):
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)
     if getattr(g, "shape", ()) != xs:
-        g = np.broadcast_to(g, xs)
+        g = broadcast_to_like(g, x)
     return g
 
 
@@ -69,6 +138,8 @@ def zeros_like_value(x):
 
 def finish(g, x):
     """Turn an accumulated adjoint into a gradient shaped like the argument `x`."""
+    if type(g) is float and (type(x) is float or type(x) is int):  # the common scalar case, first and fast
+        return g
     if isinstance(x, list | tuple):
         if is_zero(g):
             g = [ZERO] * len(x)
@@ -77,12 +148,19 @@ def finish(g, x):
     if isinstance(x, dict):
         g = {} if is_zero(g) else g
         return {k: finish(g.get(k, ZERO), v) for k, v in x.items()}
-    if hasattr(x, "shape") and x.shape != ():
+    if is_array(x) and (x.shape != () or is_foreign(x)):
+        dtype = _float_dtype(x)
         if is_zero(g):
-            return np.zeros_like(x, dtype=np.result_type(x, 1.0))
-        return g if getattr(g, "shape", None) == x.shape else np.broadcast_to(g, x.shape) + np.zeros_like(x, dtype=np.result_type(x, 1.0))
+            return np.zeros_like(x, dtype=dtype)
+        if getattr(g, "shape", None) == x.shape:
+            return g
+        if is_foreign(x) or is_foreign(g):  # stays lazy (Dask) / on the device (CuPy)
+            return _in_library_of(g, x) + np.zeros_like(x, dtype=dtype)
+        return np.broadcast_to(g, x.shape) + np.zeros_like(x, dtype=dtype)
     if isinstance(x, np.ndarray):  # 0-d array
-        return np.asarray(g, dtype=np.result_type(x, 1.0))
+        return np.asarray(g, dtype=_float_dtype(x)) if not is_foreign(g) else g.astype(_float_dtype(x))
+    if is_foreign(g):  # a number argument whose gradient is a lazy / device scalar: leave it so
+        return g
     return float(g) if isinstance(x, int | float) and np.ndim(g) == 0 and not isinstance(g, complex) else g
 
 
@@ -96,9 +174,69 @@ def getitem_grad(g, x, index):
         return out
     if isinstance(x, dict):
         return {index: g}
+    if is_foreign(x) or is_foreign(g):
+        return _scatter_add(g, x, index)
     out = np.zeros(shape_of(x), dtype=np.result_type(x, g, 1.0))
     np.add.at(out, index, g)
     return out
+
+
+def _is_basic(i) -> bool:
+    return i is None or i is Ellipsis or isinstance(i, int | np.integer | slice)
+
+
+def _scatter_add(g, x, index):
+    """`getitem_grad` for arrays of other libraries, without leaving the library.
+
+    Basic indices (integers, slices, None, ...) select each element at most once, so an
+    assignment into fresh zeros is exact (lazy on Dask, on the device for CuPy). Integer and
+    boolean index arrays go through np.add.at where the library has it (CuPy), otherwise they
+    are summed with a one-hot contraction (Dask), which handles repeated indices.
+    """
+    dtype = _float_dtype(x, g)
+    out = _zeros_like(x, dtype, g)
+    parts = index if isinstance(index, tuple) else (index,)
+    if all(_is_basic(i) for i in parts):
+        out[index] = g
+        return out
+    try:
+        np.add.at(out, index, g)
+        return out
+    except TypeError:  # the library has no ufunc.at (Dask)
+        pass
+    return _onehot_scatter(g, x, parts, dtype, out)
+
+
+def _onehot_scatter(g, x, parts, dtype, out):
+    arrays = [k for k, i in enumerate(parts) if not _is_basic(i)]
+    plain = slice(None)
+    if len(arrays) != 1 or any(not (isinstance(i, slice) and i == plain) for k, i in enumerate(parts) if k != arrays[0]):
+        raise NotImplementedError(
+            f"s2s: the gradient of x[index] for a {type(x).__module__}.{type(x).__name__} with this index "
+            "(several index arrays, or an index array next to integers or partial slices) is not implemented; "
+            "index with one integer or boolean array and plain ':' slices, or use np.where / np.take")
+    axis = arrays[0]
+    idx = _arr(parts[axis])
+    n = shape_of(x)[axis]
+    if idx.dtype == bool:
+        if isinstance(idx, np.ndarray) and idx.ndim == 1:
+            idx = np.flatnonzero(idx)
+        else:
+            raise NotImplementedError(
+                f"s2s: the gradient of x[mask] for a {type(x).__module__}.{type(x).__name__} is only implemented for a "
+                "1-d NumPy mask along one axis; write np.where(mask, x, 0) instead of x[mask]")
+    if isinstance(idx, np.ndarray):  # concrete indices: combine repeats, then assign unique positions
+        flat = idx.reshape(-1) % n
+        unique, inverse = np.unique(flat, return_inverse=True)
+        onehot = (inverse[:, None] == np.arange(len(unique))).astype(dtype)
+        g2 = np.reshape(g, shape_of(g)[:axis] + (len(flat),) + shape_of(g)[axis + idx.ndim:])
+        summed = np.moveaxis(np.tensordot(g2, _in_library_of(onehot, x, g), axes=([axis], [0])), -1, axis)
+        out[(slice(None),) * axis + (unique,)] = summed
+        return out
+    onehot = ((idx % n)[..., None] == _in_library_of(np.arange(n), idx)).astype(dtype)  # lazy indices: all n
+    axes_g = list(range(axis, axis + idx.ndim))
+    summed = np.tensordot(g, onehot, axes=(axes_g, list(range(idx.ndim))))
+    return np.moveaxis(summed, -1, axis)
 
 
 def part(g, index):
@@ -160,10 +298,10 @@ def _axes(axis, ndim):
 def expand_reduced(g, x, axis, keepdims):
     """Broadcast the gradient of a reduction back to the reduced array's shape."""
     xs = shape_of(x)
-    if not keepdims and xs != ():
+    if not keepdims and xs != () and is_array(g):  # (a Python number broadcasts as it is)
         for a in sorted(_axes(axis, len(xs))):
             g = np.expand_dims(g, a)
-    return np.broadcast_to(g, xs)
+    return broadcast_to_like(g, x)
 
 
 def reduced_size(x, axis):
@@ -185,7 +323,7 @@ def grad_extreme(g, ans, x, axis, keepdims):
 
 def grad_prod(g, ans, x, axis, keepdims):
     """Adjoint of np.prod, exact also where entries are zero."""
-    x = np.asarray(x)
+    x = _as_array(x)
     if axis is None:
         flat = x.reshape(-1)
         return (g * _prod_others(flat, 0)).reshape(x.shape)
@@ -237,44 +375,46 @@ def grad_norm(g, ans, x, ord, axis, keepdims):
 
 def grad_matmul_a(g, a, b):
     """Adjoint of a @ b for a, with vectors and batches."""
-    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
-    if b.ndim == 1:
-        if a.ndim == 1:
+    a, b, g = _arr(a), _arr(b), _arr(g)
+    if np.ndim(b) == 1:
+        if np.ndim(a) == 1:
             return g * b
         return unbroadcast(np.expand_dims(g, -1) * b, a)
-    if a.ndim == 1:
-        return unbroadcast(np.matmul(b, np.expand_dims(g, -1))[..., 0] if g.ndim > 0 else b @ g, a) if g.ndim != 1 else b @ g
+    if np.ndim(a) == 1:
+        if np.ndim(g) == 1:
+            return b @ g
+        return unbroadcast(np.matmul(b, np.expand_dims(g, -1))[..., 0] if np.ndim(g) > 0 else b @ g, a)
     return unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), a)
 
 
 def grad_matmul_b(g, a, b):
     """Adjoint of a @ b for b."""
-    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
-    if a.ndim == 1:
-        if b.ndim == 1:
+    a, b, g = _arr(a), _arr(b), _arr(g)
+    if np.ndim(a) == 1:
+        if np.ndim(b) == 1:
             return g * a
         return unbroadcast(np.expand_dims(a, -1) * np.expand_dims(g, -2), b)
-    if b.ndim == 1:
-        return np.tensordot(g, a, axes=(tuple(range(g.ndim)), tuple(range(g.ndim))))
+    if np.ndim(b) == 1:
+        return np.tensordot(g, a, axes=(tuple(range(np.ndim(g))), tuple(range(np.ndim(g)))))
     return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
 
 
 def grad_dot_a(g, a, b):
     """Adjoint of np.dot(a, b) for a."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.ndim == 0 or b.ndim == 0:
+    a, b = _arr(a), _arr(b)
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * b, a)
-    if b.ndim == 1 or a.ndim == 1 and b.ndim == 2:
+    if np.ndim(b) == 1 or np.ndim(a) == 1 and np.ndim(b) == 2:
         return grad_matmul_a(g, a, b)
-    return np.tensordot(g, b, axes=(tuple(range(a.ndim - 1, g.ndim)), tuple(i for i in range(b.ndim) if i != b.ndim - 2)))
+    return np.tensordot(g, b, axes=(tuple(range(a.ndim - 1, np.ndim(g))), tuple(i for i in range(b.ndim) if i != b.ndim - 2)))
 
 
 def grad_dot_b(g, a, b):
     """Adjoint of np.dot(a, b) for b."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.ndim == 0 or b.ndim == 0:
+    a, b = _arr(a), _arr(b)
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * a, b)
-    if b.ndim <= 2:
+    if np.ndim(b) <= 2:
         return grad_matmul_b(g, a, b)
     ga = np.tensordot(a, g, axes=(tuple(range(a.ndim - 1)), tuple(range(a.ndim - 1))))
     return np.moveaxis(ga, 0, -2) if ga.ndim > 1 else ga
@@ -282,7 +422,9 @@ def grad_dot_b(g, a, b):
 
 def grad_tensordot(g, a, b, axes, which):
     """Adjoint of np.tensordot for operand 0 (a) or 1 (b)."""
-    a, b, g = np.asarray(a), np.asarray(b), np.asarray(g)
+    a, b = _as_array(a), _as_array(b)
+    if not is_array(g):
+        g = np.asarray(g, like=a if is_foreign(a) else b) if is_foreign(a) or is_foreign(b) else np.asarray(g)
     if isinstance(axes, int):
         ax_a = list(range(a.ndim - axes, a.ndim))
         ax_b = list(range(axes))
@@ -297,10 +439,10 @@ def grad_tensordot(g, a, b, axes, which):
     if which == 0:
         gb = np.tensordot(g, b, axes=(list(range(len(free_a), g.ndim)), free_b))
         order = free_a + [ax_a[ax_b.index(j)] for j in sorted(ax_b)]
-        return np.transpose(gb, np.argsort(order))
+        return np.transpose(gb, tuple(int(i) for i in np.argsort(order)))
     ga = np.tensordot(a, g, axes=(free_a, list(range(len(free_a)))))
     order = [ax_b[ax_a.index(i)] for i in sorted(ax_a)] + free_b
-    return np.transpose(ga, np.argsort(order))
+    return np.transpose(ga, tuple(int(i) for i in np.argsort(order)))
 
 
 def grad_einsum(g, subscripts, operands, which):
@@ -327,16 +469,25 @@ def grad_einsum(g, subscripts, operands, which):
     shape = [np.shape(x)[target.index(c)] for c in expand]
     grad = np.einsum(kept + "->" + "".join(c for c in expand if c in kept), grad)
     full = np.reshape(grad, [shape[i] if c in kept else 1 for i, c in enumerate(expand)])
-    return np.broadcast_to(full, np.shape(x)) * np.ones(np.shape(x))
+    return full * np.ones_like(_arr(x), dtype=_float_dtype(full))
 
 
 def grad_concatenate(g, arrays, axis):
     """Adjoints of np.concatenate: split `g` back into the pieces."""
     if axis is None:
-        sizes = np.cumsum([np.size(a) for a in arrays])[:-1]
-        return [np.reshape(p, np.shape(a)) for p, a in zip(np.split(np.ravel(g), sizes), arrays)]
-    sizes = np.cumsum([np.shape(a)[axis] for a in arrays])[:-1]
-    return list(np.split(g, sizes, axis=axis))
+        flat = np.ravel(g)
+        return [np.reshape(p, np.shape(a)) for p, a in zip(_pieces(flat, [math.prod(np.shape(a)) for a in arrays], 0), arrays)]
+    return _pieces(g, [np.shape(a)[axis] for a in arrays], axis)
+
+
+def _pieces(g, sizes, axis):
+    """`g` cut along `axis` into consecutive pieces of the given sizes (np.split by slicing)."""
+    axis = axis % np.ndim(g)
+    out, start = [], 0
+    for n in sizes:
+        out.append(g[(slice(None),) * axis + (slice(start, start + n),)])
+        start += n
+    return out
 
 
 def grad_stack(g, arrays, axis):
@@ -348,7 +499,7 @@ def grad_transpose(g, axes):
     """Adjoint of np.transpose."""
     if axes is None:
         return np.transpose(g)
-    return np.transpose(g, np.argsort([a % np.ndim(g) for a in axes]))
+    return np.transpose(g, tuple(int(i) for i in np.argsort([a % np.ndim(g) for a in axes])))
 
 
 def grad_expand_dims(g, axis):
@@ -365,7 +516,7 @@ def grad_builtin_sum(g, x):
     """Adjoint of the builtin `sum` over a list, tuple or array."""
     if isinstance(x, list | tuple):
         return [unbroadcast(g, v) for v in x]
-    return np.broadcast_to(g, shape_of(x)[1:]) * np.ones(shape_of(x))
+    return g * np.ones_like(_arr(x), dtype=_float_dtype(g))
 
 
 def grad_select(g, chosen, args):
@@ -393,12 +544,7 @@ def grad_where(g, cond, x, take_x):
 
 def grad_clip(g, x, lo, hi):
     """Adjoint of np.clip for x."""
-    inside = np.ones(np.shape(x), dtype=bool)
-    if lo is not None:
-        inside &= x >= lo
-    if hi is not None:
-        inside &= x <= hi
-    return unbroadcast(g * inside, x)
+    return unbroadcast(g * clip_mask(x, lo, hi), x)
 
 
 def grad_det(g, ans, a):
@@ -421,8 +567,8 @@ def grad_solve_a(g, ans, a, b):
 
 def grad_trace(g, x, offset, axis1, axis2):
     """Adjoint of np.trace."""
-    x = np.asarray(x)
-    eye = np.eye(x.shape[axis1], x.shape[axis2], k=offset)
+    x = _as_array(x)
+    eye = _in_library_of(np.eye(x.shape[axis1], x.shape[axis2], k=offset), x, g)
     eye = np.expand_dims(eye, tuple(range(2, x.ndim)))
     eye = np.moveaxis(eye, (0, 1), (axis1, axis2))
     return eye * np.expand_dims(np.expand_dims(g, axis1 if axis1 < axis2 else axis1 - 1), axis1) if x.ndim > 2 else eye * g
@@ -440,17 +586,24 @@ def balanced_eq(x, ans, other):
 
 def clip_mask(a, lo, hi):
     """1 where np.clip passed `a` through, 0 where it clipped."""
-    inside = np.ones(np.shape(a), dtype=bool)
+    a = _arr(a)
+    inside = None
     if lo is not None:
-        inside = inside & (a >= lo)
+        inside = a >= lo
     if hi is not None:
-        inside = inside & (a <= hi)
-    return inside
+        inside = a <= hi if inside is None else inside & (a <= hi)
+    if inside is None:
+        return np.ones_like(a, dtype=bool)
+    return inside if np.shape(inside) == np.shape(a) else inside & np.ones_like(a, dtype=bool)
 
 
 def as_array_like(x, dtype=None):
     """np.asarray for tangents, keeping zeros symbolic."""
-    return x if is_zero(x) else np.asarray(x, dtype=dtype)
+    if is_zero(x):
+        return x
+    if is_foreign(x):
+        return x if dtype is None or x.dtype == np.dtype(dtype) else x.astype(dtype)
+    return np.asarray(x, dtype=dtype)
 
 
 def array_grad(g, obj):
@@ -493,6 +646,12 @@ def grad_diag(g, v, k):
     """Adjoint of np.diag (both directions: vector to matrix and back)."""
     if np.ndim(v) == 1:
         return np.diagonal(g, offset=k).copy()
+    if is_foreign(v) or is_foreign(g):  # g along diagonal k of a zero matrix, without writing into it
+        rows, cols = np.shape(v)
+        eye = _in_library_of(np.eye(rows, cols, k=k, dtype=_float_dtype(g)), v, g)
+        n = rows if k >= 0 else cols
+        padded = np.pad(g, (0, n - np.shape(g)[0]))
+        return eye * (padded[:, None] if k >= 0 else padded[None, :])
     out = np.zeros(np.shape(v), dtype=np.result_type(g, 1.0))
     n = len(g)
     rows = np.arange(n) + max(-k, 0)
@@ -529,6 +688,11 @@ def is_float_dtype(dtype) -> bool:
     return np.issubdtype(np.dtype(dtype), np.inexact)
 
 
+def copy(x):
+    """`x.copy()` in x's own library (np.copy would turn a Dask or CuPy array into a NumPy one)."""
+    return x.copy() if is_array(x) else np.copy(x)
+
+
 def stop_gradient(x):
     """Detach: the value passes unchanged and its derivative is zero."""
     return x
@@ -538,7 +702,7 @@ def item_grad(g, x, index):
     """Adjoint of `x.item(*index)`."""
     if not hasattr(x, "shape") or x.shape == ():
         return g
-    out = np.zeros(x.shape, dtype=np.result_type(x, 1.0))
+    out = _zeros_like(x, _float_dtype(x), g)
     out[index if index else (0,) * x.ndim] = g
     return out
 
@@ -548,7 +712,7 @@ def broadcast_like(t, ans):
     shape = getattr(ans, "shape", ())
     if getattr(t, "shape", ()) == shape:
         return t
-    return np.broadcast_to(t, shape)
+    return broadcast_to_like(t, ans)
 
 
 def dense_tangent(t, value):
@@ -558,7 +722,7 @@ def dense_tangent(t, value):
     if isinstance(value, list | dict):
         return zeros_like_value(value)
     if hasattr(value, "shape") and getattr(value, "dtype", None) is not None and value.dtype.kind in "biufc":
-        return np.zeros(value.shape, dtype=np.result_type(value, 1.0))
+        return np.zeros_like(value, dtype=_float_dtype(value))
     return ZERO  # numbers, strings, None, zero adjoints: the zero marker keeps containers working
 
 
