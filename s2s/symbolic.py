@@ -245,7 +245,17 @@ class Condition:
     expression: object
 
     def __str__(self):
-        return f"{self.filename}:{self.line}: {self.text}  ->  {self.outcome}"
+        return f"{_display_path(self.filename)}:{self.line}: {self.text}  ->  {self.outcome}"
+
+
+def _display_path(filename: str) -> str:
+    """The file name relative to the working directory when it lies below it."""
+    import os
+    try:
+        rel = os.path.relpath(filename)
+    except ValueError:
+        return filename
+    return rel if not rel.startswith("..") else filename
 
 
 @dataclass
