@@ -38,7 +38,7 @@ defrule("np.rad2deg(x)", x="g * (180 / np.pi)", x_dot="x_dot * (180 / np.pi)")
 defrule("np.real(val)", val="np.real(g)", val_dot="np.real(val_dot)")
 defrule("np.asarray(a, dtype=None)", a="g", a_dot="s2s.as_array_like(a_dot, dtype)")
 defrule("np.array(object, dtype=None)", object="s2s.array_grad(g, object)", object_dot="np.array(object_dot, dtype=dtype)")
-defrule("np.copy(a)", a="g", a_dot="np.copy(a_dot)")
+defrule("np.copy(a)", a="g", a_dot="s2s.copy(a_dot)")
 defrule("np.nan_to_num(x)", x="g * np.isfinite(x)", x_dot="x_dot * np.isfinite(x)")
 
 # two arguments
