@@ -233,14 +233,16 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
         fdef = _assemble_jvp(tree, fwd, wrt_names, helpers)
         own_tangents = {w: fwd.dot(w) for w in wrt_names}
         removable = adjoints = set()
+        stack = None
     else:
         rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params)
         forward, backward, out_atom, seed = rev.run()
         fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form, alloc, helpers)
         adjoints = set(rev.bar.values())
+        stack = rev.stack if rev.pushed else None
         removable = adjoints | rev.temp_names
     if optimize_code:
-        fdef = optimize.optimize(fdef, removable, adjoints)
+        fdef = optimize.optimize(fdef, removable, adjoints, stack)
     free = list(cells) + [link.cell_name for link in links] + [n for n in func.__code__.co_freevars if n not in cells]
     code, source, filename = codegen.compile_function(fdef, free, f"{fdef.name} from {pf.filename}")
     stage_text["derivative"] = source

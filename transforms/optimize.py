@@ -5,6 +5,8 @@
    again at the end; the first run clears resets that would block step 3).
 3. `copyprop`: copy propagation into made-up names (`g = y_bar; ... g ...`).
 4. `zeros`: accumulation into a known-zero adjoint becomes plain assignment.
+5. `tape`: values saved on the tape but restored where nothing reads them are
+   not saved at all (the per-place refinement of the to-be-recorded analysis).
 
 The activity analysis (no adjoint for what needs none), the to-be-recorded
 analysis (tape only overwritten values the backward sweep reads) and the
@@ -19,11 +21,12 @@ import ast
 from transforms.copyprop import propagate_copies
 from transforms.dce import eliminate_dead_code
 from transforms.simplify import simplify
+from transforms.tape import drop_unread_restores
 from transforms.zeros import drop_zero_accumulations
 
 
-def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints: set[str] = frozenset()) \
-        -> ast.FunctionDef:
+def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints: set[str] = frozenset(),
+             stack: str | None = None) -> ast.FunctionDef:
     """Apply the clean-up passes; the function computes the same values afterwards.
 
     `removable` names the variables (adjoints, temporaries of the backward
@@ -37,4 +40,5 @@ def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints:
     fdef = propagate_copies(fdef, set(removable) - set(adjoints))
     fdef = drop_zero_accumulations(fdef, set(adjoints))
     fdef = eliminate_dead_code(fdef, set(removable))
+    fdef = drop_unread_restores(fdef, stack)
     return fdef

@@ -125,7 +125,7 @@ class Reverse:
         body, ret = self.tree.body[:-1], self.tree.body[-1]
         out_atom = ret.value
         snapshot = set(self.alloc.taken)
-        for _ in range(2):  # the second run knows which names the backward sweep reads
+        for attempt in range(2):  # the second run knows which names the backward sweep reads
             self.alloc.taken = snapshot | set(self.bar.values()) | self.counters | {
                 pb for pb, _, _ in self.pullbacks.values()} | ({self.stack} if self.stack else set())
             self.reads = set()
@@ -136,7 +136,10 @@ class Reverse:
                 seed = out_names[0]
                 self.zero.discard(seed)
             backward = self.bwd_block(body, in_loop=False)
-            self.needed = set(self.reads)
+            if attempt == 0:
+                # the forward sweep must record by the same `needed` as the final backward sweep pops by
+                # (a superset of what it reads: a second run only drops restores, which read nothing)
+                self.needed = set(self.reads)
             self.zero_at_end = set(self.zero)
         forward = self.fwd_block(body, in_loop=False)
         return forward, backward, out_atom, seed
