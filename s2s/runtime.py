@@ -690,7 +690,7 @@ def is_float_dtype(dtype) -> bool:
 
 def copy(x):
     """`x.copy()` in x's own library (np.copy would turn a Dask or CuPy array into a NumPy one)."""
-    return x.copy() if is_array(x) else np.copy(x)
+    return x.copy() if is_array(x) or isinstance(x, list | dict) else np.copy(x)
 
 
 def stop_gradient(x):

@@ -340,8 +340,6 @@ def copies(x):
     return np.sum(y * y)
 
 
-@pytest.mark.xfail(reason="desugar rewrites x.copy() as np.copy(x), which Dask does not implement (it falls back "
-                          "to NumPy and computes); mapping the method to s2s.copy (runtime.copy) fixes it")
 def test_copy_method_stays_lazy():
     x = da.from_array(np.arange(4.0), chunks=2)
     with no_compute():

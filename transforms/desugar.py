@@ -137,6 +137,9 @@ class Desugar(ast.NodeTransformer):
         if name == "astype":
             return ast.copy_location(ast.Call(func=helper_attr("s2s", "astype", _runtime().astype),
                                               args=[value, *args], keywords=node.keywords), node)
+        if name == "copy" and not args:  # s2s.copy: x.copy() in x's own library (Dask has no np.copy)
+            return ast.copy_location(ast.Call(func=helper_attr("s2s", "copy", _runtime().copy),
+                                              args=[value], keywords=node.keywords), node)
         if name == "item":
             return ast.copy_location(ast.Call(func=helper_attr("s2s", "item", _runtime().item),
                                               args=[value, *args], keywords=[]), node)
