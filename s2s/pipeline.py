@@ -288,6 +288,10 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         restored = sorted(_stored_names(backward) & (set(_param_names(tree)) | _stored_names(forward)))
         popped_lists = sorted(_popped_lists(backward))
         defaults_names = sorted(set(restored) | set(popped_lists) | ({stack} if stack else set()))
+        maybe_unset = sorted(set(defaults_names) - set(_param_names(tree)) - set(unset) - ({stack} if stack else set()))
+        if maybe_unset:  # a loop that ran no trip, a branch not taken: the pullback's defaults still need a value
+            stack_init.append(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store()) for n in maybe_unset],
+                                         value=ast.Constant(None)))
         copies = [ast.parse(f"{n} = list({n})").body[0] for n in sorted(set(popped_lists) | ({stack} if stack else set()))]
         pb_name = alloc.fresh(f"{tree.name}_pullback")
         pb_args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=seed_bar)] + [ast.arg(arg=n) for n in defaults_names],

@@ -531,7 +531,6 @@ def value_while_inside(x):
     return s
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=WHILE_INSIDE_BUG)
 @pytest.mark.parametrize("func", [while_inside, value_while_inside])
 def test_while_loop_inside_a_checkpointed_loop(func):
     g = s2s.grad(func)(0.3)
@@ -553,7 +552,6 @@ def dict_update_inside(x):
     return d["a"] + d["b"]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=INDEX_ASSIGN_BUG)
 @pytest.mark.parametrize("func", [setitem_read_inside, dict_update_inside])
 def test_index_assignment_read_back_inside_a_checkpointed_loop(func):
     g = s2s.grad(func)(0.7)
@@ -577,7 +575,6 @@ def comprehension_inside(x):
     return s
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=LIST_INSIDE_BUG)
 @pytest.mark.parametrize("func", [list_made_inside, comprehension_inside])
 def test_list_built_inside_a_checkpointed_loop(func):
     g = s2s.grad(func)(0.3)
@@ -600,7 +597,6 @@ def test_break_of_an_inner_loop_is_allowed():
     check_grad(g, inner_break, (0.3,))
 
 
-@pytest.mark.xfail(strict=True, raises=UnboundLocalError, reason=ZERO_TRIP_VJP_BUG)
 @pytest.mark.parametrize("func", [rnn_state, rnn_state_plain])
 def test_vjp_of_a_loop_that_runs_zero_times(func):
     W, _, h = _rnn_inputs(26)

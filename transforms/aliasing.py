@@ -10,6 +10,9 @@ UnsupportedSyntaxError, so aliasing can never produce a wrong derivative.
 from __future__ import annotations
 
 import ast
+import functools
+import inspect
+import textwrap
 
 import numpy as np
 
@@ -17,7 +20,10 @@ from s2s.errors import UnsupportedSyntaxError
 from transforms.analysis import atom_names, is_append, is_pop, is_user_function, resolve_call
 
 _VIEW_FUNCTIONS = {np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims, np.swapaxes,
-                   np.broadcast_to, np.asarray, np.real, np.atleast_1d, np.atleast_2d, np.moveaxis}
+                   np.broadcast_to, np.asarray, np.real, np.imag, np.atleast_1d, np.atleast_2d, np.atleast_3d,
+                   np.moveaxis, np.rollaxis, np.flip, np.fliplr, np.flipud, np.rot90, np.diagonal}
+_IN_PLACE_METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "fill", "resize",
+                     "update", "setdefault", "popitem"}
 
 
 def _mutated_name(s):
@@ -52,10 +58,7 @@ def check_aliasing(pf, tree: ast.FunctionDef) -> None:
             raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate a call that writes its result into an "
                            "existing array (out=...)", node,
                            hint="drop out= and assign the result instead: `x = np.multiply(x, 2.0)`")
-    mutated = _mutations(tree.body)
-    if not mutated:
-        return
-    _check_block(pf, tree.body, mutated)
+    _check_block(pf, tree.body, _mutations(tree.body))
 
 
 def _refuse(pf, node, name, how):
@@ -66,11 +69,11 @@ def _refuse(pf, node, name, how):
                         "or build a new value instead of updating in place")
 
 
-def _check_block(pf, stmts, mutated):
+def _check_block(pf, stmts, mutated, in_loop=False):
     for i, s in enumerate(stmts):
         for child in (getattr(s, "body", None), getattr(s, "orelse", None)):
             if isinstance(child, list):
-                _check_block(pf, child, mutated)
+                _check_block(pf, child, mutated, in_loop or isinstance(s, ast.For | ast.While))
         if not isinstance(s, ast.Assign | ast.Expr):
             continue
         value = s.value
@@ -94,6 +97,7 @@ def _check_block(pf, stmts, mutated):
                 for n in atom_names(value.args) + atom_names([k.value for k in value.keywords]):
                     if n in mutated:
                         _refuse(pf, s, n, "a called function may keep")
+                _check_callee_updates(pf, s, value, stmts[i + 1:], in_loop)
         # a view of a mutated array must be used up before the next update
         view_of = None
         if isinstance(target, ast.Name):
@@ -133,3 +137,68 @@ def _check_view_use(pf, stmts, i, view, base, mutated):
 def _only_reads_before_update(stmt, view):
     # `y[i] = view * 2` reads the view before writing
     return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript)
+
+
+def _check_callee_updates(pf, s, call, later, in_loop):
+    """Refuse passing a variable to a function that updates that argument in place, when it is read after.
+
+    In Python `p += 1.0` or `p[0] = v` inside the callee changes the caller's array too; s2s's
+    callee works on its own copy, so a later read in the caller would differ.
+    """
+    from transforms.analysis import bind_user_call
+    try:
+        callee, bound = bind_user_call(pf, call)
+        updated = _updated_params_of(callee.__code__)
+    except Exception:  # noqa: BLE001 - the call is checked again, with its own message, when it is differentiated
+        return
+    later_reads = set().union(*(_reads(x) for x in later)) if later else set()
+    for _, param, atom in bound:
+        if param in updated and isinstance(atom, ast.Name) and (in_loop or atom.id in later_reads):
+            raise pf.error(UnsupportedSyntaxError,
+                           f"s2s cannot differentiate this call: {callee.__name__} updates its argument `{param}` in "
+                           f"place, which in Python changes `{atom.id}` here too", s,
+                           hint=f"copy in the helper first (`{param} = {param}.copy()`), or write "
+                                f"`{param} = {param} + ...` there instead of an in-place update")
+
+
+@functools.lru_cache(maxsize=1024)
+def _updated_params_of(code) -> frozenset:
+    """`_params_updated_in_place` for the function whose code this is (its source read once)."""
+    lines, _ = inspect.getsourcelines(code)
+    module = ast.parse(textwrap.dedent("".join(lines)))
+    tree = next(n for n in ast.walk(module) if isinstance(n, ast.FunctionDef) and n.name == code.co_name)
+    return frozenset(_params_updated_in_place(tree))
+
+
+def _params_updated_in_place(tree: ast.FunctionDef) -> set[str]:
+    """Parameters the function may update in place before it rebinds them (augmented or item assignment,
+    list/dict methods)."""
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    updated, rebound = set(), set()
+
+    def scan(stmts, top):
+        for st in stmts:
+            for n in ast.walk(st):
+                name = None
+                if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name | ast.Subscript):
+                    base = n.target
+                    while isinstance(base, ast.Subscript):
+                        base = base.value
+                    name = base.id if isinstance(base, ast.Name) else None
+                elif isinstance(n, ast.Assign):
+                    for t in n.targets:
+                        if isinstance(t, ast.Subscript):
+                            base = t
+                            while isinstance(base, ast.Subscript):
+                                base = base.value
+                            name = base.id if isinstance(base, ast.Name) else name
+                elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and \
+                        n.func.attr in _IN_PLACE_METHODS and isinstance(n.func.value, ast.Name):
+                    name = n.func.value.id
+                if name in params and name not in rebound:
+                    updated.add(name)
+            if top and isinstance(st, ast.Assign):
+                rebound.update(t.id for t in st.targets if isinstance(t, ast.Name))
+
+    scan(tree.body, True)
+    return updated

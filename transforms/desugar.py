@@ -149,6 +149,28 @@ class Desugar(ast.NodeTransformer):
                                               args=[value, *args], keywords=node.keywords), node)
         return node  # list.append and friends are handled by `lower`
 
+    def _refuse_update_of_iterated(self, node):
+        """`for e in v:` with `v -= 1` or `v[i] = ...` in the body: Python's loop sees the update, s2s's would not."""
+        if isinstance(node.iter, ast.Call) and self.pf.resolve_expr(node.iter.func) is range:
+            return
+        iterated = {n.id for n in ast.walk(node.iter) if isinstance(n, ast.Name)}
+        for n in ast.walk(ast.Module(body=node.body, type_ignores=[])):
+            base = None
+            if isinstance(n, ast.AugAssign):
+                base = n.target
+            elif isinstance(n, ast.Assign):
+                base = next((t for t in n.targets if isinstance(t, ast.Subscript)), None)
+            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and \
+                    n.func.attr in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "fill"):
+                base = n.func.value
+            while isinstance(base, ast.Subscript | ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in iterated:
+                raise self.pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate a loop over `{base.id}` that "
+                                    f"updates `{base.id}` in place while it iterates", n,
+                                    hint=f"iterate over a copy (`for e in {base.id}.copy():`) or over "
+                                         f"`range(len({base.id}))` and index it")
+
     def _checkpoint_marker(self, node):
         """For `for ... in s2s.checkpoint(iterable, every=k)`: unwrap it and return k ("sqrt" by default)."""
         it = node.iter
@@ -171,6 +193,7 @@ class Desugar(ast.NodeTransformer):
         return every
 
     def visit_For(self, node):
+        self._refuse_update_of_iterated(node)
         every = self._checkpoint_marker(node)
         if every is not None:
             out = self.visit_For(node)

@@ -35,7 +35,7 @@ def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints:
     the temporaries only (removable names that are not adjoints), so that
     `y_bar = out_bar` stays as readable as a person would write it.
     """
-    fdef = simplify(fdef)
+    fdef = simplify(fdef, set(removable))
     fdef = eliminate_dead_code(fdef, set(removable))
     fdef = propagate_copies(fdef, set(removable) - set(adjoints))
     fdef = drop_zero_accumulations(fdef, set(adjoints))

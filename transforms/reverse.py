@@ -193,7 +193,7 @@ class Reverse:
             return pre + [ast.copy_location(loop, s)]
         if isinstance(s, ast.While):
             counter = s.s2s_counter
-            if counter not in self.needed:
+            if self.needed is not None and counter not in self.needed:
                 body = self.fwd_block(s.body, True) + self.fwd_block(s.s2s_test, True)
                 return [ast.copy_location(ast.While(test=s.test, body=body or [ast.Pass()], orelse=[]), s)]
             body = [_assign(counter, ast.BinOp(left=load(counter), op=ast.Add(), right=ast.Constant(1)), s)]
@@ -346,6 +346,8 @@ class Reverse:
         for n in ast.walk(ast.Module(body=s.body, type_ignores=[])):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 stored.add(n.id)
+            elif isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Subscript):
+                stored.add(n.targets[0].value.id)  # y[i] = v rebinds y to an updated copy in the sweeps
             elif isinstance(n, ast.Call) and (is_append(n) or analysis.is_pop(n)):
                 lists.add(n.func.value.id)
         stored.discard(s.target.id)
@@ -389,7 +391,7 @@ class Reverse:
         self.no_tape = True
         plain = self.fwd_block(s.body, True)
         self.no_tape = False
-        saved = [ast.Call(func=load("list"), args=[load(n)], keywords=[]) if n in lists else load(n) for n in carried]
+        saved = [expr(f"None if {n} is None else list({n})") if n in lists else load(n) for n in carried]
         snapshot = ast.Expr(value=ast.Call(
             func=ast.Attribute(value=load(names["snapshots"]), attr="append", ctx=ast.Load()),
             args=[ast.Tuple(elts=saved, ctx=ast.Load())], keywords=[]))

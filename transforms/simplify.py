@@ -34,7 +34,15 @@ def _fold(node):
         return None
     if isinstance(value, complex):
         return None
-    return ast.copy_location(ast.Constant(value), node)
+    return _literal(value, node)
+
+
+def _literal(value, like):
+    # a negative number stays `-(2.0)`: a negative Constant prints as `-2.0`, which `** k` would bind first
+    node = ast.Constant(abs(value)) if value < 0 else ast.Constant(value)
+    if value < 0:
+        node = ast.UnaryOp(op=ast.USub(), operand=node)
+    return ast.copy_location(node, like)
 
 
 class _Simplify(ast.NodeTransformer):
@@ -64,13 +72,24 @@ class _Simplify(ast.NodeTransformer):
         self.depth += 1
         self.generic_visit(node)
         self.depth -= 1
-        if isinstance(node.op, ast.USub) and is_number(node.operand):
-            return ast.copy_location(ast.Constant(-node.operand.value), node)
         if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.UnaryOp) and isinstance(node.operand.op, ast.USub):
             return node.operand.operand
         return node
 
 
-def simplify(fdef: ast.FunctionDef) -> ast.FunctionDef:
-    """Apply the rewrites above everywhere in `fdef`."""
-    return ast.fix_missing_locations(_Simplify().visit(fdef))
+def simplify(fdef: ast.FunctionDef, names: set[str] | None = None) -> ast.FunctionDef:
+    """Apply the rewrites above to assignments to `names` (all assignments when None).
+
+    The user's own statements are left alone: `m = (x > 0) * 1.0` turns a mask into floats, and
+    dropping the `* 1.0` would change its dtype. Adjoint code has no such idioms.
+    """
+    if names is None:
+        return ast.fix_missing_locations(_Simplify().visit(fdef))
+
+    class Targets(ast.NodeTransformer):
+        def visit_Assign(self, node):
+            if any(isinstance(t, ast.Name) and t.id in names for t in node.targets):
+                node.value = _Simplify().visit(node.value)
+            return node
+
+    return ast.fix_missing_locations(Targets().visit(fdef))

@@ -1,0 +1,472 @@
+"""Bugs the differential fuzzer (tests/test_fuzz.py) found, each shrunk by hand to a minimal program.
+
+Every test states the right answer. Tests of bugs not yet fixed are marked xfail(strict=True): when a
+fix lands the test passes, strict xfail turns that into a failure, and the marker (and the matching
+entry of `fuzz.oracle.KNOWN_BUGS`, which keeps the fuzzer from stopping at the same bug again) comes off.
+"""
+
+import numpy as np
+import pytest
+from helpers_fd import assert_close, fd_grad
+
+import s2s
+
+X2 = np.array([0.2, 0.3])
+X3 = np.array([0.2, 0.3, 0.4])
+
+
+def _all_reverse_forms(f, args, wrt=0):
+    """Gradients from grad, derivative(mode='reverse') and vjp, each checked against central differences."""
+    expected = fd_grad(f, args, wrt=wrt)
+    assert_close(s2s.grad(f, wrt=wrt)(*args), expected)
+    assert_close(s2s.derivative(f, wrt=wrt)(*args), expected)
+    _, pullback = s2s.vjp(f, *args, wrt=wrt)
+    assert_close(pullback(1.0), expected)
+
+
+# ---------------------------------------------------------------- API: a one-element wrt tuple
+
+
+def sum_of_squares(x):
+    return np.sum(x * x)
+
+
+@pytest.mark.xfail(strict=True, reason="grad(f, wrt=(0,)) returns a bare gradient, not a 1-tuple (vjp returns a 1-tuple)")
+def test_one_element_wrt_tuple_gives_a_tuple():
+    # README: "a tuple gives a tuple of gradients"; vjp's pullback already does
+    _, pullback = s2s.vjp(sum_of_squares, X2, wrt=(0,))
+    assert isinstance(pullback(1.0), tuple)
+    g = s2s.grad(sum_of_squares, wrt=(0,))(X2)
+    assert isinstance(g, tuple) and len(g) == 1
+    assert_close(g[0], 2 * X2)
+
+
+# ---------------------------------------------------------------- the adjoint of a dead value is a scalar 0.0
+# (fuzz.oracle.ZERO_ADJOINT_BUG recognises all of these by rerunning with zero-safe adjoint helpers)
+
+
+def dot_of_value_dead_after_loop(m):
+    a = np.ones(2)
+    s = 0.0
+    for _i in range(2):
+        s = s + a[0]
+        a = np.dot(m, a)
+    return s
+
+
+@pytest.mark.xfail(strict=True, reason="WRONG DERIVATIVE: the last a is not used; its adjoint 0.0 goes through the "
+                                       "np.dot rule as zeros of shape (2, 2), which broadcast into the next adjoint of "
+                                       "a: gradient [[2, 2], [0, 0]] instead of [[1, 1], [0, 0]]")
+def test_dot_of_value_dead_after_loop():
+    m = np.array([[0.2, 0.3], [0.1, 0.4]])
+    g = s2s.grad(dot_of_value_dead_after_loop)(m)
+    assert_close(g, fd_grad(dot_of_value_dead_after_loop, (m,)))
+    assert_close(g, [[1.0, 1.0], [0.0, 0.0]])
+    assert_close(s2s.jacobian(dot_of_value_dead_after_loop, mode="forward")(m), g)
+
+
+
+def matmul_overwritten_in_loop(x):
+    for _i in range(2):
+        y = x @ np.ones((2, 3))
+    return np.sum(y)
+
+
+@pytest.mark.xfail(strict=True, reason="the adjoint of the overwritten y is the scalar 0.0; the matmul adjoint rule "
+                                       "raises ValueError (matmul: operand does not have enough dimensions)")
+def test_matmul_overwritten_in_loop():
+    _all_reverse_forms(matmul_overwritten_in_loop, (X2,))
+
+
+def row_array_overwritten_after_loop(x):
+    a = np.ones((1, 2))
+    for _i in range(2):
+        a = a * x[0]
+    a = x * 2.0
+    return np.sum(a)
+
+
+@pytest.mark.xfail(strict=True, reason="unbroadcast of the scalar zero adjoint of the overwritten (1, 2) array "
+                                       "raises IndexError: tuple index out of range")
+def test_row_array_overwritten_after_loop():
+    _all_reverse_forms(row_array_overwritten_after_loop, (X2,))
+
+
+def row_array_overwritten_scalar_factor(x, s):
+    a = np.ones((1, 2))
+    for _i in range(2):
+        a = a * s
+    a = x * 2.0
+    return np.sum(a)
+
+
+@pytest.mark.xfail(strict=True, reason="derivative() and vjp raise AttributeError: 'float' object has no attribute "
+                                       "'shape' (grad, specialised for a Python float s, works)")
+def test_row_array_overwritten_scalar_factor():
+    args = (X2, 0.5)
+    g = s2s.grad(row_array_overwritten_scalar_factor, wrt=(0, 1))(*args)
+    assert_close(g[0], 2 * np.ones(2))
+    assert_close(g[1], 0.0)
+    d = s2s.derivative(row_array_overwritten_scalar_factor, wrt=(0, 1))(*args)
+    assert_close(d[0], 2 * np.ones(2))
+    assert_close(d[1], 0.0)
+
+
+def concatenate_unused_after_return(x):
+    v = np.concatenate([np.ones(2), x])
+    if x[0] > 5.0:
+        return 0.5
+    v = np.ones(3)
+    return np.sum(v * v)
+
+
+@pytest.mark.xfail(strict=True, reason="the concatenate adjoint rule gets the scalar 0.0 adjoint of the overwritten v "
+                                       "and raises (ZeroDivisionError: integer modulo by zero / TypeError: no len())")
+def test_concatenate_unused_after_return():
+    _all_reverse_forms(concatenate_unused_after_return, (np.array([0.2]),))
+
+
+def max_axis_after_return(x):
+    a = x.reshape(3, 1)
+    if x[0] < 5.0:
+        return np.sum(x)
+    v = np.max(a, axis=1)
+    return np.sum(v)
+
+
+@pytest.mark.xfail(strict=True, reason="the np.max(axis=1) adjoint rule gets the scalar 0.0 adjoint of the code after "
+                                       "the return and raises ValueError: cannot reshape array of size 1 into shape (3,)")
+def test_max_axis_after_return():
+    _all_reverse_forms(max_axis_after_return, (X3,))
+
+
+def stack_unused_after_return(x):
+    v = np.stack([np.ones(2), x])
+    if x[0] < 5.0:
+        return np.sum(x)
+    return np.sum(v)
+
+
+@pytest.mark.xfail(strict=True, reason="the np.stack adjoint rule gets the scalar 0.0 adjoint of the code after the "
+                                       "return and raises IndexError: index 1 is out of bounds for axis 0 with size 1")
+def test_stack_unused_after_return():
+    _all_reverse_forms(stack_unused_after_return, (X2,))
+
+
+def outer_of_column_unused_after_return(x):
+    v = np.outer(np.ones(2), x[:, 0])
+    if x[0, 0] < 5.0:
+        return np.sum(x)
+    return np.sum(v)
+
+
+@pytest.mark.xfail(strict=True, reason="vjp: the np.outer adjoint of the scalar 0.0 adjoint of the code after the "
+                                       "return raises ValueError: cannot reshape array of size 2 into shape (3,)")
+def test_outer_of_column_unused_after_return():
+    _all_reverse_forms(outer_of_column_unused_after_return, (X3.reshape(3, 1),))
+
+
+def vector_matrix_product_after_return(x):
+    v = np.ones(3) @ (x * 2.0)
+    if x[0, 0] < 5.0:
+        return np.sum(x)
+    return np.sum(v)
+
+
+@pytest.mark.xfail(strict=True, reason="the matmul adjoint rule (vector @ matrix) gets the scalar 0.0 adjoint of the "
+                                       "code after the return: AxisError: axis -2 is out of bounds for array of dimension 1")
+def test_vector_matrix_product_after_return():
+    _all_reverse_forms(vector_matrix_product_after_return, (np.ones((3, 2)),))
+
+
+# ---------------------------------------------------------------- a loop that did not run, in the split (vjp) form
+
+
+def loop_in_branch_not_taken(x):
+    y = x * 1.0
+    if x[0] < 0.0:
+        for _i in range(2):
+            y = y + x
+    return np.sum(y)
+
+
+def test_loop_in_branch_not_taken():
+    _all_reverse_forms(loop_in_branch_not_taken, (X2,))
+
+
+def early_return_then_loop(p):
+    if p[0] < 5.0:
+        return p * 2.0
+    for _i in range(2):
+        p = p * 3.0
+    return p
+
+
+def calls_early_return_then_loop(x):
+    return np.sum(early_return_then_loop(x))
+
+
+def test_helper_returns_before_its_loop():
+    _all_reverse_forms(calls_early_return_then_loop, (X3,))
+
+
+# ---------------------------------------------------------------- a loop without derivative work inside another loop
+# (fixed in 943a19b: the backward sweep popped the inner loop's trip count, which was never pushed)
+
+
+def inactive_reversed_inner_loop(x):
+    acc = 0.0
+    for i in range(2):
+        for _j in reversed(range(2)):
+            pass
+        acc = acc + x[i]
+    return acc
+
+
+def test_inactive_reversed_inner_loop():
+    _all_reverse_forms(inactive_reversed_inner_loop, (X2,))
+
+
+def inactive_inner_loop_over_array(x):
+    acc = 0.0
+    for _i in range(2):
+        for _e in x:
+            pass
+        acc = acc + x[0]
+    return acc
+
+
+def test_inactive_inner_loop_over_array():
+    _all_reverse_forms(inactive_inner_loop_over_array, (X2,))
+
+
+def inactive_nested_loops_only(x):
+    a = np.zeros(2)
+    for _i in range(1):
+        for _e in a:
+            a = a + 1.0
+    return np.sum(x)
+
+
+def test_inactive_nested_loops_only():
+    _all_reverse_forms(inactive_nested_loops_only, (X2,))
+
+
+# ---------------------------------------------------------------- refusals no other name justifies
+
+
+def update_after_rebinding(x):
+    y = x
+    y = x * 2.0
+    y[0] = 0.0
+    return np.sum(y)
+
+
+@pytest.mark.xfail(strict=True, reason="UnsupportedSyntaxError 'another name is bound to y' although y was rebound to "
+                                       "a fresh array before the update (the aliasing check ignores the rebinding)")
+def test_update_after_rebinding():
+    _all_reverse_forms(update_after_rebinding, (X2,))
+
+
+def update_before_list_literal(x):
+    z = np.zeros(2)
+    z[0] = x[0]
+    y = np.stack([z, x])
+    return np.sum(y)
+
+
+@pytest.mark.xfail(strict=True, reason="UnsupportedSyntaxError 'a container holds z' for a list literal built after "
+                                       "the last update of z (nothing can observe the update through the list)")
+def test_update_before_list_literal():
+    _all_reverse_forms(update_before_list_literal, (X2,))
+
+
+# ---------------------------------------------------------------- an in-place update of the array a for loop iterates over
+
+
+def update_while_iterating(x):
+    v = x * 1.0
+    acc = 0.0
+    for e in v:
+        v -= 1.0
+        acc = acc + e * e
+    return acc
+
+
+def test_update_while_iterating():
+    # s2s iterated over the original values (value 0.13 instead of 0.53, gradient [0.4, 0.6] instead of [0.4, -1.4]);
+    # it now refuses
+    x = np.array([0.2, 0.3])
+    try:
+        value, g = s2s.value_and_grad(update_while_iterating)(x)
+    except s2s.errors.UnsupportedSyntaxError:
+        return
+    assert_close(value, update_while_iterating(x))
+    assert_close(g, fd_grad(update_while_iterating, (x,)))
+    assert_close(g, [0.4, -1.4])
+
+
+def update_then_rebind_to_view(x):
+    a = x.copy()
+    a[0] = 0.0
+    b = np.sum(a * a)
+    a = np.linspace(0.0, 1.0, 4).reshape(2, 2)
+    return b + np.sum(a)
+
+
+@pytest.mark.xfail(strict=True, reason="UnsupportedSyntaxError 'a may be a view of linspace' for an update made before "
+                                       "a was rebound to the view")
+def test_update_then_rebind_to_view():
+    _all_reverse_forms(update_then_rebind_to_view, (X2,))
+
+
+# ---------------------------------------------------------------- views s2s does not know about
+
+
+def update_through_flip(x):
+    y = x * 1.0
+    v = np.flip(y)
+    v[0] = 0.0
+    return np.sum(y * y)
+
+
+def test_update_through_flip():
+    x = np.array([0.2, 0.3, 0.5])
+    assert_close(update_through_flip(x), 0.13)
+    try:
+        g = s2s.grad(update_through_flip)(x)
+    except s2s.errors.UnsupportedSyntaxError:
+        return  # refusing, as for y[::-1], is right too
+    assert_close(g, [0.4, 0.6, 0.0])
+
+
+# ---------------------------------------------------------------- a helper that updates its argument in place
+
+
+def add_one_in_place(p):
+    p += 1.0
+    return np.sum(p)
+
+
+def calls_add_one_in_place(x):
+    y = x * 1.0
+    a = add_one_in_place(y)
+    return a + np.sum(y * y)
+
+
+def test_helper_updates_its_argument():
+    x = np.array([0.2, 0.3, 0.5])
+    try:
+        value, g = s2s.value_and_grad(calls_add_one_in_place)(x)
+    except s2s.errors.UnsupportedSyntaxError:
+        return  # refusing is right too
+    assert_close(value, calls_add_one_in_place(x))
+    assert_close(g, fd_grad(calls_add_one_in_place, (x,)))
+    assert_close(g, 2 * (x + 1) + 1)
+
+
+# ---------------------------------------------------------------- augmented assignment to a name that shares its array
+
+
+def augment_a_slice(x):
+    y = x * 1.0
+    v = y[0:2]
+    v += 1.0
+    return np.sum(y * y)
+
+
+@pytest.mark.xfail(strict=True, reason="WRONG DERIVATIVE: v += 1.0 updates y through the view v in Python; s2s "
+                                       "rebinds v instead (it refuses v[0] = ... on the same view): gradient "
+                                       "[0.4, 0.6, 1.0] instead of [2.4, 2.6, 1.0]")
+def test_augmented_update_of_a_slice():
+    x = np.array([0.2, 0.3, 0.5])
+    try:
+        g = s2s.grad(augment_a_slice)(x)
+    except s2s.errors.UnsupportedSyntaxError:
+        return  # refusing, as for v[0] = ..., is right too
+    assert_close(g, fd_grad(augment_a_slice, (x,)))
+    assert_close(g, [2.4, 2.6, 1.0])
+
+
+def augment_an_alias(x):
+    y = x * 1.0
+    v = y
+    v += 1.0
+    return np.sum(y * y)
+
+
+@pytest.mark.xfail(strict=True, reason="WRONG DERIVATIVE: as above for v = y (same array): gradient [0.4, 0.6, 1.0] "
+                                       "instead of [2.4, 2.6, 3.0]")
+def test_augmented_update_of_an_alias():
+    x = np.array([0.2, 0.3, 0.5])
+    try:
+        g = s2s.grad(augment_an_alias)(x)
+    except s2s.errors.UnsupportedSyntaxError:
+        return
+    assert_close(g, fd_grad(augment_an_alias, (x,)))
+    assert_close(g, 2 * x + 2)
+
+
+def element_read_before_update(x):
+    z = x * 1.0
+    a = z[0]
+    z[1] += 1.0
+    return a * np.sum(z)
+
+
+@pytest.mark.xfail(strict=True, reason="UnsupportedSyntaxError 'a view ... is read after an update of z' although z[0] "
+                                       "of a 1-d array is a number, not a view (s2s does not know the rank)")
+def test_element_read_before_update():
+    _all_reverse_forms(element_read_before_update, (X3,))
+
+
+# ---------------------------------------------------------------- a pullback called twice
+
+
+def list_comprehension_in_loop(x):
+    a = np.ones(3)
+    for _i in range(2):
+        s = sum([a[1] for _c in a])
+        a = a + x * s
+    return np.sum(x * x) + np.sum(a)
+
+
+@pytest.mark.xfail(strict=True, reason="the first pullback call empties the lists the tape holds (items.pop()), the "
+                                       "second raises IndexError (pop from empty list, or list index out of range in "
+                                       "append_grads); README: "
+                                       "a pullback can be called any number of times")
+def test_pullback_called_twice_list_in_loop():
+    x = np.array([0.2, 0.3, 0.4])
+    _, pullback = s2s.vjp(list_comprehension_in_loop, x)
+    first = pullback(1.0)
+    assert_close(first, fd_grad(list_comprehension_in_loop, (x,)))
+    assert_close(pullback(2.0), 2 * first)
+
+
+# ---------------------------------------------------------------- lambdas
+
+
+def lambda_defined_in_loop(x):
+    acc = 0.0
+    for _i in range(2):
+        g = lambda t: t * 2.0  # noqa: E731
+        acc = acc + np.sum(g(x))
+    return acc
+
+
+@pytest.mark.xfail(strict=True, reason="UnsupportedSyntaxError 'it expands only local helpers whose body is a single "
+                                       "return, with plain parameters, that are only called' for such a lambda, "
+                                       "because it is defined inside a loop")
+def test_lambda_defined_in_loop():
+    _all_reverse_forms(lambda_defined_in_loop, (X3,))
+
+
+def method_on_lambda_parameter(x):
+    g = lambda t: np.sum(t.reshape(3, 1))  # noqa: E731
+    return g(x * 2.0)
+
+
+@pytest.mark.xfail(strict=True, reason="UnsupportedSyntaxError 's2s does not know the method .reshape() here' (also "
+                                       ".sum()) for a method of a lambda's parameter; x.reshape(...) works elsewhere")
+def test_method_on_lambda_parameter():
+    _all_reverse_forms(method_on_lambda_parameter, (X3,))
