@@ -115,6 +115,10 @@ def cmd_check(args) -> int:
     func = load_function(args.target)
     point = parse_at(args.at, func)
     wrt = _wrt(args.wrt)
+    try:
+        func(**point)
+    except Exception as exc:  # the user's own function fails at this point: nothing to compare
+        raise UsageError(f"{func.__name__} raises {type(exc).__name__} at this point: {exc}") from None
     report = check.compare(func, point, wrt=wrt, tolerance=args.tol)
     print(report.table())
     return 0 if report.agrees else 1

@@ -75,7 +75,7 @@ _ELEMENTWISE = {
     "arccosh": sympy.acosh, "arctanh": sympy.atanh, "exp": sympy.exp, "expm1": lambda x: sympy.exp(x) - 1,
     "exp2": lambda x: 2 ** _sym(x), "log": sympy.log, "log1p": lambda x: sympy.log(1 + x),
     "log2": lambda x: sympy.log(x, 2), "log10": lambda x: sympy.log(x, 10), "sqrt": sympy.sqrt,
-    "cbrt": sympy.cbrt, "square": lambda x: _sym(x) ** 2, "abs": sympy.Abs, "absolute": sympy.Abs,
+    "cbrt": lambda x: sympy.real_root(x, 3), "square": lambda x: _sym(x) ** 2, "abs": sympy.Abs, "absolute": sympy.Abs,
     "fabs": sympy.Abs, "sign": sympy.sign, "negative": lambda x: -x, "positive": lambda x: x,
     "reciprocal": lambda x: 1 / _sym(x), "power": lambda a, b: _sym(a) ** b, "maximum": sympy.Max,
     "minimum": sympy.Min, "fmax": sympy.Max, "fmin": sympy.Min, "hypot": lambda a, b: sympy.sqrt(a ** 2 + b ** 2),
@@ -325,6 +325,20 @@ class _Decide:
             return self.pf.lines[lineno - 1].strip().rstrip(":")
         return ast.unparse(node)
 
+    @staticmethod
+    def equal(a, b):
+        """`a == b`, as a SymPy relation when either side is symbolic."""
+        if isinstance(a, sympy.Basic) or isinstance(b, sympy.Basic):
+            return sympy.Eq(sympy.sympify(a), sympy.sympify(b))
+        return a == b
+
+    @staticmethod
+    def unequal(a, b):
+        """`a != b`, as a SymPy relation when either side is symbolic."""
+        if isinstance(a, sympy.Basic) or isinstance(b, sympy.Basic):
+            return sympy.Ne(sympy.sympify(a), sympy.sympify(b))
+        return a != b
+
     def branch(self, value, site):
         """The truth value of a branch or loop condition."""
         return self._concrete(value, site, "branch")
@@ -360,6 +374,16 @@ class _Rewrite(ast.NodeTransformer):
         node.test = self._call("branch", node.test, node.test)
         return node
 
+    def visit_Compare(self, node):
+        # `x == 1.0` on a symbol is Python's structural equality (always False): make it a relation
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.ops[0], ast.Eq | ast.NotEq):
+            method = "equal" if isinstance(node.ops[0], ast.Eq) else "unequal"
+            call = ast.Call(func=ast.Attribute(value=ast.Name(self.decide, ast.Load()), attr=method, ctx=ast.Load()),
+                            args=[node.left, node.comparators[0]], keywords=[])
+            return ast.copy_location(call, node)
+        return node
+
     def visit_Call(self, node):
         self.generic_visit(node)
         if isinstance(node.func, ast.Name) and node.func.id == "range":
@@ -367,7 +391,7 @@ class _Rewrite(ast.NodeTransformer):
         return node
 
 
-def _run_lowered(func, args, ctx):
+def _run_lowered(func, args, ctx, kwargs=None):
     """Execute the lowered program of `func` on SymPy values; returns its output."""
     from s2s import pipeline
     if ctx.depth > 200:
@@ -389,10 +413,12 @@ def _run_lowered(func, args, ctx):
     for name, value in list(namespace.items()):
         if _is_user_function(value):
             namespace[name] = _symbolic_callee(value, ctx)
+        elif isinstance(value, types.ModuleType) and not value.__name__.startswith(("numpy", "math", "s2s", "sympy")):
+            namespace[name] = _ModuleProxy(value, ctx)
     exec(compile(module, pf.filename, "exec"), namespace)
     ctx.depth += 1
     try:
-        return namespace[tree.name](*args)
+        return namespace[tree.name](*args, **(kwargs or {}))
     except S2SError:
         raise
     except Exception as exc:  # report the user's line the SymPy run failed on
@@ -407,13 +433,19 @@ def _is_user_function(value):
 
 def _symbolic_callee(func, ctx):
     def call(*args, **kwargs):
-        if kwargs:
-            import inspect
-            bound = inspect.signature(func).bind(*args, **kwargs)
-            bound.apply_defaults()
-            args = bound.args
-        return _run_lowered(func, args, ctx)
+        return _run_lowered(func, args, ctx, kwargs)
     return call
+
+
+class _ModuleProxy:
+    """A user's module seen from symbolic code: its functions run symbolically too."""
+
+    def __init__(self, module, ctx):
+        self._module, self._ctx = module, ctx
+
+    def __getattr__(self, name):
+        value = getattr(self._module, name)
+        return _symbolic_callee(value, self._ctx) if _is_user_function(value) else _substitute(value)
 
 
 def _located(exc, pf):
@@ -470,9 +502,15 @@ def expression(func, *args):
     decided at that point; without, every parameter is a scalar symbol.
     """
     import inspect
-    params = list(inspect.signature(func).parameters)
-    if args and len(args) != len(params):
-        raise TypeError(f"{func.__name__} takes {len(params)} argument(s) {params}, got {len(args)}")
+    signature = inspect.signature(func)
+    params = list(signature.parameters)
+    if args:
+        try:
+            bound = signature.bind(*args)
+        except TypeError as exc:
+            raise TypeError(f"{func.__name__}{signature}: {exc}") from None
+        bound.apply_defaults()  # defaults take part as symbols at their default values
+        args = tuple(bound.arguments[p] for p in params)
     values = args if args else (None,) * len(params)
     symbols = tuple(_symbols_for(p, v) for p, v in zip(params, values))
     point = None
@@ -602,8 +640,15 @@ def derivative(func, *args, wrt=0, simplify=True, compare=True):
 
 def _diff(out, symbols):
     if isinstance(symbols, sympy.Basic):
-        return sympy.diff(out, symbols)
-    return _map(lambda s: sympy.diff(out, s), symbols)
+        return _piecewise_constant(sympy.diff(out, symbols))
+    return _map(lambda s: _piecewise_constant(sympy.diff(out, s)), symbols)
+
+
+def _piecewise_constant(expr):
+    """floor, ceiling and sign have derivative 0 wherever they are differentiable (as s2s's rules say)."""
+    expr = expr.replace(lambda e: isinstance(e, sympy.Derivative) and e.expr.func in (sympy.floor, sympy.ceiling),
+                        lambda e: sympy.Integer(0))
+    return expr.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.Integer(0))
 
 
 def _map(fn, value):

@@ -158,8 +158,6 @@ def test_cannot_differentiate_points_at_the_users_line(s2s_cli, command, workdir
     assert str(workdir / "funcs.py") in out.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="a function that raises at the point (here ZeroDivisionError) escapes cmd_check: "
-                                       "Python traceback and exit status 1, the status that means 'DISAGREES'")
 def test_function_raising_at_the_point_is_bad_input(s2s_cli):
     out = s2s_cli("check", "funcs.py:dividing", "--at", "x=1.5")
     assert_clean_error(out, "ZeroDivisionError")
