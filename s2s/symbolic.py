@@ -627,7 +627,7 @@ def derivative(func, *args, wrt=0, simplify=True, compare=True):
     simplified = tuple(_map(sympy.simplify, g) for g in grads) if simplify else grads
     seconds["simplify"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    function = _lambdify(program.symbols, simplified, single)
+    function = _lambdify(program.symbols, simplified, single, inspect.signature(func))
     seconds["lambdify"] = time.perf_counter() - t0
     s2s_ops = s2s_lines = None
     if compare:
@@ -657,7 +657,7 @@ def _map(fn, value):
     return fn(value)
 
 
-def _lambdify(symbols, grads, single):
+def _lambdify(symbols, grads, single, signature=None):
     flat_symbols = [s for group in symbols for s in _flat_symbols(group)]
     exprs = [list(np.asarray(g, dtype=object).ravel()) if isinstance(g, np.ndarray) else [g] for g in grads]
     modules = [{"StopGradient": lambda x: x}, "numpy"]
@@ -665,6 +665,10 @@ def _lambdify(symbols, grads, single):
     shapes = [np.shape(g) if isinstance(g, np.ndarray) else None for g in grads]
 
     def evaluate(*args):
+        if signature is not None and len(args) < len(symbols):  # parameters left to their defaults
+            bound = signature.bind(*args)
+            bound.apply_defaults()
+            args = tuple(bound.arguments.values())
         flat_args = [float(v) for a in args for v in np.ravel(np.asarray(a, dtype=float))]
         values = compiled(*flat_args)
         results, at = [], 0

@@ -518,8 +518,6 @@ def with_default(x, k=2.0):
     return x ** k
 
 
-@pytest.mark.xfail(strict=True, reason="expression() requires a value for every parameter, even those with defaults "
-                                       "(s2s.grad(f)(x) uses the default): TypeError 'takes 2 argument(s)'")
 def test_parameter_default_is_used():
     check_three_ways(with_default, (1.5,))
 
