@@ -315,6 +315,8 @@ def reduced_size(x, axis):
 
 def grad_extreme(g, ans, x, axis, keepdims):
     """Adjoint of max/min: split `g` evenly between the tied extreme entries."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     a = expand_reduced(ans, x, axis, keepdims)
     mask = x == a
     count = np.sum(mask, axis=axis, keepdims=True)
@@ -323,6 +325,8 @@ def grad_extreme(g, ans, x, axis, keepdims):
 
 def grad_prod(g, ans, x, axis, keepdims):
     """Adjoint of np.prod, exact also where entries are zero."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     x = _as_array(x)
     if axis is None:
         flat = x.reshape(-1)
@@ -346,6 +350,8 @@ def _prod_others(x, axis):
 
 def grad_var(g, x, axis, ddof, keepdims):
     """Adjoint of np.var."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     n = reduced_size(x, axis)
     mean = np.mean(x, axis=axis, keepdims=True)
     return expand_reduced(g, x, axis, keepdims) * 2.0 * (x - mean) / (n - ddof)
@@ -353,11 +359,15 @@ def grad_var(g, x, axis, ddof, keepdims):
 
 def grad_std(g, ans, x, axis, ddof, keepdims):
     """Adjoint of np.std."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     return grad_var(g / (2.0 * ans), x, axis, ddof, keepdims)
 
 
 def grad_cumsum(g, x, axis):
     """Adjoint of np.cumsum: reversed cumulative sum."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     if axis is None:
         return np.cumsum(np.ravel(g)[::-1])[::-1].reshape(shape_of(x))
     return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
@@ -365,6 +375,8 @@ def grad_cumsum(g, x, axis):
 
 def grad_norm(g, ans, x, ord, axis, keepdims):
     """Adjoint of np.linalg.norm for the 2-norm (vectors) and Frobenius norm."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     if ord not in (None, 2, "fro") or (ord == 2 and np.ndim(x) > 1 and axis is None):
         if ord == 1 and (axis is not None or np.ndim(x) == 1):
             return expand_reduced(g, x, axis, keepdims) * np.sign(x)
@@ -375,6 +387,8 @@ def grad_norm(g, ans, x, ord, axis, keepdims):
 
 def grad_matmul_a(g, a, b):
     """Adjoint of a @ b for a, with vectors and batches."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     a, b, g = _arr(a), _arr(b), _arr(g)
     if np.ndim(b) == 1:
         if np.ndim(a) == 1:
@@ -389,6 +403,8 @@ def grad_matmul_a(g, a, b):
 
 def grad_matmul_b(g, a, b):
     """Adjoint of a @ b for b."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     a, b, g = _arr(a), _arr(b), _arr(g)
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:
@@ -401,6 +417,8 @@ def grad_matmul_b(g, a, b):
 
 def grad_dot_a(g, a, b):
     """Adjoint of np.dot(a, b) for a."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     a, b = _arr(a), _arr(b)
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * b, a)
@@ -411,6 +429,8 @@ def grad_dot_a(g, a, b):
 
 def grad_dot_b(g, a, b):
     """Adjoint of np.dot(a, b) for b."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     a, b = _arr(a), _arr(b)
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * a, b)
@@ -422,6 +442,8 @@ def grad_dot_b(g, a, b):
 
 def grad_tensordot(g, a, b, axes, which):
     """Adjoint of np.tensordot for operand 0 (a) or 1 (b)."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     a, b = _as_array(a), _as_array(b)
     if not is_array(g):
         g = np.asarray(g, like=a if is_foreign(a) else b) if is_foreign(a) or is_foreign(b) else np.asarray(g)
@@ -447,6 +469,8 @@ def grad_tensordot(g, a, b, axes, which):
 
 def grad_einsum(g, subscripts, operands, which):
     """Adjoint of np.einsum for the operand at position `which` (explicit '->' form)."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     if "->" not in subscripts:
         ins = subscripts.replace(" ", "").split(",")
         letters = sorted({c for s in ins for c in s if c.isalpha() and sum(t.count(c) for t in ins) == 1})
@@ -497,6 +521,8 @@ def grad_stack(g, arrays, axis):
 
 def grad_transpose(g, axes):
     """Adjoint of np.transpose."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     if axes is None:
         return np.transpose(g)
     return np.transpose(g, tuple(int(i) for i in np.argsort([a % np.ndim(g) for a in axes])))
@@ -504,11 +530,15 @@ def grad_transpose(g, axes):
 
 def grad_expand_dims(g, axis):
     """Adjoint of np.expand_dims."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     return np.squeeze(g, axis=axis)
 
 
 def grad_squeeze(g, x, axis):
     """Adjoint of np.squeeze."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     return np.reshape(g, shape_of(x))
 
 
@@ -538,27 +568,37 @@ def _select(g, chosen, items):
 
 def grad_where(g, cond, x, take_x):
     """Adjoint of np.where(cond, x, y) for x (take_x) or y."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     mask = cond if take_x else np.logical_not(cond)
     return unbroadcast(np.where(mask, g, 0.0), x)
 
 
 def grad_clip(g, x, lo, hi):
     """Adjoint of np.clip for x."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     return unbroadcast(g * clip_mask(x, lo, hi), x)
 
 
 def grad_det(g, ans, a):
     """Adjoint of np.linalg.det."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     return np.expand_dims(np.expand_dims(g * ans, -1), -1) * np.swapaxes(np.linalg.inv(a), -1, -2)
 
 
 def grad_solve_b(g, a, b):
     """Adjoint of np.linalg.solve for b."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     return np.linalg.solve(np.swapaxes(a, -1, -2), g)
 
 
 def grad_solve_a(g, ans, a, b):
     """Adjoint of np.linalg.solve for a."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     gb = grad_solve_b(g, a, b)
     if np.ndim(ans) == np.ndim(a) - 1:
         return -np.expand_dims(gb, -1) * np.expand_dims(ans, -2)
@@ -567,6 +607,8 @@ def grad_solve_a(g, ans, a, b):
 
 def grad_trace(g, x, offset, axis1, axis2):
     """Adjoint of np.trace."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     x = _as_array(x)
     eye = _in_library_of(np.eye(x.shape[axis1], x.shape[axis2], k=offset), x, g)
     eye = np.expand_dims(eye, tuple(range(2, x.ndim)))
@@ -629,6 +671,8 @@ def dense_list(tangents, values):
 
 def grad_tile(g, a, reps):
     """Adjoint of np.tile."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     a_shape = shape_of(a)
     reps = (reps,) if isinstance(reps, int) else tuple(reps)
     nd = max(len(a_shape), len(reps))
@@ -644,6 +688,8 @@ def grad_tile(g, a, reps):
 
 def grad_diag(g, v, k):
     """Adjoint of np.diag (both directions: vector to matrix and back)."""
+    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
+        return ZERO
     if np.ndim(v) == 1:
         return np.diagonal(g, offset=k).copy()
     if is_foreign(v) or is_foreign(g):  # g along diagonal k of a zero matrix, without writing into it

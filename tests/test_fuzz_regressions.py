@@ -54,9 +54,6 @@ def dot_of_value_dead_after_loop(m):
     return s
 
 
-@pytest.mark.xfail(strict=True, reason="WRONG DERIVATIVE: the last a is not used; its adjoint 0.0 goes through the "
-                                       "np.dot rule as zeros of shape (2, 2), which broadcast into the next adjoint of "
-                                       "a: gradient [[2, 2], [0, 0]] instead of [[1, 1], [0, 0]]")
 def test_dot_of_value_dead_after_loop():
     m = np.array([[0.2, 0.3], [0.1, 0.4]])
     g = s2s.grad(dot_of_value_dead_after_loop)(m)
@@ -72,8 +69,6 @@ def matmul_overwritten_in_loop(x):
     return np.sum(y)
 
 
-@pytest.mark.xfail(strict=True, reason="the adjoint of the overwritten y is the scalar 0.0; the matmul adjoint rule "
-                                       "raises ValueError (matmul: operand does not have enough dimensions)")
 def test_matmul_overwritten_in_loop():
     _all_reverse_forms(matmul_overwritten_in_loop, (X2,))
 
@@ -173,8 +168,6 @@ def vector_matrix_product_after_return(x):
     return np.sum(v)
 
 
-@pytest.mark.xfail(strict=True, reason="the matmul adjoint rule (vector @ matrix) gets the scalar 0.0 adjoint of the "
-                                       "code after the return: AxisError: axis -2 is out of bounds for array of dimension 1")
 def test_vector_matrix_product_after_return():
     _all_reverse_forms(vector_matrix_product_after_return, (np.ones((3, 2)),))
 
