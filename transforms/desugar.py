@@ -297,6 +297,45 @@ def desugar(pf, tree: ast.FunctionDef, alloc: NameAllocator | None = None) -> as
     expand_statement_helpers(pf, tree, helpers, alloc)
     tree.s2s_local_helpers = {k: h for k, h in helpers.items() if h.statements is None}
     check_supported(pf, tree)
+    _refuse_augmented_update_of_a_view(pf, tree)
     Desugar(pf, local_names(tree), alloc).visit(tree)
     ast.fix_missing_locations(tree)
     return tree
+
+
+_VIEW_METHODS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "view", "T", "real", "imag", "diagonal"}
+
+
+def _is_slice_view(pf, value) -> bool:
+    """`y[a:b]`, `y[:, j]`, `y.T`, `y.reshape(...)`, `np.flip(y)`...: certainly an array view of another array."""
+    if isinstance(value, ast.Subscript):
+        index = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        return any(isinstance(i, ast.Slice) for i in index)
+    if isinstance(value, ast.Attribute) and value.attr in ("T", "real", "imag"):
+        return True
+    if isinstance(value, ast.Call):
+        if isinstance(value.func, ast.Attribute) and value.func.attr in _VIEW_METHODS and \
+                not isinstance(pf.resolve_expr(value.func.value), type(np)):
+            return True
+        from transforms.aliasing import _VIEW_FUNCTIONS
+        return pf.resolve_expr(value.func) in _VIEW_FUNCTIONS
+    return False
+
+
+def _refuse_augmented_update_of_a_view(pf, tree):
+    """`v = y[0:2]; v += 1.0` updates y in Python; s2s writes `v = v + 1.0`, so it must refuse."""
+    views = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and \
+                _is_slice_view(pf, n.value):
+            views[n.targets[0].id] = n.value
+    for n in ast.walk(tree):
+        if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and n.target.id in views:
+            v = n.target.id
+            raise pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate `{ast.unparse(n)}`: `{v}` is a view "
+                           f"(`{v} = {ast.unparse(views[v])}`), so in Python this updates the array it views too", n,
+                           hint=f"write `{v} = {v} {_OPS.get(type(n.op), '+')} ...` if the view should not change, "
+                                f"or take a copy: `{v} = {ast.unparse(views[v])}.copy()`")
+
+
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
