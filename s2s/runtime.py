@@ -739,6 +739,21 @@ def copy(x):
     return x.copy() if is_array(x) or isinstance(x, list | dict) else np.copy(x)
 
 
+REBINDING_SITES: list[str] = []  # the error message for each `x += ...` guarded by rebinding_update
+
+
+def rebinding_update(x, where):
+    """`x` for `x += ...` where another name shares x's value: fine for numbers, refused for arrays and lists.
+
+    Python updates a shared array or list in place (the other name sees it); s2s's `x = x + ...` would
+    not, so the derivative would be wrong. Numbers are immutable, so the two agree for them.
+    """
+    if (is_array(x) and getattr(x, "ndim", 0) > 0) or isinstance(x, list | dict):
+        from s2s.errors import UnsupportedSyntaxError
+        raise UnsupportedSyntaxError(REBINDING_SITES[where])
+    return x
+
+
 def stop_gradient(x):
     """Detach: the value passes unchanged and its derivative is zero."""
     return x

@@ -106,6 +106,13 @@ class Desugar(ast.NodeTransformer):
         target = node.target
         read = ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target) if isinstance(
             target, ast.Name) else _as_load(target)
+        if isinstance(target, ast.Name) and target.id in getattr(self, "aliased", ()):
+            err = self.pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate `{ast.unparse(node)}` here: "
+                                f"`{target.id}` shares its array with another name, and Python updates that array "
+                                "in place", node, hint=f"write `{target.id} = {ast.unparse(read)} "
+                                f"{_OPS.get(type(node.op), '+')} ...`, or copy the array first")
+            read = ast.copy_location(_call_helper("s2s", "rebinding_update", _runtime().rebinding_update,
+                                                  [read, ast.Constant(_rebinding_site(str(err)))]), node)
         value = ast.copy_location(ast.BinOp(left=read, op=node.op, right=node.value), node)
         out = ast.Assign(targets=[target], value=value)
         out.s2s_augmented = True
@@ -298,7 +305,9 @@ def desugar(pf, tree: ast.FunctionDef, alloc: NameAllocator | None = None) -> as
     tree.s2s_local_helpers = {k: h for k, h in helpers.items() if h.statements is None}
     check_supported(pf, tree)
     _refuse_augmented_update_of_a_view(pf, tree)
-    Desugar(pf, local_names(tree), alloc).visit(tree)
+    desugarer = Desugar(pf, local_names(tree), alloc)
+    desugarer.aliased = _aliased_names(tree)
+    desugarer.visit(tree)
     ast.fix_missing_locations(tree)
     return tree
 
@@ -339,3 +348,21 @@ def _refuse_augmented_update_of_a_view(pf, tree):
 
 
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
+
+
+def _aliased_names(tree) -> set[str]:
+    """Names bound to each other by a plain copy `a = b` (numbers then, or one shared array)."""
+    out = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and \
+                isinstance(n.value, ast.Name):
+            out.update((n.targets[0].id, n.value.id))
+    return out
+
+
+def _rebinding_site(message: str) -> int:
+    """A small number that stands for `message` in generated code (which stays short and readable)."""
+    sites = _runtime().REBINDING_SITES
+    if message not in sites:
+        sites.append(message)
+    return sites.index(message)
