@@ -750,7 +750,7 @@ def rebinding_update(x, where):
     """
     if (is_array(x) and getattr(x, "ndim", 0) > 0) or isinstance(x, list | dict):
         from s2s.errors import UnsupportedSyntaxError
-        raise UnsupportedSyntaxError(REBINDING_SITES[where])
+        raise UnsupportedSyntaxError(REBINDING_SITES[where], hint="")  # the message has its hint
     return x
 
 
