@@ -413,7 +413,7 @@ def _run_lowered(func, args, ctx, kwargs=None):
     for name, value in list(namespace.items()):
         if _is_user_function(value):
             namespace[name] = _symbolic_callee(value, ctx)
-        elif isinstance(value, types.ModuleType) and not value.__name__.startswith(("numpy", "math", "s2s", "sympy")):
+        elif isinstance(value, types.ModuleType) and _is_user_module(value):
             namespace[name] = _ModuleProxy(value, ctx)
     exec(compile(module, pf.filename, "exec"), namespace)
     ctx.depth += 1
@@ -435,6 +435,15 @@ def _symbolic_callee(func, ctx):
     def call(*args, **kwargs):
         return _run_lowered(func, args, ctx, kwargs)
     return call
+
+
+def _is_user_module(module) -> bool:
+    """A module of the user's own (a file outside Python's installation and site-packages)."""
+    path = getattr(module, "__file__", None)
+    if not path or module.__name__.startswith(("s2s", "transforms")):
+        return False
+    installed = {sys.prefix, sys.base_prefix, sys.exec_prefix}
+    return not any(path.startswith(p) for p in installed) and "site-packages" not in path
 
 
 class _ModuleProxy:
