@@ -102,6 +102,7 @@ def grad(func=None, wrt=0, *, optimize=True):
 def _value_and_grad_runner(func, wrt, optimize):
     """`run(args, kwargs) -> (value, gradient)`, with one generated variant per kind of arguments."""
     variants = {}
+    as_tuple = isinstance(wrt, tuple | list) and len(wrt) == 1  # wrt=(0,) gives a 1-tuple, as documented
 
     def run(args, kwargs):
         kinds = tuple(map(type, args))  # one generated variant per argument types (numbers get leaner code)
@@ -116,7 +117,7 @@ def _value_and_grad_runner(func, wrt, optimize):
         value, g = _call(fn, func, args, kwargs)
         if type(value) is not float:
             _check_scalar(value, func)
-        return value, g
+        return value, ((g,) if as_tuple else g)
 
     return run
 

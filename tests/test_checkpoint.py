@@ -591,7 +591,6 @@ def inner_break(x):
     return s
 
 
-@pytest.mark.xfail(strict=True, raises=s2s.UnsupportedSyntaxError, reason=INNER_BREAK_BUG)
 def test_break_of_an_inner_loop_is_allowed():
     g = s2s.grad(inner_break)(0.3)
     check_grad(g, inner_break, (0.3,))

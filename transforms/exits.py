@@ -16,7 +16,11 @@ from transforms.names import NameAllocator, assign, load
 
 def _contains(stmts, kinds, stop_at_loops=False):
     for s in stmts:
-        for node in _walk(s, stop_at_loops):
+        if stop_at_loops and isinstance(s, ast.For | ast.While):  # a loop of the body owns its own break
+            nodes = (n for n in ast.walk(s) if isinstance(n, ast.Return))
+        else:
+            nodes = _walk(s, stop_at_loops)
+        for node in nodes:
             if isinstance(node, kinds):
                 return True
     return False
