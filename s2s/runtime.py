@@ -88,6 +88,8 @@ def shape_of(x):
 
 def unbroadcast(g, x):
     """Sum the gradient `g` down to the shape of `x` (undo NumPy broadcasting)."""
+    if is_zero(g):  # the zero adjoint stands for zeros of any shape
+        return g
     gs = getattr(g, "shape", ())
     xs = getattr(x, "shape", ())
     if gs == xs:
@@ -498,6 +500,8 @@ def grad_einsum(g, subscripts, operands, which):
 
 def grad_concatenate(g, arrays, axis):
     """Adjoints of np.concatenate: split `g` back into the pieces."""
+    if is_zero(g):
+        return [ZERO] * len(arrays)
     if axis is None:
         flat = np.ravel(g)
         return [np.reshape(p, np.shape(a)) for p, a in zip(_pieces(flat, [math.prod(np.shape(a)) for a in arrays], 0), arrays)]
@@ -516,6 +520,8 @@ def _pieces(g, sizes, axis):
 
 def grad_stack(g, arrays, axis):
     """Adjoints of np.stack: unstack `g`."""
+    if is_zero(g):
+        return [ZERO] * len(arrays)
     return [np.take(g, i, axis=axis) for i in range(len(arrays))]
 
 
@@ -708,6 +714,8 @@ def grad_diag(g, v, k):
 
 def grad_vstack(g, tup):
     """Adjoint of np.vstack."""
+    if is_zero(g):
+        return [ZERO] * len(tup)
     pieces = grad_concatenate(g, [np.atleast_2d(t) for t in tup], 0)
     return [np.reshape(p, shape_of(t)) for p, t in zip(pieces, tup)]
 

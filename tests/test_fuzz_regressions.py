@@ -94,8 +94,6 @@ def row_array_overwritten_scalar_factor(x, s):
     return np.sum(a)
 
 
-@pytest.mark.xfail(strict=True, reason="derivative() and vjp raise AttributeError: 'float' object has no attribute "
-                                       "'shape' (grad, specialised for a Python float s, works)")
 def test_row_array_overwritten_scalar_factor():
     args = (X2, 0.5)
     g = s2s.grad(row_array_overwritten_scalar_factor, wrt=(0, 1))(*args)
@@ -114,8 +112,6 @@ def concatenate_unused_after_return(x):
     return np.sum(v * v)
 
 
-@pytest.mark.xfail(strict=True, reason="the concatenate adjoint rule gets the scalar 0.0 adjoint of the overwritten v "
-                                       "and raises (ZeroDivisionError: integer modulo by zero / TypeError: no len())")
 def test_concatenate_unused_after_return():
     _all_reverse_forms(concatenate_unused_after_return, (np.array([0.2]),))
 
@@ -141,8 +137,6 @@ def stack_unused_after_return(x):
     return np.sum(v)
 
 
-@pytest.mark.xfail(strict=True, reason="the np.stack adjoint rule gets the scalar 0.0 adjoint of the code after the "
-                                       "return and raises IndexError: index 1 is out of bounds for axis 0 with size 1")
 def test_stack_unused_after_return():
     _all_reverse_forms(stack_unused_after_return, (X2,))
 
