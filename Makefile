@@ -2,7 +2,7 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean fuzz
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH (or run make PY=python3)"; exit 1; }
@@ -23,10 +23,13 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
-	$(BIN)/ruff check s2s transforms tests examples
+	$(BIN)/ruff check s2s transforms tests examples benchmarks
+
+fuzz: $(VENV)/.installed-dev
+	S2S_FUZZ=long $(BIN)/python -m pytest -q -s tests/test_fuzz.py
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check s2s transforms tests examples
+	$(BIN)/ruff check s2s transforms tests examples benchmarks
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py

@@ -409,6 +409,25 @@ def test_augmented_update_of_an_alias():
     assert_close(g, 2 * x + 2)
 
 
+def augment_loop_rows(x):
+    y = x * 1.0
+    for row in y:
+        row *= 2.0
+    return np.sum(y * y)
+
+
+@pytest.mark.xfail(strict=True, reason="WRONG DERIVATIVE: row *= 2.0 doubles the rows of y in Python (each row is a "
+                                       "view); s2s rebinds row (it refuses row[0] = ...): gradient 2x instead of 8x")
+def test_augmented_update_of_loop_rows():
+    x = np.array([[0.2, 0.3], [0.4, 0.5]])
+    try:
+        g = s2s.grad(augment_loop_rows)(x)
+    except s2s.errors.UnsupportedSyntaxError:
+        return
+    assert_close(g, fd_grad(augment_loop_rows, (x,)))
+    assert_close(g, 8 * x)
+
+
 def twice_the_sum(p):
     return np.sum(p * 2.0)
 

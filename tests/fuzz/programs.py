@@ -1,0 +1,1149 @@
+"""A generator of random differentiable Python/NumPy programs, written as source text.
+
+A program is a module: up to three helper functions and a main function `f` of float and array
+arguments (and sometimes an int `n`) whose output is a scalar. It is written from:
+
+- arithmetic with broadcasting (shapes such as (3, 1) with (4,), scalars with arrays), safe powers,
+  `math` and NumPy functions, reductions (with axis and keepdims), `@`/dot/einsum/outer, reshape,
+  transpose, slicing and indexing, stack/concatenate, cumsum, `np.maximum`, `abs`, `np.where`, ...;
+- `if`/`elif`/`else`, conditional expressions, `for` over `range` (also reversed, `len(x)`, `n`),
+  over arrays, `enumerate` and `zip`, `while` loops with a counter guard, `break`/`continue`,
+  early returns; calls of helpers (keyword and default arguments, tuple results), lambdas;
+- local arrays updated in place (`z = np.zeros(...)`, `z = x.copy()`, `z[i] = ...`, `z[:, j] *= ...`,
+  `z += ...`), and now and then an update another name may observe (s2s may refuse that one).
+
+Every construct is one s2s documents as supported. Everything that could make a derivative
+ill-defined (a branch condition, `np.maximum`, `abs`, `np.max`, `np.where`, `np.clip`) is written
+so that a second rendering of the same program, the *probe* rendering, records which way each
+decision went; the oracle then only compares derivatives at points where no finite-difference step
+flips a decision. Denominators, logarithms, square roots and fractional powers only ever see
+expressions that are positive by construction. A third rendering is the same program for autograd.
+`Program.features` names the constructs a program has that a known bug is tied to.
+
+The generator draws every decision from a `Chooser`: `HypothesisChooser` (so that Hypothesis
+shrinks failing programs) or `RandomChooser` (for long runs outside Hypothesis).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from hypothesis import strategies as st
+
+# ---------------------------------------------------------------- choices
+
+
+class Chooser:
+    """Where the generator's decisions come from. Every decision shrinks towards its first option."""
+
+    def integer(self, lo: int, hi: int) -> int:
+        """An integer in [lo, hi]."""
+        raise NotImplementedError
+
+    def choice(self, options):
+        """One of `options` (a sequence)."""
+        return options[self.integer(0, len(options) - 1)]
+
+    def weighted(self, options):
+        """One value of `options`, a list of (weight, value) pairs."""
+        options = [(w, v) for w, v in options if w > 0]
+        total = sum(w for w, _ in options)
+        k = self.integer(0, total - 1)
+        for w, v in options:
+            if k < w:
+                return v
+            k -= w
+        raise AssertionError("unreachable")
+
+    def chance(self, percent: int) -> bool:
+        """True with probability `percent`%; shrinks to False."""
+        return self.integer(0, 99) >= 100 - percent
+
+
+class HypothesisChooser(Chooser):
+    """Decisions drawn from a Hypothesis `draw` function."""
+
+    def __init__(self, draw):
+        self._draw = draw
+
+    def integer(self, lo, hi):
+        """An integer in [lo, hi], drawn by Hypothesis."""
+        return lo if lo == hi else self._draw(st.integers(lo, hi))
+
+
+class RandomChooser(Chooser):
+    """Decisions from a seeded `random.Random`."""
+
+    def __init__(self, seed):
+        self._rng = random.Random(seed)
+
+    def integer(self, lo, hi):
+        """An integer in [lo, hi]."""
+        return self._rng.randint(lo, hi)
+
+
+# ---------------------------------------------------------------- expressions as small trees
+
+
+class Node:
+    """An expression or statement: a format string over child nodes, with other formats per rendering.
+
+    Renderings: "plain" (what s2s differentiates), "probe" (records every decision in `_P`),
+    "ag" (the same program in a form autograd can trace).
+    """
+
+    __slots__ = ("fmt", "kids", "alts", "fresh", "names", "shape")
+
+    def __init__(self, fmt, *kids, probe=None, ag=None, fresh=True):
+        self.fmt = fmt
+        self.kids = kids
+        self.alts = {"probe": probe, "ag": ag}
+        self.fresh = fresh  # the value is a new array, not a view of a variable
+        self.names = set().union(*(k.names for k in kids)) if kids else set()
+        self.shape = None  # set on expressions: the shape of their value (for the reducer)
+
+    def render(self, mode="plain"):
+        """Source text of this node in the given rendering."""
+        fmt = self.alts.get(mode) or self.fmt
+        return fmt.format(*(k.render(mode) for k in self.kids))
+
+
+def leaf(text, fresh=True, name=None):
+    """A node without children (a name or a constant)."""
+    n = Node(text.replace("{", "{{").replace("}", "}}"), fresh=fresh)
+    if name:
+        n.names = {name}
+    return n
+
+
+def const(c):
+    """A float constant."""
+    return leaf(repr(float(c)))
+
+
+CONSTS = [0.5, 1.5, 2.0, 0.3, 0.7, 1.2, 3.0, 0.25, 0.9, 1.1, 0.1, 2.5]
+
+
+def size_of(shape):
+    """Number of elements of an array of `shape`."""
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+# ---------------------------------------------------------------- variables and scopes
+
+
+@dataclass
+class Var:
+    """A variable in scope: `shape` is None for an int, () for a float scalar, else an array shape."""
+
+    name: str
+    shape: tuple | None
+    hi: int = 0  # ints: the value lies in [0, hi)
+    param: bool = False
+
+
+@dataclass
+class Scope:
+    """Variables visible at a point, which local arrays may be updated in place, and the enclosing context."""
+
+    vars: list = field(default_factory=list)
+    owned: set = field(default_factory=set)
+    in_loop: bool = False
+    ret: object = ()  # the function's return type: a shape, or a tuple of shapes
+    depth: int = 0
+    iterating: frozenset = frozenset()  # arrays an enclosing `for` iterates over
+    lambdas: list = field(default_factory=list)  # [(name, shape)]: local `lambda t: ...` of this shape
+
+    def child(self, **kw):
+        """A nested block's scope: new variables and ownership stay inside it."""
+        s = Scope(list(self.vars), set(self.owned), self.in_loop, self.ret, self.depth + 1, self.iterating,
+                  list(self.lambdas))
+        for k, v in kw.items():
+            setattr(s, k, v)
+        return s
+
+    def floats(self, shape):
+        """Variables holding a float value of this shape."""
+        return [v for v in self.vars if v.shape == shape]
+
+    def arrays(self):
+        """Variables holding arrays."""
+        return [v for v in self.vars if v.shape]
+
+    def ints(self):
+        """Variables holding ints."""
+        return [v for v in self.vars if v.shape is None]
+
+
+@dataclass
+class Helper:
+    """A generated helper function: its name, parameter shapes, defaults and return type."""
+
+    name: str
+    params: list  # [(name, shape)]
+    default: float | None  # the last parameter (a float) has this default when not None
+    ret: object  # a shape, or a tuple of two shapes
+    lines: list = field(default_factory=list)
+
+
+@dataclass
+class Program:
+    """A generated module: its source in every rendering, and how to call `f`."""
+
+    helpers: list
+    main_lines: list
+    params: list  # [(name, shape or None for int, int value or None)]
+    autograd_ok: bool
+    features: frozenset = frozenset()  # constructs a known bug is tied to (see oracle.KNOWN_WRONG)
+
+    def source(self, mode="plain"):
+        """The module's source text in one rendering."""
+        out = ["import math", "", "import numpy as np", "", ""]
+        for h in self.helpers:
+            out += [_render_line(ind, n, mode) for ind, n in h.lines] + ["", ""]
+        out += [_render_line(ind, n, mode) for ind, n in self.main_lines]
+        return "\n".join(out) + "\n"
+
+    def __repr__(self):
+        return "Program(\n" + self.source() + ")"
+
+
+def _render_line(indent, node, mode):
+    return "    " * indent + node.render(mode)
+
+
+# ---------------------------------------------------------------- the generator
+
+SHAPES = [(2,), (3,), (4,), (1,), (3, 1), (1, 4), (2, 3), (3, 4), (4, 3), (2, 2), (3, 3), (1, 3)]
+MATH = ["sin", "cos", "tanh", "exp", "sin", "cos", "tanh", "exp", "atan", "sinh", "cosh", "asinh", "expm1"]
+UFUNC = ["sin", "cos", "tanh", "exp", "sin", "cos", "tanh", "exp", "arctan", "sinh", "cosh", "arcsinh", "expm1"]
+
+
+def broadcast(a, b):
+    """The broadcast shape of two shapes (both valid)."""
+    n = max(len(a), len(b))
+    a = (1,) * (n - len(a)) + tuple(a)
+    b = (1,) * (n - len(b)) + tuple(b)
+    return tuple(max(x, y) for x, y in zip(a, b))
+
+
+class Generator:
+    """Writes one random program; see the module docstring."""
+
+    def __init__(self, ch: Chooser, max_depth=3, max_stmts=6):
+        self.ch = ch
+        self.max_depth = max_depth
+        self.max_stmts = max_stmts
+        self.helpers: list[Helper] = []
+        self.counter = 0
+        self.nprobe = 0
+        self.autograd_ok = True
+        self.features: set = set()
+        self.flip_views: set = set()  # names that may share memory through np.flip
+        self.disowned: set = set()  # arrays passed to a helper as they are
+        self.in_helper = False
+
+    # ---- names and probes
+
+    def fresh(self, prefix):
+        """A new variable name."""
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def probe_id(self):
+        """A new decision-point number."""
+        self.nprobe += 1
+        return self.nprobe
+
+    # ---- shapes
+
+    def any_shape(self, scope, scalar_percent=30):
+        """A type for a new value, biased towards the shapes already in scope."""
+        if self.ch.chance(scalar_percent):
+            return ()
+        shapes = sorted({v.shape for v in scope.arrays()} | {h.ret for h in self.helpers if h.ret and isinstance(h.ret[0], int)})
+        if shapes and self.ch.chance(60):
+            return self.ch.choice(shapes)
+        return self.ch.choice(SHAPES)
+
+    def reduce_shape(self, shape):
+        """A shape that broadcasts up to `shape` (some dimensions set to 1, maybe leading ones dropped)."""
+        out = [1 if (d > 1 and self.ch.chance(30)) else d for d in shape]
+        while len(out) > 1 and out[0] == 1 and self.ch.chance(50):
+            out = out[1:]
+        if len(out) > 1 and self.ch.chance(15):
+            out = out[1:] if out[0] == shape[0] and all(o == s for o, s in zip(out[1:], shape[1:])) else out
+        return tuple(out)
+
+    def split_shape(self, shape):
+        """Two shapes whose broadcast is exactly `shape`."""
+        a = self.reduce_shape(shape)
+        a_full = (1,) * (len(shape) - len(a)) + a
+        b = [d if a_full[k] != d else (1 if (d > 1 and self.ch.chance(30)) else d) for k, d in enumerate(shape)]
+        b = tuple(b)
+        while len(b) > 1 and b[0] == 1 and self.ch.chance(40):
+            b = b[1:]
+        if broadcast(a, b) != tuple(shape):
+            return shape, shape
+        return (a, b) if self.ch.chance(50) else (b, a)
+
+    # ---- index expressions
+
+    def index(self, n, scope):
+        """An int expression with a value in [-n, n)."""
+        ints = [v for v in scope.ints() if not v.param and 0 < v.hi <= n]
+        opts = [(3, "const")]
+        if ints:
+            opts.append((6, "int"))
+        kind = self.ch.weighted(opts)
+        if kind == "const":
+            return leaf(str(self.ch.integer(-n, n - 1)))
+        v = self.ch.choice(ints)
+        form = self.ch.integer(0, 3)
+        if form == 1:
+            return Node("-1 - {0}", leaf(v.name, name=v.name))
+        if form == 2 and n > 1:
+            return Node("({0} + %d) %% %d" % (self.ch.integer(1, n - 1), n), leaf(v.name, name=v.name))
+        return leaf(v.name, name=v.name)
+
+    def slice_text(self, n, k, scope):
+        """A slice selecting `k` of `n` elements (as a format fragment with {} for an int child), or None."""
+        opts = []
+        if k <= n:
+            opts.append("plain")
+        if k == n:
+            opts += ["all", "rev"]
+        if k == (n + 1) // 2 and n > 1:
+            opts.append("step")
+        if k < n:
+            opts.append("tail")
+        ints = [v for v in scope.ints() if not v.param and 0 < v.hi and v.hi - 1 + k <= n]
+        if ints:
+            opts.append("int")
+        if not opts:
+            return None
+        kind = self.ch.choice(opts)
+        if kind == "all":
+            return ":", None
+        if kind == "rev":
+            return "::-1", None
+        if kind == "step":
+            return "::2", None
+        if kind == "tail":
+            return f"-{k}:", None
+        if kind == "int":
+            v = self.ch.choice(ints)
+            return "{0}:{0} + %d" % k, leaf(v.name, name=v.name)
+        o = self.ch.integer(0, n - k)
+        return f"{o}:{o + k}", None
+
+    # ---- expressions
+
+    def expr(self, shape, scope, depth):
+        """An expression with a float value of `shape` (() for a scalar)."""
+        if depth <= 0 or self.ch.chance(20):
+            node = self.leaf(shape, scope, depth)
+        elif shape == ():
+            node = self.scalar(scope, depth)
+        else:
+            node = self.array(shape, scope, depth)
+        node.shape = shape
+        return node
+
+    def leaf(self, shape, scope, depth):
+        """A variable, a part of one, or a constant of this shape."""
+        opts = []
+        exact = scope.floats(shape)
+        if exact:
+            opts.append((12, "var"))
+        if shape == ():
+            if any(v.shape for v in scope.arrays()):
+                opts.append((5, "element"))
+            if scope.ints():
+                opts.append((1, "int"))
+            opts.append((2, "const"))
+        else:
+            if any(self._can_slice(v.shape, shape) for v in scope.arrays()):
+                opts.append((4, "slice"))
+            if any(size_of(v.shape) == size_of(shape) and v.shape != shape for v in scope.arrays()):
+                opts.append((3, "reshape"))
+            if len(shape) == 2 and scope.floats(shape[::-1]):
+                opts.append((3, "T"))
+            if len(shape) == 1 and any(len(v.shape) == 2 and v.shape[1] == shape[0] for v in scope.arrays()):
+                opts.append((2, "row"))
+            if len(shape) == 1 and any(len(v.shape) == 2 and v.shape[0] == shape[0] for v in scope.arrays()):
+                opts.append((2, "col"))
+            opts.append((1, "const"))
+        if len(opts) == 1 and depth > 0:  # only a constant fits here: build the value from variables instead
+            return self.scalar(scope, depth) if shape == () else self.array(shape, scope, depth)
+        if len(opts) == 1 and scope.vars and self.ch.chance(80):
+            return Node("({0} * {1})", self.leaf((), scope, 0), self.constant(shape))
+        kind = self.ch.weighted(opts)
+        if kind == "var":
+            v = self.ch.choice(exact)
+            return leaf(v.name, fresh=False, name=v.name)
+        if kind == "int":
+            v = self.ch.choice(scope.ints())
+            return Node("(0.5 * {0})", leaf(v.name, name=v.name))
+        if kind == "element":
+            v = self.ch.choice(scope.arrays())
+            idx = [self.index(d, scope) for d in v.shape]
+            base = leaf(v.name, fresh=False, name=v.name)
+            if len(idx) == 2 and self.ch.chance(30):
+                return Node("{0}[{1}][{2}]", base, *idx)
+            return Node("{0}[" + ", ".join("{%d}" % (k + 1) for k in range(len(idx))) + "]", base, *idx)
+        if kind == "slice":
+            v = self.ch.choice([v for v in scope.arrays() if self._can_slice(v.shape, shape)])
+            return self.sliced(leaf(v.name, fresh=False, name=v.name), v.shape, shape, scope)
+        if kind == "reshape":
+            v = self.ch.choice([v for v in scope.arrays() if size_of(v.shape) == size_of(shape) and v.shape != shape])
+            return self.reshaped(leaf(v.name, fresh=False, name=v.name), shape)
+        if kind == "T":
+            v = self.ch.choice(scope.floats(shape[::-1]))
+            return self.transposed(leaf(v.name, fresh=False, name=v.name))
+        if kind == "row":
+            v = self.ch.choice([v for v in scope.arrays() if len(v.shape) == 2 and v.shape[1] == shape[0]])
+            return Node("{0}[{1}]", leaf(v.name, fresh=False, name=v.name), self.index(v.shape[0], scope), fresh=False)
+        if kind == "col":
+            v = self.ch.choice([v for v in scope.arrays() if len(v.shape) == 2 and v.shape[0] == shape[0]])
+            return Node("{0}[:, {1}]", leaf(v.name, fresh=False, name=v.name), self.index(v.shape[1], scope), fresh=False)
+        return self.constant(shape)
+
+    def constant(self, shape):
+        """A constant of this shape."""
+        if shape == ():
+            return const(self.ch.choice(CONSTS))
+        lo, hi = self.ch.choice([(-1.0, 1.0), (0.5, 2.0), (-0.3, 0.8)])
+        n = size_of(shape)
+        if len(shape) == 1:
+            return leaf(f"np.linspace({lo}, {hi}, {n})")
+        if self.ch.chance(30):
+            return leaf(f"np.ones({shape})")
+        return leaf(f"np.linspace({lo}, {hi}, {n}).reshape({shape})")
+
+    def _can_slice(self, src, dst):
+        if len(src) != len(dst) or src == dst:
+            return False
+        return all(d <= s for s, d in zip(src, dst))
+
+    def sliced(self, base, src, dst, scope):
+        """`base[...]` of shape `dst` from `src` (same rank, each dimension no larger)."""
+        parts, kids = [], [base]
+        for n, k in zip(src, dst):
+            text, kid = self.slice_text(n, k, scope)
+            if kid is not None:
+                kids.append(kid)
+                text = text.replace("{0}", "{%d}" % (len(kids) - 1))
+            parts.append(text)
+        return Node("{0}[" + ", ".join(parts) + "]", *kids, fresh=False)
+
+    def reshaped(self, node, shape):
+        """`node` reshaped to `shape`."""
+        if self.ch.chance(40):
+            return Node("np.reshape({0}, %s)" % (shape,), node, fresh=False)
+        return Node("{0}.reshape(%s)" % (", ".join(map(str, shape)),), node, fresh=False)
+
+    def transposed(self, node):
+        """The transpose of a 2-d `node`."""
+        if self.ch.chance(40):
+            return Node("np.transpose({0})", node, fresh=False)
+        return Node("{0}.T", node, fresh=False)
+
+    def positive(self, shape, scope, depth):
+        """An expression that is positive (and not tiny) by construction."""
+        e = self.expr(shape, scope, depth - 1)
+        form = self.ch.integer(0, 5)
+        if shape == ():
+            return [Node("(1.0 + {0} * {0})", e), Node("(2.0 + math.sin({0}))", e), Node("math.exp({0})", e),
+                    Node("(1.5 + math.tanh({0}))", e), Node("(0.5 + {0} ** 2)", e), const(self.ch.choice(CONSTS))][form]
+        return [Node("(1.0 + {0} * {0})", e), Node("(2.0 + np.sin({0}))", e), Node("np.exp({0})", e),
+                Node("(1.5 + np.tanh({0}))", e), Node("(0.5 + {0} ** 2)", e),
+                Node("(1.0 + np.square({0}))", e)][form]
+
+    def scalar(self, scope, depth):
+        """A compound scalar expression."""
+        d = depth - 1
+        opts = [(8, "binop"), (3, "div"), (3, "pow"), (1, "neg"), (6, "math"), (1, "npfun"), (2, "log"),
+                (2, "sqrt"), (7, "reduce"), (2, "dot"), (3, "element"), (1, "abs"), (1, "max"), (1, "ifexp"),
+                (1, "float"), (1, "npmax"), (1, "norm"), (1, "log1p"), (1, "hypot"), (1, "listsum"), (1, "trace")]
+        if any(len(v.shape or ()) == 1 for v in scope.vars):
+            opts.append((1, "comprehension"))
+        if any(s_ == () for _, s_ in scope.lambdas):
+            opts.append((3, "lambda"))
+        if any(h.ret == () for h in self.helpers):
+            opts.append((4, "call"))
+        if any(isinstance(h.ret, tuple) and len(h.ret) and isinstance(h.ret[0], tuple) and () in h.ret
+               for h in self.helpers):
+            opts.append((1, "call_item"))
+        kind = self.ch.weighted(opts)
+        if kind == "binop":
+            op = self.ch.choice(["+", "*", "-"])
+            return Node("({0} %s {1})" % op, self.expr((), scope, d), self.expr((), scope, d))
+        if kind == "div":
+            return Node("({0} / {1})", self.expr((), scope, d), self.positive((), scope, d))
+        if kind == "pow":
+            form = self.ch.integer(0, 4)
+            if form == 0:
+                return Node("({0} ** 2)", self.expr((), scope, d))
+            if form == 1:
+                return Node("({0} ** 3)", self.expr((), scope, d))
+            if form == 2:
+                return Node("({0} ** %s)" % self.ch.choice(["0.5", "1.5", "-1.0", "2.5", "-0.5"]), self.positive((), scope, d))
+            if form == 3:
+                return Node("math.pow({0}, %s)" % self.ch.choice(["2.0", "1.5", "3"]), self.positive((), scope, d))
+            return Node("({0} ** math.tanh({1}))", self.positive((), scope, d), self.expr((), scope, d))
+        if kind == "neg":
+            return Node("(-{0})", self.expr((), scope, d))
+        if kind == "math":
+            fn = self.ch.choice(MATH)
+            return Node(f"math.{fn}({{0}})", self.expr((), scope, d))
+        if kind == "npfun":
+            fn = self.ch.choice(UFUNC)
+            return Node(f"np.{fn}({{0}})", self.expr((), scope, d))
+        if kind == "log":
+            fn = self.ch.choice(["math.log", "np.log"])
+            return Node(f"{fn}({{0}})", self.positive((), scope, d))
+        if kind == "sqrt":
+            fn = self.ch.choice(["math.sqrt", "np.sqrt"])
+            return Node(f"{fn}({{0}})", self.positive((), scope, d))
+        if kind == "reduce":
+            shape = self.any_shape(scope, scalar_percent=0)
+            fn = self.ch.choice(["np.sum({0})", "np.mean({0})", "{0}.sum()", "{0}.mean()", "np.sum({0})",
+                                 "np.prod({0})", "np.var({0})"])
+            return Node(fn, self.expr(shape, scope, d))
+        if kind == "dot":
+            n = self.ch.choice([1, 2, 3, 4])
+            form = self.ch.choice(["np.dot({0}, {1})", "({0} @ {1})", "np.inner({0}, {1})"])
+            return Node(form, self.expr((n,), scope, d), self.expr((n,), scope, d))
+        if kind == "element":
+            shape = self.ch.choice([(2,), (3,), (4,), (2, 3), (3, 2)])
+            e = self.expr(shape, scope, d)
+            idx = [self.index(k, scope) for k in shape]
+            return Node("{0}[" + ", ".join("{%d}" % (k + 1) for k in range(len(idx))) + "]", e, *idx)
+        if kind == "abs":
+            k = self.probe_id()
+            return Node("abs({0})", self.expr((), scope, d), probe=f"_P.abs({k}, {{0}})")
+        if kind == "max":
+            k = self.probe_id()
+            fn = self.ch.choice(["max", "min"])
+            return Node(f"{fn}({{0}}, {{1}})", self.expr((), scope, d), self.expr((), scope, d),
+                        probe=f"_P.py{fn}({k}, {{0}}, {{1}})")
+        if kind == "ifexp":
+            return Node("({0} if {1} else {2})", self.expr((), scope, d), self.condition(scope, d), self.expr((), scope, d))
+        if kind == "float":
+            return Node("float({0})", self.expr((), scope, d), ag="({0})")
+        if kind == "npmax":
+            k = self.probe_id()
+            shape = self.any_shape(scope, scalar_percent=0)
+            fn = self.ch.choice(["max", "min"])
+            return Node(f"np.{fn}({{0}})", self.expr(shape, scope, d), probe=f"_P.reduce({k}, '{fn}', {{0}}, None)")
+        if kind == "norm":
+            shape = self.any_shape(scope, scalar_percent=0)
+            return Node("np.linalg.norm({0})", self.positive(shape, scope, d))
+        if kind == "log1p":
+            fn = self.ch.choice(["math.log1p", "np.log1p"])
+            return Node(f"{fn}({{0}})", self.positive((), scope, d))
+        if kind == "hypot":
+            fn = self.ch.choice(["math.hypot", "np.hypot"])
+            return Node(f"{fn}({{0}}, {{1}})", self.expr((), scope, d), self.positive((), scope, d))
+        if kind == "listsum":
+            parts = [self.expr((), scope, d) for _ in range(self.ch.integer(1, 3))]
+            return Node("sum([" + ", ".join("{%d}" % k for k in range(len(parts))) + "])", *parts)
+        if kind == "trace":
+            n = self.ch.choice([1, 2, 3])
+            return Node("np.trace({0})", self.expr((n, n), scope, d))
+        if kind == "comprehension":
+            src = self.ch.choice([v for v in scope.vars if len(v.shape or ()) == 1])
+            e = Var(self.fresh("c"), ())
+            inner = scope.child()
+            inner.vars.append(e)
+            body = self.expr((), inner, d)
+            return Node(f"sum([{{0}} for {e.name} in {{1}}])", body, leaf(src.name, name=src.name))
+        if kind == "lambda":
+            name = self.ch.choice([n for n, s_ in scope.lambdas if s_ == ()])
+            return Node(f"{name}({{0}})", self.expr((), scope, d))
+        if kind == "call_item":
+            h = self.ch.choice([h for h in self.helpers if isinstance(h.ret, tuple) and h.ret and isinstance(h.ret[0], tuple)
+                                and () in h.ret])
+            return Node("{0}[%d]" % h.ret.index(()), self.call(h, scope, d))
+        h = self.ch.choice([h for h in self.helpers if h.ret == ()])
+        return self.call(h, scope, d)
+
+    def call(self, h, scope, depth):
+        """A call of helper `h` with generated arguments.
+
+        An array passed as it is (or a view of it) is never updated in place afterwards: s2s refuses
+        that, as the callee could keep a reference to it."""
+        args = [self.expr(shape, scope, depth) for _, shape in h.params]
+        for a in args:
+            if not a.fresh:
+                self.disowned |= a.names
+        parts = ["{%d}" % k for k in range(len(args))]
+        if h.default is not None:
+            form = self.ch.integer(0, 2)
+            if form == 1:
+                parts[-1] = f"{h.params[-1][0]}=" + parts[-1]
+            elif form == 2:
+                parts, args = parts[:-1], args[:-1]
+        return Node(f"{h.name}(" + ", ".join(parts) + ")", *args, fresh=False)
+
+    def array(self, shape, scope, depth):
+        """A compound expression with an array value of `shape`."""
+        d = depth - 1
+        opts = [(10, "binop"), (4, "scalarop"), (8, "ufunc"), (2, "log"), (2, "sqrt"), (3, "div"), (3, "pow"),
+                (2, "maximum"), (1, "abs"), (1, "neg"), (2, "reshape"), (1, "slice"), (1, "where"), (1, "clip"),
+                (1, "copy")]
+        opts += [(1, "log1p"), (1, "reciprocal"), (1, "hypot"), (1, "logaddexp"), (1, "power")]
+        if len(shape) == 2:
+            opts += [(4, "matmul"), (2, "T"), (2, "outer"), (1, "keepdims"), (1, "stack"), (1, "einsum"), (1, "vstack")]
+            if shape[0] == shape[1]:
+                opts.append((1, "diag"))
+        if len(shape) == 1:
+            opts += [(3, "matvec"), (3, "axis"), (1, "cumsum"), (1, "concat"), (1, "flip"), (1, "einsum"), (1, "hstack")]
+        if any(s_ == shape for _, s_ in scope.lambdas):
+            opts.append((3, "lambda"))
+        if any(h.ret == shape for h in self.helpers):
+            opts.append((4, "call"))
+        kind = self.ch.weighted(opts)
+        if kind == "binop":
+            a, b = self.split_shape(shape)
+            op = self.ch.choice(["+", "*", "-"])
+            return Node("({0} %s {1})" % op, self.expr(a, scope, d), self.expr(b, scope, d))
+        if kind == "scalarop":
+            op = self.ch.choice(["+", "*", "-"])
+            s, a = self.expr((), scope, d), self.expr(shape, scope, d)
+            return Node("({0} %s {1})" % op, s, a) if self.ch.chance(50) else Node("({0} %s {1})" % op, a, s)
+        if kind == "ufunc":
+            return Node(f"np.{self.ch.choice(UFUNC)}({{0}})", self.expr(shape, scope, d))
+        if kind == "log":
+            return Node("np.log({0})", self.positive(shape, scope, d))
+        if kind == "sqrt":
+            return Node("np.sqrt({0})", self.positive(shape, scope, d))
+        if kind == "div":
+            num_shape, den_shape = self.split_shape(shape)
+            if self.ch.chance(30):
+                den_shape = ()
+            num = self.expr(num_shape if den_shape else shape, scope, d)
+            return Node("({0} / {1})", num, self.positive(den_shape, scope, d))
+        if kind == "pow":
+            if self.ch.chance(50):
+                return Node("({0} ** %s)" % self.ch.choice(["2", "3", "2.0"]), self.expr(shape, scope, d))
+            return Node("({0} ** %s)" % self.ch.choice(["0.5", "1.5", "-1.0"]), self.positive(shape, scope, d))
+        if kind == "maximum":
+            a, b = self.split_shape(shape)
+            if self.ch.chance(30):
+                b = ()
+            fn = self.ch.choice(["maximum", "minimum"])
+            k = self.probe_id()
+            return Node(f"np.{fn}({{0}}, {{1}})", self.expr(a if b != () else shape, scope, d), self.expr(b, scope, d),
+                        probe=f"_P.{fn}({k}, {{0}}, {{1}})")
+        if kind == "abs":
+            k = self.probe_id()
+            return Node("np.abs({0})", self.expr(shape, scope, d), probe=f"_P.abs({k}, {{0}})")
+        if kind == "neg":
+            return Node("(-{0})", self.expr(shape, scope, d))
+        if kind == "reshape":
+            candidates = [s for s in SHAPES if size_of(s) == size_of(shape) and s != shape]
+            if not candidates:
+                return Node("np.tanh({0})", self.expr(shape, scope, d))
+            src = self.ch.choice(candidates)
+            return self.reshaped(self.expr(src, scope, d), shape)
+        if kind == "slice":
+            src = tuple(n + self.ch.integer(0, 2) for n in shape)
+            return self.sliced(self.expr(src, scope, d), src, shape, scope)
+        if kind == "where":
+            k = self.probe_id()
+            c = self.expr(shape, scope, d)
+            t = self.ch.choice(CONSTS)
+            return Node("np.where({0} > %s, {1}, {2})" % t, c, self.expr(shape, scope, d), self.expr(shape, scope, d),
+                        probe=f"_P.where({k}, {{0}}, {t}, {{1}}, {{2}})")
+        if kind == "clip":
+            k = self.probe_id()
+            return Node("np.clip({0}, -0.5, 0.8)", self.expr(shape, scope, d), probe=f"_P.clip({k}, {{0}}, -0.5, 0.8)")
+        if kind == "copy":
+            e = self.expr(shape, scope, d)
+            return Node("np.copy({0})", e, ag="np.array({0})") if self.ch.chance(50) else Node("({0}).copy()", e, ag="np.array({0})")
+        if kind == "matmul":
+            m, n = shape
+            k = self.ch.choice([1, 2, 3, 4])
+            form = self.ch.choice(["({0} @ {1})", "np.dot({0}, {1})", "np.matmul({0}, {1})"])
+            return Node(form, self.expr((m, k), scope, d), self.expr((k, n), scope, d))
+        if kind == "T":
+            return self.transposed(self.expr(shape[::-1], scope, d))
+        if kind == "outer":
+            return Node("np.outer({0}, {1})", self.expr((shape[0],), scope, d), self.expr((shape[1],), scope, d))
+        if kind == "keepdims":
+            m, n = shape
+            fn = self.ch.choice(["sum", "mean"])
+            if m == 1:
+                src = (self.ch.choice([1, 2, 3]), n)
+                return Node(f"np.{fn}({{0}}, axis=0, keepdims=True)", self.expr(src, scope, d))
+            if n == 1:
+                src = (m, self.ch.choice([1, 2, 3]))
+                return Node(f"np.{fn}({{0}}, axis=1, keepdims=True)", self.expr(src, scope, d))
+            return Node("np.tanh({0})", self.expr(shape, scope, d))
+        if kind == "stack":
+            m, n = shape
+            if m > 3:
+                return Node("np.sin({0})", self.expr(shape, scope, d))
+            parts = [self.expr((n,), scope, d) for _ in range(m)]
+            return Node("np.stack([" + ", ".join("{%d}" % k for k in range(m)) + "])", *parts)
+        if kind == "matvec":
+            (m,) = shape
+            k = self.ch.choice([1, 2, 3, 4])
+            if self.ch.chance(50):
+                return Node(self.ch.choice(["({0} @ {1})", "np.dot({0}, {1})"]), self.expr((m, k), scope, d), self.expr((k,), scope, d))
+            return Node(self.ch.choice(["({0} @ {1})", "np.dot({0}, {1})"]), self.expr((k,), scope, d), self.expr((k, m), scope, d))
+        if kind == "axis":
+            (m,) = shape
+            k = self.ch.choice([1, 2, 3])
+            axis = self.ch.integer(0, 1)
+            src = (k, m) if axis == 0 else (m, k)
+            fn = self.ch.choice(["np.sum({0}, axis=%d)", "np.mean({0}, axis=%d)", "{0}.sum(axis=%d)", "np.max({0}, axis=%d)"])
+            e = self.expr(src, scope, d)
+            if fn.startswith("np.max"):
+                p = self.probe_id()
+                return Node(fn % axis, e, probe=f"_P.reduce({p}, 'max', {{0}}, {axis})")
+            return Node(fn % axis, e)
+        if kind == "cumsum":
+            return Node("np.cumsum({0})", self.expr(shape, scope, d))
+        if kind == "concat":
+            (m,) = shape
+            if m < 2:
+                return Node("np.cos({0})", self.expr(shape, scope, d))
+            k = self.ch.integer(1, m - 1)
+            return Node("np.concatenate([{0}, {1}])", self.expr((k,), scope, d), self.expr((m - k,), scope, d))
+        if kind == "flip":
+            return Node("np.flip({0})", self.expr(shape, scope, d), ag="({0})[::-1]", fresh=False)
+        if kind == "log1p":
+            return Node("np.log1p({0})", self.positive(shape, scope, d))
+        if kind == "reciprocal":
+            return Node("np.reciprocal({0})", self.positive(shape, scope, d))
+        if kind == "hypot":
+            a, b = self.split_shape(shape)
+            return Node("np.hypot({0}, {1})", self.expr(a, scope, d), self.positive(b, scope, d))
+        if kind == "logaddexp":
+            a, b = self.split_shape(shape)
+            return Node("np.logaddexp({0}, {1})", self.expr(a, scope, d), self.expr(b, scope, d))
+        if kind == "power":
+            return Node("np.power({0}, %s)" % self.ch.choice(["2", "0.5", "1.5", "3.0"]), self.positive(shape, scope, d))
+        if kind == "einsum":
+            k = self.ch.choice([1, 2, 3])
+            if len(shape) == 1:
+                return Node("np.einsum('ij,j->i', {0}, {1})", self.expr((shape[0], k), scope, d), self.expr((k,), scope, d))
+            return Node("np.einsum('ij,jk->ik', {0}, {1})", self.expr((shape[0], k), scope, d),
+                        self.expr((k, shape[1]), scope, d))
+        if kind == "vstack":
+            m, n = shape
+            if m > 3:
+                return Node("np.cos({0})", self.expr(shape, scope, d))
+            parts = [self.expr((n,), scope, d) for _ in range(m)]
+            return Node("np.vstack([" + ", ".join("{%d}" % k for k in range(m)) + "])", *parts)
+        if kind == "hstack":
+            (m,) = shape
+            if m < 2:
+                return Node("np.sin({0})", self.expr(shape, scope, d))
+            k = self.ch.integer(1, m - 1)
+            return Node("np.hstack([{0}, {1}])", self.expr((k,), scope, d), self.expr((m - k,), scope, d))
+        if kind == "diag":
+            return Node("np.diag({0})", self.expr((shape[0],), scope, d))
+        if kind == "lambda":
+            name = self.ch.choice([n for n, s_ in scope.lambdas if s_ == shape])
+            return Node(f"{name}({{0}})", self.expr(shape, scope, d))
+        h = self.ch.choice([h for h in self.helpers if h.ret == shape])
+        return self.call(h, scope, d)
+
+    def condition(self, scope, depth):
+        """A value-dependent boolean condition; the probe rendering records its outcome."""
+        k = self.probe_id()
+        op = self.ch.choice([">", "<"])
+        lhs = self.expr((), scope, max(depth, 1))
+        if self.ch.chance(30):
+            rhs = self.expr((), scope, depth - 1)
+        else:
+            rhs = const(self.ch.choice([0.0, 0.5, -0.3, 1.0, 0.2]))
+        c = Node("{0} %s {1}" % op, lhs, rhs, probe=f"_P.cmp({k}, {{0}}, '{op}', {{1}})")
+        form = self.ch.integer(0, 9)
+        if form == 1:
+            return Node("not {0}", c)
+        if form == 2:
+            return Node("{0} and {1}", c, self.condition(scope, depth - 1))
+        if form == 3:
+            return Node("{0} or {1}", c, self.condition(scope, depth - 1))
+        return c
+
+    # ---- statements
+
+    def block(self, scope, indent, n):
+        """`n` statements (at least one line) in `scope`."""
+        lines = []
+        for _ in range(n):
+            lines += self.statement(scope, indent)
+        return lines or [(indent, leaf("pass"))]
+
+    def assign_rhs(self, shape, scope, target_exists):
+        """The right-hand side of an assignment of a value of `shape`; views of updatable arrays are copied."""
+        e = self.expr(shape, scope, self.ch.integer(1, self.max_depth))
+        if shape and not e.fresh and (target_exists or e.names & scope.owned):
+            e = Node("({0}).copy()", e, ag="np.array({0})")
+        return e
+
+    def statement(self, scope, indent):
+        """One statement (maybe compound), as a list of (indent, node)."""
+        nested = scope.depth < 2
+        owned = [v for v in scope.arrays() if v.name in scope.owned and v.name not in self.disowned]
+        locals_ = [v for v in scope.vars if not v.param and v.shape is not None]
+        opts = [(10, "assign"), (3, "buffer"), (1, "lambda")]
+        if any(not (h.ret and isinstance(h.ret[0], tuple)) for h in self.helpers):
+            opts.append((4, "callassign"))
+        if locals_:
+            opts += [(5, "reassign"), (3, "augment")]
+        if owned or scope.arrays():
+            opts += [(6 if owned else 1, "setitem")]
+        if nested:
+            opts += [(4, "if"), (5, "for"), (2, "forin"), (2, "while")]
+        if scope.in_loop:
+            opts += [(2, "break")]
+        opts += [(2, "return")]
+        if any(isinstance(h.ret, tuple) and h.ret and isinstance(h.ret[0], tuple) for h in self.helpers):
+            opts.append((2, "unpack"))
+        kind = self.ch.weighted(opts)
+        return getattr(self, "st_" + kind)(scope, indent, owned, locals_)
+
+    def st_assign(self, scope, indent, owned, locals_):
+        """`v = expr` for a new variable."""
+        shape = self.any_shape(scope)
+        e = self.assign_rhs(shape, scope, False)
+        v = Var(self.fresh("v"), shape)
+        scope.vars.append(v)
+        if shape and e.fresh:
+            scope.owned.add(v.name)
+        if shape and not e.fresh and "np.flip(" in e.render():
+            self.flip_views |= e.names | {v.name}  # s2s does not know np.flip returns a view
+        return [(indent, Node(v.name + " = {0}", e))]
+
+    def st_lambda(self, scope, indent, owned, locals_):
+        """`lamN = lambda t: expr` (a local function; it sees the variables it uses as they are when called)."""
+        shape = self.any_shape(scope, scalar_percent=50)
+        name = self.fresh("lam")
+        t = Var(self.fresh("t"), shape)
+        inner = scope.child()
+        inner.vars.append(t)
+        body = self.expr(shape, inner, self.ch.integer(1, self.max_depth))
+        scope.lambdas.append((name, shape))
+        return [(indent, Node(f"{name} = lambda {t.name}: {{0}}", body))]
+
+    def st_callassign(self, scope, indent, owned, locals_):
+        """`v = helper(...)`."""
+        h = self.ch.choice([h for h in self.helpers if not (h.ret and isinstance(h.ret[0], tuple))])
+        e = self.call(h, scope, self.ch.integer(1, self.max_depth - 1))
+        if h.ret and e.names & scope.owned:
+            e = Node("({0}).copy()", e, ag="np.array({0})")
+        v = Var(self.fresh("v"), h.ret)
+        scope.vars.append(v)
+        return [(indent, Node(v.name + " = {0}", e))]
+
+    def st_reassign(self, scope, indent, owned, locals_):
+        """`v = expr` for an existing variable (same type)."""
+        v = self.ch.choice(locals_)
+        e = self.assign_rhs(v.shape, scope, True)
+        if v.shape:
+            scope.owned.add(v.name)
+        return [(indent, Node(v.name + " = {0}", e))]
+
+    def st_augment(self, scope, indent, owned, locals_):
+        """`v += expr` (in place on an updatable array)."""
+        cands = [v for v in locals_ if v.shape == () or v in owned]
+        if scope.arrays() and (not cands or self.ch.chance(5)):
+            v = self.update_target(scope, [])
+            self.features.add("aliased-augment")
+        elif not cands:
+            return self.st_assign(scope, indent, owned, locals_)
+        else:
+            v = self.ch.choice(cands)
+        op = self.ch.choice(["+=", "-=", "*="])
+        if v.shape:
+            self.autograd_ok = False
+            if v.name in scope.iterating:
+                self.features.add("update-while-iterating")
+            shape = self.reduce_shape(v.shape) if self.ch.chance(50) else v.shape
+        else:
+            shape = ()
+        return [(indent, Node(f"{v.name} {op} {{0}}", self.expr(shape, scope, self.ch.integer(1, self.max_depth))))]
+
+    def st_buffer(self, scope, indent, owned, locals_):
+        """A local array to update in place: zeros, or a copy of an array in scope."""
+        arrays = scope.arrays()
+        v = Var(self.fresh("z"), None)
+        if arrays and self.ch.chance(50):
+            src = self.ch.choice(arrays)
+            v.shape = src.shape
+            form = self.ch.choice(["{0}.copy()", "np.copy({0})", "np.array({0})"])
+            node = Node(v.name + " = " + form, leaf(src.name, name=src.name), ag=v.name + " = np.array({0})")
+        else:
+            v.shape = self.ch.choice(SHAPES)
+            node = leaf(f"{v.name} = np.zeros({v.shape})")
+        scope.vars.append(v)
+        scope.owned.add(v.name)
+        return [(indent, node)]
+
+    def update_target(self, scope, owned):
+        """The array an in-place update writes to: one only this name holds, or (rarely, or when there is no
+        such array) any array in scope, which another name may observe (s2s must refuse or get it right)."""
+        if owned and not self.ch.chance(8):
+            return self.ch.choice(owned)
+        v = self.ch.choice(scope.arrays())
+        if v not in owned:
+            self.features.add("aliased-update")
+            if v.name in self.flip_views:
+                self.features.add("flip-view-update")
+            if v.param and self.in_helper:
+                self.features.add("helper-param-update")
+        return v
+
+    def st_setitem(self, scope, indent, owned, locals_):
+        """`z[...] = expr` (or `+=`, `*=`) on an updatable local array."""
+        self.autograd_ok = False
+        v = self.update_target(scope, owned)
+        if v.name in scope.iterating:
+            self.features.add("update-while-iterating")
+        op = self.ch.choice(["=", "=", "+=", "*="])
+        base = leaf(v.name, name=v.name)
+        form = self.ch.integer(0, 3)
+        if len(v.shape) == 1:
+            if form <= 1:
+                idx = self.index(v.shape[0], scope)
+                return [(indent, Node(f"{{0}}[{{1}}] {op} {{2}}", base, idx, self.expr((), scope, self.max_depth)))]
+            k = self.ch.integer(1, v.shape[0])
+            text, kid = self.slice_text(v.shape[0], k, scope)
+            kids = [base] + ([kid] if kid is not None else [])
+            text = text.replace("{0}", "{1}")
+            val = self.expr((k,) if self.ch.chance(70) else (), scope, self.max_depth)
+            return [(indent, Node(f"{{0}}[{text}] {op} {{{len(kids)}}}", *kids, val))]
+        m, n = v.shape
+        if form == 0:
+            i, j = self.index(m, scope), self.index(n, scope)
+            return [(indent, Node(f"{{0}}[{{1}}, {{2}}] {op} {{3}}", base, i, j, self.expr((), scope, self.max_depth)))]
+        if form == 1:
+            i = self.index(m, scope)
+            return [(indent, Node(f"{{0}}[{{1}}] {op} {{2}}", base, i, self.expr(self.ch.choice([(n,), ()]), scope, self.max_depth)))]
+        if form == 2:
+            j = self.index(n, scope)
+            return [(indent, Node(f"{{0}}[:, {{1}}] {op} {{2}}", base, j, self.expr((m,), scope, self.max_depth)))]
+        return [(indent, Node(f"{{0}}[:, :] {op} {{1}}", base, self.expr(self.reduce_shape(v.shape), scope, self.max_depth)))]
+
+    def st_if(self, scope, indent, owned, locals_):
+        """if / elif / else on a value-dependent condition."""
+        lines = [(indent, Node("if {0}:", self.condition(scope, 2)))]
+        lines += self.block(scope.child(), indent + 1, self.ch.integer(1, 3))
+        if self.ch.chance(25):
+            lines.append((indent, Node("elif {0}:", self.condition(scope, 2))))
+            lines += self.block(scope.child(), indent + 1, self.ch.integer(1, 2))
+        if self.ch.chance(60):
+            lines.append((indent, leaf("else:")))
+            lines += self.block(scope.child(), indent + 1, self.ch.integer(1, 2))
+        return lines
+
+    def st_for(self, scope, indent, owned, locals_):
+        """`for i in range(k)` accumulating into a variable."""
+        ints = [v for v in scope.ints() if v.param]
+        i = Var(self.fresh("i"), None)
+        if ints and self.ch.chance(40):
+            bound = self.ch.choice(ints)
+            i.hi = bound.hi
+            head = Node(f"for {i.name} in range({{0}}):", leaf(bound.name, name=bound.name))
+        else:
+            k = self.ch.integer(1, 4)
+            i.hi = k
+            form = self.ch.integer(0, 3)
+            if form == 1:
+                head = leaf(f"for {i.name} in reversed(range({k})):")
+            elif form == 2:
+                head = leaf(f"for {i.name} in range({k - 1}, {k}):" if k == 1 else f"for {i.name} in range(1, {k}):")
+            elif form == 3 and [v for v in scope.arrays() if v.shape[0] == k]:
+                v = self.ch.choice([v for v in scope.arrays() if v.shape[0] == k])
+                text = self.ch.choice([f"range(len({v.name}))", f"range({v.name}.shape[0])"])
+                head = Node(f"for {i.name} in {text}:".replace("{", "{{").replace("}", "}}"))
+            else:
+                head = leaf(f"for {i.name} in range({k}):")
+        acc, lines = self.accumulator(scope, indent)
+        body = self.loop_scope(scope)
+        body.vars.append(i)
+        return lines + [(indent, head)] + self.loop_body(body, indent + 1, acc, 2)
+
+    def loop_scope(self, scope, **kw):
+        """The scope of a loop body (and note loops nested in loops)."""
+        if scope.in_loop:
+            self.features.add("nested-loop")
+        return scope.child(in_loop=True, **kw)
+
+    def loop_body(self, body, indent, acc, n):
+        """Up to `n` statements, then `acc = acc + expr`."""
+        inner = [ln for ln in self.block(body, indent, self.ch.integer(0, n)) if ln[1].fmt != "pass"]
+        inner.append((indent, Node(f"{acc.name} = {acc.name} + {{0}}", self.expr(acc.shape, body, self.max_depth))))
+        return inner
+
+    def accumulator(self, scope, indent):
+        """A variable a loop accumulates into: an existing local, or a new one (with its initialisation lines)."""
+        cands = [v for v in scope.vars if not v.param and v.shape is not None]
+        if cands and self.ch.chance(50):
+            return self.ch.choice(cands), []
+        shape = self.any_shape(scope)
+        v = Var(self.fresh("acc"), shape)
+        init = self.expr(shape, scope, 1) if self.ch.chance(50) else (const(0.0) if shape == () else leaf(f"np.zeros({shape})"))
+        if shape and not init.fresh:
+            init = Node("({0}).copy()", init, ag="np.array({0})")
+        scope.vars.append(v)
+        return v, [(indent, Node(f"{v.name} = {{0}}", init))]
+
+    def st_forin(self, scope, indent, owned, locals_):
+        """`for v in x`, `for i, v in enumerate(x)` or `for a, b in zip(x, y)` over arrays."""
+        cands = [v for v in scope.arrays() if len(v.shape) == 1 or v.name not in scope.owned]
+        if not cands:
+            return self.st_for(scope, indent, owned, locals_)
+        src = self.ch.choice(cands)
+        item = Var(self.fresh("e"), src.shape[1:])
+        body = self.loop_scope(scope, iterating=scope.iterating | {src.name})
+        body.vars.append(item)
+        form = self.ch.integer(0, 2)
+        if form == 1:
+            i = Var(self.fresh("i"), None, hi=src.shape[0])
+            body.vars.append(i)
+            head = Node(f"for {i.name}, {item.name} in enumerate({{0}}):", leaf(src.name, name=src.name))
+        elif form == 2:
+            partners = [v for v in cands if v.shape[0] == src.shape[0]]
+            other = self.ch.choice(partners)
+            item2 = Var(self.fresh("e"), other.shape[1:])
+            body.vars.append(item2)
+            body.iterating = body.iterating | {other.name}
+            head = Node(f"for {item.name}, {item2.name} in zip({{0}}, {{1}}):", leaf(src.name, name=src.name),
+                        leaf(other.name, name=other.name))
+        else:
+            head = Node(f"for {item.name} in {{0}}:", leaf(src.name, name=src.name))
+        acc, lines = self.accumulator(scope, indent)
+        return lines + [(indent, head)] + self.loop_body(body, indent + 1, acc, 1)
+
+    def st_while(self, scope, indent, owned, locals_):
+        """A while loop with a counter guard and (usually) a value-dependent condition."""
+        if scope.in_loop:
+            self.features.add("while-in-loop")
+        acc, lines = self.accumulator(scope, indent)
+        k = Var(self.fresh("k"), None)
+        limit = self.ch.integer(1, 5)
+        lines.append((indent, leaf(f"{k.name} = 0")))
+        body = self.loop_scope(scope)
+        if self.ch.chance(70):
+            w = Var(self.fresh("w"), ())
+            lines.append((indent, Node(f"{w.name} = {{0}}", self.positive((), scope, 2))))
+            p = self.probe_id()
+            t = self.ch.choice([2.0, 3.0, 5.0])
+            lines.append((indent, Node(f"while {k.name} < {limit} and {w.name} < {t}:",
+                                       probe=f"while {k.name} < {limit} and _P.cmp({p}, {w.name}, '<', {t}):")))
+            lines.append((indent + 1, leaf(f"{k.name} = {k.name} + 1")))
+            lines.append((indent + 1, Node(f"{w.name} = {w.name} * 1.7 + 0.1 * math.tanh({{0}})", self.expr((), scope, 1))))
+            body.vars.append(w)
+        else:
+            lines.append((indent, leaf(f"while {k.name} < {limit}:")))
+            lines.append((indent + 1, leaf(f"{k.name} = {k.name} + 1")))
+        return lines + self.loop_body(body, indent + 1, acc, 2)
+
+    def st_break(self, scope, indent, owned, locals_):
+        """`if cond: break` or `continue`."""
+        word = self.ch.choice(["break", "continue"])
+        return [(indent, Node("if {0}:", self.condition(scope, 1))), (indent + 1, leaf(word))]
+
+    def st_return(self, scope, indent, owned, locals_):
+        """An early return under a condition."""
+        return [(indent, Node("if {0}:", self.condition(scope, 1))), (indent + 1, self.return_node(scope))]
+
+    def return_node(self, scope):
+        """`return expr` of the function's return type."""
+        if isinstance(scope.ret, tuple) and scope.ret and isinstance(scope.ret[0], tuple):
+            parts = [self.expr(s, scope, self.max_depth) for s in scope.ret]
+            return Node("return " + ", ".join("{%d}" % k for k in range(len(parts))), *parts)
+        e = self.expr(scope.ret, scope, self.max_depth)
+        if scope.ret and not e.fresh:
+            e = Node("({0}).copy()", e, ag="np.array({0})") if self.ch.chance(50) else Node("(1.0 * {0})", e)
+        return Node("return {0}", e)
+
+    def st_unpack(self, scope, indent, owned, locals_):
+        """`p, q = helper(...)` for a helper returning a tuple."""
+        h = self.ch.choice([h for h in self.helpers if isinstance(h.ret, tuple) and h.ret and isinstance(h.ret[0], tuple)])
+        names = [Var(self.fresh("u"), s) for s in h.ret]
+        call = self.call(h, scope, self.max_depth - 1)
+        scope.vars.extend(names)
+        return [(indent, Node(", ".join(v.name for v in names) + " = {0}", call))]
+
+    # ---- functions
+
+    def helper(self):
+        """A helper function (it may call the helpers written before it)."""
+        name = f"h{len(self.helpers)}"
+        nparams = self.ch.integer(1, 3)
+        params = [(f"p{k}", self.ch.choice([(), (3,), (4,), (2, 3), (3, 4)] + SHAPES)) for k in range(nparams)]
+        default = None
+        if params[-1][1] == () and self.ch.chance(40):
+            default = self.ch.choice(CONSTS)
+        if self.ch.chance(15):
+            ret = (self.ch.choice([()] + SHAPES), self.ch.choice([()] + SHAPES))
+        else:
+            ret = self.ch.choice([(), ()] + SHAPES)
+        scope = Scope([Var(n, s, param=True) for n, s in params], set(), False, ret)
+        sig = ", ".join(n for n, _ in params)
+        if default is not None:
+            sig += f"={default!r}"
+        lines = [(0, leaf(f"def {name}({sig}):"))]
+        lines += [ln for ln in self.block(scope, 1, self.ch.integer(0, 3)) if ln[1].fmt != "pass"]
+        lines.append((1, self.return_node(scope)))
+        return Helper(name, params, default, ret, lines)
+
+    def program(self):
+        """A whole program: helpers and main function `f`."""
+        for _ in range(self.ch.weighted([(3, 0), (4, 1), (2, 2), (1, 3)])):
+            self.in_helper = True
+            self.helpers.append(self.helper())
+            self.in_helper = False
+            self.flip_views = set()
+            self.disowned = set()
+        nparams = self.ch.integer(1, 3)
+        params = []
+        for k in range(nparams):
+            params.append((f"x{k}", self.ch.choice([(), (3,), (4,), (2, 3), (3, 4), (2,), (3, 1)]), None))
+        if self.ch.chance(25):
+            params.append(("n", None, self.ch.integer(1, 3)))
+        scope = Scope([Var(n, s, hi=(v or 0), param=True) for n, s, v in params], set(), False, ())
+        lines = [(0, leaf("def f(" + ", ".join(n for n, _, _ in params) + "):"))]
+        lines += [ln for ln in self.block(scope, 1, self.ch.integer(1, self.max_stmts)) if ln[1].fmt != "pass"]
+        lines.append((1, self.final_return(scope)))
+        return Program(self.helpers, lines, params, self.autograd_ok, frozenset(self.features))
+
+    def final_return(self, scope):
+        """`return` of a scalar that depends on several variables."""
+        live = [v for v in scope.vars if v.shape is not None]
+        own = [v for v in live if not v.param]
+        picks = []
+        for _ in range(self.ch.integer(1, 3)):
+            v = self.ch.choice(own if own and self.ch.chance(75) else live)
+            if v.shape:
+                form = self.ch.choice(["np.sum({0})", "np.mean({0} * {0})", "np.sum(np.sin({0}))"])
+                picks.append(Node(form, leaf(v.name, name=v.name)))
+            else:
+                picks.append(leaf(v.name, name=v.name))
+        if self.ch.chance(40):
+            picks.append(self.expr((), scope, 2))
+        return Node("return " + " + ".join("{%d}" % k for k in range(len(picks))), *picks)
+
+
+def generate(ch: Chooser, **kw) -> Program:
+    """One random program, its decisions drawn from `ch`."""
+    return Generator(ch, **kw).program()
+
+
+@st.composite
+def programs(draw, **kw):
+    """Hypothesis strategy of generated `Program`s."""
+    return generate(HypothesisChooser(draw), **kw)

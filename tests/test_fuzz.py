@@ -1,0 +1,62 @@
+"""Differential fuzzing: random differentiable programs, every s2s derivative against finite differences and autograd.
+
+`tests/fuzz/programs.py` writes the programs, `tests/fuzz/oracle.py` checks one. Two Hypothesis
+profiles:
+
+- `s2s-fuzz-fast` (default, part of `make test`): a fixed (derandomized) set of smaller programs,
+- `s2s-fuzz-long` (`S2S_FUZZ=long`, `make fuzz`): thousands of larger random programs
+  (`S2S_FUZZ_EXAMPLES` overrides how many).
+
+Programs that expose a bug are shrunk by hand into `tests/test_fuzz_regressions.py`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from fuzz.oracle import KnownBugHit, Rejected, check_program
+from fuzz.programs import programs
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+_SUPPRESS = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
+
+settings.register_profile("s2s-fuzz-fast", max_examples=220, derandomize=True, deadline=None, database=None,
+                          suppress_health_check=_SUPPRESS, print_blob=True)
+settings.register_profile("s2s-fuzz-long", max_examples=int(os.environ.get("S2S_FUZZ_EXAMPLES", "5000")),
+                          derandomize=False, deadline=None, suppress_health_check=_SUPPRESS, print_blob=True)
+
+LONG = os.environ.get("S2S_FUZZ", "").lower() == "long"
+REPORT_KNOWN = os.environ.get("S2S_FUZZ_KNOWN", "").lower() == "fail"
+PROFILE = settings.get_profile("s2s-fuzz-long" if LONG else "s2s-fuzz-fast")
+SIZE = {"max_depth": 3, "max_stmts": 6} if LONG else {"max_depth": 2, "max_stmts": 4}
+
+_stats: dict = {}
+
+
+@pytest.fixture(scope="module")
+def program_dir(tmp_path_factory):
+    """A folder for the generated modules (s2s reads their source from files)."""
+    d = tmp_path_factory.mktemp("fuzz_programs")
+    yield d
+    checked = _stats.get("checked", 0)
+    print(f"\nfuzz: {checked} programs checked, {_stats.get('autograd', 0)} also against autograd, "
+          f"{_stats.get('rejected', 0)} points rejected, known bugs hit: {_stats.get('known', {})}")
+
+
+@PROFILE
+@given(program=programs(**SIZE), seed=st.integers(0, 2**31 - 1))
+def test_random_programs(program, seed, program_dir):
+    """Every derivative s2s computes for a random program agrees with finite differences and autograd."""
+    try:
+        check_program(program, seed, program_dir, _stats)
+    except Rejected:
+        _stats["rejected"] = _stats.get("rejected", 0) + 1
+        assume(False)
+    except KnownBugHit as hit:
+        if REPORT_KNOWN:
+            raise AssertionError(f"known bug ({hit.bug.test} in test_fuzz_regressions.py):\n{hit}") from None
+        known = _stats.setdefault("known", {})
+        known[hit.bug.test] = known.get(hit.bug.test, 0) + 1
+        assume(False)
