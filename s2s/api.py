@@ -58,6 +58,17 @@ def _call(fn, func, args, kwargs):
         raise NonScalarOutputError(
             f"grad needs a function with a scalar output, but {func.__name__} returns a tuple, list or dict.",
             hint=exc.hint) from None
+    except Exception as exc:
+        _note_user_line(exc)
+        raise
+
+
+def _note_user_line(exc):
+    """Add to an exception from generated code the user's line that code came from (Python 3.11+ notes)."""
+    from s2s import codegen
+    note = codegen.user_line_note(exc)
+    if note and hasattr(exc, "add_note") and note not in getattr(exc, "__notes__", ()):
+        exc.add_note(note)
 
 
 def _positions(func, names):

@@ -39,7 +39,50 @@ def render(tree: ast.AST) -> str:
     return "\n".join(out) + "\n"
 
 
-def compile_function(fdef: ast.FunctionDef, free_names: list[str], label: str):
+_LINE_MAPS: dict = {}  # generated file name -> (user's file, {generated line: user's line})
+
+
+def _statements(node):
+    """Statements below `node` in source order (the generated `Comment` lines are not statements)."""
+    out = []
+    for field in ("body", "orelse"):
+        for s in getattr(node, field, None) or []:
+            if isinstance(s, ast.stmt) and type(s).__name__ != "Comment":
+                out.append(s)
+                out.extend(_statements(s))
+    return out
+
+
+def _line_map(user_lines, source):
+    """{line of the generated source: line of the user's file} from the locations the passes kept."""
+    factory = ast.parse(source).body[0]
+    generated = _statements(factory.body[0])
+    if len(generated) != len(user_lines):  # should not happen; then only what is known for sure
+        return {}
+    return {g.lineno: u for g, u in zip(generated, user_lines) if u and u > 1}
+
+
+def user_line_note(exc) -> str | None:
+    """For an exception raised inside generated code: where in the user's file that line came from."""
+    tb, found = exc.__traceback__, None
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name in _LINE_MAPS:
+            found = (name, tb.tb_lineno)
+        tb = tb.tb_next
+    if found is None:
+        return None
+    name, line = found
+    user_file, mapping = _LINE_MAPS[name]
+    user = max((g for g in mapping if g <= line), default=None)
+    if user is None or not user_file:
+        return None
+    n = mapping[user]
+    text = linecache.getline(user_file, n).strip()
+    return f'The generated line {line} of "{name}" comes from your line\n  File "{user_file}", line {n}\n    {text}'
+
+
+def compile_function(fdef: ast.FunctionDef, free_names: list[str], label: str, user_file: str | None = None):
     """Compile `fdef` inside a factory whose parameters are `free_names`.
 
     Returns (code object of the generated function, its source text, file name).
@@ -49,9 +92,14 @@ def compile_function(fdef: ast.FunctionDef, free_names: list[str], label: str):
         kwarg=None, defaults=[]), body=[fdef, ast.Return(value=ast.Name(id=fdef.name, ctx=ast.Load()))],
         decorator_list=[], returns=None, type_params=[])
     module = ast.Module(body=[factory], type_ignores=[])
+    user_lines = [getattr(s, "lineno", None) for s in _statements(fdef)]  # before rendering fills the gaps
     source = render(module)
     filename = f"<s2s {next(_counter)}: {label}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    try:
+        _LINE_MAPS[filename] = (user_file, _line_map(user_lines, source))
+    except SyntaxError:
+        pass
     code = compile(source, filename, "exec")
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     inner = next(c for c in factory_code.co_consts if isinstance(c, types.CodeType) and c.co_name == fdef.name)

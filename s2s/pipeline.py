@@ -244,7 +244,7 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
     if optimize_code:
         fdef = optimize.optimize(fdef, removable, adjoints, stack)
     free = list(cells) + [link.cell_name for link in links] + [n for n in func.__code__.co_freevars if n not in cells]
-    code, source, filename = codegen.compile_function(fdef, free, f"{fdef.name} from {pf.filename}")
+    code, source, filename = codegen.compile_function(fdef, free, f"{fdef.name} from {pf.filename}", pf.filename)
     stage_text["derivative"] = source
     seed_name = fdef.args.kwonlyargs[-1].arg if form in ("flat", "value") and fdef.args.kwonlyargs else None
     kwdefaults = {seed_name: 1.0} if seed_name else {}

@@ -810,8 +810,6 @@ def test_wrong_cotangent_shape_is_an_error_not_an_answer():
         pullback(np.ones((2, 3)))
 
 
-@pytest.mark.xfail(strict=True, reason="an exception raised in generated code does not mention the user's "
-                                       "file and line it came from (only the generated line is shown)")
 @pytest.mark.parametrize("case", ["forward", "backward"])
 def test_traceback_mentions_the_user_line(case):
     if case == "forward":
