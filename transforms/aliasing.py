@@ -18,6 +18,7 @@ import numpy as np
 
 from s2s.errors import UnsupportedSyntaxError
 from transforms.analysis import atom_names, is_append, is_pop, is_user_function, resolve_call
+from transforms.names import loaded_names
 
 _VIEW_FUNCTIONS = {np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims, np.swapaxes,
                    np.broadcast_to, np.asarray, np.real, np.imag, np.atleast_1d, np.atleast_2d, np.atleast_3d,
@@ -45,10 +46,6 @@ def _mutations(stmts):
                 if m:
                     out.add(m)
     return out
-
-
-def _reads(node):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def check_aliasing(pf, tree: ast.FunctionDef) -> None:
@@ -119,7 +116,7 @@ def _check_view_use(pf, stmts, i, view, base, mutated):
     if view in mutated:
         _refuse(pf, stmts[i], base, "this updates a view of")
     for later in stmts[i + 1:]:
-        uses = view in _reads(later)
+        uses = view in loaded_names(later)
         updates = base in _mutations([later])
         if uses and not (updates and _only_reads_before_update(later, view)):
             if updates:
@@ -128,7 +125,7 @@ def _check_view_use(pf, stmts, i, view, base, mutated):
         if updates:
             # after the update the view is stale; any later read is refused
             for rest in stmts[stmts.index(later) + 1:]:
-                if view in _reads(rest):
+                if view in loaded_names(rest):
                     _refuse(pf, rest, base, "a view taken before an update is read after it, of")
             return
     # the view lives past the end of this block (e.g. into the next loop iteration)
@@ -151,7 +148,7 @@ def _check_callee_updates(pf, s, call, later, in_loop):
         updated = _updated_params_of(callee.__code__)
     except Exception:  # noqa: BLE001 - the call is checked again, with its own message, when it is differentiated
         return
-    later_reads = set().union(*(_reads(x) for x in later)) if later else set()
+    later_reads = set().union(*(loaded_names(x) for x in later)) if later else set()
     for _, param, atom in bound:
         if param in updated and isinstance(atom, ast.Name) and (in_loop or atom.id in later_reads):
             raise pf.error(UnsupportedSyntaxError,

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import ast
 
-
-def assigned_names(node) -> set[str]:
-    """Every name a statement (or block) stores to, nested statements included."""
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+from transforms.names import assigned_names
 
 
 class _Replace(ast.NodeTransformer):

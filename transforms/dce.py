@@ -11,9 +11,7 @@ from __future__ import annotations
 import ast
 import copy
 
-
-def _reads(node) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+from transforms.names import loaded_names
 
 
 def _dead(stmt, live, removable) -> bool:
@@ -39,9 +37,9 @@ def _block(stmts, live, removable):
             orelse, l2 = _block(s.orelse, set(live), removable)
             s.body = body or [ast.Pass()]
             s.orelse = orelse
-            live = l1 | l2 | _reads(s.test)
+            live = l1 | l2 | loaded_names(s.test)
         elif isinstance(s, ast.For | ast.While):
-            loop_live = set(live) | _reads(s.iter if isinstance(s, ast.For) else s.test)
+            loop_live = set(live) | loaded_names(s.iter if isinstance(s, ast.For) else s.test)
             while True:
                 _, inner = _block(_copy(s.body), set(loop_live), removable)
                 new = loop_live | inner
@@ -61,7 +59,7 @@ def _block(stmts, live, removable):
                 for t in s.targets:
                     if isinstance(t, ast.Name):
                         live.discard(t.id)
-            live = live | _reads(s)
+            live = live | loaded_names(s)
         out.append(s)
     out.reverse()
     if out and all(type(x).__name__ == "Comment" for x in out):

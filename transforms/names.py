@@ -65,3 +65,13 @@ def assign(target: str, value: ast.expr, like=None) -> ast.Assign:
 def expr(text: str) -> ast.expr:
     """Parse a Python expression."""
     return ast.parse(text, mode="eval").body
+
+
+def loaded_names(node) -> set[str]:
+    """Every name `node` reads (nested statements and expressions included)."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def assigned_names(node) -> set[str]:
+    """Every name `node` stores to (nested statements included)."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}

@@ -365,12 +365,12 @@ class Reverse:
             raise self.pf.error(UnsupportedSyntaxError, "s2s.checkpoint marks an outermost loop only: this loop is "
                                 "inside another loop", s, hint="put s2s.checkpoint on the outer loop")
         names = self.checkpoint_names(s)
-        carried, _ = self.carried(s)
+        carried, lists = self.carried(s)
         self.pushed.update(carried)  # defined before the loop (None if not yet), so the first snapshot can take them
         rerun = self.fwd_block(s.body, True)
         for stmt in rerun:
             self.note_reads(stmt)
-        s.s2s_ckpt_carried = carried
+        s.s2s_ckpt_carried = carried, lists
         pop = ast.Call(func=ast.Attribute(value=load(names["snapshots"]), attr="pop", ctx=ast.Load()), args=[],
                        keywords=[])
         restore = ast.Assign(targets=[ast.Tuple(elts=[store(n) for n in carried], ctx=ast.Store())], value=pop) \
@@ -386,8 +386,7 @@ class Reverse:
     def checkpointed_forward(self, s):
         """Forward sweep of a checkpointed loop: no tape, a snapshot of the loop's state every segment."""
         names = self.checkpoint_names(s)
-        carried = s.s2s_ckpt_carried
-        _, lists = self.carried(s)
+        carried, lists = s.s2s_ckpt_carried
         self.no_tape = True
         plain = self.fwd_block(s.body, True)
         self.no_tape = False

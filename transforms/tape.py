@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 
-from transforms.copyprop import assigned_names
+from transforms.names import assigned_names, loaded_names
 
 
 def _is_push(s, stack):
@@ -28,10 +28,6 @@ def _is_pop(s, stack):
         and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute) \
         and s.value.func.attr == "pop" and not s.value.args and isinstance(s.value.func.value, ast.Name) \
         and s.value.func.value.id == stack
-
-
-def _loads(node) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 class _Order(ast.NodeVisitor):
@@ -55,12 +51,12 @@ class _Order(ast.NodeVisitor):
 def _own_loads(s) -> set[str]:
     """Names a statement reads itself, not counting the bodies of the statements nested in it."""
     if isinstance(s, ast.If | ast.While):
-        return _loads(s.test)
+        return loaded_names(s.test)
     if isinstance(s, ast.For):
-        return _loads(s.iter)
+        return loaded_names(s.iter)
     if isinstance(s, ast.FunctionDef):
         return {d.id for d in s.args.defaults if isinstance(d, ast.Name)}
-    return _loads(s)
+    return loaded_names(s)
 
 
 def _unread_restores(fdef, stack):
@@ -76,7 +72,7 @@ def _unread_restores(fdef, stack):
     for i, (s, loops) in enumerate(items):
         if _is_pop(s, stack):
             name = s.targets[0].id
-            read = name in reads_after[i] or any(name in _loads(loop) for loop in loops)
+            read = name in reads_after[i] or any(name in loaded_names(loop) for loop in loops)
             pops.setdefault(name, []).append(read)
     return {name for name, reads in pops.items() if not any(reads)}
 

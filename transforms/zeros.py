@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 
-from transforms.copyprop import assigned_names
+from transforms.names import assigned_names, loaded_names
 from transforms.simplify import is_number
 
 
@@ -31,7 +31,7 @@ def _transfer(stmts, zeros, rewrite, names):
             name = s.targets[0].id
             v = s.value
             if rewrite and name in zeros and name in names and isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) \
-                    and isinstance(v.left, ast.Name) and v.left.id == name and name not in _reads(v.right):
+                    and isinstance(v.left, ast.Name) and v.left.id == name and name not in loaded_names(v.right):
                 s.value = v.right
             zeros.discard(name)
             if _zero_literal(s.value) and name in names:
@@ -60,9 +60,6 @@ def _transfer(stmts, zeros, rewrite, names):
             zeros -= assigned_names(s)
     return zeros
 
-
-def _reads(node) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def drop_zero_accumulations(fdef: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
