@@ -10,7 +10,7 @@ import types
 
 import numpy as np
 
-from s2s import codegen, frontend, runtime
+from s2s import codegen, frontend, rules, runtime
 from transforms import aliasing, exits, lower, optimize, reverse
 from transforms import desugar as desugar_pass
 from transforms import forward as forward_pass
@@ -195,12 +195,14 @@ def _closure_kinds(func):
         except ValueError:
             kinds.append("unset")
             continue
-        if isinstance(value, types.FunctionType):
+        if isinstance(value, types.ModuleType):
+            kinds.append(("module", value.__name__))
+        elif callable(value) and rules.lookup(value) is not None:
+            kinds.append(("rule", id(rules.lookup(value))))  # rules live as long as the process: stable ids
+        elif isinstance(value, types.FunctionType):
             kinds.append("function")
-        elif callable(value) or isinstance(value, types.ModuleType):
-            kinds.append(id(value))  # a NumPy function, a module: its rule is chosen when the code is built
         else:
-            kinds.append("value")
+            kinds.append(type(value).__name__ if callable(value) else "value")
     return tuple(kinds)
 
 
