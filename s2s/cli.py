@@ -50,16 +50,47 @@ def _wrt(text):
     return items[0] if len(items) == 1 else tuple(items)
 
 
+_COLOURS = {"keyword": "\033[1;35m", "string": "\033[32m", "number": "\033[36m", "comment": "\033[2;3m",
+            "builtin": "\033[34m", "bar": "\033[33m"}
+_RESET = "\033[0m"
+
+
 def _highlight(text: str) -> str:
-    if not sys.stdout.isatty():
+    """Python source coloured for a terminal (plain when piped): Pygments when installed, else the tokenizer."""
+    if not sys.stdout.isatty() or os.environ.get("NO_COLOR"):
         return text
     try:
         from pygments import highlight
         from pygments.formatters import TerminalFormatter
         from pygments.lexers import PythonLexer
+        return highlight(text, PythonLexer(), TerminalFormatter())
     except ImportError:
+        return _colour_tokens(text)
+
+
+def _colour_tokens(text: str) -> str:
+    import builtins
+    import io
+    import keyword
+    import tokenize
+    lines = text.splitlines(True)
+    out = [list(line) for line in lines]
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
         return text
-    return highlight(text, PythonLexer(), TerminalFormatter())
+    for tok in reversed(tokens):  # from the end, so earlier positions stay valid
+        kind = None
+        if tok.type == tokenize.NAME:
+            kind = "keyword" if keyword.iskeyword(tok.string) else "bar" if tok.string.endswith(("_bar", "_dot")) \
+                else "builtin" if hasattr(builtins, tok.string) else None
+        elif tok.type in (tokenize.STRING, tokenize.NUMBER, tokenize.COMMENT):
+            kind = {tokenize.STRING: "string", tokenize.NUMBER: "number", tokenize.COMMENT: "comment"}[tok.type]
+        if kind is None or tok.start[0] != tok.end[0]:
+            continue
+        row, (c0, c1) = tok.start[0] - 1, (tok.start[1], tok.end[1])
+        out[row][c0:c1] = [_COLOURS[kind] + tok.string + _RESET]
+    return "".join("".join(chars) for chars in out)
 
 
 def cmd_show(args) -> int:

@@ -51,3 +51,14 @@ def test_show_forward_mode():
     out = run("show", f"{DEMO}:predict", "--mode", "forward")
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("def predict_jvp(") and "W_dot" in out.stdout
+
+
+def test_terminal_colouring_without_pygments_keeps_the_text():
+    """The tokenizer-based colouring adds ANSI codes but no other characters."""
+    import re
+
+    from s2s import cli
+    text = "def f(x, *, y_bar=1.0):\n    # a comment\n    return 'a' + 2 * x_bar\n"
+    coloured = cli._colour_tokens(text)
+    assert "\033[" in coloured
+    assert re.sub(r"\033\[[0-9;]*m", "", coloured) == text
