@@ -428,6 +428,18 @@ def test_augmented_update_of_loop_rows():
     assert_close(g, 8 * x)
 
 
+def augment_view_of_a_temporary(x):
+    v = np.linspace(0.0, 1.0, 4).reshape(2, 2)
+    v *= x
+    return np.sum(v * v)
+
+
+@pytest.mark.xfail(strict=True, reason="UnsupportedSyntaxError '`v` is a view ..., so in Python this updates the array "
+                                       "it views too', but what v views is a temporary no name holds")
+def test_augmented_update_of_a_view_of_a_temporary():
+    _all_reverse_forms(augment_view_of_a_temporary, (X2,))
+
+
 def twice_the_sum(p):
     return np.sum(p * 2.0)
 
