@@ -294,7 +294,9 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         if maybe_unset:  # a loop that ran no trip, a branch not taken: the pullback's defaults still need a value
             stack_init.append(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store()) for n in maybe_unset],
                                          value=ast.Constant(None)))
-        copies = [ast.parse(f"{n} = list({n})").body[0] for n in sorted(set(popped_lists) | ({stack} if stack else set()))]
+        # each call of the pullback pops from its own copies (a list that was never made stays None)
+        copies = [ast.parse(f"{n} = list({n})" if n == stack else f"{n} = None if {n} is None else list({n})").body[0]
+                  for n in sorted(set(popped_lists) | ({stack} if stack else set()))]
         pb_name = alloc.fresh(f"{tree.name}_pullback")
         pb_args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=seed_bar)] + [ast.arg(arg=n) for n in defaults_names],
                                 vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,

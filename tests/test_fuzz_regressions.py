@@ -248,10 +248,6 @@ def inactive_while_loop_inside_loop(x):
     return acc
 
 
-@pytest.mark.xfail(strict=True, reason="WRONG DERIVATIVE: the forward sweep pushes the trip count of the inner while "
-                                       "loop, the backward sweep never pops it, so every later restore is off by one: "
-                                       "gradient [4.62, 4.15] instead of [5.56, 4.93] (with other code around it: "
-                                       "crashes such as IndexError: tuple index out of range)")
 def test_inactive_while_loop_inside_loop():
     x = np.array([0.2, 0.3])
     expected = fd_grad(inactive_while_loop_inside_loop, (x,))
@@ -416,8 +412,6 @@ def augment_loop_rows(x):
     return np.sum(y * y)
 
 
-@pytest.mark.xfail(strict=True, reason="WRONG DERIVATIVE: row *= 2.0 doubles the rows of y in Python (each row is a "
-                                       "view); s2s rebinds row (it refuses row[0] = ...): gradient 2x instead of 8x")
 def test_augmented_update_of_loop_rows():
     x = np.array([[0.2, 0.3], [0.4, 0.5]])
     try:
@@ -531,9 +525,6 @@ def calls_double_in_place_on_a_view(x):
     return np.sum(x * x)
 
 
-@pytest.mark.xfail(strict=True, reason="WRONG DERIVATIVE and the caller's array modified: the helper doubles x through "
-                                       "the view np.reshape(x, (3, 1)); s2s (which refuses the same call on x itself) "
-                                       "runs the update on the caller's x and returns 4x instead of 8x")
 def test_helper_updates_a_view_argument():
     x = np.array([0.2, 0.3, 0.4])
     try:
@@ -552,8 +543,6 @@ def list_comprehension_in_branch_not_taken(x):
     return np.sum(x) + acc
 
 
-@pytest.mark.xfail(strict=True, reason="vjp's pullback copies the list of a comprehension that never ran: "
-                                       "TypeError: 'NoneType' object is not iterable (grad and derivative work)")
 def test_list_comprehension_in_branch_not_taken():
     _all_reverse_forms(list_comprehension_in_branch_not_taken, (X3,))
 

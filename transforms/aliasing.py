@@ -55,7 +55,7 @@ def check_aliasing(pf, tree: ast.FunctionDef) -> None:
             raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate a call that writes its result into an "
                            "existing array (out=...)", node,
                            hint="drop out= and assign the result instead: `x = np.multiply(x, 2.0)`")
-    _check_block(pf, tree.body, _mutations(tree.body))
+    _check_block(pf, tree.body, _mutations(tree.body), views=_view_bindings(pf, tree))
 
 
 def _refuse(pf, node, name, how):
@@ -66,11 +66,25 @@ def _refuse(pf, node, name, how):
                         "or build a new value instead of updating in place")
 
 
-def _check_block(pf, stmts, mutated, in_loop=False):
+def _view_bindings(pf, tree):
+    """{name: the name it may be a view of} for `v = y[...]` and `v = np.reshape(y, ...)`-like lines."""
+    out = {}
+    for s in ast.walk(tree):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            v = s.value
+            if isinstance(v, ast.Subscript) and atom_names(v.value):
+                out[s.targets[0].id] = atom_names(v.value)[0]
+            elif isinstance(v, ast.Call) and resolve_call(pf, v) in _VIEW_FUNCTIONS and v.args and atom_names(v.args[0]):
+                out[s.targets[0].id] = atom_names(v.args[0])[0]
+    return out
+
+
+def _check_block(pf, stmts, mutated, in_loop=False, views=None):
+    views = views or {}
     for i, s in enumerate(stmts):
         for child in (getattr(s, "body", None), getattr(s, "orelse", None)):
             if isinstance(child, list):
-                _check_block(pf, child, mutated, in_loop or isinstance(s, ast.For | ast.While))
+                _check_block(pf, child, mutated, in_loop or isinstance(s, ast.For | ast.While), views)
         if not isinstance(s, ast.Assign | ast.Expr):
             continue
         value = s.value
@@ -94,7 +108,7 @@ def _check_block(pf, stmts, mutated, in_loop=False):
                 for n in atom_names(value.args) + atom_names([k.value for k in value.keywords]):
                     if n in mutated:
                         _refuse(pf, s, n, "a called function may keep")
-                _check_callee_updates(pf, s, value, stmts[i + 1:], in_loop)
+                _check_callee_updates(pf, s, value, stmts[i + 1:], in_loop, views)
         # a view of a mutated array must be used up before the next update
         view_of = None
         if isinstance(target, ast.Name):
@@ -136,7 +150,7 @@ def _only_reads_before_update(stmt, view):
     return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript)
 
 
-def _check_callee_updates(pf, s, call, later, in_loop):
+def _check_callee_updates(pf, s, call, later, in_loop, views):
     """Refuse passing a variable to a function that updates that argument in place, when it is read after.
 
     In Python `p += 1.0` or `p[0] = v` inside the callee changes the caller's array too; s2s's
@@ -150,10 +164,16 @@ def _check_callee_updates(pf, s, call, later, in_loop):
         return
     later_reads = set().union(*(loaded_names(x) for x in later)) if later else set()
     for _, param, atom in bound:
-        if param in updated and isinstance(atom, ast.Name) and (in_loop or atom.id in later_reads):
+        if not (param in updated and isinstance(atom, ast.Name)):
+            continue
+        name, seen = atom.id, {atom.id}  # the argument, and the arrays it may be a view of
+        while name in views and views[name] not in seen:
+            name = views[name]
+            seen.add(name)
+        if in_loop or seen & later_reads:
             raise pf.error(UnsupportedSyntaxError,
                            f"s2s cannot differentiate this call: {callee.__name__} updates its argument `{param}` in "
-                           f"place, which in Python changes `{atom.id}` here too", s,
+                           f"place, which in Python changes `{name}` here too", s,
                            hint=f"copy in the helper first (`{param} = {param}.copy()`), or write "
                                 f"`{param} = {param} + ...` there instead of an in-place update")
 

@@ -351,12 +351,15 @@ _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", 
 
 
 def _aliased_names(tree) -> set[str]:
-    """Names bound to each other by a plain copy `a = b` (numbers then, or one shared array)."""
+    """Names that may share an array with another name: `a = b` copies and loop variables over sequences."""
     out = set()
     for n in ast.walk(tree):
         if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and \
                 isinstance(n.value, ast.Name):
             out.update((n.targets[0].id, n.value.id))
+        elif isinstance(n, ast.For) and isinstance(n.target, ast.Name) and not (
+                isinstance(n.iter, ast.Call) and isinstance(n.iter.func, ast.Name) and n.iter.func.id == "range"):
+            out.add(n.target.id)  # `for row in y`: a row of a 2-d array is a view of y
     return out
 
 

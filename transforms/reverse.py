@@ -324,7 +324,9 @@ class Reverse:
             body = self.bwd_block(s.s2s_test, True) + self.bwd_block(s.body, True)
             self.zero -= self.touched(s.body + s.s2s_test)
             if not body:
-                return pre
+                # the forward sweep pushes the trip count by `needed`; every push needs its pop
+                pushed = in_loop and (self.needed is None or s.s2s_counter in self.needed)
+                return pre + ([self.pop(s.s2s_counter, s)] if pushed else [])
             self.reads.add(s.s2s_counter)
             out = pre + ([self.pop(s.s2s_counter, s)] if in_loop else [])
             loop = ast.For(target=store("_"), iter=ast.Call(func=load("range"), args=[load(s.s2s_counter)],

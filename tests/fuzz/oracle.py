@@ -86,8 +86,6 @@ KNOWN_BUGS = [
     # the pullback restores lists from the tape that its first call emptied
     KnownBug("test_pullback_called_twice_list_in_loop", "IndexError", r"^(pop from empty list|list index out of range)$",
              check="vjp's pullback called a second time"),
-    # the pullback copies the list of a comprehension that did not run
-    KnownBug("test_list_comprehension_in_branch_not_taken", "TypeError", r"^'NoneType' object is not iterable$"),
     # forward mode: the tangent of a copy of a zero tangent is array(0.), which s2s.part takes for a container
     KnownBug("test_copy_of_item_not_differentiated_forward", "NonScalarOutputError", r"returns a tuple, list or dict"),
     # refusals of in-place updates no other name can observe
@@ -104,14 +102,11 @@ KNOWN_BUGS = [
 
 # Programs with these features update an array in place where another name (or a loop over it) may
 # observe the update: s2s may refuse them (UnsupportedSyntaxError), or must get them right.
-REFUSALS_ALLOWED = frozenset({"aliased-update", "update-while-iterating"})
+REFUSALS_ALLOWED = frozenset({"aliased-update", "update-while-iterating", "aliased-augment", "helper-param-update"})
 
 # Wrong values or derivatives already reduced to a test, by the generator feature (Program.features)
 # that produces them: a mismatch in a program with the feature counts as that known bug.
 KNOWN_WRONG = {
-    "aliased-augment": KnownBug("test_augmented_update_of_loop_rows", "Mismatch", ""),
-    "helper-param-update": KnownBug("test_helper_updates_a_view_argument", "Mismatch", ""),
-    "while-in-loop": KnownBug("test_inactive_while_loop_inside_loop", "Mismatch", ""),
 }
 
 
