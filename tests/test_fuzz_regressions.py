@@ -565,3 +565,17 @@ def test_copy_of_item_not_differentiated_forward():
     expected = fd_grad(copy_of_item_not_differentiated, args, wrt=1)
     assert_close(s2s.grad(copy_of_item_not_differentiated, wrt=1)(*args), expected)
     assert_close(s2s.jacobian(copy_of_item_not_differentiated, wrt=1, mode="forward")(*args), expected)
+
+
+def view_of_a_view_read_after_update(x):
+    v = np.transpose(np.reshape(x, (3, 2)))
+    x[:, :] = np.sinh(x)
+    return np.sum(v * v)
+
+
+def test_view_of_a_view_read_after_an_update_is_refused():
+    # found by `make fuzz`: v views x through two views; Python's v sees the update, s2s's would not
+    x = np.ones((2, 3))
+    with pytest.raises(s2s.errors.UnsupportedSyntaxError, match="view"):
+        s2s.grad(view_of_a_view_read_after_update)(x)
+    np.testing.assert_array_equal(x, np.ones((2, 3)))

@@ -122,8 +122,12 @@ def _check_block(pf, stmts, mutated, in_loop=False, views=None):
                            f"s2s cannot differentiate an update of `{target.id}`: it may be a view of `{view_of}`, "
                            f"so updating it would change `{view_of}` too", s,
                            hint=f"take a copy where the view is made: `{target.id} = {ast.unparse(value)}.copy()`")
-        if view_of in mutated:
-            _check_view_use(pf, stmts, i, target.id, view_of, mutated)
+        root, seen = view_of, {view_of}  # a view of a view (np.transpose(np.reshape(x, ...))) views x too
+        while root not in mutated and root in views and views[root] not in seen:
+            root = views[root]
+            seen.add(root)
+        if root in mutated:
+            _check_view_use(pf, stmts, i, target.id, root, mutated)
 
 
 def _check_view_use(pf, stmts, i, view, base, mutated):
