@@ -579,3 +579,15 @@ def test_view_of_a_view_read_after_an_update_is_refused():
     with pytest.raises(s2s.errors.UnsupportedSyntaxError, match="view"):
         s2s.grad(view_of_a_view_read_after_update)(x)
     np.testing.assert_array_equal(x, np.ones((2, 3)))
+
+
+def rebound_before_augmented_update(x0, x1):
+    v4 = x1
+    v4 = np.sqrt(1.0 + x1 * x1)
+    v4 += x1 + x1
+    return np.sum(v4) + np.sum(x0)
+
+
+def test_augmented_update_after_rebinding_to_a_fresh_array():
+    # found by `make fuzz`: v4 no longer shares x1's array when it is updated, so nothing is refused
+    _all_reverse_forms(rebound_before_augmented_update, (X2, X3), wrt=1)

@@ -106,7 +106,7 @@ class Desugar(ast.NodeTransformer):
         target = node.target
         read = ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target) if isinstance(
             target, ast.Name) else _as_load(target)
-        if isinstance(target, ast.Name) and target.id in getattr(self, "aliased", ()):
+        if id(node) in getattr(self, "guarded", ()):
             err = self.pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate `{ast.unparse(node)}` here: "
                                 f"`{target.id}` shares its array with another name, and Python updates that array "
                                 "in place", node, hint=f"write `{target.id} = {ast.unparse(read)} "
@@ -306,7 +306,7 @@ def desugar(pf, tree: ast.FunctionDef, alloc: NameAllocator | None = None) -> as
     check_supported(pf, tree)
     _refuse_augmented_update_of_a_view(pf, tree)
     desugarer = Desugar(pf, local_names(tree), alloc)
-    desugarer.aliased = _aliased_names(tree)
+    desugarer.guarded = _shared_updates(tree)
     desugarer.visit(tree)
     ast.fix_missing_locations(tree)
     return tree
@@ -350,17 +350,43 @@ def _refuse_augmented_update_of_a_view(pf, tree):
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
 
 
-def _aliased_names(tree) -> set[str]:
-    """Names that may share an array with another name: `a = b` copies and loop variables over sequences."""
-    out = set()
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and \
-                isinstance(n.value, ast.Name):
-            out.update((n.targets[0].id, n.value.id))
-        elif isinstance(n, ast.For) and isinstance(n.target, ast.Name) and not (
-                isinstance(n.iter, ast.Call) and isinstance(n.iter.func, ast.Name) and n.iter.func.id == "range"):
-            out.add(n.target.id)  # `for row in y`: a row of a 2-d array is a view of y
-    return out
+def _shared_updates(tree) -> set[int]:
+    """The `x += ...` statements (by id) where x may share its array with another name at that point.
+
+    A name is shared after `x = y` (both are), or as the variable of a loop over a sequence; it is
+    fresh again after any other assignment. Branches and loops merge conservatively (shared wins).
+    """
+    guarded = set()
+
+    def merge(a, b):
+        return {k: "shared" if "shared" in (a.get(k), b.get(k)) else a.get(k, b.get(k)) for k in set(a) | set(b)}
+
+    def block(stmts, state):
+        for st in stmts:
+            if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name):
+                if isinstance(st.value, ast.Name):
+                    state[st.targets[0].id] = state[st.value.id] = "shared"
+                else:
+                    state[st.targets[0].id] = "fresh"
+            elif isinstance(st, ast.AugAssign) and isinstance(st.target, ast.Name):
+                if state.get(st.target.id) == "shared":
+                    guarded.add(id(st))
+            elif isinstance(st, ast.If):
+                state = merge(block(st.body, dict(state)), block(st.orelse, dict(state)))
+            elif isinstance(st, ast.For | ast.While):
+                entry = dict(state)
+                if isinstance(st, ast.For) and isinstance(st.target, ast.Name) and not (
+                        isinstance(st.iter, ast.Call) and isinstance(st.iter.func, ast.Name) and st.iter.func.id == "range"):
+                    entry[st.target.id] = "shared"  # `for row in y`: a row of a 2-d array is a view of y
+                once = block(st.body, dict(entry))
+                again = merge(entry, once)  # the next trip starts where this one ended
+                if isinstance(st, ast.For) and isinstance(st.target, ast.Name) and st.target.id in entry:
+                    again[st.target.id] = entry[st.target.id]
+                state = merge(state, block(st.body, again))
+        return state
+
+    block(tree.body, {})
+    return guarded
 
 
 def _rebinding_site(message: str) -> int:
