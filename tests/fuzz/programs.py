@@ -211,6 +211,10 @@ class Program:
     def __repr__(self):
         return "Program(\n" + self.source() + ")"
 
+    def _repr_pretty_(self, printer, cycle):
+        """How Hypothesis prints a falsifying example: the source, not the node objects."""
+        printer.text(repr(self))
+
 
 def _render_line(indent, node, mode):
     return "    " * indent + node.render(mode)
