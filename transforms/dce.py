@@ -9,7 +9,6 @@ print, or be what a debugger steps through.
 from __future__ import annotations
 
 import ast
-import copy
 
 from transforms.names import loaded_names
 
@@ -28,29 +27,38 @@ def _dead(stmt, live, removable) -> bool:
     return all(t in removable and t not in live for t in targets)
 
 
-def _block(stmts, live, removable):
-    """Backward liveness over one block; returns (kept statements, live-in set)."""
+def _block(stmts, live, removable, apply=True):
+    """Backward liveness over one block; returns (kept statements, live-in set).
+
+    With `apply` false the statements are left as they are (the fixed point round a loop).
+    """
     out = []
     for s in reversed(stmts):
         if isinstance(s, ast.If):
-            body, l1 = _block(s.body, set(live), removable)
-            orelse, l2 = _block(s.orelse, set(live), removable)
-            s.body = body or [ast.Pass()]
-            s.orelse = orelse
+            body, l1 = _block(s.body, set(live), removable, apply)
+            orelse, l2 = _block(s.orelse, set(live), removable, apply)
+            if apply:
+                s.body = body or [ast.Pass()]
+                s.orelse = orelse
+            if isinstance(s.test, ast.Name) and not orelse and all(isinstance(b, ast.Pass) for b in body):
+                continue  # `if cond: pass`: nothing left to do
             live = l1 | l2 | loaded_names(s.test)
         elif isinstance(s, ast.For | ast.While):
             loop_live = set(live) | loaded_names(s.iter if isinstance(s, ast.For) else s.test)
             while True:
-                _, inner = _block(_copy(s.body), set(loop_live), removable)
+                _, inner = _block(s.body, set(loop_live), removable, apply=False)
                 new = loop_live | inner
                 if new == loop_live:
                     break
                 loop_live = new
-            body, inner = _block(s.body, set(loop_live), removable)
-            s.body = body or [ast.Pass()]
+            body, inner = _block(s.body, set(loop_live), removable, apply)
+            if apply:
+                s.body = body or [ast.Pass()]
             live = loop_live | inner
         elif isinstance(s, ast.FunctionDef):
-            s.body, inner = _block(s.body, set(), removable)
+            body, inner = _block(s.body, set(), removable, apply)
+            if apply:
+                s.body = body
             live = live | inner | {d.id for d in s.args.defaults if isinstance(d, ast.Name)}
         elif _dead(s, live, removable):
             continue
@@ -65,10 +73,6 @@ def _block(stmts, live, removable):
     if out and all(type(x).__name__ == "Comment" for x in out):
         out.append(ast.Pass())
     return out, live
-
-
-def _copy(stmts):
-    return copy.deepcopy(stmts)
 
 
 def eliminate_dead_code(fdef, removable):

@@ -114,6 +114,11 @@ def _idle(stmts):
     return all(isinstance(s, ast.Pass) or type(s).__name__ == "Comment" for s in stmts)
 
 
+def _is_placeholder(s):
+    return isinstance(s, ast.Assign) and isinstance(s.value, ast.Constant) and s.value.value is None \
+        and all(isinstance(t, ast.Name) for t in s.targets)
+
+
 def drop_unread_restores(fdef: ast.FunctionDef, stack: str | None) -> ast.FunctionDef:
     """Remove the push/pop pairs of names whose every restore is unread (see the module doc)."""
     if not stack:
@@ -124,9 +129,19 @@ def drop_unread_restores(fdef: ast.FunctionDef, stack: str | None) -> ast.Functi
     fdef = _Drop(stack, names).visit(fdef)
     still_used = any(isinstance(n, ast.Name) and n.id == stack and isinstance(n.ctx, ast.Load) for n in ast.walk(fdef))
     body = []
+    after_stack = False
+    # in a split form the pullback's defaults read the placeholders: leave them there
+    nested = any(isinstance(n, ast.FunctionDef) for n in ast.walk(fdef) if n is not fdef)
     for s in fdef.body:  # the tape itself, `stack = []`, when nothing uses it any more
-        if not still_used and isinstance(s, ast.Assign) and len(s.targets) == 1 and \
-                isinstance(s.targets[0], ast.Name) and s.targets[0].id == stack and isinstance(s.value, ast.List):
+        is_stack = isinstance(s, ast.Assign) and len(s.targets) == 1 and \
+            isinstance(s.targets[0], ast.Name) and s.targets[0].id == stack and isinstance(s.value, ast.List)
+        if after_stack and not nested and _is_placeholder(s):
+            # `t = t2 = None` right after the tape: values pushed before their first assignment
+            s.targets = [t for t in s.targets if t.id not in names]
+            if not s.targets:
+                continue
+        after_stack = is_stack
+        if is_stack and not still_used:
             continue
         body.append(s)
     fdef.body = body

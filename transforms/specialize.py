@@ -1,0 +1,491 @@
+"""Rewrites that the argument shapes of one call make exact (shape-specialised gradient code).
+
+With the shapes from `transforms.shapes`, generated code loses bookkeeping
+that only matters when shapes differ:
+
+- `unbroadcast(g, x)` becomes `g` where `g` already has the shape of `x`;
+- `s2s.reduced_size(x, axis)` becomes the number it is;
+- `s2s.expand_reduced(g, x, ...)` becomes `g` where `g` has x's shape, and
+  a scalar `g` from a full reduction stays a scalar where every use of it
+  broadcasts back to the full shape at once (`t_bar = mean_bar / 640` and
+  `u_bar = t_bar * 2 * u` instead of filling an array with `mean_bar / 640`);
+- the matrix-product adjoints become the products themselves (`g @ b.T`,
+  `a.T @ g`, `np.outer(g, b)`) for 1-d and 2-d operands;
+- `s2s.add(a, b)` of two arrays becomes `a + b`, `s2s.finish(g, x)` becomes
+  `g` where `g` is an array of x's shape;
+- `pure_names` lists the primal variables whose statements cannot raise
+  (NumPy arithmetic, ufuncs and sums on shapes known to fit), so that dead-code
+  elimination can drop the ones the gradient does not read (the loss value
+  itself, when only the gradient is asked for);
+- `np.exp(z - s)` where `s = np.logaddexp(0.0, z)` is read nowhere else
+  becomes the logistic function of `z` (`0.5 + 0.5 * np.tanh(0.5 * z)`, which
+  does not overflow), so that the logaddexp need not be computed at all.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+import numpy as np
+
+from s2s import runtime
+from transforms.names import load
+from transforms.shapes import Shapes
+
+# the runtime helpers whose results the shape rules know, by the name the rules use
+RUNTIME_HELPERS = {getattr(runtime, name): name for name in (
+    "unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b", "copy")}
+
+
+class Context:
+    """What shape specialisation knows: parameter shapes, how free names resolve, NumPy's name."""
+
+    def __init__(self, params: dict, resolve, np_name: str, kinds: dict | None = None):
+        self.params = params  # name -> shape
+        self.kinds = kinds or {}  # name -> NumPy dtype kind ("f" for real floats, Python floats included)
+        self.resolve = resolve
+        self.np_name = np_name
+
+    def shapes(self, fdef) -> Shapes:
+        """Shape inference over `fdef` from the parameter shapes."""
+        return Shapes(fdef, self.params, self.resolve, RUNTIME_HELPERS, self.kinds)
+
+
+def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
+    """Apply the shape rewrites; returns (fdef, names of primal variables that may be dropped if unread)."""
+    shapes = ctx.shapes(fdef)
+    rewrite_helpers(fdef, shapes, ctx.np_name)
+    if _calls(fdef, "expand_reduced"):
+        for _ in range(16):
+            if not keep_reduced_scalars(fdef, shapes):
+                break
+            shapes = ctx.shapes(fdef)
+            rewrite_helpers(fdef, shapes, ctx.np_name)
+    return fdef, pure_names(fdef, shapes, stack)
+
+
+def logistic(fdef: ast.FunctionDef, ctx: Context, removable: set) -> ast.FunctionDef:
+    """Apply `logistic_from_logaddexp` until nothing changes."""
+    for _ in range(16):
+        if not _calls(fdef, "logaddexp") or not logistic_from_logaddexp(fdef, ctx.shapes(fdef), removable, ctx.np_name):
+            break
+    return ast.fix_missing_locations(fdef)
+
+
+def _calls(fdef, attr):
+    """Whether `fdef` calls something named `attr` (a cheap test before running a rewrite)."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == attr
+               for n in ast.walk(fdef))
+
+
+def _call(func: ast.expr, *args) -> ast.Call:
+    return ast.Call(func=func, args=list(args), keywords=[])
+
+
+def _attr(base: str, attr: str) -> ast.Attribute:
+    return ast.Attribute(value=load(base), attr=attr, ctx=ast.Load())
+
+
+def _T(node) -> ast.Attribute:
+    return ast.Attribute(value=node, attr="T", ctx=ast.Load())
+
+
+def _matmul(a, b) -> ast.BinOp:
+    return ast.BinOp(left=a, op=ast.MatMult(), right=b)
+
+
+class _Rewrite(ast.NodeTransformer):
+    def __init__(self, shapes: Shapes, np_name: str):
+        self.shapes = shapes
+        self.np = np_name
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        obj = self.shapes.callee(node)
+        name = self.shapes.helpers.get(obj) if obj is not None and _hashable(obj) else None
+        if name is None or node.keywords:
+            return node
+        args = node.args
+        shapes = [self.shapes.of(a) for a in args]
+        if name == "unbroadcast" and len(args) == 2 and shapes[0] is not None and shapes[0] == shapes[1]:
+            return args[0]
+        if name == "reduced_size" and len(args) == 2 and shapes[0] is not None:
+            n = self._reduced_size(shapes[0], args[1])
+            return node if n is None else ast.Constant(n)
+        if name == "expand_reduced" and len(args) == 4 and shapes[0] is not None and shapes[0] == shapes[1]:
+            return args[0]
+        if name == "finish" and len(args) == 2 and shapes[0] not in (None, ()) and shapes[0] == shapes[1]:
+            return args[0]
+        if name == "add" and len(args) == 2 and all(s not in (None, ()) for s in shapes):
+            return ast.BinOp(left=args[0], op=ast.Add(), right=args[1])
+        if name in ("grad_matmul_a", "grad_matmul_b") and len(args) == 3:
+            return self._matmul_adjoint(name, node, args, shapes)
+        return node
+
+    @staticmethod
+    def _reduced_size(shape, axis_node):
+        try:
+            axis = ast.literal_eval(axis_node)
+        except ValueError:
+            return None
+        if axis is None:
+            return int(np.prod(shape, dtype=np.int64))
+        items = axis if isinstance(axis, tuple) else (axis,)
+        if not all(type(a) is int and -len(shape) <= a < len(shape) for a in items):
+            return None
+        return int(np.prod([shape[a] for a in items], dtype=np.int64))
+
+    def _matmul_adjoint(self, name, node, args, shapes):
+        g, a, b = args
+        sg, sa, sb = shapes
+        if sg in (None, ()) or sa is None or sb is None or len(sa) not in (1, 2) or len(sb) not in (1, 2) \
+                or len(sa) + len(sb) < 3 or sa[-1] != sb[0] or tuple(sa[:-1] + sb[1:]) != sg:
+            return node
+        outer = _attr(self.np, "outer")
+        if name == "grad_matmul_a":
+            if len(sb) == 1:
+                return _call(outer, g, b)  # a (m, k), b (k,): the adjoint of a is g b^T
+            return _matmul(g, _T(b)) if len(sa) == 2 else _matmul(b, g)
+        if len(sa) == 1:
+            return _call(outer, a, g)  # a (k,), b (k, n): the adjoint of b is a g^T
+        return _matmul(_T(a), g) if len(sb) == 2 else _matmul(g, a)
+
+
+def _hashable(obj):
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def rewrite_helpers(fdef: ast.FunctionDef, shapes: Shapes, np_name: str) -> ast.FunctionDef:
+    """Replace runtime helper calls by what they compute at the known shapes."""
+    _Rewrite(shapes, np_name).visit(fdef)
+    return ast.fix_missing_locations(fdef)
+
+
+# ---- a scalar from a full reduction stays a scalar -----------------------------
+
+_ELEMENTWISE = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+
+
+def _parents(tree):
+    out = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            out[child] = node
+    return out
+
+
+def _single_defs(fdef):
+    """name -> its Assign, for names assigned exactly once (and not as a loop variable)."""
+    count, where = {}, {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            count[node.id] = count.get(node.id, 0) + 1
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            where[node.targets[0].id] = node
+    params = {a.arg for a in ast.walk(fdef.args) if isinstance(a, ast.arg)}
+    return {n: s for n, s in where.items() if count.get(n) == 1 and n not in params}
+
+
+def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+    """`expand_reduced(g, x, None, False)` of a scalar `g` becomes `g` where every use re-broadcasts at once.
+
+    Returns whether anything changed (the caller then infers shapes again).
+    """
+    defs = _single_defs(fdef)
+    parents = _parents(fdef)
+    loads = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads.setdefault(node.id, []).append(node)
+    changed = False
+    for name, stmt in list(defs.items()):
+        call = _full_expand(stmt.value, shapes)
+        if call is None:
+            continue
+        trial_value = _replace(stmt.value, call, call.args[0])
+        group = _scalar_group(name, trial_value, defs, loads, parents, shapes)
+        if group is None:
+            continue
+        stmt.value = trial_value
+        changed = True
+        break  # one at a time: shapes change
+    return changed
+
+
+def _full_expand(value, shapes):
+    """The `expand_reduced(g, x, None, False)` call with scalar g at the top of an elementwise `value`."""
+    for node in ast.walk(value):
+        if not isinstance(node, ast.Call) or shapes.helpers.get(shapes.callee(node)) != "expand_reduced" \
+                or len(node.args) != 4 or node.keywords:
+            continue
+        g, x, axis, keepdims = node.args
+        if not (isinstance(axis, ast.Constant) and axis.value is None and isinstance(keepdims, ast.Constant)
+                and keepdims.value is False):
+            continue
+        if shapes.of(g) == () and shapes.of(x) not in (None, ()) and _elementwise_path(value, node):
+            return node
+    return None
+
+
+def _elementwise_path(root, target):
+    """True when `target` sits in `root` under elementwise operators only."""
+    if root is target:
+        return True
+    if isinstance(root, ast.BinOp) and isinstance(root.op, _ELEMENTWISE):
+        return _elementwise_path(root.left, target) or _elementwise_path(root.right, target)
+    if isinstance(root, ast.UnaryOp) and isinstance(root.op, ast.USub | ast.UAdd):
+        return _elementwise_path(root.operand, target)
+    return False
+
+
+def _replace(tree, old, new):
+    if tree is old:
+        return new
+    tree = copy.copy(tree)
+    for field, value in ast.iter_fields(tree):
+        if isinstance(value, ast.AST):
+            setattr(tree, field, _replace(value, old, new))
+        elif isinstance(value, list):
+            setattr(tree, field, [_replace(v, old, new) if isinstance(v, ast.AST) else v for v in value])
+    return tree
+
+
+def _scalar_group(name, new_value, defs, loads, parents, shapes):
+    """Names that turn scalar if `name` gets `new_value`; None if some use would then see a wrong shape."""
+    values = {name: new_value}
+    while True:
+        env = dict(shapes.env)
+        for _ in range(len(values) + 1):
+            for member, value in values.items():
+                env[member] = shapes.of(value, env)
+        grown = False
+        for member in list(values):
+            for use in loads.get(member, []):
+                top = use
+                while isinstance(parents.get(top), ast.BinOp | ast.UnaryOp) and _elementwise_parent(parents[top]):
+                    top = parents[top]
+                if shapes.of(top, env) == shapes.of(top) and shapes.of(top) is not None:
+                    continue  # broadcast back to its own shape right here
+                stmt = parents.get(top)
+                if isinstance(stmt, ast.Assign) and stmt.value is top and len(stmt.targets) == 1 \
+                        and isinstance(stmt.targets[0], ast.Name) and defs.get(stmt.targets[0].id) is stmt \
+                        and shapes.of(top, env) == ():
+                    target = stmt.targets[0].id
+                    if target not in values:
+                        values[target] = stmt.value
+                        grown = True
+                    continue
+                return None
+        if not grown:
+            return set(values)
+
+
+def _elementwise_parent(node):
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, _ELEMENTWISE)
+    return isinstance(node.op, ast.USub | ast.UAdd)
+
+
+# ---- statements that cannot raise ----------------------------------------------
+
+_SAFE_CALLS = {np.sum, np.mean}
+
+
+def pure_names(fdef: ast.FunctionDef, shapes: Shapes, stack: str | None) -> set[str]:
+    """Variables assigned only by statements that cannot raise at these shapes (so may be dropped if unread)."""
+    params = {a.arg for a in ast.walk(fdef.args) if isinstance(a, ast.arg)}
+    verdicts, assign_targets = {}, set()
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            verdicts.setdefault(node.targets[0].id, []).append(_pure(node.value, shapes))
+            assign_targets.add(id(node.targets[0]))
+    other_stores = {node.id for node in ast.walk(fdef)
+                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and id(node) not in assign_targets}
+    out = {n for n, v in verdicts.items() if all(v) and n not in params and n not in other_stores}
+    return out - _pushed(fdef, stack)
+
+
+def _pushed(fdef, stack):
+    out = set()
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("append", "pop") \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == stack:
+            out.update(n.id for n in node.args if isinstance(n, ast.Name))
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) \
+                and node.value.func.attr == "pop":
+            out.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return out
+
+
+def _pure(node, shapes) -> bool:
+    """True when evaluating `node` cannot raise: arithmetic and a few NumPy calls on real floats of shapes that fit."""
+    shape = shapes.of(node)
+    if shape is None or not (shapes.real(node) or isinstance(node, ast.Constant)):
+        return False
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id in shapes.local
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Div | ast.Pow) and shape == ():
+            return False  # a Python number divided by zero, or overflowing a power, raises
+        if not isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow | ast.MatMult):
+            return False
+        return _pure(node.left, shapes) and _pure(node.right, shapes)
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, ast.USub | ast.UAdd) and _pure(node.operand, shapes)
+    if isinstance(node, ast.Attribute):
+        return node.attr == "T" and _pure(node.value, shapes)
+    if isinstance(node, ast.Call) and not node.keywords:
+        obj = shapes.callee(node)
+        if obj is None or not (isinstance(obj, np.ufunc) or (_hashable(obj) and obj in _SAFE_CALLS)):
+            return False
+        if _hashable(obj) and obj in _SAFE_CALLS and len(node.args) != 1:
+            return False
+        return all(_pure(a, shapes) for a in node.args)
+    return False
+
+
+# ---- exp(z - logaddexp(0, z)) is the logistic function --------------------------
+
+def logistic_from_logaddexp(fdef: ast.FunctionDef, shapes: Shapes, removable: set, np_name: str) -> bool:
+    """`np.exp(a - s)` with `s = np.logaddexp(b, a)` read only there becomes sigmoid(a - b); True if changed."""
+    defs = _single_defs(fdef)
+    loads = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads[node.id] = loads.get(node.id, 0) + 1
+    changed = False
+    for node in ast.walk(fdef):
+        if not (isinstance(node, ast.Call) and shapes.callee(node) is np.exp and len(node.args) == 1
+                and not node.keywords and isinstance(node.args[0], ast.BinOp) and isinstance(node.args[0].op, ast.Sub)):
+            continue
+        a, s = node.args[0].left, node.args[0].right
+        if not isinstance(s, ast.Name) or s.id not in removable or loads.get(s.id) != 1 or s.id not in defs:
+            continue
+        value = defs[s.id].value
+        if not (isinstance(value, ast.Call) and shapes.callee(value) is np.logaddexp and len(value.args) == 2
+                and not value.keywords):
+            continue
+        x1, x2 = value.args
+        if _same_atom(a, x2, defs, shapes):
+            other = x1
+        elif _same_atom(a, x1, defs, shapes):
+            other = x2
+        else:
+            continue
+        if not _stable_atom(other, defs, shapes):
+            continue
+        diff = a if isinstance(other, ast.Constant) and other.value == 0 else ast.BinOp(left=a, op=ast.Sub(), right=other)
+        half = ast.Constant(0.5)
+        tanh = _call(_attr(np_name, "tanh"), ast.BinOp(left=half, op=ast.Mult(), right=diff))
+        logistic = ast.BinOp(left=ast.Constant(0.5), op=ast.Add(), right=ast.BinOp(left=ast.Constant(0.5), op=ast.Mult(), right=tanh))
+        _swap(fdef, node, logistic)
+        changed = True
+        break
+    return changed
+
+
+def _stable_atom(node, defs, shapes):
+    """A literal, or a name with one value for the whole function (a parameter never reassigned, or one def)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int | float) and not isinstance(node.value, bool)
+    if not isinstance(node, ast.Name) or node.id not in shapes.local:
+        return False
+    return node.id in defs or (node.id in shapes.env and node.id not in shapes.assigned)
+
+
+def _same_atom(a, b, defs, shapes):
+    return _stable_atom(a, defs, shapes) and ast.dump(a) == ast.dump(b)
+
+
+def _swap(tree, old, new):
+    for parent in ast.walk(tree):
+        for field, value in ast.iter_fields(parent):
+            if value is old:
+                setattr(parent, field, new)
+                return
+            if isinstance(value, list):
+                for i, v in enumerate(value):
+                    if v is old:
+                        value[i] = new
+                        return
+
+
+# ---- accumulation into an adjoint array without a copy per step ------------------
+
+def accumulate_in_place(fdef: ast.FunctionDef, shapes, adjoints: set) -> ast.FunctionDef:
+    """`a_bar = a_bar + e` becomes `a_bar += e` where the array of `a_bar` is certainly its own.
+
+    That holds for an adjoint that is only ever set to a literal 0.0 or to the result of
+    array arithmetic, or accumulated into (so its array is always a fresh one), that is
+    read nowhere else but in the final return, and whose every increment `e` has one
+    known, non-scalar shape and does not read `a_bar` itself. `shapes()` infers the
+    shapes (only called when some adjoint is accumulated at all).
+    """
+    if any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in ast.walk(fdef)):
+        return fdef  # a float array cannot take a complex increment in place
+    candidates = {n.targets[0].id for n in ast.walk(fdef) if isinstance(n, ast.Assign) and n.targets[0:1]
+                  and isinstance(n.targets[0], ast.Name) and _is_increment(n, n.targets[0].id)} & set(adjoints)
+    if not candidates:
+        return fdef
+    shapes = shapes()
+    returns = {id(n) for r in ast.walk(fdef) if isinstance(r, ast.Return) for n in ast.walk(r)}
+    for name in sorted(candidates):
+        steps, fresh, ok = [], [], True
+        for node in ast.walk(fdef):
+            if isinstance(node, ast.Assign) and any(name in {t.id for t in ast.walk(target) if isinstance(t, ast.Name)}
+                                                    for target in node.targets):
+                if _is_increment(node, name) and not _reads(node.value.right, name):
+                    steps.append(node)
+                elif len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and _fresh(node.value, shapes):
+                    fresh.append(node)
+                else:
+                    ok = False
+            elif isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store) \
+                    and not _in_assign_target(fdef, node):
+                ok = False
+        if not ok or not steps or not fresh:
+            continue
+        if not all(shapes.real(s.value.right) for s in steps) or \
+                not all(isinstance(f.value, ast.Constant) or shapes.real(f.value) for f in fresh):
+            continue  # a complex or integer increment cannot go into a real array in place
+        increment_shapes = {shapes.of(s.value.right) for s in steps}
+        if len(increment_shapes) != 1 or next(iter(increment_shapes)) in (None, ()):
+            continue
+        if any(not isinstance(f.value, ast.Constant) and shapes.of(f.value) not in increment_shapes for f in fresh):
+            continue  # an array of another shape cannot take the increments in place
+        own = {id(s.value.left) for s in steps}
+        if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+               and id(n) not in own and id(n) not in returns for n in ast.walk(fdef)):
+            continue
+        for s in steps:
+            _swap(fdef, s, ast.copy_location(ast.AugAssign(target=s.targets[0], op=ast.Add(), value=s.value.right), s))
+    return ast.fix_missing_locations(fdef)
+
+
+def _fresh(value, shapes):
+    """A literal 0.0, or arithmetic that certainly makes a new array."""
+    if isinstance(value, ast.Constant):
+        return type(value.value) is float and value.value == 0.0
+    return isinstance(value, ast.BinOp | ast.UnaryOp) and shapes.of(value) not in (None, ())
+
+
+def _is_increment(node, name):
+    return len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and node.targets[0].id == name \
+        and isinstance(node.value, ast.BinOp) and isinstance(node.value.op, ast.Add) \
+        and isinstance(node.value.left, ast.Name) and node.value.left.id == name
+
+
+def _reads(node, name):
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+
+
+def _in_assign_target(fdef, name_node):
+    return any(isinstance(a, ast.Assign) and any(name_node is t for target in a.targets for t in ast.walk(target))
+               for a in ast.walk(fdef))
