@@ -24,19 +24,35 @@ def _scalar_params(func, args):
     return tuple(p for p, a in zip(params, args) if type(a) in _NUMBER)
 
 
-def _bound(func, wrt, form, optimize=True, scalars=()):
+def _shaped_params(func, args):
+    """(name, shape, dtype kind) for the parameters that receive arrays or numbers positionally."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return ()
+    params = code.co_varnames[:code.co_argcount]
+    out = []
+    for p, a in zip(params, args):
+        if (type(a) is np.ndarray or isinstance(a, np.generic)) and a.dtype.kind in "biufc":
+            out.append((p, a.shape, a.dtype.kind))
+        elif type(a) in (float, int, bool):
+            out.append((p, (), {float: "f", int: "i", bool: "b"}[type(a)]))
+    return tuple(out)
+
+
+def _bound(func, wrt, form, optimize=True, scalars=(), shapes=()):
     """The generated function for `func` itself, cached on the function object."""
     if not hasattr(func, "__code__"):
         from s2s import frontend
         frontend.parse_function(func)  # raises SourceUnavailableError with a hint
     names = pipeline._wrt_names(func, wrt)
-    key = (names, form, optimize, scalars)
+    key = (names, form, optimize, scalars, shapes)
     store = func.__dict__.setdefault(_BOUND, {}) if hasattr(func, "__dict__") else {}
     fn = store.get(key)
     if fn is None or fn.__s2s_code__ is not func.__code__:
-        gen = pipeline.derivative_code(func, names, form, optimize, scalars)
+        gen = pipeline.derivative_code(func, names, form, optimize, scalars, shapes)
         fn = gen.bind(func)
         fn.__s2s_code__ = func.__code__
+        fn.__s2s_returns_value__ = form == "value" or gen.returns_value
         store[key] = fn
     return fn, names
 
@@ -98,7 +114,7 @@ def grad(func=None, wrt=0, *, optimize=True):
     if plain is not None:
         return _grad_of_derivative(func, plain, wrt)
 
-    run = _value_and_grad_runner(func, wrt, optimize)
+    run = _value_and_grad_runner(func, wrt, optimize, need_value=False)
 
     @functools.wraps(func)
     def gradient(*args, **kwargs):
@@ -110,24 +126,48 @@ def grad(func=None, wrt=0, *, optimize=True):
     return gradient
 
 
-def _value_and_grad_runner(func, wrt, optimize):
-    """`run(args, kwargs) -> (value, gradient)`, with one generated variant per kind of arguments."""
+SHAPE_VARIANTS = 16  # per function: beyond this many argument shapes, one generic variant serves the rest
+
+
+def _value_and_grad_runner(func, wrt, optimize, need_value=True):
+    """`run(args, kwargs) -> (value, gradient)`, with one generated variant per kind of arguments.
+
+    Array arguments key the variant by their shape, so that the code is specialised to it
+    (transforms/specialize.py): after SHAPE_VARIANTS shapes, further ones share generic code.
+    With `need_value` false the value is None where the output is known to be a scalar
+    (the gradient code then does not compute it).
+    """
     variants = {}
+    shaped = set()
     as_tuple = isinstance(wrt, tuple | list) and len(wrt) == 1  # wrt=(0,) gives a 1-tuple, as documented
+    form = "value" if need_value else "grad"
+
+    def make(args, key):
+        shapes = _shaped_params(func, args) if optimize and len(shaped) < SHAPE_VARIANTS else ()
+        if shapes:
+            shaped.add(key)
+        fn, names = _bound(func, wrt, form, optimize, _scalar_params(func, args), shapes)
+        kinds = tuple(map(type, args))
+        positions = [p for p in _positions(func, names) if p[0] >= len(args) or kinds[p[0]] not in _NUMBER]
+        if len(variants) > 4 * SHAPE_VARIANTS:
+            variants.clear()
+        entry = variants[key] = (fn, positions, fn.__s2s_returns_value__)
+        return entry
 
     def run(args, kwargs):
-        kinds = tuple(map(type, args))  # one generated variant per argument types (numbers get leaner code)
-        entry = variants.get(kinds)
+        key = tuple([(a.shape, a.dtype.char) if type(a) is np.ndarray else type(a) for a in args])
+        entry = variants.get(key)
         if entry is None or entry[0].__s2s_code__ is not func.__code__:
-            fn, names = _bound(func, wrt, "value", optimize, _scalar_params(func, args))
-            positions = [p for p in _positions(func, names) if p[0] >= len(args) or kinds[p[0]] not in _NUMBER]
-            entry = variants[kinds] = (fn, positions)
-        fn, positions = entry
+            entry = make(args, key)
+        fn, positions, returns_value = entry
         if positions:
             _check_args(positions, args, kwargs)
-        value, g = _call(fn, func, args, kwargs)
-        if type(value) is not float:
-            _check_scalar(value, func)
+        if returns_value:
+            value, g = _call(fn, func, args, kwargs)
+            if type(value) is not float:
+                _check_scalar(value, func)
+        else:
+            value, g = None, _call(fn, func, args, kwargs)
         return value, ((g,) if as_tuple else g)
 
     return run
@@ -419,11 +459,21 @@ def jacobian(func, wrt=0, mode="reverse"):
     return jac
 
 
-def source(df) -> str:
-    """The generated source of a function s2s made (or of the derivative behind grad(f))."""
+def source(df, *args) -> str:
+    """The generated source of a function s2s made (or of the derivative behind grad(f)).
+
+    Given the arguments of a call, `source(grad(f), *args)` is the code grad(f) runs for
+    them: specialised to their shapes (and, where f's output is certainly a scalar,
+    without computing f's value). Without arguments it is the general code, for any shapes.
+    """
     target = getattr(df, "__s2s_target__", None)
     if target is not None:
         func, wrt, form, optimize = target
+        if args:
+            form = "grad" if form == "flat" else form
+            fn, _ = _bound(func, wrt, form, optimize, _scalar_params(func, args),
+                           _shaped_params(func, args) if optimize else ())
+            return fn.__s2s_source__
         fn, _ = _bound(func, wrt, form if form != "value" else "flat", optimize)
         return fn.__s2s_source__
     text = getattr(df, "__s2s_source__", None)

@@ -103,8 +103,38 @@ def cmd_show(args) -> int:
             print(f"# ---- {title} " + "-" * max(0, 60 - len(title)))
             print(_highlight(text.rstrip() + "\n"))
         return 0
+    if args.shape:
+        if args.mode != "reverse":
+            raise UsageError("--shape shows the shape-specialised code of s2s.grad: reverse mode only")
+        example = parse_shapes(args.shape, func)
+        print(_highlight(s2s.source(s2s.grad(func, wrt=wrt, optimize=not args.no_optimize), *example)), end="")
+        return 0
     print(_highlight(s2s.source(df)), end="")
     return 0
+
+
+def parse_shapes(items, func):
+    """`--shape name=3x4` options as example positional arguments (arrays of zeros; None where not given)."""
+    import inspect
+
+    import numpy as np
+    params = [p for p, v in inspect.signature(func).parameters.items()
+              if v.kind in (v.POSITIONAL_ONLY, v.POSITIONAL_OR_KEYWORD)]
+    given = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or name not in params:
+            raise UsageError(f"--shape {item!r}: expected NAME=3x4 with NAME one of {params}")
+        if text == "float":
+            given[name] = 1.0
+            continue
+        dims = [d for d in text.strip("()").replace(",", "x").split("x") if d.strip()]
+        if not all(d.strip().isdigit() for d in dims):
+            raise UsageError(f"--shape {item!r}: a shape is sizes joined by x (3x4), () for a 0-d array, or float")
+        given[name] = np.zeros(tuple(int(d) for d in dims))
+    last = max(params.index(n) for n in given)
+    return [given.get(p) for p in params[:last + 1]]
 
 
 def parse_at(items, func):
@@ -176,6 +206,9 @@ def main(argv=None) -> int:
     show.add_argument("--wrt", help="comma-separated parameter names or positions (default: the first)")
     show.add_argument("--no-optimize", action="store_true", help="skip the clean-up passes")
     show.add_argument("--stages", action="store_true", help="print every pass's output")
+    show.add_argument("--shape", action="append", metavar="NAME=3x4",
+                      help="the code s2s.grad runs for arrays of these shapes (repeat per parameter; "
+                           "NAME=float for a Python number)")
     show.set_defaults(run=cmd_show)
     check = sub.add_parser("check", help="compare s2s's derivative with SymPy's and finite differences at a point")
     check.add_argument("target", metavar="FILE.py:FUNC")

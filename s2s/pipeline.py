@@ -11,7 +11,7 @@ import types
 import numpy as np
 
 from s2s import codegen, frontend, rules, runtime
-from transforms import aliasing, exits, lower, optimize, reverse
+from transforms import aliasing, exits, lower, optimize, reverse, specialize
 from transforms import desugar as desugar_pass
 from transforms import forward as forward_pass
 from transforms.desugar import HELPER
@@ -64,6 +64,7 @@ class Generated:
         self.kwdefaults = kwdefaults
         self.key = key
         self.links = list(links)
+        self.returns_value = False  # form "grad": whether the code returns (value, gradient) or the gradient
 
     def bind(self, func, _binding=None):
         """The generated function for this particular function object (its closure, globals, defaults).
@@ -124,21 +125,27 @@ def _wrt_names(func, wrt):
     return tuple(out)
 
 
-def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scalar_params: tuple = ()) -> Generated:
+def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scalar_params: tuple = (),
+                    shaped_params: tuple = ()) -> Generated:
     """Generate (or fetch from the cache) reverse-mode code for `func`.
 
     form: "flat" -> df(*args, *, out_bar=1.0) returning the gradient(s);
           "value" -> the same returning (value, gradient(s));
+          "grad" -> "flat" where the output is certainly a scalar, else "value"
+                    (`returns_value` on the result says which);
           "split" -> f_vjp(*args) returning (value, pullback), pullback returning a tuple.
     scalar_params names parameters known to be Python numbers in this call; the code
-    generated for them needs no broadcasting bookkeeping.
+    generated for them needs no broadcasting bookkeeping. shaped_params holds
+    (name, shape, dtype kind) for parameters known to be arrays of that shape (or
+    numbers, shape ()): "flat", "value" and "grad" code is then specialised to
+    those shapes (transforms/specialize.py).
     """
-    key = _cache_key(func, wrt_names, form, optimize_code, scalar_params)
+    key = _cache_key(func, wrt_names, form, optimize_code, scalar_params) + (tuple(shaped_params),)
     with _lock:
         entry = _cache.get(key)
         if entry is not None:
             return entry
-        entry = _build(func, wrt_names, form, optimize_code, key, tuple(scalar_params))
+        entry = _build(func, wrt_names, form, optimize_code, key, tuple(scalar_params), tuple(shaped_params))
         return entry
 
 
@@ -206,7 +213,7 @@ def _closure_kinds(func):
     return tuple(kinds)
 
 
-def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
+def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_params=()):
     low = lowered(func)
     pf, tree, alloc, helpers, stage_text = low.pf, low.tree, low.alloc, low.helpers, low.stage_text
 
@@ -223,12 +230,13 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
             callees[label] = name
             callee_form = "jvp" if form == "jvp" else "split"
             links.append(Link(name, copy.deepcopy(call_node.func), wrt, callee_form, optimize_code))
-            if _cache_key(callee, wrt, callee_form, optimize_code, ()) == key:
+            if _cache_key(callee, wrt, callee_form, optimize_code, ()) + ((),) == key:
                 tangent_names[name] = None  # the function being built: its own tangent names
             else:  # built now for its tangent names; linked when the code is bound
                 tangent_names[name] = derivative_code(callee, wrt, callee_form, optimize_code).tangent_names
         return callees[label]
 
+    context = None
     if form == "jvp":
         fwd = forward_pass.Forward(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params)
         fwd.callee_tangents = tangent_names
@@ -239,21 +247,46 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=()):
     else:
         rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params)
         forward, backward, out_atom, seed = rev.run()
-        fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form, alloc, helpers)
+        returns_value = form == "value"
+        fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names,
+                         "flat" if form == "grad" else form, alloc, helpers)
+        context = _shape_context(pf, fdef, helpers, scalar_params, shaped_params) if form != "split" else None
+        if form == "grad" and (context is None or context.shapes(fdef).of(out_atom) != ()):
+            returns_value = True  # the output may not be a scalar: return it, to be checked
+            fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, "value", alloc, helpers)
         adjoints = set(rev.bar.values())
         stack = rev.stack if rev.pushed else None
         removable = adjoints | rev.temp_names
     if optimize_code:
-        fdef = optimize.optimize(fdef, removable, adjoints, stack)
+        fdef = optimize.optimize(fdef, removable, adjoints, stack, context)
     free = list(cells) + [link.cell_name for link in links] + [n for n in func.__code__.co_freevars if n not in cells]
     code, source, filename = codegen.compile_function(fdef, free, f"{fdef.name} from {pf.filename}", pf.filename)
     stage_text["derivative"] = source
-    seed_name = fdef.args.kwonlyargs[-1].arg if form in ("flat", "value") and fdef.args.kwonlyargs else None
+    seed_name = fdef.args.kwonlyargs[-1].arg if form in ("flat", "value", "grad") and fdef.args.kwonlyargs else None
     kwdefaults = {seed_name: 1.0} if seed_name else {}
     gen = Generated(code, source, filename, cells, stage_text, kwdefaults, key, links)
     gen.tangent_names = own_tangents if form == "jvp" else {}
+    gen.returns_value = form != "jvp" and returns_value
     _cache[key] = gen
     return gen
+
+
+def _shape_context(pf, fdef, helpers, scalar_params, shaped_params):
+    """What shape specialisation needs (None when no parameter's shape is known)."""
+    if not scalar_params and not shaped_params:
+        return None
+    params = {p: () for p in scalar_params}
+    params.update({name: shape for name, shape, _ in shaped_params})
+    kinds = {name: kind for name, _, kind in shaped_params}
+    if fdef.args.kwonlyargs and fdef.args.kwonlyargs[-1].arg not in params:
+        seed = fdef.args.kwonlyargs[-1].arg
+        params[seed], kinds[seed] = (), "f"  # the seed (1.0 from grad and value_and_grad)
+    by_name = {name: HELPER_VALUES[h] for h, name in helpers.items()}
+
+    def resolve(name):
+        return by_name[name] if name in by_name else pf.resolve(name)
+
+    return specialize.Context(params, resolve, helpers["np"], kinds)
 
 
 def _param_names_of(func):
