@@ -808,3 +808,108 @@ def test_optimize_forward_mode(f, args):
     np.testing.assert_allclose(fast[1], slow[1], rtol=1e-12)
     g = s2s.grad(f)(*args)
     np.testing.assert_allclose(fast[1], np.sum(g * tangent), rtol=1e-10)
+
+
+# ---------------------------------------------------------------- shape-specialised passes
+
+def _context(**params):
+    import builtins
+
+    from s2s import runtime
+    from transforms.specialize import Context
+    names = {"np": np, "s2s": runtime, "unbroadcast": runtime.unbroadcast}
+    return Context(params, lambda n: names.get(n, getattr(builtins, n, None)), "np", {p: "f" for p in params})
+
+
+ACC_INPUTS = [(np.arange(6.0).reshape(2, 3), np.linspace(-1, 1, 6).reshape(2, 3))]
+
+
+def test_accumulation_in_place_for_an_adjoint_of_its_own():
+    from transforms.specialize import accumulate_in_place
+    ctx = _context(a=(2, 3), b=(2, 3))
+    src = """
+    def f(a, b):
+        w_bar = 0.0
+        for i in range(3):
+            w_bar = w_bar + a * b
+            w_bar = w_bar + a
+        return w_bar
+    """
+    expected = """
+    def f(a, b):
+        w_bar = 0.0
+        for i in range(3):
+            w_bar += a * b
+            w_bar += a
+        return w_bar
+    """
+    _check(lambda d: accumulate_in_place(d, lambda: ctx.shapes(d), {"w_bar"}), src, expected, inputs=ACC_INPUTS)
+
+
+@pytest.mark.parametrize("src", [
+    # the array of w_bar is a's own: in place it would change the caller's argument
+    """
+    def f(a, b):
+        w_bar = a
+        w_bar = w_bar + b
+        return w_bar
+    """,
+    # another name holds the array between two increments
+    """
+    def f(a, b):
+        w_bar = 0.0
+        w_bar = w_bar + a * b
+        keep = w_bar
+        w_bar = w_bar + b
+        return w_bar, keep
+    """,
+    # an increment broadcast up to a larger shape than the array holds
+    """
+    def f(a, b):
+        w_bar = a[0] * 1.0
+        w_bar = w_bar + b
+        return w_bar
+    """,
+])
+def test_accumulation_stays_a_copy_where_the_array_may_be_shared(src):
+    from transforms.specialize import accumulate_in_place
+    ctx = _context(a=(2, 3), b=(2, 3))
+    before = _fdef(src)
+    after = accumulate_in_place(copy.deepcopy(before), lambda: ctx.shapes(before), {"w_bar"})
+    assert ast.unparse(after) == ast.unparse(before)
+
+
+def test_exp_minus_logaddexp_becomes_the_logistic_function():
+    from transforms.specialize import logistic
+    ctx = _context(z=(5,))
+    src = """
+    def f(z):
+        s = np.logaddexp(0.0, z)
+        g = 2.0 * np.exp(z - s)
+        return g
+    """
+    expected = """
+    def f(z):
+        s = np.logaddexp(0.0, z)
+        g = 2.0 * (0.5 + 0.5 * np.tanh(0.5 * z))
+        return g
+    """
+    inputs = [(np.array([-800.0, -3.0, 0.0, 2.5, 800.0]),)]
+    before = _fdef(src)
+    after = logistic(copy.deepcopy(before), ctx, {"s"})
+    assert ast.unparse(after) == _norm(expected)
+    np.testing.assert_allclose(_run(after, *inputs[0]), _run(before, *inputs[0]), rtol=1e-12, atol=1e-300)
+
+
+def test_logaddexp_read_elsewhere_is_kept():
+    from transforms.specialize import logistic
+    ctx = _context(z=(5,))
+    src = """
+    def f(z):
+        s = np.logaddexp(0.0, z)
+        g = np.exp(z - s)
+        return g, s
+    """
+    before = _fdef(src)
+    after = logistic(copy.deepcopy(before), ctx, {"s"})
+    assert ast.unparse(after) == ast.unparse(before)

@@ -438,6 +438,11 @@ def _check_program(program, seed, directory, stats):
         _close_fd(g, d, t, f"value_and_grad, argument {p},", program, args)
     for p, g, ref in zip(positions, flat, grads):
         _close_ad(g, ref, f"derivative(mode='reverse'), argument {p}, against value_and_grad", program, args)
+    # grad: code specialised to these shapes that need not compute the value (value_and_grad's is checked)
+    only = _s2s("grad", lambda: s2s.grad(f, wrt=positions)(*args), program, args)
+    for p, g, ref in zip(positions, only, grads):
+        _check_like(g, args[p], f"grad, argument {p}", program, args)
+        _close_ad(g, ref, f"grad, argument {p}, against value_and_grad", program, args)
 
     def pullback_once():
         val, pb = s2s.vjp(f, *args, wrt=positions)
