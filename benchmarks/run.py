@@ -11,8 +11,9 @@ For every problem in benchmarks/problems.py, in one run:
   (s2s: pipeline._cache and the generated functions kept on the function; jax: jax.clear_caches,
   so jax.jit's time includes tracing and compiling; tangent: tangent.clear_cache), the min of
   --cold trials; library-wide one-time start-up is paid before, on a trivial function;
-- s2s transform: s2s.derivative(f) with the caches cleared, the min of max(--cold, 7) trials
-  (target < 20 ms);
+- s2s transform: generating the code s2s.grad(f) runs for the problem's arguments (specialised
+  to their shapes), and, beside it, the general code of s2s.derivative(f), each with the caches
+  cleared, the min of max(--cold, 7) trials (target < 20 ms);
 - the overhead of a cached s2s.grad call on f(x) = x * x with a float x, against the
   hand-written derivative 2 * x (timeit; target < 2 us);
 - threads: NumPy's BLAS, PyTorch and XLA get --threads each (default 1), set before they load.
@@ -201,16 +202,21 @@ def run_problem(problem, peer_names, opts, notes):
     def clear():
         clear_s2s(f)
 
-    transform = first = float("inf")
+    transform = generic = first = float("inf")
     for trial in range(max(opts.cold, 7)):
         clear()
         t0 = time.perf_counter()
-        s2s.derivative(f, wrt=wrt)
+        s2s.source(s2s.grad(f, wrt=wrt), *fargs)  # the code grad(f) runs for these arguments
         transform = min(transform, time.perf_counter() - t0)
+        clear()
+        t0 = time.perf_counter()
+        s2s.derivative(f, wrt=wrt)  # the general code, for any shapes
+        generic = min(generic, time.perf_counter() - t0)
         if trial < opts.cold:
             t, g, value = cold(1, clear, lambda: s2s.grad(f, wrt=wrt), fargs)
             first = min(first, t)
     row["transform"] = transform
+    row["generic"] = generic
     row["first"]["s2s"] = first
     if not close(value, hand_value):
         notes.append(f"{name}: s2s's gradient differs from the hand-written one ({max_err(value, hand_value)})")
@@ -278,13 +284,15 @@ def print_tables(rows, peer_cols, opts, notes):
     first_cols = ["s2s"] + peer_cols
     print(f"\ntime to first derivative: transform + first call, caches cleared (min of {opts.cold}); "
           f"s2s transform alone (target < {TRANSFORM_TARGET * 1e3:.0f} ms)")
-    header = f"{'problem':<{width}}{'s2s transform':>{cell}}" + "".join(f"{c:>{cell}}" for c in first_cols)
+    header = f"{'problem':<{width}}{'s2s transform':>{cell}}{'(any shapes)':>{cell}}" + \
+        "".join(f"{c:>{cell}}" for c in first_cols)
     print(header)
     print("-" * len(header))
     for r in rows:
         mark = "" if r["transform"] < TRANSFORM_TARGET else " !"
         cells = [f"{fmt_time(r['first'].get(c)) if c in r['first'] else 'n/a':>{cell}}" for c in first_cols]
-        print(f"{r['name']:<{width}}{fmt_time(r['transform']) + mark:>{cell}}" + "".join(cells))
+        print(f"{r['name']:<{width}}{fmt_time(r['transform']) + mark:>{cell}}{fmt_time(r['generic']):>{cell}}"
+              + "".join(cells))
 
     within = [f"{r['name']} ({r['steady']['s2s'] / r['steady']['hand']:.2f}x)" for r in rows
               if r["steady"]["s2s"] <= WITHIN * r["steady"]["hand"]]

@@ -51,12 +51,12 @@ def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints:
     fdef = drop_zero_accumulations(fdef, set(adjoints))
     if shapes is not None:
         fdef = eliminate_dead_code(fdef, removable)  # resets of adjoints that hide their shapes
-        fdef, pure = specialize.specialize(fdef, shapes, stack)
+        fdef, pure, inferred = specialize.specialize(fdef, shapes, stack)
         removable |= pure
         fdef = eliminate_dead_code(fdef, removable)
-        fdef = specialize.logistic(fdef, shapes, removable)
+        fdef = specialize.logistic(fdef, inferred, removable, shapes.np_name)
     fdef = eliminate_dead_code(fdef, removable)
     fdef = drop_unread_restores(fdef, stack)
     if shapes is not None:
-        fdef = specialize.accumulate_in_place(fdef, lambda: shapes.shapes(fdef), set(adjoints))
+        fdef = specialize.accumulate_in_place(fdef, inferred, set(adjoints))
     return fdef

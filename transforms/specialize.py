@@ -53,7 +53,11 @@ class Context:
 
 
 def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
-    """Apply the shape rewrites; returns (fdef, names of primal variables that may be dropped if unread)."""
+    """Apply the shape rewrites; returns (fdef, names of primal variables that may be dropped if unread, shapes).
+
+    The shapes stay valid for the later passes: deleting assignments or rewriting an
+    expression into one of the same shape never makes a shape they claim wrong.
+    """
     shapes = ctx.shapes(fdef)
     rewrite_helpers(fdef, shapes, ctx.np_name)
     if _calls(fdef, "expand_reduced"):
@@ -62,13 +66,13 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
                 break
             shapes = ctx.shapes(fdef)
             rewrite_helpers(fdef, shapes, ctx.np_name)
-    return fdef, pure_names(fdef, shapes, stack)
+    return fdef, pure_names(fdef, shapes, stack), shapes
 
 
-def logistic(fdef: ast.FunctionDef, ctx: Context, removable: set) -> ast.FunctionDef:
+def logistic(fdef: ast.FunctionDef, shapes: Shapes, removable: set, np_name: str) -> ast.FunctionDef:
     """Apply `logistic_from_logaddexp` until nothing changes."""
     for _ in range(16):
-        if not _calls(fdef, "logaddexp") or not logistic_from_logaddexp(fdef, ctx.shapes(fdef), removable, ctx.np_name):
+        if not _calls(fdef, "logaddexp") or not logistic_from_logaddexp(fdef, shapes, removable, np_name):
             break
     return ast.fix_missing_locations(fdef)
 
@@ -419,14 +423,13 @@ def _swap(tree, old, new):
 
 # ---- accumulation into an adjoint array without a copy per step ------------------
 
-def accumulate_in_place(fdef: ast.FunctionDef, shapes, adjoints: set) -> ast.FunctionDef:
+def accumulate_in_place(fdef: ast.FunctionDef, shapes: Shapes, adjoints: set) -> ast.FunctionDef:
     """`a_bar = a_bar + e` becomes `a_bar += e` where the array of `a_bar` is certainly its own.
 
     That holds for an adjoint that is only ever set to a literal 0.0 or to the result of
     array arithmetic, or accumulated into (so its array is always a fresh one), that is
     read nowhere else but in the final return, and whose every increment `e` has one
-    known, non-scalar shape and does not read `a_bar` itself. `shapes()` infers the
-    shapes (only called when some adjoint is accumulated at all).
+    known, non-scalar shape and does not read `a_bar` itself.
     """
     if any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in ast.walk(fdef)):
         return fdef  # a float array cannot take a complex increment in place
@@ -434,8 +437,9 @@ def accumulate_in_place(fdef: ast.FunctionDef, shapes, adjoints: set) -> ast.Fun
                   and isinstance(n.targets[0], ast.Name) and _is_increment(n, n.targets[0].id)} & set(adjoints)
     if not candidates:
         return fdef
-    shapes = shapes()
     returns = {id(n) for r in ast.walk(fdef) if isinstance(r, ast.Return) for n in ast.walk(r)}
+    in_assign_targets = {id(t) for a in ast.walk(fdef) if isinstance(a, ast.Assign)
+                         for target in a.targets for t in ast.walk(target)}
     for name in sorted(candidates):
         steps, fresh, ok = [], [], True
         for node in ast.walk(fdef):
@@ -448,7 +452,7 @@ def accumulate_in_place(fdef: ast.FunctionDef, shapes, adjoints: set) -> ast.Fun
                 else:
                     ok = False
             elif isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store) \
-                    and not _in_assign_target(fdef, node):
+                    and id(node) not in in_assign_targets:
                 ok = False
         if not ok or not steps or not fresh:
             continue
@@ -484,8 +488,3 @@ def _is_increment(node, name):
 
 def _reads(node, name):
     return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
-
-
-def _in_assign_target(fdef, name_node):
-    return any(isinstance(a, ast.Assign) and any(name_node is t for target in a.targets for t in ast.walk(target))
-               for a in ast.walk(fdef))
