@@ -251,6 +251,8 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
         fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names,
                          "flat" if form == "grad" else form, alloc, helpers)
         context = _shape_context(pf, fdef, helpers, scalar_params, shaped_params) if form != "split" else None
+        if context is not None:
+            context.tapes = {rev.stack} | {n.s2s_ckpt["snapshots"] for n in ast.walk(tree) if hasattr(n, "s2s_ckpt")}
         if form == "grad" and (context is None or context.shapes(fdef).of(out_atom) != ()):
             returns_value = True  # the output may not be a scalar: return it, to be checked
             fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, "value", alloc, helpers)

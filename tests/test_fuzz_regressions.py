@@ -515,6 +515,18 @@ def test_method_on_lambda_parameter():
     _all_reverse_forms(method_on_lambda_parameter, (X3,))
 
 
+def lambda_calling_lambda(x):
+    scale = lambda t: 2.0 * t  # noqa: E731
+    twice = lambda t: scale(t) + t  # noqa: E731
+    return np.sum(twice(x) * x)
+
+
+@pytest.mark.xfail(strict=True, reason="UnsupportedSyntaxError 's2s cannot expand a local helper that calls a local "
+                                       "helper (or itself)' for a lambda that calls another lambda")
+def test_lambda_calling_lambda():
+    _all_reverse_forms(lambda_calling_lambda, (X3,))
+
+
 def double_in_place(p):
     p[:, :] *= 2.0
     return 0.0

@@ -27,36 +27,45 @@ def _dead(stmt, live, removable) -> bool:
     return all(t in removable and t not in live for t in targets)
 
 
-def _block(stmts, live, removable, apply=True):
+def _loads(node, cache):
+    """loaded_names(node), remembered for the run (statements are not rewritten while it lasts)."""
+    key = id(node)
+    if key not in cache:
+        cache[key] = loaded_names(node)
+    return cache[key]
+
+
+def _block(stmts, live, removable, apply=True, cache=None):
     """Backward liveness over one block; returns (kept statements, live-in set).
 
     With `apply` false the statements are left as they are (the fixed point round a loop).
     """
+    cache = {} if cache is None else cache
     out = []
     for s in reversed(stmts):
         if isinstance(s, ast.If):
-            body, l1 = _block(s.body, set(live), removable, apply)
-            orelse, l2 = _block(s.orelse, set(live), removable, apply)
+            body, l1 = _block(s.body, set(live), removable, apply, cache)
+            orelse, l2 = _block(s.orelse, set(live), removable, apply, cache)
             if apply:
                 s.body = body or [ast.Pass()]
                 s.orelse = orelse
             if isinstance(s.test, ast.Name) and not orelse and all(isinstance(b, ast.Pass) for b in body):
                 continue  # `if cond: pass`: nothing left to do
-            live = l1 | l2 | loaded_names(s.test)
+            live = l1 | l2 | _loads(s.test, cache)
         elif isinstance(s, ast.For | ast.While):
-            loop_live = set(live) | loaded_names(s.iter if isinstance(s, ast.For) else s.test)
+            loop_live = set(live) | _loads(s.iter if isinstance(s, ast.For) else s.test, cache)
             while True:
-                _, inner = _block(s.body, set(loop_live), removable, apply=False)
+                _, inner = _block(s.body, set(loop_live), removable, False, cache)
                 new = loop_live | inner
                 if new == loop_live:
                     break
                 loop_live = new
-            body, inner = _block(s.body, set(loop_live), removable, apply)
+            body, inner = _block(s.body, set(loop_live), removable, apply, cache)
             if apply:
                 s.body = body or [ast.Pass()]
             live = loop_live | inner
         elif isinstance(s, ast.FunctionDef):
-            body, inner = _block(s.body, set(), removable, apply)
+            body, inner = _block(s.body, set(), removable, apply, cache)
             if apply:
                 s.body = body
             live = live | inner | {d.id for d in s.args.defaults if isinstance(d, ast.Name)}
@@ -67,7 +76,7 @@ def _block(stmts, live, removable, apply=True):
                 for t in s.targets:
                     if isinstance(t, ast.Name):
                         live.discard(t.id)
-            live = live | loaded_names(s)
+            live = live | _loads(s, cache)
         out.append(s)
     out.reverse()
     if out and all(type(x).__name__ == "Comment" for x in out):

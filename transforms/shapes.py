@@ -76,8 +76,10 @@ _NOT_LITERAL = object()
 class Shapes:
     """Shapes of the names of one generated function (`self.env`) and of its expressions (`of`)."""
 
-    def __init__(self, fdef: ast.FunctionDef, params: dict, resolve, runtime_helpers: dict, kinds=None):
+    def __init__(self, fdef: ast.FunctionDef, params: dict, resolve, runtime_helpers: dict, kinds=None,
+                 tapes=frozenset()):
         self.resolve = resolve
+        self.tapes = tapes  # the lists s2s saves values on (tape, checkpoint snapshots): a pop restores
         self.helpers = runtime_helpers  # runtime function -> its short name ("unbroadcast", ...)
         self.assigned, self.restored = set(), set()
         self._assigned_values = {}  # name -> the value expressions bound to it (None: not a plain binding)
@@ -91,7 +93,7 @@ class Shapes:
                     names = [target.id] if isinstance(target, ast.Name) else assigned_names(target)
                     for name in names:
                         self._assigned_values.setdefault(name, []).append(n.value if isinstance(target, ast.Name) else None)
-                if len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and _is_pop(n.value):
+                if len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and self._is_pop(n.value):
                     self.restored.add(n.targets[0].id)
             elif isinstance(n, ast.For | ast.AugAssign | ast.NamedExpr):
                 for name in assigned_names(n.target):
@@ -132,7 +134,7 @@ class Shapes:
         while True:
             env = reals | candidates
             drop = {n for n in candidates
-                    if not all(_is_pop(v) or (isinstance(v, ast.Constant) and v.value is None and n in self.restored)
+                    if not all(self._is_pop(v) or (isinstance(v, ast.Constant) and v.value is None and n in self.restored)
                                or self.real(v, env) for v in self._assigned_values[n])}
             if not drop:
                 return env
@@ -189,6 +191,10 @@ class Shapes:
             else:  # nested functions, with, try, ...: what they assign is not followed
                 self._unknown(s)
 
+    def _is_pop(self, node):
+        """`tape.pop()`: a value saved earlier from the same name (a user's list may hold anything)."""
+        return _is_pop(node, self.tapes)
+
     def _is_range(self, node):
         """A range (`range(...)`, reversed or sliced, or a name only ever bound to one): its items are ints."""
         if isinstance(node, ast.Name):
@@ -208,7 +214,7 @@ class Shapes:
             self.env[name] = None
 
     def _assign(self, s):
-        if _is_pop(s.value) and all(isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) for e in t.elts)
+        if self._is_pop(s.value) and all(isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) for e in t.elts)
                                     for t in s.targets):
             return  # a snapshot restored (`h, t = snapshots.pop()`): earlier values of the same names
         if isinstance(s.value, ast.Constant) and s.value.value is None \
@@ -220,7 +226,7 @@ class Shapes:
                     self._unknown(t)
             return
         name, value = s.targets[0].id, s.value
-        if _is_pop(value):
+        if self._is_pop(value):
             return  # restores an earlier value of the same name
         self._join(name, self.of(value))
 
@@ -362,8 +368,9 @@ def _hashable(obj):
     return True
 
 
-def _is_pop(node):
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "pop" \
+def _is_pop(node, tapes):
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+        and isinstance(node.func.value, ast.Name) and node.func.value.id in tapes and node.func.attr == "pop" \
         and not node.args and not node.keywords
 
 

@@ -41,15 +41,16 @@ RUNTIME_HELPERS = {getattr(runtime, name): name for name in (
 class Context:
     """What shape specialisation knows: parameter shapes, how free names resolve, NumPy's name."""
 
-    def __init__(self, params: dict, resolve, np_name: str, kinds: dict | None = None):
+    def __init__(self, params: dict, resolve, np_name: str, kinds: dict | None = None, tapes=frozenset()):
         self.params = params  # name -> shape
+        self.tapes = set(tapes)  # the lists s2s saves values on (pops from them restore a name's earlier value)
         self.kinds = kinds or {}  # name -> NumPy dtype kind ("f" for real floats, Python floats included)
         self.resolve = resolve
         self.np_name = np_name
 
     def shapes(self, fdef) -> Shapes:
         """Shape inference over `fdef` from the parameter shapes."""
-        return Shapes(fdef, self.params, self.resolve, RUNTIME_HELPERS, self.kinds)
+        return Shapes(fdef, self.params, self.resolve, RUNTIME_HELPERS, self.kinds, self.tapes)
 
 
 def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
@@ -431,29 +432,29 @@ def accumulate_in_place(fdef: ast.FunctionDef, shapes: Shapes, adjoints: set) ->
     read nowhere else but in the final return, and whose every increment `e` has one
     known, non-scalar shape and does not read `a_bar` itself.
     """
-    if any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in ast.walk(fdef)):
+    nodes = list(ast.walk(fdef))
+    if any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in nodes):
         return fdef  # a float array cannot take a complex increment in place
-    candidates = {n.targets[0].id for n in ast.walk(fdef) if isinstance(n, ast.Assign) and n.targets[0:1]
-                  and isinstance(n.targets[0], ast.Name) and _is_increment(n, n.targets[0].id)} & set(adjoints)
+    assigns = [n for n in nodes if isinstance(n, ast.Assign)]
+    candidates = {n.targets[0].id for n in assigns if isinstance(n.targets[0], ast.Name)
+                  and _is_increment(n, n.targets[0].id)} & set(adjoints)
     if not candidates:
         return fdef
-    returns = {id(n) for r in ast.walk(fdef) if isinstance(r, ast.Return) for n in ast.walk(r)}
-    in_assign_targets = {id(t) for a in ast.walk(fdef) if isinstance(a, ast.Assign)
-                         for target in a.targets for t in ast.walk(target)}
+    returns = {id(n) for r in nodes if isinstance(r, ast.Return) for n in ast.walk(r)}
+    in_assign_targets = {id(t) for a in assigns for target in a.targets for t in ast.walk(target)}
+    names = [n for n in nodes if isinstance(n, ast.Name) and n.id in candidates]
     for name in sorted(candidates):
         steps, fresh, ok = [], [], True
-        for node in ast.walk(fdef):
-            if isinstance(node, ast.Assign) and any(name in {t.id for t in ast.walk(target) if isinstance(t, ast.Name)}
-                                                    for target in node.targets):
+        for node in assigns:
+            if any(name in {t.id for t in ast.walk(target) if isinstance(t, ast.Name)} for target in node.targets):
                 if _is_increment(node, name) and not _reads(node.value.right, name):
                     steps.append(node)
                 elif len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and _fresh(node.value, shapes):
                     fresh.append(node)
                 else:
                     ok = False
-            elif isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store) \
-                    and id(node) not in in_assign_targets:
-                ok = False
+        if any(n.id == name and isinstance(n.ctx, ast.Store) and id(n) not in in_assign_targets for n in names):
+            ok = False
         if not ok or not steps or not fresh:
             continue
         if not all(shapes.real(s.value.right) for s in steps) or \
@@ -465,8 +466,8 @@ def accumulate_in_place(fdef: ast.FunctionDef, shapes: Shapes, adjoints: set) ->
         if any(not isinstance(f.value, ast.Constant) and shapes.of(f.value) not in increment_shapes for f in fresh):
             continue  # an array of another shape cannot take the increments in place
         own = {id(s.value.left) for s in steps}
-        if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
-               and id(n) not in own and id(n) not in returns for n in ast.walk(fdef)):
+        if any(n.id == name and isinstance(n.ctx, ast.Load) and id(n) not in own and id(n) not in returns
+               for n in names):
             continue
         for s in steps:
             _swap(fdef, s, ast.copy_location(ast.AugAssign(target=s.targets[0], op=ast.Add(), value=s.value.right), s))

@@ -69,10 +69,14 @@ def _unread_restores(fdef, stack):
         reads_after[i] = set(seen)
         seen |= _own_loads(items[i][0])
     pops = {}
+    loop_loads = {}
     for i, (s, loops) in enumerate(items):
         if _is_pop(s, stack):
             name = s.targets[0].id
-            read = name in reads_after[i] or any(name in loaded_names(loop) for loop in loops)
+            for loop in loops:
+                if id(loop) not in loop_loads:
+                    loop_loads[id(loop)] = loaded_names(loop)
+            read = name in reads_after[i] or any(name in loop_loads[id(loop)] for loop in loops)
             pops.setdefault(name, []).append(read)
     return {name for name, reads in pops.items() if not any(reads)}
 

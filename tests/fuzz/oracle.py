@@ -94,6 +94,8 @@ KNOWN_BUGS = [
     KnownBug("test_update_then_rebind_to_view", "UnsupportedSyntaxError", r"it may be a view of `\w+`"),
     KnownBug("test_lambda_defined_in_loop", "UnsupportedSyntaxError", r"this function defined inside the differentiated"),
     KnownBug("test_method_on_lambda_parameter", "UnsupportedSyntaxError", r"does not know the method \.\w+\(\) here"),
+    KnownBug("test_lambda_calling_lambda", "UnsupportedSyntaxError",
+             r"cannot expand a local helper that calls a local helper"),
     KnownBug("test_augmented_update_of_a_view_of_a_temporary", "UnsupportedSyntaxError",
              r"is a view \(`.*`\), so in Python this updates the array it views too"),
     KnownBug("test_update_before_call", "UnsupportedSyntaxError", r"a called function may keep `\w+`"),
