@@ -222,6 +222,13 @@ def run_problem(problem, peer_names, opts, notes):
         notes.append(f"{name}: s2s's gradient differs from the hand-written one ({max_err(value, hand_value)})")
         row["ok"] = False
     methods = {"primal": (f, fargs), "hand": (hand, fargs), "s2s": (g, fargs)}
+    reference = problem_set.REFERENCES.get(f)
+    if reference is not None:
+        if not close(reference[1](*fargs), hand_value):
+            notes.append(f"{name}: the reference ({reference[0]}) differs from the hand-written gradient")
+        else:
+            methods["reference"] = (reference[1], fargs)
+            row["reference"] = reference[0]
 
     for peer in peer_names:
         try:
@@ -280,6 +287,12 @@ def print_tables(rows, peer_cols, opts, notes):
             else:
                 cells.append(f"{fmt_time(t[c]) + ' ' + fmt_ratio(t[c] / t['hand']):>{cell}}")
         print(f"{r['name']:<{width}}" + "".join(cells) + ("" if r["ok"] else "  (s2s WRONG)"))
+
+    for r in rows:
+        if "reference" in r["steady"]:
+            t = r["steady"]
+            print(f"{r['name']}: {r['reference']}: {fmt_time(t['reference'])}; s2s is "
+                  f"{t['s2s'] / t['reference']:.2f}x of it")
 
     first_cols = ["s2s"] + peer_cols
     print(f"\ntime to first derivative: transform + first call, caches cleared (min of {opts.cold}); "

@@ -253,7 +253,7 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
         context = _shape_context(pf, fdef, helpers, scalar_params, shaped_params) if form != "split" else None
         if context is not None:
             context.tapes = {rev.stack} | {n.s2s_ckpt["snapshots"] for n in ast.walk(tree) if hasattr(n, "s2s_ckpt")}
-        if form == "grad" and (context is None or context.shapes(fdef).of(out_atom) != ()):
+        if form == "grad" and (context is None or _output_shape(context, fdef, forward, out_atom) != ()):
             returns_value = True  # the output may not be a scalar: return it, to be checked
             fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, "value", alloc, helpers)
         adjoints = set(rev.bar.values())
@@ -271,6 +271,13 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
     gen.returns_value = form != "jvp" and returns_value
     _cache[key] = gen
     return gen
+
+
+def _output_shape(context, fdef, forward, out_atom):
+    """The shape of the value the function returns, inferred over its forward sweep alone."""
+    sweep = ast.FunctionDef(name=fdef.name, args=fdef.args, body=list(forward) or [ast.Pass()], decorator_list=[],
+                            returns=None, type_params=[])
+    return context.shapes(sweep).of(out_atom)
 
 
 def _shape_context(pf, fdef, helpers, scalar_params, shaped_params):
