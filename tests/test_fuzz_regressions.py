@@ -603,3 +603,26 @@ def rebound_before_augmented_update(x0, x1):
 def test_augmented_update_after_rebinding_to_a_fresh_array():
     # found by `make fuzz`: v4 no longer shares x1's array when it is updated, so nothing is refused
     _all_reverse_forms(rebound_before_augmented_update, (X2, X3), wrt=1)
+
+
+# ---------------------------------------------------------------- forward mode: a helper of constants
+
+def _ones_times(a):
+    return np.ones((3, 3)) * a
+
+
+def matmul_after_untaken_branch(x, W):
+    y = _ones_times(2.0)  # a helper called with nothing varied: its tangent is zero
+    if np.sum(x) > 100:
+        y = y + np.outer(x, x)
+    return np.sum(y @ W)
+
+
+@pytest.mark.parametrize("shift", [0.0, 200.0])  # the branch not taken, then taken
+def test_forward_zero_tangent_of_a_helper_result_reaches_matmul(shift):
+    # the tangent of `y` was the number 0.0 where the branch was not taken, and `y_dot @ W` failed
+    x, W = np.array([0.1, 0.2, 0.3]) + shift, np.linspace(-1.0, 1.0, 6).reshape(3, 2)
+    expected = fd_grad(matmul_after_untaken_branch, (x, W))
+    assert_close(s2s.jacobian(matmul_after_untaken_branch, wrt=0, mode="forward")(x, W), expected)
+    _, tangent = s2s.jvp(matmul_after_untaken_branch, (x, W), (np.ones(3), None))
+    assert_close(tangent, np.sum(expected))

@@ -142,8 +142,8 @@ class Forward:
     def call(self, y, call, s):
         func, arguments = analysis.bind_user_call(self.pf, call)
         tangents = [(pos, name, self.tangent_of(a)) for pos, name, a in arguments if self.tangent_of(a) is not None]
-        if not tangents:
-            return [s, _assign(self.dot(y), ast.Constant(0.0), s)]
+        if not tangents:  # a real zero of the result's shape, as for a constant (`w @ y_dot` needs an array)
+            return [s, _assign(self.dot(y), self.s2s_call("dense_tangent", [ast.Constant(0.0), load(y)]), s)]
         helper = self.link(func, tuple(p for p, _, _ in tangents), call)
         names = self.callee_tangents.get(helper)
         if names is None:  # a recursive call: the callee is this very function
