@@ -25,7 +25,7 @@ def _scalar_params(func, args):
 
 
 def _shaped_params(func, args):
-    """(name, shape, dtype kind) for the parameters that receive arrays or numbers positionally."""
+    """(name, shape, dtype character) for the parameters that receive arrays or numbers positionally."""
     code = getattr(func, "__code__", None)
     if code is None:
         return ()
@@ -33,9 +33,9 @@ def _shaped_params(func, args):
     out = []
     for p, a in zip(params, args):
         if (type(a) is np.ndarray or isinstance(a, np.generic)) and a.dtype.kind in "biufc":
-            out.append((p, a.shape, a.dtype.kind))
+            out.append((p, a.shape, a.dtype.char))
         elif type(a) in (float, int, bool):
-            out.append((p, (), {float: "f", int: "i", bool: "b"}[type(a)]))
+            out.append((p, (), {float: "d", int: "l", bool: "?"}[type(a)]))
     return tuple(out)
 
 
@@ -168,9 +168,23 @@ def _value_and_grad_runner(func, wrt, optimize, need_value=True):
                 _check_scalar(value, func)
         else:
             value, g = None, _call(fn, func, args, kwargs)
+        if type(g) is tuple and len(g) > 1:
+            g = _unshared(g)
         return value, ((g,) if as_tuple else g)
 
     return run
+
+
+def _unshared(grads):
+    """Gradients that are one array object (`x + y`: both adjoints are the same array) become copies."""
+    seen = set()
+    out = []
+    for g in grads:
+        if isinstance(g, np.ndarray) and id(g) in seen:
+            g = g.copy()
+        seen.add(id(g))
+        out.append(g)
+    return tuple(out)
 
 
 class _Lazy:

@@ -136,7 +136,7 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
           "split" -> f_vjp(*args) returning (value, pullback), pullback returning a tuple.
     scalar_params names parameters known to be Python numbers in this call; the code
     generated for them needs no broadcasting bookkeeping. shaped_params holds
-    (name, shape, dtype kind) for parameters known to be arrays of that shape (or
+    (name, shape, dtype character) for parameters known to be arrays of that shape (or
     numbers, shape ()): "flat", "value" and "grad" code is then specialised to
     those shapes (transforms/specialize.py).
     """
@@ -289,7 +289,7 @@ def _shape_context(pf, fdef, helpers, scalar_params, shaped_params):
     kinds = {name: kind for name, _, kind in shaped_params}
     if fdef.args.kwonlyargs and fdef.args.kwonlyargs[-1].arg not in params:
         seed = fdef.args.kwonlyargs[-1].arg
-        params[seed], kinds[seed] = (), "f"  # the seed (1.0 from grad and value_and_grad)
+        params[seed], kinds[seed] = (), "d"  # the seed (1.0 from grad and value_and_grad)
     by_name = {name: HELPER_VALUES[h] for h, name in helpers.items()}
 
     def resolve(name):

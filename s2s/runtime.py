@@ -155,7 +155,8 @@ def finish(g, x):
         if is_zero(g):
             return np.zeros_like(x, dtype=dtype)
         if getattr(g, "shape", None) == x.shape:
-            return g
+            flags = getattr(g, "flags", None)  # a broadcast view (the gradient of a sum) is read-only: copy it
+            return g if flags is None or getattr(flags, "writeable", True) else g.copy()
         if is_foreign(x) or is_foreign(g):  # stays lazy (Dask) / on the device (CuPy)
             return _in_library_of(g, x) + np.zeros_like(x, dtype=dtype)
         return np.broadcast_to(g, x.shape) + np.zeros_like(x, dtype=dtype)

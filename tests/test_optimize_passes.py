@@ -818,7 +818,7 @@ def _context(**params):
     from s2s import runtime
     from transforms.specialize import Context
     names = {"np": np, "s2s": runtime, "unbroadcast": runtime.unbroadcast}
-    return Context(params, lambda n: names.get(n, getattr(builtins, n, None)), "np", {p: "f" for p in params})
+    return Context(params, lambda n: names.get(n, getattr(builtins, n, None)), "np", {p: "d" for p in params})
 
 
 ACC_INPUTS = [(np.arange(6.0).reshape(2, 3), np.linspace(-1, 1, 6).reshape(2, 3))]

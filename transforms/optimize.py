@@ -57,6 +57,6 @@ def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints:
         fdef = specialize.logistic(fdef, inferred, removable, shapes.np_name)
     fdef = eliminate_dead_code(fdef, removable)
     fdef = drop_unread_restores(fdef, stack)
-    if shapes is not None:
+    if shapes is not None and shapes.float64_only:  # (a float32 array must not take float64 terms in place)
         fdef = specialize.accumulate_in_place(fdef, inferred, set(adjoints))
     return fdef

@@ -128,7 +128,7 @@ class Shapes:
     # ---- real floating-point values -----------------------------------------
     def _real_names(self, kinds):
         """Names that certainly hold real floating-point numbers or arrays (greatest fixed point)."""
-        reals = {p for p, k in kinds.items() if k == "f"}
+        reals = {p for p, k in kinds.items() if k in "efdg"}  # dtype characters of real floating types
         candidates = {n for n, values in self._assigned_values.items()
                       if n not in self._params and all(v is not None for v in values)}
         while True:

@@ -11,8 +11,7 @@ that only matters when shapes differ:
   `u_bar = t_bar * 2 * u` instead of filling an array with `mean_bar / 640`);
 - the matrix-product adjoints become the products themselves (`g @ b.T`,
   `a.T @ g`, `np.outer(g, b)`) for 1-d and 2-d operands;
-- `s2s.add(a, b)` of two arrays becomes `a + b`, `s2s.finish(g, x)` becomes
-  `g` where `g` is an array of x's shape;
+- `s2s.add(a, b)` of two arrays becomes `a + b`;
 - `pure_names` lists the primal variables whose statements cannot raise
   (NumPy arithmetic, ufuncs and sums on shapes known to fit), so that dead-code
   elimination can drop the ones the gradient does not read (the loss value
@@ -44,9 +43,14 @@ class Context:
     def __init__(self, params: dict, resolve, np_name: str, kinds: dict | None = None, tapes=frozenset()):
         self.params = params  # name -> shape
         self.tapes = set(tapes)  # the lists s2s saves values on (pops from them restore a name's earlier value)
-        self.kinds = kinds or {}  # name -> NumPy dtype kind ("f" for real floats, Python floats included)
+        self.kinds = kinds or {}  # name -> NumPy dtype character ("d" for float64, Python floats included)
         self.resolve = resolve
         self.np_name = np_name
+
+    @property
+    def float64_only(self) -> bool:
+        """Whether every floating-point parameter is float64 (then no adjoint can lose precision in place)."""
+        return all(k == "d" for k in self.kinds.values() if k in "efdg")
 
     def shapes(self, fdef) -> Shapes:
         """Shape inference over `fdef` from the parameter shapes."""
@@ -63,7 +67,7 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
     rewrite_helpers(fdef, shapes, ctx.np_name)
     if _calls(fdef, "expand_reduced"):
         for _ in range(16):
-            if not keep_reduced_scalars(fdef, shapes):
+            if not keep_reduced_scalars(fdef, shapes, None if ctx.float64_only else ctx.np_name):
                 break
             shapes = ctx.shapes(fdef)
             rewrite_helpers(fdef, shapes, ctx.np_name)
@@ -119,8 +123,6 @@ class _Rewrite(ast.NodeTransformer):
             n = self._reduced_size(shapes[0], args[1])
             return node if n is None else ast.Constant(n)
         if name == "expand_reduced" and len(args) == 4 and shapes[0] is not None and shapes[0] == shapes[1]:
-            return args[0]
-        if name == "finish" and len(args) == 2 and shapes[0] not in (None, ()) and shapes[0] == shapes[1]:
             return args[0]
         if name == "add" and len(args) == 2 and all(s not in (None, ()) for s in shapes):
             return ast.BinOp(left=args[0], op=ast.Add(), right=args[1])
@@ -196,9 +198,12 @@ def _single_defs(fdef):
     return {n: s for n, s in where.items() if count.get(n) == 1 and n not in params}
 
 
-def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes, float64: str | None = None) -> bool:
     """`expand_reduced(g, x, None, False)` of a scalar `g` becomes `g` where every use re-broadcasts at once.
 
+    With `float64` (NumPy's name) it becomes `np.float64(g)` instead: the general code broadcasts
+    `g` into a float64 array, and a Python number would let float32 data keep float32 precision
+    (NumPy 2 promotion), so arguments of lower precision get the general code's dtypes.
     Returns whether anything changed (the caller then infers shapes again).
     """
     defs = _single_defs(fdef)
@@ -212,7 +217,12 @@ def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
         call = _full_expand(stmt.value, shapes)
         if call is None:
             continue
-        trial_value = _replace(stmt.value, call, call.args[0])
+        g = call.args[0]
+        if float64 is not None:
+            if not shapes.real(g):
+                continue
+            g = _call(_attr(float64, "float64"), g)
+        trial_value = _replace(stmt.value, call, g)
         group = _scalar_group(name, trial_value, defs, loads, parents, shapes)
         if group is None:
             continue
