@@ -158,7 +158,7 @@ class Shapes:
             return node.attr == "T" and self.real(node.value, reals)
         if isinstance(node, ast.Call) and not node.keywords:
             obj = self.callee(node)
-            if not _hashable(obj) or obj not in REAL_FUNCTIONS:
+            if not hashable(obj) or obj not in REAL_FUNCTIONS:
                 return False
             return bool(node.args) and all(self.real(a, reals) or _int_literal(a) for a in node.args) \
                 and any(self.real(a, reals) for a in node.args)
@@ -298,7 +298,7 @@ class Shapes:
         kw = {k.arg: k.value for k in node.keywords}
         if any(isinstance(a, ast.Starred) for a in args) or None in kw:
             return None
-        helper = self.helpers.get(obj) if _hashable(obj) else None
+        helper = self.helpers.get(obj) if hashable(obj) else None
         if helper is not None:
             return self._helper(helper, args, env)
         if obj is np.matmul or obj is np.dot:  # (np.matmul is a ufunc too, but not an elementwise one)
@@ -307,11 +307,11 @@ class Shapes:
             if kw or len(args) != obj.nin or obj.nout != 1 or obj.signature is not None:
                 return None
             return broadcast(*(self.of(a, env) for a in args))
-        if _hashable(obj) and obj in _SCALAR_BUILTINS and obj is getattr(builtins, obj.__name__, None):
+        if hashable(obj) and obj in _SCALAR_BUILTINS and obj is getattr(builtins, obj.__name__, None):
             if obj is len:
                 return ()
             return () if len(args) == 1 and not kw and self.of(args[0], env) == () else None
-        if _hashable(obj) and obj in _REDUCTIONS:
+        if hashable(obj) and obj in _REDUCTIONS:
             if len(args) < 1 or len(args) > 2 or set(kw) - {"axis", "keepdims"}:
                 return None
             axis = _literal(args[1] if len(args) > 1 else kw.get("axis"), None)
@@ -360,7 +360,8 @@ REAL_FUNCTIONS = {np.add, np.subtract, np.multiply, np.divide, np.negative, np.e
                   np.square, np.maximum, np.minimum, np.sum, np.mean, np.matmul, np.dot}
 
 
-def _hashable(obj):
+def hashable(obj) -> bool:
+    """Whether `obj` can be looked up in a set or dict (NumPy functions can; some objects cannot)."""
     try:
         hash(obj)
     except TypeError:

@@ -30,7 +30,7 @@ import numpy as np
 
 from s2s import runtime
 from transforms.names import load
-from transforms.shapes import Shapes
+from transforms.shapes import Shapes, hashable
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
 RUNTIME_HELPERS = {getattr(runtime, name): name for name in (
@@ -112,7 +112,7 @@ class _Rewrite(ast.NodeTransformer):
     def visit_Call(self, node):
         self.generic_visit(node)
         obj = self.shapes.callee(node)
-        name = self.shapes.helpers.get(obj) if obj is not None and _hashable(obj) else None
+        name = self.shapes.helpers.get(obj) if obj is not None and hashable(obj) else None
         if name is None or node.keywords:
             return node
         args = node.args
@@ -157,14 +157,6 @@ class _Rewrite(ast.NodeTransformer):
         if len(sa) == 1:
             return _call(outer, a, g)  # a (k,), b (k, n): the adjoint of b is a g^T
         return _matmul(_T(a), g) if len(sb) == 2 else _matmul(g, a)
-
-
-def _hashable(obj):
-    try:
-        hash(obj)
-    except TypeError:
-        return False
-    return True
 
 
 def rewrite_helpers(fdef: ast.FunctionDef, shapes: Shapes, np_name: str) -> ast.FunctionDef:
@@ -358,9 +350,9 @@ def _pure(node, shapes) -> bool:
         return node.attr == "T" and _pure(node.value, shapes)
     if isinstance(node, ast.Call) and not node.keywords:
         obj = shapes.callee(node)
-        if obj is None or not (isinstance(obj, np.ufunc) or (_hashable(obj) and obj in _SAFE_CALLS)):
+        if obj is None or not (isinstance(obj, np.ufunc) or (hashable(obj) and obj in _SAFE_CALLS)):
             return False
-        if _hashable(obj) and obj in _SAFE_CALLS and len(node.args) != 1:
+        if hashable(obj) and obj in _SAFE_CALLS and len(node.args) != 1:
             return False
         return all(_pure(a, shapes) for a in node.args)
     return False
