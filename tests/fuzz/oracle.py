@@ -253,6 +253,10 @@ def run_probe(probe_ns, args):
             value = probe_ns["f"](*_copy(args))
     except (FloatingPointError, OverflowError, ZeroDivisionError, RuntimeWarning) as exc:
         raise Rejected(f"overflow: {exc}") from None
+    except ValueError as exc:
+        if "math domain error" not in str(exc):  # (math.sqrt, math.log, ... of a value out of range)
+            raise
+        raise Rejected(f"outside the domain: {exc}") from None
     value = float(value)
     if not math.isfinite(value) or abs(value) > 1e8:
         raise Rejected(f"value {value}")
