@@ -1,7 +1,7 @@
 """Shape inference over generated code, from the shapes the arguments have in one call.
 
 Given the shape of each parameter (`()` for a number, the array's shape for
-an array), `infer` gives every local name the one shape all its assignments
+an array), `Shapes` gives every local name the one shape all its assignments
 produce, or `None` where that is not certain: assignments that disagree, a
 call it does not know, anything not an array or a number. Inference is flow
 insensitive (one shape per name for the whole function, the join of all its
@@ -11,6 +11,11 @@ holds wherever the name is read.
 A shape of `()` may be a Python number, and the runtime treats the number
 0.0 as a zero of any shape; rules over runtime helpers therefore only claim a
 shape when the adjoint argument is certainly an array (a shape other than `()`).
+
+Beside shapes it finds the names that certainly hold real floating-point values
+(`reals`, from the parameters' dtypes): arithmetic on those cannot fail on a
+dtype (a negative integer power, a boolean negation), which lets dead-code
+elimination drop it and lets adjoints be accumulated in place.
 """
 
 from __future__ import annotations
@@ -373,8 +378,3 @@ def _is_pop(node, tapes):
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
         and isinstance(node.func.value, ast.Name) and node.func.value.id in tapes and node.func.attr == "pop" \
         and not node.args and not node.keywords
-
-
-def infer(fdef, params, resolve, runtime_helpers) -> Shapes:
-    """Shapes of the names in `fdef`, from `params` (parameter name -> shape)."""
-    return Shapes(fdef, params, resolve, runtime_helpers)
