@@ -53,9 +53,9 @@ def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints:
         fdef = eliminate_dead_code(fdef, removable)  # resets of adjoints that hide their shapes
         fdef, pure, inferred = specialize.specialize(fdef, shapes, stack)
         removable |= pure
-        fdef = eliminate_dead_code(fdef, removable)
-        fdef = specialize.logistic(fdef, inferred, removable, shapes.np_name)
     fdef = eliminate_dead_code(fdef, removable)
+    if shapes is not None and specialize.logistic(fdef, inferred, removable, shapes.np_name):
+        fdef = eliminate_dead_code(fdef, removable)  # the logaddexp that nothing reads now
     fdef = drop_unread_restores(fdef, stack)
     if shapes is not None and shapes.float64_only:  # (a float32 array must not take float64 terms in place)
         fdef = specialize.accumulate_in_place(fdef, inferred, set(adjoints))

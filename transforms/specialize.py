@@ -74,12 +74,15 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
     return fdef, pure_names(fdef, shapes, stack), shapes
 
 
-def logistic(fdef: ast.FunctionDef, shapes: Shapes, removable: set, np_name: str) -> ast.FunctionDef:
-    """Apply `logistic_from_logaddexp` until nothing changes."""
+def logistic(fdef: ast.FunctionDef, shapes: Shapes, removable: set, np_name: str) -> bool:
+    """Apply `logistic_from_logaddexp` until nothing changes; whether anything did."""
+    changed = False
     for _ in range(16):
         if not _calls(fdef, "logaddexp") or not logistic_from_logaddexp(fdef, shapes, removable, np_name):
             break
-    return ast.fix_missing_locations(fdef)
+        changed = True
+    ast.fix_missing_locations(fdef)
+    return changed
 
 
 def _calls(fdef, attr):
