@@ -39,6 +39,16 @@ def _shaped_params(func, args):
     return tuple(out)
 
 
+def _bound_for(func, wrt, form, optimize, args, specialise=True):
+    """`_bound` for the arguments of a call, by their kinds and (with `specialise`) their shapes.
+
+    Returns (function, wrt names, whether it is specialised to some argument's shape).
+    """
+    shapes = _shaped_params(func, args) if optimize and specialise else ()
+    fn, names = _bound(func, wrt, form, optimize, _scalar_params(func, args), shapes)
+    return fn, names, bool(shapes)
+
+
 def _bound(func, wrt, form, optimize=True, scalars=(), shapes=()):
     """The generated function for `func` itself, cached on the function object."""
     if not hasattr(func, "__code__"):
@@ -143,10 +153,9 @@ def _value_and_grad_runner(func, wrt, optimize, need_value=True):
     form = "value" if need_value else "grad"
 
     def make(args, key):
-        shapes = _shaped_params(func, args) if optimize and len(shaped) < SHAPE_VARIANTS else ()
-        if shapes:
+        fn, names, specialised = _bound_for(func, wrt, form, optimize, args, len(shaped) < SHAPE_VARIANTS)
+        if specialised:
             shaped.add(key)
-        fn, names = _bound(func, wrt, form, optimize, _scalar_params(func, args), shapes)
         kinds = tuple(map(type, args))
         positions = [p for p in _positions(func, names) if p[0] >= len(args) or kinds[p[0]] not in _NUMBER]
         if len(variants) > 4 * SHAPE_VARIANTS:
@@ -485,9 +494,7 @@ def source(df, *args) -> str:
         func, wrt, form, optimize = target
         if args:
             form = "grad" if form == "flat" else form
-            fn, _ = _bound(func, wrt, form, optimize, _scalar_params(func, args),
-                           _shaped_params(func, args) if optimize else ())
-            return fn.__s2s_source__
+            return _bound_for(func, wrt, form, optimize, args)[0].__s2s_source__
         fn, _ = _bound(func, wrt, form if form != "value" else "flat", optimize)
         return fn.__s2s_source__
     text = getattr(df, "__s2s_source__", None)

@@ -250,9 +250,8 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
         returns_value = form == "value"
         fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names,
                          "flat" if form == "grad" else form, alloc, helpers)
-        context = _shape_context(pf, fdef, helpers, scalar_params, shaped_params) if form != "split" else None
-        if context is not None:
-            context.tapes = {rev.stack} | {n.s2s_ckpt["snapshots"] for n in ast.walk(tree) if hasattr(n, "s2s_ckpt")}
+        tapes = {rev.stack} | {n.s2s_ckpt["snapshots"] for n in ast.walk(tree) if hasattr(n, "s2s_ckpt")}
+        context = _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes) if form != "split" else None
         if form == "grad" and (context is None or _output_shape(context, fdef, forward, out_atom) != ()):
             returns_value = True  # the output may not be a scalar: return it, to be checked
             fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, "value", alloc, helpers)
@@ -280,7 +279,7 @@ def _output_shape(context, fdef, forward, out_atom):
     return context.shapes(sweep).of(out_atom)
 
 
-def _shape_context(pf, fdef, helpers, scalar_params, shaped_params):
+def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes):
     """What shape specialisation needs (None when no parameter's shape is known)."""
     if not scalar_params and not shaped_params:
         return None
@@ -295,7 +294,7 @@ def _shape_context(pf, fdef, helpers, scalar_params, shaped_params):
     def resolve(name):
         return by_name[name] if name in by_name else pf.resolve(name)
 
-    return specialize.Context(params, resolve, helpers["np"], kinds)
+    return specialize.Context(params, resolve, helpers["np"], kinds, tapes)
 
 
 def _param_names_of(func):
