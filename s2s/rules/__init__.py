@@ -62,6 +62,20 @@ class Rule:
 
 _RULES: dict[object, Rule] = {}
 
+# Bumped by every registration: a cached derivative records the version it was made under and is
+# made again when it differs (s2s/pipeline.py), so a rule registered later is never missed.
+version = 0
+_KEYED: dict[int, object] = {}  # objects whose id keys a rule, kept alive so that no other object gets that id
+
+
+def _registered(key, rule: Rule, obj=None) -> Rule:
+    global version
+    _RULES[key] = rule
+    if not isinstance(key, str):
+        _KEYED[key] = obj
+    version += 1
+    return rule
+
 
 def _key(obj):
     return obj if isinstance(obj, str) else id(obj)
@@ -102,8 +116,7 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, **
             rule.jvp[key[:-4]] = _template(text)
         else:
             rule.vjp[key] = _template(text)
-    _RULES[_key(obj)] = rule
-    return rule
+    return _registered(_key(obj), rule, obj)
 
 
 def nondifferentiable(*signatures: str, operator: bool = False) -> None:
@@ -119,8 +132,8 @@ def lookup(obj) -> Rule | None:
 
 def register(func, vjp=None, jvp=None, *, params=None) -> None:
     """Register a user rule for `func` (see `s2s.defvjp`)."""
-    _RULES[_key(func)] = Rule(getattr(func, "__name__", str(func)), list(params or []), {},
-                              vjp=dict(vjp or {}), jvp=dict(jvp or {}))
+    _registered(_key(func), Rule(getattr(func, "__name__", str(func)), list(params or []), {},
+                                 vjp=dict(vjp or {}), jvp=dict(jvp or {})), func)
 
 
 
@@ -141,8 +154,7 @@ def defrule_for(func, signature: str, *, shape_only=(), structured=False, nondif
             rule.vjp[key] = _template(text)
     for p in shape_only:
         rule.jvp[p] = None
-    _RULES[_key(func)] = rule
-    return rule
+    return _registered(_key(func), rule, func)
 
 
 # importing the families fills the table
