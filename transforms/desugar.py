@@ -90,6 +90,7 @@ class Desugar(ast.NodeTransformer):
         self.pf = pf
         self.locals = local_names
         self.alloc = alloc
+        self.updates = {}  # id(statement) -> the ownership guards it needs (transforms/ownership.py)
 
     def _is_value(self, node: ast.expr) -> bool:
         """True when `node` is a run-time value rather than a module or class."""
@@ -106,17 +107,39 @@ class Desugar(ast.NodeTransformer):
         target = node.target
         read = ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target) if isinstance(
             target, ast.Name) else _as_load(target)
-        if id(node) in getattr(self, "guarded", ()):
-            err = self.pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate `{ast.unparse(node)}` here: "
-                                f"`{target.id}` shares its array with another name, and Python updates that array "
-                                "in place", node, hint=f"write `{target.id} = {ast.unparse(read)} "
-                                f"{_OPS.get(type(node.op), '+')} ...`, or copy the array first")
-            read = ast.copy_location(_call_helper("s2s", "rebinding_update", _runtime().rebinding_update,
-                                                  [read, ast.Constant(_rebinding_site(str(err)))]), node)
         value = ast.copy_location(ast.BinOp(left=read, op=node.op, right=node.value), node)
-        out = ast.Assign(targets=[target], value=value)
+        out = ast.Assign(targets=[target], value=self._guarded(node, value))
         out.s2s_augmented = True
         return ast.copy_location(out, node)
+
+    def visit_Assign(self, node):
+        self.generic_visit(node)
+        node.value = self._guarded(node, node.value)
+        return node
+
+    def visit_Expr(self, node):
+        self.generic_visit(node)
+        call = node.value
+        if id(node) in self.updates and isinstance(call, ast.Call) and len(call.args) == 1:  # L.append(v)
+            call.args = [self._guarded(node, call.args[0])]
+        return node
+
+    def _guarded(self, stmt, value):
+        """`value`, wrapped in the run-time ownership check that transforms/ownership.py asks for at `stmt`."""
+        for update in self.updates.get(id(stmt), ()):
+            others = ", ".join(f"`{o}`" for o in update.others) or "another element of it"
+            err = self.pf.error(
+                UnsupportedSyntaxError,
+                f"s2s cannot differentiate `{ast.unparse(stmt).splitlines()[0]}`: it updates `{update.name}` in place, "
+                f"and here {others} refers to the same {'array or list' if update.others else 'object'}, so in Python "
+                f"that changes too", stmt,
+                hint=f"copy first (`{update.name} = {update.name}.copy()` where it is made), or build a new value "
+                     f"instead of updating in place")
+            site = {k: getattr(err, k) for k in ("message", "filename", "lineno", "col", "line", "hint")}
+            args = [value, ast.Constant(_update_site(site)), ast.Constant(update.deep), load(update.name)]
+            value = ast.copy_location(_call_helper("s2s", "unshared", _runtime().unshared,
+                                                   args + [load(o) for o in update.others]), stmt)
+        return value
 
     def visit_Attribute(self, node):
         self.generic_visit(node)
@@ -306,7 +329,7 @@ def desugar(pf, tree: ast.FunctionDef, alloc: NameAllocator | None = None) -> as
     check_supported(pf, tree)
     _refuse_augmented_update_of_a_view(pf, tree)
     desugarer = Desugar(pf, local_names(tree), alloc)
-    desugarer.guarded = _shared_updates(tree)
+    desugarer.updates = _ownership(pf, tree)
     desugarer.visit(tree)
     ast.fix_missing_locations(tree)
     return tree
@@ -350,48 +373,26 @@ def _refuse_augmented_update_of_a_view(pf, tree):
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
 
 
-def _shared_updates(tree) -> set[int]:
-    """The `x += ...` statements (by id) where x may share its array with another name at that point.
-
-    A name is shared after `x = y` (both are), or as the variable of a loop over a sequence; it is
-    fresh again after any other assignment. Branches and loops merge conservatively (shared wins).
-    """
-    guarded = set()
-
-    def merge(a, b):
-        return {k: "shared" if "shared" in (a.get(k), b.get(k)) else a.get(k, b.get(k)) for k in set(a) | set(b)}
-
-    def block(stmts, state):
-        for st in stmts:
-            if isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name):
-                if isinstance(st.value, ast.Name):
-                    state[st.targets[0].id] = state[st.value.id] = "shared"
-                else:
-                    state[st.targets[0].id] = "fresh"
-            elif isinstance(st, ast.AugAssign) and isinstance(st.target, ast.Name):
-                if state.get(st.target.id) == "shared":
-                    guarded.add(id(st))
-            elif isinstance(st, ast.If):
-                state = merge(block(st.body, dict(state)), block(st.orelse, dict(state)))
-            elif isinstance(st, ast.For | ast.While):
-                entry = dict(state)
-                if isinstance(st, ast.For) and isinstance(st.target, ast.Name) and not (
-                        isinstance(st.iter, ast.Call) and isinstance(st.iter.func, ast.Name) and st.iter.func.id == "range"):
-                    entry[st.target.id] = "shared"  # `for row in y`: a row of a 2-d array is a view of y
-                once = block(st.body, dict(entry))
-                again = merge(entry, once)  # the next trip starts where this one ended
-                if isinstance(st, ast.For) and isinstance(st.target, ast.Name) and st.target.id in entry:
-                    again[st.target.id] = entry[st.target.id]
-                state = merge(state, block(st.body, again))
-        return state
-
-    block(tree.body, {})
-    return guarded
+def _ownership(pf, tree):
+    """The updates transforms/ownership.py could not prove owned; its refusals at the user's line."""
+    from transforms import ownership
+    try:
+        return ownership.analyse(tree, pf.resolve, _has_rule)
+    except ownership.OwnershipError as exc:
+        raise pf.error(UnsupportedSyntaxError, exc.message, exc.node, hint=exc.hint) from None
 
 
-def _rebinding_site(message: str) -> int:
-    """A small number that stands for `message` in generated code (which stays short and readable)."""
-    sites = _runtime().REBINDING_SITES
-    if message not in sites:
-        sites.append(message)
-    return sites.index(message)
+def _has_rule(obj) -> bool:
+    from s2s import rules
+    try:
+        return rules.lookup(obj) is not None
+    except TypeError:  # unhashable
+        return False
+
+
+def _update_site(error: dict) -> int:
+    """A small number that stands for `error` in generated code (which stays short and readable)."""
+    sites = _runtime().UPDATE_SITES
+    if error not in sites:
+        sites.append(error)
+    return sites.index(error)

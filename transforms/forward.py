@@ -196,6 +196,7 @@ class Forward:
             bound = rule.bind(args, kws)
         except TypeError as exc:
             raise self.pf.error(UnsupportedSyntaxError, f"s2s cannot match this call to its rule: {exc}", node) from None
+        rule = rule.at_site(bound)  # a simpler exact template where the arguments allow it
         mapping = {"ans": ans}
         for p in rule.params:
             mapping[p] = bound.get(p, ast.Constant(rule.defaults.get(p)))
@@ -207,7 +208,7 @@ class Forward:
         terms = []
         for p, a in bound.items():
             if p == rule.varargs:
-                if any(self.tangent_of(x) is not None for x in a):
+                if rule.jvp.get(p, "") is not None and any(self.tangent_of(x) is not None for x in a):
                     if p not in rule.jvp:
                         raise self._no_tangent(rule, p, node)
                     terms.append(self.instantiate(rule.jvp[p], mapping))

@@ -576,6 +576,7 @@ class Reverse:
             bound = rule.bind(args, kws)
         except TypeError as exc:
             raise self.pf.error(UnsupportedSyntaxError, f"s2s cannot match this call to its rule: {exc}", node) from None
+        rule = rule.at_site(bound)  # a simpler exact template where the arguments allow it
         mapping = {"g": g, "ans": ans}
         for p in rule.params:
             if p in bound:
@@ -613,7 +614,7 @@ class Reverse:
             out += self.accumulate(a.id, contribution, s)
         active_params = [p for p, a in bound.items() if any(n in self.active for n in atom_names(a))]
         for p in active_params:
-            if p not in rule.vjp:
+            if p not in rule.vjp and not (p in rule.jvp and rule.jvp[p] is None):  # None: declared constant
                 raise self.pf.error(NoDerivativeRuleError,
                                     f"s2s has no derivative of {rule.name} with respect to its argument {p!r}", node,
                                     hint="wrap that argument in s2s.stop_gradient(...) if it should not be "

@@ -352,6 +352,8 @@ class Shapes:
             return broadcast(*shapes) if array_g and shapes[1] not in (None, ()) else None
         if name == "copy" and len(args) == 1:
             return g
+        if name == "unshared" and len(args) >= 4:  # the ownership guard returns its first argument
+            return g
         return None
 
 

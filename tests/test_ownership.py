@@ -1,0 +1,451 @@
+"""In-place updates are differentiated only where the updated object is owned (transforms/ownership.py).
+
+Every program here is one a user could write. An update that another live name can see is refused
+with the user's line (at transform time, or by the run-time guard when only the values can tell);
+an owned update gives the right derivative and leaves the caller's arrays alone.
+"""
+
+import numpy as np
+import pytest
+from helpers_fd import fd_grad
+
+import s2s
+from s2s.errors import UnsupportedSyntaxError
+
+
+def numeric_grad(f, x):
+    return fd_grad(f, [x])
+
+G = np.ones(3)
+
+
+def ident(v):
+    return v
+
+
+def pair(v):
+    return v, 2.0
+
+
+def global_array():
+    return G
+
+
+# ---- the same alias through every binding form: refused -------------------------------------------
+
+def chained(x):
+    y = x * 1.0
+    a = b = y
+    a *= 3.0
+    return np.sum(y * y) + np.sum(b)
+
+
+def conditional(x, c=True):
+    y = x * 1.0
+    a = y if c else 2.0 * y
+    a *= 3.0
+    return np.sum(y * y)
+
+
+def ellipsis_view(x):
+    y = x * 1.0
+    a = y[...]
+    a *= 3.0
+    return np.sum(y * y)
+
+
+def newaxis_view(x):
+    y = x * 1.0
+    a = y[None]
+    a *= 3.0
+    return np.sum(y * y)
+
+
+def transpose_view(x):
+    y = np.outer(x, x)
+    a = y.T
+    a *= 3.0
+    return np.sum(y * x)
+
+
+def reshape_view(x):
+    y = x * 1.0
+    a = y.reshape(-1)
+    a += 1.0
+    return np.sum(y * y)
+
+
+def asarray_alias(x):
+    y = x * 1.0
+    a = np.asarray(y)
+    a *= 3.0
+    return np.sum(y * y)
+
+
+def helper_returns_argument(x):
+    y = x * 1.0
+    a = ident(y)
+    a *= 3.0
+    return np.sum(y * y)
+
+
+def helper_tuple_unpacking(x):
+    y = x * 1.0
+    a, _ = pair(y)
+    a *= 3.0
+    return np.sum(y * y)
+
+
+def tuple_unpacking(x):
+    y = x * 1.0
+    a, b = y, 2.0
+    a *= 3.0
+    return np.sum(y * y) * b
+
+
+def list_element(x):
+    y = x * 1.0
+    L = [y]
+    L[0] *= 3.0
+    return np.sum(y * y)
+
+
+def dict_element(x):
+    y = x * 1.0
+    d = {"k": y}
+    d["k"] *= 3.0
+    return np.sum(y * y)
+
+
+def enumerate_rows(x):
+    Y = np.outer(x, x)
+    for _i, r in enumerate(Y):
+        r *= 3.0
+    return np.sum(Y)
+
+
+def zip_rows(x):
+    Y = np.outer(x, x)
+    for r, v in zip(Y, x):
+        r *= v
+    return np.sum(Y)
+
+
+def row_view(x):
+    Y = np.outer(x, x)
+    r = Y[0]
+    r *= 3.0
+    return np.sum(Y)
+
+
+def zero_d(x):
+    z = x
+    z += 1.0
+    return x * z
+
+
+def one_list_twice(x):
+    y = x * 1.0
+    L = [y, y]
+    L[0] += 1.0
+    return np.sum(L[1] * x)
+
+
+def view_read_after_store(x):
+    y = x * 1.0
+    v = y[0:2]
+    y[0] = 5.0
+    return np.sum(v * x[:2])
+
+
+def list_alias_append(x):
+    L = [x[0]]
+    M = L
+    L.append(x[1])
+    return len(M) * x[2]
+
+
+def selected_by_max(x):
+    y = x * 1.0
+    z = x * 2.0
+    a = max(y, z, key=np.sum)
+    a += 1.0
+    return np.sum(y * z)
+
+
+def helper_returns_global(x):
+    a = global_array()
+    a += x
+    return np.sum(G * x)
+
+
+def local_lambda_ident(x):
+    same = lambda v: v  # noqa: E731
+    y = x * 1.0
+    a = same(y)
+    a *= 3.0
+    return np.sum(y * y)
+
+
+REFUSED = [chained, conditional, ellipsis_view, newaxis_view, transpose_view, reshape_view, asarray_alias,
+           helper_returns_argument, helper_tuple_unpacking, tuple_unpacking, list_element, dict_element,
+           enumerate_rows, zip_rows, row_view, one_list_twice, view_read_after_store, list_alias_append,
+           selected_by_max, helper_returns_global, local_lambda_ident]
+
+
+@pytest.mark.parametrize("f", REFUSED, ids=lambda f: f.__name__)
+def test_update_seen_through_another_reference_is_refused(f):
+    x = np.array([1.0, 2.0, 3.0])
+    before = x.copy()
+    with pytest.raises(UnsupportedSyntaxError, match="in place|updates the array it views") as info:
+        s2s.grad(f)(x)
+    assert info.value.filename.endswith("test_ownership.py") and info.value.lineno is not None
+    assert np.array_equal(x, before)
+    with pytest.raises(UnsupportedSyntaxError, match="in place|updates the array it views"):
+        s2s.value_and_grad(f)(x)
+
+
+def test_zero_d_array_alias_is_refused_and_numbers_are_not():
+    with pytest.raises(UnsupportedSyntaxError, match="in place"):
+        s2s.grad(zero_d)(np.array(2.0))
+    assert s2s.grad(zero_d)(2.0) == pytest.approx(2 * 2.0 + 1.0)  # floats are immutable: z += 1 rebinds
+
+
+def test_conditional_alias_depends_on_the_branch_taken():
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(UnsupportedSyntaxError):
+        s2s.grad(conditional)(x, True)
+    g = s2s.grad(conditional)(x, False)  # `a` is a new array: nothing else sees the update
+    assert np.allclose(g, numeric_grad(lambda v: conditional(v, False), x))
+
+
+def test_the_hint_works_when_followed():
+    def copied(x):
+        y = x * 1.0
+        a = b = y
+        a = a.copy()
+        a *= 3.0
+        return np.sum(y * y) + np.sum(b)
+
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(UnsupportedSyntaxError, match=r"a = a.copy\(\)"):
+        s2s.grad(chained)(x)
+    assert np.allclose(s2s.grad(copied)(x), numeric_grad(copied, x))
+
+
+# ---- in-place functions and methods: refused at transform time -------------------------------------
+
+def uses_copyto(x):
+    y = np.zeros(3)
+    np.copyto(y, x)
+    return np.sum(y * y)
+
+
+def uses_fill_diagonal(x):
+    y = np.zeros((3, 3))
+    np.fill_diagonal(y, x[0])
+    return np.sum(y)
+
+
+def uses_put(x):
+    y = x * 1.0
+    np.put(y, [0], 5.0)
+    return np.sum(y * x)
+
+
+def uses_putmask(x):
+    y = x * 1.0
+    np.putmask(y, x > 1.5, 0.0)
+    return np.sum(y * x)
+
+
+def uses_place(x):
+    y = x * 1.0
+    np.place(y, x > 1.5, [0.0])
+    return np.sum(y * x)
+
+
+def uses_add_at(x):
+    y = x * 1.0
+    np.add.at(y, [0, 0], x[1])
+    return np.sum(y * x)
+
+
+def uses_multiply_at(x):
+    y = x * 1.0
+    np.multiply.at(y, [0], 2.0)
+    return np.sum(y * x)
+
+
+def uses_fill_method(x):
+    y = x * 1.0
+    y.fill(2.0)
+    return np.sum(y * x)
+
+
+def uses_fill_function(x):
+    y = x * 1.0
+    np.ndarray.fill(y, 2.0)
+    return np.sum(y * x)
+
+
+def uses_sort_method(x):
+    y = x * 1.0
+    y.sort()
+    return y[0] * x[0]
+
+
+def uses_list_extend(x):
+    L = [x[0]]
+    L.extend([x[1]])
+    return L[0] * L[1]
+
+
+def uses_shuffle(x):
+    y = x * 1.0
+    np.random.shuffle(y)
+    return np.sum(y * x)
+
+
+def updates_global(x):
+    G[0] = x[0]
+    return np.sum(G * x)
+
+
+def augments_global_row(x):
+    r = G[0:2]
+    r += x[:2]
+    return np.sum(r)
+
+
+IN_PLACE_CALLS = [uses_copyto, uses_fill_diagonal, uses_put, uses_putmask, uses_place, uses_add_at,
+                  uses_multiply_at, uses_fill_method, uses_fill_function, uses_sort_method, uses_list_extend,
+                  uses_shuffle, updates_global]
+
+
+@pytest.mark.parametrize("f", IN_PLACE_CALLS, ids=lambda f: f.__name__)
+def test_in_place_functions_are_refused_before_running(f):
+    x = np.array([1.0, 2.0, 3.0])
+    before, g_before = x.copy(), G.copy()
+    with pytest.raises(UnsupportedSyntaxError, match="in place|not a local variable") as info:
+        s2s.derivative(f)
+    assert info.value.lineno is not None and info.value.hint
+    assert np.array_equal(x, before) and np.array_equal(G, g_before)
+
+
+def test_update_of_a_view_of_a_global_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="in place|updates the array it views"):
+        s2s.grad(augments_global_row)(np.array([1.0, 2.0, 3.0]))
+    assert np.array_equal(G, np.ones(3))
+
+
+# ---- owned updates: accepted, right, and the caller's arrays untouched ------------------------------
+
+def fresh_accumulator(x):
+    y = np.zeros(3)
+    for i in range(3):
+        y[i] += x[i] ** 2
+    return np.sum(y * x)
+
+
+def fresh_rows(x):
+    total = np.zeros(3)
+    for r in np.outer(x, x):
+        total += r
+    return np.sum(total * x)
+
+
+def updates_its_parameter(x):
+    x += 1.0
+    x *= x
+    return np.sum(x)
+
+
+def updates_parameter_row(X):
+    X[0] = X[0] * 2.0
+    return np.sum(X * X)
+
+
+def shared_numbers(x):
+    a = b = 1.0
+    a += x[0]
+    return a * b * x[1]
+
+
+def list_built_and_updated(x):
+    L = [x[0] * 1.0, x[1] * 2.0]
+    L[0] += x[2]
+    L.append(x[0])
+    return L[0] * L[1] + L[2]
+
+
+def copy_then_update(x):
+    y = x * 1.0
+    a = y.copy()
+    a *= 3.0
+    return np.sum(y * a)
+
+
+def alias_dead_after_update(x):
+    y = x * 2.0
+    a = y
+    a += 1.0
+    return np.sum(a * x)
+
+
+def rebound_before_update(x):
+    y = x * 1.0
+    a = y
+    a = a * 2.0
+    a += 1.0
+    return np.sum(y * a)
+
+
+def loop_carried_update(x):
+    h = x * 1.0
+    for _ in range(3):
+        h = np.tanh(h)
+        h += 0.1 * x
+    return np.sum(h)
+
+
+OWNED = [fresh_accumulator, fresh_rows, updates_its_parameter, shared_numbers, list_built_and_updated,
+         copy_then_update, alias_dead_after_update, rebound_before_update, loop_carried_update]
+
+
+@pytest.mark.parametrize("f", OWNED, ids=lambda f: f.__name__)
+def test_owned_updates_are_right_and_leave_arguments_alone(f):
+    x = np.array([0.5, -1.0, 2.0])
+    before = x.copy()
+    expected = numeric_grad(lambda v: f(v.copy()), x)
+    assert np.allclose(s2s.grad(f)(x), expected, atol=1e-5)
+    assert np.allclose(s2s.jacobian(f, mode="forward")(x), expected, atol=1e-5)
+    assert np.array_equal(x, before)
+
+
+def test_parameter_row_update():
+    X = np.arange(6.0).reshape(2, 3) / 3.0
+    before = X.copy()
+    expected = numeric_grad(lambda v: updates_parameter_row(v.copy()), X)
+    assert np.allclose(s2s.grad(updates_parameter_row)(X), expected, atol=1e-5)
+    assert np.array_equal(X, before)
+
+
+def two_arguments(x, y):
+    x += 1.0
+    return np.sum(x * y)
+
+
+def test_arguments_that_are_one_array_are_caught_at_run_time():
+    a = np.array([1.0, 2.0])
+    b = np.array([3.0, 4.0])
+    assert np.allclose(s2s.grad(two_arguments)(a, b), b)
+    with pytest.raises(UnsupportedSyntaxError, match="in place"):
+        s2s.grad(two_arguments)(a, a)
+    assert np.array_equal(a, [1.0, 2.0])
+
+
+def test_no_guard_where_ownership_is_proved():
+    text = s2s.source(s2s.grad(fresh_accumulator))
+    assert "unshared" not in text
+    assert "unshared" in s2s.source(s2s.grad(two_arguments))

@@ -1,0 +1,560 @@
+"""Ownership before an in-place update: which other names could see it.
+
+s2s runs every update functionally: `y[i] = v`, `y += v` and `L.append(v)`
+rebind `y` (or `L`) to a new value, and nothing else changes. Python instead
+changes the object itself, so every other reference to it sees the update.
+The two agree exactly when no other reference to the updated object is read
+afterwards. This pass proves that where it can, and says where it cannot:
+
+* a points-to analysis gives, at each statement, the set of allocation sites
+  each name may refer to (a fresh array made by `x * 2.0`, a list literal, a
+  parameter or global: "external"), with the sites that containers and views
+  may hold;
+* a liveness analysis gives the names read after each statement (the names a
+  loop iterates over stay live through its body);
+* an update is *owned* when no other live name may reach the updated sites.
+
+For an update that is not provably owned, the pass names the other live names
+that may reach it. `desugar` then guards the update at run time
+(`s2s.unshared(y, site, deep, *others)`), which raises an error naming the
+user's line if the object really is shared, and costs nothing otherwise.
+Updates whose safety cannot even be checked at run time (of a global array,
+through a function that changes its arguments in place, with a name that may
+be unbound) are refused here with the user's line.
+
+    >>> # y = x * 1.0; a = b = y; a *= 3.0; return np.sum(y * y)
+    >>> # `a *= 3.0` updates the array y and b refer to: guarded with (y,)
+"""
+
+from __future__ import annotations
+
+import ast
+import types
+from dataclasses import dataclass
+
+import numpy as np
+
+EXTERNAL = "external"  # parameters, globals, closure values: anything the caller may also hold
+
+# functions whose result may be (a view of) an argument; any other function with a derivative rule
+# returns a new array or number
+ALIASING_FUNCTIONS = {
+    np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims, np.swapaxes, np.moveaxis, np.rollaxis,
+    np.broadcast_to, np.broadcast_arrays, np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray,
+    np.require, np.real, np.imag, np.atleast_1d, np.atleast_2d, np.atleast_3d, np.flip, np.fliplr, np.flipud,
+    np.rot90, np.diagonal, np.diag, np.einsum, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
+    np.asmatrix, np.real_if_close, np.trim_zeros, np.lib.stride_tricks.as_strided,
+}
+# builtins that return one of their arguments or a new container holding their elements
+_SELECTING_BUILTINS = {max, min, getattr, next, iter}
+_CONTAINER_BUILTINS = {list, tuple, dict, sorted, reversed, zip, enumerate, map, filter}
+_VALUE_BUILTINS = {len, range, int, float, bool, complex, abs, round, sum, str, repr, print, isinstance, type,
+                   hash, id, divmod, pow, any, all}
+_VIEW_ATTRIBUTES = {"T", "real", "imag", "flat", "mT", "base"}
+_VIEW_METHODS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "view", "diagonal", "get", "pop",
+                 "values", "items", "keys", "__getitem__", "item"}
+_FRESH_METHODS = {"copy", "astype", "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "dot",
+                  "flatten", "clip", "trace", "round", "any", "all", "argmax", "argmin", "tolist", "index", "count"}
+
+# list, dict and ndarray methods that change their object; s2s itself differentiates append and pop
+MUTATING_METHODS = {"append", "pop", "extend", "insert", "remove", "clear", "sort", "reverse", "fill", "resize",
+                    "update", "setdefault", "popitem", "put", "itemset", "setfield", "partition", "byteswap",
+                    "setflags", "__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__", "discard", "add"}
+_SUPPORTED_METHODS = {"append", "pop"}
+
+
+@dataclass
+class Update:
+    """An in-place update the analysis could not prove owned: guard it against `others` at run time."""
+
+    name: str  # the local name whose object is updated
+    others: tuple  # live names that may reach the updated object
+    deep: bool  # also objects held in it (`L[i] += v` updates the element L[i] itself)
+
+
+class OwnershipError(Exception):
+    """An update that cannot be differentiated: (node, message, hint) for the caller to report."""
+
+    def __init__(self, node, message, hint):
+        super().__init__(message)
+        self.node, self.message, self.hint = node, message, hint
+
+
+def analyse(tree: ast.FunctionDef, resolve, has_rule=lambda obj: False) -> dict[int, list[Update]]:
+    """{id(statement): [Update, ...]} for each statement of `tree` with an update that needs a guard.
+
+    `resolve(name)` gives what a free name denotes (to tell data from modules and functions) and
+    `has_rule(obj)` whether s2s has a derivative rule for a function (such functions return new
+    values unless ALIASING_FUNCTIONS lists them). Raises OwnershipError for updates it refuses.
+
+        >>> tree = ast.parse("def f(x):\\n    y = x * 1.0\\n    a = y\\n    a += 1.0\\n    return y").body[0]
+        >>> [u.others for u in analyse(tree, lambda n: None)[id(tree.body[2])]]
+        [('y',)]
+    """
+    return _Analysis(tree, resolve, has_rule).run()
+
+
+def _params(tree):
+    a = tree.args
+    return [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x]]
+
+
+def _stored_names(target) -> set[str]:
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, ast.Tuple | ast.List):
+        return set().union(*(_stored_names(t) for t in target.elts)) if target.elts else set()
+    if isinstance(target, ast.Starred):
+        return _stored_names(target.value)
+    return set()
+
+
+def _loads(node) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _root(node):
+    """The name at the bottom of `a[i][j].b`, or None."""
+    while isinstance(node, ast.Subscript | ast.Attribute | ast.Starred):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+class _Analysis:
+    def __init__(self, tree, resolve, has_rule):
+        self.tree = tree
+        self.resolve = resolve
+        self.has_rule = has_rule
+        self.params = _params(tree)
+        self.locals = set(self.params)
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                self.locals.add(n.id)
+        self.contents: dict[object, set] = {EXTERNAL: {EXTERNAL}}
+        self.live_after: dict[int, frozenset] = {}
+        self.findings: dict[int, list[Update]] = {}
+        self.recording = False
+
+    # ---- liveness (backward) ------------------------------------------------------------------------
+    def liveness(self, stmts, out, loops):
+        live = set(out)
+        for s in reversed(stmts):
+            live = self.live_stmt(s, live, loops)
+        return live
+
+    def live_stmt(self, s, out, loops):
+        self.live_after[id(s)] = frozenset(out) | self.live_after.get(id(s), frozenset())
+        if isinstance(s, ast.If):
+            return _loads(s.test) | self.liveness(s.body, out, loops) | self.liveness(s.orelse, out, loops)
+        if isinstance(s, ast.For | ast.While):
+            head = _loads(s.iter if isinstance(s, ast.For) else s.test)
+            state = set(out) | head
+            while True:
+                body_in = self.liveness(s.body, state, loops + [(frozenset(out), frozenset(state))])
+                if isinstance(s, ast.For):
+                    body_in = (body_in - _stored_names(s.target)) | head
+                new = state | body_in | self.liveness(s.orelse, out, loops)
+                if new == state:
+                    return new
+                state = new
+        if isinstance(s, ast.Break | ast.Continue):
+            return set().union(*(a | b for a, b in loops[-1:])) if loops else set(out)
+        if isinstance(s, ast.Return):
+            return _loads(s.value) if s.value is not None else set()
+        if isinstance(s, ast.Raise):
+            return _loads(s)
+        if isinstance(s, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
+            return (set(out) - {s.name}) | _loads(s)
+        defs = set()
+        if isinstance(s, ast.Assign):
+            for t in s.targets:
+                defs |= _stored_names(t)
+        elif isinstance(s, ast.AnnAssign) and s.value is not None:
+            defs |= _stored_names(s.target)
+        return (set(out) - defs) | _loads(s) | ({s.target.id} if isinstance(s, ast.AugAssign) and
+                                                 isinstance(s.target, ast.Name) else set())
+
+    # ---- points-to (forward) ------------------------------------------------------------------------
+    def run(self):
+        self.liveness(self.tree.body, set(), [])
+        env = {p: frozenset({EXTERNAL}) for p in self.params}
+        bound = frozenset(self.params)
+        while True:
+            before = sum(len(v) for v in self.contents.values()), len(self.contents)
+            self.block(self.tree.body, dict(env), bound)
+            if (sum(len(v) for v in self.contents.values()), len(self.contents)) == before:
+                break
+        self.recording = True
+        self.block(self.tree.body, dict(env), bound)
+        return self.findings
+
+    def block(self, stmts, env, bound):
+        for s in stmts:
+            env, bound = self.stmt(s, env, bound)
+        return env, bound
+
+    @staticmethod
+    def join(a, b):
+        (env_a, bound_a), (env_b, bound_b) = a, b
+        env = dict(env_a)
+        for k, v in env_b.items():
+            env[k] = env.get(k, frozenset()) | v
+        return env, bound_a & bound_b
+
+    def stmt(self, s, env, bound):
+        if isinstance(s, ast.If):
+            self.pts(s.test, env)
+            return self.join(self.block(s.body, dict(env), bound), self.block(s.orelse, dict(env), bound))
+        if isinstance(s, ast.For | ast.While):
+            if isinstance(s, ast.For):
+                elements = self.reach(self.pts(s.iter, env))
+            else:
+                self.pts(s.test, env)
+            state = (dict(env), bound)
+            while True:
+                entry_env = dict(state[0])
+                entry_bound = state[1]
+                if isinstance(s, ast.For):
+                    entry_env, entry_bound = self.bind(s.target, elements, entry_env, entry_bound, unpack=True)
+                after = self.block(s.body, entry_env, entry_bound)
+                new = self.join(state, after)
+                new = (new[0], state[1])  # a loop body may run zero times: nothing is bound by it for sure
+                if new[0] == state[0]:
+                    break
+                state = new
+            state = (state[0], bound)
+            return self.block(s.orelse, *state) if s.orelse else state
+        if isinstance(s, ast.Assign):
+            self.check_call_effects(s.value, env, statement=s, bound=bound)
+            value = self.pts(s.value, env)
+            for t in s.targets:
+                if not isinstance(t, ast.Name | ast.Tuple | ast.List | ast.Starred):
+                    self.update(s, t, env, bound, deep=False)
+            for t in s.targets:
+                if isinstance(t, ast.Tuple | ast.List) and isinstance(s.value, ast.Tuple | ast.List) and \
+                        len(t.elts) == len(s.value.elts) and not any(isinstance(e, ast.Starred) for e in t.elts):
+                    for te, ve in zip(t.elts, s.value.elts):
+                        env, bound = self.bind(te, self.pts(ve, env), env, bound)
+                else:
+                    env, bound = self.bind(t, value, env, bound, unpack=True)
+            return env, bound
+        if isinstance(s, ast.AnnAssign):
+            if s.value is None:
+                return env, bound
+            return self.stmt(ast.copy_location(ast.Assign(targets=[s.target], value=s.value), s), env, bound)
+        if isinstance(s, ast.AugAssign):
+            self.check_call_effects(s.value, env)
+            value = self.pts(s.value, env)
+            if isinstance(s.target, ast.Name):
+                self.update(s, s.target, env, bound, deep=False)
+                name = s.target.id
+                old = env.get(name, frozenset({EXTERNAL}) if name not in self.locals else frozenset())
+                # `a += b` keeps a's object where it is mutable (arrays, lists: which then hold b's
+                # elements too) and makes a new one otherwise (numbers, tuples)
+                site = ("new", id(s))
+                for o in old | {site}:
+                    self.contents.setdefault(o, set()).update(self.elements(value))
+                env = dict(env)
+                env[name] = old | {site}
+                return env, bound | {name}
+            self.update(s, s.target, env, bound, deep=True)
+            return env, bound
+        if isinstance(s, ast.Expr):
+            self.check_call_effects(s.value, env, statement=s, bound=bound)
+            self.pts(s.value, env)
+            return env, bound
+        if isinstance(s, ast.Return | ast.Raise | ast.Assert):
+            for child in ast.iter_child_nodes(s):
+                if isinstance(child, ast.expr):
+                    self.check_call_effects(child, env)
+                    self.pts(child, env)
+            return env, bound
+        if isinstance(s, ast.FunctionDef):
+            env = dict(env)
+            env[s.name] = frozenset()
+            return env, bound | {s.name}
+        return env, bound
+
+    def bind(self, target, sites, env, bound, unpack=False):
+        """Bind `target` to an object among `sites` (`unpack`: to elements of it, for tuple targets)."""
+        if isinstance(target, ast.Name):
+            env = dict(env)
+            env[target.id] = frozenset(sites)
+            return env, bound | {target.id}
+        if isinstance(target, ast.Tuple | ast.List):
+            inner = self.elements(sites) if unpack else sites
+            for t in target.elts:
+                env, bound = self.bind(t, inner, env, bound, unpack=True)
+            return env, bound
+        if isinstance(target, ast.Starred):
+            site = ("new", id(target))
+            self.contents.setdefault(site, set()).update(sites)
+            return self.bind(target.value, {site}, env, bound)
+        return env, bound
+
+    def elements(self, sites):
+        """Sites that the elements of (or views into) an object among `sites` may be."""
+        out = set(sites)
+        for s in sites:
+            out |= self.contents.get(s, set())
+        return out
+
+    def reach(self, sites):
+        """Every site reachable from `sites` through containers and views."""
+        out, todo = set(), list(sites)
+        while todo:
+            s = todo.pop()
+            if s in out:
+                continue
+            out.add(s)
+            todo.extend(self.contents.get(s, ()))
+        return out
+
+    def new(self, node, holds=()):
+        site = ("new", id(node))
+        self.contents.setdefault(site, set()).update(holds)
+        return frozenset({site})
+
+    def name_sites(self, name, env):
+        if name in env:
+            return env[name]
+        if name in self.locals:
+            return frozenset()  # not bound yet on this path
+        return frozenset() if not self.is_data(name) else frozenset({EXTERNAL})
+
+    def is_data(self, name):
+        """Whether a free name may refer to an array, list or other mutable value."""
+        obj = self.resolve(name)
+        return not isinstance(obj, types.ModuleType | types.FunctionType | types.BuiltinFunctionType | type |
+                              np.ufunc | int | float | complex | str | bool | type(None)) and not callable(obj)
+
+    def pts(self, e, env) -> frozenset:
+        """The sites the value of expression `e` may be."""
+        if e is None or isinstance(e, ast.Constant):
+            return frozenset()
+        if isinstance(e, ast.Name):
+            return self.name_sites(e.id, env)
+        if isinstance(e, ast.Attribute):
+            base = self.pts(e.value, env)
+            if e.attr in ("shape", "ndim", "size", "dtype", "nbytes", "itemsize"):
+                return frozenset()
+            return frozenset(self.reach(base))
+        if isinstance(e, ast.Subscript):
+            self.pts(e.slice, env)
+            return frozenset(self.reach(self.pts(e.value, env)))
+        if isinstance(e, ast.BinOp):
+            left, right = self.pts(e.left, env), self.pts(e.right, env)
+            # lists and tuples concatenate and repeat: the result holds the operands' elements
+            return self.new(e, self.elements(left) - left | self.elements(right) - right)
+        if isinstance(e, ast.UnaryOp | ast.Compare):
+            for child in ast.iter_child_nodes(e):
+                if isinstance(child, ast.expr):
+                    self.pts(child, env)
+            return self.new(e)
+        if isinstance(e, ast.BoolOp):
+            return frozenset().union(*(self.pts(v, env) for v in e.values))
+        if isinstance(e, ast.IfExp):
+            self.pts(e.test, env)
+            return self.pts(e.body, env) | self.pts(e.orelse, env)
+        if isinstance(e, ast.List | ast.Tuple | ast.Set):
+            holds = set()
+            for elt in e.elts:
+                sites = self.pts(elt, env)
+                holds |= self.elements(sites) if isinstance(elt, ast.Starred) else sites
+            return self.new(e, holds)
+        if isinstance(e, ast.Starred):
+            return self.pts(e.value, env)
+        if isinstance(e, ast.Dict):
+            holds = set()
+            for k, v in zip(e.keys, e.values):
+                self.pts(k, env)
+                holds |= self.pts(v, env) if k is not None else self.elements(self.pts(v, env))
+            return self.new(e, holds)
+        if isinstance(e, ast.ListComp | ast.DictComp | ast.SetComp | ast.GeneratorExp | ast.Lambda):
+            inner = set()
+            for name in _loads(e):
+                inner |= self.reach(self.name_sites(name, env))
+            return self.new(e, inner | {EXTERNAL} if isinstance(e, ast.Lambda) else inner)
+        if isinstance(e, ast.Call):
+            return self.call_sites(e, env)
+        if isinstance(e, ast.NamedExpr):
+            return self.pts(e.value, env)
+        if isinstance(e, ast.JoinedStr | ast.FormattedValue | ast.Slice):
+            for child in ast.iter_child_nodes(e):
+                if isinstance(child, ast.expr):
+                    self.pts(child, env)
+            return frozenset()
+        return frozenset({EXTERNAL})
+
+    def call_sites(self, e, env):
+        args = [self.pts(a, env) for a in e.args] + [self.pts(k.value, env) for k in e.keywords]
+        reached = set().union(*(self.reach(a) for a in args)) if args else set()
+        func = e.func
+        if isinstance(func, ast.Attribute) and not self.is_module_path(func):
+            receiver = self.pts(func.value, env)
+            if func.attr in _FRESH_METHODS:
+                return self.new(e)
+            if func.attr in _VIEW_METHODS:
+                return frozenset(self.reach(receiver))
+            return self.new(e, self.reach(receiver) | reached | {EXTERNAL}) | self.reach(receiver) | {EXTERNAL}
+        obj = self.resolve_call(func)
+        if obj is _UNKNOWN or isinstance(func, ast.Name) and func.id in self.locals:
+            return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
+        if not _hashable(obj):
+            return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
+        if isinstance(obj, np.ufunc) or obj in _VALUE_BUILTINS:
+            return self.new(e)
+        if obj in _SELECTING_BUILTINS:
+            return frozenset(self.elements(set().union(*args))) if args else frozenset()
+        if obj in _CONTAINER_BUILTINS:
+            return self.new(e, reached)
+        if _is_stop_gradient(obj):
+            return frozenset(reached)
+        if obj in ALIASING_FUNCTIONS or (obj is np.array and any(k.arg == "copy" for k in e.keywords)):
+            return self.new(e, reached) | reached
+        if self.has_rule(obj) or isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", "") == "math":
+            return self.new(e)
+        # a user function or anything else: may return (a part of) an argument or a global
+        return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
+
+    def is_module_path(self, node):
+        root = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        return isinstance(root, ast.Name) and root.id not in self.locals and \
+            isinstance(self.resolve(root.id), types.ModuleType)
+
+    def resolve_call(self, func):
+        if isinstance(func, ast.Name):
+            if func.id in self.locals:
+                return _UNKNOWN
+            obj = self.resolve(func.id)
+            return _UNKNOWN if obj is None else obj
+        if isinstance(func, ast.Attribute):
+            base = self.resolve_call(func.value)
+            if base is _UNKNOWN:
+                return _UNKNOWN
+            return getattr(base, func.attr, _UNKNOWN)
+        return _UNKNOWN
+
+    # ---- updates ------------------------------------------------------------------------------------
+    def update(self, s, target, env, bound, deep):
+        """Check an update of the object `target` refers to (`y`, `y[i]`, `L[i][j]`, `obj.attr`)."""
+        name = _root(target)
+        if name is None:
+            return
+        if name not in self.locals:
+            raise OwnershipError(s, f"s2s cannot differentiate an in-place update of `{name}`, which is not a local "
+                                    f"variable (a global or captured value): in Python it changes `{name}` outside "
+                                    "the function too",
+                                 f"work on a copy: `{name}_local = {name}.copy()` at the top of the function, "
+                                 f"and update `{name}_local`")
+        sites = env.get(name, frozenset())
+        if isinstance(target, ast.Name):
+            updated = set(sites)
+        elif deep or not isinstance(target, ast.Subscript) or not isinstance(target.value, ast.Name):
+            updated = self.reach(sites)  # `L[i] += v` may update the element itself; `L[i][j] = v` updates L[i]
+            deep = True
+        else:
+            updated = set(sites)
+        if not updated:
+            return
+        others = []
+        for other in sorted(self.live_after.get(id(s), ())):
+            if other == name:
+                continue
+            if self.reach(self.name_sites(other, env)) & updated:
+                others.append(other)
+        holds_mutable = deep and bool(self.reach(sites) - set(sites))
+        if not others and not holds_mutable:
+            return
+        unsure = [o for o in others if o in self.locals and o not in bound]
+        if unsure and self.recording:
+            raise OwnershipError(s, f"s2s cannot differentiate this in-place update of `{name}`: `{unsure[0]}` may "
+                                    f"refer to the same object, and may not be set here",
+                                 f"make an explicit copy first: `{name} = {name}.copy()`")
+        if self.recording:
+            self.findings.setdefault(id(s), []).append(Update(name, tuple(others), deep))
+
+    def check_call_effects(self, e, env, statement=None, bound=None):
+        """Refuse calls that change an argument in place (np.copyto, ufunc.at, x.fill(...))."""
+        for node in ast.walk(e):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            if isinstance(func, ast.Attribute) and not self.is_module_path(func):
+                if func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS:
+                    raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)`: it changes "
+                                               f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value))
+                if func.attr in _SUPPORTED_METHODS and statement is not None and isinstance(func.value, ast.Name):
+                    self.update(statement, func.value, env, bound, deep=False)
+                continue
+            obj = self.resolve_call(func)
+            hint = _MUTATING_FUNCTION_HINTS.get(obj) if _hashable(obj) else None
+            if hint is None and isinstance(func, ast.Attribute) and func.attr in ("at", "reduceat") and \
+                    isinstance(self.resolve_call(func.value), np.ufunc):
+                hint = ("write the update as an assignment; for np.add.at(a, i, v) with repeated indices "
+                        "use `a = a + np.bincount(i, weights=v, minlength=len(a))` (1-d a)")
+            if hint is not None:
+                raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(func)}(...)`: it changes its "
+                                           "first argument in place", hint)
+
+
+_UNKNOWN = object()
+
+
+def _hashable(obj):
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _is_stop_gradient(obj):
+    return getattr(obj, "__name__", "") in ("stop_gradient", "checkpoint") and \
+        getattr(obj, "__module__", "").startswith("s2s")
+
+
+_MUTATING_FUNCTION_HINTS = {  # (owner, attribute): hint; attributes missing in this NumPy are skipped
+    (np, "copyto"): "assign instead: `dst = np.broadcast_to(src, dst.shape).copy()` (or `dst[...] = src` on an "
+                    "array the function made itself)",
+    (np, "put"): "build the new array: `flat = a.reshape(-1).copy(); flat[ind] = v; a = flat.reshape(a.shape)`",
+    (np, "putmask"): "use `a = np.where(mask, values, a)` (values of a's shape or a number)",
+    (np, "place"): "use `a[mask] = vals` on an array the function made itself",
+    (np, "fill_diagonal"): "for a 2-d array: `i = np.arange(min(a.shape)); a[i, i] = v` on an array the "
+                           "function made itself",
+    (np, "put_along_axis"): "build the array with np.where or an index assignment on an array the function made "
+                            "itself",
+    (np.random, "shuffle"): "shuffle indices outside the differentiated function and index with them",
+    (np.ndarray, "fill"): "use `a = np.full_like(a, value)`",
+    (np.ndarray, "sort"): "use `a = np.sort(a)`",
+    (np.ndarray, "put"): "build the new array: `flat = a.reshape(-1).copy(); flat[ind] = v; "
+                         "a = flat.reshape(a.shape)`",
+    (np.ndarray, "itemset"): "use `a[index] = value` on an array the function made itself",
+    (np.ndarray, "resize"): "use `a = np.resize(a, shape)`",
+    (np.ndarray, "partition"): "use `a = np.partition(a, kth)`",
+    (list, "sort"): "use `L = sorted(L)`", (list, "reverse"): "use `L = L[::-1]`",
+    (list, "extend"): "use `L = L + list(items)`", (list, "insert"): "use `L = L[:i] + [v] + L[i:]`",
+    (list, "remove"): "build a new list without the element", (list, "clear"): "use `L = []`",
+    (dict, "update"): "use `d = {**d, **other}`", (dict, "clear"): "use `d = {}`",
+}
+_MUTATING_FUNCTION_HINTS = {getattr(owner, attr): hint for (owner, attr), hint in _MUTATING_FUNCTION_HINTS.items()
+                            if hasattr(owner, attr)}
+
+_METHOD_HINTS = {
+    "fill": "{x} = np.full_like({x}, value)", "sort": "{x} = np.sort({x})  (or sorted({x}) for a list)",
+    "reverse": "{x} = {x}[::-1]", "extend": "{x} = {x} + list(items)", "insert": "{x} = {x}[:i] + [v] + {x}[i:]",
+    "clear": "{x} = []", "update": "{x} = {{**{x}, **other}}", "resize": "{x} = np.resize({x}, shape)",
+    "put": "flat = {x}.reshape(-1).copy(); flat[ind] = v; {x} = flat.reshape({x}.shape)",
+    "itemset": "{x}[index] = value", "partition": "{x} = np.partition({x}, kth)",
+}
+
+
+def _method_hint(attr, receiver):
+    x = ast.unparse(receiver)
+    text = _METHOD_HINTS.get(attr)
+    return f"build a new value instead: `{text.format(x=x)}`" if text else "build a new value instead of " \
+                                                                          "changing this one in place"
+
+
