@@ -17,7 +17,7 @@ import pytest
 from helpers_fd import fd_grad
 
 import s2s
-from s2s import frontend
+from s2s import pipeline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -506,10 +506,10 @@ def _fresh_module(tmp_path, name):
 
 @pytest.fixture
 def parse_counter(monkeypatch):
-    """Count how often s2s parses each function (the first step of every transform)."""
+    """Count how often s2s transforms each function (pipeline.lowered is the first step of every transform)."""
     counts = {}
     lock = threading.Lock()
-    original = frontend.parse_function
+    original = pipeline.lowered
 
     def counting(func):
         with lock:
@@ -517,7 +517,7 @@ def parse_counter(monkeypatch):
             counts[key] = counts.get(key, 0) + 1
         return original(func)
 
-    monkeypatch.setattr(frontend, "parse_function", counting)
+    monkeypatch.setattr(pipeline, "lowered", counting)
     return counts
 
 

@@ -449,3 +449,38 @@ def test_no_guard_where_ownership_is_proved():
     text = s2s.source(s2s.grad(fresh_accumulator))
     assert "unshared" not in text
     assert "unshared" in s2s.source(s2s.grad(two_arguments))
+
+
+# ---- through the functions a function calls --------------------------------------------------------
+
+def updates_through_alias(p):
+    q = p
+    q += 1.0
+    return np.sum(q)
+
+
+def caller_reads_after_helper_update(x):
+    y = x * 1.0
+    s = updates_through_alias(y)
+    return s * np.sum(y)
+
+
+def fresh_layer(v, w):
+    return np.tanh(v * w)
+
+
+def update_of_fresh_helper_result(x):
+    h = fresh_layer(x, 2.0)
+    h += 1.0
+    return np.sum(h * x)
+
+
+def test_helper_that_updates_its_argument_through_an_alias_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="updates its argument"):
+        s2s.grad(caller_reads_after_helper_update)(np.array([1.0, 2.0]))
+
+
+def test_a_helper_whose_result_is_new_needs_no_guard():
+    x = np.array([0.5, -1.0, 2.0])
+    assert np.allclose(s2s.grad(update_of_fresh_helper_result)(x), numeric_grad(update_of_fresh_helper_result, x))
+    assert "unshared" not in s2s.source(s2s.grad(update_of_fresh_helper_result))

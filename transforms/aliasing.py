@@ -10,7 +10,6 @@ UnsupportedSyntaxError, so aliasing can never produce a wrong derivative.
 from __future__ import annotations
 
 import ast
-import functools
 import inspect
 import textwrap
 
@@ -163,7 +162,7 @@ def _check_callee_updates(pf, s, call, later, in_loop, views):
     from transforms.analysis import bind_user_call
     try:
         callee, bound = bind_user_call(pf, call)
-        updated = _updated_params_of(callee.__code__)
+        updated = _updated_params_of(callee)
     except Exception:  # noqa: BLE001 - the call is checked again, with its own message, when it is differentiated
         return
     later_reads = set().union(*(loaded_names(x) for x in later)) if later else set()
@@ -182,13 +181,16 @@ def _check_callee_updates(pf, s, call, later, in_loop, views):
                                 f"`{param} = {param} + ...` there instead of an in-place update")
 
 
-@functools.lru_cache(maxsize=1024)
-def _updated_params_of(code) -> frozenset:
-    """`_params_updated_in_place` for the function whose code this is (its source read once)."""
-    lines, _ = inspect.getsourcelines(code)
+def _updated_params_of(callee) -> frozenset:
+    """Parameters `callee` may update in place: directly, through an alias or a view, or through a
+    function it calls (transforms/ownership.py), plus the syntactic scan below for what it cannot read."""
+    from transforms.desugar import callee_summary
+    summary = callee_summary(callee)
+    lines, _ = inspect.getsourcelines(callee.__code__)
     module = ast.parse(textwrap.dedent("".join(lines)))
-    tree = next(n for n in ast.walk(module) if isinstance(n, ast.FunctionDef) and n.name == code.co_name)
-    return frozenset(_params_updated_in_place(tree))
+    tree = next(n for n in ast.walk(module) if isinstance(n, ast.FunctionDef) and n.name == callee.__code__.co_name)
+    syntactic = frozenset(_params_updated_in_place(tree))
+    return syntactic | summary.updated_params if summary is not None else syntactic
 
 
 def _params_updated_in_place(tree: ast.FunctionDef) -> set[str]:

@@ -377,9 +377,53 @@ def _ownership(pf, tree):
     """The updates transforms/ownership.py could not prove owned; its refusals at the user's line."""
     from transforms import ownership
     try:
-        return ownership.analyse(tree, pf.resolve, _has_rule)
+        return ownership.analyse(tree, pf.resolve, _has_rule, callee_summary)
     except ownership.OwnershipError as exc:
         raise pf.error(UnsupportedSyntaxError, exc.message, exc.node, hint=exc.hint) from None
+
+
+_SUMMARY_DEPTH = 4  # callees of callees...: deeper calls are assumed to do the worst
+
+
+def callee_summary(func, _active=()):
+    """transforms/ownership.py's Summary of a user function s2s can read (None where it cannot).
+
+    Not cached: a summary depends on the functions the callee calls, which may be redefined.
+    """
+    from transforms import ownership
+    code = getattr(func, "__code__", None)
+    if code is None or code in _active or len(_active) >= _SUMMARY_DEPTH:
+        return None
+    try:
+        pf = _parsed(func)
+        return ownership.summarise(pf.tree, pf.resolve, _has_rule,
+                                   lambda callee: callee_summary(callee, _active + (code,)))
+    except Exception:  # noqa: BLE001 - no source, or refused: the caller assumes the worst
+        return None
+
+
+_PARSED: dict = {}  # code object -> its parsed function (a code object's source never changes)
+
+
+def _parsed(func):
+    """frontend.parse_function(func), reusing the tree parsed for the same code object before.
+
+    The names in it are resolved against `func` itself (its globals and closure now)."""
+    import dataclasses
+
+    from s2s import frontend
+    parsed = _PARSED.get(func.__code__)
+    if parsed is None:
+        if len(_PARSED) > 512:
+            _PARSED.clear()
+        parsed = _PARSED[func.__code__] = frontend.parse_function(func)
+    closure = {}
+    for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
+        try:
+            closure[var] = cell.cell_contents
+        except ValueError:
+            closure[var] = frontend.missing()
+    return dataclasses.replace(parsed, func=func, globals=func.__globals__, closure=closure)
 
 
 def _has_rule(obj) -> bool:

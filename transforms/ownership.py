@@ -72,6 +72,15 @@ class Update:
     deep: bool  # also objects held in it (`L[i] += v` updates the element L[i] itself)
 
 
+@dataclass
+class Summary:
+    """What a caller needs to know of a function it calls: whether its result is always new (holds
+    nothing of its arguments or globals), and which parameters it may update in place."""
+
+    returns_fresh: bool
+    updated_params: frozenset
+
+
 class OwnershipError(Exception):
     """An update that cannot be differentiated: (node, message, hint) for the caller to report."""
 
@@ -80,18 +89,38 @@ class OwnershipError(Exception):
         self.node, self.message, self.hint = node, message, hint
 
 
-def analyse(tree: ast.FunctionDef, resolve, has_rule=lambda obj: False) -> dict[int, list[Update]]:
+def analyse(tree: ast.FunctionDef, resolve, has_rule=lambda obj: False, summary_of=lambda func: None
+            ) -> dict[int, list[Update]]:
     """{id(statement): [Update, ...]} for each statement of `tree` with an update that needs a guard.
 
     `resolve(name)` gives what a free name denotes (to tell data from modules and functions) and
     `has_rule(obj)` whether s2s has a derivative rule for a function (such functions return new
-    values unless ALIASING_FUNCTIONS lists them). Raises OwnershipError for updates it refuses.
+    values unless ALIASING_FUNCTIONS lists them), `summary_of(func)` the Summary of a user function
+    (None: assume the worst). Raises OwnershipError for updates it refuses.
 
         >>> tree = ast.parse("def f(x):\\n    y = x * 1.0\\n    a = y\\n    a += 1.0\\n    return y").body[0]
         >>> [u.others for u in analyse(tree, lambda n: None)[id(tree.body[2])]]
         [('y',)]
     """
-    return _Analysis(tree, resolve, has_rule).run()
+    return _Analysis(tree, resolve, has_rule, summary_of).run()
+
+
+def summarise(tree: ast.FunctionDef, resolve, has_rule=lambda obj: False, summary_of=lambda func: None) -> Summary:
+    """The Summary of a function for its callers (raises OwnershipError where `analyse` would).
+
+        >>> tree = ast.parse("def f(p):\\n    q = p\\n    q += 1.0\\n    return q * 2.0").body[0]
+        >>> summarise(tree, lambda n: None)
+        Summary(returns_fresh=True, updated_params=frozenset({'p'}))
+    """
+    analysis = _Analysis(tree, resolve, has_rule, summary_of)
+    analysis.run()
+    returned = analysis.reach(analysis.returned)
+    fresh = not any(_is_external(site) for site in returned)
+    return Summary(fresh, frozenset(analysis.updated_params))
+
+
+def _is_external(site) -> bool:
+    return site == EXTERNAL or isinstance(site, tuple) and site[0] == "param"
 
 
 def _params(tree):
@@ -121,10 +150,13 @@ def _root(node):
 
 
 class _Analysis:
-    def __init__(self, tree, resolve, has_rule):
+    def __init__(self, tree, resolve, has_rule, summary_of):
         self.tree = tree
         self.resolve = resolve
         self.has_rule = has_rule
+        self.summary_of = summary_of
+        self.returned = set()  # sites a return statement may give back
+        self.updated_params = set()
         self.params = _params(tree)
         self.locals = set(self.params)
         for n in ast.walk(tree):
@@ -177,7 +209,11 @@ class _Analysis:
     # ---- points-to (forward) ------------------------------------------------------------------------
     def run(self):
         self.liveness(self.tree.body, set(), [])
-        env = {p: frozenset({EXTERNAL}) for p in self.params}
+        # each parameter is its own site, which may hold anything external; parameters and globals may
+        # still be one object at run time, so an update of one counts as an update of all (see update())
+        env = {p: frozenset({("param", p)}) for p in self.params}
+        for p in self.params:
+            self.contents[("param", p)] = {EXTERNAL}
         bound = frozenset(self.params)
         while True:
             before = sum(len(v) for v in self.contents.values()), len(self.contents)
@@ -267,7 +303,9 @@ class _Analysis:
             for child in ast.iter_child_nodes(s):
                 if isinstance(child, ast.expr):
                     self.check_call_effects(child, env)
-                    self.pts(child, env)
+                    sites = self.pts(child, env)
+                    if isinstance(s, ast.Return):
+                        self.returned |= sites
             return env, bound
         if isinstance(s, ast.FunctionDef):
             env = dict(env)
@@ -344,7 +382,10 @@ class _Analysis:
             return frozenset(self.reach(self.pts(e.value, env)))
         if isinstance(e, ast.BinOp):
             left, right = self.pts(e.left, env), self.pts(e.right, env)
-            # lists and tuples concatenate and repeat: the result holds the operands' elements
+            floats = any(isinstance(o, ast.Constant) and isinstance(o.value, float) for o in (e.left, e.right))
+            if not isinstance(e.op, ast.Add | ast.Mult) or floats:
+                return self.new(e)  # arithmetic: a new array or number
+            # `+` and `*` also concatenate and repeat lists and tuples: the result holds their elements
             return self.new(e, self.elements(left) - left | self.elements(right) - right)
         if isinstance(e, ast.UnaryOp | ast.Compare):
             for child in ast.iter_child_nodes(e):
@@ -414,6 +455,9 @@ class _Analysis:
             return self.new(e, reached) | reached
         if self.has_rule(obj) or isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", "") == "math":
             return self.new(e)
+        summary = self.summary_of(obj) if isinstance(obj, types.FunctionType) else None
+        if summary is not None and summary.returns_fresh:
+            return self.new(e)
         # a user function or anything else: may return (a part of) an argument or a global
         return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
 
@@ -459,6 +503,12 @@ class _Analysis:
             updated = set(sites)
         if not updated:
             return
+        if self.recording:
+            self.updated_params |= {site[1] for site in updated if isinstance(site, tuple) and site[0] == "param"}
+            if EXTERNAL in updated:  # through something a user function or a container handed back
+                self.updated_params |= set(self.params)
+        if any(_is_external(site) for site in updated):
+            updated |= {EXTERNAL} | {("param", p) for p in self.params}
         others = []
         for other in sorted(self.live_after.get(id(s), ())):
             if other == name:
