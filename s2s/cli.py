@@ -138,37 +138,60 @@ def parse_shapes(items, func):
 
 
 def parse_at(items, func):
-    """`--at name=value` options as {parameter: value}; values are Python literals (numbers, nested lists)."""
+    """`--at name=value` options as {parameter: value}; values are Python literals (numbers, nested lists).
+
+    The names are checked against the function's parameters (bound by name, defaults filling in the
+    rest); an unknown name or a parameter without a default left out is a UsageError listing them.
+    """
     import ast
-    import inspect
+    import math
 
     import numpy as np
-    params = inspect.signature(func).parameters
+
+    from s2s import check
     values = {}
     for item in items or []:
         name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or not name:
             raise UsageError(f"bad --at {item!r}: expected NAME=VALUE, e.g. --at x=1.5 or --at y=\"[1, 2, 3]\"")
-        if name not in params:
-            raise UsageError(f"bad --at {item!r}: {func.__name__} has no parameter {name!r} "
-                             f"(its parameters: {', '.join(params)})")
+        if name in values:
+            raise UsageError(f"bad --at {item!r}: {name} is given twice")
         try:
             value = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             raise UsageError(f"bad --at {item!r}: {text!r} is not a number or a list of numbers") from None
         if isinstance(value, list | tuple):
             try:
                 value = np.array(value, dtype=float)
             except (ValueError, TypeError):
                 raise UsageError(f"bad --at {item!r}: not a rectangular list of numbers") from None
-        elif not isinstance(value, int | float) or isinstance(value, bool):
+            finite = bool(np.all(np.isfinite(value)))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            finite = math.isfinite(value)
+        else:
             raise UsageError(f"bad --at {item!r}: {text!r} is not a number or a list of numbers")
+        if not finite:
+            raise UsageError(f"bad --at {item!r}: the point must be finite (no inf or nan)")
         values[name] = value
-    missing = [p for p, spec in params.items() if p not in values and spec.default is inspect.Parameter.empty]
-    if missing:
-        raise UsageError(f"give a value for every parameter: missing --at {'=..., --at '.join(missing)}=...")
+    try:
+        check.bind(func, values, option="--at ")
+    except check.CheckError as exc:
+        raise UsageError(exc.message) from None
     return values
+
+
+def _timeout(text):
+    """--timeout SECONDS: a positive number, or 0 for no limit."""
+    import argparse
+    import math
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds (0: no limit), got {text!r}")
+    return seconds or None
 
 
 def cmd_check(args) -> int:
@@ -176,13 +199,12 @@ def cmd_check(args) -> int:
     func = load_function(args.target)
     point = parse_at(args.at, func)
     wrt = _wrt(args.wrt)
-    try:
-        func(**point)
-    except Exception as exc:  # the user's own function fails at this point: nothing to compare
-        raise UsageError(f"{func.__name__} raises {type(exc).__name__} at this point: {exc}") from None
-    report = check.compare(func, point, wrt=wrt, tolerance=args.tol)
-    print(report.table())
-    return 0 if report.agrees else 1
+
+    def echo(line):
+        print(line, flush=True)  # each row as its method finishes
+
+    report = check.compare(func, point, wrt=wrt, tolerance=args.tol, timeout=args.timeout, echo=echo)
+    return {"agrees": 0, "disagrees": 1}.get(report.status, 3)
 
 
 def cmd_graph(args) -> int:
@@ -194,10 +216,12 @@ def cmd_graph(args) -> int:
 
 def main(argv=None) -> int:
     """Entry point of the `s2s` command."""
+    from s2s.check import DEFAULT_TIMEOUT
     parser = argparse.ArgumentParser(prog="s2s", description="Source-to-source automatic differentiation: "
                                      "print the derivative code s2s writes for your function.",
                                      epilog="exit status: 0 success, 1 `check` found a disagreement, "
-                                            "2 bad input or a function s2s cannot differentiate")
+                                            "2 bad input or a function s2s cannot differentiate, "
+                                            "3 `check` had nothing to compare s2s with")
     parser.add_argument("--version", action="version", version=f"s2s {s2s.__version__}")
     sub = parser.add_subparsers(dest="command")
     show = sub.add_parser("show", help="print the generated derivative of FILE.py:FUNC")
@@ -217,6 +241,8 @@ def main(argv=None) -> int:
     check.add_argument("--wrt", help="comma-separated parameter names or positions (default: the first)")
     check.add_argument("--tol", type=float, default=1e-6,
                        help="largest relative difference from the best numeric estimate (default 1e-6)")
+    check.add_argument("--timeout", type=_timeout, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                       help="time limit of each method, after which it gives up (default 10; 0: no limit)")
     check.set_defaults(run=cmd_check)
     graph = sub.add_parser("graph", help="print the computation graph of FILE.py:FUNC as Graphviz DOT")
     graph.add_argument("target", metavar="FILE.py:FUNC")
@@ -234,6 +260,12 @@ def main(argv=None) -> int:
     except (TypeError, ValueError, IndexError) as exc:
         print(f"s2s: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("s2s: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (`s2s check ... | head`)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- so that the exit's flush cannot fail again
+        return 1
 
 
 if __name__ == "__main__":

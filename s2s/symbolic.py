@@ -265,8 +265,29 @@ class _Context:
     depth: int = 0
 
 
-def _symbols_for(name, value):
-    """A symbol for a number, an object array of symbols for an array (shape taken from `value`)."""
+def _is_number_like(value) -> bool:
+    """A number or an array (or nested list) of numbers: what becomes symbols. Booleans, None, strings,
+    functions and other objects are passed to the program unchanged."""
+    if isinstance(value, bool | np.bool_):
+        return False
+    if isinstance(value, int | float | np.integer | np.floating):
+        return True
+    if isinstance(value, np.ndarray | list | tuple):
+        try:
+            array = np.asarray(value)
+        except (ValueError, TypeError):
+            return False
+        return array.dtype.kind in "iuf"
+    return False
+
+
+def _symbols_for(name, value, at_point=False):
+    """A symbol for a number, an object array of symbols for an array (shape taken from `value`).
+
+    At a point, a value that is not a number or an array of numbers (a flag, None, a string) is no
+    variable: it is returned unchanged and the program sees it as it is."""
+    if at_point and not _is_number_like(value):
+        return value
     if value is None or np.ndim(value) == 0:
         return sympy.Symbol(name, real=True)
     shape = np.shape(value)
@@ -278,6 +299,21 @@ def _symbols_for(name, value):
 
 def _flat_symbols(symbols):
     return [symbols] if isinstance(symbols, sympy.Basic) else list(np.asarray(symbols).ravel())
+
+
+def _is_variable(symbols) -> bool:
+    """True for what `_symbols_for` made symbols of (a Symbol or an object array of them)."""
+    if isinstance(symbols, sympy.Symbol):
+        return True
+    return isinstance(symbols, np.ndarray) and symbols.dtype == object and \
+        all(isinstance(s, sympy.Symbol) for s in symbols.ravel())
+
+
+def _parameters(signature):
+    """The named parameters (no *args or **kwargs) and which of them are keyword-only."""
+    import inspect
+    params = [p for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    return [p.name for p in params], {p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
 def _point_of(symbols, value):
@@ -504,34 +540,45 @@ class SymbolicProgram:
         return "\n".join(lines)
 
 
-def expression(func, *args):
+def expression(func, *args, kwargs=None):
     """Run `func`'s lowered program on SymPy symbols.
 
-    With `args`, array shapes come from them and value-dependent control flow is
-    decided at that point; without, every parameter is a scalar symbol.
+    With `args` (and `kwargs`, by parameter name), array shapes come from them and value-dependent
+    control flow is decided at that point; parameters left out take their defaults. Without, every
+    parameter is a scalar symbol. At a point, values that are not numbers (flags, None, strings)
+    are passed through unchanged rather than made symbols.
     """
     import inspect
     signature = inspect.signature(func)
-    params = list(signature.parameters)
-    if args:
+    params, keyword_only = _parameters(signature)
+    at_point = bool(args or kwargs)
+    if at_point:
         try:
-            bound = signature.bind(*args)
+            bound = signature.bind(*args, **(kwargs or {}))
         except TypeError as exc:
             raise TypeError(f"{func.__name__}{signature}: {exc}") from None
         bound.apply_defaults()  # defaults take part as symbols at their default values
-        args = tuple(bound.arguments[p] for p in params)
-    values = args if args else (None,) * len(params)
-    symbols = tuple(_symbols_for(p, v) for p, v in zip(params, values))
+        extra = [("*" if p.kind is p.VAR_POSITIONAL else "**") + p.name for p in signature.parameters.values()
+                 if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and bound.arguments.get(p.name)]
+        if extra:
+            raise SymbolicUnsupportedError(f"the symbolic run gives values to named parameters only, not to {extra[0]}")
+        values = tuple(bound.arguments[p] for p in params)
+    else:
+        values = (None,) * len(params)
+    symbols = tuple(_symbols_for(p, v, at_point) for p, v in zip(params, values))
     point = None
-    if args:
+    if at_point:
         point = {}
-        for s, v in zip(symbols, args):
-            point.update(_point_of(s, v))
+        for s, v in zip(symbols, values):
+            if _is_variable(s):
+                point.update(_point_of(s, v))
     ctx = _Context(point)
+    positional = [s for p, s in zip(params, symbols) if p not in keyword_only]
+    keywords = {p: s for p, s in zip(params, symbols) if p in keyword_only}
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, 10000))
     try:
-        out = _run_lowered(func, symbols, ctx)
+        out = _run_lowered(func, positional, ctx, keywords)
     finally:
         sys.setrecursionlimit(old_limit)
     if isinstance(out, np.ndarray) and out.dtype != object:
@@ -587,8 +634,8 @@ class SymbolicDerivative:
         """Value-dependent decisions the expression relies on (empty when it holds everywhere)."""
         return self.program.conditions
 
-    def __call__(self, *args):
-        return self.function(*args)
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
 
     def report(self) -> str:
         """A short text summary: sizes of the symbolic and generated derivatives, validity."""
@@ -602,16 +649,16 @@ class SymbolicDerivative:
         return "\n".join(rows)
 
 
-def derivative(func, *args, wrt=0, simplify=True, compare=True):
+def derivative(func, *args, wrt=0, simplify=True, compare=True, kwargs=None):
     """Differentiate `func` with SymPy: expression, `sympy.diff`, `simplify`, `lambdify`.
 
-    `args` is the point (needed for arrays and for value-dependent control flow);
-    `wrt` as in `s2s.grad`. The result's `function` evaluates the derivative
-    numerically with the same arguments as `func`, as a tuple when `wrt` is.
-    With `compare`, the size of s2s's own generated gradient is measured too.
+    `args` (and `kwargs`, by name: keyword-only parameters go here) is the point (needed for
+    arrays and for value-dependent control flow); `wrt` as in `s2s.grad`. The result's `function`
+    evaluates the derivative numerically with the same arguments as `func`, as a tuple when `wrt`
+    is. With `compare`, the size of s2s's own generated gradient is measured too.
     """
     import inspect
-    params = list(inspect.signature(func).parameters)
+    params, _ = _parameters(inspect.signature(func))
     single = not isinstance(wrt, tuple | list)
     wrt_items = (wrt,) if single else tuple(wrt)
     names = tuple(params[w] if isinstance(w, int) else w for w in wrt_items)
@@ -620,8 +667,12 @@ def derivative(func, *args, wrt=0, simplify=True, compare=True):
             raise ValueError(f"wrt={n!r} names no parameter of {func.__name__}; its parameters are {params}")
     seconds = {}
     t0 = time.perf_counter()
-    program = expression(func, *args)
+    program = expression(func, *args, kwargs=kwargs)
     seconds["expression"] = time.perf_counter() - t0
+    for n in names:
+        if not _is_variable(program.symbols[params.index(n)]):
+            raise TypeError(f"cannot differentiate {func.__name__} with respect to {n}: its value "
+                            f"{program.symbols[params.index(n)]!r} is not a number")
     out = program.expression
     if isinstance(out, np.ndarray):
         if out.size != 1:
@@ -667,17 +718,20 @@ def _map(fn, value):
 
 
 def _lambdify(symbols, grads, single, signature=None):
-    flat_symbols = [s for group in symbols for s in _flat_symbols(group)]
+    variable = [_is_variable(group) for group in symbols]
+    flat_symbols = [s for group, v in zip(symbols, variable) if v for s in _flat_symbols(group)]
     exprs = [list(np.asarray(g, dtype=object).ravel()) if isinstance(g, np.ndarray) else [g] for g in grads]
     modules = [{"StopGradient": lambda x: x}, "numpy"]
     compiled = sympy.lambdify(flat_symbols, [e for group in exprs for e in group], modules=modules, cse=True)
     shapes = [np.shape(g) if isinstance(g, np.ndarray) else None for g in grads]
+    params = _parameters(signature)[0] if signature is not None else None
 
-    def evaluate(*args):
-        if signature is not None and len(args) < len(symbols):  # parameters left to their defaults
-            bound = signature.bind(*args)
+    def evaluate(*args, **kwargs):
+        if params is not None and (kwargs or len(args) != len(symbols)):  # by name, or left to their defaults
+            bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
-            args = tuple(bound.arguments.values())
+            args = tuple(bound.arguments[p] for p in params)
+        args = [a for a, v in zip(args, variable) if v]
         flat_args = [float(v) for a in args for v in np.ravel(np.asarray(a, dtype=float))]
         values = compiled(*flat_args)
         results, at = [], 0
