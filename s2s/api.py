@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import types
+import weakref
 
 import numpy as np
 
@@ -39,32 +41,102 @@ def _shaped_params(func, args):
     return tuple(out)
 
 
+def _unbind(func):
+    """(the function whose code runs, the arguments bound before the user's): a bound method or
+    classmethod is its function with `self` (or the class) passed first, untouched."""
+    if isinstance(func, types.MethodType) and hasattr(func.__func__, "__code__"):
+        inner, prefix = _unbind(func.__func__)
+        return inner, prefix + (func.__self__,)
+    return func, ()
+
+
+def _rebind(fn, prefix):
+    """`fn` with the arguments `_unbind` took off bound again (a bound method of the generated function)."""
+    for obj in reversed(prefix):
+        fn = types.MethodType(fn, obj)
+    return fn
+
+
+class _Store(dict):
+    """The generated functions made for one function object: (wrt names, form, optimize, scalar params,
+    shaped params) -> pipeline.Bound. Bounded: beyond _STORE_MAX the oldest entry goes."""
+
+    __slots__ = ("owner", "shaped")
+
+
+_STORE_MAX = 64
+
+
+def _store(func) -> _Store:
+    space = getattr(func, "__dict__", None)
+    store = space.get(_BOUND) if space is not None else None
+    # functools.wraps copies a function's __dict__ into its wrapper: a store is used only by its owner
+    if store is None or store.owner() is not func:
+        store = _Store()
+        store.owner = weakref.ref(func)
+        store.shaped = set()
+        if space is not None:
+            space[_BOUND] = store
+    return store
+
+
+def _require_code(func):
+    if not hasattr(func, "__code__"):
+        from s2s import frontend
+        frontend.parse_function(func)  # raises SourceUnavailableError with a hint
+
+
+def _entry(func, names, form, optimize=True, scalars=(), shapes=()):
+    """The generated function for the plain function `func`, cached on it while it is fresh (pipeline.Bound)."""
+    _require_code(func)
+    key = (names, form, optimize, scalars, shapes)
+    store = _store(func)
+    entry = store.get(key)
+    if entry is None or not entry.fresh():
+        gen = pipeline.derivative_code(func, names, form, optimize, scalars, shapes)
+        entry = gen.bind(func)
+        entry.fn.__s2s_returns_value__ = form == "value" or gen.returns_value
+        store.pop(key, None)
+        store[key] = entry
+        while len(store) > _STORE_MAX:
+            del store[next(iter(store))]
+    return entry
+
+
+def _entry_for(func, names, form, optimize, args, specialise=True):
+    """`_entry` for the arguments of a call (`func` plain, `args` all of them), by their kinds and shapes.
+
+    Returns (entry, whether it is specialised to some argument's shape). Each function gets
+    at most SHAPE_VARIANTS shape-specialised variants; further shapes share the generic code.
+    """
+    shapes = _shaped_params(func, args) if optimize and specialise else ()
+    if shapes:
+        shaped = _store(func).shaped
+        if shapes not in shaped:
+            if len(shaped) >= SHAPE_VARIANTS:
+                shapes = ()
+            else:
+                shaped.add(shapes)
+    return _entry(func, names, form, optimize, _scalar_params(func, args), shapes), bool(shapes)
+
+
 def _bound_for(func, wrt, form, optimize, args, specialise=True):
     """`_bound` for the arguments of a call, by their kinds and (with `specialise`) their shapes.
 
     Returns (function, wrt names, whether it is specialised to some argument's shape).
     """
-    shapes = _shaped_params(func, args) if optimize and specialise else ()
-    fn, names = _bound(func, wrt, form, optimize, _scalar_params(func, args), shapes)
-    return fn, names, bool(shapes)
+    target, prefix = _unbind(func)
+    names = pipeline._wrt_names(func, wrt)
+    entry, specialised = _entry_for(target, names, form, optimize, prefix + tuple(args), specialise)
+    return _rebind(entry.fn, prefix), names, specialised
 
 
 def _bound(func, wrt, form, optimize=True, scalars=(), shapes=()):
-    """The generated function for `func` itself, cached on the function object."""
-    if not hasattr(func, "__code__"):
-        from s2s import frontend
-        frontend.parse_function(func)  # raises SourceUnavailableError with a hint
+    """The generated function for `func` itself (a bound method: bound to the same object), and the wrt names."""
+    _require_code(func)
+    target, prefix = _unbind(func)
     names = pipeline._wrt_names(func, wrt)
-    key = (names, form, optimize, scalars, shapes)
-    store = func.__dict__.setdefault(_BOUND, {}) if hasattr(func, "__dict__") else {}
-    fn = store.get(key)
-    if fn is None or fn.__s2s_code__ is not func.__code__:
-        gen = pipeline.derivative_code(func, names, form, optimize, scalars, shapes)
-        fn = gen.bind(func)
-        fn.__s2s_code__ = func.__code__
-        fn.__s2s_returns_value__ = form == "value" or gen.returns_value
-        store[key] = fn
-    return fn, names
+    return _rebind(_entry(target, names, form, optimize, scalars, shapes).fn, prefix), names
 
 
 def _check_scalar(value, func):
@@ -74,19 +146,6 @@ def _check_scalar(value, func):
             f"grad needs a function with a scalar output, but {func.__name__} returned a value of shape {shape}.",
             hint="use s2s.vjp(f, ...) for a vector-Jacobian product, or reduce the output first "
                  "(for example return np.sum(y)).")
-
-
-def _call(fn, func, args, kwargs):
-    """Run a generated value-and-gradient function, naming `func` in a structured-output error."""
-    try:
-        return fn(*args, **kwargs)
-    except NonScalarOutputError as exc:
-        raise NonScalarOutputError(
-            f"grad needs a function with a scalar output, but {func.__name__} returns a tuple, list or dict.",
-            hint=exc.hint) from None
-    except Exception as exc:
-        _note_user_line(exc)
-        raise
 
 
 def _note_user_line(exc):
@@ -124,62 +183,76 @@ def grad(func=None, wrt=0, *, optimize=True):
     if plain is not None:
         return _grad_of_derivative(func, plain, wrt)
 
-    run = _value_and_grad_runner(func, wrt, optimize, need_value=False)
-
-    @functools.wraps(func)
-    def gradient(*args, **kwargs):
-        return run(args, kwargs)[1]
-
+    gradient = functools.wraps(func)(_runner(func, wrt, optimize, need_value=False))
     gradient.__s2s_target__ = (func, wrt, "flat", optimize)
     if not isinstance(wrt, tuple | list):
-        gradient.__s2s_plain__ = _Lazy(lambda: derivative(func, wrt=wrt, optimize=optimize))
+        gradient.__s2s_plain__ = lambda: derivative(func, wrt=wrt, optimize=optimize)
     return gradient
 
 
 SHAPE_VARIANTS = 16  # per function: beyond this many argument shapes, one generic variant serves the rest
 
 
-def _value_and_grad_runner(func, wrt, optimize, need_value=True):
-    """`run(args, kwargs) -> (value, gradient)`, with one generated variant per kind of arguments.
+def _runner(func, wrt, optimize, need_value=True):
+    """The function grad (`need_value` false) or value_and_grad returns: one generated variant per kind
+    of arguments, each checked to be fresh (pipeline.Bound.fresh) before every call.
 
     Array arguments key the variant by their shape, so that the code is specialised to it
     (transforms/specialize.py): after SHAPE_VARIANTS shapes, further ones share generic code.
-    With `need_value` false the value is None where the output is known to be a scalar
-    (the gradient code then does not compute it).
+    Without `need_value` the code may not compute the value where the output is known to be
+    a scalar.
     """
+    target, prefix = _unbind(func)
     variants = {}
-    shaped = set()
     as_tuple = isinstance(wrt, tuple | list) and len(wrt) == 1  # wrt=(0,) gives a 1-tuple, as documented
     form = "value" if need_value else "grad"
+    ndarray = np.ndarray
 
     def make(args, key):
-        fn, names, specialised = _bound_for(func, wrt, form, optimize, args, len(shaped) < SHAPE_VARIANTS)
-        if specialised:
-            shaped.add(key)
+        _require_code(target)
+        names = pipeline._wrt_names(func, wrt)
+        entry, _ = _entry_for(target, names, form, optimize, args)
         kinds = tuple(map(type, args))
-        positions = [p for p in _positions(func, names) if p[0] >= len(args) or kinds[p[0]] not in _NUMBER]
+        positions = [p for p in _positions(target, names) if p[0] >= len(args) or kinds[p[0]] not in _NUMBER]
         if len(variants) > 4 * SHAPE_VARIANTS:
             variants.clear()
-        entry = variants[key] = (fn, positions, fn.__s2s_returns_value__)
-        return entry
+        variant = variants[key] = (entry, entry.fn, positions, entry.fn.__s2s_returns_value__)
+        return variant
 
-    def run(args, kwargs):
-        key = tuple([(a.shape, a.dtype.char) if type(a) is np.ndarray else type(a) for a in args])
-        entry = variants.get(key)
-        if entry is None or entry[0].__s2s_code__ is not func.__code__:
-            entry = make(args, key)
-        fn, positions, returns_value = entry
+    def run(*args, **kwargs):
+        if prefix:
+            args = prefix + args
+        if len(args) == 1:
+            a = args[0]
+            key = (a.shape, a.dtype.char) if type(a) is ndarray else type(a)
+        else:
+            key = tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) for a in args])
+        variant = variants.get(key)
+        if variant is None or not variant[0].fresh():
+            variant = make(args, key)
+        _, fn, positions, returns_value = variant
         if positions:
             _check_args(positions, args, kwargs)
+        try:
+            out = fn(*args, **kwargs) if kwargs else fn(*args)
+        except NonScalarOutputError as exc:
+            raise NonScalarOutputError(
+                f"grad needs a function with a scalar output, but {func.__name__} returns a tuple, list or dict.",
+                hint=exc.hint) from None
+        except Exception as exc:
+            _note_user_line(exc)
+            raise
         if returns_value:
-            value, g = _call(fn, func, args, kwargs)
+            value, g = out
             if type(value) is not float:
                 _check_scalar(value, func)
         else:
-            value, g = None, _call(fn, func, args, kwargs)
+            value, g = None, out
         if type(g) is tuple and len(g) > 1:
             g = _unshared(g)
-        return value, ((g,) if as_tuple else g)
+        if as_tuple:
+            g = (g,)
+        return (value, g) if need_value else g
 
     return run
 
@@ -196,35 +269,38 @@ def _unshared(grads):
     return tuple(out)
 
 
-class _Lazy:
-    """A value computed on first use (the plain generated function behind a gradient)."""
-
-    def __init__(self, make):
-        self._make = make
-        self._value = None
-
-    def __call__(self):
-        if self._value is None:
-            self._value = self._make()
-        return self._value
-
-
 def _grad_of_derivative(outer, plain, wrt):
-    """grad(grad(f)): forward mode over the code s2s generated for grad(f)."""
+    """grad(grad(f)): forward mode over the code s2s generated for grad(f).
+
+    `plain()` gives the current first derivative (made again when f or what it uses changed);
+    the second derivative is made again whenever that is a different function.
+    """
     if isinstance(wrt, tuple | list):
         raise TypeError("grad of a gradient takes a single wrt")
-    inner = plain()
-    names = pipeline._wrt_names(inner, wrt)
-    index = pipeline._param_names_of(inner).index(names[0])
-    jvp_fn, _ = _bound(inner, wrt, "jvp")
-    dot_name = _dot_kwargs(jvp_fn, {f"{names[0]}_dot": None}).popitem()[0]
-    nested = _second_derivative_function(inner, jvp_fn, names[0], dot_name)
+    made = {}
+
+    def current():
+        inner = plain()
+        jvp_fn, names = _bound(inner, wrt, "jvp")
+        target, prefix = _unbind(inner)
+        jvp_target = _unbind(jvp_fn)[0]
+        stamp = (target, jvp_target) + prefix
+        old = made.get("stamp", ())
+        if len(old) != len(stamp) or any(a is not b for a, b in zip(old, stamp)):
+            index = pipeline._param_names_of(inner).index(names[0])
+            dot_name = _dot_kwargs(jvp_fn, {f"{names[0]}_dot": None}).popitem()[0]
+            nested = _rebind(_second_derivative_function(target, jvp_target, names[0], dot_name), prefix)
+            made.update(stamp=stamp, inner=inner, jvp_fn=jvp_fn, names=names, index=index, dot_name=dot_name,
+                        nested=nested)
+        return made
 
     @functools.wraps(outer)
     def gradient(*args, **kwargs):
+        m = current()
+        inner, jvp_fn, names, index, dot_name = m["inner"], m["jvp_fn"], m["names"], m["index"], m["dot_name"]
         x = args[index] if index < len(args) else kwargs[names[0]]
         if np.ndim(x) == 0:
-            return nested(*args, **kwargs)
+            return m["nested"](*args, **kwargs)
         value, _ = jvp_fn(*args, **kwargs, **{dot_name: np.zeros(np.shape(x))})
         if np.ndim(value) != 0:
             raise NonScalarOutputError(
@@ -234,8 +310,8 @@ def _grad_of_derivative(outer, plain, wrt):
         return jacobian(inner, wrt=wrt, mode="forward")(*args)
 
     gradient.__s2s_target__ = None
-    gradient.__s2s_plain__ = _Lazy(lambda: nested)
-    gradient.__s2s_source__ = nested.__s2s_source__
+    gradient.__s2s_plain__ = lambda: current()["nested"]
+    gradient.__s2s_source__ = current()["nested"].__s2s_source__
     return gradient
 
 
@@ -256,7 +332,6 @@ def _second_derivative_function(inner, jvp_fn, name, dot_name):
             f"    return tangent\n")
     fdef = ast.parse(text).body[0]
     gen_code, source, _ = codegen.compile_function(fdef, ["np", helper], f"d{inner.__name__}_d{name}")
-    import types
     cells = {"np": types.CellType(np), helper: types.CellType(jvp_fn)}
     return codegen.make_function(gen_code, inner.__globals__, cells, inner.__defaults__, None, source)
 
@@ -267,12 +342,7 @@ def value_and_grad(func=None, wrt=0, *, optimize=True):
         return functools.partial(value_and_grad, wrt=wrt, optimize=optimize)
     _validate(func, wrt)
 
-    run = _value_and_grad_runner(func, wrt, optimize)
-
-    @functools.wraps(func)
-    def value_and_gradient(*args, **kwargs):
-        return run(args, kwargs)
-
+    value_and_gradient = functools.wraps(func)(_runner(func, wrt, optimize, need_value=True))
     value_and_gradient.__s2s_target__ = (func, wrt, "value", optimize)
     return value_and_gradient
 
@@ -387,9 +457,10 @@ def _forward_over_forward(func, wrt, args):
     index = pipeline._param_names_of(func).index(name)
     first, _ = _bound(func, wrt, "jvp")
     first_dot = _dot_kwargs(first, {f"{name}_dot": None}).popitem()[0]
-    gen = pipeline.derivative_code(first, (name,), "jvp", True)
+    target, prefix = _unbind(first)
+    gen = pipeline.derivative_code(target, (name,), "jvp", True)
     x = np.asarray(args[index], dtype=float)
-    return gen.bind(first), first_dot, gen.tangent_names[name], x
+    return _rebind(gen.bind(target).fn, prefix), first_dot, gen.tangent_names[name], x
 
 
 def _hessian_forward_over_forward(func, wrt, args):
@@ -520,6 +591,5 @@ def defvjp(func, params, **adjoints):
     keywords ending in `_dot`.
     """
     name = getattr(func, "__name__", "f")
-    rule = rules.defrule_for(func, f"{name}({params})", **adjoints)
-    pipeline._cache.clear()
-    return rule
+    # registering bumps rules.version: every cached derivative is made again before its next use
+    return rules.defrule_for(func, f"{name}({params})", **adjoints)

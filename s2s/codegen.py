@@ -8,6 +8,7 @@ import itertools
 import linecache
 import re
 import types
+import weakref
 
 _COMMENT = "S2S_COMMENT:"
 _counter = itertools.count(1)
@@ -40,6 +41,26 @@ def render(tree: ast.AST) -> str:
 
 
 _LINE_MAPS: dict = {}  # generated file name -> (user's file, {generated line: user's line})
+
+
+def _release_when_unused(code, filename):
+    """Drop the linecache entry and line map of `filename` once `code` and every code object inside it
+    are gone (a pullback's code may outlive the function that made it), so neither grows without bound."""
+    codes, todo = [], [code]
+    while todo:
+        c = todo.pop()
+        codes.append(c)
+        todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    left = [len(codes)]
+
+    def gone():
+        left[0] -= 1
+        if left[0] == 0:
+            linecache.cache.pop(filename, None)
+            _LINE_MAPS.pop(filename, None)
+
+    for c in codes:
+        weakref.finalize(c, gone)
 
 
 def _statements(node):
@@ -103,6 +124,7 @@ def compile_function(fdef: ast.FunctionDef, free_names: list[str], label: str, u
     code = compile(source, filename, "exec")
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     inner = next(c for c in factory_code.co_consts if isinstance(c, types.CodeType) and c.co_name == fdef.name)
+    _release_when_unused(inner, filename)
     lines = source.splitlines()
     body = "\n".join(line[4:] if line.startswith("    ") else line for line in lines[1:-1]).strip("\n") + "\n"
     return inner, body, filename

@@ -4,15 +4,37 @@ from __future__ import annotations
 
 import ast
 import builtins
+import collections
+import contextlib
+import copy
 import functools
 import inspect
 import linecache
-import textwrap
+import threading
+import types
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from s2s.errors import SourceUnavailableError
 
 _MISSING = object()
+
+# Values whose identity no transform decision depends on, only their type (a global array or number
+# may be rebound between calls without making the derivative code stale).
+_DATA = (np.ndarray, np.generic, int, float, complex, str, bytes, type(None))
+# Objects made anew at each attribute access (`obj.method`): compared with ==, which for these
+# types is the identity of the object they are bound to and of the function.
+_BOUND_METHODS = (types.MethodType, types.BuiltinMethodType, types.MethodWrapperType)
+
+
+def _mode(obj, fresh_each_access=False) -> str:
+    """How a recorded dependency is compared later: by identity, by type, or (bound methods) by ==."""
+    if isinstance(obj, _DATA):
+        return "type"
+    if fresh_each_access and type(obj) in _BOUND_METHODS:
+        return "eq"
+    return "is"
 
 
 @dataclass
@@ -27,6 +49,11 @@ class ParsedFunction:
     globals: dict
     closure: dict = field(default_factory=dict)
     col_shift: int = 0  # columns textwrap.dedent removed: node columns + col_shift = columns in the file
+    # What each resolution of a free name read, to tell later whether code made from it is stale:
+    # (kind, container, key) -> (kind, container, key, object, mode). Kinds: "g" a global of `func`
+    # (key: the name), "c" a closure cell of `func` (key: its index), "d" an entry of the dict
+    # `container`, "a" the attribute `key` of the object `container`. See s2s/pipeline.py.
+    deps: dict = field(default_factory=dict)
 
     def error(self, cls, message, node=None, hint=None):
         """Build an error of class `cls` that points at `node` in the user's file."""
@@ -40,13 +67,31 @@ class ParsedFunction:
             lineno = lineno + self.first_line - 1
         return cls(message, filename=self.filename, lineno=lineno, col=col, line=line, hint=hint)
 
+    def _note(self, kind, container, key, obj, mode):
+        slot = (kind, id(container), key)
+        if slot not in self.deps:
+            self.deps[slot] = (kind, container, key, obj, mode)
+        if isinstance(obj, types.FunctionType):
+            # a Python function's code and defaults decide how calls to it are transformed
+            for attr in ("__code__", "__defaults__", "__kwdefaults__"):
+                slot = ("a", id(obj), attr)
+                if slot not in self.deps:
+                    self.deps[slot] = ("a", obj, attr, getattr(obj, attr), "is")
+
     def resolve(self, name: str):
         """The object a free name denotes: closure cell, module global or builtin."""
         if name in self.closure:
-            return self.closure[name]
+            obj = self.closure[name]
+            self._note("c", None, self.func.__code__.co_freevars.index(name), obj, _mode(obj))
+            return obj
         if name in self.globals:
-            return self.globals[name]
-        return getattr(builtins, name, _MISSING)
+            obj = self.globals[name]
+            self._note("g", None, name, obj, _mode(obj))
+            return obj
+        self._note("g", None, name, _MISSING, "is")  # a global of that name defined later shadows the builtin
+        obj = getattr(builtins, name, _MISSING)
+        self._note("d", builtins.__dict__, name, obj, "is")
+        return obj
 
     def resolve_expr(self, node: ast.expr):
         """Evaluate a dotted name such as `np.linalg.norm`; _MISSING if it is not one."""
@@ -56,7 +101,13 @@ class ParsedFunction:
             base = self.resolve_expr(node.value)
             if base is _MISSING:
                 return _MISSING
-            return getattr(base, node.attr, _MISSING)
+            obj = getattr(base, node.attr, _MISSING)
+            space = getattr(base, "__dict__", None) if isinstance(base, types.ModuleType) else None
+            if space is not None and space.get(node.attr, _MISSING) is obj:
+                self._note("d", space, node.attr, obj, _mode(obj))
+            else:
+                self._note("a", base, node.attr, obj, _mode(obj, fresh_each_access=True))
+            return obj
         return _MISSING
 
 
@@ -65,8 +116,27 @@ def missing():
     return _MISSING
 
 
+_recording = threading.local()
+
+
+@contextlib.contextmanager
+def recording():
+    """Collect every ParsedFunction made in this thread while the block runs (a transform's inputs)."""
+    stack = _recording.__dict__.setdefault("stack", [])
+    parsed: list = []
+    stack.append(parsed)
+    try:
+        yield parsed
+    finally:
+        stack.pop()
+
+
 def parse_function(func) -> ParsedFunction:
-    """Find and parse the source of `func` (also for functions defined in notebooks)."""
+    """Find and parse the source of `func` (also for functions defined in notebooks).
+
+    The source is proven to be that of the code object that runs: the file's current text is
+    compiled as Python compiles it and the function's code there must equal `func.__code__`.
+    """
     # no inspect.unwrap: a decorated function is the wrapper that runs, not the function it wraps
     code = getattr(func, "__code__", None)
     name = getattr(func, "__name__", repr(func))
@@ -79,31 +149,19 @@ def parse_function(func) -> ParsedFunction:
         what = "a lambda" if name == "<lambda>" else repr(name)
         where = (f"it was made in {filename} (by exec() or compile(), or typed at an interactive prompt), "
                  "so there is no file to read it from" if filename.startswith("<")
-                 else f"Python could not read it from {filename!r} ({exc})")
+                 else f"Python could not read it from {filename!r} ({exc}); if the file was edited or "
+                      "removed since the function was defined, the text there is not the code that runs")
         raise SourceUnavailableError(
             f"s2s cannot find the source of {what} (first line {code.co_firstlineno}): {where}.",
             hint="define the function in a file or a notebook cell; functions built with exec() "
                  "or typed at a plain interpreter prompt have no source to read. If it should not be "
                  "differentiated, wrap its result in s2s.stop_gradient(...) or give it a rule with s2s.defvjp.") from None
-    source = textwrap.dedent("".join(lines))
-    # a method or a nested def is parsed dedented; errors add the margin back to point at the right column
-    col_shift = len(lines[0]) - len(source.splitlines(True)[0]) if lines and source else 0
-    try:
-        module = ast.parse(source)
-    except SyntaxError:
-        # a lambda or a def that is part of a larger expression
-        module = None
-    tree = _find_def(module, func) if module is not None else None
-    if tree is None:
-        tree = _lambda_as_def(func, source, lines)
-        col_shift = 0  # the lambda's nodes carry the columns of the file itself
-    if tree is None:
-        raise SourceUnavailableError(
-            f"s2s could not isolate the source of {name!r}: it starts at line {first} of {filename!r}, "
-            "but s2s could not tell which expression on those lines it is.",
-            filename=filename, lineno=first, line=lines[0] if lines else None,
-            hint="define it with def on its own lines, or write the lambda on a single line.")
     all_lines = linecache.getlines(filename) or lines
+    source = _source_of(func, filename, "".join(all_lines), lines, first)
+    if code.co_name == "<lambda>":
+        tree = _lambda_node(func, source, lines, first)
+    else:
+        tree = _def_node(func, source, lines, first)
     closure = {}
     if func.__closure__:
         for var, cell in zip(code.co_freevars, func.__closure__):
@@ -111,9 +169,204 @@ def parse_function(func) -> ParsedFunction:
                 closure[var] = cell.cell_contents
             except ValueError:
                 closure[var] = _MISSING
-    pf = ParsedFunction(func, tree, filename, 1, all_lines, func.__globals__, closure, col_shift)
-    ast.increment_lineno(tree, first - 1)
+    pf = ParsedFunction(func, tree, filename, 1, all_lines, func.__globals__, closure, 0)
+    for parsed in getattr(_recording, "stack", ()):
+        parsed.append(pf)
     return pf
+
+
+# ---- the source is the running code's ---------------------------------------------------------------
+
+_CHANGED_HINT = ("reload the module (importlib.reload(module)) or re-run the notebook cell that defines it, "
+                 "then differentiate the new function; restarting the kernel or interpreter also works")
+
+
+class _Source:
+    """One text of one file: its AST and its code objects as Python compiles them, indexed."""
+
+    def __init__(self, filename, text):
+        self.filename = filename
+        self.text = text
+        self.tree = ast.parse(text, filename)
+        self.defs = collections.defaultdict(list)  # (name, first line incl. decorators) -> def nodes
+        self.lambdas = collections.defaultdict(list)  # line -> Lambda nodes starting there
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                self.defs[(node.name, start)].append(node)
+            elif isinstance(node, ast.Lambda):
+                self.lambdas[node.lineno].append(node)
+        self._codes = {}
+
+    def codes(self, variant="plain"):
+        """(co_name, co_firstlineno) -> code objects, for the whole text compiled (pytest: asserts rewritten)."""
+        if variant not in self._codes:
+            if variant == "pytest":
+                from _pytest.assertion.rewrite import rewrite_asserts
+                tree = ast.parse(self.text, self.filename)
+                rewrite_asserts(tree, self.text.encode(), self.filename, None)
+                module = compile(tree, self.filename, "exec", dont_inherit=True)
+            else:
+                module = compile(self.text, self.filename, "exec", dont_inherit=True)
+            index = collections.defaultdict(list)
+            todo = [module]
+            while todo:
+                c = todo.pop()
+                index[(c.co_name, c.co_firstlineno)].append(c)
+                todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+            self._codes[variant] = index
+        return self._codes[variant]
+
+    def variants(self, func):
+        out = ["plain"]
+        if "@py_builtins" in getattr(func, "__globals__", {}):  # a module pytest imported with its asserts rewritten
+            out.append("pytest")
+        return out
+
+
+_SOURCES: collections.OrderedDict = collections.OrderedDict()
+_SOURCES_MAX = 16
+_sources_lock = threading.Lock()
+
+
+def _source_of(func, filename, text, lines, first) -> _Source:
+    key = (filename, text)
+    with _sources_lock:
+        src = _SOURCES.get(key)
+        if src is not None:
+            _SOURCES.move_to_end(key)
+            return src
+    try:
+        src = _Source(filename, text)
+    except (SyntaxError, ValueError) as exc:
+        raise _changed_error(func, lines, first, f"its file does not compile now ({exc.__class__.__name__}: "
+                                                 f"{getattr(exc, 'msg', exc)})") from None
+    with _sources_lock:
+        _SOURCES[key] = src
+        while len(_SOURCES) > _SOURCES_MAX:
+            _SOURCES.popitem(last=False)
+    return src
+
+
+def _changed_error(func, lines, first, why, hint=_CHANGED_HINT):
+    code = func.__code__
+    what = "this lambda" if code.co_name == "<lambda>" else f"{code.co_name!r}"
+    return SourceUnavailableError(
+        f"s2s cannot prove that the source it reads for {what} is the code that runs: {why}. The file has "
+        "probably changed since the function was defined, and differentiating the new text would give the "
+        "derivative of code that does not run.",
+        filename=code.co_filename, lineno=first, line=lines[0] if lines else None, hint=hint)
+
+
+def _def_node(func, src, lines, first):
+    code = func.__code__
+    nodes = src.defs.get((code.co_name, code.co_firstlineno), [])
+    if len(nodes) == 1:
+        for variant in src.variants(func):
+            if any(same_code(c, code) for c in src.codes(variant).get((code.co_name, code.co_firstlineno), ())):
+                tree = copy.deepcopy(nodes[0])
+                tree.decorator_list = []  # an async def is refused by desugar, with its location
+                return tree
+    raise _changed_error(func, lines, first, f"the text at line {code.co_firstlineno} of {code.co_filename} "
+                         f"does not compile to the code of {code.co_qualname if hasattr(code, 'co_qualname') else code.co_name}")
+
+
+def _positions(code):
+    """The (line, end line, column, end column) of the code's instructions that have a column."""
+    get = getattr(code, "co_positions", None)
+    if get is None:  # Python 3.10
+        return None
+    return {p for p in get() if None not in p and p[3] > 0}
+
+
+def _inside(span, p):
+    return (span[0], span[2]) <= (p[0], p[2]) and (p[1], p[3]) <= (span[1], span[3])
+
+
+def _span(node):
+    return node.lineno, node.end_lineno, node.col_offset, node.end_col_offset
+
+
+def _owner(lambdas, code):
+    """The Lambda node (of those on the line) that `code` was compiled from: the innermost one whose body
+    holds all the code's positions. None when that cannot be told."""
+    if len(lambdas) == 1 and code is not None and _positions(code) is None:
+        return lambdas[0]
+    positions = _positions(code)
+    if not positions:
+        return None
+    best = None
+    for node in lambdas:
+        body = _span(node.body)
+        if all(_inside(body, p) for p in positions):
+            if best is None or _inside(_span(best.body), body):
+                best = node
+    return best
+
+
+def _lambda_node(func, src, lines, first):
+    code = func.__code__
+    lambdas = src.lambdas.get(code.co_firstlineno, [])
+    live_positions = _positions(code)
+    found = []
+    for variant in src.variants(func):
+        for compiled in src.codes(variant).get((code.co_name, code.co_firstlineno), ()):
+            if not same_code(compiled, code):
+                continue
+            node = _owner(lambdas, compiled)
+            if node is not None:
+                found.append((_positions(compiled) == live_positions, node))
+        if found:
+            break
+    if not found:
+        if len(lambdas) > 1 and live_positions is None:
+            raise _changed_error(func, lines, first, "there are several lambdas on its line and this Python "
+                                 "cannot tell which one runs", hint="give each lambda a line of its own, or define "
+                                 "the function with def")
+        raise _changed_error(func, lines, first, f"no lambda at line {code.co_firstlineno} of {code.co_filename} "
+                             "compiles to the code of this one")
+    found.sort(key=lambda item: not item[0])  # the lambda at the very columns of the running code first
+    node = copy.deepcopy(found[0][1])
+    fdef = ast.FunctionDef(name="lambda_", args=node.args, body=[ast.Return(node.body)], decorator_list=[],
+                           returns=None, type_params=[])
+    ast.copy_location(fdef, node)
+    ast.copy_location(fdef.body[0], node)
+    for stmt in (fdef, fdef.body[0]):  # statements keep the lambda's first line (generated code quotes it)
+        stmt.end_lineno = stmt.lineno
+    ast.fix_missing_locations(fdef)
+    return fdef
+
+
+_CO_FLAGS = 0xFFFF  # the CO_FUTURE_* bits above change nothing in a function's own code
+
+
+def same_code(a: types.CodeType, b: types.CodeType) -> bool:
+    """Whether two code objects compute the same thing: bytecode, names, constants (recursively), arguments."""
+    if a is b:
+        return True
+    for attr in ("co_code", "co_names", "co_varnames", "co_freevars", "co_cellvars", "co_argcount",
+                 "co_posonlyargcount", "co_kwonlyargcount", "co_name", "co_firstlineno"):
+        if getattr(a, attr) != getattr(b, attr):
+            return False
+    if getattr(a, "co_exceptiontable", None) != getattr(b, "co_exceptiontable", None):
+        return False
+    if (a.co_flags ^ b.co_flags) & _CO_FLAGS:
+        return False
+    return _same_const(a.co_consts, b.co_consts)
+
+
+def _same_const(x, y) -> bool:
+    if type(x) is not type(y):
+        return False
+    if isinstance(x, types.CodeType):
+        return same_code(x, y)
+    if isinstance(x, tuple):
+        return len(x) == len(y) and all(_same_const(p, q) for p, q in zip(x, y))
+    if isinstance(x, frozenset):
+        return sorted(map(repr, x)) == sorted(map(repr, y))
+    if isinstance(x, float | complex):
+        return repr(x) == repr(y)  # -0.0 and 0.0, nan
+    return x == y
 
 
 def _qualified(obj) -> str:
@@ -150,55 +403,3 @@ def _no_code_error(func) -> SourceUnavailableError:
         hint=f"s2s differentiates Python functions: write `{example}` and differentiate f (s2s has "
              "derivative rules for many NumPy and math functions); for one without a rule, register it "
              "with s2s.defvjp.")
-
-
-def _find_def(module, func):
-    for node in ast.walk(module):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == func.__code__.co_name:
-            node.decorator_list = []  # an async def is refused by desugar, with its location
-            return node
-    return None
-
-
-def _lambda_as_def(func, source, lines):
-    if func.__code__.co_name != "<lambda>":
-        return None
-    raw = "".join(lines)
-    lead = len(raw) - len(raw.lstrip())
-    text = raw.strip()
-    for start in range(len(text)):
-        if text.startswith("lambda", start):
-            for end in range(len(text), start, -1):
-                try:
-                    expr = ast.parse(text[start:end], mode="eval").body
-                except SyntaxError:
-                    continue
-                if isinstance(expr, ast.Lambda) and len(expr.args.args) == func.__code__.co_argcount:
-                    fdef = ast.FunctionDef(name="lambda_", args=expr.args, body=[ast.Return(expr.body)],
-                                           decorator_list=[], returns=None, type_params=[])
-                    ast.copy_location(fdef, expr)
-                    ast.fix_missing_locations(fdef)
-                    _place_in_file(fdef, raw, lead + start)
-                    return fdef
-    return None
-
-
-def _place_in_file(fdef, raw, offset):
-    """Move the positions of a lambda parsed on its own to where it stands in `raw` (the source lines).
-
-    Statements keep the lambda's first line (generated code quotes that line); expressions get their
-    own line and column, so that errors point at the right place.
-    """
-    line0 = raw.count("\n", 0, offset)
-    col0 = offset - (raw.rfind("\n", 0, offset) + 1)
-    for n in ast.walk(fdef):
-        if not hasattr(n, "lineno"):
-            continue
-        rel = n.lineno
-        if isinstance(n, ast.stmt):
-            n.lineno = n.end_lineno = line0 + 1
-        else:
-            n.lineno = line0 + rel
-            n.end_lineno = line0 + (getattr(n, "end_lineno", None) or rel)
-        if getattr(n, "col_offset", None) is not None and rel == 1:
-            n.col_offset += col0

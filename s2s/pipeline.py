@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import collections
 import copy
 import math
 import threading
@@ -20,7 +21,13 @@ from transforms.names import NameAllocator, load, names_in
 HELPER_VALUES = {"np": np, "math": math, "s2s": runtime, "unbroadcast": runtime.unbroadcast}
 
 _lock = threading.RLock()
-_cache: dict = {}
+# (code, file, wrt, form, optimize, scalar params, shaped params) -> the Generated made for that code,
+# newest first (closures of one factory share code but may hold different objects). Bounded: the
+# least recently used keys go first, and each key keeps at most _PER_KEY versions.
+_cache: collections.OrderedDict = collections.OrderedDict()
+_CACHE_MAX = 256
+_PER_KEY = 4
+_MISSING = frontend.missing()
 
 
 class Link:
@@ -53,9 +60,15 @@ def resolve_in(func, node):
 
 
 class Generated:
-    """A generated derivative: code object, source and the helpers it closes over."""
+    """A generated derivative: code object, source and the helpers it closes over.
 
-    def __init__(self, code, source, filename, helper_cells, stages, kwdefaults, key=None, links=()):
+    `deps` lists what the transform read to make it (see frontend.ParsedFunction.deps): entries of
+    kind "g" and "c" are relative to the function whose code this is (its globals, its closure
+    cells), so that functions sharing the code can share it; the others are absolute.
+    """
+
+    def __init__(self, code, source, filename, helper_cells, stages, kwdefaults, key=None, links=(), deps=(),
+                 version=None):
         self.code = code
         self.source = source
         self.filename = filename
@@ -64,24 +77,37 @@ class Generated:
         self.kwdefaults = kwdefaults
         self.key = key
         self.links = list(links)
+        self.deps = tuple(deps)
+        self.version = rules.version if version is None else version
         self.returns_value = False  # form "grad": whether the code returns (value, gradient) or the gradient
 
-    def bind(self, func, _binding=None):
+    def valid_for(self, func) -> bool:
+        """Whether everything the transform read is still the same for `func` (and no rule was registered)."""
+        return self.version == rules.version and _deps_hold(self.deps, func)
+
+    def bind(self, func, _binding=None) -> Bound:
         """The generated function for this particular function object (its closure, globals, defaults).
 
         Calls to user functions are linked here, to the derivatives of the functions that *this*
-        `func` calls; `_binding` carries the cells of functions being bound, for recursion.
+        `func` calls; `_binding` carries the cells of functions being bound, for recursion. The
+        result carries everything it depends on, its callees' included, for `Bound.fresh`.
         """
         binding = {} if _binding is None else _binding
+        version = rules.version
         own = types.CellType()
-        binding[(id(func), self.key)] = own
+        binding[(id(func), id(self))] = own
+        flat = _Flat()
+        flat.function(func)
+        flat.add(self.deps, func)
         cells = dict(self.helper_cells)
         for link in self.links:
             callee = resolve_in(func, link.callee_expr)
             gen = derivative_code(callee, link.wrt, link.form, link.optimize_code)
-            cell = binding.get((id(callee), gen.key))
+            cell = binding.get((id(callee), id(gen)))
             if cell is None:
-                cell = types.CellType(gen.bind(callee, binding))
+                inner = gen.bind(callee, binding)
+                flat.merge(inner)
+                cell = types.CellType(inner.fn)
             cells[link.cell_name] = cell
         code = func.__code__
         if func.__closure__:
@@ -90,8 +116,137 @@ class Generated:
         kwdefaults.update(self.kwdefaults)
         fn = codegen.make_function(self.code, func.__globals__, cells, func.__defaults__, kwdefaults, self.source)
         own.cell_contents = fn
-        del binding[(id(func), self.key)]
-        return fn
+        del binding[(id(func), id(self))]
+        return flat.bound(fn, version)
+
+
+def _current(kind, container, key, func):
+    """The object a dependency entry denotes now (_MISSING when nothing)."""
+    if kind == "g":
+        return func.__globals__.get(key, _MISSING)
+    if kind == "d":
+        return container.get(key, _MISSING)
+    try:
+        if kind == "c":
+            return func.__closure__[key].cell_contents
+        if kind == "C":
+            return container.cell_contents
+    except (ValueError, IndexError, TypeError):  # an empty cell
+        return _MISSING
+    return getattr(container, key, _MISSING)
+
+
+def _same(now, then, mode) -> bool:
+    if now is then:
+        return True
+    if mode == "type":
+        return type(now) is type(then)
+    if mode == "eq":
+        return type(now) is type(then) and now == then
+    return False
+
+
+def _deps_hold(deps, func=None) -> bool:
+    for kind, container, key, obj, mode in deps:
+        if not _same(_current(kind, container, key, func), obj, mode):
+            return False
+    return True
+
+
+class _Flat:
+    """Dependencies with the relative entries made absolute, from a function and the helpers it links."""
+
+    def __init__(self):
+        self.funcs = {}  # id(func) -> (func, code, defaults, kwdefaults)
+        self.ident = {}  # slot -> (dict, key, object), compared by identity
+        self.rest = {}  # slot -> ("C" | "d" | "a", container, key, object, mode)
+
+    def function(self, func):
+        if id(func) not in self.funcs:
+            kw = func.__kwdefaults__
+            self.funcs[id(func)] = (func, func.__code__, func.__defaults__, kw)
+            for k, v in (kw or {}).items():  # a keyword default changed in place
+                self.ident[(id(kw), k)] = (kw, k, v)
+
+    def add(self, deps, func):
+        for kind, container, key, obj, mode in deps:
+            if kind == "g":
+                kind, container = "d", func.__globals__
+            elif kind == "c":
+                kind, container, key = "C", func.__closure__[key], None
+            if kind == "d" and mode == "is":
+                self.ident[(id(container), key)] = (container, key, obj)
+            else:
+                self.rest[(kind, id(container), key)] = (kind, container, key, obj, mode)
+
+    def merge(self, bound):
+        for entry in bound.funcs:
+            self.funcs.setdefault(id(entry[0]), entry)
+        for d, k, o in bound.ident:
+            self.ident[(id(d), k)] = (d, k, o)
+        for entry in bound.rest:
+            self.rest[(entry[0], id(entry[1]), entry[2])] = entry
+
+    def bound(self, fn, version):
+        return Bound(fn, version, tuple(self.funcs.values()), tuple(self.ident.values()), tuple(self.rest.values()))
+
+
+class Bound:
+    """A generated function bound to one function object, with everything it was made from.
+
+    `fresh()` runs before each use: true while the rule registry has the version it was made
+    under, every function it was made from (the user's, and each helper it links to,
+    transitively) still has its code and defaults, and every global, closure cell and module
+    attribute the transforms resolved still holds the same object.
+    """
+
+    __slots__ = ("fn", "version", "funcs", "ident", "rest", "fresh", "__weakref__")
+
+    def __init__(self, fn, version, funcs, ident, rest):
+        self.fn = fn
+        self.version = version
+        self.funcs = funcs
+        self.ident = ident
+        self.rest = rest
+        self.fresh = _checker(version, funcs, ident, rest)
+
+
+_CHECKERS: collections.OrderedDict = collections.OrderedDict()  # shape of the check -> compiled maker
+
+
+def _checker(version, funcs, ident, rest):
+    """A function `() -> bool` that checks every dependency in a row of straight-line comparisons (its
+    objects are default arguments, so fast locals): a call costs a few tens of nanoseconds per entry."""
+    shape = (len(funcs), len(ident), bool(rest))
+    with _lock:
+        make = _CHECKERS.get(shape)
+        if make is None:
+            params = ["_rules", "_version", "_missing", "_hold", "_rest"]
+            tests = ["_rules.version == _version"]
+            for i in range(len(funcs)):
+                params += [f"f{i}", f"c{i}", f"d{i}", f"k{i}"]
+                tests.append(f"f{i}.__code__ is c{i} and f{i}.__defaults__ is d{i} and f{i}.__kwdefaults__ is k{i}")
+            for i in range(len(ident)):
+                params += [f"g{i}", f"n{i}", f"o{i}"]
+                tests.append(f"g{i}.get(n{i}, _missing) is o{i}")
+            if rest:
+                tests.append("_hold(_rest)")
+            body = " and\\\n        ".join(tests)
+            text = (f"def make({', '.join(params)}):\n"
+                    f"    def fresh({', '.join(p + '=' + p for p in params)}):\n"
+                    f"        return {body}\n"
+                    f"    return fresh\n")
+            namespace = {}
+            exec(compile(text, "<s2s freshness check>", "exec"), namespace)
+            make = _CHECKERS[shape] = namespace["make"]
+            while len(_CHECKERS) > 64:
+                _CHECKERS.popitem(last=False)
+    values = [rules, version, _MISSING, _deps_hold, rest]
+    for entry in funcs:
+        values.extend(entry)
+    for entry in ident:
+        values.extend(entry)
+    return make(*values)
 
 
 def stages(func, wrt=None, mode="reverse", optimize_code=True):
@@ -139,14 +294,24 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
     (name, shape, dtype character) for parameters known to be arrays of that shape (or
     numbers, shape ()): "flat", "value" and "grad" code is then specialised to
     those shapes (transforms/specialize.py).
+
+    A cached result is used only while everything its transform read is unchanged
+    (`Generated.valid_for`); otherwise the code is made again.
     """
-    key = _cache_key(func, wrt_names, form, optimize_code, scalar_params) + (tuple(shaped_params),)
+    key = _cache_key(func, wrt_names, form, optimize_code, scalar_params, shaped_params)
     with _lock:
-        entry = _cache.get(key)
-        if entry is not None:
-            return entry
-        entry = _build(func, wrt_names, form, optimize_code, key, tuple(scalar_params), tuple(shaped_params))
-        return entry
+        versions = _cache.get(key)
+        if versions:
+            for gen in versions:
+                if gen.valid_for(func):
+                    _cache.move_to_end(key)
+                    return gen
+        gen = _build(func, wrt_names, form, optimize_code, key, tuple(scalar_params), tuple(shaped_params))
+        versions = [gen] + [g for g in _cache.pop(key, ()) if g is not gen][:_PER_KEY - 1]
+        _cache[key] = versions
+        while len(_cache) > _CACHE_MAX:
+            _cache.popitem(last=False)
+        return gen
 
 
 class Lowered:
@@ -185,35 +350,39 @@ def lowered(func) -> Lowered:
     return Lowered(pf, tree, alloc, helpers, stage_text)
 
 
-def _cache_key(func, wrt_names, form, optimize_code, scalar_params):
-    # Equal code objects from different files compare equal, so the file is part of the key; so is what
-    # each closure variable holds, where that changes the code (a user function, or an object with a rule).
+def _cache_key(func, wrt_names, form, optimize_code, scalar_params, shaped_params=()):
+    # Equal code objects from different files compare equal, so the file is part of the key. What the
+    # closure cells and globals hold is checked against each cached version (Generated.valid_for).
     code = func.__code__
-    return (code, code.co_filename, _closure_kinds(func), wrt_names, form, optimize_code, tuple(scalar_params))
-
-
-def _closure_kinds(func):
-    if not func.__closure__:
-        return ()
-    kinds = []
-    for cell in func.__closure__:
-        try:
-            value = cell.cell_contents
-        except ValueError:
-            kinds.append("unset")
-            continue
-        if isinstance(value, types.ModuleType):
-            kinds.append(("module", value.__name__))
-        elif callable(value) and rules.lookup(value) is not None:
-            kinds.append(("rule", id(rules.lookup(value))))  # rules live as long as the process: stable ids
-        elif isinstance(value, types.FunctionType):
-            kinds.append("function")
-        else:
-            kinds.append(type(value).__name__ if callable(value) else "value")
-    return tuple(kinds)
+    return (code, code.co_filename, tuple(wrt_names), form, optimize_code, tuple(scalar_params),
+            tuple(shaped_params))
 
 
 def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_params=()):
+    version = rules.version
+    with frontend.recording() as parsed:
+        gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params)
+    gen.deps = _deps_of(func, parsed)
+    gen.version = version
+    return gen
+
+
+def _deps_of(func, parsed) -> tuple:
+    """What the functions parsed while making a derivative of `func` resolved: entries for `func`'s own
+    globals and cells stay relative to it; those of other functions (helpers looked into) become absolute."""
+    out = {}
+    for pf in parsed:
+        for entry in pf.deps.values():
+            kind, container, key, obj, mode = entry
+            if pf.func is not func and kind == "g":
+                entry = ("d", pf.func.__globals__, key, obj, mode)
+            elif pf.func is not func and kind == "c":
+                entry = ("C", pf.func.__closure__[key], None, obj, mode)
+            out.setdefault((entry[0], id(entry[1]), entry[2]), entry)
+    return tuple(out.values())
+
+
+def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params):
     low = lowered(func)
     pf, tree, alloc, helpers, stage_text = low.pf, low.tree, low.alloc, low.helpers, low.stage_text
 
@@ -230,7 +399,7 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
             callees[label] = name
             callee_form = "jvp" if form == "jvp" else "split"
             links.append(Link(name, copy.deepcopy(call_node.func), wrt, callee_form, optimize_code))
-            if _cache_key(callee, wrt, callee_form, optimize_code, ()) + ((),) == key:
+            if _cache_key(callee, wrt, callee_form, optimize_code, ()) == key:
                 tangent_names[name] = None  # the function being built: its own tangent names
             else:  # built now for its tangent names; linked when the code is bound
                 tangent_names[name] = derivative_code(callee, wrt, callee_form, optimize_code).tangent_names
@@ -268,7 +437,6 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
     gen = Generated(code, source, filename, cells, stage_text, kwdefaults, key, links)
     gen.tangent_names = own_tangents if form == "jvp" else {}
     gen.returns_value = form != "jvp" and returns_value
-    _cache[key] = gen
     return gen
 
 
