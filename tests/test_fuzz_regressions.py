@@ -428,9 +428,7 @@ def augment_view_of_a_temporary(x):
     return np.sum(v * v)
 
 
-@pytest.mark.xfail(strict=True, reason="UnsupportedSyntaxError '`v` is a view ..., so in Python this updates the array "
-                                       "it views too', but what v views is a temporary no name holds")
-def test_augmented_update_of_a_view_of_a_temporary():
+def test_augmented_update_of_a_view_of_a_temporary():  # accepted since the ownership analysis: no name holds the base
     _all_reverse_forms(augment_view_of_a_temporary, (X2,))
 
 

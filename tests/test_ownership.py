@@ -484,3 +484,142 @@ def test_a_helper_whose_result_is_new_needs_no_guard():
     x = np.array([0.5, -1.0, 2.0])
     assert np.allclose(s2s.grad(update_of_fresh_helper_result)(x), numeric_grad(update_of_fresh_helper_result, x))
     assert "unshared" not in s2s.source(s2s.grad(update_of_fresh_helper_result))
+
+
+# ---- found by an adversarial review: each was a silent wrong gradient ------------------------------
+
+def history_of_appended_state(x):
+    h = x * 1.0
+    hist = []
+    for _ in range(3):
+        hist.append(h)
+        h *= 2.0
+    return np.sum(hist[0] * x)
+
+
+def stored_into_list_then_updated(x):
+    y = x * 1.0
+    L = [None]
+    L[0] = y
+    L[0] *= 3.0
+    return np.sum(y * y)
+
+
+def shallow_list_copy(x):
+    L = [x * 1.0, x * 2.0]
+    M = L.copy()
+    M[0] += 1.0
+    return np.sum(L[0] * x)
+
+
+def shallow_dict_copy(x):
+    d = {"k": x * 1.0}
+    e = d.copy()
+    e["k"] *= 3.0
+    return np.sum(d["k"] * x)
+
+
+def nested_tuple_target(x):
+    y = x * 1.0
+    (a, b), c = (y, 1.0), 2.0
+    a *= 3.0
+    return np.sum(y * y) * b * c
+
+
+def swapped_names(x):
+    y = x * 1.0
+    z = x * 2.0
+    a, b = y, z
+    a, b = b, a
+    b += 1.0
+    return np.sum(y * z)
+
+
+def repeated_in_loop(x):
+    s = 0.0
+    for a in [x * 1.0] * 2:
+        a *= 2.0
+        s = s + np.sum(a * x)
+    return s
+
+
+def twice(v):
+    return [v * 1.0] * 2
+
+
+def fresh_helper_list_twice(x):
+    L = twice(x)
+    L[0] += 1.0
+    return np.sum(L[1] * x)
+
+
+def scale_in_place(p):
+    p *= 2.0
+    return 0.0
+
+
+def alias_updated_by_callee(x):
+    y = x * 1.0
+    a = y
+    s = scale_in_place(y)
+    return s + np.sum(a * x)
+
+
+def module_attribute_alias(x):
+    a = np.random.__dict__.get("__s2s_missing__", G)
+    a += x
+    return np.sum(G * x)
+
+
+def nan_to_num_no_copy(x):
+    y = x * 1.0
+    a = np.nan_to_num(y, copy=False)
+    a *= 3.0
+    return np.sum(y * y)
+
+
+def ufunc_positional_out(x):
+    y = x * 1.0
+    np.tanh(y, y)
+    return np.sum(y * x)
+
+
+def local_function_reads_alias(x):
+    y = x * 1.0
+    get = lambda: y  # noqa: E731
+    a = y
+    a *= 3.0
+    return np.sum(get() * x)
+
+
+REVIEWED = [history_of_appended_state, stored_into_list_then_updated, shallow_list_copy, shallow_dict_copy,
+            nested_tuple_target, swapped_names, repeated_in_loop, fresh_helper_list_twice, alias_updated_by_callee,
+            module_attribute_alias, nan_to_num_no_copy, ufunc_positional_out, local_function_reads_alias]
+
+
+@pytest.mark.parametrize("f", REVIEWED, ids=lambda f: f.__name__)
+def test_reviewed_aliases_are_refused(f):
+    x = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(UnsupportedSyntaxError, match="in place|in-place"):
+        s2s.grad(f)(x)
+    with pytest.raises(UnsupportedSyntaxError, match="in place|in-place"):
+        s2s.jacobian(f, mode="forward")(x)
+
+
+def common_first_lines(x):
+    x = np.asarray(x, dtype=float)
+    x *= 2.0
+    y = (x * 2.0).reshape(3, 1)
+    y += 1.0
+    z = x * 1.0
+    w = z[0:2]
+    w += 1.0
+    x = np.asarray(x)
+    x[0] = 0.0
+    return np.sum(x * x) + np.sum(y) + np.sum(w * w)
+
+
+def test_common_safe_updates_are_accepted():
+    x = np.array([0.5, -1.0, 2.0])
+    expected = numeric_grad(lambda v: common_first_lines(v.copy()), x)
+    assert np.allclose(s2s.grad(common_first_lines)(x.copy()), expected, atol=1e-5)

@@ -116,6 +116,8 @@ def _check_block(pf, stmts, mutated, in_loop=False, views=None):
             elif isinstance(value, ast.Call) and resolve_call(pf, value) in _VIEW_FUNCTIONS and value.args:
                 names = atom_names(value.args[0])
                 view_of = names[0] if names else None
+        if view_of == getattr(target, "id", None):
+            view_of = None  # `x = np.asarray(x)`: x is rebound; the ownership analysis follows the old value
         if view_of is not None and target.id in mutated:
             raise pf.error(UnsupportedSyntaxError,
                            f"s2s cannot differentiate an update of `{target.id}`: it may be a view of `{view_of}`, "

@@ -91,6 +91,7 @@ class Desugar(ast.NodeTransformer):
         self.locals = local_names
         self.alloc = alloc
         self.updates = {}  # id(statement) -> the ownership guards it needs (transforms/ownership.py)
+        self.loop_sequences = {}  # id(for loop) -> names of the sequences it will run over
 
     def _is_value(self, node: ast.expr) -> bool:
         """True when `node` is a run-time value rather than a module or class."""
@@ -124,6 +125,15 @@ class Desugar(ast.NodeTransformer):
             call.args = [self._guarded(node, call.args[0])]
         return node
 
+    def _sequence_names(self, loop):
+        """The names `visit_For` will give the sequences `loop` runs over (one per zip argument)."""
+        if id(loop) not in self.loop_sequences:
+            it = loop.iter
+            count = len(it.args) if isinstance(it, ast.Call) and self.pf.resolve_expr(it.func) is zip and \
+                it.args else 1
+            self.loop_sequences[id(loop)] = [self.alloc.fresh("seq") for _ in range(count)]
+        return list(self.loop_sequences[id(loop)])
+
     def _guarded(self, stmt, value):
         """`value`, wrapped in the run-time ownership check that transforms/ownership.py asks for at `stmt`."""
         for update in self.updates.get(id(stmt), ()):
@@ -137,8 +147,10 @@ class Desugar(ast.NodeTransformer):
                      f"instead of updating in place")
             site = {k: getattr(err, k) for k in ("message", "filename", "lineno", "col", "line", "hint")}
             args = [value, ast.Constant(_update_site(site)), ast.Constant(update.deep), load(update.name)]
-            value = ast.copy_location(_call_helper("s2s", "unshared", _runtime().unshared,
-                                                   args + [load(o) for o in update.others]), stmt)
+            others = [load(o) for o in update.others]
+            for loop in update.loops:  # the sequence a loop runs over may hold the object (`[y] * 2`)
+                others += [load(n) for n in self._sequence_names(loop)]
+            value = ast.copy_location(_call_helper("s2s", "unshared", _runtime().unshared, args + others), stmt)
         return value
 
     def visit_Attribute(self, node):
@@ -237,8 +249,10 @@ class Desugar(ast.NodeTransformer):
         before, index_name = [], self.alloc.fresh("k")
         bind = []  # statements at the top of the body that bind the loop target
 
+        reserved = self.loop_sequences.get(id(node), [])  # names the ownership guards in the body already use
+
         def seq(expr):
-            name = self.alloc.fresh("seq")
+            name = reserved.pop(0) if reserved else self.alloc.fresh("seq")
             before.append(assign(name, _call_helper("s2s", "as_sequence", _runtime().as_sequence, [expr]),
                                  like=node))
             return name
@@ -327,57 +341,25 @@ def desugar(pf, tree: ast.FunctionDef, alloc: NameAllocator | None = None) -> as
     expand_statement_helpers(pf, tree, helpers, alloc)
     tree.s2s_local_helpers = {k: h for k, h in helpers.items() if h.statements is None}
     check_supported(pf, tree)
-    _refuse_augmented_update_of_a_view(pf, tree)
     desugarer = Desugar(pf, local_names(tree), alloc)
-    desugarer.updates = _ownership(pf, tree)
+    desugarer.updates = _ownership(pf, tree, helpers)
     desugarer.visit(tree)
     ast.fix_missing_locations(tree)
     return tree
 
 
-_VIEW_METHODS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "view", "T", "real", "imag", "diagonal"}
-
-
-def _is_slice_view(pf, value) -> bool:
-    """`y[a:b]`, `y[:, j]`, `y.T`, `y.reshape(...)`, `np.flip(y)`...: certainly an array view of another array."""
-    if isinstance(value, ast.Subscript):
-        index = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
-        return any(isinstance(i, ast.Slice) for i in index)
-    if isinstance(value, ast.Attribute) and value.attr in ("T", "real", "imag"):
-        return True
-    if isinstance(value, ast.Call):
-        if isinstance(value.func, ast.Attribute) and value.func.attr in _VIEW_METHODS and \
-                not isinstance(pf.resolve_expr(value.func.value), type(np)):
-            return True
-        from transforms.aliasing import _VIEW_FUNCTIONS
-        return pf.resolve_expr(value.func) in _VIEW_FUNCTIONS
-    return False
-
-
-def _refuse_augmented_update_of_a_view(pf, tree):
-    """`v = y[0:2]; v += 1.0` updates y in Python; s2s writes `v = v + 1.0`, so it must refuse."""
-    views = {}
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and \
-                _is_slice_view(pf, n.value):
-            views[n.targets[0].id] = n.value
-    for n in ast.walk(tree):
-        if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and n.target.id in views:
-            v = n.target.id
-            raise pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate `{ast.unparse(n)}`: `{v}` is a view "
-                           f"(`{v} = {ast.unparse(views[v])}`), so in Python this updates the array it views too", n,
-                           hint=f"write `{v} = {v} {_OPS.get(type(n.op), '+')} ...` if the view should not change, "
-                                f"or take a copy: `{v} = {ast.unparse(views[v])}.copy()`")
-
-
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
 
 
-def _ownership(pf, tree):
+def _ownership(pf, tree, helpers):
     """The updates transforms/ownership.py could not prove owned; its refusals at the user's line."""
     from transforms import ownership
+    reads = {}  # a local function reads, when called, what its body reads
+    for name, helper in helpers.items():
+        body = [helper.body] if helper.statements is None else helper.statements
+        reads[name] = set().union(*(names_in(b) for b in body)) - set(helper.params)
     try:
-        return ownership.analyse(tree, pf.resolve, _has_rule, callee_summary)
+        return ownership.analyse(tree, pf.resolve, _has_rule, callee_summary, reads)
     except ownership.OwnershipError as exc:
         raise pf.error(UnsupportedSyntaxError, exc.message, exc.node, hint=exc.hint) from None
 

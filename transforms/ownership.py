@@ -53,7 +53,7 @@ _VALUE_BUILTINS = {len, range, int, float, bool, complex, abs, round, sum, str, 
 _VIEW_ATTRIBUTES = {"T", "real", "imag", "flat", "mT", "base"}
 _VIEW_METHODS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "view", "diagonal", "get", "pop",
                  "values", "items", "keys", "__getitem__", "item"}
-_FRESH_METHODS = {"copy", "astype", "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "dot",
+_FRESH_METHODS = {"astype", "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "dot",
                   "flatten", "clip", "trace", "round", "any", "all", "argmax", "argmin", "tolist", "index", "count"}
 
 # list, dict and ndarray methods that change their object; s2s itself differentiates append and pop
@@ -70,6 +70,7 @@ class Update:
     name: str  # the local name whose object is updated
     others: tuple  # live names that may reach the updated object
     deep: bool  # also objects held in it (`L[i] += v` updates the element L[i] itself)
+    loops: tuple = ()  # enclosing `for` loops over an unnamed sequence that may hold the object
 
 
 @dataclass
@@ -79,6 +80,7 @@ class Summary:
 
     returns_fresh: bool
     updated_params: frozenset
+    returns_global: bool = True  # its result may be (or hold) a global or another outside value
 
 
 class OwnershipError(Exception):
@@ -89,20 +91,21 @@ class OwnershipError(Exception):
         self.node, self.message, self.hint = node, message, hint
 
 
-def analyse(tree: ast.FunctionDef, resolve, has_rule=lambda obj: False, summary_of=lambda func: None
-            ) -> dict[int, list[Update]]:
+def analyse(tree: ast.FunctionDef, resolve, has_rule=lambda obj: False, summary_of=lambda func: None,
+            local_helpers=None) -> dict[int, list[Update]]:
     """{id(statement): [Update, ...]} for each statement of `tree` with an update that needs a guard.
 
     `resolve(name)` gives what a free name denotes (to tell data from modules and functions) and
     `has_rule(obj)` whether s2s has a derivative rule for a function (such functions return new
     values unless ALIASING_FUNCTIONS lists them), `summary_of(func)` the Summary of a user function
-    (None: assume the worst). Raises OwnershipError for updates it refuses.
+    (None: assume the worst); `local_helpers` maps the names of local functions already taken out
+    of the body to the names their bodies read. Raises OwnershipError for updates it refuses.
 
         >>> tree = ast.parse("def f(x):\\n    y = x * 1.0\\n    a = y\\n    a += 1.0\\n    return y").body[0]
         >>> [u.others for u in analyse(tree, lambda n: None)[id(tree.body[2])]]
         [('y',)]
     """
-    return _Analysis(tree, resolve, has_rule, summary_of).run()
+    return _Analysis(tree, resolve, has_rule, summary_of, local_helpers).run()
 
 
 def summarise(tree: ast.FunctionDef, resolve, has_rule=lambda obj: False, summary_of=lambda func: None) -> Summary:
@@ -116,11 +119,11 @@ def summarise(tree: ast.FunctionDef, resolve, has_rule=lambda obj: False, summar
     analysis.run()
     returned = analysis.reach(analysis.returned)
     fresh = not any(_is_external(site) for site in returned)
-    return Summary(fresh, frozenset(analysis.updated_params))
+    return Summary(fresh, frozenset(analysis.updated_params), EXTERNAL in returned)
 
 
 def _is_external(site) -> bool:
-    return site == EXTERNAL or isinstance(site, tuple) and site[0] == "param"
+    return site == EXTERNAL or isinstance(site, tuple) and site[0] in ("param", "held")
 
 
 def _params(tree):
@@ -138,8 +141,11 @@ def _stored_names(target) -> set[str]:
     return set()
 
 
-def _loads(node) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+def _loads(node, helpers=None) -> set[str]:
+    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    for name in names & set(helpers or ()):
+        names |= helpers[name]  # calling a local function reads what its body reads
+    return names
 
 
 def _root(node):
@@ -150,15 +156,17 @@ def _root(node):
 
 
 class _Analysis:
-    def __init__(self, tree, resolve, has_rule, summary_of):
+    def __init__(self, tree, resolve, has_rule, summary_of, local_helpers=None):
         self.tree = tree
+        self.local_helpers = dict(local_helpers or {})  # name -> names its body reads
         self.resolve = resolve
         self.has_rule = has_rule
         self.summary_of = summary_of
         self.returned = set()  # sites a return statement may give back
         self.updated_params = set()
         self.params = _params(tree)
-        self.locals = set(self.params)
+        self.locals = set(self.params) | set(self.local_helpers)
+        self.loops = []  # enclosing `for` loops over unnamed sequences: (node, sites of their elements)
         for n in ast.walk(tree):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 self.locals.add(n.id)
@@ -166,8 +174,12 @@ class _Analysis:
         self.live_after: dict[int, frozenset] = {}
         self.findings: dict[int, list[Update]] = {}
         self.recording = False
+        self.current = None  # the statement being analysed
 
     # ---- liveness (backward) ------------------------------------------------------------------------
+    def loads(self, node):
+        return _loads(node, self.local_helpers)
+
     def liveness(self, stmts, out, loops):
         live = set(out)
         for s in reversed(stmts):
@@ -177,9 +189,9 @@ class _Analysis:
     def live_stmt(self, s, out, loops):
         self.live_after[id(s)] = frozenset(out) | self.live_after.get(id(s), frozenset())
         if isinstance(s, ast.If):
-            return _loads(s.test) | self.liveness(s.body, out, loops) | self.liveness(s.orelse, out, loops)
+            return self.loads(s.test) | self.liveness(s.body, out, loops) | self.liveness(s.orelse, out, loops)
         if isinstance(s, ast.For | ast.While):
-            head = _loads(s.iter if isinstance(s, ast.For) else s.test)
+            head = self.loads(s.iter if isinstance(s, ast.For) else s.test)
             state = set(out) | head
             while True:
                 body_in = self.liveness(s.body, state, loops + [(frozenset(out), frozenset(state))])
@@ -192,18 +204,18 @@ class _Analysis:
         if isinstance(s, ast.Break | ast.Continue):
             return set().union(*(a | b for a, b in loops[-1:])) if loops else set(out)
         if isinstance(s, ast.Return):
-            return _loads(s.value) if s.value is not None else set()
+            return self.loads(s.value) if s.value is not None else set()
         if isinstance(s, ast.Raise):
-            return _loads(s)
+            return self.loads(s)
         if isinstance(s, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
-            return (set(out) - {s.name}) | _loads(s)
+            return (set(out) - {s.name}) | self.loads(s)
         defs = set()
         if isinstance(s, ast.Assign):
             for t in s.targets:
                 defs |= _stored_names(t)
         elif isinstance(s, ast.AnnAssign) and s.value is not None:
             defs |= _stored_names(s.target)
-        return (set(out) - defs) | _loads(s) | ({s.target.id} if isinstance(s, ast.AugAssign) and
+        return (set(out) - defs) | self.loads(s) | ({s.target.id} if isinstance(s, ast.AugAssign) and
                                                  isinstance(s.target, ast.Name) else set())
 
     # ---- points-to (forward) ------------------------------------------------------------------------
@@ -212,8 +224,9 @@ class _Analysis:
         # each parameter is its own site, which may hold anything external; parameters and globals may
         # still be one object at run time, so an update of one counts as an update of all (see update())
         env = {p: frozenset({("param", p)}) for p in self.params}
-        for p in self.params:
-            self.contents[("param", p)] = {EXTERNAL}
+        for p in self.params:  # what a parameter holds (its elements, at any depth) is held by it too
+            self.contents[("param", p)] = {("held", p)}
+            self.contents[("held", p)] = {("held", p)}
         bound = frozenset(self.params)
         while True:
             before = sum(len(v) for v in self.contents.values()), len(self.contents)
@@ -226,6 +239,7 @@ class _Analysis:
 
     def block(self, stmts, env, bound):
         for s in stmts:
+            self.current = s
             env, bound = self.stmt(s, env, bound)
         return env, bound
 
@@ -242,8 +256,11 @@ class _Analysis:
             self.pts(s.test, env)
             return self.join(self.block(s.body, dict(env), bound), self.block(s.orelse, dict(env), bound))
         if isinstance(s, ast.For | ast.While):
+            unnamed = isinstance(s, ast.For) and not isinstance(s.iter, ast.Name) and not self.is_range(s.iter)
             if isinstance(s, ast.For):
                 elements = self.reach(self.pts(s.iter, env))
+                if unnamed:
+                    self.loops.append((s, elements))
             else:
                 self.pts(s.test, env)
             state = (dict(env), bound)
@@ -259,20 +276,21 @@ class _Analysis:
                     break
                 state = new
             state = (state[0], bound)
+            if unnamed:
+                self.loops.pop()
             return self.block(s.orelse, *state) if s.orelse else state
         if isinstance(s, ast.Assign):
             self.check_call_effects(s.value, env, statement=s, bound=bound)
             value = self.pts(s.value, env)
+            parts = self.parts(s.value, env)  # every right-hand side before any name is bound: `a, b = b, a`
             for t in s.targets:
                 if not isinstance(t, ast.Name | ast.Tuple | ast.List | ast.Starred):
                     self.update(s, t, env, bound, deep=False)
+                    root = _root(t)
+                    for site in env.get(root, ()):  # the container now holds the value
+                        self.contents.setdefault(site, set()).update(value)
             for t in s.targets:
-                if isinstance(t, ast.Tuple | ast.List) and isinstance(s.value, ast.Tuple | ast.List) and \
-                        len(t.elts) == len(s.value.elts) and not any(isinstance(e, ast.Starred) for e in t.elts):
-                    for te, ve in zip(t.elts, s.value.elts):
-                        env, bound = self.bind(te, self.pts(ve, env), env, bound)
-                else:
-                    env, bound = self.bind(t, value, env, bound, unpack=True)
+                env, bound = self.assign_pattern(t, s.value, value, parts, env, bound)
             return env, bound
         if isinstance(s, ast.AnnAssign):
             if s.value is None:
@@ -312,6 +330,25 @@ class _Analysis:
             env[s.name] = frozenset()
             return env, bound | {s.name}
         return env, bound
+
+    def parts(self, value, env):
+        """{id(node): sites} for the elements of a tuple or list display, at every depth."""
+        out = {}
+        if isinstance(value, ast.Tuple | ast.List):
+            for v in value.elts:
+                out[id(v)] = self.pts(v, env)
+                out.update(self.parts(v, env))
+        return out
+
+    def assign_pattern(self, target, value, sites, parts, env, bound):
+        """Bind `target` to `value` (whose sites are `sites`), element by element where both are displays."""
+        if isinstance(target, ast.Tuple | ast.List) and isinstance(value, ast.Tuple | ast.List) and \
+                len(target.elts) == len(value.elts) and \
+                not any(isinstance(e, ast.Starred) for e in target.elts + value.elts):
+            for t, v in zip(target.elts, value.elts):
+                env, bound = self.assign_pattern(t, v, parts[id(v)], parts, env, bound)
+            return env, bound
+        return self.bind(target, sites, env, bound, unpack=True)
 
     def bind(self, target, sites, env, bound, unpack=False):
         """Bind `target` to an object among `sites` (`unpack`: to elements of it, for tuple targets)."""
@@ -362,9 +399,7 @@ class _Analysis:
 
     def is_data(self, name):
         """Whether a free name may refer to an array, list or other mutable value."""
-        obj = self.resolve(name)
-        return not isinstance(obj, types.ModuleType | types.FunctionType | types.BuiltinFunctionType | type |
-                              np.ufunc | int | float | complex | str | bool | type(None)) and not callable(obj)
+        return _is_data_object(self.resolve(name))
 
     def pts(self, e, env) -> frozenset:
         """The sites the value of expression `e` may be."""
@@ -376,6 +411,10 @@ class _Analysis:
             base = self.pts(e.value, env)
             if e.attr in ("shape", "ndim", "size", "dtype", "nbytes", "itemsize"):
                 return frozenset()
+            root = _root(e)
+            if root is not None and root not in self.locals:  # an attribute of a module, class or global object
+                obj = self.resolve_call(e)
+                return frozenset({EXTERNAL}) if obj is _UNKNOWN or _is_data_object(obj) else frozenset()
             return frozenset(self.reach(base))
         if isinstance(e, ast.Subscript):
             self.pts(e.slice, env)
@@ -383,9 +422,10 @@ class _Analysis:
         if isinstance(e, ast.BinOp):
             left, right = self.pts(e.left, env), self.pts(e.right, env)
             floats = any(isinstance(o, ast.Constant) and isinstance(o.value, float) for o in (e.left, e.right))
-            if not isinstance(e.op, ast.Add | ast.Mult) or floats:
+            if not isinstance(e.op, ast.Add | ast.Mult | ast.BitOr) or floats:
                 return self.new(e)  # arithmetic: a new array or number
-            # `+` and `*` also concatenate and repeat lists and tuples: the result holds their elements
+            # `+`, `*` and `|` also concatenate, repeat and merge lists, tuples and dicts: the result holds
+            # their elements
             return self.new(e, self.elements(left) - left | self.elements(right) - right)
         if isinstance(e, ast.UnaryOp | ast.Compare):
             for child in ast.iter_child_nodes(e):
@@ -433,8 +473,12 @@ class _Analysis:
         func = e.func
         if isinstance(func, ast.Attribute) and not self.is_module_path(func):
             receiver = self.pts(func.value, env)
+            if any(k.arg == "copy" for k in e.keywords):
+                return self.new(e, self.reach(receiver)) | self.reach(receiver)  # copy=False may hand x back
             if func.attr in _FRESH_METHODS:
                 return self.new(e)
+            if func.attr == "copy":  # a new array, or a shallow copy of a list or dict: the same elements
+                return self.new(e, self.elements(receiver) - receiver)
             if func.attr in _VIEW_METHODS:
                 return frozenset(self.reach(receiver))
             return self.new(e, self.reach(receiver) | reached | {EXTERNAL}) | self.reach(receiver) | {EXTERNAL}
@@ -451,15 +495,63 @@ class _Analysis:
             return self.new(e, reached)
         if _is_stop_gradient(obj):
             return frozenset(reached)
-        if obj in ALIASING_FUNCTIONS or (obj is np.array and any(k.arg == "copy" for k in e.keywords)):
+        if obj in ALIASING_FUNCTIONS or any(k.arg == "copy" for k in e.keywords):  # copy=False: maybe the argument
             return self.new(e, reached) | reached
         if self.has_rule(obj) or isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", "") == "math":
             return self.new(e)
         summary = self.summary_of(obj) if isinstance(obj, types.FunctionType) else None
-        if summary is not None and summary.returns_fresh:
-            return self.new(e)
+        if summary is not None:
+            self.callee_updates(e, obj, summary, env)
+            if summary.returns_fresh:  # new objects, though one may be held twice (`[v * 1.0] * 2`)
+                return self.new(e, {("new", id(e), "inner")})
+            return self.new(e, reached | ({EXTERNAL} if summary.returns_global else set())) | reached | \
+                ({EXTERNAL} if summary.returns_global else set())
         # a user function or anything else: may return (a part of) an argument or a global
         return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
+
+    def is_range(self, node):
+        return isinstance(node, ast.Call) and self.resolve_call(node.func) is range
+
+    def callee_updates(self, call, func, summary, env):
+        """A user function that updates an argument in place: Python's caller sees the change, s2s's would
+        not. Refused when the caller can still read the argument; recorded for this function's own callers."""
+        if not summary.updated_params:
+            return
+        code = func.__code__
+        params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+        starred = code.co_flags & 0x0C or any(isinstance(a, ast.Starred) for a in call.args)
+        for i, arg in enumerate(call.args + [k.value for k in call.keywords]):
+            if i < len(call.args):
+                param = params[i] if i < len(params) else None
+            else:
+                param = call.keywords[i - len(call.args)].arg
+            if not (starred or param in summary.updated_params):
+                continue
+            updated = self.reach(self.pts(arg, env))
+            if not updated:
+                continue
+            if self.recording:
+                self.record_params(updated)
+                statement = self.current
+                live = self.live_after.get(id(statement), frozenset()) if statement is not None else frozenset()
+                for name in sorted(live):
+                    if self.reach(self.name_sites(name, env)) & (updated | self.external_twins(updated)):
+                        raise OwnershipError(call, f"s2s cannot differentiate this call: {func.__name__} updates its "
+                                                   f"argument `{param or ast.unparse(arg)}` in place, which in Python "
+                                                   f"changes `{name}` here too",
+                                             f"copy in the helper first (`{param} = {param}.copy()`), or write "
+                                             f"`{param} = {param} + ...` there instead of an in-place update")
+
+    def record_params(self, updated):
+        self.updated_params |= {site[1] for site in updated if isinstance(site, tuple) and site[0] in ("param", "held")}
+        if EXTERNAL in updated:  # through something a user function or a container handed back
+            self.updated_params |= set(self.params)
+
+    def external_twins(self, updated):
+        """Parameters and globals may be one object at run time: an update of one may be an update of all."""
+        if any(_is_external(site) for site in updated):
+            return {EXTERNAL} | {(kind, p) for p in self.params for kind in ("param", "held")}
+        return set()
 
     def is_module_path(self, node):
         root = node
@@ -503,12 +595,15 @@ class _Analysis:
             updated = set(sites)
         if not updated:
             return
+        if EXTERNAL in sites:
+            raise OwnershipError(s, f"s2s cannot differentiate this update of `{name}` in place: `{name}` may be a "
+                                    "global array (or one held by a module or class, or handed back by a function s2s "
+                                    "cannot see into), which Python would change outside the function too",
+                                 f"work on a copy: `{name} = {name}.copy()` before updating it")
         if self.recording:
-            self.updated_params |= {site[1] for site in updated if isinstance(site, tuple) and site[0] == "param"}
-            if EXTERNAL in updated:  # through something a user function or a container handed back
-                self.updated_params |= set(self.params)
-        if any(_is_external(site) for site in updated):
-            updated |= {EXTERNAL} | {("param", p) for p in self.params}
+            self.record_params(updated)
+        updated |= self.external_twins(updated)
+        loops = tuple(node for node, elements in self.loops if elements & updated)
         others = []
         for other in sorted(self.live_after.get(id(s), ())):
             if other == name:
@@ -516,7 +611,7 @@ class _Analysis:
             if self.reach(self.name_sites(other, env)) & updated:
                 others.append(other)
         holds_mutable = deep and bool(self.reach(sites) - set(sites))
-        if not others and not holds_mutable:
+        if not others and not holds_mutable and not loops:
             return
         unsure = [o for o in others if o in self.locals and o not in bound]
         if unsure and self.recording:
@@ -524,7 +619,7 @@ class _Analysis:
                                     f"refer to the same object, and may not be set here",
                                  f"make an explicit copy first: `{name} = {name}.copy()`")
         if self.recording:
-            self.findings.setdefault(id(s), []).append(Update(name, tuple(others), deep))
+            self.findings.setdefault(id(s), []).append(Update(name, tuple(others), deep, loops))
 
     def check_call_effects(self, e, env, statement=None, bound=None):
         """Refuse calls that change an argument in place (np.copyto, ufunc.at, x.fill(...))."""
@@ -538,8 +633,17 @@ class _Analysis:
                                                f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value))
                 if func.attr in _SUPPORTED_METHODS and statement is not None and isinstance(func.value, ast.Name):
                     self.update(statement, func.value, env, bound, deep=False)
+                    if func.attr == "append":  # the list now holds the value
+                        held = set().union(*(self.pts(a, env) for a in node.args)) if node.args else set()
+                        for site in env.get(func.value.id, ()):
+                            self.contents.setdefault(site, set()).update(held)
                 continue
             obj = self.resolve_call(func)
+            if isinstance(obj, np.ufunc) and len(node.args) > obj.nin:
+                raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: its argument after the "
+                                           f"first {obj.nin} is an output array that the ufunc writes into in place",
+                                     f"assign the result instead: `y = {ast.unparse(func)}"
+                                     f"({', '.join(ast.unparse(a) for a in node.args[:obj.nin])})`")
             hint = _MUTATING_FUNCTION_HINTS.get(obj) if _hashable(obj) else None
             if hint is None and isinstance(func, ast.Attribute) and func.attr in ("at", "reduceat") and \
                     isinstance(self.resolve_call(func.value), np.ufunc):
@@ -551,6 +655,11 @@ class _Analysis:
 
 
 _UNKNOWN = object()
+
+
+def _is_data_object(obj) -> bool:
+    return not isinstance(obj, types.ModuleType | types.FunctionType | types.BuiltinFunctionType | type | np.ufunc |
+                          int | float | complex | str | bool | type(None)) and not callable(obj)
 
 
 def _hashable(obj):
