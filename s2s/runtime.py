@@ -150,6 +150,8 @@ def finish(g, x):
     if isinstance(x, dict):
         g = {} if is_zero(g) else g
         return {k: finish(g.get(k, ZERO), v) for k, v in x.items()}
+    if getattr(g, "dtype", None) is not None and g.dtype.kind == "c" or type(g) is complex:
+        _refuse_complex()
     if is_array(x) and (x.shape != () or is_foreign(x)):
         dtype = _float_dtype(x)
         if is_zero(g):
@@ -165,6 +167,16 @@ def finish(g, x):
     if is_foreign(g):  # a number argument whose gradient is a lazy / device scalar: leave it so
         return g
     return float(g) if isinstance(x, int | float) and np.ndim(g) == 0 and not isinstance(g, complex) else g
+
+
+def _refuse_complex():
+    from s2s.errors import NoDerivativeRuleError
+    raise NoDerivativeRuleError(
+        "s2s does not differentiate through complex numbers: a complex value came between the arguments and "
+        "the output (a complex constant such as 1j, np.sqrt or np.fft of a complex array, a complex argument), "
+        "and s2s has no complex derivative convention whose rules it can prove right",
+        hint="compute with real arrays: carry the real and imaginary parts as two float arrays "
+             "(re * re - im * im for the real part of a product)")
 
 
 # ---- indexing -------------------------------------------------------------
@@ -267,7 +279,11 @@ def setitem(x, index, v):
 
 
 def setitem_grads(g, x, index):
-    """Adjoints of `y = setitem(x, index, v)`: (adjoint for x, adjoint for v)."""
+    """Adjoints of `y = setitem(x, index, v)`: (adjoint for x, adjoint for v).
+
+    Where an index repeats (`y[[0, 0]] = v`) NumPy keeps one write per element, so only that
+    write's part of v gets the element's adjoint; the overwritten ones get zero.
+    """
     if is_zero(g):
         return ZERO, ZERO
     if isinstance(g, list | dict):
@@ -278,6 +294,10 @@ def setitem_grads(g, x, index):
     gv = g[index]
     gx = g.copy()
     gx[index] = 0
+    if _index_repeats(index) and not isinstance(x, list | dict):
+        kept = _winners(x, index)
+        if kept is not None:
+            gv = gv * _in_library_of(kept, gv)
     return gx, gv
 
 
@@ -361,10 +381,16 @@ def grad_var(g, x, axis, ddof, keepdims):
 
 
 def grad_std(g, ans, x, axis, ddof, keepdims):
-    """Adjoint of np.std."""
+    """Adjoint of np.std.
+
+    Where the standard deviation is 0 (all entries equal; always so over a length-1 axis) it is
+    a norm at its minimum: the derivative does not exist (autograd and JAX give nan) except over
+    a length-1 axis, where std is identically 0 and its derivative is 0. s2s gives 0 at every such
+    point, the minimum-norm subgradient, as for np.abs and np.linalg.norm at 0.
+    """
     if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
         return ZERO
-    return grad_var(g / (2.0 * ans), x, axis, ddof, keepdims)
+    return grad_var(safe_div(g, 2.0 * ans), x, axis, ddof, keepdims)
 
 
 def grad_cumsum(g, x, axis):
@@ -719,6 +745,475 @@ def grad_vstack(g, tup):
         return [ZERO] * len(tup)
     pieces = grad_concatenate(g, [np.atleast_2d(t) for t in tup], 0)
     return [np.reshape(p, shape_of(t)) for p, t in zip(pieces, tup)]
+
+
+# ---- creation functions, piecewise functions and powers (right or refused) ---
+
+def _inexact(x) -> bool:
+    """True when `x` holds floating-point (or complex) values: only those carry a derivative."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None:
+        return dtype.kind in "fc"
+    return isinstance(x, float | complex)
+
+
+def _zeros_of(x):
+    """A zero tangent of the shape of the value `x` (a number for a number)."""
+    return np.zeros_like(x, dtype=_float_dtype(x)) if is_array(x) and x.shape != () else ZERO
+
+
+def power_slope(x, y):
+    """d(x ** y)/dx = y * x ** (y - 1), exactly 0 where y == 0 (x ** 0 is 1 for every x, 0 included).
+
+    Elsewhere NumPy's values with its warnings: inf at x == 0 for 0 < y < 1 (where Python floats
+    would raise ZeroDivisionError), nan where the power is not real.
+    """
+    if is_array(x) or is_array(y):
+        zero = y == 0
+        return np.where(zero, 0.0, y * np.power(x, np.where(zero, 1, y - 1)))
+    if y == 0:
+        return 0.0
+    return y * float(np.power(np.float64(x), y - 1))
+
+
+def power_slope_dy(x, y):
+    """d(power_slope(x, y))/dy = x ** (y - 1) * (1 + y * log(x)) for x > 0; 0 elsewhere, as the
+    exponent's derivative of `x ** y` is taken to be 0 where x <= 0."""
+    if is_array(x) or is_array(y):
+        pos = x > 0
+        safe = np.where(pos, x, 1.0)
+        return np.where(pos, np.power(safe, y - 1) * (1 + y * np.log(safe)), 0.0)
+    if x <= 0:
+        return 0.0
+    return x ** (y - 1) * (1 + y * math.log(x))
+
+
+def real_part(t, val):
+    """np.real's adjoint and tangent: `t` itself for a real `val`; a complex `val` is refused (np.real is
+    where a complex computation would become real again, hiding a derivative s2s cannot vouch for)."""
+    if getattr(val, "dtype", None) is not None and val.dtype.kind == "c" or isinstance(val, complex):
+        _refuse_complex()
+    return t
+
+
+def safe_div(a, b):
+    """a / b, and 0 where b == 0 (for derivatives that are taken to be 0 where they do not exist)."""
+    if is_array(a) or is_array(b):
+        zero = b == 0
+        return np.where(zero, 0.0, a / np.where(zero, 1.0, b))
+    return 0.0 if b == 0 else a / b
+
+
+def grad_fill(g, ans, fill_value):
+    """Adjoint of np.full / np.full_like for the fill value: every element is a copy of it."""
+    if is_zero(g) or not _inexact(ans):  # an integer result truncates: no derivative flows
+        return ZERO
+    return unbroadcast(expand_reduced(g, ans, (), True), fill_value)
+
+
+def fill_tangent(t, ans):
+    """Tangent of np.full / np.full_like for the fill value's tangent `t`."""
+    if is_zero(t) or not _inexact(ans):
+        return _zeros_of(ans)
+    return broadcast_to_like(t, ans) + _zeros_of(ans) if is_array(ans) and ans.shape != () else t
+
+
+def arange_roles(args, stop=None):
+    """What each positional argument of np.arange is: "start", "stop", "step" or "dtype"."""
+    if stop is not None:  # np.arange(1, stop=5): the positional argument is the start
+        return ["start", "step", "dtype"][:len(args)]
+    return {0: [], 1: ["stop"], 2: ["start", "stop"], 3: ["start", "stop", "step"],
+            4: ["start", "stop", "step", "dtype"]}[len(args)]
+
+
+def grad_arange(g, ans, role):
+    """Adjoint of np.arange for one argument: element i is start + i * step.
+
+    The number of elements is taken as fixed: it changes only where (stop - start) / step crosses
+    an integer, and there the output's length jumps (no derivative exists; this is the one-sided
+    derivative in the direction that keeps the length, as np.floor's derivative is taken to be 0).
+    """
+    if is_zero(g) or role not in ("start", "step") or not _inexact(ans):
+        return ZERO
+    if role == "start":
+        return np.sum(g)
+    return np.sum(g * _in_library_of(np.arange(shape_of(ans)[0], dtype=float), ans, g))
+
+
+def grad_arange_args(g, ans, args, stop=None):
+    """Adjoints of np.arange's positional arguments."""
+    return [grad_arange(g, ans, role) for role in arange_roles(args, stop)]
+
+
+def arange_tangent(t, ans, role):
+    """Tangent of np.arange for the tangent `t` of one argument."""
+    if is_zero(t) or role not in ("start", "step") or not _inexact(ans):
+        return _zeros_of(ans)
+    if role == "start":
+        return t * np.ones_like(ans, dtype=_float_dtype(ans))
+    return t * _in_library_of(np.arange(shape_of(ans)[0], dtype=_float_dtype(ans)), ans)
+
+
+def arange_args_tangent(ans, args, tangents, stop=None):
+    """Tangent of np.arange for the tangents of its positional arguments."""
+    tangents = [ZERO] * len(args) if is_zero(tangents) else tangents
+    total = _zeros_of(ans)
+    for role, t in zip(arange_roles(args, stop), tangents):
+        if not is_zero(t):
+            total = total + arange_tangent(t, ans, role)
+    return total
+
+
+def _linspace_weights(num, endpoint):
+    """t with samples = start + t * (stop - start), as np.linspace computes them (t = i / div)."""
+    div = (num - 1) if endpoint else num
+    i = np.arange(num, dtype=float)
+    return (i / div if div > 0 else np.zeros(num)), div
+
+
+def grad_linspace(g, ans, x, num, endpoint, retstep, axis, which):
+    """Adjoint of np.linspace for start (which=0) or stop (which=1), the argument `x`.
+
+    The samples are (1 - t) * start + t * stop; with retstep the step is (stop - start) / div.
+    """
+    if is_zero(g):
+        return ZERO
+    samples, (g_y, g_step) = (ans[0], g) if retstep else (ans, (g, ZERO))
+    if not _inexact(samples):
+        return ZERO
+    t, div = _linspace_weights(num, endpoint)
+    w = t if which == 1 else 1.0 - t
+    out = ZERO
+    if not is_zero(g_y):
+        gy = np.moveaxis(broadcast_to_like(g_y, samples), axis, 0)
+        out = unbroadcast(np.tensordot(_in_library_of(w, gy), gy, axes=(0, 0)), x)
+    if not is_zero(g_step) and div > 0:
+        out = add(out, unbroadcast(g_step / div if which == 1 else -g_step / div, x))
+    return out
+
+
+def linspace_tangent(t, ans, num, endpoint, retstep, axis, which):
+    """Tangent of np.linspace for the tangent `t` of start (which=0) or stop (which=1)."""
+    samples = ans[0] if retstep else ans
+    if is_zero(t) or not _inexact(samples):
+        return (_zeros_of(samples), ZERO) if retstep else _zeros_of(samples)
+    tw, div = _linspace_weights(num, endpoint)
+    w = tw if which == 1 else 1.0 - tw
+    axis = axis % np.ndim(samples)
+    rest = tuple(n for k, n in enumerate(shape_of(samples)) if k != axis)  # the shape of start and stop together
+    t_full = np.broadcast_to(t, rest) if not is_foreign(t) else t * np.ones(rest)
+    moved = np.reshape(_in_library_of(w, t_full), (-1,) + (1,) * len(rest)) * t_full
+    dy = np.moveaxis(moved, 0, axis)
+    if not retstep:
+        return dy
+    return dy, (t / div if which == 1 else -t / div) if div > 0 else ZERO
+
+
+def grad_divmod(g, ans, x, which):
+    """Adjoint of divmod(x, y) (and np.divmod) for x (which=0) or y: the quotient q is piecewise
+    constant, the remainder is x - y * q."""
+    if is_zero(g):
+        return ZERO
+    gr = g[1]
+    if is_zero(gr):
+        return ZERO
+    return unbroadcast(gr if which == 0 else -gr * ans[0], x)
+
+
+def divmod_tangent(t, ans, which):
+    """Tangent of divmod(x, y) for the tangent `t` of x (which=0) or y: (0, t) or (0, -t * q)."""
+    q, r = ans
+    if is_zero(t):
+        return _zeros_of(q), _zeros_of(r)
+    dr = t if which == 0 else -t * q
+    return _zeros_of(q), (broadcast_like(dr, r) if is_array(r) else dr)
+
+
+def grad_prod_dot(g, x, x_dot, axis, keepdims):
+    """Tangent of `grad_prod(g, ans, x, axis, keepdims)` for the tangent `x_dot` of x (exact at zeros)."""
+    if is_zero(g) or is_zero(x_dot):
+        return ZERO
+    x = _as_array(x)
+    x_dot = broadcast_to_like(x_dot, x)
+    ax = tuple(range(x.ndim)) if axis is None else _axes(axis, x.ndim)
+    moved = np.moveaxis(x, ax, tuple(range(len(ax))))
+    moved_dot = np.moveaxis(x_dot, ax, tuple(range(len(ax))))
+    flat = moved.reshape((-1,) + moved.shape[len(ax):])
+    flat_dot = moved_dot.reshape(flat.shape)
+    left, left_dot = _exclusive_cumprod_dot(flat, flat_dot)
+    right, right_dot = _exclusive_cumprod_dot(flat[::-1], flat_dot[::-1])
+    others_dot = (left_dot * right[::-1] + left * right_dot[::-1]).reshape(moved.shape)
+    others_dot = np.moveaxis(others_dot, tuple(range(len(ax))), ax)
+    return expand_reduced(g, x, axis, keepdims) * others_dot
+
+
+def _exclusive_cumprod_dot(x, x_dot):
+    """Products of the entries before each one along axis 0, and their tangents (no division)."""
+    p, p_dot = np.ones_like(x[:1]), np.zeros_like(x[:1])
+    ps, dots = [], []
+    for k in range(x.shape[0]):
+        ps.append(p)
+        dots.append(p_dot)
+        p, p_dot = p * x[k:k + 1], p_dot * x[k:k + 1] + p * x_dot[k:k + 1]
+    if not ps:
+        return x, x_dot
+    return np.concatenate(ps), np.concatenate(dots)
+
+
+def _solve_a_outer(gb, ans, a):
+    if np.ndim(ans) == np.ndim(a) - 1:
+        return -np.expand_dims(gb, -1) * np.expand_dims(ans, -2)
+    return -np.matmul(gb, np.swapaxes(ans, -1, -2))
+
+
+def grad_solve_a_dot(g, ans, a, a_dot):
+    """Tangent of `grad_solve_a(g, ans, a, b)` for the tangent `a_dot` of a (ans held fixed)."""
+    if is_zero(g) or is_zero(a_dot):
+        return ZERO
+    at = np.swapaxes(a, -1, -2)
+    gb = np.linalg.solve(at, g)
+    gb_dot = -np.linalg.solve(at, np.matmul(np.swapaxes(a_dot, -1, -2), gb))
+    return _solve_a_outer(gb_dot, ans, a)
+
+
+_EINSUM_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_spec(items):
+    """np.einsum's arguments as (input subscripts, output subscripts, positions of the operands).
+
+    Both forms: a subscripts string followed by the operands, or the sublist form
+    (operand, [0, 1], operand, [1, 2], [0, 2]). '...' becomes explicit letters, and an
+    implicit output (no '->') the letters used once, in alphabetical order, as NumPy does.
+    """
+    from s2s.errors import NoDerivativeRuleError
+    if isinstance(items[0], str):
+        text = items[0].replace(" ", "")
+        lhs, arrow, out = text.partition("->")
+        ins, positions = lhs.split(","), list(range(1, len(items)))
+        explicit = bool(arrow)
+    else:
+        ins, positions = [], []
+        k = 0
+        while k + 1 < len(items):
+            positions.append(k)
+            ins.append(_sublist(items[k + 1]))
+            k += 2
+        explicit = k < len(items)
+        out = _sublist(items[k]) if explicit else ""
+    if len(ins) != len(positions):
+        raise NoDerivativeRuleError("s2s cannot read this np.einsum call: the subscripts do not match the operands",
+                                    hint="write np.einsum('ij,jk->ik', a, b)")
+    used = set("".join(ins) + out)
+    spare = [c for c in _EINSUM_LETTERS if c not in used]
+    ell_dims = max([np.ndim(items[p]) - (len(s) - 3) for s, p in zip(ins, positions) if "..." in s] or [0])
+    ell = "".join(spare[:ell_dims])
+    ins = [s.replace("...", ell[len(ell) - (np.ndim(items[p]) - (len(s) - 3)):]) if "..." in s else s
+           for s, p in zip(ins, positions)]
+    if not explicit:
+        counts = "".join(ins)
+        out = ell + "".join(sorted(c for c in set(counts) if counts.count(c) == 1 and c not in ell))
+    else:
+        out = out.replace("...", ell)
+    for s, p in zip(ins, positions):
+        if len(s) != np.ndim(items[p]):
+            raise NoDerivativeRuleError("s2s cannot read this np.einsum call: a subscript does not match its "
+                                        "operand's number of axes", hint="write np.einsum('ij,jk->ik', a, b)")
+    sizes = {}
+    for s, p in zip(ins, positions):
+        for c, n in zip(s, np.shape(items[p])):
+            if sizes.setdefault(c, n) != n:
+                raise NoDerivativeRuleError(
+                    "s2s does not differentiate np.einsum where one index broadcasts (sizes "
+                    f"{sizes[c]} and {n})", hint="broadcast the operands to equal sizes first (np.broadcast_to)")
+    return ins, out, positions
+
+
+def _sublist(sub):
+    return "".join("..." if s is Ellipsis else _EINSUM_LETTERS[int(s)] for s in sub)
+
+
+def _einsum_adjoint(g, ins, out, ops, which):
+    """Adjoint of einsum(ins -> out, *ops) for operand `which` (repeated indices and sums included)."""
+    target = ins[which]
+    x = ops[which]
+    others = [s for i, s in enumerate(ins) if i != which]
+    other_ops = [o for i, o in enumerate(ops) if i != which]
+    present = set(out) | {c for s in others for c in s}
+    kept = "".join(dict.fromkeys(c for c in target if c in present))
+    grad = np.einsum(",".join([out] + others) + "->" + kept, g, *other_ops)
+    # spread over the target's own letters: a repeated letter is a diagonal (an identity factor per
+    # extra occurrence), a letter found nowhere else was summed out (ones)
+    used = set("".join(ins) + out)
+    spare = iter(c for c in _EINSUM_LETTERS if c not in used)
+    letters, factors, names = [], [], []
+    seen = set()
+    for c, n in zip(target, np.shape(x)):
+        if c in seen:
+            d = next(spare)
+            factors.append(_in_library_of(np.eye(n), x, g))
+            names.append(c + d)
+            letters.append(d)
+        elif c not in present:
+            factors.append(_in_library_of(np.ones(n), x, g))
+            names.append(c)
+            letters.append(c)
+            seen.add(c)
+        else:
+            letters.append(c)
+            seen.add(c)
+    return np.einsum(",".join([kept] + names) + "->" + "".join(letters), grad, *factors)
+
+
+def grad_einsum_parts(g, items, optimize=False):
+    """Adjoints of np.einsum for every positional argument (ZERO for subscripts and sublists)."""
+    parts = [ZERO] * len(items)
+    if is_zero(g):
+        return parts
+    ins, out, positions = _einsum_spec(items)
+    ops = [items[p] for p in positions]
+    for k, p in enumerate(positions):
+        parts[p] = _einsum_adjoint(g, ins, out, ops, k)
+    return parts
+
+
+def einsum_jvp(items, tangents):
+    """Tangent of np.einsum (either form): the product rule over the operands."""
+    ins, out, positions = _einsum_spec(items)
+    spec = ",".join(ins) + "->" + out
+    ops = [items[p] for p in positions]
+    tangents = [ZERO] * len(items) if is_zero(tangents) else tangents
+    total = ZERO
+    for k, p in enumerate(positions):
+        if is_zero(tangents[p]):
+            continue
+        changed = list(ops)
+        changed[k] = broadcast_to_like(tangents[p], ops[k])
+        total = add(total, np.einsum(spec, *changed))
+    return total
+
+
+def _replaced(items, first, second):
+    """Pairs (i, j), i != j, of operand positions both with tangents: items with i, j swapped in."""
+    for i, ti in first:
+        for j, tj in second:
+            if i != j:
+                changed = list(items)
+                changed[i], changed[j] = ti, tj
+                yield i, j, changed
+
+
+def grad_einsum_parts_dot(g, items, items_dot, optimize=False):
+    """Tangent of `grad_einsum_parts(g, items)` for the tangents of the operands."""
+    parts = [ZERO] * len(items)
+    if is_zero(g) or is_zero(items_dot):
+        return parts
+    ins, out, positions = _einsum_spec(items)
+    for k, p in enumerate(positions):
+        for j, q in enumerate(positions):
+            if j == k or is_zero(items_dot[q]):
+                continue
+            ops = [items[r] for r in positions]
+            ops[j] = broadcast_to_like(items_dot[q], ops[j])
+            parts[p] = add(parts[p], _einsum_adjoint(g, ins, out, ops, k))
+    return parts
+
+
+def einsum_jvp_dot(items, tangents, items_dot):
+    """Tangent of `einsum_jvp(items, tangents)` for the tangents of the operands (items held in tangents fixed)."""
+    if is_zero(tangents) or is_zero(items_dot):
+        return ZERO
+    ins, out, positions = _einsum_spec(items)
+    spec = ",".join(ins) + "->" + out
+    total = ZERO
+    for k, p in enumerate(positions):
+        for j, q in enumerate(positions):
+            if j == k or is_zero(tangents[p]) or is_zero(items_dot[q]):
+                continue
+            ops = [items[r] for r in positions]
+            ops[k] = broadcast_to_like(tangents[p], ops[k])
+            ops[j] = broadcast_to_like(items_dot[q], ops[j])
+            total = add(total, np.einsum(spec, *ops))
+    return total
+
+
+def _index_repeats(index) -> bool:
+    """Whether `x[index] = v` may write one element twice (an integer index array is present)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for i in parts:
+        if _is_basic(i):
+            continue
+        if isinstance(i, list):
+            i = np.asarray(i)
+        if is_array(i) and i.dtype.kind in "iu":
+            return True
+        if not is_array(i):  # anything else NumPy accepts as an index: ask the scatter below
+            return True
+    return False
+
+
+def _winners(x, index):
+    """For `x[index] = v`: a mask over x[index] of the positions whose write NumPy keeps.
+
+    NumPy keeps one write per element when an index repeats (`y[[0, 0]] = v` keeps the last one);
+    the same assignment of positions into an index map tells which one. None when every write is kept.
+    """
+    parts = index if isinstance(index, tuple) else (index,)
+    if any(is_foreign(i) for i in parts):
+        return None  # indices of another library: NumPy cannot scatter them here
+    index = tuple(np.asarray(i) if isinstance(i, list) else i for i in parts) if isinstance(index, tuple) \
+        else (np.asarray(index) if isinstance(index, list) else index)
+    holder = np.full(shape_of(x), -1, dtype=np.intp)
+    taken = holder[index]
+    order = np.arange(np.size(taken), dtype=np.intp).reshape(np.shape(taken))
+    holder[index] = order
+    kept = holder[index] == order
+    return None if np.all(kept) else kept
+
+
+def index_concat(obj, *items):
+    """`np.r_[a, b, ...]` / `np.c_[...]` as a call (lowering writes these subscripts so)."""
+    return obj[items[0] if len(items) == 1 else items]
+
+
+def _concat_pieces(obj, items):
+    """What each item of np.r_[...] / np.c_[...] becomes in the result, and the joining axis."""
+    from s2s.errors import NoDerivativeRuleError
+    if any(isinstance(i, str) for i in items):
+        raise NoDerivativeRuleError(
+            f"s2s does not differentiate {_trick_name(obj)}[...] with a string directive",
+            hint="write np.concatenate([a, b], axis=...) or np.stack(...) instead")
+    return [obj[i] for i in items], obj.axis
+
+
+def _trick_name(obj):
+    return "np.c_" if obj is np.c_ else "np.r_" if obj is np.r_ else type(obj).__name__
+
+
+def grad_index_concat(g, obj, items):
+    """Adjoints of np.r_[...] / np.c_[...] for each item: `g` cut back into the pieces
+    (a slice item is a constant range: no adjoint)."""
+    if is_zero(g):
+        return [ZERO] * len(items)
+    pieces, axis = _concat_pieces(obj, items)
+    parts = _pieces(g, [np.shape(p)[axis] for p in pieces], axis)
+    return [ZERO if isinstance(i, slice) else np.reshape(part, np.shape(i)) for i, part in zip(items, parts)]
+
+
+def index_concat_tangent(obj, items, tangents):
+    """Tangent of np.r_[...] / np.c_[...]: the items' tangents joined as the items are."""
+    pieces, axis = _concat_pieces(obj, items)
+    tangents = [ZERO] * len(items) if is_zero(tangents) else tangents
+    dense = [np.zeros_like(p, dtype=_float_dtype(p)) if isinstance(i, slice) or is_zero(t)
+             else np.reshape(t + np.zeros(np.shape(i)), np.shape(p))
+             for i, t, p in zip(items, tangents, pieces)]
+    return np.concatenate(dense, axis=axis)
+
+
+def index_item(obj, key):
+    """`np.s_[...]`, `np.index_exp[...]`, `np.mgrid[...]`, `np.ogrid[...]` as a call: no derivative rule
+    for the key (the rule refuses a varied key)."""
+    return obj[key]
 
 
 def as_sequence(x):

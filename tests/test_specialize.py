@@ -12,6 +12,7 @@ from helpers_fd import assert_close, autograd_version, fd_grad
 
 import s2s
 from s2s import api, pipeline, runtime
+from s2s.errors import S2SError
 from transforms.shapes import Shapes, broadcast, matmul
 from transforms.specialize import RUNTIME_HELPERS
 
@@ -368,10 +369,13 @@ def complex_mix(w, b):
 
 
 def test_in_place_accumulation_with_complex_increment():
+    # complex values are refused (issue 13: s2s has no complex convention), by the generic code and the
+    # specialised code alike (once, both gave the same complex number, whose real part was not the derivative)
     w = np.array([0.3, -1.2, 0.7])
     b = np.array([1 + 1j, 2 - 1j, 0.5j])
-    expected = s2s.derivative(complex_mix)(w, b)
-    assert_close(np.real(s2s.grad(complex_mix)(w, b)), np.real(expected))
+    for fn in (s2s.derivative(complex_mix), s2s.grad(complex_mix)):
+        with pytest.raises(S2SError, match="complex"):
+            fn(w, b)
 
 
 def matmul_call_then_at(v, W, M):

@@ -93,8 +93,9 @@ def diff_inputs(pf, value: ast.expr) -> list[str]:
                 bound = rule.bind(value.args, {k.arg: k.value for k in value.keywords})
             except TypeError:
                 return atom_names(value.args) + atom_names([k.value for k in value.keywords])
-            # a parameter without templates, or marked shape-only (None), carries no derivative
-            return [n for p, a in bound.items() if rule.vjp.get(p) is not None or rule.jvp.get(p) is not None
+            # a parameter declared to carry no derivative (tangent None, no adjoint: shape-only or zero) is
+            # no input; one merely without templates is (a varied value there is refused, not dropped)
+            return [n for p, a in bound.items() if rule.vjp.get(p) is not None or rule.jvp.get(p, "") is not None
                     for n in atom_names(a)]
         if obj in (range, len, type, isinstance):
             return []
@@ -253,7 +254,8 @@ def analyze(pf, tree: ast.FunctionDef, wrt: list[str], scalar_params=()) -> Fact
                     (isinstance(v, ast.Name | ast.Subscript) and atom_names(v)[:1] and
                      atom_names(v)[0] in facts.containers) or \
                     (isinstance(v, ast.Call) and is_user_function(resolve_call(pf, v))) or \
-                    (isinstance(v, ast.Call) and getattr(resolve_call(pf, v), "__name__", "") == "as_sequence"):
+                    (isinstance(v, ast.Call) and getattr(resolve_call(pf, v), "__name__", "") == "as_sequence") or \
+                    (isinstance(v, ast.Call) and _structured(pf, v)):
                 facts.containers.add(target)
                 changed = True
     params_set = set(params)
@@ -261,6 +263,16 @@ def analyze(pf, tree: ast.FunctionDef, wrt: list[str], scalar_params=()) -> Fact
     facts.scalars -= params_set - set(scalar_params)
     facts.containers -= facts.scalars
     return facts
+
+
+def _structured(pf, call) -> bool:
+    """A call of a primitive whose value may be a tuple (divmod, np.linspace(..., retstep=True)...):
+    its adjoint is accumulated part by part (s2s.add), never with `+`, which would concatenate."""
+    if is_append(call):
+        return False
+    obj = resolve_call(pf, call)
+    rule = rules.lookup(obj) if obj is not missing() else None
+    return rule is not None and rule.structured and not rule.nondiff
 
 
 def bind_user_call(pf, call: ast.Call):

@@ -98,6 +98,9 @@ class Lowerer:
         if isinstance(e, ast.Call):
             return self.call(e, out)
         if isinstance(e, ast.Subscript):
+            trick = self.index_trick(e, out)
+            if trick is not None:
+                return trick
             return ast.copy_location(ast.Subscript(value=self.atom(e.value, out), slice=self.index(e.slice, out),
                                                    ctx=ast.Load()), loc)
         if isinstance(e, ast.Attribute):
@@ -116,6 +119,42 @@ class Lowerer:
             return self.listcomp(e, out)
         raise self.pf.error(UnsupportedSyntaxError,
                             f"s2s cannot differentiate this expression ({type(e).__name__})", e)
+
+    def index_trick(self, e, out):
+        """`np.r_[a, b]`, `np.c_[...]` (and np.s_, np.index_exp, np.mgrid, np.ogrid) as calls of s2s helpers
+        with rules: their "indices" are values that flow into the result. None for other subscripts."""
+        import numpy as np
+
+        from s2s import runtime
+        from s2s.frontend import missing
+        from transforms.desugar import helper_attr
+        v = e.value
+        if not isinstance(v, ast.Name | ast.Attribute) or (isinstance(v, ast.Name) and v.id in self.locals):
+            return None
+        try:
+            obj = self.pf.resolve_expr(self._mark(v))
+        except Exception:  # noqa: BLE001 - anything unresolvable is an ordinary subscript
+            return None
+        if obj is missing() or not any(obj is t for t in (np.r_, np.c_, np.s_, np.index_exp, np.mgrid, np.ogrid)):
+            return None
+        items = list(e.slice.elts) if isinstance(e.slice, ast.Tuple) else [e.slice]
+        atoms = []
+        for item in items:
+            if isinstance(item, ast.Slice):
+                bounds = [b if b is not None else ast.Constant(None) for b in (item.lower, item.upper, item.step)]
+                item = ast.copy_location(ast.Call(func=ast.Name(id="slice", ctx=ast.Load()), args=bounds, keywords=[]),
+                                         e)
+            atoms.append(self.atom(item, out, "i"))
+        base = self.atom(v, out)
+        if obj is np.r_ or obj is np.c_:
+            call = ast.Call(func=helper_attr("s2s", "index_concat", runtime.index_concat), args=[base] + atoms,
+                            keywords=[])
+        else:
+            key = atoms[0] if len(atoms) == 1 else ast.Tuple(elts=atoms, ctx=ast.Load())
+            if isinstance(key, ast.Tuple):
+                key = self.atom(key, out, "key")
+            call = ast.Call(func=helper_attr("s2s", "index_item", runtime.index_item), args=[base, key], keywords=[])
+        return ast.copy_location(call, e)
 
     def index(self, s, out):
         if isinstance(s, ast.Slice):

@@ -11,6 +11,12 @@ parameter name is the argument actually passed, `p_dot` is the tangent of
 parameter `p`, and `np`, `math`, `s2s` (the runtime) and `unbroadcast` are
 available. The transforms parse each template once and instantiate it at
 every call site, so rules show up in generated code as ordinary Python.
+
+A parameter listed in `zero=(...)` has derivative zero (the result is piecewise
+constant in it, or depends only on its shape): it gets no template, and the
+transforms pass it by. `nondifferentiable(...)` declares a whole primitive so;
+tests/test_rules_soundness.py checks with finite differences that every such
+declaration is true.
 """
 
 from __future__ import annotations
@@ -41,23 +47,35 @@ class Rule:
     nondiff: bool = False
     elementwise: bool = False  # broadcasts its arguments against each other, shape-wise like `+`
     structured: bool = False  # values may be lists/tuples: tangent terms are summed with s2s.add
+    positional: int | None = None  # how many parameters take positional arguments (None: all of them)
+    variant: object = None  # f(bound arguments) -> the Rule to use at that call site, or None for this one
 
     def bind(self, args: list, keywords: dict) -> dict:
         """Map a call's positional and keyword arguments onto parameter names."""
         bound = {}
         params = list(self.params)
+        npos = len(params) if self.positional is None else self.positional
         for i, a in enumerate(args):
-            if i < len(params):
+            if i < npos:
                 bound[params[i]] = a
             elif self.varargs:
                 bound.setdefault(self.varargs, []).append(a)
             else:
-                raise TypeError(f"{self.name}() takes at most {len(params)} positional arguments")
+                raise TypeError(f"{self.name}() takes at most {npos} positional arguments")
         for k, v in keywords.items():
             if k not in params:
                 raise TypeError(f"{self.name}() has no parameter {k!r} that s2s knows")
+            if k in bound:
+                raise TypeError(f"{self.name}() got two values for {k!r}")
             bound[k] = v
         return bound
+
+    def at_site(self, bound: dict) -> Rule:
+        """The rule for one call site with these bound arguments (`ast` nodes): a variant where
+        the arguments allow a simpler exact template (`x ** 2`), else this rule."""
+        if self.variant is None:
+            return self
+        return self.variant(bound) or self
 
 
 _RULES: dict[object, Rule] = {}
@@ -82,6 +100,9 @@ def _key(obj):
 
 
 def _parse_signature(signature: str):
+    """(function name, parameters, defaults, *-parameter, how many parameters are positional).
+
+    Keyword parameters after a *-parameter are keyword-only, as in Python."""
     call = ast.parse(signature, mode="eval").body
     assert isinstance(call, ast.Call), signature
     params, defaults, varargs = [], {}, None
@@ -90,39 +111,114 @@ def _parse_signature(signature: str):
             varargs = a.value.id
         else:
             params.append(a.id)
+    positional = len(params) if varargs else None
     for kw in call.keywords:
         params.append(kw.arg)
         defaults[kw.arg] = ast.literal_eval(kw.value)
-    return ast.unparse(call.func), params, defaults, varargs
+    return ast.unparse(call.func), params, defaults, varargs, positional
+
+
+def _fill(rule: Rule, templates: dict, zero=()) -> Rule:
+    for key, text in templates.items():
+        if key.endswith("_dot"):
+            rule.jvp[key[:-4]] = _template(text)
+        else:
+            rule.vjp[key] = _template(text)
+    for p in zero:  # no adjoint, and None for the tangent: "carries no derivative"
+        assert p in rule.params or p == rule.varargs, (rule.name, p)
+        rule.vjp.pop(p, None)
+        rule.jvp[p] = None
+    return rule
 
 
 def _template(text: str) -> ast.expr:
     return ast.parse(text, mode="eval").body
 
 
-def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, **templates: str) -> Rule:
+def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, zero=(), structured=False,
+            register=True, elementwise=None, **templates: str) -> Rule:
     """Register a rule. `signature` like "np.sum(a, axis=None, keepdims=False)".
 
     Operators use their name as the function: "add(x, y)", "neg(x)".
-    Keyword arguments `p="..."` give adjoints, `p_dot="..."` tangents.
+    Keyword arguments `p="..."` give adjoints, `p_dot="..."` tangents; `zero` names parameters
+    whose derivative is zero. With `register=False` the rule is only returned (a call-site variant,
+    see `Rule.at_site`).
     """
-    fname, params, defaults, varargs = _parse_signature(signature)
+    fname, params, defaults, varargs, positional = _parse_signature(signature)
     obj = "op:" + fname if operator else eval(fname, _NAMESPACE)
-    rule = Rule(fname, params, defaults, varargs=varargs, nondiff=nondiff)
+    rule = Rule(fname, params, defaults, varargs=varargs, nondiff=nondiff, structured=structured,
+                positional=positional)
+    if elementwise is None:
+        family = sys._getframe(1).f_globals.get("__name__", "")
+        elementwise = family.endswith(("operators", "numpy_elementwise", "math_rules")) and fname != "matmul"
+    rule.elementwise = elementwise
+    _fill(rule, templates, zero)
+    return _registered(_key(obj), rule, obj) if register else rule
+
+
+def _literal_number(node):
+    """The value of a number literal (`2`, `-0.5`) as an `ast` node, else None."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        sign = -1 if isinstance(node.op, ast.USub) else 1
+        node = node.operand
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return sign * node.value
+    return None
+
+
+def power_rules(signature: str, base: str, exponent: str, /, *, operator=False, scalar=False, **y_templates: str) -> Rule:
+    """The rule of a power `x ** y` (operator, np.power, pow, math.pow), with `y`'s templates given.
+
+    The base's slope y * x ** (y - 1) is 0 where y == 0 (x ** 0 is 1 everywhere, also at x == 0,
+    where the plain formula gives 0 * inf = nan) and inf at x == 0 for 0 < y < 1 (where Python
+    floats would raise ZeroDivisionError): s2s.power_slope computes both. A literal exponent picks
+    its template at the call site: 0 has no base derivative at all, and y >= 1 or y < 0 keeps the
+    plain formula, exact there (negative powers of 0 fail in the user's own line first).
+    """
+    x, y = base, exponent
     family = sys._getframe(1).f_globals.get("__name__", "")
-    rule.elementwise = family.endswith(("operators", "numpy_elementwise", "math_rules")) and fname != "matmul"
-    for key, text in templates.items():
-        if key.endswith("_dot"):
-            rule.jvp[key[:-4]] = _template(text)
-        else:
-            rule.vjp[key] = _template(text)
-    return _registered(_key(obj), rule, obj)
+    elementwise = family.endswith(("operators", "numpy_elementwise", "math_rules"))
+
+    def adjoint(slope):
+        return f"g * {slope}" if scalar else f"unbroadcast(g * {slope}, {x})"
+
+    def make(register, zero=(), slope=None):
+        templates = dict(y_templates)
+        if slope is not None:
+            templates[x] = adjoint(slope)
+            templates[x + "_dot"] = f"{x}_dot * {slope}"
+        return defrule(signature, operator=operator, register=register, elementwise=elementwise, zero=zero,
+                       **templates)
+
+    simple = make(False, slope=f"{y} * {x} ** ({y} - 1)")
+    constant = make(False, zero=(x,))
+
+    def variant(bound):
+        value = _literal_number(bound.get(y))
+        if value is None:
+            return None
+        if value == 0:
+            return constant
+        return simple if value >= 1 or value < 0 else None
+
+    general = make(True, slope=f"s2s.power_slope({x}, {y})")
+    general.variant = variant
+    return general
 
 
 def nondifferentiable(*signatures: str, operator: bool = False) -> None:
-    """Declare primitives whose derivative is zero (or that return integers/booleans)."""
+    """Declare primitives whose derivative is zero (or that return integers/booleans).
+
+    Only for functions verified to be so: tests/test_rules_soundness.py checks each one with
+    finite differences, and a declaration missing from its table fails that test."""
     for sig in signatures:
         defrule(sig, nondiff=True, operator=operator)
+
+
+def nondiff_rules() -> dict:
+    """Every primitive declared non-differentiable, by name ("np.floor", "op:floordiv", "stop_gradient")."""
+    return {(k if isinstance(k, str) else r.name): r for k, r in _RULES.items() if r.nondiff}
 
 
 def lookup(obj) -> Rule | None:
@@ -144,14 +240,10 @@ def defrule_for(func, signature: str, *, shape_only=(), structured=False, nondif
     `shape_only` names parameters whose values do not change the result (only their shapes do):
     they need no tangent.
     """
-    _, params, defaults, varargs = _parse_signature(signature)
+    _, params, defaults, varargs, positional = _parse_signature(signature)
     rule = Rule(getattr(func, "__name__", str(func)), params, defaults, varargs=varargs, nondiff=nondiff,
-                structured=structured)
-    for key, text in templates.items():
-        if key.endswith("_dot"):
-            rule.jvp[key[:-4]] = _template(text)
-        else:
-            rule.vjp[key] = _template(text)
+                structured=structured, positional=positional)
+    _fill(rule, templates)
     for p in shape_only:
         rule.jvp[p] = None
     return _registered(_key(func), rule, func)

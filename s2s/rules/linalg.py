@@ -15,9 +15,10 @@ defrule("np.outer(a, b)", a="np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
 defrule("np.tensordot(a, b, axes=2)", a="s2s.grad_tensordot(g, a, b, axes, 0)",
         b="s2s.grad_tensordot(g, a, b, axes, 1)",
         a_dot="np.tensordot(a_dot, b, axes)", b_dot="np.tensordot(a, b_dot, axes)")
-defrule("np.einsum(subscripts, *operands)",
-        operands="[s2s.grad_einsum(g, subscripts, operands, i) for i in range(len(operands))]",
-        operands_dot="s2s.einsum_tangent(subscripts, operands, operands_dot)")
+# both forms: np.einsum("ij,jk->ik", a, b) and the sublist form np.einsum(a, [0, 1], b, [1, 2], [0, 2])
+defrule("np.einsum(*operands, out=None, dtype=None, order='K', casting='safe', optimize=False)",
+        zero=("out", "dtype", "order", "casting", "optimize"),
+        operands="s2s.grad_einsum_parts(g, operands, optimize)", operands_dot="s2s.einsum_jvp(operands, operands_dot)")
 defrule("np.trace(a, offset=0, axis1=0, axis2=1)", a="s2s.grad_trace(g, a, offset, axis1, axis2)",
         a_dot="np.trace(a_dot, offset, axis1, axis2)")
 defrule("np.linalg.norm(x, ord=None, axis=None, keepdims=False)",

@@ -1,6 +1,6 @@
 """Rules for the scalar functions of the `math` module."""
 
-from s2s.rules import defrule, nondifferentiable
+from s2s.rules import defrule, nondifferentiable, power_rules
 
 defrule("math.sin(x)", x="g * math.cos(x)", x_dot="x_dot * math.cos(x)")
 defrule("math.cos(x)", x="-g * math.sin(x)", x_dot="-x_dot * math.sin(x)")
@@ -18,13 +18,14 @@ defrule("math.acosh(x)", x="g / math.sqrt(x * x - 1)", x_dot="x_dot / math.sqrt(
 defrule("math.atanh(x)", x="g / (1 - x * x)", x_dot="x_dot / (1 - x * x)")
 defrule("math.exp(x)", x="g * ans", x_dot="x_dot * ans")
 defrule("math.expm1(x)", x="g * (ans + 1)", x_dot="x_dot * (ans + 1)")
-defrule("math.log(x, base=None)", x="g / (x * s2s.log_scale(base))", x_dot="x_dot / (x * s2s.log_scale(base))")
+defrule("math.log(x, base=None)", x="g / (x * s2s.log_scale(base))", x_dot="x_dot / (x * s2s.log_scale(base))",
+        base="-g * ans / (base * s2s.log_scale(base))", base_dot="-base_dot * ans / (base * s2s.log_scale(base))")
 defrule("math.log1p(x)", x="g / (1 + x)", x_dot="x_dot / (1 + x)")
 defrule("math.log2(x)", x="g / (x * math.log(2))", x_dot="x_dot / (x * math.log(2))")
 defrule("math.log10(x)", x="g / (x * math.log(10))", x_dot="x_dot / (x * math.log(10))")
 defrule("math.sqrt(x)", x="g * 0.5 / ans", x_dot="x_dot * 0.5 / ans")
-defrule("math.pow(x, y)", x="g * y * x ** (y - 1)", y="g * ans * math.log(x) if x > 0 else 0.0",
-        x_dot="x_dot * y * x ** (y - 1)", y_dot="y_dot * ans * math.log(x) if x > 0 else 0.0")
+power_rules("math.pow(x, y)", "x", "y", scalar=True, y="g * ans * math.log(x) if x > 0 else 0.0",
+            y_dot="y_dot * ans * math.log(x) if x > 0 else 0.0")
 defrule("math.hypot(*coords)", coords="[g * c / ans for c in coords]",
         coords_dot="sum(c * d for c, d in zip(coords, coords_dot)) / ans")
 defrule("math.fabs(x)", x="g * math.copysign(1.0, x) if x != 0 else 0.0",
@@ -33,6 +34,9 @@ defrule("math.erf(x)", x="g * 2 / math.sqrt(math.pi) * math.exp(-x * x)",
         x_dot="x_dot * 2 / math.sqrt(math.pi) * math.exp(-x * x)")
 defrule("math.degrees(x)", x="g * (180 / math.pi)", x_dot="x_dot * (180 / math.pi)")
 defrule("math.radians(x)", x="g * (math.pi / 180)", x_dot="x_dot * (math.pi / 180)")
+# copysign(x, y) is |x| with y's sign: slope sign(x) * sign(y) (0 at x == 0, as for fabs); y only flips it
+defrule("math.copysign(x, y)", zero=("y",), x="g * math.copysign(1.0, x) * math.copysign(1.0, y) if x != 0 else 0.0",
+        x_dot="x_dot * math.copysign(1.0, x) * math.copysign(1.0, y) if x != 0 else 0.0")
 nondifferentiable("math.floor(x)", "math.ceil(x)", "math.trunc(x)", "math.isnan(x)",
-                  "math.isinf(x)", "math.isfinite(x)", "math.copysign(x, y)", "math.factorial(x)",
+                  "math.isinf(x)", "math.isfinite(x)", "math.factorial(x)",
                   "math.isclose(a, b)", "math.gcd(a, b)", "math.comb(n, k)")

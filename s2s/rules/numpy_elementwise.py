@@ -1,6 +1,6 @@
 """Rules for NumPy's elementwise functions (ufuncs and friends)."""
 
-from s2s.rules import defrule, nondifferentiable
+from s2s.rules import defrule, nondifferentiable, power_rules
 
 # one argument
 defrule("np.sin(x)", x="g * np.cos(x)", x_dot="x_dot * np.cos(x)")
@@ -35,7 +35,7 @@ defrule("np.sinc(x)",
         x_dot="x_dot * np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x))")
 defrule("np.deg2rad(x)", x="g * (np.pi / 180)", x_dot="x_dot * (np.pi / 180)")
 defrule("np.rad2deg(x)", x="g * (180 / np.pi)", x_dot="x_dot * (180 / np.pi)")
-defrule("np.real(val)", val="np.real(g)", val_dot="np.real(val_dot)")
+defrule("np.real(val)", val="s2s.real_part(g, val)", val_dot="s2s.real_part(val_dot, val)")
 defrule("np.asarray(a, dtype=None)", a="g", a_dot="s2s.as_array_like(a_dot, dtype)")
 defrule("np.array(object, dtype=None)", object="s2s.array_grad(g, object)", object_dot="np.array(object_dot, dtype=dtype)")
 defrule("np.copy(a)", a="g", a_dot="s2s.copy(a_dot)")
@@ -52,9 +52,8 @@ defrule("np.divide(x1, x2)", x1="unbroadcast(g / x2, x1)", x2="unbroadcast(-g * 
         x1_dot="x1_dot / x2", x2_dot="-x2_dot * ans / x2")
 defrule("np.true_divide(x1, x2)", x1="unbroadcast(g / x2, x1)", x2="unbroadcast(-g * ans / x2, x2)",
         x1_dot="x1_dot / x2", x2_dot="-x2_dot * ans / x2")
-defrule("np.power(x1, x2)", x1="unbroadcast(g * x2 * x1 ** (x2 - 1), x1)",
-        x2="unbroadcast(g * ans * np.log(np.where(x1 > 0, x1, 1)), x2)",
-        x1_dot="x1_dot * x2 * x1 ** (x2 - 1)", x2_dot="x2_dot * ans * np.log(np.where(x1 > 0, x1, 1))")
+power_rules("np.power(x1, x2)", "x1", "x2", x2="unbroadcast(g * ans * np.log(np.where(x1 > 0, x1, 1)), x2)",
+            x2_dot="x2_dot * ans * np.log(np.where(x1 > 0, x1, 1))")
 defrule("np.arctan2(x1, x2)", x1="unbroadcast(g * x2 / (x1 * x1 + x2 * x2), x1)",
         x2="unbroadcast(-g * x1 / (x1 * x1 + x2 * x2), x2)",
         x1_dot="x1_dot * x2 / (x1 * x1 + x2 * x2)", x2_dot="-x2_dot * x1 / (x1 * x1 + x2 * x2)")
@@ -81,6 +80,36 @@ defrule("np.fmin(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)
 defrule("np.where(condition, x, y)", x="s2s.grad_where(g, condition, x, True)",
         y="s2s.grad_where(g, condition, y, False)",
         x_dot="np.where(condition, x_dot, 0.0)", y_dot="np.where(condition, 0.0, y_dot)")
+defrule("np.remainder(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(-g * np.floor_divide(x1, x2), x2)",
+        x1_dot="s2s.broadcast_like(x1_dot, ans)", x2_dot="-x2_dot * np.floor_divide(x1, x2)")
+defrule("np.mod(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(-g * np.floor_divide(x1, x2), x2)",
+        x1_dot="s2s.broadcast_like(x1_dot, ans)", x2_dot="-x2_dot * np.floor_divide(x1, x2)")
+defrule("np.divmod(x1, x2)", structured=True, x1="s2s.grad_divmod(g, ans, x1, 0)", x2="s2s.grad_divmod(g, ans, x2, 1)",
+        x1_dot="s2s.divmod_tangent(x1_dot, ans, 0)", x2_dot="s2s.divmod_tangent(x2_dot, ans, 1)")
+# copysign(x1, x2) is |x1| with x2's sign: slope sign(x1) * sign(x2) (0 at x1 == 0, as for abs); x2 only flips it
+defrule("np.copysign(x1, x2)", zero=("x2",), x1="unbroadcast(g * np.sign(x1) * np.copysign(1.0, x2), x1)",
+        x1_dot="s2s.broadcast_like(x1_dot * np.sign(x1) * np.copysign(1.0, x2), ans)")
+# heaviside(x1, x2) is 0 or 1 away from x1 == 0 and x2 where x1 == 0
+defrule("np.heaviside(x1, x2)", zero=("x1",), x2="unbroadcast(g * (x1 == 0), x2)",
+        x2_dot="s2s.broadcast_like(x2_dot * (x1 == 0), ans)")
+# creation functions: the values of the fill, start, stop and step arguments flow into the result
+defrule("np.full(shape, fill_value, dtype=None, order='C')", zero=("shape", "dtype", "order"),
+        fill_value="s2s.grad_fill(g, ans, fill_value)", fill_value_dot="s2s.fill_tangent(fill_value_dot, ans)")
+defrule("np.full_like(a, fill_value, dtype=None, order='K', subok=True, shape=None)",
+        zero=("a", "dtype", "order", "subok", "shape"),
+        fill_value="s2s.grad_fill(g, ans, fill_value)", fill_value_dot="s2s.fill_tangent(fill_value_dot, ans)")
+defrule("np.linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0)", structured=True,
+        zero=("num", "endpoint", "retstep", "dtype", "axis"),
+        start="s2s.grad_linspace(g, ans, start, num, endpoint, retstep, axis, 0)",
+        stop="s2s.grad_linspace(g, ans, stop, num, endpoint, retstep, axis, 1)",
+        start_dot="s2s.linspace_tangent(start_dot, ans, num, endpoint, retstep, axis, 0)",
+        stop_dot="s2s.linspace_tangent(stop_dot, ans, num, endpoint, retstep, axis, 1)")
+# element i of np.arange is start + i * step; the length is taken as fixed (see s2s.runtime.grad_arange)
+defrule("np.arange(*args, start=None, stop=None, step=None, dtype=None)", zero=("stop", "dtype"),
+        args="s2s.grad_arange_args(g, ans, args, stop)", start="s2s.grad_arange(g, ans, 'start')",
+        step="s2s.grad_arange(g, ans, 'step')",
+        args_dot="s2s.arange_args_tangent(ans, args, args_dot, stop)",
+        start_dot="s2s.arange_tangent(start_dot, ans, 'start')", step_dot="s2s.arange_tangent(step_dot, ans, 'step')")
 defrule("np.clip(a, a_min=None, a_max=None)", a="s2s.grad_clip(g, a, a_min, a_max)",
         a_min="unbroadcast(g * (a < a_min), a_min)", a_max="unbroadcast(g * (a > a_max), a_max)",
         a_dot="a_dot * s2s.clip_mask(a, a_min, a_max)")
@@ -90,10 +119,9 @@ nondifferentiable(
     "np.trunc(x)", "np.fix(x)", "np.isnan(x)", "np.isinf(x)", "np.isfinite(x)", "np.signbit(x)",
     "np.greater(x1, x2)", "np.less(x1, x2)", "np.equal(x1, x2)", "np.not_equal(x1, x2)",
     "np.greater_equal(x1, x2)", "np.less_equal(x1, x2)", "np.logical_and(x1, x2)",
-    "np.logical_or(x1, x2)", "np.logical_not(x)", "np.logical_xor(x1, x2)", "np.heaviside(x1, x2)",
+    "np.logical_or(x1, x2)", "np.logical_not(x)", "np.logical_xor(x1, x2)",
     "np.floor_divide(x1, x2)", "np.isclose(a, b)", "np.allclose(a, b)", "np.array_equal(a1, a2)",
     "np.zeros_like(a, dtype=None)", "np.ones_like(a, dtype=None)", "np.empty_like(a, dtype=None)",
-    "np.full_like(a, fill_value)", "np.zeros(shape, dtype=None)", "np.ones(shape, dtype=None)",
-    "np.empty(shape, dtype=None)", "np.full(shape, fill_value)", "np.eye(N, M=None, k=0)",
-    "np.identity(n)", "np.arange(*args)", "np.linspace(start, stop, num=50)",
+    "np.zeros(shape, dtype=None)", "np.ones(shape, dtype=None)",
+    "np.empty(shape, dtype=None)", "np.eye(N, M=None, k=0)", "np.identity(n)",
 )

@@ -31,7 +31,8 @@ defrule_for(rt.unshared, "unshared(value, where, deep, updated, *others)", value
 defrule_for(rt.setitem, "setitem(x, index, v)", structured=True,
             x_dot="s2s.setitem(s2s.dense_tangent(x_dot, x), index, 0.0)",
             v_dot="s2s.setitem(s2s.dense_tangent(0.0, x), index, v_dot)")
-for _helper in (rt.reduced_size, rt.balanced_eq, rt.clip_mask, rt.log_scale, rt.is_float_dtype, rt.shape_of):
+defrule_for(rt.log_scale, "log_scale(base)", base_dot="base_dot / base")  # log(base), 1 for None
+for _helper in (rt.reduced_size, rt.balanced_eq, rt.clip_mask, rt.is_float_dtype, rt.shape_of):
     defrule_for(_helper, f"{_helper.__name__}(*args)", nondiff=True)
 
 # adjoint accumulation and structure
@@ -57,7 +58,7 @@ defrule_for(rt.grad_var, "grad_var(g, x, axis, ddof, keepdims)",
             g_dot="s2s.grad_var(g_dot, x, axis, ddof, keepdims)", x_dot="s2s.grad_var(g, x_dot, axis, ddof, keepdims)")
 defrule_for(rt.grad_std, "grad_std(g, ans, x, axis, ddof, keepdims)",
             g_dot="s2s.grad_std(g_dot, ans, x, axis, ddof, keepdims)",
-            ans_dot="s2s.grad_var(-g * ans_dot / (2.0 * ans * ans), x, axis, ddof, keepdims)",
+            ans_dot="s2s.grad_var(-s2s.safe_div(g * ans_dot, 2.0 * ans * ans), x, axis, ddof, keepdims)",
             x_dot="s2s.grad_std(g, ans, x_dot, axis, ddof, keepdims)")
 defrule_for(rt.grad_norm, "grad_norm(g, ans, x, ord, axis, keepdims)",
             g_dot="s2s.grad_norm(g_dot, ans, x, ord, axis, keepdims)",
@@ -107,6 +108,53 @@ defrule_for(rt.grad_solve_b, "grad_solve_b(g, a, b)", shape_only=("b",),
             g_dot="s2s.grad_solve_b(g_dot, a, b)",
             a_dot="-np.linalg.solve(np.swapaxes(a, -1, -2), "
                   "np.matmul(np.swapaxes(a_dot, -1, -2), s2s.grad_solve_b(g, a, b)))")
+
+# adjoints of creation functions, powers and the rest of the right-or-refused rules
+defrule_for(rt.power_slope, "power_slope(x, y)", x_dot="x_dot * y * s2s.power_slope(x, y - 1)",
+            y_dot="y_dot * s2s.power_slope_dy(x, y)")
+defrule_for(rt.real_part, "real_part(t, val)", shape_only=("val",), t_dot="s2s.real_part(t_dot, val)")
+defrule_for(rt.safe_div, "safe_div(a, b)", a_dot="s2s.safe_div(a_dot, b)",
+            b_dot="-s2s.safe_div(a * b_dot, b * b)")
+defrule_for(rt.grad_fill, "grad_fill(g, ans, fill_value)", shape_only=("ans", "fill_value"),
+            g_dot="s2s.grad_fill(g_dot, ans, fill_value)")
+defrule_for(rt.fill_tangent, "fill_tangent(t, ans)", shape_only=("ans",), t_dot="s2s.fill_tangent(t_dot, ans)")
+defrule_for(rt.grad_arange, "grad_arange(g, ans, role)", shape_only=("ans",), g_dot="s2s.grad_arange(g_dot, ans, role)")
+defrule_for(rt.grad_arange_args, "grad_arange_args(g, ans, args, stop=None)", shape_only=("ans", "args"),
+            structured=True, g_dot="s2s.grad_arange_args(g_dot, ans, args, stop)")
+defrule_for(rt.arange_tangent, "arange_tangent(t, ans, role)", shape_only=("ans",),
+            t_dot="s2s.arange_tangent(t_dot, ans, role)")
+defrule_for(rt.arange_args_tangent, "arange_args_tangent(ans, args, tangents, stop=None)",
+            shape_only=("ans", "args"), tangents_dot="s2s.arange_args_tangent(ans, args, tangents_dot, stop)")
+defrule_for(rt.grad_linspace, "grad_linspace(g, ans, x, num, endpoint, retstep, axis, which)",
+            shape_only=("ans", "x"), g_dot="s2s.grad_linspace(g_dot, ans, x, num, endpoint, retstep, axis, which)")
+defrule_for(rt.linspace_tangent, "linspace_tangent(t, ans, num, endpoint, retstep, axis, which)", shape_only=("ans",),
+            structured=True, t_dot="s2s.linspace_tangent(t_dot, ans, num, endpoint, retstep, axis, which)")
+defrule_for(rt.grad_divmod, "grad_divmod(g, ans, x, which)", shape_only=("x",),
+            g_dot="s2s.grad_divmod(g_dot, ans, x, which)")
+defrule_for(rt.divmod_tangent, "divmod_tangent(t, ans, which)", structured=True,
+            t_dot="s2s.divmod_tangent(t_dot, ans, which)")
+# (ans: a tangent of the quotient is zero wherever it is defined, so `ans` only steers these two)
+defrule_for(rt.grad_prod, "grad_prod(g, ans, x, axis, keepdims)", shape_only=("ans",),
+            g_dot="s2s.grad_prod(g_dot, ans, x, axis, keepdims)", x_dot="s2s.grad_prod_dot(g, x, x_dot, axis, keepdims)")
+defrule_for(rt.grad_solve_a, "grad_solve_a(g, ans, a, b)", shape_only=("b",),
+            g_dot="s2s.grad_solve_a(g_dot, ans, a, b)", ans_dot="s2s.grad_solve_a(g, ans_dot, a, b)",
+            a_dot="s2s.grad_solve_a_dot(g, ans, a, a_dot)")
+defrule_for(rt.grad_einsum_parts, "grad_einsum_parts(g, items, optimize=False)", structured=True,
+            g_dot="s2s.grad_einsum_parts(g_dot, items, optimize)",
+            items_dot="s2s.grad_einsum_parts_dot(g, items, items_dot, optimize)")
+defrule_for(rt.einsum_jvp, "einsum_jvp(items, tangents)", tangents_dot="s2s.einsum_jvp(items, tangents_dot)",
+            items_dot="s2s.einsum_jvp_dot(items, tangents, items_dot)")
+
+# np.r_[...] and np.c_[...] (lowered to index_concat), other index tricks (index_item: no key derivative)
+defrule_for(rt.index_concat, "index_concat(obj, *items)", items="s2s.grad_index_concat(g, obj, items)",
+            items_dot="s2s.index_concat_tangent(obj, items, items_dot)").name = "np.r_[...] / np.c_[...]"
+defrule_for(rt.grad_index_concat, "grad_index_concat(g, obj, items)", shape_only=("items",), structured=True,
+            g_dot="s2s.grad_index_concat(g_dot, obj, items)")
+defrule_for(rt.index_concat_tangent, "index_concat_tangent(obj, items, tangents)", shape_only=("items",),
+            tangents_dot="s2s.index_concat_tangent(obj, items, tangents_dot)")
+_index_item = _defrule_for(rt.index_item, "index_item(obj, key)")  # no template for key: a varied key is refused
+_index_item.jvp["obj"] = None
+_index_item.name = "np.s_[...], np.index_exp[...], np.mgrid[...] or np.ogrid[...]"
 
 # helpers that forward-mode templates call (so tangent code can be differentiated again)
 defrule_for(rt.keep, "keep(ans, x, axis, keepdims)", shape_only=("x",), ans_dot="s2s.keep(ans_dot, x, axis, keepdims)")

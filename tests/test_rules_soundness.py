@@ -1,0 +1,630 @@
+"""Right or refused (issue 13): rules that gave silently wrong derivatives, and the tables that keep
+every rule honest.
+
+* functions declared non-differentiable that are not (np.full, np.linspace, np.arange, copysign,
+  np.heaviside's second argument, divmod), and a finite-difference check of every declaration that
+  remains (a table with one sample call per primitive; a new declaration must join it);
+* np.r_ / np.c_, einsum's sublist and '...' forms, powers at 0, np.std over a length-1 axis;
+* np.matrix and complex arguments, complex values inside a function: refused;
+* Hessians through every rule that has an adjoint (a table of sample calls, or a commented exclusion);
+* assignment with repeated indices (`y[[0, 0]] = v`: the last write wins, its derivative too);
+* list and tuple concatenation and repetition (`[x] + [2 * x]`, `out += [...]`, `[x] * 2`).
+
+Each derivative is compared with central finite differences, and with autograd where autograd
+has the rule; forward mode (s2s.jvp) with a finite-difference directional derivative.
+"""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from conftest import check_grad, rng
+
+import s2s
+from s2s import argcheck, rules, runtime
+from s2s.errors import NoDerivativeRuleError, S2SError
+
+W23 = np.random.default_rng(1300).normal(size=(2, 3))
+pytestmark = pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+
+
+def _r(shape, seed, lo=None, hi=None):
+    g = rng(seed)
+    x = g.normal(size=shape) if lo is None else g.uniform(lo, hi, size=shape)
+    return x if shape != () else float(x)
+
+
+def check_jvp(f, args, wrt=(0,), seed=0, rtol=1e-5, atol=1e-6, eps=1e-6):
+    """s2s.jvp(f) against a central-difference directional derivative along random tangents."""
+    g = rng(seed)
+    tangents = []
+    for i, a in enumerate(args):
+        if i in wrt:
+            t = g.normal(size=np.shape(a))
+            tangents.append(t if np.ndim(a) else float(t))
+        else:
+            tangents.append(None)
+    _, got = s2s.jvp(f, tuple(args), tuple(tangents))
+
+    def at(s):
+        return np.asarray(f(*[a if t is None else a + s * t for a, t in zip(args, tangents)]), dtype=float)
+
+    expected = (at(eps) - at(-eps)) / (2 * eps)
+    np.testing.assert_allclose(np.asarray(got, dtype=float), expected, rtol=rtol, atol=atol)
+    return got
+
+
+# ---- 1. creation functions whose values are differentiable -------------------------------------------------------
+
+
+def full_shape(x):
+    return np.sum(np.full((2, 3), x) * W23)
+
+
+def full_like_fn(x):
+    z = np.ones((2, 3))
+    return np.sum(np.full_like(z, x) * W23)
+
+
+def full_kw(x):
+    return np.sum(np.sin(np.full(shape=(2, 3), fill_value=x)) * W23)
+
+
+def full_int(x):
+    return np.sum(np.full(4, x, dtype=int)) + 0.0 * np.sum(x)
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 1), (1, 3), (2, 3)])
+@pytest.mark.parametrize("f, autograd_has_it", [(full_shape, True), (full_like_fn, False), (full_kw, False)])
+def test_full_fill_value_is_differentiable(f, autograd_has_it, shape):
+    x = _r(shape, 11)
+    check_grad(f, x, ag=None if autograd_has_it and shape == () else False)  # (autograd sums an array fill value)
+    check_jvp(f, (x,))
+
+
+def test_full_with_integer_dtype_has_zero_derivative():
+    x = 2.3
+    assert s2s.grad(full_int)(x) == 0.0
+    check_grad(full_int, x, ag=False)
+
+
+W7 = np.random.default_rng(1301).normal(size=7)
+W6 = np.random.default_rng(1302).normal(size=6)
+W243 = np.random.default_rng(1303).normal(size=(2, 4, 3))
+
+
+def lin(a, b):
+    return np.sum(np.linspace(a, b, 7) * W7)
+
+
+def lin_open(a, b):
+    return np.sum(np.sin(np.linspace(a, b, 6, endpoint=False)) * W6)
+
+
+def lin_axis(a, b):
+    return np.sum(np.linspace(a, b, 4, axis=1) ** 2 * W243)
+
+
+def lin_step(a, b):
+    s, step = np.linspace(a, b, 5, retstep=True)
+    return np.sum(s * W7[:5]) + 3.0 * step * step
+
+
+def lin_one(a, b):
+    return np.sum(np.linspace(a, b, 1) * 2.0) + np.sum(np.linspace(b, a, num=2) * W7[:2])
+
+
+def lin_const_start(b):
+    return np.sum(np.linspace(0.0, b, 5) ** 2)
+
+
+@pytest.mark.parametrize("f, shapes, autograd_has_it", [
+    (lin, [(), ()], True), (lin_open, [(), ()], False), (lin_step, [(), ()], False),
+    (lin_one, [(), ()], False), (lin_axis, [(3,), (2, 1)], False), (lin_axis, [(2, 3), ()], False),
+])
+def test_linspace_start_and_stop_are_differentiable(f, shapes, autograd_has_it):
+    args = [_r(s, 20 + i) for i, s in enumerate(shapes)]
+    check_grad(f, *args, wrt=(0, 1), ag=None if autograd_has_it else False)
+    check_jvp(f, args, wrt=(0, 1))
+
+
+def test_linspace_from_a_constant_start():
+    check_grad(lin_const_start, 1.7)
+    check_jvp(lin_const_start, (1.7,))
+
+
+def ar_step(x):
+    return np.sum(np.arange(0.0, 1.0, x) ** 2)
+
+
+def ar_start(x):
+    return np.sum(np.arange(x, 5.0) ** 2)
+
+
+def ar_all(x, y):
+    return np.sum(np.sin(np.arange(x, 4.0, y)))
+
+
+def ar_keywords(x, y):
+    return np.sum(np.arange(start=x, stop=3.0, step=y) ** 2)
+
+
+def ar_stop_keyword(x):
+    return np.sum(np.arange(x, stop=3.0) ** 2)
+
+
+def ar_stop_only(x):
+    return np.sum(np.arange(x) * 1.0) + 0.0 * x
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (ar_step, (0.13,), (0,)), (ar_step, (0.3,), (0,)), (ar_start, (0.4,), (0,)), (ar_start, (-1.6,), (0,)),
+    (ar_all, (0.2, 0.7), (0, 1)), (ar_keywords, (0.1, 0.45), (0, 1)), (ar_stop_keyword, (-0.35,), (0,)),
+])
+def test_arange_values_depend_on_start_and_step(f, args, wrt):
+    # element i is start + i * step (the length is fixed away from the points where it jumps)
+    check_grad(f, *args, wrt=wrt, ag=False)
+    check_jvp(f, args, wrt=wrt)
+
+
+def test_arange_derivative_by_hand():
+    x = 0.13  # 0, x, ..., 7x: d/dx sum (i x)^2 = 2 x sum i^2
+    assert s2s.grad(ar_step)(x) == pytest.approx(2 * x * sum(i * i for i in range(8)))
+    assert s2s.grad(ar_stop_only)(4.5) == 0.0  # np.arange(stop) is 0, 1, 2, ...: no derivative
+
+
+def csign(x, y):
+    return math.copysign(x, y) ** 3 + math.copysign(x, y) * y
+
+
+def np_csign(x, y):
+    return np.sum(np.copysign(x, y) ** 3 * W23)
+
+
+@pytest.mark.parametrize("x, y", [(1.3, 2.0), (1.3, -2.0), (-0.7, 2.0), (-0.7, -0.4)])
+def test_math_copysign(x, y):
+    g = check_grad(csign, x, y, wrt=(0, 1), ag=False)
+    assert g[0] == pytest.approx(3 * x * x * math.copysign(1.0, x) * math.copysign(1.0, y)
+                                 + math.copysign(1.0, x) * math.copysign(1.0, y) * y)
+    check_jvp(csign, (x, y), wrt=(0, 1))
+
+
+@pytest.mark.parametrize("sx, sy", [((2, 3), (2, 3)), ((2, 3), (3,)), ((), (2, 3)), ((2, 1), (1, 3))])
+def test_np_copysign(sx, sy):
+    x, y = _r(sx, 31), _r(sy, 32)
+    check_grad(np_csign, x, y, wrt=(0, 1), ag=False)
+    check_jvp(np_csign, (x, y), wrt=(0, 1))
+
+
+X1 = np.array([[0.0, 1.2, -0.3], [0.0, 0.0, 2.0]])
+
+
+def heavi(x1, x2):
+    return np.sum(np.heaviside(x1, x2) * W23)
+
+
+@pytest.mark.parametrize("shape", [(), (3,), (2, 1), (2, 3)])
+def test_heaviside_second_argument(shape):
+    # where x1 == 0 the result is x2: its derivative there is 1
+    x2 = _r(shape, 40)
+    g = check_grad(heavi, X1, x2, wrt=1, ag=False)
+    expected = np.sum(np.broadcast_to((X1 == 0) * W23, (2, 3)).reshape((-1,) + np.shape(x2) if np.ndim(x2) else -1),
+                      axis=0) if shape in ((), (2, 3)) else None
+    if shape == ():
+        assert g == pytest.approx(np.sum((X1 == 0) * W23))
+    elif expected is not None:
+        np.testing.assert_allclose(g, (X1 == 0) * W23)
+    check_jvp(heavi, (X1, x2), wrt=(1,))
+
+
+def test_heaviside_first_argument_away_from_zero():
+    x1 = _r((2, 3), 41) + 0.5 * np.sign(_r((2, 3), 42))
+    g = check_grad(heavi, x1, 0.5, wrt=0, ag=False)
+    np.testing.assert_array_equal(g, np.zeros((2, 3)))
+
+
+def dm(x, y):
+    q, r = divmod(x, y)
+    return 3.0 * q + r * r + r * y
+
+
+def np_dm(x, y):
+    q, r = np.divmod(x, y)
+    return np.sum((3.0 * q + r * r + r * y) * W23)
+
+
+def np_rem(x, y):
+    return np.sum((np.remainder(x, y) ** 2 + np.mod(y, x)) * W23)
+
+
+@pytest.mark.parametrize("x, y", [(5.3, 0.7), (-5.3, 0.7), (5.3, -0.7), (0.2, 1.9)])
+def test_divmod(x, y):
+    g = check_grad(dm, x, y, wrt=(0, 1), ag=False)
+    q, r = divmod(x, y)
+    assert g[0] == pytest.approx(2 * r + y)
+    assert g[1] == pytest.approx(-q * (2 * r + y) + r)
+    check_jvp(dm, (x, y), wrt=(0, 1))
+
+
+@pytest.mark.parametrize("sx, sy", [((2, 3), (2, 3)), ((2, 3), ()), ((), (3,))])
+def test_np_divmod_and_remainder(sx, sy):
+    x, y = _r(sx, 50, 1.1, 4.0), _r(sy, 51, 0.3, 0.9)
+    check_grad(np_dm, x, y, wrt=(0, 1), ag=False)
+    check_grad(np_rem, x, y, wrt=(0, 1), ag=None if sx == sy else False)
+    check_jvp(np_dm, (x, y), wrt=(0, 1))
+
+
+# ---- 2. every remaining non-differentiable declaration: finite differences are zero there --------------------------
+# One sample call per primitive declared non-differentiable, on float inputs (the callable's arguments, drawn at
+# random), or the reason it cannot be called on floats. A new declaration must be added here
+# (test_every_nondifferentiable_declaration_is_in_the_table).
+
+def _bits(x):
+    return (x > 0).astype(int)
+
+
+NONDIFF_SAMPLES = {
+    # numpy: piecewise constant, or integer / boolean results
+    "np.sign": lambda x: np.sign(x), "np.floor": lambda x: np.floor(x), "np.ceil": lambda x: np.ceil(x),
+    "np.round": lambda x: np.round(x, 2), "np.rint": lambda x: np.rint(x), "np.trunc": lambda x: np.trunc(x),
+    "np.fix": lambda x: np.fix(x), "np.isnan": lambda x: np.isnan(x), "np.isinf": lambda x: np.isinf(x),
+    "np.isfinite": lambda x: np.isfinite(x), "np.signbit": lambda x: np.signbit(x),
+    "np.greater": lambda x, y: np.greater(x, y), "np.less": lambda x, y: np.less(x, y),
+    "np.equal": lambda x, y: np.equal(x, y), "np.not_equal": lambda x, y: np.not_equal(x, y),
+    "np.greater_equal": lambda x, y: np.greater_equal(x, y), "np.less_equal": lambda x, y: np.less_equal(x, y),
+    "np.logical_and": lambda x, y: np.logical_and(x > 0, y), "np.logical_or": lambda x, y: np.logical_or(x > 0, y),
+    "np.logical_not": lambda x: np.logical_not(x), "np.logical_xor": lambda x, y: np.logical_xor(x > 0, y > 0),
+    "np.floor_divide": lambda x, y: np.floor_divide(x, y), "np.isclose": lambda x, y: np.isclose(x, y),
+    "np.allclose": lambda x, y: np.allclose(x, y), "np.array_equal": lambda x, y: np.array_equal(x, y),
+    "np.zeros_like": lambda x: np.zeros_like(x), "np.ones_like": lambda x: np.ones_like(x),
+    "np.empty_like": lambda x: np.shape(np.empty_like(x)),  # its values are whatever memory held: compare the shape
+    "np.zeros": "shape arguments are integers", "np.ones": "shape arguments are integers",
+    "np.empty": "shape arguments are integers", "np.eye": "size arguments are integers",
+    "np.identity": "size arguments are integers",
+    # reductions to indices, counts, booleans and shapes
+    "np.argmax": lambda x: np.argmax(x), "np.argmin": lambda x: np.argmin(x), "np.argsort": lambda x: np.argsort(x),
+    "np.count_nonzero": lambda x: np.count_nonzero(x > 0), "np.any": lambda x: np.any(x > 0),
+    "np.all": lambda x: np.all(x > -1), "np.shape": lambda x: np.shape(x), "np.ndim": lambda x: np.ndim(x),
+    "np.size": lambda x: np.size(x),
+    # math
+    "math.floor": lambda x: math.floor(x), "math.ceil": lambda x: math.ceil(x), "math.trunc": lambda x: math.trunc(x),
+    "math.isnan": lambda x: math.isnan(x), "math.isinf": lambda x: math.isinf(x),
+    "math.isfinite": lambda x: math.isfinite(x), "math.isclose": lambda x, y: math.isclose(x, y),
+    "math.factorial": "defined on integers only", "math.gcd": "defined on integers only",
+    "math.comb": "defined on integers only",
+    # builtins
+    "len": lambda x: len(x), "int": lambda x: int(x), "bool": lambda x: bool(x), "round": lambda x: round(x, 2),
+    "range": "its arguments are integers", "isinstance": lambda x: isinstance(x, float), "type": lambda x: type(x),
+    "print": lambda x: print(x), "str": "its result is text, not a number",
+    # operators
+    "op:floordiv": lambda x, y: x // y, "op:not_": lambda x: not x, "op:invert": lambda x: ~(x > 0),
+    "op:compare": lambda x, y: x < y, "op:bitand": lambda x, y: _bits(x) & _bits(y),
+    "op:bitor": lambda x, y: _bits(x) | _bits(y), "op:bitxor": lambda x, y: _bits(x) ^ _bits(y),
+    "op:lshift": lambda x: _bits(x) << 2, "op:rshift": lambda x: (_bits(x) + 4) >> 1,
+    # s2s's own helpers
+    "stop_gradient": "declared so on purpose: the user asks for no derivative through it",
+    "reduced_size": lambda x: runtime.reduced_size(x, 0),
+    "balanced_eq": lambda x, y: runtime.balanced_eq(x, np.maximum(x, y), y),
+    "clip_mask": lambda x, lo, hi: runtime.clip_mask(x, np.minimum(lo, hi), np.maximum(lo, hi)),
+    "is_float_dtype": lambda x: runtime.is_float_dtype(x.dtype), "shape_of": lambda x: runtime.shape_of(x),
+}
+
+_SCALAR_ONLY = {"math.floor", "math.ceil", "math.trunc", "math.isnan", "math.isinf", "math.isfinite", "math.isclose",
+                "int", "bool", "round", "isinstance", "op:not_"}
+
+
+def _same(a, b):
+    if isinstance(a, tuple | list) or type(a) is type:
+        return a == b
+    return np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_every_nondifferentiable_declaration_is_in_the_table():
+    declared = set(rules.nondiff_rules())
+    assert declared - set(NONDIFF_SAMPLES) == set(), "add a sample call (or the reason there is none) to NONDIFF_SAMPLES"
+    assert set(NONDIFF_SAMPLES) - declared == set(), "NONDIFF_SAMPLES names a primitive that is no longer declared"
+
+
+@pytest.mark.parametrize("name", sorted(k for k, v in NONDIFF_SAMPLES.items() if callable(v)))
+def test_nondifferentiable_declaration_is_true(name, capsys):
+    """Central differences of every output are exactly zero at random points (no derivative is missed)."""
+    f = NONDIFF_SAMPLES[name]
+    nargs = f.__code__.co_argcount
+    for seed in range(5):
+        g = rng(1400 + seed)
+        if name in _SCALAR_ONLY:
+            args = [float(g.normal() * 3) for _ in range(nargs)]
+        else:
+            args = [g.normal(size=(2, 3)) * 3 for _ in range(nargs)]
+        base = f(*args)
+        for i in range(nargs):
+            for h in (1e-7, -1e-7, 1e-5):
+                moved = list(args)
+                direction = g.normal(size=np.shape(args[i])) if np.ndim(args[i]) else float(g.normal())
+                moved[i] = args[i] + h * direction
+                assert _same(f(*moved), base), f"{name} changes when argument {i} moves by {h}: it has a derivative"
+    capsys.readouterr()
+
+
+def test_log_scale_is_no_longer_declared_constant():
+    # math.log(x, base): the base's derivative is -ans / (base * log(base))
+    def f(x, b):
+        return math.log(x, b)
+    check_grad(f, 2.5, 3.0, wrt=(0, 1))
+    check_jvp(f, (2.5, 3.0), wrt=(0, 1))
+
+
+# ---- 3. powers at 0, negative bases -------------------------------------------------------------------------------
+
+
+def p0(x):
+    return x ** 0
+
+
+def p1(x):
+    return x ** 1
+
+
+def p2(x):
+    return x ** 2
+
+
+def pn(x, n):
+    return np.sum(x ** n)
+
+
+def p_np(x):
+    return np.sum(np.power(x, 0) + np.power(x, 2))
+
+
+def p_math(x):
+    return math.pow(x, 0) + pow(x, 0) + math.pow(x, 2.0) + pow(x, 1)
+
+
+def zero_base(y):
+    return 0.0 ** y
+
+
+@pytest.mark.parametrize("f, slope, curvature", [(p0, 0.0, 0.0), (p1, 1.0, 0.0), (p2, 0.0, 2.0),
+                                                 (p_math, 1.0, 2.0)])
+def test_powers_at_zero(f, slope, curvature):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0 * inf on the way
+        assert s2s.grad(f)(0.0) == slope
+        assert s2s.jvp(f, (0.0,), (1.0,))[1] == slope
+        assert s2s.hessian(f)(0.0) == curvature
+
+
+def test_power_with_a_varied_exponent_of_zero():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert s2s.grad(pn)(0.0, 0) == 0.0
+        g = s2s.grad(pn)(np.zeros(3), np.array([0.0, 2.0, 1.0]))
+    np.testing.assert_array_equal(g, [0.0, 0.0, 1.0])
+    np.testing.assert_array_equal(s2s.grad(p_np)(np.zeros(3)), np.zeros(3))
+
+
+def test_square_root_like_power_at_zero_is_inf_not_a_crash():
+    def f(x):
+        return x ** 0.5
+    with pytest.warns(RuntimeWarning):
+        assert s2s.grad(f)(0.0) == math.inf  # NumPy's value; a Python float would raise ZeroDivisionError
+
+
+@pytest.mark.parametrize("x", [-2.0, -0.3, np.array([-1.5, 2.0, -0.1])])
+@pytest.mark.parametrize("n", [2, 3, -1, -2])
+def test_negative_base_integer_exponent(x, n):
+    check_grad(pn, x, n)
+    check_jvp(pn, (x, n))
+
+
+def test_zero_base_varied_exponent():
+    assert s2s.grad(zero_base)(2.0) == 0.0
+    assert s2s.grad(zero_base)(0.5) == 0.0
+
+
+# ---- 4. np.std where it is 0 ---------------------------------------------------------------------------------------
+
+
+def std_rows(x):
+    return np.sum(np.std(x, axis=1) * np.arange(1.0, np.shape(x)[0] + 1.0))
+
+
+def test_std_over_a_length_one_axis_is_zero_not_nan():
+    # NumPy's value is 0 for every input there: the derivative is exactly 0 (autograd agrees)
+    x = _r((3, 1), 60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = s2s.grad(std_rows)(x)
+        h = s2s.hessian(std_rows)(x)
+    np.testing.assert_array_equal(g, np.zeros((3, 1)))
+    np.testing.assert_array_equal(h, np.zeros((3, 1, 3, 1)))
+    check_grad(std_rows, x)
+    assert s2s.jvp(std_rows, (x,), (np.ones((3, 1)),))[1] == 0.0
+
+
+def test_std_of_equal_entries_uses_the_zero_subgradient():
+    # std is a norm of the deviations: at all-equal entries it has no derivative; s2s gives 0 as for abs at 0
+    x = np.array([[1.5, 1.5, 1.5], [0.2, 1.0, -0.4]])
+    g = s2s.grad(std_rows)(x)
+    np.testing.assert_array_equal(g[0], np.zeros(3))
+    assert np.all(np.isfinite(g))
+    check_grad(lambda v: np.sum(np.std(v, axis=1) * np.arange(1.0, 3.0)), x[1:], ag=False)
+
+
+@pytest.mark.parametrize("shape, axis, ddof", [((4,), None, 0), ((2, 5), 1, 1), ((3, 2, 4), (0, 2), 0)])
+def test_std_still_right_elsewhere(shape, axis, ddof):
+    x = _r(shape, 61)
+
+    def f(v):
+        return np.sum(np.std(v, axis=axis, ddof=ddof) ** 2)
+    check_grad(f, x)
+    check_jvp(f, (x,))
+
+
+# ---- 5. np.r_, np.c_, einsum's other forms --------------------------------------------------------------------------
+
+
+def r_vec(x):
+    return np.sum(np.r_[x, 2.0 * x, 3.0] ** 2 * np.arange(1.0, 2.0 * np.size(x) + 2.0))
+
+
+def r_slice(x):
+    return np.sum(np.r_[0:2, x] * np.arange(2.0, 2.0 + 2 + np.size(x)))
+
+
+def r_rows(x):
+    return np.sum(np.r_[x, x * x] * np.ones((1, 3)) * np.arange(1.0, 5.0)[:, None])
+
+
+def c_cols(x):
+    return np.sum(np.c_[x, x * x, np.sin(x)] * np.arange(9.0).reshape(3, 3))
+
+
+def c_matrix(x, y):
+    return np.sum(np.c_[x, y] ** 2 * np.arange(6.0).reshape(2, 3))
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (r_vec, (_r((3,), 70),), (0,)), (r_vec, (0.7,), (0,)), (r_slice, (_r((2,), 71),), (0,)),
+    (r_rows, (_r((2, 3), 72),), (0,)), (c_cols, (_r((3,), 73),), (0,)),
+    (c_matrix, (_r((2, 2), 74), _r((2,), 75)), (0, 1)),
+])
+def test_r_and_c(f, args, wrt):
+    check_grad(f, *args, wrt=wrt if len(wrt) > 1 else wrt[0], ag=False)
+    check_jvp(f, args, wrt=wrt)
+
+
+def s_varied(x):
+    s = np.s_[x]
+    return s * 2.0
+
+
+def r_directive(x):
+    return np.sum(np.r_["0,2", x, x])
+
+
+def mgrid_varied(x):
+    return np.sum(np.mgrid[0:x:3j])
+
+
+def s_constant(x):
+    sl = np.s_[1:3]
+    return np.sum(x[sl] ** 2)
+
+
+def test_index_tricks_refused_where_their_key_is_varied():
+    with pytest.raises(NoDerivativeRuleError, match=r"np\.s_\[\.\.\.\].*'key'"):
+        s2s.grad(s_varied)(1.5)
+    with pytest.raises(NoDerivativeRuleError, match=r"np\.mgrid"):
+        s2s.grad(mgrid_varied)(2.0)
+    with pytest.raises(NoDerivativeRuleError, match="string directive"):
+        s2s.grad(r_directive)(np.ones(2))
+    np.testing.assert_array_equal(s2s.grad(s_constant)(np.arange(4.0)), [0.0, 2.0, 4.0, 0.0])
+
+
+def es_sub(a, b):
+    return np.sum(np.sin(np.einsum(a, [0, 1], b, [1, 2], [0, 2])))
+
+
+def es_sub_implicit(a, b):
+    return np.sum(np.sin(np.einsum(a, [0, 1], b, [1, 2])))
+
+
+def es_ellipsis(a, b):
+    return np.sum(np.sin(np.einsum("...ij,jk->...ik", a, b)))
+
+
+def es_ellipsis_sub(a, b):
+    return np.sum(np.sin(np.einsum(a, [Ellipsis, 0], b, [0], [Ellipsis])))
+
+
+def es_diag(a):
+    return np.sum(np.sin(np.einsum("ii->i", a))) + np.einsum("ii", a) ** 2
+
+
+def es_repeat_out(a, b):
+    return np.sum(np.sin(np.einsum("iij,j->i", a, b)))
+
+
+def es_summed_out(a):
+    return np.sum(np.sin(np.einsum("ij->j", a)))
+
+
+@pytest.mark.parametrize("f, shapes, autograd_has_it", [
+    (es_sub, [(2, 3), (3, 4)], True), (es_sub_implicit, [(2, 3), (3, 4)], False),
+    (es_ellipsis, [(2, 2, 3), (3, 4)], True), (es_ellipsis_sub, [(4, 2, 3), (3,)], False),
+    (es_diag, [(3, 3)], False), (es_repeat_out, [(3, 3, 2), (2,)], False), (es_summed_out, [(3, 4)], True),
+])
+def test_einsum_forms(f, shapes, autograd_has_it):
+    args = [_r(s, 80 + i) for i, s in enumerate(shapes)]
+    wrt = tuple(range(len(args)))
+    check_grad(f, *args, wrt=wrt if len(wrt) > 1 else 0, ag=None if autograd_has_it else False)
+    check_jvp(f, args, wrt=wrt)
+
+
+# ---- 6. np.matrix and complex numbers: refused -------------------------------------------------------------------------
+
+
+def test_matrix_argument_refused_by_argcheck():
+    m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(NoDerivativeRuleError, match=r"np\.matrix") as info:
+        argcheck.check_arguments((1.0, m), names=["x", "W"])
+    assert "np.asarray(W)" in str(info.value)
+
+
+@pytest.mark.parametrize("value", [1j, np.complex128(2 - 1j), np.ones(3, dtype=complex), [1.0, 2j],
+                                   (np.ones(2), np.ones(2, dtype=np.complex64)), {"a": 1 + 0j}])
+def test_complex_argument_refused_by_argcheck(value):
+    with pytest.raises(NoDerivativeRuleError, match="complex"):
+        argcheck.check_arguments((value,), names=["z"])
+
+
+def test_real_arguments_pass_argcheck():
+    argcheck.check_arguments((1.0, 2, np.ones((2, 2)), [np.ones(2), 3.0], {"a": np.zeros(1)}, "text", None),
+                             {"k": np.float32(1.0), "flag": True})
+
+
+def _argcheck_wired():
+    from s2s import api
+    return "argcheck" in vars(api)
+
+
+@pytest.mark.xfail(not _argcheck_wired(), reason="s2s/api.py does not call s2s.argcheck yet", strict=True)
+def test_matrix_and_complex_arguments_refused_at_call_time():
+    def f(x, w):
+        return np.sum(np.asarray(w * x))
+    m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(NoDerivativeRuleError, match=r"np\.matrix"):
+        s2s.grad(f)(np.ones((2, 2)), m)
+    with pytest.raises(NoDerivativeRuleError, match="complex"):
+        s2s.grad(f, wrt=0)(np.ones(2), np.ones(2) * 1j)
+
+
+def complex_inside(x):
+    return np.real(np.exp(1j * x))
+
+
+def complex_sqrt(x):
+    return np.sum(np.abs(np.sqrt(x + 0j)))
+
+
+def complex_output(x):
+    return np.sqrt(x - 4.0 + 0j)
+
+
+@pytest.mark.parametrize("f", [complex_inside, complex_sqrt])
+def test_complex_values_inside_a_function_refused(f):
+    x = np.array([0.3, 1.2])
+    for run in (lambda: s2s.grad(lambda v: np.sum(f(v)))(x), lambda: s2s.derivative(f)(x),
+                lambda: s2s.jvp(f, (x,), (np.ones(2),))):
+        with pytest.raises(S2SError, match="complex"):
+            run()
+
+
+def test_complex_output_from_real_input_refused():
+    with pytest.raises(S2SError, match="complex"):
+        s2s.jvp(complex_output, (1.0,), (1.0,))
+    with pytest.raises(S2SError, match="complex"):
+        s2s.vjp(complex_output, 1.0)[1](1.0)
