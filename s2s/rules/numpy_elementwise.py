@@ -112,7 +112,9 @@ defrule("np.arange(*args, start=None, stop=None, step=None, dtype=None)", zero=(
         start_dot="s2s.arange_tangent(start_dot, ans, 'start')", step_dot="s2s.arange_tangent(step_dot, ans, 'step')")
 defrule("np.clip(a, a_min=None, a_max=None)", a="s2s.grad_clip(g, a, a_min, a_max)",
         a_min="unbroadcast(g * (a < a_min), a_min)", a_max="unbroadcast(g * (a > a_max), a_max)",
-        a_dot="a_dot * s2s.clip_mask(a, a_min, a_max)")
+        a_dot="s2s.broadcast_like(a_dot * s2s.clip_mask(a, a_min, a_max), ans)",
+        a_min_dot="s2s.broadcast_like(a_min_dot * (a < a_min), ans)",
+        a_max_dot="s2s.broadcast_like(a_max_dot * (a > a_max), ans)")
 
 nondifferentiable(
     "np.sign(x)", "np.floor(x)", "np.ceil(x)", "np.round(a, decimals=0)", "np.rint(x)",

@@ -18,9 +18,11 @@ defrule("np.min(a, axis=None, out=None, keepdims=False)",
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
 defrule("np.amax(a, axis=None, out=None, keepdims=False)",
-        a="s2s.grad_extreme(g, ans, a, axis, keepdims)")
+        a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
+        a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
 defrule("np.amin(a, axis=None, out=None, keepdims=False)",
-        a="s2s.grad_extreme(g, ans, a, axis, keepdims)")
+        a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
+        a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
 defrule("np.var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
         a="s2s.grad_var(g, a, axis, ddof, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_var(1.0, a, axis, ddof, True), axis=axis, keepdims=keepdims)")
