@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import functools
+import numbers
 import types
 import weakref
 
 import numpy as np
 
 from s2s import pipeline, rules
-from s2s.errors import NonScalarOutputError, S2SError, UnsupportedSyntaxError
+from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError, UnsupportedSyntaxError
 
 _BOUND = "__s2s_bound__"
 
@@ -161,13 +162,29 @@ def _positions(func, names):
     return [(params.index(n), n) for n in names]
 
 
-def _check_args(positions, args, kwargs):
-    """Refuse integer arrays as differentiated arguments (their gradient has no dtype to live in)."""
+def _check_args(positions, args, kwargs, func=None):
+    """Refuse integer arrays as differentiated arguments (their gradient has no dtype to live in), and
+    arguments that are neither numbers, arrays nor containers (an object: `self`, when a method was
+    decorated with @s2s.grad and wrt=0 names `self`)."""
     for i, n in positions:
-        v = args[i] if i < len(args) else kwargs.get(n)
-        if isinstance(v, np.ndarray) and v.dtype.kind not in "fc":
-            raise TypeError(f"cannot differentiate with respect to {n!r}: it is an array of dtype {v.dtype}; "
-                            "pass floats, e.g. x.astype(float)")
+        if i >= len(args) and n not in kwargs:
+            continue  # its default value
+        v = args[i] if i < len(args) else kwargs[n]
+        if isinstance(v, np.ndarray):
+            if v.dtype.kind not in "fc":
+                raise TypeError(f"cannot differentiate with respect to {n!r}: it is an array of dtype {v.dtype}; "
+                                "pass floats, e.g. x.astype(float)")
+        elif not (isinstance(v, numbers.Number | np.generic | list | tuple | dict) or hasattr(v, "__array__")
+                  or (hasattr(v, "shape") and hasattr(v, "dtype"))):
+            name = getattr(func, "__name__", "the function")
+            params = pipeline._param_names_of(func) if func is not None else []
+            after = f"wrt={params[i + 1]!r}" if n in ("self", "cls") and i + 1 < len(params) else "wrt=..."
+            method = (f"{name} is called as a method, and wrt={i} is its parameter {n!r}, the object itself"
+                      if n in ("self", "cls") else f"the argument for {n!r} is a {type(v).__name__}")
+            raise NotDifferentiableArgumentError(
+                f"s2s cannot differentiate {name} with respect to {n!r}: {method}, not a number or an array.",
+                hint=f"choose the parameter to differentiate with {after} (for a method: @s2s.grad({after}) on the "
+                     "def, or s2s.grad(obj.method), which differentiates with respect to the arguments after self)")
 
 
 def grad(func=None, wrt=0, *, optimize=True):
@@ -232,7 +249,7 @@ def _runner(func, wrt, optimize, need_value=True):
             variant = make(args, key)
         _, fn, positions, returns_value = variant
         if positions:
-            _check_args(positions, args, kwargs)
+            _check_args(positions, args, kwargs, target)
         try:
             out = fn(*args, **kwargs) if kwargs else fn(*args)
         except NonScalarOutputError as exc:
@@ -356,7 +373,7 @@ def vjp(func, *args, wrt=0, **kwargs):
     """
     _validate(func, wrt)
     fn, names = _bound(func, wrt, "split")
-    _check_args(_positions(func, names), args, kwargs)
+    _check_args(_positions(func, names), args, kwargs, func)
     value, pb = fn(*args, **kwargs)
     single = not isinstance(wrt, tuple | list)
 
@@ -491,7 +508,7 @@ def jvp(func, primals, tangents):
     if not positions:
         return func(*primals), 0.0 * np.asarray(func(*primals), dtype=float)
     fn, names = _bound(func, positions, "jvp")
-    _check_args(_positions(func, names), primals, {})
+    _check_args(_positions(func, names), primals, {}, func)
     dots = {f"{n}_dot": tangents[i] for i, n in zip(positions, names)}
     return fn(*primals, **_dot_kwargs(fn, dots))
 
@@ -536,7 +553,7 @@ def jacobian(func, wrt=0, mode="reverse"):
         out_shape = None
         # the tangent function is looked up once; each column is one bare forward sweep
         fn, _ = _bound(func, (index,), "jvp")
-        _check_args([(index, names[0])], args, {})
+        _check_args([(index, names[0])], args, {}, func)
         dot_name = next(iter(_dot_kwargs(fn, {f"{names[0]}_dot": None})))
         for j in np.ndindex(*x.shape):
             t = np.zeros(x.shape)

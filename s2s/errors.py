@@ -66,3 +66,7 @@ class NonScalarOutputError(S2SError, TypeError):
     """`grad` was asked for the gradient of a function whose output is not a scalar."""
 
     default_hint = "use s2s.vjp(f, ...) for a vector-Jacobian product, or reduce the output first (np.sum(y))"
+
+
+class NotDifferentiableArgumentError(S2SError, TypeError):
+    """The argument to differentiate with respect to is not a number, an array or a container of them."""

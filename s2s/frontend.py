@@ -49,11 +49,6 @@ class ParsedFunction:
     globals: dict
     closure: dict = field(default_factory=dict)
     col_shift: int = 0  # columns textwrap.dedent removed: node columns + col_shift = columns in the file
-    # What each resolution of a free name read, to tell later whether code made from it is stale:
-    # (kind, container, key) -> (kind, container, key, object, mode). Kinds: "g" a global of `func`
-    # (key: the name), "c" a closure cell of `func` (key: its index), "d" an entry of the dict
-    # `container`, "a" the attribute `key` of the object `container`. See s2s/pipeline.py.
-    deps: dict = field(default_factory=dict)
 
     def error(self, cls, message, node=None, hint=None):
         """Build an error of class `cls` that points at `node` in the user's file."""
@@ -68,15 +63,20 @@ class ParsedFunction:
         return cls(message, filename=self.filename, lineno=lineno, col=col, line=line, hint=hint)
 
     def _note(self, kind, container, key, obj, mode):
-        slot = (kind, id(container), key)
-        if slot not in self.deps:
-            self.deps[slot] = (kind, container, key, obj, mode)
-        if isinstance(obj, types.FunctionType):
-            # a Python function's code and defaults decide how calls to it are transformed
-            for attr in ("__code__", "__defaults__", "__kwdefaults__"):
-                slot = ("a", id(obj), attr)
-                if slot not in self.deps:
-                    self.deps[slot] = ("a", obj, attr, getattr(obj, attr), "is")
+        """Record what a resolution read, in every `recording()` block running in this thread, so that
+        code made from it can be told stale later (s2s/pipeline.py). Kinds: "g" a global of `func`
+        (key: the name), "c" a closure cell of `func` (key: its index), "d" an entry of the dict
+        `container`, "a" the attribute `key` of the object `container`."""
+        records = getattr(_recording, "stack", None)
+        if not records:
+            return
+        func = self.func
+        for record in records:
+            record.setdefault((id(func), kind, id(container), key), (func, kind, container, key, obj, mode))
+            if isinstance(obj, types.FunctionType):
+                # a Python function's code and defaults decide how calls to it are transformed
+                for attr in ("__code__", "__defaults__", "__kwdefaults__"):
+                    record.setdefault((0, "a", id(obj), attr), (None, "a", obj, attr, getattr(obj, attr), "is"))
 
     def resolve(self, name: str):
         """The object a free name denotes: closure cell, module global or builtin."""
@@ -121,12 +121,13 @@ _recording = threading.local()
 
 @contextlib.contextmanager
 def recording():
-    """Collect every ParsedFunction made in this thread while the block runs (a transform's inputs)."""
+    """Collect what every resolution of a name reads in this thread while the block runs (a transform's
+    inputs): a dict whose values are (function, kind, container, key, object, mode), see `_note`."""
     stack = _recording.__dict__.setdefault("stack", [])
-    parsed: list = []
-    stack.append(parsed)
+    record: dict = {}
+    stack.append(record)
     try:
-        yield parsed
+        yield record
     finally:
         stack.pop()
 
@@ -169,10 +170,7 @@ def parse_function(func) -> ParsedFunction:
                 closure[var] = cell.cell_contents
             except ValueError:
                 closure[var] = _MISSING
-    pf = ParsedFunction(func, tree, filename, 1, all_lines, func.__globals__, closure, 0)
-    for parsed in getattr(_recording, "stack", ()):
-        parsed.append(pf)
-    return pf
+    return ParsedFunction(func, tree, filename, 1, all_lines, func.__globals__, closure, 0)
 
 
 # ---- the source is the running code's ---------------------------------------------------------------
@@ -190,12 +188,19 @@ class _Source:
         self.tree = ast.parse(text, filename)
         self.defs = collections.defaultdict(list)  # (name, first line incl. decorators) -> def nodes
         self.lambdas = collections.defaultdict(list)  # line -> Lambda nodes starting there
-        for node in ast.walk(self.tree):
+        self.classes = {}  # id(def or Lambda node) -> name of the innermost class it is written in
+        todo = [(self.tree, None)]
+        while todo:
+            node, cls = todo.pop()
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 start = min([node.lineno] + [d.lineno for d in node.decorator_list])
                 self.defs[(node.name, start)].append(node)
+                self.classes[id(node)] = cls
             elif isinstance(node, ast.Lambda):
                 self.lambdas[node.lineno].append(node)
+                self.classes[id(node)] = cls
+            inner = node.name if isinstance(node, ast.ClassDef) else cls
+            todo.extend((child, inner) for child in ast.iter_child_nodes(node))
         self._codes = {}
 
     def codes(self, variant="plain"):
@@ -266,7 +271,7 @@ def _def_node(func, src, lines, first):
             if any(same_code(c, code) for c in src.codes(variant).get((code.co_name, code.co_firstlineno), ())):
                 tree = copy.deepcopy(nodes[0])
                 tree.decorator_list = []  # an async def is refused by desugar, with its location
-                return tree
+                return _mangled(tree, src.classes.get(id(nodes[0])))
     raise _changed_error(func, lines, first, f"the text at line {code.co_firstlineno} of {code.co_filename} "
                          f"does not compile to the code of {code.co_qualname if hasattr(code, 'co_qualname') else code.co_name}")
 
@@ -326,7 +331,7 @@ def _lambda_node(func, src, lines, first):
         raise _changed_error(func, lines, first, f"no lambda at line {code.co_firstlineno} of {code.co_filename} "
                              "compiles to the code of this one")
     found.sort(key=lambda item: not item[0])  # the lambda at the very columns of the running code first
-    node = copy.deepcopy(found[0][1])
+    node = _mangled(copy.deepcopy(found[0][1]), src.classes.get(id(found[0][1])))
     fdef = ast.FunctionDef(name="lambda_", args=node.args, body=[ast.Return(node.body)], decorator_list=[],
                            returns=None, type_params=[])
     ast.copy_location(fdef, node)
@@ -335,6 +340,30 @@ def _lambda_node(func, src, lines, first):
         stmt.end_lineno = stmt.lineno
     ast.fix_missing_locations(fdef)
     return fdef
+
+
+def _mangled(tree, cls):
+    """`tree` with private names (`self.__w`) mangled as Python does inside class `cls` (`self._Model__w`):
+    the generated code is compiled outside the class, where Python would not mangle them."""
+    prefix = "_" + cls.lstrip("_") if cls else None
+    if not prefix or prefix == "_":
+        return tree
+
+    def mangle(name):
+        if name and name.startswith("__") and not name.endswith("__") and "." not in name:
+            return prefix + name
+        return name
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            node.id = mangle(node.id)
+        elif isinstance(node, ast.Attribute):
+            node.attr = mangle(node.attr)
+        elif isinstance(node, ast.arg | ast.keyword):
+            node.arg = mangle(node.arg)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node is not tree:
+            node.name = mangle(node.name)
+    return tree
 
 
 _CO_FLAGS = 0xFFFF  # the CO_FUTURE_* bits above change nothing in a function's own code

@@ -360,25 +360,24 @@ def _cache_key(func, wrt_names, form, optimize_code, scalar_params, shaped_param
 
 def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_params=()):
     version = rules.version
-    with frontend.recording() as parsed:
+    with frontend.recording() as record:
         gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params)
-    gen.deps = _deps_of(func, parsed)
+    gen.deps = _deps_of(func, record)
     gen.version = version
     return gen
 
 
-def _deps_of(func, parsed) -> tuple:
-    """What the functions parsed while making a derivative of `func` resolved: entries for `func`'s own
-    globals and cells stay relative to it; those of other functions (helpers looked into) become absolute."""
+def _deps_of(func, record) -> tuple:
+    """What the names resolved while making a derivative of `func` denoted (frontend.recording): entries
+    for `func`'s own globals and cells stay relative to it; those of other functions (helpers looked
+    into) become absolute."""
     out = {}
-    for pf in parsed:
-        for entry in pf.deps.values():
-            kind, container, key, obj, mode = entry
-            if pf.func is not func and kind == "g":
-                entry = ("d", pf.func.__globals__, key, obj, mode)
-            elif pf.func is not func and kind == "c":
-                entry = ("C", pf.func.__closure__[key], None, obj, mode)
-            out.setdefault((entry[0], id(entry[1]), entry[2]), entry)
+    for owner, kind, container, key, obj, mode in record.values():
+        if owner is not func and kind == "g":
+            kind, container = "d", owner.__globals__
+        elif owner is not func and kind == "c":
+            kind, container, key = "C", owner.__closure__[key], None
+        out.setdefault((kind, id(container), key), (kind, container, key, obj, mode))
     return tuple(out.values())
 
 

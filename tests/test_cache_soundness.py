@@ -189,6 +189,23 @@ def test_closure_capturing_a_helper_rebound():
         assert np.isclose(s2s.value_and_grad(f2)(2.0)[1], 24.0)
 
 
+def test_helper_of_a_helper_redefined_to_return_its_argument():
+    # f's in-place update is safe only while k returns a new array: once k returns its argument, `a`
+    # is `y`, and Python's `a *= 3.0` changes y too (f's value triples twice over)
+    ns = notebook()
+    cell(ns, "def k(v):\n    return v * 1.0\n")
+    cell(ns, "def h(v):\n    return k(v)\n")
+    cell(ns, "def f(x):\n    y = x * 1.0\n    a = h(y)\n    a *= 3.0\n    return np.sum(y * y)\n")
+    x = np.array([1.0, 2.0])
+    g, vg = s2s.grad(ns["f"]), s2s.value_and_grad(ns["f"])
+    assert np.allclose(g(x), 2 * x) and np.allclose(vg(x)[1], 2 * x)
+    cell(ns, "def k(v):\n    return v\n")
+    assert ns["f"](x) == 45.0
+    for run in (g, vg):
+        with pytest.raises(s2s.S2SError, match=r"a \*= 3\.0"):
+            run(x)
+
+
 def test_defaults_changed():
     ns = notebook()
     cell(ns, "def f(x, a=2.0):\n    return a * x * x\n")
