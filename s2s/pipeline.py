@@ -80,6 +80,7 @@ class Generated:
         self.deps = tuple(deps)
         self.version = rules.version if version is None else version
         self.returns_value = False  # form "grad": whether the code returns (value, gradient) or the gradient
+        self.frozen = {}  # global name -> the object the code reads from a cell in its place (_frozen_globals)
 
     def valid_for(self, func) -> bool:
         """Whether everything the transform read is still the same for `func` (and no rule was registered)."""
@@ -100,6 +101,7 @@ class Generated:
         flat.function(func)
         flat.add(self.deps, func)
         cells = dict(self.helper_cells)
+        cells.update((name, types.CellType(obj)) for name, obj in self.frozen.items())
         for link in self.links:
             callee = resolve_in(func, link.callee_expr)
             gen = derivative_code(callee, link.wrt, link.form, link.optimize_code)
@@ -133,7 +135,10 @@ def _current(kind, container, key, func):
             return container.cell_contents
     except (ValueError, IndexError, TypeError):  # an empty cell
         return _MISSING
-    return getattr(container, key, _MISSING)
+    try:
+        return getattr(container, key, _MISSING)
+    except Exception:  # noqa: BLE001 - a property that raises now: not what was read before
+        return _MISSING
 
 
 def _same(now, then, mode) -> bool:
@@ -361,7 +366,7 @@ def _cache_key(func, wrt_names, form, optimize_code, scalar_params, shaped_param
 def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_params=()):
     version = rules.version
     with frontend.recording() as record:
-        gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params)
+        gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record)
     gen.deps = _deps_of(func, record)
     gen.version = version
     return gen
@@ -381,7 +386,24 @@ def _deps_of(func, record) -> tuple:
     return tuple(out.values())
 
 
-def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params):
+def _frozen_globals(func, fdef, record, taken) -> dict:
+    """Globals of `func` the transform resolved to one object (a function, a module, a class) that the
+    generated code reads: it reads them from cells holding those very objects instead, so that a
+    generated function kept by the user stays the derivative of one function, whatever is rebound
+    later (a rebound `act = np.cos` would otherwise run in its forward sweep under the adjoint of
+    np.sin). Data (arrays, numbers) is read live, as the user's function reads it."""
+    stored, loaded = set(), set()
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else stored).add(node.id)
+        elif isinstance(node, ast.arg):
+            stored.add(node.arg)
+    return {key: obj for owner, kind, _, key, obj, mode in record.values()
+            if owner is func and kind == "g" and mode == "is" and obj is not _MISSING
+            and key in loaded and key not in stored and key not in taken}
+
+
+def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record):
     low = lowered(func)
     pf, tree, alloc, helpers, stage_text = low.pf, low.tree, low.alloc, low.helpers, low.stage_text
 
@@ -429,11 +451,14 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
     if optimize_code:
         fdef = optimize.optimize(fdef, removable, adjoints, stack, context)
     free = list(cells) + [link.cell_name for link in links] + [n for n in func.__code__.co_freevars if n not in cells]
+    frozen = _frozen_globals(func, fdef, record, set(free))
+    free += sorted(frozen)
     code, source, filename = codegen.compile_function(fdef, free, f"{fdef.name} from {pf.filename}", pf.filename)
     stage_text["derivative"] = source
     seed_name = fdef.args.kwonlyargs[-1].arg if form in ("flat", "value", "grad") and fdef.args.kwonlyargs else None
     kwdefaults = {seed_name: 1.0} if seed_name else {}
     gen = Generated(code, source, filename, cells, stage_text, kwdefaults, key, links)
+    gen.frozen = frozen
     gen.tangent_names = own_tangents if form == "jvp" else {}
     gen.returns_value = form != "jvp" and returns_value
     return gen

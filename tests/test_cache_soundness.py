@@ -98,6 +98,24 @@ def test_global_rebound():
         assert np.isclose(g(0.3), -2.0 * np.sin(0.3))
 
 
+def test_a_kept_raw_derivative_stays_one_functions_derivative():
+    # s2s.derivative returns the generated function itself: kept across a rebinding, it remains the
+    # derivative of the function as it was (its forward sweep never runs the new global under the
+    # old adjoint); asked for again, s2s.derivative gives the new one
+    ns = notebook()
+    cell(ns, "act = np.sin\n")
+    cell(ns, "def f(x):\n    return act(x) * 2.0\n")
+    df, fwd = s2s.derivative(ns["f"]), s2s.derivative(ns["f"], mode="forward")
+    cell(ns, "act = np.tanh\n")
+    assert np.isclose(df(0.5), 2 * np.cos(0.5))
+    value, tangent = fwd(0.5, x_dot=1.0)
+    assert np.isclose(value, 2 * np.sin(0.5)) and np.isclose(tangent, 2 * np.cos(0.5))
+    assert np.isclose(s2s.derivative(ns["f"])(0.5), 2 * (1 - np.tanh(0.5) ** 2))
+    value, pullback = s2s.vjp(ns["f"], 0.5)
+    cell(ns, "act = np.exp\n")
+    assert np.isclose(value, 2 * np.tanh(0.5)) and np.isclose(pullback(1.0), 2 * (1 - np.tanh(0.5) ** 2))
+
+
 def test_global_shadowing_a_builtin():
     ns = notebook()
     cell(ns, "def f(x):\n    return abs(x) * x\n")
