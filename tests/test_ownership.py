@@ -623,3 +623,38 @@ def test_common_safe_updates_are_accepted():
     x = np.array([0.5, -1.0, 2.0])
     expected = numeric_grad(lambda v: common_first_lines(v.copy()), x)
     assert np.allclose(s2s.grad(common_first_lines)(x.copy()), expected, atol=1e-5)
+
+
+def generator_shuffle(x):
+    y = x * 1.0
+    np.random.default_rng(0).shuffle(y)
+    return np.sum(y * x)
+
+
+def global_fill(x):
+    G.fill(x[0])
+    return np.sum(G * x)
+
+
+def result_dropped_without_rule(x):
+    y = x * 1.0
+    np.sort(y)
+    return np.sum(y * x)
+
+
+def test_calls_kept_only_for_their_effect_are_refused():
+    for f in (generator_shuffle, global_fill, result_dropped_without_rule):
+        with pytest.raises(UnsupportedSyntaxError, match="in place"):
+            s2s.derivative(f)
+    assert np.array_equal(G, np.ones(3))
+
+
+def prints_its_state(x):
+    y = x * 2.0
+    print("y is", y)
+    return np.sum(y * x)
+
+
+def test_print_is_not_an_update(capsys):
+    x = np.array([0.5, -1.0, 2.0])
+    assert np.allclose(s2s.grad(prints_its_state)(x), 4.0 * x)

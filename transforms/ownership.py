@@ -50,6 +50,7 @@ _SELECTING_BUILTINS = {max, min, getattr, next, iter}
 _CONTAINER_BUILTINS = {list, tuple, dict, sorted, reversed, zip, enumerate, map, filter}
 _VALUE_BUILTINS = {len, range, int, float, bool, complex, abs, round, sum, str, repr, print, isinstance, type,
                    hash, id, divmod, pow, any, all}
+_PURE_BUILTINS = {print, len, isinstance, repr, str, format, sorted, min, max}
 _VIEW_ATTRIBUTES = {"T", "real", "imag", "flat", "mT", "base"}
 _VIEW_METHODS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "view", "diagonal", "get", "pop",
                  "values", "items", "keys", "__getitem__", "item"}
@@ -59,7 +60,7 @@ _FRESH_METHODS = {"astype", "sum", "mean", "prod", "max", "min", "var", "std", "
 # list, dict and ndarray methods that change their object; s2s itself differentiates append and pop
 MUTATING_METHODS = {"append", "pop", "extend", "insert", "remove", "clear", "sort", "reverse", "fill", "resize",
                     "update", "setdefault", "popitem", "put", "itemset", "setfield", "partition", "byteswap",
-                    "setflags", "__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__", "discard", "add"}
+                    "setflags", "shuffle", "__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__", "discard", "add"}
 _SUPPORTED_METHODS = {"append", "pop"}
 
 
@@ -628,7 +629,9 @@ class _Analysis:
                 continue
             func = node.func
             if isinstance(func, ast.Attribute) and not self.is_module_path(func):
-                if func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS:
+                receiver = _root(func.value)
+                own = receiver in self.locals or receiver is not None and self.is_data(receiver)
+                if own and func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS:
                     raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)`: it changes "
                                                f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value))
                 if func.attr in _SUPPORTED_METHODS and statement is not None and isinstance(func.value, ast.Name):
@@ -637,6 +640,15 @@ class _Analysis:
                         held = set().union(*(self.pts(a, env) for a in node.args)) if node.args else set()
                         for site in env.get(func.value.id, ()):
                             self.contents.setdefault(site, set()).update(held)
+                    continue
+                local = [a for a in node.args + [k.value for k in node.keywords] if _root(a) in self.locals]
+                if isinstance(statement, ast.Expr) and node is statement.value and local and \
+                        func.attr not in _SUPPORTED_METHODS:
+                    raise OwnershipError(node, f"s2s cannot tell whether `{ast.unparse(func)}(...)` changes "
+                                               f"`{ast.unparse(local[0])}` in place: its result is not used, so it "
+                                               "is called for what it does",
+                                         "compute the new value with functions s2s knows and assign it, or move the "
+                                         "call outside the differentiated function")
                 continue
             obj = self.resolve_call(func)
             if isinstance(obj, np.ufunc) and len(node.args) > obj.nin:
@@ -652,6 +664,22 @@ class _Analysis:
             if hint is not None:
                 raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(func)}(...)`: it changes its "
                                            "first argument in place", hint)
+            if isinstance(statement, ast.Expr) and node is statement.value and self.may_change_arguments(obj):
+                local = [a for a in node.args + [k.value for k in node.keywords] if _root(a) in self.locals]
+                if local:
+                    raise OwnershipError(node, f"s2s cannot tell whether `{ast.unparse(func)}(...)` changes "
+                                               f"`{ast.unparse(local[0])}` in place: it has no derivative rule and its "
+                                               "result is not used, so it is called for what it does",
+                                         "compute the new value with functions s2s knows and assign it, or move the "
+                                         "call outside the differentiated function")
+
+    def may_change_arguments(self, obj):
+        """Whether a call to `obj` whose result is dropped may be there to change its arguments."""
+        if obj is _UNKNOWN or isinstance(obj, types.FunctionType) and not self.has_rule(obj):
+            return obj is _UNKNOWN  # s2s reads a user function itself (callee_updates)
+        if not _hashable(obj) or self.has_rule(obj) or obj in _VALUE_BUILTINS or obj in _PURE_BUILTINS:
+            return False
+        return not getattr(obj, "__module__", "").startswith("s2s")
 
 
 _UNKNOWN = object()
