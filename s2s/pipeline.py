@@ -12,6 +12,7 @@ import types
 import numpy as np
 
 from s2s import codegen, frontend, rules, runtime
+from s2s.errors import UnsupportedSyntaxError
 from transforms import aliasing, exits, lower, optimize, reverse, specialize
 from transforms import desugar as desugar_pass
 from transforms import forward as forward_pass
@@ -363,10 +364,22 @@ def _cache_key(func, wrt_names, form, optimize_code, scalar_params, shaped_param
             tuple(shaped_params))
 
 
+_building = threading.local()  # keys of the derivatives being made in this thread (a cycle of calls is refused)
+
+
 def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_params=()):
     version = rules.version
-    with frontend.recording() as record:
-        gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record)
+    keys = _building.__dict__.setdefault("keys", set())
+    order = _building.__dict__.setdefault("order", [])
+    keys.add(key)
+    order.append(key)
+    try:
+        with frontend.recording() as record:
+            gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record)
+    finally:
+        order.pop()
+        if key not in order:
+            keys.discard(key)
     gen.deps = _deps_of(func, record)
     gen.version = version
     return gen
@@ -420,8 +433,15 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
             callees[label] = name
             callee_form = "jvp" if form == "jvp" else "split"
             links.append(Link(name, copy.deepcopy(call_node.func), wrt, callee_form, optimize_code))
-            if _cache_key(callee, wrt, callee_form, optimize_code, ()) == key:
+            callee_key = _cache_key(callee, wrt, callee_form, optimize_code, ())
+            if callee_key == key:
                 tangent_names[name] = None  # the function being built: its own tangent names
+            elif callee_key in _building.__dict__.setdefault("keys", set()):
+                chain = " -> ".join(k[0].co_name for k in _building.order) + f" -> {callee.__name__}"
+                raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate functions that call each other "
+                               f"in a cycle ({chain})", call_node,
+                               hint="a function may call itself, but not through another function: write the "
+                                    "recursion as a loop, or as one function that calls itself")
             else:  # built now for its tangent names; linked when the code is bound
                 tangent_names[name] = derivative_code(callee, wrt, callee_form, optimize_code).tangent_names
         return callees[label]

@@ -494,3 +494,14 @@ def test_thousands_of_shapes_stay_bounded():
     assert len(store.shaped) <= api.SHAPE_VARIANTS
     assert len(pipeline._cache) <= pipeline._CACHE_MAX
     assert _generated_lines() - lines0 <= 2 * api.SHAPE_VARIANTS + 8
+
+
+def test_functions_calling_each_other_are_refused_not_a_recursion_error():
+    ns = notebook()
+    cell(ns, "def even(x, n):\n    if n == 0:\n        return x\n    return odd(x * x, n - 1)\n")
+    cell(ns, "def odd(x, n):\n    if n == 0:\n        return x\n    return even(2.0 * x, n - 1)\n")
+    for make in (s2s.grad, s2s.value_and_grad):
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="call each other in a cycle"):
+            make(ns["even"])(1.5, 3)
+    cell(ns, "def fact(x, n):\n    if n <= 0:\n        return x\n    return x * fact(x, n - 1)\n")
+    assert s2s.grad(ns["fact"])(2.0, 3) == 32.0  # a function calling itself is fine
