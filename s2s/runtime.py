@@ -90,6 +90,10 @@ def unbroadcast(g, x):
     """Sum the gradient `g` down to the shape of `x` (undo NumPy broadcasting)."""
     if is_zero(g):  # the zero adjoint stands for zeros of any shape
         return g
+    if isinstance(x, list | tuple):  # NumPy took the list for an array of its shape
+        if isinstance(g, list | tuple) and len(g) != len(x):
+            _refuse_structure(g, x)
+        return _sum_to_shape(g, _sequence_shape(x), x)
     gs = getattr(g, "shape", ())
     xs = getattr(x, "shape", ())
     if gs == xs:
@@ -105,6 +109,28 @@ def unbroadcast(g, x):
     if getattr(g, "shape", ()) != xs:
         g = broadcast_to_like(g, x)
     return g
+
+
+def _sequence_shape(x):
+    """The shape NumPy gives a list or tuple, None for one it cannot make an array of (ragged)."""
+    try:
+        return np.shape(x)
+    except ValueError:
+        return None
+
+
+def _sum_to_shape(g, xs, x):
+    """`g` summed over the axes broadcasting added or stretched to reach shape `xs`."""
+    if xs is None or getattr(g, "shape", ()) == xs or isinstance(g, list | tuple):
+        return g
+    gs = np.shape(g)
+    extra = len(gs) - len(xs)
+    if extra > 0:
+        g = np.sum(g, axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(xs) if n == 1 and np.shape(g)[i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return np.broadcast_to(g, xs) if np.shape(g) != xs else g
 
 
 def is_zero(g) -> bool:
@@ -145,6 +171,8 @@ def finish(g, x):
     if isinstance(x, list | tuple):
         if is_zero(g):
             g = [ZERO] * len(x)
+        elif isinstance(g, list | tuple) and len(g) != len(x):
+            _refuse_structure(g, x)
         out = [finish(gi, xi) for gi, xi in zip(g, x)]
         return tuple(out) if isinstance(x, tuple) else out
     if isinstance(x, dict):
@@ -167,6 +195,15 @@ def finish(g, x):
     if is_foreign(g):  # a number argument whose gradient is a lazy / device scalar: leave it so
         return g
     return float(g) if isinstance(x, int | float) and np.ndim(g) == 0 and not isinstance(g, complex) else g
+
+
+def _refuse_structure(g, x):
+    from s2s.errors import NoDerivativeRuleError
+    raise NoDerivativeRuleError(
+        f"s2s made an adjoint of {len(g)} parts for a {type(x).__name__} of {len(x)}: a list or tuple was "
+        "concatenated or repeated where s2s took + or * for arithmetic (an integer argument differentiated as a "
+        "repetition count?)", hint="differentiate with respect to float arguments only, or build the list with "
+                                   "append")
 
 
 def _refuse_complex():
@@ -320,6 +357,8 @@ def _axes(axis, ndim):
 
 def expand_reduced(g, x, axis, keepdims):
     """Broadcast the gradient of a reduction back to the reduced array's shape."""
+    if isinstance(x, list | tuple) and _sequence_shape(x) is not None:  # NumPy reduced it as an array
+        x = np.zeros(_sequence_shape(x))
     xs = shape_of(x)
     if not keepdims and xs != () and is_array(g):  # (a Python number broadcasts as it is)
         for a in sorted(_axes(axis, len(xs))):
@@ -329,7 +368,7 @@ def expand_reduced(g, x, axis, keepdims):
 
 def reduced_size(x, axis):
     """Number of elements a reduction over `axis` combines."""
-    xs = shape_of(x)
+    xs = shape_of(x) if not isinstance(x, list | tuple) else (_sequence_shape(x) or ())
     n = 1
     for a in _axes(axis, len(xs)):
         n *= xs[a]
@@ -1208,6 +1247,64 @@ def index_concat_tangent(obj, items, tangents):
              else np.reshape(t + np.zeros(np.shape(i)), np.shape(p))
              for i, t, p in zip(items, tangents, pieces)]
     return np.concatenate(dense, axis=axis)
+
+
+def _concatenates(x, y) -> bool:
+    """Whether `x + y` is list or tuple concatenation (an array on either side makes it elementwise)."""
+    return isinstance(x, list) and isinstance(y, list) or isinstance(x, tuple) and isinstance(y, tuple)
+
+
+def _repeats(seq, count) -> bool:
+    """Whether `seq * count` is repetition: a list or tuple and an integer (an array makes it elementwise)."""
+    return isinstance(seq, list | tuple) and isinstance(count, int | np.integer)
+
+
+def grad_add_seq(g, x, y, which):
+    """Adjoint of `x + y` for x (which=0) or y where the operands may be lists or tuples: the part of
+    the concatenation's adjoint that came from that operand; unbroadcast for arithmetic."""
+    if not _concatenates(x, y):
+        return unbroadcast(g, y if which else x)
+    if is_zero(g):
+        return ZERO
+    n = len(x)
+    return list(g[n:] if which else g[:n])
+
+
+def grad_mult_seq(g, x, y, which):
+    """Adjoint of `x * y` for x (which=0) or y where one operand may be a list or tuple repeated an integer
+    number of times: the sum of the repeats' adjoints for the sequence, none for the count."""
+    seq, count = (x, y) if _repeats(x, y) else (y, x) if _repeats(y, x) else (None, None)
+    if seq is None:
+        return unbroadcast(g * (y if which == 0 else x), y if which else x)
+    if is_zero(g) or (seq is y) != bool(which):
+        return ZERO
+    m = len(seq)
+    total = [ZERO] * m
+    for k in range(int(count)):
+        for i in range(m):
+            total[i] = add(total[i], g[k * m + i])
+    return total
+
+
+def add_seq_tangent(tx, ty, x, y, ans):
+    """Tangent of `x + y` (one operand's tangent, the other 0.0) where the operands may be sequences."""
+    if not _concatenates(x, y):
+        return broadcast_like(tx if is_zero(ty) else ty, ans)
+    parts = [zeros_like_value(x) if is_zero(tx) else list(tx), zeros_like_value(y) if is_zero(ty) else list(ty)]
+    out = parts[0] + parts[1]
+    return tuple(out) if isinstance(ans, tuple) else out
+
+
+def mult_seq_tangent(t, x, y, which):
+    """Tangent of `x * y` for the tangent `t` of x (which=0) or y where one operand may be a repeated sequence."""
+    if _repeats(x, y) or _repeats(y, x):
+        seq, count = (x, y) if _repeats(x, y) else (y, x)
+        if (seq is y) != bool(which):
+            return zeros_like_value(seq) * int(count)  # the count is an integer: no tangent
+        t = zeros_like_value(seq) if is_zero(t) else list(t)
+        out = t * int(count)
+        return tuple(out) if isinstance(seq, tuple) else out
+    return t * (y if which == 0 else x)
 
 
 def index_item(obj, key):

@@ -698,6 +698,8 @@ HESSIAN_SAMPLES = {
     "op:matmul": (lambda x: np.sum((x[:, None] * x[None, :]) @ x * V3) + (x @ x) ** 2, _X3),
     "op:mod": (lambda x: np.sum((x % 0.3) ** 3 + 1.5 % (x + 2.0)), _P3),
     "op:usub": (lambda x: np.sum(-(x * x) * x), _X3), "op:uadd": (lambda x: np.sum(+(x * x) * x), _X3),
+    "op:add_seq": (lambda x: sum([x, x * x] + [math.sin(x)] + [1.0]) ** 2, 0.7),
+    "op:mult_seq": (lambda x: sum([x, x * x] * 3 + 2 * [math.sin(x)]) ** 2, 0.7),
     # numpy, elementwise
     "np.abs": (lambda x: np.sum(np.abs(x) ** 3), _X3), "np.fabs": (lambda x: np.sum(np.fabs(x) ** 3), _X3),
     "np.add": (lambda x: np.sum(np.add(x, x * x) ** 3), _X3),
@@ -812,12 +814,15 @@ def _rules_called(f):
     """The rules the lowered program of `f` calls (operators included)."""
     from s2s import pipeline
     from s2s.frontend import missing
-    from transforms.analysis import op_name, resolve_call
+    from transforms.analysis import analyze, op_name, resolve_call
+    from transforms.sequences import Sequences
     low = pipeline.lowered(f)
+    params = [a.arg for a in low.tree.args.args]
+    sequences = Sequences(low.pf, low.tree, analyze(low.pf, low.tree, params[:1]))
     used = set()
     for n in ast.walk(low.tree):
         if isinstance(n, ast.BinOp | ast.UnaryOp) and not isinstance(n.op, ast.Not):
-            used.add(op_name(n.op))
+            used.add((sequences.op_key(n) if isinstance(n, ast.BinOp) else None) or op_name(n.op))
         elif isinstance(n, ast.Call):
             obj = resolve_call(low.pf, n)
             rule = rules.lookup(obj) if obj is not missing() else None
@@ -937,3 +942,139 @@ def test_repeated_index_gives_the_overwritten_write_no_adjoint():
     g = s2s.grad(add_repeat, wrt=1)(X4, np.array([1.5, -0.4]))
     assert g[0] == 0.0  # y[[0, 0]] += v is y[0] = x[0] + v[1]: no accumulation
     assert g[1] == pytest.approx(np.cos(X4[0] - 0.4))
+
+
+# ---- 6. list and tuple concatenation and repetition: `+` and `*` on sequences are not arithmetic -----------------------
+
+
+def cat_lists(x):
+    L = [x] + [2.0 * x]
+    return L[1] * 3.0 + L[0] * L[0]
+
+
+def cat_constant_first(x):
+    L = [1.0] + [x]
+    return L[0] * 3.0 + L[1] * 5.0 * L[1]
+
+
+def cat_extend(x):
+    out = [x]
+    out += [2.0 * x]
+    out += [x * x, 1.0]
+    return out[1] * 3.0 + out[0] + out[2] * out[3]
+
+
+def cat_in_loop(x):
+    out = []
+    for i in range(4):
+        out += [x * i, x * x]
+    return sum(out) + out[5] * out[6]
+
+
+def rep_right(x):
+    L = [x] * 2
+    return L[1] * 3.0 + L[0] * 5.0 * L[1]
+
+
+def rep_left(x):
+    L = 3 * [x, x * x]
+    return L[1] * 3.0 + L[4] * 5.0 + sum(L)
+
+
+def rep_count_variable(x):
+    n = len([1, 2, 3])
+    L = [x * x] * n
+    return sum(L) * L[2]
+
+
+def tup_cat(x):
+    t = (x,) + (2.0 * x, x * x)
+    return t[1] * 3.0 + t[2] * t[0]
+
+
+def tup_rep(x):
+    t = (x, 2.0 * x) * 2
+    return t[3] * 3.0 + t[0] * t[2]
+
+
+def cat_to_numpy(x):
+    L = [x, 2.0 * x] + [x * x]
+    return np.sum(np.array(L) * np.array([1.0, 3.0, 5.0])) + np.sum(L) + np.mean(L) * np.max(L)
+
+
+def cat_arrays(x):
+    L = [x] + [x * x]
+    return np.sum(L[0] * L[1]) + np.sum(np.concatenate(L))
+
+
+def array_plus_list(x):
+    return np.sum((np.ones(2) + [x, x * x]) ** 2)  # an array makes it elementwise
+
+
+def nested_repeat(x):
+    L = [[x, 2.0 * x]] * 2
+    return L[1][0] * 3.0 + L[0][1]
+
+
+@pytest.mark.parametrize("f", [cat_lists, cat_constant_first, cat_extend, cat_in_loop, rep_right, rep_left,
+                               rep_count_variable, tup_cat, tup_rep, cat_to_numpy, array_plus_list, nested_repeat])
+def test_sequence_operators_on_floats(f):
+    x = 0.7
+    check_grad(f, x, ag=None if f not in (cat_to_numpy, array_plus_list, cat_in_loop, cat_extend) else False)
+    check_jvp(f, (x,))
+    h = s2s.hessian(f)(x)
+    g = s2s.grad(f)
+    assert h == pytest.approx((g(x + 1e-5) - g(x - 1e-5)) / 2e-5, rel=1e-5, abs=1e-6)
+
+
+def test_sequence_operators_on_arrays():
+    x = _r((3,), 90)
+    check_grad(cat_arrays, x)
+    check_jvp(cat_arrays, (x,))
+
+
+def list_param(xs):
+    ys = xs + xs
+    zs = xs * 2
+    return ys[0] * ys[3] + zs[1] * 3.0 + sum(ys) * xs[2]
+
+
+def tuple_param(t, w):
+    u = t + (w,)
+    return u[0] * u[1] + u[2] * u[2] * u[1]
+
+
+def _fd_list(f, xs, *rest, eps=1e-6):
+    out = []
+    for i in range(len(xs)):
+        up, dn = list(xs), list(xs)
+        up[i] += eps
+        dn[i] -= eps
+        out.append((f(type(xs)(up), *rest) - f(type(xs)(dn), *rest)) / (2 * eps))
+    return out
+
+
+def test_list_and_tuple_arguments_concatenated():
+    xs = [0.3, -1.2, 0.8]
+    g = s2s.grad(list_param)(xs)
+    assert isinstance(g, list)
+    np.testing.assert_allclose(g, _fd_list(list_param, xs), rtol=1e-6)
+    t = (0.4, 1.5)
+    g = s2s.grad(tuple_param)(t, 0.9)
+    assert isinstance(g, tuple)
+    np.testing.assert_allclose(g, _fd_list(tuple_param, t, 0.9), rtol=1e-6)
+    assert s2s.grad(tuple_param, wrt=1)(t, 0.9) == pytest.approx(2 * 0.9 * 1.5)
+
+
+def repeat_by_argument(x, n):
+    L = [x] * n
+    return sum(L) * L[0]
+
+
+def test_integer_argument_differentiated_as_a_repetition_count_is_refused():
+    assert s2s.grad(repeat_by_argument)(0.5, 3) == pytest.approx(2 * 3 * 0.5)  # the count not differentiated: fine
+    # (a count is an integer: s2s takes differentiated values for floats, so `[x] * n` is arithmetic to it here;
+    # the list's adjoint then has the wrong length, or the count's adjoint multiplies two lists: an error either way)
+    for wrt in (1, (0, 1)):
+        with pytest.raises((NoDerivativeRuleError, TypeError), match="concatenated or repeated|can't multiply seq"):
+            s2s.grad(repeat_by_argument, wrt=wrt)(0.5, 3)

@@ -16,6 +16,7 @@ from s2s.frontend import missing
 from transforms import analysis, templates
 from transforms.analysis import is_append, is_user_function, op_name, resolve_call
 from transforms.names import NameAllocator, load, store
+from transforms.sequences import Sequences
 
 _LINEAR_ADD = {"op:add", "op:sub", "op:uadd"}
 
@@ -28,7 +29,7 @@ def _assign(target, value, like):
 class Forward:
     """Builds the tangent program of one lowered function."""
 
-    def __init__(self, pf, tree, wrt, alloc: NameAllocator, helpers: dict, link, scalar_params=()):
+    def __init__(self, pf, tree, wrt, alloc: NameAllocator, helpers: dict, link, scalar_params=(), plain_params=()):
         self.pf = pf
         self.tree = tree
         self.wrt = wrt
@@ -36,6 +37,8 @@ class Forward:
         self.helpers = helpers
         self.link = link  # (function, wrt positions) -> helper name of its jvp
         self.facts = analysis.analyze(pf, tree, wrt, scalar_params)
+        self.sequences = Sequences(pf, tree, self.facts, plain_params)  # `+` / `*` that may act on lists
+        self.facts.containers |= self.sequences.containers
         self.active = self.facts.active | set(wrt)
         self.dots = {}
         self.callee_tangents = {}
@@ -157,9 +160,10 @@ class Forward:
         if isinstance(value, ast.Name):
             return self.tangent_of(value) or ast.Constant(0.0)
         if isinstance(value, ast.BinOp | ast.UnaryOp):
-            rule = rules.lookup(op_name(value.op))
+            # (x_dot * y is already right for a repeated list: only `+` needs the sequence-aware tangent)
+            key = (self.sequences.op_key(value) if isinstance(value.op, ast.Add) else None) or op_name(value.op)
+            rule = rules.lookup(key)
             args = [value.left, value.right] if isinstance(value, ast.BinOp) else [value.operand]
-            key = op_name(value.op)
             return self.apply_rule(rule, args, {}, ans, value, linear_add=key in _LINEAR_ADD)
         if isinstance(value, ast.Subscript):
             td = self.tangent_of(value.value)

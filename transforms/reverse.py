@@ -20,6 +20,7 @@ from s2s.frontend import missing
 from transforms import analysis, templates
 from transforms.analysis import atom_names, is_append, is_user_function, op_name, resolve_call
 from transforms.names import NameAllocator, expr, load, store
+from transforms.sequences import Sequences
 
 ZERO = ast.Constant(0.0)
 
@@ -45,7 +46,7 @@ class Comment(ast.stmt):
 class Reverse:
     """Builds the forward and backward sweeps of one lowered function."""
 
-    def __init__(self, pf, tree, wrt, alloc: NameAllocator, helpers: dict, link, scalar_params=()):
+    def __init__(self, pf, tree, wrt, alloc: NameAllocator, helpers: dict, link, scalar_params=(), plain_params=()):
         self.pf = pf
         self.tree = tree
         self.wrt = wrt
@@ -54,6 +55,9 @@ class Reverse:
         self.link = link  # (function, wrt positions) -> helper name of its vjp
         self.facts = analysis.analyze(pf, tree, wrt, scalar_params)
         self.active = self.facts.active
+        # `+` / `*` that may concatenate or repeat lists; names whose adjoints may then be lists
+        self.sequences = Sequences(pf, tree, self.facts, plain_params)
+        self.facts.containers |= self.sequences.containers
         self.bar = {}
         self.stack = None
         self.needed = None  # None on the first run: record every overwritten name
@@ -508,7 +512,7 @@ class Reverse:
                 out += self.accumulate(value.id, g, s)
             return out
         if isinstance(value, ast.BinOp | ast.UnaryOp):
-            rule = rules.lookup(op_name(value.op))
+            rule = rules.lookup(self.sequences.op_key(value) or op_name(value.op))
             args = [value.left, value.right] if isinstance(value, ast.BinOp) else [value.operand]
             return self.apply_rule(rule, args, {}, g, ans, s, value)
         if isinstance(value, ast.Subscript):

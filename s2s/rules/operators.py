@@ -16,6 +16,14 @@ defrule("matmul(x, y)", x="s2s.grad_matmul_a(g, x, y)", y="s2s.grad_matmul_b(g, 
         x_dot="x_dot @ y", y_dot="x @ y_dot", operator=True)
 defrule("mod(x, y)", x="unbroadcast(g, x)", y="unbroadcast(-g * np.floor(x / y), y)",
         x_dot="x_dot", y_dot="-y_dot * np.floor(x / y)", operator=True)
+# `+` and `*` where an operand may be a list or tuple (transforms/sequences.py): concatenation and repetition
+# when they are, arithmetic otherwise; the helpers look at the operands
+defrule("add_seq(x, y)", operator=True, elementwise=False, structured=True,
+        x="s2s.grad_add_seq(g, x, y, 0)", y="s2s.grad_add_seq(g, x, y, 1)",
+        x_dot="s2s.add_seq_tangent(x_dot, 0.0, x, y, ans)", y_dot="s2s.add_seq_tangent(0.0, y_dot, x, y, ans)")
+defrule("mult_seq(x, y)", operator=True, elementwise=False, structured=True,
+        x="s2s.grad_mult_seq(g, x, y, 0)", y="s2s.grad_mult_seq(g, x, y, 1)",
+        x_dot="s2s.mult_seq_tangent(x_dot, x, y, 0)", y_dot="s2s.mult_seq_tangent(y_dot, x, y, 1)")
 defrule("usub(x)", x="-g", x_dot="-x_dot", operator=True)
 defrule("uadd(x)", x="g", x_dot="x_dot", operator=True)
 nondifferentiable("floordiv(x, y)", "not_(x)", "invert(x)", "compare(x, y)",

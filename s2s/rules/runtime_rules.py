@@ -156,6 +156,20 @@ _index_item = _defrule_for(rt.index_item, "index_item(obj, key)")  # no template
 _index_item.jvp["obj"] = None
 _index_item.name = "np.s_[...], np.index_exp[...], np.mgrid[...] or np.ogrid[...]"
 
+# `+` and `*` that may concatenate or repeat lists and tuples
+defrule_for(rt.grad_add_seq, "grad_add_seq(g, x, y, which)", shape_only=("x", "y"), structured=True,
+            g_dot="s2s.grad_add_seq(g_dot, x, y, which)")
+defrule_for(rt.grad_mult_seq, "grad_mult_seq(g, x, y, which)", structured=True,
+            g_dot="s2s.grad_mult_seq(g_dot, x, y, which)",
+            x_dot="s2s.grad_mult_seq(g, x_dot, y, which) if which == 1 else 0.0",
+            y_dot="s2s.grad_mult_seq(g, x, y_dot, which) if which == 0 else 0.0")
+defrule_for(rt.add_seq_tangent, "add_seq_tangent(tx, ty, x, y, ans)", shape_only=("x", "y", "ans"), structured=True,
+            tx_dot="s2s.add_seq_tangent(tx_dot, 0.0, x, y, ans)", ty_dot="s2s.add_seq_tangent(0.0, ty_dot, x, y, ans)")
+defrule_for(rt.mult_seq_tangent, "mult_seq_tangent(t, x, y, which)", structured=True,
+            t_dot="s2s.mult_seq_tangent(t_dot, x, y, which)",
+            x_dot="s2s.mult_seq_tangent(t, x_dot, y, 1) if which == 1 else 0.0",
+            y_dot="s2s.mult_seq_tangent(t, x, y_dot, 0) if which == 0 else 0.0")
+
 # helpers that forward-mode templates call (so tangent code can be differentiated again)
 defrule_for(rt.keep, "keep(ans, x, axis, keepdims)", shape_only=("x",), ans_dot="s2s.keep(ans_dot, x, axis, keepdims)")
 defrule_for(rt.builtin_sum_tangent, "builtin_sum_tangent(t, x)", shape_only=("x",),
