@@ -263,10 +263,11 @@ def _onehot_scatter(g, x, parts, dtype, out):
     arrays = [k for k, i in enumerate(parts) if not _is_basic(i)]
     plain = slice(None)
     if len(arrays) != 1 or any(not (isinstance(i, slice) and i == plain) for k, i in enumerate(parts) if k != arrays[0]):
-        raise NotImplementedError(
-            f"s2s: the gradient of x[index] for a {type(x).__module__}.{type(x).__name__} with this index "
-            "(several index arrays, or an index array next to integers or partial slices) is not implemented; "
-            "index with one integer or boolean array and plain ':' slices, or use np.where / np.take")
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            f"s2s has no gradient of x[index] for a {type(x).__module__}.{type(x).__name__} with this index "
+            "(several index arrays, or an index array next to integers or partial slices)",
+            hint="index with one integer or boolean array and plain ':' slices, or use np.where / np.take")
     axis = arrays[0]
     idx = _arr(parts[axis])
     n = shape_of(x)[axis]
@@ -274,9 +275,10 @@ def _onehot_scatter(g, x, parts, dtype, out):
         if isinstance(idx, np.ndarray) and idx.ndim == 1:
             idx = np.flatnonzero(idx)
         else:
-            raise NotImplementedError(
-                f"s2s: the gradient of x[mask] for a {type(x).__module__}.{type(x).__name__} is only implemented for a "
-                "1-d NumPy mask along one axis; write np.where(mask, x, 0) instead of x[mask]")
+            from s2s.errors import NoDerivativeRuleError
+            raise NoDerivativeRuleError(
+                f"s2s has a gradient of x[mask] for a {type(x).__module__}.{type(x).__name__} only for a 1-d NumPy "
+                "mask along one axis", hint="write np.where(mask, x, 0) instead of x[mask]")
     if isinstance(idx, np.ndarray):  # concrete indices: combine repeats, then assign unique positions
         flat = idx.reshape(-1) % n
         unique, inverse = np.unique(flat, return_inverse=True)
@@ -442,15 +444,27 @@ def grad_cumsum(g, x, axis):
 
 
 def grad_norm(g, ans, x, ord, axis, keepdims):
-    """Adjoint of np.linalg.norm for the 2-norm (vectors) and Frobenius norm."""
+    """Adjoint of np.linalg.norm: vector norms with ord None, 2, 1, inf and -inf (0 where the norm has
+    no derivative: at 0, and split evenly between tied entries for inf), the Frobenius norm of matrices.
+    Other orders (matrix 1-, 2-, inf- and nuclear norms, vector p-norms) are refused."""
     if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
         return ZERO
-    if ord not in (None, 2, "fro") or (ord == 2 and np.ndim(x) > 1 and axis is None):
-        if ord == 1 and (axis is not None or np.ndim(x) == 1):
-            return expand_reduced(g, x, axis, keepdims) * np.sign(x)
-        raise NotImplementedError(f"s2s: gradient of np.linalg.norm with ord={ord!r} is not implemented")
-    n = expand_reduced(ans, x, axis, keepdims)
-    return expand_reduced(g, x, axis, keepdims) * x / np.where(n == 0, 1, n)
+    matrix = (axis is None and np.ndim(x) == 2) or (isinstance(axis, tuple | list) and len(axis) == 2)
+    if ord in (None, "fro") or (ord == 2 and not matrix):
+        n = expand_reduced(ans, x, axis, keepdims)
+        return expand_reduced(g, x, axis, keepdims) * x / np.where(n == 0, 1, n)
+    if not matrix and ord == 1:
+        return expand_reduced(g, x, axis, keepdims) * np.sign(x)
+    if not matrix and ord in (np.inf, -np.inf):
+        mag = np.abs(x)
+        hit = mag == expand_reduced(ans, x, axis, keepdims)
+        count = np.sum(hit, axis=axis, keepdims=True)
+        return expand_reduced(g, x, axis, keepdims) * np.sign(x) * hit / count
+    from s2s.errors import NoDerivativeRuleError
+    raise NoDerivativeRuleError(
+        f"s2s has no derivative of np.linalg.norm with ord={ord!r} for {'matrices' if matrix else 'vectors'}",
+        hint="use ord=None (2-norm of vectors, Frobenius norm of matrices), ord=1 or ord=np.inf for vectors, or "
+             "write the norm out (np.sum(np.abs(x) ** p) ** (1 / p))")
 
 
 def grad_matmul_a(g, a, b):
@@ -536,32 +550,9 @@ def grad_tensordot(g, a, b, axes, which):
 
 
 def grad_einsum(g, subscripts, operands, which):
-    """Adjoint of np.einsum for the operand at position `which` (explicit '->' form)."""
-    if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
-        return ZERO
-    if "->" not in subscripts:
-        ins = subscripts.replace(" ", "").split(",")
-        letters = sorted({c for s in ins for c in s if c.isalpha() and sum(t.count(c) for t in ins) == 1})
-        subscripts = subscripts + "->" + "".join(letters)
-    lhs, out = subscripts.replace(" ", "").split("->")
-    ins = lhs.split(",")
-    if "..." in subscripts:
-        raise NotImplementedError("s2s: gradient of np.einsum with '...' is not implemented")
-    target = ins[which]
-    others = [s for i, s in enumerate(ins) if i != which]
-    other_ops = [o for i, o in enumerate(operands) if i != which]
-    x = operands[which]
-    # letters of the target that appear nowhere else were summed out: broadcast back
-    present = set(out) | {c for s in others for c in s}
-    kept = "".join(dict.fromkeys(c for c in target if c in present))
-    grad = np.einsum(",".join([out] + others) + "->" + kept, g, *other_ops)
-    if len(set(target)) != len(target):  # repeated letter (diagonal): build via identity
-        raise NotImplementedError("s2s: gradient of np.einsum with a repeated index in one operand is not implemented")
-    expand = "".join(c for c in target)
-    shape = [np.shape(x)[target.index(c)] for c in expand]
-    grad = np.einsum(kept + "->" + "".join(c for c in expand if c in kept), grad)
-    full = np.reshape(grad, [shape[i] if c in kept else 1 for i, c in enumerate(expand)])
-    return full * np.ones_like(_arr(x), dtype=_float_dtype(full))
+    """Adjoint of np.einsum for the operand at position `which` (kept for old generated code: the rule
+    now calls grad_einsum_parts, which also reads the sublist form, '...' and repeated indices)."""
+    return grad_einsum_parts(g, [subscripts] + list(operands))[which + 1]
 
 
 def grad_concatenate(g, arrays, axis):
@@ -833,6 +824,14 @@ def real_part(t, val):
     if getattr(val, "dtype", None) is not None and val.dtype.kind == "c" or isinstance(val, complex):
         _refuse_complex()
     return t
+
+
+def fdiv(a, b):
+    """a / b as NumPy divides (inf or nan with a RuntimeWarning at b == 0), also for Python floats,
+    which would raise ZeroDivisionError: a derivative infinite at the end of a domain is not an error."""
+    if b == 0 and not is_array(b) and not is_array(a):
+        return float(np.float64(a) / np.float64(b))
+    return a / b
 
 
 def safe_div(a, b):

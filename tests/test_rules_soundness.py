@@ -1078,3 +1078,51 @@ def test_integer_argument_differentiated_as_a_repetition_count_is_refused():
     for wrt in (1, (0, 1)):
         with pytest.raises((NoDerivativeRuleError, TypeError), match="concatenated or repeated|can't multiply seq"):
             s2s.grad(repeat_by_argument, wrt=wrt)(0.5, 3)
+
+
+# ---- 7. ends of domains: NumPy's inf / nan with a warning, not ZeroDivisionError; 0 where a norm is 0 ----------------
+
+
+@pytest.mark.parametrize("f, x", [(math.sqrt, 0.0), (math.asin, 1.0), (math.acos, -1.0), (math.acosh, 1.0)])
+def test_infinite_slope_at_the_end_of_a_domain_is_inf(f, x):
+    def g(v):
+        return f(v)
+    with pytest.warns(RuntimeWarning):
+        assert abs(s2s.grad(g)(x)) == math.inf
+    with pytest.warns(RuntimeWarning):
+        assert abs(s2s.jvp(g, (x,), (1.0,))[1]) == math.inf
+
+
+def test_hypot_at_the_origin_uses_the_zero_subgradient():
+    def f(x, y):
+        return math.hypot(x, y) + np.sum(np.hypot(np.array([x, 0.0]), y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert s2s.grad(f, wrt=(0, 1))(0.0, 0.0) == (0.0, 0.0)
+    check_grad(f, 0.3, -0.4, wrt=(0, 1), ag=False)
+
+
+def test_np_where_condition_carries_no_derivative():
+    def f(x):
+        return np.sum(np.where(x, x * x, 1.0))  # a float condition: its truth is piecewise constant
+    x = np.array([0.5, 0.0, -1.2])
+    np.testing.assert_allclose(s2s.grad(f)(x), [1.0, 0.0, -2.4])
+
+
+@pytest.mark.parametrize("ord_, axis, shape", [(np.inf, None, (4,)), (-np.inf, 1, (2, 3)), (1, 0, (3, 2))])
+def test_vector_norms(ord_, axis, shape):
+    x = _r(shape, 95)
+
+    def f(v):
+        return np.sum(np.linalg.norm(v, ord=ord_, axis=axis) ** 2)
+    check_grad(f, x, ag=False)  # (autograd: nan at the maximum for inf, no rule for -inf)
+    check_jvp(f, (x,))
+
+
+@pytest.mark.parametrize("ord_, axis", [(2, None), (1, None), (np.inf, (0, 1)), ("nuc", None), (2, (0, 1)), (3, 0)])
+def test_norms_without_a_rule_are_refused(ord_, axis):
+    # (the matrix 1-norm used to come out as the entrywise one, the spectral norm as the Frobenius one)
+    def f(v):
+        return np.sum(np.linalg.norm(v, ord=ord_, axis=axis))
+    with pytest.raises(NoDerivativeRuleError, match="np.linalg.norm with ord="):
+        s2s.grad(f)(_r((3, 3), 96))

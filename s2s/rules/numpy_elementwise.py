@@ -57,8 +57,9 @@ power_rules("np.power(x1, x2)", "x1", "x2", x2="unbroadcast(g * ans * np.log(np.
 defrule("np.arctan2(x1, x2)", x1="unbroadcast(g * x2 / (x1 * x1 + x2 * x2), x1)",
         x2="unbroadcast(-g * x1 / (x1 * x1 + x2 * x2), x2)",
         x1_dot="x1_dot * x2 / (x1 * x1 + x2 * x2)", x2_dot="-x2_dot * x1 / (x1 * x1 + x2 * x2)")
-defrule("np.hypot(x1, x2)", x1="unbroadcast(g * x1 / ans, x1)", x2="unbroadcast(g * x2 / ans, x2)",
-        x1_dot="x1_dot * x1 / ans", x2_dot="x2_dot * x2 / ans")
+defrule("np.hypot(x1, x2)", x1="unbroadcast(g * s2s.safe_div(x1, ans), x1)",  # 0 at the origin, as for norm
+        x2="unbroadcast(g * s2s.safe_div(x2, ans), x2)",
+        x1_dot="x1_dot * s2s.safe_div(x1, ans)", x2_dot="x2_dot * s2s.safe_div(x2, ans)")
 defrule("np.logaddexp(x1, x2)", x1="unbroadcast(g * np.exp(x1 - ans), x1)",
         x2="unbroadcast(g * np.exp(x2 - ans), x2)",
         x1_dot="x1_dot * np.exp(x1 - ans)", x2_dot="x2_dot * np.exp(x2 - ans)")
@@ -77,7 +78,7 @@ defrule("np.fmax(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)
 defrule("np.fmin(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
         x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
         x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
-defrule("np.where(condition, x, y)", x="s2s.grad_where(g, condition, x, True)",
+defrule("np.where(condition, x, y)", zero=("condition",), x="s2s.grad_where(g, condition, x, True)",
         y="s2s.grad_where(g, condition, y, False)",
         x_dot="np.where(condition, x_dot, 0.0)", y_dot="np.where(condition, 0.0, y_dot)")
 defrule("np.remainder(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(-g * np.floor_divide(x1, x2), x2)",

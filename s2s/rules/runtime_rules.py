@@ -113,6 +113,7 @@ defrule_for(rt.grad_solve_b, "grad_solve_b(g, a, b)", shape_only=("b",),
 defrule_for(rt.power_slope, "power_slope(x, y)", x_dot="x_dot * y * s2s.power_slope(x, y - 1)",
             y_dot="y_dot * s2s.power_slope_dy(x, y)")
 defrule_for(rt.real_part, "real_part(t, val)", shape_only=("val",), t_dot="s2s.real_part(t_dot, val)")
+defrule_for(rt.fdiv, "fdiv(a, b)", a_dot="s2s.fdiv(a_dot, b)", b_dot="-s2s.fdiv(a * b_dot, b * b)")
 defrule_for(rt.safe_div, "safe_div(a, b)", a_dot="s2s.safe_div(a_dot, b)",
             b_dot="-s2s.safe_div(a * b_dot, b * b)")
 defrule_for(rt.grad_fill, "grad_fill(g, ans, fill_value)", shape_only=("ans", "fill_value"),
