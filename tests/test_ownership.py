@@ -658,3 +658,33 @@ def prints_its_state(x):
 def test_print_is_not_an_update(capsys):
     x = np.array([0.5, -1.0, 2.0])
     assert np.allclose(s2s.grad(prints_its_state)(x), 4.0 * x)
+
+
+def clip_into_itself(x):
+    y = x * 1.0
+    np.clip(y, 0.0, 1.5, y)
+    return np.sum(y * y)
+
+
+def cumsum_into_buffer(x):
+    y = np.zeros(3)
+    np.cumsum(x, 0, None, y)
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize("f", [clip_into_itself, cumsum_into_buffer], ids=lambda f: f.__name__)
+def test_out_passed_by_position_is_refused(f):
+    with pytest.raises(UnsupportedSyntaxError, match="`out`"):
+        s2s.derivative(f)
+
+
+def enumerate_start_keyword(x):
+    s = 0.0
+    for i, t in enumerate(x, start=1):
+        s = s + i * t * t
+    return s + sum([i * t for i, t in enumerate(x, start=2)])
+
+
+def test_enumerate_start_by_keyword():
+    x = np.array([1.0, 2.0, 0.5])
+    assert np.allclose(s2s.grad(enumerate_start_keyword)(x), numeric_grad(enumerate_start_keyword, x))

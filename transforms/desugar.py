@@ -267,8 +267,11 @@ class Desugar(ast.NodeTransformer):
         if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in self.locals:
             fn = None
         if fn is enumerate:
+            if len(it.args) + len(it.keywords) > 2 or any(k.arg != "start" for k in it.keywords) or not it.args:
+                raise self.pf.error(UnsupportedSyntaxError, "s2s understands enumerate(sequence) and "
+                                    "enumerate(sequence, start)", it, hint="write enumerate(seq, start=k)")
             s = seq(it.args[0])
-            start = it.args[1] if len(it.args) > 1 else ast.Constant(0)
+            start = it.args[1] if len(it.args) > 1 else next((k.value for k in it.keywords), ast.Constant(0))
             counter = ast.BinOp(left=load(index_name), op=ast.Add(), right=start)
             bind.append(ast.Assign(targets=[node.target], value=ast.Tuple(elts=[counter, item(s)], ctx=ast.Load())))
             bounds = [length(s)]

@@ -656,6 +656,13 @@ class _Analysis:
                                            f"first {obj.nin} is an output array that the ufunc writes into in place",
                                      f"assign the result instead: `y = {ast.unparse(func)}"
                                      f"({', '.join(ast.unparse(a) for a in node.args[:obj.nin])})`")
+            out_at = _out_position(obj)
+            if out_at is not None and len(node.args) > out_at and \
+                    not (isinstance(node.args[out_at], ast.Constant) and node.args[out_at].value is None):
+                raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: its argument "
+                                           f"{out_at + 1} is `out`, an array it writes its result into in place",
+                                     f"assign the result instead: `y = {ast.unparse(func)}"
+                                     f"({', '.join(ast.unparse(a) for a in node.args[:out_at])})`")
             hint = _MUTATING_FUNCTION_HINTS.get(obj) if _hashable(obj) else None
             if hint is None and isinstance(func, ast.Attribute) and func.attr in ("at", "reduceat") and \
                     isinstance(self.resolve_call(func.value), np.ufunc):
@@ -683,6 +690,23 @@ class _Analysis:
 
 
 _UNKNOWN = object()
+
+
+def _out_position(obj):
+    """The position of a parameter named `out` that may be passed positionally (np.clip's 4th), or None."""
+    import inspect
+    if isinstance(obj, np.ufunc) or not callable(obj):
+        return None
+    try:
+        params = list(inspect.signature(obj).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    for i, p in enumerate(params):
+        if p.kind in (p.VAR_POSITIONAL, p.KEYWORD_ONLY, p.VAR_KEYWORD):
+            return None
+        if p.name == "out":
+            return i
+    return None
 
 
 def _is_data_object(obj) -> bool:
