@@ -297,6 +297,8 @@ def part(g, index):
     """Read one part of a structured adjoint; a zero adjoint has zero parts."""
     if is_zero(g):
         return ZERO
+    if isinstance(g, dict):  # a dict's adjoint holds only the keys something reached
+        return g.get(index, ZERO)
     if not isinstance(g, list | tuple | dict) and np.ndim(g) == 0:
         from s2s.errors import NonScalarOutputError
         raise NonScalarOutputError(
@@ -313,6 +315,9 @@ def setitem(x, index, v):
         out = dict(x)
     else:
         out = x.copy()
+        if (getattr(v, "dtype", None) is not None and v.dtype.kind == "c" or isinstance(v, complex)) and \
+                getattr(out, "dtype", None) is not None and out.dtype.kind != "c":
+            _refuse_complex()  # NumPy would drop the imaginary part (a tangent's, too) with only a warning
     out[index] = v
     return out
 
@@ -1304,6 +1309,27 @@ def mult_seq_tangent(t, x, y, which):
         out = t * int(count)
         return tuple(out) if isinstance(seq, tuple) else out
     return t * (y if which == 0 else x)
+
+
+def grad_bitor(g, x, y, which):
+    """Adjoint of `x | y` for x (which=0) or y: for dicts, the adjoints of the keys each operand gave the
+    merge (y wins a shared key); integers and booleans have none."""
+    if is_zero(g) or not (isinstance(x, dict) and isinstance(y, dict)):
+        return ZERO
+    if which == 1:
+        return {k: g[k] for k in y if k in g}
+    return {k: g[k] for k in x if k in g and k not in y}
+
+
+def bitor_tangent(tx, ty, x, y):
+    """Tangent of `x | y` (one operand's tangent, the other 0.0): for dicts, the merged tangents."""
+    if not (isinstance(x, dict) and isinstance(y, dict)):
+        return ZERO
+    tx = {} if is_zero(tx) else tx
+    ty = {} if is_zero(ty) else ty
+    out = {k: (ZERO if k in y else tx.get(k, ZERO)) for k in x}
+    out.update({k: ty.get(k, ZERO) for k in y})
+    return out
 
 
 def index_item(obj, key):

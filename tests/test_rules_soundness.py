@@ -301,7 +301,7 @@ NONDIFF_SAMPLES = {
     # operators
     "op:floordiv": lambda x, y: x // y, "op:not_": lambda x: not x, "op:invert": lambda x: ~(x > 0),
     "op:compare": lambda x, y: x < y, "op:bitand": lambda x, y: _bits(x) & _bits(y),
-    "op:bitor": lambda x, y: _bits(x) | _bits(y), "op:bitxor": lambda x, y: _bits(x) ^ _bits(y),
+    "op:bitxor": lambda x, y: _bits(x) ^ _bits(y),
     "op:lshift": lambda x: _bits(x) << 2, "op:rshift": lambda x: (_bits(x) + 4) >> 1,
     # s2s's own helpers
     "stop_gradient": "declared so on purpose: the user asks for no derivative through it",
@@ -656,6 +656,11 @@ def _h_items(x):
     return t
 
 
+def _merged(x):
+    d = {"a": x, "b": x * x} | {"b": math.sin(x), "c": 2.0 * x}
+    return (d["a"] * d["b"] + d["c"] * d["c"]) ** 2
+
+
 def _h_unpack(x):
     q, r = divmod(x, 0.7)
     return r ** 3 + q * r * r
@@ -699,6 +704,7 @@ HESSIAN_SAMPLES = {
     "op:mod": (lambda x: np.sum((x % 0.3) ** 3 + 1.5 % (x + 2.0)), _P3),
     "op:usub": (lambda x: np.sum(-(x * x) * x), _X3), "op:uadd": (lambda x: np.sum(+(x * x) * x), _X3),
     "op:add_seq": (lambda x: sum([x, x * x] + [math.sin(x)] + [1.0]) ** 2, 0.7),
+    "op:bitor": (_merged, 0.7),
     "op:mult_seq": (lambda x: sum([x, x * x] * 3 + 2 * [math.sin(x)]) ** 2, 0.7),
     # numpy, elementwise
     "np.abs": (lambda x: np.sum(np.abs(x) ** 3), _X3), "np.fabs": (lambda x: np.sum(np.fabs(x) ** 3), _X3),
@@ -1126,3 +1132,39 @@ def test_norms_without_a_rule_are_refused(ord_, axis):
         return np.sum(np.linalg.norm(v, ord=ord_, axis=axis))
     with pytest.raises(NoDerivativeRuleError, match="np.linalg.norm with ord="):
         s2s.grad(f)(_r((3, 3), 96))
+
+
+def dict_merge(x):
+    d = {"a": x, "b": 3.0} | {"b": 2.0 * x, "c": x * x}
+    return d["a"] * d["b"] + d["c"]
+
+
+def dict_merge_in_place(x):
+    d = {"a": x}
+    d |= {"b": 2.0 * x, "a": x * x}
+    return d["a"] + d["b"] * 3.0
+
+
+def int_bitor(x):
+    n = int(x) | 2
+    return x * n
+
+
+@pytest.mark.parametrize("f", [dict_merge, dict_merge_in_place, int_bitor])
+def test_dict_merge_operator(f):
+    # `|` on dicts: the right operand's value wins a shared key, and its derivative with it
+    check_grad(f, 1.7, ag=False)
+    check_jvp(f, (1.7,))
+
+
+def complex_into_real(x):
+    y = np.zeros(2)
+    y[0] = np.abs(x * (1.0 + 1.0j))
+    return np.sum(y * y)
+
+
+def test_complex_value_assigned_into_a_real_array_refused():
+    # forward mode would drop the imaginary part of abs's complex tangent (and get sqrt(2) * ... wrong)
+    for run in (lambda: s2s.grad(complex_into_real)(0.8), lambda: s2s.jvp(complex_into_real, (0.8,), (1.0,))):
+        with pytest.raises(S2SError, match="complex"):
+            run()

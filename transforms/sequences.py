@@ -112,14 +112,15 @@ class Sequences:
 
     # -- operators --------------------------------------------------------
     def may_be_sequence_op(self, node: ast.BinOp) -> bool:
-        """`a + b` with both operands possibly sequences, or `a * b` with a sequence and an integer."""
+        """`a + b` with both operands possibly sequences, `a * b` with a sequence and an integer, `a | b` with
+        two possible dicts."""
         return self._sequence_op(node, self.plain)
 
     def _sequence_op(self, node, plain) -> bool:
         left, right = node.left, node.right
         seq_l = not self._plain_atom(left, plain)
         seq_r = not self._plain_atom(right, plain)
-        if isinstance(node.op, ast.Add):
+        if isinstance(node.op, ast.Add | ast.BitOr):  # (| merges dicts)
             return seq_l and seq_r
         if isinstance(node.op, ast.Mult):
             if isinstance(left, ast.Name) and isinstance(right, ast.Name) and left.id == right.id:
@@ -140,8 +141,8 @@ class Sequences:
 
     def op_key(self, node) -> str | None:
         """The rule name for a BinOp that may be a sequence operation, else None."""
-        if id(node) not in self.seq_ops:
-            return None
+        if id(node) not in self.seq_ops or not isinstance(node.op, ast.Add | ast.Mult):
+            return None  # (op:bitor handles dicts itself)
         return "op:add_seq" if isinstance(node.op, ast.Add) else "op:mult_seq"
 
     # -- adjoints that may be lists ----------------------------------------

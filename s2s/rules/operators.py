@@ -26,6 +26,11 @@ defrule("mult_seq(x, y)", operator=True, elementwise=False, structured=True,
         x_dot="s2s.mult_seq_tangent(x_dot, x, y, 0)", y_dot="s2s.mult_seq_tangent(y_dot, x, y, 1)")
 defrule("usub(x)", x="-g", x_dot="-x_dot", operator=True)
 defrule("uadd(x)", x="g", x_dot="x_dot", operator=True)
+# `|` merges dicts ({"a": x} | {"b": y}): the right operand wins a shared key; on integers and booleans it has no
+# derivative (the helpers give none there)
+defrule("bitor(x, y)", operator=True, elementwise=False, structured=True,
+        x="s2s.grad_bitor(g, x, y, 0)", y="s2s.grad_bitor(g, x, y, 1)",
+        x_dot="s2s.bitor_tangent(x_dot, 0.0, x, y)", y_dot="s2s.bitor_tangent(0.0, y_dot, x, y)")
 nondifferentiable("floordiv(x, y)", "not_(x)", "invert(x)", "compare(x, y)",
-                  "bitand(x, y)", "bitor(x, y)", "bitxor(x, y)", "lshift(x, y)", "rshift(x, y)",
+                  "bitand(x, y)", "bitxor(x, y)", "lshift(x, y)", "rshift(x, y)",
                   operator=True)

@@ -157,6 +157,10 @@ _index_item = _defrule_for(rt.index_item, "index_item(obj, key)")  # no template
 _index_item.jvp["obj"] = None
 _index_item.name = "np.s_[...], np.index_exp[...], np.mgrid[...] or np.ogrid[...]"
 
+defrule_for(rt.grad_bitor, "grad_bitor(g, x, y, which)", shape_only=("x", "y"), structured=True,
+            g_dot="s2s.grad_bitor(g_dot, x, y, which)")
+defrule_for(rt.bitor_tangent, "bitor_tangent(tx, ty, x, y)", shape_only=("x", "y"), structured=True,
+            tx_dot="s2s.bitor_tangent(tx_dot, 0.0, x, y)", ty_dot="s2s.bitor_tangent(0.0, ty_dot, x, y)")
 # `+` and `*` that may concatenate or repeat lists and tuples
 defrule_for(rt.grad_add_seq, "grad_add_seq(g, x, y, which)", shape_only=("x", "y"), structured=True,
             g_dot="s2s.grad_add_seq(g_dot, x, y, which)")
