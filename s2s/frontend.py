@@ -66,7 +66,8 @@ class ParsedFunction:
         """Record what a resolution read, in every `recording()` block running in this thread, so that
         code made from it can be told stale later (s2s/pipeline.py). Kinds: "g" a global of `func`
         (key: the name), "c" a closure cell of `func` (key: its index), "d" an entry of the dict
-        `container`, "a" the attribute `key` of the object `container`."""
+        `container`, "a" the attribute `key` of the object `container`, "f" the code, defaults and
+        keyword defaults of the function `container`."""
         records = getattr(_recording, "stack", None)
         if not records:
             return
@@ -74,9 +75,9 @@ class ParsedFunction:
         for record in records:
             record.setdefault((id(func), kind, id(container), key), (func, kind, container, key, obj, mode))
             if isinstance(obj, types.FunctionType):
-                # a Python function's code and defaults decide how calls to it are transformed
-                for attr in ("__code__", "__defaults__", "__kwdefaults__"):
-                    record.setdefault((0, "a", id(obj), attr), (None, "a", obj, attr, getattr(obj, attr), "is"))
+                # a Python function's code and defaults decide how calls to it are transformed: kind "f"
+                record.setdefault((0, "f", id(obj), None),
+                                  (None, "f", obj, None, (obj.__code__, obj.__defaults__, obj.__kwdefaults__), "f"))
 
     def resolve(self, name: str):
         """The object a free name denotes: closure cell, module global or builtin."""

@@ -129,6 +129,8 @@ def _current(kind, container, key, func):
         return func.__globals__.get(key, _MISSING)
     if kind == "d":
         return container.get(key, _MISSING)
+    if kind == "f":
+        return container.__code__, container.__defaults__, container.__kwdefaults__
     try:
         if kind == "c":
             return func.__closure__[key].cell_contents
@@ -149,6 +151,8 @@ def _same(now, then, mode) -> bool:
         return type(now) is type(then)
     if mode == "eq":
         return type(now) is type(then) and now == then
+    if mode == "f":
+        return all(a is b for a, b in zip(now, then))
     return False
 
 
@@ -176,6 +180,9 @@ class _Flat:
 
     def add(self, deps, func):
         for kind, container, key, obj, mode in deps:
+            if kind == "f":
+                self.funcs.setdefault(id(container), (container,) + obj)
+                continue
             if kind == "g":
                 kind, container = "d", func.__globals__
             elif kind == "c":
@@ -222,12 +229,17 @@ _CHECKERS: collections.OrderedDict = collections.OrderedDict()  # shape of the c
 
 def _checker(version, funcs, ident, rest):
     """A function `() -> bool` that checks every dependency in a row of straight-line comparisons (its
-    objects are default arguments, so fast locals): a call costs a few tens of nanoseconds per entry."""
-    shape = (len(funcs), len(ident), bool(rest))
+    objects are default arguments, so fast locals): a call costs a few tens of nanoseconds per entry.
+    Entries compared by type (data in a dict) and closure cells are inline too; attributes and
+    bound methods go through `_deps_hold`."""
+    typed = tuple((c, k, type(o)) for kind, c, k, o, mode in rest if kind == "d" and mode == "type")
+    cells = tuple((c, o) for kind, c, k, o, mode in rest if kind == "C" and mode == "is")
+    other = tuple(e for e in rest if not ((e[0] == "d" and e[4] == "type") or (e[0] == "C" and e[4] == "is")))
+    shape = (len(funcs), len(ident), len(typed), len(cells), bool(other))
     with _lock:
         make = _CHECKERS.get(shape)
         if make is None:
-            params = ["_rules", "_version", "_missing", "_hold", "_rest"]
+            params = ["_rules", "_version", "_missing", "_hold", "_other"]
             tests = ["_rules.version == _version"]
             for i in range(len(funcs)):
                 params += [f"f{i}", f"c{i}", f"d{i}", f"k{i}"]
@@ -235,23 +247,31 @@ def _checker(version, funcs, ident, rest):
             for i in range(len(ident)):
                 params += [f"g{i}", f"n{i}", f"o{i}"]
                 tests.append(f"g{i}.get(n{i}, _missing) is o{i}")
-            if rest:
-                tests.append("_hold(_rest)")
-            body = " and\\\n        ".join(tests)
+            for i in range(len(typed)):
+                params += [f"tg{i}", f"tn{i}", f"tt{i}"]
+                tests.append(f"type(tg{i}.get(tn{i}, _missing)) is tt{i}")
+            for i in range(len(cells)):
+                params += [f"cc{i}", f"co{i}"]
+                tests.append(f"cc{i}.cell_contents is co{i}")
+            if other:
+                tests.append("_hold(_other)")
+            body = " and\\\n            ".join(tests)
             text = (f"def make({', '.join(params)}):\n"
                     f"    def fresh({', '.join(p + '=' + p for p in params)}):\n"
-                    f"        return {body}\n"
+                    f"        try:\n"
+                    f"            return {body}\n"
+                    f"        except ValueError:  # a closure cell emptied\n"
+                    f"            return False\n"
                     f"    return fresh\n")
             namespace = {}
             exec(compile(text, "<s2s freshness check>", "exec"), namespace)
             make = _CHECKERS[shape] = namespace["make"]
             while len(_CHECKERS) > 64:
                 _CHECKERS.popitem(last=False)
-    values = [rules, version, _MISSING, _deps_hold, rest]
-    for entry in funcs:
-        values.extend(entry)
-    for entry in ident:
-        values.extend(entry)
+    values = [rules, version, _MISSING, _deps_hold, other]
+    for group in (funcs, ident, typed, cells):
+        for entry in group:
+            values.extend(entry)
     return make(*values)
 
 
