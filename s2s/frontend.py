@@ -330,7 +330,8 @@ def _lambda_node(func, src, lines, first):
                                  "cannot tell which one runs", hint="give each lambda a line of its own, or define "
                                  "the function with def")
         raise _changed_error(func, lines, first, f"no lambda at line {code.co_firstlineno} of {code.co_filename} "
-                             "compiles to the code of this one")
+                             "compiles to the code of this one", hint=_CHANGED_HINT + "; if the file did not change, "
+                             "give each lambda a line of its own, or define the function with def")
     found.sort(key=lambda item: not item[0])  # the lambda at the very columns of the running code first
     node = _mangled(copy.deepcopy(found[0][1]), src.classes.get(id(found[0][1])))
     fdef = ast.FunctionDef(name="lambda_", args=node.args, body=[ast.Return(node.body)], decorator_list=[],
