@@ -9,7 +9,7 @@ import weakref
 
 import numpy as np
 
-from s2s import pipeline, rules
+from s2s import argcheck, pipeline, rules
 from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError, UnsupportedSyntaxError
 
 _BOUND = "__s2s_bound__"
@@ -166,6 +166,7 @@ def _check_args(positions, args, kwargs, func=None):
     """Refuse integer arrays as differentiated arguments (their gradient has no dtype to live in), and
     arguments that are neither numbers, arrays nor containers (an object: `self`, when a method was
     decorated with @s2s.grad and wrt=0 names `self`)."""
+    argcheck.check_arguments(args, kwargs)
     for i, n in positions:
         if i >= len(args) and n not in kwargs:
             continue  # its default value
@@ -207,6 +208,7 @@ def grad(func=None, wrt=0, *, optimize=True):
     return gradient
 
 
+_CONTAINERS = {list, tuple, dict}
 SHAPE_VARIANTS = 16  # per function: beyond this many argument shapes, one generic variant serves the rest
 
 
@@ -225,7 +227,8 @@ def _runner(func, wrt, optimize, need_value=True):
     form = "value" if need_value else "grad"
     ndarray = np.ndarray
 
-    def make(args, key):
+    def make(args, key, kwargs):
+        argcheck.check_arguments(args, kwargs)  # np.matrix and complex arguments have keys of their own
         _require_code(target)
         names = pipeline._wrt_names(func, wrt)
         entry, _ = _entry_for(target, names, form, optimize, args)
@@ -246,7 +249,9 @@ def _runner(func, wrt, optimize, need_value=True):
             key = tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) for a in args])
         variant = variants.get(key)
         if variant is None or not variant[0].fresh():
-            variant = make(args, key)
+            variant = make(args, key, kwargs)
+        elif kwargs or _CONTAINERS.intersection(key if type(key) is tuple else (key,)):
+            argcheck.check_arguments(args, kwargs)  # what a list or a keyword holds is not in the key
         _, fn, positions, returns_value = variant
         if positions:
             _check_args(positions, args, kwargs, target)
