@@ -750,6 +750,8 @@ HESSIAN_SAMPLES = {
     "np.asarray": (lambda x: np.sum(np.asarray(x * x) * x), _X3),
     "np.array": (lambda x: np.sum(np.array([x[0] * x[1], x[2]]) ** 3), _X3),
     "np.copy": (lambda x: np.sum(np.copy(x * x) * x), _X3),
+    "np.float64": (lambda x: np.float64(x * x) * x, 0.7),
+    "np.float32": (lambda x: float(np.float32(x)) * 0.0 + x ** 3, 0.7),
     "np.full": (lambda x: np.sum(np.full(3, x * x) * V3) * x, 0.7),
     "np.full_like": (lambda x: np.sum(np.full_like(V3, x) ** 3 * V3), 0.7),
     "np.linspace": (lambda x: np.sum(np.linspace(x, x * x + 2.0, 5) ** 3), 0.7),
@@ -1168,3 +1170,27 @@ def test_complex_value_assigned_into_a_real_array_refused():
     for run in (lambda: s2s.grad(complex_into_real)(0.8), lambda: s2s.jvp(complex_into_real, (0.8,), (1.0,))):
         with pytest.raises(S2SError, match="complex"):
             run()
+
+
+def cast_array_int(x):
+    return np.sum(np.array(x, dtype=int) * 1.0) + np.sum(np.asarray(x * x, dtype=np.int64)) + np.sum(x)
+
+
+def cast_list_int(x):
+    return np.sum(np.array([x, 2.0 * x], dtype=np.int32)) + np.sum(np.array([x, x * x], dtype=float) ** 2)
+
+
+def cast_float(x):
+    return np.float64(x * x) * np.sum(np.asarray(x, dtype=np.float64))
+
+
+@pytest.mark.parametrize("f, x", [(cast_array_int, np.array([1.5, -2.5, 0.3])), (cast_list_int, 1.3),
+                                  (cast_float, 0.9)])
+def test_casts_to_integer_dtypes_carry_no_derivative(f, x):
+    # np.array(x, dtype=int) truncates: its derivative is 0, not 1
+    check_grad(f, x, ag=False)
+    check_jvp(f, (x,))
+
+
+def test_float32_cast_passes_the_derivative():
+    assert s2s.grad(lambda x: float(np.float32(x)) * 2.0)(0.7) == 2.0

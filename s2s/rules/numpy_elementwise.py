@@ -1,5 +1,7 @@
 """Rules for NumPy's elementwise functions (ufuncs and friends)."""
 
+import ast
+
 from s2s.rules import defrule, nondifferentiable, power_rules
 
 # one argument
@@ -36,8 +38,29 @@ defrule("np.sinc(x)",
 defrule("np.deg2rad(x)", x="g * (np.pi / 180)", x_dot="x_dot * (np.pi / 180)")
 defrule("np.rad2deg(x)", x="g * (180 / np.pi)", x_dot="x_dot * (180 / np.pi)")
 defrule("np.real(val)", val="s2s.real_part(g, val)", val_dot="s2s.real_part(val_dot, val)")
-defrule("np.asarray(a, dtype=None)", a="g", a_dot="s2s.as_array_like(a_dot, dtype)")
-defrule("np.array(object, dtype=None)", object="s2s.array_grad(g, object)", object_dot="np.array(object_dot, dtype=dtype)")
+# with a dtype given, an integer or boolean one truncates: no derivative flows (the variants check the result)
+_asarray_cast = defrule("np.asarray(a, dtype=None)", register=False,
+                        a="g if s2s.is_float_dtype(ans.dtype) else 0.0",
+                        a_dot="s2s.as_array_like(a_dot, dtype) if s2s.is_float_dtype(ans.dtype) "
+                              "else s2s.dense_tangent(0.0, ans)")
+_array_cast = defrule("np.array(object, dtype=None)", register=False,
+                      object="s2s.array_grad(g, object) if s2s.is_float_dtype(ans.dtype) else 0.0",
+                      object_dot="np.array(object_dot, dtype=dtype) if s2s.is_float_dtype(ans.dtype) "
+                                 "else s2s.dense_tangent(0.0, ans)")
+
+
+def _dtype_given(cast):
+    def variant(bound):
+        d = bound.get("dtype")
+        return cast if d is not None and not (isinstance(d, ast.Constant) and d.value is None) else None
+    return variant
+
+
+defrule("np.asarray(a, dtype=None)", a="g", a_dot="s2s.as_array_like(a_dot, dtype)").variant = _dtype_given(_asarray_cast)
+defrule("np.array(object, dtype=None)", object="s2s.array_grad(g, object)",
+        object_dot="np.array(object_dot, dtype=dtype)").variant = _dtype_given(_array_cast)
+defrule("np.float64(x)", x="g", x_dot="np.float64(x_dot)")
+defrule("np.float32(x)", x="g", x_dot="np.float32(x_dot)")
 defrule("np.copy(a)", a="g", a_dot="s2s.copy(a_dot)")
 defrule("np.nan_to_num(x)", x="g * np.isfinite(x)", x_dot="x_dot * np.isfinite(x)")
 
