@@ -653,7 +653,27 @@ def grad_det(g, ans, a):
     """Adjoint of np.linalg.det."""
     if is_zero(g):  # a zero adjoint may stand for an array of any shape: it stays zero
         return ZERO
-    return np.expand_dims(np.expand_dims(g * ans, -1), -1) * np.swapaxes(np.linalg.inv(a), -1, -2)
+    scale = np.expand_dims(np.expand_dims(g, -1), -1)
+    if np.all(ans != 0):
+        try:
+            return scale * np.expand_dims(np.expand_dims(ans, -1), -1) * np.swapaxes(np.linalg.inv(a), -1, -2)
+        except np.linalg.LinAlgError:
+            pass
+    return scale * _cofactors(a)  # singular: det * inv(a).T has no inverse to use, but the cofactors exist
+
+
+def _cofactors(a):
+    """The cofactor matrix of each matrix in `a` (the derivative of det), also where `a` is singular.
+
+    With a = U diag(s) V^T, the cofactors are det(U) det(V) U diag(c) V^T, c_i the product of the
+    singular values other than s_i.
+    """
+    u, sv, vt = np.linalg.svd(a)
+    n = sv.shape[-1]
+    others = np.where(np.eye(n, dtype=bool), 1.0, sv[..., None, :])
+    c = np.prod(others, axis=-1)
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    return np.expand_dims(np.expand_dims(sign, -1), -1) * (u * c[..., None, :]) @ vt
 
 
 def grad_solve_b(g, a, b):
@@ -1345,9 +1365,11 @@ def as_sequence(x):
     return list(x)
 
 
-def astype(x, dtype):
+def astype(x, dtype, copy=True):
     """`x.astype(dtype)`; the derivative passes only through float/complex dtypes."""
-    return x.astype(dtype) if hasattr(x, "astype") else dtype(x)
+    if not hasattr(x, "astype"):
+        return dtype(x)
+    return x.astype(dtype) if copy else x.astype(dtype, copy=False)
 
 
 def item(x, *index):

@@ -21,7 +21,7 @@ def defrule_for(func, signature, **kwargs):
 
 # helpers that user-level desugaring introduces
 defrule_for(rt.as_sequence, "as_sequence(x)", x="g", x_dot="x_dot")
-defrule_for(rt.astype, "astype(x, dtype)", x="g if s2s.is_float_dtype(dtype) else 0.0",
+defrule_for(rt.astype, "astype(x, dtype, copy=True)", x="g if s2s.is_float_dtype(dtype) else 0.0",
             x_dot="x_dot if s2s.is_float_dtype(dtype) else 0.0")
 defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")
 defrule_for(rt.stop_gradient, "stop_gradient(x)", nondiff=True)
