@@ -1331,6 +1331,33 @@ def mult_seq_tangent(t, x, y, which):
     return t * (y if which == 0 else x)
 
 
+def grad_as_sequence(g, x):
+    """Adjoint of list(x) / tuple(x): the elements' adjoints, stacked back for an array x; a dict's keys
+    (what list(d) holds) have none."""
+    if is_zero(g) or isinstance(x, dict) or isinstance(x, str):
+        return ZERO
+    if isinstance(x, list | tuple):
+        if isinstance(g, list | tuple) and len(g) != len(x):
+            _refuse_structure(g, x)
+        return list(g)
+    if is_array(x):
+        if not isinstance(g, list | tuple):
+            return g
+        rows = [np.zeros_like(x[i], dtype=_float_dtype(x)) if is_zero(gi) else broadcast_to_like(gi, x[i])
+                for i, gi in enumerate(g)]
+        return np.stack(rows) if rows else np.zeros_like(x, dtype=_float_dtype(x))
+    return ZERO
+
+
+def as_sequence_tangent(t, x, as_tuple):
+    """Tangent of list(x) / tuple(x)."""
+    if isinstance(x, dict) or isinstance(x, str):
+        return ZERO
+    n = len(x)
+    items = [ZERO] * n if is_zero(t) else list(t)
+    return tuple(items) if as_tuple else items
+
+
 def grad_bitor(g, x, y, which):
     """Adjoint of `x | y` for x (which=0) or y: for dicts, the adjoints of the keys each operand gave the
     merge (y wins a shared key); integers and booleans have none."""

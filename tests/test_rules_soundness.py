@@ -705,6 +705,8 @@ HESSIAN_SAMPLES = {
     "op:usub": (lambda x: np.sum(-(x * x) * x), _X3), "op:uadd": (lambda x: np.sum(+(x * x) * x), _X3),
     "op:add_seq": (lambda x: sum([x, x * x] + [math.sin(x)] + [1.0]) ** 2, 0.7),
     "op:bitor": (_merged, 0.7),
+    "list": (lambda x: sum(list((x, x * x)) + list(np.sin(np.array([x, 2.0 * x])))) ** 2, 0.7),
+    "tuple": (lambda x: sum(tuple([x, x * x]) + tuple(np.array([x, 3.0 * x]))) ** 2, 0.7),
     "op:mult_seq": (lambda x: sum([x, x * x] * 3 + 2 * [math.sin(x)]) ** 2, 0.7),
     # numpy, elementwise
     "np.abs": (lambda x: np.sum(np.abs(x) ** 3), _X3), "np.fabs": (lambda x: np.sum(np.fabs(x) ** 3), _X3),
@@ -1194,3 +1196,24 @@ def test_casts_to_integer_dtypes_carry_no_derivative(f, x):
 
 def test_float32_cast_passes_the_derivative():
     assert s2s.grad(lambda x: float(np.float32(x)) * 2.0)(0.7) == 2.0
+
+
+def to_list_and_back(x, y):
+    t = (x, y)
+    t = t + t
+    u = list(t[:3]) + [t[3] * x]
+    v = tuple(u)
+    return u[0] * u[1] + v[2] * v[3]
+
+
+def rows_of_an_array(x):
+    rows = list(x * x)
+    return rows[0] * rows[2] + sum(rows) + sum(tuple(np.sin(x)))
+
+
+def test_list_and_tuple_conversions():
+    check_grad(to_list_and_back, 0.7, -1.3, wrt=(0, 1), ag=False)
+    check_jvp(to_list_and_back, (0.7, -1.3), wrt=(0, 1))
+    x = _r((3,), 97)
+    check_grad(rows_of_an_array, x, ag=False)
+    check_jvp(rows_of_an_array, (x,))

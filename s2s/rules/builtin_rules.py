@@ -13,5 +13,8 @@ power_rules("pow(x, y)", "x", "y", scalar=True, y="g * ans * math.log(x) if x > 
 # divmod(x, y) is (q, x - y * q) with the quotient q piecewise constant
 defrule("divmod(x, y)", structured=True, x="s2s.grad_divmod(g, ans, x, 0)", y="s2s.grad_divmod(g, ans, y, 1)",
         x_dot="s2s.divmod_tangent(x_dot, ans, 0)", y_dot="s2s.divmod_tangent(y_dot, ans, 1)")
+# list(x) and tuple(x): the same elements (the rows of an array; a dict's keys carry none)
+defrule("list(x)", structured=True, x="s2s.grad_as_sequence(g, x)", x_dot="s2s.as_sequence_tangent(x_dot, x, False)")
+defrule("tuple(x)", structured=True, x="s2s.grad_as_sequence(g, x)", x_dot="s2s.as_sequence_tangent(x_dot, x, True)")
 nondifferentiable("len(x)", "int(x)", "bool(x)", "round(x, ndigits=None)", "range(*args)",
                   "isinstance(x, t)", "print(*args)", "str(x)", "type(x)")

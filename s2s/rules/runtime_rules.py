@@ -157,6 +157,10 @@ _index_item = _defrule_for(rt.index_item, "index_item(obj, key)")  # no template
 _index_item.jvp["obj"] = None
 _index_item.name = "np.s_[...], np.index_exp[...], np.mgrid[...] or np.ogrid[...]"
 
+defrule_for(rt.grad_as_sequence, "grad_as_sequence(g, x)", shape_only=("x",), structured=True,
+            g_dot="s2s.grad_as_sequence(g_dot, x)")
+defrule_for(rt.as_sequence_tangent, "as_sequence_tangent(t, x, as_tuple)", shape_only=("x",), structured=True,
+            t_dot="s2s.as_sequence_tangent(t_dot, x, as_tuple)")
 defrule_for(rt.grad_bitor, "grad_bitor(g, x, y, which)", shape_only=("x", "y"), structured=True,
             g_dot="s2s.grad_bitor(g_dot, x, y, which)")
 defrule_for(rt.bitor_tangent, "bitor_tangent(tx, ty, x, y)", shape_only=("x", "y"), structured=True,
