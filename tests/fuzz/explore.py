@@ -16,7 +16,7 @@ import traceback
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from fuzz.oracle import KnownBugHit, Mismatch, Rejected, check_program  # noqa: E402
+from fuzz.oracle import KnownBugHit, Mismatch, Rejected, check_program, summary  # noqa: E402
 from fuzz.programs import RandomChooser, generate  # noqa: E402
 
 
@@ -26,7 +26,8 @@ def main(argv=None):
     ap.add_argument("start", type=int)
     ap.add_argument("count", type=int)
     ap.add_argument("--out", default=None, help="folder for failing programs")
-    ap.add_argument("-v", action="store_true", help="print each rejection reason")
+    ap.add_argument("-v", action="store_true", help="print each rejection reason and the refusal messages")
+    ap.add_argument("--small", action="store_true", help="programs of the size `make test` checks")
     opts = ap.parse_args(argv)
     out = pathlib.Path(opts.out) if opts.out else None
     if out:
@@ -39,7 +40,7 @@ def main(argv=None):
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(opts.start, opts.start + opts.count):
-            program = generate(RandomChooser(seed))
+            program = generate(RandomChooser(seed), **({"max_depth": 2, "max_stmts": 4} if opts.small else {}))
             try:
                 check_program(program, seed, pathlib.Path(tmp), stats)
                 kinds["ok"] += 1
@@ -70,6 +71,13 @@ def main(argv=None):
         print("   autograd:", e)
     print("rejections:", dict(rejects.most_common(10)))
     print("known bugs:", dict(known.most_common()))
+    for line in summary(stats):
+        print(line)
+    if opts.v:
+        for key in ("refused_messages", "overcautious_messages"):
+            for t, msgs in sorted(stats.get(key, {}).items()):
+                for m in sorted(msgs)[:5]:
+                    print(f"   {key.split('_')[0]} {t}: {m}")
     for key, (seed, text) in first.items():
         print(f"--- {key}  (first seed {seed})")
         print("   ", text.splitlines()[-1] if text.startswith("Traceback") else text)

@@ -12,7 +12,15 @@ arguments (and sometimes an int `n`) whose output is a scalar. It is written fro
 - local arrays updated in place (`z = np.zeros(...)`, `z = x.copy()`, `z[i] = ...`, `z[:, j] *= ...`,
   `z += ...`), and now and then an update another name may observe (s2s may refuse that one).
 
-Every construct is one s2s documents as supported. Everything that could make a derivative
+- the classes of issue 13, each line tagged with its class (see TAGS below): an in-place update
+  through an alias made by every binding form (chained, conditional, tuple unpacking, a helper that
+  returns its argument or a pair, list and dict elements, `for`/`enumerate`/`zip` loop variables,
+  views, 0-d arrays, also 0-d array arguments) with a later read of the other name, and the same forms
+  where the alias is dead or rebound first; in-place NumPy functions and methods; list and tuple
+  concatenation and repetition; and (`Program.redefs`) module globals (`act0 = np.sin`, a number, an
+  array), helpers and defaults that the oracle changes between two gradients.
+
+Every other construct is one s2s documents as supported. Everything that could make a derivative
 ill-defined (a branch condition, `np.maximum`, `abs`, `np.max`, `np.where`, `np.clip`) is written
 so that a second rendering of the same program, the *probe* rendering, records which way each
 decision went; the oracle then only compares derivatives at points where no finite-difference step
@@ -93,15 +101,17 @@ class Node:
     "ag" (the same program in a form autograd can trace).
     """
 
-    __slots__ = ("fmt", "kids", "alts", "fresh", "names", "shape")
+    __slots__ = ("fmt", "kids", "alts", "fresh", "names", "shape", "tags")
 
-    def __init__(self, fmt, *kids, probe=None, ag=None, fresh=True):
+    def __init__(self, fmt, *kids, probe=None, ag=None, fresh=True, tags=()):
         self.fmt = fmt
         self.kids = kids
         self.alts = {"probe": probe, "ag": ag}
         self.fresh = fresh  # the value is a new array, not a view of a variable
         self.names = set().union(*(k.names for k in kids)) if kids else set()
         self.shape = None  # set on expressions: the shape of their value (for the reducer)
+        # the constructs of a class the oracle knows (see TAGS) this node contains: where s2s may refuse
+        self.tags = frozenset(tags).union(*(k.tags for k in kids)) if kids else frozenset(tags)
 
     def render(self, mode="plain"):
         """Source text of this node in the given rendering."""
@@ -115,6 +125,12 @@ def leaf(text, fresh=True, name=None):
     if name:
         n.names = {name}
     return n
+
+
+def tag(node, *tags):
+    """`node`, marked as (part of) the constructs `tags` (see TAGS)."""
+    node.tags = node.tags | frozenset(tags)
+    return node
 
 
 def const(c):
@@ -144,6 +160,7 @@ class Var:
     shape: tuple | None
     hi: int = 0  # ints: the value lies in [0, hi)
     param: bool = False
+    zerod: bool = False  # shape (): a 0-d array (updated in place by `+=`), not a float
 
 
 @dataclass
@@ -188,6 +205,17 @@ class Helper:
     default: float | None  # the last parameter (a float) has this default when not None
     ret: object  # a shape, or a tuple of two shapes
     lines: list = field(default_factory=list)
+    mutates: bool = False  # may update an argument (a 0-d array) in place: its calls carry the tag
+
+
+@dataclass
+class Redefinition:
+    """A change made to the program's module between two gradients: statements run in the module (or
+    appended to its file before `importlib.reload`), and the statements that undo them."""
+
+    apply: str
+    revert: str
+    what: str  # for messages: "helper h0", "global act0", "f.__defaults__", ...
 
 
 @dataclass
@@ -196,20 +224,65 @@ class Program:
 
     helpers: list
     main_lines: list
-    params: list  # [(name, shape or None for int, int value or None)]
+    params: list  # [(name, shape or None for int, int value or None, or "0d" for a 0-d array)]
     autograd_ok: bool
-    features: frozenset = frozenset()  # constructs a known bug is tied to (see oracle.KNOWN_WRONG)
+    features: frozenset = frozenset()  # constructs a known bug is tied to (see oracle.KNOWN_BUGS)
+    header: list = field(default_factory=list)  # module-level lines before the helpers (globals)
+    aux: list = field(default_factory=list)  # helpers written for the alias forms (identity, pair)
+    alts: list = field(default_factory=list)  # second definitions of helpers (name__v2), for redefinition
+    footer: list = field(default_factory=list)  # module-level lines between the helpers and f
+    redefs: list = field(default_factory=list)  # [Redefinition] made after a first gradient
+    reload: bool = False  # make them by rewriting the file and importlib.reload, not by assignment
+    revert: bool = False  # then undo them and check a third time
+
+    def _lines(self, mode):
+        """[(text, tags)] of the module in one rendering."""
+        out = [("import math", ()), ("", ()), ("import numpy as np", ()), ("", ()), ("", ())]
+
+        def add(lines):
+            for ind, n in lines:
+                out.append((_render_line(ind, n, mode), n.tags))
+
+        if self.header:
+            add(self.header)
+            out += [("", ()), ("", ())]
+        for h in list(self.aux) + list(self.helpers) + list(self.alts):
+            add(h.lines)
+            out += [("", ()), ("", ())]
+        if self.footer:
+            add(self.footer)
+            out += [("", ()), ("", ())]
+        add(self.main_lines)
+        return out
 
     def source(self, mode="plain"):
         """The module's source text in one rendering."""
-        out = ["import math", "", "import numpy as np", "", ""]
-        for h in self.helpers:
-            out += [_render_line(ind, n, mode) for ind, n in h.lines] + ["", ""]
-        out += [_render_line(ind, n, mode) for ind, n in self.main_lines]
-        return "\n".join(out) + "\n"
+        return "\n".join(text for text, _ in self._lines(mode)) + "\n"
+
+    def tags_at(self, lineno):
+        """The tags (see TAGS) of the construct on line `lineno` (1-based) of the plain rendering."""
+        lines = self._lines("plain")
+        if lineno is None or not 1 <= lineno <= len(lines):
+            return frozenset()
+        return frozenset(lines[lineno - 1][1])
+
+    @property
+    def tags(self):
+        """Every tag in the program."""
+        return frozenset().union(*(frozenset(t) for _, t in self._lines("plain")))
+
+    def redefinition_text(self):
+        """The redefinitions, as the comment a failure report shows."""
+        if not self.redefs:
+            return ""
+        how = "rewriting the file and importlib.reload" if self.reload else "assignment in the module"
+        text = [f"# after a first gradient, by {how}:"] + [f"#     {r.apply}" for r in self.redefs]
+        if self.revert:
+            text += ["# and then undone:"] + [f"#     {r.revert}" for r in self.redefs]
+        return "\n".join(text) + "\n"
 
     def __repr__(self):
-        return "Program(\n" + self.source() + ")"
+        return "Program(\n" + self.source() + self.redefinition_text() + ")"
 
     def _repr_pretty_(self, printer, cycle):
         """How Hypothesis prints a falsifying example: the source, not the node objects."""
@@ -221,6 +294,64 @@ def _render_line(indent, node, mode):
 
 
 # ---------------------------------------------------------------- the generator
+
+# Classes of construct the oracle judges by where s2s refuses (Node.tags, Program.tags_at). A tag is
+# "class:form"; every line of a construct carries it:
+#   alias:*    an in-place update (`+=`, `*=`, `y[i] = ...`, `y[i] += ...`, `L.append`, ...) of an object another
+#              live name shares through a binding form: chained, conditional, tuple unpacking, a helper's return,
+#              a list or dict element, a loop variable, a view, a 0-d array; followed by a read of the other
+#              name. Right, or refused with an "in place" UnsupportedSyntaxError.
+#   ok:*       the same forms where the alias is dead or rebound before the update (or was never an alias:
+#              `z[()]`, numbers): must be accepted and right; a refusal is counted as over-caution.
+#   inplace:*  an in-place NumPy function or method (np.copyto, np.put, ..., ufunc.at, .fill(), .sort(), out=):
+#              refused (UnsupportedSyntaxError) or right.
+#   concat:*   list and tuple concatenation and repetition (`[x] + [y]`, `L += [e]`, `[x] * 2`): right or refused.
+# Redefinition between two gradients (of a helper, a global, defaults; by assignment or importlib.reload)
+# is Program.redefs; the oracle checks every derivative again after it.
+TAG_CLASSES = ("alias", "ok", "inplace", "concat")
+ALIAS_FORMS = ("chained", "cond", "tuple", "ident", "pair", "list", "dict", "view", "loop", "enumerate", "zip",
+               "listalias")
+ACT_PAIRS = [("np.sin", "np.cos"), ("np.tanh", "np.sin"), ("np.cos", "np.arctan"), ("np.arctan", "np.tanh"),
+             ("np.sin", "np.exp")]
+
+
+@dataclass
+class Global:
+    """A module global f or its helpers read: `kind` is "fn" (a NumPy function), "const" or "array"."""
+
+    name: str
+    kind: str
+    shape: tuple | None
+    old: str  # its first value, as source
+    new: str  # the value a redefinition gives it
+
+
+@dataclass
+class Handle:
+    """Something an alias form binds to an array: a name (`var`), or an element `L[0]`, `D['k']`."""
+
+    text: str
+    shape: tuple
+    var: Var | None = None
+    item: bool = True  # `text[...] = v` works: an array or 0-d array (not a NumPy scalar)
+
+
+def _passes_through(e):
+    """Whether the value of expression `e` may be the very object one of its variables holds (not a new one)."""
+    if not e.kids:
+        return bool(e.names)
+    f = e.fmt
+    if f.startswith(("max(", "min(")):
+        return any(_passes_through(k) for k in e.kids)
+    if " if {1} else " in f:
+        return _passes_through(e.kids[0]) or _passes_through(e.kids[2])
+    head = f.split("(", 1)[0]
+    if head.isidentifier() and head not in ("float", "sum", "abs"):
+        return True  # a call of a helper or lambda: it may return its argument
+    if f.startswith("{0}[") and e.kids[0].fmt.split("(", 1)[0].isidentifier():
+        return True  # an item of a helper's tuple
+    return False
+
 
 SHAPES = [(2,), (3,), (4,), (1,), (3, 1), (1, 4), (2, 3), (3, 4), (4, 3), (2, 2), (3, 3), (1, 3)]
 MATH = ["sin", "cos", "tanh", "exp", "sin", "cos", "tanh", "exp", "atan", "sinh", "cosh", "asinh", "expm1"]
@@ -250,6 +381,12 @@ class Generator:
         self.flip_views: set = set()  # names that may share memory through np.flip
         self.disowned: set = set()  # arrays passed to a helper as they are
         self.in_helper = False
+        self.aux: list[Helper] = []  # helpers of the alias forms (identity, pair)
+        self.has_zerod = False  # f has a 0-d array argument
+        self.zerod_names: set = set()  # scalars in the current function that may be a 0-d array object
+        self.mutates = False  # the helper being written may update a 0-d argument in place
+        self.sink = False  # f accumulates the reads of the tagged constructs into `sink`
+        self.globals: list[Global] = []  # module globals the functions read
 
     # ---- names and probes
 
@@ -257,6 +394,11 @@ class Generator:
         """A new variable name."""
         self.counter += 1
         return f"{prefix}{self.counter}"
+
+    def note_zerod(self, var, e):
+        """`var = e`: where e's value may be a 0-d array a variable holds, so may var's (`+=` then updates it)."""
+        if var.shape == () and e.names & self.zerod_names and _passes_through(e):
+            self.zerod_names.add(var.name)
 
     def probe_id(self):
         """A new decision-point number."""
@@ -483,10 +625,17 @@ class Generator:
         if any(isinstance(h.ret, tuple) and len(h.ret) and isinstance(h.ret[0], tuple) and () in h.ret
                for h in self.helpers):
             opts.append((1, "call_item"))
+        opts.append((2, "listcat"))
+        if self.globals:
+            opts.append((3, "global"))
         kind = self.ch.weighted(opts)
         if kind == "binop":
             op = self.ch.choice(["+", "*", "-"])
             return Node("({0} %s {1})" % op, self.expr((), scope, d), self.expr((), scope, d))
+        if kind == "listcat":
+            return self.scalar_concat(scope, d)
+        if kind == "global":
+            return self.global_use((), scope, d)
         if kind == "div":
             return Node("({0} / {1})", self.expr((), scope, d), self.positive((), scope, d))
         if kind == "pow":
@@ -593,7 +742,11 @@ class Generator:
                 parts[-1] = f"{h.params[-1][0]}=" + parts[-1]
             elif form == 2:
                 parts, args = parts[:-1], args[:-1]
-        return Node(f"{h.name}(" + ", ".join(parts) + ")", *args, fresh=False)
+        tags = ()
+        if h.mutates:  # it may update a 0-d array it is passed: s2s may refuse the call
+            tags = ("alias:helper-0d",)
+            self.mutates = self.mutates or self.in_helper
+        return Node(f"{h.name}(" + ", ".join(parts) + ")", *args, fresh=False, tags=tags)
 
     def array(self, shape, scope, depth):
         """A compound expression with an array value of `shape`."""
@@ -612,7 +765,14 @@ class Generator:
             opts.append((3, "lambda"))
         if any(h.ret == shape for h in self.helpers):
             opts.append((4, "call"))
+        opts.append((1, "listcat"))
+        if self.globals:
+            opts.append((2, "global"))
         kind = self.ch.weighted(opts)
+        if kind == "listcat":
+            return self.array_concat(shape, scope, d)
+        if kind == "global":
+            return self.global_use(shape, scope, d)
         if kind == "binop":
             a, b = self.split_shape(shape)
             op = self.ch.choice(["+", "*", "-"])
@@ -815,6 +975,8 @@ class Generator:
         opts += [(2, "return")]
         if any(isinstance(h.ret, tuple) and h.ret and isinstance(h.ret[0], tuple) for h in self.helpers):
             opts.append((2, "unpack"))
+        if not self.in_helper:  # the tagged constructs (see TAGS), whose reads go into f's `sink`
+            opts += [(3, "alias"), (2, "listbuild")] + ([(1, "inplacefn")] if self.ch.chance(40) else [])
         kind = self.ch.weighted(opts)
         return getattr(self, "st_" + kind)(scope, indent, owned, locals_)
 
@@ -824,6 +986,7 @@ class Generator:
         e = self.assign_rhs(shape, scope, False)
         v = Var(self.fresh("v"), shape)
         scope.vars.append(v)
+        self.note_zerod(v, e)
         if shape and e.fresh:
             scope.owned.add(v.name)
         if shape and not e.fresh and "np.flip(" in e.render():
@@ -849,12 +1012,14 @@ class Generator:
             e = Node("({0}).copy()", e, ag="np.array({0})")
         v = Var(self.fresh("v"), h.ret)
         scope.vars.append(v)
+        self.note_zerod(v, e)
         return [(indent, Node(v.name + " = {0}", e))]
 
     def st_reassign(self, scope, indent, owned, locals_):
         """`v = expr` for an existing variable (same type)."""
         v = self.ch.choice(locals_)
         e = self.assign_rhs(v.shape, scope, True)
+        self.note_zerod(v, e)
         if v.shape:
             scope.owned.add(v.name)
         return [(indent, Node(v.name + " = {0}", e))]
@@ -870,6 +1035,7 @@ class Generator:
         else:
             v = self.ch.choice(cands)
         op = self.ch.choice(["+=", "-=", "*="])
+        tags = ()
         if v.shape:
             self.autograd_ok = False
             if v.name in scope.iterating:
@@ -877,7 +1043,12 @@ class Generator:
             shape = self.reduce_shape(v.shape) if self.ch.chance(50) else v.shape
         else:
             shape = ()
-        return [(indent, Node(f"{v.name} {op} {{0}}", self.expr(shape, scope, self.ch.integer(1, self.max_depth))))]
+            if v.name in self.zerod_names:  # maybe a 0-d array another name holds: updated in place
+                self.autograd_ok = False
+                self.mutates = self.mutates or self.in_helper
+                tags = ("alias:0d-generic",)
+        node = Node(f"{v.name} {op} {{0}}", self.expr(shape, scope, self.ch.integer(1, self.max_depth)), tags=tags)
+        return [(indent, node)]
 
     def st_buffer(self, scope, indent, owned, locals_):
         """A local array to update in place: zeros, or a copy of an array in scope."""
@@ -1002,6 +1173,7 @@ class Generator:
         if shape and not init.fresh:
             init = Node("({0}).copy()", init, ag="np.array({0})")
         scope.vars.append(v)
+        self.note_zerod(v, init)
         return v, [(indent, Node(f"{v.name} = {{0}}", init))]
 
     def st_forin(self, scope, indent, owned, locals_):
@@ -1080,53 +1252,672 @@ class Generator:
         names = [Var(self.fresh("u"), s) for s in h.ret]
         call = self.call(h, scope, self.max_depth - 1)
         scope.vars.extend(names)
+        for v in names:
+            self.note_zerod(v, call)
         return [(indent, Node(", ".join(v.name for v in names) + " = {0}", call))]
+
+    # ---- aliases (TAGS "alias" and "ok")
+
+    def aux_helper(self, kind):
+        """A helper for the alias forms: `ident` returns its argument, `pair` a tuple holding it."""
+        for h in self.aux:
+            if h.name.startswith(kind):
+                return h
+        name = f"{kind}{len(self.aux)}"
+        if kind == "ident":
+            body = [(1, leaf("return p"))] if self.ch.chance(60) else [(1, leaf("q = p")), (1, leaf("return q"))]
+            h = Helper(name, [("p", None)], None, None, [(0, leaf(f"def {name}(p):"))] + body)
+        elif kind == "pair":
+            h = Helper(name, [("p", None), ("q", None)], None, None,
+                       [(0, leaf(f"def {name}(p, q):")), (1, leaf("return p, q"))])
+        else:  # "twice": the argument and a new array
+            h = Helper(name, [("p", None)], None, None, [(0, leaf(f"def {name}(p):")), (1, leaf("return p, 2.0 * p"))])
+        self.aux.append(h)
+        return h
+
+    def alias_source(self, scope, indent, mode, kind):
+        """(lines, Var): the array an alias will share. In "live" mode maybe one in scope, else a new one;
+        `kind` is "array", "2d", "1d" or "0d"."""
+        def suits(v):
+            if v.name in scope.iterating or v.name in self.flip_views or v.shape is None:
+                return False
+            if kind == "0d":
+                return v.zerod
+            if kind == "2d":
+                return len(v.shape) == 2
+            if kind == "1d":
+                return len(v.shape) == 1
+            return bool(v.shape)
+        cands = [v for v in scope.vars if suits(v)] if mode == "live" else []
+        if cands and self.ch.chance(50):
+            return [], self.ch.choice(cands)
+        name = self.fresh("y")
+        if kind == "0d":
+            v = Var(name, (), zerod=True)
+            node = Node(f"{name} = np.array({{0}})", self.expr((), scope, 2))
+            self.zerod_names.add(name)
+        else:
+            if kind in ("2d", "1d"):
+                shape = self.ch.choice([s for s in SHAPES if len(s) == (2 if kind == "2d" else 1)])
+            else:
+                shape = self.any_shape(scope, scalar_percent=0)
+            e = self.expr(shape, scope, 2)
+            if not e.fresh:
+                e = Node("({0}).copy()", e, ag="np.array({0})")
+            v = Var(name, shape)
+            node = Node(f"{name} = {{0}}", e)
+        scope.vars.append(v)
+        return [(indent, node)], v
+
+    def alias_var(self, prefix, like, scope):
+        """A new name for the object `like` holds (same shape, 0-d if it is)."""
+        v = Var(self.fresh(prefix), like.shape, zerod=like.zerod)
+        scope.vars.append(v)
+        if v.zerod:
+            self.zerod_names.add(v.name)
+        return v
+
+    def view_forms(self, y):
+        """[(format, shape, item, aliased)] of views of `y` (and, for a 0-d array, `y[()]`, a number)."""
+        s = y.shape
+        if s == ():
+            return [("{0}[...]", (), True, True), ("np.asarray({0})", (), True, True), ("{0}[()]", (), False, False)]
+        n = size_of(s)
+        out = [("{0}[...]", s, True, True), ("{0}[None]", (1,) + s, True, True), ("np.asarray({0})", s, True, True),
+               ("{0}.reshape(-1)", (n,), True, True), ("np.reshape({0}, (%d,))" % n, (n,), True, True),
+               ("{0}[::-1]", s, True, True)]
+        if s[0] > 1:
+            out.append(("{0}[1:]", (s[0] - 1,) + s[1:], True, True))
+        if len(s) == 2:
+            out += [("{0}.T", s[::-1], True, True), ("np.transpose({0})", s[::-1], True, True),
+                    ("{0}[0]", s[1:], True, True), ("{0}[:, 0]", (s[0],), True, True)]
+        return out
+
+    def alias_bind(self, form, y, scope, indent):
+        """Lines binding a second handle to y's object: (lines, [Handle], aliased), aliased False where the
+        form certainly makes a new object (then nothing is shared)."""
+        item = y.zerod or bool(y.shape)
+        if form == "chained":
+            a, b = self.alias_var("a", y, scope), self.alias_var("b", y, scope)
+            return [(indent, leaf(f"{a.name} = {b.name} = {y.name}"))], [Handle(a.name, a.shape, a, item),
+                                                                        Handle(b.name, b.shape, b, item)], True
+        if form == "cond":
+            c = self.condition(scope, 1)
+            a = self.alias_var("a", y, scope)
+            if self.ch.chance(50):
+                node = Node(f"{a.name} = {y.name} if {{0}} else 2.0 * {y.name}", c)
+            else:
+                node = Node(f"{a.name} = 2.0 * {y.name} if {{0}} else {y.name}", c)
+            return [(indent, node)], [Handle(a.name, a.shape, a, bool(y.shape))], True  # 2.0 * (0-d) is a number
+        if form == "tuple":
+            a = self.alias_var("a", y, scope)
+            b = Var(self.fresh("b"), ())
+            scope.vars.append(b)
+            c = self.ch.choice(CONSTS)
+            text = f"{a.name}, {b.name} = {y.name}, {c!r}" if self.ch.chance(50) else f"{b.name}, {a.name} = {c!r}, {y.name}"
+            return [(indent, leaf(text))], [Handle(a.name, a.shape, a, item)], True
+        if form == "ident":
+            h = self.aux_helper("ident")
+            a = self.alias_var("a", y, scope)
+            return [(indent, leaf(f"{a.name} = {h.name}({y.name})"))], [Handle(a.name, a.shape, a, item)], True
+        if form == "pair":
+            a = self.alias_var("a", y, scope)
+            if self.ch.chance(50):
+                h = self.aux_helper("pair")
+                b = Var(self.fresh("b"), ())
+                c = self.ch.choice(CONSTS)
+                text = (f"{a.name}, {b.name} = {h.name}({y.name}, {c!r})" if self.ch.chance(50)
+                        else f"{b.name}, {a.name} = {h.name}({c!r}, {y.name})")
+            else:
+                h = self.aux_helper("twice")
+                b = Var(self.fresh("b"), y.shape)  # 2.0 * p: a new array (a number for a 0-d p)
+                text = f"{a.name}, {b.name} = {h.name}({y.name})"
+            scope.vars.append(b)
+            return [(indent, leaf(text))], [Handle(a.name, a.shape, a, item)], True
+        if form in ("list", "dict"):
+            c = self.fresh("L" if form == "list" else "D")
+            if form == "dict":
+                k = self.ch.choice(["'k'", "0"])
+                lines = [(indent, leaf(f"{c} = {{{k}: {y.name}}}"))]
+                h = Handle(f"{c}[{k}]", y.shape, None, item)
+            else:
+                other = self.expr(y.shape, scope, 1)
+                if y.shape and not other.fresh:
+                    other = Node("({0}).copy()", other, ag="np.array({0})")
+                k = self.ch.integer(0, 1)
+                parts = [leaf(y.name, name=y.name), other][:: 1 if k == 0 else -1]
+                if self.ch.chance(50):
+                    lines = [(indent, leaf(f"{c} = [{y.name}]"))]
+                    k = 0
+                else:
+                    lines = [(indent, Node(f"{c} = [{{0}}, {{1}}]", *parts))]
+                h = Handle(f"{c}[{k}]", y.shape, None, item)
+            handles = [h]
+            if self.ch.chance(35):  # and a name for the element
+                a = self.alias_var("a", y, scope)
+                lines.append((indent, leaf(f"{a.name} = {h.text}")))
+                handles = [h, Handle(a.name, a.shape, a, item)]
+            return lines, handles, True
+        # a view
+        fmt, shape, vitem, aliased = self.ch.choice(self.view_forms(y))
+        a = Var(self.fresh("a"), shape, zerod=(shape == () and vitem))
+        scope.vars.append(a)
+        if a.zerod:
+            self.zerod_names.add(a.name)
+        return [(indent, leaf(f"{a.name} = " + fmt.format(y.name)))], [Handle(a.name, shape, a, vitem)], aliased
+
+    def alias_update(self, h, scope, indent):
+        """An in-place update of handle `h`: `+=`, `*=`, `h[i] = ...`, `h[i] += ...`."""
+        kind = self.ch.weighted([(3, "aug")] + ([(2, "item")] if h.item else []))
+        op = self.ch.choice(["+=", "-=", "*="])
+        depth = self.ch.integer(1, 2)
+        if kind == "aug":
+            shape = () if (not h.shape or self.ch.chance(30)) else self.reduce_shape(h.shape)
+            return (indent, Node(f"{h.text} {op} {{0}}", self.expr(shape, scope, depth)))
+        op = self.ch.choice(["=", "=", "+=", "*="])
+        if h.shape == ():
+            idx = self.ch.choice(["...", "()"])
+            return (indent, Node(f"{h.text}[{idx}] {op} {{0}}", self.expr((), scope, depth)))
+        if len(h.shape) == 2 and self.ch.chance(40):
+            i, j = self.index(h.shape[0], scope), self.index(h.shape[1], scope)
+            return (indent, Node(f"{h.text}[{{1}}, {{2}}] {op} {{0}}", self.expr((), scope, depth), i, j))
+        i = self.index(h.shape[0], scope)
+        rest = h.shape[1:]
+        shape = rest if (rest and self.ch.chance(60)) else ()
+        return (indent, Node(f"{h.text}[{{1}}] {op} {{0}}", self.expr(shape, scope, depth), i))
+
+    def alias_read(self, h, indent):
+        """`sink = sink + ...` of a value that depends on every element of handle `h`."""
+        if h.shape == ():
+            form = self.ch.choice(["{0} * {0}", "math.sin({0})", "float({0})"])
+        else:
+            form = self.ch.choice(["np.sum(np.sin({0}))", "np.sum({0} * {0})", "np.mean({0})"])
+        return (indent, leaf("sink = sink + " + form.format(h.text)))
+
+    def alias_rebind(self, h, indent):
+        """Rebind handle `h` to a new object of the same kind."""
+        if h.shape == () and not h.item:
+            return (indent, leaf(f"{h.text} = {h.text} * 2.0"))
+        if h.shape == ():
+            return (indent, leaf(self.ch.choice([f"{h.text} = np.array({h.text} * 2.0)", f"{h.text} = {h.text}.copy()"])))
+        form = self.ch.choice(["{0} = {0} * 2.0", "{0} = {0}.copy()", "{0} = np.copy({0})", "{0} = {0} + 0.0",
+                               "{0} = np.array({0})"])
+        return (indent, leaf(form.format(h.text)))
+
+    def _forget(self, scope, names):
+        """The names `names` are not read again (they are dead): drop them from the scope."""
+        scope.vars[:] = [v for v in scope.vars if v.name not in names]
+
+    def _disown(self, scope, names):
+        scope.owned -= set(names)
+        self.disowned |= set(names)
+
+    def st_alias(self, scope, indent, owned, locals_):
+        """Another handle on an array (see ALIAS_FORMS), an in-place update through one, a read of the other.
+
+        mode "live": the other handle is read after the update (s2s must be right or refuse "in place");
+        "rebind": the updated handle is rebound to a new object first, "dead": the other handle is never read
+        again (s2s must accept both, and be right)."""
+        form = self.ch.choice(ALIAS_FORMS)
+        mode = self.ch.weighted([(5, "live"), (2, "rebind"), (2, "dead")])
+        self.sink = True
+        if form in ("loop", "enumerate", "zip"):
+            return self.alias_loop(scope, indent, form, mode)
+        if form == "listalias":
+            return self.alias_list(scope, indent, mode)
+        self.autograd_ok = False
+        zerod = self.ch.chance(20)
+        lines, y = self.alias_source(scope, indent, mode, "0d" if zerod else "array")
+        bind, handles, aliased = self.alias_bind(form, y, scope, indent)
+        cls = "alias" if (mode == "live" and aliased) else "ok"
+        label = f"{cls}:{'0d-' if y.zerod else ''}{form}"
+        yh = Handle(y.name, y.shape, y, y.zerod or bool(y.shape))
+        a = self.ch.choice(handles)
+        upd, rd = (a, yh) if self.ch.chance(50) else (yh, a)
+        body = []
+        if mode == "rebind":
+            body.append(self.alias_rebind(upd, indent))
+        body.append(self.alias_update(upd, scope, indent))
+        if mode == "dead":
+            body.append(self.alias_read(upd, indent))
+            dead = {h.var.name for h in handles + [yh] if h.var is not None and h is not upd}
+            self._forget(scope, dead)
+        else:
+            body.append(self.alias_read(rd, indent))
+            if self.ch.chance(30):
+                body.append(self.alias_read(upd, indent))
+        self._disown(scope, {y.name} | {h.var.name for h in handles if h.var is not None})
+        return lines + [(ind, tag(n, label)) for ind, n in bind + body]
+
+    def alias_loop(self, scope, indent, form, mode):
+        """`for r in Y`, `enumerate(Y)` or `zip(Y, v)`: each row r of a 2-d Y is a view, updated in place."""
+        self.autograd_ok = False
+        rows = self.ch.chance(80)  # else Y is 1-d: its items are numbers, `r += ...` rebinds r
+        lines, y = self.alias_source(scope, indent, mode, "2d" if rows else "1d")
+        m = y.shape[0]
+        body = self.loop_scope(scope, iterating=scope.iterating | {y.name})
+        if mode == "dead":  # the loop body never reads Y either (a later iteration would see the update)
+            self._forget(body, {y.name})
+        r = Var(self.fresh("r"), y.shape[1:])
+        body.vars.append(r)
+        if form == "enumerate":
+            i = Var(self.fresh("i"), None, hi=m)
+            body.vars.append(i)
+            head = leaf(f"for {i.name}, {r.name} in enumerate({y.name}):")
+        elif form == "zip":
+            partners = [v for v in body.vars if v.shape and v.shape[0] == m and v.name != y.name and v.name != r.name]
+            s = self.fresh("s")
+            if partners and self.ch.chance(60):
+                p = self.ch.choice(partners)
+                body.vars.append(Var(s, p.shape[1:]))
+                body.iterating = body.iterating | {p.name}
+                head = leaf(f"for {r.name}, {s} in zip({y.name}, {p.name}):")
+            else:
+                body.vars.append(Var(s, ()))
+                head = leaf(f"for {r.name}, {s} in zip({y.name}, np.linspace(0.5, 1.5, {m})):")
+        else:
+            head = leaf(f"for {r.name} in {y.name}:")
+        cls = "alias" if (rows and mode == "live") else "ok"
+        label = f"{cls}:{form}" + ("" if rows else "-numbers")
+        rh = Handle(r.name, r.shape, r, rows)
+        inner = []
+        if mode == "rebind":
+            inner.append(self.alias_rebind(rh, indent + 1))
+        inner.append(self.alias_update(rh, body, indent + 1))
+        inner.append(self.alias_read(rh, indent + 1))
+        out = [(indent, head)] + inner
+        if mode == "dead":
+            self._forget(scope, {y.name})
+        else:
+            out.append(self.alias_read(Handle(y.name, y.shape, y), indent))
+        self._disown(scope, {y.name})
+        return lines + [(ind, tag(n, label)) for ind, n in out]
+
+    def alias_list(self, scope, indent, mode):
+        """Two names for one list (or a shallow copy), then `append`, `+= [...]`, `*= 2`, `M[0] = ...`,
+        `M[0] += ...` through one and a read of the other."""
+        arrays = self.ch.chance(30)
+        shape = self.any_shape(scope, scalar_percent=0) if arrays else ()
+        elems = []
+        for _ in range(2):
+            e = self.expr(shape, scope, 2)
+            if shape and not e.fresh:
+                e = Node("({0}).copy()", e, ag="np.array({0})")
+            elif not shape and e.names & self.zerod_names and _passes_through(e):
+                e = Node("float({0})", e, ag="({0})")  # a number, not a 0-d array the list would share
+            elems.append(e)
+        L, M = self.fresh("L"), self.fresh("M")
+        lines = [(indent, Node(f"{L} = [{{0}}, {{1}}]", *elems))]
+        binding = self.ch.choice(["same", "same", "ident", "cond", "copy"])
+        if binding == "same":
+            lines.append((indent, leaf(f"{M} = {L}")))
+        elif binding == "ident":
+            lines.append((indent, leaf(f"{M} = {self.aux_helper('ident').name}({L})")))
+        elif binding == "cond":
+            lines.append((indent, Node(f"{M} = {L} if {{0}} else [0.5 * {L}[1]]", self.condition(scope, 1))))
+        else:
+            lines.append((indent, leaf(f"{M} = " + self.ch.choice(["{0}[:]", "list({0})", "{0}.copy()"]).format(L))))
+        upd, rd = (M, L) if self.ch.chance(60) else (L, M)
+        body = []
+        if mode == "rebind":
+            body.append((indent, leaf(f"{upd} = {upd} + []")))
+        op = self.ch.choice(["append", "extend", "repeat", "setitem", "itemaug"])
+        e = self.expr(shape, scope, 2)
+        if shape and not e.fresh:
+            e = Node("({0}).copy()", e, ag="np.array({0})")
+        if op == "append":
+            body.append((indent, Node(f"{upd}.append({{0}})", e)))
+        elif op == "extend":
+            body.append((indent, Node(f"{upd} += [{{0}}]", e)))
+        elif op == "repeat":
+            body.append((indent, leaf(f"{upd} *= 2")))
+        elif op == "setitem":
+            body.append((indent, Node(f"{upd}[0] = {{0}}", e)))
+        else:
+            body.append((indent, Node(f"{upd}[0] += {{0}}", self.expr((), scope, 2) if self.ch.chance(40) else e)))
+        shares_list = binding != "copy" and mode != "rebind"
+        shares_items = arrays and op == "itemaug"  # a shallow copy holds the same arrays
+        aliased = mode != "dead" and (shares_list or shares_items)
+        if arrays and op == "itemaug":
+            self.autograd_ok = False  # autograd's arrays are immutable: M[0] += v rebinds M[0]
+        read = "sum({0})" if not arrays else "np.sum(sum({0}))"
+        if not arrays and self.ch.chance(40):
+            read = "np.sum(np.array({0}))"
+        body.append((indent, leaf("sink = sink + " + read.format(upd if mode == "dead" else rd))))
+        label = f"{'alias' if aliased else 'ok'}:list-{binding}-{op}"
+        return [(ind, tag(n, label)) for ind, n in lines + body]
+
+    # ---- in-place NumPy functions (TAGS "inplace")
+
+    def st_inplacefn(self, scope, indent, owned, locals_):
+        """An in-place NumPy function or method on an array, then a read of it: refused, or right."""
+        self.autograd_ok = False
+        self.sink = True
+        lines = []
+        owned = [v for v in owned if v.name not in scope.iterating and v.name not in self.flip_views]
+        params = [v for v in scope.arrays() if v.param and v.name not in scope.iterating]
+        if owned and self.ch.chance(60):
+            t = self.ch.choice(owned)
+        elif params and self.ch.chance(20):
+            t = self.ch.choice(params)  # the caller's array
+        else:
+            lines = self.st_buffer(scope, indent, owned, locals_)
+            t = scope.vars[-1]
+        s = t.shape
+        n = size_of(s)
+        fns = ["copyto", "put", "putmask", "place", "at", "fill", "sort", "out"]
+        if len(s) == 2:
+            fns.append("fill_diagonal")
+        fn = self.ch.choice(fns)
+        mask = [self.ch.chance(50) for _ in range(n)]
+        mask_text = "np.array([%s])" % ", ".join(map(str, mask)) + (f".reshape({s})" if len(s) > 1 else "")
+        base = t.name
+        d = self.ch.integer(1, 2)
+        if fn == "copyto":
+            node = Node(f"np.copyto({base}, {{0}})", self.expr(self.reduce_shape(s) if self.ch.chance(70) else (), scope, d))
+        elif fn == "fill_diagonal":
+            node = Node(f"np.fill_diagonal({base}, {{0}})", self.expr((), scope, d))
+        elif fn == "put":
+            idx = [self.ch.integer(0, n - 1) for _ in range(self.ch.integer(1, 2))]
+            vals = [self.expr((), scope, d) for _ in idx]
+            node = Node(f"np.put({base}, {idx}, [" + ", ".join("{%d}" % k for k in range(len(vals))) + "])", *vals)
+        elif fn == "putmask":
+            node = Node(f"np.putmask({base}, {mask_text}, {{0}})", self.expr(s if self.ch.chance(60) else (), scope, d))
+        elif fn == "place":
+            vals = [self.expr((), scope, d) for _ in range(self.ch.integer(1, 2))]
+            node = Node(f"np.place({base}, {mask_text}, [" + ", ".join("{%d}" % k for k in range(len(vals))) + "])",
+                        *vals)
+        elif fn == "at":
+            uf = self.ch.choice(["add", "add", "subtract", "multiply"])
+            idx = [self.ch.integer(0, s[0] - 1) for _ in range(self.ch.integer(1, 3))]
+            val = self.expr(s[1:] if (len(s) > 1 and self.ch.chance(50)) else (), scope, d)
+            node = Node(f"np.{uf}.at({base}, {idx}, {{0}})", val)
+            fn = f"{uf}.at"
+        elif fn == "fill":
+            node = Node(f"{base}.fill({{0}})", self.expr((), scope, d))
+        elif fn == "sort":
+            k = self.probe_id()
+            node = Node(f"{base}.sort()", probe=f"_P.sort({k}, {base})")
+        else:
+            uf = self.ch.choice(["add", "multiply", "sin", "tanh"])
+            if uf in ("sin", "tanh"):
+                node = leaf(f"np.{uf}({base}, out={base})")
+            else:
+                node = Node(f"np.{uf}({base}, {{0}}, out={base})", self.expr(self.reduce_shape(s), scope, d))
+            fn = f"{uf}-out"
+        label = f"inplace:{fn}"
+        ind, read = self.alias_read(Handle(base, s), indent)
+        return lines + [(indent, tag(node, label)), (ind, tag(read, label))]
+
+    # ---- list and tuple concatenation and repetition (TAGS "concat")
+
+    def _elements(self, shape, scope, d, k):
+        out = []
+        for _ in range(k):
+            e = self.expr(shape, scope, d)
+            if shape and not e.fresh:
+                e = Node("({0}).copy()", e, ag="np.array({0})")
+            out.append(e)
+        return out
+
+    def scalar_concat(self, scope, d):
+        """A scalar from a list or tuple built by `+` or `*`."""
+        form = self.ch.integer(0, 7)
+        e = self._elements((), scope, d, 3)
+        k = self.ch.choice([0, 1, -1])
+        fmts = ["sum([{0}] + [{1}])", "sum([{0}, {1}] + [{2}])", "sum([{0}] * %d)" % self.ch.integer(1, 3),
+                "sum(({0},) + ({1},))", "sum(({0}, {1}) * 2)", "([{0}] + [{1}])[%d]" % k, "(({0},) * 2)[%d]" % k,
+                "np.sum(np.array(2 * [{0}] + [{1}]))"]
+        names = ["list+", "list+", "list*", "tuple+", "tuple*", "list+item", "tuple*item", "int*list"]
+        fmt = fmts[form]
+        used = max(int(c) for c in "012" if "{%s}" % c in fmt) + 1
+        return Node(fmt, *e[:used], tags=(f"concat:{names[form]}",))
+
+    def array_concat(self, shape, scope, d):
+        """An array of `shape` from a list or tuple built by `+` or `*`."""
+        if len(shape) == 1:
+            (m,) = shape
+            form = self.ch.integer(0, 3)
+            if form == 0 and m > 1:
+                j = self.ch.integer(1, m - 1)
+                e = self._elements((), scope, d, m)
+                text = "np.array([%s] + [%s])" % (", ".join("{%d}" % i for i in range(j)),
+                                                  ", ".join("{%d}" % i for i in range(j, m)))
+                return Node(text, *e, tags=("concat:list+",))
+            if form == 1:
+                wrap = self.ch.choice(["np.array([{0}] * %d)", "np.array(({0},) * %d)", "np.array(%d * [{0}])"])
+                return Node(wrap % m, self.expr((), scope, d), tags=("concat:list*",))
+            if form == 2 and m % 2 == 0:
+                return Node("np.concatenate([{0}] * 2)", self.expr((m // 2,), scope, d), tags=("concat:list*",))
+            if m > 1:
+                j = self.ch.integer(1, m - 1)
+                return Node("np.concatenate(({0},) + ({1},))", self.expr((j,), scope, d), self.expr((m - j,), scope, d),
+                            tags=("concat:tuple+",))
+        elif len(shape) == 2:
+            m, n = shape
+            form = self.ch.integer(0, 2)
+            if form == 0:
+                return Node("np.array([{0}] * %d)" % m, self.expr((n,), scope, d), tags=("concat:list*",))
+            if form == 1 and m > 1:
+                j = self.ch.integer(1, m - 1)
+                e = self._elements((n,), scope, d, m)
+                text = "np.stack([%s] + [%s])" % (", ".join("{%d}" % i for i in range(j)),
+                                                  ", ".join("{%d}" % i for i in range(j, m)))
+                return Node(text, *e, tags=("concat:list+",))
+            if m % 2 == 0:
+                return Node("np.concatenate([{0}] * 2)", self.expr((m // 2, n), scope, d), tags=("concat:list*",))
+        if self.ch.chance(50):
+            return Node("sum([{0}] * 2)", self.expr(shape, scope, d), tags=("concat:list*",))
+        return Node("sum([{0}] + [{1}])", *self._elements(shape, scope, d, 2), tags=("concat:list+",))
+
+    def st_listbuild(self, scope, indent, owned, locals_):
+        """A list (or tuple) built up by `+`, `+=`, `*`, `*=` and `append` (maybe in a loop), then read."""
+        self.sink = True
+        shape = () if self.ch.chance(65) else self.any_shape(scope, scalar_percent=0)
+        tup = self.ch.chance(25)
+        L = self.fresh("T" if tup else "L")
+        lines = []
+        k = self.ch.integer(0, 2)
+        e = self._elements(shape, scope, 2, k)
+        items = ", ".join("{%d}" % i for i in range(k))
+        init = ("(" + items + ("," if k == 1 else "") + ")") if tup else "[" + items + "]"
+        lines.append((indent, Node(f"{L} = {init}", *e, tags=("concat:init",))))
+        one = "({0},)" if tup else "[{0}]"
+        grow = [f"{L} += {one}", f"{L} = {L} + {one}", f"{L} = {one} + {L}"] + ([] if tup else [f"{L}.append({{0}})"])
+        repeat = [f"{L} *= 2", f"{L} = {L} * 2", f"{L} = 2 * {L}", f"{L} = {L} + {L}"]
+        reps = 0
+        for _ in range(self.ch.integer(1, 3)):
+            if reps < 2 and self.ch.chance(30):
+                reps += 1
+                lines.append((indent, Node(self.ch.choice(repeat), tags=("concat:repeat",))))
+            else:
+                fmt = self.ch.choice(grow)
+                lines.append((indent, Node(fmt, *self._elements(shape, scope, 2, 1), tags=("concat:grow",))))
+        if self.ch.chance(30):  # `out += [2 * x]` in a loop
+            i = Var(self.fresh("i"), None, hi=self.ch.integer(1, 3))
+            body = self.loop_scope(scope)
+            body.vars.append(i)
+            lines.append((indent, leaf(f"for {i.name} in range({i.hi}):", )))
+            fmt = self.ch.choice(grow)
+            lines.append((indent + 1, Node(fmt, *self._elements(shape, body, 2, 1), tags=("concat:grow-in-loop",))))
+            lines[-2] = (indent, tag(lines[-2][1], "concat:grow-in-loop"))
+        if shape:
+            read = "np.sum(sum({0}))"
+        else:
+            read = self.ch.choice(["sum({0})", "np.sum(np.array({0}))"])
+        lines.append((indent, Node("sink = sink + " + read.format(L), tags=("concat:read",))))
+        return lines
 
     # ---- functions
 
-    def helper(self):
-        """A helper function (it may call the helpers written before it)."""
-        name = f"h{len(self.helpers)}"
-        nparams = self.ch.integer(1, 3)
-        params = [(f"p{k}", self.ch.choice([(), (3,), (4,), (2, 3), (3, 4)] + SHAPES)) for k in range(nparams)]
-        default = None
-        if params[-1][1] == () and self.ch.chance(40):
-            default = self.ch.choice(CONSTS)
-        if self.ch.chance(15):
-            ret = (self.ch.choice([()] + SHAPES), self.ch.choice([()] + SHAPES))
+    def helper(self, name=None, like=None):
+        """A helper function (it may call the helpers written before it); `like`: the signature of this one."""
+        name = name or f"h{len(self.helpers)}"
+        if like is not None:
+            params, default, ret = like.params, like.default, like.ret
         else:
-            ret = self.ch.choice([(), ()] + SHAPES)
+            nparams = self.ch.integer(1, 3)
+            params = [(f"p{k}", self.ch.choice([(), (3,), (4,), (2, 3), (3, 4)] + SHAPES)) for k in range(nparams)]
+            default = None
+            if params[-1][1] == () and self.ch.chance(40):
+                default = self.ch.choice(CONSTS)
+            if self.ch.chance(15):
+                ret = (self.ch.choice([()] + SHAPES), self.ch.choice([()] + SHAPES))
+            else:
+                ret = self.ch.choice([(), ()] + SHAPES)
         scope = Scope([Var(n, s, param=True) for n, s in params], set(), False, ret)
+        # a float parameter may be passed a 0-d array of f's: then `v = p0; v += ...` changes it
+        self.zerod_names = {n for n, s in params if s == ()} if self.has_zerod else set()
+        self.mutates = False
         sig = ", ".join(n for n, _ in params)
         if default is not None:
             sig += f"={default!r}"
         lines = [(0, leaf(f"def {name}({sig}):"))]
         lines += [ln for ln in self.block(scope, 1, self.ch.integer(0, 3)) if ln[1].fmt != "pass"]
         lines.append((1, self.return_node(scope)))
-        return Helper(name, params, default, ret, lines)
+        return Helper(name, params, default, ret, lines, mutates=self.mutates)
+
+    def plan_globals(self):
+        """Module globals the functions read: a NumPy function, a number, an array (each maybe)."""
+        if self.ch.chance(15):
+            old, new = self.ch.choice(ACT_PAIRS)
+            self.globals.append(Global("act0", "fn", None, old, new))
+        if self.ch.chance(10):
+            old = self.ch.choice(CONSTS)
+            new = self.ch.choice([c for c in CONSTS if c != old])
+            self.globals.append(Global("C0", "const", (), repr(old), repr(new)))
+        if self.ch.chance(8):
+            shape = self.ch.choice(SHAPES)
+            n = size_of(shape)
+            self.globals.append(Global("W0", "array", shape, f"np.linspace(-1.0, 1.0, {n}).reshape({shape})",
+                                       f"np.linspace(0.5, 2.0, {n}).reshape({shape})"))
+
+    def global_use(self, shape, scope, d):
+        """An expression of `shape` that reads a module global."""
+        g = self.ch.choice(self.globals)
+        if g.kind == "fn":
+            return Node(f"{g.name}({{0}})", self.expr(shape, scope, d))
+        if g.kind == "const":
+            return Node(f"({g.name} * {{0}})", self.expr(shape, scope, d))
+        if shape == ():
+            return Node(f"np.sum({g.name} * {{0}})", self.expr(g.shape, scope, d))
+        if len(g.shape) <= len(shape) and all(a in (1, b) for a, b in zip(g.shape[::-1], shape[::-1])):
+            return Node(f"({g.name} * {{0}})", self.expr(shape, scope, d))
+        return Node(f"(np.sum({g.name}) * {{0}})", self.expr(shape, scope, d))
+
+    def plan_redefinitions(self):
+        """What changes between the first gradient and the next (Program.redefs), and the reads of f that
+        make every change matter: [(Redefinition, kind, object)]."""
+        plan = []
+        for g in self.globals:
+            if self.ch.chance(70):
+                plan.append((Redefinition(f"{g.name} = {g.new}", f"{g.name} = {g.old}", f"global {g.name}"), "global", g))
+        if self.helpers and self.ch.chance(60):
+            k = self.ch.integer(0, len(self.helpers) - 1)
+            h = self.helpers[k]
+            saved, self.helpers = self.helpers, self.helpers[:k]  # the new body calls only earlier helpers
+            self.in_helper = True
+            alt = self.helper(name=f"{h.name}__v2", like=h)
+            self.in_helper = False
+            self.helpers = saved
+            self.alts.append(alt)
+            h.mutates = h.mutates or alt.mutates
+            self.footer.append((0, leaf(f"{h.name}__v1 = {h.name}")))
+            plan.append((Redefinition(f"{h.name} = {h.name}__v2", f"{h.name} = {h.name}__v1", f"helper {h.name}"),
+                         "helper", h))
+        with_default = [h for h in self.helpers if h.default is not None]
+        if with_default and self.ch.chance(30):
+            h = self.ch.choice(with_default)
+            new = self.ch.choice([c for c in CONSTS if c != h.default])
+            plan.append((Redefinition(f"{h.name}.__defaults__ = ({new!r},)", f"{h.name}.__defaults__ = ({h.default!r},)",
+                                      f"{h.name}.__defaults__"), "helper-default", h))
+        if not plan or self.ch.chance(30):
+            old = self.ch.choice(CONSTS)
+            new = self.ch.choice([c for c in CONSTS if c != old])
+            plan.append((Redefinition(f"f.__defaults__ = ({new!r},)", f"f.__defaults__ = ({old!r},)", "f.__defaults__"),
+                         "f-default", old))
+        return plan
+
+    def varied(self, shape, scope):
+        """An expression of `shape` that depends on one of f's differentiated arguments."""
+        v = self.ch.choice([v for v in scope.vars if v.param and v.shape is not None and v.name != "c0"])
+        if v.shape == shape:
+            return leaf(v.name, name=v.name)
+        s = Node("np.sum(np.sin({0}))", leaf(v.name, name=v.name)) if v.shape else Node("math.sin({0})", leaf(v.name))
+        if shape == ():
+            return s
+        return Node("({0} * np.linspace(0.5, 1.5, %d).reshape(%s))" % (size_of(shape), shape), s)
+
+    def redefinition_reads(self, plan, scope):
+        """Lines at the end of f that read what `plan` changes, with arguments that depend on f's."""
+        lines = []
+        for _, kind, obj in plan:
+            if kind == "global":
+                if obj.kind == "array":
+                    node = Node(f"sink = sink + np.sum(np.cos({obj.name})) * {{0}}", self.varied((), scope))
+                elif obj.kind == "fn":
+                    node = Node(f"sink = sink + np.sum({obj.name}({{0}}))", self.varied(self.any_shape(scope), scope))
+                else:
+                    node = Node(f"sink = sink + {obj.name} * {{0}}", self.varied((), scope))
+            elif kind in ("helper", "helper-default"):
+                args = [self.varied(s, scope) for _, s in obj.params]
+                if kind == "helper-default":
+                    args = args[:-1]
+                call = Node(f"{obj.name}(" + ", ".join("{%d}" % k for k in range(len(args))) + ")", *args,
+                            tags=("alias:helper-0d",) if obj.mutates else ())
+                ret = obj.ret
+                if ret and isinstance(ret[0], tuple):
+                    call, ret = Node("{0}[0]", call), ret[0]
+                node = Node("sink = sink + np.sum(np.sin({0}))" if ret else "sink = sink + {0}", call)
+            else:
+                node = Node("sink = sink + c0 * {0}", self.varied((), scope))
+            lines.append((1, node))
+        return lines
 
     def program(self):
-        """A whole program: helpers and main function `f`."""
+        """A whole program: module globals, helpers and main function `f`."""
+        nparams = self.ch.integer(1, 3)
+        params = []
+        for k in range(nparams):
+            if self.ch.chance(8):
+                params.append((f"x{k}", (), "0d"))  # a 0-d array
+            else:
+                params.append((f"x{k}", self.ch.choice([(), (3,), (4,), (2, 3), (3, 4), (2,), (3, 1)]), None))
+        if self.ch.chance(25):
+            params.append(("n", None, self.ch.integer(1, 3)))
+        self.has_zerod = any(v == "0d" for _, _, v in params)
+        self.alts, self.footer = [], []
+        self.plan_globals()
         for _ in range(self.ch.weighted([(3, 0), (4, 1), (2, 2), (1, 3)])):
             self.in_helper = True
             self.helpers.append(self.helper())
             self.in_helper = False
             self.flip_views = set()
             self.disowned = set()
-        nparams = self.ch.integer(1, 3)
-        params = []
-        for k in range(nparams):
-            params.append((f"x{k}", self.ch.choice([(), (3,), (4,), (2, 3), (3, 4), (2,), (3, 1)]), None))
-        if self.ch.chance(25):
-            params.append(("n", None, self.ch.integer(1, 3)))
-        scope = Scope([Var(n, s, hi=(v or 0), param=True) for n, s, v in params], set(), False, ())
-        lines = [(0, leaf("def f(" + ", ".join(n for n, _, _ in params) + "):"))]
+        plan = self.plan_redefinitions() if self.ch.chance(20) else []
+        f_default = next((obj for _, kind, obj in plan if kind == "f-default"), None)
+        scope = Scope([Var(n, s, hi=(v if isinstance(v, int) else 0), param=True, zerod=(v == "0d"))
+                       for n, s, v in params], set(), False, ())
+        if f_default is not None:
+            scope.vars.append(Var("c0", (), param=True))
+        self.zerod_names = {n for n, _, v in params if v == "0d"}
+        self.mutates = False
+        sig = [n for n, _, _ in params] + ([f"c0={f_default!r}"] if f_default is not None else [])
+        lines = [(0, leaf("def f(" + ", ".join(sig) + "):"))]
         lines += [ln for ln in self.block(scope, 1, self.ch.integer(1, self.max_stmts)) if ln[1].fmt != "pass"]
+        if plan:
+            self.sink = True
+            lines += self.redefinition_reads(plan, scope)
+        if self.sink:
+            lines.insert(1, (1, leaf("sink = 0.0")))
         lines.append((1, self.final_return(scope)))
-        return Program(self.helpers, lines, params, self.autograd_ok, frozenset(self.features))
+        header = [(0, leaf(f"{g.name} = {g.old}")) for g in self.globals]
+        return Program(self.helpers, lines, params, self.autograd_ok, frozenset(self.features), header=header,
+                       aux=self.aux, alts=self.alts, footer=self.footer, redefs=[r for r, _, _ in plan],
+                       reload=bool(plan) and self.ch.chance(35), revert=bool(plan) and self.ch.chance(30))
 
     def final_return(self, scope):
-        """`return` of a scalar that depends on several variables."""
+        """`return` of a scalar that depends on several variables (and on `sink`, where f has one)."""
         live = [v for v in scope.vars if v.shape is not None]
         own = [v for v in live if not v.param]
         picks = []
@@ -1139,6 +1930,8 @@ class Generator:
                 picks.append(leaf(v.name, name=v.name))
         if self.ch.chance(40):
             picks.append(self.expr((), scope, 2))
+        if self.sink:
+            picks.append(leaf("sink"))
         return Node("return " + " + ".join("{%d}" % k for k in range(len(picks))), *picks)
 
 
