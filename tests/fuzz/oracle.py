@@ -542,12 +542,15 @@ def _check_program(program, seed, directory, stats):
         _check_redefinitions(program, module, probe_ns, ag_ns, path, args, seed, stats, reference)
 
 
-def _redefine(program, module, probe_ns, ag_ns, path, statements, k):
-    """Run `statements` in the program's module (appended to its file, then importlib.reload, where the
-    program says so) and in the probe and autograd namespaces."""
+def _redefine(program, module, probe_ns, ag_ns, path, statements, k, swapped=()):
+    """Run `statements` in the program's module and in the probe and autograd namespaces. Where the program
+    says so, the module's file is rewritten instead, then importlib.reload: the helpers in `swapped` get
+    their second definition's body under their own name (same line numbers), the other statements are
+    appended."""
     code = "\n".join(statements) + "\n"
     if program.reload:
-        path.write_text(program.source("plain") + "\n" + code)
+        kept = [st for st in statements if st.split(" = ")[0] not in swapped]
+        path.write_text(program.source("plain", swapped) + "\n" + "\n".join(kept) + "\n")
         st = path.stat()  # a new modification time (whole seconds later), so no cached bytecode or lines are used
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + (k + 1) * 2_000_000_000))
         folder, name = str(path.parent), module.__name__
@@ -569,15 +572,16 @@ def _check_redefinitions(program, module, probe_ns, ag_ns, path, args, seed, sta
     """After the first full check: change what `program.redefs` says, check everything again (and again
     after changing it back, with `program.revert`). A Mismatch whose gradient is the one before the change
     is reported as STALE."""
-    phases = [("changed", [r.apply for r in program.redefs])]
+    swapped = frozenset(r.what.split()[1] for r in program.redefs if r.what.startswith("helper "))
+    phases = [("changed", [r.apply for r in program.redefs], swapped)]
     if program.revert:
-        phases.append(("changed back", [r.revert for r in reversed(program.redefs)]))
+        phases.append(("changed back", [r.revert for r in reversed(program.redefs)], frozenset()))
     kinds = sorted({r.what.split()[0] if r.what.split()[0] in ("helper", "global") else "__defaults__"
                     for r in program.redefs})
     how = "importlib.reload" if program.reload else "assignment"
     positions = tuple(k for k, (_, shape, _) in enumerate(program.params) if shape is not None)
-    for k, (name, statements) in enumerate(phases):
-        _redefine(program, module, probe_ns, ag_ns, path, statements, k)
+    for k, (name, statements, swap) in enumerate(phases):
+        _redefine(program, module, probe_ns, ag_ns, path, statements, k, swap)
         label = f"after a redefinition ({', '.join(kinds)}) {name} by {how}"
         try:
             new = _check_loaded(program, module.f, probe_ns, ag_ns, args, seed, stats, phase=label)

@@ -232,11 +232,13 @@ class Program:
     alts: list = field(default_factory=list)  # second definitions of helpers (name__v2), for redefinition
     footer: list = field(default_factory=list)  # module-level lines between the helpers and f
     redefs: list = field(default_factory=list)  # [Redefinition] made after a first gradient
-    reload: bool = False  # make them by rewriting the file and importlib.reload, not by assignment
+    reload: bool = False  # make them by rewriting the file (a helper's own def) and importlib.reload
     revert: bool = False  # then undo them and check a third time
 
-    def _lines(self, mode):
-        """[(text, tags)] of the module in one rendering."""
+    def _lines(self, mode, swapped=()):
+        """[(text, tags)] of the module in one rendering; the helpers named in `swapped` with their second
+        definition's body (as a rewritten file has them). A helper with a second definition takes as many
+        lines either way, so that the line numbers of what follows stay the same."""
         out = [("import math", ()), ("", ()), ("import numpy as np", ()), ("", ()), ("", ())]
 
         def add(lines):
@@ -246,8 +248,15 @@ class Program:
         if self.header:
             add(self.header)
             out += [("", ()), ("", ())]
+        alts = {a.name[:-len("__v2")]: a for a in self.alts}
         for h in list(self.aux) + list(self.helpers) + list(self.alts):
-            add(h.lines)
+            lines = h.lines
+            if h.name in swapped:
+                head = alts[h.name].lines[0][1].render().replace(f"def {h.name}__v2(", f"def {h.name}(", 1)
+                lines = [(0, leaf(head))] + alts[h.name].lines[1:]
+            add(lines)
+            if h.name in alts:
+                out += [("", ())] * (max(len(h.lines), len(alts[h.name].lines)) - len(lines))
             out += [("", ()), ("", ())]
         if self.footer:
             add(self.footer)
@@ -255,9 +264,9 @@ class Program:
         add(self.main_lines)
         return out
 
-    def source(self, mode="plain"):
-        """The module's source text in one rendering."""
-        return "\n".join(text for text, _ in self._lines(mode)) + "\n"
+    def source(self, mode="plain", swapped=()):
+        """The module's source text in one rendering (see _lines for `swapped`)."""
+        return "\n".join(text for text, _ in self._lines(mode, swapped)) + "\n"
 
     def tags_at(self, lineno):
         """The tags (see TAGS) of the construct on line `lineno` (1-based) of the plain rendering."""
@@ -275,7 +284,8 @@ class Program:
         """The redefinitions, as the comment a failure report shows."""
         if not self.redefs:
             return ""
-        how = "rewriting the file and importlib.reload" if self.reload else "assignment in the module"
+        how = ("rewriting the file (a redefined helper's def takes the __v2 body) and importlib.reload"
+               if self.reload else "assignment in the module")
         text = [f"# after a first gradient, by {how}:"] + [f"#     {r.apply}" for r in self.redefs]
         if self.revert:
             text += ["# and then undone:"] + [f"#     {r.revert}" for r in self.redefs]
