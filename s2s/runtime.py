@@ -1221,11 +1221,14 @@ def _winners(x, index):
     NumPy keeps one write per element when an index repeats (`y[[0, 0]] = v` keeps the last one);
     the same assignment of positions into an index map tells which one. None when every write is kept.
     """
-    parts = index if isinstance(index, tuple) else (index,)
-    if any(is_foreign(i) for i in parts):
-        return None  # indices of another library: NumPy cannot scatter them here
-    index = tuple(np.asarray(i) if isinstance(i, list) else i for i in parts) if isinstance(index, tuple) \
-        else (np.asarray(index) if isinstance(index, list) else index)
+    def host(i):  # an index array of another library, brought to NumPy (indices only, never the data)
+        if isinstance(i, list):
+            return np.asarray(i)
+        if is_foreign(i):
+            return i.get() if hasattr(i, "get") else np.asarray(i)  # CuPy copies with .get(), Dask computes
+        return i
+
+    index = tuple(host(i) for i in index) if isinstance(index, tuple) else host(index)
     holder = np.full(shape_of(x), -1, dtype=np.intp)
     taken = holder[index]
     order = np.arange(np.size(taken), dtype=np.intp).reshape(np.shape(taken))

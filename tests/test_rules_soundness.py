@@ -1230,3 +1230,12 @@ def test_list_and_tuple_conversions():
     x = _r((3,), 97)
     check_grad(rows_of_an_array, x, ag=False)
     check_jvp(rows_of_an_array, (x,))
+
+
+def test_repeated_dask_indices_keep_the_last_write():
+    da = pytest.importorskip("dask.array")
+    x = da.from_array(np.array([1.0, 2.0, 3.0]), chunks=2)
+    index = da.from_array(np.array([0, 0, 2]), chunks=2)
+    gx, gv = runtime.setitem_grads(da.from_array(np.arange(1.0, 4.0), chunks=2), x, index)
+    np.testing.assert_array_equal(np.asarray(gv), [0.0, 1.0, 3.0])
+    np.testing.assert_array_equal(np.asarray(gx), [0.0, 2.0, 0.0])
