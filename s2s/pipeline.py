@@ -475,7 +475,8 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         removable = adjoints = set()
         stack = None
     else:
-        rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params)
+        rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params,
+                              plain_params=tuple(n for n, _, _ in shaped_params))
         forward, backward, out_atom, seed = rev.run()
         returns_value = form == "value"
         fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names,
