@@ -19,7 +19,6 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/python examples/demo.py
-	$(BIN)/s2s show examples/demo.py:loss
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
