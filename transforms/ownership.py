@@ -673,6 +673,12 @@ class _Analysis:
                                            "first argument in place", hint)
             if isinstance(statement, ast.Expr) and node is statement.value and self.may_change_arguments(obj):
                 local = [a for a in node.args + [k.value for k in node.keywords] if _root(a) in self.locals]
+                if local and isinstance(obj, types.FunctionType):
+                    raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: {obj.__name__} updates "
+                                               "an argument in place and its result is not used, so it is called for "
+                                               "that change, which s2s's functional code would not make",
+                                         f"return the new value from {obj.__name__} and assign it, e.g. "
+                                         f"`{ast.unparse(local[0])} = {ast.unparse(node)}`")
                 if local:
                     raise OwnershipError(node, f"s2s cannot tell whether `{ast.unparse(func)}(...)` changes "
                                                f"`{ast.unparse(local[0])}` in place: it has no derivative rule and its "
@@ -682,8 +688,13 @@ class _Analysis:
 
     def may_change_arguments(self, obj):
         """Whether a call to `obj` whose result is dropped may be there to change its arguments."""
-        if obj is _UNKNOWN or isinstance(obj, types.FunctionType) and not self.has_rule(obj):
-            return obj is _UNKNOWN  # s2s reads a user function itself (callee_updates)
+        if isinstance(obj, types.FunctionType) and not self.has_rule(obj):
+            # s2s reads a user function itself: one that updates an argument is called here for that
+            # alone, which s2s's functional code does not do (and running it raw would change your arrays)
+            summary = self.summary_of(obj)
+            return summary is not None and bool(summary.updated_params)
+        if obj is _UNKNOWN:
+            return True
         if not _hashable(obj) or self.has_rule(obj) or obj in _VALUE_BUILTINS or obj in _PURE_BUILTINS:
             return False
         return not getattr(obj, "__module__", "").startswith("s2s")
