@@ -19,7 +19,11 @@ def square(x):
     return x * x
 
 
-MATRIX = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix itself warns
+
+with np.testing.suppress_warnings() as _quiet:
+    _quiet.filter(PendingDeprecationWarning)
+    MATRIX = np.matrix([[1.0, 2.0], [3.0, 4.0]])
 
 CALLS = {
     "grad matrix": lambda: s2s.grad(squares)(MATRIX),
