@@ -90,15 +90,10 @@ def test_int_array_as_a_non_differentiated_argument():
 
 @pytest.mark.parametrize("x", [np.array([1, 2, 3]), np.array(3), np.array([[1, 2], [3, 4]], dtype=np.int32)],
                          ids=["vector", "0-d", "int32 matrix"])
-def test_int_array_is_a_float_gradient_or_a_clear_error(x):
-    try:
-        g = s2s.grad(sum_squares)(x)
-    except TypeError as exc:
-        text = str(exc)
-        assert "'x'" in text and "dtype" in text and "astype(float)" in text
-    else:
-        assert g.dtype.kind == "f"
-        np.testing.assert_allclose(g, 2.0 * x)
+def test_int_array_is_refused_with_a_clear_error(x):
+    # refused today (test_int_array_gives_a_float_gradient below is the strict xfail for the float gradient)
+    with pytest.raises(TypeError, match=r"'x'.*dtype int.*astype\(float\)"):
+        s2s.grad(sum_squares)(x)
 
 
 @pytest.mark.xfail(strict=True, reason="integer arrays are refused with TypeError instead of giving the float "
@@ -600,38 +595,47 @@ def cube(x):
 
 def test_decorated_function_is_differentiated_with_its_decorator():
     assert doubled_square(3.0) == 18.0
-    try:
-        g = s2s.grad(doubled_square)(3.0)
-    except s2s.S2SError:
-        return
-    assert g == pytest.approx(12.0)
+    # s2s differentiates what runs: the wrapper, 2.0 * x * x, not only the undecorated x * x
+    assert s2s.grad(doubled_square)(3.0) == pytest.approx(12.0)
 
 
+_COMPOSE_REFUSED = pytest.mark.xfail(
+    strict=True, raises=s2s.UnsupportedSyntaxError,
+    reason="only grad(grad(f)) composes today: jacobian, jvp and value_and_grad of s2s.grad(f) read grad's own "
+           "wrapper and refuse its *args (UnsupportedSyntaxError pointing into s2s/api.py, not at the user's line)")
+
+
+@_COMPOSE_REFUSED
 def test_jacobian_of_a_gradient_is_the_hessian():
     x = np.array([1.0, 2.0])
-    try:
-        h = s2s.jacobian(s2s.grad(cube_sum))(x)
-    except s2s.S2SError:
-        return
+    h = s2s.jacobian(s2s.grad(cube_sum))(x)
     np.testing.assert_allclose(h, np.diag(6.0 * x))
 
 
+@_COMPOSE_REFUSED
 def test_jvp_of_a_gradient():
     x = np.array([1.0, 2.0])
-    try:
-        value, tangent = s2s.jvp(s2s.grad(cube_sum), (x,), (np.ones(2),))
-    except s2s.S2SError:
-        return
+    value, tangent = s2s.jvp(s2s.grad(cube_sum), (x,), (np.ones(2),))
     np.testing.assert_allclose(value, 3.0 * x * x)
     np.testing.assert_allclose(tangent, 6.0 * x)
 
 
+@_COMPOSE_REFUSED
 def test_value_and_grad_of_a_gradient():
-    try:
-        value, g = s2s.value_and_grad(s2s.grad(cube))(2.0)
-    except s2s.S2SError:
-        return
+    value, g = s2s.value_and_grad(s2s.grad(cube))(2.0)
     assert (value, g) == (pytest.approx(12.0), pytest.approx(12.0))
+
+
+@pytest.mark.parametrize("compose", ["jacobian", "jvp", "value_and_grad"])
+def test_composing_a_gradient_other_than_grad_is_refused_today(compose):
+    x = np.array([1.0, 2.0])
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"\*args or \*\*kwargs"):
+        if compose == "jacobian":
+            s2s.jacobian(s2s.grad(cube_sum))(x)
+        elif compose == "jvp":
+            s2s.jvp(s2s.grad(cube_sum), (x,), (np.ones(2),))
+        else:
+            s2s.value_and_grad(s2s.grad(cube))(2.0)
 
 
 def test_grad_of_grad_is_right():

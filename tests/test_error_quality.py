@@ -398,13 +398,9 @@ def test_multiline_lambda_source_error_names_the_line(tmp_path):
                 np.sum(x * x)
         )
         """)
-    try:
-        g = s2s.grad(module.f)(np.array([1.0, 2.0]))
-    except s2s.SourceUnavailableError as exc:
-        text = str(exc)
-        assert path in text and "line 4" in text and "lambda x:" in text and "Hint: " in text
-    else:  # isolating it would be even better
-        np.testing.assert_allclose(g, [2.0, 4.0])
+    # s2s isolates the lambda written over several lines
+    g = s2s.grad(module.f)(np.array([1.0, 2.0]))
+    np.testing.assert_allclose(g, [2.0, 4.0])
 
 
 # ---- errors built directly: defaults and rendering ---------------------------------------------------
@@ -471,12 +467,10 @@ def test_compiled_function_passed_directly(func, shown, kind):
 
 def test_numpy_dispatcher_passed_directly():
     x = np.array([3.0, 4.0])
-    try:
-        g = s2s.grad(np.linalg.norm)(x)
-    except s2s.S2SError as exc:  # a clear refusal is fine
-        assert "Hint: " in str(exc)
-    else:
-        np.testing.assert_allclose(g, x / 5.0)
+    # a NumPy function is no Python source: refused with the wrapper to write (its rule then applies)
+    with pytest.raises(s2s.SourceUnavailableError, match=r"numpy\.linalg\.norm.*not a function written in Python") as info:
+        s2s.grad(np.linalg.norm)(x)
+    assert "def f(x): return obj(x)" in info.value.hint
 
 
 def test_partial_of_a_user_function():

@@ -300,13 +300,8 @@ def test_update_while_iterating():
     # s2s iterated over the original values (value 0.13 instead of 0.53, gradient [0.4, 0.6] instead of [0.4, -1.4]);
     # it now refuses
     x = np.array([0.2, 0.3])
-    try:
-        value, g = s2s.value_and_grad(update_while_iterating)(x)
-    except s2s.errors.UnsupportedSyntaxError:
-        return
-    assert_close(value, update_while_iterating(x))
-    assert_close(g, fd_grad(update_while_iterating, (x,)))
-    assert_close(g, [0.4, -1.4])
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"loop over `v` that updates `v` in place"):
+        s2s.value_and_grad(update_while_iterating)(x)
 
 
 def update_then_rebind_to_view(x):
@@ -336,11 +331,10 @@ def update_through_flip(x):
 def test_update_through_flip():
     x = np.array([0.2, 0.3, 0.5])
     assert_close(update_through_flip(x), 0.13)
-    try:
-        g = s2s.grad(update_through_flip)(x)
-    except s2s.errors.UnsupportedSyntaxError:
-        return  # refusing, as for y[::-1], is right too
-    assert_close(g, [0.4, 0.6, 0.0])
+    # refused, as for y[::-1] (the right gradient would be [0.4, 0.6, 0.0])
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"`v`: it may be a view of `y`") as info:
+        s2s.grad(update_through_flip)(x)
+    assert "np.flip(y).copy()" in info.value.hint
 
 
 # ---------------------------------------------------------------- a helper that updates its argument in place
@@ -359,13 +353,8 @@ def calls_add_one_in_place(x):
 
 def test_helper_updates_its_argument():
     x = np.array([0.2, 0.3, 0.5])
-    try:
-        value, g = s2s.value_and_grad(calls_add_one_in_place)(x)
-    except s2s.errors.UnsupportedSyntaxError:
-        return  # refusing is right too
-    assert_close(value, calls_add_one_in_place(x))
-    assert_close(g, fd_grad(calls_add_one_in_place, (x,)))
-    assert_close(g, 2 * (x + 1) + 1)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"add_one_in_place updates its argument `p` in place.*`y`"):
+        s2s.value_and_grad(calls_add_one_in_place)(x)
 
 
 # ---------------------------------------------------------------- augmented assignment to a name that shares its array
@@ -380,12 +369,10 @@ def augment_a_slice(x):
 
 def test_augmented_update_of_a_slice():
     x = np.array([0.2, 0.3, 0.5])
-    try:
-        g = s2s.grad(augment_a_slice)(x)
-    except s2s.errors.UnsupportedSyntaxError:
-        return  # refusing, as for v[0] = ..., is right too
-    assert_close(g, fd_grad(augment_a_slice, (x,)))
-    assert_close(g, [2.4, 2.6, 1.0])
+    # refused at run time (v and y share memory), as for v[0] = ...
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"`v \+= 1\.0`.*`y` refers to the same array"):
+        s2s.grad(augment_a_slice)(x)
+    assert_close(x, [0.2, 0.3, 0.5])
 
 
 def augment_an_alias(x):
@@ -397,12 +384,8 @@ def augment_an_alias(x):
 
 def test_augmented_update_of_an_alias():
     x = np.array([0.2, 0.3, 0.5])
-    try:
-        g = s2s.grad(augment_an_alias)(x)
-    except s2s.errors.UnsupportedSyntaxError:
-        return
-    assert_close(g, fd_grad(augment_an_alias, (x,)))
-    assert_close(g, 2 * x + 2)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"`v \+= 1\.0`.*`y` refers to the same array"):
+        s2s.grad(augment_an_alias)(x)
 
 
 def augment_loop_rows(x):
@@ -414,12 +397,8 @@ def augment_loop_rows(x):
 
 def test_augmented_update_of_loop_rows():
     x = np.array([[0.2, 0.3], [0.4, 0.5]])
-    try:
-        g = s2s.grad(augment_loop_rows)(x)
-    except s2s.errors.UnsupportedSyntaxError:
-        return
-    assert_close(g, fd_grad(augment_loop_rows, (x,)))
-    assert_close(g, 8 * x)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"`row \*= 2\.0`.*`y` refers to the same array"):
+        s2s.grad(augment_loop_rows)(x)
 
 
 def augment_view_of_a_temporary(x):
@@ -537,13 +516,9 @@ def calls_double_in_place_on_a_view(x):
 
 def test_helper_updates_a_view_argument():
     x = np.array([0.2, 0.3, 0.4])
-    try:
-        g = s2s.grad(calls_double_in_place_on_a_view)(x)
-    except s2s.errors.UnsupportedSyntaxError:
-        g = None  # refusing is right too
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"double_in_place updates its argument `p` in place.*`x`"):
+        s2s.grad(calls_double_in_place_on_a_view)(x)
     assert_close(x, [0.2, 0.3, 0.4])  # s2s never modifies its caller's arrays
-    if g is not None:
-        assert_close(g, 8 * x)
 
 
 def list_comprehension_in_branch_not_taken(x):
