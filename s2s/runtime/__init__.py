@@ -1,0 +1,160 @@
+"""The runtime that generated derivative code calls: inside generated code, `s2s` is this module.
+
+Printed code starts with `import s2s.runtime as s2s`, so `s2s.finish(g, x)`, `s2s.grad_dot_a(g, a, b)`
+and the rest are the names below. They live in modules by purpose and are all re-exported here:
+
+- `zero`: the zero adjoint ZERO, `is_zero`, and `@linear_in_g`, the guard that makes a helper
+  linear in its adjoint return the zero adjoint for a zero one;
+- `arrays`: array-library dispatch (NumPy, Dask, CuPy...): is_array, is_foreign, shape_of, broadcasts;
+- `adjoint`: adjoint arithmetic: add, part, unbroadcast, finish;
+- adjoint (and tangent) helpers beside the rule family they serve: `indexing`, `reductions`,
+  `elementwise`, `linalg`, `einsum`, `shape`, `creation`, `sequences`;
+- `tangents`: helpers only forward-mode code calls;
+- `desugared`: helpers that desugared user code calls (as_sequence, astype, item, copy, unshared...).
+
+Every helper here reports `__module__ == "s2s.runtime"`: the transforms tell s2s's own helpers
+(which have rules) from user functions (which they read and differentiate) by that name.
+"""
+
+from __future__ import annotations
+
+from s2s.runtime.adjoint import (  # noqa: F401
+    add,
+    finish,
+    part,
+    unbroadcast,
+    zeros_like_value,
+)
+from s2s.runtime.arrays import (  # noqa: F401
+    broadcast_to_like,
+    is_array,
+    is_foreign,
+    shape_of,
+)
+from s2s.runtime.creation import (  # noqa: F401
+    arange_args_tangent,
+    arange_roles,
+    arange_tangent,
+    divmod_tangent,
+    fill_tangent,
+    grad_arange,
+    grad_arange_args,
+    grad_divmod,
+    grad_fill,
+    grad_linspace,
+    linspace_tangent,
+)
+from s2s.runtime.desugared import (  # noqa: F401
+    UPDATE_SITES,
+    as_sequence,
+    astype,
+    copy,
+    is_float_dtype,
+    item,
+    stop_gradient,
+    unshared,
+)
+from s2s.runtime.einsum import (  # noqa: F401
+    einsum_jvp,
+    einsum_jvp_dot,
+    einsum_tangent,
+    grad_einsum,
+    grad_einsum_parts,
+    grad_einsum_parts_dot,
+)
+from s2s.runtime.elementwise import (  # noqa: F401
+    balanced_eq,
+    clip_mask,
+    fdiv,
+    grad_clip,
+    grad_where,
+    log_scale,
+    power_slope,
+    power_slope_dy,
+    real_part,
+    safe_div,
+)
+from s2s.runtime.indexing import (  # noqa: F401
+    append_grads,
+    getitem_grad,
+    grad_index_concat,
+    index_concat,
+    index_concat_tangent,
+    index_item,
+    item_grad,
+    setitem,
+    setitem_grads,
+)
+from s2s.runtime.linalg import (  # noqa: F401
+    grad_det,
+    grad_dot_a,
+    grad_dot_b,
+    grad_matmul_a,
+    grad_matmul_b,
+    grad_solve_a,
+    grad_solve_a_dot,
+    grad_solve_b,
+    grad_tensordot,
+    grad_trace,
+)
+from s2s.runtime.reductions import (  # noqa: F401
+    builtin_sum_tangent,
+    expand_reduced,
+    grad_builtin_sum,
+    grad_cumsum,
+    grad_extreme,
+    grad_norm,
+    grad_prod,
+    grad_prod_dot,
+    grad_select,
+    grad_std,
+    grad_var,
+    keep,
+    reduced_size,
+    select_tangent,
+)
+from s2s.runtime.sequences import (  # noqa: F401
+    add_seq_tangent,
+    as_sequence_tangent,
+    bitor_tangent,
+    grad_add_seq,
+    grad_as_sequence,
+    grad_bitor,
+    grad_mult_seq,
+    mult_seq_tangent,
+)
+from s2s.runtime.shape import (  # noqa: F401
+    array_grad,
+    grad_concatenate,
+    grad_diag,
+    grad_expand_dims,
+    grad_squeeze,
+    grad_stack,
+    grad_tile,
+    grad_transpose,
+    grad_vstack,
+)
+from s2s.runtime.tangents import (  # noqa: F401
+    as_array_like,
+    broadcast_like,
+    dense_list,
+    dense_tangent,
+)
+from s2s.runtime.zero import (  # noqa: F401
+    ZERO,
+    is_zero,
+    linear_in_g,
+)
+
+
+def _home_here() -> None:
+    """Each helper names this package as its module (see the module docstring)."""
+    for value in list(globals().values()):
+        if callable(value) and getattr(value, "__module__", "").startswith("s2s.runtime."):
+            try:
+                value.__module__ = __name__
+            except (AttributeError, TypeError):  # a builtin or a class that does not allow it
+                pass
+
+
+_home_here()

@@ -1,0 +1,139 @@
+"""Adjoint arithmetic: accumulating adjoints, reading parts of structured ones, undoing broadcasting,
+and finishing an adjoint into a gradient shaped like its argument.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from s2s.runtime.arrays import _float_dtype, _in_library_of, _sequence_shape, broadcast_to_like, is_array, is_foreign
+from s2s.runtime.zero import ZERO, is_zero, linear_in_g
+
+
+@linear_in_g
+def unbroadcast(g, x):
+    """Sum the gradient `g` down to the shape of `x` (undo NumPy broadcasting)."""
+    if isinstance(x, list | tuple):  # NumPy took the list for an array of its shape
+        if isinstance(g, list | tuple) and len(g) != len(x):
+            _refuse_structure(g, x)
+        return _sum_to_shape(g, _sequence_shape(x), x)
+    gs = getattr(g, "shape", ())
+    xs = getattr(x, "shape", ())
+    if gs == xs:
+        return g
+    if xs == () and not hasattr(x, "shape"):
+        return np.sum(g) if gs != () else g
+    extra = len(gs) - len(xs)
+    if extra > 0:
+        g = np.sum(g, axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(xs) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    if getattr(g, "shape", ()) != xs:
+        g = broadcast_to_like(g, x)
+    return g
+
+
+def _sum_to_shape(g, xs, x):
+    """`g` summed over the axes broadcasting added or stretched to reach shape `xs`."""
+    if xs is None or getattr(g, "shape", ()) == xs or isinstance(g, list | tuple):
+        return g
+    gs = np.shape(g)
+    extra = len(gs) - len(xs)
+    if extra > 0:
+        g = np.sum(g, axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(xs) if n == 1 and np.shape(g)[i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return np.broadcast_to(g, xs) if np.shape(g) != xs else g
+
+
+def add(a, b):
+    """Accumulate two adjoints; understands zeros, lists, tuples and dicts."""
+    if is_zero(a):
+        return b
+    if is_zero(b):
+        return a
+    if isinstance(a, list | tuple):
+        out = [add(x, y) for x, y in zip(a, b)]
+        return tuple(out) if isinstance(a, tuple) else out
+    if isinstance(a, dict):
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = add(out.get(k, ZERO), v)
+        return out
+    return a + b
+
+
+def zeros_like_value(x):
+    """A zero adjoint structured like the value `x`."""
+    if isinstance(x, list | tuple):
+        return [zeros_like_value(v) for v in x]
+    if isinstance(x, dict):
+        return {k: zeros_like_value(v) for k, v in x.items()}
+    return ZERO
+
+
+def finish(g, x):
+    """Turn an accumulated adjoint into a gradient shaped like the argument `x`."""
+    if type(g) is float and (type(x) is float or type(x) is int):  # the common scalar case, first and fast
+        return g
+    if isinstance(x, list | tuple):
+        if is_zero(g):
+            g = [ZERO] * len(x)
+        elif isinstance(g, list | tuple) and len(g) != len(x):
+            _refuse_structure(g, x)
+        out = [finish(gi, xi) for gi, xi in zip(g, x)]
+        return tuple(out) if isinstance(x, tuple) else out
+    if isinstance(x, dict):
+        g = {} if is_zero(g) else g
+        return {k: finish(g.get(k, ZERO), v) for k, v in x.items()}
+    if getattr(g, "dtype", None) is not None and g.dtype.kind == "c" or type(g) is complex:
+        _refuse_complex()
+    if is_array(x) and (x.shape != () or is_foreign(x)):
+        dtype = _float_dtype(x)
+        if is_zero(g):
+            return np.zeros_like(x, dtype=dtype)
+        if getattr(g, "shape", None) == x.shape:
+            flags = getattr(g, "flags", None)  # a broadcast view (the gradient of a sum) is read-only: copy it
+            return g if flags is None or getattr(flags, "writeable", True) else g.copy()
+        if is_foreign(x) or is_foreign(g):  # stays lazy (Dask) / on the device (CuPy)
+            return _in_library_of(g, x) + np.zeros_like(x, dtype=dtype)
+        return np.broadcast_to(g, x.shape) + np.zeros_like(x, dtype=dtype)
+    if isinstance(x, np.ndarray):  # 0-d array
+        return np.asarray(g, dtype=_float_dtype(x)) if not is_foreign(g) else g.astype(_float_dtype(x))
+    if is_foreign(g):  # a number argument whose gradient is a lazy / device scalar: leave it so
+        return g
+    return float(g) if isinstance(x, int | float) and np.ndim(g) == 0 and not isinstance(g, complex) else g
+
+
+def _refuse_structure(g, x):
+    from s2s.errors import NoDerivativeRuleError
+    raise NoDerivativeRuleError(
+        f"s2s made an adjoint of {len(g)} parts for a {type(x).__name__} of {len(x)}: a list or tuple was "
+        "concatenated or repeated where s2s took + or * for arithmetic (an integer argument differentiated as a "
+        "repetition count?)", hint="differentiate with respect to float arguments only, or build the list with "
+                                   "append")
+
+
+def _refuse_complex():
+    from s2s.errors import NoDerivativeRuleError
+    raise NoDerivativeRuleError(
+        "s2s does not differentiate through complex numbers: a complex value came between the arguments and "
+        "the output (a complex constant such as 1j, np.sqrt or np.fft of a complex array, a complex argument), "
+        "and s2s has no complex derivative convention whose rules it can prove right",
+        hint="compute with real arrays: carry the real and imaginary parts as two float arrays "
+             "(re * re - im * im for the real part of a product)")
+
+
+@linear_in_g
+def part(g, index):
+    """Read one part of a structured adjoint; a zero adjoint has zero parts."""
+    if isinstance(g, dict):  # a dict's adjoint holds only the keys something reached
+        return g.get(index, ZERO)
+    if not isinstance(g, list | tuple | dict) and np.ndim(g) == 0:
+        from s2s.errors import NonScalarOutputError
+        raise NonScalarOutputError(
+            "grad needs a function with a scalar output, but this function returns a tuple, list or dict.",
+            hint="use s2s.vjp(f, ...) with a cotangent of the same structure, or return a single number")
+    return g[index]

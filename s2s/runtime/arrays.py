@@ -1,0 +1,101 @@
+"""Array-library dispatch: what is an array, which library it belongs to, zeros and broadcasts in that library.
+
+Generated code and the helpers must work unchanged on NumPy, Dask and CuPy arrays (anything
+with NumPy's __array_function__ / __array_ufunc__ protocols). Rules for every runtime module:
+call np.* functions on the values (they dispatch to the value's library), never np.asarray /
+np.array / float() / .item() on an array value (a Dask array would be computed, a CuPy array
+copied to the host), allocate with np.zeros_like / np.ones_like (they dispatch) rather than
+np.zeros(shape), and write into an array only when it is a fresh one made here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from s2s.runtime.zero import ZERO
+
+
+def is_array(x) -> bool:
+    """True for an array of any library (NumPy, Dask, CuPy...) and NumPy scalars."""
+    return hasattr(x, "shape") and hasattr(x, "dtype") and hasattr(x, "ndim")
+
+
+def is_foreign(x) -> bool:
+    """True for an array that is not NumPy's (Dask, CuPy...): it must stay in its own library."""
+    return is_array(x) and not isinstance(x, np.ndarray | np.generic)
+
+
+def _arr(x):
+    """An array for `x`: arrays of any library and Python numbers pass unchanged, lists become NumPy arrays."""
+    if is_array(x) or isinstance(x, int | float | complex):
+        return x
+    return np.asarray(x)
+
+
+def _as_array(x):
+    """An array for `x`: arrays of any library pass unchanged, anything else becomes a NumPy array."""
+    return x if is_array(x) else np.asarray(x)
+
+
+def _float_dtype(*xs):
+    """The float (or complex) dtype a gradient of these values lives in."""
+    return np.result_type(*[x.dtype if is_array(x) else x for x in xs], 1.0)
+
+
+def _in_library_of(v, *xs):
+    """`v` moved into the array library of the first foreign array among `xs`, when `v` is a NumPy array."""
+    ref = next((x for x in xs if is_foreign(x)), None)
+    if ref is not None and isinstance(v, np.ndarray):
+        return np.asarray(v, like=ref)
+    return v
+
+
+def _zeros_like(x, dtype, *others):
+    """Fresh zeros shaped like `x`, in the library of `x`, or else of the first foreign array in `others`."""
+    if is_foreign(x):
+        return np.zeros_like(x, dtype=dtype)
+    return _in_library_of(np.zeros(shape_of(x), dtype=dtype), *others)
+
+
+def broadcast_to_like(g, x):
+    """`g` broadcast to the shape of `x`, as an array of x's library.
+
+    For NumPy this is np.broadcast_to (a view). For other libraries it is a product with
+    np.ones_like(x), so that the result is laid out like `x` (a Dask result gets x's chunks,
+    instead of one huge broadcast chunk).
+    """
+    xs = shape_of(x)
+    if not is_foreign(x):
+        return np.broadcast_to(g, xs)
+    if shape_of(g) == xs and is_foreign(g):
+        return g
+    if not is_array(g):  # a Python number: filled in x's layout, in x's precision where it fits
+        return np.full_like(x, g, dtype=np.result_type(x.dtype, g))
+    return _in_library_of(g, x) * np.ones_like(x, dtype=g.dtype)
+
+
+def shape_of(x):
+    """Shape of an array or scalar, () for Python numbers."""
+    s = getattr(x, "shape", None)
+    return () if s is None else s
+
+
+def _sequence_shape(x):
+    """The shape NumPy gives a list or tuple, None for one it cannot make an array of (ragged)."""
+    try:
+        return np.shape(x)
+    except ValueError:
+        return None
+
+
+def _inexact(x) -> bool:
+    """True when `x` holds floating-point (or complex) values: only those carry a derivative."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None:
+        return dtype.kind in "fc"
+    return isinstance(x, float | complex)
+
+
+def _zeros_of(x):
+    """A zero tangent of the shape of the value `x` (a number for a number)."""
+    return np.zeros_like(x, dtype=_float_dtype(x)) if is_array(x) and x.shape != () else ZERO

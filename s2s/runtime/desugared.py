@@ -1,0 +1,155 @@
+"""Helpers that desugared user code calls (s2s rewrites methods, loops and in-place updates into
+these): as_sequence, astype, item, copy, the ownership check `unshared` and its UPDATE_SITES,
+stop_gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from s2s.runtime.arrays import is_array
+
+
+def as_sequence(x):
+    """What `for v in x` iterates over, as something indexable (dict keys, sets...)."""
+    if isinstance(x, list | tuple | range) or hasattr(x, "shape"):
+        return x
+    return list(x)
+
+
+def astype(x, dtype, copy=True):
+    """`x.astype(dtype)`; the derivative passes only through float/complex dtypes."""
+    if not hasattr(x, "astype"):
+        return dtype(x)
+    return x.astype(dtype) if copy else x.astype(dtype, copy=False)
+
+
+def item(x, *index):
+    """`x.item()`."""
+    return x.item(*index) if hasattr(x, "item") else x
+
+
+def is_float_dtype(dtype) -> bool:
+    """True for float and complex dtypes."""
+    return np.issubdtype(np.dtype(dtype), np.inexact)
+
+
+def copy(x):
+    """`x.copy()` in x's own library (np.copy would turn a Dask or CuPy array into a NumPy one)."""
+    return x.copy() if is_array(x) or isinstance(x, list | dict) else np.copy(x)
+
+
+UPDATE_SITES: list[dict] = []  # the error (its keyword arguments) for each in-place update guarded by `unshared`
+
+
+def unshared(value, where, deep, updated, *others):
+    """`value`, once it is certain that updating `updated` in place is seen by no name in `others`.
+
+    s2s runs `y[i] = v`, `y += v` and `L.append(v)` functionally; Python changes the object itself.
+    The ownership analysis (transforms/ownership.py) guards an update with this where another live
+    name may refer to the same array or list: if one really does (the same object, a view of the same
+    memory, or a container holding it), the derivative would be wrong, so this raises the error for
+    that line. With `deep`, objects held in `updated` count too (`L[i] += v` changes the element L[i]),
+    and two of them must not be one object. Numbers and tuples are never shared: nothing to check.
+
+        >>> y = np.zeros(3)
+        >>> unshared(1.0, 0, False, y, np.ones(3))
+        1.0
+    """
+    targets = _mutable_parts(updated, deep)
+    if not targets:
+        return value
+    if deep and len(targets) > 1 and _overlap(targets):
+        _refuse_update(where)
+    for other in others:
+        if _reaches(other, targets, set()):
+            _refuse_update(where)
+    return value
+
+
+def _refuse_update(where):
+    from s2s.errors import UnsupportedSyntaxError
+    site = dict(UPDATE_SITES[where])
+    raise UnsupportedSyntaxError(site.pop("message"), **site)
+
+
+def _is_mutable(x) -> bool:
+    return isinstance(x, list | dict) or (is_array(x) and not isinstance(x, np.generic))
+
+
+def _mutable_parts(x, deep):
+    """The mutable objects an update of `x` may change: x itself, and with `deep` what it holds.
+
+    An object held twice is listed twice (so that `_overlap` finds it).
+    """
+    if not _is_mutable(x):
+        return []
+    if not deep or not isinstance(x, list | dict):
+        return [x]
+    out, seen, todo = [], set(), [x]
+    while todo:
+        obj = todo.pop()
+        if not _is_mutable(obj) and not isinstance(obj, tuple):
+            continue
+        if id(obj) in seen:
+            out.append(obj)
+            continue
+        seen.add(id(obj))
+        if not isinstance(obj, tuple):
+            out.append(obj)
+        if isinstance(obj, list | tuple):
+            todo.extend(obj)
+        elif isinstance(obj, dict):
+            todo.extend(obj.values())
+    return out
+
+
+def _same_memory(a, b) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        if not np.may_share_memory(a, b):
+            return False
+        try:
+            return bool(np.shares_memory(a, b, max_work=10_000))
+        except Exception:  # noqa: BLE001 - numpy's TooHardError: too costly to decide, so count it as shared
+            return True
+    return _owner(a) is _owner(b) and is_array(a) and is_array(b)
+
+
+def _owner(a):
+    while getattr(a, "base", None) is not None and is_array(a.base):
+        a = a.base
+    return a
+
+
+def _overlap(targets) -> bool:
+    """Whether two of the objects (arrays sharing memory, or one list twice) are one."""
+    groups = {}
+    for t in targets:
+        groups.setdefault(id(_owner(t)) if is_array(t) else id(t), []).append(t)
+    for group in groups.values():
+        for i, a in enumerate(group):
+            if any(_same_memory(a, b) for b in group[i + 1:]):
+                return True
+    return False
+
+
+def _reaches(obj, targets, seen) -> bool:
+    """Whether one of `targets` is `obj`, shares memory with it, or is held (at any depth) in it."""
+    if isinstance(obj, list | tuple | dict):
+        if id(obj) in seen:
+            return False
+        seen.add(id(obj))
+        if any(obj is t for t in targets):
+            return True
+        items = obj.values() if isinstance(obj, dict) else obj
+        return any(_reaches(v, targets, seen) for v in items)
+    if is_array(obj) and not isinstance(obj, np.generic):
+        return any(is_array(t) and _same_memory(obj, t) for t in targets)
+    return False
+
+
+def stop_gradient(x):
+    """Detach: the value passes unchanged and its derivative is zero."""
+    return x

@@ -1,0 +1,99 @@
+"""Helpers of elementwise rules (s2s/rules/numpy_elementwise.py, math_rules.py, operators.py):
+safe slopes of powers, divisions as NumPy divides, masks of max/min/clip/where.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from s2s.runtime.adjoint import _refuse_complex, unbroadcast
+from s2s.runtime.arrays import _arr, is_array
+from s2s.runtime.zero import linear_in_g
+
+
+@linear_in_g
+def grad_where(g, cond, x, take_x):
+    """Adjoint of np.where(cond, x, y) for x (take_x) or y."""
+    mask = cond if take_x else np.logical_not(cond)
+    return unbroadcast(np.where(mask, g, 0.0), x)
+
+
+@linear_in_g
+def grad_clip(g, x, lo, hi):
+    """Adjoint of np.clip for x."""
+    return unbroadcast(g * clip_mask(x, lo, hi), x)
+
+
+def log_scale(base):
+    """The factor `log(base)` of a logarithm's derivative; 1 for the natural log (base None)."""
+    return 1.0 if base is None else np.log(base)
+
+
+def balanced_eq(x, ans, other):
+    """Mask for max/min adjoints: 1 where x won, 0.5 where it tied with `other`."""
+    return (x == ans) / (1.0 + (x == other))
+
+
+def clip_mask(a, lo, hi):
+    """1 where np.clip passed `a` through, 0 where it clipped."""
+    a = _arr(a)
+    inside = None
+    if lo is not None:
+        inside = a >= lo
+    if hi is not None:
+        inside = a <= hi if inside is None else inside & (a <= hi)
+    if inside is None:
+        return np.ones_like(a, dtype=bool)
+    return inside if np.shape(inside) == np.shape(a) else inside & np.ones_like(a, dtype=bool)
+
+
+def power_slope(x, y):
+    """d(x ** y)/dx = y * x ** (y - 1), exactly 0 where y == 0 (x ** 0 is 1 for every x, 0 included).
+
+    Elsewhere NumPy's values with its warnings: inf at x == 0 for 0 < y < 1 (where Python floats
+    would raise ZeroDivisionError), nan where the power is not real.
+    """
+    if is_array(x) or is_array(y):
+        zero = y == 0
+        return np.where(zero, 0.0, y * np.power(x, np.where(zero, 1, y - 1)))
+    if y == 0:
+        return 0.0
+    return y * float(np.power(np.float64(x), y - 1))
+
+
+def power_slope_dy(x, y):
+    """d(power_slope(x, y))/dy = x ** (y - 1) * (1 + y * log(x)) for x > 0; 0 elsewhere, as the
+    exponent's derivative of `x ** y` is taken to be 0 where x <= 0."""
+    if is_array(x) or is_array(y):
+        pos = x > 0
+        safe = np.where(pos, x, 1.0)
+        return np.where(pos, np.power(safe, y - 1) * (1 + y * np.log(safe)), 0.0)
+    if x <= 0:
+        return 0.0
+    return x ** (y - 1) * (1 + y * math.log(x))
+
+
+def real_part(t, val):
+    """np.real's adjoint and tangent: `t` itself for a real `val`; a complex `val` is refused (np.real is
+    where a complex computation would become real again, hiding a derivative s2s cannot vouch for)."""
+    if getattr(val, "dtype", None) is not None and val.dtype.kind == "c" or isinstance(val, complex):
+        _refuse_complex()
+    return t
+
+
+def fdiv(a, b):
+    """a / b as NumPy divides (inf or nan with a RuntimeWarning at b == 0), also for Python floats,
+    which would raise ZeroDivisionError: a derivative infinite at the end of a domain is not an error."""
+    if b == 0 and not is_array(b) and not is_array(a):
+        return float(np.float64(a) / np.float64(b))
+    return a / b
+
+
+def safe_div(a, b):
+    """a / b, and 0 where b == 0 (for derivatives that are taken to be 0 where they do not exist)."""
+    if is_array(a) or is_array(b):
+        zero = b == 0
+        return np.where(zero, 0.0, a / np.where(zero, 1.0, b))
+    return 0.0 if b == 0 else a / b

@@ -1,0 +1,221 @@
+"""Adjoints and tangents of indexing: x[i], x[i] = v (functional, NumPy's last-write-wins for
+repeated indices), L.append(v), x.item(), np.r_ / np.c_ and np.s_ (rules in s2s/rules/shape.py and
+runtime_rules.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from s2s.runtime.adjoint import _refuse_complex
+from s2s.runtime.arrays import _arr, _float_dtype, _in_library_of, _zeros_like, is_array, is_foreign, shape_of
+from s2s.runtime.shape import _pieces
+from s2s.runtime.zero import ZERO, is_zero, linear_in_g
+
+
+def getitem_grad(g, x, index):
+    """Adjoint of `x[index]`: `g` placed into a zero structure shaped like `x`."""
+    if isinstance(x, list | tuple):
+        out = [ZERO] * len(x)
+        out[index] = g
+        return out
+    if isinstance(x, dict):
+        return {index: g}
+    if is_foreign(x) or is_foreign(g):
+        return _scatter_add(g, x, index)
+    out = np.zeros(shape_of(x), dtype=np.result_type(x, g, 1.0))
+    np.add.at(out, index, g)
+    return out
+
+
+def _is_basic(i) -> bool:
+    return i is None or i is Ellipsis or isinstance(i, int | np.integer | slice)
+
+
+def _scatter_add(g, x, index):
+    """`getitem_grad` for arrays of other libraries, without leaving the library.
+
+    Basic indices (integers, slices, None, ...) select each element at most once, so an
+    assignment into fresh zeros is exact (lazy on Dask, on the device for CuPy). Integer and
+    boolean index arrays go through np.add.at where the library has it (CuPy), otherwise they
+    are summed with a one-hot contraction (Dask), which handles repeated indices.
+    """
+    dtype = _float_dtype(x, g)
+    out = _zeros_like(x, dtype, g)
+    parts = index if isinstance(index, tuple) else (index,)
+    if all(_is_basic(i) for i in parts):
+        out[index] = g
+        return out
+    try:
+        np.add.at(out, index, g)
+        return out
+    except TypeError:  # the library has no ufunc.at (Dask)
+        pass
+    return _onehot_scatter(g, x, parts, dtype, out)
+
+
+def _onehot_scatter(g, x, parts, dtype, out):
+    arrays = [k for k, i in enumerate(parts) if not _is_basic(i)]
+    plain = slice(None)
+    if len(arrays) != 1 or any(not (isinstance(i, slice) and i == plain) for k, i in enumerate(parts) if k != arrays[0]):
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            f"s2s has no gradient of x[index] for a {type(x).__module__}.{type(x).__name__} with this index "
+            "(several index arrays, or an index array next to integers or partial slices)",
+            hint="index with one integer or boolean array and plain ':' slices, or use np.where / np.take")
+    axis = arrays[0]
+    idx = _arr(parts[axis])
+    n = shape_of(x)[axis]
+    if idx.dtype == bool:
+        if isinstance(idx, np.ndarray) and idx.ndim == 1:
+            idx = np.flatnonzero(idx)
+        else:
+            from s2s.errors import NoDerivativeRuleError
+            raise NoDerivativeRuleError(
+                f"s2s has a gradient of x[mask] for a {type(x).__module__}.{type(x).__name__} only for a 1-d NumPy "
+                "mask along one axis", hint="write np.where(mask, x, 0) instead of x[mask]")
+    if isinstance(idx, np.ndarray):  # concrete indices: combine repeats, then assign unique positions
+        flat = idx.reshape(-1) % n
+        unique, inverse = np.unique(flat, return_inverse=True)
+        onehot = (inverse[:, None] == np.arange(len(unique))).astype(dtype)
+        g2 = np.reshape(g, shape_of(g)[:axis] + (len(flat),) + shape_of(g)[axis + idx.ndim:])
+        summed = np.moveaxis(np.tensordot(g2, _in_library_of(onehot, x, g), axes=([axis], [0])), -1, axis)
+        out[(slice(None),) * axis + (unique,)] = summed
+        return out
+    onehot = ((idx % n)[..., None] == _in_library_of(np.arange(n), idx)).astype(dtype)  # lazy indices: all n
+    axes_g = list(range(axis, axis + idx.ndim))
+    summed = np.tensordot(g, onehot, axes=(axes_g, list(range(idx.ndim))))
+    return np.moveaxis(summed, -1, axis)
+
+
+def setitem(x, index, v):
+    """Functional `x[index] = v` on a copy, used where the original is still needed."""
+    if isinstance(x, list):
+        out = list(x)
+    elif isinstance(x, dict):
+        out = dict(x)
+    else:
+        out = x.copy()
+        if (getattr(v, "dtype", None) is not None and v.dtype.kind == "c" or isinstance(v, complex)) and \
+                getattr(out, "dtype", None) is not None and out.dtype.kind != "c":
+            _refuse_complex()  # NumPy would drop the imaginary part (a tangent's, too) with only a warning
+    out[index] = v
+    return out
+
+
+@linear_in_g(zero=lambda x, index: (ZERO, ZERO))
+def setitem_grads(g, x, index):
+    """Adjoints of `y = setitem(x, index, v)`: (adjoint for x, adjoint for v).
+
+    Where an index repeats (`y[[0, 0]] = v`) NumPy keeps one write per element, so only that
+    write's part of v gets the element's adjoint; the overwritten ones get zero.
+    """
+    if isinstance(g, list | dict):
+        gv = g[index]
+        gx = list(g) if isinstance(g, list) else dict(g)
+        gx[index] = ZERO
+        return gx, gv
+    gv = g[index]
+    gx = g.copy()
+    gx[index] = 0
+    if _index_repeats(index) and not isinstance(x, list | dict):
+        kept = _winners(x, index)
+        if kept is not None:
+            gv = gv * _in_library_of(kept, gv)
+    return gx, gv
+
+
+@linear_in_g(zero=lambda: (ZERO, ZERO))
+def append_grads(g):
+    """Adjoints of `L.append(v)`: (adjoint of the list before, adjoint of v)."""
+    return list(g[:-1]), g[-1]
+
+
+def _index_repeats(index) -> bool:
+    """Whether `x[index] = v` may write one element twice (an integer index array is present)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for i in parts:
+        if _is_basic(i):
+            continue
+        if isinstance(i, list):
+            i = np.asarray(i)
+        if is_array(i) and i.dtype.kind in "iu":
+            return True
+        if not is_array(i):  # anything else NumPy accepts as an index: ask the scatter below
+            return True
+    return False
+
+
+def _winners(x, index):
+    """For `x[index] = v`: a mask over x[index] of the positions whose write NumPy keeps.
+
+    NumPy keeps one write per element when an index repeats (`y[[0, 0]] = v` keeps the last one);
+    the same assignment of positions into an index map tells which one. None when every write is kept.
+    """
+    def host(i):  # an index array of another library, brought to NumPy (indices only, never the data)
+        if isinstance(i, list):
+            return np.asarray(i)
+        if is_foreign(i):
+            return i.get() if hasattr(i, "get") else np.asarray(i)  # CuPy copies with .get(), Dask computes
+        return i
+
+    index = tuple(host(i) for i in index) if isinstance(index, tuple) else host(index)
+    holder = np.full(shape_of(x), -1, dtype=np.intp)
+    taken = holder[index]
+    order = np.arange(np.size(taken), dtype=np.intp).reshape(np.shape(taken))
+    holder[index] = order
+    kept = holder[index] == order
+    return None if np.all(kept) else kept
+
+
+def index_concat(obj, *items):
+    """`np.r_[a, b, ...]` / `np.c_[...]` as a call (lowering writes these subscripts so)."""
+    return obj[items[0] if len(items) == 1 else items]
+
+
+def _concat_pieces(obj, items):
+    """What each item of np.r_[...] / np.c_[...] becomes in the result, and the joining axis."""
+    from s2s.errors import NoDerivativeRuleError
+    if any(isinstance(i, str) for i in items):
+        raise NoDerivativeRuleError(
+            f"s2s does not differentiate {_trick_name(obj)}[...] with a string directive",
+            hint="write np.concatenate([a, b], axis=...) or np.stack(...) instead")
+    return [obj[i] for i in items], obj.axis
+
+
+def _trick_name(obj):
+    return "np.c_" if obj is np.c_ else "np.r_" if obj is np.r_ else type(obj).__name__
+
+
+@linear_in_g(zero=lambda obj, items: [ZERO] * len(items))
+def grad_index_concat(g, obj, items):
+    """Adjoints of np.r_[...] / np.c_[...] for each item: `g` cut back into the pieces
+    (a slice item is a constant range: no adjoint)."""
+    pieces, axis = _concat_pieces(obj, items)
+    parts = _pieces(g, [np.shape(p)[axis] for p in pieces], axis)
+    return [ZERO if isinstance(i, slice) else np.reshape(part, np.shape(i)) for i, part in zip(items, parts)]
+
+
+def index_concat_tangent(obj, items, tangents):
+    """Tangent of np.r_[...] / np.c_[...]: the items' tangents joined as the items are."""
+    pieces, axis = _concat_pieces(obj, items)
+    tangents = [ZERO] * len(items) if is_zero(tangents) else tangents
+    dense = [np.zeros_like(p, dtype=_float_dtype(p)) if isinstance(i, slice) or is_zero(t)
+             else np.reshape(t + np.zeros(np.shape(i)), np.shape(p))
+             for i, t, p in zip(items, tangents, pieces)]
+    return np.concatenate(dense, axis=axis)
+
+
+def index_item(obj, key):
+    """`np.s_[...]`, `np.index_exp[...]`, `np.mgrid[...]`, `np.ogrid[...]` as a call: no derivative rule
+    for the key (the rule refuses a varied key)."""
+    return obj[key]
+
+
+def item_grad(g, x, index):
+    """Adjoint of `x.item(*index)`."""
+    if not hasattr(x, "shape") or x.shape == ():
+        return g
+    out = _zeros_like(x, _float_dtype(x), g)
+    out[index if index else (0,) * x.ndim] = g
+    return out

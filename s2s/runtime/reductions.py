@@ -1,0 +1,210 @@
+"""Adjoints and tangents of reductions (np.sum, max/min, prod, var, std, cumsum, norm, builtin sum,
+max and min; rules in s2s/rules/reductions.py and builtin_rules.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from s2s.runtime.adjoint import add, unbroadcast
+from s2s.runtime.arrays import _arr, _as_array, _float_dtype, _sequence_shape, broadcast_to_like, is_array, shape_of
+from s2s.runtime.elementwise import safe_div
+from s2s.runtime.zero import ZERO, is_zero, linear_in_g
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int):
+        axis = (axis,)
+    return tuple(a % ndim for a in axis)
+
+
+def expand_reduced(g, x, axis, keepdims):
+    """Broadcast the gradient of a reduction back to the reduced array's shape."""
+    if isinstance(x, list | tuple) and _sequence_shape(x) is not None:  # NumPy reduced it as an array
+        x = np.zeros(_sequence_shape(x))
+    xs = shape_of(x)
+    if not keepdims and xs != () and is_array(g):  # (a Python number broadcasts as it is)
+        for a in sorted(_axes(axis, len(xs))):
+            g = np.expand_dims(g, a)
+    return broadcast_to_like(g, x)
+
+
+def reduced_size(x, axis):
+    """Number of elements a reduction over `axis` combines."""
+    xs = shape_of(x) if not isinstance(x, list | tuple) else (_sequence_shape(x) or ())
+    n = 1
+    for a in _axes(axis, len(xs)):
+        n *= xs[a]
+    return n
+
+
+@linear_in_g
+def grad_extreme(g, ans, x, axis, keepdims):
+    """Adjoint of max/min: split `g` evenly between the tied extreme entries."""
+    a = expand_reduced(ans, x, axis, keepdims)
+    mask = x == a
+    count = np.sum(mask, axis=axis, keepdims=True)
+    return expand_reduced(g, x, axis, keepdims) * mask / count
+
+
+@linear_in_g
+def grad_prod(g, ans, x, axis, keepdims):
+    """Adjoint of np.prod, exact also where entries are zero."""
+    x = _as_array(x)
+    if axis is None:
+        flat = x.reshape(-1)
+        return (g * _prod_others(flat, 0)).reshape(x.shape)
+    ax = _axes(axis, x.ndim)
+    moved = np.moveaxis(x, ax, tuple(range(len(ax))))
+    flat = moved.reshape((-1,) + moved.shape[len(ax):])
+    others = _prod_others(flat, 0).reshape(moved.shape)
+    others = np.moveaxis(others, tuple(range(len(ax))), ax)
+    return expand_reduced(g, x, axis, keepdims) * others
+
+
+def _prod_others(x, axis):
+    """Product of all other entries along `axis` (exclusive cumulative products)."""
+    x = np.moveaxis(x, axis, 0)
+    ones = np.ones_like(x[:1])
+    left = np.cumprod(np.concatenate([ones, x[:-1]]), axis=0)
+    right = np.cumprod(np.concatenate([ones, x[::-1][:-1]]), axis=0)[::-1]
+    return np.moveaxis(left * right, 0, axis)
+
+
+@linear_in_g
+def grad_var(g, x, axis, ddof, keepdims):
+    """Adjoint of np.var."""
+    n = reduced_size(x, axis)
+    mean = np.mean(x, axis=axis, keepdims=True)
+    return expand_reduced(g, x, axis, keepdims) * 2.0 * (x - mean) / (n - ddof)
+
+
+@linear_in_g
+def grad_std(g, ans, x, axis, ddof, keepdims):
+    """Adjoint of np.std.
+
+    Where the standard deviation is 0 (all entries equal; always so over a length-1 axis) it is
+    a norm at its minimum: the derivative does not exist (autograd and JAX give nan) except over
+    a length-1 axis, where std is identically 0 and its derivative is 0. s2s gives 0 at every such
+    point, the minimum-norm subgradient, as for np.abs and np.linalg.norm at 0.
+    """
+    return grad_var(safe_div(g, 2.0 * ans), x, axis, ddof, keepdims)
+
+
+@linear_in_g
+def grad_cumsum(g, x, axis):
+    """Adjoint of np.cumsum: reversed cumulative sum."""
+    if axis is None:
+        return np.cumsum(np.ravel(g)[::-1])[::-1].reshape(shape_of(x))
+    return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
+
+
+@linear_in_g
+def grad_norm(g, ans, x, ord, axis, keepdims):
+    """Adjoint of np.linalg.norm: vector norms with ord None, 2, 1, inf and -inf (0 where the norm has
+    no derivative: at 0, and split evenly between tied entries for inf), the Frobenius norm of matrices.
+    Other orders (matrix 1-, 2-, inf- and nuclear norms, vector p-norms) are refused."""
+    matrix = (axis is None and np.ndim(x) == 2) or (isinstance(axis, tuple | list) and len(axis) == 2)
+    if ord in (None, "fro") or (ord == 2 and not matrix):
+        n = expand_reduced(ans, x, axis, keepdims)
+        return expand_reduced(g, x, axis, keepdims) * x / np.where(n == 0, 1, n)
+    if not matrix and ord == 1:
+        return expand_reduced(g, x, axis, keepdims) * np.sign(x)
+    if not matrix and ord in (np.inf, -np.inf):
+        mag = np.abs(x)
+        hit = mag == expand_reduced(ans, x, axis, keepdims)
+        count = np.sum(hit, axis=axis, keepdims=True)
+        return expand_reduced(g, x, axis, keepdims) * np.sign(x) * hit / count
+    from s2s.errors import NoDerivativeRuleError
+    raise NoDerivativeRuleError(
+        f"s2s has no derivative of np.linalg.norm with ord={ord!r} for {'matrices' if matrix else 'vectors'}",
+        hint="use ord=None (2-norm of vectors, Frobenius norm of matrices), ord=1 or ord=np.inf for vectors, or "
+             "write the norm out (np.sum(np.abs(x) ** p) ** (1 / p))")
+
+
+def grad_builtin_sum(g, x):
+    """Adjoint of the builtin `sum` over a list, tuple or array."""
+    if isinstance(x, list | tuple):
+        return [unbroadcast(g, v) for v in x]
+    return g * np.ones_like(_arr(x), dtype=_float_dtype(g))
+
+
+def grad_select(g, chosen, args):
+    """Adjoints of builtin max/min: `g` goes to the first argument that was chosen."""
+    if len(args) == 1:  # max(iterable)
+        items = list(args[0])
+        return [_select(g, chosen, items)]
+    return _select(g, chosen, args)
+
+
+def _select(g, chosen, items):
+    out = [ZERO] * len(items)
+    for i, v in enumerate(items):
+        if v is chosen or (np.ndim(v) == 0 and v == chosen):
+            out[i] = g
+            break
+    return out
+
+
+def keep(ans, x, axis, keepdims):
+    """A reduction's result with the reduced axes kept (for forward-mode templates)."""
+    if keepdims or np.ndim(x) == 0:
+        return ans
+    return np.expand_dims(ans, _axes(axis, np.ndim(x)))
+
+
+@linear_in_g
+def grad_prod_dot(g, x, x_dot, axis, keepdims):
+    """Tangent of `grad_prod(g, ans, x, axis, keepdims)` for the tangent `x_dot` of x (exact at zeros)."""
+    if is_zero(x_dot):
+        return ZERO
+    x = _as_array(x)
+    x_dot = broadcast_to_like(x_dot, x)
+    ax = tuple(range(x.ndim)) if axis is None else _axes(axis, x.ndim)
+    moved = np.moveaxis(x, ax, tuple(range(len(ax))))
+    moved_dot = np.moveaxis(x_dot, ax, tuple(range(len(ax))))
+    flat = moved.reshape((-1,) + moved.shape[len(ax):])
+    flat_dot = moved_dot.reshape(flat.shape)
+    left, left_dot = _exclusive_cumprod_dot(flat, flat_dot)
+    right, right_dot = _exclusive_cumprod_dot(flat[::-1], flat_dot[::-1])
+    others_dot = (left_dot * right[::-1] + left * right_dot[::-1]).reshape(moved.shape)
+    others_dot = np.moveaxis(others_dot, tuple(range(len(ax))), ax)
+    return expand_reduced(g, x, axis, keepdims) * others_dot
+
+
+def _exclusive_cumprod_dot(x, x_dot):
+    """Products of the entries before each one along axis 0, and their tangents (no division)."""
+    p, p_dot = np.ones_like(x[:1]), np.zeros_like(x[:1])
+    ps, dots = [], []
+    for k in range(x.shape[0]):
+        ps.append(p)
+        dots.append(p_dot)
+        p, p_dot = p * x[k:k + 1], p_dot * x[k:k + 1] + p * x_dot[k:k + 1]
+    if not ps:
+        return x, x_dot
+    return np.concatenate(ps), np.concatenate(dots)
+
+
+def builtin_sum_tangent(t, x):
+    """Tangent of the builtin `sum` over a list, tuple or array."""
+    if isinstance(t, list | tuple):
+        total = ZERO
+        for v in t:
+            total = add(total, v)
+        return total
+    return np.sum(t, axis=0) if np.ndim(t) else t
+
+
+def select_tangent(ans, args, tangents):
+    """Tangent of builtin max/min: the tangent of the argument that was chosen."""
+    if len(args) == 1:
+        items, tans = list(args[0]), tangents[0]
+        tans = [ZERO] * len(items) if is_zero(tans) else list(tans)
+    else:
+        items, tans = args, tangents
+    for v, t in zip(items, tans):
+        if v is ans or (np.ndim(v) == 0 and v == ans):
+            return t
+    return ZERO

@@ -1,0 +1,106 @@
+"""Adjoints of shape functions (concatenate, stack, vstack, transpose, expand_dims, squeeze, tile,
+diag, np.array of nested lists; rules in s2s/rules/shape.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from s2s.runtime.arrays import _float_dtype, _in_library_of, is_foreign, shape_of
+from s2s.runtime.zero import ZERO, linear_in_g
+
+
+@linear_in_g(zero=lambda arrays, axis: [ZERO] * len(arrays))
+def grad_concatenate(g, arrays, axis):
+    """Adjoints of np.concatenate: split `g` back into the pieces."""
+    if axis is None:
+        flat = np.ravel(g)
+        return [np.reshape(p, np.shape(a)) for p, a in zip(_pieces(flat, [math.prod(np.shape(a)) for a in arrays], 0), arrays)]
+    return _pieces(g, [np.shape(a)[axis] for a in arrays], axis)
+
+
+def _pieces(g, sizes, axis):
+    """`g` cut along `axis` into consecutive pieces of the given sizes (np.split by slicing)."""
+    axis = axis % np.ndim(g)
+    out, start = [], 0
+    for n in sizes:
+        out.append(g[(slice(None),) * axis + (slice(start, start + n),)])
+        start += n
+    return out
+
+
+@linear_in_g(zero=lambda arrays, axis: [ZERO] * len(arrays))
+def grad_stack(g, arrays, axis):
+    """Adjoints of np.stack: unstack `g`."""
+    return [np.take(g, i, axis=axis) for i in range(len(arrays))]
+
+
+@linear_in_g
+def grad_transpose(g, axes):
+    """Adjoint of np.transpose."""
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, tuple(int(i) for i in np.argsort([a % np.ndim(g) for a in axes])))
+
+
+@linear_in_g
+def grad_expand_dims(g, axis):
+    """Adjoint of np.expand_dims."""
+    return np.squeeze(g, axis=axis)
+
+
+@linear_in_g
+def grad_squeeze(g, x, axis):
+    """Adjoint of np.squeeze."""
+    return np.reshape(g, shape_of(x))
+
+
+def array_grad(g, obj):
+    """Adjoint of np.array(obj): nested lists get nested adjoints."""
+    if isinstance(obj, list | tuple):
+        return [array_grad(g[i], o) for i, o in enumerate(obj)]
+    return g
+
+
+@linear_in_g
+def grad_tile(g, a, reps):
+    """Adjoint of np.tile."""
+    a_shape = shape_of(a)
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    nd = max(len(a_shape), len(reps))
+    a_full = (1,) * (nd - len(a_shape)) + tuple(a_shape)
+    reps = (1,) * (nd - len(reps)) + reps
+    split = []
+    for r, n in zip(reps, a_full):
+        split += [r, n]
+    g = np.reshape(g, split)
+    g = np.sum(g, axis=tuple(range(0, 2 * nd, 2)))
+    return np.reshape(g, a_shape)
+
+
+@linear_in_g
+def grad_diag(g, v, k):
+    """Adjoint of np.diag (both directions: vector to matrix and back)."""
+    if np.ndim(v) == 1:
+        return np.diagonal(g, offset=k).copy()
+    if is_foreign(v) or is_foreign(g):  # g along diagonal k of a zero matrix, without writing into it
+        rows, cols = np.shape(v)
+        eye = _in_library_of(np.eye(rows, cols, k=k, dtype=_float_dtype(g)), v, g)
+        n = rows if k >= 0 else cols
+        padded = np.pad(g, (0, n - np.shape(g)[0]))
+        return eye * (padded[:, None] if k >= 0 else padded[None, :])
+    out = np.zeros(np.shape(v), dtype=np.result_type(g, 1.0))
+    n = len(g)
+    rows = np.arange(n) + max(-k, 0)
+    cols = np.arange(n) + max(k, 0)
+    out[rows, cols] = g
+    return out
+
+
+@linear_in_g(zero=lambda tup: [ZERO] * len(tup))
+def grad_vstack(g, tup):
+    """Adjoint of np.vstack."""
+    pieces = grad_concatenate(g, [np.atleast_2d(t) for t in tup], 0)
+    return [np.reshape(p, shape_of(t)) for p, t in zip(pieces, tup)]
