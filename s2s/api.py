@@ -1,4 +1,14 @@
-"""The public API: grad, value_and_grad, vjp, derivative, source."""
+"""The public API: grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp, derivative, source,
+checkpoint, defvjp.
+
+The functions s2s generates are cached on the function they differentiate (`_entry`), made
+again when it or anything it uses changed (pipeline.Bound.fresh). Higher-order derivatives
+(jacobian, hessian, hvp, grad of grad) are built in `s2s.higher_order` from the ones made here.
+
+Every example in these docstrings assumes `import numpy as np` and `import s2s`, and a function
+defined in a file or a notebook cell: s2s reads the function's source, which a function typed at
+a plain interpreter prompt does not have.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +16,17 @@ import functools
 import numbers
 import types
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from s2s import argcheck, pipeline, rules
-from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError, UnsupportedSyntaxError
+from s2s import argcheck, higher_order, pipeline, rules
+from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError
 
 _BOUND = "__s2s_bound__"
+
+Wrt = int | str | tuple[int | str, ...] | list[int | str]  # a parameter by position or name, or several
 
 
 _NUMBER = (float, int)
@@ -188,18 +202,30 @@ def _check_args(positions, args, kwargs, func=None):
                      "def, or s2s.grad(obj.method), which differentiates with respect to the arguments after self)")
 
 
-def grad(func=None, wrt=0, *, optimize=True):
-    """Return a function computing the gradient of scalar-valued `func`.
+def grad(func: Callable | None = None, wrt: Wrt = 0, *, optimize: bool = True) -> Callable:
+    """Return a function computing the gradient of scalar-valued `func` (reverse mode; like
+    `jax.grad` and `autograd.grad`).
 
     `wrt` is a parameter position, a parameter name, or a tuple of them; a
     tuple gives a tuple of gradients. Works as `@grad` and `@grad(wrt=...)`.
+    `optimize=False` runs the generated code without s2s's optimizer. `grad(grad(f))`
+    gives second derivatives of a scalar argument.
+
+    Example::
+
+        def f(x, y):
+            return np.sum(np.sin(x) * y)
+
+        df = s2s.grad(f)                    # d/dx
+        df(np.ones(3), 2.0)                 # 2 * cos(x)
+        s2s.grad(f, wrt=(0, "y"))(np.ones(3), 2.0)   # (d/dx, d/dy)
     """
     if func is None:
         return functools.partial(grad, wrt=wrt, optimize=optimize)
     _validate(func, wrt)
     plain = getattr(func, "__s2s_plain__", None)
     if plain is not None:
-        return _grad_of_derivative(func, plain, wrt)
+        return higher_order.grad_of_derivative(func, plain, wrt)
 
     gradient = functools.wraps(func)(_runner(func, wrt, optimize, need_value=False))
     gradient.__s2s_target__ = (func, wrt, "flat", optimize)
@@ -291,75 +317,16 @@ def _unshared(grads):
     return tuple(out)
 
 
-def _grad_of_derivative(outer, plain, wrt):
-    """grad(grad(f)): forward mode over the code s2s generated for grad(f).
+def value_and_grad(func: Callable | None = None, wrt: Wrt = 0, *, optimize: bool = True) -> Callable:
+    """Like `grad`, but the function returns `(value, gradient)` from one run (like `jax.value_and_grad`).
 
-    `plain()` gives the current first derivative (made again when f or what it uses changed);
-    the second derivative is made again whenever that is a different function.
+    Example::
+
+        def loss(w, x):
+            return np.sum((x @ w) ** 2)
+
+        value, g = s2s.value_and_grad(loss)(np.ones(3), np.eye(3))   # 3.0, [2. 2. 2.]
     """
-    if isinstance(wrt, tuple | list):
-        raise TypeError("grad of a gradient takes a single wrt")
-    made = {}
-
-    def current():
-        inner = plain()
-        jvp_fn, names = _bound(inner, wrt, "jvp")
-        target, prefix = _unbind(inner)
-        jvp_target = _unbind(jvp_fn)[0]
-        stamp = (target, jvp_target) + prefix
-        old = made.get("stamp", ())
-        if len(old) != len(stamp) or any(a is not b for a, b in zip(old, stamp)):
-            index = pipeline._param_names_of(inner).index(names[0])
-            dot_name = _dot_kwargs(jvp_fn, {f"{names[0]}_dot": None}).popitem()[0]
-            nested = _rebind(_second_derivative_function(target, jvp_target, names[0], dot_name), prefix)
-            made.update(stamp=stamp, inner=inner, jvp_fn=jvp_fn, names=names, index=index, dot_name=dot_name,
-                        nested=nested)
-        return made
-
-    @functools.wraps(outer)
-    def gradient(*args, **kwargs):
-        m = current()
-        inner, jvp_fn, names, index, dot_name = m["inner"], m["jvp_fn"], m["names"], m["index"], m["dot_name"]
-        x = args[index] if index < len(args) else kwargs[names[0]]
-        if np.ndim(x) == 0:
-            return m["nested"](*args, **kwargs)
-        value, _ = jvp_fn(*args, **kwargs, **{dot_name: np.zeros(np.shape(x))})
-        if np.ndim(value) != 0:
-            raise NonScalarOutputError(
-                f"grad of a gradient needs a scalar argument: the gradient of {outer.__name__} with respect to "
-                f"{names[0]!r} has shape {np.shape(value)}.",
-                hint="use s2s.hessian(f) for the matrix of second derivatives")
-        return jacobian(inner, wrt=wrt, mode="forward")(*args)
-
-    gradient.__s2s_target__ = None
-    gradient.__s2s_plain__ = lambda: current()["nested"]
-    gradient.__s2s_source__ = current()["nested"].__s2s_source__
-    return gradient
-
-
-def _second_derivative_function(inner, jvp_fn, name, dot_name):
-    """A generated, source-backed function `x -> d/dx inner(x)` for a scalar x (so it nests again)."""
-    import ast
-
-    from s2s import codegen
-    code = inner.__code__
-    positional = list(code.co_varnames[:code.co_argcount])
-    call_args = ", ".join(positional)
-    sig = ", ".join(positional)
-    helper = f"{jvp_fn.__name__}"
-    text = (f"def d{inner.__name__}_d{name}({sig}):\n"
-            f"    if np.ndim({name}) != 0:\n"
-            f"        raise TypeError('this second derivative is for a scalar {name}')\n"
-            f"    value, tangent = {helper}({call_args}, {dot_name}=1.0)\n"
-            f"    return tangent\n")
-    fdef = ast.parse(text).body[0]
-    gen_code, source, _ = codegen.compile_function(fdef, ["np", helper], f"d{inner.__name__}_d{name}")
-    cells = {"np": types.CellType(np), helper: types.CellType(jvp_fn)}
-    return codegen.make_function(gen_code, inner.__globals__, cells, inner.__defaults__, None, source)
-
-
-def value_and_grad(func=None, wrt=0, *, optimize=True):
-    """Like `grad`, but the function returns `(value, gradient)`."""
     if func is None:
         return functools.partial(value_and_grad, wrt=wrt, optimize=optimize)
     _validate(func, wrt)
@@ -369,12 +336,20 @@ def value_and_grad(func=None, wrt=0, *, optimize=True):
     return value_and_gradient
 
 
-def vjp(func, *args, wrt=0, **kwargs):
-    """Evaluate `func(*args)` and return `(value, pullback)`.
+def vjp(func: Callable, *args: Any, wrt: Wrt = 0, **kwargs: Any) -> tuple[Any, Callable[[Any], Any]]:
+    """Evaluate `func(*args)` and return `(value, pullback)` (like `jax.vjp`).
 
     `pullback(cotangent)` returns the gradient of `<cotangent, func(*args)>`
     with respect to `wrt` (a tuple of them when `wrt` is a tuple). It can be
     called any number of times.
+
+    Example::
+
+        def f(x):
+            return np.sin(x)
+
+        y, pullback = s2s.vjp(f, np.zeros(3))
+        pullback(np.ones(3))                # cos(x) * 1 = [1. 1. 1.]
     """
     _validate(func, wrt)
     fn, names = _bound(func, wrt, "split")
@@ -389,8 +364,9 @@ def vjp(func, *args, wrt=0, **kwargs):
     return value, pullback
 
 
-def checkpoint(iterable, every=None):
-    """Mark a loop for checkpointing: `for t in s2s.checkpoint(range(n), every=k): ...`.
+def checkpoint(iterable: Any, every: int | None = None) -> Any:
+    """Mark a loop for checkpointing: `for t in s2s.checkpoint(range(n), every=k): ...`
+    (like `jax.checkpoint`, for one loop).
 
     When it runs, this returns `iterable` unchanged. In reverse mode s2s then
     keeps no tape for the loop's iterations: the forward sweep saves the loop's
@@ -398,6 +374,15 @@ def checkpoint(iterable, every=None):
     backward sweep re-runs one segment at a time from its snapshot, recording
     only that segment. Peak memory falls from n iterations' tape to about
     n/k snapshots plus k iterations' tape; the price is one extra forward run.
+
+    Example::
+
+        def f(x):
+            for _ in s2s.checkpoint(range(1000), every=30):
+                x = np.tanh(x)
+            return np.sum(x)
+
+        s2s.grad(f)(np.ones(4))             # keeps about 33 snapshots, not 1000 iterations
     """
     return iterable
 
@@ -405,11 +390,20 @@ def checkpoint(iterable, every=None):
 checkpoint.__s2s_checkpoint__ = True
 
 
-def derivative(func, mode="reverse", wrt=0, optimize=True):
-    """The raw generated function.
+def derivative(func: Callable, mode: str = "reverse", wrt: Wrt = 0, optimize: bool = True) -> Callable:
+    """The raw generated function, for any argument shapes (what `s2s.source(df)` prints).
 
     mode="reverse": `df(*args, *, out_bar=1.0)` returning the gradient(s);
     mode="forward": `f_jvp(*args, *, x_dot, ...)` returning `(value, tangent)`.
+
+    Example::
+
+        def f(x):
+            return x * np.sin(x)
+
+        df = s2s.derivative(f)
+        df(1.0)                             # sin(1) + cos(1)
+        s2s.derivative(f, mode="forward")(1.0, x_dot=1.0)   # (f(1), f'(1))
     """
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
@@ -418,92 +412,17 @@ def derivative(func, mode="reverse", wrt=0, optimize=True):
     return fn
 
 
-def hvp(func, wrt=0):
-    """Return `hvp(*args, v)`: the Hessian of scalar `func` times `v`, without forming the Hessian.
-
-    Forward mode over the reverse-mode gradient code (one forward sweep through the gradient).
-    """
-    if isinstance(wrt, tuple | list):
-        raise TypeError("hvp takes a single wrt")
-    _validate(func, wrt)
-
-    def hessian_vector_product(*args_and_v):
-        *args, v = args_and_v
-        df = derivative(func, wrt=wrt)
-        index = pipeline._param_names_of(func).index(pipeline._wrt_names(func, wrt)[0])
-        tangents = [None] * len(args)
-        tangents[index] = v
-        try:
-            _, tangent = jvp(df, args, tangents)
-        except UnsupportedSyntaxError:
-            # gradient code that calls helpers through pullbacks: forward over forward, one sweep
-            # per input element, still without forming H
-            second, first_dot, second_dot, x = _forward_over_forward(func, wrt, args)
-            out = np.empty(x.size)
-            for i, ei in enumerate(np.eye(x.size)):
-                _, (_, out[i]) = second(*args, **{first_dot: ei.reshape(x.shape) if x.shape else 1.0,
-                                                  second_dot: v})
-            return out.reshape(x.shape) if x.shape else float(out[0])
-        return tangent
-
-    return hessian_vector_product
-
-
-def hessian(func, wrt=0):
-    """Return a function computing the Hessian of scalar `func` (forward over reverse), shape arg.shape * 2."""
-    if isinstance(wrt, tuple | list):
-        raise TypeError("hessian takes a single wrt")
-    _validate(func, wrt)
-
-    def hess(*args):
-        # the user's own function may update its arguments in place: run it on copies
-        value = func(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
-        _check_scalar(value, func)
-        df = derivative(func, wrt=wrt)
-        try:
-            return jacobian(df, wrt=wrt, mode="forward")(*args)
-        except UnsupportedSyntaxError:
-            # the gradient code calls helpers through pullback closures, which forward mode does
-            # not transform: use forward over forward instead (n * n sweeps, same numbers)
-            return _hessian_forward_over_forward(func, wrt, args)
-
-    return hess
-
-
-def _forward_over_forward(func, wrt, args):
-    """(second, first_dot, second_dot, x): the jvp of the jvp of `func` and its tangent keywords.
-
-    `second(*args, first_dot=u, second_dot=v)` returns ((f, f'u), (f'v, u'Hv)).
-    """
-    name = pipeline._wrt_names(func, wrt)[0]
-    index = pipeline._param_names_of(func).index(name)
-    first, _ = _bound(func, wrt, "jvp")
-    first_dot = _dot_kwargs(first, {f"{name}_dot": None}).popitem()[0]
-    target, prefix = _unbind(first)
-    gen = pipeline.derivative_code(target, (name,), "jvp", True)
-    x = np.asarray(args[index], dtype=float)
-    return _rebind(gen.bind(target).fn, prefix), first_dot, gen.tangent_names[name], x
-
-
-def _hessian_forward_over_forward(func, wrt, args):
-    second, first_dot, second_dot, x = _forward_over_forward(func, wrt, args)
-    n = x.size
-    out = np.empty((n, n))
-    basis = np.eye(n)
-    for i in range(n):
-        for j in range(i, n):
-            ei, ej = basis[i].reshape(x.shape), basis[j].reshape(x.shape)
-            if not x.shape:
-                ei, ej = 1.0, 1.0
-            _, (_, second_order) = second(*args, **{first_dot: ei, second_dot: ej})
-            out[i, j] = out[j, i] = float(second_order)
-    return out.reshape(x.shape + x.shape)
-
-
-def jvp(func, primals, tangents):
-    """Forward mode: `(func(*primals), J @ tangents)`.
+def jvp(func: Callable, primals: tuple | list, tangents: tuple | list) -> tuple[Any, Any]:
+    """Forward mode: `(func(*primals), J @ tangents)` (like `jax.jvp`).
 
     `tangents` has one entry per primal; `None` means that argument is not varied.
+
+    Example::
+
+        def f(x, y):
+            return x * y
+
+        s2s.jvp(f, (2.0, 3.0), (1.0, None))   # (6.0, 3.0): d/dx in direction 1
     """
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
@@ -518,6 +437,65 @@ def jvp(func, primals, tangents):
     return fn(*primals, **_dot_kwargs(fn, dots))
 
 
+def jacobian(func: Callable, wrt: int | str = 0, mode: str = "reverse") -> Callable:
+    """Return a function computing the Jacobian of `func` with respect to one argument
+    (`jax.jacrev` / `jax.jacfwd`, `autograd.jacobian`).
+
+    The result has shape `out.shape + arg.shape`. mode="reverse" runs one pullback per output
+    element; mode="forward" one tangent sweep per input element.
+
+    Example::
+
+        def f(x):
+            return np.sin(x) * 2
+
+        s2s.jacobian(f)(np.zeros(3))        # 2 * np.eye(3)
+        s2s.jacobian(f, mode="forward")(np.zeros(3))
+    """
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+    if isinstance(wrt, tuple | list):
+        raise TypeError("jacobian takes a single wrt; call it once per argument")
+    _validate(func, wrt)
+    return higher_order.jacobian_function(func, wrt, mode)
+
+
+def hessian(func: Callable, wrt: int | str = 0) -> Callable:
+    """Return a function computing the Hessian of scalar `func` (forward over reverse), of shape
+    `arg.shape * 2` (`jax.hessian`, `autograd.hessian`).
+
+    Example::
+
+        def f(x):
+            return np.sum(x ** 3)
+
+        s2s.hessian(f)(np.ones(2))          # 6 * np.eye(2)
+    """
+    if isinstance(wrt, tuple | list):
+        raise TypeError("hessian takes a single wrt")
+    _validate(func, wrt)
+    return higher_order.hessian_function(func, wrt)
+
+
+def hvp(func: Callable, wrt: int | str = 0) -> Callable:
+    """Return `hvp(*args, v)`: the Hessian of scalar `func` times `v`, without forming the Hessian
+    (`autograd.hessian_vector_product`; in JAX, `jax.jvp` over `jax.grad`).
+
+    Forward mode over the reverse-mode gradient code (one forward sweep through the gradient).
+
+    Example::
+
+        def f(x):
+            return np.sum(x ** 3)
+
+        s2s.hvp(f)(np.ones(2), np.array([1.0, 0.0]))   # [6. 0.]
+    """
+    if isinstance(wrt, tuple | list):
+        raise TypeError("hvp takes a single wrt")
+    _validate(func, wrt)
+    return higher_order.hvp_function(func, wrt)
+
+
 def _dot_kwargs(fn, dots):
     # the generated parameter for x's tangent is `x_dot` unless the user already had that name
     kwonly = fn.__code__.co_varnames[fn.__code__.co_argcount:fn.__code__.co_argcount + fn.__code__.co_kwonlyargcount]
@@ -528,59 +506,19 @@ def _dot_kwargs(fn, dots):
     return out
 
 
-def jacobian(func, wrt=0, mode="reverse"):
-    """Return a function computing the Jacobian of `func` with respect to one argument.
-
-    The result has shape `out.shape + arg.shape`. mode="reverse" runs one pullback per output
-    element; mode="forward" one tangent sweep per input element.
-    """
-    if mode not in ("reverse", "forward"):
-        raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
-    if isinstance(wrt, tuple | list):
-        raise TypeError("jacobian takes a single wrt; call it once per argument")
-    _validate(func, wrt)
-
-    @functools.wraps(func)
-    def jac(*args):
-        names = pipeline._wrt_names(func, wrt)
-        index = pipeline._param_names_of(func).index(names[0])
-        x = np.asarray(args[index], dtype=float)
-        if mode == "reverse":
-            value, pullback = vjp(func, *args, wrt=wrt)
-            out_shape = np.shape(value)
-            rows = []
-            for i in np.ndindex(*out_shape):
-                ct = np.zeros(out_shape)
-                ct[i] = 1.0
-                rows.append(np.asarray(pullback(ct if out_shape else 1.0), dtype=float).reshape(x.shape))
-            return np.stack(rows).reshape(out_shape + x.shape) if rows else np.zeros(out_shape + x.shape)
-        cols = []
-        out_shape = None
-        # the tangent function is looked up once; each column is one bare forward sweep
-        fn, _ = _bound(func, (index,), "jvp")
-        _check_args([(index, names[0])], args, {}, func)
-        dot_name = next(iter(_dot_kwargs(fn, {f"{names[0]}_dot": None})))
-        for j in np.ndindex(*x.shape):
-            t = np.zeros(x.shape)
-            t[j] = 1.0
-            value, tout = fn(*args, **{dot_name: t if x.shape else 1.0})
-            out_shape = np.shape(value)
-            cols.append(np.asarray(tout, dtype=float).reshape(out_shape))
-        if out_shape is None:
-            out_shape = np.shape(func(*args))
-            return np.zeros(out_shape + x.shape)
-        stacked = np.stack(cols, axis=-1)
-        return stacked.reshape(out_shape + x.shape)
-
-    return jac
-
-
-def source(df, *args) -> str:
+def source(df: Callable, *args: Any) -> str:
     """The generated source of a function s2s made (or of the derivative behind grad(f)).
 
     Given the arguments of a call, `source(grad(f), *args)` is the code grad(f) runs for
     them: specialised to their shapes (and, where f's output is certainly a scalar,
     without computing f's value). Without arguments it is the general code, for any shapes.
+
+    Example::
+
+        def f(x):
+            return np.sum(x * x)
+
+        print(s2s.source(s2s.grad(f), np.ones(3)))   # def df_dx(x, *, out_bar=1.0): ...
     """
     target = getattr(df, "__s2s_target__", None)
     if target is not None:
@@ -603,14 +541,21 @@ def _validate(func, wrt):
         pipeline._wrt_names(func, wrt)
 
 
-def defvjp(func, params, **adjoints):
-    """Register reverse-mode rules for your own primitive `func`.
+def defvjp(func: Callable, params: str, **adjoints: str) -> Any:
+    """Register reverse-mode rules for your own primitive `func` (like `autograd.extend.defvjp`
+    or `jax.custom_vjp`); returns the rule.
 
     `params` is the parameter list as a string, e.g. "x, axis=None"; each
     keyword gives the adjoint of one parameter as a template expression in
-    `g` (the output's adjoint), `ans` (the output) and the parameters, e.g.
-    `defvjp(logsumexp, "x", x="g * np.exp(x - ans)")`. Forward rules use
+    `g` (the output's adjoint), `ans` (the output) and the parameters. Forward rules use
     keywords ending in `_dot`.
+
+    Example::
+
+        def logsumexp(x):
+            return np.log(np.sum(np.exp(x)))
+
+        s2s.defvjp(logsumexp, "x", x="g * np.exp(x - ans)", x_dot="np.sum(x_dot * np.exp(x - ans))")
     """
     name = getattr(func, "__name__", "f")
     # registering bumps rules.version: every cached derivative is made again before its next use

@@ -5,6 +5,8 @@ stop_gradient.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 
 from s2s.runtime.arrays import is_array
@@ -38,6 +40,8 @@ def copy(x):
     """`x.copy()` in x's own library (np.copy would turn a Dask or CuPy array into a NumPy one)."""
     return x.copy() if is_array(x) or isinstance(x, list | dict) else np.copy(x)
 
+
+T = TypeVar("T")
 
 UPDATE_SITES: list[dict] = []  # the error (its keyword arguments) for each in-place update guarded by `unshared`
 
@@ -150,6 +154,14 @@ def _reaches(obj, targets, seen) -> bool:
     return False
 
 
-def stop_gradient(x):
-    """Detach: the value passes unchanged and its derivative is zero."""
+def stop_gradient(x: T) -> T:
+    """Detach: the value passes unchanged and its derivative is zero (`jax.lax.stop_gradient`).
+
+    Example::
+
+        def f(x):
+            return x * s2s.stop_gradient(x)   # differentiated as x * c with c = x held fixed
+
+        s2s.grad(f)(3.0)                      # 3.0, not 6.0
+    """
     return x
