@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from s2s.runtime.arrays import _float_dtype, _in_library_of, is_foreign, shape_of
-from s2s.runtime.zero import ZERO, linear_in_g
+from s2s.runtime.zero import ZERO, is_zero, linear_in_g
 
 
 @linear_in_g(zero=lambda arrays, axis: [ZERO] * len(arrays))
@@ -58,7 +58,9 @@ def grad_squeeze(g, x, axis):
 
 
 def array_grad(g, obj):
-    """Adjoint of np.array(obj): nested lists get nested adjoints."""
+    """Adjoint of np.array(obj): nested lists get nested adjoints (a zero adjoint: zero parts)."""
+    if is_zero(g):
+        return ZERO
     if isinstance(obj, list | tuple):
         return [array_grad(g[i], o) for i, o in enumerate(obj)]
     return g
