@@ -64,3 +64,26 @@ def test_random_programs(program, seed, program_dir):
         known = _stats.setdefault("known", {})
         known[hit.bug.test] = known.get(hit.bug.test, 0) + 1
         assume(False)
+
+
+def test_generator_writes_every_class():
+    """The generator keeps writing each class the oracle judges (so that each stays found), in every
+    rendering: aliases through every binding form (live, and dead or rebound), in-place NumPy functions,
+    concatenation, redefinitions by assignment and by reload, 0-d array arguments."""
+    from fuzz.programs import ALIAS_FORMS, TAG_CLASSES, RandomChooser, generate
+
+    seen, forms, redefs = set(), set(), set()
+    for seed in range(400):
+        program = generate(RandomChooser(seed), max_depth=2, max_stmts=4)
+        for mode in ("plain", "probe", "ag"):
+            compile(program.source(mode), f"<program {seed} {mode}>", "exec")
+        tags = program.tags
+        seen |= {t.split(":")[0] for t in tags}
+        forms |= {t.split(":")[1].split("-")[0] if not t.startswith(("alias:0d", "ok:0d")) else "0d"
+                  for t in tags if t.startswith(("alias:", "ok:"))}
+        redefs |= {r.what.split()[0].split(".")[-1] for r in program.redefs}
+        redefs |= {"reload"} if program.reload else set()
+        redefs |= {"0d-argument"} if any(v == "0d" for _, _, v in program.params) else set()
+    assert seen >= set(TAG_CLASSES)
+    assert forms >= (set(ALIAS_FORMS) - {"listalias"}) | {"list", "0d"}
+    assert redefs >= {"helper", "global", "__defaults__", "reload", "0d-argument"}

@@ -707,3 +707,39 @@ def view_of_unread_array_updated(x):
                                        "update")
 def test_update_of_a_view_of_an_array_read_no_more():
     _all_reverse_forms(view_of_unread_array_updated, (X3,))
+
+
+# ---------------------------------------------------------------- helpers refused as updating their argument
+
+def _update_a_copy(p):
+    z = p.copy()  # a new array: the update below does not reach the caller's
+    z[:, 0] *= 2.0
+    return z
+
+
+def helper_updating_a_copy_of_its_argument(x):
+    v = _update_a_copy(x)
+    return np.sum(v) + np.sum(x)
+
+
+@pytest.mark.xfail(strict=True, reason="'_update_a_copy updates its argument p in place, which in Python changes x' "
+                                       "although it updates z = p.copy() (np.copy(p) is accepted); found by `make fuzz`")
+def test_helper_updating_a_copy_of_its_argument():
+    _all_reverse_forms(helper_updating_a_copy_of_its_argument, (np.array([[0.2, 0.3], [0.4, 0.5], [0.6, 0.7]]),))
+
+
+def _scale_an_element(p):
+    v = p[0, 1]  # a number for the 2-d array the caller passes
+    v *= 2.0
+    return v
+
+
+def helper_scaling_an_element_of_its_argument(x):
+    return _scale_an_element(x) + np.sum(x)
+
+
+@pytest.mark.xfail(strict=True, reason="'_scale_an_element updates its argument p in place' for v = p[0, 1]; v *= 2.0, "
+                                       "where p[0, 1] is a number (the same lines in f itself are accepted); found by "
+                                       "`make fuzz`")
+def test_helper_scaling_an_element_of_its_argument():
+    _all_reverse_forms(helper_scaling_an_element_of_its_argument, (np.array([[0.2, 0.3], [0.4, 0.5], [0.6, 0.7]]),))

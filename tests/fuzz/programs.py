@@ -610,13 +610,17 @@ class Generator:
         return Node("{0}.T", node, fresh=False)
 
     def positive(self, shape, scope, depth):
-        """An expression that is positive (and not tiny) by construction."""
+        """An expression that is positive (and not tiny) by construction; the probe rendering rejects the point
+        where an exp is tiny (dividing by it would make rounding errors of cancelling terms huge)."""
         e = self.expr(shape, scope, depth - 1)
         form = self.ch.integer(0, 5)
+        k = self.probe_id() if form == 2 else None
         if shape == ():
-            return [Node("(1.0 + {0} * {0})", e), Node("(2.0 + math.sin({0}))", e), Node("math.exp({0})", e),
+            return [Node("(1.0 + {0} * {0})", e), Node("(2.0 + math.sin({0}))", e),
+                    Node("math.exp({0})", e, probe=f"_P.not_tiny({k}, math.exp({{0}}))"),
                     Node("(1.5 + math.tanh({0}))", e), Node("(0.5 + {0} ** 2)", e), const(self.ch.choice(CONSTS))][form]
-        return [Node("(1.0 + {0} * {0})", e), Node("(2.0 + np.sin({0}))", e), Node("np.exp({0})", e),
+        return [Node("(1.0 + {0} * {0})", e), Node("(2.0 + np.sin({0}))", e),
+                Node("np.exp({0})", e, probe=f"_P.not_tiny({k}, np.exp({{0}}))"),
                 Node("(1.5 + np.tanh({0}))", e), Node("(0.5 + {0} ** 2)", e),
                 Node("(1.0 + np.square({0}))", e)][form]
 

@@ -144,7 +144,32 @@ def reduce(program, seed, matches):
                     if msg is not None and matches(msg):
                         program, changed = trial, True
                         break
+            if not changed:
+                for trial in _simpler_module(program):
+                    msg = failure(trial, seed, d)
+                    if msg is not None and matches(msg):
+                        program, changed = trial, True
+                        break
     return program
+
+
+def _simpler_module(program):
+    """The program without one of its redefinitions (or without reload, revert), one module global or
+    one alias helper."""
+    for k in range(len(program.redefs)):
+        yield dataclasses.replace(program, redefs=program.redefs[:k] + program.redefs[k + 1:])
+    if program.reload:
+        yield dataclasses.replace(program, reload=False)
+    if program.revert:
+        yield dataclasses.replace(program, revert=False)
+    for k in range(len(program.header)):
+        yield dataclasses.replace(program, header=program.header[:k] + program.header[k + 1:])
+    for k in range(len(program.aux)):
+        yield dataclasses.replace(program, aux=program.aux[:k] + program.aux[k + 1:])
+    for k in range(len(program.alts)):
+        yield dataclasses.replace(program, alts=program.alts[:k] + program.alts[k + 1:])
+    for k in range(len(program.footer)):
+        yield dataclasses.replace(program, footer=program.footer[:k] + program.footer[k + 1:])
 
 
 def main(argv=None):
@@ -167,6 +192,7 @@ def main(argv=None):
             check_program(small, opts.seed, pathlib.Path(tmp))
         except (Mismatch, KnownBugHit) as exc:
             print(exc)
+            print(small.redefinition_text())
 
 
 if __name__ == "__main__":
