@@ -138,3 +138,112 @@ def make_function(code, globals_: dict, cells: dict, defaults=None, kwdefaults=N
         fn.__kwdefaults__ = dict(kwdefaults)
     fn.__s2s_source__ = source
     return fn
+
+
+# ---- printed code that runs as printed ---------------------------------------------------------
+
+def runnable_source(fn) -> str:
+    """The source of the generated function `fn` with what it needs to run when pasted into a file:
+    import lines first (NumPy, math, `import s2s.runtime as s2s` -- inside generated code `s2s` is the
+    runtime -- and the user's globals, from the module that defines them), then the generated
+    derivatives of the user's functions it calls, then `fn` itself.
+
+    What cannot be imported (a variable of an enclosing function, a global of a script run as
+    __main__ or of a notebook) is named in a comment instead.
+    """
+    imports, notes, blocks = [], [], []
+    _collect(getattr(fn, "__func__", fn), imports, notes, blocks, {})
+    head = sorted(set(imports), key=_import_order)
+    head += [n for i, n in enumerate(notes) if n not in notes[:i]]
+    return ("\n".join(head) + "\n\n" if head else "") + "\n\n".join(blocks)
+
+
+def _import_order(line):
+    module = line.split()[1]
+    return (0 if module in ("math",) else 1 if module.split(".")[0] == "numpy" else
+            2 if module.split(".")[0] == "s2s" else 3, line.startswith("from"), line)
+
+
+def _collect(fn, imports, notes, blocks, done):
+    """Add the import lines, comments and source blocks `fn` needs, then `fn`'s own source (once)."""
+    if id(fn) in done:
+        return done[id(fn)]
+    name = fn.__code__.co_name
+    done[id(fn)] = name
+    aliases = []
+    for var, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        if getattr(value, "__s2s_source__", None) is not None and hasattr(value, "__code__"):
+            callee = _collect(value, imports, notes, blocks, done)  # a linked derivative: printed before
+            if callee != var:
+                aliases.append(f"{var} = {callee}")
+            continue
+        imports_or_note = _import_line(var, value)
+        if imports_or_note.startswith("#"):
+            notes.append(imports_or_note)
+        else:
+            imports.append(imports_or_note)
+    module = fn.__globals__.get("__name__")
+    for var in sorted(_global_reads(fn.__code__)):
+        if var not in fn.__globals__:
+            continue  # a builtin
+        value = fn.__globals__[var]
+        if isinstance(value, types.ModuleType):
+            imports.append(_import_line(var, value))
+        elif module and module != "__main__" and _importable(module):
+            imports.append(f"from {_import_name(module)} import {var}")
+        else:
+            notes.append(f"# {var}: a global of {module or 'the code that defines the function'}; define or import it "
+                         "before this code")
+    blocks.append(fn.__s2s_source__.rstrip("\n") + "\n" + "".join(a + "\n" for a in aliases))
+    return name
+
+
+def _global_reads(code):
+    """Names the code object (and the functions defined in it) reads as globals."""
+    import dis
+    out, todo = set(), [code]
+    while todo:
+        c = todo.pop()
+        out.update(i.argval for i in dis.get_instructions(c) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME"))
+        todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    return out
+
+
+def _importable(module: str) -> bool:
+    import sys
+    mod = sys.modules.get(module)
+    return mod is not None and getattr(mod, "__file__", None) is not None
+
+
+def _import_name(module: str) -> str:
+    """The name to import `module` by: its own, unless it was loaded from a file under another name (as
+    `s2s show FILE.py:FUNC` loads FILE.py), then the file's name, as `import` would find it beside it."""
+    import os
+    import sys
+    path = getattr(sys.modules[module], "__file__", "") or ""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if stem and stem != "__init__" and module.rsplit(".", 1)[-1] != stem and stem.isidentifier():
+        return stem
+    return module
+
+
+def _import_line(var, value) -> str:
+    """`import ...` / `from ... import ...` binding `var` to `value`, or a `#` comment when none does."""
+    import sys
+    if isinstance(value, types.ModuleType):
+        mod = value.__name__
+        if var == mod:
+            return f"import {mod}"
+        if "." in mod and var == mod.rsplit(".", 1)[1]:
+            return f"from {mod.rsplit('.', 1)[0]} import {var}"
+        return f"import {mod} as {var}"
+    name = getattr(value, "__name__", None)
+    for module in (getattr(value, "__module__", None), "numpy", "math"):
+        mod = sys.modules.get(module) if module else None
+        if mod is not None and name and getattr(mod, name, None) is value and (module != "__main__"):
+            return f"from {module} import {name}" + (f" as {var}" if var != name else "")
+    return (f"# {var}: a {type(value).__name__} from the function's enclosing scope; define it before this code")

@@ -1,4 +1,7 @@
-"""Golden tests: the printed derivative of small functions, so readability regressions show."""
+"""Golden tests: the printed derivative of small functions, so readability regressions show.
+
+The printed text starts with the import lines it needs to run (s2s.source); the function after them
+is what is pinned."""
 
 import numpy as np
 
@@ -16,6 +19,9 @@ def scalar(x):
 
 
 GOLDEN_SEED = '''\
+import numpy as np
+import s2s.runtime as s2s
+
 def dseed_dx(x, *, y_bar=1.0):
     dot = np.dot(x, x)
     y = 2 * dot
@@ -27,6 +33,8 @@ def dseed_dx(x, *, y_bar=1.0):
 '''
 
 GOLDEN_SCALAR = '''\
+import s2s.runtime as s2s
+
 def dscalar_dx(x, *, out_bar=1.0):
     y = x * x
     out = y + 3.0
