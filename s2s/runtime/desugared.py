@@ -41,7 +41,7 @@ def copy(x):
     return x.copy() if is_array(x) or isinstance(x, list | dict) else np.copy(x)
 
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 UPDATE_SITES: list[dict] = []  # the error (its keyword arguments) for each in-place update guarded by `unshared`
 
@@ -154,7 +154,7 @@ def _reaches(obj, targets, seen) -> bool:
     return False
 
 
-def stop_gradient(x: T) -> T:
+def stop_gradient(x: _T) -> _T:
     """Detach: the value passes unchanged and its derivative is zero (`jax.lax.stop_gradient`).
 
     Example::
