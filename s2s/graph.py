@@ -14,7 +14,7 @@ import ast
 import inspect
 from dataclasses import dataclass, field
 
-from transforms import analysis
+from s2s.transforms import analysis
 
 
 @dataclass

@@ -12,12 +12,18 @@ import types
 import numpy as np
 
 from s2s import codegen, frontend, rules, runtime
-from s2s.errors import UnsupportedSyntaxError
-from transforms import aliasing, exits, lower, optimize, reverse, specialize
-from transforms import desugar as desugar_pass
-from transforms import forward as forward_pass
-from transforms.desugar import HELPER
-from transforms.names import NameAllocator, load, names_in
+from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
+from s2s.transforms import aliasing, context, exits, lower, optimize, reverse, specialize
+from s2s.transforms import desugar as desugar_pass
+from s2s.transforms import forward as forward_pass
+from s2s.transforms.desugar import HELPER
+from s2s.transforms.names import NameAllocator, load, names_in
+
+# everything the passes take from the rest of s2s (they import nothing from it; transforms/context.py)
+CONTEXT = context.Context(lookup=rules.lookup, missing=frontend.missing(), runtime=runtime,
+                          parse_function=frontend.parse_function, unsupported=UnsupportedSyntaxError,
+                          no_rule=NoDerivativeRuleError, runtime_module=runtime.__name__)
+context.install(CONTEXT)
 
 HELPER_VALUES = {"np": np, "math": math, "s2s": runtime, "unbroadcast": runtime.unbroadcast}
 

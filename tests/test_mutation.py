@@ -1,6 +1,7 @@
 """A test of the tests: break a derivative rule on purpose and check that the test suite notices.
 
-The repository's `s2s/`, `transforms/` and `tests/` are copied into a temporary directory; each
+The repository's `s2s/`, `transforms/` (as `s2s/transforms/`, where it installs) and `tests/` are
+copied into a temporary directory; each
 mutant changes one rule there by textual replacement (asserting that the text was found), and the
 relevant test file runs from the copy in a subprocess, which must fail. The unmutated copy must
 pass the same selections, so a failure is the mutant's doing. The copy's conftest records which
@@ -16,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-COPIED = ("s2s", "transforms", "tests")
+COPIED = {"s2s": "s2s", "transforms": os.path.join("s2s", "transforms"), "tests": "tests"}  # repository path: path in the copy
 MARKER_ENV = "S2S_MUTATION_IMPORTED"
 CONFTEST_PROBE = f"""
 
@@ -60,14 +61,15 @@ MUTANTS = [
 
 def _copy_tree(dest):
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypothesis")
-    for name in COPIED:
-        shutil.copytree(os.path.join(ROOT, name), os.path.join(dest, name), ignore=ignore)
+    for name, target in COPIED.items():
+        shutil.copytree(os.path.join(ROOT, name), os.path.join(dest, target), ignore=ignore)
     with open(os.path.join(dest, "tests", "conftest.py"), "a") as fh:
         fh.write(CONFTEST_PROBE)
 
 
 def _mutate(dest, path, original, mutated):
-    full = os.path.join(dest, path)
+    top, _, rest = path.partition("/")
+    full = os.path.join(dest, COPIED[top], rest)
     with open(full) as fh:
         text = fh.read()
     assert text.count(original) == 1, f"{path}: the rule text {original!r} changed; update this mutant"
@@ -116,7 +118,7 @@ def runs(tmp_path_factory):
 def test_the_copy_is_what_gets_imported(tmp_path):
     _copy_tree(str(tmp_path))
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
-    done = subprocess.run([sys.executable, "-c", "import s2s, transforms; print(s2s.__file__); print(transforms.__file__)"],
+    done = subprocess.run([sys.executable, "-c", "import s2s, s2s.transforms.reverse as r; print(s2s.__file__); print(r.__file__)"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     for line in done.stdout.split():

@@ -14,13 +14,13 @@ import textwrap
 
 import numpy as np
 import pytest
+from s2s.transforms.copyprop import propagate_copies
+from s2s.transforms.dce import eliminate_dead_code
+from s2s.transforms.optimize import optimize
+from s2s.transforms.simplify import simplify
+from s2s.transforms.zeros import drop_zero_accumulations
 
 import s2s
-from transforms.copyprop import propagate_copies
-from transforms.dce import eliminate_dead_code
-from transforms.optimize import optimize
-from transforms.simplify import simplify
-from transforms.zeros import drop_zero_accumulations
 
 
 def _fdef(src):
@@ -815,8 +815,9 @@ def test_optimize_forward_mode(f, args):
 def _context(**params):
     import builtins
 
+    from s2s.transforms.specialize import Context
+
     from s2s import runtime
-    from transforms.specialize import Context
     names = {"np": np, "s2s": runtime, "unbroadcast": runtime.unbroadcast}
     return Context(params, lambda n: names.get(n, getattr(builtins, n, None)), "np", {p: "d" for p in params})
 
@@ -825,7 +826,7 @@ ACC_INPUTS = [(np.arange(6.0).reshape(2, 3), np.linspace(-1, 1, 6).reshape(2, 3)
 
 
 def test_accumulation_in_place_for_an_adjoint_of_its_own():
-    from transforms.specialize import accumulate_in_place
+    from s2s.transforms.specialize import accumulate_in_place
     ctx = _context(a=(2, 3), b=(2, 3))
     src = """
     def f(a, b):
@@ -872,7 +873,7 @@ def test_accumulation_in_place_for_an_adjoint_of_its_own():
     """,
 ])
 def test_accumulation_stays_a_copy_where_the_array_may_be_shared(src):
-    from transforms.specialize import accumulate_in_place
+    from s2s.transforms.specialize import accumulate_in_place
     ctx = _context(a=(2, 3), b=(2, 3))
     before = _fdef(src)
     after = accumulate_in_place(copy.deepcopy(before), ctx.shapes(before), {"w_bar"})
@@ -880,7 +881,7 @@ def test_accumulation_stays_a_copy_where_the_array_may_be_shared(src):
 
 
 def test_exp_minus_logaddexp_becomes_the_logistic_function():
-    from transforms.specialize import logistic
+    from s2s.transforms.specialize import logistic
     ctx = _context(z=(5,))
     src = """
     def f(z):
@@ -903,7 +904,7 @@ def test_exp_minus_logaddexp_becomes_the_logistic_function():
 
 
 def test_logaddexp_read_elsewhere_is_kept():
-    from transforms.specialize import logistic
+    from s2s.transforms.specialize import logistic
     ctx = _context(z=(5,))
     src = """
     def f(z):

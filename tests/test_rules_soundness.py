@@ -835,10 +835,11 @@ def test_every_rule_with_an_adjoint_is_in_the_hessian_table():
 
 def _rules_called(f):
     """The rules the lowered program of `f` calls (operators included)."""
+    from s2s.transforms.analysis import analyze, op_name, resolve_call
+    from s2s.transforms.sequences import Sequences
+
     from s2s import pipeline
     from s2s.frontend import missing
-    from transforms.analysis import analyze, op_name, resolve_call
-    from transforms.sequences import Sequences
     low = pipeline.lowered(f)
     params = [a.arg for a in low.tree.args.args]
     sequences = Sequences(low.pf, low.tree, analyze(low.pf, low.tree, params[:1]))

@@ -9,12 +9,12 @@ import autograd
 import numpy as np
 import pytest
 from helpers_fd import assert_close, autograd_version, fd_grad
+from s2s.transforms.shapes import Shapes, broadcast, matmul
+from s2s.transforms.specialize import RUNTIME_HELPERS
 
 import s2s
 from s2s import api, pipeline, runtime
 from s2s.errors import S2SError
-from transforms.shapes import Shapes, broadcast, matmul
-from transforms.specialize import RUNTIME_HELPERS
 
 # ---- 1. shape inference ------------------------------------------------------------
 

@@ -4,7 +4,7 @@ s2s writes `y[i] = v` and `L.append(v)` functionally in the forward sweep
 (the user's arrays are never modified). That matches Python exactly unless
 another name refers to the same array or list, or to a view of it, and is
 read after the update. This pass finds every such place and raises
-UnsupportedSyntaxError, so aliasing can never produce a wrong derivative.
+ctx().unsupported, so aliasing can never produce a wrong derivative.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import textwrap
 
 import numpy as np
 
-from s2s.errors import UnsupportedSyntaxError
-from transforms.analysis import atom_names, is_append, is_pop, is_user_function, resolve_call
-from transforms.names import loaded_names
+from .analysis import atom_names, is_append, is_pop, is_user_function, resolve_call
+from .context import ctx
+from .names import loaded_names
 
 _VIEW_FUNCTIONS = {np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims, np.swapaxes,
                    np.broadcast_to, np.asarray, np.real, np.imag, np.atleast_1d, np.atleast_2d, np.atleast_3d,
@@ -51,14 +51,14 @@ def check_aliasing(pf, tree: ast.FunctionDef) -> None:
     """Raise UnsupportedSyntaxError where an in-place update could be seen through an alias."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and any(k.arg == "out" for k in node.keywords):
-            raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate a call that writes its result into an "
+            raise pf.error(ctx().unsupported, "s2s cannot differentiate a call that writes its result into an "
                            "existing array (out=...)", node,
                            hint="drop out= and assign the result instead: `x = np.multiply(x, 2.0)`")
     _check_block(pf, tree.body, _mutations(tree.body), views=_view_bindings(pf, tree))
 
 
 def _refuse(pf, node, name, how):
-    raise pf.error(UnsupportedSyntaxError,
+    raise pf.error(ctx().unsupported,
                    f"s2s cannot differentiate this in-place update: {how} `{name}`, so the update "
                    "would be visible through another name", node,
                    hint=f"make an explicit copy first (`{name} = {name}.copy()` or `list({name})`), "
@@ -119,7 +119,7 @@ def _check_block(pf, stmts, mutated, in_loop=False, views=None):
         if view_of == getattr(target, "id", None):
             view_of = None  # `x = np.asarray(x)`: x is rebound; the ownership analysis follows the old value
         if view_of is not None and target.id in mutated:
-            raise pf.error(UnsupportedSyntaxError,
+            raise pf.error(ctx().unsupported,
                            f"s2s cannot differentiate an update of `{target.id}`: it may be a view of `{view_of}`, "
                            f"so updating it would change `{view_of}` too", s,
                            hint=f"take a copy where the view is made: `{target.id} = {ast.unparse(value)}.copy()`")
@@ -161,7 +161,7 @@ def _check_callee_updates(pf, s, call, later, in_loop, views):
     In Python `p += 1.0` or `p[0] = v` inside the callee changes the caller's array too; s2s's
     callee works on its own copy, so a later read in the caller would differ.
     """
-    from transforms.analysis import bind_user_call
+    from .analysis import bind_user_call
     try:
         callee, bound = bind_user_call(pf, call)
         updated = _updated_params_of(callee)
@@ -176,7 +176,7 @@ def _check_callee_updates(pf, s, call, later, in_loop, views):
             name = views[name]
             seen.add(name)
         if in_loop or seen & later_reads:
-            raise pf.error(UnsupportedSyntaxError,
+            raise pf.error(ctx().unsupported,
                            f"s2s cannot differentiate this call: {callee.__name__} updates its argument `{param}` in "
                            f"place, which in Python changes `{name}` here too", s,
                            hint=f"copy in the helper first (`{param} = {param}.copy()`), or write "
@@ -186,7 +186,7 @@ def _check_callee_updates(pf, s, call, later, in_loop, views):
 def _updated_params_of(callee) -> frozenset:
     """Parameters `callee` may update in place: directly, through an alias or a view, or through a
     function it calls (transforms/ownership.py), plus the syntactic scan below for what it cannot read."""
-    from transforms.desugar import callee_summary
+    from .desugar import callee_summary
     summary = callee_summary(callee)
     lines, _ = inspect.getsourcelines(callee.__code__)
     module = ast.parse(textwrap.dedent("".join(lines)))

@@ -14,8 +14,7 @@ import ast
 import inspect
 from dataclasses import dataclass, field
 
-from s2s import rules
-from s2s.frontend import missing
+from .context import ctx, missing
 
 NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
 _OP_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mult", ast.Div: "div", ast.Pow: "pow",
@@ -39,8 +38,7 @@ def resolve_call(pf, call: ast.Call):
 
 def is_user_function(obj) -> bool:
     """A Python function s2s can read and transform itself (its own runtime helpers need rules)."""
-    return inspect.isfunction(obj) and rules.lookup(obj) is None and \
-        getattr(obj, "__module__", None) != "s2s.runtime"
+    return inspect.isfunction(obj) and ctx().lookup(obj) is None and not ctx().is_runtime_helper(obj)
 
 
 def is_append(e) -> bool:
@@ -72,10 +70,10 @@ def diff_inputs(pf, value: ast.expr) -> list[str]:
     if isinstance(value, ast.Name):
         return atom_names(value)
     if isinstance(value, ast.BinOp):
-        rule = rules.lookup(op_name(value.op))
+        rule = ctx().lookup(op_name(value.op))
         return [] if rule.nondiff else atom_names([value.left, value.right])
     if isinstance(value, ast.UnaryOp):
-        rule = rules.lookup(op_name(value.op))
+        rule = ctx().lookup(op_name(value.op))
         return [] if rule.nondiff else atom_names(value.operand)
     if isinstance(value, ast.Compare | ast.JoinedStr | ast.Constant):
         return []
@@ -85,7 +83,7 @@ def diff_inputs(pf, value: ast.expr) -> list[str]:
         if is_pop(value):
             return atom_names(value.func.value)
         obj = resolve_call(pf, value)
-        rule = rules.lookup(obj) if obj is not missing() else None
+        rule = ctx().lookup(obj) if obj is not missing() else None
         if rule is not None:
             if rule.nondiff:
                 return []
@@ -239,7 +237,7 @@ def analyze(pf, tree: ast.FunctionDef, wrt: list[str], scalar_params=()) -> Fact
             numeric_uses.update(atom_names(v))
         elif isinstance(s, ast.Assign) and isinstance(v, ast.Call) and not is_append(v):
             obj = resolve_call(pf, v)
-            rule = rules.lookup(obj) if obj is not missing() else None
+            rule = ctx().lookup(obj) if obj is not missing() else None
             if rule is not None and not rule.varargs and getattr(obj, "__name__", "") != "as_sequence":
                 numeric_uses.update(atom_names(v.args))
     facts.containers = set(params) - numeric_uses
@@ -271,7 +269,7 @@ def _structured(pf, call) -> bool:
     if is_append(call):
         return False
     obj = resolve_call(pf, call)
-    rule = rules.lookup(obj) if obj is not missing() else None
+    rule = ctx().lookup(obj) if obj is not missing() else None
     return rule is not None and rule.structured and not rule.nondiff
 
 
@@ -281,14 +279,12 @@ def bind_user_call(pf, call: ast.Call):
     Returns (function, [(parameter position, parameter name, argument atom), ...]).
     """
     import inspect
-
-    from s2s.errors import UnsupportedSyntaxError
     func = resolve_call(pf, call)
     sig = inspect.signature(func)
     try:
         bound = sig.bind(*range(len(call.args)), **{k.arg: ("kw", k.arg) for k in call.keywords})
     except TypeError as exc:
-        raise pf.error(UnsupportedSyntaxError, f"call to {func.__name__} does not match its signature: {exc}",
+        raise pf.error(ctx().unsupported, f"call to {func.__name__} does not match its signature: {exc}",
                        call) from None
     params = list(sig.parameters)
     out = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 
-from transforms.names import assigned_names
+from .names import assigned_names
 
 
 class _Replace(ast.NodeTransformer):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 
-from transforms.names import loaded_names
+from .names import loaded_names
 
 
 def _dead(stmt, live, removable) -> bool:

@@ -8,8 +8,8 @@ import ast
 
 import numpy as np
 
-from s2s.errors import UnsupportedSyntaxError
-from transforms.names import NameAllocator, assign, load, names_in
+from .context import ctx
+from .names import NameAllocator, assign, load, names_in
 
 HELPER = "s2s_helper"  # attribute on Name nodes that denote s2s's own helpers
 
@@ -60,26 +60,26 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
     args = tree.args
     if args.vararg or args.kwarg:
         node = args.vararg or args.kwarg
-        raise pf.error(UnsupportedSyntaxError, "s2s does not differentiate functions with *args or **kwargs",
+        raise pf.error(ctx().unsupported, "s2s does not differentiate functions with *args or **kwargs",
                        node, hint="list the parameters explicitly")
     for node in ast.walk(tree):
         for cls, what in _REFUSED.items():
             if isinstance(node, cls) and what is not None:
-                raise pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate {what}", node,
+                raise pf.error(ctx().unsupported, f"s2s cannot differentiate {what}", node,
                                hint=_HINTS.get(cls, "rewrite it without this construct, or wrap the code "
                                                "in a function with a custom rule (s2s.defvjp)"))
         if isinstance(node, (ast.For, ast.While)) and node.orelse:
-            raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate a loop with an else clause",
+            raise pf.error(ctx().unsupported, "s2s cannot differentiate a loop with an else clause",
                            node, hint="use a flag variable instead of for/else")
         if isinstance(node, ast.FunctionDef | ast.Lambda) and node is not tree:
-            raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate this function defined inside "
+            raise pf.error(ctx().unsupported, "s2s cannot differentiate this function defined inside "
                            "the differentiated function (it expands only local helpers whose body is a single "
                            "return, with plain parameters, that are only called)", node,
                            hint="define the helper at module level; s2s differentiates calls to it")
         if isinstance(node, ast.comprehension) and node.is_async:
-            raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate async comprehensions", node)
+            raise pf.error(ctx().unsupported, "s2s cannot differentiate async comprehensions", node)
         if isinstance(node, ast.DictComp):
-            raise pf.error(UnsupportedSyntaxError, "s2s cannot differentiate a dict comprehension", node,
+            raise pf.error(ctx().unsupported, "s2s cannot differentiate a dict comprehension", node,
                            hint="build the dict with a for loop")
 
 
@@ -139,7 +139,7 @@ class Desugar(ast.NodeTransformer):
         for update in self.updates.get(id(stmt), ()):
             others = ", ".join(f"`{o}`" for o in update.others) or "another element of it"
             err = self.pf.error(
-                UnsupportedSyntaxError,
+                ctx().unsupported,
                 f"s2s cannot differentiate `{ast.unparse(stmt).splitlines()[0]}`: it updates `{update.name}` in place, "
                 f"and here {others} refers to the same {'array or list' if update.others else 'object'}, so in Python "
                 f"that changes too", stmt,
@@ -208,7 +208,7 @@ class Desugar(ast.NodeTransformer):
             while isinstance(base, ast.Subscript | ast.Attribute):
                 base = base.value
             if isinstance(base, ast.Name) and base.id in iterated:
-                raise self.pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate a loop over `{base.id}` that "
+                raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate a loop over `{base.id}` that "
                                     f"updates `{base.id}` in place while it iterates", n,
                                     hint=f"iterate over a copy (`for e in {base.id}.copy():`) or over "
                                          f"`range(len({base.id}))` and index it")
@@ -221,14 +221,14 @@ class Desugar(ast.NodeTransformer):
         every = "sqrt"
         extra = list(it.args[1:]) + [k.value for k in it.keywords]
         if not it.args or len(it.args) + len(it.keywords) > 2 or any(k.arg != "every" for k in it.keywords):
-            raise self.pf.error(UnsupportedSyntaxError, "s2s.checkpoint takes the loop's iterable and every=", it,
+            raise self.pf.error(ctx().unsupported, "s2s.checkpoint takes the loop's iterable and every=", it,
                                 hint="write `for t in s2s.checkpoint(range(n))` or `s2s.checkpoint(range(n), every=10)`")
         if extra:
             value = extra[0]
             if not (isinstance(value, ast.Constant) and (value.value is None or (isinstance(value.value, int) and
                                                                                   not isinstance(value.value, bool)
                                                                                   and value.value > 0))):
-                raise self.pf.error(UnsupportedSyntaxError, "every= of s2s.checkpoint must be a positive int literal",
+                raise self.pf.error(ctx().unsupported, "every= of s2s.checkpoint must be a positive int literal",
                                     value, hint="write every=10, or leave it out for a sqrt(n) schedule")
             every = value.value if value.value is not None else "sqrt"
         node.iter = it.args[0]
@@ -268,7 +268,7 @@ class Desugar(ast.NodeTransformer):
             fn = None
         if fn is enumerate:
             if len(it.args) + len(it.keywords) > 2 or any(k.arg != "start" for k in it.keywords) or not it.args:
-                raise self.pf.error(UnsupportedSyntaxError, "s2s understands enumerate(sequence) and "
+                raise self.pf.error(ctx().unsupported, "s2s understands enumerate(sequence) and "
                                     "enumerate(sequence, start)", it, hint="write enumerate(seq, start=k)")
             s = seq(it.args[0])
             start = it.args[1] if len(it.args) > 1 else next((k.value for k in it.keywords), ast.Constant(0))
@@ -299,8 +299,7 @@ class Desugar(ast.NodeTransformer):
 
 
 def _runtime():
-    from s2s import runtime
-    return runtime
+    return ctx().runtime
 
 
 def _call_builtin(name, args):
@@ -338,7 +337,7 @@ def desugar(pf, tree: ast.FunctionDef, alloc: NameAllocator | None = None) -> as
     Local single-expression helpers are taken out of the body first; they are available as
     `tree.s2s_local_helpers` for `lower` to expand at their call sites.
     """
-    from transforms.inline import expand_statement_helpers, extract_local_helpers
+    from .inline import expand_statement_helpers, extract_local_helpers
     alloc = alloc or NameAllocator(names_in(tree))
     helpers = extract_local_helpers(pf, tree)
     expand_statement_helpers(pf, tree, helpers, alloc)
@@ -356,7 +355,7 @@ _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", 
 
 def _ownership(pf, tree, helpers):
     """The updates transforms/ownership.py could not prove owned; its refusals at the user's line."""
-    from transforms import ownership
+    from . import ownership
     reads = {}  # a local function reads, when called, what its body reads
     for name, helper in helpers.items():
         body = [helper.body] if helper.statements is None else helper.statements
@@ -364,7 +363,7 @@ def _ownership(pf, tree, helpers):
     try:
         return ownership.analyse(tree, pf.resolve, _has_rule, callee_summary, reads)
     except ownership.OwnershipError as exc:
-        raise pf.error(UnsupportedSyntaxError, exc.message, exc.node, hint=exc.hint) from None
+        raise pf.error(ctx().unsupported, exc.message, exc.node, hint=exc.hint) from None
 
 
 _SUMMARY_DEPTH = 4  # callees of callees...: deeper calls are assumed to do the worst
@@ -375,7 +374,7 @@ def callee_summary(func, _active=()):
 
     Not cached: a summary depends on the functions the callee calls, which may be redefined.
     """
-    from transforms import ownership
+    from . import ownership
     code = getattr(func, "__code__", None)
     if code is None or code in _active or len(_active) >= _SUMMARY_DEPTH:
         return None
@@ -396,27 +395,22 @@ def _parsed(func):
     The names in it are resolved against `func` itself (its globals and closure now)."""
     import dataclasses
 
-    from s2s import frontend
     parsed = _PARSED.get(func.__code__)
     if parsed is None:
         if len(_PARSED) > 512:
             _PARSED.clear()
-        parsed = _PARSED[func.__code__] = frontend.parse_function(func)
+        parsed = _PARSED[func.__code__] = ctx().parse_function(func)
     closure = {}
     for var, cell in zip(func.__code__.co_freevars, func.__closure__ or ()):
         try:
             closure[var] = cell.cell_contents
         except ValueError:
-            closure[var] = frontend.missing()
+            closure[var] = ctx().missing
     return dataclasses.replace(parsed, func=func, globals=func.__globals__, closure=closure)
 
 
 def _has_rule(obj) -> bool:
-    from s2s import rules
-    try:
-        return rules.lookup(obj) is not None
-    except TypeError:  # unhashable
-        return False
+    return ctx().has_rule(obj)
 
 
 def _update_site(error: dict) -> int:

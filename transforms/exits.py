@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 
-from transforms.names import NameAllocator, assign, load
+from .names import NameAllocator, assign, load
 
 
 def _contains(stmts, kinds, stop_at_loops=False):

@@ -10,13 +10,11 @@ from __future__ import annotations
 import ast
 import copy
 
-from s2s import rules
-from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
-from s2s.frontend import missing
-from transforms import analysis, templates
-from transforms.analysis import is_append, is_user_function, op_name, resolve_call
-from transforms.names import NameAllocator, load, store
-from transforms.sequences import Sequences
+from . import analysis, templates
+from .analysis import is_append, is_user_function, op_name, resolve_call
+from .context import ctx, missing
+from .names import NameAllocator, load, store
+from .sequences import Sequences
 
 _LINEAR_ADD = {"op:add", "op:sub", "op:uadd"}
 
@@ -107,7 +105,7 @@ class Forward:
     def setitem(self, s):
         t = s.targets[0]
         y = t.value.id
-        from transforms.reverse import _index_expr
+        from .reverse import _index_expr
         index = _index_expr(t.slice)
         primal = _assign(y, self.s2s_call("setitem", [load(y), index, s.value]), s)
         if y not in self.active:
@@ -162,14 +160,14 @@ class Forward:
         if isinstance(value, ast.BinOp | ast.UnaryOp):
             # (x_dot * y is already right for a repeated list: only `+` needs the sequence-aware tangent)
             key = (self.sequences.op_key(value) if isinstance(value.op, ast.Add) else None) or op_name(value.op)
-            rule = rules.lookup(key)
+            rule = ctx().lookup(key)
             args = [value.left, value.right] if isinstance(value, ast.BinOp) else [value.operand]
             return self.apply_rule(rule, args, {}, ans, value, linear_add=key in _LINEAR_ADD)
         if isinstance(value, ast.Subscript):
             td = self.tangent_of(value.value)
             if td is None:
                 return ast.Constant(0.0)
-            from transforms.reverse import _index_expr
+            from .reverse import _index_expr
             return self.s2s_call("part", [td, _index_expr(value.slice)])
         if isinstance(value, ast.Tuple | ast.List):
             return type(value)(elts=[self.tangent_of(e) or ast.Constant(0.0) for e in value.elts], ctx=ast.Load())
@@ -180,12 +178,12 @@ class Forward:
         if isinstance(value, ast.Attribute):
             if value.attr in analysis.NONDIFF_ATTRS:
                 return ast.Constant(0.0)
-            raise self.pf.error(NoDerivativeRuleError, f"s2s has no derivative for the attribute .{value.attr}", value)
+            raise self.pf.error(ctx().no_rule, f"s2s has no derivative for the attribute .{value.attr}", value)
         if isinstance(value, ast.Call):
             func = resolve_call(self.pf, value)
-            rule = rules.lookup(func) if func is not missing() else None
+            rule = ctx().lookup(func) if func is not missing() else None
             if rule is None:
-                raise self.pf.error(NoDerivativeRuleError, f"s2s has no derivative rule for {ast.unparse(value.func)}",
+                raise self.pf.error(ctx().no_rule, f"s2s has no derivative rule for {ast.unparse(value.func)}",
                                     value, hint="register one with s2s.defvjp(func, ..., x_dot=...) or use "
                                                 "s2s.stop_gradient(...)")
             kws = {k.arg: k.value for k in value.keywords}
@@ -199,7 +197,7 @@ class Forward:
         try:
             bound = rule.bind(args, kws)
         except TypeError as exc:
-            raise self.pf.error(UnsupportedSyntaxError, f"s2s cannot match this call to its rule: {exc}", node) from None
+            raise self.pf.error(ctx().unsupported, f"s2s cannot match this call to its rule: {exc}", node) from None
         rule = rule.at_site(bound)  # a simpler exact template where the arguments allow it
         mapping = {"ans": ans}
         for p in rule.params:
@@ -246,7 +244,7 @@ class Forward:
         return total
 
     def _no_tangent(self, rule, p, node):
-        return self.pf.error(NoDerivativeRuleError, f"s2s has no forward-mode rule for {rule.name} with respect to "
+        return self.pf.error(ctx().no_rule, f"s2s has no forward-mode rule for {rule.name} with respect to "
                                                     f"{p!r}", node, hint="use reverse mode, or register the rule "
                                                                          "with a p_dot template")
 

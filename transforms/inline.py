@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from s2s.errors import UnsupportedSyntaxError
+from .context import ctx
 
 
 class LocalHelper:
@@ -78,7 +78,7 @@ def extract_local_helpers(pf, tree: ast.FunctionDef) -> dict[str, LocalHelper]:
             kept.append(s)
             continue
         if helper.name in helpers:
-            raise pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate the local helper {helper.name!r} "
+            raise pf.error(ctx().unsupported, f"s2s cannot differentiate the local helper {helper.name!r} "
                            "defined twice", s, hint="give each helper its own name")
         helpers[helper.name] = helper
         helpers[helper.name].node = s
@@ -95,16 +95,16 @@ def _check_uses(pf, tree, helpers):
             helper = helpers[node.func.id]
             if node.keywords or len(node.args) != len(helper.params) or \
                     any(isinstance(a, ast.Starred) for a in node.args):
-                raise pf.error(UnsupportedSyntaxError, f"s2s expands the local helper {helper.name!r} only when "
+                raise pf.error(ctx().unsupported, f"s2s expands the local helper {helper.name!r} only when "
                                "it is called with one positional argument per parameter", node)
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in helpers and id(node) not in calls:
-            raise pf.error(UnsupportedSyntaxError, f"s2s can only call the local helper {node.id!r}; here it is "
+            raise pf.error(ctx().unsupported, f"s2s can only call the local helper {node.id!r}; here it is "
                            "used as a value or reassigned", node, hint="define it at module level instead")
     for helper in helpers.values():
         for node in ast.walk(helper.body if helper.body is not None else ast.Module(body=helper.statements)):
             if isinstance(node, ast.Name) and node.id in helpers:
-                raise pf.error(UnsupportedSyntaxError, "s2s cannot expand a local helper that calls a local helper "
+                raise pf.error(ctx().unsupported, "s2s cannot expand a local helper that calls a local helper "
                                "(or itself)", helper.node, hint="define the helpers at module level")
 
 
@@ -202,7 +202,7 @@ def expand_statement_helpers(pf, tree: ast.FunctionDef, helpers: dict, alloc) ->
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers \
                 and helpers[node.func.id].statements is not None:
-            raise pf.error(UnsupportedSyntaxError, f"s2s expands the local function {node.func.id!r} only where "
+            raise pf.error(ctx().unsupported, f"s2s expands the local function {node.func.id!r} only where "
                            "it is called on its own line", node,
                            hint=f"write `y = {node.func.id}(...)` as a statement of its own, then use y")
     ast.fix_missing_locations(tree)

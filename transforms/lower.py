@@ -11,8 +11,8 @@ from __future__ import annotations
 import ast
 import copy
 
-from s2s.errors import UnsupportedSyntaxError
-from transforms.names import NameAllocator, load, store
+from .context import ctx, missing
+from .names import NameAllocator, load, store
 
 
 def is_atom(e: ast.expr) -> bool:
@@ -27,7 +27,7 @@ def is_atom(e: ast.expr) -> bool:
 
 
 def _module_attr(pf, e) -> bool:
-    from s2s.frontend import missing
+    from .context import missing
     return isinstance(e, ast.Attribute) and pf.resolve_expr(e) is not missing() and _root_is_global(e)
 
 
@@ -112,12 +112,12 @@ class Lowerer:
             return ast.copy_location(type(e)(elts=elts, ctx=ast.Load()), loc)
         if isinstance(e, ast.Dict):
             if any(k is None for k in e.keys):
-                raise self.pf.error(UnsupportedSyntaxError, "s2s cannot differentiate **-unpacking in a dict", e)
+                raise self.pf.error(ctx().unsupported, "s2s cannot differentiate **-unpacking in a dict", e)
             return ast.copy_location(ast.Dict(keys=[self.atom(k, out) for k in e.keys],
                                               values=[self.atom(v, out) for v in e.values]), loc)
         if isinstance(e, ast.ListComp):
             return self.listcomp(e, out)
-        raise self.pf.error(UnsupportedSyntaxError,
+        raise self.pf.error(ctx().unsupported,
                             f"s2s cannot differentiate this expression ({type(e).__name__})", e)
 
     def index_trick(self, e, out):
@@ -125,12 +125,11 @@ class Lowerer:
         with rules: their "indices" are values that flow into the result. None for other subscripts."""
         import numpy as np
 
-        from s2s import runtime
-        from s2s.frontend import missing
-        from transforms.desugar import helper_attr
+        from .desugar import helper_attr
         v = e.value
         if not isinstance(v, ast.Name | ast.Attribute) or (isinstance(v, ast.Name) and v.id in self.locals):
             return None
+        runtime = ctx().runtime
         try:
             obj = self.pf.resolve_expr(self._mark(v))
         except Exception:  # noqa: BLE001 - anything unresolvable is an ordinary subscript
@@ -178,7 +177,7 @@ class Lowerer:
                     ast.copy_location(n, e)
             return self.simple(expanded, out)
         if isinstance(func, ast.Name) and func.id in self.locals:
-            raise self.pf.error(UnsupportedSyntaxError,
+            raise self.pf.error(ctx().unsupported,
                                 f"s2s cannot differentiate a call through the local variable {func.id!r}", e,
                                 hint="call a module-level function by its name")
         if isinstance(func, ast.Attribute) and not _module_attr(self.pf, self._mark(func)) and \
@@ -192,16 +191,16 @@ class Lowerer:
                 target = self.atom(func.value, out)
                 return ast.copy_location(ast.Call(func=ast.Attribute(value=target, attr="append", ctx=ast.Load()),
                                                   args=[self.atom(e.args[0], out)], keywords=[]), e)
-            raise self.pf.error(UnsupportedSyntaxError, f"s2s does not know the method .{func.attr}() here", e,
+            raise self.pf.error(ctx().unsupported, f"s2s does not know the method .{func.attr}() here", e,
                                 hint="call the NumPy function instead (np.f(x) rather than x.f())")
         if isinstance(func, ast.Name):
             func.s2s_global = True
         for a in e.args:
             if isinstance(a, ast.Starred):
-                raise self.pf.error(UnsupportedSyntaxError, "s2s cannot differentiate *-unpacking in a call", a)
+                raise self.pf.error(ctx().unsupported, "s2s cannot differentiate *-unpacking in a call", a)
         for k in e.keywords:
             if k.arg is None:
-                raise self.pf.error(UnsupportedSyntaxError, "s2s cannot differentiate **-unpacking in a call", k.value)
+                raise self.pf.error(ctx().unsupported, "s2s cannot differentiate **-unpacking in a call", k.value)
         args = [self.atom(a, out) for a in e.args]
         keywords = [ast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in e.keywords]
         return ast.copy_location(ast.Call(func=func, args=args, keywords=keywords), e)
@@ -252,7 +251,7 @@ class Lowerer:
             for cond in reversed(gen.ifs):
                 inner = [ast.copy_location(ast.If(test=cond, body=inner, orelse=[]), e)]
             inner = [ast.copy_location(ast.For(target=gen.target, iter=gen.iter, body=inner, orelse=[]), e)]
-        from transforms.desugar import Desugar
+        from .desugar import Desugar
         desugar = Desugar(self.pf, self.locals, self.alloc)
         lowered_loop = []
         for s in inner:
@@ -300,7 +299,7 @@ class Lowerer:
             return None
         if isinstance(s, ast.For):
             if not isinstance(s.target, ast.Name):
-                raise self.pf.error(UnsupportedSyntaxError, "s2s needs a plain name as a range loop variable",
+                raise self.pf.error(ctx().unsupported, "s2s needs a plain name as a range loop variable",
                                     s.target)
             rng = s.iter
             args = [self.atom(a, out, "n") for a in rng.args]
@@ -327,7 +326,7 @@ class Lowerer:
         if isinstance(s, ast.Pass | ast.Raise | ast.Assert):
             out.append(s)
             return None
-        raise self.pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate this statement ({type(s).__name__})", s)
+        raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this statement ({type(s).__name__})", s)
 
     def assign(self, s, out):
         value = s.value
@@ -350,7 +349,7 @@ class Lowerer:
             return
         if isinstance(target, ast.Tuple | ast.List):
             if any(isinstance(t, ast.Starred) for t in target.elts):
-                raise self.pf.error(UnsupportedSyntaxError, "s2s cannot differentiate starred assignment", target)
+                raise self.pf.error(ctx().unsupported, "s2s cannot differentiate starred assignment", target)
             src = self.atom(value, out, "t")
             for i, t in enumerate(target.elts):
                 item = ast.Subscript(value=copy.deepcopy(src), slice=ast.Constant(i), ctx=ast.Load())
@@ -361,14 +360,14 @@ class Lowerer:
             return
         if isinstance(target, ast.Subscript):
             if not isinstance(target.value, ast.Name):
-                raise self.pf.error(UnsupportedSyntaxError, "s2s can assign into x[...] only when x is a plain name",
+                raise self.pf.error(ctx().unsupported, "s2s can assign into x[...] only when x is a plain name",
                                     target, hint="bind the inner part to a name first and assign the row back")
             src = self.atom(value, out, "t")
             index = self.index(target.slice, out)
             new = ast.Subscript(value=load(target.value.id), slice=index, ctx=ast.Store())
             out.append(ast.copy_location(ast.Assign(targets=[new], value=src), loc))
             return
-        raise self.pf.error(UnsupportedSyntaxError,
+        raise self.pf.error(ctx().unsupported,
                             f"s2s cannot differentiate assignment to {type(target).__name__.lower()}", target,
                             hint="assign to a local name instead")
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import ast
 
-from transforms import specialize
-from transforms.copyprop import propagate_copies
-from transforms.dce import eliminate_dead_code
-from transforms.simplify import simplify
-from transforms.tape import drop_unread_restores
-from transforms.zeros import drop_zero_accumulations
+from . import specialize
+from .copyprop import propagate_copies
+from .dce import eliminate_dead_code
+from .simplify import simplify
+from .tape import drop_unread_restores
+from .zeros import drop_zero_accumulations
 
 
 def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints: set[str] = frozenset(),

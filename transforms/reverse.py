@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import ast
 
-from s2s import rules
-from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
-from s2s.frontend import missing
-from transforms import analysis, templates
-from transforms.analysis import atom_names, is_append, is_user_function, op_name, resolve_call
-from transforms.names import NameAllocator, expr, load, store
-from transforms.sequences import Sequences
+from . import analysis, templates
+from .analysis import atom_names, is_append, is_user_function, op_name, resolve_call
+from .context import ctx, missing
+from .names import NameAllocator, expr, load, store
+from .sequences import Sequences
 
 ZERO = ast.Constant(0.0)
 
@@ -318,7 +316,7 @@ class Reverse:
             return pre + [ast.copy_location(node, s)] + post
         if isinstance(s, ast.While):
             if getattr(s, "s2s_checkpoint", None) is not None:
-                raise self.pf.error(UnsupportedSyntaxError, "s2s.checkpoint needs a loop that runs to its end: this "
+                raise self.pf.error(ctx().unsupported, "s2s.checkpoint needs a loop that runs to its end: this "
                                     "one has break or return, or changes its own bounds", s,
                                     hint="move the early exit out of the checkpointed loop, or drop s2s.checkpoint")
             if not hasattr(s, "s2s_counter"):
@@ -368,7 +366,7 @@ class Reverse:
     def checkpointed_backward(self, s, body, in_loop):
         """Backward sweep of a checkpointed loop: per segment, last first, restore, re-record, reverse."""
         if in_loop:
-            raise self.pf.error(UnsupportedSyntaxError, "s2s.checkpoint marks an outermost loop only: this loop is "
+            raise self.pf.error(ctx().unsupported, "s2s.checkpoint marks an outermost loop only: this loop is "
                                 "inside another loop", s, hint="put s2s.checkpoint on the outer loop")
         names = self.checkpoint_names(s)
         carried, lists = self.carried(s)
@@ -416,7 +414,7 @@ class Reverse:
 
     def bwd_assign(self, y, value, s, in_loop):
         if analysis.is_pop(value) and y in self.active:
-            raise self.pf.error(UnsupportedSyntaxError, "s2s differentiates list.pop() in forward mode only", value,
+            raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop() in forward mode only", value,
                                 hint="use s2s.jvp / s2s.hessian, or index the list instead of popping")
         if y not in self.active or y in self.zero:
             return self.restore_pullback(s, in_loop) + self.restore(y, s, in_loop)
@@ -512,7 +510,7 @@ class Reverse:
                 out += self.accumulate(value.id, g, s)
             return out
         if isinstance(value, ast.BinOp | ast.UnaryOp):
-            rule = rules.lookup(self.sequences.op_key(value) or op_name(value.op))
+            rule = ctx().lookup(self.sequences.op_key(value) or op_name(value.op))
             args = [value.left, value.right] if isinstance(value, ast.BinOp) else [value.operand]
             return self.apply_rule(rule, args, {}, g, ans, s, value)
         if isinstance(value, ast.Subscript):
@@ -536,13 +534,13 @@ class Reverse:
                     out += self.accumulate(v.id, part, s)
             return out
         if isinstance(value, ast.Attribute):
-            raise self.pf.error(NoDerivativeRuleError, f"s2s has no derivative for the attribute .{value.attr}", value)
+            raise self.pf.error(ctx().no_rule, f"s2s has no derivative for the attribute .{value.attr}", value)
         if isinstance(value, ast.Call):
             func = resolve_call(self.pf, value)
             if func is missing():
-                raise self.pf.error(NoDerivativeRuleError, f"s2s cannot tell what {ast.unparse(value.func)} is",
+                raise self.pf.error(ctx().no_rule, f"s2s cannot tell what {ast.unparse(value.func)} is",
                                     value, hint="make sure the name is defined before differentiating")
-            rule = rules.lookup(func)
+            rule = ctx().lookup(func)
             if rule is not None:
                 kws = {k.arg: k.value for k in value.keywords}
                 return self.apply_rule(rule, value.args, kws, g, ans, s, value)
@@ -551,7 +549,7 @@ class Reverse:
             name = getattr(func, "__qualname__", None) or repr(func)
             module = getattr(func, "__module__", None)
             full = f"{module}.{name}" if module else name
-            raise self.pf.error(NoDerivativeRuleError, f"s2s has no derivative rule for {full}", value,
+            raise self.pf.error(ctx().no_rule, f"s2s has no derivative rule for {full}", value,
                                 hint=f"register one with s2s.defvjp({name}, ...), wrap the value in "
                                      "s2s.stop_gradient(...) if no derivative should flow through it, "
                                      "or write the computation with functions s2s knows")
@@ -579,7 +577,7 @@ class Reverse:
         try:
             bound = rule.bind(args, kws)
         except TypeError as exc:
-            raise self.pf.error(UnsupportedSyntaxError, f"s2s cannot match this call to its rule: {exc}", node) from None
+            raise self.pf.error(ctx().unsupported, f"s2s cannot match this call to its rule: {exc}", node) from None
         rule = rule.at_site(bound)  # a simpler exact template where the arguments allow it
         mapping = {"g": g, "ans": ans}
         for p in rule.params:
@@ -619,7 +617,7 @@ class Reverse:
         active_params = [p for p, a in bound.items() if any(n in self.active for n in atom_names(a))]
         for p in active_params:
             if p not in rule.vjp and not (p in rule.jvp and rule.jvp[p] is None):  # None: declared constant
-                raise self.pf.error(NoDerivativeRuleError,
+                raise self.pf.error(ctx().no_rule,
                                     f"s2s has no derivative of {rule.name} with respect to its argument {p!r}", node,
                                     hint="wrap that argument in s2s.stop_gradient(...) if it should not be "
                                          "differentiated")

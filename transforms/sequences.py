@@ -20,12 +20,14 @@ import ast
 
 import numpy as np
 
-from s2s import rules, runtime
-from s2s.frontend import missing
-from transforms.analysis import atom_names, is_append, is_pop, resolve_call
+from .analysis import atom_names, is_append, is_pop, resolve_call
+from .context import ctx, missing
+
 
 # runtime helpers whose result is a number or an array whatever their arguments
-_PLAIN_HELPERS = {runtime.astype, runtime.item, runtime.index_concat}
+def _plain_helpers():
+    runtime = ctx().runtime
+    return (runtime.astype, runtime.item, runtime.index_concat)
 _PLAIN_BUILTINS = {float, int, abs, len, round, bool, pow}
 _NOT_PLAIN_ATTRS = {"shape", "strides"}
 
@@ -101,10 +103,10 @@ class Sequences:
             obj = resolve_call(self.pf, v)
             if obj is missing():
                 return False
-            if obj in _PLAIN_HELPERS or obj in _PLAIN_BUILTINS:
+            if any(obj is h for h in _plain_helpers()) or obj in _PLAIN_BUILTINS:
                 return True
             module = getattr(obj, "__module__", None) or ""
-            rule = rules.lookup(obj)
+            rule = ctx().lookup(obj)
             if rule is None or rule.structured or obj is np.shape or (obj is np.where and len(v.args) < 3):
                 return False
             return module == "math" or module.startswith("numpy") or isinstance(obj, np.ufunc)

@@ -25,7 +25,7 @@ import builtins
 
 import numpy as np
 
-from transforms.names import assigned_names
+from .names import assigned_names
 
 _REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.std, np.var, np.all, np.any}
 _SCALAR_BUILTINS = {len, float, int, abs, round, bool}

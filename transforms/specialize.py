@@ -28,13 +28,25 @@ import copy
 
 import numpy as np
 
-from s2s import runtime
-from transforms.names import load
-from transforms.shapes import Shapes, hashable
+from .context import ctx
+from .names import load
+from .shapes import Shapes, hashable
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
-RUNTIME_HELPERS = {getattr(runtime, name): name for name in (
-    "unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b", "copy")}
+_RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
+                         "copy")
+
+
+def runtime_helpers() -> dict:
+    """Runtime helper function -> the name the shape rules know it by (from the installed context's runtime)."""
+    runtime = ctx().runtime
+    return {getattr(runtime, name): name for name in _RUNTIME_HELPER_NAMES}
+
+
+def __getattr__(name):  # RUNTIME_HELPERS, computed from the installed context when first asked for
+    if name == "RUNTIME_HELPERS":
+        return runtime_helpers()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Context:
@@ -54,7 +66,7 @@ class Context:
 
     def shapes(self, fdef) -> Shapes:
         """Shape inference over `fdef` from the parameter shapes."""
-        return Shapes(fdef, self.params, self.resolve, RUNTIME_HELPERS, self.kinds, self.tapes)
+        return Shapes(fdef, self.params, self.resolve, runtime_helpers(), self.kinds, self.tapes)
 
 
 def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 
-from transforms.names import assigned_names, loaded_names
+from .names import assigned_names, loaded_names
 
 
 def _is_push(s, stack):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from transforms.names import load
+from .names import load
 
 
 def instantiate(template: ast.expr, mapping: dict, helpers: dict) -> ast.expr:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import ast
 
-from transforms.names import assigned_names, loaded_names
-from transforms.simplify import is_number
+from .names import assigned_names, loaded_names
+from .simplify import is_number
 
 
 def _zero_literal(node) -> bool:

@@ -1,0 +1,65 @@
+"""What the passes need from the rest of s2s, handed to them by `s2s.pipeline`.
+
+The modules of `s2s.transforms` import each other, the standard library and NumPy only; never
+`s2s.api`, `s2s.rules`, `s2s.runtime`, `s2s.errors` or `s2s.frontend`. Whatever a pass needs from
+there -- the rule lookup, the marker for names that denote nothing, the runtime helpers, parsing
+a user function, the exception classes to raise -- it reads from the `Context` that
+`s2s.pipeline` installs when it is imported (`install(Context(...))`). A unit test of one pass
+installs a context of its own (see tests/transforms/).
+
+Errors are constructed, not imported: `raise pf.error(ctx().unsupported, message, node, hint=...)`,
+so the exception classes stay in s2s/errors.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Context:
+    lookup: Callable[[Any], Any]  # a callable object or an operator's name ("op:add") -> its rule, or None
+    missing: Any  # the marker name resolution returns for a name that denotes nothing
+    runtime: Any  # the runtime helpers, the object called `s2s` inside generated code
+    parse_function: Callable[[Any], Any]  # a user function -> its parsed form (frontend.ParsedFunction)
+    unsupported: type = SyntaxError  # raised for a construct s2s refuses (s2s.UnsupportedSyntaxError)
+    no_rule: type = TypeError  # raised for a call without a derivative rule (s2s.NoDerivativeRuleError)
+    runtime_module: str = "s2s.runtime"  # the module (or package) the runtime helpers are defined in
+
+    def has_rule(self, obj) -> bool:
+        try:
+            return self.lookup(obj) is not None
+        except TypeError:  # unhashable
+            return False
+
+    def rule_for(self, obj):
+        """The rule of `obj`, or None (also for the missing marker)."""
+        return self.lookup(obj) if obj is not self.missing else None
+
+    def is_runtime_helper(self, obj) -> bool:
+        module = getattr(obj, "__module__", None) or ""
+        return module == self.runtime_module or module.startswith(self.runtime_module + ".")
+
+
+_current: Context | None = None
+
+
+def install(context: Context) -> Context | None:
+    """Make `context` the one the passes use; returns the one it replaces."""
+    global _current
+    previous, _current = _current, context
+    return previous
+
+
+def ctx() -> Context:
+    """The installed context (s2s.pipeline installs it on import)."""
+    if _current is None:
+        raise RuntimeError("s2s.transforms needs a Context: import s2s.pipeline, or call "
+                           "s2s.transforms.context.install(Context(...)) first")
+    return _current
+
+
+def missing():
+    """The marker name resolution returns for a name that denotes nothing (the installed context's)."""
+    return ctx().missing
