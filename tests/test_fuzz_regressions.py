@@ -743,3 +743,31 @@ def helper_scaling_an_element_of_its_argument(x):
                                        "`make fuzz`")
 def test_helper_scaling_an_element_of_its_argument():
     _all_reverse_forms(helper_scaling_an_element_of_its_argument, (np.array([[0.2, 0.3], [0.4, 0.5], [0.6, 0.7]]),))
+
+
+def lambda_result_scaled(x):
+    lam = lambda t: t * x[0]  # noqa: E731
+    v = lam(2.0)  # a new number
+    v *= 3.0
+    return v
+
+
+@pytest.mark.xfail(strict=True, reason="'v may be a global array (or ... handed back by a function s2s cannot see "
+                                       "into)' for the result of a local lambda, which s2s expands; found by `make fuzz`")
+def test_augmented_update_of_a_local_lambdas_result():
+    _all_reverse_forms(lambda_result_scaled, (X2,))
+
+
+def zero_d_array_item_assignment(x):
+    y = np.array(x * 2.0)  # a 0-d array
+    y[()] = x * 3.0
+    return y * y
+
+
+@pytest.mark.xfail(strict=True, reason="y = np.array(x * 2.0); y[()] = v (or y[...] = v) raises TypeError: "
+                                       "'numpy.float64' object does not support item assignment inside s2s (y += v "
+                                       "works); found by `make fuzz` (0-d arrays)")
+def test_item_assignment_into_a_zero_d_array():
+    g = s2s.grad(zero_d_array_item_assignment)(0.3)
+    assert_close(g, 18 * 0.3)
+    assert_close(g, fd_grad(zero_d_array_item_assignment, (0.3,)))
