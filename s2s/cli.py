@@ -99,9 +99,14 @@ def cmd_show(args) -> int:
     wrt = _wrt(args.wrt)
     df = s2s.derivative(func, mode=args.mode, wrt=wrt, optimize=not args.no_optimize)
     if args.stages:
+        previous = None
         for title, text in pipeline.stages(func, wrt, args.mode, not args.no_optimize).items():
+            if text == previous:  # a pass that only checks, or found nothing to do
+                print(f"# ---- {title} (no change) " + "-" * max(0, 50 - len(title)))
+                continue
             print(f"# ---- {title} " + "-" * max(0, 60 - len(title)))
             print(_highlight(text.rstrip() + "\n"))
+            previous = text
         return 0
     if args.shape:
         if args.mode != "reverse":

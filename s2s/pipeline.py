@@ -13,7 +13,7 @@ import numpy as np
 
 from s2s import codegen, frontend, rules, runtime
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
-from s2s.transforms import aliasing, context, exits, lower, optimize, reverse, specialize
+from s2s.transforms import aliasing, annotations, context, exits, lower, optimize, reverse, specialize
 from s2s.transforms import desugar as desugar_pass
 from s2s.transforms import forward as forward_pass
 from s2s.transforms.desugar import HELPER
@@ -347,18 +347,81 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
 
 
 class Lowered:
-    """A user function after desugaring and lowering to primitive statements (A-normal form)."""
+    """A user function on its way through the lowering passes; afterwards desugared and lowered to
+    primitive statements (A-normal form), the program every derivative is built from."""
 
     def __init__(self, pf, tree, alloc, helpers, stage_text):
         self.pf = pf
         self.tree = tree
         self.alloc = alloc
         self.helpers = helpers  # runtime helper -> the name it goes by in this function
-        self.stage_text = stage_text
+        self.stage_text = stage_text  # pass name -> the function's source after it ("source": before any)
+        self.local_helpers = {}  # the user's local helper functions, by name (inline)
+        self.updates = {}  # in-place updates ownership could not prove owned (ownership)
+
+
+def _inline(p: Lowered) -> Lowered:
+    p.local_helpers = desugar_pass.inline_helpers(p.pf, p.tree, p.alloc)
+    return p
+
+
+def _check(p: Lowered) -> Lowered:
+    desugar_pass.check_supported(p.pf, p.tree)
+    return p
+
+
+def _ownership(p: Lowered) -> Lowered:
+    p.updates = desugar_pass.ownership_updates(p.pf, p.tree, p.local_helpers)
+    return p
+
+
+def _desugar(p: Lowered) -> Lowered:
+    desugar_pass.rewrite(p.pf, p.tree, p.alloc, p.updates)
+    return p
+
+
+def _exits(p: Lowered) -> Lowered:
+    exits.structure_exits(p.tree, p.alloc)
+    return p
+
+
+def _lower(p: Lowered) -> Lowered:
+    lower.lower(p.pf, p.tree, p.alloc, desugar_pass.local_names(p.tree))
+    _rename_helpers(p.tree, p.helpers)
+    return p
+
+
+def _aliasing(p: Lowered) -> Lowered:
+    aliasing.check_aliasing(p.pf, p.tree)
+    return p
+
+
+# Every pass, in the order it runs. Each is a function from program to program; `s2s show --stages`
+# prints the function after each one under these names (a pass that only checks prints no change).
+#   lowering (LOWERING, below), then the derivative (one of DERIVATIVE: reverse.Reverse runs the
+#   activity and to-be-recorded analyses of transforms/analysis.py and writes the forward and
+#   backward sweeps, checkpointed loops included; forward.Forward writes tangent code), then the
+#   clean-up passes of the optimizer (OPTIMIZER = optimize.STEPS), then codegen compiles it.
+LOWERING = [
+    ("inline", _inline),  # local helper functions: statement helpers expanded, expression helpers kept for lower
+    ("check", _check),  # refuse what s2s cannot differentiate, at the user's line
+    ("ownership", _ownership),  # which in-place updates may be seen through another name
+    ("desugar", _desugar),  # augmented assignment, methods, loops over sequences, guarded updates
+    ("exits", _exits),  # break, continue and early return become flags
+    ("lower", _lower),  # one primitive per statement (A-normal form)
+    ("aliasing", _aliasing),  # refuse updates a view or alias would see
+]
+DERIVATIVE = {"reverse": "reverse.Reverse + _assemble", "forward": "forward.Forward + _assemble_jvp"}
+OPTIMIZER = optimize.STEPS
+
+
+def passes(mode: str = "reverse") -> list[str]:
+    """The names of the passes a derivative of this mode goes through, in order."""
+    return [name for name, _ in LOWERING] + [mode] + [name for name, _ in OPTIMIZER] + ["derivative"]
 
 
 def lowered(func) -> Lowered:
-    """Parse, desugar and lower `func`: the primitive program every derivative is built from."""
+    """Parse `func` and run the lowering passes: the primitive program every derivative is built from."""
     pf = frontend.parse_function(func)
     tree = pf.tree
     stage_text = {"source": ast.unparse(tree)}
@@ -371,15 +434,11 @@ def lowered(func) -> Lowered:
             name += "_"
         helpers[h] = name
         alloc.reserve(name)
-    desugar_pass.desugar(pf, tree, alloc)
-    exits.structure_exits(tree, alloc)
-    locals_ = desugar_pass.local_names(tree)
-    stage_text["desugared"] = ast.unparse(tree)
-    lower.lower(pf, tree, alloc, locals_)
-    _rename_helpers(tree, helpers)
-    aliasing.check_aliasing(pf, tree)
-    stage_text["lowered"] = ast.unparse(tree)
-    return Lowered(pf, tree, alloc, helpers, stage_text)
+    program = Lowered(pf, tree, alloc, helpers, stage_text)
+    for name, run in LOWERING:
+        program = run(program)
+        stage_text[name] = ast.unparse(program.tree)
+    return program
 
 
 def _cache_key(func, wrt_names, form, optimize_code, scalar_params, shaped_params=()):
@@ -487,7 +546,8 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         returns_value = form == "value"
         fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names,
                          "flat" if form == "grad" else form, alloc, helpers)
-        tapes = {rev.stack} | {n.s2s_ckpt["snapshots"] for n in ast.walk(tree) if hasattr(n, "s2s_ckpt")}
+        tapes = {rev.stack} | {annotations.get(n, annotations.CHECKPOINT_NAMES)["snapshots"] for n in ast.walk(tree)
+                                 if annotations.has(n, annotations.CHECKPOINT_NAMES)}
         context = _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes) if form != "split" else None
         if form == "grad" and (context is None or _output_shape(context, fdef, forward, out_atom) != ()):
             returns_value = True  # the output may not be a scalar: return it, to be checked
@@ -495,8 +555,11 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         adjoints = set(rev.bar.values())
         stack = rev.stack if rev.pushed else None
         removable = adjoints | rev.temp_names
+    stage_text["forward" if form == "jvp" else "reverse"] = ast.unparse(fdef)
     if optimize_code:
-        fdef = optimize.optimize(fdef, removable, adjoints, stack, context)
+        def show(name, code):
+            stage_text[name] = ast.unparse(code)
+        fdef = optimize.optimize(fdef, removable, adjoints, stack, context, record=show)
     free = list(cells) + [link.cell_name for link in links] + [n for n in func.__code__.co_freevars if n not in cells]
     frozen = _frozen_globals(func, fdef, record, set(free))
     free += sorted(frozen)

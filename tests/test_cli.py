@@ -28,7 +28,7 @@ def test_show_prints_generated_source():
 def test_show_stages():
     out = run("show", f"{DEMO}:predict", "--stages")
     assert out.returncode == 0, out.stderr
-    for stage in ("desugared", "lowered", "derivative"):
+    for stage in ("desugar", "lower", "reverse", "simplify", "dce", "derivative"):
         assert stage in out.stdout
 
 

@@ -132,7 +132,7 @@ def test_node_count_is_statements_plus_params(f):
 
 def test_straight_line_nodes_follow_the_lowered_program():
     g = graph.build(straight, wrt=("w", "b"))
-    lowered = pipeline.lowered(straight).stage_text["lowered"]
+    lowered = pipeline.lowered(straight).stage_text["lower"]
     ops = [n for n in g.nodes if n.kind == "op"]
     for n in ops:
         assert n.label in lowered

@@ -14,6 +14,7 @@ import ast
 import inspect
 from dataclasses import dataclass, field
 
+from . import annotations
 from .context import ctx, missing
 
 NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
@@ -30,7 +31,7 @@ def op_name(op: ast.AST) -> str:
 
 def resolve_call(pf, call: ast.Call):
     """The object a call's function expression denotes, or `missing()`."""
-    obj = getattr(call.func, "s2s_obj", None)
+    obj = annotations.resolved(call.func)
     if obj is not None:
         return obj
     return pf.resolve_expr(call.func)
@@ -44,14 +45,14 @@ def is_user_function(obj) -> bool:
 def is_append(e) -> bool:
     """`L.append(v)` as it survives lowering."""
     return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "append" \
-        and not getattr(e.func.value, "s2s_helper", False) and isinstance(e.func.value, ast.Name) \
-        and not getattr(e.func.value, "s2s_global", False)
+        and not annotations.is_helper(e.func.value) and isinstance(e.func.value, ast.Name) \
+        and not annotations.is_global(e.func.value)
 
 
 def is_pop(e) -> bool:
     """`L.pop()` as it survives lowering (generated reverse code restores values this way)."""
     return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "pop" \
-        and not e.args and isinstance(e.func.value, ast.Name) and not getattr(e.func.value, "s2s_global", False)
+        and not e.args and isinstance(e.func.value, ast.Name) and not annotations.is_global(e.func.value)
 
 
 def atom_names(e) -> list[str]:
@@ -59,10 +60,10 @@ def atom_names(e) -> list[str]:
     if e is None:
         return []
     if isinstance(e, ast.Name):
-        return [] if getattr(e, "s2s_global", False) else [e.id]
+        return [] if annotations.is_global(e) else [e.id]
     if isinstance(e, list):
         return [n for x in e for n in atom_names(x)]
-    return [n.id for n in ast.walk(e) if isinstance(n, ast.Name) and not getattr(n, "s2s_global", False)]
+    return [n.id for n in ast.walk(e) if isinstance(n, ast.Name) and not annotations.is_global(n)]
 
 
 def diff_inputs(pf, value: ast.expr) -> list[str]:
@@ -145,7 +146,7 @@ def edges(pf, stmts, out=None):
             if isinstance(s, ast.For):
                 out.append((s.target.id, [], s))
             edges(pf, s.body, out)
-            edges(pf, getattr(s, "s2s_test", []), out)
+            edges(pf, annotations.get(s, annotations.LOOP_TEST, []), out)
     return out
 
 
@@ -157,7 +158,7 @@ def _is_scalar_atom(e, scalars) -> bool:
         return isinstance(e.value, int | float | bool) or e.value is None
     if isinstance(e, ast.UnaryOp) and isinstance(e.operand, ast.Constant):
         return True
-    return isinstance(e, ast.Name) and not getattr(e, "s2s_global", False) and e.id in scalars
+    return isinstance(e, ast.Name) and not annotations.is_global(e) and e.id in scalars
 
 
 def scalar_value(pf, v, scalars) -> bool:

@@ -8,10 +8,11 @@ import ast
 
 import numpy as np
 
+from . import annotations
 from .context import ctx
 from .names import NameAllocator, assign, load, names_in
 
-HELPER = "s2s_helper"  # attribute on Name nodes that denote s2s's own helpers
+HELPER = annotations.HELPER  # attribute on Name nodes that denote s2s's own helpers
 
 # methods of ndarray and the NumPy function each one means
 ARRAY_METHODS = {
@@ -51,7 +52,7 @@ def helper_attr(module_name: str, attr: str, obj) -> ast.Attribute:
     base = load(module_name)
     setattr(base, HELPER, True)
     node = ast.Attribute(value=base, attr=attr, ctx=ast.Load())
-    node.s2s_obj = obj
+    annotations.put(node, annotations.RESOLVED, obj)
     return node
 
 
@@ -110,7 +111,7 @@ class Desugar(ast.NodeTransformer):
             target, ast.Name) else _as_load(target)
         value = ast.copy_location(ast.BinOp(left=read, op=node.op, right=node.value), node)
         out = ast.Assign(targets=[target], value=self._guarded(node, value))
-        out.s2s_augmented = True
+        annotations.put(out, annotations.AUGMENTED)
         return ast.copy_location(out, node)
 
     def visit_Assign(self, node):
@@ -240,7 +241,7 @@ class Desugar(ast.NodeTransformer):
         if every is not None:
             out = self.visit_For(node)
             loops = [s for s in (out if isinstance(out, list) else [out]) if isinstance(s, ast.For)]
-            loops[-1].s2s_checkpoint = every
+            annotations.put(loops[-1], annotations.CHECKPOINT_EVERY, every)
             return out
         self.generic_visit(node)
         it = node.iter
@@ -304,7 +305,7 @@ def _runtime():
 
 def _call_builtin(name, args):
     func = load(name)
-    func.s2s_obj = __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
+    annotations.put(func, annotations.RESOLVED, __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name))
     setattr(func, HELPER, True)
     return ast.Call(func=func, args=args, keywords=[])
 
@@ -335,16 +336,28 @@ def desugar(pf, tree: ast.FunctionDef, alloc: NameAllocator | None = None) -> as
     """Check and desugar a parsed user function (modified in place and returned).
 
     Local single-expression helpers are taken out of the body first; they are available as
-    `tree.s2s_local_helpers` for `lower` to expand at their call sites.
+    annotations.LOCAL_HELPERS on the tree for `lower` to expand at their call sites.
     """
-    from .inline import expand_statement_helpers, extract_local_helpers
     alloc = alloc or NameAllocator(names_in(tree))
+    helpers = inline_helpers(pf, tree, alloc)
+    check_supported(pf, tree)
+    return rewrite(pf, tree, alloc, ownership_updates(pf, tree, helpers))
+
+
+def inline_helpers(pf, tree: ast.FunctionDef, alloc: NameAllocator) -> dict:
+    """Take the local helper functions out of the body (statement helpers are expanded in place,
+    single-expression ones recorded for `lower`); returns them by name."""
+    from .inline import expand_statement_helpers, extract_local_helpers
     helpers = extract_local_helpers(pf, tree)
     expand_statement_helpers(pf, tree, helpers, alloc)
-    tree.s2s_local_helpers = {k: h for k, h in helpers.items() if h.statements is None}
-    check_supported(pf, tree)
+    annotations.put(tree, annotations.LOCAL_HELPERS, {k: h for k, h in helpers.items() if h.statements is None})
+    return helpers
+
+
+def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict) -> ast.FunctionDef:
+    """The desugaring proper: augmented assignments, methods, loops over sequences, guarded updates."""
     desugarer = Desugar(pf, local_names(tree), alloc)
-    desugarer.updates = _ownership(pf, tree, helpers)
+    desugarer.updates = updates
     desugarer.visit(tree)
     ast.fix_missing_locations(tree)
     return tree
@@ -353,7 +366,7 @@ def desugar(pf, tree: ast.FunctionDef, alloc: NameAllocator | None = None) -> as
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
 
 
-def _ownership(pf, tree, helpers):
+def ownership_updates(pf, tree, helpers):
     """The updates transforms/ownership.py could not prove owned; its refusals at the user's line."""
     from . import ownership
     reads = {}  # a local function reads, when called, what its body reads

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 
+from . import annotations
 from .names import NameAllocator, assign, load
 
 
@@ -138,14 +139,14 @@ class Exits:
         before.append(assign(rng, s.iter, like=s))
         before.append(assign(k, ast.Constant(0), like=s))
         length = ast.Call(func=load("len"), args=[load(rng)], keywords=[])
-        length.func.s2s_obj = len
+        annotations.put(length.func, annotations.RESOLVED, len)
         test = ast.Compare(left=load(k), ops=[ast.Lt()], comparators=[length])
         bind = [ast.copy_location(ast.Assign(targets=[s.target],
                                              value=ast.Subscript(value=load(rng), slice=load(k), ctx=ast.Load())), s),
                 assign(k, ast.BinOp(left=load(k), op=ast.Add(), right=ast.Constant(1)), like=s)]
         loop = ast.While(test=test, body=bind + body, orelse=[])
-        if hasattr(s, "s2s_checkpoint"):
-            loop.s2s_checkpoint = s.s2s_checkpoint  # refused in reverse mode: a while cannot be checkpointed
+        if annotations.has(s, annotations.CHECKPOINT_EVERY):
+            annotations.carry(s, loop, annotations.CHECKPOINT_EVERY)  # refused in reverse mode: a while cannot be checkpointed
         return ast.copy_location(loop, s)
 
 

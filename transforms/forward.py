@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from . import analysis, templates
+from . import analysis, annotations, templates
 from .analysis import is_append, is_user_function, op_name, resolve_call
 from .context import ctx, missing
 from .names import NameAllocator, load, store
@@ -48,7 +48,7 @@ class Forward:
 
     def tangent_of(self, atom):
         """The tangent of an atom: its `_dot` name, or None when it is constant."""
-        if isinstance(atom, ast.Name) and not getattr(atom, "s2s_global", False) and atom.id in self.active:
+        if isinstance(atom, ast.Name) and not annotations.is_global(atom) and atom.id in self.active:
             return load(self.dot(atom.id))
         return None
 
@@ -98,7 +98,7 @@ class Forward:
             return [ast.copy_location(ast.For(target=s.target, iter=s.iter, body=self.block(s.body) or [ast.Pass()],
                                               orelse=[]), s)]
         if isinstance(s, ast.While):
-            body = self.block(s.body) + self.block(s.s2s_test)
+            body = self.block(s.body) + self.block(annotations.get(s, annotations.LOOP_TEST))
             return [ast.copy_location(ast.While(test=s.test, body=body or [ast.Pass()], orelse=[]), s)]
         return [s]
 
@@ -218,7 +218,7 @@ class Forward:
             if rule.jvp.get(p, "") is None:
                 continue  # the result does not depend on this argument's value (only its shape)
             td = self.tangent_of(a)
-            if td is None and isinstance(a, ast.Name) and not getattr(a, "s2s_global", False) and \
+            if td is None and isinstance(a, ast.Name) and not annotations.is_global(a) and \
                     a.id in self.facts.containers and a.id in self.active:
                 td = load(self.dot(a.id))
             if td is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import copy
 
+from . import annotations
 from .context import ctx, missing
 from .names import NameAllocator, load, store
 
@@ -34,7 +35,7 @@ def _module_attr(pf, e) -> bool:
 def _root_is_global(e):
     while isinstance(e, ast.Attribute):
         e = e.value
-    return isinstance(e, ast.Name) and getattr(e, "s2s_global", False)
+    return isinstance(e, ast.Name) and annotations.is_global(e)
 
 
 class Lowerer:
@@ -51,7 +52,7 @@ class Lowerer:
         """Lower `e` into statements appended to `out`; return an atom for its value."""
         if isinstance(e, ast.Name):
             if e.id not in self.locals:
-                e.s2s_global = True
+                annotations.put(e, annotations.GLOBAL)
             return e
         if is_atom(e) or isinstance(e, ast.JoinedStr):
             return e
@@ -69,7 +70,7 @@ class Lowerer:
         while isinstance(root, ast.Attribute):
             root = root.value
         if isinstance(root, ast.Name) and root.id not in self.locals:
-            root.s2s_global = True
+            annotations.put(root, annotations.GLOBAL)
         return e
 
     def simple(self, e, out) -> ast.expr:
@@ -181,7 +182,7 @@ class Lowerer:
                                 f"s2s cannot differentiate a call through the local variable {func.id!r}", e,
                                 hint="call a module-level function by its name")
         if isinstance(func, ast.Attribute) and not _module_attr(self.pf, self._mark(func)) and \
-                not getattr(func.value, "s2s_helper", False):
+                not annotations.is_helper(func.value):
             # a method call on a value: only list.append survives desugaring
             if func.attr == "pop" and not e.args and not e.keywords:
                 target = self.atom(func.value, out)
@@ -194,7 +195,7 @@ class Lowerer:
             raise self.pf.error(ctx().unsupported, f"s2s does not know the method .{func.attr}() here", e,
                                 hint="call the NumPy function instead (np.f(x) rather than x.f())")
         if isinstance(func, ast.Name):
-            func.s2s_global = True
+            annotations.put(func, annotations.GLOBAL)
         for a in e.args:
             if isinstance(a, ast.Starred):
                 raise self.pf.error(ctx().unsupported, "s2s cannot differentiate *-unpacking in a call", a)
@@ -305,8 +306,8 @@ class Lowerer:
             args = [self.atom(a, out, "n") for a in rng.args]
             it = ast.Call(func=rng.func, args=args, keywords=[])
             loop = ast.copy_location(ast.For(target=s.target, iter=it, body=self.block(s.body), orelse=[]), s)
-            if hasattr(s, "s2s_checkpoint"):
-                loop.s2s_checkpoint = s.s2s_checkpoint
+            if annotations.has(s, annotations.CHECKPOINT_EVERY):
+                annotations.carry(s, loop, annotations.CHECKPOINT_EVERY)
             out.append(loop)
             return None
         if isinstance(s, ast.While):
@@ -314,9 +315,9 @@ class Lowerer:
             test = self.atom(s.test, test_stmts, "cond")
             out.extend(copy.deepcopy(test_stmts))
             loop = ast.copy_location(ast.While(test=test, body=self.block(s.body), orelse=[]), s)
-            if hasattr(s, "s2s_checkpoint"):
-                loop.s2s_checkpoint = s.s2s_checkpoint
-            loop.s2s_test = test_stmts
+            if annotations.has(s, annotations.CHECKPOINT_EVERY):
+                annotations.carry(s, loop, annotations.CHECKPOINT_EVERY)
+            annotations.put(loop, annotations.LOOP_TEST, test_stmts)
             out.append(loop)
             return None
         if isinstance(s, ast.Return):
@@ -414,7 +415,7 @@ def _hint(simple, default):
 def lower(pf, tree: ast.FunctionDef, alloc: NameAllocator, local_names: set[str]) -> ast.FunctionDef:
     """Lower a desugared function to A-normal form (in place)."""
     lw = Lowerer(pf, alloc, set(local_names))
-    lw.local_helpers = getattr(tree, "s2s_local_helpers", {})
+    lw.local_helpers = annotations.get(tree, annotations.LOCAL_HELPERS, {})
     tree.body = lw.block(tree.body)
     if not tree.body or not isinstance(tree.body[-1], ast.Return):
         tree.body.append(ast.Return(value=ast.Constant(None)))

@@ -22,6 +22,7 @@ generated, in `transforms/analysis.py` and `transforms/reverse.py`.
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 
 from . import specialize
 from .copyprop import propagate_copies
@@ -31,9 +32,81 @@ from .tape import drop_unread_restores
 from .zeros import drop_zero_accumulations
 
 
+@dataclass
+class Code:
+    """Generated code on its way through the clean-up passes, and what they tell each other."""
+
+    fdef: ast.FunctionDef
+    removable: set  # names whose assignments may be deleted (adjoints, temporaries)
+    adjoints: set  # names that start as a literal zero and are accumulated into
+    stack: str | None = None  # the tape list, if the code has one
+    shapes: specialize.Context | None = None  # argument shapes, for shape-specialised code
+    inferred: object = None  # the shapes `specialize` inferred (read by the later shape passes)
+
+
+def _simplify(c: Code) -> Code:
+    c.fdef = simplify(c.fdef, c.removable)
+    return c
+
+
+def _dce(c: Code) -> Code:
+    c.fdef = eliminate_dead_code(c.fdef, c.removable)
+    return c
+
+
+def _copyprop(c: Code) -> Code:
+    c.fdef = propagate_copies(c.fdef, c.removable - set(c.adjoints))
+    return c
+
+
+def _zeros(c: Code) -> Code:
+    c.fdef = drop_zero_accumulations(c.fdef, set(c.adjoints))
+    return c
+
+
+def _specialize(c: Code) -> Code:
+    if c.shapes is not None:
+        c.fdef = eliminate_dead_code(c.fdef, c.removable)  # resets of adjoints that hide their shapes
+        c.fdef, pure, c.inferred = specialize.specialize(c.fdef, c.shapes, c.stack)
+        c.removable |= pure
+    return c
+
+
+def _logistic(c: Code) -> Code:
+    if c.shapes is not None and specialize.logistic(c.fdef, c.inferred, c.removable, c.shapes.np_name):
+        c.fdef = eliminate_dead_code(c.fdef, c.removable)  # the logaddexp that nothing reads now
+    return c
+
+
+def _tape(c: Code) -> Code:
+    c.fdef = drop_unread_restores(c.fdef, c.stack)
+    return c
+
+
+def _in_place(c: Code) -> Code:
+    if c.shapes is not None and c.shapes.float64_only:  # (a float32 array must not take float64 terms in place)
+        c.fdef = specialize.accumulate_in_place(c.fdef, c.inferred, set(c.adjoints))
+    return c
+
+
+# The clean-up passes in the order they run, each a function from Code to Code (the names are the
+# titles `s2s show --stages` prints). The shape passes do nothing unless argument shapes are known.
+STEPS = [
+    ("simplify", _simplify),
+    ("dce", _dce),
+    ("copyprop", _copyprop),
+    ("zeros", _zeros),
+    ("specialize", _specialize),
+    ("dce again", _dce),
+    ("logistic", _logistic),
+    ("tape", _tape),
+    ("accumulate in place", _in_place),
+]
+
+
 def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints: set[str] = frozenset(),
-             stack: str | None = None, shapes: specialize.Context | None = None) -> ast.FunctionDef:
-    """Apply the clean-up passes; the function computes the same values afterwards.
+             stack: str | None = None, shapes: specialize.Context | None = None, record=None) -> ast.FunctionDef:
+    """Apply the clean-up passes (STEPS); the function computes the same values afterwards.
 
     `removable` names the variables (adjoints, temporaries of the backward
     sweep) whose assignments may be deleted; `adjoints` those that start as
@@ -43,20 +116,11 @@ def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints:
     `shapes`, given when the argument shapes of a call are known, adds the
     shape-specialised rewrites of `specialize` (and lets dead-code elimination
     drop primal statements that cannot raise and that nothing reads).
+    `record(name, fdef)`, if given, is called after each pass.
     """
-    removable = set(removable)
-    fdef = simplify(fdef, removable)
-    fdef = eliminate_dead_code(fdef, removable)
-    fdef = propagate_copies(fdef, removable - set(adjoints))
-    fdef = drop_zero_accumulations(fdef, set(adjoints))
-    if shapes is not None:
-        fdef = eliminate_dead_code(fdef, removable)  # resets of adjoints that hide their shapes
-        fdef, pure, inferred = specialize.specialize(fdef, shapes, stack)
-        removable |= pure
-    fdef = eliminate_dead_code(fdef, removable)
-    if shapes is not None and specialize.logistic(fdef, inferred, removable, shapes.np_name):
-        fdef = eliminate_dead_code(fdef, removable)  # the logaddexp that nothing reads now
-    fdef = drop_unread_restores(fdef, stack)
-    if shapes is not None and shapes.float64_only:  # (a float32 array must not take float64 terms in place)
-        fdef = specialize.accumulate_in_place(fdef, inferred, set(adjoints))
-    return fdef
+    c = Code(fdef, set(removable), set(adjoints), stack, shapes)
+    for name, step in STEPS:
+        c = step(c)
+        if record is not None:
+            record(name, c.fdef)
+    return c.fdef

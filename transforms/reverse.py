@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 
-from . import analysis, templates
+from . import analysis, annotations, templates
 from .analysis import atom_names, is_append, is_user_function, op_name, resolve_call
 from .context import ctx, missing
 from .names import NameAllocator, expr, load, store
@@ -189,17 +189,17 @@ class Reverse:
         if isinstance(s, ast.For):
             pre = [self.push(s.target.id, s)] if self.records(s.target.id, True) and \
                 self.facts.assign_count.get(s.target.id, 0) > 1 else []
-            if hasattr(s, "s2s_ckpt_carried") and not in_loop:
+            if annotations.has(s, annotations.CHECKPOINT_CARRIED) and not in_loop:
                 return pre + self.checkpointed_forward(s)
             loop = ast.For(target=s.target, iter=s.iter, body=self.fwd_block(s.body, True) or [ast.Pass()], orelse=[])
             return pre + [ast.copy_location(loop, s)]
         if isinstance(s, ast.While):
-            counter = s.s2s_counter
+            counter = annotations.get(s, annotations.TRIP_COUNTER)
             if self.needed is not None and counter not in self.needed:
-                body = self.fwd_block(s.body, True) + self.fwd_block(s.s2s_test, True)
+                body = self.fwd_block(s.body, True) + self.fwd_block(annotations.get(s, annotations.LOOP_TEST), True)
                 return [ast.copy_location(ast.While(test=s.test, body=body or [ast.Pass()], orelse=[]), s)]
             body = [_assign(counter, ast.BinOp(left=load(counter), op=ast.Add(), right=ast.Constant(1)), s)]
-            body += self.fwd_block(s.body, True) + self.fwd_block(s.s2s_test, True)
+            body += self.fwd_block(s.body, True) + self.fwd_block(annotations.get(s, annotations.LOOP_TEST), True)
             out = [_assign(counter, ast.Constant(0), s), ast.copy_location(
                 ast.While(test=s.test, body=body, orelse=[]), s)]
             if in_loop and not self.no_tape:
@@ -309,29 +309,29 @@ class Reverse:
             if not body:
                 return pre + post
             self.reads.update(atom_names(s.iter.args))
-            if getattr(s, "s2s_checkpoint", None) is not None:
+            if annotations.get(s, annotations.CHECKPOINT_EVERY) is not None:
                 return pre + self.checkpointed_backward(s, body, in_loop) + post
             rev = ast.Call(func=load("reversed"), args=[s.iter], keywords=[])
             node = ast.For(target=s.target, iter=rev, body=body, orelse=[])
             return pre + [ast.copy_location(node, s)] + post
         if isinstance(s, ast.While):
-            if getattr(s, "s2s_checkpoint", None) is not None:
+            if annotations.get(s, annotations.CHECKPOINT_EVERY) is not None:
                 raise self.pf.error(ctx().unsupported, "s2s.checkpoint needs a loop that runs to its end: this "
                                     "one has break or return, or changes its own bounds", s,
                                     hint="move the early exit out of the checkpointed loop, or drop s2s.checkpoint")
-            if not hasattr(s, "s2s_counter"):
-                s.s2s_counter = self.alloc.fresh("trips")
-                self.counters.add(s.s2s_counter)
-            pre = self.materialize(s.body + s.s2s_test)
-            body = self.bwd_block(s.s2s_test, True) + self.bwd_block(s.body, True)
-            self.zero -= self.touched(s.body + s.s2s_test)
+            if not annotations.has(s, annotations.TRIP_COUNTER):
+                annotations.put(s, annotations.TRIP_COUNTER, self.alloc.fresh("trips"))
+                self.counters.add(annotations.get(s, annotations.TRIP_COUNTER))
+            pre = self.materialize(s.body + annotations.get(s, annotations.LOOP_TEST))
+            body = self.bwd_block(annotations.get(s, annotations.LOOP_TEST), True) + self.bwd_block(s.body, True)
+            self.zero -= self.touched(s.body + annotations.get(s, annotations.LOOP_TEST))
             if not body:
                 # the forward sweep pushes the trip count by `needed`; every push needs its pop
-                pushed = in_loop and (self.needed is None or s.s2s_counter in self.needed)
-                return pre + ([self.pop(s.s2s_counter, s)] if pushed else [])
-            self.reads.add(s.s2s_counter)
-            out = pre + ([self.pop(s.s2s_counter, s)] if in_loop else [])
-            loop = ast.For(target=store("_"), iter=ast.Call(func=load("range"), args=[load(s.s2s_counter)],
+                pushed = in_loop and (self.needed is None or annotations.get(s, annotations.TRIP_COUNTER) in self.needed)
+                return pre + ([self.pop(annotations.get(s, annotations.TRIP_COUNTER), s)] if pushed else [])
+            self.reads.add(annotations.get(s, annotations.TRIP_COUNTER))
+            out = pre + ([self.pop(annotations.get(s, annotations.TRIP_COUNTER), s)] if in_loop else [])
+            loop = ast.For(target=store("_"), iter=ast.Call(func=load("range"), args=[load(annotations.get(s, annotations.TRIP_COUNTER))],
                                                             keywords=[]), body=body, orelse=[])
             return out + [ast.copy_location(loop, s)]
         return []
@@ -339,10 +339,10 @@ class Reverse:
     # -- checkpointing ------------------------------------------------------
     def checkpoint_names(self, s):
         """Names of a checkpointed loop's range, segment length, snapshot list and segment start."""
-        if not hasattr(s, "s2s_ckpt"):
-            s.s2s_ckpt = {k: self.alloc.fresh(k) for k in ("steps", "segment", "snapshots", "start")}
-            self.counters.update(s.s2s_ckpt.values())
-        return s.s2s_ckpt
+        if not annotations.has(s, annotations.CHECKPOINT_NAMES):
+            annotations.put(s, annotations.CHECKPOINT_NAMES, {k: self.alloc.fresh(k) for k in ("steps", "segment", "snapshots", "start")})
+            self.counters.update(annotations.get(s, annotations.CHECKPOINT_NAMES).values())
+        return annotations.get(s, annotations.CHECKPOINT_NAMES)
 
     def carried(self, s):
         """The variables a loop body assigns (its state), the loop variable excepted, and the lists it updates."""
@@ -374,7 +374,7 @@ class Reverse:
         rerun = self.fwd_block(s.body, True)
         for stmt in rerun:
             self.note_reads(stmt)
-        s.s2s_ckpt_carried = carried, lists
+        annotations.put(s, annotations.CHECKPOINT_CARRIED, (carried, lists))
         pop = ast.Call(func=ast.Attribute(value=load(names["snapshots"]), attr="pop", ctx=ast.Load()), args=[],
                        keywords=[])
         restore = ast.Assign(targets=[ast.Tuple(elts=[store(n) for n in carried], ctx=ast.Store())], value=pop) \
@@ -390,7 +390,7 @@ class Reverse:
     def checkpointed_forward(self, s):
         """Forward sweep of a checkpointed loop: no tape, a snapshot of the loop's state every segment."""
         names = self.checkpoint_names(s)
-        carried, lists = s.s2s_ckpt_carried
+        carried, lists = annotations.get(s, annotations.CHECKPOINT_CARRIED)
         self.no_tape = True
         plain = self.fwd_block(s.body, True)
         self.no_tape = False
@@ -398,7 +398,7 @@ class Reverse:
         snapshot = ast.Expr(value=ast.Call(
             func=ast.Attribute(value=load(names["snapshots"]), attr="append", ctx=ast.Load()),
             args=[ast.Tuple(elts=saved, ctx=ast.Load())], keywords=[]))
-        every = s.s2s_checkpoint
+        every = annotations.get(s, annotations.CHECKPOINT_EVERY)
         seg = ast.Constant(every) if isinstance(every, int) else \
             expr(f"max(1, {self.helpers['math']}.isqrt(len({names['steps']})))")
         inner = ast.For(target=s.target, iter=self.segment(s, names), body=plain or [ast.Pass()], orelse=[])

@@ -20,6 +20,7 @@ import ast
 
 import numpy as np
 
+from . import annotations
 from .analysis import atom_names, is_append, is_pop, resolve_call
 from .context import ctx, missing
 
@@ -74,7 +75,7 @@ class Sequences:
         if isinstance(e, ast.UnaryOp):
             return True
         if isinstance(e, ast.Name):
-            if not getattr(e, "s2s_global", False):
+            if not annotations.is_global(e):
                 return e.id in plain
             return self._plain_object(self.pf.resolve_expr(e))
         if isinstance(e, ast.Attribute):
@@ -139,7 +140,7 @@ class Sequences:
             return isinstance(e.value, int)  # bool is an int
         if isinstance(e, ast.UnaryOp) and isinstance(e.operand, ast.Constant):
             return isinstance(e.operand.value, int)
-        return not (isinstance(e, ast.Name) and not getattr(e, "s2s_global", False) and e.id in self.varied)
+        return not (isinstance(e, ast.Name) and not annotations.is_global(e) and e.id in self.varied)
 
     def op_key(self, node) -> str | None:
         """The rule name for a BinOp that may be a sequence operation, else None."""

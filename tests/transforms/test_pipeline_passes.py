@@ -1,0 +1,47 @@
+"""pipeline.py lists every pass in order; `--stages` text is recorded under those names; the facts
+passes attach to nodes are the ones transforms/annotations.py documents."""
+
+import os
+import re
+
+import numpy as np
+from s2s.transforms import annotations, optimize
+
+from s2s import pipeline
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def f(x):
+    y = x
+    for i in range(2):
+        y = y * np.sin(x)
+    return np.sum(y ** 2)
+
+
+def test_pass_names_in_order():
+    names = pipeline.passes("reverse")
+    assert names[:7] == ["inline", "check", "ownership", "desugar", "exits", "lower", "aliasing"]
+    assert names[7] == "reverse" and names[-1] == "derivative"
+    assert names[8:-1] == [name for name, _ in optimize.STEPS]
+
+
+def test_stages_are_recorded_by_pass_name():
+    for mode in ("reverse", "forward"):
+        stages = pipeline.stages(f, 0, mode)
+        assert list(stages) == ["source"] + pipeline.passes(mode)
+        assert "np.sin(x)" in stages["lower"]
+
+
+def test_every_node_fact_is_documented():
+    used = set()
+    for name in os.listdir(os.path.join(ROOT, "transforms")):
+        if name.endswith(".py") and name != "annotations.py":
+            text = open(os.path.join(ROOT, "transforms", name)).read()
+            used |= set(re.findall(r'\.(s2s_[a-z_]+)\s*=[^=]', text))
+            used |= set(re.findall(r'"(s2s_[a-z_]+)"', text))
+    assert used <= set(annotations.ALL), used - set(annotations.ALL)
+    doc = annotations.__doc__
+    for fact in ("global_name", "helper", "resolved", "augmented", "checkpoint_every", "local_helpers",
+                 "trip_counter", "checkpoint_names", "checkpoint_carried", "loop_test"):
+        assert f"`{fact}`" in doc

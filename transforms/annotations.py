@@ -1,0 +1,79 @@
+"""Facts the passes attach to AST nodes, in one place.
+
+A pass that learns something about a node which a later pass needs records it here, on the node, by
+one of these accessors (the attribute names are private to this module). Every such fact:
+
+`global_name` (Name): the name denotes a global or builtin of the user's module (`np`, `math`, a
+    helper function), not a local variable. Set by `lower`; read by analysis, forward, sequences.
+`helper` (Name): the name denotes one of s2s's own helpers (`s2s`, `np`, `unbroadcast` inside
+    generated code) and is renamed by the pipeline if the user's function uses the name. Set by
+    `desugar` and `lower`.
+`resolved` (Call.func): the object a call's function expression was resolved to when s2s itself
+    wrote the call (desugared `len`, `range`, builtins), so it is not looked up again.
+`augmented` (Assign): the assignment was written `x += v` by the user (desugar).
+`checkpoint_every` (For/While): `for ... in s2s.checkpoint(xs, every=k)`: the k (desugar; lower and
+    exits carry it over to the loops they make; reverse checkpoints the loop).
+`local_helpers` (FunctionDef): the user's local helper functions that `lower` expands at their call
+    sites (desugar).
+`trip_counter` (For/While): the name of the variable counting the loop's trips (reverse).
+`checkpoint_names` (For): the names of the steps, segment, snapshots and start variables of a
+    checkpointed loop (reverse; the pipeline reads the snapshots list to know the tapes).
+`loop_test` (While): the statements that compute a lowered while loop's condition, run before each
+    test (lower; reverse and forward replay them with the body).
+`checkpoint_carried` (For): the values a checkpointed loop carries from one trip to the next and the
+    lists it appends to (reverse).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+GLOBAL = "s2s_global"
+HELPER = "s2s_helper"
+RESOLVED = "s2s_obj"
+AUGMENTED = "s2s_augmented"
+CHECKPOINT_EVERY = "s2s_checkpoint"
+LOCAL_HELPERS = "s2s_local_helpers"
+TRIP_COUNTER = "s2s_counter"
+CHECKPOINT_NAMES = "s2s_ckpt"
+CHECKPOINT_CARRIED = "s2s_ckpt_carried"
+LOOP_TEST = "s2s_test"
+
+ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
+       CHECKPOINT_CARRIED, LOOP_TEST)
+
+_ABSENT = object()
+
+
+def get(node: ast.AST, fact: str, default: Any = None) -> Any:
+    """The fact recorded on `node`, or `default`."""
+    return getattr(node, fact, default)
+
+
+def has(node: ast.AST, fact: str) -> bool:
+    return getattr(node, fact, _ABSENT) is not _ABSENT
+
+
+def put(node: ast.AST, fact: str, value: Any = True) -> None:
+    """Record `fact` (one of the names above) on `node`."""
+    assert fact in ALL, fact
+    setattr(node, fact, value)
+
+
+def carry(source: ast.AST, target: ast.AST, fact: str) -> None:
+    """Copy `fact` from `source` to `target` where `source` has it (a pass replacing a node by another)."""
+    if has(source, fact):
+        put(target, fact, get(source, fact))
+
+
+def is_global(node: ast.AST) -> bool:
+    return bool(getattr(node, GLOBAL, False))
+
+
+def is_helper(node: ast.AST) -> bool:
+    return bool(getattr(node, HELPER, False))
+
+
+def resolved(node: ast.AST) -> Any:
+    return getattr(node, RESOLVED, None)
