@@ -22,28 +22,34 @@ def _repeats(seq, count) -> bool:
     return isinstance(seq, list | tuple) and isinstance(count, int | np.integer)
 
 
-@linear_in_g
 def grad_add_seq(g, x, y, which):
     """Adjoint of `x + y` for x (which=0) or y where the operands may be lists or tuples: the part of
     the concatenation's adjoint that came from that operand; unbroadcast for arithmetic."""
-    if not _concatenates(x, y):
+    if not _concatenates(x, y):  # arithmetic, the common case: straight to unbroadcast (which keeps a zero)
         return unbroadcast(g, y if which else x)
-    n = len(x)
-    return list(g[n:] if which else g[:n])
+    return _concatenation_part(g, len(x), which)
 
 
 @linear_in_g
+def _concatenation_part(g, n, which):
+    return list(g[n:] if which else g[:n])
+
+
 def grad_mult_seq(g, x, y, which):
     """Adjoint of `x * y` for x (which=0) or y where one operand may be a list or tuple repeated an integer
     number of times: the sum of the repeats' adjoints for the sequence, none for the count."""
     seq, count = (x, y) if _repeats(x, y) else (y, x) if _repeats(y, x) else (None, None)
-    if seq is None:
+    if seq is None:  # arithmetic, the common case
         return unbroadcast(g * (y if which == 0 else x), y if which else x)
     if (seq is y) != bool(which):
         return ZERO
-    m = len(seq)
+    return _repeats_sum(g, len(seq), int(count))
+
+
+@linear_in_g
+def _repeats_sum(g, m, count):
     total = [ZERO] * m
-    for k in range(int(count)):
+    for k in range(count):
         for i in range(m):
             total[i] = add(total[i], g[k * m + i])
     return total
