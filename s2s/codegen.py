@@ -245,5 +245,5 @@ def _import_line(var, value) -> str:
     for module in (getattr(value, "__module__", None), "numpy", "math"):
         mod = sys.modules.get(module) if module else None
         if mod is not None and name and getattr(mod, name, None) is value and (module != "__main__"):
-            return f"from {module} import {name}" + (f" as {var}" if var != name else "")
+            return f"from {_import_name(module)} import {name}" + (f" as {var}" if var != name else "")
     return (f"# {var}: a {type(value).__name__} from the function's enclosing scope; define it before this code")

@@ -106,6 +106,18 @@ def checkpointed(x):
 
 def cube(x):
     return x ** 3 * math.sin(x)
+
+
+def logsumexp(x):
+    return np.log(np.sum(np.exp(x)))
+
+
+s2s.defvjp(logsumexp, "x", x="g * np.exp(x - ans)", x_dot="np.sum(x_dot * np.exp(x - ans))")
+act = np.tanh
+
+
+def primitive_and_alias(x):
+    return logsumexp(act(x)) + np.linalg.norm(x)
 '''
 
 X3 = np.array([0.3, -0.7, 1.2])
@@ -131,6 +143,9 @@ CASES = [
     ("updates", (X5,), 0, "specialised"),
     ("reductions", (X5,), 0, "specialised"),
     ("checkpointed", (X3,), 0, "general"),
+    ("primitive_and_alias", (X3,), 0, "general"),
+    ("primitive_and_alias", (X3,), 0, "specialised"),
+    ("primitive_and_alias", (X3,), 0, "forward"),
     ("poly", (1.3,), 0, "forward"),
     ("loop_sum", (X3,), 0, "forward"),
     ("with_helpers", (X3,), 0, "forward"),
