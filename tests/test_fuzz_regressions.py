@@ -771,3 +771,21 @@ def test_item_assignment_into_a_zero_d_array():
     g = s2s.grad(zero_d_array_item_assignment)(0.3)
     assert_close(g, 18 * 0.3)
     assert_close(g, fd_grad(zero_d_array_item_assignment, (0.3,)))
+
+
+def _same_list(p):
+    return p
+
+
+def list_appended_through_a_helpers_result(x):
+    L = [np.ones(2), x * x]
+    M = _same_list(L)  # L itself; L is not read again
+    M.append(np.ones(2))
+    return np.sum(sum(M))
+
+
+@pytest.mark.xfail(strict=True, reason="vjp raises NoDerivativeRuleError 's2s made an adjoint of 2 parts for a list "
+                                       "of 3' where value_and_grad, grad and derivative give the right gradient; found "
+                                       "by `make fuzz` (list aliases)")
+def test_vjp_of_a_list_appended_through_a_helpers_result():
+    _all_reverse_forms(list_appended_through_a_helpers_result, (X2,))
