@@ -537,7 +537,10 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         fwd.callee_tangents = tangent_names
         fdef = _assemble_jvp(tree, fwd, wrt_names, helpers)
         own_tangents = {w: fwd.dot(w) for w in wrt_names}
-        removable = adjoints = set()
+        # the clean-up passes may fold, propagate and delete tangent assignments (never the user's own
+        # statements, nor the tangent parameters the callers pass)
+        removable = _pure_tangents(fdef, set(fwd.dots.values()) - set(own_tangents.values()), helpers)
+        adjoints = set()
         stack = None
     else:
         rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params,
@@ -572,6 +575,28 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
     gen.tangent_names = own_tangents if form == "jvp" else {}
     gen.returns_value = form != "jvp" and returns_value
     return gen
+
+
+def _pure_tangents(fdef, tangents, helpers):
+    """The tangent names whose assignments the clean-up passes may delete: those assigned only values
+    without side effects (not `stack_dot.pop()` or another method of a local object)."""
+    modules = {helpers["np"], helpers["math"], helpers["s2s"]}
+    impure = set()
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            if names & tangents and not all(isinstance(t, ast.Name) for t in targets) or any(
+                    isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and _root_name(c.func) not in modules
+                    for c in (ast.walk(node.value) if node.value is not None else ())):
+                impure |= names
+    return tangents - impure
+
+
+def _root_name(e):
+    while isinstance(e, ast.Attribute):
+        e = e.value
+    return e.id if isinstance(e, ast.Name) else None
 
 
 def _output_shape(context, fdef, forward, out_atom):

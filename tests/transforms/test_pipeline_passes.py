@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def f(x):
     y = x
     for i in range(2):
-        y = y * np.sin(x)
+        y = y * np.sin(x) + i
     return np.sum(y ** 2)
 
 
@@ -31,6 +31,11 @@ def test_stages_are_recorded_by_pass_name():
         stages = pipeline.stages(f, 0, mode)
         assert list(stages) == ["source"] + pipeline.passes(mode)
         assert "np.sin(x)" in stages["lower"]
+
+
+def test_forward_stages_go_through_the_optimizer():
+    stages = pipeline.stages(f, 0, "forward")
+    assert stages["forward"] != stages["derivative"]
 
 
 def test_every_node_fact_is_documented():
