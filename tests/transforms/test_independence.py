@@ -61,7 +61,8 @@ stand_in.__path__ = list(spec.submodule_search_locations)
 sys.modules["s2s"] = stand_in
 from s2s.transforms import dce, exits, ownership, simplify
 from s2s.transforms.names import NameAllocator, names_in
-tree = ast.parse("def f(x):\\n    for i in range(3):\\n        if x > 1:\\n            break\\n        x = x * 2 ** (2 - 1)\\n    return x").body[0]
+source = "def f(x):\\n    for i in range(3):\\n        if x > 1:\\n            break\\n"
+tree = ast.parse(source + "        x = x * 2 ** (2 - 1)\\n    return x").body[0]
 exits.structure_exits(tree, NameAllocator(names_in(tree)))
 simplify.simplify(tree)
 dce.eliminate_dead_code(tree, set())
