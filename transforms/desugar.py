@@ -373,8 +373,9 @@ def ownership_updates(pf, tree, helpers):
     for name, helper in helpers.items():
         body = [helper.body] if helper.statements is None else helper.statements
         reads[name] = set().union(*(names_in(b) for b in body)) - set(helper.params)
+    bodies = {name: (helper.params, helper.body) for name, helper in helpers.items() if helper.statements is None}
     try:
-        return ownership.analyse(tree, pf.resolve, _has_rule, callee_summary, reads)
+        return ownership.analyse(tree, pf.resolve, _has_rule, callee_summary, reads, bodies)
     except ownership.OwnershipError as exc:
         raise pf.error(ctx().unsupported, exc.message, exc.node, hint=exc.hint) from None
 

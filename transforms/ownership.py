@@ -93,20 +93,21 @@ class OwnershipError(Exception):
 
 
 def analyse(tree: ast.FunctionDef, resolve, has_rule=lambda obj: False, summary_of=lambda func: None,
-            local_helpers=None) -> dict[int, list[Update]]:
+            local_helpers=None, local_bodies=None) -> dict[int, list[Update]]:
     """{id(statement): [Update, ...]} for each statement of `tree` with an update that needs a guard.
 
     `resolve(name)` gives what a free name denotes (to tell data from modules and functions) and
     `has_rule(obj)` whether s2s has a derivative rule for a function (such functions return new
     values unless ALIASING_FUNCTIONS lists them), `summary_of(func)` the Summary of a user function
     (None: assume the worst); `local_helpers` maps the names of local functions already taken out
-    of the body to the names their bodies read. Raises OwnershipError for updates it refuses.
+    of the body to the names their bodies read, and `local_bodies` those that return one expression to
+    (parameters, expression), which a call evaluates. Raises OwnershipError for updates it refuses.
 
         >>> tree = ast.parse("def f(x):\\n    y = x * 1.0\\n    a = y\\n    a += 1.0\\n    return y").body[0]
         >>> [u.others for u in analyse(tree, lambda n: None)[id(tree.body[2])]]
         [('y',)]
     """
-    return _Analysis(tree, resolve, has_rule, summary_of, local_helpers).run()
+    return _Analysis(tree, resolve, has_rule, summary_of, local_helpers, local_bodies).run()
 
 
 def summarise(tree: ast.FunctionDef, resolve, has_rule=lambda obj: False, summary_of=lambda func: None) -> Summary:
@@ -157,9 +158,11 @@ def _root(node):
 
 
 class _Analysis:
-    def __init__(self, tree, resolve, has_rule, summary_of, local_helpers=None):
+    def __init__(self, tree, resolve, has_rule, summary_of, local_helpers=None, local_bodies=None):
         self.tree = tree
         self.local_helpers = dict(local_helpers or {})  # name -> names its body reads
+        self.local_bodies = dict(local_bodies or {})  # name -> (parameters, returned expression)
+        self.expanding = set()  # local functions being evaluated (one calling another is refused elsewhere)
         self.resolve = resolve
         self.has_rule = has_rule
         self.summary_of = summary_of
@@ -472,6 +475,17 @@ class _Analysis:
         args = [self.pts(a, env) for a in e.args] + [self.pts(k.value, env) for k in e.keywords]
         reached = set().union(*(self.reach(a) for a in args)) if args else set()
         func = e.func
+        if isinstance(func, ast.Name) and func.id in self.local_bodies and func.id not in self.expanding \
+                and not e.keywords and not any(isinstance(a, ast.Starred) for a in e.args):
+            params, body = self.local_bodies[func.id]
+            if len(params) == len(e.args):  # s2s expands the call in place: its value is the body's
+                inner = dict(env)
+                inner.update(zip(params, args))
+                self.expanding.add(func.id)
+                try:
+                    return self.pts(body, inner)
+                finally:
+                    self.expanding.discard(func.id)
         if isinstance(func, ast.Attribute) and not self.is_module_path(func):
             receiver = self.pts(func.value, env)
             if any(k.arg == "copy" for k in e.keywords):

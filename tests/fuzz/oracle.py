@@ -130,8 +130,6 @@ KNOWN_BUGS = [
     KnownBug("test_helper_updating_a_copy_of_its_argument (and test_helper_scaling_an_element_of_its_argument)",
              "UnsupportedSyntaxError", r"updates its argument `\w+` in place, which in Python changes"),
     # the result of a local lambda counts as a global array: v = lam(t); v *= c is refused
-    KnownBug("test_augmented_update_of_a_local_lambdas_result", "UnsupportedSyntaxError",
-             r"may be a global array \(or one held by a module or class, or handed back by a function s2s cannot"),
     # vjp of M = helper(L); M.append(v): the pullback's list adjoint has the length L had before the append
     KnownBug("test_vjp_of_a_list_appended_through_a_helpers_result", "NoDerivativeRuleError",
              r"^s2s made an adjoint of \d+ parts for a list of \d+"),
