@@ -129,7 +129,6 @@ KNOWN_BUGS = [
     # refusals of helpers that update a copy of their argument, or a number taken from it
     KnownBug("test_helper_updating_a_copy_of_its_argument (and test_helper_scaling_an_element_of_its_argument)",
              "UnsupportedSyntaxError", r"updates its argument `\w+` in place, which in Python changes"),
-    # the result of a local lambda counts as a global array: v = lam(t); v *= c is refused
     # vjp of M = helper(L); M.append(v): the pullback's list adjoint has the length L had before the append
     KnownBug("test_vjp_of_a_list_appended_through_a_helpers_result", "NoDerivativeRuleError",
              r"^s2s made an adjoint of \d+ parts for a list of \d+"),
