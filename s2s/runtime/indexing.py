@@ -115,6 +115,8 @@ def setitem_grads(g, x, index):
         gx = list(g) if isinstance(g, list) else dict(g)
         gx[index] = ZERO
         return gx, gv
+    if isinstance(g, np.generic | float | int):
+        g = np.array(g)  # a 0-d array's adjoint may come as a NumPy scalar, which cannot be assigned into
     gv = g[index]
     gx = g.copy()
     gx[index] = 0

@@ -132,9 +132,6 @@ KNOWN_BUGS = [
     # vjp of M = helper(L); M.append(v): the pullback's list adjoint has the length L had before the append
     KnownBug("test_vjp_of_a_list_appended_through_a_helpers_result", "NoDerivativeRuleError",
              r"^s2s made an adjoint of \d+ parts for a list of \d+"),
-    # y = np.array(number); y[()] = v: s2s's own code assigns into a NumPy scalar
-    KnownBug("test_item_assignment_into_a_zero_d_array", "TypeError",
-             r"^'numpy.float64' object does not support item assignment$"),
 ]
 
 # Programs with these features update an array in place where another name (or a loop over it) may
