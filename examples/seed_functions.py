@@ -4,7 +4,7 @@ Each function is one of the lecture's PyTorch examples written as plain NumPy; s
 from its source. Try:
 
     s2s show  examples/seed_functions.py:dot2                 # the gradient code s2s writes (4 * x)
-    s2s show  examples/seed_functions.py:control --stages     # each pass: desugared, lowered, derivative
+    s2s show  examples/seed_functions.py:control --stages     # the program after each pass, by name
     s2s show  examples/seed_functions.py:z_dot --mode forward # tangent code
     s2s check examples/seed_functions.py:control --at a=0.7   # s2s vs SymPy vs finite differences
     s2s check examples/seed_functions.py:z_dot --at w="[1, 2, 3]" --at x="[0.5, -1, 2]" --at y=0.5
