@@ -1,5 +1,7 @@
 """np.matrix and complex arguments are refused by every entry point, before generated code runs (s2s/argcheck.py)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -21,8 +23,8 @@ def square(x):
 
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix itself warns
 
-with np.testing.suppress_warnings() as _quiet:
-    _quiet.filter(PendingDeprecationWarning)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", PendingDeprecationWarning)
     MATRIX = np.matrix([[1.0, 2.0], [3.0, 4.0]])
 
 CALLS = {
