@@ -784,3 +784,30 @@ def list_appended_through_a_helpers_result(x):
                                        "by `make fuzz` (list aliases)")
 def test_vjp_of_a_list_appended_through_a_helpers_result():
     _all_reverse_forms(list_appended_through_a_helpers_result, (X2,))
+
+
+def tuple_unpacked_then_rebound(x):
+    y = x * 2.0
+    a, b = y, 2.0
+    a = a * 2.0  # a new array
+    a[0] = x[1]
+    return np.sum(a * a) + np.sum(y) * b
+
+
+@pytest.mark.xfail(strict=True, reason="over-caution: 'a may be a view of t' (the unpacked tuple) although a was "
+                                       "rebound to a new array before the item assignment")
+def test_item_assignment_after_tuple_unpacking_and_rebinding():
+    _all_reverse_forms(tuple_unpacked_then_rebound, (X3,))
+
+
+def chained_alias_unread(x):
+    y = x * 2.0
+    a = _b = y  # y and _b are not read again
+    a[0] = x[1]
+    return np.sum(a * a)
+
+
+@pytest.mark.xfail(strict=True, reason="over-caution: 'another name is bound to a' for a chained assignment whose "
+                                       "other names are never read again (a += v is accepted)")
+def test_item_assignment_through_a_chained_alias_read_no_more():
+    _all_reverse_forms(chained_alias_unread, (X3,))
