@@ -122,8 +122,6 @@ KNOWN_BUGS = [
     KnownBug("test_method_on_lambda_parameter", "UnsupportedSyntaxError", r"does not know the method \.\w+\(\) here"),
     KnownBug("test_lambda_calling_lambda", "UnsupportedSyntaxError",
              r"cannot expand a local helper that calls a local helper"),
-    KnownBug("test_augmented_update_of_a_view_of_a_temporary", "UnsupportedSyntaxError",
-             r"is a view \(`.*`\), so in Python this updates the array it views too"),
     KnownBug("test_update_before_call", "UnsupportedSyntaxError", r"a called function may keep `\w+`"),
     KnownBug("test_element_read_before_update", "UnsupportedSyntaxError", r"a view (taken before an update )?is read after"),
     # refusals of helpers that update a copy of their argument, or a number taken from it
