@@ -22,7 +22,7 @@ from s2s.transforms.names import NameAllocator, load, names_in
 # everything the passes take from the rest of s2s (they import nothing from it; transforms/context.py)
 CONTEXT = context.Context(lookup=rules.lookup, missing=frontend.missing(), runtime=runtime,
                           parse_function=frontend.parse_function, unsupported=UnsupportedSyntaxError,
-                          no_rule=NoDerivativeRuleError, runtime_module=runtime.__name__)
+                          no_rule=NoDerivativeRuleError, runtime_module=runtime.__name__, method=rules.method)
 context.install(CONTEXT)
 
 HELPER_VALUES = {"np": np, "math": math, "s2s": runtime, "unbroadcast": runtime.unbroadcast}

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from s2s import runtime
+from s2s import rules, runtime
 from s2s.errors import S2SError
 
 
@@ -69,21 +69,35 @@ def _where(c, a, b):
     return sympy.Piecewise((a, c), (b, True))
 
 
-_ELEMENTWISE = {
-    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "arcsin": sympy.asin, "arccos": sympy.acos,
-    "arctan": sympy.atan, "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh, "arcsinh": sympy.asinh,
-    "arccosh": sympy.acosh, "arctanh": sympy.atanh, "exp": sympy.exp, "expm1": lambda x: sympy.exp(x) - 1,
-    "exp2": lambda x: 2 ** _sym(x), "log": sympy.log, "log1p": lambda x: sympy.log(1 + x),
-    "log2": lambda x: sympy.log(x, 2), "log10": lambda x: sympy.log(x, 10), "sqrt": sympy.sqrt,
-    "cbrt": lambda x: sympy.real_root(x, 3), "square": lambda x: _sym(x) ** 2, "abs": sympy.Abs, "absolute": sympy.Abs,
-    "fabs": sympy.Abs, "sign": sympy.sign, "negative": lambda x: -x, "positive": lambda x: x,
-    "reciprocal": lambda x: 1 / _sym(x), "power": lambda a, b: _sym(a) ** b, "maximum": sympy.Max,
-    "minimum": sympy.Min, "fmax": sympy.Max, "fmin": sympy.Min, "hypot": lambda a, b: sympy.sqrt(a ** 2 + b ** 2),
-    "arctan2": sympy.atan2, "logaddexp": _logaddexp, "where": _where,
-    "erf": sympy.erf, "gamma": sympy.gamma, "lgamma": sympy.loggamma, "atan": sympy.atan, "asin": sympy.asin,
-    "acos": sympy.acos, "atan2": sympy.atan2, "asinh": sympy.asinh, "acosh": sympy.acosh, "atanh": sympy.atanh,
-    "pow": lambda a, b: _sym(a) ** b, "floor": sympy.floor, "ceil": sympy.ceiling,
+# SymPy counterparts of functions without a derivative rule of s2s's own (math.gamma, math.lgamma and Python
+# 3.11's math.cbrt, math.exp2; a user may register one with s2s.defvjp); a function with a rule states its
+# counterpart there (`sympy=` in s2s/rules), and that one wins
+_WITHOUT_RULES = {
+    "gamma": sympy.gamma, "lgamma": sympy.loggamma, "cbrt": lambda x: sympy.real_root(x, 3),
+    "exp2": lambda x: 2 ** _sym(x),
 }
+
+
+def _counterpart(rule):
+    """The SymPy function a rule's `sympy` expression stands for (a function of the rule's parameters)."""
+    params = [p if p not in rule.defaults else f"{p}={rule.defaults[p]!r}" for p in rule.params]
+    if rule.varargs:
+        params.insert(rule.positional if rule.positional is not None else len(params), "*" + rule.varargs)
+    fn = eval(f"lambda {', '.join(params)}: {rule.sympy}", {"sympy": sympy, "__name__": __name__})  # noqa: S307 - rule text
+    fn.__name__ = rule.name.rsplit(".", 1)[-1]
+    return fn
+
+
+def _counterparts(module) -> dict:
+    """{name: SymPy counterpart} for the functions of `module` (np or math) that have one."""
+    out = {name: fn for name, fn in _WITHOUT_RULES.items() if hasattr(module, name)}
+    for name in dir(module):
+        if name.startswith("_"):
+            continue
+        rule = rules.lookup(getattr(module, name))
+        if rule is not None and rule.sympy is not None:
+            out[name] = _counterpart(rule)
+    return out
 
 
 def _clip(x, lo, hi):
@@ -158,9 +172,8 @@ def _numpy_shim():
     for name in dir(np):
         if not name.startswith("_"):
             setattr(shim, name, getattr(np, name))
-    for name, fn in _ELEMENTWISE.items():
-        if hasattr(np, name):
-            setattr(shim, name, _elementwise(fn))
+    for name, fn in _counterparts(np).items():
+        setattr(shim, name, _elementwise(fn))
     for name, fn in _NUMPY_OVERRIDES.items():
         setattr(shim, name, fn)
     linalg = _Namespace(**{n: getattr(np.linalg, n) for n in dir(np.linalg) if not n.startswith("_")})
@@ -173,9 +186,8 @@ def _numpy_shim():
 
 def _math_shim():
     shim = _Namespace(**{n: getattr(math, n) for n in dir(math) if not n.startswith("_")})
-    for name, fn in _ELEMENTWISE.items():
-        if hasattr(math, name):
-            setattr(shim, name, fn)
+    for name, fn in _counterparts(math).items():
+        setattr(shim, name, fn)
     shim.pi, shim.e = sympy.pi, sympy.E
     return shim
 
@@ -187,7 +199,15 @@ def _runtime_shim():
     return shim
 
 
-_NP, _MATH, _RUNTIME = _numpy_shim(), _math_shim(), _runtime_shim()
+_SHIMS: dict = {}  # rules.version -> (np, math, runtime) shims: a rule registered later is picked up
+
+
+def _shims():
+    version = rules.version
+    if version not in _SHIMS:
+        _SHIMS.clear()
+        _SHIMS[version] = _numpy_shim(), _math_shim(), _runtime_shim()
+    return _SHIMS[version]
 
 
 def _builtin_max(*args, **kwargs):
@@ -207,6 +227,7 @@ def _builtin_min(*args, **kwargs):
 def _substitute(value):
     """The SymPy-aware stand-in for a value the user's code refers to (module, NumPy function...)."""
     import s2s
+    _NP, _MATH, _RUNTIME = _shims()
     if value is np:
         return _NP
     if value is np.linalg:
@@ -706,6 +727,9 @@ def _diff(out, symbols):
 
 def _piecewise_constant(expr):
     """floor, ceiling and sign have derivative 0 wherever they are differentiable (as s2s's rules say)."""
+    # of floor(u) for an expression u, sympy's chain rule leaves Subs(Derivative(floor(_xi), _xi), _xi, u)
+    expr = expr.replace(lambda e: isinstance(e, sympy.Subs) and isinstance(e.expr, sympy.Derivative)
+                        and e.expr.expr.func in (sympy.floor, sympy.ceiling), lambda e: sympy.Integer(0))
     expr = expr.replace(lambda e: isinstance(e, sympy.Derivative) and e.expr.func in (sympy.floor, sympy.ceiling),
                         lambda e: sympy.Integer(0))
     return expr.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.Integer(0))

@@ -19,9 +19,19 @@ from .analysis import atom_names, is_append, is_pop, is_user_function, resolve_c
 from .context import ctx
 from .names import loaded_names
 
-_VIEW_FUNCTIONS = {np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims, np.swapaxes,
-                   np.broadcast_to, np.asarray, np.real, np.imag, np.atleast_1d, np.atleast_2d, np.atleast_3d,
-                   np.moveaxis, np.rollaxis, np.flip, np.fliplr, np.flipud, np.rot90, np.diagonal}
+# functions without a derivative rule whose result is a view of their first argument (a function with a
+# rule says so itself: `returns_view=True`); the check runs before calls without rules are refused
+_VIEW_FUNCTIONS_WITHOUT_RULES = {np.imag, np.atleast_3d, np.rollaxis, np.fliplr, np.flipud, np.rot90, np.diagonal}
+
+
+def _returns_view(obj) -> bool:
+    """Whether `obj`'s result is a view of its first argument (True, not "sometimes": see s2s/rules)."""
+    try:
+        if obj in _VIEW_FUNCTIONS_WITHOUT_RULES:
+            return True
+    except TypeError:  # unhashable
+        return False
+    return ctx().fact(obj, "returns_view") is True
 _IN_PLACE_METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "fill", "resize",
                      "update", "setdefault", "popitem"}
 
@@ -73,7 +83,7 @@ def _view_bindings(pf, tree):
             v = s.value
             if isinstance(v, ast.Subscript) and atom_names(v.value):
                 out[s.targets[0].id] = atom_names(v.value)[0]
-            elif isinstance(v, ast.Call) and resolve_call(pf, v) in _VIEW_FUNCTIONS and v.args and atom_names(v.args[0]):
+            elif isinstance(v, ast.Call) and _returns_view(resolve_call(pf, v)) and v.args and atom_names(v.args[0]):
                 out[s.targets[0].id] = atom_names(v.args[0])[0]
     return out
 
@@ -113,7 +123,7 @@ def _check_block(pf, stmts, mutated, in_loop=False, views=None):
         if isinstance(target, ast.Name):
             if isinstance(value, ast.Subscript) and atom_names(value.value):
                 view_of = value.value.id
-            elif isinstance(value, ast.Call) and resolve_call(pf, value) in _VIEW_FUNCTIONS and value.args:
+            elif isinstance(value, ast.Call) and _returns_view(resolve_call(pf, value)) and value.args:
                 names = atom_names(value.args[0])
                 view_of = names[0] if names else None
         if view_of == getattr(target, "id", None):

@@ -26,6 +26,7 @@ class Context:
     unsupported: type = SyntaxError  # raised for a construct s2s refuses (s2s.UnsupportedSyntaxError)
     no_rule: type = TypeError  # raised for a call without a derivative rule (s2s.NoDerivativeRuleError)
     runtime_module: str = "s2s.runtime"  # the module (or package) the runtime helpers are defined in
+    method: Callable[[str], Any] = lambda name: None  # an ndarray method's name -> the function whose rule lists it
 
     def has_rule(self, obj) -> bool:
         try:
@@ -36,6 +37,17 @@ class Context:
     def rule_for(self, obj):
         """The rule of `obj`, or None (also for the missing marker)."""
         return self.lookup(obj) if obj is not self.missing else None
+
+    def fact(self, obj, name: str, default=False):
+        """One fact the rule of `obj` states (`elementwise`, `real`, `safe`, `reduction`, `returns_view`,
+        `methods`, `sympy`: see s2s/rules/__init__.py), or `default` where `obj` has no rule."""
+        if obj is None or obj is self.missing:
+            return default
+        try:
+            rule = self.lookup(obj)
+        except TypeError:  # unhashable
+            return default
+        return default if rule is None else getattr(rule, name, default)
 
     def is_runtime_helper(self, obj) -> bool:
         module = getattr(obj, "__module__", None) or ""

@@ -14,14 +14,6 @@ from .names import NameAllocator, assign, load, names_in
 
 HELPER = annotations.HELPER  # attribute on Name nodes that denote s2s's own helpers
 
-# methods of ndarray and the NumPy function each one means
-ARRAY_METHODS = {
-    "sum": np.sum, "mean": np.mean, "prod": np.prod, "max": np.max, "min": np.min,
-    "var": np.var, "std": np.std, "cumsum": np.cumsum, "dot": np.dot, "reshape": None,
-    "transpose": None, "ravel": np.ravel, "flatten": np.ravel, "squeeze": np.squeeze,
-    "swapaxes": np.swapaxes, "copy": np.copy, "clip": np.clip, "trace": np.trace,
-    "argmax": np.argmax, "argmin": np.argmin, "any": np.any, "all": np.all, "round": np.round,
-}
 VALUE_ATTRIBUTES = {"shape", "ndim", "size", "dtype", "real", "T", "imag"}
 
 _REFUSED = {
@@ -170,8 +162,8 @@ class Desugar(ast.NodeTransformer):
         if not (isinstance(func, ast.Attribute) and self._is_value(func.value)):
             return node
         name, value, args = func.attr, func.value, node.args
-        if name in ("reshape", "transpose"):
-            np_func = np.reshape if name == "reshape" else np.transpose
+        np_func = ctx().method(name)  # the NumPy function whose rule lists this method (`methods=` in s2s/rules)
+        if name in ("reshape", "transpose") and np_func is not None:  # x.reshape(2, 3) is np.reshape(x, (2, 3))
             if len(args) > 1 or (len(args) == 1 and isinstance(args[0], ast.Constant) and
                                  isinstance(args[0].value, int)):
                 args = [ast.Tuple(elts=list(args), ctx=ast.Load())]
@@ -186,8 +178,7 @@ class Desugar(ast.NodeTransformer):
         if name == "item":
             return ast.copy_location(ast.Call(func=helper_attr("s2s", "item", _runtime().item),
                                               args=[value, *args], keywords=[]), node)
-        if name in ARRAY_METHODS:
-            np_func = ARRAY_METHODS[name]
+        if np_func is not None:
             return ast.copy_location(ast.Call(func=helper_attr("np", np_func.__name__, np_func),
                                               args=[value, *args], keywords=node.keywords), node)
         return node  # list.append and friends are handled by `lower`
@@ -375,7 +366,7 @@ def ownership_updates(pf, tree, helpers):
         reads[name] = set().union(*(names_in(b) for b in body)) - set(helper.params)
     bodies = {name: (helper.params, helper.body) for name, helper in helpers.items() if helper.statements is None}
     try:
-        return ownership.analyse(tree, pf.resolve, _has_rule, callee_summary, reads, bodies)
+        return ownership.analyse(tree, pf.resolve, _rule_of, callee_summary, reads, bodies)
     except ownership.OwnershipError as exc:
         raise pf.error(ctx().unsupported, exc.message, exc.node, hint=exc.hint) from None
 
@@ -394,7 +385,7 @@ def callee_summary(func, _active=()):
         return None
     try:
         pf = _parsed(func)
-        return ownership.summarise(pf.tree, pf.resolve, _has_rule,
+        return ownership.summarise(pf.tree, pf.resolve, _rule_of,
                                    lambda callee: callee_summary(callee, _active + (code,)))
     except Exception:  # noqa: BLE001 - no source, or refused: the caller assumes the worst
         return None
@@ -423,8 +414,12 @@ def _parsed(func):
     return dataclasses.replace(parsed, func=func, globals=func.__globals__, closure=closure)
 
 
-def _has_rule(obj) -> bool:
-    return ctx().has_rule(obj)
+def _rule_of(obj):
+    """The derivative rule of `obj`, or None."""
+    try:
+        return ctx().rule_for(obj)
+    except TypeError:  # unhashable
+        return None
 
 
 def _update_site(error: dict) -> int:

@@ -36,14 +36,12 @@ import numpy as np
 
 EXTERNAL = "external"  # parameters, globals, closure values: anything the caller may also hold
 
-# functions whose result may be (a view of) an argument; any other function with a derivative rule
-# returns a new array or number
-ALIASING_FUNCTIONS = {
-    np.reshape, np.transpose, np.ravel, np.squeeze, np.expand_dims, np.swapaxes, np.moveaxis, np.rollaxis,
-    np.broadcast_to, np.broadcast_arrays, np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray,
-    np.require, np.real, np.imag, np.atleast_1d, np.atleast_2d, np.atleast_3d, np.flip, np.fliplr, np.flipud,
-    np.rot90, np.diagonal, np.diag, np.einsum, np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit,
-    np.asmatrix, np.real_if_close, np.trim_zeros, np.lib.stride_tricks.as_strided,
+# functions without a derivative rule whose result may be (a view of) an argument; a function with a rule
+# says so itself (`returns_view` in s2s/rules), and any other returns a new array or number
+ALIASING_FUNCTIONS_WITHOUT_RULES = {
+    np.rollaxis, np.broadcast_arrays, np.asanyarray, np.ascontiguousarray, np.asfortranarray, np.require, np.imag,
+    np.atleast_3d, np.fliplr, np.flipud, np.rot90, np.diagonal, np.split, np.array_split, np.hsplit, np.vsplit,
+    np.dsplit, np.asmatrix, np.real_if_close, np.trim_zeros, np.lib.stride_tricks.as_strided,
 }
 # builtins that return one of their arguments or a new container holding their elements
 _SELECTING_BUILTINS = {max, min, getattr, next, iter}
@@ -92,13 +90,13 @@ class OwnershipError(Exception):
         self.node, self.message, self.hint = node, message, hint
 
 
-def analyse(tree: ast.FunctionDef, resolve, has_rule=lambda obj: False, summary_of=lambda func: None,
+def analyse(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of=lambda func: None,
             local_helpers=None, local_bodies=None) -> dict[int, list[Update]]:
     """{id(statement): [Update, ...]} for each statement of `tree` with an update that needs a guard.
 
     `resolve(name)` gives what a free name denotes (to tell data from modules and functions) and
-    `has_rule(obj)` whether s2s has a derivative rule for a function (such functions return new
-    values unless ALIASING_FUNCTIONS lists them), `summary_of(func)` the Summary of a user function
+    `rule_of(obj)` the derivative rule of a function, or None (a function with a rule returns new
+    values unless its rule says `returns_view`), `summary_of(func)` the Summary of a user function
     (None: assume the worst); `local_helpers` maps the names of local functions already taken out
     of the body to the names their bodies read, and `local_bodies` those that return one expression to
     (parameters, expression), which a call evaluates. Raises OwnershipError for updates it refuses.
@@ -107,17 +105,17 @@ def analyse(tree: ast.FunctionDef, resolve, has_rule=lambda obj: False, summary_
         >>> [u.others for u in analyse(tree, lambda n: None)[id(tree.body[2])]]
         [('y',)]
     """
-    return _Analysis(tree, resolve, has_rule, summary_of, local_helpers, local_bodies).run()
+    return _Analysis(tree, resolve, rule_of, summary_of, local_helpers, local_bodies).run()
 
 
-def summarise(tree: ast.FunctionDef, resolve, has_rule=lambda obj: False, summary_of=lambda func: None) -> Summary:
+def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of=lambda func: None) -> Summary:
     """The Summary of a function for its callers (raises OwnershipError where `analyse` would).
 
         >>> tree = ast.parse("def f(p):\\n    q = p\\n    q += 1.0\\n    return q * 2.0").body[0]
         >>> summarise(tree, lambda n: None)
         Summary(returns_fresh=True, updated_params=frozenset({'p'}))
     """
-    analysis = _Analysis(tree, resolve, has_rule, summary_of)
+    analysis = _Analysis(tree, resolve, rule_of, summary_of)
     analysis.run()
     returned = analysis.reach(analysis.returned)
     fresh = not any(_is_external(site) for site in returned)
@@ -158,13 +156,13 @@ def _root(node):
 
 
 class _Analysis:
-    def __init__(self, tree, resolve, has_rule, summary_of, local_helpers=None, local_bodies=None):
+    def __init__(self, tree, resolve, rule_of, summary_of, local_helpers=None, local_bodies=None):
         self.tree = tree
         self.local_helpers = dict(local_helpers or {})  # name -> names its body reads
         self.local_bodies = dict(local_bodies or {})  # name -> (parameters, returned expression)
         self.expanding = set()  # local functions being evaluated (one calling another is refused elsewhere)
         self.resolve = resolve
-        self.has_rule = has_rule
+        self.rule_of = rule_of
         self.summary_of = summary_of
         self.returned = set()  # sites a return statement may give back
         self.updated_params = set()
@@ -510,9 +508,10 @@ class _Analysis:
             return self.new(e, reached)
         if _is_stop_gradient(obj):
             return frozenset(reached)
-        if obj in ALIASING_FUNCTIONS or any(k.arg == "copy" for k in e.keywords):  # copy=False: maybe the argument
+        if obj in ALIASING_FUNCTIONS_WITHOUT_RULES or getattr(self.rule_of(obj), "returns_view", False) \
+                or any(k.arg == "copy" for k in e.keywords):  # copy=False: maybe the argument
             return self.new(e, reached) | reached
-        if self.has_rule(obj) or isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", "") == "math":
+        if self.rule_of(obj) or isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", "") == "math":
             return self.new(e)
         summary = self.summary_of(obj) if isinstance(obj, types.FunctionType) else None
         if summary is not None:
@@ -702,14 +701,14 @@ class _Analysis:
 
     def may_change_arguments(self, obj):
         """Whether a call to `obj` whose result is dropped may be there to change its arguments."""
-        if isinstance(obj, types.FunctionType) and not self.has_rule(obj):
+        if isinstance(obj, types.FunctionType) and not self.rule_of(obj):
             # s2s reads a user function itself: one that updates an argument is called here for that
             # alone, which s2s's functional code does not do (and running it raw would change your arrays)
             summary = self.summary_of(obj)
             return summary is not None and bool(summary.updated_params)
         if obj is _UNKNOWN:
             return True
-        if not _hashable(obj) or self.has_rule(obj) or obj in _VALUE_BUILTINS or obj in _PURE_BUILTINS:
+        if not _hashable(obj) or self.rule_of(obj) or obj in _VALUE_BUILTINS or obj in _PURE_BUILTINS:
             return False
         return not getattr(obj, "__module__", "").startswith("s2s")
 

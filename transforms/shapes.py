@@ -25,9 +25,9 @@ import builtins
 
 import numpy as np
 
+from .context import ctx
 from .names import assigned_names
 
-_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.std, np.var, np.all, np.any}
 _SCALAR_BUILTINS = {len, float, int, abs, round, bool}
 
 
@@ -163,7 +163,7 @@ class Shapes:
             return node.attr == "T" and self.real(node.value, reals)
         if isinstance(node, ast.Call) and not node.keywords:
             obj = self.callee(node)
-            if not hashable(obj) or obj not in REAL_FUNCTIONS:
+            if not ctx().fact(obj, "real"):  # the rule says: real floats in, real floats out, never raises
                 return False
             return bool(node.args) and all(self.real(a, reals) or _int_literal(a) for a in node.args) \
                 and any(self.real(a, reals) for a in node.args)
@@ -316,7 +316,7 @@ class Shapes:
             if obj is len:
                 return ()
             return () if len(args) == 1 and not kw and self.of(args[0], env) == () else None
-        if hashable(obj) and obj in _REDUCTIONS:
+        if ctx().fact(obj, "reduction"):
             if len(args) < 1 or len(args) > 2 or set(kw) - {"axis", "keepdims"}:
                 return None
             axis = _literal(args[1] if len(args) > 1 else kw.get("axis"), None)
@@ -359,12 +359,6 @@ class Shapes:
 
 def _int_literal(node):
     return isinstance(node, ast.Constant) and type(node.value) is int
-
-
-# functions that map real floating-point arguments to real floating-point results without raising
-REAL_FUNCTIONS = {np.add, np.subtract, np.multiply, np.divide, np.negative, np.exp, np.expm1, np.log, np.log1p,
-                  np.sqrt, np.sin, np.cos, np.tan, np.tanh, np.sinh, np.cosh, np.arctan, np.logaddexp, np.abs,
-                  np.square, np.maximum, np.minimum, np.sum, np.mean, np.matmul, np.dot}
 
 
 def hashable(obj) -> bool:

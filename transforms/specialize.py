@@ -315,9 +315,6 @@ def _elementwise_parent(node):
 
 # ---- statements that cannot raise ----------------------------------------------
 
-_SAFE_CALLS = {np.sum, np.mean}
-
-
 def pure_names(fdef: ast.FunctionDef, shapes: Shapes, stack: str | None) -> set[str]:
     """Variables assigned only by statements that cannot raise at these shapes (so may be dropped if unread)."""
     params = {a.arg for a in ast.walk(fdef.args) if isinstance(a, ast.arg)}
@@ -365,9 +362,9 @@ def _pure(node, shapes) -> bool:
         return node.attr == "T" and _pure(node.value, shapes)
     if isinstance(node, ast.Call) and not node.keywords:
         obj = shapes.callee(node)
-        if obj is None or not (isinstance(obj, np.ufunc) or (hashable(obj) and obj in _SAFE_CALLS)):
+        if not ctx().fact(obj, "safe"):  # the rule says it cannot raise on real arguments of shapes that fit
             return False
-        if hashable(obj) and obj in _SAFE_CALLS and len(node.args) != 1:
+        if ctx().fact(obj, "reduction") and len(node.args) != 1:  # an axis argument may be out of range
             return False
         return all(_pure(a, shapes) for a in node.args)
     return False

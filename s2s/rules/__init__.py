@@ -17,6 +17,31 @@ constant in it, or depends only on its shape): it gets no template, and the
 transforms pass it by. `nondifferentiable(...)` declares a whole primitive so;
 tests/test_rules_soundness.py checks with finite differences that every such
 declaration is true.
+
+The rule is the one record of everything s2s knows about a primitive: besides
+the templates, the keywords of `defrule` state the facts the other passes read
+(through `lookup`, which s2s.pipeline hands to them in its context)::
+
+    defrule("np.sin(x)", elementwise=True, real=True, safe=True, sympy="sympy.sin(x)",
+            x="g * np.cos(x)", x_dot="x_dot * np.cos(x)")
+
+- `elementwise`: broadcasts its arguments against each other like `+` (reverse mode drops the
+  `unbroadcast` of an adjoint where the shapes already agree). Each rules module states its
+  default with `family(elementwise=...)`; a keyword overrides it for one rule.
+- `real`: maps real floating-point arguments to real floating-point results without raising
+  (transforms/shapes.py: arithmetic on such values cannot fail on a dtype).
+- `safe`: cannot raise on real arguments of shapes that fit (transforms/specialize.py: dead-code
+  elimination may drop such a statement when nothing reads its result).
+- `reduction`: its result has the shape of a reduction of its first argument over `axis`,
+  `keepdims` honoured (transforms/shapes.py).
+- `returns_view`: True if the result may be a view of its first argument (transforms/aliasing.py
+  refuses updates through it; transforms/ownership.py follows it); "sometimes" where that holds
+  only for some arguments (np.diag of a 2-d array): ownership follows it, aliasing leaves it to
+  the run-time guard ownership places.
+- `methods`: the ndarray methods that mean this function (`x.sum()` is `np.sum(x)`:
+  transforms/desugar.py).
+- `sympy`: its SymPy counterpart for s2s/symbolic.py, an expression over the parameters with
+  `sympy` in scope (`"sympy.sin(x)"`); NumPy functions apply it element by element.
 """
 
 from __future__ import annotations
@@ -46,6 +71,12 @@ class Rule:
     varargs: str | None = None
     nondiff: bool = False
     elementwise: bool = False  # broadcasts its arguments against each other, shape-wise like `+`
+    real: bool = False  # real floats in, real floats out, never raises (transforms/shapes.py)
+    safe: bool = False  # cannot raise on real arguments of shapes that fit (transforms/specialize.py)
+    reduction: bool = False  # shaped like a reduction of its first argument over `axis` (transforms/shapes.py)
+    returns_view: bool | str = False  # True / "sometimes": may return a view of an argument (aliasing, ownership)
+    methods: tuple[str, ...] = ()  # ndarray methods that mean this function (transforms/desugar.py)
+    sympy: str | None = None  # SymPy counterpart, an expression over the parameters (s2s/symbolic.py)
     structured: bool = False  # values may be lists/tuples: tangent terms are summed with s2s.add
     positional: int | None = None  # how many parameters take positional arguments (None: all of them)
     variant: object = None  # f(bound arguments) -> the Rule to use at that call site, or None for this one
@@ -84,6 +115,19 @@ _RULES: dict[object, Rule] = {}
 # made again when it differs (s2s/pipeline.py), so a rule registered later is never missed.
 version = 0
 _KEYED: dict[int, object] = {}  # objects whose id keys a rule, kept alive so that no other object gets that id
+_FAMILY: dict[str, dict] = {}  # module name -> the defaults that module states with `family(...)`
+
+
+def family(*, elementwise: bool) -> None:
+    """State the defaults of the rules the calling module registers (each rules module says it once,
+    at its top): `family(elementwise=True)` for modules of elementwise functions. A keyword of
+    `defrule` overrides it for one rule."""
+    _FAMILY[sys._getframe(1).f_globals.get("__name__", "")] = {"elementwise": elementwise}
+
+
+def _family_default(depth: int, key: str):
+    """The default the module `depth` frames up stated with `family(...)` (False if it stated none)."""
+    return _FAMILY.get(sys._getframe(depth + 1).f_globals.get("__name__", ""), {}).get(key, False)
 
 
 def _registered(key, rule: Rule, obj=None) -> Rule:
@@ -136,22 +180,24 @@ def _template(text: str) -> ast.expr:
 
 
 def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, zero=(), structured=False,
-            register=True, elementwise=None, **templates: str) -> Rule:
+            register=True, elementwise=None, real=False, safe=False, reduction=False, returns_view=False,
+            methods=(), sympy=None, _depth=1, **templates: str) -> Rule:
     """Register a rule. `signature` like "np.sum(a, axis=None, keepdims=False)".
 
     Operators use their name as the function: "add(x, y)", "neg(x)".
     Keyword arguments `p="..."` give adjoints, `p_dot="..."` tangents; `zero` names parameters
     whose derivative is zero. With `register=False` the rule is only returned (a call-site variant,
-    see `Rule.at_site`).
+    see `Rule.at_site`). `elementwise`, `real`, `safe`, `reduction`, `returns_view`, `methods` and
+    `sympy` are the facts the other passes read (see the module's docstring); `elementwise` defaults
+    to what the calling module stated with `family(...)`.
     """
     fname, params, defaults, varargs, positional = _parse_signature(signature)
     obj = "op:" + fname if operator else eval(fname, _NAMESPACE)
-    rule = Rule(fname, params, defaults, varargs=varargs, nondiff=nondiff, structured=structured,
-                positional=positional)
     if elementwise is None:
-        family = sys._getframe(1).f_globals.get("__name__", "")
-        elementwise = family.endswith(("operators", "numpy_elementwise", "math_rules")) and fname != "matmul"
-    rule.elementwise = elementwise
+        elementwise = _family_default(_depth, "elementwise")
+    rule = Rule(fname, params, defaults, varargs=varargs, nondiff=nondiff, structured=structured,
+                positional=positional, elementwise=elementwise, real=real, safe=safe, reduction=reduction,
+                returns_view=returns_view, methods=tuple(methods), sympy=sympy)
     _fill(rule, templates, zero)
     return _registered(_key(obj), rule, obj) if register else rule
 
@@ -167,7 +213,8 @@ def _literal_number(node):
     return None
 
 
-def power_rules(signature: str, base: str, exponent: str, /, *, operator=False, scalar=False, **y_templates: str) -> Rule:
+def power_rules(signature: str, base: str, exponent: str, /, *, operator=False, scalar=False, sympy=None,
+                **y_templates: str) -> Rule:
     """The rule of a power `x ** y` (operator, np.power, pow, math.pow), with `y`'s templates given.
 
     The base's slope y * x ** (y - 1) is 0 where y == 0 (x ** 0 is 1 everywhere, also at x == 0,
@@ -177,8 +224,7 @@ def power_rules(signature: str, base: str, exponent: str, /, *, operator=False, 
     plain formula, exact there (negative powers of 0 fail in the user's own line first).
     """
     x, y = base, exponent
-    family = sys._getframe(1).f_globals.get("__name__", "")
-    elementwise = family.endswith(("operators", "numpy_elementwise", "math_rules"))
+    elementwise = _family_default(1, "elementwise")
 
     def adjoint(slope):
         return f"g * {slope}" if scalar else f"unbroadcast(g * {slope}, {x})"
@@ -189,7 +235,7 @@ def power_rules(signature: str, base: str, exponent: str, /, *, operator=False, 
             templates[x] = adjoint(slope)
             templates[x + "_dot"] = f"{x}_dot * {slope}"
         return defrule(signature, operator=operator, register=register, elementwise=elementwise, zero=zero,
-                       **templates)
+                       sympy=sympy, **templates)
 
     simple = make(False, slope=f"{y} * {x} ** ({y} - 1)")
     constant = make(False, zero=(x,))
@@ -207,13 +253,14 @@ def power_rules(signature: str, base: str, exponent: str, /, *, operator=False, 
     return general
 
 
-def nondifferentiable(*signatures: str, operator: bool = False) -> None:
+def nondifferentiable(*signatures: str, operator: bool = False, **facts) -> None:
     """Declare primitives whose derivative is zero (or that return integers/booleans).
 
     Only for functions verified to be so: tests/test_rules_soundness.py checks each one with
-    finite differences, and a declaration missing from its table fails that test."""
+    finite differences, and a declaration missing from its table fails that test. `facts` (the
+    keywords of `defrule` other than templates) apply to each of them."""
     for sig in signatures:
-        defrule(sig, nondiff=True, operator=operator)
+        defrule(sig, nondiff=True, operator=operator, _depth=2, **facts)
 
 
 def nondiff_rules() -> dict:
@@ -224,6 +271,14 @@ def nondiff_rules() -> dict:
 def lookup(obj) -> Rule | None:
     """The rule for a function object or operator name ("op:add"), or None."""
     return _RULES.get(_key(obj))
+
+
+def method(name: str):
+    """The function whose rule lists the ndarray method `name` (`"sum"` -> np.sum), or None."""
+    for key, rule in _RULES.items():
+        if name in rule.methods and not isinstance(key, str):
+            return _KEYED[key]
+    return None
 
 
 def register(func, vjp=None, jvp=None, *, params=None) -> None:

@@ -1,6 +1,8 @@
 """Rules for Python builtins."""
 
-from s2s.rules import defrule, nondifferentiable, power_rules
+from s2s.rules import defrule, family, nondifferentiable, power_rules
+
+family(elementwise=False)
 
 defrule("abs(x)", x="g * np.sign(x)", x_dot="x_dot * np.sign(x)")
 defrule("float(x)", x="g", x_dot="x_dot")

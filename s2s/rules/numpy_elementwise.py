@@ -2,42 +2,44 @@
 
 import ast
 
-from s2s.rules import defrule, nondifferentiable, power_rules
+from s2s.rules import defrule, family, nondifferentiable, power_rules
+
+family(elementwise=True)
 
 # one argument
-defrule("np.sin(x)", x="g * np.cos(x)", x_dot="x_dot * np.cos(x)")
-defrule("np.cos(x)", x="-g * np.sin(x)", x_dot="-x_dot * np.sin(x)")
-defrule("np.tan(x)", x="g / np.cos(x) ** 2", x_dot="x_dot / np.cos(x) ** 2")
-defrule("np.arcsin(x)", x="g / np.sqrt(1 - x * x)", x_dot="x_dot / np.sqrt(1 - x * x)")
-defrule("np.arccos(x)", x="-g / np.sqrt(1 - x * x)", x_dot="-x_dot / np.sqrt(1 - x * x)")
-defrule("np.arctan(x)", x="g / (1 + x * x)", x_dot="x_dot / (1 + x * x)")
-defrule("np.sinh(x)", x="g * np.cosh(x)", x_dot="x_dot * np.cosh(x)")
-defrule("np.cosh(x)", x="g * np.sinh(x)", x_dot="x_dot * np.sinh(x)")
-defrule("np.tanh(x)", x="g * (1 - ans * ans)", x_dot="x_dot * (1 - ans * ans)")
-defrule("np.arcsinh(x)", x="g / np.sqrt(x * x + 1)", x_dot="x_dot / np.sqrt(x * x + 1)")
-defrule("np.arccosh(x)", x="g / np.sqrt(x * x - 1)", x_dot="x_dot / np.sqrt(x * x - 1)")
-defrule("np.arctanh(x)", x="g / (1 - x * x)", x_dot="x_dot / (1 - x * x)")
-defrule("np.exp(x)", x="g * ans", x_dot="x_dot * ans")
-defrule("np.exp2(x)", x="g * ans * np.log(2)", x_dot="x_dot * ans * np.log(2)")
-defrule("np.expm1(x)", x="g * (ans + 1)", x_dot="x_dot * (ans + 1)")
-defrule("np.log(x)", x="g / x", x_dot="x_dot / x")
-defrule("np.log1p(x)", x="g / (1 + x)", x_dot="x_dot / (1 + x)")
-defrule("np.log2(x)", x="g / (x * np.log(2))", x_dot="x_dot / (x * np.log(2))")
-defrule("np.log10(x)", x="g / (x * np.log(10))", x_dot="x_dot / (x * np.log(10))")
-defrule("np.sqrt(x)", x="g * 0.5 / ans", x_dot="x_dot * 0.5 / ans")
-defrule("np.cbrt(x)", x="g / (3 * ans * ans)", x_dot="x_dot / (3 * ans * ans)")
-defrule("np.square(x)", x="g * 2 * x", x_dot="x_dot * 2 * x")
-defrule("np.reciprocal(x)", x="-g * ans * ans", x_dot="-x_dot * ans * ans")
-defrule("np.negative(x)", x="-g", x_dot="-x_dot")
-defrule("np.positive(x)", x="g", x_dot="x_dot")
-defrule("np.abs(x)", x="g * np.sign(x)", x_dot="x_dot * np.sign(x)")
-defrule("np.fabs(x)", x="g * np.sign(x)", x_dot="x_dot * np.sign(x)")
+defrule("np.sin(x)", x="g * np.cos(x)", x_dot="x_dot * np.cos(x)", real=True, safe=True, sympy="sympy.sin(x)")
+defrule("np.cos(x)", real=True, safe=True, sympy="sympy.cos(x)", x="-g * np.sin(x)", x_dot="-x_dot * np.sin(x)")
+defrule("np.tan(x)", real=True, safe=True, sympy="sympy.tan(x)", x="g / np.cos(x) ** 2", x_dot="x_dot / np.cos(x) ** 2")
+defrule("np.arcsin(x)", sympy="sympy.asin(x)", x="g / np.sqrt(1 - x * x)", x_dot="x_dot / np.sqrt(1 - x * x)")
+defrule("np.arccos(x)", sympy="sympy.acos(x)", x="-g / np.sqrt(1 - x * x)", x_dot="-x_dot / np.sqrt(1 - x * x)")
+defrule("np.arctan(x)", real=True, safe=True, sympy="sympy.atan(x)", x="g / (1 + x * x)", x_dot="x_dot / (1 + x * x)")
+defrule("np.sinh(x)", real=True, safe=True, sympy="sympy.sinh(x)", x="g * np.cosh(x)", x_dot="x_dot * np.cosh(x)")
+defrule("np.cosh(x)", real=True, safe=True, sympy="sympy.cosh(x)", x="g * np.sinh(x)", x_dot="x_dot * np.sinh(x)")
+defrule("np.tanh(x)", real=True, safe=True, sympy="sympy.tanh(x)", x="g * (1 - ans * ans)", x_dot="x_dot * (1 - ans * ans)")
+defrule("np.arcsinh(x)", sympy="sympy.asinh(x)", x="g / np.sqrt(x * x + 1)", x_dot="x_dot / np.sqrt(x * x + 1)")
+defrule("np.arccosh(x)", sympy="sympy.acosh(x)", x="g / np.sqrt(x * x - 1)", x_dot="x_dot / np.sqrt(x * x - 1)")
+defrule("np.arctanh(x)", sympy="sympy.atanh(x)", x="g / (1 - x * x)", x_dot="x_dot / (1 - x * x)")
+defrule("np.exp(x)", real=True, safe=True, sympy="sympy.exp(x)", x="g * ans", x_dot="x_dot * ans")
+defrule("np.exp2(x)", sympy="2 ** sympy.sympify(x)", x="g * ans * np.log(2)", x_dot="x_dot * ans * np.log(2)")
+defrule("np.expm1(x)", real=True, safe=True, sympy="sympy.exp(x) - 1", x="g * (ans + 1)", x_dot="x_dot * (ans + 1)")
+defrule("np.log(x)", real=True, safe=True, sympy="sympy.log(x)", x="g / x", x_dot="x_dot / x")
+defrule("np.log1p(x)", real=True, safe=True, sympy="sympy.log(1 + x)", x="g / (1 + x)", x_dot="x_dot / (1 + x)")
+defrule("np.log2(x)", sympy="sympy.log(x, 2)", x="g / (x * np.log(2))", x_dot="x_dot / (x * np.log(2))")
+defrule("np.log10(x)", sympy="sympy.log(x, 10)", x="g / (x * np.log(10))", x_dot="x_dot / (x * np.log(10))")
+defrule("np.sqrt(x)", real=True, safe=True, sympy="sympy.sqrt(x)", x="g * 0.5 / ans", x_dot="x_dot * 0.5 / ans")
+defrule("np.cbrt(x)", sympy="sympy.real_root(x, 3)", x="g / (3 * ans * ans)", x_dot="x_dot / (3 * ans * ans)")
+defrule("np.square(x)", real=True, safe=True, sympy="sympy.sympify(x) ** 2", x="g * 2 * x", x_dot="x_dot * 2 * x")
+defrule("np.reciprocal(x)", sympy="1 / sympy.sympify(x)", x="-g * ans * ans", x_dot="-x_dot * ans * ans")
+defrule("np.negative(x)", real=True, safe=True, sympy="-x", x="-g", x_dot="-x_dot")
+defrule("np.positive(x)", sympy="x", x="g", x_dot="x_dot")
+defrule("np.abs(x)", real=True, safe=True, sympy="sympy.Abs(x)", x="g * np.sign(x)", x_dot="x_dot * np.sign(x)")
+defrule("np.fabs(x)", sympy="sympy.Abs(x)", x="g * np.sign(x)", x_dot="x_dot * np.sign(x)")
 defrule("np.sinc(x)",
         x="g * np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x))",
         x_dot="x_dot * np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x))")
 defrule("np.deg2rad(x)", x="g * (np.pi / 180)", x_dot="x_dot * (np.pi / 180)")
 defrule("np.rad2deg(x)", x="g * (180 / np.pi)", x_dot="x_dot * (180 / np.pi)")
-defrule("np.real(val)", val="s2s.real_part(g, val)", val_dot="s2s.real_part(val_dot, val)")
+defrule("np.real(val)", returns_view=True, val="s2s.real_part(g, val)", val_dot="s2s.real_part(val_dot, val)")
 # with a dtype given, an integer or boolean one truncates: no derivative flows (the variants check the result)
 _asarray_cast = defrule("np.asarray(a, dtype=None)", register=False,
                         a="g if s2s.is_float_dtype(ans.dtype) else 0.0",
@@ -56,52 +58,58 @@ def _dtype_given(cast):
     return variant
 
 
-defrule("np.asarray(a, dtype=None)", a="g", a_dot="s2s.as_array_like(a_dot, dtype)").variant = _dtype_given(_asarray_cast)
+defrule("np.asarray(a, dtype=None)", returns_view=True, a="g",
+        a_dot="s2s.as_array_like(a_dot, dtype)").variant = _dtype_given(_asarray_cast)
 defrule("np.array(object, dtype=None)", object="s2s.array_grad(g, object)",
         object_dot="np.array(object_dot, dtype=dtype)").variant = _dtype_given(_array_cast)
 defrule("np.float64(x)", x="g", x_dot="np.float64(x_dot)")
 defrule("np.float32(x)", x="g", x_dot="np.float32(x_dot)")
-defrule("np.copy(a)", a="g", a_dot="s2s.copy(a_dot)")
+defrule("np.copy(a)", methods=("copy",), a="g", a_dot="s2s.copy(a_dot)")
 defrule("np.nan_to_num(x)", x="g * np.isfinite(x)", x_dot="x_dot * np.isfinite(x)")
 
 # two arguments
-defrule("np.add(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(g, x2)",
+defrule("np.add(x1, x2)", real=True, safe=True, x1="unbroadcast(g, x1)", x2="unbroadcast(g, x2)",
         x1_dot="x1_dot", x2_dot="x2_dot")
-defrule("np.subtract(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(-g, x2)",
+defrule("np.subtract(x1, x2)", real=True, safe=True, x1="unbroadcast(g, x1)", x2="unbroadcast(-g, x2)",
         x1_dot="x1_dot", x2_dot="-x2_dot")
-defrule("np.multiply(x1, x2)", x1="unbroadcast(g * x2, x1)", x2="unbroadcast(g * x1, x2)",
+defrule("np.multiply(x1, x2)", real=True, safe=True, x1="unbroadcast(g * x2, x1)", x2="unbroadcast(g * x1, x2)",
         x1_dot="x1_dot * x2", x2_dot="x1 * x2_dot")
-defrule("np.divide(x1, x2)", x1="unbroadcast(g / x2, x1)", x2="unbroadcast(-g * ans / x2, x2)",
+defrule("np.divide(x1, x2)", real=True, safe=True, x1="unbroadcast(g / x2, x1)", x2="unbroadcast(-g * ans / x2, x2)",
         x1_dot="x1_dot / x2", x2_dot="-x2_dot * ans / x2")
-defrule("np.true_divide(x1, x2)", x1="unbroadcast(g / x2, x1)", x2="unbroadcast(-g * ans / x2, x2)",
+defrule("np.true_divide(x1, x2)", real=True, safe=True,  # (np.divide itself)
+        x1="unbroadcast(g / x2, x1)", x2="unbroadcast(-g * ans / x2, x2)",
         x1_dot="x1_dot / x2", x2_dot="-x2_dot * ans / x2")
-power_rules("np.power(x1, x2)", "x1", "x2", x2="unbroadcast(g * ans * np.log(np.where(x1 > 0, x1, 1)), x2)",
+power_rules("np.power(x1, x2)", "x1", "x2", sympy="sympy.sympify(x1) ** x2",
+            x2="unbroadcast(g * ans * np.log(np.where(x1 > 0, x1, 1)), x2)",
             x2_dot="x2_dot * ans * np.log(np.where(x1 > 0, x1, 1))")
-defrule("np.arctan2(x1, x2)", x1="unbroadcast(g * x2 / (x1 * x1 + x2 * x2), x1)",
+defrule("np.arctan2(x1, x2)", sympy="sympy.atan2(x1, x2)", x1="unbroadcast(g * x2 / (x1 * x1 + x2 * x2), x1)",
         x2="unbroadcast(-g * x1 / (x1 * x1 + x2 * x2), x2)",
         x1_dot="x1_dot * x2 / (x1 * x1 + x2 * x2)", x2_dot="-x2_dot * x1 / (x1 * x1 + x2 * x2)")
-defrule("np.hypot(x1, x2)", x1="unbroadcast(g * s2s.safe_div(x1, ans), x1)",  # 0 at the origin, as for norm
+defrule("np.hypot(x1, x2)", sympy="sympy.sqrt(x1 ** 2 + x2 ** 2)",
+        x1="unbroadcast(g * s2s.safe_div(x1, ans), x1)",  # 0 at the origin, as for norm
         x2="unbroadcast(g * s2s.safe_div(x2, ans), x2)",
         x1_dot="x1_dot * s2s.safe_div(x1, ans)", x2_dot="x2_dot * s2s.safe_div(x2, ans)")
-defrule("np.logaddexp(x1, x2)", x1="unbroadcast(g * np.exp(x1 - ans), x1)",
+defrule("np.logaddexp(x1, x2)", real=True, safe=True, sympy="sympy.log(sympy.exp(x1) + sympy.exp(x2))",
+        x1="unbroadcast(g * np.exp(x1 - ans), x1)",
         x2="unbroadcast(g * np.exp(x2 - ans), x2)",
         x1_dot="x1_dot * np.exp(x1 - ans)", x2_dot="x2_dot * np.exp(x2 - ans)")
 defrule("np.logaddexp2(x1, x2)", x1="unbroadcast(g * 2.0 ** (x1 - ans), x1)",
         x2="unbroadcast(g * 2.0 ** (x2 - ans), x2)",
         x1_dot="x1_dot * 2.0 ** (x1 - ans)", x2_dot="x2_dot * 2.0 ** (x2 - ans)")
-defrule("np.maximum(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
+defrule("np.maximum(x1, x2)", real=True, safe=True, sympy="sympy.Max(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
         x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
         x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
-defrule("np.minimum(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
+defrule("np.minimum(x1, x2)", real=True, safe=True, sympy="sympy.Min(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
         x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
         x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
-defrule("np.fmax(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
+defrule("np.fmax(x1, x2)", sympy="sympy.Max(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
         x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
         x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
-defrule("np.fmin(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
+defrule("np.fmin(x1, x2)", sympy="sympy.Min(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
         x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
         x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
-defrule("np.where(condition, x, y)", zero=("condition",), x="s2s.grad_where(g, condition, x, True)",
+defrule("np.where(condition, x, y)", sympy="sympy.Piecewise((x, condition), (y, True))", zero=("condition",),
+        x="s2s.grad_where(g, condition, x, True)",
         y="s2s.grad_where(g, condition, y, False)",
         x_dot="np.where(condition, x_dot, 0.0)", y_dot="np.where(condition, 0.0, y_dot)")
 defrule("np.remainder(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(-g * np.floor_divide(x1, x2), x2)",
@@ -117,37 +125,45 @@ defrule("np.copysign(x1, x2)", zero=("x2",), x1="unbroadcast(g * np.sign(x1) * n
 defrule("np.heaviside(x1, x2)", zero=("x1",), x2="unbroadcast(g * (x1 == 0), x2)",
         x2_dot="s2s.broadcast_like(x2_dot * (x1 == 0), ans)")
 # creation functions: the values of the fill, start, stop and step arguments flow into the result
-defrule("np.full(shape, fill_value, dtype=None, order='C')", zero=("shape", "dtype", "order"),
+defrule("np.full(shape, fill_value, dtype=None, order='C')", elementwise=False, zero=("shape", "dtype", "order"),
         fill_value="s2s.grad_fill(g, ans, fill_value)", fill_value_dot="s2s.fill_tangent(fill_value_dot, ans)")
-defrule("np.full_like(a, fill_value, dtype=None, order='K', subok=True, shape=None)",
+defrule("np.full_like(a, fill_value, dtype=None, order='K', subok=True, shape=None)", elementwise=False,
         zero=("a", "dtype", "order", "subok", "shape"),
         fill_value="s2s.grad_fill(g, ans, fill_value)", fill_value_dot="s2s.fill_tangent(fill_value_dot, ans)")
-defrule("np.linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0)", structured=True,
+defrule("np.linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0)", elementwise=False, structured=True,
         zero=("num", "endpoint", "retstep", "dtype", "axis"),
         start="s2s.grad_linspace(g, ans, start, num, endpoint, retstep, axis, 0)",
         stop="s2s.grad_linspace(g, ans, stop, num, endpoint, retstep, axis, 1)",
         start_dot="s2s.linspace_tangent(start_dot, ans, num, endpoint, retstep, axis, 0)",
         stop_dot="s2s.linspace_tangent(stop_dot, ans, num, endpoint, retstep, axis, 1)")
 # element i of np.arange is start + i * step; the length is taken as fixed (see s2s.runtime.grad_arange)
-defrule("np.arange(*args, start=None, stop=None, step=None, dtype=None)", zero=("stop", "dtype"),
+defrule("np.arange(*args, start=None, stop=None, step=None, dtype=None)", elementwise=False, zero=("stop", "dtype"),
         args="s2s.grad_arange_args(g, ans, args, stop)", start="s2s.grad_arange(g, ans, 'start')",
         step="s2s.grad_arange(g, ans, 'step')",
         args_dot="s2s.arange_args_tangent(ans, args, args_dot, stop)",
         start_dot="s2s.arange_tangent(start_dot, ans, 'start')", step_dot="s2s.arange_tangent(step_dot, ans, 'step')")
-defrule("np.clip(a, a_min=None, a_max=None)", a="s2s.grad_clip(g, a, a_min, a_max)",
+defrule("np.clip(a, a_min=None, a_max=None)", methods=("clip",), a="s2s.grad_clip(g, a, a_min, a_max)",
         a_min="unbroadcast(g * (a < a_min), a_min)", a_max="unbroadcast(g * (a > a_max), a_max)",
         a_dot="s2s.broadcast_like(a_dot * s2s.clip_mask(a, a_min, a_max), ans)",
         a_min_dot="s2s.broadcast_like(a_min_dot * (a < a_min), ans)",
         a_max_dot="s2s.broadcast_like(a_max_dot * (a > a_max), ans)")
 
+nondifferentiable("np.sign(x)", sympy="sympy.sign(x)")
+nondifferentiable("np.floor(x)", sympy="sympy.floor(x)")
+nondifferentiable("np.ceil(x)", sympy="sympy.ceiling(x)")
+nondifferentiable("np.round(a, decimals=0)", methods=("round",))
 nondifferentiable(
-    "np.sign(x)", "np.floor(x)", "np.ceil(x)", "np.round(a, decimals=0)", "np.rint(x)",
+    "np.rint(x)",
     "np.trunc(x)", "np.fix(x)", "np.isnan(x)", "np.isinf(x)", "np.isfinite(x)", "np.signbit(x)",
     "np.greater(x1, x2)", "np.less(x1, x2)", "np.equal(x1, x2)", "np.not_equal(x1, x2)",
     "np.greater_equal(x1, x2)", "np.less_equal(x1, x2)", "np.logical_and(x1, x2)",
     "np.logical_or(x1, x2)", "np.logical_not(x)", "np.logical_xor(x1, x2)",
-    "np.floor_divide(x1, x2)", "np.isclose(a, b)", "np.allclose(a, b)", "np.array_equal(a1, a2)",
-    "np.zeros_like(a, dtype=None)", "np.ones_like(a, dtype=None)", "np.empty_like(a, dtype=None)",
+    "np.floor_divide(x1, x2)", "np.isclose(a, b)",
+)
+nondifferentiable(  # not elementwise: whole-array answers and creation functions
+    "np.allclose(a, b)", "np.array_equal(a1, a2)", "np.zeros_like(a, dtype=None)", "np.ones_like(a, dtype=None)",
+    "np.empty_like(a, dtype=None)",
     "np.zeros(shape, dtype=None)", "np.ones(shape, dtype=None)",
     "np.empty(shape, dtype=None)", "np.eye(N, M=None, k=0)", "np.identity(n)",
+    elementwise=False,
 )

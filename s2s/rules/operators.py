@@ -1,6 +1,8 @@
 """Rules for Python's arithmetic operators (named as in the `ast` module)."""
 
-from s2s.rules import defrule, nondifferentiable, power_rules
+from s2s.rules import defrule, family, nondifferentiable, power_rules
+
+family(elementwise=True)  # `+`, `*`, ... broadcast their operands (`@` says otherwise below)
 
 defrule("add(x, y)", x="unbroadcast(g, x)", y="unbroadcast(g, y)",
         x_dot="x_dot", y_dot="y_dot", operator=True)
@@ -12,7 +14,7 @@ defrule("div(x, y)", x="unbroadcast(g / y, x)", y="unbroadcast(-g * ans / y, y)"
         x_dot="x_dot / y", y_dot="-y_dot * ans / y", operator=True)
 power_rules("pow(x, y)", "x", "y", operator=True, y="unbroadcast(g * ans * np.log(np.where(x > 0, x, 1)), y)",
             y_dot="y_dot * ans * np.log(np.where(x > 0, x, 1))")
-defrule("matmul(x, y)", x="s2s.grad_matmul_a(g, x, y)", y="s2s.grad_matmul_b(g, x, y)",
+defrule("matmul(x, y)", elementwise=False, x="s2s.grad_matmul_a(g, x, y)", y="s2s.grad_matmul_b(g, x, y)",
         x_dot="x_dot @ y", y_dot="x @ y_dot", operator=True)
 defrule("mod(x, y)", x="unbroadcast(g, x)", y="unbroadcast(-g * np.floor(x / y), y)",
         x_dot="x_dot", y_dot="-y_dot * np.floor(x / y)", operator=True)

@@ -1,36 +1,43 @@
 """Rules for reductions and scans (axis and keepdims honoured)."""
 
-from s2s.rules import defrule, nondifferentiable
+from s2s.rules import defrule, family, nondifferentiable
 
-defrule("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)",
+family(elementwise=False)
+
+defrule("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, real=True, safe=True,
+        methods=("sum",),
         a="s2s.expand_reduced(g, a, axis, keepdims)",
         a_dot="np.sum(a_dot, axis=axis, keepdims=keepdims)")
-defrule("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)",
+defrule("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, real=True, safe=True,
+        methods=("mean",),
         a="s2s.expand_reduced(g, a, axis, keepdims) / s2s.reduced_size(a, axis)",
         a_dot="np.mean(a_dot, axis=axis, keepdims=keepdims)")
-defrule("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)",
+defrule("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, methods=("prod",),
         a="s2s.grad_prod(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_prod(1.0, ans, a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.max(a, axis=None, out=None, keepdims=False)",
+defrule("np.max(a, axis=None, out=None, keepdims=False)", reduction=True, methods=("max",),
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.min(a, axis=None, out=None, keepdims=False)",
+defrule("np.min(a, axis=None, out=None, keepdims=False)", reduction=True, methods=("min",),
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.amax(a, axis=None, out=None, keepdims=False)",
+defrule("np.amax(a, axis=None, out=None, keepdims=False)", reduction=True,
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.amin(a, axis=None, out=None, keepdims=False)",
+defrule("np.amin(a, axis=None, out=None, keepdims=False)", reduction=True,
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
+defrule("np.var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)", reduction=True, methods=("var",),
         a="s2s.grad_var(g, a, axis, ddof, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_var(1.0, a, axis, ddof, True), axis=axis, keepdims=keepdims)")
-defrule("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)",
+defrule("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)", reduction=True, methods=("std",),
         a="s2s.grad_std(g, ans, a, axis, ddof, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_std(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, ddof, True), axis=axis, keepdims=keepdims)")
-defrule("np.cumsum(a, axis=None)", a="s2s.grad_cumsum(g, a, axis)",
+defrule("np.cumsum(a, axis=None)", methods=("cumsum",), a="s2s.grad_cumsum(g, a, axis)",
         a_dot="np.cumsum(a_dot, axis=axis)")
-nondifferentiable("np.argmax(a, axis=None)", "np.argmin(a, axis=None)", "np.argsort(a, axis=-1)",
-                  "np.count_nonzero(a, axis=None)", "np.any(a, axis=None)", "np.all(a, axis=None)",
+nondifferentiable("np.argmax(a, axis=None)", methods=("argmax",))
+nondifferentiable("np.argmin(a, axis=None)", methods=("argmin",))
+nondifferentiable("np.any(a, axis=None)", reduction=True, methods=("any",))
+nondifferentiable("np.all(a, axis=None)", reduction=True, methods=("all",))
+nondifferentiable("np.argsort(a, axis=-1)", "np.count_nonzero(a, axis=None)",
                   "np.shape(a)", "np.ndim(a)", "np.size(a, axis=None)")

@@ -1,0 +1,105 @@
+"""One record per primitive: a rule registered in one place reaches every pass (issue 14).
+
+The fixture registers `np.fmod`, a ufunc s2s has no rule for, with one `defrule` call (the worked example
+of docs/internals.md, "Adding a primitive") and removes it again afterwards. With only that, reverse
+mode, forward mode, the shape-specialised code and SymPy's symbolic derivative all pick it up.
+"""
+
+import numpy as np
+import pytest
+from helpers_fd import assert_close, fd_grad
+
+import s2s
+from s2s import rules, symbolic
+from s2s.errors import NoDerivativeRuleError
+
+
+def _register_fmod():
+    # np.fmod(x1, x2) = x1 - x2 * trunc(x1 / x2): slope 1 in x1, -trunc(x1 / x2) in x2 (between the jumps)
+    return rules.defrule(
+        "np.fmod(x1, x2)", elementwise=True, real=True, safe=True,
+        sympy="x1 - x2 * sympy.Piecewise((sympy.floor(x1 / x2), x1 / x2 >= 0), (sympy.ceiling(x1 / x2), True))",
+        x1="unbroadcast(g, x1)", x2="unbroadcast(-g * np.trunc(x1 / x2), x2)",
+        x1_dot="x1_dot", x2_dot="-x2_dot * np.trunc(x1 / x2)")
+
+
+@pytest.fixture
+def fmod_rule():
+    assert rules.lookup(np.fmod) is None, "np.fmod has a rule of its own now: pick another ufunc for this test"
+    rule = _register_fmod()
+    try:
+        yield rule
+    finally:  # undo the registration: the table, the object kept alive, and a new version for the caches
+        del rules._RULES[id(np.fmod)]
+        rules._KEYED.pop(id(np.fmod), None)
+        rules.version += 1
+        assert rules.lookup(np.fmod) is None
+
+
+def f(x, y):
+    return np.sum(np.fmod(x, y) ** 2)
+
+
+def g_dead(x, y):
+    r = np.fmod(x, y)  # noqa: F841 - read nowhere: dropped from specialised code once the rule says it cannot raise
+    return np.sum(x * y)
+
+
+def _point():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.3, 0.9, size=(3, 4))
+    y = rng.uniform(1.1, 1.6, size=(3, 4))  # x / y inside (0, 1): away from the jumps
+    return x, y
+
+
+def test_without_the_rule_fmod_is_refused():
+    x, y = _point()
+    with pytest.raises(NoDerivativeRuleError):
+        s2s.grad(f, wrt=(0, 1))(x, y)
+
+
+def test_grad_picks_it_up(fmod_rule):
+    x, y = _point()
+    gx, gy = s2s.grad(f, wrt=(0, 1))(x, y)
+    assert_close(gx, fd_grad(f, (x, y), wrt=0), rtol=1e-5, atol=1e-6)
+    assert_close(gy, fd_grad(f, (x, y), wrt=1), rtol=1e-5, atol=1e-6)
+    assert_close(gx, 2 * np.fmod(x, y))
+
+
+def test_forward_mode_picks_it_up(fmod_rule):
+    x, y = _point()
+    tx, ty = np.ones_like(x) * 0.3, np.ones_like(y) * -0.2
+    value, tangent = s2s.jvp(f, (x, y), (tx, ty))
+    gx, gy = s2s.grad(f, wrt=(0, 1))(x, y)
+    assert_close(value, f(x, y))
+    assert_close(tangent, np.sum(gx * tx) + np.sum(gy * ty))
+
+
+def test_shape_specialisation_picks_it_up(fmod_rule):
+    x, y = _point()
+    assert fmod_rule.elementwise and fmod_rule.real and fmod_rule.safe
+    special = s2s.source(s2s.grad(f, wrt=(0, 1)), x, y)
+    assert "unbroadcast" not in special, special  # the shapes of fmod's operands are known to agree
+    dead = s2s.source(s2s.grad(g_dead, wrt=(0, 1)), x, y)
+    assert "fmod" not in dead, dead  # real and safe: the unread statement is dropped
+    assert "fmod" in s2s.source(s2s.grad(g_dead, wrt=(0, 1)))  # the general code keeps it (shapes unknown)
+    assert_close(s2s.grad(g_dead, wrt=0)(x, y), y)
+
+
+def test_sympy_check_picks_it_up(fmod_rule):
+    x, y = _point()
+    d = symbolic.derivative(f, x, y, wrt=(0, 1), simplify=False, compare=False)
+    sx, sy = d.function(x, y)
+    gx, gy = s2s.grad(f, wrt=(0, 1))(x, y)
+    assert_close(sx, gx, rtol=1e-6, atol=1e-7)
+    assert_close(sy, gy, rtol=1e-6, atol=1e-7)
+
+
+def test_the_record_replaces_the_side_tables():
+    """The facts the passes read come from the rules (a few spot checks of what the old tables said)."""
+    assert rules.lookup(np.sum).reduction and rules.lookup(np.sum).safe and rules.lookup(np.sum).methods == ("sum",)
+    assert rules.lookup(np.dot).real and not rules.lookup(np.dot).safe
+    assert rules.lookup(np.reshape).returns_view is True and rules.lookup(np.diag).returns_view == "sometimes"
+    assert rules.method("flatten") is np.ravel and rules.method("round") is np.round
+    assert rules.lookup(np.sin).sympy == "sympy.sin(x)" and rules.lookup(np.sin).elementwise
+    assert not rules.lookup(np.matmul).elementwise and not rules.lookup("op:matmul").elementwise
