@@ -6,11 +6,15 @@ functions, list and tuple concatenation: right or refused; dead or rebound alias
 counted as over-caution) and redefinitions between two gradients (stale is a failure). Two Hypothesis
 profiles:
 
-- `s2s-fuzz-fast` (default, part of `make test`): a fixed (derandomized) set of smaller programs,
+- `s2s-fuzz-fast` (default, part of `make test`): a fixed (derandomized) set of 50 smaller programs,
+  with, beside it, smaller programs chosen from fixed seeds to have every class and alias form
+  (`test_every_class_on_chosen_programs`; about 35 s together),
 - `s2s-fuzz-long` (`S2S_FUZZ=long`, `make fuzz`): thousands of larger random programs
   (`S2S_FUZZ_EXAMPLES` overrides how many).
 
-Programs that expose a bug are shrunk by hand into `tests/test_fuzz_regressions.py`.
+`python tests/fuzz/explore.py START COUNT -v` runs seeded programs outside pytest and reports failures
+and refusals per class. Programs that expose a bug are shrunk (`tests/fuzz/reduce.py SEED`) and by hand
+into `tests/test_fuzz_regressions.py`.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from hypothesis import strategies as st
 
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
 
-settings.register_profile("s2s-fuzz-fast", max_examples=100, derandomize=True, deadline=None, database=None,
+settings.register_profile("s2s-fuzz-fast", max_examples=50, derandomize=True, deadline=None, database=None,
                           suppress_health_check=_SUPPRESS, print_blob=True)
 settings.register_profile("s2s-fuzz-long", max_examples=int(os.environ.get("S2S_FUZZ_EXAMPLES", "5000")),
                           derandomize=False, deadline=None, suppress_health_check=_SUPPRESS, print_blob=True)
@@ -87,3 +91,38 @@ def test_generator_writes_every_class():
     assert seen >= set(TAG_CLASSES)
     assert forms >= (set(ALIAS_FORMS) - {"listalias"}) | {"list", "0d"}
     assert redefs >= {"helper", "global", "__defaults__", "reload", "0d-argument"}
+
+
+def _coverage(program):
+    """What a program exercises of the classes the oracle judges: class and form of each tag, redefinitions."""
+    keys = {t.split(":")[0] + ":" + t.split(":")[1].split("-")[0] if t.startswith(("alias:", "ok:"))
+            else t.split(":")[0] for t in program.tags}
+    if program.redefs:
+        keys |= {"redefinition:" + ("reload" if program.reload else "assignment")}
+        keys |= {"redefinition:revert"} if program.revert else set()
+    return keys
+
+
+def test_every_class_on_chosen_programs(program_dir):
+    """Small programs chosen (from fixed seeds) so that together they have every class and alias form the
+    generator writes, live and dead, and every kind of redefinition: each right, or refused as its class allows.
+    (The derandomized profile above is too short to meet all of them.)"""
+    from fuzz.oracle import Mismatch
+    from fuzz.programs import RandomChooser, generate
+
+    chosen, covered = [], set()
+    for seed in range(2000):
+        program = generate(RandomChooser(seed), max_depth=2, max_stmts=4)
+        new = _coverage(program) - covered
+        if new:
+            chosen.append((seed, program))
+            covered |= new
+    assert len(chosen) <= 30, len(chosen)
+    for seed, program in chosen:
+        try:
+            check_program(program, seed, program_dir, _stats)
+        except (Rejected, KnownBugHit):
+            pass
+        except Mismatch as exc:
+            raise AssertionError(f"seed {seed} (tests/fuzz/reduce.py {seed} regenerates it at the long size, "
+                                 f"not this one):\n{exc}") from None
