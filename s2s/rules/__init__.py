@@ -6,6 +6,9 @@ differentiable parameter, a Python expression for its adjoint contribution
 
     defrule("np.sin(x)", x="g * np.cos(x)", x_dot="x_dot * np.cos(x)")
 
+A module that states `family(..., tangent_from_adjoint=True)` (the elementwise ones) writes a tangent
+only where it differs from the adjoint with `g` renamed `p_dot`; the rest is derived (`derived_tangent`).
+
 Inside templates, `g` is the adjoint of the result, `ans` the result, each
 parameter name is the argument actually passed, `p_dot` is the tangent of
 parameter `p`, and `np`, `math`, `s2s` (the runtime) and `unbroadcast` are
@@ -80,6 +83,8 @@ class Rule:
     structured: bool = False  # values may be lists/tuples: tangent terms are summed with s2s.add
     positional: int | None = None  # how many parameters take positional arguments (None: all of them)
     variant: object = None  # f(bound arguments) -> the Rule to use at that call site, or None for this one
+    tangent_from_adjoint: bool = False  # a parameter's missing tangent is its adjoint with `g` renamed (`family`)
+    derived: tuple[str, ...] = ()  # the parameters whose tangent was so derived
 
     def bind(self, args: list, keywords: dict) -> dict:
         """Map a call's positional and keyword arguments onto parameter names."""
@@ -118,11 +123,17 @@ _KEYED: dict[int, object] = {}  # objects whose id keys a rule, kept alive so th
 _FAMILY: dict[str, dict] = {}  # module name -> the defaults that module states with `family(...)`
 
 
-def family(*, elementwise: bool) -> None:
+def family(*, elementwise: bool, tangent_from_adjoint: bool = False) -> None:
     """State the defaults of the rules the calling module registers (each rules module says it once,
     at its top): `family(elementwise=True)` for modules of elementwise functions. A keyword of
-    `defrule` overrides it for one rule."""
-    _FAMILY[sys._getframe(1).f_globals.get("__name__", "")] = {"elementwise": elementwise}
+    `defrule` overrides it for one rule.
+
+    `tangent_from_adjoint=True` says the module's adjoints are linear in `g` elementwise (`g * f(x)`,
+    `-g / x`): a parameter `p` with an adjoint and no `p_dot` template gets the adjoint with `g`
+    renamed `p_dot` as its tangent (see `derived_tangent`), so a module writes a tangent only where
+    it differs. Off by default: elsewhere a rule with an adjoint and no tangent has none."""
+    _FAMILY[sys._getframe(1).f_globals.get("__name__", "")] = {"elementwise": elementwise,
+                                                               "tangent_from_adjoint": tangent_from_adjoint}
 
 
 def _family_default(depth: int, key: str):
@@ -162,12 +173,29 @@ def _parse_signature(signature: str):
     return ast.unparse(call.func), params, defaults, varargs, positional
 
 
-def _fill(rule: Rule, templates: dict, zero=()) -> Rule:
+def derived_tangent(param: str, adjoint: str) -> str:
+    """The tangent template of `param` derived from its adjoint template: every Name `g` renamed
+    `param_dot` ("g * np.cos(x)" -> "x_dot * np.cos(x)"). Right where the adjoint is linear in `g`
+    elementwise: the tangent of the result is then the same map applied to the parameter's tangent."""
+    spots = sorted(((n.lineno, n.col_offset, n.end_col_offset) for n in ast.walk(ast.parse(adjoint, mode="eval"))
+                    if isinstance(n, ast.Name) and n.id == "g"), reverse=True)
+    lines = adjoint.splitlines(keepends=True)
+    for line, start, end in spots:  # from the right, so that earlier offsets stay valid (templates are ASCII)
+        text = lines[line - 1]
+        lines[line - 1] = text[:start] + param + "_dot" + text[end:]
+    return "".join(lines)
+
+
+def _fill(rule: Rule, templates: dict, zero=(), tangent_from_adjoint=False) -> Rule:
+    rule.tangent_from_adjoint = tangent_from_adjoint
     for key, text in templates.items():
         if key.endswith("_dot"):
             rule.jvp[key[:-4]] = _template(text)
         else:
             rule.vjp[key] = _template(text)
+            if tangent_from_adjoint and key + "_dot" not in templates:
+                rule.jvp[key] = _template(derived_tangent(key, text))
+                rule.derived += (key,)
     for p in zero:  # no adjoint, and None for the tangent: "carries no derivative"
         assert p in rule.params or p == rule.varargs, (rule.name, p)
         rule.vjp.pop(p, None)
@@ -181,7 +209,7 @@ def _template(text: str) -> ast.expr:
 
 def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, zero=(), structured=False,
             register=True, elementwise=None, real=False, safe=False, reduction=False, returns_view=False,
-            methods=(), sympy=None, _depth=1, **templates: str) -> Rule:
+            methods=(), sympy=None, tangent_from_adjoint=None, _depth=1, **templates: str) -> Rule:
     """Register a rule. `signature` like "np.sum(a, axis=None, keepdims=False)".
 
     Operators use their name as the function: "add(x, y)", "neg(x)".
@@ -189,16 +217,19 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, ze
     whose derivative is zero. With `register=False` the rule is only returned (a call-site variant,
     see `Rule.at_site`). `elementwise`, `real`, `safe`, `reduction`, `returns_view`, `methods` and
     `sympy` are the facts the other passes read (see the module's docstring); `elementwise` defaults
-    to what the calling module stated with `family(...)`.
+    to what the calling module stated with `family(...)`. `tangent_from_adjoint` (default: the
+    family's) derives a missing `p_dot` from `p`'s adjoint (see `family`).
     """
     fname, params, defaults, varargs, positional = _parse_signature(signature)
     obj = "op:" + fname if operator else eval(fname, _NAMESPACE)
     if elementwise is None:
         elementwise = _family_default(_depth, "elementwise")
+    if tangent_from_adjoint is None:
+        tangent_from_adjoint = _family_default(_depth, "tangent_from_adjoint")
     rule = Rule(fname, params, defaults, varargs=varargs, nondiff=nondiff, structured=structured,
                 positional=positional, elementwise=elementwise, real=real, safe=safe, reduction=reduction,
                 returns_view=returns_view, methods=tuple(methods), sympy=sympy)
-    _fill(rule, templates, zero)
+    _fill(rule, templates, zero, tangent_from_adjoint)
     return _registered(_key(obj), rule, obj) if register else rule
 
 
@@ -214,7 +245,7 @@ def _literal_number(node):
 
 
 def power_rules(signature: str, base: str, exponent: str, /, *, operator=False, scalar=False, sympy=None,
-                **y_templates: str) -> Rule:
+                tangent_from_adjoint=None, **y_templates: str) -> Rule:
     """The rule of a power `x ** y` (operator, np.power, pow, math.pow), with `y`'s templates given.
 
     The base's slope y * x ** (y - 1) is 0 where y == 0 (x ** 0 is 1 everywhere, also at x == 0,
@@ -222,9 +253,13 @@ def power_rules(signature: str, base: str, exponent: str, /, *, operator=False, 
     floats would raise ZeroDivisionError): s2s.power_slope computes both. A literal exponent picks
     its template at the call site: 0 has no base derivative at all, and y >= 1 or y < 0 keeps the
     plain formula, exact there (negative powers of 0 fail in the user's own line first).
+    `tangent_from_adjoint` (default: the family's) derives `y`'s tangent where none is given, and
+    the base's where its adjoint is `g * slope` (`scalar`).
     """
     x, y = base, exponent
     elementwise = _family_default(1, "elementwise")
+    if tangent_from_adjoint is None:
+        tangent_from_adjoint = _family_default(1, "tangent_from_adjoint")
 
     def adjoint(slope):
         return f"g * {slope}" if scalar else f"unbroadcast(g * {slope}, {x})"
@@ -233,9 +268,10 @@ def power_rules(signature: str, base: str, exponent: str, /, *, operator=False, 
         templates = dict(y_templates)
         if slope is not None:
             templates[x] = adjoint(slope)
-            templates[x + "_dot"] = f"{x}_dot * {slope}"
+            if not (scalar and tangent_from_adjoint):  # else derived: the adjoint with g renamed
+                templates[x + "_dot"] = f"{x}_dot * {slope}"
         return defrule(signature, operator=operator, register=register, elementwise=elementwise, zero=zero,
-                       sympy=sympy, **templates)
+                       sympy=sympy, tangent_from_adjoint=tangent_from_adjoint, **templates)
 
     simple = make(False, slope=f"{y} * {x} ** ({y} - 1)")
     constant = make(False, zero=(x,))
@@ -289,16 +325,18 @@ def register(func, vjp=None, jvp=None, *, params=None) -> None:
 
 
 
-def defrule_for(func, signature: str, *, shape_only=(), structured=False, nondiff=False, **templates: str) -> Rule:
+def defrule_for(func, signature: str, *, shape_only=(), structured=False, nondiff=False,
+                tangent_from_adjoint=False, **templates: str) -> Rule:
     """Register a rule keyed by the object `func` itself (for user primitives and runtime helpers).
 
     `shape_only` names parameters whose values do not change the result (only their shapes do):
-    they need no tangent.
+    they need no tangent. `tangent_from_adjoint` derives a missing `p_dot` from `p`'s adjoint (see
+    `family`).
     """
     _, params, defaults, varargs, positional = _parse_signature(signature)
     rule = Rule(getattr(func, "__name__", str(func)), params, defaults, varargs=varargs, nondiff=nondiff,
                 structured=structured, positional=positional)
-    _fill(rule, templates)
+    _fill(rule, templates, tangent_from_adjoint=tangent_from_adjoint)
     for p in shape_only:
         rule.jvp[p] = None
     return _registered(_key(func), rule, func)

@@ -2,7 +2,9 @@
 
 from s2s.rules import defrule, family, nondifferentiable, power_rules
 
-family(elementwise=True)  # `+`, `*`, ... broadcast their operands (`@` says otherwise below)
+# `+`, `*`, ... broadcast their operands (`@` says otherwise below); a tangent is written only where it is not
+# the adjoint with g renamed
+family(elementwise=True, tangent_from_adjoint=True)
 
 defrule("add(x, y)", x="unbroadcast(g, x)", y="unbroadcast(g, y)",
         x_dot="x_dot", y_dot="y_dot", operator=True)
@@ -26,8 +28,8 @@ defrule("add_seq(x, y)", operator=True, elementwise=False, structured=True,
 defrule("mult_seq(x, y)", operator=True, elementwise=False, structured=True,
         x="s2s.grad_mult_seq(g, x, y, 0)", y="s2s.grad_mult_seq(g, x, y, 1)",
         x_dot="s2s.mult_seq_tangent(x_dot, x, y, 0)", y_dot="s2s.mult_seq_tangent(y_dot, x, y, 1)")
-defrule("usub(x)", x="-g", x_dot="-x_dot", operator=True)
-defrule("uadd(x)", x="g", x_dot="x_dot", operator=True)
+defrule("usub(x)", x="-g", operator=True)
+defrule("uadd(x)", x="g", operator=True)
 # `|` merges dicts ({"a": x} | {"b": y}): the right operand wins a shared key; on integers and booleans it has no
 # derivative (the helpers give none there)
 defrule("bitor(x, y)", operator=True, elementwise=False, structured=True,

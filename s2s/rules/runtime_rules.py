@@ -20,14 +20,14 @@ def defrule_for(func, signature, **kwargs):
     return rule
 
 # helpers that user-level desugaring introduces
-defrule_for(rt.as_sequence, "as_sequence(x)", x="g", x_dot="x_dot")
-defrule_for(rt.astype, "astype(x, dtype, copy=True)", x="g if s2s.is_float_dtype(dtype) else 0.0",
-            x_dot="x_dot if s2s.is_float_dtype(dtype) else 0.0")
+defrule_for(rt.as_sequence, "as_sequence(x)", tangent_from_adjoint=True, x="g")
+defrule_for(rt.astype, "astype(x, dtype, copy=True)", tangent_from_adjoint=True,
+            x="g if s2s.is_float_dtype(dtype) else 0.0")
 defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")
 defrule_for(rt.stop_gradient, "stop_gradient(x)", nondiff=True)
 defrule_for(rt.copy, "copy(x)", x="g", x_dot="s2s.copy(x_dot)")
-defrule_for(rt.unshared, "unshared(value, where, deep, updated, *others)", value="g",
-            value_dot="value_dot").jvp["others"] = None  # the names it checks only steer it
+defrule_for(rt.unshared, "unshared(value, where, deep, updated, *others)", tangent_from_adjoint=True,
+            value="g").jvp["others"] = None  # the names it checks only steer it
 defrule_for(rt.setitem, "setitem(x, index, v)", structured=True,
             x_dot="s2s.setitem(s2s.dense_tangent(x_dot, x), index, 0.0)",
             v_dot="s2s.setitem(s2s.dense_tangent(0.0, x), index, v_dot)")

@@ -1,0 +1,123 @@
+"""Tangents derived from adjoints (`family(..., tangent_from_adjoint=True)`, or the keyword on one rule).
+
+Where a rule opts in, a parameter's tangent template defaults to its adjoint template with the Name `g`
+renamed `p_dot`; a rule writes a tangent only where it differs. These tests check, for every registered
+rule (and the call-site variants of the power rules and casts):
+- a derived tangent is exactly (ast.dump-equal, positions included) what writing it out would give;
+- an opted-in rule that writes a tangent writes one that differs from the derived one (else the template
+  is redundant and should go);
+- a rule that does not opt in derives nothing, so a rule with an adjoint and no tangent still has none.
+"""
+
+import ast
+import copy
+
+import pytest
+
+import s2s.rules as rules
+from s2s.rules import Rule, defrule, defrule_for, derived_tangent
+
+
+class _Rename(ast.NodeTransformer):
+    def __init__(self, name):
+        self.name = name
+
+    def visit_Name(self, node):
+        return ast.Name(id=self.name, ctx=node.ctx) if node.id == "g" else node
+
+
+def _renamed(adjoint: ast.expr, param: str) -> str:
+    """The adjoint with every Name `g` replaced by the Name `param_dot`, dumped (an AST-level derivation,
+    independent of `derived_tangent`'s text-level one)."""
+    return ast.dump(_Rename(param + "_dot").visit(copy.deepcopy(adjoint)))
+
+
+def _all_rules():
+    """Every registered rule, plus the rules its call-site variants give for a few literal arguments."""
+    seen = {}
+    for key, rule in rules._RULES.items():
+        label = key if isinstance(key, str) else f"{rule.name}@{id(rule)}"
+        seen[label] = rule
+        if rule.variant is not None:
+            for literal in (0, 2, -1, 0.5, "float32"):
+                at = rule.at_site({p: ast.Constant(literal) for p in rule.params})
+                if at is not rule:
+                    seen.setdefault(f"{label}[{literal!r}]", at)
+    return seen
+
+
+RULES = _all_rules()
+
+
+@pytest.mark.parametrize("label", sorted(RULES))
+def test_each_tangent_is_derived_or_differs(label):
+    rule: Rule = RULES[label]
+    for p in rule.derived:
+        assert rule.tangent_from_adjoint, (label, p)
+        assert p in rule.vjp and rule.jvp.get(p) is not None, (label, p)
+        assert ast.dump(rule.jvp[p]) == _renamed(rule.vjp[p], p), (label, p)
+    if not rule.tangent_from_adjoint:
+        assert rule.derived == (), label
+        return
+    for p, adjoint in rule.vjp.items():
+        assert p in rule.jvp, f"{label}: {p} has an adjoint and, opted in, must have a tangent"
+        if p not in rule.derived and rule.jvp[p] is not None:
+            assert ast.dump(rule.jvp[p]) != _renamed(adjoint, p), \
+                f"{label}: the tangent of {p} is its adjoint with g renamed: drop the {p}_dot template, it is derived"
+
+
+def test_the_elementwise_families_opt_in():
+    """The families that derive (a tangent written there only where it differs) and those that do not."""
+    by_name = {r.name: r for r in rules._RULES.values()}
+    for name in ("np.sin", "np.exp", "math.sin", "math.log", "usub", "np.add", "np.where"):
+        assert by_name[name].tangent_from_adjoint, name
+    for name in ("np.sum", "np.dot", "np.swapaxes", "np.flip", "sum", "grad_dot_a"):
+        assert not by_name[name].tangent_from_adjoint, name
+    assert by_name["np.sin"].derived == ("x",)
+    assert by_name["math.log"].derived == ("x", "base")
+    assert by_name["np.add"].derived == ()  # unbroadcast(g, x1) is not x1's tangent: written out
+
+
+def test_derived_template_is_the_written_one():
+    """Deriving gives the very template one would write: same AST, same positions."""
+    for param, adjoint, written in [
+        ("x", "g * np.cos(x)", "x_dot * np.cos(x)"),
+        ("x", "-g / np.sqrt(1 - x * x)", "-x_dot / np.sqrt(1 - x * x)"),
+        ("y", "g * ans * math.log(x) if x > 0 else 0.0", "y_dot * ans * math.log(x) if x > 0 else 0.0"),
+        ("val", "s2s.real_part(g, val)", "s2s.real_part(val_dot, val)"),
+        ("x", "g", "x_dot"),
+        ("x", "g.g + g", "x_dot.g + x_dot"),  # only the Name g: an attribute named g stays
+    ]:
+        assert derived_tangent(param, adjoint) == written
+        derived = ast.parse(derived_tangent(param, adjoint), mode="eval").body
+        assert ast.dump(derived, include_attributes=True) == \
+            ast.dump(ast.parse(written, mode="eval").body, include_attributes=True)
+
+
+def test_no_opt_in_no_tangent():
+    """Without the opt-in an adjoint alone gives no tangent (today's meaning kept); with it, one derived;
+    an explicit tangent always wins."""
+    plain = defrule("np.sin(x)", register=False, elementwise=True, tangent_from_adjoint=False, x="g * np.cos(x)")
+    assert "x" not in plain.jvp and plain.derived == ()
+    derived = defrule("np.sin(x)", register=False, tangent_from_adjoint=True, x="g * np.cos(x)")
+    assert ast.unparse(derived.jvp["x"]) == "x_dot * np.cos(x)" and derived.derived == ("x",)
+    written = defrule("np.sin(x)", register=False, tangent_from_adjoint=True, x="g * np.cos(x)", x_dot="x_dot")
+    assert ast.unparse(written.jvp["x"]) == "x_dot" and written.derived == ()
+    zero = defrule("np.copysign(x1, x2)", register=False, tangent_from_adjoint=True, zero=("x2",),
+                   x1="g * np.sign(x1)")
+    assert zero.jvp["x2"] is None and zero.derived == ("x1",)
+
+
+def test_defrule_for_does_not_derive_by_default():
+    def helper(x):
+        return x
+
+    key = rules._key(helper)
+    try:
+        rule = defrule_for(helper, "helper(x)", x="g")
+        assert "x" not in rule.jvp
+        rule = defrule_for(helper, "helper(x)", tangent_from_adjoint=True, x="g")
+        assert ast.unparse(rule.jvp["x"]) == "x_dot"
+    finally:
+        rules._RULES.pop(key, None)
+        rules._KEYED.pop(key, None)
