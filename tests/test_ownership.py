@@ -688,3 +688,16 @@ def enumerate_start_keyword(x):
 def test_enumerate_start_by_keyword():
     x = np.array([1.0, 2.0, 0.5])
     assert np.allclose(s2s.grad(enumerate_start_keyword)(x), numeric_grad(enumerate_start_keyword, x))
+
+
+def store_inside_tuple_target(x):
+    y = x * 1.0
+    a = y
+    y[0], b = x[1] * 5.0, 2.0
+    return np.sum(a * x) * b
+
+
+def test_a_store_inside_a_tuple_target_is_checked():
+    x = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(UnsupportedSyntaxError, match="in place"):
+        s2s.grad(store_inside_tuple_target)(x)

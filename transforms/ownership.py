@@ -148,6 +148,19 @@ def _loads(node, helpers=None) -> set[str]:
     return names
 
 
+def _store_targets(targets):
+    """The subscript and attribute targets among `targets`, also inside tuple and list targets."""
+    out = []
+    for t in targets:
+        if isinstance(t, ast.Tuple | ast.List):
+            out += _store_targets(t.elts)
+        elif isinstance(t, ast.Starred):
+            out += _store_targets([t.value])
+        elif not isinstance(t, ast.Name):
+            out.append(t)
+    return out
+
+
 def _root(node):
     """The name at the bottom of `a[i][j].b`, or None."""
     while isinstance(node, ast.Subscript | ast.Attribute | ast.Starred):
@@ -285,12 +298,12 @@ class _Analysis:
             self.check_call_effects(s.value, env, statement=s, bound=bound)
             value = self.pts(s.value, env)
             parts = self.parts(s.value, env)  # every right-hand side before any name is bound: `a, b = b, a`
-            for t in s.targets:
-                if not isinstance(t, ast.Name | ast.Tuple | ast.List | ast.Starred):
-                    self.update(s, t, env, bound, deep=False)
-                    root = _root(t)
-                    for site in env.get(root, ()):  # the container now holds the value
-                        self.contents.setdefault(site, set()).update(value)
+            for t in _store_targets(s.targets):  # `y[i] = v`, also inside `y[i], b = v, w`
+                self.update(s, t, env, bound, deep=False)
+                root = _root(t)
+                held = value if t in s.targets else self.elements(value)
+                for site in env.get(root, ()):  # the container now holds the value
+                    self.contents.setdefault(site, set()).update(held)
             for t in s.targets:
                 env, bound = self.assign_pattern(t, s.value, value, parts, env, bound)
             return env, bound
