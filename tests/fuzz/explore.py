@@ -40,8 +40,9 @@ def main(argv=None):
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(opts.start, opts.start + opts.count):
-            program = generate(RandomChooser(seed), **({"max_depth": 2, "max_stmts": 4} if opts.small else {}))
+            program = None
             try:
+                program = generate(RandomChooser(seed), **({"max_depth": 2, "max_stmts": 4} if opts.small else {}))
                 check_program(program, seed, pathlib.Path(tmp), stats)
                 kinds["ok"] += 1
             except Rejected as exc:
@@ -64,7 +65,7 @@ def main(argv=None):
                 key = f"{type(exc).__name__}: {str(exc).splitlines()[0][:80] if str(exc) else ''}"
                 first.setdefault(key, (seed, traceback.format_exc()))
                 if out:
-                    (out / f"error_{seed}.txt").write_text(traceback.format_exc() + "\n" + program.source())
+                    (out / f"error_{seed}.txt").write_text(traceback.format_exc() + "\n" + (program.source() if program else ""))
     print(f"{opts.count} programs in {time.time() - t0:.1f} s: {dict(kinds)}")
     print("autograd compared:", stats.get("autograd", 0), "autograd could not run:", stats.get("autograd_error", 0))
     for e in sorted(stats.get("autograd_errors", ()))[:20]:

@@ -1337,11 +1337,13 @@ class Generator:
         if s == ():
             return [("{0}[...]", (), True, True), ("np.asarray({0})", (), True, True), ("{0}[()]", (), False, False)]
         n = size_of(s)
-        out = [("{0}[...]", s, True, True), ("{0}[None]", (1,) + s, True, True), ("np.asarray({0})", s, True, True),
+        out = [("{0}[...]", s, True, True), ("np.asarray({0})", s, True, True),
                ("{0}.reshape(-1)", (n,), True, True), ("np.reshape({0}, (%d,))" % n, (n,), True, True),
                ("{0}[::-1]", s, True, True)]
         if s[0] > 1:
             out.append(("{0}[1:]", (s[0] - 1,) + s[1:], True, True))
+        if len(s) == 1:  # (the generator writes arrays of at most two dimensions)
+            out.append(("{0}[None]", (1,) + s, True, True))
         if len(s) == 2:
             out += [("{0}.T", s[::-1], True, True), ("np.transpose({0})", s[::-1], True, True),
                     ("{0}[0]", s[1:], True, True), ("{0}[:, 0]", (s[0],), True, True)]
