@@ -10,8 +10,6 @@ ctx().unsupported, so aliasing can never produce a wrong derivative.
 from __future__ import annotations
 
 import ast
-import inspect
-import textwrap
 
 import numpy as np
 
@@ -196,12 +194,9 @@ def _check_callee_updates(pf, s, call, later, in_loop, views):
 def _updated_params_of(callee) -> frozenset:
     """Parameters `callee` may update in place: directly, through an alias or a view, or through a
     function it calls (transforms/ownership.py), plus the syntactic scan below for what it cannot read."""
-    from .desugar import callee_summary
+    from .desugar import _parsed, callee_summary
     summary = callee_summary(callee)
-    lines, _ = inspect.getsourcelines(callee.__code__)
-    module = ast.parse(textwrap.dedent("".join(lines)))
-    tree = next(n for n in ast.walk(module) if isinstance(n, ast.FunctionDef) and n.name == callee.__code__.co_name)
-    syntactic = frozenset(_params_updated_in_place(tree))
+    syntactic = frozenset(_params_updated_in_place(_parsed(callee).tree))  # the parse the summary used
     return syntactic | summary.updated_params if summary is not None else syntactic
 
 

@@ -49,7 +49,6 @@ _CONTAINER_BUILTINS = {list, tuple, dict, sorted, reversed, zip, enumerate, map,
 _VALUE_BUILTINS = {len, range, int, float, bool, complex, abs, round, sum, str, repr, print, isinstance, type,
                    hash, id, divmod, pow, any, all}
 _PURE_BUILTINS = {print, len, isinstance, repr, str, format, sorted, min, max}
-_VIEW_ATTRIBUTES = {"T", "real", "imag", "flat", "mT", "base"}
 _VIEW_METHODS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "view", "diagonal", "get", "pop",
                  "values", "items", "keys", "__getitem__", "item"}
 _FRESH_METHODS = {"astype", "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "dot",
