@@ -328,6 +328,8 @@ def main(argv=None):
                         help="threads for NumPy's BLAS, PyTorch and XLA (default 1; read when run as a script)")
     parser.add_argument("--peers", default=",".join(peer_set.PEERS),
                         help="comma-separated peers to try (default: all); empty for none")
+    parser.add_argument("--only", default="",
+                        help="comma-separated substrings: run only the problems whose name contains one of them")
     opts = parser.parse_args(argv)
     opts.rounds = opts.rounds or (9 if opts.quick else 41)
     # short batches: on a shared machine a batch that fits in one scheduler time slice is often
@@ -351,7 +353,11 @@ def main(argv=None):
     print(f"s2s {getattr(s2s, '__version__', '?')}; peers: {', '.join(versions) or ('none installed' if requested else 'none requested')}; "
           f"threads per library: {threads}; JAX and PyTorch on the CPU; all float64")
 
-    rows = [run_problem(p, peer_names, opts, notes) for p in problem_set.problems(scale)]
+    chosen = [p for p in problem_set.problems(scale)
+              if not opts.only or any(part in p.name for part in opts.only.split(",") if part)]
+    if not chosen:
+        parser.error(f"--only {opts.only!r} matches no problem")
+    rows = [run_problem(p, peer_names, opts, notes) for p in chosen]
     print_tables(rows, peer_names, opts, notes)
 
     # short timeit batches (about 3 ms), many of them: the min is the call's uncontended cost
