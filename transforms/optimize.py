@@ -10,8 +10,10 @@
    inlined, the loss value not computed when only the gradient is needed.
 5. `tape`: values saved on the tape but restored where nothing reads them are
    not saved at all (the per-place refinement of the to-be-recorded analysis).
-6. For shape-specialised code, adjoint arrays that are certainly their own are
-   accumulated in place (`W_bar += e`) instead of copied at each step.
+6. For shape-specialised code, the adjoints of index reads go into an adjoint
+   array of its own in place (`P_bar[i] += t_bar`, `transforms/index_adjoints.py`),
+   and adjoint arrays that are certainly their own are accumulated in place
+   (`W_bar += e`) instead of copied at each step.
 
 The activity analysis (no adjoint for what needs none), the to-be-recorded
 analysis (tape only overwritten values the backward sweep reads) and the
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from . import specialize
 from .copyprop import propagate_copies
 from .dce import eliminate_dead_code
+from .index_adjoints import accumulate_index_adjoints
 from .simplify import simplify
 from .tape import drop_unread_restores
 from .zeros import drop_zero_accumulations
@@ -72,6 +75,14 @@ def _specialize(c: Code) -> Code:
     return c
 
 
+def _copyprop_again(c: Code) -> Code:
+    """The rewrites leave copies (`g = v_bar` where `unbroadcast(v_bar, v)` was): propagate, drop, infer again."""
+    if c.shapes is not None:
+        c.fdef = eliminate_dead_code(propagate_copies(c.fdef, c.removable - set(c.adjoints)), c.removable)
+        c.inferred = c.shapes.shapes(c.fdef)
+    return c
+
+
 def _logistic(c: Code) -> Code:
     if c.shapes is not None and specialize.logistic(c.fdef, c.inferred, c.removable, c.shapes.np_name):
         c.fdef = eliminate_dead_code(c.fdef, c.removable)  # the logaddexp that nothing reads now
@@ -80,6 +91,12 @@ def _logistic(c: Code) -> Code:
 
 def _tape(c: Code) -> Code:
     c.fdef = drop_unread_restores(c.fdef, c.stack)
+    return c
+
+
+def _index_adjoints(c: Code) -> Code:
+    if c.shapes is not None and c.shapes.float64_only:  # (the adjoint array is float64)
+        c.fdef = accumulate_index_adjoints(c.fdef, c.inferred, set(c.adjoints), c.shapes.np_name)
     return c
 
 
@@ -98,8 +115,10 @@ STEPS = [
     ("zeros", _zeros),
     ("specialize", _specialize),
     ("dce again", _dce),
+    ("copyprop again", _copyprop_again),
     ("logistic", _logistic),
     ("tape", _tape),
+    ("index adjoints in place", _index_adjoints),
     ("accumulate in place", _in_place),
 ]
 

@@ -3,10 +3,21 @@
 Given the shape of each parameter (`()` for a number, the array's shape for
 an array), `Shapes` gives every local name the one shape all its assignments
 produce, or `None` where that is not certain: assignments that disagree, a
-call it does not know, anything not an array or a number. Inference is flow
-insensitive (one shape per name for the whole function, the join of all its
-assignments, iterated to a fixed point through loops), so a shape it reports
-holds wherever the name is read.
+call it does not know, anything not an array or a number. Two layers:
+
+- `env`, flow insensitive: one shape per name for the whole function, the join
+  of all its assignments (iterated to a fixed point through loops), which holds
+  wherever the name is read;
+- facts per program point, flow sensitive: the statements are walked in order
+  (both branches of an `if` joined, a loop iterated to a fixed point at its
+  head), so `v = 0.0` before a loop and `v = v + a` inside it give `v` the shape
+  it has at each read. `of(name_node)` gives the fact at that read when there is
+  one, else `env`'s.
+
+The tape's restores (`v = stack.pop()`) give back a value saved from an earlier
+assignment of the same name, so they take the name's flow-insensitive shape, and
+the tape's placeholders (`v = t = None`) are never read as values. A tuple
+(`t = x0, 0.0`, `x.shape`) has a `Seq` of item shapes: `t[0]` has the first.
 
 A shape of `()` may be a Python number, and the runtime treats the number
 0.0 as a zero of any shape; rules over runtime helpers therefore only claim a
@@ -29,6 +40,8 @@ from .context import ctx
 from .names import assigned_names
 
 _SCALAR_BUILTINS = {len, float, int, abs, round, bool}
+# array creation from a shape: the function -> how many positional arguments it takes (shape first)
+_CREATION = {np.zeros: 2, np.ones: 2, np.empty: 2, np.full: 3}
 
 
 def broadcast(*shapes):
@@ -78,6 +91,48 @@ def _literal(node, default):
 _NOT_LITERAL = object()
 
 
+class Seq:
+    """The shape of a tuple: the shapes of its items (each a shape or None)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items):
+        self.items = tuple(items)
+
+    def __eq__(self, other):
+        return isinstance(other, Seq) and other.items == self.items
+
+    def __hash__(self):
+        return hash(("Seq", self.items))
+
+    def __repr__(self):
+        return f"Seq{self.items!r}"
+
+
+def _array(shape):
+    """`shape` if it is an array's or a number's shape (not a tuple's), else None."""
+    return shape if isinstance(shape, tuple) else None
+
+
+def _join_shapes(a, b):
+    if a == b:
+        return a
+    if isinstance(a, Seq) and isinstance(b, Seq) and len(a.items) == len(b.items):
+        return Seq(_join_shapes(x, y) for x, y in zip(a.items, b.items))
+    return None
+
+
+_UNBOUND = object()  # a name not yet assigned on some path (a read there would raise NameError)
+
+
+def _join_states(a, b):
+    out = {}
+    for name in a.keys() | b.keys():
+        x, y = a.get(name, _UNBOUND), b.get(name, _UNBOUND)
+        out[name] = y if x is _UNBOUND else x if y is _UNBOUND else _join_shapes(x, y)
+    return out
+
+
 class Shapes:
     """Shapes of the names of one generated function (`self.env`) and of its expressions (`of`)."""
 
@@ -111,15 +166,48 @@ class Shapes:
         for n in loops:
             if isinstance(n.target, ast.Name) and self._is_range(n.iter):
                 range_loops[n.target.id] = range_loops.get(n.target.id, 0) + 1
-        # an int: a name bound only ever by loops over ranges
+        # an int: a name bound only ever by loops over ranges, or by int arithmetic on ints (`i2 = i + 1`)
         self.ints = {name for name, count in range_loops.items()
                      if self._bindings.get(name) == count and name not in params_bound}
+        self._int_arithmetic(range_loops, params_bound)
         self.env = dict(params)
         self._params = set(params)
+        self.at = {}
         self._infer(fdef)
+        self.at = {}  # id(Name node read) -> (the node, its shape there): the facts per program point
+        self.blame = {}  # name -> the first statement whose value's shape is unknown (for notes in the code)
+        self._flow(fdef)
         self.reals = self._real_names(kinds or {})
 
     # ---- names -----------------------------------------------------------
+    def _int_arithmetic(self, range_loops, params_bound):
+        """Add to `ints` the names whose every binding is `+`, `-`, `*`, `//` or `%` of ints and int literals."""
+        candidates = {n for n, values in self._assigned_values.items()
+                      if n not in params_bound and n not in range_loops and values
+                      and all(v is not None for v in values)
+                      and self._bindings.get(n) == len(values)}
+        while True:
+            drop = {n for n in candidates
+                    if not all(self._int_expr(v, self.ints | candidates) or self._is_pop(v)
+                               or (isinstance(v, ast.Constant) and v.value is None and n in self.restored)
+                               for v in self._assigned_values[n])}
+            if not drop:
+                break
+            candidates -= drop
+        self.ints |= candidates
+
+    def _int_expr(self, node, ints):
+        if isinstance(node, ast.Constant):
+            return type(node.value) is int
+        if isinstance(node, ast.Name):
+            return node.id in ints and node.id in self.local
+        if isinstance(node, ast.BinOp):
+            return isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod) \
+                and self._int_expr(node.left, ints) and self._int_expr(node.right, ints)
+        if isinstance(node, ast.UnaryOp):
+            return isinstance(node.op, ast.USub | ast.UAdd) and self._int_expr(node.operand, ints)
+        return False
+
     def _infer(self, fdef):
         for _ in range(12):
             before = dict(self.env)
@@ -129,6 +217,116 @@ class Shapes:
         for name in list(self.env):  # no fixed point in time: claim nothing beyond the parameters
             if name not in self._params:
                 self.env[name] = None
+
+    # ---- facts per program point ----------------------------------------------
+    def _flow(self, fdef):
+        state = {p: shape for p, shape in self.env.items() if p in self._params}
+        self._flow_block(fdef.body, state)
+
+    def _record(self, node, state):
+        """The facts at the reads of `node` (an expression, or a statement's own expressions)."""
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in self.local:
+                shape = state.get(n.id, _UNBOUND)
+                self.at[id(n)] = (n, self.env.get(n.id) if shape is _UNBOUND else shape)
+
+    def _flow_block(self, stmts, state):
+        for s in stmts:
+            state = self._flow_stmt(s, state)
+        return state
+
+    def _flow_loop(self, s, state, head):
+        """A loop: iterate the body from the join of the entry and the end of the body."""
+        entry = state
+        for _ in range(12):
+            self._record_head(s, head, state)
+            end = self._flow_block(s.body, dict(state))
+            joined = _join_states(entry, end)
+            if joined == state:
+                break
+            state = joined
+        else:  # no fixed point in time: what the loop assigns is unknown from here on
+            state = dict(state)
+            for name in assigned_names(ast.Module(body=s.body, type_ignores=[])):
+                state[name] = None
+            self._record_head(s, head, state)
+            self._flow_block(s.body, dict(state))
+        return self._flow_block(s.orelse, state)
+
+    def _record_head(self, s, head, state):
+        if isinstance(s, ast.While):
+            self._record(s.test, state)
+        if head is not None:
+            state[head[0]] = head[1]
+
+    def _flow_stmt(self, s, state):
+        if isinstance(s, ast.Assign):
+            self._record(s.value, state)
+            for t in s.targets:
+                if not isinstance(t, ast.Name):
+                    self._record(t, state)
+            return self._flow_assign(s, state)
+        if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
+            self._record(s.value, state)
+            self._record(ast.Name(id=s.target.id, ctx=ast.Load()), state)
+            state = dict(state)
+            state[s.target.id] = broadcast(_array(state.get(s.target.id, self.env.get(s.target.id))),
+                                           _array(self.of(s.value, state)))
+            return state
+        if isinstance(s, ast.For):
+            self._record(s.iter, state)
+            if isinstance(s.target, ast.Name) and s.target.id in self.ints:
+                head = (s.target.id, ())
+            else:
+                head = None
+                state = dict(state)
+                for name in assigned_names(s.target):
+                    state[name] = None
+            return self._flow_loop(s, state, head)
+        if isinstance(s, ast.While):
+            self._record(s.test, state)
+            return self._flow_loop(s, state, None)
+        if isinstance(s, ast.If):
+            self._record(s.test, state)
+            return _join_states(self._flow_block(s.body, dict(state)), self._flow_block(s.orelse, dict(state)))
+        if isinstance(s, ast.Expr | ast.Return | ast.Assert):
+            self._record(s, state)
+            return state
+        if isinstance(s, ast.Pass) or type(s).__name__ == "Comment":
+            return state
+        state = dict(state)  # nested functions, with, try, ...: their reads get the flow-insensitive shapes
+        for name in assigned_names(s):
+            state[name] = None
+        return state
+
+    def _flow_assign(self, s, state):
+        state = dict(state)
+        if self._is_pop(s.value):  # a restore: a value saved from an earlier assignment of the same names
+            for t in s.targets:
+                for name in assigned_names(t):
+                    state[name] = self.env.get(name)
+            return state
+        if isinstance(s.value, ast.Constant) and s.value.value is None \
+                and all(isinstance(t, ast.Name) and t.id in self.restored for t in s.targets):
+            return state  # a placeholder for the tape (`t = t2 = None`), never read as a value
+        value = self.of(s.value, state)
+        for t in s.targets:
+            self._bind(t, value, state, s)
+        return state
+
+    def _bind(self, target, value, state, stmt):
+        if isinstance(target, ast.Name):
+            state[target.id] = value
+            if value is None and target.id not in self.blame:
+                self.blame[target.id] = stmt
+        elif isinstance(target, ast.Tuple | ast.List):
+            items = value.items if isinstance(value, Seq) and len(value.items) == len(target.elts) \
+                and not any(isinstance(e, ast.Starred) for e in target.elts) else None
+            for k, e in enumerate(target.elts):
+                self._bind(e, None if items is None else items[k], state, stmt)
+        elif isinstance(target, ast.Starred):
+            for name in assigned_names(target):
+                state[name] = None
 
     # ---- real floating-point values -----------------------------------------
     def _real_names(self, kinds):
@@ -161,26 +359,44 @@ class Shapes:
             return isinstance(node.op, ast.USub | ast.UAdd) and self.real(node.operand, reals)
         if isinstance(node, ast.Attribute):
             return node.attr == "T" and self.real(node.value, reals)
+        if isinstance(node, ast.Subscript):
+            return self._real_item(node, reals)
         if isinstance(node, ast.Call) and not node.keywords:
             obj = self.callee(node)
+            if obj in (np.zeros, np.ones, np.empty) and len(node.args) == 1:
+                return True  # float64 unless a dtype is given
+            if obj in (np.outer, np.matmul, np.dot) and len(node.args) == 2:
+                return all(self.real(a, reals) for a in node.args)
             if not ctx().fact(obj, "real"):  # the rule says: real floats in, real floats out, never raises
                 return False
             return bool(node.args) and all(self.real(a, reals) or _int_literal(a) for a in node.args) \
                 and any(self.real(a, reals) for a in node.args)
         return False
 
+    def _real_item(self, node, reals):
+        """`x[i]` of a real array, or `t[k]` of a name only ever bound to tuples whose item k is real."""
+        if self.real(node.value, reals):
+            return True
+        if not (isinstance(node.value, ast.Name) and node.value.id in self.local and node.value.id not in self._params
+                and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int):
+            return False
+        values, k = self._assigned_values.get(node.value.id), node.slice.value
+        return bool(values) and all(isinstance(v, ast.Tuple) and -len(v.elts) <= k < len(v.elts)
+                                    and not isinstance(v.elts[k], ast.Starred) and self.real(v.elts[k], reals)
+                                    for v in values)
+
     def _join(self, name, shape):
         if name not in self.env:
             self.env[name] = shape
         elif self.env[name] != shape:
-            self.env[name] = None
+            self.env[name] = _join_shapes(self.env[name], shape)
 
     def _block(self, stmts):
         for s in stmts:
             if isinstance(s, ast.Assign):
                 self._assign(s)
             elif isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
-                self._join(s.target.id, broadcast(self.env.get(s.target.id), self.of(s.value)))
+                self._join(s.target.id, broadcast(_array(self.env.get(s.target.id)), _array(self.of(s.value))))
             elif isinstance(s, ast.For):
                 if isinstance(s.target, ast.Name) and s.target.id in self.ints:
                     self._join(s.target.id, ())
@@ -225,42 +441,68 @@ class Shapes:
         if isinstance(s.value, ast.Constant) and s.value.value is None \
                 and all(isinstance(t, ast.Name) and t.id in self.restored for t in s.targets):
             return  # a placeholder for the tape (`t = t2 = None`), never read as a value
-        if len(s.targets) != 1 or not isinstance(s.targets[0], ast.Name):
-            for t in s.targets:
-                if not isinstance(t, ast.Subscript | ast.Attribute):
-                    self._unknown(t)
-            return
-        name, value = s.targets[0].id, s.value
-        if self._is_pop(value):
+        if self._is_pop(s.value):
             return  # restores an earlier value of the same name
-        self._join(name, self.of(value))
+        value = self.of(s.value)
+        for t in s.targets:
+            self._join_target(t, value)
+
+    def _join_target(self, target, value):
+        if isinstance(target, ast.Name):
+            self._join(target.id, value)
+        elif isinstance(target, ast.Tuple | ast.List) and isinstance(value, Seq) \
+                and len(value.items) == len(target.elts) and not any(isinstance(e, ast.Starred) for e in target.elts):
+            for e, item in zip(target.elts, value.items):
+                self._join_target(e, item)
+        elif not isinstance(target, ast.Subscript | ast.Attribute):
+            self._unknown(target)
 
     # ---- expressions -----------------------------------------------------
     def of(self, node, env=None):
-        """The shape of expression `node`, or None when not certain."""
-        env = self.env if env is None else env
+        """The shape of expression `node`, or None when not certain.
+
+        Without `env` a name read has the fact at its program point (or the flow-insensitive
+        shape where there is none); with `env` (name -> shape) it has env's.
+        """
         if isinstance(node, ast.Constant):
             v = node.value
             return () if isinstance(v, int | float | bool) else None
         if isinstance(node, ast.Name):
-            return env.get(node.id) if node.id in self.local else None
+            if node.id not in self.local:
+                return None
+            if env is None:
+                fact = self.at.get(id(node))
+                if fact is not None and fact[0] is node:
+                    return fact[1]
+                return self.env.get(node.id)
+            return env.get(node.id)
+        if isinstance(node, ast.Tuple):
+            if any(isinstance(e, ast.Starred) for e in node.elts):
+                return None
+            return Seq(self.of(e, env) for e in node.elts)
         if isinstance(node, ast.BinOp):
-            left, right = self.of(node.left, env), self.of(node.right, env)
+            left, right = self._arr(node.left, env), self._arr(node.right, env)
             if isinstance(node.op, ast.MatMult):
                 return matmul(left, right)
             return broadcast(left, right)
         if isinstance(node, ast.UnaryOp):
-            inner = self.of(node.operand, env)
+            inner = self._arr(node.operand, env)
             return inner if not isinstance(node.op, ast.Not) or inner == () else None
         if isinstance(node, ast.Compare):
-            return broadcast(self.of(node.left, env), *(self.of(c, env) for c in node.comparators))
+            return broadcast(self._arr(node.left, env), *(self._arr(c, env) for c in node.comparators))
         if isinstance(node, ast.IfExp):
             body, orelse = self.of(node.body, env), self.of(node.orelse, env)
             return body if body == orelse else None
         if isinstance(node, ast.Attribute):
+            inner = self._arr(node.value, env)
+            if inner is None:
+                return None
             if node.attr == "T":
-                inner = self.of(node.value, env)
-                return None if inner is None else inner[::-1]
+                return inner[::-1]
+            if node.attr == "shape" and self._is_array_expr(node.value, env):
+                return Seq(() for _ in inner)
+            if node.attr in ("ndim", "size") and self._is_array_expr(node.value, env):
+                return ()
             return None
         if isinstance(node, ast.Subscript):
             return self._subscript(node, env)
@@ -268,18 +510,47 @@ class Shapes:
             return self._call(node, env)
         return None
 
+    def _arr(self, node, env):
+        """The shape of `node` when it is an array's or a number's (not a tuple's), else None."""
+        return _array(self.of(node, env))
+
+    def _is_array_expr(self, node, env):
+        """`.shape` / `.ndim` / `.size` of a value of known non-scalar shape: an array (a number has none)."""
+        shape = self._arr(node, env)
+        return shape is not None and shape != ()
+
     def _subscript(self, node, env):
         base = self.of(node.value, env)
+        if isinstance(base, Seq):  # an item of a tuple, by a literal position
+            if isinstance(node.slice, ast.Constant) and type(node.slice.value) is int \
+                    and -len(base.items) <= node.slice.value < len(base.items):
+                return base.items[node.slice.value]
+            return None
         index = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         if base is None or len(index) > len(base):
             return None
         for i in index:  # integers only: a slice, an array or a bool index changes shapes otherwise
             if isinstance(i, ast.Constant) and type(i.value) is int:
                 continue
-            if isinstance(i, ast.Name) and i.id in self.ints and env.get(i.id) == ():
+            if isinstance(i, ast.Name) and i.id in self.ints and self.of(i, env) == ():
                 continue
             return None
         return base[len(index):]
+
+    def value_of(self, node, env=None):
+        """The int or tuple of ints `node` certainly evaluates to here (a literal, `x.shape`, `x.shape[k]`), or None."""
+        if isinstance(node, ast.Constant):
+            return node.value if type(node.value) is int else None
+        if isinstance(node, ast.Tuple):
+            items = [self.value_of(e, env) for e in node.elts]
+            return tuple(items) if all(type(i) is int for i in items) else None
+        if isinstance(node, ast.Attribute) and node.attr == "shape" and self._is_array_expr(node.value, env):
+            return self._arr(node.value, env)
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int:
+            base = self.value_of(node.value, env)
+            if isinstance(base, tuple) and -len(base) <= node.slice.value < len(base):
+                return base[node.slice.value]
+        return None
 
     def callee(self, node):
         """The object a call's function expression denotes, or None (a local, or not a dotted name)."""
@@ -307,15 +578,22 @@ class Shapes:
         if helper is not None:
             return self._helper(helper, args, env)
         if obj is np.matmul or obj is np.dot:  # (np.matmul is a ufunc too, but not an elementwise one)
-            return matmul(*(self.of(a, env) for a in args)) if len(args) == 2 and not kw else None
+            return matmul(*(self._arr(a, env) for a in args)) if len(args) == 2 and not kw else None
         if isinstance(obj, np.ufunc):
             if kw or len(args) != obj.nin or obj.nout != 1 or obj.signature is not None:
                 return None
-            return broadcast(*(self.of(a, env) for a in args))
+            return broadcast(*(self._arr(a, env) for a in args))
         if hashable(obj) and obj in _SCALAR_BUILTINS and obj is getattr(builtins, obj.__name__, None):
             if obj is len:
                 return ()
             return () if len(args) == 1 and not kw and self.of(args[0], env) == () else None
+        if hashable(obj) and obj in _CREATION and 1 <= len(args) <= _CREATION[obj] and set(kw) <= {"dtype"}:
+            shape = self.value_of(args[0], env)  # np.zeros(32), np.zeros((n, 3)), np.ones(x.shape)
+            if type(shape) is int:
+                shape = (shape,)
+            if isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape):
+                return shape
+            return None
         if ctx().fact(obj, "reduction"):
             if len(args) < 1 or len(args) > 2 or set(kw) - {"axis", "keepdims"}:
                 return None
@@ -323,18 +601,24 @@ class Shapes:
             keepdims = _literal(kw.get("keepdims"), False)
             if axis is _NOT_LITERAL or keepdims is _NOT_LITERAL:
                 return None
-            return _reduced(self.of(args[0], env), axis, keepdims)
+            return _reduced(self._arr(args[0], env), axis, keepdims)
+        if obj is np.linalg.norm and 1 <= len(args) <= 3 and set(kw) <= {"ord", "axis", "keepdims"}:
+            axis = _literal(args[2] if len(args) > 2 else kw.get("axis"), None)
+            keepdims = _literal(kw.get("keepdims"), False)
+            if axis is _NOT_LITERAL or keepdims is _NOT_LITERAL:
+                return None
+            return _reduced(self._arr(args[0], env), axis, keepdims)
         if obj is np.outer and len(args) == 2 and not kw:
-            a, b = (self.of(x, env) for x in args)
+            a, b = (self._arr(x, env) for x in args)
             return None if a is None or b is None else (int(np.prod(a)), int(np.prod(b)))
         if obj is np.where and len(args) == 3 and not kw:
-            return broadcast(*(self.of(a, env) for a in args))
+            return broadcast(*(self._arr(a, env) for a in args))
         if obj in (np.zeros_like, np.ones_like) and len(args) == 1 and not kw:
-            return self.of(args[0], env)
+            return self._arr(args[0], env)
         return None
 
     def _helper(self, name, args, env):
-        shapes = [self.of(a, env) for a in args]
+        shapes = [self._arr(a, env) for a in args]
         g = shapes[0] if shapes else None
         array_g = g is not None and g != ()  # not a Python number: not the symbolic zero
         if name == "unbroadcast" and len(args) == 2:
@@ -349,6 +633,8 @@ class Shapes:
             target = shapes[1] if name == "grad_matmul_a" else shapes[2]
             return target if array_g and target not in (None, ()) else None
         if name == "add" and len(args) == 2:
+            if g == () and shapes[1] == ():  # numbers (a list or a record has no shape): their sum
+                return ()
             return broadcast(*shapes) if array_g and shapes[1] not in (None, ()) else None
         if name == "copy" and len(args) == 1:
             return g

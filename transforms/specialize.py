@@ -34,7 +34,7 @@ from .shapes import Shapes, hashable
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
-                         "copy")
+                         "copy", "getitem_grad", "grad_norm", "grad_extreme")
 
 
 def runtime_helpers() -> dict:
@@ -139,7 +139,7 @@ class _Rewrite(ast.NodeTransformer):
             return node if n is None else ast.Constant(n)
         if name == "expand_reduced" and len(args) == 4 and shapes[0] is not None and shapes[0] == shapes[1]:
             return args[0]
-        if name == "add" and len(args) == 2 and all(s not in (None, ()) for s in shapes):
+        if name == "add" and len(args) == 2 and (all(s not in (None, ()) for s in shapes) or shapes == [(), ()]):
             return ast.BinOp(left=args[0], op=ast.Add(), right=args[1])
         if name in ("grad_matmul_a", "grad_matmul_b") and len(args) == 3:
             return self._matmul_adjoint(name, node, args, shapes)

@@ -1,0 +1,148 @@
+"""Adjoints of index reads accumulated in place into an adjoint array the function owns.
+
+The reverse pass writes the adjoint of a read `t = P[i]` as
+`P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar, P, i))`: a fresh array of P's
+shape per read, then a copy to add it. In a loop over the rows of `P` that makes
+the gradient cost grow like rows x size instead of like the primal. Where the
+shapes are known, `P_bar` becomes an array of its own (`P_bar = np.zeros(S)`)
+and each read's adjoint goes into it in place:
+
+    P_bar[i] += t_bar                 # i an int, a slice, or a tuple of those
+    np.add.at(P_bar, idx, t_bar)      # any other index (repeated fancy indices add up)
+
+That is what `getitem_grad` computes (zeros, then `np.add.at`), added to `P_bar`:
+the same numbers. It is done only where it is certainly the same:
+
+- `P` is a name with a known non-scalar shape holding float64 values (the code is
+  specialised to float64 arguments), so `P_bar` is a float64 array of that shape;
+- every assignment to `P_bar` is its one `P_bar = 0.0` at the top of the function
+  or an accumulation `P_bar = s2s.add(P_bar, e)` / `P_bar = P_bar + e`, where `e`
+  does not read `P_bar` and is a `getitem_grad` of `P` or has P's shape or `()`;
+- `P_bar` is read nowhere else but in the final `return` (so no one else holds its
+  array, and updating it in place is not seen by anything but the result);
+- the code has no complex literal and no nested function (a pullback).
+
+A complex adjoint cannot go into the float64 array: NumPy raises then (it does not
+drop the imaginary part), so no wrong number can come out of it.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .names import load, store
+
+
+def _helper_call(node, shapes, name):
+    return isinstance(node, ast.Call) and not node.keywords and shapes.helpers.get(shapes.callee(node)) == name
+
+
+def _reads(node, name):
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+
+
+def _basic(index, shapes):
+    """An index that selects each element at most once: ints, slices of ints, or a tuple of those."""
+    if isinstance(index, ast.Tuple):
+        return all(_basic(e, shapes) and not isinstance(e, ast.Tuple) for e in index.elts)
+    if isinstance(index, ast.Slice):
+        return all(p is None or _int(p, shapes) for p in (index.lower, index.upper, index.step))
+    return _int(index, shapes)
+
+
+def _int(node, shapes):
+    if isinstance(node, ast.Constant):
+        return type(node.value) is int
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _int(node.operand, shapes)
+    return isinstance(node, ast.Name) and node.id in shapes.ints and shapes.of(node) == ()
+
+
+def _increment(stmt, name):
+    """`e` of `name = s2s.add(name, e)` or `name = name + e` (as an Assign), else None."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+            and stmt.targets[0].id == name):
+        return None
+    v = stmt.value
+    if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) and isinstance(v.left, ast.Name) and v.left.id == name:
+        return v.right
+    if isinstance(v, ast.Call) and len(v.args) == 2 and not v.keywords and isinstance(v.args[0], ast.Name) \
+            and v.args[0].id == name and isinstance(v.func, ast.Attribute) and v.func.attr == "add":
+        return v.args[1]
+    return None
+
+
+def accumulate_index_adjoints(fdef: ast.FunctionDef, shapes, adjoints: set, np_name: str) -> ast.FunctionDef:
+    """Rewrite the index adjoints of every qualifying `P_bar` (see the module doc); returns `fdef`."""
+    nodes = list(ast.walk(fdef))
+    if any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in nodes) or \
+            any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in nodes if n is not fdef):
+        return fdef
+    for name in sorted(adjoints):
+        _rewrite_one(fdef, nodes, name, shapes, np_name)
+    return ast.fix_missing_locations(fdef)
+
+
+def _rewrite_one(fdef, nodes, name, shapes, np_name):
+    stores = [n for n in nodes if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
+    assigns = [n for n in nodes if isinstance(n, ast.Assign) and any(t in stores for t in n.targets)]
+    if len(assigns) != len(stores) or any(len(a.targets) != 1 for a in assigns):
+        return  # a tuple target, a loop variable, an augmented assignment...
+    inits = [a for a in assigns if isinstance(a.value, ast.Constant) and type(a.value.value) is float
+             and a.value.value == 0.0]
+    if len(inits) != 1 or inits[0] not in fdef.body:
+        return
+    steps = [a for a in assigns if a is not inits[0]]
+    index_steps, other_steps, base = [], [], None
+    for a in steps:
+        e = _increment(a, name)
+        if e is None or _reads(e, name):
+            return
+        if _helper_call(e, shapes, "getitem_grad") and len(e.args) == 3 and isinstance(e.args[1], ast.Name):
+            if base is None:
+                base = e.args[1].id
+            if e.args[1].id != base or _reads(e.args[2], name):
+                return
+            index_steps.append(a)
+        else:
+            other_steps.append(a)
+    if not index_steps:
+        return
+    shape = shapes.env.get(base) if base in shapes.local else None
+    if not isinstance(shape, tuple) or shape == () or base not in shapes.reals or base in shapes.restored:
+        return
+    if any(shapes.of(_increment(a, name)) not in (shape, ()) for a in other_steps):
+        return
+    # the only other reads: the return statement
+    own = {id(n) for a in steps for n in ast.walk(a)}
+    returns = {id(n) for r in nodes if isinstance(r, ast.Return) for n in ast.walk(r)}
+    if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) and id(n) not in own
+           and id(n) not in returns for n in nodes):
+        return
+    init = inits[0]
+    init.value = ast.Call(func=ast.Attribute(value=load(np_name), attr="zeros", ctx=ast.Load()),
+                          args=[ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load())], keywords=[])
+    for a in index_steps:
+        g, _, index = _increment(a, name).args
+        if _basic(index, shapes):
+            new = ast.AugAssign(target=ast.Subscript(value=load(name), slice=index, ctx=ast.Store()), op=ast.Add(),
+                                value=g)
+        else:
+            add_at = ast.Attribute(value=ast.Attribute(value=load(np_name), attr="add", ctx=ast.Load()), attr="at",
+                                   ctx=ast.Load())
+            new = ast.Expr(value=ast.Call(func=add_at, args=[load(name), index, g], keywords=[]))
+        _replace_stmt(fdef, a, ast.copy_location(new, a))
+    for a in other_steps:
+        _replace_stmt(fdef, a, ast.copy_location(
+            ast.AugAssign(target=store(name), op=ast.Add(), value=_increment(a, name)), a))
+
+
+def _replace_stmt(tree, old, new):
+    for node in ast.walk(tree):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                for i, s in enumerate(block):
+                    if s is old:
+                        block[i] = new
+                        return
