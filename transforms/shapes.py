@@ -172,6 +172,7 @@ class Shapes:
         self._int_arithmetic(range_loops, params_bound)
         self.env = dict(params)
         self._params = set(params)
+        self._valuing = set()  # names whose value `value_of` is finding (a cycle claims nothing)
         self.at = {}
         self._infer(fdef)
         self.at = {}  # id(Name node read) -> (the node, its shape there): the facts per program point
@@ -550,6 +551,17 @@ class Shapes:
             base = self.value_of(node.value, env)
             if isinstance(base, tuple) and -len(base) <= node.slice.value < len(base):
                 return base[node.slice.value]
+        if isinstance(node, ast.Name) and node.id in self.local and node.id not in self._params \
+                and node.id not in self._valuing:
+            values = self._assigned_values.get(node.id)  # one value however it is bound (`t = x.shape; n = t[0]`)
+            if not values or any(v is None for v in values) or self._bindings.get(node.id) != len(values):
+                return None
+            self._valuing.add(node.id)
+            try:
+                found = {self.value_of(v) for v in values}
+            finally:
+                self._valuing.discard(node.id)
+            return found.pop() if len(found) == 1 and None not in found else None
         return None
 
     def callee(self, node):

@@ -1,0 +1,169 @@
+"""Shape facts per program point, and index adjoints accumulated in place (issue 16).
+
+Each program is checked against central finite differences, autograd and the general code
+(s2s.derivative), and its specialised source is checked for the rewrite it should now get.
+"""
+
+import numpy as np
+import pytest
+from helpers_fd import check_all
+
+import s2s
+
+# ---------------------------------------------------------------- programs (module level: s2s reads source)
+
+
+def rnn_local(Wh, Wx, xs):
+    h = np.zeros(Wh.shape[0])
+    for t in range(xs.shape[0]):
+        h = np.tanh(Wh @ h + Wx @ xs[t])
+    return np.sum(h * h)
+
+
+def euler(k, x0):
+    x, v = x0, 0.0
+    for _ in range(20):
+        a = -k * x - 0.1 * v
+        x = x + 0.1 * v
+        v = v + 0.1 * a
+    return x * x + v * v
+
+
+def euler_arrays(k, x0):
+    x, v = x0, 0.0  # v is a number before the loop and an array after its first step
+    for _ in range(5):
+        a = -k * x - 0.1 * v
+        x = x + 0.1 * v
+        v = v + 0.1 * a
+    return np.sum(x * x + v * v)
+
+
+def path_length(P):
+    e = 0.0
+    for i in range(P.shape[0] - 1):
+        d = P[i + 1] - P[i]
+        e = e + np.linalg.norm(d)
+    return e
+
+
+def rows_and_slices(P, w):
+    s = 0.0
+    n = P.shape[0]
+    for i in range(n - 1):
+        s = s + np.sum(P[i] * w) * np.sum(P[n - 1 - i, ::-1] * w) + np.sum(P[i:i + 2] ** 2)
+    return s + np.sum(P[-1])
+
+
+def fancy_repeats(P, idx):
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(P[idx] ** 2) * (i + 1) + np.sum(P[idx, 0]) + P[i, 1] * P[i + 1, 0]
+    return s
+
+
+def shape_changes(x):
+    v = 0.0
+    s = 0.0
+    for i in range(3):
+        v = v + x * (i + 1)  # a number first, then x's shape
+        s = s + np.sum(v * v)
+    if s > 0:
+        u = np.sum(x)
+    else:
+        u = x
+    return s + np.sum(u * 2.0)
+
+
+def local_matrix_state(W, x):
+    n = x.shape[0]
+    acc = np.zeros((n, n))
+    for i in range(2):
+        acc = acc + np.outer(x, W @ x) * (i + 1)
+    return np.sum(acc * acc) / n
+
+
+def view_rows(P):
+    Q = P[::2]
+    s = 0.0
+    for i in range(Q.shape[0]):
+        s = s + np.sum(Q[i] * Q[i])
+    return s
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+CASES = {
+    "rnn_local": (rnn_local, lambda r: (r.normal(size=(5, 5)) * 0.3, r.normal(size=(5, 3)), r.normal(size=(4, 3))), 0),
+    "euler_k": (euler, lambda r: (1.3, 0.8), 0),
+    "euler_x0": (euler, lambda r: (1.3, 0.8), 1),
+    "euler_arrays": (euler_arrays, lambda r: (r.random(4) + 0.5, r.normal(size=4)), (0, 1)),
+    "path_length": (path_length, lambda r: (r.normal(size=(7, 3)),), 0),
+    "rows_and_slices": (rows_and_slices, lambda r: (r.normal(size=(5, 3)), r.normal(size=3)), (0, 1)),
+    "fancy_repeats": (fancy_repeats, lambda r: (r.normal(size=(5, 3)), np.array([0, 2, 0, 4])), 0),
+    "shape_changes": (shape_changes, lambda r: (r.normal(size=3),), 0),
+    "local_matrix_state": (local_matrix_state, lambda r: (r.normal(size=(4, 4)), r.normal(size=4)), (0, 1)),
+    "view_rows": (view_rows, lambda r: (r.normal(size=(5, 2)),), 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gradient_is_right(name, seed):
+    f, make, wrt = CASES[name]
+    args = make(_rng(seed))
+    got = check_all(f, args, wrt=wrt)
+    general = s2s.derivative(f, wrt=wrt)(*args)
+    for a, b in zip(got if isinstance(wrt, tuple) else (got,), general if isinstance(wrt, tuple) else (general,)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def _source(name, wrt=None):
+    f, make, w = CASES[name]
+    return s2s.source(s2s.grad(f, wrt=w if wrt is None else wrt), *make(_rng()))
+
+
+def test_local_state_keeps_the_specialised_path():
+    src = _source("rnn_local")
+    assert "unbroadcast" not in src and "grad_matmul" not in src
+    assert "np.outer(" in src
+    # t = Wh @ h is read by the backward sweep only for its shape: not on the tape
+    assert src.count("stack.append(") == 1
+
+
+def test_tuple_assignment_keeps_the_specialised_path():
+    src = _source("euler_k")
+    assert "unbroadcast" not in src and "s2s.add" not in src
+
+
+def test_a_number_that_becomes_an_array_keeps_its_unbroadcast():
+    # v is 0.0 before the loop and an array after: the backward sweep's restore of v is either
+    src = _source("euler_arrays")
+    assert "unbroadcast(v_bar, v)" in src
+
+
+def test_index_reads_accumulate_in_place():
+    src = _source("path_length")
+    assert "P_bar[i] += " in src and "P_bar[i2] += " in src
+    assert "getitem_grad" not in src
+    src = _source("fancy_repeats")
+    assert "np.add.at(P_bar, idx, " in src  # repeated fancy indices add up
+
+
+def test_index_adjoint_stays_general_where_the_array_is_not_float64():
+    f, make, _ = CASES["path_length"]
+    P = make(_rng())[0].astype(np.float32)
+    src = s2s.source(s2s.grad(f), P)
+    assert "getitem_grad" in src
+    np.testing.assert_allclose(s2s.grad(f)(P), s2s.grad(f)(P.astype(float)), rtol=1e-5)
+
+
+def test_the_returned_adjoint_array_is_a_fresh_one_each_call():
+    f, make, _ = CASES["path_length"]
+    P = make(_rng())[0]
+    g = s2s.grad(f)
+    a = g(P)
+    b = g(P)
+    assert a is not b and not np.shares_memory(a, b)
+    np.testing.assert_array_equal(a, b)
