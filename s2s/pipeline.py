@@ -13,7 +13,7 @@ import numpy as np
 
 from s2s import codegen, frontend, rules, runtime
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
-from s2s.transforms import aliasing, annotations, context, exits, lower, optimize, reverse, specialize
+from s2s.transforms import aliasing, annotations, context, exits, lower, objects, optimize, reverse, specialize
 from s2s.transforms import desugar as desugar_pass
 from s2s.transforms import forward as forward_pass
 from s2s.transforms.desugar import HELPER
@@ -385,6 +385,11 @@ def _exits(p: Lowered) -> Lowered:
     return p
 
 
+def _objects(p: Lowered) -> Lowered:
+    objects.rewrite(p.pf, p.tree)
+    return p
+
+
 def _lower(p: Lowered) -> Lowered:
     lower.lower(p.pf, p.tree, p.alloc, desugar_pass.local_names(p.tree))
     _rename_helpers(p.tree, p.helpers)
@@ -408,6 +413,7 @@ LOWERING = [
     ("ownership", _ownership),  # which in-place updates may be seen through another name
     ("desugar", _desugar),  # augmented assignment, methods, loops over sequences, guarded updates
     ("exits", _exits),  # break, continue and early return become flags
+    ("objects", _objects),  # attribute reads, records built and replaced: calls of helpers with rules
     ("lower", _lower),  # one primitive per statement (A-normal form)
     ("aliasing", _aliasing),  # refuse updates a view or alias would see
 ]

@@ -13,6 +13,7 @@ import ast
 
 import numpy as np
 
+from . import objects
 from .analysis import atom_names, is_append, is_pop, is_user_function, resolve_call
 from .context import ctx
 from .names import loaded_names
@@ -130,7 +131,7 @@ def _check_block(pf, stmts, mutated, in_loop=False, views=None):
             raise pf.error(ctx().unsupported,
                            f"s2s cannot differentiate an update of `{target.id}`: it may be a view of `{view_of}`, "
                            f"so updating it would change `{view_of}` too", s,
-                           hint=f"take a copy where the view is made: `{target.id} = {ast.unparse(value)}.copy()`")
+                           hint=f"take a copy where the view is made: `{target.id} = {objects.as_written(value)}.copy()`")
         root, seen = view_of, {view_of}  # a view of a view (np.transpose(np.reshape(x, ...))) views x too
         while root not in mutated and root in views and views[root] not in seen:
             root = views[root]

@@ -352,4 +352,5 @@ from s2s.rules import (  # noqa: E402,F401
     reductions,
     runtime_rules,
     shape,
+    structures,
 )

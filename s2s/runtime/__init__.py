@@ -134,6 +134,23 @@ from s2s.runtime.shape import (  # noqa: F401
     grad_transpose,
     grad_vstack,
 )
+from s2s.runtime.structures import (  # noqa: F401
+    add_records,
+    field,
+    field_grad,
+    field_names,
+    field_tangent,
+    finish_record,
+    is_namedtuple,
+    is_record,
+    rebuild,
+    record,
+    record_grad,
+    record_tangent,
+    replace,
+    replace_grad,
+    zeros_like_record,
+)
 from s2s.runtime.tangents import (  # noqa: F401
     as_array_like,
     broadcast_like,

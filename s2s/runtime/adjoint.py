@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from s2s.runtime.arrays import _float_dtype, _in_library_of, _sequence_shape, broadcast_to_like, is_array, is_foreign
+from s2s.runtime.structures import add_records, finish_record, is_record, zeros_like_record
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g
 
 
@@ -54,6 +55,8 @@ def add(a, b):
         return b
     if is_zero(b):
         return a
+    if is_record(a) or is_record(b):  # namedtuples and dataclasses: field by field (s2s/runtime/structures.py)
+        return add_records(a, b, add)
     if isinstance(a, list | tuple):
         out = [add(x, y) for x, y in zip(a, b)]
         return tuple(out) if isinstance(a, tuple) else out
@@ -67,6 +70,8 @@ def add(a, b):
 
 def zeros_like_value(x):
     """A zero adjoint structured like the value `x`."""
+    if is_record(x):
+        return zeros_like_record(x, zeros_like_value)
     if isinstance(x, list | tuple):
         return [zeros_like_value(v) for v in x]
     if isinstance(x, dict):
@@ -78,6 +83,8 @@ def finish(g, x):
     """Turn an accumulated adjoint into a gradient shaped like the argument `x`."""
     if type(g) is float and (type(x) is float or type(x) is int):  # the common scalar case, first and fast
         return g
+    if is_record(x):  # a namedtuple's or dataclass's gradient has its type
+        return finish_record(g, x, finish)
     if isinstance(x, list | tuple):
         if is_zero(g):
             g = [ZERO] * len(x)

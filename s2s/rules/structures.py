@@ -1,0 +1,50 @@
+"""Rules for records (namedtuples, dataclass instances): reading a field, building a record and
+replacing fields (the helpers of s2s/runtime/structures.py that transforms/objects.py writes), and
+the adjoint helpers themselves, so that forward mode runs over reverse-mode code (Hessians).
+
+`names` (the field names) and `cls` (the record type) only steer the helpers: no derivative.
+"""
+
+import dataclasses
+
+from s2s import runtime as rt
+from s2s.rules import defrule_for as _base_defrule_for
+from s2s.rules.runtime_rules import defrule_for
+
+
+def _steering(rule, *params):
+    for p in params:
+        rule.jvp[p] = None
+    return rule
+
+
+# obj.a.b -> s2s.field(obj, "a", "b"); `*names` makes `obj` a container for the activity analysis
+# (its adjoint is accumulated with s2s.add, never with `+`, which would concatenate two namedtuples)
+_steering(defrule_for(rt.field, "field(obj, *names)", structured=True,
+                      obj="s2s.field_grad(g, obj, names)", obj_dot="s2s.field_tangent(obj_dot, obj, names)"),
+          "names").returns_view = True  # the very object the record holds
+# cls(a, b) / cls(w=a, b=b) -> s2s.record((a, b), cls, "w", "b"): the record holds the very values (a view)
+_steering(defrule_for(rt.record, "record(values, cls, *names)", structured=True,
+                      values="s2s.record_grad(g, ans, names)",
+                      values_dot="s2s.record_tangent(values_dot, ans, names)"), "names").returns_view = True
+# obj._replace(w=v) / dataclasses.replace(obj, w=v) -> s2s.replace(obj, (v,), "w")
+_steering(defrule_for(rt.replace, "replace(obj, values, *names)", structured=True,
+                      obj="s2s.replace_grad(g, obj, names)", values="s2s.record_grad(g, ans, names)",
+                      obj_dot="s2s.replace_grad(obj_dot, obj, names)",
+                      values_dot="s2s.record_tangent(values_dot, ans, names)"), "names").returns_view = True
+# the call itself, as transforms/ownership.py sees it before transforms/objects.py rewrites it: a primitive whose
+# result shares the fields not replaced (no templates: differentiated anywhere else, it is refused)
+_base_defrule_for(dataclasses.replace, "replace(obj, *changes)").returns_view = True
+
+# the adjoint and tangent helpers: linear in their first argument
+defrule_for(rt.field_grad, "field_grad(g, obj, names)", structured=True, shape_only=("obj",),
+            g_dot="s2s.field_grad(g_dot, obj, names)")
+defrule_for(rt.field_tangent, "field_tangent(t, obj, names)", structured=True, shape_only=("obj",),
+            t_dot="s2s.field_tangent(t_dot, obj, names)")
+defrule_for(rt.record_grad, "record_grad(g, like, names)", structured=True, shape_only=("like",),
+            g_dot="s2s.record_grad(g_dot, like, names)")
+defrule_for(rt.record_tangent, "record_tangent(values_dot, like, names)", structured=True, shape_only=("like",),
+            values_dot_dot="s2s.record_tangent(values_dot_dot, like, names)")
+defrule_for(rt.replace_grad, "replace_grad(g, obj, names)", structured=True, shape_only=("obj",),
+            g_dot="s2s.replace_grad(g_dot, obj, names)")
+defrule_for(rt.is_record, "is_record(x)", nondiff=True)

@@ -1,0 +1,157 @@
+"""Records (namedtuples and dataclass instances) as differentiable values.
+
+A record's adjoint (or tangent) is a record of the same type holding one adjoint per field; a field
+no contribution reached holds the zero adjoint `ZERO`. Generated code reads a field with `field`,
+builds a record with `record` and replaces fields with `replace`; the adjoint helpers below are
+their derivatives (rules in s2s/rules/structures.py). `add`, `finish` and `zeros_like_value` of
+s2s/runtime/adjoint.py hand records to `add_records`, `finish_record` and `zeros_like_record`.
+
+    >>> from collections import namedtuple
+    >>> P = namedtuple("P", "w b")
+    >>> field_grad(2.0, P(1.0, 3.0), ["b"])
+    P(w=0.0, b=2.0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from s2s.runtime.zero import ZERO, is_zero, linear_in_g
+
+
+def is_namedtuple(x) -> bool:
+    """A namedtuple instance (a tuple whose type lists `_fields`)."""
+    return isinstance(x, tuple) and isinstance(getattr(type(x), "_fields", None), tuple)
+
+
+def is_record(x) -> bool:
+    """A namedtuple or a dataclass instance (not a dataclass type)."""
+    return is_namedtuple(x) or (dataclasses.is_dataclass(x) and not isinstance(x, type))
+
+
+def field_names(x) -> tuple:
+    """The fields of a record (or record type), in order."""
+    if isinstance(getattr(x, "_fields", None), tuple):
+        return x._fields
+    return tuple(f.name for f in dataclasses.fields(x))
+
+
+def rebuild(like, values: dict):
+    """A record of `like`'s type whose fields are `values` (by name; a missing one is ZERO), made
+    without running the type's `__init__` (a gradient is not an argument list to validate)."""
+    names = field_names(like)
+    if is_namedtuple(like):
+        return type(like)._make(values.get(n, ZERO) for n in names)
+    out = object.__new__(type(like))
+    for n in names:
+        object.__setattr__(out, n, values.get(n, ZERO))
+    return out
+
+
+def _by_name(g, like) -> dict:
+    """An adjoint of the record `like` as {field: adjoint}: `g` may be such a record, ZERO, or (for a
+    namedtuple, reached through indexing or unpacking) a list or tuple by position."""
+    if is_zero(g):
+        return {}
+    names = field_names(like)
+    if is_record(g):
+        return {n: getattr(g, n) for n in field_names(g)}
+    if isinstance(g, list | tuple) and is_namedtuple(like) and len(g) == len(names):
+        return dict(zip(names, g))
+    _refuse(like, f"its adjoint came as a {type(g).__name__}")
+
+
+def _refuse(obj, why=""):
+    from s2s.errors import NoDerivativeRuleError
+    raise NoDerivativeRuleError(
+        f"s2s differentiates attributes of namedtuples and dataclass instances only, and this value is a "
+        f"{type(obj).__name__}{': ' + why if why else ''}",
+        hint="hold the parameters in a namedtuple, a dataclass, a dict or a tuple, or differentiate with "
+             "respect to the arrays themselves (pass the object as an argument not in wrt=)")
+
+
+def field(obj, *names):
+    """`obj.a.b` for `field(obj, "a", "b")`: the attribute read that transforms/objects.py writes."""
+    for n in names:
+        obj = getattr(obj, n)
+    return obj
+
+
+@linear_in_g
+def field_grad(g, obj, names):
+    """Adjoint of `field(obj, *names)`: `g` placed into zero records shaped like `obj`."""
+    parents = [obj]
+    for n in names[:-1]:
+        parents.append(getattr(parents[-1], n))
+    for parent, n in zip(reversed(parents), reversed(names)):
+        if not is_record(parent):
+            _refuse(parent, f"s2s cannot give a gradient for its attribute .{n}")
+        g = rebuild(parent, {n: g})
+    return g
+
+
+def field_tangent(t, obj, names):
+    """Tangent of `field(obj, *names)` from the tangent `t` of `obj`."""
+    for n in names:
+        if is_zero(t):
+            return ZERO
+        if not is_record(obj):
+            _refuse(obj, f"s2s cannot give a tangent for its attribute .{n}")
+        t = _by_name(t, obj).get(n, ZERO)
+        obj = getattr(obj, n)
+    return t
+
+
+def record(values, cls, *names):
+    """`cls(**dict(zip(names, values)))`: a record built in differentiated code."""
+    return cls(**dict(zip(names, values)))
+
+
+@linear_in_g
+def record_grad(g, like, names):
+    """Adjoint of the `values` of `record(cls, values, names)` (or of `replace`'s): one part per name.
+    `like` is the built record (or the record replaced), for the positions of a namedtuple's fields."""
+    parts = _by_name(g, like)
+    return tuple(parts.get(n, ZERO) for n in names)
+
+
+def record_tangent(values_dot, like, names):
+    """Tangent of `record(cls, values, names)`: a record shaped like the result `like`."""
+    if is_zero(values_dot):
+        return ZERO
+    return rebuild(like, dict(zip(names, values_dot)))
+
+
+def replace(obj, values, *names):
+    """`obj._replace(...)` / `dataclasses.replace(obj, ...)` with the fields `names` set to `values`."""
+    changes = dict(zip(names, values))
+    if is_namedtuple(obj):
+        return obj._replace(**changes)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.replace(obj, **changes)
+    _refuse(obj, "s2s can replace fields of namedtuples and dataclass instances only")
+
+
+@linear_in_g
+def replace_grad(g, obj, names):
+    """Adjoint of `obj` in `replace(obj, values, names)`: `g` with the replaced fields zero."""
+    parts = _by_name(g, obj)
+    return rebuild(obj, {n: v for n, v in parts.items() if n not in names})
+
+
+def add_records(a, b, add):
+    """`add(a, b)` where one of them is a record: field by field, a record of that type."""
+    like = a if is_record(a) else b
+    pa, pb = _by_name(a, like), _by_name(b, like)
+    return rebuild(like, {n: add(pa.get(n, ZERO), pb.get(n, ZERO)) for n in set(pa) | set(pb)})
+
+
+def finish_record(g, x, finish):
+    """`finish(g, x)` for a record `x`: a gradient of `x`'s type, each field finished like its value."""
+    parts = _by_name(g, x)
+    return rebuild(x, {n: finish(parts.get(n, ZERO), getattr(x, n)) for n in field_names(x)})
+
+
+def zeros_like_record(x, zeros_like_value):
+    """`zeros_like_value(x)` for a record `x`."""
+    return rebuild(x, {n: zeros_like_value(getattr(x, n)) for n in field_names(x)})
