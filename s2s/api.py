@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from s2s import argcheck, higher_order, pipeline, rules
+from s2s import argcheck, higher_order, pipeline, rules, runtime
 from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError
 
 _BOUND = "__s2s_bound__"
@@ -190,7 +190,7 @@ def _check_args(positions, args, kwargs, func=None):
                 raise TypeError(f"cannot differentiate with respect to {n!r}: it is an array of dtype {v.dtype}; "
                                 "pass floats, e.g. x.astype(float)")
         elif not (isinstance(v, numbers.Number | np.generic | list | tuple | dict) or hasattr(v, "__array__")
-                  or (hasattr(v, "shape") and hasattr(v, "dtype"))):
+                  or (hasattr(v, "shape") and hasattr(v, "dtype")) or runtime.is_record(v)):  # a dataclass too
             name = getattr(func, "__name__", "the function")
             params = pipeline._param_names_of(func) if func is not None else []
             after = f"wrt={params[i + 1]!r}" if n in ("self", "cls") and i + 1 < len(params) else "wrt=..."
