@@ -40,6 +40,8 @@ from .context import ctx
 from .names import assigned_names
 
 _SCALAR_BUILTINS = {len, float, int, abs, round, bool}
+# reductions of real arrays that are real (their rules do not say so: they raise on an empty axis)
+EXTREMA = (np.max, np.min, np.amax, np.amin)
 # array creation from a shape: the function -> how many positional arguments it takes (shape first)
 _CREATION = {np.zeros: 2, np.ones: 2, np.empty: 2, np.full: 3}
 
@@ -362,8 +364,13 @@ class Shapes:
             return node.attr == "T" and self.real(node.value, reals)
         if isinstance(node, ast.Subscript):
             return self._real_item(node, reals)
+        if isinstance(node, ast.Call) and node.keywords and self._reduction_keywords(node):
+            obj = self.callee(node)  # np.sum(x, axis=1, keepdims=True) of real x
+            return (ctx().fact(obj, "real") or obj in EXTREMA) and len(node.args) == 1 and self.real(node.args[0], reals)
         if isinstance(node, ast.Call) and not node.keywords:
             obj = self.callee(node)
+            if obj in EXTREMA and len(node.args) == 1:
+                return self.real(node.args[0], reals)
             if obj in (np.zeros, np.ones, np.empty) and len(node.args) == 1:
                 return True  # float64 unless a dtype is given
             if obj in (np.outer, np.matmul, np.dot) and len(node.args) == 2:
@@ -373,6 +380,10 @@ class Shapes:
             return bool(node.args) and all(self.real(a, reals) or _int_literal(a) for a in node.args) \
                 and any(self.real(a, reals) for a in node.args)
         return False
+
+    def _reduction_keywords(self, node):
+        """A reduction called with only `axis=` and `keepdims=` keywords."""
+        return ctx().fact(self.callee(node), "reduction") and {k.arg for k in node.keywords} <= {"axis", "keepdims"}
 
     def _real_item(self, node, reals):
         """`x[i]` of a real array, or `t[k]` of a name only ever bound to tuples whose item k is real."""
@@ -625,6 +636,11 @@ class Shapes:
             return None if a is None or b is None else (int(np.prod(a)), int(np.prod(b)))
         if obj is np.where and len(args) == 3 and not kw:
             return broadcast(*(self._arr(a, env) for a in args))
+        if obj is np.broadcast_to and len(args) == 2 and not kw:
+            shape, target = self._arr(args[0], env), self.value_of(args[1], env)
+            target = (target,) if type(target) is int else target
+            return target if shape is not None and isinstance(target, tuple) and broadcast(shape, target) == target \
+                else None
         if obj in (np.zeros_like, np.ones_like) and len(args) == 1 and not kw:
             return self._arr(args[0], env)
         return None
@@ -648,6 +664,12 @@ class Shapes:
             if g == () and shapes[1] == ():  # numbers (a list or a record has no shape): their sum
                 return ()
             return broadcast(*shapes) if array_g and shapes[1] not in (None, ()) else None
+        if name in ("grad_extreme", "grad_norm") and len(args) >= 3:  # (g, ans, x, ...): x's shape, or the zero
+            return shapes[2] if array_g and shapes[2] not in (None, ()) else None
+        if name == "getitem_grad" and len(args) == 3:  # zeros shaped like the array x, the items added in
+            return shapes[1] if shapes[1] not in (None, ()) else None
+        if name == "balanced_eq" and len(args) == 3:  # (x == ans) / (1.0 + (x == other))
+            return broadcast(*shapes)
         if name == "copy" and len(args) == 1:
             return g
         if name == "unshared" and len(args) >= 4:  # the ownership guard returns its first argument

@@ -6,8 +6,8 @@ that only matters when shapes differ:
 - `unbroadcast(g, x)` becomes `g` where `g` already has the shape of `x`;
 - `s2s.reduced_size(x, axis)` becomes the number it is;
 - `s2s.expand_reduced(g, x, ...)` becomes `g` where `g` has x's shape, and
-  a scalar `g` from a full reduction stays a scalar where every use of it
-  broadcasts back to the full shape at once (`t_bar = mean_bar / 640` and
+  a scalar `g` stays a scalar where every use of it broadcasts back to the
+  full shape at once or is expanded again (`t_bar = mean_bar / 640` and
   `u_bar = t_bar * 2 * u` instead of filling an array with `mean_bar / 640`);
 - the matrix-product adjoints become the products themselves (`g @ b.T`,
   `a.T @ g`, `np.outer(g, b)`) for 1-d and 2-d operands;
@@ -30,11 +30,11 @@ import numpy as np
 
 from .context import ctx
 from .names import load
-from .shapes import Shapes, hashable
+from .shapes import EXTREMA, Shapes, hashable
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
-                         "copy", "getitem_grad", "grad_norm", "grad_extreme")
+                         "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq")
 
 
 def runtime_helpers() -> dict:
@@ -83,7 +83,36 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
                 break
             shapes = ctx.shapes(fdef)
             rewrite_helpers(fdef, shapes, ctx.np_name)
+        if expand_as_broadcast(fdef, shapes, ctx.np_name):
+            shapes = ctx.shapes(fdef)
     return fdef, pure_names(fdef, shapes, stack), shapes
+
+
+def expand_as_broadcast(fdef: ast.FunctionDef, shapes: Shapes, np_name: str) -> bool:
+    """`s2s.expand_reduced(g, x, axis, keepdims)` becomes `np.broadcast_to(g, S)` where x's shape S is known
+    and g is a number or has the reduced shape with keepdims: the same read-only view, and x, read only for
+    its shape, need not be computed any more. Returns whether anything changed."""
+    changed = False
+
+    class Swap(ast.NodeTransformer):
+        def visit_Call(self, node):
+            nonlocal changed
+            self.generic_visit(node)
+            if shapes.helpers.get(shapes.callee(node)) != "expand_reduced" or len(node.args) != 4 or node.keywords:
+                return node
+            g, x, _, keepdims = node.args
+            sg, sx = shapes.of(g), shapes.of(x)
+            if not isinstance(sx, tuple) or not isinstance(sg, tuple) or sx == ():
+                return node
+            if sg != () and not (isinstance(keepdims, ast.Constant) and keepdims.value is True and len(sg) == len(sx)
+                                 and all(a in (1, b) for a, b in zip(sg, sx))):
+                return node
+            changed = True
+            return _call(_attr(np_name, "broadcast_to"), g, ast.Tuple(elts=[ast.Constant(n) for n in sx], ctx=ast.Load()))
+
+    Swap().visit(fdef)
+    ast.fix_missing_locations(fdef)
+    return changed
 
 
 def logistic(fdef: ast.FunctionDef, shapes: Shapes, removable: set, np_name: str) -> bool:
@@ -134,6 +163,10 @@ class _Rewrite(ast.NodeTransformer):
         shapes = [self.shapes.of(a) for a in args]
         if name == "unbroadcast" and len(args) == 2 and shapes[0] is not None and shapes[0] == shapes[1]:
             return args[0]
+        if name == "unbroadcast" and len(args) == 2:
+            return self._sum_to(node, args[0], shapes[0], shapes[1])
+        if name == "grad_extreme" and len(args) == 5:
+            return self._extreme(node, args, shapes)
         if name == "reduced_size" and len(args) == 2 and shapes[0] is not None:
             n = self._reduced_size(shapes[0], args[1])
             return node if n is None else ast.Constant(n)
@@ -144,6 +177,39 @@ class _Rewrite(ast.NodeTransformer):
         if name in ("grad_matmul_a", "grad_matmul_b") and len(args) == 3:
             return self._matmul_adjoint(name, node, args, shapes)
         return node
+
+    def _sum_to(self, node, g, sg, sx):
+        """`unbroadcast(g, x)` of an array g broadcast from x's shape: the sums it does, written out."""
+        if not isinstance(sg, tuple) or not isinstance(sx, tuple) or sg == () or len(sg) < len(sx):
+            return node
+        lead = len(sg) - len(sx)
+        if any(b not in (1, a) for a, b in zip(sg[lead:], sx)):
+            return node  # not a broadcast of x's shape (unbroadcast broadcasts then: leave it)
+        out = g
+        if lead:
+            out = _call(_attr(self.np, "sum"), out)
+            out.keywords = [ast.keyword(arg="axis", value=_tuple_or_int(range(lead)))]
+        ones = [i for i, (a, b) in enumerate(zip(sg[lead:], sx)) if b == 1 and a != 1]
+        if ones:
+            out = _call(_attr(self.np, "sum"), out)
+            out.keywords = [ast.keyword(arg="axis", value=_tuple_or_int(ones)),
+                            ast.keyword(arg="keepdims", value=ast.Constant(True))]
+        return out if out is not g else node
+
+    def _extreme(self, node, args, shapes):
+        """`grad_extreme(g, ans, x, axis, True)`: g split evenly between the entries of x equal to the extreme."""
+        g, ans, x, axis, keepdims = args
+        sg, sa, sx = shapes[:3]
+        if not (isinstance(keepdims, ast.Constant) and keepdims.value is True) or not isinstance(sx, tuple) \
+                or sx == () or sg != sa or sa is None or len(sa) != len(sx) or not _simple(g) or not _simple(ans) \
+                or not _simple(x) or not _simple(axis):
+            return node
+        mask = ast.Compare(left=x, ops=[ast.Eq()], comparators=[ans])
+        count = _call(_attr(self.np, "sum"), mask)
+        count.keywords = [ast.keyword(arg="axis", value=axis), ast.keyword(arg="keepdims", value=ast.Constant(True))]
+        # (g / count) * mask is g * mask / count exactly: mask is 0 or 1
+        return ast.BinOp(left=ast.BinOp(left=g, op=ast.Div(), right=count), op=ast.Mult(),
+                         right=copy.deepcopy(mask))
 
     @staticmethod
     def _reduced_size(shape, axis_node):
@@ -172,6 +238,18 @@ class _Rewrite(ast.NodeTransformer):
         if len(sa) == 1:
             return _call(outer, a, g)  # a (k,), b (k, n): the adjoint of b is a g^T
         return _matmul(_T(a), g) if len(sb) == 2 else _matmul(g, a)
+
+
+def _tuple_or_int(items):
+    items = list(items)
+    if len(items) == 1:
+        return ast.Constant(items[0])
+    return ast.Tuple(elts=[ast.Constant(i) for i in items], ctx=ast.Load())
+
+
+def _simple(node):
+    """A name or a literal: evaluating it twice is evaluating it once."""
+    return isinstance(node, ast.Name | ast.Constant) or (isinstance(node, ast.UnaryOp) and _simple(node.operand))
 
 
 def rewrite_helpers(fdef: ast.FunctionDef, shapes: Shapes, np_name: str) -> ast.FunctionDef:
@@ -245,10 +323,7 @@ def _full_expand(value, shapes):
         if not isinstance(node, ast.Call) or shapes.helpers.get(shapes.callee(node)) != "expand_reduced" \
                 or len(node.args) != 4 or node.keywords:
             continue
-        g, x, axis, keepdims = node.args
-        if not (isinstance(axis, ast.Constant) and axis.value is None and isinstance(keepdims, ast.Constant)
-                and keepdims.value is False):
-            continue
+        g, x = node.args[:2]  # (a number is broadcast to x's shape whatever the axis and keepdims)
         if shapes.of(g) == () and shapes.of(x) not in (None, ()) and _elementwise_path(value, node):
             return node
     return None
@@ -293,6 +368,11 @@ def _scalar_group(name, new_value, defs, loads, parents, shapes):
                     top = parents[top]
                 if shapes.of(top, env) == shapes.of(top) and shapes.of(top) is not None:
                     continue  # broadcast back to its own shape right here
+                stmt = parents.get(top)
+                if isinstance(stmt, ast.Call) and stmt.args and stmt.args[0] is top and not stmt.keywords \
+                        and len(stmt.args) == 4 and shapes.helpers.get(shapes.callee(stmt)) == "expand_reduced" \
+                        and shapes.of(stmt.args[1]) not in (None, ()):
+                    continue  # expanded to x's shape: the same array from equal entries or from their number
                 stmt = parents.get(top)
                 if isinstance(stmt, ast.Assign) and stmt.value is top and len(stmt.targets) == 1 \
                         and isinstance(stmt.targets[0], ast.Name) and defs.get(stmt.targets[0].id) is stmt \
@@ -360,8 +440,18 @@ def _pure(node, shapes) -> bool:
         return isinstance(node.op, ast.USub | ast.UAdd) and _pure(node.operand, shapes)
     if isinstance(node, ast.Attribute):
         return node.attr == "T" and _pure(node.value, shapes)
+    if isinstance(node, ast.Call) and node.keywords and len(node.args) == 1 and shapes.real(node):
+        # a reduction with axis= / keepdims=: the shape inference checked the axis against the shape
+        obj = shapes.callee(node)
+        reduced = shapes.of(node.args[0])
+        if not (ctx().fact(obj, "safe") or (obj in EXTREMA and reduced is not None and 0 not in reduced)):
+            return False
+        return all(isinstance(k.value, ast.Constant) for k in node.keywords) and _pure(node.args[0], shapes)
     if isinstance(node, ast.Call) and not node.keywords:
         obj = shapes.callee(node)
+        if obj in EXTREMA and len(node.args) == 1:  # raises on an empty array only
+            reduced = shapes.of(node.args[0])
+            return reduced is not None and 0 not in reduced and _pure(node.args[0], shapes)
         if not ctx().fact(obj, "safe"):  # the rule says it cannot raise on real arguments of shapes that fit
             return False
         if ctx().fact(obj, "reduction") and len(node.args) != 1:  # an axis argument may be out of range
