@@ -10,7 +10,22 @@
     print(s2s.source(f))   # the Python function s2s wrote
 """
 
-from s2s.api import checkpoint, defvjp, derivative, grad, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
+from s2s.api import (
+    checkpoint,
+    defvjp,
+    derivative,
+    elementwise_grad,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    source,
+    value_and_grad,
+    vjp,
+)
 from s2s.errors import (
     NoDerivativeRuleError,
     NonScalarOutputError,
@@ -18,12 +33,14 @@ from s2s.errors import (
     SourceUnavailableError,
     UnsupportedSyntaxError,
 )
+from s2s.pytree import flatten
 from s2s.runtime import stop_gradient
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp", "derivative", "source", "stop_gradient", "defvjp", "checkpoint",
+    "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev", "elementwise_grad", "hessian", "hvp",
+    "derivative", "source", "stop_gradient", "defvjp", "checkpoint", "flatten",
     "S2SError", "UnsupportedSyntaxError", "NoDerivativeRuleError", "SourceUnavailableError",
     "NonScalarOutputError", "__version__",
 ]

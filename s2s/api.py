@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from s2s import argcheck, higher_order, pipeline, rules, runtime
+from s2s import argcheck, higher_order, pipeline, pytree, rules
 from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError
 
 _BOUND = "__s2s_bound__"
@@ -30,6 +30,42 @@ Wrt = int | str | tuple[int | str, ...] | list[int | str]  # a parameter by posi
 
 
 _NUMBER = (float, int)
+
+# keywords of JAX's and autograd's transformations that s2s has no use for, with what to do instead
+_FOREIGN = {
+    "static_argnums": "it is jax.jit's: s2s traces nothing and needs no static arguments (arguments that are not "
+                      "differentiated are passed as they are); remove it",
+    "static_argnames": "it is jax.jit's: s2s traces nothing and needs no static arguments; remove it",
+    "donate_argnums": "it is jax.jit's (buffer donation); s2s has nothing to donate; remove it",
+    "holomorphic": "s2s does not differentiate complex functions; pass the real and imaginary parts as two float "
+                   "arguments",
+    "allow_int": "s2s differentiates with respect to float arrays and Python numbers; pass x.astype(float) for an "
+                 "integer array",
+    "reduce_axes": "s2s has no named axes; remove it",
+    "argnames": "s2s takes parameter names in wrt=: wrt='x' or wrt=('x', 'y')",
+    "chunk_size": "s2s computes a Jacobian one row (reverse) or one column (forward) at a time; remove it",
+}
+
+
+def _reject(entry: str, unknown: dict, accepted: tuple[str, ...]) -> None:
+    """TypeError for keywords `entry` does not take, saying the s2s spelling of JAX's and autograd's."""
+    if not unknown:
+        return
+    name = next(iter(unknown))
+    listed = ", ".join(f"{a}=" for a in accepted)
+    if name in _FOREIGN:
+        raise TypeError(f"s2s.{entry}() takes no {name}=: {_FOREIGN[name]} (it accepts {listed})")
+    raise TypeError(f"s2s.{entry}() got an unexpected keyword argument {name!r}; it accepts {listed}")
+
+
+def _pick_wrt(entry: str, wrt, argnums, argnum, default=0):
+    """The parameters to differentiate, from s2s's `wrt=`, JAX's `argnums=` or autograd's `argnum=` (one of them)."""
+    given = [(n, v) for n, v in (("wrt", wrt), ("argnums", argnums), ("argnum", argnum)) if v is not None]
+    if len(given) > 1:
+        (a, _), (b, _) = given[:2]
+        raise TypeError(f"s2s.{entry}() got both {a}= and {b}=: they name the same thing (the parameters to "
+                        f"differentiate with respect to); pass only {a}=")
+    return given[0][1] if given else default
 
 
 def _scalar_params(func, args):
@@ -190,7 +226,7 @@ def _check_args(positions, args, kwargs, func=None):
                 raise TypeError(f"cannot differentiate with respect to {n!r}: it is an array of dtype {v.dtype}; "
                                 "pass floats, e.g. x.astype(float)")
         elif not (isinstance(v, numbers.Number | np.generic | list | tuple | dict) or hasattr(v, "__array__")
-                  or (hasattr(v, "shape") and hasattr(v, "dtype")) or runtime.is_record(v)):  # a dataclass too
+                  or (hasattr(v, "shape") and hasattr(v, "dtype")) or pytree.is_structure(v)):  # a dataclass too
             name = getattr(func, "__name__", "the function")
             params = pipeline._param_names_of(func) if func is not None else []
             after = f"wrt={params[i + 1]!r}" if n in ("self", "cls") and i + 1 < len(params) else "wrt=..."
@@ -202,14 +238,24 @@ def _check_args(positions, args, kwargs, func=None):
                      "def, or s2s.grad(obj.method), which differentiates with respect to the arguments after self)")
 
 
-def grad(func: Callable | None = None, wrt: Wrt = 0, *, optimize: bool = True) -> Callable:
+_GRAD_OPTIONS = ("wrt", "argnums", "argnum", "has_aux", "optimize")
+
+
+def grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt | None = None,
+         argnum: Wrt | None = None, has_aux: bool = False, optimize: bool = True, compile: bool | str = False,
+         **unknown: Any) -> Callable:
     """Return a function computing the gradient of scalar-valued `func` (reverse mode; like
     `jax.grad` and `autograd.grad`).
 
-    `wrt` is a parameter position, a parameter name, or a tuple of them; a
-    tuple gives a tuple of gradients. Works as `@grad` and `@grad(wrt=...)`.
+    `wrt` is a parameter position, a parameter name, or a tuple of them (default 0); a
+    tuple gives a tuple of gradients. JAX's `argnums=` and autograd's `argnum=` mean the same.
+    A parameter may hold a number, an array, or a dict, list, tuple, namedtuple or dataclass of
+    them, to any depth: its gradient has the same structure. With `has_aux=True` `func` returns
+    `(value, aux)`: `aux` is returned as it is, not differentiated, and the gradient function
+    returns `(gradient, aux)` (as in JAX). Works as `@grad` and `@grad(wrt=...)`.
     `optimize=False` runs the generated code without s2s's optimizer. `grad(grad(f))`
-    gives second derivatives of a scalar argument.
+    gives second derivatives of a scalar argument. `compile=True` compiles the gradient with
+    numba (docs/compiled.md), falling back to the NumPy code with a warning where it cannot.
 
     Example::
 
@@ -219,10 +265,20 @@ def grad(func: Callable | None = None, wrt: Wrt = 0, *, optimize: bool = True) -
         df = s2s.grad(f)                    # d/dx
         df(np.ones(3), 2.0)                 # 2 * cos(x)
         s2s.grad(f, wrt=(0, "y"))(np.ones(3), 2.0)   # (d/dx, d/dy)
+        s2s.grad(f, argnums=1)(np.ones(3), 2.0)      # d/dy, JAX's spelling
     """
+    _reject("grad", unknown, _GRAD_OPTIONS)
+    wrt = _pick_wrt("grad", wrt, argnums, argnum)
     if func is None:
-        return functools.partial(grad, wrt=wrt, optimize=optimize)
+        return functools.partial(grad, wrt=wrt, has_aux=has_aux, optimize=optimize, compile=compile)
     _validate(func, wrt)
+    if compile:  # numba-compiled code (s2s/compiled.py, docs/compiled.md); "strict" refuses instead of falling back
+        from s2s import compiled
+        return compiled.grad(func, wrt, optimize, strict=compile == "strict")
+    if has_aux:
+        gradient = functools.wraps(func)(_aux_runner(func, wrt, optimize, need_value=False))
+        gradient.__s2s_target__ = (func, wrt, "flat", optimize)
+        return gradient
     plain = getattr(func, "__s2s_plain__", None)
     if plain is not None:
         return higher_order.grad_of_derivative(func, plain, wrt)
@@ -232,6 +288,65 @@ def grad(func: Callable | None = None, wrt: Wrt = 0, *, optimize: bool = True) -
     if not isinstance(wrt, tuple | list):
         gradient.__s2s_plain__ = lambda: derivative(func, wrt=wrt, optimize=optimize)
     return gradient
+
+
+def _seed_name(fn):
+    """The keyword of the output's adjoint in generated reverse-mode code (`out_bar` unless taken)."""
+    code = getattr(fn, "__func__", fn).__code__
+    return code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]
+
+
+def _aux_error(func, value):
+    kind = type(value).__name__
+    return TypeError(f"has_aux=True needs {getattr(func, '__name__', 'the function')} to return a pair (value, aux), "
+                     f"but it returned a {kind}" + (f" of length {len(value)}" if isinstance(value, tuple | list)
+                                                      else ""))
+
+
+def _split_aux(func, value):
+    """(value, aux) from what a has_aux function returned, refused when it is not a pair."""
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise _aux_error(func, value)
+    return value[0], value[1]
+
+
+def _aux_runner(func, wrt, optimize, need_value):
+    """grad / value_and_grad of a function returning (value, aux): the output's adjoint is seeded with
+    (1.0, 0.0), so no derivative flows from aux; the code is not specialised to shapes (the seed is
+    not a number)."""
+    target, prefix = _unbind(func)
+    as_tuple = isinstance(wrt, tuple | list) and len(wrt) == 1
+
+    def run(*args, **kwargs):
+        args = prefix + args
+        argcheck.check_arguments(args, kwargs)
+        names = pipeline._wrt_names(func, wrt)
+        positions = _positions(target, names)
+        _check_args(positions, args, kwargs, target)
+        fn = _entry(target, names, "value", optimize).fn
+        try:
+            out, g = fn(*args, **kwargs, **{_seed_name(fn): (1.0, 0.0)})
+        except Exception as exc:
+            # a function that does not return a pair fails on the pair seed: say so
+            _split_aux(func, func(*args, **kwargs))
+            _note_user_line(exc)
+            raise
+        value, aux = _split_aux(func, out)
+        _check_scalar(value, func)
+        g = _restored(g, positions, args, kwargs)
+        if as_tuple:
+            g = (g,)
+        return ((value, aux), g) if need_value else (g, aux)
+
+    return run
+
+
+def _restored(g, positions, args, kwargs):
+    """Gradients given the container types of their arguments (pytree.restore): one, or a tuple of them."""
+    likes = [args[i] if i < len(args) else kwargs.get(n) for i, n in positions]
+    if len(likes) == 1:
+        return pytree.restore(g, likes[0])
+    return tuple(pytree.restore(gi, x) for gi, x in zip(g, likes))
 
 
 _CONTAINERS = {list, tuple, dict}
@@ -262,7 +377,10 @@ def _runner(func, wrt, optimize, need_value=True):
         positions = [p for p in _positions(target, names) if p[0] >= len(args) or kinds[p[0]] not in _NUMBER]
         if len(variants) > 4 * SHAPE_VARIANTS:
             variants.clear()
-        variant = variants[key] = (entry, entry.fn, positions, entry.fn.__s2s_returns_value__)
+        # a namedtuple's or dataclass's gradient made as a plain tuple or dict gets its type (pytree.restore)
+        every = _positions(target, names)
+        records = every if any(i < len(args) and _is_record(args[i]) for i, _ in every) else None
+        variant = variants[key] = (entry, entry.fn, positions, entry.fn.__s2s_returns_value__, records)
         return variant
 
     def run(*args, **kwargs):
@@ -278,7 +396,7 @@ def _runner(func, wrt, optimize, need_value=True):
             variant = make(args, key, kwargs)
         elif kwargs or _CONTAINERS.intersection(key if type(key) is tuple else (key,)):
             argcheck.check_arguments(args, kwargs)  # what a list or a keyword holds is not in the key
-        _, fn, positions, returns_value = variant
+        _, fn, positions, returns_value, records = variant
         if positions:
             _check_args(positions, args, kwargs, target)
         try:
@@ -298,11 +416,18 @@ def _runner(func, wrt, optimize, need_value=True):
             value, g = None, out
         if type(g) is tuple and len(g) > 1:
             g = _unshared(g)
+        if records is not None:
+            g = _restored(g, records, args, kwargs)
         if as_tuple:
             g = (g,)
         return (value, g) if need_value else g
 
     return run
+
+
+def _is_record(value) -> bool:
+    """A structure whose type is not a plain dict, list or tuple (a namedtuple, a dataclass, ...)."""
+    return type(value) not in _CONTAINERS and pytree.is_structure(value)
 
 
 def _unshared(grads):
@@ -317,8 +442,11 @@ def _unshared(grads):
     return tuple(out)
 
 
-def value_and_grad(func: Callable | None = None, wrt: Wrt = 0, *, optimize: bool = True) -> Callable:
-    """Like `grad`, but the function returns `(value, gradient)` from one run (like `jax.value_and_grad`).
+def value_and_grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt | None = None,
+                   argnum: Wrt | None = None, has_aux: bool = False, optimize: bool = True,
+                   **unknown: Any) -> Callable:
+    """Like `grad`, but the function returns `(value, gradient)` from one run (like `jax.value_and_grad`,
+    `autograd.value_and_grad`); with `has_aux=True`, `((value, aux), gradient)` as in JAX.
 
     Example::
 
@@ -327,41 +455,83 @@ def value_and_grad(func: Callable | None = None, wrt: Wrt = 0, *, optimize: bool
 
         value, g = s2s.value_and_grad(loss)(np.ones(3), np.eye(3))   # 3.0, [2. 2. 2.]
     """
+    _reject("value_and_grad", unknown, _GRAD_OPTIONS)
+    wrt = _pick_wrt("value_and_grad", wrt, argnums, argnum)
     if func is None:
-        return functools.partial(value_and_grad, wrt=wrt, optimize=optimize)
+        return functools.partial(value_and_grad, wrt=wrt, has_aux=has_aux, optimize=optimize)
     _validate(func, wrt)
-
-    value_and_gradient = functools.wraps(func)(_runner(func, wrt, optimize, need_value=True))
+    run = _aux_runner(func, wrt, optimize, need_value=True) if has_aux else _runner(func, wrt, optimize, need_value=True)
+    value_and_gradient = functools.wraps(func)(run)
     value_and_gradient.__s2s_target__ = (func, wrt, "value", optimize)
     return value_and_gradient
 
 
-def vjp(func: Callable, *args: Any, wrt: Wrt = 0, **kwargs: Any) -> tuple[Any, Callable[[Any], Any]]:
-    """Evaluate `func(*args)` and return `(value, pullback)` (like `jax.vjp`).
+def _all_positions(args) -> tuple[int, ...]:
+    """The positions of the arguments `wrt="all"` differentiates: numbers, float arrays and structures."""
+    return tuple(i for i, a in enumerate(args) if _differentiable(a))
 
-    `pullback(cotangent)` returns the gradient of `<cotangent, func(*args)>`
-    with respect to `wrt` (a tuple of them when `wrt` is a tuple). It can be
-    called any number of times.
+
+def _differentiable(a) -> bool:
+    if isinstance(a, bool | np.bool_) or a is None or isinstance(a, str):
+        return False
+    if isinstance(a, np.ndarray | np.generic):
+        return a.dtype.kind == "f"
+    return isinstance(a, numbers.Real) or pytree.is_structure(a) or hasattr(a, "__array__")
+
+
+def vjp(func: Callable, *args: Any, wrt: Wrt | str | None = None, argnums: Wrt | None = None,
+        argnum: Wrt | None = None, has_aux: bool = False, **kwargs: Any) -> tuple:
+    """Evaluate `func(*args)` and return `(value, pullback)` (like `jax.vjp`, `autograd`'s `make_vjp`).
+
+    `pullback(cotangent)` returns the gradient of `<cotangent, func(*args)>` with respect to
+    `wrt` (default 0; a tuple of them when `wrt` is a tuple; `argnums=` and `argnum=` mean the
+    same). `wrt="all"` gives a tuple with one cotangent per positional argument, as
+    `jax.vjp`'s pullback does (None for an argument that is not a number, a float array or a
+    structure of them). The cotangent has the structure of the value; each gradient the
+    structure of its argument. With `has_aux=True`, `func` returns `(value, aux)` and vjp returns
+    `(value, pullback, aux)` (as in JAX). The pullback can be called any number of times.
+    Other keyword arguments are passed to `func`.
 
     Example::
 
-        def f(x):
-            return np.sin(x)
+        def f(x, y):
+            return np.sin(x) * y
 
-        y, pullback = s2s.vjp(f, np.zeros(3))
-        pullback(np.ones(3))                # cos(x) * 1 = [1. 1. 1.]
+        y, pullback = s2s.vjp(f, np.zeros(3), 2.0)
+        pullback(np.ones(3))                # cos(x) * y = [2. 2. 2.]
+        s2s.vjp(f, np.zeros(3), 2.0, wrt="all")[1](np.ones(3))   # (d/dx, d/dy)
     """
-    _validate(func, wrt)
-    fn, names = _bound(func, wrt, "split")
-    _check_args(_positions(func, names), args, kwargs, func)
-    value, pb = fn(*args, **kwargs)
-    single = not isinstance(wrt, tuple | list)
+    wrt = _pick_wrt("vjp", wrt, argnums, argnum)
+    every = isinstance(wrt, str) and wrt == "all" and "all" not in _param_names(func)
+    chosen = _all_positions(args) if every else wrt
+    if every and not chosen:
+        value = func(*args, **kwargs)
+        return (value[0], lambda ct: (None,) * len(args), value[1]) if has_aux else \
+            (value, lambda ct: (None,) * len(args))
+    _validate(func, chosen)
+    fn, names = _bound(func, chosen, "split")
+    positions = _positions(func, names)
+    _check_args(positions, args, kwargs, func)
+    out, pb = fn(*args, **kwargs)
+    single = not isinstance(chosen, tuple | list)
+    value, aux = _split_aux(func, out) if has_aux else (out, None)
 
     def pullback(cotangent):
-        grads = pb(cotangent)
+        grads = pb((cotangent, 0.0) if has_aux else cotangent)
+        grads = tuple(pytree.restore(g, args[i] if i < len(args) else kwargs.get(n)) for g, (i, n) in zip(grads, positions))
+        if every:
+            by_position = dict(zip(chosen, grads))
+            return tuple(by_position.get(i) for i in range(len(args)))
         return grads[0] if single else grads
 
-    return value, pullback
+    return (value, pullback, aux) if has_aux else (value, pullback)
+
+
+def _param_names(func) -> list[str]:
+    try:
+        return pipeline._param_names_of(func)
+    except (TypeError, ValueError):
+        return []
 
 
 def checkpoint(iterable: Any, every: int | None = None) -> Any:
@@ -390,7 +560,8 @@ def checkpoint(iterable: Any, every: int | None = None) -> Any:
 checkpoint.__s2s_checkpoint__ = True
 
 
-def derivative(func: Callable, mode: str = "reverse", wrt: Wrt = 0, optimize: bool = True) -> Callable:
+def derivative(func: Callable, mode: str = "reverse", wrt: Wrt | None = None, optimize: bool = True, *,
+               argnums: Wrt | None = None, argnum: Wrt | None = None, **unknown: Any) -> Callable:
     """The raw generated function, for any argument shapes (what `s2s.source(df)` prints).
 
     mode="reverse": `df(*args, *, out_bar=1.0)` returning the gradient(s);
@@ -405,6 +576,8 @@ def derivative(func: Callable, mode: str = "reverse", wrt: Wrt = 0, optimize: bo
         df(1.0)                             # sin(1) + cos(1)
         s2s.derivative(f, mode="forward")(1.0, x_dot=1.0)   # (f(1), f'(1))
     """
+    _reject("derivative", unknown, ("mode", "wrt", "argnums", "argnum", "optimize"))
+    wrt = _pick_wrt("derivative", wrt, argnums, argnum)
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
     _validate(func, wrt)
@@ -412,10 +585,14 @@ def derivative(func: Callable, mode: str = "reverse", wrt: Wrt = 0, optimize: bo
     return fn
 
 
-def jvp(func: Callable, primals: tuple | list, tangents: tuple | list) -> tuple[Any, Any]:
+def jvp(func: Callable, primals: tuple | list, tangents: tuple | list, *, has_aux: bool = False,
+        **unknown: Any) -> tuple:
     """Forward mode: `(func(*primals), J @ tangents)` (like `jax.jvp`).
 
-    `tangents` has one entry per primal; `None` means that argument is not varied.
+    `tangents` has one entry per primal, of the primal's structure (a dict of arrays for a dict of
+    arrays); `None` means that argument is not varied. The output tangent has the structure of the
+    output. With `has_aux=True`, `func` returns `(value, aux)` and jvp returns
+    `(value, tangent, aux)` (as in JAX).
 
     Example::
 
@@ -424,25 +601,43 @@ def jvp(func: Callable, primals: tuple | list, tangents: tuple | list) -> tuple[
 
         s2s.jvp(f, (2.0, 3.0), (1.0, None))   # (6.0, 3.0): d/dx in direction 1
     """
+    _reject("jvp", unknown, ("has_aux",))
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp needs one tangent per primal: got {len(primals)} primals and {len(tangents)} tangents")
     _validate(func, 0)
     positions = tuple(i for i, t in enumerate(tangents) if t is not None)
     if not positions:
-        return func(*primals), 0.0 * np.asarray(func(*primals), dtype=float)
+        out = func(*primals)
+        value, aux = _split_aux(func, out) if has_aux else (out, None)
+        zero = pytree.map_leaves(lambda v: 0.0 * np.asarray(v, dtype=float), value) if pytree.is_structure(value) \
+            else 0.0 * np.asarray(value, dtype=float)
+        return (value, zero, aux) if has_aux else (value, zero)
     fn, names = _bound(func, positions, "jvp")
     _check_args(_positions(func, names), primals, {}, func)
     dots = {f"{n}_dot": tangents[i] for i, n in zip(positions, names)}
-    return fn(*primals, **_dot_kwargs(fn, dots))
+    out, tangent = fn(*primals, **_dot_kwargs(fn, dots))
+    if has_aux:
+        value, aux = _split_aux(func, out)
+        tangent = tangent[0] if isinstance(tangent, tuple | list) else tangent
+        return value, pytree.restore(tangent, value), aux
+    return out, pytree.restore(tangent, out)
 
 
-def jacobian(func: Callable, wrt: int | str = 0, mode: str = "reverse") -> Callable:
-    """Return a function computing the Jacobian of `func` with respect to one argument
-    (`jax.jacrev` / `jax.jacfwd`, `autograd.jacobian`).
+_JAC_OPTIONS = ("wrt", "argnums", "argnum", "mode", "has_aux")
 
-    The result has shape `out.shape + arg.shape`. mode="reverse" runs one pullback per output
-    element; mode="forward" one tangent sweep per input element.
+
+def jacobian(func: Callable, wrt: Wrt | None = None, mode: str = "reverse", *, argnums: Wrt | None = None,
+             argnum: Wrt | None = None, has_aux: bool = False, **unknown: Any) -> Callable:
+    """Return a function computing the Jacobian of `func` with respect to one argument, or a tuple of
+    Jacobians for a tuple `wrt` (`jax.jacrev` / `jax.jacfwd`, `autograd.jacobian`).
+
+    The result has shape `out.shape + arg.shape`. For structured arguments and outputs the layout is
+    JAX's: the output's structure, each of whose arrays is replaced by the argument's structure of
+    blocks of shape `out_leaf.shape + arg_leaf.shape` (the Jacobian of a function returning an array
+    with respect to a dict is a dict of arrays). mode="reverse" runs one pullback per output element;
+    mode="forward" one tangent sweep per input element. With `has_aux=True` the function returns
+    `(jacobian, aux)`.
 
     Example::
 
@@ -452,17 +647,93 @@ def jacobian(func: Callable, wrt: int | str = 0, mode: str = "reverse") -> Calla
         s2s.jacobian(f)(np.zeros(3))        # 2 * np.eye(3)
         s2s.jacobian(f, mode="forward")(np.zeros(3))
     """
+    _reject("jacobian", unknown, _JAC_OPTIONS)
+    wrt = _pick_wrt("jacobian", wrt, argnums, argnum)
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
-    if isinstance(wrt, tuple | list):
-        raise TypeError("jacobian takes a single wrt; call it once per argument")
     _validate(func, wrt)
-    return higher_order.jacobian_function(func, wrt, mode)
+    if isinstance(wrt, tuple | list):
+        parts = [higher_order.jacobian_function(func, w, mode, has_aux) for w in wrt]
+
+        @functools.wraps(func)
+        def jacobians(*args, **kwargs):
+            results = [p(*args, **kwargs) for p in parts]
+            if has_aux:
+                return tuple(r[0] for r in results), results[0][1] if results else None
+            return tuple(results)
+
+        return jacobians
+    return higher_order.jacobian_function(func, wrt, mode, has_aux)
 
 
-def hessian(func: Callable, wrt: int | str = 0) -> Callable:
+def jacfwd(func: Callable, argnums: Wrt | None = None, *, wrt: Wrt | None = None, argnum: Wrt | None = None,
+           has_aux: bool = False, **unknown: Any) -> Callable:
+    """The Jacobian by forward mode, one tangent sweep per input element (like `jax.jacfwd`):
+    `s2s.jacobian(func, wrt, mode="forward")`. Shape `out.shape + arg.shape`; cheaper than `jacrev`
+    when the argument has fewer elements than the output.
+
+    Example::
+
+        def f(x):
+            return np.outer(x, x)
+
+        s2s.jacfwd(f)(np.ones(2)).shape     # (2, 2, 2)
+    """
+    _reject("jacfwd", unknown, ("argnums", "wrt", "argnum", "has_aux"))
+    wrt = _pick_wrt("jacfwd", wrt, argnums, argnum)
+    return jacobian(func, wrt, "forward", has_aux=has_aux)
+
+
+def jacrev(func: Callable, argnums: Wrt | None = None, *, wrt: Wrt | None = None, argnum: Wrt | None = None,
+           has_aux: bool = False, **unknown: Any) -> Callable:
+    """The Jacobian by reverse mode, one pullback per output element (like `jax.jacrev`):
+    `s2s.jacobian(func, wrt, mode="reverse")`. Shape `out.shape + arg.shape`.
+
+    Example::
+
+        def f(x):
+            return np.sum(x ** 2, axis=0)
+
+        s2s.jacrev(f)(np.ones((2, 3))).shape   # (3, 2, 3)
+    """
+    _reject("jacrev", unknown, ("argnums", "wrt", "argnum", "has_aux"))
+    wrt = _pick_wrt("jacrev", wrt, argnums, argnum)
+    return jacobian(func, wrt, "reverse", has_aux=has_aux)
+
+
+def elementwise_grad(func: Callable, wrt: Wrt | None = None, *, argnum: Wrt | None = None,
+                     argnums: Wrt | None = None, **unknown: Any) -> Callable:
+    """autograd's `elementwise_grad`: the pullback of a vector of ones, i.e. the gradient of
+    `np.sum(func(...))` (the sum of the Jacobian's rows). It is the elementwise derivative where
+    `func` acts elementwise: `elementwise_grad(np.tanh)`-style functions of an array.
+
+    Example::
+
+        def f(x):
+            return np.tanh(x)
+
+        s2s.elementwise_grad(f)(np.zeros(3))    # [1. 1. 1.]
+    """
+    _reject("elementwise_grad", unknown, ("wrt", "argnum", "argnums"))
+    wrt = _pick_wrt("elementwise_grad", wrt, argnums, argnum)
+    _validate(func, wrt)
+
+    @functools.wraps(func)
+    def gradient(*args, **kwargs):
+        value, pullback = vjp(func, *args, wrt=wrt, **kwargs)
+        ones = pytree.map_leaves(lambda v: np.ones(np.shape(v)) if np.ndim(v) else 1.0, value)
+        return pullback(ones)
+
+    return gradient
+
+
+def hessian(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = None, argnum: Wrt | None = None,
+            **unknown: Any) -> Callable:
     """Return a function computing the Hessian of scalar `func` (forward over reverse), of shape
     `arg.shape * 2` (`jax.hessian`, `autograd.hessian`).
+
+    For a structured argument the Hessian is nested like JAX's: `hessian(f)(p)["w"]["b"]` is the block
+    of shape `w.shape + b.shape`. A tuple `wrt` gives the tuple of tuples of blocks `H[i][j]`.
 
     Example::
 
@@ -471,17 +742,21 @@ def hessian(func: Callable, wrt: int | str = 0) -> Callable:
 
         s2s.hessian(f)(np.ones(2))          # 6 * np.eye(2)
     """
-    if isinstance(wrt, tuple | list):
-        raise TypeError("hessian takes a single wrt")
+    _reject("hessian", unknown, ("wrt", "argnums", "argnum"))
+    wrt = _pick_wrt("hessian", wrt, argnums, argnum)
     _validate(func, wrt)
+    if isinstance(wrt, tuple | list):
+        return higher_order.hessian_blocks(func, tuple(wrt))
     return higher_order.hessian_function(func, wrt)
 
 
-def hvp(func: Callable, wrt: int | str = 0) -> Callable:
+def hvp(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = None, argnum: Wrt | None = None,
+        **unknown: Any) -> Callable:
     """Return `hvp(*args, v)`: the Hessian of scalar `func` times `v`, without forming the Hessian
     (`autograd.hessian_vector_product`; in JAX, `jax.jvp` over `jax.grad`).
 
-    Forward mode over the reverse-mode gradient code (one forward sweep through the gradient).
+    `v` has the structure of the argument (a dict for a dict), and so has the result. Forward mode
+    over the reverse-mode gradient code (one forward sweep through the gradient).
 
     Example::
 
@@ -490,8 +765,10 @@ def hvp(func: Callable, wrt: int | str = 0) -> Callable:
 
         s2s.hvp(f)(np.ones(2), np.array([1.0, 0.0]))   # [6. 0.]
     """
+    _reject("hvp", unknown, ("wrt", "argnums", "argnum"))
+    wrt = _pick_wrt("hvp", wrt, argnums, argnum)
     if isinstance(wrt, tuple | list):
-        raise TypeError("hvp takes a single wrt")
+        raise TypeError("hvp takes a single wrt (one parameter; a dict or tuple parameter holds several arrays)")
     _validate(func, wrt)
     return higher_order.hvp_function(func, wrt)
 

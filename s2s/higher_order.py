@@ -16,46 +16,67 @@ from collections.abc import Callable
 
 import numpy as np
 
-from s2s import api, codegen, pipeline
+from s2s import api, codegen, pipeline, pytree
 from s2s.errors import NonScalarOutputError, UnsupportedSyntaxError
 
 
-def jacobian_function(func: Callable, wrt: int | str, mode: str) -> Callable:
-    """The function `s2s.jacobian(func, wrt, mode)` returns (arguments already checked)."""
+def _argument(func, wrt, args, kwargs):
+    """(position, name, value) of the argument `wrt` names in this call."""
+    name = pipeline._wrt_names(func, wrt)[0]
+    index = pipeline._param_names_of(func).index(name)
+    if index < len(args):
+        return index, name, args[index]
+    if name in kwargs:
+        return index, name, kwargs[name]
+    raise TypeError(f"the Jacobian with respect to {name!r} needs a value for it in the call")
+
+
+def jacobian_function(func: Callable, wrt: int | str, mode: str, has_aux: bool = False,
+                      out_like: Callable | None = None) -> Callable:
+    """The function `s2s.jacobian(func, wrt, mode)` returns (arguments already checked).
+
+    Inputs and outputs of any structure: the Jacobian is first made as a matrix over the flattened
+    output and argument (s2s.pytree), one row per pullback or one column per tangent sweep, then cut
+    into blocks of JAX's layout (pytree.pack). `out_like(args)`, where given, is a value whose
+    container types the output's are restored to (the argument, for a gradient's Jacobian)."""
 
     @functools.wraps(func)
-    def jac(*args):
-        names = pipeline._wrt_names(func, wrt)
-        index = pipeline._param_names_of(func).index(names[0])
-        x = np.asarray(args[index], dtype=float)
+    def jac(*args, **kwargs):
+        index, name, x = _argument(func, wrt, args, kwargs)
+        aux = None
         if mode == "reverse":
-            value, pullback = api.vjp(func, *args, wrt=wrt)
-            out_shape = np.shape(value)
-            rows = []
-            for i in np.ndindex(*out_shape):
-                ct = np.zeros(out_shape)
-                ct[i] = 1.0
-                rows.append(np.asarray(pullback(ct if out_shape else 1.0), dtype=float).reshape(x.shape))
-            return np.stack(rows).reshape(out_shape + x.shape) if rows else np.zeros(out_shape + x.shape)
-        cols = []
-        out_shape = None
-        # the tangent function is looked up once; each column is one bare forward sweep
-        fn, _ = api._bound(func, (index,), "jvp")
-        api._check_args([(index, names[0])], args, {}, func)
-        dot_name = next(iter(api._dot_kwargs(fn, {f"{names[0]}_dot": None})))
-        for j in np.ndindex(*x.shape):
-            t = np.zeros(x.shape)
-            t[j] = 1.0
-            value, tout = fn(*args, **{dot_name: t if x.shape else 1.0})
-            out_shape = np.shape(value)
-            cols.append(np.asarray(tout, dtype=float).reshape(out_shape))
-        if out_shape is None:
-            out_shape = np.shape(func(*args))
-            return np.zeros(out_shape + x.shape)
-        stacked = np.stack(cols, axis=-1)
-        return stacked.reshape(out_shape + x.shape)
+            made = api.vjp(func, *args, wrt=wrt, has_aux=has_aux, **kwargs)
+            value, pullback = made[0], made[1]
+            aux = made[2] if has_aux else None
+            rows = [pytree.flat_like(pullback(ct), x) for ct in pytree.basis(value)]
+            matrix = np.stack(rows) if rows else np.zeros((0, pytree.size(x)))
+        else:
+            # the tangent function is looked up once; each column is one bare forward sweep
+            fn, _ = api._bound(func, (index,), "jvp")
+            api._check_args([(index, name)], args, kwargs, func)
+            dot_name = next(iter(api._dot_kwargs(fn, {f"{name}_dot": None})))
+            cols, value = [], None
+            for t in pytree.basis(x):
+                out, tout = fn(*args, **kwargs, **{dot_name: t})
+                if has_aux:
+                    (value, aux), tout = api._split_aux(func, out), tout[0]
+                else:
+                    value = out
+                if out_like is not None:
+                    value = pytree.restore(value, out_like(args))
+                cols.append(pytree.flat_like(tout, value))
+            if value is None:  # an argument with no elements: no sweep ran
+                out = func(*args, **kwargs)
+                value, aux = api._split_aux(func, out) if has_aux else (out, None)
+            matrix = np.stack(cols, axis=-1) if cols else np.zeros((pytree.size(value), 0))
+        result = pytree.pack(matrix, value, x)
+        return (result, aux) if has_aux else result
 
     return jac
+
+
+def _copies(args):
+    return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
 
 
 def hessian_function(func: Callable, wrt: int | str) -> Callable:
@@ -63,15 +84,34 @@ def hessian_function(func: Callable, wrt: int | str) -> Callable:
 
     def hess(*args):
         # the user's own function may update its arguments in place: run it on copies
-        value = func(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+        value = func(*_copies(args))
         api._check_scalar(value, func)
         df = api.derivative(func, wrt=wrt)
         try:
-            return jacobian_function(df, wrt, "forward")(*args)
+            return jacobian_function(df, wrt, "forward", out_like=lambda a: _argument(func, wrt, a, {})[2])(*args)
         except UnsupportedSyntaxError:
             # the gradient code calls helpers through pullback closures, which forward mode does
             # not transform: use forward over forward instead (n * n sweeps, same numbers)
             return _hessian_forward_over_forward(func, wrt, args)
+
+    return hess
+
+
+def hessian_blocks(func: Callable, wrt: tuple) -> Callable:
+    """`s2s.hessian(func, wrt=(i, j, ...))`: the tuple of tuples of blocks H[a][b] = d2f / dwrt[a] dwrt[b]
+    (JAX's layout), each the forward-mode Jacobian, with respect to wrt[b], of the gradient with
+    respect to wrt[a]."""
+
+    def hess(*args):
+        value = func(*_copies(args))
+        api._check_scalar(value, func)
+        rows = []
+        for a in wrt:
+            df = api.derivative(func, wrt=a)
+            like = _argument(func, a, args, {})[2]
+            rows.append(tuple(jacobian_function(df, b, "forward", out_like=lambda _, like=like: like)(*args)
+                              for b in wrt))
+        return tuple(rows)
 
     return hess
 
@@ -91,12 +131,10 @@ def hvp_function(func: Callable, wrt: int | str) -> Callable:
             # gradient code that calls helpers through pullbacks: forward over forward, one sweep
             # per input element, still without forming H
             second, first_dot, second_dot, x = _forward_over_forward(func, wrt, args)
-            out = np.empty(x.size)
-            for i, ei in enumerate(np.eye(x.size)):
-                _, (_, out[i]) = second(*args, **{first_dot: ei.reshape(x.shape) if x.shape else 1.0,
-                                                  second_dot: v})
-            return out.reshape(x.shape) if x.shape else float(out[0])
-        return tangent
+            _, unflatten = pytree.flatten(x)
+            out = np.array([float(second(*args, **{first_dot: e, second_dot: v})[1][1]) for e in pytree.basis(x)])
+            return unflatten(out)
+        return pytree.restore(tangent, args[index])
 
     return hessian_vector_product
 
@@ -176,20 +214,16 @@ def _forward_over_forward(func, wrt, args):
     first_dot = api._dot_kwargs(first, {f"{name}_dot": None}).popitem()[0]
     target, prefix = api._unbind(first)
     gen = pipeline.derivative_code(target, (name,), "jvp", True)
-    x = np.asarray(args[index], dtype=float)
-    return api._rebind(gen.bind(target).fn, prefix), first_dot, gen.tangent_names[name], x
+    return api._rebind(gen.bind(target).fn, prefix), first_dot, gen.tangent_names[name], args[index]
 
 
 def _hessian_forward_over_forward(func, wrt, args):
     second, first_dot, second_dot, x = _forward_over_forward(func, wrt, args)
-    n = x.size
+    basis = list(pytree.basis(x))
+    n = len(basis)
     out = np.empty((n, n))
-    basis = np.eye(n)
     for i in range(n):
         for j in range(i, n):
-            ei, ej = basis[i].reshape(x.shape), basis[j].reshape(x.shape)
-            if not x.shape:
-                ei, ej = 1.0, 1.0
-            _, (_, second_order) = second(*args, **{first_dot: ei, second_dot: ej})
+            _, (_, second_order) = second(*args, **{first_dot: basis[i], second_dot: basis[j]})
             out[i, j] = out[j, i] = float(second_order)
-    return out.reshape(x.shape + x.shape)
+    return pytree.pack(out, x, x)

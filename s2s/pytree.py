@@ -1,0 +1,273 @@
+"""Parameters of any structure at the API boundary: flatten a nested value to one vector and back.
+
+A *structure* is a number, a NumPy array, or a dict, list, tuple, namedtuple or dataclass instance
+of structures (nested to any depth). Its *leaves* are its numbers and numeric arrays; anything else
+inside (a string, None, a bool, an object) is kept as it is and is not a leaf. `flatten` is what
+autograd ships as `autograd.misc.flatten`; s2s uses the same walk for the Jacobians and Hessians
+of structured parameters (a Jacobian with respect to a dict is a dict of arrays, as in JAX).
+
+    flat, unflatten = s2s.flatten({"w": np.ones((2, 3)), "b": [0.0, np.zeros(2)]})
+    flat.shape          # (9,)
+    unflatten(flat)     # {'w': array(...), 'b': [0.0, array([0., 0.])]}
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["flatten", "leaves", "is_leaf", "is_structure", "rebuild", "map_leaves", "basis", "restore"]
+
+
+def is_leaf(value: Any) -> bool:
+    """A number (not a bool) or a numeric NumPy array or scalar: what carries a derivative."""
+    if isinstance(value, bool | np.bool_):
+        return False
+    if isinstance(value, numbers.Number):
+        return True
+    if isinstance(value, np.ndarray | np.generic):
+        return value.dtype.kind in "iufc"
+    return False
+
+
+def _is_namedtuple(value) -> bool:
+    return isinstance(value, tuple) and hasattr(type(value), "_fields")
+
+
+def _is_dataclass(value) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def is_structure(value: Any) -> bool:
+    """A dict, list, tuple (namedtuples included) or dataclass instance."""
+    return isinstance(value, dict | list | tuple) or _is_dataclass(value)
+
+
+def _children(value):
+    """(keys, children) of a structure node, in a fixed order (a dict's by sorted key)."""
+    if isinstance(value, dict):
+        keys = _sorted_keys(value)
+        return keys, [value[k] for k in keys]
+    if isinstance(value, list | tuple):
+        return list(range(len(value))), list(value)
+    names = [f.name for f in dataclasses.fields(value)]
+    return names, [getattr(value, n) for n in names]
+
+
+def _sorted_keys(d: dict) -> list:
+    """A dict's keys sorted, as autograd and JAX flatten them (insertion order where they do not sort)."""
+    try:
+        return sorted(d)
+    except TypeError:
+        return list(d)
+
+
+def rebuild(like: Any, children: list) -> Any:
+    """A node of `like`'s type holding `children` in the order `_children(like)` gives (a dict keeps
+    `like`'s own key order)."""
+    if isinstance(like, dict):
+        by_key = dict(zip(_sorted_keys(like), children))
+        out = {} if type(like) is dict else copy.copy(like)
+        if type(like) is not dict:
+            out.clear()
+        for k in like:
+            out[k] = by_key[k]
+        return out
+    if _is_namedtuple(like):
+        return type(like)(*children)
+    if isinstance(like, tuple):
+        return tuple(children) if type(like) is tuple else type(like)(children)
+    if isinstance(like, list):
+        return list(children)
+    new = copy.copy(like)  # a dataclass: every field set, frozen ones too
+    for f, c in zip(dataclasses.fields(like), children):
+        object.__setattr__(new, f.name, c)
+    return new
+
+
+def leaves(value: Any) -> list:
+    """The leaves of `value` in flattening order."""
+    out = []
+
+    def walk(v):
+        if is_leaf(v):
+            out.append(v)
+        elif is_structure(v):
+            for c in _children(v)[1]:
+                walk(c)
+
+    walk(value)
+    return out
+
+
+def map_leaves(fn: Callable[[Any], Any], value: Any) -> Any:
+    """`value` with every leaf replaced by `fn(leaf)` (other entries kept as they are)."""
+    if is_leaf(value):
+        return fn(value)
+    if is_structure(value):
+        return rebuild(value, [map_leaves(fn, c) for c in _children(value)[1]])
+    return value
+
+
+def _unflattener(value):
+    """(size, unflatten): unflatten(vector) puts consecutive slices of the vector into `value`'s leaves."""
+    shapes = []
+
+    def note(leaf):
+        shapes.append((np.shape(leaf), np.ndim(leaf) == 0 and not isinstance(leaf, np.ndarray)))
+        return leaf
+
+    map_leaves(note, value)
+    sizes = [int(np.prod(s, dtype=int)) for s, _ in shapes]
+    size = sum(sizes)
+
+    def unflatten(vector):
+        vector = np.asarray(vector)
+        if vector.shape != (size,):
+            raise ValueError(f"unflatten needs a vector of shape ({size},), not {vector.shape}")
+        it = iter(zip(shapes, np.cumsum([0] + sizes[:-1]), sizes))
+
+        def put(_):
+            (shape, number), start, n = next(it)
+            part = vector[start:start + n]
+            return part[0].item() if number else part.reshape(shape).copy()
+
+        return map_leaves(put, value)
+
+    return size, unflatten
+
+
+def flatten(value: Any) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
+    """`(vector, unflatten)`: every leaf of `value` raveled into one float vector, and the function
+    that puts a vector of that size back into `value`'s structure (like `autograd.misc.flatten`;
+    in JAX, `jax.flatten_util.ravel_pytree`).
+
+    Leaves are numbers and numeric arrays, in the order autograd and JAX use: a dict's entries by
+    sorted key, lists and tuples in order, a dataclass's fields in declaration order. Other entries
+    (strings, None, bools) are kept by `unflatten` as
+    they are. Number leaves come back as Python floats, array leaves as arrays of their shape.
+
+    Example::
+
+        flat, unflatten = s2s.flatten({"w": np.ones((2, 2)), "b": 3.0})
+        flat                   # array([1., 1., 1., 1., 3.])
+        unflatten(flat * 2)    # {'w': array([[2., 2.], [2., 2.]]), 'b': 6.0}
+    """
+    parts = [np.ravel(np.asarray(v, dtype=_float_dtype(v))) for v in leaves(value)]
+    vector = np.concatenate(parts) if parts else np.zeros(0)
+    return vector, _unflattener(value)[1]
+
+
+def _float_dtype(leaf):
+    """A leaf's dtype where it is floating or complex (float32 stays float32), else float64."""
+    dtype = getattr(leaf, "dtype", None)
+    return dtype if dtype is not None and dtype.kind in "fc" else np.float64
+
+
+def basis(value: Any):
+    """Yield, for each element of `value`'s flattened vector, the structure like `value` that is
+    one there and zero elsewhere (the tangents of a forward-mode Jacobian)."""
+    size, unflatten = _unflattener(value)
+    for i in range(size):
+        e = np.zeros(size)
+        e[i] = 1.0
+        yield unflatten(e)
+
+
+def size(value: Any) -> int:
+    """The length of `flatten(value)[0]`."""
+    return _unflattener(value)[0]
+
+
+def restore(grad: Any, like: Any) -> Any:
+    """`grad` given the container types of `like`: a namedtuple's gradient computed as a plain tuple
+    becomes that namedtuple, a dataclass's computed as a dict (or tuple of fields) that dataclass."""
+    if _is_namedtuple(like) and isinstance(grad, tuple) and len(grad) == len(like):
+        return type(like)(*(_field(g, x) for g, x in zip(grad, like)))
+    if _is_dataclass(like):
+        names = [f.name for f in dataclasses.fields(like)]
+        if isinstance(grad, dict) and set(grad) <= set(names):
+            return rebuild(like, [_field(grad.get(n, 0.0), getattr(like, n)) for n in names])
+        if type(grad) is type(like):
+            return rebuild(like, [_field(getattr(grad, n), getattr(like, n)) for n in names])
+        return grad
+    if isinstance(like, dict) and isinstance(grad, dict):
+        return {k: restore(v, like[k]) if k in like else v for k, v in grad.items()}
+    if isinstance(like, list | tuple) and isinstance(grad, list | tuple) and len(grad) == len(like):
+        out = [restore(g, x) for g, x in zip(grad, like)]
+        return type(grad)(out) if type(grad) in (list, tuple) else grad
+    return grad
+
+
+def flat_like(value: Any, like: Any) -> np.ndarray:
+    """`value` (a derivative shaped like `like`) raveled in the order of `like`'s leaves.
+
+    Where `value` has a zero (`0.0`, None) in place of a part of `like`, that part's elements
+    are zeros; entries of `like` that are not leaves are skipped, whatever `value` holds there."""
+    out = []
+
+    def walk(v, x):
+        if is_leaf(x):
+            n = int(np.size(x))
+            if v is None:
+                out.append(np.zeros(n))
+            else:
+                a = np.asarray(v)
+                out.append(np.ravel(np.broadcast_to(a, np.shape(x))) if a.shape != np.shape(x) else np.ravel(a))
+        elif is_structure(x):
+            keys, children = _children(x)
+            for k, c in zip(keys, children):
+                walk(_child(v, x, k), c)
+
+    walk(value, like)
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def _child(v, like, key):
+    """The part of derivative `v` under `key` of `like` (None where `v` is a zero or lacks it)."""
+    if v is None or isinstance(v, numbers.Number) or (not is_structure(v) and np.ndim(v) == 0):
+        return None  # a number standing for a whole structure is s2s's zero adjoint
+    if isinstance(v, dict):
+        return v.get(key)
+    if isinstance(v, list | tuple):
+        return v[key] if isinstance(key, int) and key < len(v) else None
+    if _is_dataclass(v) or (isinstance(key, str) and hasattr(v, key)):
+        return getattr(v, key, None)
+    return None
+
+
+def pack(matrix: np.ndarray, out_like: Any, in_like: Any) -> Any:
+    """A Jacobian matrix of shape (size(out_like), size(in_like)) as a nested structure: `out_like`'s
+    structure whose every leaf is `in_like`'s structure, whose every leaf is the block of shape
+    out_leaf.shape + in_leaf.shape (JAX's layout of the Jacobian of a structured function)."""
+    out_shapes = [np.shape(v) for v in leaves(out_like)]
+    in_shapes = [np.shape(v) for v in leaves(in_like)]
+    out_starts = np.cumsum([0] + [int(np.prod(s, dtype=int)) for s in out_shapes])
+    in_starts = np.cumsum([0] + [int(np.prod(s, dtype=int)) for s in in_shapes])
+    out_iter = iter(range(len(out_shapes)))
+
+    def out_leaf(_):
+        k = next(out_iter)
+        rows = matrix[out_starts[k]:out_starts[k + 1]]
+        in_iter = iter(range(len(in_shapes)))
+
+        def in_leaf(_):
+            m = next(in_iter)
+            return np.array(rows[:, in_starts[m]:in_starts[m + 1]]).reshape(out_shapes[k] + in_shapes[m])
+
+        return map_leaves(in_leaf, in_like)
+
+    return map_leaves(out_leaf, out_like)
+
+
+def _field(grad, like):
+    """A record field's gradient: a field that holds no leaf (a name, a flag, None) keeps its value, as
+    a static field of a JAX dataclass does."""
+    if not is_leaf(like) and not is_structure(like):
+        return like
+    return restore(grad, like)
