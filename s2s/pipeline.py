@@ -288,7 +288,9 @@ def stages(func, wrt=None, mode="reverse", optimize_code=True):
 
 
 def _param_names(tree):
-    return [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    a = tree.args
+    return [p.arg for p in a.posonlyargs + a.args + ([a.vararg] if a.vararg else []) + a.kwonlyargs +
+            ([a.kwarg] if a.kwarg else [])]
 
 
 def _wrt_names(func, wrt):

@@ -629,7 +629,7 @@ def test_value_and_grad_of_a_gradient():
 @pytest.mark.parametrize("compose", ["jacobian", "jvp", "value_and_grad"])
 def test_composing_a_gradient_other_than_grad_is_refused_today(compose):
     x = np.array([1.0, 2.0])
-    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"\*args or \*\*kwargs"):
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"\*args or \*\*kwargs|try/except"):
         if compose == "jacobian":
             s2s.jacobian(s2s.grad(cube_sum))(x)
         elif compose == "jvp":

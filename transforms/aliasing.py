@@ -204,7 +204,8 @@ def _updated_params_of(callee) -> frozenset:
 def _params_updated_in_place(tree: ast.FunctionDef) -> set[str]:
     """Parameters the function may update in place before it rebinds them (augmented or item assignment,
     list/dict methods)."""
-    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs +
+              [x for x in (tree.args.vararg, tree.args.kwarg) if x]}
     updated, rebound = set(), set()
 
     def scan(stmts, top):

@@ -30,11 +30,32 @@ def op_name(op: ast.AST) -> str:
 
 
 def resolve_call(pf, call: ast.Call):
-    """The object a call's function expression denotes, or `missing()`."""
+    """The object a call's function expression denotes, or `missing()` (also for a callee held in a
+    local variable, known only at run time: `is_dynamic_call`)."""
     obj = annotations.resolved(call.func)
     if obj is not None:
         return obj
+    if is_dynamic_call(call):
+        return missing()
     return pf.resolve_expr(call.func)
+
+
+def has_star(call) -> bool:
+    """A call with `*xs` or `**d` among its arguments."""
+    return isinstance(call, ast.Call) and (any(isinstance(a, ast.Starred) for a in call.args) or
+                                           any(k.arg is None for k in call.keywords))
+
+
+def is_dynamic_call(call) -> bool:
+    """A lowered call whose callee is a local value (`f(x)` with `f` a parameter or local variable,
+    `rng.normal(size=3)` with `rng` one): it is known only at run time (s2s.call_vjp, s2s.call_jvp)."""
+    if not isinstance(call, ast.Call) or annotations.resolved(call.func) is not None or is_append(call) \
+            or is_pop(call):
+        return False
+    root = call.func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return isinstance(root, ast.Name) and not annotations.is_global(root) and not annotations.is_helper(root)
 
 
 def is_user_function(obj) -> bool:
@@ -84,6 +105,8 @@ def diff_inputs(pf, value: ast.expr) -> list[str]:
         if is_pop(value):
             return atom_names(value.func.value)
         obj = resolve_call(pf, value)
+        if is_dynamic_call(value) or has_star(value):  # the callee is an input too: a function made from a varied value is varied
+            return atom_names(value.func) + atom_names(value.args) + atom_names([k.value for k in value.keywords])
         rule = ctx().lookup(obj) if obj is not missing() else None
         if rule is not None:
             if rule.nondiff:
@@ -111,6 +134,13 @@ def diff_inputs(pf, value: ast.expr) -> list[str]:
 
 
 @dataclass
+def param_names(tree: ast.FunctionDef) -> list[str]:
+    """Every parameter of a function, `*args` and `**kwargs` included (a tuple and a dict)."""
+    a = tree.args
+    return [p.arg for p in a.posonlyargs + a.args + ([a.vararg] if a.vararg else []) + a.kwonlyargs +
+            ([a.kwarg] if a.kwarg else [])]
+
+
 class Facts:
     """What the analysis learned about one lowered function."""
 
@@ -207,7 +237,7 @@ def analyze(pf, tree: ast.FunctionDef, wrt: list[str], scalar_params=()) -> Fact
     """Activity, kinds and assignment counts for a lowered function."""
     facts = Facts()
     es = edges(pf, tree.body)
-    params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    params = param_names(tree)
     for p in params:
         facts.assign_count[p] = 1
     for target, _, _ in es:
@@ -254,6 +284,7 @@ def analyze(pf, tree: ast.FunctionDef, wrt: list[str], scalar_params=()) -> Fact
                      atom_names(v)[0] in facts.containers) or \
                     (isinstance(v, ast.Call) and is_user_function(resolve_call(pf, v))) or \
                     (isinstance(v, ast.Call) and getattr(resolve_call(pf, v), "__name__", "") == "as_sequence") or \
+                    (isinstance(v, ast.Call) and is_dynamic_call(v)) or \
                     (isinstance(v, ast.Call) and _structured(pf, v)):
                 facts.containers.add(target)
                 changed = True
@@ -277,7 +308,8 @@ def _structured(pf, call) -> bool:
 def bind_user_call(pf, call: ast.Call):
     """Match a call to a user function against its signature.
 
-    Returns (function, [(parameter position, parameter name, argument atom), ...]).
+    Returns (function, [(parameter position, parameter name, argument atom), ...]); the arguments a
+    `*args` parameter collects are one ast.Tuple, those a `**kwargs` parameter collects one ast.Dict.
     """
     import inspect
     func = resolve_call(pf, call)
@@ -289,8 +321,19 @@ def bind_user_call(pf, call: ast.Call):
                        call) from None
     params = list(sig.parameters)
     out = []
+
+    def arg_of(marker):
+        if isinstance(marker, int):
+            return call.args[marker]
+        return next(k.value for k in call.keywords if k.arg == marker[1])
+
     for pname, marker in bound.arguments.items():
-        arg = call.args[marker] if isinstance(marker, int) else next(k.value for k in call.keywords
-                                                                       if k.arg == marker[1])
+        kind = sig.parameters[pname].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            arg = ast.Tuple(elts=[arg_of(m) for m in marker], ctx=ast.Load())
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            arg = ast.Dict(keys=[ast.Constant(k) for k in marker], values=[arg_of(m) for m in marker.values()])
+        else:
+            arg = arg_of(marker)
         out.append((params.index(pname), pname, arg))
     return func, out

@@ -50,12 +50,15 @@ def helper_attr(module_name: str, attr: str, obj) -> ast.Attribute:
 
 def check_supported(pf, tree: ast.FunctionDef) -> None:
     """Raise UnsupportedSyntaxError at the first construct s2s refuses."""
-    args = tree.args
-    if args.vararg or args.kwarg:
-        node = args.vararg or args.kwarg
-        raise pf.error(ctx().unsupported, "s2s does not differentiate functions with *args or **kwargs",
-                       node, hint="list the parameters explicitly")
+    allowed = set()  # `*xs` as a call's argument or in an assignment's target
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            allowed.update(id(a) for a in node.args if isinstance(a, ast.Starred))
+        elif isinstance(node, ast.Tuple | ast.List) and isinstance(node.ctx, ast.Store):
+            allowed.update(id(a) for a in node.elts if isinstance(a, ast.Starred))
+    for node in ast.walk(tree):
+        if id(node) in allowed:
+            continue
         for cls, what in _REFUSED.items():
             if isinstance(node, cls) and what is not None:
                 raise pf.error(ctx().unsupported, f"s2s cannot differentiate {what}", node,
@@ -316,7 +319,8 @@ def _as_load(node):
 
 def local_names(tree: ast.FunctionDef) -> set[str]:
     """Parameters and every name the function assigns."""
-    out = {a.arg for a in tree.args.args + tree.args.kwonlyargs + tree.args.posonlyargs}
+    args = tree.args
+    out = {a.arg for a in args.args + args.kwonlyargs + args.posonlyargs + [a for a in (args.vararg, args.kwarg) if a]}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             out.add(node.id)

@@ -11,7 +11,7 @@ import ast
 import copy
 
 from . import analysis, annotations, templates
-from .analysis import is_append, is_user_function, op_name, resolve_call
+from .analysis import has_star, is_append, is_dynamic_call, is_user_function, op_name, resolve_call
 from .context import ctx, missing
 from .names import NameAllocator, load, store
 from .sequences import Sequences
@@ -60,7 +60,7 @@ class Forward:
         """Return (statements, output atom, output tangent expression)."""
         body, ret = self.tree.body[:-1], self.tree.body[-1]
         stmts = self.block(body)
-        params = [a.arg for a in self.tree.args.posonlyargs + self.tree.args.args + self.tree.args.kwonlyargs]
+        params = analysis.param_names(self.tree)
         start = []
         for p in params:  # a parameter we do not vary but that becomes varied later starts at zero
             if p in self.active and p not in self.wrt:
@@ -126,6 +126,8 @@ class Forward:
             pop = ast.Call(func=ast.Attribute(value=load(self.dot(lst)), attr="pop", ctx=ast.Load()), args=[],
                            keywords=[])
             return [s, _assign(self.dot(y), pop, s)]
+        if isinstance(value, ast.Call) and (is_dynamic_call(value) or has_star(value)):
+            return self.dynamic(y, value, s)
         if isinstance(value, ast.Call) and is_user_function(resolve_call(self.pf, value)):
             return self.call(y, value, s)
         operands = analysis.diff_inputs(self.pf, value)
@@ -140,9 +142,35 @@ class Forward:
             tangent = self.s2s_call("dense_tangent", [tangent, load(y)])
         return [s, _assign(self.dot(y), tangent, s)]
 
+    def dynamic(self, y, call, s):
+        """A call through a function value, or with `*xs` / `**d`: s2s.call_jvp differentiates the callee
+        it is given at run time."""
+        from .reverse import dynamic_plan, refuse_active_callee
+        refuse_active_callee(self.pf, call, self.active)
+        plan = dynamic_plan(self.pf, call, self.active, self.helpers["s2s"], "jvp", self.tangent_of)
+        if plan is None:
+            return [s, _assign(self.dot(y), self.s2s_call("dense_tangent", [ast.Constant(0.0), load(y)]), s)]
+        target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
+        return [ast.copy_location(ast.Assign(targets=[target], value=plan[0]), s)]
+
+    def arg_tangent(self, a):
+        """The tangent of an argument atom; for the arguments a `*args` / `**kwargs` parameter collects, a
+        tuple / dict of theirs (zero for constants), or None when none is active."""
+        if isinstance(a, ast.Tuple):
+            parts = [self.tangent_of(x) for x in a.elts]
+            if all(p is None for p in parts):
+                return None
+            return ast.Tuple(elts=[p or ast.Constant(0.0) for p in parts], ctx=ast.Load())
+        if isinstance(a, ast.Dict):
+            parts = [self.tangent_of(x) for x in a.values]
+            if all(p is None for p in parts):
+                return None
+            return ast.Dict(keys=a.keys, values=[p or ast.Constant(0.0) for p in parts])
+        return self.tangent_of(a)
+
     def call(self, y, call, s):
         func, arguments = analysis.bind_user_call(self.pf, call)
-        tangents = [(pos, name, self.tangent_of(a)) for pos, name, a in arguments if self.tangent_of(a) is not None]
+        tangents = [(pos, name, self.arg_tangent(a)) for pos, name, a in arguments if self.arg_tangent(a) is not None]
         if not tangents:  # a real zero of the result's shape, as for a constant (`w @ y_dot` needs an array)
             return [s, _assign(self.dot(y), self.s2s_call("dense_tangent", [ast.Constant(0.0), load(y)]), s)]
         helper = self.link(func, tuple(p for p, _, _ in tangents), call)
@@ -181,6 +209,8 @@ class Forward:
             raise self.pf.error(ctx().no_rule, f"s2s has no derivative for the attribute .{value.attr}", value)
         if isinstance(value, ast.Call):
             func = resolve_call(self.pf, value)
+            from .reverse import refuse_dispatch_again
+            refuse_dispatch_again(self.pf, value, func)
             rule = ctx().lookup(func) if func is not missing() else None
             if rule is None:
                 raise self.pf.error(ctx().no_rule, f"s2s has no derivative rule for {ast.unparse(value.func)}",

@@ -167,6 +167,9 @@ class Lowerer:
         return self.atom(s, out, "i")
 
     def call(self, e, out):
+        unwrapped = self.partial_call(e)
+        if unwrapped is not None:  # functools.partial(f, a)(b) is f(a, b)
+            return self.call(unwrapped, out)
         func = e.func
         helper = self.local_helpers.get(func.id) if isinstance(func, ast.Name) else None
         if helper is not None:
@@ -178,33 +181,53 @@ class Lowerer:
                     ast.copy_location(n, e)
             return self.simple(expanded, out)
         if isinstance(func, ast.Name) and func.id in self.locals:
-            raise self.pf.error(ctx().unsupported,
-                                f"s2s cannot differentiate a call through the local variable {func.id!r}", e,
-                                hint="call a module-level function by its name")
+            # a function held in a local variable (an argument, a default, a list's item...): known at
+            # run time only, called through s2s.call_vjp / s2s.call_jvp where an argument is active
+            return self.arguments(e, func, out)
         if isinstance(func, ast.Attribute) and not _module_attr(self.pf, self._mark(func)) and \
                 not annotations.is_helper(func.value):
-            # a method call on a value: only list.append survives desugaring
+            target = self.atom(func.value, out)
+            method = ast.Attribute(value=target, attr=func.attr, ctx=ast.Load())
             if func.attr == "pop" and not e.args and not e.keywords:
-                target = self.atom(func.value, out)
-                return ast.copy_location(ast.Call(func=ast.Attribute(value=target, attr="pop", ctx=ast.Load()),
-                                                  args=[], keywords=[]), e)
-            if func.attr == "append" and len(e.args) == 1:
-                target = self.atom(func.value, out)
-                return ast.copy_location(ast.Call(func=ast.Attribute(value=target, attr="append", ctx=ast.Load()),
-                                                  args=[self.atom(e.args[0], out)], keywords=[]), e)
-            raise self.pf.error(ctx().unsupported, f"s2s does not know the method .{func.attr}() here", e,
-                                hint="call the NumPy function instead (np.f(x) rather than x.f())")
+                return ast.copy_location(ast.Call(func=method, args=[], keywords=[]), e)
+            if func.attr == "append" and len(e.args) == 1 and not isinstance(e.args[0], ast.Starred):
+                return ast.copy_location(ast.Call(func=method, args=[self.atom(e.args[0], out)], keywords=[]), e)
+            # a method of a value (rng.normal(size=3)): constant unless an argument is active, then refused
+            # or differentiated at run time like any function value
+            return self.arguments(e, method, out)
+        if not isinstance(func, ast.Name | ast.Attribute):  # make_act()(x), fs[0](x): the callee first
+            return self.arguments(e, self.atom(func, out, "fn"), out)
         if isinstance(func, ast.Name):
             annotations.put(func, annotations.GLOBAL)
-        for a in e.args:
-            if isinstance(a, ast.Starred):
-                raise self.pf.error(ctx().unsupported, "s2s cannot differentiate *-unpacking in a call", a)
-        for k in e.keywords:
-            if k.arg is None:
-                raise self.pf.error(ctx().unsupported, "s2s cannot differentiate **-unpacking in a call", k.value)
-        args = [self.atom(a, out) for a in e.args]
+        return self.arguments(e, func, out)
+
+    def arguments(self, e, func, out):
+        """The call `e` with callee `func` and its arguments lowered to atoms (`*xs` and `**d` kept)."""
+        args = [ast.copy_location(ast.Starred(value=self.atom(a.value, out), ctx=ast.Load()), a)
+                if isinstance(a, ast.Starred) else self.atom(a, out) for a in e.args]
         keywords = [ast.keyword(arg=k.arg, value=self.atom(k.value, out)) for k in e.keywords]
         return ast.copy_location(ast.Call(func=func, args=args, keywords=keywords), e)
+
+    def partial_call(self, e):
+        """`functools.partial(f, a, k=v)(b)` as `f(a, b, k=v)`, or None."""
+        inner = e.func
+        if not (isinstance(inner, ast.Call) and inner.args and not isinstance(inner.args[0], ast.Starred)):
+            return None
+        root = inner.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id in self.locals:
+            return None
+        import functools
+        try:
+            if self.pf.resolve_expr(inner.func) is not functools.partial:
+                return None
+        except Exception:  # noqa: BLE001 - not a dotted name s2s can read
+            return None
+        called = {k.arg for k in e.keywords if k.arg is not None}
+        keywords = [k for k in inner.keywords if k.arg not in called or k.arg is None] + list(e.keywords)
+        return ast.copy_location(ast.Call(func=inner.args[0], args=list(inner.args[1:]) + list(e.args),
+                                          keywords=keywords), e)
 
     def atom_of_boolop(self, e, out):
         name = self.alloc.fresh("cond")
@@ -349,9 +372,27 @@ class Lowerer:
             out.append(ast.copy_location(ast.Assign(targets=[store(target.id)], value=simple), loc))
             return
         if isinstance(target, ast.Tuple | ast.List):
-            if any(isinstance(t, ast.Starred) for t in target.elts):
-                raise self.pf.error(ctx().unsupported, "s2s cannot differentiate starred assignment", target)
+            stars = [i for i, t in enumerate(target.elts) if isinstance(t, ast.Starred)]
             src = self.atom(value, out, "t")
+            if stars:  # `a, *rest, z = xs`: rest is the list of the items between, as Python makes it
+                star = stars[0]
+                after = len(target.elts) - star - 1
+                seq = self.alloc.fresh("seq")
+                list_fn = ast.Name(id="list", ctx=ast.Load())
+                annotations.put(list_fn, annotations.GLOBAL)
+                out.append(ast.copy_location(ast.Assign(targets=[store(seq)], value=ast.Call(
+                    func=list_fn, args=[copy.deepcopy(src)], keywords=[])), loc))
+                src = load(seq)
+                items = [ast.Subscript(value=load(seq), slice=ast.Constant(i), ctx=ast.Load()) for i in range(star)]
+                middle = ast.Subscript(value=load(seq), slice=ast.Slice(lower=ast.Constant(star), upper=ast.Constant(
+                    -after) if after else None, step=None), ctx=ast.Load())
+                items.append(middle)
+                items += [ast.Subscript(value=load(seq), slice=ast.Constant(i - after), ctx=ast.Load())
+                          for i in range(after)]
+                for t, item in zip(target.elts, items):
+                    t = t.value if isinstance(t, ast.Starred) else t
+                    self.assign_to(t, ast.copy_location(item, loc), out, loc)
+                return
             for i, t in enumerate(target.elts):
                 item = ast.Subscript(value=copy.deepcopy(src), slice=ast.Constant(i), ctx=ast.Load())
                 if isinstance(t, ast.Name):

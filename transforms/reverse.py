@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 
 from . import analysis, annotations, templates
-from .analysis import atom_names, is_append, is_user_function, op_name, resolve_call
+from .analysis import atom_names, has_star, is_append, is_dynamic_call, is_user_function, op_name, resolve_call
 from .context import ctx, missing
 from .names import NameAllocator, expr, load, store
 from .sequences import Sequences
@@ -64,7 +64,7 @@ class Reverse:
         self.pullback_args = {}  # id(call statement) -> [(parameter position, argument atom)]
         self.counters = set()
         self.temp_names = set()  # temporaries of the backward sweep (g, parts, grads)
-        self.param_names = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+        self.param_names = analysis.param_names(tree)
         self.first_defs = self.first_definitions()
         self.pushed = set()  # names the forward sweep pushes (they may need a None start value)
         self.no_tape = False  # True while writing a checkpointed loop's forward sweep, which records nothing
@@ -428,7 +428,8 @@ class Reverse:
             g = load(gname)
             self.zero.discard(y)
             out += self.reset(y, s)
-            if isinstance(value, ast.Call) and is_user_function(resolve_call(self.pf, value)):
+            if isinstance(value, ast.Call) and (is_dynamic_call(value) or has_star(value) or
+                                                is_user_function(resolve_call(self.pf, value))):
                 # the callee's pullback holds what it needs: no old value of y is read
                 out += self.contributions(value, g, ans, s)
                 return out + self.restore_pullback(s, in_loop) + self.restore(y, s, in_loop)
@@ -535,8 +536,11 @@ class Reverse:
             return out
         if isinstance(value, ast.Attribute):
             raise self.pf.error(ctx().no_rule, f"s2s has no derivative for the attribute .{value.attr}", value)
+        if isinstance(value, ast.Call) and (is_dynamic_call(value) or has_star(value)):
+            return self.dynamic_contributions(value, g, s)
         if isinstance(value, ast.Call):
             func = resolve_call(self.pf, value)
+            refuse_dispatch_again(self.pf, value, func)
             if func is missing():
                 raise self.pf.error(ctx().no_rule, f"s2s cannot tell what {ast.unparse(value.func)} is",
                                     value, hint="make sure the name is defined before differentiating")
@@ -560,6 +564,15 @@ class Reverse:
         wrt_params = self.pullback_args[id(s)]
         out = []
         self.reads.add(pb)
+            item = ast.Subscript(value=load(grads), slice=ast.Constant(i), ctx=ast.Load())
+            if isinstance(a, ast.Tuple | ast.Dict):  # the arguments a `*args` or `**kwargs` parameter collects
+                pairs = enumerate(a.elts) if isinstance(a, ast.Tuple) else zip((k.value for k in a.keys), a.values)
+                for key, x in pairs:
+                    if isinstance(x, ast.Name) and x.id in self.active:
+                        part = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="part",
+                                                           ctx=ast.Load()), args=[item, ast.Constant(key)], keywords=[])
+                        out += self.accumulate(x.id, part, s)
+                continue
         if not wrt_params:
             return out
         grads = self.temp("grads")
@@ -567,8 +580,27 @@ class Reverse:
         for i, (_, a) in enumerate(wrt_params):
             for n in atom_names(a):
                 if n in self.active:
-                    out += self.accumulate(n, ast.Subscript(value=load(grads), slice=ast.Constant(i),
-                                                            ctx=ast.Load()), s)
+                    out += self.accumulate(n, item, s)
+        return out
+
+    def dynamic_contributions(self, call, g, s):
+        """A call whose callee is known at run time only, or that unpacks `*xs` / `**d`: the forward sweep
+        calls s2s.call_vjp (s2s.call_star_vjp), which differentiates the callee it is given."""
+        refuse_active_callee(self.pf, call, self.active)
+        plan = dynamic_plan(self.pf, call, self.active, self.helpers["s2s"], "vjp")
+        if plan is None:
+            return []
+        new_call, actives = plan
+        if id(s) not in self.pullbacks:
+            pb = self.alloc.fresh("call_pullback")
+            self.pullbacks[id(s)] = (pb, None, new_call)
+        pb = self.pullbacks[id(s)][0]
+        self.reads.add(pb)
+        grads = self.temp("grads")
+        out = [_assign(grads, ast.Call(func=load(pb), args=[g], keywords=[]), s)]
+        for i, a in enumerate(actives):
+            item = ast.Subscript(value=load(grads), slice=ast.Constant(i), ctx=ast.Load())
+            out += self.accumulate(a.id, item, s)
         return out
 
     def apply_rule(self, rule, args, kws, g, ans, s, node):
@@ -619,6 +651,93 @@ class Reverse:
             if p not in rule.vjp and not (p in rule.jvp and rule.jvp[p] is None):  # None: declared constant
                 raise self.pf.error(ctx().no_rule,
                                     f"s2s has no derivative of {rule.name} with respect to its argument {p!r}", node,
+def refuse_active_callee(pf, call, active):
+    """A function value that depends on a differentiated input (a closure over it, a partial of it): s2s
+    would miss the derivative through the values it holds, so it refuses."""
+    names = [n for n in atom_names(call.func) if n in active] if is_dynamic_call(call) else []
+    if names:
+        what = ast.unparse(call.func)
+        method = isinstance(call.func, ast.Attribute)
+        if method:
+            raise pf.error(ctx().unsupported, f"s2s does not know the method .{call.func.attr}() here: it is called "
+                           f"on `{ast.unparse(call.func.value)}`, which depends on the differentiated input", call,
+                           hint="call the NumPy function instead (np.f(x) rather than x.f()), or register a rule "
+                                "for the function with s2s.defvjp")
+        raise pf.error(ctx().unsupported, f"s2s cannot differentiate a call through `{what}`: the function it holds "
+                       f"depends on the differentiated input (through `{names[0]}`), and s2s does not differentiate "
+                       "through the values a function value holds", call,
+                       hint="pass those values to the function as arguments instead of capturing them "
+                            "(def f(w, x) rather than a closure or functools.partial over w)")
+
+
+_DISPATCHERS = ("call_vjp", "call_jvp", "call_star_vjp", "call_star_jvp")
+
+
+def refuse_dispatch_again(pf, call, func):
+    """Generated code that calls a function value through s2s.call_vjp / call_jvp is not differentiated
+    again (Hessians through function values): refused, so s2s.hessian can try forward over forward."""
+    if any(func is getattr(ctx().runtime, name, None) for name in _DISPATCHERS):
+        raise pf.error(ctx().unsupported, "s2s does not differentiate a second time through a call of a function "
+                       f"value ({func.__name__}): higher derivatives through functions passed as values are not "
+                       "supported yet", call,
+                       hint="call the function by its module-level name instead of through a variable, so that "
+                            "s2s can link its derivative")
+
+
+def call_site(pf, node) -> int:
+    """The number that stands for the user's call `node` in generated code (errors at run time name it)."""
+    err = pf.error(ctx().unsupported, "", node)
+    site = {"filename": err.filename, "lineno": err.lineno, "col": err.col, "line": err.line,
+            "text": ast.unparse(node)}
+    return ctx().runtime.call_site(site)
+
+
+def dynamic_plan(pf, call, active, s2s_name, mode, tangent_of=None):
+    """(the call of s2s.call_vjp / call_jvp / call_star_vjp / call_star_jvp that replaces `call`, the active
+    argument atoms in the order its pullback returns their gradients), or None when none is active.
+
+    For `f(a, b, k=c)`: `s2s.call_vjp(f, site, (0, 'k'), a, b, k=c)`; with `*xs` or `**d`:
+    `s2s.call_star_vjp(f, site, ('', '*', '=k', '**'), (1,), a, xs, c, d)`, the layout saying how each
+    value is passed. Forward mode (`mode="jvp"`) passes the active arguments' tangents as a tuple after
+    the active positions."""
+    def is_active(a):
+        return isinstance(a, ast.Name) and not annotations.is_global(a) and a.id in active
+
+    values, layout = [], []
+    for a in call.args:
+        if isinstance(a, ast.Starred):
+            values.append(a.value)
+            layout.append("*")
+        else:
+            values.append(a)
+            layout.append("")
+    for k in call.keywords:
+        values.append(k.value)
+        layout.append("**" if k.arg is None else "=" + k.arg)
+    picked = [i for i, v in enumerate(values) if is_active(v)]
+    if not picked:
+        return None
+    actives = [values[i] for i in picked]
+    star = has_star(call)
+    if star:
+        marks = list(picked)
+    else:
+        marks = [i if layout[i] == "" else layout[i][1:] for i in picked]
+    head = [call.func, ast.Constant(call_site(pf, call))]
+    if star:
+        head.append(ast.Tuple(elts=[ast.Constant(x) for x in layout], ctx=ast.Load()))
+    head.append(ast.Tuple(elts=[ast.Constant(m) for m in marks], ctx=ast.Load()))
+    if mode == "jvp":
+        head.append(ast.Tuple(elts=[tangent_of(a) for a in actives], ctx=ast.Load()))
+    name = ("call_star_" if star else "call_") + mode
+    func = ast.Attribute(value=load(s2s_name), attr=name, ctx=ast.Load())
+    if star:
+        new = ast.Call(func=func, args=head + values, keywords=[])
+    else:
+        new = ast.Call(func=func, args=head + list(call.args), keywords=list(call.keywords))
+    return ast.copy_location(new, call), actives
+
+
                                     hint="wrap that argument in s2s.stop_gradient(...) if it should not be "
                                          "differentiated")
         return out

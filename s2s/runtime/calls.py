@@ -1,0 +1,233 @@
+"""Calls whose callee is known only when the code runs: a function passed as an argument, held in a
+list or dict, returned by a helper, a `functools.partial`, a method of an object passed in.
+
+Generated code calls them through `call_vjp` (reverse mode) and `call_jvp` (forward mode). The
+callee is differentiated by s2s itself: a small function `s2s_call(a0, a1, ...)` that calls it is
+written (with the callee as a global), and its derivative made by the ordinary pipeline, so a
+primitive with a rule gets that rule, a user function (lambda, closure) gets its own derivative,
+and anything else is refused with `NoDerivativeRuleError` naming the user's line. Only the
+arguments the transform found active (`active`: positions, or keyword names) are differentiated;
+the callee itself must be constant (the transform refuses a function that depends on a
+differentiated input).
+
+    >>> import numpy as np
+    >>> y, pullback = call_vjp(np.sin, -1, (0,), 0.0)
+    >>> pullback(2.0)
+    (2.0,)
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import inspect
+import itertools
+import linecache
+import threading
+import types
+
+CALL_SITES: list = []  # site number -> (filename, line number, column, line text, the call's text)
+
+_lock = threading.RLock()
+_wrappers: collections.OrderedDict = collections.OrderedDict()  # key -> (objects kept alive, wrapper)
+_WRAPPERS_MAX = 256
+_count = itertools.count()
+
+
+def call_site(site: dict) -> int:
+    """A small number standing for a call site in generated code (`site`: filename, lineno, col, line, text)."""
+    with _lock:
+        if site not in CALL_SITES:
+            CALL_SITES.append(site)
+        return CALL_SITES.index(site)
+
+
+def _unwrap(f):
+    """(the function to call, arguments bound before the call's, keyword arguments bound): partials and
+    bound methods of Python functions come apart, so their bound values are passed as constants."""
+    args, kwargs = (), {}
+    while True:
+        if isinstance(f, functools.partial):
+            args, kwargs = tuple(f.args) + args, {**f.keywords, **kwargs}
+            f = f.func
+        elif isinstance(f, types.MethodType) and isinstance(f.__func__, types.FunctionType):
+            args = (f.__self__,) + args
+            f = f.__func__
+        else:
+            return f, args, kwargs
+
+
+def _key_of(f):
+    """What identifies the callee for the wrapper cache, and the objects the key's ids stand for."""
+    if inspect.isbuiltin(f) and getattr(f, "__self__", None) is not None and not inspect.ismodule(f.__self__):
+        return ("method", id(f.__self__), f.__name__), (f.__self__,)  # a new object at each `rng.normal`
+    return ("f", id(f)), (f,)
+
+
+def _wrapper(f, n_const, const_kw, n_args, kwnames):
+    """`def s2s_call(c0, .., a0, .., k0, ..): return F(c0, .., a0, .., name=c.., name=k..)` with F = f."""
+    key, keep = _key_of(f)
+    key = key + (n_const, const_kw, n_args, kwnames)
+    with _lock:
+        hit = _wrappers.get(key)
+        if hit is not None:
+            _wrappers.move_to_end(key)
+            return hit[1]
+        consts = [f"c{i}" for i in range(n_const)] + [f"ck{i}" for i in range(len(const_kw))]
+        params = consts + [f"a{i}" for i in range(n_args)] + [f"k{i}" for i in range(len(kwnames))]
+        call_args = [f"c{i}" for i in range(n_const)] + [f"a{i}" for i in range(n_args)]
+        call_args += [f"{k}=ck{i}" for i, k in enumerate(const_kw)] + [f"{k}=k{i}" for i, k in enumerate(kwnames)]
+        filename = f"<s2s call {next(_count)}>"
+        text = f"def s2s_call({', '.join(params)}):\n    return F({', '.join(call_args)})\n"
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        namespace = {"F": f, "__builtins__": __builtins__, "__name__": "s2s_call"}
+        exec(compile(text, filename, "exec", dont_inherit=True), namespace)
+        wrapper = namespace["s2s_call"]
+        _wrappers[key] = (keep, wrapper)
+        while len(_wrappers) > _WRAPPERS_MAX:
+            _, (_, old) = _wrappers.popitem(last=False)
+            linecache.cache.pop(old.__code__.co_filename, None)
+        return wrapper
+
+
+def _plan(f, active, args, kwargs):
+    """(wrapper, its arguments, wrt parameter names in the order of `active`)."""
+    func, const, const_kw = _unwrap(f)
+    const_kw = {k: v for k, v in const_kw.items() if k not in kwargs}
+    kwnames = tuple(kwargs)
+    wrapper = _wrapper(func, len(const), tuple(const_kw), len(args), kwnames)
+    values = list(const) + list(const_kw.values()) + list(args) + list(kwargs.values())
+    offset = len(const) + len(const_kw)
+    wrt = tuple(f"a{a}" if isinstance(a, int) else f"k{kwnames.index(a)}" for a in active)
+    del offset
+    return wrapper, values, wrt
+
+
+def _refuse_at(exc, site, f):
+    """`exc` (raised making the wrapper's derivative) moved to the user's call site."""
+    from s2s.errors import S2SError
+    if not isinstance(exc, S2SError) or not str(getattr(exc, "filename", "") or "").startswith("<s2s call"):
+        return exc
+    where = CALL_SITES[site] if 0 <= site < len(CALL_SITES) else {}
+    name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or type(f).__name__
+    message = f"{exc.message} (called at run time through `{where.get('text', '?')}`, which is {name})"
+    return type(exc)(message, filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"),
+                     line=where.get("line"), hint=exc.hint)
+
+
+def call_vjp(f, site, active, *args, **kwargs):
+    """`(f(*args, **kwargs), pullback)`; `pullback(g)` is the tuple of the gradients of the arguments
+    named in `active` (positions of `args`, names in `kwargs`), in that order."""
+    from s2s import api
+    wrapper, values, wrt = _plan(f, active, args, kwargs)
+    try:
+        entry = api._entry(wrapper, wrt, "split")
+    except Exception as exc:  # noqa: BLE001 - a refusal inside the wrapper is reported at the user's line
+        raise _refuse_at(exc, site, f) from None
+    return entry.fn(*values)
+
+
+def call_jvp(f, site, active, tangents, *args, **kwargs):
+    """`(f(*args, **kwargs), its tangent)` for the tangents `tangents` of the arguments named in `active`."""
+    from s2s import api
+    wrapper, values, wrt = _plan(f, active, args, kwargs)
+    try:
+        entry = api._entry(wrapper, wrt, "jvp")
+        names = _tangent_names(wrapper, wrt)
+    except Exception as exc:  # noqa: BLE001
+        raise _refuse_at(exc, site, f) from None
+    return entry.fn(*values, **{names[w]: t for w, t in zip(wrt, tangents)})
+
+
+def _flatten(layout, values):
+    """The positional arguments, keyword arguments and, for each value, where its parts went."""
+    args, kwargs, where = [], {}, []
+    for kind, v in zip(layout, values):
+        if kind == "":
+            where.append(("p", len(args)))
+            args.append(v)
+        elif kind == "*":
+            items = list(v)
+            where.append(("*", list(range(len(args), len(args) + len(items)))))
+            args.extend(items)
+        elif kind == "**":
+            where.append(("**", list(v)))
+            for k in v:
+                if k in kwargs:
+                    raise TypeError(f"got multiple values for keyword argument {k!r}")
+                kwargs[k] = v[k]
+        else:
+            if kind[1:] in kwargs:
+                raise TypeError(f"got multiple values for keyword argument {kind[1:]!r}")
+            where.append(("k", kind[1:]))
+            kwargs[kind[1:]] = v
+    return args, kwargs, where
+
+
+def _flat_active(where, active):
+    """The flat positions / keyword names of the active values' parts."""
+    out = []
+    for i in active:
+        kind, at = where[i]
+        out.extend(at if kind in ("*", "**") else [at])
+    return tuple(out)
+
+
+def _regroup(where, active, values, flat_grads):
+    """The flat gradients put back together per active value: a starred one's as its type (tuple, list,
+    array), a `**` dict's as a dict."""
+    from s2s.runtime.adjoint import finish
+    out, k = [], 0
+    for i in active:
+        kind, at = where[i]
+        if kind in ("*", "**"):
+            parts = flat_grads[k:k + len(at)]
+            k += len(at)
+            v = values[i]
+            if kind == "**":
+                out.append(dict(zip(at, parts)))
+            elif isinstance(v, list | tuple):
+                out.append(type(v)(parts) if type(v) in (list, tuple) else tuple(parts))
+            else:  # an array unpacked by its rows
+                import numpy as np
+                out.append(finish(np.stack([np.asarray(p) * np.ones(np.shape(r)) for p, r in zip(parts, v)])
+                                  if parts else np.zeros_like(v, dtype=float), v))
+        else:
+            out.append(flat_grads[k])
+            k += 1
+    return tuple(out)
+
+
+def call_star_vjp(f, site, layout, active, *values):
+    """`call_vjp` of a call written with `*xs` or `**d`: `layout` says how each value is passed ('' positional,
+    '*' unpacked, '=name' by keyword, '**' a dict unpacked); `active` lists the differentiated values.
+    The pullback returns one gradient per active value (a tuple for `*xs`, a dict for `**d`)."""
+    args, kwargs, where = _flatten(layout, values)
+    flat = _flat_active(where, active)
+    value, pullback = call_vjp(f, site, flat, *args, **kwargs)
+
+    def star_pullback(g):
+        return _regroup(where, active, values, pullback(g))
+
+    return value, star_pullback
+
+
+def call_star_jvp(f, site, layout, active, tangents, *values):
+    """`call_jvp` of a call written with `*xs` or `**d` (see call_star_vjp)."""
+    args, kwargs, where = _flatten(layout, values)
+    flat = _flat_active(where, active)
+    flat_tangents = []
+    for i, t in zip(active, tangents):
+        kind, at = where[i]
+        if kind == "*":
+            flat_tangents.extend(list(t) if len(at) else [])
+        elif kind == "**":
+            flat_tangents.extend(t[k] for k in at)
+        else:
+            flat_tangents.append(t)
+    return call_jvp(f, site, flat, tuple(flat_tangents), *args, **kwargs)
+
+
+def _tangent_names(wrapper, wrt):
+    from s2s import pipeline
+    return pipeline.derivative_code(wrapper, wrt, "jvp", True).tangent_names

@@ -1,0 +1,283 @@
+"""Functions as values: passed as arguments and defaults, held in lists and dicts, returned by helpers,
+functools.partial, methods of objects passed in. Each against central differences and autograd (which
+supports functions as values natively), in reverse and forward mode."""
+
+import functools
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from helpers_fd import assert_close, autograd_version, check_all, fd_grad
+
+import s2s
+
+
+def jvp_check(f, args, wrt=0):
+    """s2s.jvp of `f` along a random direction against central differences."""
+    rng = np.random.default_rng(7)
+    x = args[wrt]
+    v = rng.normal(size=np.shape(x))
+    tangents = [np.zeros_like(np.asarray(a, dtype=float)) for a in args]
+    tangents[wrt] = v
+    _, tangent = s2s.jvp(f, tuple(args), tuple(tangents))
+    expected = np.sum(fd_grad(f, args, wrt=wrt) * v)
+    assert_close(tangent, expected, rtol=1e-5, atol=1e-6)
+
+
+def X(n=4, seed=0):
+    return np.random.default_rng(seed).normal(size=n)
+
+
+# ---- a function as an argument, and as a default --------------------------------------------------------
+
+def predict(w, x, nonlin=np.tanh):
+    return np.sum(nonlin(w * x))
+
+
+def predict_ag(w, x, nonlin=anp.tanh):
+    return anp.sum(nonlin(w * x))
+
+
+def apply(f, x):
+    return f(x)
+
+
+def use_apply(x):
+    return np.sum(apply(np.sin, x) * apply(np.cos, 2.0 * x))
+
+
+def twice(f, x):  # the same function value passed on and called twice
+    return f(f(x))
+
+
+def use_twice(x):
+    return np.sum(twice(np.sin, x))
+
+
+@pytest.mark.parametrize("wrt", [0, 1])
+def test_default_function_argument(wrt):
+    args = (X(seed=1), X(seed=2))
+    g = s2s.grad(predict, wrt=wrt)(*args)
+    assert_close(g, fd_grad(predict, args, wrt=wrt))
+    assert_close(g, autograd.grad(predict_ag, wrt)(*args), rtol=1e-7, atol=1e-9)
+    jvp_check(predict, args, wrt)
+
+
+def test_function_passed_explicitly_overrides_the_default():
+    args = (X(seed=1), X(seed=2))
+    g = s2s.grad(lambda w, x: predict(w, x, np.sin))(*args)
+    assert_close(g, autograd.grad(lambda w, x: predict_ag(w, x, anp.sin))(*args), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("f", [use_apply, use_twice])
+def test_function_passed_to_a_helper(f):
+    check_all(f, (X(seed=3),))
+    jvp_check(f, (X(seed=3),))
+
+
+# ---- chosen by a branch, looked up in a dict in a loop, from a list --------------------------------------
+
+def chosen_by_branch(x, k):
+    f = np.sin if k > 0 else np.cos
+    return np.sum(f(x) * x)
+
+
+def dict_in_loop(x):
+    acts = {"tanh": np.tanh, "sin": np.sin, "exp": np.exp}
+    total = 0.0
+    for name in ["tanh", "sin", "exp", "sin"]:
+        total = total + np.sum(acts[name](x * 0.5))
+    return total
+
+
+def list_of_functions(x):
+    fs = [np.sin, np.cos, np.tanh]
+    total = 0.0
+    for f in fs:
+        total = total + np.sum(f(x) ** 2)
+    return total + np.sum(fs[1](x))
+
+
+def tuple_of_functions(x):
+    pair = (np.sin, np.exp)
+    first, second = pair
+    return np.sum(first(x) * second(x))
+
+
+@pytest.mark.parametrize("f, args", [(chosen_by_branch, (X(seed=4), 1)), (chosen_by_branch, (X(seed=4), -1)),
+                                     (dict_in_loop, (X(seed=5),)), (list_of_functions, (X(seed=6),)),
+                                     (tuple_of_functions, (X(seed=7),))],
+                         ids=["branch+", "branch-", "dict-loop", "list", "tuple"])
+def test_functions_in_containers_and_branches(f, args):
+    check_all(f, args)
+    jvp_check(f, args)
+
+
+# ---- user functions, lambdas and closures as values -----------------------------------------------------
+
+def square_sum(v):
+    y = v * v
+    return np.sum(y) + np.sum(np.sin(y))
+
+
+def make_scale(c):
+    def scale(v):
+        return c * np.sin(v)
+    return scale
+
+
+cube = lambda v: v ** 3  # noqa: E731 - a module-level lambda passed as a value
+
+
+def user_function_as_value(x):
+    return apply(square_sum, x) + np.sum(apply(cube, x))
+
+
+def closure_from_helper(x):
+    f = make_scale(3.0)  # the closure holds a constant: differentiable through its argument
+    g = make_scale(-0.5)
+    return np.sum(f(x) + g(x * x))
+
+
+def closure_called_directly(x):
+    return np.sum(make_scale(2.0)(x))
+
+
+@pytest.mark.parametrize("f", [user_function_as_value, closure_from_helper, closure_called_directly])
+def test_user_functions_and_closures_as_values(f):
+    check_all(f, (X(seed=8),))
+    jvp_check(f, (X(seed=8),))
+
+
+def closure_over_the_input(x):
+    f = make_scale(np.sum(x))  # the closure holds x itself
+    return np.sum(f(x))
+
+
+def test_a_closure_over_the_differentiated_input_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="depends on the differentiated input"):
+        s2s.grad(closure_over_the_input)(X())
+    with pytest.raises(s2s.UnsupportedSyntaxError):  # forward mode meets make_scale's inner function first
+        s2s.jvp(closure_over_the_input, (X(),), (X(),))
+
+
+def closure_over_a_constant_argument(x, c):
+    f = make_scale(c)
+    return np.sum(f(x))
+
+
+def test_a_closure_over_another_argument_is_differentiated_through_its_argument_only():
+    args = (X(seed=9), 1.7)
+    check_all(closure_over_a_constant_argument, args, wrt=0)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="depends on the differentiated input"):
+        s2s.grad(closure_over_a_constant_argument, wrt=1)(*args)
+
+
+# ---- functools.partial ----------------------------------------------------------------------------------
+
+def partial_called_at_once(x):
+    return np.sum(functools.partial(np.power, x)(2))
+
+
+def partial_of_the_input(x):
+    p = functools.partial(np.multiply, x)
+    return np.sum(p(3.0))
+
+
+def partial_passed_on(x):
+    p = functools.partial(np.power, exponent=3) if False else functools.partial(np.multiply, 2.0)
+    return np.sum(apply(p, x))
+
+
+def partial_with_keyword(x):
+    p = functools.partial(np.sum, axis=0)
+    return np.sum(p(x * x))
+
+
+def test_partial_called_at_once_regression():
+    # was a silent zero gradient: the call through the partial's result was not differentiated
+    x = X(seed=10)
+    check_all(partial_called_at_once, (x,), use_autograd=False)
+    assert_close(s2s.grad(partial_called_at_once)(x), 2 * x)
+    jvp_check(partial_called_at_once, (x,))
+
+
+@pytest.mark.parametrize("f", [partial_passed_on, partial_with_keyword])
+def test_partials_with_constant_contents(f):
+    x = X(seed=11).reshape(2, 2)
+    check_all(f, (x,), use_autograd=False)
+    ag = autograd_version(f)
+    assert_close(s2s.grad(f)(x), autograd.grad(ag)(x), rtol=1e-7, atol=1e-9)
+    jvp_check(f, (x,))
+
+
+def test_a_partial_holding_the_input_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="depends on the differentiated input"):
+        s2s.grad(partial_of_the_input)(X())
+
+
+# ---- methods of objects passed in -----------------------------------------------------------------------
+
+def noisy(w, rng):
+    noise = rng.normal(size=np.shape(w))
+    more = rng.randn(*np.shape(w)) if hasattr(rng, "randn") else rng.standard_normal(np.shape(w))
+    return np.sum((w + 0.1 * noise) ** 2 + w * more)
+
+
+@pytest.mark.parametrize("kind", ["RandomState", "Generator"])
+def test_random_generator_methods_are_constants(kind):
+    w = X(seed=12)
+
+    def make():
+        return np.random.RandomState(0) if kind == "RandomState" else np.random.default_rng(0)
+
+    g = s2s.grad(noisy)(w, make())
+    assert_close(g, fd_grad(lambda v: noisy(v, make()), (w,)))
+    _, t = s2s.jvp(lambda v: noisy(v, make()), (w,), (np.ones_like(w),))
+    assert_close(t, np.sum(fd_grad(lambda v: noisy(v, make()), (w,))))
+
+
+class Model:
+    def __init__(self, c):
+        self.c = c
+
+    def act(self, v):
+        return self.c * np.tanh(v)
+
+
+def bound_method_as_value(x, model):
+    return np.sum(apply(model.act, x))
+
+
+def test_a_bound_method_passed_as_a_value():
+    x, model = X(seed=13), Model(1.5)
+    g = s2s.grad(bound_method_as_value)(x, model)
+    assert_close(g, fd_grad(bound_method_as_value, (x, model)))
+
+
+# ---- refusals that name the user's line -----------------------------------------------------------------
+
+def library_function_without_rule(x):
+    f = np.fft.fft
+    return np.sum(np.abs(f(x)))
+
+
+def test_a_library_function_without_rule_is_refused_at_the_users_line():
+    with pytest.raises(s2s.NoDerivativeRuleError) as info:
+        s2s.grad(library_function_without_rule)(X())
+    assert info.value.filename == __file__
+    assert "f(x)" in str(info.value)
+
+
+def recursive(x, f, n):
+    if n == 0:
+        return np.sum(f(x))
+    return recursive(x * 0.5, f, n - 1)
+
+
+def test_recursion_through_a_function_value():
+    # a function calling itself with a function value: recursion runs like any other call
+    x = X(seed=14)
+    g = s2s.grad(recursive)(x, np.sin, 3)
+    assert_close(g, fd_grad(recursive, (x, np.sin, 3)))
