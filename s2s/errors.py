@@ -70,3 +70,9 @@ class NonScalarOutputError(S2SError, TypeError):
 
 class NotDifferentiableArgumentError(S2SError, TypeError):
     """The argument to differentiate with respect to is not a number, an array or a container of them."""
+
+
+class NotCompilableError(S2SError, TypeError):
+    """`s2s.grad(f, compile="strict")`: a construct of the derivative that numba cannot compile (s2s/compiled.py)."""
+
+    default_hint = "call s2s.grad(f) without compile=..., which runs the NumPy code"

@@ -1,0 +1,499 @@
+"""Compiled derivatives: the generated gradient code rewritten for numba and compiled with `numba.njit`.
+
+`s2s.grad(f, compile=True)` (api.grad plumbs it here) returns a function that, for each kind of
+arguments (shapes and dtypes, as s2s's own specialisation keys them), takes the code `s2s.grad(f)`
+would run, rewrites it with `s2s.transforms.numba_lowering` (one typed tape per variable, runtime
+helpers from `s2s.runtime.compiled_helpers`, loops kept), compiles it, and runs the machine code.
+The NumPy code stays the reference: before every call the variant is checked fresh (the user's
+function, every helper it uses, every rule: `pipeline.Bound.fresh`), and made again when it is not.
+
+Where the compiled path cannot go -- a construct numba has no type for, a runtime helper without a
+compiled version, a call to a user function s2s did not inline -- `compile=True` warns once
+(`CompiledFallbackWarning`, naming the user's line and the reason) and runs the NumPy code;
+`compile="strict"` raises `NotCompilableError` instead. Never a different number.
+
+Example::
+
+    def f(x):
+        total = x
+        for k in range(1, 25):
+            total = total + np.sin(total) * x
+        return total
+
+    df = s2s.grad(f, compile=True)
+    df(0.3)                                # compiles once for a float, then runs machine code
+    print(s2s.compiled.source(f, 0.3))     # the code given to numba
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import functools
+import math
+import re
+import threading
+import types
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from s2s import api, codegen, pipeline
+from s2s.errors import NotCompilableError
+from s2s.transforms import numba_lowering
+
+_NUMBER_TYPES = (float, int, bool, np.float64, np.float32, np.int64, np.int32)
+_DATA_TYPES = (float, int, bool, np.ndarray, np.floating, np.integer, np.bool_)
+_BUILTINS = {"range", "len", "float", "int", "abs", "min", "max", "bool", "round", "pow"}
+
+
+class CompiledFallbackWarning(UserWarning):
+    """compile=True ran the NumPy code for a call: the message names the line numba could not take."""
+
+
+class _Variant:
+    """One kind of arguments: the NumPy entry (freshness, fallback) and the compiled function, or None."""
+
+    __slots__ = ("entry", "fresh", "call", "getters", "returns_value", "fallback", "plan")
+
+    def __init__(self, entry, call, getters, returns_value, plan):
+        self.entry = entry
+        self.fresh = entry.fresh
+        self.call = call
+        self.getters = getters
+        self.returns_value = returns_value
+        self.fallback = call is None
+        self.plan = plan
+
+
+class Plan:
+    """What compiling a derivative produced: the lowered function and how its names are bound."""
+
+    def __init__(self, source: str, bindings: dict, data: list, params: list, dispatcher=None):
+        self.source = source  # the code given to numba
+        self.bindings = bindings  # global name -> the object numba reads (modules, compiled helpers)
+        self.data = data  # names of the user's globals / closure values passed in on each call
+        self.params = params
+        self.dispatcher = dispatcher
+        self.array_tapes = {}  # tape -> dtype of the tapes preallocated as arrays
+
+
+_lock = threading.RLock()
+_DISPATCHERS: OrderedDict = OrderedDict()  # lowered source text -> numba dispatcher (numba keys by type inside)
+_DISPATCHERS_MAX = 128
+
+
+def grad(func: Callable, wrt=0, optimize: bool = True, *, strict: bool = False, need_value: bool = False) -> Callable:
+    """`s2s.grad(func, wrt)` as compiled code (`s2s.grad(func, compile=True)` calls this).
+
+    With `strict`, what cannot be compiled raises NotCompilableError; otherwise it warns
+    (CompiledFallbackWarning) and runs the NumPy code. `need_value` returns (value, gradient).
+
+    Example::
+
+        df = s2s.compiled.grad(f)
+        df(0.7)
+    """
+    _require_numba()
+    api._validate(func, wrt)
+    target, prefix = api._unbind(func)
+    variants: dict = {}
+    as_tuple = isinstance(wrt, tuple | list) and len(wrt) == 1
+    ndarray = np.ndarray
+
+    def make(args, key):
+        api._require_code(target)
+        api.argcheck.check_arguments(args, {})
+        names = pipeline._wrt_names(func, wrt)
+        api._check_args(api._positions(target, names), args, {}, target)
+        entry, plan, reason = _build(target, names, optimize, args, strict)
+        call = getters = None
+        returns_value = entry.fn.__s2s_returns_value__
+        if plan is not None:
+            call, getters = plan.dispatcher, [_getter(target, n) for n in plan.data]
+        elif reason is not None:
+            warnings.warn(reason, CompiledFallbackWarning, stacklevel=3)
+        if len(variants) > 4 * api.SHAPE_VARIANTS:
+            variants.clear()
+        variant = variants[key] = _Variant(entry, call, getters, returns_value, plan)
+        return variant
+
+    def run(*args, **kwargs):
+        if prefix:
+            args = prefix + args
+        if kwargs or len(args) != n_params:
+            args = _complete(target, args, kwargs)
+        key = tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) for a in args])
+        variant = variants.get(key)
+        if variant is None or not variant.fresh():
+            variant = make(args, key)
+        if variant.fallback:
+            out = variant.entry.fn(*args)
+        else:
+            extra = [g() for g in variant.getters] if variant.getters else ()
+            try:
+                out = variant.call(*args, 1.0, *extra)
+            except ValueError as exc:
+                if not str(exc).startswith(_FALLBACK):
+                    raise
+                variant.fallback = True
+                warnings.warn(f"s2s.grad(compile=True) runs the NumPy code of {func.__name__} for these arguments: "
+                              f"{exc}", CompiledFallbackWarning, stacklevel=2)
+                out = variant.entry.fn(*args)
+        if variant.returns_value:
+            value, g = out
+            api._check_scalar(value, func)
+        else:
+            value, g = None, out
+        if type(g) is tuple and len(g) > 1:
+            g = api._unshared(g)
+        if as_tuple:
+            g = (g,)
+        return (value, g) if need_value else g
+
+    n_params = len(pipeline._param_names_of(target))
+    run = functools.wraps(func)(run)
+    run.__s2s_compiled__ = (func, wrt, optimize)
+    return run
+
+
+def source(func: Callable, *args: Any, wrt=0, optimize: bool = True) -> str:
+    """The code given to numba for `s2s.grad(func, wrt, compile=True)` called with `args` (`s2s show --compile`).
+
+    Raises NotCompilableError where the code cannot be compiled. Example::
+
+        print(s2s.compiled.source(f, 0.7))
+    """
+    target, prefix = api._unbind(func)
+    args = prefix + tuple(args)
+    names = pipeline._wrt_names(func, wrt)
+    _, plan = _plan(target, names, optimize, args)
+    head = [f"# {name} = {_describe(obj)}" for name, obj in sorted(plan.bindings.items())]
+    if plan.data:
+        head.append(f"# passed in on every call (read live, as the NumPy code reads them): {', '.join(plan.data)}")
+    return "\n".join(head + ["@numba.njit", plan.source])
+
+
+# ------------------------------------------------------------------------------------------ building
+
+def _require_numba():
+    try:
+        import numba  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - numba is in the dev extra
+        raise NotCompilableError("compiled derivatives need numba, which is not installed",
+                                 hint='pip install "s2s-ad[numba]"') from exc
+
+
+_FALLBACK = "s2s compiled code cannot handle this case: "
+
+
+def _complete(target, args, kwargs):
+    import inspect
+    bound = inspect.signature(target).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return tuple(bound.arguments.values())
+
+
+def _build(target, names, optimize, args, strict):
+    """(NumPy entry, Plan with a compiled dispatcher or None, the warning to give or None)."""
+    entry, _ = api._entry_for(target, names, "grad", optimize, args)
+    try:
+        _, plan = _plan(target, names, optimize, args)
+        plan.dispatcher = _dispatcher(plan)
+        try:
+            _compile_for(plan, target, args)
+        except NotCompilableError:
+            if not plan.array_tapes:
+                raise
+            _, plan = _plan(target, names, optimize, args, arrays=False)  # a claimed tape type did not hold
+            plan.dispatcher = _dispatcher(plan)
+            _compile_for(plan, target, args)
+        return entry, plan, None
+    except NotCompilableError as exc:
+        if strict:
+            raise
+        return entry, None, (f"s2s.grad(compile=True) runs the NumPy code of {target.__name__}: {exc}")
+
+
+def _plan(target, names, optimize, args, arrays=True):
+    """The generated code for these arguments, lowered for numba (Generated, Plan); NotCompilableError if not."""
+    shapes = api._shaped_params(target, args) if optimize else ()
+    gen = pipeline.derivative_code(target, names, "grad", optimize, api._scalar_params(target, args), shapes)
+    fdef = ast.parse(gen.source).body[0]
+    if gen.links:
+        callee = ast.unparse(gen.links[0].callee_expr)
+        raise _error(gen, f"it calls the user function {callee}, whose derivative s2s links at run time", fdef)
+    for a in args:
+        if not isinstance(a, _DATA_TYPES):
+            raise _error(gen, f"an argument is a {type(a).__name__}; compiled code takes numbers and arrays", fdef)
+    params = pipeline._param_names_of(target)
+    tape_types = _tape_types(fdef, args, params) if arrays else {}
+    runtime_name = next((n for n, cell in gen.helper_cells.items()
+                         if getattr(cell.cell_contents, "__name__", "") == "s2s.runtime"), "s2s")
+    scalars = frozenset(n for n, k in _scalar_kinds(fdef, *_float_int_params(fdef, args, params)).items()
+                        if k == "float64")
+    try:
+        low = numba_lowering.lower(fdef, tape_types, runtime_name, scalars)
+    except numba_lowering.NotLowerable as exc:
+        raise _error(gen, exc.message, exc.node or fdef) from None
+    bindings, data = _bind(target, gen, low)
+    for d in data:
+        low.fdef.args.args.append(ast.arg(arg=d))
+    plan = Plan(ast.unparse(low.fdef), bindings, data, low.params + data)
+    plan.array_tapes = low.array_tapes
+    return gen, plan
+
+
+def _tape_types(fdef, args, params):
+    """The dtype of each pushed variable that holds a Python float (or int) wherever the code is typed.
+
+    Claimed only where every assignment of the variable is float (int) arithmetic of such variables,
+    float (int) arguments and constants; compiled_helpers.tape_push refuses at compile time to store a
+    value of any other type, so a wrong claim is a compile error (and a retry with list tapes), never
+    a conversion."""
+    kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params))
+    out = {}
+    for v in numba_lowering.pushed_variables(fdef):
+        if kinds.get(v) in ("float64", "int64"):
+            out[v] = kinds[v]
+    return out
+
+
+def _float_int_params(fdef, args, params):
+    """(parameters given Python floats, the seed included; parameters given Python ints)."""
+    given = dict(zip(params, args))
+    floats = {p for p, a in given.items() if type(a) is float}
+    if fdef.args.kwonlyargs:
+        floats.add(fdef.args.kwonlyargs[-1].arg)
+    return floats, {p for p, a in given.items() if type(a) is int}
+
+
+_ARITH = (ast.Add, ast.Sub, ast.Mult)
+
+
+def _scalar_kinds(fdef, floats, ints):
+    """name -> "float64" / "int64" for variables all of whose assignments give a Python float / int
+    (a fixed point from every assigned name being either; anything else is left out)."""
+    params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs}
+    assigns: dict = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Assign) and not _is_pop(node.value):  # a pop restores an earlier value
+            for t in node.targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        assigns.setdefault(n.id, []).append(node.value if isinstance(t, ast.Name) else False)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
+            assigns.setdefault(node.target.id, []).append(False)
+        elif isinstance(node, ast.For):
+            it = node.iter
+            if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "reversed" \
+                    and len(it.args) == 1:
+                it = it.args[0]
+            is_range = isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range" \
+                and isinstance(node.target, ast.Name)
+            for n in ast.walk(node.target):
+                if isinstance(n, ast.Name):
+                    assigns.setdefault(n.id, []).append("range" if is_range else False)
+    kind = {p: "float64" for p in floats if p not in assigns}
+    kind.update({p: "int64" for p in ints if p not in assigns})
+    candidates = {n for n in assigns if n not in params}
+
+    def of(e):
+        if isinstance(e, ast.Constant):
+            return {float: "float64", int: "int64"}.get(type(e.value))
+        if isinstance(e, ast.Name):
+            return kind.get(e.id)
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+            return of(e.operand)
+        if isinstance(e, ast.BinOp) and isinstance(e.op, _ARITH + (ast.Div,)):
+            a, b = of(e.left), of(e.right)
+            if a is None or b is None:
+                return None
+            return "float64" if isinstance(e.op, ast.Div) or "float64" in (a, b) else "int64"
+        return None
+
+    def holds(value, guess):
+        if value == "range":
+            return guess == "int64"
+        return value is not False and (_is_none(value) or of(value) == guess)
+
+    # first the names that are ints (a greatest fixed point), then, of the rest, the floats
+    for guess in ("int64", "float64"):
+        trial = set(candidates)
+        kind.update((n, guess) for n in trial)
+        changed = True
+        while changed:
+            changed = False
+            for name in list(trial):
+                if not all(holds(v, guess) for v in assigns[name]):
+                    trial.discard(name)
+                    del kind[name]
+                    changed = True
+        candidates -= trial
+    return kind
+
+
+def _is_pop(e):
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "pop" and not e.args
+
+
+def _is_none(e):
+    return isinstance(e, ast.Constant) and e.value is None
+
+
+def _bind(target, gen, low):
+    """Bindings of the lowered code's free names (modules, compiled helpers) and the data names it reads."""
+    from s2s.runtime import compiled_helpers
+    helper_names = {n: cell.cell_contents for n, cell in gen.helper_cells.items()}
+    bindings, data = {}, []
+    s2s_name = next((n for n, v in helper_names.items() if getattr(v, "__name__", "") == "s2s.runtime"), None)
+    for name in low.free:
+        if name == numba_lowering.NUMPY:
+            bindings[name] = np
+            continue
+        if name == numba_lowering.TAPE_PUSH:
+            bindings[name] = compiled_helpers.tape_push
+            continue
+        if name == numba_lowering.ACCUMULATE:
+            bindings[name] = compiled_helpers.accumulate
+            continue
+        if name == s2s_name:
+            missing = sorted(low.helper_attrs.get(name, set()) - set(compiled_helpers.HELPERS))
+            if missing:
+                raise _error(gen, f"the runtime helper s2s.{missing[0]} has no compiled version",
+                             _first_use(low.fdef, name, missing[0]))
+            bindings[name] = compiled_helpers
+            continue
+        if name in helper_names:
+            obj = helper_names[name]
+        elif name in gen.frozen:
+            obj = gen.frozen[name]
+        else:
+            try:
+                obj = pipeline.resolve_in(target, ast.Name(id=name, ctx=ast.Load()))
+            except AttributeError:
+                raise _error(gen, f"the name {name!r} is not defined", _first_use(low.fdef, name)) from None
+        if isinstance(obj, types.ModuleType):
+            if obj not in (np, math, np.linalg, np.random):
+                raise _error(gen, f"the module {obj.__name__} ({name}): numba compiles NumPy and math only",
+                             _first_use(low.fdef, name))
+            bindings[name] = obj
+        elif name in _BUILTINS and obj is getattr(builtins, name):
+            continue
+        elif getattr(obj, "__name__", None) == "unbroadcast" and obj is helper_names.get(name):
+            bindings[name] = compiled_helpers.unbroadcast
+        elif isinstance(obj, _DATA_TYPES) and not isinstance(obj, np.ndarray) or (
+                isinstance(obj, np.ndarray) and obj.dtype.kind in "biuf"):
+            data.append(name)
+        else:
+            raise _error(gen, f"{name!r} is a {type(obj).__name__}, which compiled code cannot call or read",
+                         _first_use(low.fdef, name))
+    return bindings, data
+
+
+def _first_use(fdef, name, attr=None):
+    for node in ast.walk(fdef):
+        if attr is not None and isinstance(node, ast.Attribute) and node.attr == attr \
+                and isinstance(node.value, ast.Name) and node.value.id == name:
+            return node
+        if attr is None and isinstance(node, ast.Name) and node.id == name:
+            return node
+    return fdef
+
+
+def _getter(target, name):
+    """A function reading the current value of the user's global or closure variable `name`."""
+    code = target.__code__
+    if target.__closure__ and name in code.co_freevars:
+        cell = target.__closure__[code.co_freevars.index(name)]
+        return lambda: cell.cell_contents
+    space = target.__globals__
+    return lambda: space[name]
+
+
+def _dispatcher(plan):
+    import numba
+    with _lock:
+        disp = _DISPATCHERS.get(plan.source)
+        if disp is not None and all(disp.py_func.__globals__.get(k) is v for k, v in plan.bindings.items()):
+            _DISPATCHERS.move_to_end(plan.source)
+            return disp
+    namespace = dict(plan.bindings)
+    namespace["__builtins__"] = builtins
+    code = compile(plan.source, "<s2s compiled>", "exec")
+    exec(code, namespace)  # noqa: S102 - s2s's own generated code
+    fn = namespace[ast.parse(plan.source).body[0].name]
+    disp = numba.njit(fn, nogil=True)
+    with _lock:
+        _DISPATCHERS[plan.source] = disp
+        while len(_DISPATCHERS) > _DISPATCHERS_MAX:
+            _DISPATCHERS.popitem(last=False)
+    return disp
+
+
+def _compile_for(plan, target, args):
+    """Compile the dispatcher for these arguments' types now, so that a failure is a fallback, not a crash."""
+    import numba
+    from numba.core.errors import NumbaError
+    extra = [_getter(target, n)() for n in plan.data]
+    try:
+        sig = tuple(numba.typeof(a) for a in (*args, 1.0, *extra))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", numba.NumbaPerformanceWarning)
+            plan.dispatcher.compile(sig)
+    except NumbaError as exc:
+        raise _numba_error(target, plan, exc) from None
+    except ValueError as exc:  # numba.typeof of something it has no type for
+        raise NotCompilableError(f"numba has no type for an argument: {exc}") from None
+
+
+def _numba_error(target, plan, exc):
+    text = str(exc)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    skip = ("Failed in nopython mode", "During:", "File ", "<source", "There are", "- Of which", "Rewrite",
+            "Type Restricted", "Overload", "With argument", "No match", "Current", "The following", "Resolution")
+    reason = next((ln for ln in lines if not ln.startswith(skip)), lines[0] if lines else "a numba error")
+    reason = re.sub(r"\x1b\[[0-9;]*m", "", reason)[:300]
+    where = ""
+    m = re.search(r'File "<s2s compiled>", line (\d+)', text)
+    if m:
+        n = int(m.group(1))
+        src = plan.source.splitlines()
+        if 0 < n <= len(src):
+            where = f" at the generated line `{src[n - 1].strip()}`"
+    return NotCompilableError(f"numba cannot compile the derivative of {target.__name__}{where}: {reason}",
+                              hint="call s2s.grad(f) without compile=True for this function, or rewrite the "
+                                   "line with NumPy calls numba supports")
+
+
+def _error(gen, what, node):
+    """NotCompilableError for `what` at `node` of the generated code, pointing at the user's line."""
+    import linecache
+    line = getattr(node, "lineno", None)
+    user_file, mapping = codegen._LINE_MAPS.get(gen.filename, (None, {}))
+    user_line = None
+    if line is not None and mapping:
+        below = [g for g in mapping if g <= line + 1]  # the map counts the factory's def line first
+        if below:
+            user_line = mapping[max(below)]
+    construct = ast.unparse(node).splitlines()[0] if node is not None and not isinstance(node, ast.FunctionDef) \
+        else None
+    message = "compiled code cannot take " + what
+    if construct:
+        message += f" (generated code: `{construct[:120]}`)"
+    return NotCompilableError(message, filename=user_file if user_line else None, lineno=user_line,
+                              line=linecache.getline(user_file, user_line) if user_line else None,
+                              hint="call s2s.grad(f) without compile=True for this function, or rewrite this "
+                                   "line so that it uses numbers and NumPy arrays only")
+
+
+def _describe(obj):
+    if isinstance(obj, types.ModuleType):
+        return f"the module {obj.__name__}"
+    return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__name__', type(obj).__name__)}"
+
+
+__all__ = ["grad", "source", "CompiledFallbackWarning", "Plan"]

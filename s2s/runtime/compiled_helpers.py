@@ -1,0 +1,337 @@
+"""numba versions of the runtime helpers that generated code calls, for compiled derivatives (s2s/compiled.py).
+
+Inside compiled code `s2s.finish`, `s2s.unbroadcast`, `s2s.add`... are these functions. Each is a
+Python stub with a numba `overload`: the implementation is chosen at compile time from the argument
+types (a number or an array of some rank), so a case numba cannot do is a typing error when the
+derivative is compiled (and s2s falls back to the NumPy code with a warning), never a guess at run
+time. A case that depends on run-time shapes this module does not handle raises
+`ValueError(FALLBACK + ...)`, which the compiled runner turns into the same fallback.
+
+Importing this module imports numba (the `s2s-ad[numba]` extra).
+
+Example (inside a function numba compiles)::
+
+    from s2s.runtime import compiled_helpers as s2s
+    g = s2s.unbroadcast(np.ones((4, 3)), np.ones(3))   # summed over the first axis
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numba
+import numpy as np
+from numba import types
+from numba.core.errors import TypingError
+from numba.extending import overload
+
+FALLBACK = "s2s compiled code cannot handle this case: "  # ValueError prefix the runner falls back on
+
+
+def _plain(t):
+    """The type a value of type `t` has when it is there: an Optional's (a list tape's placeholder) inner type."""
+    t = types.unliteral(t)
+    return t.type if isinstance(t, types.Optional) else t
+
+
+def _is_number(t) -> bool:
+    return isinstance(_plain(t), types.Number | types.Boolean)
+
+
+def _is_array(t) -> bool:
+    return isinstance(_plain(t), types.Array)
+
+
+def _overload(stub, keep_optional=()):
+    """numba's `overload(stub)`, except that an Optional argument (a value popped from a list tape that may
+    hold the placeholder) is left to numba, which types the call again with it unwrapped (a None raises);
+    `keep_optional` names the parameter positions the implementation handles None in itself."""
+    def register(typer):
+        @functools.wraps(typer)  # numba reads the parameters through __wrapped__
+        def typer_or_unwrap(*args):
+            if any(isinstance(a, types.Optional) for i, a in enumerate(args) if i not in keep_optional):
+                return None
+            return typer(*args)
+        overload(stub)(typer_or_unwrap)
+        return typer
+    return register
+
+
+def _refuse(name, *ts):
+    raise TypingError(f"s2s compiled helper {name} has no version for ({', '.join(str(t) for t in ts)})")
+
+
+# -------------------------------------------------------------------------------------------- tape
+
+def tape_push(tape, n, value):
+    """Push `value` on the array tape `tape` holding `n` values; returns (tape, n + 1), grown when full."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(tape_push)
+def _tape_push(tape, n, value):
+    if not (_is_array(tape) and tape.ndim == 1 and _is_number(value)):
+        _refuse("tape_push", tape, n, value)
+    if value != tape.dtype:  # the element type must be exactly the variable's: no silent conversion
+        _refuse("tape_push", tape, n, value)
+
+    def impl(tape, n, value):
+        if n == tape.shape[0]:
+            bigger = np.empty(2 * tape.shape[0] + 16, tape.dtype)
+            bigger[:n] = tape
+            tape = bigger
+        tape[n] = value
+        return tape, n + 1
+    return impl
+
+
+# ------------------------------------------------------------------------------------- adjoints
+
+def accumulate(total, g):
+    """`total + g` for an adjoint accumulated in a loop; `total` is None while nothing has reached it (the zero
+    adjoint, whatever its shape). An array total is owned and updated in place."""
+    raise NotImplementedError("only inside compiled code")
+
+
+def _add_into(total, g):
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(_add_into)
+def _add_into_impl(total, g):
+    if isinstance(total, types.Array) and _is_array(g) and total.ndim == _plain(g).ndim \
+            and total.dtype == _plain(g).dtype and total.mutable:
+        def impl(total, g):
+            if total.shape != g.shape:
+                raise ValueError(FALLBACK + "an adjoint accumulated with a broadcast shape")
+            total += g
+            return total
+        return impl
+    if (isinstance(total, types.Number) or isinstance(total, types.Array)) and (_is_number(g) or _is_array(g)):
+        return lambda total, g: total + g
+    _refuse("accumulate", total, g)
+
+
+@_overload(accumulate, keep_optional=(0,))
+def _accumulate(total, g):
+    if not (_is_number(g) or _is_array(g)):
+        _refuse("accumulate", total, g)
+    first = (lambda g: np.copy(g)) if _is_array(g) else (lambda g: g)
+    first = numba.njit(first)
+    if isinstance(total, types.NoneType):
+        return lambda total, g: first(g)
+    if isinstance(total, types.Optional):
+        def impl(total, g):
+            if total is None:
+                return first(g)
+            return _add_into(total, g)
+        return impl
+    return lambda total, g: _add_into(total, g)
+
+
+def finish(g, x):
+    """The gradient for the argument `x` from its accumulated adjoint `g` (runtime.finish)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(finish, keep_optional=(0,))
+def _finish(g, x):
+    if isinstance(g, types.NoneType | types.Optional):  # an accumulated adjoint nothing may have reached
+        def impl(g, x):
+            if g is None:
+                return finish(0.0, x)
+            return finish(_some(g), x)
+        return impl
+    if isinstance(g, types.Complex) or (_is_array(g) and isinstance(g.dtype, types.Complex)):
+        _refuse("finish", g, x)
+    if _is_number(x):
+        if _is_number(g):
+            return lambda g, x: np.float64(g)
+        if _is_array(g) and g.ndim == 0:
+            return lambda g, x: np.float64(g[()])
+        _refuse("finish", g, x)
+    if not _is_array(x):
+        _refuse("finish", g, x)
+    dtype = x.dtype if isinstance(x.dtype, types.Float) else types.float64
+    if _is_number(g):
+        def impl(g, x):
+            return np.full(x.shape, g, dtype)
+        return impl
+    if _is_array(g) and g.ndim == x.ndim:
+        def impl(g, x):
+            out = np.empty(x.shape, dtype)
+            if g.shape != x.shape:
+                if g.size != 1:
+                    raise ValueError(FALLBACK + "a gradient broadcast to its argument's shape")
+                out[...] = g.ravel()[0]
+                return out
+            out[...] = g
+            return out
+        return impl
+    _refuse("finish", g, x)
+
+
+def _some(v):
+    raise NotImplementedError("only inside compiled code")
+
+
+@overload(_some)
+def _some_impl(v):
+    if isinstance(v, types.Optional):
+        return None  # numba then types the call again with the value unwrapped (None raises)
+    return lambda v: v
+
+
+def unbroadcast(g, x):
+    """`g` summed down to the shape of `x` (runtime.unbroadcast)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(unbroadcast)
+def _unbroadcast(g, x):
+    if _is_number(x):
+        if _is_number(g):
+            return lambda g, x: g
+        if _is_array(g):
+            return lambda g, x: np.sum(g)
+        _refuse("unbroadcast", g, x)
+    if not _is_array(x):
+        _refuse("unbroadcast", g, x)
+    if _is_number(g):
+        return lambda g, x: np.full(x.shape, g)
+    if not _is_array(g):
+        _refuse("unbroadcast", g, x)
+    if g.ndim > x.ndim:
+        return lambda g, x: unbroadcast(np.sum(g, axis=0), x)
+    if g.ndim < x.ndim:
+        _refuse("unbroadcast", g, x)
+
+    def impl(g, x):
+        if g.shape == x.shape:
+            return g
+        raise ValueError(FALLBACK + "an adjoint summed over a stretched axis of length 1")
+    return impl
+
+
+def add(a, b):
+    """The sum of two adjoints (runtime.add) for numbers and arrays."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(add)
+def _add(a, b):
+    if (_is_number(a) or _is_array(a)) and (_is_number(b) or _is_array(b)):
+        return lambda a, b: a + b
+    _refuse("add", a, b)
+
+
+def getitem_grad(g, x, index):
+    """Adjoint of `x[index]` for an integer or a tuple of integers (runtime.getitem_grad)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(getitem_grad)
+def _getitem_grad(g, x, index):
+    simple = isinstance(index, types.Integer) or (isinstance(index, types.BaseTuple)
+                                                   and all(isinstance(t, types.Integer) for t in index))
+    if not (_is_array(x) and simple and (_is_number(g) or _is_array(g))):
+        _refuse("getitem_grad", g, x, index)
+    dtype = x.dtype if isinstance(x.dtype, types.Float) else types.float64
+
+    def impl(g, x, index):
+        out = np.zeros(x.shape, dtype)
+        out[index] = g  # an integer index selects each element once: assignment is the sum
+        return out
+    return impl
+
+
+def expand_reduced(g, x, axis, keepdims):
+    """The adjoint of a full reduction spread back over `x` (runtime.expand_reduced, axis None)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(expand_reduced)
+def _expand_reduced(g, x, axis, keepdims):
+    if isinstance(axis, types.NoneType | types.Omitted) and _is_number(g):
+        if _is_number(x):
+            return lambda g, x, axis, keepdims: g
+        if _is_array(x):
+            return lambda g, x, axis, keepdims: np.full(x.shape, g)
+    _refuse("expand_reduced", g, x, axis, keepdims)
+
+
+def grad_matmul_a(g, a, b):
+    """Adjoint of `a @ b` for `a` (runtime.grad_matmul_a), for vectors and matrices."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(grad_matmul_a)
+def _grad_matmul_a(g, a, b):
+    if not (_is_array(a) and _is_array(b)):
+        _refuse("grad_matmul_a", g, a, b)
+    if a.ndim == 2 and b.ndim == 2 and _is_array(g) and g.ndim == 2:
+        return lambda g, a, b: g @ np.ascontiguousarray(b.T)
+    if a.ndim == 2 and b.ndim == 1 and _is_array(g) and g.ndim == 1:
+        return lambda g, a, b: np.outer(g, b)
+    if a.ndim == 1 and b.ndim == 2 and _is_array(g) and g.ndim == 1:
+        return lambda g, a, b: np.ascontiguousarray(b) @ np.ascontiguousarray(g)
+    if a.ndim == 1 and b.ndim == 1 and _is_number(g):
+        return lambda g, a, b: g * b
+    _refuse("grad_matmul_a", g, a, b)
+
+
+def grad_matmul_b(g, a, b):
+    """Adjoint of `a @ b` for `b` (runtime.grad_matmul_b), for vectors and matrices."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(grad_matmul_b)
+def _grad_matmul_b(g, a, b):
+    if not (_is_array(a) and _is_array(b)):
+        _refuse("grad_matmul_b", g, a, b)
+    if a.ndim == 2 and b.ndim == 2 and _is_array(g) and g.ndim == 2:
+        return lambda g, a, b: np.ascontiguousarray(a.T) @ g
+    if a.ndim == 2 and b.ndim == 1 and _is_array(g) and g.ndim == 1:
+        return lambda g, a, b: np.ascontiguousarray(a.T) @ np.ascontiguousarray(g)
+    if a.ndim == 1 and b.ndim == 2 and _is_array(g) and g.ndim == 1:
+        return lambda g, a, b: np.outer(a, g)
+    if a.ndim == 1 and b.ndim == 1 and _is_number(g):
+        return lambda g, a, b: g * a
+    _refuse("grad_matmul_b", g, a, b)
+
+
+def balanced_eq(x, ans, other):
+    """Mask for max/min adjoints: 1 where `x` won, 0.5 where it tied with `other` (runtime.balanced_eq)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(balanced_eq)
+def _balanced_eq(x, ans, other):
+    if all(_is_number(t) or _is_array(t) for t in (x, ans, other)):
+        def impl(x, ans, other):
+            return np.where(x == ans, 1.0, 0.0) / (1.0 + np.where(x == other, 1.0, 0.0))
+        return impl
+    _refuse("balanced_eq", x, ans, other)
+
+
+def grad_norm(g, ans, x, ord, axis, keepdims):
+    """Adjoint of the 2-norm of a whole array (runtime.grad_norm with ord and axis None)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(grad_norm)
+def _grad_norm(g, ans, x, ord, axis, keepdims):
+    plain = isinstance(ord, types.NoneType | types.Omitted) and isinstance(axis, types.NoneType | types.Omitted)
+    if plain and _is_array(x) and _is_number(g) and _is_number(ans):
+        def impl(g, ans, x, ord, axis, keepdims):
+            return g * x / (ans if ans != 0 else 1.0)
+        return impl
+    _refuse("grad_norm", g, ans, x, ord, axis, keepdims)
+
+
+# every helper compiled code may call, by the name generated code uses (`s2s.<name>`)
+HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
+                                    grad_matmul_b, balanced_eq, grad_norm)}
+
+__all__ = ["FALLBACK", "HELPERS", "tape_push", *HELPERS]
+_ = numba  # the extra this module needs, imported by name so that a missing numba fails here

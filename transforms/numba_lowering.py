@@ -1,0 +1,496 @@
+"""A post-pass for compiled derivatives: the final generated function, rewritten into code numba compiles.
+
+It runs on the AST of the finished derivative (after every pass and the optimizer) and changes only
+what numba cannot compile as it stands, keeping loops as loops:
+
+- the one tape (`stack = []`, pushed with `stack.append(v)` and popped with `v = stack.pop()`) holds
+  values of many types, which a numba list cannot; it becomes one tape per variable. That is the same
+  program only when every pop takes back what a push of the same variable left, so the split is made
+  only after `_check_mirrored` has matched the pops against the pushes (a loop of pops against a loop
+  of pushes, a branch against a branch, in reverse order); anything else is refused;
+- a tape of numbers whose element type is known (`Lowering(..., tape_types=...)`) becomes a
+  preallocated array with a counter, grown by doubling; other tapes stay numba lists;
+- `reversed(range(...))` becomes a range that counts down;
+- the seed's keyword-only parameter becomes a positional one (numba has no keyword-only parameters);
+- what numba has no type for is refused with the node: closures, comprehensions, dicts and sets,
+  Python lists other than the tape, `try`, `with`, `is` comparisons, starred arguments.
+
+Names the code reads but does not define are reported (`Lowered.free`): the caller decides which
+are modules, which compiled helpers, and which data to pass in as arguments on every call
+(numba would otherwise freeze a global's value into the machine code).
+
+Example::
+
+    import ast
+    fdef = ast.parse(source).body[0]
+    low = lower(fdef)
+    print(ast.unparse(low.fdef))
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from dataclasses import dataclass, field
+
+NUMPY = "_s2s_numpy"  # the name the rewritten code reads NumPy by, whatever the user calls it
+TAPE_PUSH = "_s2s_tape_push"  # (tape, count, value) -> (tape, count + 1), growing the array when full
+ACCUMULATE = "_s2s_accumulate"  # (total or None, g) -> total + g: an adjoint that starts as the zero adjoint
+
+
+class NotLowerable(Exception):
+    """A construct the compiled path cannot take; `node` is where it is in the generated code."""
+
+    def __init__(self, message: str, node: ast.AST | None = None):
+        super().__init__(message)
+        self.message = message
+        self.node = node
+
+
+@dataclass
+class Lowered:
+    fdef: ast.FunctionDef
+    params: list[str]  # positional parameters of the rewritten function, in order
+    defaults: dict[str, object]  # parameter -> its default (the seed's 1.0, the user's defaults)
+    free: list[str]  # names read and never assigned: modules, helpers, globals, closure values
+    helper_attrs: dict[str, set[str]] = field(default_factory=dict)  # module-like name -> attributes read
+    tapes: dict[str, str] = field(default_factory=dict)  # per-variable tape name -> the variable
+    array_tapes: dict[str, str] = field(default_factory=dict)  # tape name -> element dtype, preallocated
+
+
+_REFUSED = {
+    ast.Lambda: "a lambda", ast.ListComp: "a list comprehension", ast.SetComp: "a set comprehension",
+    ast.DictComp: "a dict comprehension", ast.GeneratorExp: "a generator expression", ast.Dict: "a dict",
+    ast.Set: "a set", ast.Try: "a try statement", ast.With: "a with statement", ast.Global: "a global statement",
+    ast.Nonlocal: "a nonlocal statement", ast.Yield: "yield", ast.YieldFrom: "yield from", ast.Await: "await",
+    ast.Starred: "a starred argument", ast.Delete: "a del statement", ast.JoinedStr: "an f-string",
+    ast.ClassDef: "a class definition", ast.AsyncFunctionDef: "an async function", ast.NamedExpr: "an := expression",
+}
+
+
+def lower(fdef: ast.FunctionDef, tape_types: dict[str, str] | None = None, runtime: str = "s2s",
+          scalars: frozenset = frozenset()) -> Lowered:
+    """`fdef` (not changed) rewritten for numba; raises NotLowerable naming the node it cannot take.
+
+    `tape_types` maps a variable pushed on the tape to the NumPy dtype name of the scalars it holds
+    ("float64", "int64"...): those variables get preallocated array tapes. `runtime` is the name the
+    code calls the runtime helpers by; `scalars` names variables known to hold Python numbers.
+    """
+    fdef = copy.deepcopy(fdef)
+    _refuse_constructs(fdef)
+    tapes = _find_tapes(fdef)
+    taken = _all_names(fdef)
+    low_tapes, array_tapes = {}, {}
+    for stack in tapes:
+        _check_mirrored(fdef.body, stack)
+        low_tapes_here = _split_tape(fdef, stack, taken, tape_types or {})
+        for tape, (var, dtype) in low_tapes_here.items():
+            low_tapes[tape] = var
+            if dtype is not None:
+                array_tapes[tape] = dtype
+    _rewrite_reversed(fdef)
+    _zero_accumulators(fdef, runtime, scalars)
+    params, defaults = _positional_params(fdef)
+    free, attrs = _free_names(fdef, set(params))
+    ast.fix_missing_locations(fdef)
+    return Lowered(fdef, params, defaults, free, attrs, low_tapes, array_tapes)
+
+
+def _refuse_constructs(fdef):
+    for node in ast.walk(fdef):
+        if node is not fdef and isinstance(node, ast.FunctionDef):
+            raise NotLowerable("a function defined inside the derivative (a pullback or a local helper)", node)
+        what = _REFUSED.get(type(node))
+        if what:
+            raise NotLowerable(what, node)
+        if isinstance(node, ast.Compare) and any(isinstance(op, ast.Is | ast.IsNot) for op in node.ops):
+            raise NotLowerable("an `is` comparison (a test for None or for an object)", node)
+        if isinstance(node, ast.List) and node.elts:
+            raise NotLowerable("a Python list", node)
+        if isinstance(node, ast.For | ast.While) and node.orelse:
+            raise NotLowerable("a loop with an else clause", node)
+        if isinstance(node, ast.Call) and any(k.arg is None for k in node.keywords):
+            raise NotLowerable("a ** argument", node)
+
+
+def _all_names(fdef):
+    out = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)}
+    out |= {a.arg for a in ast.walk(fdef) if isinstance(a, ast.arg)}
+    return out
+
+
+# ---------------------------------------------------------------- the tape
+
+def _find_tapes(fdef):
+    """Names bound to `[]` (the tape); each must be used only as `S.append(name)` and `name = S.pop()`."""
+    tapes = []
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.List) and not node.elts:
+            parent = _parent_assign(fdef, node)
+            if parent is None or len(parent.targets) != 1 or not isinstance(parent.targets[0], ast.Name):
+                raise NotLowerable("an empty Python list that is not the tape", node)
+            tapes.append(parent.targets[0].id)
+    for stack in tapes:
+        allowed = set()
+        for node in ast.walk(fdef):
+            if _push_of(node, stack) is not None or _pop_of(node, stack) is not None:
+                allowed |= {id(n) for n in ast.walk(node) if isinstance(n, ast.Name) and n.id == stack}
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.List) and \
+                    isinstance(node.targets[0], ast.Name) and node.targets[0].id == stack:
+                allowed.add(id(node.targets[0]))
+        for node in ast.walk(fdef):
+            if isinstance(node, ast.Name) and node.id == stack and id(node) not in allowed:
+                raise NotLowerable(f"the tape {stack!r} used other than by push (append of a name) and pop", node)
+    return tapes
+
+
+def _parent_assign(fdef, target):
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Assign) and node.value is target:
+            return node
+    return None
+
+
+def _push_of(stmt, stack):
+    """The variable `stmt` pushes (`stack.append(v)`), or None."""
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        call = stmt.value
+        f = call.func
+        if isinstance(f, ast.Attribute) and f.attr == "append" and isinstance(f.value, ast.Name) \
+                and f.value.id == stack and len(call.args) == 1 and not call.keywords \
+                and isinstance(call.args[0], ast.Name):
+            return call.args[0].id
+    return None
+
+
+def _pop_of(stmt, stack):
+    """The variable `stmt` pops into (`v = stack.pop()`), or None."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        call = stmt.value
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "pop" \
+                and isinstance(call.func.value, ast.Name) and call.func.value.id == stack \
+                and not call.args and not call.keywords:
+            return stmt.targets[0].id
+    return None
+
+
+def _events(stmts, stack):
+    """The tape operations of `stmts` as a tree: ("push", v), ("pop", v), ("loop", [...]), ("if", [...], [...])."""
+    out = []
+    for s in stmts:
+        v = _push_of(s, stack)
+        if v is not None:
+            out.append(("push", v))
+            continue
+        v = _pop_of(s, stack)
+        if v is not None:
+            out.append(("pop", v))
+            continue
+        if isinstance(s, ast.Assign) and isinstance(s.value, ast.List) and not s.value.elts:
+            continue  # the tape's creation
+        if isinstance(s, ast.For | ast.While):
+            inner = _events(s.body, stack)
+            if inner:
+                out.append(("loop", inner))
+        elif isinstance(s, ast.If):
+            a, b = _events(s.body, stack), _events(s.orelse, stack)
+            if a or b:
+                out.append(("if", a, b))
+        elif any(isinstance(n, ast.Name) and n.id == stack for n in ast.walk(s)):
+            raise NotLowerable(f"a use of the tape {stack!r} inside a statement s2s cannot follow", s)
+    return out
+
+
+def _kind(events):
+    """"push" when `events` only pushes, "pop" when it only pops, "balanced" when it leaves the tape as it was."""
+    if all(_kind_of(e) == "push" for e in events):
+        return "push"
+    if all(_kind_of(e) == "pop" for e in events):
+        return "pop"
+    _match(events)
+    return "balanced"
+
+
+def _kind_of(e):
+    if e[0] in ("push", "pop"):
+        return e[0]
+    if e[0] == "loop":
+        return _kind(e[1])
+    ka, kb = (_kind(e[1]) if e[1] else None), (_kind(e[2]) if e[2] else None)
+    kinds = {k for k in (ka, kb) if k is not None}
+    if len(kinds) == 1:
+        return kinds.pop()
+    raise NotLowerable("a branch that pushes on the tape in one arm and pops in the other")
+
+
+def _mirror(events):
+    """The pops that undo the pushes `events`, in the order they must come."""
+    out = []
+    for e in reversed(events):
+        if e[0] == "push":
+            out.append(("pop", e[1]))
+        elif e[0] == "loop":
+            out.append(("loop", _mirror(e[1])))
+        else:
+            out.append(("if", _mirror(e[1]), _mirror(e[2])))
+    return out
+
+
+def _match(events):
+    """Check that `events` leaves the tape as it found it, each pop undoing the push of its own variable."""
+    pending = []  # pushes (single or grouped) not yet undone, innermost last
+    for e in events:
+        kind = _kind_of(e)
+        if kind == "push":
+            pending.append(e)
+        elif kind == "balanced":
+            continue
+        else:  # pops: undo whole pushed items from the top, in order
+            need = [e] if e[0] != "pop" else [e]
+            for want in need:
+                if not pending:
+                    raise NotLowerable("a pop from the tape with no push before it")
+                top = pending.pop()
+                if _mirror([top]) != [want]:
+                    raise NotLowerable("the tape's pops do not mirror its pushes (a pop of "
+                                       f"{_describe(want)} where {_describe(top)} was pushed)")
+    if pending:
+        raise NotLowerable(f"pushes left on the tape ({_describe(pending[-1])})")
+
+
+def _describe(e):
+    if e[0] in ("push", "pop"):
+        return repr(e[1])
+    return "a " + ("loop" if e[0] == "loop" else "branch")
+
+
+def _check_mirrored(body, stack):
+    _match(_events(body, stack))
+
+
+def _split_tape(fdef, stack, taken, tape_types):
+    """One tape per variable: `stack.append(v)` -> `stack_v.append(v)`, `v = stack.pop()` -> `v = stack_v.pop()`.
+
+    A variable with an element type in `tape_types` gets an array tape: `stack_v = np.empty(16, dtype)`
+    and a counter, pushed by `stack_v, n_v = _s2s_tape_push(stack_v, n_v, v)`."""
+    variables = []
+    for node in ast.walk(fdef):
+        v = _push_of(node, stack)
+        if v is not None and v not in variables:
+            variables.append(v)
+    names = {}
+    for v in variables:
+        name = f"{stack}_{v}"
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        counter = None
+        if v in tape_types:
+            counter = f"{name}_n"
+            while counter in taken:
+                counter += "_"
+            taken.add(counter)
+        names[v] = (name, counter)
+
+    dummies = {"float64": "0.0", "int64": "0"}
+
+    class Rewrite(ast.NodeTransformer):
+        def visit_Assign(self, node):
+            if isinstance(node.value, ast.Constant) and node.value.value is None \
+                    and all(isinstance(t, ast.Name) for t in node.targets) \
+                    and any(names.get(t.id, (None, None))[1] for t in node.targets):
+                # a placeholder pushed before the first assignment (never read back): a value of the
+                # variable's own type, which an array tape can hold
+                out, rest = [], []
+                for t in node.targets:
+                    if names.get(t.id, (None, None))[1]:
+                        out.append(ast.parse(f"{t.id} = {dummies[tape_types[t.id]]}").body[0])
+                    else:
+                        rest.append(t)
+                if rest:
+                    out.insert(0, ast.Assign(targets=rest, value=ast.Constant(None)))
+                return [ast.copy_location(s, node) for s in out]
+            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and node.targets[0].id == stack \
+                    and isinstance(node.value, ast.List):
+                out = []
+                for v in variables:
+                    name, counter = names[v]
+                    if counter is None:
+                        out.append(ast.parse(f"{name} = []").body[0])
+                    else:
+                        out.append(ast.parse(f"{name} = {NUMPY}.empty(16, {NUMPY}.{tape_types[v]})").body[0])
+                        out.append(ast.parse(f"{counter} = 0").body[0])
+                return [ast.copy_location(s, node) for s in out] or [ast.copy_location(ast.Pass(), node)]
+            v = _pop_of(node, stack)
+            if v is not None:
+                name, counter = names[v]
+                if counter is None:
+                    text = f"{v} = {name}.pop()"
+                else:
+                    text = f"{counter} -= 1\n{v} = {name}[{counter}]"
+                return [ast.copy_location(s, node) for s in ast.parse(text).body]
+            return node
+
+        def visit_Expr(self, node):
+            v = _push_of(node, stack)
+            if v is None:
+                return node
+            name, counter = names[v]
+            if counter is None:
+                text = f"{name}.append({v})"
+            else:
+                text = f"{name}, {counter} = {TAPE_PUSH}({name}, {counter}, {v})"
+            return ast.copy_location(ast.parse(text).body[0], node)
+
+    Rewrite().visit(fdef)
+    return {names[v][0]: (v, tape_types.get(v) if names[v][1] else None) for v in variables}
+
+
+def pushed_variables(fdef: ast.FunctionDef) -> list[str]:
+    """The variables pushed on the tape(s) of `fdef`, for a caller that wants to learn their types."""
+    out = []
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            f = node.value.func
+            if isinstance(f, ast.Attribute) and f.attr == "append" and isinstance(f.value, ast.Name):
+                v = _push_of(node, f.value.id)
+                if v is not None and v not in out:
+                    out.append(v)
+    return out
+
+
+# ---------------------------------------------------------------- loops, parameters, free names
+
+def _rewrite_reversed(fdef):
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and _is_name(node.iter.func, "reversed"):
+            inner = node.iter.args[0] if len(node.iter.args) == 1 else None
+            if not (isinstance(inner, ast.Call) and _is_name(inner.func, "range") and not inner.keywords
+                    and 1 <= len(inner.args) <= 2 and all(isinstance(a, ast.Name | ast.Constant) for a in inner.args)):
+                raise NotLowerable("reversed() of something other than range(stop) or range(start, stop)", node.iter)
+            start, stop = (ast.Constant(0), inner.args[0]) if len(inner.args) == 1 else inner.args
+            text = f"range(({ast.unparse(stop)}) - 1, ({ast.unparse(start)}) - 1, -1)"
+            node.iter = ast.copy_location(ast.parse(text, mode="eval").body, node.iter)
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and node.id == "reversed":
+            raise NotLowerable("reversed() outside a for loop over a range", node)
+
+
+def _zero_accumulators(fdef, runtime, scalars):
+    """`X = 0.0` ... `X += E` (or `X = X + E`, `X = s2s.add(X, E)`) ... `s2s.finish(X, w)`: the zero adjoint
+    that an array adjoint is added to has another type than the array, which numba cannot give one
+    variable. Where X is read nowhere else, `X = 0.0` becomes `X = None` and each accumulation
+    `X = _s2s_accumulate(X, E)` (None + E is E; finish of None is the zero gradient)."""
+    stores, loads, accumulations = {}, {}, {}
+    allowed = set()  # ids of the loads of X that are its own accumulation or its finish
+
+    def acc_operand(node):
+        """(X, E) when `node` is an accumulation statement of X, else None."""
+        if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) and isinstance(node.target, ast.Name):
+            return node.target.id, node.value, None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            x, v = node.targets[0].id, node.value
+            if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add):
+                for mine, other in ((v.left, v.right), (v.right, v.left)):
+                    if _is_name(mine, x):
+                        return x, other, mine
+            if isinstance(v, ast.Call) and _is_runtime_call(v, runtime, "add") and len(v.args) == 2:
+                for mine, other in ((v.args[0], v.args[1]), (v.args[1], v.args[0])):
+                    if _is_name(mine, x):
+                        return x, other, mine
+        return None
+
+    for node in ast.walk(fdef):
+        found = acc_operand(node)
+        if found:
+            x, e, mine = found
+            if not any(_is_name(n, x) for n in ast.walk(e)):
+                accumulations.setdefault(x, []).append(node)
+                if mine is not None:
+                    allowed.add(id(mine))
+        if isinstance(node, ast.Call) and _is_runtime_call(node, runtime, "finish") and node.args \
+                and isinstance(node.args[0], ast.Name):
+            allowed.add(id(node.args[0]))
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else stores).setdefault(node.id, []).append(node)
+    for x, accs in accumulations.items():
+        if x in scalars:
+            continue
+        zeros = [n for n in ast.walk(fdef) if isinstance(n, ast.Assign) and len(n.targets) == 1
+                 and _is_name(n.targets[0], x) and isinstance(n.value, ast.Constant)
+                 and type(n.value.value) in (int, float) and n.value.value == 0]
+        acc_targets = {id(a.targets[0] if isinstance(a, ast.Assign) else a.target) for a in accs}
+        zero_targets = {id(z.targets[0]) for z in zeros}
+        if not zeros or any(id(s) not in acc_targets | zero_targets for s in stores.get(x, [])):
+            continue
+        if any(id(ld) not in allowed for ld in loads.get(x, [])):
+            continue
+        for z in zeros:
+            z.value = ast.copy_location(ast.Constant(None), z.value)
+        for a in accs:
+            _, e, _ = acc_operand(a)
+            call = ast.Call(func=ast.Name(id=ACCUMULATE, ctx=ast.Load()), args=[ast.Name(id=x, ctx=ast.Load()), e],
+                            keywords=[])
+            new = ast.Assign(targets=[ast.Name(id=x, ctx=ast.Store())], value=call)
+            _replace_statement(fdef, a, ast.copy_location(new, a))
+
+
+def _is_runtime_call(node, runtime, attr):
+    f = node.func
+    return isinstance(f, ast.Attribute) and f.attr == attr and isinstance(f.value, ast.Name) and f.value.id == runtime
+
+
+def _replace_statement(root, old, new):
+    for node in ast.walk(root):
+        for name in ("body", "orelse"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and old in block:
+                block[block.index(old)] = new
+                return
+    raise NotLowerable("an accumulation s2s could not rewrite", old)
+
+
+def _is_name(node, name):
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _positional_params(fdef):
+    args = fdef.args
+    if args.vararg or args.kwarg:
+        raise NotLowerable("a function with *args or **kwargs", fdef)
+    positional = args.posonlyargs + args.args
+    defaults = {}
+    for a, d in zip(positional[len(positional) - len(args.defaults):], args.defaults):
+        defaults[a.arg] = _constant(d, a.arg)
+    for a, d in zip(args.kwonlyargs, args.kw_defaults):
+        if d is not None:
+            defaults[a.arg] = _constant(d, a.arg)
+    params = [a.arg for a in positional + args.kwonlyargs]
+    fdef.args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params], vararg=None, kwonlyargs=[],
+                              kw_defaults=[], kwarg=None, defaults=[])
+    return params, defaults
+
+
+def _constant(node, name):
+    if isinstance(node, ast.Constant):
+        return node.value
+    return _NotConstant  # the caller supplies the user's default from the function object
+
+
+class _NotConstant:
+    pass
+
+
+def _free_names(fdef, params):
+    stored = set(params)
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stored.add(node.id)
+    free, attrs = [], {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in stored \
+                and node.id not in free:
+            free.append(node.id)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id not in stored:
+            attrs.setdefault(node.value.id, set()).add(node.attr)
+    return free, attrs
