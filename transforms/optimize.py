@@ -31,7 +31,7 @@ from .copyprop import propagate_copies
 from .dce import eliminate_dead_code
 from .index_adjoints import accumulate_index_adjoints
 from .simplify import simplify
-from .tape import drop_unread_restores
+from .tape import drop_unread_restores, recompute_index_arithmetic
 from .zeros import drop_zero_accumulations
 
 
@@ -91,6 +91,10 @@ def _logistic(c: Code) -> Code:
 
 def _tape(c: Code) -> Code:
     c.fdef = drop_unread_restores(c.fdef, c.stack)
+    c.fdef = recompute_index_arithmetic(c.fdef, c.stack)
+    if c.shapes is not None:  # a value no longer taped (`e` of `e = e + t`) may be one nothing reads now
+        c.removable |= specialize.pure_names(c.fdef, c.inferred, c.stack)
+        c.fdef = eliminate_dead_code(c.fdef, c.removable)
     return c
 
 

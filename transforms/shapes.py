@@ -111,6 +111,18 @@ class Seq:
         return f"Seq{self.items!r}"
 
 
+class ZeroScalar(tuple):
+    """The shape `()` of a name that certainly holds the float 0.0 here (the zero adjoint): equal to `()`."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "ZeroScalar()"
+
+
+ZERO_SCALAR = ZeroScalar()
+
+
 def _array(shape):
     """`shape` if it is an array's or a number's shape (not a tuple's), else None."""
     return shape if isinstance(shape, tuple) else None
@@ -118,7 +130,7 @@ def _array(shape):
 
 def _join_shapes(a, b):
     if a == b:
-        return a
+        return a if type(a) is type(b) else ()
     if isinstance(a, Seq) and isinstance(b, Seq) and len(a.items) == len(b.items):
         return Seq(_join_shapes(x, y) for x, y in zip(a.items, b.items))
     return None
@@ -313,9 +325,20 @@ class Shapes:
                 and all(isinstance(t, ast.Name) and t.id in self.restored for t in s.targets):
             return state  # a placeholder for the tape (`t = t2 = None`), never read as a value
         value = self.of(s.value, state)
+        if isinstance(s.value, ast.Constant) and type(s.value.value) is float and s.value.value == 0.0:
+            value = ZERO_SCALAR
         for t in s.targets:
             self._bind(t, value, state, s)
         return state
+
+    def is_zero(self, node) -> bool:
+        """Whether `node` certainly evaluates to the float 0.0 (the zero adjoint) where it is read."""
+        if isinstance(node, ast.Constant):
+            return type(node.value) is float and node.value == 0.0
+        if isinstance(node, ast.Name):
+            fact = self.at.get(id(node))
+            return fact is not None and fact[0] is node and type(fact[1]) is ZeroScalar
+        return False
 
     def _bind(self, target, value, state, stmt):
         if isinstance(target, ast.Name):
@@ -369,7 +392,7 @@ class Shapes:
             return (ctx().fact(obj, "real") or obj in EXTREMA) and len(node.args) == 1 and self.real(node.args[0], reals)
         if isinstance(node, ast.Call) and not node.keywords:
             obj = self.callee(node)
-            if obj in EXTREMA and len(node.args) == 1:
+            if (obj in EXTREMA or obj is np.linalg.norm) and len(node.args) == 1:
                 return self.real(node.args[0], reals)
             if obj in (np.zeros, np.ones, np.empty) and len(node.args) == 1:
                 return True  # float64 unless a dtype is given

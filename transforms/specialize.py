@@ -76,7 +76,10 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
     expression into one of the same shape never makes a shape they claim wrong.
     """
     shapes = ctx.shapes(fdef)
-    rewrite_helpers(fdef, shapes, ctx.np_name)
+    for _ in range(8):  # a rewritten adjoint has a known shape now: the rewrites it feeds may apply
+        if not _rewrite_helpers(fdef, shapes, ctx.np_name):
+            break
+        shapes = ctx.shapes(fdef)
     if _calls(fdef, "expand_reduced"):
         for _ in range(16):
             if not keep_reduced_scalars(fdef, shapes, None if ctx.float64_only else ctx.np_name):
@@ -152,9 +155,15 @@ class _Rewrite(ast.NodeTransformer):
     def __init__(self, shapes: Shapes, np_name: str):
         self.shapes = shapes
         self.np = np_name
+        self.changed = False
 
     def visit_Call(self, node):
         self.generic_visit(node)
+        new = self._rewrite(node)
+        self.changed = self.changed or new is not node
+        return new
+
+    def _rewrite(self, node):
         obj = self.shapes.callee(node)
         name = self.shapes.helpers.get(obj) if obj is not None and hashable(obj) else None
         if name is None or node.keywords:
@@ -172,6 +181,12 @@ class _Rewrite(ast.NodeTransformer):
             return node if n is None else ast.Constant(n)
         if name == "expand_reduced" and len(args) == 4 and shapes[0] is not None and shapes[0] == shapes[1]:
             return args[0]
+        if name == "add" and len(args) == 2 and self.shapes.is_zero(args[0]):
+            return args[1]  # s2s.add(0.0, b) is b
+        if name == "add" and len(args) == 2 and self.shapes.is_zero(args[1]):
+            return args[0]
+        if name == "grad_norm" and len(args) == 6:
+            return self._norm(node, args, shapes)
         if name == "add" and len(args) == 2 and (all(s not in (None, ()) for s in shapes) or shapes == [(), ()]):
             return ast.BinOp(left=args[0], op=ast.Add(), right=args[1])
         if name in ("grad_matmul_a", "grad_matmul_b") and len(args) == 3:
@@ -195,6 +210,17 @@ class _Rewrite(ast.NodeTransformer):
             out.keywords = [ast.keyword(arg="axis", value=_tuple_or_int(ones)),
                             ast.keyword(arg="keepdims", value=ast.Constant(True))]
         return out if out is not g else node
+
+    def _norm(self, node, args, shapes):
+        """`grad_norm(g, ans, x, None, None, False)`: the 2-norm's (Frobenius for a matrix) g * x / ans, 0 where ans is 0."""
+        g, ans, x, order, axis, keepdims = args
+        if not all(isinstance(a, ast.Constant) and a.value is v for a, v in ((order, None), (axis, None), (keepdims, False))) \
+                or shapes[1] != () or not isinstance(shapes[2], tuple) or shapes[2] == () or shapes[0] != () \
+                or not _simple(ans):
+            return node
+        safe = ast.IfExp(test=ast.Compare(left=ans, ops=[ast.NotEq()], comparators=[ast.Constant(0)]), body=ans,
+                         orelse=ast.Constant(1))
+        return ast.BinOp(left=ast.BinOp(left=g, op=ast.Mult(), right=x), op=ast.Div(), right=safe)
 
     def _extreme(self, node, args, shapes):
         """`grad_extreme(g, ans, x, axis, True)`: g split evenly between the entries of x equal to the extreme."""
@@ -254,8 +280,15 @@ def _simple(node):
 
 def rewrite_helpers(fdef: ast.FunctionDef, shapes: Shapes, np_name: str) -> ast.FunctionDef:
     """Replace runtime helper calls by what they compute at the known shapes."""
-    _Rewrite(shapes, np_name).visit(fdef)
-    return ast.fix_missing_locations(fdef)
+    _rewrite_helpers(fdef, shapes, np_name)
+    return fdef
+
+
+def _rewrite_helpers(fdef, shapes, np_name) -> bool:
+    rewrite = _Rewrite(shapes, np_name)
+    rewrite.visit(fdef)
+    ast.fix_missing_locations(fdef)
+    return rewrite.changed
 
 
 # ---- a scalar from a full reduction stays a scalar -----------------------------

@@ -150,3 +150,115 @@ def drop_unread_restores(fdef: ast.FunctionDef, stack: str | None) -> ast.Functi
         body.append(s)
     fdef.body = body
     return ast.fix_missing_locations(fdef)
+
+
+# ---- cheap loop-index arithmetic recomputed, not taped ----------------------------
+
+def _int_of_index(node, index):
+    """`node` is int arithmetic on the loop index `index` and int literals only (`i + 1`, `2 * i - 1`)."""
+    if isinstance(node, ast.Constant):
+        return type(node.value) is int
+    if isinstance(node, ast.Name):
+        return node.id == index
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod) \
+            and _int_of_index(node.left, index) and _int_of_index(node.right, index)
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, ast.USub) and _int_of_index(node.operand, index)
+    return False
+
+
+def _reversed_range_of(backward, forward):
+    """`backward` iterates `reversed(<forward's range>)` under the same index name."""
+    it = backward.iter
+    return isinstance(backward.target, ast.Name) and isinstance(forward.target, ast.Name) \
+        and backward.target.id == forward.target.id and isinstance(it, ast.Call) \
+        and isinstance(it.func, ast.Name) and it.func.id == "reversed" and len(it.args) == 1 and not it.keywords \
+        and ast.dump(it.args[0]) == ast.dump(forward.iter) and isinstance(forward.iter, ast.Call) \
+        and isinstance(forward.iter.func, ast.Name) and forward.iter.func.id == "range"
+
+
+def recompute_index_arithmetic(fdef: ast.FunctionDef, stack: str | None) -> ast.FunctionDef:
+    """`v = i + 1` in a `for i in range(n)` loop is recomputed at the top of its backward loop, not taped.
+
+    The forward loop pushes `v` before each assignment and the backward loop (`for i in
+    reversed(range(n))`) pops it back; every read of `v` in the backward loop comes before the
+    pop, so it wants this iteration's `v`, which is `i + 1` again. Done only where that holds:
+    `v` is assigned once (and by the tape's placeholder and restore), from `i` and int literals,
+    at the top level of the loop body and not read there before; nothing reads `v` after its pop
+    in the backward loop or outside the two loops; the range's names and the index are not
+    rebound elsewhere.
+    """
+    if not stack or any(isinstance(n, ast.FunctionDef) for n in ast.walk(fdef) if n is not fdef):
+        return fdef
+    body = fdef.body
+    loops = [s for s in body if isinstance(s, ast.For)]
+    counts = {}
+    for n in ast.walk(fdef):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            counts[n.id] = counts.get(n.id, 0) + 1
+    recomputed = set()
+    for forward in loops:
+        for backward in loops:
+            if backward is forward or not _reversed_range_of(backward, forward) \
+                    or body.index(backward) < body.index(forward) \
+                    or any(counts.get(name, 0) > 1 for name in loaded_names(forward.iter)):
+                continue
+            recomputed |= _recompute_pairs(fdef, forward, backward, stack, counts)
+    _drop_idle_placeholders(fdef, stack, recomputed)
+    return ast.fix_missing_locations(fdef)
+
+
+def _drop_idle_placeholders(fdef, stack, names):
+    """`t = t2 = None` after the tape binds names before the loop that pushes them: `names` are not pushed now."""
+    pushed = {n.value.args[0].id for n in ast.walk(fdef) if _is_push(n, stack)} | \
+        ({n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} - set(names))
+    body = []
+    for k, s in enumerate(fdef.body):
+        if k > 0 and _is_placeholder(s) and isinstance(fdef.body[k - 1], ast.Assign) \
+                and any(isinstance(t, ast.Name) and t.id == stack for t in fdef.body[k - 1].targets):
+            s.targets = [t for t in s.targets if t.id in pushed]
+            if not s.targets:
+                continue
+        body.append(s)
+    fdef.body = body
+
+
+def _recompute_pairs(fdef, forward, backward, stack, counts):
+    index = forward.target.id
+    done = set()
+    if counts.get(index, 0) != 2:  # the two loops' targets only: nothing else rebinds the index
+        return done
+    fb = forward.body
+    for k in range(len(fb) - 1):
+        push, assign = fb[k], fb[k + 1]
+        if not (_is_push(push, stack) and isinstance(assign, ast.Assign) and len(assign.targets) == 1
+                and isinstance(assign.targets[0], ast.Name) and assign.targets[0].id == push.value.args[0].id
+                and _int_of_index(assign.value, index)):
+            continue
+        name = assign.targets[0].id
+        pops = [s for s in backward.body if _is_pop(s, stack) and s.targets[0].id == name]
+        all_pops = [n for n in ast.walk(fdef) if _is_pop(n, stack) and n.targets[0].id == name]
+        all_pushes = [n for n in ast.walk(fdef) if _is_push(n, stack) and n.value.args[0].id == name]
+        if len(pops) != 1 or len(all_pops) != 1 or len(all_pushes) != 1:
+            continue
+        # stores: the placeholder, the assignment, the pop
+        if counts.get(name, 0) > 3 or any(name in loaded_names(s) for s in fb[:k]):
+            continue
+        at = backward.body.index(pops[0])
+        if any(name in loaded_names(s) for s in backward.body[at + 1:]):
+            continue
+        inside = {id(n) for loop in (forward, backward) for n in ast.walk(loop)}
+        if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) and id(n) not in inside
+               for n in ast.walk(fdef)):
+            continue
+        del fb[k]  # the push (the assignment stays)
+        del backward.body[at]
+        backward.body.insert(0, ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=_copy(assign.value)))
+        return {name} | _recompute_pairs(fdef, forward, backward, stack, counts)
+    return done
+
+
+def _copy(node):
+    import copy
+    return copy.deepcopy(node)
