@@ -1,6 +1,6 @@
 """Rules for Python builtins."""
 
-from s2s.rules import defrule, family, nondifferentiable, power_rules
+from s2s.rules import Rule, _key, _registered, defrule, family, nondifferentiable, power_rules
 
 family(elementwise=False)
 
@@ -19,3 +19,28 @@ defrule("list(x)", structured=True, x="s2s.grad_as_sequence(g, x)", x_dot="s2s.a
 defrule("tuple(x)", structured=True, x="s2s.grad_as_sequence(g, x)", x_dot="s2s.as_sequence_tangent(x_dot, x, True)")
 nondifferentiable("len(x)", "int(x)", "bool(x)", "round(x, ndigits=None)", "range(*args)",
                   "isinstance(x, t)", "print(*args)", "str(x)", "type(x)")
+
+
+class _KeywordDictRule(Rule):
+    """`dict(a=x, b=y)`: a dict of the keyword arguments. Each call site gets a rule whose parameters are
+    its keywords (adjoint: that key's part of the dict's adjoint; tangent: a dict of that key)."""
+
+    _RESERVED = frozenset({"g", "ans", "np", "numpy", "math", "s2s", "unbroadcast", "builtins"})
+
+    def bind(self, args, keywords):
+        if args:
+            raise TypeError("s2s differentiates dict(...) only with keyword arguments (dict(a=x, b=y))")
+        clash = [k for k in keywords if k in self._RESERVED or k.endswith("_dot")]
+        if clash:
+            raise TypeError(f"dict() with the keyword {clash[0]!r}: write a dict display {{{clash[0]!r}: ...}}")
+        return dict(keywords)
+
+    def at_site(self, bound):
+        if not bound:
+            return self
+        return defrule(f"dict({', '.join(bound)})", register=False, structured=True, elementwise=False,
+                       **{k: f"s2s.part(g, {k!r})" for k in bound},
+                       **{f"{k}_dot": f"{{{k!r}: {k}_dot}}" for k in bound})
+
+
+_registered(_key(dict), _KeywordDictRule("dict", [], {}, structured=True), dict)

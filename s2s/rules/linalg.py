@@ -1,6 +1,11 @@
 """Rules for linear algebra."""
 
-from s2s.rules import defrule, family
+import ast
+
+from s2s import runtime as rt
+from s2s.rules import _literal_number, defrule, family
+from s2s.rules.runtime_rules import defrule_for as helper_rule
+from s2s.rules.shape import export_helpers  # noqa: F401  (makes the helpers below s2s.<name>)
 
 family(elementwise=False)
 
@@ -8,8 +13,7 @@ defrule("np.dot(a, b)", real=True, methods=("dot",), a="s2s.grad_dot_a(g, a, b)"
         a_dot="np.dot(a_dot, b)", b_dot="np.dot(a, b_dot)")
 defrule("np.matmul(x1, x2)", real=True, safe=True, x1="s2s.grad_matmul_a(g, x1, x2)", x2="s2s.grad_matmul_b(g, x1, x2)",
         x1_dot="np.matmul(x1_dot, x2)", x2_dot="np.matmul(x1, x2_dot)")
-defrule("np.inner(a, b)", a="s2s.grad_tensordot(g, a, b, ((-1,), (-1,)), 0)",
-        b="s2s.grad_tensordot(g, a, b, ((-1,), (-1,)), 1)",
+defrule("np.inner(a, b)", a="s2s.grad_inner(g, a, b, 0)", b="s2s.grad_inner(g, a, b, 1)",
         a_dot="np.inner(a_dot, b)", b_dot="np.inner(a, b_dot)")
 defrule("np.outer(a, b)", a="np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
         b="np.reshape(np.dot(np.ravel(a), g), np.shape(b))",
@@ -23,9 +27,36 @@ defrule("np.einsum(*operands, out=None, dtype=None, order='K', casting='safe', o
         operands="s2s.grad_einsum_parts(g, operands, optimize)", operands_dot="s2s.einsum_jvp(operands, operands_dot)")
 defrule("np.trace(a, offset=0, axis1=0, axis2=1)", methods=("trace",), a="s2s.grad_trace(g, a, offset, axis1, axis2)",
         a_dot="np.trace(a_dot, offset, axis1, axis2)")
-defrule("np.linalg.norm(x, ord=None, axis=None, keepdims=False)",
-        x="s2s.grad_norm(g, ans, x, ord, axis, keepdims)",
-        x_dot="np.sum(x_dot * s2s.grad_norm(1.0, s2s.keep(ans, x, axis, keepdims), x, ord, axis, True), axis=axis, keepdims=keepdims)")
+# a vector p-norm with a number p other than 1, 2 and inf: (sum |x| ** p) ** (1 / p), slope sign(x) |x| ** (p - 1) / n ** (p - 1)
+# (0 at the origin, where it has no derivative, as for the 2-norm)
+_p_slope = "np.sign(x) * np.abs(x) ** (ord - 1) * s2s.safe_div(1.0, s2s.keep(ans, x, axis, keepdims) ** (ord - 1))"
+_p_norm = defrule("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", register=False,
+                  x=f"s2s.expand_reduced(g, x, axis, keepdims) * {_p_slope}",
+                  x_dot=f"np.sum(x_dot * {_p_slope}, axis=axis, keepdims=keepdims)")
+# the nuclear norm: the sum of the singular values, slope u @ vh (refused where a singular value is 0)
+_nuclear = defrule("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", register=False,
+                   x="s2s.grad_nuclear(g, x, axis, keepdims)",
+                   x_dot="np.sum(x_dot * s2s.grad_nuclear(1.0, x, axis, True), axis=axis, keepdims=keepdims)")
+
+
+def _norm_variant(bound):
+    """The p-norm or nuclear-norm rule where `ord` is written as such a literal (other orders: grad_norm)."""
+    node = bound.get("ord")
+    if isinstance(node, ast.Constant) and node.value == "nuc":
+        return _nuclear
+    p = _literal_number(node) if node is not None else None
+    axis = bound.get("axis")
+    one_axis = axis is None or isinstance(axis, ast.Constant) and isinstance(axis.value, int)
+    if p is not None and p not in (0, 1, 2) and p > 1 and one_axis and not isinstance(node, ast.Name):
+        return _p_norm
+    return None
+
+
+_norm = defrule("np.linalg.norm(x, ord=None, axis=None, keepdims=False)",
+                x="s2s.grad_norm(g, ans, x, ord, axis, keepdims)",
+                x_dot="np.sum(x_dot * s2s.grad_norm(1.0, s2s.keep(ans, x, axis, keepdims), x, ord, axis, True), "
+                      "axis=axis, keepdims=keepdims)")
+_norm.variant = _norm_variant
 defrule("np.linalg.inv(a)", a="-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)",
         a_dot="-ans @ a_dot @ ans")
 defrule("np.linalg.det(a)", a="s2s.grad_det(g, ans, a)",
@@ -33,3 +64,57 @@ defrule("np.linalg.det(a)", a="s2s.grad_det(g, ans, a)",
 defrule("np.linalg.solve(a, b)", a="s2s.grad_solve_a(g, ans, a, b)", b="s2s.grad_solve_b(g, a, b)",
         a_dot="-np.linalg.solve(a, np.matmul(a_dot, ans))",
         b_dot="np.linalg.solve(a, b_dot)")
+defrule("np.kron(a, b)", a="s2s.grad_kron(g, a, b, 0)", b="s2s.grad_kron(g, a, b, 1)",
+        a_dot="np.kron(s2s.broadcast_like(a_dot, a), b)", b_dot="np.kron(a, s2s.broadcast_like(b_dot, b))")
+defrule("np.cross(a, b)", a="s2s.grad_cross(g, a, b, 0)", b="s2s.grad_cross(g, a, b, 1)",
+        a_dot="s2s.broadcast_like(np.cross(s2s.broadcast_like(a_dot, a), b), ans)",
+        b_dot="s2s.broadcast_like(np.cross(a, s2s.broadcast_like(b_dot, b)), ans)")
+# pinv(a) = P: dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P where the rank of `a` is full
+# (s2s.pinv_full_rank refuses the rest: there pinv jumps); the adjoint is that map transposed
+defrule("np.linalg.pinv(a, rcond=1e-15)", zero=("rcond",),
+        a="s2s.pinv_full_rank(-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)"
+          " + (np.eye(np.shape(a)[-2]) - a @ ans) @ np.swapaxes(g, -1, -2) @ ans @ np.swapaxes(ans, -1, -2)"
+          " + np.swapaxes(ans, -1, -2) @ ans @ np.swapaxes(g, -1, -2) @ (np.eye(np.shape(a)[-1]) - ans @ a), a, rcond)",
+        a_dot="s2s.pinv_full_rank(-ans @ a_dot @ ans"
+              " + ans @ np.swapaxes(ans, -1, -2) @ np.swapaxes(a_dot, -1, -2) @ (np.eye(np.shape(a)[-2]) - a @ ans)"
+              " + (np.eye(np.shape(a)[-1]) - ans @ a) @ np.swapaxes(a_dot, -1, -2) @ np.swapaxes(ans, -1, -2) @ ans,"
+              " a, rcond)")
+defrule("np.linalg.slogdet(a)", structured=True, a="s2s.grad_slogdet(g, a)", a_dot="s2s.slogdet_tangent(a_dot, ans, a)")
+# np.linalg.cholesky reads the lower triangle of `a` only: its adjoint (Murray 2016, arXiv:1602.07527) is
+# the symmetric one folded onto that triangle, which is what finite differences of the NumPy function see
+_chol_s = ("np.linalg.solve(np.swapaxes(ans, -1, -2), np.swapaxes(np.linalg.solve(np.swapaxes(ans, -1, -2), "
+           "np.swapaxes(np.tril(np.swapaxes(ans, -1, -2) @ g) - 0.5 * np.eye(np.shape(ans)[-1]) * "
+           "(np.swapaxes(ans, -1, -2) @ g), -1, -2)), -1, -2))")
+_chol_y = ("np.linalg.solve(ans, np.swapaxes(np.linalg.solve(ans, np.swapaxes("
+           "np.tril(a_dot) + np.swapaxes(np.tril(a_dot, -1), -1, -2), -1, -2)), -1, -2))")
+defrule("np.linalg.cholesky(a)",
+        a=f"np.tril({_chol_s} + np.swapaxes({_chol_s}, -1, -2), -1) + np.eye(np.shape(ans)[-1]) * {_chol_s}",
+        a_dot=f"ans @ (np.tril({_chol_y}) - 0.5 * np.eye(np.shape(ans)[-1]) * {_chol_y})")
+# eigh and svd: the vectors where they are unique (distinct values), refused elsewhere (s2s/runtime/linalg.py)
+defrule("np.linalg.eigh(a, UPLO='L')", structured=True, zero=("UPLO",), a="s2s.grad_eigh(g, ans, a, UPLO)",
+        a_dot="s2s.eigh_tangent(a_dot, ans, UPLO)")
+defrule("np.linalg.eigvalsh(a, UPLO='L')", zero=("UPLO",), a="s2s.grad_eigh([g, 0.0], np.linalg.eigh(a, UPLO), a, UPLO)",
+        a_dot="s2s.eigh_tangent(a_dot, np.linalg.eigh(a, UPLO), UPLO)[0]")
+defrule("np.linalg.svd(a, full_matrices=True, compute_uv=True, hermitian=False)", structured=True,
+        zero=("full_matrices", "compute_uv", "hermitian"),
+        a="s2s.grad_svd(g, ans, a, full_matrices, compute_uv)",
+        a_dot="s2s.svd_tangent(a_dot, ans, a, full_matrices, compute_uv)")
+
+helper_rule(rt.grad_inner, "grad_inner(g, a, b, which)", g_dot="s2s.grad_inner(g_dot, a, b, which)",
+            a_dot="s2s.grad_inner(g, a_dot, b, which) if which == 1 else 0.0",
+            b_dot="s2s.grad_inner(g, a, b_dot, which) if which == 0 else 0.0")
+helper_rule(rt.grad_kron, "grad_kron(g, a, b, which)", g_dot="s2s.grad_kron(g_dot, a, b, which)",
+            a_dot="s2s.grad_kron(g, s2s.broadcast_like(a_dot, a), b, which) if which == 1 else 0.0",
+            b_dot="s2s.grad_kron(g, a, s2s.broadcast_like(b_dot, b), which) if which == 0 else 0.0")
+helper_rule(rt.grad_cross, "grad_cross(g, a, b, which)", g_dot="s2s.grad_cross(g_dot, a, b, which)",
+            a_dot="s2s.grad_cross(g, s2s.broadcast_like(a_dot, a), b, which) if which == 1 else 0.0",
+            b_dot="s2s.grad_cross(g, a, s2s.broadcast_like(b_dot, b), which) if which == 0 else 0.0")
+helper_rule(rt.pinv_full_rank, "pinv_full_rank(value, a, rcond=1e-15)", value_dot="s2s.pinv_full_rank(value_dot, a, rcond)")
+helper_rule(rt.grad_slogdet, "grad_slogdet(g, a)", structured=True, g_dot="s2s.grad_slogdet(g_dot, a)",
+            a_dot="s2s.grad_slogdet_dot(g, a, a_dot)")
+helper_rule(rt.grad_eigh, "grad_eigh(g, ans, a, UPLO)", shape_only=("a",), structured=True,
+            g_dot="s2s.grad_eigh(g_dot, ans, a, UPLO)", ans_dot="s2s.grad_eigh_dot(g, ans, ans_dot, UPLO)")
+# (grad_svd and the tangent helpers: a varied `ans` or `a` there is refused, so no Hessian through np.linalg.svd)
+_svd_rule = helper_rule(rt.grad_svd, "grad_svd(g, ans, a, full_matrices, compute_uv)", structured=True,
+                        g_dot="s2s.grad_svd(g_dot, ans, a, full_matrices, compute_uv)")
+del _svd_rule.jvp["ans"], _svd_rule.jvp["a"]

@@ -38,6 +38,11 @@ defrule("np.sinc(x)",
         x="g * np.where(x == 0, 0.0, (np.cos(np.pi * x) - ans) / np.where(x == 0, 1.0, x))")
 defrule("np.deg2rad(x)", x="g * (np.pi / 180)")
 defrule("np.rad2deg(x)", x="g * (180 / np.pi)")
+defrule("np.degrees(x)", sympy="x * 180 / sympy.pi", x="g * (180 / np.pi)")
+defrule("np.radians(x)", sympy="x * sympy.pi / 180", x="g * (np.pi / 180)")
+# complex values are refused elsewhere: on real arrays these are the identity (conj, real_if_close) or constant
+defrule("np.conjugate(x)", methods=("conj", "conjugate"), sympy="x", x="g")
+defrule("np.real_if_close(a, tol=100)", elementwise=False, returns_view=True, zero=("tol",), a="g")
 defrule("np.real(val)", returns_view=True, val="s2s.real_part(g, val)")
 # with a dtype given, an integer or boolean one truncates: no derivative flows (the variants check the result)
 _asarray_cast = defrule("np.asarray(a, dtype=None)", register=False,
@@ -148,6 +153,7 @@ defrule("np.clip(a, a_min=None, a_max=None)", methods=("clip",), a="s2s.grad_cli
         a_max_dot="s2s.broadcast_like(a_max_dot * (a > a_max), ans)")
 
 nondifferentiable("np.sign(x)", sympy="sympy.sign(x)")
+nondifferentiable("np.imag(val)", "np.angle(z, deg=False)", elementwise=False)  # of a real array: 0, and 0 or pi
 nondifferentiable("np.floor(x)", sympy="sympy.floor(x)")
 nondifferentiable("np.ceil(x)", sympy="sympy.ceiling(x)")
 nondifferentiable("np.round(a, decimals=0)", methods=("round",))

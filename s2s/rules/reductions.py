@@ -1,6 +1,9 @@
 """Rules for reductions and scans (axis and keepdims honoured)."""
 
+from s2s import runtime as rt
 from s2s.rules import defrule, family, nondifferentiable
+from s2s.rules.runtime_rules import defrule_for as helper_rule
+from s2s.rules.shape import export_helpers  # noqa: F401  (makes s2s.grad_cumprod and the rest reachable)
 
 family(elementwise=False)
 
@@ -35,6 +38,11 @@ defrule("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)", re
         a_dot="np.sum(a_dot * s2s.grad_std(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, ddof, True), axis=axis, keepdims=keepdims)")
 defrule("np.cumsum(a, axis=None)", methods=("cumsum",), a="s2s.grad_cumsum(g, a, axis)",
         a_dot="np.cumsum(a_dot, axis=axis)")
+# np.cumprod: the adjoint and tangents by recurrences along the axis, without dividing (exact where entries are 0)
+defrule("np.cumprod(a, axis=None)", methods=("cumprod",), a="s2s.grad_cumprod(g, a, axis)",
+        a_dot="s2s.cumprod_tangent(a_dot, a, axis)")
+helper_rule(rt.grad_cumprod, "grad_cumprod(g, x, axis)", g_dot="s2s.grad_cumprod(g_dot, x, axis)",
+            x_dot="s2s.grad_cumprod_dot(g, x, x_dot, axis)")
 nondifferentiable("np.argmax(a, axis=None)", methods=("argmax",))
 nondifferentiable("np.argmin(a, axis=None)", methods=("argmin",))
 nondifferentiable("np.any(a, axis=None)", reduction=True, methods=("any",))

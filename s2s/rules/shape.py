@@ -1,6 +1,29 @@
 """Rules for functions that move values without changing them."""
 
+from s2s import runtime as rt
 from s2s.rules import defrule, family
+from s2s.rules.runtime_rules import defrule_for as helper_rule
+from s2s.runtime import linalg as _linalg
+from s2s.runtime import rearrange as _rearrange
+from s2s.runtime import reductions as _reductions
+
+
+def export_helpers(module, *names: str) -> None:
+    """Make the runtime helpers `names` of `module` reachable as `s2s.<name>` in generated code, homed in
+    s2s.runtime like the ones its __init__ imports (the transforms tell s2s's own helpers by that module)."""
+    for name in names:
+        helper = getattr(module, name)
+        helper.__module__ = rt.__name__
+        setattr(rt, name, helper)
+
+
+export_helpers(_rearrange, "append_tangent", "grad_append", "grad_column_stack", "grad_diagonal", "grad_diff",
+               "grad_np_select", "grad_pad", "grad_repeat", "grad_rollaxis", "grad_sort", "grad_split", "grad_take",
+               "grad_take_along_axis", "np_select_tangent", "pad_tangent", "sort_tangent", "split_tangent")
+export_helpers(_linalg, "eigh_tangent", "grad_cross", "grad_eigh", "grad_eigh_dot", "grad_inner", "grad_kron",
+               "grad_nuclear", "grad_slogdet", "grad_slogdet_dot", "grad_svd", "pinv_full_rank", "slogdet_tangent",
+               "svd_tangent")
+export_helpers(_reductions, "cumprod_tangent", "grad_cumprod", "grad_cumprod_dot")
 
 family(elementwise=False)
 
@@ -32,3 +55,91 @@ defrule("np.hstack(tup)", tup="s2s.grad_concatenate(g, tup, 0 if np.ndim(tup[0])
 defrule("np.flip(m, axis=None)", returns_view=True, m="np.flip(g, axis)", m_dot="np.flip(m_dot, axis)")
 defrule("np.tile(A, reps)", A="s2s.grad_tile(g, A, reps)", A_dot="np.tile(A_dot, reps)")
 defrule("np.diag(v, k=0)", returns_view="sometimes", v="s2s.grad_diag(g, v, k)", v_dot="np.diag(v_dot, k)")
+defrule("np.atleast_3d(a)", returns_view=True, a="np.reshape(g, np.shape(a))",
+        a_dot="np.atleast_3d(s2s.broadcast_like(a_dot, a))")
+defrule("np.flipud(m)", returns_view=True, m="np.flipud(g)", m_dot="np.flipud(s2s.broadcast_like(m_dot, m))")
+defrule("np.fliplr(m)", returns_view=True, m="np.fliplr(g)", m_dot="np.fliplr(s2s.broadcast_like(m_dot, m))")
+defrule("np.rot90(m, k=1, axes=(0, 1))", returns_view=True, m="np.rot90(g, -k, axes)",
+        m_dot="np.rot90(s2s.broadcast_like(m_dot, m), k, axes)")
+defrule("np.roll(a, shift, axis=None)", a="np.roll(g, np.negative(shift), axis)",
+        a_dot="np.roll(s2s.broadcast_like(a_dot, a), shift, axis)")
+defrule("np.rollaxis(a, axis, start=0)", returns_view=True, a="s2s.grad_rollaxis(g, a, axis, start)",
+        a_dot="np.rollaxis(s2s.broadcast_like(a_dot, a), axis, start)")
+# the triangle of a matrix (of each matrix in a stack; a 1-d `m` is broadcast to a square first: summed back)
+defrule("np.tril(m, k=0)", m="unbroadcast(np.tril(g, k), m)", m_dot="np.tril(s2s.broadcast_like(m_dot, m), k)")
+defrule("np.triu(m, k=0)", m="unbroadcast(np.triu(g, k), m)", m_dot="np.triu(s2s.broadcast_like(m_dot, m), k)")
+defrule("np.diagonal(a, offset=0, axis1=0, axis2=1)", returns_view=True, methods=("diagonal",),
+        a="s2s.grad_diagonal(g, a, offset, axis1, axis2)",
+        a_dot="np.diagonal(s2s.broadcast_like(a_dot, a), offset, axis1, axis2)")
+# gathers: each entry of the result is a copy of one entry of the input (s2s/runtime/rearrange.py)
+defrule("np.repeat(a, repeats, axis=None)", methods=("repeat",), a="s2s.grad_repeat(g, a, repeats, axis)",
+        a_dot="np.repeat(s2s.broadcast_like(a_dot, a), repeats, axis)")
+defrule("np.take(a, indices, axis=None)", methods=("take",), a="s2s.grad_take(g, a, indices, axis)",
+        a_dot="np.take(s2s.broadcast_like(a_dot, a), indices, axis)")
+defrule("np.take_along_axis(arr, indices, axis)", arr="s2s.grad_take_along_axis(g, arr, indices, axis)",
+        arr_dot="np.take_along_axis(s2s.broadcast_like(arr_dot, arr), indices, axis)")
+# np.pad: the modes that copy entries ('constant' pads with zeros; constant_values and the other modes are refused)
+defrule("np.pad(array, pad_width, mode='constant')", array="s2s.grad_pad(g, array, pad_width, mode)",
+        array_dot="s2s.pad_tangent(array_dot, array, pad_width, mode)")
+# np.sort is continuous and piecewise linear: each sorted entry is one entry of the input (x.sort() sorts in place
+# and stays refused: it is no method here)
+defrule("np.sort(a, axis=-1, kind=None, order=None)", zero=("kind", "order"), a="s2s.grad_sort(g, a, axis)",
+        a_dot="s2s.sort_tangent(a_dot, a, axis)")
+defrule("np.diff(a, n=1, axis=-1)", a="s2s.grad_diff(g, a, n, axis)",
+        a_dot="np.diff(s2s.broadcast_like(a_dot, a), n, axis)")
+# the split family returns a list of pieces
+for _name, _kind in (("split", None), ("array_split", "array"), ("hsplit", "h"), ("vsplit", "v"), ("dsplit", "d")):
+    _axis = ", axis=0" if _kind in (None, "array") else ""
+    defrule(f"np.{_name}(ary, indices_or_sections{_axis})", structured=True, returns_view=True,
+            ary=f"s2s.grad_split(g, ans, ary, {'axis' if _axis else 0}, {_kind!r})",
+            ary_dot=f"s2s.split_tangent(ary_dot, ans, ary, indices_or_sections, {'axis' if _axis else 0}, {_kind!r})")
+defrule("np.column_stack(tup)", tup="s2s.grad_column_stack(g, tup)",
+        tup_dot="np.column_stack(s2s.dense_list(tup_dot, tup))")
+defrule("np.append(arr, values, axis=None)", arr="s2s.grad_append(g, arr, values, axis, 0)",
+        values="s2s.grad_append(g, arr, values, axis, 1)",
+        arr_dot="s2s.append_tangent(arr_dot, 0.0, arr, values, axis)",
+        values_dot="s2s.append_tangent(0.0, values_dot, arr, values, axis)")
+defrule("np.select(condlist, choicelist, default=0)", zero=("condlist",),
+        choicelist="s2s.grad_np_select(g, condlist, choicelist, default, 0)",
+        default="s2s.grad_np_select(g, condlist, choicelist, default, 1)",
+        choicelist_dot="s2s.np_select_tangent(condlist, choicelist, default, choicelist_dot, 0.0)",
+        default_dot="s2s.np_select_tangent(condlist, choicelist, default, 0.0, default_dot)")
+
+# the runtime helpers above, linear in their adjoint or tangent (forward mode over them makes Hessians)
+helper_rule(rt.grad_rollaxis, "grad_rollaxis(g, a, axis, start)", shape_only=("a",),
+            g_dot="s2s.grad_rollaxis(g_dot, a, axis, start)")
+helper_rule(rt.grad_diagonal, "grad_diagonal(g, a, offset, axis1, axis2)", shape_only=("a",),
+            g_dot="s2s.grad_diagonal(g_dot, a, offset, axis1, axis2)")
+helper_rule(rt.grad_repeat, "grad_repeat(g, a, repeats, axis)", shape_only=("a",),
+            g_dot="s2s.grad_repeat(g_dot, a, repeats, axis)")
+helper_rule(rt.grad_take, "grad_take(g, a, indices, axis)", shape_only=("a",),
+            g_dot="s2s.grad_take(g_dot, a, indices, axis)")
+helper_rule(rt.grad_take_along_axis, "grad_take_along_axis(g, arr, indices, axis)", shape_only=("arr",),
+            g_dot="s2s.grad_take_along_axis(g_dot, arr, indices, axis)")
+helper_rule(rt.grad_pad, "grad_pad(g, array, pad_width, mode)", shape_only=("array",),
+            g_dot="s2s.grad_pad(g_dot, array, pad_width, mode)")
+helper_rule(rt.pad_tangent, "pad_tangent(t, array, pad_width, mode)", shape_only=("array",),
+            t_dot="s2s.pad_tangent(t_dot, array, pad_width, mode)")
+# (a: the sorting order is piecewise constant in it)
+helper_rule(rt.grad_sort, "grad_sort(g, a, axis)", shape_only=("a",), g_dot="s2s.grad_sort(g_dot, a, axis)")
+helper_rule(rt.sort_tangent, "sort_tangent(t, a, axis)", shape_only=("a",), t_dot="s2s.sort_tangent(t_dot, a, axis)")
+helper_rule(rt.grad_diff, "grad_diff(g, a, n, axis)", shape_only=("a",), g_dot="s2s.grad_diff(g_dot, a, n, axis)")
+helper_rule(rt.grad_split, "grad_split(g, ans, ary, axis, kind=None)", shape_only=("ans", "ary"),
+            g_dot="s2s.grad_split(g_dot, ans, ary, axis, kind)")
+helper_rule(rt.split_tangent, "split_tangent(t, ans, ary, indices_or_sections, axis, kind=None)",
+            shape_only=("ans", "ary"), structured=True,
+            t_dot="s2s.split_tangent(t_dot, ans, ary, indices_or_sections, axis, kind)")
+helper_rule(rt.grad_column_stack, "grad_column_stack(g, tup)", shape_only=("tup",), structured=True,
+            g_dot="s2s.grad_column_stack(g_dot, tup)")
+helper_rule(rt.grad_append, "grad_append(g, arr, values, axis, which)", shape_only=("arr", "values"),
+            g_dot="s2s.grad_append(g_dot, arr, values, axis, which)")
+helper_rule(rt.append_tangent, "append_tangent(t_arr, t_values, arr, values, axis)", shape_only=("arr", "values"),
+            t_arr_dot="s2s.append_tangent(t_arr_dot, 0.0, arr, values, axis)",
+            t_values_dot="s2s.append_tangent(0.0, t_values_dot, arr, values, axis)")
+helper_rule(rt.grad_np_select, "grad_np_select(g, condlist, choicelist, default, which)",
+            shape_only=("choicelist", "default"), structured=True,
+            g_dot="s2s.grad_np_select(g_dot, condlist, choicelist, default, which)")
+helper_rule(rt.np_select_tangent, "np_select_tangent(condlist, choicelist, default, t_choices, t_default)",
+            shape_only=("choicelist", "default"),
+            t_choices_dot="s2s.np_select_tangent(condlist, choicelist, default, t_choices_dot, 0.0)",
+            t_default_dot="s2s.np_select_tangent(condlist, choicelist, default, 0.0, t_default_dot)")

@@ -154,3 +154,259 @@ def grad_solve_a_dot(g, ans, a, a_dot):
     gb = np.linalg.solve(at, g)
     gb_dot = -np.linalg.solve(at, np.matmul(np.swapaxes(a_dot, -1, -2), gb))
     return _solve_a_outer(gb_dot, ans, a)
+
+
+def _refuse(message, hint):
+    from s2s.errors import NoDerivativeRuleError
+    raise NoDerivativeRuleError(message, hint=hint)
+
+
+def _T(x):
+    return np.swapaxes(x, -1, -2)
+
+
+@linear_in_g
+def grad_inner(g, a, b, which):
+    """Adjoint of np.inner(a, b) for a (which=0) or b, a scalar argument included (then a product)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        other = b if which == 0 else a
+        return unbroadcast(g * other, a if which == 0 else b)
+    return grad_tensordot(g, a, b, ((-1,), (-1,)), which)
+
+
+def _kron_layout(a, b):
+    nd = max(np.ndim(a), np.ndim(b))
+    sa = (1,) * (nd - np.ndim(a)) + tuple(np.shape(a))
+    sb = (1,) * (nd - np.ndim(b)) + tuple(np.shape(b))
+    return nd, sa, sb
+
+
+@linear_in_g
+def grad_kron(g, a, b, which):
+    """Adjoint of np.kron(a, b) for a (which=0) or b: entry (i, k) of each axis pair of the result is
+    a[i] * b[k], so `g` is read as interleaved axes (a's, b's, a's, ...) and summed against the other."""
+    nd, sa, sb = _kron_layout(a, b)
+    split = [n for pair in zip(sa, sb) for n in pair]
+    gr = np.reshape(g, split)
+    if which == 0:
+        other = np.reshape(b, [n for s in sb for n in (1, s)])
+        return np.reshape(np.sum(gr * other, axis=tuple(range(1, 2 * nd, 2))), np.shape(a))
+    other = np.reshape(a, [n for s in sa for n in (s, 1)])
+    return np.reshape(np.sum(gr * other, axis=tuple(range(0, 2 * nd, 2))), np.shape(b))
+
+
+@linear_in_g
+def grad_cross(g, a, b, which):
+    """Adjoint of np.cross(a, b) (vectors along the last axis) for a (which=0) or b."""
+    na, nb = np.shape(a)[-1], np.shape(b)[-1]
+    if na == nb == 3:
+        return unbroadcast(np.cross(b, g), a) if which == 0 else unbroadcast(np.cross(g, a), b)
+    if na == nb == 2:  # the result is the z component a0 b1 - a1 b0
+        g = np.expand_dims(g, -1)
+        if which == 0:
+            return unbroadcast(g * np.stack([b[..., 1], -b[..., 0]], -1), a)
+        return unbroadcast(g * np.stack([-a[..., 1], a[..., 0]], -1), b)
+    return _refuse("s2s has the derivative of np.cross for two 3-vectors or two 2-vectors, not a mix",
+                   "give both vectors the same length (append a zero z component to the 2-vector)")
+
+
+def _checked_rank(a, rcond):
+    s = np.linalg.svd(a, compute_uv=False)
+    if np.any(s[..., -1:] <= rcond * s[..., :1]):
+        _refuse("np.linalg.pinv of a rank-deficient matrix has no derivative (it jumps where the rank changes)",
+                "add a small multiple of the identity, or use np.linalg.lstsq-free formulas such as "
+                "np.linalg.solve(a.T @ a + lam * np.eye(n), a.T)")
+
+
+def pinv_full_rank(value, a, rcond=1e-15):
+    """`value` unchanged, once `a` is checked to have full rank (pinv's derivative exists only there)."""
+    _checked_rank(_as_array(a), rcond)
+    return value
+
+
+@linear_in_g
+def grad_slogdet(g, a):
+    """Adjoint of np.linalg.slogdet (its sign is piecewise constant: only log|det| carries one)."""
+    gl = g[1]
+    if is_zero(gl):
+        return ZERO
+    return np.expand_dims(np.expand_dims(gl, -1), -1) * _T(np.linalg.inv(a))
+
+
+@linear_in_g
+def grad_slogdet_dot(g, a, a_dot):
+    """Tangent of `grad_slogdet(g, a)` for the tangent `a_dot` of a."""
+    gl = g[1]
+    if is_zero(gl) or is_zero(a_dot):
+        return ZERO
+    inv = np.linalg.inv(a)
+    return -np.expand_dims(np.expand_dims(gl, -1), -1) * _T(inv @ a_dot @ inv)
+
+
+def slogdet_tangent(t, ans, a):
+    """Tangent of np.linalg.slogdet: (0, trace(a^-1 t))."""
+    sign = ans[0]
+    zero = np.zeros_like(sign, dtype=float) if np.ndim(sign) else 0.0
+    return zero, np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)
+
+
+def _gap_inverse(w, what):
+    """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it; refused where two values coincide."""
+    n = np.shape(w)[-1]
+    diff = np.expand_dims(w, -2) - np.expand_dims(w, -1)
+    off = ~np.eye(n, dtype=bool)
+    scale = np.max(np.abs(w), axis=-1, keepdims=True)[..., None] if n else 1.0
+    if np.any((np.abs(diff) <= 1e-12 * np.maximum(scale, 1e-300)) & off):
+        _refuse(f"{what} has no derivative where two of its values coincide (the vectors that belong to "
+                "them are not unique)",
+                "perturb the input slightly, or differentiate only a function of the values that does not "
+                "tell tied ones apart (np.sum, np.trace)")
+    return np.where(off, 1.0 / np.where(off, diff, 1.0), 0.0)
+
+
+def _lower(s, uplo):
+    """The adjoint of a function that reads only one triangle of a symmetric matrix, from its
+    symmetric-input adjoint form `s`: diag(s) + the strict lower (or upper) part of s + s^T."""
+    n = np.shape(s)[-1]
+    both = s + _T(s)
+    tri = np.tril(both, -1) if uplo == "L" else np.triu(both, 1)
+    return tri + np.eye(n) * s
+
+
+def _eigh_parts(g):
+    wg, vg = (g[0], g[1]) if isinstance(g, list | tuple) else (g, ZERO)
+    return wg, vg
+
+
+@linear_in_g
+def grad_eigh(g, ans, a, UPLO):
+    """Adjoint of np.linalg.eigh(a, UPLO) (eigenvalues and eigenvectors; only one triangle of `a` is
+    read, so the adjoint lives there, as finite differences of np.linalg.eigh see it)."""
+    w, v = ans
+    wg, vg = _eigh_parts(g)
+    m = 0.0
+    if not is_zero(wg):
+        m = m + np.expand_dims(wg, -1) * np.eye(np.shape(w)[-1])
+    if not is_zero(vg):
+        m = m + _gap_inverse(w, "np.linalg.eigh's eigenvectors") * (_T(v) @ vg)
+    if is_zero(wg) and is_zero(vg):
+        return ZERO
+    return _lower(v @ m @ _T(v), UPLO)
+
+
+@linear_in_g
+def grad_eigh_dot(g, ans, ans_dot, UPLO):
+    """Tangent of `grad_eigh(g, ans, a, UPLO)` for the tangent `ans_dot` = (w_dot, v_dot) of its result."""
+    if is_zero(ans_dot):
+        return ZERO
+    w, v = ans
+    w_dot, v_dot = ans_dot
+    n = np.shape(w)[-1]
+    wg, vg = _eigh_parts(g)
+    w_dot = np.zeros_like(w) if is_zero(w_dot) else w_dot
+    v_dot = np.zeros_like(v) if is_zero(v_dot) else v_dot
+    m = np.zeros(np.shape(v))
+    m_dot = np.zeros(np.shape(v))
+    if not is_zero(wg):
+        m = m + np.expand_dims(wg, -1) * np.eye(n)
+    if not is_zero(vg):
+        f = _gap_inverse(w, "np.linalg.eigh's eigenvectors")
+        f_dot = -(np.expand_dims(w_dot, -2) - np.expand_dims(w_dot, -1)) * f * f
+        m = m + f * (_T(v) @ vg)
+        m_dot = f_dot * (_T(v) @ vg) + f * (_T(v_dot) @ vg)
+    s_dot = v_dot @ m @ _T(v) + v @ m @ _T(v_dot) + v @ m_dot @ _T(v)
+    return _lower(s_dot, UPLO)
+
+
+def eigh_tangent(t, ans, UPLO):
+    """Tangent of np.linalg.eigh(a, UPLO) for the tangent `t` of a: (w_dot, v_dot)."""
+    w, v = ans
+    sym = np.tril(t) + _T(np.tril(t, -1)) if UPLO == "L" else np.triu(t) + _T(np.triu(t, 1))
+    p = _T(v) @ sym @ v
+    w_dot = np.diagonal(p, axis1=-2, axis2=-1)
+    v_dot = v @ (_gap_inverse(w, "np.linalg.eigh's eigenvectors") * p)
+    return w_dot, v_dot
+
+
+def _svd_check(a, full_matrices, s, need_vectors):
+    m, n = np.shape(a)[-2:]
+    if full_matrices and m != n and need_vectors:
+        _refuse("s2s has no derivative of np.linalg.svd's u and vh with full_matrices=True for a non-square "
+                "matrix (the extra columns are not unique)",
+                "call np.linalg.svd(a, full_matrices=False)")
+    if need_vectors and m != n and np.any(s[..., -1] <= 1e-12 * np.maximum(s[..., 0], 1e-300)):
+        _refuse("np.linalg.svd's u and vh of a rank-deficient non-square matrix have no derivative",
+                "differentiate only the singular values (compute_uv=False), or make the matrix full rank")
+
+
+def _svd_parts(g, compute_uv):
+    if not compute_uv:
+        return ZERO, g, ZERO
+    return g[0], g[1], g[2]
+
+
+@linear_in_g
+def grad_svd(g, ans, a, full_matrices, compute_uv):
+    """Adjoint of np.linalg.svd(a, full_matrices, compute_uv) (the singular values always; u and vh
+    where they are unique: distinct nonzero singular values, reduced or square)."""
+    gu, gs, gvt = _svd_parts(g, compute_uv)
+    u, s, vt = np.linalg.svd(a, full_matrices=False) if not compute_uv or full_matrices else ans
+    need_vectors = not (is_zero(gu) and is_zero(gvt))
+    _svd_check(a, full_matrices, s, need_vectors)
+    k = np.shape(s)[-1]
+    eye = np.eye(k)
+    inner = 0.0
+    if not is_zero(gs):
+        inner = inner + np.expand_dims(gs, -1) * eye
+    out = 0.0
+    if need_vectors:
+        f = _gap_inverse(s * s, "np.linalg.svd's u and vh")
+        v = _T(vt)
+        s_row, s_col = np.expand_dims(s, -2), np.expand_dims(s, -1)
+        if not is_zero(gu):
+            gu = gu[..., :k] if full_matrices else gu
+            utgu = _T(u) @ gu
+            inner = inner + f * (utgu - _T(utgu)) * s_row
+            proj = np.eye(np.shape(u)[-2]) - u @ _T(u)
+            out = out + proj @ gu / s_row @ vt
+        if not is_zero(gvt):
+            gv = _T(gvt[..., :k, :] if full_matrices else gvt)
+            vtgv = _T(v) @ gv
+            inner = inner + s_col * (f * (vtgv - _T(vtgv)))
+            proj = np.eye(np.shape(v)[-2]) - v @ vt
+            out = out + u @ (_T(gv) / s_col) @ proj
+    if is_zero(gs) and not need_vectors:
+        return ZERO
+    return u @ inner @ vt + out
+
+
+def svd_tangent(t, ans, a, full_matrices, compute_uv):
+    """Tangent of np.linalg.svd for the tangent `t` of a."""
+    u, s, vt = np.linalg.svd(a, full_matrices=False) if not compute_uv or full_matrices else ans
+    _svd_check(a, full_matrices, s, compute_uv)
+    v = _T(vt)
+    p = _T(u) @ t @ v
+    s_dot = np.diagonal(p, axis1=-2, axis2=-1)
+    if not compute_uv:
+        return s_dot
+    f = _gap_inverse(s * s, "np.linalg.svd's u and vh")
+    s_row, s_col = np.expand_dims(s, -2), np.expand_dims(s, -1)
+    u_dot = u @ (f * (p * s_row + s_col * _T(p))) + (np.eye(np.shape(u)[-2]) - u @ _T(u)) @ t @ v / s_row
+    v_dot = v @ (f * (s_col * p + _T(p) * s_row)) + (np.eye(np.shape(v)[-2]) - v @ vt) @ _T(t) @ u / s_row
+    return u_dot, s_dot, _T(v_dot)
+
+
+@linear_in_g
+def grad_nuclear(g, x, axis, keepdims):
+    """Adjoint of np.linalg.norm(x, 'nuc'): g * u @ vh over each matrix (refused where a singular
+    value is 0: the norm has a kink there)."""
+    axes = (-2, -1) if axis is None else tuple(axis)
+    xm = np.moveaxis(x, axes, (-2, -1))
+    u, s, vt = np.linalg.svd(xm, full_matrices=False)
+    if np.any(s <= 1e-12 * np.maximum(s[..., :1], 1e-300)):
+        _refuse("np.linalg.norm(x, 'nuc') has no derivative where x is rank-deficient",
+                "add a small multiple of the identity, or use the Frobenius norm")
+    gm = np.asarray(g)
+    if keepdims and gm.ndim >= 2:
+        gm = np.moveaxis(gm, axes, (-2, -1))[..., 0, 0]
+    return np.moveaxis(np.expand_dims(np.expand_dims(gm, -1), -1) * (u @ vt), (-2, -1), axes)

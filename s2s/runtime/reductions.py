@@ -208,3 +208,76 @@ def select_tangent(ans, args, tangents):
         if v is ans or (np.ndim(v) == 0 and v == ans):
             return t
     return ZERO
+
+
+def _along_first(x, axis):
+    """`x` with `axis` moved first (flattened for axis None)."""
+    x = _as_array(x)
+    return x.reshape(-1) if axis is None else np.moveaxis(x, axis, 0)
+
+
+def _back(y, x, axis):
+    x = _as_array(x)
+    return y.reshape(x.shape) if axis is None else np.moveaxis(y, 0, axis)
+
+
+def _cumprod_g(g, xs, axis):
+    """The adjoint of np.cumprod's result laid out like `xs` (its axis first; flat for axis None)."""
+    if axis is None:
+        return np.broadcast_to(g, xs.shape)
+    return np.moveaxis(np.broadcast_to(g, np.moveaxis(xs, 0, axis).shape), axis, 0)
+
+
+def _exclusive_and_tails(x, g):
+    """For np.cumprod along axis 0: the products of the entries before each one, P, and
+    r[j] = sum over i >= j of g[i] * x[j+1] * ... * x[i] (no division: exact where entries are 0)."""
+    n = x.shape[0]
+    p = np.ones_like(x, dtype=_float_dtype(x))
+    r = np.zeros(x.shape, dtype=_float_dtype(x, g))
+    for j in range(1, n):
+        p[j] = p[j - 1] * x[j - 1]
+    if n:
+        r[n - 1] = g[n - 1]
+    for j in range(n - 2, -1, -1):
+        r[j] = g[j] + x[j + 1] * r[j + 1]
+    return p, r
+
+
+@linear_in_g
+def grad_cumprod(g, x, axis):
+    """Adjoint of np.cumprod(x, axis), exact also where entries are zero."""
+    xs = _along_first(x, axis)
+    gs = _cumprod_g(g, xs, axis)
+    p, r = _exclusive_and_tails(xs, gs)
+    return _back(p * r, x, axis)
+
+
+@linear_in_g
+def grad_cumprod_dot(g, x, x_dot, axis):
+    """Tangent of `grad_cumprod(g, x, axis)` for the tangent `x_dot` of x."""
+    if is_zero(x_dot):
+        return ZERO
+    xs = _along_first(x, axis)
+    ts = _along_first(np.broadcast_to(x_dot, shape_of(x)), axis)
+    gs = _cumprod_g(g, xs, axis)
+    p, r = _exclusive_and_tails(xs, gs)
+    n = xs.shape[0]
+    p_dot = np.zeros(xs.shape, dtype=_float_dtype(xs, ts))
+    r_dot = np.zeros(xs.shape, dtype=_float_dtype(xs, ts, gs))
+    for j in range(1, n):
+        p_dot[j] = p_dot[j - 1] * xs[j - 1] + p[j - 1] * ts[j - 1]
+    for j in range(n - 2, -1, -1):
+        r_dot[j] = ts[j + 1] * r[j + 1] + xs[j + 1] * r_dot[j + 1]
+    return _back(p_dot * r + p * r_dot, x, axis)
+
+
+def cumprod_tangent(t, x, axis):
+    """Tangent of np.cumprod(x, axis) for the tangent `t` of x (no division: exact at zeros)."""
+    xs = _along_first(x, axis)
+    ts = _along_first(np.broadcast_to(t, shape_of(x)), axis)
+    out = np.zeros(xs.shape, dtype=_float_dtype(xs, ts))
+    y = np.ones_like(xs[:1][0], dtype=_float_dtype(xs)) if xs.shape[0] else None
+    for i in range(xs.shape[0]):
+        out[i] = (out[i - 1] * xs[i] if i else 0.0) + y * ts[i]
+        y = y * xs[i]
+    return out if axis is None else np.moveaxis(out, 0, axis)

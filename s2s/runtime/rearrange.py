@@ -1,0 +1,231 @@
+"""Adjoints of the NumPy functions that copy entries of an array to new places (np.repeat, np.take,
+np.take_along_axis, np.diagonal, np.pad, np.sort, np.rollaxis, the np.split family, np.column_stack,
+np.append, np.select, np.diff; rules in s2s/rules/shape.py).
+
+Most of them are *gathers*: every entry of the result is a copy of one entry of the input (or a
+constant). Their adjoint is the matching scatter-add, computed once for all of them by running the
+function on the input's flat positions (`_gather_adjoint`): where position k lands in the result,
+the adjoint there is added into entry k. That makes each adjoint exact by construction, repeated
+positions included (np.repeat, np.take with repeated indices, np.pad's reflections).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from s2s.runtime.adjoint import unbroadcast
+from s2s.runtime.arrays import _as_array, _float_dtype, is_foreign, shape_of
+from s2s.runtime.shape import _pieces
+from s2s.runtime.zero import ZERO, is_zero, linear_in_g
+
+
+def _no_foreign(*values):
+    if any(is_foreign(v) for v in values):
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            "s2s computes this adjoint for NumPy arrays only (it scatters with np.bincount)",
+            hint="convert to a NumPy array first, or use np.concatenate / indexing, which keep the array's library")
+
+
+def _gather_adjoint(g, x, gather, missing=None):
+    """Adjoint of `y = gather(x)` where each entry of y is a copy of one entry of x (or, where
+    `gather` places `missing`, a constant): `g` summed back into the entries it was copied from."""
+    _no_foreign(g, x)
+    x = _as_array(x)
+    n = x.size
+    positions = np.asarray(gather(np.arange(n).reshape(x.shape)))
+    g = np.broadcast_to(np.asarray(g), positions.shape)
+    flat, weights = positions.ravel(), g.ravel()
+    if missing is not None:
+        keep = flat != missing
+        flat, weights = flat[keep], weights[keep]
+    out = np.bincount(flat, weights=weights, minlength=n) if flat.size else np.zeros(n)
+    return out.reshape(x.shape).astype(_float_dtype(x, g), copy=False)
+
+
+@linear_in_g
+def grad_repeat(g, a, repeats, axis):
+    """Adjoint of np.repeat(a, repeats, axis): the copies of each entry summed."""
+    return _gather_adjoint(g, a, lambda i: np.repeat(i, repeats, axis))
+
+
+@linear_in_g
+def grad_take(g, a, indices, axis):
+    """Adjoint of np.take(a, indices, axis) (repeated indices add up)."""
+    return _gather_adjoint(g, a, lambda i: np.take(i, indices, axis))
+
+
+@linear_in_g
+def grad_take_along_axis(g, arr, indices, axis):
+    """Adjoint of np.take_along_axis(arr, indices, axis)."""
+    return _gather_adjoint(g, arr, lambda i: np.take_along_axis(i, indices, axis))
+
+
+@linear_in_g
+def grad_diagonal(g, a, offset, axis1, axis2):
+    """Adjoint of np.diagonal(a, offset, axis1, axis2)."""
+    return _gather_adjoint(g, a, lambda i: np.diagonal(i, offset, axis1, axis2))
+
+
+_PAD_COPY_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def _check_pad_mode(mode):
+    if mode not in _PAD_COPY_MODES:
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            f"s2s has no derivative of np.pad with mode={mode!r}",
+            hint="use mode='constant' (zeros), 'edge', 'reflect', 'symmetric' or 'wrap'")
+
+
+@linear_in_g
+def grad_pad(g, array, pad_width, mode):
+    """Adjoint of np.pad(array, pad_width, mode) for the modes that copy entries (the constant fill
+    of mode='constant' is 0 and carries no derivative)."""
+    _check_pad_mode(mode)
+    if mode == "constant":
+        return _gather_adjoint(g, array, lambda i: np.pad(i, pad_width, mode="constant", constant_values=-1),
+                               missing=-1)
+    return _gather_adjoint(g, array, lambda i: np.pad(i, pad_width, mode=mode))
+
+
+def pad_tangent(t, array, pad_width, mode):
+    """Tangent of np.pad(array, pad_width, mode): the tangent padded the same way."""
+    _check_pad_mode(mode)
+    return np.pad(np.broadcast_to(t, shape_of(array)), pad_width, mode=mode)
+
+
+def _sort_order(a, axis):
+    a = _as_array(a)
+    if axis is None:
+        return np.argsort(a.ravel(), kind="stable")
+    return np.argsort(a, axis=axis, kind="stable")
+
+
+@linear_in_g
+def grad_sort(g, a, axis):
+    """Adjoint of np.sort(a, axis): `g` put back where each sorted entry came from. (Between tied
+    entries the derivative is one-sided; s2s gives the one of the stable order.)"""
+    order = _sort_order(a, axis)
+    if axis is None:
+        return _gather_adjoint(g, a, lambda i: i.ravel()[order])
+    return _gather_adjoint(g, a, lambda i: np.take_along_axis(i, order, axis))
+
+
+def sort_tangent(t, a, axis):
+    """Tangent of np.sort(a, axis): the tangent reordered as the values are."""
+    order = _sort_order(a, axis)
+    t = np.broadcast_to(t, shape_of(a))
+    return t.ravel()[order] if axis is None else np.take_along_axis(t, order, axis)
+
+
+def rollaxis_axes(ndim, axis, start):
+    """The permutation np.rollaxis(a, axis, start) applies, as np.transpose's `axes`."""
+    axis = axis % ndim
+    start = start + ndim if start < 0 else start
+    order = list(range(ndim))
+    if axis < start:
+        start -= 1
+    order.remove(axis)
+    order.insert(start, axis)
+    return tuple(order)
+
+
+@linear_in_g
+def grad_rollaxis(g, a, axis, start):
+    """Adjoint of np.rollaxis(a, axis, start): the inverse permutation."""
+    order = rollaxis_axes(np.ndim(a), axis, start)
+    return np.transpose(g, tuple(int(i) for i in np.argsort(order)))
+
+
+def _split_axis(kind, ary, axis):
+    if kind == "h":
+        return 0 if np.ndim(ary) == 1 else 1
+    return {"v": 0, "d": 2}.get(kind, axis)
+
+
+@linear_in_g
+def grad_split(g, ans, ary, axis, kind=None):
+    """Adjoint of np.split / np.array_split / np.hsplit / np.vsplit / np.dsplit: the pieces'
+    adjoints joined again (a piece nothing reached contributes zeros)."""
+    axis = _split_axis(kind, ary, axis)
+    dtype = _float_dtype(ary)
+    parts = [np.zeros(shape_of(p), dtype=dtype) if is_zero(gi) else np.broadcast_to(gi, shape_of(p))
+             for gi, p in zip(g, ans)]
+    return np.concatenate(parts, axis=axis)
+
+
+def split_tangent(t, ans, ary, indices_or_sections, axis, kind=None):
+    """Tangent of the np.split family: the tangent split the same way."""
+    axis = _split_axis(kind, ary, axis)
+    t = np.broadcast_to(t, shape_of(ary))
+    return np.array_split(t, indices_or_sections, axis=axis) if kind == "array" else \
+        np.split(t, indices_or_sections, axis=axis)
+
+
+@linear_in_g(zero=lambda tup: [ZERO] * len(tup))
+def grad_column_stack(g, tup):
+    """Adjoints of np.column_stack: the columns of `g` cut back into the pieces."""
+    widths = [1 if np.ndim(t) < 2 else shape_of(t)[1] for t in tup]
+    return [np.reshape(p, shape_of(t)) for p, t in zip(_pieces(g, widths, 1), tup)]
+
+
+@linear_in_g
+def grad_append(g, arr, values, axis, which):
+    """Adjoint of np.append(arr, values, axis) for arr (which=0) or values (which=1)."""
+    n = int(np.size(arr)) if axis is None else shape_of(_as_array(arr))[axis]
+    if axis is None:
+        flat = np.ravel(g)
+        part = flat[:n] if which == 0 else flat[n:]
+        return np.reshape(part, np.shape(arr) if which == 0 else np.shape(values))
+    first, second = _pieces(g, [n, np.shape(g)[axis] - n], axis)
+    return first if which == 0 else unbroadcast(second, values)
+
+
+def append_tangent(t_arr, t_values, arr, values, axis):
+    """Tangent of np.append(arr, values, axis)."""
+    t_arr = np.zeros(np.shape(arr)) if is_zero(t_arr) else np.broadcast_to(t_arr, np.shape(arr))
+    t_values = np.zeros(np.shape(values)) if is_zero(t_values) else np.broadcast_to(t_values, np.shape(values))
+    return np.append(t_arr, t_values, axis)
+
+
+def _choices_taken(condlist, n):
+    """For np.select: which choice (0..n-1, or n for the default) each entry takes."""
+    taken = np.full(np.broadcast_shapes(*[np.shape(c) for c in condlist]) if condlist else (), n)
+    for k in range(len(condlist) - 1, -1, -1):
+        taken = np.where(condlist[k], k, taken)
+    return taken
+
+
+@linear_in_g(zero=lambda condlist, choicelist, default, which: [ZERO] * len(choicelist) if which == 0 else ZERO)
+def grad_np_select(g, condlist, choicelist, default, which):
+    """Adjoints of np.select(condlist, choicelist, default): each choice (which=0, a list) gets `g`
+    where it is the one taken, the default (which=1) where no condition holds."""
+    taken = _choices_taken(condlist, len(choicelist))
+    if which == 1:
+        return unbroadcast(g * (taken == len(choicelist)), default)
+    return [unbroadcast(g * (taken == k), c) for k, c in enumerate(choicelist)]
+
+
+def np_select_tangent(condlist, choicelist, default, t_choices, t_default):
+    """Tangent of np.select: the tangent of the choice each entry takes."""
+    n = len(choicelist)
+    t_choices = [ZERO] * n if is_zero(t_choices) else t_choices
+    dense = [np.zeros(np.shape(c)) if is_zero(t) else t for t, c in zip(t_choices, choicelist)]
+    shape = np.broadcast_shapes(*[np.shape(c) for c in condlist], *[np.shape(c) for c in choicelist],
+                                np.shape(default))
+    return np.broadcast_to(np.select(condlist, dense, 0.0 if is_zero(t_default) else t_default), shape)
+
+
+@linear_in_g
+def grad_diff(g, a, n, axis):
+    """Adjoint of np.diff(a, n, axis): n times the adjoint of one difference, -diff of `g` padded
+    with a zero at both ends."""
+    out_shape = list(shape_of(a))
+    out_shape[axis % len(out_shape)] -= n
+    g = np.broadcast_to(g, tuple(out_shape))
+    for _ in range(n):
+        width = [(0, 0)] * np.ndim(g)
+        width[axis % np.ndim(g)] = (1, 1)
+        g = -np.diff(np.pad(g, width), axis=axis)
+    return np.reshape(g, shape_of(a))
