@@ -281,3 +281,105 @@ def test_recursion_through_a_function_value():
     x = X(seed=14)
     g = s2s.grad(recursive)(x, np.sin, 3)
     assert_close(g, fd_grad(recursive, (x, np.sin, 3)))
+
+
+# ---- local functions of any length inside expressions; map, filter, sorted ------------------------------
+
+def local_function_in_expressions(x):
+    def g(y):
+        z = y * y
+        if np.sum(z) > 1.0:
+            return np.sin(z)
+        return z * 0.5
+
+    return np.sum(g(x) + g(3.0 * x) * g(g(x)))
+
+
+def local_function_given_to_map(x, w):
+    def layer(v):
+        h = np.tanh(v * w)
+        return h + v
+
+    return np.sum(sum(map(layer, [x, 2.0 * x, x * x])))
+
+
+def local_function_in_a_comprehension(x):
+    def g(v):
+        t = v * 2.0
+        return np.exp(-t * t)
+
+    return np.sum(np.array([g(x[i]) for i in range(len(x))]))
+
+
+def map_filter_with_lambdas(x):
+    ys = list(map(lambda v, k: v * k, [x, np.sin(x), x * x], [1.0, 2.0, 3.0]))
+    big = list(filter(lambda v: np.sum(v) > -100.0, ys))
+    return np.sum(sum(big)) + np.sum(sum(map(np.cos, ys)))
+
+
+def sorted_by_key(x):
+    items = [x[0] * 2.0, np.sin(x[1]), x[2] ** 2, x[3] - 1.0]
+    ordered = sorted(items, key=lambda v: -v)
+    weights = np.arange(1.0, 5.0)
+    return np.sum(np.array(ordered) * weights)
+
+
+def sorted_plain_and_reversed(x):
+    items = [x[0], x[1] * 3.0, x[2] - x[3]]
+    return sorted(items)[0] * 2.0 + sorted(items, reverse=True)[0] * 5.0
+
+
+def sorted_by_a_module_function(x):
+    vectors = [x, x * 2.0, -x]
+    ordered = sorted(vectors, key=np.sum)
+    return np.sum(ordered[0] * 3.0 + ordered[2])
+
+
+@pytest.mark.parametrize("f, args", [
+    (local_function_in_expressions, (X(seed=20),)), (local_function_in_expressions, (X(seed=21) * 0.1,)),
+    (local_function_given_to_map, (X(seed=22), 0.8)), (local_function_in_a_comprehension, (X(seed=23),)),
+    (map_filter_with_lambdas, (X(seed=24),)), (sorted_by_key, (X(seed=25),)),
+    (sorted_plain_and_reversed, (X(seed=26),)), (sorted_by_a_module_function, (X(seed=27),)),
+], ids=["local-expr", "local-expr-other-branch", "local-map", "local-listcomp", "map-filter-lambda", "sorted-key",
+        "sorted-plain", "sorted-np-key"])
+def test_local_functions_map_filter_sorted(f, args):
+    check_all(f, args)
+    jvp_check(f, args)
+
+
+def map_kept_in_a_variable(x):
+    m = map(np.sin, [x, x])  # a map object Python exhausts once: s2s does not turn it into a list
+    return np.sum(sum(m))
+
+
+def local_function_in_a_conditional_expression(x):
+    def g(v):
+        t = v * 2.0
+        return t * t
+
+    return np.sum(g(x) if np.sum(x) > 0 else x)
+
+
+def test_map_kept_in_a_variable_is_refused():
+    with pytest.raises(s2s.NoDerivativeRuleError):
+        s2s.grad(map_kept_in_a_variable)(X())
+
+
+def test_local_function_in_a_conditional_expression_is_refused_with_a_way_out():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="local function 'g'") as info:
+        s2s.grad(local_function_in_a_conditional_expression)(X())
+    assert "statement of its own" in info.value.hint
+
+
+def global_partial(x):
+    return np.sum(POWER_OF_TWO(x) + SCALED(x))
+
+
+POWER_OF_TWO = functools.partial(np.power, 2.0)
+SCALED = functools.partial(np.multiply, 3.0)
+
+
+def test_a_global_partial_object():
+    x = X(seed=28)
+    assert_close(s2s.grad(global_partial)(x), np.log(2.0) * 2.0 ** x + 3.0)
+    jvp_check(global_partial, (x,))

@@ -11,7 +11,7 @@ import ast
 import copy
 
 from . import analysis, annotations, templates
-from .analysis import has_star, is_append, is_dynamic_call, is_user_function, op_name, resolve_call
+from .analysis import is_append, is_user_function, op_name, resolve_call
 from .context import ctx, missing
 from .names import NameAllocator, load, store
 from .sequences import Sequences
@@ -126,7 +126,8 @@ class Forward:
             pop = ast.Call(func=ast.Attribute(value=load(self.dot(lst)), attr="pop", ctx=ast.Load()), args=[],
                            keywords=[])
             return [s, _assign(self.dot(y), pop, s)]
-        if isinstance(value, ast.Call) and (is_dynamic_call(value) or has_star(value)):
+        from .reverse import via_dispatcher
+        if isinstance(value, ast.Call) and via_dispatcher(self.pf, value):
             return self.dynamic(y, value, s)
         if isinstance(value, ast.Call) and is_user_function(resolve_call(self.pf, value)):
             return self.call(y, value, s)

@@ -7,8 +7,15 @@ closure does.
   (`y = f(a)`, `f(a)`, `return f(a)`): its parameters and locals get fresh names and its body runs
   inside a one-trip `while True:` loop whose `break` stands for `return`.
 
-Helpers must have plain parameters and be called, never passed around, reassigned or recursive;
-anything else is refused with a clear error.
+* A call of a multi-statement `def` inside an expression (`g(x) + g(3 * x)`) is first taken out onto
+  a line of its own (`g_value = g(x)`), innermost and leftmost first, as Python evaluates it; a list
+  comprehension that calls one becomes a loop.
+* `map`, `filter` and `zip(*xs)` whose result is consumed at once become list comprehensions (so a local
+  function or lambda given to them is called, and expanded), and `sorted(xs, key=f)` the items of xs
+  in the order of their keys (differentiable through the items; the keys only choose the order).
+
+Helpers must have plain parameters and be called (directly or through map, filter, sorted), never
+otherwise passed around, reassigned or recursive; anything else is refused with a clear error.
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ def _plain_params(args: ast.arguments):
 
 def extract_local_helpers(pf, tree: ast.FunctionDef) -> dict[str, LocalHelper]:
     """Remove expandable local helpers from `tree.body` and return them by name."""
+    rewrite_iteration(pf, tree)
     helpers = {}
     kept = []
     for s in tree.body:
@@ -195,8 +203,12 @@ class _Rename(ast.NodeTransformer):
 
 
 def expand_statement_helpers(pf, tree: ast.FunctionDef, helpers: dict, alloc) -> None:
-    """Expand the multi-statement helpers where they are called on their own line."""
-    if not any(h.statements is not None for h in helpers.values()):
+    """Expand the multi-statement helpers where they are called (calls inside expressions are first taken
+    out onto lines of their own)."""
+    multi = {k for k, h in helpers.items() if h.statements is not None}
+    tree.body = hoist_block(pf, tree.body, multi, alloc)
+    if not multi:
+        ast.fix_missing_locations(tree)
         return
     _Expander(pf, helpers, alloc).visit(tree)
     for node in ast.walk(tree):
@@ -206,3 +218,293 @@ def expand_statement_helpers(pf, tree: ast.FunctionDef, helpers: dict, alloc) ->
                            "it is called on its own line", node,
                            hint=f"write `y = {node.func.id}(...)` as a statement of its own, then use y")
     ast.fix_missing_locations(tree)
+
+
+# ---- map, filter, zip(*...), sorted(key=...) and local functions inside expressions ---------------------
+
+_CONSUMERS = ("list", "tuple", "sum", "sorted", "zip", "enumerate", "min", "max", "any", "all")
+
+
+def _builtin_named(pf, node, name, local):
+    """`node` is the builtin `name`, not shadowed by a local variable."""
+    import builtins
+    return isinstance(node, ast.Name) and node.id == name and node.id not in local and \
+        pf.resolve(node.id) is getattr(builtins, name)
+
+
+class _Fresh:
+    def __init__(self, taken):
+        self.taken = set(taken)
+
+    def __call__(self, base):
+        k = 0
+        while f"{base}{k}" in self.taken:
+            k += 1
+        self.taken.add(f"{base}{k}")
+        return f"{base}{k}"
+
+
+def _called(pf, f, args, fresh):
+    """The expression calling the function expression `f` on the argument expressions `args`: a lambda's
+    body with its parameters replaced, else a call."""
+    if isinstance(f, ast.Lambda):
+        params = _plain_params(f.args)
+        if params is None or len(params) != len(args):
+            raise pf.error(ctx().unsupported, "s2s expands a lambda given to map, filter or sorted only with one "
+                           "plain parameter per sequence", f, hint="write a list comprehension instead")
+        mapping = dict(zip(params, args))
+
+        class Sub(ast.NodeTransformer):
+            def visit_Name(self, node):
+                if node.id in mapping and isinstance(node.ctx, ast.Load):
+                    return copy.deepcopy(mapping[node.id])
+                return node
+
+        return Sub().visit(copy.deepcopy(f.body))
+    return ast.Call(func=copy.deepcopy(f), args=list(args), keywords=[])
+
+
+def _comprehension(pf, call, kind, fresh):
+    """`map(f, a, b)` as `[f(u, v) for u, v in zip(a, b)]`, `filter(f, a)` as `[v for v in a if f(v)]`,
+    `zip(*xs)` as `[tuple([s[k] for s in xs]) for k in range(min([len(s) for s in xs], default=0))]`."""
+    def name(n, ctx_=None):
+        return ast.Name(id=n, ctx=ctx_ or ast.Load())
+
+    if kind == "zip":
+        seqs, s, k = call.args[0].value, fresh("seq_"), fresh("k_")
+        inner = ast.ListComp(elt=ast.Subscript(value=name(s), slice=name(k), ctx=ast.Load()),
+                             generators=[ast.comprehension(target=name(s, ast.Store()), iter=copy.deepcopy(seqs),
+                                                           ifs=[], is_async=0)])
+        lengths = ast.ListComp(elt=ast.Call(func=name("len"), args=[name(s)], keywords=[]),
+                               generators=[ast.comprehension(target=name(s, ast.Store()), iter=copy.deepcopy(seqs),
+                                                             ifs=[], is_async=0)])
+        count = ast.Call(func=name("min"), args=[lengths], keywords=[ast.keyword(arg="default", value=ast.Constant(0))])
+        out = ast.ListComp(elt=ast.Call(func=name("tuple"), args=[inner], keywords=[]),
+                           generators=[ast.comprehension(target=name(k, ast.Store()),
+                                                         iter=ast.Call(func=name("range"), args=[count], keywords=[]),
+                                                         ifs=[], is_async=0)])
+        return ast.copy_location(out, call)
+    f, seqs = call.args[0], call.args[1:]
+    if call.keywords or not seqs or any(isinstance(a, ast.Starred) for a in call.args) or \
+            (kind == "filter" and len(seqs) != 1):
+        raise pf.error(ctx().unsupported, f"s2s expands {kind}(function, sequence{', ...' if kind == 'map' else ''}) "
+                       "only", call, hint="write a list comprehension instead")
+    if not isinstance(f, ast.Name | ast.Attribute | ast.Lambda) and not (kind == "filter" and
+                                                                          isinstance(f, ast.Constant)):
+        raise pf.error(ctx().unsupported, f"s2s expands {kind}(f, ...) where f is a name, a dotted name or a lambda",
+                       f, hint=f"bind the function to a name first: `g = ...` then `{kind}(g, ...)`")
+    items = [fresh("item_") for _ in seqs]
+    target = name(items[0], ast.Store()) if len(items) == 1 else \
+        ast.Tuple(elts=[name(i, ast.Store()) for i in items], ctx=ast.Store())
+    source = copy.deepcopy(seqs[0]) if len(seqs) == 1 else ast.Call(func=name("zip"), args=copy.deepcopy(seqs),
+                                                                      keywords=[])
+    gen = ast.comprehension(target=target, iter=source, ifs=[], is_async=0)
+    if kind == "map":
+        out = ast.ListComp(elt=_called(pf, f, [name(i) for i in items], fresh), generators=[gen])
+    else:
+        test = name(items[0]) if isinstance(f, ast.Constant) and f.value is None else \
+            _called(pf, f, [name(items[0])], fresh)
+        gen.ifs = [test]
+        out = ast.ListComp(elt=name(items[0]), generators=[gen])
+    return ast.copy_location(out, call)
+
+
+def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
+    """map, filter and zip(*xs) where their result is consumed at once (by list, tuple, sum, sorted, zip,
+    enumerate, min, max, any, all, a for loop, a comprehension or tuple unpacking) become list comprehensions; elsewhere
+    (a map object kept in a variable, which Python would exhaust once) they are left alone."""
+    local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    local |= {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    fresh = _Fresh({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | local)
+
+    def kind_of(node):
+        if not isinstance(node, ast.Call):
+            return None
+        for kind in ("map", "filter"):
+            if _builtin_named(pf, node.func, kind, local) and node.args:
+                return kind
+        if _builtin_named(pf, node.func, "zip", local) and len(node.args) == 1 and \
+                isinstance(node.args[0], ast.Starred) and not node.keywords:
+            return "zip"
+        return None
+
+    def consumed(e):
+        kind = kind_of(e)
+        return _comprehension(pf, e, kind, fresh) if kind else e
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and any(_builtin_named(pf, node.func, c, local) for c in _CONSUMERS):
+            node.args = [consumed(a) for a in node.args]
+        elif isinstance(node, ast.Call):
+            node.args = [ast.copy_location(ast.Starred(value=consumed(a.value), ctx=ast.Load()), a)
+                         if isinstance(a, ast.Starred) else a for a in node.args]
+        elif isinstance(node, ast.For):
+            node.iter = consumed(node.iter)
+        elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Tuple | ast.List) for t in node.targets):
+            node.value = consumed(node.value)  # `a, b = zip(*pairs)` unpacks it at once
+        elif isinstance(node, ast.comprehension):
+            node.iter = consumed(node.iter)
+    ast.fix_missing_locations(tree)
+
+
+class _Hoist(ast.NodeTransformer):
+    """Inside one statement's expressions: each call of a multi-statement local function becomes a name
+    assigned just before the statement (innermost and leftmost first, as Python evaluates them), a list
+    comprehension holding one becomes a loop, and `sorted(xs, key=f)` becomes the items of xs in the
+    order of the keys (differentiable through the items, not the keys)."""
+
+    def __init__(self, pf, helpers, alloc, keep_top=None):
+        self.pf = pf
+        self.helpers = helpers
+        self.alloc = alloc
+        self.pre = []
+        self.blocked = 0
+        self.keep_top = keep_top
+
+    def _has_helper_call(self, node):
+        return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self.helpers
+                   for n in ast.walk(node))
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in self.helpers and node is not self.keep_top:
+            if self.blocked:
+                raise self.pf.error(ctx().unsupported, f"s2s cannot expand the local function {node.func.id!r} "
+                                    "here (inside a lambda, a conditional expression, `and`/`or` or a "
+                                    "comprehension with a condition)", node,
+                                    hint=f"compute `{node.func.id}(...)` in a statement of its own first")
+            return self._bind(node, f"{node.func.id}_value")
+        if isinstance(node.func, ast.Name) and node.func.id == "sorted" and not self.blocked and \
+                _builtin_named(self.pf, node.func, "sorted", set()) and len(node.args) == 1 and \
+                all(k.arg in ("key", "reverse") for k in node.keywords):
+            return self._sorted(node)
+        return node
+
+    def _bind(self, value, base):
+        name = self.alloc.fresh(base)
+        self.pre.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value),
+                                          value))
+        return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), value)
+
+    def _sorted(self, node):
+        key = next((k.value for k in node.keywords if k.arg == "key"), None)
+        reverse = next((k.value for k in node.keywords if k.arg == "reverse"), ast.Constant(False))
+        items = self._bind(ast.Call(func=ast.Name(id="list", ctx=ast.Load()), args=[node.args[0]], keywords=[]),
+                           "items")
+        v, i = self.alloc.fresh("v"), self.alloc.fresh("i")
+        if key is None or isinstance(key, ast.Constant) and key.value is None:
+            keys = items
+        else:
+            elt = _called(self.pf, key, [ast.Name(id=v, ctx=ast.Load())], None)
+            comp = ast.ListComp(elt=elt, generators=[ast.comprehension(
+                target=ast.Name(id=v, ctx=ast.Store()), iter=copy.deepcopy(items), ifs=[], is_async=0)])
+            keys = self._bind(ast.copy_location(comp, node), "keys")
+        order = ast.Call(func=ast.Name(id="sorted", ctx=ast.Load()), args=[ast.Call(
+            func=ast.Name(id="range", ctx=ast.Load()), args=[ast.Call(func=ast.Name(id="len", ctx=ast.Load()),
+                                                                     args=[copy.deepcopy(keys)], keywords=[])],
+            keywords=[])], keywords=[ast.keyword(arg="key", value=ast.Attribute(value=copy.deepcopy(keys),
+                                                                                attr="__getitem__", ctx=ast.Load())),
+                                     ast.keyword(arg="reverse", value=reverse)])
+        perm = self._bind(ast.copy_location(order, node), "order")
+        out = ast.ListComp(elt=ast.Subscript(value=copy.deepcopy(items), slice=ast.Name(id=i, ctx=ast.Load()),
+                                             ctx=ast.Load()),
+                           generators=[ast.comprehension(target=ast.Name(id=i, ctx=ast.Store()), iter=perm, ifs=[],
+                                                         is_async=0)])
+        return ast.copy_location(out, node)
+
+    def _blocked(self, node):
+        self.blocked += 1
+        try:
+            return self.generic_visit(node)
+        finally:
+            self.blocked -= 1
+
+    def visit_Lambda(self, node):
+        return self._blocked(node)
+
+    def visit_GeneratorExp(self, node):
+        return self._blocked(node)
+
+    def visit_SetComp(self, node):
+        return self._blocked(node)
+
+    def visit_DictComp(self, node):
+        return self._blocked(node)
+
+    def visit_ListComp(self, node):
+        if self.blocked or not self._has_helper_call(node):
+            return self._blocked(node)
+        # [g(v) for v in xs if c] -> acc = []; for v' in xs: if c: acc.append(g(v'))
+        renames = {n.id: self.alloc.fresh(n.id) for gen in node.generators for n in ast.walk(gen.target)
+                   if isinstance(n, ast.Name)}
+        node = _Rename(renames, None).visit(copy.deepcopy(node))
+        acc = self.alloc.fresh("items")
+        append = ast.Expr(value=ast.Call(func=ast.Attribute(value=ast.Name(id=acc, ctx=ast.Load()), attr="append",
+                                                            ctx=ast.Load()), args=[node.elt], keywords=[]))
+        body = [ast.copy_location(append, node)]
+        for gen in reversed(node.generators):
+            for cond in reversed(gen.ifs):
+                body = [ast.copy_location(ast.If(test=cond, body=body, orelse=[]), node)]
+            body = [ast.copy_location(ast.For(target=gen.target, iter=gen.iter, body=body, orelse=[]), node)]
+        self.pre.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=acc, ctx=ast.Store())],
+                                                     value=ast.List(elts=[], ctx=ast.Load())), node))
+        self.pre.extend(hoist_block(self.pf, body, self.helpers, self.alloc))
+        return ast.copy_location(ast.Name(id=acc, ctx=ast.Load()), node)
+
+    def visit_IfExp(self, node):
+        node.test = self.visit(node.test)
+        self.blocked += 1
+        try:
+            node.body = self.visit(node.body)
+            node.orelse = self.visit(node.orelse)
+        finally:
+            self.blocked -= 1
+        return node
+
+    def visit_BoolOp(self, node):
+        node.values[0] = self.visit(node.values[0])
+        self.blocked += 1
+        try:
+            node.values[1:] = [self.visit(v) for v in node.values[1:]]
+        finally:
+            self.blocked -= 1
+        return node
+
+
+def hoist_block(pf, stmts, helpers, alloc):
+    """The statements with the calls of multi-statement local functions inside expressions (and sorted with
+    a key) taken out in front of the statement that holds them."""
+    out = []
+    for s in stmts:
+        top = s.value if isinstance(s, ast.Assign | ast.Expr | ast.Return) and isinstance(s.value, ast.Call) and \
+            isinstance(s.value.func, ast.Name) and s.value.func.id in helpers and \
+            (not isinstance(s, ast.Assign) or len(s.targets) == 1) else None
+        h = _Hoist(pf, helpers, alloc, keep_top=top)
+        if isinstance(s, ast.If):
+            s.test = h.visit(s.test)
+            s.body = hoist_block(pf, s.body, helpers, alloc)
+            s.orelse = hoist_block(pf, s.orelse, helpers, alloc)
+        elif isinstance(s, ast.For):
+            s.iter = h.visit(s.iter)
+            s.body = hoist_block(pf, s.body, helpers, alloc)
+        elif isinstance(s, ast.While):
+            probe = _Hoist(pf, helpers, alloc)
+            probe.visit(copy.deepcopy(s.test))
+            if probe.pre:
+                raise pf.error(ctx().unsupported, "s2s cannot expand a local function or sorted(...) in a while "
+                               "loop's condition", s.test, hint="compute it in a variable before the loop and again "
+                                                                "at the end of its body")
+            s.body = hoist_block(pf, s.body, helpers, alloc)
+        elif isinstance(s, ast.FunctionDef | ast.ClassDef):
+            pass
+        else:
+            for field_name, value in ast.iter_fields(s):
+                if isinstance(value, ast.expr):
+                    setattr(s, field_name, h.visit(value))
+                elif isinstance(value, list):
+                    setattr(s, field_name, [h.visit(v) if isinstance(v, ast.expr) else v for v in value])
+        for p in h.pre:
+            ast.fix_missing_locations(p)
+        out.extend(h.pre)
+        out.append(s)
+    return out

@@ -428,7 +428,7 @@ class Reverse:
             g = load(gname)
             self.zero.discard(y)
             out += self.reset(y, s)
-            if isinstance(value, ast.Call) and (is_dynamic_call(value) or has_star(value) or
+            if isinstance(value, ast.Call) and (via_dispatcher(self.pf, value) or
                                                 is_user_function(resolve_call(self.pf, value))):
                 # the callee's pullback holds what it needs: no old value of y is read
                 out += self.contributions(value, g, ans, s)
@@ -536,7 +536,7 @@ class Reverse:
             return out
         if isinstance(value, ast.Attribute):
             raise self.pf.error(ctx().no_rule, f"s2s has no derivative for the attribute .{value.attr}", value)
-        if isinstance(value, ast.Call) and (is_dynamic_call(value) or has_star(value)):
+        if isinstance(value, ast.Call) and via_dispatcher(self.pf, value):
             return self.dynamic_contributions(value, g, s)
         if isinstance(value, ast.Call):
             func = resolve_call(self.pf, value)
@@ -559,6 +559,11 @@ class Reverse:
                                      "or write the computation with functions s2s knows")
         return out
 
+        if not wrt_params:
+            return out
+        grads = self.temp("grads")
+        out.append(_assign(grads, ast.Call(func=load(pb), args=[g], keywords=[]), s))
+        for i, (_, a) in enumerate(wrt_params):
     def call_contributions(self, call, g, s):
         pb, helper, _ = self.plan_call(call, s)
         wrt_params = self.pullback_args[id(s)]
@@ -573,11 +578,6 @@ class Reverse:
                                                            ctx=ast.Load()), args=[item, ast.Constant(key)], keywords=[])
                         out += self.accumulate(x.id, part, s)
                 continue
-        if not wrt_params:
-            return out
-        grads = self.temp("grads")
-        out.append(_assign(grads, ast.Call(func=load(pb), args=[g], keywords=[]), s))
-        for i, (_, a) in enumerate(wrt_params):
             for n in atom_names(a):
                 if n in self.active:
                     out += self.accumulate(n, item, s)
@@ -646,6 +646,11 @@ class Reverse:
                 if all(self.is_scalar(x) for x in same) or (self.is_scalar(a) and target_scalar):
                     contribution = self.strip_unbroadcast(contribution, a)
             out += self.accumulate(a.id, contribution, s)
+                                    hint="wrap that argument in s2s.stop_gradient(...) if it should not be "
+                                         "differentiated")
+        return out
+
+
         active_params = [p for p, a in bound.items() if any(n in self.active for n in atom_names(a))]
         for p in active_params:
             if p not in rule.vjp and not (p in rule.jvp and rule.jvp[p] is None):  # None: declared constant
@@ -665,6 +670,13 @@ def refuse_active_callee(pf, call, active):
                                 "for the function with s2s.defvjp")
         raise pf.error(ctx().unsupported, f"s2s cannot differentiate a call through `{what}`: the function it holds "
                        f"depends on the differentiated input (through `{names[0]}`), and s2s does not differentiate "
+def via_dispatcher(pf, call) -> bool:
+    """Calls differentiated at run time by s2s.call_vjp / call_jvp: through a local variable, with `*xs` or
+    `**d`, or of a functools.partial object (a global one: its function and bound arguments are read then)."""
+    import functools
+    return is_dynamic_call(call) or has_star(call) or isinstance(resolve_call(pf, call), functools.partial)
+
+
                        "through the values a function value holds", call,
                        hint="pass those values to the function as arguments instead of capturing them "
                             "(def f(w, x) rather than a closure or functools.partial over w)")
@@ -736,11 +748,6 @@ def dynamic_plan(pf, call, active, s2s_name, mode, tangent_of=None):
     else:
         new = ast.Call(func=func, args=head + list(call.args), keywords=list(call.keywords))
     return ast.copy_location(new, call), actives
-
-
-                                    hint="wrap that argument in s2s.stop_gradient(...) if it should not be "
-                                         "differentiated")
-        return out
 
 
 def _index_expr(sl):

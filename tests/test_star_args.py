@@ -1,0 +1,116 @@
+"""`*args`, `**kwargs` and star-unpacking in definitions, calls, assignments and zip(*...), against central
+differences and autograd, in reverse and forward mode."""
+
+import numpy as np
+import pytest
+from helpers_fd import assert_close, check_all, fd_grad
+from test_functions_as_values import X, jvp_check
+
+import s2s
+
+
+def total(*parts):
+    out = 0.0
+    for p in parts:
+        out = out + np.sum(p * p)
+    return out
+
+
+def weighted(x, **weights):
+    return np.sum(x * weights["a"]) + np.sum(np.sin(x) * weights["b"])
+
+
+def calls_varargs(x, y):
+    return total(x, 2.0 * y, np.sin(x))
+
+
+def calls_kwargs(x, w):
+    return weighted(x, a=w, b=3.0) + weighted(w, b=x, a=1.0)
+
+
+def star_call(x):
+    xs = [x, x * 2.0]
+    return total(*xs) + np.sum(np.add(*xs))
+
+
+def double_star_call(x, w):
+    d = {"a": w, "b": x * x}
+    return weighted(x, **d)
+
+
+def star_of_an_array(m):
+    return np.sum(np.multiply(*m))
+
+
+def star_assignment(x):
+    first, *rest, last = [x, x * 2.0, np.sin(x), x ** 3]
+    return np.sum(first * last) + np.sum(rest[0] * rest[1])
+
+
+def star_assignment_of_an_array(x):
+    a, *rest = x
+    return a * sum(rest)
+
+
+def zip_star(x):
+    pairs = [(x[0], x[1]), (x[2], x[3]), (x[1], x[2])]
+    firsts, seconds = zip(*pairs)
+    return np.sum(np.array(firsts) * np.array(seconds))
+
+
+def zip_star_in_a_loop(x):
+    rows = [x[:2], x[2:]]
+    s = 0.0
+    for a, b in zip(*rows):
+        s = s + a * np.sin(b)
+    return s
+
+
+def random_shape(x, rs):
+    shape = (2, 2)
+    noise = rs.randn(*shape)
+    return np.sum(x.reshape(shape) * noise)
+
+
+CASES = [
+    (calls_varargs, (X(seed=1), X(seed=2)), (0, 1)),
+    (calls_kwargs, (X(seed=3), X(seed=4)), (0, 1)),
+    (star_call, (X(seed=5),), 0),
+    (double_star_call, (X(seed=6), X(seed=7)), (0, 1)),
+    (star_of_an_array, (X(6, seed=8).reshape(2, 3),), 0),
+    (star_assignment, (X(seed=9),), 0),
+    (star_assignment_of_an_array, (X(seed=10),), 0),
+    (zip_star, (X(seed=11),), 0),
+    (zip_star_in_a_loop, (X(seed=12),), 0),
+]
+
+
+@pytest.mark.parametrize("f, args, wrt", CASES, ids=[c[0].__name__ for c in CASES])
+def test_reverse_against_fd_and_autograd(f, args, wrt):
+    check_all(f, args, wrt=wrt)
+
+
+@pytest.mark.parametrize("f, args, wrt", CASES, ids=[c[0].__name__ for c in CASES])
+def test_forward_against_fd(f, args, wrt):
+    for w in (wrt if isinstance(wrt, tuple) else (wrt,)):
+        jvp_check(f, args, w)
+
+
+def test_star_of_a_random_state_shape_is_a_constant():
+    x = X(seed=13)
+    g = s2s.grad(random_shape)(x, np.random.RandomState(3))
+    assert_close(g, fd_grad(lambda v: random_shape(v, np.random.RandomState(3)), (x,)))
+
+
+def test_a_function_with_varargs_differentiated_itself():
+    x, y = X(seed=14), X(seed=15)
+    g = s2s.grad(total)(x, y)  # wrt=0 names the *parts parameter: the gradient is a tuple, one per argument
+    assert isinstance(g, tuple) and len(g) == 2
+    assert_close(g[0], 2 * x)
+    assert_close(g[1], 2 * y)
+
+
+def test_a_function_with_kwargs_differentiated_itself():
+    x = X(seed=16)
+    g = s2s.grad(weighted)(x, a=2.0, b=np.ones(4))
+    assert_close(g, fd_grad(lambda v: weighted(v, a=2.0, b=np.ones(4)), (x,)))
