@@ -53,6 +53,7 @@ import ast
 import builtins
 import math
 import sys
+import types
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -151,6 +152,8 @@ def _registered(key, rule: Rule, obj=None) -> Rule:
 
 
 def _key(obj):
+    if isinstance(obj, types.MethodType):  # made anew at each access (`scipy.stats.norm.logpdf`): its object and function
+        return (id(obj.__self__), id(obj.__func__))
     return obj if isinstance(obj, str) else id(obj)
 
 
@@ -354,3 +357,11 @@ from s2s.rules import (  # noqa: E402,F401
     shape,
     structures,
 )
+
+try:  # SciPy is optional (the `scipy` extra): its rules are there when it can be imported
+    import scipy
+except ImportError:  # pragma: no cover - the dev extra installs SciPy
+    pass
+else:
+    _NAMESPACE["scipy"] = scipy
+    from s2s.rules import scipy_linalg, scipy_special, scipy_stats  # noqa: E402,F401

@@ -1,0 +1,53 @@
+"""Rules for scipy.linalg, and the tangent rules of the helpers s2s/runtime/scipy_helpers.py adds
+(registered only where SciPy is installed).
+
+solve_triangular reads one triangle of `a` (without its diagonal where `unit_diagonal`), cho_factor
+reads one triangle of its argument and cho_solve the factor's triangle of `c`: each adjoint is zero
+outside what is read, as finite differences of SciPy's own functions see it. Matrices are 2-d.
+"""
+
+import scipy.linalg  # noqa: F401 - the signatures below name it
+
+from s2s.rules import defrule, family
+from s2s.rules.runtime_rules import defrule_for
+from s2s.runtime import scipy_helpers as sh
+
+family(elementwise=False)
+
+H = "s2s.scipy_helpers."
+_ST = "trans=trans, lower=lower, unit_diagonal=unit_diagonal"
+_BACK = f"{H}solve_triangular(a, g, trans={H}flip_trans(trans), lower=lower, unit_diagonal=unit_diagonal)"
+defrule("scipy.linalg.solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, "
+        "check_finite=True)", zero=("trans", "lower", "unit_diagonal", "overwrite_b", "check_finite"),
+        b=_BACK, a=f"{H}tri_outer({_BACK}, ans, trans, lower, unit_diagonal)",
+        b_dot=f"{H}solve_triangular(a, b_dot, {_ST})",
+        a_dot=f"-{H}solve_triangular(a, {H}tri_apply(a_dot, ans, trans, lower, unit_diagonal), {_ST})")
+# X = sqrtm(A) solves X X = A: dX solves X dX + dX X = dA
+defrule("scipy.linalg.sqrtm(A)", A=f"{H}solve_sylvester(np.transpose(ans), np.transpose(ans), g)",
+        A_dot=f"{H}solve_sylvester(ans, ans, A_dot)")
+# X solves a X + X b = q
+defrule("scipy.linalg.solve_sylvester(a, b, q)",
+        q=f"{H}solve_sylvester(np.transpose(a), np.transpose(b), g)",
+        a=f"-{H}solve_sylvester(np.transpose(a), np.transpose(b), g) @ np.transpose(ans)",
+        b=f"-np.transpose(ans) @ {H}solve_sylvester(np.transpose(a), np.transpose(b), g)",
+        q_dot=f"{H}solve_sylvester(a, b, q_dot)", a_dot=f"-{H}solve_sylvester(a, b, a_dot @ ans)",
+        b_dot=f"-{H}solve_sylvester(a, b, ans @ b_dot)")
+# cho_factor returns the pair (c, lower); cho_solve takes it
+defrule("scipy.linalg.cho_factor(a, lower=False, overwrite_a=False, check_finite=True)", structured=True,
+        zero=("lower", "overwrite_a", "check_finite"),
+        a=f"{H}grad_cho_factor(g, ans, a)", a_dot=f"{H}cho_factor_tangent(a_dot, ans, a)")
+defrule("scipy.linalg.cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True)", structured=True,
+        zero=("overwrite_b", "check_finite"),
+        c_and_lower=f"{H}grad_cho_solve_c(g, ans, c_and_lower)", b=f"{H}cho_solve(c_and_lower, g)",
+        c_and_lower_dot=f"{H}cho_solve_c_tangent(c_and_lower_dot, ans, c_and_lower)",
+        b_dot=f"{H}cho_solve(c_and_lower, b_dot)")
+
+# the helpers the templates above and in scipy_special.py call: linear (or bilinear) in their first arguments
+defrule_for(sh.lse_keep, "lse_keep(v, a, b, axis, keepdims)", v_dot="s2s.scipy_helpers.lse_keep(v_dot, a, b, axis, keepdims)")
+defrule_for(sh.flip_trans, "flip_trans(trans)", nondiff=True)
+defrule_for(sh.tri_outer, "tri_outer(bb, x, trans, lower, unit_diagonal)",
+            bb_dot="s2s.scipy_helpers.tri_outer(bb_dot, x, trans, lower, unit_diagonal)",
+            x_dot="s2s.scipy_helpers.tri_outer(bb, x_dot, trans, lower, unit_diagonal)")
+defrule_for(sh.tri_apply, "tri_apply(m, x, trans, lower, unit_diagonal)",
+            m_dot="s2s.scipy_helpers.tri_apply(m_dot, x, trans, lower, unit_diagonal)",
+            x_dot="s2s.scipy_helpers.tri_apply(m, x_dot, trans, lower, unit_diagonal)")

@@ -1,0 +1,97 @@
+"""Rules for scipy.special (registered only where SciPy is installed; see s2s/rules/__init__.py).
+
+Templates reach SciPy through `s2s.scipy_helpers` (the runtime module s2s/runtime/scipy_helpers.py),
+whose SciPy functions have rules here too, so every adjoint below can be differentiated again.
+Numbers: 1.1283791670955126 = 2/sqrt(pi), 0.886226925452758 = sqrt(pi)/2, 0.3989422804014327 =
+1/sqrt(2 pi), 2.5066282746310002 = sqrt(2 pi).
+"""
+
+import ast
+
+import scipy.special  # noqa: F401 - the signatures below name it
+
+from s2s.rules import defrule, family
+from s2s.runtime import scipy_helpers
+
+family(elementwise=True, tangent_from_adjoint=True)
+
+H = "s2s.scipy_helpers."
+assert scipy_helpers.digamma is scipy.special.digamma
+
+
+def binary(signature: str, **slopes: str) -> None:
+    """A broadcasting function of two or more arguments, from each differentiable argument's slope:
+    adjoint `unbroadcast(g * slope, p)`, tangent `p_dot * slope`."""
+    templates = {}
+    for p, slope in slopes.items():
+        templates[p] = f"unbroadcast(g * ({slope}), {p})"
+        templates[p + "_dot"] = f"{p}_dot * ({slope})"
+    defrule(signature, _depth=2, **templates)
+
+
+# logistic, error functions and the normal distribution function
+defrule("scipy.special.expit(x)", x="g * ans * (1 - ans)")
+defrule("scipy.special.logit(x)", x="g / (x * (1 - x))")
+defrule("scipy.special.erf(x)", x="g * 1.1283791670955126 * np.exp(-x * x)")
+defrule("scipy.special.erfc(x)", x="-g * 1.1283791670955126 * np.exp(-x * x)")
+defrule("scipy.special.erfinv(y)", y="g * 0.886226925452758 * np.exp(ans * ans)")
+defrule("scipy.special.erfcinv(y)", y="-g * 0.886226925452758 * np.exp(ans * ans)")
+defrule("scipy.special.ndtr(x)", x="g * 0.3989422804014327 * np.exp(-0.5 * x * x)")
+defrule("scipy.special.ndtri(y)", y="g * 2.5066282746310002 * np.exp(0.5 * ans * ans)")
+defrule("scipy.special.log_ndtr(x)", x="g * 0.3989422804014327 * np.exp(-0.5 * x * x - ans)")
+
+# gamma and beta functions (psi is digamma: one object, one rule)
+defrule("scipy.special.gammaln(x)", x=f"g * {H}digamma(x)")
+defrule("scipy.special.digamma(x)", x=f"g * {H}polygamma(1, x)")
+binary("scipy.special.polygamma(n, x)", x=f"{H}polygamma(n + 1, x)")
+defrule("scipy.special.gamma(x)", x=f"g * ans * {H}digamma(x)")
+defrule("scipy.special.rgamma(x)", x=f"-g * ans * {H}digamma(x)")
+binary("scipy.special.beta(a, b)", a=f"ans * ({H}digamma(a) - {H}digamma(a + b))",
+       b=f"ans * ({H}digamma(b) - {H}digamma(a + b))")
+binary("scipy.special.betaln(a, b)", a=f"{H}digamma(a) - {H}digamma(a + b)", b=f"{H}digamma(b) - {H}digamma(a + b)")
+
+# x log y
+binary("scipy.special.xlogy(x, y)", x="np.log(y)", y="x / y")
+binary("scipy.special.xlog1py(x, y)", x="np.log1p(y)", y="x / (1 + y)")
+
+# Bessel functions (no derivative in the order v: a varied order is refused)
+defrule("scipy.special.i0(x)", x=f"g * {H}i1(x)")
+defrule("scipy.special.i1(x)", x=f"g * 0.5 * ({H}i0(x) + {H}iv(2, x))")
+defrule("scipy.special.i0e(x)", x=f"g * ({H}i1e(x) - np.sign(x) * ans)")
+defrule("scipy.special.i1e(x)", x=f"g * (0.5 * ({H}i0e(x) + {H}ive(2, x)) - np.sign(x) * ans)")
+binary("scipy.special.iv(v, z)", z=f"0.5 * ({H}iv(v - 1, z) + {H}iv(v + 1, z))")
+binary("scipy.special.ive(v, z)", z=f"0.5 * ({H}ive(v - 1, z) + {H}ive(v + 1, z)) - np.sign(z) * ans")
+defrule("scipy.special.j0(x)", x=f"-g * {H}j1(x)")
+defrule("scipy.special.j1(x)", x=f"g * 0.5 * ({H}j0(x) - {H}jv(2, x))")
+defrule("scipy.special.y0(x)", x=f"-g * {H}y1(x)")
+defrule("scipy.special.y1(x)", x=f"g * 0.5 * ({H}y0(x) - {H}yv(2, x))")
+binary("scipy.special.jv(v, z)", z=f"0.5 * ({H}jv(v - 1, z) - {H}jv(v + 1, z))")  # also jn: the same ufunc
+binary("scipy.special.yv(v, z)", z=f"0.5 * ({H}yv(v - 1, z) - {H}yv(v + 1, z))")
+binary("scipy.special.yn(n, x)", x=f"0.5 * ({H}yv(n - 1, x) - {H}yv(n + 1, x))")
+
+# reductions over an axis. logsumexp's return_sign is not in the signature: a call passing it is refused
+# (its result is then a pair); the variant below gives the template without `b` where no b is passed.
+_lse_plain = defrule("scipy.special.logsumexp(a, axis=None, b=None, keepdims=False)", register=False,
+                     elementwise=False,
+                     a="s2s.keep(g, a, axis, keepdims) * np.exp(a - s2s.keep(ans, a, axis, keepdims))",
+                     a_dot="np.sum(a_dot * np.exp(a - s2s.keep(ans, a, axis, keepdims)), axis=axis, keepdims=keepdims)")
+_KEEP = f"{H}lse_keep(ans, a, b, axis, keepdims)"
+_lse = defrule("scipy.special.logsumexp(a, axis=None, b=None, keepdims=False)", elementwise=False,
+               a=f"unbroadcast({H}lse_keep(g, a, b, axis, keepdims) * b * np.exp(a - {_KEEP}), a)",
+               b=f"unbroadcast({H}lse_keep(g, a, b, axis, keepdims) * np.exp(a - {_KEEP}), b)",
+               a_dot=f"np.sum(a_dot * b * np.exp(a - {_KEEP}), axis=axis, keepdims=keepdims)",
+               b_dot=f"np.sum(b_dot * np.exp(a - {_KEEP}), axis=axis, keepdims=keepdims)")
+
+
+def _without_b(bound):
+    b = bound.get("b")
+    return _lse_plain if b is None or (isinstance(b, ast.Constant) and b.value is None) else None
+
+
+_lse.variant = _without_b
+# softmax's Jacobian diag(s) - s s^T is symmetric: its tangent is its adjoint with g renamed (derived)
+defrule("scipy.special.softmax(x, axis=None)", elementwise=False,
+        x="ans * (g - np.sum(g * ans, axis=axis, keepdims=True))")
+defrule("scipy.special.log_softmax(x, axis=None)", elementwise=False,
+        x="g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True)",
+        x_dot="x_dot - np.sum(np.exp(ans) * x_dot, axis=axis, keepdims=True)")

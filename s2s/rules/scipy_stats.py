@@ -1,0 +1,106 @@
+"""Rules for scipy.stats distributions (registered only where SciPy is installed).
+
+`scipy.stats.norm` is an object and `norm.logpdf` a bound method, made anew at each access: a rule
+is keyed by the object and its function (s2s/rules/__init__.py's `_key`), so `scipy.stats.norm.logpdf`,
+`from scipy.stats import norm; norm.logpdf` and `st.norm.logpdf` all find it. Each distribution's
+`logpdf`/`pdf`/`cdf`/`logcdf` (`logpmf`/`pmf`/`cdf`/`logcdf` for poisson) takes its shape
+parameters then `loc` and `scale`, by position or keyword. A parameter without a formula here (a
+shape parameter of a cdf, poisson's k) is refused when it is differentiated.
+
+In the slopes below z = (x - loc) / scale; a pdf's slope is its logpdf's times the pdf (`ans`), a
+logcdf's is the cdf's divided by the cdf (a difference of logs, exponentiated).
+"""
+
+import scipy.stats  # noqa: F401 - the signatures below name it
+
+from s2s.rules import defrule, family
+
+family(elementwise=True)  # adjoints are unbroadcast(g * slope, p): tangents p_dot * slope are written out
+
+H = "s2s.scipy_helpers."
+Z = "((x - loc) / scale)"
+
+
+def slopes(signature: str, scale_by: str = "", **by_param: str) -> None:
+    """The rule of a broadcasting function from each differentiable parameter's slope, times `scale_by`."""
+    templates = {}
+    for p, slope in by_param.items():
+        s = f"{scale_by} * ({slope})" if scale_by else f"({slope})"
+        templates[p] = f"unbroadcast(g * {s}, {p})"
+        templates[p + "_dot"] = f"{p}_dot * {s}"
+    defrule(signature, _depth=2, **templates)
+
+
+def family_of(name: str, params: str, logpdf: dict, cdf_x: str, log_density: str, pdf="pdf", logpdf_name="logpdf"):
+    """logpdf, pdf, cdf and logcdf of one distribution. `logpdf`: slope of the log density per parameter;
+    `cdf_x`: the density (the cdf's slope in x); `log_density`: its log (for logcdf)."""
+    sig = f"scipy.stats.{name}.{{}}({params})"
+    slopes(sig.format(logpdf_name), **logpdf)
+    slopes(sig.format(pdf), "ans", **logpdf)
+    loc_scale = {"x": cdf_x, "loc": f"-({cdf_x})", "scale": f"-({cdf_x}) * {Z}"}
+    slopes(sig.format("cdf"), **loc_scale)
+    ratio = f"np.exp({log_density} - ans)"
+    slopes(sig.format("logcdf"), **{"x": ratio, "loc": f"-{ratio}", "scale": f"-{ratio} * {Z}"})
+
+
+# normal: log density -z^2/2 - log(scale) - log(2 pi)/2
+_NORM_LOG = f"(-0.5 * {Z} ** 2 - np.log(scale) - 0.9189385332046727)"
+family_of("norm", "x, loc=0, scale=1",
+          {"x": "-(x - loc) / (scale * scale)", "loc": "(x - loc) / (scale * scale)",
+           "scale": f"({Z} ** 2 - 1) / scale"},
+          cdf_x=f"np.exp({_NORM_LOG})", log_density=_NORM_LOG)
+slopes("scipy.stats.norm.sf(x, loc=0, scale=1)", x=f"-np.exp({_NORM_LOG})", loc=f"np.exp({_NORM_LOG})",
+       scale=f"np.exp({_NORM_LOG}) * {Z}")
+slopes("scipy.stats.norm.logsf(x, loc=0, scale=1)", x=f"-np.exp({_NORM_LOG} - ans)",
+       loc=f"np.exp({_NORM_LOG} - ans)", scale=f"np.exp({_NORM_LOG} - ans) * {Z}")
+
+# Student's t: log density gammaln((df+1)/2) - gammaln(df/2) - log(df pi)/2 - log(scale) - (df+1)/2 log1p(z^2/df)
+_TQ = f"(df + {Z} ** 2)"
+family_of("t", "x, df, loc=0, scale=1",
+          {"x": f"-(df + 1) * {Z} / (scale * {_TQ})", "loc": f"(df + 1) * {Z} / (scale * {_TQ})",
+           "scale": f"((df + 1) * {Z} ** 2 / {_TQ} - 1) / scale",
+           "df": f"0.5 * ({H}digamma(0.5 * (df + 1)) - {H}digamma(0.5 * df) - 1 / df - np.log1p({Z} ** 2 / df)"
+                 f" + (df + 1) * {Z} ** 2 / (df * {_TQ}))"},
+          cdf_x=f"{H}t.pdf(x, df, loc, scale)", log_density=f"{H}t.logpdf(x, df, loc, scale)")
+
+# gamma: log density (a - 1) log z - z - gammaln(a) - log(scale)
+family_of("gamma", "x, a, loc=0, scale=1",
+          {"x": "(a - 1) / (x - loc) - 1 / scale", "loc": "1 / scale - (a - 1) / (x - loc)",
+           "a": f"np.log({Z}) - {H}digamma(a)", "scale": f"({Z} - a) / scale"},
+          cdf_x=f"{H}gamma.pdf(x, a, loc, scale)", log_density=f"{H}gamma.logpdf(x, a, loc, scale)")
+
+# beta: log density (a - 1) log z + (b - 1) log(1 - z) - betaln(a, b) - log(scale)
+_BX = f"(((a - 1) / {Z} - (b - 1) / (1 - {Z})) / scale)"
+family_of("beta", "x, a, b, loc=0, scale=1",
+          {"x": _BX, "loc": f"-{_BX}", "scale": f"-{Z} * {_BX} - 1 / scale",
+           "a": f"np.log({Z}) - {H}digamma(a) + {H}digamma(a + b)",
+           "b": f"np.log1p(-{Z}) - {H}digamma(b) + {H}digamma(a + b)"},
+          cdf_x=f"{H}beta.pdf(x, a, b, loc, scale)", log_density=f"{H}beta.logpdf(x, a, b, loc, scale)")
+
+# chi-squared: log density (df/2 - 1) log z - z/2 - (df/2) log 2 - gammaln(df/2) - log(scale)
+_CX = f"(((0.5 * df - 1) / {Z} - 0.5) / scale)"
+family_of("chi2", "x, df, loc=0, scale=1",
+          {"x": _CX, "loc": f"-{_CX}", "scale": f"-{Z} * {_CX} - 1 / scale",
+           "df": f"0.5 * (np.log(0.5 * {Z}) - {H}digamma(0.5 * df))"},
+          cdf_x=f"{H}chi2.pdf(x, df, loc, scale)", log_density=f"{H}chi2.logpdf(x, df, loc, scale)")
+
+# Poisson: log pmf (k - loc) log mu - mu - gammaln(k - loc + 1); cdf Q(floor(k - loc) + 1, mu)
+slopes("scipy.stats.poisson.logpmf(k, mu, loc=0)", mu="(k - loc) / mu - 1")
+slopes("scipy.stats.poisson.pmf(k, mu, loc=0)", "ans", mu="(k - loc) / mu - 1")
+slopes("scipy.stats.poisson.cdf(k, mu, loc=0)", mu=f"-{H}poisson.pmf(np.floor(k - loc), mu)")
+slopes("scipy.stats.poisson.logcdf(k, mu, loc=0)", mu=f"-np.exp({H}poisson.logpmf(np.floor(k - loc), mu) - ans)")
+
+# multivariate normal and Dirichlet: helpers (their arguments are vectors and matrices, not broadcast).
+# allow_singular is not in the signature: a call passing it is refused (a singular covariance's
+# pseudo-determinant has another derivative).
+for _name, _g in (("logpdf", "g"), ("pdf", "g * ans")):
+    defrule(f"scipy.stats.multivariate_normal.{_name}(x, mean=None, cov=1)", elementwise=False,
+            **{p: f"{H}grad_mvn_logpdf({_g}, x, mean, cov, {i})" for i, p in enumerate(("x", "mean", "cov"))},
+            **{p + "_dot": (f"{H}mvn_logpdf_tangent({p}_dot, x, mean, cov, {i})" if _name == "logpdf" else
+                            f"ans * {H}mvn_logpdf_tangent({p}_dot, x, mean, cov, {i})")
+               for i, p in enumerate(("x", "mean", "cov"))})
+    defrule(f"scipy.stats.dirichlet.{_name}(x, alpha)", elementwise=False,
+            **{p: f"{H}grad_dirichlet_logpdf({_g}, x, alpha, {i})" for i, p in enumerate(("x", "alpha"))},
+            **{p + "_dot": (f"{H}dirichlet_logpdf_tangent({p}_dot, x, alpha, {i})" if _name == "logpdf" else
+                            f"ans * {H}dirichlet_logpdf_tangent({p}_dot, x, alpha, {i})")
+               for i, p in enumerate(("x", "alpha"))})

@@ -1,0 +1,287 @@
+"""Runtime helpers for the SciPy rules (s2s/rules/scipy_*.py); imported only where SciPy is installed.
+
+Inside generated code this module is `s2s.scipy_helpers`. Besides the adjoint helpers below it
+re-exports the SciPy functions the rules' templates call (`s2s.scipy_helpers.digamma(x)`,
+`s2s.scipy_helpers.t.logpdf(...)`): those have rules of their own, so an adjoint written with them
+can be differentiated again (forward mode over reverse mode gives Hessians).
+
+    >>> import numpy as np
+    >>> lse_keep(np.zeros(2), np.ones((2, 3)), None, 1, False).shape
+    (2, 1)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+import scipy.special
+import scipy.stats
+from scipy.linalg import cho_solve, solve_sylvester, solve_triangular  # noqa: F401 - templates call them
+from scipy.special import (  # noqa: F401 - templates call them
+    digamma,
+    i0,
+    i0e,
+    i1,
+    i1e,
+    iv,
+    ive,
+    j0,
+    j1,
+    jv,
+    polygamma,
+    y0,
+    y1,
+    yv,
+)
+from scipy.stats import beta, chi2, gamma, poisson, t  # noqa: F401 - templates call them
+
+from s2s.runtime.adjoint import unbroadcast
+from s2s.runtime.zero import ZERO, is_zero, linear_in_g
+
+# ---- logsumexp with b -----------------------------------------------------------------------------
+
+
+def lse_keep(v, a, b, axis, keepdims):
+    """`v`, a result of logsumexp(a, axis, b=b), with the reduced axes kept as length 1 (it broadcasts
+    against a and b). Linear in v; a and b give only the shape."""
+    if keepdims:
+        return v
+    ndim = len(np.broadcast_shapes(np.shape(a), np.shape(b)))
+    if ndim == 0:
+        return v
+    axes = tuple(range(ndim)) if axis is None else tuple(x % ndim for x in np.atleast_1d(axis).tolist())
+    return np.expand_dims(v, axes)
+
+
+# ---- linear algebra -----------------------------------------------------------------------------
+
+
+def flip_trans(trans):
+    """The `trans` of solve_triangular that solves with the transposed matrix (real matrices)."""
+    return 0 if trans in (1, 2, "T", "C") else 1
+
+
+def _transposed(trans) -> bool:
+    if trans in (0, "N"):
+        return False
+    if trans in (1, 2, "T", "C"):
+        return True
+    raise ValueError(f"solve_triangular: unknown trans {trans!r}")
+
+
+def _mask(m, lower, unit_diagonal):
+    """The part of `m` in the triangle solve_triangular reads (without the diagonal where it is unit)."""
+    k = -1 if unit_diagonal else 0
+    return np.tril(m, k) if lower else np.triu(m, -k)
+
+
+def _col(v):
+    return v[:, None] if np.ndim(v) == 1 else v
+
+
+def tri_outer(bb, x, trans, lower, unit_diagonal):
+    """The adjoint of solve_triangular's `a` from the adjoint `bb` of b and the solution x: -bb x^T (or -x bb^T
+    where the transposed matrix was solved with), in the triangle read. Bilinear in bb and x."""
+    if is_zero(bb) or is_zero(x):
+        return ZERO
+    outer = -(_col(x) @ _col(bb).T) if _transposed(trans) else -(_col(bb) @ _col(x).T)
+    return _mask(outer, lower, unit_diagonal)
+
+
+def tri_apply(m, x, trans, lower, unit_diagonal):
+    """op(triangle of m) @ x: the tangent of solve_triangular's b side for a tangent `m` of a. Bilinear."""
+    if is_zero(m) or is_zero(x):
+        return ZERO
+    tri = _mask(m, lower, unit_diagonal)  # a unit diagonal is 1 whatever a holds: no tangent there
+    return (tri.T if _transposed(trans) else tri) @ x
+
+
+def _factor(c_and_lower):
+    """(the triangular factor L or U with zeros elsewhere, lower) from cho_factor's result."""
+    c, lower = c_and_lower
+    return (np.tril(c) if lower else np.triu(c)), bool(lower)
+
+
+@linear_in_g
+def grad_cho_solve_c(g, ans, c_and_lower):
+    """Adjoint of cho_solve((c, lower), b) for c: with A = L L^T (or U^T U), A's adjoint is -A^{-1} g x^T;
+    the factor's is (A_bar + A_bar^T) L (or U (A_bar + A_bar^T)) in its triangle. The other triangle of c
+    is not read."""
+    f, lower = _factor(c_and_lower)
+    bb = cho_solve(c_and_lower, g)
+    abar = -(_col(bb) @ _col(ans).T)
+    sym = abar + abar.T
+    return (np.tril(sym @ f) if lower else np.triu(f @ sym)), ZERO
+
+
+def cho_solve_c_tangent(c_dot, ans, c_and_lower):
+    """Tangent of cho_solve((c, lower), b) for a tangent (c_dot, _) of its first argument."""
+    if is_zero(c_dot) or is_zero(c_dot[0]):
+        return ZERO
+    f, lower = _factor(c_and_lower)
+    fd = np.tril(c_dot[0]) if lower else np.triu(c_dot[0])
+    a_dot = fd @ f.T + f @ fd.T if lower else fd.T @ f + f.T @ fd
+    return -cho_solve(c_and_lower, a_dot @ ans)
+
+
+def _phi(m):
+    """The lower triangle of m with its diagonal halved."""
+    return np.tril(m) - 0.5 * np.diag(np.diag(m))
+
+
+@linear_in_g
+def grad_cho_factor(g, ans, a):
+    """Adjoint of cho_factor(a, lower) for a, from the adjoint (c_bar, _) of its result (c, lower).
+
+    The factor reads one triangle of a (the symmetric matrix S it stands for); with L the lower factor of S
+    and L_bar its adjoint, S_bar = sym(L^-T Phi(L^T L_bar) L^-1) (Phi: the lower triangle, diagonal
+    halved), and each off-diagonal entry read stands for two entries of S. The other triangle of c is a
+    copy of a's: its adjoint passes through."""
+    cbar = g[0]
+    if is_zero(cbar):
+        return ZERO
+    c, lower = ans
+    cbar = np.broadcast_to(cbar, np.shape(c))
+    if lower:
+        L, lbar, rest = np.tril(c), np.tril(cbar), np.triu(cbar, 1)
+    else:
+        L, lbar, rest = np.triu(c).T, np.triu(cbar).T, np.tril(cbar, -1)
+    inner = _phi(L.T @ lbar)
+    s = solve_triangular(L, solve_triangular(L, inner, trans=1, lower=True).T, trans=1, lower=True).T
+    both = s + s.T
+    read = np.tril(both, -1) + np.diag(np.diag(s)) if lower else np.triu(both, 1) + np.diag(np.diag(s))
+    return read + rest
+
+
+def cho_factor_tangent(a_dot, ans, a):
+    """Tangent of cho_factor(a, lower): (c_dot, 0.0), the factor's tangent L Phi(L^-1 S_dot L^-T) in its
+    triangle (S_dot: the symmetric matrix the read triangle of a_dot stands for) and a_dot's other triangle."""
+    c, lower = ans
+    if is_zero(a_dot):
+        return np.zeros_like(c), 0.0
+    a_dot = np.broadcast_to(a_dot, np.shape(c))
+    if lower:
+        L, read, rest = np.tril(c), np.tril(a_dot), np.triu(a_dot, 1)
+    else:
+        L, read, rest = np.triu(c).T, np.triu(a_dot).T, np.tril(a_dot, -1)
+    sym = read + np.tril(read, -1).T
+    inner = solve_triangular(L, solve_triangular(L, sym, lower=True).T, lower=True).T
+    ld = L @ _phi(inner)
+    return (ld + rest if lower else ld.T + rest), 0.0
+
+
+# ---- multivariate normal --------------------------------------------------------------------------
+
+
+def _mvn_parts(x, mean, cov):
+    """(x as rows (..., d), its residual r, the symmetric covariance S scipy uses, the cov's own ndim)."""
+    cov = np.asarray(cov, dtype=float)
+    if mean is None:
+        dim = 1 if cov.ndim == 0 else cov.shape[0]
+        mean = np.zeros(dim)
+    else:
+        mean = np.asarray(mean, dtype=float)
+        dim = mean.size
+    if cov.ndim == 0:
+        S = cov * np.eye(dim)
+    elif cov.ndim == 1:
+        S = np.diag(cov)
+    else:
+        S = np.tril(cov) + np.tril(cov, -1).T  # scipy reads the lower triangle (eigh(lower=True))
+    xs = np.asarray(x, dtype=float)
+    if xs.ndim == 0:
+        xs = xs[None]
+    elif xs.ndim == 1:
+        xs = xs[:, None] if dim == 1 else xs[None, :]
+    return xs, xs - mean.reshape(-1), S, cov.ndim
+
+
+def _cov_adjoint(sym, ndim):
+    """The adjoint of cov in the form given, from the adjoint of the symmetric matrix it stands for."""
+    if ndim == 0:
+        return np.trace(sym)
+    if ndim == 1:
+        return np.diag(sym).copy()
+    return 2.0 * np.tril(sym, -1) + np.diag(np.diag(sym))
+
+
+@linear_in_g
+def grad_mvn_logpdf(g, x, mean, cov, which):
+    """Adjoint of multivariate_normal.logpdf(x, mean, cov) for x (which=0), mean (1) or cov (2), given
+    the adjoint g of its (squeezed) result."""
+    xs, r, S, cov_ndim = _mvn_parts(x, mean, cov)
+    s = np.linalg.solve(S, r[..., None])[..., 0]  # S^-1 r, row by row
+    gr = np.reshape(g, xs.shape[:-1])[..., None]
+    if which == 0:
+        return np.reshape(-gr * s, np.shape(x))
+    if which == 1:
+        gm = np.sum(gr * s, axis=tuple(range(s.ndim - 1)))
+        return np.reshape(gm, np.shape(mean))
+    rows = (gr * s).reshape(-1, s.shape[-1])
+    total = float(np.sum(gr))
+    sym = 0.5 * (rows.T @ s.reshape(-1, s.shape[-1]) - total * np.linalg.inv(S))
+    return _cov_adjoint(sym, cov_ndim)
+
+
+def mvn_logpdf_tangent(tan, x, mean, cov, which):
+    """Tangent of multivariate_normal.logpdf(x, mean, cov) for a tangent tan of x (which=0), mean or cov."""
+    xs, r, S, cov_ndim = _mvn_parts(x, mean, cov)
+    out_shape = np.shape(scipy.stats.multivariate_normal.logpdf(x, mean, cov))
+    if is_zero(tan):
+        return np.zeros(out_shape)
+    s = np.linalg.solve(S, r[..., None])[..., 0]
+    if which == 0:
+        rows = -np.sum(s * np.reshape(tan, xs.shape), axis=-1)
+    elif which == 1:
+        rows = np.sum(s * np.reshape(tan, (-1,)), axis=-1)
+    else:
+        tan = np.asarray(tan, dtype=float)
+        td = tan * np.eye(S.shape[0]) if cov_ndim == 0 else np.diag(tan) if cov_ndim == 1 else \
+            np.tril(tan) + np.tril(tan, -1).T
+        rows = 0.5 * (np.einsum("...i,ij,...j->...", s, td, s) - np.trace(np.linalg.solve(S, td)))
+    return np.reshape(rows, out_shape)
+
+
+# ---- Dirichlet ----------------------------------------------------------------------------------
+
+
+def _dirichlet_parts(x, alpha):
+    x = np.asarray(x, dtype=float)
+    alpha = np.asarray(alpha, dtype=float)
+    full = x if x.shape[0] == alpha.shape[0] else np.concatenate([x, 1.0 - np.sum(x, 0, keepdims=True)], 0)
+    extra = (...,) + (None,) * (full.ndim - 1)
+    return x, alpha[extra], full
+
+
+@linear_in_g
+def grad_dirichlet_logpdf(g, x, alpha, which):
+    """Adjoint of dirichlet.logpdf(x, alpha) for x (which=0) or alpha (1). x holds the components along
+    its first axis, all K of them or the first K - 1 (the last is then 1 - their sum)."""
+    x, a, full = _dirichlet_parts(x, alpha)
+    g = np.reshape(g, full.shape[1:])
+    if which == 0:
+        slope = (a - 1.0) / full
+        if x.shape[0] != full.shape[0]:
+            slope = slope[:-1] - slope[-1:]
+        return g * slope
+    slope = np.log(full) + digamma(np.sum(a)) - digamma(a)
+    return np.sum(g * slope, axis=tuple(range(1, full.ndim)))
+
+
+def dirichlet_logpdf_tangent(tan, x, alpha, which):
+    """Tangent of dirichlet.logpdf(x, alpha) for a tangent tan of x (which=0) or alpha (1)."""
+    out_shape = np.shape(scipy.stats.dirichlet.logpdf(x, alpha))
+    if is_zero(tan):
+        return np.zeros(out_shape)
+    x, a, full = _dirichlet_parts(x, alpha)
+    tan = np.asarray(tan, dtype=float)
+    if which == 0:
+        slope = (a - 1.0) / full
+        if x.shape[0] != full.shape[0]:
+            slope = slope[:-1] - slope[-1:]
+        return np.reshape(np.sum(slope * tan, axis=0), out_shape)
+    slope = np.log(full) + digamma(np.sum(a)) - digamma(a)
+    return np.reshape(np.sum(slope * tan.reshape((-1,) + (1,) * (full.ndim - 1)), axis=0), out_shape)
+
+
+__all__ = ["unbroadcast"]  # the rest is reached by attribute from generated code

@@ -1,0 +1,118 @@
+"""Rules for scipy.linalg: solve_triangular, cho_factor/cho_solve, sqrtm, solve_sylvester, against central
+differences of SciPy's own functions (which read one triangle) and autograd; tangents; Hessians."""
+
+import numpy as np
+import pytest
+from conftest import rng
+from test_rules_scipy_special import check_scipy
+
+import s2s
+
+sl = pytest.importorskip("scipy.linalg", reason="the SciPy rules need SciPy (the scipy extra)")
+
+W33 = rng(600).normal(size=(3, 3))
+W32 = rng(601).normal(size=(3, 2))
+
+
+def _tri(lower, seed):
+    a = rng(seed).normal(size=(3, 3)) + 4.0 * np.eye(3)
+    return np.tril(a) if lower else np.triu(a)
+
+
+def _spd(n, seed):
+    a = rng(seed).normal(size=(n, n))
+    return a @ a.T + n * np.eye(n)
+
+
+@pytest.mark.parametrize("trans", [0, 1, 2, "N", "T", "C"])
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("unit", [False, True])
+@pytest.mark.parametrize("bshape", [(3,), (3, 2)], ids=str)
+def test_solve_triangular(trans, lower, unit, bshape):
+    def f(a, b):
+        x = sl.solve_triangular(a, b, trans=trans, lower=lower, unit_diagonal=unit)
+        return np.sum(x * (W32 if x.ndim == 2 else W32[:, 0])) + np.sum(x * x)
+    # a full matrix: the triangle not read (and a unit diagonal) gets no gradient, as differences see
+    a = rng(602).normal(size=(3, 3)) + 4.0 * np.eye(3)
+    check_scipy(f, a, rng(603).normal(size=bshape), wrt=(0, 1), ag=False)
+
+
+def test_solve_triangular_against_autograd():
+    def f(a, b):
+        return np.sum(sl.solve_triangular(a, b, 1, True) * W32)
+    a, b = _tri(True, 604), rng(605).normal(size=(3, 2))
+    g = check_scipy(f, a, b, wrt=(0, 1), ag=False)
+    import autograd
+    from test_rules_scipy_special import ag_twin
+    np.testing.assert_allclose(g[1], autograd.grad(ag_twin(f), 1)(a, b), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(g[0], np.tril(autograd.grad(ag_twin(f), 0)(a, b)), rtol=1e-7, atol=1e-9)
+
+
+def test_solve_triangular_positional_and_hessian():
+    b = rng(606).normal(size=3)
+    check_scipy(lambda a: np.sum(sl.solve_triangular(a, b, 0, True) ** 2), _tri(True, 607), ag=False, hessian=True)
+    a = _tri(False, 608)
+    check_scipy(lambda b: np.sum(sl.solve_triangular(a, b * b, trans="T") ** 2), b, ag=False, hessian=True)
+
+
+@pytest.mark.parametrize("lower", [False, True])
+@pytest.mark.parametrize("bshape", [(3,), (3, 2)], ids=str)
+def test_cho_factor_cho_solve(lower, bshape):
+    def f(a, b):
+        c = sl.cho_factor(a, lower=lower)
+        x = sl.cho_solve(c, b)
+        return np.sum(x * (W32 if x.ndim == 2 else W32[:, 0]))
+    # a symmetric a: the gradient is in the triangle cho_factor reads, as differences of SciPy's function see
+    check_scipy(f, _spd(3, 609), rng(610).normal(size=bshape), wrt=(0, 1), ag=False)
+
+
+def test_cho_solve_matches_autograd_solve_on_a_symmetric_parameterisation():
+    def f(p, b):
+        a = p @ p.T + 3.0 * np.eye(3)
+        return np.sum(sl.cho_solve(sl.cho_factor(a), b) * W32)
+
+    def twin(p, b):
+        import autograd.numpy as anp
+        a = anp.dot(p, p.T) + 3.0 * anp.eye(3)
+        return anp.sum(anp.linalg.solve(a, b) * W32)
+    import autograd
+    p, b = rng(611).normal(size=(3, 3)), rng(612).normal(size=(3, 2))
+    g = check_scipy(f, p, b, wrt=(0, 1), ag=False)
+    for i in (0, 1):
+        np.testing.assert_allclose(g[i], autograd.grad(twin, i)(p, b), rtol=1e-7, atol=1e-9)
+
+
+def test_cho_factor_alone():
+    """The factor itself, both triangles (the other one is a copy of a's), lower and upper."""
+    for lower in (True, False):
+        def f(a):
+            c, low = sl.cho_factor(a, lower=lower)
+            return np.sum(c * W33)
+        check_scipy(f, _spd(3, 613), ag=False)
+
+
+def test_cho_factor_unpacked_and_repacked():
+    def f(a, b):
+        c, low = sl.cho_factor(a, True)
+        return np.sum(sl.cho_solve((c, low), b) ** 2)
+    check_scipy(f, _spd(3, 614), rng(615).normal(size=3), wrt=(0, 1), ag=False)
+
+
+def test_sqrtm():
+    def f(a):
+        return np.sum(sl.sqrtm(a) * W33)
+    check_scipy(f, _spd(3, 616), ag=True, hessian=True)
+
+
+def test_solve_sylvester():
+    def f(a, b, q):
+        return np.sum(sl.solve_sylvester(a, b, q) * W33)
+    a, b, q = _spd(3, 617), _spd(3, 618), rng(619).normal(size=(3, 3))
+    check_scipy(f, a, b, q, wrt=(0, 1, 2), ag=True)
+    check_scipy(lambda q: np.sum(sl.solve_sylvester(a, b, q * q) ** 2), q, ag=False, hessian=True)
+
+
+def test_every_scipy_linalg_rule_is_tested_here():
+    names = {r.name for r in s2s.rules._RULES.values() if r.name.startswith("scipy.linalg.")}
+    assert names == {"scipy.linalg.solve_triangular", "scipy.linalg.cho_factor", "scipy.linalg.cho_solve",
+                     "scipy.linalg.sqrtm", "scipy.linalg.solve_sylvester"}
