@@ -154,18 +154,22 @@ def drop_unread_restores(fdef: ast.FunctionDef, stack: str | None) -> ast.Functi
 
 # ---- cheap loop-index arithmetic recomputed, not taped ----------------------------
 
-def _int_of_index(node, index):
-    """`node` is int arithmetic on the loop index `index` and int literals only (`i + 1`, `2 * i - 1`)."""
+def _int_of_index(node, index, defs):
+    """`node` written with the loop index `index` and int literals only (`i + 1`, `2 * i - 1`), the names of
+    `defs` replaced by their expressions; None if it is something else."""
     if isinstance(node, ast.Constant):
-        return type(node.value) is int
+        return node if type(node.value) is int else None
     if isinstance(node, ast.Name):
-        return node.id == index
-    if isinstance(node, ast.BinOp):
-        return isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod) \
-            and _int_of_index(node.left, index) and _int_of_index(node.right, index)
-    if isinstance(node, ast.UnaryOp):
-        return isinstance(node.op, ast.USub) and _int_of_index(node.operand, index)
-    return False
+        if node.id == index:
+            return ast.Name(id=index, ctx=ast.Load())
+        return _copy(defs[node.id]) if node.id in defs else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod):
+        left, right = _int_of_index(node.left, index, defs), _int_of_index(node.right, index, defs)
+        return None if left is None or right is None else ast.BinOp(left=left, op=node.op, right=right)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        operand = _int_of_index(node.operand, index, defs)
+        return None if operand is None else ast.UnaryOp(op=node.op, operand=operand)
+    return None
 
 
 def _reversed_range_of(backward, forward):
@@ -230,11 +234,19 @@ def _recompute_pairs(fdef, forward, backward, stack, counts):
     if counts.get(index, 0) != 2:  # the two loops' targets only: nothing else rebinds the index
         return done
     fb = forward.body
+    defs = {}  # names bound once, earlier in the body, to index arithmetic (t = 2 * i): their expressions
     for k in range(len(fb) - 1):
         push, assign = fb[k], fb[k + 1]
+        if isinstance(push, ast.Assign) and len(push.targets) == 1 and isinstance(push.targets[0], ast.Name) \
+                and counts.get(push.targets[0].id) == 1:
+            value = _int_of_index(push.value, index, defs)
+            if value is not None:
+                defs[push.targets[0].id] = value
         if not (_is_push(push, stack) and isinstance(assign, ast.Assign) and len(assign.targets) == 1
-                and isinstance(assign.targets[0], ast.Name) and assign.targets[0].id == push.value.args[0].id
-                and _int_of_index(assign.value, index)):
+                and isinstance(assign.targets[0], ast.Name) and assign.targets[0].id == push.value.args[0].id):
+            continue
+        value = _int_of_index(assign.value, index, defs)
+        if value is None:
             continue
         name = assign.targets[0].id
         pops = [s for s in backward.body if _is_pop(s, stack) and s.targets[0].id == name]
@@ -254,7 +266,7 @@ def _recompute_pairs(fdef, forward, backward, stack, counts):
             continue
         del fb[k]  # the push (the assignment stays)
         del backward.body[at]
-        backward.body.insert(0, ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=_copy(assign.value)))
+        backward.body.insert(0, ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value))
         return {name} | _recompute_pairs(fdef, forward, backward, stack, counts)
     return done
 
