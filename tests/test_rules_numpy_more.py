@@ -355,6 +355,18 @@ def test_linalg_tangent(f, x):
     check_jvp(f, x)
 
 
+def shifted(s):
+    a = SPD + s  # a scalar's tangent reaches each function smaller than the matrix: broadcast first
+    w, v = np.linalg.eigh(a)
+    u, sv, vt = np.linalg.svd(a)
+    return np.sum(np.linalg.pinv(a) * W33) + np.linalg.slogdet(a)[1] + np.sum(np.linalg.cholesky(a) * W33) \
+        + np.sum(w * W3) + np.sum(np.abs(v) * W33) + np.sum(sv * W3) + np.sum(np.abs(u) * W33)
+
+
+def test_linalg_tangent_of_a_broadcast_scalar():
+    check_jvp(shifted, 0.3)
+
+
 def test_linalg_hessians():
     for f, x in [(lambda v: np.linalg.slogdet(v)[1] ** 2, A33), (lambda v: np.sum(np.linalg.eigvalsh(v + v.T) ** 3), A33),
                  (lambda v: np.sum(np.linalg.pinv(v) ** 2), X34),

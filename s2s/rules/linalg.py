@@ -46,7 +46,8 @@ def _norm_variant(bound):
         return _nuclear
     p = _literal_number(node) if node is not None else None
     axis = bound.get("axis")
-    one_axis = axis is None or isinstance(axis, ast.Constant) and isinstance(axis.value, int)
+    one_axis = axis is None or isinstance(_literal_number(axis), int) or \
+        isinstance(axis, ast.Constant) and axis.value is None
     if p is not None and p not in (0, 1, 2) and p > 1 and one_axis and not isinstance(node, ast.Name):
         return _p_norm
     return None
@@ -75,30 +76,33 @@ defrule("np.linalg.pinv(a, rcond=1e-15)", zero=("rcond",),
         a="s2s.pinv_full_rank(-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)"
           " + (np.eye(np.shape(a)[-2]) - a @ ans) @ np.swapaxes(g, -1, -2) @ ans @ np.swapaxes(ans, -1, -2)"
           " + np.swapaxes(ans, -1, -2) @ ans @ np.swapaxes(g, -1, -2) @ (np.eye(np.shape(a)[-1]) - ans @ a), a, rcond)",
-        a_dot="s2s.pinv_full_rank(-ans @ a_dot @ ans"
-              " + ans @ np.swapaxes(ans, -1, -2) @ np.swapaxes(a_dot, -1, -2) @ (np.eye(np.shape(a)[-2]) - a @ ans)"
-              " + (np.eye(np.shape(a)[-1]) - ans @ a) @ np.swapaxes(a_dot, -1, -2) @ np.swapaxes(ans, -1, -2) @ ans,"
-              " a, rcond)")
-defrule("np.linalg.slogdet(a)", structured=True, a="s2s.grad_slogdet(g, a)", a_dot="s2s.slogdet_tangent(a_dot, ans, a)")
+        a_dot="s2s.pinv_full_rank(-ans @ s2s.broadcast_like(a_dot, a) @ ans"
+              " + ans @ np.swapaxes(ans, -1, -2) @ np.swapaxes(s2s.broadcast_like(a_dot, a), -1, -2)"
+              " @ (np.eye(np.shape(a)[-2]) - a @ ans)"
+              " + (np.eye(np.shape(a)[-1]) - ans @ a) @ np.swapaxes(s2s.broadcast_like(a_dot, a), -1, -2)"
+              " @ np.swapaxes(ans, -1, -2) @ ans, a, rcond)")
+defrule("np.linalg.slogdet(a)", structured=True, a="s2s.grad_slogdet(g, a)",
+        a_dot="s2s.slogdet_tangent(s2s.broadcast_like(a_dot, a), ans, a)")
 # np.linalg.cholesky reads the lower triangle of `a` only: its adjoint (Murray 2016, arXiv:1602.07527) is
 # the symmetric one folded onto that triangle, which is what finite differences of the NumPy function see
 _chol_s = ("np.linalg.solve(np.swapaxes(ans, -1, -2), np.swapaxes(np.linalg.solve(np.swapaxes(ans, -1, -2), "
            "np.swapaxes(np.tril(np.swapaxes(ans, -1, -2) @ g) - 0.5 * np.eye(np.shape(ans)[-1]) * "
            "(np.swapaxes(ans, -1, -2) @ g), -1, -2)), -1, -2))")
 _chol_y = ("np.linalg.solve(ans, np.swapaxes(np.linalg.solve(ans, np.swapaxes("
-           "np.tril(a_dot) + np.swapaxes(np.tril(a_dot, -1), -1, -2), -1, -2)), -1, -2))")
+           "np.tril(s2s.broadcast_like(a_dot, a)) + np.swapaxes(np.tril(s2s.broadcast_like(a_dot, a), -1), -1, -2), "
+           "-1, -2)), -1, -2))")
 defrule("np.linalg.cholesky(a)",
         a=f"np.tril({_chol_s} + np.swapaxes({_chol_s}, -1, -2), -1) + np.eye(np.shape(ans)[-1]) * {_chol_s}",
         a_dot=f"ans @ (np.tril({_chol_y}) - 0.5 * np.eye(np.shape(ans)[-1]) * {_chol_y})")
 # eigh and svd: the vectors where they are unique (distinct values), refused elsewhere (s2s/runtime/linalg.py)
 defrule("np.linalg.eigh(a, UPLO='L')", structured=True, zero=("UPLO",), a="s2s.grad_eigh(g, ans, a, UPLO)",
-        a_dot="s2s.eigh_tangent(a_dot, ans, UPLO)")
+        a_dot="s2s.eigh_tangent(s2s.broadcast_like(a_dot, a), ans, UPLO)")
 defrule("np.linalg.eigvalsh(a, UPLO='L')", zero=("UPLO",), a="s2s.grad_eigh([g, 0.0], np.linalg.eigh(a, UPLO), a, UPLO)",
-        a_dot="s2s.eigh_tangent(a_dot, np.linalg.eigh(a, UPLO), UPLO)[0]")
+        a_dot="s2s.eigh_tangent(s2s.broadcast_like(a_dot, a), np.linalg.eigh(a, UPLO), UPLO)[0]")
 defrule("np.linalg.svd(a, full_matrices=True, compute_uv=True, hermitian=False)", structured=True,
         zero=("full_matrices", "compute_uv", "hermitian"),
         a="s2s.grad_svd(g, ans, a, full_matrices, compute_uv)",
-        a_dot="s2s.svd_tangent(a_dot, ans, a, full_matrices, compute_uv)")
+        a_dot="s2s.svd_tangent(s2s.broadcast_like(a_dot, a), ans, a, full_matrices, compute_uv)")
 
 helper_rule(rt.grad_inner, "grad_inner(g, a, b, which)", g_dot="s2s.grad_inner(g_dot, a, b, which)",
             a_dot="s2s.grad_inner(g, a_dot, b, which) if which == 1 else 0.0",
