@@ -388,7 +388,7 @@ def _exits(p: Lowered) -> Lowered:
 
 
 def _objects(p: Lowered) -> Lowered:
-    objects.rewrite(p.pf, p.tree)
+    objects.rewrite(p.pf, p.tree, p.alloc)
     return p
 
 

@@ -9,6 +9,12 @@ runtime helpers that have derivative rules (s2s/runtime/structures.py, s2s/rules
   a configuration, a random generator) is a constant, and so are its attributes.
 - `P(a, b)` / `P(w=a, b=b)` for a namedtuple class or dataclass `P` -> `s2s.record((a, b), P, "w", "b")`;
 - `obj._replace(w=v)` and `dataclasses.replace(obj, w=v)` -> `s2s.replace(obj, (v,), "w")`.
+- `self.h = v` ... `self.h`: an attribute the function stores is a local variable `self_h` of the
+  derivative code (so what is read back carries its derivative), and every store is still made
+  (`s2s.store_field(self, "h", self_h)`, the side effect Python has). Only where nothing else can
+  see or change `self.h` in between: `self` is a plain name that is never rebound and only used as
+  `self.attribute`, no other object's `.h` is read, and the function calls nothing that could
+  reach `self` (only functions with derivative rules). Anything else is refused.
 
 Attributes of globals and modules (`np.pi`, a global object's `model.W`) are left alone (constants),
 and so are method calls (`rng.normal(...)`: the call itself is another pass's business) and the
@@ -27,8 +33,13 @@ from . import annotations
 from .context import ctx, missing
 from .desugar import VALUE_ATTRIBUTES, helper_attr, local_names
 
-# attributes with no derivative that stay attribute reads (analysis.NONDIFF_ATTRS and desugar's array attributes)
-_PLAIN_ATTRIBUTES = VALUE_ATTRIBUTES | {"itemsize", "nbytes", "strides", "flags", "base"}
+# an array's data attributes stay attribute reads: the shape-like ones have no derivative, and the others
+# (x.flat, x.data) are refused where they are differentiated, as before (a record's field of such a name too)
+_PLAIN_ATTRIBUTES = VALUE_ATTRIBUTES | {"itemsize", "nbytes", "strides", "flags", "base", "ctypes", "data", "device",
+                                        "flat", "mT"}
+# fields that s2s reads as an array's (no derivative, or desugared to np.transpose / np.real): a record with one is
+# refused (s2s/runtime/structures.py checks the same names at run time)
+ARRAY_NAMES = VALUE_ATTRIBUTES | {"itemsize", "nbytes"}
 
 
 def record_type(obj) -> str | None:
@@ -42,8 +53,10 @@ def record_type(obj) -> str | None:
     return None
 
 
-def rewrite(pf, tree: ast.FunctionDef) -> ast.FunctionDef:
+def rewrite(pf, tree: ast.FunctionDef, alloc=None) -> ast.FunctionDef:
     """Rewrite the object operations of `tree` (in place; returned)."""
+    if alloc is not None:
+        _StoredAttributes(pf, tree, alloc).run()
     _Objects(pf, local_names(tree)).visit(tree)
     ast.fix_missing_locations(tree)
     return tree
@@ -119,7 +132,7 @@ class _Objects(ast.NodeTransformer):
     def _replace(self, node, obj, args, keywords):
         if args or any(k.arg is None for k in keywords):
             raise self.pf.error(ctx().unsupported, "s2s understands ._replace(field=value, ...) with keywords only",
-                                node, hint="name each field: p._replace(w=new_w)")
+                                node, hint="pass each field by name: p._replace(w=new_w)")
         names = [k.arg for k in keywords]
         values = ast.Tuple(elts=[k.value for k in keywords], ctx=ast.Load())
         return _call("replace", [obj, values, *_names(names)], node)
@@ -137,6 +150,12 @@ class _Objects(ast.NodeTransformer):
                              "__init__" in cls.__dict__ and
                              getattr(cls.__init__, "__qualname__", "") != f"{cls.__qualname__}.__init__") else None
             fields = [f.name for f in dataclasses.fields(cls) if f.init and f._field_type is dataclasses._FIELD]
+        clash = sorted(ARRAY_NAMES & set(fields))
+        if clash:
+            raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate building {cls.__name__}: s2s reads "
+                                f"`.{clash[0]}` of a value as an array's attribute, not as a field", node,
+                                hint=f"use another name for the field {clash[0]!r} (a record's fields may not be named like "
+                                     f"an array's attributes {sorted(ARRAY_NAMES)})")
         if custom is not None:
             raise self.pf.error(ctx().unsupported,
                                 f"s2s cannot differentiate building {cls.__name__}: its constructor runs code of its "
@@ -179,3 +198,176 @@ def as_written(node: ast.expr) -> str:
 
     import copy
     return ast.unparse(_Back().visit(copy.deepcopy(node)))
+
+
+class _StoredAttributes:
+    """`obj.attr = v` and later reads of `obj.attr`, as a local variable plus the store (module docstring)."""
+
+    def __init__(self, pf, tree, alloc):
+        self.pf = pf
+        self.tree = tree
+        self.alloc = alloc
+        self.locals = local_names(tree)
+
+    def refuse(self, node, why, hint):
+        raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this assignment to attribute: {why}",
+                            node, hint=hint)
+
+    def stores(self):
+        """(statement, target) for every attribute store target."""
+        out = []
+        for node in ast.walk(self.tree):
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For) else []
+            for t in targets:
+                for part in ast.walk(t):
+                    if isinstance(part, ast.Attribute) and isinstance(part.ctx, ast.Store):
+                        out.append((node, part))
+        return out
+
+    def run(self):
+        stores = self.stores()
+        if not stores:
+            return
+        keep = "assign the value to a local variable and the attribute once, after the computation " \
+               "(or return it)"
+        pairs = {}
+        for stmt, t in stores:
+            if not isinstance(stmt, ast.Assign) or not isinstance(t.value, ast.Name):
+                self.refuse(t, "s2s stores attributes of a plain name only, in a plain assignment "
+                               "(`self.h = value`)", keep)
+            name = t.value.id
+            if name not in self.locals:
+                self.refuse(t, f"`{name}` is a global object: other code may read `{name}.{t.attr}` without s2s "
+                               "seeing it", "pass the object as an argument, or return the value")
+            pairs.setdefault((name, t.attr), []).append(stmt)
+        roots = {n for n, _ in pairs}
+        attrs = {a for _, a in pairs}
+        self.check_uses(roots, attrs)
+        names = {pair: self.alloc.fresh(f"{pair[0]}_{pair[1]}") for pair in pairs}
+        first = self.first_touch(pairs)
+        inits = []
+        for pair, local in names.items():
+            if first.get(pair) != "store":  # a read may come first: it reads the attribute as it was
+                init = ast.Assign(targets=[ast.Name(id=local, ctx=ast.Store())],
+                                  value=_call("field_if_set", [ast.Name(id=pair[0], ctx=ast.Load()),
+                                                               ast.Constant(pair[1])], self.tree.body[0]))
+                inits.append(ast.copy_location(init, self.tree.body[0]))
+        _Rename(names, self.alloc, self.pf).visit(self.tree)
+        self.tree.body[:0] = inits
+
+    def check_uses(self, roots, attrs):
+        """Refuse what could see or change a stored attribute behind s2s's back."""
+        attribute_values = set()
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Call) and annotations.is_helper(_root(node.func)) and \
+                    isinstance(node.func, ast.Attribute) and node.func.attr == "unshared":
+                # the run-time ownership guard desugar placed (s2s.unshared(value, ..., self)): it only checks
+                attribute_values.update(id(a) for a in node.args if isinstance(a, ast.Name))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                attribute_values.add(id(node.value))
+                if node.attr in attrs and node.value.id not in roots:
+                    self.refuse(node, f"`{node.value.id}.{node.attr}` may be the same attribute of the same object",
+                                "use one name to store and read the attribute")
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Name) and node.id in roots:
+                if isinstance(node.ctx, ast.Store):
+                    self.refuse(node, f"`{node.id}` is rebound in the function", "use another name for the new value")
+                if id(node) not in attribute_values:
+                    self.refuse(node, f"`{node.id}` is used other than as `{node.id}.attribute` (passed on, held "
+                                      "elsewhere), so other code could read or change its attributes",
+                                "pass the attributes' values (read into local variables) instead of the object")
+            if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and \
+                    isinstance(node.value, ast.Attribute) and isinstance(node.value.value, ast.Name) and \
+                    node.value.value.id in roots:
+                self.refuse(node, "it updates an attribute's array in place",
+                            "build the new array and assign it: `self.h = new_h`")
+            if isinstance(node, ast.Call):
+                self.check_call(node)
+
+    def check_call(self, call):
+        func = call.func
+        if annotations.is_helper(_root(func)) or annotations.has(func, annotations.RESOLVED):
+            return  # s2s's own helpers (desugared code)
+        root = _root(func)
+        obj = missing()
+        if isinstance(root, ast.Name) and root.id not in self.locals:
+            try:
+                obj = self.pf.resolve_expr(func)
+            except Exception:  # noqa: BLE001
+                obj = missing()
+        import builtins
+        if obj is not missing() and (ctx().has_rule(obj) or obj in (range, len, enumerate, zip, reversed, float, int,
+                                                                      isinstance, print) or
+                                     getattr(builtins, getattr(obj, "__name__", ""), None) is obj and
+                                     obj not in (getattr, setattr, exec, eval, vars)):
+            return
+        self.refuse(call, f"the function stores attributes and calls `{ast.unparse(func)}`, which s2s cannot show "
+                          "leaves them alone (a method or helper may read or change them)",
+                    "move the attribute stores after the calls, holding the values in local variables until then")
+
+    def first_touch(self, pairs):
+        """pair -> "store" where the first top-level statement touching `obj.attr` stores it without
+        reading it (so it needs no starting value)."""
+        out = {}
+        for stmt in self.tree.body:
+            for pair in pairs:
+                if pair in out:
+                    continue
+                reads = any(isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and
+                            isinstance(n.value, ast.Name) and (n.value.id, n.attr) == pair for n in ast.walk(stmt))
+                stores = any(isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) and
+                             isinstance(n.value, ast.Name) and (n.value.id, n.attr) == pair for n in ast.walk(stmt))
+                if reads or (stores and not isinstance(stmt, ast.Assign)):
+                    out[pair] = "read"
+                elif stores:
+                    out[pair] = "store"
+        return out
+
+
+class _Rename(ast.NodeTransformer):
+    """Reads and stores of the stored attributes become the local variables; each store is followed by
+    `s2s.store_field(obj, attr, local)`."""
+
+    def __init__(self, names, alloc, pf):
+        self.names = names
+        self.alloc = alloc
+        self.pf = pf
+
+    def unguarded(self, value, roots, before):
+        """The stored value without the ownership guards desugar put on it for the update of `obj`: the
+        store is no in-place update of a value any more (the local variable is rebound), and a guard around
+        a tuple would hide that the value is one. A guard that also names other objects still runs, as a
+        statement of its own appended to `before` (`s2s.unshared(None, ..., obj, *others)`)."""
+        while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+                value.func.attr == "unshared" and annotations.is_helper(value.func.value) and len(value.args) >= 4 \
+                and isinstance(value.args[3], ast.Name) and value.args[3].id in roots:
+            if len(value.args) > 4:
+                check = ast.Call(func=value.func, args=[ast.Constant(None), *value.args[1:]], keywords=[])
+                before.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=self.alloc.fresh("checked"),
+                                                                             ctx=ast.Store())], value=check), value))
+            value = value.args[0]
+        return value
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        if isinstance(node.value, ast.Name) and (node.value.id, node.attr) in self.names:
+            return ast.copy_location(ast.Name(id=self.names[(node.value.id, node.attr)], ctx=node.ctx), node)
+        return node
+
+    def visit_Assign(self, node):
+        stored = [(t.value.id, t.attr) for t in node.targets for t in ast.walk(t)
+                  if isinstance(t, ast.Attribute) and isinstance(t.ctx, ast.Store) and isinstance(t.value, ast.Name)
+                  and (t.value.id, t.attr) in self.names]
+        node = self.generic_visit(node)
+        out = []
+        if stored:
+            node.value = self.unguarded(node.value, {obj for obj, _ in stored}, out)
+        out.append(node)
+        for obj, attr in stored:
+            effect = ast.Assign(targets=[ast.Name(id=self.alloc.fresh("stored"), ctx=ast.Store())],
+                                value=_call("store_field", [ast.Name(id=obj, ctx=ast.Load()), ast.Constant(attr),
+                                                            ast.Name(id=self.names[(obj, attr)], ctx=ast.Load())],
+                                            node))
+            out.append(ast.copy_location(effect, node))
+        return out

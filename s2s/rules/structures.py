@@ -23,6 +23,11 @@ def _steering(rule, *params):
 _steering(defrule_for(rt.field, "field(obj, *names)", structured=True,
                       obj="s2s.field_grad(g, obj, names)", obj_dot="s2s.field_tangent(obj_dot, obj, names)"),
           "names").returns_view = True  # the very object the record holds
+# the starting value of an attribute the function stores (transforms/objects.py): a field read
+_steering(defrule_for(rt.field_if_set, "field_if_set(obj, *names)", structured=True,
+                      obj="s2s.field_grad(g, obj, names)", obj_dot="s2s.field_tangent(obj_dot, obj, names)"),
+          "names").returns_view = True
+_base_defrule_for(rt.store_field, "store_field(obj, name, value)", nondiff=True)  # returns None
 # cls(a, b) / cls(w=a, b=b) -> s2s.record((a, b), cls, "w", "b"): the record holds the very values (a view)
 _steering(defrule_for(rt.record, "record(values, cls, *names)", structured=True,
                       values="s2s.record_grad(g, ans, names)",

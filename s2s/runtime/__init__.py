@@ -136,9 +136,12 @@ from s2s.runtime.shape import (  # noqa: F401
     grad_vstack,
 )
 from s2s.runtime.structures import (  # noqa: F401
+    ARRAY_NAMES,
     add_records,
+    check_fields,
     field,
     field_grad,
+    field_if_set,
     field_names,
     field_tangent,
     finish_record,
@@ -150,6 +153,7 @@ from s2s.runtime.structures import (  # noqa: F401
     record_tangent,
     replace,
     replace_grad,
+    store_field,
     zeros_like_record,
 )
 from s2s.runtime.tangents import (  # noqa: F401

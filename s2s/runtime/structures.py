@@ -18,6 +18,22 @@ import dataclasses
 
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g
 
+# fields s2s reads as an array's attributes (transforms/objects.py ARRAY_NAMES): .shape, .size... have no
+# derivative there, .T and .real are desugared to NumPy calls, so a record with such a field is refused
+ARRAY_NAMES = frozenset({"shape", "ndim", "size", "dtype", "real", "T", "imag", "itemsize", "nbytes"})
+
+
+def check_fields(x):
+    """Refuse a record with a field named like an array attribute (it would be read without derivative)."""
+    clash = sorted(ARRAY_NAMES.intersection(field_names(x)))
+    if clash:
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            f"s2s cannot differentiate a {type(x).__name__ if not isinstance(x, type) else x.__name__} with a field "
+            f"named {clash[0]!r}: inside differentiated code s2s reads `.{clash[0]}` of a value as an array's "
+            "attribute (with no derivative), not as a field",
+            hint=f"rename the field {clash[0]!r} (fields may not be named {', '.join(sorted(ARRAY_NAMES))})")
+
 
 def is_namedtuple(x) -> bool:
     """A namedtuple instance (a tuple whose type lists `_fields`)."""
@@ -77,6 +93,21 @@ def field(obj, *names):
     return obj
 
 
+UNSET = type("Unset", (), {"__repr__": lambda self: "<attribute not set>", "__slots__": ()})()
+
+
+def field_if_set(obj, name):
+    """`obj.name`, or UNSET where the object has no such attribute yet (the starting value of an
+    attribute the differentiated function stores: Python would raise only where it is read unset)."""
+    return getattr(obj, name, UNSET)
+
+
+def store_field(obj, name, value):
+    """`obj.name = value`: the store a differentiated function makes (its derivative flows through the
+    local variable s2s reads back instead)."""
+    setattr(obj, name, value)
+
+
 @linear_in_g
 def field_grad(g, obj, names):
     """Adjoint of `field(obj, *names)`: `g` placed into zero records shaped like `obj`."""
@@ -86,6 +117,7 @@ def field_grad(g, obj, names):
     for parent, n in zip(reversed(parents), reversed(names)):
         if not is_record(parent):
             _refuse(parent, f"s2s cannot give a gradient for its attribute .{n}")
+        check_fields(parent)
         g = rebuild(parent, {n: g})
     return g
 
@@ -97,6 +129,7 @@ def field_tangent(t, obj, names):
             return ZERO
         if not is_record(obj):
             _refuse(obj, f"s2s cannot give a tangent for its attribute .{n}")
+        check_fields(obj)
         t = _by_name(t, obj).get(n, ZERO)
         obj = getattr(obj, n)
     return t
@@ -125,6 +158,8 @@ def record_tangent(values_dot, like, names):
 def replace(obj, values, *names):
     """`obj._replace(...)` / `dataclasses.replace(obj, ...)` with the fields `names` set to `values`."""
     changes = dict(zip(names, values))
+    if is_record(obj):
+        check_fields(obj)
     if is_namedtuple(obj):
         return obj._replace(**changes)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -148,6 +183,7 @@ def add_records(a, b, add):
 
 def finish_record(g, x, finish):
     """`finish(g, x)` for a record `x`: a gradient of `x`'s type, each field finished like its value."""
+    check_fields(x)
     parts = _by_name(g, x)
     return rebuild(x, {n: finish(parts.get(n, ZERO), getattr(x, n)) for n in field_names(x)})
 

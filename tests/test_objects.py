@@ -1,0 +1,262 @@
+"""Objects in differentiated code: methods of user classes that read and store attributes of `self`,
+layer objects, random generators and configuration objects passed through untouched. Gradients are
+checked against central differences and autograd (its twin of a method swaps `np` for
+autograd.numpy in the method's module), reverse and forward mode."""
+
+import autograd
+import numpy as np
+import pytest
+from helpers_fd import autograd_version
+
+import s2s
+
+
+def fd(f, x, eps=1e-6):
+    x = np.asarray(x, dtype=float)
+    out = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = eps
+        out[idx] = (f(x + e) - f(x - e)) / (2 * eps)
+    return out
+
+
+class Model:
+    def __init__(self, seed=0, n_in=3, n_out=2):
+        rs = np.random.RandomState(seed)
+        self.W = rs.randn(n_out, n_in)
+        self.b = rs.randn(n_out)
+        self.c = 0.5
+
+    def forward(self, x):
+        return np.tanh(self.W @ x + self.b)
+
+    def loss_reads(self, x):
+        return np.sum(np.tanh(self.W @ x + self.b) ** 2) * self.c
+
+    def loss_store(self, x):
+        self.h = np.tanh(self.W @ x + self.b)
+        return np.sum(self.h ** 2)
+
+    def loss_loop(self, x):
+        self.h = x
+        for _ in range(3):
+            self.h = np.tanh(self.W.T @ (self.W @ self.h)) + self.c * self.h
+        return np.sum(self.h ** 2)
+
+    def loss_branch(self, x):
+        if np.sum(x) > 0:
+            self.h = x * 2.0
+        else:
+            self.h = np.sin(x)
+        return np.sum(self.h * x)
+
+    def loss_read_then_store(self, x):
+        y = self.c * x
+        self.c = np.sum(x ** 2)
+        return np.sum(y * self.c)
+
+    def loss_augmented(self, x):
+        self.acc = 0.0
+        for i in range(3):
+            self.acc += np.sum(x ** (i + 1))
+        return self.acc
+
+    def loss_tuple_store(self, x):
+        self.u, self.v = np.sin(x), np.cos(x)
+        return np.sum(self.u * self.v)
+
+    def loss_tuple_value(self, x):
+        self.pair = (np.sin(x), np.cos(x) * self.c)
+        return np.sum(self.pair[0] * self.pair[1])
+
+    def loss_calls_forward(self, x):
+        return np.sum(self.forward(x) ** 2)
+
+
+STORES = ["loss_store", "loss_loop", "loss_branch", "loss_read_then_store", "loss_augmented", "loss_tuple_store",
+          "loss_tuple_value"]
+
+
+def _ag_method(name):
+    ag = autograd_version(getattr(Model, name))
+    return lambda model, x: ag(model, x)
+
+
+@pytest.mark.parametrize("name", ["loss_reads", "loss_calls_forward"] + STORES)
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_bound_method_gradient(name, sign):
+    """grad of a bound method is with respect to its arguments after self."""
+    x = sign * np.array([0.4, -0.1, 0.7])
+    g = s2s.grad(getattr(Model(), name))(x)
+    np.testing.assert_allclose(g, fd(lambda v: getattr(Model(), name)(v), x), rtol=1e-5, atol=1e-7)
+    if name != "loss_calls_forward":  # autograd_version swaps np in the method only, not in forward
+        ag = _ag_method(name)
+        np.testing.assert_allclose(g, autograd.grad(lambda v: ag(Model(), v))(x), rtol=1e-9, atol=1e-12)
+    # forward mode along a direction
+    t = np.array([0.3, 1.0, -0.5])
+    value, dot = s2s.jvp(getattr(Model(), name), (x,), (t,))
+    np.testing.assert_allclose(value, getattr(Model(), name)(x))
+    np.testing.assert_allclose(dot, g @ t, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", STORES)
+def test_stores_still_happen(name):
+    """The attribute stores are made as Python makes them: the object afterwards is the same."""
+    x = np.array([0.4, -0.1, 0.7])
+    ran, differentiated = Model(), Model()
+    getattr(ran, name)(x)
+    s2s.grad(getattr(differentiated, name))(x)
+    assert vars(ran).keys() == vars(differentiated).keys()
+    for k, v in vars(ran).items():
+        got = vars(differentiated)[k]
+        assert type(got) is type(v)
+        np.testing.assert_allclose(got, v, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["loss_store", "loss_loop", "loss_tuple_value"])
+def test_hessian_of_a_method_that_stores(name):
+    """(Not loss_read_then_store: each call changes self.c, which the next call reads, and hessian calls
+    the function more than once.)"""
+    x = np.array([0.4, -0.1, 0.7])
+    h = s2s.hessian(getattr(Model(), name))(x)
+    want = np.array([fd(lambda v, i=i: s2s.grad(getattr(Model(), name))(v)[i], x) for i in range(3)])
+    np.testing.assert_allclose(h, want, rtol=1e-5, atol=1e-6)
+
+
+def test_unbound_method_with_self_not_differentiated():
+    x = np.array([0.4, -0.1, 0.7])
+    g = s2s.grad(Model.loss_store, wrt=1)(Model(), x)
+    np.testing.assert_allclose(g, fd(lambda v: Model().loss_store(v), x), rtol=1e-5)
+
+
+# ---- refusals: what s2s cannot prove leaves a stored attribute alone --------------------------------
+
+class Refused:
+    def __init__(self):
+        self.h = np.zeros(3)
+        self.sub = Model()
+
+    def alias(self, x):
+        other = self
+        self.h = x * 2.0
+        return np.sum(other.h)
+
+    def passes_self_on(self, x):
+        self.h = x * 2.0
+        return np.sum(read_h(self))
+
+    def calls_a_method(self, x):
+        self.h = x * 2.0
+        return np.sum(self.helper())
+
+    def helper(self):
+        return self.h
+
+    def in_place(self, x):
+        self.h = x * 2.0
+        self.h[0] = 1.0
+        return np.sum(self.h)
+
+    def nested(self, x):
+        self.sub.h = x
+        return np.sum(self.sub.h)
+
+    def rebinds(self, x):
+        self.h = x
+        self = Refused()
+        return np.sum(x * self.h)
+
+    def global_store(self, x):
+        GLOBAL_MODEL.h = x
+        return np.sum(GLOBAL_MODEL.h)
+
+
+GLOBAL_MODEL = Model()
+
+
+def read_h(obj):
+    return obj.h
+
+
+@pytest.mark.parametrize("name,match", [
+    ("alias", "may be the same attribute"), ("passes_self_on", "calls `read_h`"),
+    ("calls_a_method", "calls `self.helper`"), ("in_place", "in place"), ("nested", "plain name only"),
+    ("rebinds", "rebound"), ("global_store", "GLOBAL_MODEL")])
+def test_attribute_stores_refused(name, match):
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=match) as info:
+        s2s.grad(getattr(Refused(), name))(np.ones(3))
+    assert "Hint:" in str(info.value) and "test_objects.py" in str(info.value)
+
+
+# ---- layer objects, random generators, configuration objects -------------------------------------
+
+class Layer:
+    def __init__(self, scale):
+        self.scale = scale
+
+    def forward_pass(self, w, x):
+        return np.tanh(w * x * self.scale)
+
+
+def net(w, x, layers):
+    for layer in layers:
+        x = layer.forward_pass(w, x)
+    return np.sum(x ** 2)
+
+
+def test_layers_with_a_forward_pass_method():
+    layers = [Layer(1.0), Layer(0.5), Layer(-2.0)]
+    x = np.array([0.2, -0.4, 0.9])
+    g = s2s.grad(net)(0.7, x, layers)
+    assert np.isclose(g, fd(lambda w: net(float(w), x, layers), np.array(0.7)), rtol=1e-6)
+    gx = s2s.grad(net, wrt=1)(0.7, x, layers)
+    np.testing.assert_allclose(gx, fd(lambda v: net(0.7, v, layers), x), rtol=1e-6)
+
+
+def noisy(x, rs):
+    return np.sum(x * rs.randn(3)) + np.sum(x ** 2 * rs.uniform(size=3))
+
+
+def noisy_generator(x, rng):
+    return np.sum(x * rng.normal(size=x.shape)) + np.sum(np.sin(x) * rng.standard_normal(3))
+
+
+@pytest.mark.parametrize("f,make", [(noisy, np.random.RandomState), (noisy_generator, np.random.default_rng)],
+                         ids=["RandomState", "Generator"])
+def test_random_generator_argument_is_passed_through(f, make):
+    x = np.array([0.2, -0.4, 0.9])
+    g = s2s.grad(f)(x, make(3))
+    np.testing.assert_allclose(g, fd(lambda v: f(v, make(3)), x), rtol=1e-6)  # the same draws each time
+    value, dot = s2s.jvp(f, (x, make(3)), (np.ones(3), None))
+    np.testing.assert_allclose(value, f(x, make(3)))
+    np.testing.assert_allclose(dot, np.sum(g), rtol=1e-9)
+
+
+class Config:
+    lr = 0.1
+    n_steps = 4
+
+    def __init__(self, decay):
+        self.decay = decay
+
+
+def descend(x, cfg):
+    for _ in range(cfg.n_steps):
+        x = x - cfg.lr * np.sin(x) * cfg.decay
+    return np.sum(x ** 2)
+
+
+def test_configuration_object_is_constant():
+    x = np.array([0.2, -0.4, 0.9])
+    cfg = Config(0.9)
+    g = s2s.grad(descend)(x, cfg)
+    np.testing.assert_allclose(g, fd(lambda v: descend(v, cfg), x), rtol=1e-6)
+    np.testing.assert_allclose(g, autograd.grad(autograd_version(descend))(x, cfg), rtol=1e-10)
+    value, dot = s2s.jvp(descend, (x, cfg), (np.ones(3), None))
+    np.testing.assert_allclose(dot, np.sum(g), rtol=1e-9)
+
+
+def test_differentiating_a_plain_object_is_refused():
+    with pytest.raises((s2s.NoDerivativeRuleError, TypeError, s2s.S2SError)):
+        s2s.grad(descend, wrt=1)(np.ones(3), Config(0.9))
