@@ -253,6 +253,17 @@ def test_cumprod_with_zeros_and_prod():
     np.testing.assert_allclose(h, expected, rtol=1e-5, atol=1e-5)
 
 
+def test_sort_ties_share_the_adjoint_as_max_does():
+    x = np.array([[1.0, 0.5, 1.0], [2.0, 2.0, 2.0]])
+    w = np.array([1.0, 2.0, 4.0])
+    g = s2s.grad(lambda v: np.sum(np.sort(v) * w))(x)
+    np.testing.assert_allclose(g, [[3.0, 1.0, 3.0], [7 / 3, 7 / 3, 7 / 3]])
+    np.testing.assert_allclose(s2s.grad(lambda v: np.sort(v, axis=None)[-1])(x), s2s.grad(lambda v: np.max(v))(x))
+    _, t = s2s.jvp(lambda v: np.sort(v) * w, (x,), (np.array([[1.0, 0.0, 3.0], [0.0, 3.0, 0.0]]),))
+    np.testing.assert_allclose(t, [[0.0, 2.0 * 2.0, 2.0 * 4.0], [1.0, 2.0, 4.0]])
+    # away from ties both are the plain permutation (checked against finite differences above)
+
+
 def test_empty_and_zero_d():
     check_grad(lambda x: np.sum(np.repeat(x, 0)) + np.sum(np.sort(x) ** 2), np.array([0.4, -0.3]), ag=False)
     assert s2s.grad(lambda x: np.sum(np.diff(x) * 2.0))(np.array([1.0])).tolist() == [0.0]
@@ -387,6 +398,11 @@ def test_repeated_eigenvalues_refused_for_vectors():
     with pytest.raises(NoDerivativeRuleError, match="coincide"):
         s2s.grad(f)(np.eye(3))
     assert np.allclose(s2s.grad(lambda x: np.sum(np.linalg.eigh(x)[0]))(np.eye(3)), np.eye(3))
+    with pytest.raises(NoDerivativeRuleError, match="tells them apart"):
+        s2s.grad(lambda x: np.linalg.eigvalsh(x)[0])(np.eye(3))
+    with pytest.raises(NoDerivativeRuleError, match="tells them apart"):
+        s2s.grad(lambda x: np.linalg.svd(x, compute_uv=False)[0])(np.eye(3))
+    assert np.allclose(s2s.grad(lambda x: np.sum(np.linalg.svd(x, compute_uv=False)))(2 * np.eye(3)), np.eye(3))
 
 
 def test_svd_refusals():
@@ -435,3 +451,63 @@ def test_dict_of_values_forward_and_hessian():
     h = s2s.hessian(f)(W4)
     expected = np.diag(2 * np.sin(W4) + 4 * W4 * np.cos(W4) - W4 * W4 * np.sin(W4))
     np.testing.assert_allclose(h, expected, rtol=1e-7, atol=1e-9)
+
+
+# ---- docs/rules.md lists the rules the registry holds ---------------------------------------------------------------
+
+_LINALG = {"np.dot", "np.matmul", "np.inner", "np.outer", "np.tensordot", "np.einsum", "np.trace", "np.kron", "np.cross"}
+_FAMILIES = ("elementwise", "reductions and scans", "shape, indexing and creation", "linear algebra",
+             "constant (derivative zero, or integer and boolean results)", "math", "builtins")
+
+
+def _family(name, rule):
+    if name.startswith("math."):
+        return "math"
+    if not name.startswith("np."):
+        return "builtins"
+    if rule.nondiff:
+        return _FAMILIES[4]
+    if name.startswith("np.linalg.") or name in _LINALG:
+        return "linear algebra"
+    if rule.reduction or name in ("np.cumsum", "np.cumprod"):
+        return "reductions and scans"
+    return "elementwise" if rule.elementwise else "shape, indexing and creation"
+
+
+def rules_listing() -> str:
+    """The generated part of docs/rules.md: every NumPy, math and builtin function with a rule, by family."""
+    from s2s import rules
+    groups = {f: [] for f in _FAMILIES}
+    for key, rule in list(rules._RULES.items()):
+        if isinstance(key, str):
+            continue
+        obj = rules._KEYED.get(key)
+        module = getattr(obj, "__module__", None) or type(obj).__module__
+        if not (module in ("math", "builtins") or module.startswith("numpy")) or not \
+                (rule.name.startswith(("np.", "math.")) or module == "builtins"):
+            continue
+        methods = " (" + ", ".join(f"`x.{m}()`" for m in rule.methods) + ")" if rule.methods else ""
+        groups[_family(rule.name, rule)].append(f"`{rule.name}`{methods}")
+    lines = []
+    for fam in _FAMILIES:
+        lines += [f"**{fam}** ({len(groups[fam])}): " + ", ".join(sorted(groups[fam])), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+_BEGIN, _END = "<!-- begin generated: python tests/test_rules_numpy_more.py -->\n", "<!-- end generated -->\n"
+
+
+def _doc_path():
+    import pathlib
+    return pathlib.Path(__file__).resolve().parent.parent / "docs" / "rules.md"
+
+
+def test_rules_page_lists_the_registry():
+    text = _doc_path().read_text()
+    listed = text[text.index(_BEGIN) + len(_BEGIN):text.index(_END)]
+    assert listed == rules_listing(), "docs/rules.md is out of date: run python tests/test_rules_numpy_more.py"
+
+
+if __name__ == "__main__":  # rewrite the generated part of docs/rules.md
+    page = _doc_path().read_text()
+    _doc_path().write_text(page[:page.index(_BEGIN) + len(_BEGIN)] + rules_listing() + page[page.index(_END):])

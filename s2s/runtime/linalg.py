@@ -255,13 +255,29 @@ def _gap_inverse(w, what):
     n = np.shape(w)[-1]
     diff = np.expand_dims(w, -2) - np.expand_dims(w, -1)
     off = ~np.eye(n, dtype=bool)
-    scale = np.max(np.abs(w), axis=-1, keepdims=True)[..., None] if n else 1.0
-    if np.any((np.abs(diff) <= 1e-12 * np.maximum(scale, 1e-300)) & off):
+    if np.any(_ties(w)):
         _refuse(f"{what} has no derivative where two of its values coincide (the vectors that belong to "
                 "them are not unique)",
                 "perturb the input slightly, or differentiate only a function of the values that does not "
                 "tell tied ones apart (np.sum, np.trace)")
     return np.where(off, 1.0 / np.where(off, diff, 1.0), 0.0)
+
+
+def _ties(w):
+    """A mask [..., i, j]: values i != j of `w` that coincide (to rounding)."""
+    n = np.shape(w)[-1]
+    diff = np.abs(np.expand_dims(w, -2) - np.expand_dims(w, -1))
+    scale = np.max(np.abs(w), axis=-1, keepdims=True)[..., None] if n else 1.0
+    return (diff <= 1e-12 * np.maximum(scale, 1e-300)) & ~np.eye(n, dtype=bool)
+
+
+def _refuse_split_ties(w, wg, what):
+    """Refuse an adjoint that treats two tied values differently: there the values are not
+    differentiable one by one (only functions that do not tell them apart are, like their sum)."""
+    wg = np.broadcast_to(wg, np.shape(w))
+    if np.any(_ties(w) & (np.expand_dims(wg, -2) != np.expand_dims(wg, -1))):
+        _refuse(f"{what} coincide here, and the function tells them apart: it has no derivative at this point",
+                "perturb the input slightly, or use a function that treats tied values alike (np.sum, np.trace)")
 
 
 def _lower(s, uplo):
@@ -286,6 +302,7 @@ def grad_eigh(g, ans, a, UPLO):
     wg, vg = _eigh_parts(g)
     m = 0.0
     if not is_zero(wg):
+        _refuse_split_ties(w, wg, "eigenvalues of np.linalg.eigh")
         m = m + np.expand_dims(wg, -1) * np.eye(np.shape(w)[-1])
     if not is_zero(vg):
         m = m + _gap_inverse(w, "np.linalg.eigh's eigenvectors") * (_T(v) @ vg)
@@ -357,6 +374,7 @@ def grad_svd(g, ans, a, full_matrices, compute_uv):
     eye = np.eye(k)
     inner = 0.0
     if not is_zero(gs):
+        _refuse_split_ties(s, gs, "singular values of np.linalg.svd")
         inner = inner + np.expand_dims(gs, -1) * eye
     out = 0.0
     if need_vectors:

@@ -102,21 +102,45 @@ def _sort_order(a, axis):
     return np.argsort(a, axis=axis, kind="stable")
 
 
+def _tie_mean(sorted_values, v, axis):
+    """`v` (laid out like the sorted values) averaged over each run of tied sorted values along `axis`."""
+    sv = np.moveaxis(np.asarray(sorted_values), axis, -1)
+    vv = np.moveaxis(np.broadcast_to(v, np.shape(sorted_values)), axis, -1)
+    n = sv.shape[-1]
+    if n < 2 or not np.any(sv[..., 1:] == sv[..., :-1]):
+        return v
+    rows = sv.reshape(-1, n)
+    starts = np.concatenate([np.ones((rows.shape[0], 1), dtype=bool), rows[:, 1:] != rows[:, :-1]], axis=1)
+    group = np.cumsum(starts.ravel()) - 1
+    sums = np.bincount(group, weights=vv.reshape(-1).astype(float))
+    counts = np.bincount(group)
+    mean = (sums / counts)[group].reshape(sv.shape).astype(_float_dtype(vv), copy=False)
+    return np.moveaxis(mean, -1, axis)
+
+
 @linear_in_g
 def grad_sort(g, a, axis):
-    """Adjoint of np.sort(a, axis): `g` put back where each sorted entry came from. (Between tied
-    entries the derivative is one-sided; s2s gives the one of the stable order.)"""
+    """Adjoint of np.sort(a, axis): `g` put back where each sorted entry came from.
+
+    Where entries tie, sort has a kink (no derivative); s2s shares the adjoint of the tied positions
+    evenly between them, as np.max does between tied maxima (then sort(x)[-1] and np.max(x) agree)."""
     order = _sort_order(a, axis)
-    if axis is None:
+    flat = axis is None
+    values = np.ravel(a)[order] if flat else np.take_along_axis(_as_array(a), order, axis)
+    g = _tie_mean(values, np.broadcast_to(g, np.shape(values)), 0 if flat else axis)
+    if flat:
         return _gather_adjoint(g, a, lambda i: i.ravel()[order])
     return _gather_adjoint(g, a, lambda i: np.take_along_axis(i, order, axis))
 
 
 def sort_tangent(t, a, axis):
-    """Tangent of np.sort(a, axis): the tangent reordered as the values are."""
+    """Tangent of np.sort(a, axis): the tangent reordered as the values are (averaged over tied
+    entries: the transpose of `grad_sort`)."""
     order = _sort_order(a, axis)
     t = np.broadcast_to(t, shape_of(a))
-    return t.ravel()[order] if axis is None else np.take_along_axis(t, order, axis)
+    if axis is None:
+        return _tie_mean(np.ravel(a)[order], t.ravel()[order], 0)
+    return _tie_mean(np.take_along_axis(_as_array(a), order, axis), np.take_along_axis(t, order, axis), axis)
 
 
 def rollaxis_axes(ndim, axis, start):
