@@ -10,6 +10,7 @@ import copy
 import functools
 import inspect
 import linecache
+import sys
 import threading
 import types
 from dataclasses import dataclass, field
@@ -434,3 +435,146 @@ def _no_code_error(func) -> SourceUnavailableError:
         hint=f"s2s differentiates Python functions: write `{example}` and differentiate f (s2s has "
              "derivative rules for many NumPy and math functions); for one without a rule, register it "
              "with s2s.defvjp.")
+
+
+# ---- whose code is it: the user's (transformed) or an installed library's (needs a rule) -------------
+
+_LIBRARY_DIRS: tuple | None = None
+
+
+def _library_dirs() -> tuple:
+    """The folders of Python's standard library and of installed packages, as real paths ending in a separator."""
+    global _LIBRARY_DIRS
+    if _LIBRARY_DIRS is None:
+        import os
+        import site
+        import sysconfig
+        found = set()
+        for scheme_paths in (sysconfig.get_paths(), sysconfig.get_paths(vars={"base": sys.base_prefix,
+                                                                                 "platbase": sys.base_prefix})):
+            found.update(scheme_paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib"))
+        with contextlib.suppress(AttributeError):  # site of some embedded interpreters lacks these
+            found.update(site.getsitepackages())
+            found.add(site.getusersitepackages())
+        _LIBRARY_DIRS = tuple(sorted({os.path.join(os.path.realpath(p), "") for p in found if p}))
+    return _LIBRARY_DIRS
+
+
+def is_user_code(func) -> bool:
+    """Whether s2s reads and transforms calls to `func` (the user's own code), or treats it as a library
+    function, which needs a derivative rule (s2s.defvjp): a function whose file is in Python's standard
+    library, in site-packages or dist-packages. Objects without Python code are not the user's either.
+
+        >>> import json, numpy as np
+        >>> def mine(x): return x
+        >>> is_user_code(mine), is_user_code(json.dumps), is_user_code(np.sin)
+        (True, False, False)
+    """
+    import os
+    code = getattr(func, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return False
+    filename = code.co_filename
+    if filename.startswith("<"):  # exec, a notebook cell, the interactive prompt: the user's
+        return True
+    path = os.path.realpath(filename)
+    parts = path.split(os.sep)
+    if "site-packages" in parts or "dist-packages" in parts:
+        return False
+    return not path.startswith(_library_dirs())
+
+
+def _public(module_name: str) -> bool:
+    return not any(part.startswith("_") for part in module_name.split("."))
+
+
+def importable_name(obj) -> tuple[str, str] | None:
+    """(module, dotted name inside it) by which `obj` can be imported again, or None: the public module
+    (no part starting with `_`) with the shortest name that holds it, a bound method through the object it
+    is bound to (`("scipy.stats", "norm.logpdf")`).
+
+        >>> import scipy.special
+        >>> importable_name(scipy.special.expit)
+        ('scipy.special', 'expit')
+    """
+    if isinstance(obj, types.MethodType):
+        owner = importable_name(obj.__self__)
+        name = getattr(obj.__func__, "__name__", None)
+        return (owner[0], f"{owner[1]}.{name}") if owner and name else None
+    found = []
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not _public(module_name) or module_name == "__main__":
+            continue
+        space = getattr(module, "__dict__", None) or {}
+        name = getattr(obj, "__name__", None)
+        if isinstance(name, str):  # a function or class: under its own name
+            if space.get(name) is obj:
+                found.append((module_name, name))
+            continue
+        for key, value in list(space.items()):  # an object (scipy.stats.norm): under any public name
+            if value is obj and not key.startswith("_"):
+                found.append((module_name, key))
+                break
+    if not found:
+        return None
+    home = getattr(obj, "__module__", None) or getattr(type(obj), "__module__", "") or ""
+    # the module nearest the object's own home first (scipy.special for scipy.special._basic), then the shortest
+    return min(found, key=lambda mn: (not home.startswith(mn[0]), mn[0].count("."), len(mn[0]), mn[1]))
+
+
+def _hint_params(func, call) -> list[str]:
+    """Parameter names for a rule's signature that a call like `call` binds to."""
+    names: list[str] = []
+    nin = getattr(func, "nin", None)
+    if isinstance(func, np.ufunc) and isinstance(nin, int):
+        names = ["x"] if nin == 1 else [f"x{i + 1}" for i in range(nin)]
+    else:
+        with contextlib.suppress(TypeError, ValueError):
+            params = inspect.signature(func).parameters.values()
+            names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            shapes = getattr(getattr(func, "__self__", None), "shapes", False)  # a scipy.stats distribution
+            if any(p.kind is p.VAR_POSITIONAL for p in params) and (shapes is None or isinstance(shapes, str)):
+                names += [n.strip() for n in (shapes or "").split(",") if n.strip()] + ["loc", "scale"]
+    npos = len(call.args) if call is not None else max(len(names), 1)
+    params = [names[i] if i < len(names) else f"arg{i + 1}" for i in range(npos)]
+    for kw in getattr(call, "keywords", []):
+        if kw.arg is not None and kw.arg not in params:
+            params.append(f"{kw.arg}=None")
+    return params
+
+
+def rule_hint(func, call=None) -> str:
+    """The hint of NoDerivativeRuleError for a call of `func` (an `ast.Call` node) without a rule: register
+    one with s2s.defvjp on that very function, by a name that imports (the import line included).
+
+        >>> import scipy.special
+        >>> rule_hint(scipy.special.expit).split("`")[1:4]
+        ['import scipy.special', ' then ', 's2s.defvjp(scipy.special.expit, "x", x="g * ...")']
+    """
+    where = importable_name(func)
+    written = ast.unparse(call.func) if call is not None else None
+    if where is not None:
+        module, name = where
+        target, imports = f"{module}.{name}", f"`import {module}` then "
+    else:
+        target, imports = written or getattr(func, "__name__", "f"), ""
+    params = _hint_params(func, call)
+    first = params[0].split("=")[0] if params else "x"
+    register = f"s2s.defvjp({target}, \"{', '.join(params)}\", {first}=\"g * ...\")"
+    return (f"register a rule on this very function: {imports}`{register}` (replace ... by the derivative, "
+            f"in g, ans and the parameters); wrap the value in s2s.stop_gradient(...) "
+            "if no derivative should flow through it; s2s reads and differentiates only your own code, not "
+            "installed libraries")
+
+
+def no_rule_text(func, call=None) -> tuple[str, str]:
+    """(message, hint) of the NoDerivativeRuleError for a call of `func` without a derivative rule."""
+    where = importable_name(func)
+    if where is not None:
+        shown = f"{where[0]}.{where[1]}"
+    else:
+        shown = _qualified(func) if not isinstance(func, np.ufunc) else f"the ufunc {func.__name__}"
+    why = ""
+    if isinstance(getattr(func, "__code__", None), types.CodeType) and not is_user_code(func):
+        why = " (an installed library's function: s2s differentiates your own code, and library functions by rules)"
+    return f"s2s has no derivative rule for {shown}{why}", rule_hint(func, call)

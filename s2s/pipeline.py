@@ -22,7 +22,8 @@ from s2s.transforms.names import NameAllocator, load, names_in
 # everything the passes take from the rest of s2s (they import nothing from it; transforms/context.py)
 CONTEXT = context.Context(lookup=rules.lookup, missing=frontend.missing(), runtime=runtime,
                           parse_function=frontend.parse_function, unsupported=UnsupportedSyntaxError,
-                          no_rule=NoDerivativeRuleError, runtime_module=runtime.__name__, method=rules.method)
+                          no_rule=NoDerivativeRuleError, runtime_module=runtime.__name__, method=rules.method,
+                          user_code=frontend.is_user_code, no_rule_text=frontend.no_rule_text)
 context.install(CONTEXT)
 
 HELPER_VALUES = {"np": np, "math": math, "s2s": runtime, "unbroadcast": runtime.unbroadcast}

@@ -60,7 +60,8 @@ def is_dynamic_call(call) -> bool:
 
 def is_user_function(obj) -> bool:
     """A Python function s2s can read and transform itself (its own runtime helpers need rules)."""
-    return inspect.isfunction(obj) and ctx().lookup(obj) is None and not ctx().is_runtime_helper(obj)
+    return inspect.isfunction(obj) and ctx().lookup(obj) is None and not ctx().is_runtime_helper(obj) \
+        and ctx().user_code(obj)
 
 
 def is_append(e) -> bool:

@@ -27,6 +27,12 @@ class Context:
     no_rule: type = TypeError  # raised for a call without a derivative rule (s2s.NoDerivativeRuleError)
     runtime_module: str = "s2s.runtime"  # the module (or package) the runtime helpers are defined in
     method: Callable[[str], Any] = lambda name: None  # an ndarray method's name -> the function whose rule lists it
+    # a function -> whether s2s reads and transforms it (the user's own code), not an installed library's
+    user_code: Callable[[Any], bool] = lambda func: True
+    # (function, call node) -> (message, hint) of the error for a call without a rule (frontend.no_rule_text)
+    no_rule_text: Callable[[Any, Any], tuple] = lambda func, call: (
+        f"s2s has no derivative rule for {getattr(func, '__qualname__', None) or func!r}",
+        "register one with s2s.defvjp(...), or wrap the value in s2s.stop_gradient(...)")
 
     def has_rule(self, obj) -> bool:
         try:

@@ -213,6 +213,9 @@ class Forward:
             from .reverse import refuse_dispatch_again
             refuse_dispatch_again(self.pf, value, func)
             rule = ctx().lookup(func) if func is not missing() else None
+            if rule is None and func is not missing():
+                message, hint = ctx().no_rule_text(func, value)
+                raise self.pf.error(ctx().no_rule, message, value, hint=hint)
             if rule is None:
                 raise self.pf.error(ctx().no_rule, f"s2s has no derivative rule for {ast.unparse(value.func)}",
                                     value, hint="register one with s2s.defvjp(func, ..., x_dot=...) or use "

@@ -550,13 +550,8 @@ class Reverse:
                 return self.apply_rule(rule, value.args, kws, g, ans, s, value)
             if is_user_function(func):
                 return self.call_contributions(value, g, s)
-            name = getattr(func, "__qualname__", None) or repr(func)
-            module = getattr(func, "__module__", None)
-            full = f"{module}.{name}" if module else name
-            raise self.pf.error(ctx().no_rule, f"s2s has no derivative rule for {full}", value,
-                                hint=f"register one with s2s.defvjp({name}, ...), wrap the value in "
-                                     "s2s.stop_gradient(...) if no derivative should flow through it, "
-                                     "or write the computation with functions s2s knows")
+            message, hint = ctx().no_rule_text(func, value)
+            raise self.pf.error(ctx().no_rule, message, value, hint=hint)
         return out
 
         if not wrt_params:
