@@ -480,11 +480,9 @@ def test_unpacking(seed):
     check_all(unpacking, (_vec(seed),))
 
 
-def test_star_unpacking_is_refused_cleanly():
-    # not supported yet: it must be a clear error at the user's line, never a wrong gradient
-    with pytest.raises(s2s.UnsupportedSyntaxError, match="star") as info:
-        s2s.grad(star_unpacking)(_vec(0))
-    assert "test_programs.py" in str(info.value)
+@pytest.mark.parametrize("seed", range(2))
+def test_star_unpacking(seed):
+    check_all(star_unpacking, (_vec(seed),))
 
 
 @pytest.mark.parametrize("seed", range(2))
