@@ -381,6 +381,8 @@ def test_linalg_tangent_of_a_broadcast_scalar():
 def test_linalg_hessians():
     for f, x in [(lambda v: np.linalg.slogdet(v)[1] ** 2, A33), (lambda v: np.sum(np.linalg.eigvalsh(v + v.T) ** 3), A33),
                  (lambda v: np.sum(np.linalg.pinv(v) ** 2), X34),
+                 (lambda v: np.sum(np.linalg.svd(v, compute_uv=False) ** 3), X34),
+                 (lambda v: np.sum(np.linalg.svd(v.T, compute_uv=False) * W3), X34),
                  (lambda v: np.sum(np.linalg.cholesky(v @ v.T + np.eye(3)) ** 2), A33)]:
         h = s2s.hessian(f)(x)
         grad = s2s.grad(f)
@@ -411,7 +413,7 @@ def test_svd_refusals():
     with pytest.raises(NoDerivativeRuleError, match="coincide"):
         s2s.grad(svd_reduced)(np.diag([2.0, 2.0, 1.0]) @ np.eye(3, 4))
     with pytest.raises(S2SError, match="grad_svd"):
-        s2s.hessian(lambda x: np.sum(np.linalg.svd(x, compute_uv=False) ** 2))(X34)
+        s2s.hessian(lambda x: np.sum(np.linalg.svd(x, full_matrices=False)[1] ** 2))(X34)
 
 
 def test_rank_deficient_refused():

@@ -837,6 +837,8 @@ HESSIAN_SAMPLES = {
     "np.linalg.cholesky": (lambda x: np.sum(np.linalg.cholesky(x @ x.T + A22 @ A22.T) ** 3), _X22),
     "np.linalg.eigh": (lambda x: np.sum(np.linalg.eigh(x + x.T)[0] ** 3) + np.sum(np.linalg.eigh(x + x.T)[1][0] ** 2),
                        _X22),
+    # (through u and vh s2s.hessian is refused: tests/test_rules_numpy_more.py checks that)
+    "np.linalg.svd": (lambda x: np.sum(np.linalg.svd(x + M23, compute_uv=False) ** 3), _X23),
     "np.linalg.eigvalsh": (lambda x: np.sum(np.linalg.eigvalsh(x + x.T) ** 3), _X22),
 }
 
@@ -844,8 +846,6 @@ HESSIAN_EXCLUDED = {
     # s2s.unshared(value, ...) is the identity on `value`: desugaring puts it where an in-place update must be
     # checked for sharing; its rule passes g and the tangent through, and the ownership tests run programs with it
     "unshared": "the identity on its value; exercised by tests/test_ownership.py",
-    # np.linalg.svd's adjoint helper has no tangent rule for the factors yet: s2s.hessian through it is refused
-    "np.linalg.svd": "refused under s2s.hessian (tests/test_rules_numpy_more.py checks the refusal)",
 }
 
 

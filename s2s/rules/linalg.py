@@ -99,10 +99,25 @@ defrule("np.linalg.eigh(a, UPLO='L')", structured=True, zero=("UPLO",), a="s2s.g
         a_dot="s2s.eigh_tangent(s2s.broadcast_like(a_dot, a), ans, UPLO)")
 defrule("np.linalg.eigvalsh(a, UPLO='L')", zero=("UPLO",), a="s2s.grad_eigh([g, 0.0], np.linalg.eigh(a, UPLO), a, UPLO)",
         a_dot="s2s.eigh_tangent(s2s.broadcast_like(a_dot, a), np.linalg.eigh(a, UPLO), UPLO)[0]")
-defrule("np.linalg.svd(a, full_matrices=True, compute_uv=True, hermitian=False)", structured=True,
+# the singular values alone: u @ diag(g) @ vh, written with np.linalg.svd itself so that forward mode over it
+# (s2s.hessian) uses svd's own tangent
+_svd_values = defrule("np.linalg.svd(a, full_matrices=True, compute_uv=True, hermitian=False)", register=False,
+                      zero=("full_matrices", "compute_uv", "hermitian"),
+                      a="np.linalg.svd(a, full_matrices=False)[0] @ (np.expand_dims(s2s.check_ties(g, ans, "
+                        "'singular values of np.linalg.svd'), -1) * np.linalg.svd(a, full_matrices=False)[2])",
+                      a_dot="s2s.svd_tangent(s2s.broadcast_like(a_dot, a), ans, a, full_matrices, compute_uv)")
+
+
+def _svd_variant(bound):
+    node = bound.get("compute_uv")
+    return _svd_values if isinstance(node, ast.Constant) and node.value is False else None
+
+
+_svd = defrule("np.linalg.svd(a, full_matrices=True, compute_uv=True, hermitian=False)", structured=True,
         zero=("full_matrices", "compute_uv", "hermitian"),
         a="s2s.grad_svd(g, ans, a, full_matrices, compute_uv)",
         a_dot="s2s.svd_tangent(s2s.broadcast_like(a_dot, a), ans, a, full_matrices, compute_uv)")
+_svd.variant = _svd_variant
 
 helper_rule(rt.grad_inner, "grad_inner(g, a, b, which)", g_dot="s2s.grad_inner(g_dot, a, b, which)",
             a_dot="s2s.grad_inner(g, a_dot, b, which) if which == 1 else 0.0",
@@ -118,6 +133,7 @@ helper_rule(rt.grad_slogdet, "grad_slogdet(g, a)", structured=True, g_dot="s2s.g
             a_dot="s2s.grad_slogdet_dot(g, a, a_dot)")
 helper_rule(rt.grad_eigh, "grad_eigh(g, ans, a, UPLO)", shape_only=("a",), structured=True,
             g_dot="s2s.grad_eigh(g_dot, ans, a, UPLO)", ans_dot="s2s.grad_eigh_dot(g, ans, ans_dot, UPLO)")
+helper_rule(rt.check_ties, "check_ties(g, w, what)", g_dot="s2s.check_ties(g_dot, w, what)")
 # (grad_svd and the tangent helpers: a varied `ans` or `a` there is refused, so no Hessian through np.linalg.svd)
 _svd_rule = helper_rule(rt.grad_svd, "grad_svd(g, ans, a, full_matrices, compute_uv)", structured=True,
                         g_dot="s2s.grad_svd(g_dot, ans, a, full_matrices, compute_uv)")

@@ -280,6 +280,13 @@ def _refuse_split_ties(w, wg, what):
                 "perturb the input slightly, or use a function that treats tied values alike (np.sum, np.trace)")
 
 
+def check_ties(g, w, what):
+    """`g` unchanged, once checked not to tell tied values of `w` apart (see `_refuse_split_ties`)."""
+    if not is_zero(g):
+        _refuse_split_ties(w, g, what)
+    return g
+
+
 def _lower(s, uplo):
     """The adjoint of a function that reads only one triangle of a symmetric matrix, from its
     symmetric-input adjoint form `s`: diag(s) + the strict lower (or upper) part of s + s^T."""
