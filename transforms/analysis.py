@@ -105,9 +105,9 @@ def diff_inputs(pf, value: ast.expr) -> list[str]:
             return atom_names(value.args)
         if is_pop(value):
             return atom_names(value.func.value)
-        obj = resolve_call(pf, value)
         if is_dynamic_call(value) or has_star(value):  # the callee is an input too: a function made from a varied value is varied
             return atom_names(value.func) + atom_names(value.args) + atom_names([k.value for k in value.keywords])
+        obj = resolve_call(pf, value)
         rule = ctx().lookup(obj) if obj is not missing() else None
         if rule is not None:
             if rule.nondiff:
@@ -134,7 +134,6 @@ def diff_inputs(pf, value: ast.expr) -> list[str]:
     return []
 
 
-@dataclass
 def param_names(tree: ast.FunctionDef) -> list[str]:
     """Every parameter of a function, `*args` and `**kwargs` included (a tuple and a dict)."""
     a = tree.args
@@ -142,6 +141,7 @@ def param_names(tree: ast.FunctionDef) -> list[str]:
             ([a.kwarg] if a.kwarg else [])]
 
 
+@dataclass
 class Facts:
     """What the analysis learned about one lowered function."""
 
@@ -284,8 +284,8 @@ def analyze(pf, tree: ast.FunctionDef, wrt: list[str], scalar_params=()) -> Fact
                     (isinstance(v, ast.Name | ast.Subscript) and atom_names(v)[:1] and
                      atom_names(v)[0] in facts.containers) or \
                     (isinstance(v, ast.Call) and is_user_function(resolve_call(pf, v))) or \
-                    (isinstance(v, ast.Call) and getattr(resolve_call(pf, v), "__name__", "") == "as_sequence") or \
                     (isinstance(v, ast.Call) and is_dynamic_call(v)) or \
+                    (isinstance(v, ast.Call) and getattr(resolve_call(pf, v), "__name__", "") == "as_sequence") or \
                     (isinstance(v, ast.Call) and _structured(pf, v)):
                 facts.containers.add(target)
                 changed = True
@@ -321,13 +321,13 @@ def bind_user_call(pf, call: ast.Call):
         raise pf.error(ctx().unsupported, f"call to {func.__name__} does not match its signature: {exc}",
                        call) from None
     params = list(sig.parameters)
-    out = []
 
     def arg_of(marker):
         if isinstance(marker, int):
             return call.args[marker]
         return next(k.value for k in call.keywords if k.arg == marker[1])
 
+    out = []
     for pname, marker in bound.arguments.items():
         kind = sig.parameters[pname].kind
         if kind is inspect.Parameter.VAR_POSITIONAL:

@@ -554,16 +554,16 @@ class Reverse:
             raise self.pf.error(ctx().no_rule, message, value, hint=hint)
         return out
 
-        if not wrt_params:
-            return out
-        grads = self.temp("grads")
-        out.append(_assign(grads, ast.Call(func=load(pb), args=[g], keywords=[]), s))
-        for i, (_, a) in enumerate(wrt_params):
     def call_contributions(self, call, g, s):
         pb, helper, _ = self.plan_call(call, s)
         wrt_params = self.pullback_args[id(s)]
         out = []
         self.reads.add(pb)
+        if not wrt_params:
+            return out
+        grads = self.temp("grads")
+        out.append(_assign(grads, ast.Call(func=load(pb), args=[g], keywords=[]), s))
+        for i, (_, a) in enumerate(wrt_params):
             item = ast.Subscript(value=load(grads), slice=ast.Constant(i), ctx=ast.Load())
             if isinstance(a, ast.Tuple | ast.Dict):  # the arguments a `*args` or `**kwargs` parameter collects
                 pairs = enumerate(a.elts) if isinstance(a, ast.Tuple) else zip((k.value for k in a.keys), a.values)
@@ -641,16 +641,16 @@ class Reverse:
                 if all(self.is_scalar(x) for x in same) or (self.is_scalar(a) and target_scalar):
                     contribution = self.strip_unbroadcast(contribution, a)
             out += self.accumulate(a.id, contribution, s)
-                                    hint="wrap that argument in s2s.stop_gradient(...) if it should not be "
-                                         "differentiated")
-        return out
-
-
         active_params = [p for p, a in bound.items() if any(n in self.active for n in atom_names(a))]
         for p in active_params:
             if p not in rule.vjp and not (p in rule.jvp and rule.jvp[p] is None):  # None: declared constant
                 raise self.pf.error(ctx().no_rule,
                                     f"s2s has no derivative of {rule.name} with respect to its argument {p!r}", node,
+                                    hint="wrap that argument in s2s.stop_gradient(...) if it should not be "
+                                         "differentiated")
+        return out
+
+
 def refuse_active_callee(pf, call, active):
     """A function value that depends on a differentiated input (a closure over it, a partial of it): s2s
     would miss the derivative through the values it holds, so it refuses."""
@@ -665,16 +665,16 @@ def refuse_active_callee(pf, call, active):
                                 "for the function with s2s.defvjp")
         raise pf.error(ctx().unsupported, f"s2s cannot differentiate a call through `{what}`: the function it holds "
                        f"depends on the differentiated input (through `{names[0]}`), and s2s does not differentiate "
+                       "through the values a function value holds", call,
+                       hint="pass those values to the function as arguments instead of capturing them "
+                            "(def f(w, x) rather than a closure or functools.partial over w)")
+
+
 def via_dispatcher(pf, call) -> bool:
     """Calls differentiated at run time by s2s.call_vjp / call_jvp: through a local variable, with `*xs` or
     `**d`, or of a functools.partial object (a global one: its function and bound arguments are read then)."""
     import functools
     return is_dynamic_call(call) or has_star(call) or isinstance(resolve_call(pf, call), functools.partial)
-
-
-                       "through the values a function value holds", call,
-                       hint="pass those values to the function as arguments instead of capturing them "
-                            "(def f(w, x) rather than a closure or functools.partial over w)")
 
 
 _DISPATCHERS = ("call_vjp", "call_jvp", "call_star_vjp", "call_star_jvp")
