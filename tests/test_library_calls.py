@@ -145,6 +145,21 @@ def test_a_frozen_distribution_is_refused_with_a_hint_on_the_value_written():
     assert "s2s.defvjp(dist.logpdf" in info.value.hint and info.value.filename == __file__
 
 
+def test_function_values_from_libraries():
+    """A library function passed as a value runs through s2s.call_vjp: its rule is used, and without one it is
+    refused with the same hint (a bound method is kept whole, not split into its class's function)."""
+    def uses_rule(x, lp=st.norm.logpdf, nl=sp.expit):
+        return np.sum(lp(x, 0.3, 2.0) + nl(x))
+
+    def no_rule(x, lp=st.logistic.logpdf):
+        return np.sum(lp(x))
+    x = np.array([0.1, 0.5, -1.0])
+    np.testing.assert_allclose(s2s.grad(uses_rule)(x), numeric_grad(uses_rule, [x]), rtol=1e-6)
+    with pytest.raises(s2s.NoDerivativeRuleError) as info:
+        s2s.grad(no_rule)(x)
+    assert 's2s.defvjp(scipy.stats.logistic.logpdf, "x", x=' in info.value.hint and info.value.filename == __file__
+
+
 # ---- the decision itself --------------------------------------------------------------------------------
 
 

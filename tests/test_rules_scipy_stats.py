@@ -97,9 +97,8 @@ def test_norm_spelled_every_way():
         np.testing.assert_allclose(s2s.grad(f)(x), expected, rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="a call through a local variable runs through s2s/runtime/calls.py, whose "
-                                       "_unwrap splits a bound method into its class function (which has no rule)")
 def test_norm_through_a_local_name():
+    """A call through a local variable runs through s2s/runtime/calls.py, which keeps the bound method whole."""
     def f(x):
         logpdf = st.norm.logpdf
         return np.sum(logpdf(x, 0.2, 1.3))

@@ -50,17 +50,27 @@ def _unwrap(f):
         if isinstance(f, functools.partial):
             args, kwargs = tuple(f.args) + args, {**f.keywords, **kwargs}
             f = f.func
-        elif isinstance(f, types.MethodType) and isinstance(f.__func__, types.FunctionType):
+        elif isinstance(f, types.MethodType) and isinstance(f.__func__, types.FunctionType) and _split_method(f):
             args = (f.__self__,) + args
             f = f.__func__
         else:
             return f, args, kwargs
 
 
+def _split_method(f) -> bool:
+    """A bound method of the user's own class comes apart (its function is transformed, the object passed
+    as a constant); one with a rule of its own (scipy.stats.norm.logpdf) or of a library's class stays
+    whole: its rule is used, or it is refused with a hint that names it."""
+    from s2s import frontend, rules
+    return rules.lookup(f) is None and frontend.is_user_code(f.__func__)
+
+
 def _key_of(f):
     """What identifies the callee for the wrapper cache, and the objects the key's ids stand for."""
     if inspect.isbuiltin(f) and getattr(f, "__self__", None) is not None and not inspect.ismodule(f.__self__):
         return ("method", id(f.__self__), f.__name__), (f.__self__,)  # a new object at each `rng.normal`
+    if isinstance(f, types.MethodType):  # a new object at each `norm.logpdf`, too
+        return ("bound", id(f.__self__), id(f.__func__)), (f.__self__, f.__func__)
     return ("f", id(f)), (f,)
 
 
