@@ -421,8 +421,6 @@ def update_before_call(x):
     return twice_the_sum(z)
 
 
-@pytest.mark.xfail(strict=True, reason="UnsupportedSyntaxError 'a called function may keep z' although the update comes "
-                                       "before the call")
 def test_update_before_call():
     _all_reverse_forms(update_before_call, (X2,))
 

@@ -14,7 +14,7 @@ import ast
 import numpy as np
 
 from . import objects
-from .analysis import atom_names, is_append, is_pop, is_user_function, resolve_call
+from .analysis import atom_names, is_append, is_pop, resolve_call
 from .context import ctx
 from .names import loaded_names
 
@@ -31,8 +31,6 @@ def _returns_view(obj) -> bool:
     except TypeError:  # unhashable
         return False
     return ctx().fact(obj, "returns_view") is True
-_IN_PLACE_METHODS = {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "fill", "resize",
-                     "update", "setdefault", "popitem"}
 
 
 def _mutated_name(s):
@@ -87,12 +85,12 @@ def _view_bindings(pf, tree):
     return out
 
 
-def _check_block(pf, stmts, mutated, in_loop=False, views=None):
+def _check_block(pf, stmts, mutated, views=None):
     views = views or {}
     for i, s in enumerate(stmts):
         for child in (getattr(s, "body", None), getattr(s, "orelse", None)):
             if isinstance(child, list):
-                _check_block(pf, child, mutated, in_loop or isinstance(s, ast.For | ast.While), views)
+                _check_block(pf, child, mutated, views)
         if not isinstance(s, ast.Assign | ast.Expr):
             continue
         value = s.value
@@ -112,11 +110,6 @@ def _check_block(pf, stmts, mutated, in_loop=False, views=None):
                 for n in atom_names(value.args):
                     if n in mutated:
                         _refuse(pf, s, n, "a list holds")
-            elif is_user_function(resolve_call(pf, value)):
-                for n in atom_names(value.args) + atom_names([k.value for k in value.keywords]):
-                    if n in mutated:
-                        _refuse(pf, s, n, "a called function may keep")
-                _check_callee_updates(pf, s, value, stmts[i + 1:], in_loop, views)
         # a view of a mutated array must be used up before the next update
         view_of = None
         if isinstance(target, ast.Name):
@@ -162,75 +155,3 @@ def _check_view_use(pf, stmts, i, view, base, mutated):
 def _only_reads_before_update(stmt, view):
     # `y[i] = view * 2` reads the view before writing
     return isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript)
-
-
-def _check_callee_updates(pf, s, call, later, in_loop, views):
-    """Refuse passing a variable to a function that updates that argument in place, when it is read after.
-
-    In Python `p += 1.0` or `p[0] = v` inside the callee changes the caller's array too; s2s's
-    callee works on its own copy, so a later read in the caller would differ.
-    """
-    from .analysis import bind_user_call
-    try:
-        callee, bound = bind_user_call(pf, call)
-        updated = _updated_params_of(callee)
-    except Exception:  # noqa: BLE001 - the call is checked again, with its own message, when it is differentiated
-        return
-    later_reads = set().union(*(loaded_names(x) for x in later)) if later else set()
-    for _, param, atom in bound:
-        if not (param in updated and isinstance(atom, ast.Name)):
-            continue
-        name, seen = atom.id, {atom.id}  # the argument, and the arrays it may be a view of
-        while name in views and views[name] not in seen:
-            name = views[name]
-            seen.add(name)
-        if in_loop or seen & later_reads:
-            raise pf.error(ctx().unsupported,
-                           f"s2s cannot differentiate this call: {callee.__name__} updates its argument `{param}` in "
-                           f"place, which in Python changes `{name}` here too", s,
-                           hint=f"copy in the helper first (`{param} = {param}.copy()`), or write "
-                                f"`{param} = {param} + ...` there instead of an in-place update")
-
-
-def _updated_params_of(callee) -> frozenset:
-    """Parameters `callee` may update in place: directly, through an alias or a view, or through a
-    function it calls (transforms/ownership.py), plus the syntactic scan below for what it cannot read."""
-    from .desugar import _parsed, callee_summary
-    summary = callee_summary(callee)
-    syntactic = frozenset(_params_updated_in_place(_parsed(callee).tree))  # the parse the summary used
-    return syntactic | summary.updated_params if summary is not None else syntactic
-
-
-def _params_updated_in_place(tree: ast.FunctionDef) -> set[str]:
-    """Parameters the function may update in place before it rebinds them (augmented or item assignment,
-    list/dict methods)."""
-    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs +
-              [x for x in (tree.args.vararg, tree.args.kwarg) if x]}
-    updated, rebound = set(), set()
-
-    def scan(stmts, top):
-        for st in stmts:
-            for n in ast.walk(st):
-                name = None
-                if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name | ast.Subscript):
-                    base = n.target
-                    while isinstance(base, ast.Subscript):
-                        base = base.value
-                    name = base.id if isinstance(base, ast.Name) else None
-                elif isinstance(n, ast.Assign):
-                    for t in n.targets:
-                        if isinstance(t, ast.Subscript):
-                            base = t
-                            while isinstance(base, ast.Subscript):
-                                base = base.value
-                            name = base.id if isinstance(base, ast.Name) else name
-                elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and \
-                        n.func.attr in _IN_PLACE_METHODS and isinstance(n.func.value, ast.Name):
-                    name = n.func.value.id
-                if name in params and name not in rebound:
-                    updated.add(name)
-            if top and isinstance(st, ast.Assign):
-                rebound.update(t.id for t in st.targets if isinstance(t, ast.Name))
-
-    scan(tree.body, True)
-    return updated

@@ -560,6 +560,7 @@ class _Analysis:
                 self.record_params(updated)
                 statement = self.current
                 live = self.live_after.get(id(statement), frozenset()) if statement is not None else frozenset()
+                live = (live | _read_around(statement, call)) - _rebound_by_result(statement, call)
                 for name in sorted(live):
                     if self.reach(self.name_sites(name, env)) & (updated | self.external_twins(updated)):
                         raise OwnershipError(call, f"s2s cannot differentiate this call: {func.__name__} updates its "
@@ -600,7 +601,7 @@ class _Analysis:
         return _UNKNOWN
 
     # ---- updates ------------------------------------------------------------------------------------
-    def update(self, s, target, env, bound, deep):
+    def update(self, s, target, env, bound, deep, call=None):
         """Check an update of the object `target` refers to (`y`, `y[i]`, `L[i][j]`, `obj.attr`)."""
         name = _root(target)
         if name is None:
@@ -631,7 +632,10 @@ class _Analysis:
         updated |= self.external_twins(updated)
         loops = tuple(node for node, elements in self.loops if elements & updated)
         others = []
-        for other in sorted(self.live_after.get(id(s), ())):
+        live = self.live_after.get(id(s), frozenset())
+        if call is not None and call is not getattr(s, "value", None):  # `z = L.append(v) or L[0]`
+            live = live | _read_around(s, call)
+        for other in sorted(live):
             if other == name:
                 continue
             if self.reach(self.name_sites(other, env)) & updated:
@@ -660,7 +664,7 @@ class _Analysis:
                     raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)`: it changes "
                                                f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value))
                 if func.attr in _SUPPORTED_METHODS and statement is not None and isinstance(func.value, ast.Name):
-                    self.update(statement, func.value, env, bound, deep=False)
+                    self.update(statement, func.value, env, bound, deep=False, call=node)
                     if func.attr == "append":  # the list now holds the value
                         held = set().union(*(self.pts(a, env) for a in node.args)) if node.args else set()
                         for site in env.get(func.value.id, ()):
@@ -756,6 +760,39 @@ def _hashable(obj):
     except TypeError:
         return False
     return True
+
+
+def _read_around(statement, call) -> set:
+    """Names `statement` reads outside `call` (`z = h(u) + np.sum(u)`: u is read after h changed it, in the
+    same statement, where liveness after the statement does not see it). Every such name counts, before or
+    after the call: a name read before it is read again by the next run of a loop anyway."""
+    if statement is None:
+        return set()
+    inside = {id(n) for n in ast.walk(call)}
+    return {n.id for n in ast.walk(statement)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in inside}
+
+
+def _rebound_by_result(statement, call) -> set:
+    """Names `statement` binds to the result of `call` when the call is its whole right-hand side
+    (`u, w = project(u, w)`): their old objects are not read again, whatever the helper did to them, and
+    their new ones are the results, the same in Python and in s2s's functional code."""
+    if not (isinstance(statement, ast.Assign) and statement.value is call):
+        return set()
+    out = set()
+    for target in statement.targets:
+        stack = [target]
+        while stack:
+            t = stack.pop()
+            if isinstance(t, ast.Name):
+                out.add(t.id)
+            elif isinstance(t, ast.Tuple | ast.List):
+                stack.extend(t.elts)
+            elif isinstance(t, ast.Starred):
+                stack.append(t.value)
+            else:  # `L[0], u = ...`: a store into an object also happens; keep every name live
+                return set()
+    return out
 
 
 def _is_stop_gradient(obj):
