@@ -12,6 +12,7 @@
 
 from s2s.api import (
     checkpoint,
+    defjvp,
     defvjp,
     derivative,
     elementwise_grad,
@@ -26,6 +27,7 @@ from s2s.api import (
     value_and_grad,
     vjp,
 )
+from s2s.custom import custom_jvp, custom_vjp
 from s2s.errors import (
     NoDerivativeRuleError,
     NonScalarOutputError,
@@ -40,7 +42,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev", "elementwise_grad", "hessian", "hvp",
-    "derivative", "source", "stop_gradient", "defvjp", "checkpoint", "flatten",
+    "derivative", "source", "stop_gradient", "defvjp", "defjvp", "custom_vjp", "custom_jvp", "checkpoint", "flatten",
     "S2SError", "UnsupportedSyntaxError", "NoDerivativeRuleError", "SourceUnavailableError",
     "NonScalarOutputError", "__version__",
 ]

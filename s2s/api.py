@@ -271,6 +271,7 @@ def grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt |
     wrt = _pick_wrt("grad", wrt, argnums, argnum)
     if func is None:
         return functools.partial(grad, wrt=wrt, has_aux=has_aux, optimize=optimize, compile=compile)
+    func = _function_of(func)
     _validate(func, wrt)
     if compile:  # numba-compiled code (s2s/compiled.py, docs/compiled.md); "strict" refuses instead of falling back
         from s2s import compiled
@@ -459,6 +460,7 @@ def value_and_grad(func: Callable | None = None, wrt: Wrt | None = None, *, argn
     wrt = _pick_wrt("value_and_grad", wrt, argnums, argnum)
     if func is None:
         return functools.partial(value_and_grad, wrt=wrt, has_aux=has_aux, optimize=optimize)
+    func = _function_of(func)
     _validate(func, wrt)
     run = _aux_runner(func, wrt, optimize, need_value=True) if has_aux else _runner(func, wrt, optimize, need_value=True)
     value_and_gradient = functools.wraps(func)(run)
@@ -502,6 +504,7 @@ def vjp(func: Callable, *args: Any, wrt: Wrt | str | None = None, argnums: Wrt |
         s2s.vjp(f, np.zeros(3), 2.0, wrt="all")[1](np.ones(3))   # (d/dx, d/dy)
     """
     wrt = _pick_wrt("vjp", wrt, argnums, argnum)
+    func = _function_of(func)
     every = isinstance(wrt, str) and wrt == "all" and "all" not in _param_names(func)
     chosen = _all_positions(args) if every else wrt
     if every and not chosen:
@@ -580,6 +583,7 @@ def derivative(func: Callable, mode: str = "reverse", wrt: Wrt | None = None, op
     wrt = _pick_wrt("derivative", wrt, argnums, argnum)
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+    func = _function_of(func)
     _validate(func, wrt)
     fn, _ = _bound(func, wrt, "flat" if mode == "reverse" else "jvp", optimize)
     return fn
@@ -605,6 +609,7 @@ def jvp(func: Callable, primals: tuple | list, tangents: tuple | list, *, has_au
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp needs one tangent per primal: got {len(primals)} primals and {len(tangents)} tangents")
+    func = _function_of(func)
     _validate(func, 0)
     positions = tuple(i for i, t in enumerate(tangents) if t is not None)
     if not positions:
@@ -651,6 +656,7 @@ def jacobian(func: Callable, wrt: Wrt | None = None, mode: str = "reverse", *, a
     wrt = _pick_wrt("jacobian", wrt, argnums, argnum)
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
+    func = _function_of(func)
     _validate(func, wrt)
     if isinstance(wrt, tuple | list):
         parts = [higher_order.jacobian_function(func, w, mode, has_aux) for w in wrt]
@@ -716,6 +722,7 @@ def elementwise_grad(func: Callable, wrt: Wrt | None = None, *, argnum: Wrt | No
     """
     _reject("elementwise_grad", unknown, ("wrt", "argnum", "argnums"))
     wrt = _pick_wrt("elementwise_grad", wrt, argnums, argnum)
+    func = _function_of(func)
     _validate(func, wrt)
 
     @functools.wraps(func)
@@ -744,6 +751,7 @@ def hessian(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = Non
     """
     _reject("hessian", unknown, ("wrt", "argnums", "argnum"))
     wrt = _pick_wrt("hessian", wrt, argnums, argnum)
+    func = _function_of(func)
     _validate(func, wrt)
     if isinstance(wrt, tuple | list):
         return higher_order.hessian_blocks(func, tuple(wrt))
@@ -769,6 +777,7 @@ def hvp(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = None, a
     wrt = _pick_wrt("hvp", wrt, argnums, argnum)
     if isinstance(wrt, tuple | list):
         raise TypeError("hvp takes a single wrt (one parameter; a dict or tuple parameter holds several arrays)")
+    func = _function_of(func)
     _validate(func, wrt)
     return higher_order.hvp_function(func, wrt)
 
@@ -818,6 +827,12 @@ def source(df: Callable, *args: Any) -> str:
     return codegen.runnable_source(fn) if hasattr(getattr(fn, "__func__", fn), "__code__") else df.__s2s_source__
 
 
+def _function_of(func):
+    """The function s2s transforms for `func`: itself, or for a custom_vjp / custom_jvp function the plain
+    function with source that calls it (s2s/custom.py)."""
+    return getattr(func, "__s2s_function__", func) if not hasattr(func, "__code__") else func
+
+
 def _validate(func, wrt):
     if not callable(func):
         raise TypeError(f"s2s differentiates functions, not {type(func).__name__}")
@@ -825,14 +840,21 @@ def _validate(func, wrt):
         pipeline._wrt_names(func, wrt)
 
 
-def defvjp(func: Callable, params: str, **adjoints: str) -> Any:
-    """Register reverse-mode rules for your own primitive `func` (like `autograd.extend.defvjp`
-    or `jax.custom_vjp`); returns the rule.
+def defvjp(func: Callable, *rule: Any, argnums: Wrt | None = None, **templates: str) -> Any:
+    """Register a derivative rule for your own primitive `func` (like `autograd.extend.defvjp`, or
+    `jax.custom_vjp`); returns the rule. Two forms:
 
-    `params` is the parameter list as a string, e.g. "x, axis=None"; each
-    keyword gives the adjoint of one parameter as a template expression in
-    `g` (the output's adjoint), `ans` (the output) and the parameters. Forward rules use
-    keywords ending in `_dot`.
+    - **String templates**: `defvjp(func, "x, axis=None", x="...", x_dot="...")`. The first argument
+      after `func` is the parameter list; each keyword gives the adjoint of one parameter as a template
+      expression in `g` (the output's adjoint), `ans` (the output) and the parameters, and keywords
+      ending in `_dot` give tangents (forward mode). s2s writes the templates into the generated
+      code, so Hessians through them work. Other names in a template mean what they mean in the
+      module where `defvjp` was called.
+    - **Python functions** (autograd's form): `defvjp(func, lambda ans, x, y: lambda g: ..., ...)`, one
+      maker per argument (`argnums=` says which, default 0, 1, ...; None for an argument without one).
+      The generated code calls the maker with the value and the arguments and the function it returns
+      with `g`. s2s runs these rules; it does not differentiate them again (a Hessian through one is
+      refused). `s2s.defjvp` gives forward-mode rules the same way.
 
     Example::
 
@@ -840,7 +862,39 @@ def defvjp(func: Callable, params: str, **adjoints: str) -> Any:
             return np.log(np.sum(np.exp(x)))
 
         s2s.defvjp(logsumexp, "x", x="g * np.exp(x - ans)", x_dot="np.sum(x_dot * np.exp(x - ans))")
+        # or, autograd's form:
+        s2s.defvjp(logsumexp, lambda ans, x: lambda g: g * np.exp(x - ans))
     """
-    name = getattr(func, "__name__", "f")
-    # registering bumps rules.version: every cached derivative is made again before its next use
-    return rules.defrule_for(func, f"{name}({params})", **adjoints)
+    import sys
+
+    from s2s import custom
+    if rule and isinstance(rule[0], str):
+        if len(rule) > 1 or argnums is not None:
+            raise TypeError("defvjp(func, params, **templates) takes the parameter list and keyword templates only")
+        name = getattr(func, "__name__", "f")
+        # registering bumps rules.version: every cached derivative is made again before its next use
+        registered = rules.defrule_for(func, f"{name}({rule[0]})", **templates)
+        return custom.localise(registered, sys._getframe(1).f_globals)
+    if templates:
+        raise TypeError(f"defvjp takes either a parameter list and templates (defvjp(f, 'x', x='g * ...')) or "
+                        f"functions (defvjp(f, lambda ans, x: lambda g: ...)), not both (got {sorted(templates)})")
+    if not rule:
+        raise TypeError("defvjp needs rules: defvjp(f, 'x', x='g * ...') or defvjp(f, lambda ans, x: lambda g: ...)")
+    return custom.defvjp(func, *rule, argnums=argnums)
+
+
+def defjvp(func: Callable, *makers: Callable | None, argnums: Wrt | None = None) -> Any:
+    """autograd's `defjvp(f, lambda g, ans, x, y: ..., ...)`: forward-mode rules as Python functions, one
+    per argument, each given that argument's tangent `g`, the value and the arguments, returning the
+    output's tangent from it. Reverse mode through `f` then needs a `defvjp` too.
+
+    Example::
+
+        def cube(x):
+            return x ** 3
+
+        s2s.defjvp(cube, lambda g, ans, x: 3 * x ** 2 * g)
+        s2s.jvp(cube, (2.0,), (1.0,))       # (8.0, 12.0)
+    """
+    from s2s import custom
+    return custom.defjvp(func, *makers, argnums=argnums)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from s2s import api, codegen, pipeline, pytree
-from s2s.errors import NonScalarOutputError, UnsupportedSyntaxError
+from s2s.errors import NoDerivativeRuleError, NonScalarOutputError, UnsupportedSyntaxError
 
 
 def _argument(func, wrt, args, kwargs):
@@ -75,6 +75,45 @@ def jacobian_function(func: Callable, wrt: int | str, mode: str, has_aux: bool =
     return jac
 
 
+def _custom_rule_in(exc) -> str | None:
+    """The name of the Python-function rule (s2s/custom.py) whose run-time call stopped a transform, or None."""
+    import re
+
+    from s2s.runtime import custom
+    found = re.search(r"s2s\.custom\.\w+\('([^']+)'", str(exc))
+    if found and "s2s.runtime.custom" in str(exc):
+        return found.group(1)
+    # the forward sweep of a gradient calls a custom_vjp function, which has no forward rule
+    found = re.search(r"no forward-mode rule for (\S+) with respect to", str(exc))
+    if found:
+        return next((e.label for e in custom.RULES.values()
+                     if getattr(e.function, "__qualname__", None) == found.group(1)), None)
+    return None
+
+
+def refuses_custom_rules(what: str) -> Callable:
+    """Decorate a second-order computation: a derivative rule written as a Python function inside is
+    refused with a clear error (s2s runs such a rule; it does not differentiate it again)."""
+    def wrap(inner):
+        @functools.wraps(inner)
+        def run(*args, **kwargs):
+            try:
+                return inner(*args, **kwargs)
+            except NoDerivativeRuleError as exc:
+                key = _custom_rule_in(exc)
+                if key is None:
+                    raise
+                raise NoDerivativeRuleError(
+                    f"{what} differentiates a derivative once more, and that derivative calls the rule of {key}, "
+                    "written as Python functions (s2s.custom_vjp, s2s.custom_jvp, or s2s.defvjp / s2s.defjvp with "
+                    "functions): s2s runs such a rule but does not differentiate it again",
+                    hint="give that function its rule as string templates, s2s.defvjp(f, \"x\", x=\"g * ...\", "
+                         "x_dot=\"...\"), which s2s differentiates again; or take the second derivative by finite "
+                         "differences of s2s.grad") from None
+        return run
+    return wrap
+
+
 def _copies(args):
     return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
 
@@ -82,6 +121,7 @@ def _copies(args):
 def hessian_function(func: Callable, wrt: int | str) -> Callable:
     """The function `s2s.hessian(func, wrt)` returns: forward mode over the reverse-mode gradient."""
 
+    @refuses_custom_rules("s2s.hessian")
     def hess(*args):
         # the user's own function may update its arguments in place: run it on copies
         value = func(*_copies(args))
@@ -102,6 +142,7 @@ def hessian_blocks(func: Callable, wrt: tuple) -> Callable:
     (JAX's layout), each the forward-mode Jacobian, with respect to wrt[b], of the gradient with
     respect to wrt[a]."""
 
+    @refuses_custom_rules("s2s.hessian")
     def hess(*args):
         value = func(*_copies(args))
         api._check_scalar(value, func)
@@ -119,6 +160,7 @@ def hessian_blocks(func: Callable, wrt: tuple) -> Callable:
 def hvp_function(func: Callable, wrt: int | str) -> Callable:
     """The function `s2s.hvp(func, wrt)` returns: one forward sweep through the gradient code."""
 
+    @refuses_custom_rules("s2s.hvp")
     def hessian_vector_product(*args_and_v):
         *args, v = args_and_v
         df = api.derivative(func, wrt=wrt)
@@ -149,6 +191,7 @@ def grad_of_derivative(outer: Callable, plain: Callable, wrt: int | str) -> Call
         raise TypeError("grad of a gradient takes a single wrt")
     made = {}
 
+    @refuses_custom_rules("grad of a gradient")
     def current():
         inner = plain()
         jvp_fn, names = api._bound(inner, wrt, "jvp")

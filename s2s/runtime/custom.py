@@ -1,0 +1,122 @@
+"""Run-time side of the derivative rules written as Python functions (s2s/custom.py).
+
+Generated code calls these by the rule's name, so the code stays readable::
+
+    x_bar = s2s.custom.vjp('mymodule.clip', 0, g, ans, x)         # autograd's defvjp form
+    parts = s2s.custom.cotangents('mymodule.f', g, [x, y])         # jax.custom_vjp: fwd, then bwd
+    y_dot = s2s.custom.tangent('mymodule.f', [x, y], [x_dot, 0.0])  # jax.custom_jvp
+    s2s.custom.name('mymodule', 'helper')                           # a name in a string rule
+
+`RULES` maps each name to its `s2s.custom.PythonRule`; `SCOPES` maps a module label to the globals
+a string rule's free names are looked up in (the module where the rule was written).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+RULES: dict = {}
+SCOPES: dict = {}
+
+
+def vjp(key, index, g, ans, *args):
+    """The cotangent of argument `index`: `maker(ans, *args)(g)` with the user's maker for it (autograd's
+    `defvjp(f, lambda ans, x, y: lambda g: ...)`). Called in the backward sweep, where `ans` and the
+    arguments hold the values they had at the call."""
+    rule = RULES[key]
+    positional, keywords = rule.arguments(args)
+    return _zero_if_none(rule.vjp_makers[index](ans, *positional, **keywords)(g))
+
+
+def jvp(key, index, tangent, ans, *args):
+    """The tangent contribution of argument `index`: `maker(tangent, ans, *args)` (autograd's defjvp form)."""
+    rule = RULES[key]
+    positional, keywords = rule.arguments(args)
+    return rule.jvp_makers[index](tangent, ans, *positional, **keywords)
+
+
+def cotangents(key, g, args):
+    """jax.custom_vjp: `res` from `fwd(*args)` (run again here: the backward sweep has the arguments, not
+    the residuals), then `bwd(res, g)`, a cotangent per argument (0.0 for nondiff_argnums and for None).
+    A function with a custom_jvp only: its vector-Jacobian product from one jvp per argument element."""
+    rule = RULES[key]
+    if rule.bwd is None:
+        return _cotangents_from_jvp(rule, g, args)
+    nondiff = [args[i] for i in rule.nondiff_argnums]
+    _, res = _pair(rule.fwd(*args), rule.fwd, "fwd", "(output, residuals)")
+    out = rule.bwd(*nondiff, res, g)
+    wanted = len(args) - len(rule.nondiff_argnums)
+    every = len(rule.params) - len(rule.nondiff_argnums)  # arguments left to their defaults count too
+    if not isinstance(out, tuple | list) or len(out) not in (wanted, every):
+        got = f"a {type(out).__name__}" + (f" of length {len(out)}" if isinstance(out, tuple | list) else "")
+        raise TypeError(f"the bwd function {_name(rule.bwd)} of the custom_vjp {rule.label} must return a tuple "
+                        f"with one cotangent per differentiable argument ({every}), but it returned {got}")
+    it = iter(out)
+    return [0.0 if i in rule.nondiff_argnums else _zero_if_none(next(it)) for i in range(len(args))]
+
+
+def tangent(key, args, tangents):
+    """jax.custom_jvp: the tangent output of `jvp(primals, tangents)`; an argument s2s does not vary gets
+    a zero tangent of its shape."""
+    rule = RULES[key]
+    tangents = [_dense_zero(t, a) for t, a in zip(tangents, args)]
+    _, out = _pair(rule.jvp(tuple(args), tuple(tangents)), rule.jvp, "jvp", "(primal_out, tangent_out)")
+    return out
+
+
+def name(scope, attribute):
+    """The value a string rule's free name has in the module where the rule was written."""
+    try:
+        return SCOPES[scope][attribute]
+    except KeyError:
+        raise NameError(f"name {attribute!r} (used in a derivative rule written in {scope}) is not defined there"
+                        ) from None
+
+
+def _cotangents_from_jvp(rule, g, args):
+    from s2s import pytree
+    g_flat = pytree.flatten(g)[0]
+    out = []
+    for i, a in enumerate(args):
+        if i in rule.nondiff_argnums or not _float_like(a):
+            out.append(0.0)
+            continue
+        columns = []
+        for e in pytree.basis(a):
+            tangents = [e if j == i else 0.0 for j in range(len(args))]
+            columns.append(float(g_flat @ pytree.flatten(tangent(rule.key, args, tangents))[0]))
+        _, unflatten = pytree.flatten(a)
+        out.append(unflatten(np.array(columns)))
+    return out
+
+
+def _float_like(a) -> bool:
+    if isinstance(a, bool | np.bool_):
+        return False
+    if isinstance(a, np.ndarray | np.generic):
+        return a.dtype.kind == "f"
+    from s2s import pytree
+    return isinstance(a, numbers.Real) or pytree.is_structure(a)
+
+
+def _dense_zero(t, a):
+    """A zero tangent (s2s writes 0.0 for an argument it does not vary) as zeros of the argument's shape."""
+    if isinstance(t, float) and t == 0.0 and np.ndim(a) != 0 and not isinstance(a, list | tuple | dict):
+        return np.zeros(np.shape(a))
+    return t
+
+
+def _zero_if_none(v):
+    return 0.0 if v is None else v
+
+
+def _pair(value, fn, role, what):
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise TypeError(f"the {role} function {_name(fn)} must return a pair {what}, not a {type(value).__name__}")
+    return value
+
+
+def _name(fn) -> str:
+    return getattr(fn, "__qualname__", None) or repr(fn)

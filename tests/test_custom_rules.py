@@ -1,0 +1,369 @@
+"""Derivative rules written as Python functions: s2s.custom_vjp / s2s.custom_jvp (JAX's decorators),
+s2s.defvjp / s2s.defjvp with functions (autograd's form), and names inside string rules resolved in
+the module where the rule was written.
+
+Each rule is checked to be *used*: rules that differ from the true derivative (gradient clipping, a
+straight-through estimator) give their own numbers, and rules for functions s2s cannot read make
+grad work, against finite differences and, where the rule is the true derivative, autograd with the
+same rule."""
+
+import sys
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+import scipy.integrate
+from autograd.extend import defvjp as ag_defvjp
+from autograd.extend import primitive
+
+import s2s
+from tests.helpers_fd import assert_close, fd_grad
+
+RNG = np.random.default_rng(1551)
+
+
+# ---------------------------------------------------------------- custom_vjp: gradient clipping
+
+
+@s2s.custom_vjp
+def clip_gradient(x, lo, hi):
+    return x
+
+
+def _clip_fwd(x, lo, hi):
+    return x, (lo, hi)
+
+
+def _clip_bwd(res, g):
+    lo, hi = res
+    return np.clip(g, lo, hi), None, None
+
+
+clip_gradient.defvjp(_clip_fwd, _clip_bwd)
+
+
+def clipped_loss(x):
+    return np.sum(clip_gradient(x * 3.0, -1.0, 1.0) ** 2)
+
+
+def test_custom_vjp_rule_is_used_not_the_true_derivative():
+    x = np.array([0.1, -0.05, 2.0, -3.0])
+    g = s2s.grad(clipped_loss)(x)
+    expected = np.clip(2 * 3.0 * x, -1.0, 1.0) * 3.0  # the clipped cotangent, then d(3x)/dx
+    assert_close(g, expected)
+    assert not np.allclose(g, fd_grad(clipped_loss, (x,)))  # the true derivative differs
+    assert f"s2s.custom.cotangents('{__name__}.clip_gradient'" in s2s.source(s2s.grad(clipped_loss))
+
+
+def test_custom_vjp_in_a_loop_sees_each_iterations_values():
+    @s2s.custom_vjp
+    def scale_grad(x, s):
+        return x
+
+    scale_grad.defvjp(lambda x, s: (x, s), lambda s, g: (g * s, None))
+
+    def f(x):
+        for i in range(3):
+            x = np.sin(scale_grad(x, float(i + 1)))
+        return np.sum(x)
+
+    x = RNG.normal(size=3)
+    g = s2s.grad(f)(x)
+    # by hand: each step multiplies the cotangent by cos(input) * (i + 1)
+    xs = [x]
+    for _ in range(3):
+        xs.append(np.sin(xs[-1]))
+    expected = np.ones(3)
+    for i in reversed(range(3)):
+        expected = expected * np.cos(xs[i]) * (i + 1)
+    assert_close(g, expected)
+
+
+def test_custom_vjp_directly_and_with_keywords_and_tuple_wrt():
+    @s2s.custom_vjp
+    def mul(x, y=2.0):
+        return x * y
+
+    mul.defvjp(lambda x, y=2.0: (x * y, (x, y)), lambda res, g: (g * res[1], np.sum(g * res[0])))
+    assert np.isclose(s2s.grad(mul)(3.0, 4.0), 4.0)
+    assert np.isclose(s2s.grad(mul, argnums=1)(3.0, 4.0), 3.0)
+
+    def f(x, y):
+        return np.sum(mul(x, y=y)) + np.sum(mul(x))
+
+    x = RNG.normal(size=3)
+    gx, gy = s2s.grad(f, wrt=(0, 1))(x, 0.5)
+    assert_close(gx, fd_grad(f, (x, 0.5), wrt=0))
+    assert np.isclose(gy, fd_grad(f, (x, 0.5), wrt=1))
+
+
+def test_custom_vjp_nondiff_argnums_and_bwd_errors():
+    @s2s.custom_vjp(nondiff_argnums=(0,))
+    def apply(fn, x):
+        return fn(x)
+
+    def fwd(fn, x):
+        return fn(x), x
+
+    def bwd(fn, x, g):
+        return (g * 2.0 * x,)  # d(x ** 2)/dx
+
+    apply.defvjp(fwd, bwd)
+
+    def square(v):
+        return v ** 2
+
+    def f(x):
+        return np.sum(apply(square, x))
+
+    x = RNG.normal(size=4)
+    assert_close(s2s.grad(f)(x), 2 * x)
+
+    @s2s.custom_vjp
+    def bad(x):
+        return x
+
+    bad.defvjp(lambda x: (x, None), lambda res, g: g)  # not a tuple
+    with pytest.raises(TypeError, match="must return a tuple with one cotangent per differentiable argument"):
+        s2s.grad(lambda x: np.sum(bad(x)))(np.ones(2))
+
+
+def test_custom_vjp_refuses_forward_mode():
+    with pytest.raises(s2s.NoDerivativeRuleError, match="no forward-mode rule for clip_gradient"):
+        s2s.jvp(clipped_loss, (np.ones(2),), (np.ones(2),))
+
+
+def test_custom_vjp_without_defvjp_is_refused():
+    @s2s.custom_vjp
+    def nothing_yet(x):
+        return x
+
+    with pytest.raises(s2s.S2SError):
+        s2s.grad(lambda x: np.sum(nothing_yet(x) ** 2))(np.ones(2))
+
+
+# ---------------------------------------------------------------- autograd's defvjp form
+
+
+def ste_round(x):
+    return np.round(x)
+
+
+s2s.defvjp(ste_round, lambda ans, x: lambda g: g)  # straight-through estimator
+
+
+def test_straight_through_estimator():
+    def f(x):
+        return np.sum(ste_round(x * 3.0) ** 2)
+
+    x = np.array([0.2, 0.7, -1.1])
+    assert_close(s2s.grad(f)(x), 2 * np.round(3 * x) * 3.0)
+    assert f"s2s.custom.vjp('{__name__}.ste_round', 0," in s2s.source(s2s.grad(f))
+
+
+def _gauss_integral(a):
+    # scipy's quad: C code s2s cannot read
+    return scipy.integrate.quad(lambda t: np.exp(-a * t * t), 0.0, 1.0)[0]
+
+
+def test_rule_for_a_function_s2s_cannot_read_makes_grad_work():
+    def integral(a, b):
+        return _gauss_integral(a) * b
+
+    def f(a, b):
+        return integral(a, b) ** 2
+
+    with pytest.raises(s2s.S2SError):
+        s2s.grad(f)(0.5, 2.0)
+
+    def d_da(ans, a, b):
+        slope = -scipy.integrate.quad(lambda t: t * t * np.exp(-a * t * t), 0.0, 1.0)[0] * b
+        return lambda g: g * slope
+
+    s2s.defvjp(integral, d_da, lambda ans, a, b: lambda g: g * ans / b)
+    ga, gb = s2s.grad(f, argnums=(0, 1))(0.5, 2.0)
+    assert np.isclose(ga, fd_grad(f, (0.5, 2.0), wrt=0), rtol=1e-6)
+    assert np.isclose(gb, fd_grad(f, (0.5, 2.0), wrt=1), rtol=1e-6)
+
+    # autograd with the same rule gives the same numbers
+    prim = primitive(lambda a, b: _gauss_integral(a) * b)
+    ag_defvjp(prim, d_da, lambda ans, a, b: lambda g: g * ans / b)
+    assert np.isclose(ga, autograd.grad(lambda a, b: prim(a, b) ** 2, 0)(0.5, 2.0))
+    assert np.isclose(gb, autograd.grad(lambda a, b: prim(a, b) ** 2, 1)(0.5, 2.0))
+
+
+def test_autograd_form_with_argnums_and_a_missing_argument():
+    def wsum(x, w):
+        return np.sum(x * w)
+
+    s2s.defvjp(wsum, lambda ans, x, w: lambda g: g * w, argnums=(0,))
+    x, w = RNG.normal(size=3), RNG.normal(size=3)
+    assert_close(s2s.grad(lambda x, w: wsum(x, w) ** 2)(x, w), 2 * np.sum(x * w) * w)
+    with pytest.raises(s2s.NoDerivativeRuleError, match="with respect to its argument 'w'"):
+        s2s.grad(lambda x, w: wsum(x, w) ** 2, wrt=1)(x, w)
+    with pytest.raises(TypeError, match="one per argument number"):
+        s2s.defvjp(wsum, lambda ans, x, w: None, argnums=(0, 1))
+
+
+def test_autograd_form_defaults_and_keywords_reach_the_maker():
+    seen = []
+
+    def scaled(x, scale=3.0):
+        return x * scale
+
+    def maker(ans, x, scale=3.0):
+        seen.append(scale)
+        return lambda g: g * scale
+
+    s2s.defvjp(scaled, maker)
+    x = RNG.normal(size=2)
+    assert_close(s2s.grad(lambda x: np.sum(scaled(x)))(x), [3.0, 3.0])
+    assert_close(s2s.grad(lambda x: np.sum(scaled(x, scale=0.5)))(x), [0.5, 0.5])
+    assert seen == [3.0, 0.5]
+
+
+def test_autograd_form_matches_autograd_on_a_true_rule():
+    def logsumexp(x):
+        return np.log(np.sum(np.exp(x)))
+
+    s2s.defvjp(logsumexp, lambda ans, x: lambda g: g * np.exp(x - ans))
+
+    def f(x):
+        return logsumexp(x * 2.0) * np.sum(x)
+
+    x = RNG.normal(size=4)
+
+    @primitive
+    def ag_lse(x):
+        return anp.log(anp.sum(anp.exp(x)))
+
+    ag_defvjp(ag_lse, lambda ans, x: lambda g: g * anp.exp(x - ans))
+    assert_close(s2s.grad(f)(x), autograd.grad(lambda x: ag_lse(x * 2.0) * anp.sum(x))(x))
+    assert_close(s2s.grad(f)(x), fd_grad(f, (x,)))
+
+
+def test_defvjp_refuses_a_mix_of_forms():
+    def h(x):
+        return x
+
+    with pytest.raises(TypeError, match="not both"):
+        s2s.defvjp(h, lambda ans, x: lambda g: g, x="g")
+    with pytest.raises(TypeError, match="needs rules"):
+        s2s.defvjp(h)
+
+
+# ---------------------------------------------------------------- forward mode: custom_jvp, defjvp
+
+
+@s2s.custom_jvp
+def softplus(x):
+    return np.log1p(np.exp(x))
+
+
+@softplus.defjvp
+def _softplus_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return softplus(x), t / (1.0 + np.exp(-x))
+
+
+def test_custom_jvp_forward_mode_and_jacfwd():
+    def f(x):
+        return softplus(x * 2.0) * x
+
+    x, t = RNG.normal(size=3), RNG.normal(size=3)
+    value, tangent = s2s.jvp(f, (x,), (t,))
+    assert_close(value, f(x))
+    eps = 1e-6
+    assert_close(tangent, (f(x + eps * t) - f(x - eps * t)) / (2 * eps), rtol=1e-5)
+    jac = s2s.jacfwd(f)(x)
+    sig = 1.0 / (1.0 + np.exp(-2.0 * x))
+    assert_close(jac, np.diag(2.0 * sig * x + softplus(2.0 * x)))
+
+
+def test_custom_jvp_rule_is_used_in_forward_and_reverse():
+    @s2s.custom_jvp
+    def f(x, y):
+        return np.sin(x) * y
+
+    @f.defjvp
+    def f_jvp(primals, tangents):  # deliberately not sin's derivative: 10 * tx + ty
+        (x, y), (tx, ty) = primals, tangents
+        return f(x, y), 10.0 * tx + ty
+
+    x, y = RNG.normal(size=3), RNG.normal(size=3)
+    _, tangent = s2s.jvp(lambda x, y: f(x, y), (x, y), (np.ones(3), None))
+    assert_close(tangent, 10.0 * np.ones(3))
+    # reverse mode from the same rule (one jvp per element): the transposed map
+    gx, gy = s2s.grad(lambda x, y: np.sum(f(x, y) * np.arange(3.0)), wrt=(0, 1))(x, y)
+    assert_close(gx, 10.0 * np.arange(3.0))
+    assert_close(gy, np.arange(3.0))
+
+
+def test_autograd_defjvp_form():
+    def cube(x):
+        return x ** 3
+
+    s2s.defjvp(cube, lambda g, ans, x: 3 * x ** 2 * g)
+    assert np.allclose(s2s.jvp(cube, (2.0,), (1.0,)), (8.0, 12.0))
+    x = RNG.normal(size=3)
+    assert_close(s2s.jacfwd(lambda x: cube(x) * 2.0)(x), np.diag(6.0 * x ** 2))
+    with pytest.raises(s2s.NoDerivativeRuleError):  # no reverse rule given
+        s2s.grad(lambda x: np.sum(cube(x)))(x)
+
+
+# ---------------------------------------------------------------- second order
+
+
+def test_hessian_through_a_python_rule_is_refused_clearly():
+    with pytest.raises(s2s.NoDerivativeRuleError, match=f"rule of {__name__}.clip_gradient, written as "
+                                                        "Python functions"):
+        s2s.hessian(clipped_loss)(np.ones(2))
+    with pytest.raises(s2s.NoDerivativeRuleError, match="does not differentiate it again"):
+        s2s.hvp(lambda x: np.sum(ste_round(x) ** 2))(np.ones(2), np.ones(2))
+
+
+def test_hessian_through_a_string_rule_works():
+    def cubic(x):
+        return x ** 3
+
+    s2s.defvjp(cubic, "x", x="g * 3.0 * x ** 2", x_dot="x_dot * 3.0 * x ** 2")
+
+    def f(x):
+        return np.sum(cubic(x) * x)
+
+    x = RNG.normal(size=3)
+    H = s2s.hessian(f)(x)
+    expected = np.stack([fd_grad(lambda x, i=i: s2s.grad(f)(x)[i], (x,)) for i in range(3)])
+    assert_close(H, expected, rtol=1e-5, atol=1e-6)
+    assert_close(H, np.diag(12.0 * x ** 2))
+
+
+# ---------------------------------------------------------------- names in string rules: where written
+
+
+def test_names_in_a_string_rule_mean_what_they_mean_where_it_was_written(tmp_path, monkeypatch):
+    (tmp_path / "my_rules_module.py").write_text(
+        "import numpy as np\n"
+        "import s2s\n"
+        "def slope(x):\n"
+        "    return 2.0 * x\n"
+        "def prim(x):\n"
+        "    return x * x\n"
+        "s2s.defvjp(prim, 'x', x='g * slope(x)', x_dot='x_dot * slope(x)')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import my_rules_module
+    prim = my_rules_module.prim
+
+    def slope(x):  # a different `slope` where the differentiated function lives
+        return -1000.0 * x
+
+    def f(x):
+        return np.sum(prim(x) * 3.0) + np.sum(slope(x) * 0.0)
+
+    x = RNG.normal(size=3)
+    assert_close(s2s.grad(f)(x), 6.0 * x)
+    assert_close(s2s.jvp(f, (x,), (np.ones(3),))[1], np.sum(6.0 * x))
+    assert "s2s.custom.name('my_rules_module', 'slope')" in s2s.source(s2s.grad(f))
+    assert_close(s2s.hessian(f)(x), 6.0 * np.eye(3))
+    sys.modules.pop("my_rules_module", None)
