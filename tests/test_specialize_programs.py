@@ -401,14 +401,14 @@ def test_program(name, seed):
 
 def test_float32_arguments_get_the_general_codes_dtypes():
     # specialising to the shapes changes no dtype: the general code computes float32 models' gradients
-    # in float64 (a mean's adjoint is broadcast as a float64 array), and so does the specialised code
+    # in float32 (a mean's adjoint is broadcast in the data's precision), and so does the specialised code
     rng = np.random.default_rng(0)
     x, W = _n(rng, 3, 2).astype(np.float32), _n(rng, 2, 4).astype(np.float32)
     got = s2s.grad(f32_model, wrt=(0, 1))(x, W)
     general = s2s.derivative(f32_model, wrt=(0, 1))(x, W)
-    assert [a.dtype for a in got] == [a.dtype for a in general]
+    assert [a.dtype for a in got] == [a.dtype for a in general] == [np.float32, np.float32]
     for a, b in zip(got, general):
-        np.testing.assert_allclose(a, b, rtol=1e-12)
+        np.testing.assert_allclose(a, b, rtol=1e-5)
 
 
 def mixed_precision(x32, w64):

@@ -82,7 +82,8 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
         shapes = ctx.shapes(fdef)
     if _calls(fdef, "expand_reduced"):
         for _ in range(16):
-            if not keep_reduced_scalars(fdef, shapes, None if ctx.float64_only else ctx.np_name):
+            # (no np.float64 wrapper: the general code keeps float32 data's adjoints float32 too)
+            if not keep_reduced_scalars(fdef, shapes):
                 break
             shapes = ctx.shapes(fdef)
             rewrite_helpers(fdef, shapes, ctx.np_name)

@@ -79,6 +79,12 @@ def zeros_like_value(x):
     return ZERO
 
 
+def _other_float(g, dtype) -> bool:
+    """`g` is a NumPy array of a real float dtype other than the argument's real float `dtype`."""
+    gd = getattr(g, "dtype", None)
+    return isinstance(g, np.ndarray) and gd != dtype and gd.kind == "f" and dtype.kind == "f"
+
+
 def finish(g, x):
     """Turn an accumulated adjoint into a gradient shaped like the argument `x`."""
     if type(g) is float and (type(x) is float or type(x) is int):  # the common scalar case, first and fast
@@ -102,11 +108,14 @@ def finish(g, x):
         if is_zero(g):
             return np.zeros_like(x, dtype=dtype)
         if getattr(g, "shape", None) == x.shape:
+            if _other_float(g, dtype):  # the gradient of a float32 argument is float32 (as in JAX, PyTorch)
+                return g.astype(dtype)
             flags = getattr(g, "flags", None)  # a broadcast view (the gradient of a sum) is read-only: copy it
             return g if flags is None or getattr(flags, "writeable", True) else g.copy()
         if is_foreign(x) or is_foreign(g):  # stays lazy (Dask) / on the device (CuPy)
             return _in_library_of(g, x) + np.zeros_like(x, dtype=dtype)
-        return np.broadcast_to(g, x.shape) + np.zeros_like(x, dtype=dtype)
+        out = np.broadcast_to(g, x.shape) + np.zeros_like(x, dtype=dtype)
+        return out.astype(dtype) if _other_float(out, dtype) else out
     if isinstance(x, np.ndarray):  # 0-d array
         return np.asarray(g, dtype=_float_dtype(x)) if not is_foreign(g) else g.astype(_float_dtype(x))
     if is_foreign(g):  # a number argument whose gradient is a lazy / device scalar: leave it so

@@ -66,6 +66,8 @@ def broadcast_to_like(g, x):
     """
     xs = shape_of(x)
     if not is_foreign(x):
+        if type(g) is float and getattr(getattr(x, "dtype", None), "kind", None) in ("f", "c"):  # in x's precision
+            g = np.asarray(g, dtype=np.result_type(x.dtype, g))  # (float32 data keeps float32 adjoints)
         return np.broadcast_to(g, xs)
     if shape_of(g) == xs and is_foreign(g):
         return g

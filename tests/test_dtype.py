@@ -1,0 +1,103 @@
+"""Gradients keep their argument's dtype (issue 16): float32 in, float32 out, as in JAX and PyTorch.
+
+Across the rule families (elementwise, broadcasting, reductions, matrix products, indexing,
+loops), for the shape-specialised code (s2s.grad) and the general code (s2s.derivative): the
+gradient has the argument's dtype and agrees with the float64 gradient to the argument's
+precision; the float64 gradient is checked against central finite differences and autograd.
+"""
+
+import numpy as np
+import pytest
+from helpers_fd import check_all
+
+import s2s
+
+W = np.random.default_rng(5).normal(size=(3, 5))
+
+
+def elementwise(x):
+    return np.sum(np.sin(x) * 2.0 + np.exp(-x * x) + np.tanh(x) ** 2)
+
+
+def broadcasting(x):
+    return np.sum((x + x[0]) * x[:, :1])
+
+
+def reductions(x):
+    return np.mean(x ** 2) + np.sum(np.max(x, axis=1)) + np.sum(np.sum(x, axis=0, keepdims=True) * x)
+
+
+def matmul(x):
+    return np.sum(np.tanh(x @ W.astype(x.dtype)) ** 2)
+
+
+def indexing(x):
+    return np.sum(x[1] * x[2]) + np.sum(x[[0, 0, 3], 1:] ** 2) + x[-1, -1] * 3.0
+
+
+def loop_rows(x):
+    s = 0.0
+    for i in range(x.shape[0] - 1):
+        d = x[i + 1] - x[i]
+        s = s + np.linalg.norm(d)
+    return s
+
+
+def logsumexp(x):
+    m = np.max(x, axis=1, keepdims=True)
+    return np.sum(np.log(np.sum(np.exp(x - m), axis=1, keepdims=True)) + m)
+
+
+def relu(x):
+    return np.sum(np.maximum(x @ W.astype(x.dtype), 0.0) ** 2)
+
+
+FUNCTIONS = [elementwise, broadcasting, reductions, matmul, indexing, loop_rows, logsumexp, relu]
+TOLERANCE = {np.float32: 2e-4, np.float16: 5e-2}
+
+
+@pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("dtype", [np.float32, np.float16], ids=lambda d: d.__name__)
+@pytest.mark.parametrize("api", ["grad", "derivative"])
+def test_gradient_keeps_the_argument_dtype(f, dtype, api):
+    x64 = np.random.default_rng(0).normal(size=(4, 3))
+    expected = check_all(f, (x64,))  # float64: finite differences and autograd
+    x = x64.astype(dtype)
+    got = (s2s.grad(f) if api == "grad" else s2s.derivative(f))(x)
+    assert got.dtype == dtype, got.dtype
+    scale = np.max(np.abs(expected))
+    np.testing.assert_allclose(got.astype(float), expected, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype] * scale)
+
+
+@pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)
+def test_specialised_float32_code_does_not_cast_up(f):
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    src = s2s.source(s2s.grad(f), x)
+    assert "float64" not in src, src
+
+
+def test_float32_and_float64_arguments_each_keep_theirs():
+    def mixed(a, b):
+        return np.sum(a * b) + np.sum(np.sin(b))
+
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=3).astype(np.float32), rng.normal(size=3)
+    ga, gb = s2s.grad(mixed, wrt=(0, 1))(a, b)
+    assert ga.dtype == np.float32 and gb.dtype == np.float64
+    np.testing.assert_allclose(gb, a.astype(float) + np.cos(b), rtol=1e-12)  # float64 not lowered to float32
+
+
+def test_float32_loss_value_and_gradient():
+    x = np.random.default_rng(2).normal(size=(4, 3)).astype(np.float32)
+    value, g = s2s.value_and_grad(reductions)(x)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(value, reductions(x), rtol=1e-6)
+
+
+def test_integer_array_argument_is_refused_as_before():
+    def f(x):
+        return np.sum(x * x * 1.5)
+
+    with pytest.raises(TypeError, match="dtype int64"):
+        s2s.grad(f)(np.arange(3))
+    np.testing.assert_allclose(s2s.grad(f)(np.arange(3.0)), 3.0 * np.arange(3.0))
