@@ -383,3 +383,35 @@ def test_a_global_partial_object():
     x = X(seed=28)
     assert_close(s2s.grad(global_partial)(x), np.log(2.0) * 2.0 ** x + 3.0)
     jvp_check(global_partial, (x,))
+
+
+# ---- a function value that updates its argument in place ------------------------------------------------
+
+def bump(v):
+    v[0] += 1.0
+    return v * 2.0
+
+
+def passes_an_active_array_to_a_mutating_function(x, f):
+    t = x * 1.0
+    y = f(t)
+    return np.sum(y * t)
+
+
+def passes_a_constant_array_read_later(x, g):
+    c = np.ones(3)
+    z = np.sum(c * x)
+    y = g(c)  # g changes c, which the derivative of z reads
+    return z + np.sum(y)
+
+
+@pytest.mark.parametrize("f", [passes_an_active_array_to_a_mutating_function, passes_a_constant_array_read_later])
+def test_a_function_value_updating_its_argument_is_refused_regression(f):
+    # the first gave a wrong gradient ([3.2, 2, 3.6] for [5.2, 2, 3.6]): s2s's derivative of bump worked on a
+    # copy while Python's bump changed the caller's t
+    x = np.array([0.3, 0.5, 0.9])
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="updates its argument `v` in place") as info:
+        s2s.grad(f)(x, bump)
+    assert info.value.filename == __file__
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="updates its argument `v` in place"):
+        s2s.jvp(f, (x, bump), (np.ones(3), None))

@@ -115,6 +115,8 @@ class Forward:
         return [primal, _assign(self.dot(y), self.s2s_call("setitem", [dense, copy.deepcopy(index), v_dot]), s)]
 
     def assign(self, y, value, s):
+        from .reverse import checked_plain_call
+        s = checked_plain_call(self.pf, s, self.helpers["s2s"])
         if y not in self.active:
             if analysis.is_pop(value) and value.func.value.id in self.active:
                 pop = ast.Call(func=ast.Attribute(value=load(self.dot(value.func.value.id)), attr="pop",

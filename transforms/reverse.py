@@ -179,7 +179,7 @@ class Reverse:
                 pre += [self.push(pb, s)] if self.records_at(pb, s, in_loop) else []
                 tup = ast.Tuple(elts=[store(name), store(pb)], ctx=ast.Store())
                 return pre + [ast.copy_location(ast.Assign(targets=[tup], value=call), s)]
-            return pre + [s]
+            return pre + [checked_plain_call(self.pf, s, self.helpers["s2s"])]
         if isinstance(s, ast.Expr) and is_append(s.value):
             return [s]
         if isinstance(s, ast.If):
@@ -677,7 +677,23 @@ def via_dispatcher(pf, call) -> bool:
     return is_dynamic_call(call) or has_star(call) or isinstance(resolve_call(pf, call), functools.partial)
 
 
-_DISPATCHERS = ("call_vjp", "call_jvp", "call_star_vjp", "call_star_jvp")
+def checked_plain_call(pf, s, s2s_name):
+    """The assignment `s`, its call through a function value (whose arguments carry no derivative here)
+    made through s2s.call_plain where it passes local values: a Python function that would update one
+    in place is refused at run time (the derivative code reads those values later)."""
+    call = s.value
+    if not (isinstance(s, ast.Assign) and isinstance(call, ast.Call) and via_dispatcher(pf, call)):
+        return s
+    values = [a.value if isinstance(a, ast.Starred) else a for a in call.args] + [k.value for k in call.keywords]
+    if not any(isinstance(v, ast.Name) and not annotations.is_global(v) for v in values):
+        return s
+    func = ast.Attribute(value=load(s2s_name), attr="call_plain", ctx=ast.Load())
+    new = ast.Call(func=func, args=[call.func, ast.Constant(call_site(pf, call))] + list(call.args),
+                   keywords=list(call.keywords))
+    return ast.copy_location(ast.Assign(targets=s.targets, value=ast.copy_location(new, call)), s)
+
+
+_DISPATCHERS = ("call_vjp", "call_jvp", "call_star_vjp", "call_star_jvp", "call_plain")
 
 
 def refuse_dispatch_again(pf, call, func):

@@ -100,9 +100,68 @@ def _wrapper(f, n_const, const_kw, n_args, kwnames):
         return wrapper
 
 
-def _plan(f, active, args, kwargs):
+_UPDATES: dict = {}  # code object -> the parameters the function may update in place (None: unknown)
+
+
+def _updated_params(func):
+    """The parameters the Python function `func` may update in place (transforms/ownership.py's summary)."""
+    if not isinstance(func, types.FunctionType):
+        return None
+    code = func.__code__
+    with _lock:
+        if code in _UPDATES:
+            return _UPDATES[code]
+    from s2s import rules
+    from s2s.transforms.desugar import callee_summary
+    try:
+        if rules.lookup(func) is not None:
+            return None
+    except TypeError:
+        return None
+    summary = callee_summary(func)
+    found = frozenset(summary.updated_params) if summary is not None else None
+    with _lock:
+        if len(_UPDATES) > 1024:
+            _UPDATES.clear()
+        _UPDATES[code] = found
+    return found
+
+
+def _refuse_updates(func, const, const_kw, args, kwargs, site):
+    """A function value that updates an argument in place: Python changes the caller's array, s2s's
+    derivative code would not (and a later read would differ), so it is refused at the user's line."""
+    updated = _updated_params(func)
+    if not updated:
+        return
+    try:
+        bound = inspect.signature(func).bind_partial(*const, *args, **const_kw, **kwargs).arguments
+    except (TypeError, ValueError):
+        return
+    hit = sorted(p for p in bound if p in updated)
+    if hit:
+        from s2s.errors import UnsupportedSyntaxError
+        where = CALL_SITES[site] if 0 <= site < len(CALL_SITES) else {}
+        raise UnsupportedSyntaxError(
+            f"s2s cannot differentiate this call: the function it calls at run time ({func.__qualname__}) updates "
+            f"its argument `{hit[0]}` in place, which in Python changes the caller's value too",
+            filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"), line=where.get("line"),
+            hint=f"make {func.__name__} return the new value instead of updating `{hit[0]}` (e.g. `{hit[0]} = "
+                 f"{hit[0]} + ...` instead of `{hit[0]} += ...`), or copy the argument inside it first")
+
+
+def call_plain(f, site, *args, **kwargs):
+    """`f(*args, **kwargs)` for a call through a function value whose arguments carry no derivative: run as
+    written, once s2s has checked that a Python function there updates none of them in place (the
+    derivative code reads those values later)."""
+    func, const, const_kw = _unwrap(f)
+    _refuse_updates(func, const, const_kw, args, kwargs, site)
+    return f(*args, **kwargs)
+
+
+def _plan(f, active, args, kwargs, site=-1):
     """(wrapper, its arguments, wrt parameter names in the order of `active`)."""
     func, const, const_kw = _unwrap(f)
+    _refuse_updates(func, const, const_kw, args, kwargs, site)
     const_kw = {k: v for k, v in const_kw.items() if k not in kwargs}
     kwnames = tuple(kwargs)
     wrapper = _wrapper(func, len(const), tuple(const_kw), len(args), kwnames)
@@ -129,7 +188,7 @@ def call_vjp(f, site, active, *args, **kwargs):
     """`(f(*args, **kwargs), pullback)`; `pullback(g)` is the tuple of the gradients of the arguments
     named in `active` (positions of `args`, names in `kwargs`), in that order."""
     from s2s import api
-    wrapper, values, wrt = _plan(f, active, args, kwargs)
+    wrapper, values, wrt = _plan(f, active, args, kwargs, site)
     try:
         entry = api._entry(wrapper, wrt, "split")
     except Exception as exc:  # noqa: BLE001 - a refusal inside the wrapper is reported at the user's line
@@ -140,7 +199,7 @@ def call_vjp(f, site, active, *args, **kwargs):
 def call_jvp(f, site, active, tangents, *args, **kwargs):
     """`(f(*args, **kwargs), its tangent)` for the tangents `tangents` of the arguments named in `active`."""
     from s2s import api
-    wrapper, values, wrt = _plan(f, active, args, kwargs)
+    wrapper, values, wrt = _plan(f, active, args, kwargs, site)
     try:
         entry = api._entry(wrapper, wrt, "jvp")
         names = _tangent_names(wrapper, wrt)
