@@ -116,7 +116,8 @@ def _register_autograd_form(entry) -> rules.Rule:
             templates[name] = f"s2s.custom.vjp({key}, {i}, g, ans, {names})"
         if i in entry.jvp_makers:
             templates[name + "_dot"] = f"s2s.custom.jvp({key}, {i}, {name}_dot, ans, {names})"
-    return rules.defrule_for(entry.function, _signature_text(entry), **templates)
+    # structured: the value may be a tuple or dict, whose adjoint is accumulated part by part (s2s.add)
+    return rules.defrule_for(entry.function, _signature_text(entry), structured=True, **templates)
 
 
 def _positions(entry, count, argnums, form):
@@ -211,7 +212,7 @@ def _register_jax_form(entry) -> rules.Rule:
         if default is not inspect.Parameter.empty and isinstance(default, int | float | str | bool | type(None)):
             literal[name] = default
     rule = _JaxRule(getattr(entry.function, "__qualname__", "f"), [], {}, varargs="args", positional=0,
-                    names=names, literal_defaults=literal)
+                    names=names, literal_defaults=literal, structured=True)
     templates = {}
     if entry.bwd is not None or entry.jvp is not None:
         templates["args"] = f"s2s.custom.cotangents({key}, g, args)"

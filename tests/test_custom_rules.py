@@ -367,3 +367,70 @@ def test_names_in_a_string_rule_mean_what_they_mean_where_it_was_written(tmp_pat
     assert "s2s.custom.name('my_rules_module', 'slope')" in s2s.source(s2s.grad(f))
     assert_close(s2s.hessian(f)(x), 6.0 * np.eye(3))
     sys.modules.pop("my_rules_module", None)
+
+
+# ---------------------------------------------------------------- regressions
+
+
+def test_a_rule_whose_function_returns_a_tuple_gets_the_whole_cotangent():
+    # the tuple's adjoint was accumulated with `+`, concatenating the parts' lists (half the gradient)
+    @s2s.custom_vjp
+    def pair(x):
+        return x * 2.0, x * 3.0
+
+    pair.defvjp(lambda x: (pair(x), None), lambda res, g: (g[0] * 2.0 + g[1] * 3.0,))
+
+    def pair2(x):
+        return x * 2.0, x * 3.0
+
+    s2s.defvjp(pair2, lambda ans, x: lambda g: g[0] * 2.0 + g[1] * 3.0)
+
+    for fn in (pair, pair2):
+        def f(x, fn=fn):
+            a, b = fn(x)
+            return np.sum(a * b) + np.sum(fn(x)[1])
+
+        x = RNG.normal(size=3)
+        assert_close(s2s.grad(f)(x), 12.0 * x + 3.0)
+        assert_close(s2s.grad(f)(x), fd_grad(f, (x,)))
+
+
+def test_custom_jvp_with_a_tuple_output():
+    @s2s.custom_jvp
+    def sincos(x):
+        return np.sin(x), np.cos(x)
+
+    @sincos.defjvp
+    def _(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return sincos(x), (np.cos(x) * t, -np.sin(x) * t)
+
+    def f(x):
+        s, c = sincos(x)
+        return s * c
+
+    x, t = RNG.normal(size=3), RNG.normal(size=3)
+    _, tangent = s2s.jvp(f, (x,), (t,))
+    assert_close(tangent, np.cos(2 * x) * t)
+    assert_close(s2s.grad(lambda x: np.sum(f(x)))(x), np.cos(2 * x))
+
+
+def test_custom_rules_in_helpers_and_float32():
+    @s2s.custom_vjp
+    def double(x):
+        return x * 2.0
+
+    double.defvjp(lambda x: (x * 2.0, None), lambda res, g: (g * 2.0,))
+
+    def helper(x):
+        return np.sum(double(x) ** 2)
+
+    def f(x):
+        return helper(x * 2.0)
+
+    x = RNG.normal(size=3)
+    assert_close(s2s.grad(f)(x), 32.0 * x)
+    g32 = s2s.grad(f)(x.astype(np.float32))
+    assert g32.dtype == np.float32
+    assert_close(g32, 32.0 * x.astype(np.float32), rtol=1e-5)
+    assert np.isclose(s2s.grad(f)(0.5), 16.0)
