@@ -215,7 +215,7 @@ def _register_jax_form(entry) -> rules.Rule:
                     names=names, literal_defaults=literal, structured=True)
     templates = {}
     if entry.bwd is not None or entry.jvp is not None:
-        templates["args"] = f"s2s.custom.cotangents({key}, g, args)"
+        templates["args"] = f"s2s.custom.cotangents({key}, g, ans, args)"
     if entry.jvp is not None:
         templates["args_dot"] = f"s2s.custom.tangent({key}, args, args_dot)"
     rules._fill(rule, templates)
@@ -256,7 +256,9 @@ class custom_vjp(_Custom):  # noqa: N801 - JAX's name
     `fwd(*args)` returns `(output, residuals)`; `bwd(residuals, g)` returns a tuple with one cotangent
     per argument (None for zero). With `nondiff_argnums=(i, ...)` those arguments get no cotangent
     (no derivative flows through them) and are passed to `bwd` first, as in JAX. s2s calls `fwd`
-    again in the backward sweep to get the residuals. Forward mode through it is refused, as in JAX.
+    again in the backward sweep to get the residuals, so `fwd` must be deterministic (a fwd whose
+    output differs from the forward sweep's value is refused). Forward mode through it is refused,
+    as in JAX.
 
     Example::
 

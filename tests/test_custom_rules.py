@@ -434,3 +434,19 @@ def test_custom_rules_in_helpers_and_float32():
     assert g32.dtype == np.float32
     assert_close(g32, 32.0 * x.astype(np.float32), rtol=1e-5)
     assert np.isclose(s2s.grad(f)(0.5), 16.0)
+
+
+def test_a_random_fwd_is_refused_not_paired_with_another_output():
+    rng = np.random.default_rng(0)
+
+    @s2s.custom_vjp
+    def noisy(x):
+        return x + rng.normal(size=np.shape(x))
+
+    def fwd(x):
+        noise = rng.normal(size=np.shape(x))
+        return x + noise, noise
+
+    noisy.defvjp(fwd, lambda noise, g: (g * (1.0 + noise),))  # a gradient that depends on the draw
+    with pytest.raises(ValueError, match="must compute the function's own value and be deterministic"):
+        s2s.grad(lambda x: np.sum(noisy(x) ** 2))(np.ones(3))

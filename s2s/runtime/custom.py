@@ -3,7 +3,7 @@
 Generated code calls these by the rule's name, so the code stays readable::
 
     x_bar = s2s.custom.vjp('mymodule.clip', 0, g, ans, x)         # autograd's defvjp form
-    parts = s2s.custom.cotangents('mymodule.f', g, [x, y])         # jax.custom_vjp: fwd, then bwd
+    parts = s2s.custom.cotangents('mymodule.f', g, ans, [x, y])    # jax.custom_vjp: fwd, then bwd
     y_dot = s2s.custom.tangent('mymodule.f', [x, y], [x_dot, 0.0])  # jax.custom_jvp
     s2s.custom.name('mymodule', 'helper')                           # a name in a string rule
 
@@ -37,15 +37,22 @@ def jvp(key, index, tangent, ans, *args):
     return rule.jvp_makers[index](tangent, ans, *positional, **keywords)
 
 
-def cotangents(key, g, args):
+def cotangents(key, g, ans, args):
     """jax.custom_vjp: `res` from `fwd(*args)` (run again here: the backward sweep has the arguments, not
     the residuals), then `bwd(res, g)`, a cotangent per argument (0.0 for nondiff_argnums and for None).
+    fwd's output must be the value the call gave in the forward sweep (`ans`): a fwd that draws random
+    numbers would otherwise pair its residuals with another output, so it is refused.
     A function with a custom_jvp only: its vector-Jacobian product from one jvp per argument element."""
     rule = RULES[key]
     if rule.bwd is None:
         return _cotangents_from_jvp(rule, g, args)
     nondiff = [args[i] for i in rule.nondiff_argnums]
-    _, res = _pair(rule.fwd(*args), rule.fwd, "fwd", "(output, residuals)")
+    out, res = _pair(rule.fwd(*args), rule.fwd, "fwd", "(output, residuals)")
+    if not _same_value(out, ans):
+        raise ValueError(f"the fwd function {_name(rule.fwd)} of the custom_vjp {rule.label} returned another output "
+                         "than the function gave for the same arguments in the forward sweep; s2s runs fwd again in "
+                         "the backward sweep, so fwd must compute the function's own value and be deterministic (no "
+                         "random numbers drawn inside)")
     out = rule.bwd(*nondiff, res, g)
     wanted = len(args) - len(rule.nondiff_argnums)
     every = len(rule.params) - len(rule.nondiff_argnums)  # arguments left to their defaults count too
@@ -106,6 +113,17 @@ def _dense_zero(t, a):
     if isinstance(t, float) and t == 0.0 and np.ndim(a) != 0 and not isinstance(a, list | tuple | dict):
         return np.zeros(np.shape(a))
     return t
+
+
+def _same_value(a, b) -> bool:
+    from s2s import pytree
+    la, lb = pytree.leaves(a), pytree.leaves(b)
+    if len(la) != len(lb):
+        return False
+    for x, y in zip(la, lb):
+        if np.shape(x) != np.shape(y) or not np.allclose(x, y, rtol=1e-6, atol=1e-12, equal_nan=True):
+            return False
+    return True
 
 
 def _zero_if_none(v):
