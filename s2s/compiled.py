@@ -57,7 +57,7 @@ class CompiledFallbackWarning(UserWarning):
 class _Variant:
     """One kind of arguments: the NumPy entry (freshness, fallback) and the compiled function, or None."""
 
-    __slots__ = ("entry", "fresh", "call", "getters", "returns_value", "fallback", "plan")
+    __slots__ = ("entry", "fresh", "call", "getters", "returns_value", "plan")
 
     def __init__(self, entry, call, getters, returns_value, plan):
         self.entry = entry
@@ -65,7 +65,6 @@ class _Variant:
         self.call = call
         self.getters = getters
         self.returns_value = returns_value
-        self.fallback = call is None
         self.plan = plan
 
 
@@ -86,17 +85,24 @@ _DISPATCHERS: OrderedDict = OrderedDict()  # lowered source text -> numba dispat
 _DISPATCHERS_MAX = 128
 
 
-def grad(func: Callable, wrt=0, optimize: bool = True, *, strict: bool = False, need_value: bool = False) -> Callable:
-    """`s2s.grad(func, wrt)` as compiled code (`s2s.grad(func, compile=True)` calls this).
+def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = True, need_value: bool = False) -> Callable:
+    """`s2s.grad(func, wrt)` as compiled code (`s2s.grad(func, compile=mode)` calls this).
 
-    With `strict`, what cannot be compiled raises NotCompilableError; otherwise it warns
-    (CompiledFallbackWarning) and runs the NumPy code. `need_value` returns (value, gradient).
+    mode True: for each kind of arguments, the compiled code where numba compiles it and it runs
+    faster than the NumPy code on the first calls (straight-line code on large arrays often does
+    not: NumPy's own loops are vectorised), else the NumPy code; what cannot be compiled warns
+    (CompiledFallbackWarning). "always": the compiled code wherever it compiles. "strict": as
+    "always", and what cannot be compiled raises NotCompilableError. `need_value` returns
+    (value, gradient).
 
     Example::
 
         df = s2s.compiled.grad(f)
         df(0.7)
     """
+    if mode not in (True, "always", "strict"):
+        raise ValueError(f"compile must be True, 'always' or 'strict', not {mode!r}")
+    strict = mode == "strict"
     _require_numba()
     api._validate(func, wrt)
     target, prefix = api._unbind(func)
@@ -114,6 +120,8 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, strict: bool = False, 
         returns_value = entry.fn.__s2s_returns_value__
         if plan is not None:
             call, getters = plan.dispatcher, [_getter(target, n) for n in plan.data]
+            if mode is True and not _faster(call, getters, entry.fn, args):
+                call = None
         elif reason is not None:
             warnings.warn(reason, CompiledFallbackWarning, stacklevel=3)
         if len(variants) > 4 * api.SHAPE_VARIANTS:
@@ -126,20 +134,24 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, strict: bool = False, 
             args = prefix + args
         if kwargs or len(args) != n_params:
             args = _complete(target, args, kwargs)
-        key = tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) for a in args])
+        if len(args) == 1:
+            a = args[0]
+            key = (a.shape, a.dtype.char) if type(a) is ndarray else type(a)
+        else:
+            key = tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) for a in args])
         variant = variants.get(key)
         if variant is None or not variant.fresh():
             variant = make(args, key)
-        if variant.fallback:
+        call = variant.call
+        if call is None:
             out = variant.entry.fn(*args)
         else:
-            extra = [g() for g in variant.getters] if variant.getters else ()
             try:
-                out = variant.call(*args, 1.0, *extra)
+                out = call(*args, *[g() for g in variant.getters]) if variant.getters else call(*args)
             except ValueError as exc:
                 if not str(exc).startswith(_FALLBACK):
                     raise
-                variant.fallback = True
+                variant.call = None
                 warnings.warn(f"s2s.grad(compile=True) runs the NumPy code of {func.__name__} for these arguments: "
                               f"{exc}", CompiledFallbackWarning, stacklevel=2)
                 out = variant.entry.fn(*args)
@@ -188,6 +200,24 @@ def _require_numba():
 
 
 _FALLBACK = "s2s compiled code cannot handle this case: "
+
+
+def _faster(call, getters, numpy_fn, args) -> bool:
+    """Whether the compiled code ran faster than the NumPy code (the best of three calls each; one call
+    each where a call takes over 50 ms). Both compute the same numbers: this only picks the faster."""
+    import time
+    extra = [g() for g in getters]
+    best = {}
+    for name, fn, a in (("compiled", call, (*args, *extra)), ("numpy", numpy_fn, args)):
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            fn(*a)
+            times.append(time.perf_counter() - start)
+            if times[-1] > 0.05:
+                break
+        best[name] = min(times)
+    return best["compiled"] <= best["numpy"]
 
 
 def _complete(target, args, kwargs):
@@ -240,9 +270,11 @@ def _plan(target, names, optimize, args, arrays=True):
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
     bindings, data = _bind(target, gen, low)
-    for d in data:
-        low.fdef.args.args.append(ast.arg(arg=d))
-    plan = Plan(ast.unparse(low.fdef), bindings, data, low.params + data)
+    seed = low.params[-1]  # the output's adjoint, 1.0 unless given: last, with its default
+    args_ = low.fdef.args
+    args_.args = args_.args[:-1] + [ast.arg(arg=d) for d in data] + [args_.args[-1]]
+    args_.defaults = [ast.Constant(low.defaults.get(seed, 1.0))]
+    plan = Plan(ast.unparse(low.fdef), bindings, data, low.params[:-1] + data + [seed])
     plan.array_tapes = low.array_tapes
     return gen, plan
 
@@ -251,7 +283,7 @@ def _tape_types(fdef, args, params):
     """The dtype of each pushed variable that holds a Python float (or int) wherever the code is typed.
 
     Claimed only where every assignment of the variable is float (int) arithmetic of such variables,
-    float (int) arguments and constants; compiled_helpers.tape_push refuses at compile time to store a
+    float (int) arguments and constants; compiled_helpers.tape_set refuses at compile time to store a
     value of any other type, so a wrong claim is a compile error (and a retry with list tapes), never
     a conversion."""
     kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params))
@@ -354,8 +386,11 @@ def _bind(target, gen, low):
         if name == numba_lowering.NUMPY:
             bindings[name] = np
             continue
-        if name == numba_lowering.TAPE_PUSH:
-            bindings[name] = compiled_helpers.tape_push
+        if name == numba_lowering.TAPE_SET:
+            bindings[name] = compiled_helpers.tape_set
+            continue
+        if name == numba_lowering.TAPE_GROW:
+            bindings[name] = compiled_helpers.tape_grow
             continue
         if name == numba_lowering.ACCUMULATE:
             bindings[name] = compiled_helpers.accumulate
@@ -440,14 +475,19 @@ def _compile_for(plan, target, args):
     from numba.core.errors import NumbaError
     extra = [_getter(target, n)() for n in plan.data]
     try:
-        sig = tuple(numba.typeof(a) for a in (*args, 1.0, *extra))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", numba.NumbaPerformanceWarning)
-            plan.dispatcher.compile(sig)
+            plan.dispatcher(*args, *extra)  # compiles for these types (and runs once; the result is not used)
     except NumbaError as exc:
         raise _numba_error(target, plan, exc) from None
-    except ValueError as exc:  # numba.typeof of something it has no type for
-        raise NotCompilableError(f"numba has no type for an argument: {exc}") from None
+    except ValueError as exc:
+        if str(exc).startswith(_FALLBACK):
+            raise NotCompilableError(str(exc)) from None
+        if not plan.dispatcher.signatures:  # numba.typeof of something it has no type for
+            raise NotCompilableError(f"numba has no type for an argument: {exc}") from None
+    except Exception:  # noqa: BLE001 - compiled, and the code raised as the NumPy code would: the call will say
+        if not plan.dispatcher.signatures:
+            raise
 
 
 def _numba_error(target, plan, exc):

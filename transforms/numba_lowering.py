@@ -34,7 +34,8 @@ import copy
 from dataclasses import dataclass, field
 
 NUMPY = "_s2s_numpy"  # the name the rewritten code reads NumPy by, whatever the user calls it
-TAPE_PUSH = "_s2s_tape_push"  # (tape, count, value) -> (tape, count + 1), growing the array when full
+TAPE_SET = "_s2s_tape_set"  # (tape, count, value): stores value at count; a value of another type does not compile
+TAPE_GROW = "_s2s_tape_grow"  # tape -> a copy twice as long
 ACCUMULATE = "_s2s_accumulate"  # (total or None, g) -> total + g: an adjoint that starts as the zero adjoint
 
 
@@ -272,7 +273,7 @@ def _split_tape(fdef, stack, taken, tape_types):
     """One tape per variable: `stack.append(v)` -> `stack_v.append(v)`, `v = stack.pop()` -> `v = stack_v.pop()`.
 
     A variable with an element type in `tape_types` gets an array tape: `stack_v = np.empty(16, dtype)`
-    and a counter, pushed by `stack_v, n_v = _s2s_tape_push(stack_v, n_v, v)`."""
+    and a counter, pushed by `_s2s_tape_set(stack_v, n_v, v); n_v += 1` (grown first where its length is unknown)."""
     variables = []
     for node in ast.walk(fdef):
         v = _push_of(node, stack)
@@ -293,6 +294,7 @@ def _split_tape(fdef, stack, taken, tape_types):
         names[v] = (name, counter)
 
     dummies = {"float64": "0.0", "int64": "0"}
+    capacity = _capacities(fdef, stack, variables)
 
     class Rewrite(ast.NodeTransformer):
         def visit_Assign(self, node):
@@ -318,7 +320,8 @@ def _split_tape(fdef, stack, taken, tape_types):
                     if counter is None:
                         out.append(ast.parse(f"{name} = []").body[0])
                     else:
-                        out.append(ast.parse(f"{name} = {NUMPY}.empty(16, {NUMPY}.{tape_types[v]})").body[0])
+                        size = capacity.get(v) or "16"
+                        out.append(ast.parse(f"{name} = {NUMPY}.empty({size}, {NUMPY}.{tape_types[v]})").body[0])
                         out.append(ast.parse(f"{counter} = 0").body[0])
                 return [ast.copy_location(s, node) for s in out] or [ast.copy_location(ast.Pass(), node)]
             v = _pop_of(node, stack)
@@ -339,11 +342,58 @@ def _split_tape(fdef, stack, taken, tape_types):
             if counter is None:
                 text = f"{name}.append({v})"
             else:
-                text = f"{name}, {counter} = {TAPE_PUSH}({name}, {counter}, {v})"
+                text = f"{TAPE_SET}({name}, {counter}, {v})\n{counter} += 1"
+                if not capacity.get(v):  # pushes in a loop of unknown length: grown as needed
+                    text = f"if {counter} == {name}.shape[0]:\n    {name} = {TAPE_GROW}({name})\n" + text
+                return [ast.copy_location(s, node) for s in ast.parse(text).body]
             return ast.copy_location(ast.parse(text).body[0], node)
 
     Rewrite().visit(fdef)
     return {names[v][0]: (v, tape_types.get(v) if names[v][1] else None) for v in variables}
+
+
+def _capacities(fdef, stack, variables):
+    """variable -> the number of pushes of it, as source text, where every push is in loops over
+    `range(...)` of constants and of parameters the function never assigns (None elsewhere): the
+    array tape is then allocated once, of that length (tape_set still checks the bound)."""
+    params = {a.arg for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
+    stored = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    fixed = params - stored
+    sites: dict = {v: [] for v in variables}
+
+    def trips(loop):
+        it = loop.iter if isinstance(loop, ast.For) else None
+        if not (isinstance(it, ast.Call) and _is_name(it.func, "range") and 1 <= len(it.args) <= 2
+                and not it.keywords):
+            return None
+        if not all(isinstance(a, ast.Constant) and type(a.value) is int or isinstance(a, ast.Name) and a.id in fixed
+                   for a in it.args):
+            return None
+        if all(isinstance(a, ast.Constant) for a in it.args):
+            lo, hi = (0, it.args[0].value) if len(it.args) == 1 else (it.args[0].value, it.args[1].value)
+            return str(max(0, hi - lo))
+        lo, hi = ("0", ast.unparse(it.args[0])) if len(it.args) == 1 else map(ast.unparse, it.args)
+        return f"max(0, {hi} - {lo})"
+
+    def walk(stmts, loops):
+        for st in stmts:
+            v = _push_of(st, stack)
+            if v is not None:
+                sites[v].append(list(loops))
+            elif isinstance(st, ast.For | ast.While):
+                walk(st.body, loops + [trips(st)])
+            elif isinstance(st, ast.If):
+                walk(st.body, loops)  # a branch pushes at most as often as the code around it
+                walk(st.orelse, loops)
+
+    walk(fdef.body, [])
+    out = {}
+    for v, where in sites.items():
+        if any(t is None for loops in where for t in loops):
+            continue
+        terms = [" * ".join(f"({t})" for t in loops) or "1" for loops in where]
+        out[v] = " + ".join(terms) if terms else None
+    return out
 
 
 def pushed_variables(fdef: ast.FunctionDef) -> list[str]:

@@ -42,7 +42,7 @@ def _is_array(t) -> bool:
     return isinstance(_plain(t), types.Array)
 
 
-def _overload(stub, keep_optional=()):
+def _overload(stub, keep_optional=(), **options):
     """numba's `overload(stub)`, except that an Optional argument (a value popped from a list tape that may
     hold the placeholder) is left to numba, which types the call again with it unwrapped (a None raises);
     `keep_optional` names the parameter positions the implementation handles None in itself."""
@@ -52,7 +52,7 @@ def _overload(stub, keep_optional=()):
             if any(isinstance(a, types.Optional) for i, a in enumerate(args) if i not in keep_optional):
                 return None
             return typer(*args)
-        overload(stub)(typer_or_unwrap)
+        overload(stub, **options)(typer_or_unwrap)
         return typer
     return register
 
@@ -63,26 +63,29 @@ def _refuse(name, *ts):
 
 # -------------------------------------------------------------------------------------------- tape
 
-def tape_push(tape, n, value):
-    """Push `value` on the array tape `tape` holding `n` values; returns (tape, n + 1), grown when full."""
+def tape_set(tape, n, value):
+    """`tape[n] = value` on an array tape; `value` must have the tape's element type exactly (no conversion)."""
     raise NotImplementedError("only inside compiled code")
 
 
-@_overload(tape_push)
-def _tape_push(tape, n, value):
-    if not (_is_array(tape) and tape.ndim == 1 and _is_number(value)):
-        _refuse("tape_push", tape, n, value)
-    if value != tape.dtype:  # the element type must be exactly the variable's: no silent conversion
-        _refuse("tape_push", tape, n, value)
+@_overload(tape_set, inline="always")  # in the loop's own code: a call per push costs more than the push
+def _tape_set(tape, n, value):
+    if not (_is_array(tape) and tape.ndim == 1 and _is_number(value)) or types.unliteral(value) != tape.dtype:
+        _refuse("tape_set", tape, n, value)  # the element type must be exactly the variable's
 
     def impl(tape, n, value):
-        if n == tape.shape[0]:
-            bigger = np.empty(2 * tape.shape[0] + 16, tape.dtype)
-            bigger[:n] = tape
-            tape = bigger
+        if n >= tape.shape[0]:
+            raise ValueError(FALLBACK + "more pushes on a tape than its loops' trip counts")
         tape[n] = value
-        return tape, n + 1
     return impl
+
+
+@numba.njit
+def tape_grow(tape):
+    """A copy of the array tape `tape` with twice the room."""
+    bigger = np.empty(2 * tape.shape[0] + 16, tape.dtype)
+    bigger[:tape.shape[0]] = tape
+    return bigger
 
 
 # ------------------------------------------------------------------------------------- adjoints
@@ -333,5 +336,5 @@ def _grad_norm(g, ans, x, ord, axis, keepdims):
 HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
                                     grad_matmul_b, balanced_eq, grad_norm)}
 
-__all__ = ["FALLBACK", "HELPERS", "tape_push", *HELPERS]
+__all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", *HELPERS]
 _ = numba  # the extra this module needs, imported by name so that a missing numba fails here
