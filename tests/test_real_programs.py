@@ -143,7 +143,6 @@ def test_logistic_regression(numpy_programs):
     check(mine.logistic_nll, ag.logistic_nll, rng.normal(size=4) * 0.3, X, y)
 
 
-@_xfail("functions as values (a call through the argument act)")
 @pytest.mark.parametrize("act", ["default", "softplus", "lambda"])
 def test_mlp_with_nonlinearity_as_a_value(numpy_programs, act):
     mine, ag = numpy_programs
@@ -163,7 +162,6 @@ def test_mlp_with_nonlinearity_as_a_value(numpy_programs, act):
     assert isinstance(got, list) and all(isinstance(layer, tuple) for layer in got)
 
 
-@_xfail("local functions used inside expressions ([log_probs(h)])")
 def test_rnn_with_local_helpers(numpy_programs):
     mine, ag = numpy_programs
     rng = np.random.default_rng(2)
@@ -196,7 +194,6 @@ def test_gp_marginal_likelihood_with_cholesky(numpy_programs):
     check(mine.gp_neg_log_marginal, ag.gp_neg_log_marginal, np.array([0.1, -0.2, -1.0]), X, y)
 
 
-@_xfail("star-unpacking in calls (rs.randn(*shape)), RandomState arguments")
 def test_variational_objective_with_random_state_argument(numpy_programs):
     mine, ag = numpy_programs
     lam = np.array([0.3, -0.2, -1.0, -0.5])
@@ -208,7 +205,6 @@ def test_variational_objective_with_random_state_argument(numpy_programs):
     assert_same_gradient(got, want)
 
 
-@_xfail("functions as values (a call through the argument f)")
 def test_euler_ode_integrator(numpy_programs):
     mine, ag = numpy_programs
     ts = np.linspace(0.0, 2.0, 21)
