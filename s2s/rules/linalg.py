@@ -131,6 +131,11 @@ helper_rule(rt.grad_cross, "grad_cross(g, a, b, which)", g_dot="s2s.grad_cross(g
 helper_rule(rt.pinv_full_rank, "pinv_full_rank(value, a, rcond=1e-15)", value_dot="s2s.pinv_full_rank(value_dot, a, rcond)")
 helper_rule(rt.grad_slogdet, "grad_slogdet(g, a)", structured=True, g_dot="s2s.grad_slogdet(g_dot, a)",
             a_dot="s2s.grad_slogdet_dot(g, a, a_dot)")
+# (forward over forward mode, which s2s.hessian uses where the gradient code calls helpers through pullbacks)
+_slogdet_dot = helper_rule(rt.slogdet_tangent, "slogdet_tangent(t, ans, a)", shape_only=("ans",), structured=True,
+                           t_dot="s2s.slogdet_tangent(t_dot, ans, a)", a_dot="s2s.slogdet_tangent_dot(t, ans, a, a_dot)")
+helper_rule(rt.eigh_tangent, "eigh_tangent(t, ans, UPLO)", structured=True, t_dot="s2s.eigh_tangent(t_dot, ans, UPLO)",
+            ans_dot="s2s.eigh_tangent_dot(t, ans, ans_dot, UPLO)")
 helper_rule(rt.grad_eigh, "grad_eigh(g, ans, a, UPLO)", shape_only=("a",), structured=True,
             g_dot="s2s.grad_eigh(g_dot, ans, a, UPLO)", ans_dot="s2s.grad_eigh_dot(g, ans, ans_dot, UPLO)")
 helper_rule(rt.check_ties, "check_ties(g, w, what)", g_dot="s2s.check_ties(g_dot, w, what)")

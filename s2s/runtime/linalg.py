@@ -250,6 +250,16 @@ def slogdet_tangent(t, ans, a):
     return zero, np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)
 
 
+def slogdet_tangent_dot(t, ans, a, a_dot):
+    """Tangent of `slogdet_tangent(t, ans, a)` for the tangent `a_dot` of a: (0, -trace(a^-1 a_dot a^-1 t))."""
+    sign = ans[0]
+    zero = np.zeros_like(sign, dtype=float) if np.ndim(sign) else 0.0
+    if is_zero(t) or is_zero(a_dot):
+        return zero, zero
+    inv = np.linalg.inv(a)
+    return zero, -np.trace(inv @ a_dot @ inv @ t, axis1=-2, axis2=-1)
+
+
 def _gap_inverse(w, what):
     """F[i, j] = 1 / (w[j] - w[i]) off the diagonal, 0 on it; refused where two values coincide."""
     n = np.shape(w)[-1]
@@ -350,6 +360,23 @@ def eigh_tangent(t, ans, UPLO):
     w_dot = np.diagonal(p, axis1=-2, axis2=-1)
     v_dot = v @ (_gap_inverse(w, "np.linalg.eigh's eigenvectors") * p)
     return w_dot, v_dot
+
+
+def eigh_tangent_dot(t, ans, ans_dot, UPLO):
+    """Tangent of `eigh_tangent(t, ans, UPLO)` for the tangent `ans_dot` = (w_dot, v_dot) of the
+    eigendecomposition (forward over forward mode: second derivatives of np.linalg.eigh)."""
+    if is_zero(t) or is_zero(ans_dot):
+        return ZERO, ZERO
+    w, v = ans
+    dw, dv = ans_dot
+    dw = np.zeros_like(w) if is_zero(dw) else dw
+    dv = np.zeros_like(v) if is_zero(dv) else dv
+    sym = np.tril(t) + _T(np.tril(t, -1)) if UPLO == "L" else np.triu(t) + _T(np.triu(t, 1))
+    p = _T(v) @ sym @ v
+    dp = _T(dv) @ sym @ v + _T(v) @ sym @ dv
+    f = _gap_inverse(w, "np.linalg.eigh's eigenvectors")
+    df = -(np.expand_dims(dw, -2) - np.expand_dims(dw, -1)) * f * f
+    return np.diagonal(dp, axis1=-2, axis2=-1), dv @ (f * p) + v @ (df * p + f * dp)
 
 
 def _svd_check(a, full_matrices, s, need_vectors):

@@ -281,3 +281,23 @@ def cumprod_tangent(t, x, axis):
         out[i] = (out[i - 1] * xs[i] if i else 0.0) + y * ts[i]
         y = y * xs[i]
     return out if axis is None else np.moveaxis(out, 0, axis)
+
+
+def cumprod_tangent_dot(t, s, x, axis):
+    """Tangent of `cumprod_tangent(t, x, axis)` for the tangent `s` of x: the second directional
+    derivative of np.cumprod along t and s (by the same recurrence, without dividing)."""
+    if is_zero(t) or is_zero(s):
+        return ZERO
+    xs = _along_first(x, axis)
+    ts = _along_first(np.broadcast_to(t, shape_of(x)), axis)
+    ss = _along_first(np.broadcast_to(s, shape_of(x)), axis)
+    dtype = _float_dtype(xs, ts, ss)
+    out = np.zeros(xs.shape, dtype=dtype)
+    if xs.shape[0]:
+        y, yt, ys, yts = np.ones_like(xs[0], dtype=dtype), np.zeros_like(xs[0], dtype=dtype), \
+            np.zeros_like(xs[0], dtype=dtype), np.zeros_like(xs[0], dtype=dtype)
+        for i in range(xs.shape[0]):
+            y, yt, ys, yts = (y * xs[i], yt * xs[i] + y * ts[i], ys * xs[i] + y * ss[i],
+                              yts * xs[i] + yt * ss[i] + ys * ts[i])
+            out[i] = yts
+    return out if axis is None else np.moveaxis(out, 0, axis)
