@@ -10,33 +10,50 @@
     print(s2s.source(f))   # the Python function s2s wrote
 """
 
-from s2s.api import (
-    checkpoint,
-    defjvp,
-    defvjp,
-    derivative,
-    elementwise_grad,
-    grad,
-    hessian,
-    hvp,
-    jacfwd,
-    jacobian,
-    jacrev,
-    jvp,
-    source,
-    value_and_grad,
-    vjp,
-)
-from s2s.custom import custom_jvp, custom_vjp
-from s2s.errors import (
-    NoDerivativeRuleError,
-    NonScalarOutputError,
-    S2SError,
-    SourceUnavailableError,
-    UnsupportedSyntaxError,
-)
-from s2s.pytree import flatten
-from s2s.runtime import stop_gradient
+from typing import TYPE_CHECKING
+
+# Everything public loads on first use (PEP 562): `import s2s` costs nothing, and `import s2s.transforms.lower`
+# loads that pass alone, not the API, rules and runtime with it.
+_PUBLIC = {
+    "s2s.api": ("checkpoint", "defjvp", "defvjp", "derivative", "elementwise_grad", "grad", "hessian", "hvp", "jacfwd",
+                "jacobian", "jacrev", "jvp", "source", "value_and_grad", "vjp"),
+    "s2s.custom": ("custom_jvp", "custom_vjp"),
+    "s2s.errors": ("NoDerivativeRuleError", "NonScalarOutputError", "S2SError", "SourceUnavailableError",
+                   "UnsupportedSyntaxError"),
+    "s2s.pytree": ("flatten",),
+    "s2s.runtime": ("stop_gradient",),
+}
+_HOME = {name: module for module, names in _PUBLIC.items() for name in names}
+_SUBMODULES = ("symbolic", "numeric", "graph")
+
+if TYPE_CHECKING:  # what type checkers and IDEs see
+    from s2s.api import (
+        checkpoint,
+        defjvp,
+        defvjp,
+        derivative,
+        elementwise_grad,
+        grad,
+        hessian,
+        hvp,
+        jacfwd,
+        jacobian,
+        jacrev,
+        jvp,
+        source,
+        value_and_grad,
+        vjp,
+    )
+    from s2s.custom import custom_jvp, custom_vjp
+    from s2s.errors import (
+        NoDerivativeRuleError,
+        NonScalarOutputError,
+        S2SError,
+        SourceUnavailableError,
+        UnsupportedSyntaxError,
+    )
+    from s2s.pytree import flatten
+    from s2s.runtime import stop_gradient
 
 __version__ = "0.1.0"
 
@@ -49,8 +66,16 @@ __all__ = [
 
 
 def __getattr__(name):
-    # the SymPy contrast, numeric differences and graphs load on first use: `import s2s` stays light
-    if name in ("symbolic", "numeric", "graph"):
-        import importlib
+    import importlib
+    module = _HOME.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # found once, a plain attribute from then on
+        return value
+    if name in _SUBMODULES:  # the SymPy contrast, numeric differences and graphs
         return importlib.import_module(f"s2s.{name}")
     raise AttributeError(f"module 's2s' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_HOME) | set(_SUBMODULES))
