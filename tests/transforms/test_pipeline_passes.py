@@ -21,9 +21,10 @@ def f(x):
 
 def test_pass_names_in_order():
     names = pipeline.passes("reverse")
-    assert names[:7] == ["inline", "check", "ownership", "desugar", "exits", "lower", "aliasing"]
-    assert names[7] == "reverse" and names[-1] == "derivative"
-    assert names[8:-1] == [name for name, _ in optimize.STEPS]
+    lowering = ["inline", "check", "ownership", "desugar", "exits", "objects", "lower", "aliasing"]
+    assert names[:len(lowering)] == lowering == [name for name, _ in pipeline.LOWERING]
+    assert names[len(lowering)] == "reverse" and names[-1] == "derivative"
+    assert names[len(lowering) + 1:-1] == [name for name, _ in optimize.STEPS]
 
 
 def test_stages_are_recorded_by_pass_name():
