@@ -184,28 +184,47 @@ def _refuse_at(exc, site, f):
                      line=where.get("line"), hint=exc.hint)
 
 
-def call_vjp(f, site, active, *args, **kwargs):
-    """`(f(*args, **kwargs), pullback)`; `pullback(g)` is the tuple of the gradients of the arguments
-    named in `active` (positions of `args`, names in `kwargs`), in that order."""
+_fast: dict = {}  # (id(f), form, number of arguments, keyword names, active) -> (f, entry): plain callees
+_FAST_MAX = 512
+
+
+def _entry_for(f, site, active, args, kwargs, form):
+    """(the derivative of the call's wrapper, bound and fresh, the wrapper's arguments). A callee that is
+    its own function (no partial or method to take apart) is remembered by identity, so a call in a loop
+    skips the planning (the entry is still checked fresh)."""
+    key = (id(f), form, len(args), tuple(kwargs), active)
+    hit = _fast.get(key)
+    if hit is not None and hit[0] is f and hit[1].fresh():
+        return hit[1], (*args, *kwargs.values())
     from s2s import api
     wrapper, values, wrt = _plan(f, active, args, kwargs, site)
     try:
-        entry = api._entry(wrapper, wrt, "split")
+        entry = api._entry(wrapper, wrt, form)
+        if form == "jvp" and not hasattr(entry.fn, "__s2s_tangent_names__"):
+            names = _tangent_names(wrapper, wrt)
+            entry.fn.__s2s_tangent_names__ = tuple(names[w] for w in wrt)
     except Exception as exc:  # noqa: BLE001 - a refusal inside the wrapper is reported at the user's line
         raise _refuse_at(exc, site, f) from None
+    if len(values) == len(args) + len(kwargs) and _unwrap(f)[0] is f:
+        with _lock:
+            if len(_fast) > _FAST_MAX:
+                _fast.clear()
+            _fast[key] = (f, entry, wrt)
+    return entry, values
+
+
+def call_vjp(f, site, active, *args, **kwargs):
+    """`(f(*args, **kwargs), pullback)`; `pullback(g)` is the tuple of the gradients of the arguments
+    named in `active` (positions of `args`, names in `kwargs`), in that order."""
+    entry, values = _entry_for(f, site, active, args, kwargs, "split")
     return entry.fn(*values)
 
 
 def call_jvp(f, site, active, tangents, *args, **kwargs):
     """`(f(*args, **kwargs), its tangent)` for the tangents `tangents` of the arguments named in `active`."""
-    from s2s import api
-    wrapper, values, wrt = _plan(f, active, args, kwargs, site)
-    try:
-        entry = api._entry(wrapper, wrt, "jvp")
-        names = _tangent_names(wrapper, wrt)
-    except Exception as exc:  # noqa: BLE001
-        raise _refuse_at(exc, site, f) from None
-    return entry.fn(*values, **{names[w]: t for w, t in zip(wrt, tangents)})
+    entry, values = _entry_for(f, site, active, args, kwargs, "jvp")
+    names = entry.fn.__s2s_tangent_names__
+    return entry.fn(*values, **{name: t for name, t in zip(names, tangents)})
 
 
 def _flatten(layout, values):
