@@ -298,6 +298,17 @@ def test_multivariate_normal_one_dimensional():
     check_scipy(f, rng(50).normal(size=(5,)), 0.3, 1.4, wrt=(0, 1, 2), ag=False)
 
 
+def test_multivariate_normal_hessians():
+    x, mean, cov = rng(57).normal(size=(4, 3)), rng(58).normal(size=3), _spd(3, 59)
+    check_scipy(lambda x: np.sum(st.multivariate_normal.logpdf(x, mean, cov) ** 2), x, ag=False, hessian=True)
+    check_scipy(lambda m: np.sum(st.multivariate_normal.pdf(x, m, cov)), mean, ag=False, hessian=True)
+    check_scipy(lambda c: np.sum(st.multivariate_normal.logpdf(x, mean, c)), cov, ag=False, hessian=True)
+    check_scipy(lambda d: np.sum(st.multivariate_normal.logpdf(x, mean, d * d)), _in(0.5, 2.0, (3,), 60), ag=False,
+                hessian=True)
+    check_scipy(lambda c: st.multivariate_normal.logpdf(x[0], None, c * c + 1.0) * 1.0, 0.7 * np.ones((3, 3)) +
+                np.eye(3), ag=False, hessian=True)
+
+
 def test_multivariate_normal_allow_singular_is_refused():
     def f(x):
         return st.multivariate_normal.logpdf(x, np.zeros(2), np.eye(2), allow_singular=True)
@@ -334,6 +345,15 @@ def test_dirichlet_with_k_minus_1_components():
     def f(x, alpha):
         return np.sum(st.dirichlet.logpdf(x, alpha) * np.array([1.0, -2.0]))
     check_scipy(f, np.array([[0.2, 0.3], [0.5, 0.1]]), _in(1.5, 3.0, (3,), 53), wrt=(0, 1), ag=False)
+
+
+def test_dirichlet_hessians():
+    alpha = _in(1.5, 3.0, (3,), 61)
+    check_scipy(lambda a: np.sum(st.dirichlet.logpdf(sp.softmax(rng(62).normal(size=(3, 2)), axis=0), a) ** 2), alpha,
+                ag=False, hessian=True)
+    check_scipy(lambda z: st.dirichlet.pdf(sp.softmax(z), alpha) * 1.0, rng(63).normal(size=3), ag=False, hessian=True)
+    check_scipy(lambda x: np.sum(st.dirichlet.logpdf(x, alpha)), np.array([[0.2, 0.3], [0.5, 0.1]]), ag=False,
+                hessian=True)
 
 
 def test_every_scipy_stats_rule_is_tested_here():

@@ -51,3 +51,15 @@ defrule_for(sh.tri_outer, "tri_outer(bb, x, trans, lower, unit_diagonal)",
 defrule_for(sh.tri_apply, "tri_apply(m, x, trans, lower, unit_diagonal)",
             m_dot="s2s.scipy_helpers.tri_apply(m_dot, x, trans, lower, unit_diagonal)",
             x_dot="s2s.scipy_helpers.tri_apply(m, x_dot, trans, lower, unit_diagonal)")
+
+# the multivariate normal's and Dirichlet's (s2s/rules/scipy_stats.py): linear in their first argument
+for _helper, _sig in ((sh.mvn_cov, "mvn_cov(v, mean)"), (sh.mvn_cov_adjoint, "mvn_cov_adjoint(v, cov)"),
+                      (sh.mvn_mean, "mvn_mean(v, cov)"), (sh.mvn_rows, "mvn_rows(v, mean, cov)"),
+                      (sh.mvn_g, "mvn_g(v, x, mean, cov)"), (sh.mvn_sum_rows, "mvn_sum_rows(v, mean)"),
+                      (sh.dir_full_dot, "dir_full_dot(v, alpha)"), (sh.dir_x_adjoint, "dir_x_adjoint(v, x)"),
+                      (sh.dir_alpha, "dir_alpha(v, x)"), (sh.dir_g, "dir_g(v, x)"), (sh.dir_sum_alpha, "dir_sum_alpha(v)")):
+    _rest = _sig[_sig.index("(") + 1:-1].split(", ")[1:]
+    defrule_for(_helper, _sig, v_dot=f"s2s.scipy_helpers.{_helper.__name__}({', '.join(['v_dot'] + _rest)})")
+defrule_for(sh.dir_full, "dir_full(x, alpha)", x_dot="s2s.scipy_helpers.dir_full_dot(x_dot, alpha)")
+defrule_for(sh.rows_outer, "rows_outer(a, b)", a_dot="s2s.scipy_helpers.rows_outer(a_dot, b)",
+            b_dot="s2s.scipy_helpers.rows_outer(a, b_dot)")

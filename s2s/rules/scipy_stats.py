@@ -90,17 +90,33 @@ slopes("scipy.stats.poisson.pmf(k, mu, loc=0)", "ans", mu="(k - loc) / mu - 1")
 slopes("scipy.stats.poisson.cdf(k, mu, loc=0)", mu=f"-{H}poisson.pmf(np.floor(k - loc), mu)")
 slopes("scipy.stats.poisson.logcdf(k, mu, loc=0)", mu=f"-np.exp({H}poisson.logpmf(np.floor(k - loc), mu) - ans)")
 
-# multivariate normal and Dirichlet: helpers (their arguments are vectors and matrices, not broadcast).
-# allow_singular is not in the signature: a call passing it is refused (a singular covariance's
-# pseudo-determinant has another derivative).
-for _name, _g in (("logpdf", "g"), ("pdf", "g * ans")):
-    defrule(f"scipy.stats.multivariate_normal.{_name}(x, mean=None, cov=1)", elementwise=False,
-            **{p: f"{H}grad_mvn_logpdf({_g}, x, mean, cov, {i})" for i, p in enumerate(("x", "mean", "cov"))},
-            **{p + "_dot": (f"{H}mvn_logpdf_tangent({p}_dot, x, mean, cov, {i})" if _name == "logpdf" else
-                            f"ans * {H}mvn_logpdf_tangent({p}_dot, x, mean, cov, {i})")
-               for i, p in enumerate(("x", "mean", "cov"))})
-    defrule(f"scipy.stats.dirichlet.{_name}(x, alpha)", elementwise=False,
-            **{p: f"{H}grad_dirichlet_logpdf({_g}, x, alpha, {i})" for i, p in enumerate(("x", "alpha"))},
-            **{p + "_dot": (f"{H}dirichlet_logpdf_tangent({p}_dot, x, alpha, {i})" if _name == "logpdf" else
-                            f"ans * {H}dirichlet_logpdf_tangent({p}_dot, x, alpha, {i})")
-               for i, p in enumerate(("x", "alpha"))})
+# multivariate normal: -(d log(2 pi) + log det S + r^T S^-1 r) / 2 per row r = x - mean, S the symmetric covariance
+# (mvn_cov: SciPy reads a 2-d cov's lower triangle). allow_singular is not in the signature: a call passing it
+# is refused (a singular covariance's pseudo-determinant has another derivative).
+_S = f"{H}mvn_cov(cov, mean)"
+_SOL = f"(({H}mvn_rows(x, mean, cov) - {H}mvn_mean(mean, cov)) @ np.linalg.inv({_S}))"  # rows of S^-1 r
+_MVN = {
+    "x": f"np.reshape(-{{G}} * {_SOL}, np.shape(x))",
+    "mean": f"{H}mvn_sum_rows({{G}} * {_SOL}, mean)",
+    "cov": f"{H}mvn_cov_adjoint(0.5 * ({H}rows_outer({{G}} * {_SOL}, {_SOL}) - np.sum({{G}}) * np.linalg.inv({_S})), cov)",
+    "x_dot": f"np.reshape(-np.sum({_SOL} * {H}mvn_rows(x_dot, mean, cov), axis=-1), np.shape(ans))",
+    "mean_dot": f"np.reshape(np.sum({_SOL} * {H}mvn_mean(mean_dot, cov), axis=-1), np.shape(ans))",
+    "cov_dot": f"np.reshape(0.5 * (np.sum(({_SOL} @ {H}mvn_cov(cov_dot, mean)) * {_SOL}, axis=-1)"
+               f" - np.trace(np.linalg.inv({_S}) @ {H}mvn_cov(cov_dot, mean))), np.shape(ans))",
+}
+# Dirichlet: sum((alpha - 1) log x) + gammaln(sum alpha) - sum gammaln(alpha), x's components along axis 0
+_FULL = f"{H}dir_full(x, alpha)"
+_DIR = {
+    "x": f"{H}dir_x_adjoint({{G}} * ({H}dir_alpha(alpha, x) - 1) / {_FULL}, x)",
+    "alpha": f"{H}dir_sum_alpha({{G}} * (np.log({_FULL}) + {H}digamma(np.sum(alpha)) - {H}digamma({H}dir_alpha(alpha, x))))",
+    "x_dot": f"np.reshape(np.sum(({H}dir_alpha(alpha, x) - 1) / {_FULL} * {H}dir_full_dot(x_dot, alpha), axis=0), "
+             "np.shape(ans))",
+    "alpha_dot": f"np.reshape(np.sum((np.log({_FULL}) + {H}digamma(np.sum(alpha)) - {H}digamma({H}dir_alpha(alpha, x)))"
+                 f" * {H}dir_alpha(alpha_dot, x), axis=0), np.shape(ans))",
+}
+for _name, _scale in (("logpdf", ""), ("pdf", "ans * ")):
+    for _dist, _sig, _g, _templates in (
+            ("multivariate_normal", "x, mean=None, cov=1", f"{H}mvn_g({_scale}g, x, mean, cov)", _MVN),
+            ("dirichlet", "x, alpha", f"{H}dir_g({_scale}g, x)", _DIR)):
+        defrule(f"scipy.stats.{_dist}.{_name}({_sig})", elementwise=False,
+                **{p: (f"{_scale}{t}" if p.endswith("_dot") else t.format(G=_g)) for p, t in _templates.items()})

@@ -13,9 +13,6 @@ can be differentiated again (forward mode over reverse mode gives Hessians).
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
-import scipy.special
-import scipy.stats
 from scipy.linalg import cho_solve, solve_sylvester, solve_triangular  # noqa: F401 - templates call them
 from scipy.special import (  # noqa: F401 - templates call them
     digamma,
@@ -170,118 +167,133 @@ def cho_factor_tangent(a_dot, ans, a):
     return (ld + rest if lower else ld.T + rest), 0.0
 
 
-# ---- multivariate normal --------------------------------------------------------------------------
+# ---- multivariate normal ----------------------------------------------------------------------------
+# The rules (s2s/rules/scipy_stats.py) write the adjoints with np.linalg.inv, matmul, np.reshape and the
+# helpers below, each linear in its first argument (rows_outer: in both), so they have rules and the
+# adjoints can be differentiated again.
 
 
-def _mvn_parts(x, mean, cov):
-    """(x as rows (..., d), its residual r, the symmetric covariance S scipy uses, the cov's own ndim)."""
-    cov = np.asarray(cov, dtype=float)
+def _mvn_dim(mean, cov) -> int:
     if mean is None:
-        dim = 1 if cov.ndim == 0 else cov.shape[0]
-        mean = np.zeros(dim)
-    else:
-        mean = np.asarray(mean, dtype=float)
-        dim = mean.size
+        return 1 if np.ndim(cov) == 0 else np.shape(cov)[0]
+    return int(np.size(mean))
+
+
+def mvn_cov(cov, mean):
+    """The symmetric covariance matrix SciPy uses for `cov` (a scalar times I, a diagonal, or the symmetric
+    matrix cov's lower triangle stands for: SciPy reads that triangle, eigh(lower=True))."""
+    cov = np.asarray(cov, dtype=float)
     if cov.ndim == 0:
-        S = cov * np.eye(dim)
-    elif cov.ndim == 1:
-        S = np.diag(cov)
-    else:
-        S = np.tril(cov) + np.tril(cov, -1).T  # scipy reads the lower triangle (eigh(lower=True))
-    xs = np.asarray(x, dtype=float)
-    if xs.ndim == 0:
-        xs = xs[None]
-    elif xs.ndim == 1:
-        xs = xs[:, None] if dim == 1 else xs[None, :]
-    return xs, xs - mean.reshape(-1), S, cov.ndim
+        return cov * np.eye(_mvn_dim(mean, cov))
+    if cov.ndim == 1:
+        return np.diag(cov)
+    return np.tril(cov) + np.tril(cov, -1).T
 
 
-def _cov_adjoint(sym, ndim):
-    """The adjoint of cov in the form given, from the adjoint of the symmetric matrix it stands for."""
-    if ndim == 0:
+def mvn_cov_adjoint(sym, cov):
+    """The adjoint of `cov` in the form given, from the adjoint `sym` of the symmetric matrix it stands for
+    (the transpose of mvn_cov)."""
+    if is_zero(sym):
+        return ZERO
+    nd = np.ndim(cov)
+    if nd == 0:
         return np.trace(sym)
-    if ndim == 1:
+    if nd == 1:
         return np.diag(sym).copy()
     return 2.0 * np.tril(sym, -1) + np.diag(np.diag(sym))
 
 
-@linear_in_g
-def grad_mvn_logpdf(g, x, mean, cov, which):
-    """Adjoint of multivariate_normal.logpdf(x, mean, cov) for x (which=0), mean (1) or cov (2), given
-    the adjoint g of its (squeezed) result."""
-    xs, r, S, cov_ndim = _mvn_parts(x, mean, cov)
-    s = np.linalg.solve(S, r[..., None])[..., 0]  # S^-1 r, row by row
-    gr = np.reshape(g, xs.shape[:-1])[..., None]
-    if which == 0:
-        return np.reshape(-gr * s, np.shape(x))
-    if which == 1:
-        gm = np.sum(gr * s, axis=tuple(range(s.ndim - 1)))
-        return np.reshape(gm, np.shape(mean))
-    rows = (gr * s).reshape(-1, s.shape[-1])
-    total = float(np.sum(gr))
-    sym = 0.5 * (rows.T @ s.reshape(-1, s.shape[-1]) - total * np.linalg.inv(S))
-    return _cov_adjoint(sym, cov_ndim)
+def mvn_mean(mean, cov):
+    """The mean as a vector (zeros for None)."""
+    if mean is None:
+        return np.zeros(_mvn_dim(mean, cov))
+    return np.reshape(np.asarray(mean, dtype=float), (-1,))
 
 
-def mvn_logpdf_tangent(tan, x, mean, cov, which):
-    """Tangent of multivariate_normal.logpdf(x, mean, cov) for a tangent tan of x (which=0), mean or cov."""
-    xs, r, S, cov_ndim = _mvn_parts(x, mean, cov)
-    out_shape = np.shape(scipy.stats.multivariate_normal.logpdf(x, mean, cov))
-    if is_zero(tan):
-        return np.zeros(out_shape)
-    s = np.linalg.solve(S, r[..., None])[..., 0]
-    if which == 0:
-        rows = -np.sum(s * np.reshape(tan, xs.shape), axis=-1)
-    elif which == 1:
-        rows = np.sum(s * np.reshape(tan, (-1,)), axis=-1)
-    else:
-        tan = np.asarray(tan, dtype=float)
-        td = tan * np.eye(S.shape[0]) if cov_ndim == 0 else np.diag(tan) if cov_ndim == 1 else \
-            np.tril(tan) + np.tril(tan, -1).T
-        rows = 0.5 * (np.einsum("...i,ij,...j->...", s, td, s) - np.trace(np.linalg.solve(S, td)))
-    return np.reshape(rows, out_shape)
+def mvn_rows(x, mean, cov):
+    """x as rows of points, shape (..., d), as SciPy reads it (a 1-d x is one point, or n points when d == 1)."""
+    if is_zero(x):
+        return ZERO
+    dim = _mvn_dim(mean, cov)
+    xs = np.asarray(x, dtype=float)
+    if xs.ndim == 0:
+        return xs[None]
+    if xs.ndim == 1:
+        return xs[:, None] if dim == 1 else xs[None, :]
+    return xs
 
 
-# ---- Dirichlet ----------------------------------------------------------------------------------
+def mvn_g(g, x, mean, cov):
+    """The adjoint of the (squeezed) result as one value per row, with a trailing axis: shape (..., 1)."""
+    if is_zero(g):
+        return ZERO
+    return np.reshape(g, np.shape(mvn_rows(x, mean, cov))[:-1] + (1,))
 
 
-def _dirichlet_parts(x, alpha):
+def mvn_sum_rows(v, mean):
+    """The sum of rows (..., d) as the mean's adjoint, in the mean's shape."""
+    if is_zero(v):
+        return ZERO
+    total = np.sum(np.reshape(v, (-1, np.shape(v)[-1])), axis=0)
+    return np.reshape(total, np.shape(mean)) if mean is not None else total
+
+
+def rows_outer(a, b):
+    """The sum over rows of the outer products a_i b_i^T (a, b: shape (..., d))."""
+    if is_zero(a) or is_zero(b):
+        return ZERO
+    return np.reshape(a, (-1, np.shape(a)[-1])).T @ np.reshape(b, (-1, np.shape(b)[-1]))
+
+
+# ---- Dirichlet --------------------------------------------------------------------------------------
+# x holds the components along its first axis, all K of them or the first K - 1 (the last is then one
+# minus their sum); alpha has K entries.
+
+
+def dir_full(x, alpha):
+    """All K components of x (its first axis)."""
     x = np.asarray(x, dtype=float)
-    alpha = np.asarray(alpha, dtype=float)
-    full = x if x.shape[0] == alpha.shape[0] else np.concatenate([x, 1.0 - np.sum(x, 0, keepdims=True)], 0)
-    extra = (...,) + (None,) * (full.ndim - 1)
-    return x, alpha[extra], full
+    if x.shape[0] == np.shape(alpha)[0]:
+        return x
+    return np.concatenate([x, 1.0 - np.sum(x, 0, keepdims=True)], 0)
 
 
-@linear_in_g
-def grad_dirichlet_logpdf(g, x, alpha, which):
-    """Adjoint of dirichlet.logpdf(x, alpha) for x (which=0) or alpha (1). x holds the components along
-    its first axis, all K of them or the first K - 1 (the last is then 1 - their sum)."""
-    x, a, full = _dirichlet_parts(x, alpha)
-    g = np.reshape(g, full.shape[1:])
-    if which == 0:
-        slope = (a - 1.0) / full
-        if x.shape[0] != full.shape[0]:
-            slope = slope[:-1] - slope[-1:]
-        return g * slope
-    slope = np.log(full) + digamma(np.sum(a)) - digamma(a)
-    return np.sum(g * slope, axis=tuple(range(1, full.ndim)))
-
-
-def dirichlet_logpdf_tangent(tan, x, alpha, which):
-    """Tangent of dirichlet.logpdf(x, alpha) for a tangent tan of x (which=0) or alpha (1)."""
-    out_shape = np.shape(scipy.stats.dirichlet.logpdf(x, alpha))
+def dir_full_dot(tan, alpha):
+    """The tangent of dir_full for a tangent `tan` of x (linear)."""
     if is_zero(tan):
-        return np.zeros(out_shape)
-    x, a, full = _dirichlet_parts(x, alpha)
+        return ZERO
     tan = np.asarray(tan, dtype=float)
-    if which == 0:
-        slope = (a - 1.0) / full
-        if x.shape[0] != full.shape[0]:
-            slope = slope[:-1] - slope[-1:]
-        return np.reshape(np.sum(slope * tan, axis=0), out_shape)
-    slope = np.log(full) + digamma(np.sum(a)) - digamma(a)
-    return np.reshape(np.sum(slope * tan.reshape((-1,) + (1,) * (full.ndim - 1)), axis=0), out_shape)
+    if tan.shape[0] == np.shape(alpha)[0]:
+        return tan
+    return np.concatenate([tan, -np.sum(tan, 0, keepdims=True)], 0)
+
+
+def dir_x_adjoint(v, x):
+    """The adjoint of x from the adjoint v of dir_full(x, alpha) (the transpose of dir_full_dot)."""
+    if is_zero(v) or np.shape(v)[0] == np.shape(x)[0]:
+        return v
+    return v[:-1] - v[-1:]
+
+
+def dir_alpha(alpha, x):
+    """alpha with axes added so that it broadcasts against the components of x (axis 0)."""
+    if is_zero(alpha):
+        return ZERO
+    return np.reshape(alpha, np.shape(alpha) + (1,) * (np.ndim(x) - 1))
+
+
+def dir_g(g, x):
+    """The adjoint of the (squeezed) result, shaped to broadcast against the components (a leading axis)."""
+    if is_zero(g):
+        return ZERO
+    return np.reshape(g, (1,) + np.shape(x)[1:])
+
+
+def dir_sum_alpha(v):
+    """The adjoint of alpha: v summed over all but the components' axis."""
+    if is_zero(v):
+        return ZERO
+    return np.sum(np.reshape(v, (np.shape(v)[0], -1)), axis=1)
 
 
 __all__ = ["unbroadcast"]  # the rest is reached by attribute from generated code
