@@ -120,6 +120,13 @@ class Report:
 
 
 def _short(value) -> str:
+    if isinstance(value, dict):  # a structured --at value: each part as short as an array's
+        return "{" + ", ".join(f"{k!r}: {_short(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple) and any(isinstance(v, np.ndarray | dict | list | tuple) for v in value):
+        inner = ", ".join(_short(v) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+    if type(value).__repr__ is object.__repr__:  # an object (self of a method): its class, not its address
+        return f"{type(value).__name__}()"
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -409,6 +416,11 @@ def compare(func, point: dict, wrt=0, tolerance=1e-6, timeout=DEFAULT_TIMEOUT, e
     values = {k: v for k, v, _ in used}
     for n in names:
         value = values.get(n)
+        if isinstance(value, dict | list | tuple) and not _is_number_like(value) or isinstance(value, dict):
+            raise CheckError(f"cannot check {func.__name__} with respect to {n}: its value is a {type(value).__name__} "
+                             "(s2s check compares derivatives with respect to numbers and arrays); check with "
+                             f"respect to another parameter, or call s2s.grad({func.__name__}, wrt={n!r}) in Python, "
+                             "which gives a gradient of the same structure")
         if not _is_number_like(value):
             raise CheckError(f"cannot differentiate {func.__name__} with respect to {n}: its value {_clip(repr(value))} "
                              "is not a number or an array of numbers")
@@ -522,3 +534,124 @@ def _judge(report: Report, detached: bool):
                 agrees = False
                 report.notes.append(f"{n}: {r.method} differs from {judge.method} by {diff:.3g}.")
     report.status = "agrees" if agrees else "disagrees"
+
+
+# ---- values given on the command line (s2s check --at NAME=VALUE) ---------------------------------------
+
+# the NumPy functions a value may call: constructors of arrays from literal arguments, nothing else
+_ARRAY_MAKERS = ("array", "asarray", "zeros", "ones", "full", "eye", "identity", "arange", "linspace")
+_MAX_ELEMENTS = 10_000_000  # a larger array is refused before it is made
+
+
+def parse_value(text: str):
+    """The value of `--at NAME=TEXT`: Python literals (numbers, lists, tuples, dicts with string keys) and
+    calls of a few NumPy constructors with literal arguments (`np.ones((2, 3))`, `np.zeros(2)`,
+    `np.full(3, 0.5)`, `np.eye(2)`, `np.arange(4.0)`, `np.linspace(0, 1, 5)`, `np.array([...])`; `numpy.`
+    too). Nothing is evaluated but these: no names, attributes or other calls (a ValueError says what
+    was found). A list of numbers becomes a float array; a list holding arrays or dicts stays a list.
+
+        >>> parse_value('{"W": np.ones((2, 3)), "b": [0, 1]}')["b"]
+        array([0., 1.])
+    """
+    import ast
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"{text.strip()!r} is not a number, list or dict ({exc.msg})") from None
+    return _structure(_evaluate(tree.body))
+
+
+def _evaluate(node):
+    import ast
+    if isinstance(node, ast.Constant) and (isinstance(node.value, int | float | str) and not isinstance(node.value, bool)):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _evaluate(node.operand)
+        if isinstance(value, int | float):
+            return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.List | ast.Tuple):
+        items = [_evaluate(e) for e in node.elts]
+        return items if isinstance(node, ast.List) else tuple(items)
+    if isinstance(node, ast.Dict):
+        if any(k is None or not (isinstance(k, ast.Constant) and isinstance(k.value, str)) for k in node.keys):
+            raise ValueError("a dict's keys must be strings")
+        return {k.value: _evaluate(v) for k, v in zip(node.keys, node.values)}
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy") \
+            and node.attr in ("pi", "e"):
+        return float(getattr(np, node.attr))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+            isinstance(node.func.value, ast.Name) and node.func.value.id in ("np", "numpy") and \
+            node.func.attr in _ARRAY_MAKERS:
+        args = [_evaluate(a) for a in node.args]
+        kwargs = {k.arg: _evaluate(k.value) for k in node.keywords if k.arg is not None}
+        if len(kwargs) != len(node.keywords) or set(kwargs) - {"dtype"} - ({"num"} if node.func.attr == "linspace"
+                                                                              else set()):
+            raise ValueError(f"np.{node.func.attr}: only positional arguments (and dtype=\"float64\"/\"float32\")")
+        if kwargs.get("dtype", "float64") not in ("float64", "float32", "float"):
+            raise ValueError("dtype must be \"float64\" or \"float32\"")
+        _check_size(node.func.attr, args, kwargs)
+        try:
+            return np.asarray(getattr(np, node.func.attr)(*args, **kwargs), dtype=float if "dtype" not in kwargs
+                              else kwargs["dtype"])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"np.{node.func.attr}{tuple(args)}: {exc}") from None
+    raise ValueError(f"{ast.unparse(node)!r} is not a number, list, dict or np.ones/zeros/full/eye/arange/"
+                     "linspace/array call with literal arguments")
+
+
+def _check_size(name, args, kwargs):
+    """Refuse a constructor call that would make more than _MAX_ELEMENTS elements, before it runs."""
+    def count(shape):
+        shape = shape if isinstance(shape, list | tuple) else (shape,)
+        if not all(isinstance(n, int) and n >= 0 for n in shape):
+            raise ValueError(f"np.{name}: a shape is non-negative integers")
+        return int(np.prod(shape, dtype=object)) if shape else 1
+    if name in ("zeros", "ones", "full") and args:
+        n = count(args[0])
+    elif name in ("eye", "identity") and args:
+        n = count(args[0]) * count(args[1] if len(args) > 1 and name == "eye" else args[0])
+    elif name == "arange":
+        if not args or not all(isinstance(a, int | float) for a in args) or (len(args) > 2 and args[2] == 0):
+            raise ValueError("np.arange takes numbers (stop, or start, stop[, step] with step not 0)")
+        start, stop = (0, args[0]) if len(args) == 1 else args[:2]
+        step = args[2] if len(args) > 2 else 1
+        n = max(0, int(np.ceil((stop - start) / step))) if np.isfinite((stop - start) / step) else _MAX_ELEMENTS + 1
+    elif name == "linspace":
+        num = args[2] if len(args) > 2 else kwargs.get("num", 50)
+        n = count(num)
+    else:
+        n = 0
+    if n > _MAX_ELEMENTS:
+        raise ValueError(f"np.{name}: {n} elements is more than the {_MAX_ELEMENTS} s2s check takes")
+
+
+def _structure(value):
+    """Numbers become floats, lists of numbers float arrays; lists holding arrays or dicts stay lists."""
+    if isinstance(value, dict):
+        return {k: _structure(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        if _numbers_only(value):
+            try:
+                return np.array(value, dtype=float)
+            except ValueError:
+                raise ValueError("not a rectangular list of numbers") from None
+        items = [_structure(v) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, str):
+        raise ValueError(f"{value!r}: a string is only a dict key here")
+    return value
+
+
+def _numbers_only(value) -> bool:
+    if isinstance(value, list | tuple):
+        return all(_numbers_only(v) for v in value)
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def leaves(value):
+    """The numbers and arrays in a parsed value (for the finiteness check)."""
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in leaves(v)]
+    if isinstance(value, list | tuple):
+        return [leaf for v in value for leaf in leaves(v)]
+    return [value]

@@ -7,6 +7,7 @@ import argparse
 import importlib.util
 import os
 import sys
+import types
 
 import s2s
 from s2s.errors import S2SError
@@ -17,9 +18,10 @@ class UsageError(Exception):
 
 
 def load_function(target: str):
-    """Import FILE.py and return the function FUNC named by 'FILE.py:FUNC'."""
+    """Import FILE.py and return the function named by 'FILE.py:FUNC' or 'FILE.py:Class.method' (the plain
+    function: `self` is its first parameter, see `method_class`)."""
     if ":" not in target:
-        raise UsageError(f"expected FILE.py:FUNC, got {target!r}")
+        raise UsageError(f"expected FILE.py:FUNC or FILE.py:Class.method, got {target!r}")
     path, name = target.rsplit(":", 1)
     if not os.path.isfile(path):
         raise UsageError(f"no such file: {path}")
@@ -36,11 +38,53 @@ def load_function(target: str):
         raise UsageError(f"cannot import {path}: syntax error at line {exc.lineno}: {exc.msg}") from None
     except Exception as exc:  # the user's module failed while importing
         raise UsageError(f"cannot import {path}: {type(exc).__name__}: {exc}") from None
-    func = getattr(module, name, None)
+    func = _attribute_path(module, name)
     if func is None or not callable(func):
         defined = sorted(k for k, v in vars(module).items() if callable(v) and getattr(v, "__module__", None) == module_name)
         raise UsageError(f"{path} has no function {name!r}" + (f"; it defines {', '.join(defined)}" if defined else ""))
+    if isinstance(func, type):
+        raise UsageError(f"{path}:{name} is a class: name one of its methods, {path}:{name}.METHOD")
+    if isinstance(func, types.MethodType) and isinstance(func.__self__, type):  # a classmethod: cls is not varied
+        func = func.__func__
     return func
+
+
+def _attribute_path(module, name):
+    """`module.A.b` for the name "A.b" (a method of a class: the plain function, `self` its first parameter)."""
+    obj = module
+    for part in name.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def method_class(func):
+    """The class a function was defined in (`Class.method` on the command line), or None for a plain function.
+
+    Its first parameter is then `self` (or `cls`): not differentiated by default, and `s2s check` makes the
+    object with `Class()`."""
+    import inspect
+    qualname = getattr(func, "__qualname__", "")
+    if "." not in qualname or "<locals>" in qualname.rsplit(".", 1)[0]:
+        return None
+    module = sys.modules.get(getattr(func, "__module__", None))
+    owner = _attribute_path(module, qualname.rsplit(".", 1)[0]) if module is not None else None
+    if not isinstance(owner, type) or isinstance(inspect.getattr_static(owner, func.__name__, None), staticmethod):
+        return None
+    return owner
+
+
+def _default_wrt(func, text):
+    """--wrt, or for a method the parameter after self."""
+    if text is not None or method_class(func) is None:
+        return _wrt(text)
+    import inspect
+    params = list(inspect.signature(func).parameters)
+    if len(params) < 2:
+        raise UsageError(f"{func.__qualname__} takes no parameter besides {params[0] if params else 'self'}: nothing "
+                         "to differentiate")
+    return params[1]
 
 
 def _wrt(text):
@@ -96,7 +140,7 @@ def _colour_tokens(text: str) -> str:
 def cmd_show(args) -> int:
     from s2s import pipeline
     func = load_function(args.target)
-    wrt = _wrt(args.wrt)
+    wrt = _default_wrt(func, args.wrt)
     df = s2s.derivative(func, mode=args.mode, wrt=wrt, optimize=not args.no_optimize)
     if args.stages:
         previous = None
@@ -142,15 +186,14 @@ def parse_shapes(items, func):
     return [given.get(p) for p in params[:last + 1]]
 
 
-def parse_at(items, func):
-    """`--at name=value` options as {parameter: value}; values are Python literals (numbers, nested lists).
+def parse_at(items, func, self_object=False):
+    """`--at name=value` options as {parameter: value}: numbers, nested lists (arrays), dicts and lists of
+    arrays, with np.ones/zeros/full/eye/arange/linspace/array calls of literal arguments (check.parse_value:
+    nothing else is evaluated).
 
     The names are checked against the function's parameters (bound by name, defaults filling in the
     rest); an unknown name or a parameter without a default left out is a UsageError listing them.
     """
-    import ast
-    import math
-
     import numpy as np
 
     from s2s import check
@@ -163,22 +206,27 @@ def parse_at(items, func):
         if name in values:
             raise UsageError(f"bad --at {item!r}: {name} is given twice")
         try:
-            value = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            raise UsageError(f"bad --at {item!r}: {text!r} is not a number or a list of numbers") from None
-        if isinstance(value, list | tuple):
-            try:
-                value = np.array(value, dtype=float)
-            except (ValueError, TypeError):
-                raise UsageError(f"bad --at {item!r}: not a rectangular list of numbers") from None
-            finite = bool(np.all(np.isfinite(value)))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            finite = math.isfinite(value)
-        else:
-            raise UsageError(f"bad --at {item!r}: {text!r} is not a number or a list of numbers")
+            value = check.parse_value(text)
+        except (ValueError, TypeError, MemoryError, RecursionError) as exc:
+            raise UsageError(f"bad --at {item!r}: {exc}") from None
+        numbers = check.leaves(value)
+        if not numbers or not all(isinstance(v, int | float | np.ndarray) and not isinstance(v, bool) for v in numbers):
+            raise UsageError(f"bad --at {item!r}: {text!r} is not a number, an array or a dict or list of them")
+        finite = all(bool(np.all(np.isfinite(v))) for v in numbers)
         if not finite:
             raise UsageError(f"bad --at {item!r}: the point must be finite (no inf or nan)")
         values[name] = value
+    owner = method_class(func) if self_object else None
+    if owner is not None:
+        import inspect
+        first = next(iter(inspect.signature(func).parameters), None)
+        if first is not None and first not in values:
+            try:
+                values = {first: owner(), **values}
+            except Exception as exc:  # noqa: BLE001 -- the user's constructor
+                raise UsageError(f"s2s check calls {owner.__name__}.{func.__name__} on {owner.__name__}(), which "
+                                 f"raises {type(exc).__name__}: {exc}; write a module-level function that makes the "
+                                 f"object and calls the method, and check that") from None
     try:
         check.bind(func, values, option="--at ")
     except check.CheckError as exc:
@@ -202,8 +250,8 @@ def _timeout(text):
 def cmd_check(args) -> int:
     from s2s import check
     func = load_function(args.target)
-    point = parse_at(args.at, func)
-    wrt = _wrt(args.wrt)
+    point = parse_at(args.at, func, self_object=True)
+    wrt = _default_wrt(func, args.wrt)
 
     def echo(line):
         print(line, flush=True)  # each row as its method finishes
@@ -215,7 +263,7 @@ def cmd_check(args) -> int:
 def cmd_graph(args) -> int:
     from s2s import graph
     func = load_function(args.target)
-    print(graph.dot(func, wrt=_wrt(args.wrt)), end="")
+    print(graph.dot(func, wrt=_default_wrt(func, args.wrt)), end="")
     return 0
 
 
@@ -230,7 +278,7 @@ def main(argv=None) -> int:
     parser.add_argument("--version", action="version", version=f"s2s {s2s.__version__}")
     sub = parser.add_subparsers(dest="command")
     show = sub.add_parser("show", help="print the generated derivative of FILE.py:FUNC")
-    show.add_argument("target", metavar="FILE.py:FUNC")
+    show.add_argument("target", metavar="FILE.py:FUNC", help="a function, or a method as Class.method (self is not differentiated)")
     show.add_argument("--mode", default="reverse", choices=["reverse", "forward"])
     show.add_argument("--wrt", help="comma-separated parameter names or positions (default: the first)")
     show.add_argument("--no-optimize", action="store_true", help="skip the clean-up passes")
@@ -240,7 +288,7 @@ def main(argv=None) -> int:
                            "NAME=float for a Python number)")
     show.set_defaults(run=cmd_show)
     check = sub.add_parser("check", help="compare s2s's derivative with SymPy's and finite differences at a point")
-    check.add_argument("target", metavar="FILE.py:FUNC")
+    check.add_argument("target", metavar="FILE.py:FUNC", help="a function, or a method as Class.method (self is not differentiated)")
     check.add_argument("--at", action="append", metavar="NAME=VALUE",
                        help="a parameter's value: a number or a list, e.g. --at x=1.5 --at y=\"[1, 2, 3]\"")
     check.add_argument("--wrt", help="comma-separated parameter names or positions (default: the first)")
@@ -250,7 +298,7 @@ def main(argv=None) -> int:
                        help="time limit of each method, after which it gives up (default 10; 0: no limit)")
     check.set_defaults(run=cmd_check)
     graph = sub.add_parser("graph", help="print the computation graph of FILE.py:FUNC as Graphviz DOT")
-    graph.add_argument("target", metavar="FILE.py:FUNC")
+    graph.add_argument("target", metavar="FILE.py:FUNC", help="a function, or a method as Class.method (self is not differentiated)")
     graph.add_argument("--wrt", help="which parameters activity is computed for (default: the first)")
     graph.set_defaults(run=cmd_graph)
     args = parser.parse_args(argv)
