@@ -416,6 +416,20 @@ def test_hessians_of_two_argument_functions(f):
     np.testing.assert_allclose(h, fd.T, rtol=1e-4, atol=1e-5)
 
 
+def svd_hermitian(x):
+    u, s, vt = np.linalg.svd(x + x.T, hermitian=True)
+    return np.sum(u * W33) + np.sum(vt * W33.T) + np.sum(s * W3)
+
+
+@pytest.mark.parametrize("seed", [1, 5, 6])
+def test_svd_follows_the_calls_own_vectors(seed):
+    # regression: the adjoint and tangent recomputed u and vh with a plain np.linalg.svd, whose signs differ from
+    # those hermitian=True returns (an eigendecomposition): wrong gradients for these seeds
+    x = _w((3, 3), seed)
+    check_grad(svd_hermitian, x, ag=False)
+    check_jvp(svd_hermitian, x)
+
+
 # ---- refused: where the derivative does not exist or s2s cannot give it right ---------------------------------------
 
 def test_repeated_eigenvalues_refused_for_vectors():

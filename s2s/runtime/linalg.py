@@ -390,6 +390,17 @@ def _svd_check(a, full_matrices, s, need_vectors):
                 "differentiate only the singular values (compute_uv=False), or make the matrix full rank")
 
 
+def _reduced_factors(ans, a, compute_uv):
+    """The reduced factors (u, s, vh) of the call's own result: its vectors' signs (and, with
+    hermitian=True, their choice) are the ones the derivative must follow, so they are never
+    recomputed; without them (compute_uv=False) only sign-free products of them are used."""
+    if not compute_uv:
+        return np.linalg.svd(a, full_matrices=False)
+    u, s, vt = ans
+    k = np.shape(s)[-1]
+    return u[..., :k], s, vt[..., :k, :]
+
+
 def _svd_parts(g, compute_uv):
     if not compute_uv:
         return ZERO, g, ZERO
@@ -401,7 +412,7 @@ def grad_svd(g, ans, a, full_matrices, compute_uv):
     """Adjoint of np.linalg.svd(a, full_matrices, compute_uv) (the singular values always; u and vh
     where they are unique: distinct nonzero singular values, reduced or square)."""
     gu, gs, gvt = _svd_parts(g, compute_uv)
-    u, s, vt = np.linalg.svd(a, full_matrices=False) if not compute_uv or full_matrices else ans
+    u, s, vt = _reduced_factors(ans, a, compute_uv)
     need_vectors = not (is_zero(gu) and is_zero(gvt))
     _svd_check(a, full_matrices, s, need_vectors)
     k = np.shape(s)[-1]
@@ -434,7 +445,7 @@ def grad_svd(g, ans, a, full_matrices, compute_uv):
 
 def svd_tangent(t, ans, a, full_matrices, compute_uv):
     """Tangent of np.linalg.svd for the tangent `t` of a."""
-    u, s, vt = np.linalg.svd(a, full_matrices=False) if not compute_uv or full_matrices else ans
+    u, s, vt = _reduced_factors(ans, a, compute_uv)
     _svd_check(a, full_matrices, s, compute_uv)
     v = _T(vt)
     p = _T(u) @ t @ v
