@@ -167,6 +167,12 @@ class Refused:
         self = Refused()
         return np.sum(x * self.h)
 
+    def checkpointed(self, x):
+        self.h = x
+        for _ in s2s.checkpoint(range(4)):
+            self.h = np.sin(self.h)
+        return np.sum(self.h)
+
     def global_store(self, x):
         GLOBAL_MODEL.h = x
         return np.sum(GLOBAL_MODEL.h)
@@ -182,7 +188,8 @@ def read_h(obj):
 @pytest.mark.parametrize("name,match", [
     ("alias", "may be the same attribute"), ("passes_self_on", "calls `read_h`"),
     ("calls_a_method", "calls `self.helper`"), ("in_place", "in place"), ("nested", "plain name only"),
-    ("rebinds", "rebound"), ("global_store", "GLOBAL_MODEL")])
+    ("rebinds", "rebound"), ("global_store", "GLOBAL_MODEL"),
+    ("checkpointed", "checkpointed loop")])
 def test_attribute_stores_refused(name, match):
     with pytest.raises(s2s.UnsupportedSyntaxError, match=match) as info:
         s2s.grad(getattr(Refused(), name))(np.ones(3))
@@ -260,3 +267,45 @@ def test_configuration_object_is_constant():
 def test_differentiating_a_plain_object_is_refused():
     with pytest.raises((s2s.NoDerivativeRuleError, TypeError, s2s.S2SError)):
         s2s.grad(descend, wrt=1)(np.ones(3), Config(0.9))
+
+
+# ---- attribute stores that escape into other differentiated code are refused there --------------------
+
+class Holder:
+    def __init__(self):
+        self.W = 2.0
+
+    def inner(self, x):
+        self.h = x * self.W
+        return np.sum(x)
+
+    def outer(self, x):
+        a = self.inner(x)
+        return a + np.sum(self.h * x)
+
+
+def store_in_helper(obj, x):
+    obj.h = np.sin(x)
+    return np.sum(obj.h)
+
+
+def calls_storing_helper(x, obj):
+    a = store_in_helper(obj, x)
+    return a + np.sum(obj.h * x)
+
+
+def calls_storing_value(x, obj, fn):
+    a = fn(obj, x)
+    return a + np.sum(obj.h * x)
+
+
+def test_a_store_made_by_a_callee_and_read_by_the_caller_is_refused():
+    """The caller reads `obj.h` as a constant of an argument not differentiated: the callee's store must
+    not happen behind its back (it would lose the derivative through obj.h)."""
+    x = np.array([0.1, 0.2])
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
+        s2s.grad(Holder().outer)(x)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
+        s2s.grad(calls_storing_helper)(x, Holder())
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
+        s2s.grad(calls_storing_value)(x, Holder(), store_in_helper)

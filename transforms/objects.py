@@ -231,6 +231,12 @@ class _StoredAttributes:
             return
         keep = "assign the value to a local variable and the attribute once, after the computation " \
                "(or return it)"
+        for loop in ast.walk(self.tree):
+            if isinstance(loop, ast.For | ast.While) and annotations.has(loop, annotations.CHECKPOINT_EVERY) and \
+                    any(isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) for n in ast.walk(loop)):
+                self.refuse(loop, "a checkpointed loop is run again, segment by segment, for the derivative, and "
+                                  "its stores would be made again, leaving the object as an early segment left it",
+                            "assign the value to a local variable in the loop and the attribute after it")
         pairs = {}
         for stmt, t in stores:
             if not isinstance(stmt, ast.Assign) or not isinstance(t.value, ast.Name):
