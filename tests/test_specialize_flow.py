@@ -167,3 +167,34 @@ def test_the_returned_adjoint_array_is_a_fresh_one_each_call():
     b = g(P)
     assert a is not b and not np.shares_memory(a, b)
     np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------- notes on what blocked a rewrite
+
+
+def reshaped(W, x):
+    t = W @ x
+    u = np.cumsum(t)  # (no shape rule: s2s does not know its shape)
+    return np.sum((u * 2.0 + np.sin(u)) * x[:1])
+
+
+def test_a_blocked_rewrite_says_which_line_blocked_it():
+    W, x = np.ones((3, 3)), np.ones(3)
+    src = s2s.source(s2s.grad(reshaped), W, x)
+    line = reshaped.__code__.co_firstlineno + 2  # u = np.cumsum(t)
+    notes = [ln.strip() for ln in src.splitlines() if ln.strip().startswith("# s2s:")]
+    assert notes, src
+    assert all(f"(line {line}: u = np.cumsum(t))" in n for n in notes), notes
+    assert any(n.startswith("# s2s: grad_matmul_a kept: shape of t_bar unknown") for n in notes), notes
+    np.testing.assert_allclose(s2s.grad(reshaped)(W, x), s2s.derivative(reshaped)(W, x))
+
+
+def test_a_shape_that_changes_in_a_loop_is_named():
+    src = _source("euler_arrays", wrt=0)
+    line = euler_arrays.__code__.co_firstlineno + 2  # the for loop
+    assert f"(line {line}: v has different shapes in different loop iterations)" in src
+
+
+@pytest.mark.parametrize("name", ["rnn_local", "euler_k", "path_length", "local_matrix_state"])
+def test_no_note_where_nothing_is_blocked(name):
+    assert "# s2s:" not in _source(name)

@@ -110,6 +110,12 @@ def _in_place(c: Code) -> Code:
     return c
 
 
+def _explain(c: Code) -> Code:
+    if c.shapes is not None:
+        c.fdef = specialize.explain_blocked(c.fdef, c.shapes.shapes(c.fdef))
+    return c
+
+
 # The clean-up passes in the order they run, each a function from Code to Code (the names are the
 # titles `s2s show --stages` prints). The shape passes do nothing unless argument shapes are known.
 STEPS = [
@@ -124,6 +130,7 @@ STEPS = [
     ("tape", _tape),
     ("index adjoints in place", _index_adjoints),
     ("accumulate in place", _in_place),
+    ("notes on what shapes blocked", _explain),
 ]
 
 

@@ -80,6 +80,22 @@ def _reduced(shape, axis, keepdims):
     return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
+def _reshaped(shape, target):
+    """The shape np.reshape gives an array of `shape` for `target` (an int or a tuple of ints, one may be -1)."""
+    if shape is None or target is None:
+        return None
+    target = (target,) if type(target) is int else target
+    if not isinstance(target, tuple) or any(type(n) is not int or n < -1 for n in target) or target.count(-1) > 1:
+        return None
+    size = int(np.prod(shape, dtype=np.int64))
+    known = int(np.prod([n for n in target if n != -1], dtype=np.int64))
+    if -1 in target:
+        if known == 0 or size % known:
+            return None
+        target = tuple(size // known if n == -1 else n for n in target)
+    return target if int(np.prod(target, dtype=np.int64)) == size else None
+
+
 def _literal(node, default):
     """The value of a literal argument (None, an int, a bool, a tuple of ints), or `default` if absent."""
     if node is None:
@@ -139,11 +155,14 @@ def _join_shapes(a, b):
 _UNBOUND = object()  # a name not yet assigned on some path (a read there would raise NameError)
 
 
-def _join_states(a, b):
+def _join_states(a, b, lost=None, where=None):
+    """The facts that hold after either state; `lost[name] = where` for a name whose two known shapes differ."""
     out = {}
     for name in a.keys() | b.keys():
         x, y = a.get(name, _UNBOUND), b.get(name, _UNBOUND)
         out[name] = y if x is _UNBOUND else x if y is _UNBOUND else _join_shapes(x, y)
+        if lost is not None and out[name] is None and x is not None and y is not None and name not in lost:
+            lost[name] = where
     return out
 
 
@@ -191,6 +210,7 @@ class Shapes:
         self._infer(fdef)
         self.at = {}  # id(Name node read) -> (the node, its shape there): the facts per program point
         self.blame = {}  # name -> the first statement whose value's shape is unknown (for notes in the code)
+        self.lost = {}  # name -> the loop or `if` after which its shape is unknown (its shapes there differ)
         self._flow(fdef)
         self.reals = self._real_names(kinds or {})
 
@@ -256,7 +276,7 @@ class Shapes:
         for _ in range(12):
             self._record_head(s, head, state)
             end = self._flow_block(s.body, dict(state))
-            joined = _join_states(entry, end)
+            joined = _join_states(entry, end, self.lost, s)
             if joined == state:
                 break
             state = joined
@@ -303,7 +323,8 @@ class Shapes:
             return self._flow_loop(s, state, None)
         if isinstance(s, ast.If):
             self._record(s.test, state)
-            return _join_states(self._flow_block(s.body, dict(state)), self._flow_block(s.orelse, dict(state)))
+            return _join_states(self._flow_block(s.body, dict(state)), self._flow_block(s.orelse, dict(state)),
+                                self.lost, s)
         if isinstance(s, ast.Expr | ast.Return | ast.Assert):
             self._record(s, state)
             return state
@@ -576,6 +597,9 @@ class Shapes:
         """The int or tuple of ints `node` certainly evaluates to here (a literal, `x.shape`, `x.shape[k]`), or None."""
         if isinstance(node, ast.Constant):
             return node.value if type(node.value) is int else None
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = self.value_of(node.operand, env)
+            return -inner if type(inner) is int else None
         if isinstance(node, ast.Tuple):
             items = [self.value_of(e, env) for e in node.elts]
             return tuple(items) if all(type(i) is int for i in items) else None
@@ -585,6 +609,9 @@ class Shapes:
             base = self.value_of(node.value, env)
             if isinstance(base, tuple) and -len(base) <= node.slice.value < len(base):
                 return base[node.slice.value]
+        if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
+                and self.callee(node) is np.shape and self._is_array_expr(node.args[0], env):
+            return self._arr(node.args[0], env)  # np.shape(x) of an array of known shape
         if isinstance(node, ast.Name) and node.id in self.local and node.id not in self._params \
                 and node.id not in self._valuing:
             values = self._assigned_values.get(node.id)  # one value however it is bound (`t = x.shape; n = t[0]`)
@@ -659,6 +686,10 @@ class Shapes:
             return None if a is None or b is None else (int(np.prod(a)), int(np.prod(b)))
         if obj is np.where and len(args) == 3 and not kw:
             return broadcast(*(self._arr(a, env) for a in args))
+        if obj is np.reshape and len(args) == 2 and not kw:
+            return _reshaped(self._arr(args[0], env), self.value_of(args[1], env))
+        if obj is np.ravel and len(args) == 1 and not kw:
+            return _reshaped(self._arr(args[0], env), -1)
         if obj is np.broadcast_to and len(args) == 2 and not kw:
             shape, target = self._arr(args[0], env), self.value_of(args[1], env)
             target = (target,) if type(target) is int else target

@@ -627,3 +627,84 @@ def _is_increment(node, name):
 
 def _reads(node, name):
     return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+
+
+# ---- why a rewrite did not apply, said in the code ---------------------------------
+
+# helpers the rewrites above remove where shapes are known: a note says which unknown shape kept one
+_EXPLAINED = ("unbroadcast", "expand_reduced", "add", "grad_matmul_a", "grad_matmul_b")
+
+
+def explain_blocked(fdef: ast.FunctionDef, shapes: Shapes) -> ast.FunctionDef:
+    """Put `# s2s: unbroadcast kept: shape of t3 unknown (line 7: t3 = foo(x))` above each statement that
+    still calls a shape helper because a shape it needs is unknown, naming where that shape was lost."""
+    from .reverse import Comment  # (the comment node the code printer renders as a `#` line)
+
+    def notes_for(stmt):
+        out = []
+        for node in ast.walk(stmt):
+            if not isinstance(node, ast.Call) or isinstance(node, ast.FunctionDef):
+                continue
+            name = shapes.helpers.get(shapes.callee(node)) if hashable(shapes.callee(node)) else None
+            if name not in _EXPLAINED:
+                continue
+            unknown = [n for a in node.args for n in ast.walk(a)
+                       if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in shapes.local
+                       and shapes.of(n) is None]
+            if unknown:
+                text = f"s2s: {name} kept: shape of {unknown[0].id} unknown{_why(shapes, unknown[0].id, set())}"
+                if text not in out:
+                    out.append(text)
+        return out
+
+    def block(stmts):
+        new = []
+        for s in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt) \
+                        and not isinstance(s, ast.FunctionDef):
+                    setattr(s, field, block(inner))
+            if not isinstance(s, ast.For | ast.While | ast.If | ast.FunctionDef):
+                for text in notes_for(s):
+                    note = Comment(text)
+                    note.lineno = getattr(s, "lineno", 1)
+                    new.append(note)
+            new.append(s)
+        return new
+
+    fdef.body = block(fdef.body)
+    return fdef
+
+
+def _why(shapes, name, seen, depth=0):
+    """` (line N: where the shape of `name` was lost)`, following unknown operands back to a root."""
+    if name in seen or depth > 20:
+        return ""
+    seen.add(name)
+    where = shapes.lost.get(name)
+    if where is not None:  # two known shapes met at a loop's head or after an if
+        kind = "branches" if isinstance(where, ast.If) else "loop iterations"
+        return f" ({_line(where)}{name} has different shapes in different {kind})"
+    stmt = shapes.blame.get(name)
+    if stmt is not None:
+        for n in ast.walk(stmt.value):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in shapes.local \
+                    and shapes.of(n) is None and n.id != name:
+                deeper = _why(shapes, n.id, seen, depth + 1)
+                if deeper:
+                    return deeper
+        return f" ({_line(stmt)}{_text(stmt)})"
+    if name in shapes.env and name not in shapes.assigned:
+        return " (an argument that is not an array or a number)"
+    return ""
+
+
+def _line(stmt):
+    line = getattr(stmt, "lineno", None)
+    return f"line {line}: " if line else ""
+
+
+def _text(stmt):
+    text = ast.unparse(stmt).splitlines()[0]
+    return text if len(text) <= 80 else text[:77] + "..."
