@@ -382,6 +382,7 @@ def test_linalg_hessians():
     for f, x in [(lambda v: np.linalg.slogdet(v)[1] ** 2, A33), (lambda v: np.sum(np.linalg.eigvalsh(v + v.T) ** 3), A33),
                  (lambda v: np.sum(np.linalg.pinv(v) ** 2), X34),
                  (lambda v: np.sum(np.linalg.svd(v, compute_uv=False) ** 3), X34),
+                 (lambda v: np.linalg.norm(v, "nuc") ** 2 + np.linalg.norm(v[0], ord=3) ** 2, X34),
                  (lambda v: np.sum(np.linalg.svd(v.T, compute_uv=False) * W3), X34),
                  (lambda v: np.sum(np.linalg.cholesky(v @ v.T + np.eye(3)) ** 2), A33)]:
         h = s2s.hessian(f)(x)

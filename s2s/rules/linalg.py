@@ -38,12 +38,19 @@ _nuclear = defrule("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", reg
                    x="s2s.grad_nuclear(g, x, axis, keepdims)",
                    x_dot="np.sum(x_dot * s2s.grad_nuclear(1.0, x, axis, True), axis=axis, keepdims=keepdims)")
 
+# of one matrix (no axis): u @ vh written with np.linalg.svd itself, so that s2s.hessian goes through svd's tangent
+_nuclear_matrix = defrule("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", register=False,
+                          x="s2s.nuclear_checked(g, x) * (np.linalg.svd(x, full_matrices=False)[0] @ "
+                            "np.linalg.svd(x, full_matrices=False)[2])",
+                          x_dot="np.sum(x_dot * (np.linalg.svd(x, full_matrices=False)[0] @ "
+                                "np.linalg.svd(x, full_matrices=False)[2]), keepdims=keepdims)")
+
 
 def _norm_variant(bound):
     """The p-norm or nuclear-norm rule where `ord` is written as such a literal (other orders: grad_norm)."""
     node = bound.get("ord")
     if isinstance(node, ast.Constant) and node.value == "nuc":
-        return _nuclear
+        return _nuclear_matrix if bound.get("axis") is None else _nuclear
     p = _literal_number(node) if node is not None else None
     axis = bound.get("axis")
     one_axis = axis is None or isinstance(_literal_number(axis), int) or \
@@ -138,6 +145,7 @@ helper_rule(rt.eigh_tangent, "eigh_tangent(t, ans, UPLO)", structured=True, t_do
             ans_dot="s2s.eigh_tangent_dot(t, ans, ans_dot, UPLO)")
 helper_rule(rt.grad_eigh, "grad_eigh(g, ans, a, UPLO)", shape_only=("a",), structured=True,
             g_dot="s2s.grad_eigh(g_dot, ans, a, UPLO)", ans_dot="s2s.grad_eigh_dot(g, ans, ans_dot, UPLO)")
+helper_rule(rt.nuclear_checked, "nuclear_checked(g, x)", g_dot="s2s.nuclear_checked(g_dot, x)")
 helper_rule(rt.check_ties, "check_ties(g, w, what)", g_dot="s2s.check_ties(g_dot, w, what)")
 # (grad_svd and the tangent helpers: a varied `ans` or `a` there is refused, so no Hessian through np.linalg.svd)
 _svd_rule = helper_rule(rt.grad_svd, "grad_svd(g, ans, a, full_matrices, compute_uv)", structured=True,

@@ -21,8 +21,8 @@ export_helpers(_rearrange, "append_tangent", "grad_append", "grad_column_stack",
                "grad_np_select", "grad_pad", "grad_repeat", "grad_rollaxis", "grad_sort", "grad_split", "grad_take",
                "grad_take_along_axis", "np_select_tangent", "pad_tangent", "sort_tangent", "split_tangent")
 export_helpers(_linalg, "check_ties", "eigh_tangent", "eigh_tangent_dot", "grad_cross", "grad_eigh", "grad_eigh_dot",
-               "grad_inner", "grad_kron", "grad_nuclear", "grad_slogdet", "grad_slogdet_dot", "grad_svd", "pinv_full_rank",
-               "slogdet_tangent", "slogdet_tangent_dot", "svd_tangent")
+               "grad_inner", "grad_kron", "grad_nuclear", "grad_slogdet", "grad_slogdet_dot", "grad_svd",
+               "nuclear_checked", "pinv_full_rank", "slogdet_tangent", "slogdet_tangent_dot", "svd_tangent")
 export_helpers(_reductions, "cumprod_tangent", "cumprod_tangent_dot", "grad_cumprod", "grad_cumprod_dot")
 
 family(elementwise=False)

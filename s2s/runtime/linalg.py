@@ -459,6 +459,19 @@ def svd_tangent(t, ans, a, full_matrices, compute_uv):
     return u_dot, s_dot, _T(v_dot)
 
 
+def _refuse_rank_deficient(s):
+    if np.any(s <= 1e-12 * np.maximum(s[..., :1], 1e-300)):
+        _refuse("np.linalg.norm(x, 'nuc') has no derivative where x is rank-deficient",
+                "add a small multiple of the identity, or use the Frobenius norm")
+
+
+def nuclear_checked(g, x):
+    """`g` unchanged, once the matrix `x` is checked to have full rank (the nuclear norm has a kink elsewhere)."""
+    if not is_zero(g):
+        _refuse_rank_deficient(np.linalg.svd(x, compute_uv=False))
+    return g
+
+
 @linear_in_g
 def grad_nuclear(g, x, axis, keepdims):
     """Adjoint of np.linalg.norm(x, 'nuc'): g * u @ vh over each matrix (refused where a singular
@@ -466,9 +479,7 @@ def grad_nuclear(g, x, axis, keepdims):
     axes = (-2, -1) if axis is None else tuple(axis)
     xm = np.moveaxis(x, axes, (-2, -1))
     u, s, vt = np.linalg.svd(xm, full_matrices=False)
-    if np.any(s <= 1e-12 * np.maximum(s[..., :1], 1e-300)):
-        _refuse("np.linalg.norm(x, 'nuc') has no derivative where x is rank-deficient",
-                "add a small multiple of the identity, or use the Frobenius norm")
+    _refuse_rank_deficient(s)
     gm = np.asarray(g)
     if keepdims and gm.ndim >= 2:
         gm = np.moveaxis(gm, axes, (-2, -1))[..., 0, 0]
