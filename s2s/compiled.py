@@ -57,7 +57,7 @@ class CompiledFallbackWarning(UserWarning):
 class _Variant:
     """One kind of arguments: the NumPy entry (freshness, fallback) and the compiled function, or None."""
 
-    __slots__ = ("entry", "fresh", "call", "getters", "returns_value", "plan")
+    __slots__ = ("entry", "fresh", "call", "getters", "returns_value", "plan", "zero_d")
 
     def __init__(self, entry, call, getters, returns_value, plan):
         self.entry = entry
@@ -66,6 +66,7 @@ class _Variant:
         self.getters = getters
         self.returns_value = returns_value
         self.plan = plan
+        self.zero_d = None  # (positions of 0-d array arguments, their gradients' (index, dtype)) or None
 
 
 class Plan:
@@ -115,18 +116,25 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         api.argcheck.check_arguments(args, {})
         names = pipeline._wrt_names(func, wrt)
         api._check_args(api._positions(target, names), args, {}, target)
-        entry, plan, reason = _build(target, names, optimize, args, strict)
+        zero_d = [i for i, a in enumerate(args) if type(a) is ndarray and a.ndim == 0]
+        scalar_args = tuple(a[()] if i in zero_d else a for i, a in enumerate(args))  # numba: 0-d arithmetic
+        entry, plan, reason = _build(target, names, optimize, args, strict, scalar_args)  # gives scalars
         call = getters = None
         returns_value = entry.fn.__s2s_returns_value__
         if plan is not None:
             call, getters = plan.dispatcher, [_getter(target, n) for n in plan.data]
-            if mode is True and not _faster(call, getters, entry.fn, args):
+            if mode is True and not _faster(call, getters, entry.fn, args, zero_d):
                 call = None
         elif reason is not None:
             warnings.warn(reason, CompiledFallbackWarning, stacklevel=3)
         if len(variants) > 4 * api.SHAPE_VARIANTS:
             variants.clear()
         variant = variants[key] = _Variant(entry, call, getters, returns_value, plan)
+        if zero_d:
+            positions = [p for p, _ in api._positions(target, names)]
+            several = isinstance(wrt, tuple | list) and len(names) > 1
+            variant.zero_d = (zero_d, [(k if several else None, args[p].dtype)
+                                       for k, p in enumerate(positions) if p in zero_d])
         return variant
 
     def run(*args, **kwargs):
@@ -147,7 +155,10 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
             out = variant.entry.fn(*args)
         else:
             try:
-                out = call(*args, *[g() for g in variant.getters]) if variant.getters else call(*args)
+                if variant.zero_d:
+                    out = _call_zero_d(call, variant, args)
+                else:
+                    out = call(*args, *[g() for g in variant.getters]) if variant.getters else call(*args)
             except ValueError as exc:
                 if not str(exc).startswith(_FALLBACK):
                     raise
@@ -202,13 +213,30 @@ def _require_numba():
 _FALLBACK = "s2s compiled code cannot handle this case: "
 
 
-def _faster(call, getters, numpy_fn, args) -> bool:
+def _call_zero_d(call, variant, args):
+    """The compiled call with 0-d array arguments passed as scalars, their gradients made 0-d arrays again."""
+    positions, grads = variant.zero_d
+    scalars = [a[()] if i in positions else a for i, a in enumerate(args)]
+    out = call(*scalars, *[g() for g in variant.getters])
+    value, g = out if variant.returns_value else (None, out)
+    if grads and grads[0][0] is None:
+        g = np.asarray(g, dtype=grads[0][1])
+    elif grads:
+        g = list(g)
+        for k, dtype in grads:
+            g[k] = np.asarray(g[k], dtype=dtype)
+        g = tuple(g)
+    return (value, g) if variant.returns_value else g
+
+
+def _faster(call, getters, numpy_fn, args, zero_d) -> bool:
     """Whether the compiled code ran faster than the NumPy code (the best of three calls each; one call
     each where a call takes over 50 ms). Both compute the same numbers: this only picks the faster."""
     import time
     extra = [g() for g in getters]
+    scalars = tuple(a[()] if i in zero_d else a for i, a in enumerate(args))
     best = {}
-    for name, fn, a in (("compiled", call, (*args, *extra)), ("numpy", numpy_fn, args)):
+    for name, fn, a in (("compiled", call, (*scalars, *extra)), ("numpy", numpy_fn, args)):
         times = []
         for _ in range(3):
             start = time.perf_counter()
@@ -227,9 +255,11 @@ def _complete(target, args, kwargs):
     return tuple(bound.arguments.values())
 
 
-def _build(target, names, optimize, args, strict):
-    """(NumPy entry, Plan with a compiled dispatcher or None, the warning to give or None)."""
+def _build(target, names, optimize, args, strict, scalar_args):
+    """(NumPy entry, Plan with a compiled dispatcher or None, the warning to give or None); the plan is made
+    for `scalar_args` (`args` with 0-d arrays as scalars)."""
     entry, _ = api._entry_for(target, names, "grad", optimize, args)
+    args = scalar_args
     try:
         _, plan = _plan(target, names, optimize, args)
         plan.dispatcher = _dispatcher(plan)

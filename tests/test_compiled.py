@@ -1,0 +1,236 @@
+"""Compiled derivatives (s2s.grad(f, compile=...), s2s/compiled.py): the numba code gives the NumPy code's
+gradient (and finite differences', and autograd's where it runs), keeps dtypes, stays fresh, and refuses
+or falls back, with the user's line, where numba cannot go.
+
+numba compiles each function in seconds: the programs here are few and each is compiled once.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import fd_grad
+
+numba = pytest.importorskip("numba")
+
+from s2s.transforms import numba_lowering  # noqa: E402
+
+from s2s import compiled  # noqa: E402
+from s2s.errors import NotCompilableError  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+import problems  # noqa: E402
+
+
+def _check(f, args, wrt=0, rtol=1e-7, fd_rtol=1e-5):
+    """compile="strict" (no fallback) equals the NumPy gradient and central differences."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
+        got = s2s.grad(f, wrt=wrt, compile="strict")(*args)
+    ref = s2s.grad(f, wrt=wrt)(*args)
+    np.testing.assert_allclose(got, ref, rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(got, fd_grad(f, args, wrt), rtol=fd_rtol, atol=1e-6)
+    return got
+
+
+# ------------------------------------------------------------------------- the benchmark problems
+
+@pytest.mark.parametrize("name", ["taylor", "euler", "rnn, local", "path length"])
+def test_benchmark_problems(name):
+    p = next(p for p in problems.problems(0.01) if p.name.startswith(name))
+    got = _check(p.f, p.args, p.wrt)
+    np.testing.assert_allclose(got, p.hand(*p.args), rtol=1e-7, atol=1e-12)
+
+
+def test_taylor_tape_is_a_preallocated_array():
+    text = compiled.source(problems.taylor_sin, 0.7)
+    assert "_s2s_numpy.empty(24, _s2s_numpy.float64)" in text  # 24 trips of range(1, 25), known at compile time
+    assert ".append(" not in text and "stack =" not in text
+
+
+# ------------------------------------------------------------------------- control flow, dtypes, 0-d
+
+def while_and_branches(a, x):
+    """A while loop whose trip count depends on the values, a branch inside, a scalar argument."""
+    y = x
+    s = 0.0
+    while np.sum(y * y) < 50.0:
+        if np.sum(y) > 0:
+            y = y * a + 0.1
+        else:
+            y = y * a - 0.1
+        s = s + np.sum(np.sin(y))
+    return s + np.sum(y * y)
+
+
+def test_while_loop_with_branches():
+    x = np.array([0.3, -0.2, 0.5])
+    _check(while_and_branches, (1.7, x), wrt=0)
+    _check(while_and_branches, (1.7, x), wrt=1)
+
+
+def test_same_code_other_arguments_and_branch_taken():
+    df = s2s.grad(while_and_branches, compile="strict")
+    for x in (np.array([-0.3, -0.2, -0.5]), np.array([2.0, 1.0, 1.5])):  # the other arm; fewer trips
+        np.testing.assert_allclose(df(1.3, x), s2s.grad(while_and_branches)(1.3, x), rtol=1e-9)
+
+
+def nested_loops(W, v):
+    h = v
+    for _ in range(3):
+        for i in range(W.shape[0]):
+            h = np.tanh(W[i] * h) + h
+    return np.sum(h * h)
+
+
+def test_nested_loops_float32_keeps_dtype():
+    rng = np.random.default_rng(1)
+    W = (rng.normal(size=(4, 4)) * 0.3).astype(np.float32)
+    v = (rng.normal(size=4) * 0.3).astype(np.float32)
+    got = s2s.grad(nested_loops, compile="strict")(W, v)
+    assert got.dtype == np.float32
+    ref = s2s.grad(nested_loops)(W.astype(float), v.astype(float))
+    np.testing.assert_allclose(got, ref, rtol=2e-3, atol=1e-4)
+
+
+def damped(v):
+    for _ in range(3):
+        v = v * 0.5 + np.sin(v)
+    return np.sum(v)
+
+
+def test_float32_state_times_a_python_float_falls_back():
+    # numba makes float32 * 0.5 a float64 array (NumPy keeps float32): the loop's state has two types
+    v = np.linspace(-1, 1, 5).astype(np.float32)
+    with pytest.warns(compiled.CompiledFallbackWarning, match="damped"):
+        got = s2s.grad(damped, compile=True)(v)
+    np.testing.assert_array_equal(got, s2s.grad(damped)(v))
+
+
+def test_zero_dimensional_argument():
+    x = np.array(0.8)
+    got = s2s.grad(problems.taylor_sin, compile="strict")(x)
+    assert np.shape(got) == ()
+    np.testing.assert_allclose(got, np.cos(0.8), rtol=1e-12)
+
+
+# ------------------------------------------------------------------------- freshness
+
+SCALE = 2.0
+
+
+def reads_global(x):
+    total = 0.0
+    for k in range(5):
+        total = total + SCALE * np.sin(x * k)
+    return total
+
+
+def test_global_data_is_read_live_and_code_stays_fresh():
+    global SCALE
+    df = s2s.grad(reads_global, compile="strict")
+    first = df(0.4)
+    SCALE = 3.0
+    try:
+        np.testing.assert_allclose(df(0.4), first * 1.5, rtol=1e-12)  # numba would have frozen 2.0 in
+    finally:
+        SCALE = 2.0
+    code = reads_global.__code__
+    try:  # the user's function changes: s2s's freshness check makes (and compiles) the new derivative
+        reads_global.__code__ = (lambda x: x * x).__code__
+        np.testing.assert_allclose(df(0.4), 0.8, rtol=1e-12)
+    finally:
+        reads_global.__code__ = code
+    np.testing.assert_allclose(df(0.4), first, rtol=1e-12)
+
+
+# ------------------------------------------------------------------------- what numba cannot do
+
+def takes_dict(p):
+    return p["a"] * 2.0
+
+
+def uses_object(x, obj):
+    return x * obj.scale
+
+
+def grows_a_list(x):
+    parts = []
+    for i in range(3):
+        parts.append(x[:i + 1] * 2.0)
+    total = 0.0
+    for v in parts:
+        total = total + np.sum(v)
+    return total
+
+
+class _Obj:
+    scale = 3.0
+
+
+def test_dict_argument_is_refused_strict_and_falls_back_with_a_warning():
+    with pytest.raises(NotCompilableError, match="dict"):
+        s2s.grad(takes_dict, compile="strict")({"a": 1.0})
+    with pytest.warns(compiled.CompiledFallbackWarning, match="takes_dict"):
+        got = s2s.grad(takes_dict, compile=True)({"a": 1.0})
+    assert got == s2s.grad(takes_dict)({"a": 1.0})
+
+
+def test_object_attribute_is_refused():
+    with pytest.raises(NotCompilableError):
+        s2s.grad(uses_object, compile="strict")(1.5, _Obj())
+    with pytest.warns(compiled.CompiledFallbackWarning):
+        assert s2s.grad(uses_object, compile=True)(1.5, _Obj()) == 3.0
+
+
+def test_list_of_arrays_of_varying_shape_names_the_line():
+    x = np.arange(4.0)
+    with pytest.raises(NotCompilableError) as info:
+        s2s.grad(grows_a_list, compile="strict")(x)
+    assert info.value.lineno is not None and "test_compiled.py" in str(info.value.filename)
+    with pytest.warns(compiled.CompiledFallbackWarning):
+        got = s2s.grad(grows_a_list, compile=True)(x)
+    np.testing.assert_allclose(got, s2s.grad(grows_a_list)(x))
+
+
+def test_bad_mode():
+    with pytest.raises(ValueError, match="compile must be"):
+        compiled.grad(problems.taylor_sin, mode="fast")
+
+
+# ------------------------------------------------------------------------- the tape split (no numba)
+
+def _lower(text):
+    return numba_lowering.lower(ast.parse(text).body[0])
+
+
+def test_tape_split_per_variable_and_reversed_range():
+    low = _lower("def d(x, *, o_bar=1.0):\n    stack = []\n    for i in range(3):\n        stack.append(x)\n"
+                 "        stack.append(i)\n        x = x * 2\n    for i in reversed(range(3)):\n"
+                 "        i = stack.pop()\n        x = stack.pop()\n    return x\n")
+    text = ast.unparse(low.fdef)
+    assert "stack_x.append(x)" in text and "x = stack_x.pop()" in text and "reversed" not in text
+    assert low.params == ["x", "o_bar"] and low.defaults == {"o_bar": 1.0}
+
+
+@pytest.mark.parametrize("backward", [
+    "        x = stack.pop()\n        i = stack.pop()\n",  # popped in the order pushed: not mirrored
+    "        x = stack.pop()\n",  # one pop short
+])
+def test_tape_that_does_not_mirror_is_refused(backward):
+    text = ("def d(x):\n    stack = []\n    for i in range(3):\n        stack.append(x)\n        stack.append(i)\n"
+            "    for i in range(3):\n" + backward + "    return x\n")
+    with pytest.raises(numba_lowering.NotLowerable):
+        _lower(text)
+
+
+def test_tape_read_otherwise_is_refused():
+    with pytest.raises(numba_lowering.NotLowerable):
+        _lower("def d(x):\n    stack = []\n    stack.append(x)\n    n = len(stack)\n    x = stack.pop()\n    return n\n")
