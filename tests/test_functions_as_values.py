@@ -415,3 +415,73 @@ def test_a_function_value_updating_its_argument_is_refused_regression(f):
     assert info.value.filename == __file__
     with pytest.raises(s2s.UnsupportedSyntaxError, match="updates its argument `v` in place"):
         s2s.jvp(f, (x, bump), (np.ones(3), None))
+
+
+# ---- local functions as values ---------------------------------------------------------------------------
+
+def local_function_passed_on(x, w):
+    def g(v):
+        t = v * w
+        return np.sin(t)
+
+    sq = lambda v: v * v  # noqa: E731
+    return np.sum(apply(g, x) + apply(sq, x) + g(x) + twice(sq, x))
+
+
+def local_function_in_a_dict(x):
+    def a(v):
+        return np.tanh(v)
+
+    def b(v):
+        y = v ** 3
+        return y - v
+
+    table = {"a": a, "b": b}
+    alias = b
+    total = 0.0
+    for name in ["a", "b", "a"]:
+        total = total + np.sum(table[name](x))
+    return total + np.sum(alias(x))
+
+
+def local_function_chosen_by_a_branch(x, k):
+    def up(v):
+        return v * 2.0
+
+    def down(v):
+        return np.cos(v)
+
+    f = up if k > 0 else down
+    return np.sum(apply(f, x) * x)
+
+
+@pytest.mark.parametrize("f, args", [(local_function_passed_on, (X(seed=30), 0.7)),
+                                     (local_function_in_a_dict, (X(seed=31),)),
+                                     (local_function_chosen_by_a_branch, (X(seed=32), 1)),
+                                     (local_function_chosen_by_a_branch, (X(seed=32), -1))],
+                         ids=["passed-on", "dict", "branch+", "branch-"])
+def test_local_functions_as_values(f, args):
+    check_all(f, args)
+
+
+def test_local_function_as_a_value_reading_the_input_is_refused():
+    args = (X(seed=33), 0.7)
+    with pytest.raises(s2s.UnsupportedSyntaxError):  # g reads w: the gradient with respect to w is refused
+        s2s.grad(local_function_passed_on, wrt=1)(*args)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="local function as a value"):
+        s2s.jvp(local_function_passed_on, args, (np.ones(4), 1.0))
+
+
+def rebound_after_definition(x):
+    c = 2.0
+
+    def g(v):
+        return v * c
+
+    c = 3.0  # Python's closure sees 3.0; s2s's copy would not, so it refuses
+    return np.sum(apply(g, x))
+
+
+def test_a_local_function_value_whose_names_are_rebound_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="bound once, before it is defined"):
+        s2s.grad(rebound_after_definition)(X())

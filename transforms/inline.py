@@ -90,12 +90,81 @@ def extract_local_helpers(pf, tree: ast.FunctionDef) -> dict[str, LocalHelper]:
                            "defined twice", s, hint="give each helper its own name")
         helpers[helper.name] = helper
         helpers[helper.name].node = s
-    tree.body = kept
-    _check_uses(pf, tree, helpers)
+        kept.append(helper)  # where its value is made, if it is used as a value
+    tree.body = [s for s in kept if not isinstance(s, LocalHelper)]
+    values = _value_uses(tree, helpers)
+    _check_uses(pf, tree, helpers, allowed=values)
+    if values:
+        tree.body = [_function_value(pf, tree, s, kept) if isinstance(s, LocalHelper) else s
+                     for s in kept if not isinstance(s, LocalHelper) or s.name in values]
     return helpers
 
 
-def _check_uses(pf, tree, helpers):
+def _value_uses(tree, helpers) -> set:
+    """Names of local helpers used as values (passed on, stored, returned), not only called."""
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in helpers and
+            isinstance(n.ctx, ast.Load) and id(n) not in called}
+
+
+def _function_value(pf, tree, helper, kept):
+    """`g = s2s.local_function(k, (w, b))` in place of the local `def g` (or `g = lambda ...`) whose value
+    is used: the function Python would make, from your own code object, its closure holding the values of
+    the names it reads from the enclosing function. Python's closure would see a later rebinding of those
+    names, this one would not, so each must be bound once, before the definition."""
+    node = helper.node
+    is_lambda = not isinstance(node, ast.FunctionDef)
+    line = (node.value.lineno if is_lambda else node.lineno) + pf.first_line - 1
+    name = "<lambda>" if is_lambda else node.name
+    code = _nested_code(pf.func.__code__, name, line)
+    if code is None:
+        raise pf.error(ctx().unsupported, f"s2s cannot find the code of the local function {helper.name!r} to pass "
+                       "it as a value", node, hint="define it at module level instead")
+    params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    position = kept.index(helper)
+    before = set(params)
+    for s in kept[:position]:
+        if not isinstance(s, LocalHelper):
+            before |= {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    stores = {}
+    for s in tree.body:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                stores[n.id] = stores.get(n.id, 0) + 1
+    for var in code.co_freevars:
+        if var not in before or stores.get(var, 0) + (var in params) != 1 or \
+                any(isinstance(s, ast.For | ast.While) and var in {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
+                                                                   and isinstance(n.ctx, ast.Store)} for s in kept
+                    if not isinstance(s, LocalHelper)):
+            raise pf.error(ctx().unsupported, f"s2s passes the local function {helper.name!r} as a value only where "
+                           f"each name it reads from the enclosing function is bound once, before it is defined; "
+                           f"`{var}` is not", node,
+                           hint=f"bind `{var}` once before defining {helper.name}, or pass it as an argument")
+    from .desugar import helper_attr
+    runtime = ctx().runtime
+    index = runtime.register_local_function(code, pf.func.__globals__)
+    cells = ast.Tuple(elts=[ast.Name(id=v, ctx=ast.Load()) for v in code.co_freevars], ctx=ast.Load())
+    call = ast.Call(func=helper_attr("s2s", "local_function", runtime.local_function),
+                    args=[ast.Constant(index), cells], keywords=[])
+    out = ast.Assign(targets=[ast.Name(id=helper.name, ctx=ast.Store())], value=call)
+    return ast.fix_missing_locations(ast.copy_location(out, node))
+
+
+def _nested_code(code, name, line):
+    """The code object of the function `name` defined at `line` inside `code` (searched through nested
+    functions), or None."""
+    import types
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            if const.co_name == name and const.co_firstlineno == line:
+                return const
+            inner = _nested_code(const, name, line)
+            if inner is not None:
+                return inner
+    return None
+
+
+def _check_uses(pf, tree, helpers, allowed=frozenset()):
     calls = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers:
@@ -106,7 +175,8 @@ def _check_uses(pf, tree, helpers):
                 raise pf.error(ctx().unsupported, f"s2s expands the local helper {helper.name!r} only when "
                                "it is called with one positional argument per parameter", node)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in helpers and id(node) not in calls:
+        if isinstance(node, ast.Name) and node.id in helpers and id(node) not in calls and \
+                not (node.id in allowed and isinstance(node.ctx, ast.Load)):
             raise pf.error(ctx().unsupported, f"s2s can only call the local helper {node.id!r}; here it is "
                            "used as a value or reassigned", node, hint="define it at module level instead")
     for helper in helpers.values():

@@ -698,7 +698,14 @@ _DISPATCHERS = ("call_vjp", "call_jvp", "call_star_vjp", "call_star_jvp", "call_
 
 def refuse_dispatch_again(pf, call, func):
     """Generated code that calls a function value through s2s.call_vjp / call_jvp is not differentiated
-    again (Hessians through function values): refused, so s2s.hessian can try forward over forward."""
+    again (Hessians through function values): refused, so s2s.hessian can try forward over forward. A
+    local function made as a value (s2s.local_function) that reads a differentiated value is refused too."""
+    if func is getattr(ctx().runtime, "local_function", None):
+        raise pf.error(ctx().unsupported, "s2s cannot pass this local function as a value: it reads a value that "
+                       "depends on the differentiated input, and s2s does not differentiate through the values a "
+                       "function value holds", call,
+                       hint="pass that value to the function as an argument instead of reading it from the "
+                            "enclosing function (or call the local function directly, which s2s expands)")
     if any(func is getattr(ctx().runtime, name, None) for name in _DISPATCHERS):
         raise pf.error(ctx().unsupported, "s2s does not differentiate a second time through a call of a function "
                        f"value ({func.__name__}): higher derivatives through functions passed as values are not "

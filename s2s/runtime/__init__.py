@@ -31,7 +31,16 @@ from s2s.runtime.arrays import (  # noqa: F401
     is_foreign,
     shape_of,
 )
-from s2s.runtime.calls import call_jvp, call_plain, call_site, call_star_jvp, call_star_vjp, call_vjp  # noqa: F401
+from s2s.runtime.calls import (  # noqa: F401
+    call_jvp,
+    call_plain,
+    call_site,
+    call_star_jvp,
+    call_star_vjp,
+    call_vjp,
+    local_function,
+    register_local_function,
+)
 from s2s.runtime.creation import (  # noqa: F401
     arange_args_tangent,
     arange_roles,

@@ -34,6 +34,26 @@ _WRAPPERS_MAX = 256
 _count = itertools.count()
 
 
+LOCAL_FUNCTIONS: list = []  # number -> (code object of a local function of the user's, its globals)
+
+
+def register_local_function(code, globals_) -> int:
+    """A small number standing for the code of a local function in generated code (`local_function`)."""
+    with _lock:
+        for i, (c, g) in enumerate(LOCAL_FUNCTIONS):
+            if c is code and g is globals_:
+                return i
+        LOCAL_FUNCTIONS.append((code, globals_))
+        return len(LOCAL_FUNCTIONS) - 1
+
+
+def local_function(index, values):
+    """The function a local `def` (or lambda) of the user's makes, its closure holding `values` (one per free
+    name of its code, in order): s2s reads its source and differentiates it like any function value."""
+    code, globals_ = LOCAL_FUNCTIONS[index]
+    return types.FunctionType(code, globals_, code.co_name, None, tuple(types.CellType(v) for v in values))
+
+
 def call_site(site: dict) -> int:
     """A small number standing for a call site in generated code (`site`: filename, lineno, col, line, text)."""
     with _lock:
