@@ -485,3 +485,18 @@ def rebound_after_definition(x):
 def test_a_local_function_value_whose_names_are_rebound_is_refused():
     with pytest.raises(s2s.UnsupportedSyntaxError, match="bound once, before it is defined"):
         s2s.grad(rebound_after_definition)(X())
+
+
+def updated_in_place_after_definition(x):
+    w = np.ones(4)
+
+    def g(v):
+        return v * w
+
+    w[0] = 5.0  # Python's closure sees the change; the function value s2s made holds the array too
+    return np.sum(apply(g, x))
+
+
+def test_a_local_function_value_whose_array_is_updated_after_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError):
+        s2s.grad(updated_in_place_after_definition)(X())
