@@ -255,7 +255,7 @@ def grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt |
     returns `(gradient, aux)` (as in JAX). Works as `@grad` and `@grad(wrt=...)`.
     `optimize=False` runs the generated code without s2s's optimizer. `grad(grad(f))`
     gives second derivatives of a scalar argument. `compile=True` compiles the gradient with
-    numba (docs/compiled.md), falling back to the NumPy code with a warning where it cannot.
+    numba where that is faster (docs/compiled.md; "always", "strict": compiled code only).
 
     Example::
 
@@ -273,9 +273,9 @@ def grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt |
         return functools.partial(grad, wrt=wrt, has_aux=has_aux, optimize=optimize, compile=compile)
     func = _function_of(func)
     _validate(func, wrt)
-    if compile:  # numba-compiled code (s2s/compiled.py, docs/compiled.md); "strict" refuses instead of falling back
+    if compile:  # numba-compiled code (s2s/compiled.py, docs/compiled.md): True, "always" or "strict"
         from s2s import compiled
-        return compiled.grad(func, wrt, optimize, strict=compile == "strict")
+        return compiled.grad(func, wrt, optimize, mode=compile)
     if has_aux:
         gradient = functools.wraps(func)(_aux_runner(func, wrt, optimize, need_value=False))
         gradient.__s2s_target__ = (func, wrt, "flat", optimize)
@@ -318,11 +318,15 @@ def _aux_runner(func, wrt, optimize, need_value):
     target, prefix = _unbind(func)
     as_tuple = isinstance(wrt, tuple | list) and len(wrt) == 1
 
+    known = {}  # the wrt names and their positions, read from the signature once
+
     def run(*args, **kwargs):
         args = prefix + args
         argcheck.check_arguments(args, kwargs)
-        names = pipeline._wrt_names(func, wrt)
-        positions = _positions(target, names)
+        if not known:
+            known["names"] = pipeline._wrt_names(func, wrt)
+            known["positions"] = _positions(target, known["names"])
+        names, positions = known["names"], known["positions"]
         _check_args(positions, args, kwargs, target)
         fn = _entry(target, names, "value", optimize).fn
         try:
@@ -874,7 +878,9 @@ def defvjp(func: Callable, *rule: Any, argnums: Wrt | None = None, **templates: 
         name = getattr(func, "__name__", "f")
         # registering bumps rules.version: every cached derivative is made again before its next use
         registered = rules.defrule_for(func, f"{name}({rule[0]})", **templates)
-        return custom.localise(registered, sys._getframe(1).f_globals)
+        frame = sys._getframe(1)  # the template's other names mean what they mean where defvjp is called
+        scope = frame.f_globals if frame.f_locals is frame.f_globals else {**frame.f_globals, **frame.f_locals}
+        return custom.localise(registered, scope)
     if templates:
         raise TypeError(f"defvjp takes either a parameter list and templates (defvjp(f, 'x', x='g * ...')) or "
                         f"functions (defvjp(f, lambda ans, x: lambda g: ...)), not both (got {sorted(templates)})")

@@ -450,3 +450,19 @@ def test_a_random_fwd_is_refused_not_paired_with_another_output():
     noisy.defvjp(fwd, lambda noise, g: (g * (1.0 + noise),))  # a gradient that depends on the draw
     with pytest.raises(ValueError, match="must compute the function's own value and be deterministic"):
         s2s.grad(lambda x: np.sum(noisy(x) ** 2))(np.ones(3))
+
+
+def test_names_in_a_string_rule_written_inside_a_function_are_its_locals():
+    def register():
+        def local_slope(x):
+            return 3.0 * x ** 2
+
+        def prim3(x):
+            return x ** 3
+
+        s2s.defvjp(prim3, "x", x="g * local_slope(x)")
+        return prim3
+
+    prim3 = register()
+    x = RNG.normal(size=3)
+    assert_close(s2s.grad(lambda x: np.sum(prim3(x)))(x), 3.0 * x ** 2)
