@@ -394,3 +394,42 @@ def test_an_array_attribute_without_derivative_is_still_refused():
         return x.flat[0] * 2.0
     with pytest.raises(s2s.NoDerivativeRuleError, match=".flat"):
         s2s.grad(f)(np.ones(2))
+
+
+class Rect(namedtuple("Rect", "w h")):
+    __slots__ = ()
+
+    @property
+    def area(self):
+        return self.w * self.h
+
+
+@dataclasses.dataclass
+class Box:
+    w: float
+    h: float
+    scale = 2.0  # a class attribute, not a field
+
+    @property
+    def area(self):
+        return self.w * self.h
+
+
+@pytest.mark.parametrize("rec", [Rect(2.0, 3.0), Box(2.0, 3.0)], ids=["namedtuple", "dataclass"])
+def test_a_property_of_a_record_is_refused_not_dropped(rec):
+    """`r.area` is computed by code s2s does not read: its derivative is refused, never taken as zero."""
+    def f(r, x):
+        return r.area * x
+
+    with pytest.raises(s2s.NoDerivativeRuleError, match="not one"):
+        s2s.grad(f)(rec, 1.5)
+    with pytest.raises(s2s.NoDerivativeRuleError, match="not one"):
+        s2s.jvp(f, (rec, 1.5), (type(rec)(1.0, 0.0), None))
+    assert s2s.grad(f, wrt=1)(rec, 1.5) == 6.0  # not differentiated: a constant
+
+
+def test_a_class_attribute_of_a_dataclass_is_refused_when_differentiated():
+    def f(b, x):
+        return b.w * b.scale * x
+    with pytest.raises(s2s.NoDerivativeRuleError, match="not one"):
+        s2s.grad(f)(Box(2.0, 3.0), 1.5)

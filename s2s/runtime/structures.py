@@ -86,6 +86,18 @@ def _refuse(obj, why=""):
              "respect to the arrays themselves (pass the object as an argument not in wrt=)")
 
 
+def _check_is_field(obj, name):
+    """Refuse an attribute of a record that is not one of its fields (a property, a method, a class
+    attribute): its value is computed from the fields in code s2s has not read, so no derivative."""
+    if name not in field_names(obj):
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            f"s2s differentiates the fields of a {type(obj).__name__} ({', '.join(field_names(obj))}), and .{name} "
+            "is not one (a property, a method or a class attribute computes it in code s2s does not read)",
+            hint=f"compute it from the fields in the differentiated function, or make it a function of the record "
+                 f"(def {name}(p): ...) that s2s reads")
+
+
 def field(obj, *names):
     """`obj.a.b` for `field(obj, "a", "b")`: the attribute read that transforms/objects.py writes."""
     for n in names:
@@ -118,6 +130,7 @@ def field_grad(g, obj, names):
         if not is_record(parent):
             _refuse(parent, f"s2s cannot give a gradient for its attribute .{n}")
         check_fields(parent)
+        _check_is_field(parent, n)
         g = rebuild(parent, {n: g})
     return g
 
@@ -130,6 +143,7 @@ def field_tangent(t, obj, names):
         if not is_record(obj):
             _refuse(obj, f"s2s cannot give a tangent for its attribute .{n}")
         check_fields(obj)
+        _check_is_field(obj, n)
         t = _by_name(t, obj).get(n, ZERO)
         obj = getattr(obj, n)
     return t
