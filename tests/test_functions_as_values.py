@@ -357,7 +357,24 @@ def local_function_in_a_conditional_expression(x):
         t = v * 2.0
         return t * t
 
-    return np.sum(g(x) if np.sum(x) > 0 else x)
+    return np.sum(g(x) if np.sum(x) > 0 else x) + np.sum(x[2] > 0 and g(x[0]) or g(x[1]))
+
+
+def local_function_as_a_sort_key(x):
+    def score(v):
+        t = np.sin(v)
+        return -t
+
+    return np.sum(np.array(sorted([x[0], x[1] * 2.0, x[2] + x[3]], key=lambda v: score(v))) * np.arange(3.0))
+
+
+def local_recursion(x):
+    def fact(n):
+        if n <= 1:
+            return 1.0
+        return n * fact(n - 1)
+
+    return np.sum(x) * fact(3)
 
 
 def test_map_kept_in_a_variable_is_refused():
@@ -365,10 +382,22 @@ def test_map_kept_in_a_variable_is_refused():
         s2s.grad(map_kept_in_a_variable)(X())
 
 
-def test_local_function_in_a_conditional_expression_is_refused_with_a_way_out():
-    with pytest.raises(s2s.UnsupportedSyntaxError, match="local function 'g'") as info:
-        s2s.grad(local_function_in_a_conditional_expression)(X())
-    assert "statement of its own" in info.value.hint
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_local_functions_in_conditional_expressions_and_boolean_operators(seed):
+    x = X(seed=seed)
+    check_all(local_function_in_a_conditional_expression, (x,), use_autograd=False)
+    jvp_check(local_function_in_a_conditional_expression, (x,))
+
+
+def test_a_local_function_as_a_sort_key():
+    check_all(local_function_as_a_sort_key, (X(seed=34),))
+    jvp_check(local_function_as_a_sort_key, (X(seed=34),))
+
+
+def test_local_recursion_is_refused_clearly():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="calls a local helper") as info:
+        s2s.grad(local_recursion)(X())
+    assert info.value.filename == __file__ and "module level" in info.value.hint
 
 
 def global_partial(x):

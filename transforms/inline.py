@@ -436,18 +436,19 @@ class _Hoist(ast.NodeTransformer):
                    for n in ast.walk(node))
 
     def visit_Call(self, node):
+        if isinstance(node.func, ast.Name) and node.func.id == "sorted" and not self.blocked and \
+                _builtin_named(self.pf, node.func, "sorted", set()) and len(node.args) == 1 and \
+                all(k.arg in ("key", "reverse") for k in node.keywords):
+            node.args[0] = self.visit(node.args[0])
+            return self._sorted(node)
         self.generic_visit(node)
         if isinstance(node.func, ast.Name) and node.func.id in self.helpers and node is not self.keep_top:
             if self.blocked:
                 raise self.pf.error(ctx().unsupported, f"s2s cannot expand the local function {node.func.id!r} "
-                                    "here (inside a lambda, a conditional expression, `and`/`or` or a "
-                                    "comprehension with a condition)", node,
+                                    "here (inside a lambda, a generator expression, or a comprehension that "
+                                    "is itself inside a condition)", node,
                                     hint=f"compute `{node.func.id}(...)` in a statement of its own first")
             return self._bind(node, f"{node.func.id}_value")
-        if isinstance(node.func, ast.Name) and node.func.id == "sorted" and not self.blocked and \
-                _builtin_named(self.pf, node.func, "sorted", set()) and len(node.args) == 1 and \
-                all(k.arg in ("key", "reverse") for k in node.keywords):
-            return self._sorted(node)
         return node
 
     def _bind(self, value, base):
@@ -458,7 +459,7 @@ class _Hoist(ast.NodeTransformer):
 
     def _sorted(self, node):
         key = next((k.value for k in node.keywords if k.arg == "key"), None)
-        reverse = next((k.value for k in node.keywords if k.arg == "reverse"), ast.Constant(False))
+        reverse = self.visit(next((k.value for k in node.keywords if k.arg == "reverse"), ast.Constant(False)))
         items = self._bind(ast.Call(func=ast.Name(id="list", ctx=ast.Load()), args=[node.args[0]], keywords=[]),
                            "items")
         v, i = self.alloc.fresh("v"), self.alloc.fresh("i")
@@ -468,7 +469,9 @@ class _Hoist(ast.NodeTransformer):
             elt = _called(self.pf, key, [ast.Name(id=v, ctx=ast.Load())], None)
             comp = ast.ListComp(elt=elt, generators=[ast.comprehension(
                 target=ast.Name(id=v, ctx=ast.Store()), iter=copy.deepcopy(items), ifs=[], is_async=0)])
-            keys = self._bind(ast.copy_location(comp, node), "keys")
+            keys = self.visit(ast.copy_location(comp, node))
+            if not isinstance(keys, ast.Name):  # (a comprehension calling a local function is a loop's list already)
+                keys = self._bind(keys, "keys")
         order = ast.Call(func=ast.Name(id="sorted", ctx=ast.Load()), args=[ast.Call(
             func=ast.Name(id="range", ctx=ast.Load()), args=[ast.Call(func=ast.Name(id="len", ctx=ast.Load()),
                                                                      args=[copy.deepcopy(keys)], keywords=[])],
@@ -521,8 +524,19 @@ class _Hoist(ast.NodeTransformer):
         self.pre.extend(hoist_block(self.pf, body, self.helpers, self.alloc))
         return ast.copy_location(ast.Name(id=acc, ctx=ast.Load()), node)
 
+    def _branch(self, value, target):
+        """Statements computing `value` into `target`, its local function calls taken out in front."""
+        assign = ast.copy_location(ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=value), value)
+        return hoist_block(self.pf, [ast.fix_missing_locations(assign)], self.helpers, self.alloc)
+
     def visit_IfExp(self, node):
         node.test = self.visit(node.test)
+        if not self.blocked and (self._has_helper_call(node.body) or self._has_helper_call(node.orelse)):
+            # `g(x) if c else h` -> if c: r = g(x) else: r = h  (only the branch taken runs, as in Python)
+            name = self.alloc.fresh("choice")
+            branch = ast.If(test=node.test, body=self._branch(node.body, name), orelse=self._branch(node.orelse, name))
+            self.pre.append(ast.fix_missing_locations(ast.copy_location(branch, node)))
+            return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node)
         self.blocked += 1
         try:
             node.body = self.visit(node.body)
@@ -533,6 +547,17 @@ class _Hoist(ast.NodeTransformer):
 
     def visit_BoolOp(self, node):
         node.values[0] = self.visit(node.values[0])
+        if not self.blocked and any(self._has_helper_call(v) for v in node.values[1:]):
+            # `a and g(x)` -> r = a; if r: r = g(x)   (`or`: if not r), one value at a time
+            name = self.alloc.fresh("cond")
+            self.pre.append(ast.fix_missing_locations(ast.copy_location(
+                ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=node.values[0]), node)))
+            for v in node.values[1:]:
+                test = ast.Name(id=name, ctx=ast.Load()) if isinstance(node.op, ast.And) else \
+                    ast.UnaryOp(op=ast.Not(), operand=ast.Name(id=name, ctx=ast.Load()))
+                self.pre.append(ast.fix_missing_locations(ast.copy_location(
+                    ast.If(test=test, body=self._branch(v, name), orelse=[]), node)))
+            return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node)
         self.blocked += 1
         try:
             node.values[1:] = [self.visit(v) for v in node.values[1:]]
