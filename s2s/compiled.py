@@ -375,6 +375,15 @@ def _scalar_kinds(fdef, floats, ints):
             if a is None or b is None:
                 return None
             return "float64" if isinstance(e.op, ast.Div) or "float64" in (a, b) else "int64"
+        if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and e.value.id not in params \
+                and isinstance(e.slice, ast.Constant) and type(e.slice.value) is int:
+            # `x = t[0]` of `t = x0, 0.0` (tuple assignment, lowered): the element's kind, if every
+            # assignment of t is a tuple display with that element
+            i = e.slice.value
+            values = assigns.get(e.value.id, [])
+            if values and all(isinstance(v, ast.Tuple) and -len(v.elts) <= i < len(v.elts) for v in values):
+                kinds_ = {of(v.elts[i]) for v in values}
+                return kinds_.pop() if len(kinds_) == 1 else None
         return None
 
     def holds(value, guess):
