@@ -91,7 +91,7 @@ def _logistic(c: Code) -> Code:
 
 def _tape(c: Code) -> Code:
     c.fdef = drop_unread_restores(c.fdef, c.stack)
-    c.fdef = recompute_index_arithmetic(c.fdef, c.stack)
+    c.fdef = recompute_index_arithmetic(c.fdef, c.stack, c.inferred if c.shapes is not None else None)
     if c.shapes is not None:  # a value no longer taped (`e` of `e = e + t`) may be one nothing reads now
         c.removable |= specialize.pure_names(c.fdef, c.inferred, c.stack)
         c.fdef = eliminate_dead_code(c.fdef, c.removable)

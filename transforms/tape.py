@@ -154,20 +154,21 @@ def drop_unread_restores(fdef: ast.FunctionDef, stack: str | None) -> ast.Functi
 
 # ---- cheap loop-index arithmetic recomputed, not taped ----------------------------
 
-def _int_of_index(node, index, defs):
-    """`node` written with the loop index `index` and int literals only (`i + 1`, `2 * i - 1`), the names of
-    `defs` replaced by their expressions; None if it is something else."""
+def _int_of_index(node, index, defs, fixed=frozenset()):
+    """`node` written with the loop index `index`, int literals and (for a number) the names of `fixed` only
+    (`i + 1`, `2 * i - 1`, `-k`), the names of `defs` replaced by their expressions; None if it is something else."""
     if isinstance(node, ast.Constant):
-        return node if type(node.value) is int else None
+        return node if type(node.value) is int or (fixed and type(node.value) is float) else None
     if isinstance(node, ast.Name):
-        if node.id == index:
-            return ast.Name(id=index, ctx=ast.Load())
+        if node.id == index or node.id in fixed:
+            return ast.Name(id=node.id, ctx=ast.Load())
         return _copy(defs[node.id]) if node.id in defs else None
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod):
-        left, right = _int_of_index(node.left, index, defs), _int_of_index(node.right, index, defs)
+    ops = ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ops):
+        left, right = _int_of_index(node.left, index, defs, fixed), _int_of_index(node.right, index, defs, fixed)
         return None if left is None or right is None else ast.BinOp(left=left, op=node.op, right=right)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        operand = _int_of_index(node.operand, index, defs)
+        operand = _int_of_index(node.operand, index, defs, fixed)
         return None if operand is None else ast.UnaryOp(op=node.op, operand=operand)
     return None
 
@@ -182,7 +183,7 @@ def _reversed_range_of(backward, forward):
         and isinstance(forward.iter.func, ast.Name) and forward.iter.func.id == "range"
 
 
-def recompute_index_arithmetic(fdef: ast.FunctionDef, stack: str | None) -> ast.FunctionDef:
+def recompute_index_arithmetic(fdef: ast.FunctionDef, stack: str | None, shapes=None) -> ast.FunctionDef:
     """`v = i + 1` in a `for i in range(n)` loop is recomputed at the top of its backward loop, not taped.
 
     The forward loop pushes `v` before each assignment and the backward loop (`for i in
@@ -191,7 +192,9 @@ def recompute_index_arithmetic(fdef: ast.FunctionDef, stack: str | None) -> ast.
     `v` is assigned once (and by the tape's placeholder and restore), from `i` and int literals,
     at the top level of the loop body and not read there before; nothing reads `v` after its pop
     in the backward loop or outside the two loops; the range's names and the index are not
-    rebound elsewhere.
+    rebound elsewhere. With `shapes` (specialised code), a number computed from arguments
+    never rebound and literals (`t = -k`) is recomputed the same way: one operation on
+    numbers costs less than a push and a pop.
     """
     if not stack or any(isinstance(n, ast.FunctionDef) for n in ast.walk(fdef) if n is not fdef):
         return fdef
@@ -208,27 +211,46 @@ def recompute_index_arithmetic(fdef: ast.FunctionDef, stack: str | None) -> ast.
                     or body.index(backward) < body.index(forward) \
                     or any(counts.get(name, 0) > 1 for name in loaded_names(forward.iter)):
                 continue
-            recomputed |= _recompute_pairs(fdef, forward, backward, stack, counts)
-    _drop_idle_placeholders(fdef, stack, recomputed)
+            recomputed |= _recompute_pairs(fdef, forward, backward, stack, counts, shapes)
+    _drop_idle_placeholders(fdef, stack, recomputed, _assigned_before_read(fdef))
     return ast.fix_missing_locations(fdef)
 
 
-def _drop_idle_placeholders(fdef, stack, names):
-    """`t = t2 = None` after the tape binds names before the loop that pushes them: `names` are not pushed now."""
-    pushed = {n.value.args[0].id for n in ast.walk(fdef) if _is_push(n, stack)} | \
-        ({n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} - set(names))
+def _assigned_before_read(fdef):
+    """Names of the tape's placeholder (`x = t = None`) that a top-level assignment binds before anything reads them."""
+    out = set()
+    for k, s in enumerate(fdef.body):
+        if not _is_placeholder(s):
+            continue
+        for t in s.targets:
+            for later in fdef.body[k + 1:]:
+                if t.id in loaded_names(later):
+                    break
+                if isinstance(later, ast.Assign) and t.id in assigned_names(later) \
+                        and not any(isinstance(n, ast.Name) and n.id == t.id and isinstance(n.ctx, ast.Load)
+                                    for n in ast.walk(later)):
+                    out.add(t.id)
+                    break
+    return out
+
+
+def _drop_idle_placeholders(fdef, stack, unpushed, bound_first):
+    """`t = t2 = None` after the tape binds names before the loop that pushes them: a name no longer pushed
+    (`unpushed`), or bound at the top level before anything reads it (`bound_first`), needs none."""
+    pushed = {n.value.args[0].id for n in ast.walk(fdef) if _is_push(n, stack)}
     body = []
     for k, s in enumerate(fdef.body):
         if k > 0 and _is_placeholder(s) and isinstance(fdef.body[k - 1], ast.Assign) \
                 and any(isinstance(t, ast.Name) and t.id == stack for t in fdef.body[k - 1].targets):
-            s.targets = [t for t in s.targets if t.id in pushed]
+            s.targets = [t for t in s.targets
+                         if t.id not in bound_first and not (t.id in unpushed and t.id not in pushed)]
             if not s.targets:
                 continue
         body.append(s)
     fdef.body = body
 
 
-def _recompute_pairs(fdef, forward, backward, stack, counts):
+def _recompute_pairs(fdef, forward, backward, stack, counts, shapes=None):
     index = forward.target.id
     done = set()
     if counts.get(index, 0) != 2:  # the two loops' targets only: nothing else rebinds the index
@@ -246,6 +268,10 @@ def _recompute_pairs(fdef, forward, backward, stack, counts):
                 and isinstance(assign.targets[0], ast.Name) and assign.targets[0].id == push.value.args[0].id):
             continue
         value = _int_of_index(assign.value, index, defs)
+        if value is None and shapes is not None and shapes.of(assign.value) == () and shapes.real(assign.value):
+            fixed = {n.id for n in ast.walk(assign.value) if isinstance(n, ast.Name) and counts.get(n.id, 0) == 0
+                     and n.id in shapes.local}  # arguments never rebound
+            value = _int_of_index(assign.value, index, defs, fixed)
         if value is None:
             continue
         name = assign.targets[0].id
@@ -267,7 +293,7 @@ def _recompute_pairs(fdef, forward, backward, stack, counts):
         del fb[k]  # the push (the assignment stays)
         del backward.body[at]
         backward.body.insert(0, ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value))
-        return {name} | _recompute_pairs(fdef, forward, backward, stack, counts)
+        return {name} | _recompute_pairs(fdef, forward, backward, stack, counts, shapes)
     return done
 
 
