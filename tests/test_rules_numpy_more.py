@@ -483,6 +483,31 @@ def test_dict_positional_refused():
         s2s.grad(lambda x: np.sum(dict([("a", x)])["a"]))(W4)
 
 
+def dict_unpacked(x):
+    d = {"a": x * 2.0}
+    return np.sum(dict(**d)["a"] * W4)
+
+
+def test_dict_of_an_unpacked_mapping_is_right_or_refused():
+    # the rule itself refuses dict(**d) (it cannot name the keys); s2s's calls with ** unpacking may pass the
+    # keywords to it at run time instead: then the gradient must be right
+    try:
+        g = s2s.grad(dict_unpacked)(W4)
+    except S2SError as exc:
+        assert "dict" in str(exc)
+        return
+    np.testing.assert_allclose(g, 2.0 * W4)
+
+
+def dict_reserved(x):
+    return np.sum(dict(g=x)["g"])
+
+
+def test_dict_with_a_template_name_as_key_is_refused():
+    with pytest.raises(S2SError, match="dict display"):
+        s2s.grad(dict_reserved)(W4)
+
+
 def test_dict_of_values_forward_and_hessian():
     def f(x):
         d = dict(a=x * x, b=np.sin(x))

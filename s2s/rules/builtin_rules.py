@@ -30,6 +30,8 @@ class _KeywordDictRule(Rule):
     def bind(self, args, keywords):
         if args:
             raise TypeError("s2s differentiates dict(...) only with keyword arguments (dict(a=x, b=y))")
+        if any(not isinstance(k, str) for k in keywords):
+            raise TypeError("s2s does not differentiate dict(**mapping): write the keys out, dict(a=x, b=y)")
         clash = [k for k in keywords if k in self._RESERVED or k.endswith("_dot")]
         if clash:
             raise TypeError(f"dict() with the keyword {clash[0]!r}: write a dict display {{{clash[0]!r}: ...}}")
