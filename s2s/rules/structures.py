@@ -27,7 +27,8 @@ _steering(defrule_for(rt.field, "field(obj, *names)", structured=True,
 _steering(defrule_for(rt.field_if_set, "field_if_set(obj, *names)", structured=True,
                       obj="s2s.field_grad(g, obj, names)", obj_dot="s2s.field_tangent(obj_dot, obj, names)"),
           "names").returns_view = True
-_base_defrule_for(rt.store_field, "store_field(obj, name, value)", nondiff=True)  # returns None
+# returns None; `*args`: the object stays a container for the activity analysis (its adjoint added with s2s.add)
+_base_defrule_for(rt.store_field, "store_field(obj, *args)", nondiff=True)
 # cls(a, b) / cls(w=a, b=b) -> s2s.record((a, b), cls, "w", "b"): the record holds the very values (a view)
 _steering(defrule_for(rt.record, "record(values, cls, *names)", structured=True,
                       values="s2s.record_grad(g, ans, names)",
