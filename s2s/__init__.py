@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 _PUBLIC = {
     "s2s.api": ("checkpoint", "defjvp", "defvjp", "derivative", "elementwise_grad", "grad", "hessian", "hvp", "jacfwd",
                 "jacobian", "jacrev", "jvp", "source", "value_and_grad", "vjp"),
-    "s2s.custom": ("custom_jvp", "custom_vjp"),
+    "s2s.custom": ("custom_jvp", "custom_vjp", "primitive"),
     "s2s.errors": ("NoDerivativeRuleError", "NonScalarOutputError", "S2SError", "SourceUnavailableError",
                    "UnsupportedSyntaxError"),
     "s2s.pytree": ("flatten",),
@@ -44,7 +44,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         value_and_grad,
         vjp,
     )
-    from s2s.custom import custom_jvp, custom_vjp
+    from s2s.custom import custom_jvp, custom_vjp, primitive
     from s2s.errors import (
         NoDerivativeRuleError,
         NonScalarOutputError,
@@ -59,7 +59,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev", "elementwise_grad", "hessian", "hvp",
-    "derivative", "source", "stop_gradient", "defvjp", "defjvp", "custom_vjp", "custom_jvp", "checkpoint", "flatten",
+    "derivative", "source", "stop_gradient", "defvjp", "defjvp", "custom_vjp", "custom_jvp", "primitive", "checkpoint", "flatten",
     "S2SError", "UnsupportedSyntaxError", "NoDerivativeRuleError", "SourceUnavailableError",
     "NonScalarOutputError", "__version__",
 ]

@@ -172,6 +172,22 @@ def defjvp(function: Callable, *makers: Callable | None, argnums=None) -> rules.
     return _register_autograd_form(entry)
 
 
+def primitive(function: Callable) -> Callable:
+    """autograd's `@primitive`, kept so that autograd code ports by changing its imports: returns
+    `function` itself. s2s needs no marker: a function with a rule (`s2s.defvjp`) is called and its rule
+    used; one without is read and differentiated like the rest of your code.
+
+    Example::
+
+        @s2s.primitive
+        def logsumexp(x):
+            return np.log(np.sum(np.exp(x)))
+
+        s2s.defvjp(logsumexp, lambda ans, x: lambda g: g * np.exp(x - ans))
+    """
+    return function
+
+
 # ---------------------------------------------------------------- JAX's decorators
 
 

@@ -466,3 +466,31 @@ def test_names_in_a_string_rule_written_inside_a_function_are_its_locals():
     prim3 = register()
     x = RNG.normal(size=3)
     assert_close(s2s.grad(lambda x: np.sum(prim3(x)))(x), 3.0 * x ** 2)
+
+
+def test_autograd_style_primitive_ports_by_changing_imports():
+    @s2s.primitive
+    def lse(x):
+        m = np.max(x)
+        return m + np.log(np.sum(np.exp(x - m)))
+
+    def lse_vjp(ans, x):
+        shape = x.shape
+        return lambda g: np.full(shape, g) * np.exp(x - np.full(shape, ans))
+
+    s2s.defvjp(lse, lse_vjp)
+
+    def example(y):
+        return np.sum(lse(y ** 2))
+
+    y = RNG.normal(size=6)
+    g = s2s.grad(example)(y)
+    assert_close(g, fd_grad(example, (y,)))
+
+    @primitive
+    def ag_lse(x):
+        m = anp.max(x)
+        return m + anp.log(anp.sum(anp.exp(x - m)))
+
+    ag_defvjp(ag_lse, lambda ans, x: lambda g: anp.full(x.shape, g) * anp.exp(x - anp.full(x.shape, ans)))
+    assert_close(g, autograd.grad(lambda y: anp.sum(ag_lse(y ** 2)))(y))
