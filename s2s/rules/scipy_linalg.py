@@ -6,7 +6,8 @@ reads one triangle of its argument and cho_solve the factor's triangle of `c`: e
 outside what is read, as finite differences of SciPy's own functions see it. Matrices are 2-d.
 """
 
-import scipy.linalg  # noqa: F401 - the signatures below name it
+import scipy.integrate  # noqa: F401 - the signatures below name them
+import scipy.linalg  # noqa: F401
 
 from s2s.rules import defrule, family
 from s2s.rules.runtime_rules import defrule_for
@@ -41,6 +42,14 @@ defrule("scipy.linalg.cho_solve(c_and_lower, b, overwrite_b=False, check_finite=
         c_and_lower=f"{H}grad_cho_solve_c(g, ans, c_and_lower)", b=f"{H}cho_solve(c_and_lower, g)",
         c_and_lower_dot=f"{H}cho_solve_c_tangent(c_and_lower_dot, ans, c_and_lower)",
         b_dot=f"{H}cho_solve(c_and_lower, b_dot)")
+
+# y = odeint(func, y0, t, args): adjoints for y0 and args by the adjoint method (no tangents; t is not
+# differentiated, and a func that depends on the differentiated values is refused: it has no adjoint).
+# full_output, tfirst and the other options are not in the signature: a call passing them is refused.
+_ODE = "g, ans, func, y0, t, args, rtol, atol, mxstep"
+defrule("scipy.integrate.odeint(func, y0, t, args=(), rtol=None, atol=None, mxstep=0, hmax=0.0, hmin=0.0, h0=0.0)",
+        zero=("rtol", "atol", "mxstep", "hmax", "hmin", "h0"), structured=True,
+        y0=f"{H}grad_odeint({_ODE}, 0)", args=f"{H}grad_odeint({_ODE}, 1)")
 
 # the helpers the templates above and in scipy_special.py call: linear (or bilinear) in their first arguments
 defrule_for(sh.lse_keep, "lse_keep(v, a, b, axis, keepdims)", v_dot="s2s.scipy_helpers.lse_keep(v_dot, a, b, axis, keepdims)")

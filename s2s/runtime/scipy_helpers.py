@@ -296,4 +296,63 @@ def dir_sum_alpha(v):
     return np.sum(np.reshape(v, (np.shape(v)[0], -1)), axis=1)
 
 
+# ---- scipy.integrate.odeint -------------------------------------------------------------------------
+
+
+def _odeint_args(args) -> tuple:
+    return args if isinstance(args, tuple) else (args,)
+
+
+def _odeint_chosen(args) -> tuple:
+    """The positions of odeint's extra arguments that hold floats (the others get no adjoint)."""
+    def floats(a):
+        if a is None or isinstance(a, bool | int | str):
+            return False
+        if isinstance(a, np.ndarray | np.generic):
+            return np.issubdtype(a.dtype, np.floating)
+        return True
+    return tuple(i for i, a in enumerate(args) if floats(a))
+
+
+@linear_in_g
+def grad_odeint(g, ans, func, start, times, args, rtol, atol, mxstep, which):
+    """Adjoint of ys = odeint(func, start, times, args) for start (which=0) or args (1), by the adjoint method: the
+    system y' = func(y, t, *args) is integrated back from each time to the one before with the adjoint
+    a (a' = -a^T df/dy) and the integral of a^T df/dargs, their products made by s2s.vjp of func. As exact
+    as the solver's tolerances (rtol, atol) make it, as the forward solution is."""
+    import scipy.integrate
+
+    import s2s
+    args = _odeint_args(args)
+    yt = np.asarray(ans, dtype=float)
+    steps, dim = yt.shape
+    g = np.broadcast_to(np.asarray(g, dtype=float), yt.shape)
+    times = np.asarray(times, dtype=float)
+    chosen = _odeint_chosen(args) if which == 1 else ()
+    wrt = (0,) + tuple(2 + i for i in chosen)
+    flat0, unflatten = s2s.flatten(tuple(args[i] for i in chosen))
+
+    def augmented(state, when):
+        y, a_y = state[:dim], state[dim:2 * dim]
+        dy, pullback = s2s.vjp(func, np.reshape(y, np.shape(start)) if np.ndim(start) else y, when, *args, wrt=wrt)
+        grads = pullback(-np.reshape(a_y, np.shape(dy)))
+        parts = [np.ravel(dy), np.ravel(grads[0])]
+        if chosen:
+            parts.append(s2s.flatten(tuple(grads[1:]))[0])
+        return np.concatenate(parts)
+
+    a_y, a_args = g[-1].copy(), np.zeros(np.size(flat0))
+    for i in range(steps - 1, 0, -1):
+        state = np.concatenate([yt[i], a_y, a_args])
+        back = scipy.integrate.odeint(augmented, state, np.array([times[i], times[i - 1]]), rtol=rtol, atol=atol,
+                                      mxstep=mxstep)[1]
+        a_y, a_args = back[dim:2 * dim] + g[i - 1], back[2 * dim:]
+    if which == 0:
+        return np.reshape(a_y, np.shape(start))
+    out = [ZERO] * len(args)
+    for i, value in zip(chosen, unflatten(a_args)):
+        out[i] = value
+    return tuple(out) if isinstance(args, tuple) else out[0]
+
+
 __all__ = ["unbroadcast"]  # the rest is reached by attribute from generated code
