@@ -3,7 +3,7 @@ differences and autograd, in reverse and forward mode."""
 
 import numpy as np
 import pytest
-from helpers_fd import assert_close, check_all, fd_grad
+from helpers_fd import assert_close, autograd_version, check_all, fd_grad
 from test_functions_as_values import X, jvp_check
 
 import s2s
@@ -114,3 +114,43 @@ def test_a_function_with_kwargs_differentiated_itself():
     x = X(seed=16)
     g = s2s.grad(weighted)(x, a=2.0, b=np.ones(4))
     assert_close(g, fd_grad(lambda v: weighted(v, a=2.0, b=np.ones(4)), (x,)))
+
+
+def mixed_signature(a, *rest, k=1.0, **kw):
+    s = a * k
+    for r in rest:
+        s = s + r * r
+    return s * kw["m"]
+
+
+def calls_mixed_signature(x, w):
+    return np.sum(mixed_signature(x, w, x * 2.0, k=w, m=x))
+
+
+def star_in_a_loop_target(x):
+    triples = [(x[0], x[1], x[2]), (x[1], x[2], x[3])]
+    s = 0.0
+    for a, *rest in triples:
+        s = s + a * rest[0] * rest[1]
+    return s
+
+
+@pytest.mark.parametrize("f, args, wrt", [(calls_mixed_signature, (X(seed=17), X(seed=18)), (0, 1)),
+                                          (star_in_a_loop_target, (X(seed=19),), 0)],
+                         ids=["mixed-signature", "loop-target"])
+def test_mixed_signatures_and_loop_targets(f, args, wrt):
+    check_all(f, args, wrt=wrt)
+    for w in (wrt if isinstance(wrt, tuple) else (wrt,)):
+        jvp_check(f, args, w)
+
+
+def test_hessian_through_a_varargs_helper():
+    x = X(seed=20)
+    h = s2s.hessian(lambda v: calls_varargs(v, v * 0.5))(x)
+    import autograd
+    want = autograd.hessian(autograd_version(calls_varargs_of_one))(x)
+    assert_close(h, want, rtol=1e-6, atol=1e-8)
+
+
+def calls_varargs_of_one(v):
+    return total(v, 2.0 * (v * 0.5), np.sin(v))
