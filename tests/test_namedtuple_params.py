@@ -457,3 +457,12 @@ def test_store_into_a_differentiated_dataclass():
     d = D(np.ones(2), 0.5)
     s2s.grad(f_store_into_dataclass)(d, x)
     np.testing.assert_allclose(d.w, 3.0 * x)  # the store is made, as in Python
+
+
+def test_a_record_taken_for_a_number_is_refused_with_the_reason():
+    """len(p) makes s2s take p for a numeric value: two adjoint parts are joined with +, which s2s
+    catches when the gradient is finished (never a wrong gradient)."""
+    def f(p, x):
+        return np.sum(p.w * x) * len(p) + p.b
+    with pytest.raises(s2s.NoDerivativeRuleError, match="4 parts for its 2 fields"):
+        s2s.grad(f)(P(np.ones(2), 2.0), np.ones(2))

@@ -74,7 +74,13 @@ def _by_name(g, like) -> dict:
         return {n: getattr(g, n) for n in field_names(g)}
     if isinstance(g, list | tuple) and is_namedtuple(like) and len(g) == len(names):
         return dict(zip(names, g))
-    _refuse(like, f"its adjoint came as a {type(g).__name__}")
+    from s2s.errors import NoDerivativeRuleError
+    raise NoDerivativeRuleError(
+        f"s2s made an adjoint of a {type(like).__name__} that is a {type(g).__name__}"
+        f"{f' of {len(g)} parts for its {len(names)} fields' if isinstance(g, list | tuple) else ''}: it took the "
+        f"{type(like).__name__} for a number or an array somewhere (passed to len() or a NumPy function) and added "
+        "two of its adjoints with + (which joins tuples)",
+        hint="read the fields first (w, b = p, or p.w) and pass those values on, not the record itself")
 
 
 def _refuse(obj, why=""):
