@@ -79,6 +79,7 @@ class Plan:
         self.params = params
         self.dispatcher = dispatcher
         self.array_tapes = {}  # tape -> dtype of the tapes preallocated as arrays
+        self.tapes = {}  # every tape -> the variable it holds
 
 
 _lock = threading.RLock()
@@ -306,6 +307,7 @@ def _plan(target, names, optimize, args, arrays=True):
     args_.defaults = [ast.Constant(low.defaults.get(seed, 1.0))]
     plan = Plan(ast.unparse(low.fdef), bindings, data, low.params[:-1] + data + [seed])
     plan.array_tapes = low.array_tapes
+    plan.tapes = low.tapes
     return gen, plan
 
 
@@ -497,7 +499,7 @@ def _dispatcher(plan):
             return disp
     namespace = dict(plan.bindings)
     namespace["__builtins__"] = builtins
-    code = compile(plan.source, "<s2s compiled>", "exec")
+    code = compile(plan.source, "<s2s compiled>", "exec")  # numba's line numbers are plan.source's
     exec(code, namespace)  # noqa: S102 - s2s's own generated code
     fn = namespace[ast.parse(plan.source).body[0].name]
     disp = numba.njit(fn, nogil=True)
@@ -527,6 +529,163 @@ def _compile_for(plan, target, args):
     except Exception:  # noqa: BLE001 - compiled, and the code raised as the NumPy code would: the call will say
         if not plan.dispatcher.signatures:
             raise
+    _check_integer_products(plan, target)
+
+
+_INT_OPS = {"mul", "pow", "lshift", "imul", "ipow", "ilshift"}
+_INT_LIMIT = 2 ** 62
+
+
+def _check_integer_products(plan, target):
+    """Refuse integer products, powers and shifts numba compiled as int64 unless their operands are known to be
+    small enough: numba's int64 wraps around where Python's ints grow (3 ** 40 would be a wrong number).
+    The lines come from numba's own typing; the bounds from `_int_bounds` on the code given to numba."""
+    import operator
+
+    from numba.core import ir
+    from numba.core import types as nb_types
+    names = {getattr(operator, n) for n in _INT_OPS}
+    risky = set()
+    for cres in plan.dispatcher.overloads.values():
+        ta = cres.type_annotation
+        for block in ta.blocks.values():
+            for st in block.body:
+                if isinstance(st, ir.Assign) and isinstance(st.value, ir.Expr) \
+                        and st.value.op in ("binop", "inplace_binop") \
+                        and (st.value.fn in names or st.value._kws.get("immutable_fn") in names) \
+                        and isinstance(ta.typemap.get(st.target.name), nb_types.Integer):
+                    risky.add(st.loc.line)
+    if not risky:
+        return
+    fdef = ast.parse(plan.source).body[0]
+    bounds = _int_bounds(fdef, set(plan.tapes))
+    by_line = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult | ast.Pow | ast.LShift):
+            by_line.setdefault(node.lineno, []).append(node)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Mult | ast.Pow | ast.LShift):
+            by_line.setdefault(node.lineno, []).append(ast.BinOp(left=node.target, op=node.op, right=node.value))
+    for line in sorted(risky):
+        ops = by_line.get(line, [])
+        if not ops or any(not _small(_bound_of(op, bounds)) for op in ops):
+            text = plan.source.splitlines()[line - 1].strip() if 0 < line <= len(plan.source.splitlines()) else "?"
+            raise NotCompilableError(
+                f"the derivative of {target.__name__} multiplies integers that s2s cannot show stay below 2**62 "
+                f"(the generated line `{text}`): numba's int64 wraps around where Python's integers grow",
+                hint="write the constant as a float (3.0 ** k), or call s2s.grad(f) without compile")
+
+
+def _small(b):
+    return b is not None and -_INT_LIMIT < b[0] and b[1] < _INT_LIMIT
+
+
+_SHAPE = (0, 2 ** 40)  # a length or a dimension
+
+
+def _bound_of(e, bounds):
+    """(lo, hi) of the integer expression `e` given `bounds` of names, or None when unknown or not an integer."""
+    if isinstance(e, ast.Constant):
+        return (int(e.value), int(e.value)) if type(e.value) in (int, bool) else None
+    if isinstance(e, ast.Name):
+        return bounds.get(e.id)
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        b = _bound_of(e.operand, bounds)
+        return (-b[1], -b[0]) if b else None
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.Pow):
+        a, b = _bound_of(e.left, bounds), _bound_of(e.right, bounds)
+        if a is None or b is None or not (_small(a) and _small(b)):
+            return None
+        if isinstance(e.op, ast.Add):
+            return a[0] + b[0], a[1] + b[1]
+        if isinstance(e.op, ast.Sub):
+            return a[0] - b[1], a[1] - b[0]
+        if isinstance(e.op, ast.Mult):
+            corners = [x * y for x in a for y in b]
+            return min(corners), max(corners)
+        if b[0] < 0 or b[1] > 64:
+            return None
+        corners = [x ** y for x in a for y in b]
+        if a[0] < 0:
+            corners += [a[0] ** (b[1] - 1)] if b[1] >= 1 else []
+        return min(corners), max(corners)
+    if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "len":
+        return _SHAPE
+    if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id in ("max", "min") and e.args:
+        parts = [_bound_of(a, bounds) for a in e.args]
+        if any(p is None for p in parts):
+            return None
+        pick = max if e.func.id == "max" else min
+        return pick(p[0] for p in parts), pick(p[1] for p in parts)
+    if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Attribute) and e.value.attr == "shape":
+        return _SHAPE
+    if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and bounds.get(("shape", e.value.id)):
+        return _SHAPE
+    return None
+
+
+def _int_bounds(fdef, tapes):
+    """name -> (lo, hi) for integer variables all of whose assignments are bounded by the names bounded
+    before them (range loop variables, constants, lengths, sums and products of those). A variable that
+    depends on itself (p = p * 3) gets no bound. Reads from a tape restore an earlier value: skipped."""
+    assigns: dict = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Assign):
+            value = node.value
+            if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id in tapes \
+                    or _is_pop(value):
+                continue
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    assigns.setdefault(t.id, []).append(value)
+                else:
+                    for n in ast.walk(t):
+                        if isinstance(n, ast.Name):
+                            assigns.setdefault(n.id, []).append(None)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
+            assigns.setdefault(node.target.id, []).append(None)
+        elif isinstance(node, ast.For):
+            for n in ast.walk(node.target):
+                if isinstance(n, ast.Name):
+                    assigns.setdefault(n.id, []).append(("for", node.iter) if n is node.target else None)
+    bounds: dict = {}
+    for name, values in assigns.items():  # `t = x.shape`: its items are dimensions
+        if all(isinstance(v, ast.Attribute) and v.attr == "shape" for v in values):
+            bounds[("shape", name)] = True
+
+    def of(v):
+        if v is None:
+            return None
+        if isinstance(v, tuple):
+            it = v[1]
+            if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"):
+                return None
+            parts = [_bound_of(a, bounds) for a in it.args]
+            if any(p is None for p in parts) or not 1 <= len(parts) <= 3:
+                return None
+            if len(parts) == 1:
+                return (0, max(0, parts[0][1] - 1))
+            step = parts[2] if len(parts) == 3 else (1, 1)
+            lo, hi = parts[0], parts[1]
+            if step[0] > 0:
+                return lo[0], max(lo[0], hi[1] - 1)
+            return min(hi[0] + 1, lo[1]), lo[1]
+        return _bound_of(v, bounds)
+
+    for _ in range(len(assigns) + 1):
+        changed = False
+        for name, values in assigns.items():
+            parts = [of(v) for v in values]
+            new = None if any(p is None for p in parts) or not parts else (min(p[0] for p in parts),
+                                                                             max(p[1] for p in parts))
+            if bounds.get(name) != new:
+                if new is None:
+                    bounds.pop(name, None)
+                else:
+                    bounds[name] = new
+                changed = True
+        if not changed:
+            break
+    return bounds
 
 
 def _numba_error(target, plan, exc):
