@@ -34,6 +34,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/complexity.py
 	$(BIN)/python benchmarks/checkpoint_bench.py
+	$(BIN)/python benchmarks/compiled_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -152,6 +152,13 @@ def cmd_show(args) -> int:
             print(_highlight(text.rstrip() + "\n"))
             previous = text
         return 0
+    if args.compile:  # the code s2s.grad(f, compile=True) gives numba (s2s/compiled.py)
+        from s2s import compiled
+        example = parse_shapes(args.shape, func) if args.shape else ()
+        n = len(pipeline._param_names_of(func))
+        example = tuple(1.0 if a is None else a for a in example) + (1.0,) * (n - len(example))
+        print(_highlight(compiled.source(func, *example, wrt=wrt, optimize=not args.no_optimize)))
+        return 0
     if args.shape:
         if args.mode != "reverse":
             raise UsageError("--shape shows the shape-specialised code of s2s.grad: reverse mode only")
@@ -283,6 +290,8 @@ def main(argv=None) -> int:
     show.add_argument("--wrt", help="comma-separated parameter names or positions (default: the first)")
     show.add_argument("--no-optimize", action="store_true", help="skip the clean-up passes")
     show.add_argument("--stages", action="store_true", help="print every pass's output")
+    show.add_argument("--compile", action="store_true", help="print the code s2s.grad(f, compile=True) gives numba "
+                      "for --shape's arguments (a float for each parameter without one)")
     show.add_argument("--shape", action="append", metavar="NAME=3x4",
                       help="the code s2s.grad runs for arrays of these shapes (repeat per parameter; "
                            "NAME=float for a Python number)")
