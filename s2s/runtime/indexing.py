@@ -17,7 +17,11 @@ def getitem_grad(g, x, index):
     """Adjoint of `x[index]`: `g` placed into a zero structure shaped like `x`."""
     if isinstance(x, list | tuple):
         out = [ZERO] * len(x)
-        out[index] = g
+        if isinstance(index, slice):
+            if not is_zero(g):  # the zero adjoint of a slice (an empty one, or one not read) leaves zeros
+                out[index] = g
+        else:
+            out[index] = g
         return out
     if isinstance(x, dict):
         return {index: g}
