@@ -309,3 +309,55 @@ def test_a_store_made_by_a_callee_and_read_by_the_caller_is_refused():
         s2s.grad(calls_storing_helper)(x, Holder())
     with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
         s2s.grad(calls_storing_value)(x, Holder(), store_in_helper)
+
+
+# ---- methods of global objects ------------------------------------------------------------------------
+
+class Parser:
+    def __init__(self):
+        self.slices = {"W": (slice(0, 6), (2, 3)), "b": (slice(6, 8), (2,))}
+
+    def get(self, vect, name):
+        idx, shape = self.slices[name]
+        return np.reshape(vect[idx], shape)
+
+
+class FullLayer:
+    def __init__(self):
+        self.parser = Parser()
+
+    def forward_pass(self, inputs, params):
+        W = self.parser.get(params, "W")
+        b = self.parser.get(params, "b")
+        return np.tanh(inputs @ W.T + b)
+
+    def remember(self, x):
+        self.last = x * 2.0
+        return np.sum(x)
+
+
+LAYER = FullLayer()
+
+
+def global_layer_loss(w, x):
+    return np.sum(LAYER.forward_pass(x, w) ** 2)
+
+
+def global_layer_store(x):
+    a = LAYER.remember(x)
+    return a + np.sum(LAYER.last * x)
+
+
+def test_method_of_a_global_object_is_linked():
+    rs = np.random.RandomState(4)
+    w, x = rs.randn(8), rs.randn(5, 3)
+    g = s2s.grad(global_layer_loss)(w, x)
+    np.testing.assert_allclose(g, fd(lambda v: global_layer_loss(v, x), w), rtol=1e-5, atol=1e-8)
+    _, dot = s2s.jvp(global_layer_loss, (w, x), (np.ones(8), None))
+    np.testing.assert_allclose(dot, np.sum(g), rtol=1e-9)
+
+
+def test_method_of_a_global_object_that_stores_is_refused():
+    """The caller would read LAYER.last as a constant: refused, never a gradient without that path."""
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="global object"):
+        s2s.grad(global_layer_store)(np.ones(3))

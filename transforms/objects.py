@@ -17,8 +17,10 @@ runtime helpers that have derivative rules (s2s/runtime/structures.py, s2s/rules
   reach `self` (only functions with derivative rules). Anything else is refused.
 
 Attributes of globals and modules (`np.pi`, a global object's `model.W`) are left alone (constants),
-and so are method calls (`rng.normal(...)`: the call itself is another pass's business) and the
-array attributes that carry no derivative (`x.shape`, `x.dtype`...).
+and so are method calls on values (`rng.normal(...)`: s2s's calls of values, s2s/runtime/calls.py)
+and the array attributes that carry no derivative (`x.shape`, `x.dtype`...). A method of a global
+object of yours (`layer.forward_pass(x, w)`) becomes a call of its function with the object first
+(`layer.forward_pass.__func__(layer, x, w)`), linked like any helper.
 
     def f(p, x):                               def f(p, x):
         return np.sum(p.w * x + p.b)    ->         return np.sum(s2s.field(p, 'w') * x + s2s.field(p, 'b'))
@@ -27,7 +29,9 @@ array attributes that carry no derivative (`x.shape`, `x.dtype`...).
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
+import types
 
 from . import annotations
 from .context import ctx, missing
@@ -119,6 +123,22 @@ class _Objects(ast.NodeTransformer):
         obj = self._resolve(func)
         if obj is missing():
             return node
+        if isinstance(func, ast.Attribute) and _is_user_method(obj):
+            # `layer.forward_pass(x, w)` with `layer` a global object: the method's function with the object
+            # first, which s2s reads and links like any helper of yours (the object is not differentiated)
+            from .desugar import callee_summary
+            summary = callee_summary(obj.__func__)
+            if summary is None or summary.updated_params:
+                what = f"updates {', '.join(sorted(summary.updated_params))} in place" if summary else \
+                    "cannot be read to show it changes nothing"
+                raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this call of the method "
+                                    f"{obj.__func__.__qualname__} of a global object: it {what}, and what the rest "
+                                    "of the function reads of that object would then carry no derivative", node,
+                                    hint="return the new values from the method instead of storing them, or pass "
+                                         "the object as an argument")
+            plain = ast.copy_location(ast.Attribute(value=func, attr="__func__", ctx=ast.Load()), func)
+            return ast.copy_location(ast.Call(func=plain, args=[copy.deepcopy(func.value), *node.args],
+                                              keywords=node.keywords), node)
         if obj is dataclasses.replace:
             if len(node.args) != 1:
                 raise self.pf.error(ctx().unsupported, "s2s understands dataclasses.replace(obj, field=value, ...)",
@@ -170,6 +190,16 @@ class _Objects(ast.NodeTransformer):
         names = fields[:len(node.args)] + [k.arg for k in node.keywords]
         values = ast.Tuple(elts=list(node.args) + [k.value for k in node.keywords], ctx=ast.Load())
         return _call("record", [values, node.func, *_names(names)], node)
+
+
+def _is_user_method(obj) -> bool:
+    """A bound method of an object of the user's (not a library's), without a derivative rule of its own."""
+    if not isinstance(obj, types.MethodType) or not isinstance(obj.__func__, types.FunctionType):
+        return False
+    if ctx().has_rule(obj) or ctx().has_rule(obj.__func__) or ctx().is_runtime_helper(obj.__func__):
+        return False
+    user_code = getattr(ctx(), "user_code", None)
+    return user_code(obj.__func__) if user_code is not None else True
 
 
 def _root(node):
