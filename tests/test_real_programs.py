@@ -259,6 +259,34 @@ def test_layer_objects_holding_configuration(numpy_programs):
     assert_same_gradient(got, want)
 
 
+_EMPTY_MIDDLE_BUG = pytest.mark.xfail(
+    strict=True, raises=TypeError,
+    reason="BUG: a loop over an empty slice of a list of tuples (params[1:-1] of 2 layers) crashes in getitem_grad")
+
+
+@pytest.mark.parametrize("n_layers", [pytest.param(2, marks=_EMPTY_MIDDLE_BUG), 3])
+def test_network_whose_middle_layers_may_be_none(numpy_programs, n_layers):
+    mine, ag = numpy_programs
+    rng = np.random.default_rng(17)
+    sizes = [3, 4, 4, 2][: n_layers + 1]
+    params = [(rng.normal(size=(m, n)), rng.normal(size=n)) for m, n in zip(sizes[:-1], sizes[1:])]
+    check(mine.first_middle_last_loss, ag.first_middle_last_loss, params, rng.normal(size=(5, 3)))
+
+
+@pytest.mark.xfail(strict=True, raises=AttributeError,
+                   reason="BUG: a size-1 array output computed by a helper crashes in unbroadcast (float seed)")
+def test_size_one_array_objective(numpy_programs):
+    """autograd differentiates a function returning a size-1 array; s2s gives the same or refuses cleanly."""
+    mine, ag = numpy_programs
+    x = np.array([0.3])
+    want = autograd.grad(ag.size_one_objective)(x)
+    try:
+        got = s2s.grad(mine.size_one_objective)(x)
+    except s2s.NonScalarOutputError:
+        return
+    assert_same_gradient(got, want)
+
+
 # ---------------------------------------------------------------- SciPy programs
 
 

@@ -208,3 +208,36 @@ def layered_loss(w, layers, x):
         x = layer.forward(w[start : start + layer.size], x)
         start = start + layer.size
     return np.sum(x**2)
+
+
+# ---------------------------------------------------------------- a network whose middle layers may be none
+
+
+def relu(x):
+    return np.maximum(0.0, x)
+
+
+def first_middle_last(params, x):
+    W_in, b_in = params[0]
+    h = relu(x @ W_in + b_in)
+    for W, b in params[1:-1]:
+        h = relu(h @ W + b)
+    W_out, b_out = params[-1]
+    return h @ W_out + b_out
+
+
+def first_middle_last_loss(params, x):
+    return np.mean(first_middle_last(params, x) ** 2)
+
+
+# ---------------------------------------------------------------- a size-1 array as the objective
+
+
+def improvement(mean, std, best):
+    return best - (mean - best) * np.tanh(mean - best) + std * np.exp(-0.5 * (mean - best) ** 2)
+
+
+def size_one_objective(x):
+    mean = np.sin(3.0 * x)
+    std = np.exp(0.1 * x)
+    return -improvement(mean, std, 0.4)
