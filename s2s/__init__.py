@@ -20,7 +20,7 @@ _PUBLIC = {
     "s2s.custom": ("custom_jvp", "custom_vjp", "primitive"),
     "s2s.errors": ("NoDerivativeRuleError", "NonScalarOutputError", "S2SError", "SourceUnavailableError",
                    "UnsupportedSyntaxError"),
-    "s2s.pytree": ("flatten",),
+    "s2s.pytree": ("flatten", "flatten_func"),
     "s2s.runtime": ("stop_gradient",),
 }
 _HOME = {name: module for module, names in _PUBLIC.items() for name in names}
@@ -52,7 +52,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
         SourceUnavailableError,
         UnsupportedSyntaxError,
     )
-    from s2s.pytree import flatten
+    from s2s.pytree import flatten, flatten_func
     from s2s.runtime import stop_gradient
 
 __version__ = "0.1.0"
@@ -60,6 +60,7 @@ __version__ = "0.1.0"
 __all__ = [
     "grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacfwd", "jacrev", "elementwise_grad", "hessian", "hvp",
     "derivative", "source", "stop_gradient", "defvjp", "defjvp", "custom_vjp", "custom_jvp", "primitive", "checkpoint", "flatten",
+    "flatten_func",
     "S2SError", "UnsupportedSyntaxError", "NoDerivativeRuleError", "SourceUnavailableError",
     "NonScalarOutputError", "__version__",
 ]

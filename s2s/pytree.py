@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["flatten", "leaves", "is_leaf", "is_structure", "rebuild", "map_leaves", "basis", "restore"]
+__all__ = ["flatten", "flatten_func", "leaves", "is_leaf", "is_structure", "rebuild", "map_leaves", "basis", "restore"]
 
 
 def is_leaf(value: Any) -> bool:
@@ -271,3 +271,86 @@ def _field(grad, like):
     if not is_leaf(like) and not is_structure(like):
         return like
     return restore(grad, like)
+
+
+_RULES_MADE = []
+
+
+def _register_rules():
+    """Rules of the two linear maps a flattened function calls (each the other's adjoint), made once."""
+    if _RULES_MADE:
+        return
+    from s2s import rules
+    from s2s.runtime import custom
+    rules.defrule_for(custom.unflatten, "unflatten(v, layout)", shape_only=("layout",), structured=True,
+                      v="s2s.custom.flat(g, layout)", v_dot="s2s.custom.unflatten(v_dot, layout)")
+    rules.defrule_for(custom.flat, "flat(t, layout)", shape_only=("layout",),
+                      t="s2s.custom.unflatten(g, layout)", t_dot="s2s.custom.flat(t_dot, layout)")
+    _RULES_MADE.append(True)
+
+
+def flatten_func(func: Callable, example: Any) -> tuple[Callable, Callable, np.ndarray]:
+    """`(flat_func, unflatten, flat_example)`, autograd's `flatten_func`: `flat_func(v, *rest)` is
+    `func(unflatten(v), *rest)` for the structure of `example`, and s2s differentiates it (grad, hvp,
+    jacobian... of the flat function take and give vectors), e.g. for `scipy.optimize.minimize`.
+
+    Example::
+
+        def objective(params):
+            return np.sum(params["w"] ** 2) + params["b"] ** 2
+
+        flat_obj, unflatten, x0 = s2s.flatten_func(objective, {"w": np.ones(2), "b": 1.0})
+        s2s.grad(flat_obj)(x0)      # array([2., 2., 2.]): "b" first, then "w"
+    """
+    import inspect
+    import linecache
+
+    from s2s.runtime import custom
+    _register_rules()
+    vector, unflatten = flatten(example)
+    params = list(inspect.signature(func).parameters.values())
+    if not params:
+        raise TypeError(f"flatten_func needs a function with a parameter to flatten; {func!r} has none")
+    rest, call = [], []
+    for p in params[1:]:
+        if p.kind == inspect.Parameter.VAR_POSITIONAL:
+            rest.append(f"*{p.name}")
+            call.append(f"*{p.name}")
+        elif p.kind == inspect.Parameter.VAR_KEYWORD:
+            rest.append(f"**{p.name}")
+            call.append(f"**{p.name}")
+        elif p.kind == inspect.Parameter.KEYWORD_ONLY:
+            if "*" not in "".join(rest):
+                rest.append("*")
+            rest.append(p.name)
+            call.append(f"{p.name}={p.name}")
+        else:
+            rest.append(p.name)
+            call.append(p.name)
+    taken = {p.name for p in params}
+
+    def free(base):
+        while base in taken:
+            base += "_"
+        taken.add(base)
+        return base
+
+    own = getattr(func, "__name__", "func")
+    callee = free(own if own.isidentifier() else "func")
+    name = free(f"flat_{callee}")
+    unflat, layout = free("unflatten"), free("layout")
+    head = ", ".join(["x"] + rest)
+    args = ", ".join([f"{unflat}(x, {layout})"] + call)
+    text = f"def {name}({head}):\n    return {callee}({args})\n"
+    filename = f"<s2s flatten_func of {getattr(func, '__qualname__', name)} #{len(linecache.cache)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = {callee: func, unflat: custom.unflatten, layout: custom.Layout(example, unflatten),
+                 "__name__": getattr(func, "__module__", None)}
+    exec(compile(text, filename, "exec"), namespace)
+    flat_func = namespace[name]
+    defaults = [p.default for p in params[1:] if p.default is not inspect.Parameter.empty
+                and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,)]
+    flat_func.__defaults__ = tuple(defaults) or None
+    flat_func.__kwdefaults__ = {p.name: p.default for p in params[1:] if p.kind == inspect.Parameter.KEYWORD_ONLY
+                                and p.default is not inspect.Parameter.empty} or None
+    return flat_func, unflatten, vector

@@ -346,3 +346,51 @@ def test_dataclass_parameter_gradient_and_hessian():
     assert_close(flat(g, layer), fd_structured(f, (layer, x))[0])
     H = s2s.hessian(f)(layer, x)
     assert_close(_matrix(H, layer, layer), _fd_hessian(f, (layer, x)), rtol=1e-5, atol=1e-5)
+
+
+# -------------------------------------------------------------------- flatten_func (autograd's)
+
+
+def gmm_like(params, data, scale=1.0):
+    means, log_sd = params["means"], params["log_sd"]
+    z = (data[:, None] - means[None, :]) / np.exp(log_sd)
+    return scale * np.sum(np.log(np.sum(np.exp(-0.5 * z ** 2), axis=1))) + np.sum(log_sd ** 2)
+
+
+def test_flatten_func_gradient_hvp_and_hessian_are_vectors():
+    params = {"means": RNG.normal(size=3), "log_sd": RNG.normal(size=3) * 0.1}
+    data = RNG.normal(size=7)
+    flat_obj, unflatten, x0 = s2s.flatten_func(gmm_like, params)
+    assert np.isclose(flat_obj(x0, data), gmm_like(params, data))
+    g = s2s.grad(flat_obj)(x0, data)
+    assert g.shape == x0.shape
+    assert_close(g, s2s.flatten(s2s.grad(gmm_like)(params, data))[0])
+    assert_close(g, fd_structured(gmm_like, (params, data))[0])
+    from autograd.misc.flatten import flatten_func as ag_flatten_func
+    ag_obj, _, ag_x0 = ag_flatten_func(autograd_version(gmm_like), params)
+    assert_close(x0, ag_x0)
+    assert_close(g, autograd.grad(ag_obj)(ag_x0, data))
+    v = RNG.normal(size=x0.size)
+    H = s2s.hessian(flat_obj)(x0, data)
+    assert_close(H, _fd_hessian(gmm_like, (params, data)), rtol=1e-5, atol=1e-5)
+    assert_close(s2s.hvp(flat_obj)(x0, data, v), H @ v, rtol=1e-6, atol=1e-8)
+    assert_close(s2s.hvp(flat_obj)(x0, data, v), autograd.hessian_vector_product(ag_obj)(ag_x0, data, v))
+    assert np.isclose(s2s.grad(flat_obj, wrt="x")(x0, data, scale=2.0) @ v,
+                      s2s.flatten(s2s.grad(gmm_like)(params, data, 2.0))[0] @ v)
+    back = unflatten(x0)
+    assert set(back) == {"means", "log_sd"}
+
+
+def test_flatten_func_with_scipy_minimize():
+    from scipy.optimize import minimize
+
+    target = {"a": np.array([1.0, -2.0]), "b": 0.5}
+
+    def objective(p):
+        return np.sum((p["a"] - target["a"]) ** 2) + (p["b"] - target["b"]) ** 4 + np.sum(p["a"] ** 2) * 0.1
+
+    flat_obj, unflatten, x0 = s2s.flatten_func(objective, {"a": np.zeros(2), "b": 0.0})
+    result = minimize(flat_obj, x0, jac=s2s.grad(flat_obj), hessp=s2s.hvp(flat_obj), method="Newton-CG")
+    best = unflatten(result.x)
+    assert_close(best["a"], target["a"] / 1.1, atol=1e-5)
+    assert abs(best["b"] - 0.5) < 2e-2

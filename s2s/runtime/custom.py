@@ -138,3 +138,25 @@ def _pair(value, fn, role, what):
 
 def _name(fn) -> str:
     return getattr(fn, "__qualname__", None) or repr(fn)
+
+
+class Layout:
+    """Where the elements of a flat vector go in a structure (s2s.flatten_func): `like` is the example."""
+
+    def __init__(self, like, unflatten):
+        self.like = like
+        self.unflatten = unflatten
+
+    def __repr__(self):
+        return f"<layout of {type(self.like).__name__}>"
+
+
+def unflatten(v, layout):
+    """The structure `layout` describes, filled from the vector `v` (linear in `v`)."""
+    return layout.unflatten(v)
+
+
+def flat(t, layout):
+    """A derivative shaped like `layout`'s structure, raveled into one vector (linear in `t`)."""
+    from s2s import pytree
+    return pytree.flat_like(t, layout.like)
