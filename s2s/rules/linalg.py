@@ -5,7 +5,6 @@ import ast
 from s2s import runtime as rt
 from s2s.rules import _literal_number, defrule, family
 from s2s.rules.runtime_rules import defrule_for as helper_rule
-from s2s.rules.shape import export_helpers  # noqa: F401  (makes the helpers below s2s.<name>)
 
 family(elementwise=False)
 

@@ -3,7 +3,6 @@
 from s2s import runtime as rt
 from s2s.rules import defrule, family, nondifferentiable
 from s2s.rules.runtime_rules import defrule_for as helper_rule
-from s2s.rules.shape import export_helpers  # noqa: F401  (makes s2s.grad_cumprod and the rest reachable)
 
 family(elementwise=False)
 

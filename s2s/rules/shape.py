@@ -3,27 +3,6 @@
 from s2s import runtime as rt
 from s2s.rules import defrule, family
 from s2s.rules.runtime_rules import defrule_for as helper_rule
-from s2s.runtime import linalg as _linalg
-from s2s.runtime import rearrange as _rearrange
-from s2s.runtime import reductions as _reductions
-
-
-def export_helpers(module, *names: str) -> None:
-    """Make the runtime helpers `names` of `module` reachable as `s2s.<name>` in generated code, homed in
-    s2s.runtime like the ones its __init__ imports (the transforms tell s2s's own helpers by that module)."""
-    for name in names:
-        helper = getattr(module, name)
-        helper.__module__ = rt.__name__
-        setattr(rt, name, helper)
-
-
-export_helpers(_rearrange, "append_tangent", "grad_append", "grad_column_stack", "grad_diagonal", "grad_diff",
-               "grad_np_select", "grad_pad", "grad_repeat", "grad_rollaxis", "grad_sort", "grad_split", "grad_take",
-               "grad_take_along_axis", "np_select_tangent", "pad_tangent", "sort_tangent", "split_tangent")
-export_helpers(_linalg, "check_ties", "eigh_tangent", "eigh_tangent_dot", "grad_cross", "grad_eigh", "grad_eigh_dot",
-               "grad_inner", "grad_kron", "grad_nuclear", "grad_slogdet", "grad_slogdet_dot", "grad_svd",
-               "nuclear_checked", "pinv_full_rank", "slogdet_tangent", "slogdet_tangent_dot", "svd_tangent")
-export_helpers(_reductions, "cumprod_tangent", "cumprod_tangent_dot", "grad_cumprod", "grad_cumprod_dot")
 
 family(elementwise=False)
 

@@ -8,7 +8,7 @@ and the rest are the names below. They live in modules by purpose and are all re
 - `arrays`: array-library dispatch (NumPy, Dask, CuPy...): is_array, is_foreign, shape_of, broadcasts;
 - `adjoint`: adjoint arithmetic: add, part, unbroadcast, finish;
 - adjoint (and tangent) helpers beside the rule family they serve: `indexing`, `reductions`,
-  `elementwise`, `linalg`, `einsum`, `shape`, `creation`, `sequences`;
+  `elementwise`, `linalg`, `einsum`, `shape`, `rearrange` (gathers, sort, splits), `creation`, `sequences`;
 - `tangents`: helpers only forward-mode code calls;
 - `desugared`: helpers that desugared user code calls (as_sequence, astype, item, copy, unshared...).
 
@@ -33,6 +33,7 @@ from s2s.runtime.arrays import (  # noqa: F401
 )
 from s2s.runtime.calls import (  # noqa: F401
     call_jvp,
+    call_jvp_of_jvp,
     call_plain,
     call_site,
     call_star_jvp,
@@ -96,21 +97,61 @@ from s2s.runtime.indexing import (  # noqa: F401
     setitem_grads,
 )
 from s2s.runtime.linalg import (  # noqa: F401
+    check_ties,
+    eigh_tangent,
+    eigh_tangent_dot,
+    grad_cross,
     grad_det,
     grad_dot_a,
     grad_dot_b,
+    grad_eigh,
+    grad_eigh_dot,
+    grad_inner,
+    grad_kron,
     grad_matmul_a,
     grad_matmul_b,
+    grad_nuclear,
+    grad_slogdet,
+    grad_slogdet_dot,
     grad_solve_a,
     grad_solve_a_dot,
     grad_solve_b,
+    grad_svd,
     grad_tensordot,
     grad_trace,
+    nuclear_checked,
+    pinv_full_rank,
+    slogdet_tangent,
+    slogdet_tangent_dot,
+    svd_tangent,
+)
+from s2s.runtime.rearrange import (  # noqa: F401
+    append_tangent,
+    grad_append,
+    grad_column_stack,
+    grad_diagonal,
+    grad_diff,
+    grad_np_select,
+    grad_pad,
+    grad_repeat,
+    grad_rollaxis,
+    grad_sort,
+    grad_split,
+    grad_take,
+    grad_take_along_axis,
+    np_select_tangent,
+    pad_tangent,
+    sort_tangent,
+    split_tangent,
 )
 from s2s.runtime.reductions import (  # noqa: F401
     builtin_sum_tangent,
+    cumprod_tangent,
+    cumprod_tangent_dot,
     expand_reduced,
     grad_builtin_sum,
+    grad_cumprod,
+    grad_cumprod_dot,
     grad_cumsum,
     grad_extreme,
     grad_norm,
