@@ -76,9 +76,10 @@ def _specialize(c: Code) -> Code:
 
 
 def _copyprop_again(c: Code) -> Code:
-    """The rewrites leave copies (`g = v_bar` where `unbroadcast(v_bar, v)` was): propagate, drop, infer again."""
+    """The rewrites leave copies (`g = v_bar` where `unbroadcast(v_bar, v)` was): propagate (into adjoints too:
+    specialised code is for running), drop, infer again."""
     if c.shapes is not None:
-        c.fdef = eliminate_dead_code(propagate_copies(c.fdef, c.removable - set(c.adjoints)), c.removable)
+        c.fdef = eliminate_dead_code(propagate_copies(c.fdef, c.removable), c.removable)
         c.inferred = c.shapes.shapes(c.fdef)
     return c
 
