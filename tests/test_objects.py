@@ -173,26 +173,39 @@ class Refused:
             self.h = np.sin(self.h)
         return np.sum(self.h)
 
+    def maps_a_helper(self, x):
+        self.h = x * 2.0
+        return np.sum(list(map(read_global_h, [x, x]))[0])
+
+    def key_function(self, x):
+        self.h = x * 2.0
+        return np.sum(self.h) + min([1.0, 2.0], key=abs)
+
     def global_store(self, x):
         GLOBAL_MODEL.h = x
         return np.sum(GLOBAL_MODEL.h)
 
 
 GLOBAL_MODEL = Model()
+GLOBAL_REFUSED = Refused()
 
 
 def read_h(obj):
     return obj.h
 
 
+def read_global_h(v):
+    return GLOBAL_REFUSED.h * v
+
+
 @pytest.mark.parametrize("name,match", [
     ("alias", "may be the same attribute"), ("passes_self_on", "calls `read_h`"),
     ("calls_a_method", "calls `self.helper`"), ("in_place", "in place"), ("nested", "plain name only"),
     ("rebinds", "rebound"), ("global_store", "GLOBAL_MODEL"),
-    ("checkpointed", "checkpointed loop")])
+    ("checkpointed", "checkpointed loop"), ("maps_a_helper", "read_global_h"), ("key_function", "calls `min`")])
 def test_attribute_stores_refused(name, match):
     with pytest.raises(s2s.UnsupportedSyntaxError, match=match) as info:
-        s2s.grad(getattr(Refused(), name))(np.ones(3))
+        s2s.grad(getattr(GLOBAL_REFUSED if name == "maps_a_helper" else Refused(), name))(np.ones(3))
     assert "Hint:" in str(info.value) and "test_objects.py" in str(info.value)
 
 

@@ -192,6 +192,15 @@ class _Objects(ast.NodeTransformer):
         return _call("record", [values, node.func, *_names(names)], node)
 
 
+# builtins that call no code of the user's (map, filter, sorted, getattr... may: not here)
+_PLAIN_BUILTINS = (range, len, enumerate, zip, reversed, float, int, bool, abs, min, max, sum, round, isinstance,
+                   print, list, tuple, dict, divmod, pow)
+
+
+def _hashable_in(obj, options) -> bool:
+    return any(obj is o for o in options)
+
+
 def _is_user_method(obj) -> bool:
     """A bound method of an object of the user's (not a library's), without a derivative rule of its own."""
     if not isinstance(obj, types.MethodType) or not isinstance(obj.__func__, types.FunctionType):
@@ -332,11 +341,8 @@ class _StoredAttributes:
                 obj = self.pf.resolve_expr(func)
             except Exception:  # noqa: BLE001
                 obj = missing()
-        import builtins
-        if obj is not missing() and (ctx().has_rule(obj) or obj in (range, len, enumerate, zip, reversed, float, int,
-                                                                      isinstance, print) or
-                                     getattr(builtins, getattr(obj, "__name__", ""), None) is obj and
-                                     obj not in (getattr, setattr, exec, eval, vars)):
+        takes_functions = any(k.arg == "key" for k in call.keywords)  # min/max/sorted(key=f) call code of yours
+        if obj is not missing() and not takes_functions and (ctx().has_rule(obj) or _hashable_in(obj, _PLAIN_BUILTINS)):
             return
         self.refuse(call, f"the function stores attributes and calls `{ast.unparse(func)}`, which s2s cannot show "
                           "leaves them alone (a method or helper may read or change them)",
