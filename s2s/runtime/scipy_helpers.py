@@ -352,7 +352,7 @@ def grad_odeint(g, ans, func, start, times, args, rtol, atol, mxstep, which):
     out = [ZERO] * len(args)
     for i, value in zip(chosen, unflatten(a_args)):
         out[i] = value
-    return tuple(out) if isinstance(args, tuple) else out[0]
+    return tuple(out)  # (SciPy takes args as a tuple only)
 
 
 __all__ = ["unbroadcast"]  # the rest is reached by attribute from generated code
