@@ -234,3 +234,43 @@ def test_tape_that_does_not_mirror_is_refused(backward):
 def test_tape_read_otherwise_is_refused():
     with pytest.raises(numba_lowering.NotLowerable):
         _lower("def d(x):\n    stack = []\n    stack.append(x)\n    n = len(stack)\n    x = stack.pop()\n    return n\n")
+
+
+def with_break(x, n):
+    s = 0.0
+    for i in range(n):
+        if s > 3.0:
+            break
+        if i % 2 == 0:
+            continue
+        s = s + np.sin(x * i) ** 2 + x
+    return s
+
+
+def test_loop_with_break_and_continue():
+    _check(with_break, (0.3, 10))
+    np.testing.assert_allclose(s2s.grad(with_break, compile="strict")(0.3, 0), 0.0)  # no trip
+
+
+def powers_of_three(x):
+    s = 0.0
+    p = 1
+    for _ in range(40):
+        p = p * 3  # 3 ** 40 > 2 ** 63: numba's int64 would wrap around
+        s = s + x * x / p
+    return s
+
+
+def test_integer_products_that_may_overflow_are_refused():
+    with pytest.raises(NotCompilableError, match="integers"):
+        s2s.grad(powers_of_three, compile="strict")(0.5)
+    with pytest.warns(compiled.CompiledFallbackWarning):
+        got = s2s.grad(powers_of_three, compile=True)(0.5)
+    assert got == s2s.grad(powers_of_three)(0.5)
+
+
+def test_bounded_integer_products_compile():
+    assert "t7 = " in compiled.source(problems.taylor_sin, 0.7)  # (2k)(2k + 1) for k < 25: bounded, compiled
+    bounds = compiled._int_bounds(ast.parse("def f(n):\n    p = 1\n    for k in range(3, 9):\n        q = 2 * k\n"
+                                            "        p = p * q\n").body[0], set())
+    assert bounds["k"] == (3, 8) and bounds["q"] == (6, 16) and "p" not in bounds

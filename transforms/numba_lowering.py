@@ -90,6 +90,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict[str, str] | None = None, runti
             if dtype is not None:
                 array_tapes[tape] = dtype
     _rewrite_reversed(fdef)
+    _index_ranges(fdef)
     _zero_accumulators(fdef, runtime, scalars)
     params, defaults = _positional_params(fdef)
     free, attrs = _free_names(fdef, set(params))
@@ -424,6 +425,48 @@ def _rewrite_reversed(fdef):
     for node in ast.walk(fdef):
         if isinstance(node, ast.Name) and node.id == "reversed":
             raise NotLowerable("reversed() outside a for loop over a range", node)
+
+
+def _index_ranges(fdef):
+    """`steps = range(a, b)` read as `steps[k]` and `len(steps)` (a loop with break, made a while loop):
+    numba cannot index a range, so `steps[k]` becomes `(a + k)` and `len(steps)` `max(0, b - a)`. Only
+    where `steps` is assigned once and a and b are constants or parameters the function never assigns."""
+    params = {a.arg for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
+    stores: dict = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    fixed = params - set(stores)
+    ranges = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and stores.get(node.targets[0].id) == 1 and isinstance(node.value, ast.Call) \
+                and _is_name(node.value.func, "range") and 1 <= len(node.value.args) <= 2 \
+                and not node.value.keywords and all(
+                    isinstance(a, ast.Constant) and type(a.value) is int or isinstance(a, ast.Name) and a.id in fixed
+                    for a in node.value.args):
+            a = node.value.args
+            ranges[node.targets[0].id] = ("0", ast.unparse(a[0])) if len(a) == 1 else tuple(map(ast.unparse, a))
+    if not ranges:
+        return
+
+    class Rewrite(ast.NodeTransformer):
+        def visit_Subscript(self, node):
+            self.generic_visit(node)
+            if isinstance(node.value, ast.Name) and node.value.id in ranges and isinstance(node.ctx, ast.Load):
+                lo, _ = ranges[node.value.id]
+                return ast.copy_location(ast.parse(f"({lo}) + ({ast.unparse(node.slice)})", mode="eval").body, node)
+            return node
+
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if _is_name(node.func, "len") and len(node.args) == 1 and isinstance(node.args[0], ast.Name) \
+                    and node.args[0].id in ranges:
+                lo, hi = ranges[node.args[0].id]
+                return ast.copy_location(ast.parse(f"max(0, ({hi}) - ({lo}))", mode="eval").body, node)
+            return node
+
+    Rewrite().visit(fdef)
 
 
 def _zero_accumulators(fdef, runtime, scalars):

@@ -332,9 +332,43 @@ def _grad_norm(g, ans, x, ord, axis, keepdims):
     _refuse("grad_norm", g, ans, x, ord, axis, keepdims)
 
 
+def grad_add_seq(g, x, y, which):
+    """Adjoint of `x + y` (runtime.grad_add_seq) where both are numbers or arrays: arithmetic, not concatenation."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(grad_add_seq)
+def _grad_add_seq(g, x, y, which):
+    if not all(_is_number(t) or _is_array(t) for t in (g, x, y)):
+        _refuse("grad_add_seq", g, x, y, which)  # a list or tuple: concatenation, not compiled
+
+    def impl(g, x, y, which):
+        if which:
+            return unbroadcast(g, y)
+        return unbroadcast(g, x)
+    return impl
+
+
+def grad_mult_seq(g, x, y, which):
+    """Adjoint of `x * y` (runtime.grad_mult_seq) where both are numbers or arrays: arithmetic, not repetition."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(grad_mult_seq)
+def _grad_mult_seq(g, x, y, which):
+    if not all(_is_number(t) or _is_array(t) for t in (g, x, y)):
+        _refuse("grad_mult_seq", g, x, y, which)  # a list or tuple times an integer: repetition, not compiled
+
+    def impl(g, x, y, which):
+        if which:
+            return unbroadcast(g * x, y)
+        return unbroadcast(g * y, x)
+    return impl
+
+
 # every helper compiled code may call, by the name generated code uses (`s2s.<name>`)
 HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
-                                    grad_matmul_b, balanced_eq, grad_norm)}
+                                    grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq)}
 
 __all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", *HELPERS]
 _ = numba  # the extra this module needs, imported by name so that a missing numba fails here
