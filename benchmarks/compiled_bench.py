@@ -222,6 +222,9 @@ def main(argv=None):
                 raise SystemExit(f"{p.name}: the {name} gradient differs from the hand-written one")
         methods = {"primal": p.f, "hand numpy": p.hand, "general": general, "compiled": fast,
                    "hand numba": hand_nb}
+        raw = compiled.dispatcher(fast, *p.args)  # the machine code alone, without s2s's per-call checks
+        if raw is not None:
+            methods["dispatcher"] = raw
         best = timed_rounds(methods, p.args, opts.rounds, opts.batch_ms / 1e3)
         kept = [v for v in auto.__closure__ if isinstance(v.cell_contents, dict)][0].cell_contents
         kept = "compiled" if all(v.call is not None for v in kept.values()) else "numpy"
@@ -229,7 +232,7 @@ def main(argv=None):
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; numba {numba.__version__}; "
           f"min of {opts.rounds} rounds")
     head = (f"{'problem':36s} {'primal':>12s} {'hand numpy':>12s} {'general':>12s} {'compiled':>12s} "
-            f"{'hand numba':>12s}  {'c/hand':>6s} {'c/gen':>6s} {'c/nb':>6s}  {'TTFD gen':>9s} {'TTFD comp':>9s} "
+            f"{'hand numba':>12s}  {'c/hand':>6s} {'c/gen':>6s} {'c/nb':>6s} {'d/nb':>6s}  {'TTFD gen':>9s} {'TTFD comp':>9s} "
             f"{'compile':>8s}  compile=True keeps")
     print(head)
     print("-" * len(head))
@@ -237,11 +240,13 @@ def main(argv=None):
         c = b["compiled"]
         print(f"{name[:36]:36s} {fmt(b['primal'])} {fmt(b['hand numpy'])} {fmt(b['general'])} {fmt(c)} "
               f"{fmt(b['hand numba'])}  {c / b['hand numpy']:6.2f} {c / b['general']:6.2f} "
-              f"{c / b['hand numba']:6.2f}  {tg:8.3f}s {tc:8.2f}s {max(0.0, tc - tg):7.2f}s  {kept}")
+              f"{c / b['hand numba']:6.2f} {b.get('dispatcher', float('nan')) / b['hand numba']:6.2f}  "
+              f"{tg:8.3f}s {tc:8.2f}s {max(0.0, tc - tg):7.2f}s  {kept}")
         for line in fell_back:
             print(f"    fell back: {line}")
     print("c/hand: compiled / hand-written NumPy gradient; c/gen: compiled / s2s's NumPy code; c/nb: compiled / "
-          "hand-written numba gradient. TTFD: time to first derivative with caches cleared (compiled: transform, "
+          "hand-written numba gradient; d/nb: the compiled dispatcher alone (s2s.compiled.dispatcher: no freshness "
+          "check, no argument handling) / hand-written numba. TTFD: time to first derivative with caches cleared (compiled: transform, "
           "numba compile, first call); compile: TTFD compiled - TTFD general. jax.jit: not installed here.")
     if any("taylor" in r[0] for r in rows):
         x = 0.7

@@ -181,7 +181,33 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
     n_params = len(pipeline._param_names_of(target))
     run = functools.wraps(func)(run)
     run.__s2s_compiled__ = (func, wrt, optimize)
+    run.__s2s_variants__ = variants
     return run
+
+
+def dispatcher(df: Callable, *args: Any):
+    """The numba dispatcher `df = s2s.grad(f, compile=...)` runs for these arguments (None where it runs
+    the NumPy code), called with the same positional arguments. It skips s2s's per-call work, the
+    freshness check included: if `f` or anything it uses changes, it goes on computing the old
+    derivative. For a hot loop that accepts that; otherwise call `df`.
+
+    Example::
+
+        df = s2s.grad(f, compile=True)
+        fast = s2s.compiled.dispatcher(df, 0.7)
+        fast(0.7)                          # the same number as df(0.7)
+    """
+    variants = getattr(df, "__s2s_variants__", None)
+    if variants is None:
+        raise TypeError("dispatcher() takes a function made by s2s.grad(f, compile=...)")
+    df(*args)
+    key = tuple([(a.shape, a.dtype.char) if type(a) is np.ndarray else type(a) for a in args])
+    if len(args) == 1:
+        key = key[0]
+    variant = variants.get(key)
+    if variant is None or variant.call is None or variant.zero_d or variant.getters or variant.returns_value:
+        return None
+    return variant.call
 
 
 def source(func: Callable, *args: Any, wrt=0, optimize: bool = True) -> str:
@@ -734,4 +760,4 @@ def _describe(obj):
     return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__name__', type(obj).__name__)}"
 
 
-__all__ = ["grad", "source", "CompiledFallbackWarning", "Plan"]
+__all__ = ["grad", "source", "dispatcher", "CompiledFallbackWarning", "Plan"]
