@@ -529,3 +529,22 @@ def updated_in_place_after_definition(x):
 def test_a_local_function_value_whose_array_is_updated_after_is_refused():
     with pytest.raises(s2s.UnsupportedSyntaxError):
         s2s.grad(updated_in_place_after_definition)(X())
+
+
+# ---- Hessians through function values (forward over forward) ----------------------------------------------
+
+def hessian_cases():
+    return [(predict, lambda w, x: anp.sum(anp.tanh(w * x))),
+            (lambda w, x: np.sum(apply(square_sum, w * x)),
+             lambda w, x: anp.sum((w * x) ** 2) + anp.sum(anp.sin((w * x) ** 2))),
+            (lambda w, x: closure_from_helper(w * x),
+             lambda w, x: anp.sum(3.0 * anp.sin(w * x) - 0.5 * anp.sin((w * x) ** 2)))]
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_hessian_through_a_function_value(case):
+    f, f_ag = hessian_cases()[case]
+    w, x = X(3, seed=40) * 0.5, X(3, seed=41)
+    assert_close(s2s.hessian(f)(w, x), autograd.hessian(f_ag)(w, x), rtol=1e-6, atol=1e-8)
+    v = X(3, seed=42)
+    assert_close(s2s.hvp(f)(w, x, v), autograd.hessian(f_ag)(w, x) @ v, rtol=1e-6, atol=1e-8)

@@ -385,8 +385,8 @@ def callee_summary(func, _active=()):
     """
     from . import ownership
     code = getattr(func, "__code__", None)
-    if code is None or code in _active or len(_active) >= _SUMMARY_DEPTH:
-        return None
+    if code is None or code in _active or len(_active) >= _SUMMARY_DEPTH or ctx().is_runtime_helper(func):
+        return None  # (s2s's own run-time helpers, s2s.call_vjp and the like, are not read: no summary)
     try:
         pf = _parsed(func)
         return ownership.summarise(pf.tree, pf.resolve, _rule_of,

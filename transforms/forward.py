@@ -131,6 +131,8 @@ class Forward:
         from .reverse import via_dispatcher
         if isinstance(value, ast.Call) and via_dispatcher(self.pf, value):
             return self.dynamic(y, value, s)
+        if isinstance(value, ast.Call) and resolve_call(self.pf, value) is getattr(ctx().runtime, "call_jvp", None):
+            return self.jvp_of_jvp(y, value, s)
         if isinstance(value, ast.Call) and is_user_function(resolve_call(self.pf, value)):
             return self.call(y, value, s)
         operands = analysis.diff_inputs(self.pf, value)
@@ -155,6 +157,25 @@ class Forward:
             return [s, _assign(self.dot(y), self.s2s_call("dense_tangent", [ast.Constant(0.0), load(y)]), s)]
         target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
         return [ast.copy_location(ast.Assign(targets=[target], value=plan[0]), s)]
+
+    def jvp_of_jvp(self, y, call, s):
+        """`t = s2s.call_jvp(f, site, active, tangents, *args)` in tangent code differentiated again (forward
+        over forward, for Hessians): its own tangent comes from s2s.call_jvp_of_jvp."""
+        from .reverse import refuse_active_callee
+        f, site, active, tangents, *rest = call.args
+        if self.tangent_of(f) is not None or any(isinstance(a, ast.Starred) for a in rest):
+            refuse_active_callee(self.pf, ast.Call(func=f, args=[], keywords=[]), self.active)
+        picked = [(i, a) for i, a in enumerate(rest) if self.tangent_of(a) is not None]
+        picked += [(k.arg, k.value) for k in call.keywords if self.tangent_of(k.value) is not None]
+        tangents_dot = self.tangent_of(tangents) or ast.Constant(None)
+        if not picked and isinstance(tangents_dot, ast.Constant):
+            return [s, _assign(self.dot(y), self.s2s_call("dense_tangent", [ast.Constant(0.0), load(y)]), s)]
+        head = [f, site, active, tangents, ast.Tuple(elts=[ast.Constant(k) for k, _ in picked], ctx=ast.Load()),
+                ast.Tuple(elts=[self.tangent_of(a) for _, a in picked], ctx=ast.Load()), tangents_dot]
+        new = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="call_jvp_of_jvp", ctx=ast.Load()),
+                       args=head + list(rest), keywords=list(call.keywords))
+        target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
+        return [ast.copy_location(ast.Assign(targets=[target], value=ast.copy_location(new, call)), s)]
 
     def arg_tangent(self, a):
         """The tangent of an argument atom; for the arguments a `*args` / `**kwargs` parameter collects, a

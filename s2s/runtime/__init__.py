@@ -33,6 +33,7 @@ from s2s.runtime.arrays import (  # noqa: F401
 )
 from s2s.runtime.calls import (  # noqa: F401
     call_jvp,
+    call_jvp_of_jvp,
     call_plain,
     call_site,
     call_star_jvp,

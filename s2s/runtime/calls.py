@@ -336,6 +336,21 @@ def call_star_jvp(f, site, layout, active, tangents, *values):
     return call_jvp(f, site, flat, tuple(flat_tangents), *args, **kwargs)
 
 
+def call_jvp_of_jvp(f, site, active, tangents, active2, tangents2, tangents_dot, *args, **kwargs):
+    """The tangent of `call_jvp(f, site, active, tangents, *args, **kwargs)` itself (forward over forward:
+    Hessians through a function value): `call_jvp` of the generated tangent function of the call, along
+    `tangents2` of the arguments `active2` names and `tangents_dot` of `tangents` (None: constant)."""
+    entry, values = _entry_for(f, site, active, args, kwargs, "jvp")
+    jf = entry.fn
+    names = jf.__s2s_tangent_names__
+    offset = len(values) - len(args) - len(kwargs)
+    kwnames = tuple(kwargs)
+    where = tuple(offset + a if isinstance(a, int) else offset + len(args) + kwnames.index(a) for a in active2)
+    outer = where + (names if tangents_dot is not None else ())
+    outer_tangents = tuple(tangents2) + (tuple(tangents_dot) if tangents_dot is not None else ())
+    return call_jvp(jf, site, outer, outer_tangents, *values, **dict(zip(names, tangents)))
+
+
 def _tangent_names(wrapper, wrt):
     from s2s import pipeline
     return pipeline.derivative_code(wrapper, wrt, "jvp", True).tangent_names
