@@ -572,6 +572,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         def show(name, code):
             stage_text[name] = ast.unparse(code)
         fdef = optimize.optimize(fdef, removable, adjoints, stack, context, record=show)
+    fdef = objects.as_attributes(fdef, helpers["s2s"])
     free = list(cells) + [link.cell_name for link in links] + [n for n in func.__code__.co_freevars if n not in cells]
     frozen = _frozen_globals(func, fdef, record, set(free))
     free += sorted(frozen)

@@ -413,3 +413,25 @@ class _Rename(ast.NodeTransformer):
                                             node))
             out.append(ast.copy_location(effect, node))
         return out
+
+
+def as_attributes(fdef: ast.FunctionDef, s2s_name: str) -> ast.FunctionDef:
+    """The generated function with each `s2s.field(obj, "a", "b")` written `obj.a.b` again (in place;
+    returned). In generated code the call is only the primal read (its adjoint is `s2s.field_grad`, a
+    call of its own), so the two are the same; the attribute reads as the user wrote it, and costs less.
+    Forward mode over this code (Hessians) lowers it again, through this pass."""
+    class _Back(ast.NodeTransformer):
+        def visit_Call(self, call):
+            self.generic_visit(call)
+            f = call.func
+            if isinstance(f, ast.Attribute) and f.attr == "field" and isinstance(f.value, ast.Name) and \
+                    f.value.id == s2s_name and len(call.args) >= 2 and not call.keywords and \
+                    all(isinstance(a, ast.Constant) and isinstance(a.value, str) and a.value.isidentifier()
+                        for a in call.args[1:]):
+                out = call.args[0]
+                for a in call.args[1:]:
+                    out = ast.copy_location(ast.Attribute(value=out, attr=a.value, ctx=ast.Load()), call)
+                return out
+            return call
+
+    return _Back().visit(fdef)
