@@ -198,3 +198,45 @@ def test_a_shape_that_changes_in_a_loop_is_named():
 @pytest.mark.parametrize("name", ["rnn_local", "euler_k", "path_length", "local_matrix_state"])
 def test_no_note_where_nothing_is_blocked(name):
     assert "# s2s:" not in _source(name)
+
+
+# ---------------------------------------------------------------- max/min adjoints written out
+
+
+def clamps(x, W):
+    t = x @ W
+    a = np.maximum(t, 0.0)
+    b = np.minimum(0.5, t)
+    c = np.maximum(-0.25, x)
+    return np.sum(a * a) + np.sum(b * t) + np.sum(np.sin(c))
+
+
+def lse_rows(z):
+    m = np.max(z, axis=1, keepdims=True)
+    return np.sum(np.log(np.sum(np.exp(z - m), axis=1, keepdims=True)) + m)
+
+
+def test_clamp_adjoints_are_one_ufunc_and_right():
+    rng = np.random.default_rng(3)
+    x, W = rng.normal(size=(4, 3)), rng.normal(size=(3, 5))
+    src = s2s.source(s2s.grad(clamps, wrt=(0, 1)), x, W)
+    assert "balanced_eq" not in src and src.count("np.heaviside(") == 3, src
+    check_all(clamps, (x, W), wrt=(0, 1))
+
+
+def test_clamp_adjoints_at_ties_equal_the_general_code():
+    # entries exactly at the clamp: the general code gives half the adjoint there, so must the rewrite
+    x = np.array([[0.0, -0.25, 1.0], [-0.25, 0.5, -1.0]])
+    W = np.eye(3)
+    got = s2s.grad(clamps, wrt=(0, 1))(x, W)
+    general = s2s.derivative(clamps, wrt=(0, 1))(x, W)
+    for a, b in zip(got, general):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_max_adjoint_with_ties_splits_evenly():
+    z = np.array([[1.0, 3.0, 3.0], [2.0, 0.5, -1.0]])
+    src = s2s.source(s2s.grad(lse_rows), z)
+    assert "grad_extreme" not in src
+    np.testing.assert_allclose(s2s.grad(lse_rows)(z), s2s.derivative(lse_rows)(z), rtol=1e-14, atol=1e-15)
+    check_all(lse_rows, (np.random.default_rng(4).normal(size=(3, 4)),))

@@ -157,6 +157,7 @@ class _Rewrite(ast.NodeTransformer):
         self.shapes = shapes
         self.np = np_name
         self.changed = False
+        self.defs = {}  # name -> its one Assign (set by the caller)
 
     def visit_Call(self, node):
         self.generic_visit(node)
@@ -177,6 +178,8 @@ class _Rewrite(ast.NodeTransformer):
             return self._sum_to(node, args[0], shapes[0], shapes[1])
         if name == "grad_extreme" and len(args) == 5:
             return self._extreme(node, args, shapes)
+        if name == "balanced_eq" and len(args) == 3:
+            return self._step(node, args)
         if name == "reduced_size" and len(args) == 2 and shapes[0] is not None:
             n = self._reduced_size(shapes[0], args[1])
             return node if n is None else ast.Constant(n)
@@ -201,7 +204,8 @@ class _Rewrite(ast.NodeTransformer):
         lead = len(sg) - len(sx)
         if any(b not in (1, a) for a, b in zip(sg[lead:], sx)):
             return node  # not a broadcast of x's shape (unbroadcast broadcasts then: leave it)
-        out = g
+        negate = isinstance(g, ast.UnaryOp) and isinstance(g.op, ast.USub)
+        out = g.operand if negate else g  # (the sum of -g is -(the sum of g) exactly: summed after, on fewer numbers)
         if lead:
             out = _call(_attr(self.np, "sum"), out)
             out.keywords = [ast.keyword(arg="axis", value=_tuple_or_int(range(lead)))]
@@ -210,7 +214,9 @@ class _Rewrite(ast.NodeTransformer):
             out = _call(_attr(self.np, "sum"), out)
             out.keywords = [ast.keyword(arg="axis", value=_tuple_or_int(ones)),
                             ast.keyword(arg="keepdims", value=ast.Constant(True))]
-        return out if out is not g else node
+        if out is g or (negate and out is g.operand):
+            return node
+        return ast.UnaryOp(op=ast.USub(), operand=out) if negate else out
 
     def _norm(self, node, args, shapes):
         """`grad_norm(g, ans, x, None, None, False)`: the 2-norm's (Frobenius for a matrix) g * x / ans, 0 where ans is 0."""
@@ -222,6 +228,30 @@ class _Rewrite(ast.NodeTransformer):
         safe = ast.IfExp(test=ast.Compare(left=ans, ops=[ast.NotEq()], comparators=[ast.Constant(0)]), body=ans,
                          orelse=ast.Constant(1))
         return ast.BinOp(left=ast.BinOp(left=g, op=ast.Mult(), right=x), op=ast.Div(), right=safe)
+
+    def _step(self, node, args):
+        """`balanced_eq(x, ans, c)` where `ans = np.maximum(x, c)` (or minimum) and c a finite number:
+        1 where x won, 0.5 at the tie, 0 elsewhere, which is `np.heaviside(x - c, 0.5)` (x - c is 0 exactly
+        when x == c, and has the sign of x - c); one pass instead of four. (Where x is NaN the primal is NaN
+        and this gives NaN, where the general helper gives 0.)"""
+        x, ans, c = args
+        number = _number(c)
+        if not (number is not None and np.isfinite(number) and isinstance(x, ast.Name) and isinstance(ans, ast.Name)
+                and ans.id in self.defs and _stable_atom(x, self.defs, self.shapes)):
+            return node
+        value = self.defs[ans.id].value
+        if not (isinstance(value, ast.Call) and len(value.args) == 2 and not value.keywords):
+            return node
+        op = self.shapes.callee(value)
+        pair = sorted(ast.dump(a) for a in value.args)
+        if op not in (np.maximum, np.minimum) or pair != sorted((ast.dump(x), ast.dump(c))):
+            return node
+        if number == 0:
+            diff = x if op is np.maximum else ast.UnaryOp(op=ast.USub(), operand=x)
+        else:
+            diff = ast.BinOp(left=x, op=ast.Sub(), right=c) if op is np.maximum else \
+                ast.BinOp(left=c, op=ast.Sub(), right=x)
+        return _call(_attr(self.np, "heaviside"), diff, ast.Constant(0.5))
 
     def _extreme(self, node, args, shapes):
         """`grad_extreme(g, ans, x, axis, True)`: g split evenly between the entries of x equal to the extreme."""
@@ -274,6 +304,16 @@ def _tuple_or_int(items):
     return ast.Tuple(elts=[ast.Constant(i) for i in items], ctx=ast.Load())
 
 
+def _number(node):
+    """The value of a numeric literal (`0.5`, `-0.25`, `2`), or None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        inner = _number(node.operand)
+        return None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        return node.value
+    return None
+
+
 def _simple(node):
     """A name or a literal: evaluating it twice is evaluating it once."""
     return isinstance(node, ast.Name | ast.Constant) or (isinstance(node, ast.UnaryOp) and _simple(node.operand))
@@ -287,6 +327,7 @@ def rewrite_helpers(fdef: ast.FunctionDef, shapes: Shapes, np_name: str) -> ast.
 
 def _rewrite_helpers(fdef, shapes, np_name) -> bool:
     rewrite = _Rewrite(shapes, np_name)
+    rewrite.defs = _single_defs(fdef)
     rewrite.visit(fdef)
     ast.fix_missing_locations(fdef)
     return rewrite.changed
