@@ -485,6 +485,8 @@ def _bind(target, gen, low):
             bindings[name] = obj
         elif name in _BUILTINS and obj is getattr(builtins, name):
             continue
+        elif isinstance(obj, np.ufunc) or (callable(obj) and getattr(obj, "__module__", None) in ("math", "numpy")):
+            bindings[name] = obj  # `from numpy import sin`: numba calls NumPy's and math's functions by object
         elif getattr(obj, "__name__", None) == "unbroadcast" and obj is helper_names.get(name):
             bindings[name] = compiled_helpers.unbroadcast
         elif isinstance(obj, _DATA_TYPES) and not isinstance(obj, np.ndarray) or (
