@@ -273,6 +273,9 @@ def grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt |
         return functools.partial(grad, wrt=wrt, has_aux=has_aux, optimize=optimize, compile=compile)
     func = _function_of(func)
     _validate(func, wrt)
+    if compile and has_aux:
+        raise TypeError("s2s.grad(f, has_aux=True) runs the NumPy code: compile= does not take an auxiliary output "
+                        "yet; leave compile= out, or return the value alone from a function of its own")
     if compile:  # numba-compiled code (s2s/compiled.py, docs/compiled.md): True, "always" or "strict"
         from s2s import compiled
         return compiled.grad(func, wrt, optimize, mode=compile)

@@ -338,3 +338,8 @@ def test_docs_api_examples_run(tmp_path):
     assert_close(names["gx"], 2 * np.ones(3))
     assert names["gn"] == 3.0
     assert "pred" in names["aux"]
+
+
+def test_has_aux_with_compile_is_refused_not_ignored():
+    with pytest.raises(TypeError, match="compile= does not take an auxiliary output"):
+        s2s.grad(loss_aux, has_aux=True, compile=True)
