@@ -374,3 +374,46 @@ def test_method_of_a_global_object_that_stores_is_refused():
     """The caller would read LAYER.last as a constant: refused, never a gradient without that path."""
     with pytest.raises(s2s.UnsupportedSyntaxError, match="global object"):
         s2s.grad(global_layer_store)(np.ones(3))
+
+
+# ---- generators as data iterators ---------------------------------------------------------------------
+
+def batches(data, size):
+    for i in range(0, len(data), size):
+        yield data[i:i + size]
+
+
+def loss_over_batches(w, data):
+    total = 0.0
+    for b in batches(data, 2):
+        total = total + np.sum((b @ w) ** 2)
+    return total
+
+
+def loss_over_iterator(w, it):
+    total = 0.0
+    for b in it:
+        total = total + np.sum((b @ w) ** 2)
+    return total
+
+
+def scaled_rows(w, data):
+    for d in data:
+        yield d * w
+
+
+def loss_over_varied_generator(w, data):
+    total = 0.0
+    for b in scaled_rows(w, data):
+        total = total + np.sum(b ** 2)
+    return total
+
+
+def test_generators_as_data_iterators():
+    rs = np.random.RandomState(0)
+    data, w = rs.randn(5, 3), rs.randn(3)
+    want = 2 * data.T @ (data @ w)
+    np.testing.assert_allclose(s2s.grad(loss_over_batches)(w, data), want, rtol=1e-12)
+    np.testing.assert_allclose(s2s.grad(loss_over_iterator)(w, batches(data, 2)), want, rtol=1e-12)
+    with pytest.raises(s2s.S2SError, match="yield"):  # a generator of differentiated values: refused
+        s2s.grad(loss_over_varied_generator)(w, data)
