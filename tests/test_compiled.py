@@ -274,3 +274,13 @@ def test_bounded_integer_products_compile():
     bounds = compiled._int_bounds(ast.parse("def f(n):\n    p = 1\n    for k in range(3, 9):\n        q = 2 * k\n"
                                             "        p = p * q\n").body[0], set())
     assert bounds["k"] == (3, 8) and bounds["q"] == (6, 16) and "p" not in bounds
+
+
+def test_cli_show_compile(capsys):
+    from s2s import cli
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "problems.py")
+    assert cli.main(["show", "--compile", f"{path}:euler"]) == 0
+    out = capsys.readouterr().out
+    assert "@numba.njit" in out and "_s2s_numpy.empty(100, _s2s_numpy.float64)" in out
+    assert cli.main(["show", "--compile", "--shape", "P=5x3", f"{path}:path_length"]) == 0
+    assert "def dpath_length_dP(P, e_bar=1.0):" in capsys.readouterr().out
