@@ -240,3 +240,12 @@ def test_max_adjoint_with_ties_splits_evenly():
     assert "grad_extreme" not in src
     np.testing.assert_allclose(s2s.grad(lse_rows)(z), s2s.derivative(lse_rows)(z), rtol=1e-14, atol=1e-15)
     check_all(lse_rows, (np.random.default_rng(4).normal(size=(3, 4)),))
+
+
+@pytest.mark.parametrize("name", ["euler_k", "euler_x0", "path_length", "rnn_local"])
+def test_folded_negations_give_the_general_codes_numbers_exactly(name):
+    f, make, wrt = CASES[name]
+    args = make(_rng(2))
+    src = _source(name)
+    assert "+ -" not in src
+    np.testing.assert_array_equal(s2s.grad(f, wrt=wrt)(*args), s2s.derivative(f, wrt=wrt)(*args))

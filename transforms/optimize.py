@@ -80,6 +80,8 @@ def _copyprop_again(c: Code) -> Code:
     specialised code is for running), drop, infer again."""
     if c.shapes is not None:
         c.fdef = eliminate_dead_code(propagate_copies(c.fdef, c.removable), c.removable)
+        if specialize.fold_negations(c.fdef, c.removable):
+            c.fdef = eliminate_dead_code(c.fdef, c.removable)
         c.inferred = c.shapes.shapes(c.fdef)
     return c
 

@@ -749,3 +749,84 @@ def _line(stmt):
 def _text(stmt):
     text = ast.unparse(stmt).splitlines()[0]
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+# ---- negations folded into the sums that read them ----------------------------------
+
+def fold_negations(fdef: ast.FunctionDef, removable: set) -> bool:
+    """`t = -a; v = v + t * c` becomes `v = v - a * c`, and `v + -y` anywhere becomes `v - y`.
+
+    Exact in IEEE arithmetic: negation is exact, `(-a) * c` is `-(a * c)`, and `v + -y` is `v - y`.
+    A removable `t` bound to `-a` is substituted into its one read when that read comes later in the
+    same block with neither `t` nor `a` assigned in between. Returns whether anything changed.
+    """
+    changed = False
+    reads = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            reads[node.id] = reads.get(node.id, 0) + 1
+    stores = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stores[node.id] = stores.get(node.id, 0) + 1
+
+    def block(stmts):
+        nonlocal changed
+        for k, s in enumerate(stmts):
+            for field in ("body", "orelse"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt) \
+                        and not isinstance(s, ast.FunctionDef):
+                    block(inner)
+            if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+                    and isinstance(s.value, ast.UnaryOp) and isinstance(s.value.op, ast.USub)
+                    and isinstance(s.value.operand, ast.Name)):
+                continue
+            t, a = s.targets[0].id, s.value.operand.id
+            if t not in removable or reads.get(t) != 1 or stores.get(t) != 1:
+                continue
+            for later in stmts[k + 1:]:
+                if any(isinstance(n, ast.Name) and n.id == t and isinstance(n.ctx, ast.Load) for n in ast.walk(later)):
+                    if isinstance(later, ast.Assign) and _fold_into(later, t, a):
+                        changed = True
+                    break
+                if not isinstance(later, ast.Assign) or a in {n.id for tg in later.targets for n in ast.walk(tg)
+                                                             if isinstance(n, ast.Name)}:
+                    break
+
+    block(fdef.body)
+    for node in ast.walk(fdef):  # v + -y is v - y
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and isinstance(node.right, ast.UnaryOp) \
+                and isinstance(node.right.op, ast.USub):
+            node.op, node.right = ast.Sub(), node.right.operand
+            changed = True
+    return changed
+
+
+def _fold_into(stmt, t, a):
+    """Rewrite `v + t * c`, `v + c * t` or `v + t` (the whole value of `stmt`) with `t = -a`."""
+    v = stmt.value
+    if not (isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add)):
+        return False
+    right = v.right
+    if isinstance(right, ast.Name) and right.id == t:
+        stmt.value = ast.BinOp(left=v.left, op=ast.Sub(), right=load_name(a))
+        return True
+    if isinstance(right, ast.BinOp) and isinstance(right.op, ast.Mult | ast.Div):
+        if isinstance(right.left, ast.Name) and right.left.id == t and not _reads_name(right.right, t):
+            new = ast.BinOp(left=load_name(a), op=right.op, right=right.right)
+        elif isinstance(right.right, ast.Name) and right.right.id == t and not _reads_name(right.left, t):
+            new = ast.BinOp(left=right.left, op=right.op, right=load_name(a))
+        else:
+            return False
+        stmt.value = ast.BinOp(left=v.left, op=ast.Sub(), right=new)
+        return True
+    return False
+
+
+def load_name(name):
+    return ast.Name(id=name, ctx=ast.Load())
+
+
+def _reads_name(node, name):
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
