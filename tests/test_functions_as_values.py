@@ -548,3 +548,29 @@ def test_hessian_through_a_function_value(case):
     assert_close(s2s.hessian(f)(w, x), autograd.hessian(f_ag)(w, x), rtol=1e-6, atol=1e-8)
     v = X(3, seed=42)
     assert_close(s2s.hvp(f)(w, x, v), autograd.hessian(f_ag)(w, x) @ v, rtol=1e-6, atol=1e-8)
+
+
+def loop_over_a_lazy_map(x):
+    c = 1.0
+    total = 0.0
+    for v in map(lambda u: u * c, [x, x * 2.0, x * 3.0]):
+        total = total + np.sum(v)
+        c = c + 1.0  # Python's map sees the new c for the next item
+    return total
+
+
+def loop_over_a_map_that_reads_nothing_changed(x):
+    total = 0.0
+    for v, k in zip(map(np.sin, [x, 2.0 * x]), [1.0, 2.0]):
+        total = total + np.sum(v) * k
+    return total
+
+
+def test_a_loop_over_a_lazy_map_whose_function_sees_the_loop_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="one item at a time"):
+        s2s.grad(loop_over_a_lazy_map)(X())
+
+
+def test_a_loop_over_a_map():
+    check_all(loop_over_a_map_that_reads_nothing_changed, (X(seed=43),))
+    jvp_check(loop_over_a_map_that_reads_nothing_changed, (X(seed=43),))

@@ -398,9 +398,15 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
             return "zip"
         return None
 
+    made = set()  # id() of the comprehensions made here
+
     def consumed(e):
         kind = kind_of(e)
-        return _comprehension(pf, e, kind, fresh) if kind else e
+        if not kind:
+            return e
+        out = _comprehension(pf, e, kind, fresh)
+        made.add(id(out))
+        return out
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and any(_builtin_named(pf, node.func, c, local) for c in _CONSUMERS):
@@ -414,7 +420,58 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
             node.value = consumed(node.value)  # `a, b = zip(*pairs)` unpacks it at once
         elif isinstance(node, ast.comprehension):
             node.iter = consumed(node.iter)
+    if made:
+        _check_lazy_loops(pf, tree, made)
     ast.fix_missing_locations(tree)
+
+
+def _check_lazy_loops(pf, tree, made):
+    """`for v in map(f, xs):` calls f lazily, one item per trip; the list s2s makes calls it before the loop.
+    That is the same only if the loop body changes nothing f or xs read: otherwise refused."""
+    local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    local |= {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    local_defs = {}
+    for s in tree.body:
+        if isinstance(s, ast.FunctionDef):
+            local_defs[s.name] = s
+        elif isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and \
+                isinstance(s.value, ast.Lambda):
+            local_defs[s.targets[0].id] = s.value
+    for loop in ast.walk(tree):
+        if not isinstance(loop, ast.For):
+            continue
+        comps = [n for n in ast.walk(loop.iter) if id(n) in made]
+        if not comps:
+            continue
+        reads = set()
+        for comp in comps:
+            for n in ast.walk(comp):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                    reads.add(n.id)
+                    if n.id in local_defs:
+                        reads |= {m.id for m in ast.walk(local_defs[n.id]) if isinstance(m, ast.Name)}
+        changed = set()
+        for st in loop.body:
+            for n in ast.walk(st):
+                target = None
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    target = n
+                elif isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store):
+                    target = n
+                    while isinstance(target, ast.Subscript | ast.Attribute):
+                        target = target.value
+                elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute):
+                    target = n.func.value  # xs.append(...) and the like
+                    while isinstance(target, ast.Subscript | ast.Attribute):
+                        target = target.value
+                if isinstance(target, ast.Name):
+                    changed.add(target.id)
+        clash = sorted(reads & changed & local)
+        if clash:
+            raise pf.error(ctx().unsupported, f"s2s cannot differentiate this loop over map/filter: Python calls the "
+                           f"function one item at a time while the loop runs, and the loop changes `{clash[0]}`, which "
+                           "the function or its sequence reads", loop.iter,
+                           hint="call the function inside the loop body instead (`for x in xs: v = f(x)`)")
 
 
 class _Hoist(ast.NodeTransformer):
