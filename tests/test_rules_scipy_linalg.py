@@ -98,6 +98,24 @@ def test_cho_factor_unpacked_and_repacked():
     check_scipy(f, _spd(3, 614), rng(615).normal(size=3), wrt=(0, 1), ag=False)
 
 
+@pytest.mark.parametrize("lower", [False, True])
+def test_cholesky_hessians(lower):
+    b = rng(620).normal(size=3)
+
+    def in_a(a):
+        return np.sum(sl.cho_solve(sl.cho_factor(a, lower=lower), b) ** 2)
+
+    def factor_only(a):
+        c, low = sl.cho_factor(a, lower)
+        return np.sum(c ** 3 * W33)
+
+    def in_b(v):
+        return np.sum(sl.cho_solve(sl.cho_factor(_spd(3, 621), lower), v * v) ** 2)
+    check_scipy(in_a, _spd(3, 622), ag=False, hessian=True)
+    check_scipy(factor_only, _spd(3, 623), ag=False, hessian=True)
+    check_scipy(in_b, b, ag=False, hessian=True)
+
+
 def test_sqrtm():
     def f(a):
         return np.sum(sl.sqrtm(a) * W33)

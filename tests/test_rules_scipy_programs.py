@@ -101,6 +101,11 @@ def test_gaussian_process_marginal_likelihood():
         assert f(theta) == pytest.approx(gp_mvn(theta))
         np.testing.assert_allclose(check_scipy(f, theta, ag=False), g, rtol=1e-7, atol=1e-9)
     check_grad(gp_triangular, theta, ag=ag_twin(gp_triangular))  # autograd has solve_triangular
+    h = check_scipy(gp_mvn, theta, ag=False, hessian=True)  # Hessians: the three ways agree
+    for f in (gp_cholesky, gp_triangular):
+        check_scipy(f, theta, ag=False, hessian=True)
+        np.testing.assert_allclose(s2s.hessian(f)(theta), s2s.hessian(gp_mvn)(theta), rtol=1e-7, atol=1e-9)
+    assert h is not None
 
 
 # ---- robust regression with a Student t likelihood, the degrees of freedom learned too ----------------

@@ -33,14 +33,23 @@ defrule("scipy.linalg.solve_sylvester(a, b, q)",
         b=f"-np.transpose(ans) @ {H}solve_sylvester(np.transpose(a), np.transpose(b), g)",
         q_dot=f"{H}solve_sylvester(a, b, q_dot)", a_dot=f"-{H}solve_sylvester(a, b, a_dot @ ans)",
         b_dot=f"-{H}solve_sylvester(a, b, ans @ b_dot)")
-# cho_factor returns the pair (c, lower); cho_solve takes it
+# cho_factor returns the pair (c, lower); cho_solve takes it. With L the lower factor of the symmetric matrix S
+# the read triangle stands for (cho_lower) and L_bar its adjoint, S_bar = L^-T Phi(L^T L_bar) L^-1 (symmetrised
+# by cho_read); cho_solve's A = L L^T has the adjoint -A^-1 g x^T, which cho_c_adjoint takes to L's triangle.
+_L = f"{H}cho_lower(ans[0], lower)"
+_Y = f"{H}solve_triangular({_L}, {H}phi(np.transpose({_L}) @ {H}cho_lower({H}first(g), lower)), trans=1, lower=True)"
+_SBAR = f"np.transpose({H}solve_triangular({_L}, np.transpose({_Y}), trans=1, lower=True))"
 defrule("scipy.linalg.cho_factor(a, lower=False, overwrite_a=False, check_finite=True)", structured=True,
         zero=("lower", "overwrite_a", "check_finite"),
-        a=f"{H}grad_cho_factor(g, ans, a)", a_dot=f"{H}cho_factor_tangent(a_dot, ans, a)")
+        a=f"{H}cho_read({_SBAR}, lower) + {H}cho_rest({H}first(g), lower)",
+        a_dot=f"{H}cho_pack({_L} @ {H}phi({H}solve_triangular({_L}, np.transpose({H}solve_triangular({_L}, "
+              f"{H}cho_sym(a_dot, lower), lower=True)), lower=True)), a_dot, lower)")
 defrule("scipy.linalg.cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True)", structured=True,
         zero=("overwrite_b", "check_finite"),
-        c_and_lower=f"{H}grad_cho_solve_c(g, ans, c_and_lower)", b=f"{H}cho_solve(c_and_lower, g)",
-        c_and_lower_dot=f"{H}cho_solve_c_tangent(c_and_lower_dot, ans, c_and_lower)",
+        c_and_lower=f"{H}cho_c_adjoint({H}neg_outer({H}cho_solve(c_and_lower, g), ans), c_and_lower[0], c_and_lower[1])",
+        b=f"{H}cho_solve(c_and_lower, g)",
+        c_and_lower_dot=f"-{H}cho_solve(c_and_lower, {H}cho_a_dot({H}first(c_and_lower_dot), c_and_lower[0], "
+                        "c_and_lower[1]) @ ans)",
         b_dot=f"{H}cho_solve(c_and_lower, b_dot)")
 
 # y = odeint(func, y0, t, args): adjoints for y0 and args by the adjoint method (no tangents; t is not
@@ -72,3 +81,17 @@ for _helper, _sig in ((sh.mvn_cov, "mvn_cov(v, mean)"), (sh.mvn_cov_adjoint, "mv
 defrule_for(sh.dir_full, "dir_full(x, alpha)", x_dot="s2s.scipy_helpers.dir_full_dot(x_dot, alpha)")
 defrule_for(sh.rows_outer, "rows_outer(a, b)", a_dot="s2s.scipy_helpers.rows_outer(a_dot, b)",
             b_dot="s2s.scipy_helpers.rows_outer(a, b_dot)")
+for _helper in (sh.cho_lower, sh.cho_rest, sh.cho_read):
+    defrule_for(_helper, f"{_helper.__name__}(v, lower)", v_dot=f"s2s.scipy_helpers.{_helper.__name__}(v_dot, lower)")
+defrule_for(sh.phi, "phi(v)", v_dot="s2s.scipy_helpers.phi(v_dot)")
+defrule_for(sh.first, "first(v)", v_dot="s2s.scipy_helpers.first(v_dot)")
+defrule_for(sh.neg_outer, "neg_outer(u, v)", u_dot="s2s.scipy_helpers.neg_outer(u_dot, v)",
+            v_dot="s2s.scipy_helpers.neg_outer(u, v_dot)")
+defrule_for(sh.cho_c_adjoint, "cho_c_adjoint(abar, c, lower)", structured=True,
+            abar_dot="s2s.scipy_helpers.cho_c_adjoint(abar_dot, c, lower)",
+            c_dot="s2s.scipy_helpers.cho_c_adjoint(abar, c_dot, lower)")
+defrule_for(sh.cho_a_dot, "cho_a_dot(cd, c, lower)", cd_dot="s2s.scipy_helpers.cho_a_dot(cd_dot, c, lower)",
+            c_dot="s2s.scipy_helpers.cho_a_dot(cd, c_dot, lower)")
+defrule_for(sh.cho_sym, "cho_sym(v, lower)", v_dot="s2s.scipy_helpers.cho_sym(v_dot, lower)")
+defrule_for(sh.cho_pack, "cho_pack(ld, a, lower)", structured=True, ld_dot="s2s.scipy_helpers.cho_pack(ld_dot, 0.0, lower)",
+            a_dot="s2s.scipy_helpers.cho_pack(0.0, a_dot, lower)")

@@ -93,78 +93,84 @@ def tri_apply(m, x, trans, lower, unit_diagonal):
     return (tri.T if _transposed(trans) else tri) @ x
 
 
-def _factor(c_and_lower):
-    """(the triangular factor L or U with zeros elsewhere, lower) from cho_factor's result."""
-    c, lower = c_and_lower
-    return (np.tril(c) if lower else np.triu(c)), bool(lower)
+# cho_factor and cho_solve: their adjoints are written (s2s/rules/scipy_linalg.py) with solve_triangular,
+# cho_solve, matmul and the helpers below, linear in their first argument (bilinear: neg_outer,
+# cho_c_adjoint), which have rules: the adjoints can be differentiated again.
 
 
-@linear_in_g
-def grad_cho_solve_c(g, ans, c_and_lower):
-    """Adjoint of cho_solve((c, lower), b) for c: with A = L L^T (or U^T U), A's adjoint is -A^{-1} g x^T;
-    the factor's is (A_bar + A_bar^T) L (or U (A_bar + A_bar^T)) in its triangle. The other triangle of c
-    is not read."""
-    f, lower = _factor(c_and_lower)
-    bb = cho_solve(c_and_lower, g)
-    abar = -(_col(bb) @ _col(ans).T)
-    sym = abar + abar.T
-    return (np.tril(sym @ f) if lower else np.triu(f @ sym)), ZERO
-
-
-def cho_solve_c_tangent(c_dot, ans, c_and_lower):
-    """Tangent of cho_solve((c, lower), b) for a tangent (c_dot, _) of its first argument."""
-    if is_zero(c_dot) or is_zero(c_dot[0]):
+def cho_lower(c, lower):
+    """The lower-triangular factor L (A = L L^T) that cho_factor's `c` holds in the triangle named by lower."""
+    if is_zero(c):
         return ZERO
-    f, lower = _factor(c_and_lower)
-    fd = np.tril(c_dot[0]) if lower else np.triu(c_dot[0])
-    a_dot = fd @ f.T + f @ fd.T if lower else fd.T @ f + f.T @ fd
-    return -cho_solve(c_and_lower, a_dot @ ans)
+    return np.tril(c) if lower else np.transpose(np.triu(c))
 
 
-def _phi(m):
+def cho_rest(c, lower):
+    """The triangle of c that cho_factor does not write (a copy of its argument's)."""
+    if is_zero(c):
+        return ZERO
+    return np.triu(c, 1) if lower else np.tril(c, -1)
+
+
+def cho_read(s, lower):
+    """The adjoint of the triangle cho_factor reads, from the adjoint s of the symmetric matrix it stands for
+    (an off-diagonal entry read stands for two)."""
+    if is_zero(s):
+        return ZERO
+    both = s + np.transpose(s)
+    return (np.tril(both, -1) if lower else np.triu(both, 1)) + np.diag(np.diag(s))
+
+
+def phi(m):
     """The lower triangle of m with its diagonal halved."""
+    if is_zero(m):
+        return ZERO
     return np.tril(m) - 0.5 * np.diag(np.diag(m))
 
 
-@linear_in_g
-def grad_cho_factor(g, ans, a):
-    """Adjoint of cho_factor(a, lower) for a, from the adjoint (c_bar, _) of its result (c, lower).
+def first(g):
+    """The first part of a pair's adjoint (cho_factor's (c, lower))."""
+    return ZERO if is_zero(g) else g[0]
 
-    The factor reads one triangle of a (the symmetric matrix S it stands for); with L the lower factor of S
-    and L_bar its adjoint, S_bar = sym(L^-T Phi(L^T L_bar) L^-1) (Phi: the lower triangle, diagonal
-    halved), and each off-diagonal entry read stands for two entries of S. The other triangle of c is a
-    copy of a's: its adjoint passes through."""
-    cbar = g[0]
-    if is_zero(cbar):
+
+def neg_outer(u, v):
+    """-u v^T (vectors as columns)."""
+    if is_zero(u) or is_zero(v):
         return ZERO
-    c, lower = ans
-    cbar = np.broadcast_to(cbar, np.shape(c))
-    if lower:
-        L, lbar, rest = np.tril(c), np.tril(cbar), np.triu(cbar, 1)
-    else:
-        L, lbar, rest = np.triu(c).T, np.triu(cbar).T, np.tril(cbar, -1)
-    inner = _phi(L.T @ lbar)
-    s = solve_triangular(L, solve_triangular(L, inner, trans=1, lower=True).T, trans=1, lower=True).T
-    both = s + s.T
-    read = np.tril(both, -1) + np.diag(np.diag(s)) if lower else np.triu(both, 1) + np.diag(np.diag(s))
-    return read + rest
+    return -(_col(u) @ np.transpose(_col(v)))
 
 
-def cho_factor_tangent(a_dot, ans, a):
-    """Tangent of cho_factor(a, lower): (c_dot, 0.0), the factor's tangent L Phi(L^-1 S_dot L^-T) in its
-    triangle (S_dot: the symmetric matrix the read triangle of a_dot stands for) and a_dot's other triangle."""
-    c, lower = ans
-    if is_zero(a_dot):
-        return np.zeros_like(c), 0.0
-    a_dot = np.broadcast_to(a_dot, np.shape(c))
-    if lower:
-        L, read, rest = np.tril(c), np.tril(a_dot), np.triu(a_dot, 1)
-    else:
-        L, read, rest = np.triu(c).T, np.triu(a_dot).T, np.tril(a_dot, -1)
-    sym = read + np.tril(read, -1).T
-    inner = solve_triangular(L, solve_triangular(L, sym, lower=True).T, lower=True).T
-    ld = L @ _phi(inner)
-    return (ld + rest if lower else ld.T + rest), 0.0
+def cho_c_adjoint(abar, c, lower):
+    """The adjoint of cho_solve's (c, lower) from the adjoint abar of the matrix A = L L^T (or U^T U) it solves
+    with: (A_bar + A_bar^T) L in L's triangle (U (A_bar + A_bar^T) in U's), and none for the flag."""
+    if is_zero(abar) or is_zero(c):
+        return ZERO, ZERO
+    sym = abar + np.transpose(abar)
+    return (np.tril(sym @ np.tril(c)) if lower else np.triu(np.triu(c) @ sym)), ZERO
+
+
+def cho_a_dot(cd, c, lower):
+    """The tangent of A = L L^T (or U^T U) for a tangent cd of cho_solve's c (bilinear in cd and c)."""
+    if is_zero(cd) or is_zero(c):
+        return ZERO
+    f, fd = (np.tril(c), np.tril(cd)) if lower else (np.triu(c), np.triu(cd))
+    return fd @ np.transpose(f) + f @ np.transpose(fd) if lower else np.transpose(fd) @ f + np.transpose(f) @ fd
+
+
+def cho_sym(a, lower):
+    """The symmetric matrix the triangle of `a` that cho_factor reads stands for."""
+    if is_zero(a):
+        return ZERO
+    read = np.tril(a) if lower else np.transpose(np.triu(a))
+    return read + np.transpose(np.tril(read, -1))
+
+
+def cho_pack(ld, a, lower):
+    """cho_factor's (c, lower) from the lower factor ld (transposed for an upper c) and the other triangle of
+    `a`; linear in ld and a together (either may be the zero tangent)."""
+    factor = 0.0 if is_zero(ld) else (ld if lower else np.transpose(ld))
+    rest = 0.0 if is_zero(a) else (np.triu(a, 1) if lower else np.tril(a, -1))
+    return factor + rest, 0.0
 
 
 # ---- multivariate normal ----------------------------------------------------------------------------
