@@ -355,9 +355,34 @@ class WithPost:
         self.w = self.w * 2.0
 
 
-def test_building_a_record_whose_constructor_runs_code_is_refused():
+@dataclasses.dataclass
+class OwnInit:
+    w: np.ndarray
+
+    def __init__(self, w):  # dataclasses keeps an __init__ written in the class
+        self.w = w * 2.0
+
+
+class SubInit(D):
+    def __init__(self, w, b):
+        super().__init__(w * 3.0, b)
+
+
+class NTNew(namedtuple("NTNew", "w")):
+    def __new__(cls, w):
+        return super().__new__(cls, w * 2.0)
+
+
+@pytest.mark.parametrize("make", [lambda x: WithPost(x), lambda x: OwnInit(x), lambda x: SubInit(x, 1.0),
+                                  lambda x: NTNew(x)], ids=["post_init", "own_init", "subclass_init", "new"])
+def test_building_a_record_whose_constructor_runs_code_is_refused(make):
+    cls = type(make(np.ones(1)))
+
     def f(x):
-        return np.sum(WithPost(x).w)
+        return np.sum(cls(x).w)
+    if cls is SubInit:
+        def f(x):  # noqa: F811 - two positional fields
+            return np.sum(cls(x, 1.0).w)
     with pytest.raises(s2s.UnsupportedSyntaxError, match="runs code of its own"):
         s2s.grad(f)(np.ones(3))
 

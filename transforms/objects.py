@@ -165,11 +165,13 @@ class _Objects(ast.NodeTransformer):
             custom = next((c for c in own if "__new__" in c.__dict__ or "__init__" in c.__dict__), None)
             fields = list(cls._fields)
         else:
-            params = cls.__dataclass_params__
-            custom = cls if (not params.init or hasattr(cls, "__post_init__") or
-                             "__init__" in cls.__dict__ and
-                             getattr(cls.__init__, "__qualname__", "") != f"{cls.__qualname__}.__init__") else None
-            fields = [f.name for f in dataclasses.fields(cls) if f.init and f._field_type is dataclasses._FIELD]
+            # the __init__ dataclasses writes is compiled from a string; one of the user's (in the class or a
+            # subclass, which dataclasses leaves alone) has a file
+            init = getattr(cls.__init__, "__code__", None)
+            custom = cls if (not cls.__dataclass_params__.init or hasattr(cls, "__post_init__") or init is None
+                             or init.co_filename != "<string>"
+                             or any("__new__" in c.__dict__ for c in cls.__mro__[:-1])) else None
+            fields = [f.name for f in dataclasses.fields(cls) if f.init]
         clash = sorted(ARRAY_NAMES & set(fields))
         if clash:
             raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate building {cls.__name__}: s2s reads "
