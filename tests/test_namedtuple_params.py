@@ -524,3 +524,12 @@ def test_the_objects_stage_and_the_generated_code():
     assert "s2s.field(p, 'w')" in stage and "s2s.field(p, 'b')" in stage
     code = s2s.source(s2s.derivative(f_attrs))
     assert "p.w" in code and "s2s.field_grad(" in code and "s2s.field(" not in code
+
+
+def test_replacing_fields_of_a_record_with_its_own_constructor_is_refused():
+    """dataclasses.replace runs the type's __init__: a hand-written one (w * 2.0) is not a field store."""
+    def f(d, x):
+        return np.sum(dataclasses.replace(d, w=x).w)
+    with pytest.raises(s2s.NoDerivativeRuleError, match="code of its own"):
+        s2s.grad(f, wrt=1)(OwnInit(np.ones(2)), np.ones(2))
+    np.testing.assert_allclose(s2s.grad(f, wrt=1)(D(np.ones(2), 1.0), np.ones(2)), np.ones(2))

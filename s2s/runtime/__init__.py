@@ -196,6 +196,7 @@ from s2s.runtime.structures import (  # noqa: F401
     field_tangent,
     finish_record,
     is_namedtuple,
+    is_namedtuple_type,
     is_record,
     rebuild,
     record,

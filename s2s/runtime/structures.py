@@ -180,6 +180,7 @@ def replace(obj, values, *names):
     changes = dict(zip(names, values))
     if is_record(obj):
         check_fields(obj)
+        _check_plain_constructor(type(obj))
     if is_namedtuple(obj):
         return obj._replace(**changes)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -192,6 +193,32 @@ def replace_grad(g, obj, names):
     """Adjoint of `obj` in `replace(obj, values, names)`: `g` with the replaced fields zero."""
     parts = _by_name(g, obj)
     return rebuild(obj, {n: v for n, v in parts.items() if n not in names})
+
+
+def _check_plain_constructor(cls):
+    """Refuse replacing fields of a record whose type rebuilds it with code of its own (an __init__ the user
+    wrote, __post_init__, __new__, or an overridden _make/_replace): the derivative takes the new fields to be
+    the values given."""
+    if is_namedtuple_type(cls):
+        base = next(c for c in cls.__mro__ if "_fields" in c.__dict__)
+        own = cls.__mro__[:cls.__mro__.index(base)]
+        custom = any(name in c.__dict__ for c in own for name in ("_make", "_replace"))
+    else:
+        init = getattr(cls.__init__, "__code__", None)
+        custom = (not cls.__dataclass_params__.init or hasattr(cls, "__post_init__") or init is None or
+                  init.co_filename != "<string>" or any("__new__" in c.__dict__ for c in cls.__mro__[:-1]))
+    if custom:
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            f"s2s cannot differentiate replacing fields of a {cls.__name__}: its type rebuilds it with code of its "
+            "own (__init__, __post_init__, __new__, _make or _replace), not only storing the fields",
+            hint=f"build the new {cls.__name__} from plain values in code s2s reads, or use a plain namedtuple "
+                 "or dataclass")
+
+
+def is_namedtuple_type(cls) -> bool:
+    """A namedtuple class."""
+    return isinstance(cls, type) and issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)
 
 
 def add_records(a, b, add):
