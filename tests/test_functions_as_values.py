@@ -574,3 +574,28 @@ def test_a_loop_over_a_lazy_map_whose_function_sees_the_loop_is_refused():
 def test_a_loop_over_a_map():
     check_all(loop_over_a_map_that_reads_nothing_changed, (X(seed=43),))
     jvp_check(loop_over_a_map_that_reads_nothing_changed, (X(seed=43),))
+
+
+def draws_before_a_local_function(x, rng):
+    def g(v):
+        t = v * rng.normal()
+        return t * t
+
+    return np.sum(rng.normal() + g(x))  # rng.normal() draws first in Python: s2s cannot move g before it
+
+
+def pure_calls_around_a_local_function(x):
+    def g(v):
+        t = np.sin(v)
+        return t * v
+
+    return np.sum(np.cos(x) * g(x)) + np.sum(square_sum(x) + g(2.0 * x))
+
+
+def test_a_local_function_after_a_call_with_side_effects_on_the_line_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="runs before it"):
+        s2s.grad(draws_before_a_local_function)(X(), np.random.default_rng(0))
+
+
+def test_a_local_function_after_pure_calls_on_the_line():
+    check_all(pure_calls_around_a_local_function, (X(seed=44),))

@@ -474,6 +474,11 @@ def _check_lazy_loops(pf, tree, made):
                            hint="call the function inside the loop body instead (`for x in xs: v = f(x)`)")
 
 
+_PURE_BUILTINS = tuple(getattr(__import__("builtins"), n) for n in (
+    "abs", "len", "range", "float", "int", "bool", "round", "min", "max", "sum", "list", "tuple", "zip", "enumerate",
+    "sorted", "reversed", "isinstance", "dict", "pow", "map", "filter", "divmod", "complex"))
+
+
 class _Hoist(ast.NodeTransformer):
     """Inside one statement's expressions: each call of a multi-statement local function becomes a name
     assigned just before the statement (innermost and leftmost first, as Python evaluates them), a list
@@ -487,6 +492,7 @@ class _Hoist(ast.NodeTransformer):
         self.pre = []
         self.blocked = 0
         self.keep_top = keep_top
+        self.impure = None  # the first call on the line that may have side effects, once it has run
 
     def _has_helper_call(self, node):
         return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self.helpers
@@ -505,8 +511,41 @@ class _Hoist(ast.NodeTransformer):
                                     "here (inside a lambda, a generator expression, or a comprehension that "
                                     "is itself inside a condition)", node,
                                     hint=f"compute `{node.func.id}(...)` in a statement of its own first")
+            if self.impure:
+                raise self.pf.error(ctx().unsupported, f"s2s cannot take the call of the local function "
+                                    f"{node.func.id!r} out of this line: `{self.impure}(...)` runs before it here "
+                                    "and may change what it reads", node,
+                                    hint=f"compute `{node.func.id}(...)` in a statement of its own, before or after "
+                                         f"the call of {self.impure} as you mean it")
             return self._bind(node, f"{node.func.id}_value")
+        if not self.impure and not self._pure(node):
+            self.impure = ast.unparse(node.func)
         return node
+
+    def _pure(self, call):
+        """Whether a call can be moved after a local function's call on the same line: a primitive with a rule,
+        a pure builtin, or a user function that updates none of its arguments."""
+        import types
+
+        import numpy as np
+        if isinstance(call.func, ast.Name) and call.func.id in self.helpers:
+            return True
+        try:
+            obj = self.pf.resolve_expr(call.func)
+        except Exception:  # noqa: BLE001
+            return False
+        if obj is ctx().missing:
+            return False
+        if ctx().has_rule(obj) or isinstance(obj, np.ufunc) or any(obj is b for b in _PURE_BUILTINS):
+            return True
+        module = str(getattr(obj, "__module__", None) or "")
+        if module.startswith("numpy") and not module.startswith("numpy.random"):
+            return True
+        if isinstance(obj, types.FunctionType):
+            from .desugar import callee_summary
+            summary = callee_summary(obj)
+            return summary is not None and not summary.updated_params
+        return False
 
     def _bind(self, value, base):
         name = self.alloc.fresh(base)
