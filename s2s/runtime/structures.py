@@ -15,6 +15,7 @@ s2s/runtime/adjoint.py hand records to `add_records`, `finish_record` and `zeros
 from __future__ import annotations
 
 import dataclasses
+import types
 
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g
 
@@ -122,7 +123,20 @@ def field_if_set(obj, name):
 
 def store_field(obj, name, value):
     """`obj.name = value`: the store a differentiated function makes (its derivative flows through the
-    local variable s2s reads back instead)."""
+    local variable s2s reads back instead). Refused where reading `obj.name` back might not give `value`:
+    a property or other descriptor of that name, or a class that overrides __setattr__ or __getattribute__."""
+    import inspect
+    cls = type(obj)
+    desc = inspect.getattr_static(cls, name, None)
+    if (desc is not None and hasattr(type(desc), "__set__") and not isinstance(desc, types.MemberDescriptorType)) \
+            or cls.__setattr__ is not object.__setattr__ or cls.__getattribute__ is not object.__getattribute__:
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            f"s2s cannot differentiate storing .{name} of a {cls.__name__}: "
+            + ("it is a property (or another descriptor)" if desc is not None and hasattr(type(desc), "__set__")
+               else "its class overrides __setattr__ or __getattribute__")
+            + ", so reading it back may not give the value stored, which s2s's derivative assumes",
+            hint="assign the value to a local variable and use that; store it on the object after the computation")
     setattr(obj, name, value)
 
 
