@@ -266,6 +266,21 @@ def test_logsumexp_keyword_a_and_b_passed_by_name():
     check_scipy(f, _in(0.5, 2.0, (4,), 27), ag=False)
 
 
+def test_logsumexp_b_a_name_holding_none():
+    def f(x):
+        w = None
+        return sp.logsumexp(x, b=w) * 2.0
+    x = rng(28).normal(size=4)
+    check_scipy(f, x, ag=False, hessian=True)
+    np.testing.assert_allclose(s2s.grad(f)(x), 2.0 * sp.softmax(x))
+
+
+def test_logsumexp_b_by_position():
+    def f(x, b):
+        return np.sum(sp.logsumexp(x, 1, b, True) ** 2)
+    check_scipy(f, rng(29).normal(size=(2, 3)), _in(0.5, 2.0, (3,), 30), wrt=(0, 1), ag=False)
+
+
 def test_logsumexp_return_sign_is_refused():
     def f(x):
         return sp.logsumexp(x, return_sign=True)[0]

@@ -80,6 +80,16 @@ def test_norm_scale_hessian():
     check_scipy(f, _in(0.5, 2.0, (3,), 5), ag=True, hessian=True)
 
 
+def test_quantiles_given_as_lists():
+    """SciPy takes lists for x (and k): the templates do too (np.subtract, not `-`, which a list lacks)."""
+    def f(mu):
+        return np.sum(st.norm.logpdf([0.5, 1.0, 2.0], mu, 2) + st.t.logpdf([0.5, 1.0, 3.0], 3.0, mu, 2.0) +
+                      st.gamma.logpdf([1.5, 2.0, 2.5], 2.0, mu * 0.1) + st.beta.logpdf([0.3, 0.5, 0.6], 2.0, 3.0, mu * 0.01) +
+                      st.norm.cdf([0.1, 0.2, 0.3], mu) + st.poisson.logpmf([1, 2, 3], mu + 1.0) +
+                      st.poisson.cdf([1, 2, 4], mu + 1.0, 0))
+    check_scipy(f, 0.3, ag=False, hessian=True)
+
+
 def test_norm_spelled_every_way():
     """st.norm.logpdf, scipy.stats.norm.logpdf and `from scipy.stats import norm` find the same rule."""
     import scipy.stats

@@ -62,6 +62,7 @@ defrule("scipy.integrate.odeint(func, y0, t, args=(), rtol=None, atol=None, mxst
 
 # the helpers the templates above and in scipy_special.py call: linear (or bilinear) in their first arguments
 defrule_for(sh.lse_keep, "lse_keep(v, a, b, axis, keepdims)", v_dot="s2s.scipy_helpers.lse_keep(v_dot, a, b, axis, keepdims)")
+defrule_for(sh.lse_b, "lse_b(b)", b_dot="b_dot")
 defrule_for(sh.flip_trans, "flip_trans(trans)", nondiff=True)
 defrule_for(sh.tri_outer, "tri_outer(bb, x, trans, lower, unit_diagonal)",
             bb_dot="s2s.scipy_helpers.tri_outer(bb_dot, x, trans, lower, unit_diagonal)",

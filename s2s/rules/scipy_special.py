@@ -69,17 +69,18 @@ binary("scipy.special.jv(v, z)", z=f"0.5 * ({H}jv(v - 1, z) - {H}jv(v + 1, z))")
 binary("scipy.special.yv(v, z)", z=f"0.5 * ({H}yv(v - 1, z) - {H}yv(v + 1, z))")
 binary("scipy.special.yn(n, x)", x=f"0.5 * ({H}yv(n - 1, x) - {H}yv(n + 1, x))")
 
-# reductions over an axis. logsumexp's return_sign is not in the signature: a call passing it is refused
-# (its result is then a pair); the variant below gives the template without `b` where no b is passed.
+# reductions over an axis. logsumexp's return_sign is not in the signature: a call passing it is refused (its
+# result is then a pair); the variant below gives the template without `b` where no b is passed (and lse_b(b)
+# is 1.0 where b is a name that holds None when the code runs).
 _lse_plain = defrule("scipy.special.logsumexp(a, axis=None, b=None, keepdims=False)", register=False,
                      elementwise=False,
                      a="s2s.keep(g, a, axis, keepdims) * np.exp(a - s2s.keep(ans, a, axis, keepdims))",
                      a_dot="np.sum(a_dot * np.exp(a - s2s.keep(ans, a, axis, keepdims)), axis=axis, keepdims=keepdims)")
 _KEEP = f"{H}lse_keep(ans, a, b, axis, keepdims)"
 _lse = defrule("scipy.special.logsumexp(a, axis=None, b=None, keepdims=False)", elementwise=False,
-               a=f"unbroadcast({H}lse_keep(g, a, b, axis, keepdims) * b * np.exp(a - {_KEEP}), a)",
+               a=f"unbroadcast({H}lse_keep(g, a, b, axis, keepdims) * {H}lse_b(b) * np.exp(a - {_KEEP}), a)",
                b=f"unbroadcast({H}lse_keep(g, a, b, axis, keepdims) * np.exp(a - {_KEEP}), b)",
-               a_dot=f"np.sum(a_dot * b * np.exp(a - {_KEEP}), axis=axis, keepdims=keepdims)",
+               a_dot=f"np.sum(a_dot * {H}lse_b(b) * np.exp(a - {_KEEP}), axis=axis, keepdims=keepdims)",
                b_dot=f"np.sum(b_dot * np.exp(a - {_KEEP}), axis=axis, keepdims=keepdims)")
 
 

@@ -18,7 +18,7 @@ from s2s.rules import defrule, family
 family(elementwise=True)  # adjoints are unbroadcast(g * slope, p): tangents p_dot * slope are written out
 
 H = "s2s.scipy_helpers."
-Z = "((x - loc) / scale)"
+Z = "(np.subtract(x, loc) / scale)"  # np.subtract: x may be a list, as SciPy allows
 
 
 def slopes(signature: str, scale_by: str = "", **by_param: str) -> None:
@@ -46,7 +46,7 @@ def family_of(name: str, params: str, logpdf: dict, cdf_x: str, log_density: str
 # normal: log density -z^2/2 - log(scale) - log(2 pi)/2
 _NORM_LOG = f"(-0.5 * {Z} ** 2 - np.log(scale) - 0.9189385332046727)"
 family_of("norm", "x, loc=0, scale=1",
-          {"x": "-(x - loc) / (scale * scale)", "loc": "(x - loc) / (scale * scale)",
+          {"x": "-np.subtract(x, loc) / (scale * scale)", "loc": "np.subtract(x, loc) / (scale * scale)",
            "scale": f"({Z} ** 2 - 1) / scale"},
           cdf_x=f"np.exp({_NORM_LOG})", log_density=_NORM_LOG)
 slopes("scipy.stats.norm.sf(x, loc=0, scale=1)", x=f"-np.exp({_NORM_LOG})", loc=f"np.exp({_NORM_LOG})",
@@ -65,7 +65,7 @@ family_of("t", "x, df, loc=0, scale=1",
 
 # gamma: log density (a - 1) log z - z - gammaln(a) - log(scale)
 family_of("gamma", "x, a, loc=0, scale=1",
-          {"x": "(a - 1) / (x - loc) - 1 / scale", "loc": "1 / scale - (a - 1) / (x - loc)",
+          {"x": "(a - 1) / np.subtract(x, loc) - 1 / scale", "loc": "1 / scale - (a - 1) / np.subtract(x, loc)",
            "a": f"np.log({Z}) - {H}digamma(a)", "scale": f"({Z} - a) / scale"},
           cdf_x=f"{H}gamma.pdf(x, a, loc, scale)", log_density=f"{H}gamma.logpdf(x, a, loc, scale)")
 
@@ -85,10 +85,10 @@ family_of("chi2", "x, df, loc=0, scale=1",
           cdf_x=f"{H}chi2.pdf(x, df, loc, scale)", log_density=f"{H}chi2.logpdf(x, df, loc, scale)")
 
 # Poisson: log pmf (k - loc) log mu - mu - gammaln(k - loc + 1); cdf Q(floor(k - loc) + 1, mu)
-slopes("scipy.stats.poisson.logpmf(k, mu, loc=0)", mu="(k - loc) / mu - 1")
-slopes("scipy.stats.poisson.pmf(k, mu, loc=0)", "ans", mu="(k - loc) / mu - 1")
-slopes("scipy.stats.poisson.cdf(k, mu, loc=0)", mu=f"-{H}poisson.pmf(np.floor(k - loc), mu)")
-slopes("scipy.stats.poisson.logcdf(k, mu, loc=0)", mu=f"-np.exp({H}poisson.logpmf(np.floor(k - loc), mu) - ans)")
+slopes("scipy.stats.poisson.logpmf(k, mu, loc=0)", mu="np.subtract(k, loc) / mu - 1")
+slopes("scipy.stats.poisson.pmf(k, mu, loc=0)", "ans", mu="np.subtract(k, loc) / mu - 1")
+slopes("scipy.stats.poisson.cdf(k, mu, loc=0)", mu=f"-{H}poisson.pmf(np.floor(np.subtract(k, loc)), mu)")
+slopes("scipy.stats.poisson.logcdf(k, mu, loc=0)", mu=f"-np.exp({H}poisson.logpmf(np.floor(np.subtract(k, loc)), mu) - ans)")
 
 # multivariate normal: -(d log(2 pi) + log det S + r^T S^-1 r) / 2 per row r = x - mean, S the symmetric covariance
 # (mvn_cov: SciPy reads a 2-d cov's lower triangle). allow_singular is not in the signature: a call passing it

@@ -43,11 +43,16 @@ def lse_keep(v, a, b, axis, keepdims):
     against a and b). Linear in v; a and b give only the shape."""
     if keepdims:
         return v
-    ndim = len(np.broadcast_shapes(np.shape(a), np.shape(b)))
+    ndim = len(np.broadcast_shapes(np.shape(a), np.shape(lse_b(b))))
     if ndim == 0:
         return v
     axes = tuple(range(ndim)) if axis is None else tuple(x % ndim for x in np.atleast_1d(axis).tolist())
     return np.expand_dims(v, axes)
+
+
+def lse_b(b):
+    """logsumexp's weights b, 1.0 for None (no weights)."""
+    return 1.0 if b is None else b
 
 
 # ---- linear algebra -----------------------------------------------------------------------------
