@@ -470,3 +470,23 @@ def test_a_store_into_a_slot():
     obj = Slotted()
     np.testing.assert_allclose(s2s.grad(obj.loss)(x), 8.0 * x)
     np.testing.assert_allclose(obj.h, 2.0 * x)
+
+
+
+class ComputedRead:
+    def __init__(self):
+        self.W = np.array([1.0, 2.0])
+
+    @property
+    def total(self):
+        return np.sum(self.h)
+
+    def loss(self, x):
+        self.h = x * 2.0
+        return self.total * np.sum(self.W)
+
+
+def test_a_computed_attribute_read_beside_stores_is_refused():
+    """`self.total` reads the stored `self.h` in code s2s does not see: refused, never a lost derivative."""
+    with pytest.raises(s2s.NoDerivativeRuleError, match="computed"):
+        s2s.grad(ComputedRead().loss)(np.ones(2))

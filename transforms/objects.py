@@ -14,7 +14,9 @@ runtime helpers that have derivative rules (s2s/runtime/structures.py, s2s/rules
   (`s2s.store_field(self, "h", self_h)`, the side effect Python has). Only where nothing else can
   see or change `self.h` in between: `self` is a plain name that is never rebound and only used as
   `self.attribute`, no other object's `.h` is read, and the function calls nothing that could
-  reach `self` (only functions with derivative rules). Anything else is refused.
+  reach `self` (only functions with derivative rules), and its other attributes read are plain ones
+  (`s2s.plain_attribute` checks that when it runs: no property, method or `__getattr__`). Anything
+  else is refused.
 
 Attributes of globals and modules (`np.pi`, a global object's `model.W`) are left alone (constants),
 and so are method calls on values (`rng.normal(...)`: s2s's calls of values, s2s/runtime/calls.py)
@@ -300,7 +302,7 @@ class _StoredAttributes:
                                   value=_call("field_if_set", [ast.Name(id=pair[0], ctx=ast.Load()),
                                                                ast.Constant(pair[1])], self.tree.body[0]))
                 inits.append(ast.copy_location(init, self.tree.body[0]))
-        _Rename(names, self.alloc, self.pf).visit(self.tree)
+        _Rename(names, self.alloc, self.pf, roots).visit(self.tree)
         self.tree.body[:0] = inits
 
     def check_uses(self, roots, attrs):
@@ -373,10 +375,11 @@ class _Rename(ast.NodeTransformer):
     """Reads and stores of the stored attributes become the local variables; each store is followed by
     `s2s.store_field(obj, attr, local)`."""
 
-    def __init__(self, names, alloc, pf):
+    def __init__(self, names, alloc, pf, roots=()):
         self.names = names
         self.alloc = alloc
         self.pf = pf
+        self.roots = set(roots)
 
     def unguarded(self, value, roots, before):
         """The stored value without the ownership guards desugar put on it for the update of `obj`: the
@@ -397,6 +400,10 @@ class _Rename(ast.NodeTransformer):
         self.generic_visit(node)
         if isinstance(node.value, ast.Name) and (node.value.id, node.attr) in self.names:
             return ast.copy_location(ast.Name(id=self.names[(node.value.id, node.attr)], ctx=node.ctx), node)
+        if isinstance(node.value, ast.Name) and node.value.id in self.roots and isinstance(node.ctx, ast.Load) \
+                and node.attr not in _PLAIN_ATTRIBUTES:
+            # another attribute of an object the function stores into: checked to be no computed one
+            return _call("plain_attribute", [node.value, ast.Constant(node.attr)], node)
         return node
 
     def visit_Assign(self, node):

@@ -28,6 +28,10 @@ _steering(defrule_for(rt.field_if_set, "field_if_set(obj, *names)", structured=T
                       obj="s2s.field_grad(g, obj, names)", obj_dot="s2s.field_tangent(obj_dot, obj, names)"),
           "names").returns_view = True
 # returns None; `*args`: the object stays a container for the activity analysis (its adjoint added with s2s.add)
+# other attributes of an object the function stores into: a field read, checked to be a plain attribute
+_steering(defrule_for(rt.plain_attribute, "plain_attribute(obj, *names)", structured=True,
+                      obj="s2s.field_grad(g, obj, names)", obj_dot="s2s.field_tangent(obj_dot, obj, names)"),
+          "names").returns_view = True
 _base_defrule_for(rt.store_field, "store_field(obj, *args)", nondiff=True)
 # cls(a, b) / cls(w=a, b=b) -> s2s.record((a, b), cls, "w", "b"): the record holds the very values (a view)
 _steering(defrule_for(rt.record, "record(values, cls, *names)", structured=True,

@@ -198,6 +198,7 @@ from s2s.runtime.structures import (  # noqa: F401
     is_namedtuple,
     is_namedtuple_type,
     is_record,
+    plain_attribute,
     rebuild,
     record,
     record_grad,

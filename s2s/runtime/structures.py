@@ -121,6 +121,32 @@ def field_if_set(obj, name):
     return getattr(obj, name, UNSET)
 
 
+def plain_attribute(obj, *names):
+    """`obj.name` in a function that stores attributes of `obj`: refused where the attribute is computed
+    (a property or other descriptor, a method, `__getattr__` or `__getattribute__`), since that code could
+    read a stored attribute behind s2s's back (its derivative would be lost)."""
+    import inspect
+    cls = type(obj)
+    name = names[0]
+    missing = object()
+    desc = inspect.getattr_static(cls, name, missing)
+    own = name in getattr(obj, "__dict__", {})
+    computed = cls.__getattribute__ is not object.__getattribute__
+    if desc is not missing and hasattr(type(desc), "__get__") and not isinstance(desc, types.MemberDescriptorType):
+        computed = computed or hasattr(type(desc), "__set__") or not own
+    if desc is missing and not own and hasattr(cls, "__getattr__"):
+        computed = True
+    if computed:
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            f"s2s cannot differentiate reading .{name} of a {cls.__name__} in a function that stores its attributes: "
+            f".{name} is computed (a property, a method, __getattr__), and that code may read a stored attribute, "
+            "whose derivative s2s would not see",
+            hint=f"compute it in the function from the attributes themselves, or read .{name} before the stores "
+                 "in a function of its own")
+    return field(obj, *names)
+
+
 def store_field(obj, name, value):
     """`obj.name = value`: the store a differentiated function makes (its derivative flows through the
     local variable s2s reads back instead). Refused where reading `obj.name` back might not give `value`:
