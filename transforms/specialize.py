@@ -230,12 +230,13 @@ class _Rewrite(ast.NodeTransformer):
         return ast.BinOp(left=ast.BinOp(left=g, op=ast.Mult(), right=x), op=ast.Div(), right=safe)
 
     def _step(self, node, args):
-        """`balanced_eq(x, ans, c)` where `ans = np.maximum(x, c)` (or minimum) and c a finite number:
-        1 where x won, 0.5 at the tie, 0 elsewhere, which is `np.heaviside(x - c, 0.5)` (x - c is 0 exactly
-        when x == c, and has the sign of x - c); one pass instead of four. (Where x is NaN the primal is NaN
-        and this gives NaN, where the general helper gives 0.)"""
+        """`balanced_eq(x, ans, c)` where `ans = np.maximum(x, c)` (or minimum) and c a finite number: where no
+        entry of x equals c, the mask is `x > c` (`x < c`) exactly (1 where x won, 0 elsewhere, NaN included),
+        one comparison instead of four passes; at a tie the general helper runs (half the adjoint there)."""
         x, ans, c = args
         number = _number(c)
+        if getattr(node, "s2s_tie_branch", False):
+            return node  # already the tie branch of this rewrite
         if not (number is not None and np.isfinite(number) and isinstance(x, ast.Name) and isinstance(ans, ast.Name)
                 and ans.id in self.defs and _stable_atom(x, self.defs, self.shapes)):
             return node
@@ -246,12 +247,10 @@ class _Rewrite(ast.NodeTransformer):
         pair = sorted(ast.dump(a) for a in value.args)
         if op not in (np.maximum, np.minimum) or pair != sorted((ast.dump(x), ast.dump(c))):
             return node
-        if number == 0:
-            diff = x if op is np.maximum else ast.UnaryOp(op=ast.USub(), operand=x)
-        else:
-            diff = ast.BinOp(left=x, op=ast.Sub(), right=c) if op is np.maximum else \
-                ast.BinOp(left=c, op=ast.Sub(), right=x)
-        return _call(_attr(self.np, "heaviside"), diff, ast.Constant(0.5))
+        won = ast.Compare(left=x, ops=[ast.Gt() if op is np.maximum else ast.Lt()], comparators=[c])
+        tie = _call(_attr(self.np, "any"), ast.Compare(left=x, ops=[ast.Eq()], comparators=[c]))
+        node.s2s_tie_branch = True
+        return ast.IfExp(test=tie, body=node, orelse=won)
 
     def _extreme(self, node, args, shapes):
         """`grad_extreme(g, ans, x, axis, True)`: g split evenly between the entries of x equal to the extreme."""
