@@ -490,3 +490,44 @@ def test_a_computed_attribute_read_beside_stores_is_refused():
     """`self.total` reads the stored `self.h` in code s2s does not see: refused, never a lost derivative."""
     with pytest.raises(s2s.NoDerivativeRuleError, match="computed"):
         s2s.grad(ComputedRead().loss)(np.ones(2))
+
+
+
+class ThroughGlobal:
+    def __init__(self):
+        self.h = np.zeros(2)
+
+    @property
+    def total(self):
+        return np.sum(self.h)
+
+    def loss(self, x):
+        self.h = x * 2.0
+        return THROUGH_GLOBAL.total * CONSTANTS.scale
+
+
+class Constants:
+    scale = 3.0
+
+
+THROUGH_GLOBAL = ThroughGlobal()
+CONSTANTS = Constants()
+
+
+def test_a_computed_attribute_of_a_global_object_beside_stores_is_refused():
+    """THROUGH_GLOBAL is self: its property reads the stored self.h. A plain attribute of a global
+    object (CONSTANTS.scale) is a constant."""
+    with pytest.raises(s2s.NoDerivativeRuleError, match="computed"):
+        s2s.grad(THROUGH_GLOBAL.loss)(np.ones(2))
+
+
+class StoresAndReadsAConstant:
+    def loss(self, x):
+        self.h = np.sin(x) * CONSTANTS.scale
+        return np.sum(self.h ** 2)
+
+
+def test_stores_beside_a_plain_attribute_of_a_global_object():
+    x = np.array([0.3, -0.7])
+    np.testing.assert_allclose(s2s.grad(StoresAndReadsAConstant().loss)(x),
+                               fd(lambda v: StoresAndReadsAConstant().loss(v), x), rtol=1e-6)

@@ -302,7 +302,7 @@ class _StoredAttributes:
                                   value=_call("field_if_set", [ast.Name(id=pair[0], ctx=ast.Load()),
                                                                ast.Constant(pair[1])], self.tree.body[0]))
                 inits.append(ast.copy_location(init, self.tree.body[0]))
-        _Rename(names, self.alloc, self.pf, roots).visit(self.tree)
+        _Rename(names, self.alloc, self.pf, roots, self.locals).visit(self.tree)
         self.tree.body[:0] = inits
 
     def check_uses(self, roots, attrs):
@@ -375,11 +375,12 @@ class _Rename(ast.NodeTransformer):
     """Reads and stores of the stored attributes become the local variables; each store is followed by
     `s2s.store_field(obj, attr, local)`."""
 
-    def __init__(self, names, alloc, pf, roots=()):
+    def __init__(self, names, alloc, pf, roots=(), locals_=()):
         self.names = names
         self.alloc = alloc
         self.pf = pf
         self.roots = set(roots)
+        self.locals = set(locals_)
 
     def unguarded(self, value, roots, before):
         """The stored value without the ownership guards desugar put on it for the update of `obj`: the
@@ -400,11 +401,23 @@ class _Rename(ast.NodeTransformer):
         self.generic_visit(node)
         if isinstance(node.value, ast.Name) and (node.value.id, node.attr) in self.names:
             return ast.copy_location(ast.Name(id=self.names[(node.value.id, node.attr)], ctx=node.ctx), node)
-        if isinstance(node.value, ast.Name) and node.value.id in self.roots and isinstance(node.ctx, ast.Load) \
-                and node.attr not in _PLAIN_ATTRIBUTES:
-            # another attribute of an object the function stores into: checked to be no computed one
+        if isinstance(node.value, ast.Name) and isinstance(node.ctx, ast.Load) and node.attr not in _PLAIN_ATTRIBUTES \
+                and (node.value.id in self.roots or self.global_object(node.value)):
+            # another attribute of an object the function stores into, or of a global object (which may be
+            # that very object): checked to be no computed one
             return _call("plain_attribute", [node.value, ast.Constant(node.attr)], node)
         return node
+
+    def global_object(self, name) -> bool:
+        """A global name bound to an object that is no module, class or function (which could be `self`)."""
+        if annotations.is_helper(name) or name.id in self.locals:
+            return False
+        try:
+            obj = self.pf.resolve(name.id)
+        except Exception:  # noqa: BLE001
+            return False
+        return obj is not missing() and not isinstance(obj, types.ModuleType | type | types.FunctionType |
+                                                       types.BuiltinFunctionType)
 
     def visit_Assign(self, node):
         stored = [(t.value.id, t.attr) for t in node.targets for t in ast.walk(t)
