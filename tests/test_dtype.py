@@ -101,3 +101,35 @@ def test_integer_array_argument_is_refused_as_before():
     with pytest.raises(TypeError, match="dtype int64"):
         s2s.grad(f)(np.arange(3))
     np.testing.assert_allclose(s2s.grad(f)(np.arange(3.0)), 3.0 * np.arange(3.0))
+
+
+def _float64_locals(fn, *args):
+    """Names of the generated code's local arrays that are float64 when it returns (read with a tracer)."""
+    import sys
+
+    found = set()
+
+    def tracer(frame, event, arg):
+        if frame.f_code.co_filename.startswith("<s2s"):
+            def local(frame, event, arg):
+                if event == "return":
+                    found.update(k for k, v in frame.f_locals.items()
+                                 if isinstance(v, np.ndarray) and v.dtype == np.float64)
+                return local
+            return local
+        return None
+
+    sys.settrace(tracer)
+    try:
+        fn(*args)
+    finally:
+        sys.settrace(None)
+    return found
+
+
+@pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("api", ["grad", "derivative"])
+def test_float32_gradient_computes_in_float32(f, api):
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    g = s2s.grad(f) if api == "grad" else s2s.derivative(f)
+    assert _float64_locals(g, x) == set()

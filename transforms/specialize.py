@@ -87,15 +87,17 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
                 break
             shapes = ctx.shapes(fdef)
             rewrite_helpers(fdef, shapes, ctx.np_name)
-        if expand_as_broadcast(fdef, shapes, ctx.np_name):
+        if expand_as_broadcast(fdef, shapes, ctx.np_name, ctx.float64_only):
             shapes = ctx.shapes(fdef)
     return fdef, pure_names(fdef, shapes, stack), shapes
 
 
-def expand_as_broadcast(fdef: ast.FunctionDef, shapes: Shapes, np_name: str) -> bool:
+def expand_as_broadcast(fdef: ast.FunctionDef, shapes: Shapes, np_name: str, float64: bool = True) -> bool:
     """`s2s.expand_reduced(g, x, axis, keepdims)` becomes `np.broadcast_to(g, S)` where x's shape S is known
     and g is a number or has the reduced shape with keepdims: the same read-only view, and x, read only for
-    its shape, need not be computed any more. Returns whether anything changed."""
+    its shape, need not be computed any more. A number g only where every argument is float64 (`float64`):
+    the runtime broadcasts a Python number in x's precision, np.broadcast_to in float64.
+    Returns whether anything changed."""
     changed = False
 
     class Swap(ast.NodeTransformer):
@@ -106,7 +108,7 @@ def expand_as_broadcast(fdef: ast.FunctionDef, shapes: Shapes, np_name: str) -> 
                 return node
             g, x, _, keepdims = node.args
             sg, sx = shapes.of(g), shapes.of(x)
-            if not isinstance(sx, tuple) or not isinstance(sg, tuple) or sx == ():
+            if not isinstance(sx, tuple) or not isinstance(sg, tuple) or sx == () or (sg == () and not float64):
                 return node
             if sg != () and not (isinstance(keepdims, ast.Constant) and keepdims.value is True and len(sg) == len(sx)
                                  and all(a in (1, b) for a, b in zip(sg, sx))):
@@ -262,7 +264,8 @@ class _Rewrite(ast.NodeTransformer):
             return node
         mask = ast.Compare(left=x, ops=[ast.Eq()], comparators=[ans])
         count = _call(_attr(self.np, "sum"), mask)
-        count.keywords = [ast.keyword(arg="axis", value=axis), ast.keyword(arg="keepdims", value=ast.Constant(True))]
+        count.keywords = [ast.keyword(arg="axis", value=axis), ast.keyword(arg="keepdims", value=ast.Constant(True)),
+                          ast.keyword(arg="dtype", value=ast.Attribute(value=x, attr="dtype", ctx=ast.Load()))]
         # (g / count) * mask is g * mask / count exactly: mask is 0 or 1
         return ast.BinOp(left=ast.BinOp(left=g, op=ast.Div(), right=count), op=ast.Mult(),
                          right=copy.deepcopy(mask))

@@ -45,7 +45,7 @@ def grad_extreme(g, ans, x, axis, keepdims):
     """Adjoint of max/min: split `g` evenly between the tied extreme entries."""
     a = expand_reduced(ans, x, axis, keepdims)
     mask = x == a
-    count = np.sum(mask, axis=axis, keepdims=True)
+    count = np.sum(mask, axis=axis, keepdims=True, dtype=_float_dtype(x))  # (an int count would make float32 float64)
     return expand_reduced(g, x, axis, keepdims) * mask / count
 
 
