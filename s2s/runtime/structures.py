@@ -24,9 +24,29 @@ from s2s.runtime.zero import ZERO, is_zero, linear_in_g
 ARRAY_NAMES = frozenset({"shape", "ndim", "size", "dtype", "real", "T", "imag", "itemsize", "nbytes"})
 
 
+_KINDS: dict = {}  # type -> (kind: "namedtuple" | "dataclass" | "", field names, names clashing with ARRAY_NAMES)
+
+
+def _kind(cls) -> tuple:
+    """What `cls` is as a record, looked up once per type (add and finish ask it of every value)."""
+    kind = _KINDS.get(cls)
+    if kind is None:
+        if issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple):
+            kind = ("namedtuple", cls._fields)
+        elif dataclasses.is_dataclass(cls):
+            kind = ("dataclass", tuple(f.name for f in dataclasses.fields(cls)))
+        else:
+            kind = ("", ())
+        kind += (tuple(sorted(ARRAY_NAMES.intersection(kind[1]))),)
+        if len(_KINDS) > 4096:  # classes made at run time: keep the table bounded
+            _KINDS.clear()
+        _KINDS[cls] = kind
+    return kind
+
+
 def check_fields(x):
     """Refuse a record with a field named like an array attribute (it would be read without derivative)."""
-    clash = sorted(ARRAY_NAMES.intersection(field_names(x)))
+    clash = _kind(x if isinstance(x, type) else type(x))[2]
     if clash:
         from s2s.errors import NoDerivativeRuleError
         raise NoDerivativeRuleError(
@@ -38,19 +58,17 @@ def check_fields(x):
 
 def is_namedtuple(x) -> bool:
     """A namedtuple instance (a tuple whose type lists `_fields`)."""
-    return isinstance(x, tuple) and isinstance(getattr(type(x), "_fields", None), tuple)
+    return _kind(type(x))[0] == "namedtuple"
 
 
 def is_record(x) -> bool:
     """A namedtuple or a dataclass instance (not a dataclass type)."""
-    return is_namedtuple(x) or (dataclasses.is_dataclass(x) and not isinstance(x, type))
+    return _kind(type(x))[0] != ""
 
 
 def field_names(x) -> tuple:
     """The fields of a record (or record type), in order."""
-    if isinstance(getattr(x, "_fields", None), tuple):
-        return x._fields
-    return tuple(f.name for f in dataclasses.fields(x))
+    return _kind(x if isinstance(x, type) else type(x))[1]
 
 
 def rebuild(like, values: dict):
