@@ -13,7 +13,7 @@ import numpy as np
 
 from s2s import codegen, frontend, rules, runtime
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
-from s2s.transforms import aliasing, annotations, context, exits, lower, objects, optimize, reverse, specialize
+from s2s.transforms import aliasing, annotations, context, exits, generators, lower, objects, optimize, reverse, specialize
 from s2s.transforms import desugar as desugar_pass
 from s2s.transforms import forward as forward_pass
 from s2s.transforms.desugar import HELPER
@@ -363,6 +363,11 @@ class Lowered:
         self.updates = {}  # in-place updates ownership could not prove owned (ownership)
 
 
+def _generators(p: Lowered) -> Lowered:
+    generators.rewrite(p.pf, p.tree)
+    return p
+
+
 def _inline(p: Lowered) -> Lowered:
     p.local_helpers = desugar_pass.inline_helpers(p.pf, p.tree, p.alloc)
     return p
@@ -411,6 +416,7 @@ def _aliasing(p: Lowered) -> Lowered:
 #   backward sweeps, checkpointed loops included; forward.Forward writes tangent code), then the
 #   clean-up passes of the optimizer (OPTIMIZER = optimize.STEPS), then codegen compiles it.
 LOWERING = [
+    ("generators", _generators),  # generators consumed at once: lists (transforms/generators.py)
     ("inline", _inline),  # local helper functions: statement helpers expanded, expression helpers kept for lower
     ("check", _check),  # refuse what s2s cannot differentiate, at the user's line
     ("ownership", _ownership),  # which in-place updates may be seen through another name

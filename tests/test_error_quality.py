@@ -56,7 +56,7 @@ def with_yield_from(x):
 
 
 def with_genexp(x):
-    return sum(v * v for v in [x, x])
+    return np.sum(v * v for v in [x, x])  # (sum of one is differentiated: a list comprehension)
 
 
 async def with_async(x):
