@@ -130,13 +130,13 @@ def field(obj, *names):
     return obj
 
 
-UNSET = type("Unset", (), {"__repr__": lambda self: "<attribute not set>", "__slots__": ()})()
+_UNSET = type("Unset", (), {"__repr__": lambda self: "<attribute not set>", "__slots__": ()})()
 
 
 def field_if_set(obj, name):
-    """`obj.name`, or UNSET where the object has no such attribute yet (the starting value of an
+    """`obj.name`, or a marker where the object has no such attribute yet (the starting value of an
     attribute the differentiated function stores: Python would raise only where it is read unset)."""
-    return getattr(obj, name, UNSET)
+    return getattr(obj, name, _UNSET)
 
 
 def plain_attribute(obj, *names):
