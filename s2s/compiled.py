@@ -57,7 +57,7 @@ class CompiledFallbackWarning(UserWarning):
 class _Variant:
     """One kind of arguments: the NumPy entry (freshness, fallback) and the compiled function, or None."""
 
-    __slots__ = ("entry", "fresh", "call", "getters", "returns_value", "plan", "zero_d")
+    __slots__ = ("entry", "fresh", "call", "getters", "returns_value", "plan", "zero_d", "plain")
 
     def __init__(self, entry, call, getters, returns_value, plan):
         self.entry = entry
@@ -67,6 +67,7 @@ class _Variant:
         self.returns_value = returns_value
         self.plan = plan
         self.zero_d = None  # (positions of 0-d array arguments, their gradients' (index, dtype)) or None
+        self.plain = False  # compiled, and its result is the gradient as it stands (run's short path)
 
 
 class Plan:
@@ -131,6 +132,8 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         if len(variants) > 4 * api.SHAPE_VARIANTS:
             variants.clear()
         variant = variants[key] = _Variant(entry, call, getters, returns_value, plan)
+        variant.plain = (call is not None and not getters and not zero_d and not returns_value and not need_value
+                         and not as_tuple and len(names) == 1)
         if zero_d:
             positions = [p for p, _ in api._positions(target, names)]
             several = isinstance(wrt, tuple | list) and len(names) > 1
@@ -151,6 +154,16 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         variant = variants.get(key)
         if variant is None or not variant.fresh():
             variant = make(args, key)
+        if variant.plain:  # compiled, one gradient, nothing to adjust: the common case, kept short
+            try:
+                return variant.call(*args)
+            except ValueError as exc:
+                if not str(exc).startswith(_FALLBACK):
+                    raise
+                variant.call, variant.plain = None, False
+                warnings.warn(f"s2s.grad(compile=True) runs the NumPy code of {func.__name__} for these arguments: "
+                              f"{exc}", CompiledFallbackWarning, stacklevel=2)
+                return variant.entry.fn(*args)
         call = variant.call
         if call is None:
             out = variant.entry.fn(*args)
