@@ -83,6 +83,11 @@ def _copyprop_again(c: Code) -> Code:
         if specialize.fold_negations(c.fdef, c.removable):
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
         c.inferred = c.shapes.shapes(c.fdef)
+        for _ in range(16):  # copies gone, a broadcast read only by sums that broadcast anyway may go
+            if not specialize.drop_broadcasts(c.fdef, c.inferred):
+                break
+            c.fdef = eliminate_dead_code(c.fdef, c.removable)
+            c.inferred = c.shapes.shapes(c.fdef)
     return c
 
 

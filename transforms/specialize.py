@@ -89,7 +89,35 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
             rewrite_helpers(fdef, shapes, ctx.np_name)
         if expand_as_broadcast(fdef, shapes, ctx.np_name, ctx.float64_only):
             shapes = ctx.shapes(fdef)
+            for _ in range(16):
+                if not drop_broadcasts(fdef, shapes):
+                    break
+                shapes = ctx.shapes(fdef)
     return fdef, pure_names(fdef, shapes, stack), shapes
+
+
+def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+    """`t = np.broadcast_to(g, S) * e` becomes `t = g * e` where every use of `t` (and of what it then makes)
+    broadcasts back to the same shape at once: the same numbers, without the broadcast. One at a time;
+    returns whether anything changed (the caller then infers shapes again)."""
+    defs = _single_defs(fdef)
+    parents = _parents(fdef)
+    loads = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads.setdefault(node.id, []).append(node)
+    for name, stmt in list(defs.items()):
+        for call in ast.walk(stmt.value):
+            if not (isinstance(call, ast.Call) and shapes.callee(call) is np.broadcast_to and len(call.args) == 2
+                    and not call.keywords and isinstance(shapes.of(call.args[0]), tuple)
+                    and _elementwise_path(stmt.value, call)):
+                continue
+            trial = _replace(stmt.value, call, call.args[0])
+            if _scalar_group(name, trial, defs, loads, parents, shapes) is None:
+                continue
+            stmt.value = trial
+            return True
+    return False
 
 
 def expand_as_broadcast(fdef: ast.FunctionDef, shapes: Shapes, np_name: str, float64: bool = True) -> bool:
@@ -450,6 +478,10 @@ def _scalar_group(name, new_value, defs, loads, parents, shapes):
                         and len(stmt.args) == 4 and shapes.helpers.get(shapes.callee(stmt)) == "expand_reduced" \
                         and shapes.of(stmt.args[1]) not in (None, ()):
                     continue  # expanded to x's shape: the same array from equal entries or from their number
+                if isinstance(stmt, ast.Call) and len(stmt.args) == 2 and stmt.args[0] is top and not stmt.keywords \
+                        and shapes.callee(stmt) is np.broadcast_to and shapes.of(stmt) is not None \
+                        and shapes.of(stmt, env) == shapes.of(stmt):
+                    continue  # broadcast to the same shape again
                 stmt = parents.get(top)
                 if isinstance(stmt, ast.Assign) and stmt.value is top and len(stmt.targets) == 1 \
                         and isinstance(stmt.targets[0], ast.Name) and defs.get(stmt.targets[0].id) is stmt \
