@@ -24,6 +24,8 @@ import numpy as np
 from s2s import argcheck, higher_order, pipeline, pytree, rules
 from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError
 
+pytree._register_rules()  # flatten and unflatten are called inside differentiated functions too
+
 _BOUND = "__s2s_bound__"
 
 Wrt = int | str | tuple[int | str, ...] | list[int | str]  # a parameter by position or name, or several
@@ -837,7 +839,48 @@ def source(df: Callable, *args: Any) -> str:
 def _function_of(func):
     """The function s2s transforms for `func`: itself, or for a custom_vjp / custom_jvp function the plain
     function with source that calls it (s2s/custom.py)."""
-    return getattr(func, "__s2s_function__", func) if not hasattr(func, "__code__") else func
+    if hasattr(func, "__code__"):
+        return func
+    through = getattr(func, "__s2s_function__", None)
+    if through is not None:
+        return through
+    return _primitive_function(func) or func
+
+
+_PRIMITIVES: dict = {}  # id(primitive) -> (primitive, the function with source that calls it)
+
+
+def _primitive_function(func):
+    """For a primitive with a derivative rule and no Python code (`np.sqrt`, `np.sum`): a function with source,
+    `def sqrt(x): return F(x)` with F the primitive, of its required parameters, so `grad(np.sqrt)` is the
+    gradient of that function (its rule, and its rule's derivatives for grad(grad(np.sqrt))). None otherwise."""
+    hit = _PRIMITIVES.get(id(func))
+    if hit is not None and hit[0] is func:
+        return hit[1]
+    try:
+        rule = rules.lookup(func)
+    except TypeError:  # unhashable
+        return None
+    if rule is None or rule.nondiff:
+        return None
+    if isinstance(func, np.ufunc):
+        params = list(rule.params[:func.nin])
+    else:
+        params = [p for p in rule.params if p not in rule.defaults and p != rule.varargs]
+    name = getattr(func, "__name__", "")
+    name = name if name.isidentifier() else "primitive"
+    if not params or any(not p.isidentifier() for p in params) or "F" in params:
+        return None
+    import linecache
+    text = f"def {name}({', '.join(params)}):\n    return F({', '.join(params)})\n"
+    filename = f"<s2s: the function {name} for a derivative of {getattr(func, '__module__', None) or 'numpy'}.{name}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = {"F": func, "__name__": "s2s.api"}
+    exec(compile(text, filename, "exec", dont_inherit=True), namespace)
+    made = namespace[name]
+    made.__doc__ = getattr(func, "__doc__", None)
+    _PRIMITIVES[id(func)] = (func, made)
+    return made
 
 
 def _validate(func, wrt):

@@ -456,6 +456,7 @@ def _library_dirs() -> tuple:
         with contextlib.suppress(AttributeError):  # site of some embedded interpreters lacks these
             found.update(site.getsitepackages())
             found.add(site.getusersitepackages())
+        found.add(os.path.dirname(os.path.abspath(__file__)))  # s2s itself, in an editable install too
         _LIBRARY_DIRS = tuple(sorted({os.path.join(os.path.realpath(p), "") for p in found if p}))
     return _LIBRARY_DIRS
 

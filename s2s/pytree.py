@@ -158,9 +158,35 @@ def flatten(value: Any) -> tuple[np.ndarray, Callable[[np.ndarray], Any]]:
         flat                   # array([1., 1., 1., 1., 3.])
         unflatten(flat * 2)    # {'w': array([[2., 2.], [2., 2.]]), 'b': 6.0}
     """
+    from s2s.runtime import custom
     parts = [np.ravel(np.asarray(v, dtype=_float_dtype(v))) for v in leaves(value)]
     vector = np.concatenate(parts) if parts else np.zeros(0)
-    return vector, _unflattener(value)[1]
+    return vector, _unflatten_function(custom.Layout(value, _unflattener(value)[1]))
+
+
+_UNFLATTEN_SOURCE = """\
+def make(layout):
+    def unflatten(vector):
+        return unflatten_to(vector, layout)
+    return unflatten
+"""
+_MAKE = []
+
+
+def _unflatten_function(layout):
+    """The `unflatten` that `flatten` returns, a function with source that s2s reads: it calls
+    `s2s.custom.unflatten(vector, layout)`, a linear map with a derivative rule, so a function
+    differentiated by s2s may call it (`grad(lambda v: loss(unflatten(v)))`)."""
+    if not _MAKE:
+        import linecache
+
+        from s2s.runtime import custom
+        filename = "<s2s.flatten's unflatten>"
+        linecache.cache[filename] = (len(_UNFLATTEN_SOURCE), None, _UNFLATTEN_SOURCE.splitlines(True), filename)
+        namespace = {"unflatten_to": custom.unflatten, "__name__": "s2s.pytree"}
+        exec(compile(_UNFLATTEN_SOURCE, filename, "exec", dont_inherit=True), namespace)
+        _MAKE.append(namespace["make"])
+    return _MAKE[0](layout)
 
 
 def _float_dtype(leaf):
@@ -286,6 +312,15 @@ def _register_rules():
                       v="s2s.custom.flat(g, layout)", v_dot="s2s.custom.unflatten(v_dot, layout)")
     rules.defrule_for(custom.flat, "flat(t, layout)", shape_only=("layout",),
                       t="s2s.custom.unflatten(g, layout)", t_dot="s2s.custom.flat(t_dot, layout)")
+    # flatten(value) inside a differentiated function: a pair (vector, unflatten), linear in value
+    rules.defrule_for(flatten, "flatten(value)", structured=True, value="s2s.custom.flatten_adjoint(g, value)",
+                      value_dot="s2s.custom.flatten_tangent(value_dot, value)")
+    # the two are linear maps, each the other's adjoint (second derivatives differentiate them again)
+    rules.defrule_for(custom.flatten_adjoint, "flatten_adjoint(g, value)", shape_only=("value",), structured=True,
+                      g="s2s.custom.flatten_tangent(g, value)", g_dot="s2s.custom.flatten_adjoint(g_dot, value)")
+    rules.defrule_for(custom.flatten_tangent, "flatten_tangent(value_dot, value)", shape_only=("value",),
+                      structured=True, value_dot="s2s.custom.flatten_adjoint(g, value)",
+                      value_dot_dot="s2s.custom.flatten_tangent(value_dot_dot, value)")
     _RULES_MADE.append(True)
 
 

@@ -160,3 +160,19 @@ def flat(t, layout):
     """A derivative shaped like `layout`'s structure, raveled into one vector (linear in `t`)."""
     from s2s import pytree
     return pytree.flat_like(t, layout.like)
+
+
+def flatten_adjoint(g, value):
+    """The adjoint of `s2s.flatten(value)` (a pair: vector, unflatten): the vector's adjoint `g[0]` put back
+    into `value`'s structure (zeros where the pair's adjoint is a zero)."""
+    from s2s import pytree
+    part = g[0] if isinstance(g, tuple | list) else 0.0  # a number for the pair: s2s's zero adjoint
+    size = pytree.size(value)
+    vector = np.broadcast_to(np.asarray(0.0 if part is None else part), (size,))
+    return pytree._unflattener(value)[1](vector)
+
+
+def flatten_tangent(value_dot, value):
+    """The tangent of `s2s.flatten(value)`: the tangent's vector, and a zero for the unflatten function."""
+    from s2s import pytree
+    return pytree.flat_like(value_dot, value), 0.0

@@ -1,0 +1,148 @@
+"""s2s's own API values inside differentiated functions: s2s.flatten and its unflatten, grad of a NumPy
+primitive (grad(np.sqrt)), elementwise_grad of elementwise_grad, and gradient functions called inside
+functions that are differentiated again. Checked against central differences and autograd."""
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from autograd.misc import flatten as ag_flatten
+
+import s2s
+from tests.helpers_fd import assert_close, fd_grad
+
+RNG = np.random.default_rng(7)
+
+
+def _params():
+    return [(RNG.normal(size=(3, 2)), RNG.normal(size=2)), (RNG.normal(size=(2, 1)), 0.7)]
+
+
+# ---- s2s.flatten inside a differentiated function -------------------------------------------------
+
+def l2(params):
+    flat, _ = s2s.flatten(params)
+    return np.dot(flat, flat) + np.sum(flat ** 3)
+
+
+def ag_l2(params):
+    flat, _ = ag_flatten(params)
+    return anp.dot(flat, flat) + anp.sum(flat ** 3)
+
+
+def test_flatten_inside_matches_autograd_and_fd():
+    params = _params()
+    got = s2s.grad(l2)(params)
+    want = autograd.grad(ag_l2)(params)
+    assert isinstance(got, list) and isinstance(got[1], tuple) and isinstance(got[1][1], float)
+    assert_close(s2s.flatten(got)[0], ag_flatten(want)[0], rtol=1e-12)
+    flat, unflatten = s2s.flatten(params)
+    assert_close(s2s.flatten(got)[0], fd_grad(lambda v: l2(unflatten(v)), [flat]))
+
+
+def test_flatten_inside_forward_mode_and_hessian():
+    params = {"a": RNG.normal(size=3), "b": 0.3}
+    flat, unflatten = s2s.flatten(params)
+
+    def f(v):
+        return l2(unflatten(v))
+
+    assert_close(s2s.jvp(f, (flat,), (np.ones(flat.size),))[1], autograd.grad(lambda v: ag_l2(ag_flatten(params)[1](v)))(flat).sum())
+    assert_close(s2s.hessian(f)(flat), autograd.hessian(lambda v: ag_l2(ag_flatten(params)[1](v)))(flat), rtol=1e-10)
+
+
+def test_flatten_inside_unused_vector_gives_zeros():
+    def f(params, x):
+        flat, _ = s2s.flatten(params)
+        return x * 2.0 + 0.0 * flat.size
+
+    g = s2s.grad(f)({"w": np.ones(2), "b": 1.0}, 3.0)
+    assert_close(s2s.flatten(g)[0], np.zeros(3))
+
+
+def test_flatten_float32_and_empty():
+    p32 = {"w": RNG.normal(size=4).astype(np.float32)}
+    g = s2s.grad(lambda p: np.sum(s2s.flatten(p)[0] ** 2))(p32)
+    assert_close(g["w"], 2 * p32["w"], rtol=1e-6)
+    assert s2s.grad(lambda p, x: x * x + np.sum(s2s.flatten(p)[0]))({"e": np.zeros(0)}, 2.0, ) is not None
+
+
+# ---- unflatten (from flat, unflatten = s2s.flatten(params)) called inside -------------------------
+
+PARAMS = {"w": RNG.normal(size=(2, 3)), "b": 2.0, "layers": [RNG.normal(size=2), (0.5, RNG.normal(size=1))]}
+FLAT0, UNFLATTEN = s2s.flatten(PARAMS)
+AG_UNFLATTEN = ag_flatten(PARAMS)[1]
+
+
+def objective(v):
+    p = UNFLATTEN(v)
+    out = np.sum(np.tanh(p["w"]) ** 2) * p["b"]
+    for layer in p["layers"]:
+        out = out + np.sum(np.sin(s2s.flatten(layer)[0]))
+    return out
+
+
+def ag_objective(v):
+    p = AG_UNFLATTEN(v)
+    out = anp.sum(anp.tanh(p["w"]) ** 2) * p["b"]
+    for layer in p["layers"]:
+        out = out + anp.sum(anp.sin(ag_flatten(layer)[0]))
+    return out
+
+
+def test_unflatten_inside_matches_autograd_and_fd():
+    v = FLAT0 + 0.1
+    got = s2s.grad(objective)(v)
+    assert_close(got, autograd.grad(ag_objective)(v), rtol=1e-12)
+    assert_close(got, fd_grad(objective, [v]))
+
+
+def test_unflatten_inside_hvp_and_forward():
+    v = FLAT0 - 0.2
+    u = RNG.normal(size=v.size)
+    assert_close(s2s.hvp(objective)(v, u), autograd.hessian_tensor_product(ag_objective)(v, u), rtol=1e-9)
+    assert_close(s2s.jvp(objective, (v,), (u,))[1], autograd.grad(ag_objective)(v) @ u, rtol=1e-10)
+
+
+def test_unflatten_of_a_reassigned_structure_is_fresh():
+    global UNFLATTEN
+    old = UNFLATTEN
+    try:
+        v = FLAT0 * 0.5
+        first = s2s.grad(objective)(v)
+        UNFLATTEN = s2s.flatten({"b": 1.0, "layers": [], "w": np.ones((2, 3))})[1]  # another order of leaves
+        v2 = np.arange(7.0) / 10
+        assert_close(s2s.grad(objective)(v2), fd_grad(objective, [v2]))
+        assert first.shape == (FLAT0.size,)
+    finally:
+        UNFLATTEN = old
+
+
+def test_unflatten_wrong_size_is_refused():
+    with pytest.raises(ValueError, match="unflatten needs a vector"):
+        s2s.grad(objective)(np.ones(3))
+
+
+# ---- grad of a primitive itself (grad(np.sqrt)) ---------------------------------------------------
+
+@pytest.mark.parametrize("name", ["sqrt", "tanh", "exp", "log1p", "sin"])
+def test_grad_of_ufunc_and_its_second_derivative(name):
+    f, af = getattr(np, name), getattr(anp, name)
+    x = 0.7
+    assert_close(s2s.grad(f)(x), autograd.grad(af)(x), rtol=1e-12)
+    assert_close(s2s.grad(s2s.grad(f))(x), autograd.grad(autograd.grad(af))(x), rtol=1e-10)
+    assert_close(s2s.grad(f)(x), fd_grad(f, [x]))
+    xs = RNG.uniform(0.2, 1.0, size=5)
+    assert_close(s2s.elementwise_grad(f)(xs), autograd.elementwise_grad(af)(xs), rtol=1e-12)
+
+
+def test_grad_of_binary_ufunc_and_reduction():
+    assert_close(s2s.grad(np.arctan2, wrt=1)(0.3, 1.2), autograd.grad(anp.arctan2, 1)(0.3, 1.2), rtol=1e-12)
+    x = RNG.normal(size=(3, 3))
+    assert_close(s2s.grad(np.sum)(x), np.ones((3, 3)))
+    assert_close(s2s.grad(np.linalg.det)(x), autograd.grad(anp.linalg.det)(x), rtol=1e-10)
+
+
+def test_grad_of_nondifferentiable_primitive_is_refused():
+    with pytest.raises(s2s.S2SError):
+        s2s.grad(np.floor)(0.5)
