@@ -169,11 +169,26 @@ def nothing(x):
         yield x
 
 
+def counting(x):
+    k = 0
+    seen = []
+    while k < 3:
+        seen.append(k)  # a list of its own, never yielded: updating it is fine
+        n = len(seen)
+        yield x * (k + n)
+        k += 1
+
+
+def uses_counting(x):
+    return np.sum(sum(counting(x)) ** 2)
+
+
 def empty_generator(x):
     return np.sum(x ** 2) + sum(nothing(x))
 
 
-@pytest.mark.parametrize("f", [summed, listed, tupled, uses_early_return, uses_stop_inside_loop, empty_generator])
+@pytest.mark.parametrize("f", [summed, listed, tupled, uses_early_return, uses_stop_inside_loop, empty_generator,
+                               uses_counting])
 def test_consumed_by_builtins(f):
     x = np.random.default_rng(2).normal(size=4)
     check_all(f, (x,))
@@ -403,6 +418,31 @@ def counting_alone(x):
         k += 1.0
 
 
+def zeroing(x):
+    buf = x * 1.0
+    for k in range(2):
+        buf[k] = 0.0  # the value yielded before is this same array
+        yield buf
+
+
+def uses_zeroing(x):
+    total = 0.0
+    for v in zeroing(x):
+        total = total + np.sum(v ** 2)
+    return total
+
+
+def shifting(x):
+    buf = x * 1.0
+    for _ in range(2):
+        yield buf
+        buf += 1.0
+
+
+def uses_shifting(x):
+    return np.sum(sum(shifting(x)))
+
+
 REFUSED = [
     (with_break, "    break", "early (break)"),
     (with_return_in_loop, "return np.sum(v)", "early (return)"),
@@ -419,6 +459,8 @@ REFUSED = [
     (any_of_generator, "any(", "any() of a generator expression"),
     (numpy_sum_of_generator, "np.sum(v * v", "NumPy function"),
     (any_of_generator_function, "any(", "any(powers(...))"),
+    (uses_zeroing, "buf[k] = 0.0", "generator that stores into an item"),
+    (uses_shifting, "buf += 1.0", "generator that updates buf in place"),
     (delegating_alone, "yield from", "in the function it differentiates"),
     (counting_alone, "yield x * k", "in the function it differentiates"),
 ]
@@ -427,7 +469,8 @@ REFUSED = [
 @pytest.mark.parametrize("f,marker,message", REFUSED, ids=[r[0].__name__ for r in REFUSED])
 def test_refused_at_the_users_line(f, marker, message):
     import inspect
-    where = {uses_delegating: delegating, uses_receiving: receiving, uses_returning_value: returning_value}
+    where = {uses_delegating: delegating, uses_receiving: receiving, uses_returning_value: returning_value,
+             uses_zeroing: zeroing, uses_shifting: shifting}
     lines, first = inspect.getsourcelines(where.get(f, f))
     line = first + next(k for k, text in enumerate(lines) if marker in text)
     start = time.perf_counter()

@@ -290,7 +290,6 @@ def _check_effects(pf, tree, part, call, name, local):
     """Refuse anything in `part` (run between the generator's steps) that may update in place an object the
     generator can reach: stores into items or attributes, updating methods, out=, functions of the user's
     that update an argument, and functions s2s cannot read."""
-    from .desugar import callee_summary
     passed = {n.id for n in ast.walk(call) if isinstance(n, ast.Name)}
     fresh = _fresh_names(tree, passed)
 
@@ -299,15 +298,60 @@ def _check_effects(pf, tree, part, call, name, local):
                      "the generator runs between the body's steps and might read it, but s2s runs it to its "
                      "end first", node, _HINT.format(name=name))
 
+    _effects(pf, part, fresh, fresh, local, refuse)
+
+
+def _check_generator_body(pf, tree):
+    """Refuse in-place updates in the generator's own body: a value it yielded (or a view of one) might be
+    updated after the consumer has used it, which the list of all yields would show in its final state."""
+    numbers, lists = set(), set()
+    bound, other = set(), set()
+    for node in _own_nodes(tree):
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        bound.add(n.id)
+                        value = node.value
+                        if isinstance(t, ast.Name) and isinstance(value, ast.Constant) and \
+                                isinstance(value.value, int | float | complex):
+                            numbers.add(n.id)
+                        elif isinstance(t, ast.Name) and isinstance(value, ast.List | ast.ListComp):
+                            lists.add(n.id)
+                        else:
+                            other.add(n.id)
+        elif isinstance(node, ast.For | ast.comprehension):
+            other |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+    params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    yielded = {n.id for y in _own_nodes(tree) if isinstance(y, ast.Yield) and y.value is not None
+               for n in ast.walk(y.value) if isinstance(n, ast.Name)}
+    numbers -= other | params | lists
+    lists -= other | params | yielded
+
+    def refuse(node, what):
+        raise _error(pf, f"s2s cannot differentiate a generator that {what}: a value it yielded might change "
+                     "after the loop consuming it has used it, but s2s collects every value first", node,
+                     f"build a new value instead (`v = v + 1.0`, `np.concatenate`), or {_HINT.format(name=tree.name)}")
+
+    _effects(pf, ast.Module(body=tree.body, type_ignores=[]), numbers, lists, _local_names(tree), refuse)
+
+
+def _effects(pf, part, fresh_numbers, fresh_lists, local, refuse):
+    """Refuse (`refuse(node, what)`) the in-place updates in `part`, except augmented assignments of the names in
+    `fresh_numbers` and .append/.extend of those in `fresh_lists`."""
+    from .desugar import callee_summary
     for node in ast.walk(part):
+        if isinstance(node, ast.FunctionDef | ast.Lambda):
+            continue
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
                 for n in ast.walk(t):
                     if isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store):
                         refuse(n, "stores into an item or attribute")
             if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and \
-                    node.target.id not in fresh:
-                refuse(node, f"updates {node.target.id} in place (it may be an array the generator holds)")
+                    node.target.id not in fresh_numbers:
+                refuse(node, f"updates {node.target.id} in place (it may be an array)")
         elif isinstance(node, ast.For) and not isinstance(node.target, ast.Name | ast.Tuple | ast.List):
             refuse(node, "stores into an item or attribute")
         elif isinstance(node, ast.Call):
@@ -316,7 +360,8 @@ def _check_effects(pf, tree, part, call, name, local):
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in _UPDATING:
                 receiver = func.value
-                if not (isinstance(receiver, ast.Name) and receiver.id in fresh and func.attr in ("append", "extend")):
+                if not (isinstance(receiver, ast.Name) and receiver.id in fresh_lists and
+                        func.attr in ("append", "extend")):
                     refuse(node, f"calls .{func.attr}(), which updates its object in place")
             _check_callee(pf, node, local, callee_summary, refuse)
 
@@ -327,6 +372,8 @@ def _check_callee(pf, call, local, callee_summary, refuse):
     while isinstance(root, ast.Attribute):
         root = root.value
     if not isinstance(root, ast.Name):
+        if isinstance(func, ast.Attribute):
+            return None  # a method of a computed value (w[:3].reshape(...)): updating ones are refused above
         return refuse(call, "calls a function s2s cannot read before running")
     if root.id in local:
         if isinstance(func, ast.Attribute):
@@ -389,6 +436,7 @@ def rewrite(pf, tree: ast.FunctionDef) -> ast.FunctionDef:
                          f"call it from the function you differentiate, which consumes it (e.g. "
                          f"lambda x: sum({tree.name}(x))), or {_HINT.format(name=tree.name)}")
         _check_generator(pf, tree)
+        _check_generator_body(pf, tree)
     check_calls(pf, tree)
     if generator:
         as_list_function(pf, tree)
