@@ -109,6 +109,8 @@ def _tape(c: Code) -> Code:
 def _index_adjoints(c: Code) -> Code:
     if c.shapes is not None and c.shapes.float64_only:  # (the adjoint array is float64)
         c.fdef = accumulate_index_adjoints(c.fdef, c.inferred, set(c.adjoints), c.shapes.np_name)
+        if specialize.fold_negations(c.fdef, c.removable):  # t = -d_bar; P_bar[i] += t  is  P_bar[i] -= d_bar
+            c.fdef = eliminate_dead_code(c.fdef, c.removable)
     return c
 
 

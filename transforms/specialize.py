@@ -823,9 +823,15 @@ def fold_negations(fdef: ast.FunctionDef, removable: set) -> bool:
                 if any(isinstance(n, ast.Name) and n.id == t and isinstance(n.ctx, ast.Load) for n in ast.walk(later)):
                     if isinstance(later, ast.Assign) and _fold_into(later, t, a):
                         changed = True
+                    elif isinstance(later, ast.AugAssign) and isinstance(later.op, ast.Add) \
+                            and isinstance(later.value, ast.Name) and later.value.id == t \
+                            and not _reads_name(later.target, t):
+                        later.op, later.value = ast.Sub(), load_name(a)  # P_bar[i] += t  is  P_bar[i] -= a
+                        changed = True
                     break
-                if not isinstance(later, ast.Assign) or a in {n.id for tg in later.targets for n in ast.walk(tg)
-                                                             if isinstance(n, ast.Name)}:
+                targets = later.targets if isinstance(later, ast.Assign) else \
+                    [later.target] if isinstance(later, ast.AugAssign) else None
+                if targets is None or a in {n.id for tg in targets for n in ast.walk(tg) if isinstance(n, ast.Name)}:
                     break
 
     block(fdef.body)
