@@ -487,3 +487,13 @@ def test_any_written_as_a_list_is_differentiated():
         return np.sum(x ** 2) if any([np.sum(v) > 0 for v in [x, -x]]) else 0.0
     x = np.array([0.5, -0.25, 2.0])
     assert_close(s2s.grad(f)(x), 2 * x)
+
+
+# ---- second order ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("f", [predict, summed, uses_stop_inside_loop, gen_sum, nested])
+def test_hessian_against_autograd(f):
+    rng = np.random.default_rng(9)
+    args = (data()[0], data()[1][:2]) if f is predict else \
+        ((rng.normal(size=(3, 2)),) if f is nested else (rng.normal(size=3),))
+    assert_close(s2s.hessian(f)(*args), autograd.hessian(autograd_version(f))(*args), rtol=1e-7, atol=1e-9)
