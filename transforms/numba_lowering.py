@@ -449,11 +449,14 @@ def _index_ranges(fdef):
             ranges[node.targets[0].id] = ("0", ast.unparse(a[0])) if len(a) == 1 else tuple(map(ast.unparse, a))
     if not ranges:
         return
+    counters = _counters(fdef)
 
     class Rewrite(ast.NodeTransformer):
         def visit_Subscript(self, node):
             self.generic_visit(node)
             if isinstance(node.value, ast.Name) and node.value.id in ranges and isinstance(node.ctx, ast.Load):
+                if not (isinstance(node.slice, ast.Name) and node.slice.id in counters):
+                    raise NotLowerable("a range indexed by something other than a counter from 0", node)
                 lo, _ = ranges[node.value.id]
                 return ast.copy_location(ast.parse(f"({lo}) + ({ast.unparse(node.slice)})", mode="eval").body, node)
             return node
@@ -467,6 +470,30 @@ def _index_ranges(fdef):
             return node
 
     Rewrite().visit(fdef)
+
+
+def _counters(fdef):
+    """Names assigned only `k = 0` and `k = k + 1` (never negative): what the exits pass indexes a range with."""
+    values: dict = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        values.setdefault(n.id, []).append(node.value if t is n else None)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For):
+            target = node.target
+            for n in ast.walk(target):
+                if isinstance(n, ast.Name):
+                    values.setdefault(n.id, []).append(None)
+
+    def ok(name, v):
+        if isinstance(v, ast.Constant):
+            return type(v.value) is int and v.value == 0
+        return isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) and _is_name(v.left, name) \
+            and isinstance(v.right, ast.Constant) and type(v.right.value) is int and v.right.value >= 0
+
+    return {name for name, vs in values.items() if all(ok(name, v) for v in vs)}
 
 
 def _zero_accumulators(fdef, runtime, scalars):
