@@ -416,12 +416,18 @@ def _runner(func, wrt, optimize, need_value=True):
                 f"grad needs a function with a scalar output, but {func.__name__} returns a tuple, list or dict.",
                 hint=exc.hint) from None
         except Exception as exc:
-            _note_user_line(exc)
-            raise
+            size_one = _size_one_output(func, target, wrt, optimize, args, kwargs)
+            if size_one is None:
+                _note_user_line(exc)
+                raise
+            out, returns_value = size_one, True
         if returns_value:
             value, g = out
-            if type(value) is not float:
-                _check_scalar(value, func)
+            if type(value) is not float and np.ndim(value) != 0:
+                size_one = _size_one_output(func, target, wrt, optimize, args, kwargs)
+                if size_one is None:
+                    _check_scalar(value, func)
+                value, g = size_one
         else:
             value, g = None, out
         if type(g) is tuple and len(g) > 1:
@@ -433,6 +439,24 @@ def _runner(func, wrt, optimize, need_value=True):
         return (value, g) if need_value else g
 
     return run
+
+
+def _size_one_output(func, target, wrt, optimize, args, kwargs):
+    """(value, gradient) of a function whose output is an array of one element (shape (1,), (1, 1)), as
+    autograd accepts it: the pullback of an array of ones of that shape, through code not specialised to
+    a scalar output. None where the output is anything else."""
+    try:
+        value = target(*[a.copy() if isinstance(a, np.ndarray) else a for a in args], **kwargs)
+    except Exception:  # noqa: BLE001 - the function itself fails: the caller re-raises the first error
+        return None
+    if not isinstance(value, np.ndarray) or value.size != 1 or value.ndim == 0 or value.dtype.kind not in "fc":
+        return None
+    fn = _entry(target, pipeline._wrt_names(func, wrt), "value", optimize).fn
+    try:
+        return fn(*args, **kwargs, **{_seed_name(fn): np.ones(value.shape, value.dtype)})
+    except Exception as exc:
+        _note_user_line(exc)
+        raise
 
 
 def _is_record(value) -> bool:

@@ -312,8 +312,10 @@ def _register_rules():
                       v="s2s.custom.flat(g, layout)", v_dot="s2s.custom.unflatten(v_dot, layout)")
     rules.defrule_for(custom.flat, "flat(t, layout)", shape_only=("layout",),
                       t="s2s.custom.unflatten(g, layout)", t_dot="s2s.custom.flat(t_dot, layout)")
-    # flatten(value) inside a differentiated function: a pair (vector, unflatten), linear in value
-    rules.defrule_for(flatten, "flatten(value)", structured=True, value="s2s.custom.flatten_adjoint(g, value)",
+    # flatten(value) inside a differentiated function: a pair (vector, unflatten), linear in value. The
+    # signature's *structure (never bound) tells the activity analysis that `value` may be a container,
+    # so its adjoint parts are joined with s2s.add, not + (transforms/analysis.py reads rule.varargs)
+    rules.defrule_for(flatten, "flatten(value, *structure)", structured=True, value="s2s.custom.flatten_adjoint(g, value)",
                       value_dot="s2s.custom.flatten_tangent(value_dot, value)")
     # the two are linear maps, each the other's adjoint (second derivatives differentiate them again)
     rules.defrule_for(custom.flatten_adjoint, "flatten_adjoint(g, value)", shape_only=("value",), structured=True,

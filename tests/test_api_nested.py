@@ -146,3 +146,55 @@ def test_grad_of_binary_ufunc_and_reduction():
 def test_grad_of_nondifferentiable_primitive_is_refused():
     with pytest.raises(s2s.S2SError):
         s2s.grad(np.floor)(0.5)
+
+
+# ---- an output of one element in an array (autograd accepts it; bayesian_optimization relies on it) -----
+
+def _expected_gain(mean, std, best):
+    return best - (mean - best) * np.tanh(mean / std) + std * np.exp(-mean ** 2)
+
+
+def size_one(x):
+    return _expected_gain(np.sin(3.0 * x), np.exp(0.1 * x), 0.4)
+
+
+def ag_size_one(x):
+    mean, std, best = anp.sin(3.0 * x), anp.exp(0.1 * x), 0.4
+    return best - (mean - best) * anp.tanh(mean / std) + std * anp.exp(-mean ** 2)
+
+
+@pytest.mark.parametrize("shape", [(1,), (1, 1)])
+def test_size_one_output_through_a_helper(shape):
+    x = np.full(shape, 0.3)
+    value, g = s2s.value_and_grad(size_one)(x)
+    want_value, want_g = autograd.value_and_grad(ag_size_one)(x)
+    assert np.shape(value) == shape and g.shape == shape
+    assert_close(value, want_value, rtol=1e-12)
+    assert_close(g, want_g, rtol=1e-12)
+    assert_close(s2s.grad(size_one)(x), want_g, rtol=1e-12)
+    assert_close(g, fd_grad(lambda v: size_one(v)[(0,) * len(shape)], [x]))
+    assert_close(s2s.value_and_grad(lambda v: -size_one(v))(x)[1], -want_g, rtol=1e-12)
+
+
+def test_size_one_output_of_a_scalar_argument_and_larger_outputs_refused():
+    g = s2s.grad(lambda a: size_one(a * np.ones(1)))(0.3)
+    assert_close(g, autograd.grad(lambda a: ag_size_one(a * anp.ones(1)))(0.3), rtol=1e-12)
+    with pytest.raises(s2s.errors.NonScalarOutputError):
+        s2s.value_and_grad(size_one)(np.full(2, 0.3))
+    with pytest.raises(s2s.errors.NonScalarOutputError):
+        s2s.grad(size_one)(np.full(2, 0.3))
+
+
+def test_flatten_of_a_structure_also_read_directly():
+    def f(params, x):
+        flat, _ = s2s.flatten(params)
+        return np.sum(np.tanh(x @ params["w"])) * params["b"] + 0.1 * np.dot(flat, flat)
+
+    def ag_f(params, x):
+        flat, _ = ag_flatten(params)
+        return anp.sum(anp.tanh(x @ params["w"])) * params["b"] + 0.1 * anp.dot(flat, flat)
+
+    params, x = {"w": RNG.normal(size=(3, 2)), "b": 1.3}, RNG.normal(size=(4, 3))
+    got, want = s2s.grad(f)(params, x), autograd.grad(ag_f)(params, x)
+    assert_close(got["w"], want["w"], rtol=1e-12)
+    assert_close(got["b"], want["b"], rtol=1e-12)

@@ -225,7 +225,6 @@ def test_nested_dict_and_list_parameters(numpy_programs):
     assert isinstance(got["layers"], list) and isinstance(got["head"], tuple)
 
 
-@_xfail("s2s.flatten inside a differentiated function")
 def test_flattened_parameters_in_the_loss(numpy_programs):
     mine, ag = numpy_programs
     rng = np.random.default_rng(6)
@@ -269,8 +268,6 @@ def test_network_whose_middle_layers_may_be_none(numpy_programs, n_layers):
     check(mine.first_middle_last_loss, ag.first_middle_last_loss, params, rng.normal(size=(5, 3)))
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="BUG: a size-1 array output computed by a helper crashes in unbroadcast (float seed)")
 def test_size_one_array_objective(numpy_programs):
     """autograd differentiates a function returning a size-1 array; s2s gives the same or refuses cleanly."""
     mine, ag = numpy_programs
