@@ -145,7 +145,7 @@ def test_a_number_that_becomes_an_array_keeps_its_unbroadcast():
 
 def test_index_reads_accumulate_in_place():
     src = _source("path_length")
-    assert "P_bar[i] += " in src and "P_bar[i2] += " in src
+    assert "P_bar[i] -= d_bar" in src and "P_bar[i2] += d_bar" in src
     assert "getitem_grad" not in src
     src = _source("fancy_repeats")
     assert "np.add.at(P_bar, idx, " in src  # repeated fancy indices add up

@@ -189,6 +189,14 @@ class _Rewrite(ast.NodeTransformer):
         self.changed = False
         self.defs = {}  # name -> its one Assign (set by the caller)
 
+    def visit_IfExp(self, node):
+        body = node.body
+        if isinstance(body, ast.Call) and self.shapes.helpers.get(self.shapes.callee(body)) == "balanced_eq" \
+                and isinstance(node.orelse, ast.Compare):
+            return node  # the tie branch `_step` made: the helper stays there
+        self.generic_visit(node)
+        return node
+
     def visit_Call(self, node):
         self.generic_visit(node)
         new = self._rewrite(node)
@@ -265,8 +273,6 @@ class _Rewrite(ast.NodeTransformer):
         one comparison instead of four passes; at a tie the general helper runs (half the adjoint there)."""
         x, ans, c = args
         number = _number(c)
-        if getattr(node, "s2s_tie_branch", False):
-            return node  # already the tie branch of this rewrite
         if not (number is not None and np.isfinite(number) and isinstance(x, ast.Name) and isinstance(ans, ast.Name)
                 and ans.id in self.defs and _stable_atom(x, self.defs, self.shapes)):
             return node
@@ -279,7 +285,6 @@ class _Rewrite(ast.NodeTransformer):
             return node
         won = ast.Compare(left=x, ops=[ast.Gt() if op is np.maximum else ast.Lt()], comparators=[c])
         tie = _call(_attr(self.np, "any"), ast.Compare(left=x, ops=[ast.Eq()], comparators=[c]))
-        node.s2s_tie_branch = True
         return ast.IfExp(test=tie, body=node, orelse=won)
 
     def _extreme(self, node, args, shapes):
