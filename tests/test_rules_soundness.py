@@ -15,6 +15,7 @@ has the rule; forward mode (s2s.jvp) with a finite-difference directional deriva
 """
 
 import ast
+import collections
 import math
 import warnings
 
@@ -310,6 +311,9 @@ NONDIFF_SAMPLES = {
     "balanced_eq": lambda x, y: runtime.balanced_eq(x, np.maximum(x, y), y),
     "clip_mask": lambda x, lo, hi: runtime.clip_mask(x, np.minimum(lo, hi), np.maximum(lo, hi)),
     "is_float_dtype": lambda x: runtime.is_float_dtype(x.dtype), "shape_of": lambda x: runtime.shape_of(x),
+    "is_record": lambda x: runtime.is_record(x),  # a boolean: is it a namedtuple or dataclass
+    "store_field": "the store obj.name = v itself (its value's derivative flows through the local variable the objects "
+                   "pass reads back); tests/test_objects.py checks methods that store attributes",
 }
 
 _SCALAR_ONLY = {"math.floor", "math.ceil", "math.trunc", "math.isnan", "math.isinf", "math.isfinite", "math.isclose",
@@ -643,6 +647,7 @@ M23 = np.random.default_rng(1501).normal(size=(2, 3))
 Z3 = np.array([0.0, 1.5, 0.0])
 A22 = np.array([[3.0, 0.5], [-0.4, 2.5]])
 _X3 = np.array([0.31, -0.52, 0.77])
+_Pair = collections.namedtuple("_Pair", "w b")
 _P3 = np.array([0.4, 0.7, 1.3])  # positive
 _U3 = np.array([0.21, -0.35, 0.44])  # inside (-1, 1)
 _G3 = np.array([1.2, 1.7, 2.3])  # above 1
@@ -842,7 +847,18 @@ HESSIAN_SAMPLES = {
     "np.linalg.eigvalsh": (lambda x: np.sum(np.linalg.eigvalsh(x + x.T) ** 3), _X22),
 }
 
+HESSIAN_SAMPLES.update({
+    # records (transforms/objects.py): a namedtuple built, read, replaced
+    "record": (lambda x: np.sum(_Pair(x, x * 2.0).w ** 3 * np.sin(x)), _X3),
+    "field": (lambda x: np.sum(_Pair(np.sin(x), x).w * _Pair(x, x * x).b), _X3),
+    "replace": (lambda x: np.sum(_Pair(x, x)._replace(w=x ** 2).w ** 2 * x), _X3),
+})
+
 HESSIAN_EXCLUDED = {
+    "plain_attribute": "reads another attribute of an object whose method stores attributes (refusing computed ones "
+                       "when it runs); Hessians of such methods: tests/test_objects.py",
+    "field_if_set": "reads an attribute of self before the method stores it (an object, not an argument "
+                    "hessian takes); Hessians of methods that store: tests/test_objects.py",
     # s2s.unshared(value, ...) is the identity on `value`: desugaring puts it where an in-place update must be
     # checked for sharing; its rule passes g and the tangent through, and the ownership tests run programs with it
     "unshared": "the identity on its value; exercised by tests/test_ownership.py",

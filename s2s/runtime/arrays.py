@@ -39,7 +39,8 @@ def _as_array(x):
 
 def _float_dtype(*xs):
     """The float (or complex) dtype a gradient of these values lives in."""
-    return np.result_type(*[x.dtype if is_array(x) else x for x in xs], 1.0)
+    return np.result_type(*[x.dtype if is_array(x) else np.asarray(x).dtype if isinstance(x, list | tuple) else x
+                            for x in xs], 1.0)  # (a list of numbers, as np.max(L) takes, would read as a dtype)
 
 
 def _in_library_of(v, *xs):
