@@ -293,6 +293,7 @@ def grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt |
     gradient.__s2s_target__ = (func, wrt, "flat", optimize)
     if not isinstance(wrt, tuple | list):
         gradient.__s2s_plain__ = lambda: derivative(func, wrt=wrt, optimize=optimize)
+        gradient.__s2s_plain_wrt__ = lambda: pipeline._wrt_names(func, wrt)[0]
     return gradient
 
 
@@ -757,6 +758,9 @@ def elementwise_grad(func: Callable, wrt: Wrt | None = None, *, argnum: Wrt | No
     wrt = _pick_wrt("elementwise_grad", wrt, argnums, argnum)
     func = _function_of(func)
     _validate(func, wrt)
+    plain = getattr(func, "__s2s_plain__", None)
+    if plain is not None:  # elementwise_grad(elementwise_grad(f)), elementwise_grad(grad(f))
+        return higher_order.elementwise_of_derivative(func, plain, wrt)
 
     @functools.wraps(func)
     def gradient(*args, **kwargs):
@@ -764,6 +768,22 @@ def elementwise_grad(func: Callable, wrt: Wrt | None = None, *, argnum: Wrt | No
         ones = pytree.map_leaves(lambda v: np.ones(np.shape(v)) if np.ndim(v) else 1.0, value)
         return pullback(ones)
 
+    if not isinstance(wrt, tuple | list) and hasattr(func, "__code__"):
+        # differentiated again, it is the gradient of np.sum(func(...)) (the same numbers for an array output)
+        made = {}
+
+        def ones_plain():
+            df = derivative(func, wrt=wrt)  # made again where func or what it uses changed
+            if made.get("df") is not df:
+                plain = higher_order.pullback_of_ones_function(func, df, _seed_name(df))
+                if plain is None:
+                    raise TypeError(f"s2s differentiates elementwise_grad({func.__name__}) again only for a function "
+                                    "of positional parameters")
+                made.update(df=df, plain=plain)
+            return made["plain"]
+
+        gradient.__s2s_plain__ = ones_plain
+        gradient.__s2s_plain_wrt__ = lambda: pipeline._wrt_names(func, wrt)[0]
     return gradient
 
 

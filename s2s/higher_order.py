@@ -224,6 +224,7 @@ def grad_of_derivative(outer: Callable, plain: Callable, wrt: int | str) -> Call
 
     gradient.__s2s_target__ = None
     gradient.__s2s_plain__ = lambda: current()["nested"]
+    gradient.__s2s_plain_wrt__ = lambda: current()["names"][0]
     gradient.__s2s_source__ = current()["nested"].__s2s_source__
     return gradient
 
@@ -270,3 +271,100 @@ def _hessian_forward_over_forward(func, wrt, args):
             _, (_, second_order) = second(*args, **{first_dot: basis[i], second_dot: basis[j]})
             out[i, j] = out[j, i] = float(second_order)
     return pytree.pack(out, x, x)
+
+
+def plain_wrt_name(func) -> str | None:
+    """The parameter that the gradient function `func` (made by grad, elementwise_grad or grad of grad)
+    differentiates, or None where it is not known."""
+    found = getattr(func, "__s2s_plain_wrt__", None)
+    return found() if callable(found) else found
+
+
+def elementwise_of_derivative(outer: Callable, plain: Callable, wrt: int | str) -> Callable:
+    """elementwise_grad of a gradient function (elementwise_grad(elementwise_grad(f)), elementwise_grad(grad(f))).
+
+    The inner function P is the gradient, with respect to x, of a scalar function T: its Jacobian (T's Hessian)
+    is symmetric, so the vector-Jacobian product with ones that elementwise_grad means is the Jacobian-vector
+    product with ones: one forward sweep over P's generated code (which nests again: the result is the
+    gradient of sum(P), with respect to the same x). Refused where `wrt` names another parameter than the
+    one P differentiates (the Jacobian is then not symmetric)."""
+    if isinstance(wrt, tuple | list):
+        raise TypeError("elementwise_grad of a gradient takes a single wrt")
+    made = {}
+
+    def current():
+        inner = plain()
+        names = pipeline._wrt_names(inner, wrt)
+        inner_name = plain_wrt_name(outer)
+        if inner_name is None or names[0] != inner_name:
+            raise NoDerivativeRuleError(
+                f"elementwise_grad of a gradient differentiates it with respect to {names[0]!r}, but the gradient "
+                f"is taken with respect to {inner_name!r}: s2s makes this product only for the same parameter "
+                "(where the Jacobian of the gradient is symmetric)",
+                hint="use s2s.jacobian(gradient_function, wrt=...) and sum its rows, or differentiate the same "
+                     "parameter twice")
+        jvp_fn, _ = api._bound(inner, wrt, "jvp")
+        target, prefix = api._unbind(inner)
+        jvp_target = api._unbind(jvp_fn)[0]
+        stamp = (target, jvp_target) + prefix
+        old = made.get("stamp", ())
+        if len(old) != len(stamp) or any(a is not b for a, b in zip(old, stamp)):
+            dot_name = api._dot_kwargs(jvp_fn, {f"{names[0]}_dot": None}).popitem()[0]
+            nested = api._rebind(_ones_tangent_function(target, jvp_target, names[0], dot_name), prefix)
+            made.update(stamp=stamp, nested=nested, name=names[0])
+        return made
+
+    @functools.wraps(outer)
+    def gradient(*args, **kwargs):
+        return current()["nested"](*args, **kwargs)
+
+    gradient.__s2s_target__ = None
+    gradient.__s2s_plain__ = lambda: current()["nested"]
+    gradient.__s2s_plain_wrt__ = lambda: current()["name"]
+    gradient.__s2s_source__ = current()["nested"].__s2s_source__
+    return gradient
+
+
+def _ones_tangent_function(inner, jvp_fn, name, dot_name):
+    """A generated, source-backed function: the tangent of `inner` along ones shaped like `name`."""
+    code = inner.__code__
+    positional = list(code.co_varnames[:code.co_argcount])
+    call_args = ", ".join(positional)
+    helper = f"{jvp_fn.__name__}"
+    text = (f"def e{inner.__name__}_d{name}({call_args}):\n"
+            f"    value, tangent = {helper}({call_args}, {dot_name}=np.ones(np.shape({name})) if np.ndim({name}) "
+            f"else 1.0)\n"
+            f"    return tangent\n")
+    fdef = ast.parse(text).body[0]
+    gen_code, source, _ = codegen.compile_function(fdef, ["np", helper], f"e{inner.__name__}_d{name}")
+    cells = {"np": types.CellType(np), helper: types.CellType(jvp_fn)}
+    return codegen.make_function(gen_code, inner.__globals__, cells, inner.__defaults__, None, source)
+
+
+def pullback_of_ones_function(func: Callable, df: Callable, seed: str) -> Callable | None:
+    """`def e_f(a, b): return DF(a, b, out_bar=np.ones(np.shape(F(a, b))))` with F = func and DF its generated
+    reverse-mode code (`seed` its output adjoint's keyword): elementwise_grad(func) as a function with source
+    s2s reads, so it is differentiated again. It is the gradient of np.sum(func(...)). None for a signature
+    other than positional parameters."""
+    import inspect
+    import linecache
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if not params or any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params):
+        return None
+    names = [p.name for p in params]
+    if {"F", "DF", "np"} & set(names):
+        return None
+    own = getattr(func, "__name__", "f")
+    name = f"elementwise_grad_{own}" if own.isidentifier() else "elementwise_grad"
+    args = ", ".join(names)
+    text = f"def {name}({args}):\n    return DF({args}, {seed}=np.ones(np.shape(F({args}))))\n"
+    filename = f"<s2s elementwise_grad of {getattr(func, '__qualname__', own)} #{len(linecache.cache)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = {"F": func, "DF": df, "np": np, "__name__": getattr(func, "__module__", None)}
+    exec(compile(text, filename, "exec", dont_inherit=True), namespace)
+    made = namespace[name]
+    made.__defaults__ = getattr(func, "__defaults__", None)
+    return made

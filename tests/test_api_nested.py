@@ -198,3 +198,65 @@ def test_flatten_of_a_structure_also_read_directly():
     got, want = s2s.grad(f)(params, x), autograd.grad(ag_f)(params, x)
     assert_close(got["w"], want["w"], rtol=1e-12)
     assert_close(got["b"], want["b"], rtol=1e-12)
+
+
+# ---- elementwise_grad of elementwise_grad (autograd's tanh example), of grad -----------------------
+
+def tanh_by_exp(x):
+    y = np.exp(-2.0 * x)
+    return (1.0 - y) / (1.0 + y)
+
+
+def ag_tanh_by_exp(x):
+    y = anp.exp(-2.0 * x)
+    return (1.0 - y) / (1.0 + y)
+
+
+def test_elementwise_grad_nested_four_times():
+    x = np.linspace(-2.0, 2.0, 9)
+    s, a = tanh_by_exp, ag_tanh_by_exp
+    for _ in range(4):
+        s, a = s2s.elementwise_grad(s), autograd.elementwise_grad(a)
+        assert_close(s(x), a(x), rtol=1e-9, atol=1e-12)
+    e = s2s.elementwise_grad
+    assert_close(e(e(np.tanh))(x), autograd.elementwise_grad(autograd.elementwise_grad(anp.tanh))(x), rtol=1e-12)
+    second = e(e(tanh_by_exp))
+    assert_close(second(x), [fd_grad(e(tanh_by_exp), [v]) for v in x], rtol=1e-6)
+    assert_close(second(0.3), autograd.elementwise_grad(autograd.elementwise_grad(ag_tanh_by_exp))(0.3), rtol=1e-12)
+
+
+def coupled(x, c):
+    return np.sum(np.sin(x) * np.roll(x, 1) * c) + np.sum(x ** 3)
+
+
+def ag_coupled(x, c):
+    return anp.sum(anp.sin(x) * anp.roll(x, 1) * c) + anp.sum(x ** 3)
+
+
+def test_elementwise_grad_of_grad_is_hessian_times_ones():
+    x, c = RNG.normal(size=5), RNG.normal(size=5)
+    got = s2s.elementwise_grad(s2s.grad(coupled))(x, c)
+    assert_close(got, autograd.elementwise_grad(autograd.grad(ag_coupled))(x, c), rtol=1e-10)
+    assert_close(got, autograd.hessian(ag_coupled)(x, c).sum(axis=0), rtol=1e-10)
+
+
+def test_elementwise_grad_of_a_non_elementwise_function_nested():
+    def f(x):
+        return np.cumsum(np.sin(x)) * x[::-1]
+
+    def ag_f(x):
+        return anp.cumsum(anp.sin(x)) * x[::-1]
+
+    x = RNG.normal(size=6)
+    e, ae = s2s.elementwise_grad, autograd.elementwise_grad
+    assert_close(e(e(f))(x), ae(ae(ag_f))(x), rtol=1e-10)
+
+
+def test_elementwise_grad_of_grad_of_another_parameter_is_refused():
+    with pytest.raises(s2s.errors.NoDerivativeRuleError, match="same parameter"):
+        s2s.elementwise_grad(s2s.grad(coupled, wrt=0), wrt=1)(np.ones(3), np.ones(3))
+
+
+def test_grad_of_elementwise_grad_at_a_scalar():
+    got = s2s.grad(s2s.elementwise_grad(tanh_by_exp))(0.4)
+    assert_close(got, autograd.grad(autograd.elementwise_grad(ag_tanh_by_exp))(0.4), rtol=1e-12)
