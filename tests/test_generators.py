@@ -455,7 +455,7 @@ REFUSED = [
     (uses_returning_value, "return 3.0", "returns a value"),
     (updates_in_loop, "w[0] = 2.0", "stores into an item"),
     (augmented_update_of_passed, "w += 1.0", "updates w in place"),
-    (calls_updating_function, "scale_in_place(w)", "may update an argument in place"),
+    (calls_updating_function, "scale_in_place(w)", "calls scale_in_place, which updates an argument in place"),
     (any_of_generator, "any(", "any() of a generator expression"),
     (numpy_sum_of_generator, "np.sum(v * v", "NumPy function"),
     (any_of_generator_function, "any(", "any(powers(...))"),
@@ -523,3 +523,28 @@ def first_layer_of_a_list(weights):
 @pytest.mark.parametrize("f", [first_layer_only, first_layer_of_a_list])
 def test_unused_items_of_a_returned_list(f):
     check_all(f, (data()[0],))
+
+
+G_STATE = np.array([1.0])
+
+
+def bump_global():
+    G_STATE[0] += 1.0
+    return 0.0
+
+
+def reads_global(x):
+    for _ in range(3):
+        yield x * G_STATE[0]
+
+
+def calls_global_updater(x):
+    t = 0.0
+    for v in reads_global(x):
+        t = t + np.sum(v) + bump_global()  # Python's generator sees G_STATE grow: 1, 2, 3
+    return t
+
+
+def test_a_loop_calling_a_function_that_updates_a_global_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="calls bump_global, which may update something"):
+        s2s.grad(calls_global_updater)(np.array([1.0, 2.0]))

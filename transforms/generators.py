@@ -385,7 +385,8 @@ def _check_callee(pf, call, local, callee_summary, refuse):
         return None  # NumPy, builtins, functions with rules, classes (their arguments are refused elsewhere)
     summary = callee_summary(obj)
     if summary is None or summary.updated_params:
-        return refuse(call, f"calls {getattr(obj, '__name__', 'a function')}, which may update an argument in place")
+        what = "updates an argument" if summary is not None else "may update something (s2s cannot read all of it)"
+        return refuse(call, f"calls {getattr(obj, '__name__', 'a function')}, which {what} in place")
     return None
 
 
