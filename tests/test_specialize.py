@@ -42,12 +42,14 @@ P = {"x": (5, 3), "b": (3,), "W": (3, 4), "v": (4,), "r": (1, 3), "S": (3, 3)}
     ("np.sum(x)", ()), ("np.sum(x, axis=0)", (3,)), ("np.mean(x, 1, keepdims=True)", (5, 1)),
     ("np.max(x, axis=(0, -1), keepdims=True)", (1, 1)), ("np.sum(x, axis=2)", None),
     ("np.exp(x - r)", (5, 3)), ("np.logaddexp(0.0, b)", (3,)), ("np.where(x > 0, x, 0.0)", (5, 3)),
-    ("np.zeros_like(W)", (3, 4)), ("x.T", (3, 5)), ("x[0]", (3,)), ("x[0, 1]", ()), ("x[1:]", None), ("len(x)", ()),
+    ("np.zeros_like(W)", (3, 4)), ("x.T", (3, 5)), ("x[0]", (3,)), ("x[0, 1]", ()),
+        ("x[1:]", (4, 3)), ("x[::-2, 1:]", (3, 2)), ("x[-1, :1]", (1,)), ("x[x > 0]", None),
+        ("x[1:n]", None), ("len(x)", ()),
     ("np.linalg.norm(x)", ()), ("np.linalg.norm(x, axis=1)", (5,)),
         ("np.linalg.det(x)", None), ("foo(x)", None), ("np.cumsum(x)", None),  # unknown calls
         ("np.reshape(x, (15,))", (15,)), ("np.reshape(x, (-1, 5))", (3, 5)), ("np.reshape(x, (4, -1))", None),
         ("np.ravel(x)", (15,)), ("np.reshape(v, np.shape(b))", None),
-        ("np.reshape(W, np.shape(np.outer(b, v)))", (3, 4)), ("np.reshape(b, np.shape(v[:3]))", None),
+        ("np.reshape(W, np.shape(np.outer(b, v)))", (3, 4)), ("np.reshape(b, np.shape(v[:3]))", (3,)),
     ("unbroadcast(x, b)", (3,)), ("unbroadcast(0.0, b)", None),  # 0.0 is the zero adjoint of any shape
     ("s2s.expand_reduced(1.0, x, None, False)", (5, 3)), ("s2s.reduced_size(x, 0)", ()),
     ("s2s.grad_matmul_a(x @ W, x, W)", (5, 3)), ("s2s.grad_matmul_b(x @ W, x, W)", (3, 4)),

@@ -90,6 +90,24 @@ def view_rows(P):
     return s
 
 
+def _seg(a, b):
+    return np.linalg.norm(a - b)
+
+
+def rows_through_a_helper(P):
+    e = 0.0
+    for i in range(P.shape[0] - 1):
+        e = e + _seg(P[i + 1], P[i])
+    return e
+
+
+def strided_views(P):
+    s = 0.0
+    for i in range(2):
+        s = s + np.sum(P[::-1][i] * P[i, ::-1]) + np.sum(P[i + 1, ::-2] ** 2)
+    return s
+
+
 def _rng(seed=0):
     return np.random.default_rng(seed)
 
@@ -105,9 +123,25 @@ CASES = {
     "shape_changes": (shape_changes, lambda r: (r.normal(size=3),), 0),
     "local_matrix_state": (local_matrix_state, lambda r: (r.normal(size=(4, 4)), r.normal(size=4)), (0, 1)),
     "view_rows": (view_rows, lambda r: (r.normal(size=(5, 2)),), 0),
+    "rows_through_a_helper": (rows_through_a_helper, lambda r: (r.normal(size=(4, 3)),), 0),
+    "one_row_helper": (rows_through_a_helper, lambda r: (r.normal(size=(1, 3)),), 0),
+    "strided_views": (strided_views, lambda r: (r.normal(size=(4, 3)),), 0),
 }
 
 
+def test_slices_of_known_bounds_keep_the_specialised_path():
+    src = _source("strided_views")
+    assert "unbroadcast" not in src and "expand_reduced" not in src and "# s2s:" not in src, src
+
+
+def test_no_rows_gives_an_empty_gradient():
+    P = np.zeros((0, 3))
+    for f in (path_length, rows_through_a_helper):
+        g = s2s.grad(f)(P)
+        assert g.shape == (0, 3) and g.dtype == np.float64
+
+
+@pytest.mark.filterwarnings("ignore:Output seems independent of input")  # autograd, on one row
 @pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("seed", [0, 1])
 def test_gradient_is_right(name, seed):

@@ -585,13 +585,25 @@ class Shapes:
         index = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         if base is None or len(index) > len(base):
             return None
-        for i in index:  # integers only: a slice, an array or a bool index changes shapes otherwise
+        out = []
+        for i, n in zip(index, base):  # ints and slices of known bounds: an array or a bool index is not followed
+            if isinstance(i, ast.Slice):
+                parts = [None if p is None else self.value_of(p, env) for p in (i.lower, i.upper, i.step)]
+                if any(p is not None and type(p) is not int for p in parts) \
+                        or any(p is None and q is not None for p, q in zip(parts, (i.lower, i.upper, i.step))) \
+                        or parts[2] == 0:
+                    return None
+                out.append(len(range(n)[slice(*parts)]))
+                continue
             if isinstance(i, ast.Constant) and type(i.value) is int:
+                continue
+            if isinstance(i, ast.UnaryOp) and isinstance(i.op, ast.USub) and isinstance(i.operand, ast.Constant) \
+                    and type(i.operand.value) is int:
                 continue
             if isinstance(i, ast.Name) and i.id in self.ints and self.of(i, env) == ():
                 continue
             return None
-        return base[len(index):]
+        return tuple(out) + base[len(index):]
 
     def value_of(self, node, env=None):
         """The int or tuple of ints `node` certainly evaluates to here (a literal, `x.shape`, `x.shape[k]`), or None."""
