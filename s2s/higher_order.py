@@ -342,7 +342,7 @@ def _ones_tangent_function(inner, jvp_fn, name, dot_name):
 
 
 def pullback_of_ones_function(func: Callable, df: Callable, seed: str) -> Callable | None:
-    """`def e_f(a, b): return DF(a, b, out_bar=np.ones(np.shape(F(a, b))))` with F = func and DF its generated
+    """`def e_f(a, b): return DF(a, b, out_bar=ones_seed(F(a, b)))` with F = func and DF its generated
     reverse-mode code (`seed` its output adjoint's keyword): elementwise_grad(func) as a function with source
     s2s reads, so it is differentiated again. It is the gradient of np.sum(func(...)). None for a signature
     other than positional parameters."""
@@ -355,15 +355,16 @@ def pullback_of_ones_function(func: Callable, df: Callable, seed: str) -> Callab
     if not params or any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params):
         return None
     names = [p.name for p in params]
-    if {"F", "DF", "np"} & set(names):
+    if {"F", "DF", "ones_seed"} & set(names):
         return None
     own = getattr(func, "__name__", "f")
     name = f"elementwise_grad_{own}" if own.isidentifier() else "elementwise_grad"
     args = ", ".join(names)
-    text = f"def {name}({args}):\n    return DF({args}, {seed}=np.ones(np.shape(F({args}))))\n"
+    text = f"def {name}({args}):\n    return DF({args}, {seed}=ones_seed(F({args})))\n"
     filename = f"<s2s elementwise_grad of {getattr(func, '__qualname__', own)} #{len(linecache.cache)}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    namespace = {"F": func, "DF": df, "np": np, "__name__": getattr(func, "__module__", None)}
+    from s2s.runtime import custom
+    namespace = {"F": func, "DF": df, "ones_seed": custom.ones_seed, "__name__": getattr(func, "__module__", None)}
     exec(compile(text, filename, "exec", dont_inherit=True), namespace)
     made = namespace[name]
     made.__defaults__ = getattr(func, "__defaults__", None)

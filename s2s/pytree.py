@@ -323,6 +323,7 @@ def _register_rules():
     rules.defrule_for(custom.flatten_tangent, "flatten_tangent(value_dot, value)", shape_only=("value",),
                       structured=True, value_dot="s2s.custom.flatten_adjoint(g, value)",
                       value_dot_dot="s2s.custom.flatten_tangent(value_dot_dot, value)")
+    rules.defrule_for(custom.ones_seed, "ones_seed(value)", nondiff=True)
     _RULES_MADE.append(True)
 
 

@@ -260,3 +260,14 @@ def test_elementwise_grad_of_grad_of_another_parameter_is_refused():
 def test_grad_of_elementwise_grad_at_a_scalar():
     got = s2s.grad(s2s.elementwise_grad(tanh_by_exp))(0.4)
     assert_close(got, autograd.grad(autograd.elementwise_grad(ag_tanh_by_exp))(0.4), rtol=1e-12)
+
+
+def test_elementwise_grad_nested_of_a_structured_output_is_refused():
+    def f(x):
+        return {"a": np.sin(x), "b": x ** 2}
+
+    x = RNG.normal(size=3)
+    first = s2s.elementwise_grad(f)(x)  # the first derivative takes any output
+    assert_close(first, np.cos(x) + 2 * x)
+    with pytest.raises(TypeError, match="returns a number or an array"):
+        s2s.elementwise_grad(s2s.elementwise_grad(f))(x)

@@ -176,3 +176,13 @@ def flatten_tangent(value_dot, value):
     """The tangent of `s2s.flatten(value)`: the tangent's vector, and a zero for the unflatten function."""
     from s2s import pytree
     return pytree.flat_like(value_dot, value), 0.0
+
+
+def ones_seed(value):
+    """The output adjoint of elementwise_grad differentiated again: ones shaped like `value`, a number or an
+    array (a structure is refused: a number in its place would be taken for s2s's zero adjoint)."""
+    from s2s import pytree
+    if pytree.is_structure(value) or not (isinstance(value, numbers.Number) or hasattr(value, "shape")):
+        raise TypeError("s2s differentiates elementwise_grad(f) again only where f returns a number or an array, "
+                        f"not a {type(value).__name__}")
+    return np.ones(np.shape(value)) if np.ndim(value) else 1.0
