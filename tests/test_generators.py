@@ -548,3 +548,21 @@ def calls_global_updater(x):
 def test_a_loop_calling_a_function_that_updates_a_global_is_refused():
     with pytest.raises(s2s.UnsupportedSyntaxError, match="calls bump_global, which may update something"):
         s2s.grad(calls_global_updater)(np.array([1.0, 2.0]))
+
+
+def consumes_a_function_value(g, x):
+    a = list(g(x))
+    b = list(g(x))
+    return np.sum(sum(a)) + np.sum(sum(b))
+
+
+def passes_a_generator_function(x):
+    return consumes_a_function_value(functools.partial(powers, n=2), x)
+
+
+def test_a_generator_function_called_through_a_value_is_refused_at_the_call():
+    summed(np.ones(2))  # (powers is consumed at once elsewhere: that must not make other uses pass)
+    s2s.grad(summed)(np.ones(2))
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="consumed at once and completely") as info:
+        s2s.grad(passes_a_generator_function)(np.array([0.5, 2.0]))
+    assert "a = list(g(x))" in str(info.value)
