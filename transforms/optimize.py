@@ -84,7 +84,7 @@ def _copyprop_again(c: Code) -> Code:
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
         c.inferred = c.shapes.shapes(c.fdef)
         for _ in range(16):  # copies gone, a broadcast read only by sums that broadcast anyway may go
-            if not specialize.drop_broadcasts(c.fdef, c.inferred):
+            if "broadcast_to" not in ast.dump(c.fdef) or not specialize.drop_broadcasts(c.fdef, c.inferred):
                 break
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
@@ -121,7 +121,7 @@ def _in_place(c: Code) -> Code:
 
 
 def _explain(c: Code) -> Code:
-    if c.shapes is not None:
+    if c.shapes is not None and specialize.helpers_left(c.fdef):
         c.fdef = specialize.explain_blocked(c.fdef, c.shapes.shapes(c.fdef))
     return c
 

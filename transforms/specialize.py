@@ -89,10 +89,6 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
             rewrite_helpers(fdef, shapes, ctx.np_name)
         if expand_as_broadcast(fdef, shapes, ctx.np_name, ctx.float64_only):
             shapes = ctx.shapes(fdef)
-            for _ in range(16):
-                if not drop_broadcasts(fdef, shapes):
-                    break
-                shapes = ctx.shapes(fdef)
     return fdef, pure_names(fdef, shapes, stack), shapes
 
 
@@ -713,6 +709,17 @@ def _reads(node, name):
 
 # helpers the rewrites above remove where shapes are known: a note says which unknown shape kept one
 _EXPLAINED = ("unbroadcast", "expand_reduced", "add", "grad_matmul_a", "grad_matmul_b")
+
+
+def helpers_left(fdef: ast.FunctionDef) -> bool:
+    """Whether the code still calls a helper `explain_blocked` explains (by name: a cheap test first)."""
+    for n in ast.walk(fdef):
+        if isinstance(n, ast.Call):
+            f = n.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+            if name in _EXPLAINED:
+                return True
+    return False
 
 
 def explain_blocked(fdef: ast.FunctionDef, shapes: Shapes) -> ast.FunctionDef:
