@@ -21,7 +21,7 @@ def f(x):
 
 def test_pass_names_in_order():
     names = pipeline.passes("reverse")
-    lowering = ["inline", "check", "ownership", "desugar", "exits", "objects", "lower", "aliasing"]
+    lowering = ["generators", "inline", "check", "ownership", "desugar", "exits", "objects", "lower", "aliasing"]
     assert names[:len(lowering)] == lowering == [name for name, _ in pipeline.LOWERING]
     assert names[len(lowering)] == "reverse" and names[-1] == "derivative"
     assert names[len(lowering) + 1:-1] == [name for name, _ in optimize.STEPS]
