@@ -11,7 +11,9 @@ import s2s.runtime as rt
 from s2s.errors import UnsupportedSyntaxError
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g
 
-SUBMODULES = [m.name for m in pkgutil.iter_modules(rt.__path__)]
+# compiled_helpers is the namespace compiled code calls `s2s` (numba versions of the same names, s2s/compiled.py):
+# it is imported only for compile=True, and its helpers must not replace the NumPy ones
+SUBMODULES = [m.name for m in pkgutil.iter_modules(rt.__path__) if m.name != "compiled_helpers"]
 
 
 # ---- the package: one namespace -------------------------------------------------------------------
