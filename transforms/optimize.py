@@ -7,13 +7,19 @@
 4. `zeros`: accumulation into a known-zero adjoint becomes plain assignment.
    Then, for code specialised to the argument shapes of a call, `specialize`:
    `unbroadcast` dropped where shapes are equal, matrix-product adjoints
-   inlined, the loss value not computed when only the gradient is needed.
+   inlined, the loss value not computed when only the gradient is needed
+   (docs/specialisation.md); then copies the rewrites left are propagated,
+   negations folded and broadcasts nothing needs dropped (`copyprop again`).
 5. `tape`: values saved on the tape but restored where nothing reads them are
-   not saved at all (the per-place refinement of the to-be-recorded analysis).
+   not saved at all (the per-place refinement of the to-be-recorded analysis);
+   loop-index arithmetic (and, specialised, numbers from unchanged arguments)
+   is recomputed in the backward loop instead of taped.
 6. For shape-specialised code, the adjoints of index reads go into an adjoint
    array of its own in place (`P_bar[i] += t_bar`, `transforms/index_adjoints.py`),
    and adjoint arrays that are certainly their own are accumulated in place
    (`W_bar += e`) instead of copied at each step.
+7. For shape-specialised code, a `# s2s: ... kept: shape of t unknown (line N: ...)`
+   note above each statement that still calls a shape helper says why.
 
 The activity analysis (no adjoint for what needs none), the to-be-recorded
 analysis (tape only overwritten values the backward sweep reads) and the
