@@ -11,9 +11,11 @@ import s2s.runtime as rt
 from s2s.errors import UnsupportedSyntaxError
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g
 
-# compiled_helpers is the namespace compiled code calls `s2s` (numba versions of the same names, s2s/compiled.py):
-# it is imported only for compile=True, and its helpers must not replace the NumPy ones
-SUBMODULES = [m.name for m in pkgutil.iter_modules(rt.__path__) if m.name != "compiled_helpers"]
+# namespaces of their own inside generated code, not re-exported: s2s.custom.vjp (rules written as Python
+# functions), s2s.scipy_helpers.lse_b (SciPy's rules), and compiled_helpers (numba versions of the same names
+# that compiled code calls `s2s`; imported only for compile=True)
+NAMESPACES = {"custom", "scipy_helpers", "compiled_helpers"}
+SUBMODULES = [m.name for m in pkgutil.iter_modules(rt.__path__) if m.name not in NAMESPACES]
 
 
 # ---- the package: one namespace -------------------------------------------------------------------

@@ -143,7 +143,7 @@ def sort_tangent(t, a, axis):
     return _tie_mean(np.take_along_axis(_as_array(a), order, axis), np.take_along_axis(t, order, axis), axis)
 
 
-def rollaxis_axes(ndim, axis, start):
+def _rollaxis_axes(ndim, axis, start):
     """The permutation np.rollaxis(a, axis, start) applies, as np.transpose's `axes`."""
     axis = axis % ndim
     start = start + ndim if start < 0 else start
@@ -158,7 +158,7 @@ def rollaxis_axes(ndim, axis, start):
 @linear_in_g
 def grad_rollaxis(g, a, axis, start):
     """Adjoint of np.rollaxis(a, axis, start): the inverse permutation."""
-    order = rollaxis_axes(np.ndim(a), axis, start)
+    order = _rollaxis_axes(np.ndim(a), axis, start)
     return np.transpose(g, tuple(int(i) for i in np.argsort(order)))
 
 
