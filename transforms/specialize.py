@@ -389,13 +389,12 @@ def _single_defs(fdef):
     return {n: s for n, s in where.items() if count.get(n) == 1 and n not in params}
 
 
-def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes, float64: str | None = None) -> bool:
-    """`expand_reduced(g, x, None, False)` of a scalar `g` becomes `g` where every use re-broadcasts at once.
+def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+    """`expand_reduced(g, x, ...)` of a scalar `g` becomes `g` where every use re-broadcasts at once.
 
-    With `float64` (NumPy's name) it becomes `np.float64(g)` instead: the general code broadcasts
-    `g` into a float64 array, and a Python number would let float32 data keep float32 precision
-    (NumPy 2 promotion), so arguments of lower precision get the general code's dtypes.
-    Returns whether anything changed (the caller then infers shapes again).
+    A Python number keeps float32 data float32 (NumPy 2 promotion), as the general code's broadcast
+    of it in the data's precision does. Returns whether anything changed (the caller then infers
+    shapes again).
     """
     defs = _single_defs(fdef)
     parents = _parents(fdef)
@@ -409,10 +408,6 @@ def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes, float64: str | N
         if call is None:
             continue
         g = call.args[0]
-        if float64 is not None:
-            if not shapes.real(g):
-                continue
-            g = _call(_attr(float64, "float64"), g)
         trial_value = _replace(stmt.value, call, g)
         group = _scalar_group(name, trial_value, defs, loads, parents, shapes)
         if group is None:
