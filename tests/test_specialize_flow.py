@@ -283,3 +283,62 @@ def test_folded_negations_give_the_general_codes_numbers_exactly(name):
     src = _source(name)
     assert "+ -" not in src
     np.testing.assert_array_equal(s2s.grad(f, wrt=wrt)(*args), s2s.derivative(f, wrt=wrt)(*args))
+
+
+# ---------------------------------------------------------------- facts per program point, directly
+
+
+def _facts(body, **params):
+    import ast
+    import builtins
+
+    from s2s.transforms.shapes import Shapes
+    from s2s.transforms.specialize import RUNTIME_HELPERS
+
+    from s2s import runtime
+
+    names = {"np": np, "s2s": runtime}
+    lines = "\n".join("    " + line for line in body.strip().splitlines())
+    fdef = ast.parse(f"def f({', '.join(params)}):\n{lines}\n").body[0]
+    shapes = Shapes(fdef, params, lambda n: names[n] if n in names else getattr(builtins, n, None), RUNTIME_HELPERS)
+    reads = {}
+    for node in ast.walk(fdef):  # the last read of each name in the return statement
+        if isinstance(node, ast.Return):
+            for n in ast.walk(node):
+                if isinstance(n, ast.Name):
+                    reads[n.id] = n
+    return shapes, reads
+
+
+def test_zero_adjoint_facts_hold_only_where_certain():
+    shapes, reads = _facts("""
+a = 0.0
+b = a if c else 5.0
+d = not a
+e = -a
+g = a
+h = 0.0
+for i in range(3):
+    h = h + x
+return a, b, d, e, g, h
+""", x=(3,), c=())
+    assert [shapes.is_zero(reads[n]) for n in "abdegh"] == [True, False, False, True, True, False]
+
+
+def test_shapes_per_program_point():
+    shapes, reads = _facts("""
+v = 0.0
+u = v
+for i in range(3):
+    v = v + x
+w = np.zeros(x.shape[0])
+t = x.shape
+n, m = t[0], 2
+if c > 0:
+    y = x
+else:
+    y = 1.0
+return u, v, w, n, m, y
+""", x=(4,), c=())
+    assert [shapes.of(reads[k]) for k in ("u", "v", "w", "n", "m", "y")] == [(), None, (4,), (), (), None]
+    assert shapes.of(reads["v"]) is None and shapes.lost["v"] is not None  # a number, then x's shape

@@ -543,12 +543,14 @@ class Shapes:
             return broadcast(left, right)
         if isinstance(node, ast.UnaryOp):
             inner = self._arr(node.operand, env)
-            return inner if not isinstance(node.op, ast.Not) or inner == () else None
+            if isinstance(node.op, ast.Not):
+                return () if inner == () else None  # (a bool: not the zero adjoint even of 0.0)
+            return inner  # (-0.0 is the zero adjoint too)
         if isinstance(node, ast.Compare):
             return broadcast(self._arr(node.left, env), *(self._arr(c, env) for c in node.comparators))
         if isinstance(node, ast.IfExp):
             body, orelse = self.of(node.body, env), self.of(node.orelse, env)
-            return body if body == orelse else None
+            return _join_shapes(body, orelse)  # (certainly 0.0 only if both are)
         if isinstance(node, ast.Attribute):
             inner = self._arr(node.value, env)
             if inner is None:
