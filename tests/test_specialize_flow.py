@@ -9,6 +9,7 @@ import pytest
 from helpers_fd import check_all
 
 import s2s
+from s2s import pipeline  # noqa: F401  (installs the context the shape tests below need)
 
 # ---------------------------------------------------------------- programs (module level: s2s reads source)
 
@@ -293,14 +294,14 @@ def _facts(body, **params):
     import builtins
 
     from s2s.transforms.shapes import Shapes
-    from s2s.transforms.specialize import RUNTIME_HELPERS
+    from s2s.transforms.specialize import runtime_helpers
 
     from s2s import runtime
 
     names = {"np": np, "s2s": runtime}
     lines = "\n".join("    " + line for line in body.strip().splitlines())
     fdef = ast.parse(f"def f({', '.join(params)}):\n{lines}\n").body[0]
-    shapes = Shapes(fdef, params, lambda n: names[n] if n in names else getattr(builtins, n, None), RUNTIME_HELPERS)
+    shapes = Shapes(fdef, params, lambda n: names[n] if n in names else getattr(builtins, n, None), runtime_helpers())
     reads = {}
     for node in ast.walk(fdef):  # the last read of each name in the return statement
         if isinstance(node, ast.Return):
