@@ -13,7 +13,19 @@ import numpy as np
 
 from s2s import codegen, frontend, rules, runtime
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
-from s2s.transforms import aliasing, annotations, context, exits, generators, lower, objects, optimize, reverse, specialize
+from s2s.transforms import (
+    aliasing,
+    analysis,
+    annotations,
+    context,
+    exits,
+    generators,
+    lower,
+    objects,
+    optimize,
+    reverse,
+    specialize,
+)
 from s2s.transforms import desugar as desugar_pass
 from s2s.transforms import forward as forward_pass
 from s2s.transforms.desugar import HELPER
@@ -411,10 +423,11 @@ def _aliasing(p: Lowered) -> Lowered:
 
 # Every pass, in the order it runs. Each is a function from program to program; `s2s show --stages`
 # prints the function after each one under these names (a pass that only checks prints no change).
-#   lowering (LOWERING, below), then the derivative (one of DERIVATIVE: reverse.Reverse runs the
-#   activity and to-be-recorded analyses of transforms/analysis.py and writes the forward and
-#   backward sweeps, checkpointed loops included; forward.Forward writes tangent code), then the
-#   clean-up passes of the optimizer (OPTIMIZER = optimize.STEPS), then codegen compiles it.
+#   lowering (LOWERING, below), then the analysis (ANALYSIS: activity, kinds and assignment counts of
+#   transforms/analysis.py, printed as comments by --stages), then the derivative built from its facts
+#   (one of DERIVATIVE: reverse.Reverse writes the forward and backward sweeps, checkpointed loops
+#   included; forward.Forward writes tangent code), then the clean-up passes of the optimizer
+#   (OPTIMIZER = optimize.STEPS), then codegen compiles it.
 LOWERING = [
     ("generators", _generators),  # generators consumed at once: lists (transforms/generators.py)
     ("inline", _inline),  # local helper functions: statement helpers expanded, expression helpers kept for lower
@@ -426,13 +439,23 @@ LOWERING = [
     ("lower", _lower),  # one primitive per statement (A-normal form)
     ("aliasing", _aliasing),  # refuse updates a view or alias would see
 ]
+ANALYSIS = "analysis.analyze"  # activity, kinds, assignment counts: the facts both derivatives are built from
 DERIVATIVE = {"reverse": "reverse.Reverse + _assemble", "forward": "forward.Forward + _assemble_jvp"}
 OPTIMIZER = optimize.STEPS
 
 
 def passes(mode: str = "reverse") -> list[str]:
     """The names of the passes a derivative of this mode goes through, in order."""
-    return [name for name, _ in LOWERING] + [mode] + [name for name, _ in OPTIMIZER] + ["derivative"]
+    return [name for name, _ in LOWERING] + ["analysis", mode] + [name for name, _ in OPTIMIZER] + ["derivative"]
+
+
+def _facts_text(facts) -> str:
+    """The analysis step's findings as comments above the program it read (`s2s show --stages`)."""
+    def names(s):
+        return ", ".join(sorted(s)) or "-"
+    return (f"# active (need an adjoint or tangent): {names(facts.active)}\n"
+            f"# may hold lists, tuples or dicts: {names(facts.containers)}\n"
+            f"# Python numbers: {names(facts.scalars)}\n")
 
 
 def lowered(func) -> Lowered:
@@ -546,9 +569,11 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
                 tangent_names[name] = derivative_code(callee, wrt, callee_form, optimize_code).tangent_names
         return callees[label]
 
+    facts = analysis.analyze(pf, tree, list(wrt_names), scalar_params)
+    stage_text["analysis"] = _facts_text(facts) + ast.unparse(tree)
     context = None
     if form == "jvp":
-        fwd = forward_pass.Forward(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params)
+        fwd = forward_pass.Forward(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params, facts=facts)
         fwd.callee_tangents = tangent_names
         fdef = _assemble_jvp(tree, fwd, wrt_names, helpers)
         own_tangents = {w: fwd.dot(w) for w in wrt_names}
@@ -559,7 +584,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         stack = None
     else:
         rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params,
-                              plain_params=tuple(n for n, _, _ in shaped_params))
+                              plain_params=tuple(n for n, _, _ in shaped_params), facts=facts)
         forward, backward, out_atom, seed = rev.run()
         returns_value = form == "value"
         fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names,

@@ -27,14 +27,16 @@ def _assign(target, value, like):
 class Forward:
     """Builds the tangent program of one lowered function."""
 
-    def __init__(self, pf, tree, wrt, alloc: NameAllocator, helpers: dict, link, scalar_params=(), plain_params=()):
+    def __init__(self, pf, tree, wrt, alloc: NameAllocator, helpers: dict, link, scalar_params=(), plain_params=(),
+                 facts=None):
         self.pf = pf
         self.tree = tree
         self.wrt = wrt
         self.alloc = alloc
         self.helpers = helpers
         self.link = link  # (function, wrt positions) -> helper name of its jvp
-        self.facts = analysis.analyze(pf, tree, wrt, scalar_params)
+        # the pipeline's `analysis` step hands its facts in (s2s/pipeline.py); alone, the pass runs it itself
+        self.facts = facts if facts is not None else analysis.analyze(pf, tree, wrt, scalar_params)
         self.sequences = Sequences(pf, tree, self.facts, plain_params)  # `+` / `*` that may act on lists
         self.facts.containers |= self.sequences.containers
         self.active = self.facts.active | set(wrt)

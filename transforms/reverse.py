@@ -44,14 +44,16 @@ class Comment(ast.stmt):
 class Reverse:
     """Builds the forward and backward sweeps of one lowered function."""
 
-    def __init__(self, pf, tree, wrt, alloc: NameAllocator, helpers: dict, link, scalar_params=(), plain_params=()):
+    def __init__(self, pf, tree, wrt, alloc: NameAllocator, helpers: dict, link, scalar_params=(), plain_params=(),
+                 facts=None):
         self.pf = pf
         self.tree = tree
         self.wrt = wrt
         self.alloc = alloc
         self.helpers = helpers  # template name -> name in generated code
         self.link = link  # (function, wrt positions) -> helper name of its vjp
-        self.facts = analysis.analyze(pf, tree, wrt, scalar_params)
+        # the pipeline's `analysis` step hands its facts in (s2s/pipeline.py); alone, the pass runs it itself
+        self.facts = facts if facts is not None else analysis.analyze(pf, tree, wrt, scalar_params)
         self.active = self.facts.active
         # `+` / `*` that may concatenate or repeat lists; names whose adjoints may then be lists
         self.sequences = Sequences(pf, tree, self.facts, plain_params)

@@ -23,8 +23,8 @@ def test_pass_names_in_order():
     names = pipeline.passes("reverse")
     lowering = ["generators", "inline", "check", "ownership", "desugar", "exits", "objects", "lower", "aliasing"]
     assert names[:len(lowering)] == lowering == [name for name, _ in pipeline.LOWERING]
-    assert names[len(lowering)] == "reverse" and names[-1] == "derivative"
-    assert names[len(lowering) + 1:-1] == [name for name, _ in optimize.STEPS]
+    assert names[len(lowering):len(lowering) + 2] == ["analysis", "reverse"] and names[-1] == "derivative"
+    assert names[len(lowering) + 2:-1] == [name for name, _ in optimize.STEPS]
 
 
 def test_stages_are_recorded_by_pass_name():
