@@ -60,14 +60,40 @@ def _einsum_spec(items):
         if len(s) != np.ndim(items[p]):
             raise NoDerivativeRuleError("s2s cannot read this np.einsum call: a subscript does not match its "
                                         "operand's number of axes", hint="write np.einsum('ij,jk->ik', a, b)")
+    return ins, out, positions
+
+
+def _broadcast(items, ins, positions):
+    """`items` with every operand broadcast to the full size of each of its indices: NumPy's einsum lets an
+    index have size 1 in one operand and n in another (`mnd,mdo->mno` with m of sizes 1 and 20); on the
+    broadcast operands every index has one size, and an operand's adjoint is that of its broadcast view
+    summed back over the axes where it had size 1 (np.broadcast_to's adjoint). Returns (items, shapes of
+    the operands before, by position)."""
     sizes = {}
     for s, p in zip(ins, positions):
         for c, n in zip(s, np.shape(items[p])):
-            if sizes.setdefault(c, n) != n:
-                raise NoDerivativeRuleError(
-                    "s2s does not differentiate np.einsum where one index broadcasts (sizes "
-                    f"{sizes[c]} and {n})", hint="broadcast the operands to equal sizes first (np.broadcast_to)")
-    return ins, out, positions
+            if n != 1:
+                if sizes.get(c, 1) not in (1, n):
+                    from s2s.errors import NoDerivativeRuleError
+                    raise NoDerivativeRuleError(f"s2s cannot read this np.einsum call: index {c!r} has sizes "
+                                                f"{sizes[c]} and {n}", hint="check the operands' shapes")
+                sizes[c] = n
+    before, out = {}, list(items)
+    for s, p in zip(ins, positions):
+        shape = tuple(sizes.get(c, 1) for c in s)
+        if tuple(np.shape(items[p])) != shape:
+            before[p] = tuple(np.shape(items[p]))
+            out[p] = np.broadcast_to(items[p], shape)
+    return out, before
+
+
+def _unbroadcast_parts(parts, before):
+    """Adjoints of broadcast operands summed back to the operands' own shapes (axes of size 1)."""
+    for p, shape in before.items():
+        if not is_zero(parts[p]):
+            axes = tuple(i for i, (n, m) in enumerate(zip(shape, np.shape(parts[p]))) if n == 1 and m != 1)
+            parts[p] = np.sum(parts[p], axis=axes, keepdims=True) if axes else parts[p]
+    return parts
 
 
 def _sublist(sub):
@@ -111,15 +137,17 @@ def grad_einsum_parts(g, items, optimize=False):
     """Adjoints of np.einsum for every positional argument (ZERO for subscripts and sublists)."""
     parts = [ZERO] * len(items)
     ins, out, positions = _einsum_spec(items)
+    items, before = _broadcast(items, ins, positions)
     ops = [items[p] for p in positions]
     for k, p in enumerate(positions):
         parts[p] = _einsum_adjoint(g, ins, out, ops, k)
-    return parts
+    return _unbroadcast_parts(parts, before)
 
 
 def einsum_jvp(items, tangents):
     """Tangent of np.einsum (either form): the product rule over the operands."""
     ins, out, positions = _einsum_spec(items)
+    items, _ = _broadcast(items, ins, positions)
     spec = ",".join(ins) + "->" + out
     ops = [items[p] for p in positions]
     tangents = [ZERO] * len(items) if is_zero(tangents) else tangents
@@ -150,6 +178,7 @@ def grad_einsum_parts_dot(g, items, items_dot, optimize=False):
     if is_zero(items_dot):
         return parts
     ins, out, positions = _einsum_spec(items)
+    items, before = _broadcast(items, ins, positions)
     for k, p in enumerate(positions):
         for j, q in enumerate(positions):
             if j == k or is_zero(items_dot[q]):
@@ -157,7 +186,7 @@ def grad_einsum_parts_dot(g, items, items_dot, optimize=False):
             ops = [items[r] for r in positions]
             ops[j] = broadcast_to_like(items_dot[q], ops[j])
             parts[p] = add(parts[p], _einsum_adjoint(g, ins, out, ops, k))
-    return parts
+    return _unbroadcast_parts(parts, before)
 
 
 def einsum_jvp_dot(items, tangents, items_dot):
@@ -165,6 +194,7 @@ def einsum_jvp_dot(items, tangents, items_dot):
     if is_zero(tangents) or is_zero(items_dot):
         return ZERO
     ins, out, positions = _einsum_spec(items)
+    items, _ = _broadcast(items, ins, positions)
     spec = ",".join(ins) + "->" + out
     total = ZERO
     for k, p in enumerate(positions):
