@@ -784,6 +784,7 @@ def elementwise_grad(func: Callable, wrt: Wrt | None = None, *, argnum: Wrt | No
 
         gradient.__s2s_plain__ = ones_plain
         gradient.__s2s_plain_wrt__ = lambda: pipeline._wrt_names(func, wrt)[0]
+    gradient.__s2s_made__ = "elementwise_grad"  # called inside a differentiated function: refused, named
     return gradient
 
 

@@ -568,8 +568,24 @@ def rule_hint(func, call=None) -> str:
             "installed libraries")
 
 
+def _made_by_s2s(func):
+    """(message, hint) for a derivative function s2s made (grad(f), elementwise_grad(f)...), or None."""
+    if not any(hasattr(func, a) for a in ("__s2s_target__", "__s2s_plain__", "__s2s_made__")):
+        return None
+    inner = getattr(func, "__wrapped__", None)
+    name = getattr(inner, "__qualname__", None) or getattr(func, "__qualname__", "f")
+    return (f"s2s does not differentiate a derivative function it made (the derivative of {name}) called inside a "
+            "function it differentiates",
+            "differentiate derivatives at the top level instead: s2s.grad(s2s.grad(f)) or "
+            "s2s.elementwise_grad(s2s.elementwise_grad(f)) for one parameter, s2s.hessian(f, wrt=(0, 1)) for "
+            "mixed second derivatives, s2s.hvp(f) for Hessian-vector products; or write the derivative out as code")
+
+
 def no_rule_text(func, call=None) -> tuple[str, str]:
     """(message, hint) of the NoDerivativeRuleError for a call of `func` without a derivative rule."""
+    made = _made_by_s2s(func)
+    if made is not None:
+        return made
     where = importable_name(func)
     if where is not None:
         shown = f"{where[0]}.{where[1]}"

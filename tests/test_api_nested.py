@@ -271,3 +271,44 @@ def test_elementwise_grad_nested_of_a_structured_output_is_refused():
     assert_close(first, np.cos(x) + 2 * x)
     with pytest.raises(TypeError, match="returns a number or an array"):
         s2s.elementwise_grad(s2s.elementwise_grad(f))(x)
+
+
+# ---- a derivative function called inside a differentiated function: refused at the user's line ----------
+
+def loglike(r, p):
+    return np.log(r) * p + r ** 2 * p
+
+
+D_LOGLIKE = s2s.grad(loglike)
+E_TANH = s2s.elementwise_grad(tanh_by_exp, wrt=(0,))
+VG_LOGLIKE = s2s.value_and_grad(loglike)
+
+
+def calls_a_global_gradient(r):
+    return D_LOGLIKE(r, r / (r + 1.0))
+
+
+def makes_a_gradient_inside(r):
+    return s2s.grad(loglike)(r, r / (r + 1.0))
+
+
+def calls_elementwise_grad(x):
+    return np.sum(E_TANH(x)[0])
+
+
+def calls_value_and_grad(r):
+    return VG_LOGLIKE(r, 2.0)[1]
+
+
+@pytest.mark.parametrize("f", [calls_a_global_gradient, makes_a_gradient_inside, calls_elementwise_grad,
+                               calls_value_and_grad])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_derivative_function_called_inside_is_refused_clearly(f, mode):
+    assert np.isfinite(f(2.0))  # runs as plain Python
+    with pytest.raises(s2s.errors.NoDerivativeRuleError, match="derivative function it made") as info:
+        if mode == "reverse":
+            s2s.grad(f)(2.0)
+        else:
+            s2s.jvp(f, (2.0,), (1.0,))
+    assert info.value.lineno is not None and "test_api_nested.py" in str(info.value.filename)
+    assert "s2s.hessian" in info.value.hint
