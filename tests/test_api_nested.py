@@ -64,7 +64,18 @@ def test_flatten_float32_and_empty():
     p32 = {"w": RNG.normal(size=4).astype(np.float32)}
     g = s2s.grad(lambda p: np.sum(s2s.flatten(p)[0] ** 2))(p32)
     assert_close(g["w"], 2 * p32["w"], rtol=1e-6)
-    assert s2s.grad(lambda p, x: x * x + np.sum(s2s.flatten(p)[0]))({"e": np.zeros(0)}, 2.0, ) is not None
+    g_empty, g_x = s2s.grad(lambda p, x: x * x + np.sum(s2s.flatten(p)[0]), wrt=(0, 1))({"e": np.zeros(0)}, 2.0)
+    assert g_x == 4.0 and g_empty["e"].shape == (0,)
+
+
+def test_unflatten_made_inside_from_the_differentiated_structure_is_refused():
+    def f(params):
+        flat, unflatten = s2s.flatten(params)
+        q = unflatten(flat * 2.0)
+        return np.sum(q["w"] ** 2)
+
+    with pytest.raises(s2s.errors.UnsupportedSyntaxError, match="depends on the differentiated input"):
+        s2s.grad(f)({"w": np.ones(3)})
 
 
 # ---- unflatten (from flat, unflatten = s2s.flatten(params)) called inside -------------------------
