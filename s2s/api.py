@@ -917,10 +917,11 @@ def _primitive_function(func):
     if not params or any(not p.isidentifier() for p in params) or "F" in params:
         return None
     import linecache
-    text = f"def {name}({', '.join(params)}):\n    return F({', '.join(params)})\n"
+    callee = f"np.{name}" if getattr(np, name, None) is func and "np" not in params else "F"  # readable source
+    text = f"def {name}({', '.join(params)}):\n    return {callee}({', '.join(params)})\n"
     filename = f"<s2s: the function {name} for a derivative of {getattr(func, '__module__', None) or 'numpy'}.{name}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    namespace = {"F": func, "__name__": "s2s.api"}
+    namespace = {"F": func, "np": np, "__name__": "s2s.api"}
     exec(compile(text, filename, "exec", dont_inherit=True), namespace)
     made = namespace[name]
     made.__doc__ = getattr(func, "__doc__", None)
