@@ -64,9 +64,24 @@ def _plain_params(args: ast.arguments):
     return [a.arg for a in args.args]
 
 
+def _name_returned_lambdas(tree: ast.FunctionDef):
+    """`return lambda x: ...` in the function's own body becomes `s2s_lambda_k = lambda x: ...` then
+    `return s2s_lambda_k`, so the lambda is a local function made as a value (a closure a helper returns)."""
+    body = []
+    for k, s in enumerate(tree.body):
+        if isinstance(s, ast.Return) and isinstance(s.value, ast.Lambda):
+            name = f"s2s_lambda_{k}"
+            body.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=s.value), s))
+            body.append(ast.copy_location(ast.Return(value=ast.Name(id=name, ctx=ast.Load())), s))
+        else:
+            body.append(s)
+    tree.body = [ast.fix_missing_locations(s) for s in body]
+
+
 def extract_local_helpers(pf, tree: ast.FunctionDef) -> dict[str, LocalHelper]:
     """Remove expandable local helpers from `tree.body` and return them by name."""
     rewrite_iteration(pf, tree)
+    _name_returned_lambdas(tree)
     helpers = {}
     kept = []
     for s in tree.body:

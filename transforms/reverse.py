@@ -542,7 +542,11 @@ class Reverse:
             return self.dynamic_contributions(value, g, s)
         if isinstance(value, ast.Call):
             func = resolve_call(self.pf, value)
+            if func is getattr(ctx().runtime, "local_function", None):
+                return local_function_contributions(self.pf, value, g, self.active, self.helpers["s2s"],
+                                                    lambda n, c: self.accumulate(n, c, s), self.reads)
             refuse_dispatch_again(self.pf, value, func)
+            refuse_active_partial(self.pf, value, func, self.active)
             if func is missing():
                 raise self.pf.error(ctx().no_rule, f"s2s cannot tell what {ast.unparse(value.func)} is",
                                     value, hint="make sure the name is defined before differentiating")
@@ -583,8 +587,12 @@ class Reverse:
     def dynamic_contributions(self, call, g, s):
         """A call whose callee is known at run time only, or that unpacks `*xs` / `**d`: the forward sweep
         calls s2s.call_vjp (s2s.call_star_vjp), which differentiates the callee it is given."""
-        refuse_active_callee(self.pf, call, self.active)
+        closure = active_closure_call(call, self.active)
+        if not closure:
+            refuse_active_callee(self.pf, call, self.active)
         plan = dynamic_plan(self.pf, call, self.active, self.helpers["s2s"], "vjp")
+        if closure:
+            plan = closure_plan(self.pf, call, plan, self.helpers["s2s"])
         if plan is None:
             return []
         new_call, actives = plan
@@ -672,6 +680,61 @@ def refuse_active_callee(pf, call, active):
                             "(def f(w, x) rather than a closure or functools.partial over w)")
 
 
+def active_closure_call(call, active) -> bool:
+    """`g(...)` where the local name `g` holds a function value that depends on the differentiated input (a
+    closure over such a value): differentiated through s2s.call_closure_vjp, reverse mode only."""
+    return (is_dynamic_call(call) and isinstance(call.func, ast.Name) and call.func.id in active
+            and not annotations.is_global(call.func) and not has_star(call))
+
+
+def closure_plan(pf, call, plan, s2s_name):
+    """dynamic_plan's (call, actives) for a call through an active closure: s2s.call_closure_vjp, whose
+    pullback returns the closure's adjoint (a FunctionAdjoint) after the arguments' gradients."""
+    if plan is None:
+        new, actives = ast.Call(func=None, args=[call.func, ast.Constant(call_site(pf, call)),
+                                                 ast.Tuple(elts=[], ctx=ast.Load())] + list(call.args),
+                                keywords=list(call.keywords)), []
+    else:
+        new, actives = plan
+    new = ast.Call(func=ast.Attribute(value=load(s2s_name), attr="call_closure_vjp", ctx=ast.Load()),
+                   args=new.args, keywords=new.keywords)
+    return ast.copy_location(new, call), actives + [call.func]
+
+
+def refuse_active_partial(pf, call, func, active):
+    """functools.partial(f, w) with w depending on the differentiated input: the partial object's adjoint is
+    not defined (only closures a local def or lambda makes carry FunctionAdjoints), so it is refused."""
+    import functools
+    values = list(call.args[1:]) + [k.value for k in call.keywords]
+    names = [n for v in values for n in atom_names(v) if n in active]
+    if func is functools.partial and names:
+        raise pf.error(ctx().unsupported, f"s2s cannot differentiate through `{ast.unparse(call)}`: the partial "
+                       f"holds `{names[0]}`, which depends on the differentiated input, and s2s differentiates "
+                       "only through the values a closure (a local def or lambda) holds", call,
+                       hint="use a lambda instead (g = lambda t: f(w, t) for functools.partial(f, w)), or pass the value as an argument")
+
+
+def local_function_contributions(pf, value, g, active, s2s_name, accumulate, reads):
+    """`f = s2s.local_function(k, (w, b))` (a local function made as a value, its closure holding w and b):
+    the adjoint of f is a FunctionAdjoint by free-variable name; w's part of it flows back to w."""
+    names = ctx().runtime.local_function_names(value.args[0].value)
+    held = value.args[1]
+    reads.update(atom_names(g))
+    if isinstance(held, ast.Name):  # the tuple of values, named by the lowering: its adjoint is a tuple too
+        if held.id not in active:
+            return []
+        parts = ast.Call(func=ast.Attribute(value=load(s2s_name), attr="function_adjoint_parts", ctx=ast.Load()),
+                         args=[g, ast.Constant(tuple(names))], keywords=[])
+        return accumulate(held.id, parts)
+    out = []
+    for name, v in zip(names, held.elts):
+        if isinstance(v, ast.Name) and v.id in active:
+            part = ast.Call(func=ast.Attribute(value=load(s2s_name), attr="function_adjoint_parts", ctx=ast.Load()),
+                            args=[g, ast.Constant((name,))], keywords=[])
+            out += accumulate(v.id, ast.Subscript(value=part, slice=ast.Constant(0), ctx=ast.Load()))
+    return out
+
+
 def via_dispatcher(pf, call) -> bool:
     """Calls differentiated at run time by s2s.call_vjp / call_jvp: through a local variable, with `*xs` or
     `**d`, or of a functools.partial object (a global one: its function and bound arguments are read then)."""
@@ -695,7 +758,7 @@ def checked_plain_call(pf, s, s2s_name):
     return ast.copy_location(ast.Assign(targets=s.targets, value=ast.copy_location(new, call)), s)
 
 
-_DISPATCHERS = ("call_vjp", "call_jvp", "call_star_vjp", "call_star_jvp", "call_plain")
+_DISPATCHERS = ("call_vjp", "call_closure_vjp", "call_jvp", "call_star_vjp", "call_star_jvp", "call_plain")
 
 
 def refuse_dispatch_again(pf, call, func):

@@ -18,6 +18,7 @@ differentiated input).
 
 from __future__ import annotations
 
+import ast
 import collections
 import functools
 import inspect
@@ -52,6 +53,11 @@ def local_function(index, values):
     name of its code, in order): s2s reads its source and differentiates it like any function value."""
     code, globals_ = LOCAL_FUNCTIONS[index]
     return types.FunctionType(code, globals_, code.co_name, None, tuple(types.CellType(v) for v in values))
+
+
+def local_function_names(index) -> tuple:
+    """The free names of the local function `local_function(index, ...)` makes, in its closure's order."""
+    return LOCAL_FUNCTIONS[index][0].co_freevars
 
 
 def call_site(site: dict) -> int:
@@ -354,3 +360,163 @@ def call_jvp_of_jvp(f, site, active, tangents, active2, tangents2, tangents_dot,
 def _tangent_names(wrapper, wrt):
     from s2s import pipeline
     return pipeline.derivative_code(wrapper, wrt, "jvp", True).tangent_names
+
+
+class FunctionAdjoint(dict):
+    """The adjoint of a function value (a closure): free-variable name -> the adjoint of the value its cell
+    holds. It is a dict, so s2s.add joins two key by key, s2s.part reads one (a missing name: zero) and
+    the zero adjoint stands for a closure nothing reached.
+
+    >>> FunctionAdjoint(c=2.0)
+    FunctionAdjoint({'c': 2.0})
+    """
+
+    def __repr__(self):
+        return f"FunctionAdjoint({dict.__repr__(self)})"
+
+
+def function_adjoint_parts(g, names):
+    """The adjoints of the values a closure holds (free names `names`), read from the closure's adjoint `g`
+    (a FunctionAdjoint, or the zero adjoint when nothing reached the closure).
+
+    >>> function_adjoint_parts(FunctionAdjoint(c=2.0), ("c", "d"))
+    (2.0, 0.0)
+    """
+    if not isinstance(g, dict):
+        g = {}
+    return tuple(g.get(n, 0.0) for n in names)
+
+
+_lifts: collections.OrderedDict = collections.OrderedDict()  # key -> (objects kept alive, lifted function)
+
+
+def _cell_kind(v, depth=0):
+    """'d' a value differentiated (a float number or array), 'c' one that carries no derivative, None one
+    s2s cannot tell (a container, an object, a function holding differentiable values)."""
+    import numbers
+
+    import numpy as np
+    if isinstance(v, bool | int | str | bytes | type(None) | types.ModuleType | type) or inspect.isbuiltin(v) \
+            or isinstance(v, np.ufunc):
+        return "c"
+    if isinstance(v, np.ndarray):
+        return "d" if v.dtype.kind == "f" else ("c" if v.dtype.kind in "biu" else None)
+    if isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral):
+        return "d"
+    if isinstance(v, np.integer):
+        return "c"
+    if isinstance(v, types.FunctionType) and depth < 8:
+        if v.__defaults__ or v.__kwdefaults__:
+            return None
+        kinds = [_cell_kind(c.cell_contents, depth + 1) for c in (v.__closure__ or ())]
+        return "c" if all(k == "c" for k in kinds) else None
+    return None
+
+
+def _lifted(f, n_args, kwnames):
+    """(`def s2s_lift(<free names>, s2s_a0.., s2s_k0..)` holding the closure `f`'s own source as a local
+    function and returning its call, so its free variables are parameters that can be differentiated)."""
+    from s2s import frontend
+    code = f.__code__
+    key = (id(code), id(f.__globals__), n_args, kwnames)
+    with _lock:
+        hit = _lifts.get(key)
+        if hit is not None:
+            _lifts.move_to_end(key)
+            return hit[1]
+    tree = frontend.parse_function(f).tree
+    inner = code.co_name if code.co_name.isidentifier() else "s2s_inner"
+    tree.name = inner
+    if tree.decorator_list or inner in code.co_freevars:
+        return None
+    frees = list(code.co_freevars)
+    params = frees + [f"s2s_a{i}" for i in range(n_args)] + [f"s2s_k{i}" for i in range(len(kwnames))]
+    call = [f"s2s_a{i}" for i in range(n_args)] + [f"{k}=s2s_k{i}" for i, k in enumerate(kwnames)]
+    body = "\n".join("    " + line for line in ast.unparse(tree).splitlines())
+    filename = f"<s2s closure {next(_count)}>"
+    text = f"def s2s_lift({', '.join(params)}):\n{body}\n    return {inner}({', '.join(call)})\n"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    module = compile(text, filename, "exec", dont_inherit=True)
+    lift_code = next(c for c in module.co_consts if isinstance(c, types.CodeType) and c.co_name == "s2s_lift")
+    lift = types.FunctionType(lift_code, f.__globals__, "s2s_lift")
+    with _lock:
+        _lifts[key] = ((code, f.__globals__), lift)
+        while len(_lifts) > _WRAPPERS_MAX:
+            _, (_, old) = _lifts.popitem(last=False)
+            linecache.cache.pop(old.__code__.co_filename, None)
+    return lift
+
+
+def _refuse_closure(site, why, hint):
+    from s2s.errors import UnsupportedSyntaxError
+    where = CALL_SITES[site] if 0 <= site < len(CALL_SITES) else {}
+    raise UnsupportedSyntaxError(
+        f"s2s cannot differentiate this call through a function value that depends on the differentiated input: "
+        f"{why}", filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"),
+        line=where.get("line"), hint=hint)
+
+
+def call_closure_vjp(f, site, active, *args, **kwargs):
+    """`call_vjp` of a call through a function value that depends on the differentiated input: a closure
+    whose cells hold differentiated values. `f`'s code is differentiated with its free variables as extra
+    parameters; the pullback returns the gradients of the arguments `active` names, then the closure's
+    adjoint (a FunctionAdjoint of its float cells).
+
+    >>> import numpy as np
+    >>> def scaler(c):
+    ...     return lambda t: c * np.sin(t)
+    >>> y, pullback = call_closure_vjp(scaler(3.0), -1, (0,), 0.0)   # doctest: +SKIP
+    >>> pullback(1.0)                                                # doctest: +SKIP
+    (3.0, FunctionAdjoint({'c': 0.0}))
+    """
+    hint = "pass those values to the function as arguments instead of capturing them (def f(w, x) rather " \
+           "than a closure or functools.partial over w)"
+    if not isinstance(f, types.FunctionType):
+        _refuse_closure(site, f"it is a {type(f).__name__} (s2s differentiates through the values held by "
+                              "closures only)", hint)
+    if f.__defaults__ or f.__kwdefaults__:
+        _refuse_closure(site, f"{f.__qualname__} has default values (evaluated where it was made)", hint)
+    frees = f.__code__.co_freevars
+    cells = {}
+    for name, cell in zip(frees, f.__closure__ or ()):
+        try:
+            cells[name] = cell.cell_contents
+        except ValueError:
+            _refuse_closure(site, f"the variable `{name}` of {f.__qualname__} is not bound yet", hint)
+    diff = []
+    for name, v in cells.items():
+        kind = _cell_kind(v)
+        if kind is None:
+            _refuse_closure(site, f"{f.__qualname__} holds `{name}`, a {type(v).__name__}, and s2s differentiates "
+                                  "through float numbers and arrays a closure holds only", hint)
+        if kind == "d":
+            diff.append(name)
+    _refuse_updates(f, (), {}, args, kwargs, site)
+    kwnames = tuple(kwargs)
+    lift = _lifted(f, len(args), kwnames)
+    if lift is None:
+        _refuse_closure(site, f"{f.__qualname__} is decorated or refers to itself", hint)
+    wrt = tuple(f"s2s_a{a}" if isinstance(a, int) else f"s2s_k{kwnames.index(a)}" for a in active) + tuple(diff)
+    values = [cells[n] for n in frees] + list(args) + list(kwargs.values())
+    if not wrt:
+        return f(*args, **kwargs), lambda g: (FunctionAdjoint(),)
+    from s2s import api
+    try:
+        entry = api._entry(lift, wrt, "split")
+    except Exception as exc:  # noqa: BLE001 - a refusal inside the closure is reported at the user's line
+        from s2s.errors import S2SError
+        if isinstance(exc, S2SError) and str(getattr(exc, "filename", "") or "").startswith("<s2s closure"):
+            where = CALL_SITES[site] if 0 <= site < len(CALL_SITES) else {}
+            raise type(exc)(f"{exc.message} (in {f.__qualname__}, called at run time through "
+                            f"`{where.get('text', '?')}`)", filename=where.get("filename"),
+                            lineno=where.get("lineno"), col=where.get("col"), line=where.get("line"),
+                            hint=exc.hint) from None
+        raise
+    value, pullback = entry.fn(*values)
+    n = len(active)
+
+    def closure_pullback(g):
+        grads = pullback(g)
+        return tuple(grads[:n]) + (FunctionAdjoint(zip(diff, grads[n:])),)
+
+    return value, closure_pullback
