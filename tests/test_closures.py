@@ -186,3 +186,90 @@ def test_the_lambda_the_partial_refusal_proposes_works():
     got = s2s.grad(f)(x)
     assert_close(got, fd_grad(f, (x,)))
     assert_close(got, autograd.grad(f)(x))
+
+
+def test_closure_called_with_keywords():
+    def two(c):
+        return lambda s, t: c * s + np.exp(t * c)
+
+    def f(x):
+        g = two(x[0])
+        return np.sum(g(t=x, s=x ** 2))
+
+    x = RNG.normal(size=4)
+    got = s2s.grad(f)(x)
+    assert_close(got, fd_grad(f, (x,)))
+    assert_close(got, autograd.grad(lambda v: anp.sum(v[0] * v ** 2 + anp.exp(v * v[0])))(x), rtol=1e-9)
+
+
+def doubled(c):
+    g = scaler(c)
+    return lambda t: g(t) * 2.0
+
+
+def mutated_after(c):
+    c2 = c * 1.0
+    h = lambda t: np.sum(c2 * t)  # noqa: E731
+    c2[0] = 5.0
+    return h
+
+
+def closures_in_a_list(x):
+    fs = [scaler(x[0]), scaler(x[1])]
+    return np.sum(fs[0](x) + fs[1](x))
+
+
+def closures_made_in_a_loop(x):
+    gs = []
+    for i in range(3):
+        gs.append(scaler(x[i]))
+    total = 0.0
+    for g in gs:
+        total = total + np.sum(g(x))
+    return total
+
+
+def closure_chosen(x):
+    g = scaler(x[0]) if x[1] > 0 else scaler(x[2])
+    return np.sum(g(x))
+
+
+def closure_aliased_and_composed(x):
+    g, h = scaler(x[0]), scaler(x[1] ** 2)
+    k = g
+    return np.sum(k(h(x)) * g(x))
+
+
+@pytest.mark.parametrize("f", [closures_in_a_list, closures_made_in_a_loop, closure_chosen,
+                               closure_aliased_and_composed])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_closures_through_containers_loops_branches_aliases(f, seed):
+    x = np.random.default_rng(seed).normal(size=3)
+    assert_close(s2s.grad(f)(x), fd_grad(f, (x,)), rtol=1e-5, atol=1e-6)
+
+
+def test_closure_over_a_closure_holding_the_input_is_refused():
+    def f(x):
+        g = doubled(x[0])
+        return np.sum(g(x))
+
+    with pytest.raises(S2SError, match="holds `g`, a function"):
+        s2s.grad(f)(RNG.normal(size=3))
+
+
+def test_cell_updated_in_place_after_the_closure_is_made_is_refused():
+    def f(x):
+        h = mutated_after(x[:2] * 2.0)
+        return h(x[:2])
+
+    with pytest.raises(S2SError):
+        s2s.grad(f)(RNG.normal(size=3))
+
+
+def test_hessian_through_an_active_closure_is_refused():
+    def f(x):
+        g = scaler(x[0])
+        return np.sum(g(x))
+
+    with pytest.raises(S2SError):
+        s2s.hessian(f)(RNG.normal(size=3))

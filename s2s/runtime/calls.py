@@ -456,6 +456,22 @@ def _refuse_closure(site, why, hint):
         line=where.get("line"), hint=hint)
 
 
+def _as_positional(f, args, kwargs, active, site, hint):
+    """The call's keyword arguments put at their parameters' positions (and `active` renumbered), for a
+    function of plain parameters."""
+    params = list(inspect.signature(f).parameters.values())
+    if any(p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params):
+        _refuse_closure(site, f"{f.__qualname__} has parameters other than plain ones, and it is called with "
+                              "keyword arguments", hint)
+    try:
+        bound = inspect.signature(f).bind(*args, **kwargs).arguments
+    except TypeError as exc:
+        raise TypeError(f"{f.__qualname__}(): {exc}") from None
+    names = [p.name for p in params]
+    position = {a: a if isinstance(a, int) else names.index(a) for a in active}
+    return tuple(bound[n] for n in names), {}, tuple(position[a] for a in active)
+
+
 def call_closure_vjp(f, site, active, *args, **kwargs):
     """`call_vjp` of a call through a function value that depends on the differentiated input: a closure
     whose cells hold differentiated values. `f`'s code is differentiated with its free variables as extra
@@ -492,6 +508,8 @@ def call_closure_vjp(f, site, active, *args, **kwargs):
         if kind == "d":
             diff.append(name)
     _refuse_updates(f, (), {}, args, kwargs, site)
+    if kwargs:  # by position: the closure's source is expanded where the lifted function calls it
+        args, kwargs, active = _as_positional(f, args, kwargs, active, site, hint)
     kwnames = tuple(kwargs)
     lift = _lifted(f, len(args), kwnames)
     if lift is None:
