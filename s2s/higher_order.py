@@ -174,7 +174,8 @@ def hvp_function(func: Callable, wrt: int | str) -> Callable:
             # per input element, still without forming H
             second, first_dot, second_dot, x = _forward_over_forward(func, wrt, args)
             _, unflatten = pytree.flatten(x)
-            out = np.array([float(second(*args, **{first_dot: e, second_dot: v})[1][1]) for e in pytree.basis(x)])
+            out = np.array([np.asarray(second(*args, **{first_dot: e, second_dot: v})[1][1]).item()
+                            for e in pytree.basis(x)])
             return unflatten(out)
         return pytree.restore(tangent, args[index])
 
@@ -269,7 +270,7 @@ def _hessian_forward_over_forward(func, wrt, args):
     for i in range(n):
         for j in range(i, n):
             _, (_, second_order) = second(*args, **{first_dot: basis[i], second_dot: basis[j]})
-            out[i, j] = out[j, i] = float(second_order)
+            out[i, j] = out[j, i] = np.asarray(second_order).item()
     return pytree.pack(out, x, x)
 
 

@@ -129,6 +129,8 @@ class Generated:
             if cell is None:
                 inner = gen.bind(callee, binding)
                 flat.merge(inner)
+                if link.form == "split":  # forward mode over this code differentiates the call again (calls_hvp)
+                    inner.fn.__s2s_split_of__ = (callee, link.wrt)
                 cell = types.CellType(inner.fn)
             cells[link.cell_name] = cell
         code = func.__code__

@@ -117,6 +117,13 @@ class Forward:
         return [primal, _assign(self.dot(y), self.s2s_call("setitem", [dense, copy.deepcopy(index), v_dot]), s)]
 
     def assign(self, y, value, s):
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in self.pullback_names():
+            return self.pullback_call(y, value, s)
+        if isinstance(value, ast.Call) and y in self.active and resolve_call(self.pf, value) in (
+                getattr(ctx().runtime, "call_vjp", None), getattr(ctx().runtime, "call_star_vjp", None)):
+            return self.vjp_call(y, value, s)
+        if isinstance(value, ast.Call) and y in self.active and _split_of(resolve_call(self.pf, value)):
+            return self.split_call(y, value, s)
         from .reverse import checked_plain_call
         s = checked_plain_call(self.pf, s, self.helpers["s2s"])
         if y not in self.active:
@@ -135,6 +142,8 @@ class Forward:
             return self.dynamic(y, value, s)
         if isinstance(value, ast.Call) and resolve_call(self.pf, value) is getattr(ctx().runtime, "call_jvp", None):
             return self.jvp_of_jvp(y, value, s)
+        if isinstance(value, ast.Call) and resolve_call(self.pf, value) is getattr(ctx().runtime, "call_star_jvp", None):
+            return self.star_jvp_of_jvp(y, value, s)
         if isinstance(value, ast.Call) and is_user_function(resolve_call(self.pf, value)):
             return self.call(y, value, s)
         operands = analysis.diff_inputs(self.pf, value)
@@ -159,6 +168,121 @@ class Forward:
             return [s, _assign(self.dot(y), self.s2s_call("dense_tangent", [ast.Constant(0.0), load(y)]), s)]
         target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
         return [ast.copy_location(ast.Assign(targets=[target], value=plan[0]), s)]
+
+    def need_runtime(self, name, call):
+        """Refuse where the run-time helper `name` is missing (s2s.runtime not exporting it)."""
+        if getattr(ctx().runtime, name, None) is None:
+            raise self.pf.error(ctx().unsupported, "s2s does not differentiate a second time through this call of a "
+                                f"function value (no run-time helper {name})", call)
+
+    def pullback_names(self):
+        """Names that only ever hold the pullback `call_vjp` returned (`pb = r[1]`, `r` only ever assigned
+        `s2s.call_vjp(...)` or `s2s.call_star_vjp(...)`): forward mode over reverse-mode code calls them
+        through s2s.pullback_jvp. A name assigned anything else (or bound by a loop, a parameter) is not one."""
+        if getattr(self, "_pullback_names", None) is not None:
+            return self._pullback_names
+        values, plain = {}, set()
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                values.setdefault(node.targets[0].id, []).append(node.value)
+                plain.add(id(node.targets[0]))
+        unknown = set(analysis.param_names(self.tree))
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del) and id(node) not in plain:
+                unknown.add(node.id)
+            elif isinstance(node, ast.arg):
+                unknown.add(node.arg)
+        dispatchers = (getattr(ctx().runtime, "call_vjp", None), getattr(ctx().runtime, "call_star_vjp", None))
+        results = {n for n, vs in values.items() if n not in unknown and all(
+            isinstance(v, ast.Call) and (resolve_call(self.pf, v) in dispatchers or _split_of(resolve_call(self.pf, v)))
+            for v in vs)}
+        self._pullback_names = {n for n, vs in values.items() if n not in unknown and all(
+            isinstance(v, ast.Subscript) and isinstance(v.value, ast.Name) and v.value.id in results
+            and isinstance(v.slice, ast.Constant) and v.slice.value == 1 for v in vs)}
+        return self._pullback_names
+
+    def vjp_call(self, y, call, s):
+        """`r = s2s.call_vjp(f, site, active, *args)` (or call_star_vjp) in reverse-mode code differentiated
+        again (forward over reverse, for Hessian-vector products): s2s.call_vjp_jvp gives `r` and its
+        tangent, the value's tangent and the pullback's (which s2s.pullback_jvp applies)."""
+        from .reverse import refuse_active_callee
+        star = resolve_call(self.pf, call) is getattr(ctx().runtime, "call_star_vjp", None)
+        head = call.args[:4 if star else 3]
+        f, rest = call.args[0], call.args[len(head):]
+        if self.tangent_of(f) is not None or any(isinstance(a, ast.Starred) for a in rest) or \
+                any(k.arg is None for k in call.keywords):
+            refuse_active_callee(self.pf, ast.Call(func=f, args=[], keywords=[]), self.active)
+            raise self.pf.error(ctx().unsupported, "s2s cannot differentiate this call of a function value again "
+                                "(arguments unpacked with * or ** in generated code)", call)
+        picked = [(i, a) for i, a in enumerate(rest) if self.tangent_of(a) is not None]
+        picked += [(k.arg, k.value) for k in call.keywords if self.tangent_of(k.value) is not None]
+        if not picked:
+            raise self.pf.error(ctx().unsupported, "s2s cannot differentiate this call of a function value again "
+                                "(its value varies but none of its arguments does)", call)
+        extra = [ast.Tuple(elts=[ast.Constant(k) for k, _ in picked], ctx=ast.Load()),
+                 ast.Tuple(elts=[self.tangent_of(a) for _, a in picked], ctx=ast.Load())]
+        name = "call_star_vjp_jvp" if star else "call_vjp_jvp"
+        self.need_runtime(name, call)
+        self.need_runtime("pullback_jvp", call)
+        new = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr=name, ctx=ast.Load()),
+                       args=list(head) + extra + list(rest), keywords=list(call.keywords))
+        target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
+        return [ast.copy_location(ast.Assign(targets=[target], value=ast.copy_location(new, call)), s)]
+
+    def split_call(self, y, call, s):
+        """`r = f_vjp(*args)`, the linked split derivative of a user function, in reverse-mode code differentiated
+        again: s2s.split_vjp_jvp gives `r` and its tangent (the pullback's, which s2s.pullback_jvp applies)."""
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            raise self.pf.error(ctx().unsupported, "s2s cannot differentiate this call again (arguments unpacked "
+                                "with * or ** in generated code)", call)
+        picked = [(i, a) for i, a in enumerate(call.args) if self.tangent_of(a) is not None]
+        picked += [(k.arg, k.value) for k in call.keywords if self.tangent_of(k.value) is not None]
+        if not picked:
+            raise self.pf.error(ctx().unsupported, "s2s cannot differentiate this call again (its value varies but "
+                                "none of its arguments does)", call)
+        self.need_runtime("split_vjp_jvp", call)
+        self.need_runtime("pullback_jvp", call)
+        extra = [call.func, ast.Tuple(elts=[ast.Constant(k) for k, _ in picked], ctx=ast.Load()),
+                 ast.Tuple(elts=[self.tangent_of(a) for _, a in picked], ctx=ast.Load())]
+        new = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="split_vjp_jvp", ctx=ast.Load()),
+                       args=extra + list(call.args), keywords=list(call.keywords))
+        target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
+        return [ast.copy_location(ast.Assign(targets=[target], value=ast.copy_location(new, call)), s)]
+
+    def pullback_call(self, y, call, s):
+        """`grads = pb(g)` with `pb` a pullback of call_vjp: s2s.pullback_jvp gives the gradients and their
+        tangent (pb's tangent from call_vjp_jvp; without one, pb is linear in g)."""
+        pb = call.func.id
+        if len(call.args) != 1 or call.keywords or isinstance(call.args[0], ast.Starred):
+            raise self.pf.error(ctx().unsupported, "s2s cannot differentiate this pullback call again", call)
+        g = call.args[0]
+        pb_dot, g_dot = self.tangent_of(ast.Name(id=pb, ctx=ast.Load())), self.tangent_of(g)
+        if y not in self.active or (pb_dot is None and g_dot is None):
+            return [s]
+        self.need_runtime("pullback_jvp", call)
+        new = self.s2s_call("pullback_jvp", [load(pb), pb_dot or ast.Constant(None), g, g_dot or ast.Constant(None)])
+        target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
+        return [ast.copy_location(ast.Assign(targets=[target], value=ast.copy_location(new, call)), s)]
+
+    def star_jvp_of_jvp(self, y, call, s):
+        """`t = s2s.call_star_jvp(f, site, layout, active, tangents, *values)` in tangent code differentiated
+        again (forward over forward): its tangent comes from s2s.call_star_jvp_of_jvp."""
+        from .reverse import refuse_active_callee
+        f, site, layout, active, tangents, *rest = call.args
+        if self.tangent_of(f) is not None or any(isinstance(a, ast.Starred) for a in rest) or call.keywords:
+            refuse_active_callee(self.pf, ast.Call(func=f, args=[], keywords=[]), self.active)
+            raise self.pf.error(ctx().unsupported, "s2s cannot differentiate this call of a function value again "
+                                "(arguments unpacked in generated code)", call)
+        picked = [(i, a) for i, a in enumerate(rest) if self.tangent_of(a) is not None]
+        tangents_dot = self.tangent_of(tangents) or ast.Constant(None)
+        if not picked and isinstance(tangents_dot, ast.Constant):
+            return [s, _assign(self.dot(y), self.s2s_call("dense_tangent", [ast.Constant(0.0), load(y)]), s)]
+        head = [f, site, layout, active, tangents, ast.Tuple(elts=[ast.Constant(k) for k, _ in picked], ctx=ast.Load()),
+                ast.Tuple(elts=[self.tangent_of(a) for _, a in picked], ctx=ast.Load()), tangents_dot]
+        self.need_runtime("call_star_jvp_of_jvp", call)
+        new = self.s2s_call("call_star_jvp_of_jvp", head + list(rest))
+        target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
+        return [ast.copy_location(ast.Assign(targets=[target], value=ast.copy_location(new, call)), s)]
 
     def jvp_of_jvp(self, y, call, s):
         """`t = s2s.call_jvp(f, site, active, tangents, *args)` in tangent code differentiated again (forward
@@ -309,3 +433,8 @@ class Forward:
 
     def instantiate(self, template, mapping):
         return templates.instantiate(template, mapping, self.helpers)
+
+
+def _split_of(func) -> bool:
+    """Whether `func` is the linked split derivative (value, pullback) of a user function (pipeline's Link)."""
+    return getattr(func, "__s2s_split_of__", None) is not None
