@@ -273,3 +273,38 @@ def test_hessian_through_an_active_closure_is_refused():
 
     with pytest.raises(S2SError):
         s2s.hessian(f)(RNG.normal(size=3))
+
+
+def apply_to(g, x):
+    return g(x) * x
+
+
+def test_closure_passed_through_a_function_value_and_mapped():
+    def through_default(x, ap=apply_to):
+        g = scaler(x[0])
+        return np.sum(ap(g, x))
+
+    def mapped(x):
+        g = scaler(x[0])
+        return np.sum(list(map(g, x)))
+
+    def a_through_default(x):
+        return anp.sum(a_scaler(x[0])(x) * x)
+
+    def a_mapped(x):
+        return anp.sum(a_scaler(x[0])(x))
+
+    x = RNG.normal(size=5)
+    check(through_default, a_through_default, x)
+    check(mapped, a_mapped, x)
+
+
+def test_a_closure_made_outside_s2s_code_is_refused():
+    import s2s.runtime as rt
+
+    def made_outside(c):
+        return lambda t: c * t
+
+    outside = made_outside(np.float64(2.0))  # made by Python, not by s2s.local_function
+    with pytest.raises(S2SError, match="was not made by a def or lambda"):
+        rt.call_closure_vjp(outside, -1, (0,), np.ones(2))

@@ -456,6 +456,12 @@ def _refuse_closure(site, why, hint):
         line=where.get("line"), hint=hint)
 
 
+def _made_by_local_function(f) -> bool:
+    """`f` was made by s2s.local_function (so the adjoint of the values it holds reaches them)."""
+    with _lock:
+        return any(c is f.__code__ and g is f.__globals__ for c, g in LOCAL_FUNCTIONS)
+
+
 def _as_positional(f, args, kwargs, active, site, hint):
     """The call's keyword arguments put at their parameters' positions (and `active` renumbered), for a
     function of plain parameters."""
@@ -490,6 +496,9 @@ def call_closure_vjp(f, site, active, *args, **kwargs):
     if not isinstance(f, types.FunctionType):
         _refuse_closure(site, f"it is a {type(f).__name__} (s2s differentiates through the values held by "
                               "closures only)", hint)
+    if not _made_by_local_function(f):  # its adjoint flows back only through s2s.local_function's rule
+        _refuse_closure(site, f"{f.__qualname__} was not made by a def or lambda of yours that s2s "
+                              "differentiated (a library's function, or one made outside)", hint)
     if f.__defaults__ or f.__kwdefaults__:
         _refuse_closure(site, f"{f.__qualname__} has default values (evaluated where it was made)", hint)
     frees = f.__code__.co_freevars
