@@ -165,15 +165,6 @@ def test_partial_over_a_differentiated_value_is_refused():
         s2s.grad(f)(RNG.normal(size=3))
 
 
-def test_forward_mode_refuses_an_active_closure():
-    def f(x):
-        g = scaler(x[0])
-        return np.sum(g(x))
-
-    with pytest.raises(S2SError):
-        s2s.jvp(f, (RNG.normal(size=3),), (np.ones(3),))
-
-
 def test_the_lambda_the_partial_refusal_proposes_works():
     def mul(a, t):
         return a * t
@@ -308,3 +299,43 @@ def test_a_closure_made_outside_s2s_code_is_refused():
     outside = made_outside(np.float64(2.0))  # made by Python, not by s2s.local_function
     with pytest.raises(S2SError, match="was not made by a def or lambda"):
         rt.call_closure_vjp(outside, -1, (0,), np.ones(2))
+
+
+def jvp_check(f, x, seed=3):
+    v = np.random.default_rng(seed).normal(size=np.shape(x))
+    _, tangent = s2s.jvp(f, (x,), (v,))
+    assert_close(tangent, np.sum(fd_grad(f, (x,)) * v), rtol=1e-5, atol=1e-6)
+
+
+def closure_of_the_input(x):
+    g = scaler(x[0])
+    return np.sum(g(x))
+
+
+def closure_of_the_input_on_a_constant(x):
+    g = scaler(x[0] * x[1])
+    return np.sum(g(np.ones(3)))
+
+
+def closure_over_two_matrices(x):
+    layer = affine(np.reshape(x[:9], (3, 3)), x[9:12])
+    return np.sum(layer(layer(np.ones((2, 3)))) ** 2)
+
+
+@pytest.mark.parametrize("f,n", [(closure_of_the_input, 3), (closure_of_the_input_on_a_constant, 3),
+                                 (closure_over_two_matrices, 12), (closures_in_a_list, 3),
+                                 (closures_made_in_a_loop, 3), (closure_chosen, 3),
+                                 (closure_aliased_and_composed, 3)])
+def test_forward_mode_through_an_active_closure(f, n):
+    jvp_check(f, RNG.normal(size=n))
+
+
+def test_forward_mode_fixed_point():
+    def distance(x, y):
+        return np.abs(x - y)
+
+    def sqrt(a):
+        return fixed_point(descent_step, a, 10.0, distance, 1e-4)
+
+    _, t = s2s.jvp(sqrt, (2.0,), (1.0,))
+    assert_close(t, s2s.grad(sqrt)(2.0), rtol=1e-12)

@@ -161,9 +161,13 @@ class Forward:
     def dynamic(self, y, call, s):
         """A call through a function value, or with `*xs` / `**d`: s2s.call_jvp differentiates the callee
         it is given at run time."""
-        from .reverse import dynamic_plan, refuse_active_callee
-        refuse_active_callee(self.pf, call, self.active)
+        from .reverse import active_closure_call, closure_jvp_plan, dynamic_plan, refuse_active_callee
+        closure = active_closure_call(call, self.active)
+        if not closure:
+            refuse_active_callee(self.pf, call, self.active)
         plan = dynamic_plan(self.pf, call, self.active, self.helpers["s2s"], "jvp", self.tangent_of)
+        if closure:
+            plan = closure_jvp_plan(self.pf, call, plan, self.helpers["s2s"], self.tangent_of(call.func))
         if plan is None:
             return [s, _assign(self.dot(y), self.s2s_call("dense_tangent", [ast.Constant(0.0), load(y)]), s)]
         target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
@@ -359,8 +363,11 @@ class Forward:
             raise self.pf.error(ctx().no_rule, f"s2s has no derivative for the attribute .{value.attr}", value)
         if isinstance(value, ast.Call):
             func = resolve_call(self.pf, value)
-            from .reverse import refuse_dispatch_again
+            from .reverse import local_function_tangent, refuse_active_partial, refuse_dispatch_again
+            if func is getattr(ctx().runtime, "local_function", None):
+                return local_function_tangent(value, self.tangent_of, self.helpers["s2s"])
             refuse_dispatch_again(self.pf, value, func)
+            refuse_active_partial(self.pf, value, func, self.active)
             rule = ctx().lookup(func) if func is not missing() else None
             if rule is None and func is not missing():
                 message, hint = ctx().no_rule_text(func, value)

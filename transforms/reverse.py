@@ -701,6 +701,33 @@ def closure_plan(pf, call, plan, s2s_name):
     return ast.copy_location(new, call), actives + [call.func]
 
 
+def closure_jvp_plan(pf, call, plan, s2s_name, f_tangent):
+    """dynamic_plan's forward-mode call for a call through an active closure: s2s.call_closure_jvp, given the
+    closure's tangent (a FunctionAdjoint) after the arguments' tangents."""
+    if plan is None:
+        args = [call.func, ast.Constant(call_site(pf, call)), ast.Tuple(elts=[], ctx=ast.Load()),
+                ast.Tuple(elts=[], ctx=ast.Load())] + list(call.args)
+        keywords = list(call.keywords)
+    else:
+        args, keywords = list(plan[0].args), plan[0].keywords
+    args = args[:4] + [f_tangent] + args[4:]
+    new = ast.Call(func=ast.Attribute(value=load(s2s_name), attr="call_closure_jvp", ctx=ast.Load()),
+                   args=args, keywords=keywords)
+    return ast.copy_location(new, call), []
+
+
+def local_function_tangent(value, tangent_of, s2s_name):
+    """The tangent of `s2s.local_function(k, values)`: a FunctionAdjoint of the values' tangents."""
+    names = ctx().runtime.local_function_names(value.args[0].value)
+    held = value.args[1]
+    if isinstance(held, ast.Tuple):
+        t = ast.Tuple(elts=[tangent_of(e) or ast.Constant(0.0) for e in held.elts], ctx=ast.Load())
+    else:
+        t = tangent_of(held) or ast.Constant(0.0)
+    return ast.Call(func=ast.Attribute(value=load(s2s_name), attr="function_tangent", ctx=ast.Load()),
+                    args=[t, ast.Constant(tuple(names))], keywords=[])
+
+
 def refuse_active_partial(pf, call, func, active):
     """functools.partial(f, w) with w depending on the differentiated input: the partial object's adjoint is
     not defined (only closures a local def or lambda makes carry FunctionAdjoints), so it is refused."""
@@ -758,7 +785,7 @@ def checked_plain_call(pf, s, s2s_name):
     return ast.copy_location(ast.Assign(targets=s.targets, value=ast.copy_location(new, call)), s)
 
 
-_DISPATCHERS = ("call_vjp", "call_closure_vjp", "call_jvp", "call_star_vjp", "call_star_jvp", "call_plain")
+_DISPATCHERS = ("call_vjp", "call_closure_vjp", "call_closure_jvp", "call_jvp", "call_star_vjp", "call_star_jvp", "call_plain")
 
 
 def refuse_dispatch_again(pf, call, func):

@@ -31,15 +31,9 @@ from s2s.runtime.arrays import (  # noqa: F401
     is_foreign,
     shape_of,
 )
-from s2s.runtime.calls_hvp import (  # noqa: F401
-    call_star_jvp_of_jvp,
-    call_star_vjp_jvp,
-    call_vjp_jvp,
-    pullback_jvp,
-    split_vjp_jvp,
-)
 from s2s.runtime.calls import (  # noqa: F401
     FunctionAdjoint,
+    call_closure_jvp,
     call_closure_vjp,
     call_jvp,
     call_jvp_of_jvp,
@@ -49,9 +43,17 @@ from s2s.runtime.calls import (  # noqa: F401
     call_star_vjp,
     call_vjp,
     function_adjoint_parts,
+    function_tangent,
     local_function,
     local_function_names,
     register_local_function,
+)
+from s2s.runtime.calls_hvp import (  # noqa: F401
+    call_star_jvp_of_jvp,
+    call_star_vjp_jvp,
+    call_vjp_jvp,
+    pullback_jvp,
+    split_vjp_jvp,
 )
 from s2s.runtime.creation import (  # noqa: F401
     arange_args_tangent,

@@ -478,19 +478,9 @@ def _as_positional(f, args, kwargs, active, site, hint):
     return tuple(bound[n] for n in names), {}, tuple(position[a] for a in active)
 
 
-def call_closure_vjp(f, site, active, *args, **kwargs):
-    """`call_vjp` of a call through a function value that depends on the differentiated input: a closure
-    whose cells hold differentiated values. `f`'s code is differentiated with its free variables as extra
-    parameters; the pullback returns the gradients of the arguments `active` names, then the closure's
-    adjoint (a FunctionAdjoint of its float cells).
-
-    >>> import numpy as np
-    >>> def scaler(c):
-    ...     return lambda t: c * np.sin(t)
-    >>> y, pullback = call_closure_vjp(scaler(3.0), -1, (0,), 0.0)   # doctest: +SKIP
-    >>> pullback(1.0)                                                # doctest: +SKIP
-    (3.0, FunctionAdjoint({'c': 0.0}))
-    """
+def _closure_entry(f, site, active, args, kwargs, form):
+    """(the derivative `form` of the closure `f` lifted (its free variables as parameters) or None when nothing
+    is differentiated, the lifted function's arguments, the differentiated free names, `active` by position)."""
     hint = "pass those values to the function as arguments instead of capturing them (def f(w, x) rather " \
            "than a closure or functools.partial over w)"
     if not isinstance(f, types.FunctionType):
@@ -519,17 +509,19 @@ def call_closure_vjp(f, site, active, *args, **kwargs):
     _refuse_updates(f, (), {}, args, kwargs, site)
     if kwargs:  # by position: the closure's source is expanded where the lifted function calls it
         args, kwargs, active = _as_positional(f, args, kwargs, active, site, hint)
-    kwnames = tuple(kwargs)
-    lift = _lifted(f, len(args), kwnames)
+    lift = _lifted(f, len(args), ())
     if lift is None:
         _refuse_closure(site, f"{f.__qualname__} is decorated or refers to itself", hint)
-    wrt = tuple(f"s2s_a{a}" if isinstance(a, int) else f"s2s_k{kwnames.index(a)}" for a in active) + tuple(diff)
-    values = [cells[n] for n in frees] + list(args) + list(kwargs.values())
+    wrt = tuple(f"s2s_a{a}" for a in active) + tuple(diff)
+    values = [cells[n] for n in frees] + list(args)
     if not wrt:
-        return f(*args, **kwargs), lambda g: (FunctionAdjoint(),)
+        return None, values, diff, active
     from s2s import api
     try:
-        entry = api._entry(lift, wrt, "split")
+        entry = api._entry(lift, wrt, form)
+        if form == "jvp" and not hasattr(entry.fn, "__s2s_tangent_names__"):
+            names = _tangent_names(lift, wrt)
+            entry.fn.__s2s_tangent_names__ = tuple(names[w] for w in wrt)
     except Exception as exc:  # noqa: BLE001 - a refusal inside the closure is reported at the user's line
         from s2s.errors import S2SError
         if isinstance(exc, S2SError) and str(getattr(exc, "filename", "") or "").startswith("<s2s closure"):
@@ -539,6 +531,18 @@ def call_closure_vjp(f, site, active, *args, **kwargs):
                             lineno=where.get("lineno"), col=where.get("col"), line=where.get("line"),
                             hint=exc.hint) from None
         raise
+    return entry, values, diff, active
+
+
+def call_closure_vjp(f, site, active, *args, **kwargs):
+    """`call_vjp` of a call through a function value that depends on the differentiated input: a closure
+    whose cells hold differentiated values. `f`'s code is differentiated with its free variables as extra
+    parameters; the pullback returns the gradients of the arguments `active` names, then the closure's
+    adjoint (a FunctionAdjoint of its float cells). Only closures s2s.local_function made are accepted.
+    """
+    entry, values, diff, active = _closure_entry(f, site, active, args, kwargs, "split")
+    if entry is None:
+        return f(*args, **kwargs), lambda g: (FunctionAdjoint(),)
     value, pullback = entry.fn(*values)
     n = len(active)
 
@@ -547,3 +551,38 @@ def call_closure_vjp(f, site, active, *args, **kwargs):
         return tuple(grads[:n]) + (FunctionAdjoint(zip(diff, grads[n:])),)
 
     return value, closure_pullback
+
+
+def function_tangent(tangents, names):
+    """The tangent of a closure s2s.local_function makes: a FunctionAdjoint of the tangents of the values it
+    holds (`tangents`, one per free name in `names`, or the zero tangent).
+
+    >>> function_tangent((1.0, 0.0), ("c", "d"))
+    FunctionAdjoint({'c': 1.0, 'd': 0.0})
+    """
+    if not isinstance(tangents, tuple | list):
+        return FunctionAdjoint()
+    return FunctionAdjoint(zip(names, tangents))
+
+
+def _dense_tangent(t, v):
+    """`t`, or zeros shaped like the array `v` where `t` is the number 0 (a tangent nothing reached)."""
+    import numpy as np
+    if isinstance(t, float | int) and t == 0 and np.ndim(v):
+        return np.zeros_like(v, dtype=v.dtype if np.asarray(v).dtype.kind == "f" else float)
+    return t
+
+
+def call_closure_jvp(f, site, active, tangents, f_tangent, *args, **kwargs):
+    """`call_jvp` of a call through a closure that depends on the differentiated input: the tangents of the
+    arguments `active` names, and the closure's own tangent `f_tangent` (a FunctionAdjoint of its cells'
+    tangents; a missing name, or the zero tangent, is zero)."""
+    entry, values, diff, active = _closure_entry(f, site, active, args, kwargs, "jvp")
+    if entry is None:
+        value = f(*args, **kwargs)
+        return value, _dense_tangent(0.0, value)
+    held = f_tangent if isinstance(f_tangent, dict) else {}
+    cells = dict(zip(f.__code__.co_freevars, values))
+    cell_tangents = tuple(_dense_tangent(held.get(n, 0.0), cells[n]) for n in diff)
+    names = entry.fn.__s2s_tangent_names__
+    return entry.fn(*values, **dict(zip(names, tuple(tangents) + cell_tangents)))
