@@ -385,8 +385,9 @@ def callee_summary(func, _active=()):
     """
     from . import ownership
     code = getattr(func, "__code__", None)
-    if code is None or code in _active or len(_active) >= _SUMMARY_DEPTH or ctx().is_runtime_helper(func):
-        return None  # (s2s's own run-time helpers, s2s.call_vjp and the like, are not read: no summary)
+    if code is None or code in _active or len(_active) >= _SUMMARY_DEPTH or ctx().is_runtime_helper(func) \
+            or not ctx().user_code(func):
+        return None  # (s2s's own helpers and library code are not read: no summary, the caller assumes the worst)
     try:
         pf = _parsed(func)
         return ownership.summarise(pf.tree, pf.resolve, _rule_of,
