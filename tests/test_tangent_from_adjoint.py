@@ -34,9 +34,12 @@ def _renamed(adjoint: ast.expr, param: str) -> str:
 
 def _all_rules():
     """Every registered rule, plus the rules its call-site variants give for a few literal arguments."""
-    seen = {}
+    seen, count = {}, {}
     for key, rule in rules._RULES.items():
-        label = key if isinstance(key, str) else f"{rule.name}@{id(rule)}"
+        # a stable label (the same in every process, as pytest-xdist's workers need): the name, numbered
+        # in registration order where several rules share it
+        count[rule.name] = count.get(rule.name, 0) + 1
+        label = key if isinstance(key, str) else f"{rule.name}#{count[rule.name]}"
         seen[label] = rule
         if rule.variant is not None:
             for literal in (0, 2, -1, 0.5, "float32"):
