@@ -339,3 +339,65 @@ def test_forward_mode_fixed_point():
 
     _, t = s2s.jvp(sqrt, (2.0,), (1.0,))
     assert_close(t, s2s.grad(sqrt)(2.0), rtol=1e-12)
+
+
+def first_n(n, c):
+    def h(t):
+        return np.sum(c * t[:n])
+    return h
+
+
+def closure_over_an_empty_slice(x):
+    g = scaler(x[:0])
+    return np.sum(g(x[:0])) + np.sum(x)
+
+
+def closure_over_a_0d_sum(x):
+    g = scaler(np.sum(x))
+    return g(np.float64(0.5))
+
+
+def closure_with_an_int_cell(x):
+    g = first_n(3, x[1:])
+    return g(x)
+
+
+def closure_of_a_closure_result(x):
+    g = scaler(x[0])
+    y = g(x)
+    g2 = scaler(np.sum(y))
+    return np.sum(g2(y))
+
+
+def closure_called_in_a_loop(x):
+    g = scaler(x[0])
+    y = x
+    for _ in range(3):
+        y = g(y)
+    return np.sum(y)
+
+
+@pytest.mark.parametrize("f", [closure_over_an_empty_slice, closure_over_a_0d_sum, closure_with_an_int_cell,
+                               closure_of_a_closure_result, closure_called_in_a_loop])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_closure_edge_cases_both_modes(f, dtype):
+    x = np.random.default_rng(4).normal(size=4).astype(dtype)
+    v = np.random.default_rng(5).normal(size=4).astype(dtype)
+    tol = 1e-6 if dtype is np.float64 else 2e-3
+    fd = fd_grad(f, (x.astype(np.float64),))
+    got = s2s.grad(f)(x)
+    assert got.dtype == dtype
+    assert_close(got, fd, rtol=tol, atol=tol)
+    _, t = s2s.jvp(f, (x,), (v,))
+    assert_close(t, np.sum(fd * v.astype(np.float64)), rtol=tol, atol=tol)
+
+
+def test_lambdas_made_in_a_loop_are_refused():
+    def late(x):
+        fs = []
+        for i in range(3):
+            fs.append(lambda t: t * x[i])  # Python's lambdas all see the last i
+        return np.sum(fs[0](x))
+
+    with pytest.raises(S2SError):
+        s2s.grad(late)(RNG.normal(size=3))
