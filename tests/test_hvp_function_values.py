@@ -217,3 +217,74 @@ def test_zero_d_and_empty():
 
     check(f, lambda x: anp.sum(act_a(x) ** 2), (np.array(0.7), act))
     assert s2s.hvp(f)(np.zeros(0), act, np.zeros(0)).shape == (0,)
+
+
+# ---- linked derivatives of user functions (helper_vjp) under forward mode, found on the way --------------
+
+
+def h(z, c=2.0):
+    return np.tanh(c * z) * z
+
+
+def test_user_helpers_forward_over_reverse():
+    def hs(*zs):
+        return np.sum(zs[0] * np.sin(zs[1]))
+
+    def hk(z, **kw):
+        return np.sum(np.sin(z) * kw["c"])
+
+    def f(x, unused):
+        return hs(x, x ** 2) ** 2 + hk(x, c=x) * np.sum(h(x, 3.0)) + np.sum(h(h(x)))
+
+    def fa(x):
+        return (anp.sum(x * anp.sin(x ** 2)) ** 2 + anp.sum(anp.sin(x) * x) * anp.sum(anp.tanh(3 * x) * x)
+                + anp.sum(anp.tanh(2 * anp.tanh(2 * x) * x) * anp.tanh(2 * x) * x))
+
+    check(f, fa, (X(4, 6) / 3, None))
+
+
+def test_helper_in_loop_falls_back_and_is_right():
+    # the loop keeps the helper's pullbacks on its tape: forward over reverse is refused, hvp runs forward
+    # over forward instead (same numbers)
+    def f(x, g):
+        t = x
+        for _ in range(3):
+            t = g(t) + x
+        return np.sum(t ** 2)
+
+    def fa(x):
+        t = x
+        for _ in range(3):
+            t = anp.tanh(1.5 * t) * t + x
+        return anp.sum(t ** 2)
+
+    check(f, fa, (X(3, 2) / 3, functools.partial(h, c=1.5)), forward_over_reverse=False)
+
+
+def test_grad_of_grad_through_function_value():
+    def f(x, g):
+        return g(x) * g(x * x)
+
+    def fa(x):
+        return anp.sin(x) * anp.sin(x * x)
+
+    for x in (0.3, -1.1):
+        got = s2s.grad(s2s.grad(f))(x, np.sin)
+        assert float(got) == pytest.approx(float(autograd.grad(autograd.grad(fa))(x)), rel=1e-10)
+
+
+def test_custom_rule_in_callee_refused():
+    @s2s.custom_vjp
+    def sq(x):
+        return x ** 2
+
+    sq.defvjp(lambda x: (x ** 2, x), lambda x, g: (2 * x * g,))
+
+    def helper(z):
+        return np.sum(sq(z) * z)
+
+    def f(x, h):
+        return h(x) * 2.0
+
+    with pytest.raises(s2s.NoDerivativeRuleError, match="once more"):
+        s2s.hvp(f)(X(3), helper, X(3, 1))
