@@ -160,24 +160,27 @@ def hessian_blocks(func: Callable, wrt: tuple) -> Callable:
 def hvp_function(func: Callable, wrt: int | str) -> Callable:
     """The function `s2s.hvp(func, wrt)` returns: one forward sweep through the gradient code."""
 
+    refused = []  # forward over reverse was refused once: later calls go to forward over forward at once
+
     @refuses_custom_rules("s2s.hvp")
     def hessian_vector_product(*args_and_v):
         *args, v = args_and_v
-        df = api.derivative(func, wrt=wrt)
         index = pipeline._param_names_of(func).index(pipeline._wrt_names(func, wrt)[0])
         tangents = [None] * len(args)
         tangents[index] = v
-        try:
-            _, tangent = api.jvp(df, args, tangents)
-        except UnsupportedSyntaxError:
-            # gradient code that calls helpers through pullbacks: forward over forward, one sweep
-            # per input element, still without forming H
-            second, first_dot, second_dot, x = _forward_over_forward(func, wrt, args)
-            _, unflatten = pytree.flatten(x)
-            out = np.array([np.asarray(second(*args, **{first_dot: e, second_dot: v})[1][1]).item()
-                            for e in pytree.basis(x)])
-            return unflatten(out)
-        return pytree.restore(tangent, args[index])
+        if not refused:
+            try:
+                _, tangent = api.jvp(api.derivative(func, wrt=wrt), args, tangents)
+                return pytree.restore(tangent, args[index])
+            except UnsupportedSyntaxError:
+                refused.append(True)
+        # gradient code that forward mode cannot differentiate again (a pullback kept on a tape, a list
+        # updated in place): forward over forward, one sweep per input element, still without forming H
+        second, first_dot, second_dot, x = _forward_over_forward(func, wrt, args)
+        _, unflatten = pytree.flatten(x)
+        out = np.array([np.asarray(second(*args, **{first_dot: e, second_dot: v})[1][1]).item()
+                        for e in pytree.basis(x)])
+        return unflatten(out)
 
     return hessian_vector_product
 
