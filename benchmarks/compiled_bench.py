@@ -39,15 +39,7 @@ from s2s import api, compiled, pipeline  # noqa: E402
 # ------------------------------------------------------------------ hand-written numba gradients
 
 
-@numba.njit(cache=False)
-def taylor_grad_nb(x):
-    """The series of cos (the hand-written gradient of taylor_sin), compiled."""
-    term = 1.0
-    total = 1.0
-    for k in range(1, 25):
-        term = -term * x * x / ((2 * k - 1) * (2 * k))
-        total = total + term
-    return total
+taylor_grad_nb = numba.njit(cache=False)(P.taylor_sin_grad)  # the hand-written series of cos, compiled
 
 
 @numba.njit(cache=False)
