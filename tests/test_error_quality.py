@@ -183,7 +183,10 @@ def with_unknown_method(x):
 
 
 def with_immediate_lambda(x):
-    return (lambda v: v * 3.0)(x)
+    s = 0.0
+    for k in range(2):
+        s = s + (lambda v: v * k)(x)  # a lambda made in a loop body: refused (an immediate call elsewhere is not)
+    return s
 
 
 def with_attribute_assign(x):

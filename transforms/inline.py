@@ -78,10 +78,50 @@ def _name_returned_lambdas(tree: ast.FunctionDef):
     tree.body = [ast.fix_missing_locations(s) for s in body]
 
 
+def _name_lambda_arguments(tree: ast.FunctionDef):
+    """A lambda written inside a statement of the function's own body (`mlp(p, x, act=lambda z: z / 2)`,
+    `fs = [np.sin, lambda z: z ** 3]`) is named on a line of its own just before that statement
+    (`s2s_lambda_k = lambda z: z / 2`), so it becomes a local function made as a value like any other.
+    Making a lambda has no effect and it reads the enclosing names when it is called, so making it one
+    line earlier is the same program. Lambdas inside another lambda, a comprehension or a nested block
+    keep their place (they are refused there, as before)."""
+    body, count = [], 0
+    for s in tree.body:
+        if isinstance(s, ast.Assign) and isinstance(s.value, ast.Lambda) or \
+                isinstance(s, ast.FunctionDef | ast.For | ast.While | ast.If | ast.With | ast.Try):
+            body.append(s)
+            continue
+        found = []
+
+        class Name(ast.NodeTransformer):
+            def visit_Lambda(self, node):
+                nonlocal count
+                name = f"s2s_lambda_arg_{count}"
+                count += 1
+                found.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())],
+                                                          value=node), node))
+                return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node)
+
+            def visit(self, node):
+                # comprehensions are scopes of their own (a lambda there may read their variables), and the
+                # functions given to map, filter, sorted, min and max are expanded where they stand (below)
+                if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) or \
+                        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                        node.func.id in ("map", "filter", "sorted", "min", "max"):
+                    return node
+                return super().visit(node)
+
+        s = Name().visit(s)
+        body.extend(found)
+        body.append(s)
+    tree.body = [ast.fix_missing_locations(s) for s in body]
+
+
 def extract_local_helpers(pf, tree: ast.FunctionDef) -> dict[str, LocalHelper]:
     """Remove expandable local helpers from `tree.body` and return them by name."""
     rewrite_iteration(pf, tree)
     _name_returned_lambdas(tree)
+    _name_lambda_arguments(tree)
     helpers = {}
     kept = []
     for s in tree.body:
@@ -131,7 +171,13 @@ def _function_value(pf, tree, helper, kept):
     is_lambda = not isinstance(node, ast.FunctionDef)
     line = (node.value.lineno if is_lambda else node.lineno) + pf.first_line - 1
     name = "<lambda>" if is_lambda else node.name
-    code = _nested_code(pf.func.__code__, name, line)
+    codes = _nested_codes(pf.func.__code__, name, line)
+    if len(codes) > 1:  # two lambdas on one line: their code objects cannot be told apart by name and line
+        which = "this lambda" if helper.name.startswith("s2s_lambda") else repr(helper.name)
+        raise pf.error(ctx().unsupported, f"s2s cannot tell which of the {len(codes)} functions defined on this line "
+                       f"is {which}, to pass it as a value", node,
+                       hint="write each lambda or def on a line of its own")
+    code = codes[0] if codes else None
     if code is None:
         raise pf.error(ctx().unsupported, f"s2s cannot find the code of the local function {helper.name!r} to pass "
                        "it as a value", node, hint="define it at module level instead")
@@ -165,18 +211,17 @@ def _function_value(pf, tree, helper, kept):
     return ast.fix_missing_locations(ast.copy_location(out, node))
 
 
-def _nested_code(code, name, line):
-    """The code object of the function `name` defined at `line` inside `code` (searched through nested
-    functions), or None."""
+def _nested_codes(code, name, line):
+    """The code objects of the functions `name` defined at `line` inside `code` (searched through nested
+    functions): more than one where several lambdas share a line."""
     import types
+    out = []
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             if const.co_name == name and const.co_firstlineno == line:
-                return const
-            inner = _nested_code(const, name, line)
-            if inner is not None:
-                return inner
-    return None
+                out.append(const)
+            out.extend(_nested_codes(const, name, line))
+    return out
 
 
 def _check_uses(pf, tree, helpers, allowed=frozenset()):
