@@ -78,6 +78,9 @@ def _name_returned_lambdas(tree: ast.FunctionDef):
     tree.body = [ast.fix_missing_locations(s) for s in body]
 
 
+_MADE_UP_LAMBDA = "s2s" + "_lambda"  # the prefix of the names s2s gives lambdas (not a node fact)
+
+
 def _name_lambda_arguments(tree: ast.FunctionDef):
     """A lambda written inside a statement of the function's own body (`mlp(p, x, act=lambda z: z / 2)`,
     `fs = [np.sin, lambda z: z ** 3]`) is named on a line of its own just before that statement
@@ -173,7 +176,7 @@ def _function_value(pf, tree, helper, kept):
     name = "<lambda>" if is_lambda else node.name
     codes = _nested_codes(pf.func.__code__, name, line)
     if len(codes) > 1:  # two lambdas on one line: their code objects cannot be told apart by name and line
-        which = "this lambda" if helper.name.startswith("s2s_lambda") else repr(helper.name)
+        which = "this lambda" if helper.name.startswith(_MADE_UP_LAMBDA) else repr(helper.name)
         raise pf.error(ctx().unsupported, f"s2s cannot tell which of the {len(codes)} functions defined on this line "
                        f"is {which}, to pass it as a value", node,
                        hint="write each lambda or def on a line of its own")
