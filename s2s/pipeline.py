@@ -35,6 +35,7 @@ from s2s.transforms.names import NameAllocator, load, names_in
 CONTEXT = context.Context(lookup=rules.lookup, missing=frontend.missing(), runtime=runtime,
                           parse_function=frontend.parse_function, unsupported=UnsupportedSyntaxError,
                           no_rule=NoDerivativeRuleError, runtime_module=runtime.__name__, method=rules.method,
+                          record=rules.record,
                           user_code=frontend.is_user_code, no_rule_text=frontend.no_rule_text)
 context.install(CONTEXT)
 

@@ -103,3 +103,27 @@ def test_the_record_replaces_the_side_tables():
     assert rules.method("flatten") is np.ravel and rules.method("round") is np.round
     assert rules.lookup(np.sin).sympy == "sympy.sin(x)" and rules.lookup(np.sin).elementwise
     assert not rules.lookup(np.matmul).elementwise and not rules.lookup("op:matmul").elementwise
+
+
+def test_views_of_functions_without_rules_are_facts_records():
+    """Whether a function returns a view is stated once, in its record: a rule's `returns_view`, or `facts`
+    for a function with no derivative rule (which stays refused on a differentiated value)."""
+    from s2s.pipeline import CONTEXT
+    assert CONTEXT.fact(np.imag, "returns_view") is True and rules.lookup(np.imag).nondiff
+    for func in (np.asanyarray, np.broadcast_arrays, np.lib.stride_tricks.as_strided):
+        assert rules.lookup(func) is None and CONTEXT.fact(func, "returns_view") == "sometimes", func
+    assert CONTEXT.fact(np.sum, "returns_view") is False
+
+
+def update_through_asanyarray(x):
+    y = x * 1.0
+    z = np.asanyarray(y)  # z is y itself: the update below is seen through y
+    z[0] = 5.0
+    return np.sum(y * x)
+
+
+def test_an_update_through_a_facts_view_is_guarded():
+    """np.asanyarray has no rule; its record's returns_view makes the ownership analysis follow it, so
+    the update of z is checked at run time and refused (it really changes y), never a silent gradient."""
+    with pytest.raises(s2s.S2SError, match="`y` refers to the same array"):
+        s2s.grad(update_through_asanyarray)(np.ones(3))

@@ -11,25 +11,15 @@ from __future__ import annotations
 
 import ast
 
-import numpy as np
-
 from . import objects
 from .analysis import atom_names, is_append, is_pop, resolve_call
 from .context import ctx
 from .names import loaded_names
 
-# functions without a derivative rule whose result is a view of their first argument (a function with a
-# rule says so itself: `returns_view=True`); the check runs before calls without rules are refused
-_VIEW_FUNCTIONS_WITHOUT_RULES = {np.imag, np.atleast_3d, np.rollaxis, np.fliplr, np.flipud, np.rot90, np.diagonal}
-
 
 def _returns_view(obj) -> bool:
-    """Whether `obj`'s result is a view of its first argument (True, not "sometimes": see s2s/rules)."""
-    try:
-        if obj in _VIEW_FUNCTIONS_WITHOUT_RULES:
-            return True
-    except TypeError:  # unhashable
-        return False
+    """Whether `obj`'s result is a view of its first argument (True, not "sometimes"), as its rule, or the
+    facts stated for a function without one, says (s2s/rules: `returns_view`)."""
     return ctx().fact(obj, "returns_view") is True
 
 

@@ -33,6 +33,9 @@ class Context:
     no_rule_text: Callable[[Any, Any], tuple] = lambda func, call: (
         f"s2s has no derivative rule for {getattr(func, '__qualname__', None) or func!r}",
         "register one with s2s.defvjp(...), or wrap the value in s2s.stop_gradient(...)")
+    # what s2s knows about an object: its rule, or the facts stated for a function without one (rules.record);
+    # None: the rule alone
+    record: Callable[[Any], Any] | None = None
 
     def has_rule(self, obj) -> bool:
         try:
@@ -46,11 +49,12 @@ class Context:
 
     def fact(self, obj, name: str, default=False):
         """One fact the rule of `obj` states (`elementwise`, `real`, `safe`, `reduction`, `returns_view`,
-        `methods`, `sympy`: see s2s/rules/__init__.py), or `default` where `obj` has no rule."""
+        `methods`, `sympy`: see s2s/rules/__init__.py), or `default` where `obj` has no rule and no
+        stated facts (`rules.facts`)."""
         if obj is None or obj is self.missing:
             return default
         try:
-            rule = self.lookup(obj)
+            rule = (self.record or self.lookup)(obj)
         except TypeError:  # unhashable
             return default
         return default if rule is None else getattr(rule, name, default)

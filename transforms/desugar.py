@@ -370,7 +370,7 @@ def ownership_updates(pf, tree, helpers):
         reads[name] = set().union(*(names_in(b) for b in body)) - set(helper.params)
     bodies = {name: (helper.params, helper.body) for name, helper in helpers.items() if helper.statements is None}
     try:
-        return ownership.analyse(tree, pf.resolve, _rule_of, callee_summary, reads, bodies)
+        return ownership.analyse(tree, pf.resolve, _rule_of, callee_summary, reads, bodies, _returns_view)
     except ownership.OwnershipError as exc:
         raise pf.error(ctx().unsupported, exc.message, exc.node, hint=exc.hint) from None
 
@@ -391,7 +391,7 @@ def callee_summary(func, _active=()):
     try:
         pf = _parsed(func)
         return ownership.summarise(pf.tree, pf.resolve, _rule_of,
-                                   lambda callee: callee_summary(callee, _active + (code,)))
+                                   lambda callee: callee_summary(callee, _active + (code,)), _returns_view)
     except Exception:  # noqa: BLE001 - no source, or refused: the caller assumes the worst
         return None
 
@@ -425,6 +425,12 @@ def _rule_of(obj):
         return ctx().rule_for(obj)
     except TypeError:  # unhashable
         return None
+
+
+def _returns_view(obj) -> bool | str:
+    """Whether a call of `obj` may return (a view of) an argument: the `returns_view` fact of its rule,
+    or of the facts stated for a function without one (s2s/rules: `facts`)."""
+    return ctx().fact(obj, "returns_view")
 
 
 def _update_site(error: dict) -> int:

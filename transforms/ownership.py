@@ -36,13 +36,6 @@ import numpy as np
 
 EXTERNAL = "external"  # parameters, globals, closure values: anything the caller may also hold
 
-# functions without a derivative rule whose result may be (a view of) an argument; a function with a rule
-# says so itself (`returns_view` in s2s/rules), and any other returns a new array or number
-ALIASING_FUNCTIONS_WITHOUT_RULES = {
-    np.rollaxis, np.broadcast_arrays, np.asanyarray, np.ascontiguousarray, np.asfortranarray, np.require, np.imag,
-    np.atleast_3d, np.fliplr, np.flipud, np.rot90, np.diagonal, np.split, np.array_split, np.hsplit, np.vsplit,
-    np.dsplit, np.asmatrix, np.real_if_close, np.trim_zeros, np.lib.stride_tricks.as_strided,
-}
 # builtins that return one of their arguments or a new container holding their elements
 _SELECTING_BUILTINS = {max, min, getattr, next, iter}
 _CONTAINER_BUILTINS = {list, tuple, dict, sorted, reversed, zip, enumerate, map, filter}
@@ -90,12 +83,14 @@ class OwnershipError(Exception):
 
 
 def analyse(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of=lambda func: None,
-            local_helpers=None, local_bodies=None) -> dict[int, list[Update]]:
+            local_helpers=None, local_bodies=None, returns_view=lambda obj: False) -> dict[int, list[Update]]:
     """{id(statement): [Update, ...]} for each statement of `tree` with an update that needs a guard.
 
     `resolve(name)` gives what a free name denotes (to tell data from modules and functions) and
     `rule_of(obj)` the derivative rule of a function, or None (a function with a rule returns new
-    values unless its rule says `returns_view`), `summary_of(func)` the Summary of a user function
+    values), `returns_view(obj)` whether a call of `obj` may return (a view of) an argument (the
+    `returns_view` fact of its record in s2s/rules, with or without a rule: True or "sometimes"),
+    `summary_of(func)` the Summary of a user function
     (None: assume the worst); `local_helpers` maps the names of local functions already taken out
     of the body to the names their bodies read, and `local_bodies` those that return one expression to
     (parameters, expression), which a call evaluates. Raises OwnershipError for updates it refuses.
@@ -104,17 +99,18 @@ def analyse(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of
         >>> [u.others for u in analyse(tree, lambda n: None)[id(tree.body[2])]]
         [('y',)]
     """
-    return _Analysis(tree, resolve, rule_of, summary_of, local_helpers, local_bodies).run()
+    return _Analysis(tree, resolve, rule_of, summary_of, local_helpers, local_bodies, returns_view).run()
 
 
-def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of=lambda func: None) -> Summary:
+def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of=lambda func: None,
+              returns_view=lambda obj: False) -> Summary:
     """The Summary of a function for its callers (raises OwnershipError where `analyse` would).
 
         >>> tree = ast.parse("def f(p):\\n    q = p\\n    q += 1.0\\n    return q * 2.0").body[0]
         >>> summarise(tree, lambda n: None)
         Summary(returns_fresh=True, updated_params=frozenset({'p'}))
     """
-    analysis = _Analysis(tree, resolve, rule_of, summary_of)
+    analysis = _Analysis(tree, resolve, rule_of, summary_of, returns_view=returns_view)
     analysis.run()
     returned = analysis.reach(analysis.returned)
     fresh = not any(_is_external(site) for site in returned)
@@ -168,13 +164,15 @@ def _root(node):
 
 
 class _Analysis:
-    def __init__(self, tree, resolve, rule_of, summary_of, local_helpers=None, local_bodies=None):
+    def __init__(self, tree, resolve, rule_of, summary_of, local_helpers=None, local_bodies=None,
+                 returns_view=lambda obj: False):
         self.tree = tree
         self.local_helpers = dict(local_helpers or {})  # name -> names its body reads
         self.local_bodies = dict(local_bodies or {})  # name -> (parameters, returned expression)
         self.expanding = set()  # local functions being evaluated (one calling another is refused elsewhere)
         self.resolve = resolve
         self.rule_of = rule_of
+        self.returns_view = returns_view
         self.summary_of = summary_of
         self.returned = set()  # sites a return statement may give back
         self.updated_params = set()
@@ -520,7 +518,7 @@ class _Analysis:
             return self.new(e, reached)
         if _is_stop_gradient(obj):
             return frozenset(reached)
-        if obj in ALIASING_FUNCTIONS_WITHOUT_RULES or getattr(self.rule_of(obj), "returns_view", False) \
+        if self.returns_view(obj) \
                 or any(k.arg == "copy" for k in e.keywords):  # copy=False: maybe the argument
             return self.new(e, reached) | reached
         if self.rule_of(obj) or isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", "") == "math":

@@ -312,6 +312,30 @@ def lookup(obj) -> Rule | None:
     return _RULES.get(_key(obj))
 
 
+_FACTS: dict[object, Rule] = {}  # functions without a derivative rule -> what the passes know of them (`facts`)
+
+
+def facts(*signatures: str, **stated) -> None:
+    """State facts about functions s2s has no derivative rule for: a record without templates, read by
+    the passes through `record` (never by `lookup`, so a call of one on a differentiated value is still
+    refused with NoDerivativeRuleError). `stated` takes the fact keywords of `defrule`::
+
+        facts("np.asanyarray(a)", returns_view="sometimes")  # may return its argument itself
+    """
+    for signature in signatures:
+        fname, params, defaults, varargs, positional = _parse_signature(signature)
+        obj = eval(fname, _NAMESPACE)
+        _FACTS[_key(obj)] = Rule(fname, params, defaults, varargs=varargs, positional=positional, **stated)
+        _KEYED[_key(obj)] = obj
+
+
+def record(obj) -> Rule | None:
+    """Everything s2s knows about `obj`: its rule, else the record `facts` declared, else None."""
+    key = _key(obj)
+    rule = _RULES.get(key)
+    return rule if rule is not None else _FACTS.get(key)
+
+
 def method(name: str):
     """The function whose rule lists the ndarray method `name` (`"sum"` -> np.sum), or None."""
     for key, rule in _RULES.items():

@@ -153,7 +153,9 @@ defrule("np.clip(a, a_min=None, a_max=None)", methods=("clip",), a="s2s.grad_cli
         a_max_dot="s2s.broadcast_like(a_max_dot * (a > a_max), ans)")
 
 nondifferentiable("np.sign(x)", sympy="sympy.sign(x)")
-nondifferentiable("np.imag(val)", "np.angle(z, deg=False)", elementwise=False)  # of a real array: 0, and 0 or pi
+# of a real array: 0 (np.imag of a complex array is a view of it), and 0 or pi
+nondifferentiable("np.imag(val)", elementwise=False, returns_view=True)
+nondifferentiable("np.angle(z, deg=False)", elementwise=False)
 nondifferentiable("np.floor(x)", sympy="sympy.floor(x)")
 nondifferentiable("np.ceil(x)", sympy="sympy.ceiling(x)")
 nondifferentiable("np.round(a, decimals=0)", methods=("round",))

@@ -1,7 +1,7 @@
 """Rules for functions that move values without changing them."""
 
 from s2s import runtime as rt
-from s2s.rules import defrule, family
+from s2s.rules import defrule, facts, family
 from s2s.rules.runtime_rules import defrule_for as helper_rule
 
 family(elementwise=False)
@@ -83,6 +83,12 @@ defrule("np.select(condlist, choicelist, default=0)", zero=("condlist",),
         default="s2s.grad_np_select(g, condlist, choicelist, default, 1)",
         choicelist_dot="s2s.np_select_tangent(condlist, choicelist, default, choicelist_dot, 0.0)",
         default_dot="s2s.np_select_tangent(condlist, choicelist, default, 0.0, default_dot)")
+
+# functions without a derivative rule (a call on a differentiated value is refused) whose result may be their
+# argument itself or views of it: the ownership analysis follows them (aliasing leaves them to its run-time guard)
+facts("np.asanyarray(a)", "np.ascontiguousarray(a)", "np.asfortranarray(a)", "np.asmatrix(data)", "np.require(a)",
+      "np.broadcast_arrays(*args)", "np.trim_zeros(filt)", "np.lib.stride_tricks.as_strided(x)",
+      returns_view="sometimes")
 
 # the runtime helpers above, linear in their adjoint or tangent (forward mode over them makes Hessians)
 helper_rule(rt.grad_rollaxis, "grad_rollaxis(g, a, axis, start)", shape_only=("a",),
