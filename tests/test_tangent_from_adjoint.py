@@ -74,8 +74,10 @@ def test_the_elementwise_families_opt_in():
     by_name = {r.name: r for r in rules._RULES.values()}
     for name in ("np.sin", "np.exp", "math.sin", "math.log", "usub", "np.add", "np.where"):
         assert by_name[name].tangent_from_adjoint, name
-    for name in ("np.sum", "np.dot", "np.swapaxes", "np.flip", "sum", "grad_dot_a"):
+    for name in ("np.sum", "np.dot", "np.reshape", "np.transpose", "sum", "grad_dot_a"):
         assert not by_name[name].tangent_from_adjoint, name
+    for name in ("np.swapaxes", "np.flip"):  # their own transposes: opted in one by one, in shape.py
+        assert by_name[name].tangent_from_adjoint and by_name[name].derived, name
     assert by_name["np.sin"].derived == ("x",)
     assert by_name["math.log"].derived == ("x", "base")
     assert by_name["np.add"].derived == ()  # unbroadcast(g, x1) is not x1's tangent: written out
@@ -124,3 +126,44 @@ def test_defrule_for_does_not_derive_by_default():
     finally:
         rules._RULES.pop(key, None)
         rules._KEYED.pop(key, None)
+
+
+@pytest.mark.parametrize("label", sorted(RULES))
+def test_no_written_tangent_is_the_derived_one(label):
+    """In every family, opted in or not: a tangent written out that is its adjoint with g renamed should be
+    derived (`tangent_from_adjoint=True` on the rule) rather than written a second time."""
+    rule: Rule = RULES[label]
+    for p, adjoint in rule.vjp.items():
+        tangent = rule.jvp.get(p)
+        if tangent is not None and p not in rule.derived:
+            assert ast.dump(tangent) != _renamed(adjoint, p), \
+                f"{label}: the tangent of {p} is its adjoint with g renamed: pass tangent_from_adjoint=True, drop {p}_dot"
+
+
+def test_linear_helpers_derive_their_tangent():
+    """`linear=` on a runtime helper's rule: each linear parameter's tangent is the helper applied to it, the
+    other linear parameters 0.0 (the templates shape.py wrote out before)."""
+    import s2s.runtime as rt
+    by_func = {rules._KEYED[k]: r for k, r in rules._RULES.items() if not isinstance(k, str)}
+    for func, param, written in [
+        (rt.grad_take, "g", "s2s.grad_take(g_dot, a, indices, axis)"),
+        (rt.grad_split, "g", "s2s.grad_split(g_dot, ans, ary, axis, kind)"),
+        (rt.append_tangent, "t_arr", "s2s.append_tangent(t_arr_dot, 0.0, arr, values, axis)"),
+        (rt.append_tangent, "t_values", "s2s.append_tangent(0.0, t_values_dot, arr, values, axis)"),
+        (rt.np_select_tangent, "t_default", "s2s.np_select_tangent(condlist, choicelist, default, 0.0, t_default_dot)"),
+    ]:
+        rule = by_func[func]
+        assert param in rule.linear, (func, param)
+        assert ast.dump(rule.jvp[param]) == ast.dump(ast.parse(written, mode="eval").body), (func, param)
+        assert rule.jvp[rule.params[-1]] is None or rule.params[-1] in rule.linear  # the rest carry no tangent
+
+
+def test_linear_does_not_replace_a_written_tangent():
+    import s2s.runtime as rt
+    key = rules._key(rt.grad_take)
+    before = rules._RULES[key]
+    try:
+        rule = defrule_for(rt.grad_take, "grad_take(g, a, indices, axis)", linear=("g",), g_dot="g_dot * 2.0")
+        assert ast.unparse(rule.jvp["g"]) == "g_dot * 2.0" and rule.linear == ()
+    finally:
+        rules._RULES[key] = before

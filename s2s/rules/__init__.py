@@ -86,6 +86,7 @@ class Rule:
     variant: object = None  # f(bound arguments) -> the Rule to use at that call site, or None for this one
     tangent_from_adjoint: bool = False  # a parameter's missing tangent is its adjoint with `g` renamed (`family`)
     derived: tuple[str, ...] = ()  # the parameters whose tangent was so derived
+    linear: tuple[str, ...] = ()  # the parameters whose tangent is the (linear) helper itself, derived (`linear=`)
 
     def bind(self, args: list, keywords: dict) -> dict:
         """Map a call's positional and keyword arguments onto parameter names."""
@@ -352,17 +353,43 @@ def register(func, vjp=None, jvp=None, *, params=None) -> None:
 
 
 
+def linear_tangent(func, params: list[str], linear: tuple[str, ...], param: str) -> str:
+    """The tangent template of `param` for a runtime helper linear in the parameters `linear` (jointly):
+    the helper itself, called with `param_dot` for `param` and 0.0 for the other linear parameters.
+
+        >>> linear_tangent(runtime.unbroadcast, ["g", "x"], ("g",), "g")
+        's2s.unbroadcast(g_dot, x)'
+    """
+    module = func.__module__
+    assert module == runtime.__name__ or module.startswith(runtime.__name__ + "."), (func, "not a runtime helper")
+    path = func.__name__ if getattr(runtime, func.__name__, None) is func else \
+        f"{module[len(runtime.__name__) + 1:]}.{func.__name__}"
+    args = [f"{q}_dot" if q == param else "0.0" if q in linear else q for q in params]
+    return f"s2s.{path}({', '.join(args)})"
+
+
 def defrule_for(func, signature: str, *, shape_only=(), structured=False, nondiff=False,
-                tangent_from_adjoint=False, **templates: str) -> Rule:
+                tangent_from_adjoint=False, linear=(), **templates: str) -> Rule:
     """Register a rule keyed by the object `func` itself (for user primitives and runtime helpers).
 
     `shape_only` names parameters whose values do not change the result (only their shapes do):
     they need no tangent. `tangent_from_adjoint` derives a missing `p_dot` from `p`'s adjoint (see
-    `family`).
+    `family`). `linear` names the parameters a runtime helper is linear in (an adjoint helper in its
+    adjoint `g`): a missing `p_dot` of one is the helper applied to the tangent (`linear_tangent`),
+    so only a tangent that differs is written::
+
+        defrule_for(rt.grad_take, "grad_take(g, a, indices, axis)", shape_only=("a",), linear=("g",))
+        # g's tangent: s2s.grad_take(g_dot, a, indices, axis)
     """
     _, params, defaults, varargs, positional = _parse_signature(signature)
     rule = Rule(getattr(func, "__name__", str(func)), params, defaults, varargs=varargs, nondiff=nondiff,
                 structured=structured, positional=positional)
+    assert not (linear and varargs), (signature, "linear= takes a signature without *args")
+    for p in linear:
+        assert p in params, (signature, p)
+        if p + "_dot" not in templates:
+            templates[p + "_dot"] = linear_tangent(func, params, tuple(linear), p)
+            rule.linear += (p,)
     _fill(rule, templates, tangent_from_adjoint=tangent_from_adjoint)
     for p in shape_only:
         rule.jvp[p] = None

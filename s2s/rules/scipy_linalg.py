@@ -44,13 +44,13 @@ defrule("scipy.linalg.cho_factor(a, lower=False, overwrite_a=False, check_finite
         a=f"{H}cho_read({_SBAR}, lower) + {H}cho_rest({H}first(g), lower)",
         a_dot=f"{H}cho_pack({_L} @ {H}phi({H}solve_triangular({_L}, np.transpose({H}solve_triangular({_L}, "
               f"{H}cho_sym(a_dot, lower), lower=True)), lower=True)), a_dot, lower)")
+# (b's tangent is its adjoint with g renamed: A^-1 is its own transpose)
 defrule("scipy.linalg.cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True)", structured=True,
-        zero=("overwrite_b", "check_finite"),
+        zero=("overwrite_b", "check_finite"), tangent_from_adjoint=True,
         c_and_lower=f"{H}cho_c_adjoint({H}neg_outer({H}cho_solve(c_and_lower, g), ans), c_and_lower[0], c_and_lower[1])",
         b=f"{H}cho_solve(c_and_lower, g)",
         c_and_lower_dot=f"-{H}cho_solve(c_and_lower, {H}cho_a_dot({H}first(c_and_lower_dot), c_and_lower[0], "
-                        "c_and_lower[1]) @ ans)",
-        b_dot=f"{H}cho_solve(c_and_lower, b_dot)")
+                        "c_and_lower[1]) @ ans)")
 
 # y = odeint(func, y0, t, args): adjoints for y0 and args by the adjoint method (no tangents; t is not
 # differentiated, and a func that depends on the differentiated values is refused: it has no adjoint).

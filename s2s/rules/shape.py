@@ -11,8 +11,9 @@ defrule("np.reshape(a, shape=None, order='C')", returns_view=True, methods=("res
 defrule("np.ravel(a, order='C')", returns_view=True, methods=("ravel", "flatten"), a="np.reshape(g, np.shape(a))", a_dot="np.ravel(a_dot)")
 defrule("np.transpose(a, axes=None)", returns_view=True, methods=("transpose",), a="s2s.grad_transpose(g, axes)",
         a_dot="np.transpose(a_dot, axes)")
-defrule("np.swapaxes(a, axis1, axis2)", returns_view=True, methods=("swapaxes",), a="np.swapaxes(g, axis1, axis2)",
-        a_dot="np.swapaxes(a_dot, axis1, axis2)")
+# swapaxes and flip are their own transposes: the tangent is the adjoint with g renamed
+defrule("np.swapaxes(a, axis1, axis2)", returns_view=True, methods=("swapaxes",), tangent_from_adjoint=True,
+        a="np.swapaxes(g, axis1, axis2)")
 defrule("np.moveaxis(a, source, destination)", returns_view=True, a="np.moveaxis(g, destination, source)",
         a_dot="np.moveaxis(a_dot, source, destination)")
 defrule("np.squeeze(a, axis=None)", returns_view=True, methods=("squeeze",), a="s2s.grad_squeeze(g, a, axis)",
@@ -31,7 +32,7 @@ defrule("np.vstack(tup)", tup="s2s.grad_vstack(g, tup)",
         tup_dot="np.vstack(s2s.dense_list(tup_dot, tup))")
 defrule("np.hstack(tup)", tup="s2s.grad_concatenate(g, tup, 0 if np.ndim(tup[0]) == 1 else 1)",
         tup_dot="np.hstack(s2s.dense_list(tup_dot, tup))")
-defrule("np.flip(m, axis=None)", returns_view=True, m="np.flip(g, axis)", m_dot="np.flip(m_dot, axis)")
+defrule("np.flip(m, axis=None)", returns_view=True, tangent_from_adjoint=True, m="np.flip(g, axis)")
 defrule("np.tile(A, reps)", A="s2s.grad_tile(g, A, reps)", A_dot="np.tile(A_dot, reps)")
 defrule("np.diag(v, k=0)", returns_view="sometimes", v="s2s.grad_diag(g, v, k)", v_dot="np.diag(v_dot, k)")
 defrule("np.atleast_3d(a)", returns_view=True, a="np.reshape(g, np.shape(a))",
@@ -90,41 +91,29 @@ facts("np.asanyarray(a)", "np.ascontiguousarray(a)", "np.asfortranarray(a)", "np
       "np.broadcast_arrays(*args)", "np.trim_zeros(filt)", "np.lib.stride_tricks.as_strided(x)",
       returns_view="sometimes")
 
-# the runtime helpers above, linear in their adjoint or tangent (forward mode over them makes Hessians)
-helper_rule(rt.grad_rollaxis, "grad_rollaxis(g, a, axis, start)", shape_only=("a",),
-            g_dot="s2s.grad_rollaxis(g_dot, a, axis, start)")
-helper_rule(rt.grad_diagonal, "grad_diagonal(g, a, offset, axis1, axis2)", shape_only=("a",),
-            g_dot="s2s.grad_diagonal(g_dot, a, offset, axis1, axis2)")
-helper_rule(rt.grad_repeat, "grad_repeat(g, a, repeats, axis)", shape_only=("a",),
-            g_dot="s2s.grad_repeat(g_dot, a, repeats, axis)")
-helper_rule(rt.grad_take, "grad_take(g, a, indices, axis)", shape_only=("a",),
-            g_dot="s2s.grad_take(g_dot, a, indices, axis)")
+# the runtime helpers above, linear in their adjoint or tangent (forward mode over them makes Hessians): the
+# tangent of each linear parameter is the helper applied to it (`linear=`, derived)
+helper_rule(rt.grad_rollaxis, "grad_rollaxis(g, a, axis, start)", shape_only=("a",), linear=("g",))
+helper_rule(rt.grad_diagonal, "grad_diagonal(g, a, offset, axis1, axis2)", shape_only=("a",), linear=("g",))
+helper_rule(rt.grad_repeat, "grad_repeat(g, a, repeats, axis)", shape_only=("a",), linear=("g",))
+helper_rule(rt.grad_take, "grad_take(g, a, indices, axis)", shape_only=("a",), linear=("g",))
 helper_rule(rt.grad_take_along_axis, "grad_take_along_axis(g, arr, indices, axis)", shape_only=("arr",),
-            g_dot="s2s.grad_take_along_axis(g_dot, arr, indices, axis)")
-helper_rule(rt.grad_pad, "grad_pad(g, array, pad_width, mode)", shape_only=("array",),
-            g_dot="s2s.grad_pad(g_dot, array, pad_width, mode)")
-helper_rule(rt.pad_tangent, "pad_tangent(t, array, pad_width, mode)", shape_only=("array",),
-            t_dot="s2s.pad_tangent(t_dot, array, pad_width, mode)")
+            linear=("g",))
+helper_rule(rt.grad_pad, "grad_pad(g, array, pad_width, mode)", shape_only=("array",), linear=("g",))
+helper_rule(rt.pad_tangent, "pad_tangent(t, array, pad_width, mode)", shape_only=("array",), linear=("t",))
 # (a: the sorting order is piecewise constant in it)
-helper_rule(rt.grad_sort, "grad_sort(g, a, axis)", shape_only=("a",), g_dot="s2s.grad_sort(g_dot, a, axis)")
-helper_rule(rt.sort_tangent, "sort_tangent(t, a, axis)", shape_only=("a",), t_dot="s2s.sort_tangent(t_dot, a, axis)")
-helper_rule(rt.grad_diff, "grad_diff(g, a, n, axis)", shape_only=("a",), g_dot="s2s.grad_diff(g_dot, a, n, axis)")
-helper_rule(rt.grad_split, "grad_split(g, ans, ary, axis, kind=None)", shape_only=("ans", "ary"),
-            g_dot="s2s.grad_split(g_dot, ans, ary, axis, kind)")
+helper_rule(rt.grad_sort, "grad_sort(g, a, axis)", shape_only=("a",), linear=("g",))
+helper_rule(rt.sort_tangent, "sort_tangent(t, a, axis)", shape_only=("a",), linear=("t",))
+helper_rule(rt.grad_diff, "grad_diff(g, a, n, axis)", shape_only=("a",), linear=("g",))
+helper_rule(rt.grad_split, "grad_split(g, ans, ary, axis, kind=None)", shape_only=("ans", "ary"), linear=("g",))
 helper_rule(rt.split_tangent, "split_tangent(t, ans, ary, indices_or_sections, axis, kind=None)",
-            shape_only=("ans", "ary"), structured=True,
-            t_dot="s2s.split_tangent(t_dot, ans, ary, indices_or_sections, axis, kind)")
-helper_rule(rt.grad_column_stack, "grad_column_stack(g, tup)", shape_only=("tup",), structured=True,
-            g_dot="s2s.grad_column_stack(g_dot, tup)")
+            shape_only=("ans", "ary"), structured=True, linear=("t",))
+helper_rule(rt.grad_column_stack, "grad_column_stack(g, tup)", shape_only=("tup",), structured=True, linear=("g",))
 helper_rule(rt.grad_append, "grad_append(g, arr, values, axis, which)", shape_only=("arr", "values"),
-            g_dot="s2s.grad_append(g_dot, arr, values, axis, which)")
+            linear=("g",))
 helper_rule(rt.append_tangent, "append_tangent(t_arr, t_values, arr, values, axis)", shape_only=("arr", "values"),
-            t_arr_dot="s2s.append_tangent(t_arr_dot, 0.0, arr, values, axis)",
-            t_values_dot="s2s.append_tangent(0.0, t_values_dot, arr, values, axis)")
+            linear=("t_arr", "t_values"))
 helper_rule(rt.grad_np_select, "grad_np_select(g, condlist, choicelist, default, which)",
-            shape_only=("choicelist", "default"), structured=True,
-            g_dot="s2s.grad_np_select(g_dot, condlist, choicelist, default, which)")
+            shape_only=("choicelist", "default"), structured=True, linear=("g",))
 helper_rule(rt.np_select_tangent, "np_select_tangent(condlist, choicelist, default, t_choices, t_default)",
-            shape_only=("choicelist", "default"),
-            t_choices_dot="s2s.np_select_tangent(condlist, choicelist, default, t_choices_dot, 0.0)",
-            t_default_dot="s2s.np_select_tangent(condlist, choicelist, default, 0.0, t_default_dot)")
+            shape_only=("choicelist", "default"), linear=("t_choices", "t_default"))

@@ -38,9 +38,8 @@ _steering(defrule_for(rt.record, "record(values, cls, *names)", structured=True,
                       values="s2s.record_grad(g, ans, names)",
                       values_dot="s2s.record_tangent(values_dot, ans, names)"), "names").returns_view = True
 # obj._replace(w=v) / dataclasses.replace(obj, w=v) -> s2s.replace(obj, (v,), "w")
-_steering(defrule_for(rt.replace, "replace(obj, values, *names)", structured=True,
+_steering(defrule_for(rt.replace, "replace(obj, values, *names)", structured=True, tangent_from_adjoint=True,
                       obj="s2s.replace_grad(g, obj, names)", values="s2s.record_grad(g, ans, names)",
-                      obj_dot="s2s.replace_grad(obj_dot, obj, names)",
                       values_dot="s2s.record_tangent(values_dot, ans, names)"), "names").returns_view = True
 # the call itself, as transforms/ownership.py sees it before transforms/objects.py rewrites it: a primitive whose
 # result shares the fields not replaced (no templates: differentiated anywhere else, it is refused)
