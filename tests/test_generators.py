@@ -517,9 +517,6 @@ def first_layer_of_a_list(weights):
     return np.sum(unpack_as_list(weights)[0][0])
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="the adjoint of np.reshape gets the zero adjoint 0.0 of "
-                   "a list item nothing reads (a later layer) and np.reshape(0.0, (4, 2)) fails; the same without "
-                   "generators (a helper returning a list built with append)")
 @pytest.mark.parametrize("f", [first_layer_only, first_layer_of_a_list])
 def test_unused_items_of_a_returned_list(f):
     check_all(f, (data()[0],))

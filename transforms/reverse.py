@@ -13,6 +13,7 @@ counted; `for` loops over a fixed range are replayed with
 from __future__ import annotations
 
 import ast
+import copy
 
 from . import analysis, annotations, templates
 from .analysis import atom_names, has_star, is_append, is_dynamic_call, is_user_function, op_name, resolve_call
@@ -608,6 +609,16 @@ class Reverse:
             out += self.accumulate(a.id, item, s)
         return out
 
+    def guard_zero(self, rule, p, g, contribution):
+        """`0.0 if s2s.is_zero(g) else contribution` where the rule's template would fail on the zero
+        adjoint (rules.Rule.zero_guard): `g` may be that Python 0.0 at run time (a list item nothing
+        read, a value read in only some trips of a loop), standing for zeros of any shape."""
+        if not rule.zero_guard(p):
+            return contribution
+        test = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="is_zero", ctx=ast.Load()),
+                        args=[copy.deepcopy(g)], keywords=[])
+        return ast.IfExp(test=test, body=ast.Constant(0.0), orelse=contribution)
+
     def apply_rule(self, rule, args, kws, g, ans, s, node):
         if rule.nondiff:
             return []
@@ -634,7 +645,7 @@ class Reverse:
                 if not active:
                     continue
                 parts = self.temp("parts")
-                parts_value = self.instantiate(template, mapping)
+                parts_value = self.guard_zero(rule, p, g, self.instantiate(template, mapping))
                 self.note_reads(parts_value)
                 out.append(_assign(parts, parts_value, s))
                 for i, x in active:
@@ -643,7 +654,7 @@ class Reverse:
                 continue
             if not (isinstance(a, ast.Name) and a.id in self.active):
                 continue
-            contribution = self.instantiate(template, mapping)
+            contribution = self.guard_zero(rule, p, g, self.instantiate(template, mapping))
             if rule.elementwise:
                 others = [x for q, x in bound.items() if q != p]
                 target_scalar = isinstance(ans, ast.Name) and ans.id in self.facts.scalars

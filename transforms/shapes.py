@@ -352,6 +352,23 @@ class Shapes:
             self._bind(t, value, state, s)
         return state
 
+    def zero_guarded(self, node, env=None):
+        """For reverse mode's guard `0.0 if s2s.is_zero(g) else E` (transforms/reverse.py): the branch
+        that runs where `g`'s kind is known (E where `g` is certainly an array, the 0.0 where it is
+        certainly the zero adjoint), else None."""
+        test = node.test
+        if not (isinstance(test, ast.Call) and len(test.args) == 1 and not test.keywords
+                and isinstance(node.body, ast.Constant) and node.body.value == 0.0):
+            return None
+        callee = self.callee(test)
+        if callee is None or not hashable(callee) or self.helpers.get(callee) != "is_zero":
+            return None
+        g = test.args[0]
+        shape = self.of(g, env)
+        if type(shape) is ZeroScalar or (env is None and self.is_zero(g)):
+            return node.body
+        return node.orelse if shape not in (None, ()) else None
+
     def is_zero(self, node) -> bool:
         """Whether `node` certainly evaluates to the float 0.0 (the zero adjoint) where it is read."""
         if isinstance(node, ast.Constant):
@@ -549,6 +566,9 @@ class Shapes:
         if isinstance(node, ast.Compare):
             return broadcast(self._arr(node.left, env), *(self._arr(c, env) for c in node.comparators))
         if isinstance(node, ast.IfExp):
+            guarded = self.zero_guarded(node, env)
+            if guarded is not None:
+                return ZERO_SCALAR if isinstance(guarded, ast.Constant) else self.of(guarded, env)
             body, orelse = self.of(node.body, env), self.of(node.orelse, env)
             return _join_shapes(body, orelse)  # (certainly 0.0 only if both are)
         if isinstance(node, ast.Attribute):

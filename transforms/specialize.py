@@ -34,7 +34,7 @@ from .shapes import EXTREMA, Shapes, hashable
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
-                         "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq")
+                         "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero")
 
 
 def runtime_helpers() -> dict:
@@ -190,6 +190,10 @@ class _Rewrite(ast.NodeTransformer):
         if isinstance(body, ast.Call) and self.shapes.helpers.get(self.shapes.callee(body)) == "balanced_eq" \
                 and isinstance(node.orelse, ast.Compare):
             return node  # the tie branch `_step` made: the helper stays there
+        guarded = self.shapes.zero_guarded(node)
+        if guarded is not None:  # `0.0 if s2s.is_zero(g) else E` where g's kind is known here
+            self.changed = True
+            return self.visit(guarded)
         self.generic_visit(node)
         return node
 

@@ -108,12 +108,54 @@ class Rule:
             bound[k] = v
         return bound
 
+    def zero_guard(self, p: str) -> bool:
+        """Whether `p`'s adjoint template needs a guard for the zero adjoint: `g` may be `ZERO`, a Python
+        0.0 standing for zeros of any shape (a list item nothing read, a value read in only some trips of
+        a loop), and a template that hands `g` to a function or a matrix product (`np.reshape(g, ...)`,
+        `g @ b`) would fail on it or give the wrong shape. Arithmetic of `g` (`g * np.cos(x)`, `-g / x`)
+        and helpers marked `@zero_safe` are right for it as they are.
+
+            >>> lookup(np.reshape).zero_guard("a"), lookup(np.sin).zero_guard("x")
+            (True, False)
+        """
+        template = self.vjp.get(p)
+        return template is not None and _passes_g_on(template)
+
     def at_site(self, bound: dict) -> Rule:
         """The rule for one call site with these bound arguments (`ast` nodes): a variant where
         the arguments allow a simpler exact template (`x ** 2`), else this rule."""
         if self.variant is None:
             return self
         return self.variant(bound) or self
+
+
+def _passes_g_on(template: ast.expr) -> bool:
+    """True when `g` reaches anything but arithmetic (+ - * /, unary signs, the branches of `a if c else b`)
+    or the first argument of a runtime helper marked `@zero_safe`."""
+    def safe(node) -> bool:
+        if isinstance(node, ast.Name):
+            return True
+        if node_has_no_g(node):
+            return True
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
+            return safe(node.left) and safe(node.right)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            return safe(node.operand)
+        if isinstance(node, ast.IfExp):
+            return node_has_no_g(node.test) and safe(node.body) and safe(node.orelse)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "s2s":
+            helper = getattr(_NAMESPACE["s2s"], node.func.attr, None)
+            return getattr(helper, "__s2s_zero_safe__", False) and bool(node.args) and safe(node.args[0]) \
+                and all(node_has_no_g(a) for a in node.args[1:]) and all(node_has_no_g(k.value) for k in node.keywords)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "unbroadcast":
+            return bool(node.args) and safe(node.args[0]) and all(node_has_no_g(a) for a in node.args[1:])
+        return False
+
+    def node_has_no_g(node) -> bool:
+        return not any(isinstance(n, ast.Name) and n.id == "g" for n in ast.walk(node))
+
+    return not safe(template)
 
 
 _RULES: dict[object, Rule] = {}

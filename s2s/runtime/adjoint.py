@@ -8,10 +8,11 @@ import numpy as np
 
 from s2s.runtime.arrays import _float_dtype, _in_library_of, _sequence_shape, broadcast_to_like, is_array, is_foreign
 from s2s.runtime.structures import add_records, finish_record, is_record, zeros_like_record
-from s2s.runtime.zero import ZERO, is_zero, linear_in_g
+from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
 
 
 @linear_in_g
+@zero_safe  # a zero `g` passes through (its shape () is summed to nothing)
 def unbroadcast(g, x):
     """Sum the gradient `g` down to the shape of `x` (undo NumPy broadcasting)."""
     if isinstance(x, list | tuple):  # NumPy took the list for an array of its shape

@@ -10,7 +10,7 @@ import numpy as np
 
 from s2s.runtime.adjoint import _refuse_complex, unbroadcast
 from s2s.runtime.arrays import _arr, is_array
-from s2s.runtime.zero import linear_in_g
+from s2s.runtime.zero import linear_in_g, zero_safe
 
 
 @linear_in_g
@@ -77,6 +77,7 @@ def power_slope_dy(x, y):
     return x ** (y - 1) * (1 + y * math.log(x))
 
 
+@zero_safe
 def real_part(t, val):
     """np.real's adjoint and tangent: `t` itself for a real `val`; a complex `val` is refused (np.real is
     where a complex computation would become real again, hiding a derivative s2s cannot vouch for)."""

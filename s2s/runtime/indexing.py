@@ -10,7 +10,7 @@ import numpy as np
 from s2s.runtime.adjoint import _refuse_complex
 from s2s.runtime.arrays import _arr, _float_dtype, _in_library_of, _zeros_like, is_array, is_foreign, shape_of
 from s2s.runtime.shape import _pieces
-from s2s.runtime.zero import ZERO, is_zero, linear_in_g
+from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
 
 
 def getitem_grad(g, x, index):
@@ -218,6 +218,7 @@ def index_item(obj, key):
     return obj[key]
 
 
+@zero_safe
 def item_grad(g, x, index):
     """Adjoint of `x.item(*index)`."""
     if not hasattr(x, "shape") or x.shape == ():

@@ -9,7 +9,7 @@ import numpy as np
 from s2s.runtime.adjoint import add, unbroadcast
 from s2s.runtime.arrays import _arr, _as_array, _float_dtype, _sequence_shape, broadcast_to_like, is_array, shape_of
 from s2s.runtime.elementwise import safe_div
-from s2s.runtime.zero import ZERO, is_zero, linear_in_g
+from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
 
 
 def _axes(axis, ndim):
@@ -20,6 +20,7 @@ def _axes(axis, ndim):
     return tuple(a % ndim for a in axis)
 
 
+@zero_safe  # a zero `g` (a Python number) is broadcast to zeros of x's shape
 def expand_reduced(g, x, axis, keepdims):
     """Broadcast the gradient of a reduction back to the reduced array's shape."""
     if isinstance(x, list | tuple) and _sequence_shape(x) is not None:  # NumPy reduced it as an array
@@ -124,6 +125,7 @@ def grad_norm(g, ans, x, ord, axis, keepdims):
              "write the norm out (np.sum(np.abs(x) ** p) ** (1 / p))")
 
 
+@zero_safe
 def grad_builtin_sum(g, x):
     """Adjoint of the builtin `sum` over a list, tuple or array."""
     if isinstance(x, list | tuple):

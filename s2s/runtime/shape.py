@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from s2s.runtime.arrays import _float_dtype, _in_library_of, is_foreign, shape_of
-from s2s.runtime.zero import ZERO, is_zero, linear_in_g
+from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
 
 
 @linear_in_g(zero=lambda arrays, axis: [ZERO] * len(arrays))
@@ -57,6 +57,7 @@ def grad_squeeze(g, x, axis):
     return np.reshape(g, shape_of(x))
 
 
+@zero_safe
 def array_grad(g, obj):
     """Adjoint of np.array(obj): nested lists get nested adjoints (a zero adjoint: zero parts)."""
     if is_zero(g):

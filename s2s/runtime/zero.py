@@ -18,6 +18,21 @@ def is_zero(g) -> bool:
     return g is ZERO or (type(g) is float and g == 0.0)
 
 
+def zero_safe(helper):
+    """Mark an adjoint helper `helper(g, ...)` that is right for the zero adjoint `g = ZERO` (a Python
+    0.0 standing for zeros of any shape) without a guard: rule templates that pass `g` straight to it
+    need none (see `s2s.rules.Rule.zero_guard`).
+
+        >>> @zero_safe
+        ... def grad_half(g, x):
+        ...     return 0.5 * g
+        >>> grad_half.__s2s_zero_safe__
+        True
+    """
+    helper.__s2s_zero_safe__ = True
+    return helper
+
+
 def linear_in_g(helper=None, *, zero=None):
     """Decorator for an adjoint helper `helper(g, ...)` linear in `g`: a zero `g` gives the zero adjoint
     without running the helper (a zero adjoint may stand for an array of any shape: it stays zero).
@@ -63,4 +78,4 @@ def linear_in_g(helper=None, *, zero=None):
               f"        return {result}\n"
               f"    return _helper({', '.join([first] + passes)})\n")
     exec(compile(source, f"<linear_in_g {helper.__name__}>", "exec"), namespace)  # noqa: S102 - built from a signature
-    return functools.wraps(helper)(namespace[helper.__name__])
+    return zero_safe(functools.wraps(helper)(namespace[helper.__name__]))
