@@ -211,13 +211,26 @@ def grad_of_derivative(outer: Callable, plain: Callable, wrt: int | str) -> Call
                         nested=nested)
         return made
 
+    fallback = _forward_over_forward_second(outer, wrt)
+    refused = []  # forward over reverse was refused once: later calls of a scalar go to forward over forward
+
     @functools.wraps(outer)
     def gradient(*args, **kwargs):
-        m = current()
-        inner, jvp_fn, names, index, dot_name = m["inner"], m["jvp_fn"], m["names"], m["index"], m["dot_name"]
-        x = args[index] if index < len(args) else kwargs[names[0]]
-        if np.ndim(x) == 0:
-            return m["nested"](*args, **kwargs)
+        if refused:
+            return fallback(args, kwargs)
+        try:
+            m = current()
+            inner, jvp_fn, names, index, dot_name = m["inner"], m["jvp_fn"], m["names"], m["index"], m["dot_name"]
+            x = args[index] if index < len(args) else kwargs[names[0]]
+            if np.ndim(x) == 0:
+                return m["nested"](*args, **kwargs)
+        except UnsupportedSyntaxError:
+            # gradient code that forward mode cannot differentiate again (a pullback kept on a tape): forward
+            # over forward of the original function, where the argument is a scalar
+            if fallback is None or not fallback.scalar(args, kwargs):
+                raise
+            refused.append(True)
+            return fallback(args, kwargs)
         value, _ = jvp_fn(*args, **kwargs, **{dot_name: np.zeros(np.shape(x))})
         if np.ndim(value) != 0:
             raise NonScalarOutputError(
@@ -231,6 +244,58 @@ def grad_of_derivative(outer: Callable, plain: Callable, wrt: int | str) -> Call
     gradient.__s2s_plain_wrt__ = lambda: current()["names"][0]
     gradient.__s2s_source__ = current()["nested"].__s2s_source__
     return gradient
+
+
+class _SecondByForwardOverForward:
+    """d2f/dx2 for a scalar x by forward mode over forward mode of f itself (grad(grad(f)) where the gradient
+    code cannot be differentiated again). Only for f's own gradient, differentiated again with respect to
+    the same parameter."""
+
+    def __init__(self, func, wrt):
+        self.func, self.wrt = func, wrt
+        self.name = pipeline._wrt_names(func, wrt)[0]
+        self.index = pipeline._param_names_of(func).index(self.name)
+
+    def value(self, args, kwargs):
+        return args[self.index] if self.index < len(args) else kwargs.get(self.name)
+
+    def scalar(self, args, kwargs) -> bool:
+        x = self.value(args, kwargs)
+        return isinstance(x, float | int | np.floating | np.integer | np.ndarray) and np.ndim(x) == 0 \
+            and np.asarray(x).dtype.kind in "fiu"
+
+    def __call__(self, args, kwargs):
+        if not self.scalar(args, kwargs):
+            raise NonScalarOutputError(
+                f"grad of a gradient needs a scalar argument: {self.name!r} is not one here",
+                hint="use s2s.hessian(f) for the matrix of second derivatives")
+        first, _ = api._bound(self.func, self.wrt, "jvp")
+        first_dot = api._dot_kwargs(first, {f"{self.name}_dot": None}).popitem()[0]
+        target, prefix = api._unbind(first)
+        gen = pipeline.derivative_code(target, (self.name,), "jvp", True)
+        second = api._rebind(gen.bind(target).fn, prefix)
+        one = np.ones((), dtype=np.result_type(np.asarray(self.value(args, kwargs)).dtype, np.float32)) \
+            if isinstance(self.value(args, kwargs), np.ndarray) else 1.0
+        second = refuses_custom_rules("grad of a gradient")(second)
+        _, (_, second_order) = second(*args, **kwargs, **{first_dot: one, gen.tangent_names[self.name]: one})
+        return second_order
+
+
+def _forward_over_forward_second(outer, wrt):
+    """The forward-over-forward second derivative grad(grad(f)) falls back to, or None where `outer` is not
+    s2s.grad(f) of a plain f differentiated again with respect to the same parameter."""
+    target = getattr(outer, "__s2s_target__", None)
+    if not (isinstance(target, tuple) and len(target) == 4 and target[2] == "flat"):
+        return None
+    func, inner_wrt = target[0], target[1]
+    if isinstance(inner_wrt, tuple | list):
+        return None
+    try:
+        if pipeline._wrt_names(func, wrt)[0] != pipeline._wrt_names(func, inner_wrt)[0]:
+            return None
+    except (TypeError, ValueError, IndexError):
+        return None
+    return _SecondByForwardOverForward(func, inner_wrt)
 
 
 def _second_derivative_function(inner, jvp_fn, name, dot_name):

@@ -257,15 +257,6 @@ def test_cell_updated_in_place_after_the_closure_is_made_is_refused():
         s2s.grad(f)(RNG.normal(size=3))
 
 
-def test_hessian_through_an_active_closure_is_refused():
-    def f(x):
-        g = scaler(x[0])
-        return np.sum(g(x))
-
-    with pytest.raises(S2SError):
-        s2s.hessian(f)(RNG.normal(size=3))
-
-
 def apply_to(g, x):
     return g(x) * x
 

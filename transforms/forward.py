@@ -122,6 +122,9 @@ class Forward:
         if isinstance(value, ast.Call) and y in self.active and resolve_call(self.pf, value) in (
                 getattr(ctx().runtime, "call_vjp", None), getattr(ctx().runtime, "call_star_vjp", None)):
             return self.vjp_call(y, value, s)
+        if isinstance(value, ast.Call) and y in self.active and \
+                resolve_call(self.pf, value) is getattr(ctx().runtime, "call_closure_vjp", None):
+            return self.closure_vjp_call(y, value, s)
         if isinstance(value, ast.Call) and y in self.active and _split_of(resolve_call(self.pf, value)):
             return self.split_call(y, value, s)
         from .reverse import checked_plain_call
@@ -144,6 +147,8 @@ class Forward:
             return self.jvp_of_jvp(y, value, s)
         if isinstance(value, ast.Call) and resolve_call(self.pf, value) is getattr(ctx().runtime, "call_star_jvp", None):
             return self.star_jvp_of_jvp(y, value, s)
+        if isinstance(value, ast.Call) and resolve_call(self.pf, value) is getattr(ctx().runtime, "call_closure_jvp", None):
+            return self.closure_jvp_of_jvp(y, value, s)
         if isinstance(value, ast.Call) and is_user_function(resolve_call(self.pf, value)):
             return self.call(y, value, s)
         operands = analysis.diff_inputs(self.pf, value)
@@ -196,7 +201,8 @@ class Forward:
                 unknown.add(node.id)
             elif isinstance(node, ast.arg):
                 unknown.add(node.arg)
-        dispatchers = (getattr(ctx().runtime, "call_vjp", None), getattr(ctx().runtime, "call_star_vjp", None))
+        dispatchers = (getattr(ctx().runtime, "call_vjp", None), getattr(ctx().runtime, "call_star_vjp", None),
+                       getattr(ctx().runtime, "call_closure_vjp", None))
         results = {n for n, vs in values.items() if n not in unknown and all(
             isinstance(v, ast.Call) and (resolve_call(self.pf, v) in dispatchers or _split_of(resolve_call(self.pf, v)))
             for v in vs)}
@@ -213,6 +219,9 @@ class Forward:
         star = resolve_call(self.pf, call) is getattr(ctx().runtime, "call_star_vjp", None)
         head = call.args[:4 if star else 3]
         f, rest = call.args[0], call.args[len(head):]
+        if self.tangent_of(f) is not None and not star and getattr(ctx().runtime, "call_vjp_closure_jvp", None):
+            # a closure whose values only this derivative differentiates (a mixed second derivative)
+            return self.closure_vjp_call(y, call, s, "call_vjp_closure_jvp")
         if self.tangent_of(f) is not None or any(isinstance(a, ast.Starred) for a in rest) or \
                 any(k.arg is None for k in call.keywords):
             refuse_active_callee(self.pf, ast.Call(func=f, args=[], keywords=[]), self.active)
@@ -230,6 +239,49 @@ class Forward:
         self.need_runtime("pullback_jvp", call)
         new = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr=name, ctx=ast.Load()),
                        args=list(head) + extra + list(rest), keywords=list(call.keywords))
+        target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
+        return [ast.copy_location(ast.Assign(targets=[target], value=ast.copy_location(new, call)), s)]
+
+    def closure_vjp_call(self, y, call, s, helper="call_closure_vjp_jvp"):
+        """`r = s2s.call_closure_vjp(f, site, active, *args)` (a call through a closure over differentiated
+        values) in reverse-mode code differentiated again: s2s.call_closure_vjp_jvp gives `r` and its tangent,
+        along the closure's own tangent (a FunctionAdjoint of its cells' tangents) and the arguments'."""
+        f, site, active, *rest = call.args
+        if any(isinstance(a, ast.Starred) for a in rest) or any(k.arg is None for k in call.keywords):
+            raise self.pf.error(ctx().unsupported, "s2s cannot differentiate this call of a function value again "
+                                "(arguments unpacked with * or ** in generated code)", call)
+        picked = [(i, a) for i, a in enumerate(rest) if self.tangent_of(a) is not None]
+        picked += [(k.arg, k.value) for k in call.keywords if self.tangent_of(k.value) is not None]
+        self.need_runtime(helper, call)
+        self.need_runtime("pullback_jvp", call)
+        extra = [self.tangent_of(f) or ast.Constant(0.0), ast.Tuple(elts=[ast.Constant(k) for k, _ in picked],
+                                                                     ctx=ast.Load()),
+                 ast.Tuple(elts=[self.tangent_of(a) for _, a in picked], ctx=ast.Load())]
+        new = self.s2s_call(helper, [f, site, active] + extra + list(rest))
+        new.keywords = list(call.keywords)
+        target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
+        return [ast.copy_location(ast.Assign(targets=[target], value=ast.copy_location(new, call)), s)]
+
+    def closure_jvp_of_jvp(self, y, call, s):
+        """`t = s2s.call_closure_jvp(f, site, active, tangents, f_tangent, *args)` in tangent code differentiated
+        again (forward over forward): its own tangent comes from s2s.call_closure_jvp_of_jvp, along the
+        closure's tangent, the arguments' and those of the first-order tangents."""
+        f, site, active, tangents, f_tangent, *rest = call.args
+        if any(isinstance(a, ast.Starred) for a in rest) or any(k.arg is None for k in call.keywords):
+            raise self.pf.error(ctx().unsupported, "s2s cannot differentiate this call of a function value again "
+                                "(arguments unpacked in generated code)", call)
+        picked = [(i, a) for i, a in enumerate(rest) if self.tangent_of(a) is not None]
+        picked += [(k.arg, k.value) for k in call.keywords if self.tangent_of(k.value) is not None]
+        f_dot2, tangents_dot, f_tangent_dot = self.tangent_of(f), self.tangent_of(tangents), self.tangent_of(f_tangent)
+        if not picked and f_dot2 is None and tangents_dot is None and f_tangent_dot is None:
+            return [s, _assign(self.dot(y), self.s2s_call("dense_tangent", [ast.Constant(0.0), load(y)]), s)]
+        self.need_runtime("call_closure_jvp_of_jvp", call)
+        head = [f, site, active, tangents, f_tangent, ast.Tuple(elts=[ast.Constant(k) for k, _ in picked],
+                                                                  ctx=ast.Load()),
+                ast.Tuple(elts=[self.tangent_of(a) for _, a in picked], ctx=ast.Load()),
+                f_dot2 or ast.Constant(0.0), tangents_dot or ast.Constant(None), f_tangent_dot or ast.Constant(None)]
+        new = self.s2s_call("call_closure_jvp_of_jvp", head + list(rest))
+        new.keywords = list(call.keywords)
         target = ast.Tuple(elts=[store(y), store(self.dot(y))], ctx=ast.Store())
         return [ast.copy_location(ast.Assign(targets=[target], value=ast.copy_location(new, call)), s)]
 
@@ -417,6 +469,9 @@ class Forward:
                 raise self._no_tangent(rule, p, node)
             mapping[p + "_dot"] = td
             term = self.instantiate(rule.jvp[p], mapping)
+            if rule.tangent_zero_guard(p):  # the zero tangent 0.0 stands for zeros of any shape
+                term = ast.IfExp(test=self.s2s_call("is_zero", [copy.deepcopy(td)]), body=ast.Constant(0.0),
+                                 orelse=term)
             others = [x for q, x in bound.items() if q != p]
             if linear_add and not all(analysis._is_scalar_atom(x, self.facts.scalars) or
                                       (isinstance(x, ast.Name) and isinstance(a, ast.Name) and x.id == a.id)

@@ -48,6 +48,11 @@ defrule_for(rt.append_grads, "append_grads(g)", g_dot="s2s.append_grads(g_dot)")
 defrule_for(rt.broadcast_like, "broadcast_like(t, ans)", shape_only=("ans",), t_dot="s2s.broadcast_like(t_dot, ans)")
 defrule_for(rt.dense_tangent, "dense_tangent(t, value)", shape_only=("value",),
             t_dot="s2s.dense_tangent(t_dot, value)")
+# the adjoint and the tangent of a closure over differentiated values (FunctionAdjoints): linear in g / tangents
+defrule_for(rt.function_adjoint_parts, "function_adjoint_parts(g, names)", structured=True,
+            g_dot="s2s.function_adjoint_parts(g_dot, names)")
+defrule_for(rt.function_tangent, "function_tangent(tangents, names)", structured=True,
+            tangents_dot="s2s.function_tangent(tangents_dot, names)")
 
 # adjoints of reductions and shape functions: linear in g
 defrule_for(rt.expand_reduced, "expand_reduced(g, x, axis, keepdims)", shape_only=("x",),

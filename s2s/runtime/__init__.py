@@ -55,6 +55,11 @@ from s2s.runtime.calls_hvp import (  # noqa: F401
     pullback_jvp,
     split_vjp_jvp,
 )
+from s2s.runtime.closures_hvp import (  # noqa: F401
+    call_closure_jvp_of_jvp,
+    call_closure_vjp_jvp,
+    call_vjp_closure_jvp,
+)
 from s2s.runtime.creation import (  # noqa: F401
     arange_args_tangent,
     arange_roles,
