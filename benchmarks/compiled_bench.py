@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import problems as P  # noqa: E402, N812
 
 import s2s  # noqa: E402
-from s2s import api, compiled, pipeline  # noqa: E402
+from s2s import cache, compiled  # noqa: E402
 
 # ------------------------------------------------------------------ hand-written numba gradients
 
@@ -136,8 +136,8 @@ CHOSEN = ("taylor", "mlp", "rnn 30", "rnn, local", "euler", "path length")
 
 
 def clear(f):
-    pipeline._cache.clear()
-    f.__dict__.pop(getattr(api, "_BOUND", "__s2s_bound__"), None)
+    cache.clear()
+    f.__dict__.pop(cache.BOUND_ATTRIBUTE, None)
     compiled._DISPATCHERS.clear()
 
 

@@ -8,7 +8,7 @@ For every problem in benchmarks/problems.py, in one run:
   sized to about --batch-ms; the table gives the min (or --stat median) over rounds, and the
   ratio to the hand-written gradient;
 - time to first derivative: transform plus first call, with the tool's caches cleared first
-  (s2s: pipeline._cache and the generated functions kept on the function; jax: jax.clear_caches,
+  (s2s: s2s/cache.py, by code and on the function; jax: jax.clear_caches,
   so jax.jit's time includes tracing and compiling; tangent: tangent.clear_cache), the min of
   --cold trials; library-wide one-time start-up is paid before, on a trivial function;
 - s2s transform: generating the code s2s.grad(f) runs for the problem's arguments (specialised
@@ -60,7 +60,7 @@ import peers as peer_set  # noqa: E402
 import problems as problem_set  # noqa: E402
 
 import s2s  # noqa: E402
-from s2s import api, pipeline  # noqa: E402
+from s2s import cache as s2s_cache  # noqa: E402
 
 TRANSFORM_TARGET = 20e-3
 OVERHEAD_TARGET = 2e-6
@@ -68,11 +68,9 @@ WITHIN = 1.2
 
 
 def clear_s2s(f):
-    """Forget every derivative s2s generated (the pipeline's cache and the ones bound to `f`)."""
-    cache = getattr(pipeline, "_cache", None)
-    if cache is not None:
-        cache.clear()
-    f.__dict__.pop(getattr(api, "_BOUND", "__s2s_bound__"), None)
+    """Forget every derivative s2s generated (the ones kept by code and the ones kept on `f`: s2s/cache.py)."""
+    s2s_cache.clear()
+    f.__dict__.pop(s2s_cache.BOUND_ATTRIBUTE, None)
 
 
 def _load():

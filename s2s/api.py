@@ -1,8 +1,8 @@
 """The public API: grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp, derivative, source,
 checkpoint, defvjp.
 
-The functions s2s generates are cached on the function they differentiate (`_entry`), made
-again when it or anything it uses changed (pipeline.Bound.fresh). Higher-order derivatives
+The functions s2s generates are kept in s2s/cache.py, on the function they differentiate (`_entry`),
+and made again when it or anything it uses changed (cache.Bound.fresh). Higher-order derivatives
 (jacobian, hessian, hvp, grad of grad) are built in `s2s.higher_order` from the ones made here.
 
 Every example in these docstrings assumes `import numpy as np` and `import s2s`, and a function
@@ -15,18 +15,17 @@ from __future__ import annotations
 import functools
 import numbers
 import types
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from s2s import argcheck, higher_order, pipeline, pytree, rules
+from s2s import argcheck, cache, higher_order, pipeline, pytree, rules
 from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError
 
 pytree._register_rules()  # flatten and unflatten are called inside differentiated functions too
 
-_BOUND = "__s2s_bound__"
+_BOUND = cache.BOUND_ATTRIBUTE
 
 Wrt = int | str | tuple[int | str, ...] | list[int | str]  # a parameter by position or name, or several
 
@@ -110,29 +109,6 @@ def _rebind(fn, prefix):
     return fn
 
 
-class _Store(dict):
-    """The generated functions made for one function object: (wrt names, form, optimize, scalar params,
-    shaped params) -> pipeline.Bound. Bounded: beyond _STORE_MAX the oldest entry goes."""
-
-    __slots__ = ("owner", "shaped")
-
-
-_STORE_MAX = 64
-
-
-def _store(func) -> _Store:
-    space = getattr(func, "__dict__", None)
-    store = space.get(_BOUND) if space is not None else None
-    # functools.wraps copies a function's __dict__ into its wrapper: a store is used only by its owner
-    if store is None or store.owner() is not func:
-        store = _Store()
-        store.owner = weakref.ref(func)
-        store.shaped = set()
-        if space is not None:
-            space[_BOUND] = store
-    return store
-
-
 def _require_code(func):
     if not hasattr(func, "__code__"):
         from s2s import frontend
@@ -140,20 +116,16 @@ def _require_code(func):
 
 
 def _entry(func, names, form, optimize=True, scalars=(), shapes=()):
-    """The generated function for the plain function `func`, cached on it while it is fresh (pipeline.Bound)."""
+    """The generated function for the plain function `func`, kept on it while it is fresh (cache.entry)."""
     _require_code(func)
-    key = (names, form, optimize, scalars, shapes)
-    store = _store(func)
-    entry = store.get(key)
-    if entry is None or not entry.fresh():
+
+    def make():
         gen = pipeline.derivative_code(func, names, form, optimize, scalars, shapes)
-        entry = gen.bind(func)
-        entry.fn.__s2s_returns_value__ = form == "value" or gen.returns_value
-        store.pop(key, None)
-        store[key] = entry
-        while len(store) > _STORE_MAX:
-            del store[next(iter(store))]
-    return entry
+        bound = gen.bind(func)
+        bound.fn.__s2s_returns_value__ = form == "value" or gen.returns_value
+        return bound
+
+    return cache.entry(func, (names, form, optimize, scalars, shapes), make)
 
 
 def _entry_for(func, names, form, optimize, args, specialise=True):
@@ -162,14 +134,7 @@ def _entry_for(func, names, form, optimize, args, specialise=True):
     Returns (entry, whether it is specialised to some argument's shape). Each function gets
     at most SHAPE_VARIANTS shape-specialised variants; further shapes share the generic code.
     """
-    shapes = _shaped_params(func, args) if optimize and specialise else ()
-    if shapes:
-        shaped = _store(func).shaped
-        if shapes not in shaped:
-            if len(shaped) >= SHAPE_VARIANTS:
-                shapes = ()
-            else:
-                shaped.add(shapes)
+    shapes = cache.shapes_for(func, _shaped_params(func, args) if optimize and specialise else ())
     return _entry(func, names, form, optimize, _scalar_params(func, args), shapes), bool(shapes)
 
 
@@ -361,12 +326,12 @@ def _restored(g, positions, args, kwargs):
 
 
 _CONTAINERS = {list, tuple, dict}
-SHAPE_VARIANTS = 16  # per function: beyond this many argument shapes, one generic variant serves the rest
+SHAPE_VARIANTS = cache.SHAPE_VARIANTS
 
 
 def _runner(func, wrt, optimize, need_value=True):
     """The function grad (`need_value` false) or value_and_grad returns: one generated variant per kind
-    of arguments, each checked to be fresh (pipeline.Bound.fresh) before every call.
+    of arguments (a cache.Memo), each checked to be fresh (cache.Bound.fresh) before every call.
 
     Array arguments key the variant by their shape, so that the code is specialised to it
     (transforms/specialize.py): after SHAPE_VARIANTS shapes, further ones share generic code.
@@ -374,7 +339,7 @@ def _runner(func, wrt, optimize, need_value=True):
     a scalar.
     """
     target, prefix = _unbind(func)
-    variants = {}
+    variants = cache.Memo()
     as_tuple = isinstance(wrt, tuple | list) and len(wrt) == 1  # wrt=(0,) gives a 1-tuple, as documented
     form = "value" if need_value else "grad"
     ndarray = np.ndarray
@@ -386,13 +351,10 @@ def _runner(func, wrt, optimize, need_value=True):
         entry, _ = _entry_for(target, names, form, optimize, args)
         kinds = tuple(map(type, args))
         positions = [p for p in _positions(target, names) if p[0] >= len(args) or kinds[p[0]] not in _NUMBER]
-        if len(variants) > 4 * SHAPE_VARIANTS:
-            variants.clear()
         # a namedtuple's or dataclass's gradient made as a plain tuple or dict gets its type (pytree.restore)
         every = _positions(target, names)
         records = every if any(i < len(args) and _is_record(args[i]) for i, _ in every) else None
-        variant = variants[key] = (entry, entry.fn, positions, entry.fn.__s2s_returns_value__, records)
-        return variant
+        return variants.put(key, (entry, entry.fn, positions, entry.fn.__s2s_returns_value__, records))
 
     def run(*args, **kwargs):
         if prefix:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import collections
 import copy
 import math
 import threading
@@ -11,7 +10,7 @@ import types
 
 import numpy as np
 
-from s2s import codegen, frontend, rules, runtime
+from s2s import cache, codegen, frontend, rules, runtime
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
 from s2s.transforms import (
     aliasing,
@@ -41,14 +40,11 @@ context.install(CONTEXT)
 
 HELPER_VALUES = {"np": np, "math": math, "s2s": runtime, "unbroadcast": runtime.unbroadcast}
 
-_lock = threading.RLock()
-# (code, file, wrt, form, optimize, scalar params, shaped params) -> the Generated made for that code,
-# newest first (closures of one factory share code but may hold different objects). Bounded: the
-# least recently used keys go first, and each key keeps at most _PER_KEY versions.
-_cache: collections.OrderedDict = collections.OrderedDict()
-_CACHE_MAX = 256
-_PER_KEY = 4
-_MISSING = frontend.missing()
+# generated derivatives are kept in s2s/cache.py (keys, bounds, and when an entry may be used)
+_lock = cache.lock
+_MISSING = cache.MISSING
+Bound = cache.Bound
+_Flat = cache.Flat  # (s2s/nested.py reads it here)
 
 
 class Link:
@@ -105,7 +101,7 @@ class Generated:
 
     def valid_for(self, func) -> bool:
         """Whether everything the transform read is still the same for `func` (and no rule was registered)."""
-        return self.version == rules.version and _deps_hold(self.deps, func)
+        return cache.valid(self, func)
 
     def bind(self, func, _binding=None) -> Bound:
         """The generated function for this particular function object (its closure, globals, defaults).
@@ -118,7 +114,7 @@ class Generated:
         version = rules.version
         own = types.CellType()
         binding[(id(func), id(self))] = own
-        flat = _Flat()
+        flat = cache.Flat()
         flat.function(func)
         flat.add(self.deps, func)
         cells = dict(self.helper_cells)
@@ -143,158 +139,6 @@ class Generated:
         own.cell_contents = fn
         del binding[(id(func), id(self))]
         return flat.bound(fn, version)
-
-
-def _current(kind, container, key, func):
-    """The object a dependency entry denotes now (_MISSING when nothing)."""
-    if kind == "g":
-        return func.__globals__.get(key, _MISSING)
-    if kind == "d":
-        return container.get(key, _MISSING)
-    if kind == "f":
-        return container.__code__, container.__defaults__, container.__kwdefaults__
-    try:
-        if kind == "c":
-            return func.__closure__[key].cell_contents
-        if kind == "C":
-            return container.cell_contents
-    except (ValueError, IndexError, TypeError):  # an empty cell
-        return _MISSING
-    try:
-        return getattr(container, key, _MISSING)
-    except Exception:  # noqa: BLE001 - a property that raises now: not what was read before
-        return _MISSING
-
-
-def _same(now, then, mode) -> bool:
-    if now is then:
-        return True
-    if mode == "type":
-        return type(now) is type(then)
-    if mode == "eq":
-        return type(now) is type(then) and now == then
-    if mode == "f":
-        return all(a is b for a, b in zip(now, then))
-    return False
-
-
-def _deps_hold(deps, func=None) -> bool:
-    for kind, container, key, obj, mode in deps:
-        if not _same(_current(kind, container, key, func), obj, mode):
-            return False
-    return True
-
-
-class _Flat:
-    """Dependencies with the relative entries made absolute, from a function and the helpers it links."""
-
-    def __init__(self):
-        self.funcs = {}  # id(func) -> (func, code, defaults, kwdefaults)
-        self.ident = {}  # slot -> (dict, key, object), compared by identity
-        self.rest = {}  # slot -> ("C" | "d" | "a", container, key, object, mode)
-
-    def function(self, func):
-        if id(func) not in self.funcs:
-            kw = func.__kwdefaults__
-            self.funcs[id(func)] = (func, func.__code__, func.__defaults__, kw)
-            for k, v in (kw or {}).items():  # a keyword default changed in place
-                self.ident[(id(kw), k)] = (kw, k, v)
-
-    def add(self, deps, func):
-        for kind, container, key, obj, mode in deps:
-            if kind == "f":
-                self.funcs.setdefault(id(container), (container,) + obj)
-                continue
-            if kind == "g":
-                kind, container = "d", func.__globals__
-            elif kind == "c":
-                kind, container, key = "C", func.__closure__[key], None
-            if kind == "d" and mode == "is":
-                self.ident[(id(container), key)] = (container, key, obj)
-            else:
-                self.rest[(kind, id(container), key)] = (kind, container, key, obj, mode)
-
-    def merge(self, bound):
-        for entry in bound.funcs:
-            self.funcs.setdefault(id(entry[0]), entry)
-        for d, k, o in bound.ident:
-            self.ident[(id(d), k)] = (d, k, o)
-        for entry in bound.rest:
-            self.rest[(entry[0], id(entry[1]), entry[2])] = entry
-
-    def bound(self, fn, version):
-        return Bound(fn, version, tuple(self.funcs.values()), tuple(self.ident.values()), tuple(self.rest.values()))
-
-
-class Bound:
-    """A generated function bound to one function object, with everything it was made from.
-
-    `fresh()` runs before each use: true while the rule registry has the version it was made
-    under, every function it was made from (the user's, and each helper it links to,
-    transitively) still has its code and defaults, and every global, closure cell and module
-    attribute the transforms resolved still holds the same object.
-    """
-
-    __slots__ = ("fn", "version", "funcs", "ident", "rest", "fresh", "__weakref__")
-
-    def __init__(self, fn, version, funcs, ident, rest):
-        self.fn = fn
-        self.version = version
-        self.funcs = funcs
-        self.ident = ident
-        self.rest = rest
-        self.fresh = _checker(version, funcs, ident, rest)
-
-
-_CHECKERS: collections.OrderedDict = collections.OrderedDict()  # shape of the check -> compiled maker
-
-
-def _checker(version, funcs, ident, rest):
-    """A function `() -> bool` that checks every dependency in a row of straight-line comparisons (its
-    objects are default arguments, so fast locals): a call costs a few tens of nanoseconds per entry.
-    Entries compared by type (data in a dict) and closure cells are inline too; attributes and
-    bound methods go through `_deps_hold`."""
-    typed = tuple((c, k, type(o)) for kind, c, k, o, mode in rest if kind == "d" and mode == "type")
-    cells = tuple((c, o) for kind, c, k, o, mode in rest if kind == "C" and mode == "is")
-    other = tuple(e for e in rest if not ((e[0] == "d" and e[4] == "type") or (e[0] == "C" and e[4] == "is")))
-    shape = (len(funcs), len(ident), len(typed), len(cells), bool(other))
-    with _lock:
-        make = _CHECKERS.get(shape)
-        if make is None:
-            params = ["_rules", "_version", "_missing", "_hold", "_other"]
-            tests = ["_rules.version == _version"]
-            for i in range(len(funcs)):
-                params += [f"f{i}", f"c{i}", f"d{i}", f"k{i}"]
-                tests.append(f"f{i}.__code__ is c{i} and f{i}.__defaults__ is d{i} and f{i}.__kwdefaults__ is k{i}")
-            for i in range(len(ident)):
-                params += [f"g{i}", f"n{i}", f"o{i}"]
-                tests.append(f"g{i}.get(n{i}, _missing) is o{i}")
-            for i in range(len(typed)):
-                params += [f"tg{i}", f"tn{i}", f"tt{i}"]
-                tests.append(f"type(tg{i}.get(tn{i}, _missing)) is tt{i}")
-            for i in range(len(cells)):
-                params += [f"cc{i}", f"co{i}"]
-                tests.append(f"cc{i}.cell_contents is co{i}")
-            if other:
-                tests.append("_hold(_other)")
-            body = " and\\\n            ".join(tests)
-            text = (f"def make({', '.join(params)}):\n"
-                    f"    def fresh({', '.join(p + '=' + p for p in params)}):\n"
-                    f"        try:\n"
-                    f"            return {body}\n"
-                    f"        except ValueError:  # a closure cell emptied\n"
-                    f"            return False\n"
-                    f"    return fresh\n")
-            namespace = {}
-            exec(compile(text, "<s2s freshness check>", "exec"), namespace)
-            make = _CHECKERS[shape] = namespace["make"]
-            while len(_CHECKERS) > 64:
-                _CHECKERS.popitem(last=False)
-    values = [rules, version, _MISSING, _deps_hold, other]
-    for group in (funcs, ident, typed, cells):
-        for entry in group:
-            values.extend(entry)
-    return make(*values)
 
 
 def stages(func, wrt=None, mode="reverse", optimize_code=True):
@@ -345,22 +189,15 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
     numbers, shape ()): "flat", "value" and "grad" code is then specialised to
     those shapes (transforms/specialize.py).
 
-    A cached result is used only while everything its transform read is unchanged
+    A cached result (s2s/cache.py) is used only while everything its transform read is unchanged
     (`Generated.valid_for`); otherwise the code is made again.
     """
-    key = _cache_key(func, wrt_names, form, optimize_code, scalar_params, shaped_params)
+    key = cache.code_key(func, wrt_names, form, optimize_code, scalar_params, shaped_params)
     with _lock:
-        versions = _cache.get(key)
-        if versions:
-            for gen in versions:
-                if gen.valid_for(func):
-                    _cache.move_to_end(key)
-                    return gen
-        gen = _build(func, wrt_names, form, optimize_code, key, tuple(scalar_params), tuple(shaped_params))
-        versions = [gen] + [g for g in _cache.pop(key, ()) if g is not gen][:_PER_KEY - 1]
-        _cache[key] = versions
-        while len(_cache) > _CACHE_MAX:
-            _cache.popitem(last=False)
+        gen = cache.CODE.find(key, func)
+        if gen is None:
+            gen = _build(func, wrt_names, form, optimize_code, key, tuple(scalar_params), tuple(shaped_params))
+            cache.CODE.put(key, gen)
         return gen
 
 
@@ -482,14 +319,6 @@ def lowered(func) -> Lowered:
     return program
 
 
-def _cache_key(func, wrt_names, form, optimize_code, scalar_params, shaped_params=()):
-    # Equal code objects from different files compare equal, so the file is part of the key. What the
-    # closure cells and globals hold is checked against each cached version (Generated.valid_for).
-    code = func.__code__
-    return (code, code.co_filename, tuple(wrt_names), form, optimize_code, tuple(scalar_params),
-            tuple(shaped_params))
-
-
 _building = threading.local()  # keys of the derivatives being made in this thread (a cycle of calls is refused)
 
 
@@ -506,23 +335,9 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
         order.pop()
         if key not in order:
             keys.discard(key)
-    gen.deps = _deps_of(func, record)
+    gen.deps = cache.deps_of(func, record)
     gen.version = version
     return gen
-
-
-def _deps_of(func, record) -> tuple:
-    """What the names resolved while making a derivative of `func` denoted (frontend.recording): entries
-    for `func`'s own globals and cells stay relative to it; those of other functions (helpers looked
-    into) become absolute."""
-    out = {}
-    for owner, kind, container, key, obj, mode in record.values():
-        if owner is not func and kind == "g":
-            kind, container = "d", owner.__globals__
-        elif owner is not func and kind == "c":
-            kind, container, key = "C", owner.__closure__[key], None
-        out.setdefault((kind, id(container), key), (kind, container, key, obj, mode))
-    return tuple(out.values())
 
 
 def _frozen_globals(func, fdef, record, taken) -> dict:
@@ -559,7 +374,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
             callees[label] = name
             callee_form = "jvp" if form == "jvp" else "split"
             links.append(Link(name, copy.deepcopy(call_node.func), wrt, callee_form, optimize_code))
-            callee_key = _cache_key(callee, wrt, callee_form, optimize_code, ())
+            callee_key = cache.code_key(callee, wrt, callee_form, optimize_code, ())
             if callee_key == key:
                 tangent_names[name] = None  # the function being built: its own tangent names
             elif callee_key in _building.__dict__.setdefault("keys", set()):

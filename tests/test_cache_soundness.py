@@ -18,7 +18,7 @@ import pytest
 from helpers_fd import fd_grad
 
 import s2s
-from s2s import api, codegen, frontend, pipeline
+from s2s import api, cache, codegen, frontend
 
 _cells = itertools.count()
 
@@ -457,7 +457,7 @@ def _generated_lines():
 
 
 def test_redefined_thousands_of_times_stays_bounded(monkeypatch):
-    monkeypatch.setattr(pipeline, "_CACHE_MAX", 32)  # small, so that eviction happens many times over
+    monkeypatch.setattr(cache, "CODE_MAX", 32)  # small, so that eviction happens many times over
     ns = notebook()
     name = "<s2s-test-redefined-cell>"
     gc.collect()
@@ -470,9 +470,9 @@ def test_redefined_thousands_of_times_stays_bounded(monkeypatch):
         exec(compile(source, name, "exec"), ns)
         assert s2s.grad(ns["f"])(1.0) == 2.0 + c
     gc.collect()
-    assert len(pipeline._cache) <= 32
-    assert _generated_lines() - lines0 <= 32 * pipeline._PER_KEY
-    assert len(codegen._LINE_MAPS) - maps0 <= 32 * pipeline._PER_KEY
+    assert len(cache.CODE) <= 32
+    assert _generated_lines() - lines0 <= 32 * cache.PER_KEY
+    assert len(codegen._LINE_MAPS) - maps0 <= 32 * cache.PER_KEY
     assert len(frontend._SOURCES) <= frontend._SOURCES_MAX
 
 
@@ -490,9 +490,9 @@ def test_thousands_of_shapes_stay_bounded():
             assert np.allclose(s2s.grad(f)(x), 2 * x)  # a new gradient each time shares the same variants
     gc.collect()
     store = f.__dict__[api._BOUND]
-    assert len(store) <= api._STORE_MAX
+    assert len(store) <= cache.STORE_MAX
     assert len(store.shaped) <= api.SHAPE_VARIANTS
-    assert len(pipeline._cache) <= pipeline._CACHE_MAX
+    assert len(cache.CODE) <= cache.CODE_MAX
     assert _generated_lines() - lines0 <= 2 * api.SHAPE_VARIANTS + 8
 
 
