@@ -195,7 +195,9 @@ def _bind_jvp(G, L, name, wrt, optimize):
             f"    return RUN(({', '.join(params)},), {{{pairs}}})\n")
     namespace = {"RUN": gradient_jvp}
     exec(compile(text, f"<s2s jvp of grad({L.__qualname__})>", "exec", dont_inherit=True), namespace)
-    return _bound(namespace[f"grad_{name}_jvp"], entries)
+    made = namespace[f"grad_{name}_jvp"]
+    made.__defaults__ = L.__defaults__  # a call may leave out L's parameters that have default values
+    return _bound(made, entries)
 
 
 def _bind_split(G, L, name, wrt, optimize, params):
@@ -291,6 +293,6 @@ def _flat_function(L, name, wrt, params, union, first_dots, second_dots, second_
     label = f"grad_{own}_{name}_vjp"
     code, source, _ = codegen.compile_function(fdef, [numpy, helper], label)
     cells = {numpy: types.CellType(np), helper: types.CellType(second_fn)}
-    fn = codegen.make_function(code, L.__globals__, cells, None, {seed: 1.0}, source)
+    fn = codegen.make_function(code, L.__globals__, cells, L.__defaults__, {seed: 1.0}, source)
     fn.__s2s_seed__ = seed
     return fn

@@ -248,3 +248,33 @@ def test_rebinding_a_global_of_the_inner_function_makes_the_derivatives_again():
         ACT = np.sin
     assert not np.isclose(before, after) and not np.isclose(before2, after2)
     assert_close(s2s.grad(calls_uses_act)(r), before, rtol=1e-14)
+
+
+# ---- a call that leaves out a parameter with a default value -------------------------------------------------
+
+def with_default(r, p=0.3):
+    return np.log(r) * p + r ** 3 * p
+
+
+def ag_with_default(r, p=0.3):
+    return anp.log(r) * p + r ** 3 * p
+
+
+D_WITH_DEFAULT = s2s.grad(with_default)
+
+
+def calls_with_default(r):
+    return D_WITH_DEFAULT(r) * r
+
+
+def ag_calls_with_default(r):
+    return autograd.grad(ag_with_default)(r) * r
+
+
+def test_parameter_left_to_its_default():
+    r = 0.7
+    assert_close(s2s.grad(calls_with_default)(r), autograd.grad(ag_calls_with_default)(r), rtol=1e-12)
+    assert_close(s2s.grad(s2s.grad(calls_with_default))(r), autograd.grad(autograd.grad(ag_calls_with_default))(r),
+                 rtol=1e-12)
+    assert_close(s2s.jvp(calls_with_default, (r,), (2.0,))[1], 2.0 * autograd.grad(ag_calls_with_default)(r),
+                 rtol=1e-12)
