@@ -259,8 +259,6 @@ def grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt |
     if not isinstance(wrt, tuple | list):
         gradient.__s2s_plain__ = lambda: derivative(func, wrt=wrt, optimize=optimize)
         gradient.__s2s_plain_wrt__ = lambda: pipeline._wrt_names(func, wrt)[0]
-        from s2s import nested  # called inside a differentiated function, it is differentiated there
-        gradient.__s2s_nested__ = nested.Mark(gradient, func, wrt, optimize)
     return gradient
 
 

@@ -1,6 +1,6 @@
 """Sugar to core Python: augmented assignment, array methods and attributes,
-`for` over anything to `for` over `range`, and a check that refuses what s2s
-cannot differentiate."""
+`for` over anything to `for` over `range` (transforms/loops.py), and a check that
+refuses what s2s cannot differentiate."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import ast
 
 import numpy as np
 
-from . import annotations
+from . import annotations, loops
 from .context import ctx
-from .names import NameAllocator, assign, load, names_in
+from .names import NameAllocator, load, names_in
 
 HELPER = annotations.HELPER  # attribute on Name nodes that denote s2s's own helpers
 
@@ -79,15 +79,12 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
                            hint="build the dict with a for loop")
 
 
-class Desugar(ast.NodeTransformer):
-    """Rewrite sugar into the core that `lower` understands."""
+class Desugar(loops.LoopRewriter):
+    """Rewrite sugar into the core that `lower` understands (loops over anything: loops.LoopRewriter)."""
 
     def __init__(self, pf, local_names: set[str], alloc: NameAllocator):
-        self.pf = pf
-        self.locals = local_names
-        self.alloc = alloc
+        super().__init__(pf, local_names, alloc)
         self.updates = {}  # id(statement) -> the ownership guards it needs (transforms/ownership.py)
-        self.loop_sequences = {}  # id(for loop) -> names of the sequences it will run over
 
     def _is_value(self, node: ast.expr) -> bool:
         """True when `node` is a run-time value rather than a module or class."""
@@ -120,15 +117,6 @@ class Desugar(ast.NodeTransformer):
         if id(node) in self.updates and isinstance(call, ast.Call) and len(call.args) == 1:  # L.append(v)
             call.args = [self._guarded(node, call.args[0])]
         return node
-
-    def _sequence_names(self, loop):
-        """The names `visit_For` will give the sequences `loop` runs over (one per zip argument)."""
-        if id(loop) not in self.loop_sequences:
-            it = loop.iter
-            count = len(it.args) if isinstance(it, ast.Call) and self.pf.resolve_expr(it.func) is zip and \
-                it.args else 1
-            self.loop_sequences[id(loop)] = [self.alloc.fresh("seq") for _ in range(count)]
-        return list(self.loop_sequences[id(loop)])
 
     def _guarded(self, stmt, value):
         """`value`, wrapped in the run-time ownership check that transforms/ownership.py asks for at `stmt`."""
@@ -186,122 +174,9 @@ class Desugar(ast.NodeTransformer):
                                               args=[value, *args], keywords=node.keywords), node)
         return node  # list.append and friends are handled by `lower`
 
-    def _refuse_update_of_iterated(self, node):
-        """`for e in v:` with `v -= 1` or `v[i] = ...` in the body: Python's loop sees the update, s2s's would not."""
-        if isinstance(node.iter, ast.Call) and self.pf.resolve_expr(node.iter.func) is range:
-            return
-        iterated = {n.id for n in ast.walk(node.iter) if isinstance(n, ast.Name)}
-        for n in ast.walk(ast.Module(body=node.body, type_ignores=[])):
-            base = None
-            if isinstance(n, ast.AugAssign):
-                base = n.target
-            elif isinstance(n, ast.Assign):
-                base = next((t for t in n.targets if isinstance(t, ast.Subscript)), None)
-            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and \
-                    n.func.attr in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "fill"):
-                base = n.func.value
-            while isinstance(base, ast.Subscript | ast.Attribute):
-                base = base.value
-            if isinstance(base, ast.Name) and base.id in iterated:
-                raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate a loop over `{base.id}` that "
-                                    f"updates `{base.id}` in place while it iterates", n,
-                                    hint=f"iterate over a copy (`for e in {base.id}.copy():`) or over "
-                                         f"`range(len({base.id}))` and index it")
-
-    def _checkpoint_marker(self, node):
-        """For `for ... in s2s.checkpoint(iterable, every=k)`: unwrap it and return k ("sqrt" by default)."""
-        it = node.iter
-        if not (isinstance(it, ast.Call) and getattr(self.pf.resolve_expr(it.func), "__s2s_checkpoint__", False)):
-            return None
-        every = "sqrt"
-        extra = list(it.args[1:]) + [k.value for k in it.keywords]
-        if not it.args or len(it.args) + len(it.keywords) > 2 or any(k.arg != "every" for k in it.keywords):
-            raise self.pf.error(ctx().unsupported, "s2s.checkpoint takes the loop's iterable and every=", it,
-                                hint="write `for t in s2s.checkpoint(range(n))` or `s2s.checkpoint(range(n), every=10)`")
-        if extra:
-            value = extra[0]
-            if not (isinstance(value, ast.Constant) and (value.value is None or (isinstance(value.value, int) and
-                                                                                  not isinstance(value.value, bool)
-                                                                                  and value.value > 0))):
-                raise self.pf.error(ctx().unsupported, "every= of s2s.checkpoint must be a positive int literal",
-                                    value, hint="write every=10, or leave it out for a sqrt(n) schedule")
-            every = value.value if value.value is not None else "sqrt"
-        node.iter = it.args[0]
-        return every
-
-    def visit_For(self, node):
-        self._refuse_update_of_iterated(node)
-        every = self._checkpoint_marker(node)
-        if every is not None:
-            out = self.visit_For(node)
-            loops = [s for s in (out if isinstance(out, list) else [out]) if isinstance(s, ast.For)]
-            annotations.put(loops[-1], annotations.CHECKPOINT_EVERY, every)
-            return out
-        self.generic_visit(node)
-        it = node.iter
-        if isinstance(it, ast.Call) and self.pf.resolve_expr(it.func) is range and it.func.id not in self.locals:
-            return node
-        before, index_name = [], self.alloc.fresh("k")
-        bind = []  # statements at the top of the body that bind the loop target
-
-        reserved = self.loop_sequences.get(id(node), [])  # names the ownership guards in the body already use
-
-        def seq(expr):
-            name = reserved.pop(0) if reserved else self.alloc.fresh("seq")
-            before.append(assign(name, _call_helper("s2s", "as_sequence", _runtime().as_sequence, [expr]),
-                                 like=node))
-            return name
-
-        def length(name):
-            return _call_builtin("len", [load(name)])
-
-        def item(name):
-            return ast.Subscript(value=load(name), slice=load(index_name), ctx=ast.Load())
-
-        fn = self.pf.resolve_expr(it.func) if isinstance(it, ast.Call) else None
-        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in self.locals:
-            fn = None
-        if fn is enumerate:
-            if len(it.args) + len(it.keywords) > 2 or any(k.arg != "start" for k in it.keywords) or not it.args:
-                raise self.pf.error(ctx().unsupported, "s2s understands enumerate(sequence) and "
-                                    "enumerate(sequence, start)", it, hint="write enumerate(seq, start=k)")
-            s = seq(it.args[0])
-            start = it.args[1] if len(it.args) > 1 else next((k.value for k in it.keywords), ast.Constant(0))
-            counter = ast.BinOp(left=load(index_name), op=ast.Add(), right=start)
-            bind.append(ast.Assign(targets=[node.target], value=ast.Tuple(elts=[counter, item(s)], ctx=ast.Load())))
-            bounds = [length(s)]
-        elif fn is zip:
-            seqs = [seq(a) for a in it.args]
-            bind.append(ast.Assign(targets=[node.target],
-                                   value=ast.Tuple(elts=[item(s) for s in seqs], ctx=ast.Load())))
-            bounds = [_call_builtin("min", [length(s) for s in seqs])] if len(seqs) > 1 else [length(seqs[0])]
-        elif fn is reversed:
-            s = seq(it.args[0])
-            bind.append(ast.Assign(targets=[node.target], value=item(s)))
-            bounds = [ast.BinOp(left=length(s), op=ast.Sub(), right=ast.Constant(1)),
-                      ast.Constant(-1), ast.Constant(-1)]
-        else:
-            s = seq(it)
-            bind.append(ast.Assign(targets=[node.target], value=item(s)))
-            bounds = [length(s)]
-        for b in bind:
-            ast.copy_location(b, node)
-        loop = ast.For(target=ast.Name(id=index_name, ctx=ast.Store()),
-                       iter=_call_builtin("range", bounds), body=bind + node.body, orelse=[])
-        ast.copy_location(loop, node)
-        ast.fix_missing_locations(loop)
-        return before + [loop]
-
 
 def _runtime():
     return ctx().runtime
-
-
-def _call_builtin(name, args):
-    func = load(name)
-    annotations.put(func, annotations.RESOLVED, __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name))
-    setattr(func, HELPER, True)
-    return ast.Call(func=func, args=args, keywords=[])
 
 
 def _call_helper(module, attr, obj, args):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from . import annotations
+from . import annotations, loops
 from .context import ctx, missing
 from .names import NameAllocator, load, store
 
@@ -275,13 +275,7 @@ class Lowerer:
             for cond in reversed(gen.ifs):
                 inner = [ast.copy_location(ast.If(test=cond, body=inner, orelse=[]), e)]
             inner = [ast.copy_location(ast.For(target=gen.target, iter=gen.iter, body=inner, orelse=[]), e)]
-        from .desugar import Desugar
-        desugar = Desugar(self.pf, self.locals, self.alloc)
-        lowered_loop = []
-        for s in inner:
-            r = desugar.visit(s)
-            lowered_loop.extend(r if isinstance(r, list) else [r])
-        for s in lowered_loop:
+        for s in loops.rewrite_loops(self.pf, inner, self.locals, self.alloc):  # over range, as desugar's loops
             ast.fix_missing_locations(s)
             self.stmt(s, out)
         return load(name)

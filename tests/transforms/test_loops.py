@@ -1,0 +1,92 @@
+"""Unit tests of transforms/loops.py: `for` over anything becomes `for` over `range` (input source ->
+expected output source). The rewriter resolves names (is `zip` the builtin?) through the parsed
+function, so it runs with the context `s2s.pipeline` installs."""
+
+import ast
+import textwrap
+
+import numpy as np
+import pytest
+from s2s.transforms import loops
+from s2s.transforms.desugar import local_names
+from s2s.transforms.names import NameAllocator, names_in
+
+from s2s import UnsupportedSyntaxError, frontend, pipeline  # noqa: F401 - pipeline installs the context
+
+
+def over_enumerate_zip(xs, ys):
+    s = 0.0
+    for i, (a, b) in enumerate(zip(xs, ys)):
+        s = s + i * a * b
+    return s
+
+
+def over_range(x):
+    for _ in range(3):
+        x = x * 2.0
+    return x
+
+
+def updates_what_it_iterates(v):
+    for e in v:
+        v[0] = e
+    return np.sum(v)
+
+
+def _rewritten(func):
+    pf = frontend.parse_function(func)
+    tree = pf.tree
+    rewriter = loops.LoopRewriter(pf, local_names(tree), NameAllocator(names_in(tree)))
+    rewriter.visit(tree)
+    return ast.unparse(ast.fix_missing_locations(tree)).strip()
+
+
+def _same(got, want):
+    assert got == textwrap.dedent(want).strip(), got
+
+
+def test_enumerate_of_zip_becomes_a_range_loop_over_explicit_sequences():
+    _same(_rewritten(over_enumerate_zip), """
+        def over_enumerate_zip(xs, ys):
+            s = 0.0
+            seq = s2s.as_sequence(zip(xs, ys))
+            for k in range(len(seq)):
+                i, (a, b) = (k + 0, seq[k])
+                s = s + i * a * b
+            return s
+        """)
+
+
+def test_a_range_loop_stays():
+    _same(_rewritten(over_range), """
+        def over_range(x):
+            for _ in range(3):
+                x = x * 2.0
+            return x
+        """)
+
+
+def test_a_loop_that_updates_its_sequence_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="updates `v` in place while it iterates"):
+        _rewritten(updates_what_it_iterates)
+
+
+def comprehension(xs):
+    return np.sum(np.array([x * 2.0 for x in xs]))
+
+
+def test_lower_rewrites_a_comprehension_loop_with_the_same_code():
+    """lower writes a comprehension as a loop and hands it to loops.rewrite_loops (no pass calls another)."""
+    _same(pipeline.lowered(comprehension).stage_text["lower"], """
+        def comprehension(xs):
+            items = []
+            seq = s2s.as_sequence(xs)
+            len_out = len(seq)
+            for k in range(len_out):
+                x2 = seq[k]
+                t = x2 * 2.0
+                items.append(t)
+            array = np.array(items)
+            out = np.sum(array)
+            return out
+        """)

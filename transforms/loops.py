@@ -1,0 +1,176 @@
+"""`for` over anything becomes `for` over `range`, over sequences made explicit.
+
+    for i, (a, b) in enumerate(zip(xs, ys)): ...
+becomes
+    seq = s2s.as_sequence(xs); seq_ = s2s.as_sequence(ys)
+    for k in range(min(len(seq), len(seq_))):
+        i, (a, b) = (k + 0, (seq[k], seq_[k])); ...
+
+The desugar pass rewrites every loop of the function with it (`Desugar` is a LoopRewriter), and
+lower the loops it writes for list comprehensions: a loop is rewritten by the same code wherever
+it comes from, and no pass calls another. A loop over a sequence it updates is refused, and
+`s2s.checkpoint(iterable, every=k)` is unwrapped into a node fact on the loop.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from . import annotations
+from .context import ctx
+from .names import NameAllocator, assign, load
+
+
+class LoopRewriter(ast.NodeTransformer):
+    """Rewrites every `for` it visits (its body first) into a loop over `range`.
+
+    `local_names`: the function's own names (a local called `range` or `zip` is not the builtin).
+    """
+
+    def __init__(self, pf, local_names: set[str], alloc: NameAllocator):
+        self.pf = pf
+        self.locals = local_names
+        self.alloc = alloc
+        self.loop_sequences = {}  # id(for loop) -> names of the sequences it will run over
+
+    def _sequence_names(self, loop):
+        """The names `visit_For` will give the sequences `loop` runs over (one per zip argument)."""
+        if id(loop) not in self.loop_sequences:
+            it = loop.iter
+            count = len(it.args) if isinstance(it, ast.Call) and self.pf.resolve_expr(it.func) is zip and \
+                it.args else 1
+            self.loop_sequences[id(loop)] = [self.alloc.fresh("seq") for _ in range(count)]
+        return list(self.loop_sequences[id(loop)])
+
+    def _refuse_update_of_iterated(self, node):
+        """`for e in v:` with `v -= 1` or `v[i] = ...` in the body: Python's loop sees the update, s2s's would not."""
+        if isinstance(node.iter, ast.Call) and self.pf.resolve_expr(node.iter.func) is range:
+            return
+        iterated = {n.id for n in ast.walk(node.iter) if isinstance(n, ast.Name)}
+        for n in ast.walk(ast.Module(body=node.body, type_ignores=[])):
+            base = None
+            if isinstance(n, ast.AugAssign):
+                base = n.target
+            elif isinstance(n, ast.Assign):
+                base = next((t for t in n.targets if isinstance(t, ast.Subscript)), None)
+            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and \
+                    n.func.attr in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "fill"):
+                base = n.func.value
+            while isinstance(base, ast.Subscript | ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id in iterated:
+                raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate a loop over `{base.id}` that "
+                                    f"updates `{base.id}` in place while it iterates", n,
+                                    hint=f"iterate over a copy (`for e in {base.id}.copy():`) or over "
+                                         f"`range(len({base.id}))` and index it")
+
+    def _checkpoint_marker(self, node):
+        """For `for ... in s2s.checkpoint(iterable, every=k)`: unwrap it and return k ("sqrt" by default)."""
+        it = node.iter
+        if not (isinstance(it, ast.Call) and getattr(self.pf.resolve_expr(it.func), "__s2s_checkpoint__", False)):
+            return None
+        every = "sqrt"
+        extra = list(it.args[1:]) + [k.value for k in it.keywords]
+        if not it.args or len(it.args) + len(it.keywords) > 2 or any(k.arg != "every" for k in it.keywords):
+            raise self.pf.error(ctx().unsupported, "s2s.checkpoint takes the loop's iterable and every=", it,
+                                hint="write `for t in s2s.checkpoint(range(n))` or `s2s.checkpoint(range(n), every=10)`")
+        if extra:
+            value = extra[0]
+            if not (isinstance(value, ast.Constant) and (value.value is None or (isinstance(value.value, int) and
+                                                                                  not isinstance(value.value, bool)
+                                                                                  and value.value > 0))):
+                raise self.pf.error(ctx().unsupported, "every= of s2s.checkpoint must be a positive int literal",
+                                    value, hint="write every=10, or leave it out for a sqrt(n) schedule")
+            every = value.value if value.value is not None else "sqrt"
+        node.iter = it.args[0]
+        return every
+
+    def visit_For(self, node):
+        self._refuse_update_of_iterated(node)
+        every = self._checkpoint_marker(node)
+        if every is not None:
+            out = self.visit_For(node)
+            loops = [s for s in (out if isinstance(out, list) else [out]) if isinstance(s, ast.For)]
+            annotations.put(loops[-1], annotations.CHECKPOINT_EVERY, every)
+            return out
+        self.generic_visit(node)
+        it = node.iter
+        if isinstance(it, ast.Call) and self.pf.resolve_expr(it.func) is range and it.func.id not in self.locals:
+            return node
+        before, index_name = [], self.alloc.fresh("k")
+        bind = []  # statements at the top of the body that bind the loop target
+
+        reserved = self.loop_sequences.get(id(node), [])  # names the ownership guards in the body already use
+
+        def seq(expr):
+            name = reserved.pop(0) if reserved else self.alloc.fresh("seq")
+            before.append(assign(name, _call_helper("s2s", "as_sequence", ctx().runtime.as_sequence, [expr]),
+                                 like=node))
+            return name
+
+        def length(name):
+            return _call_builtin("len", [load(name)])
+
+        def item(name):
+            return ast.Subscript(value=load(name), slice=load(index_name), ctx=ast.Load())
+
+        fn = self.pf.resolve_expr(it.func) if isinstance(it, ast.Call) else None
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in self.locals:
+            fn = None
+        if fn is enumerate:
+            if len(it.args) + len(it.keywords) > 2 or any(k.arg != "start" for k in it.keywords) or not it.args:
+                raise self.pf.error(ctx().unsupported, "s2s understands enumerate(sequence) and "
+                                    "enumerate(sequence, start)", it, hint="write enumerate(seq, start=k)")
+            s = seq(it.args[0])
+            start = it.args[1] if len(it.args) > 1 else next((k.value for k in it.keywords), ast.Constant(0))
+            counter = ast.BinOp(left=load(index_name), op=ast.Add(), right=start)
+            bind.append(ast.Assign(targets=[node.target], value=ast.Tuple(elts=[counter, item(s)], ctx=ast.Load())))
+            bounds = [length(s)]
+        elif fn is zip:
+            seqs = [seq(a) for a in it.args]
+            bind.append(ast.Assign(targets=[node.target],
+                                   value=ast.Tuple(elts=[item(s) for s in seqs], ctx=ast.Load())))
+            bounds = [_call_builtin("min", [length(s) for s in seqs])] if len(seqs) > 1 else [length(seqs[0])]
+        elif fn is reversed:
+            s = seq(it.args[0])
+            bind.append(ast.Assign(targets=[node.target], value=item(s)))
+            bounds = [ast.BinOp(left=length(s), op=ast.Sub(), right=ast.Constant(1)),
+                      ast.Constant(-1), ast.Constant(-1)]
+        else:
+            s = seq(it)
+            bind.append(ast.Assign(targets=[node.target], value=item(s)))
+            bounds = [length(s)]
+        for b in bind:
+            ast.copy_location(b, node)
+        loop = ast.For(target=ast.Name(id=index_name, ctx=ast.Store()),
+                       iter=_call_builtin("range", bounds), body=bind + node.body, orelse=[])
+        ast.copy_location(loop, node)
+        ast.fix_missing_locations(loop)
+        return before + [loop]
+
+
+def rewrite_loops(pf, stmts: list[ast.stmt], local_names: set[str], alloc: NameAllocator) -> list[ast.stmt]:
+    """`stmts` with every loop in them over `range` (for the loops `lower` writes for comprehensions):
+    `[v * 2 for v in xs]`, which lower writes `items = []; for v in xs: items.append(v * 2)`, gets
+    `seq = s2s.as_sequence(xs); for k in range(len(seq)): v = seq[k]; items.append(v * 2)`."""
+    rewriter = LoopRewriter(pf, local_names, alloc)
+    out = []
+    for s in stmts:
+        r = rewriter.visit(s)
+        out.extend(r if isinstance(r, list) else [r])
+    return out
+
+
+def _call_builtin(name, args):
+    func = load(name)
+    annotations.put(func, annotations.RESOLVED, __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name))
+    setattr(func, annotations.HELPER, True)
+    return ast.Call(func=func, args=args, keywords=[])
+
+
+def _call_helper(module, attr, obj, args):
+    base = load(module)
+    setattr(base, annotations.HELPER, True)
+    node = ast.Attribute(value=base, attr=attr, ctx=ast.Load())
+    annotations.put(node, annotations.RESOLVED, obj)
+    return ast.Call(func=node, args=args, keywords=[])
