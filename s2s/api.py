@@ -254,11 +254,18 @@ def grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt |
     if plain is not None:
         return higher_order.grad_of_derivative(func, plain, wrt)
 
+    single = not isinstance(wrt, tuple | list)
+    if single:
+        from s2s import nested  # called inside a differentiated function, it is differentiated there
+        known = nested.remembered(func, wrt, optimize)
+        if known is not None:  # grad(loglike) made anew at each call of a lambda: the same function, its code kept
+            return known
     gradient = functools.wraps(func)(_runner(func, wrt, optimize, need_value=False))
     gradient.__s2s_target__ = (func, wrt, "flat", optimize)
-    if not isinstance(wrt, tuple | list):
+    if single:
         gradient.__s2s_plain__ = lambda: derivative(func, wrt=wrt, optimize=optimize)
         gradient.__s2s_plain_wrt__ = lambda: pipeline._wrt_names(func, wrt)[0]
+        nested.remember(gradient, func, wrt, optimize)  # marked __s2s_nested__
     return gradient
 
 

@@ -1,0 +1,331 @@
+"""Gradient functions s2s made, called inside a function s2s differentiates: `grad(loglike)(r, p(r))`.
+
+`G = s2s.grad(L, wrt=i)` is `x -> dL/dx_i (x)` for a scalar `L`. A call of G inside a differentiated
+function is linked like a call of the user's own function (transforms/analysis.is_user_function
+accepts G by the mark `__s2s_nested__` that `s2s.grad` puts on it), and `s2s.pipeline.derivative_code`
+asks this module for G's derivative in the form the caller's code needs:
+
+- "jvp" (forward mode): the tangent of G along tangents t of its arguments is forward mode over
+  the reverse-mode code s2s generated for G (`derivative(L, wrt=i)`), one sweep, as `s2s.hvp` does.
+- "split" (reverse mode): the pullback of a cotangent v is, for each differentiated argument w,
+  d/dx_w <dL/dx_i, v> = d2L[v e_i, e_w] (mixed second derivatives commute for L twice
+  continuously differentiable). Where every differentiated argument is a number it is one
+  forward-over-forward sweep of L per argument (the "flat" function below); otherwise one
+  forward sweep over the reverse-mode code of L with respect to i and the w (a Hessian-vector
+  product).
+- "flat" (the pullback as a function of the arguments and the cotangent, `out_bar`): generated,
+  source-backed code that calls the forward-over-forward code of L, one sweep per element of each
+  w, so that s2s differentiates it again: a third derivative is forward mode over it (forward over
+  forward over forward of L). Forward mode over the Hessian-vector product would be forward over
+  forward over reverse, which s2s refuses where L calls a function of the user's.
+
+Nothing else is accepted: a gradient with respect to a tuple, with has_aux, value_and_grad,
+elementwise_grad and grad of grad are refused at the call (frontend.no_rule_text), and so is L
+with parameters other than plain positional ones.
+
+Example (autograd's negative_binomial_maxlike, Newton's method on a derivative)::
+
+    loglike = lambda r, p: np.sum(negbin_loglike(r, p, x))
+    rprime = lambda r: s2s.grad(loglike)(r, np.sum(x) / np.sum(r + x))
+    s2s.grad(rprime)(2.0)                  # second derivatives of loglike
+    s2s.grad(s2s.grad(rprime))(2.0)        # third derivatives
+"""
+
+from __future__ import annotations
+
+import ast
+import collections
+import inspect
+import numbers
+import threading
+import types
+import weakref
+
+import numpy as np
+
+from s2s import codegen, pipeline
+from s2s.errors import NoDerivativeRuleError
+
+_FORMS = ("jvp", "split", "flat")
+_lock = threading.RLock()
+_made: collections.OrderedDict = collections.OrderedDict()  # key -> (Parts, the entries it was made from)
+_MADE_MAX = 64
+
+
+class Mark:
+    """What `s2s.grad` puts on a gradient function it made as `__s2s_nested__`: `mark(obj)` is true for that very
+    function only (functools.wraps copies the attribute onto functions that wrap it: grad of grad, jacobian)."""
+
+    __slots__ = ("owner", "func", "wrt", "optimize")
+
+    def __init__(self, owner, func, wrt, optimize):
+        self.owner, self.func, self.wrt, self.optimize = weakref.ref(owner), func, wrt, optimize
+
+    def __call__(self, obj) -> bool:
+        return self.owner() is obj
+
+
+_GRADIENTS: collections.OrderedDict = collections.OrderedDict()  # (id(f), wrt, optimize) -> (weakref to f, grad(f))
+_GRADIENTS_MAX = 256
+
+
+def remember(gradient, func, wrt, optimize) -> None:
+    """Mark `gradient` = s2s.grad(func, wrt) (see Mark) and keep it: `remembered` returns it for the next
+    s2s.grad(func, wrt), so that a gradient made inside a function at each call (`lambda r: grad(loglike)(r, p)`)
+    is one function, whose derivatives are made once, not at every call."""
+    gradient.__s2s_nested__ = Mark(gradient, func, wrt, optimize)
+    try:
+        ref = weakref.ref(func)
+    except TypeError:
+        return
+    with _lock:
+        _GRADIENTS[(id(func), wrt, optimize)] = (ref, gradient)
+        while len(_GRADIENTS) > _GRADIENTS_MAX:
+            _GRADIENTS.popitem(last=False)
+
+
+def remembered(func, wrt, optimize):
+    """The gradient function `remember` kept for s2s.grad(func, wrt, optimize=optimize), or None."""
+    try:
+        key = (id(func), wrt, optimize)
+        with _lock:
+            hit = _GRADIENTS.get(key)
+            if hit is None or hit[0]() is not func:
+                return None
+            _GRADIENTS.move_to_end(key)
+            return hit[1]
+    except TypeError:  # an unhashable wrt: not kept
+        return None
+
+
+def target(obj):
+    """(L, the name of the parameter G differentiates, optimize) for a gradient function G that s2s made and
+    differentiates when it is called inside a differentiated function; None for anything else."""
+    mark = getattr(obj, "__s2s_nested__", None)
+    if not isinstance(mark, Mark) or not mark(obj):
+        return None
+    return mark.func, pipeline._wrt_names(mark.func, mark.wrt)[0], mark.optimize
+
+
+def _refused(message, hint=None):
+    return NoDerivativeRuleError(
+        message, hint=hint or "differentiate the gradient with respect to numbers, or write the derivative of "
+                              "the gradient you need at the top level: s2s.hessian(f, wrt=(0, 1)), s2s.hvp(f)")
+
+
+def _params(func):
+    params = list(inspect.signature(func).parameters.values())
+    if any(p.kind is not p.POSITIONAL_OR_KEYWORD for p in params):
+        raise _refused(
+            f"s2s differentiates a call of grad({func.__qualname__}) inside a differentiated function only where "
+            f"{func.__qualname__} has plain parameters (no *args, **kwargs, keyword-only or positional-only ones)",
+            hint=f"give {func.__qualname__} plain parameters, or pass the values it needs as arguments")
+    return [p.name for p in params]
+
+
+def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool) -> _Made:
+    """The stand-in for pipeline.Generated of the gradient function `func` (see the module's docstring)."""
+    found = target(func)
+    if found is None:
+        raise TypeError(f"{func!r} is not a gradient function s2s made")
+    L, name, optimize = found
+    if form not in _FORMS:
+        raise _refused(
+            f"s2s makes the derivative of a gradient function (grad of {L.__qualname__}) for calls inside a "
+            f"differentiated function only (forward and reverse mode), not as a {form!r} derivative of its own",
+            hint="use s2s.grad(s2s.grad(f)) for a second derivative of one number, s2s.hessian(f) or s2s.hvp(f)")
+    params = _params(L)
+    if not isinstance(L, types.FunctionType):
+        raise _refused(f"s2s differentiates a call of grad(f) inside a differentiated function for a Python function "
+                       f"f, not for {type(L).__name__}")
+    return _Made(func, L, name, tuple(wrt_names), form, optimize, params)
+
+
+class _Made:
+    """What pipeline.derivative_code returns for a gradient function: `bind(G)` gives its entry (_Bound)."""
+
+    returns_value = False
+    links = ()
+
+    def __init__(self, func, L, name, wrt, form, optimize, params):
+        self.func, self.L, self.name, self.wrt, self.form, self.optimize, self.params = \
+            func, L, name, wrt, form, optimize, params
+        self.tangent_names = {}
+        if form == "jvp":
+            self.tangent_names = dict(_jvp_of_gradient(L, name, wrt, optimize)[1])
+
+    def bind(self, func, _binding=None) -> _Bound:
+        if self.form == "jvp":
+            return _bind_jvp(func, self.L, self.name, self.wrt, self.optimize)
+        if self.form == "flat":
+            fn, entries = _flat(self.L, self.name, self.wrt, self.optimize, self.params)
+            return _bound(fn, entries)
+        return _bind_split(func, self.L, self.name, self.wrt, self.optimize, self.params)
+
+
+class _Bound:
+    """A generated function with what it was made from, as the pipeline's entries are (`fn`, `fresh()`, and the
+    dependencies `funcs`, `ident`, `rest` a caller's entry merges): fresh while every entry it was made from is."""
+
+    __slots__ = ("fn", "funcs", "ident", "rest", "fresh", "__weakref__")
+
+    def __init__(self, fn, entries):
+        self.fn = fn
+        self.funcs = tuple(f for e in entries for f in e.funcs)
+        self.ident = tuple(i for e in entries for i in e.ident)
+        self.rest = tuple(r for e in entries for r in e.rest)
+        checks = tuple(e.fresh for e in entries)
+        self.fresh = lambda: all(check() for check in checks)
+
+
+def _bound(fn, entries) -> _Bound:
+    return _Bound(fn, entries)
+
+
+def _entry(func, names, form, optimize):
+    from s2s import api
+    return api._entry(func, tuple(names), form, optimize)
+
+
+def _jvp_of_gradient(L, name, wrt, optimize):
+    """(the entries, {parameter: its tangent keyword}, the jvp function) of forward mode over the gradient code."""
+    grad_entry = _entry(L, (name,), "flat", optimize)
+    jvp_entry = _entry(grad_entry.fn, wrt, "jvp", optimize)
+    names = pipeline.derivative_code(grad_entry.fn, tuple(wrt), "jvp", optimize).tangent_names
+    return (grad_entry, jvp_entry), {w: names[w] for w in wrt}, jvp_entry.fn
+
+
+def _check_values(L, name, wrt, params, args, kwargs):
+    """The arguments bound to L's parameters; refused where a differentiated one is not a number or an array."""
+    try:
+        bound = inspect.signature(L).bind(*args, **kwargs).arguments
+    except TypeError as exc:
+        raise TypeError(f"{L.__qualname__}(): {exc}") from None
+    for p in dict.fromkeys((name,) + tuple(wrt)):
+        v = bound.get(p)
+        if not (isinstance(v, numbers.Real | np.ndarray | np.generic)):
+            raise _refused(
+                f"s2s differentiates a call of grad({L.__qualname__}) inside a differentiated function for numbers "
+                f"and arrays; its argument {p!r} is a {type(v).__name__}",
+                hint="pass the numbers and arrays themselves (flatten a structure with s2s.flatten)")
+    return bound
+
+
+def _bind_jvp(G, L, name, wrt, optimize):
+    entries, dots, jvp_fn = _jvp_of_gradient(L, name, wrt, optimize)
+    params = _params(L)
+    tangents = [dots[w] for w in wrt]
+
+    def gradient_jvp(args, dot_values):
+        _check_values(L, name, wrt, params, args, {})
+        value = G(*args)  # G's own checks (a scalar output) run as they do outside
+        _, tangent = jvp_fn(*args, **dot_values)
+        return value, tangent
+
+    # a signature of the parameters and the tangent keywords: callers look for the keywords in the code
+    pairs = ", ".join(f"{t!r}: {t}" for t in tangents)
+    text = (f"def grad_{name}_jvp({', '.join(params)}, *, {', '.join(tangents)}):\n"
+            f"    return RUN(({', '.join(params)},), {{{pairs}}})\n")
+    namespace = {"RUN": gradient_jvp}
+    exec(compile(text, f"<s2s jvp of grad({L.__qualname__})>", "exec", dont_inherit=True), namespace)
+    made = namespace[f"grad_{name}_jvp"]
+    made.__defaults__ = L.__defaults__  # a call may leave out L's parameters that have default values
+    return _bound(made, entries)
+
+
+def _bind_split(G, L, name, wrt, optimize, params):
+    flat_fn, flat_entries = _flat(L, name, wrt, optimize, params)
+
+    def gradient_vjp(*args, **kwargs):
+        bound = _check_values(L, name, wrt, params, args, kwargs)
+        value = G(*args, **kwargs)
+
+        def gradient_pullback(v):
+            if all(np.ndim(bound[w]) == 0 for w in wrt):
+                out = flat_fn(*args, **kwargs, **{flat_fn.__s2s_seed__: v})
+                return (out,) if len(wrt) == 1 else tuple(out)
+            return _hessian_vector_product(L, name, wrt, optimize, args, kwargs, v)
+
+        return value, gradient_pullback
+
+    return _bound(gradient_vjp, flat_entries)
+
+
+def _hessian_vector_product(L, name, wrt, optimize, args, kwargs, v):
+    """(d/dx_w <dL/dx_name, v> for w in wrt): forward mode along v (on `name`) over the reverse-mode code of L
+    with respect to `name` and `wrt` (one sweep; the Hessian is symmetric)."""
+    union = tuple(dict.fromkeys((name,) + tuple(wrt)))
+    grads = _entry(L, union, "flat", optimize)
+    forward = _entry(grads.fn, (name,), "jvp", optimize)
+    dot = pipeline.derivative_code(grads.fn, (name,), "jvp", optimize).tangent_names[name]
+    _, tangent = forward.fn(*args, **kwargs, **{dot: v})
+    if len(union) == 1:
+        tangent = (tangent,)
+    return tuple(tangent[union.index(w)] for w in wrt)
+
+
+def _flat(L, name, wrt, optimize, params):
+    """(the generated function `(*params, *, out_bar=1.0) -> d/dx_w <dL/dx_name, out_bar>` (one value for one w,
+    a tuple for several), the entries it reads), made again when they are not fresh."""
+    key = (L, name, tuple(wrt), optimize)
+    with _lock:
+        hit = _made.get((id(L),) + key[1:])
+        if hit is not None and hit[0][0] is L and all(e.fresh() for e in hit[2]):
+            _made.move_to_end((id(L),) + key[1:])
+            return hit[1], hit[2]
+    union = tuple(p for p in params if p == name or p in wrt)
+    first = _entry(L, union, "jvp", optimize)
+    first_dots = pipeline.derivative_code(L, union, "jvp", optimize).tangent_names
+    second = _entry(first.fn, union, "jvp", optimize)
+    second_dots = pipeline.derivative_code(first.fn, union, "jvp", optimize).tangent_names
+    fn = _flat_function(L, name, wrt, params, union, first_dots, second_dots, second.fn)
+    entries = (first, second)
+    with _lock:
+        _made[(id(L),) + key[1:]] = ((L,), fn, entries)
+        while len(_made) > _MADE_MAX:
+            _made.popitem(last=False)
+    return fn, entries
+
+
+def _flat_function(L, name, wrt, params, union, first_dots, second_dots, second_fn):
+    """The source-backed generated function _flat returns: d2L[out_bar e_name, e] for every basis element e of
+    each w (forward over forward over L, one sweep per element: a number costs one)."""
+    own = L.__name__ if L.__name__.isidentifier() else "f"
+    taken = set(params)
+    seed = "out_bar"
+    while seed in taken:
+        seed += "_"
+    helper, numpy = "s2s_d2", "np"
+    if taken & {helper, numpy, "s2s_seed"} or any(p.startswith(("s2s_d", "s2s_basis", "s2s_k")) for p in params):
+        raise _refused(f"s2s cannot name its helpers: {L.__qualname__} has a parameter whose name starts with s2s_ "
+                       "or is np")
+
+    def call(w, along):
+        keywords = []
+        for p in union:
+            keywords.append(f"{first_dots[p]}={'s2s_seed' if p == name else f'{numpy}.zeros({numpy}.shape({p}))'}")
+            keywords.append(f"{second_dots[p]}={along if p == w else f'{numpy}.zeros({numpy}.shape({p}))'}")
+        return f"{helper}({', '.join(params)}, {', '.join(keywords)})[1][1]"
+
+    # times ones: where the caller's cotangent has the number 0 for its tangent, this one's is an array of zeros
+    lines = [f"def grad_{own}_{name}_vjp({', '.join(params)}, *, {seed}=1.0):",
+             f"    s2s_seed = {seed} * {numpy}.ones({numpy}.shape({name}))"]
+    results = []
+    for k, w in enumerate(wrt):
+        d, basis = f"s2s_d{k}", f"s2s_basis{k}"
+        element = f"{numpy}.reshape({basis}[s2s_k], {numpy}.shape({w}))"
+        lines += [f"    if {numpy}.ndim({w}) == 0:",
+                  f"        {d} = {call(w, '1.0')}",
+                  "    else:",
+                  f"        {basis} = {numpy}.eye({numpy}.size({w}))",
+                  f"        {d} = {numpy}.reshape({numpy}.stack([{call(w, element)} for s2s_k in "
+                  f"range({numpy}.size({w}))]), {numpy}.shape({w}))"]
+        results.append(d)
+    lines.append(f"    return {results[0] if len(results) == 1 else ', '.join(results)}")
+    fdef = ast.parse("\n".join(lines) + "\n").body[0]
+    label = f"grad_{own}_{name}_vjp"
+    code, source, _ = codegen.compile_function(fdef, [numpy, helper], label)
+    cells = {numpy: types.CellType(np), helper: types.CellType(second_fn)}
+    fn = codegen.make_function(code, L.__globals__, cells, L.__defaults__, {seed: 1.0}, source)
+    fn.__s2s_seed__ = seed
+    return fn
