@@ -575,8 +575,10 @@ def _made_by_s2s(func):
     inner = getattr(func, "__wrapped__", None)
     name = getattr(inner, "__qualname__", None) or getattr(func, "__qualname__", "f")
     return (f"s2s does not differentiate a derivative function it made (the derivative of {name}) called inside a "
-            "function it differentiates",
-            "differentiate derivatives at the top level instead: s2s.grad(s2s.grad(f)) or "
+            "function it differentiates, except s2s.grad(f) and s2s.grad(f, wrt=i) with one parameter (not a tuple "
+            "of them, nor has_aux=True; not value_and_grad, elementwise_grad, grad of grad or jacobian)",
+            "call s2s.grad(f, wrt=i) once per parameter there, or differentiate derivatives at the top level instead: "
+            "s2s.grad(s2s.grad(f)) or "
             "s2s.elementwise_grad(s2s.elementwise_grad(f)) for one parameter, s2s.hessian(f, wrt=(0, 1)) for "
             "mixed second derivatives, s2s.hvp(f) for Hessian-vector products; or write the derivative out as code")
 

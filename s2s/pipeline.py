@@ -192,6 +192,10 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
     A cached result (s2s/cache.py) is used only while everything its transform read is unchanged
     (`Generated.valid_for`); otherwise the code is made again.
     """
+    mark = getattr(func, "__s2s_nested__", None)
+    if mark is not None and mark(func):  # a gradient function s2s made, called inside one (s2s/nested.py)
+        from s2s import nested
+        return nested.derivative_code(func, tuple(wrt_names), form, optimize_code)
     key = cache.code_key(func, wrt_names, form, optimize_code, scalar_params, shaped_params)
     with _lock:
         gen = cache.CODE.find(key, func)

@@ -311,9 +311,19 @@ def calls_value_and_grad(r):
     return VG_LOGLIKE(r, 2.0)[1]
 
 
-# each case takes s2s ~30 s before it refuses (the ownership summary reads s2s's own functions): a few only
-@pytest.mark.parametrize("f, mode", [(calls_a_global_gradient, "reverse"), (makes_a_gradient_inside, "reverse"),
-                                     (calls_elementwise_grad, "forward")])
+def test_gradient_function_called_inside_is_differentiated():
+    # s2s.grad(f) with one wrt is differentiated where it is called (s2s/nested.py, tests/test_nested_grad.py)
+    def ag_loglike(r, p):
+        return anp.log(r) * p + r ** 2 * p
+
+    def ag_inside(r):
+        return autograd.grad(ag_loglike)(r, r / (r + 1.0))
+
+    for f in (calls_a_global_gradient, makes_a_gradient_inside):
+        assert_close(s2s.grad(f)(2.0), autograd.grad(ag_inside)(2.0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("f, mode", [(calls_elementwise_grad, "forward"), (calls_value_and_grad, "reverse")])
 def test_derivative_function_called_inside_is_refused_clearly(f, mode):
     assert np.isfinite(f(2.0))  # runs as plain Python
     with pytest.raises(s2s.errors.NoDerivativeRuleError, match="derivative function it made") as info:

@@ -59,9 +59,17 @@ def is_dynamic_call(call) -> bool:
 
 
 def is_user_function(obj) -> bool:
-    """A Python function s2s can read and transform itself (its own runtime helpers need rules)."""
+    """A Python function s2s can read and transform itself (its own runtime helpers need rules), or a
+    gradient function s2s made and marked `__s2s_nested__` (its derivatives come from s2s/nested.py)."""
     return inspect.isfunction(obj) and ctx().lookup(obj) is None and not ctx().is_runtime_helper(obj) \
-        and ctx().user_code(obj)
+        and (ctx().user_code(obj) or _marked(obj))
+
+
+def _marked(obj) -> bool:
+    """A gradient function s2s made, marked by s2s.grad (the mark says whether it is on that very function:
+    functools.wraps copies it onto the functions that wrap one)."""
+    mark = getattr(obj, "__s2s_nested__", None)
+    return mark is not None and mark(obj)
 
 
 def is_append(e) -> bool:
