@@ -30,7 +30,9 @@ from s2s.transforms import forward as forward_pass
 from s2s.transforms.desugar import HELPER
 from s2s.transforms.names import NameAllocator, load, names_in
 
-# everything the passes take from the rest of s2s (they import nothing from it; transforms/context.py)
+# everything the passes take from the rest of s2s (they import nothing from it; transforms/context.py): each
+# run of the passes (`lowered`, `_build`) runs them inside context.using(CONTEXT); installed for the process too,
+# for a pass called on its own (s2s/graph.py's analysis, runtime/calls.py's ownership summaries)
 CONTEXT = context.Context(lookup=rules.lookup, missing=frontend.missing(), runtime=runtime,
                           parse_function=frontend.parse_function, unsupported=UnsupportedSyntaxError,
                           no_rule=NoDerivativeRuleError, runtime_module=runtime.__name__, method=rules.method,
@@ -304,6 +306,11 @@ def _facts_text(facts) -> str:
 
 def lowered(func) -> Lowered:
     """Parse `func` and run the lowering passes: the primitive program every derivative is built from."""
+    with context.using(CONTEXT):
+        return _lowered(func)
+
+
+def _lowered(func) -> Lowered:
     pf = frontend.parse_function(func)
     tree = pf.tree
     stage_text = {"source": ast.unparse(tree)}
@@ -333,7 +340,7 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
     keys.add(key)
     order.append(key)
     try:
-        with frontend.recording() as record:
+        with frontend.recording() as record, context.using(CONTEXT):
             gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record)
     finally:
         order.pop()

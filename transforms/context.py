@@ -3,9 +3,11 @@
 The modules of `s2s.transforms` import each other, the standard library and NumPy only; never
 `s2s.api`, `s2s.rules`, `s2s.runtime`, `s2s.errors` or `s2s.frontend`. Whatever a pass needs from
 there -- the rule lookup, the marker for names that denote nothing, the runtime helpers, parsing
-a user function, the exception classes to raise -- it reads from the `Context` that
-`s2s.pipeline` installs when it is imported (`install(Context(...))`). A unit test of one pass
-installs a context of its own (see tests/transforms/).
+a user function, the exception classes to raise -- it reads from the `Context` of the run it is
+part of: `s2s.pipeline` builds one and runs every pass of a derivative inside `using(context)`, so
+each run states the context its passes see (and a test may run a pass under a context of its own:
+`with using(Context(...)): ...`). Outside any run, `ctx()` falls back to the context installed
+for the process (`install`, which `s2s.pipeline` does on import for passes called on their own).
 
 Errors are constructed, not imported: `raise pf.error(ctx().unsupported, message, node, hint=...)`,
 so the exception classes stay in s2s/errors.py.
@@ -13,6 +15,8 @@ so the exception classes stay in s2s/errors.py.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -65,17 +69,35 @@ class Context:
 
 
 _current: Context | None = None
+_run: contextvars.ContextVar[Context | None] = contextvars.ContextVar("transforms_context", default=None)
 
 
 def install(context: Context) -> Context | None:
-    """Make `context` the one the passes use; returns the one it replaces."""
+    """Make `context` the one passes use outside any run (`using`); returns the one it replaces."""
     global _current
     previous, _current = _current, context
     return previous
 
 
+@contextlib.contextmanager
+def using(context: Context):
+    """Run the passes called inside the block with `context` (per thread and task; runs nest)::
+
+        with using(Context(lookup=my_rules.get, missing=MISSING, runtime=my_runtime, parse_function=parse)):
+            lower.lower(pf, tree, alloc, names)
+    """
+    token = _run.set(context)
+    try:
+        yield context
+    finally:
+        _run.reset(token)
+
+
 def ctx() -> Context:
-    """The installed context (s2s.pipeline installs it on import)."""
+    """The context of the run in progress (`using`), else the one installed for the process."""
+    current = _run.get()
+    if current is not None:
+        return current
     if _current is None:
         raise RuntimeError("s2s.transforms needs a Context: import s2s.pipeline, or call "
                            "s2s.transforms.context.install(Context(...)) first")
