@@ -127,7 +127,24 @@ def first_generated_layer(weights):
     return np.sum(np.tanh(list(layers_lazily(weights))[0][0]))
 
 
-CASES = [reshape_first_trip, ravel_first_trip, swap_and_move, triangles_and_inverse, first_layer_only,
+C6 = np.arange(6.0)
+
+
+def list_with_a_constant_item(x):
+    """Forward mode: the tangent of the constant item is the zero tangent 0.0, reshaped and swapped."""
+    items = []
+    for i in range(2):
+        if i == 0:
+            items.append(x * 2.0)
+        else:
+            items.append(C6)
+    s = 0.0
+    for v in items:
+        s = s + np.sum(np.swapaxes(v.reshape((2, 3)), 0, 1) ** 2)
+    return s
+
+
+CASES = [list_with_a_constant_item, reshape_first_trip, ravel_first_trip, swap_and_move, triangles_and_inverse, first_layer_only,
          first_generated_layer]
 # autograd has no np.flip rule, and its SciPy lives under other names: finite differences only
 NO_AUTOGRAD = [flips_and_rolls, softmax_some_trips, triangular_solve_some_trips]
@@ -159,7 +176,8 @@ def test_forward_mode(f):
     np.testing.assert_allclose(tangent, expected, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("f", [reshape_first_trip, swap_and_move, first_layer_only], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("f", [reshape_first_trip, swap_and_move, first_layer_only, list_with_a_constant_item],
+                         ids=lambda f: f.__name__)
 def test_hessian(f):
     x = _input(f)
     h = s2s.hessian(f)(x)
@@ -192,3 +210,8 @@ def test_which_templates_are_guarded(name, param, guarded):
     """Arithmetic of `g` and helpers marked @zero_safe need no guard; anything else handed `g` does."""
     obj = eval(name, {"np": np})
     assert rules.lookup(obj).zero_guard(param) is guarded
+
+
+def test_which_tangent_templates_are_guarded():
+    assert rules.lookup(np.reshape).tangent_zero_guard("a")
+    assert not rules.lookup(np.sin).tangent_zero_guard("x")

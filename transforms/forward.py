@@ -469,6 +469,9 @@ class Forward:
                 raise self._no_tangent(rule, p, node)
             mapping[p + "_dot"] = td
             term = self.instantiate(rule.jvp[p], mapping)
+            if rule.tangent_zero_guard(p):  # the zero tangent 0.0 stands for zeros of any shape
+                term = ast.IfExp(test=self.s2s_call("is_zero", [copy.deepcopy(td)]), body=ast.Constant(0.0),
+                                 orelse=term)
             others = [x for q, x in bound.items() if q != p]
             if linear_add and not all(analysis._is_scalar_atom(x, self.facts.scalars) or
                                       (isinstance(x, ast.Name) and isinstance(a, ast.Name) and x.id == a.id)

@@ -119,7 +119,13 @@ class Rule:
             (True, False)
         """
         template = self.vjp.get(p)
-        return template is not None and _passes_g_on(template)
+        return template is not None and _passes_g_on(template, "g")
+
+    def tangent_zero_guard(self, p: str) -> bool:
+        """`zero_guard` for forward mode: whether `p`'s tangent template hands the tangent `p_dot`, which may
+        be the zero tangent 0.0 at run time (an item of a list that holds constants too), to a function."""
+        template = self.jvp.get(p)
+        return template is not None and _passes_g_on(template, p + "_dot")
 
     def at_site(self, bound: dict) -> Rule:
         """The rule for one call site with these bound arguments (`ast` nodes): a variant where
@@ -129,9 +135,9 @@ class Rule:
         return self.variant(bound) or self
 
 
-def _passes_g_on(template: ast.expr) -> bool:
-    """True when `g` reaches anything but arithmetic (+ - * /, unary signs, the branches of `a if c else b`)
-    or the first argument of a runtime helper marked `@zero_safe`."""
+def _passes_g_on(template: ast.expr, g: str) -> bool:
+    """True when the name `g` reaches anything but arithmetic (+ - * /, unary signs, the branches of
+    `a if c else b`) or the first argument of a runtime helper marked `@zero_safe`."""
     def safe(node) -> bool:
         if isinstance(node, ast.Name):
             return True
@@ -153,7 +159,7 @@ def _passes_g_on(template: ast.expr) -> bool:
         return False
 
     def node_has_no_g(node) -> bool:
-        return not any(isinstance(n, ast.Name) and n.id == "g" for n in ast.walk(node))
+        return not any(isinstance(n, ast.Name) and n.id == g for n in ast.walk(node))
 
     return not safe(template)
 
