@@ -44,11 +44,11 @@ import weakref
 import numpy as np
 
 from s2s import codegen, pipeline
-from s2s.errors import NoDerivativeRuleError
+from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
 
 _FORMS = ("jvp", "split", "flat")
 _lock = threading.RLock()
-_made: collections.OrderedDict = collections.OrderedDict()  # key -> (Parts, the entries it was made from)
+_made: collections.OrderedDict = collections.OrderedDict()  # (id(L), name, wrt, optimize) -> (L, _Second)
 _MADE_MAX = 64
 
 
@@ -217,9 +217,13 @@ def _bind_jvp(G, L, name, wrt, optimize):
     tangents = [dots[w] for w in wrt]
 
     def gradient_jvp(args, dot_values):
-        _check_values(L, name, wrt, params, args, {})
+        bound = _check_values(L, name, wrt, params, args, {})
         value = G(*args)  # G's own checks (a scalar output) run as they do outside
-        _, tangent = jvp_fn(*args, **dot_values)
+        try:
+            _, tangent = jvp_fn(*args, **dot_values)
+        except UnsupportedSyntaxError:  # forward over the gradient code refused: forward over forward over L
+            made = _second(L, name, wrt, optimize, params)
+            tangent = _forward_tangent(made, name, wrt, bound, [dot_values[t] for t in tangents])
         return value, tangent
 
     # a signature of the parameters and the tangent keywords: callers look for the keywords in the code
@@ -241,10 +245,13 @@ def _bind_split(G, L, name, wrt, optimize, params):
         value = G(*args, **kwargs)
 
         def gradient_pullback(v):
-            if all(np.ndim(bound[w]) == 0 for w in wrt):
-                out = flat_fn(*args, **kwargs, **{flat_fn.__s2s_seed__: v})
-                return (out,) if len(wrt) == 1 else tuple(out)
-            return _hessian_vector_product(L, name, wrt, optimize, args, kwargs, v)
+            if any(np.ndim(bound[w]) != 0 for w in wrt):
+                try:
+                    return _hessian_vector_product(L, name, wrt, optimize, args, kwargs, v)
+                except UnsupportedSyntaxError:
+                    pass  # forward over L's gradient code is refused (a pullback kept on its tape): forward over forward
+            out = flat_fn(*args, **kwargs, **{flat_fn.__s2s_seed__: v})
+            return (out,) if len(wrt) == 1 else tuple(out)
 
         return value, gradient_pullback
 
@@ -264,27 +271,64 @@ def _hessian_vector_product(L, name, wrt, optimize, args, kwargs, v):
     return tuple(tangent[union.index(w)] for w in wrt)
 
 
-def _flat(L, name, wrt, optimize, params):
-    """(the generated function `(*params, *, out_bar=1.0) -> d/dx_w <dL/dx_name, out_bar>` (one value for one w,
-    a tuple for several), the entries it reads), made again when they are not fresh."""
-    key = (L, name, tuple(wrt), optimize)
+class _Second:
+    """Forward over forward over L with respect to `union` (the parameter G differentiates and the differentiated
+    arguments): `fn(*args, <first_dots>=a, <second_dots>=b)[1][1]` is d2L[a, b]; `flat` the pullback as a
+    generated function (_flat_function)."""
+
+    def __init__(self, fn, union, first_dots, second_dots, flat, entries):
+        self.fn, self.union, self.first_dots, self.second_dots, self.flat, self.entries = \
+            fn, union, first_dots, second_dots, flat, entries
+
+    def along(self, bound, first, second):
+        """d2L[first, second] at the arguments `bound` (parameter -> value), each direction a dict parameter ->
+        tangent (a missing one: zeros)."""
+        dots = {}
+        for p in self.union:
+            dots[self.first_dots[p]] = first.get(p, np.zeros(np.shape(bound[p])))
+            dots[self.second_dots[p]] = second.get(p, np.zeros(np.shape(bound[p])))
+        return self.fn(**bound, **dots)[1][1]
+
+
+def _second(L, name, wrt, optimize, params) -> _Second:
+    """The _Second of G = grad(L) called with `wrt` differentiated, made again when it is not fresh."""
+    key = (id(L), name, tuple(wrt), optimize)
     with _lock:
-        hit = _made.get((id(L),) + key[1:])
-        if hit is not None and hit[0][0] is L and all(e.fresh() for e in hit[2]):
-            _made.move_to_end((id(L),) + key[1:])
-            return hit[1], hit[2]
+        hit = _made.get(key)
+        if hit is not None and hit[0] is L and all(e.fresh() for e in hit[1].entries):
+            _made.move_to_end(key)
+            return hit[1]
     union = tuple(p for p in params if p == name or p in wrt)
     first = _entry(L, union, "jvp", optimize)
     first_dots = pipeline.derivative_code(L, union, "jvp", optimize).tangent_names
     second = _entry(first.fn, union, "jvp", optimize)
     second_dots = pipeline.derivative_code(first.fn, union, "jvp", optimize).tangent_names
-    fn = _flat_function(L, name, wrt, params, union, first_dots, second_dots, second.fn)
-    entries = (first, second)
+    flat = _flat_function(L, name, wrt, params, union, first_dots, second_dots, second.fn)
+    made = _Second(second.fn, union, first_dots, second_dots, flat, (first, second))
     with _lock:
-        _made[(id(L),) + key[1:]] = ((L,), fn, entries)
+        _made[key] = (L, made)
         while len(_made) > _MADE_MAX:
             _made.popitem(last=False)
-    return fn, entries
+    return made
+
+
+def _flat(L, name, wrt, optimize, params):
+    """(the generated function `(*params, *, out_bar=1.0) -> d/dx_w <dL/dx_name, out_bar>` (one value for one w,
+    a tuple for several), the entries it reads)."""
+    made = _second(L, name, wrt, optimize, params)
+    return made.flat, made.entries
+
+
+def _forward_tangent(made, name, wrt, bound, tangents):
+    """The tangent of G = dL/dx_name along `tangents` (one per w in wrt) by forward over forward over L: for each
+    element e of x_name, d2L[e, t] (where forward mode over the gradient code is refused)."""
+    x = bound[name]
+    along = dict(zip(wrt, tangents))
+    if np.ndim(x) == 0:
+        return made.along(bound, {name: 1.0}, along)
+    basis = np.eye(np.size(x))
+    parts = [made.along(bound, {name: np.reshape(e, np.shape(x))}, along) for e in basis]
+    return np.reshape(np.stack(parts), np.shape(x))
 
 
 def _flat_function(L, name, wrt, params, union, first_dots, second_dots, second_fn):

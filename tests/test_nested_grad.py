@@ -217,11 +217,6 @@ def test_gradient_of_a_closure_over_the_differentiated_input_is_refused():
         s2s.grad(gradient_of_a_closure_over_the_input)(0.7)
 
 
-def test_value_and_grad_of_a_gradient_function_is_refused_clearly():
-    with pytest.raises(s2s.errors.NoDerivativeRuleError, match="not as a 'value' derivative"):
-        s2s.value_and_grad(D_SMOOTH)(0.5, 2.0)
-
-
 # ---- the derivative follows a rebound global of the function inside ------------------------------------------
 
 ACT = np.sin
@@ -286,3 +281,46 @@ def test_a_gradient_made_again_is_the_same_function():
     assert s2s.grad(smooth, wrt=1) is not s2s.grad(smooth)
     assert s2s.grad(smooth, optimize=False) is not s2s.grad(smooth)
     assert s2s.grad(smooth, wrt=(0, 1)) is not s2s.grad(smooth, wrt=(0, 1))  # a tuple wrt: not kept
+
+
+# ---- where forward mode over the gradient code is refused (a helper's pullbacks kept on the tape of a loop) ---
+
+A = np.array([[1.0, 0.5, -0.3], [0.2, -0.7, 1.1]])
+
+
+def squash(z):
+    return np.tanh(z) * z
+
+
+def looped(w, s):
+    acc = 0.0
+    for k in range(3):
+        acc = acc + np.sum(squash(A @ w * (k + 1))) * s
+    return acc + s ** 2 * np.sum(w ** 3)
+
+
+def ag_looped(w, s):
+    acc = 0.0
+    for k in range(3):
+        z = anp.dot(A, w) * (k + 1)
+        acc = acc + anp.sum(anp.tanh(z) * z) * s
+    return acc + s ** 2 * anp.sum(w ** 3)
+
+
+G_LOOPED = s2s.grad(looped)
+
+
+def through_looped(w):
+    return np.sum(G_LOOPED(w, 0.9) * C)
+
+
+def ag_through_looped(w):
+    return anp.sum(autograd.grad(ag_looped)(w, 0.9) * C)
+
+
+def test_forward_over_forward_where_forward_over_the_gradient_code_is_refused():
+    with pytest.raises(s2s.errors.UnsupportedSyntaxError):  # what the fallback is for
+        s2s.jvp(s2s.derivative(looped), (W0, 0.9), (C, None))
+    assert_close(s2s.grad(through_looped)(W0), autograd.grad(ag_through_looped)(W0), rtol=1e-12)
+    assert_close(s2s.jvp(through_looped, (W0,), (C,))[1], autograd.grad(ag_through_looped)(W0) @ C, rtol=1e-12)
+    assert_close(s2s.hessian(through_looped)(W0), autograd.hessian(ag_through_looped)(W0), rtol=1e-10)
