@@ -125,28 +125,27 @@ _svd = defrule("np.linalg.svd(a, full_matrices=True, compute_uv=True, hermitian=
         a_dot="s2s.svd_tangent(s2s.broadcast_like(a_dot, a), ans, a, full_matrices, compute_uv)")
 _svd.variant = _svd_variant
 
-helper_rule(rt.grad_inner, "grad_inner(g, a, b, which)", g_dot="s2s.grad_inner(g_dot, a, b, which)",
+helper_rule(rt.grad_inner, "grad_inner(g, a, b, which)",
             a_dot="s2s.grad_inner(g, a_dot, b, which) if which == 1 else 0.0",
-            b_dot="s2s.grad_inner(g, a, b_dot, which) if which == 0 else 0.0")
-helper_rule(rt.grad_kron, "grad_kron(g, a, b, which)", g_dot="s2s.grad_kron(g_dot, a, b, which)",
+            b_dot="s2s.grad_inner(g, a, b_dot, which) if which == 0 else 0.0", linear=("g",))
+helper_rule(rt.grad_kron, "grad_kron(g, a, b, which)",
             a_dot="s2s.grad_kron(g, s2s.broadcast_like(a_dot, a), b, which) if which == 1 else 0.0",
-            b_dot="s2s.grad_kron(g, a, s2s.broadcast_like(b_dot, b), which) if which == 0 else 0.0")
-helper_rule(rt.grad_cross, "grad_cross(g, a, b, which)", g_dot="s2s.grad_cross(g_dot, a, b, which)",
+            b_dot="s2s.grad_kron(g, a, s2s.broadcast_like(b_dot, b), which) if which == 0 else 0.0", linear=("g",))
+helper_rule(rt.grad_cross, "grad_cross(g, a, b, which)",
             a_dot="s2s.grad_cross(g, s2s.broadcast_like(a_dot, a), b, which) if which == 1 else 0.0",
-            b_dot="s2s.grad_cross(g, a, s2s.broadcast_like(b_dot, b), which) if which == 0 else 0.0")
-helper_rule(rt.pinv_full_rank, "pinv_full_rank(value, a, rcond=1e-15)", value_dot="s2s.pinv_full_rank(value_dot, a, rcond)")
-helper_rule(rt.grad_slogdet, "grad_slogdet(g, a)", structured=True, g_dot="s2s.grad_slogdet(g_dot, a)",
-            a_dot="s2s.grad_slogdet_dot(g, a, a_dot)")
+            b_dot="s2s.grad_cross(g, a, s2s.broadcast_like(b_dot, b), which) if which == 0 else 0.0", linear=("g",))
+helper_rule(rt.pinv_full_rank, "pinv_full_rank(value, a, rcond=1e-15)", linear=("value",))
+helper_rule(rt.grad_slogdet, "grad_slogdet(g, a)", structured=True,
+            a_dot="s2s.grad_slogdet_dot(g, a, a_dot)", linear=("g",))
 # (forward over forward mode, which s2s.hessian uses where the gradient code calls helpers through pullbacks)
 _slogdet_dot = helper_rule(rt.slogdet_tangent, "slogdet_tangent(t, ans, a)", shape_only=("ans",), structured=True,
-                           t_dot="s2s.slogdet_tangent(t_dot, ans, a)", a_dot="s2s.slogdet_tangent_dot(t, ans, a, a_dot)")
-helper_rule(rt.eigh_tangent, "eigh_tangent(t, ans, UPLO)", structured=True, t_dot="s2s.eigh_tangent(t_dot, ans, UPLO)",
-            ans_dot="s2s.eigh_tangent_dot(t, ans, ans_dot, UPLO)")
+                           a_dot="s2s.slogdet_tangent_dot(t, ans, a, a_dot)", linear=("t",))
+helper_rule(rt.eigh_tangent, "eigh_tangent(t, ans, UPLO)", structured=True,
+            ans_dot="s2s.eigh_tangent_dot(t, ans, ans_dot, UPLO)", linear=("t",))
 helper_rule(rt.grad_eigh, "grad_eigh(g, ans, a, UPLO)", shape_only=("a",), structured=True,
-            g_dot="s2s.grad_eigh(g_dot, ans, a, UPLO)", ans_dot="s2s.grad_eigh_dot(g, ans, ans_dot, UPLO)")
-helper_rule(rt.nuclear_checked, "nuclear_checked(g, x)", g_dot="s2s.nuclear_checked(g_dot, x)")
-helper_rule(rt.check_ties, "check_ties(g, w, what)", g_dot="s2s.check_ties(g_dot, w, what)")
+            ans_dot="s2s.grad_eigh_dot(g, ans, ans_dot, UPLO)", linear=("g",))
+helper_rule(rt.nuclear_checked, "nuclear_checked(g, x)", linear=("g",))
+helper_rule(rt.check_ties, "check_ties(g, w, what)", linear=("g",))
 # (grad_svd and the tangent helpers: a varied `ans` or `a` there is refused, so no Hessian through np.linalg.svd)
-_svd_rule = helper_rule(rt.grad_svd, "grad_svd(g, ans, a, full_matrices, compute_uv)", structured=True,
-                        g_dot="s2s.grad_svd(g_dot, ans, a, full_matrices, compute_uv)")
+_svd_rule = helper_rule(rt.grad_svd, "grad_svd(g, ans, a, full_matrices, compute_uv)", structured=True, linear=("g",))
 del _svd_rule.jvp["ans"], _svd_rule.jvp["a"]

@@ -40,11 +40,11 @@ defrule("np.cumsum(a, axis=None)", methods=("cumsum",), a="s2s.grad_cumsum(g, a,
 # np.cumprod: the adjoint and tangents by recurrences along the axis, without dividing (exact where entries are 0)
 defrule("np.cumprod(a, axis=None)", methods=("cumprod",), a="s2s.grad_cumprod(g, a, axis)",
         a_dot="s2s.cumprod_tangent(a_dot, a, axis)")
-helper_rule(rt.grad_cumprod, "grad_cumprod(g, x, axis)", g_dot="s2s.grad_cumprod(g_dot, x, axis)",
-            x_dot="s2s.grad_cumprod_dot(g, x, x_dot, axis)")
+helper_rule(rt.grad_cumprod, "grad_cumprod(g, x, axis)",
+            x_dot="s2s.grad_cumprod_dot(g, x, x_dot, axis)", linear=("g",))
 # (a rule without a tangent for x: forward over forward mode over cumprod_tangent_dot is refused)
-_cumprod_t = helper_rule(rt.cumprod_tangent, "cumprod_tangent(t, x, axis)", t_dot="s2s.cumprod_tangent(t_dot, x, axis)",
-                         x_dot="s2s.cumprod_tangent_dot(t, x_dot, x, axis)")
+_cumprod_t = helper_rule(rt.cumprod_tangent, "cumprod_tangent(t, x, axis)",
+                         x_dot="s2s.cumprod_tangent_dot(t, x_dot, x, axis)", linear=("t",))
 nondifferentiable("np.argmax(a, axis=None)", methods=("argmax",))
 nondifferentiable("np.argmin(a, axis=None)", methods=("argmin",))
 nondifferentiable("np.any(a, axis=None)", reduction=True, methods=("any",))

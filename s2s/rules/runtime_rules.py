@@ -25,7 +25,7 @@ defrule_for(rt.astype, "astype(x, dtype, copy=True)", tangent_from_adjoint=True,
             x="g if s2s.is_float_dtype(dtype) else 0.0")
 defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")
 defrule_for(rt.stop_gradient, "stop_gradient(x)", nondiff=True)
-defrule_for(rt.copy, "copy(x)", x="g", x_dot="s2s.copy(x_dot)")
+defrule_for(rt.copy, "copy(x)", x="g", linear=("x",))
 defrule_for(rt.unshared, "unshared(value, where, deep, updated, *others)", tangent_from_adjoint=True,
             value="g").jvp["others"] = None  # the names it checks only steer it
 defrule_for(rt.setitem, "setitem(x, index, v)", structured=True,
@@ -36,160 +36,118 @@ for _helper in (rt.reduced_size, rt.balanced_eq, rt.clip_mask, rt.is_float_dtype
     defrule_for(_helper, f"{_helper.__name__}(*args)", nondiff=True)
 
 # adjoint accumulation and structure
-defrule_for(rt.unbroadcast, "unbroadcast(g, x)", shape_only=("x",), g_dot="s2s.unbroadcast(g_dot, x)")
-defrule_for(rt.finish, "finish(g, x)", shape_only=("x",), structured=True, g_dot="s2s.finish(g_dot, x)")
+defrule_for(rt.unbroadcast, "unbroadcast(g, x)", shape_only=("x",), linear=("g",))
+defrule_for(rt.finish, "finish(g, x)", shape_only=("x",), structured=True, linear=("g",))
 defrule_for(rt.add, "add(a, b)", structured=True, a_dot="a_dot", b_dot="b_dot")
-defrule_for(rt.part, "part(g, index)", g_dot="s2s.part(g_dot, index)")
-defrule_for(rt.getitem_grad, "getitem_grad(g, x, index)", shape_only=("x",),
-            g_dot="s2s.getitem_grad(g_dot, x, index)")
-defrule_for(rt.setitem_grads, "setitem_grads(g, x, index)", shape_only=("x",),
-            g_dot="s2s.setitem_grads(g_dot, x, index)")
-defrule_for(rt.append_grads, "append_grads(g)", g_dot="s2s.append_grads(g_dot)")
-defrule_for(rt.broadcast_like, "broadcast_like(t, ans)", shape_only=("ans",), t_dot="s2s.broadcast_like(t_dot, ans)")
-defrule_for(rt.dense_tangent, "dense_tangent(t, value)", shape_only=("value",),
-            t_dot="s2s.dense_tangent(t_dot, value)")
+defrule_for(rt.part, "part(g, index)", linear=("g",))
+defrule_for(rt.getitem_grad, "getitem_grad(g, x, index)", shape_only=("x",), linear=("g",))
+defrule_for(rt.setitem_grads, "setitem_grads(g, x, index)", shape_only=("x",), linear=("g",))
+defrule_for(rt.append_grads, "append_grads(g)", linear=("g",))
+defrule_for(rt.broadcast_like, "broadcast_like(t, ans)", shape_only=("ans",), linear=("t",))
+defrule_for(rt.dense_tangent, "dense_tangent(t, value)", shape_only=("value",), linear=("t",))
 # the adjoint and the tangent of a closure over differentiated values (FunctionAdjoints): linear in g / tangents
-defrule_for(rt.function_adjoint_parts, "function_adjoint_parts(g, names)", structured=True,
-            g_dot="s2s.function_adjoint_parts(g_dot, names)")
-defrule_for(rt.function_tangent, "function_tangent(tangents, names)", structured=True,
-            tangents_dot="s2s.function_tangent(tangents_dot, names)")
+defrule_for(rt.function_adjoint_parts, "function_adjoint_parts(g, names)", structured=True, linear=("g",))
+defrule_for(rt.function_tangent, "function_tangent(tangents, names)", structured=True, linear=("tangents",))
 
 # adjoints of reductions and shape functions: linear in g
-defrule_for(rt.expand_reduced, "expand_reduced(g, x, axis, keepdims)", shape_only=("x",),
-            g_dot="s2s.expand_reduced(g_dot, x, axis, keepdims)")
-defrule_for(rt.grad_extreme, "grad_extreme(g, ans, x, axis, keepdims)", shape_only=("ans", "x"),
-            g_dot="s2s.grad_extreme(g_dot, ans, x, axis, keepdims)")
-defrule_for(rt.grad_var, "grad_var(g, x, axis, ddof, keepdims)",
-            g_dot="s2s.grad_var(g_dot, x, axis, ddof, keepdims)", x_dot="s2s.grad_var(g, x_dot, axis, ddof, keepdims)")
+defrule_for(rt.expand_reduced, "expand_reduced(g, x, axis, keepdims)", shape_only=("x",), linear=("g",))
+defrule_for(rt.grad_extreme, "grad_extreme(g, ans, x, axis, keepdims)", shape_only=("ans", "x"), linear=("g",))
+defrule_for(rt.grad_var, "grad_var(g, x, axis, ddof, keepdims)", x_dot="s2s.grad_var(g, x_dot, axis, ddof, keepdims)", linear=("g",))
 defrule_for(rt.grad_std, "grad_std(g, ans, x, axis, ddof, keepdims)",
-            g_dot="s2s.grad_std(g_dot, ans, x, axis, ddof, keepdims)",
             ans_dot="s2s.grad_var(-s2s.safe_div(g * ans_dot, 2.0 * ans * ans), x, axis, ddof, keepdims)",
-            x_dot="s2s.grad_std(g, ans, x_dot, axis, ddof, keepdims)")
+            x_dot="s2s.grad_std(g, ans, x_dot, axis, ddof, keepdims)", linear=("g",))
 defrule_for(rt.grad_norm, "grad_norm(g, ans, x, ord, axis, keepdims)",
-            g_dot="s2s.grad_norm(g_dot, ans, x, ord, axis, keepdims)",
             ans_dot="s2s.grad_norm(-g * ans_dot / ans, ans, x, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0",
-            x_dot="s2s.grad_norm(g, ans, x_dot, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0")
-defrule_for(rt.grad_cumsum, "grad_cumsum(g, x, axis)", shape_only=("x",), g_dot="s2s.grad_cumsum(g_dot, x, axis)")
-defrule_for(rt.grad_transpose, "grad_transpose(g, axes)", g_dot="s2s.grad_transpose(g_dot, axes)")
-defrule_for(rt.grad_expand_dims, "grad_expand_dims(g, axis)", g_dot="s2s.grad_expand_dims(g_dot, axis)")
-defrule_for(rt.grad_squeeze, "grad_squeeze(g, x, axis)", shape_only=("x",), g_dot="s2s.grad_squeeze(g_dot, x, axis)")
-defrule_for(rt.grad_concatenate, "grad_concatenate(g, arrays, axis)", shape_only=("arrays",),
-            g_dot="s2s.grad_concatenate(g_dot, arrays, axis)")
-defrule_for(rt.grad_stack, "grad_stack(g, arrays, axis)", shape_only=("arrays",),
-            g_dot="s2s.grad_stack(g_dot, arrays, axis)")
-defrule_for(rt.grad_vstack, "grad_vstack(g, tup)", shape_only=("tup",), g_dot="s2s.grad_vstack(g_dot, tup)")
-defrule_for(rt.grad_builtin_sum, "grad_builtin_sum(g, x)", shape_only=("x",), g_dot="s2s.grad_builtin_sum(g_dot, x)")
-defrule_for(rt.grad_select, "grad_select(g, chosen, args)", shape_only=("chosen", "args"),
-            g_dot="s2s.grad_select(g_dot, chosen, args)")
-defrule_for(rt.grad_where, "grad_where(g, cond, x, take_x)", shape_only=("x",),
-            g_dot="s2s.grad_where(g_dot, cond, x, take_x)")
-defrule_for(rt.grad_clip, "grad_clip(g, x, lo, hi)", shape_only=("x", "lo", "hi"),
-            g_dot="s2s.grad_clip(g_dot, x, lo, hi)")
-defrule_for(rt.grad_trace, "grad_trace(g, x, offset, axis1, axis2)", shape_only=("x",),
-            g_dot="s2s.grad_trace(g_dot, x, offset, axis1, axis2)")
-defrule_for(rt.item_grad, "item_grad(g, x, index)", shape_only=("x",), g_dot="s2s.item_grad(g_dot, x, index)")
-defrule_for(rt.grad_tile, "grad_tile(g, a, reps)", shape_only=("a",), g_dot="s2s.grad_tile(g_dot, a, reps)")
-defrule_for(rt.grad_diag, "grad_diag(g, v, k)", shape_only=("v",), g_dot="s2s.grad_diag(g_dot, v, k)")
-defrule_for(rt.array_grad, "array_grad(g, obj)", shape_only=("obj",), g_dot="s2s.array_grad(g_dot, obj)")
+            x_dot="s2s.grad_norm(g, ans, x_dot, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0", linear=("g",))
+defrule_for(rt.grad_cumsum, "grad_cumsum(g, x, axis)", shape_only=("x",), linear=("g",))
+defrule_for(rt.grad_transpose, "grad_transpose(g, axes)", linear=("g",))
+defrule_for(rt.grad_expand_dims, "grad_expand_dims(g, axis)", linear=("g",))
+defrule_for(rt.grad_squeeze, "grad_squeeze(g, x, axis)", shape_only=("x",), linear=("g",))
+defrule_for(rt.grad_concatenate, "grad_concatenate(g, arrays, axis)", shape_only=("arrays",), linear=("g",))
+defrule_for(rt.grad_stack, "grad_stack(g, arrays, axis)", shape_only=("arrays",), linear=("g",))
+defrule_for(rt.grad_vstack, "grad_vstack(g, tup)", shape_only=("tup",), linear=("g",))
+defrule_for(rt.grad_builtin_sum, "grad_builtin_sum(g, x)", shape_only=("x",), linear=("g",))
+defrule_for(rt.grad_select, "grad_select(g, chosen, args)", shape_only=("chosen", "args"), linear=("g",))
+defrule_for(rt.grad_where, "grad_where(g, cond, x, take_x)", shape_only=("x",), linear=("g",))
+defrule_for(rt.grad_clip, "grad_clip(g, x, lo, hi)", shape_only=("x", "lo", "hi"), linear=("g",))
+defrule_for(rt.grad_trace, "grad_trace(g, x, offset, axis1, axis2)", shape_only=("x",), linear=("g",))
+defrule_for(rt.item_grad, "item_grad(g, x, index)", shape_only=("x",), linear=("g",))
+defrule_for(rt.grad_tile, "grad_tile(g, a, reps)", shape_only=("a",), linear=("g",))
+defrule_for(rt.grad_diag, "grad_diag(g, v, k)", shape_only=("v",), linear=("g",))
+defrule_for(rt.array_grad, "array_grad(g, obj)", shape_only=("obj",), linear=("g",))
 
 # adjoints of products: linear in g and in the other factor
-defrule_for(rt.grad_dot_a, "grad_dot_a(g, a, b)", shape_only=("a",),
-            g_dot="s2s.grad_dot_a(g_dot, a, b)", b_dot="s2s.grad_dot_a(g, a, b_dot)")
-defrule_for(rt.grad_dot_b, "grad_dot_b(g, a, b)", shape_only=("b",),
-            g_dot="s2s.grad_dot_b(g_dot, a, b)", a_dot="s2s.grad_dot_b(g, a_dot, b)")
-defrule_for(rt.grad_matmul_a, "grad_matmul_a(g, a, b)", shape_only=("a",),
-            g_dot="s2s.grad_matmul_a(g_dot, a, b)", b_dot="s2s.grad_matmul_a(g, a, b_dot)")
-defrule_for(rt.grad_matmul_b, "grad_matmul_b(g, a, b)", shape_only=("b",),
-            g_dot="s2s.grad_matmul_b(g_dot, a, b)", a_dot="s2s.grad_matmul_b(g, a_dot, b)")
+defrule_for(rt.grad_dot_a, "grad_dot_a(g, a, b)", shape_only=("a",), b_dot="s2s.grad_dot_a(g, a, b_dot)", linear=("g",))
+defrule_for(rt.grad_dot_b, "grad_dot_b(g, a, b)", shape_only=("b",), a_dot="s2s.grad_dot_b(g, a_dot, b)", linear=("g",))
+defrule_for(rt.grad_matmul_a, "grad_matmul_a(g, a, b)", shape_only=("a",), b_dot="s2s.grad_matmul_a(g, a, b_dot)", linear=("g",))
+defrule_for(rt.grad_matmul_b, "grad_matmul_b(g, a, b)", shape_only=("b",), a_dot="s2s.grad_matmul_b(g, a_dot, b)", linear=("g",))
 defrule_for(rt.grad_tensordot, "grad_tensordot(g, a, b, axes, which)",
-            g_dot="s2s.grad_tensordot(g_dot, a, b, axes, which)",
             a_dot="s2s.grad_tensordot(g, a_dot, b, axes, which) if which == 1 else 0.0",
-            b_dot="s2s.grad_tensordot(g, a, b_dot, axes, which) if which == 0 else 0.0")
-defrule_for(rt.grad_det, "grad_det(g, ans, a)",
-            g_dot="s2s.grad_det(g_dot, ans, a)", ans_dot="s2s.grad_det(g * ans_dot / ans, ans, a)",
+            b_dot="s2s.grad_tensordot(g, a, b_dot, axes, which) if which == 0 else 0.0", linear=("g",))
+defrule_for(rt.grad_det, "grad_det(g, ans, a)", ans_dot="s2s.grad_det(g * ans_dot / ans, ans, a)",
             a_dot="-np.expand_dims(np.expand_dims(g * ans, -1), -1) * "
-                  "np.swapaxes(np.linalg.inv(a) @ a_dot @ np.linalg.inv(a), -1, -2)")
+                  "np.swapaxes(np.linalg.inv(a) @ a_dot @ np.linalg.inv(a), -1, -2)", linear=("g",))
 defrule_for(rt.grad_solve_b, "grad_solve_b(g, a, b)", shape_only=("b",),
-            g_dot="s2s.grad_solve_b(g_dot, a, b)",
             a_dot="-np.linalg.solve(np.swapaxes(a, -1, -2), "
-                  "np.matmul(np.swapaxes(a_dot, -1, -2), s2s.grad_solve_b(g, a, b)))")
+                  "np.matmul(np.swapaxes(a_dot, -1, -2), s2s.grad_solve_b(g, a, b)))", linear=("g",))
 
 # adjoints of creation functions, powers and the rest of the right-or-refused rules
 defrule_for(rt.power_slope, "power_slope(x, y)", x_dot="x_dot * y * s2s.power_slope(x, y - 1)",
             y_dot="y_dot * s2s.power_slope_dy(x, y)")
-defrule_for(rt.real_part, "real_part(t, val)", shape_only=("val",), t_dot="s2s.real_part(t_dot, val)")
-defrule_for(rt.fdiv, "fdiv(a, b)", a_dot="s2s.fdiv(a_dot, b)", b_dot="-s2s.fdiv(a * b_dot, b * b)")
-defrule_for(rt.safe_div, "safe_div(a, b)", a_dot="s2s.safe_div(a_dot, b)",
-            b_dot="-s2s.safe_div(a * b_dot, b * b)")
-defrule_for(rt.grad_fill, "grad_fill(g, ans, fill_value)", shape_only=("ans", "fill_value"),
-            g_dot="s2s.grad_fill(g_dot, ans, fill_value)")
-defrule_for(rt.fill_tangent, "fill_tangent(t, ans)", shape_only=("ans",), t_dot="s2s.fill_tangent(t_dot, ans)")
-defrule_for(rt.grad_arange, "grad_arange(g, ans, role)", shape_only=("ans",), g_dot="s2s.grad_arange(g_dot, ans, role)")
+defrule_for(rt.real_part, "real_part(t, val)", shape_only=("val",), linear=("t",))
+defrule_for(rt.fdiv, "fdiv(a, b)", b_dot="-s2s.fdiv(a * b_dot, b * b)", linear=("a",))
+defrule_for(rt.safe_div, "safe_div(a, b)",
+            b_dot="-s2s.safe_div(a * b_dot, b * b)", linear=("a",))
+defrule_for(rt.grad_fill, "grad_fill(g, ans, fill_value)", shape_only=("ans", "fill_value"), linear=("g",))
+defrule_for(rt.fill_tangent, "fill_tangent(t, ans)", shape_only=("ans",), linear=("t",))
+defrule_for(rt.grad_arange, "grad_arange(g, ans, role)", shape_only=("ans",), linear=("g",))
 defrule_for(rt.grad_arange_args, "grad_arange_args(g, ans, args, stop=None)", shape_only=("ans", "args"),
-            structured=True, g_dot="s2s.grad_arange_args(g_dot, ans, args, stop)")
-defrule_for(rt.arange_tangent, "arange_tangent(t, ans, role)", shape_only=("ans",),
-            t_dot="s2s.arange_tangent(t_dot, ans, role)")
+            structured=True, linear=("g",))
+defrule_for(rt.arange_tangent, "arange_tangent(t, ans, role)", shape_only=("ans",), linear=("t",))
 defrule_for(rt.arange_args_tangent, "arange_args_tangent(ans, args, tangents, stop=None)",
-            shape_only=("ans", "args"), tangents_dot="s2s.arange_args_tangent(ans, args, tangents_dot, stop)")
+            shape_only=("ans", "args"), linear=("tangents",))
 defrule_for(rt.grad_linspace, "grad_linspace(g, ans, x, num, endpoint, retstep, axis, which)",
-            shape_only=("ans", "x"), g_dot="s2s.grad_linspace(g_dot, ans, x, num, endpoint, retstep, axis, which)")
+            shape_only=("ans", "x"), linear=("g",))
 defrule_for(rt.linspace_tangent, "linspace_tangent(t, ans, num, endpoint, retstep, axis, which)", shape_only=("ans",),
-            structured=True, t_dot="s2s.linspace_tangent(t_dot, ans, num, endpoint, retstep, axis, which)")
-defrule_for(rt.grad_divmod, "grad_divmod(g, ans, x, which)", shape_only=("x",),
-            g_dot="s2s.grad_divmod(g_dot, ans, x, which)")
-defrule_for(rt.divmod_tangent, "divmod_tangent(t, ans, which)", structured=True,
-            t_dot="s2s.divmod_tangent(t_dot, ans, which)")
+            structured=True, linear=("t",))
+defrule_for(rt.grad_divmod, "grad_divmod(g, ans, x, which)", shape_only=("x",), linear=("g",))
+defrule_for(rt.divmod_tangent, "divmod_tangent(t, ans, which)", structured=True, linear=("t",))
 # (ans: a tangent of the quotient is zero wherever it is defined, so `ans` only steers these two)
 defrule_for(rt.grad_prod, "grad_prod(g, ans, x, axis, keepdims)", shape_only=("ans",),
-            g_dot="s2s.grad_prod(g_dot, ans, x, axis, keepdims)", x_dot="s2s.grad_prod_dot(g, x, x_dot, axis, keepdims)")
-defrule_for(rt.grad_solve_a, "grad_solve_a(g, ans, a, b)", shape_only=("b",),
-            g_dot="s2s.grad_solve_a(g_dot, ans, a, b)", ans_dot="s2s.grad_solve_a(g, ans_dot, a, b)",
-            a_dot="s2s.grad_solve_a_dot(g, ans, a, a_dot)")
+            x_dot="s2s.grad_prod_dot(g, x, x_dot, axis, keepdims)", linear=("g",))
+defrule_for(rt.grad_solve_a, "grad_solve_a(g, ans, a, b)", shape_only=("b",), ans_dot="s2s.grad_solve_a(g, ans_dot, a, b)",
+            a_dot="s2s.grad_solve_a_dot(g, ans, a, a_dot)", linear=("g",))
 defrule_for(rt.grad_einsum_parts, "grad_einsum_parts(g, items, optimize=False)", structured=True,
-            g_dot="s2s.grad_einsum_parts(g_dot, items, optimize)",
-            items_dot="s2s.grad_einsum_parts_dot(g, items, items_dot, optimize)")
-defrule_for(rt.einsum_jvp, "einsum_jvp(items, tangents)", tangents_dot="s2s.einsum_jvp(items, tangents_dot)",
-            items_dot="s2s.einsum_jvp_dot(items, tangents, items_dot)")
+            items_dot="s2s.grad_einsum_parts_dot(g, items, items_dot, optimize)", linear=("g",))
+defrule_for(rt.einsum_jvp, "einsum_jvp(items, tangents)",
+            items_dot="s2s.einsum_jvp_dot(items, tangents, items_dot)", linear=("tangents",))
 
 # np.r_[...] and np.c_[...] (lowered to index_concat), other index tricks (index_item: no key derivative)
 defrule_for(rt.index_concat, "index_concat(obj, *items)", items="s2s.grad_index_concat(g, obj, items)",
             items_dot="s2s.index_concat_tangent(obj, items, items_dot)").name = "np.r_[...] / np.c_[...]"
-defrule_for(rt.grad_index_concat, "grad_index_concat(g, obj, items)", shape_only=("items",), structured=True,
-            g_dot="s2s.grad_index_concat(g_dot, obj, items)")
-defrule_for(rt.index_concat_tangent, "index_concat_tangent(obj, items, tangents)", shape_only=("items",),
-            tangents_dot="s2s.index_concat_tangent(obj, items, tangents_dot)")
+defrule_for(rt.grad_index_concat, "grad_index_concat(g, obj, items)", shape_only=("items",), structured=True, linear=("g",))
+defrule_for(rt.index_concat_tangent, "index_concat_tangent(obj, items, tangents)", shape_only=("items",), linear=("tangents",))
 _index_item = _defrule_for(rt.index_item, "index_item(obj, key)")  # no template for key: a varied key is refused
 _index_item.jvp["obj"] = None
 _index_item.name = "np.s_[...], np.index_exp[...], np.mgrid[...] or np.ogrid[...]"
 
-defrule_for(rt.grad_as_sequence, "grad_as_sequence(g, x)", shape_only=("x",), structured=True,
-            g_dot="s2s.grad_as_sequence(g_dot, x)")
-defrule_for(rt.as_sequence_tangent, "as_sequence_tangent(t, x, as_tuple)", shape_only=("x",), structured=True,
-            t_dot="s2s.as_sequence_tangent(t_dot, x, as_tuple)")
-defrule_for(rt.grad_bitor, "grad_bitor(g, x, y, which)", shape_only=("x", "y"), structured=True,
-            g_dot="s2s.grad_bitor(g_dot, x, y, which)")
-defrule_for(rt.bitor_tangent, "bitor_tangent(tx, ty, x, y)", shape_only=("x", "y"), structured=True,
-            tx_dot="s2s.bitor_tangent(tx_dot, 0.0, x, y)", ty_dot="s2s.bitor_tangent(0.0, ty_dot, x, y)")
+defrule_for(rt.grad_as_sequence, "grad_as_sequence(g, x)", shape_only=("x",), structured=True, linear=("g",))
+defrule_for(rt.as_sequence_tangent, "as_sequence_tangent(t, x, as_tuple)", shape_only=("x",), structured=True, linear=("t",))
+defrule_for(rt.grad_bitor, "grad_bitor(g, x, y, which)", shape_only=("x", "y"), structured=True, linear=("g",))
+defrule_for(rt.bitor_tangent, "bitor_tangent(tx, ty, x, y)", shape_only=("x", "y"), structured=True, linear=("tx", "ty"))
 # `+` and `*` that may concatenate or repeat lists and tuples
-defrule_for(rt.grad_add_seq, "grad_add_seq(g, x, y, which)", shape_only=("x", "y"), structured=True,
-            g_dot="s2s.grad_add_seq(g_dot, x, y, which)")
+defrule_for(rt.grad_add_seq, "grad_add_seq(g, x, y, which)", shape_only=("x", "y"), structured=True, linear=("g",))
 defrule_for(rt.grad_mult_seq, "grad_mult_seq(g, x, y, which)", structured=True,
-            g_dot="s2s.grad_mult_seq(g_dot, x, y, which)",
             x_dot="s2s.grad_mult_seq(g, x_dot, y, which) if which == 1 else 0.0",
-            y_dot="s2s.grad_mult_seq(g, x, y_dot, which) if which == 0 else 0.0")
-defrule_for(rt.add_seq_tangent, "add_seq_tangent(tx, ty, x, y, ans)", shape_only=("x", "y", "ans"), structured=True,
-            tx_dot="s2s.add_seq_tangent(tx_dot, 0.0, x, y, ans)", ty_dot="s2s.add_seq_tangent(0.0, ty_dot, x, y, ans)")
+            y_dot="s2s.grad_mult_seq(g, x, y_dot, which) if which == 0 else 0.0", linear=("g",))
+defrule_for(rt.add_seq_tangent, "add_seq_tangent(tx, ty, x, y, ans)", shape_only=("x", "y", "ans"), structured=True, linear=("tx", "ty"))
 defrule_for(rt.mult_seq_tangent, "mult_seq_tangent(t, x, y, which)", structured=True,
-            t_dot="s2s.mult_seq_tangent(t_dot, x, y, which)",
             x_dot="s2s.mult_seq_tangent(t, x_dot, y, 1) if which == 1 else 0.0",
-            y_dot="s2s.mult_seq_tangent(t, x, y_dot, 0) if which == 0 else 0.0")
+            y_dot="s2s.mult_seq_tangent(t, x, y_dot, 0) if which == 0 else 0.0", linear=("t",))
 
 # helpers that forward-mode templates call (so tangent code can be differentiated again)
-defrule_for(rt.keep, "keep(ans, x, axis, keepdims)", shape_only=("x",), ans_dot="s2s.keep(ans_dot, x, axis, keepdims)")
-defrule_for(rt.builtin_sum_tangent, "builtin_sum_tangent(t, x)", shape_only=("x",),
-            t_dot="s2s.builtin_sum_tangent(t_dot, x)")
-defrule_for(rt.select_tangent, "select_tangent(ans, args, tangents)", shape_only=("ans", "args"),
-            tangents_dot="s2s.select_tangent(ans, args, tangents_dot)")
-defrule_for(rt.dense_list, "dense_list(tangents, values)", shape_only=("values",),
-            tangents_dot="s2s.dense_list(tangents_dot, values)")
-defrule_for(rt.as_array_like, "as_array_like(x, dtype=None)", x_dot="s2s.as_array_like(x_dot, dtype)")
+defrule_for(rt.keep, "keep(ans, x, axis, keepdims)", shape_only=("x",), linear=("ans",))
+defrule_for(rt.builtin_sum_tangent, "builtin_sum_tangent(t, x)", shape_only=("x",), linear=("t",))
+defrule_for(rt.select_tangent, "select_tangent(ans, args, tangents)", shape_only=("ans", "args"), linear=("tangents",))
+defrule_for(rt.dense_list, "dense_list(tangents, values)", shape_only=("values",), linear=("tangents",))
+defrule_for(rt.as_array_like, "as_array_like(x, dtype=None)", linear=("x",))

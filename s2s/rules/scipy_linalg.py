@@ -61,15 +61,13 @@ defrule("scipy.integrate.odeint(func, y0, t, args=(), rtol=None, atol=None, mxst
         y0=f"{H}grad_odeint({_ODE}, 0)", args=f"{H}grad_odeint({_ODE}, 1)")
 
 # the helpers the templates above and in scipy_special.py call: linear (or bilinear) in their first arguments
-defrule_for(sh.lse_keep, "lse_keep(v, a, b, axis, keepdims)", v_dot="s2s.scipy_helpers.lse_keep(v_dot, a, b, axis, keepdims)")
+defrule_for(sh.lse_keep, "lse_keep(v, a, b, axis, keepdims)", linear=("v",))
 defrule_for(sh.lse_b, "lse_b(b)", b_dot="b_dot")
 defrule_for(sh.flip_trans, "flip_trans(trans)", nondiff=True)
 defrule_for(sh.tri_outer, "tri_outer(bb, x, trans, lower, unit_diagonal)",
-            bb_dot="s2s.scipy_helpers.tri_outer(bb_dot, x, trans, lower, unit_diagonal)",
-            x_dot="s2s.scipy_helpers.tri_outer(bb, x_dot, trans, lower, unit_diagonal)")
+            x_dot="s2s.scipy_helpers.tri_outer(bb, x_dot, trans, lower, unit_diagonal)", linear=("bb",))
 defrule_for(sh.tri_apply, "tri_apply(m, x, trans, lower, unit_diagonal)",
-            m_dot="s2s.scipy_helpers.tri_apply(m_dot, x, trans, lower, unit_diagonal)",
-            x_dot="s2s.scipy_helpers.tri_apply(m, x_dot, trans, lower, unit_diagonal)")
+            x_dot="s2s.scipy_helpers.tri_apply(m, x_dot, trans, lower, unit_diagonal)", linear=("m",))
 
 # the multivariate normal's and Dirichlet's (s2s/rules/scipy_stats.py): linear in their first argument
 for _helper, _sig in ((sh.mvn_cov, "mvn_cov(v, mean)"), (sh.mvn_cov_adjoint, "mvn_cov_adjoint(v, cov)"),
@@ -80,19 +78,17 @@ for _helper, _sig in ((sh.mvn_cov, "mvn_cov(v, mean)"), (sh.mvn_cov_adjoint, "mv
     _rest = _sig[_sig.index("(") + 1:-1].split(", ")[1:]
     defrule_for(_helper, _sig, v_dot=f"s2s.scipy_helpers.{_helper.__name__}({', '.join(['v_dot'] + _rest)})")
 defrule_for(sh.dir_full, "dir_full(x, alpha)", x_dot="s2s.scipy_helpers.dir_full_dot(x_dot, alpha)")
-defrule_for(sh.rows_outer, "rows_outer(a, b)", a_dot="s2s.scipy_helpers.rows_outer(a_dot, b)",
-            b_dot="s2s.scipy_helpers.rows_outer(a, b_dot)")
+defrule_for(sh.rows_outer, "rows_outer(a, b)",
+            b_dot="s2s.scipy_helpers.rows_outer(a, b_dot)", linear=("a",))
 for _helper in (sh.cho_lower, sh.cho_rest, sh.cho_read):
     defrule_for(_helper, f"{_helper.__name__}(v, lower)", v_dot=f"s2s.scipy_helpers.{_helper.__name__}(v_dot, lower)")
-defrule_for(sh.phi, "phi(v)", v_dot="s2s.scipy_helpers.phi(v_dot)")
-defrule_for(sh.first, "first(v)", v_dot="s2s.scipy_helpers.first(v_dot)")
-defrule_for(sh.neg_outer, "neg_outer(u, v)", u_dot="s2s.scipy_helpers.neg_outer(u_dot, v)",
-            v_dot="s2s.scipy_helpers.neg_outer(u, v_dot)")
+defrule_for(sh.phi, "phi(v)", linear=("v",))
+defrule_for(sh.first, "first(v)", linear=("v",))
+defrule_for(sh.neg_outer, "neg_outer(u, v)",
+            v_dot="s2s.scipy_helpers.neg_outer(u, v_dot)", linear=("u",))
 defrule_for(sh.cho_c_adjoint, "cho_c_adjoint(abar, c, lower)", structured=True,
-            abar_dot="s2s.scipy_helpers.cho_c_adjoint(abar_dot, c, lower)",
-            c_dot="s2s.scipy_helpers.cho_c_adjoint(abar, c_dot, lower)")
-defrule_for(sh.cho_a_dot, "cho_a_dot(cd, c, lower)", cd_dot="s2s.scipy_helpers.cho_a_dot(cd_dot, c, lower)",
-            c_dot="s2s.scipy_helpers.cho_a_dot(cd, c_dot, lower)")
-defrule_for(sh.cho_sym, "cho_sym(v, lower)", v_dot="s2s.scipy_helpers.cho_sym(v_dot, lower)")
-defrule_for(sh.cho_pack, "cho_pack(ld, a, lower)", structured=True, ld_dot="s2s.scipy_helpers.cho_pack(ld_dot, 0.0, lower)",
-            a_dot="s2s.scipy_helpers.cho_pack(0.0, a_dot, lower)")
+            c_dot="s2s.scipy_helpers.cho_c_adjoint(abar, c_dot, lower)", linear=("abar",))
+defrule_for(sh.cho_a_dot, "cho_a_dot(cd, c, lower)",
+            c_dot="s2s.scipy_helpers.cho_a_dot(cd, c_dot, lower)", linear=("cd",))
+defrule_for(sh.cho_sym, "cho_sym(v, lower)", linear=("v",))
+defrule_for(sh.cho_pack, "cho_pack(ld, a, lower)", structured=True, linear=("ld", "a"))

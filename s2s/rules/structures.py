@@ -46,14 +46,9 @@ _steering(defrule_for(rt.replace, "replace(obj, values, *names)", structured=Tru
 _base_defrule_for(dataclasses.replace, "replace(obj, *changes)").returns_view = True
 
 # the adjoint and tangent helpers: linear in their first argument
-defrule_for(rt.field_grad, "field_grad(g, obj, names)", structured=True, shape_only=("obj",),
-            g_dot="s2s.field_grad(g_dot, obj, names)")
-defrule_for(rt.field_tangent, "field_tangent(t, obj, names)", structured=True, shape_only=("obj",),
-            t_dot="s2s.field_tangent(t_dot, obj, names)")
-defrule_for(rt.record_grad, "record_grad(g, like, names)", structured=True, shape_only=("like",),
-            g_dot="s2s.record_grad(g_dot, like, names)")
-defrule_for(rt.record_tangent, "record_tangent(values_dot, like, names)", structured=True, shape_only=("like",),
-            values_dot_dot="s2s.record_tangent(values_dot_dot, like, names)")
-defrule_for(rt.replace_grad, "replace_grad(g, obj, names)", structured=True, shape_only=("obj",),
-            g_dot="s2s.replace_grad(g_dot, obj, names)")
+defrule_for(rt.field_grad, "field_grad(g, obj, names)", structured=True, shape_only=("obj",), linear=("g",))
+defrule_for(rt.field_tangent, "field_tangent(t, obj, names)", structured=True, shape_only=("obj",), linear=("t",))
+defrule_for(rt.record_grad, "record_grad(g, like, names)", structured=True, shape_only=("like",), linear=("g",))
+defrule_for(rt.record_tangent, "record_tangent(values_dot, like, names)", structured=True, shape_only=("like",), linear=("values_dot",))
+defrule_for(rt.replace_grad, "replace_grad(g, obj, names)", structured=True, shape_only=("obj",), linear=("g",))
 defrule_for(rt.is_record, "is_record(x)", nondiff=True)
