@@ -167,3 +167,23 @@ def test_linear_does_not_replace_a_written_tangent():
         assert ast.unparse(rule.jvp["g"]) == "g_dot * 2.0" and rule.linear == ()
     finally:
         rules._RULES[key] = before
+
+
+def test_no_helper_writes_a_tangent_linear_would_derive():
+    """A runtime helper's rule writes a tangent only where `linear=` cannot derive it: for no written tangent
+    of `p` would adding `p` to the rule's `linear` parameters give the same templates."""
+    import s2s.runtime as rt
+    from s2s.rules import linear_tangent
+
+    for key, rule in rules._RULES.items():
+        func = rules._KEYED.get(key)
+        module = getattr(func, "__module__", "") or ""
+        if isinstance(key, str) or rule.varargs or not module.startswith(rt.__name__):
+            continue
+        for p, tangent in rule.jvp.items():
+            if tangent is None or p in rule.linear or p in rule.derived:
+                continue
+            wider = rule.linear + (p,)
+            same = all(ast.dump(rule.jvp[q]) == ast.dump(ast.parse(linear_tangent(func, rule.params, wider, q),
+                                                                    mode="eval").body) for q in wider)
+            assert not same, f"{rule.name}: the tangent of {p} is the helper applied to it: say linear=({p!r}, ...)"

@@ -75,13 +75,12 @@ for _helper, _sig in ((sh.mvn_cov, "mvn_cov(v, mean)"), (sh.mvn_cov_adjoint, "mv
                       (sh.mvn_g, "mvn_g(v, x, mean, cov)"), (sh.mvn_sum_rows, "mvn_sum_rows(v, mean)"),
                       (sh.dir_full_dot, "dir_full_dot(v, alpha)"), (sh.dir_x_adjoint, "dir_x_adjoint(v, x)"),
                       (sh.dir_alpha, "dir_alpha(v, x)"), (sh.dir_g, "dir_g(v, x)"), (sh.dir_sum_alpha, "dir_sum_alpha(v)")):
-    _rest = _sig[_sig.index("(") + 1:-1].split(", ")[1:]
-    defrule_for(_helper, _sig, v_dot=f"s2s.scipy_helpers.{_helper.__name__}({', '.join(['v_dot'] + _rest)})")
+    defrule_for(_helper, _sig, linear=("v",))
 defrule_for(sh.dir_full, "dir_full(x, alpha)", x_dot="s2s.scipy_helpers.dir_full_dot(x_dot, alpha)")
 defrule_for(sh.rows_outer, "rows_outer(a, b)",
             b_dot="s2s.scipy_helpers.rows_outer(a, b_dot)", linear=("a",))
 for _helper in (sh.cho_lower, sh.cho_rest, sh.cho_read):
-    defrule_for(_helper, f"{_helper.__name__}(v, lower)", v_dot=f"s2s.scipy_helpers.{_helper.__name__}(v_dot, lower)")
+    defrule_for(_helper, f"{_helper.__name__}(v, lower)", linear=("v",))
 defrule_for(sh.phi, "phi(v)", linear=("v",))
 defrule_for(sh.first, "first(v)", linear=("v",))
 defrule_for(sh.neg_outer, "neg_outer(u, v)",
