@@ -18,6 +18,9 @@ asks this module for G's derivative in the form the caller's code needs:
   w, so that s2s differentiates it again: a third derivative is forward mode over it (forward over
   forward over forward of L). Forward mode over the Hessian-vector product would be forward over
   forward over reverse, which s2s refuses where L calls a function of the user's.
+- The "jvp" function is marked StandIn: where it is differentiated again (forward over forward through
+  G, when the caller's gradient code keeps G's pullbacks on a tape), s2s differentiates a generated
+  function of the same signature instead, written with forward mode over L (_tangent_function).
 
 Nothing else is accepted: a gradient with respect to a tuple, with has_aux, value_and_grad,
 elementwise_grad and grad of grad are refused at the call (frontend.no_rule_text), and so is L
@@ -98,11 +101,40 @@ def remembered(func, wrt, optimize):
         return None
 
 
+class StandIn(Mark):
+    """The mark of a function s2s made for a call of G (the tangent of G, one forward sweep over G's gradient
+    code) that s2s differentiates as another function with the same signature: `stand_in()` gives (that
+    function, the entries it is fresh with), a source-backed one written with forward over forward of L."""
+
+    __slots__ = ("stand_in",)
+
+    def __init__(self, owner, stand_in):
+        super().__init__(owner, None, None, None)
+        self.stand_in = stand_in
+
+
+class _Via:
+    """pipeline.derivative_code for a function marked StandIn: the derivative of its stand-in."""
+
+    returns_value = False
+    links = ()
+
+    def __init__(self, mark, wrt, form, optimize):
+        self.mark, self.wrt, self.form, self.optimize = mark, wrt, form, optimize
+        fn, _ = mark.stand_in()
+        self.tangent_names = pipeline.derivative_code(fn, wrt, form, optimize).tangent_names if form == "jvp" else {}
+
+    def bind(self, func, _binding=None) -> _Bound:
+        fn, entries = self.mark.stand_in()
+        entry = _entry(fn, self.wrt, self.form, self.optimize)
+        return _bound(entry.fn, (entry,) + tuple(entries))
+
+
 def target(obj):
     """(L, the name of the parameter G differentiates, optimize) for a gradient function G that s2s made and
     differentiates when it is called inside a differentiated function; None for anything else."""
     mark = getattr(obj, "__s2s_nested__", None)
-    if not isinstance(mark, Mark) or not mark(obj):
+    if not isinstance(mark, Mark) or isinstance(mark, StandIn) or not mark(obj):
         return None
     return mark.func, pipeline._wrt_names(mark.func, mark.wrt)[0], mark.optimize
 
@@ -123,8 +155,11 @@ def _params(func):
     return [p.name for p in params]
 
 
-def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool) -> _Made:
+def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool) -> _Made | _Via:
     """The stand-in for pipeline.Generated of the gradient function `func` (see the module's docstring)."""
+    mark = getattr(func, "__s2s_nested__", None)
+    if isinstance(mark, StandIn) and mark(func):
+        return _Via(mark, tuple(wrt_names), form, optimize_code)
     found = target(func)
     if found is None:
         raise TypeError(f"{func!r} is not a gradient function s2s made")
@@ -234,6 +269,15 @@ def _bind_jvp(G, L, name, wrt, optimize):
     exec(compile(text, f"<s2s jvp of grad({L.__qualname__})>", "exec", dont_inherit=True), namespace)
     made = namespace[f"grad_{name}_jvp"]
     made.__defaults__ = L.__defaults__  # a call may leave out L's parameters that have default values
+
+    def stand_in():  # forward mode over this function (forward over forward through G) differentiates that one
+        second = _second(L, name, wrt, optimize, params)
+        key = tuple(tangents)
+        if key not in second.tangent_functions:
+            second.tangent_functions[key] = _tangent_function(L, name, wrt, params, second, tangents)
+        return second.tangent_functions[key], second.entries
+
+    made.__s2s_nested__ = StandIn(made, stand_in)
     return _bound(made, entries)
 
 
@@ -276,9 +320,11 @@ class _Second:
     arguments): `fn(*args, <first_dots>=a, <second_dots>=b)[1][1]` is d2L[a, b]; `flat` the pullback as a
     generated function (_flat_function)."""
 
-    def __init__(self, fn, union, first_dots, second_dots, flat, entries):
+    def __init__(self, fn, union, first_dots, second_dots, flat, entries, first_fn):
         self.fn, self.union, self.first_dots, self.second_dots, self.flat, self.entries = \
             fn, union, first_dots, second_dots, flat, entries
+        self.first_fn = first_fn
+        self.tangent_functions = {}  # tangent keywords -> _tangent_function's function
 
     def along(self, bound, first, second):
         """d2L[first, second] at the arguments `bound` (parameter -> value), each direction a dict parameter ->
@@ -304,7 +350,7 @@ def _second(L, name, wrt, optimize, params) -> _Second:
     second = _entry(first.fn, union, "jvp", optimize)
     second_dots = pipeline.derivative_code(first.fn, union, "jvp", optimize).tangent_names
     flat = _flat_function(L, name, wrt, params, union, first_dots, second_dots, second.fn)
-    made = _Second(second.fn, union, first_dots, second_dots, flat, (first, second))
+    made = _Second(second.fn, union, first_dots, second_dots, flat, (first, second), first.fn)
     with _lock:
         _made[key] = (L, made)
         while len(_made) > _MADE_MAX:
@@ -373,3 +419,45 @@ def _flat_function(L, name, wrt, params, union, first_dots, second_dots, second_
     fn = codegen.make_function(code, L.__globals__, cells, L.__defaults__, {seed: 1.0}, source)
     fn.__s2s_seed__ = seed
     return fn
+
+
+def _tangent_function(L, name, wrt, params, second, tangents):
+    """`(*params, *, <tangents>) -> (dL/dx_name, its tangent along the tangents of wrt)`, generated and
+    source-backed, by forward mode over L (the value) and forward over forward (the tangent), one sweep each
+    per element of x_name: s2s differentiates it again (a third derivative through forward over forward)."""
+    own = L.__name__ if L.__name__.isidentifier() else "f"
+    numpy, first, helper = "np", "s2s_d1", "s2s_d2"
+    if set(params) & {numpy, first, helper} or any(p.startswith(("s2s_basis", "s2s_k", "s2s_t")) for p in params):
+        raise _refused(f"s2s cannot name its helpers: {L.__qualname__} has a parameter whose name starts with s2s_ "
+                       "or is np")
+    along = dict(zip(wrt, (f"s2s_t{k}" for k in range(len(wrt)))))
+
+    def zeros(p):
+        return f"{numpy}.zeros({numpy}.shape({p}))"
+
+    def calls(e):
+        ones = [f"{second.first_dots[p]}={e if p == name else zeros(p)}" for p in second.union]
+        value = f"{first}({', '.join(params)}, {', '.join(ones)})[1]"
+        twos = [f"{second.second_dots[p]}={along.get(p, zeros(p))}" for p in second.union]
+        tangent = f"{helper}({', '.join(params)}, {', '.join(ones + twos)})[1][1]"
+        return value, tangent
+
+    lines = [f"def grad_{own}_{name}_jvp_({', '.join(params)}, *, {', '.join(tangents)}):"]
+    # times ones: a tangent the caller passes as the number 0 for an array becomes an array of zeros
+    lines += [f"    {along[w]} = {t} * {numpy}.ones({numpy}.shape({w}))" for w, t in zip(wrt, tangents)]
+    value, tangent = calls("1.0")
+    element = f"{numpy}.reshape(s2s_basis[s2s_k], {numpy}.shape({name}))"
+    values, tangents_of = calls(element)
+    each = f"for s2s_k in range({numpy}.size({name}))"
+    lines += [f"    if {numpy}.ndim({name}) == 0:",
+              f"        s2s_value = {value}",
+              f"        s2s_tangent = {tangent}",
+              "    else:",
+              f"        s2s_basis = {numpy}.eye({numpy}.size({name}))",
+              f"        s2s_value = {numpy}.reshape({numpy}.stack([{values} {each}]), {numpy}.shape({name}))",
+              f"        s2s_tangent = {numpy}.reshape({numpy}.stack([{tangents_of} {each}]), {numpy}.shape({name}))",
+              "    return s2s_value, s2s_tangent"]
+    fdef = ast.parse("\n".join(lines) + "\n").body[0]
+    code, source, _ = codegen.compile_function(fdef, [numpy, first, helper], f"grad_{own}_{name}_jvp_")
+    cells = {numpy: types.CellType(np), first: types.CellType(second.first_fn), helper: types.CellType(second.fn)}
+    return codegen.make_function(code, L.__globals__, cells, L.__defaults__, None, source)

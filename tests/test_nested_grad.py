@@ -324,3 +324,43 @@ def test_forward_over_forward_where_forward_over_the_gradient_code_is_refused():
     assert_close(s2s.grad(through_looped)(W0), autograd.grad(ag_through_looped)(W0), rtol=1e-12)
     assert_close(s2s.jvp(through_looped, (W0,), (C,))[1], autograd.grad(ag_through_looped)(W0) @ C, rtol=1e-12)
     assert_close(s2s.hessian(through_looped)(W0), autograd.hessian(ag_through_looped)(W0), rtol=1e-10)
+
+
+# ---- G called in a loop: its pullbacks are kept on a tape, so a third derivative is forward over forward ------
+
+def in_a_loop(r):
+    acc = 0.0
+    for k in range(3):
+        acc = acc + D_SMOOTH(r * (k + 1), r) * k
+    return acc
+
+
+def ag_in_a_loop(r):
+    acc = 0.0
+    for k in range(3):
+        acc = acc + autograd.grad(ag_smooth)(r * (k + 1), r) * k
+    return acc
+
+
+def vector_in_a_loop(w):
+    acc = 0.0
+    for k in range(2):
+        acc = acc + np.sum(G_W(w * (k + 1), np.sum(w)) * C) * (k + 1)
+    return acc
+
+
+def ag_vector_in_a_loop(w):
+    acc = 0.0
+    for k in range(2):
+        acc = acc + anp.sum(autograd.grad(ag_vec_loss)(w * (k + 1), anp.sum(w)) * C) * (k + 1)
+    return acc
+
+
+def test_third_derivative_of_a_gradient_called_in_a_loop():
+    r = 0.7
+    assert_close(s2s.grad(in_a_loop)(r), autograd.grad(ag_in_a_loop)(r), rtol=1e-12)
+    second = s2s.grad(s2s.grad(in_a_loop))(r)
+    assert_close(second, autograd.grad(autograd.grad(ag_in_a_loop))(r), rtol=1e-10)
+    assert_close(second, fd_grad(s2s.grad(in_a_loop), [r]), rtol=1e-6)
+    assert_close(s2s.grad(vector_in_a_loop)(W0), autograd.grad(ag_vector_in_a_loop)(W0), rtol=1e-12)
+    assert_close(s2s.hessian(vector_in_a_loop)(W0), autograd.hessian(ag_vector_in_a_loop)(W0), rtol=1e-10)
