@@ -8,6 +8,8 @@ rounds of a batch of calls):
   (`compile="always"`: the numba code even where NumPy is faster) and a hand-written numba gradient
   of the same computation (the reference for the compiled column), and which code `compile=True`
   keeps (it times both on the first calls and keeps the faster);
+- jax.jit(jax.grad(f)) of a JAX port of the problem (float64), steady state with block_until_ready, where
+  jax is installed (`pip install -e '.[bench]'`, CPU); without jax the column is skipped with a note;
 - time to first derivative: s2s's caches and the compiled dispatchers cleared, then transform, numba
   compile and first call; beside it the compile time alone (the compiled variant's time minus the
   general variant's).
@@ -31,6 +33,7 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peers  # noqa: E402
 import problems as P  # noqa: E402, N812
 
 import s2s  # noqa: E402
@@ -130,6 +133,57 @@ def euler_grad_nb(k, x0):
 path_length_grad_nb = numba.njit(cache=False)(P.path_length_grad)  # the hand-written adjoint, compiled
 
 
+# ------------------------------------------------------------------ JAX ports (jax.jit(jax.grad(f)))
+
+
+def jax_ports():
+    """name of the problem's function -> its JAX port, or a str saying why there are none (jax not installed).
+    The Taylor loop, MLP and RNN are benchmarks/peers.py's; the others are written here the same way."""
+    try:
+        jax, jnp = peers._jax()  # float64 (jax_enable_x64)
+    except peers.Unavailable as exc:
+        return f"jax.jit: {exc}; pip install -e '.[bench]'"
+    ports = dict(peers.numpy_like(jnp))
+
+    def rnn_local_loss(Wh, Wx, xs):
+        h = jnp.zeros(32)
+        for t in range(xs.shape[0]):
+            h = jnp.tanh(Wh @ h + Wx @ xs[t])
+        return jnp.sum(h * h)
+
+    def euler(k, x0):
+        x, v = x0, 0.0
+        for _ in range(100):
+            a = -k * x - 0.1 * v
+            x = x + 0.01 * v
+            v = v + 0.01 * a
+        return x * x + v * v
+
+    def path_length(P):
+        e = 0.0
+        for i in range(P.shape[0] - 1):
+            d = P[i + 1] - P[i]
+            e = e + jnp.linalg.norm(d)
+        return e
+
+    ports.update({f.__name__: f for f in (rnn_local_loss, euler, path_length)})
+    return ports
+
+
+def jax_jit_grad(ports, p):
+    """(a steady-state call of jax.jit(jax.grad(f)) on the problem's arguments, its first call's time), or None."""
+    if isinstance(ports, str) or p.f.__name__ not in ports:
+        return None
+    jax, jnp = peers._jax()
+    args = tuple(jnp.asarray(a) if hasattr(a, "shape") else a for a in p.args)
+    g = jax.jit(jax.grad(ports[p.f.__name__], argnums=p.wrt))
+    jax.clear_caches()
+    start = time.perf_counter()
+    g(*args).block_until_ready()
+    first = time.perf_counter() - start
+    return (lambda *_: g(*args).block_until_ready()), first
+
+
 HAND_NUMBA = {P.taylor_sin: taylor_grad_nb, P.mlp_loss: mlp_grad_nb, P.rnn_loss: rnn_grad_nb,
               P.rnn_local_loss: rnn_local_grad_nb, P.euler: euler_grad_nb, P.path_length: path_length_grad_nb}
 CHOSEN = ("taylor", "mlp", "rnn 30", "rnn, local", "euler", "path length")
@@ -186,6 +240,7 @@ def main(argv=None):
     ap.add_argument("--only", help="problems whose name contains this")
     opts = ap.parse_args(argv)
     warnings.simplefilter("ignore", numba.NumbaPerformanceWarning)
+    ports = jax_ports()
     rows = []
     for p in P.problems(0.01):
         if not p.name.startswith(CHOSEN) or (opts.only and opts.only not in p.name):
@@ -201,37 +256,51 @@ def main(argv=None):
         fell_back = [str(w.message).splitlines()[0] for w in caught]
         hand_nb = HAND_NUMBA[p.f]
         expected = p.hand(*p.args)
-        for name, fn in (("general", general), ("compiled", fast), ("hand numba", hand_nb)):
+        for name, fn in (("general", general), ("compiled", fast), ("hand numba", hand_nb), ("compile=True", auto)):
             if not np.allclose(fn(*p.args), expected, rtol=1e-6, atol=1e-10):
                 raise SystemExit(f"{p.name}: the {name} gradient differs from the hand-written one")
         methods = {"primal": p.f, "hand numpy": p.hand, "general": general, "compiled": fast,
-                   "hand numba": hand_nb}
+                   "hand numba": hand_nb, "compile=True": auto}
         raw = compiled.dispatcher(fast, *p.args)  # the machine code alone, without s2s's per-call checks
         if raw is not None:
             methods["dispatcher"] = raw
+        jitted = jax_jit_grad(ports, p)
+        ttfd_jax = None
+        if jitted is not None:
+            methods["jax.jit"], ttfd_jax = jitted
+            if not np.allclose(np.asarray(methods["jax.jit"]()), expected, rtol=1e-6, atol=1e-10):
+                raise SystemExit(f"{p.name}: the jax.jit gradient differs from the hand-written one")
         best = timed_rounds(methods, p.args, opts.rounds, opts.batch_ms / 1e3)
-        kept = [v for v in auto.__closure__ if isinstance(v.cell_contents, dict)][0].cell_contents
+        kept = auto.__s2s_variants__
         kept = "compiled" if all(v.call is not None for v in kept.values()) else "numpy"
-        rows.append((p.name, best, ttfd_general, ttfd_compiled, kept, fell_back))
+        rows.append((p.name, best, ttfd_general, ttfd_compiled, ttfd_jax, kept, fell_back))
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; numba {numba.__version__}; "
           f"min of {opts.rounds} rounds")
     head = (f"{'problem':36s} {'primal':>12s} {'hand numpy':>12s} {'general':>12s} {'compiled':>12s} "
-            f"{'hand numba':>12s}  {'c/hand':>6s} {'c/gen':>6s} {'c/nb':>6s} {'d/nb':>6s}  {'TTFD gen':>9s} {'TTFD comp':>9s} "
-            f"{'compile':>8s}  compile=True keeps")
+            f"{'hand numba':>12s} {'jax.jit':>12s}  {'c/hand':>6s} {'c/gen':>6s} {'c/nb':>6s} {'d/nb':>6s} "
+            f"{'c/jax':>6s} {'T/gen':>6s}  {'TTFD gen':>9s} {'TTFD comp':>9s} {'compile':>8s} {'TTFD jax':>9s}  compile=True keeps")
     print(head)
     print("-" * len(head))
-    for name, b, tg, tc, kept, fell_back in rows:
+    nan = float("nan")
+    for name, b, tg, tc, tj, kept, fell_back in rows:
         c = b["compiled"]
+        jax_time = fmt(b["jax.jit"]) if "jax.jit" in b else f"{'-':>12s}"
         print(f"{name[:36]:36s} {fmt(b['primal'])} {fmt(b['hand numpy'])} {fmt(b['general'])} {fmt(c)} "
-              f"{fmt(b['hand numba'])}  {c / b['hand numpy']:6.2f} {c / b['general']:6.2f} "
-              f"{c / b['hand numba']:6.2f} {b.get('dispatcher', float('nan')) / b['hand numba']:6.2f}  "
-              f"{tg:8.3f}s {tc:8.2f}s {max(0.0, tc - tg):7.2f}s  {kept}")
+              f"{fmt(b['hand numba'])} {jax_time}  {c / b['hand numpy']:6.2f} {c / b['general']:6.2f} "
+              f"{c / b['hand numba']:6.2f} {b.get('dispatcher', nan) / b['hand numba']:6.2f} "
+              f"{c / b.get('jax.jit', nan):6.2f} {b['compile=True'] / b['general']:6.2f}  {tg:8.3f}s {tc:8.2f}s {max(0.0, tc - tg):7.2f}s "
+              f"{f'{tj:8.2f}s' if tj is not None else f'{chr(45):>9s}'}  {kept}")
         for line in fell_back:
             print(f"    fell back: {line}")
     print("c/hand: compiled / hand-written NumPy gradient; c/gen: compiled / s2s's NumPy code; c/nb: compiled / "
           "hand-written numba gradient; d/nb: the compiled dispatcher alone (s2s.compiled.dispatcher: no freshness "
-          "check, no argument handling) / hand-written numba. TTFD: time to first derivative with caches cleared (compiled: transform, "
-          "numba compile, first call); compile: TTFD compiled - TTFD general. jax.jit: not installed here.")
+          "check, no argument handling) / hand-written numba; c/jax: compiled / jax.jit(jax.grad(f)) of a JAX port "
+          "(steady state, block_until_ready); T/gen: s2s.grad(f, compile=True) (the code it keeps) / s2s's NumPy "
+          "code. TTFD: time to first derivative with caches cleared (compiled: "
+          "transform, numba compile, first call; jax: trace, XLA compile, first call); compile: TTFD compiled - "
+          "TTFD general.")
+    if isinstance(ports, str):
+        print(ports)
     if any("taylor" in r[0] for r in rows):
         x = 0.7
         adj = timed_rounds({"adjoint nb": taylor_adjoint_nb}, (x,), opts.rounds, opts.batch_ms / 1e3)["adjoint nb"]

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from s2s import api, codegen, pipeline
+from s2s import api, codegen, compiled_call, pipeline
 from s2s.errors import NotCompilableError
 from s2s.transforms import numba_lowering
 
@@ -57,7 +57,7 @@ class CompiledFallbackWarning(UserWarning):
 class _Variant:
     """One kind of arguments: the NumPy entry (freshness, fallback) and the compiled function, or None."""
 
-    __slots__ = ("entry", "fresh", "call", "getters", "returns_value", "plan", "zero_d", "plain")
+    __slots__ = ("entry", "fresh", "call", "getters", "returns_value", "plan", "zero_d", "plain", "hot", "cast")
 
     def __init__(self, entry, call, getters, returns_value, plan):
         self.entry = entry
@@ -67,7 +67,9 @@ class _Variant:
         self.returns_value = returns_value
         self.plan = plan
         self.zero_d = None  # (positions of 0-d array arguments, their gradients' (index, dtype)) or None
-        self.plain = False  # compiled, and its result is the gradient as it stands (run's short path)
+        self.plain = False  # compiled, one gradient, no 0-d arguments: a hot function calls it
+        self.hot = None  # that function (s2s/compiled_call.py), made on the first call of this kind
+        self.cast = None  # np.float32 where the one argument differentiated is a float32 scalar (numba boxes floats)
 
 
 class Plan:
@@ -132,8 +134,9 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         if len(variants) > 4 * api.SHAPE_VARIANTS:
             variants.clear()
         variant = variants[key] = _Variant(entry, call, getters, returns_value, plan)
-        variant.plain = (call is not None and not getters and not zero_d and not returns_value and not need_value
-                         and not as_tuple and len(names) == 1)
+        variant.plain = call is not None and not zero_d and not as_tuple and len(names) == 1
+        if call is not None and len(names) == 1 and type(args[api._positions(target, names)[0][0]]) is np.float32:
+            variant.cast = np.float32
         if zero_d:
             positions = [p for p, _ in api._positions(target, names)]
             several = isinstance(wrt, tuple | list) and len(names) > 1
@@ -141,11 +144,12 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
                                        for k, p in enumerate(positions) if p in zero_d])
         return variant
 
-    def run(*args, **kwargs):
+    def slow(args, kwargs):
+        """The general call: the variant for these arguments' kind, made or made again when stale."""
         if prefix:
             args = prefix + args
         if kwargs or len(args) != n_params:
-            args = _complete(target, args, kwargs)
+            args = _complete(target, args, kwargs or {})
         if len(args) == 1:
             a = args[0]
             key = (a.shape, a.dtype.char) if type(a) is ndarray else type(a)
@@ -154,16 +158,12 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         variant = variants.get(key)
         if variant is None or not variant.fresh():
             variant = make(args, key)
-        if variant.plain:  # compiled, one gradient, nothing to adjust: the common case, kept short
-            try:
-                return variant.call(*args)
-            except ValueError as exc:
-                if not str(exc).startswith(_FALLBACK):
-                    raise
-                variant.call, variant.plain = None, False
-                warnings.warn(f"s2s.grad(compile=True) runs the NumPy code of {func.__name__} for these arguments: "
-                              f"{exc}", CompiledFallbackWarning, stacklevel=2)
-                return variant.entry.fn(*args)
+        if variant.plain and fixed:  # the next calls of this kind go straight to the machine code
+            if variant.hot is None:
+                variant.hot = compiled_call.make_hot(
+                    variant, key, args, slow, functools.partial(on_error, variant),
+                    [_data_source(target, n) for n in variant.plan.data], check_value, need_value)
+            state[0] = variant.hot
         call = variant.call
         if call is None:
             out = variant.entry.fn(*args)
@@ -174,25 +174,43 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
                 else:
                     out = call(*args, *[g() for g in variant.getters]) if variant.getters else call(*args)
             except ValueError as exc:
-                if not str(exc).startswith(_FALLBACK):
-                    raise
-                variant.call = None
-                warnings.warn(f"s2s.grad(compile=True) runs the NumPy code of {func.__name__} for these arguments: "
-                              f"{exc}", CompiledFallbackWarning, stacklevel=2)
-                out = variant.entry.fn(*args)
+                return on_error(variant, exc, args)
         if variant.returns_value:
             value, g = out
             api._check_scalar(value, func)
         else:
             value, g = None, out
+        if variant.cast is not None:
+            g = variant.cast(g)
         if type(g) is tuple and len(g) > 1:
             g = api._unshared(g)
         if as_tuple:
             g = (g,)
         return (value, g) if need_value else g
 
+    def on_error(variant, exc, args):
+        """A ValueError from the compiled code: the marked fallback runs the NumPy code from now on, with a warning."""
+        if not str(exc).startswith(_FALLBACK):
+            raise exc
+        variant.call, variant.plain, variant.hot = None, False, None
+        state[0] = cold
+        warnings.warn(f"s2s.grad(compile=True) runs the NumPy code of {func.__name__} for these arguments: "
+                      f"{exc}", CompiledFallbackWarning, stacklevel=4)  # the user's call: run, then slow or hot
+        return slow(args[len(prefix):], None)
+
+    def check_value(value):
+        api._check_scalar(value, func)
+
+    def cold(*args):
+        return slow(args, None)
+
+    def run(*args, **kwargs):  # where the signature has no runner of its own: the general call every time
+        return slow(args, kwargs)
+
     n_params = len(pipeline._param_names_of(target))
-    run = functools.wraps(func)(run)
+    state = [cold]  # the hot function of the variant called last (s2s/compiled_call.py), or cold
+    fixed = compiled_call.make_runner(target, state, slow) if not prefix else None
+    run = functools.wraps(func)(fixed or run)
     run.__s2s_compiled__ = (func, wrt, optimize)
     run.__s2s_variants__ = variants
     return run
@@ -340,6 +358,9 @@ def _plan(target, names, optimize, args, arrays=True):
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
     bindings, data = _bind(target, gen, low)
+    if numba_lowering.accumulate_outer(low.fdef, {n for n, obj in bindings.items() if obj is np}):
+        from s2s.runtime import compiled_helpers
+        bindings[numba_lowering.ACCUMULATE_OUTER] = compiled_helpers.accumulate_outer
     seed = low.params[-1]  # the output's adjoint, 1.0 unless given: last, with its default
     args_ = low.fdef.args
     args_.args = args_.args[:-1] + [ast.arg(arg=d) for d in data] + [args_.args[-1]]
@@ -475,6 +496,9 @@ def _bind(target, gen, low):
         if name == numba_lowering.ACCUMULATE:
             bindings[name] = compiled_helpers.accumulate
             continue
+        if name == numba_lowering.ACCUMULATE_MATMUL:
+            bindings[name] = compiled_helpers.accumulate_matmul
+            continue
         if name == s2s_name:
             missing = sorted(low.helper_attrs.get(name, set()) - set(compiled_helpers.HELPERS))
             if missing:
@@ -529,6 +553,14 @@ def _getter(target, name):
         return lambda: cell.cell_contents
     space = target.__globals__
     return lambda: space[name]
+
+
+def _data_source(target, name):
+    """Where the compiled code's data value `name` is read on each call: ("cell", cell) or ("dict", globals, name)."""
+    code = target.__code__
+    if target.__closure__ and name in code.co_freevars:
+        return ("cell", target.__closure__[code.co_freevars.index(name)])
+    return ("dict", target.__globals__, name)
 
 
 def _dispatcher(plan):

@@ -42,11 +42,19 @@ def _check(f, args, wrt=0, rtol=1e-7, fd_rtol=1e-5):
 
 # ------------------------------------------------------------------------- the benchmark problems
 
-@pytest.mark.parametrize("name", ["taylor", "euler", "rnn, local", "path length"])
+@pytest.mark.parametrize("name", ["taylor", "euler", "rnn 30", "rnn, local", "path length"])
 def test_benchmark_problems(name):
     p = next(p for p in problems.problems(0.01) if p.name.startswith(name))
     got = _check(p.f, p.args, p.wrt)
     np.testing.assert_allclose(got, p.hand(*p.args), rtol=1e-7, atol=1e-12)
+
+
+def test_weight_adjoint_of_an_outer_product_is_accumulated_in_place():
+    p = next(p for p in problems.problems(0.01) if p.name.startswith("rnn 30"))
+    text = compiled.source(p.f, *p.args)
+    assert "Wh_bar = _s2s_accumulate_matmul(Wh_bar, h.T, t5_bar)" in text  # no (32, 32) temporary per step
+    p = next(p for p in problems.problems(0.01) if p.name.startswith("rnn, local"))
+    assert "Wh_bar = _s2s_accumulate_outer(Wh_bar, t6_bar, h)" in compiled.source(p.f, *p.args)  # np.outer
 
 
 def test_taylor_tape_is_a_preallocated_array():

@@ -37,6 +37,24 @@ NUMPY = "_s2s_numpy"  # the name the rewritten code reads NumPy by, whatever the
 TAPE_SET = "_s2s_tape_set"  # (tape, count, value): stores value at count; a value of another type does not compile
 TAPE_GROW = "_s2s_tape_grow"  # tape -> a copy twice as long
 ACCUMULATE = "_s2s_accumulate"  # (total or None, g) -> total + g: an adjoint that starts as the zero adjoint
+ACCUMULATE_MATMUL = "_s2s_accumulate_matmul"  # (total or None, a, b) -> total + a @ b, an outer product in place
+ACCUMULATE_OUTER = "_s2s_accumulate_outer"  # (total or None, a, b) -> total + np.outer(a, b), in place
+
+
+def accumulate_outer(fdef: ast.FunctionDef, numpy_names: set) -> bool:
+    """`X = _s2s_accumulate(X, np.outer(a, b))` -> `X = _s2s_accumulate_outer(X, a, b)` where `np` is one of
+    `numpy_names` (known to be NumPy only once the names are bound). Whether anything was rewritten."""
+    done = False
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Call) and _is_name(node.func, ACCUMULATE) and len(node.args) == 2:
+            e = node.args[1]
+            if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "outer" \
+                    and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
+                    and len(e.args) == 2 and not e.keywords and not any(isinstance(a, ast.Starred) for a in e.args):
+                node.func = ast.Name(id=ACCUMULATE_OUTER, ctx=ast.Load())
+                node.args = [node.args[0], *e.args]
+                done = True
+    return done
 
 
 class NotLowerable(Exception):
@@ -500,7 +518,8 @@ def _zero_accumulators(fdef, runtime, scalars):
     """`X = 0.0` ... `X += E` (or `X = X + E`, `X = s2s.add(X, E)`) ... `s2s.finish(X, w)`: the zero adjoint
     that an array adjoint is added to has another type than the array, which numba cannot give one
     variable. Where X is read nowhere else, `X = 0.0` becomes `X = None` and each accumulation
-    `X = _s2s_accumulate(X, E)` (None + E is E; finish of None is the zero gradient)."""
+    `X = _s2s_accumulate(X, E)` (None + E is E; finish of None is the zero gradient), or, where E is a
+    matrix product `A @ B`, `X = _s2s_accumulate_matmul(X, A, B)`."""
     stores, loads, accumulations = {}, {}, {}
     allowed = set()  # ids of the loads of X that are its own accumulation or its finish
 
@@ -549,7 +568,11 @@ def _zero_accumulators(fdef, runtime, scalars):
             z.value = ast.copy_location(ast.Constant(None), z.value)
         for a in accs:
             _, e, _ = acc_operand(a)
-            call = ast.Call(func=ast.Name(id=ACCUMULATE, ctx=ast.Load()), args=[ast.Name(id=x, ctx=ast.Load()), e],
+            # `X + A @ B` (a weight's adjoint in a loop, often an outer product): one helper that adds the
+            # product into X's own array, without a temporary where B has one row
+            helper, args = (ACCUMULATE_MATMUL, [e.left, e.right]) if isinstance(e, ast.BinOp) \
+                and isinstance(e.op, ast.MatMult) else (ACCUMULATE, [e])
+            call = ast.Call(func=ast.Name(id=helper, ctx=ast.Load()), args=[ast.Name(id=x, ctx=ast.Load()), *args],
                             keywords=[])
             new = ast.Assign(targets=[ast.Name(id=x, ctx=ast.Store())], value=call)
             _replace_statement(fdef, a, ast.copy_location(new, a))

@@ -132,6 +132,79 @@ def _accumulate(total, g):
     return lambda total, g: _add_into(total, g)
 
 
+def accumulate_matmul(total, a, b):
+    """`accumulate(total, a @ b)`. Where `a` has one column and `b` one row (an outer product, the adjoint of a
+    weight in a loop over rows), the products are added into `total` in place, each element the single product
+    `a @ b` holds, so the same number as the temporary would give; otherwise `a @ b` then `accumulate`."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(accumulate_matmul, keep_optional=(0,))
+def _accumulate_matmul(total, a, b):
+    if not (_is_array(a) and _is_array(b)):
+        _refuse("accumulate_matmul", total, a, b)
+    a_, b_, t_ = _plain(a), _plain(b), _plain(total)
+    fused = a_.ndim == 2 and b_.ndim == 2 and a_.dtype == b_.dtype and isinstance(a_.dtype, types.Float) \
+        and isinstance(t_, types.Array) and t_.ndim == 2 and t_.dtype == a_.dtype and t_.mutable
+    if not fused:
+        return lambda total, a, b: accumulate(total, a @ b)
+
+    def add(total, a, b):
+        m, n = total.shape
+        if a.shape[1] != 1 or b.shape[0] != 1 or a.shape[0] != m or b.shape[1] != n:
+            return _add_into(total, a @ b)
+        for i in range(m):
+            ai = a[i, 0]
+            for j in range(n):
+                total[i, j] += ai * b[0, j]
+        return total
+
+    add = numba.njit(add)
+    if isinstance(total, types.Optional):
+        def impl(total, a, b):
+            if total is None:
+                return a @ b
+            return add(total, a, b)
+        return impl
+    return lambda total, a, b: add(total, a, b)
+
+
+def accumulate_outer(total, a, b):
+    """`accumulate(total, np.outer(a, b))`; for vectors `a`, `b` and a matrix `total` of their dtype, the products
+    are added into `total` in place (each the single product `np.outer` would hold: the same number)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(accumulate_outer, keep_optional=(0,))
+def _accumulate_outer(total, a, b):
+    if not (_is_array(a) and _is_array(b)):
+        _refuse("accumulate_outer", total, a, b)
+    a_, b_, t_ = _plain(a), _plain(b), _plain(total)
+    fused = a_.ndim == 1 and b_.ndim == 1 and a_.dtype == b_.dtype and isinstance(a_.dtype, types.Float) \
+        and isinstance(t_, types.Array) and t_.ndim == 2 and t_.dtype == a_.dtype and t_.mutable
+    if not fused:
+        return lambda total, a, b: accumulate(total, np.outer(a, b))
+
+    def add(total, a, b):
+        m, n = total.shape
+        if a.shape[0] != m or b.shape[0] != n:
+            return _add_into(total, np.outer(a, b))
+        for i in range(m):
+            ai = a[i]
+            for j in range(n):
+                total[i, j] += ai * b[j]
+        return total
+
+    add = numba.njit(add)
+    if isinstance(total, types.Optional):
+        def impl(total, a, b):
+            if total is None:
+                return np.outer(a, b)
+            return add(total, a, b)
+        return impl
+    return lambda total, a, b: add(total, a, b)
+
+
 def finish(g, x):
     """The gradient for the argument `x` from its accumulated adjoint `g` (runtime.finish)."""
     raise NotImplementedError("only inside compiled code")
@@ -370,5 +443,5 @@ def _grad_mult_seq(g, x, y, which):
 HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq)}
 
-__all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", *HELPERS]
+__all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "accumulate_matmul", "accumulate_outer", *HELPERS]
 _ = numba  # the extra this module needs, imported by name so that a missing numba fails here

@@ -1,0 +1,212 @@
+"""The steady-state call of compiled gradients (s2s/compiled_call.py): the hot function of a variant gives the
+NumPy code's gradient (and central differences'), sees every change the general freshness check sees
+(its inline tests agree with `Bound.fresh`), goes to the general path for other kinds of arguments, and
+falls back with a warning when the compiled code raises the marked fallback.
+
+numba compiles each function in a second or two: the functions here are small and few.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import fd_grad
+
+numba = pytest.importorskip("numba")
+
+from s2s import compiled, compiled_call, rules  # noqa: E402
+from s2s.runtime import compiled_helpers  # noqa: E402
+
+_OFFSET = 0.5
+_ACT = np.sin
+
+
+def with_globals(x):
+    total = 0.0
+    for k in range(3):
+        total = total + _ACT(x) * k + _OFFSET * x
+    return total
+
+
+def scaled(x, c=2.0):
+    total = 0.0
+    for k in range(4):
+        total = total + c * np.sin(x * k)
+    return total
+
+
+def series(x):
+    term = x
+    total = x
+    for k in range(1, 8):
+        term = -term * x * x / ((2 * k) * (2 * k + 1))
+        total = total + term
+    return total
+
+
+def weights(W, v):
+    h = v
+    for _ in range(3):
+        h = np.tanh(h @ W)
+    return np.sum(h * h)
+
+
+def _variant(df, key=float):
+    return df.__s2s_variants__[key]
+
+
+def _inline_fresh(entry):
+    tests, values = compiled_call.freshness_tests(entry)
+    check = eval("lambda: (" + " and ".join(tests) + ")", dict(values))  # noqa: S307 - the tests s2s writes
+
+    def run():
+        try:
+            return bool(check())
+        except (KeyError, ValueError):
+            return False
+    return run
+
+
+def test_hot_function_gives_the_gradient_and_keeps_the_signature():
+    df = s2s.grad(series, compile="always")
+    for x in (0.3, 0.3, -1.2, np.float64(0.7)):  # the second call runs the hot function
+        np.testing.assert_allclose(df(x), s2s.grad(series)(x), rtol=1e-13)
+        np.testing.assert_allclose(df(x), fd_grad(series, (float(x),), 0), rtol=1e-6)
+    assert _variant(df).hot is not None
+    assert inspect.signature(df) == inspect.signature(series)
+    with pytest.raises(TypeError):
+        df(0.3, 0.4)
+
+
+def test_float32_scalar_keeps_its_dtype():
+    got = s2s.grad(series, compile="always")(np.float32(0.5))
+    assert type(got) is np.float32
+    np.testing.assert_allclose(got, s2s.grad(series)(0.5), rtol=1e-6)
+
+
+def test_rebound_global_function_and_data_give_the_new_derivative():
+    global _ACT, _OFFSET
+    df = s2s.grad(with_globals, compile="strict")
+    np.testing.assert_allclose(df(0.5), 3 * np.cos(0.5) + 0.5 * 3, rtol=1e-12)
+    np.testing.assert_allclose(df(0.5), 3 * np.cos(0.5) + 0.5 * 3, rtol=1e-12)  # hot
+    try:
+        _ACT = np.cos  # a global the transform resolved: the hot function's tests see it
+        np.testing.assert_allclose(df(0.5), -3 * np.sin(0.5) + 1.5, rtol=1e-12)
+        _OFFSET = 1.0  # data: read on every call
+        np.testing.assert_allclose(df(0.5), -3 * np.sin(0.5) + 3.0, rtol=1e-12)
+        np.testing.assert_allclose(df(0.5), fd_grad(with_globals, (0.5,), 0), rtol=1e-6)
+    finally:
+        _ACT, _OFFSET = np.sin, 0.5
+    np.testing.assert_allclose(df(0.5), 3 * np.cos(0.5) + 1.5, rtol=1e-12)
+
+
+def test_redefined_function_gives_the_new_derivative():
+    def f(x):
+        total = 0.0
+        for k in range(3):
+            total = total + x * x * k
+        return total
+
+    df = s2s.grad(f, compile="strict")
+    assert df(0.5) == df(0.5) == pytest.approx(3.0)
+
+    def g(x):  # f redefined in place (a notebook's autoreload replaces the code like this)
+        total = 0.0
+        for k in range(3):
+            total = total + x * x * x * k
+        return total
+
+    f.__code__ = g.__code__
+    np.testing.assert_allclose(df(0.5), 3 * 3 * 0.25, rtol=1e-12)
+    np.testing.assert_allclose(df(0.5), fd_grad(f, (0.5,), 0), rtol=1e-6)
+
+
+def test_defaults_and_keywords():
+    df = s2s.grad(scaled, compile="strict")
+    ref = s2s.grad(scaled)
+    for args, kwargs in (((0.3,), {}), ((0.3,), {}), ((0.3, 3.0), {}), ((), {"x": 0.3}), ((0.3,), {"c": 1.0})):
+        np.testing.assert_allclose(df(*args, **kwargs), ref(*args, **kwargs), rtol=1e-12)
+    try:
+        scaled.__defaults__ = (5.0,)  # read at the call, as Python does
+        np.testing.assert_allclose(df(0.3), ref(0.3, 5.0), rtol=1e-12)
+        np.testing.assert_allclose(df(0.3), fd_grad(scaled, (0.3, 5.0), 0), rtol=1e-6)
+    finally:
+        scaled.__defaults__ = (2.0,)
+
+
+def test_other_kinds_of_arguments_take_the_general_path():
+    rng = np.random.default_rng(3)
+    W, v = rng.normal(size=(4, 4)) * 0.5, rng.normal(size=(2, 4))
+    df = s2s.grad(weights, compile="always")
+    ref = s2s.grad(weights)
+    np.testing.assert_allclose(df(W, v), ref(W, v), rtol=1e-12)
+    Wf = np.asfortranarray(W)  # the same shape and dtype, another layout: numba compiles it anew
+    np.testing.assert_allclose(df(Wf, v), ref(W, v), rtol=1e-12)
+    Wv = np.zeros((4, 8))
+    Wv[:, ::2] = W  # a strided view
+    np.testing.assert_allclose(df(Wv[:, ::2], v), ref(W, v), rtol=1e-12)
+    np.testing.assert_allclose(df(W, v[:1]), ref(W, v[:1]), rtol=1e-12)  # another shape: a variant of its own
+    np.testing.assert_allclose(df(W, v), fd_grad(weights, (W, v), 0), rtol=1e-6, atol=1e-8)
+
+
+def test_inline_tests_agree_with_bound_fresh():
+    global _ACT
+    df = s2s.grad(with_globals, compile="always")
+    df(0.5)
+    entry = _variant(df).entry
+    inline = _inline_fresh(entry)
+    assert inline() and entry.fresh()
+    try:
+        _ACT = np.cos
+        assert not inline() and not entry.fresh()
+    finally:
+        _ACT = np.sin
+    assert inline() and entry.fresh()
+    code = with_globals.__code__
+    try:
+        with_globals.__code__ = scaled.__code__
+        assert not inline() and not entry.fresh()
+    finally:
+        with_globals.__code__ = code
+    version = rules.version
+    try:
+        rules.version = version + 1000
+        assert not inline() and not entry.fresh()
+    finally:
+        rules.version = version
+    assert inline() and entry.fresh()
+
+
+def test_fallback_raised_in_the_steady_state_warns_and_runs_numpy(monkeypatch):
+    def raises(*args):
+        raise ValueError(compiled_helpers.FALLBACK + "a case the test makes up")
+
+    monkeypatch.setattr(compiled_call, "_entry_point", lambda dispatcher, args: (raises, 1))
+    df = s2s.grad(series, compile="always")
+    first = df(0.4)  # the general path: the dispatcher itself
+    with pytest.warns(compiled.CompiledFallbackWarning, match="a case the test makes up"):
+        assert df(0.4) == pytest.approx(first, rel=1e-12)  # the hot function: the made-up fallback
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert df(0.4) == pytest.approx(first, rel=1e-12)  # the NumPy code from now on, no more warnings
+    assert _variant_numpy(df)
+
+
+def _variant_numpy(df):
+    return all(v.call is None and v.hot is None for v in df.__s2s_variants__.values())
+
+
+def test_other_value_error_is_raised(monkeypatch):
+    def raises(*args):
+        raise ValueError("not a fallback")
+
+    monkeypatch.setattr(compiled_call, "_entry_point", lambda dispatcher, args: (raises, 1))
+    df = s2s.grad(series, compile="always")
+    df(0.4)
+    with pytest.raises(ValueError, match="not a fallback"):
+        df(0.4)
