@@ -242,7 +242,7 @@ class _Custom:
     """A function with a derivative rule of its own (JAX's custom_vjp / custom_jvp); calling it calls
     the function."""
 
-    def __init__(self, fun: Callable, nondiff_argnums=()):
+    def __init__(self, fun: Callable, nondiff_argnums: tuple[int, ...] = ()) -> None:
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
@@ -292,7 +292,7 @@ class custom_vjp(_Custom):  # noqa: N801 - JAX's name
         s2s.grad(lambda x: np.sum(clip_gradient(x) * 5.0))(np.ones(2))   # [1. 1.]
     """
 
-    def __new__(cls, fun: Callable | None = None, nondiff_argnums=()):
+    def __new__(cls, fun: Callable | None = None, nondiff_argnums: tuple[int, ...] = ()) -> Any:
         if fun is None:
             return functools.partial(cls, nondiff_argnums=nondiff_argnums)
         return super().__new__(cls)
@@ -327,7 +327,7 @@ class custom_jvp(_Custom):  # noqa: N801 - JAX's name
         s2s.jvp(safe_log, (2.0,), (1.0,))   # (log 2, 0.5)
     """
 
-    def __new__(cls, fun: Callable | None = None, nondiff_argnums=()):
+    def __new__(cls, fun: Callable | None = None, nondiff_argnums: tuple[int, ...] = ()) -> Any:
         if fun is None:
             return functools.partial(cls, nondiff_argnums=nondiff_argnums)
         return super().__new__(cls)
