@@ -309,7 +309,8 @@ def _hessian_vector_product(L, name, wrt, optimize, args, kwargs, v):
     grads = _entry(L, union, "flat", optimize)
     forward = _entry(grads.fn, (name,), "jvp", optimize)
     dot = pipeline.derivative_code(grads.fn, (name,), "jvp", optimize).tangent_names[name]
-    _, tangent = forward.fn(*args, **kwargs, **{dot: v})
+    x = inspect.signature(L).bind(*args, **kwargs).arguments[name]
+    _, tangent = forward.fn(*args, **kwargs, **{dot: v * np.ones(np.shape(x))})  # the zero adjoint 0.0: zeros
     if len(union) == 1:
         tangent = (tangent,)
     return tuple(tangent[union.index(w)] for w in wrt)
@@ -369,7 +370,7 @@ def _forward_tangent(made, name, wrt, bound, tangents):
     """The tangent of G = dL/dx_name along `tangents` (one per w in wrt) by forward over forward over L: for each
     element e of x_name, d2L[e, t] (where forward mode over the gradient code is refused)."""
     x = bound[name]
-    along = dict(zip(wrt, tangents))
+    along = {w: t * np.ones(np.shape(bound[w])) for w, t in zip(wrt, tangents)}  # a zero tangent 0.0: zeros
     if np.ndim(x) == 0:
         return made.along(bound, {name: 1.0}, along)
     basis = np.eye(np.size(x))

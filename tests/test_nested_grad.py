@@ -364,3 +364,21 @@ def test_third_derivative_of_a_gradient_called_in_a_loop():
     assert_close(second, fd_grad(s2s.grad(in_a_loop), [r]), rtol=1e-6)
     assert_close(s2s.grad(vector_in_a_loop)(W0), autograd.grad(ag_vector_in_a_loop)(W0), rtol=1e-12)
     assert_close(s2s.hessian(vector_in_a_loop)(W0), autograd.hessian(ag_vector_in_a_loop)(W0), rtol=1e-10)
+
+
+def two_arguments(w, s):
+    return np.sum(G_W(w * 1.0, s) * C) + s * np.sum(w)
+
+
+def ag_two_arguments(w, s):
+    return anp.sum(autograd.grad(ag_vec_loss)(w * 1.0, s) * C) + s * anp.sum(w)
+
+
+def test_mixed_blocks_and_a_tangent_on_one_argument_only():
+    s = 1.3
+    assert_close(s2s.jvp(two_arguments, (W0, s), (None, 1.0))[1], autograd.grad(ag_two_arguments, 1)(W0, s),
+                 rtol=1e-12)
+    blocks = s2s.hessian(two_arguments, wrt=(0, 1))(W0, s)
+    assert_close(blocks[0][0], autograd.hessian(ag_two_arguments, 0)(W0, s), rtol=1e-10)
+    assert_close(blocks[0][1], autograd.jacobian(autograd.grad(ag_two_arguments, 0), 1)(W0, s), rtol=1e-10)
+    assert_close(blocks[1][1], autograd.hessian(ag_two_arguments, 1)(W0, s), rtol=1e-10)
