@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import functools
 import numbers
+import os
 import types
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from s2s import argcheck, cache, higher_order, pipeline, pytree, rules
+from s2s import argcheck, cache, compose, higher_order, pipeline, pytree, rules
 from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError
 
 pytree._register_rules()  # flatten and unflatten are called inside differentiated functions too
@@ -239,6 +240,12 @@ def grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt |
     if func is None:
         return functools.partial(grad, wrt=wrt, has_aux=has_aux, optimize=optimize, compile=compile)
     func = _function_of(func)
+    spec = _derivative_of(func)
+    if spec is not None and getattr(func, "__s2s_plain__", None) is None:  # grad(jacrev(f)), grad(hessian(f))
+        if compile:
+            raise TypeError("s2s.grad(..., compile=...) of a derivative function s2s made runs the NumPy code: leave "
+                            "compile= out")
+        return compose.grad(spec, wrt, has_aux)
     _validate(func, wrt)
     if compile and has_aux:
         raise TypeError("s2s.grad(f, has_aux=True) runs the NumPy code: compile= does not take an auxiliary output "
@@ -266,7 +273,20 @@ def grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt |
         gradient.__s2s_plain__ = lambda: derivative(func, wrt=wrt, optimize=optimize)
         gradient.__s2s_plain_wrt__ = lambda: pipeline._wrt_names(func, wrt)[0]
         nested.remember(gradient, func, wrt, optimize)  # marked __s2s_nested__
+        if _composable(func):  # given to another transform, it is f's first derivative
+            compose.mark(gradient, func, pipeline._wrt_names(func, wrt))
     return gradient
+
+
+def _composable(func) -> bool:
+    """A function (or bound method) whose derivative functions another transform differentiates through it."""
+    inner = func.__func__ if isinstance(func, types.MethodType) else func
+    return isinstance(inner, types.FunctionType)
+
+
+def _derivative_of(func):
+    """What the derivative function `func` that s2s made computes (s2s/compose.py), or None."""
+    return compose.of(func)
 
 
 def _seed_name(fn):
@@ -465,6 +485,15 @@ def value_and_grad(func: Callable | None = None, wrt: Wrt | None = None, *, argn
     if func is None:
         return functools.partial(value_and_grad, wrt=wrt, has_aux=has_aux, optimize=optimize)
     func = _function_of(func)
+    spec = _derivative_of(func)
+    if spec is not None and not has_aux:  # value_and_grad(jacrev(f)): D's value and the next derivative
+        gradient = compose.grad(spec, wrt)
+
+        @functools.wraps(func)
+        def value_and_gradient_of(*args, **kwargs):
+            return func(*args, **kwargs), gradient(*args, **kwargs)
+
+        return value_and_gradient_of
     _validate(func, wrt)
     run = _aux_runner(func, wrt, optimize, need_value=True) if has_aux else _runner(func, wrt, optimize, need_value=True)
     value_and_gradient = functools.wraps(func)(run)
@@ -509,6 +538,12 @@ def vjp(func: Callable, *args: Any, wrt: Wrt | str | None = None, argnums: Wrt |
     """
     wrt = _pick_wrt("vjp", wrt, argnums, argnum)
     func = _function_of(func)
+    spec = _derivative_of(func)
+    if spec is not None and getattr(func, "__s2s_nested__", None) is None:  # vjp(jacrev(f), x)
+        return _vjp_of_derivative(spec, args, kwargs, wrt, has_aux)
+    plain = _plain_now(func)
+    if plain is not None:  # vjp(elementwise_grad(f)): the cotangent times its forward-mode Jacobian
+        return _vjp_by_jacobian(plain(), args, kwargs, wrt, has_aux)
     every = isinstance(wrt, str) and wrt == "all" and "all" not in _param_names(func)
     chosen = _all_positions(args) if every else wrt
     if every and not chosen:
@@ -532,6 +567,42 @@ def vjp(func: Callable, *args: Any, wrt: Wrt | str | None = None, argnums: Wrt |
         return grads[0] if single else grads
 
     return (value, pullback, aux) if has_aux else (value, pullback)
+
+
+def _vjp_of_derivative(spec, args, kwargs, wrt, has_aux):
+    """vjp of a derivative function s2s made (s2s/compose.py); wrt="all" as for any function."""
+    if has_aux:
+        raise TypeError("s2s.vjp(..., has_aux=True) of a derivative function s2s made: it returns no auxiliary "
+                        "value; leave has_aux= out")
+    every = isinstance(wrt, str) and wrt == "all" and "all" not in _param_names(spec.func)
+    chosen = _all_positions(args) if every else wrt
+    value, pullback = compose.vjp(spec, args, kwargs, tuple(chosen) if every else chosen)
+    if not every:
+        return value, pullback
+
+    def by_position(cotangent):
+        grads = dict(zip(chosen, pullback(cotangent)))
+        return tuple(grads.get(i) for i in range(len(args)))
+
+    return value, by_position
+
+
+def _vjp_by_jacobian(func, args, kwargs, wrt, has_aux):
+    """(value, pullback) of `func`, a generated function that forward mode differentiates again, whose output
+    is an array: the pullback contracts the cotangent with the forward-mode Jacobian."""
+    if has_aux or isinstance(wrt, str) and wrt == "all":
+        raise TypeError("s2s.vjp of elementwise_grad(f) takes one wrt (or a tuple of them), without has_aux")
+    value = func(*args, **kwargs)
+    if pytree.is_structure(value):
+        raise TypeError("s2s.vjp of elementwise_grad(f) needs an array output; use s2s.jacfwd on it")
+    single = not isinstance(wrt, tuple | list)
+
+    def pullback(cotangent):
+        grads = tuple(np.tensordot(cotangent, jacobian(func, w, "forward")(*args, **kwargs), axes=np.ndim(value))
+                      for w in ((wrt,) if single else wrt))
+        return grads[0] if single else grads
+
+    return value, pullback
 
 
 def _param_names(func) -> list[str]:
@@ -614,6 +685,15 @@ def jvp(func: Callable, primals: tuple | list, tangents: tuple | list, *, has_au
     if len(primals) != len(tangents):
         raise ValueError(f"jvp needs one tangent per primal: got {len(primals)} primals and {len(tangents)} tangents")
     func = _function_of(func)
+    spec = _derivative_of(func)
+    if spec is not None and getattr(func, "__s2s_nested__", None) is None:  # jvp(jacrev(f), (x,), (v,))
+        if has_aux:
+            raise TypeError("s2s.jvp(..., has_aux=True) of a derivative function s2s made: it returns no auxiliary "
+                            "value; leave has_aux= out")
+        return compose.jvp(spec, primals, tangents)
+    plain = _plain_now(func)
+    if plain is not None:  # through the generated source of elementwise_grad(f)
+        func = plain()
     _validate(func, 0)
     positions = tuple(i for i, t in enumerate(tangents) if t is not None)
     if not positions:
@@ -661,6 +741,13 @@ def jacobian(func: Callable, wrt: Wrt | None = None, mode: str = "reverse", *, a
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode must be 'reverse' or 'forward', not {mode!r}")
     func = _function_of(func)
+    spec = _derivative_of(func)
+    if spec is not None:  # jacfwd(jacrev(f)): the next derivative of f (s2s/compose.py)
+        return compose.jacobian(spec, wrt, has_aux)
+    plain = _plain_now(func)
+    if plain is not None:  # jacrev(elementwise_grad(f)): forward mode over its generated source (the same numbers;
+        # reverse mode over generated reverse-mode code is refused), made again when f changed
+        return functools.wraps(func)(lambda *a, **k: jacobian(plain(), wrt, "forward", has_aux=has_aux)(*a, **k))
     _validate(func, wrt)
     if isinstance(wrt, tuple | list):
         parts = [higher_order.jacobian_function(func, w, mode, has_aux) for w in wrt]
@@ -673,7 +760,10 @@ def jacobian(func: Callable, wrt: Wrt | None = None, mode: str = "reverse", *, a
             return tuple(results)
 
         return jacobians
-    return higher_order.jacobian_function(func, wrt, mode, has_aux)
+    made = higher_order.jacobian_function(func, wrt, mode, has_aux)
+    if not has_aux and _composable(func):  # given to another transform: f's first derivative
+        compose.mark(made, func, pipeline._wrt_names(func, wrt))
+    return made
 
 
 def jacfwd(func: Callable, argnums: Wrt | None = None, *, wrt: Wrt | None = None, argnum: Wrt | None = None,
@@ -776,10 +866,20 @@ def hessian(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = Non
     _reject("hessian", unknown, ("wrt", "argnums", "argnum"))
     wrt = _pick_wrt("hessian", wrt, argnums, argnum)
     func = _function_of(func)
+    spec = _derivative_of(func)
+    if spec is not None:  # hessian(jacrev(f)): jacfwd(jacrev(D)), any output shape, as in JAX
+        return compose.hessian(spec, wrt)
+    plain = _plain_now(func)
+    if plain is not None:  # through the generated source of elementwise_grad(f)
+        return functools.wraps(func)(lambda *a, **k: hessian(plain(), wrt)(*a, **k))
     _validate(func, wrt)
     if isinstance(wrt, tuple | list):
         return higher_order.hessian_blocks(func, tuple(wrt))
-    return higher_order.hessian_function(func, wrt)
+    made = higher_order.hessian_function(func, wrt)
+    if _composable(func):  # given to another transform: f's second derivative
+        name = pipeline._wrt_names(func, wrt)[0]
+        compose.mark(made, func, (name, name))
+    return made
 
 
 def hvp(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = None, argnum: Wrt | None = None,
@@ -802,6 +902,12 @@ def hvp(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = None, a
     if isinstance(wrt, tuple | list):
         raise TypeError("hvp takes a single wrt (one parameter; a dict or tuple parameter holds several arrays)")
     func = _function_of(func)
+    spec = _derivative_of(func)
+    if spec is not None:  # hvp(jacrev(f)) for a scalar output
+        return compose.hvp(spec, wrt)
+    plain = _plain_now(func)
+    if plain is not None:  # through the generated source of elementwise_grad(f)
+        return functools.wraps(func)(lambda *a: hvp(plain(), wrt)(*a))
     _validate(func, wrt)
     return higher_order.hvp_function(func, wrt)
 
@@ -902,8 +1008,69 @@ def _primitive_function(func):
 def _validate(func, wrt):
     if not callable(func):
         raise TypeError(f"s2s differentiates functions, not {type(func).__name__}")
+    if _made_here(func):
+        if getattr(func, "__s2s_plain__", None) is None:
+            raise _made_refusal(func)
+    elif hasattr(func, "__code__"):
+        _refuse_other_signature(func)
     if hasattr(func, "__code__"):
         pipeline._wrt_names(func, wrt)
+
+
+def _refuse_other_signature(func):
+    """A wrapper made with functools.wraps whose own parameters are not those of the function it wraps
+    (`def w(*args, **kwargs)`): s2s differentiates the code that runs, but would read the wrapped function's
+    parameters from its signature (a derivative of zero where a parameter name is not the code's)."""
+    import inspect
+    if getattr(func, "__wrapped__", None) is None:
+        return
+    try:
+        shown = list(inspect.signature(func).parameters)
+        own = list(inspect.signature(func, follow_wrapped=False).parameters)
+    except (TypeError, ValueError):
+        return
+    if shown != own:
+        name = getattr(func, "__qualname__", "the function")
+        raise NotDifferentiableArgumentError(
+            f"s2s cannot differentiate {name}: it is a wrapper (functools.wraps) whose own parameters "
+            f"({', '.join(own)}) are not those of the function it wraps ({', '.join(shown)}); s2s differentiates "
+            "the code that runs and names its parameters",
+            hint=f"differentiate the wrapped function itself ({name}.__wrapped__), or give the wrapper the "
+                 "parameters of the function it wraps")
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _made_here(func) -> bool:
+    """Whether `func` runs code of s2s's own modules: a wrapper s2s made (value_and_grad(f), hvp(f), a tuple of
+    Jacobians), whose code calls generated code by a function value; its signature is f's (functools.wraps)."""
+    code = getattr(getattr(func, "__func__", func), "__code__", None)
+    return code is not None and os.path.abspath(code.co_filename).startswith(_PACKAGE)
+
+
+def _made_refusal(func):
+    from s2s.errors import NoDerivativeRuleError
+    inner = func
+    while _made_here(inner) and getattr(inner, "__wrapped__", None) is not None:
+        inner = inner.__wrapped__
+    name = "" if _made_here(inner) else f" from {getattr(inner, '__qualname__', 'f')}"
+    return NoDerivativeRuleError(
+        f"s2s does not differentiate this function it made{name} (value_and_grad, hvp, grad or jacobian with a "
+        "tuple wrt or has_aux=True, hessian with a tuple wrt) once more: it differentiates again grad(f), jacobian(f), "
+        "jacfwd(f), jacrev(f) and hessian(f) of one parameter without has_aux, elementwise_grad(f), and the "
+        "derivative functions made from them",
+        hint="nest the one-parameter forms: s2s.jacfwd(s2s.jacrev(f, argnums=0), argnums=1) for d2f/dx dy, "
+             "s2s.jacfwd(s2s.hessian(f)) for third derivatives, s2s.jvp(s2s.grad(f), (x,), (v,)) for a "
+             "Hessian-vector product")
+
+
+def _plain_now(func):
+    """`__s2s_plain__` of a derivative function s2s made that a transform differentiates through the generated,
+    source-backed function it gives (elementwise_grad(f)); None for the others (their own paths)."""
+    if _derivative_of(func) is not None or getattr(func, "__s2s_nested__", None) is not None:
+        return None
+    return getattr(func, "__s2s_plain__", None)
 
 
 def defvjp(func: Callable, *rule: Any, argnums: Wrt | None = None, **templates: str) -> Any:

@@ -570,7 +570,7 @@ def rule_hint(func, call=None) -> str:
 
 def _made_by_s2s(func):
     """(message, hint) for a derivative function s2s made (grad(f), elementwise_grad(f)...), or None."""
-    if not any(hasattr(func, a) for a in ("__s2s_target__", "__s2s_plain__", "__s2s_made__")):
+    if not any(hasattr(func, a) for a in ("__s2s_target__", "__s2s_plain__", "__s2s_made__", "__s2s_derivative__")):
         return None
     inner = getattr(func, "__wrapped__", None)
     name = getattr(inner, "__qualname__", None) or getattr(func, "__qualname__", "f")
@@ -579,7 +579,8 @@ def _made_by_s2s(func):
             "of them, nor has_aux=True; not value_and_grad, elementwise_grad, grad of grad or jacobian)",
             "call s2s.grad(f, wrt=i) once per parameter there, or differentiate derivatives at the top level instead: "
             "s2s.grad(s2s.grad(f)) or "
-            "s2s.elementwise_grad(s2s.elementwise_grad(f)) for one parameter, s2s.hessian(f, wrt=(0, 1)) for "
+            "s2s.elementwise_grad(s2s.elementwise_grad(f)) for one parameter, s2s.jacfwd(s2s.jacrev(f)) for the "
+            "tensor of second derivatives, s2s.hessian(f, wrt=(0, 1)) for "
             "mixed second derivatives, s2s.hvp(f) for Hessian-vector products; or write the derivative out as code")
 
 
@@ -593,6 +594,13 @@ def no_rule_text(func, call=None) -> tuple[str, str]:
         shown = f"{where[0]}.{where[1]}"
     else:
         shown = _qualified(func) if not isinstance(func, np.ufunc) else f"the ufunc {func.__name__}"
+    if (getattr(func, "__module__", None) or "").split(".")[:2] == ["s2s", "runtime"]:
+        # a helper of s2s's own generated code: a derivative of generated code, asked once more
+        return (f"s2s cannot differentiate its own generated derivative code once more here: that code calls "
+                f"{shown}, a helper of generated derivative code that has no derivative of its own",
+                "take the derivative of the original function f instead: s2s.grad(s2s.grad(s2s.grad(f))), "
+                "s2s.jacfwd(s2s.hessian(f)) and s2s.jacfwd(s2s.jacrev(f)) differentiate f itself (forward mode over "
+                "forward mode where the generated code cannot be differentiated again)")
     why = ""
     if isinstance(getattr(func, "__code__", None), types.CodeType) and not is_user_code(func):
         why = " (an installed library's function: s2s differentiates your own code, and library functions by rules)"

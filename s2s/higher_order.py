@@ -211,6 +211,16 @@ def grad_of_derivative(outer: Callable, plain: Callable, wrt: int | str) -> Call
                         nested=nested)
         return made
 
+    from s2s import compose
+    spec = compose.of(outer)  # what `outer` computes: f's derivative of some order
+    try:
+        source = current()["nested"].__s2s_source__
+    except (UnsupportedSyntaxError, NoDerivativeRuleError):
+        if spec is None:
+            raise
+        # the derivative code cannot be differentiated once more (forward mode over the forward-mode code
+        # of a helper's generated pullback, at third order): forward mode over forward mode of f itself
+        return compose.grad(spec, wrt)
     fallback = _forward_over_forward_second(outer, wrt)
     refused = []  # forward over reverse was refused once: later calls of a scalar go to forward over forward
 
@@ -242,7 +252,9 @@ def grad_of_derivative(outer: Callable, plain: Callable, wrt: int | str) -> Call
     gradient.__s2s_target__ = None
     gradient.__s2s_plain__ = lambda: current()["nested"]
     gradient.__s2s_plain_wrt__ = lambda: current()["names"][0]
-    gradient.__s2s_source__ = current()["nested"].__s2s_source__
+    gradient.__s2s_source__ = source
+    if spec is not None:
+        compose.mark(gradient, spec.func, spec.names + compose.names_of(spec, wrt))
     return gradient
 
 

@@ -599,20 +599,12 @@ def test_decorated_function_is_differentiated_with_its_decorator():
     assert s2s.grad(doubled_square)(3.0) == pytest.approx(12.0)
 
 
-_COMPOSE_REFUSED = pytest.mark.xfail(
-    strict=True, raises=s2s.UnsupportedSyntaxError,
-    reason="only grad(grad(f)) composes today: jacobian, jvp and value_and_grad of s2s.grad(f) read grad's own "
-           "wrapper and refuse its *args (UnsupportedSyntaxError pointing into s2s/api.py, not at the user's line)")
-
-
-@_COMPOSE_REFUSED
 def test_jacobian_of_a_gradient_is_the_hessian():
     x = np.array([1.0, 2.0])
     h = s2s.jacobian(s2s.grad(cube_sum))(x)
     np.testing.assert_allclose(h, np.diag(6.0 * x))
 
 
-@_COMPOSE_REFUSED
 def test_jvp_of_a_gradient():
     x = np.array([1.0, 2.0])
     value, tangent = s2s.jvp(s2s.grad(cube_sum), (x,), (np.ones(2),))
@@ -620,22 +612,40 @@ def test_jvp_of_a_gradient():
     np.testing.assert_allclose(tangent, 6.0 * x)
 
 
-@_COMPOSE_REFUSED
 def test_value_and_grad_of_a_gradient():
     value, g = s2s.value_and_grad(s2s.grad(cube))(2.0)
     assert (value, g) == (pytest.approx(12.0), pytest.approx(12.0))
 
 
-@pytest.mark.parametrize("compose", ["jacobian", "jvp", "value_and_grad"])
-def test_composing_a_gradient_other_than_grad_is_refused_today(compose):
+@pytest.mark.parametrize("made", ["value_and_grad", "grad with a tuple wrt", "hvp"])
+@pytest.mark.parametrize("compose", ["jacobian", "jvp", "grad"])
+def test_composing_a_function_s2s_made_that_is_no_derivative_of_f_alone_is_refused(made, compose):
+    # their wrappers call generated code by a function value and carry f's signature: s2s never reads them
     x = np.array([1.0, 2.0])
-    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"\*args or \*\*kwargs|try/except"):
+    inner = {"value_and_grad": s2s.value_and_grad(cube_sum), "grad with a tuple wrt": s2s.grad(cube_sum, wrt=(0,)),
+             "hvp": s2s.hvp(cube_sum)}[made]
+    with pytest.raises(s2s.NoDerivativeRuleError, match="does not differentiate this function it made"):
         if compose == "jacobian":
-            s2s.jacobian(s2s.grad(cube_sum))(x)
+            s2s.jacobian(inner)(x)
         elif compose == "jvp":
-            s2s.jvp(s2s.grad(cube_sum), (x,), (np.ones(2),))
+            s2s.jvp(inner, (x,), (np.ones(2),))
         else:
-            s2s.value_and_grad(s2s.grad(cube))(2.0)
+            s2s.grad(inner)(x)
+
+
+def test_a_wrapper_with_other_parameters_is_refused():
+    # functools.wraps gives the wrapper x for a signature; its code has *args: a derivative of zero before
+    def deco(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            return 2.0 * f(*args, **kwargs)
+        return wrapper
+
+    doubled = deco(cube)
+    for call in (lambda: s2s.grad(doubled)(3.0), lambda: s2s.jvp(doubled, (3.0,), (1.0,)),
+                 lambda: s2s.jacfwd(doubled)(np.ones(2))):
+        with pytest.raises(s2s.S2SError, match=r"wrapper \(functools.wraps\) whose own parameters"):
+            call()
 
 
 def test_grad_of_grad_is_right():
