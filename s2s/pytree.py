@@ -309,9 +309,9 @@ def _register_rules():
     from s2s import rules
     from s2s.runtime import custom
     rules.defrule_for(custom.unflatten, "unflatten(v, layout)", shape_only=("layout",), structured=True,
-                      v="s2s.custom.flat(g, layout)", v_dot="s2s.custom.unflatten(v_dot, layout)")
+                      v="s2s.custom.flat(g, layout)", linear=("v",))
     rules.defrule_for(custom.flat, "flat(t, layout)", shape_only=("layout",),
-                      t="s2s.custom.unflatten(g, layout)", t_dot="s2s.custom.flat(t_dot, layout)")
+                      t="s2s.custom.unflatten(g, layout)", linear=("t",))
     # flatten(value) inside a differentiated function: a pair (vector, unflatten), linear in value. The
     # signature's *structure (never bound) tells the activity analysis that `value` may be a container,
     # so its adjoint parts are joined with s2s.add, not + (transforms/analysis.py reads rule.varargs)
@@ -319,10 +319,9 @@ def _register_rules():
                       value_dot="s2s.custom.flatten_tangent(value_dot, value)")
     # the two are linear maps, each the other's adjoint (second derivatives differentiate them again)
     rules.defrule_for(custom.flatten_adjoint, "flatten_adjoint(g, value)", shape_only=("value",), structured=True,
-                      g="s2s.custom.flatten_tangent(g, value)", g_dot="s2s.custom.flatten_adjoint(g_dot, value)")
+                      g="s2s.custom.flatten_tangent(g, value)", linear=("g",))
     rules.defrule_for(custom.flatten_tangent, "flatten_tangent(value_dot, value)", shape_only=("value",),
-                      structured=True, value_dot="s2s.custom.flatten_adjoint(g, value)",
-                      value_dot_dot="s2s.custom.flatten_tangent(value_dot_dot, value)")
+                      structured=True, value_dot="s2s.custom.flatten_adjoint(g, value)", linear=("value_dot",))
     rules.defrule_for(custom.ones_seed, "ones_seed(value)", nondiff=True)
     _RULES_MADE.append(True)
 

@@ -172,6 +172,7 @@ def test_linear_does_not_replace_a_written_tangent():
 def test_no_helper_writes_a_tangent_linear_would_derive():
     """A runtime helper's rule writes a tangent only where `linear=` cannot derive it: for no written tangent
     of `p` would adding `p` to the rule's `linear` parameters give the same templates."""
+    import s2s.api  # noqa: F401 - registers s2s/pytree.py's helper rules too
     import s2s.runtime as rt
     from s2s.rules import linear_tangent
 
