@@ -148,8 +148,9 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         """The general call: the variant for these arguments' kind, made or made again when stale."""
         if prefix:
             args = prefix + args
-        if kwargs or len(args) != n_params:
-            args = _complete(target, args, kwargs or {})
+        code = target.__code__  # the current one: f.__code__ may have been replaced
+        if kwargs or len(args) != code.co_argcount or code.co_kwonlyargcount or code.co_flags & 0x0C:
+            args = _complete(target, args, kwargs or {})  # defaults, keywords, *args, **kwargs
         if len(args) == 1:
             a = args[0]
             key = (a.shape, a.dtype.char) if type(a) is ndarray else type(a)
@@ -158,7 +159,7 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         variant = variants.get(key)
         if variant is None or not variant.fresh():
             variant = make(args, key)
-        if variant.plain and fixed:  # the next calls of this kind go straight to the machine code
+        if variant.plain and fixed and len(args) == arity:  # the next calls of this kind: straight to machine code
             if variant.hot is None:
                 variant.hot = compiled_call.make_hot(
                     variant, key, args, slow, functools.partial(on_error, variant),
@@ -207,9 +208,9 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
     def run(*args, **kwargs):  # where the signature has no runner of its own: the general call every time
         return slow(args, kwargs)
 
-    n_params = len(pipeline._param_names_of(target))
     state = [cold]  # the hot function of the variant called last (s2s/compiled_call.py), or cold
     fixed = compiled_call.make_runner(target, state, slow) if not prefix else None
+    arity = target.__code__.co_argcount  # the runner's parameters (f.__code__ may change later)
     run = functools.wraps(func)(fixed or run)
     run.__s2s_compiled__ = (func, wrt, optimize)
     run.__s2s_variants__ = variants

@@ -144,31 +144,34 @@ def make_hot(variant, key, args: tuple, slow, on_error, data_sources=(), check_v
 def make_runner(target, state: list, slow):
     """The function the user calls, with `target`'s own parameters (no packing of *args and **kwargs,
     which would cost more than the rest of the call): `run(x, y)` returns `state[0](x, y)`, the hot
-    function of the variant called last. A parameter with a default left out goes to `slow(args, kwargs)`,
-    which reads the function's current defaults. None where the signature has positional-only,
-    keyword-only or variadic parameters (the caller keeps its generic `run(*args, **kwargs)`)."""
+    function of the variant called last. A parameter left out (one with a default, read by the general
+    path as Python reads it) or extra positional arguments (`f.__code__` replaced by code with more
+    parameters) go to `slow(args, kwargs)`. None where the signature has positional-only, keyword-only
+    or variadic parameters (the caller keeps its generic `run(*args, **kwargs)`)."""
     code = target.__code__
     if code.co_posonlyargcount or code.co_kwonlyargcount or code.co_flags & 0x0C:  # CO_VARARGS | CO_VARKEYWORDS
         return None
-    params = list(code.co_varnames[:code.co_argcount])
-    if any(p.startswith("_s2s_") for p in params):
+    params = tuple(code.co_varnames[:code.co_argcount])
+    if not params or any(p.startswith("_s2s_") for p in params):
         return None
-    n_defaults = len(target.__defaults__ or ())
-    required, optional = params[:len(params) - n_defaults], params[len(params) - n_defaults:]
-    signature = ", ".join(required + [f"{p}=_s2s_no" for p in optional])
-    body = f"        return _s2s_state[0]({', '.join(params)})\n"
-    if optional:
-        given = ", ".join(f"({p!r}, {p})" for p in optional)
-        head = f"({', '.join(required)}{',' if len(required) == 1 else ''})"
-        body = (f"        if {' or '.join(p + ' is _s2s_no' for p in optional)}:\n"
-                f"            return _s2s_slow({head}, {{k: v for k, v in ({given},) if v is not _s2s_no}})\n"
-                + body)
-    text = (f"def make(_s2s_state, _s2s_slow, _s2s_no):\n"
-            f"    def run({signature}):\n{body}"
+
+    def split(values, more):
+        """(args, kwargs) of a call that left some parameters out or gave more."""
+        if more:
+            return values + more, None
+        n = next((i for i, v in enumerate(values) if v is _NO), len(values))
+        return values[:n], {p: v for p, v in zip(params[n:], values[n:]) if v is not _NO}
+
+    listed = ", ".join(params)
+    text = (f"def make(_s2s_state, _s2s_slow, _s2s_no, _s2s_split):\n"
+            f"    def run({', '.join(p + '=_s2s_no' for p in params)}, *_s2s_more):\n"
+            f"        if {' or '.join(p + ' is _s2s_no' for p in params)} or _s2s_more:\n"
+            f"            return _s2s_slow(*_s2s_split(({listed},), _s2s_more))\n"
+            f"        return _s2s_state[0]({listed})\n"
             f"    return run\n")
     namespace: dict = {}
     exec(compile(text, "<s2s compiled call>", "exec"), namespace)  # noqa: S102 - s2s's own code
-    return namespace["make"](state, slow, _NO)
+    return namespace["make"](state, slow, _NO, split)
 
 
 class _No:

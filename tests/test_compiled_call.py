@@ -126,6 +126,27 @@ def test_redefined_function_gives_the_new_derivative():
     np.testing.assert_allclose(df(0.5), fd_grad(f, (0.5,), 0), rtol=1e-6)
 
 
+def test_code_with_more_parameters_gives_the_new_derivative():
+    def f(x):
+        total = 0.0
+        for k in range(3):
+            total = total + x * x * k
+        return total
+
+    def g(x, y=2.0):
+        total = 0.0
+        for k in range(3):
+            total = total + x * y * k
+        return total
+
+    df = s2s.grad(f, compile="strict")
+    assert df(0.5) == df(0.5) == pytest.approx(3.0)
+    f.__code__, f.__defaults__ = g.__code__, g.__defaults__  # an edited function reloaded in place
+    for args, expected in (((0.5,), 6.0), ((0.5,), 6.0), ((0.5, 3.0), 9.0), ((0.5, 3.0), 9.0), ((0.5,), 6.0)):
+        np.testing.assert_allclose(df(*args), expected, rtol=1e-12)
+    np.testing.assert_allclose(df(0.5, 3.0), fd_grad(f, (0.5, 3.0), 0), rtol=1e-6)
+
+
 def test_defaults_and_keywords():
     df = s2s.grad(scaled, compile="strict")
     ref = s2s.grad(scaled)
