@@ -1021,15 +1021,10 @@ def _refuse_other_signature(func):
     """A wrapper made with functools.wraps whose own parameters are not those of the function it wraps
     (`def w(*args, **kwargs)`): s2s differentiates the code that runs, but would read the wrapped function's
     parameters from its signature (a derivative of zero where a parameter name is not the code's)."""
-    import inspect
-    if getattr(func, "__wrapped__", None) is None:
-        return
-    try:
-        shown = list(inspect.signature(func).parameters)
-        own = list(inspect.signature(func, follow_wrapped=False).parameters)
-    except (TypeError, ValueError):
-        return
-    if shown != own:
+    from s2s import frontend
+    other = frontend.other_signature(func)
+    if other is not None:
+        shown, own = other
         name = getattr(func, "__qualname__", "the function")
         raise NotDifferentiableArgumentError(
             f"s2s cannot differentiate {name}: it is a wrapper (functools.wraps) whose own parameters "

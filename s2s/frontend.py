@@ -473,7 +473,7 @@ def is_user_code(func) -> bool:
     """
     import os
     code = getattr(func, "__code__", None)
-    if not isinstance(code, types.CodeType):
+    if not isinstance(code, types.CodeType) or other_signature(func):
         return False
     filename = code.co_filename
     if filename.startswith("<"):  # exec, a notebook cell, the interactive prompt: the user's
@@ -483,6 +483,22 @@ def is_user_code(func) -> bool:
     if "site-packages" in parts or "dist-packages" in parts:
         return False
     return not path.startswith(_library_dirs())
+
+
+def other_signature(func) -> tuple[list, list] | None:
+    """(the parameters its signature shows, its code's own) for a wrapper made with functools.wraps whose own
+    parameters are not those of the function it wraps (`def wrapper(*args, **kwargs)`); None otherwise. s2s
+    differentiates the code that runs, but would name its parameters by the signature: such a wrapper is not
+    read (a call of it needs a rule), where its derivative would be zero."""
+    if getattr(func, "__wrapped__", None) is None or not isinstance(func, types.FunctionType):
+        return None
+    import inspect
+    try:
+        shown = list(inspect.signature(func).parameters)
+        own = list(inspect.signature(func, follow_wrapped=False).parameters)
+    except (TypeError, ValueError):
+        return None
+    return (shown, own) if shown != own else None
 
 
 def _public(module_name: str) -> bool:
@@ -589,6 +605,14 @@ def no_rule_text(func, call=None) -> tuple[str, str]:
     made = _made_by_s2s(func)
     if made is not None:
         return made
+    other = other_signature(func)
+    if other is not None:
+        name = getattr(func, "__qualname__", "the function")
+        return (f"s2s cannot differentiate a call of {name}: it is a wrapper (functools.wraps) whose own parameters "
+                f"({', '.join(other[1])}) are not those of the function it wraps ({', '.join(other[0])}); s2s "
+                "differentiates the code that runs and names its parameters",
+                f"call the wrapped function itself ({name}.__wrapped__), or give the wrapper the parameters of the "
+                "function it wraps")
     where = importable_name(func)
     if where is not None:
         shown = f"{where[0]}.{where[1]}"

@@ -642,8 +642,20 @@ def test_a_wrapper_with_other_parameters_is_refused():
         return wrapper
 
     doubled = deco(cube)
+
+    def calls_it(x):
+        return doubled(x) + 1.0
+
+    def apply(g, x):
+        return g(x)
+
+    def passes_it(x):
+        return apply(doubled, x) * 1.0
+
     for call in (lambda: s2s.grad(doubled)(3.0), lambda: s2s.jvp(doubled, (3.0,), (1.0,)),
-                 lambda: s2s.jacfwd(doubled)(np.ones(2))):
+                 lambda: s2s.jacfwd(doubled)(np.ones(2)), lambda: s2s.grad(calls_it)(3.0),
+                 lambda: s2s.jvp(calls_it, (3.0,), (1.0,)), lambda: s2s.grad(passes_it)(3.0),
+                 lambda: s2s.jvp(passes_it, (3.0,), (1.0,))):
         with pytest.raises(s2s.S2SError, match=r"wrapper \(functools.wraps\) whose own parameters"):
             call()
 
