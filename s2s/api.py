@@ -851,7 +851,8 @@ def elementwise_grad(func: Callable, wrt: Wrt | None = None, *, argnum: Wrt | No
 def hessian(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = None, argnum: Wrt | None = None,
             **unknown: Any) -> Callable:
     """Return a function computing the Hessian of scalar `func` (forward over reverse), of shape
-    `arg.shape * 2` (`jax.hessian`, `autograd.hessian`).
+    `arg.shape * 2` (`jax.hessian`, `autograd.hessian`). For an array output, as theirs, the second
+    derivatives of each element: shape `out.shape + arg.shape * 2` (s2s/compose.py).
 
     For a structured argument the Hessian is nested like JAX's: `hessian(f)(p)["w"]["b"]` is the block
     of shape `w.shape + b.shape`. A tuple `wrt` gives the tuple of tuples of blocks `H[i][j]`.

@@ -226,6 +226,12 @@ def shaped(flat: np.ndarray, value, xs):
     return pytree.map_leaves(lambda leaf: numbers[np.asarray(leaf)].reshape(np.shape(leaf)), structure)
 
 
+def tensor_in_layout(func: Callable, names: list, args: tuple, kwargs: dict):
+    """The derivative of `func` with respect to `names` (one per order) in JAX's layout."""
+    flat, value, xs = tensor(func, names, args, kwargs)
+    return shaped(flat, value, xs)
+
+
 def _evaluate(spec_func, slots, args, kwargs, what):
     @higher_order.refuses_custom_rules(what)
     def run():

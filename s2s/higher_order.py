@@ -125,7 +125,8 @@ def hessian_function(func: Callable, wrt: int | str) -> Callable:
     def hess(*args):
         # the user's own function may update its arguments in place: run it on copies
         value = func(*_copies(args))
-        api._check_scalar(value, func)
+        if _not_scalar(value):  # as JAX's and autograd's: the second derivatives of each output element
+            return _of_any_output(func, (wrt, wrt), args)
         df = api.derivative(func, wrt=wrt)
         try:
             return jacobian_function(df, wrt, "forward", out_like=lambda a: _argument(func, wrt, a, {})[2])(*args)
@@ -137,6 +138,17 @@ def hessian_function(func: Callable, wrt: int | str) -> Callable:
     return hess
 
 
+def _not_scalar(value) -> bool:
+    return np.ndim(value) != 0 or isinstance(value, list | tuple | dict) or pytree.is_structure(value)
+
+
+def _of_any_output(func, wrt, args):
+    """d2 func / dwrt[0] dwrt[1] for any output (s2s/compose.py): shape out.shape + x0.shape + x1.shape."""
+    from s2s import compose
+    names = tuple(pipeline._wrt_names(func, w)[0] for w in wrt)
+    return compose.tensor_in_layout(func, list(names), args, {})
+
+
 def hessian_blocks(func: Callable, wrt: tuple) -> Callable:
     """`s2s.hessian(func, wrt=(i, j, ...))`: the tuple of tuples of blocks H[a][b] = d2f / dwrt[a] dwrt[b]
     (JAX's layout), each the forward-mode Jacobian, with respect to wrt[b], of the gradient with
@@ -145,7 +157,8 @@ def hessian_blocks(func: Callable, wrt: tuple) -> Callable:
     @refuses_custom_rules("s2s.hessian")
     def hess(*args):
         value = func(*_copies(args))
-        api._check_scalar(value, func)
+        if _not_scalar(value):
+            return tuple(tuple(_of_any_output(func, (a, b), args) for b in wrt) for a in wrt)
         rows = []
         for a in wrt:
             df = api.derivative(func, wrt=a)

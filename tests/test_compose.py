@@ -321,3 +321,14 @@ def test_jacobian_jvp_vjp_of_elementwise_grad(spelling):
     np.testing.assert_allclose(s2s.jvp(s2s.elementwise_grad(elementwise), (X,), (V,))[1], want @ V, rtol=1e-10)
     np.testing.assert_allclose(s2s.vjp(s2s.elementwise_grad(elementwise), X)[1](V), V @ want, rtol=1e-10)
     np.testing.assert_allclose(want, central(s2s.elementwise_grad(elementwise), X), rtol=1e-6, atol=1e-7)
+
+
+def test_hessian_of_a_vector_function_is_jax_and_autograd_hessian():
+    got = s2s.hessian(f_vector)(X)  # jax.hessian and autograd.hessian take any output: (out, x, x)
+    np.testing.assert_allclose(got, autograd.hessian(f_vector_ag)(X), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got, central(s2s.jacobian(f_vector), X), rtol=1e-6, atol=1e-7)
+    blocks = s2s.hessian(f_two, wrt=(0, 1))(X, Y)
+    for a in range(2):
+        for b in range(2):
+            want = autograd.jacobian(autograd.jacobian(f_two_ag, a), b)(X, Y)
+            np.testing.assert_allclose(blocks[a][b], want, rtol=1e-10, atol=1e-12)

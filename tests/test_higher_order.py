@@ -446,12 +446,15 @@ def test_grad_of_grad_for_vector_argument_is_refused():
 # ---------------------------------------------------------------- refusals
 
 
-def test_hessian_of_non_scalar_function_is_refused():
+def test_hessian_of_non_scalar_function_is_each_elements_hessian():
+    # as jax.hessian and autograd.hessian: shape out.shape + x.shape + x.shape (tests/test_compose.py checks more)
     def f(x):
         return x ** 3
 
-    with pytest.raises(s2s.NonScalarOutputError):
-        s2s.hessian(f)(np.ones(2))
+    x = np.array([1.0, 2.0])
+    want = np.zeros((2, 2, 2))
+    want[0, 0, 0], want[1, 1, 1] = 6 * x
+    np.testing.assert_allclose(s2s.hessian(f)(x), want)
 
 
 # Cases s2s may not handle at second order yet: the result must then be a clean S2SError,
