@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from s2s import api, codegen, compiled_call, pipeline
+from s2s import api, codegen, compiled_call, compiled_tapes, pipeline
 from s2s.errors import NotCompilableError
 from s2s.transforms import numba_lowering
 
@@ -349,7 +349,7 @@ def _plan(target, names, optimize, args, arrays=True):
         if not isinstance(a, _DATA_TYPES):
             raise _error(gen, f"an argument is a {type(a).__name__}; compiled code takes numbers and arrays", fdef)
     params = pipeline._param_names_of(target)
-    tape_types = _tape_types(fdef, args, params) if arrays else {}
+    tape_types = _tape_types(fdef, args, params, _numpy_names(target, gen, fdef)) if arrays else {}
     runtime_name = next((n for n, cell in gen.helper_cells.items()
                          if getattr(cell.cell_contents, "__name__", "") == "s2s.runtime"), "s2s")
     scalars = frozenset(n for n, k in _scalar_kinds(fdef, *_float_int_params(fdef, args, params)).items()
@@ -372,18 +372,37 @@ def _plan(target, names, optimize, args, arrays=True):
     return gen, plan
 
 
-def _tape_types(fdef, args, params):
-    """The dtype of each pushed variable that holds a Python float (or int) wherever the code is typed.
+def _tape_types(fdef, args, params, numpy_names=frozenset()):
+    """The dtype of each pushed variable that holds a Python float (or int) wherever the code is typed, and
+    ("float64", shape) of each that holds a float64 array of one shape.
 
     Claimed only where every assignment of the variable is float (int) arithmetic of such variables,
     float (int) arguments and constants; compiled_helpers.tape_set refuses at compile time to store a
     value of any other type, so a wrong claim is a compile error (and a retry with list tapes), never
     a conversion."""
     kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params))
+    shapes = compiled_tapes.array_kinds(fdef, dict(zip(params, args)), kinds, numpy_names)
     out = {}
     for v in numba_lowering.pushed_variables(fdef):
         if kinds.get(v) in ("float64", "int64"):
             out[v] = kinds[v]
+        elif v in shapes:  # a float64 array of one shape (a tape of rows), or a norm (s2s/compiled_tapes.py)
+            out[v] = shapes[v]
+    return out
+
+
+def _numpy_names(target, gen, fdef):
+    """The names the generated code reads NumPy by (`np` in `np.tanh(...)`)."""
+    out = set()
+    for name in {n.value.id for n in ast.walk(fdef) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}:
+        cell = gen.helper_cells.get(name)
+        try:
+            obj = cell.cell_contents if cell is not None else gen.frozen[name] if name in gen.frozen \
+                else pipeline.resolve_in(target, ast.Name(id=name, ctx=ast.Load()))
+        except (AttributeError, KeyError, ValueError, NameError):
+            continue
+        if obj is np:
+            out.add(name)
     return out
 
 

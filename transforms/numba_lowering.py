@@ -87,12 +87,13 @@ _REFUSED = {
 }
 
 
-def lower(fdef: ast.FunctionDef, tape_types: dict[str, str] | None = None, runtime: str = "s2s",
+def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = "s2s",
           scalars: frozenset = frozenset()) -> Lowered:
     """`fdef` (not changed) rewritten for numba; raises NotLowerable naming the node it cannot take.
 
     `tape_types` maps a variable pushed on the tape to the NumPy dtype name of the scalars it holds
-    ("float64", "int64"...): those variables get preallocated array tapes. `runtime` is the name the
+    ("float64", "int64"...), or to (dtype name, shape) of the arrays it holds: those variables get
+    preallocated array tapes. `runtime` is the name the
     code calls the runtime helpers by; `scalars` names variables known to hold Python numbers.
     """
     fdef = copy.deepcopy(fdef)
@@ -292,7 +293,9 @@ def _split_tape(fdef, stack, taken, tape_types):
     """One tape per variable: `stack.append(v)` -> `stack_v.append(v)`, `v = stack.pop()` -> `v = stack_v.pop()`.
 
     A variable with an element type in `tape_types` gets an array tape: `stack_v = np.empty(16, dtype)`
-    and a counter, pushed by `_s2s_tape_set(stack_v, n_v, v); n_v += 1` (grown first where its length is unknown)."""
+    and a counter, pushed by `_s2s_tape_set(stack_v, n_v, v); n_v += 1` (grown first where its length is unknown).
+    An element type ("float64", (3,)) is an array of that shape: a tape `np.empty((16, 3), float64)` whose
+    rows are copied back on pops."""
     variables = []
     for node in ast.walk(fdef):
         v = _push_of(node, stack)
@@ -312,7 +315,11 @@ def _split_tape(fdef, stack, taken, tape_types):
             taken.add(counter)
         names[v] = (name, counter)
 
-    dummies = {"float64": "0.0", "int64": "0"}
+    def dummy(kind):
+        if isinstance(kind, tuple):
+            return f"{NUMPY}.zeros({kind[1]!r}, {NUMPY}.{kind[0]})"
+        return {"float64": "0.0", "int64": "0"}[kind]
+
     capacity = _capacities(fdef, stack, variables)
 
     class Rewrite(ast.NodeTransformer):
@@ -325,7 +332,7 @@ def _split_tape(fdef, stack, taken, tape_types):
                 out, rest = [], []
                 for t in node.targets:
                     if names.get(t.id, (None, None))[1]:
-                        out.append(ast.parse(f"{t.id} = {dummies[tape_types[t.id]]}").body[0])
+                        out.append(ast.parse(f"{t.id} = {dummy(tape_types[t.id])}").body[0])
                     else:
                         rest.append(t)
                 if rest:
@@ -340,7 +347,13 @@ def _split_tape(fdef, stack, taken, tape_types):
                         out.append(ast.parse(f"{name} = []").body[0])
                     else:
                         size = capacity.get(v) or "16"
-                        out.append(ast.parse(f"{name} = {NUMPY}.empty({size}, {NUMPY}.{tape_types[v]})").body[0])
+                        kind = tape_types[v]
+                        if isinstance(kind, tuple):  # arrays of one shape: a row per push
+                            dtype, shape = kind
+                            size = f"({size}, {', '.join(str(d) for d in shape)})"
+                        else:
+                            dtype = kind
+                        out.append(ast.parse(f"{name} = {NUMPY}.empty({size}, {NUMPY}.{dtype})").body[0])
                         out.append(ast.parse(f"{counter} = 0").body[0])
                 return [ast.copy_location(s, node) for s in out] or [ast.copy_location(ast.Pass(), node)]
             v = _pop_of(node, stack)
@@ -349,7 +362,8 @@ def _split_tape(fdef, stack, taken, tape_types):
                 if counter is None:
                     text = f"{v} = {name}.pop()"
                 else:
-                    text = f"{counter} -= 1\n{v} = {name}[{counter}]"
+                    copy = ".copy()" if isinstance(tape_types[v], tuple) else ""  # a row: not a view of the tape
+                    text = f"{counter} -= 1\n{v} = {name}[{counter}]{copy}"
                 return [ast.copy_location(s, node) for s in ast.parse(text).body]
             return node
 

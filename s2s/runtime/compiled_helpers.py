@@ -70,20 +70,28 @@ def tape_set(tape, n, value):
 
 @_overload(tape_set, inline="always")  # in the loop's own code: a call per push costs more than the push
 def _tape_set(tape, n, value):
-    if not (_is_array(tape) and tape.ndim == 1 and _is_number(value)) or types.unliteral(value) != tape.dtype:
-        _refuse("tape_set", tape, n, value)  # the element type must be exactly the variable's
-
-    def impl(tape, n, value):
-        if n >= tape.shape[0]:
-            raise ValueError(FALLBACK + "more pushes on a tape than its loops' trip counts")
-        tape[n] = value
-    return impl
+    if _is_array(tape) and tape.ndim == 1 and _is_number(value) and types.unliteral(value) == tape.dtype:
+        def impl(tape, n, value):
+            if n >= tape.shape[0]:
+                raise ValueError(FALLBACK + "more pushes on a tape than its loops' trip counts")
+            tape[n] = value
+        return impl
+    if _is_array(tape) and isinstance(value, types.Array) and tape.ndim == value.ndim + 1 \
+            and tape.dtype == value.dtype:  # a row per push: the claimed shape is checked here
+        def impl_rows(tape, n, value):
+            if n >= tape.shape[0]:
+                raise ValueError(FALLBACK + "more pushes on a tape than its loops' trip counts")
+            if value.shape != tape.shape[1:]:
+                raise ValueError(FALLBACK + "an array pushed on a tape of rows of another shape")
+            tape[n] = value
+        return impl_rows
+    _refuse("tape_set", tape, n, value)  # the element type must be exactly the variable's
 
 
 @numba.njit
 def tape_grow(tape):
-    """A copy of the array tape `tape` with twice the room."""
-    bigger = np.empty(2 * tape.shape[0] + 16, tape.dtype)
+    """A copy of the array tape `tape` with twice the room (rows of arrays: twice the rows)."""
+    bigger = np.empty((2 * tape.shape[0] + 16,) + tape.shape[1:], tape.dtype)
     bigger[:tape.shape[0]] = tape
     return bigger
 

@@ -1,0 +1,154 @@
+"""Which array variables of a compiled derivative can be pushed on a preallocated array tape (s2s/compiled.py).
+
+numba keeps a list of arrays as a list of objects: each push and pop of a row `d = P[i + 1] - P[i]` costs
+more than the arithmetic around it. Where a pushed variable holds a float64 array of one fixed shape
+wherever it is assigned, its tape can be one array of that row shape (`np.empty((16, 3))`, grown by
+doubling). The generated code is specialised to the arguments' shapes, so those shapes are known: this
+module follows them through the assignments (array arguments never reassigned, rows read with an
+integer index, element-wise arithmetic of equal shapes or with numbers, unary NumPy functions, matrix
+products) to a fixed point, as `compiled._scalar_kinds` does for numbers.
+
+A wrong claim is never a wrong number: `compiled_helpers.tape_set` refuses at compile time a value of
+another rank or dtype (the code is then compiled with list tapes) and raises the marked fallback at run
+time for another shape.
+
+Example::
+
+    shapes = array_kinds(fdef, {"P": P}, kinds, {"np"})   # {"d": ("float64", (3,))}
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+# NumPy functions of one array argument that keep its shape and float64 dtype
+_ELEMENTWISE = {"tanh", "sin", "cos", "exp", "log", "sqrt", "abs", "negative", "square", "sinh", "cosh",
+                "arctan", "log1p", "expm1", "absolute"}
+
+
+def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: set) -> dict:
+    """name -> ("float64", shape) for variables that hold a float64 array of that shape at every assignment
+    (a None placeholder aside), and name -> "float64" for the norms of such arrays. `arrays` maps parameters
+    to their arguments, `kinds` names the variables known to hold Python floats or ints ("float64" /
+    "int64"), `numpy_names` the names NumPy is read by."""
+    params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs}
+    assigns: dict = {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Assign) and not _is_pop(node.value):
+            for t in node.targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name):
+                        assigns.setdefault(n.id, []).append(node.value if isinstance(t, ast.Name) else False)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
+                and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div):  # in place: `x = x + e`'s shape
+            load = ast.Name(id=node.target.id, ctx=ast.Load())
+            assigns.setdefault(node.target.id, []).append(ast.BinOp(left=load, op=node.op, right=node.value))
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
+            assigns.setdefault(node.target.id, []).append(False)
+        elif isinstance(node, ast.For | ast.With | ast.comprehension):
+            for n in ast.walk(node.target if not isinstance(node, ast.With) else node):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    assigns.setdefault(n.id, []).append(False)
+    shape = {p: tuple(a.shape) for p, a in arrays.items()
+             if p not in assigns and type(a) is np.ndarray and a.dtype == np.float64 and a.ndim >= 1}
+
+    def integer(e):
+        if isinstance(e, ast.Constant):
+            return type(e.value) is int
+        if isinstance(e, ast.Name):
+            return kinds.get(e.id) == "int64"
+        return isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult) \
+            and integer(e.left) and integer(e.right)
+
+    def number(e):
+        if isinstance(e, ast.Constant):
+            return type(e.value) in (int, float)
+        return isinstance(e, ast.Name) and kinds.get(e.id) in ("float64", "int64")
+
+    def of(e):
+        """The shape of the float64 array `e` evaluates to, or None where not known."""
+        if isinstance(e, ast.Name):
+            return shape.get(e.id)
+        if isinstance(e, ast.Subscript) and integer(e.slice):
+            s = of(e.value)
+            return s[1:] if s and len(s) > 1 else None
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+            return of(e.operand)
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
+            a, b = of(e.left), of(e.right)
+            if a is not None and b is not None:
+                return a if a == b else None
+            if a is not None and number(e.right):
+                return a
+            if b is not None and number(e.left):
+                return b
+            return None
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.MatMult):
+            a, b = of(e.left), of(e.right)
+            if a and b and len(a) == 2 and len(b) == 2 and a[1] == b[0]:
+                return (a[0], b[1])
+            if a and b and len(a) == 2 and len(b) == 1 and a[1] == b[0]:
+                return (a[0],)
+            if a and b and len(a) == 1 and len(b) == 2 and a[0] == b[0]:
+                return (b[1],)
+            return None
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in ("zeros", "ones") \
+                and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
+                and len(e.args) == 1 and not e.keywords:  # float64 by default
+            size = e.args[0]
+            dims = size.elts if isinstance(size, ast.Tuple) else [size]
+            if dims and all(isinstance(d, ast.Constant) and type(d.value) is int and d.value >= 0 for d in dims):
+                return tuple(d.value for d in dims)
+            return None
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _ELEMENTWISE \
+                and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
+                and len(e.args) == 1 and not e.keywords:
+            return of(e.args[0])
+        return None
+
+    candidates = [n for n in assigns if n not in params and all(v is not False for v in assigns[n])]
+    # optimistic: a candidate takes the one shape its assignments give where they are known (a loop's
+    # state `h = h0` ... `h = np.tanh(h @ W)` needs its own shape to have one) ...
+    for _ in range(len(candidates) + 2):
+        changed = False
+        for name in candidates:
+            known = {of(v) for v in assigns[name] if not _is_none(v)} - {None}
+            if len(known) == 1 and name not in shape:
+                shape[name] = known.pop()
+                changed = True
+        if not changed:
+            break
+    # ... then kept only where every assignment gives exactly that shape under the claims that remain
+    changed = True
+    while changed:
+        changed = False
+        for name in candidates:
+            if name in shape and any(not _is_none(v) and of(v) != shape[name] for v in assigns[name]):
+                del shape[name]
+                changed = True
+    out = {n: ("float64", s) for n, s in shape.items() if n in candidates and s}
+    for name in candidates:  # `norm = np.linalg.norm(d)` of a float64 array: a float
+        values = [v for v in assigns[name] if not _is_none(v)]
+        if values and all(_is_norm(v, numpy_names) and of(v.args[0]) for v in values):
+            out[name] = "float64"
+    return out
+
+
+def _is_norm(e, numpy_names):
+    f = e.func if isinstance(e, ast.Call) else None
+    return isinstance(f, ast.Attribute) and f.attr == "norm" and isinstance(f.value, ast.Attribute) \
+        and f.value.attr == "linalg" and isinstance(f.value.value, ast.Name) and f.value.value.id in numpy_names \
+        and len(e.args) == 1 and not e.keywords
+
+
+def _is_pop(e):
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "pop" and not e.args
+
+
+def _is_none(e):
+    return isinstance(e, ast.Constant) and e.value is None
+
+
+__all__ = ["array_kinds"]

@@ -1,0 +1,100 @@
+"""Array tapes of rows for compiled derivatives (s2s/compiled_tapes.py, compiled_helpers.tape_set/tape_grow):
+which variables are claimed to hold float64 arrays of one shape, the tapes the lowered code gets, the
+same gradients as the NumPy code, and the run-time check that a row has the claimed shape."""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import fd_grad
+
+numba = pytest.importorskip("numba")
+
+from s2s import compiled, compiled_tapes  # noqa: E402
+from s2s.runtime import compiled_helpers  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+import problems  # noqa: E402
+
+
+def _kinds(text, arrays, kinds=None):
+    return compiled_tapes.array_kinds(ast.parse(text).body[0], arrays, kinds or {}, {"np"})
+
+
+def test_shapes_follow_rows_arithmetic_products_and_loop_state():
+    text = ("def d(P, W, h0):\n"
+            "    h = h0\n"
+            "    z = np.zeros(4)\n"
+            "    for i in range(3):\n"
+            "        r = P[i]\n"
+            "        s = r - P[i + 1]\n"
+            "        t = h @ W\n"
+            "        t += 2.0 * t\n"
+            "        h = np.tanh(t)\n"
+            "        n = np.linalg.norm(s)\n"
+            "        u = W @ z\n")
+    arrays = {"P": np.zeros((5, 3)), "W": np.zeros((4, 4)), "h0": np.zeros((1, 4))}
+    got = _kinds(text, arrays, {"i": "int64"})
+    assert got == {"z": ("float64", (4,)), "r": ("float64", (3,)), "s": ("float64", (3,)),
+                   "t": ("float64", (1, 4)), "h": ("float64", (1, 4)), "n": "float64", "u": ("float64", (4,))}
+
+
+def test_no_claim_where_shapes_differ_or_are_unknown():
+    text = ("def d(P, x, k):\n"
+            "    a = P[0]\n"
+            "    a = P\n"  # two shapes
+            "    b = P[k]\n"  # k not known to be an integer
+            "    c = x * 2.0\n"  # x is float32: numba's float32 * float is float64, not claimed
+            "    e = P[0]\n"
+            "    e //= 2.0\n"  # an operation not followed
+            "    P2 = P\n"
+            "    P = P * 2.0\n")  # a parameter reassigned is not a known array
+    got = _kinds(text, {"P": np.zeros((5, 3)), "x": np.zeros(3, np.float32), "k": 1})
+    assert got == {}
+
+
+def test_path_length_gets_row_tapes_and_the_same_gradient():
+    p = next(p for p in problems.problems(0.01) if p.name.startswith("path length"))
+    text = compiled.source(p.f, *p.args)
+    assert "stack_d = _s2s_numpy.empty((16, 3), _s2s_numpy.float64)" in text
+    assert "d = stack_d[stack_d_n].copy()" in text and "[]" not in text
+    got = s2s.grad(p.f, compile="strict")(*p.args)
+    np.testing.assert_allclose(got, s2s.grad(p.f)(*p.args), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got, fd_grad(p.f, p.args, 0), rtol=1e-6, atol=1e-8)
+
+
+def rows_times_a_number(P, k):
+    total = 0.0
+    for i in range(3):
+        r = P[i] * k
+        total = total + np.sum(r * r)
+    return total
+
+
+def test_rows_tape_with_a_scalar_factor():
+    P = np.arange(12.0).reshape(4, 3) / 10
+    got = s2s.grad(rows_times_a_number, compile="strict")(P, 1.5)
+    np.testing.assert_allclose(got, s2s.grad(rows_times_a_number)(P, 1.5), rtol=1e-12)
+    np.testing.assert_allclose(got, fd_grad(rows_times_a_number, (P, 1.5), 0), rtol=1e-6, atol=1e-8)
+
+
+@numba.njit
+def _push(tape, n, value):
+    compiled_helpers.tape_set(tape, n, value)
+    return compiled_helpers.tape_grow(tape)
+
+
+def test_tape_set_checks_the_row_shape_and_tape_grow_keeps_rows():
+    tape = np.zeros((2, 3))
+    bigger = _push(tape, 1, np.array([1.0, 2.0, 3.0]))
+    assert bigger.shape == (20, 3) and bigger[1].tolist() == [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match=compiled_helpers.FALLBACK.strip()):
+        _push(tape, 0, np.array([1.0, 2.0, 3.0, 4.0]))
+    with pytest.raises(ValueError, match="more pushes"):
+        _push(tape, 2, np.array([1.0, 2.0, 3.0]))
