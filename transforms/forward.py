@@ -13,7 +13,7 @@ import copy
 from . import analysis, annotations, templates
 from .analysis import is_append, is_user_function, op_name, resolve_call
 from .context import ctx, missing
-from .names import NameAllocator, load, store
+from .names import NameAllocator, assigned_names, load, store
 from .sequences import Sequences
 
 _LINEAR_ADD = {"op:add", "op:sub", "op:uadd"}
@@ -42,6 +42,7 @@ class Forward:
         self.active = self.facts.active | set(wrt)
         self.dots = {}
         self.callee_tangents = {}
+        self.maybe_zero = _maybe_zero_tangents(pf, tree)
 
     def dot(self, name):
         if name not in self.dots:
@@ -469,7 +470,8 @@ class Forward:
                 raise self._no_tangent(rule, p, node)
             mapping[p + "_dot"] = td
             term = self.instantiate(rule.jvp[p], mapping)
-            if rule.tangent_zero_guard(p):  # the zero tangent 0.0 stands for zeros of any shape
+            if rule.tangent_zero_guard(p) and not (isinstance(a, ast.Name) and a.id not in self.maybe_zero):
+                # the zero tangent 0.0 stands for zeros of any shape
                 term = ast.IfExp(test=self.s2s_call("is_zero", [copy.deepcopy(td)]), body=ast.Constant(0.0),
                                  orelse=term)
             others = [x for q, x in bound.items() if q != p]
@@ -495,6 +497,57 @@ class Forward:
 
     def instantiate(self, template, mapping):
         return templates.instantiate(template, mapping, self.helpers)
+
+
+def _maybe_zero_tangents(pf, tree) -> set[str]:
+    """The names whose tangent may be the zero tangent 0.0 at run time although they vary: items taken
+    out of containers (a list that holds constants too), results of calls the transform does not see
+    into, and whatever is computed from those. Parameters get dense tangents from the entry points, and
+    branches meet through s2s.dense_tangent. Flow-insensitive, so every trip of a loop is covered.
+
+        >>> t = ast.parse("def f(x, xs):\n    v = xs[0]\n    y = v * x\n    z = x * 2.0\n    return z").body[0]
+        >>> sorted(_maybe_zero_tangents(None, t))
+        ['v', 'y']
+    """
+    sources = {}  # name -> the values assigned to it
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                for name in assigned_names(target):
+                    sources.setdefault(name, []).append(node.value)
+        elif isinstance(node, ast.For) and not (isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name)
+                                                and node.iter.func.id == "range"):  # (counters carry no tangent)
+            for name in assigned_names(node.target):
+                sources.setdefault(name, []).append(node.target)  # an item of what it iterates
+
+    def opaque(value) -> bool:
+        if isinstance(value, ast.Subscript | ast.Starred) or isinstance(value, ast.Name | ast.Tuple) and \
+                isinstance(value.ctx, ast.Store):
+            return True
+        for call in (n for n in ast.walk(value) if isinstance(n, ast.Call)):
+            func = resolve_call(pf, call) if pf is not None else missing()
+            if func is missing() or ctx_lookup(func) is None:
+                return True
+        return False
+
+    zero = {name for name, values in sources.items() if any(opaque(v) for v in values)}
+    changed = True
+    while changed:
+        changed = False
+        for name, values in sources.items():
+            if name not in zero and any(n.id in zero for v in values for n in ast.walk(v)
+                                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)):
+                zero.add(name)
+                changed = True
+    return zero
+
+
+def ctx_lookup(func):
+    """The rule of `func`, or None (also for objects that cannot be looked up)."""
+    try:
+        return ctx().lookup(func)
+    except TypeError:
+        return None
 
 
 def _split_of(func) -> bool:
