@@ -107,13 +107,9 @@ class KnownBug:
 # that hits one of them (S2S_FUZZ_KNOWN=fail reports them instead), so that it keeps looking for new
 # bugs; remove the entries of a bug when its test's xfail marker comes off.
 KNOWN_BUGS = [
-    # the adjoint of a dead value is the scalar 0.0 (see ZERO_ADJOINT_BUG; this symptom is in an inline rule template)
-    KnownBug("test_outer_of_column_unused_after_return", "ValueError", r"^cannot reshape array of size \d+ into shape"),
     # the pullback restores lists from the tape that its first call emptied
     KnownBug("test_pullback_called_twice_list_in_loop", "IndexError", r"^(pop from empty list|list index out of range)$",
              check="vjp's pullback called a second time"),
-    # forward mode: the tangent of a copy of a zero tangent is array(0.), which s2s.part takes for a container
-    KnownBug("test_copy_of_item_not_differentiated_forward", "NonScalarOutputError", r"returns a tuple, list or dict"),
     # refusals of in-place updates no other name can observe
     KnownBug("test_update_after_rebinding", "UnsupportedSyntaxError", r"another name is bound to `\w+`"),
     KnownBug("test_update_before_list_literal", "UnsupportedSyntaxError", r"a container holds `\w+`"),
