@@ -5,7 +5,8 @@ arguments (shapes and dtypes, as s2s's own specialisation keys them), takes the 
 would run, rewrites it with `s2s.transforms.numba_lowering` (one typed tape per variable, runtime
 helpers from `s2s.runtime.compiled_helpers`, loops kept), compiles it, and runs the machine code.
 The NumPy code stays the reference: before every call the variant is checked fresh (the user's
-function, every helper it uses, every rule: `pipeline.Bound.fresh`), and made again when it is not.
+function, every helper it uses, every rule: `cache.Bound.fresh`'s tests, written inline in the
+variant's own call function, s2s/compiled_call.py), and made again when it is not.
 
 Where the compiled path cannot go -- a construct numba has no type for, a runtime helper without a
 compiled version, a call to a user function s2s did not inline -- `compile=True` warns once
