@@ -12,10 +12,12 @@ a plain interpreter prompt does not have.
 
 from __future__ import annotations
 
+import ast
 import functools
 import numbers
 import os
 import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -275,6 +277,8 @@ def grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt |
         nested.remember(gradient, func, wrt, optimize)  # marked __s2s_nested__
         if _composable(func):  # given to another transform, it is f's first derivative
             compose.mark(gradient, func, pipeline._wrt_names(func, wrt))
+    elif _composable(func):  # a tuple of first derivatives
+        compose.mark(gradient, func, tuple((n,) for n in pipeline._wrt_names(func, wrt)))
     return gradient
 
 
@@ -414,6 +418,10 @@ def _runner(func, wrt, optimize, need_value=True):
             out, returns_value = size_one, True
         if returns_value:
             value, g = out
+            if value is None or isinstance(value, str | bytes):
+                raise NonScalarOutputError(f"grad needs a function with a number output, but {func.__name__} "
+                                           f"returned {type(value).__name__} here",
+                                           hint="return the number to differentiate on every path")
             if type(value) is not float and np.ndim(value) != 0:
                 size_one = _size_one_output(func, target, wrt, optimize, args, kwargs)
                 if size_one is None:
@@ -759,6 +767,8 @@ def jacobian(func: Callable, wrt: Wrt | None = None, mode: str = "reverse", *, a
                 return tuple(r[0] for r in results), results[0][1] if results else None
             return tuple(results)
 
+        if not has_aux and _composable(func):  # a tuple of first derivatives
+            compose.mark(jacobians, func, tuple((n,) for n in pipeline._wrt_names(func, wrt)))
         return jacobians
     made = higher_order.jacobian_function(func, wrt, mode, has_aux)
     if not has_aux and _composable(func):  # given to another transform: f's first derivative
@@ -875,7 +885,11 @@ def hessian(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = Non
         return functools.wraps(func)(lambda *a, **k: hessian(plain(), wrt)(*a, **k))
     _validate(func, wrt)
     if isinstance(wrt, tuple | list):
-        return higher_order.hessian_blocks(func, tuple(wrt))
+        blocks = higher_order.hessian_blocks(func, tuple(wrt))
+        if _composable(func):  # a tuple of tuples of second derivatives
+            names = pipeline._wrt_names(func, wrt)
+            compose.mark(blocks, func, tuple(tuple((a, b) for b in names) for a in names))
+        return blocks
     made = higher_order.hessian_function(func, wrt)
     if _composable(func):  # given to another transform: f's second derivative
         name = pipeline._wrt_names(func, wrt)[0]
@@ -1014,8 +1028,39 @@ def _validate(func, wrt):
             raise _made_refusal(func)
     elif hasattr(func, "__code__"):
         _refuse_other_signature(func)
+        _refuse_no_output(func)
     if hasattr(func, "__code__"):
         pipeline._wrt_names(func, wrt)
+
+
+_RETURNS_NUMBER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # code -> True: no `return None`
+
+
+def _refuse_no_output(func):
+    """A function that returns None (a forgotten `return`, a branch falling off the end) or a string where
+    it is differentiated as a whole: its derivative would be a silent 0 (transforms/outputs.py)."""
+    from s2s import frontend
+    from s2s.transforms.outputs import no_number_output
+    func = getattr(func, "__func__", func)
+    if _RETURNS_NUMBER.get(func.__code__):  # s2s.grad(f)(x) in a loop reads the source once
+        return
+    try:
+        pf = frontend.parse_function(func)
+    except S2SError:  # no source: the transform itself says so
+        return
+    node = no_number_output(pf.tree)
+    if node is None:
+        _RETURNS_NUMBER[func.__code__] = True
+        return
+    name = getattr(func, "__qualname__", "the function")
+    if isinstance(node, ast.Return):
+        what = "None" if node.value is None or getattr(node.value, "value", None) is None else "a string"
+        raise pf.error(NonScalarOutputError, f"s2s differentiates {name}, but it returns {what} here, not a number",
+                       node, hint="return the number to differentiate (for example `return loss`)")
+    last = node.body[-1] if node.body else node
+    raise pf.error(NonScalarOutputError, f"s2s differentiates {name}, but its body can end without a `return` "
+                   "(it then returns None, not a number)", last,
+                   hint="end every path with `return <number>` (a forgotten `return loss`?)")
 
 
 def _refuse_other_signature(func):
@@ -1052,13 +1097,12 @@ def _made_refusal(func):
         inner = inner.__wrapped__
     name = "" if _made_here(inner) else f" from {getattr(inner, '__qualname__', 'f')}"
     return NoDerivativeRuleError(
-        f"s2s does not differentiate this function it made{name} (value_and_grad, hvp, grad or jacobian with a "
-        "tuple wrt or has_aux=True, hessian with a tuple wrt) once more: it differentiates again grad(f), jacobian(f), "
-        "jacfwd(f), jacrev(f) and hessian(f) of one parameter without has_aux, elementwise_grad(f), and the "
-        "derivative functions made from them",
-        hint="nest the one-parameter forms: s2s.jacfwd(s2s.jacrev(f, argnums=0), argnums=1) for d2f/dx dy, "
-             "s2s.jacfwd(s2s.hessian(f)) for third derivatives, s2s.jvp(s2s.grad(f), (x,), (v,)) for a "
-             "Hessian-vector product")
+        f"s2s does not differentiate this function it made{name} (value_and_grad, hvp, or one made with "
+        "has_aux=True) once more: it differentiates again grad(f), jacobian(f), jacfwd(f), jacrev(f) and hessian(f) "
+        "without has_aux, elementwise_grad(f), and the derivative functions made from them",
+        hint="nest those: s2s.jacfwd(s2s.jacrev(f, argnums=0), argnums=1) for d2f/dx dy, s2s.jacfwd(s2s.hessian(f)) "
+             "for third derivatives, s2s.jvp(s2s.grad(f), (x,), (v,)) for a Hessian-vector product; return the "
+             "value alone (no aux) from a function of its own")
 
 
 def _plain_now(func):

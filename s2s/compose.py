@@ -241,17 +241,34 @@ def _evaluate(spec_func, slots, args, kwargs, what):
 
 
 # ---- the transforms --------------------------------------------------------------------------------------------
+#
+# A Derivative's `names` is one derivative (a tuple of parameter names) or a tuple of them, to any depth (what
+# grad and jacobian with a tuple wrt and hessian's blocks return): a transform maps over the tuple.
 
-def _wrapper(spec: Derivative, names: tuple, what: str, check: Callable | None = None) -> Callable:
-    """The function of the next derivative, `spec` differentiated once more with respect to `names`."""
+def is_one(names) -> bool:
+    """Whether `names` names one derivative (parameter names), not a tuple of derivatives."""
+    return all(isinstance(n, str) for n in names)
+
+
+def _map(names, fn):
+    return fn(names) if is_one(names) else tuple(_map(part, fn) for part in names)
+
+
+def _leaves(names) -> list:
+    return [names] if is_one(names) else [leaf for part in names for leaf in _leaves(part)]
+
+
+def _wrapper(spec: Derivative, extend: Callable, what: str, check: Callable | None = None) -> Callable:
+    """The function of the next derivatives: each derivative `names` of `spec` becomes `extend(names)` (one, or
+    a tuple of them)."""
     func = spec.func
-    order = spec.names + names
+    order = _map(spec.names, extend)
 
     @functools.wraps(func)
     def derivative_function(*args, **kwargs):
         if check is not None:
             check(args, kwargs)
-        return _evaluate(func, list(order), args, kwargs, what)
+        return _map(order, lambda names: _evaluate(func, list(names), args, kwargs, what))
 
     derivative_function.__s2s_target__ = None
     return mark(derivative_function, func, order)
@@ -262,25 +279,33 @@ def _refuse_aux(name):
                     "returns no auxiliary value; leave has_aux= out")
 
 
+def _extension(spec, wrt, twice=False):
+    """names -> the next derivative's names, for `wrt` one parameter or a tuple of them (a tuple of results)."""
+    if not isinstance(wrt, tuple | list):
+        name = names_of(spec, wrt)[0]
+        return lambda names: names + ((name, name) if twice else (name,))
+    chosen = [names_of(spec, w)[0] for w in wrt]
+    if twice:
+        return lambda names: tuple(tuple(names + (a, b) for b in chosen) for a in chosen)
+    return lambda names: tuple(names + (n,) for n in chosen)
+
+
 def jacobian(spec: Derivative, wrt, has_aux: bool = False) -> Callable:
     """`s2s.jacobian(D, wrt)` (and jacfwd, jacrev) for a derivative function D: the next derivative."""
     if has_aux:
         _refuse_aux("jacobian")
-    if isinstance(wrt, tuple | list):
-        parts = [jacobian(spec, w) for w in wrt]
-
-        @functools.wraps(spec.func)
-        def jacobians(*args, **kwargs):
-            return tuple(p(*args, **kwargs) for p in parts)
-
-        return jacobians
-    return _wrapper(spec, names_of(spec, wrt), "s2s.jacobian (jacfwd, jacrev) of a derivative function")
+    return _wrapper(spec, _extension(spec, wrt), "s2s.jacobian (jacfwd, jacrev) of a derivative function")
 
 
 def _scalar_check(spec, entry):
     params = pipeline._param_names_of(spec.func)
 
     def check(args, kwargs):
+        if not is_one(spec.names):
+            raise NonScalarOutputError(
+                f"s2s.{entry} needs a function with a scalar output, but the derivative function of "
+                f"{spec.func.__name__} it is given returns a tuple of derivatives",
+                hint="use s2s.jacobian on it for the derivatives of each")
         xs = [_value_of(spec.func, params, n, args, kwargs) for n in spec.names]
         shapes = [np.shape(x) if pytree.is_leaf(x) else "a structure" for x in xs]
         if any(s != () for s in shapes):
@@ -304,32 +329,13 @@ def grad(spec: Derivative, wrt, has_aux: bool = False) -> Callable:
     argument a number): the next derivative."""
     if has_aux:
         _refuse_aux("grad")
-    check = _scalar_check(spec, "grad")
-    if isinstance(wrt, tuple | list):
-        parts = [_wrapper(spec, names_of(spec, w), "s2s.grad of a derivative function", check) for w in wrt]
-
-        @functools.wraps(spec.func)
-        def gradients(*args, **kwargs):
-            return tuple(p(*args, **kwargs) for p in parts)
-
-        return gradients
-    return _wrapper(spec, names_of(spec, wrt), "s2s.grad of a derivative function", check)
+    return _wrapper(spec, _extension(spec, wrt), "s2s.grad of a derivative function", _scalar_check(spec, "grad"))
 
 
 def hessian(spec: Derivative, wrt) -> Callable:
     """`s2s.hessian(D, wrt)` for a derivative function D: `jacfwd(jacrev(D))`, as in JAX (any output shape);
     a tuple `wrt` gives the tuple of tuples of blocks."""
-    if isinstance(wrt, tuple | list):
-        names = [names_of(spec, w)[0] for w in wrt]
-        parts = [[_wrapper(spec, (a, b), "s2s.hessian of a derivative function") for b in names] for a in names]
-
-        @functools.wraps(spec.func)
-        def blocks(*args, **kwargs):
-            return tuple(tuple(p(*args, **kwargs) for p in row) for row in parts)
-
-        return blocks
-    name = names_of(spec, wrt)[0]
-    return _wrapper(spec, (name, name), "s2s.hessian of a derivative function")
+    return _wrapper(spec, _extension(spec, wrt, twice=True), "s2s.hessian of a derivative function")
 
 
 def hvp(spec: Derivative, wrt) -> Callable:
@@ -352,32 +358,45 @@ def jvp(spec: Derivative, primals: tuple, tangents: tuple) -> tuple:
     the tangents), both in D's layout."""
     params = pipeline._param_names_of(spec.func)
     along = {params[i]: t for i, t in enumerate(tangents) if t is not None}
-    value = _evaluate(spec.func, list(spec.names), primals, {}, "s2s.jvp of a derivative function")
+    what = "s2s.jvp of a derivative function"
+    value = _map(spec.names, lambda names: _evaluate(spec.func, list(names), primals, {}, what))
     if not along:
         return value, pytree.map_leaves(lambda v: np.zeros(np.shape(v)), value)
-    tangent = _evaluate(spec.func, [*spec.names, _Along(along)], primals, {}, "s2s.jvp of a derivative function")
+    tangent = _map(spec.names, lambda names: _evaluate(spec.func, [*names, _Along(along)], primals, {}, what))
     return value, tangent
+
+
+def _parts(names, cotangent):
+    """(one derivative's names, its part of the cotangent) for each derivative of `names`."""
+    if is_one(names):
+        return [(names, cotangent)]
+    return [pair for part, ct in zip(names, cotangent) for pair in _parts(part, ct)]
 
 
 def vjp(spec: Derivative, args: tuple, kwargs: dict, wrt) -> tuple:
     """`s2s.vjp(D, *args, wrt=...)` for a derivative function D: (D(*args), pullback). The pullback forms
     the next derivative (one column per element of each argument) and contracts the cotangent with it."""
     single = not isinstance(wrt, tuple | list)
-    names = [names_of(spec, w)[0] for w in ((wrt,) if single else wrt)]
-    value = _evaluate(spec.func, list(spec.names), args, kwargs, "s2s.vjp of a derivative function")
+    chosen = [names_of(spec, w)[0] for w in ((wrt,) if single else wrt)]
+    what = "s2s.vjp of a derivative function"
+    value = _map(spec.names, lambda names: _evaluate(spec.func, list(names), args, kwargs, what))
     made = {}
 
     def pullback(cotangent):
         grads = []
-        for name in names:
-            if name not in made:
-                made[name] = tensor(spec.func, [*spec.names, name], args, kwargs)
-            flat, f_value, xs = made[name]
-            inner, order = layout(f_value, xs[:-1])
-            matrix = flat.reshape(-1, flat.shape[-1])[order]  # rows in the order of D's output leaves
-            _, unflatten = pytree.flatten(xs[-1])
-            row = pytree.flat_like(cotangent, inner) @ matrix
-            grads.append(pytree.restore(unflatten(row), xs[-1]))
+        for name in chosen:
+            row, x = None, None
+            for names, ct in _parts(spec.names, cotangent):
+                key = (names, name)
+                if key not in made:
+                    made[key] = tensor(spec.func, [*names, name], args, kwargs)
+                flat, f_value, xs = made[key]
+                inner, order = layout(f_value, xs[:-1])
+                matrix = flat.reshape(-1, flat.shape[-1])[order]  # rows in the order of the output's leaves
+                part = pytree.flat_like(ct, inner) @ matrix
+                row, x = (part if row is None else row + part), xs[-1]
+            _, unflatten = pytree.flatten(x)
+            grads.append(pytree.restore(unflatten(row), x))
         return grads[0] if single else tuple(grads)
 
     return value, pullback

@@ -174,10 +174,23 @@ def hvp_function(func: Callable, wrt: int | str) -> Callable:
     """The function `s2s.hvp(func, wrt)` returns: one forward sweep through the gradient code."""
 
     refused = []  # forward over reverse was refused once: later calls go to forward over forward at once
+    scalar = set()  # the argument shapes for which func's output was seen to be a scalar
 
     @refuses_custom_rules("s2s.hvp")
     def hessian_vector_product(*args_and_v):
         *args, v = args_and_v
+        shapes = tuple(np.shape(a) if pytree.is_leaf(a) else type(a) for a in args)
+        if shapes not in scalar:
+            # the gradient code seeds the output's adjoint with 1.0: for an array output it would give the
+            # Hessian of the output's sum, silently
+            value = func(*_copies(args))
+            if _not_scalar(value) and not (pytree.is_leaf(value) and np.size(value) == 1):  # (1,): as grad
+                raise NonScalarOutputError(
+                    f"s2s.hvp needs a function with a scalar output, but {getattr(func, '__name__', 'f')} returned a "
+                    f"value of shape {np.shape(value) if pytree.is_leaf(value) else 'a structure'}",
+                    hint="s2s.jvp(s2s.jacrev(f), (x,), (v,)) gives each output element's Hessian times v (use "
+                         "s2s.vjp for a vector-Jacobian product, s2s.hessian(f) for the whole tensor)")
+            scalar.add(shapes)
         index = pipeline._param_names_of(func).index(pipeline._wrt_names(func, wrt)[0])
         tangents = [None] * len(args)
         tangents[index] = v
@@ -225,7 +238,7 @@ def grad_of_derivative(outer: Callable, plain: Callable, wrt: int | str) -> Call
         return made
 
     from s2s import compose
-    spec = compose.of(outer)  # what `outer` computes: f's derivative of some order
+    spec = compose.of(outer)  # what `outer` computes: f's derivative of some order (a single one: outer has plain)
     try:
         source = current()["nested"].__s2s_source__
     except (UnsupportedSyntaxError, NoDerivativeRuleError):
@@ -266,7 +279,7 @@ def grad_of_derivative(outer: Callable, plain: Callable, wrt: int | str) -> Call
     gradient.__s2s_plain__ = lambda: current()["nested"]
     gradient.__s2s_plain_wrt__ = lambda: current()["names"][0]
     gradient.__s2s_source__ = source
-    if spec is not None:
+    if spec is not None and compose.is_one(spec.names):
         compose.mark(gradient, spec.func, spec.names + compose.names_of(spec, wrt))
     return gradient
 

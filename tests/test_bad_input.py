@@ -617,12 +617,16 @@ def test_value_and_grad_of_a_gradient():
     assert (value, g) == (pytest.approx(12.0), pytest.approx(12.0))
 
 
-@pytest.mark.parametrize("made", ["value_and_grad", "grad with a tuple wrt", "hvp"])
+def cube_sum_and_aux(x):
+    return np.sum(x * x * x), "aux"
+
+
+@pytest.mark.parametrize("made", ["value_and_grad", "grad with has_aux", "hvp"])
 @pytest.mark.parametrize("compose", ["jacobian", "jvp", "grad"])
 def test_composing_a_function_s2s_made_that_is_no_derivative_of_f_alone_is_refused(made, compose):
     # their wrappers call generated code by a function value and carry f's signature: s2s never reads them
     x = np.array([1.0, 2.0])
-    inner = {"value_and_grad": s2s.value_and_grad(cube_sum), "grad with a tuple wrt": s2s.grad(cube_sum, wrt=(0,)),
+    inner = {"value_and_grad": s2s.value_and_grad(cube_sum), "grad with has_aux": s2s.grad(cube_sum_and_aux, has_aux=True),
              "hvp": s2s.hvp(cube_sum)}[made]
     with pytest.raises(s2s.NoDerivativeRuleError, match="does not differentiate this function it made"):
         if compose == "jacobian":

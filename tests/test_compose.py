@@ -332,3 +332,40 @@ def test_hessian_of_a_vector_function_is_jax_and_autograd_hessian():
         for b in range(2):
             want = autograd.jacobian(autograd.jacobian(f_two_ag, a), b)(X, Y)
             np.testing.assert_allclose(blocks[a][b], want, rtol=1e-10, atol=1e-12)
+
+
+def two_scalar(x, y):
+    return np.sum(np.sin(x) * y ** 2)
+
+
+def two_scalar_ag(x, y):
+    return anp.sum(anp.sin(x) * y ** 2)
+
+
+def test_tuples_of_derivatives_nest_as_in_jax():
+    # jax.hessian(f, argnums=(0, 1)) is jacfwd(jacrev(f, argnums=(0, 1)), argnums=(0, 1))
+    got = s2s.jacfwd(s2s.jacrev(f_two, argnums=(0, 1)), argnums=(0, 1))(X, Y)
+    for a in range(2):
+        for b in range(2):
+            want = autograd.jacobian(autograd.jacobian(f_two_ag, a), b)(X, Y)
+            np.testing.assert_allclose(got[a][b], want, rtol=1e-10, atol=1e-12)
+    mixed = s2s.jacobian(s2s.grad(two_scalar, wrt=(0, 1)), wrt=1)(X, Y)
+    np.testing.assert_allclose(mixed[0], autograd.jacobian(autograd.grad(two_scalar_ag, 0), 1)(X, Y), rtol=1e-10)
+    third = s2s.jacfwd(s2s.hessian(two_scalar, wrt=(0, 1)), argnums=1)(X, Y)
+    want = autograd.jacobian(autograd.jacobian(autograd.grad(two_scalar_ag, 0), 1), 1)(X, Y)
+    np.testing.assert_allclose(third[0][1], want, rtol=1e-10, atol=1e-12)
+
+
+def test_jvp_and_vjp_of_a_tuple_of_jacobians():
+    value, tangent = s2s.jvp(s2s.jacrev(f_two, argnums=(0, 1)), (X, Y), (V, None))
+    for k in range(2):
+        np.testing.assert_allclose(value[k], autograd.jacobian(f_two_ag, k)(X, Y), rtol=1e-12)
+        want = autograd.jacobian(autograd.jacobian(f_two_ag, k), 0)(X, Y) @ V
+        np.testing.assert_allclose(tangent[k], want, rtol=1e-10, atol=1e-12)
+    cotangent = (RNG.normal(size=(3, 3)), RNG.normal(size=(3, 3)))
+    got = s2s.vjp(s2s.jacrev(f_two, argnums=(0, 1)), X, Y, wrt=1)[1](cotangent)
+    want = sum(np.tensordot(c, autograd.jacobian(autograd.jacobian(f_two_ag, k), 1)(X, Y), axes=2)
+               for k, c in enumerate(cotangent))
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    with pytest.raises(NonScalarOutputError, match="tuple of derivatives"):
+        s2s.grad(s2s.grad(two_scalar, wrt=(0, 1)))(X, Y)

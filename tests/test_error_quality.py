@@ -717,10 +717,11 @@ def test_non_scalar_output_suggests_vjp_and_sum(func, entry):
     assert isinstance(info.value, TypeError)
 
 
-def test_non_scalar_output_of_hessian():
+def test_non_scalar_output_of_hvp():
+    # (s2s.hessian of an array output is each element's Hessian, as in JAX: tests/test_compose.py)
     with pytest.raises(s2s.NonScalarOutputError) as info:
-        s2s.hessian(vector_out)(np.array([1.0, 2.0]))
-    assert "vjp" in str(info.value)
+        s2s.hvp(vector_out)(np.array([1.0, 2.0]), np.ones(2))
+    assert "vjp" in str(info.value) and "s2s.jvp(s2s.jacrev(f)" in str(info.value)
 
 
 # ---- tracebacks through generated code ------------------------------------------------------------------
