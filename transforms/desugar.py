@@ -121,16 +121,22 @@ class Desugar(loops.LoopRewriter):
     def _guarded(self, stmt, value):
         """`value`, wrapped in the run-time ownership check that transforms/ownership.py asks for at `stmt`."""
         for update in self.updates.get(id(stmt), ()):
+            target = getattr(stmt, "target", None)
+            field = target.attr if isinstance(stmt, ast.AugAssign) and isinstance(target, ast.Attribute) and \
+                isinstance(target.value, ast.Name) and target.value.id == update.name else None
             others = ", ".join(f"`{o}`" for o in update.others) or "another element of it"
+            updated = update.name
+            if field is not None:  # `self.h += v` updates the array self.h, which self's other attributes may hold
+                updated = f"{update.name}.{field}"
+                others = f"another attribute of `{update.name}`" + \
+                    (f" or {', '.join(f'`{o}`' for o in update.others)}" if update.others else "")
             err = self.pf.error(
                 ctx().unsupported,
-                f"s2s cannot differentiate `{ast.unparse(stmt).splitlines()[0]}`: it updates `{update.name}` in place, "
-                f"and here {others} refers to the same {'array or list' if update.others else 'object'}, so in Python "
-                f"that changes too", stmt,
-                hint=f"copy first (`{update.name} = {update.name}.copy()` where it is made), or build a new value "
-                     f"instead of updating in place")
+                f"s2s cannot differentiate `{ast.unparse(stmt).splitlines()[0]}`: it updates `{updated}` in place, "
+                f"and here {others} refers to the same {'array or list' if update.others or field else 'object'}, "
+                f"so in Python that changes too", stmt, hint=_update_hint(stmt, updated))
             site = {k: getattr(err, k) for k in ("message", "filename", "lineno", "col", "line", "hint")}
-            args = [value, ast.Constant(_update_site(site)), ast.Constant(update.deep), load(update.name)]
+            args = [value, ast.Constant(_update_site(site)), ast.Constant(field or update.deep), load(update.name)]
             others = [load(o) for o in update.others]
             for loop in update.loops:  # the sequence a loop runs over may hold the object (`[y] * 2`)
                 others += [load(n) for n in self._sequence_names(loop)]
@@ -177,6 +183,18 @@ class Desugar(loops.LoopRewriter):
 
 def _runtime():
     return ctx().runtime
+
+
+def _update_hint(stmt, name) -> str:
+    """A pasteable rewrite of the refused in-place update `stmt` of `name`: a new value instead."""
+    if isinstance(stmt, ast.AugAssign) and type(stmt.op) in _OPS:
+        target = ast.unparse(stmt.target)
+        value = ast.unparse(stmt.value)
+        return (f"write `{target} = {target} {_OPS[type(stmt.op)]} {value}` (a new array, which nothing else holds) "
+                f"instead of `{target} {_OPS[type(stmt.op)]}= {value}`, or copy first (`{name} = {name}.copy()` "
+                "where it is made)")
+    return (f"copy first (`{name} = {name}.copy()` where it is made), or build a new value "
+            "instead of updating in place")
 
 
 def _call_helper(module, attr, obj, args):
@@ -304,8 +322,20 @@ def _rule_of(obj):
 
 def _returns_view(obj) -> bool | str:
     """Whether a call of `obj` may return (a view of) an argument: the `returns_view` fact of its rule,
-    or of the facts stated for a function without one (s2s/rules: `facts`)."""
-    return ctx().fact(obj, "returns_view")
+    or of the facts stated for a function without one (s2s/rules: `facts`); "sometimes" for a function of
+    yours with a rule you gave it (custom_vjp, custom_jvp, s2s.defvjp): s2s does not read it, and it may
+    hand its argument back (`def clip_gradient(x): return x`)."""
+    fact = ctx().fact(obj, "returns_view")
+    if not fact and _rule_of(obj) is not None and _user_function(obj):
+        return "sometimes"
+    return fact
+
+
+def _user_function(obj) -> bool:
+    """Whether `obj` is your own function (or wraps one, as custom_vjp does), not s2s's or a library's."""
+    if ctx().is_runtime_helper(obj) or (getattr(obj, "__module__", None) or "").split(".")[0] == "s2s":
+        return False
+    return ctx().user_code(obj) or ctx().user_code(getattr(obj, "__wrapped__", None))
 
 
 def _update_site(error: dict) -> int:

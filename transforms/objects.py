@@ -390,7 +390,8 @@ class _Rename(ast.NodeTransformer):
         while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
                 value.func.attr == "unshared" and annotations.is_helper(value.func.value) and len(value.args) >= 4 \
                 and isinstance(value.args[3], ast.Name) and value.args[3].id in roots:
-            if len(value.args) > 4:
+            if len(value.args) > 4 or isinstance(value.args[2], ast.Constant) and isinstance(value.args[2].value, str):
+                # (an update of the attribute's own array, `self.h += v`: checked against self's other attributes)
                 check = ast.Call(func=value.func, args=[ast.Constant(None), *value.args[1:]], keywords=[])
                 before.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=self.alloc.fresh("checked"),
                                                                              ctx=ast.Store())], value=check), value))

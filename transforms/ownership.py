@@ -472,6 +472,10 @@ class _Analysis:
             return self.call_sites(e, env)
         if isinstance(e, ast.NamedExpr):
             return self.pts(e.value, env)
+        if isinstance(e, ast.Yield | ast.YieldFrom):  # what a generator yields is what its caller collects
+            sites = self.pts(e.value, env)
+            self.returned |= sites if isinstance(e, ast.Yield) else self.elements(sites)
+            return frozenset({EXTERNAL})  # the value sent in
         if isinstance(e, ast.JoinedStr | ast.FormattedValue | ast.Slice):
             for child in ast.iter_child_nodes(e):
                 if isinstance(child, ast.expr):
@@ -498,12 +502,17 @@ class _Analysis:
             receiver = self.pts(func.value, env)
             if any(k.arg == "copy" for k in e.keywords):
                 return self.new(e, self.reach(receiver)) | self.reach(receiver)  # copy=False may hand x back
+            # the receiver may be an object of yours, whose method of any name may hand back an argument
+            # (`o.get(y)` is y): the arguments count among what the result may be (a global one only for
+            # the dict methods that hand back their default, so that `x.dot(W)` of a global W stays new)
+            if func.attr not in ("get", "pop", "setdefault"):
+                reached = reached - {EXTERNAL}
             if func.attr in _FRESH_METHODS:
-                return self.new(e)
+                return self.new(e) | reached
             if func.attr == "copy":  # a new array, or a shallow copy of a list or dict: the same elements
-                return self.new(e, self.elements(receiver) - receiver)
+                return self.new(e, self.elements(receiver) - receiver) | reached
             if func.attr in _VIEW_METHODS:
-                return frozenset(self.reach(receiver))
+                return frozenset(self.reach(receiver)) | reached
             return self.new(e, self.reach(receiver) | reached | {EXTERNAL}) | self.reach(receiver) | {EXTERNAL}
         obj = self.resolve_call(func)
         if obj is _UNKNOWN or isinstance(func, ast.Name) and func.id in self.locals:
@@ -676,6 +685,18 @@ class _Analysis:
                                                "is called for what it does",
                                          "compute the new value with functions s2s knows and assign it, or move the "
                                          "call outside the differentiated function")
+                if isinstance(statement, ast.Expr) and node is statement.value and receiver in self.locals and \
+                        func.attr not in _SUPPORTED_METHODS and self.used_elsewhere(receiver, node):
+                    # `s.bump()` may do `self.v *= 3.0`: an array of s this function read (and its derivative
+                    # code keeps) would change under it, which s2s's derivative does not see
+                    raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}` here: its result is "
+                                               f"not used, so it is called for what it does to `{receiver}`, and s2s "
+                                               f"cannot tell whether that changes in place an array of `{receiver}` "
+                                               "that this function also reads (its derivative would read the "
+                                               "changed array)",
+                                         f"call `{ast.unparse(node)}` outside the differentiated function (after "
+                                         "the derivative is computed), or compute the new values in the function "
+                                         "and assign them")
                 continue
             obj = self.resolve_call(func)
             if isinstance(obj, np.ufunc) and len(node.args) > obj.nin:
@@ -712,6 +733,11 @@ class _Analysis:
                                                "result is not used, so it is called for what it does",
                                          "compute the new value with functions s2s knows and assign it, or move the "
                                          "call outside the differentiated function")
+
+    def used_elsewhere(self, name, call) -> bool:
+        """Whether `name` occurs in the function other than as the receiver of `call`."""
+        inside = {id(n) for n in ast.walk(call.func)}
+        return any(isinstance(n, ast.Name) and n.id == name and id(n) not in inside for n in ast.walk(self.tree))
 
     def may_change_arguments(self, obj):
         """Whether a call to `obj` whose result is dropped may be there to change its arguments."""

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from s2s import sharing
 from s2s.runtime.arrays import is_array
 
 
@@ -54,19 +55,25 @@ def unshared(value, where, deep, updated, *others):
     name may refer to the same array or list: if one really does (the same object, a view of the same
     memory, or a container holding it), the derivative would be wrong, so this raises the error for
     that line. With `deep`, objects held in `updated` count too (`L[i] += v` changes the element L[i]),
-    and two of them must not be one object. Numbers and tuples are never shared: nothing to check.
+    and two of them must not be one object; `deep` an attribute name: the object updated is that attribute
+    of `updated` (`self.h += v`), and `updated`'s other attributes count as other names. "Refers to" follows
+    attributes, closures, partials and containers (s2s/sharing.py). Numbers and tuples are never
+    shared: nothing to check.
 
         >>> y = np.zeros(3)
         >>> unshared(1.0, 0, False, y, np.ones(3))
         1.0
     """
+    if isinstance(deep, str):  # `obj.attr += v`: the object updated is obj.attr, which obj's other attributes may hold
+        others = (*others, *sharing.fields_except(updated, deep))
+        updated, deep = getattr(updated, deep, None), False
     targets = _mutable_parts(updated, deep)
     if not targets:
         return value
     if deep and len(targets) > 1 and _overlap(targets):
         _refuse_update(where)
     for other in others:
-        if _reaches(other, targets, set()):
+        if sharing.reaches(other, targets):
             _refuse_update(where)
     return value
 
@@ -77,23 +84,19 @@ def _refuse_update(where):
     raise UnsupportedSyntaxError(site.pop("message"), **site)
 
 
-def _is_mutable(x) -> bool:
-    return isinstance(x, list | dict) or (is_array(x) and not isinstance(x, np.generic))
-
-
 def _mutable_parts(x, deep):
     """The mutable objects an update of `x` may change: x itself, and with `deep` what it holds.
 
     An object held twice is listed twice (so that `_overlap` finds it).
     """
-    if not _is_mutable(x):
+    if not sharing.is_mutable(x):
         return []
     if not deep or not isinstance(x, list | dict):
         return [x]
     out, seen, todo = [], set(), [x]
     while todo:
         obj = todo.pop()
-        if not _is_mutable(obj) and not isinstance(obj, tuple):
+        if not sharing.is_mutable(obj) and not isinstance(obj, tuple):
             continue
         if id(obj) in seen:
             out.append(obj)
@@ -108,49 +111,15 @@ def _mutable_parts(x, deep):
     return out
 
 
-def _same_memory(a, b) -> bool:
-    if a is b:
-        return True
-    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
-        if not np.may_share_memory(a, b):
-            return False
-        try:
-            return bool(np.shares_memory(a, b, max_work=10_000))
-        except Exception:  # noqa: BLE001 - numpy's TooHardError: too costly to decide, so count it as shared
-            return True
-    return _owner(a) is _owner(b) and is_array(a) and is_array(b)
-
-
-def _owner(a):
-    while getattr(a, "base", None) is not None and is_array(a.base):
-        a = a.base
-    return a
-
-
 def _overlap(targets) -> bool:
     """Whether two of the objects (arrays sharing memory, or one list twice) are one."""
     groups = {}
     for t in targets:
-        groups.setdefault(id(_owner(t)) if is_array(t) else id(t), []).append(t)
+        groups.setdefault(id(sharing.owner(t)) if is_array(t) else id(t), []).append(t)
     for group in groups.values():
         for i, a in enumerate(group):
-            if any(_same_memory(a, b) for b in group[i + 1:]):
+            if any(sharing.same_memory(a, b) for b in group[i + 1:]):
                 return True
-    return False
-
-
-def _reaches(obj, targets, seen) -> bool:
-    """Whether one of `targets` is `obj`, shares memory with it, or is held (at any depth) in it."""
-    if isinstance(obj, list | tuple | dict):
-        if id(obj) in seen:
-            return False
-        seen.add(id(obj))
-        if any(obj is t for t in targets):
-            return True
-        items = obj.values() if isinstance(obj, dict) else obj
-        return any(_reaches(v, targets, seen) for v in items)
-    if is_array(obj) and not isinstance(obj, np.generic):
-        return any(is_array(t) and _same_memory(obj, t) for t in targets)
     return False
 
 
