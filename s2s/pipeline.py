@@ -219,6 +219,7 @@ class Lowered:
         self.stage_text = stage_text  # pass name -> the function's source after it ("source": before any)
         self.local_helpers = {}  # the user's local helper functions, by name (inline)
         self.updates = {}  # in-place updates ownership could not prove owned (ownership)
+        self.user_names = frozenset()  # every name in the user's function (the others are made up)
 
 
 def _generators(p: Lowered) -> Lowered:
@@ -324,6 +325,7 @@ def _lowered(func) -> Lowered:
         helpers[h] = name
         alloc.reserve(name)
     program = Lowered(pf, tree, alloc, helpers, stage_text)
+    program.user_names = frozenset(user_free)
     for name, run in LOWERING:
         program = run(program)
         stage_text[name] = ast.unparse(program.tree)
@@ -431,7 +433,10 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
     if optimize_code:
         def show(name, code):
             stage_text[name] = ast.unparse(code)
-        fdef = optimize.optimize(fdef, removable, adjoints, stack, context, record=show)
+        # s2s.grad never passes the seed: its code may take it for the number 1.0 (transforms/seed.py)
+        seed_one = fdef.args.kwonlyargs[-1].arg if form == "grad" and fdef.args.kwonlyargs else None
+        fdef = optimize.optimize(fdef, removable, adjoints, stack, context, record=show, seed_one=seed_one,
+                                 user_names=low.user_names)
     fdef = objects.as_attributes(fdef, helpers["s2s"])
     free = list(cells) + [link.cell_name for link in links] + [n for n in func.__code__.co_freevars if n not in cells]
     frozen = _frozen_globals(func, fdef, record, set(free))

@@ -18,8 +18,18 @@
    array of its own in place (`P_bar[i] += t_bar`, `transforms/index_adjoints.py`),
    and adjoint arrays that are certainly their own are accumulated in place
    (`W_bar += e`) instead of copied at each step.
-7. For shape-specialised code, a `# s2s: ... kept: shape of t unknown (line N: ...)`
-   note above each statement that still calls a shape helper says why.
+7. For shape-specialised code, the adjoint of a max or min over an axis counts the
+   hits per slice only where some slice ties (`transforms/extremes.py`), an array
+   temporary read once by elementwise arithmetic takes the result in place
+   (`transforms/reuse.py`), `s2s.finish` goes where it would return the adjoint
+   itself (`transforms/finish.py`), numbers every trip of a loop computes alike are
+   computed once before it (`transforms/invariants.py`), and number temporaries
+   read once are written into their reader (`transforms/merge.py`). In the code of
+   `s2s.grad` the seed is the number 1.0 (`transforms/seed.py`, after the copies
+   are propagated).
+8. For shape-specialised code, a `# s2s: ... kept: shape of t unknown (line N: ...)`
+   note above each statement that still calls a shape helper says why; last, NumPy's
+   reductions of arrays are written as array methods (`transforms/reduction_methods.py`).
 
 The activity analysis (no adjoint for what needs none), the to-be-recorded
 analysis (tape only overwritten values the backward sweep reads) and the
@@ -35,7 +45,14 @@ from dataclasses import dataclass
 from . import specialize
 from .copyprop import propagate_copies
 from .dce import eliminate_dead_code
+from .extremes import split_extreme_ties
+from .finish import drop_finish
 from .index_adjoints import accumulate_index_adjoints
+from .invariants import hoist_loop_invariants
+from .merge import merge_number_temporaries
+from .reduction_methods import reductions_as_methods
+from .reuse import reuse_dead_operands
+from .seed import fold_unit_seed
 from .simplify import simplify
 from .tape import drop_unread_restores, recompute_index_arithmetic
 from .zeros import drop_zero_accumulations
@@ -51,6 +68,8 @@ class Code:
     stack: str | None = None  # the tape list, if the code has one
     shapes: specialize.Context | None = None  # argument shapes, for shape-specialised code
     inferred: object = None  # the shapes `specialize` inferred (read by the later shape passes)
+    seed_one: str | None = None  # the seed keyword, where every caller leaves it at 1.0 (s2s.grad's code)
+    user_names: frozenset = frozenset()  # names in the user's function (the others are made up)
 
 
 def _simplify(c: Code) -> Code:
@@ -78,6 +97,13 @@ def _specialize(c: Code) -> Code:
         c.fdef = eliminate_dead_code(c.fdef, c.removable)  # resets of adjoints that hide their shapes
         c.fdef, pure, c.inferred = specialize.specialize(c.fdef, c.shapes, c.stack)
         c.removable |= pure
+    return c
+
+
+def _seed(c: Code) -> Code:
+    if c.shapes is not None and c.seed_one is not None:
+        if fold_unit_seed(c.fdef, c.seed_one, c.inferred, c.shapes.float64_only):
+            c.fdef = eliminate_dead_code(c.fdef, c.removable)  # copies of the seed nothing reads now
     return c
 
 
@@ -126,10 +152,37 @@ def _in_place(c: Code) -> Code:
     return c
 
 
+def _late(c: Code) -> Code:
+    """The rewrites of the finished code (each in its own module): max/min adjoints counted only at
+    ties, array temporaries read once lending their array, `finish` dropped where it returns its
+    adjoint, invariant numbers out of loops, once-read number temporaries into their reader."""
+    if c.shapes is not None:
+        split_extreme_ties(c.fdef, c.inferred, c.shapes.np_name)
+        shapes = c.shapes.shapes(c.fdef)
+        made_up = {n.id for n in ast.walk(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
+        reuse_dead_operands(c.fdef, shapes, made_up, c.shapes.float64_only)
+        drop_finish(c.fdef, shapes, c.shapes.kinds, made_up, c.shapes.float64_only)
+        hoist_loop_invariants(c.fdef, shapes, specialize._pure)
+        merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up)
+        c.inferred = shapes  # (still true: these rewrites move and merge expressions, none changes a shape)
+    return c
+
+
 def _explain(c: Code) -> Code:
     if c.shapes is not None and specialize.helpers_left(c.fdef):
         c.fdef = specialize.explain_blocked(c.fdef, c.shapes.shapes(c.fdef))
     return c
+
+
+def _methods(c: Code) -> Code:
+    if c.shapes is not None and _calls_numpy(c.fdef, c.shapes.np_name):
+        reductions_as_methods(c.fdef, c.inferred)
+    return c
+
+
+def _calls_numpy(fdef, np_name):
+    return any(isinstance(n, ast.Attribute) and n.attr in ("sum", "max", "min", "amax", "amin", "mean", "prod")
+               and isinstance(n.value, ast.Name) and n.value.id == np_name for n in ast.walk(fdef))
 
 
 # The clean-up passes in the order they run, each a function from Code to Code (the names are the
@@ -142,16 +195,20 @@ STEPS = [
     ("specialize", _specialize),
     ("dce again", _dce),
     ("copyprop again", _copyprop_again),
+    ("seed of s2s.grad is 1.0", _seed),
     ("logistic", _logistic),
     ("tape", _tape),
     ("index adjoints in place", _index_adjoints),
     ("accumulate in place", _in_place),
+    ("ties counted, arrays reused, finish dropped, invariants hoisted, temporaries merged", _late),
     ("notes on what shapes blocked", _explain),
+    ("reductions of arrays as methods", _methods),
 ]
 
 
 def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints: set[str] = frozenset(),
-             stack: str | None = None, shapes: specialize.Context | None = None, record=None) -> ast.FunctionDef:
+             stack: str | None = None, shapes: specialize.Context | None = None, record=None,
+             seed_one: str | None = None, user_names=frozenset()) -> ast.FunctionDef:
     """Apply the clean-up passes (STEPS); the function computes the same values afterwards.
 
     `removable` names the variables (adjoints, temporaries of the backward
@@ -162,9 +219,11 @@ def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints:
     `shapes`, given when the argument shapes of a call are known, adds the
     shape-specialised rewrites of `specialize` (and lets dead-code elimination
     drop primal statements that cannot raise and that nothing reads).
-    `record(name, fdef)`, if given, is called after each pass.
+    `record(name, fdef)`, if given, is called after each pass. `seed_one` names the seed keyword
+    where every caller leaves it at its default 1.0 (the code of `s2s.grad`); `user_names` are
+    the names of the user's function (only other, made-up, names are merged away).
     """
-    c = Code(fdef, set(removable), set(adjoints), stack, shapes)
+    c = Code(fdef, set(removable), set(adjoints), stack, shapes, seed_one=seed_one, user_names=frozenset(user_names))
     for name, step in STEPS:
         c = step(c)
         if record is not None:

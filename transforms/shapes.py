@@ -418,7 +418,10 @@ class Shapes:
             if not isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow | ast.MatMult):
                 return False
             sides = [node.left, node.right]
-            return any(self.real(x, reals) for x in sides) and all(self.real(x, reals) or _int_literal(x) for x in sides)
+            return any(self.real(x, reals) for x in sides) and all(
+                self.real(x, reals) or _int_literal(x) or self._mask(x, reals) for x in sides)  # (float * bool is float)
+        if isinstance(node, ast.IfExp):
+            return self.real(node.body, reals) and self.real(node.orelse, reals)
         if isinstance(node, ast.UnaryOp):
             return isinstance(node.op, ast.USub | ast.UAdd) and self.real(node.operand, reals)
         if isinstance(node, ast.Attribute):
@@ -428,6 +431,12 @@ class Shapes:
         if isinstance(node, ast.Call) and node.keywords and self._reduction_keywords(node):
             obj = self.callee(node)  # np.sum(x, axis=1, keepdims=True) of real x
             return (ctx().fact(obj, "real") or obj in EXTREMA) and len(node.args) == 1 and self.real(node.args[0], reals)
+        if isinstance(node, ast.Call) and self._counted_as(node, reals):
+            return True  # np.sum(x == m, axis=1, keepdims=True, dtype=z.dtype) with z real: a count in z's dtype
+        if isinstance(node, ast.Call) and len(node.args) == 3 and not node.keywords:
+            callee = self.callee(node)  # s2s.balanced_eq(x, ans, other): (x == ans) / (1 + (x == other)) in x's dtype
+            if callee is not None and hashable(callee) and self.helpers.get(callee) == "balanced_eq":
+                return self.real(node.args[0], reals)
         if isinstance(node, ast.Call) and not node.keywords:
             obj = self.callee(node)
             if (obj in EXTREMA or obj is np.linalg.norm) and len(node.args) == 1:
@@ -441,6 +450,24 @@ class Shapes:
             return bool(node.args) and all(self.real(a, reals) or _int_literal(a) for a in node.args) \
                 and any(self.real(a, reals) for a in node.args)
         return False
+
+    def _mask(self, node, reals):
+        """Booleans (a comparison, or a choice between such and real values): `real op mask` is real."""
+        if isinstance(node, ast.Compare):
+            return True
+        if isinstance(node, ast.Name) and node.id in self.local and node.id not in self._params:
+            values = self._assigned_values.get(node.id)  # a name only ever bound to comparisons
+            return bool(values) and all(isinstance(v, ast.Compare) for v in values)
+        return isinstance(node, ast.IfExp) and all(self.real(b, reals) or self._mask(b, reals)
+                                                   for b in (node.body, node.orelse))
+
+    def _counted_as(self, node, reals):
+        """`np.sum(b, axis=..., keepdims=..., dtype=z.dtype)` of a mask or real `b`, with `z` real."""
+        kw = {k.arg: k.value for k in node.keywords}
+        dtype = kw.get("dtype")
+        return self.callee(node) is np.sum and len(node.args) == 1 and set(kw) <= {"axis", "keepdims", "dtype"} \
+            and isinstance(dtype, ast.Attribute) and dtype.attr == "dtype" and self.real(dtype.value, reals) \
+            and (self.real(node.args[0], reals) or self._mask(node.args[0], reals))
 
     def _reduction_keywords(self, node):
         """A reduction called with only `axis=` and `keepdims=` keywords."""
@@ -702,7 +729,7 @@ class Shapes:
                 return shape
             return None
         if ctx().fact(obj, "reduction"):
-            if len(args) < 1 or len(args) > 2 or set(kw) - {"axis", "keepdims"}:
+            if len(args) < 1 or len(args) > 2 or set(kw) - {"axis", "keepdims", "dtype"}:  # (dtype: not the shape)
                 return None
             axis = _literal(args[1] if len(args) > 1 else kw.get("axis"), None)
             keepdims = _literal(kw.get("keepdims"), False)

@@ -1,0 +1,61 @@
+"""The adjoint of a max or min over an axis counts the hits per slice only where a slice may tie
+(transforms/extremes.py). Ties and NaN slices give the general code's numbers exactly."""
+
+import numpy as np
+import pytest
+from helpers_fd import check_all
+
+import s2s
+
+
+def lse_rows(z):
+    m = np.max(z, axis=1, keepdims=True)
+    return np.sum(np.log(np.sum(np.exp(z - m), axis=1, keepdims=True)) + m)
+
+
+def min_columns(z, w):
+    m = np.min(z, axis=0, keepdims=True)
+    return np.sum(np.sin(m) * w) + np.sum(z * z)
+
+
+TIES = np.array([[1.0, 3.0, 3.0], [2.0, 0.5, -1.0], [4.0, 4.0, 4.0]])
+NAN = np.array([[1.0, np.nan, 3.0], [2.0, 0.5, -1.0], [0.0, -0.0, -2.0]])
+
+
+def test_source_counts_only_where_slices_may_tie():
+    z = np.random.default_rng(0).normal(size=(5, 4))
+    src = s2s.source(s2s.grad(lse_rows), z)
+    assert "z_extreme = z == m" in src, src
+    assert "np.count_nonzero(z_extreme) == 5 and np.count_nonzero(np.isnan(m)) == 0" in src, src
+    assert src.count("z == m") == 1, src
+
+
+@pytest.mark.parametrize("z", [np.random.default_rng(1).normal(size=(6, 5)), TIES, NAN], ids=["random", "ties", "nan"])
+def test_max_adjoint_equals_the_general_code(z):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.testing.assert_array_equal(s2s.grad(lse_rows)(z), s2s.derivative(lse_rows)(z))
+
+
+def test_ties_split_evenly():
+    g = s2s.grad(lse_rows)(TIES)
+    e = np.exp(TIES - TIES.max(axis=1, keepdims=True))
+    soft = e / e.sum(axis=1, keepdims=True)
+    hits = TIES == TIES.max(axis=1, keepdims=True)
+    expected = soft + (1 - soft.sum(axis=1, keepdims=True)) * hits / hits.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(g, expected, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("z", [np.random.default_rng(2).normal(size=(4, 3)),
+                               np.array([[1.0, -2.0], [-2.0, 0.5], [0.0, -2.0]])], ids=["random", "ties"])
+def test_min_over_columns(z):
+    w = np.random.default_rng(3).normal(size=(1, z.shape[1]))
+    src = s2s.source(s2s.grad(min_columns, wrt=(0, 1)), z, w)
+    assert "np.count_nonzero(z_extreme) ==" in src, src
+    for a, b in zip(s2s.grad(min_columns, wrt=(0, 1))(z, w), s2s.derivative(min_columns, wrt=(0, 1))(z, w)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_against_finite_differences_and_autograd():
+    rng = np.random.default_rng(4)
+    check_all(lse_rows, (rng.normal(size=(5, 4)),))
+    check_all(min_columns, (rng.normal(size=(4, 3)), rng.normal(size=(1, 3))), wrt=(0, 1))

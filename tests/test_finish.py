@@ -1,0 +1,56 @@
+"""`s2s.finish(g, x)` is dropped where it would return the adjoint itself (transforms/finish.py)."""
+
+import numpy as np
+from helpers_fd import check_all
+
+import s2s
+
+
+def matmul_loss(W, X):
+    return np.sum(np.tanh(X @ W) ** 2)
+
+
+def summed(x):
+    return np.sum(x)  # the gradient is a broadcast of the seed: finish makes it an array of its own
+
+
+def two(W, b, X):
+    return np.sum(np.tanh(X @ W + b) ** 2)
+
+
+def test_new_array_adjoint_is_returned_as_it_is():
+    rng = np.random.default_rng(0)
+    W, X = rng.normal(size=(3, 2)), rng.normal(size=(4, 3))
+    src = s2s.source(s2s.grad(matmul_loss), W, X)
+    assert "finish" not in src and src.rstrip().endswith("return W_bar"), src
+    got = s2s.grad(matmul_loss)(W, X)
+    assert type(got) is np.ndarray and got.dtype == np.float64 and got.shape == W.shape and got.flags.writeable
+    np.testing.assert_array_equal(got, s2s.derivative(matmul_loss)(W, X))
+    check_all(matmul_loss, (W, X), wrt=(0, 1))
+
+
+def test_broadcast_adjoint_keeps_finish():
+    x = np.ones((2, 3))
+    src = s2s.source(s2s.grad(summed), x)
+    assert "s2s.finish(" in src, src
+    g = s2s.grad(summed)(x)
+    assert g.flags.writeable and g.shape == (2, 3)
+    g[0, 0] = 5.0  # an array of its own, not a read-only broadcast
+    assert s2s.grad(summed)(x)[0, 0] == 1.0
+
+
+def test_float32_argument_keeps_finish():
+    rng = np.random.default_rng(1)
+    W, X = rng.normal(size=(3, 2)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
+    assert "s2s.finish(" in s2s.source(s2s.grad(matmul_loss), W, X)
+    assert s2s.grad(matmul_loss)(W, X).dtype == np.float32
+
+
+def test_several_gradients():
+    rng = np.random.default_rng(2)
+    W, b, X = rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=(4, 3))
+    got = s2s.grad(two, wrt=(0, 1))(W, b, X)
+    for a, e in zip(got, s2s.derivative(two, wrt=(0, 1))(W, b, X)):
+        np.testing.assert_array_equal(a, e)
+    assert got[0].shape == W.shape and got[1].shape == b.shape
+    check_all(two, (W, b, X), wrt=(0, 1, 2))

@@ -1,0 +1,33 @@
+"""NumPy reductions of arrays are written as array methods in specialised code (transforms/reduction_methods.py)."""
+
+import numpy as np
+from helpers_fd import check_all
+
+import s2s
+
+
+def lse(z):
+    m = np.max(z, axis=1, keepdims=True)
+    return np.mean(np.log(np.sum(np.exp(z - m), axis=1, keepdims=True)) + m)
+
+
+def of_numbers(a, b):
+    return np.sum(a * b) + np.max(a) * b  # b a number: np.max(a) of an array, b left alone
+
+
+def test_reductions_become_methods_with_the_same_numbers():
+    z = np.random.default_rng(0).normal(size=(5, 4))
+    src = s2s.source(s2s.grad(lse), z)
+    assert "z.max(axis=1, keepdims=True)" in src and ".sum(axis=1, keepdims=True)" in src, src
+    assert "    m = np.max(" not in src, src
+    np.testing.assert_array_equal(s2s.grad(lse)(z), s2s.derivative(lse)(z))
+    check_all(lse, (z,))
+
+
+def test_numbers_are_left_alone():
+    a = np.random.default_rng(1).normal(size=4)
+    src = s2s.source(s2s.grad(of_numbers, wrt=(0, 1)), a, 0.5)
+    assert "a.max()" in src or "np.max(a)" not in src, src
+    for g, e in zip(s2s.grad(of_numbers, wrt=(0, 1))(a, 0.5), s2s.derivative(of_numbers, wrt=(0, 1))(a, 0.5)):
+        np.testing.assert_array_equal(g, e)
+    check_all(of_numbers, (a, 0.5), wrt=(0, 1))

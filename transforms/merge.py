@@ -1,0 +1,103 @@
+"""A number temporary read once is written into the statement that reads it.
+
+Generated code is in A-normal form, one operation per statement, which in a scalar loop
+costs a store and a load per operation:
+
+    t2_bar = a_bar * x                  ->   k_bar = k_bar - a_bar * x
+    k_bar = k_bar - t2_bar
+
+Done for a name the code generator made up (an adjoint or a temporary, never a name of the
+user's) whose value is read once, by a later simple statement of the same block (an assignment
+or a return): a name assigned and read once, or one the reading statement assigns again
+(`v_bar = v_bar + a; v_bar = v_bar - b` is `v_bar = v_bar + a - b`), where the value is a number (shape `()`) that the shapes pass
+proves cannot raise (`specialize._pure`) and no statement in between binds a name the value
+reads. Why the values are the same: the expression is evaluated once either way, on the same
+numbers (nothing in between rebinds what it reads, and numbers are immutable), with the same
+operations in the same order; it cannot raise and has no side effect, so evaluating it later,
+after what the reading statement evaluates first, changes nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .names import assigned_names, loaded_names
+
+__all__ = ["merge_number_temporaries"]
+
+_WINDOW = 40  # statements between a temporary and its read that are searched (keeps the pass linear)
+
+
+def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) -> bool:
+    """Write once-read number temporaries of `made_up` names into their reader (see the module docstring).
+
+    `shapes` are the shapes inferred over `fdef`; `pure(node, shapes)` whether evaluating `node`
+    cannot raise. Returns whether anything changed.
+    """
+    if any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in ast.walk(fdef) if n is not fdef):
+        return False
+    params = {a.arg for a in ast.walk(fdef.args) if isinstance(a, ast.arg)}
+    loads, stores = {}, {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name):
+            counts = loads if isinstance(node.ctx, ast.Load) else stores
+            counts[node.id] = counts.get(node.id, 0) + 1
+    changed = False
+
+    def block(stmts):
+        nonlocal changed
+        for s in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    block(inner)
+        k = len(stmts) - 1
+        while k >= 0:  # from the end: a temporary written into a later one moves on with it
+            s = stmts[k]
+            k -= 1
+            if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)):
+                continue
+            name = s.targets[0].id
+            if name not in made_up or name in params:
+                continue
+            reader = _reader(stmts, k + 1, name, loaded_names(s.value))
+            if reader is None or shapes.of(s.value) != () or not pure(s.value, shapes):
+                continue
+            once = loads.get(name) == 1 and stores.get(name) == 1  # a temporary, read by `reader` alone
+            rebinds = isinstance(reader, ast.Assign) and any(
+                isinstance(n, ast.Name) and n.id == name for t in reader.targets for n in ast.walk(t))
+            if not (once or rebinds):
+                continue  # (`v = a + b; v = v - c` is `v = a + b - c`: the value dies where it is read)
+            _substitute(reader, name, s.value)
+            del stmts[k + 1]
+            stores[name] -= 1
+            loads[name] -= 1
+            changed = True
+
+    block(fdef.body)
+    ast.fix_missing_locations(fdef)
+    return changed
+
+
+def _reader(stmts, at, name, reads):
+    """The first statement after `stmts[at]` that mentions `name`, where it is a simple statement reading
+    `name` once, in its value, and nothing in between binds `name` or `reads` (else None)."""
+    for s in stmts[at + 1:at + 1 + _WINDOW]:
+        if isinstance(s, ast.For | ast.While | ast.If | ast.With | ast.Try):
+            return None
+        value = s.value if isinstance(s, ast.Assign | ast.AugAssign | ast.Return) else None
+        uses = sum(1 for n in ast.walk(s) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load))
+        if uses:
+            in_value = value is not None and sum(1 for n in ast.walk(value) if isinstance(n, ast.Name) and n.id == name) == 1
+            return s if uses == 1 and in_value else None
+        if assigned_names(s) & (reads | {name}):
+            return None
+    return None
+
+
+def _substitute(stmt, name, value):
+    class Put(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return value if node.id == name and isinstance(node.ctx, ast.Load) else node
+
+    stmt.value = Put().visit(stmt.value)

@@ -1,0 +1,121 @@
+"""An array temporary read once, by elementwise arithmetic, lends its array to the result.
+
+    h_bar = z_bar @ W2.T                     h_bar = z_bar @ W2.T
+    t_bar = h_bar * (t > 0.0)       ->       h_bar *= t > 0.0
+    W1_bar = X.T @ t_bar                     W1_bar = X.T @ h_bar
+
+The product is computed into the array `h_bar` already has instead of a new one: no allocation,
+and memory that is already in the cache. Done where the shapes pass proves it the same values:
+
+- `h_bar` is a name the code generator made up, bound once, by arithmetic that makes a new array
+  (an operator on arrays: nothing else refers to that array), and read once, here;
+- the result has `h_bar`'s shape (the other operand broadcasts into it) and its dtype: every
+  argument is float64, `h_bar` is real, and the other operand is real or a comparison (a mask);
+- the operator is `+`, `-`, `*` or `/` with `h_bar` on the left, or `+` or `*` with it on the
+  right (IEEE addition and multiplication are commutative, so `b * a` is `a * b` bit for bit).
+
+`a op= b` then runs the same ufunc on the same numbers as `a op b`, writing into `a`, which
+nothing reads again; outside loops, where the result's name is one the code generator made and
+binds nowhere else, it is read as `a` from there on.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .shapes import hashable
+
+__all__ = ["reuse_dead_operands"]
+
+_IN_PLACE = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+_COMMUTATIVE = (ast.Add, ast.Mult)
+
+
+def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_only: bool) -> bool:
+    """Rewrite `y = a op b` as `a op= b` (and `y = a`, or `y` read as `a`) where the module docstring's
+    conditions hold.
+
+    `shapes` are the shapes inferred over `fdef`; `made_up` the names the code generator made.
+    Returns whether anything changed.
+    """
+    if not float64_only or any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in ast.walk(fdef) if n is not fdef) \
+            or any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in ast.walk(fdef)):
+        return False
+    params = {a.arg for a in ast.walk(fdef.args) if isinstance(a, ast.arg)}
+    loads, stores, binding = {}, {}, {}
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name):
+            counts = loads if isinstance(node.ctx, ast.Load) else stores
+            counts[node.id] = counts.get(node.id, 0) + 1
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            binding[node.targets[0].id] = node.value
+
+    def own_array(name):
+        value = binding.get(name)
+        return name in made_up and name not in params and stores.get(name) == 1 and loads.get(name) == 1 \
+            and isinstance(value, ast.BinOp | ast.UnaryOp) and shapes.of(value) not in (None, ()) \
+            and shapes.real(value)
+
+    changed = False
+
+    def block(stmts, top):
+        nonlocal changed
+        out = []
+        for s in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    setattr(s, field, block(inner, False))
+            pick = _operand(s, own_array, shapes)
+            if pick is None:
+                out.append(s)
+                continue
+            a, b = pick
+            array = renamed.get(a.id, a.id)  # (a result read under the name of the array it was computed into)
+            out.append(ast.copy_location(ast.AugAssign(target=ast.Name(id=array, ctx=ast.Store()), op=s.value.op,
+                                                       value=b), s))
+            y = s.targets[0].id
+            if top and y in made_up and y not in params and stores.get(y) == 1:
+                # read as that array's name from here on: y is bound nowhere else, and outside loops no read of
+                # y comes before this statement (in a loop, a read early in the next trip wants this trip's y)
+                renamed[y] = array
+            else:
+                out.append(ast.copy_location(ast.Assign(targets=s.targets, value=ast.Name(id=array, ctx=ast.Load())), s))
+            changed = True
+        return out
+
+    renamed = {}
+    fdef.body = block(fdef.body, True)
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renamed:
+            node.id = renamed[node.id]
+    ast.fix_missing_locations(fdef)
+    return changed
+
+
+def _operand(s, own_array, shapes):
+    """(the temporary whose array takes the result, the other operand) for `y = a op b`, or None."""
+    if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+            and isinstance(s.value, ast.BinOp) and isinstance(s.value.op, _IN_PLACE)):
+        return None
+    left, right, op = s.value.left, s.value.right, s.value.op
+    result = shapes.of(s.value)
+    for a, b in ((left, right), (right, left) if isinstance(op, _COMMUTATIVE) else (None, None)):
+        if isinstance(a, ast.Name) and own_array(a.id) and result == shapes.of(a) and _real_or_mask(b, shapes) \
+                and not (isinstance(b, ast.Name) and b.id == a.id):
+            return a, b
+    return None
+
+
+def _real_or_mask(node, shapes):
+    """Real floating point (float64 here), or booleans: the result of `a op node` keeps a's float64."""
+    if isinstance(node, ast.Compare):
+        return True
+    if isinstance(node, ast.Constant):
+        return type(node.value) in (int, float)
+    if isinstance(node, ast.IfExp):
+        return _real_or_mask(node.body, shapes) and _real_or_mask(node.orelse, shapes)
+    callee = shapes.callee(node) if isinstance(node, ast.Call) else None
+    if callee is not None and hashable(callee) and shapes.helpers.get(callee) == "balanced_eq" and node.args:
+        return shapes.real(node.args[0])  # a mask in its first argument's float dtype
+    return shapes.real(node)
