@@ -318,9 +318,10 @@ def _lowered(func) -> Lowered:
     alloc = NameAllocator(names_in(tree) | set(pf.globals) & names_in(tree))
     helpers = {}
     user_free = names_in(tree)
+    bound = _bound_names(tree)  # a local `np` (a count) is not the module, whatever the global `np` is
     for h, value in HELPER_VALUES.items():
         name = h
-        while name in user_free and pf.resolve(name) is not value:
+        while name in user_free and (name in bound or pf.resolve(name) is not value):
             name += "_"
         helpers[h] = name
         alloc.reserve(name)
@@ -330,6 +331,23 @@ def _lowered(func) -> Lowered:
         program = run(program)
         stage_text[name] = ast.unparse(program.tree)
     return program
+
+
+def _bound_names(tree) -> set[str]:
+    """The names `tree` binds anywhere (assignments, parameters, imports, loop and `with` targets)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            out.add(node.id)
+        elif isinstance(node, ast.arg):
+            out.add(node.arg)
+        elif isinstance(node, ast.alias):
+            out.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node is not tree:
+            out.add(node.name)
+        elif isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            out.add(node.name)
+    return out
 
 
 _building = threading.local()  # keys of the derivatives being made in this thread (a cycle of calls is refused)

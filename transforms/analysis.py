@@ -278,7 +278,9 @@ def analyze(pf, tree: ast.FunctionDef, wrt: list[str], scalar_params=()) -> Fact
         elif isinstance(s, ast.Assign) and isinstance(v, ast.Call) and not is_append(v):
             obj = resolve_call(pf, v)
             rule = ctx().lookup(obj) if obj is not missing() else None
-            if rule is not None and not rule.varargs and getattr(obj, "__name__", "") != "as_sequence":
+            # len(x), isinstance(x, t): nondifferentiable rules take lists too, so they tell nothing
+            if rule is not None and not rule.varargs and not rule.nondiff and \
+                    getattr(obj, "__name__", "") != "as_sequence":
                 numeric_uses.update(atom_names(v.args))
     facts.containers = set(params) - numeric_uses
     changed = True

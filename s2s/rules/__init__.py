@@ -87,6 +87,7 @@ class Rule:
     tangent_from_adjoint: bool = False  # a parameter's missing tangent is its adjoint with `g` renamed (`family`)
     derived: tuple[str, ...] = ()  # the parameters whose tangent was so derived
     linear: tuple[str, ...] = ()  # the parameters whose tangent is the (linear) helper itself, derived (`linear=`)
+    default_only: tuple[str, ...] = ()  # parameters differentiated only at their default (a literal of it, or left out)
 
     def bind(self, args: list, keywords: dict) -> dict:
         """Map a call's positional and keyword arguments onto parameter names."""
@@ -106,6 +107,10 @@ class Rule:
             if k in bound:
                 raise TypeError(f"{self.name}() got two values for {k!r}")
             bound[k] = v
+        for k in self.default_only:
+            if k in bound and not _is_literal(bound[k], self.defaults.get(k)):
+                raise TypeError(f"{self.name}() is differentiated only with {k}={self.defaults.get(k)!r} (the rule "
+                                f"does not follow what {k} changes): leave {k} out")
         return bound
 
     def zero_guard(self, p: str) -> bool:
@@ -133,6 +138,11 @@ class Rule:
         if self.variant is None:
             return self
         return self.variant(bound) or self
+
+
+def _is_literal(node, value) -> bool:
+    """Whether the `ast` node is the literal `value` (a constant of the same type and value)."""
+    return isinstance(node, ast.Constant) and type(node.value) is type(value) and node.value == value
 
 
 def _passes_g_on(template: ast.expr, g: str) -> bool:
@@ -261,7 +271,7 @@ def _template(text: str) -> ast.expr:
 
 def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, zero=(), structured=False,
             register=True, elementwise=None, real=False, safe=False, reduction=False, returns_view=False,
-            methods=(), sympy=None, tangent_from_adjoint=None, _depth=1, **templates: str) -> Rule:
+            methods=(), sympy=None, tangent_from_adjoint=None, default_only=(), _depth=1, **templates: str) -> Rule:
     """Register a rule. `signature` like "np.sum(a, axis=None, keepdims=False)".
 
     Operators use their name as the function: "add(x, y)", "neg(x)".
@@ -270,7 +280,9 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, ze
     see `Rule.at_site`). `elementwise`, `real`, `safe`, `reduction`, `returns_view`, `methods` and
     `sympy` are the facts the other passes read (see the module's docstring); `elementwise` defaults
     to what the calling module stated with `family(...)`. `tangent_from_adjoint` (default: the
-    family's) derives a missing `p_dot` from `p`'s adjoint (see `family`).
+    family's) derives a missing `p_dot` from `p`'s adjoint (see `family`). `default_only` names
+    parameters the templates hold only at their default: a call passing anything but that literal
+    (`overwrite_b=True`, a variable) is refused where it is differentiated.
     """
     fname, params, defaults, varargs, positional = _parse_signature(signature)
     obj = "op:" + fname if operator else eval(fname, _NAMESPACE)
@@ -280,7 +292,8 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, ze
         tangent_from_adjoint = _family_default(_depth, "tangent_from_adjoint")
     rule = Rule(fname, params, defaults, varargs=varargs, nondiff=nondiff, structured=structured,
                 positional=positional, elementwise=elementwise, real=real, safe=safe, reduction=reduction,
-                returns_view=returns_view, methods=tuple(methods), sympy=sympy)
+                returns_view=returns_view, methods=tuple(methods), sympy=sympy, default_only=tuple(default_only))
+    assert all(p in params for p in default_only), (signature, default_only)
     _fill(rule, templates, zero, tangent_from_adjoint)
     return _registered(_key(obj), rule, obj) if register else rule
 

@@ -108,7 +108,7 @@ defrule("np.linalg.eigvalsh(a, UPLO='L')", zero=("UPLO",), a="s2s.grad_eigh([g, 
 # the singular values alone: u @ diag(g) @ vh, written with np.linalg.svd itself so that forward mode over it
 # (s2s.hessian) uses svd's own tangent
 _svd_values = defrule("np.linalg.svd(a, full_matrices=True, compute_uv=True, hermitian=False)", register=False,
-                      zero=("full_matrices", "compute_uv", "hermitian"),
+                      zero=("full_matrices", "compute_uv", "hermitian"), default_only=("hermitian",),
                       a="np.linalg.svd(a, full_matrices=False)[0] @ (np.expand_dims(s2s.check_ties(g, ans, "
                         "'singular values of np.linalg.svd'), -1) * np.linalg.svd(a, full_matrices=False)[2])",
                       a_dot="s2s.svd_tangent(s2s.broadcast_like(a_dot, a), ans, a, full_matrices, compute_uv)")
@@ -120,7 +120,7 @@ def _svd_variant(bound):
 
 
 _svd = defrule("np.linalg.svd(a, full_matrices=True, compute_uv=True, hermitian=False)", structured=True,
-        zero=("full_matrices", "compute_uv", "hermitian"),
+        zero=("full_matrices", "compute_uv", "hermitian"), default_only=("hermitian",),
         a="s2s.grad_svd(g, ans, a, full_matrices, compute_uv)",
         a_dot="s2s.svd_tangent(s2s.broadcast_like(a_dot, a), ans, a, full_matrices, compute_uv)")
 _svd.variant = _svd_variant

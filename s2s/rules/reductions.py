@@ -1,4 +1,11 @@
-"""Rules for reductions and scans (axis and keepdims honoured)."""
+"""Rules for reductions and scans (axis and keepdims honoured).
+
+With `dtype=` given, np.sum/mean/prod/var/std convert each element first: an integer or bool dtype
+truncates, so no derivative flows (`_dtype_variant`; the result's dtype decides at run time).
+"""
+
+import ast
+import dataclasses
 
 from s2s import runtime as rt
 from s2s.rules import defrule, family, nondifferentiable
@@ -6,15 +13,15 @@ from s2s.rules.runtime_rules import defrule_for as helper_rule
 
 family(elementwise=False)
 
-defrule("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, real=True, safe=True,
+_sum = defrule("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, real=True, safe=True,
         methods=("sum",),
         a="s2s.expand_reduced(g, a, axis, keepdims)",
         a_dot="np.sum(a_dot, axis=axis, keepdims=keepdims)")
-defrule("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, real=True, safe=True,
+_mean = defrule("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, real=True, safe=True,
         methods=("mean",),
         a="s2s.expand_reduced(g, a, axis, keepdims) / s2s.reduced_size(a, axis)",
         a_dot="np.mean(a_dot, axis=axis, keepdims=keepdims)")
-defrule("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, methods=("prod",),
+_prod = defrule("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, methods=("prod",),
         a="s2s.grad_prod(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_prod(1.0, ans, a, axis, True), axis=axis, keepdims=keepdims)")
 defrule("np.max(a, axis=None, out=None, keepdims=False)", reduction=True, methods=("max",),
@@ -29,12 +36,37 @@ defrule("np.amax(a, axis=None, out=None, keepdims=False)", reduction=True,
 defrule("np.amin(a, axis=None, out=None, keepdims=False)", reduction=True,
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)", reduction=True, methods=("var",),
+_var = defrule("np.var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)", reduction=True, methods=("var",),
         a="s2s.grad_var(g, a, axis, ddof, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_var(1.0, a, axis, ddof, True), axis=axis, keepdims=keepdims)")
-defrule("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)", reduction=True, methods=("std",),
+_std = defrule("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)", reduction=True, methods=("std",),
         a="s2s.grad_std(g, ans, a, axis, ddof, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_std(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, ddof, True), axis=axis, keepdims=keepdims)")
+
+
+def _dtype_variant(rule):
+    """`rule` at call sites that pass `dtype=`: each template guarded by the result's dtype, 0 where it
+    is not a float (np.sum(v, dtype=int) truncates every element: derivative 0)."""
+    def parse(text):
+        return ast.parse(text, mode="eval").body
+
+    def guard(template, zero):
+        if template is None:
+            return None
+        return ast.IfExp(test=parse("s2s.is_float_dtype(np.result_type(ans))"), body=template, orelse=parse(zero))
+
+    cast = dataclasses.replace(rule, variant=None,
+                               vjp={p: guard(t, "0.0") for p, t in rule.vjp.items()},
+                               jvp={p: guard(t, "s2s.dense_tangent(0.0, ans)") for p, t in rule.jvp.items()})
+
+    def variant(bound):
+        d = bound.get("dtype")
+        return cast if d is not None and not (isinstance(d, ast.Constant) and d.value is None) else None
+    rule.variant = variant
+
+
+for _rule in (_sum, _mean, _prod, _var, _std):
+    _dtype_variant(_rule)
 defrule("np.cumsum(a, axis=None)", methods=("cumsum",), a="s2s.grad_cumsum(g, a, axis)",
         a_dot="np.cumsum(a_dot, axis=axis)")
 # np.cumprod: the adjoint and tangents by recurrences along the axis, without dividing (exact where entries are 0)

@@ -20,7 +20,7 @@ def defrule_for(func, signature, **kwargs):
     return rule
 
 # helpers that user-level desugaring introduces
-defrule_for(rt.as_sequence, "as_sequence(x)", tangent_from_adjoint=True, x="g")
+defrule_for(rt.as_sequence, "as_sequence(x)", x="s2s.grad_iterated(g, x)", x_dot="s2s.grad_iterated(x_dot, x)")
 defrule_for(rt.astype, "astype(x, dtype, copy=True)", tangent_from_adjoint=True,
             x="g if s2s.is_float_dtype(dtype) else 0.0")
 defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")
@@ -131,6 +131,7 @@ _index_item = _defrule_for(rt.index_item, "index_item(obj, key)")  # no template
 _index_item.jvp["obj"] = None
 _index_item.name = "np.s_[...], np.index_exp[...], np.mgrid[...] or np.ogrid[...]"
 
+defrule_for(rt.grad_iterated, "grad_iterated(g, x)", shape_only=("x",), linear=("g",))
 defrule_for(rt.grad_as_sequence, "grad_as_sequence(g, x)", shape_only=("x",), structured=True, linear=("g",))
 defrule_for(rt.as_sequence_tangent, "as_sequence_tangent(t, x, as_tuple)", shape_only=("x",), structured=True, linear=("t",))
 defrule_for(rt.grad_bitor, "grad_bitor(g, x, y, which)", shape_only=("x", "y"), structured=True, linear=("g",))

@@ -4,6 +4,7 @@
 solve_triangular reads one triangle of `a` (without its diagonal where `unit_diagonal`), cho_factor
 reads one triangle of its argument and cho_solve the factor's triangle of `c`: each adjoint is zero
 outside what is read, as finite differences of SciPy's own functions see it. Matrices are 2-d.
+`overwrite_a=True` / `overwrite_b=True` let SciPy write into the argument: refused (`default_only`).
 """
 
 import scipy.integrate  # noqa: F401 - the signatures below name them
@@ -20,6 +21,7 @@ _ST = "trans=trans, lower=lower, unit_diagonal=unit_diagonal"
 _BACK = f"{H}solve_triangular(a, g, trans={H}flip_trans(trans), lower=lower, unit_diagonal=unit_diagonal)"
 defrule("scipy.linalg.solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, "
         "check_finite=True)", zero=("trans", "lower", "unit_diagonal", "overwrite_b", "check_finite"),
+        default_only=("overwrite_b",),
         b=_BACK, a=f"{H}tri_outer({_BACK}, ans, trans, lower, unit_diagonal)",
         b_dot=f"{H}solve_triangular(a, b_dot, {_ST})",
         a_dot=f"-{H}solve_triangular(a, {H}tri_apply(a_dot, ans, trans, lower, unit_diagonal), {_ST})")
@@ -40,13 +42,13 @@ _L = f"{H}cho_lower(ans[0], lower)"
 _Y = f"{H}solve_triangular({_L}, {H}phi(np.transpose({_L}) @ {H}cho_lower({H}first(g), lower)), trans=1, lower=True)"
 _SBAR = f"np.transpose({H}solve_triangular({_L}, np.transpose({_Y}), trans=1, lower=True))"
 defrule("scipy.linalg.cho_factor(a, lower=False, overwrite_a=False, check_finite=True)", structured=True,
-        zero=("lower", "overwrite_a", "check_finite"),
+        zero=("lower", "overwrite_a", "check_finite"), default_only=("overwrite_a",),
         a=f"{H}cho_read({_SBAR}, lower) + {H}cho_rest({H}first(g), lower)",
         a_dot=f"{H}cho_pack({_L} @ {H}phi({H}solve_triangular({_L}, np.transpose({H}solve_triangular({_L}, "
               f"{H}cho_sym(a_dot, lower), lower=True)), lower=True)), a_dot, lower)")
 # (b's tangent is its adjoint with g renamed: A^-1 is its own transpose)
 defrule("scipy.linalg.cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True)", structured=True,
-        zero=("overwrite_b", "check_finite"), tangent_from_adjoint=True,
+        zero=("overwrite_b", "check_finite"), default_only=("overwrite_b",), tangent_from_adjoint=True,
         c_and_lower=f"{H}cho_c_adjoint({H}neg_outer({H}cho_solve(c_and_lower, g), ans), c_and_lower[0], c_and_lower[1])",
         b=f"{H}cho_solve(c_and_lower, g)",
         c_and_lower_dot=f"-{H}cho_solve(c_and_lower, {H}cho_a_dot({H}first(c_and_lower_dot), c_and_lower[0], "

@@ -189,6 +189,7 @@ from s2s.runtime.sequences import (  # noqa: F401
     grad_add_seq,
     grad_as_sequence,
     grad_bitor,
+    grad_iterated,
     grad_mult_seq,
     mult_seq_tangent,
 )

@@ -33,8 +33,22 @@ def item(x, *index):
 
 
 def is_float_dtype(dtype) -> bool:
-    """True for float and complex dtypes."""
-    return np.issubdtype(np.dtype(dtype), np.inexact)
+    """True for float and complex dtypes: whether a derivative passes a conversion to `dtype`.
+
+    An object dtype holds any Python values (floats among them), so whether the derivative passes is
+    not known: refused.
+
+        >>> is_float_dtype(np.float32), is_float_dtype(int)
+        (True, False)
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.dtype(object):
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            "s2s does not differentiate through an object array (dtype=object): its elements may be any "
+            "Python values, so whether a derivative passes the conversion is not known",
+            hint="keep the values in a float array: np.asarray(v, dtype=float)")
+    return np.issubdtype(dtype, np.inexact)
 
 
 def copy(x):

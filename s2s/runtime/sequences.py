@@ -95,6 +95,17 @@ def grad_as_sequence(g, x):
     return ZERO
 
 
+@linear_in_g
+def grad_iterated(g, x):
+    """Adjoint (and tangent) of as_sequence(x), what `for v in x` runs over: `g` itself, except for a dict,
+    whose keys (what the loop gets) carry no derivative.
+
+        >>> grad_iterated([1.0, 2.0], {"a": 0.5, "b": 0.1})
+        0.0
+    """
+    return ZERO if isinstance(x, dict) else g
+
+
 def as_sequence_tangent(t, x, as_tuple):
     """Tangent of list(x) / tuple(x)."""
     if isinstance(x, dict) or isinstance(x, str):
