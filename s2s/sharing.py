@@ -109,11 +109,22 @@ def reaches(obj, targets, seen=None) -> bool:
     """Whether one of `targets` is `obj`, shares memory with it, or is held (at any depth, by any route
     `held` follows) in it."""
     seen = set() if seen is None else seen
+    arrays = [array_of(t) for t in targets if is_array(array_of(t)) and not isinstance(t, np.generic)]
+    owners = {id(owner(t)) for t in arrays}
+    # where every target's memory belongs to a NumPy array that owns it, another array can share that
+    # memory only by being a view of the same owner: one walk up `.base` decides (no np.may_share_memory)
+    by_owner = all(isinstance(owner(t), np.ndarray) and owner(t).base is None for t in arrays)
     todo = [obj]
     while todo:
         o = todo.pop()
-        if is_array(o) and not isinstance(o, np.generic) or isinstance(o, np.flatiter):
-            if any(is_array(array_of(t)) and same_memory(o, t) for t in targets):
+        if isinstance(o, np.ndarray | np.flatiter) or is_array(o) and not isinstance(o, np.generic):
+            if by_owner and isinstance(o, np.ndarray):
+                base = o
+                while isinstance(base.base, np.ndarray):
+                    base = base.base
+                if base.base is None and id(base) not in owners:
+                    continue
+            if any(same_memory(o, t) for t in arrays):
                 return True
             continue
         if isinstance(o, _OPAQUE) or id(o) in seen:
