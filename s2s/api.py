@@ -1068,7 +1068,7 @@ def _refuse_other_signature(func):
     (`def w(*args, **kwargs)`): s2s differentiates the code that runs, but would read the wrapped function's
     parameters from its signature (a derivative of zero where a parameter name is not the code's)."""
     from s2s import frontend
-    other = frontend.other_signature(func)
+    other = frontend.other_signature(getattr(func, "__func__", func))  # a bound method: its function's
     if other is not None:
         shown, own = other
         name = getattr(func, "__qualname__", "the function")
@@ -1076,8 +1076,10 @@ def _refuse_other_signature(func):
             f"s2s cannot differentiate {name}: it is a wrapper (functools.wraps) whose own parameters "
             f"({', '.join(own)}) are not those of the function it wraps ({', '.join(shown)}); s2s differentiates "
             "the code that runs and names its parameters",
-            hint=f"differentiate the wrapped function itself ({name}.__wrapped__), or give the wrapper the "
-                 "parameters of the function it wraps")
+            hint=(f"differentiate the wrapped function itself ({name}.__wrapped__"
+                  + (f", the object its first argument: s2s.grad({name}.__wrapped__, wrt=1)(obj, ...)"
+                     if hasattr(func, "__self__") else "")
+                  + "), or give the wrapper the parameters of the function it wraps"))
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep

@@ -2,6 +2,7 @@
 crash; each now gives the right derivative (checked against central differences, and autograd where it
 runs the program) or is refused with an s2s error at the construct."""
 
+import functools
 import math
 
 import numpy as np
@@ -254,3 +255,86 @@ def test_list_of_arrays_parameter_in_branches(n):
     for i in range(n):
         want = numeric_grad(lambda v, i=i: _branchy_arrays([v if j == i else w for j, w in enumerate(ws)]), (ws[i],))
         np.testing.assert_allclose(got[i], want, rtol=1e-5, atol=1e-6)
+
+
+# ---- W0: functools.wraps wrappers: differentiated where their parameters are the wrapped function's -----
+
+
+x = X.copy()  # a global named like _wraps_star's parameter: the form that gave a silent 0
+
+
+def _doubled(fn):
+    @functools.wraps(fn)
+    def wrapper(*a, **k):
+        return 2.0 * fn(*a, **k)
+    return wrapper
+
+
+def _doubled_same(fn):
+    @functools.wraps(fn)
+    def wrapper(v):
+        return 2.0 * fn(v)
+    return wrapper
+
+
+def _timed(fn):
+    @functools.wraps(fn)
+    def wrapper(self, *a, **k):
+        return fn(self, *a, **k)
+    return wrapper
+
+
+@_doubled
+def _wraps_star(x):
+    return np.sum(x ** 2)
+
+
+@_doubled_same
+def _wraps_same(v):
+    return np.sum(v ** 2)
+
+
+class _Model:
+    @_timed
+    def loss(self, v):
+        return np.sum(v ** 2)
+
+
+def _apply(f, v):
+    return f(v)
+
+
+def _calls_wraps_star(y):
+    return _wraps_star(y)
+
+
+def _passes_wraps_star(y):
+    return _apply(_wraps_star, y)
+
+
+@pytest.mark.parametrize("f", [_wraps_star, _calls_wraps_star, _passes_wraps_star, _Model().loss],
+                         ids=["top", "helper", "value", "method"])
+def test_wraps_with_other_parameters_refused(f):
+    with pytest.raises(s2s.S2SError, match=r"wrapper \(functools.wraps\)"):
+        s2s.grad(f)(X)
+
+
+def test_wraps_method_hint_runs():
+    # the hint's form: the wrapped function, the object its first argument
+    got = s2s.grad(_Model.loss.__wrapped__, wrt=1)(_Model(), X)
+    np.testing.assert_allclose(got, 2 * X)
+
+
+def _calls_wraps_same(y):
+    return _wraps_same(y) + np.sum(np.sin(y))
+
+
+def _passes_wraps_same(y):
+    return _apply(_wraps_same, y)
+
+
+@pytest.mark.parametrize("f", [_wraps_same, _calls_wraps_same, _passes_wraps_same])
+def test_wraps_with_same_parameters_differentiated(f):
+    check_grad(f, X, ag=False)
+    _, t = s2s.jvp(f, (X,), (np.ones(3),))
+    np.testing.assert_allclose(t, np.sum(numeric_grad(f, (X,))), rtol=1e-5)
