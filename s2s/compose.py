@@ -40,7 +40,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from s2s import api, higher_order, pipeline, pytree
+from s2s import api, higher_order, pipeline, pytree, repeated
 from s2s.errors import NoDerivativeRuleError, NonScalarOutputError, UnsupportedSyntaxError
 
 
@@ -235,6 +235,7 @@ def tensor_in_layout(func: Callable, names: list, args: tuple, kwargs: dict):
 def _evaluate(spec_func, slots, args, kwargs, what):
     @higher_order.refuses_custom_rules(what)
     def run():
+        repeated.check(spec_func, args, kwargs, what)
         flat, value, xs = tensor(spec_func, slots, args, kwargs)
         return shaped(flat, value, [x for x in xs if x is not None])
     return run()

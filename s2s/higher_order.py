@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from s2s import api, codegen, pipeline, pytree
+from s2s import api, codegen, pipeline, pytree, repeated
 from s2s.errors import NoDerivativeRuleError, NonScalarOutputError, UnsupportedSyntaxError
 
 
@@ -52,6 +52,7 @@ def jacobian_function(func: Callable, wrt: int | str, mode: str, has_aux: bool =
             matrix = np.stack(rows) if rows else np.zeros((0, pytree.size(x)))
         else:
             # the tangent function is looked up once; each column is one bare forward sweep
+            repeated.check(func, args, kwargs, "s2s.jacfwd")
             fn, _ = api._bound(func, (index,), "jvp")
             api._check_args([(index, name)], args, kwargs, func)
             dot_name = next(iter(api._dot_kwargs(fn, {f"{name}_dot": None})))
@@ -123,6 +124,7 @@ def hessian_function(func: Callable, wrt: int | str) -> Callable:
 
     @refuses_custom_rules("s2s.hessian")
     def hess(*args):
+        repeated.check(func, args, {}, "s2s.hessian")
         # the user's own function may update its arguments in place: run it on copies
         value = func(*_copies(args))
         if _not_scalar(value):  # as JAX's and autograd's: the second derivatives of each output element
@@ -156,6 +158,7 @@ def hessian_blocks(func: Callable, wrt: tuple) -> Callable:
 
     @refuses_custom_rules("s2s.hessian")
     def hess(*args):
+        repeated.check(func, args, {}, "s2s.hessian")
         value = func(*_copies(args))
         if _not_scalar(value):
             return tuple(tuple(_of_any_output(func, (a, b), args) for b in wrt) for a in wrt)

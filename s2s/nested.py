@@ -46,7 +46,7 @@ import weakref
 
 import numpy as np
 
-from s2s import codegen, pipeline
+from s2s import codegen, pipeline, repeated
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
 
 _FORMS = ("jvp", "split", "flat")
@@ -236,6 +236,7 @@ def _check_values(L, name, wrt, params, args, kwargs):
         bound = inspect.signature(L).bind(*args, **kwargs).arguments
     except TypeError as exc:
         raise TypeError(f"{L.__qualname__}(): {exc}") from None
+    repeated.check(L, args, kwargs, f"a call of grad({L.__qualname__}) inside a differentiated function")
     for p in dict.fromkeys((name,) + tuple(wrt)):
         v = bound.get(p)
         if not (isinstance(v, numbers.Real | np.ndarray | np.generic)):

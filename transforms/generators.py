@@ -296,6 +296,27 @@ def _check_effects(pf, tree, part, call, name, local):
                      "end first", node, _HINT.format(name=name))
 
     _effects(pf, part, fresh, fresh, local, refuse)
+    _check_interleaving(pf, part, call, name, local)
+
+
+def _check_interleaving(pf, part, call, name, local):
+    """Refuse where the generator and the code run between its steps (`part`) may see each other's effects:
+    both draw random numbers (or call methods of objects), or one changes an object the other reads."""
+    from . import effects
+    gen = _generator_function(pf, call if isinstance(call, ast.Call) and not _builtin(pf, call.func, ("enumerate",),
+                                                                                          local) else call.args[0], local)
+    passed = {n.id for n in ast.walk(call) if isinstance(n, ast.Name)}
+    why = effects.function_effect(gen) if gen is not None else "is a generator s2s cannot read"
+    producer = [effects.Effect(call, why, passed)] if why is not None else []
+    found = effects.conflict(producer, passed, effects.impure_calls(pf, part, local), effects.reads(part, pf),
+                             (f"the generator {name}", "the code consuming it"))
+    if found is None:
+        return
+    node, reason = found
+    raise _error(pf, f"s2s cannot differentiate this loop over the generator {name}(...): Python runs the generator "
+                 f"one step at a time, in turn with the code consuming it, but s2s runs it to its end first, and "
+                 f"{reason}", node or call, _HINT.format(name=name) + " (draw random numbers and step objects in "
+                 "one place, in the order you mean)")
 
 
 def _check_generator_body(pf, tree):

@@ -461,14 +461,14 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
             return "zip"
         return None
 
-    made = set()  # id() of the comprehensions made here
+    made = {}  # id() of the comprehensions made here -> (comprehension, kind)
 
     def consumed(e):
         kind = kind_of(e)
         if not kind:
             return e
         out = _comprehension(pf, e, kind, fresh)
-        made.add(id(out))
+        made[id(out)] = (out, kind)
         return out
 
     for node in ast.walk(tree):
@@ -485,7 +485,191 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
             node.iter = consumed(node.iter)
     if made:
         _check_lazy_loops(pf, tree, made)
+        _check_eager(pf, tree, made, local)
     ast.fix_missing_locations(tree)
+
+
+def _local_defs(tree):
+    """The local functions of `tree` (def and `name = lambda`) by name."""
+    out = {}
+    for s in ast.walk(tree):
+        if isinstance(s, ast.FunctionDef) and s is not tree:
+            out[s.name] = s
+        elif isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and \
+                isinstance(s.value, ast.Lambda):
+            out[s.targets[0].id] = s.value
+    return out
+
+
+def _with_helpers(nodes, local_defs):
+    """`nodes` and the bodies of the local functions they call, transitively."""
+    out, seen, stack = [], set(), list(nodes)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        for n in ast.walk(node):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in local_defs and \
+                    n.func.id not in seen:
+                seen.add(n.func.id)
+                helper = local_defs[n.func.id]
+                stack.extend(helper.body if isinstance(helper.body, list) else [helper.body])
+    return out
+
+
+class _Code:
+    """What a piece of code run at another time than Python runs it does (effects) and reads."""
+
+    def __init__(self, pf, nodes, local, local_defs, own=()):
+        from . import effects
+        nodes = _with_helpers(nodes, local_defs)
+        self.nodes = nodes
+        self.effects = [e for n in nodes for e in effects.impure_calls(pf, n, local)
+                        if not (isinstance(e.node.func, ast.Name) and e.node.func.id in local_defs)]
+        self.reads = set().union(*(effects.reads(n, pf) for n in nodes)) - set(own) if nodes else set()
+        self.total = not self.effects and all(_total_call(pf, c, local, local_defs)
+                                              for n in nodes for c in ast.walk(n) if isinstance(c, ast.Call))
+
+
+def _total_call(pf, call, local, local_defs):
+    """Whether `call` is one that does not raise on an argument Python would not have given it: NumPy (values
+    out of a domain give nan) or an array method."""
+    import numpy as np
+    func = call.func
+    if isinstance(func, ast.Name) and func.id in local_defs:
+        return True  # its body is checked on its own
+    root = func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if isinstance(root, ast.Name) and root.id in local:
+        return isinstance(func, ast.Attribute)  # an array method (others are effects, refused before)
+    try:
+        obj = pf.resolve_expr(func)
+    except Exception:  # noqa: BLE001
+        return False
+    return isinstance(obj, np.ufunc) or (str(getattr(obj, "__module__", None) or "").split(".")[0] == "numpy")
+
+
+def _comp_targets(comp):
+    return {n.id for g in comp.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+
+
+def _base_sequence(node, made):
+    """The sequence whose length is that of the zip argument `node`, as ast.dump text; None where unknown."""
+    if id(node) in made:
+        comp, kind = made[id(node)]
+        if kind != "map":
+            return None
+        source = comp.generators[0].iter
+        if isinstance(source, ast.Call) and isinstance(source.func, ast.Name) and source.func.id == "zip":
+            bases = {_base_sequence(a, made) for a in source.args}
+            return bases.pop() if len(bases) == 1 else None
+        return _base_sequence(source, made)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range" and \
+            len(node.args) == 1 and isinstance(node.args[0], ast.Call) and isinstance(node.args[0].func, ast.Name) \
+            and node.args[0].func.id == "len" and len(node.args[0].args) == 1:
+        node = node.args[0].args[0]
+    if all(isinstance(n, ast.Name | ast.Attribute | ast.Subscript | ast.Constant | ast.Load | ast.expr_context)
+           for n in ast.walk(node)):
+        return ast.dump(node)
+    return None
+
+
+def _exits_of_loop(loop):
+    """break (of `loop`), return and raise statements in its body."""
+    stack = [(s, False) for s in loop.body]
+    while stack:
+        node, nested = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            continue
+        if isinstance(node, ast.Return | ast.Raise) or (isinstance(node, ast.Break) and not nested):
+            yield node
+        inner = nested or isinstance(node, ast.For | ast.While)
+        stack.extend((c, inner) for c in ast.iter_child_nodes(node))
+
+
+def _check_eager(pf, tree, made, local):
+    """A map or filter made a list here calls its function on every item before the code consuming it runs.
+    Refuse where Python would call it at other times with a result that could differ: the function and the
+    code consuming the values (a loop body, a comprehension, another map zipped with it) may see each other's
+    effects (random draws, methods of objects), or Python would not reach every item (a loop left by break,
+    a zip with a sequence of another length, any/all) and the function draws random numbers or may fail
+    on an item Python never gives it."""
+    from . import effects
+    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    local_defs = _local_defs(tree)
+
+    def builtin(node, names):
+        return isinstance(node, ast.Call) and any(_builtin_named(pf, node.func, n, local) for n in names)
+
+    def producer(comp, kind):
+        nodes = [comp.elt] if kind == "map" else list(comp.generators[0].ifs)
+        return _Code(pf, nodes, local, local_defs, _comp_targets(comp))
+
+    def refuse(node, why, hint):
+        raise pf.error(ctx().unsupported, f"s2s cannot differentiate this {kind}(...): Python calls the function "
+                       f"one item at a time, as the values are used, but s2s calls it on every item first, and "
+                       f"{why}", node, hint=hint)
+
+    for comp, kind in list(made.values()):
+        if kind == "zip":
+            continue
+        mine = producer(comp, kind)
+        node, siblings = comp, []
+        while True:
+            parent = parents.get(id(node))
+            if builtin(parent, ("enumerate",)) and parent.args and parent.args[0] is node:
+                node = parent
+            elif builtin(parent, ("zip",)) and node in parent.args:
+                siblings.append(parent)
+                node = parent
+            else:
+                break
+        hint = "loop over the sequence and call the function in the loop body (`for v in xs: a = f(v)`)"
+        reach_all, consumer = True, None
+        if isinstance(parent, ast.For) and parent.iter is node:
+            consumer = _Code(pf, parent.body, local, local_defs)
+            if next(_exits_of_loop(parent), None) is not None:
+                reach_all = False
+        elif isinstance(parent, ast.comprehension) and parent.iter is node:
+            owner = parents[id(parent)]
+            parts = [owner.elt] if hasattr(owner, "elt") else [owner.key, owner.value]
+            k = owner.generators.index(parent)
+            parts += [i for g in owner.generators[k:] for i in g.ifs] + [g.iter for g in owner.generators[k + 1:]]
+            consumer = _Code(pf, parts, local, local_defs)
+            if isinstance(owner, ast.GeneratorExp):
+                reach_all = False  # a lazy generator expression: its consumer decides
+        elif builtin(parent, ("list", "tuple", "sum", "sorted", "min", "max")) or \
+                isinstance(parent, ast.Starred | ast.Assign):
+            pass
+        else:
+            reach_all = False  # any/all, or a zip kept for later
+        for z in siblings:
+            others = [a for a in z.args if a is not comp and not any(a is s for s in siblings)]
+            bases = {_base_sequence(a, made) for a in z.args if not any(n is comp for n in ast.walk(a))}
+            bases.add(_base_sequence(comp, made))
+            if None in bases or len(bases) != 1:
+                reach_all = False
+            for other in others:
+                if id(other) in made and made[id(other)][1] != "zip":
+                    lazy = producer(*made[id(other)])
+                elif isinstance(other, ast.GeneratorExp):
+                    lazy = _Code(pf, [other], local, local_defs)
+                else:
+                    continue  # evaluated before zip runs, in Python too
+                found = effects.conflict(mine.effects, mine.reads, lazy.effects, lazy.reads,
+                                         ("its function", "the other sequence zipped with it"))
+                if found:
+                    refuse(found[0] or comp, found[1], "compute the values in one loop, in the order you mean "
+                           "(`for u, v in zip(xs, ys): a = f(u); b = g(v)`)")
+        if consumer is not None:
+            found = effects.conflict(mine.effects, mine.reads, consumer.effects, consumer.reads,
+                                     ("its function", "the code using the values"))
+            if found:
+                refuse(found[0] or comp, found[1], hint)
+        if not reach_all and not mine.total:
+            what = mine.effects[0].reason if mine.effects else "may fail on an item Python never gives it"
+            refuse(comp, f"Python may stop before the last item (break, return, any/all, or zip with a sequence "
+                   f"s2s cannot tell is as long), while the function {what}", hint)
 
 
 def _check_lazy_loops(pf, tree, made):

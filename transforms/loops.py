@@ -83,7 +83,21 @@ class LoopRewriter(ast.NodeTransformer):
                                     value, hint="write every=10, or leave it out for a sqrt(n) schedule")
             every = value.value if value.value is not None else "sqrt"
         node.iter = it.args[0]
+        self._refuse_effects_in_checkpoint(node)
         return every
+
+    def _refuse_effects_in_checkpoint(self, node):
+        """A checkpointed loop runs again, segment by segment, for the derivative: a random draw or a method
+        of an object in it would give other values the second time (the derivative of another function)."""
+        from . import effects
+        found = [e for s in node.body for e in effects.impure_calls(self.pf, s, self.locals)]
+        if found:
+            raise self.pf.error(ctx().unsupported, "s2s cannot differentiate this checkpointed loop: s2s runs it "
+                                f"again, segment by segment, for the derivative, and it {found[0].reason}, which "
+                                "may give other values the second time", found[0].node,
+                                hint="draw the random numbers before the loop (e.g. `noise = rng.normal(size=(n, "
+                                     "...))`, then `noise[t]` in the loop) and pass them in, or leave out "
+                                     "s2s.checkpoint")
 
     def visit_For(self, node):
         self._refuse_update_of_iterated(node)

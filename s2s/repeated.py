@@ -1,0 +1,65 @@
+"""Refuse derivatives that evaluate the user's function several times where the evaluations may differ.
+
+jacfwd (one forward sweep per input direction), hessian (one sweep per row), and a call of
+`s2s.grad(L)` inside a differentiated function (its value and its derivative sweeps) run the
+function more than once with the same arguments. Where the function draws random numbers
+(`rng.normal()`, `np.random.*`) or calls a method that changes an argument object, each run sees
+other values and the columns would come from different functions. s2s reads the function
+(transforms/effects.py, with the objects its arguments are bound to) and refuses it then.
+
+    >>> import numpy as np
+    >>> def f(x, rng):
+    ...     return np.sum(x * rng.normal(size=3))
+    >>> check(f, (np.ones(3), np.random.default_rng(0)), {}, "s2s.jacfwd")
+    Traceback (most recent call last):
+    ...
+    s2s.errors.UnsupportedSyntaxError: s2s.jacfwd evaluates f once per direction ...
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+from s2s.errors import UnsupportedSyntaxError
+
+_HINT = ("draw the random numbers outside the function and pass them in as an argument "
+         "(`noise = rng.normal(size=n); jacfwd(f)(x, noise)`), or use s2s.jacrev / s2s.grad, which "
+         "evaluate the function once")
+
+
+def check(func: Callable, args: tuple, kwargs: dict, what: str) -> None:
+    """Raise UnsupportedSyntaxError where `func(*args, **kwargs)`, evaluated several times by `what`, may
+    see other values each time (random draws, methods that change an argument)."""
+    from s2s import compose
+    from s2s.transforms import effects
+    spec = compose.of(func)
+    if spec is not None:
+        func = spec.func
+    target = getattr(func, "__func__", func)  # a bound method: its function, with self bound
+    if not inspect.isfunction(target) or not _user_code(target):
+        return  # s2s's own generated code: the function it was made from is checked where it is given
+    try:
+        bound = inspect.signature(func).bind_partial(*args, **kwargs).arguments
+    except TypeError:
+        return  # the call itself is refused elsewhere with its own message
+    if target is not func:
+        first = next(iter(inspect.signature(target).parameters), None)
+        if first is not None:
+            bound = {first: func.__self__, **bound}
+    found = effects.known_effect(target, bindings=dict(bound))
+    if found is None:
+        return
+    pf, node, reason = found
+    message = (f"{what} evaluates {target.__name__} once per direction (and once for its value), with the "
+               f"same arguments, and {target.__name__} {reason}: each evaluation would see other values, and "
+               "the derivative would mix them")
+    if pf is not None and node is not None:
+        raise pf.error(UnsupportedSyntaxError, message, node, hint=_HINT)
+    raise UnsupportedSyntaxError(message, hint=_HINT)
+
+
+def _user_code(func) -> bool:
+    from s2s.transforms.context import ctx
+    return ctx().user_code(func) and not getattr(func, "__s2s_made__", False) and \
+        not func.__code__.co_filename.startswith("<s2s")  # code s2s generated

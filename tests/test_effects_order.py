@@ -1,0 +1,332 @@
+"""Code s2s runs in another order than Python (generators and maps consumed at once, checkpointed loops run
+again, jacfwd/hessian/nested grad evaluating the function several times) is accepted only where no effect
+(random draws, methods of objects, next()) can be seen: right against central differences with a fresh,
+identical random generator per evaluation, or refused with a clear message (transforms/effects.py)."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import s2s
+
+X = np.array([0.3, 0.7, 1.1])
+XV = np.array([0.3, 0.7, 1.1, -0.2, 0.9])
+
+
+def fd(f, v, eps=1e-6):
+    v = np.asarray(v, float)
+    g = np.zeros_like(v)
+    for i in np.ndindex(v.shape):
+        e = np.zeros_like(v)
+        e[i] = eps
+        g[i] = (f(v + e) - f(v - e)) / (2 * eps)
+    return g
+
+
+def refused(thunk, *words):
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        thunk()
+    for w in words:
+        assert w in str(info.value), str(info.value)
+    return str(info.value)
+
+
+# ---- W3: generators consumed at once -------------------------------------------------------------------------
+
+def gen_draws(x, rng):
+    for _ in range(3):
+        yield x * rng.normal()
+
+
+def loop_draws_too(x, seed=0):
+    rng = np.random.default_rng(seed)
+    tot = 0.0
+    for v in gen_draws(x, rng):
+        tot = tot + np.sum(v) * rng.normal()
+    return tot
+
+
+class Sched:
+    def __init__(self):
+        self.lr = 1.0
+
+    def step(self):
+        self.lr = self.lr * 0.5
+
+
+def gen_reads(x, s):
+    for _ in range(3):
+        yield x * s.lr
+
+
+def loop_steps(x, s):
+    tot = 0.0
+    for v in gen_reads(x, s):
+        tot = tot + np.sum(v ** 2)
+        s.step()
+    return tot
+
+
+def advance(s):
+    s.step()
+    return 0.0
+
+
+def loop_steps_in_helper(x, s):
+    tot = 0.0
+    for v in gen_reads(x, s):
+        tot = tot + np.sum(v ** 2) + advance(s)
+    return tot
+
+
+def gen_next(x, it):
+    for _ in range(3):
+        yield x * next(it)
+
+
+def loop_next(x):
+    it = iter([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    tot = 0.0
+    for v in gen_next(x, it):
+        tot = tot + np.sum(v) * next(it)
+    return tot
+
+
+RS = np.random.RandomState(0)
+COUNTER = itertools.count()
+
+
+def gen_global(x):
+    for _ in range(3):
+        yield x * RS.randn()
+
+
+def loop_global(x):
+    tot = 0.0
+    for v in gen_global(x):
+        tot = tot + np.sum(v) * RS.randn()
+    return tot
+
+
+def gen_count(x):
+    for _ in range(3):
+        yield x * next(COUNTER)
+
+
+def loop_count(x):
+    tot = 0.0
+    for v in gen_count(x):
+        tot = tot + np.sum(v) * next(COUNTER)
+    return tot
+
+
+def comp_draws(x, rng):
+    return sum([np.sum(v) * rng.normal() for v in gen_draws(x, rng)])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: s2s.grad(loop_draws_too)(X),
+    lambda: s2s.grad(loop_steps)(X, Sched()),
+    lambda: s2s.grad(loop_steps_in_helper)(X, Sched()),
+    lambda: s2s.grad(loop_next)(X),
+    lambda: s2s.grad(loop_global)(X),
+    lambda: s2s.grad(loop_count)(X),
+    lambda: s2s.grad(comp_draws)(X, np.random.default_rng(0)),
+], ids=["rng", "method", "method-in-helper", "next", "global-randomstate", "global-count", "comprehension"])
+def test_generator_and_consumer_sharing_state_refused(call):
+    refused(call, "generator", "runs it to its end first")
+
+
+def gen_pure(x):
+    for k in range(3):
+        yield x * (k + 1)
+
+
+def body_draws(x, rng):
+    tot = 0.0
+    for v in gen_pure(x):
+        tot = tot + np.sum(v) * rng.normal()
+    return tot
+
+
+def body_pure(x, rng):
+    tot = 0.0
+    for v in gen_draws(x, rng):
+        tot = tot + np.sum(np.sin(v))
+    return tot
+
+
+@pytest.mark.parametrize("f", [body_draws, body_pure], ids=["generator-pure", "body-pure"])
+def test_generator_with_draws_on_one_side_only_is_right(f):
+    got = s2s.grad(f)(X, np.random.default_rng(0))
+    want = fd(lambda v: f(v, np.random.default_rng(0)), X)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+
+
+# ---- W13: map made eager -------------------------------------------------------------------------------------
+
+def zip_of_two_drawing_maps(x, rng):
+    return sum(a * b for a, b in zip(map(lambda v: v * rng.normal(), x), map(lambda v: v * rng.normal(), x)))
+
+
+def map_with_break(v):
+    tot = 0.0
+    for a in map(math.sqrt, v):
+        tot = tot + a
+        if tot > 1.0:
+            break
+    return tot
+
+
+def map_zipped_shorter(v, rng):
+    tot = 0.0
+    for a, _ in zip(map(lambda t: t * rng.normal(), v), range(2)):
+        tot = tot + a
+    return tot * rng.normal()
+
+
+def map_and_body_draw(v, rng):
+    return sum([a * rng.normal() for a in map(lambda t: t * rng.normal(), v)])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: s2s.grad(zip_of_two_drawing_maps)(X, np.random.default_rng(0)),
+    lambda: s2s.grad(map_with_break)(XV),
+    lambda: s2s.grad(lambda v: sum(a for a, _ in zip(map(math.log, v), range(3))))(XV),
+    lambda: s2s.grad(map_zipped_shorter)(XV, np.random.default_rng(0)),
+    lambda: s2s.grad(map_and_body_draw)(X, np.random.default_rng(0)),
+], ids=["zip-map-map", "break-math", "zip-range-math", "zip-range-rng", "comprehension-rng"])
+def test_eager_map_that_python_runs_otherwise_refused(call):
+    refused(call, "map(...)", "calls it on every item first")
+
+
+def map_with_break_numpy(v):
+    tot = 0.0
+    for a in map(np.sqrt, v):
+        tot = tot + a
+        if tot > 1.0:
+            break
+    return tot
+
+
+def zip_same_sequence_rng(v, rng):
+    return sum(a * b for a, b in zip(map(lambda t: t * rng.normal(), v), v))
+
+
+def map_local_lambda(v):
+    sq = lambda t: t ** 2  # noqa: E731
+    tot = 0.0
+    for a in map(sq, v):
+        tot = tot + a
+    return tot
+
+
+@pytest.mark.parametrize("f,rng", [
+    (map_with_break_numpy, False), (zip_same_sequence_rng, True), (map_local_lambda, False),
+    (lambda v: sum(map(np.sin, v)), False), (lambda v: sum(a * b for a, b in zip(map(np.sin, v), v)), False),
+], ids=["break-numpy", "zip-same-length-rng", "local-lambda", "sum-map", "zip-same-length"])
+def test_eager_map_python_runs_alike_is_right(f, rng):
+    if rng:
+        got = s2s.grad(f)(X, np.random.default_rng(0))
+        want = fd(lambda v: f(v, np.random.default_rng(0)), X)
+    else:
+        got, want = s2s.grad(f)(X), fd(f, X)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+
+
+# ---- W12: checkpointed loops run again ---------------------------------------------------------------------
+
+def ckpt_rng(h, rng):
+    for _ in s2s.checkpoint(range(6)):
+        h = np.sin(h * rng.normal(size=3)) + h
+    return np.sum(h)
+
+
+def ckpt_global(h):
+    for _ in s2s.checkpoint(range(6)):
+        h = np.sin(h * np.random.normal(size=3)) + h
+    return np.sum(h)
+
+
+def ckpt_noise(h, noise):
+    for t in s2s.checkpoint(range(6)):
+        h = np.sin(h * noise[t]) + h
+    return np.sum(h)
+
+
+def test_checkpoint_with_draws_refused():
+    refused(lambda: s2s.grad(ckpt_rng)(X, np.random.default_rng(0)), "checkpointed loop", "rng.normal()")
+    refused(lambda: s2s.grad(ckpt_global)(X), "checkpointed loop", "draws random numbers")
+
+
+def test_checkpoint_with_noise_drawn_outside_is_right():
+    noise = np.random.default_rng(0).normal(size=(6, 3))
+    np.testing.assert_allclose(s2s.grad(ckpt_noise)(X, noise), fd(lambda v: ckpt_noise(v, noise), X),
+                               rtol=1e-6, atol=1e-8)
+
+
+# ---- W8: entry points evaluating the function several times ------------------------------------------------
+
+def drawing(x, rng):
+    n = rng.normal(size=3)
+    a = np.sin(x * n)
+    m = rng.normal(size=3)
+    return np.sum(a ** 2 + m * x)
+
+
+def inner_drawing(a, rng):
+    return np.sum(a ** 2 * rng.normal(size=3))
+
+
+def outer_nested(v, rng):
+    return np.sum(s2s.grad(inner_drawing)(v, rng) * v)
+
+
+def global_drawing(x):
+    return np.sum(x ** 2 * np.random.normal(size=3))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: s2s.jacfwd(drawing)(X, np.random.default_rng(1)),
+    lambda: s2s.jacobian(drawing, mode="forward")(X, np.random.default_rng(1)),
+    lambda: s2s.hessian(drawing)(X, np.random.default_rng(1)),
+    lambda: s2s.jacfwd(s2s.jacrev(drawing))(X, np.random.default_rng(1)),
+    lambda: s2s.grad(outer_nested)(X, np.random.default_rng(0)),
+    lambda: s2s.hessian(global_drawing)(X),
+], ids=["jacfwd", "jacobian-forward", "hessian", "jacfwd-of-jacrev", "nested-grad", "hessian-global-random"])
+def test_repeated_evaluation_of_drawing_function_refused(call):
+    refused(call, "draws random numbers", "jacrev")
+
+
+def smooth(x, noise):
+    return np.sum(np.sin(x * noise) ** 2)
+
+
+class Model:
+    def __init__(self):
+        self.W = np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.2], [0.3, 0.0, 1.0]])
+
+    def forward(self, t):
+        return self.W @ t
+
+
+def through_model(x, m):
+    return np.sum(np.sin(m.forward(x)))
+
+
+def test_jacrev_of_drawing_function_still_right():
+    got = s2s.jacrev(drawing)(X, np.random.default_rng(1))
+    np.testing.assert_allclose(got, fd(lambda v: drawing(v, np.random.default_rng(1)), X), rtol=1e-6, atol=1e-8)
+
+
+def test_jacfwd_and_hessian_with_noise_argument_or_pure_method_right():
+    noise = np.random.default_rng(1).normal(size=3)
+    np.testing.assert_allclose(s2s.jacfwd(smooth)(X, noise), fd(lambda v: smooth(v, noise), X), rtol=1e-6, atol=1e-8)
+    grad = s2s.grad(smooth)
+    np.testing.assert_allclose(s2s.hessian(smooth)(X, noise), np.stack(
+        [fd(lambda v: grad(v, noise)[i], X) for i in range(3)]), rtol=1e-5, atol=1e-7)
+    m = Model()
+    np.testing.assert_allclose(s2s.jacfwd(through_model)(X, m), fd(lambda v: through_model(v, m), X),
+                               rtol=1e-6, atol=1e-8)

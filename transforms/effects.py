@@ -1,0 +1,284 @@
+"""Which calls may have effects another piece of code could observe (random draws, methods of objects).
+
+s2s runs some code in another order than Python does: a generator or a `map` consumed at once is run to
+its end before the loop consuming it, a checkpointed loop is run again for the derivative, and jacfwd or
+hessian call the function once per direction. That is exact only where the code moved has no effect the
+other code sees. `impure_calls` lists the calls in a piece of code that s2s cannot prove free of such
+effects, each with the reason and the names it may change:
+
+* random draws (`np.random.*`, the methods of a Generator / RandomState, the `random` module), `next()`;
+* methods of objects that are not known array methods (`rng.normal()`, `sched.step()`);
+* functions of the user's that s2s cannot read, or that do any of the above or store into an attribute
+  or item (read recursively, a few calls deep); function values; callables of unknown libraries.
+
+NumPy (outside numpy.random), math, builtins that only compute, and functions with derivative rules
+are pure.
+
+    >>> import ast
+    >>> call = ast.parse("x * rng.normal()").body[0].value
+    >>> [e.reason for e in impure_calls(None, call, {"x", "rng"})]
+    ['calls rng.normal(), a method of an object (it may change the object)']
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextvars
+import inspect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .context import ctx
+
+_PURE_BUILTINS = frozenset(getattr(builtins, n) for n in (
+    "abs", "len", "range", "float", "int", "bool", "round", "min", "max", "sum", "list", "tuple", "zip", "enumerate",
+    "sorted", "reversed", "isinstance", "dict", "pow", "map", "filter", "divmod", "complex", "print", "str", "repr",
+    "any", "all", "hasattr", "getattr", "type", "set", "frozenset", "slice", "iter", "issubclass", "callable",
+    "hash", "id", "format", "ord", "chr"))
+# ndarray methods that update the array in place
+_UPDATING_ARRAY = frozenset({"fill", "put", "itemset", "resize", "sort", "partition", "setfield", "setflags",
+                             "byteswap", "tofile", "dump"})
+_ARRAY_METHODS = frozenset(n for n in dir(np.ndarray) if not n.startswith("_")) - _UPDATING_ARRAY
+_PURE_MODULES = ("numpy", "math", "cmath", "scipy", "operator", "s2s")
+_RANDOM_MODULES = ("numpy.random", "random", "scipy.stats")
+_DEPTH = 6
+_LENIENT = contextvars.ContextVar("s2s_effects_lenient", default=False)
+ANY = "*"  # in Effect.touches: may change anything (a helper s2s cannot read, a global)
+
+
+@dataclass
+class Effect:
+    """A call that may have an effect: the call, why, and the names (of the code it stands in) it may change."""
+
+    node: ast.Call
+    reason: str
+    touches: set = field(default_factory=set)
+
+
+def _names(node) -> set:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _random_object(obj) -> bool:
+    import random
+    return isinstance(obj, np.random.Generator | np.random.RandomState | np.random.BitGenerator | random.Random)
+
+
+def _module(obj) -> str:
+    return str(getattr(obj, "__module__", None) or "")
+
+
+def object_effect(obj, _active=()) -> str | None:
+    """Why calling the object `obj` may have an effect, or None where it is pure."""
+    if obj is next:
+        return "advances an iterator"
+    made_from = _made_from(obj)
+    if made_from is not None:  # a derivative s2s made (grad(L)): it runs L
+        return function_effect(made_from, _active)
+    if any(obj is b for b in _PURE_BUILTINS):
+        return None
+    self_ = getattr(obj, "__self__", None)
+    if self_ is not None and not inspect.ismodule(self_):  # a bound method
+        if _random_object(self_):
+            return "draws random numbers"
+        if isinstance(self_, np.ndarray | np.generic):
+            return None if getattr(obj, "__name__", "") in _ARRAY_METHODS else "updates an array in place"
+        if type(self_) in (dict, list, tuple, str, set, frozenset):
+            return None if getattr(obj, "__name__", "") not in _CONTAINER_UPDATES else \
+                f"updates a {type(self_).__name__} in place"
+        func = getattr(obj, "__func__", None)
+        if inspect.isfunction(func):
+            return function_effect(func, _active)
+        return f"is a method of a {type(self_).__name__} object (it may change the object)"
+    if isinstance(obj, np.ufunc):
+        return None
+    module = _module(obj)
+    if any(module == m or module.startswith(m + ".") for m in _RANDOM_MODULES) and callable(obj) and \
+            not isinstance(obj, type):
+        return "draws random numbers"
+    if isinstance(obj, type):
+        if module in ("builtins", "collections") or module.split(".")[0] == "numpy" or \
+                issubclass(obj, tuple) or (hasattr(obj, "__dataclass_fields__") and
+                                           not hasattr(obj, "__post_init__")):
+            return None
+        return f"constructs a {obj.__name__}, whose __init__ s2s does not read"
+    try:
+        if ctx().has_rule(obj):
+            return None
+    except TypeError:  # unhashable
+        pass
+    if inspect.isfunction(obj) and ctx().user_code(obj):
+        return function_effect(obj, _active)
+    if module.split(".")[0] in _PURE_MODULES or inspect.isbuiltin(obj) and module in ("math", "cmath"):
+        return None
+    return "is a function s2s cannot read"
+
+
+def _made_from(obj):
+    """The user's function a derivative function s2s made (s2s.grad(L) and the like) evaluates, or None."""
+    for mark in ("__s2s_nested__", "__s2s_derivative__"):
+        found = getattr(obj, mark, None)
+        func = getattr(found, "func", None)
+        if inspect.isfunction(func) and func is not obj:
+            return func
+    return None
+
+
+def function_effect(func, _active=(), bindings: dict | None = None) -> str | None:
+    """Why calling the user's function `func` may have an effect (the first reason found), or None.
+
+    `bindings` gives the objects some of its parameters are bound to (for methods called on them)."""
+    found = first_effect(func, _active, bindings)
+    return None if found is None else found[2]
+
+
+def known_effect(func, bindings: dict | None = None):
+    """first_effect, leaving out calls of library functions s2s cannot read (where refusing every such call
+    would refuse too much: jacfwd of code calling a library's function that draws nothing)."""
+    token = _LENIENT.set(True)
+    try:
+        return first_effect(func, bindings=bindings)
+    finally:
+        _LENIENT.reset(token)
+
+
+def first_effect(func, _active=(), bindings: dict | None = None):
+    """(parsed function, node, reason) of the first effect found in the user's function `func`, or None;
+    the parsed function is None where s2s cannot read its source (see function_effect)."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return None, None, "is a function s2s cannot read"
+    if code in _active:
+        return None  # recursion: its effects are those of the rest of its body
+    if len(_active) >= _DEPTH:
+        return None, None, "calls functions too deep for s2s to read"
+    from .desugar import _parsed
+    try:
+        pf = _parsed(func)
+    except Exception:  # noqa: BLE001 - no source
+        return None, None, "has no source s2s can read"
+    tree = pf.tree
+    local = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    local |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global | ast.Nonlocal):
+            return pf, node, f"rebinds a {type(node).__name__.lower()} name"
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            return pf, node, "stores into an attribute"
+    found = impure_calls(pf, tree, local, _active + (code,), bindings or {})
+    return (pf, found[0].node, found[0].reason) if found else None
+
+
+def impure_calls(pf, node: ast.AST, local: set, _active=(), bindings: dict | None = None) -> list[Effect]:
+    """The calls in `node` that may have an effect (see the module docstring); `local` are the names local
+    to the code `node` is part of (their objects are unknown unless in `bindings`). pf resolves the others."""
+    bindings = bindings or {}
+    out = []
+    for call in ast.walk(node):
+        if not isinstance(call, ast.Call) or updates_local_container(call, local):
+            continue  # (whether that list is shared is the callers' question: ownership, updated_params)
+        effect = _call_effect(pf, call, local, _active, bindings)
+        if effect is not None:
+            out.append(effect)
+    return out
+
+
+def _call_effect(pf, call, local, _active, bindings):
+    func = call.func
+    root = func
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    touched = _names(call) - {n.id for n in ast.walk(func) if isinstance(n, ast.Name)} | \
+        (_names(func.value) if isinstance(func, ast.Attribute) else set())
+    text = ast.unparse(func)
+    if isinstance(root, ast.Name) and root.id in local:
+        if root.id in bindings and isinstance(func, ast.Attribute):
+            obj = bindings[root.id]
+            for part in _attribute_path(func)[1:]:
+                obj = getattr(obj, part, None)
+            why = object_effect(obj, _active) if obj is not None else "is not an attribute of the object"
+            return None if why is None else Effect(call, f"calls {text}(), which {why}", touched)
+        if isinstance(func, ast.Attribute):
+            if func.attr in _ARRAY_METHODS:
+                return None  # an array's method that computes (updating ones are refused by the callers)
+            return Effect(call, f"calls {text}(), a method of an object (it may change the object)", touched)
+        return Effect(call, f"calls the function value {text}, which s2s cannot read", touched | {ANY})
+    if not isinstance(root, ast.Name):
+        if isinstance(func, ast.Attribute) and func.attr in _ARRAY_METHODS:
+            return None  # a method of a computed value (w[:3].reshape(...))
+        return Effect(call, f"calls {text}, which s2s cannot read", touched | {ANY})
+    try:
+        obj = pf.resolve_expr(func) if pf is not None else ctx().missing
+    except Exception:  # noqa: BLE001
+        obj = ctx().missing
+    if obj is ctx().missing:
+        if isinstance(func, ast.Attribute) and func.attr in _ARRAY_METHODS:
+            return None
+        return Effect(call, f"calls {text}, which s2s cannot read", touched | {ANY})
+    why = object_effect(obj, _active)
+    if why is None or (_LENIENT.get() and why == "is a function s2s cannot read"):
+        return None
+    if why == "draws random numbers" or why == "advances an iterator":
+        touched = touched | {root.id}
+    if inspect.isfunction(obj) or isinstance(obj, type) or why.startswith("is a function"):
+        touched = touched | {ANY}
+    return Effect(call, f"calls {text}(), which {why}", touched)
+
+
+_CONTAINER_UPDATES = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
+                                "popitem"})
+
+
+def updates_local_container(call: ast.Call, local: set) -> bool:
+    """Whether `call` is `name.append(...)` (or another list/dict update) of a local name: s2s rewrites those
+    into new values (transforms/desugar.py), they draw nothing and step no outside object."""
+    func = call.func
+    return isinstance(func, ast.Attribute) and func.attr in _CONTAINER_UPDATES and \
+        isinstance(func.value, ast.Name) and func.value.id in local
+
+
+def _attribute_path(func):
+    parts = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    parts.append(func.id)
+    return parts[::-1]
+
+
+def reads(node: ast.AST, pf=None) -> set:
+    """The names `node` reads, leaving out those that denote modules, functions and classes."""
+    out = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            obj = ctx().missing
+            if pf is not None:
+                try:
+                    obj = pf.resolve(n.id)
+                except Exception:  # noqa: BLE001
+                    obj = ctx().missing
+            if inspect.ismodule(obj) or inspect.isroutine(obj) or isinstance(obj, type | np.ufunc):
+                continue
+            out.add(n.id)
+    return out
+
+
+def conflict(producer: list[Effect], producer_reads: set, consumer: list[Effect], consumer_reads: set,
+             names=("the producer", "the consumer")):
+    """Whether code run step by step interleaved with other code (a generator and its loop body) may see
+    another result when run to its end first: returns (node, why) or None; node is the consumer's call
+    at fault, or None where the producer's is.
+
+    Either side's effects must not reach what the other reads, and they must not both have effects (two
+    sources of random numbers drawn in another order)."""
+    if producer and consumer:
+        return consumer[0].node, f"{names[0]} {producer[0].reason}, and {names[1]} {consumer[0].reason}"
+    for effect in consumer:
+        if ANY in effect.touches or effect.touches & producer_reads:
+            return effect.node, f"{names[1]} {effect.reason}, which {names[0]} may read"
+    for effect in producer:
+        if ANY in effect.touches or effect.touches & consumer_reads:
+            return None, f"{names[0]} {effect.reason}, which {names[1]} may read"
+    return None
