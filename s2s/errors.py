@@ -76,3 +76,11 @@ class NotCompilableError(S2SError, TypeError):
     """`s2s.grad(f, compile="strict")`: a construct of the derivative that numba cannot compile (s2s/compiled.py)."""
 
     default_hint = "call s2s.grad(f) without compile=..., which runs the NumPy code"
+
+
+class CustomRuleError(S2SError, TypeError, ValueError):
+    """A derivative rule written as Python functions (s2s.custom_vjp, custom_jvp, defvjp) returned something
+    s2s cannot use: a cotangent of another shape than its argument, too few cotangents, a fwd whose output
+    is not the function's. (A TypeError and a ValueError too, as these were before.)"""
+
+    default_hint = "return one cotangent per differentiable argument, each of that argument's shape (or None for zero)"

@@ -494,3 +494,23 @@ def test_autograd_style_primitive_ports_by_changing_imports():
 
     ag_defvjp(ag_lse, lambda ans, x: lambda g: anp.full(x.shape, g) * anp.exp(x - anp.full(x.shape, ans)))
     assert_close(g, autograd.grad(lambda y: anp.sum(ag_lse(y ** 2)))(y))
+
+
+def test_custom_vjp_bwd_cotangent_of_another_shape_refused():
+    """As JAX: a scalar cotangent for a (3,) argument is a mistake in the rule, not broadcast (it gave [3 3 3])."""
+    @s2s.custom_vjp
+    def twice(a):
+        return a * 2
+
+    twice.defvjp(lambda a: (a * 2, None), lambda res, g: (np.sum(g),))
+    with pytest.raises(s2s.errors.CustomRuleError, match=r"cotangent of shape \(\) for its argument 'a' of shape"):
+        s2s.grad(lambda v: np.sum(twice(v)))(np.array([0.3, 0.7, 1.1]))
+
+    @s2s.custom_vjp
+    def twice_ok(a):
+        return a * 2
+
+    twice_ok.defvjp(lambda a: (a * 2, None), lambda res, g: (2 * g,))
+    x = np.array([0.3, 0.7, 1.1])
+    np.testing.assert_allclose(s2s.grad(lambda v: np.sum(twice_ok(v)))(x), 2 * np.ones(3))
+    assert s2s.grad(lambda v: twice_ok(v))(0.5) == 2.0

@@ -17,6 +17,8 @@ import numbers
 
 import numpy as np
 
+from s2s.errors import CustomRuleError
+
 RULES: dict = {}
 SCOPES: dict = {}
 
@@ -49,7 +51,7 @@ def cotangents(key, g, ans, args):
     nondiff = [args[i] for i in rule.nondiff_argnums]
     out, res = _pair(rule.fwd(*args), rule.fwd, "fwd", "(output, residuals)")
     if not _same_value(out, ans):
-        raise ValueError(f"the fwd function {_name(rule.fwd)} of the custom_vjp {rule.label} returned another output "
+        raise CustomRuleError(f"the fwd function {_name(rule.fwd)} of the custom_vjp {rule.label} returned another output "
                          "than the function gave for the same arguments in the forward sweep; s2s runs fwd again in "
                          "the backward sweep, so fwd must compute the function's own value and be deterministic (no "
                          "random numbers drawn inside)")
@@ -58,10 +60,28 @@ def cotangents(key, g, ans, args):
     every = len(rule.params) - len(rule.nondiff_argnums)  # arguments left to their defaults count too
     if not isinstance(out, tuple | list) or len(out) not in (wanted, every):
         got = f"a {type(out).__name__}" + (f" of length {len(out)}" if isinstance(out, tuple | list) else "")
-        raise TypeError(f"the bwd function {_name(rule.bwd)} of the custom_vjp {rule.label} must return a tuple "
+        raise CustomRuleError(f"the bwd function {_name(rule.bwd)} of the custom_vjp {rule.label} must return a tuple "
                         f"with one cotangent per differentiable argument ({every}), but it returned {got}")
     it = iter(out)
-    return [0.0 if i in rule.nondiff_argnums else _zero_if_none(next(it)) for i in range(len(args))]
+    cts = [None if i in rule.nondiff_argnums else next(it) for i in range(len(args))]
+    for i, (ct, a) in enumerate(zip(cts, args)):
+        if ct is not None:
+            _check_cotangent_shape(rule, i, ct, a)
+    return [_zero_if_none(ct) for ct in cts]
+
+
+def _check_cotangent_shape(rule, i, ct, a):
+    """As JAX: bwd's cotangent for an array or number argument has that argument's shape (a plain zero aside);
+    s2s would otherwise broadcast a scalar over the argument, or fail later in generated code."""
+    if not isinstance(a, numbers.Number | np.ndarray | np.generic) or \
+            not isinstance(ct, numbers.Number | np.ndarray | np.generic):
+        return
+    if np.shape(ct) == np.shape(a) or (np.ndim(ct) == 0 and ct == 0):
+        return
+    name = rule.params[i][0] if i < len(rule.params) else f"#{i}"
+    raise CustomRuleError(f"the bwd function {_name(rule.bwd)} of the custom_vjp {rule.label} returned a cotangent "
+                          f"of shape {np.shape(ct)} for its argument {name!r} of shape {np.shape(a)}; each "
+                          "cotangent must have the shape of its argument (s2s does not broadcast or sum it)")
 
 
 def tangent(key, args, tangents):
@@ -132,7 +152,7 @@ def _zero_if_none(v):
 
 def _pair(value, fn, role, what):
     if not isinstance(value, tuple | list) or len(value) != 2:
-        raise TypeError(f"the {role} function {_name(fn)} must return a pair {what}, not a {type(value).__name__}")
+        raise CustomRuleError(f"the {role} function {_name(fn)} must return a pair {what}, not a {type(value).__name__}")
     return value
 
 
