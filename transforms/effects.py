@@ -135,8 +135,9 @@ def function_effect(func, _active=(), bindings: dict | None = None) -> str | Non
 
 
 def known_effect(func, bindings: dict | None = None):
-    """first_effect, leaving out calls of library functions s2s cannot read (where refusing every such call
-    would refuse too much: jacfwd of code calling a library's function that draws nothing)."""
+    """first_effect, leaving out calls of functions s2s cannot read (library functions, function values): only
+    effects s2s knows of (random draws, next(), methods of objects, attribute stores) are reported, since
+    refusing every such call would refuse jacfwd of much code that draws nothing."""
     token = _LENIENT.set(True)
     try:
         return first_effect(func, bindings=bindings)
@@ -180,7 +181,7 @@ def impure_calls(pf, node: ast.AST, local: set, _active=(), bindings: dict | Non
         if not isinstance(call, ast.Call) or updates_local_container(call, local):
             continue  # (whether that list is shared is the callers' question: ownership, updated_params)
         effect = _call_effect(pf, call, local, _active, bindings)
-        if effect is not None:
+        if effect is not None and not (_LENIENT.get() and "cannot read" in effect.reason):
             out.append(effect)
     return out
 
@@ -218,7 +219,7 @@ def _call_effect(pf, call, local, _active, bindings):
             return None
         return Effect(call, f"calls {text}, which s2s cannot read", touched | {ANY})
     why = object_effect(obj, _active)
-    if why is None or (_LENIENT.get() and why == "is a function s2s cannot read"):
+    if why is None:
         return None
     if why == "draws random numbers" or why == "advances an iterator":
         touched = touched | {root.id}
