@@ -198,6 +198,7 @@ class _JaxRule(rules.Rule):
 
     names: list = field(default_factory=list)  # the function's parameters that take positional arguments
     literal_defaults: dict = field(default_factory=dict)
+    nondiff_positions: tuple = ()  # nondiff_argnums: transforms/reverse.py refuses a differentiated value there
 
     def bind(self, args: list, keywords: dict) -> dict:
         values = list(args)
@@ -228,7 +229,8 @@ def _register_jax_form(entry) -> rules.Rule:
         if default is not inspect.Parameter.empty and isinstance(default, int | float | str | bool | type(None)):
             literal[name] = default
     rule = _JaxRule(getattr(entry.function, "__qualname__", "f"), [], {}, varargs="args", positional=0,
-                    names=names, literal_defaults=literal, structured=True)
+                    names=names, literal_defaults=literal, structured=True,
+                    nondiff_positions=tuple(getattr(entry, "nondiff_argnums", ())))
     templates = {}
     if entry.bwd is not None or entry.jvp is not None:
         templates["args"] = f"s2s.custom.cotangents({key}, g, ans, args)"

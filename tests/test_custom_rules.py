@@ -514,3 +514,21 @@ def test_custom_vjp_bwd_cotangent_of_another_shape_refused():
     x = np.array([0.3, 0.7, 1.1])
     np.testing.assert_allclose(s2s.grad(lambda v: np.sum(twice_ok(v)))(x), 2 * np.ones(3))
     assert s2s.grad(lambda v: twice_ok(v))(0.5) == 2.0
+
+
+def test_custom_vjp_nondiff_argument_depending_on_the_input_refused():
+    """As JAX: the rule gives a nondiff_argnums argument no cotangent, so one that depends on the input would lose
+    its part of the derivative (d/dv sum(v * v) came out as v instead of 2v)."""
+    import functools
+
+    @functools.partial(s2s.custom_vjp, nondiff_argnums=(1,))
+    def scaled(a, arr):
+        return a * arr
+
+    scaled.defvjp(lambda a, arr: (a * arr, None), lambda arr, res, g: (g * arr,))
+    x = np.array([0.3, 0.7, 1.1])
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="is in nondiff_argnums, but it depends on the input"):
+        s2s.grad(lambda v: np.sum(scaled(v, v)))(x)
+    c = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(s2s.grad(lambda v: np.sum(scaled(v, c)))(x), c)
+    np.testing.assert_allclose(s2s.grad(lambda v: np.sum(scaled(v, s2s.stop_gradient(v))))(x), x)

@@ -642,6 +642,16 @@ class Reverse:
                 continue
             if p == rule.varargs:
                 active = [(i, x) for i, x in enumerate(a) if any(n in self.active for n in atom_names(x))]
+                fixed = getattr(rule, "nondiff_positions", ())
+                for i, x in active:
+                    if i in fixed:  # as JAX: the rule gives it no cotangent, so the derivative through it would be lost
+                        raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this call of {rule.name}: "
+                                            f"its argument {i} is in nondiff_argnums, but it depends on the "
+                                            f"input being differentiated (through {ast.unparse(x)})", node,
+                                            hint="pass a value that does not depend on the input there, wrap it in "
+                                                 "s2s.stop_gradient(...) if its derivative should be ignored, or "
+                                                 "take that argument out of nondiff_argnums and give it a "
+                                                 "cotangent in bwd")
                 if not active:
                     continue
                 parts = self.temp("parts")
