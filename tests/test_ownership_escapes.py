@@ -496,3 +496,41 @@ def through_flat(x):
 
 def test_write_through_a_flat_iterator_is_refused():
     refused_at(lambda: s2s.grad(through_flat)(X), through_flat, "w[1] = 0.0")
+
+
+# ---- the caller holds the arguments: what they hold is read after the function returns --------------
+
+def stored_then_updated_unread(x, o):
+    h = x * 2.0
+    o.h = h
+    h *= x
+    return np.sum(h)
+
+
+def appended_then_updated_unread(x, L):
+    y = x * 1.0
+    L.append(y)
+    y *= 2.0
+    return np.sum(y)
+
+
+def test_update_of_an_array_an_argument_holds_is_refused_though_the_function_reads_it_no_more():
+    """Python leaves o.h = 2x*x; s2s would leave the array stored before the update (its derivative is
+    right, the object the caller reads afterwards is not)."""
+    refused_at(lambda: s2s.grad(stored_then_updated_unread)(X, Box()), stored_then_updated_unread, "h *= x")
+    refused_at(lambda: s2s.grad(appended_then_updated_unread)(X, []), appended_then_updated_unread, "y *= 2.0")
+
+
+def stored_after_update(x, o):
+    h = x * 2.0
+    h *= x
+    o.h = h
+    return np.sum(h)
+
+
+def test_update_before_the_store_stays_right_and_leaves_what_python_leaves():
+    o, mine = Box(), Box()
+    right(stored_after_update, X, Box())
+    s2s.grad(stored_after_update)(X, mine)
+    stored_after_update(X, o)
+    assert np.allclose(mine.h, o.h)

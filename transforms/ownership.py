@@ -216,7 +216,8 @@ class _Analysis:
         if isinstance(s, ast.Break | ast.Continue):
             return set().union(*(a | b for a, b in loops[-1:])) if loops else set(out)
         if isinstance(s, ast.Return):
-            return self.loads(s.value) if s.value is not None else set()
+            # the caller still holds the arguments: what they hold (`o.h = h`, then `h *= x`) is read after
+            return (self.loads(s.value) if s.value is not None else set()) | set(self.params)
         if isinstance(s, ast.Raise):
             return self.loads(s)
         if isinstance(s, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
@@ -232,7 +233,7 @@ class _Analysis:
 
     # ---- points-to (forward) ------------------------------------------------------------------------
     def run(self):
-        self.liveness(self.tree.body, set(), [])
+        self.liveness(self.tree.body, set(self.params), [])
         # each parameter is its own site, which may hold anything external; parameters and globals may
         # still be one object at run time, so an update of one counts as an update of all (see update())
         env = {p: frozenset({("param", p)}) for p in self.params}
