@@ -383,7 +383,8 @@ def defvjp_result_updated(x):
 
 
 def test_update_of_a_method_result_that_is_the_argument_is_refused():
-    refused_at(lambda: s2s.grad(method_result_updated)(X, Identity()), method_result_updated, "z *= x")
+    err = refused_at(lambda: s2s.grad(method_result_updated)(X, Identity()), method_result_updated, "z *= x")
+    assert "here `y` refers" in str(err)  # of the names guarded (o, x, y), the one that holds the array
 
 
 @pytest.mark.parametrize("func", [custom_vjp_result_updated, defvjp_result_updated])

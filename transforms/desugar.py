@@ -136,17 +136,21 @@ class Desugar(loops.LoopRewriter):
                 f"and here {others} refers to the same {'array or list' if update.others or field else 'object'}, "
                 f"so in Python that changes too", stmt, hint=_update_hint(stmt, updated))
             site = {k: getattr(err, k) for k in ("message", "filename", "lineno", "col", "line", "hint")}
-            args = [value, ast.Constant(_update_site(site)), ast.Constant(field or update.deep), load(update.name)]
-            others = [load(o) for o in update.others]
+            others_ = [load(o) for o in update.others]
             for loop in update.loops:  # the sequence a loop runs over may hold the object (`[y] * 2`)
-                others += [load(n) for n in self._sequence_names(loop)]
+                others_ += [load(n) for n in self._sequence_names(loop)]
+            if field is None and others_:  # the guard names the one that really holds it (of `y`, `x`, `L`)
+                site["names"], site["shown"] = tuple(o.id for o in others_), others
+            args = [value, ast.Constant(_update_site(site)), ast.Constant(field or update.deep), load(update.name)]
+            others = others_
             value = ast.copy_location(_call_helper("s2s", "unshared", _runtime().unshared, args + others), stmt)
         return value
 
     def visit_Attribute(self, node):
         self.generic_visit(node)
         if isinstance(node.ctx, ast.Load) and node.attr == "T" and self._is_value(node.value):
-            return ast.copy_location(ast.Call(func=helper_attr("np", "transpose", np.transpose),
+            # an array's transpose, or (a namedtuple, a configuration) the object's own attribute T
+            return ast.copy_location(ast.Call(func=helper_attr("s2s", "transpose_attr", _runtime().transpose_attr),
                                               args=[node.value], keywords=[]), node)
         if isinstance(node.ctx, ast.Load) and node.attr == "real" and self._is_value(node.value):
             return ast.copy_location(ast.Call(func=helper_attr("np", "real", np.real),

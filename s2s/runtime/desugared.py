@@ -86,16 +86,21 @@ def unshared(value, where, deep, updated, *others):
         return value
     if deep and len(targets) > 1 and _overlap(targets):
         _refuse_update(where)
-    for other in others:
+    for i, other in enumerate(others):
         if sharing.reaches(other, targets):
-            _refuse_update(where)
+            _refuse_update(where, i)
     return value
 
 
-def _refuse_update(where):
+def _refuse_update(where, other=None):
+    """Raise the error of update site `where`, naming the `other`-th name guarded where it is known."""
     from s2s.errors import UnsupportedSyntaxError
     site = dict(UPDATE_SITES[where])
-    raise UnsupportedSyntaxError(site.pop("message"), **site)
+    names, shown = site.pop("names", ()), site.pop("shown", None)
+    message = site.pop("message")
+    if other is not None and other < len(names) and shown:
+        message = message.replace(f"here {shown} refers", f"here `{names[other]}` refers", 1)
+    raise UnsupportedSyntaxError(message, **site)
 
 
 def _mutable_parts(x, deep):
