@@ -2,8 +2,11 @@
 crash; each now gives the right derivative (checked against central differences, and autograd where it
 runs the program) or is refused with an s2s error at the construct."""
 
+import collections
+import dataclasses
 import functools
 import math
+import types
 
 import numpy as np
 import pytest
@@ -338,3 +341,66 @@ def test_wraps_with_same_parameters_differentiated(f):
     check_grad(f, X, ag=False)
     _, t = s2s.jvp(f, (X,), (np.ones(3),))
     np.testing.assert_allclose(t, np.sum(numeric_grad(f, (X,))), rtol=1e-5)
+
+
+# ---- W6: `.T` is a transpose only of an array; of an object, its own attribute T ---------------------
+
+Hyper = collections.namedtuple("Hyper", "lr T")
+_GLOBAL_HYPER = Hyper(0.1, 4.0)
+
+
+@dataclasses.dataclass
+class _Temp:
+    T: float
+
+
+class _Tempered:
+    def __init__(self):
+        self.T = 3.0
+
+    def loss(self, v):
+        return np.sum(v ** 2) * self.T
+
+
+def _softmax_temperature(logits, h):
+    return np.log(np.sum(np.exp(logits / h.T)))
+
+
+def _config_T(v, cfg):
+    return np.sum(np.sin(v) ** 2) * cfg.T
+
+
+def _global_T(v):
+    return np.sum(v ** 3) / _GLOBAL_HYPER.T
+
+
+def _array_T(w):
+    v = w.T
+    return np.sum(np.sin(v) * (v @ w @ v)) + np.sum(w.T ** 2 * np.arange(2.0))
+
+
+@pytest.mark.parametrize("cfg", [Hyper(0.1, 10.0), types.SimpleNamespace(T=4.0), _Temp(2.5)],
+                         ids=["namedtuple", "namespace", "dataclass"])
+def test_attribute_T_of_a_constant_object(cfg):
+    x = np.array([0.3, 1.7])
+    for f in (_softmax_temperature, _config_T):
+        value, got = s2s.value_and_grad(f)(x, cfg)
+        assert np.isclose(value, f(x, cfg))
+        np.testing.assert_allclose(got, numeric_grad(f, (x, cfg)), rtol=1e-5, atol=1e-6)
+
+
+def test_attribute_T_of_self_and_of_a_global():
+    check_grad(_global_T, X, ag=False)
+    np.testing.assert_allclose(s2s.grad(_Tempered().loss)(X), 6 * X)
+
+
+def test_attribute_T_of_an_array():
+    w = np.array([[0.3, -0.5, 0.8], [1.1, 0.2, -0.4]])
+    check_grad(_array_T, w)
+    np.testing.assert_allclose(s2s.hessian(_array_T)(w).reshape(6, 6),
+                               s2s.jacfwd(s2s.grad(_array_T))(w).reshape(6, 6), rtol=1e-9, atol=1e-12)
+
+
+def test_differentiated_record_with_field_T_still_refused():
+    with pytest.raises(s2s.S2SError, match="field named 'T'"):
+        s2s.grad(_softmax_temperature, wrt=1)(np.array([0.3, 1.7]), Hyper(0.1, 10.0))

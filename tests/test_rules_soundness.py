@@ -852,6 +852,8 @@ HESSIAN_SAMPLES.update({
     "record": (lambda x: np.sum(_Pair(x, x * 2.0).w ** 3 * np.sin(x)), _X3),
     "field": (lambda x: np.sum(_Pair(np.sin(x), x).w * _Pair(x, x * x).b), _X3),
     "replace": (lambda x: np.sum(_Pair(x, x)._replace(w=x ** 2).w ** 2 * x), _X3),
+    # `x.T` of a value (transforms/desugar.py): an array's transpose, or an object's own attribute T
+    "transpose_attr": (lambda x: np.sum(np.sin(x.T) ** 3 * x.T) + np.sum((x.T @ x) ** 2), _X23),
 })
 
 HESSIAN_EXCLUDED = {

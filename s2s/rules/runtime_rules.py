@@ -61,6 +61,11 @@ defrule_for(rt.grad_norm, "grad_norm(g, ans, x, ord, axis, keepdims)",
             x_dot="s2s.grad_norm(g, ans, x_dot, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0", linear=("g",))
 defrule_for(rt.grad_cumsum, "grad_cumsum(g, x, axis)", shape_only=("x",), linear=("g",))
 defrule_for(rt.grad_transpose, "grad_transpose(g, axes)", linear=("g",))
+# `x.T` (transforms/desugar.py): an array's transpose, or an object's attribute T; a view of x either way
+defrule_for(rt.transpose_attr, "transpose_attr(x)", x="s2s.transpose_attr_grad(g, x)",
+            x_dot="s2s.transpose_attr_tangent(x_dot, x)").returns_view = True
+defrule_for(rt.transpose_attr_grad, "transpose_attr_grad(g, x)", shape_only=("x",), linear=("g",))
+defrule_for(rt.transpose_attr_tangent, "transpose_attr_tangent(t, x)", shape_only=("x",), linear=("t",))
 defrule_for(rt.grad_expand_dims, "grad_expand_dims(g, axis)", linear=("g",))
 defrule_for(rt.grad_squeeze, "grad_squeeze(g, x, axis)", shape_only=("x",), linear=("g",))
 defrule_for(rt.grad_concatenate, "grad_concatenate(g, arrays, axis)", shape_only=("arrays",), linear=("g",))

@@ -225,6 +225,9 @@ from s2s.runtime.structures import (  # noqa: F401
     replace,
     replace_grad,
     store_field,
+    transpose_attr,
+    transpose_attr_grad,
+    transpose_attr_tangent,
     zeros_like_record,
 )
 from s2s.runtime.tangents import (  # noqa: F401

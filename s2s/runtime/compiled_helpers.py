@@ -447,9 +447,38 @@ def _grad_mult_seq(g, x, y, which):
     return impl
 
 
+def transpose_attr(x):
+    """`x.T` of an array or a number (runtime.transpose_attr; objects are not compiled)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(transpose_attr)
+def _transpose_attr(x):
+    if _is_array(x):
+        return lambda x: x.T
+    if _is_number(x):
+        return lambda x: x
+    _refuse("transpose_attr", x)
+
+
+def transpose_attr_grad(g, x):
+    """Adjoint of `transpose_attr(x)` for an array or a number (runtime.transpose_attr_grad)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(transpose_attr_grad)
+def _transpose_attr_grad(g, x):
+    if _is_array(g) and _is_array(x):
+        return lambda g, x: g.T
+    if _is_number(g) and (_is_array(x) or _is_number(x)):
+        return lambda g, x: g  # a number standing for an array of it: its own transpose
+    _refuse("transpose_attr_grad", g, x)
+
+
 # every helper compiled code may call, by the name generated code uses (`s2s.<name>`)
 HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
-                                    grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq)}
+                                    grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
+                                    transpose_attr, transpose_attr_grad)}
 
 __all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "accumulate_matmul", "accumulate_outer", *HELPERS]
 _ = numba  # the extra this module needs, imported by name so that a missing numba fails here

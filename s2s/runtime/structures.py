@@ -130,6 +130,45 @@ def field(obj, *names):
     return obj
 
 
+def transpose_attr(x):
+    """`x.T` as Python reads it: an array's (or a number's) transpose, else the object's own attribute `T`
+    (a namedtuple's field, a configuration's temperature), which np.transpose would turn into an array.
+
+        >>> import collections
+        >>> transpose_attr(collections.namedtuple("H", "lr T")(0.1, 10.0))
+        10.0
+    """
+    if hasattr(x, "T") and hasattr(x, "ndim") and hasattr(x, "shape"):  # NumPy, CuPy, Dask arrays and scalars
+        return x.T
+    if isinstance(x, int | float | complex):
+        return x
+    return x.T
+
+
+def _array_like(x) -> bool:
+    return (hasattr(x, "ndim") and hasattr(x, "shape")) or isinstance(x, int | float | complex)
+
+
+@linear_in_g
+def transpose_attr_grad(g, x):
+    """Adjoint of `transpose_attr(x)`: the transposed adjoint for an array; an object's `.T` is refused where
+    it is differentiated (`check_fields`: s2s reads `.T` as an array's)."""
+    if _array_like(x):
+        return g.T if hasattr(g, "T") else g
+    check_fields(x)
+    _refuse(x, "s2s cannot give a gradient for its attribute .T")
+
+
+def transpose_attr_tangent(t, x):
+    """Tangent of `transpose_attr(x)` from x's tangent `t`."""
+    if is_zero(t):
+        return ZERO
+    if _array_like(x):
+        return t.T if hasattr(t, "T") else t
+    check_fields(x)
+    _refuse(x, "s2s cannot give a tangent for its attribute .T")
+
+
 _UNSET = type("Unset", (), {"__repr__": lambda self: "<attribute not set>", "__slots__": ()})()
 
 
