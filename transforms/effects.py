@@ -168,11 +168,13 @@ def first_effect(func, _active=(), bindings: dict | None = None):
             return pf, node, f"rebinds a {type(node).__name__.lower()} name"
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
             return pf, node, "stores into an attribute"
-    found = impure_calls(pf, tree, local, _active + (code,), bindings or {})
+    params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    found = impure_calls(pf, tree, local, _active + (code,), bindings or {}, frozenset(local - params))
     return (pf, found[0].node, found[0].reason) if found else None
 
 
-def impure_calls(pf, node: ast.AST, local: set, _active=(), bindings: dict | None = None) -> list[Effect]:
+def impure_calls(pf, node: ast.AST, local: set, _active=(), bindings: dict | None = None,
+                 made_here: frozenset = frozenset()) -> list[Effect]:
     """The calls in `node` that may have an effect (see the module docstring); `local` are the names local
     to the code `node` is part of (their objects are unknown unless in `bindings`). pf resolves the others."""
     bindings = bindings or {}
@@ -180,13 +182,13 @@ def impure_calls(pf, node: ast.AST, local: set, _active=(), bindings: dict | Non
     for call in ast.walk(node):
         if not isinstance(call, ast.Call) or updates_local_container(call, local):
             continue  # (whether that list is shared is the callers' question: ownership, updated_params)
-        effect = _call_effect(pf, call, local, _active, bindings)
+        effect = _call_effect(pf, call, local, _active, bindings, made_here)
         if effect is not None and not (_LENIENT.get() and "cannot read" in effect.reason):
             out.append(effect)
     return out
 
 
-def _call_effect(pf, call, local, _active, bindings):
+def _call_effect(pf, call, local, _active, bindings, made_here):
     func = call.func
     root = func
     while isinstance(root, ast.Attribute):
@@ -202,8 +204,10 @@ def _call_effect(pf, call, local, _active, bindings):
             why = object_effect(obj, _active) if obj is not None else "is not an attribute of the object"
             return None if why is None else Effect(call, f"calls {text}(), which {why}", touched)
         if isinstance(func, ast.Attribute):
-            if func.attr in _ARRAY_METHODS:
-                return None  # an array's method that computes (updating ones are refused by the callers)
+            if func.attr in _ARRAY_METHODS or (_LENIENT.get() and root.id in made_here):
+                # an array's method that computes (updating ones are refused by the callers); leniently, a
+                # method of an object made inside the function (each evaluation makes its own)
+                return None
             return Effect(call, f"calls {text}(), a method of an object (it may change the object)", touched)
         return Effect(call, f"calls the function value {text}, which s2s cannot read", touched | {ANY})
     if not isinstance(root, ast.Name):
@@ -218,6 +222,9 @@ def _call_effect(pf, call, local, _active, bindings):
         if isinstance(func, ast.Attribute) and func.attr in _ARRAY_METHODS:
             return None
         return Effect(call, f"calls {text}, which s2s cannot read", touched | {ANY})
+    if any(obj is f for f in (np.random.default_rng, np.random.RandomState)) and call.args and \
+            all(isinstance(a, ast.Constant) for a in call.args):
+        return None  # a generator seeded with a constant: each evaluation makes the same one
     why = object_effect(obj, _active)
     if why is None:
         return None
