@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from s2s import argcheck, cache, compose, higher_order, pipeline, pytree, rules
-from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError
+from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError, ShapeMismatchError
 
 pytree._register_rules()  # flatten and unflatten are called inside differentiated functions too
 
@@ -182,6 +182,20 @@ def _positions(func, names):
     return [(params.index(n), n) for n in names]
 
 
+def check_like(given: Any, like: Any, what: str, of: str) -> None:
+    """Refuse a tangent or cotangent `given` (a number or an array) whose shape is not that of `like`
+    (a plain 0 stands for zeros of any shape); structures are checked leaf by leaf where they are read.
+
+        check_like(np.ones(2), np.zeros(3), "the tangent 0", "its primal 0")   # ShapeMismatchError
+    """
+    leaf = (numbers.Number, np.ndarray, np.generic)
+    if not (isinstance(given, leaf) and isinstance(like, leaf)):
+        return
+    if np.shape(given) != np.shape(like) and not (np.ndim(given) == 0 and given == 0):
+        raise ShapeMismatchError(f"{what} has shape {np.shape(given)}, but {of} has shape {np.shape(like)}",
+                                 hint="give it the shape of the value it goes with (JAX requires the same)")
+
+
 def _check_args(positions, args, kwargs, func=None):
     """Refuse integer arrays as differentiated arguments (their gradient has no dtype to live in), and
     arguments that are neither numbers, arrays nor containers (an object: `self`, when a method was
@@ -193,8 +207,13 @@ def _check_args(positions, args, kwargs, func=None):
         v = args[i] if i < len(args) else kwargs[n]
         if isinstance(v, np.ndarray):
             if v.dtype.kind not in "fc":
-                raise TypeError(f"cannot differentiate with respect to {n!r}: it is an array of dtype {v.dtype}; "
-                                "pass floats, e.g. x.astype(float)")
+                raise NotDifferentiableArgumentError(
+                    f"cannot differentiate with respect to {n!r}: it is an array of dtype {v.dtype}; pass floats, "
+                    "e.g. x.astype(float)", hint="pass floats (a structured array: its fields as a dict of arrays)")
+        elif isinstance(v, numbers.Number) and not isinstance(v, numbers.Complex):
+            raise NotDifferentiableArgumentError(
+                f"cannot differentiate with respect to {n!r}: it is a {type(v).__name__}, not a float, complex or "
+                "array (s2s's derivative code computes in floats)", hint=f"pass float({n}) instead")
         elif not (isinstance(v, numbers.Number | np.generic | list | tuple | dict) or hasattr(v, "__array__")
                   or (hasattr(v, "shape") and hasattr(v, "dtype")) or pytree.is_structure(v)):  # a dataclass too
             name = getattr(func, "__name__", "the function")
@@ -567,6 +586,7 @@ def vjp(func: Callable, *args: Any, wrt: Wrt | str | None = None, argnums: Wrt |
     value, aux = _split_aux(func, out) if has_aux else (out, None)
 
     def pullback(cotangent):
+        check_like(cotangent, value, "the cotangent given to the pullback", "the function's output")
         grads = pb((cotangent, 0.0) if has_aux else cotangent)
         grads = tuple(pytree.restore(g, args[i] if i < len(args) else kwargs.get(n)) for g, (i, n) in zip(grads, positions))
         if every:
@@ -712,6 +732,8 @@ def jvp(func: Callable, primals: tuple | list, tangents: tuple | list, *, has_au
         return (value, zero, aux) if has_aux else (value, zero)
     fn, names = _bound(func, positions, "jvp")
     _check_args(_positions(func, names), primals, {}, func)
+    for i in positions:
+        check_like(tangents[i], primals[i], f"the tangent {i}", f"its primal {i}")
     dots = {f"{n}_dot": tangents[i] for i, n in zip(positions, names)}
     out, tangent = fn(*primals, **_dot_kwargs(fn, dots))
     if has_aux:

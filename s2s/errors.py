@@ -84,3 +84,13 @@ class CustomRuleError(S2SError, TypeError, ValueError):
     is not the function's. (A TypeError and a ValueError too, as these were before.)"""
 
     default_hint = "return one cotangent per differentiable argument, each of that argument's shape (or None for zero)"
+
+
+class WrtError(S2SError, IndexError, ValueError):
+    """`wrt=` (argnums) names no parameter of the function: an index out of range or an unknown name.
+    (An IndexError or ValueError too, as it was before.)"""
+
+
+class ShapeMismatchError(S2SError, ValueError):
+    """A tangent (jvp, hvp's vector) or a cotangent (a vjp's pullback) whose shape is not that of the value it
+    goes with. (A ValueError too, as NumPy's broadcasting error was.)"""

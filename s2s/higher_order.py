@@ -195,6 +195,8 @@ def hvp_function(func: Callable, wrt: int | str) -> Callable:
                          "s2s.vjp for a vector-Jacobian product, s2s.hessian(f) for the whole tensor)")
             scalar.add(shapes)
         index = pipeline._param_names_of(func).index(pipeline._wrt_names(func, wrt)[0])
+        if index < len(args):
+            api.check_like(v, args[index], "the vector v", f"the argument {index}")
         tangents = [None] * len(args)
         tangents[index] = v
         if not refused:

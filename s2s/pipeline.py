@@ -11,7 +11,7 @@ import types
 import numpy as np
 
 from s2s import cache, codegen, frontend, rules, runtime
-from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
+from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError, WrtError
 from s2s.transforms import (
     aliasing,
     analysis,
@@ -166,12 +166,13 @@ def _wrt_names(func, wrt):
             raise TypeError(f"wrt must be an int, a parameter name or a tuple of them, not {w!r}")
         if isinstance(w, int):
             if not -len(params) <= w < len(params):
-                raise IndexError(f"wrt={w} is out of range: {func.__name__} has {len(params)} parameter(s) "
-                                 f"{params}")
+                raise WrtError(f"wrt={w} is out of range: {func.__name__} has {len(params)} parameter(s) {params}",
+                               hint="count the parameters from 0, or name the parameter: wrt='x'")
             out.append(params[w])
         else:
             if w not in params:
-                raise ValueError(f"wrt={w!r} names no parameter of {func.__name__}; its parameters are {params}")
+                raise WrtError(f"wrt={w!r} names no parameter of {func.__name__}; its parameters are {params}",
+                               hint="name one of the parameters, or give its index")
             out.append(w)
     return tuple(out)
 

@@ -7,6 +7,7 @@ Each case ends in a correct answer or a clear error; s2s never changes the calle
 import functools
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -749,3 +750,33 @@ def test_same_source_in_two_modules(tmp_path):
         modules.append(module)
     assert s2s.grad(modules[0].f)(1.0) == 1.0
     assert s2s.grad(modules[1].f)(1.0) == 3.0
+
+
+def test_odd_inputs_refused_as_s2s_errors():
+    """Decimal, structured and object arrays, wrt out of range, tangents/cotangents of another shape: S2SErrors
+    (they were plain TypeError/IndexError, or NumPy's broadcasting ValueError from generated code)."""
+    import decimal
+    x = np.array([0.3, 0.7, 1.1])
+
+    def two(a, b):
+        return a * b
+
+    cases = [
+        (lambda: s2s.grad(lambda p: p ** 2)(decimal.Decimal("0.5")), s2s.errors.NotDifferentiableArgumentError,
+         "Decimal"),
+        (lambda: s2s.grad(lambda p: np.sum(p["a"] ** 2))(np.zeros(2, dtype=[("a", float)])),
+         s2s.errors.NotDifferentiableArgumentError, "dtype"),
+        (lambda: s2s.grad(lambda p: np.sum(p ** 2))(np.array([1.0, 2.0], dtype=object)),
+         s2s.errors.NotDifferentiableArgumentError, "dtype object"),
+        (lambda: s2s.grad(two, wrt=5)(1.0, 2.0), s2s.errors.WrtError, "out of range"),
+        (lambda: s2s.grad(two, wrt="c")(1.0, 2.0), s2s.errors.WrtError, "names no parameter"),
+        (lambda: s2s.jvp(lambda v: np.sum(v ** 2), (x,), (np.ones(2),)), s2s.errors.ShapeMismatchError, "(2,)"),
+        (lambda: s2s.vjp(lambda v: v ** 2, x)[1](np.ones(2)), s2s.errors.ShapeMismatchError, "(3,)"),
+        (lambda: s2s.hvp(lambda v: np.sum(v ** 3))(x, np.ones(2)), s2s.errors.ShapeMismatchError, "vector v"),
+    ]
+    for call, cls, words in cases:
+        with pytest.raises(cls, match=re.escape(words)):
+            call()
+    import fractions
+    assert s2s.grad(lambda p: p ** 2)(fractions.Fraction(1, 2)) == 1.0
+    np.testing.assert_allclose(s2s.jvp(lambda v: np.sum(v ** 2), (x,), (np.ones(3),))[1], np.sum(2 * x))
