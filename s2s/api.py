@@ -709,6 +709,11 @@ def jvp(func: Callable, primals: tuple | list, tangents: tuple | list, *, has_au
         s2s.jvp(f, (2.0, 3.0), (1.0, None))   # (6.0, 3.0): d/dx in direction 1
     """
     _reject("jvp", unknown, ("has_aux",))
+    if not (isinstance(primals, tuple | list) and isinstance(tangents, tuple | list)):
+        raise NotDifferentiableArgumentError(
+            f"jvp takes the primals and the tangents as tuples (one entry per argument), not a "
+            f"{type(primals if not isinstance(primals, tuple | list) else tangents).__name__}",
+            hint="write s2s.jvp(f, (x,), (t,)), as jax.jvp")
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp needs one tangent per primal: got {len(primals)} primals and {len(tangents)} tangents")
