@@ -330,3 +330,17 @@ def test_jacfwd_and_hessian_with_noise_argument_or_pure_method_right():
     m = Model()
     np.testing.assert_allclose(s2s.jacfwd(through_model)(X, m), fd(lambda v: through_model(v, m), X),
                                rtol=1e-6, atol=1e-8)
+
+
+RNG_FOR_VALUE = np.random.default_rng(0)
+
+
+def through_function_argument(x, fn):
+    return np.sum(x ** 2 * fn())
+
+
+def test_jacfwd_reads_a_function_passed_in():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="draws random numbers"):
+        s2s.jacfwd(through_function_argument)(X, lambda: RNG_FOR_VALUE.normal(size=3))
+    c = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(s2s.jacfwd(through_function_argument)(X, lambda: c), 2 * X * c)

@@ -209,6 +209,9 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
                 # method of an object made inside the function (each evaluation makes its own)
                 return None
             return Effect(call, f"calls {text}(), a method of an object (it may change the object)", touched)
+        if root.id in bindings and callable(bindings[root.id]):  # a function passed in: read it
+            why = object_effect(bindings[root.id], _active)
+            return None if why is None else Effect(call, f"calls {text}(), which {why}", touched | {ANY})
         return Effect(call, f"calls the function value {text}, which s2s cannot read", touched | {ANY})
     if not isinstance(root, ast.Name):
         if isinstance(func, ast.Attribute) and func.attr in _ARRAY_METHODS:
