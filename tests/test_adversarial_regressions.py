@@ -61,10 +61,11 @@ def test_scipy_overwrite_false_still_differentiated():
     check_grad(_solve_no_overwrite, X, ag=False)
 
 
-# ---- W15: svd(hermitian=True) runs eigh on one triangle: refused ------------------------------------
+# ---- W15: svd(hermitian=True) runs eigh on the lower triangle: the derivative reads that triangle only ----
 
 _C = np.array([1.0, -2.0, 0.5])
 _W = np.array([1.0, 2.0, 3.0])
+_W33 = np.arange(9.0).reshape(3, 3) / 9 - 0.4
 
 
 def _svd_hermitian(v):
@@ -72,13 +73,29 @@ def _svd_hermitian(v):
 
 
 def _svd_hermitian_uv(v):
-    u, s, vh = np.linalg.svd(np.outer(v, v) + 3 * np.eye(3), hermitian=True)
+    u, s, vh = np.linalg.svd(np.outer(v, v) + np.diag([3.0, -1.0, 0.5]), hermitian=True)
     return np.sum(s * _W)
 
 
-@pytest.mark.parametrize("f", [_svd_hermitian, _svd_hermitian_uv])
-def test_svd_hermitian_is_refused(f):
-    with pytest.raises(s2s.S2SError, match="hermitian=False"):
+def _svd_hermitian_vectors(v):
+    u, s, vh = np.linalg.svd(np.outer(v, _C) + np.diag([3.0, -1.0, 0.5]), hermitian=True)
+    return np.sum(u * _W33) + np.sum(vh * _W33.T) + np.sum(s * _W)
+
+
+@pytest.mark.parametrize("f", [_svd_hermitian, _svd_hermitian_uv, _svd_hermitian_vectors])
+def test_svd_hermitian_of_an_unsymmetric_matrix_reads_the_lower_triangle(f):
+    """np.linalg.svd(a, hermitian=True) decomposes a's lower triangle mirrored (outer(v, C) is not
+    symmetric): the gradient must be that of the triangle it reads, in reverse and forward mode."""
+    x = np.array([0.3, -0.7, 1.1])
+    want = numeric_grad(f, (x,))
+    np.testing.assert_allclose(s2s.grad(f)(x), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(s2s.jacfwd(f)(x), want, rtol=1e-6, atol=1e-8)
+
+
+def test_svd_hermitian_of_a_complex_matrix_is_refused():
+    def f(v):
+        return np.sum(np.linalg.svd(np.outer(v, _C) * (1 + 1j), compute_uv=False, hermitian=True))
+    with pytest.raises(s2s.S2SError, match="hermitian=True"):
         s2s.grad(f)(X)
 
 

@@ -107,11 +107,16 @@ defrule("np.linalg.eigvalsh(a, UPLO='L')", zero=("UPLO",), a="s2s.grad_eigh([g, 
         a_dot="s2s.eigh_tangent(s2s.broadcast_like(a_dot, a), np.linalg.eigh(a, UPLO), UPLO)[0]")
 # the singular values alone: u @ diag(g) @ vh, written with np.linalg.svd itself so that forward mode over it
 # (s2s.hessian) uses svd's own tangent
+# hermitian=True decomposes the lower triangle mirrored (s2s.hermitian_read), so the adjoint and tangent are
+# those of that matrix, taken back to the lower triangle
 _svd_values = defrule("np.linalg.svd(a, full_matrices=True, compute_uv=True, hermitian=False)", register=False,
-                      zero=("full_matrices", "compute_uv", "hermitian"), default_only=("hermitian",),
-                      a="np.linalg.svd(a, full_matrices=False)[0] @ (np.expand_dims(s2s.check_ties(g, ans, "
-                        "'singular values of np.linalg.svd'), -1) * np.linalg.svd(a, full_matrices=False)[2])",
-                      a_dot="s2s.svd_tangent(s2s.broadcast_like(a_dot, a), ans, a, full_matrices, compute_uv)")
+                      zero=("full_matrices", "compute_uv", "hermitian"),
+                      a="s2s.hermitian_read_adjoint(np.linalg.svd(s2s.hermitian_read(a, hermitian), "
+                        "full_matrices=False)[0] @ (np.expand_dims(s2s.check_ties(g, ans, "
+                        "'singular values of np.linalg.svd'), -1) * np.linalg.svd(s2s.hermitian_read(a, hermitian), "
+                        "full_matrices=False)[2]), hermitian)",
+                      a_dot="s2s.svd_tangent(s2s.hermitian_read(s2s.broadcast_like(a_dot, a), hermitian), ans, "
+                            "s2s.hermitian_read(a, hermitian), full_matrices, compute_uv)")
 
 
 def _svd_variant(bound):
@@ -120,9 +125,11 @@ def _svd_variant(bound):
 
 
 _svd = defrule("np.linalg.svd(a, full_matrices=True, compute_uv=True, hermitian=False)", structured=True,
-        zero=("full_matrices", "compute_uv", "hermitian"), default_only=("hermitian",),
-        a="s2s.grad_svd(g, ans, a, full_matrices, compute_uv)",
-        a_dot="s2s.svd_tangent(s2s.broadcast_like(a_dot, a), ans, a, full_matrices, compute_uv)")
+        zero=("full_matrices", "compute_uv", "hermitian"),
+        a="s2s.hermitian_read_adjoint(s2s.grad_svd(g, ans, s2s.hermitian_read(a, hermitian), full_matrices, "
+          "compute_uv), hermitian)",
+        a_dot="s2s.svd_tangent(s2s.hermitian_read(s2s.broadcast_like(a_dot, a), hermitian), ans, "
+              "s2s.hermitian_read(a, hermitian), full_matrices, compute_uv)")
 _svd.variant = _svd_variant
 
 helper_rule(rt.grad_inner, "grad_inner(g, a, b, which)",
@@ -144,6 +151,8 @@ helper_rule(rt.eigh_tangent, "eigh_tangent(t, ans, UPLO)", structured=True,
             ans_dot="s2s.eigh_tangent_dot(t, ans, ans_dot, UPLO)", linear=("t",))
 helper_rule(rt.grad_eigh, "grad_eigh(g, ans, a, UPLO)", shape_only=("a",), structured=True,
             ans_dot="s2s.grad_eigh_dot(g, ans, ans_dot, UPLO)", linear=("g",))
+helper_rule(rt.hermitian_read, "hermitian_read(a, hermitian)", linear=("a",))
+helper_rule(rt.hermitian_read_adjoint, "hermitian_read_adjoint(g, hermitian)", linear=("g",))
 helper_rule(rt.nuclear_checked, "nuclear_checked(g, x)", linear=("g",))
 helper_rule(rt.check_ties, "check_ties(g, w, what)", linear=("g",))
 # (grad_svd and the tangent helpers: a varied `ans` or `a` there is refused, so no Hessian through np.linalg.svd)

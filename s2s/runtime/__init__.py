@@ -137,6 +137,8 @@ from s2s.runtime.linalg import (  # noqa: F401
     grad_svd,
     grad_tensordot,
     grad_trace,
+    hermitian_read,
+    hermitian_read_adjoint,
     nuclear_checked,
     pinv_full_rank,
     slogdet_tangent,

@@ -401,6 +401,35 @@ def _reduced_factors(ans, a, compute_uv):
     return u[..., :k], s, vt[..., :k, :]
 
 
+def hermitian_read(a, hermitian):
+    """The matrix np.linalg.svd(a, hermitian=True) decomposes: eigh reads the lower triangle only, so it is
+    that triangle mirrored (a itself where hermitian is False).
+
+        >>> hermitian_read(np.array([[1.0, 5.0], [2.0, 3.0]]), True)
+        array([[1., 2.],
+               [2., 3.]])
+    """
+    if not hermitian:
+        return a
+    a = np.asarray(a)
+    if np.iscomplexobj(a):
+        _refuse("s2s has no derivative of np.linalg.svd(a, hermitian=True) for a complex matrix",
+                "call np.linalg.svd(a) (without hermitian=True)")
+    return np.tril(a) + _T(np.tril(a, -1))
+
+
+def hermitian_read_adjoint(g, hermitian):
+    """Adjoint of hermitian_read: what lands on the mirrored entry goes back to the lower triangle.
+
+        >>> hermitian_read_adjoint(np.array([[1.0, 5.0], [2.0, 3.0]]), True)
+        array([[1., 0.],
+               [7., 3.]])
+    """
+    if not hermitian or is_zero(g):
+        return g
+    return np.tril(g) + _T(np.triu(g, 1))
+
+
 def _svd_parts(g, compute_uv):
     if not compute_uv:
         return ZERO, g, ZERO
