@@ -27,6 +27,10 @@ _HINT = ("draw the random numbers outside the function and pass them in as an ar
          "(`noise = rng.normal(size=n); jacfwd(f)(x, noise)`), or use s2s.jacrev / s2s.grad, which "
          "evaluate the function once")
 
+_STORE_HINT = ("store the attribute as the function's first statement (`self.h = ...` before anything reads "
+               "self.h), so that no evaluation reads what the last one stored, or keep the value in a local "
+               "name and store it after differentiating; s2s.jacrev / s2s.grad evaluate the function once")
+
 
 def check(func: Callable, args: tuple, kwargs: dict, what: str) -> None:
     """Raise UnsupportedSyntaxError where `func(*args, **kwargs)`, evaluated several times by `what`, may
@@ -54,9 +58,10 @@ def check(func: Callable, args: tuple, kwargs: dict, what: str) -> None:
     message = (f"{what} evaluates {target.__name__} once per direction (and once for its value), with the "
                f"same arguments, and {target.__name__} {reason}: each evaluation would see other values, and "
                "the derivative would mix them")
+    hint = _STORE_HINT if "attribute" in reason else _HINT
     if pf is not None and node is not None:
-        raise pf.error(UnsupportedSyntaxError, message, node, hint=_HINT)
-    raise UnsupportedSyntaxError(message, hint=_HINT)
+        raise pf.error(UnsupportedSyntaxError, message, node, hint=hint)
+    raise UnsupportedSyntaxError(message, hint=hint)
 
 
 def _user_code(func) -> bool:

@@ -344,3 +344,60 @@ def test_jacfwd_reads_a_function_passed_in():
         s2s.jacfwd(through_function_argument)(X, lambda: RNG_FOR_VALUE.normal(size=3))
     c = np.array([1.0, 2.0, 3.0])
     np.testing.assert_allclose(s2s.jacfwd(through_function_argument)(X, lambda: c), 2 * X * c)
+
+
+class Stateful:
+    """Methods that store into self: right under repeated evaluation only where each evaluation stores an
+    attribute before anything reads it."""
+
+    def __init__(self):
+        self.c = 0.5
+        self.W = np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.2], [0.3, 0.0, 1.0]])
+
+    def written_first(self, x):
+        self.h = np.tanh(self.W @ x)
+        self.h = self.h * self.c + x
+        return np.sum(self.h ** 2)
+
+    def written_first_in_tuple(self, x):
+        self.u, self.v = np.sin(x), np.cos(x) * self.c
+        return np.sum(self.u * self.v)
+
+    def read_then_store(self, x):
+        y = self.c * x
+        self.c = np.sum(x ** 2)
+        return np.sum(y * self.c)
+
+    def stored_through_alias(self, x):
+        other = self
+        self.c = np.sum(x ** 2) + other.c
+        return self.c * np.sum(x)
+
+    def method_reads_first(self, x):
+        z = self.scaled(x)
+        self.h = x * 2.0
+        return np.sum(z * self.h)
+
+    def scaled(self, x):
+        return x * getattr(self, "h", 1.0)
+
+    def stored_in_loop(self, x):
+        for _ in range(2):
+            self.c = self.c + np.sum(x ** 2)
+        return self.c
+
+
+@pytest.mark.parametrize("name", ["read_then_store", "stored_through_alias", "method_reads_first",
+                                  "stored_in_loop"])
+@pytest.mark.parametrize("transform", [s2s.hessian, s2s.jacfwd])
+def test_repeated_evaluation_of_a_method_reading_its_last_store_refused(name, transform):
+    refused(lambda: transform(getattr(Stateful(), name))(X), "stores into an attribute", "first statement")
+
+
+@pytest.mark.parametrize("name", ["written_first", "written_first_in_tuple"])
+def test_repeated_evaluation_of_a_method_storing_first_is_right(name):
+    h = s2s.hessian(getattr(Stateful(), name))(X)
+    want = np.stack([fd(lambda v, i=i: s2s.grad(getattr(Stateful(), name))(v)[i], X) for i in range(3)])
+    np.testing.assert_allclose(h, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(s2s.jacfwd(getattr(Stateful(), name))(X),
+                               fd(lambda v: getattr(Stateful(), name)(v), X), rtol=1e-6, atol=1e-8)

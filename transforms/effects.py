@@ -163,14 +163,79 @@ def first_effect(func, _active=(), bindings: dict | None = None):
     tree = pf.tree
     local = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
     local |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    fresh = _attributes_written_first(pf, tree) if _LENIENT.get() and not _active else frozenset()
     for node in ast.walk(tree):
         if isinstance(node, ast.Global | ast.Nonlocal):
             return pf, node, f"rebinds a {type(node).__name__.lower()} name"
-        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and \
+                _attribute_key(node) not in fresh:
             return pf, node, "stores into an attribute"
     params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
     found = impure_calls(pf, tree, local, _active + (code,), bindings or {}, frozenset(local - params))
     return (pf, found[0].node, found[0].reason) if found else None
+
+
+def _attribute_key(node: ast.Attribute):
+    """('obj', 'name') for `obj.name`, else None."""
+    return (node.value.id, node.attr) if isinstance(node.value, ast.Name) else None
+
+
+def _attributes_written_first(pf, tree) -> frozenset:
+    """The attributes `obj.name` that every evaluation of the function stores before anything reads them:
+    stored by a plain assignment among the first statements of the body, with nothing before it (that
+    assignment's value included) reading `obj.name`, using `obj` otherwise than through an attribute, or
+    calling what could (a function of the user's, a method of an object). Evaluating such a function again
+    sees none of the last evaluation's stores, so jacfwd and hessian may run it once per direction.
+
+        >>> t = ast.parse("def f(self, x):\\n    self.h = self.W @ x\\n    return self.h @ self.h").body[0]
+        >>> sorted(_attributes_written_first(None, t))
+        [('self', 'h')]
+    """
+    rebound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    written, read, escaped = set(), set(), set()
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # a docstring
+        if not isinstance(stmt, ast.Assign) or _calls_unknown(pf, stmt.value):
+            break  # a loop, a branch, a call that may read the object: what follows is not first
+        attribute_bases = set()
+        for node in ast.walk(stmt.value):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                read.add(_attribute_key(node))
+                attribute_bases.add(id(node.value))
+        escaped |= {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name) and id(n) not in attribute_bases}
+        targets = [t for target in stmt.targets for t in
+                   (target.elts if isinstance(target, ast.Tuple | ast.List) else [target])]
+        if not all(isinstance(t, ast.Name) or isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                   for t in targets):
+            break  # an item store, a starred target: left to the other checks
+        for t in targets:
+            key = _attribute_key(t) if isinstance(t, ast.Attribute) else None
+            if key is not None and key not in read and key[0] not in escaped and key[0] not in rebound:
+                written.add(key)
+    return frozenset(written)
+
+
+def _calls_unknown(pf, expr) -> bool:
+    """Whether `expr` calls something that may read the objects the function stores into: a method of an
+    object, a function of the user's, a function value, anything s2s cannot resolve to a pure library."""
+    for call in ast.walk(expr):
+        if not isinstance(call, ast.Call):
+            continue
+        root = call.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or pf is None:
+            return True
+        try:
+            obj = pf.resolve_expr(call.func)
+        except Exception:  # noqa: BLE001
+            return True
+        if obj is ctx().missing or inspect.isfunction(obj) or \
+                _module(obj).split(".")[0] not in _PURE_MODULES and not isinstance(obj, np.ufunc) and \
+                not any(obj is b for b in _PURE_BUILTINS):
+            return True
+    return False
 
 
 def impure_calls(pf, node: ast.AST, local: set, _active=(), bindings: dict | None = None,
