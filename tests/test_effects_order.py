@@ -267,6 +267,39 @@ def test_checkpoint_with_noise_drawn_outside_is_right():
                                rtol=1e-6, atol=1e-8)
 
 
+def ckpt_function_value(h, act=np.tanh):
+    for _ in s2s.checkpoint(range(6), every=2):
+        h = act(h * 0.9) + h
+    return np.sum(h)
+
+
+def ckpt_function_value_rebound(h, acts):
+    for t in s2s.checkpoint(range(2)):
+        act = acts[t]
+        h = act(h) + h
+    return np.sum(h)
+
+
+CKPT_RNG = np.random.default_rng(3)
+
+
+def test_checkpoint_reads_the_function_value_it_calls_when_it_runs():
+    """A function value passed in is read when the loop is about to run: a pure one is differentiated,
+    one that draws refused at the call in the loop."""
+    for act in (np.tanh, np.sin, lambda z: z ** 2 / 4):
+        np.testing.assert_allclose(s2s.grad(ckpt_function_value)(X, act),
+                                   fd(lambda v: ckpt_function_value(v, act), X), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(s2s.grad(ckpt_function_value)(X), fd(ckpt_function_value, X), rtol=1e-6, atol=1e-8)
+    message = refused(lambda: s2s.grad(ckpt_function_value)(X, lambda z: z * CKPT_RNG.normal(size=3)),
+                      "checkpointed loop", "function value act", "draws random numbers")
+    assert "h = act(h * 0.9) + h" in message
+
+
+def test_checkpoint_calling_a_function_value_bound_in_the_loop_refused():
+    refused(lambda: s2s.grad(ckpt_function_value_rebound)(X, [np.sin, np.cos]), "checkpointed loop",
+            "function value act")
+
+
 # ---- W8: entry points evaluating the function several times ------------------------------------------------
 
 def drawing(x, rng):
@@ -401,3 +434,32 @@ def test_repeated_evaluation_of_a_method_storing_first_is_right(name):
     np.testing.assert_allclose(h, want, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(s2s.jacfwd(getattr(Stateful(), name))(X),
                                fd(lambda v: getattr(Stateful(), name)(v), X), rtol=1e-6, atol=1e-8)
+
+
+def _noise(n, seed):
+    return np.random.default_rng(seed).normal(size=n)
+
+
+def seeded_in_helper(x):
+    return np.sum(np.sin(x * _noise(3, 7)))
+
+
+def seeded_with_none(x):
+    return np.sum(np.sin(x * np.random.default_rng(None).normal(size=3)))
+
+
+def seeded_from_argument(x, g):
+    return np.sum(np.sin(x * np.random.default_rng(g).normal(size=3)))
+
+
+def test_a_generator_seeded_with_a_number_is_the_same_in_every_evaluation():
+    """default_rng(7), also through a helper's parameter: each evaluation draws the same numbers."""
+    grad = s2s.grad(seeded_in_helper)
+    np.testing.assert_allclose(s2s.hessian(seeded_in_helper)(X),
+                               np.stack([fd(lambda v: grad(v)[i], X) for i in range(3)]), rtol=1e-5, atol=1e-7)
+
+
+def test_a_generator_seeded_with_none_or_a_generator_refused():
+    """default_rng(None) draws fresh entropy, default_rng(g) returns g itself: each evaluation differs."""
+    refused(lambda: s2s.hessian(seeded_with_none)(X), "draws random numbers")
+    refused(lambda: s2s.jacfwd(seeded_from_argument)(X, np.random.default_rng(0)), "draws random numbers")

@@ -44,7 +44,7 @@ _ARRAY_METHODS = frozenset(n for n in dir(np.ndarray) if not n.startswith("_")) 
 _PURE_MODULES = ("numpy", "math", "cmath", "scipy", "operator", "s2s")
 _RANDOM_MODULES = ("numpy.random", "random", "scipy.stats")
 _DEPTH = 6
-_LENIENT = contextvars.ContextVar("s2s_effects_lenient", default=False)
+_LENIENT = contextvars.ContextVar("effects_lenient", default=False)
 ANY = "*"  # in Effect.touches: may change anything (a helper s2s cannot read, a global)
 
 
@@ -79,6 +79,11 @@ def object_effect(obj, _active=()) -> str | None:
         return function_effect(made_from, _active)
     if any(obj is b for b in _PURE_BUILTINS):
         return None
+    try:
+        if ctx().has_rule(obj):  # (st.norm.logpdf: a method of a library object with a derivative rule)
+            return None
+    except TypeError:  # unhashable
+        pass
     self_ = getattr(obj, "__self__", None)
     if self_ is not None and not inspect.ismodule(self_):  # a bound method
         if _random_object(self_):
@@ -89,7 +94,7 @@ def object_effect(obj, _active=()) -> str | None:
             return None if getattr(obj, "__name__", "") not in _CONTAINER_UPDATES else \
                 f"updates a {type(self_).__name__} in place"
         func = getattr(obj, "__func__", None)
-        if inspect.isfunction(func):
+        if inspect.isfunction(func) and ctx().user_code(func):
             return function_effect(func, _active)
         return f"is a method of a {type(self_).__name__} object (it may change the object)"
     if isinstance(obj, np.ufunc):
@@ -104,11 +109,6 @@ def object_effect(obj, _active=()) -> str | None:
                                            not hasattr(obj, "__post_init__")):
             return None
         return f"constructs a {obj.__name__}, whose __init__ s2s does not read"
-    try:
-        if ctx().has_rule(obj):
-            return None
-    except TypeError:  # unhashable
-        pass
     if inspect.isfunction(obj) and ctx().user_code(obj):
         return function_effect(obj, _active)
     if module.split(".")[0] in _PURE_MODULES or inspect.isbuiltin(obj) and module in ("math", "cmath"):
@@ -291,9 +291,12 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
             return None
         return Effect(call, f"calls {text}, which s2s cannot read", touched | {ANY})
     if any(obj is f for f in (np.random.default_rng, np.random.RandomState)) and call.args and \
-            all(isinstance(a, ast.Constant) for a in call.args):
-        return None  # a generator seeded with a constant: each evaluation makes the same one
-    why = object_effect(obj, _active)
+            all(_is_seed(_known_value(a, bindings)) for a in call.args) and not call.keywords:
+        return None  # a generator seeded with a number: each evaluation makes the same one
+    if inspect.isfunction(obj) and ctx().user_code(obj):  # read it with the numbers it is called with
+        why = function_effect(obj, _active, _constant_arguments(obj, call, bindings))
+    else:
+        why = object_effect(obj, _active)
     if why is None:
         return None
     if why == "draws random numbers" or why == "advances an iterator":
@@ -301,6 +304,43 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
     if inspect.isfunction(obj) or isinstance(obj, type) or why.startswith("is a function"):
         touched = touched | {ANY}
     return Effect(call, f"calls {text}(), which {why}", touched)
+
+
+_MISSING = object()
+
+
+def _known_value(node, bindings):
+    """The value of `node` where it is a literal or a name bound to a value, else _MISSING."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in bindings:
+        return bindings[node.id]
+    return _MISSING
+
+
+def _is_seed(value) -> bool:
+    """Whether `value` seeds a new generator the same way every time (an int; not None, which draws fresh
+    entropy, nor a generator, which default_rng returns itself)."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _constant_arguments(func, call, bindings) -> dict:
+    """The parameters of `func` that `call` gives numbers or strings (literals, or names bound to them)."""
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return {}
+    out = {}
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    args = [(p.name, a) for p, a in zip(positional, call.args) if not isinstance(a, ast.Starred)]
+    if any(isinstance(a, ast.Starred) for a in call.args):
+        args = args[:next(i for i, a in enumerate(call.args) if isinstance(a, ast.Starred))]
+    args += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+    for name, node in args:
+        value = _known_value(node, bindings)
+        if isinstance(value, int | float | str | np.integer) and not isinstance(value, bool):
+            out[name] = value
+    return out
 
 
 _CONTAINER_UPDATES = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",

@@ -20,6 +20,11 @@ from . import annotations
 from .context import ctx
 from .names import NameAllocator, assign, load
 
+_CHECKPOINT_REFUSAL = ("s2s cannot differentiate this checkpointed loop: s2s runs it again, segment by segment, "
+                       "for the derivative, and it ")
+_CHECKPOINT_HINT = ("draw the random numbers before the loop (e.g. `noise = rng.normal(size=(n, ...))`, then "
+                    "`noise[t]` in the loop) and pass them in, or leave out s2s.checkpoint")
+
 
 class LoopRewriter(ast.NodeTransformer):
     """Rewrites every `for` it visits (its body first) into a loop over `range`.
@@ -91,22 +96,43 @@ class LoopRewriter(ast.NodeTransformer):
         of an object in it would give other values the second time (the derivative of another function)."""
         from . import effects
         found = [e for s in node.body for e in effects.impure_calls(self.pf, s, self.locals)]
-        if found:
-            raise self.pf.error(ctx().unsupported, "s2s cannot differentiate this checkpointed loop: s2s runs it "
-                                f"again, segment by segment, for the derivative, and it {found[0].reason}, which "
-                                "may give other values the second time", found[0].node,
-                                hint="draw the random numbers before the loop (e.g. `noise = rng.normal(size=(n, "
-                                     "...))`, then `noise[t]` in the loop) and pass them in, or leave out "
-                                     "s2s.checkpoint")
+        rebound = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        checks = {}  # function values called in the loop: s2s reads them when the loop is about to run
+        for effect in found:
+            func = effect.node.func
+            if not (isinstance(func, ast.Name) and func.id not in rebound and
+                    effect.reason.startswith("calls the function value")):
+                break
+            checks.setdefault(func.id, effect.node)
+        else:
+            self.checkpoint_checks = [self._effect_check(name, call) for name, call in checks.items()]
+            return
+        raise self.pf.error(ctx().unsupported, f"{_CHECKPOINT_REFUSAL}{effect.reason}, which may give other "
+                            "values the second time", effect.node, hint=_CHECKPOINT_HINT)
+
+    def _effect_check(self, name, call):
+        """`s2s.effect_free(site, name)`: before the loop runs, the function value `name` is read, and
+        refused at `call` if it draws random numbers or changes objects."""
+        err = self.pf.error(ctx().unsupported, f"{_CHECKPOINT_REFUSAL}calls the function value {name}, which "
+                            "{why}, which may give other values the second time", call, hint=_CHECKPOINT_HINT)
+        site = {k: getattr(err, k) for k in ("message", "filename", "lineno", "col", "line", "hint")}
+        sites = ctx().runtime.UPDATE_SITES
+        if site not in sites:
+            sites.append(site)
+        check = _call_helper("s2s", "effect_free", ctx().runtime.effect_free,
+                             [ast.Constant(sites.index(site)), load(name)])
+        return ast.copy_location(ast.Expr(check), call)
 
     def visit_For(self, node):
         self._refuse_update_of_iterated(node)
+        self.checkpoint_checks = []
         every = self._checkpoint_marker(node)
         if every is not None:
+            checks = self.checkpoint_checks
             out = self.visit_For(node)
             loops = [s for s in (out if isinstance(out, list) else [out]) if isinstance(s, ast.For)]
             annotations.put(loops[-1], annotations.CHECKPOINT_EVERY, every)
-            return out
+            return checks + (out if isinstance(out, list) else [out])
         self.generic_visit(node)
         it = node.iter
         if isinstance(it, ast.Call) and self.pf.resolve_expr(it.func) is range and it.func.id not in self.locals:

@@ -20,7 +20,7 @@ def defrule_for(func, signature, **kwargs):
     return rule
 
 # helpers that user-level desugaring introduces
-defrule_for(rt.as_sequence, "as_sequence(x)", x="s2s.grad_iterated(g, x)", x_dot="s2s.grad_iterated(x_dot, x)")
+defrule_for(rt.as_sequence, "as_sequence(x)", tangent_from_adjoint=True, x="s2s.grad_iterated(g, x)")
 defrule_for(rt.astype, "astype(x, dtype, copy=True)", tangent_from_adjoint=True,
             x="g if s2s.is_float_dtype(dtype) else 0.0")
 defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")
@@ -32,7 +32,7 @@ defrule_for(rt.setitem, "setitem(x, index, v)", structured=True,
             x_dot="s2s.setitem(s2s.dense_tangent(x_dot, x), index, 0.0)",
             v_dot="s2s.setitem(s2s.dense_tangent(0.0, x), index, v_dot)")
 defrule_for(rt.log_scale, "log_scale(base)", base_dot="base_dot / base")  # log(base), 1 for None
-for _helper in (rt.reduced_size, rt.balanced_eq, rt.clip_mask, rt.is_float_dtype, rt.shape_of):
+for _helper in (rt.effect_free, rt.reduced_size, rt.balanced_eq, rt.clip_mask, rt.is_float_dtype, rt.shape_of):
     defrule_for(_helper, f"{_helper.__name__}(*args)", nondiff=True)
 
 # adjoint accumulation and structure

@@ -78,6 +78,7 @@ from s2s.runtime.desugared import (  # noqa: F401
     as_sequence,
     astype,
     copy,
+    effect_free,
     is_float_dtype,
     item,
     stop_gradient,
@@ -242,6 +243,7 @@ from s2s.runtime.zero import (  # noqa: F401
     ZERO,
     is_zero,
     linear_in_g,
+    zero_safe,
 )
 
 

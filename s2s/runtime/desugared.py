@@ -92,6 +92,21 @@ def unshared(value, where, deep, updated, *others):
     return value
 
 
+def effect_free(where, func):
+    """Check, before a checkpointed loop runs, that the function value `func` it calls has no effect a second
+    run would show (random draws, methods changing objects: transforms/effects.py); else raise the error of
+    site `where` (an index into UPDATE_SITES) with the reason. s2s cannot know the value when it transforms.
+
+        >>> effect_free(0, np.tanh)
+    """
+    from s2s.transforms import effects
+    why = effects.object_effect(func)
+    if why is not None:
+        from s2s.errors import UnsupportedSyntaxError
+        site = dict(UPDATE_SITES[where])
+        raise UnsupportedSyntaxError(site.pop("message").replace("{why}", why), **site)
+
+
 def _refuse_update(where, other=None):
     """Raise the error of update site `where`, naming the `other`-th name guarded where it is known."""
     from s2s.errors import UnsupportedSyntaxError
