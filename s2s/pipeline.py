@@ -46,7 +46,6 @@ HELPER_VALUES = {"np": np, "math": math, "s2s": runtime, "unbroadcast": runtime.
 _lock = cache.lock
 _MISSING = cache.MISSING
 Bound = cache.Bound
-_Flat = cache.Flat  # (s2s/nested.py reads it here)
 
 
 class Link:
@@ -269,13 +268,9 @@ def _aliasing(p: Lowered) -> Lowered:
     return p
 
 
-# Every pass, in the order it runs. Each is a function from program to program; `s2s show --stages`
-# prints the function after each one under these names (a pass that only checks prints no change).
-#   lowering (LOWERING, below), then the analysis (ANALYSIS: activity, kinds and assignment counts of
-#   transforms/analysis.py, printed as comments by --stages), then the derivative built from its facts
-#   (one of DERIVATIVE: reverse.Reverse writes the forward and backward sweeps, checkpointed loops
-#   included; forward.Forward writes tangent code), then the clean-up passes of the optimizer
-#   (OPTIMIZER = optimize.STEPS), then codegen compiles it.
+# Every pass, in the order it runs, each a function from program to program; `s2s show --stages` prints
+# the function after each one under these names (a pass that only checks prints no change):
+# 1. the lowering passes, from the user's function to primitive statements (a `Lowered` each):
 LOWERING = [
     ("generators", _generators),  # generators consumed at once: lists (transforms/generators.py)
     ("inline", _inline),  # local helper functions: statement helpers expanded, expression helpers kept for lower
@@ -287,13 +282,39 @@ LOWERING = [
     ("lower", _lower),  # one primitive per statement (A-normal form)
     ("aliasing", _aliasing),  # refuse updates a view or alias would see
 ]
-ANALYSIS = "analysis.analyze"  # activity, kinds, assignment counts: the facts both derivatives are built from
-DERIVATIVE = {"reverse": "reverse.Reverse + _assemble", "forward": "forward.Forward + _assemble_jvp"}
-OPTIMIZER = optimize.STEPS
+# 2. "analysis" (transforms/analysis.py): activity, kinds and assignment counts, the facts both derivatives
+#    are built from (printed as comments by --stages);
+# 3. the derivative, by mode: "reverse" (reverse.Reverse writes the forward and backward sweeps, checkpointed
+#    loops included, and _assemble the function) or "forward" (forward.Forward writes tangent code,
+#    _assemble_jvp the function); both in _transform;
+# 4. the clean-up steps of the optimizer (transforms/optimize.py), each a function from optimize.Code to
+#    optimize.Code; the shape steps do nothing unless argument shapes are known:
+OPTIMIZER = [
+    ("simplify", optimize.simplify_step),
+    ("dce", optimize.dce_step),
+    ("copyprop", optimize.copyprop_step),
+    ("zeros", optimize.zeros_step),
+    ("specialize", optimize.specialize_step),
+    ("dce again", optimize.dce_step),
+    ("copyprop again", optimize.copyprop_again_step),
+    ("seed of s2s.grad is 1.0", optimize.seed_step),
+    ("logistic", optimize.logistic_step),
+    ("tape", optimize.tape_step),
+    ("index adjoints in place", optimize.index_adjoints_step),
+    ("accumulate in place", optimize.in_place_step),
+    ("ties counted, arrays reused, finish dropped, invariants hoisted, temporaries merged", optimize.late_step),
+    ("notes on what shapes blocked", optimize.explain_step),
+    ("reductions of arrays as methods", optimize.methods_step),
+]
+# 5. "derivative": codegen compiles the function (s2s/codegen.py).
 
 
 def passes(mode: str = "reverse") -> list[str]:
-    """The names of the passes a derivative of this mode goes through, in order."""
+    """The names of the passes a derivative of this mode ("reverse" or "forward") goes through, in order.
+
+        >>> passes("forward")[:3], passes("forward")[-2:]
+        (['generators', 'inline', 'check'], ['reductions of arrays as methods', 'derivative'])
+    """
     return [name for name, _ in LOWERING] + ["analysis", mode] + [name for name, _ in OPTIMIZER] + ["derivative"]
 
 
@@ -454,7 +475,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
             stage_text[name] = ast.unparse(code)
         # s2s.grad never passes the seed: its code may take it for the number 1.0 (transforms/seed.py)
         seed_one = fdef.args.kwonlyargs[-1].arg if form == "grad" and fdef.args.kwonlyargs else None
-        fdef = optimize.optimize(fdef, removable, adjoints, stack, context, record=show, seed_one=seed_one,
+        fdef = optimize.optimize(fdef, OPTIMIZER, removable, adjoints, stack, context, record=show, seed_one=seed_one,
                                  user_names=low.user_names)
     fdef = objects.as_attributes(fdef, helpers["s2s"])
     free = list(cells) + [link.cell_name for link in links] + [n for n in func.__code__.co_freevars if n not in cells]

@@ -21,6 +21,7 @@ from s2s.transforms.simplify import simplify
 from s2s.transforms.zeros import drop_zero_accumulations
 
 import s2s
+from s2s import pipeline
 
 
 def _fdef(src):
@@ -583,7 +584,10 @@ def test_dce_nested_function_reads_keyword_default_and_late_closure(src):
 
 
 def test_optimize_runs_the_passes_in_order():
-    _check(optimize, """
+    def run(fdef, *args):
+        return optimize(fdef, pipeline.OPTIMIZER, *args)
+
+    _check(run, """
     def df(x, *, y_bar=1.0):
         y = x * 1
         g = y_bar

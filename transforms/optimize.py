@@ -1,4 +1,6 @@
-"""The clean-up passes run over generated code, in order; each lives in its own module.
+"""The clean-up steps run over generated code, each a function from Code to Code; the rewrites
+themselves live in modules of their own. `s2s/pipeline.py` (OPTIMIZER) lists the steps in the
+order they run, under the names `s2s show --stages` prints; in that order they do this:
 
 1. `simplify`: algebraic simplification and constant folding (`x * 1`, `2 - 1`).
 2. `dce`: assignments to made-up names that nothing reads are deleted (run
@@ -72,27 +74,27 @@ class Code:
     user_names: frozenset = frozenset()  # names in the user's function (the others are made up)
 
 
-def _simplify(c: Code) -> Code:
+def simplify_step(c: Code) -> Code:
     c.fdef = simplify(c.fdef, c.removable)
     return c
 
 
-def _dce(c: Code) -> Code:
+def dce_step(c: Code) -> Code:
     c.fdef = eliminate_dead_code(c.fdef, c.removable)
     return c
 
 
-def _copyprop(c: Code) -> Code:
+def copyprop_step(c: Code) -> Code:
     c.fdef = propagate_copies(c.fdef, c.removable - set(c.adjoints))
     return c
 
 
-def _zeros(c: Code) -> Code:
+def zeros_step(c: Code) -> Code:
     c.fdef = drop_zero_accumulations(c.fdef, set(c.adjoints))
     return c
 
 
-def _specialize(c: Code) -> Code:
+def specialize_step(c: Code) -> Code:
     if c.shapes is not None:
         c.fdef = eliminate_dead_code(c.fdef, c.removable)  # resets of adjoints that hide their shapes
         c.fdef, pure, c.inferred = specialize.specialize(c.fdef, c.shapes, c.stack)
@@ -100,14 +102,14 @@ def _specialize(c: Code) -> Code:
     return c
 
 
-def _seed(c: Code) -> Code:
+def seed_step(c: Code) -> Code:
     if c.shapes is not None and c.seed_one is not None:
         if fold_unit_seed(c.fdef, c.seed_one, c.inferred, c.shapes.float64_only):
             c.fdef = eliminate_dead_code(c.fdef, c.removable)  # copies of the seed nothing reads now
     return c
 
 
-def _copyprop_again(c: Code) -> Code:
+def copyprop_again_step(c: Code) -> Code:
     """The rewrites leave copies (`g = v_bar` where `unbroadcast(v_bar, v)` was): propagate (into adjoints too:
     specialised code is for running), drop, infer again."""
     if c.shapes is not None:
@@ -123,13 +125,13 @@ def _copyprop_again(c: Code) -> Code:
     return c
 
 
-def _logistic(c: Code) -> Code:
+def logistic_step(c: Code) -> Code:
     if c.shapes is not None and specialize.logistic(c.fdef, c.inferred, c.removable, c.shapes.np_name):
         c.fdef = eliminate_dead_code(c.fdef, c.removable)  # the logaddexp that nothing reads now
     return c
 
 
-def _tape(c: Code) -> Code:
+def tape_step(c: Code) -> Code:
     c.fdef = drop_unread_restores(c.fdef, c.stack)
     c.fdef = recompute_index_arithmetic(c.fdef, c.stack, c.inferred if c.shapes is not None else None)
     if c.shapes is not None:  # a value no longer taped (`e` of `e = e + t`) may be one nothing reads now
@@ -138,7 +140,7 @@ def _tape(c: Code) -> Code:
     return c
 
 
-def _index_adjoints(c: Code) -> Code:
+def index_adjoints_step(c: Code) -> Code:
     if c.shapes is not None and c.shapes.float64_only:  # (the adjoint array is float64)
         c.fdef = accumulate_index_adjoints(c.fdef, c.inferred, set(c.adjoints), c.shapes.np_name)
         if specialize.fold_negations(c.fdef, c.removable):  # t = -d_bar; P_bar[i] += t  is  P_bar[i] -= d_bar
@@ -146,13 +148,13 @@ def _index_adjoints(c: Code) -> Code:
     return c
 
 
-def _in_place(c: Code) -> Code:
+def in_place_step(c: Code) -> Code:
     if c.shapes is not None and c.shapes.float64_only:  # (a float32 array must not take float64 terms in place)
         c.fdef = specialize.accumulate_in_place(c.fdef, c.inferred, set(c.adjoints))
     return c
 
 
-def _late(c: Code) -> Code:
+def late_step(c: Code) -> Code:
     """The rewrites of the finished code (each in its own module): max/min adjoints counted only at
     ties, array temporaries read once lending their array, `finish` dropped where it returns its
     adjoint, invariant numbers out of loops, once-read number temporaries into their reader."""
@@ -168,13 +170,13 @@ def _late(c: Code) -> Code:
     return c
 
 
-def _explain(c: Code) -> Code:
+def explain_step(c: Code) -> Code:
     if c.shapes is not None and specialize.helpers_left(c.fdef):
         c.fdef = specialize.explain_blocked(c.fdef, c.shapes.shapes(c.fdef))
     return c
 
 
-def _methods(c: Code) -> Code:
+def methods_step(c: Code) -> Code:
     if c.shapes is not None and _calls_numpy(c.fdef, c.shapes.np_name):
         reductions_as_methods(c.fdef, c.inferred)
     return c
@@ -185,31 +187,17 @@ def _calls_numpy(fdef, np_name):
                and isinstance(n.value, ast.Name) and n.value.id == np_name for n in ast.walk(fdef))
 
 
-# The clean-up passes in the order they run, each a function from Code to Code (the names are the
-# titles `s2s show --stages` prints). The shape passes do nothing unless argument shapes are known.
-STEPS = [
-    ("simplify", _simplify),
-    ("dce", _dce),
-    ("copyprop", _copyprop),
-    ("zeros", _zeros),
-    ("specialize", _specialize),
-    ("dce again", _dce),
-    ("copyprop again", _copyprop_again),
-    ("seed of s2s.grad is 1.0", _seed),
-    ("logistic", _logistic),
-    ("tape", _tape),
-    ("index adjoints in place", _index_adjoints),
-    ("accumulate in place", _in_place),
-    ("ties counted, arrays reused, finish dropped, invariants hoisted, temporaries merged", _late),
-    ("notes on what shapes blocked", _explain),
-    ("reductions of arrays as methods", _methods),
-]
-
-
-def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints: set[str] = frozenset(),
+def optimize(fdef: ast.FunctionDef, steps, removable: set[str] = frozenset(), adjoints: set[str] = frozenset(),
              stack: str | None = None, shapes: specialize.Context | None = None, record=None,
              seed_one: str | None = None, user_names=frozenset()) -> ast.FunctionDef:
-    """Apply the clean-up passes (STEPS); the function computes the same values afterwards.
+    """Apply the clean-up `steps` in order, (name, step) pairs of the step functions above (the list the
+    pipeline runs is `s2s.pipeline.OPTIMIZER`); the function computes the same values afterwards.
+
+        >>> fdef = ast.parse("def f(x): t = x * 1; return t").body[0]
+        >>> steps = [("simplify", simplify_step), ("copyprop", copyprop_step), ("dce", dce_step)]
+        >>> print(ast.unparse(optimize(fdef, steps, {"t"})))
+        def f(x):
+            return x
 
     `removable` names the variables (adjoints, temporaries of the backward
     sweep) whose assignments may be deleted; `adjoints` those that start as
@@ -224,7 +212,7 @@ def optimize(fdef: ast.FunctionDef, removable: set[str] = frozenset(), adjoints:
     the names of the user's function (only other, made-up, names are merged away).
     """
     c = Code(fdef, set(removable), set(adjoints), stack, shapes, seed_one=seed_one, user_names=frozenset(user_names))
-    for name, step in STEPS:
+    for name, step in steps:
         c = step(c)
         if record is not None:
             record(name, c.fdef)

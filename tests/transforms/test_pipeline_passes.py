@@ -24,7 +24,16 @@ def test_pass_names_in_order():
     lowering = ["generators", "inline", "check", "ownership", "desugar", "exits", "objects", "lower", "aliasing"]
     assert names[:len(lowering)] == lowering == [name for name, _ in pipeline.LOWERING]
     assert names[len(lowering):len(lowering) + 2] == ["analysis", "reverse"] and names[-1] == "derivative"
-    assert names[len(lowering) + 2:-1] == [name for name, _ in optimize.STEPS]
+    assert names[len(lowering) + 2:-1] == [name for name, _ in pipeline.OPTIMIZER]
+    assert names[len(lowering) + 2:len(lowering) + 6] == ["simplify", "dce", "copyprop", "zeros"]
+
+
+def test_the_optimizer_order_is_listed_in_the_pipeline_alone():
+    """optimize.py defines the steps; pipeline.OPTIMIZER alone says which run and in what order."""
+    assert not hasattr(optimize, "STEPS")
+    steps = {step for _, step in pipeline.OPTIMIZER}
+    defined = {value for name, value in vars(optimize).items() if name.endswith("_step")}
+    assert steps == defined  # every step defined runs, none is left out
 
 
 def test_stages_are_recorded_by_pass_name():
