@@ -1,0 +1,114 @@
+"""Unit tests of transforms/index_adjoints.py on small functions: input source -> expected output source,
+and the same numbers before and after (the rewrite accumulates in place what `getitem_grad` adds up)."""
+
+import ast
+import builtins
+import textwrap
+
+import numpy as np
+import pytest
+from s2s.transforms.index_adjoints import accumulate_index_adjoints
+from s2s.transforms.specialize import Context
+
+from s2s import pipeline, runtime  # noqa: F401  (pipeline installs the context the shape inference reads)
+
+NAMES = {"np": np, "s2s": runtime, "unbroadcast": runtime.unbroadcast}
+
+
+def _rewrite(src, **shapes):
+    """`src`'s function after the pass, for float64 parameters of the given shapes (P_bar the adjoint)."""
+    fdef = ast.parse(textwrap.dedent(src)).body[0]
+    ctx = Context(shapes, lambda n: NAMES.get(n, getattr(builtins, n, None)), "np", {p: "d" for p in shapes})
+    return ast.unparse(accumulate_index_adjoints(fdef, ctx.shapes(fdef), {"P_bar"}, "np"))
+
+
+def _run(text, args):
+    namespace = dict(NAMES)
+    exec(compile(text, "<test>", "exec"), namespace)
+    return namespace["f"](*args)
+
+
+def _check(src, expected, args):
+    params = [a.arg for a in ast.parse(textwrap.dedent(src)).body[0].args.args]
+    got = _rewrite(src, **{name: np.shape(a) for name, a in zip(params, args)})
+    assert got == textwrap.dedent(expected).strip(), got
+    np.testing.assert_allclose(_run(got, args), _run(textwrap.dedent(src), args), rtol=0, atol=0)
+
+
+rng = np.random.default_rng(14)
+P = rng.normal(size=(3, 2))
+
+
+def test_an_int_index_in_a_loop_is_added_in_place():
+    _check("""
+        def f(P, t_bar):
+            P_bar = 0.0
+            for i in range(3):
+                P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar * i, P, i))
+            return P_bar
+        """, """
+        def f(P, t_bar):
+            P_bar = np.zeros((3, 2))
+            for i in range(3):
+                P_bar[i] += t_bar * i
+            return P_bar
+        """, (P, rng.normal(size=2)))
+
+
+def test_a_fancy_index_goes_through_add_at_and_repeats_add_up():
+    _check("""
+        def f(P, t_bar):
+            P_bar = 0.0
+            P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar, P, [0, 2, 0]))
+            P_bar = P_bar + P * 2.0
+            return P_bar
+        """, """
+        def f(P, t_bar):
+            P_bar = np.zeros((3, 2))
+            np.add.at(P_bar, [0, 2, 0], t_bar)
+            P_bar += P * 2.0
+            return P_bar
+        """, (P, rng.normal(size=(3, 2))))
+
+
+@pytest.mark.parametrize("src, shapes", [
+    # P_bar read before the return: its array may be held by `y`, so it is not updated in place
+    ("""
+    def f(P, t_bar):
+        P_bar = 0.0
+        P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar, P, 1))
+        y = P_bar * 2.0
+        return (P_bar, y)
+    """, {"P": (3, 2), "t_bar": (2,)}),
+    # P a number: no array to index
+    ("""
+    def f(P, t_bar):
+        P_bar = 0.0
+        P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar, P, 1))
+        return P_bar
+    """, {"P": (), "t_bar": ()}),
+    # a complex literal: a complex adjoint would not fit a float64 array
+    ("""
+    def f(P, t_bar):
+        P_bar = 0.0
+        P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar * 1j, P, 1))
+        return P_bar
+    """, {"P": (3, 2), "t_bar": (2,)}),
+    # an accumulation of something of another shape than P's
+    ("""
+    def f(P, t_bar):
+        P_bar = 0.0
+        P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar, P, 1))
+        P_bar = P_bar + t_bar
+        return P_bar
+    """, {"P": (3, 2), "t_bar": (2,)}),
+    # P_bar not starting as the literal zero
+    ("""
+    def f(P, t_bar):
+        P_bar = P
+        P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar, P, 1))
+        return P_bar
+    """, {"P": (3, 2), "t_bar": (2,)}),
+])
+def test_left_alone_where_in_place_may_not_be_the_same(src, shapes):
+    assert _rewrite(src, **shapes) == textwrap.dedent(src).strip()

@@ -1,0 +1,186 @@
+"""Unit tests of transforms/numba_lowering.py on small generated functions: input source -> expected output
+source, no numba needed. Where the output runs in plain Python it is run against the input, with the
+compiled helpers it calls stood in for by what their docstrings say they compute (s2s/runtime/compiled_helpers.py).
+"""
+
+import ast
+import textwrap
+
+import numpy as np
+import pytest
+from s2s.transforms import numba_lowering
+
+from s2s import runtime
+
+
+def _tape_set(tape, n, value):
+    tape[n] = value
+
+
+def _accumulate(total, g):
+    return g if total is None else total + g
+
+
+HELPERS = {"np": np, "s2s": runtime, "_s2s_numpy": np, "_s2s_tape_set": _tape_set, "_s2s_accumulate": _accumulate,
+           "_s2s_accumulate_matmul": lambda total, a, b: _accumulate(total, a @ b),
+           "_s2s_accumulate_outer": lambda total, a, b: _accumulate(total, np.outer(a, b))}
+
+
+def _fdef(src):
+    return ast.parse(textwrap.dedent(src)).body[0]
+
+
+def _lower(src, expected, **kw):
+    low = numba_lowering.lower(_fdef(src), **kw)
+    got = ast.unparse(low.fdef)
+    assert got == textwrap.dedent(expected).strip(), got
+    return low
+
+
+def _run(text, *args):
+    namespace = dict(HELPERS)
+    exec(compile(textwrap.dedent(text), "<test>", "exec"), namespace)
+    return namespace["d"](*args)
+
+
+TAPED = """
+    def d(x, n, *, o_bar=1.0):
+        stack = []
+        for i in range(n):
+            stack.append(x)
+            stack.append(i)
+            x = np.sin(x) * i
+        x_bar = o_bar
+        for i in reversed(range(n)):
+            i = stack.pop()
+            x = stack.pop()
+            x_bar = x_bar * np.cos(x) * i
+        return x_bar
+    """
+
+
+def test_one_tape_becomes_one_per_variable_and_reversed_counts_down():
+    low = _lower(TAPED, """
+        def d(x, n, o_bar):
+            stack_x = []
+            stack_i = []
+            for i in range(n):
+                stack_x.append(x)
+                stack_i.append(i)
+                x = np.sin(x) * i
+            x_bar = o_bar
+            for i in range(n - 1, 0 - 1, -1):
+                i = stack_i.pop()
+                x = stack_x.pop()
+                x_bar = x_bar * np.cos(x) * i
+            return x_bar
+        """)
+    assert low.params == ["x", "n", "o_bar"] and low.defaults == {"o_bar": 1.0}  # the seed is positional
+    assert low.tapes == {"stack_x": "x", "stack_i": "i"} and low.array_tapes == {}
+    assert low.free == ["range", "np"] and low.helper_attrs == {"np": {"sin", "cos"}}
+    assert _run(ast.unparse(low.fdef), 0.3, 4, 1.0) == _run(TAPED, 0.3, 4)
+
+
+def test_a_tape_of_known_numbers_is_a_preallocated_array():
+    src = """
+        def d(x, n, *, o_bar=1.0):
+            stack = []
+            for i in range(n):
+                stack.append(x)
+                x = x * x
+            x_bar = o_bar
+            for i in reversed(range(n)):
+                x = stack.pop()
+                x_bar = x_bar * 2.0 * x
+            return x_bar
+        """
+    low = _lower(src, """
+        def d(x, n, o_bar):
+            stack_x = _s2s_numpy.empty(max(0, n - 0), _s2s_numpy.float64)
+            stack_x_n = 0
+            for i in range(n):
+                _s2s_tape_set(stack_x, stack_x_n, x)
+                stack_x_n += 1
+                x = x * x
+            x_bar = o_bar
+            for i in range(n - 1, 0 - 1, -1):
+                stack_x_n -= 1
+                x = stack_x[stack_x_n]
+                x_bar = x_bar * 2.0 * x
+            return x_bar
+        """, tape_types={"x": "float64"})
+    assert low.array_tapes == {"stack_x": "float64"}
+    assert _run(ast.unparse(low.fdef), 0.9, 3, 1.0) == _run(src, 0.9, 3)
+
+
+def test_a_zero_adjoint_accumulated_starts_as_none():
+    """(numba cannot give one variable the number 0.0 and then an array; None + g is g in the helpers)"""
+    src = """
+        def d(W, h, t_bar):
+            W_bar = 0.0
+            for i in range(3):
+                W_bar = W_bar + np.outer(t_bar, h)
+                W_bar += t_bar[:, None] @ h[None, :]
+            return s2s.finish(W_bar, W)
+        """
+    low = _lower(src, """
+        def d(W, h, t_bar):
+            W_bar = None
+            for i in range(3):
+                W_bar = _s2s_accumulate(W_bar, np.outer(t_bar, h))
+                W_bar = _s2s_accumulate_matmul(W_bar, t_bar[:, None], h[None, :])
+            return s2s.finish(W_bar, W)
+        """)
+    assert numba_lowering.accumulate_outer(low.fdef, {"np"})
+    assert "W_bar = _s2s_accumulate_outer(W_bar, t_bar, h)" in ast.unparse(low.fdef)
+    args = (np.ones((2, 3)), np.array([1.0, -2.0, 0.5]), np.array([0.25, 3.0]))
+    np.testing.assert_array_equal(_run(ast.unparse(low.fdef), *args), _run(src, *args))
+
+
+def test_a_range_indexed_by_a_counter_is_arithmetic():
+    src = """
+        def d(a, n):
+            s = 0.0
+            steps = range(2, n)
+            k = 0
+            while k < len(steps):
+                i = steps[k]
+                k = k + 1
+                s = s + a * i
+            return s
+        """
+    low = _lower(src, """
+        def d(a, n):
+            s = 0.0
+            steps = range(2, n)
+            k = 0
+            while k < max(0, n - 2):
+                i = 2 + k
+                k = k + 1
+                s = s + a * i
+            return s
+        """)
+    for n in (0, 2, 5):
+        assert _run(ast.unparse(low.fdef), 1.5, n) == _run(src, 1.5, n)
+
+
+def test_pushed_variables_in_order():
+    assert numba_lowering.pushed_variables(_fdef(TAPED)) == ["x", "i"]
+
+
+@pytest.mark.parametrize("body, what", [
+    ("    f = lambda v: v\n    return f(x)\n", "a lambda"),
+    ("    def pb(g):\n        return g\n    return pb\n", "a function defined inside"),
+    ("    return x is None\n", "an `is` comparison"),
+    ("    y = [x, x]\n    return y\n", "a Python list"),
+    ("    for i in range(2):\n        x = x + 1\n    else:\n        x = 0\n    return x\n", "a loop with an else"),
+    ("    stack = []\n    stack.append(x)\n    n = len(stack)\n    return n\n", "used other than by push"),
+    # popped in the order pushed: the per-variable tapes would not give back what was pushed
+    ("    stack = []\n    stack.append(x)\n    stack.append(y)\n    x = stack.pop()\n    y = stack.pop()\n"
+     "    return x\n", None),
+])
+def test_what_numba_cannot_take_is_refused(body, what):
+    with pytest.raises(numba_lowering.NotLowerable) as info:
+        numba_lowering.lower(_fdef("def d(x, y):\n" + body))
+    if what is not None:  # (named with the node it is at)
+        assert what in info.value.message and info.value.node is not None
