@@ -183,8 +183,9 @@ def _attribute_key(node: ast.Attribute):
 def _attributes_written_first(pf, tree) -> frozenset:
     """The attributes `obj.name` that every evaluation of the function stores before anything reads them:
     stored by a plain assignment among the first statements of the body, with nothing before it (that
-    assignment's value included) reading `obj.name`, using `obj` otherwise than through an attribute, or
-    calling what could (a function of the user's, a method of an object). Evaluating such a function again
+    assignment's value included) reading an attribute `name` of any object (`self.parent.name` may be it),
+    using `obj` otherwise than through an attribute, reading attributes by a computed name (getattr,
+    `__dict__`), or calling what could (a function of the user's, a method of an object). Evaluating such a function again
     sees none of the last evaluation's stores, so jacfwd and hessian may run it once per direction.
 
         >>> t = ast.parse("def f(self, x):\\n    self.h = self.W @ x\\n    return self.h @ self.h").body[0]
@@ -196,13 +197,16 @@ def _attributes_written_first(pf, tree) -> frozenset:
     for stmt in tree.body:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue  # a docstring
-        if not isinstance(stmt, ast.Assign) or _calls_unknown(pf, stmt.value):
+        if not isinstance(stmt, ast.Assign) or _calls_unknown(pf, stmt.value) or _reads_by_name(stmt.value):
             break  # a loop, a branch, a call that may read the object: what follows is not first
         attribute_bases = set()
         for node in ast.walk(stmt.value):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-                read.add(_attribute_key(node))
-                attribute_bases.add(id(node.value))
+            if isinstance(node, ast.Attribute):
+                # any `.name` read counts, whatever it is read from: `self.parent.h` or `objs[0].h` may be
+                # self.h (the names only are compared)
+                read.add(node.attr)
+                if isinstance(node.value, ast.Name):
+                    attribute_bases.add(id(node.value))
         escaped |= {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name) and id(n) not in attribute_bases}
         targets = [t for target in stmt.targets for t in
                    (target.elts if isinstance(target, ast.Tuple | ast.List) else [target])]
@@ -211,9 +215,22 @@ def _attributes_written_first(pf, tree) -> frozenset:
             break  # an item store, a starred target: left to the other checks
         for t in targets:
             key = _attribute_key(t) if isinstance(t, ast.Attribute) else None
-            if key is not None and key not in read and key[0] not in escaped and key[0] not in rebound:
+            if key is not None and key[1] not in read and key[0] not in escaped and key[0] not in rebound:
                 written.add(key)
     return frozenset(written)
+
+
+_BY_NAME = frozenset({getattr, hasattr, vars, setattr, delattr})
+
+
+def _reads_by_name(expr) -> bool:
+    """Whether `expr` may read attributes s2s cannot name: getattr(o, n) and the like, `o.__dict__`."""
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("__"):
+            return True
+        if isinstance(node, ast.Name) and any(getattr(builtins, node.id, None) is b for b in _BY_NAME):
+            return True
+    return False
 
 
 def _calls_unknown(pf, expr) -> bool:
