@@ -485,6 +485,32 @@ def test_a_generator_seeded_with_a_number_is_the_same_in_every_evaluation():
                                np.stack([fd(lambda v: grad(v)[i], X) for i in range(3)]), rtol=1e-5, atol=1e-7)
 
 
+def unseeded_random_state(x):
+    return np.sum(np.sin(x * np.random.RandomState().normal(size=3)))
+
+
+def unseeded_bit_generator(x):
+    return np.sum(np.sin(x * np.random.Generator(np.random.PCG64()).normal(size=3)))
+
+
+def seeded_bit_generator(x):
+    return np.sum(np.sin(x * np.random.Generator(np.random.PCG64(5)).normal(size=3)))
+
+
+@pytest.mark.parametrize("f", [unseeded_random_state, unseeded_bit_generator])
+@pytest.mark.parametrize("transform", [s2s.hessian, s2s.jacfwd])
+def test_a_generator_class_made_without_a_seed_refused(f, transform):
+    """RandomState() and Generator(PCG64()) take fresh entropy at each call: they were read as pure classes
+    of NumPy, and jacfwd's columns came from different random functions."""
+    refused(lambda: transform(f)(X), "fresh entropy")
+
+
+def test_a_generator_class_seeded_with_a_number_is_right():
+    grad = s2s.grad(seeded_bit_generator)
+    np.testing.assert_allclose(s2s.hessian(seeded_bit_generator)(X),
+                               np.stack([fd(lambda v: grad(v)[i], X) for i in range(3)]), rtol=1e-5, atol=1e-7)
+
+
 def test_a_generator_seeded_with_none_or_a_generator_refused():
     """default_rng(None) draws fresh entropy, default_rng(g) returns g itself: each evaluation differs."""
     refused(lambda: s2s.hessian(seeded_with_none)(X), "draws random numbers")

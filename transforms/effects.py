@@ -103,6 +103,8 @@ def object_effect(obj, _active=()) -> str | None:
     if any(module == m or module.startswith(m + ".") for m in _RANDOM_MODULES) and callable(obj) and \
             not isinstance(obj, type):
         return "draws random numbers"
+    if _makes_generator(obj):  # (seeded with a number it is pure: _call_effect reads the call's arguments)
+        return "makes a random generator seeded with fresh entropy from the system (another one at each call)"
     if isinstance(obj, type):
         if module in ("builtins", "collections") or module.split(".")[0] == "numpy" or \
                 issubclass(obj, tuple) or (hasattr(obj, "__dataclass_fields__") and
@@ -307,8 +309,7 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
         if isinstance(func, ast.Attribute) and func.attr in _ARRAY_METHODS:
             return None
         return Effect(call, f"calls {text}, which s2s cannot read", touched | {ANY})
-    if any(obj is f for f in (np.random.default_rng, np.random.RandomState)) and call.args and \
-            all(_is_seed(_known_value(a, bindings)) for a in call.args) and not call.keywords:
+    if _seeded(pf, call, bindings):
         return None  # a generator seeded with a number: each evaluation makes the same one
     if inspect.isfunction(obj) and ctx().user_code(obj):  # read it with the numbers it is called with
         why = function_effect(obj, _active, _constant_arguments(obj, call, bindings))
@@ -333,6 +334,28 @@ def _known_value(node, bindings):
     if isinstance(node, ast.Name) and node.id in bindings:
         return bindings[node.id]
     return _MISSING
+
+
+def _makes_generator(obj) -> bool:
+    """Whether calling `obj` makes a random generator, bit generator or seed sequence (random.Random too)."""
+    import random
+    return obj is np.random.default_rng or isinstance(obj, type) and issubclass(
+        obj, np.random.Generator | np.random.RandomState | np.random.BitGenerator | np.random.SeedSequence |
+        random.Random)
+
+
+def _seeded(pf, call, bindings) -> bool:
+    """Whether `call` makes a generator the same way every time: default_rng(7), RandomState(7),
+    Generator(PCG64(7)), each positional argument an int or itself such a call (no keywords). Without a
+    seed (RandomState(), PCG64(), default_rng(None)) each call takes fresh entropy from the system."""
+    try:
+        obj = pf.resolve_expr(call.func) if pf is not None else ctx().missing
+    except Exception:  # noqa: BLE001
+        return False
+    if not _makes_generator(obj) or not call.args or call.keywords:
+        return False
+    return all(_seeded(pf, a, bindings) if isinstance(a, ast.Call) else _is_seed(_known_value(a, bindings))
+               for a in call.args)
 
 
 def _is_seed(value) -> bool:
