@@ -173,8 +173,56 @@ def first_effect(func, _active=(), bindings: dict | None = None):
                 _attribute_key(node) not in fresh:
             return pf, node, "stores into an attribute"
     params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    shared = _shared_updates(func, tree, bindings or {})
+    if shared:
+        node, name, default = shared
+        whose = "whose default value is one object that every call shares (a mutable default)" if default else \
+            "which is given the same list or dict in every call"
+        return pf, node, f"updates its parameter `{name}` in place, {whose}: each call sees the last one's update"
     found = impure_calls(pf, tree, local, _active + (code,), bindings or {}, frozenset(local - params))
     return (pf, found[0].node, found[0].reason) if found else None
+
+
+_IMMUTABLE = (int, float, complex, str, bytes, bool, tuple, frozenset, range, type(None), np.generic)
+
+
+def _shared_updates(func, tree, bindings):
+    """(node, name, whether from a default) of the first in-place update (`memo.append(v)`, `memo += v`,
+    `memo[i] = v`, `memo.x = v`, a method call) of a parameter whose value outlives the call: a mutable
+    default value (`def f(x, memo=[])`), one object kept by the function, or a list, dict or set `bindings`
+    binds it to (jacfwd gives every evaluation the same one). Each call changes what the next one sees."""
+    defaults = dict(getattr(func, "__kwdefaults__", None) or {})
+    positional = [a.arg for a in tree.args.posonlyargs + tree.args.args]
+    values = getattr(func, "__defaults__", None) or ()
+    defaults.update(zip(positional[len(positional) - len(values):], values))
+    names = {n for n, v in defaults.items() if n not in bindings and not isinstance(v, _IMMUTABLE) and
+             not callable(v)}
+    given = {n for n, v in bindings.items() if isinstance(v, list | dict | set | bytearray)}
+    names |= given
+    if not names:
+        return None
+
+    def root(node):
+        while isinstance(node, ast.Subscript | ast.Attribute):
+            node = node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.AugAssign):
+            targets = [node.target]
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = [t for t in getattr(node, "targets", [getattr(node, "target", None)])
+                       if isinstance(t, ast.Subscript | ast.Attribute)]
+        elif isinstance(node, ast.Delete):
+            targets = node.targets
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                not (node.func.attr in _ARRAY_METHODS and node.func.attr not in _CONTAINER_UPDATES):
+            targets = [node.func.value]
+        for t in targets:
+            if root(t) in names:
+                return node, root(t), root(t) not in given
+    return None
 
 
 def _attribute_key(node: ast.Attribute):
