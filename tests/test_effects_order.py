@@ -504,6 +504,62 @@ def test_checkpoint_calling_a_function_value_with_a_mutable_default_refused():
     refused(lambda: s2s.grad(ckpt_counted)(X, _memo_step), "checkpointed loop", "mutable default")
 
 
+RULED_RNG = np.random.default_rng(5)
+
+
+def ruled_noisy(x):
+    return x * RULED_RNG.normal(size=np.shape(x))
+
+
+s2s.defvjp(ruled_noisy, "x", x="g * ans / x", x_dot="x_dot * ans / x")
+
+
+@s2s.custom_jvp
+def jvp_noisy(x):
+    return x * RULED_RNG.normal(size=np.shape(x))
+
+
+@jvp_noisy.defjvp
+def _jvp_noisy_jvp(primals, tangents):
+    y = jvp_noisy(primals[0])
+    return y, tangents[0] * y / primals[0]
+
+
+@s2s.custom_jvp
+def jvp_tanh(x):
+    return np.tanh(x)
+
+
+@jvp_tanh.defjvp
+def _jvp_tanh_jvp(primals, tangents):
+    y = np.tanh(primals[0])
+    return y, tangents[0] * (1 - y ** 2)
+
+
+def sin_of(x, act):
+    return np.sum(np.sin(act(x)))
+
+
+def sin_of_jvp_noisy(x):
+    return np.sum(np.sin(jvp_noisy(x)))
+
+
+@pytest.mark.parametrize("act", [ruled_noisy, jvp_noisy])
+def test_a_function_of_the_users_with_a_rule_that_draws_refused(act):
+    """A function with a derivative rule (s2s.defvjp, s2s.custom_jvp) was taken as pure: jacfwd of sin(act(x))
+    and a checkpointed loop calling act mixed different draws. The user's own function is read."""
+    refused(lambda: s2s.jacfwd(sin_of)(X, act), "draws random numbers")
+    refused(lambda: s2s.grad(ckpt_function_value)(X, act), "checkpointed loop", "draws random numbers")
+    refused(lambda: s2s.jacfwd(sin_of_jvp_noisy)(X), "draws random numbers")
+
+
+def test_a_pure_function_with_a_rule_is_still_differentiated():
+    np.testing.assert_allclose(s2s.grad(ckpt_function_value)(X, jvp_tanh),
+                               fd(lambda v: ckpt_function_value(v, jvp_tanh), X), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(s2s.jacfwd(sin_of)(X, jvp_tanh), fd(lambda v: sin_of(v, jvp_tanh), X),
+                               rtol=1e-6, atol=1e-8)
+
+
 def _noise(n, seed):
     return np.random.default_rng(seed).normal(size=n)
 

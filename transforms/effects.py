@@ -80,10 +80,20 @@ def object_effect(obj, _active=()) -> str | None:
     if any(obj is b for b in _PURE_BUILTINS):
         return None
     try:
-        if ctx().has_rule(obj):  # (st.norm.logpdf: a method of a library object with a derivative rule)
-            return None
+        ruled = ctx().has_rule(obj)
     except TypeError:  # unhashable
-        pass
+        ruled = False
+    own = obj if inspect.isfunction(obj) else getattr(obj, "__wrapped__", None)  # (s2s.custom_jvp objects)
+    if ruled and inspect.isfunction(own) and ctx().user_code(own):
+        # the user's own function with a rule (s2s.defvjp, s2s.custom_jvp): it runs as written, so what it
+        # does counts; its calls s2s cannot read (the library it wraps) are left out, as for known_effect
+        token = _LENIENT.set(True)
+        try:
+            return function_effect(own, _active)
+        finally:
+            _LENIENT.reset(token)
+    if ruled:  # (st.norm.logpdf: a method of a library object with a derivative rule)
+        return None
     self_ = getattr(obj, "__self__", None)
     if self_ is not None and not inspect.ismodule(self_):  # a bound method
         if _random_object(self_):
