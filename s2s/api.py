@@ -13,6 +13,7 @@ a plain interpreter prompt does not have.
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import numbers
 import os
@@ -353,8 +354,9 @@ def _aux_runner(func, wrt, optimize, need_value):
         try:
             out, g = fn(*args, **kwargs, **{_seed_name(fn): (1.0, 0.0)})
         except Exception as exc:
-            # a function that does not return a pair fails on the pair seed: say so
-            _split_aux(func, func(*args, **kwargs))
+            # a function that does not return a pair fails on the pair seed: say so (its run on copies)
+            if not isinstance(exc, S2SError):
+                _split_aux(func, func(*pytree.copied(args), **kwargs))
             _note_user_line(exc)
             raise
         value, aux = _split_aux(func, out)
@@ -430,7 +432,9 @@ def _runner(func, wrt, optimize, need_value=True):
                 f"grad needs a function with a scalar output, but {func.__name__} returns a tuple, list or dict.",
                 hint=exc.hint) from None
         except Exception as exc:
-            size_one = _size_one_output(func, target, wrt, optimize, args, kwargs)
+            # a refusal is final; another failure may be a one-element output in a scalar's code
+            size_one = None if isinstance(exc, S2SError) else _size_one_output(func, target, wrt, optimize, args,
+                                                                                kwargs)
             if size_one is None:
                 _note_user_line(exc)
                 raise
@@ -442,7 +446,7 @@ def _runner(func, wrt, optimize, need_value=True):
                                            f"returned {type(value).__name__} here",
                                            hint="return the number to differentiate on every path")
             if type(value) is not float and np.ndim(value) != 0:
-                size_one = _size_one_output(func, target, wrt, optimize, args, kwargs)
+                size_one = _size_one_output(func, target, wrt, optimize, args, kwargs, value)
                 if size_one is None:
                     _check_scalar(value, func)
                 value, g = size_one
@@ -459,14 +463,25 @@ def _runner(func, wrt, optimize, need_value=True):
     return run
 
 
-def _size_one_output(func, target, wrt, optimize, args, kwargs):
+_NO_VALUE = object()
+
+
+def _size_one_output(func, target, wrt, optimize, args, kwargs, value=_NO_VALUE):
     """(value, gradient) of a function whose output is an array of one element (shape (1,), (1, 1)), as
     autograd accepts it: the pullback of an array of ones of that shape, through code not specialised to
-    a scalar output. None where the output is anything else."""
-    try:
-        value = target(*[a.copy() if isinstance(a, np.ndarray) else a for a in args], **kwargs)
-    except Exception:  # noqa: BLE001 - the function itself fails: the caller re-raises the first error
-        return None
+    a scalar output. None where the output is anything else.
+
+    `value` is the output where the derivative code gave it; else the function is run on deep copies of
+    the arguments (so that it updates and draws from none of the caller's objects)."""
+    if value is _NO_VALUE:
+        try:
+            copied = copy.deepcopy((args, kwargs))
+        except Exception:  # noqa: BLE001 - arguments that cannot be copied: the caller re-raises the first error
+            return None
+        try:
+            value = target(*copied[0], **copied[1])
+        except Exception:  # noqa: BLE001 - the function itself fails: the caller re-raises the first error
+            return None
     if not isinstance(value, np.ndarray) or value.size != 1 or value.ndim == 0 or value.dtype.kind not in "fc":
         return None
     fn = _entry(target, pipeline._wrt_names(func, wrt), "value", optimize).fn

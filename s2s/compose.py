@@ -96,10 +96,6 @@ def _value_of(func, params, name, args, kwargs):
     raise TypeError(f"the derivative with respect to {name!r} needs a value for it in the call")
 
 
-def _copies(args):
-    return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-
-
 def _forward_levels(fn, levels):
     """[fn_1, ..., fn_K], [{name: tangent keyword}, ...]: fn_l is forward mode over fn_{l-1} (fn_0 = fn) with
     respect to the names of level l."""
@@ -192,7 +188,7 @@ def tensor(func: Callable, slots: list, args: tuple, kwargs: dict) -> tuple:
     by_name = {n: _value_of(func, params, n, args, kwargs) for n in every}
     api._check_args([(params.index(n), n) for n in sorted(every, key=params.index)], args, kwargs, func)
     xs = [None if isinstance(s, _Along) else by_name[s] for s in slots]
-    value = func(*_copies(args), **kwargs)  # the user's function may update its arguments in place
+    value = func(*pytree.copied(args), **kwargs)  # the user's function may update its arguments in place
     m = pytree.size(value)
     reverse = not isinstance(slots[0], _Along) and m <= pytree.size(xs[0])
     if reverse:
@@ -316,7 +312,7 @@ def _scalar_check(spec, entry):
                 f"({', '.join(map(str, shapes))})",
                 hint=f"use s2s.jacobian on it for the whole tensor of derivatives, or s2s.{entry} of {spec.func.__name__} "
                      "itself")
-        value = spec.func(*_copies(args), **kwargs)
+        value = spec.func(*pytree.copied(args), **kwargs)
         if np.ndim(value) != 0 or pytree.is_structure(value):
             raise NonScalarOutputError(
                 f"s2s.{entry} needs a function with a scalar output, but the derivative of {spec.func.__name__} it "

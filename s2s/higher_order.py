@@ -115,10 +115,6 @@ def refuses_custom_rules(what: str) -> Callable:
     return wrap
 
 
-def _copies(args):
-    return [a.copy() if isinstance(a, np.ndarray) else a for a in args]
-
-
 def hessian_function(func: Callable, wrt: int | str) -> Callable:
     """The function `s2s.hessian(func, wrt)` returns: forward mode over the reverse-mode gradient."""
 
@@ -126,7 +122,7 @@ def hessian_function(func: Callable, wrt: int | str) -> Callable:
     def hess(*args):
         repeated.check(func, args, {}, "s2s.hessian")
         # the user's own function may update its arguments in place: run it on copies
-        value = func(*_copies(args))
+        value = func(*pytree.copied(args))
         if _not_scalar(value):  # as JAX's and autograd's: the second derivatives of each output element
             return _of_any_output(func, (wrt, wrt), args)
         df = api.derivative(func, wrt=wrt)
@@ -159,7 +155,7 @@ def hessian_blocks(func: Callable, wrt: tuple) -> Callable:
     @refuses_custom_rules("s2s.hessian")
     def hess(*args):
         repeated.check(func, args, {}, "s2s.hessian")
-        value = func(*_copies(args))
+        value = func(*pytree.copied(args))
         if _not_scalar(value):
             return tuple(tuple(_of_any_output(func, (a, b), args) for b in wrt) for a in wrt)
         rows = []
@@ -186,7 +182,7 @@ def hvp_function(func: Callable, wrt: int | str) -> Callable:
         if shapes not in scalar:
             # the gradient code seeds the output's adjoint with 1.0: for an array output it would give the
             # Hessian of the output's sum, silently
-            value = func(*_copies(args))
+            value = func(*pytree.copied(args))
             if _not_scalar(value) and not (pytree.is_leaf(value) and np.size(value) == 1):  # (1,): as grad
                 raise NonScalarOutputError(
                     f"s2s.hvp needs a function with a scalar output, but {getattr(func, '__name__', 'f')} returned a "
