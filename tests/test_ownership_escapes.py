@@ -535,3 +535,19 @@ def test_update_before_the_store_stays_right_and_leaves_what_python_leaves():
     s2s.grad(stored_after_update)(X, mine)
     stored_after_update(X, o)
     assert np.allclose(mine.h, o.h)
+
+
+def _doubles_every_value(p):
+    for v in [p["W"], p["b"]]:
+        v *= 2.0
+    return np.sum(p["W"])
+
+
+def test_a_refusal_at_run_time_leaves_the_callers_arrays_alone():
+    """The run-time ownership check refuses `v *= 2.0` (v is p's array); s2s must not then run the function
+    itself on the caller's dict (it did, to look for a one-element output, and doubled p's arrays)."""
+    p = {"W": np.ones(2), "b": np.arange(2.0)}
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
+        s2s.grad(_doubles_every_value)(p)
+    np.testing.assert_array_equal(p["W"], np.ones(2))
+    np.testing.assert_array_equal(p["b"], np.arange(2.0))
