@@ -146,15 +146,20 @@ def runnable_source(fn) -> str:
     """The source of the generated function `fn` with what it needs to run when pasted into a file:
     import lines first (NumPy, math, `import s2s.runtime as s2s` -- inside generated code `s2s` is the
     runtime -- and the user's globals, from the module that defines them), then the generated
-    derivatives of the user's functions it calls, then `fn` itself.
+    derivatives of the user's functions it calls, then `fn` itself. The errors its run-time checks raise
+    (`s2s.unshared(t, site, ...)`) are defined after the import lines, as dicts.
 
     What cannot be imported (a variable of an enclosing function, a global of a script run as
     __main__ or of a notebook) is named in a comment instead.
     """
-    imports, notes, blocks = [], [], []
-    _collect(getattr(fn, "__func__", fn), imports, notes, blocks, {})
+    imports, notes, blocks, records = [], [], [], {}
+    _collect(getattr(fn, "__func__", fn), imports, notes, blocks, {}, records)
     head = sorted(set(imports), key=_import_order)
     head += [n for i, n in enumerate(notes) if n not in notes[:i]]
+    if records:  # the errors of the code's run-time checks (s2s.unshared, s2s.effect_free), by the name they go by
+        import pprint
+        head += [""] + [f"{name} = {pprint.pformat(dict(record), width=110, sort_dicts=False)}"
+                        for name, record in records.items()]
     return ("\n".join(head) + "\n\n" if head else "") + "\n\n".join(blocks)
 
 
@@ -164,22 +169,36 @@ def _import_order(line):
             2 if module.split(".")[0] == "s2s" else 3, line.startswith("from"), line)
 
 
-def _collect(fn, imports, notes, blocks, done):
-    """Add the import lines, comments and source blocks `fn` needs, then `fn`'s own source (once)."""
+def _collect(fn, imports, notes, blocks, done, records):
+    """Add the import lines, comments and source blocks `fn` needs, then `fn`'s own source (once).
+    `records` gathers the error records of run-time checks by name; one another function's record holds
+    the name of is printed under a new name, and `fn`'s source reads it by that name."""
+    from s2s.runtime import Refusal
     if id(fn) in done:
         return done[id(fn)]
     name = fn.__code__.co_name
     done[id(fn)] = name
-    aliases = []
+    aliases, renames = [], {}
     for var, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
         try:
             value = cell.cell_contents
         except ValueError:  # an empty cell
             continue
         if getattr(value, "__s2s_source__", None) is not None and hasattr(value, "__code__"):
-            callee = _collect(value, imports, notes, blocks, done)  # a linked derivative: printed before
+            callee = _collect(value, imports, notes, blocks, done, records)  # a linked derivative: printed before
             if callee != var:
                 aliases.append(f"{var} = {callee}")
+            continue
+        if isinstance(value, Refusal):
+            code = fn.__code__
+            taken = set(code.co_varnames) | set(code.co_names) | set(code.co_freevars)
+            own, k = var, 1
+            while records.get(own, value) != value or own != var and own in taken:
+                k += 1
+                own = f"{var}_{k}"
+            records[own] = value
+            if own != var:
+                renames[var] = own
             continue
         imports_or_note = _import_line(var, value)
         if imports_or_note.startswith("#"):
@@ -198,8 +217,25 @@ def _collect(fn, imports, notes, blocks, done):
         else:
             notes.append(f"# {var}: a global of {module or 'the code that defines the function'}; define or import it "
                          "before this code")
-    blocks.append(fn.__s2s_source__.rstrip("\n") + "\n" + "".join(a + "\n" for a in aliases))
+    source = _renamed(fn.__s2s_source__, renames) if renames else fn.__s2s_source__
+    blocks.append(source.rstrip("\n") + "\n" + "".join(a + "\n" for a in aliases))
     return name
+
+
+def _renamed(source: str, renames: dict) -> str:
+    """`source` reading each name in `renames` by its new name (the names of values, not attributes, not
+    keyword arguments, not text in strings or comments)."""
+    import io
+    import tokenize
+    lines = source.splitlines(True)
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    spots = [t.start for i, t in enumerate(tokens) if t.type == tokenize.NAME and t.string in renames
+             and not (i and tokens[i - 1].string == ".") and not (i + 1 < len(tokens) and tokens[i + 1].string == "=")]
+    for row, col in reversed(spots):
+        line = lines[row - 1]
+        old = re.match(r"\w+", line[col:]).group()
+        lines[row - 1] = line[:col] + renames[old] + line[col + len(old):]
+    return "".join(lines)
 
 
 def _global_reads(code):

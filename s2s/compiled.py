@@ -500,7 +500,7 @@ def _is_none(e):
 
 def _bind(target, gen, low):
     """Bindings of the lowered code's free names (modules, compiled helpers) and the data names it reads."""
-    from s2s.runtime import compiled_helpers
+    from s2s.runtime import Refusal, compiled_helpers
     helper_names = {n: cell.cell_contents for n, cell in gen.helper_cells.items()}
     bindings, data = {}, []
     s2s_name = next((n for n, v in helper_names.items() if getattr(v, "__name__", "") == "s2s.runtime"), None)
@@ -527,6 +527,9 @@ def _bind(target, gen, low):
                              _first_use(low.fdef, name, missing[0]))
             bindings[name] = compiled_helpers
             continue
+        if isinstance(helper_names.get(name), Refusal):  # the error record of s2s.unshared / s2s.effect_free
+            raise _error(gen, "the run-time check of an in-place update or of a function value (s2s.unshared, "
+                         "s2s.effect_free), which has no compiled version", _first_use(low.fdef, name))
         if name in helper_names:
             obj = helper_names[name]
         elif name in gen.frozen:

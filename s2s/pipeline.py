@@ -22,6 +22,7 @@ from s2s.transforms import (
     lower,
     objects,
     optimize,
+    refusals,
     reverse,
     specialize,
 )
@@ -220,6 +221,7 @@ class Lowered:
         self.local_helpers = {}  # the user's local helper functions, by name (inline)
         self.updates = {}  # in-place updates ownership could not prove owned (ownership)
         self.user_names = frozenset()  # every name in the user's function (the others are made up)
+        self.refusals = {}  # name -> the error a run-time check passed that name raises (transforms/refusals.py)
 
 
 def _generators(p: Lowered) -> Lowered:
@@ -352,6 +354,7 @@ def _lowered(func) -> Lowered:
     for name, run in LOWERING:
         program = run(program)
         stage_text[name] = ast.unparse(program.tree)
+    program.refusals = {name: runtime.Refusal(r) for name, r in refusals.sites(program.tree).items()}
     return program
 
 
@@ -415,6 +418,8 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
     pf, tree, alloc, helpers, stage_text = low.pf, low.tree, low.alloc, low.helpers, low.stage_text
 
     cells = {helpers[h]: types.CellType(v) for h, v in HELPER_VALUES.items()}
+    # the errors of the code's run-time checks, in its closure: each record belongs to the code that raises it
+    cells.update((name, types.CellType(record)) for name, record in low.refusals.items())
     callees = {}
     links = []
     tangent_names = {}  # helper name of a callee's jvp -> {parameter: its tangent parameter}

@@ -464,6 +464,7 @@ def _run_lowered(func, args, ctx, kwargs=None):
     namespace.update({k: _substitute(v) for k, v in pf.closure.items()})
     for helper, name in low.helpers.items():
         namespace[name] = _substitute(pipeline.HELPER_VALUES[helper])
+    namespace.update(low.refusals)  # the errors of the run-time checks (s2s.unshared(t, site, ...))
     for name in ("max", "min", "float"):
         namespace.setdefault(name, _substitute(getattr(builtins, name)))
     namespace[decide_name] = _Decide(pf, rewrite.nodes, ctx)

@@ -22,6 +22,9 @@ one of these accessors (the attribute names are private to this module). Every s
     test (lower; reverse and forward replay them with the body).
 `checkpoint_carried` (For): the values a checkpointed loop carries from one trip to the next and the
     lists it appends to (reverse).
+`refusals` (FunctionDef): the errors the function's run-time checks raise (`s2s.unshared`,
+    `s2s.effect_free`), by the name each check passes its record under (desugar and loops, through
+    transforms/refusals.py; the pipeline binds the names in the generated code's closure).
 """
 
 from __future__ import annotations
@@ -39,9 +42,10 @@ TRIP_COUNTER = "s2s_counter"
 CHECKPOINT_NAMES = "s2s_ckpt"
 CHECKPOINT_CARRIED = "s2s_ckpt_carried"
 LOOP_TEST = "s2s_test"
+REFUSALS = "s2s_refusals"
 
 ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
-       CHECKPOINT_CARRIED, LOOP_TEST)
+       CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS)
 
 _ABSENT = object()
 

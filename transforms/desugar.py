@@ -8,7 +8,7 @@ import ast
 
 import numpy as np
 
-from . import annotations, loops
+from . import annotations, loops, refusals
 from .context import ctx
 from .names import NameAllocator, load, names_in
 
@@ -141,7 +141,8 @@ class Desugar(loops.LoopRewriter):
                 others_ += [load(n) for n in self._sequence_names(loop)]
             if field is None and others_:  # the guard names the one that really holds it (of `y`, `x`, `L`)
                 site["names"], site["shown"] = tuple(o.id for o in others_), others
-            args = [value, ast.Constant(_update_site(site)), ast.Constant(field or update.deep), load(update.name)]
+            args = [value, refusals.site(self.pf, self.alloc, site), ast.Constant(field or update.deep),
+                    load(update.name)]
             others = others_
             value = ast.copy_location(_call_helper("s2s", "unshared", _runtime().unshared, args + others), stmt)
         return value
@@ -222,18 +223,6 @@ def local_names(tree: ast.FunctionDef) -> set[str]:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             out.add(node.id)
     return out
-
-
-def desugar(pf, tree: ast.FunctionDef, alloc: NameAllocator | None = None) -> ast.FunctionDef:
-    """Check and desugar a parsed user function (modified in place and returned).
-
-    Local single-expression helpers are taken out of the body first; they are available as
-    annotations.LOCAL_HELPERS on the tree for `lower` to expand at their call sites.
-    """
-    alloc = alloc or NameAllocator(names_in(tree))
-    helpers = inline_helpers(pf, tree, alloc)
-    check_supported(pf, tree)
-    return rewrite(pf, tree, alloc, ownership_updates(pf, tree, helpers))
 
 
 def inline_helpers(pf, tree: ast.FunctionDef, alloc: NameAllocator) -> dict:
@@ -340,11 +329,3 @@ def _user_function(obj) -> bool:
     if ctx().is_runtime_helper(obj) or (getattr(obj, "__module__", None) or "").split(".")[0] == "s2s":
         return False
     return ctx().user_code(obj) or ctx().user_code(getattr(obj, "__wrapped__", None))
-
-
-def _update_site(error: dict) -> int:
-    """A small number that stands for `error` in generated code (which stays short and readable)."""
-    sites = _runtime().UPDATE_SITES
-    if error not in sites:
-        sites.append(error)
-    return sites.index(error)

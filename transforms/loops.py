@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 
-from . import annotations
+from . import annotations, refusals
 from .context import ctx
 from .names import NameAllocator, assign, load
 
@@ -116,11 +116,8 @@ class LoopRewriter(ast.NodeTransformer):
         err = self.pf.error(ctx().unsupported, f"{_CHECKPOINT_REFUSAL}calls the function value {name}, which "
                             "{why}, which may give other values the second time", call, hint=_CHECKPOINT_HINT)
         site = {k: getattr(err, k) for k in ("message", "filename", "lineno", "col", "line", "hint")}
-        sites = ctx().runtime.UPDATE_SITES
-        if site not in sites:
-            sites.append(site)
         check = _call_helper("s2s", "effect_free", ctx().runtime.effect_free,
-                             [ast.Constant(sites.index(site)), load(name)])
+                             [refusals.site(self.pf, self.alloc, site), load(name)])
         return ast.copy_location(ast.Expr(check), call)
 
     def visit_For(self, node):

@@ -74,7 +74,7 @@ from s2s.runtime.creation import (  # noqa: F401
     linspace_tangent,
 )
 from s2s.runtime.desugared import (  # noqa: F401
-    UPDATE_SITES,
+    Refusal,
     as_sequence,
     astype,
     copy,

@@ -1,6 +1,6 @@
 """Helpers that desugared user code calls (s2s rewrites methods, loops and in-place updates into
-these): as_sequence, astype, item, copy, the ownership check `unshared` and its UPDATE_SITES,
-stop_gradient.
+these): as_sequence, astype, item, copy, the ownership check `unshared`, the check `effect_free`
+and the records of the errors those two raise (Refusal), stop_gradient.
 """
 
 from __future__ import annotations
@@ -58,7 +58,17 @@ def copy(x):
 
 _T = TypeVar("_T")
 
-UPDATE_SITES: list[dict] = []  # the error (its keyword arguments) for each in-place update guarded by `unshared`
+
+class Refusal(dict):
+    """The error a run-time check in generated code raises (`unshared`, `effect_free`): the keyword arguments
+    of UnsupportedSyntaxError (message, filename, lineno, col, line, hint; for `unshared` also `names`, the
+    names it checks, and `shown`, the text of the message that names them). The generated function holds its
+    records in its closure, under the names its checks pass them by (transforms/refusals.py), and
+    `s2s.source` prints them as dicts before the code.
+
+        >>> Refusal(message="y is updated in place while z refers to it", lineno=3)["lineno"]
+        3
+    """
 
 
 def unshared(value, where, deep, updated, *others):
@@ -68,14 +78,15 @@ def unshared(value, where, deep, updated, *others):
     The ownership analysis (transforms/ownership.py) guards an update with this where another live
     name may refer to the same array or list: if one really does (the same object, a view of the same
     memory, or a container holding it), the derivative would be wrong, so this raises the error for
-    that line. With `deep`, objects held in `updated` count too (`L[i] += v` changes the element L[i]),
-    and two of them must not be one object; `deep` an attribute name: the object updated is that attribute
-    of `updated` (`self.h += v`), and `updated`'s other attributes count as other names. "Refers to" follows
+    that line (`where`: its record, a Refusal or a dict). With `deep`, objects held in `updated` count
+    too (`L[i] += v` changes the element L[i]), and two of them must not be one object; `deep` an
+    attribute name: the object updated is that attribute of `updated` (`self.h += v`), and `updated`'s
+    other attributes count as other names. "Refers to" follows
     attributes, closures, partials and containers (s2s/sharing.py). Numbers and tuples are never
     shared: nothing to check.
 
         >>> y = np.zeros(3)
-        >>> unshared(1.0, 0, False, y, np.ones(3))
+        >>> unshared(1.0, Refusal(message="y is updated in place while z refers to it"), False, y, np.ones(3))
         1.0
     """
     if isinstance(deep, str):  # `obj.attr += v`: the object updated is obj.attr, which obj's other attributes may hold
@@ -94,23 +105,24 @@ def unshared(value, where, deep, updated, *others):
 
 def effect_free(where, func):
     """Check, before a checkpointed loop runs, that the function value `func` it calls has no effect a second
-    run would show (random draws, methods changing objects: transforms/effects.py); else raise the error of
-    site `where` (an index into UPDATE_SITES) with the reason. s2s cannot know the value when it transforms.
+    run would show (random draws, methods changing objects: transforms/effects.py); else raise the error
+    `where` (its record, a Refusal, its message holding `{why}`) with the reason. s2s cannot know the value
+    when it transforms.
 
-        >>> effect_free(0, np.tanh)
+        >>> effect_free(Refusal(message="act {why}"), np.tanh)
     """
     from s2s.transforms import effects
     why = effects.object_effect(func)
     if why is not None:
         from s2s.errors import UnsupportedSyntaxError
-        site = dict(UPDATE_SITES[where])
+        site = dict(where)
         raise UnsupportedSyntaxError(site.pop("message").replace("{why}", why), **site)
 
 
 def _refuse_update(where, other=None):
-    """Raise the error of update site `where`, naming the `other`-th name guarded where it is known."""
+    """Raise the error `where` (a record) of an update, naming the `other`-th name guarded where it is known."""
     from s2s.errors import UnsupportedSyntaxError
-    site = dict(UPDATE_SITES[where])
+    site = dict(where)
     names, shown = site.pop("names", ()), site.pop("shown", None)
     message = site.pop("message")
     if other is not None and other < len(names) and shown:

@@ -6,7 +6,6 @@ context `s2s.pipeline` installs (transforms/context.py); ownership needs none an
 """
 
 import ast
-import re
 import textwrap
 
 import numpy as np
@@ -50,14 +49,16 @@ def _same(got, want):
 
 
 def test_desugar_guards_an_augmented_update_of_a_possible_alias():
-    # the second argument numbers the update site (process-wide: it depends on what ran before)
-    got = re.sub(r"unshared\(y \+ 2\.0, \d+,", "unshared(y + 2.0, N,", pipeline.lowered(aug).stage_text["desugar"])
-    _same(got, """
+    # the second argument names the error the check raises, bound with the code (transforms/refusals.py)
+    low = pipeline.lowered(aug)
+    _same(low.stage_text["desugar"], """
         def aug(x):
             y = x
-            y = s2s.unshared(y + 2.0, N, False, y, x)
+            y = s2s.unshared(y + 2.0, site, False, y, x)
             return np.sum(y * x)
         """)
+    assert list(low.refusals) == ["site"] and "`y` in place" in low.refusals["site"]["message"]
+    assert low.refusals["site"]["lineno"] == aug.__code__.co_firstlineno + 2
 
 
 def test_lower_gives_one_primitive_per_statement():
