@@ -146,11 +146,15 @@ defrule("np.arange(*args, start=None, stop=None, step=None, dtype=None)", elemen
         step="s2s.grad_arange(g, ans, 'step')",
         args_dot="s2s.arange_args_tangent(ans, args, args_dot, stop)",
         start_dot="s2s.arange_tangent(start_dot, ans, 'start')", step_dot="s2s.arange_tangent(step_dot, ans, 'step')")
+# np.clip(a, lo, hi) is np.minimum(np.maximum(a, lo), hi): lo is the result where a < lo <= hi, hi where
+# a > hi or lo > hi (bounds given the wrong way round give hi everywhere); s2s.clip_mask(x, lo, hi) is lo <= x <= hi
+_CLIP_LO = "((a < a_min) & s2s.clip_mask(a_min, None, a_max))"
+_CLIP_HI = "~(s2s.clip_mask(a_max, a, None) & s2s.clip_mask(a_max, a_min, None))"
 defrule("np.clip(a, a_min=None, a_max=None)", methods=("clip",), a="s2s.grad_clip(g, a, a_min, a_max)",
-        a_min="unbroadcast(g * (a < a_min), a_min)", a_max="unbroadcast(g * (a > a_max), a_max)",
+        a_min=f"unbroadcast(g * {_CLIP_LO}, a_min)", a_max=f"unbroadcast(g * {_CLIP_HI}, a_max)",
         a_dot="s2s.broadcast_like(a_dot * s2s.clip_mask(a, a_min, a_max), ans)",
-        a_min_dot="s2s.broadcast_like(a_min_dot * (a < a_min), ans)",
-        a_max_dot="s2s.broadcast_like(a_max_dot * (a > a_max), ans)")
+        a_min_dot=f"s2s.broadcast_like(a_min_dot * {_CLIP_LO}, ans)",
+        a_max_dot=f"s2s.broadcast_like(a_max_dot * {_CLIP_HI}, ans)")
 
 nondifferentiable("np.sign(x)", sympy="sympy.sign(x)")
 # of a real array: 0 (np.imag of a complex array is a view of it), and 0 or pi

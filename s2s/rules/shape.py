@@ -1,14 +1,37 @@
 """Rules for functions that move values without changing them."""
 
+import ast
+
 from s2s import runtime as rt
 from s2s.rules import defrule, facts, family
 from s2s.rules.runtime_rules import defrule_for as helper_rule
+from s2s.runtime import shape as rt_shape
 
 family(elementwise=False)
 
+# order='F' reads and writes the entries in Fortran index order, the adjoint too; 'A' and 'K' follow a's layout,
+# resolved on a itself (s2s.shape.layout_order): the adjoint g and the tangent a_dot need not share it. A call
+# that passes an order other than the literal 'C' takes these variants.
+_reshape_ordered = defrule("np.reshape(a, shape=None, order='C')", register=False, returns_view=True,
+                           a="np.reshape(g, np.shape(a), order=s2s.shape.layout_order(a, order))",
+                           a_dot="np.reshape(a_dot, np.shape(ans), order=s2s.shape.layout_order(a, order))")
+_ravel_ordered = defrule("np.ravel(a, order='C')", register=False, returns_view=True,
+                         a="np.reshape(g, np.shape(a), order=s2s.shape.layout_order(a, order))",
+                         a_dot="np.ravel(a_dot, order=s2s.shape.layout_order(a, order))")
+
+
+def _ordered(rule):
+    def variant(bound):
+        order = bound.get("order")
+        plain = order is None or isinstance(order, ast.Constant) and order.value in ("C", None)
+        return None if plain else rule
+    return variant
+
+
 defrule("np.reshape(a, shape=None, order='C')", returns_view=True, methods=("reshape",), a="np.reshape(g, np.shape(a))",
-        a_dot="np.reshape(a_dot, np.shape(ans))")
-defrule("np.ravel(a, order='C')", returns_view=True, methods=("ravel", "flatten"), a="np.reshape(g, np.shape(a))", a_dot="np.ravel(a_dot)")
+        a_dot="np.reshape(a_dot, np.shape(ans))").variant = _ordered(_reshape_ordered)
+defrule("np.ravel(a, order='C')", returns_view=True, methods=("ravel", "flatten"), a="np.reshape(g, np.shape(a))",
+        a_dot="np.ravel(a_dot)").variant = _ordered(_ravel_ordered)
 defrule("np.transpose(a, axes=None)", returns_view=True, methods=("transpose",), a="s2s.grad_transpose(g, axes)",
         a_dot="np.transpose(a_dot, axes)")
 # swapaxes and flip are their own transposes: the tangent is the adjoint with g renamed
@@ -93,6 +116,7 @@ facts("np.asanyarray(a)", "np.ascontiguousarray(a)", "np.asfortranarray(a)", "np
 
 # the runtime helpers above, linear in their adjoint or tangent (forward mode over them makes Hessians): the
 # tangent of each linear parameter is the helper applied to it (`linear=`, derived)
+helper_rule(rt_shape.layout_order, "layout_order(a, order)", nondiff=True)
 helper_rule(rt.grad_rollaxis, "grad_rollaxis(g, a, axis, start)", shape_only=("a",), linear=("g",))
 helper_rule(rt.grad_diagonal, "grad_diagonal(g, a, offset, axis1, axis2)", shape_only=("a",), linear=("g",))
 helper_rule(rt.grad_repeat, "grad_repeat(g, a, repeats, axis)", shape_only=("a",), linear=("g",))

@@ -5,6 +5,8 @@ runtime_rules.py).
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from s2s.runtime.adjoint import _refuse_complex
@@ -224,5 +226,11 @@ def item_grad(g, x, index):
     if not hasattr(x, "shape") or x.shape == ():
         return g
     out = _zeros_like(x, _float_dtype(x), g)
-    out[index if index else (0,) * x.ndim] = g
+    if not index:  # x.item() of a one-entry array
+        index = (0,) * x.ndim
+    elif len(index) == 1 and isinstance(index[0], tuple):  # x.item((i, j))
+        index = index[0]
+    elif len(index) == 1 and x.ndim != 1:  # x.item(k): k counts the flattened entries, as in x.flat[k]
+        index = np.unravel_index(operator.index(index[0]) % x.size, x.shape)
+    out[tuple(index)] = g
     return out

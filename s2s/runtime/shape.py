@@ -107,3 +107,25 @@ def grad_vstack(g, tup):
     """Adjoint of np.vstack."""
     pieces = grad_concatenate(g, [np.atleast_2d(t) for t in tup], 0)
     return [np.reshape(p, shape_of(t)) for p, t in zip(pieces, tup)]
+
+
+def layout_order(a, order):
+    """The index order, 'C' or 'F', in which np.reshape / np.ravel with `order` read `a`.
+
+    'A' (and 'K' of a contiguous array) follows `a`'s memory layout, which the adjoint `g` need not
+    share, so the rules of reshape and ravel pass the order resolved on `a` itself. In generated code
+    this is `s2s.shape.layout_order`.
+
+        >>> layout_order(np.ones((2, 3)).T, "A"), layout_order(np.ones((2, 3)), "K")
+        ('F', 'C')
+    """
+    if order in ("C", "F", None):
+        return order or "C"
+    fortran = np.isfortran(np.asarray(a))
+    if order == "A" or np.asarray(a).flags.forc:
+        return "F" if fortran else "C"
+    from s2s.errors import NoDerivativeRuleError
+
+    raise NoDerivativeRuleError(
+        f"s2s has no derivative of np.ravel(a, order={order!r}) for an array neither C- nor Fortran-contiguous:"
+        " the order in memory of its entries is not one s2s follows. Hint: pass order='C' or order='F'.")

@@ -1,0 +1,166 @@
+"""NumPy calls as published programs write them (keyword arguments, orders, bounds, flat indices), each
+checked against central differences, autograd where it has the call, forward mode and the Hessian.
+
+Found by a sweep in the manner of autograd's tests/test_systematic.py (every function over a grid of
+shapes and keyword arguments), written for this project.
+"""
+
+import autograd
+import numpy as np
+import pytest
+from conftest import autograd_twin, check_grad, rng
+
+import s2s
+from s2s.errors import S2SError
+
+W6 = np.linspace(-1.0, 1.5, 6)
+
+
+def check_jvp(f, args, seed=0):
+    """s2s.jvp(f) along a random tangent of the first argument against a central difference."""
+    t = np.empty_like(args[0])  # in the argument's layout (the order='A' rules follow it)
+    t[...] = rng(seed).normal(size=np.shape(args[0]))
+    _, got = s2s.jvp(f, tuple(args), (t,) + (None,) * (len(args) - 1))
+    eps = 1e-6
+    expected = (f(args[0] + eps * t, *args[1:]) - f(args[0] - eps * t, *args[1:])) / (2 * eps)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def fd_in_layout(f, a, *rest):
+    """Central differences that keep `a`'s memory layout (a copy of `a` would be C-ordered)."""
+    out = np.zeros_like(a)
+    for i in np.ndindex(a.shape):
+        e = np.zeros_like(a)
+        e[i] = 1e-6
+        out[i] = (f(a + e, *rest) - f(a - e, *rest)) / 2e-6
+    return out
+
+
+def check_hessian(f, args, ag=None):
+    """s2s.hessian(f) against autograd's Hessian of the same source, or differences of s2s.grad."""
+    got = s2s.hessian(f)(*args)
+    if ag is not False:
+        expected = autograd.hessian(autograd_twin(f) if ag is None else ag)(*args)
+    else:
+        x = np.asarray(args[0], dtype=float)
+        expected = np.zeros(x.shape + x.shape)
+        for i in np.ndindex(x.shape):
+            e = np.zeros_like(x)
+            e[i] = 1e-5
+            expected[(Ellipsis,) + i] = (s2s.grad(f)(x + e, *args[1:]) - s2s.grad(f)(x - e, *args[1:])) / 2e-5
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+# ---- reshape and ravel in Fortran order: the adjoint writes back in the order the call read -------------------------
+
+def reshape_f(a):
+    return np.sum(np.sin(np.reshape(a, (3, 2), order="F")) * W6.reshape(3, 2))
+
+
+def reshape_method_f(a):
+    return np.sum(np.sin(a.reshape((3, 2), order="F")) ** 2 * W6.reshape(3, 2))
+
+
+def ravel_f(a):
+    return np.sum(np.sin(np.ravel(a, order="F")) * W6)
+
+
+def flatten_f(a):
+    return np.sum(np.cos(a.flatten("F")) * W6)
+
+
+def ravel_method_a(a):
+    return np.sum(np.sin(a.ravel(order="A")) * W6)
+
+
+def reshape_order_given(a, order):
+    return np.sum(np.sin(np.reshape(a, (3, 2), order=order)) * W6.reshape(3, 2))
+
+
+@pytest.mark.parametrize("f", [reshape_f, reshape_method_f, ravel_f, flatten_f])
+def test_fortran_order_reshape_and_ravel(f):
+    a = rng(0).normal(size=(2, 3))
+    check_grad(f, a)
+    check_jvp(f, (a,))
+    check_hessian(f, (a,))
+
+
+@pytest.mark.parametrize("order", ["C", "F", "A"])
+@pytest.mark.parametrize("fortran", [False, True], ids=["c_array", "fortran_array"])
+def test_order_given_as_a_value_follows_the_arrays_layout(order, fortran):
+    a = rng(1).normal(size=(2, 3))
+    a = np.asfortranarray(a) if fortran else a
+    got = s2s.grad(reshape_order_given)(a, order)
+    np.testing.assert_allclose(got, fd_in_layout(reshape_order_given, a, order), rtol=1e-6, atol=1e-8)
+    check_jvp(reshape_order_given, (a, order))
+
+
+def test_ravel_order_a_of_a_transposed_view():
+    a = rng(2).normal(size=(3, 2)).T  # Fortran-contiguous: order 'A' reads it column by column
+    # (autograd reads 'A' of the adjoint's layout instead)
+    np.testing.assert_allclose(s2s.grad(ravel_method_a)(a), fd_in_layout(ravel_method_a, a), rtol=1e-6, atol=1e-8)
+    check_jvp(ravel_method_a, (a,))
+
+
+def ravel_k(a):
+    return np.sum(np.sin(np.ravel(a, order="K")) * W6)
+
+
+def test_ravel_order_k_of_a_strided_array_is_refused():
+    a = rng(3).normal(size=(2, 6))[:, ::2]  # neither C- nor Fortran-contiguous
+    with pytest.raises(S2SError, match="order='C' or order='F'"):
+        s2s.grad(ravel_k)(a)
+    a = np.asfortranarray(rng(3).normal(size=(2, 3)))
+    np.testing.assert_allclose(s2s.grad(ravel_k)(a), fd_in_layout(ravel_k, a), rtol=1e-6, atol=1e-8)
+
+
+# ---- x.item(k): k counts the flattened entries ---------------------------------------------------------------------
+
+def item_flat(a):
+    return a.item(4) * a.item(0) + a.item(-1) ** 2
+
+
+def item_tuple(a):
+    return np.sin(a.item((1, 0))) * a.item(0, 2)
+
+
+@pytest.mark.parametrize("f", [item_flat, item_tuple])
+def test_item_of_a_matrix(f):
+    a = rng(4).normal(size=(2, 3))
+    check_grad(f, a, ag=False)  # autograd has no .item()
+    check_jvp(f, (a,))
+    check_hessian(f, (a,), ag=False)
+
+
+# ---- np.clip with array bounds, also given the wrong way round (lo > hi gives hi) ---------------------------------
+
+def clip_both(a, lo, hi):
+    return np.sum(np.clip(a, lo, hi) ** 2 * W6.reshape(2, 3))
+
+
+def clip_lo_only(a, lo):
+    return np.sum(np.clip(a, lo, None) ** 3)
+
+
+def clip_hi_only(a, hi):
+    return np.sum(np.clip(a, a_min=None, a_max=hi) ** 3)
+
+
+def test_clip_bounds_crossing():
+    a = np.array([[-1.5, 0.2, 1.4], [0.9, -0.3, 2.0]])
+    lo = np.array([-1.0, 0.5, 1.2])  # lo[2] > hi[2]: np.clip gives hi there whatever a is
+    hi = np.array([[0.8], [1.1]]) + np.array([0.0, 0.0, -0.6])
+    for wrt in (0, 1, 2):
+        check_grad(clip_both, a, lo, hi, wrt=wrt, ag=False)  # (autograd's clip sends lo's share to a there)
+    _, got = s2s.jvp(clip_both, (a, lo, hi), (None, np.ones(3), None))
+    eps = 1e-6
+    np.testing.assert_allclose(got, (clip_both(a, lo + eps, hi) - clip_both(a, lo - eps, hi)) / (2 * eps), atol=1e-6)
+    _, got = s2s.jvp(clip_both, (a, lo, hi), (None, None, np.ones((2, 3))))
+    np.testing.assert_allclose(got, (clip_both(a, lo, hi + eps) - clip_both(a, lo, hi - eps)) / (2 * eps), atol=1e-6)
+
+
+def test_clip_one_bound():
+    a = rng(5).normal(size=(2, 3))
+    check_grad(clip_lo_only, a, 0.1, wrt=(0, 1), ag=False)  # (autograd has no derivative in the bounds)
+    check_grad(clip_hi_only, a, 0.1, wrt=(0, 1), ag=False)
+    check_hessian(clip_lo_only, (a, 0.1))
