@@ -560,6 +560,57 @@ def test_a_pure_function_with_a_rule_is_still_differentiated():
                                rtol=1e-6, atol=1e-8)
 
 
+def draws_from_an_item(x, rngs):
+    return np.sum(np.sin(x * rngs[0].normal(size=3)))
+
+
+def draws_by_name(x, rng, method="normal"):
+    return np.sum(np.sin(x * getattr(rng, method)(size=3)))
+
+
+_SHARED_RNG = np.random.default_rng(2)
+
+
+def _rng_factory():
+    return _SHARED_RNG
+
+
+def draws_from_a_returned_generator(x):
+    return np.sum(np.sin(x * _rng_factory().normal(size=3)))
+
+
+class HoldsGenerators:
+    def __init__(self):
+        self.rngs = [np.random.default_rng(1)]
+
+    def f(self, x):
+        return np.sum(np.sin(x * self.rngs[0].normal(size=3)))
+
+
+def draws_from_a_seeded_inline_generator(x):
+    return np.sum(np.sin(x * np.random.default_rng(5).normal(size=3)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t(draws_from_an_item)(X, (np.random.default_rng(0),)),
+    lambda t: t(draws_from_an_item)(X, [np.random.default_rng(0)]),
+    lambda t: t(draws_by_name)(X, np.random.default_rng(0)),
+    lambda t: t(draws_from_a_returned_generator)(X),
+    lambda t: t(HoldsGenerators().f)(X),
+], ids=["tuple_item", "list_item", "getattr", "returned", "attribute_item"])
+@pytest.mark.parametrize("transform", [s2s.hessian, s2s.jacfwd])
+def test_a_method_of_an_object_reached_through_items_or_calls_refused(call, transform):
+    """`rngs[0].normal()`, `getattr(rng, "normal")()`, `factory().normal()`: a method of an object reached
+    otherwise than by a name was left out of the repeated-evaluation check, and jacfwd mixed draws."""
+    refused(lambda: call(transform), "s2s." + transform.__name__)
+
+
+def test_a_seeded_generator_made_inline_is_right():
+    grad = s2s.grad(draws_from_a_seeded_inline_generator)
+    np.testing.assert_allclose(s2s.hessian(draws_from_a_seeded_inline_generator)(X),
+                               np.stack([fd(lambda v: grad(v)[i], X) for i in range(3)]), rtol=1e-5, atol=1e-7)
+
+
 def _noise(n, seed):
     return np.random.default_rng(seed).normal(size=n)
 

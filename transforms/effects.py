@@ -227,8 +227,9 @@ def _shared_updates(func, tree, bindings):
         elif isinstance(node, ast.Delete):
             targets = node.targets
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                isinstance(node.func.value, ast.Name) and \
                 not (node.func.attr in _ARRAY_METHODS and node.func.attr not in _CONTAINER_UPDATES):
-            targets = [node.func.value]
+            targets = [node.func.value]  # (methods of what it holds, memo[0].pop(): _computed_call_effect)
         for t in targets:
             if root(t) in names:
                 return node, root(t), root(t) not in given
@@ -356,9 +357,7 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
             return None if why is None else Effect(call, f"calls {text}(), which {why}", touched | {ANY})
         return Effect(call, f"calls the function value {text}, which s2s cannot read", touched | {ANY})
     if not isinstance(root, ast.Name):
-        if isinstance(func, ast.Attribute) and func.attr in _ARRAY_METHODS:
-            return None  # a method of a computed value (w[:3].reshape(...))
-        return Effect(call, f"calls {text}, which s2s cannot read", touched | {ANY})
+        return _computed_call_effect(pf, call, local, _active, bindings, made_here, root, text, touched)
     try:
         obj = pf.resolve_expr(func) if pf is not None else ctx().missing
     except Exception:  # noqa: BLE001
@@ -383,6 +382,65 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
 
 
 _MISSING = object()
+
+
+def _computed_call_effect(pf, call, local, _active, bindings, made_here, root, text, touched):
+    """The effect of calling a method of an object s2s reaches through items or calls (`gens[0].normal()`,
+    `self.rngs[0].normal()`, `factory().step()`, `getattr(rng, "normal")()`): read where the object is
+    known (items of lists, tuples and dicts bound or global), else refused for a method that is not an
+    array's, which may change its object."""
+    func = call.func
+    if isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and pf is not None and \
+            _resolved(pf, func.func) is getattr:
+        return Effect(call, f"calls {text}(), a method of an object looked up by name (it may change the "
+                            "object)", touched | {ANY})
+    if not isinstance(func, ast.Attribute):
+        return Effect(call, f"calls {text}, which s2s cannot read", touched | {ANY})
+    receiver = _static_value(pf, func.value, local, bindings)
+    if receiver is not _MISSING:
+        why = object_effect(getattr(receiver, func.attr, None), _active)
+        return None if why is None else Effect(call, f"calls {text}(), which {why}", touched | {ANY})
+    if func.attr in _ARRAY_METHODS and func.attr not in _CONTAINER_UPDATES:
+        return None  # a method of a computed value (w[:3].reshape(...))
+    inner = _call_effect(pf, func.value, local, _active, bindings, made_here) \
+        if isinstance(func.value, ast.Call) else None
+    if inner is not None and not (_LENIENT.get() and "cannot read" in inner.reason):
+        return None  # the call making the object is reported itself (RandomState().normal())
+    if isinstance(func.value, ast.Call) and _seeded(pf, func.value, bindings) or \
+            isinstance(root, ast.Constant) or _LENIENT.get() and isinstance(root, ast.Name) and root.id in made_here:
+        return None  # a generator made here with a seed, a str's method, an object made in the function
+    return Effect(call, f"calls {text}(), a method of an object s2s cannot name (it may change the object)",
+                  touched | {ANY})
+
+
+def _resolved(pf, node):
+    try:
+        return pf.resolve_expr(node)
+    except Exception:  # noqa: BLE001
+        return ctx().missing
+
+
+def _static_value(pf, node, local, bindings):
+    """The object `node` denotes where s2s can know it without running code of the user's: a name bound
+    (an argument) or global, its attributes, items of lists, tuples and dicts at literal keys; else _MISSING."""
+    if isinstance(node, ast.Name):
+        if node.id in bindings:
+            return bindings[node.id]
+        if node.id in local or pf is None:
+            return _MISSING
+        obj = _resolved(pf, node)
+        return _MISSING if obj is ctx().missing else obj
+    if isinstance(node, ast.Attribute):
+        base = _static_value(pf, node.value, local, bindings)
+        return _MISSING if base is _MISSING else getattr(base, node.attr, _MISSING)
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        base = _static_value(pf, node.value, local, bindings)
+        if isinstance(base, list | tuple | dict):
+            try:
+                return base[node.slice.value]
+            except (KeyError, IndexError, TypeError):
+                return _MISSING
+    return _MISSING
 
 
 def _known_value(node, bindings):
