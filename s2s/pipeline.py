@@ -17,6 +17,7 @@ from s2s.transforms import (
     analysis,
     annotations,
     context,
+    contexts,
     exits,
     generators,
     lower,
@@ -224,6 +225,11 @@ class Lowered:
         self.refusals = {}  # name -> the error a run-time check passed that name raises (transforms/refusals.py)
 
 
+def _contexts(p: Lowered) -> Lowered:
+    contexts.unwrap_neutral_blocks(p.tree, p.pf.resolve_expr)
+    return p
+
+
 def _generators(p: Lowered) -> Lowered:
     generators.rewrite(p.pf, p.tree)
     return p
@@ -274,6 +280,7 @@ def _aliasing(p: Lowered) -> Lowered:
 # the function after each one under these names (a pass that only checks prints no change):
 # 1. the lowering passes, from the user's function to primitive statements (a `Lowered` each):
 LOWERING = [
+    ("contexts", _contexts),  # `with np.errstate(...)`: its body (transforms/contexts.py)
     ("generators", _generators),  # generators consumed at once: lists (transforms/generators.py)
     ("inline", _inline),  # local helper functions: statement helpers expanded, expression helpers kept for lower
     ("check", _check),  # refuse what s2s cannot differentiate, at the user's line
