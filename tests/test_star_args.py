@@ -1,4 +1,5 @@
-"""`*args`, `**kwargs` and star-unpacking in definitions, calls, assignments and zip(*...), against central
+"""`*args`, `**kwargs` and star-unpacking in definitions, calls, assignments and zip(*...), zip(a, b) as a
+value consumed at once (list, tuple, dict, sum, unpacking), against central
 differences and autograd, in reverse and forward mode."""
 
 import numpy as np
@@ -66,6 +67,26 @@ def zip_star_in_a_loop(x):
     return s
 
 
+def zip_listed(x):
+    pairs = list(zip(x[:-1], x[1:]))
+    return sum((b - a) ** 2 for a, b in pairs)
+
+
+def zip_into_dict(x):
+    d = dict(zip(["u", "v", "w", "z"], x))
+    return d["u"] * d["w"] + np.sin(d["z"])
+
+
+def zip_nested_and_summed(x):
+    triples = list(zip(zip(x, x[::-1]), x ** 2))
+    return sum(a * b + c for (a, b), c in triples) + sum(tuple(zip(x, x))[1])
+
+
+def zip_unpacked(x):
+    (a, b), (c, d) = zip(x[:2], x[2:])
+    return a * d - b * c
+
+
 def random_shape(x, rs):
     shape = (2, 2)
     noise = rs.randn(*shape)
@@ -82,6 +103,10 @@ CASES = [
     (star_assignment_of_an_array, (X(seed=10),), 0),
     (zip_star, (X(seed=11),), 0),
     (zip_star_in_a_loop, (X(seed=12),), 0),
+    (zip_listed, (X(seed=16),), 0),
+    (zip_into_dict, (X(seed=17),), 0),
+    (zip_nested_and_summed, (X(seed=18),), 0),
+    (zip_unpacked, (X(seed=19),), 0),
 ]
 
 

@@ -355,7 +355,7 @@ def expand_statement_helpers(pf, tree: ast.FunctionDef, helpers: dict, alloc) ->
 
 # ---- map, filter, zip(*...), sorted(key=...) and local functions inside expressions ---------------------
 
-_CONSUMERS = ("list", "tuple", "sum", "sorted", "zip", "enumerate", "min", "max", "any", "all")
+_CONSUMERS = ("list", "tuple", "sum", "sorted", "zip", "enumerate", "min", "max", "any", "all", "dict")
 
 
 def _builtin_named(pf, node, name, local):
@@ -399,10 +399,16 @@ def _called(pf, f, args, fresh):
 
 def _comprehension(pf, call, kind, fresh):
     """`map(f, a, b)` as `[f(u, v) for u, v in zip(a, b)]`, `filter(f, a)` as `[v for v in a if f(v)]`,
-    `zip(*xs)` as `[tuple([s[k] for s in xs]) for k in range(min([len(s) for s in xs], default=0))]`."""
+    `zip(a, b)` ("pairs") as `[(u, v) for u, v in zip(a, b)]`, `zip(*xs)` as `[tuple([s[k] for s in xs]) for k in range(min([len(s) for s in xs], default=0))]`."""
     def name(n, ctx_=None):
         return ast.Name(id=n, ctx=ctx_ or ast.Load())
 
+    if kind == "pairs":
+        items = [fresh("item_") for _ in call.args]
+        target = ast.Tuple(elts=[name(i, ast.Store()) for i in items], ctx=ast.Store())
+        gen = ast.comprehension(target=target, iter=call, ifs=[], is_async=0)
+        out = ast.ListComp(elt=ast.Tuple(elts=[name(i) for i in items], ctx=ast.Load()), generators=[gen])
+        return ast.copy_location(out, call)
     if kind == "zip":
         seqs, s, k = call.args[0].value, fresh("seq_"), fresh("k_")
         inner = ast.ListComp(elt=ast.Subscript(value=name(s), slice=name(k), ctx=ast.Load()),
@@ -450,7 +456,7 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
     local |= {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
     fresh = _Fresh({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | local)
 
-    def kind_of(node):
+    def kind_of(node, plain_zip=False):
         if not isinstance(node, ast.Call):
             return None
         for kind in ("map", "filter"):
@@ -459,12 +465,15 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
         if _builtin_named(pf, node.func, "zip", local) and len(node.args) == 1 and \
                 isinstance(node.args[0], ast.Starred) and not node.keywords:
             return "zip"
+        if plain_zip and _builtin_named(pf, node.func, "zip", local) and node.args and not node.keywords and \
+                not any(isinstance(a, ast.Starred) for a in node.args):
+            return "pairs"  # list(zip(a, b)): the list of tuples a comprehension over the zip makes
         return None
 
     made = {}  # id() of the comprehensions made here -> (comprehension, kind)
 
-    def consumed(e):
-        kind = kind_of(e)
+    def consumed(e, plain_zip=False):
+        kind = kind_of(e, plain_zip)
         if not kind:
             return e
         out = _comprehension(pf, e, kind, fresh)
@@ -473,14 +482,14 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and any(_builtin_named(pf, node.func, c, local) for c in _CONSUMERS):
-            node.args = [consumed(a) for a in node.args]
+            node.args = [consumed(a, plain_zip=True) for a in node.args]
         elif isinstance(node, ast.Call):
             node.args = [ast.copy_location(ast.Starred(value=consumed(a.value), ctx=ast.Load()), a)
                          if isinstance(a, ast.Starred) else a for a in node.args]
         elif isinstance(node, ast.For):
             node.iter = consumed(node.iter)
         elif isinstance(node, ast.Assign) and all(isinstance(t, ast.Tuple | ast.List) for t in node.targets):
-            node.value = consumed(node.value)  # `a, b = zip(*pairs)` unpacks it at once
+            node.value = consumed(node.value, plain_zip=True)  # `a, b = zip(*pairs)` unpacks it at once
         elif isinstance(node, ast.comprehension):
             node.iter = consumed(node.iter)
     if made:
@@ -611,7 +620,7 @@ def _check_eager(pf, tree, made, local):
                        f"{why}", node, hint=hint)
 
     for comp, kind in list(made.values()):
-        if kind == "zip":
+        if kind in ("zip", "pairs"):  # no function of its own to call
             continue
         mine = producer(comp, kind)
         node, siblings = comp, []
@@ -650,7 +659,7 @@ def _check_eager(pf, tree, made, local):
             if None in bases or len(bases) != 1:
                 reach_all = False
             for other in others:
-                if id(other) in made and made[id(other)][1] != "zip":
+                if id(other) in made and made[id(other)][1] not in ("zip", "pairs"):
                     lazy = producer(*made[id(other)])
                 elif isinstance(other, ast.GeneratorExp):
                     lazy = _Code(pf, [other], local, local_defs)
