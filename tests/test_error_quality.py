@@ -142,11 +142,6 @@ def with_set_comp(x):
     return x * len(s)
 
 
-def with_dict_comp(x):
-    d = {k: x * k for k in range(2)}
-    return d[1]
-
-
 def with_for_else(x):
     for _ in range(3):
         x = x * 2.0
@@ -220,7 +215,6 @@ UNSUPPORTED = [
     (with_match, "match 1", "match 1", "match statement"),
     (with_set, "{1, 2}", "{1, 2}", "set"),
     (with_set_comp, "{k for", "{k for", "set comprehension"),
-    (with_dict_comp, "{k:", "{k:", "dict comprehension"),
     (with_for_else, "for _ in", "for _ in", "loop with an else clause"),
     (with_while_else, "while i", "while i", "loop with an else clause"),
     (with_local_as_value, "def helper", "def helper", "local function 'helper'"),

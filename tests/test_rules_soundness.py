@@ -312,6 +312,7 @@ NONDIFF_SAMPLES = {
     "clip_mask": lambda x, lo, hi: runtime.clip_mask(x, np.minimum(lo, hi), np.maximum(lo, hi)),
     "is_float_dtype": lambda x: runtime.is_float_dtype(x.dtype), "shape_of": lambda x: runtime.shape_of(x),
     "is_record": lambda x: runtime.is_record(x),  # a boolean: is it a namedtuple or dataclass
+    "mapping_keys": "its result is a list of a dict's keys, which carry no derivative",
     "effect_free": "a check that returns nothing: it reads a function value before a checkpointed loop runs",
     "store_field": "the store obj.name = v itself (its value's derivative flows through the local variable the objects "
                    "pass reads back); tests/test_objects.py checks methods that store attributes",

@@ -8,7 +8,7 @@ import ast
 
 import numpy as np
 
-from . import annotations, loops, refusals
+from . import annotations, loops, mappings, refusals
 from .context import ctx
 from .names import NameAllocator, load, names_in
 
@@ -31,7 +31,8 @@ if hasattr(ast, "TryStar"):
 
 _HINTS = {
     ast.Try: "move the try/except outside the differentiated function",
-    ast.With: "move the with block outside the differentiated function",
+    ast.With: "move the with block outside the differentiated function (s2s runs the body of "
+              "`with np.errstate(...)` and `with np.printoptions(...)` as it is)",
     ast.Delete: "drop the del; s2s manages the lifetime of values itself",
     ast.GeneratorExp: "use a list comprehension instead",
     ast.Global: "pass the value as an argument and return the new value",
@@ -74,9 +75,13 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
                            hint="define the helper at module level; s2s differentiates calls to it")
         if isinstance(node, ast.comprehension) and node.is_async:
             raise pf.error(ctx().unsupported, "s2s cannot differentiate async comprehensions", node)
-        if isinstance(node, ast.DictComp):
-            raise pf.error(ctx().unsupported, "s2s cannot differentiate a dict comprehension", node,
-                           hint="build the dict with a for loop")
+        if mappings.is_view_call(node) and mappings.stored_view_of_updated_mapping(tree) is node:
+            receiver = ast.unparse(node.func.value)
+            raise pf.error(ctx().unsupported, f"s2s cannot differentiate this view `{ast.unparse(node)}` kept in a "
+                           f"name: the function updates {receiver} afterwards, and Python's view shows the update, "
+                           "s2s's list of the entries would not", node,
+                           hint=f"take a list of the entries where you need them: "
+                                f"`list({ast.unparse(node)})`, or call {ast.unparse(node)} where you read it")
 
 
 class Desugar(loops.LoopRewriter):
@@ -158,12 +163,21 @@ class Desugar(loops.LoopRewriter):
                                               args=[node.value], keywords=[]), node)
         return node
 
+    def visit_DictComp(self, node):
+        """`{k: v for ...}` is `dict([(k, v) for ...])`: the pairs in order, a repeated key's last one kept."""
+        self.generic_visit(node)
+        pairs = ast.ListComp(elt=ast.Tuple(elts=[node.key, node.value], ctx=ast.Load()), generators=node.generators)
+        return ast.copy_location(loops._call_builtin("dict", [ast.copy_location(pairs, node)]), node)
+
     def visit_Call(self, node):
         self.generic_visit(node)
         func = node.func
         if not (isinstance(func, ast.Attribute) and self._is_value(func.value)):
             return node
         name, value, args = func.attr, func.value, node.args
+        if mappings.is_view_call(node):  # d.items(): a list of (key, d[key])
+            return mappings.view_as_list(node, self.alloc.fresh("key"), lambda receiver: _call_helper(
+                "s2s", "mapping_keys", _runtime().mapping_keys, receiver))
         np_func = ctx().method(name)  # the NumPy function whose rule lists this method (`methods=` in s2s/rules)
         if name in ("reshape", "transpose") and np_func is not None:  # x.reshape(2, 3) is np.reshape(x, (2, 3))
             if len(args) > 1 or (len(args) == 1 and isinstance(args[0], ast.Constant) and

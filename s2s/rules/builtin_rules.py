@@ -21,6 +21,12 @@ nondifferentiable("len(x)", "int(x)", "bool(x)", "round(x, ndigits=None)", "rang
                   "isinstance(x, t)", "print(*args)", "str(x)", "type(x)")
 
 
+_PAIRS = "pairs_"
+_DICT_OF_PAIRS = defrule(f"dict({_PAIRS})", register=False, structured=True, elementwise=False,
+                         **{_PAIRS: f"s2s.grad_dict_pairs(g, {_PAIRS})",
+                            f"{_PAIRS}_dot": f"s2s.dict_pairs_tangent({_PAIRS}_dot, {_PAIRS})"})
+
+
 class _KeywordDictRule(Rule):
     """`dict(a=x, b=y)`: a dict of the keyword arguments. Each call site gets a rule whose parameters are
     its keywords (adjoint: that key's part of the dict's adjoint; tangent: a dict of that key)."""
@@ -28,11 +34,14 @@ class _KeywordDictRule(Rule):
     _RESERVED = frozenset({"g", "ans", "np", "numpy", "math", "s2s", "unbroadcast", "builtins"})
 
     def bind(self, args, keywords):
+        if len(args) == 1 and not keywords:  # dict(pairs): a list of (key, value), what {k: v for ...} becomes
+            return {_PAIRS: args[0]}
         if args:
-            raise TypeError("s2s differentiates dict(...) only with keyword arguments (dict(a=x, b=y))")
+            raise TypeError("s2s differentiates dict(...) with one list of (key, value) pairs or with keyword "
+                            "arguments (dict(a=x, b=y)), not both")
         if any(not isinstance(k, str) for k in keywords):
             raise TypeError("s2s does not differentiate dict(**mapping): write the keys out, dict(a=x, b=y)")
-        clash = [k for k in keywords if k in self._RESERVED or k.endswith("_dot")]
+        clash = [k for k in keywords if k in self._RESERVED or k.endswith("_dot") or k == _PAIRS]
         if clash:
             raise TypeError(f"dict() with the keyword {clash[0]!r}: write a dict display {{{clash[0]!r}: ...}}")
         return dict(keywords)
@@ -40,6 +49,8 @@ class _KeywordDictRule(Rule):
     def at_site(self, bound):
         if not bound:
             return self
+        if _PAIRS in bound:
+            return _DICT_OF_PAIRS
         return defrule(f"dict({', '.join(bound)})", register=False, structured=True, elementwise=False,
                        **{k: f"s2s.part(g, {k!r})" for k in bound},
                        **{f"{k}_dot": f"{{{k!r}: {k}_dot}}" for k in bound})

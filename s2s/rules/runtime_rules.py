@@ -32,7 +32,7 @@ defrule_for(rt.setitem, "setitem(x, index, v)", structured=True,
             x_dot="s2s.setitem(s2s.dense_tangent(x_dot, x), index, 0.0)",
             v_dot="s2s.setitem(s2s.dense_tangent(0.0, x), index, v_dot)")
 defrule_for(rt.log_scale, "log_scale(base)", base_dot="base_dot / base")  # log(base), 1 for None
-for _helper in (rt.effect_free, rt.reduced_size, rt.balanced_eq, rt.clip_mask, rt.is_float_dtype, rt.shape_of):
+for _helper in (rt.effect_free, rt.mapping_keys, rt.reduced_size, rt.balanced_eq, rt.clip_mask, rt.is_float_dtype, rt.shape_of):
     defrule_for(_helper, f"{_helper.__name__}(*args)", nondiff=True)
 
 # adjoint accumulation and structure
@@ -141,6 +141,8 @@ defrule_for(rt.grad_as_sequence, "grad_as_sequence(g, x)", shape_only=("x",), st
 defrule_for(rt.as_sequence_tangent, "as_sequence_tangent(t, x, as_tuple)", shape_only=("x",), structured=True, linear=("t",))
 defrule_for(rt.grad_bitor, "grad_bitor(g, x, y, which)", shape_only=("x", "y"), structured=True, linear=("g",))
 defrule_for(rt.bitor_tangent, "bitor_tangent(tx, ty, x, y)", shape_only=("x", "y"), structured=True, linear=("tx", "ty"))
+defrule_for(rt.grad_dict_pairs, "grad_dict_pairs(g, pairs)", shape_only=("pairs",), structured=True, linear=("g",))
+defrule_for(rt.dict_pairs_tangent, "dict_pairs_tangent(t, pairs)", shape_only=("pairs",), structured=True, linear=("t",))
 # `+` and `*` that may concatenate or repeat lists and tuples
 defrule_for(rt.grad_add_seq, "grad_add_seq(g, x, y, which)", shape_only=("x", "y"), structured=True, linear=("g",))
 defrule_for(rt.grad_mult_seq, "grad_mult_seq(g, x, y, which)", structured=True,

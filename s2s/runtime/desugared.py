@@ -5,6 +5,7 @@ and the records of the errors those two raise (Refusal), stop_gradient.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TypeVar
 
 import numpy as np
@@ -18,6 +19,21 @@ def as_sequence(x):
     if isinstance(x, list | tuple | range) or hasattr(x, "shape"):
         return x
     return list(x)
+
+
+def mapping_keys(d) -> list:
+    """The keys of the dict (or other mapping) `d`, as a list: what `d.keys()` gives, and what s2s reads
+    `d.values()` and `d.items()` through (`[d[k] for k in mapping_keys(d)]`, transforms/mappings.py).
+
+        >>> mapping_keys({"W": 1.0, "b": 2.0})
+        ['W', 'b']
+    """
+    if not (isinstance(d, Mapping) or hasattr(d, "keys") and hasattr(d, "__getitem__")):
+        from s2s.errors import UnsupportedSyntaxError
+        raise UnsupportedSyntaxError(
+            f"s2s reads .keys(), .values() and .items() as those of a dict, and this is a {type(d).__name__}",
+            hint="give the function a dict (`dict(...)` of it), or call the method before the function")
+    return list(d.keys())
 
 
 def astype(x, dtype, copy=True):

@@ -16,7 +16,10 @@ from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
 
 
 def getitem_grad(g, x, index):
-    """Adjoint of `x[index]`: `g` placed into a zero structure shaped like `x`."""
+    """Adjoint of `x[index]`: `g` placed into a zero structure shaped like `x` (a string's characters, a
+    dict's keys among them, carry none)."""
+    if isinstance(x, str | bytes):
+        return ZERO
     if isinstance(x, list | tuple):
         out = [ZERO] * len(x)
         if isinstance(index, slice):

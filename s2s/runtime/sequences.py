@@ -1,8 +1,11 @@
 """+, * and | where the operands may be lists, tuples or dicts (the rules op:add_seq, op:mult_seq,
-op:bitor, list(x) and tuple(x)): concatenation, repetition and merges, adjoints and tangents.
+op:bitor, list(x) and tuple(x)): concatenation, repetition and merges, adjoints and tangents; and
+dict(pairs), what a dict comprehension becomes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -134,4 +137,48 @@ def bitor_tangent(tx, ty, x, y):
     ty = {} if is_zero(ty) else ty
     out = {k: (ZERO if k in y else tx.get(k, ZERO)) for k in x}
     out.update({k: ty.get(k, ZERO) for k in y})
+    return out
+
+
+def _pairs(pairs) -> list:
+    """The (key, value) pairs dict(pairs) read, which the derivative reads again: a list, tuple or mapping."""
+    if isinstance(pairs, Mapping):
+        return list(pairs.items())
+    if not isinstance(pairs, list | tuple):
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(f"s2s differentiates dict(pairs) of a list or tuple of pairs, or of a dict; "
+                                    f"this is a {type(pairs).__name__}, which dict() has used up",
+                                    hint="make it a list first: dict(list(...))")
+    return list(pairs)
+
+
+@linear_in_g
+def grad_dict_pairs(g, pairs):
+    """Adjoint of dict(pairs) (a dict comprehension's result): each pair's value gets its key's part of `g`,
+    the last pair of a repeated key only (the one dict() keeps); keys carry none.
+
+        >>> grad_dict_pairs({"a": 1.0}, [("a", 5.0), ("b", 6.0), ("a", 7.0)])
+        [(0.0, 0.0), (0.0, 0.0), (0.0, 1.0)]
+    """
+    items = _pairs(pairs)
+    if isinstance(pairs, Mapping):
+        return {k: g[k] for k in pairs if k in g}
+    last = {k: i for i, (k, _) in enumerate(items)}
+    return [(ZERO, g.get(k, ZERO) if last[k] == i else ZERO) for i, (k, _) in enumerate(items)]
+
+
+def dict_pairs_tangent(t, pairs):
+    """Tangent of dict(pairs) for the tangent `t` of the pairs (a list of (key, value) tangents).
+
+        >>> dict_pairs_tangent([(0.0, 1.0), (0.0, 2.0)], [("a", 5.0), ("a", 7.0)])
+        {'a': 2.0}
+    """
+    if is_zero(t):
+        return ZERO
+    items = _pairs(pairs)
+    if isinstance(pairs, Mapping):
+        return t
+    out = {}
+    for (key, _), ti in zip(items, t):
+        out[key] = ZERO if is_zero(ti) else ti[1]
     return out

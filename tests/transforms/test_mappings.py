@@ -1,0 +1,203 @@
+"""A dict's views (`.keys()`, `.values()`, `.items()`) and dict comprehensions, differentiated
+(transforms/mappings.py, transforms/desugar.py): against central differences and autograd, in reverse
+and forward mode and under hessian; a view kept while its dict changes, and a view of what is not a
+mapping, refused."""
+
+from __future__ import annotations
+
+import ast
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+
+import s2s
+from s2s.transforms import mappings
+from tests.conftest import autograd_twin, rng
+
+
+def _params(seed=0):
+    g = rng(seed)
+    return {"W": g.normal(size=(3, 2)), "b": g.normal(size=2), "c": float(g.normal())}
+
+
+def _fd(f, p, eps=1e-6):
+    """Central differences of f(p) for every entry of the dict p (arrays and numbers)."""
+    out = {}
+    for key, value in p.items():
+        value = np.asarray(value, dtype=float)
+        grad = np.zeros_like(value)
+        for idx in np.ndindex(value.shape):
+            moved = []
+            for sign in (1, -1):
+                q = {k: (np.array(v, dtype=float) if isinstance(v, np.ndarray) else v) for k, v in p.items()}
+                entry = value.copy()
+                entry[idx] += sign * eps
+                q[key] = entry if isinstance(p[key], np.ndarray) else float(entry)
+                moved.append(f(q))
+            grad[idx] = (moved[0] - moved[1]) / (2 * eps)
+        out[key] = grad if isinstance(p[key], np.ndarray) else float(grad)
+    return out
+
+
+def _close(got, want, rtol=1e-6, atol=1e-8):
+    assert got.keys() == want.keys()
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], rtol=rtol, atol=atol, err_msg=k)
+
+
+def items_loop(p):
+    total = 0.0
+    for name, value in p.items():
+        total = total + np.sum(np.sin(value) * len(name))
+    return total
+
+
+def values_generator(p):
+    return sum(np.sum(v ** 2) for v in p.values())
+
+
+def keys_then_index(p):
+    total = 0.0
+    for k in p.keys():
+        total = total + np.sum(p[k] * p[k] * p[k])
+    return total
+
+
+def values_listed(p):
+    vals = list(p.values())
+    return np.sum(vals[0] @ vals[1]) * vals[2]
+
+
+def view_kept_unchanged(p):
+    vals = p.values()
+    return sum(np.sum(np.cos(v)) for v in vals)
+
+
+def comprehension_scaled(p):
+    q = {k: v * 2.0 for k, v in p.items()}
+    return np.sum(np.tanh(q["W"]) @ q["b"]) + q["c"] ** 2
+
+
+def comprehension_repeated_key(p):
+    last = {"x": v for v in p.values() if np.ndim(v) == 1}  # only b
+    first_letter = {k[0]: np.sum(v) for k, v in p.items()}
+    return np.sum(last["x"] ** 3) + first_letter["W"] * first_letter["c"]
+
+
+def pairs_to_dict(p):
+    q = dict([(k, v ** 2) for k, v in p.items()])
+    r = dict(q)
+    return np.sum(r["W"]) + np.sum(q["b"] * p["b"])
+
+
+def comprehension_over_a_range(p):
+    d = {k: p["b"] * k for k in range(3)}
+    return np.sum(d[1] + d[2] ** 2)
+
+
+def mlp_layers(layers, x):
+    h = x
+    for _, layer in layers.items():
+        h = np.tanh(h @ layer["W"] + layer["b"])
+    return np.sum(h ** 2)
+
+
+FUNCTIONS = [items_loop, values_generator, keys_then_index, values_listed, view_kept_unchanged,
+             comprehension_scaled, comprehension_repeated_key, pairs_to_dict, comprehension_over_a_range]
+
+
+@pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)
+def test_views_and_comprehensions_match_central_differences_and_autograd(f):
+    p = _params()
+    got = s2s.grad(f)(p)
+    _close(got, _fd(f, p))
+    _close(got, autograd.grad(autograd_twin(f))(p))
+
+
+@pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)
+def test_views_and_comprehensions_in_forward_mode(f):
+    p, t = _params(), _params(1)
+    value, dot = s2s.jvp(f, (p,), (t,))
+    g = s2s.grad(f)(p)
+    np.testing.assert_allclose(value, f(p))
+    np.testing.assert_allclose(dot, sum(np.sum(g[k] * t[k]) for k in p), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("f", [items_loop, comprehension_scaled, pairs_to_dict], ids=lambda f: f.__name__)
+def test_views_and_comprehensions_under_hvp(f):
+    p, v = _params(), _params(2)
+    got = s2s.hvp(f)(p, v)
+    grad = s2s.grad(f)
+    eps = 1e-5
+    plus = grad({k: p[k] + eps * v[k] for k in p})
+    minus = grad({k: p[k] - eps * v[k] for k in p})
+    _close(got, {k: (plus[k] - minus[k]) / (2 * eps) for k in p}, rtol=1e-5, atol=1e-6)
+
+
+def test_nested_dict_of_layers():
+    g = rng(3)
+    layers = {"l1": {"W": g.normal(size=(2, 3)), "b": g.normal(size=3)},
+              "l2": {"W": g.normal(size=(3, 2)), "b": g.normal(size=2)}}
+    x = g.normal(size=2)
+    got = s2s.grad(mlp_layers)(layers, x)
+    want = autograd.grad(autograd_twin(mlp_layers))(layers, x)
+    for name in layers:
+        _close(got[name], want[name])
+
+
+def updated_after_view(p):
+    vals = p.values()
+    p["W"] = p["W"] * 2.0
+    return sum(np.sum(v) for v in vals)
+
+
+def updates_the_value_in_place(p):
+    for _, v in p.items():
+        v *= 2.0
+    return np.sum(p["W"])
+
+
+def test_a_view_kept_while_its_dict_changes_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="kept in a name") as info:
+        s2s.grad(updated_after_view)(_params())
+    assert "list(p.values())" in str(info.value)
+
+
+def test_an_update_in_place_of_a_value_the_dict_holds_is_refused_and_the_dict_left_alone():
+    p = _params()
+    before = p["W"].copy()
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
+        s2s.grad(updates_the_value_in_place)(p)
+    np.testing.assert_array_equal(p["W"], before)
+
+
+class NotAMapping:
+    def values(self):
+        return [1.0, 2.0]
+
+
+def reads_values_of(x, obj):
+    return np.sum(x) * sum(obj.values())
+
+
+def test_values_of_an_object_that_is_not_a_mapping_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="NotAMapping"):
+        s2s.grad(reads_values_of)(np.ones(2), NotAMapping())
+
+
+def test_view_as_list_source():
+    call = ast.parse("self.params.values()").body[0].value
+    assert mappings.is_view_call(call)
+    made = mappings.view_as_list(call, "key", lambda args: ast.Call(ast.Name("keys", ast.Load()), args, []))
+    assert ast.unparse(made) == "[self.params[key] for key in keys(self.params)]"
+    assert not mappings.is_view_call(ast.parse("f().values()").body[0].value)  # read twice: only names
+    assert not mappings.is_view_call(ast.parse("d.values(1)").body[0].value)
+
+
+def test_autograd_oracle_really_differentiates_the_dict():
+    """The oracle twin is autograd's: a sanity check that the comparison above is not vacuous."""
+    p = _params()
+    g = autograd.grad(lambda q: anp.sum(q["W"] ** 2))(p)
+    np.testing.assert_allclose(g["W"], 2 * p["W"])

@@ -1,0 +1,91 @@
+"""A dict's views, `d.keys()`, `d.values()` and `d.items()`, as lists built by indexing the dict.
+
+    for name, w in params.items(): ...
+becomes
+    for name, w in [(key, params[key]) for key in s2s.mapping_keys(params)]: ...
+
+so that everything s2s knows of `d[key]` (its adjoint and tangent into the dict's entry, the
+ownership analysis of what the value may alias, loops, comprehensions, forward mode, Hessians)
+holds for the views too. `s2s.mapping_keys(d)` is `list(d.keys())`, for a dict or any mapping.
+
+A view is a list here, made where the call is; Python's view follows the dict. The two differ only
+where a view is kept in a name and the dict changes before the view is read, so a view kept in a
+name of a dict the function updates is refused. The receiver must be a name or an attribute of one
+(`params`, `self.params`): it is read twice.
+
+    >>> import ast
+    >>> call = ast.parse("d.items()").body[0].value
+    >>> ast.unparse(view_as_list(call, "key", lambda args: ast.Call(ast.Name("keys"), args, [])))
+    '[(key, d[key]) for key in keys(d)]'
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Callable
+
+VIEWS = ("keys", "values", "items")
+_UPDATING = frozenset({"update", "pop", "popitem", "setdefault", "clear", "__setitem__", "__delitem__"})
+
+
+def is_view_call(node: ast.AST) -> bool:
+    """Whether `node` is `d.keys()`, `d.values()` or `d.items()` of a name or an attribute chain of one."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in VIEWS and
+            not node.args and not node.keywords):
+        return False
+    root = node.func.value
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return isinstance(root, ast.Name)
+
+
+def view_as_list(call: ast.Call, key: str, keys_of: Callable[[list], ast.expr]) -> ast.expr:
+    """The list `call` (a view call, see is_view_call) stands for, its comprehension's variable named `key`;
+    `keys_of([receiver])` builds the call that lists the receiver's keys."""
+    receiver = call.func.value
+    keys = keys_of([copy.deepcopy(receiver)])
+    if call.func.attr == "keys":
+        return ast.copy_location(keys, call)
+    entry = ast.Subscript(value=_load(receiver), slice=ast.Name(key, ast.Load()), ctx=ast.Load())
+    element = entry if call.func.attr == "values" else ast.Tuple([ast.Name(key, ast.Load()), entry], ast.Load())
+    loop = ast.comprehension(target=ast.Name(key, ast.Store()), iter=keys, ifs=[], is_async=0)
+    return ast.copy_location(ast.ListComp(elt=element, generators=[loop]), call)
+
+
+def stored_view_of_updated_mapping(tree: ast.FunctionDef):
+    """The first view call kept in a name (`vals = d.values()`) whose dict the function updates, or None."""
+    updated = _updated_receivers(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and is_view_call(node.value) and \
+                ast.unparse(node.value.func.value) in updated:
+            return node.value
+    return None
+
+
+def _updated_receivers(tree) -> set[str]:
+    """The objects (as source text) the function updates in place: items stored or deleted, updating methods."""
+    out = set()
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        elif isinstance(node, ast.Delete):
+            targets = node.targets
+        for t in targets:
+            for sub in ast.walk(t):
+                if isinstance(sub, ast.Subscript):
+                    out.add(ast.unparse(sub.value))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _UPDATING:
+            out.add(ast.unparse(node.func.value))
+    return out
+
+
+def _load(node):
+    node = copy.deepcopy(node)
+    for n in ast.walk(node):
+        if hasattr(n, "ctx"):
+            n.ctx = ast.Load()
+    return node
