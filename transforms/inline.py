@@ -399,7 +399,8 @@ def _called(pf, f, args, fresh):
 
 def _comprehension(pf, call, kind, fresh):
     """`map(f, a, b)` as `[f(u, v) for u, v in zip(a, b)]`, `filter(f, a)` as `[v for v in a if f(v)]`,
-    `zip(a, b)` ("pairs") as `[(u, v) for u, v in zip(a, b)]`, `zip(*xs)` as `[tuple([s[k] for s in xs]) for k in range(min([len(s) for s in xs], default=0))]`."""
+    `zip(a, b)` ("pairs") as `[(u, v) for u, v in zip(a, b)]`,
+    `zip(*xs)` as `[tuple([s[k] for s in xs]) for k in range(min([len(s) for s in xs], default=0))]`."""
     def name(n, ctx_=None):
         return ast.Name(id=n, ctx=ctx_ or ast.Load())
 

@@ -9,9 +9,9 @@ import warnings
 
 import numpy as np
 import pytest
+from s2s.transforms import contexts
 
 import s2s
-from s2s.transforms import contexts
 from tests.conftest import check_grad
 
 

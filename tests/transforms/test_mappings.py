@@ -11,9 +11,9 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from s2s.transforms import mappings
 
 import s2s
-from s2s.transforms import mappings
 from tests.conftest import autograd_twin, rng
 
 
@@ -81,7 +81,7 @@ def comprehension_scaled(p):
 
 
 def comprehension_repeated_key(p):
-    last = {"x": v for v in p.values() if np.ndim(v) == 1}  # only b
+    last = {"x": v for v in p.values() if np.ndim(v) == 1}  # noqa: B035 - only b: one key, the last value kept
     first_letter = {k[0]: np.sum(v) for k, v in p.items()}
     return np.sum(last["x"] ** 3) + first_letter["W"] * first_letter["c"]
 
