@@ -209,6 +209,7 @@ from s2s.runtime.shape import (  # noqa: F401
     grad_tile,
     grad_transpose,
     grad_vstack,
+    layout_order,
 )
 from s2s.runtime.structures import (  # noqa: F401
     ARRAY_NAMES,
