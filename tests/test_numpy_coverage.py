@@ -13,6 +13,11 @@ from conftest import autograd_twin, check_grad, rng
 import s2s
 from s2s.errors import S2SError
 
+try:
+    from scipy import linalg, special
+except ImportError:  # SciPy is optional: its tests are skipped
+    linalg = special = None
+
 W6 = np.linspace(-1.0, 1.5, 6)
 
 
@@ -164,3 +169,36 @@ def test_clip_one_bound():
     check_grad(clip_lo_only, a, 0.1, wrt=(0, 1), ag=False)  # (autograd has no derivative in the bounds)
     check_grad(clip_hi_only, a, 0.1, wrt=(0, 1), ag=False)
     check_hessian(clip_lo_only, (a, 0.1))
+
+
+# ---- Hessians through a weighted sum: the adjoint of `W * y` has the zero tangent 0.0 (W is not varied) -----------
+# (forward mode over the gradient handed that 0.0 to helpers that need an array: s2s.keep, solve_triangular)
+
+def weighted_logsumexp_rows(a, W):
+    return np.sum(W * special.logsumexp(a, axis=1))
+
+
+def weighted_triangular_solve(a, b, W):
+    return np.sum(W * linalg.solve_triangular(np.tril(a) + 3.0 * np.eye(3), b, lower=True))
+
+
+def _with_autograd_scipy(f):
+    """autograd's twin of `f`, with its scipy wrappers in place of SciPy's modules."""
+    import autograd.scipy.linalg
+    import autograd.scipy.special
+
+    twin = autograd_twin(f)
+    twin.__globals__.update(special=autograd.scipy.special, linalg=autograd.scipy.linalg)
+    return twin
+
+
+@pytest.mark.skipif(special is None, reason="SciPy is an optional dependency")
+def test_hessian_of_a_weighted_sum_of_a_reduction_along_an_axis():
+    a, W = rng(6).normal(size=(3, 4)), rng(7).normal(size=3)
+    check_hessian(weighted_logsumexp_rows, (a, W), ag=_with_autograd_scipy(weighted_logsumexp_rows))
+
+
+@pytest.mark.skipif(special is None, reason="SciPy is an optional dependency")
+def test_hessian_of_a_weighted_sum_of_a_triangular_solve():
+    a, b, W = rng(8).normal(size=(3, 3)), rng(9).normal(size=3), rng(10).normal(size=3)
+    check_hessian(weighted_triangular_solve, (a, b, W), ag=_with_autograd_scipy(weighted_triangular_solve))

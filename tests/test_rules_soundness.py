@@ -311,6 +311,7 @@ NONDIFF_SAMPLES = {
     "balanced_eq": lambda x, y: runtime.balanced_eq(x, np.maximum(x, y), y),
     "clip_mask": lambda x, lo, hi: runtime.clip_mask(x, np.minimum(lo, hi), np.maximum(lo, hi)),
     "is_float_dtype": lambda x: runtime.is_float_dtype(x.dtype), "shape_of": lambda x: runtime.shape_of(x),
+    "layout_order": lambda x: runtime.shape.layout_order(x, "A"),  # 'C' or 'F', read off x's memory layout
     "is_record": lambda x: runtime.is_record(x),  # a boolean: is it a namedtuple or dataclass
     "mapping_keys": "its result is a list of a dict's keys, which carry no derivative",
     "effect_free": "a check that returns nothing: it reads a function value before a checkpointed loop runs",

@@ -526,7 +526,8 @@ def _maybe_zero_tangents(pf, tree) -> set[str]:
             return True
         for call in (n for n in ast.walk(value) if isinstance(n, ast.Call)):
             func = resolve_call(pf, call) if pf is not None else missing()
-            if func is missing() or ctx_lookup(func) is None:
+            rule = ctx_lookup(func) if func is not missing() else None
+            if rule is None or any(_may_give_zero(t) for t in rule.jvp.values() if t is not None):
                 return True
         return False
 
@@ -540,6 +541,21 @@ def _maybe_zero_tangents(pf, tree) -> set[str]:
                 zero.add(name)
                 changed = True
     return zero
+
+
+def _may_give_zero(template) -> bool:
+    """Whether a tangent template may evaluate to the zero tangent 0.0 itself (`t if which == 1 else 0.0`,
+    the tangent of an adjoint helper that one of its arguments does not reach): what it gives is then
+    not dense although its arguments' tangents are.
+
+        >>> _may_give_zero(ast.parse("x_dot * 2.0 if which == 1 else 0.0", mode="eval").body)
+        True
+    """
+    if isinstance(template, ast.Constant):
+        return isinstance(template.value, int | float) and not isinstance(template.value, bool) and template.value == 0
+    if isinstance(template, ast.IfExp):
+        return _may_give_zero(template.body) or _may_give_zero(template.orelse)
+    return False
 
 
 def ctx_lookup(func):
