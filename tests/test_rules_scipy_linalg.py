@@ -1,4 +1,4 @@
-"""Rules for scipy.linalg: solve_triangular, cho_factor/cho_solve, sqrtm, solve_sylvester, against central
+"""Rules for scipy.linalg: solve_triangular, cho_factor/cho_solve, cholesky, sqrtm, solve_sylvester, against central
 differences of SciPy's own functions (which read one triangle) and autograd; tangents; Hessians."""
 
 import numpy as np
@@ -130,7 +130,43 @@ def test_solve_sylvester():
     check_scipy(lambda q: np.sum(sl.solve_sylvester(a, b, q * q) ** 2), q, ag=False, hessian=True)
 
 
+@pytest.mark.parametrize("lower", [False, True])
+def test_cholesky(lower):
+    def f(a):
+        return np.sum(sl.cholesky(a, lower=lower) * W33) + np.sum(np.log(np.diag(sl.cholesky(a, lower))))
+    # not symmetric: SciPy reads one triangle (the upper one by default), and differences see only that one
+    a = _spd(3, 624) + np.triu(rng(625).normal(size=(3, 3)), 1) * 0.5
+    check_scipy(f, a, ag=False, hessian=True)
+
+
+def test_cholesky_against_autograd_on_the_lower_triangle():
+    import autograd
+    import autograd.numpy as anp
+
+    def f(a):
+        return np.sum(sl.cholesky(a, lower=True) ** 2 * W33)
+
+    def twin(a):  # (autograd's scipy.linalg.cholesky has no derivative; NumPy's reads the same triangle)
+        return anp.sum(anp.linalg.cholesky(a) ** 2 * W33)
+    a = _spd(3, 626)
+    sym = autograd.grad(twin)(a)  # autograd's is symmetric: folded onto the lower triangle it is the same
+    np.testing.assert_allclose(s2s.grad(f)(a), np.tril(sym + sym.T) - np.diag(np.diag(sym)), rtol=1e-7, atol=1e-9)
+
+
+def test_cholesky_of_a_gaussian_process_kernel():
+    # a GP's negative log marginal likelihood in its hyperparameters, as published GP regression examples write it
+    x = rng(627).uniform(1.0, 5.0, size=(6, 1))
+    y = np.sin(x) + 0.1 * rng(628).normal(size=(6, 1))
+
+    def nll(log_amp, log_ls):
+        d = (x - x.T) / np.exp(log_ls)
+        chol = sl.cholesky(np.exp(log_amp) * np.exp(-0.5 * d ** 2) + 0.1 * np.eye(6), lower=True)
+        alpha = sl.solve_triangular(chol.T, sl.solve_triangular(chol, y, lower=True))
+        return 0.5 * np.sum(y * alpha) + np.sum(np.log(np.diag(chol)))
+    check_scipy(nll, 0.3, -0.2, wrt=(0, 1), ag=False, hessian=True)
+
+
 def test_every_scipy_linalg_rule_is_tested_here():
     names = {r.name for r in s2s.rules._RULES.values() if r.name.startswith("scipy.linalg.")}
     assert names == {"scipy.linalg.solve_triangular", "scipy.linalg.cho_factor", "scipy.linalg.cho_solve",
-                     "scipy.linalg.sqrtm", "scipy.linalg.solve_sylvester"}
+                     "scipy.linalg.sqrtm", "scipy.linalg.solve_sylvester", "scipy.linalg.cholesky"}

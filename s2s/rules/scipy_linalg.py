@@ -7,10 +7,15 @@ outside what is read, as finite differences of SciPy's own functions see it. Mat
 `overwrite_a=True` / `overwrite_b=True` let SciPy write into the argument: refused (`default_only`).
 """
 
+import ast
+import re
+
+import numpy as np
 import scipy.integrate  # noqa: F401 - the signatures below name them
 import scipy.linalg  # noqa: F401
 
-from s2s.rules import defrule, family
+import s2s.rules.linalg  # noqa: F401 - np.linalg.cholesky's rule, read below
+from s2s.rules import defrule, family, lookup
 from s2s.rules.runtime_rules import defrule_for
 from s2s.runtime import scipy_helpers as sh
 
@@ -93,3 +98,26 @@ defrule_for(sh.cho_a_dot, "cho_a_dot(cd, c, lower)",
             c_dot="s2s.scipy_helpers.cho_a_dot(cd, c_dot, lower)", linear=("cd",))
 defrule_for(sh.cho_sym, "cho_sym(v, lower)", linear=("v",))
 defrule_for(sh.cho_pack, "cho_pack(ld, a, lower)", structured=True, linear=("ld", "a"))
+
+# scipy.linalg.cholesky(a, lower) reads one triangle of `a` (the lower one where `lower`, else the upper one) and
+# returns L, or U = L^T: it is np.linalg.cholesky of `a` (lower) or of a^T (upper). np.linalg.cholesky's rule
+# (rules/linalg.py) is written here for the factor L, its adjoint and the read triangle, transposed where upper.
+_SWAP = "np.swapaxes({}, -1, -2)"
+_AS_LOWER = {r"\bans\b": f"(ans if lower else {_SWAP.format('ans')})",
+             r"\bg\b": f"(g if lower else {_SWAP.format('g')})",
+             r"s2s\.broadcast_like\(a_dot, a\)": f"(s2s.broadcast_like(a_dot, a) if lower else "
+                                                 f"{_SWAP.format('s2s.broadcast_like(a_dot, a)')})"}
+
+
+def _upper_or_lower(template: ast.expr) -> str:
+    """np.linalg.cholesky's template for the lower factor, read for scipy's `lower` (the upper one transposed)."""
+    text = ast.unparse(template)
+    for pattern, replacement in _AS_LOWER.items():
+        text = re.sub(pattern, replacement, text)
+    return f"({text} if lower else {_SWAP.format(text)})"
+
+
+_np_cholesky = lookup(np.linalg.cholesky)
+defrule("scipy.linalg.cholesky(a, lower=False, overwrite_a=False, check_finite=True)",
+        zero=("lower", "overwrite_a", "check_finite"), default_only=("overwrite_a",),
+        a=_upper_or_lower(_np_cholesky.vjp["a"]), a_dot=_upper_or_lower(_np_cholesky.jvp["a"]))
