@@ -3,6 +3,7 @@ again, jacfwd/hessian/nested grad evaluating the function several times) is acce
 (random draws, methods of objects, next()) can be seen: right against central differences with a fresh,
 identical random generator per evaluation, or refused with a clear message (transforms/effects.py)."""
 
+import functools
 import itertools
 import math
 
@@ -609,6 +610,71 @@ def test_a_seeded_generator_made_inline_is_right():
     grad = s2s.grad(draws_from_a_seeded_inline_generator)
     np.testing.assert_allclose(s2s.hessian(draws_from_a_seeded_inline_generator)(X),
                                np.stack([fd(lambda v: grad(v)[i], X) for i in range(3)]), rtol=1e-5, atol=1e-7)
+
+
+def draws_through_a_local_alias(x, rng):
+    draw = rng.normal
+    return np.sum(np.sin(x * draw(size=3)))
+
+
+def draws_through_a_callee_chosen(x, rng, flag=True):
+    return np.sum(np.sin(x * (rng.normal if flag else rng.uniform)(size=3)))
+
+
+def calls_what_it_is_given(x, act):
+    return np.sum(np.sin(x * act()))
+
+
+def passes_it_on(x, act):
+    return calls_what_it_is_given(x, act)
+
+
+class DrawingCallable:
+    def __init__(self):
+        self.rng = np.random.default_rng(0)
+
+    def __call__(self):
+        return self.rng.normal(size=3)
+
+
+class CountingCallable:
+    def __init__(self):
+        self.n = 0.0
+
+    def __call__(self):
+        self.n += 1.0
+        return self.n
+
+
+class PureCallable:
+    def __init__(self):
+        self.w = np.array([0.5, -1.0, 2.0])
+
+    def __call__(self):
+        return self.w * 2.0
+
+
+@pytest.mark.parametrize("call", [
+    lambda t: t(draws_through_a_local_alias)(X, np.random.default_rng(0)),
+    lambda t: t(draws_through_a_callee_chosen)(X, np.random.default_rng(0)),
+    lambda t: t(calls_what_it_is_given)(X, functools.partial(np.random.default_rng(0).normal, size=3)),
+    lambda t: t(calls_what_it_is_given)(X, DrawingCallable()),
+    lambda t: t(calls_what_it_is_given)(X, CountingCallable()),
+    lambda t: t(passes_it_on)(X, DrawingCallable()),
+], ids=["alias", "chosen", "partial", "callable_object", "counting_object", "passed_on"])
+@pytest.mark.parametrize("transform", [s2s.hessian, s2s.jacfwd])
+def test_a_drawing_function_value_taken_or_wrapped_refused(call, transform):
+    """`draw = rng.normal; draw()`, a functools.partial of rng.normal, a callable object whose __call__ draws or
+    counts, a drawing function value passed on to a helper: s2s leaves calls of function values out of the
+    check, so these were accepted and jacfwd mixed draws."""
+    refused(lambda: call(transform), "s2s." + transform.__name__)
+
+
+def test_a_pure_callable_object_is_still_differentiated():
+    want = fd(lambda v: calls_what_it_is_given(v, PureCallable()), X)
+    np.testing.assert_allclose(s2s.jacfwd(calls_what_it_is_given)(X, PureCallable()), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(s2s.jacfwd(passes_it_on)(X, PureCallable()), want,
+                               rtol=1e-6, atol=1e-8)
 
 
 def _noise(n, seed):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextvars
+import functools
 import inspect
 from dataclasses import dataclass, field
 
@@ -79,6 +80,13 @@ def object_effect(obj, _active=()) -> str | None:
         return function_effect(made_from, _active)
     if any(obj is b for b in _PURE_BUILTINS):
         return None
+    if isinstance(obj, functools.partial):
+        return object_effect(obj.func, _active)
+    call = inspect.getattr_static(type(obj), "__call__", None)
+    if not inspect.isfunction(obj) and not isinstance(obj, type) and inspect.isfunction(call) and \
+            ctx().user_code(call) and not hasattr(obj, "__wrapped__"):  # a callable object of the user's class
+        first = next(iter(inspect.signature(call).parameters), None)
+        return function_effect(call, _active, {first: obj} if first else None)
     try:
         ruled = ctx().has_rule(obj)
     except TypeError:  # unhashable
@@ -190,7 +198,38 @@ def first_effect(func, _active=(), bindings: dict | None = None):
             "which is given the same list or dict in every call"
         return pf, node, f"updates its parameter `{name}` in place, {whose}: each call sees the last one's update"
     found = impure_calls(pf, tree, local, _active + (code,), bindings or {}, frozenset(local - params))
-    return (pf, found[0].node, found[0].reason) if found else None
+    if found:
+        return pf, found[0].node, found[0].reason
+    if _LENIENT.get():  # calls of function values are left out: so is taking a value whose calls would be seen
+        held = _held_effect(pf, tree, local, bindings or {}, _active + (code,))
+        if held is not None:
+            return pf, *held
+    return None
+
+
+def _held_effect(pf, tree, local, bindings, _active):
+    """(node, reason) of the first place the function takes, without calling it there, a random generator's
+    method (`draw = rng.normal`), a random generator, or a function with a known effect (`g = act`,
+    `helper(act)`): s2s does not follow function values (their calls are left out), so the draws would not
+    be seen where the value is called."""
+    calls = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    receivers = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    for node in ast.walk(tree):
+        if id(node) in calls or not isinstance(getattr(node, "ctx", None), ast.Load):
+            continue
+        if isinstance(node, ast.Attribute):
+            obj = _static_value(pf, node.value, local, bindings)
+            if _random_object(obj) and callable(getattr(obj, node.attr, None)):
+                return node, f"takes {ast.unparse(node)}, a method of a random generator (calling it draws)"
+        elif isinstance(node, ast.Name) and id(node) not in receivers:
+            obj = _static_value(pf, node, local, bindings)
+            if _random_object(obj):
+                return node, f"passes on the random generator {node.id} (what draws from it is not followed)"
+            if callable(obj) and not isinstance(obj, type) and not inspect.ismodule(obj):
+                why = object_effect(obj, _active)
+                if why is not None and "cannot read" not in why:
+                    return node, f"passes on {node.id}, which {why} (its calls are not followed)"
+    return None
 
 
 _IMMUTABLE = (int, float, complex, str, bytes, bool, tuple, frozenset, range, type(None), np.generic)
@@ -406,11 +445,38 @@ def _computed_call_effect(pf, call, local, _active, bindings, made_here, root, t
         if isinstance(func.value, ast.Call) else None
     if inner is not None and not (_LENIENT.get() and "cannot read" in inner.reason):
         return None  # the call making the object is reported itself (RandomState().normal())
-    if isinstance(func.value, ast.Call) and _seeded(pf, func.value, bindings) or \
+    made = _resolved(pf, func.value.func) if isinstance(func.value, ast.Call) and pf is not None else None
+    if inner is None and isinstance(made, type):  # a method of an object made here by a pure constructor
+        if issubclass(made, tuple):
+            return None  # (a namedtuple's _replace)
+        method = inspect.getattr_static(made, func.attr, None)
+        if inspect.isfunction(method) and ctx().user_code(method):
+            why = function_effect(method, _active)
+            return None if why is None else Effect(call, f"calls {text}(), which {why}", touched | {ANY})
+    if isinstance(func.value, ast.Call) and _makes_seeded(pf, func.value, bindings) or \
             isinstance(root, ast.Constant) or _LENIENT.get() and isinstance(root, ast.Name) and root.id in made_here:
         return None  # a generator made here with a seed, a str's method, an object made in the function
     return Effect(call, f"calls {text}(), a method of an object s2s cannot name (it may change the object)",
                   touched | {ANY})
+
+
+def _makes_seeded(pf, call, bindings, depth=0) -> bool:
+    """Whether `call` makes a new generator seeded with a number: `default_rng(7)`, or a call of the user's
+    function every `return` of which is one (`rng(62)` with `def rng(seed): return default_rng(seed)`)."""
+    if _seeded(pf, call, bindings):
+        return True
+    obj = _resolved(pf, call.func) if pf is not None else ctx().missing
+    if depth > 2 or not (inspect.isfunction(obj) and ctx().user_code(obj)):
+        return False
+    from .desugar import _parsed
+    try:
+        inner = _parsed(obj)
+    except Exception:  # noqa: BLE001 - no source
+        return False
+    returns = [n.value for n in ast.walk(inner.tree) if isinstance(n, ast.Return)]
+    given = _constant_arguments(obj, call, bindings)
+    return bool(returns) and all(isinstance(r, ast.Call) and _makes_seeded(inner, r, given, depth + 1)
+                                 for r in returns)
 
 
 def _resolved(pf, node):
