@@ -573,12 +573,18 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
     if unset:  # values pushed before their first assignment (first loop iteration, one-armed if)
         stack_init.append(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store()) for n in unset],
                                      value=ast.Constant(None)))
+    # a parameter the function rebinds (x = layer(x)) is finished against the argument itself: the backward
+    # sweep restores it only where its adjoints read it, so at the end it may hold a later value
+    stored = _stored_names(forward)
+    argument = {w: alloc.fresh(f"{w}_arg") for w in wrt_names if w in stored}
+    forward = [ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=load(w))
+               for w, name in argument.items()] + forward
     grads = []
     for w in wrt_names:
         bar = rev.bar.get(w)
         value = ast.Constant(0.0) if bar is None or w in rev.zero_at_end else load(bar)
         grads.append(ast.Call(func=ast.Attribute(value=load(s2s), attr="finish", ctx=ast.Load()),
-                              args=[value, load(w)], keywords=[]))
+                              args=[value, load(argument.get(w, w))], keywords=[]))
     wrt_label = "_".join(wrt_names)
     if form == "split":
         grads_expr = ast.Tuple(elts=grads, ctx=ast.Load())

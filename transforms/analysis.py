@@ -65,6 +65,21 @@ def is_user_function(obj) -> bool:
         and (ctx().user_code(obj) or _marked(obj))
 
 
+def is_callable_object(obj) -> bool:
+    """An object of a class of the user's whose `__call__` is a Python function of theirs (a layer object
+    called as `layer(x)`) and that has no rule of its own: called through s2s.call_vjp / call_jvp, which
+    differentiate its `__call__` with the object bound first."""
+    if isinstance(obj, type) or inspect.isroutine(obj) or obj is missing():
+        return False
+    call = getattr(type(obj), "__call__", None)
+    if not inspect.isfunction(call) or not ctx().user_code(call):
+        return False
+    try:
+        return ctx().lookup(obj) is None
+    except TypeError:  # unhashable: no rule can name it
+        return True
+
+
 def _marked(obj) -> bool:
     """A gradient function s2s made, marked by s2s.grad (the mark says whether it is on that very function:
     functools.wraps copies it onto the functions that wrap one)."""

@@ -16,7 +16,16 @@ import ast
 import copy
 
 from . import analysis, annotations, templates
-from .analysis import atom_names, has_star, is_append, is_dynamic_call, is_user_function, op_name, resolve_call
+from .analysis import (
+    atom_names,
+    has_star,
+    is_append,
+    is_callable_object,
+    is_dynamic_call,
+    is_user_function,
+    op_name,
+    resolve_call,
+)
 from .context import ctx, missing
 from .names import NameAllocator, expr, load, store
 from .sequences import Sequences
@@ -785,9 +794,13 @@ def local_function_contributions(pf, value, g, active, s2s_name, accumulate, rea
 
 def via_dispatcher(pf, call) -> bool:
     """Calls differentiated at run time by s2s.call_vjp / call_jvp: through a local variable, with `*xs` or
-    `**d`, or of a functools.partial object (a global one: its function and bound arguments are read then)."""
+    `**d`, of a functools.partial object (a global one: its function and bound arguments are read then), or
+    of an object of your class with a `__call__` (a global layer object)."""
     import functools
-    return is_dynamic_call(call) or has_star(call) or isinstance(resolve_call(pf, call), functools.partial)
+    if is_dynamic_call(call) or has_star(call):
+        return True
+    callee = resolve_call(pf, call)
+    return isinstance(callee, functools.partial) or is_callable_object(callee)
 
 
 def checked_plain_call(pf, s, s2s_name):

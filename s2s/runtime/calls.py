@@ -79,8 +79,28 @@ def _unwrap(f):
         elif isinstance(f, types.MethodType) and isinstance(f.__func__, types.FunctionType) and _split_method(f):
             args = (f.__self__,) + args
             f = f.__func__
+        elif _callable_object(f):  # layer(x) of an object of your class: its __call__, the object bound first
+            args = (f,) + args
+            f = type(f).__call__
         else:
             return f, args, kwargs
+
+
+def _callable_object(f) -> bool:
+    """Whether `f` is an object of a class of the user's whose `__call__` is a Python function of theirs
+    (a layer object called as `layer(x)`), with no derivative rule of its own."""
+    if isinstance(f, type) or isinstance(f, types.FunctionType | types.MethodType | functools.partial):
+        return False
+    call = getattr(type(f), "__call__", None)
+    if not isinstance(call, types.FunctionType):
+        return False
+    from s2s import frontend, rules
+    try:
+        if rules.lookup(f) is not None:
+            return False
+    except TypeError:  # unhashable
+        pass
+    return frontend.is_user_code(call)
 
 
 def _split_method(f) -> bool:
