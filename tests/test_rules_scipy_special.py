@@ -76,6 +76,9 @@ UNARY = [
     ("gamma", (0.3, 3.0), True), ("rgamma", (0.3, 3.0), True), ("i0", (-2.0, 2.0), True),
     ("i1", (-2.0, 2.0), True), ("i0e", (0.1, 3.0), False), ("i1e", (-3.0, -0.1), False),
     ("j0", (0.1, 5.0), True), ("j1", (0.1, 5.0), True), ("y0", (0.3, 5.0), True), ("y1", (0.3, 5.0), True),
+    ("log_expit", (-4.0, 4.0), False), ("softplus", (-4.0, 4.0), False), ("erfcx", (-1.0, 2.0), False),
+    ("expm1", (-1.0, 1.0), False), ("log1p", (-0.5, 2.0), False), ("entr", (0.1, 2.0), False),
+    ("loggamma", (0.3, 5.0), False),
 ]
 
 
@@ -322,6 +325,29 @@ def asp_lse(v):
     return asp.logsumexp(v, axis=1, keepdims=True)
 
 
+def f_incomplete(x):
+    return np.sum(sp.gammainc(1.5, x * 3.0) * W3) + np.sum(sp.gammaincc(2.5, x) ** 2) + \
+        np.sum(sp.betainc(2.0, 3.5, x / 3.0) * W3)
+
+
+def test_incomplete_gamma_and_beta_in_the_upper_limit():
+    check_scipy(f_incomplete, _in(0.2, 2.5, (3,), 41), ag=True, hessian=True)
+
+
+def test_incomplete_gamma_shape_parameter_is_refused():
+    with pytest.raises(s2s.NoDerivativeRuleError, match="'a'"):
+        s2s.grad(lambda a: np.sum(sp.gammainc(a, 1.5)))(2.0)
+
+
+def f_multigammaln(a):
+    return np.sum(sp.multigammaln(a, 3) * W3[: np.size(a)]) if np.ndim(a) else sp.multigammaln(a, 3) ** 2
+
+
+@pytest.mark.parametrize("shape", [(), (3,)], ids=str)
+def test_multigammaln(shape):
+    check_scipy(f_multigammaln, _in(2.0, 5.0, shape, 42), ag=True, hessian=shape == (3,))
+
+
 def test_every_scipy_special_rule_is_tested_here():
     """A rule added to s2s/rules/scipy_special.py must join this file (each name here calls its rule)."""
     from s2s.rules import scipy_special  # noqa: F401
@@ -329,7 +355,8 @@ def test_every_scipy_special_rule_is_tested_here():
     tested = {f"scipy.special.{u[0]}" for u in UNARY if u[0] != "psi"} | {
         "scipy.special.polygamma", "scipy.special.jv", "scipy.special.yn", "scipy.special.iv", "scipy.special.ive",
         "scipy.special.yv", "scipy.special.beta", "scipy.special.betaln", "scipy.special.xlogy",
-        "scipy.special.xlog1py", "scipy.special.logsumexp", "scipy.special.softmax", "scipy.special.log_softmax"}
+        "scipy.special.xlog1py", "scipy.special.logsumexp", "scipy.special.softmax", "scipy.special.log_softmax",
+        "scipy.special.gammainc", "scipy.special.gammaincc", "scipy.special.betainc", "scipy.special.multigammaln"}
     assert names == tested
 
 

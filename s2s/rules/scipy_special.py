@@ -40,8 +40,27 @@ defrule("scipy.special.ndtr(x)", x="g * 0.3989422804014327 * np.exp(-0.5 * x * x
 defrule("scipy.special.ndtri(y)", y="g * 2.5066282746310002 * np.exp(0.5 * ans * ans)")
 defrule("scipy.special.log_ndtr(x)", x="g * 0.3989422804014327 * np.exp(-0.5 * x * x - ans)")
 
-# gamma and beta functions (psi is digamma: one object, one rule)
+# log(expit(x)): its slope is expit(-x), written with tanh (no overflow for large |x|); exp(x^2) erfc(x)
+defrule("scipy.special.log_expit(x)", x="g * (0.5 - 0.5 * np.tanh(0.5 * x))")
+defrule("scipy.special.softplus(x)", x="g * (0.5 + 0.5 * np.tanh(0.5 * x))")  # log(1 + exp(x))
+defrule("scipy.special.erfcx(x)", x="g * (2.0 * x * ans - 1.1283791670955126)")
+# SciPy's own expm1, log1p and the entropy term -x log(x)
+defrule("scipy.special.expm1(x)", x="g * (ans + 1.0)")
+defrule("scipy.special.log1p(x)", x="g / (1.0 + x)")
+defrule("scipy.special.entr(x)", x="-g * (np.log(x) + 1.0)")
+
+# gamma and beta functions (psi is digamma: one object, one rule; loggamma of a real x > 0 is gammaln)
 defrule("scipy.special.gammaln(x)", x=f"g * {H}digamma(x)")
+defrule("scipy.special.loggamma(x)", x=f"g * {H}digamma(x)")
+# the regularized incomplete gamma and beta functions in their upper limit (no derivative in the shape
+# parameters: a varied a or b is refused): the slope is the density of the gamma / beta distribution
+binary("scipy.special.gammainc(a, x)", x=f"np.exp((a - 1.0) * np.log(x) - x - {H}gammaln(a))")
+binary("scipy.special.gammaincc(a, x)", x=f"-np.exp((a - 1.0) * np.log(x) - x - {H}gammaln(a))")
+binary("scipy.special.betainc(a, b, x)",
+       x=f"np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - {H}betaln(a, b))")
+# log of the multivariate gamma function of dimension d: the sum of gammaln(a - j/2), j < d
+defrule("scipy.special.multigammaln(a, d)", zero=("d",),
+        a=f"g * np.sum({H}digamma(np.expand_dims(a, -1) - 0.5 * np.arange(d)), axis=-1)")
 defrule("scipy.special.digamma(x)", x=f"g * {H}polygamma(1, x)")
 binary("scipy.special.polygamma(n, x)", x=f"{H}polygamma(n + 1, x)")
 defrule("scipy.special.gamma(x)", x=f"g * ans * {H}digamma(x)")

@@ -15,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import cho_solve, solve_sylvester, solve_triangular  # noqa: F401 - templates call them
 from scipy.special import (  # noqa: F401 - templates call them
+    betaln,
     digamma,
+    gammaln,
     i0,
     i0e,
     i1,
