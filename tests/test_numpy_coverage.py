@@ -202,3 +202,55 @@ def test_hessian_of_a_weighted_sum_of_a_reduction_along_an_axis():
 def test_hessian_of_a_weighted_sum_of_a_triangular_solve():
     a, b, W = rng(8).normal(size=(3, 3)), rng(9).normal(size=3), rng(10).normal(size=3)
     check_hessian(weighted_triangular_solve, (a, b, W), ag=_with_autograd_scipy(weighted_triangular_solve))
+
+
+# ---- functions that had no rule: vdot, vecdot, matrix_transpose, ptp, fmod, float_power -----------------------------
+
+M23 = np.array([[0.3, -1.2, 0.8], [1.1, 0.4, -0.6]])
+
+
+def vdot_matrices(a, b):
+    return np.vdot(a, np.sin(b)) ** 2 + np.vdot(a, a)
+
+
+def vecdot_axis0(a, b):
+    return np.sum(np.vecdot(a, b * M23, axis=0) ** 2) + np.sum(np.vecdot(a, b[0]) * np.arange(2.0))
+
+
+def matrix_transpose_stack(a, b):
+    return np.sum(np.matrix_transpose(np.stack([a, b])) ** 3 * M23.T)
+
+
+def ptp_axes(a, b):
+    return np.sum(np.ptp(a * b, axis=0) ** 2) + np.ptp(np.sin(a)) + np.sum(np.ptp(b, axis=1, keepdims=True) * a)
+
+
+def fmod_signs(a, b):
+    return np.sum(np.fmod(a * 3.0, b + 2.5) ** 2 * M23)  # a * 3 of both signs: fmod keeps the dividend's sign
+
+
+def float_power_both(a, b):
+    return np.sum(np.float_power(a * a + 0.5, b) * M23)
+
+
+@pytest.mark.parametrize("f", [vdot_matrices, vecdot_axis0, matrix_transpose_stack, ptp_axes, fmod_signs,
+                               float_power_both], ids=lambda f: f.__name__)
+def test_numpy_functions_without_autograd_rules(f):
+    a, b = rng(11).uniform(-1.0, 1.0, size=(2, 3)), rng(12).uniform(-1.0, 1.0, size=(2, 3))
+    check_grad(f, a, b, wrt=(0, 1), ag=False)  # (autograd has no derivative of these)
+    check_jvp(f, (a, b))
+    check_hessian(f, (a, b), ag=False)
+
+
+def hvp_reverse_over_reverse(f, x, v):  # the JAX autodiff cookbook's Hessian-vector product
+    return s2s.grad(lambda x: np.vdot(s2s.grad(f)(x), v))(x)
+
+
+def tanh_squares(x):
+    return np.sum(np.tanh(x) ** 2)
+
+
+def test_hessian_vector_product_written_with_vdot():
+    x, v = rng(13).normal(size=(3, 4)), rng(14).normal(size=(3, 4))
+    expected = np.tensordot(autograd.hessian(autograd_twin(tanh_squares))(x), v, 2)
+    np.testing.assert_allclose(hvp_reverse_over_reverse(tanh_squares, x, v), expected, rtol=1e-7, atol=1e-9)

@@ -755,6 +755,8 @@ HESSIAN_SAMPLES = {
     "np.clip": (lambda x: np.sum(np.clip(x * x, x - 1.0, 0.3) ** 3), _X3),
     "np.copysign": (lambda x: np.sum(np.copysign(x, -V3) ** 3), _X3),
     "np.heaviside": (lambda x: np.sum(np.heaviside(Z3, x) ** 3), _X3),
+    "np.fmod": (lambda x: np.sum(np.fmod(x - 0.5, 0.3) ** 3 + np.fmod(1.5, x + 2.0) ** 2), _P3),
+    "np.float_power": (lambda x: np.sum(np.float_power(x, 3.0) + np.float_power(x, x)), _P3),
     "np.mod": (lambda x: np.sum(np.mod(x, 0.3) ** 3 + np.mod(1.5, x + 2.0)), _P3),
     "np.divmod": (lambda x: np.sum(np.divmod(x, 0.3)[1] ** 3), _P3),
     # creation
@@ -771,6 +773,7 @@ HESSIAN_SAMPLES = {
     "np.sum": (lambda x: np.sum(x * x, axis=0) @ V3 + np.sum(np.sum(x ** 3, axis=1, keepdims=True) ** 2), _X23),
     "np.mean": (lambda x: np.sum(np.mean(x ** 3, axis=0) ** 2), _X23),
     "np.prod": (lambda x: np.prod(x) + np.sum(np.prod(x, axis=1) ** 2), _X23),
+    "np.ptp": (lambda x: np.sum(np.ptp(x ** 3, axis=1) ** 2) + np.ptp(np.sin(x)) ** 2, _X23),
     "np.max": (lambda x: np.sum(np.max(x ** 3, axis=1) ** 2), _X23),
     "np.min": (lambda x: np.sum(np.min(x ** 3, axis=0) ** 2), _X23),
     "np.amax": (lambda x: np.amax(x ** 3) ** 2, _X23), "np.amin": (lambda x: np.amin(x ** 3) ** 2, _X23),
@@ -778,6 +781,8 @@ HESSIAN_SAMPLES = {
     "np.std": (lambda x: np.sum(np.std(x, axis=1, ddof=1) ** 3), _X23),
     "np.cumsum": (lambda x: np.sum(np.cumsum(x * x, axis=1) ** 2), _X23),
     # linear algebra
+    "np.vdot": (lambda x: np.vdot(x, np.sin(x)) ** 2, _X3),
+    "np.vecdot": (lambda x: np.sum(np.vecdot(x, np.sin(x) * M23, axis=0) ** 2), _X23),
     "np.dot": (lambda x: np.dot(x, np.sin(x)) ** 2, _X3),
     "np.matmul": (lambda x: np.sum(np.matmul(x, x.T) ** 2), _X23),
     "np.inner": (lambda x: np.inner(x, np.sin(x)) ** 2, _X3),
@@ -794,6 +799,7 @@ HESSIAN_SAMPLES = {
     "np.reshape": (lambda x: np.sum(np.reshape(x * x, (3, 2)) ** 2 * M23.T), _X23),
     "np.ravel": (lambda x: np.sum(np.ravel(x * x) ** 2), _X23),
     "np.transpose": (lambda x: np.sum(np.transpose(x * x) ** 2 * M23.T), _X23),
+    "np.matrix_transpose": (lambda x: np.sum(np.matrix_transpose(x * x) ** 2 * M23.T), _X23),
     "np.swapaxes": (lambda x: np.sum(np.swapaxes(x * x, 0, 1) ** 2 * M23.T), _X23),
     "np.moveaxis": (lambda x: np.sum(np.moveaxis(x * x, 0, 1) ** 2 * M23.T), _X23),
     "np.squeeze": (lambda x: np.sum(np.squeeze(x[None] * x) ** 3), _X23),

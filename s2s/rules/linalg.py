@@ -14,6 +14,14 @@ defrule("np.matmul(x1, x2)", real=True, safe=True, x1="s2s.grad_matmul_a(g, x1, 
         x1_dot="np.matmul(x1_dot, x2)", x2_dot="np.matmul(x1, x2_dot)")
 defrule("np.inner(a, b)", a="s2s.grad_inner(g, a, b, 0)", b="s2s.grad_inner(g, a, b, 1)",
         a_dot="np.inner(a_dot, b)", b_dot="np.inner(a, b_dot)")
+# vdot flattens both arguments (of one size) and sums their products: each adjoint is g times the other, reshaped
+defrule("np.vdot(a, b)", a="g * np.reshape(b, np.shape(a))", b="g * np.reshape(a, np.shape(b))",
+        a_dot="np.vdot(a_dot, b)", b_dot="np.vdot(a, b_dot)")
+# vecdot sums the products along `axis` after broadcasting: the adjoint puts g back along it
+defrule("np.vecdot(x1, x2, axis=-1)", zero=("axis",), x1="unbroadcast(np.expand_dims(g, axis) * x2, x1)",
+        x2="unbroadcast(np.expand_dims(g, axis) * x1, x2)",
+        x1_dot="np.vecdot(s2s.broadcast_like(x1_dot, x1), x2, axis=axis)",
+        x2_dot="np.vecdot(x1, s2s.broadcast_like(x2_dot, x2), axis=axis)")
 defrule("np.outer(a, b)", a="np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
         b="np.reshape(np.dot(np.ravel(a), g), np.shape(b))",
         a_dot="np.outer(a_dot, b)", b_dot="np.outer(a, b_dot)")

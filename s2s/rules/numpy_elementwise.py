@@ -86,6 +86,10 @@ defrule("np.true_divide(x1, x2)", real=True, safe=True,  # (np.divide itself)
 power_rules("np.power(x1, x2)", "x1", "x2", sympy="sympy.sympify(x1) ** x2",
             x2="unbroadcast(g * ans * np.log(np.where(x1 > 0, x1, 1)), x2)",
             x2_dot="x2_dot * ans * np.log(np.where(x1 > 0, x1, 1))")
+# float_power is power computed in float64 (or complex128): the same slopes
+power_rules("np.float_power(x1, x2)", "x1", "x2",
+            x2="unbroadcast(g * ans * np.log(np.where(x1 > 0, x1, 1)), x2)",
+            x2_dot="x2_dot * ans * np.log(np.where(x1 > 0, x1, 1))")
 defrule("np.arctan2(x1, x2)", sympy="sympy.atan2(x1, x2)", x1="unbroadcast(g * x2 / (x1 * x1 + x2 * x2), x1)",
         x2="unbroadcast(-g * x1 / (x1 * x1 + x2 * x2), x2)",
         x1_dot="x1_dot * x2 / (x1 * x1 + x2 * x2)", x2_dot="-x2_dot * x1 / (x1 * x1 + x2 * x2)")
@@ -120,6 +124,9 @@ defrule("np.remainder(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(-g * np
         x1_dot="s2s.broadcast_like(x1_dot, ans)", x2_dot="-x2_dot * np.floor_divide(x1, x2)")
 defrule("np.mod(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(-g * np.floor_divide(x1, x2), x2)",
         x1_dot="s2s.broadcast_like(x1_dot, ans)", x2_dot="-x2_dot * np.floor_divide(x1, x2)")
+# fmod truncates the quotient (C's fmod: the result has x1's sign) where mod floors it
+defrule("np.fmod(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(-g * np.trunc(x1 / x2), x2)",
+        x1_dot="s2s.broadcast_like(x1_dot, ans)", x2_dot="-x2_dot * np.trunc(x1 / x2)")
 defrule("np.divmod(x1, x2)", structured=True, x1="s2s.grad_divmod(g, ans, x1, 0)", x2="s2s.grad_divmod(g, ans, x2, 1)",
         x1_dot="s2s.divmod_tangent(x1_dot, ans, 0)", x2_dot="s2s.divmod_tangent(x2_dot, ans, 1)")
 # copysign(x1, x2) is |x1| with x2's sign: slope sign(x1) * sign(x2) (0 at x1 == 0, as for abs); x2 only flips it

@@ -36,6 +36,11 @@ defrule("np.amax(a, axis=None, out=None, keepdims=False)", reduction=True,
 defrule("np.amin(a, axis=None, out=None, keepdims=False)", reduction=True,
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
+# ptp is max - min: the adjoints of both, the min's negated
+_PTP = ("(s2s.grad_extreme({g}, np.max(a, axis=axis, keepdims={k}), a, axis, {k}) - "
+        "s2s.grad_extreme({g}, np.min(a, axis=axis, keepdims={k}), a, axis, {k}))")
+defrule("np.ptp(a, axis=None, out=None, keepdims=False)", reduction=True, a=_PTP.format(g="g", k="keepdims"),
+        a_dot=f"np.sum(a_dot * {_PTP.format(g='1.0', k='True')}, axis=axis, keepdims=keepdims)")
 _var = defrule("np.var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)", reduction=True, methods=("var",),
         a="s2s.grad_var(g, a, axis, ddof, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_var(1.0, a, axis, ddof, True), axis=axis, keepdims=keepdims)")

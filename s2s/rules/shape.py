@@ -37,6 +37,7 @@ defrule("np.transpose(a, axes=None)", returns_view=True, methods=("transpose",),
 # swapaxes and flip are their own transposes: the tangent is the adjoint with g renamed
 defrule("np.swapaxes(a, axis1, axis2)", returns_view=True, methods=("swapaxes",), tangent_from_adjoint=True,
         a="np.swapaxes(g, axis1, axis2)")
+defrule("np.matrix_transpose(x)", returns_view=True, tangent_from_adjoint=True, x="np.matrix_transpose(g)")
 defrule("np.moveaxis(a, source, destination)", returns_view=True, a="np.moveaxis(g, destination, source)",
         a_dot="np.moveaxis(a_dot, source, destination)")
 defrule("np.squeeze(a, axis=None)", returns_view=True, methods=("squeeze",), a="s2s.grad_squeeze(g, a, axis)",
