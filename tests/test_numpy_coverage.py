@@ -254,3 +254,37 @@ def test_hessian_vector_product_written_with_vdot():
     x, v = rng(13).normal(size=(3, 4)), rng(14).normal(size=(3, 4))
     expected = np.tensordot(autograd.hessian(autograd_twin(tanh_squares))(x), v, 2)
     np.testing.assert_allclose(hvp_reverse_over_reverse(tanh_squares, x, v), expected, rtol=1e-7, atol=1e-9)
+
+
+# ---- a trajectory collected in a list, then stacked under the same name (an explicit Euler integrator) -------------
+# (the Hessian was refused: forward mode computes the stack's tangent from the list before the name is rebound,
+# `traj = traj_new`, and the aliasing check took that hand-over for a second name bound to the list)
+
+def euler_trajectory_misfit(theta, y0):
+    y = y0
+    traj = []
+    for i in range(15):
+        dy = np.array([y[1], -theta[0] * np.sin(y[0]) - theta[1] * y[1]])
+        y = y + 0.05 * dy
+        traj.append(y)
+    traj = np.stack(traj)
+    return np.sum((traj[:, 0] - np.cos(0.05 * np.arange(15))) ** 2)
+
+
+def test_hessian_of_a_trajectory_stacked_under_its_list_name():
+    theta, y0 = np.array([1.5, 0.1]), np.array([1.0, 0.0])
+    check_grad(euler_trajectory_misfit, theta, y0)
+    check_jvp(euler_trajectory_misfit, (theta, y0))
+    check_hessian(euler_trajectory_misfit, (theta, y0))
+
+
+def aliased_then_appended(x):
+    a = [x]
+    b = a
+    a.append(x * 2.0)  # b sees the append in Python
+    return np.sum(np.stack(b) ** 2)
+
+
+def test_a_second_name_for_an_updated_list_is_still_refused():
+    with pytest.raises(S2SError, match="another name is bound to"):
+        s2s.grad(aliased_then_appended)(np.ones(2))

@@ -51,7 +51,7 @@ def check_aliasing(pf, tree: ast.FunctionDef) -> None:
             raise pf.error(ctx().unsupported, "s2s cannot differentiate a call that writes its result into an "
                            "existing array (out=...)", node,
                            hint="drop out= and assign the result instead: `x = np.multiply(x, 2.0)`")
-    _check_block(pf, tree.body, _mutations(tree.body), views=_view_bindings(pf, tree))
+    _check_block(pf, tree.body, _mutations(tree.body), views=_view_bindings(pf, tree), handed_on=_handed_on(pf, tree))
 
 
 def _refuse(pf, node, name, how):
@@ -75,18 +75,45 @@ def _view_bindings(pf, tree):
     return out
 
 
-def _check_block(pf, stmts, mutated, views=None):
+def _handed_on(pf, tree) -> set[str]:
+    """Names read at one place only and bound only to new values (arithmetic, or calls with a rule whose
+    result is never a view of an argument): `x = name` there hands the value on to x alone."""
+    loads, bindings, fresh = {}, {}, {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name):
+            counts = loads if isinstance(n.ctx, ast.Load) else bindings
+            counts[n.id] = counts.get(n.id, 0) + 1
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            v = n.value
+            if isinstance(v, ast.Call):
+                func = resolve_call(pf, v)
+                try:
+                    new = ctx().lookup(func) is not None and not ctx().fact(func, "returns_view")
+                except TypeError:  # (an object that cannot be looked up)
+                    new = False
+            else:
+                new = isinstance(v, ast.BinOp | ast.UnaryOp)
+            if new:
+                fresh[n.targets[0].id] = fresh.get(n.targets[0].id, 0) + 1
+    params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    return {name for name, k in fresh.items() if loads.get(name) == 1 and bindings.get(name) == k and name not in params}
+
+
+def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset()):
     views = views or {}
     for i, s in enumerate(stmts):
         for child in (getattr(s, "body", None), getattr(s, "orelse", None)):
             if isinstance(child, list):
-                _check_block(pf, child, mutated, views)
+                _check_block(pf, child, mutated, views, handed_on)
         if not isinstance(s, ast.Assign | ast.Expr):
             continue
         value = s.value
         target = s.targets[0] if isinstance(s, ast.Assign) else None
         # a plain copy between names, either direction
-        if isinstance(target, ast.Name) and isinstance(value, ast.Name) and atom_names(value):
+        # (`x = x_new` where nothing else reads x_new and nothing updates it hands the value on: one name is left,
+        # as where forward mode computes a tangent from the old x before x is rebound, `x = np.stack(x)`)
+        if isinstance(target, ast.Name) and isinstance(value, ast.Name) and atom_names(value) and \
+                not (value.id in handed_on and value.id not in mutated):
             if value.id in mutated or target.id in mutated:
                 _refuse(pf, s, value.id if value.id in mutated else target.id, "another name is bound to")
         # stored inside a container or handed to a user function
