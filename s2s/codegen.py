@@ -146,8 +146,10 @@ def runnable_source(fn) -> str:
     """The source of the generated function `fn` with what it needs to run when pasted into a file:
     import lines first (NumPy, math, `import s2s.runtime as s2s` -- inside generated code `s2s` is the
     runtime -- and the user's globals, from the module that defines them), then the generated
-    derivatives of the user's functions it calls, then `fn` itself. The errors its run-time checks raise
-    (`s2s.unshared(t, site, ...)`) are defined after the import lines, as dicts.
+    derivatives of the user's functions it calls, then `fn` itself. The records it reads by name
+    (transforms/refusals.py) are defined after the import lines: the errors its run-time checks raise
+    (`s2s.unshared(t, site, ...)`) and where its calls through function values are, as dicts, the code of
+    its local functions passed as values as `LocalCode(f, 'g', line)` calls.
 
     What cannot be imported (a variable of an enclosing function, a global of a script run as
     __main__ or of a notebook) is named in a comment instead.
@@ -156,10 +158,8 @@ def runnable_source(fn) -> str:
     _collect(getattr(fn, "__func__", fn), imports, notes, blocks, {}, records)
     head = sorted(set(imports), key=_import_order)
     head += [n for i, n in enumerate(notes) if n not in notes[:i]]
-    if records:  # the errors of the code's run-time checks (s2s.unshared, s2s.effect_free), by the name they go by
-        import pprint
-        head += [""] + [f"{name} = {pprint.pformat(dict(record), width=110, sort_dicts=False)}"
-                        for name, record in records.items()]
+    if records:  # the records the code reads (transforms/refusals.py), by the name they go by
+        head += [""] + [f"{name} = {_record_text(record)}" for name, record in records.items()]
     return ("\n".join(head) + "\n\n" if head else "") + "\n\n".join(blocks)
 
 
@@ -173,7 +173,7 @@ def _collect(fn, imports, notes, blocks, done, records):
     """Add the import lines, comments and source blocks `fn` needs, then `fn`'s own source (once).
     `records` gathers the error records of run-time checks by name; one another function's record holds
     the name of is printed under a new name, and `fn`'s source reads it by that name."""
-    from s2s.runtime import Refusal
+    from s2s.runtime import LocalCode, Refusal
     if id(fn) in done:
         return done[id(fn)]
     name = fn.__code__.co_name
@@ -189,7 +189,11 @@ def _collect(fn, imports, notes, blocks, done, records):
             if callee != var:
                 aliases.append(f"{var} = {callee}")
             continue
-        if isinstance(value, Refusal):
+        if isinstance(value, Refusal | LocalCode):
+            if isinstance(value, LocalCode):
+                imports.append("from s2s.runtime import LocalCode")
+                line = _outer_import(value)
+                (notes if line.startswith("#") else imports).append(line)
             code = fn.__code__
             taken = set(code.co_varnames) | set(code.co_names) | set(code.co_freevars)
             own, k = var, 1
@@ -220,6 +224,28 @@ def _collect(fn, imports, notes, blocks, done, records):
     source = _renamed(fn.__s2s_source__, renames) if renames else fn.__s2s_source__
     blocks.append(source.rstrip("\n") + "\n" + "".join(a + "\n" for a in aliases))
     return name
+
+
+def _record_text(record) -> str:
+    """The expression that makes `record` (a Refusal: a dict; a LocalCode: its constructor's call)."""
+    import pprint
+    if isinstance(record, dict):
+        return pprint.pformat(dict(record), width=110, sort_dicts=False)
+    return repr(record)
+
+
+def _outer_import(record) -> str:
+    """The import line of the user's function a LocalCode names (its class, for a method), or a comment."""
+    import sys
+    outer = record.outer
+    top = outer.__qualname__.split(".")[0]
+    module = sys.modules.get(outer.__module__)
+    value = getattr(module, top, None) if module is not None and "<locals>" not in outer.__qualname__ else None
+    line = _import_line(top, value) if value is not None else "#"
+    if line.startswith("#"):
+        return (f"# {outer.__qualname__}: the function that defines the local function {record.name} (line "
+                f"{record.line}); define it before this code")
+    return line
 
 
 def _renamed(source: str, renames: dict) -> str:

@@ -527,6 +527,9 @@ def _bind(target, gen, low):
                              _first_use(low.fdef, name, missing[0]))
             bindings[name] = compiled_helpers
             continue
+        if isinstance(helper_names.get(name), Refusal) and "text" in helper_names[name]:  # where s2s.call_vjp is
+            raise _error(gen, "a call through a function value (s2s.call_vjp, s2s.call_jvp), which has no compiled "
+                         "version", _first_use(low.fdef, name))
         if isinstance(helper_names.get(name), Refusal):  # the error record of s2s.unshared / s2s.effect_free
             raise _error(gen, "the run-time check of an in-place update or of a function value (s2s.unshared, "
                          "s2s.effect_free), which has no compiled version", _first_use(low.fdef, name))

@@ -222,7 +222,7 @@ class Lowered:
         self.local_helpers = {}  # the user's local helper functions, by name (inline)
         self.updates = {}  # in-place updates ownership could not prove owned (ownership)
         self.user_names = frozenset()  # every name in the user's function (the others are made up)
-        self.refusals = {}  # name -> the error a run-time check passed that name raises (transforms/refusals.py)
+        self.refusals = {}  # name -> the record generated code passes under that name (transforms/refusals.py)
 
 
 def _contexts(p: Lowered) -> Lowered:
@@ -358,11 +358,19 @@ def _lowered(func) -> Lowered:
         alloc.reserve(name)
     program = Lowered(pf, tree, alloc, helpers, stage_text)
     program.user_names = frozenset(user_free)
+    refusals.names(pf.tree, alloc)  # for the records passes handed no allocator name (reverse's call sites)
     for name, run in LOWERING:
         program = run(program)
         stage_text[name] = ast.unparse(program.tree)
-    program.refusals = {name: runtime.Refusal(r) for name, r in refusals.sites(program.tree).items()}
+    program.refusals = _records(pf)
     return program
+
+
+def _records(pf) -> dict:
+    """The records generated code reads by name (transforms/refusals.py): the errors of its run-time checks
+    and where its calls through function values are (as runtime.Refusal), the code of its local functions
+    passed as values (runtime.LocalCode)."""
+    return {name: runtime.Refusal(r) if isinstance(r, dict) else r for name, r in refusals.sites(pf.tree).items()}
 
 
 def _bound_names(tree) -> set[str]:
@@ -481,6 +489,8 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         adjoints = set(rev.bar.values())
         stack = rev.stack if rev.pushed else None
         removable = adjoints | rev.temp_names
+    # the records the derivative pass added (where its calls through function values are), in its closure too
+    cells.update((name, types.CellType(record)) for name, record in _records(pf).items() if name not in cells)
     stage_text["forward" if form == "jvp" else "reverse"] = ast.unparse(fdef)
     if optimize_code:
         def show(name, code):

@@ -24,7 +24,11 @@ one of these accessors (the attribute names are private to this module). Every s
     lists it appends to (reverse).
 `refusals` (FunctionDef): the errors the function's run-time checks raise (`s2s.unshared`,
     `s2s.effect_free`), by the name each check passes its record under (desugar and loops, through
-    transforms/refusals.py; the pipeline binds the names in the generated code's closure).
+    transforms/refusals.py; the pipeline binds the names in the generated code's closure), also where
+    its calls through function values are (reverse) and the code of its local functions passed as
+    values (inline).
+`names` (FunctionDef): the NameAllocator of the transform (the pipeline), for refusals.site called by
+    a pass handed none.
 """
 
 from __future__ import annotations
@@ -43,9 +47,10 @@ CHECKPOINT_NAMES = "s2s_ckpt"
 CHECKPOINT_CARRIED = "s2s_ckpt_carried"
 LOOP_TEST = "s2s_test"
 REFUSALS = "s2s_refusals"
+NAMES = "s2s_names"
 
 ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
-       CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS)
+       CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES)
 
 _ABSENT = object()
 

@@ -243,7 +243,7 @@ def inline_helpers(pf, tree: ast.FunctionDef, alloc: NameAllocator) -> dict:
     """Take the local helper functions out of the body (statement helpers are expanded in place,
     single-expression ones recorded for `lower`); returns them by name."""
     from .inline import expand_statement_helpers, extract_local_helpers
-    helpers = extract_local_helpers(pf, tree)
+    helpers = extract_local_helpers(pf, tree, alloc)
     expand_statement_helpers(pf, tree, helpers, alloc)
     annotations.put(tree, annotations.LOCAL_HELPERS, {k: h for k, h in helpers.items() if h.statements is None})
     return helpers

@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import copy
 
+from . import refusals
 from .context import ctx
 
 
@@ -120,8 +121,9 @@ def _name_lambda_arguments(tree: ast.FunctionDef):
     tree.body = [ast.fix_missing_locations(s) for s in body]
 
 
-def extract_local_helpers(pf, tree: ast.FunctionDef) -> dict[str, LocalHelper]:
-    """Remove expandable local helpers from `tree.body` and return them by name."""
+def extract_local_helpers(pf, tree: ast.FunctionDef, alloc=None) -> dict[str, LocalHelper]:
+    """Remove expandable local helpers from `tree.body` and return them by name (`alloc` names the code of
+    those used as values; None: the allocator the pipeline recorded, transforms/refusals.py)."""
     rewrite_iteration(pf, tree)
     _name_returned_lambdas(tree)
     _name_lambda_arguments(tree)
@@ -153,7 +155,7 @@ def extract_local_helpers(pf, tree: ast.FunctionDef) -> dict[str, LocalHelper]:
     values = _value_uses(tree, helpers)
     _check_uses(pf, tree, helpers, allowed=values)
     if values:
-        tree.body = [_function_value(pf, tree, s, kept) if isinstance(s, LocalHelper) else s
+        tree.body = [_function_value(pf, tree, s, kept, alloc) if isinstance(s, LocalHelper) else s
                      for s in kept if not isinstance(s, LocalHelper) or s.name in values]
     return helpers
 
@@ -165,9 +167,10 @@ def _value_uses(tree, helpers) -> set:
             isinstance(n.ctx, ast.Load) and id(n) not in called}
 
 
-def _function_value(pf, tree, helper, kept):
-    """`g = s2s.local_function(k, (w, b))` in place of the local `def g` (or `g = lambda ...`) whose value
-    is used: the function Python would make, from your own code object, its closure holding the values of
+def _function_value(pf, tree, helper, kept, alloc=None):
+    """`g = s2s.local_function(g_code, (w, b))` in place of the local `def g` (or `g = lambda ...`) whose
+    value is used: the function Python would make, from your own code object (`g_code`, a runtime.LocalCode
+    the generated code holds in its closure: transforms/refusals.py), its closure holding the values of
     the names it reads from the enclosing function. Python's closure would see a later rebinding of those
     names, this one would not, so each must be bound once, before the definition."""
     node = helper.node
@@ -206,10 +209,11 @@ def _function_value(pf, tree, helper, kept):
                            hint=f"bind `{var}` once before defining {helper.name}, or pass it as an argument")
     from .desugar import helper_attr
     runtime = ctx().runtime
-    index = runtime.register_local_function(code, pf.func.__globals__)
+    record = refusals.site(pf, alloc, runtime.LocalCode(pf.func, code.co_name, code.co_firstlineno, code),
+                           base=f"{helper.name}_code")
     cells = ast.Tuple(elts=[ast.Name(id=v, ctx=ast.Load()) for v in code.co_freevars], ctx=ast.Load())
     call = ast.Call(func=helper_attr("s2s", "local_function", runtime.local_function),
-                    args=[ast.Constant(index), cells], keywords=[])
+                    args=[record, cells], keywords=[])
     out = ast.Assign(targets=[ast.Name(id=helper.name, ctx=ast.Store())], value=call)
     return ast.fix_missing_locations(ast.copy_location(out, node))
 

@@ -1,4 +1,4 @@
-"""The errors run-time checks in generated code raise, kept with the function that makes the checks.
+"""The records generated code reads at run time, kept with the function that reads them.
 
 Where s2s cannot decide when it transforms whether an in-place update is seen through another name
 (`s2s.unshared`, transforms/ownership.py) or whether a function value a checkpointed loop calls has
@@ -11,6 +11,13 @@ message, filename, lineno, col, line, hint...), which the check is passed under 
 The records are a node fact on the function (`annotations.REFUSALS`: name -> record); the pipeline
 binds each name to its record in the generated function's closure, so a record belongs to the code
 that raises it and nothing is kept for the process. The same record twice gets the same name.
+
+Two other kinds of record go the same way: where a call through a function value is in the user's
+code (`s2s.call_vjp(f, site, (0,), x)`: filename, lineno, col, line and the call's text, for the
+errors such a call raises when it runs; transforms/reverse.py), and the code of a local def or
+lambda passed as a value (`g = s2s.local_function(g_code, (w, b))`: a runtime.LocalCode naming the
+user's function, the local function's name and line; transforms/inline.py). Passes that are handed
+no allocator (reverse's call sites) take the one the pipeline recorded on the tree (`names`).
 """
 
 from __future__ import annotations
@@ -21,8 +28,9 @@ from . import annotations
 from .names import NameAllocator, load
 
 
-def site(pf, alloc: NameAllocator, record: dict) -> ast.Name:
-    """The name generated code passes `record` under (recorded on `pf.tree` for the pipeline to bind).
+def site(pf, alloc: NameAllocator | None, record, base: str = "site") -> ast.Name:
+    """The name generated code passes `record` under (recorded on `pf.tree` for the pipeline to bind), a
+    fresh one from `alloc` (None: the allocator `names` recorded on the tree) starting with `base`.
 
         >>> tree = ast.parse("def f(y, x): pass").body[0]
         >>> pf = type("Parsed", (), {"tree": tree, "globals": {}})()
@@ -37,9 +45,10 @@ def site(pf, alloc: NameAllocator, record: dict) -> ast.Name:
     for name, other in known.items():
         if other == record:
             return load(name)
-    name = alloc.fresh("site")
+    alloc = alloc or _allocator(pf.tree, known)
+    name = alloc.fresh(base)
     while name in pf.globals:  # (a global of the user's module by that name would be read for it meanwhile)
-        name = alloc.fresh("site")
+        name = alloc.fresh(base)
     known[name] = record
     return load(name)
 
@@ -47,3 +56,18 @@ def site(pf, alloc: NameAllocator, record: dict) -> ast.Name:
 def sites(tree: ast.FunctionDef) -> dict:
     """The records the checks in `tree` raise, by the name each is passed under."""
     return dict(annotations.get(tree, annotations.REFUSALS) or {})
+
+
+def names(tree: ast.FunctionDef, alloc: NameAllocator) -> None:
+    """Record `alloc`, the allocator of the transform of `tree`, for passes that `site` is called from
+    without one (the pipeline does it before the first pass)."""
+    annotations.put(tree, annotations.NAMES, alloc)
+
+
+def _allocator(tree, known) -> NameAllocator:
+    alloc = annotations.get(tree, annotations.NAMES)
+    if alloc is None:  # a pass run on its own, outside the pipeline
+        from .names import names_in
+        alloc = NameAllocator(names_in(tree) | set(known))
+        annotations.put(tree, annotations.NAMES, alloc)
+    return alloc

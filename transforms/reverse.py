@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from . import analysis, annotations, templates
+from . import analysis, annotations, refusals, templates
 from .analysis import (
     atom_names,
     has_star,
@@ -721,7 +721,7 @@ def closure_plan(pf, call, plan, s2s_name):
     """dynamic_plan's (call, actives) for a call through an active closure: s2s.call_closure_vjp, whose
     pullback returns the closure's adjoint (a FunctionAdjoint) after the arguments' gradients."""
     if plan is None:
-        new, actives = ast.Call(func=None, args=[call.func, ast.Constant(call_site(pf, call)),
+        new, actives = ast.Call(func=None, args=[call.func, call_site(pf, call),
                                                  ast.Tuple(elts=[], ctx=ast.Load())] + list(call.args),
                                 keywords=list(call.keywords)), []
     else:
@@ -735,7 +735,7 @@ def closure_jvp_plan(pf, call, plan, s2s_name, f_tangent):
     """dynamic_plan's forward-mode call for a call through an active closure: s2s.call_closure_jvp, given the
     closure's tangent (a FunctionAdjoint) after the arguments' tangents."""
     if plan is None:
-        args = [call.func, ast.Constant(call_site(pf, call)), ast.Tuple(elts=[], ctx=ast.Load()),
+        args = [call.func, call_site(pf, call), ast.Tuple(elts=[], ctx=ast.Load()),
                 ast.Tuple(elts=[], ctx=ast.Load())] + list(call.args)
         keywords = list(call.keywords)
     else:
@@ -747,15 +747,15 @@ def closure_jvp_plan(pf, call, plan, s2s_name, f_tangent):
 
 
 def local_function_tangent(value, tangent_of, s2s_name):
-    """The tangent of `s2s.local_function(k, values)`: a FunctionAdjoint of the values' tangents."""
-    names = ctx().runtime.local_function_names(value.args[0].value)
+    """The tangent of `s2s.local_function(g_code, values)`: a FunctionAdjoint of the values' tangents, by the
+    free names of `g_code` (the record, read when the code runs)."""
     held = value.args[1]
     if isinstance(held, ast.Tuple):
         t = ast.Tuple(elts=[tangent_of(e) or ast.Constant(0.0) for e in held.elts], ctx=ast.Load())
     else:
         t = tangent_of(held) or ast.Constant(0.0)
     return ast.Call(func=ast.Attribute(value=load(s2s_name), attr="function_tangent", ctx=ast.Load()),
-                    args=[t, ast.Constant(tuple(names))], keywords=[])
+                    args=[t, copy.deepcopy(value.args[0])], keywords=[])
 
 
 def refuse_active_partial(pf, call, func, active):
@@ -772,9 +772,9 @@ def refuse_active_partial(pf, call, func, active):
 
 
 def local_function_contributions(pf, value, g, active, s2s_name, accumulate, reads):
-    """`f = s2s.local_function(k, (w, b))` (a local function made as a value, its closure holding w and b):
-    the adjoint of f is a FunctionAdjoint by free-variable name; w's part of it flows back to w."""
-    names = ctx().runtime.local_function_names(value.args[0].value)
+    """`f = s2s.local_function(f_code, (w, b))` (a local function made as a value, its closure holding w and
+    b): the adjoint of f is a FunctionAdjoint by free-variable name; w's part of it flows back to w."""
+    names = _local_code(pf, value.args[0]).names
     held = value.args[1]
     reads.update(atom_names(g))
     if isinstance(held, ast.Name):  # the tuple of values, named by the lowering: its adjoint is a tuple too
@@ -790,6 +790,15 @@ def local_function_contributions(pf, value, g, active, s2s_name, accumulate, rea
                             args=[g, ast.Constant((name,))], keywords=[])
             out += accumulate(v.id, ast.Subscript(value=part, slice=ast.Constant(0), ctx=ast.Load()))
     return out
+
+
+def _local_code(pf, node):
+    """The runtime.LocalCode that `node`, the first argument of s2s.local_function, names: a record of this
+    transform (transforms/refusals.py), or one a derivative differentiated again holds in its closure."""
+    if isinstance(node, ast.Name):
+        record = refusals.sites(pf.tree).get(node.id)
+        return record if record is not None else pf.resolve(node.id)
+    raise pf.error(ctx().unsupported, "s2s cannot tell which local function this makes", node)
 
 
 def via_dispatcher(pf, call) -> bool:
@@ -814,7 +823,7 @@ def checked_plain_call(pf, s, s2s_name):
     if not any(isinstance(v, ast.Name) and not annotations.is_global(v) for v in values):
         return s
     func = ast.Attribute(value=load(s2s_name), attr="call_plain", ctx=ast.Load())
-    new = ast.Call(func=func, args=[call.func, ast.Constant(call_site(pf, call))] + list(call.args),
+    new = ast.Call(func=func, args=[call.func, call_site(pf, call)] + list(call.args),
                    keywords=list(call.keywords))
     return ast.copy_location(ast.Assign(targets=s.targets, value=ast.copy_location(new, call)), s)
 
@@ -840,12 +849,13 @@ def refuse_dispatch_again(pf, call, func):
                             "s2s can link its derivative")
 
 
-def call_site(pf, node) -> int:
-    """The number that stands for the user's call `node` in generated code (errors at run time name it)."""
+def call_site(pf, node) -> ast.Name:
+    """The name under which generated code passes where the user's call `node` is (errors at run time name
+    it): a record in the generated function's closure (transforms/refusals.py)."""
     err = pf.error(ctx().unsupported, "", node)
     site = {"filename": err.filename, "lineno": err.lineno, "col": err.col, "line": err.line,
             "text": ast.unparse(node)}
-    return ctx().runtime.call_site(site)
+    return refusals.site(pf, None, site)
 
 
 def dynamic_plan(pf, call, active, s2s_name, mode, tangent_of=None):
@@ -879,7 +889,7 @@ def dynamic_plan(pf, call, active, s2s_name, mode, tangent_of=None):
         marks = list(picked)
     else:
         marks = [i if layout[i] == "" else layout[i][1:] for i in picked]
-    head = [call.func, ast.Constant(call_site(pf, call))]
+    head = [call.func, call_site(pf, call)]
     if star:
         head.append(ast.Tuple(elts=[ast.Constant(x) for x in layout], ctx=ast.Load()))
     head.append(ast.Tuple(elts=[ast.Constant(m) for m in marks], ctx=ast.Load()))

@@ -33,20 +33,18 @@ from s2s.runtime.arrays import (  # noqa: F401
 )
 from s2s.runtime.calls import (  # noqa: F401
     FunctionAdjoint,
+    LocalCode,
     call_closure_jvp,
     call_closure_vjp,
     call_jvp,
     call_jvp_of_jvp,
     call_plain,
-    call_site,
     call_star_jvp,
     call_star_vjp,
     call_vjp,
     function_adjoint_parts,
     function_tangent,
     local_function,
-    local_function_names,
-    register_local_function,
 )
 from s2s.runtime.calls_hvp import (  # noqa: F401
     call_star_jvp_of_jvp,

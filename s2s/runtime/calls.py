@@ -27,45 +27,74 @@ import linecache
 import threading
 import types
 
-CALL_SITES: list = []  # site number -> (filename, line number, column, line text, the call's text)
-
 _lock = threading.RLock()
 _wrappers: collections.OrderedDict = collections.OrderedDict()  # key -> (objects kept alive, wrapper)
 _WRAPPERS_MAX = 256
 _count = itertools.count()
 
 
-LOCAL_FUNCTIONS: list = []  # number -> (code object of a local function of the user's, its globals)
+class LocalCode:
+    """The code of a local def or lambda of the user's that generated code makes a function value of
+    (`g = s2s.local_function(g_code, (w, b))`): the one named `name` defined at line `line` of the user's
+    function `outer`. Generated code holds it in its closure (transforms/refusals.py); `s2s.source`
+    prints it as this constructor's call.
+
+        >>> def outer(w):
+        ...     return lambda t: w * t
+        >>> LocalCode(outer, "<lambda>", outer.__code__.co_firstlineno + 1).names
+        ('w',)
+    """
+
+    def __init__(self, outer, name: str, line: int, code=None):
+        self.outer, self.name, self.line = outer, name, line
+        self.code = code if code is not None else _nested_code(outer.__code__, name, line)
+        self.globals = outer.__globals__
+        self.names = self.code.co_freevars  # the free names, in its closure's order
+
+    def __eq__(self, other):
+        return isinstance(other, LocalCode) and other.code is self.code and other.globals is self.globals
+
+    def __hash__(self):
+        return hash((id(self.code), id(self.globals)))
+
+    def __deepcopy__(self, memo):  # a record: a copied tree (copy.deepcopy) names the same code and globals
+        return self
+
+    def __repr__(self):
+        return f"LocalCode({self.outer.__qualname__}, {self.name!r}, {self.line})"
 
 
-def register_local_function(code, globals_) -> int:
-    """A small number standing for the code of a local function in generated code (`local_function`)."""
-    with _lock:
-        for i, (c, g) in enumerate(LOCAL_FUNCTIONS):
-            if c is code and g is globals_:
-                return i
-        LOCAL_FUNCTIONS.append((code, globals_))
-        return len(LOCAL_FUNCTIONS) - 1
+def _nested_code(code, name, line):
+    """The code object of the function `name` defined at `line` inside `code` (through nested functions)."""
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            if const.co_name == name and const.co_firstlineno == line:
+                return const
+            found = _nested_code(const, name, line)
+            if found is not None:
+                return found
+    return None
 
 
-def local_function(index, values):
+def local_function(code: LocalCode, values):
     """The function a local `def` (or lambda) of the user's makes, its closure holding `values` (one per free
-    name of its code, in order): s2s reads its source and differentiates it like any function value."""
-    code, globals_ = LOCAL_FUNCTIONS[index]
-    return types.FunctionType(code, globals_, code.co_name, None, tuple(types.CellType(v) for v in values))
+    name of its code, in order): s2s reads its source and differentiates it like any function value.
+
+        >>> def outer(w):
+        ...     return lambda t: w * t
+        >>> local_function(LocalCode(outer, "<lambda>", outer.__code__.co_firstlineno + 1), (3.0,))(2.0)
+        6.0
+    """
+    fn = types.FunctionType(code.code, code.globals, code.code.co_name, None,
+                            tuple(types.CellType(v) for v in values))
+    fn.__s2s_local_function__ = True  # its adjoint reaches the values it holds (call_closure_vjp accepts it)
+    return fn
 
 
-def local_function_names(index) -> tuple:
-    """The free names of the local function `local_function(index, ...)` makes, in its closure's order."""
-    return LOCAL_FUNCTIONS[index][0].co_freevars
-
-
-def call_site(site: dict) -> int:
-    """A small number standing for a call site in generated code (`site`: filename, lineno, col, line, text)."""
-    with _lock:
-        if site not in CALL_SITES:
-            CALL_SITES.append(site)
-        return CALL_SITES.index(site)
+def _where(site) -> dict:
+    """The record of a call site in the user's code (filename, lineno, col, line, text), as generated code
+    passes it to call_vjp and its kin; {} where there is none (-1)."""
+    return site if isinstance(site, dict) else {}
 
 
 def _unwrap(f):
@@ -186,7 +215,7 @@ def _refuse_updates(func, const, const_kw, args, kwargs, site):
     hit = sorted(p for p in bound if p in updated)
     if hit:
         from s2s.errors import UnsupportedSyntaxError
-        where = CALL_SITES[site] if 0 <= site < len(CALL_SITES) else {}
+        where = _where(site)
         raise UnsupportedSyntaxError(
             f"s2s cannot differentiate this call: the function it calls at run time ({func.__qualname__}) updates "
             f"its argument `{hit[0]}` in place, which in Python changes the caller's value too",
@@ -223,7 +252,7 @@ def _refuse_at(exc, site, f):
     from s2s.errors import S2SError
     if not isinstance(exc, S2SError) or not str(getattr(exc, "filename", "") or "").startswith("<s2s call"):
         return exc
-    where = CALL_SITES[site] if 0 <= site < len(CALL_SITES) else {}
+    where = _where(site)
     name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or type(f).__name__
     message = f"{exc.message} (called at run time through `{where.get('text', '?')}`, which is {name})"
     return type(exc)(message, filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"),
@@ -396,15 +425,15 @@ class FunctionAdjoint(dict):
 
 
 def function_adjoint_parts(g, names):
-    """The adjoints of the values a closure holds (free names `names`), read from the closure's adjoint `g`
-    (a FunctionAdjoint, or the zero adjoint when nothing reached the closure).
+    """The adjoints of the values a closure holds (free names `names`, or those of a LocalCode), read from the
+    closure's adjoint `g` (a FunctionAdjoint, or the zero adjoint when nothing reached the closure).
 
     >>> function_adjoint_parts(FunctionAdjoint(c=2.0), ("c", "d"))
     (2.0, 0.0)
     """
     if not isinstance(g, dict):
         g = {}
-    return tuple(g.get(n, 0.0) for n in names)
+    return tuple(g.get(n, 0.0) for n in getattr(names, "names", names))
 
 
 _lifts: collections.OrderedDict = collections.OrderedDict()  # key -> (objects kept alive, lifted function)
@@ -469,7 +498,7 @@ def _lifted(f, n_args, kwnames):
 
 def _refuse_closure(site, why, hint):
     from s2s.errors import UnsupportedSyntaxError
-    where = CALL_SITES[site] if 0 <= site < len(CALL_SITES) else {}
+    where = _where(site)
     raise UnsupportedSyntaxError(
         f"s2s cannot differentiate this call through a function value that depends on the differentiated input: "
         f"{why}", filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"),
@@ -478,8 +507,7 @@ def _refuse_closure(site, why, hint):
 
 def _made_by_local_function(f) -> bool:
     """`f` was made by s2s.local_function (so the adjoint of the values it holds reaches them)."""
-    with _lock:
-        return any(c is f.__code__ and g is f.__globals__ for c, g in LOCAL_FUNCTIONS)
+    return getattr(f, "__s2s_local_function__", False) is True
 
 
 def _as_positional(f, args, kwargs, active, site, hint):
@@ -545,7 +573,7 @@ def _closure_entry(f, site, active, args, kwargs, form):
     except Exception as exc:  # noqa: BLE001 - a refusal inside the closure is reported at the user's line
         from s2s.errors import S2SError
         if isinstance(exc, S2SError) and str(getattr(exc, "filename", "") or "").startswith("<s2s closure"):
-            where = CALL_SITES[site] if 0 <= site < len(CALL_SITES) else {}
+            where = _where(site)
             raise type(exc)(f"{exc.message} (in {f.__qualname__}, called at run time through "
                             f"`{where.get('text', '?')}`)", filename=where.get("filename"),
                             lineno=where.get("lineno"), col=where.get("col"), line=where.get("line"),
@@ -575,14 +603,14 @@ def call_closure_vjp(f, site, active, *args, **kwargs):
 
 def function_tangent(tangents, names):
     """The tangent of a closure s2s.local_function makes: a FunctionAdjoint of the tangents of the values it
-    holds (`tangents`, one per free name in `names`, or the zero tangent).
+    holds (`tangents`, one per free name in `names` -- a LocalCode's, or a tuple -- or the zero tangent).
 
     >>> function_tangent((1.0, 0.0), ("c", "d"))
     FunctionAdjoint({'c': 1.0, 'd': 0.0})
     """
     if not isinstance(tangents, tuple | list):
         return FunctionAdjoint()
-    return FunctionAdjoint(zip(names, tangents))
+    return FunctionAdjoint(zip(getattr(names, "names", names), tangents))
 
 
 def _dense_tangent(t, v):
