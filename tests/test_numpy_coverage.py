@@ -263,7 +263,7 @@ def test_hessian_vector_product_written_with_vdot():
 def euler_trajectory_misfit(theta, y0):
     y = y0
     traj = []
-    for i in range(15):
+    for _ in range(15):
         dy = np.array([y[1], -theta[0] * np.sin(y[0]) - theta[1] * y[1]])
         y = y + 0.05 * dy
         traj.append(y)
@@ -288,3 +288,45 @@ def aliased_then_appended(x):
 def test_a_second_name_for_an_updated_list_is_still_refused():
     with pytest.raises(S2SError, match="another name is bound to"):
         s2s.grad(aliased_then_appended)(np.ones(2))
+
+
+# ---- NaN-ignoring reductions (data with missing values): NaN entries get no derivative -----------------------------
+
+MISSING = np.array([[0.4, np.nan, 1.3], [np.nan, -0.7, 0.2]])
+# (the NaN-ignoring reductions come first: an elementwise function of a NaN entry before them, x ** 2, has the
+# adjoint 0 * nan = nan there, as in autograd and JAX)
+
+
+def nan_reductions(a):
+    x = a + MISSING  # NaN where a value is missing
+    return np.nansum(x) ** 2 + np.sum(np.sin(np.nanmean(x, axis=0)) ** 2) + np.sum(np.nanmax(x, axis=1) ** 3) \
+        + np.nanmin(x, axis=1, keepdims=True)[1, 0] ** 3 + np.nanmean(x) * np.nanmax(x)
+
+
+def nan_reductions_on_the_observed(a):  # the same function written without NaNs
+    obs = ~np.isnan(MISSING)
+    x = np.where(obs, a + np.nan_to_num(MISSING), 0.0)
+    col_means = np.sum(x, axis=0) / np.sum(obs, axis=0)
+    row_max = np.array([np.max(x[i][obs[i]]) for i in range(2)])
+    return np.sum(x) ** 2 + np.sum(np.sin(col_means) ** 2) + np.sum(row_max ** 3) + np.min(x[1][obs[1]]) ** 3 \
+        + np.sum(x) / np.sum(obs) * np.max(x[obs])
+
+
+def test_nan_reductions_skip_missing_values():
+    a = rng(15).uniform(0.5, 1.5, size=(2, 3))
+    np.testing.assert_allclose(nan_reductions(a), nan_reductions_on_the_observed(a))
+    got = s2s.grad(nan_reductions)(a)
+    np.testing.assert_allclose(got, s2s.grad(nan_reductions_on_the_observed)(a), rtol=1e-10, atol=1e-12)
+    assert got[0, 1] == 0.0 and got[1, 0] == 0.0
+    check_grad(nan_reductions, a, ag=False)  # (autograd has no nansum)
+    check_jvp(nan_reductions, (a,))
+    H = s2s.hessian(nan_reductions)(a)
+    np.testing.assert_allclose(H, s2s.hessian(nan_reductions_on_the_observed)(a), rtol=1e-9, atol=1e-12)
+
+
+def nansum_int_dtype(a):
+    return np.nansum(a * 2.0, dtype=int) * 1.0
+
+
+def test_nansum_to_an_integer_dtype_has_zero_derivative():
+    assert np.all(s2s.grad(nansum_int_dtype)(np.ones(3) * 1.3) == 0.0)

@@ -36,6 +36,22 @@ defrule("np.amax(a, axis=None, out=None, keepdims=False)", reduction=True,
 defrule("np.amin(a, axis=None, out=None, keepdims=False)", reduction=True,
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
+# the NaN-ignoring reductions: NaN entries get no adjoint (nanmean divides by the count of the others); nanmax and
+# nanmin share max's adjoint, whose mask `a == ans` leaves NaN entries out already
+_NOT_NAN = "np.logical_not(np.isnan(a))"
+defrule("np.nansum(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, default_only=("dtype",),
+        a="np.where(np.isnan(a), 0.0, s2s.expand_reduced(g, a, axis, keepdims))",
+        a_dot="np.sum(np.where(np.isnan(a), 0.0, a_dot), axis=axis, keepdims=keepdims)")
+defrule("np.nanmean(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, default_only=("dtype",),
+        a=f"np.where(np.isnan(a), 0.0, s2s.expand_reduced(g, a, axis, keepdims) / "
+          f"np.sum({_NOT_NAN}, axis=axis, keepdims=True))",
+        a_dot=f"np.sum(np.where(np.isnan(a), 0.0, a_dot), axis=axis, keepdims=keepdims) / "
+              f"np.sum({_NOT_NAN}, axis=axis, keepdims=keepdims)")
+for _name in ("nanmax", "nanmin"):
+    defrule(f"np.{_name}(a, axis=None, out=None, keepdims=False)", reduction=True,
+            a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
+            a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, "
+                  "keepdims=keepdims)")
 # ptp is max - min: the adjoints of both, the min's negated
 _PTP = ("(s2s.grad_extreme({g}, np.max(a, axis=axis, keepdims={k}), a, axis, {k}) - "
         "s2s.grad_extreme({g}, np.min(a, axis=axis, keepdims={k}), a, axis, {k}))")
