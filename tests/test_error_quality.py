@@ -558,13 +558,10 @@ def test_no_rule_for_a_scipy_function():
 
 def test_no_rule_error_hint_works():
     """Following the hint (register a rule with s2s.defvjp) makes the same function differentiable."""
-    class Cube:  # a callable without source or rule
-        __name__ = "cube"
+    def cubed(v):
+        return v * v * v
 
-        def __call__(self, v):
-            return v * v * v
-
-    cube = Cube()
+    cube = np.vectorize(cubed)  # a library's callable object: no source s2s reads, no rule
 
     def g(x):
         return cube(x) * 1.0
@@ -573,6 +570,19 @@ def test_no_rule_error_hint_works():
         s2s.grad(g)(2.0)
     assert "defvjp" in str(info.value)
     s2s.defvjp(cube, "x", x="g * 3.0 * x * x")
+    assert s2s.grad(g)(2.0) == pytest.approx(12.0)
+
+
+def test_an_object_of_your_class_with_a_call_is_differentiated_without_a_rule():
+    class Cube:  # its __call__ is your code: s2s reads it (tests/test_callable_objects.py)
+        def __call__(self, v):
+            return v * v * v
+
+    cube = Cube()
+
+    def g(x):
+        return cube(x) * 1.0
+
     assert s2s.grad(g)(2.0) == pytest.approx(12.0)
 
 

@@ -71,7 +71,7 @@ def is_callable_object(obj) -> bool:
     differentiate its `__call__` with the object bound first."""
     if isinstance(obj, type) or inspect.isroutine(obj) or obj is missing():
         return False
-    call = getattr(type(obj), "__call__", None)
+    call = inspect.getattr_static(type(obj), "__call__", None)
     if not inspect.isfunction(call) or not ctx().user_code(call):
         return False
     try:

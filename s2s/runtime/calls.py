@@ -120,7 +120,7 @@ def _callable_object(f) -> bool:
     (a layer object called as `layer(x)`), with no derivative rule of its own."""
     if isinstance(f, type) or isinstance(f, types.FunctionType | types.MethodType | functools.partial):
         return False
-    call = getattr(type(f), "__call__", None)
+    call = inspect.getattr_static(type(f), "__call__", None)
     if not isinstance(call, types.FunctionType):
         return False
     from s2s import frontend, rules
