@@ -214,21 +214,39 @@ def _held_effect(pf, tree, local, bindings, _active):
     be seen where the value is called."""
     calls = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
     receivers = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    items = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant)}
     for node in ast.walk(tree):
-        if id(node) in calls or not isinstance(getattr(node, "ctx", None), ast.Load):
-            continue
-        if isinstance(node, ast.Attribute):
+        if id(node) in calls or id(node) in items or not isinstance(getattr(node, "ctx", None), ast.Load):
+            continue  # (of cfg["lr"], the item is read, not cfg)
+        if isinstance(node, ast.Subscript) and id(node.value) in items:
+            why = _held_value_effect(_static_value(pf, node, local, bindings), _active)
+            if why is not None:
+                return node, f"passes on {ast.unparse(node)}, which {why} (what it does there is not followed)"
+        elif isinstance(node, ast.Attribute):
             obj = _static_value(pf, node.value, local, bindings)
             if _random_object(obj) and callable(getattr(obj, node.attr, None)):
                 return node, f"takes {ast.unparse(node)}, a method of a random generator (calling it draws)"
-        elif isinstance(node, ast.Name) and id(node) not in receivers:
+        elif isinstance(node, ast.Name):
             obj = _static_value(pf, node, local, bindings)
-            if _random_object(obj):
-                return node, f"passes on the random generator {node.id} (what draws from it is not followed)"
-            if callable(obj) and not isinstance(obj, type) and not inspect.ismodule(obj):
-                why = object_effect(obj, _active)
-                if why is not None and "cannot read" not in why:
-                    return node, f"passes on {node.id}, which {why} (its calls are not followed)"
+            held = [obj] if id(node) not in receivers else []
+            if isinstance(obj, list | tuple | dict):  # (acts[t](x), with acts a list of functions)
+                held += list(obj.values() if isinstance(obj, dict) else obj)[:100]
+            for value in held:
+                why = _held_value_effect(value, _active)
+                if why is not None:
+                    return node, f"passes on {node.id}, which {why} (what it does there is not followed)"
+    return None
+
+
+def _held_value_effect(value, _active):
+    """Why a value a function passes on or keeps may have an effect where it is called: a random generator,
+    or a callable with a known effect; None otherwise."""
+    if _random_object(value):
+        return "is or holds a random generator"
+    if callable(value) and not isinstance(value, type) and not inspect.ismodule(value):
+        why = object_effect(value, _active)
+        if why is not None and "cannot read" not in why:
+            return f"is or holds a function which {why}"
     return None
 
 
@@ -434,7 +452,9 @@ def _computed_call_effect(pf, call, local, _active, bindings, made_here, root, t
         return Effect(call, f"calls {text}(), a method of an object looked up by name (it may change the "
                             "object)", touched | {ANY})
     if not isinstance(func, ast.Attribute):
-        return Effect(call, f"calls {text}, which s2s cannot read", touched | {ANY})
+        callee = _static_value(pf, func, local, bindings)  # (acts[0](x), with acts an argument)
+        why = object_effect(callee, _active) if callee is not _MISSING else "is a function s2s cannot read"
+        return None if why is None else Effect(call, f"calls {text}(), which {why}", touched | {ANY})
     receiver = _static_value(pf, func.value, local, bindings)
     if receiver is not _MISSING:
         why = object_effect(getattr(receiver, func.attr, None), _active)
