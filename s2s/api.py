@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import copy
 import functools
+import inspect
 import numbers
 import os
 import types
@@ -1015,14 +1016,73 @@ def source(df: Callable, *args: Any) -> str:
 
 
 def _function_of(func):
-    """The function s2s transforms for `func`: itself, or for a custom_vjp / custom_jvp function the plain
-    function with source that calls it (s2s/custom.py)."""
+    """The function s2s transforms for `func`: itself, for a functools.partial of a function the function
+    with the bound arguments in place (`_partial_function`), or for a custom_vjp / custom_jvp function the
+    plain function with source that calls it (s2s/custom.py)."""
     if hasattr(func, "__code__"):
         return func
+    if isinstance(func, functools.partial):
+        return _partial_function(func) or func
     through = getattr(func, "__s2s_function__", None)
     if through is not None:
         return through
     return _primitive_function(func) or func
+
+
+def _partial_function(p: functools.partial):
+    """`functools.partial(f, *args, **keywords)` as s2s differentiates it, or None (refused as before): the
+    keywords become the defaults of a copy of f (sharing its code, so its source), and the positional
+    arguments are bound first like `self` of a method (`_unbind`). `wrt` then counts the arguments the
+    partial object takes, as JAX does for `grad(partial(f, ...))`.
+
+        >>> def f(x, y, scale=1.0):
+        ...     return scale * x * y
+        >>> _partial_function(functools.partial(f, 2.0, scale=3.0))(4.0)
+        24.0
+    """
+    inner = p.func
+    if isinstance(inner, functools.partial):
+        inner = _partial_function(inner)
+    if p.keywords and isinstance(inner, types.MethodType):
+        plain = _with_defaults(inner.__func__, p.keywords)
+        inner = None if plain is None else types.MethodType(plain, inner.__self__)
+    elif p.keywords:
+        inner = _with_defaults(inner, p.keywords)
+    if inner is None or not hasattr(getattr(inner, "__func__", inner), "__code__"):
+        return None
+    for arg in p.args:
+        inner = types.MethodType(inner, arg)
+    return inner
+
+
+def _with_defaults(fn, keywords: dict):
+    """A copy of the plain function `fn` whose parameters named in `keywords` default to those values, or None
+    where that cannot stand for the partial call: a name that is no parameter, a positional-only or starred one,
+    or a required parameter after one bound by keyword (Python's defaults are a tail of the parameters)."""
+    if not isinstance(fn, types.FunctionType):
+        return None
+    params = list(inspect.signature(fn).parameters.values())
+    kinds = {q.name: q.kind for q in params}
+    if any(kinds.get(k) not in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+           for k in keywords):
+        return None
+    positional = [q for q in params if q.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    first = min((i for i, q in enumerate(positional) if q.name in keywords), default=len(positional))
+    defaults = [q.default for q in positional[:first] if q.default is not inspect.Parameter.empty]
+    for q in positional[first:]:  # a parameter bound by keyword and those after it: all take defaults
+        if q.name in keywords:
+            defaults.append(keywords[q.name])
+        elif q.default is not inspect.Parameter.empty:
+            defaults.append(q.default)
+        else:
+            return None
+    kwdefaults = dict(fn.__kwdefaults__ or {})
+    kwdefaults.update({k: v for k, v in keywords.items() if kinds[k] is inspect.Parameter.KEYWORD_ONLY})
+    bound = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, tuple(defaults), fn.__closure__)
+    bound.__kwdefaults__ = kwdefaults or None
+    bound.__qualname__, bound.__module__, bound.__doc__ = fn.__qualname__, fn.__module__, fn.__doc__
+    bound.__dict__.update(fn.__dict__)
+    return bound
 
 
 _PRIMITIVES: dict = {}  # id(primitive) -> (primitive, the function with source that calls it)
