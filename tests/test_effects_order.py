@@ -713,6 +713,29 @@ def test_a_container_holding_a_generator_beside_what_is_read_is_right():
                                rtol=1e-6, atol=1e-8)
 
 
+def _noise_reseeded(n, seed):
+    seed = None  # the literal the caller gives is not what default_rng gets
+    return np.random.default_rng(seed).normal(size=n)
+
+
+def seeded_in_helper_then_reassigned(x):
+    return np.sum(np.sin(x * _noise_reseeded(3, 7)))
+
+
+def seed_argument_reassigned(x, seed):
+    seed = None
+    return np.sum(np.sin(x * np.random.default_rng(seed).normal(size=3)))
+
+
+@pytest.mark.parametrize("call", [lambda t: t(seeded_in_helper_then_reassigned)(X),
+                                  lambda t: t(seed_argument_reassigned)(X, 5)], ids=["helper", "argument"])
+@pytest.mark.parametrize("transform", [s2s.hessian, s2s.jacfwd])
+def test_a_seed_parameter_assigned_in_the_body_is_not_the_seed_given(call, transform):
+    """`seed = None` in the body: the parameter was still read as the literal 7 the call gave, and
+    default_rng(None) (fresh entropy in every evaluation) was taken as seeded."""
+    refused(lambda: call(transform), "draws random numbers")
+
+
 def _noise(n, seed):
     return np.random.default_rng(seed).normal(size=n)
 

@@ -182,7 +182,10 @@ def first_effect(func, _active=(), bindings: dict | None = None):
         return None, None, "has no source s2s can read"
     tree = pf.tree
     local = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
-    local |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    local |= stored
+    # a parameter assigned in the body (`seed = None`) is not the value it was given everywhere
+    bindings = {k: v for k, v in (bindings or {}).items() if k not in stored}
     fresh = _attributes_written_first(pf, tree) if _LENIENT.get() and not _active else frozenset()
     for node in ast.walk(tree):
         if isinstance(node, ast.Global | ast.Nonlocal):
