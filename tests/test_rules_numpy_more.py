@@ -517,8 +517,10 @@ def test_dict_of_values_forward_and_hessian():
 # ---- docs/rules.md lists the rules the registry holds ---------------------------------------------------------------
 
 _LINALG = {"np.dot", "np.matmul", "np.inner", "np.outer", "np.tensordot", "np.einsum", "np.trace", "np.kron", "np.cross"}
+_SIGNAL = {"np.convolve", "np.correlate", "np.trapezoid", "np.polyval", "np.cov"}
 _FAMILIES = ("elementwise", "reductions and scans", "shape, indexing and creation", "linear algebra",
-             "constant (derivative zero, or integer and boolean results)", "math", "builtins")
+             "constant (derivative zero, or integer and boolean results)", "math", "builtins",
+             "signals, polynomials and covariance")
 
 
 def _family(name, rule):
@@ -530,6 +532,8 @@ def _family(name, rule):
         return _FAMILIES[4]
     if name.startswith("np.linalg.") or name in _LINALG:
         return "linear algebra"
+    if name in _SIGNAL:
+        return _FAMILIES[7]
     if rule.reduction or name in ("np.cumsum", "np.cumprod"):
         return "reductions and scans"
     return "elementwise" if rule.elementwise else "shape, indexing and creation"

@@ -169,4 +169,31 @@ def test_cholesky_of_a_gaussian_process_kernel():
 def test_every_scipy_linalg_rule_is_tested_here():
     names = {r.name for r in s2s.rules._RULES.values() if r.name.startswith("scipy.linalg.")}
     assert names == {"scipy.linalg.solve_triangular", "scipy.linalg.cho_factor", "scipy.linalg.cho_solve",
-                     "scipy.linalg.sqrtm", "scipy.linalg.solve_sylvester", "scipy.linalg.cholesky"}
+                     "scipy.linalg.sqrtm", "scipy.linalg.solve_sylvester", "scipy.linalg.cholesky",
+                     "scipy.linalg.expm"}
+
+
+# ---- expm: the block-matrix Fréchet derivative (s2s/rules/scipy_matrix.py) -----------------------------------------
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+@pytest.mark.parametrize("scale", [0.3, 2.0])
+def test_expm(k, scale):
+    a = rng(630 + k).normal(size=(k, k)) * scale
+    wout = rng(631).normal(size=(k, k))
+
+    def f(a):
+        return np.sum(sl.expm(a) * wout) + np.sum(sl.expm(a.T @ a * 0.1) ** 2)
+    check_scipy(f, a, ag=False, hessian=True)  # autograd's expm has no derivative: SciPy's own Fréchet derivative
+
+    def g(a):
+        return np.sum(sl.expm(a) * wout)
+    np.testing.assert_allclose(s2s.grad(g)(a), sl.expm_frechet(a.T, wout, compute_expm=False), rtol=1e-10, atol=1e-12)
+
+
+def test_expm_batched():
+    a = rng(632).normal(size=(2, 3, 3))
+    wout = rng(633).normal(size=(2, 3, 3))
+
+    def f(a):
+        return np.sum(sl.expm(a) * wout)
+    check_scipy(f, a, ag=False, hessian=True)

@@ -312,6 +312,7 @@ NONDIFF_SAMPLES = {
     "clip_mask": lambda x, lo, hi: runtime.clip_mask(x, np.minimum(lo, hi), np.maximum(lo, hi)),
     "is_float_dtype": lambda x: runtime.is_float_dtype(x.dtype), "shape_of": lambda x: runtime.shape_of(x),
     "layout_order": lambda x: runtime.shape.layout_order(x, "A"),  # 'C' or 'F', read off x's memory layout
+    "polyval_powers": lambda x: runtime.polyval_powers(x[0]),  # the integer powers of x that np.polyval's p multiply
     "is_record": lambda x: runtime.is_record(x),  # a boolean: is it a namedtuple or dataclass
     "mapping_keys": "its result is a list of a dict's keys, which carry no derivative",
     "effect_free": "a check that returns nothing: it reads a function value before a checkpointed loop runs",
@@ -867,6 +868,20 @@ HESSIAN_SAMPLES.update({
     "replace": (lambda x: np.sum(_Pair(x, x)._replace(w=x ** 2).w ** 2 * x), _X3),
     # `x.T` of a value (transforms/desugar.py): an array's transpose, or an object's own attribute T
     "transpose_attr": (lambda x: np.sum(np.sin(x.T) ** 3 * x.T) + np.sum((x.T @ x) ** 2), _X23),
+})
+
+HESSIAN_SAMPLES.update({
+    # s2s/rules/signal.py and matrix_functions.py (more in tests/test_rules_numpy_signal.py)
+    "np.average": (lambda x: np.sum(np.average(x ** 3, axis=1, weights=x * x + 1.0) ** 2)
+                   + np.average(np.sin(x), axis=0, weights=V3[:2] ** 2) @ V3, _X23),
+    "np.convolve": (lambda x: np.sum(np.convolve(x * x, np.sin(x), "same") ** 2), _X3),
+    "np.correlate": (lambda x: np.sum(np.correlate(x ** 3, x + V3, "full") ** 2), _X3),
+    "np.trapezoid": (lambda x: np.sum(np.trapezoid(x ** 3, np.cumsum(x * x, axis=1), axis=1) ** 2)
+                     + np.trapezoid(np.sin(x[0]), dx=x[1, 0] ** 2) ** 2, _X23),
+    "np.polyval": (lambda x: np.sum(np.polyval(x * x, np.sin(x) + V3) ** 2), _X3),
+    "np.cov": (lambda x: np.sum(np.cov(x ** 3 + M23) ** 2) + np.sum(np.cov(x, rowvar=False, bias=True) * x[0]), _X23),
+    "np.linalg.matrix_power": (lambda x: np.sum(np.linalg.matrix_power(x * x + A22, 3) ** 2)
+                               + np.sum(np.linalg.matrix_power(x + A22, -2) * x), _X22),
 })
 
 HESSIAN_EXCLUDED = {

@@ -462,11 +462,13 @@ from s2s.rules import (  # noqa: E402,F401
     builtin_rules,
     linalg,
     math_rules,
+    matrix_functions,
     numpy_elementwise,
     operators,
     reductions,
     runtime_rules,
     shape,
+    signal,
     structures,
 )
 
@@ -476,4 +478,4 @@ except ImportError:  # pragma: no cover - the dev extra installs SciPy
     pass
 else:
     _NAMESPACE["scipy"] = scipy
-    from s2s.rules import scipy_linalg, scipy_special, scipy_stats  # noqa: E402,F401
+    from s2s.rules import scipy_linalg, scipy_matrix, scipy_special, scipy_stats  # noqa: E402,F401

@@ -8,7 +8,8 @@ and the rest are the names below. They live in modules by purpose and are all re
 - `arrays`: array-library dispatch (NumPy, Dask, CuPy...): is_array, is_foreign, shape_of, broadcasts;
 - `adjoint`: adjoint arithmetic: add, part, unbroadcast, finish;
 - adjoint (and tangent) helpers beside the rule family they serve: `indexing`, `reductions`,
-  `elementwise`, `linalg`, `einsum`, `shape`, `rearrange` (gathers, sort, splits), `creation`, `sequences`;
+  `elementwise`, `linalg`, `einsum`, `shape`, `rearrange` (gathers, sort, splits), `creation`, `sequences`,
+  `signal` (convolutions, trapezoid, polyval), `statistics` (average, cov), `matrix_functions` (matrix_power, expm);
 - `tangents`: helpers only forward-mode code calls;
 - `desugared`: helpers that desugared user code calls (as_sequence, astype, item, copy, unshared...).
 
@@ -145,6 +146,10 @@ from s2s.runtime.linalg import (  # noqa: F401
     slogdet_tangent_dot,
     svd_tangent,
 )
+from s2s.runtime.matrix_functions import (  # noqa: F401
+    block_upper,
+    upper_right,
+)
 from s2s.runtime.rearrange import (  # noqa: F401
     append_tangent,
     grad_append,
@@ -208,6 +213,19 @@ from s2s.runtime.shape import (  # noqa: F401
     grad_transpose,
     grad_vstack,
     layout_order,
+)
+from s2s.runtime.signal import (  # noqa: F401
+    grad_convolve,
+    grad_correlate,
+    grad_trapezoid,
+    polyder_coefficients,
+    polyval_powers,
+)
+from s2s.runtime.statistics import (  # noqa: F401
+    average_weights,
+    cov_cross,
+    grad_average_weights,
+    grad_cov,
 )
 from s2s.runtime.structures import (  # noqa: F401
     ARRAY_NAMES,

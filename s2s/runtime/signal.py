@@ -1,0 +1,149 @@
+"""Adjoint helpers for np.convolve, np.correlate, np.trapezoid and np.polyval (1-d signals and polynomials).
+
+Each mode of np.convolve and np.correlate is a window of the 'full' result, so an adjoint pads `g` into
+the full length and correlates it with the other argument (`_window` says where NumPy's window lies).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from s2s.runtime.adjoint import unbroadcast
+from s2s.runtime.zero import linear_in_g
+
+_MODES = ("full", "valid", "same")
+
+
+def _refuse(message, hint):
+    from s2s.errors import NoDerivativeRuleError
+    raise NoDerivativeRuleError(message, hint=hint)
+
+
+def _window(n: int, m: int, mode, correlate: bool) -> tuple[int, int]:
+    """(start, length) of the `mode` result of np.convolve (np.correlate) of lengths n, m in its 'full' one."""
+    if not isinstance(mode, str) or mode not in _MODES:
+        _refuse(f"s2s differentiates np.{'correlate' if correlate else 'convolve'} with mode 'full', 'valid' or "
+                f"'same', not {mode!r}", "write the mode as one of those strings")
+    lo, hi = min(n, m), max(n, m)
+    if mode == "full":
+        return 0, n + m - 1
+    if mode == "valid":
+        return lo - 1, hi - lo + 1
+    # 'same': NumPy centres the window; np.correlate with the longer second argument rounds the other way
+    return ((lo - 1) // 2 if not correlate or n >= m else lo // 2), hi
+
+
+def _one_d(a, what):
+    if np.ndim(a) > 1:
+        _refuse(f"{what} takes 1-d arrays (NumPy raises for others)", "pass 1-d arrays")
+    return np.ravel(a)
+
+
+def _padded(g, n, m, mode, correlate):
+    start, length = _window(n, m, mode, correlate)
+    full = np.zeros(n + m - 1, dtype=np.result_type(g, float))
+    full[start:start + length] = g
+    return full
+
+
+@linear_in_g
+def grad_convolve(g, a, v, mode, which):
+    """Adjoint of np.convolve(a, v, mode) for a (which=0) or v: the full result's adjoint correlated
+    with the other argument.
+
+        >>> grad_convolve(np.array([1.0, 0.0, 0.0]), np.array([1.0, 2.0]), np.array([3.0, 4.0]), "full", 0)
+        array([3., 0.])
+    """
+    a1, v1 = _one_d(a, "np.convolve"), _one_d(v, "np.convolve")
+    full = _padded(g, len(a1), len(v1), mode, False)
+    out = np.correlate(full, v1 if which == 0 else a1, "valid")
+    return np.reshape(out, np.shape(a if which == 0 else v))
+
+
+@linear_in_g
+def grad_correlate(g, a, v, mode, which):
+    """Adjoint of np.correlate(a, v, mode) for a (which=0) or v (real arguments): np.correlate(a, v) is
+    np.convolve(a, v[::-1]) in the 'full' mode.
+
+        >>> grad_correlate(np.array([0.0, 1.0, 0.0]), np.array([1.0, 2.0]), np.array([3.0, 4.0]), "full", 1)
+        array([1., 2.])
+    """
+    a1, v1 = _one_d(a, "np.correlate"), _one_d(v, "np.correlate")
+    full = _padded(g, len(a1), len(v1), mode, True)
+    if which == 0:
+        return np.reshape(np.correlate(full, v1[::-1], "valid"), np.shape(a))
+    return np.reshape(np.correlate(full, a1, "valid")[::-1], np.shape(v))
+
+
+def _spacing(y, x, dx, axis):
+    """The spacing `d` np.trapezoid multiplies with (y[1:] + y[:-1]) / 2 along `axis`, as NumPy makes it."""
+    if x is None:
+        return dx
+    x = np.asarray(x)
+    if x.ndim == 1:
+        shape = [1] * np.ndim(y)
+        shape[axis] = x.shape[0] - 1
+        return np.reshape(np.diff(x), shape)
+    return np.diff(x, axis=axis)
+
+
+def _grad_diff(d_bar, axis):
+    """Adjoint of np.diff(x, axis=axis) (one difference)."""
+    d_bar = np.moveaxis(d_bar, axis, -1)
+    zero = np.zeros(d_bar.shape[:-1] + (1,), dtype=d_bar.dtype)
+    return np.moveaxis(np.concatenate([zero, d_bar], -1) - np.concatenate([d_bar, zero], -1), -1, axis)
+
+
+@linear_in_g
+def grad_trapezoid(g, y, x, dx, axis, which):
+    """Adjoint of np.trapezoid(y, x, dx, axis) = sum(d * (y[1:] + y[:-1]) / 2, axis) for y (which=0),
+    x (1) or dx (2), where d is np.diff(x) along the axis (or dx where x is None).
+
+        >>> grad_trapezoid(1.0, np.array([1.0, 2.0, 4.0]), None, 0.5, -1, 0)
+        array([0.25, 0.5 , 0.25])
+    """
+    y = np.asarray(y)
+    axis = axis % y.ndim
+    d = _spacing(y, x, dx, axis)
+    g = np.expand_dims(g, axis)
+    lo = np.take(y, np.arange(y.shape[axis] - 1), axis=axis)
+    hi = np.take(y, np.arange(1, y.shape[axis]), axis=axis)
+    if which == 0:
+        half = np.moveaxis(np.broadcast_to(g * d / 2.0, np.broadcast_shapes(np.shape(g * d), lo.shape)), axis, -1)
+        zero = np.zeros(half.shape[:-1] + (1,), dtype=half.dtype)
+        y_bar = np.concatenate([half, zero], -1) + np.concatenate([zero, half], -1)
+        return unbroadcast(np.moveaxis(y_bar, -1, axis), y)
+    d_bar = unbroadcast(g * (lo + hi) / 2.0, d)
+    if which == 2:
+        return d_bar if x is None else np.zeros_like(dx, dtype=float)
+    if np.ndim(x) == 1:
+        return _grad_diff(np.ravel(d_bar), 0)
+    return _grad_diff(d_bar, axis)
+
+
+def polyval_powers(p):
+    """The powers of x that the coefficients `p` of np.polyval multiply, highest first (p checked 1-d).
+
+        >>> polyval_powers(np.array([2.0, 0.0, 1.0]))
+        array([2, 1, 0])
+    """
+    _check_coefficients(p)
+    return np.arange(np.size(p) - 1, -1, -1)
+
+
+def polyder_coefficients(p):
+    """The coefficients of the derivative of the polynomial with coefficients `p` (np.polyder's, without
+    its special case for a constant: an empty array, whose np.polyval is 0).
+
+        >>> polyder_coefficients(np.array([1.0, 2.0, 3.0]))
+        array([2., 2.])
+    """
+    _check_coefficients(p)
+    p = np.asarray(p)
+    return p[:-1] * np.arange(p.shape[0] - 1, 0, -1)
+
+
+def _check_coefficients(p):
+    if isinstance(p, np.poly1d) or np.ndim(p) != 1:
+        _refuse("s2s differentiates np.polyval with a 1-d array (or list) of coefficients",
+                "pass the coefficients as a 1-d array (p.coeffs of a np.poly1d)")
