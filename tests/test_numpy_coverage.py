@@ -330,3 +330,33 @@ def nansum_int_dtype(a):
 
 def test_nansum_to_an_integer_dtype_has_zero_derivative():
     assert np.all(s2s.grad(nansum_int_dtype)(np.ones(3) * 1.3) == 0.0)
+
+
+# ---- searchsorted / digitize steer (no derivative), bincount sums weights, diagflat and ediff1d flatten --------------
+
+KNOTS = np.array([0.0, 0.5, 1.2, 2.0, 3.0])
+VALUES = np.array([0.3, 1.1, 0.4, 2.2, 1.7])
+
+
+def hand_interp(x):
+    """Linear interpolation written by hand, as physics codes do: np.searchsorted finds the interval."""
+    i = np.clip(np.searchsorted(KNOTS, x), 1, len(KNOTS) - 1)
+    t = (x - KNOTS[i - 1]) / (KNOTS[i] - KNOTS[i - 1])
+    return np.sum((VALUES[i - 1] * (1.0 - t) + VALUES[i] * t) ** 2) + np.sum(x * np.digitize(x, KNOTS))
+
+
+def bin_sums(w):
+    return np.sum(np.bincount(np.array([0, 2, 2, 1, 0, 4]), weights=w * w, minlength=6) * np.arange(1.0, 7.0) ** 2)
+
+
+def flat_shapes(a):
+    return np.sum(np.diagflat(a, 1) @ np.ones(5)) ** 2 + np.sum(np.ediff1d(np.sin(a)) ** 2)
+
+
+@pytest.mark.parametrize("f,x", [(hand_interp, np.array([0.2, 0.9, 1.7, 2.6])), (bin_sums, np.linspace(-1, 1, 6)),
+                                 (flat_shapes, np.array([[0.3, -0.4], [1.1, 0.6]]))],
+                         ids=["searchsorted_digitize", "bincount", "diagflat_ediff1d"])
+def test_indexing_helpers(f, x):
+    check_grad(f, x, ag=False)  # (autograd has none of these but searchsorted)
+    check_jvp(f, (x,))
+    check_hessian(f, (x,), ag=False)

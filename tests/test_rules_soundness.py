@@ -285,6 +285,8 @@ NONDIFF_SAMPLES = {
     "np.empty": "shape arguments are integers", "np.eye": "size arguments are integers",
     "np.identity": "size arguments are integers",
     # reductions to indices, counts, booleans and shapes
+    "np.searchsorted": lambda x: np.searchsorted(np.array([-0.5, 0.0, 0.5]), x),
+    "np.digitize": lambda x: np.digitize(x, np.array([-0.5, 0.0, 0.5])), "np.isreal": lambda x: np.isreal(x),
     "np.argmax": lambda x: np.argmax(x), "np.argmin": lambda x: np.argmin(x), "np.argsort": lambda x: np.argsort(x),
     "np.count_nonzero": lambda x: np.count_nonzero(x > 0), "np.any": lambda x: np.any(x > 0),
     "np.all": lambda x: np.all(x > -1), "np.shape": lambda x: np.shape(x), "np.ndim": lambda x: np.ndim(x),
@@ -778,6 +780,9 @@ HESSIAN_SAMPLES = {
     "np.nanmean": (lambda x: np.sum(np.nanmean(x ** 3, axis=0) ** 2) + np.nanmean(x * x) ** 2, _X23),
     "np.nanmax": (lambda x: np.sum(np.nanmax(x ** 3, axis=1) ** 2), _X23),
     "np.nanmin": (lambda x: np.sum(np.nanmin(x ** 3, axis=0, keepdims=True) ** 2), _X23),
+    "np.diagflat": (lambda x: np.sum(np.diagflat(x * x, 1) ** 2 @ np.arange(4.0)), _X3),
+    "np.ediff1d": (lambda x: np.sum(np.ediff1d(x ** 3) ** 2), _X23),
+    "np.bincount": (lambda x: np.sum(np.bincount(np.array([1, 0, 1]), weights=x ** 3) ** 2), _X3),
     "np.ptp": (lambda x: np.sum(np.ptp(x ** 3, axis=1) ** 2) + np.ptp(np.sin(x)) ** 2, _X23),
     "np.max": (lambda x: np.sum(np.max(x ** 3, axis=1) ** 2), _X23),
     "np.min": (lambda x: np.sum(np.min(x ** 3, axis=0) ** 2), _X23),

@@ -3,7 +3,7 @@
 import ast
 
 from s2s import runtime as rt
-from s2s.rules import defrule, facts, family
+from s2s.rules import defrule, facts, family, nondifferentiable
 from s2s.rules.runtime_rules import defrule_for as helper_rule
 from s2s.runtime import shape as rt_shape
 
@@ -108,6 +108,19 @@ defrule("np.select(condlist, choicelist, default=0)", zero=("condlist",),
         default="s2s.grad_np_select(g, condlist, choicelist, default, 1)",
         choicelist_dot="s2s.np_select_tangent(condlist, choicelist, default, choicelist_dot, 0.0)",
         default_dot="s2s.np_select_tangent(condlist, choicelist, default, 0.0, default_dot)")
+
+# np.diagflat(v, k) is np.diag of v flattened; np.ediff1d is np.diff of the flattened array (to_begin / to_end
+# refused); np.bincount with weights sums them into bins: each weight's adjoint is its bin's
+defrule("np.diagflat(v, k=0)", v="np.reshape(s2s.grad_diag(g, np.ravel(v), k), np.shape(v))",
+        v_dot="np.diagflat(s2s.broadcast_like(v_dot, v), k)")
+defrule("np.ediff1d(ary, to_end=None, to_begin=None)", default_only=("to_end", "to_begin"),
+        ary="np.reshape(s2s.grad_diff(g, np.ravel(ary), 1, -1), np.shape(ary))",
+        ary_dot="np.diff(np.ravel(s2s.broadcast_like(ary_dot, ary)))")
+defrule("np.bincount(x, weights=None, minlength=0)", zero=("x", "minlength"), weights="np.take(g, x)",
+        weights_dot="np.bincount(x, weights=s2s.broadcast_like(weights_dot, weights), minlength=minlength)")
+# integer results: the positions of values among sorted ones
+nondifferentiable("np.searchsorted(a, v, side='left', sorter=None)", "np.digitize(x, bins, right=False)",
+                  "np.isreal(x)")
 
 # functions without a derivative rule (a call on a differentiated value is refused) whose result may be their
 # argument itself or views of it: the ownership analysis follows them (aliasing leaves them to its run-time guard)
