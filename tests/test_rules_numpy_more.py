@@ -478,9 +478,12 @@ def test_in_place_sort_stays_refused():
         s2s.grad(f)(W4)
 
 
-def test_dict_positional_refused():
-    with pytest.raises(S2SError, match="keyword"):
-        s2s.grad(lambda x: np.sum(dict([("a", x)])["a"]))(W4)
+def test_dict_of_pairs():
+    """dict([(key, value), ...]) (what a dict comprehension becomes): a repeated key keeps its last value."""
+    g = s2s.grad(lambda x: np.sum(dict([("a", x), ("b", 2.0 * x), ("a", 3.0 * x)])["a"] * W4))(W4)
+    np.testing.assert_allclose(g, 3.0 * W4)
+    with pytest.raises(S2SError, match="not both"):
+        s2s.grad(lambda x: np.sum(dict([("a", x)], b=x)["a"]))(W4)
 
 
 def dict_unpacked(x):
