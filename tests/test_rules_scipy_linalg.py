@@ -166,12 +166,67 @@ def test_cholesky_of_a_gaussian_process_kernel():
     check_scipy(nll, 0.3, -0.2, wrt=(0, 1), ag=False, hessian=True)
 
 
+@pytest.mark.parametrize("bshape", [(3,), (3, 2)], ids=str)
+def test_solve_inv_det_of_a_general_matrix(bshape):
+    def f(a, b):
+        x = sl.solve(a, b)
+        return np.sum(x * (W32 if x.ndim == 2 else W32[:, 0])) + np.sum(sl.inv(a) * W33) + sl.det(a) ** 2
+    a, b = rng(629).normal(size=(3, 3)) + 3.0 * np.eye(3), rng(630).normal(size=bshape)
+    g = check_scipy(f, a, b, wrt=(0, 1), ag=False, hessian=True)
+    import autograd
+    import autograd.numpy as anp
+
+    def twin(a, b):  # (autograd's scipy.linalg has no solve, inv, det: NumPy's are the same functions)
+        x = anp.linalg.solve(a, b)
+        return anp.sum(x * (W32 if x.ndim == 2 else W32[:, 0])) + anp.sum(anp.linalg.inv(a) * W33) + \
+            anp.linalg.det(a) ** 2
+    for i in (0, 1):
+        np.testing.assert_allclose(g[i], autograd.grad(twin, i)(a, b), rtol=1e-7, atol=1e-9)
+
+
+def solve_pos(a, b):
+    return np.sum(sl.solve(a, b, assume_a="pos") * W32)
+
+
+def solve_pos_lower(a, b):
+    return np.sum(sl.solve(a, b, assume_a="pos", lower=True) * W32)
+
+
+def solve_sym(a, b):
+    return np.sum(sl.solve(a, b, assume_a="sym") ** 2)
+
+
+def solve_positive_definite_lower(a, b):
+    return np.sum(sl.solve(a, b, lower=True, assume_a="positive definite") * W32)
+
+
+@pytest.mark.parametrize("f", [solve_pos, solve_pos_lower, solve_sym, solve_positive_definite_lower],
+                         ids=lambda f: f.__name__)
+def test_solve_of_a_symmetric_matrix_reads_one_triangle(f):
+    # not symmetric: SciPy reads the triangle named by lower, and differences see only that one
+    a = _spd(3, 631) + np.triu(rng(632).normal(size=(3, 3)), 1) * 0.4
+    check_scipy(f, a, rng(633).normal(size=(3, 2)), wrt=(0, 1), ag=False, hessian=True)
+
+
+def test_solve_with_other_structures_is_refused():
+    def banded(a, b):
+        return np.sum(sl.solve(a, b, assume_a="diagonal"))
+
+    def given(a, b, kind):
+        return np.sum(sl.solve(a, b, assume_a=kind))
+    a, b = _spd(3, 634), np.ones(3)
+    with pytest.raises(s2s.NoDerivativeRuleError):
+        s2s.grad(banded)(a, b)
+    with pytest.raises(s2s.NoDerivativeRuleError):
+        s2s.grad(given)(a, b, "pos")  # (an assume_a not written as a literal)
+
+
 def test_every_scipy_linalg_rule_is_tested_here():
     import s2s.rules  # (run alone, nothing may have imported the rules yet)
     names = {r.name for r in s2s.rules._RULES.values() if r.name.startswith("scipy.linalg.")}
     assert names == {"scipy.linalg.solve_triangular", "scipy.linalg.cho_factor", "scipy.linalg.cho_solve",
                      "scipy.linalg.sqrtm", "scipy.linalg.solve_sylvester", "scipy.linalg.cholesky",
-                     "scipy.linalg.expm"}
+                     "scipy.linalg.expm", "scipy.linalg.solve", "scipy.linalg.inv", "scipy.linalg.det"}
 
 
 # ---- expm: the block-matrix Fréchet derivative (s2s/rules/scipy_matrix.py) -----------------------------------------

@@ -121,3 +121,43 @@ _np_cholesky = lookup(np.linalg.cholesky)
 defrule("scipy.linalg.cholesky(a, lower=False, overwrite_a=False, check_finite=True)",
         zero=("lower", "overwrite_a", "check_finite"), default_only=("overwrite_a",),
         a=_upper_or_lower(_np_cholesky.vjp["a"]), a_dot=_upper_or_lower(_np_cholesky.jvp["a"]))
+
+# scipy.linalg.solve, inv and det of a general matrix are NumPy's. solve with assume_a='pos' / 'sym' / 'her' reads
+# the triangle named by `lower` (the upper one by default) as the symmetric matrix it stands for (cho_sym), so its
+# adjoint is folded onto that triangle (cho_read), as differences of SciPy's function see it. Other assume_a
+# values (banded, triangular, diagonal, ...) or one not written as a literal: no template, refused.
+_GENERAL = (None, "gen", "general")
+_SYMMETRIC = ("pos", "positive definite", "sym", "symmetric", "her", "hermitian")
+_SOLVE_SIG = ("scipy.linalg.solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, "
+              "assume_a=None, transposed=False)")
+_SOLVE_OPTS = dict(zero=("lower", "overwrite_a", "overwrite_b", "check_finite", "assume_a", "transposed"),
+                   default_only=("overwrite_a", "overwrite_b", "transposed"))
+_S = f"{H}cho_sym(a, lower)"
+_solve_symmetric = defrule(_SOLVE_SIG, register=False, **_SOLVE_OPTS,
+                           a=f"{H}cho_read(s2s.grad_solve_a(g, ans, {_S}, b), lower)", b=f"s2s.grad_solve_b(g, {_S}, b)",
+                           a_dot=f"-np.linalg.solve({_S}, np.matmul({H}cho_sym(a_dot, lower), ans))",
+                           b_dot=f"np.linalg.solve({_S}, b_dot)")
+_solve_other = defrule(_SOLVE_SIG, register=False, **_SOLVE_OPTS)
+
+
+def _assume_a(symmetric_rule, other_rule):
+    def variant(bound):
+        node = bound.get("assume_a")
+        value = node.value if isinstance(node, ast.Constant) else ...
+        if node is None or value in _GENERAL:
+            return None
+        return symmetric_rule if value in _SYMMETRIC and symmetric_rule is not None else other_rule
+    return variant
+
+
+defrule(_SOLVE_SIG, **_SOLVE_OPTS, a="s2s.grad_solve_a(g, ans, a, b)", b="s2s.grad_solve_b(g, a, b)",
+        a_dot="-np.linalg.solve(a, np.matmul(a_dot, ans))",
+        b_dot="np.linalg.solve(a, b_dot)").variant = _assume_a(_solve_symmetric, _solve_other)
+_np_inv = lookup(np.linalg.inv)
+_INV_SIG = "scipy.linalg.inv(a, overwrite_a=False, check_finite=True, assume_a=None, lower=False)"
+_INV_OPTS = dict(zero=("overwrite_a", "check_finite", "assume_a", "lower"), default_only=("overwrite_a",))
+defrule(_INV_SIG, **_INV_OPTS, a=ast.unparse(_np_inv.vjp["a"]), a_dot=ast.unparse(_np_inv.jvp["a"])).variant = \
+    _assume_a(None, defrule(_INV_SIG, register=False, **_INV_OPTS))
+_np_det = lookup(np.linalg.det)
+defrule("scipy.linalg.det(a, overwrite_a=False, check_finite=True)", zero=("overwrite_a", "check_finite"),
+        default_only=("overwrite_a",), a=ast.unparse(_np_det.vjp["a"]), a_dot=ast.unparse(_np_det.jvp["a"]))
