@@ -366,10 +366,49 @@ def test_dirichlet_hessians():
                 hessian=True)
 
 
+def laplace_all(x, loc, scale):
+    return np.sum(st.laplace.logpdf(x, loc, scale) + st.laplace.pdf(x, loc, scale) * 2.0
+                  + st.laplace.cdf(x, loc=loc, scale=scale) ** 2 + st.laplace.logcdf(x, loc, scale))
+
+
+def logistic_all(x, loc, scale):
+    return np.sum(st.logistic.logpdf(x, loc, scale) + st.logistic.pdf(x, loc, scale) * 2.0
+                  + st.logistic.cdf(x, loc=loc, scale=scale) ** 2 + st.logistic.logcdf(x, loc, scale))
+
+
+def cauchy_all(x, loc, scale):
+    return np.sum(st.cauchy.logpdf(x, loc, scale) + st.cauchy.pdf(x, loc, scale) * 2.0
+                  + st.cauchy.cdf(x, loc=loc, scale=scale) ** 2 + st.cauchy.logcdf(x, loc, scale))
+
+
+def expon_all(x, loc, scale):
+    return np.sum(st.expon.logpdf(x, loc, scale) + st.expon.pdf(x, loc, scale) * 2.0
+                  + st.expon.cdf(x, loc=loc, scale=scale) ** 2 + st.expon.logcdf(x, loc, scale))
+
+
+@pytest.mark.parametrize("f", [laplace_all, logistic_all, cauchy_all, expon_all], ids=lambda f: f.__name__)
+def test_location_scale_families_in_closed_form(f):
+    # (autograd has none of them); x broadcast against loc (3,) and scale (2, 1)
+    x, loc, scale = _in(0.5, 2.5, (2, 3), 50), _in(-0.3, 0.3, (3,), 51), _in(0.5, 2.0, (2, 1), 52)
+    check_scipy(f, x, loc, scale, wrt=(0, 1, 2), ag=False)
+    check_scipy(f, x, loc, scale, wrt=0, ag=False, hessian=True)
+
+
+def expon_cdf(x):
+    return np.sum(st.expon.cdf(x, 0.5, 2.0) ** 2)
+
+
+def test_exponential_cdf_is_flat_below_loc():
+    x = np.array([-0.4, 0.2, 0.9, 1.7])
+    g = check_scipy(expon_cdf, x, ag=False)
+    assert g[0] == 0.0 and g[1] == 0.0
+
+
 def test_every_scipy_stats_rule_is_tested_here():
     names = {r.name for r in s2s.rules._RULES.values() if r.name.startswith("scipy.stats.")}
     dists = {"norm": ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"), "t": ("logpdf", "pdf", "cdf", "logcdf"),
              "gamma": ("logpdf", "pdf", "cdf", "logcdf"), "beta": ("logpdf", "pdf", "cdf", "logcdf"),
              "chi2": ("logpdf", "pdf", "cdf", "logcdf"), "poisson": ("logpmf", "pmf", "cdf", "logcdf"),
-             "multivariate_normal": ("logpdf", "pdf"), "dirichlet": ("logpdf", "pdf")}
+             "multivariate_normal": ("logpdf", "pdf"), "dirichlet": ("logpdf", "pdf"),
+             **{d: ("logpdf", "pdf", "cdf", "logcdf") for d in ("laplace", "logistic", "cauchy", "expon")}}
     assert names == {f"scipy.stats.{d}.{m}" for d, ms in dists.items() for m in ms}

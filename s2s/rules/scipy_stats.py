@@ -120,3 +120,26 @@ for _name, _scale in (("logpdf", ""), ("pdf", "ans * ")):
             ("dirichlet", "x, alpha", f"{H}dir_g({_scale}g, x)", _DIR)):
         defrule(f"scipy.stats.{_dist}.{_name}({_sig})", elementwise=False,
                 **{p: (f"{_scale}{t}" if p.endswith("_dot") else t.format(G=_g)) for p, t in _templates.items()})
+
+# location-scale families with closed forms (no SciPy function in their slopes). Laplace: log density
+# -|z| - log(2 scale); logistic: -z - 2 log(1 + e^-z) - log(scale), whose z-slope is -tanh(z / 2); Cauchy:
+# -log(pi scale) - log1p(z^2); exponential: -z - log(scale) on z >= 0 (its density is 0 below loc, so the cdf's
+# slopes are masked there; the log density is -inf there and its slopes are those of the formula)
+_LAPLACE_LOG = f"(-np.abs({Z}) - np.log(2.0 * scale))"
+family_of("laplace", "x, loc=0, scale=1",
+          {"x": f"-np.sign({Z}) / scale", "loc": f"np.sign({Z}) / scale", "scale": f"(np.abs({Z}) - 1) / scale"},
+          cdf_x=f"np.exp({_LAPLACE_LOG})", log_density=_LAPLACE_LOG)
+_LOGISTIC_LOG = f"(-{Z} - 2.0 * np.logaddexp(0.0, -{Z}) - np.log(scale))"
+family_of("logistic", "x, loc=0, scale=1",
+          {"x": f"-np.tanh(0.5 * {Z}) / scale", "loc": f"np.tanh(0.5 * {Z}) / scale",
+           "scale": f"({Z} * np.tanh(0.5 * {Z}) - 1) / scale"},
+          cdf_x=f"np.exp({_LOGISTIC_LOG})", log_density=_LOGISTIC_LOG)
+_CAUCHY_LOG = f"(-np.log(3.141592653589793 * scale) - np.log1p({Z} ** 2))"
+family_of("cauchy", "x, loc=0, scale=1",
+          {"x": f"-2.0 * {Z} / (scale * (1 + {Z} ** 2))", "loc": f"2.0 * {Z} / (scale * (1 + {Z} ** 2))",
+           "scale": f"({Z} ** 2 - 1) / (scale * (1 + {Z} ** 2))"},
+          cdf_x=f"np.exp({_CAUCHY_LOG})", log_density=_CAUCHY_LOG)
+_EXPON_LOG = f"(-{Z} - np.log(scale))"
+family_of("expon", "x, loc=0, scale=1",
+          {"x": "-1.0 / scale", "loc": "1.0 / scale", "scale": f"({Z} - 1) / scale"},
+          cdf_x=f"np.where({Z} >= 0, np.exp({_EXPON_LOG}), 0.0)", log_density=_EXPON_LOG)
