@@ -285,9 +285,18 @@ def aliased_then_appended(x):
     return np.sum(np.stack(b) ** 2)
 
 
-def test_a_second_name_for_an_updated_list_is_still_refused():
+def handed_on_at_every_trip(x):
+    t = x * 2.0
+    for _ in range(3):
+        L = t  # the same array at every trip: Python's update of L changes t, which the next trip reads
+        L[0] = L[0] * x[1]
+    return np.sum(L)
+
+
+@pytest.mark.parametrize("f", [aliased_then_appended, handed_on_at_every_trip], ids=lambda f: f.__name__)
+def test_a_second_name_for_an_updated_value_is_still_refused(f):
     with pytest.raises(S2SError, match="another name is bound to"):
-        s2s.grad(aliased_then_appended)(np.ones(2))
+        s2s.grad(f)(np.array([0.5, 1.5]))
 
 
 # ---- NaN-ignoring reductions (data with missing values): NaN entries get no derivative -----------------------------
@@ -328,8 +337,9 @@ def nansum_int_dtype(a):
     return np.nansum(a * 2.0, dtype=int) * 1.0
 
 
-def test_nansum_to_an_integer_dtype_has_zero_derivative():
-    assert np.all(s2s.grad(nansum_int_dtype)(np.ones(3) * 1.3) == 0.0)
+def test_nansum_with_a_dtype_is_refused():
+    with pytest.raises(S2SError, match="dtype=None"):
+        s2s.grad(nansum_int_dtype)(np.ones(3) * 1.3)
 
 
 # ---- searchsorted / digitize steer (no derivative), bincount sums weights, diagflat and ediff1d flatten --------------

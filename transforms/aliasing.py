@@ -99,6 +99,13 @@ def _handed_on(pf, tree) -> set[str]:
     return {name for name, k in fresh.items() if loads.get(name) == 1 and bindings.get(name) == k and name not in params}
 
 
+def _bound_before(stmts, name) -> bool:
+    """Whether one of `stmts` (earlier in the same block) binds `name`: then each run of the block binds it anew
+    before it is handed on (in a loop too: a value bound outside the loop would be handed on at every trip)."""
+    return any(isinstance(s, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in s.targets)
+               for s in stmts)
+
+
 def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset()):
     views = views or {}
     for i, s in enumerate(stmts):
@@ -113,7 +120,7 @@ def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset()):
         # (`x = x_new` where nothing else reads x_new and nothing updates it hands the value on: one name is left,
         # as where forward mode computes a tangent from the old x before x is rebound, `x = np.stack(x)`)
         if isinstance(target, ast.Name) and isinstance(value, ast.Name) and atom_names(value) and \
-                not (value.id in handed_on and value.id not in mutated):
+                not (value.id in handed_on and value.id not in mutated and _bound_before(stmts[:i], value.id)):
             if value.id in mutated or target.id in mutated:
                 _refuse(pf, s, value.id if value.id in mutated else target.id, "another name is bound to")
         # stored inside a container or handed to a user function
