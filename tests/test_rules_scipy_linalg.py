@@ -221,12 +221,53 @@ def test_solve_with_other_structures_is_refused():
         s2s.grad(given)(a, b, "pos")  # (an assume_a not written as a literal)
 
 
+def eigh_default(a):
+    w, v = sl.eigh(a)
+    return np.sum(w ** 2) + np.sum(np.abs(v[:, 0]) * W33[0])
+
+
+def eigh_upper_values(a):
+    return np.sum(sl.eigh(a, lower=False, eigvals_only=True) ** 3)
+
+
+def eigh_upper(a):
+    w, v = sl.eigh(a, lower=False)
+    return np.sum((v * v) @ W33) + np.sum(np.sin(w))
+
+
+@pytest.mark.parametrize("f", [eigh_default, eigh_upper_values, eigh_upper], ids=lambda f: f.__name__)
+def test_eigh_reads_one_triangle(f):
+    a = _spd(3, 635) + np.triu(rng(636).normal(size=(3, 3)), 1) * 0.5  # not symmetric: one triangle is read
+    check_scipy(f, a, ag=False, hessian=True)
+
+
+def test_eigh_against_numpy_eigh():
+    import autograd
+    import autograd.numpy as anp
+
+    def twin(a):  # (autograd's scipy.linalg has no eigh; NumPy's reads the same lower triangle)
+        w, v = anp.linalg.eigh(a)
+        return anp.sum(w ** 2) + anp.sum(anp.abs(v[:, 0]) * W33[0])
+    a = _spd(3, 637)
+    sym = autograd.grad(twin)(a)
+    np.testing.assert_allclose(s2s.grad(eigh_default)(a), np.tril(sym + sym.T) - np.diag(np.diag(sym)),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_generalized_eigh_is_refused():
+    def f(a):
+        return np.sum(sl.eigh(a, np.eye(3))[0])
+    with pytest.raises(s2s.S2SError, match="b=None"):
+        s2s.grad(f)(_spd(3, 638))
+
+
 def test_every_scipy_linalg_rule_is_tested_here():
     import s2s.rules  # (run alone, nothing may have imported the rules yet)
     names = {r.name for r in s2s.rules._RULES.values() if r.name.startswith("scipy.linalg.")}
     assert names == {"scipy.linalg.solve_triangular", "scipy.linalg.cho_factor", "scipy.linalg.cho_solve",
                      "scipy.linalg.sqrtm", "scipy.linalg.solve_sylvester", "scipy.linalg.cholesky",
-                     "scipy.linalg.expm", "scipy.linalg.solve", "scipy.linalg.inv", "scipy.linalg.det"}
+                     "scipy.linalg.expm", "scipy.linalg.solve", "scipy.linalg.inv", "scipy.linalg.det",
+                     "scipy.linalg.eigh"}
 
 
 # ---- expm: the block-matrix Fréchet derivative (s2s/rules/scipy_matrix.py) -----------------------------------------

@@ -161,3 +161,31 @@ defrule(_INV_SIG, **_INV_OPTS, a=ast.unparse(_np_inv.vjp["a"]), a_dot=ast.unpars
 _np_det = lookup(np.linalg.det)
 defrule("scipy.linalg.det(a, overwrite_a=False, check_finite=True)", zero=("overwrite_a", "check_finite"),
         default_only=("overwrite_a",), a=ast.unparse(_np_det.vjp["a"]), a_dot=ast.unparse(_np_det.jvp["a"]))
+
+# scipy.linalg.eigh of one matrix is np.linalg.eigh of the triangle named by lower (the lower one by default):
+# the same adjoint and tangent (s2s.grad_eigh, s2s.eigh_tangent), with UPLO from lower; eigvals_only=True is
+# eigvalsh's. A second matrix b (the generalized problem), subsets, type, driver and overwrite_* are refused.
+_EIGH_SIG = ("scipy.linalg.eigh(a, b=None, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False, "
+             "type=1, check_finite=True, subset_by_index=None, subset_by_value=None, driver=None)")
+_EIGH_OPTS = dict(zero=("lower", "eigvals_only", "overwrite_a", "overwrite_b", "type", "check_finite",
+                        "subset_by_index", "subset_by_value", "driver", "b"),
+                  default_only=("b", "overwrite_a", "overwrite_b", "type", "subset_by_index", "subset_by_value",
+                                "driver"))
+_UPLO = "('L' if lower else 'U')"
+_eigh_values = defrule(_EIGH_SIG, register=False, **_EIGH_OPTS,
+                       a=f"s2s.grad_eigh([g, 0.0], np.linalg.eigh(a, {_UPLO}), a, {_UPLO})",
+                       a_dot=f"s2s.eigh_tangent(s2s.broadcast_like(a_dot, a), np.linalg.eigh(a, {_UPLO}), {_UPLO})[0]")
+
+
+_eigh_refused = defrule(_EIGH_SIG, register=False, **_EIGH_OPTS)  # eigvals_only held in a variable: no template
+
+
+def _values_only(bound):
+    node = bound.get("eigvals_only")
+    if node is None or isinstance(node, ast.Constant) and node.value is False:
+        return None
+    return _eigh_values if isinstance(node, ast.Constant) and node.value is True else _eigh_refused
+
+
+defrule(_EIGH_SIG, structured=True, **_EIGH_OPTS, a=f"s2s.grad_eigh(g, ans, a, {_UPLO})",
+        a_dot=f"s2s.eigh_tangent(s2s.broadcast_like(a_dot, a), ans, {_UPLO})").variant = _values_only
