@@ -736,6 +736,65 @@ def test_a_seed_parameter_assigned_in_the_body_is_not_the_seed_given(call, trans
     refused(lambda: call(transform), "draws random numbers")
 
 
+class _Layer:
+    def __init__(self, w, rng=None):
+        self.w = w
+        self.rng = rng
+
+    def forward(self, h):
+        return np.tanh(self.w * h)
+
+    def dropout(self, h):
+        return h * (self.rng.random(3) > 0.5)
+
+
+class Network:
+    def __init__(self):
+        self._rng = np.random.default_rng(0)
+        self.layers = [_Layer(0.5), _Layer(1.5)]
+        self.dropouts = [_Layer(0.5, np.random.default_rng(1))]
+
+    @property
+    def rng(self):
+        return self._rng
+
+    def through_property(self, x):
+        r = self.rng
+        return np.sum(np.sin(x * r.normal(size=3)))
+
+    def through_attribute(self, x):
+        r = self._rng
+        return np.sum(np.sin(x * r.normal(size=3)))
+
+    def with_dropout(self, x):
+        h = x
+        for layer in self.dropouts:
+            h = layer.dropout(h)
+        return np.sum(h ** 2)
+
+    def forward(self, x):
+        h = x
+        for layer in self.layers:
+            h = layer.forward(h)
+        return np.sum(h ** 2)
+
+
+@pytest.mark.parametrize("name", ["through_property", "through_attribute", "with_dropout"])
+@pytest.mark.parametrize("transform", [s2s.hessian, s2s.jacfwd])
+def test_a_method_of_a_local_name_for_a_shared_object_refused(name, transform):
+    """`r = self.rng; r.normal()` and `for layer in self.dropouts: layer.dropout(h)`: a method of a local name
+    was taken as one of an object the function makes itself, so jacfwd mixed draws."""
+    refused(lambda: transform(getattr(Network(), name))(X), "s2s." + transform.__name__)
+
+
+def test_a_method_of_the_items_of_a_known_list_is_read():
+    net = Network()
+    np.testing.assert_allclose(s2s.jacfwd(net.forward)(X), fd(net.forward, X), rtol=1e-6, atol=1e-8)
+    grad = s2s.grad(net.forward)
+    np.testing.assert_allclose(s2s.hessian(net.forward)(X), np.stack([fd(lambda v: grad(v)[i], X) for i in range(3)]),
+                               rtol=1e-5, atol=1e-6)
+
+
 def _noise(n, seed):
     return np.random.default_rng(seed).normal(size=n)
 

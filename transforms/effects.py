@@ -200,7 +200,7 @@ def first_effect(func, _active=(), bindings: dict | None = None):
         whose = "whose default value is one object that every call shares (a mutable default)" if default else \
             "which is given the same list or dict in every call"
         return pf, node, f"updates its parameter `{name}` in place, {whose}: each call sees the last one's update"
-    found = impure_calls(pf, tree, local, _active + (code,), bindings or {}, frozenset(local - params))
+    found = impure_calls(pf, tree, local, _active + (code,), bindings or {}, _local_sources(tree, local - params))
     if found:
         return pf, found[0].node, found[0].reason
     if _LENIENT.get():  # calls of function values are left out: so is taking a value whose calls would be seen
@@ -227,8 +227,12 @@ def _held_effect(pf, tree, local, bindings, _active):
                 return node, f"passes on {ast.unparse(node)}, which {why} (what it does there is not followed)"
         elif isinstance(node, ast.Attribute):
             obj = _static_value(pf, node.value, local, bindings)
-            if _random_object(obj) and callable(getattr(obj, node.attr, None)):
+            if _random_object(obj) and callable(_plain_attribute(obj, node.attr)):
                 return node, f"takes {ast.unparse(node)}, a method of a random generator (calling it draws)"
+            why = None if id(node) in receivers or obj is _MISSING or inspect.ismodule(obj) else \
+                _held_value_effect(_plain_attribute(obj, node.attr), _active)
+            if why is not None:  # (r = self.rng; r.normal())
+                return node, f"passes on {ast.unparse(node)}, which {why} (what it does there is not followed)"
         elif isinstance(node, ast.Name):
             obj = _static_value(pf, node, local, bindings)
             held = [obj] if id(node) not in receivers else []
@@ -403,14 +407,16 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
         if root.id in bindings and isinstance(func, ast.Attribute):
             obj = bindings[root.id]
             for part in _attribute_path(func)[1:]:
-                obj = getattr(obj, part, None)
-            why = object_effect(obj, _active) if obj is not None else "is not an attribute of the object"
+                obj = _plain_attribute(obj, part) if obj is not _MISSING else obj
+            why = object_effect(obj, _active) if obj is not _MISSING else \
+                "is not a stored attribute of the object (a property, __getattr__ or none), which s2s does not run"
             return None if why is None else Effect(call, f"calls {text}(), which {why}", touched)
         if isinstance(func, ast.Attribute):
-            if func.attr in _ARRAY_METHODS or (_LENIENT.get() and root.id in made_here):
-                # an array's method that computes (updating ones are refused by the callers); leniently, a
-                # method of an object made inside the function (each evaluation makes its own)
-                return None
+            if func.attr in _ARRAY_METHODS:
+                return None  # an array's method that computes (updating ones are refused by the callers)
+            if _LENIENT.get() and root.id in made_here:  # a method of an object the function makes or takes
+                return _method_of_local(pf, call, made_here[root.id], local, _active, bindings, made_here, text,
+                                        touched)
             return Effect(call, f"calls {text}(), a method of an object (it may change the object)", touched)
         if root.id in bindings and callable(bindings[root.id]):  # a function passed in: read it
             why = object_effect(bindings[root.id], _active)
@@ -460,7 +466,7 @@ def _computed_call_effect(pf, call, local, _active, bindings, made_here, root, t
         return None if why is None else Effect(call, f"calls {text}(), which {why}", touched | {ANY})
     receiver = _static_value(pf, func.value, local, bindings)
     if receiver is not _MISSING:
-        why = object_effect(getattr(receiver, func.attr, None), _active)
+        why = object_effect(_plain_attribute(receiver, func.attr), _active)
         return None if why is None else Effect(call, f"calls {text}(), which {why}", touched | {ANY})
     if func.attr in _ARRAY_METHODS and func.attr not in _CONTAINER_UPDATES:
         return None  # a method of a computed value (w[:3].reshape(...))
@@ -470,17 +476,87 @@ def _computed_call_effect(pf, call, local, _active, bindings, made_here, root, t
         return None  # the call making the object is reported itself (RandomState().normal())
     made = _resolved(pf, func.value.func) if isinstance(func.value, ast.Call) and pf is not None else None
     if inner is None and isinstance(made, type):  # a method of an object made here by a pure constructor
-        if issubclass(made, tuple):
-            return None  # (a namedtuple's _replace)
+        if issubclass(made, tuple) or _module(made) in ("builtins", "collections") or \
+                _module(made).split(".")[0] == "numpy":
+            return None  # a new container of its own (set().add, a namedtuple's _replace)
         method = inspect.getattr_static(made, func.attr, None)
         if inspect.isfunction(method) and ctx().user_code(method):
             why = function_effect(method, _active)
             return None if why is None else Effect(call, f"calls {text}(), which {why}", touched | {ANY})
     if isinstance(func.value, ast.Call) and _makes_seeded(pf, func.value, bindings) or \
-            isinstance(root, ast.Constant) or _LENIENT.get() and isinstance(root, ast.Name) and root.id in made_here:
-        return None  # a generator made here with a seed, a str's method, an object made in the function
+            isinstance(root, ast.Constant):
+        return None  # a generator made here with a seed, a str's method
     return Effect(call, f"calls {text}(), a method of an object s2s cannot name (it may change the object)",
                   touched | {ANY})
+
+
+_FRESH = (ast.List, ast.Dict, ast.Set, ast.Tuple, ast.ListComp, ast.DictComp, ast.SetComp, ast.Constant,
+          ast.JoinedStr, ast.BinOp)
+
+
+def _local_sources(tree, names) -> dict:
+    """For each of the function's own `names`, what it is assigned: the value of `name = value`,
+    ("for", iterable) for a loop's or comprehension's target, None for any other binding (unpacking, with,
+    augmented assignment, import...), which s2s does not follow."""
+    out = {n: [] for n in names}
+    seen = set()  # the Name nodes bound by a plain assignment or a loop
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            pairs = [(t, node.value) for t in node.targets]
+        elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+            pairs = [(node.target, ("for", node.iter))]
+        else:
+            continue
+        for target, source in pairs:
+            if isinstance(target, ast.Name) and target.id in out:
+                out[target.id].append(source)
+                seen.add(id(target))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in out and id(node) not in seen:
+            out[node.id].append(None)
+        elif isinstance(node, ast.ExceptHandler | ast.Import | ast.ImportFrom):  # (bound without a Name node)
+            bound = [node.name] if isinstance(node, ast.ExceptHandler) else \
+                [(a.asname or a.name).split(".")[0] for a in node.names]
+            for n in bound:
+                if n in out:
+                    out[n].append(None)
+    return out
+
+
+def _method_of_local(pf, call, sources, local, _active, bindings, made_here, text, touched):
+    """Leniently (jacfwd/hessian): the effect of `name.method()` with `name` the function's own: pure where
+    every value `name` is given is made by the function (a literal, a container, a seeded generator, an object
+    of a pure constructor whose method is pure) or is an item of a list s2s knows whose method is pure
+    (`for layer in self.layers: layer.forward(h)`); else a method of an object s2s cannot name."""
+    func = call.func
+    path = _attribute_path(func)[1:]
+    unknown = Effect(call, f"calls {text}(), a method of an object s2s cannot name (it may change the object)",
+                     touched | {ANY})
+    for source in sources or [None]:
+        if source is None:
+            return unknown
+        if isinstance(source, tuple):  # a loop's target: the items of what it runs over
+            seq = _static_value(pf, source[1], local, bindings)
+            if not isinstance(seq, list | tuple):
+                return unknown
+            for item in seq[:100]:
+                obj = item
+                for part in path:
+                    obj = _plain_attribute(obj, part) if obj is not _MISSING else obj
+                why = object_effect(obj, _active) if obj is not _MISSING else "is not a stored attribute"
+                if why is not None:
+                    return Effect(call, f"calls {text}(), which {why}", touched | {ANY})
+            continue
+        if isinstance(source, _FRESH):
+            continue  # a value made here: its methods change only it
+        if not isinstance(source, ast.Call) or len(path) != 1:
+            return unknown
+        made = ast.Call(func=ast.Attribute(value=source, attr=path[0], ctx=ast.Load()), args=call.args,
+                        keywords=call.keywords)
+        found = _computed_call_effect(pf, made, local, _active, bindings, made_here, source, text, touched)
+        if found is not None:
+            return Effect(call, found.reason.replace(ast.unparse(made.func), text), found.touches)
+    return None
 
 
 def _makes_seeded(pf, call, bindings, depth=0) -> bool:
@@ -502,6 +578,22 @@ def _makes_seeded(pf, call, bindings, depth=0) -> bool:
                                  for r in returns)
 
 
+def _plain_attribute(obj, name):
+    """obj.name where reading it runs none of the user's code (a stored value, a method bound), else _MISSING:
+    a property or __getattr__ would run while s2s reads the function (and might draw)."""
+    if inspect.ismodule(obj):
+        return getattr(obj, name, _MISSING)
+    found = inspect.getattr_static(obj, name, _MISSING)
+    if found is _MISSING:
+        return _MISSING
+    if isinstance(found, property) or inspect.isfunction(getattr(type(found), "__get__", None)):
+        return _MISSING  # a property or another descriptor written in Python (ndarray.T's runs no such code)
+    try:
+        return getattr(obj, name, _MISSING)
+    except Exception:  # noqa: BLE001
+        return _MISSING
+
+
 def _resolved(pf, node):
     try:
         return pf.resolve_expr(node)
@@ -521,7 +613,7 @@ def _static_value(pf, node, local, bindings):
         return _MISSING if obj is ctx().missing else obj
     if isinstance(node, ast.Attribute):
         base = _static_value(pf, node.value, local, bindings)
-        return _MISSING if base is _MISSING else getattr(base, node.attr, _MISSING)
+        return _MISSING if base is _MISSING else _plain_attribute(base, node.attr)
     if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
         base = _static_value(pf, node.value, local, bindings)
         if isinstance(base, list | tuple | dict):
