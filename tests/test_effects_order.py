@@ -795,6 +795,26 @@ def test_a_method_of_the_items_of_a_known_list_is_read():
                                rtol=1e-5, atol=1e-6)
 
 
+class Activations:
+    def __init__(self, acts):
+        self.acts = acts
+
+    def f(self, x):
+        h = x
+        for act in self.acts:
+            h = act(h)
+        return np.sum(h ** 2)
+
+
+def test_a_list_attribute_of_drawing_functions_refused():
+    """`for act in self.acts: h = act(h)` with a drawing function among self.acts: calls of function values
+    are left out of jacfwd's check, and the list was not looked into."""
+    drawing = Activations([np.tanh, lambda z: z * _ITEM_RNG.normal(size=3)])
+    refused(lambda: s2s.jacfwd(drawing.f)(X), "draws random numbers")
+    pure = Activations([np.tanh, np.sin])
+    np.testing.assert_allclose(s2s.jacfwd(pure.f)(X), fd(pure.f, X), rtol=1e-6, atol=1e-8)
+
+
 def _noise(n, seed):
     return np.random.default_rng(seed).normal(size=n)
 

@@ -245,9 +245,15 @@ def _held_effect(pf, tree, local, bindings, _active):
     return None
 
 
-def _held_value_effect(value, _active):
+def _held_value_effect(value, _active, _depth=0):
     """Why a value a function passes on or keeps may have an effect where it is called: a random generator,
-    or a callable with a known effect; None otherwise."""
+    or a callable with a known effect, or a list, tuple or dict holding one; None otherwise."""
+    if isinstance(value, list | tuple | dict) and _depth < 2:
+        for item in list(value.values() if isinstance(value, dict) else value)[:100]:
+            why = _held_value_effect(item, _active, _depth + 1)
+            if why is not None:
+                return why
+        return None
     if _random_object(value):
         return "is or holds a random generator"
     if callable(value) and not isinstance(value, type) and not inspect.ismodule(value):
