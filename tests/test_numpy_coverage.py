@@ -370,3 +370,26 @@ def test_indexing_helpers(f, x):
     check_grad(f, x, ag=False)  # (autograd has none of these but searchsorted)
     check_jvp(f, (x,))
     check_hessian(f, (x,), ag=False)
+
+
+# ---- np.median: the middle entry (the mean of the two middle ones), piecewise linear as np.sort ---------------------
+
+def median_losses(a):
+    centred = a - np.median(a, axis=0, keepdims=True)  # 3 rows: the middle one
+    return np.sum(np.sin(centred + 0.3) ** 2) + np.median(a) ** 2 + np.sum(np.median(a * a, axis=1) * np.arange(3.0))
+
+
+def test_median_odd_and_even_lengths():
+    a = rng(16).normal(size=(3, 4))  # axis 0: odd length; axis 1 and all 12 entries: even
+    check_grad(median_losses, a, ag=False)  # (autograd has no median)
+    check_jvp(median_losses, (a,))
+    check_hessian(median_losses, (a,), ag=False)
+
+
+def median_over_two_axes(a):
+    return np.sum(np.median(a, axis=(0, 1)))
+
+
+def test_median_over_a_tuple_of_axes_is_refused():
+    with pytest.raises(S2SError, match="one axis"):
+        s2s.grad(median_over_two_axes)(np.ones((2, 3, 2)))

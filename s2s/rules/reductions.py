@@ -52,6 +52,13 @@ for _name in ("nanmax", "nanmin"):
             a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
             a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, "
                   "keepdims=keepdims)")
+# the median is the middle entry along axis (the mean of the two middle ones for an even length): piecewise
+# linear, like np.sort; out= and overwrite_input=True refused
+defrule("np.median(a, axis=None, out=None, overwrite_input=False, keepdims=False)", reduction=True,
+        default_only=("overwrite_input",), a="s2s.grad_median(g, a, axis, keepdims)",
+        a_dot="s2s.median_tangent(a_dot, a, axis, keepdims)")
+helper_rule(rt.grad_median, "grad_median(g, a, axis, keepdims)", shape_only=("a",), linear=("g",))
+helper_rule(rt.median_tangent, "median_tangent(t, a, axis, keepdims)", shape_only=("a",), linear=("t",))
 # ptp is max - min: the adjoints of both, the min's negated
 _PTP = ("(s2s.grad_extreme({g}, np.max(a, axis=axis, keepdims={k}), a, axis, {k}) - "
         "s2s.grad_extreme({g}, np.min(a, axis=axis, keepdims={k}), a, axis, {k}))")

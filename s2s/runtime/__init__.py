@@ -179,6 +179,7 @@ from s2s.runtime.reductions import (  # noqa: F401
     grad_cumprod_dot,
     grad_cumsum,
     grad_extreme,
+    grad_median,
     grad_norm,
     grad_prod,
     grad_prod_dot,
@@ -186,6 +187,7 @@ from s2s.runtime.reductions import (  # noqa: F401
     grad_std,
     grad_var,
     keep,
+    median_tangent,
     reduced_size,
     select_tangent,
 )

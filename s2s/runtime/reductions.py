@@ -303,3 +303,33 @@ def cumprod_tangent_dot(t, s, x, axis):
                               yts * xs[i] + yt * ss[i] + ys * ts[i])
             out[i] = yts
     return out if axis is None else np.moveaxis(out, 0, axis)
+
+
+def _median_weights(a, axis):
+    """The weights np.median(a, axis) gives each entry: 1 on the middle entry along `axis` (in sorted order,
+    ties broken as np.argsort breaks them), 1/2 on each of the two middle ones for an even length."""
+    a = _as_array(a)
+    if isinstance(axis, tuple | list):
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError("s2s has the derivative of np.median over one axis or all of them, not a tuple",
+                                    hint="reshape so that the axes are one, or call np.median over each in turn")
+    work = np.reshape(a, -1) if axis is None else a
+    ax = 0 if axis is None else axis % max(a.ndim, 1)
+    n = work.shape[ax]
+    order = np.argsort(work, axis=ax, kind="stable")
+    weights = np.zeros(work.shape, dtype=_float_dtype(a))
+    for k in {(n - 1) // 2, n // 2}:
+        np.put_along_axis(weights, np.take(order, [k], axis=ax), 1.0 if n % 2 else 0.5, axis=ax)
+    return np.reshape(weights, a.shape)
+
+
+@linear_in_g
+def grad_median(g, a, axis, keepdims):
+    """Adjoint of np.median(a, axis, keepdims=keepdims): g on the middle entry (halves on the two middle ones)."""
+    return expand_reduced(g, a, axis, keepdims) * _median_weights(a, axis)
+
+
+@linear_in_g
+def median_tangent(t, a, axis, keepdims):
+    """Tangent of np.median(a, axis, keepdims=keepdims) for the tangent `t` of a."""
+    return np.sum(broadcast_to_like(t, _as_array(a)) * _median_weights(a, axis), axis=axis, keepdims=keepdims)
