@@ -9,6 +9,7 @@ import pytest
 from conftest import check_grad, rng
 
 import s2s
+import s2s.rules  # (s2s.rules.lookup below: the rules package is not imported by `import s2s` alone)
 
 sp = pytest.importorskip("scipy.special", reason="the SciPy rules need SciPy (the scipy extra)")
 st = pytest.importorskip("scipy.stats")

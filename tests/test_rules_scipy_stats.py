@@ -7,6 +7,7 @@ from conftest import rng
 from test_rules_scipy_special import check_scipy
 
 import s2s
+import s2s.rules  # (s2s.rules.lookup below: the rules package is not imported by `import s2s` alone)
 
 st = pytest.importorskip("scipy.stats", reason="the SciPy rules need SciPy (the scipy extra)")
 sp = pytest.importorskip("scipy.special")
