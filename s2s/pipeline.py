@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextvars
 import copy
 import math
 import threading
@@ -144,10 +145,19 @@ class Generated:
         return flat.bound(fn, version)
 
 
+_STAGES = contextvars.ContextVar("record_stages", default=False)  # keep each pass's output as text
+
+
 def stages(func, wrt=None, mode="reverse", optimize_code=True):
-    """Each pass's output for `func`, as source text, for `s2s show --stages`."""
+    """Each pass's output for `func`, as source text, for `s2s show --stages`. (The texts are made only
+    here: writing out the program after each of some thirty passes is a third of a transform's time.)"""
     form = "flat" if mode == "reverse" else "jvp"
-    return derivative_code(func, _wrt_names(func, wrt), form, optimize_code).stages
+    names = _wrt_names(func, wrt)
+    token = _STAGES.set(True)
+    try:
+        return _build(func, names, form, optimize_code, cache.code_key(func, names, form, optimize_code, (), ())).stages
+    finally:
+        _STAGES.reset(token)
 
 
 def _param_names(tree):
@@ -336,10 +346,15 @@ def _facts_text(facts) -> str:
             f"# Python numbers: {names(facts.scalars)}\n")
 
 
-def lowered(func) -> Lowered:
-    """Parse `func` and run the lowering passes: the primitive program every derivative is built from."""
-    with context.using(CONTEXT):
-        return _lowered(func)
+def lowered(func, stages: bool = True) -> Lowered:
+    """Parse `func` and run the lowering passes: the primitive program every derivative is built from
+    (with `stages`, the program after each pass is kept as text in `stage_text`)."""
+    token = _STAGES.set(stages)
+    try:
+        with context.using(CONTEXT):
+            return _lowered(func)
+    finally:
+        _STAGES.reset(token)
 
 
 def _lowered(func) -> Lowered:
@@ -361,7 +376,8 @@ def _lowered(func) -> Lowered:
     refusals.names(pf.tree, alloc)  # for the records passes handed no allocator name (reverse's call sites)
     for name, run in LOWERING:
         program = run(program)
-        stage_text[name] = ast.unparse(program.tree)
+        if _STAGES.get():
+            stage_text[name] = ast.unparse(program.tree)
     program.refusals = _records(pf)
     return program
 
@@ -429,7 +445,7 @@ def _frozen_globals(func, fdef, record, taken) -> dict:
 
 
 def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record):
-    low = lowered(func)
+    low = lowered(func, stages=_STAGES.get())
     pf, tree, alloc, helpers, stage_text = low.pf, low.tree, low.alloc, low.helpers, low.stage_text
 
     cells = {helpers[h]: types.CellType(v) for h, v in HELPER_VALUES.items()}
@@ -461,7 +477,8 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         return callees[label]
 
     facts = analysis.analyze(pf, tree, list(wrt_names), scalar_params)
-    stage_text["analysis"] = _facts_text(facts) + ast.unparse(tree)
+    if _STAGES.get():
+        stage_text["analysis"] = _facts_text(facts) + ast.unparse(tree)
     context = None
     if form == "jvp":
         fwd = forward_pass.Forward(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params, facts=facts)
@@ -491,10 +508,12 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         removable = adjoints | rev.temp_names
     # the records the derivative pass added (where its calls through function values are), in its closure too
     cells.update((name, types.CellType(record)) for name, record in _records(pf).items() if name not in cells)
-    stage_text["forward" if form == "jvp" else "reverse"] = ast.unparse(fdef)
+    if _STAGES.get():
+        stage_text["forward" if form == "jvp" else "reverse"] = ast.unparse(fdef)
     if optimize_code:
         def show(name, code):
-            stage_text[name] = ast.unparse(code)
+            if _STAGES.get():
+                stage_text[name] = ast.unparse(code)
         # s2s.grad never passes the seed: its code may take it for the number 1.0 (transforms/seed.py)
         seed_one = fdef.args.kwonlyargs[-1].arg if form == "grad" and fdef.args.kwonlyargs else None
         fdef = optimize.optimize(fdef, OPTIMIZER, removable, adjoints, stack, context, record=show, seed_one=seed_one,
