@@ -507,11 +507,11 @@ def parse_counter(monkeypatch):
     lock = threading.Lock()
     original = pipeline.lowered
 
-    def counting(func):
+    def counting(func, **options):
         with lock:
             key = getattr(getattr(func, "__code__", None), "co_filename", None), getattr(func, "__name__", None)
             counts[key] = counts.get(key, 0) + 1
-        return original(func)
+        return original(func, **options)
 
     monkeypatch.setattr(pipeline, "lowered", counting)
     return counts
