@@ -78,6 +78,8 @@ def _updated_receivers(tree) -> set[str]:
             for sub in ast.walk(t):
                 if isinstance(sub, ast.Subscript):
                     out.add(ast.unparse(sub.value))
+        if isinstance(node, ast.AugAssign):  # d |= {...} updates the dict itself
+            out.add(ast.unparse(node.target))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _UPDATING:
             out.add(ast.unparse(node.func.value))
     return out

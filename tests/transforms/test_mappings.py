@@ -153,15 +153,22 @@ def updated_after_view(p):
     return sum(np.sum(v) for v in vals)
 
 
+def merged_into_after_view(p):
+    vals = p.values()
+    p |= {"W": p["W"] * 2.0}
+    return sum(np.sum(v) for v in vals)
+
+
 def updates_the_value_in_place(p):
     for _, v in p.items():
         v *= 2.0
     return np.sum(p["W"])
 
 
-def test_a_view_kept_while_its_dict_changes_is_refused():
+@pytest.mark.parametrize("f", [updated_after_view, merged_into_after_view], ids=lambda f: f.__name__)
+def test_a_view_kept_while_its_dict_changes_is_refused(f):
     with pytest.raises(s2s.UnsupportedSyntaxError, match="kept in a name") as info:
-        s2s.grad(updated_after_view)(_params())
+        s2s.grad(f)(_params())
     assert "list(p.values())" in str(info.value)
 
 
