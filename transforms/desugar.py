@@ -10,7 +10,7 @@ import numpy as np
 
 from . import annotations, loops, mappings, refusals
 from .context import ctx
-from .names import NameAllocator, load, names_in
+from .names import NameAllocator, as_load, load, names_in
 
 HELPER = annotations.HELPER  # attribute on Name nodes that denote s2s's own helpers
 
@@ -105,7 +105,7 @@ class Desugar(loops.LoopRewriter):
         self.generic_visit(node)
         target = node.target
         read = ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target) if isinstance(
-            target, ast.Name) else _as_load(target)
+            target, ast.Name) else as_load(target)
         value = ast.copy_location(ast.BinOp(left=read, op=node.op, right=node.value), node)
         out = ast.Assign(targets=[target], value=self._guarded(node, value))
         annotations.put(out, annotations.AUGMENTED)
@@ -218,15 +218,6 @@ def _update_hint(stmt, name) -> str:
 
 def _call_helper(module, attr, obj, args):
     return ast.Call(func=helper_attr(module, attr, obj), args=args, keywords=[])
-
-
-def _as_load(node):
-    import copy
-    node = copy.deepcopy(node)
-    for n in ast.walk(node):
-        if hasattr(n, "ctx"):
-            n.ctx = ast.Load()
-    return node
 
 
 def local_names(tree: ast.FunctionDef) -> set[str]:

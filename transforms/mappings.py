@@ -25,6 +25,8 @@ import ast
 import copy
 from collections.abc import Callable
 
+from .names import as_load
+
 VIEWS = ("keys", "values", "items")
 _UPDATING = frozenset({"update", "pop", "popitem", "setdefault", "clear", "__setitem__", "__delitem__"})
 
@@ -47,7 +49,7 @@ def view_as_list(call: ast.Call, key: str, keys_of: Callable[[list], ast.expr]) 
     keys = keys_of([copy.deepcopy(receiver)])
     if call.func.attr == "keys":
         return ast.copy_location(keys, call)
-    entry = ast.Subscript(value=_load(receiver), slice=ast.Name(key, ast.Load()), ctx=ast.Load())
+    entry = ast.Subscript(value=as_load(receiver), slice=ast.Name(key, ast.Load()), ctx=ast.Load())
     element = entry if call.func.attr == "values" else ast.Tuple([ast.Name(key, ast.Load()), entry], ast.Load())
     loop = ast.comprehension(target=ast.Name(key, ast.Store()), iter=keys, ifs=[], is_async=0)
     return ast.copy_location(ast.ListComp(elt=element, generators=[loop]), call)
@@ -83,11 +85,3 @@ def _updated_receivers(tree) -> set[str]:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _UPDATING:
             out.add(ast.unparse(node.func.value))
     return out
-
-
-def _load(node):
-    node = copy.deepcopy(node)
-    for n in ast.walk(node):
-        if hasattr(n, "ctx"):
-            n.ctx = ast.Load()
-    return node

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 import keyword
 import re
 
@@ -65,6 +66,19 @@ def assign(target: str, value: ast.expr, like=None) -> ast.Assign:
 def expr(text: str) -> ast.expr:
     """Parse a Python expression."""
     return ast.parse(text, mode="eval").body
+
+
+def as_load(node: ast.expr) -> ast.expr:
+    """A copy of the target `node` (`x`, `d[k]`, `self.h`) that reads it instead.
+
+        >>> ast.unparse(as_load(ast.parse("d[k] = 1").body[0].targets[0]))
+        'd[k]'
+    """
+    node = copy.deepcopy(node)
+    for n in ast.walk(node):
+        if hasattr(n, "ctx"):
+            n.ctx = ast.Load()
+    return node
 
 
 def loaded_names(node) -> set[str]:
