@@ -10,6 +10,8 @@ import re
 import types
 import weakref
 
+from s2s.transforms.walk import fix_locations
+
 _COMMENT = "S2S_COMMENT:"
 _counter = itertools.count(1)
 
@@ -24,7 +26,7 @@ def _comments_to_markers(tree):
 
 def render(tree: ast.AST) -> str:
     """Python source for a generated AST, with `Comment` nodes as # lines."""
-    tree = ast.fix_missing_locations(_comments_to_markers(tree))
+    tree = fix_locations(_comments_to_markers(tree))
     try:
         import astor
         text = astor.to_source(tree, pretty_source=lambda parts: "".join(parts))

@@ -45,6 +45,7 @@ import numpy as np
 from s2s import api, codegen, compiled_call, compiled_tapes, pipeline
 from s2s.errors import NotCompilableError
 from s2s.transforms import numba_lowering
+from s2s.transforms.walk import walk
 
 _NUMBER_TYPES = (float, int, bool, np.float64, np.float32, np.int64, np.int32)
 _DATA_TYPES = (float, int, bool, np.ndarray, np.floating, np.integer, np.bool_)
@@ -395,7 +396,7 @@ def _tape_types(fdef, args, params, numpy_names=frozenset()):
 def _numpy_names(target, gen, fdef):
     """The names the generated code reads NumPy by (`np` in `np.tanh(...)`)."""
     out = set()
-    for name in {n.value.id for n in ast.walk(fdef) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}:
+    for name in {n.value.id for n in walk(fdef) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}:
         cell = gen.helper_cells.get(name)
         try:
             obj = cell.cell_contents if cell is not None else gen.frozen[name] if name in gen.frozen \
@@ -424,10 +425,10 @@ def _scalar_kinds(fdef, floats, ints):
     (a fixed point from every assigned name being either; anything else is left out)."""
     params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs}
     assigns: dict = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Assign) and not _is_pop(node.value):  # a pop restores an earlier value
             for t in node.targets:
-                for n in ast.walk(t):
+                for n in walk(t):
                     if isinstance(n, ast.Name):
                         assigns.setdefault(n.id, []).append(node.value if isinstance(t, ast.Name) else False)
         elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
@@ -439,7 +440,7 @@ def _scalar_kinds(fdef, floats, ints):
                 it = it.args[0]
             is_range = isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range" \
                 and isinstance(node.target, ast.Name)
-            for n in ast.walk(node.target):
+            for n in walk(node.target):
                 if isinstance(n, ast.Name):
                     assigns.setdefault(n.id, []).append("range" if is_range else False)
     kind = {p: "float64" for p in floats if p not in assigns}
@@ -563,7 +564,7 @@ def _bind(target, gen, low):
 
 
 def _first_use(fdef, name, attr=None):
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if attr is not None and isinstance(node, ast.Attribute) and node.attr == attr \
                 and isinstance(node.value, ast.Name) and node.value.id == name:
             return node
@@ -660,7 +661,7 @@ def _check_integer_products(plan, target):
     fdef = ast.parse(plan.source).body[0]
     bounds = _int_bounds(fdef, set(plan.tapes))
     by_line = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult | ast.Pow | ast.LShift):
             by_line.setdefault(node.lineno, []).append(node)
         elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Mult | ast.Pow | ast.LShift):
@@ -728,7 +729,7 @@ def _int_bounds(fdef, tapes):
     before them (range loop variables, constants, lengths, sums and products of those). A variable that
     depends on itself (p = p * 3) gets no bound. Reads from a tape restore an earlier value: skipped."""
     assigns: dict = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Assign):
             value = node.value
             if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id in tapes \
@@ -738,13 +739,13 @@ def _int_bounds(fdef, tapes):
                 if isinstance(t, ast.Name):
                     assigns.setdefault(t.id, []).append(value)
                 else:
-                    for n in ast.walk(t):
+                    for n in walk(t):
                         if isinstance(n, ast.Name):
                             assigns.setdefault(n.id, []).append(None)
         elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
             assigns.setdefault(node.target.id, []).append(None)
         elif isinstance(node, ast.For):
-            for n in ast.walk(node.target):
+            for n in walk(node.target):
                 if isinstance(n, ast.Name):
                     assigns.setdefault(n.id, []).append(("for", node.iter) if n is node.target else None)
     bounds: dict = {}

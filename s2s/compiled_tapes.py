@@ -23,6 +23,8 @@ import ast
 
 import numpy as np
 
+from s2s.transforms.walk import walk
+
 # NumPy functions of one array argument that keep its shape and float64 dtype
 _ELEMENTWISE = {"tanh", "sin", "cos", "exp", "log", "sqrt", "abs", "negative", "square", "sinh", "cosh",
                 "arctan", "log1p", "expm1", "absolute"}
@@ -35,10 +37,10 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
     "int64"), `numpy_names` the names NumPy is read by."""
     params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs}
     assigns: dict = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Assign) and not _is_pop(node.value):
             for t in node.targets:
-                for n in ast.walk(t):
+                for n in walk(t):
                     if isinstance(n, ast.Name):
                         assigns.setdefault(n.id, []).append(node.value if isinstance(t, ast.Name) else False)
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
@@ -48,7 +50,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
             assigns.setdefault(node.target.id, []).append(False)
         elif isinstance(node, ast.For | ast.With | ast.comprehension):
-            for n in ast.walk(node.target if not isinstance(node, ast.With) else node):
+            for n in walk(node.target if not isinstance(node, ast.With) else node):
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                     assigns.setdefault(n.id, []).append(False)
     shape = {p: tuple(a.shape) for p, a in arrays.items()

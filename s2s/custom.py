@@ -27,6 +27,7 @@ from typing import Any
 
 from s2s import rules
 from s2s.runtime import custom as rt
+from s2s.transforms.walk import fix_locations, walk
 
 _NOT_PASSED = "<s2s: not passed>"  # the default a Python-function rule gives an optional parameter
 _TEMPLATE_NAMES = {"g", "ans", "np", "numpy", "math", "s2s", "unbroadcast", "builtins"}
@@ -386,10 +387,10 @@ def localise(rule: rules.Rule, scope: dict) -> rules.Rule:
             if template is None:
                 continue
             # names bound inside the template (a lambda's parameters, a comprehension's variable) stay
-            bound = {a.arg for n in ast.walk(template) if isinstance(n, ast.Lambda) for a in n.args.args}
-            bound |= {t.id for n in ast.walk(template) if isinstance(n, ast.comprehension)
-                      for t in ast.walk(n.target) if isinstance(t, ast.Name)}
-            table[p] = ast.fix_missing_locations(Localise(own | bound).visit(template))
+            bound = {a.arg for n in walk(template) if isinstance(n, ast.Lambda) for a in n.args.args}
+            bound |= {t.id for n in walk(template) if isinstance(n, ast.comprehension)
+                      for t in walk(n.target) if isinstance(t, ast.Name)}
+            table[p] = fix_locations(Localise(own | bound).visit(template))
     return rule
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from s2s.errors import SourceUnavailableError
+from s2s.transforms.walk import fix_locations, walk
 
 _MISSING = object()
 
@@ -341,7 +342,7 @@ def _lambda_node(func, src, lines, first):
     ast.copy_location(fdef.body[0], node)
     for stmt in (fdef, fdef.body[0]):  # statements keep the lambda's first line (generated code quotes it)
         stmt.end_lineno = stmt.lineno
-    ast.fix_missing_locations(fdef)
+    fix_locations(fdef)
     return fdef
 
 
@@ -357,7 +358,7 @@ def _mangled(tree, cls):
             return prefix + name
         return name
 
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name):
             node.id = mangle(node.id)
         elif isinstance(node, ast.Attribute):

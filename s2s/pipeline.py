@@ -32,6 +32,7 @@ from s2s.transforms import desugar as desugar_pass
 from s2s.transforms import forward as forward_pass
 from s2s.transforms.desugar import HELPER
 from s2s.transforms.names import NameAllocator, load, names_in
+from s2s.transforms.walk import fix_locations, walk
 
 # everything the passes take from the rest of s2s (they import nothing from it; transforms/context.py): each
 # run of the passes (`lowered`, `_build`) runs them inside context.using(CONTEXT); installed for the process too,
@@ -392,7 +393,7 @@ def _records(pf) -> dict:
 def _bound_names(tree) -> set[str]:
     """The names `tree` binds anywhere (assignments, parameters, imports, loop and `with` targets)."""
     out = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
             out.add(node.id)
         elif isinstance(node, ast.arg):
@@ -434,7 +435,7 @@ def _frozen_globals(func, fdef, record, taken) -> dict:
     later (a rebound `act = np.cos` would otherwise run in its forward sweep under the adjoint of
     np.sin). Data (arrays, numbers) is read live, as the user's function reads it."""
     stored, loaded = set(), set()
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name):
             (loaded if isinstance(node.ctx, ast.Load) else stored).add(node.id)
         elif isinstance(node, ast.arg):
@@ -497,7 +498,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         returns_value = form == "value"
         fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names,
                          "flat" if form == "grad" else form, alloc, helpers)
-        tapes = {rev.stack} | {annotations.get(n, annotations.CHECKPOINT_NAMES)["snapshots"] for n in ast.walk(tree)
+        tapes = {rev.stack} | {annotations.get(n, annotations.CHECKPOINT_NAMES)["snapshots"] for n in walk(tree)
                                  if annotations.has(n, annotations.CHECKPOINT_NAMES)}
         context = _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes) if form != "split" else None
         if form == "grad" and (context is None or _output_shape(context, fdef, forward, out_atom) != ()):
@@ -538,13 +539,13 @@ def _pure_tangents(fdef, tangents, helpers):
     without side effects (not `stack_dot.pop()` or another method of a local object)."""
     modules = {helpers["np"], helpers["math"], helpers["s2s"]}
     impure = set()
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            names = {n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)}
             if names & tangents and not all(isinstance(t, ast.Name) for t in targets) or any(
                     isinstance(c, ast.Call) and isinstance(c.func, ast.Attribute) and _root_name(c.func) not in modules
-                    for c in (ast.walk(node.value) if node.value is not None else ())):
+                    for c in (walk(node.value) if node.value is not None else ())):
                 impure |= names
     return tangents - impure
 
@@ -586,7 +587,7 @@ def _param_names_of(func):
 
 
 def _rename_helpers(tree, helpers):
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and getattr(node, HELPER, False) and node.id in helpers:
             node.id = helpers[node.id]
 
@@ -653,10 +654,10 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         body += backward + [ast.Return(value=grads_expr)]
         name = f"d{tree.name}_d{wrt_label}"
     fdef = ast.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, type_params=[])
-    for a in ast.walk(fdef.args):
+    for a in walk(fdef.args):
         if isinstance(a, ast.arg):
             a.annotation = None
-    ast.fix_missing_locations(fdef)
+    fix_locations(fdef)
     return fdef
 
 
@@ -671,10 +672,10 @@ def _assemble_jvp(tree, fwd, wrt_names, helpers):
     body = stmts + [ast.Return(value=ast.Tuple(elts=[out_atom, finish], ctx=ast.Load()))]
     fdef = ast.FunctionDef(name=f"{tree.name}_jvp", args=args, body=body, decorator_list=[], returns=None,
                            type_params=[])
-    for a in ast.walk(fdef.args):
+    for a in walk(fdef.args):
         if isinstance(a, ast.arg):
             a.annotation = None
-    ast.fix_missing_locations(fdef)
+    fix_locations(fdef)
     return fdef
 
 
@@ -685,7 +686,7 @@ def atom_names_of(a):
 def _stored_names(stmts):
     out = set()
     for s in stmts:
-        for n in ast.walk(s):
+        for n in walk(s):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 out.add(n.id)
             if isinstance(n, ast.For) and isinstance(n.target, ast.Name):
@@ -696,7 +697,7 @@ def _stored_names(stmts):
 def _popped_lists(stmts):
     out = set()
     for s in stmts:
-        for n in ast.walk(s):
+        for n in walk(s):
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "pop" \
                     and isinstance(n.func.value, ast.Name) and not n.args:
                 out.add(n.func.value.id)

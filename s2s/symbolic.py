@@ -30,6 +30,7 @@ import sympy
 
 from s2s import rules, runtime
 from s2s.errors import S2SError
+from s2s.transforms.walk import fix_locations, walk
 
 
 class SymbolicControlFlowError(S2SError, ValueError):
@@ -459,7 +460,7 @@ def _run_lowered(func, args, ctx, kwargs=None):
     rewrite = _Rewrite(decide_name)
     tree = rewrite.visit(tree)
     tree.decorator_list = []
-    module = ast.fix_missing_locations(ast.Module(body=[tree], type_ignores=[]))
+    module = fix_locations(ast.Module(body=[tree], type_ignores=[]))
     namespace = {k: _substitute(v) for k, v in pf.globals.items()}
     namespace.update({k: _substitute(v) for k, v in pf.closure.items()})
     for helper, name in low.helpers.items():
@@ -632,7 +633,7 @@ _CODE_OPS = (ast.BinOp, ast.UnaryOp, ast.Call, ast.Compare, ast.BoolOp)
 
 def code_ops(source: str) -> int:
     """Operations in Python source (binary/unary operators, calls, comparisons): s2s code's size."""
-    return sum(isinstance(n, _CODE_OPS) for n in ast.walk(ast.parse(source)))
+    return sum(isinstance(n, _CODE_OPS) for n in walk(ast.parse(source)))
 
 
 @dataclass

@@ -15,6 +15,7 @@ from . import objects
 from .analysis import atom_names, is_append, is_pop, resolve_call
 from .context import ctx
 from .names import loaded_names
+from .walk import walk
 
 
 def _returns_view(obj) -> bool:
@@ -36,7 +37,7 @@ def _mutated_name(s):
 def _mutations(stmts):
     out = set()
     for s in stmts:
-        for n in ast.walk(s):
+        for n in walk(s):
             if isinstance(n, ast.stmt):
                 m = _mutated_name(n)
                 if m:
@@ -46,7 +47,7 @@ def _mutations(stmts):
 
 def check_aliasing(pf, tree: ast.FunctionDef) -> None:
     """Raise UnsupportedSyntaxError where an in-place update could be seen through an alias."""
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call) and any(k.arg == "out" for k in node.keywords):
             raise pf.error(ctx().unsupported, "s2s cannot differentiate a call that writes its result into an "
                            "existing array (out=...)", node,
@@ -65,7 +66,7 @@ def _refuse(pf, node, name, how):
 def _view_bindings(pf, tree):
     """{name: the name it may be a view of} for `v = y[...]` and `v = np.reshape(y, ...)`-like lines."""
     out = {}
-    for s in ast.walk(tree):
+    for s in walk(tree):
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             v = s.value
             if isinstance(v, ast.Subscript) and atom_names(v.value):
@@ -79,7 +80,7 @@ def _handed_on(pf, tree) -> set[str]:
     """Names read at one place only and bound only to new values (arithmetic, or calls with a rule whose
     result is never a view of an argument): `x = name` there hands the value on to x alone."""
     loads, bindings, fresh = {}, {}, {}
-    for n in ast.walk(tree):
+    for n in walk(tree):
         if isinstance(n, ast.Name):
             counts = loads if isinstance(n.ctx, ast.Load) else bindings
             counts[n.id] = counts.get(n.id, 0) + 1
@@ -95,7 +96,7 @@ def _handed_on(pf, tree) -> set[str]:
                 new = isinstance(v, ast.BinOp | ast.UnaryOp)
             if new:
                 fresh[n.targets[0].id] = fresh.get(n.targets[0].id, 0) + 1
-    params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
     return {name for name, k in fresh.items() if loads.get(name) == 1 and bindings.get(name) == k and name not in params}
 
 

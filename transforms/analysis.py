@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from . import annotations
 from .context import ctx, missing
+from .walk import walk
 
 NONDIFF_ATTRS = {"shape", "ndim", "size", "dtype", "itemsize", "nbytes"}
 _OP_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mult", ast.Div: "div", ast.Pow: "pow",
@@ -108,7 +109,7 @@ def atom_names(e) -> list[str]:
         return [] if annotations.is_global(e) else [e.id]
     if isinstance(e, list):
         return [n for x in e for n in atom_names(x)]
-    return [n.id for n in ast.walk(e) if isinstance(n, ast.Name) and not annotations.is_global(n)]
+    return [n.id for n in walk(e) if isinstance(n, ast.Name) and not annotations.is_global(n)]
 
 
 def diff_inputs(pf, value: ast.expr) -> list[str]:

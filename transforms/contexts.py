@@ -29,13 +29,15 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .walk import walk
+
 NEUTRAL = (np.errstate, np.printoptions, contextlib.nullcontext)
 
 
 def unwrap_neutral_blocks(tree: ast.FunctionDef, resolve: Callable[[ast.expr], object]) -> ast.FunctionDef:
     """Replace, in place, each `with` of `tree` whose every context manager is a call of one in NEUTRAL
     (`resolve(expr)` gives the object an expression of the function names) by its body."""
-    for node in ast.walk(tree):
+    for node in walk(tree):
         for field in ("body", "orelse", "finalbody"):
             block = getattr(node, field, None)
             if isinstance(block, list) and any(_neutral(s, resolve) for s in block):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 
 from .names import assigned_names
+from .walk import fix_locations
 
 
 class _Replace(ast.NodeTransformer):
@@ -72,4 +73,4 @@ def _block(stmts, copies, removable):
 def propagate_copies(fdef: ast.FunctionDef, removable: set[str]) -> ast.FunctionDef:
     """Replace reads of copies into `removable` names by the original name (see module doc)."""
     fdef.body = _block(fdef.body, {}, set(removable))
-    return ast.fix_missing_locations(fdef)
+    return fix_locations(fdef)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 
 from .names import loaded_names
+from .walk import fix_locations
 
 
 def _dead(stmt, live, removable) -> bool:
@@ -87,4 +88,4 @@ def _block(stmts, live, removable, apply=True, cache=None):
 def eliminate_dead_code(fdef, removable):
     """Delete assignments to `removable` names that nothing reads afterwards."""
     fdef.body, _ = _block(fdef.body, set(), removable)
-    return ast.fix_missing_locations(fdef)
+    return fix_locations(fdef)

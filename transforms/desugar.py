@@ -11,6 +11,7 @@ import numpy as np
 from . import annotations, loops, mappings, refusals
 from .context import ctx
 from .names import NameAllocator, as_load, load, names_in
+from .walk import fix_locations, walk
 
 HELPER = annotations.HELPER  # attribute on Name nodes that denote s2s's own helpers
 
@@ -52,12 +53,12 @@ def helper_attr(module_name: str, attr: str, obj) -> ast.Attribute:
 def check_supported(pf, tree: ast.FunctionDef) -> None:
     """Raise UnsupportedSyntaxError at the first construct s2s refuses."""
     allowed = set()  # `*xs` as a call's argument or in an assignment's target
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call):
             allowed.update(id(a) for a in node.args if isinstance(a, ast.Starred))
         elif isinstance(node, ast.Tuple | ast.List) and isinstance(node.ctx, ast.Store):
             allowed.update(id(a) for a in node.elts if isinstance(a, ast.Starred))
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if id(node) in allowed:
             continue
         for cls, what in _REFUSED.items():
@@ -224,7 +225,7 @@ def local_names(tree: ast.FunctionDef) -> set[str]:
     """Parameters and every name the function assigns."""
     args = tree.args
     out = {a.arg for a in args.args + args.kwonlyargs + args.posonlyargs + [a for a in (args.vararg, args.kwarg) if a]}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             out.add(node.id)
     return out
@@ -245,7 +246,7 @@ def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict) -> a
     desugarer = Desugar(pf, local_names(tree), alloc)
     desugarer.updates = updates
     desugarer.visit(tree)
-    ast.fix_missing_locations(tree)
+    fix_locations(tree)
     return tree
 
 

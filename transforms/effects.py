@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .context import ctx
+from .walk import walk
 
 _PURE_BUILTINS = frozenset(getattr(builtins, n) for n in (
     "abs", "len", "range", "float", "int", "bool", "round", "min", "max", "sum", "list", "tuple", "zip", "enumerate",
@@ -59,7 +60,7 @@ class Effect:
 
 
 def _names(node) -> set:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name)}
 
 
 def _random_object(obj) -> bool:
@@ -181,19 +182,19 @@ def first_effect(func, _active=(), bindings: dict | None = None):
     except Exception:  # noqa: BLE001 - no source
         return None, None, "has no source s2s can read"
     tree = pf.tree
-    local = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
-    stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    local = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
+    stored = {n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     local |= stored
     # a parameter assigned in the body (`seed = None`) is not the value it was given everywhere
     bindings = {k: v for k, v in (bindings or {}).items() if k not in stored}
     fresh = _attributes_written_first(pf, tree) if _LENIENT.get() and not _active else frozenset()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Global | ast.Nonlocal):
             return pf, node, f"rebinds a {type(node).__name__.lower()} name"
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and \
                 _attribute_key(node) not in fresh:
             return pf, node, "stores into an attribute"
-    params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
     shared = _shared_updates(func, tree, bindings or {})
     if shared:
         node, name, default = shared
@@ -215,10 +216,10 @@ def _held_effect(pf, tree, local, bindings, _active):
     method (`draw = rng.normal`), a random generator, or a function with a known effect (`g = act`,
     `helper(act)`): s2s does not follow function values (their calls are left out), so the draws would not
     be seen where the value is called."""
-    calls = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    receivers = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
-    items = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant)}
-    for node in ast.walk(tree):
+    calls = {id(n.func) for n in walk(tree) if isinstance(n, ast.Call)}
+    receivers = {id(n.value) for n in walk(tree) if isinstance(n, ast.Attribute)}
+    items = {id(n.value) for n in walk(tree) if isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Constant)}
+    for node in walk(tree):
         if id(node) in calls or id(node) in items or not isinstance(getattr(node, "ctx", None), ast.Load):
             continue  # (of cfg["lr"], the item is read, not cfg)
         if isinstance(node, ast.Subscript) and id(node.value) in items:
@@ -287,7 +288,7 @@ def _shared_updates(func, tree, bindings):
             node = node.value
         return node.id if isinstance(node, ast.Name) else None
 
-    for node in ast.walk(tree):
+    for node in walk(tree):
         targets = []
         if isinstance(node, ast.AugAssign):
             targets = [node.target]
@@ -323,7 +324,7 @@ def _attributes_written_first(pf, tree) -> frozenset:
         >>> sorted(_attributes_written_first(None, t))
         [('self', 'h')]
     """
-    rebound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    rebound = {n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     written, read, escaped = set(), set(), set()
     for stmt in tree.body:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
@@ -331,14 +332,14 @@ def _attributes_written_first(pf, tree) -> frozenset:
         if not isinstance(stmt, ast.Assign) or _calls_unknown(pf, stmt.value) or _reads_by_name(stmt.value):
             break  # a loop, a branch, a call that may read the object: what follows is not first
         attribute_bases = set()
-        for node in ast.walk(stmt.value):
+        for node in walk(stmt.value):
             if isinstance(node, ast.Attribute):
                 # any `.name` read counts, whatever it is read from: `self.parent.h` or `objs[0].h` may be
                 # self.h (the names only are compared)
                 read.add(node.attr)
                 if isinstance(node.value, ast.Name):
                     attribute_bases.add(id(node.value))
-        escaped |= {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name) and id(n) not in attribute_bases}
+        escaped |= {n.id for n in walk(stmt.value) if isinstance(n, ast.Name) and id(n) not in attribute_bases}
         targets = [t for target in stmt.targets for t in
                    (target.elts if isinstance(target, ast.Tuple | ast.List) else [target])]
         if not all(isinstance(t, ast.Name) or isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
@@ -356,7 +357,7 @@ _BY_NAME = frozenset({getattr, hasattr, vars, setattr, delattr})
 
 def _reads_by_name(expr) -> bool:
     """Whether `expr` may read attributes s2s cannot name: getattr(o, n) and the like, `o.__dict__`."""
-    for node in ast.walk(expr):
+    for node in walk(expr):
         if isinstance(node, ast.Attribute) and node.attr.startswith("__"):
             return True
         if isinstance(node, ast.Name) and any(getattr(builtins, node.id, None) is b for b in _BY_NAME):
@@ -367,7 +368,7 @@ def _reads_by_name(expr) -> bool:
 def _calls_unknown(pf, expr) -> bool:
     """Whether `expr` calls something that may read the objects the function stores into: a method of an
     object, a function of the user's, a function value, anything s2s cannot resolve to a pure library."""
-    for call in ast.walk(expr):
+    for call in walk(expr):
         if not isinstance(call, ast.Call):
             continue
         root = call.func
@@ -392,7 +393,7 @@ def impure_calls(pf, node: ast.AST, local: set, _active=(), bindings: dict | Non
     to the code `node` is part of (their objects are unknown unless in `bindings`). pf resolves the others."""
     bindings = bindings or {}
     out = []
-    for call in ast.walk(node):
+    for call in walk(node):
         if not isinstance(call, ast.Call) or updates_local_container(call, local):
             continue  # (whether that list is shared is the callers' question: ownership, updated_params)
         effect = _call_effect(pf, call, local, _active, bindings, made_here)
@@ -406,7 +407,7 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
     root = func
     while isinstance(root, ast.Attribute):
         root = root.value
-    touched = _names(call) - {n.id for n in ast.walk(func) if isinstance(n, ast.Name)} | \
+    touched = _names(call) - {n.id for n in walk(func) if isinstance(n, ast.Name)} | \
         (_names(func.value) if isinstance(func, ast.Attribute) else set())
     text = ast.unparse(func)
     if isinstance(root, ast.Name) and root.id in local:
@@ -506,7 +507,7 @@ def _local_sources(tree, names) -> dict:
     augmented assignment, import...), which s2s does not follow."""
     out = {n: [] for n in names}
     seen = set()  # the Name nodes bound by a plain assignment or a loop
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Assign):
             pairs = [(t, node.value) for t in node.targets]
         elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
@@ -517,7 +518,7 @@ def _local_sources(tree, names) -> dict:
             if isinstance(target, ast.Name) and target.id in out:
                 out[target.id].append(source)
                 seen.add(id(target))
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in out and id(node) not in seen:
             out[node.id].append(None)
         elif isinstance(node, ast.ExceptHandler | ast.Import | ast.ImportFrom):  # (bound without a Name node)
@@ -578,7 +579,7 @@ def _makes_seeded(pf, call, bindings, depth=0) -> bool:
         inner = _parsed(obj)
     except Exception:  # noqa: BLE001 - no source
         return False
-    returns = [n.value for n in ast.walk(inner.tree) if isinstance(n, ast.Return)]
+    returns = [n.value for n in walk(inner.tree) if isinstance(n, ast.Return)]
     given = _constant_arguments(obj, call, bindings)
     return bool(returns) and all(isinstance(r, ast.Call) and _makes_seeded(inner, r, given, depth + 1)
                                  for r in returns)
@@ -710,7 +711,7 @@ def _attribute_path(func):
 def reads(node: ast.AST, pf=None) -> set:
     """The names `node` reads, leaving out those that denote modules, functions and classes."""
     out = set()
-    for n in ast.walk(node):
+    for n in walk(node):
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
             obj = ctx().missing
             if pf is not None:

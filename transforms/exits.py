@@ -13,12 +13,13 @@ import ast
 
 from . import annotations
 from .names import NameAllocator, assign, load
+from .walk import fix_locations, walk
 
 
 def _contains(stmts, kinds, stop_at_loops=False):
     for s in stmts:
         if stop_at_loops and isinstance(s, ast.For | ast.While):  # a loop of the body owns its own break
-            nodes = (n for n in ast.walk(s) if isinstance(n, ast.Return))
+            nodes = (n for n in walk(s) if isinstance(n, ast.Return))
         else:
             nodes = _walk(s, stop_at_loops)
         for node in nodes:
@@ -32,7 +33,7 @@ def _walk(node, stop_at_loops):
     for child in ast.iter_child_nodes(node):
         if stop_at_loops and isinstance(child, ast.For | ast.While):
             # nested loops own their break/continue, but a return still leaves them
-            yield from (n for n in ast.walk(child) if isinstance(n, ast.Return))
+            yield from (n for n in walk(child) if isinstance(n, ast.Return))
             continue
         yield from _walk(child, stop_at_loops)
 
@@ -66,7 +67,7 @@ class Exits:
         else:
             new, _ = self.block(body, loop=None)
             tree.body = new
-        ast.fix_missing_locations(tree)
+        fix_locations(tree)
         return tree
 
     def block(self, stmts, loop):
@@ -130,7 +131,7 @@ class Exits:
         if exit_flags:
             s.test = ast.BoolOp(op=ast.And(), values=[_not(exit_flags), s.test]) if isinstance(
                 s, ast.While) else s.test
-        ast.fix_missing_locations(s)
+        fix_locations(s)
         return before + [s], ({self.ret_flag} if has_return else set()), False
 
     def for_to_while(self, s, body, before):
@@ -156,14 +157,14 @@ def _always_exits(stmts):
 
 def _unstable_for(s: ast.For) -> bool:
     """A for-range loop whose bounds or target the body reassigns cannot be replayed by range."""
-    bound_names = {n.id for n in ast.walk(s.iter) if isinstance(n, ast.Name)}
-    target_names = {n.id for n in ast.walk(s.target) if isinstance(n, ast.Name)}
-    assigned = {n.id for b in s.body for n in ast.walk(b) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    bound_names = {n.id for n in walk(s.iter) if isinstance(n, ast.Name)}
+    target_names = {n.id for n in walk(s.target) if isinstance(n, ast.Name)}
+    assigned = {n.id for b in s.body for n in walk(b) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     return bool(assigned & bound_names) or bool(assigned & target_names)
 
 
 def _needs_flags(body) -> bool:
-    returns = [n for s in body for n in ast.walk(s) if isinstance(n, ast.Return)]
+    returns = [n for s in body for n in walk(s) if isinstance(n, ast.Return)]
     if not returns:
         return False
     return not (len(returns) == 1 and body[-1] is returns[0])

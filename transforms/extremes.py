@@ -28,6 +28,7 @@ import copy
 import math
 
 from .names import names_in
+from .walk import fix_locations, walk
 
 __all__ = ["split_extreme_ties"]
 
@@ -48,8 +49,8 @@ def split_extreme_ties(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
                 inner = getattr(s, field, None)
                 if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
                     setattr(s, field, block(inner))
-            if isinstance(s, ast.Assign | ast.AugAssign) and not any(isinstance(n, ast.NamedExpr) for n in ast.walk(s)):
-                for node in list(ast.walk(s.value)):
+            if isinstance(s, ast.Assign | ast.AugAssign) and not any(isinstance(n, ast.NamedExpr) for n in walk(s)):
+                for node in list(walk(s.value)):
                     parts = _pattern(node, shapes, np_name)
                     if parts is None:
                         continue
@@ -64,7 +65,7 @@ def split_extreme_ties(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
         return out
 
     fdef.body = block(fdef.body)
-    ast.fix_missing_locations(fdef)
+    fix_locations(fdef)
     return changed
 
 

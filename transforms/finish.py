@@ -18,6 +18,7 @@ import ast
 import numpy as np
 
 from .shapes import hashable
+from .walk import fix_locations, walk
 
 __all__ = ["drop_finish"]
 
@@ -29,13 +30,13 @@ def drop_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set, float6
     """
     if not float64_only or not fdef.body or not isinstance(fdef.body[-1], ast.Return):
         return False
-    params = {a.arg for a in ast.walk(fdef.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
     stores = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             stores.setdefault(node.id, []).append(node)
     bindings = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             bindings.setdefault(node.targets[0].id, []).append(node.value)
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
@@ -74,5 +75,5 @@ def drop_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set, float6
 
     drop = Drop()
     fdef.body[-1] = drop.visit(fdef.body[-1])
-    ast.fix_missing_locations(fdef)
+    fix_locations(fdef)
     return drop.changed

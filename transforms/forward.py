@@ -15,6 +15,7 @@ from .analysis import is_append, is_user_function, op_name, resolve_call
 from .context import ctx, missing
 from .names import NameAllocator, assigned_names, load, store
 from .sequences import Sequences
+from .walk import walk
 
 _LINEAR_ADD = {"op:add", "op:sub", "op:uadd"}
 
@@ -192,12 +193,12 @@ class Forward:
         if getattr(self, "_pullback_names", None) is not None:
             return self._pullback_names
         values, plain = {}, set()
-        for node in ast.walk(self.tree):
+        for node in walk(self.tree):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 values.setdefault(node.targets[0].id, []).append(node.value)
                 plain.add(id(node.targets[0]))
         unknown = set(analysis.param_names(self.tree))
-        for node in ast.walk(self.tree):
+        for node in walk(self.tree):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del) and id(node) not in plain:
                 unknown.add(node.id)
             elif isinstance(node, ast.arg):
@@ -510,7 +511,7 @@ def _maybe_zero_tangents(pf, tree) -> set[str]:
         ['v', 'y']
     """
     sources = {}  # name -> the values assigned to it
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 for name in assigned_names(target):
@@ -524,7 +525,7 @@ def _maybe_zero_tangents(pf, tree) -> set[str]:
         if isinstance(value, ast.Subscript | ast.Starred) or isinstance(value, ast.Name | ast.Tuple) and \
                 isinstance(value.ctx, ast.Store):
             return True
-        for call in (n for n in ast.walk(value) if isinstance(n, ast.Call)):
+        for call in (n for n in walk(value) if isinstance(n, ast.Call)):
             func = resolve_call(pf, call) if pf is not None else missing()
             rule = ctx_lookup(func) if func is not missing() else None
             if rule is None or any(_may_give_zero(t) for t in rule.jvp.values() if t is not None):
@@ -536,7 +537,7 @@ def _maybe_zero_tangents(pf, tree) -> set[str]:
     while changed:
         changed = False
         for name, values in sources.items():
-            if name not in zero and any(n.id in zero for v in values for n in ast.walk(v)
+            if name not in zero and any(n.id in zero for v in values for n in walk(v)
                                         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)):
                 zero.add(name)
                 changed = True

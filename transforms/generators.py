@@ -28,6 +28,7 @@ import builtins
 import inspect
 
 from .context import ctx
+from .walk import fix_locations, walk
 
 CONSUMERS = ("list", "tuple", "sum", "min", "max", "sorted")  # take every element, in order
 SHORT_CIRCUIT = ("any", "all")
@@ -56,8 +57,8 @@ def is_generator(tree: ast.FunctionDef) -> bool:
 
 def as_list_function(pf, tree: ast.FunctionDef) -> ast.FunctionDef:
     """Rewrite the generator function `tree` in place into the function returning the list of what it yields."""
-    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | \
-        {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    taken = {n.id for n in walk(tree) if isinstance(n, ast.Name)} | \
+        {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
     acc = "yielded_"
     while acc in taken:
         acc += "_"
@@ -92,7 +93,7 @@ def as_list_function(pf, tree: ast.FunctionDef) -> ast.FunctionDef:
     anchor = tree.body[0]
     tree.body = body[:start] + [ast.copy_location(init, anchor)] + body[start:] + \
         [ast.copy_location(end, tree.body[-1])]
-    ast.fix_missing_locations(tree)
+    fix_locations(tree)
     return tree
 
 
@@ -126,8 +127,8 @@ def _builtin(pf, func, names, local):
 
 
 def _local_names(tree):
-    out = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
-    out |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    out = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
+    out |= {n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     return out
 
 
@@ -150,7 +151,7 @@ def rewrite_expressions(pf, tree: ast.FunctionDef) -> None:
     """Generator expressions given to list, tuple, sum, min, max or sorted become list comprehensions;
     those given to any/all or to NumPy are refused with the reason."""
     local = _local_names(tree)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if not isinstance(node, ast.Call):
             continue
         for k, arg in enumerate(node.args):
@@ -168,7 +169,7 @@ def rewrite_expressions(pf, tree: ast.FunctionDef) -> None:
                              "(NumPy takes it for one object: np.sum of one is deprecated, np.array makes a 0-d "
                              "object array, np.stack refuses it)", arg,
                              "use a list comprehension [...] (or the builtin sum(...) for a sum)")
-    ast.fix_missing_locations(tree)
+    fix_locations(tree)
 
 
 def _numpy_function(pf, func):
@@ -195,10 +196,10 @@ def check_calls(pf, tree: ast.FunctionDef) -> None:
     completely (see the module docstring), and any consumer that could observe the generator's steps."""
     local = _local_names(tree)
     parents = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if not isinstance(node, ast.Call):
             continue
         gen = _generator_function(pf, node, local)
@@ -262,10 +263,10 @@ def _exits(stmt):
 def _fresh_names(tree, passed):
     """Local names whose every binding is a new value built here (a number, a literal list, arithmetic)
     and that are not passed to the generator: an in-place update of one cannot reach the generator."""
-    params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
     fresh_values = ast.Constant | ast.BinOp | ast.UnaryOp | ast.List | ast.ListComp | ast.Tuple | ast.Dict
     bound, aliased = set(), set(params) | passed
-    for node in ast.walk(tree):
+    for node in walk(tree):
         targets, value = [], None
         if isinstance(node, ast.Assign):
             targets, value = node.targets, node.value
@@ -274,7 +275,7 @@ def _fresh_names(tree, passed):
         elif isinstance(node, ast.For | ast.comprehension):
             targets = [node.target]
         for t in targets:
-            for n in ast.walk(t):
+            for n in walk(t):
                 if isinstance(n, ast.Name):
                     bound.add(n.id)
                     if isinstance(node, ast.For | ast.comprehension) or not isinstance(t, ast.Name) or \
@@ -287,7 +288,7 @@ def _check_effects(pf, tree, part, call, name, local):
     """Refuse anything in `part` (run between the generator's steps) that may update in place an object the
     generator can reach: stores into items or attributes, updating methods, out=, functions of the user's
     that update an argument, and functions s2s cannot read."""
-    passed = {n.id for n in ast.walk(call) if isinstance(n, ast.Name)}
+    passed = {n.id for n in walk(call) if isinstance(n, ast.Name)}
     fresh = _fresh_names(tree, passed)
 
     def refuse(node, what):
@@ -305,7 +306,7 @@ def _check_interleaving(pf, part, call, name, local):
     from . import effects
     gen = _generator_function(pf, call if isinstance(call, ast.Call) and not _builtin(pf, call.func, ("enumerate",),
                                                                                           local) else call.args[0], local)
-    passed = {n.id for n in ast.walk(call) if isinstance(n, ast.Name)}
+    passed = {n.id for n in walk(call) if isinstance(n, ast.Name)}
     why = effects.function_effect(gen) if gen is not None else "is a generator s2s cannot read"
     producer = [effects.Effect(call, why, passed)] if why is not None else []
     found = effects.conflict(producer, passed, effects.impure_calls(pf, part, local), effects.reads(part, pf),
@@ -328,7 +329,7 @@ def _check_generator_body(pf, tree):
         if isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
-                for n in ast.walk(t):
+                for n in walk(t):
                     if isinstance(n, ast.Name):
                         bound.add(n.id)
                         value = node.value
@@ -340,10 +341,10 @@ def _check_generator_body(pf, tree):
                         else:
                             other.add(n.id)
         elif isinstance(node, ast.For | ast.comprehension):
-            other |= {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
-    params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+            other |= {n.id for n in walk(node.target) if isinstance(n, ast.Name)}
+    params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
     yielded = {n.id for y in _own_nodes(tree) if isinstance(y, ast.Yield) and y.value is not None
-               for n in ast.walk(y.value) if isinstance(n, ast.Name)}
+               for n in walk(y.value) if isinstance(n, ast.Name)}
     numbers -= other | params | lists
     lists -= other | params | yielded
 
@@ -359,12 +360,12 @@ def _effects(pf, part, fresh_numbers, fresh_lists, local, refuse):
     """Refuse (`refuse(node, what)`) the in-place updates in `part`, except augmented assignments of the names in
     `fresh_numbers` and .append/.extend of those in `fresh_lists`."""
     from .desugar import callee_summary
-    for node in ast.walk(part):
+    for node in walk(part):
         if isinstance(node, ast.FunctionDef | ast.Lambda):
             continue
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
-                for n in ast.walk(t):
+                for n in walk(t):
                     if isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store):
                         refuse(n, "stores into an item or attribute")
             if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and \
@@ -416,8 +417,8 @@ def partials_in_map(pf, tree: ast.FunctionDef) -> None:
     expands like any map of a lambda (and `lower` calls as `g(a, v)`): the same calls, since the partial
     is made of names and constants only (pure_partial)."""
     local = _local_names(tree)
-    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | local
-    for node in ast.walk(tree):
+    taken = {n.id for n in walk(tree) if isinstance(n, ast.Name)} | local
+    for node in walk(tree):
         if not (isinstance(node, ast.Call) and _builtin(pf, node.func, ("map",), local) and len(node.args) >= 2
                 and not node.keywords and not any(isinstance(a, ast.Starred) for a in node.args)
                 and pure_partial(pf, node.args[0])):
@@ -433,7 +434,7 @@ def partials_in_map(pf, tree: ast.FunctionDef) -> None:
         args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params], vararg=None, kwonlyargs=[],
                              kw_defaults=[], kwarg=None, defaults=[])
         node.args[0] = ast.copy_location(ast.Lambda(args=args, body=body), node.args[0])
-    ast.fix_missing_locations(tree)
+    fix_locations(tree)
 
 
 def rewrite(pf, tree: ast.FunctionDef) -> ast.FunctionDef:

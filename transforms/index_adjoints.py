@@ -31,6 +31,7 @@ from __future__ import annotations
 import ast
 
 from .names import load, store
+from .walk import fix_locations, walk
 
 
 def _helper_call(node, shapes, name):
@@ -38,7 +39,7 @@ def _helper_call(node, shapes, name):
 
 
 def _reads(node, name):
-    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+    return any(isinstance(n, ast.Name) and n.id == name for n in walk(node))
 
 
 def _basic(index, shapes):
@@ -74,13 +75,13 @@ def _increment(stmt, name):
 
 def accumulate_index_adjoints(fdef: ast.FunctionDef, shapes, adjoints: set, np_name: str) -> ast.FunctionDef:
     """Rewrite the index adjoints of every qualifying `P_bar` (see the module doc); returns `fdef`."""
-    nodes = list(ast.walk(fdef))
+    nodes = list(walk(fdef))
     if any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in nodes) or \
             any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in nodes if n is not fdef):
         return fdef
     for name in sorted(adjoints):
         _rewrite_one(fdef, nodes, name, shapes, np_name)
-    return ast.fix_missing_locations(fdef)
+    return fix_locations(fdef)
 
 
 def _rewrite_one(fdef, nodes, name, shapes, np_name):
@@ -114,8 +115,8 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name):
     if any(shapes.of(_increment(a, name)) not in (shape, ()) for a in other_steps):
         return
     # the only other reads: the return statement
-    own = {id(n) for a in steps for n in ast.walk(a)}
-    returns = {id(n) for r in nodes if isinstance(r, ast.Return) for n in ast.walk(r)}
+    own = {id(n) for a in steps for n in walk(a)}
+    returns = {id(n) for r in nodes if isinstance(r, ast.Return) for n in walk(r)}
     if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) and id(n) not in own
            and id(n) not in returns for n in nodes):
         return
@@ -138,7 +139,7 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name):
 
 
 def _replace_stmt(tree, old, new):
-    for node in ast.walk(tree):
+    for node in walk(tree):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             if isinstance(block, list):

@@ -25,6 +25,7 @@ import copy
 
 from . import refusals
 from .context import ctx
+from .walk import fix_locations, walk
 
 
 class LocalHelper:
@@ -76,7 +77,7 @@ def _name_returned_lambdas(tree: ast.FunctionDef):
             body.append(ast.copy_location(ast.Return(value=ast.Name(id=name, ctx=ast.Load())), s))
         else:
             body.append(s)
-    tree.body = [ast.fix_missing_locations(s) for s in body]
+    tree.body = [fix_locations(s) for s in body]
 
 
 _MADE_UP_LAMBDA = "s2s" + "_lambda"  # the prefix of the names s2s gives lambdas (not a node fact)
@@ -118,7 +119,7 @@ def _name_lambda_arguments(tree: ast.FunctionDef):
         s = Name().visit(s)
         body.extend(found)
         body.append(s)
-    tree.body = [ast.fix_missing_locations(s) for s in body]
+    tree.body = [fix_locations(s) for s in body]
 
 
 def extract_local_helpers(pf, tree: ast.FunctionDef, alloc=None) -> dict[str, LocalHelper]:
@@ -162,8 +163,8 @@ def extract_local_helpers(pf, tree: ast.FunctionDef, alloc=None) -> dict[str, Lo
 
 def _value_uses(tree, helpers) -> set:
     """Names of local helpers used as values (passed on, stored, returned), not only called."""
-    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in helpers and
+    called = {id(n.func) for n in walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    return {n.id for n in walk(tree) if isinstance(n, ast.Name) and n.id in helpers and
             isinstance(n.ctx, ast.Load) and id(n) not in called}
 
 
@@ -187,20 +188,20 @@ def _function_value(pf, tree, helper, kept, alloc=None):
     if code is None:
         raise pf.error(ctx().unsupported, f"s2s cannot find the code of the local function {helper.name!r} to pass "
                        "it as a value", node, hint="define it at module level instead")
-    params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
     position = kept.index(helper)
     before = set(params)
     for s in kept[:position]:
         if not isinstance(s, LocalHelper):
-            before |= {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            before |= {n.id for n in walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     stores = {}
     for s in tree.body:
-        for n in ast.walk(s):
+        for n in walk(s):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 stores[n.id] = stores.get(n.id, 0) + 1
     for var in code.co_freevars:
         if var not in before or stores.get(var, 0) + (var in params) != 1 or \
-                any(isinstance(s, ast.For | ast.While) and var in {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
+                any(isinstance(s, ast.For | ast.While) and var in {n.id for n in walk(s) if isinstance(n, ast.Name)
                                                                    and isinstance(n.ctx, ast.Store)} for s in kept
                     if not isinstance(s, LocalHelper)):
             raise pf.error(ctx().unsupported, f"s2s passes the local function {helper.name!r} as a value only where "
@@ -215,7 +216,7 @@ def _function_value(pf, tree, helper, kept, alloc=None):
     call = ast.Call(func=helper_attr("s2s", "local_function", runtime.local_function),
                     args=[record, cells], keywords=[])
     out = ast.Assign(targets=[ast.Name(id=helper.name, ctx=ast.Store())], value=call)
-    return ast.fix_missing_locations(ast.copy_location(out, node))
+    return fix_locations(ast.copy_location(out, node))
 
 
 def _nested_codes(code, name, line):
@@ -233,7 +234,7 @@ def _nested_codes(code, name, line):
 
 def _check_uses(pf, tree, helpers, allowed=frozenset()):
     calls = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers:
             calls.add(id(node.func))
             helper = helpers[node.func.id]
@@ -241,13 +242,13 @@ def _check_uses(pf, tree, helpers, allowed=frozenset()):
                     any(isinstance(a, ast.Starred) for a in node.args):
                 raise pf.error(ctx().unsupported, f"s2s expands the local helper {helper.name!r} only when "
                                "it is called with one positional argument per parameter", node)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and node.id in helpers and id(node) not in calls and \
                 not (node.id in allowed and isinstance(node.ctx, ast.Load)):
             raise pf.error(ctx().unsupported, f"s2s can only call the local helper {node.id!r}; here it is "
                            "used as a value or reassigned", node, hint="define it at module level instead")
     for helper in helpers.values():
-        for node in ast.walk(helper.body if helper.body is not None else ast.Module(body=helper.statements)):
+        for node in walk(helper.body if helper.body is not None else ast.Module(body=helper.statements)):
             if isinstance(node, ast.Name) and node.id in helpers:
                 raise pf.error(ctx().unsupported, "s2s cannot expand a local helper that calls a local helper "
                                "(or itself)", helper.node, hint="define the helpers at module level")
@@ -255,12 +256,12 @@ def _check_uses(pf, tree, helpers, allowed=frozenset()):
 
 def _expandable_statements(fn: ast.FunctionDef) -> bool:
     """No nested functions, no global/nonlocal, and no `return` inside a loop of the helper."""
-    for node in ast.walk(fn):
+    for node in walk(fn):
         if node is not fn and isinstance(node, ast.FunctionDef | ast.Lambda | ast.Global | ast.Nonlocal |
                                          ast.Yield | ast.YieldFrom):
             return False
-    for loop in (n for n in ast.walk(fn) if isinstance(n, ast.For | ast.While)):
-        if any(isinstance(n, ast.Return) for n in ast.walk(loop)):
+    for loop in (n for n in walk(fn) if isinstance(n, ast.For | ast.While)):
+        if any(isinstance(n, ast.Return) for n in walk(loop)):
             return False
     return True
 
@@ -301,7 +302,7 @@ class _Expander(ast.NodeTransformer):
 
     def expand(self, helper, call, where):
         """Statements running the helper's body on the call's arguments; the name holding its result."""
-        assigned = {n.id for s in helper.statements for n in ast.walk(s)
+        assigned = {n.id for s in helper.statements for n in walk(s)
                     if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         renames = {p: self.alloc.fresh(p) for p in helper.params}
         renames.update({n: self.alloc.fresh(n) for n in sorted(assigned) if n not in renames})
@@ -318,7 +319,7 @@ class _Expander(ast.NodeTransformer):
         stmts.append(ast.While(test=ast.Constant(True), body=body, orelse=[]))
         for s in stmts:
             ast.copy_location(s, where)
-            ast.fix_missing_locations(s)
+            fix_locations(s)
         return result, stmts
 
 
@@ -345,16 +346,16 @@ def expand_statement_helpers(pf, tree: ast.FunctionDef, helpers: dict, alloc) ->
     multi = {k for k, h in helpers.items() if h.statements is not None}
     tree.body = hoist_block(pf, tree.body, multi, alloc)
     if not multi:
-        ast.fix_missing_locations(tree)
+        fix_locations(tree)
         return
     _Expander(pf, helpers, alloc).visit(tree)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers \
                 and helpers[node.func.id].statements is not None:
             raise pf.error(ctx().unsupported, f"s2s expands the local function {node.func.id!r} only where "
                            "it is called on its own line", node,
                            hint=f"write `y = {node.func.id}(...)` as a statement of its own, then use y")
-    ast.fix_missing_locations(tree)
+    fix_locations(tree)
 
 
 # ---- map, filter, zip(*...), sorted(key=...) and local functions inside expressions ---------------------
@@ -457,9 +458,9 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
     """map, filter and zip(*xs) where their result is consumed at once (by list, tuple, sum, sorted, zip,
     enumerate, min, max, any, all, a for loop, a comprehension or tuple unpacking) become list comprehensions; elsewhere
     (a map object kept in a variable, which Python would exhaust once) they are left alone."""
-    local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    local |= {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
-    fresh = _Fresh({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | local)
+    local = {n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    local |= {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
+    fresh = _Fresh({n.id for n in walk(tree) if isinstance(n, ast.Name)} | local)
 
     def kind_of(node, plain_zip=False):
         if not isinstance(node, ast.Call):
@@ -485,7 +486,7 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
         made[id(out)] = (out, kind)
         return out
 
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call) and any(_builtin_named(pf, node.func, c, local) for c in _CONSUMERS):
             node.args = [consumed(a, plain_zip=True) for a in node.args]
         elif isinstance(node, ast.Call):
@@ -500,13 +501,13 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
     if made:
         _check_lazy_loops(pf, tree, made)
         _check_eager(pf, tree, made, local)
-    ast.fix_missing_locations(tree)
+    fix_locations(tree)
 
 
 def _local_defs(tree):
     """The local functions of `tree` (def and `name = lambda`) by name."""
     out = {}
-    for s in ast.walk(tree):
+    for s in walk(tree):
         if isinstance(s, ast.FunctionDef) and s is not tree:
             out[s.name] = s
         elif isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and \
@@ -521,7 +522,7 @@ def _with_helpers(nodes, local_defs):
     while stack:
         node = stack.pop()
         out.append(node)
-        for n in ast.walk(node):
+        for n in walk(node):
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in local_defs and \
                     n.func.id not in seen:
                 seen.add(n.func.id)
@@ -541,7 +542,7 @@ class _Code:
                         if not (isinstance(e.node.func, ast.Name) and e.node.func.id in local_defs)]
         self.reads = set().union(*(effects.reads(n, pf) for n in nodes)) - set(own) if nodes else set()
         self.total = not self.effects and all(_total_call(pf, c, local, local_defs)
-                                              for n in nodes for c in ast.walk(n) if isinstance(c, ast.Call))
+                                              for n in nodes for c in walk(n) if isinstance(c, ast.Call))
 
 
 def _total_call(pf, call, local, local_defs):
@@ -564,7 +565,7 @@ def _total_call(pf, call, local, local_defs):
 
 
 def _comp_targets(comp):
-    return {n.id for g in comp.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+    return {n.id for g in comp.generators for n in walk(g.target) if isinstance(n, ast.Name)}
 
 
 def _base_sequence(node, made):
@@ -583,7 +584,7 @@ def _base_sequence(node, made):
             and node.args[0].func.id == "len" and len(node.args[0].args) == 1:
         node = node.args[0].args[0]
     if all(isinstance(n, ast.Name | ast.Attribute | ast.Subscript | ast.Constant | ast.Load | ast.expr_context)
-           for n in ast.walk(node)):
+           for n in walk(node)):
         return ast.dump(node)
     return None
 
@@ -609,7 +610,7 @@ def _check_eager(pf, tree, made, local):
     a zip with a sequence of another length, any/all) and the function draws random numbers or may fail
     on an item Python never gives it."""
     from . import effects
-    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    parents = {id(c): p for p in walk(tree) for c in ast.iter_child_nodes(p)}
     local_defs = _local_defs(tree)
 
     def builtin(node, names):
@@ -659,7 +660,7 @@ def _check_eager(pf, tree, made, local):
             reach_all = False  # any/all, or a zip kept for later
         for z in siblings:
             others = [a for a in z.args if a is not comp and not any(a is s for s in siblings)]
-            bases = {_base_sequence(a, made) for a in z.args if not any(n is comp for n in ast.walk(a))}
+            bases = {_base_sequence(a, made) for a in z.args if not any(n is comp for n in walk(a))}
             bases.add(_base_sequence(comp, made))
             if None in bases or len(bases) != 1:
                 reach_all = False
@@ -689,8 +690,8 @@ def _check_eager(pf, tree, made, local):
 def _check_lazy_loops(pf, tree, made):
     """`for v in map(f, xs):` calls f lazily, one item per trip; the list s2s makes calls it before the loop.
     That is the same only if the loop body changes nothing f or xs read: otherwise refused."""
-    local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    local |= {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    local = {n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    local |= {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
     local_defs = {}
     for s in tree.body:
         if isinstance(s, ast.FunctionDef):
@@ -698,22 +699,22 @@ def _check_lazy_loops(pf, tree, made):
         elif isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and \
                 isinstance(s.value, ast.Lambda):
             local_defs[s.targets[0].id] = s.value
-    for loop in ast.walk(tree):
+    for loop in walk(tree):
         if not isinstance(loop, ast.For):
             continue
-        comps = [n for n in ast.walk(loop.iter) if id(n) in made]
+        comps = [n for n in walk(loop.iter) if id(n) in made]
         if not comps:
             continue
         reads = set()
         for comp in comps:
-            for n in ast.walk(comp):
+            for n in walk(comp):
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
                     reads.add(n.id)
                     if n.id in local_defs:
-                        reads |= {m.id for m in ast.walk(local_defs[n.id]) if isinstance(m, ast.Name)}
+                        reads |= {m.id for m in walk(local_defs[n.id]) if isinstance(m, ast.Name)}
         changed = set()
         for st in loop.body:
-            for n in ast.walk(st):
+            for n in walk(st):
                 target = None
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                     target = n
@@ -757,7 +758,7 @@ class _Hoist(ast.NodeTransformer):
 
     def _has_helper_call(self, node):
         return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self.helpers
-                   for n in ast.walk(node))
+                   for n in walk(node))
 
     def visit_Call(self, node):
         if isinstance(node.func, ast.Name) and node.func.id == "sorted" and not self.blocked and \
@@ -865,7 +866,7 @@ class _Hoist(ast.NodeTransformer):
         if self.blocked or not self._has_helper_call(node):
             return self._blocked(node)
         # [g(v) for v in xs if c] -> acc = []; for v' in xs: if c: acc.append(g(v'))
-        renames = {n.id: self.alloc.fresh(n.id) for gen in node.generators for n in ast.walk(gen.target)
+        renames = {n.id: self.alloc.fresh(n.id) for gen in node.generators for n in walk(gen.target)
                    if isinstance(n, ast.Name)}
         node = _Rename(renames, None).visit(copy.deepcopy(node))
         acc = self.alloc.fresh("items")
@@ -884,7 +885,7 @@ class _Hoist(ast.NodeTransformer):
     def _branch(self, value, target):
         """Statements computing `value` into `target`, its local function calls taken out in front."""
         assign = ast.copy_location(ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=value), value)
-        return hoist_block(self.pf, [ast.fix_missing_locations(assign)], self.helpers, self.alloc)
+        return hoist_block(self.pf, [fix_locations(assign)], self.helpers, self.alloc)
 
     def visit_IfExp(self, node):
         node.test = self.visit(node.test)
@@ -892,7 +893,7 @@ class _Hoist(ast.NodeTransformer):
             # `g(x) if c else h` -> if c: r = g(x) else: r = h  (only the branch taken runs, as in Python)
             name = self.alloc.fresh("choice")
             branch = ast.If(test=node.test, body=self._branch(node.body, name), orelse=self._branch(node.orelse, name))
-            self.pre.append(ast.fix_missing_locations(ast.copy_location(branch, node)))
+            self.pre.append(fix_locations(ast.copy_location(branch, node)))
             return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node)
         self.blocked += 1
         try:
@@ -907,12 +908,12 @@ class _Hoist(ast.NodeTransformer):
         if not self.blocked and any(self._has_helper_call(v) for v in node.values[1:]):
             # `a and g(x)` -> r = a; if r: r = g(x)   (`or`: if not r), one value at a time
             name = self.alloc.fresh("cond")
-            self.pre.append(ast.fix_missing_locations(ast.copy_location(
+            self.pre.append(fix_locations(ast.copy_location(
                 ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=node.values[0]), node)))
             for v in node.values[1:]:
                 test = ast.Name(id=name, ctx=ast.Load()) if isinstance(node.op, ast.And) else \
                     ast.UnaryOp(op=ast.Not(), operand=ast.Name(id=name, ctx=ast.Load()))
-                self.pre.append(ast.fix_missing_locations(ast.copy_location(
+                self.pre.append(fix_locations(ast.copy_location(
                     ast.If(test=test, body=self._branch(v, name), orelse=[]), node)))
             return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node)
         self.blocked += 1
@@ -956,7 +957,7 @@ def hoist_block(pf, stmts, helpers, alloc):
                 elif isinstance(value, list):
                     setattr(s, field_name, [h.visit(v) if isinstance(v, ast.expr) else v for v in value])
         for p in h.pre:
-            ast.fix_missing_locations(p)
+            fix_locations(p)
         out.extend(h.pre)
         out.append(s)
     return out

@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 
 from .names import loaded_names
+from .walk import fix_locations, walk
 
 __all__ = ["hoist_loop_invariants"]
 
@@ -38,11 +39,11 @@ def hoist_loop_invariants(fdef: ast.FunctionDef, shapes, pure) -> bool:
     `shapes` are the shapes inferred over `fdef`; `pure(node, shapes)` says whether evaluating `node`
     cannot raise (`transforms.specialize._pure`). Returns whether anything changed.
     """
-    if any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in ast.walk(fdef) if n is not fdef):
+    if any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in walk(fdef) if n is not fdef):
         return False  # (a nested function could read or bind the names at other times)
-    params = {a.arg for a in ast.walk(fdef.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
     stores, plain = {}, {}  # name -> count of bindings; name -> its plain `name = e` statements
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             stores[node.id] = stores.get(node.id, 0) + 1
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -57,9 +58,9 @@ def hoist_loop_invariants(fdef: ast.FunctionDef, shapes, pure) -> bool:
         fixed = {p for p in params if p not in stores}
         fixed |= {s.targets[0].id for s in fdef.body[:position] if isinstance(s, ast.Assign) and len(s.targets) == 1
                   and isinstance(s.targets[0], ast.Name) and stores.get(s.targets[0].id) == 1}
-        later = {id(n) for s in fdef.body[position:] for n in ast.walk(s)}
+        later = {id(n) for s in fdef.body[position:] for n in walk(s)}
         hoisted = None
-        for stmt in ast.walk(loop):
+        for stmt in walk(loop):
             if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
                 continue
             name = stmt.targets[0].id
@@ -84,13 +85,13 @@ def hoist_loop_invariants(fdef: ast.FunctionDef, shapes, pure) -> bool:
         plain[name] = [fdef.body[position]]
         changed = True
         position = 0  # the hoisted name is fixed now: what reads it may go next
-    ast.fix_missing_locations(fdef)
+    fix_locations(fdef)
     return changed
 
 
 def _remove(tree, ids):
     """Delete the statements whose id is in `ids` from every block of `tree` (an emptied block gets `pass`)."""
-    for node in ast.walk(tree):
+    for node in walk(tree):
         for field in ("body", "orelse", "finalbody"):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], ast.stmt):

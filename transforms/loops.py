@@ -19,6 +19,7 @@ import ast
 from . import annotations, refusals
 from .context import ctx
 from .names import NameAllocator, assign, load
+from .walk import fix_locations, walk
 
 _CHECKPOINT_REFUSAL = ("s2s cannot differentiate this checkpointed loop: s2s runs it again, segment by segment, "
                        "for the derivative, and it ")
@@ -51,8 +52,8 @@ class LoopRewriter(ast.NodeTransformer):
         """`for e in v:` with `v -= 1` or `v[i] = ...` in the body: Python's loop sees the update, s2s's would not."""
         if isinstance(node.iter, ast.Call) and self.pf.resolve_expr(node.iter.func) is range:
             return
-        iterated = {n.id for n in ast.walk(node.iter) if isinstance(n, ast.Name)}
-        for n in ast.walk(ast.Module(body=node.body, type_ignores=[])):
+        iterated = {n.id for n in walk(node.iter) if isinstance(n, ast.Name)}
+        for n in walk(ast.Module(body=node.body, type_ignores=[])):
             base = None
             if isinstance(n, ast.AugAssign):
                 base = n.target
@@ -96,7 +97,7 @@ class LoopRewriter(ast.NodeTransformer):
         of an object in it would give other values the second time (the derivative of another function)."""
         from . import effects
         found = [e for s in node.body for e in effects.impure_calls(self.pf, s, self.locals)]
-        rebound = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        rebound = {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         checks = {}  # function values called in the loop: s2s reads them when the loop is about to run
         for effect in found:
             func = effect.node.func
@@ -182,7 +183,7 @@ class LoopRewriter(ast.NodeTransformer):
         loop = ast.For(target=ast.Name(id=index_name, ctx=ast.Store()),
                        iter=_call_builtin("range", bounds), body=bind + node.body, orelse=[])
         ast.copy_location(loop, node)
-        ast.fix_missing_locations(loop)
+        fix_locations(loop)
         return before + [loop]
 
 

@@ -14,6 +14,7 @@ import copy
 from . import annotations, loops
 from .context import ctx, missing
 from .names import NameAllocator, load, store
+from .walk import fix_locations, walk
 
 
 def is_atom(e: ast.expr) -> bool:
@@ -175,8 +176,8 @@ class Lowerer:
         if helper is not None:
             args = [self.atom(a, out) for a in e.args]
             expanded = ast.copy_location(helper.expand(args), e)
-            ast.fix_missing_locations(expanded)
-            for n in ast.walk(expanded):  # the helper's body points at the call site in errors and comments
+            fix_locations(expanded)
+            for n in walk(expanded):  # the helper's body points at the call site in errors and comments
                 if hasattr(n, "lineno"):
                     ast.copy_location(n, e)
             return self.simple(expanded, out)
@@ -263,7 +264,7 @@ class Lowerer:
         out.append(ast.copy_location(ast.Assign(targets=[store(name)], value=ast.List(elts=[], ctx=ast.Load())), e))
         renames = {}
         for gen in e.generators:
-            for n in ast.walk(gen.target):
+            for n in walk(gen.target):
                 if isinstance(n, ast.Name):
                     renames[n.id] = self.alloc.fresh(n.id)
         e = _rename(copy.deepcopy(e), renames)
@@ -276,7 +277,7 @@ class Lowerer:
                 inner = [ast.copy_location(ast.If(test=cond, body=inner, orelse=[]), e)]
             inner = [ast.copy_location(ast.For(target=gen.target, iter=gen.iter, body=inner, orelse=[]), e)]
         for s in loops.rewrite_loops(self.pf, inner, self.locals, self.alloc):  # over range, as desugar's loops
-            ast.fix_missing_locations(s)
+            fix_locations(s)
             self.stmt(s, out)
         return load(name)
 
@@ -422,15 +423,15 @@ class _LocalAllocator:
 
 
 def _reads(e, name):
-    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(e))
+    return any(isinstance(n, ast.Name) and n.id == name for n in walk(e))
 
 
 def _assigned(stmts):
-    return {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return {n.id for s in stmts for n in walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def _rename(tree, mapping):
-    for n in ast.walk(tree):
+    for n in walk(tree):
         if isinstance(n, ast.Name) and n.id in mapping:
             n.id = mapping[n.id]
     return tree
@@ -454,5 +455,5 @@ def lower(pf, tree: ast.FunctionDef, alloc: NameAllocator, local_names: set[str]
     tree.body = lw.block(tree.body)
     if not tree.body or not isinstance(tree.body[-1], ast.Return):
         tree.body.append(ast.Return(value=ast.Constant(None)))
-    ast.fix_missing_locations(tree)
+    fix_locations(tree)
     return tree

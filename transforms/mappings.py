@@ -26,6 +26,7 @@ import copy
 from collections.abc import Callable
 
 from .names import as_load
+from .walk import walk
 
 VIEWS = ("keys", "values", "items")
 _UPDATING = frozenset({"update", "pop", "popitem", "setdefault", "clear", "__setitem__", "__delitem__"})
@@ -58,7 +59,7 @@ def view_as_list(call: ast.Call, key: str, keys_of: Callable[[list], ast.expr]) 
 def stored_view_of_updated_mapping(tree: ast.FunctionDef):
     """The first view call kept in a name (`vals = d.values()`) whose dict the function updates, or None."""
     updated = _updated_receivers(tree)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and is_view_call(node.value) and \
                 ast.unparse(node.value.func.value) in updated:
             return node.value
@@ -68,7 +69,7 @@ def stored_view_of_updated_mapping(tree: ast.FunctionDef):
 def _updated_receivers(tree) -> set[str]:
     """The objects (as source text) the function updates in place: items stored or deleted, updating methods."""
     out = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         targets = []
         if isinstance(node, ast.Assign):
             targets = node.targets
@@ -77,7 +78,7 @@ def _updated_receivers(tree) -> set[str]:
         elif isinstance(node, ast.Delete):
             targets = node.targets
         for t in targets:
-            for sub in ast.walk(t):
+            for sub in walk(t):
                 if isinstance(sub, ast.Subscript):
                     out.add(ast.unparse(sub.value))
         if isinstance(node, ast.AugAssign):  # d |= {...} updates the dict itself

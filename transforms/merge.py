@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 
 from .names import assigned_names, loaded_names
+from .walk import fix_locations, walk
 
 __all__ = ["merge_number_temporaries"]
 
@@ -34,11 +35,11 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
     `shapes` are the shapes inferred over `fdef`; `pure(node, shapes)` whether evaluating `node`
     cannot raise. Returns whether anything changed.
     """
-    if any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in ast.walk(fdef) if n is not fdef):
+    if any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in walk(fdef) if n is not fdef):
         return False
-    params = {a.arg for a in ast.walk(fdef.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
     loads, stores = {}, {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name):
             counts = loads if isinstance(node.ctx, ast.Load) else stores
             counts[node.id] = counts.get(node.id, 0) + 1
@@ -65,7 +66,7 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
                 continue
             once = loads.get(name) == 1 and stores.get(name) == 1  # a temporary, read by `reader` alone
             rebinds = isinstance(reader, ast.Assign) and any(
-                isinstance(n, ast.Name) and n.id == name for t in reader.targets for n in ast.walk(t))
+                isinstance(n, ast.Name) and n.id == name for t in reader.targets for n in walk(t))
             if not (once or rebinds):
                 continue  # (`v = a + b; v = v - c` is `v = a + b - c`: the value dies where it is read)
             _substitute(reader, name, s.value)
@@ -75,7 +76,7 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
             changed = True
 
     block(fdef.body)
-    ast.fix_missing_locations(fdef)
+    fix_locations(fdef)
     return changed
 
 
@@ -86,9 +87,9 @@ def _reader(stmts, at, name, reads):
         if isinstance(s, ast.For | ast.While | ast.If | ast.With | ast.Try):
             return None
         value = s.value if isinstance(s, ast.Assign | ast.AugAssign | ast.Return) else None
-        uses = sum(1 for n in ast.walk(s) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load))
+        uses = sum(1 for n in walk(s) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load))
         if uses:
-            in_value = value is not None and sum(1 for n in ast.walk(value) if isinstance(n, ast.Name) and n.id == name) == 1
+            in_value = value is not None and sum(1 for n in walk(value) if isinstance(n, ast.Name) and n.id == name) == 1
             return s if uses == 1 and in_value else None
         if assigned_names(s) & (reads | {name}):
             return None

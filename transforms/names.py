@@ -7,6 +7,8 @@ import copy
 import keyword
 import re
 
+from .walk import walk
+
 
 class NameAllocator:
     """Hands out names like `t`, `t2`, `x_bar` that are not already taken."""
@@ -37,7 +39,7 @@ class NameAllocator:
 def names_in(tree) -> set[str]:
     """Every identifier that appears in `tree` (loads, stores, parameters)."""
     out = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name):
             out.add(node.id)
         elif isinstance(node, ast.arg):
@@ -75,7 +77,7 @@ def as_load(node: ast.expr) -> ast.expr:
         'd[k]'
     """
     node = copy.deepcopy(node)
-    for n in ast.walk(node):
+    for n in walk(node):
         if hasattr(n, "ctx"):
             n.ctx = ast.Load()
     return node
@@ -83,9 +85,9 @@ def as_load(node: ast.expr) -> ast.expr:
 
 def loaded_names(node) -> set[str]:
     """Every name `node` reads (nested statements and expressions included)."""
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def assigned_names(node) -> set[str]:
     """Every name `node` stores to (nested statements included)."""
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}

@@ -33,6 +33,8 @@ import ast
 import copy
 from dataclasses import dataclass, field
 
+from .walk import fix_locations, walk
+
 NUMPY = "_s2s_numpy"  # the name the rewritten code reads NumPy by, whatever the user calls it
 TAPE_SET = "_s2s_tape_set"  # (tape, count, value): stores value at count; a value of another type does not compile
 TAPE_GROW = "_s2s_tape_grow"  # tape -> a copy twice as long
@@ -45,7 +47,7 @@ def accumulate_outer(fdef: ast.FunctionDef, numpy_names: set) -> bool:
     """`X = _s2s_accumulate(X, np.outer(a, b))` -> `X = _s2s_accumulate_outer(X, a, b)` where `np` is one of
     `numpy_names` (known to be NumPy only once the names are bound). Whether anything was rewritten."""
     done = False
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Call) and _is_name(node.func, ACCUMULATE) and len(node.args) == 2:
             e = node.args[1]
             if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "outer" \
@@ -113,12 +115,12 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     _zero_accumulators(fdef, runtime, scalars)
     params, defaults = _positional_params(fdef)
     free, attrs = _free_names(fdef, set(params))
-    ast.fix_missing_locations(fdef)
+    fix_locations(fdef)
     return Lowered(fdef, params, defaults, free, attrs, low_tapes, array_tapes)
 
 
 def _refuse_constructs(fdef):
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if node is not fdef and isinstance(node, ast.FunctionDef):
             raise NotLowerable("a function defined inside the derivative (a pullback or a local helper)", node)
         what = _REFUSED.get(type(node))
@@ -135,8 +137,8 @@ def _refuse_constructs(fdef):
 
 
 def _all_names(fdef):
-    out = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)}
-    out |= {a.arg for a in ast.walk(fdef) if isinstance(a, ast.arg)}
+    out = {n.id for n in walk(fdef) if isinstance(n, ast.Name)}
+    out |= {a.arg for a in walk(fdef) if isinstance(a, ast.arg)}
     return out
 
 
@@ -145,7 +147,7 @@ def _all_names(fdef):
 def _find_tapes(fdef):
     """Names bound to `[]` (the tape); each must be used only as `S.append(name)` and `name = S.pop()`."""
     tapes = []
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.List) and not node.elts:
             parent = _parent_assign(fdef, node)
             if parent is None or len(parent.targets) != 1 or not isinstance(parent.targets[0], ast.Name):
@@ -153,20 +155,20 @@ def _find_tapes(fdef):
             tapes.append(parent.targets[0].id)
     for stack in tapes:
         allowed = set()
-        for node in ast.walk(fdef):
+        for node in walk(fdef):
             if _push_of(node, stack) is not None or _pop_of(node, stack) is not None:
-                allowed |= {id(n) for n in ast.walk(node) if isinstance(n, ast.Name) and n.id == stack}
+                allowed |= {id(n) for n in walk(node) if isinstance(n, ast.Name) and n.id == stack}
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.List) and \
                     isinstance(node.targets[0], ast.Name) and node.targets[0].id == stack:
                 allowed.add(id(node.targets[0]))
-        for node in ast.walk(fdef):
+        for node in walk(fdef):
             if isinstance(node, ast.Name) and node.id == stack and id(node) not in allowed:
                 raise NotLowerable(f"the tape {stack!r} used other than by push (append of a name) and pop", node)
     return tapes
 
 
 def _parent_assign(fdef, target):
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Assign) and node.value is target:
             return node
     return None
@@ -217,7 +219,7 @@ def _events(stmts, stack):
             a, b = _events(s.body, stack), _events(s.orelse, stack)
             if a or b:
                 out.append(("if", a, b))
-        elif any(isinstance(n, ast.Name) and n.id == stack for n in ast.walk(s)):
+        elif any(isinstance(n, ast.Name) and n.id == stack for n in walk(s)):
             raise NotLowerable(f"a use of the tape {stack!r} inside a statement s2s cannot follow", s)
     return out
 
@@ -297,7 +299,7 @@ def _split_tape(fdef, stack, taken, tape_types):
     An element type ("float64", (3,)) is an array of that shape: a tape `np.empty((16, 3), float64)` whose
     rows are copied back on pops."""
     variables = []
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         v = _push_of(node, stack)
         if v is not None and v not in variables:
             variables.append(v)
@@ -390,7 +392,7 @@ def _capacities(fdef, stack, variables):
     `range(...)` of constants and of parameters the function never assigns (None elsewhere): the
     array tape is then allocated once, of that length (tape_set still checks the bound)."""
     params = {a.arg for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
-    stored = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    stored = {n.id for n in walk(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     fixed = params - stored
     sites: dict = {v: [] for v in variables}
 
@@ -408,18 +410,18 @@ def _capacities(fdef, stack, variables):
         lo, hi = ("0", ast.unparse(it.args[0])) if len(it.args) == 1 else map(ast.unparse, it.args)
         return f"max(0, {hi} - {lo})"
 
-    def walk(stmts, loops):
+    def visit_pushes(stmts, loops):
         for st in stmts:
             v = _push_of(st, stack)
             if v is not None:
                 sites[v].append(list(loops))
             elif isinstance(st, ast.For | ast.While):
-                walk(st.body, loops + [trips(st)])
+                visit_pushes(st.body, loops + [trips(st)])
             elif isinstance(st, ast.If):
-                walk(st.body, loops)  # a branch pushes at most as often as the code around it
-                walk(st.orelse, loops)
+                visit_pushes(st.body, loops)  # a branch pushes at most as often as the code around it
+                visit_pushes(st.orelse, loops)
 
-    walk(fdef.body, [])
+    visit_pushes(fdef.body, [])
     out = {}
     for v, where in sites.items():
         if any(t is None for loops in where for t in loops):
@@ -432,7 +434,7 @@ def _capacities(fdef, stack, variables):
 def pushed_variables(fdef: ast.FunctionDef) -> list[str]:
     """The variables pushed on the tape(s) of `fdef`, for a caller that wants to learn their types."""
     out = []
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             f = node.value.func
             if isinstance(f, ast.Attribute) and f.attr == "append" and isinstance(f.value, ast.Name):
@@ -445,7 +447,7 @@ def pushed_variables(fdef: ast.FunctionDef) -> list[str]:
 # ---------------------------------------------------------------- loops, parameters, free names
 
 def _rewrite_reversed(fdef):
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and _is_name(node.iter.func, "reversed"):
             inner = node.iter.args[0] if len(node.iter.args) == 1 else None
             if not (isinstance(inner, ast.Call) and _is_name(inner.func, "range") and not inner.keywords
@@ -454,7 +456,7 @@ def _rewrite_reversed(fdef):
             start, stop = (ast.Constant(0), inner.args[0]) if len(inner.args) == 1 else inner.args
             text = f"range(({ast.unparse(stop)}) - 1, ({ast.unparse(start)}) - 1, -1)"
             node.iter = ast.copy_location(ast.parse(text, mode="eval").body, node.iter)
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name) and node.id == "reversed":
             raise NotLowerable("reversed() outside a for loop over a range", node)
 
@@ -465,12 +467,12 @@ def _index_ranges(fdef):
     where `steps` is assigned once and a and b are constants or parameters the function never assigns."""
     params = {a.arg for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
     stores: dict = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             stores[node.id] = stores.get(node.id, 0) + 1
     fixed = params - set(stores)
     ranges = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
                 and stores.get(node.targets[0].id) == 1 and isinstance(node.value, ast.Call) \
                 and _is_name(node.value.func, "range") and 1 <= len(node.value.args) <= 2 \
@@ -507,15 +509,15 @@ def _index_ranges(fdef):
 def _counters(fdef):
     """Names assigned only `k = 0` and `k = k + 1` (never negative): what the exits pass indexes a range with."""
     values: dict = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Assign):
             for t in node.targets:
-                for n in ast.walk(t):
+                for n in walk(t):
                     if isinstance(n, ast.Name):
                         values.setdefault(n.id, []).append(node.value if t is n else None)
         elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For):
             target = node.target
-            for n in ast.walk(target):
+            for n in walk(target):
                 if isinstance(n, ast.Name):
                     values.setdefault(n.id, []).append(None)
 
@@ -553,11 +555,11 @@ def _zero_accumulators(fdef, runtime, scalars):
                         return x, other, mine
         return None
 
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         found = acc_operand(node)
         if found:
             x, e, mine = found
-            if not any(_is_name(n, x) for n in ast.walk(e)):
+            if not any(_is_name(n, x) for n in walk(e)):
                 accumulations.setdefault(x, []).append(node)
                 if mine is not None:
                     allowed.add(id(mine))
@@ -569,7 +571,7 @@ def _zero_accumulators(fdef, runtime, scalars):
     for x, accs in accumulations.items():
         if x in scalars:
             continue
-        zeros = [n for n in ast.walk(fdef) if isinstance(n, ast.Assign) and len(n.targets) == 1
+        zeros = [n for n in walk(fdef) if isinstance(n, ast.Assign) and len(n.targets) == 1
                  and _is_name(n.targets[0], x) and isinstance(n.value, ast.Constant)
                  and type(n.value.value) in (int, float) and n.value.value == 0]
         acc_targets = {id(a.targets[0] if isinstance(a, ast.Assign) else a.target) for a in accs}
@@ -598,7 +600,7 @@ def _is_runtime_call(node, runtime, attr):
 
 
 def _replace_statement(root, old, new):
-    for node in ast.walk(root):
+    for node in walk(root):
         for name in ("body", "orelse"):
             block = getattr(node, name, None)
             if isinstance(block, list) and old in block:
@@ -640,11 +642,11 @@ class _NotConstant:
 
 def _free_names(fdef, params):
     stored = set(params)
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             stored.add(node.id)
     free, attrs = [], {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in stored \
                 and node.id not in free:
             free.append(node.id)

@@ -38,6 +38,7 @@ import types
 from . import annotations
 from .context import ctx, missing
 from .desugar import VALUE_ATTRIBUTES, helper_attr, local_names
+from .walk import fix_locations, walk
 
 # an array's data attributes stay attribute reads: the shape-like ones have no derivative, and the others
 # (x.flat, x.data) are refused where they are differentiated, as before (a record's field of such a name too)
@@ -64,7 +65,7 @@ def rewrite(pf, tree: ast.FunctionDef, alloc=None) -> ast.FunctionDef:
     if alloc is not None:
         _StoredAttributes(pf, tree, alloc).run()
     _Objects(pf, local_names(tree)).visit(tree)
-    ast.fix_missing_locations(tree)
+    fix_locations(tree)
     return tree
 
 
@@ -259,11 +260,11 @@ class _StoredAttributes:
     def stores(self):
         """(statement, target) for every attribute store target."""
         out = []
-        for node in ast.walk(self.tree):
+        for node in walk(self.tree):
             targets = node.targets if isinstance(node, ast.Assign) else \
                 [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For) else []
             for t in targets:
-                for part in ast.walk(t):
+                for part in walk(t):
                     if isinstance(part, ast.Attribute) and isinstance(part.ctx, ast.Store):
                         out.append((node, part))
         return out
@@ -274,9 +275,9 @@ class _StoredAttributes:
             return
         keep = "assign the value to a local variable and the attribute once, after the computation " \
                "(or return it)"
-        for loop in ast.walk(self.tree):
+        for loop in walk(self.tree):
             if isinstance(loop, ast.For | ast.While) and annotations.has(loop, annotations.CHECKPOINT_EVERY) and \
-                    any(isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) for n in ast.walk(loop)):
+                    any(isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) for n in walk(loop)):
                 self.refuse(loop, "a checkpointed loop is run again, segment by segment, for the derivative, and "
                                   "its stores would be made again, leaving the object as an early segment left it",
                             "assign the value to a local variable in the loop and the attribute after it")
@@ -308,7 +309,7 @@ class _StoredAttributes:
     def check_uses(self, roots, attrs):
         """Refuse what could see or change a stored attribute behind s2s's back."""
         attribute_values = set()
-        for node in ast.walk(self.tree):
+        for node in walk(self.tree):
             if isinstance(node, ast.Call) and annotations.is_helper(_root(node.func)) and \
                     isinstance(node.func, ast.Attribute) and node.func.attr == "unshared":
                 # the run-time ownership guard desugar placed (s2s.unshared(value, ..., self)): it only checks
@@ -318,7 +319,7 @@ class _StoredAttributes:
                 if node.attr in attrs and node.value.id not in roots:
                     self.refuse(node, f"`{node.value.id}.{node.attr}` may be the same attribute of the same object",
                                 "use one name to store and read the attribute")
-        for node in ast.walk(self.tree):
+        for node in walk(self.tree):
             if isinstance(node, ast.Name) and node.id in roots:
                 if isinstance(node.ctx, ast.Store):
                     self.refuse(node, f"`{node.id}` is rebound in the function", "use another name for the new value")
@@ -361,9 +362,9 @@ class _StoredAttributes:
                 if pair in out:
                     continue
                 reads = any(isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and
-                            isinstance(n.value, ast.Name) and (n.value.id, n.attr) == pair for n in ast.walk(stmt))
+                            isinstance(n.value, ast.Name) and (n.value.id, n.attr) == pair for n in walk(stmt))
                 stores = any(isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store) and
-                             isinstance(n.value, ast.Name) and (n.value.id, n.attr) == pair for n in ast.walk(stmt))
+                             isinstance(n.value, ast.Name) and (n.value.id, n.attr) == pair for n in walk(stmt))
                 if reads or (stores and not isinstance(stmt, ast.Assign)):
                     out[pair] = "read"
                 elif stores:
@@ -421,7 +422,7 @@ class _Rename(ast.NodeTransformer):
                                                        types.BuiltinFunctionType)
 
     def visit_Assign(self, node):
-        stored = [(t.value.id, t.attr) for t in node.targets for t in ast.walk(t)
+        stored = [(t.value.id, t.attr) for t in node.targets for t in walk(t)
                   if isinstance(t, ast.Attribute) and isinstance(t.ctx, ast.Store) and isinstance(t.value, ast.Name)
                   and (t.value.id, t.attr) in self.names]
         node = self.generic_visit(node)

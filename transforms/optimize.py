@@ -57,6 +57,7 @@ from .reuse import reuse_dead_operands
 from .seed import fold_unit_seed
 from .simplify import simplify
 from .tape import drop_unread_restores, recompute_index_arithmetic
+from .walk import walk
 from .zeros import drop_zero_accumulations
 
 
@@ -161,7 +162,7 @@ def late_step(c: Code) -> Code:
     if c.shapes is not None:
         split_extreme_ties(c.fdef, c.inferred, c.shapes.np_name)
         shapes = c.shapes.shapes(c.fdef)
-        made_up = {n.id for n in ast.walk(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
+        made_up = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
         reuse_dead_operands(c.fdef, shapes, made_up, c.shapes.float64_only)
         drop_finish(c.fdef, shapes, c.shapes.kinds, made_up, c.shapes.float64_only)
         hoist_loop_invariants(c.fdef, shapes, specialize._pure)
@@ -184,7 +185,7 @@ def methods_step(c: Code) -> Code:
 
 def _calls_numpy(fdef, np_name):
     return any(isinstance(n, ast.Attribute) and n.attr in ("sum", "max", "min", "amax", "amin", "mean", "prod")
-               and isinstance(n.value, ast.Name) and n.value.id == np_name for n in ast.walk(fdef))
+               and isinstance(n.value, ast.Name) and n.value.id == np_name for n in walk(fdef))
 
 
 def optimize(fdef: ast.FunctionDef, steps, removable: set[str] = frozenset(), adjoints: set[str] = frozenset(),

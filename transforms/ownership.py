@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .walk import walk
+
 EXTERNAL = "external"  # parameters, globals, closure values: anything the caller may also hold
 
 # builtins that return one of their arguments or a new container holding their elements
@@ -137,7 +139,7 @@ def _stored_names(target) -> set[str]:
 
 
 def _loads(node, helpers=None) -> set[str]:
-    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    names = {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     for name in names & set(helpers or ()):
         names |= helpers[name]  # calling a local function reads what its body reads
     return names
@@ -179,7 +181,7 @@ class _Analysis:
         self.params = _params(tree)
         self.locals = set(self.params) | set(self.local_helpers)
         self.loops = []  # enclosing `for` loops over unnamed sequences: (node, sites of their elements)
-        for n in ast.walk(tree):
+        for n in walk(tree):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 self.locals.add(n.id)
         self.contents: dict[object, set] = {EXTERNAL: {EXTERNAL}}
@@ -661,7 +663,7 @@ class _Analysis:
 
     def check_call_effects(self, e, env, statement=None, bound=None):
         """Refuse calls that change an argument in place (np.copyto, ufunc.at, x.fill(...))."""
-        for node in ast.walk(e):
+        for node in walk(e):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
@@ -737,8 +739,8 @@ class _Analysis:
 
     def used_elsewhere(self, name, call) -> bool:
         """Whether `name` occurs in the function other than as the receiver of `call`."""
-        inside = {id(n) for n in ast.walk(call.func)}
-        return any(isinstance(n, ast.Name) and n.id == name and id(n) not in inside for n in ast.walk(self.tree))
+        inside = {id(n) for n in walk(call.func)}
+        return any(isinstance(n, ast.Name) and n.id == name and id(n) not in inside for n in walk(self.tree))
 
     def may_change_arguments(self, obj):
         """Whether a call to `obj` whose result is dropped may be there to change its arguments."""
@@ -793,8 +795,8 @@ def _read_around(statement, call) -> set:
     after the call: a name read before it is read again by the next run of a loop anyway."""
     if statement is None:
         return set()
-    inside = {id(n) for n in ast.walk(call)}
-    return {n.id for n in ast.walk(statement)
+    inside = {id(n) for n in walk(call)}
+    return {n.id for n in walk(statement)
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in inside}
 
 

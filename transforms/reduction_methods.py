@@ -16,6 +16,8 @@ import ast
 
 import numpy as np
 
+from .walk import fix_locations
+
 __all__ = ["reductions_as_methods"]
 
 _METHODS = {np.sum: "sum", np.max: "max", np.amax: "max", np.min: "min", np.amin: "min", np.mean: "mean",
@@ -52,7 +54,7 @@ def reductions_as_methods(fdef: ast.FunctionDef, shapes) -> bool:
 
     methods = Methods()
     methods.visit(fdef)
-    ast.fix_missing_locations(fdef)
+    fix_locations(fdef)
     return methods.changed
 
 

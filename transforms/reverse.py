@@ -29,6 +29,7 @@ from .analysis import (
 from .context import ctx, missing
 from .names import NameAllocator, expr, load, store
 from .sequences import Sequences
+from .walk import fix_locations, walk
 
 ZERO = ast.Constant(0.0)
 
@@ -104,7 +105,7 @@ class Reverse:
         for s in self.tree.body:
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id not in seen:
                 first.add(id(s))
-            for n in ast.walk(s):
+            for n in walk(s):
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                     seen.add(n.id)
         return first
@@ -129,7 +130,7 @@ class Reverse:
 
     def note_reads(self, node):
         """Record the forward values an emitted backward expression reads."""
-        for n in ast.walk(node):
+        for n in walk(node):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
                 self.reads.add(n.id)
 
@@ -359,7 +360,7 @@ class Reverse:
     def carried(self, s):
         """The variables a loop body assigns (its state), the loop variable excepted, and the lists it updates."""
         stored, lists = set(), set()
-        for n in ast.walk(ast.Module(body=s.body, type_ignores=[])):
+        for n in walk(ast.Module(body=s.body, type_ignores=[])):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 stored.add(n.id)
             elif isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Subscript):
@@ -397,7 +398,7 @@ class Reverse:
         starts = expr(f"reversed(range(0, len({names['steps']}), {names['segment']}))")
         outer = ast.For(target=store(names["start"]), iter=starts, body=[restore, forward, backward], orelse=[])
         self.reads.update(names.values())
-        return [ast.copy_location(ast.fix_missing_locations(outer), s)]
+        return [ast.copy_location(fix_locations(outer), s)]
 
     def checkpointed_forward(self, s):
         """Forward sweep of a checkpointed loop: no tape, a snapshot of the loop's state every segment."""
@@ -419,7 +420,7 @@ class Reverse:
                         body=[snapshot, inner], orelse=[])
         out = [_assign(names["steps"], s.iter, s), _assign(names["segment"], seg, s),
                _assign(names["snapshots"], ast.List(elts=[], ctx=ast.Load()), s), outer]
-        return [ast.copy_location(ast.fix_missing_locations(n), s) for n in out]
+        return [ast.copy_location(fix_locations(n), s) for n in out]
 
     def restore(self, name, s, in_loop):
         return [self.pop(name, s)] if self.records_at(name, s, in_loop) else []

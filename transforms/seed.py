@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 
 from .simplify import _fold
+from .walk import fix_locations, walk
 
 __all__ = ["fold_unit_seed"]
 
@@ -36,7 +37,7 @@ def fold_unit_seed(fdef: ast.FunctionDef, seed: str, shapes, float64_only: bool)
     shape, or a number where `float64_only` (NumPy may promote a float32 *scalar* times a
     Python float). Returns whether anything changed.
     """
-    params = {a.arg for a in ast.walk(fdef.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
     if seed not in params:
         return False
     ones = _ones(fdef, seed, params)
@@ -76,7 +77,7 @@ def fold_unit_seed(fdef: ast.FunctionDef, seed: str, shapes, float64_only: bool)
         note = Comment(f"{seed} is 1.0 here: s2s.grad never passes it")
         note.lineno = getattr(fdef.body[0], "lineno", 1) if fdef.body else 1
         fdef.body.insert(0, note)
-    ast.fix_missing_locations(fdef)
+    fix_locations(fdef)
     return fold.changed
 
 
@@ -85,7 +86,7 @@ def _ones(fdef, seed, params):
     among them (`g = out_bar`, `out_bar = out_bar`), so wherever they are read they hold 1.0.
     Empty where the seed itself is bound to anything else."""
     stores, assigns, sources, other = {}, {}, {}, set()
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             stores[node.id] = stores.get(node.id, 0) + 1
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):

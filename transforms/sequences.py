@@ -23,6 +23,7 @@ import numpy as np
 from . import annotations
 from .analysis import atom_names, is_append, is_pop, resolve_call
 from .context import ctx, missing
+from .walk import walk
 
 
 # runtime helpers whose result is a number or an array whatever their arguments
@@ -43,7 +44,7 @@ class Sequences:
         self.plain = self._plain_names(tree, set(plain_params) | (set(params) & facts.scalars), params)
         self.seq_ops = set()  # id() of the BinOps that may be concatenation or repetition
         linked = set()
-        for s in ast.walk(tree):
+        for s in walk(tree):
             if isinstance(s, ast.Assign) and isinstance(s.value, ast.BinOp) and self.may_be_sequence_op(s.value):
                 self.seq_ops.add(id(s.value))
                 linked.update(atom_names([s.value.left, s.value.right]))
@@ -53,7 +54,7 @@ class Sequences:
     # -- plain names ------------------------------------------------------
     def _plain_names(self, tree, known_plain, params):
         bindings = []
-        for s in ast.walk(tree):
+        for s in walk(tree):
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
                 bindings.append((s.targets[0].id, s.value))
             elif isinstance(s, ast.Assign) or isinstance(s, ast.Expr) and is_append(s.value):
@@ -154,7 +155,7 @@ class Sequences:
         """`names` and the names a list adjoint reaches from them through plain copies and subscripts."""
         names = set(names)
         copies = []
-        for s in ast.walk(tree):
+        for s in walk(tree):
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and \
                     isinstance(s.value, ast.Name | ast.Subscript):
                 src = atom_names(s.value.value if isinstance(s.value, ast.Subscript) else s.value)[:1]

@@ -38,6 +38,7 @@ import numpy as np
 
 from .context import ctx
 from .names import assigned_names
+from .walk import walk
 
 _SCALAR_BUILTINS = {len, float, int, abs, round, bool}
 # reductions of real arrays that are real (their rules do not say so: they raise on an empty axis)
@@ -177,7 +178,7 @@ class Shapes:
         self.assigned, self.restored = set(), set()
         self._assigned_values = {}  # name -> the value expressions bound to it (None: not a plain binding)
         self._bindings, loops = {}, []
-        for n in ast.walk(fdef):
+        for n in walk(fdef):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 self.assigned.add(n.id)
                 self._bindings[n.id] = self._bindings.get(n.id, 0) + 1
@@ -193,7 +194,7 @@ class Shapes:
                     self._assigned_values.setdefault(name, []).append(None)
                 if isinstance(n, ast.For):
                     loops.append(n)
-        params_bound = {a.arg for a in ast.walk(fdef.args) if isinstance(a, ast.arg)}
+        params_bound = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
         self.local = self.assigned | params_bound
         range_loops = {}
         for n in loops:
@@ -260,7 +261,7 @@ class Shapes:
 
     def _record(self, node, state):
         """The facts at the reads of `node` (an expression, or a statement's own expressions)."""
-        for n in ast.walk(node):
+        for n in walk(node):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in self.local:
                 shape = state.get(n.id, _UNBOUND)
                 self.at[id(n)] = (n, self.env.get(n.id) if shape is _UNBOUND else shape)

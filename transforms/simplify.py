@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import operator
 
+from .walk import fix_locations
+
 _FOLDABLE = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
              ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
 
@@ -84,7 +86,7 @@ def simplify(fdef: ast.FunctionDef, names: set[str] | None = None) -> ast.Functi
     dropping the `* 1.0` would change its dtype. Adjoint code has no such idioms.
     """
     if names is None:
-        return ast.fix_missing_locations(_Simplify().visit(fdef))
+        return fix_locations(_Simplify().visit(fdef))
 
     class Targets(ast.NodeTransformer):
         def visit_Assign(self, node):
@@ -92,4 +94,4 @@ def simplify(fdef: ast.FunctionDef, names: set[str] | None = None) -> ast.Functi
                 node.value = _Simplify().visit(node.value)
             return node
 
-    return ast.fix_missing_locations(Targets().visit(fdef))
+    return fix_locations(Targets().visit(fdef))

@@ -31,6 +31,7 @@ import numpy as np
 from .context import ctx
 from .names import load
 from .shapes import EXTREMA, Shapes, hashable
+from .walk import fix_locations, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
@@ -99,11 +100,11 @@ def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     defs = _single_defs(fdef)
     parents = _parents(fdef)
     loads = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             loads.setdefault(node.id, []).append(node)
     for name, stmt in list(defs.items()):
-        for call in ast.walk(stmt.value):
+        for call in walk(stmt.value):
             if not (isinstance(call, ast.Call) and shapes.callee(call) is np.broadcast_to and len(call.args) == 2
                     and not call.keywords and isinstance(shapes.of(call.args[0]), tuple)
                     and _elementwise_path(stmt.value, call)):
@@ -141,7 +142,7 @@ def expand_as_broadcast(fdef: ast.FunctionDef, shapes: Shapes, np_name: str, flo
             return _call(_attr(np_name, "broadcast_to"), g, ast.Tuple(elts=[ast.Constant(n) for n in sx], ctx=ast.Load()))
 
     Swap().visit(fdef)
-    ast.fix_missing_locations(fdef)
+    fix_locations(fdef)
     return changed
 
 
@@ -152,14 +153,14 @@ def logistic(fdef: ast.FunctionDef, shapes: Shapes, removable: set, np_name: str
         if not _calls(fdef, "logaddexp") or not logistic_from_logaddexp(fdef, shapes, removable, np_name):
             break
         changed = True
-    ast.fix_missing_locations(fdef)
+    fix_locations(fdef)
     return changed
 
 
 def _calls(fdef, attr):
     """Whether `fdef` calls something named `attr` (a cheap test before running a rewrite)."""
     return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == attr
-               for n in ast.walk(fdef))
+               for n in walk(fdef))
 
 
 def _call(func: ast.expr, *args) -> ast.Call:
@@ -365,7 +366,7 @@ def _rewrite_helpers(fdef, shapes, np_name) -> bool:
     rewrite = _Rewrite(shapes, np_name)
     rewrite.defs = _single_defs(fdef)
     rewrite.visit(fdef)
-    ast.fix_missing_locations(fdef)
+    fix_locations(fdef)
     return rewrite.changed
 
 
@@ -376,7 +377,7 @@ _ELEMENTWISE = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
 def _parents(tree):
     out = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         for child in ast.iter_child_nodes(node):
             out[child] = node
     return out
@@ -385,12 +386,12 @@ def _parents(tree):
 def _single_defs(fdef):
     """name -> its Assign, for names assigned exactly once (and not as a loop variable)."""
     count, where = {}, {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             count[node.id] = count.get(node.id, 0) + 1
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             where[node.targets[0].id] = node
-    params = {a.arg for a in ast.walk(fdef.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
     return {n: s for n, s in where.items() if count.get(n) == 1 and n not in params}
 
 
@@ -404,7 +405,7 @@ def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     defs = _single_defs(fdef)
     parents = _parents(fdef)
     loads = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             loads.setdefault(node.id, []).append(node)
     changed = False
@@ -425,7 +426,7 @@ def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
 
 def _full_expand(value, shapes):
     """The `expand_reduced(g, x, None, False)` call with scalar g at the top of an elementwise `value`."""
-    for node in ast.walk(value):
+    for node in walk(value):
         if not isinstance(node, ast.Call) or shapes.helpers.get(shapes.callee(node)) != "expand_reduced" \
                 or len(node.args) != 4 or node.keywords:
             continue
@@ -507,13 +508,13 @@ def _elementwise_parent(node):
 
 def pure_names(fdef: ast.FunctionDef, shapes: Shapes, stack: str | None) -> set[str]:
     """Variables assigned only by statements that cannot raise at these shapes (so may be dropped if unread)."""
-    params = {a.arg for a in ast.walk(fdef.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
     verdicts, assign_targets = {}, set()
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             verdicts.setdefault(node.targets[0].id, []).append(_pure(node.value, shapes))
             assign_targets.add(id(node.targets[0]))
-    other_stores = {node.id for node in ast.walk(fdef)
+    other_stores = {node.id for node in walk(fdef)
                     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and id(node) not in assign_targets}
     out = {n for n, v in verdicts.items() if all(v) and n not in params and n not in other_stores}
     return out - _pushed(fdef, stack)
@@ -521,7 +522,7 @@ def pure_names(fdef: ast.FunctionDef, shapes: Shapes, stack: str | None) -> set[
 
 def _pushed(fdef, stack):
     out = set()
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("append", "pop") \
                 and isinstance(node.func.value, ast.Name) and node.func.value.id == stack:
             out.update(n.id for n in node.args if isinstance(n, ast.Name))
@@ -576,11 +577,11 @@ def logistic_from_logaddexp(fdef: ast.FunctionDef, shapes: Shapes, removable: se
     """`np.exp(a - s)` with `s = np.logaddexp(b, a)` read only there becomes sigmoid(a - b); True if changed."""
     defs = _single_defs(fdef)
     loads = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             loads[node.id] = loads.get(node.id, 0) + 1
     changed = False
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if not (isinstance(node, ast.Call) and shapes.callee(node) is np.exp and len(node.args) == 1
                 and not node.keywords and isinstance(node.args[0], ast.BinOp) and isinstance(node.args[0].op, ast.Sub)):
             continue
@@ -624,7 +625,7 @@ def _same_atom(a, b, defs, shapes):
 
 
 def _swap(tree, old, new):
-    for parent in ast.walk(tree):
+    for parent in walk(tree):
         for field, value in ast.iter_fields(parent):
             if value is old:
                 setattr(parent, field, new)
@@ -646,7 +647,7 @@ def accumulate_in_place(fdef: ast.FunctionDef, shapes: Shapes, adjoints: set) ->
     read nowhere else but in the final return, and whose every increment `e` has one
     known, non-scalar shape and does not read `a_bar` itself.
     """
-    nodes = list(ast.walk(fdef))
+    nodes = list(walk(fdef))
     if any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in nodes):
         return fdef  # a float array cannot take a complex increment in place
     assigns = [n for n in nodes if isinstance(n, ast.Assign)]
@@ -654,13 +655,13 @@ def accumulate_in_place(fdef: ast.FunctionDef, shapes: Shapes, adjoints: set) ->
                   and _is_increment(n, n.targets[0].id)} & set(adjoints)
     if not candidates:
         return fdef
-    returns = {id(n) for r in nodes if isinstance(r, ast.Return) for n in ast.walk(r)}
-    in_assign_targets = {id(t) for a in assigns for target in a.targets for t in ast.walk(target)}
+    returns = {id(n) for r in nodes if isinstance(r, ast.Return) for n in walk(r)}
+    in_assign_targets = {id(t) for a in assigns for target in a.targets for t in walk(target)}
     names = [n for n in nodes if isinstance(n, ast.Name) and n.id in candidates]
     for name in sorted(candidates):
         steps, fresh, ok = [], [], True
         for node in assigns:
-            if any(name in {t.id for t in ast.walk(target) if isinstance(t, ast.Name)} for target in node.targets):
+            if any(name in {t.id for t in walk(target) if isinstance(t, ast.Name)} for target in node.targets):
                 if _is_increment(node, name) and not _reads(node.value.right, name):
                     steps.append(node)
                 elif len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and _fresh(node.value, shapes):
@@ -685,7 +686,7 @@ def accumulate_in_place(fdef: ast.FunctionDef, shapes: Shapes, adjoints: set) ->
             continue
         for s in steps:
             _swap(fdef, s, ast.copy_location(ast.AugAssign(target=s.targets[0], op=ast.Add(), value=s.value.right), s))
-    return ast.fix_missing_locations(fdef)
+    return fix_locations(fdef)
 
 
 def _fresh(value, shapes):
@@ -702,7 +703,7 @@ def _is_increment(node, name):
 
 
 def _reads(node, name):
-    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+    return any(isinstance(n, ast.Name) and n.id == name for n in walk(node))
 
 
 # ---- why a rewrite did not apply, said in the code ---------------------------------
@@ -713,7 +714,7 @@ _EXPLAINED = ("unbroadcast", "expand_reduced", "add", "grad_matmul_a", "grad_mat
 
 def helpers_left(fdef: ast.FunctionDef) -> bool:
     """Whether the code still calls a helper `explain_blocked` explains (by name: a cheap test first)."""
-    for n in ast.walk(fdef):
+    for n in walk(fdef):
         if isinstance(n, ast.Call):
             f = n.func
             name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
@@ -729,13 +730,13 @@ def explain_blocked(fdef: ast.FunctionDef, shapes: Shapes) -> ast.FunctionDef:
 
     def notes_for(stmt):
         out = []
-        for node in ast.walk(stmt):
+        for node in walk(stmt):
             if not isinstance(node, ast.Call) or isinstance(node, ast.FunctionDef):
                 continue
             name = shapes.helpers.get(shapes.callee(node)) if hashable(shapes.callee(node)) else None
             if name not in _EXPLAINED:
                 continue
-            unknown = [n for a in node.args for n in ast.walk(a)
+            unknown = [n for a in node.args for n in walk(a)
                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in shapes.local
                        and shapes.of(n) is None]
             if unknown:
@@ -775,7 +776,7 @@ def _why(shapes, name, seen, depth=0):
         return f" ({_line(where)}{name} has different shapes in different {kind})"
     stmt = shapes.blame.get(name)
     if stmt is not None:
-        for n in ast.walk(stmt.value):
+        for n in walk(stmt.value):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in shapes.local \
                     and shapes.of(n) is None and n.id != name:
                 deeper = _why(shapes, n.id, seen, depth + 1)
@@ -808,11 +809,11 @@ def fold_negations(fdef: ast.FunctionDef, removable: set) -> bool:
     """
     changed = False
     reads = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             reads[node.id] = reads.get(node.id, 0) + 1
     stores = {}
-    for node in ast.walk(fdef):
+    for node in walk(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             stores[node.id] = stores.get(node.id, 0) + 1
 
@@ -832,7 +833,7 @@ def fold_negations(fdef: ast.FunctionDef, removable: set) -> bool:
             if t not in removable or reads.get(t) != 1 or stores.get(t) != 1:
                 continue
             for later in stmts[k + 1:]:
-                if any(isinstance(n, ast.Name) and n.id == t and isinstance(n.ctx, ast.Load) for n in ast.walk(later)):
+                if any(isinstance(n, ast.Name) and n.id == t and isinstance(n.ctx, ast.Load) for n in walk(later)):
                     if isinstance(later, ast.Assign) and _fold_into(later, t, a):
                         changed = True
                     elif isinstance(later, ast.AugAssign) and isinstance(later.op, ast.Add) \
@@ -843,11 +844,11 @@ def fold_negations(fdef: ast.FunctionDef, removable: set) -> bool:
                     break
                 targets = later.targets if isinstance(later, ast.Assign) else \
                     [later.target] if isinstance(later, ast.AugAssign) else None
-                if targets is None or a in {n.id for tg in targets for n in ast.walk(tg) if isinstance(n, ast.Name)}:
+                if targets is None or a in {n.id for tg in targets for n in walk(tg) if isinstance(n, ast.Name)}:
                     break
 
     block(fdef.body)
-    for node in ast.walk(fdef):  # v + -y is v - y
+    for node in walk(fdef):  # v + -y is v - y
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and isinstance(node.right, ast.UnaryOp) \
                 and isinstance(node.right.op, ast.USub):
             node.op, node.right = ast.Sub(), node.right.operand
@@ -881,4 +882,4 @@ def load_name(name):
 
 
 def _reads_name(node, name):
-    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node))
+    return any(isinstance(n, ast.Name) and n.id == name for n in walk(node))

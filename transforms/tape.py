@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 
 from .names import assigned_names, loaded_names
+from .walk import fix_locations, walk
 
 
 def _is_push(s, stack):
@@ -131,11 +132,11 @@ def drop_unread_restores(fdef: ast.FunctionDef, stack: str | None) -> ast.Functi
     if not names:
         return fdef
     fdef = _Drop(stack, names).visit(fdef)
-    still_used = any(isinstance(n, ast.Name) and n.id == stack and isinstance(n.ctx, ast.Load) for n in ast.walk(fdef))
+    still_used = any(isinstance(n, ast.Name) and n.id == stack and isinstance(n.ctx, ast.Load) for n in walk(fdef))
     body = []
     after_stack = False
     # in a split form the pullback's defaults read the placeholders: leave them there
-    nested = any(isinstance(n, ast.FunctionDef) for n in ast.walk(fdef) if n is not fdef)
+    nested = any(isinstance(n, ast.FunctionDef) for n in walk(fdef) if n is not fdef)
     for s in fdef.body:  # the tape itself, `stack = []`, when nothing uses it any more
         is_stack = isinstance(s, ast.Assign) and len(s.targets) == 1 and \
             isinstance(s.targets[0], ast.Name) and s.targets[0].id == stack and isinstance(s.value, ast.List)
@@ -149,7 +150,7 @@ def drop_unread_restores(fdef: ast.FunctionDef, stack: str | None) -> ast.Functi
             continue
         body.append(s)
     fdef.body = body
-    return ast.fix_missing_locations(fdef)
+    return fix_locations(fdef)
 
 
 # ---- cheap loop-index arithmetic recomputed, not taped ----------------------------
@@ -196,12 +197,12 @@ def recompute_index_arithmetic(fdef: ast.FunctionDef, stack: str | None, shapes=
     never rebound and literals (`t = -k`) is recomputed the same way: one operation on
     numbers costs less than a push and a pop.
     """
-    if not stack or any(isinstance(n, ast.FunctionDef) for n in ast.walk(fdef) if n is not fdef):
+    if not stack or any(isinstance(n, ast.FunctionDef) for n in walk(fdef) if n is not fdef):
         return fdef
     body = fdef.body
     loops = [s for s in body if isinstance(s, ast.For)]
     counts = {}
-    for n in ast.walk(fdef):
+    for n in walk(fdef):
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
             counts[n.id] = counts.get(n.id, 0) + 1
     recomputed = set()
@@ -213,7 +214,7 @@ def recompute_index_arithmetic(fdef: ast.FunctionDef, stack: str | None, shapes=
                 continue
             recomputed |= _recompute_pairs(fdef, forward, backward, stack, counts, shapes)
     _drop_idle_placeholders(fdef, stack, recomputed, _assigned_before_read(fdef))
-    return ast.fix_missing_locations(fdef)
+    return fix_locations(fdef)
 
 
 def _assigned_before_read(fdef):
@@ -228,7 +229,7 @@ def _assigned_before_read(fdef):
                     break
                 if isinstance(later, ast.Assign) and t.id in assigned_names(later) \
                         and not any(isinstance(n, ast.Name) and n.id == t.id and isinstance(n.ctx, ast.Load)
-                                    for n in ast.walk(later)):
+                                    for n in walk(later)):
                     out.add(t.id)
                     break
     return out
@@ -237,7 +238,7 @@ def _assigned_before_read(fdef):
 def _drop_idle_placeholders(fdef, stack, unpushed, bound_first):
     """`t = t2 = None` after the tape binds names before the loop that pushes them: a name no longer pushed
     (`unpushed`), or bound at the top level before anything reads it (`bound_first`), needs none."""
-    pushed = {n.value.args[0].id for n in ast.walk(fdef) if _is_push(n, stack)}
+    pushed = {n.value.args[0].id for n in walk(fdef) if _is_push(n, stack)}
     body = []
     for k, s in enumerate(fdef.body):
         if k > 0 and _is_placeholder(s) and isinstance(fdef.body[k - 1], ast.Assign) \
@@ -269,15 +270,15 @@ def _recompute_pairs(fdef, forward, backward, stack, counts, shapes=None):
             continue
         value = _int_of_index(assign.value, index, defs)
         if value is None and shapes is not None and shapes.of(assign.value) == () and shapes.real(assign.value):
-            fixed = {n.id for n in ast.walk(assign.value) if isinstance(n, ast.Name) and counts.get(n.id, 0) == 0
+            fixed = {n.id for n in walk(assign.value) if isinstance(n, ast.Name) and counts.get(n.id, 0) == 0
                      and n.id in shapes.local}  # arguments never rebound
             value = _int_of_index(assign.value, index, defs, fixed)
         if value is None:
             continue
         name = assign.targets[0].id
         pops = [s for s in backward.body if _is_pop(s, stack) and s.targets[0].id == name]
-        all_pops = [n for n in ast.walk(fdef) if _is_pop(n, stack) and n.targets[0].id == name]
-        all_pushes = [n for n in ast.walk(fdef) if _is_push(n, stack) and n.value.args[0].id == name]
+        all_pops = [n for n in walk(fdef) if _is_pop(n, stack) and n.targets[0].id == name]
+        all_pushes = [n for n in walk(fdef) if _is_push(n, stack) and n.value.args[0].id == name]
         if len(pops) != 1 or len(all_pops) != 1 or len(all_pushes) != 1:
             continue
         # stores: the placeholder, the assignment, the pop
@@ -286,9 +287,9 @@ def _recompute_pairs(fdef, forward, backward, stack, counts, shapes=None):
         at = backward.body.index(pops[0])
         if any(name in loaded_names(s) for s in backward.body[at + 1:]):
             continue
-        inside = {id(n) for loop in (forward, backward) for n in ast.walk(loop)}
+        inside = {id(n) for loop in (forward, backward) for n in walk(loop)}
         if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) and id(n) not in inside
-               for n in ast.walk(fdef)):
+               for n in walk(fdef)):
             continue
         del fb[k]  # the push (the assignment stays)
         del backward.body[at]

@@ -17,6 +17,7 @@ import ast
 
 from .names import assigned_names, loaded_names
 from .simplify import is_number
+from .walk import fix_locations, walk
 
 
 def _zero_literal(node) -> bool:
@@ -42,7 +43,7 @@ def _transfer(stmts, zeros, rewrite, names):
             a = _transfer(s.body, zeros, rewrite, names)
             b = _transfer(s.orelse, zeros, rewrite, names)
             zeros = a & b
-        elif isinstance(s, ast.For | ast.While) and any(isinstance(n, ast.Break | ast.Continue) for n in ast.walk(s)):
+        elif isinstance(s, ast.For | ast.While) and any(isinstance(n, ast.Break | ast.Continue) for n in walk(s)):
             zeros -= assigned_names(s)  # jumps: stay out
         elif isinstance(s, ast.For | ast.While):
             head = set(zeros)
@@ -65,4 +66,4 @@ def _transfer(stmts, zeros, rewrite, names):
 def drop_zero_accumulations(fdef: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
     """Rewrite `a = a + e` to `a = e` wherever the adjoint `a` is known to be the literal 0.0."""
     _transfer(fdef.body, set(), True, set(adjoints))
-    return ast.fix_missing_locations(fdef)
+    return fix_locations(fdef)

@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from s2s import runtime
+from s2s.transforms.walk import walk
 
 _NAMESPACE = {"np": np, "numpy": np, "math": math, "builtins": builtins, "s2s": runtime}
 
@@ -169,7 +170,7 @@ def _passes_g_on(template: ast.expr, g: str) -> bool:
         return False
 
     def node_has_no_g(node) -> bool:
-        return not any(isinstance(n, ast.Name) and n.id == g for n in ast.walk(node))
+        return not any(isinstance(n, ast.Name) and n.id == g for n in walk(node))
 
     return not safe(template)
 
@@ -239,7 +240,7 @@ def derived_tangent(param: str, adjoint: str) -> str:
     """The tangent template of `param` derived from its adjoint template: every Name `g` renamed
     `param_dot` ("g * np.cos(x)" -> "x_dot * np.cos(x)"). Right where the adjoint is linear in `g`
     elementwise: the tangent of the result is then the same map applied to the parameter's tangent."""
-    spots = sorted(((n.lineno, n.col_offset, n.end_col_offset) for n in ast.walk(ast.parse(adjoint, mode="eval"))
+    spots = sorted(((n.lineno, n.col_offset, n.end_col_offset) for n in walk(ast.parse(adjoint, mode="eval"))
                     if isinstance(n, ast.Name) and n.id == "g"), reverse=True)
     lines = adjoint.splitlines(keepends=True)
     for line, start, end in spots:  # from the right, so that earlier offsets stay valid (templates are ASCII)

@@ -1,0 +1,51 @@
+"""transforms/walk.py gives what ast.walk and ast.fix_missing_locations give, on real programs."""
+
+import ast
+import copy
+import pathlib
+import random
+
+import pytest
+from s2s.transforms.walk import fix_locations, walk
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SOURCES = sorted((ROOT / "transforms").glob("*.py"))[:12] + sorted((ROOT / "examples").glob("*.py"))[:4]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_walk_visits_the_nodes_of_ast_walk_in_its_order(path):
+    tree = ast.parse(path.read_text())
+    assert [id(n) for n in walk(tree)] == [id(n) for n in ast.walk(tree)]
+
+
+def test_walk_reads_children_before_handing_a_node_out():
+    tree = ast.parse("f(x)\ng(y)")
+    seen = []
+    for node in walk(tree):
+        seen.append(type(node).__name__)
+        if isinstance(node, ast.Call):
+            node.args = []  # as with ast.walk, the children already queued are still visited
+    assert seen.count("Name") == 4
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_fix_locations_fills_what_fix_missing_locations_fills(path):
+    rng = random.Random(3)
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if rng.random() < 0.3:
+            for attribute in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+                if hasattr(node, attribute) and rng.random() < 0.7:
+                    delattr(node, attribute)
+    ours, theirs = copy.deepcopy(tree), copy.deepcopy(tree)
+    assert fix_locations(ours) is ours
+    ast.fix_missing_locations(theirs)
+    assert ast.dump(ours, include_attributes=True) == ast.dump(theirs, include_attributes=True)
+
+
+def test_fix_locations_of_a_tree_built_by_hand_compiles():
+    tree = ast.Module(body=[ast.Assign([ast.Name("y", ast.Store())], ast.BinOp(ast.Constant(2), ast.Mult(), ast.Constant(3)))],
+                      type_ignores=[])
+    space = {}
+    exec(compile(fix_locations(tree), "<built>", "exec"), space)
+    assert space["y"] == 6
