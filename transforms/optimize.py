@@ -119,7 +119,7 @@ def copyprop_again_step(c: Code) -> Code:
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
         c.inferred = c.shapes.shapes(c.fdef)
         for _ in range(16):  # copies gone, a broadcast read only by sums that broadcast anyway may go
-            if "broadcast_to" not in ast.dump(c.fdef) or not specialize.drop_broadcasts(c.fdef, c.inferred):
+            if not _mentions(c.fdef, "broadcast_to") or not specialize.drop_broadcasts(c.fdef, c.inferred):
                 break
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
@@ -181,6 +181,12 @@ def methods_step(c: Code) -> Code:
     if c.shapes is not None and _calls_numpy(c.fdef, c.shapes.np_name):
         reductions_as_methods(c.fdef, c.inferred)
     return c
+
+
+def _mentions(fdef, name):
+    """Whether `name` appears in `fdef` as a name or an attribute (`np.broadcast_to`)."""
+    return any(n.attr == name if isinstance(n, ast.Attribute) else isinstance(n, ast.Name) and n.id == name
+               for n in walk(fdef))
 
 
 def _calls_numpy(fdef, np_name):
