@@ -19,6 +19,12 @@ assignment of the same name, so they take the name's flow-insensitive shape, and
 the tape's placeholders (`v = t = None`) are never read as values. A tuple
 (`t = x0, 0.0`, `x.shape`) has a `Seq` of item shapes: `t[0]` has the first.
 
+The pass knows no primitive by itself: the shape of a call is what the callee's rule says, through
+its `result_shape` function of the call `Site` (s2s/rules/result_shapes.py holds the shared kinds:
+reductions, array creation, products of matrices, the runtime helpers), read from the context; a
+NumPy ufunc without one broadcasts its `nin` arguments, as NumPy describes it. Whether a call gives
+real floats is likewise its rule's `real`.
+
 A shape of `()` may be a Python number, and the runtime treats the number
 0.0 as a zero of any shape; rules over runtime helpers therefore only claim a
 shape when the adjoint argument is certainly an array (a shape other than `()`).
@@ -32,19 +38,12 @@ elimination drop it and lets adjoints be accumulated in place.
 from __future__ import annotations
 
 import ast
-import builtins
 
 import numpy as np
 
 from .context import ctx
 from .names import assigned_names
 from .walk import walk
-
-_SCALAR_BUILTINS = {len, float, int, abs, round, bool}
-# reductions of real arrays that are real (their rules do not say so: they raise on an empty axis)
-EXTREMA = (np.max, np.min, np.amax, np.amin)
-# array creation from a shape: the function -> how many positional arguments it takes (shape first)
-_CREATION = {np.zeros: 2, np.ones: 2, np.empty: 2, np.full: 3}
 
 
 def broadcast(*shapes):
@@ -66,7 +65,14 @@ def matmul(a, b):
     return a[:-1] + b[1:]
 
 
-def _reduced(shape, axis, keepdims):
+def reduced(shape, axis, keepdims):
+    """The shape of a reduction of an array of `shape` over `axis` (None: all axes; an int or a tuple of
+    ints, negative ones counted from the end), `keepdims` honoured; None where any of them is not known
+    or not valid (an axis out of range, a keepdims that is not a bool).
+
+        >>> reduced((2, 3), -1, False), reduced((2, 3), None, True), reduced((2, 3), 2, False)
+        ((2,), (1, 1), None)
+    """
     if shape is None or not isinstance(keepdims, bool):
         return None
     if axis is None:
@@ -81,8 +87,13 @@ def _reduced(shape, axis, keepdims):
     return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
-def _reshaped(shape, target):
-    """The shape np.reshape gives an array of `shape` for `target` (an int or a tuple of ints, one may be -1)."""
+def reshaped(shape, target):
+    """The shape np.reshape gives an array of `shape` for `target` (an int or a tuple of ints, one may be
+    -1), or None where it does not fit or is not known.
+
+        >>> reshaped((2, 3), -1), reshaped((2, 3), (3, -1)), reshaped((2, 3), 4)
+        ((6,), (3, 2), None)
+    """
     if shape is None or target is None:
         return None
     target = (target,) if type(target) is int else target
@@ -108,6 +119,64 @@ def _literal(node, default):
 
 
 _NOT_LITERAL = object()
+NOT_LITERAL = _NOT_LITERAL  # what `Site.literal` gives for an argument that is not a literal
+
+
+class Site:
+    """One call as the shape and `real` functions of its callee's rule see it (`Rule.result_shape`, `Rule.real`).
+
+    `nargs` is the number of positional arguments and `keywords` the names of the keyword ones (a call
+    with `*args` or `**kw` has no `Site`). An argument is named by its position or by its keyword; one
+    that is not there gives None (`literal`: its default). A shape function returns the call's shape or
+    None where it is not certain::
+
+        def outer(site):  # np.outer(a, b): (a.size, b.size)
+            if site.nargs != 2 or site.keywords:
+                return None
+            a, b = site.shape(0), site.shape(1)
+            return None if a is None or b is None else (math.prod(a), math.prod(b))
+    """
+
+    __slots__ = ("nargs", "keywords", "_shapes", "_args", "_kw", "_env", "_reals")
+
+    def __init__(self, shapes, args, kw, env=None, reals=None):
+        self.nargs, self.keywords = len(args), kw.keys()
+        self._shapes, self._args, self._kw, self._env, self._reals = shapes, args, kw, env, reals
+
+    def _node(self, which):
+        if type(which) is int:
+            return self._args[which] if 0 <= which < len(self._args) else None
+        return self._kw.get(which)
+
+    def shape(self, which):
+        """The shape of an array or a number passed there (`()` for a number), else None."""
+        node = self._node(which)
+        return None if node is None else self._shapes._arr(node, self._env)
+
+    def value(self, which):
+        """The int or tuple of ints the argument certainly evaluates to (`3`, `(n, 3)`, `x.shape`), else None."""
+        node = self._node(which)
+        return None if node is None else self._shapes.value_of(node, self._env)
+
+    def literal(self, which, default=None):
+        """The value of a literal argument (None, an int, a bool, a tuple of ints), `default` where it is not
+        there, `NOT_LITERAL` where it is not a literal."""
+        return _literal(self._node(which), default)
+
+    def real(self, which) -> bool:
+        """Whether the argument certainly holds real floating-point values (a number or an array)."""
+        node = self._node(which)
+        return node is not None and self._shapes.real(node, self._reals)
+
+    def int_literal(self, which) -> bool:
+        """Whether the argument is an int literal (`2`)."""
+        return _int_literal(self._node(which))
+
+    def real_args(self) -> bool:
+        """What `real=True` states: real floats in, real floats out (ints written as literals allowed)."""
+        positions = range(self.nargs)
+        return self.nargs > 0 and all(self.real(i) or self.int_literal(i) for i in positions) \
+            and any(self.real(i) for i in positions)
 
 
 class Seq:
@@ -430,26 +499,12 @@ class Shapes:
         if isinstance(node, ast.Subscript):
             return self._real_item(node, reals)
         if isinstance(node, ast.Call) and node.keywords and self._reduction_keywords(node):
-            obj = self.callee(node)  # np.sum(x, axis=1, keepdims=True) of real x
-            return (ctx().fact(obj, "real") or obj in EXTREMA) and len(node.args) == 1 and self.real(node.args[0], reals)
+            # np.sum(x, axis=1, keepdims=True) of real x
+            return len(node.args) == 1 and self._real_call(self.callee(node), node, reals)
         if isinstance(node, ast.Call) and self._counted_as(node, reals):
             return True  # np.sum(x == m, axis=1, keepdims=True, dtype=z.dtype) with z real: a count in z's dtype
-        if isinstance(node, ast.Call) and len(node.args) == 3 and not node.keywords:
-            callee = self.callee(node)  # s2s.balanced_eq(x, ans, other): (x == ans) / (1 + (x == other)) in x's dtype
-            if callee is not None and hashable(callee) and self.helpers.get(callee) == "balanced_eq":
-                return self.real(node.args[0], reals)
         if isinstance(node, ast.Call) and not node.keywords:
-            obj = self.callee(node)
-            if (obj in EXTREMA or obj is np.linalg.norm) and len(node.args) == 1:
-                return self.real(node.args[0], reals)
-            if obj in (np.zeros, np.ones, np.empty) and len(node.args) == 1:
-                return True  # float64 unless a dtype is given
-            if obj in (np.outer, np.matmul, np.dot) and len(node.args) == 2:
-                return all(self.real(a, reals) for a in node.args)
-            if not ctx().fact(obj, "real"):  # the rule says: real floats in, real floats out, never raises
-                return False
-            return bool(node.args) and all(self.real(a, reals) or _int_literal(a) for a in node.args) \
-                and any(self.real(a, reals) for a in node.args)
+            return self._real_call(self.callee(node), node, reals)
         return False
 
     def _mask(self, node, reals):
@@ -462,13 +517,26 @@ class Shapes:
         return isinstance(node, ast.IfExp) and all(self.real(b, reals) or self._mask(b, reals)
                                                    for b in (node.body, node.orelse))
 
+    def _real_call(self, obj, node, reals) -> bool:
+        """What the callee's rule says of a call without `*args` / `**kw`: `real=True`, real floats in
+        and out (`Site.real_args`), or a function of the call (`Rule.real`)."""
+        real = ctx().fact(obj, "real")
+        if not real:
+            return False
+        site = Site(self, node.args, {k.arg: k.value for k in node.keywords}, None, reals)
+        return real(site) if callable(real) else site.real_args()
+
     def _counted_as(self, node, reals):
-        """`np.sum(b, axis=..., keepdims=..., dtype=z.dtype)` of a mask or real `b`, with `z` real."""
+        """`np.sum(b, axis=..., keepdims=..., dtype=z.dtype)` of a mask or real `b`, with `z` real: a
+        reduction that takes `dtype=` (its rule says `reduction` and has the parameter)."""
         kw = {k.arg: k.value for k in node.keywords}
         dtype = kw.get("dtype")
-        return self.callee(node) is np.sum and len(node.args) == 1 and set(kw) <= {"axis", "keepdims", "dtype"} \
-            and isinstance(dtype, ast.Attribute) and dtype.attr == "dtype" and self.real(dtype.value, reals) \
-            and (self.real(node.args[0], reals) or self._mask(node.args[0], reals))
+        if not (len(node.args) == 1 and isinstance(dtype, ast.Attribute) and dtype.attr == "dtype"
+                and set(kw) <= {"axis", "keepdims", "dtype"}):
+            return False
+        obj = self.callee(node)
+        return ctx().fact(obj, "reduction") and "dtype" in ctx().fact(obj, "params", ()) \
+            and self.real(dtype.value, reals) and (self.real(node.args[0], reals) or self._mask(node.args[0], reals))
 
     def _reduction_keywords(self, node):
         """A reduction called with only `axis=` and `keepdims=` keywords."""
@@ -709,87 +777,13 @@ class Shapes:
         kw = {k.arg: k.value for k in node.keywords}
         if any(isinstance(a, ast.Starred) for a in args) or None in kw:
             return None
-        helper = self.helpers.get(obj) if hashable(obj) else None
-        if helper is not None:
-            return self._helper(helper, args, env)
-        if obj is np.matmul or obj is np.dot:  # (np.matmul is a ufunc too, but not an elementwise one)
-            return matmul(*(self._arr(a, env) for a in args)) if len(args) == 2 and not kw else None
-        if isinstance(obj, np.ufunc):
+        shape = ctx().fact(obj, "result_shape", None)  # the rule's shape function
+        if shape is not None:
+            return shape(Site(self, args, kw, env))
+        if isinstance(obj, np.ufunc):  # NumPy's own description of it: nin arguments broadcast
             if kw or len(args) != obj.nin or obj.nout != 1 or obj.signature is not None:
                 return None
             return broadcast(*(self._arr(a, env) for a in args))
-        if hashable(obj) and obj in _SCALAR_BUILTINS and obj is getattr(builtins, obj.__name__, None):
-            if obj is len:
-                return ()
-            return () if len(args) == 1 and not kw and self.of(args[0], env) == () else None
-        if hashable(obj) and obj in _CREATION and 1 <= len(args) <= _CREATION[obj] and set(kw) <= {"dtype"}:
-            shape = self.value_of(args[0], env)  # np.zeros(32), np.zeros((n, 3)), np.ones(x.shape)
-            if type(shape) is int:
-                shape = (shape,)
-            if isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape):
-                return shape
-            return None
-        if ctx().fact(obj, "reduction"):
-            if len(args) < 1 or len(args) > 2 or set(kw) - {"axis", "keepdims", "dtype"}:  # (dtype: not the shape)
-                return None
-            axis = _literal(args[1] if len(args) > 1 else kw.get("axis"), None)
-            keepdims = _literal(kw.get("keepdims"), False)
-            if axis is _NOT_LITERAL or keepdims is _NOT_LITERAL:
-                return None
-            return _reduced(self._arr(args[0], env), axis, keepdims)
-        if obj is np.linalg.norm and 1 <= len(args) <= 3 and set(kw) <= {"ord", "axis", "keepdims"}:
-            axis = _literal(args[2] if len(args) > 2 else kw.get("axis"), None)
-            keepdims = _literal(kw.get("keepdims"), False)
-            if axis is _NOT_LITERAL or keepdims is _NOT_LITERAL:
-                return None
-            return _reduced(self._arr(args[0], env), axis, keepdims)
-        if obj is np.outer and len(args) == 2 and not kw:
-            a, b = (self._arr(x, env) for x in args)
-            return None if a is None or b is None else (int(np.prod(a)), int(np.prod(b)))
-        if obj is np.where and len(args) == 3 and not kw:
-            return broadcast(*(self._arr(a, env) for a in args))
-        if obj is np.reshape and len(args) == 2 and not kw:
-            return _reshaped(self._arr(args[0], env), self.value_of(args[1], env))
-        if obj is np.ravel and len(args) == 1 and not kw:
-            return _reshaped(self._arr(args[0], env), -1)
-        if obj is np.broadcast_to and len(args) == 2 and not kw:
-            shape, target = self._arr(args[0], env), self.value_of(args[1], env)
-            target = (target,) if type(target) is int else target
-            return target if shape is not None and isinstance(target, tuple) and broadcast(shape, target) == target \
-                else None
-        if obj in (np.zeros_like, np.ones_like) and len(args) == 1 and not kw:
-            return self._arr(args[0], env)
-        return None
-
-    def _helper(self, name, args, env):
-        shapes = [self._arr(a, env) for a in args]
-        g = shapes[0] if shapes else None
-        array_g = g is not None and g != ()  # not a Python number: not the symbolic zero
-        if name == "unbroadcast" and len(args) == 2:
-            if g == () and shapes[1] == ():
-                return ()
-            return shapes[1] if array_g else None
-        if name == "expand_reduced" and len(args) == 4:
-            return shapes[1] if g is not None else None  # a number, even 0.0, is broadcast to x's shape
-        if name == "reduced_size":
-            return ()
-        if name in ("grad_matmul_a", "grad_matmul_b") and len(args) == 3:
-            target = shapes[1] if name == "grad_matmul_a" else shapes[2]
-            return target if array_g and target not in (None, ()) else None
-        if name == "add" and len(args) == 2:
-            if g == () and shapes[1] == ():  # numbers (a list or a record has no shape): their sum
-                return ()
-            return broadcast(*shapes) if array_g and shapes[1] not in (None, ()) else None
-        if name in ("grad_extreme", "grad_norm") and len(args) >= 3:  # (g, ans, x, ...): x's shape, or the zero
-            return shapes[2] if array_g and shapes[2] not in (None, ()) else None
-        if name == "getitem_grad" and len(args) == 3:  # zeros shaped like the array x, the items added in
-            return shapes[1] if shapes[1] not in (None, ()) else None
-        if name == "balanced_eq" and len(args) == 3:  # (x == ans) / (1.0 + (x == other))
-            return broadcast(*shapes)
-        if name == "copy" and len(args) == 1:
-            return g
-        if name == "unshared" and len(args) >= 4:  # the ownership guard returns its first argument
-            return g
         return None
 
 

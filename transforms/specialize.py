@@ -30,7 +30,7 @@ import numpy as np
 
 from .context import ctx
 from .names import load
-from .shapes import EXTREMA, Shapes, hashable
+from .shapes import Shapes, hashable
 from .walk import fix_locations, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
@@ -555,12 +555,13 @@ def _pure(node, shapes) -> bool:
         # a reduction with axis= / keepdims=: the shape inference checked the axis against the shape
         obj = shapes.callee(node)
         reduced = shapes.of(node.args[0])
-        if not (ctx().fact(obj, "safe") or (obj in EXTREMA and reduced is not None and 0 not in reduced)):
+        if not (ctx().fact(obj, "safe") or (ctx().fact(obj, "safe_if_nonempty") and reduced is not None
+                                            and 0 not in reduced)):
             return False
         return all(isinstance(k.value, ast.Constant) for k in node.keywords) and _pure(node.args[0], shapes)
     if isinstance(node, ast.Call) and not node.keywords:
         obj = shapes.callee(node)
-        if obj in EXTREMA and len(node.args) == 1:  # raises on an empty array only
+        if ctx().fact(obj, "safe_if_nonempty") and len(node.args) == 1:  # raises on an empty array only
             reduced = shapes.of(node.args[0])
             return reduced is not None and 0 not in reduced and _pure(node.args[0], shapes)
         if not ctx().fact(obj, "safe"):  # the rule says it cannot raise on real arguments of shapes that fit

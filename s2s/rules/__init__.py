@@ -31,12 +31,18 @@ the templates, the keywords of `defrule` state the facts the other passes read
 - `elementwise`: broadcasts its arguments against each other like `+` (reverse mode drops the
   `unbroadcast` of an adjoint where the shapes already agree). Each rules module states its
   default with `family(elementwise=...)`; a keyword overrides it for one rule.
-- `real`: maps real floating-point arguments to real floating-point results without raising
-  (transforms/shapes.py: arithmetic on such values cannot fail on a dtype).
+- `real`: maps real floating-point arguments to real floating-point results (transforms/shapes.py:
+  arithmetic on such values cannot fail on a dtype); a function of the call site where that depends
+  on the arguments (`result_shapes.real_alone`: np.zeros(shape) is float64 without a dtype). Whether
+  it may raise is `safe`'s to say.
 - `safe`: cannot raise on real arguments of shapes that fit (transforms/specialize.py: dead-code
-  elimination may drop such a statement when nothing reads its result).
+  elimination may drop such a statement when nothing reads its result). `safe_if_nonempty`: the
+  same where the argument is not empty (np.max: an empty array has no maximum).
 - `reduction`: its result has the shape of a reduction of its first argument over `axis`,
-  `keepdims` honoured (transforms/shapes.py).
+  `keepdims` honoured (transforms/shapes.py; its shape function is then `result_shapes.reduction()`).
+- `result_shape`: the shape of its result, a function of the call site (`transforms.shapes.Site`) that
+  returns it or None where it is not certain (transforms/shapes.py; the kinds in result_shapes.py).
+  NumPy's elementwise ufuncs need none: their result broadcasts their `nin` arguments.
 - `returns_view`: True if the result may be a view of its first argument (transforms/aliasing.py
   refuses updates through it; transforms/ownership.py follows it); "sometimes" where that holds
   only for some arguments (np.diag of a 2-d array): ownership follows it, aliasing leaves it to
@@ -55,13 +61,16 @@ import math
 import sys
 import types
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from s2s import runtime
+from s2s.rules import result_shapes
 from s2s.transforms.walk import walk
 
 _NAMESPACE = {"np": np, "numpy": np, "math": math, "builtins": builtins, "s2s": runtime}
+_REDUCTION_SHAPE = result_shapes.reduction()
 
 
 @dataclass
@@ -76,9 +85,11 @@ class Rule:
     varargs: str | None = None
     nondiff: bool = False
     elementwise: bool = False  # broadcasts its arguments against each other, shape-wise like `+`
-    real: bool = False  # real floats in, real floats out, never raises (transforms/shapes.py)
+    real: bool | Callable = False  # real floats in, real floats out; or a function of the call site (shapes.py)
     safe: bool = False  # cannot raise on real arguments of shapes that fit (transforms/specialize.py)
+    safe_if_nonempty: bool = False  # cannot raise on a real argument that is not empty (np.max; specialize.py)
     reduction: bool = False  # shaped like a reduction of its first argument over `axis` (transforms/shapes.py)
+    result_shape: Callable | None = None  # the call site -> the result's shape or None (transforms/shapes.py)
     returns_view: bool | str = False  # True / "sometimes": may return a view of an argument (aliasing, ownership)
     methods: tuple[str, ...] = ()  # ndarray methods that mean this function (transforms/desugar.py)
     sympy: str | None = None  # SymPy counterpart, an expression over the parameters (s2s/symbolic.py)
@@ -89,6 +100,10 @@ class Rule:
     derived: tuple[str, ...] = ()  # the parameters whose tangent was so derived
     linear: tuple[str, ...] = ()  # the parameters whose tangent is the (linear) helper itself, derived (`linear=`)
     default_only: tuple[str, ...] = ()  # parameters differentiated only at their default (a literal of it, or left out)
+
+    def __post_init__(self):
+        if self.reduction and self.result_shape is None:
+            self.result_shape = _REDUCTION_SHAPE
 
     def bind(self, args: list, keywords: dict) -> dict:
         """Map a call's positional and keyword arguments onto parameter names."""
@@ -271,15 +286,16 @@ def _template(text: str) -> ast.expr:
 
 
 def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, zero=(), structured=False,
-            register=True, elementwise=None, real=False, safe=False, reduction=False, returns_view=False,
-            methods=(), sympy=None, tangent_from_adjoint=None, default_only=(), _depth=1, **templates: str) -> Rule:
+            register=True, elementwise=None, real=False, safe=False, safe_if_nonempty=False, reduction=False,
+            returns_view=False, methods=(), sympy=None, result_shape=None, tangent_from_adjoint=None, default_only=(), _depth=1,
+            **templates: str) -> Rule:
     """Register a rule. `signature` like "np.sum(a, axis=None, keepdims=False)".
 
     Operators use their name as the function: "add(x, y)", "neg(x)".
     Keyword arguments `p="..."` give adjoints, `p_dot="..."` tangents; `zero` names parameters
     whose derivative is zero. With `register=False` the rule is only returned (a call-site variant,
-    see `Rule.at_site`). `elementwise`, `real`, `safe`, `reduction`, `returns_view`, `methods` and
-    `sympy` are the facts the other passes read (see the module's docstring); `elementwise` defaults
+    see `Rule.at_site`). `elementwise`, `real`, `safe`, `safe_if_nonempty`, `reduction`, `returns_view`, `methods`, `sympy`
+    and `result_shape` are the facts the other passes read (see the module's docstring); `elementwise` defaults
     to what the calling module stated with `family(...)`. `tangent_from_adjoint` (default: the
     family's) derives a missing `p_dot` from `p`'s adjoint (see `family`). `default_only` names
     parameters the templates hold only at their default: a call passing anything but that literal
@@ -292,8 +308,9 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, ze
     if tangent_from_adjoint is None:
         tangent_from_adjoint = _family_default(_depth, "tangent_from_adjoint")
     rule = Rule(fname, params, defaults, varargs=varargs, nondiff=nondiff, structured=structured,
-                positional=positional, elementwise=elementwise, real=real, safe=safe, reduction=reduction,
-                returns_view=returns_view, methods=tuple(methods), sympy=sympy, default_only=tuple(default_only))
+                positional=positional, elementwise=elementwise, real=real, safe=safe,
+                safe_if_nonempty=safe_if_nonempty, reduction=reduction, returns_view=returns_view,
+                methods=tuple(methods), sympy=sympy, result_shape=result_shape, default_only=tuple(default_only))
     assert all(p in params for p in default_only), (signature, default_only)
     _fill(rule, templates, zero, tangent_from_adjoint)
     return _registered(_key(obj), rule, obj) if register else rule
@@ -431,21 +448,21 @@ def linear_tangent(func, params: list[str], linear: tuple[str, ...], param: str)
 
 
 def defrule_for(func, signature: str, *, shape_only=(), structured=False, nondiff=False,
-                tangent_from_adjoint=False, linear=(), **templates: str) -> Rule:
+                tangent_from_adjoint=False, linear=(), result_shape=None, real=False, **templates: str) -> Rule:
     """Register a rule keyed by the object `func` itself (for user primitives and runtime helpers).
 
     `shape_only` names parameters whose values do not change the result (only their shapes do):
     they need no tangent. `tangent_from_adjoint` derives a missing `p_dot` from `p`'s adjoint (see
     `family`). `linear` names the parameters a runtime helper is linear in (an adjoint helper in its
     adjoint `g`): a missing `p_dot` of one is the helper applied to the tangent (`linear_tangent`),
-    so only a tangent that differs is written::
+    so only a tangent that differs is written. `result_shape` and `real` are the facts of `defrule`::
 
         defrule_for(rt.grad_take, "grad_take(g, a, indices, axis)", shape_only=("a",), linear=("g",))
         # g's tangent: s2s.grad_take(g_dot, a, indices, axis)
     """
     _, params, defaults, varargs, positional = _parse_signature(signature)
     rule = Rule(getattr(func, "__name__", str(func)), params, defaults, varargs=varargs, nondiff=nondiff,
-                structured=structured, positional=positional)
+                structured=structured, positional=positional, result_shape=result_shape, real=real)
     assert not (linear and varargs), (signature, "linear= takes a signature without *args")
     for p in linear:
         assert p in params, (signature, p)

@@ -1,11 +1,12 @@
 """Rules for Python builtins."""
 
 from s2s.rules import Rule, _key, _registered, defrule, family, nondifferentiable, power_rules
+from s2s.rules import result_shapes as shapes
 
 family(elementwise=False)
 
-defrule("abs(x)", tangent_from_adjoint=True, x="g * np.sign(x)")
-defrule("float(x)", tangent_from_adjoint=True, x="g")
+defrule("abs(x)", tangent_from_adjoint=True, result_shape=shapes.number_of_number, x="g * np.sign(x)")
+defrule("float(x)", tangent_from_adjoint=True, result_shape=shapes.number_of_number, x="g")
 defrule("sum(x, start=0)", x="s2s.grad_builtin_sum(g, x)", start="unbroadcast(g, start)",
         x_dot="s2s.builtin_sum_tangent(x_dot, x)", start_dot="start_dot")
 defrule("max(*args)", args="s2s.grad_select(g, ans, args)", args_dot="s2s.select_tangent(ans, args, args_dot)")
@@ -17,7 +18,9 @@ defrule("divmod(x, y)", structured=True, x="s2s.grad_divmod(g, ans, x, 0)", y="s
 # list(x) and tuple(x): the same elements (the rows of an array; a dict's keys carry none)
 defrule("list(x)", structured=True, x="s2s.grad_as_sequence(g, x)", x_dot="s2s.as_sequence_tangent(x_dot, x, False)")
 defrule("tuple(x)", structured=True, x="s2s.grad_as_sequence(g, x)", x_dot="s2s.as_sequence_tangent(x_dot, x, True)")
-nondifferentiable("len(x)", "int(x)", "bool(x)", "round(x, ndigits=None)", "range(*args)",
+nondifferentiable("len(x)", result_shape=shapes.number)
+nondifferentiable("int(x)", "bool(x)", "round(x, ndigits=None)", result_shape=shapes.number_of_number)
+nondifferentiable("range(*args)",
                   "isinstance(x, t)", "print(*args)", "str(x)", "type(x)")
 
 

@@ -4,13 +4,16 @@ import ast
 
 from s2s import runtime as rt
 from s2s.rules import _literal_number, defrule, family
+from s2s.rules import result_shapes as shapes
 from s2s.rules.runtime_rules import defrule_for as helper_rule
 
 family(elementwise=False)
 
-defrule("np.dot(a, b)", real=True, methods=("dot",), a="s2s.grad_dot_a(g, a, b)", b="s2s.grad_dot_b(g, a, b)",
+defrule("np.dot(a, b)", real=shapes.real_product, result_shape=shapes.matrix_product, methods=("dot",),
+        a="s2s.grad_dot_a(g, a, b)", b="s2s.grad_dot_b(g, a, b)",
         a_dot="np.dot(a_dot, b)", b_dot="np.dot(a, b_dot)")
-defrule("np.matmul(x1, x2)", real=True, safe=True, x1="s2s.grad_matmul_a(g, x1, x2)", x2="s2s.grad_matmul_b(g, x1, x2)",
+defrule("np.matmul(x1, x2)", real=shapes.real_product, safe=True, result_shape=shapes.matrix_product,
+        x1="s2s.grad_matmul_a(g, x1, x2)", x2="s2s.grad_matmul_b(g, x1, x2)",
         x1_dot="np.matmul(x1_dot, x2)", x2_dot="np.matmul(x1, x2_dot)")
 defrule("np.inner(a, b)", a="s2s.grad_inner(g, a, b, 0)", b="s2s.grad_inner(g, a, b, 1)",
         a_dot="np.inner(a_dot, b)", b_dot="np.inner(a, b_dot)")
@@ -22,7 +25,7 @@ defrule("np.vecdot(x1, x2, axis=-1)", zero=("axis",), x1="unbroadcast(np.expand_
         x2="unbroadcast(np.expand_dims(g, axis) * x1, x2)",
         x1_dot="np.vecdot(s2s.broadcast_like(x1_dot, x1), x2, axis=axis)",
         x2_dot="np.vecdot(x1, s2s.broadcast_like(x2_dot, x2), axis=axis)")
-defrule("np.outer(a, b)", a="np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
+defrule("np.outer(a, b)", real=shapes.real_of_two, result_shape=shapes.outer, a="np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
         b="np.reshape(np.dot(np.ravel(a), g), np.shape(b))",
         a_dot="np.outer(a_dot, b)", b_dot="np.outer(a, b_dot)")
 defrule("np.tensordot(a, b, axes=2)", a="s2s.grad_tensordot(g, a, b, axes, 0)",
@@ -67,7 +70,8 @@ def _norm_variant(bound):
     return None
 
 
-_norm = defrule("np.linalg.norm(x, ord=None, axis=None, keepdims=False)",
+_norm = defrule("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", real=shapes.real_of_one,
+                result_shape=shapes.reduction(axis_at=2, keywords=("ord", "axis", "keepdims")),
                 x="s2s.grad_norm(g, ans, x, ord, axis, keepdims)",
                 x_dot="np.sum(x_dot * s2s.grad_norm(1.0, s2s.keep(ans, x, axis, keepdims), x, ord, axis, True), "
                       "axis=axis, keepdims=keepdims)")

@@ -3,6 +3,7 @@
 import ast
 
 from s2s.rules import defrule, family, nondifferentiable, power_rules
+from s2s.rules import result_shapes as shapes
 
 family(elementwise=True, tangent_from_adjoint=True)  # a tangent is written only where it is not the adjoint with g renamed
 
@@ -116,7 +117,8 @@ defrule("np.fmax(x1, x2)", sympy="sympy.Max(x1, x2)", x1="unbroadcast(g * s2s.ba
 defrule("np.fmin(x1, x2)", sympy="sympy.Min(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
         x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
         x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
-defrule("np.where(condition, x, y)", sympy="sympy.Piecewise((x, condition), (y, True))", zero=("condition",),
+defrule("np.where(condition, x, y)", result_shape=shapes.broadcasting(3),
+        sympy="sympy.Piecewise((x, condition), (y, True))", zero=("condition",),
         x="s2s.grad_where(g, condition, x, True)",
         y="s2s.grad_where(g, condition, y, False)",
         x_dot="np.where(condition, x_dot, 0.0)", y_dot="np.where(condition, 0.0, y_dot)")
@@ -136,7 +138,8 @@ defrule("np.copysign(x1, x2)", zero=("x2",), x1="unbroadcast(g * np.sign(x1) * n
 defrule("np.heaviside(x1, x2)", zero=("x1",), x2="unbroadcast(g * (x1 == 0), x2)",
         x2_dot="s2s.broadcast_like(x2_dot * (x1 == 0), ans)")
 # creation functions: the values of the fill, start, stop and step arguments flow into the result
-defrule("np.full(shape, fill_value, dtype=None, order='C')", elementwise=False, zero=("shape", "dtype", "order"),
+defrule("np.full(shape, fill_value, dtype=None, order='C')", elementwise=False, result_shape=shapes.creation(3),
+        zero=("shape", "dtype", "order"),
         fill_value="s2s.grad_fill(g, ans, fill_value)", fill_value_dot="s2s.fill_tangent(fill_value_dot, ans)")
 defrule("np.full_like(a, fill_value, dtype=None, order='K', subok=True, shape=None)", elementwise=False,
         zero=("a", "dtype", "order", "subok", "shape"),
@@ -179,9 +182,12 @@ nondifferentiable(
     "np.floor_divide(x1, x2)", "np.isclose(a, b)",
 )
 nondifferentiable(  # not elementwise: whole-array answers and creation functions
-    "np.allclose(a, b)", "np.array_equal(a1, a2)", "np.zeros_like(a, dtype=None)", "np.ones_like(a, dtype=None)",
-    "np.empty_like(a, dtype=None)",
-    "np.zeros(shape, dtype=None)", "np.ones(shape, dtype=None)",
-    "np.empty(shape, dtype=None)", "np.eye(N, M=None, k=0)", "np.identity(n)",
+    "np.allclose(a, b)", "np.array_equal(a1, a2)", "np.empty_like(a, dtype=None)", "np.eye(N, M=None, k=0)",
+    "np.identity(n)",
     elementwise=False,
 )
+nondifferentiable("np.zeros_like(a, dtype=None)", "np.ones_like(a, dtype=None)", elementwise=False,
+                  result_shape=shapes.like(0, 1))
+# float64 arrays of the shape given (another dtype only where one is passed)
+nondifferentiable("np.zeros(shape, dtype=None)", "np.ones(shape, dtype=None)", "np.empty(shape, dtype=None)",
+                  elementwise=False, result_shape=shapes.creation(2), real=shapes.real_alone)

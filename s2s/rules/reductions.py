@@ -9,6 +9,7 @@ import dataclasses
 
 from s2s import runtime as rt
 from s2s.rules import defrule, family, nondifferentiable
+from s2s.rules.result_shapes import real_of_one
 from s2s.rules.runtime_rules import defrule_for as helper_rule
 
 family(elementwise=False)
@@ -24,16 +25,17 @@ _mean = defrule("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)", r
 _prod = defrule("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, methods=("prod",),
         a="s2s.grad_prod(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_prod(1.0, ans, a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.max(a, axis=None, out=None, keepdims=False)", reduction=True, methods=("max",),
+# max and min of a real array are real; they raise on an empty one only
+defrule("np.max(a, axis=None, out=None, keepdims=False)", reduction=True, real=real_of_one, safe_if_nonempty=True, methods=("max",),
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.min(a, axis=None, out=None, keepdims=False)", reduction=True, methods=("min",),
+defrule("np.min(a, axis=None, out=None, keepdims=False)", reduction=True, real=real_of_one, safe_if_nonempty=True, methods=("min",),
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.amax(a, axis=None, out=None, keepdims=False)", reduction=True,
+defrule("np.amax(a, axis=None, out=None, keepdims=False)", reduction=True, real=real_of_one, safe_if_nonempty=True,
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.amin(a, axis=None, out=None, keepdims=False)", reduction=True,
+defrule("np.amin(a, axis=None, out=None, keepdims=False)", reduction=True, real=real_of_one, safe_if_nonempty=True,
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
 # the NaN-ignoring reductions: NaN entries get no adjoint (nanmean divides by the count of the others); nanmax and

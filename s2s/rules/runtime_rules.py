@@ -7,6 +7,7 @@ receives; `shape_only` marks arguments whose values do not matter.
 
 from s2s import runtime as rt
 from s2s.rules import defrule_for as _defrule_for
+from s2s.rules import result_shapes as shapes
 
 
 def defrule_for(func, signature, **kwargs):
@@ -25,22 +26,25 @@ defrule_for(rt.astype, "astype(x, dtype, copy=True)", tangent_from_adjoint=True,
             x="g if s2s.is_float_dtype(dtype) else 0.0")
 defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")
 defrule_for(rt.stop_gradient, "stop_gradient(x)", nondiff=True)
-defrule_for(rt.copy, "copy(x)", x="g", linear=("x",))
+defrule_for(rt.copy, "copy(x)", result_shape=shapes.copy, x="g", linear=("x",))
 defrule_for(rt.unshared, "unshared(value, where, deep, updated, *others)", tangent_from_adjoint=True,
             value="g").jvp["others"] = None  # the names it checks only steer it
 defrule_for(rt.setitem, "setitem(x, index, v)", structured=True,
             x_dot="s2s.setitem(s2s.dense_tangent(x_dot, x), index, 0.0)",
             v_dot="s2s.setitem(s2s.dense_tangent(0.0, x), index, v_dot)")
 defrule_for(rt.log_scale, "log_scale(base)", base_dot="base_dot / base")  # log(base), 1 for None
-for _helper in (rt.effect_free, rt.mapping_keys, rt.reduced_size, rt.balanced_eq, rt.clip_mask, rt.is_float_dtype, rt.shape_of):
+for _helper in (rt.effect_free, rt.mapping_keys, rt.clip_mask, rt.is_float_dtype, rt.shape_of):
     defrule_for(_helper, f"{_helper.__name__}(*args)", nondiff=True)
+defrule_for(rt.reduced_size, "reduced_size(*args)", nondiff=True, result_shape=shapes.number)
+defrule_for(rt.balanced_eq, "balanced_eq(*args)", nondiff=True, result_shape=shapes.balanced_eq,
+            real=shapes.real_of_first(3))  # (x == ans) / (1.0 + (x == other)) in x's dtype
 
 # adjoint accumulation and structure
-defrule_for(rt.unbroadcast, "unbroadcast(g, x)", shape_only=("x",), linear=("g",))
+defrule_for(rt.unbroadcast, "unbroadcast(g, x)", shape_only=("x",), linear=("g",), result_shape=shapes.unbroadcast)
 defrule_for(rt.finish, "finish(g, x)", shape_only=("x",), structured=True, linear=("g",))
-defrule_for(rt.add, "add(a, b)", structured=True, a_dot="a_dot", b_dot="b_dot")
+defrule_for(rt.add, "add(a, b)", structured=True, result_shape=shapes.add, a_dot="a_dot", b_dot="b_dot")
 defrule_for(rt.part, "part(g, index)", linear=("g",))
-defrule_for(rt.getitem_grad, "getitem_grad(g, x, index)", shape_only=("x",), linear=("g",))
+defrule_for(rt.getitem_grad, "getitem_grad(g, x, index)", shape_only=("x",), linear=("g",), result_shape=shapes.getitem_grad)
 defrule_for(rt.setitem_grads, "setitem_grads(g, x, index)", shape_only=("x",), linear=("g",))
 defrule_for(rt.append_grads, "append_grads(g)", linear=("g",))
 defrule_for(rt.broadcast_like, "broadcast_like(t, ans)", shape_only=("ans",), linear=("t",))
@@ -50,13 +54,15 @@ defrule_for(rt.function_adjoint_parts, "function_adjoint_parts(g, names)", struc
 defrule_for(rt.function_tangent, "function_tangent(tangents, names)", structured=True, linear=("tangents",))
 
 # adjoints of reductions and shape functions: linear in g
-defrule_for(rt.expand_reduced, "expand_reduced(g, x, axis, keepdims)", shape_only=("x",), linear=("g",))
-defrule_for(rt.grad_extreme, "grad_extreme(g, ans, x, axis, keepdims)", shape_only=("ans", "x"), linear=("g",))
+defrule_for(rt.expand_reduced, "expand_reduced(g, x, axis, keepdims)", shape_only=("x",), linear=("g",),
+            result_shape=shapes.expand_reduced)
+defrule_for(rt.grad_extreme, "grad_extreme(g, ans, x, axis, keepdims)", shape_only=("ans", "x"), linear=("g",),
+            result_shape=shapes.adjoint_of_third)
 defrule_for(rt.grad_var, "grad_var(g, x, axis, ddof, keepdims)", x_dot="s2s.grad_var(g, x_dot, axis, ddof, keepdims)", linear=("g",))
 defrule_for(rt.grad_std, "grad_std(g, ans, x, axis, ddof, keepdims)",
             ans_dot="s2s.grad_var(-s2s.safe_div(g * ans_dot, 2.0 * ans * ans), x, axis, ddof, keepdims)",
             x_dot="s2s.grad_std(g, ans, x_dot, axis, ddof, keepdims)", linear=("g",))
-defrule_for(rt.grad_norm, "grad_norm(g, ans, x, ord, axis, keepdims)",
+defrule_for(rt.grad_norm, "grad_norm(g, ans, x, ord, axis, keepdims)", result_shape=shapes.adjoint_of_third,
             ans_dot="s2s.grad_norm(-g * ans_dot / ans, ans, x, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0",
             x_dot="s2s.grad_norm(g, ans, x_dot, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0", linear=("g",))
 defrule_for(rt.grad_cumsum, "grad_cumsum(g, x, axis)", shape_only=("x",), linear=("g",))
@@ -84,8 +90,10 @@ defrule_for(rt.array_grad, "array_grad(g, obj)", shape_only=("obj",), linear=("g
 # adjoints of products: linear in g and in the other factor
 defrule_for(rt.grad_dot_a, "grad_dot_a(g, a, b)", shape_only=("a",), b_dot="s2s.grad_dot_a(g, a, b_dot)", linear=("g",))
 defrule_for(rt.grad_dot_b, "grad_dot_b(g, a, b)", shape_only=("b",), a_dot="s2s.grad_dot_b(g, a_dot, b)", linear=("g",))
-defrule_for(rt.grad_matmul_a, "grad_matmul_a(g, a, b)", shape_only=("a",), b_dot="s2s.grad_matmul_a(g, a, b_dot)", linear=("g",))
-defrule_for(rt.grad_matmul_b, "grad_matmul_b(g, a, b)", shape_only=("b",), a_dot="s2s.grad_matmul_b(g, a_dot, b)", linear=("g",))
+defrule_for(rt.grad_matmul_a, "grad_matmul_a(g, a, b)", shape_only=("a",), result_shape=shapes.grad_matmul(1),
+            b_dot="s2s.grad_matmul_a(g, a, b_dot)", linear=("g",))
+defrule_for(rt.grad_matmul_b, "grad_matmul_b(g, a, b)", shape_only=("b",), result_shape=shapes.grad_matmul(2),
+            a_dot="s2s.grad_matmul_b(g, a_dot, b)", linear=("g",))
 defrule_for(rt.grad_tensordot, "grad_tensordot(g, a, b, axes, which)",
             a_dot="s2s.grad_tensordot(g, a_dot, b, axes, which) if which == 1 else 0.0",
             b_dot="s2s.grad_tensordot(g, a, b_dot, axes, which) if which == 0 else 0.0", linear=("g",))

@@ -4,6 +4,7 @@ import ast
 
 from s2s import runtime as rt
 from s2s.rules import defrule, facts, family, nondifferentiable
+from s2s.rules import result_shapes as shapes
 from s2s.rules.runtime_rules import defrule_for as helper_rule
 from s2s.runtime import shape as rt_shape
 
@@ -28,9 +29,11 @@ def _ordered(rule):
     return variant
 
 
-defrule("np.reshape(a, shape=None, order='C')", returns_view=True, methods=("reshape",), a="np.reshape(g, np.shape(a))",
+defrule("np.reshape(a, shape=None, order='C')", returns_view=True, methods=("reshape",), result_shape=shapes.reshape,
+        a="np.reshape(g, np.shape(a))",
         a_dot="np.reshape(a_dot, np.shape(ans))").variant = _ordered(_reshape_ordered)
-defrule("np.ravel(a, order='C')", returns_view=True, methods=("ravel", "flatten"), a="np.reshape(g, np.shape(a))",
+defrule("np.ravel(a, order='C')", returns_view=True, methods=("ravel", "flatten"), result_shape=shapes.ravel,
+        a="np.reshape(g, np.shape(a))",
         a_dot="np.ravel(a_dot)").variant = _ordered(_ravel_ordered)
 defrule("np.transpose(a, axes=None)", returns_view=True, methods=("transpose",), a="s2s.grad_transpose(g, axes)",
         a_dot="np.transpose(a_dot, axes)")
@@ -44,7 +47,7 @@ defrule("np.squeeze(a, axis=None)", returns_view=True, methods=("squeeze",), a="
         a_dot="np.squeeze(a_dot, axis)")
 defrule("np.expand_dims(a, axis)", returns_view=True, a="s2s.grad_expand_dims(g, axis)",
         a_dot="np.expand_dims(a_dot, axis)")
-defrule("np.broadcast_to(array, shape)", returns_view=True, array="unbroadcast(g, array)",
+defrule("np.broadcast_to(array, shape)", returns_view=True, result_shape=shapes.broadcast_to, array="unbroadcast(g, array)",
         array_dot="np.broadcast_to(array_dot, shape)")
 defrule("np.atleast_1d(a)", returns_view=True, a="np.reshape(g, np.shape(a))", a_dot="np.atleast_1d(a_dot)")
 defrule("np.atleast_2d(a)", returns_view=True, a="np.reshape(g, np.shape(a))", a_dot="np.atleast_2d(a_dot)")

@@ -1,0 +1,229 @@
+"""Shape functions and `real` functions for the rule records (`defrule(..., result_shape=..., real=...)`).
+
+The shapes pass (transforms/shapes.py) asks a call's rule for the shape of its result: `Rule.result_shape`
+is a function of the call site (a `Site`: how many positional arguments, which keywords, and per
+argument its shape, the ints it evaluates to, its literal value) that returns the shape, or None where
+it is not certain. It must claim a shape only where the call certainly has it (a wrong one makes the
+specialised code drop an `unbroadcast` that was needed). A function of the call that says whether its
+result is real floats (`Rule.real` as a function) works the same way.
+
+    >>> from s2s.transforms.shapes import reduced
+    >>> reduced((4, 3), 0, True)   # what `reduction()` gives np.sum(x, axis=0, keepdims=True) of a 4x3 x
+    (1, 3)
+
+The functions here are the shared kinds (reductions, array creation, a product of matrices, ...); a rule
+may pass any function of a `Site`. The runtime helpers' shape functions claim an array's shape only where
+the adjoint `g` they are handed is certainly an array: the zero adjoint is the Python number 0.0.
+"""
+
+from __future__ import annotations
+
+import math
+
+from s2s.transforms.shapes import NOT_LITERAL, broadcast, matmul, reduced, reshaped
+
+_REDUCTION_KEYWORDS = frozenset({"axis", "keepdims", "dtype"})  # (dtype= does not change the shape)
+
+
+def reduction(axis_at: int = 1, keywords=_REDUCTION_KEYWORDS):
+    """The shape function of a reduction of the first argument over `axis` (the argument at position
+    `axis_at`, or the keyword), `keepdims=` honoured; `keywords` are the ones it follows (another
+    keyword, or more positional arguments than up to `axis`, claim nothing). `reduction=True` gives
+    a rule `reduction()`; np.linalg.norm(x, ord, axis) has `reduction(axis_at=2, ...)`."""
+    keywords = frozenset(keywords)
+
+    def shape(site):
+        if not 1 <= site.nargs <= axis_at + 1 or not keywords.issuperset(site.keywords):
+            return None
+        axis = site.literal(axis_at if site.nargs > axis_at else "axis", None)
+        keepdims = site.literal("keepdims", False)
+        if axis is NOT_LITERAL or keepdims is NOT_LITERAL:
+            return None
+        return reduced(site.shape(0), axis, keepdims)
+
+    return shape
+
+
+def creation(positional: int):
+    """np.zeros(shape, dtype) and the like: the shape its first argument evaluates to (`32`, `(n, 3)`,
+    `x.shape`), for at most `positional` positional arguments and no keyword but `dtype=`."""
+
+    def shape(site):
+        if not 1 <= site.nargs <= positional or not site.keywords <= {"dtype"}:
+            return None
+        value = site.value(0)
+        if type(value) is int:
+            value = (value,)
+        if isinstance(value, tuple) and all(type(n) is int and n >= 0 for n in value):
+            return value
+        return None
+
+    return shape
+
+
+def _plain(site, nargs: int) -> bool:
+    """`nargs` positional arguments and no keyword."""
+    return site.nargs == nargs and not site.keywords
+
+
+def matrix_product(site):
+    """np.matmul(a, b) and np.dot(a, b) of 1-d and 2-d operands."""
+    return matmul(site.shape(0), site.shape(1)) if _plain(site, 2) else None
+
+
+def outer(site):
+    """np.outer(a, b): (a.size, b.size)."""
+    if not _plain(site, 2):
+        return None
+    a, b = site.shape(0), site.shape(1)
+    return None if a is None or b is None else (math.prod(a), math.prod(b))
+
+
+def broadcasting(nargs: int):
+    """A function of `nargs` positional arguments that broadcast against each other (np.where(c, x, y))."""
+
+    def shape(site):
+        return broadcast(*(site.shape(i) for i in range(nargs))) if _plain(site, nargs) else None
+
+    return shape
+
+
+def like(position: int, nargs: int):
+    """The shape of the argument at `position` for a plain call of `nargs` arguments (np.zeros_like(a))."""
+
+    def shape(site):
+        return site.shape(position) if _plain(site, nargs) else None
+
+    return shape
+
+
+def reshape(site):
+    """np.reshape(a, shape): a's size laid out as `shape` (one -1 allowed)."""
+    return reshaped(site.shape(0), site.value(1)) if _plain(site, 2) else None
+
+
+def ravel(site):
+    """np.ravel(a): a's size as one axis."""
+    return reshaped(site.shape(0), -1) if _plain(site, 1) else None
+
+
+def broadcast_to(site):
+    """np.broadcast_to(array, shape): `shape`, where the array broadcasts to it."""
+    if not _plain(site, 2):
+        return None
+    shape, target = site.shape(0), site.value(1)
+    target = (target,) if type(target) is int else target
+    return target if shape is not None and isinstance(target, tuple) and broadcast(shape, target) == target else None
+
+
+def number(site):
+    """len(x): a number, whatever its argument."""
+    return ()
+
+
+def number_of_number(site):
+    """float(x), int(x), abs(x), round(x), bool(x) of one number: a number (of an array: not claimed)."""
+    return () if _plain(site, 1) and site.shape(0) == () else None
+
+
+# ---- runtime helpers (their first argument is the adjoint `g`, which may be the zero adjoint 0.0)
+
+def _array(shape) -> bool:
+    return shape is not None and shape != ()
+
+
+def unbroadcast(site):
+    """s2s.unbroadcast(g, x): x's shape (g summed down to it), where g is certainly an array."""
+    if site.nargs != 2:
+        return None
+    g, x = site.shape(0), site.shape(1)
+    if g == () and x == ():
+        return ()
+    return x if _array(g) else None
+
+
+def expand_reduced(site):
+    """s2s.expand_reduced(g, x, axis, keepdims): x's shape (a number, even 0.0, is broadcast to it)."""
+    if site.nargs != 4:
+        return None
+    return site.shape(1) if site.shape(0) is not None else None
+
+
+def grad_matmul(operand: int):
+    """s2s.grad_matmul_a(g, a, b) / grad_matmul_b: the shape of the operand at `operand` (a or b)."""
+
+    def shape(site):
+        if site.nargs != 3:
+            return None
+        target = site.shape(operand)
+        return target if _array(site.shape(0)) and target not in (None, ()) else None
+
+    return shape
+
+
+def add(site):
+    """s2s.add(a, b): two numbers give a number (a list or a record has no shape); arrays broadcast."""
+    if site.nargs != 2:
+        return None
+    a, b = site.shape(0), site.shape(1)
+    if a == () and b == ():
+        return ()
+    return broadcast(a, b) if _array(a) and b not in (None, ()) else None
+
+
+def adjoint_of_third(site):
+    """s2s.grad_extreme(g, ans, x, ...) / grad_norm: x's shape, where g is certainly an array (else the zero)."""
+    if site.nargs < 3:
+        return None
+    x = site.shape(2)
+    return x if _array(site.shape(0)) and x not in (None, ()) else None
+
+
+def getitem_grad(site):
+    """s2s.getitem_grad(g, x, index): zeros shaped like the array x, the items added in."""
+    if site.nargs != 3:
+        return None
+    x = site.shape(1)
+    return x if x not in (None, ()) else None
+
+
+def balanced_eq(site):
+    """s2s.balanced_eq(x, ans, other): (x == ans) / (1.0 + (x == other)), its three arguments broadcast."""
+    return broadcast(site.shape(0), site.shape(1), site.shape(2)) if site.nargs == 3 else None
+
+
+def copy(site):
+    """s2s.copy(x): x's shape."""
+    return site.shape(0) if site.nargs == 1 else None
+
+
+# ---- `real` functions: whether a call's result is certainly real floats (`Rule.real`)
+
+def real_of_one(site) -> bool:
+    """np.max(x) / np.linalg.norm(x) of one real argument (real, yet it may raise: on an empty x)."""
+    return site.nargs == 1 and site.real(0)
+
+
+def real_alone(site) -> bool:
+    """np.zeros(shape) with no other argument: float64 (a dtype argument may make it anything)."""
+    return site.nargs == 1
+
+
+def real_of_two(site) -> bool:
+    """np.outer(a, b) of two real arguments."""
+    return site.nargs == 2 and site.real(0) and site.real(1)
+
+
+def real_product(site) -> bool:
+    """np.matmul(a, b) / np.dot(a, b): of two real arguments (a product with an int literal is not one
+    of matrices); otherwise what `real=True` says."""
+    return site.real(0) and site.real(1) if site.nargs == 2 else site.real_args()
+
+
+def real_of_first(nargs: int):
+    """A helper computing in its first argument's dtype (s2s.balanced_eq(x, ans, other))."""
+
+    def real(site) -> bool:
+        return site.nargs == nargs and site.real(0)
+
+    return real

@@ -1,0 +1,205 @@
+"""The shape and `real` functions of the rule records (s2s/rules/result_shapes.py), as the shapes pass
+(transforms/shapes.py) reads them: each call's shape from its rule, None where it is not certain."""
+
+import ast
+import builtins
+import re
+
+import numpy as np
+import pytest
+from s2s.transforms.shapes import NOT_LITERAL, Shapes, Site
+from s2s.transforms.specialize import runtime_helpers
+
+import s2s.pipeline  # noqa: F401 - installs the context the passes read rules through
+from s2s import rules, runtime
+from s2s.rules import result_shapes
+
+_NAMES = {"np": np, "s2s": runtime, "unbroadcast": runtime.unbroadcast}
+# parameter -> shape; `u` (and `n`, `k`) unknown
+P = {"x": (2, 3), "v": (4,), "W": (3, 4), "b": (3,), "r": (1, 3), "s": (), "m": (2, 1), "g": (2, 3), "z": (),
+     "u": None, "n": None, "k": None}
+
+
+_UNKNOWN = re.compile(r"\b[unk]\b")
+
+
+def _resolve(name):
+    return _NAMES[name] if name in _NAMES else getattr(builtins, name, None)
+
+
+def _shapes(expr, kinds=None):
+    fdef = ast.parse(f"def f({', '.join(P)}):\n    out = {expr}\n").body[0]
+    return Shapes(fdef, dict(P), _resolve, runtime_helpers(), kinds), fdef.body[0].value
+
+
+def shape_of(expr):
+    return _shapes(expr)[0].env["out"]
+
+
+REDUCTIONS = [
+    ("np.sum(x)", ()), ("np.sum(x, axis=None)", ()), ("np.sum(x, axis=None, keepdims=True)", (1, 1)),
+    ("np.sum(x, 0)", (3,)), ("np.sum(x, -1)", (2,)), ("np.sum(x, axis=-1, keepdims=True)", (2, 1)),
+    ("np.mean(x, axis=(0, 1))", ()), ("np.mean(x, axis=(0, -1), keepdims=True)", (1, 1)),
+    ("np.max(x, axis=1)", (2,)), ("np.amin(x, -2, keepdims=True)", (1, 3)), ("np.prod(v)", ()),
+    ("np.any(x, 0)", (3,)), ("np.sum(x, dtype=float)", ()),  # dtype= does not change the shape
+    ("np.sum(x, 2)", None), ("np.sum(x, -3)", None),  # out of range
+    ("np.sum(x, axis=k)", None), ("np.sum(x, keepdims=k)", None), ("np.sum(x, axis=0, keepdims=1)", None),
+    ("np.sum(x, 0, None)", None), ("np.sum(x, where=x > 0)", None), ("np.sum(u, axis=0)", None), ("np.sum(u)", None),
+]
+NORMS = [
+    ("np.linalg.norm(x)", ()), ("np.linalg.norm(x, 2, 0)", (3,)), ("np.linalg.norm(x, axis=-1, keepdims=True)", (2, 1)),
+    ("np.linalg.norm(x, ord=2, axis=1)", (2,)), ("np.linalg.norm(x, None, None, True)", None),  # (not followed)
+    ("np.linalg.norm(x, dtype=float)", None), ("np.linalg.norm(x, 2, 5)", None), ("np.linalg.norm(u, 2, 0)", None),
+]
+CREATION = [
+    ("np.zeros(3)", (3,)), ("np.zeros((2, 4))", (2, 4)), ("np.ones(x.shape)", (2, 3)), ("np.empty(x.shape[0])", (2,)),
+    ("np.zeros((2, 3), float)", (2, 3)), ("np.zeros(3, dtype=float)", (3,)), ("np.full((2, 2), 1.5)", (2, 2)),
+    ("np.full(v.shape, 1.5, float)", (4,)), ("np.zeros(())", ()),
+    ("np.zeros(n)", None), ("np.zeros(u.shape)", None), ("np.zeros(-1)", None), ("np.zeros(3, order='F')", None),
+    ("np.zeros((2, 3), float, 'C')", None), ("np.zeros_like(x)", (2, 3)), ("np.ones_like(v)", (4,)),
+    ("np.zeros_like(u)", None), ("np.zeros_like(x, dtype=int)", None),
+]
+PRODUCTS = [
+    ("np.dot(v, v)", ()), ("np.dot(b, W)", (4,)), ("np.matmul(x, W)", (2, 4)), ("np.dot(x, W)", (2, 4)),
+    ("np.dot(x, x)", None), ("np.matmul(x, u)", None), ("np.outer(x, v)", (6, 4)), ("np.outer(s, b)", (1, 3)),
+    ("np.outer(u, v)", None), ("np.outer(x, v, out=u)", None),
+]
+MOVES = [
+    ("np.where(x > 0, x, 0.0)", (2, 3)), ("np.where(m > 0, r, s)", (2, 3)), ("np.where(x > 0, v, 0.0)", None),
+    ("np.where(u, x, 0.0)", None), ("np.reshape(x, (3, -1))", (3, 2)), ("np.reshape(x, -1)", (6,)),
+    ("np.reshape(x, 4)", None), ("np.reshape(x, n)", None), ("np.reshape(u, (3, 2))", None),
+    ("np.ravel(x)", (6,)), ("np.ravel(u)", None), ("np.broadcast_to(b, (2, 3))", (2, 3)),
+    ("np.broadcast_to(s, 5)", (5,)), ("np.broadcast_to(v, (2, 3))", None), ("np.broadcast_to(u, (2, 3))", None),
+]
+BUILTINS = [
+    ("len(u)", ()), ("len(x)", ()), ("float(s)", ()), ("abs(s)", ()), ("int(s)", ()), ("round(s)", ()), ("bool(s)", ()),
+    ("float(x)", None), ("abs(v)", None), ("round(s, 2)", None), ("float(u)", None),
+]
+HELPERS = [
+    ("s2s.unbroadcast(g, b)", (3,)), ("s2s.unbroadcast(s, z)", ()), ("unbroadcast(g, r)", (1, 3)),
+    ("s2s.unbroadcast(s, b)", None),  # s may be the zero adjoint 0.0, which stays a number
+    ("s2s.unbroadcast(u, b)", None),
+    ("s2s.expand_reduced(s, x, None, False)", (2, 3)), ("s2s.expand_reduced(u, x, None, False)", None),
+    ("s2s.reduced_size(x, 0)", ()), ("s2s.add(g, x)", (2, 3)), ("s2s.add(x, r)", (2, 3)), ("s2s.add(s, z)", ()),
+    ("s2s.add(s, x)", None), ("s2s.add(u, x)", None),
+    ("s2s.grad_matmul_a(b, W, v)", (3, 4)), ("s2s.grad_matmul_b(b, W, v)", (4,)), ("s2s.grad_matmul_a(s, v, v)", None),
+    ("s2s.grad_extreme(m, np.max(x, axis=1, keepdims=True), x, 1, True)", (2, 3)),
+    ("s2s.grad_norm(m, np.linalg.norm(x, axis=1, keepdims=True), x, None, 1, True)", (2, 3)),
+    ("s2s.grad_extreme(s, s, x, None, False)", None), ("s2s.grad_extreme(u, m, x, 1, True)", None),
+    ("s2s.getitem_grad(s, x, 0)", (2, 3)), ("s2s.getitem_grad(s, u, 0)", None), ("s2s.getitem_grad(s, z, 0)", None),
+    ("s2s.balanced_eq(x, m, r)", (2, 3)), ("s2s.balanced_eq(x, m, u)", None), ("s2s.copy(x)", (2, 3)),
+    ("s2s.copy(u)", None),
+]
+
+
+@pytest.mark.parametrize("expr, expected", REDUCTIONS + NORMS + CREATION + PRODUCTS + MOVES + BUILTINS + HELPERS)
+def test_call_shapes(expr, expected):
+    assert shape_of(expr) == expected
+
+
+@pytest.mark.parametrize("expr, expected", [c for c in REDUCTIONS + NORMS + CREATION + PRODUCTS + MOVES + BUILTINS
+                                            + HELPERS if c[1] is not None and not _UNKNOWN.search(c[0])])
+def test_claimed_shapes_are_numpys(expr, expected):
+    """Each shape claimed above is the one the call gives on arrays of those shapes."""
+    rng = np.random.default_rng(0)
+    values = {p: 0.5 if shape == () else rng.normal(size=shape) for p, shape in P.items() if shape is not None}
+    values["z"] = 0.0
+    assert np.shape(eval(expr, {**_NAMES, **values})) == expected
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("np.sin(x)", (2, 3)), ("np.maximum(x, r)", (2, 3)), ("np.maximum(x, v)", None),  # ufuncs: NumPy's nin broadcast
+    ("np.sin(x, out=u)", None), ("np.add.reduce(x)", None), ("np.sin(*u)", None), ("f(x)", None),
+])
+def test_calls_without_a_shape_function(expr, expected):
+    assert shape_of(expr) == expected
+
+
+@pytest.mark.parametrize("expr, real", [
+    ("np.max(x)", True), ("np.max(x, axis=1, keepdims=True)", True), ("np.min(v)", True), ("np.max(x, 1)", False),
+    ("np.sum(x, 1)", True), ("np.sum(x, axis=1)", True), ("np.sum(x)", True), ("np.sum(x, dtype=int)", False),
+    ("np.linalg.norm(x)", True), ("np.linalg.norm(x, 2)", False), ("np.zeros(3)", True), ("np.ones(x.shape)", True),
+    ("np.zeros(3, int)", False), ("np.zeros(3, dtype=int)", False), ("np.outer(x, v)", True), ("np.outer(x, n)", False),
+    ("np.dot(x, W)", True), ("np.matmul(x, 2)", False), ("np.dot(x, n)", False), ("s2s.balanced_eq(x, m, r)", True),
+    ("s2s.balanced_eq(n, m, r)", False), ("np.sum(x > 0, axis=1, keepdims=True, dtype=x.dtype)", True),
+    ("np.mean(x > 0, axis=0, dtype=x.dtype)", True), ("np.sum(x > 0, axis=1, dtype=n.dtype)", False),
+    ("np.max(n)", False), ("np.sin(x)", True), ("np.floor(x)", False),
+])
+def test_real_calls(expr, real):
+    kinds = {p: "d" for p in P if p not in ("u", "n", "k")}
+    shapes, value = _shapes(expr, kinds)
+    assert shapes.real(value) is real
+
+
+class _Site:
+    """A call site of given argument shapes and literal keywords, without a program."""
+
+    def __init__(self, shapes, **keywords):
+        self.nargs, self.keywords, self._shapes, self._kw = len(shapes), keywords.keys(), shapes, keywords
+
+    def shape(self, which):
+        return self._shapes[which] if type(which) is int and which < self.nargs else None
+
+    def literal(self, which, default=None):
+        if type(which) is int:
+            return self._shapes[which] if which < self.nargs else default
+        return self._kw.get(which, default)
+
+
+@pytest.mark.parametrize("shapes, keywords, expected", [
+    (((4, 3),), {}, ()), (((4, 3),), {"axis": 0}, (3,)), (((4, 3),), {"axis": -1, "keepdims": True}, (4, 1)),
+    (((4, 3),), {"axis": None, "keepdims": True}, (1, 1)), (((4, 3),), {"axis": (0, 1)}, ()),
+    ((None,), {"axis": 0}, None), (((4, 3),), {"axis": NOT_LITERAL}, None), (((4, 3),), {"out": None}, None),
+])
+def test_reduction_alone(shapes, keywords, expected):
+    assert result_shapes.reduction()(_Site(shapes, **keywords)) == expected
+
+
+def test_the_records_hold_the_shape_functions():
+    """Every call the shapes pass knows the shape of is its rule's `result_shape` (there is no other table)."""
+    for func in (np.sum, np.max, np.any, np.linalg.norm, np.zeros, np.full, np.zeros_like, np.dot, np.matmul,
+                 np.outer, np.where, np.reshape, np.ravel, np.broadcast_to, len, float, abs, runtime.unbroadcast,
+                 runtime.expand_reduced, runtime.add, runtime.getitem_grad, runtime.balanced_eq, runtime.copy):
+        assert callable(rules.record(func).result_shape), func
+    assert rules.lookup(np.sin).result_shape is None  # a ufunc: its shape comes from NumPy's own description
+    assert rules.lookup(np.max).safe_if_nonempty and not rules.lookup(np.max).safe
+    assert callable(rules.lookup(np.max).real) and rules.lookup(np.sum).real is True
+
+
+def twice_rows(x):
+    return np.concatenate([x, x])
+
+
+@pytest.fixture
+def twice_rows_rule():
+    def shape(site):
+        a = site.shape(0)
+        return (2 * a[0],) + a[1:] if site.nargs == 1 and not site.keywords and a else None
+
+    rule = rules.defrule_for(twice_rows, "twice_rows(x)", result_shape=shape, x="g[:len(x)] + g[len(x):]")
+    try:
+        yield rule
+    finally:
+        rules._RULES.pop(id(twice_rows), None)
+        rules._KEYED.pop(id(twice_rows), None)
+        rules.version += 1
+
+
+def test_a_new_primitive_states_its_shape_in_its_record(twice_rows_rule):
+    _NAMES["twice_rows"] = twice_rows
+    try:
+        assert shape_of("twice_rows(x)") == (4, 3) and shape_of("twice_rows(u)") is None
+    finally:
+        del _NAMES["twice_rows"]
+
+
+def test_site_reads_arguments_by_position_and_keyword():
+    fdef = ast.parse("def f(x, n):\n    out = g(x, 2, axis=(0, 1), shape=x.shape, flag=n)\n").body[0]
+    shapes = Shapes(fdef, {"x": (2, 3), "n": None}, _resolve, runtime_helpers(), {"x": "d"})
+    call = fdef.body[0].value
+    site = Site(shapes, call.args, {k.arg: k.value for k in call.keywords}, None, shapes.reals)
+    assert site.nargs == 2 and set(site.keywords) == {"axis", "shape", "flag"}
+    assert site.shape(0) == (2, 3) and site.shape(1) == () and site.shape(2) is None and site.shape("axis") is None
+    assert site.value(1) == 2 and site.value("shape") == (2, 3) and site.value("flag") is None
+    assert site.literal("axis") == (0, 1) and site.literal("flag") is NOT_LITERAL and site.literal("out", 7) == 7
+    assert site.real(0) and not site.real(1) and site.int_literal(1) and site.real_args()
