@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from s2s import argcheck, cache, compose, higher_order, pipeline, pytree, rules
+from s2s import argcheck, cache, compose, higher_order, pipeline, pytree, rules, tables
 from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError, ShapeMismatchError
 
 pytree._register_rules()  # flatten and unflatten are called inside differentiated functions too
@@ -1085,14 +1085,14 @@ def _with_defaults(fn, keywords: dict):
     return bound
 
 
-_PRIMITIVES: dict = {}  # id(primitive) -> (primitive, the function with source that calls it)
+_PRIMITIVES = tables.Table("functions for primitives", 256)  # id(primitive) -> (primitive, the function with source)
 
 
 def _primitive_function(func):
     """For a primitive with a derivative rule and no Python code (`np.sqrt`, `np.sum`): a function with source,
     `def sqrt(x): return F(x)` with F the primitive, of its required parameters, so `grad(np.sqrt)` is the
     gradient of that function (its rule, and its rule's derivatives for grad(grad(np.sqrt))). None otherwise."""
-    hit = _PRIMITIVES.get(id(func))
+    hit = _PRIMITIVES.find(id(func))
     if hit is not None and hit[0] is func:
         return hit[1]
     try:
@@ -1118,7 +1118,7 @@ def _primitive_function(func):
     exec(compile(text, filename, "exec", dont_inherit=True), namespace)
     made = namespace[name]
     made.__doc__ = getattr(func, "__doc__", None)
-    _PRIMITIVES[id(func)] = (func, made)
+    _PRIMITIVES.put(id(func), (func, made))
     return made
 
 

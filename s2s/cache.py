@@ -37,14 +37,12 @@ times or calling one with thousands of shapes keeps memory flat.
 
 from __future__ import annotations
 
-import collections
-import threading
 import weakref
 
 from s2s import frontend, rules
+from s2s.tables import TABLES, Table, lock
 
 MISSING = frontend.missing()
-lock = threading.RLock()  # held while an entry is looked up or made (building one may need another)
 
 CODE_MAX = 256  # code keys kept
 PER_KEY = 4  # versions per code key (closures of one factory)
@@ -184,7 +182,7 @@ class Bound:
         self.fresh = _checker(version, funcs, ident, rest)
 
 
-_CHECKERS: collections.OrderedDict = collections.OrderedDict()  # shape of the check -> compiled maker
+_CHECKERS = Table("freshness checks", 64)  # shape of the check -> compiled maker
 
 
 def _checker(version, funcs, ident, rest):
@@ -197,7 +195,7 @@ def _checker(version, funcs, ident, rest):
     other = tuple(e for e in rest if not ((e[0] == "d" and e[4] == "type") or (e[0] == "C" and e[4] == "is")))
     shape = (len(funcs), len(ident), len(typed), len(cells), bool(other))
     with lock:
-        make = _CHECKERS.get(shape)
+        make = _CHECKERS.find(shape)
         if make is None:
             params = ["_rules", "_version", "_missing", "_hold", "_other"]
             tests = ["_rules.version == _version"]
@@ -225,9 +223,8 @@ def _checker(version, funcs, ident, rest):
                     f"    return fresh\n")
             namespace = {}
             exec(compile(text, "<s2s freshness check>", "exec"), namespace)
-            make = _CHECKERS[shape] = namespace["make"]
-            while len(_CHECKERS) > 64:
-                _CHECKERS.popitem(last=False)
+            make = namespace["make"]
+            _CHECKERS.put(shape, make)
     values = [rules, version, MISSING, deps_hold, other]
     for group in (funcs, ident, typed, cells):
         for entry in group:
@@ -237,7 +234,7 @@ def _checker(version, funcs, ident, rest):
 
 # ---- the code level ----------------------------------------------------------------------------------------
 
-class CodeTable(collections.OrderedDict):
+class CodeTable(Table):
     """code_key -> the versions made for that code, newest first; least recently used keys go first."""
 
     def find(self, key, func):
@@ -249,12 +246,10 @@ class CodeTable(collections.OrderedDict):
         return None
 
     def put(self, key, gen) -> None:
-        self[key] = [gen] + [g for g in self.pop(key, ()) if g is not gen][:PER_KEY - 1]
-        while len(self) > CODE_MAX:
-            self.popitem(last=False)
+        super().put(key, [gen] + [g for g in self.pop(key, ()) if g is not gen][:PER_KEY - 1])
 
 
-CODE = CodeTable()
+CODE = CodeTable("derivatives by code", CODE_MAX)
 
 
 # ---- the function level ------------------------------------------------------------------------------------
@@ -327,7 +322,10 @@ class Memo(dict):
 
 
 def clear() -> None:
-    """Forget every derivative made by code (the ones kept on function objects go with their functions;
-    their freshness checks are unaffected). For benchmarks that time a first call."""
+    """Forget every derivative made by code and everything else in TABLES (the call wrappers, lifted
+    closures and numba dispatchers included); the ones kept on function objects go with their functions,
+    their freshness checks unaffected. For benchmarks that time a first call."""
     with lock:
-        CODE.clear()
+        for table in TABLES:
+            table.empty()
+

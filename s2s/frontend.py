@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from s2s.errors import SourceUnavailableError
+from s2s.tables import Table
 from s2s.transforms.walk import fix_locations, walk
 
 _MISSING = object()
@@ -232,27 +233,21 @@ class _Source:
         return out
 
 
-_SOURCES: collections.OrderedDict = collections.OrderedDict()
 _SOURCES_MAX = 16
-_sources_lock = threading.Lock()
+_SOURCES = Table("parsed source files", _SOURCES_MAX)  # (file name, text) -> _Source
 
 
 def _source_of(func, filename, text, lines, first) -> _Source:
     key = (filename, text)
-    with _sources_lock:
-        src = _SOURCES.get(key)
-        if src is not None:
-            _SOURCES.move_to_end(key)
-            return src
+    src = _SOURCES.find(key)
+    if src is not None:
+        return src
     try:
         src = _Source(filename, text)
     except (SyntaxError, ValueError) as exc:
         raise _changed_error(func, lines, first, f"its file does not compile now ({exc.__class__.__name__}: "
                                                  f"{getattr(exc, 'msg', exc)})") from None
-    with _sources_lock:
-        _SOURCES[key] = src
-        while len(_SOURCES) > _SOURCES_MAX:
-            _SOURCES.popitem(last=False)
+    _SOURCES.put(key, src)
     return src
 
 

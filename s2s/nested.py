@@ -37,10 +37,8 @@ Example (autograd's negative_binomial_maxlike, Newton's method on a derivative):
 from __future__ import annotations
 
 import ast
-import collections
 import inspect
 import numbers
-import threading
 import types
 import weakref
 
@@ -48,11 +46,10 @@ import numpy as np
 
 from s2s import codegen, pipeline, repeated
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
+from s2s.tables import Table
 
 _FORMS = ("jvp", "split", "flat")
-_lock = threading.RLock()
-_made: collections.OrderedDict = collections.OrderedDict()  # (id(L), name, wrt, optimize) -> (L, _Second)
-_MADE_MAX = 64
+_made = Table("second derivatives of gradient functions", 64)  # (id(L), name, wrt, optimize) -> (L, _Second)
 
 
 class Mark:
@@ -68,8 +65,7 @@ class Mark:
         return self.owner() is obj
 
 
-_GRADIENTS: collections.OrderedDict = collections.OrderedDict()  # (id(f), wrt, optimize) -> (weakref to f, grad(f))
-_GRADIENTS_MAX = 256
+_GRADIENTS = Table("gradient functions", 256)  # (id(f), wrt, optimize) -> (weakref to f, grad(f))
 
 
 def remember(gradient, func, wrt, optimize) -> None:
@@ -81,24 +77,19 @@ def remember(gradient, func, wrt, optimize) -> None:
         ref = weakref.ref(func)
     except TypeError:
         return
-    with _lock:
-        _GRADIENTS[(id(func), wrt, optimize)] = (ref, gradient)
-        while len(_GRADIENTS) > _GRADIENTS_MAX:
-            _GRADIENTS.popitem(last=False)
+    try:
+        _GRADIENTS.put((id(func), wrt, optimize), (ref, gradient))
+    except TypeError:  # an unhashable wrt: not kept
+        pass
 
 
 def remembered(func, wrt, optimize):
     """The gradient function `remember` kept for s2s.grad(func, wrt, optimize=optimize), or None."""
     try:
-        key = (id(func), wrt, optimize)
-        with _lock:
-            hit = _GRADIENTS.get(key)
-            if hit is None or hit[0]() is not func:
-                return None
-            _GRADIENTS.move_to_end(key)
-            return hit[1]
+        hit = _GRADIENTS.find((id(func), wrt, optimize))
     except TypeError:  # an unhashable wrt: not kept
         return None
+    return None if hit is None or hit[0]() is not func else hit[1]
 
 
 class StandIn(Mark):
@@ -341,11 +332,9 @@ class _Second:
 def _second(L, name, wrt, optimize, params) -> _Second:
     """The _Second of G = grad(L) called with `wrt` differentiated, made again when it is not fresh."""
     key = (id(L), name, tuple(wrt), optimize)
-    with _lock:
-        hit = _made.get(key)
-        if hit is not None and hit[0] is L and all(e.fresh() for e in hit[1].entries):
-            _made.move_to_end(key)
-            return hit[1]
+    hit = _made.find(key)
+    if hit is not None and hit[0] is L and all(e.fresh() for e in hit[1].entries):
+        return hit[1]
     union = tuple(p for p in params if p == name or p in wrt)
     first = _entry(L, union, "jvp", optimize)
     first_dots = pipeline.derivative_code(L, union, "jvp", optimize).tangent_names
@@ -353,10 +342,7 @@ def _second(L, name, wrt, optimize, params) -> _Second:
     second_dots = pipeline.derivative_code(first.fn, union, "jvp", optimize).tangent_names
     flat = _flat_function(L, name, wrt, params, union, first_dots, second_dots, second.fn)
     made = _Second(second.fn, union, first_dots, second_dots, flat, (first, second), first.fn)
-    with _lock:
-        _made[key] = (L, made)
-        while len(_made) > _MADE_MAX:
-            _made.popitem(last=False)
+    _made.put(key, (L, made))
     return made
 
 

@@ -457,7 +457,7 @@ def _generated_lines():
 
 
 def test_redefined_thousands_of_times_stays_bounded(monkeypatch):
-    monkeypatch.setattr(cache, "CODE_MAX", 32)  # small, so that eviction happens many times over
+    monkeypatch.setattr(cache.CODE, "limit", 32)  # small, so that eviction happens many times over
     ns = notebook()
     name = "<s2s-test-redefined-cell>"
     gc.collect()

@@ -19,17 +19,24 @@ differentiated input).
 from __future__ import annotations
 
 import ast
-import collections
 import functools
 import inspect
 import itertools
 import linecache
-import threading
 import types
 
-_lock = threading.RLock()
-_wrappers: collections.OrderedDict = collections.OrderedDict()  # key -> (objects kept alive, wrapper)
+from s2s.tables import Table, lock
+
+_lock = lock
+
+
+def _forget_source(made):
+    """An evicted (objects kept alive, function made) pair: the source registered for it goes too."""
+    linecache.cache.pop(made[1].__code__.co_filename, None)
+
+
 _WRAPPERS_MAX = 256
+_wrappers = Table("call wrappers", _WRAPPERS_MAX, _forget_source)  # key -> (objects kept alive, wrapper)
 _count = itertools.count()
 
 
@@ -154,9 +161,8 @@ def _wrapper(f, n_const, const_kw, n_args, kwnames):
     key, keep = _key_of(f)
     key = key + (n_const, const_kw, n_args, kwnames)
     with _lock:
-        hit = _wrappers.get(key)
+        hit = _wrappers.find(key)
         if hit is not None:
-            _wrappers.move_to_end(key)
             return hit[1]
         consts = [f"c{i}" for i in range(n_const)] + [f"ck{i}" for i in range(len(const_kw))]
         params = consts + [f"a{i}" for i in range(n_args)] + [f"k{i}" for i in range(len(kwnames))]
@@ -168,14 +174,12 @@ def _wrapper(f, n_const, const_kw, n_args, kwnames):
         namespace = {"F": f, "__builtins__": __builtins__, "__name__": "s2s_call"}
         exec(compile(text, filename, "exec", dont_inherit=True), namespace)
         wrapper = namespace["s2s_call"]
-        _wrappers[key] = (keep, wrapper)
-        while len(_wrappers) > _WRAPPERS_MAX:
-            _, (_, old) = _wrappers.popitem(last=False)
-            linecache.cache.pop(old.__code__.co_filename, None)
+        _wrappers.put(key, (keep, wrapper))
         return wrapper
 
 
-_UPDATES: dict = {}  # code object -> the parameters the function may update in place (None: unknown)
+_UPDATES = Table("parameters updated in place", 1024)  # code -> the parameters the function may update (None: unknown)
+_NOT_KEPT = object()
 
 
 def _updated_params(func):
@@ -183,9 +187,9 @@ def _updated_params(func):
     if not isinstance(func, types.FunctionType):
         return None
     code = func.__code__
-    with _lock:
-        if code in _UPDATES:
-            return _UPDATES[code]
+    found = _UPDATES.find(code, _NOT_KEPT)
+    if found is not _NOT_KEPT:
+        return found
     from s2s import rules
     from s2s.transforms.desugar import callee_summary
     try:
@@ -195,10 +199,7 @@ def _updated_params(func):
         return None
     summary = callee_summary(func)
     found = frozenset(summary.updated_params) if summary is not None else None
-    with _lock:
-        if len(_UPDATES) > 1024:
-            _UPDATES.clear()
-        _UPDATES[code] = found
+    _UPDATES.put(code, found)
     return found
 
 
@@ -259,8 +260,7 @@ def _refuse_at(exc, site, f):
                      line=where.get("line"), hint=exc.hint)
 
 
-_fast: dict = {}  # (id(f), form, number of arguments, keyword names, active) -> (f, entry): plain callees
-_FAST_MAX = 512
+_fast = Table("plain callees", 512)  # (id(f), form, number of arguments, keyword names, active) -> (f, entry, wrt)
 
 
 def _entry_for(f, site, active, args, kwargs, form):
@@ -268,7 +268,7 @@ def _entry_for(f, site, active, args, kwargs, form):
     its own function (no partial or method to take apart) is remembered by identity, so a call in a loop
     skips the planning (the entry is still checked fresh)."""
     key = (id(f), form, len(args), tuple(kwargs), active)
-    hit = _fast.get(key)
+    hit = _fast.find(key)
     if hit is not None and hit[0] is f and hit[1].fresh():
         return hit[1], (*args, *kwargs.values())
     from s2s import api
@@ -281,10 +281,7 @@ def _entry_for(f, site, active, args, kwargs, form):
     except Exception as exc:  # noqa: BLE001 - a refusal inside the wrapper is reported at the user's line
         raise _refuse_at(exc, site, f) from None
     if len(values) == len(args) + len(kwargs) and _unwrap(f)[0] is f:
-        with _lock:
-            if len(_fast) > _FAST_MAX:
-                _fast.clear()
-            _fast[key] = (f, entry, wrt)
+        _fast.put(key, (f, entry, wrt))
     return entry, values
 
 
@@ -436,7 +433,7 @@ def function_adjoint_parts(g, names):
     return tuple(g.get(n, 0.0) for n in getattr(names, "names", names))
 
 
-_lifts: collections.OrderedDict = collections.OrderedDict()  # key -> (objects kept alive, lifted function)
+_lifts = Table("lifted closures", _WRAPPERS_MAX, _forget_source)  # key -> (objects kept alive, lifted function)
 
 
 def _cell_kind(v, depth=0):
@@ -468,11 +465,9 @@ def _lifted(f, n_args, kwnames):
     from s2s import frontend
     code = f.__code__
     key = (id(code), id(f.__globals__), n_args, kwnames)
-    with _lock:
-        hit = _lifts.get(key)
-        if hit is not None:
-            _lifts.move_to_end(key)
-            return hit[1]
+    hit = _lifts.find(key)
+    if hit is not None:
+        return hit[1]
     tree = frontend.parse_function(f).tree
     inner = code.co_name if code.co_name.isidentifier() else "s2s_inner"
     tree.name = inner
@@ -488,11 +483,7 @@ def _lifted(f, n_args, kwnames):
     module = compile(text, filename, "exec", dont_inherit=True)
     lift_code = next(c for c in module.co_consts if isinstance(c, types.CodeType) and c.co_name == "s2s_lift")
     lift = types.FunctionType(lift_code, f.__globals__, "s2s_lift")
-    with _lock:
-        _lifts[key] = ((code, f.__globals__), lift)
-        while len(_lifts) > _WRAPPERS_MAX:
-            _, (_, old) = _lifts.popitem(last=False)
-            linecache.cache.pop(old.__code__.co_filename, None)
+    _lifts.put(key, ((code, f.__globals__), lift))
     return lift
 
 
