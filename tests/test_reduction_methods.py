@@ -31,3 +31,19 @@ def test_numbers_are_left_alone():
     for g, e in zip(s2s.grad(of_numbers, wrt=(0, 1))(a, 0.5), s2s.derivative(of_numbers, wrt=(0, 1))(a, 0.5)):
         np.testing.assert_array_equal(g, e)
     check_all(of_numbers, (a, 0.5), wrt=(0, 1))
+
+
+def test_the_rules_say_which_functions_are_methods():
+    """`array_method` in a rule names the ndarray method NumPy's function calls: the same array bit for bit,
+    with each keyword the pass lets through (the function's parameters but `out`)."""
+    from s2s import rules
+    stated = {rule.name: rule for rule in rules._RULES.values() if rule.array_method}
+    assert sorted(stated) == ["np.amax", "np.amin", "np.max", "np.mean", "np.min", "np.prod", "np.sum"]
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    for name, rule in stated.items():
+        func = getattr(np, name[3:])
+        keywords = set(rule.params[1:]) - {"out"}
+        assert keywords <= {"axis", "keepdims", "dtype"}, name
+        for kw in ({}, {"axis": 1}, {"axis": 0, "keepdims": True}, {"axis": -1, "dtype": np.float64}):
+            if set(kw) <= keywords:
+                np.testing.assert_array_equal(func(x, **kw), getattr(x, rule.array_method)(**kw), err_msg=name)

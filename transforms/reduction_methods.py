@@ -7,24 +7,18 @@ arrays): `np.max(z, axis=1, keepdims=True)` runs `np.maximum.reduce` exactly as
 made where the shapes pass proves `x` a real floating-point array (a known shape other than `()`:
 an argument array or the result of NumPy arithmetic on arrays, never a list, a number or another
 library's array) and the call passes only `axis`, `keepdims` and `dtype` (the latter two by keyword),
-which the methods take alike.
+which the methods take alike. Which functions these are, and their methods, the rules say
+(`array_method`, s2s/rules/reductions.py); a method takes the function's parameters but `out`.
 """
 
 from __future__ import annotations
 
 import ast
 
-import numpy as np
-
+from .context import ctx
 from .walk import fix_locations
 
 __all__ = ["reductions_as_methods"]
-
-_METHODS = {np.sum: "sum", np.max: "max", np.amax: "max", np.min: "min", np.amin: "min", np.mean: "mean",
-            np.prod: "prod"}
-_ACCEPTS = {"sum": {"axis", "keepdims", "dtype"}, "max": {"axis", "keepdims"}, "min": {"axis", "keepdims"},
-            "mean": {"axis", "keepdims", "dtype"}, "prod": {"axis", "keepdims", "dtype"}}
-
 
 def reductions_as_methods(fdef: ast.FunctionDef, shapes) -> bool:
     """Rewrite the NumPy reductions of real arrays in `fdef` as array methods; `shapes` are inferred over `fdef`.
@@ -37,13 +31,16 @@ def reductions_as_methods(fdef: ast.FunctionDef, shapes) -> bool:
 
         def visit_Call(self, node):
             self.generic_visit(node)
+            if not 1 <= len(node.args) <= 2 or any(isinstance(a, ast.Starred) for a in node.args):
+                return node
             callee = shapes.callee(node)
-            method = _METHODS.get(callee) if _hashable(callee) else None
-            if method is None or not 1 <= len(node.args) <= 2 or any(isinstance(a, ast.Starred) for a in node.args):
+            method = ctx().fact(callee, "array_method", None)
+            if method is None:
                 return node
             x = node.args[0]
             keywords = {k.arg for k in node.keywords}
-            if None in keywords or not keywords <= _ACCEPTS[method] or ("axis" in keywords and len(node.args) == 2):
+            accepts = set(ctx().fact(callee, "params", ())[1:]) - {"out"}  # the method's keywords
+            if None in keywords or not keywords <= accepts or ("axis" in keywords and len(node.args) == 2):
                 return node
             shape = shapes.of(x)
             if not isinstance(x, ast.Name) or not isinstance(shape, tuple) or shape == () or not shapes.real(x):
@@ -56,11 +53,3 @@ def reductions_as_methods(fdef: ast.FunctionDef, shapes) -> bool:
     methods.visit(fdef)
     fix_locations(fdef)
     return methods.changed
-
-
-def _hashable(obj):
-    try:
-        hash(obj)
-    except TypeError:
-        return False
-    return True

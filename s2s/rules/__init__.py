@@ -49,6 +49,9 @@ the templates, the keywords of `defrule` state the facts the other passes read
   the run-time guard ownership places.
 - `methods`: the ndarray methods that mean this function (`x.sum()` is `np.sum(x)`:
   transforms/desugar.py).
+- `array_method`: the ndarray method NumPy's function itself calls for an ndarray (np.amax -> "max"),
+  which then gives the same array bit for bit and takes the keywords of the function but `out`
+  (transforms/reduction_methods.py calls it directly on real arrays, without NumPy's wrapper).
 - `sympy`: its SymPy counterpart for s2s/symbolic.py, an expression over the parameters with
   `sympy` in scope (`"sympy.sin(x)"`); NumPy functions apply it element by element.
 """
@@ -92,6 +95,7 @@ class Rule:
     result_shape: Callable | None = None  # the call site -> the result's shape or None (transforms/shapes.py)
     returns_view: bool | str = False  # True / "sometimes": may return a view of an argument (aliasing, ownership)
     methods: tuple[str, ...] = ()  # ndarray methods that mean this function (transforms/desugar.py)
+    array_method: str | None = None  # the ndarray method it calls on an ndarray (transforms/reduction_methods.py)
     sympy: str | None = None  # SymPy counterpart, an expression over the parameters (s2s/symbolic.py)
     structured: bool = False  # values may be lists/tuples: tangent terms are summed with s2s.add
     positional: int | None = None  # how many parameters take positional arguments (None: all of them)
@@ -287,16 +291,16 @@ def _template(text: str) -> ast.expr:
 
 def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, zero=(), structured=False,
             register=True, elementwise=None, real=False, safe=False, safe_if_nonempty=False, reduction=False,
-            returns_view=False, methods=(), sympy=None, result_shape=None, tangent_from_adjoint=None, default_only=(), _depth=1,
-            **templates: str) -> Rule:
+            returns_view=False, methods=(), array_method=None, sympy=None, result_shape=None,
+            tangent_from_adjoint=None, default_only=(), _depth=1, **templates: str) -> Rule:
     """Register a rule. `signature` like "np.sum(a, axis=None, keepdims=False)".
 
     Operators use their name as the function: "add(x, y)", "neg(x)".
     Keyword arguments `p="..."` give adjoints, `p_dot="..."` tangents; `zero` names parameters
     whose derivative is zero. With `register=False` the rule is only returned (a call-site variant,
-    see `Rule.at_site`). `elementwise`, `real`, `safe`, `safe_if_nonempty`, `reduction`, `returns_view`, `methods`, `sympy`
-    and `result_shape` are the facts the other passes read (see the module's docstring); `elementwise` defaults
-    to what the calling module stated with `family(...)`. `tangent_from_adjoint` (default: the
+    see `Rule.at_site`). `elementwise`, `real`, `safe`, `safe_if_nonempty`, `reduction`, `returns_view`,
+    `methods`, `array_method`, `sympy` and `result_shape` are the facts the other passes read (see the
+    module's docstring); `elementwise` defaults to what the calling module stated with `family(...)`. `tangent_from_adjoint` (default: the
     family's) derives a missing `p_dot` from `p`'s adjoint (see `family`). `default_only` names
     parameters the templates hold only at their default: a call passing anything but that literal
     (`overwrite_b=True`, a variable) is refused where it is differentiated.
@@ -310,7 +314,8 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, ze
     rule = Rule(fname, params, defaults, varargs=varargs, nondiff=nondiff, structured=structured,
                 positional=positional, elementwise=elementwise, real=real, safe=safe,
                 safe_if_nonempty=safe_if_nonempty, reduction=reduction, returns_view=returns_view,
-                methods=tuple(methods), sympy=sympy, result_shape=result_shape, default_only=tuple(default_only))
+                methods=tuple(methods), array_method=array_method, sympy=sympy, result_shape=result_shape,
+                default_only=tuple(default_only))
     assert all(p in params for p in default_only), (signature, default_only)
     _fill(rule, templates, zero, tangent_from_adjoint)
     return _registered(_key(obj), rule, obj) if register else rule

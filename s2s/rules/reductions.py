@@ -14,28 +14,30 @@ from s2s.rules.runtime_rules import defrule_for as helper_rule
 
 family(elementwise=False)
 
-_sum = defrule("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, real=True, safe=True,
+_sum = defrule("np.sum(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, array_method="sum", real=True, safe=True,
         methods=("sum",),
         a="s2s.expand_reduced(g, a, axis, keepdims)",
         a_dot="np.sum(a_dot, axis=axis, keepdims=keepdims)")
-_mean = defrule("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, real=True, safe=True,
+_mean = defrule("np.mean(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, array_method="mean", real=True, safe=True,
         methods=("mean",),
         a="s2s.expand_reduced(g, a, axis, keepdims) / s2s.reduced_size(a, axis)",
         a_dot="np.mean(a_dot, axis=axis, keepdims=keepdims)")
-_prod = defrule("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, methods=("prod",),
+_prod = defrule("np.prod(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, array_method="prod", methods=("prod",),
         a="s2s.grad_prod(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_prod(1.0, ans, a, axis, True), axis=axis, keepdims=keepdims)")
 # max and min of a real array are real; they raise on an empty one only
-defrule("np.max(a, axis=None, out=None, keepdims=False)", reduction=True, real=real_of_one, safe_if_nonempty=True, methods=("max",),
+defrule("np.max(a, axis=None, out=None, keepdims=False)", reduction=True, array_method="max", real=real_of_one,
+        safe_if_nonempty=True, methods=("max",),
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.min(a, axis=None, out=None, keepdims=False)", reduction=True, real=real_of_one, safe_if_nonempty=True, methods=("min",),
+defrule("np.min(a, axis=None, out=None, keepdims=False)", reduction=True, array_method="min", real=real_of_one,
+        safe_if_nonempty=True, methods=("min",),
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.amax(a, axis=None, out=None, keepdims=False)", reduction=True, real=real_of_one, safe_if_nonempty=True,
+defrule("np.amax(a, axis=None, out=None, keepdims=False)", reduction=True, array_method="max", real=real_of_one, safe_if_nonempty=True,
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
-defrule("np.amin(a, axis=None, out=None, keepdims=False)", reduction=True, real=real_of_one, safe_if_nonempty=True,
+defrule("np.amin(a, axis=None, out=None, keepdims=False)", reduction=True, array_method="min", real=real_of_one, safe_if_nonempty=True,
         a="s2s.grad_extreme(g, ans, a, axis, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_extreme(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, True), axis=axis, keepdims=keepdims)")
 # the NaN-ignoring reductions: NaN entries get no adjoint (nanmean divides by the count of the others); nanmax and
