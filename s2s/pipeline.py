@@ -313,6 +313,7 @@ OPTIMIZER = [
     ("simplify", optimize.simplify_step),
     ("dce", optimize.dce_step),
     ("copyprop", optimize.copyprop_step),
+    ("max shifts of log-sum-exp", optimize.shifts_step),
     ("zeros", optimize.zeros_step),
     ("specialize", optimize.specialize_step),
     ("dce again", optimize.dce_step),
@@ -518,7 +519,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         # s2s.grad never passes the seed: its code may take it for the number 1.0 (transforms/seed.py)
         seed_one = fdef.args.kwonlyargs[-1].arg if form == "grad" and fdef.args.kwonlyargs else None
         fdef = optimize.optimize(fdef, OPTIMIZER, removable, adjoints, stack, context, record=show, seed_one=seed_one,
-                                 user_names=low.user_names)
+                                 user_names=low.user_names, primal=tree if form != "jvp" else None)
     fdef = objects.as_attributes(fdef, helpers["s2s"])
     free = list(cells) + [link.cell_name for link in links] + [n for n in func.__code__.co_freevars if n not in cells]
     frozen = _frozen_globals(func, fdef, record, set(free))

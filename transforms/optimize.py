@@ -5,7 +5,10 @@ order they run, under the names `s2s show --stages` prints; in that order they d
 1. `simplify`: algebraic simplification and constant folding (`x * 1`, `2 - 1`).
 2. `dce`: assignments to made-up names that nothing reads are deleted (run
    again at the end; the first run clears resets that would block step 3).
-3. `copyprop`: copy propagation into made-up names (`g = y_bar; ... g ...`).
+3. `copyprop`: copy propagation into made-up names (`g = y_bar; ... g ...`);
+   then, for code specialised to the argument shapes of a call, the adjoint of
+   a max that the function's value provably does not depend on (the shift of a
+   log-sum-exp) is not computed (`transforms/shifts.py`, read from the primal).
 4. `zeros`: accumulation into a known-zero adjoint becomes plain assignment.
    Then, for code specialised to the argument shapes of a call, `specialize`:
    `unbroadcast` dropped where shapes are equal, matrix-product adjoints
@@ -55,6 +58,7 @@ from .merge import merge_number_temporaries
 from .reduction_methods import reductions_as_methods
 from .reuse import reuse_dead_operands
 from .seed import fold_unit_seed
+from .shifts import drop_shift_adjoints
 from .simplify import simplify
 from .tape import drop_unread_restores, recompute_index_arithmetic
 from .walk import walk
@@ -73,6 +77,7 @@ class Code:
     inferred: object = None  # the shapes `specialize` inferred (read by the later shape passes)
     seed_one: str | None = None  # the seed keyword, where every caller leaves it at 1.0 (s2s.grad's code)
     user_names: frozenset = frozenset()  # names in the user's function (the others are made up)
+    primal: ast.FunctionDef | None = None  # the lowered primal program the code was made from (reverse mode)
 
 
 def simplify_step(c: Code) -> Code:
@@ -92,6 +97,12 @@ def copyprop_step(c: Code) -> Code:
 
 def zeros_step(c: Code) -> Code:
     c.fdef = drop_zero_accumulations(c.fdef, set(c.adjoints))
+    return c
+
+
+def shifts_step(c: Code) -> Code:
+    if c.shapes is not None and c.primal is not None:
+        drop_shift_adjoints(c.fdef, c.primal, c.shapes.shapes)
     return c
 
 
@@ -196,7 +207,7 @@ def _calls_numpy(fdef, np_name):
 
 def optimize(fdef: ast.FunctionDef, steps, removable: set[str] = frozenset(), adjoints: set[str] = frozenset(),
              stack: str | None = None, shapes: specialize.Context | None = None, record=None,
-             seed_one: str | None = None, user_names=frozenset()) -> ast.FunctionDef:
+             seed_one: str | None = None, user_names=frozenset(), primal=None) -> ast.FunctionDef:
     """Apply the clean-up `steps` in order, (name, step) pairs of the step functions above (the list the
     pipeline runs is `s2s.pipeline.OPTIMIZER`); the function computes the same values afterwards.
 
@@ -216,9 +227,11 @@ def optimize(fdef: ast.FunctionDef, steps, removable: set[str] = frozenset(), ad
     drop primal statements that cannot raise and that nothing reads).
     `record(name, fdef)`, if given, is called after each pass. `seed_one` names the seed keyword
     where every caller leaves it at its default 1.0 (the code of `s2s.grad`); `user_names` are
-    the names of the user's function (only other, made-up, names are merged away).
+    the names of the user's function (only other, made-up, names are merged away); `primal` the lowered
+    program a reverse-mode `fdef` was made from (read by `shifts_step`).
     """
-    c = Code(fdef, set(removable), set(adjoints), stack, shapes, seed_one=seed_one, user_names=frozenset(user_names))
+    c = Code(fdef, set(removable), set(adjoints), stack, shapes, seed_one=seed_one, user_names=frozenset(user_names),
+             primal=primal)
     for name, step in steps:
         c = step(c)
         if record is not None:

@@ -25,7 +25,8 @@ def test_pass_names_in_order():
     assert names[:len(lowering)] == lowering == [name for name, _ in pipeline.LOWERING]
     assert names[len(lowering):len(lowering) + 2] == ["analysis", "reverse"] and names[-1] == "derivative"
     assert names[len(lowering) + 2:-1] == [name for name, _ in pipeline.OPTIMIZER]
-    assert names[len(lowering) + 2:len(lowering) + 6] == ["simplify", "dce", "copyprop", "zeros"]
+    assert names[len(lowering) + 2:len(lowering) + 7] == ["simplify", "dce", "copyprop", "max shifts of log-sum-exp",
+                                                          "zeros"]
 
 
 def test_the_optimizer_order_is_listed_in_the_pipeline_alone():
