@@ -135,3 +135,24 @@ def test_an_update_through_a_facts_view_is_guarded():
     the update of z is checked at run time and refused (it really changes y), never a silent gradient."""
     with pytest.raises(s2s.S2SError, match="`y` refers to the same array"):
         s2s.grad(update_through_asanyarray)(np.ones(3))
+
+
+def copies_into(x):
+    y = np.zeros(3)
+    np.copyto(y, x)
+    return np.sum(y * y)
+
+
+def test_in_place_functions_are_facts_records():
+    """That a function changes its first argument in place, and the hint of the error refusing it, is its
+    record's `mutates` (`facts` in s2s/rules): ownership has no table of its own."""
+    from s2s.errors import UnsupportedSyntaxError
+    from s2s.pipeline import CONTEXT
+    for func in (np.copyto, np.put, np.putmask, np.place, np.fill_diagonal, np.put_along_axis, np.random.shuffle,
+                 np.ndarray.fill, np.ndarray.sort, np.ndarray.put, np.ndarray.resize, np.ndarray.partition,
+                 list.sort, list.reverse, list.extend, list.insert, list.remove, list.clear, dict.update, dict.clear):
+        assert rules.lookup(func) is None and CONTEXT.fact(func, "mutates", None), func
+    assert CONTEXT.fact(np.sum, "mutates", None) is None
+    with pytest.raises(UnsupportedSyntaxError, match="changes its first argument in place") as info:
+        s2s.derivative(copies_into)
+    assert CONTEXT.fact(np.copyto, "mutates") in str(info.value)

@@ -262,7 +262,7 @@ def ownership_updates(pf, tree, helpers):
         reads[name] = set().union(*(names_in(b) for b in body)) - set(helper.params)
     bodies = {name: (helper.params, helper.body) for name, helper in helpers.items() if helper.statements is None}
     try:
-        return ownership.analyse(tree, pf.resolve, _rule_of, callee_summary, reads, bodies, _returns_view)
+        return ownership.analyse(tree, pf.resolve, _rule_of, callee_summary, reads, bodies, _returns_view, _mutates)
     except ownership.OwnershipError as exc:
         raise pf.error(ctx().unsupported, exc.message, exc.node, hint=exc.hint) from None
 
@@ -283,7 +283,7 @@ def callee_summary(func, _active=()):
     try:
         pf = _parsed(func)
         return ownership.summarise(pf.tree, pf.resolve, _rule_of,
-                                   lambda callee: callee_summary(callee, _active + (code,)), _returns_view)
+                                   lambda callee: callee_summary(callee, _active + (code,)), _returns_view, _mutates)
     except Exception:  # noqa: BLE001 - no source, or refused: the caller assumes the worst
         return None
 
@@ -317,6 +317,12 @@ def _rule_of(obj):
         return ctx().rule_for(obj)
     except TypeError:  # unhashable
         return None
+
+
+def _mutates(obj) -> str | None:
+    """The hint for a function that changes its first argument in place (the `mutates` fact of its record
+    in s2s/rules: np.copyto, list.sort), else None."""
+    return ctx().fact(obj, "mutates", None)
 
 
 def _returns_view(obj) -> bool | str:

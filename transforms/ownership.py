@@ -85,14 +85,16 @@ class OwnershipError(Exception):
 
 
 def analyse(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of=lambda func: None,
-            local_helpers=None, local_bodies=None, returns_view=lambda obj: False) -> dict[int, list[Update]]:
+            local_helpers=None, local_bodies=None, returns_view=lambda obj: False,
+            mutates=lambda obj: None) -> dict[int, list[Update]]:
     """{id(statement): [Update, ...]} for each statement of `tree` with an update that needs a guard.
 
     `resolve(name)` gives what a free name denotes (to tell data from modules and functions) and
     `rule_of(obj)` the derivative rule of a function, or None (a function with a rule returns new
     values), `returns_view(obj)` whether a call of `obj` may return (a view of) an argument (the
     `returns_view` fact of its record in s2s/rules, with or without a rule: True or "sometimes"),
-    `summary_of(func)` the Summary of a user function
+    `mutates(obj)` the hint for a function that changes its first argument in place (its record's
+    `mutates` fact; such a call is refused), else None, `summary_of(func)` the Summary of a user function
     (None: assume the worst); `local_helpers` maps the names of local functions already taken out
     of the body to the names their bodies read, and `local_bodies` those that return one expression to
     (parameters, expression), which a call evaluates. Raises OwnershipError for updates it refuses.
@@ -101,18 +103,18 @@ def analyse(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of
         >>> [u.others for u in analyse(tree, lambda n: None)[id(tree.body[2])]]
         [('y',)]
     """
-    return _Analysis(tree, resolve, rule_of, summary_of, local_helpers, local_bodies, returns_view).run()
+    return _Analysis(tree, resolve, rule_of, summary_of, local_helpers, local_bodies, returns_view, mutates).run()
 
 
 def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of=lambda func: None,
-              returns_view=lambda obj: False) -> Summary:
+              returns_view=lambda obj: False, mutates=lambda obj: None) -> Summary:
     """The Summary of a function for its callers (raises OwnershipError where `analyse` would).
 
         >>> tree = ast.parse("def f(p):\\n    q = p\\n    q += 1.0\\n    return q * 2.0").body[0]
         >>> summarise(tree, lambda n: None)
         Summary(returns_fresh=True, updated_params=frozenset({'p'}))
     """
-    analysis = _Analysis(tree, resolve, rule_of, summary_of, returns_view=returns_view)
+    analysis = _Analysis(tree, resolve, rule_of, summary_of, returns_view=returns_view, mutates=mutates)
     analysis.run()
     returned = analysis.reach(analysis.returned)
     fresh = not any(_is_external(site) for site in returned)
@@ -167,7 +169,7 @@ def _root(node):
 
 class _Analysis:
     def __init__(self, tree, resolve, rule_of, summary_of, local_helpers=None, local_bodies=None,
-                 returns_view=lambda obj: False):
+                 returns_view=lambda obj: False, mutates=lambda obj: None):
         self.tree = tree
         self.local_helpers = dict(local_helpers or {})  # name -> names its body reads
         self.local_bodies = dict(local_bodies or {})  # name -> (parameters, returned expression)
@@ -175,6 +177,7 @@ class _Analysis:
         self.resolve = resolve
         self.rule_of = rule_of
         self.returns_view = returns_view
+        self.mutates = mutates
         self.summary_of = summary_of
         self.returned = set()  # sites a return statement may give back
         self.updated_params = set()
@@ -714,7 +717,7 @@ class _Analysis:
                                            f"{out_at + 1} is `out`, an array it writes its result into in place",
                                      f"assign the result instead: `y = {ast.unparse(func)}"
                                      f"({', '.join(ast.unparse(a) for a in node.args[:out_at])})`")
-            hint = _MUTATING_FUNCTION_HINTS.get(obj) if _hashable(obj) else None
+            hint = self.mutates(obj)  # changes its first argument in place: the hint its record states
             if hint is None and isinstance(func, ast.Attribute) and func.attr in ("at", "reduceat") and \
                     isinstance(self.resolve_call(func.value), np.ufunc):
                 hint = ("write the update as an assignment; for np.add.at(a, i, v) with repeated indices "
@@ -826,32 +829,6 @@ def _is_stop_gradient(obj):
     return getattr(obj, "__name__", "") in ("stop_gradient", "checkpoint") and \
         getattr(obj, "__module__", "").startswith("s2s")
 
-
-_MUTATING_FUNCTION_HINTS = {  # (owner, attribute): hint; attributes missing in this NumPy are skipped
-    (np, "copyto"): "assign instead: `dst = np.broadcast_to(src, dst.shape).copy()` (or `dst[...] = src` on an "
-                    "array the function made itself)",
-    (np, "put"): "build the new array: `flat = a.reshape(-1).copy(); flat[ind] = v; a = flat.reshape(a.shape)`",
-    (np, "putmask"): "use `a = np.where(mask, values, a)` (values of a's shape or a number)",
-    (np, "place"): "use `a[mask] = vals` on an array the function made itself",
-    (np, "fill_diagonal"): "for a 2-d array: `i = np.arange(min(a.shape)); a[i, i] = v` on an array the "
-                           "function made itself",
-    (np, "put_along_axis"): "build the array with np.where or an index assignment on an array the function made "
-                            "itself",
-    (np.random, "shuffle"): "shuffle indices outside the differentiated function and index with them",
-    (np.ndarray, "fill"): "use `a = np.full_like(a, value)`",
-    (np.ndarray, "sort"): "use `a = np.sort(a)`",
-    (np.ndarray, "put"): "build the new array: `flat = a.reshape(-1).copy(); flat[ind] = v; "
-                         "a = flat.reshape(a.shape)`",
-    (np.ndarray, "itemset"): "use `a[index] = value` on an array the function made itself",
-    (np.ndarray, "resize"): "use `a = np.resize(a, shape)`",
-    (np.ndarray, "partition"): "use `a = np.partition(a, kth)`",
-    (list, "sort"): "use `L = sorted(L)`", (list, "reverse"): "use `L = L[::-1]`",
-    (list, "extend"): "use `L = L + list(items)`", (list, "insert"): "use `L = L[:i] + [v] + L[i:]`",
-    (list, "remove"): "build a new list without the element", (list, "clear"): "use `L = []`",
-    (dict, "update"): "use `d = {**d, **other}`", (dict, "clear"): "use `d = {}`",
-}
-_MUTATING_FUNCTION_HINTS = {getattr(owner, attr): hint for (owner, attr), hint in _MUTATING_FUNCTION_HINTS.items()
-                            if hasattr(owner, attr)}
 
 _METHOD_HINTS = {
     "fill": "{x} = np.full_like({x}, value)", "sort": "{x} = np.sort({x})  (or sorted({x}) for a list)",

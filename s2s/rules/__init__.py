@@ -47,6 +47,8 @@ the templates, the keywords of `defrule` state the facts the other passes read
   refuses updates through it; transforms/ownership.py follows it); "sometimes" where that holds
   only for some arguments (np.diag of a 2-d array): ownership follows it, aliasing leaves it to
   the run-time guard ownership places.
+- `mutates`: changes its first argument in place (np.copyto, list.sort): the hint of the error with
+  which transforms/ownership.py refuses a call of it (stated with `facts`: such a function has no rule).
 - `methods`: the ndarray methods that mean this function (`x.sum()` is `np.sum(x)`:
   transforms/desugar.py).
 - `array_method`: the ndarray method NumPy's function itself calls for an ndarray (np.amax -> "max"),
@@ -96,6 +98,7 @@ class Rule:
     returns_view: bool | str = False  # True / "sometimes": may return a view of an argument (aliasing, ownership)
     methods: tuple[str, ...] = ()  # ndarray methods that mean this function (transforms/desugar.py)
     array_method: str | None = None  # the ndarray method it calls on an ndarray (transforms/reduction_methods.py)
+    mutates: str | None = None  # changes its first argument in place: the refusal's hint (transforms/ownership.py)
     sympy: str | None = None  # SymPy counterpart, an expression over the parameters (s2s/symbolic.py)
     structured: bool = False  # values may be lists/tuples: tangent terms are summed with s2s.add
     positional: int | None = None  # how many parameters take positional arguments (None: all of them)

@@ -1,6 +1,6 @@
 """Rules for Python builtins."""
 
-from s2s.rules import Rule, _key, _registered, defrule, family, nondifferentiable, power_rules
+from s2s.rules import Rule, _key, _registered, defrule, facts, family, nondifferentiable, power_rules
 from s2s.rules import result_shapes as shapes
 
 family(elementwise=False)
@@ -23,6 +23,16 @@ nondifferentiable("int(x)", "bool(x)", "round(x, ndigits=None)", result_shape=sh
 nondifferentiable("range(*args)",
                   "isinstance(x, t)", "print(*args)", "str(x)", "type(x)")
 
+
+# methods of lists and dicts that change them in place: refused (transforms/ownership.py), with the hint
+facts("list.sort(self)", mutates="use `L = sorted(L)`")
+facts("list.reverse(self)", mutates="use `L = L[::-1]`")
+facts("list.extend(self, items)", mutates="use `L = L + list(items)`")
+facts("list.insert(self, i, v)", mutates="use `L = L[:i] + [v] + L[i:]`")
+facts("list.remove(self, v)", mutates="build a new list without the element")
+facts("list.clear(self)", mutates="use `L = []`")
+facts("dict.update(self, other)", mutates="use `d = {**d, **other}`")
+facts("dict.clear(self)", mutates="use `d = {}`")
 
 _PAIRS = "pairs_"
 _DICT_OF_PAIRS = defrule(f"dict({_PAIRS})", register=False, structured=True, elementwise=False,

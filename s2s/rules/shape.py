@@ -2,6 +2,8 @@
 
 import ast
 
+import numpy as np
+
 from s2s import runtime as rt
 from s2s.rules import defrule, facts, family, nondifferentiable
 from s2s.rules import result_shapes as shapes
@@ -130,6 +132,26 @@ nondifferentiable("np.searchsorted(a, v, side='left', sorter=None)", "np.digitiz
 facts("np.asanyarray(a)", "np.ascontiguousarray(a)", "np.asfortranarray(a)", "np.asmatrix(data)", "np.require(a)",
       "np.broadcast_arrays(*args)", "np.trim_zeros(filt)", "np.lib.stride_tricks.as_strided(x)",
       returns_view="sometimes")
+
+# NumPy functions and ndarray methods that change their first argument in place: refused (transforms/ownership.py),
+# with the hint of how to write the same without the update
+facts("np.copyto(dst, src)", mutates="assign instead: `dst = np.broadcast_to(src, dst.shape).copy()` (or "
+                                     "`dst[...] = src` on an array the function made itself)")
+facts("np.put(a, ind, v)", "np.ndarray.put(a, ind, v)",
+      mutates="build the new array: `flat = a.reshape(-1).copy(); flat[ind] = v; a = flat.reshape(a.shape)`")
+facts("np.putmask(a, mask, values)", mutates="use `a = np.where(mask, values, a)` (values of a's shape or a number)")
+facts("np.place(arr, mask, vals)", mutates="use `a[mask] = vals` on an array the function made itself")
+facts("np.fill_diagonal(a, val)", mutates="for a 2-d array: `i = np.arange(min(a.shape)); a[i, i] = v` on an "
+                                          "array the function made itself")
+facts("np.put_along_axis(arr, indices, values, axis)",
+      mutates="build the array with np.where or an index assignment on an array the function made itself")
+facts("np.random.shuffle(x)", mutates="shuffle indices outside the differentiated function and index with them")
+facts("np.ndarray.fill(a, value)", mutates="use `a = np.full_like(a, value)`")
+facts("np.ndarray.sort(a)", mutates="use `a = np.sort(a)`")
+if hasattr(np.ndarray, "itemset"):  # (NumPy < 2)
+    facts("np.ndarray.itemset(a, *args)", mutates="use `a[index] = value` on an array the function made itself")
+facts("np.ndarray.resize(a, new_shape)", mutates="use `a = np.resize(a, shape)`")
+facts("np.ndarray.partition(a, kth)", mutates="use `a = np.partition(a, kth)`")
 
 # the runtime helpers above, linear in their adjoint or tangent (forward mode over them makes Hessians): the
 # tangent of each linear parameter is the helper applied to it (`linear=`, derived)
