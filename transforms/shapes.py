@@ -701,10 +701,22 @@ class Shapes:
                 return base.items[node.slice.value]
             return None
         index = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        if base is None or len(index) > len(base):
-            return None
-        out = []
-        for i, n in zip(index, base):  # ints and slices of known bounds: an array or a bool index is not followed
+        taking = [i for i in index if not self._newaxis(i)]  # the items that take axes of the base
+        dots = sum(1 for i in taking if isinstance(i, ast.Constant) and i.value is Ellipsis)
+        if base is None or base == () or dots > 1 or len(taking) - dots > len(base):
+            return None  # (a Python number has no items: `v[None]` raises)
+        out, at = [], 0
+        for i in index:  # ints and slices of known bounds: an array or a bool index is not followed
+            if self._newaxis(i):  # x[:, None]: a new axis of length 1
+                out.append(1)
+                continue
+            if isinstance(i, ast.Constant) and i.value is Ellipsis:  # every axis the other items leave
+                span = len(base) - (len(taking) - 1)
+                out.extend(base[at:at + span])
+                at += span
+                continue
+            n = base[at]
+            at += 1
             if isinstance(i, ast.Slice):
                 parts = [None if p is None else self.value_of(p, env) for p in (i.lower, i.upper, i.step)]
                 if any(p is not None and type(p) is not int for p in parts) \
@@ -721,7 +733,14 @@ class Shapes:
             if isinstance(i, ast.Name) and i.id in self.ints and self.of(i, env) == ():
                 continue
             return None
-        return tuple(out) + base[len(index):]
+        return tuple(out) + base[at:]
+
+    def _newaxis(self, node) -> bool:
+        """`None` or `np.newaxis` as an index item."""
+        if isinstance(node, ast.Constant):
+            return node.value is None
+        return isinstance(node, ast.Attribute) and node.attr == "newaxis" and isinstance(node.value, ast.Name) \
+            and node.value.id not in self.local and self.resolve(node.value.id) is np
 
     def value_of(self, node, env=None):
         """The int or tuple of ints `node` certainly evaluates to here (a literal, `x.shape`, `x.shape[k]`), or None."""
