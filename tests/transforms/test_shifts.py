@@ -244,7 +244,8 @@ def test_proof_stops(extra):
     assert _free(LSE.format(extra=extra), z=(4, 3)) == set()
 
 
-def test_a_read_before_the_assignment_in_a_loop_stops_the_proof():
+def test_a_shift_carried_to_the_next_trip_stops_the_proof():
+    # m holds this trip's shifted value and is read in the next trip (it is bound twice)
     src = """
     def f(z):
         out = 0.0
