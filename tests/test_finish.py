@@ -54,3 +54,30 @@ def test_several_gradients():
         np.testing.assert_array_equal(a, e)
     assert got[0].shape == W.shape and got[1].shape == b.shape
     check_all(two, (W, b, X), wrt=(0, 1, 2))
+
+
+def bias_keepdims(W, b, X):  # b of shape (1, n): its adjoint is a sum with keepdims
+    return np.sum(np.tanh(X @ W + b) ** 2)
+
+
+def test_sum_over_an_axis_is_a_new_array_of_its_own():
+    rng = np.random.default_rng(3)
+    W, b, X = rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=(4, 3))
+    src = s2s.source(s2s.grad(two, wrt=(0, 1)), W, b, X)
+    assert "finish" not in src and "b_bar = " in src and ".sum(axis=0)" in src, src
+    got = s2s.grad(two, wrt=(0, 1))(W, b, X)
+    assert got[1].flags.writeable and got[1].dtype == np.float64 and got[1].base is None
+    check_all(two, (W, b, X), wrt=(0, 1))
+
+
+def test_sum_with_keepdims_of_the_arguments_shape_and_float32_keeps_finish():
+    rng = np.random.default_rng(4)
+    W, b, X = rng.normal(size=(3, 2)), rng.normal(size=(1, 2)), rng.normal(size=(4, 3))
+    src = s2s.source(s2s.grad(bias_keepdims, wrt=1), W, b, X)
+    assert "finish" not in src and "keepdims=True" in src, src
+    got = s2s.grad(bias_keepdims, wrt=1)(W, b, X)
+    assert got.shape == (1, 2) and got.flags.writeable
+    check_all(bias_keepdims, (W, b, X), wrt=(1,))
+    b32 = b.astype(np.float32)  # (a float32 argument's gradient is cast: finish stays)
+    assert "s2s.finish(" in s2s.source(s2s.grad(bias_keepdims, wrt=1), W, b32, X)
+    assert s2s.grad(bias_keepdims, wrt=1)(W, b32, X).dtype == np.float32

@@ -3,8 +3,8 @@
 The runtime's `finish` turns an accumulated adjoint into a gradient shaped like its argument:
 a number broadcast, a float32 argument's gradient cast to float32, a read-only broadcast view
 copied. Given a float64 array argument `x` of known shape and an adjoint `g` every binding of
-which is arithmetic making a new real array of that very shape (an operator on arrays, or
-`np.zeros` of the shape) and which is otherwise only updated in place (`g += e`,
+which is arithmetic making a new real array of that very shape (an operator on arrays, a sum or
+other reduction over an axis, or `np.zeros` of the shape) and which is otherwise only updated in place (`g += e`,
 `g[i] += e`), `finish` returns `g` itself (same shape, same dtype, writeable), so the call is
 dropped:
 
@@ -17,6 +17,7 @@ import ast
 
 import numpy as np
 
+from .context import ctx
 from .shapes import hashable
 from .walk import fix_locations, walk
 
@@ -45,6 +46,9 @@ def drop_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set, float6
     def new_array(value, shape):
         if isinstance(value, ast.BinOp | ast.UnaryOp):
             return shapes.of(value) == shape and shapes.real(value)
+        if isinstance(value, ast.Call) and ctx().fact(shapes.callee(value), "reduction") \
+                and all(k.arg in ("axis", "keepdims") for k in value.keywords):
+            return shapes.of(value) == shape and shapes.real(value)  # (an array: the shape is not ())
         return isinstance(value, ast.Call) and shapes.callee(value) is np.zeros and len(value.args) == 1 \
             and not value.keywords and shapes.of(value) == shape
 
