@@ -576,3 +576,22 @@ def test_derivative_forward_wrt_second_argument():
     np.testing.assert_allclose(value, np.sin(x) * w)
     np.testing.assert_allclose(tangent, np.sin(x) * tw, rtol=1e-12)
     assert "stack" not in s2s.source(df)
+
+
+_DIVISORS = np.array([1.5, 2.5, 3.5])
+
+
+def scalar_mod_array(x):
+    return np.sum(x % _DIVISORS)
+
+
+def scalar_minus_array(x):
+    return np.sum(x - _DIVISORS * 2.0)
+
+
+@pytest.mark.parametrize("f", [scalar_mod_array, scalar_minus_array], ids=lambda f: f.__name__)
+def test_a_passed_through_tangent_gets_the_broadcast_shape(f):
+    """`x % Y` with a number x and an array Y: the tangent of x (its x_dot, passed through as by `+`) is
+    broadcast to the result's shape (it was x_dot alone: 1.0 where the derivative is 3.0)."""
+    check_jvp(f, (0.7,), (0,))
+    assert s2s.jvp(f, (0.7,), (1.0,))[1] == pytest.approx(3.0)

@@ -17,7 +17,14 @@ from .names import NameAllocator, assigned_names, load, store
 from .sequences import Sequences
 from .walk import walk
 
-_LINEAR_ADD = {"op:add", "op:sub", "op:uadd"}
+
+def _passes_through(template, p) -> bool:
+    """Whether a tangent template is the argument's tangent itself, `p_dot` or `-p_dot` (as in `+`, `-`,
+    `%`): of an elementwise rule, such a term keeps the argument's shape, which may be smaller than the
+    result's where the other arguments broadcast it."""
+    if isinstance(template, ast.UnaryOp) and isinstance(template.op, ast.USub):
+        template = template.operand
+    return isinstance(template, ast.Name) and template.id == p + "_dot"
 
 
 def _assign(target, value, like):
@@ -398,7 +405,7 @@ class Forward:
             key = (self.sequences.op_key(value) if isinstance(value.op, ast.Add) else None) or op_name(value.op)
             rule = ctx().lookup(key)
             args = [value.left, value.right] if isinstance(value, ast.BinOp) else [value.operand]
-            return self.apply_rule(rule, args, {}, ans, value, linear_add=key in _LINEAR_ADD)
+            return self.apply_rule(rule, args, {}, ans, value)
         if isinstance(value, ast.Subscript):
             td = self.tangent_of(value.value)
             if td is None:
@@ -431,11 +438,10 @@ class Forward:
                                     value, hint="register one with s2s.defvjp(func, ..., x_dot=...) or use "
                                                 "s2s.stop_gradient(...)")
             kws = {k.arg: k.value for k in value.keywords}
-            linear = rule.name in ("np.add", "np.subtract")
-            return self.apply_rule(rule, value.args, kws, ans, value, linear_add=linear)
+            return self.apply_rule(rule, value.args, kws, ans, value)
         return ast.Constant(0.0)
 
-    def apply_rule(self, rule, args, kws, ans, node, linear_add=False):
+    def apply_rule(self, rule, args, kws, ans, node):
         if rule.nondiff:
             return ast.Constant(0.0)
         try:
@@ -476,9 +482,10 @@ class Forward:
                 term = ast.IfExp(test=self.s2s_call("is_zero", [copy.deepcopy(td)]), body=ast.Constant(0.0),
                                  orelse=term)
             others = [x for q, x in bound.items() if q != p]
-            if linear_add and not all(analysis._is_scalar_atom(x, self.facts.scalars) or
-                                      (isinstance(x, ast.Name) and isinstance(a, ast.Name) and x.id == a.id)
-                                      for x in others):
+            if rule.elementwise and _passes_through(rule.jvp[p], p) and not all(
+                    analysis._is_scalar_atom(x, self.facts.scalars)
+                    or (isinstance(x, ast.Name) and isinstance(a, ast.Name) and x.id == a.id) for x in others):
+                # `x_dot` of `x + Y` (`x % Y`) has x's shape: the result's tangent has the broadcast one
                 term = self.s2s_call("broadcast_like", [term, copy.deepcopy(ans)])
             terms.append(term)
         if not terms:
