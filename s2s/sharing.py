@@ -17,6 +17,7 @@ prove unshared, so the update is refused rather than risked.
 from __future__ import annotations
 
 import functools
+import gc
 import types
 
 import numpy as np
@@ -26,6 +27,8 @@ from s2s.runtime.arrays import is_array
 LIMIT = 100_000  # objects one guard may visit
 
 # objects that hold nothing a function could update: not walked
+# a dict's views and read-only proxies, which follow the dict they were made from
+_VIEWS = (type({}.keys()), type({}.values()), type({}.items()), types.MappingProxyType)
 _OPAQUE = (types.ModuleType, type, types.BuiltinFunctionType, types.CodeType, np.ufunc, np.dtype, str, bytes,
            int, float, complex, bool, type(None), range, np.generic)
 
@@ -66,11 +69,14 @@ def owner(a):
 def held(obj):
     """The objects `obj` holds a reference to that code run later could read: elements of containers,
     attributes (`__dict__`, `__slots__`, dataclass fields), closure cells and defaults of functions, the
-    function and arguments of a `functools.partial`, the object of a bound method, a generator's locals."""
+    function and arguments of a `functools.partial`, the object of a bound method, a generator's locals,
+    the dict of a view (`d.keys()`, `d.values()`, `d.items()`) or of a `types.MappingProxyType`."""
     if isinstance(obj, list | tuple | set | frozenset):
         return list(obj)
     if isinstance(obj, dict):
         return list(obj.values())
+    if isinstance(obj, _VIEWS):  # `d.keys()` holds d: an update of d shows through it
+        return gc.get_referents(obj)
     if isinstance(obj, _OPAQUE) or is_array(obj):
         return []
     if isinstance(obj, types.FunctionType):

@@ -83,6 +83,11 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
                            "s2s's list of the entries would not", node,
                            hint=f"take a list of the entries where you need them: "
                                 f"`list({ast.unparse(node)})`, or call {ast.unparse(node)} where you read it")
+        if mappings.is_view_call(node) and mappings.escaping_view(tree) is node:
+            raise pf.error(ctx().unsupported, f"s2s cannot differentiate this view `{ast.unparse(node)}` handed on "
+                           "(returned, yielded or stored in an object): Python's view shows the updates the caller "
+                           "makes to the dict later, s2s's list of the entries would not", node,
+                           hint=f"hand on a list of the entries: `list({ast.unparse(node)})`")
 
 
 class Desugar(loops.LoopRewriter):

@@ -30,6 +30,7 @@ from .walk import walk
 
 VIEWS = ("keys", "values", "items")
 _UPDATING = frozenset({"update", "pop", "popitem", "setdefault", "clear", "__setitem__", "__delitem__"})
+_STORING = frozenset({"append", "extend", "insert", "add", "update", "setdefault", "__setitem__"})  # keep an argument
 
 
 def is_view_call(node: ast.AST) -> bool:
@@ -63,6 +64,71 @@ def stored_view_of_updated_mapping(tree: ast.FunctionDef):
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and is_view_call(node.value) and \
                 ast.unparse(node.value.func.value) in updated:
             return node.value
+    return None
+
+
+def escaping_view(tree: ast.FunctionDef):
+    """The first view call the function hands on to its caller, or None: returned or yielded, itself or
+    through names and containers (`vals = d.values(); return vals`, `return d.items(), n`), or stored in
+    an object (`self.vals = d.values()`, `out.append(d.values())`). Its caller may update the dict and read
+    the view after, which Python's view shows and s2s's list of the entries would not.
+
+        >>> escaping_view(ast.parse("def f(d):\\n    v = d.values()\\n    return v").body[0]) is not None
+        True
+        >>> escaping_view(ast.parse("def f(d):\\n    return sum(d.values())").body[0]) is None
+        True
+    """
+    held = {}  # name -> the view call it may hold
+    changed = True
+    while changed:  # names bound to views, or to names holding them, or to containers of either
+        changed = False
+        for node in walk(tree):
+            if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and node.value is not None:
+                view = _kept_view(node.value, held)
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if view is not None and isinstance(target, ast.Name) and target.id not in held:
+                        held[target.id] = view
+                        changed = True
+    for node in walk(tree):
+        kept = None
+        if isinstance(node, ast.Return | ast.Yield | ast.YieldFrom) and node.value is not None:
+            kept = node.value
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None and any(
+                not isinstance(t, ast.Name | ast.Tuple | ast.List)
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])):
+            kept = node.value  # self.vals = d.values(), out[0] = d.values()
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _STORING:
+            kept = ast.Tuple([*node.args, *(k.value for k in node.keywords)], ast.Load())
+        view = None if kept is None else _kept_view(kept, held)
+        if view is not None:
+            return view
+    return None
+
+
+def _kept_view(expr, held):
+    """The view call `expr`'s value is or holds (itself, an element of a tuple, list, set or dict display,
+    either branch of a conditional, a name in `held`), or None."""
+    if is_view_call(expr):
+        return expr
+    if isinstance(expr, ast.Name):
+        return held.get(expr.id)
+    if isinstance(expr, ast.Tuple | ast.List | ast.Set):
+        parts = expr.elts
+    elif isinstance(expr, ast.Dict):
+        parts = [v for v in expr.values if v is not None]
+    elif isinstance(expr, ast.IfExp):
+        parts = [expr.body, expr.orelse]
+    elif isinstance(expr, ast.BoolOp):
+        parts = expr.values
+    elif isinstance(expr, ast.NamedExpr):
+        parts = [expr.value]
+    else:
+        return None
+    for part in parts:
+        view = _kept_view(part, held)
+        if view is not None:
+            return view
     return None
 
 
