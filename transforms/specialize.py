@@ -131,19 +131,37 @@ def expand_as_broadcast(fdef: ast.FunctionDef, shapes: Shapes, np_name: str, flo
             self.generic_visit(node)
             if shapes.helpers.get(shapes.callee(node)) != "expand_reduced" or len(node.args) != 4 or node.keywords:
                 return node
-            g, x, _, keepdims = node.args
+            g, x, axis, keepdims = node.args
             sg, sx = shapes.of(g), shapes.of(x)
             if not isinstance(sx, tuple) or not isinstance(sg, tuple) or sx == () or (sg == () and not float64):
                 return node
             if sg != () and not (isinstance(keepdims, ast.Constant) and keepdims.value is True and len(sg) == len(sx)
                                  and all(a in (1, b) for a, b in zip(sg, sx))):
-                return node
+                axes = _reduced_axes(axis, sx) if isinstance(keepdims, ast.Constant) and keepdims.value is False else None
+                if axes is None or sg != tuple(n for a, n in enumerate(sx) if a not in axes):
+                    return node
+                # without keepdims: the reduced axes back as new axes, `g[:, None]` (np.expand_dims's view)
+                g = ast.Subscript(value=g, ctx=ast.Load(), slice=ast.Tuple(ctx=ast.Load(), elts=[
+                    ast.Constant(None) if a in axes else ast.Slice() for a in range(len(sx))]))
             changed = True
             return _call(_attr(np_name, "broadcast_to"), g, ast.Tuple(elts=[ast.Constant(n) for n in sx], ctx=ast.Load()))
 
     Swap().visit(fdef)
     fix_locations(fdef)
     return changed
+
+
+def _reduced_axes(node, shape):
+    """The axes (non-negative) a literal `axis` argument names for an array of `shape`, or None."""
+    try:
+        axis = ast.literal_eval(node)
+    except ValueError:
+        return None
+    items = tuple(range(len(shape))) if axis is None else axis if isinstance(axis, tuple) else (axis,)
+    if not all(type(a) is int and -len(shape) <= a < len(shape) for a in items):
+        return None
+    axes = {a % len(shape) for a in items}
+    return axes if len(axes) == len(items) else None
 
 
 def logistic(fdef: ast.FunctionDef, shapes: Shapes, removable: set, np_name: str) -> bool:
