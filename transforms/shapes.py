@@ -50,6 +50,9 @@ def broadcast(*shapes):
     """The broadcast of known shapes, or None (an unknown one, or shapes that do not broadcast)."""
     if any(s is None for s in shapes):
         return None
+    known = [s for s in shapes if s != ()]
+    if len({tuple(s) for s in known}) <= 1 and all(isinstance(s, tuple) for s in shapes):
+        return tuple(known[0]) if known else ()  # (equal shapes and numbers: the common case, without NumPy)
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
