@@ -58,6 +58,8 @@ CREATION = [
     ("np.zeros(n)", None), ("np.zeros(u.shape)", None), ("np.zeros(-1)", None), ("np.zeros(3, order='F')", None),
     ("np.zeros((2, 3), float, 'C')", None), ("np.zeros_like(x)", (2, 3)), ("np.ones_like(v)", (4,)),
     ("np.zeros_like(u)", None), ("np.zeros_like(x, dtype=int)", None),
+    ("np.zeros(np.shape(x))", (2, 3)), ("np.ones(np.shape(x)[1])", (3,)),  # np.shape's result_value
+    ("np.zeros(np.shape(s))", None), ("np.zeros(np.shape(u))", None), ("np.zeros(np.shape(x, 0))", None),
 ]
 PRODUCTS = [
     ("np.dot(v, v)", ()), ("np.dot(b, W)", (4,)), ("np.matmul(x, W)", (2, 4)), ("np.dot(x, W)", (2, 4)),
@@ -164,6 +166,7 @@ def test_the_records_hold_the_shape_functions():
     assert rules.lookup(np.sin).result_shape is None  # a ufunc: its shape comes from NumPy's own description
     assert rules.lookup(np.max).safe_if_nonempty and not rules.lookup(np.max).safe
     assert callable(rules.lookup(np.max).real) and rules.lookup(np.sum).real is True
+    assert callable(rules.lookup(np.shape).result_value)
 
 
 def twice_rows(x):

@@ -43,6 +43,8 @@ the templates, the keywords of `defrule` state the facts the other passes read
 - `result_shape`: the shape of its result, a function of the call site (`transforms.shapes.Site`) that
   returns it or None where it is not certain (transforms/shapes.py; the kinds in result_shapes.py).
   NumPy's elementwise ufuncs need none: their result broadcasts their `nin` arguments.
+- `result_value`: the int or tuple of ints a call certainly evaluates to, a function of the call site
+  (np.shape(x) of an array of known shape: transforms/shapes.py follows shapes through it).
 - `returns_view`: True if the result may be a view of its first argument (transforms/aliasing.py
   refuses updates through it; transforms/ownership.py follows it); "sometimes" where that holds
   only for some arguments (np.diag of a 2-d array): ownership follows it, aliasing leaves it to
@@ -95,6 +97,7 @@ class Rule:
     safe_if_nonempty: bool = False  # cannot raise on a real argument that is not empty (np.max; specialize.py)
     reduction: bool = False  # shaped like a reduction of its first argument over `axis` (transforms/shapes.py)
     result_shape: Callable | None = None  # the call site -> the result's shape or None (transforms/shapes.py)
+    result_value: Callable | None = None  # the call site -> the int / tuple of ints it gives, or None (shapes.py)
     returns_view: bool | str = False  # True / "sometimes": may return a view of an argument (aliasing, ownership)
     methods: tuple[str, ...] = ()  # ndarray methods that mean this function (transforms/desugar.py)
     array_method: str | None = None  # the ndarray method it calls on an ndarray (transforms/reduction_methods.py)
@@ -294,7 +297,7 @@ def _template(text: str) -> ast.expr:
 
 def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, zero=(), structured=False,
             register=True, elementwise=None, real=False, safe=False, safe_if_nonempty=False, reduction=False,
-            returns_view=False, methods=(), array_method=None, sympy=None, result_shape=None,
+            returns_view=False, methods=(), array_method=None, sympy=None, result_shape=None, result_value=None,
             tangent_from_adjoint=None, default_only=(), _depth=1, **templates: str) -> Rule:
     """Register a rule. `signature` like "np.sum(a, axis=None, keepdims=False)".
 
@@ -302,7 +305,7 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, ze
     Keyword arguments `p="..."` give adjoints, `p_dot="..."` tangents; `zero` names parameters
     whose derivative is zero. With `register=False` the rule is only returned (a call-site variant,
     see `Rule.at_site`). `elementwise`, `real`, `safe`, `safe_if_nonempty`, `reduction`, `returns_view`,
-    `methods`, `array_method`, `sympy` and `result_shape` are the facts the other passes read (see the
+    `methods`, `array_method`, `sympy`, `result_shape` and `result_value` are the facts the other passes read (see the
     module's docstring); `elementwise` defaults to what the calling module stated with `family(...)`. `tangent_from_adjoint` (default: the
     family's) derives a missing `p_dot` from `p`'s adjoint (see `family`). `default_only` names
     parameters the templates hold only at their default: a call passing anything but that literal
@@ -318,7 +321,7 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, ze
                 positional=positional, elementwise=elementwise, real=real, safe=safe,
                 safe_if_nonempty=safe_if_nonempty, reduction=reduction, returns_view=returns_view,
                 methods=tuple(methods), array_method=array_method, sympy=sympy, result_shape=result_shape,
-                default_only=tuple(default_only))
+                result_value=result_value, default_only=tuple(default_only))
     assert all(p in params for p in default_only), (signature, default_only)
     _fill(rule, templates, zero, tangent_from_adjoint)
     return _registered(_key(obj), rule, obj) if register else rule

@@ -9,7 +9,7 @@ import dataclasses
 
 from s2s import runtime as rt
 from s2s.rules import defrule, family, nondifferentiable
-from s2s.rules.result_shapes import real_of_one
+from s2s.rules.result_shapes import real_of_one, shape_of_array
 from s2s.rules.runtime_rules import defrule_for as helper_rule
 
 family(elementwise=False)
@@ -113,5 +113,5 @@ nondifferentiable("np.argmax(a, axis=None)", methods=("argmax",))
 nondifferentiable("np.argmin(a, axis=None)", methods=("argmin",))
 nondifferentiable("np.any(a, axis=None)", reduction=True, methods=("any",))
 nondifferentiable("np.all(a, axis=None)", reduction=True, methods=("all",))
-nondifferentiable("np.argsort(a, axis=-1)", "np.count_nonzero(a, axis=None)",
-                  "np.shape(a)", "np.ndim(a)", "np.size(a, axis=None)")
+nondifferentiable("np.argsort(a, axis=-1)", "np.count_nonzero(a, axis=None)", "np.ndim(a)", "np.size(a, axis=None)")
+nondifferentiable("np.shape(a)", result_value=shape_of_array)  # a tuple of ints, known with the array's shape

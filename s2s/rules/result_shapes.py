@@ -5,7 +5,8 @@ is a function of the call site (a `Site`: how many positional arguments, which k
 argument its shape, the ints it evaluates to, its literal value) that returns the shape, or None where
 it is not certain. It must claim a shape only where the call certainly has it (a wrong one makes the
 specialised code drop an `unbroadcast` that was needed). A function of the call that says whether its
-result is real floats (`Rule.real` as a function) works the same way.
+result is real floats (`Rule.real` as a function) works the same way, and so does one that gives the
+int or tuple of ints a call evaluates to (`Rule.result_value`: np.shape(x) is x's shape).
 
     >>> from s2s.transforms.shapes import reduced
     >>> reduced((4, 3), 0, True)   # what `reduction()` gives np.sum(x, axis=0, keepdims=True) of a 4x3 x
@@ -124,6 +125,16 @@ def number(site):
 def number_of_number(site):
     """float(x), int(x), abs(x), round(x), bool(x) of one number: a number (of an array: not claimed)."""
     return () if _plain(site, 1) and site.shape(0) == () else None
+
+
+# ---- `result_value` functions: the int or tuple of ints a call certainly evaluates to (`Rule.result_value`)
+
+def shape_of_array(site):
+    """np.shape(x) of an array of known shape (of a number: not claimed, a list may stand there)."""
+    if site.nargs != 1 or site.keywords:
+        return None
+    shape = site.shape(0)
+    return shape if shape not in (None, ()) else None
 
 
 # ---- runtime helpers (their first argument is the adjoint `g`, which may be the zero adjoint 0.0)
