@@ -52,9 +52,9 @@ class Context:
         return self.lookup(obj) if obj is not self.missing else None
 
     def fact(self, obj, name: str, default=False):
-        """One fact the rule of `obj` states (`elementwise`, `real`, `safe`, `reduction`, `returns_view`,
-        `methods`, `sympy`: see s2s/rules/__init__.py), or `default` where `obj` has no rule and no
-        stated facts (`rules.facts`)."""
+        """One fact the rule of `obj` states (`elementwise`, `real`, `safe`, `safe_if_nonempty`, `reduction`,
+        `result_shape`, `result_value`, `returns_view`, `mutates`, `methods`, `array_method`, `sympy`: see
+        s2s/rules/__init__.py), or `default` where `obj` has no rule and no stated facts (`rules.facts`)."""
         if obj is None or obj is self.missing:
             return default
         try:
