@@ -89,7 +89,29 @@ def in_a_loop(z):
     return s
 
 
+def squared_softmax(z, y):
+    m = np.max(z, axis=1, keepdims=True)
+    e = np.exp(z - m) ** 2
+    return -np.sum(y * np.log(e / np.sum(e, axis=1, keepdims=True)))
+
+
+def batched_weights(z, w):
+    m = np.max(z, axis=-1, keepdims=True)
+    return np.sum(np.log(np.sum(w * np.exp(z - m), axis=-1)) + m[..., 0])
+
+
 # ---- the value depends on the max: its adjoint stays
+
+def squared_inside_only(z):
+    m = np.max(z, axis=1, keepdims=True)
+    return np.sum(np.log(np.sum(np.exp(z - m) ** 2, axis=1, keepdims=True)) + m)
+
+
+def softmax_times_exp_of_max(z):
+    m = np.max(z, axis=1, keepdims=True)
+    e = np.exp(z - m)
+    return np.sum(e / np.sum(e, axis=1, keepdims=True) * np.exp(m))
+
 
 def max_also_added(z):
     m = np.max(z, axis=1, keepdims=True)
@@ -150,15 +172,20 @@ def _args(f, rng, shape):
         return _z(rng, shape), _onehot(rng, shape)
     if f is weighted_by_an_array:
         return _z(rng, shape), rng.normal(size=shape)
+    if f is squared_softmax:
+        return _z(rng, shape), _onehot(rng, shape)
+    if f is batched_weights:  # w broadcasts z to a leading axis of 2
+        return _z(rng, shape), rng.random(size=(2,) + shape) + 0.5
     if f is transposed:
         return (_z(rng, (shape[0], shape[0])),)
     return (_z(rng, shape),)
 
 
 DROPPED = [keepdims, index_none, method_sum_index_zero, scalar_max, over_columns, log_softmax, softmax_cross_entropy,
-           subtracted_after_log, log_mean_exp, temperature, min_shift, relu_net, in_a_loop]
+           subtracted_after_log, log_mean_exp, temperature, min_shift, relu_net, in_a_loop, squared_softmax,
+           batched_weights]
 KEPT = [max_also_added, summed_over_the_other_axis, scaled_inside_only, transposed, weighted_by_an_array,
-        max_in_a_condition, shift_read_by_a_square, max_of_a_row]
+        max_in_a_condition, shift_read_by_a_square, max_of_a_row, squared_inside_only, softmax_times_exp_of_max]
 SHAPES = [(5, 4), (3, 7), (1, 6)]
 
 
