@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 
 from .names import loaded_names
-from .walk import fix_locations
 
 
 def _dead(stmt, live, removable) -> bool:
@@ -48,7 +47,7 @@ def _block(stmts, live, removable, apply=True, cache=None):
             body, l1 = _block(s.body, set(live), removable, apply, cache)
             orelse, l2 = _block(s.orelse, set(live), removable, apply, cache)
             if apply:
-                s.body = body or [ast.Pass()]
+                s.body = body or [_pass(s)]
                 s.orelse = orelse
             if isinstance(s.test, ast.Name) and not orelse and all(isinstance(b, ast.Pass) for b in body):
                 continue  # `if cond: pass`: nothing left to do
@@ -63,7 +62,7 @@ def _block(stmts, live, removable, apply=True, cache=None):
                 loop_live = new
             body, inner = _block(s.body, set(loop_live), removable, apply, cache)
             if apply:
-                s.body = body or [ast.Pass()]
+                s.body = body or [_pass(s)]
             live = loop_live | inner
         elif isinstance(s, ast.FunctionDef):
             body, inner = _block(s.body, set(), removable, apply, cache)
@@ -81,11 +80,16 @@ def _block(stmts, live, removable, apply=True, cache=None):
         out.append(s)
     out.reverse()
     if out and all(type(x).__name__ == "Comment" for x in out):
-        out.append(ast.Pass())
+        out.append(_pass(stmts[0]))
     return out, live
+
+
+def _pass(where):
+    """A `pass` at the place of the statement `where` (one left where a block's statements all went)."""
+    return ast.copy_location(ast.Pass(), where)
 
 
 def eliminate_dead_code(fdef, removable):
     """Delete assignments to `removable` names that nothing reads afterwards."""
     fdef.body, _ = _block(fdef.body, set(), removable)
-    return fix_locations(fdef)
+    return fdef  # (it only deletes: the statements left keep their places)

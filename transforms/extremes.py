@@ -65,7 +65,8 @@ def split_extreme_ties(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
         return out
 
     fdef.body = block(fdef.body)
-    fix_locations(fdef)
+    if changed:
+        fix_locations(fdef)
     return changed
 
 

@@ -79,5 +79,6 @@ def drop_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set, float6
 
     drop = Drop()
     fdef.body[-1] = drop.visit(fdef.body[-1])
-    fix_locations(fdef)
+    if drop.changed:
+        fix_locations(fdef)
     return drop.changed

@@ -85,7 +85,8 @@ def hoist_loop_invariants(fdef: ast.FunctionDef, shapes, pure) -> bool:
         plain[name] = [fdef.body[position]]
         changed = True
         position = 0  # the hoisted name is fixed now: what reads it may go next
-    fix_locations(fdef)
+    if changed:
+        fix_locations(fdef)
     return changed
 
 

@@ -76,7 +76,8 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
             changed = True
 
     block(fdef.body)
-    fix_locations(fdef)
+    if changed:
+        fix_locations(fdef)
     return changed
 
 

@@ -51,5 +51,6 @@ def reductions_as_methods(fdef: ast.FunctionDef, shapes) -> bool:
 
     methods = Methods()
     methods.visit(fdef)
-    fix_locations(fdef)
+    if methods.changed:
+        fix_locations(fdef)
     return methods.changed

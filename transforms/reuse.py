@@ -90,7 +90,8 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
     for node in walk(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renamed:
             node.id = renamed[node.id]
-    fix_locations(fdef)
+    if changed:
+        fix_locations(fdef)
     return changed
 
 

@@ -77,7 +77,8 @@ def fold_unit_seed(fdef: ast.FunctionDef, seed: str, shapes, float64_only: bool)
         note = Comment(f"{seed} is 1.0 here: s2s.grad never passes it")
         note.lineno = getattr(fdef.body[0], "lineno", 1) if fdef.body else 1
         fdef.body.insert(0, note)
-    fix_locations(fdef)
+    if fold.changed:
+        fix_locations(fdef)
     return fold.changed
 
 

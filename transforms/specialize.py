@@ -171,7 +171,8 @@ def logistic(fdef: ast.FunctionDef, shapes: Shapes, removable: set, np_name: str
         if not _calls(fdef, "logaddexp") or not logistic_from_logaddexp(fdef, shapes, removable, np_name):
             break
         changed = True
-    fix_locations(fdef)
+    if changed:
+        fix_locations(fdef)
     return changed
 
 
