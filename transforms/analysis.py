@@ -312,7 +312,8 @@ def analyze(pf, tree: ast.FunctionDef, wrt: list[str], scalar_params=()) -> Fact
                     (isinstance(v, ast.Call) and is_user_function(resolve_call(pf, v))) or \
                     (isinstance(v, ast.Call) and is_dynamic_call(v)) or \
                     (isinstance(v, ast.Call) and getattr(resolve_call(pf, v), "__name__", "") == "as_sequence") or \
-                    (isinstance(v, ast.Call) and _structured(pf, v)):
+                    (isinstance(v, ast.Call) and _structured(pf, v)) or \
+                    (isinstance(v, ast.Call) and _copies_a_container(pf, v, facts.containers)):
                 facts.containers.add(target)
                 changed = True
     params_set = set(params)
@@ -320,6 +321,14 @@ def analyze(pf, tree: ast.FunctionDef, wrt: list[str], scalar_params=()) -> Fact
     facts.scalars -= params_set - set(scalar_params)
     facts.containers -= facts.scalars
     return facts
+
+
+def _copies_a_container(pf, call, containers) -> bool:
+    """`s2s.copy(L)` (what `L.copy()` lowers to) of a name that may hold a list or dict: the copy may be one
+    too, so its adjoint is accumulated with s2s.add (`+` would concatenate two lists of item adjoints)."""
+    names = atom_names(call.args)
+    return len(call.args) == 1 and names[:1] and names[0] in containers and \
+        resolve_call(pf, call) is ctx().runtime.copy
 
 
 def _structured(pf, call) -> bool:
