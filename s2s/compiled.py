@@ -515,6 +515,9 @@ def _bind(target, gen, low):
         if name == numba_lowering.TAPE_GROW:
             bindings[name] = compiled_helpers.tape_grow
             continue
+        if name == numba_lowering.TAPE_STACK:
+            bindings[name] = compiled_helpers.tape_stack
+            continue
         if name == numba_lowering.ACCUMULATE:
             bindings[name] = compiled_helpers.accumulate
             continue

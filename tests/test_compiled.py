@@ -59,8 +59,45 @@ def test_weight_adjoint_of_an_outer_product_is_accumulated_in_place():
 
 def test_taylor_tape_is_a_preallocated_array():
     text = compiled.source(problems.taylor_sin, 0.7)
-    assert "_s2s_numpy.empty(24, _s2s_numpy.float64)" in text  # 24 trips of range(1, 25), known at compile time
-    assert ".append(" not in text and "stack =" not in text
+    # 24 trips of range(1, 25), known at compile time: the tape is in the compiled function's frame
+    assert "_s2s_tape_stack(24, _s2s_numpy.float64)" in text
+    assert ".append(" not in text and "stack = []" not in text and ".empty(" not in text
+
+
+def tapes_in_the_frame(x, y):
+    """Scalar tapes of constant lengths: nested loops (3 * 4 pushes of a), the outer loop (3 of b), ints."""
+    a = x
+    b = y
+    for i in range(3):
+        b = b * a + 0.3
+        for k in range(1, 5):
+            a = a * b / (i * k + 1) + 0.1
+    return a * b
+
+
+def long_loop(x):
+    """3000 pushes of a float: 24 kB, more than the frame's room for tapes (numba_lowering.STACK_BYTES)."""
+    a = x
+    for _ in range(3000):
+        a = a * 0.999 + a * a * 0.0001
+    return a
+
+
+def test_tapes_of_constant_length_live_in_the_frame():
+    text = compiled.source(tapes_in_the_frame, 0.7, 0.3)
+    assert "_s2s_tape_stack(12, _s2s_numpy.float64)" in text  # a: pushed 3 * 4 times
+    assert "_s2s_tape_stack(3, _s2s_numpy.float64)" in text  # b
+    assert ".empty(" not in text and ".append(" not in text
+    for wrt in (0, 1):
+        _check(tapes_in_the_frame, (0.7, 0.3), wrt=wrt, rtol=1e-12)
+        _check(tapes_in_the_frame, (-1.1, 0.4), wrt=wrt, rtol=1e-12)
+
+
+def test_a_tape_too_long_for_the_frame_is_allocated():
+    assert numba_lowering.STACK_BYTES < 3000 * 8
+    text = compiled.source(long_loop, 0.5)
+    assert "_s2s_numpy.empty(3000, _s2s_numpy.float64)" in text and "_s2s_tape_stack" not in text
+    _check(long_loop, (0.5,), rtol=1e-12)
 
 
 # ------------------------------------------------------------------------- control flow, dtypes, 0-d
@@ -289,6 +326,6 @@ def test_cli_show_compile(capsys):
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "problems.py")
     assert cli.main(["show", "--compile", f"{path}:euler"]) == 0
     out = capsys.readouterr().out
-    assert "@numba.njit" in out and "_s2s_numpy.empty(100, _s2s_numpy.float64)" in out
+    assert "@numba.njit" in out and "_s2s_tape_stack(100, _s2s_numpy.float64)" in out
     assert cli.main(["show", "--compile", "--shape", "P=5x3", f"{path}:path_length"]) == 0
     assert "def dpath_length_dP(P, e_bar=1.0):" in capsys.readouterr().out

@@ -9,7 +9,9 @@ what numba cannot compile as it stands, keeping loops as loops:
   only after `_check_mirrored` has matched the pops against the pushes (a loop of pops against a loop
   of pushes, a branch against a branch, in reverse order); anything else is refused;
 - a tape of numbers whose element type is known (`Lowering(..., tape_types=...)`) becomes a
-  preallocated array with a counter, grown by doubling; other tapes stay numba lists;
+  preallocated array with a counter, grown by doubling; other tapes stay numba lists. A tape of numbers whose
+  length is a constant (every push in loops over constant ranges) and small (`STACK_BYTES` for all of a
+  function's tapes) lives in the function's stack frame (`TAPE_STACK`): no allocation per call;
 - `reversed(range(...))` becomes a range that counts down;
 - the seed's keyword-only parameter becomes a positional one (numba has no keyword-only parameters);
 - what numba has no type for is refused with the node: closures, comprehensions, dicts and sets,
@@ -38,6 +40,9 @@ from .walk import fix_locations, walk
 NUMPY = "_s2s_numpy"  # the name the rewritten code reads NumPy by, whatever the user calls it
 TAPE_SET = "_s2s_tape_set"  # (tape, count, value): stores value at count; a value of another type does not compile
 TAPE_GROW = "_s2s_tape_grow"  # tape -> a copy twice as long
+TAPE_STACK = "_s2s_tape_stack"  # (constant length, dtype) -> an array tape in the compiled function's stack frame
+STACK_BYTES = 16384  # at most this much of a function's frame for its tapes (threads may have small stacks)
+_ITEMSIZE = {"float64": 8, "int64": 8, "float32": 4, "int32": 4}
 ACCUMULATE = "_s2s_accumulate"  # (total or None, g) -> total + g: an adjoint that starts as the zero adjoint
 ACCUMULATE_MATMUL = "_s2s_accumulate_matmul"  # (total or None, a, b) -> total + a @ b, an outer product in place
 ACCUMULATE_OUTER = "_s2s_accumulate_outer"  # (total or None, a, b) -> total + np.outer(a, b), in place
@@ -103,9 +108,10 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     tapes = _find_tapes(fdef)
     taken = _all_names(fdef)
     low_tapes, array_tapes = {}, {}
+    frame = [STACK_BYTES]  # what is left of the frame's room for tapes
     for stack in tapes:
         _check_mirrored(fdef.body, stack)
-        low_tapes_here = _split_tape(fdef, stack, taken, tape_types or {})
+        low_tapes_here = _split_tape(fdef, stack, taken, tape_types or {}, frame)
         for tape, (var, dtype) in low_tapes_here.items():
             low_tapes[tape] = var
             if dtype is not None:
@@ -291,13 +297,14 @@ def _check_mirrored(body, stack):
     _match(_events(body, stack))
 
 
-def _split_tape(fdef, stack, taken, tape_types):
+def _split_tape(fdef, stack, taken, tape_types, frame=None):
     """One tape per variable: `stack.append(v)` -> `stack_v.append(v)`, `v = stack.pop()` -> `v = stack_v.pop()`.
 
     A variable with an element type in `tape_types` gets an array tape: `stack_v = np.empty(16, dtype)`
     and a counter, pushed by `_s2s_tape_set(stack_v, n_v, v); n_v += 1` (grown first where its length is unknown).
     An element type ("float64", (3,)) is an array of that shape: a tape `np.empty((16, 3), float64)` whose
-    rows are copied back on pops."""
+    rows are copied back on pops. A tape of numbers of a constant length that fits in what `frame[0]` says is
+    left of the frame's room is `stack_v = TAPE_STACK(length, dtype)` instead (and `frame[0]` shrinks)."""
     variables = []
     for node in walk(fdef):
         v = _push_of(node, stack)
@@ -355,6 +362,13 @@ def _split_tape(fdef, stack, taken, tape_types):
                             size = f"({size}, {', '.join(str(d) for d in shape)})"
                         else:
                             dtype = kind
+                            length = _constant_length(capacity.get(v))
+                            if length is not None and frame is not None and dtype in _ITEMSIZE \
+                                    and length * _ITEMSIZE[dtype] <= frame[0]:
+                                frame[0] -= length * _ITEMSIZE[dtype]
+                                out.append(ast.parse(f"{name} = {TAPE_STACK}({length}, {NUMPY}.{dtype})").body[0])
+                                out.append(ast.parse(f"{counter} = 0").body[0])
+                                continue
                         out.append(ast.parse(f"{name} = {NUMPY}.empty({size}, {NUMPY}.{dtype})").body[0])
                         out.append(ast.parse(f"{counter} = 0").body[0])
                 return [ast.copy_location(s, node) for s in out] or [ast.copy_location(ast.Pass(), node)]
@@ -429,6 +443,30 @@ def _capacities(fdef, stack, variables):
         terms = [" * ".join(f"({t})" for t in loops) or "1" for loops in where]
         out[v] = " + ".join(terms) if terms else None
     return out
+
+
+def _constant_length(text):
+    """The value of a capacity `_capacities` wrote (`(24)`, `(4) * (3) + (5)`) where it is made of integer
+    constants only, else None."""
+    if text is None:
+        return None
+    try:
+        e = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+
+    def value(e):
+        if isinstance(e, ast.Constant) and type(e.value) is int:
+            return e.value
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Mult):
+            a, b = value(e.left), value(e.right)
+            if a is None or b is None:
+                return None
+            return a + b if isinstance(e.op, ast.Add) else a * b
+        return None
+
+    n = value(e)
+    return n if n is not None and n >= 0 else None
 
 
 def pushed_variables(fdef: ast.FunctionDef) -> list[str]:

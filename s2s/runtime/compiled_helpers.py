@@ -22,8 +22,10 @@ import functools
 import numba
 import numpy as np
 from numba import types
+from numba.core import cgutils
 from numba.core.errors import TypingError
-from numba.extending import overload
+from numba.extending import intrinsic, overload
+from numba.np.arrayobj import make_array, populate_array
 
 FALLBACK = "s2s compiled code cannot handle this case: "  # ValueError prefix the runner falls back on
 
@@ -86,6 +88,33 @@ def _tape_set(tape, n, value):
             tape[n] = value
         return impl_rows
     _refuse("tape_set", tape, n, value)  # the element type must be exactly the variable's
+
+
+@intrinsic
+def tape_stack(typingctx, n, dtype):
+    """`tape_stack(n, dtype)`: an uninitialised array tape of `n` numbers of `dtype` (`np.float64`...) in the
+    stack frame of the compiled function that calls it: no allocation, nothing to free. `n` must be an integer
+    constant of the code (the lowering emits it only for tapes of a known length and a small size,
+    transforms/numba_lowering.py), and the array must not outlive the call (a tape never leaves its function:
+    pops copy values out of it). An intrinsic, so the slot is in the caller's own frame."""
+    if not isinstance(n, types.IntegerLiteral) or n.literal_value < 0 \
+            or not isinstance(dtype, types.NumberClass | types.DType):
+        return None  # a length that is not a constant of the code: a typing error, so a fallback
+    element = dtype.dtype
+    array_type = types.Array(element, 1, "C")
+    length = n.literal_value
+
+    def codegen(context, builder, signature, args):
+        data_type = context.get_data_type(element)
+        intp = context.get_value_type(types.intp)
+        # an alloca in the entry block: one slot for the call, however often this line runs
+        data = cgutils.alloca_once(builder, data_type, size=intp(length))
+        itemsize = context.get_abi_sizeof(data_type)
+        array = make_array(array_type)(context, builder)
+        populate_array(array, data=data, shape=[intp(length)], strides=[intp(itemsize)],
+                       itemsize=intp(itemsize), meminfo=None)
+        return array._getvalue()
+    return array_type(n, dtype), codegen
 
 
 @numba.njit
@@ -480,5 +509,5 @@ HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad)}
 
-__all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "accumulate_matmul", "accumulate_outer", *HELPERS]
+__all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "tape_stack", "accumulate_matmul", "accumulate_outer", *HELPERS]
 _ = numba  # the extra this module needs, imported by name so that a missing numba fails here

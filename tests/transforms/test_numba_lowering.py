@@ -22,6 +22,7 @@ def _accumulate(total, g):
 
 
 HELPERS = {"np": np, "s2s": runtime, "_s2s_numpy": np, "_s2s_tape_set": _tape_set, "_s2s_accumulate": _accumulate,
+           "_s2s_tape_stack": lambda n, dtype: np.empty(n, dtype),  # in the compiled function's frame
            "_s2s_accumulate_matmul": lambda total, a, b: _accumulate(total, a @ b),
            "_s2s_accumulate_outer": lambda total, a, b: _accumulate(total, np.outer(a, b))}
 
@@ -111,6 +112,59 @@ def test_a_tape_of_known_numbers_is_a_preallocated_array():
         """, tape_types={"x": "float64"})
     assert low.array_tapes == {"stack_x": "float64"}
     assert _run(ast.unparse(low.fdef), 0.9, 3, 1.0) == _run(src, 0.9, 3)
+
+
+def test_a_tape_of_constant_length_is_in_the_frame_within_its_room():
+    src = """
+        def d(x, *, o_bar=1.0):
+            stack = []
+            for i in range(2, 7):
+                for k in range(3):
+                    stack.append(x)
+                    x = x * x + k
+            stack.append(x)
+            x = x * 0.5
+            x_bar = o_bar
+            x = stack.pop()
+            x_bar = x_bar * 0.5
+            for i in reversed(range(2, 7)):
+                for k in reversed(range(3)):
+                    x = stack.pop()
+                    x_bar = x_bar * 2.0 * x
+            return x_bar
+        """
+    low = numba_lowering.lower(_fdef(src), tape_types={"x": "float64"})
+    text = ast.unparse(low.fdef)
+    assert "stack_x = _s2s_tape_stack(16, _s2s_numpy.float64)" in text  # 5 * 3 + 1 pushes
+    assert low.array_tapes == {"stack_x": "float64"}
+    assert _run(text, 0.3, 1.0) == _run(src, 0.3)
+    assert numba_lowering._constant_length("(5) * (3) + 1") == 16
+    assert numba_lowering._constant_length("max(0, n - 0)") is None
+
+
+def test_tapes_beyond_the_frames_room_are_allocated():
+    n = numba_lowering.STACK_BYTES // 8  # float64 pushes that fill the room
+    src = f"""
+        def d(x, y, *, o_bar=1.0):
+            stack = []
+            for i in range({n}):
+                stack.append(x)
+                x = x * x
+            for i in range(1):
+                stack.append(y)
+                y = y * x
+            y_bar = o_bar
+            for i in reversed(range(1)):
+                y = stack.pop()
+                y_bar = y_bar * x
+            for i in reversed(range({n})):
+                x = stack.pop()
+            return y_bar
+        """
+    text = ast.unparse(numba_lowering.lower(_fdef(src), tape_types={"x": "float64", "y": "float64"}).fdef)
+    assert f"stack_x = _s2s_tape_stack({n}, _s2s_numpy.float64)" in text  # the whole room
+    assert "stack_y = _s2s_numpy.empty(1, _s2s_numpy.float64)" in text  # none left
+    assert _run(text, 0.3, 0.2, 1.0) == _run(src, 0.3, 0.2)
 
 
 def test_a_zero_adjoint_accumulated_starts_as_none():
