@@ -70,7 +70,8 @@ class _Variant:
         self.plan = plan
         self.zero_d = None  # (positions of 0-d array arguments, their gradients' (index, dtype)) or None
         self.plain = False  # compiled, one gradient, no 0-d arguments: a hot function calls it
-        self.hot = None  # that function (s2s/compiled_call.py), made on the first call of this kind
+        self.hot = None  # its hot code for the runner (s2s/compiled_call.py), made on the first call of this kind
+        # (False where it could not be made: the general call)
         self.cast = None  # np.float32 where the one argument differentiated is a float32 scalar (numba boxes floats)
 
 
@@ -164,9 +165,10 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         if variant.plain and fixed and len(args) == arity:  # the next calls of this kind: straight to machine code
             if variant.hot is None:
                 variant.hot = compiled_call.make_hot(
-                    variant, key, args, slow, functools.partial(on_error, variant),
-                    [_data_source(target, n) for n in variant.plan.data], check_value, need_value)
-            state[0] = variant.hot
+                    variant, key, args, params, slow, functools.partial(on_error, variant),
+                    [_data_source(target, n) for n in variant.plan.data], check_value, need_value, target,
+                    compiled_call.global_names(fixed)) or False
+            compiled_call.install(fixed, variant.hot or cold)
         call = variant.call
         if call is None:
             out = variant.entry.fn(*args)
@@ -196,7 +198,8 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         if not str(exc).startswith(_FALLBACK):
             raise exc
         variant.call, variant.plain, variant.hot = None, False, None
-        state[0] = cold
+        if fixed:
+            compiled_call.install(fixed, cold)
         warnings.warn(f"s2s.grad(compile=True) runs the NumPy code of {func.__name__} for these arguments: "
                       f"{exc}", CompiledFallbackWarning, stacklevel=4)  # the user's call: run, then slow or hot
         return slow(args[len(prefix):], None)
@@ -204,15 +207,14 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
     def check_value(value):
         api._check_scalar(value, func)
 
-    def cold(*args):
-        return slow(args, None)
-
     def run(*args, **kwargs):  # where the signature has no runner of its own: the general call every time
         return slow(args, kwargs)
 
-    state = [cold]  # the hot function of the variant called last (s2s/compiled_call.py), or cold
-    fixed = compiled_call.make_runner(target, state, slow) if not prefix else None
+    # the function the user calls, whose code is the hot code of the variant called last (s2s/compiled_call.py)
+    fixed = compiled_call.make_runner(target, slow) if not prefix else None
+    cold = fixed.__code__ if fixed else None  # its first code: the general call
     arity = target.__code__.co_argcount  # the runner's parameters (f.__code__ may change later)
+    params = tuple(target.__code__.co_varnames[:arity])
     run = functools.wraps(func)(fixed or run)
     run.__s2s_compiled__ = (func, wrt, optimize)
     run.__s2s_variants__ = variants

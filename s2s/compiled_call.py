@@ -3,23 +3,34 @@
 `s2s.grad(f, compile=True)` looks up its variant by the arguments' types and shapes, checks that the
 derivative is still fresh and calls numba. For a Taylor series that runs in a few hundred nanoseconds,
 that work in Python would cost more than the machine code. So each variant that needs nothing but the
-call gets a `hot` function written for it: cheap `type(a) is float` / shape and dtype tests of its
+call gets a `hot` code written for it: cheap `type(a) is float` / shape and dtype tests of its
 arguments, the variant's freshness tests inline (the same tests as `cache.Bound.fresh`, written out:
 the user's function and each helper's code and defaults, every global and closure value the transform
 resolved, the rule registry's version), and the call. Whatever does not pass goes to the general path,
 which makes, checks and, where needed, replaces the variant.
+
+The function the user calls (`make_runner`) has the user's parameters. Its code is swapped for the hot
+code of the variant called last (`install`: one attribute store, so a call in another thread runs either
+code whole), and every object the tests read is a constant of that code, not a default or a global: no
+second Python call, nothing copied into the frame. The hot code has the runner's signature, so it takes
+keywords and left-out parameters as the runner does (they go to the general path).
 
 Where every argument is a Python or NumPy float, the call skips numba's dispatcher (its type dispatch,
 already done by the tests) and calls the machine code's entry point for those types.
 
 Example::
 
-    run = make_runner(target, state, slow)   # the function the user calls: run(x) -> state[0](x)
-    state[0] = make_hot(variant, key, (0.7,), slow, on_error)
+    run = make_runner(target, slow)        # the function the user calls: slow(args, kwargs) at first
+    install(run, make_hot(variant, key, (0.7,), params, slow, on_error))
     run(0.7)               # the gradient, or slow((0.7,), None) when a test fails
 """
 
 from __future__ import annotations
+
+import keyword
+import re
+import types
+import warnings
 
 import numpy as np
 
@@ -29,149 +40,230 @@ from s2s import cache, rules
 # unboxes them exactly as the dispatcher would (arrays are not: their layout and flags are part of numba's type)
 _ENTRY_TYPES = (float, np.float64, np.float32)
 
-_MAKERS: dict = {}  # the text of a hot function -> its compiled maker (many variants share a text)
+_CODES: dict = {}  # the text of a hot function -> its code with placeholders (many variants share a text)
+_P = "_s2s_"  # the prefix of every name the generated code reads a value by; no parameter of a runner has it
 
 
-def freshness_tests(entry) -> tuple[list[str], dict]:
+def freshness_tests(entry, given=None, names=None) -> tuple[list[str], dict]:
     """(Python expressions, the values they read by name) that are all true exactly when
     `entry.fresh()` (`cache.Bound`) is: written out so that a hot function runs them inline.
-    A KeyError or ValueError raised by one means not fresh, as in Bound.fresh."""
-    tests, values = ["_rules.version == _version"], {"_rules": rules, "_version": entry.version}
+    A KeyError, ValueError or NameError raised by one means not fresh, as in Bound.fresh.
+
+    `names`: (globals, builtins, parameters) of the code the tests run in. A global name the derivative
+    resolved in those globals (or, missing there, in those builtins) is then tested as Python reads it,
+    `range is <builtins.range>`, which CPython answers from its cache of global names: one test in place of
+    Bound.fresh's two dict lookups. It holds exactly when the name resolves to that object, which is what the
+    derivative read (where Bound.fresh would also see the name moved between the two dicts, same object).
+
+    `given`: the function whose every parameter the caller passes (the runner's hot code, which goes to the
+    general path when one is left out). Where its code has no keyword-only parameters and does not name
+    itself (a recursive call, which could use its defaults; compiled code has none, as numba cannot call
+    the user's functions, but the test costs nothing), its `__defaults__` and `__kwdefaults__` cannot
+    change the result: their tests are left out, its `__code__` test stays."""
+    tests, values = [f"{_P}rules.version == {_P}version"], {f"{_P}rules": rules, f"{_P}version": entry.version}
     for i, (func, code, defaults, kwdefaults) in enumerate(entry.funcs):
-        values.update({f"_f{i}": func, f"_c{i}": code, f"_d{i}": defaults, f"_k{i}": kwdefaults})
-        tests.append(f"_f{i}.__code__ is _c{i} and _f{i}.__defaults__ is _d{i} and _f{i}.__kwdefaults__ is _k{i}")
+        values.update({f"{_P}f{i}": func, f"{_P}c{i}": code})
+        test = f"{_P}f{i}.__code__ is {_P}c{i}"
+        if not (func is given and not code.co_kwonlyargcount
+                and func.__name__ not in code.co_names + code.co_freevars):
+            values.update({f"{_P}d{i}": defaults, f"{_P}k{i}": kwdefaults})
+            test += f" and {_P}f{i}.__defaults__ is {_P}d{i} and {_P}f{i}.__kwdefaults__ is {_P}k{i}"
+        tests.append(test)
     missing = cache.MISSING
-    for i, (space, key, obj) in enumerate(entry.ident):
-        values.update({f"_g{i}": space, f"_n{i}": key, f"_o{i}": obj})
+    ident = entry.ident
+    if names is not None:
+        global_tests, ident = _as_global_names(ident, names)
+        for i, (key, obj) in enumerate(global_tests):
+            values[f"{_P}go{i}"] = obj
+            tests.append(f"{key} is {_P}go{i}")
+    for i, (space, key, obj) in enumerate(ident):
+        values.update({f"{_P}g{i}": space, f"{_P}n{i}": key, f"{_P}o{i}": obj})
         # `key not in d` and `d[key] is obj` (KeyError: not fresh) are Bound.fresh's `d.get(key, M) is obj`
-        tests.append(f"_n{i} not in _g{i}" if obj is missing else f"_g{i}[_n{i}] is _o{i}")
+        tests.append(f"{_P}n{i} not in {_P}g{i}" if obj is missing else f"{_P}g{i}[{_P}n{i}] is {_P}o{i}")
     other = []
     for i, dep in enumerate(entry.rest):
         kind, container, key, obj, mode = dep
         if kind == "d" and mode == "type" and type(obj) is not type(missing):
-            values.update({f"_tg{i}": container, f"_tn{i}": key, f"_tt{i}": type(obj)})
-            tests.append(f"type(_tg{i}[_tn{i}]) is _tt{i}")
+            values.update({f"{_P}tg{i}": container, f"{_P}tn{i}": key, f"{_P}tt{i}": type(obj)})
+            tests.append(f"{_P}type({_P}tg{i}[{_P}tn{i}]) is {_P}tt{i}")
+            values[f"{_P}type"] = type
         elif kind == "C" and mode == "is":
-            values.update({f"_cc{i}": container, f"_co{i}": obj})
-            tests.append(f"_cc{i}.cell_contents is _co{i}")
+            values.update({f"{_P}cc{i}": container, f"{_P}co{i}": obj})
+            tests.append(f"{_P}cc{i}.cell_contents is {_P}co{i}")
         else:
             other.append(dep)
     if other:
-        values.update({"_hold": cache.deps_hold, "_other": tuple(other)})
-        tests.append("_hold(_other)")
+        values.update({f"{_P}hold": cache.deps_hold, f"{_P}other": tuple(other)})
+        tests.append(f"{_P}hold({_P}other)")
     return tests, values
 
 
-def make_hot(variant, key, args: tuple, slow, on_error, data_sources=(), check_value=None, need_value=False):
-    """The hot function of a compiled variant: `hot(*args)` runs the machine code when the arguments have
-    the variant's kind and the variant is fresh, else returns `slow(args, None)`. A ValueError the compiled
-    code raises goes to `on_error(exc, args)` (the marked fallback, or a re-raise).
+def _as_global_names(ident, names):
+    """([(name, object)] of the `ident` entries (dict, name, object) that a global name read in `names` =
+    (globals, builtins, parameters) tests, the entries left)."""
+    space, builtin, params = names
+    by_key: dict = {}
+    for entry in ident:
+        by_key.setdefault(entry[1], []).append(entry)
+    tested, rest = [], []
+    for key, entries in by_key.items():
+        readable = type(key) is str and key.isidentifier() and not keyword.iskeyword(key) \
+            and key not in params and not key.startswith(_P)
+        kinds = {(d is space, d is builtin, o is cache.MISSING) for d, _, o in entries}
+        objs = [o for d, _, o in entries if o is not cache.MISSING]
+        if readable and len(entries) == 2 and kinds == {(True, False, True), (False, True, False)}:
+            tested.append((key, objs[0]))  # missing from the globals, this object in the builtins
+        elif readable and len(entries) == 1 and kinds == {(True, False, False)}:
+            tested.append((key, objs[0]))  # this object in the globals
+        else:
+            rest.extend(entries)
+    return tested, tuple(rest)
+
+
+def make_hot(variant, key, args: tuple, params: tuple, slow, on_error, data_sources=(), check_value=None,
+             need_value=False, given=None, space=None) -> types.CodeType | None:
+    """The hot code of a compiled variant, for the runner of `params` (`install(run, code)`): `run(*args)`
+    runs the machine code when the arguments have the variant's kind and the variant is fresh, else returns
+    `slow(args, kwargs)` as the runner's own code does. A ValueError the compiled code raises goes to
+    `on_error(exc, args)` (the marked fallback, or a re-raise). None where this Python does not compile the
+    code as expected (the runner then keeps its own code: the general path on every call).
 
     `key` is the variant's key (compiled.py: a type per scalar argument, (shape, dtype char) per array) and
-    `args` the arguments it was made for;
+    `args` the arguments it was made for; `given` the user's function whose parameters `params` are and
+    `space` the runner's (globals, builtins) (freshness_tests);
     `data_sources` says where each value passed in after the arguments is read: ("cell", cell) or
     ("dict", namespace, name). Where the compiled code returns (value, gradient) (`variant.returns_value`),
     `check_value(value)` runs on a value that is not a float (it raises for a non-scalar output), and the
-    hot function returns the gradient, or both with `need_value`."""
+    hot code returns the gradient, or both with `need_value`."""
     n_args = len(args)
     keys = (key,) if n_args == 1 else key
-    names = [f"a{i}" for i in range(n_args)]
-    tests, values = [], {}
+    names = list(params)
+    tests, values = [], {f"{_P}type": type}
     for i, k in enumerate(keys):
+        a = names[i]
         if type(k) is tuple:  # an array: (shape, dtype char)
-            values.update({f"_S{i}": k[0], f"_D{i}": args[i].dtype})
-            tests.append(f"type(a{i}) is _ndarray and a{i}.shape == _S{i} and a{i}.dtype is _D{i}")
+            values.update({f"{_P}S{i}": k[0], f"{_P}D{i}": args[i].dtype})
+            tests.append(f"{_P}type({a}) is {_P}ndarray and {a}.shape == {_P}S{i} and {a}.dtype is {_P}D{i}")
         else:
-            values[f"_T{i}"] = k
-            tests.append(f"type(a{i}) is _T{i}")
-    fresh, fresh_values = freshness_tests(variant.entry)
+            values[f"{_P}T{i}"] = k
+            tests.append(f"{_P}type({a}) is {_P}T{i}")  # false for the runner's marker of a left-out parameter
+    fresh, fresh_values = freshness_tests(variant.entry, given, space and (*space, set(params)))
     values.update(fresh_values)
-    tests += fresh
+    tests = [f"not {_P}more"] + tests + fresh
     call_args = list(names)
     for j, source in enumerate(data_sources):
         if source[0] == "cell":
-            values[f"_cell{j}"] = source[1]
-            call_args.append(f"_cell{j}.cell_contents")
+            values[f"{_P}cell{j}"] = source[1]
+            call_args.append(f"{_P}cell{j}.cell_contents")
         else:
-            values.update({f"_ns{j}": source[1], f"_nm{j}": source[2]})
-            call_args.append(f"_ns{j}[_nm{j}]")
+            values.update({f"{_P}ns{j}": source[1], f"{_P}nm{j}": source[2]})
+            call_args.append(f"{_P}ns{j}[{_P}nm{j}]")
     call = variant.call
     entry = _entry_point(call, args) if not data_sources \
         and all(type(k) is type and k in _ENTRY_TYPES for k in keys) else None
     if entry is not None:
         call, omitted = entry
         call_args += ["None"] * omitted  # the seed's default: numba's Omitted, its value unused
-    values.update({"_call": call, "_slow": slow, "_on_error": on_error, "_ndarray": np.ndarray,
-                   "_check_value": check_value, "_cast": variant.cast,
-                   "_keep": variant.call})  # the dispatcher owns the entry point's machine code: kept alive
-    params = sorted(values)
-    given = f"({', '.join(names)}{',' if n_args == 1 else ''})"
-    test = " and\\\n                ".join(tests)
-    cast = "_cast(" if variant.cast is not None else ""  # a float32 scalar's gradient: numba returns a float
-    grad = f"{cast}out[1]{')' if cast else ''}"
+    values.update({f"{_P}call": call, f"{_P}slow": _cold(slow, params), f"{_P}on_error": on_error,
+                   f"{_P}ndarray": np.ndarray, f"{_P}check_value": check_value, f"{_P}cast": variant.cast,
+                   f"{_P}float": float, f"{_P}errors": (KeyError, ValueError, NameError), f"{_P}ValueError": ValueError})
+    given_ = f"({', '.join(names)}{',' if n_args == 1 else ''})"
+    test = " and\\\n            ".join(tests)
+    cast = f"{_P}cast(" if variant.cast is not None else ""  # a float32 scalar's gradient: numba returns a float
+    grad = f"{cast}{_P}out[1]{')' if cast else ''}"
     if variant.returns_value:  # (value, gradient): the value must be a scalar
-        result = (f"                out = _call({', '.join(call_args)})\n"
-                  f"            except ValueError as exc:\n"
-                  f"                return _on_error(exc, {given})\n"
-                  f"            if type(out[0]) is not float:\n"
-                  f"                _check_value(out[0])\n"
-                  f"            return {'(out[0], ' + grad + ')' if need_value else grad}\n")
+        result = (f"            {_P}out = {_P}call({', '.join(call_args)})\n"
+                  f"        except {_P}ValueError as {_P}exc:\n"
+                  f"            return {_P}on_error({_P}exc, {given_})\n"
+                  f"        if {_P}type({_P}out[0]) is not {_P}float:\n"
+                  f"            {_P}check_value({_P}out[0])\n"
+                  f"        return {'(' + _P + 'out[0], ' + grad + ')' if need_value else grad}\n")
     else:
-        result = (f"                return {cast}_call({', '.join(call_args)}){')' if cast else ''}\n"
-                  f"            except ValueError as exc:\n"
-                  f"                return _on_error(exc, {given})\n")
-    text = (f"def make({', '.join(params)}):\n"
-            f"    def hot({', '.join(names + [p + '=' + p for p in params])}):\n"
+        result = (f"            return {cast}{_P}call({', '.join(call_args)}){')' if cast else ''}\n"
+                  f"        except {_P}ValueError as {_P}exc:\n"
+                  f"            return {_P}on_error({_P}exc, {given_})\n")
+    text = (f"def run({', '.join(names)}, *{_P}more):\n"
+            f"    try:\n"
+            f"        {_P}ok = ({test})\n"
+            f"    except {_P}errors:  # a name deleted, a closure cell emptied\n"
+            f"        {_P}ok = False\n"
+            f"    if {_P}ok:\n"
             f"        try:\n"
-            f"            ok = ({test})\n"
-            f"        except (KeyError, ValueError):  # a name deleted, a closure cell emptied\n"
-            f"            ok = False\n"
-            f"        if ok:\n"
-            f"            try:\n"
             + result +
-            f"        return _slow({given}, None)\n"
-            f"    return hot\n")
-    maker = _MAKERS.get(text)
-    if maker is None:
-        namespace: dict = {}
-        exec(compile(text, "<s2s compiled call>", "exec"), namespace)  # noqa: S102 - s2s's own code
-        maker = _MAKERS[text] = namespace["make"]
-        if len(_MAKERS) > 256:
-            _MAKERS.pop(next(iter(_MAKERS)))
-    return maker(**values)
+            f"    return {_P}slow({given_}, {_P}more)\n")
+    keep = (variant.call,)  # the dispatcher owns the entry point's machine code: kept alive by the code
+    return _with_constants(text, values, keep)
 
 
-def make_runner(target, state: list, slow):
+def install(run, code) -> None:
+    """Make `code` (make_hot's, or the runner's first code) the code of the runner `run`."""
+    run.__code__ = code
+
+
+def make_runner(target, slow):
     """The function the user calls, with `target`'s own parameters (no packing of *args and **kwargs,
-    which would cost more than the rest of the call): `run(x, y)` returns `state[0](x, y)`, the hot
-    function of the variant called last. A parameter left out (one with a default, read by the general
-    path as Python reads it) or extra positional arguments (`f.__code__` replaced by code with more
-    parameters) go to `slow(args, kwargs)`. None where the signature has positional-only, keyword-only
-    or variadic parameters (the caller keeps its generic `run(*args, **kwargs)`)."""
+    which would cost more than the rest of the call), or None where the signature has positional-only,
+    keyword-only or variadic parameters (the caller keeps its generic `run(*args, **kwargs)`). Its first
+    code calls `slow(args, kwargs)`; `install` gives it a variant's hot code. A parameter left out (one with
+    a default, read by the general path as Python reads it) or extra positional arguments (`f.__code__`
+    replaced by code with more parameters) go to `slow` from any code."""
     code = target.__code__
     if code.co_posonlyargcount or code.co_kwonlyargcount or code.co_flags & 0x0C:  # CO_VARARGS | CO_VARKEYWORDS
         return None
     params = tuple(code.co_varnames[:code.co_argcount])
-    if not params or any(p.startswith("_s2s_") for p in params):
+    if not params or any(p.startswith(_P) for p in params):
         return None
-
-    def split(values, more):
-        """(args, kwargs) of a call that left some parameters out or gave more."""
-        if more:
-            return values + more, None
-        n = next((i for i, v in enumerate(values) if v is _NO), len(values))
-        return values[:n], {p: v for p, v in zip(params[n:], values[n:]) if v is not _NO}
-
     listed = ", ".join(params)
-    text = (f"def make(_s2s_state, _s2s_slow, _s2s_no, _s2s_split):\n"
-            f"    def run({', '.join(p + '=_s2s_no' for p in params)}, *_s2s_more):\n"
-            f"        if {' or '.join(p + ' is _s2s_no' for p in params)} or _s2s_more:\n"
-            f"            return _s2s_slow(*_s2s_split(({listed},), _s2s_more))\n"
-            f"        return _s2s_state[0]({listed})\n"
-            f"    return run\n")
-    namespace: dict = {}
-    exec(compile(text, "<s2s compiled call>", "exec"), namespace)  # noqa: S102 - s2s's own code
-    return namespace["make"](state, slow, _NO, split)
+    text = (f"def run({listed}, *{_P}more):\n"
+            f"    return {_P}slow(({listed},), {_P}more)\n")
+    first = _with_constants(text, {f"{_P}slow": _cold(slow, params)})
+    if first is None:
+        return None
+    # the user's globals: a global name in a hot code resolves as in the user's function (freshness_tests)
+    return types.FunctionType(first, target.__globals__, target.__name__, (_NO,) * len(params))
+
+
+def global_names(run):
+    """(globals, builtins) the codes of the runner `run` read global names in, or None where unknown."""
+    builtin = getattr(run, "__builtins__", None)  # Python 3.10+
+    return (run.__globals__, builtin) if type(builtin) is dict else None
+
+
+def _cold(slow, params):
+    """slow(args, kwargs) for the runner's values (each given, or the marker of a left-out parameter) and the
+    positional arguments past them."""
+    def cold(values, more):
+        if more:
+            return slow(values + more, None)
+        n = next((i for i, v in enumerate(values) if v is _NO), len(values))
+        if n == len(values):
+            return slow(values, None)
+        return slow(values[:n], {p: v for p, v in zip(params[n:], values[n:]) if v is not _NO})
+    return cold
+
+
+def _with_constants(text, values, keep=()):
+    """The code of the one function `text` defines, each name of `values` read as a constant of the code
+    (the name's placeholder string in the text, replaced by the object); `keep` are objects held by the
+    code besides. None where the compiled code does not hold each placeholder as one constant."""
+    placeholders = {f"\x00{name}": obj for name, obj in values.items()}
+    body = re.sub(r"\b" + re.escape(_P) + r"\w+", lambda m: repr(f"\x00{m.group(0)}")
+                  if m.group(0) in values else m.group(0), text)
+    code = _CODES.get(body)
+    if code is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SyntaxWarning)  # `x is <a constant>`: the constant is not a literal
+            module = compile(body, "<s2s compiled call>", "exec")
+        code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
+        _CODES[body] = code
+        if len(_CODES) > 256:
+            _CODES.pop(next(iter(_CODES)))
+    used = {c for c in code.co_consts if type(c) is str and c.startswith("\x00")}
+    if any(f"\x00{name}" not in used for name in values if re.search(r"\b" + re.escape(name) + r"\b", text)) \
+            or not used <= placeholders.keys():
+        return None
+    consts = tuple(placeholders[c] if type(c) is str and c in placeholders else c for c in code.co_consts)
+    return code.replace(co_consts=consts + tuple(keep))
 
 
 class _No:
@@ -184,7 +276,12 @@ _NO = _No()
 
 def _entry_point(dispatcher, args):
     """(numba's compiled entry point for exactly these arguments' types, how many omitted defaults follow
-    them), or None where the dispatcher has no such overload (or numba keeps it elsewhere)."""
+    them), or None where the dispatcher has no such overload (or numba keeps it elsewhere).
+
+    The dispatcher's own entry point releases the GIL around the machine code (s2s compiles with
+    nogil=True), which costs about 40 ns a call. Where a call takes under `_KEEP_GIL_S` (the best of three,
+    timed here), the entry point is a wrapper of the same machine code that keeps the GIL: other threads
+    gain nothing from so short a release."""
     try:
         from numba.core import types as nb_types
         given = tuple(dispatcher.typeof_pyval(a) for a in args)
@@ -193,10 +290,51 @@ def _entry_point(dispatcher, args):
             if sig[:len(given)] == given and all(isinstance(t, nb_types.Omitted) for t in sig[len(given):]):
                 entry = cres.entry_point
                 if callable(entry):
-                    return entry, len(sig) - len(given)
+                    omitted = len(sig) - len(given)
+                    if _short(entry, args + (None,) * omitted):
+                        entry = _holding_gil(cres) or entry
+                    return entry, omitted
     except Exception:  # noqa: BLE001 - numba internals differ: the dispatcher is the call
         return None
     return None
 
 
-__all__ = ["make_hot", "make_runner", "freshness_tests"]
+_KEEP_GIL_S = 20e-6
+
+
+def _short(entry, args) -> bool:
+    import time
+    best = 1.0
+    for _ in range(3):
+        start = time.perf_counter()
+        try:
+            entry(*args)
+        except Exception:  # noqa: BLE001 - the call will raise it again, where it is handled
+            return False
+        best = min(best, time.perf_counter() - start)
+        if best > _KEEP_GIL_S:
+            return False
+    return best <= _KEEP_GIL_S
+
+
+def _holding_gil(cres):
+    """numba's CPython wrapper of the compiled function `cres`, made again with `release_gil=False`, or None
+    where numba's internals are not as expected."""
+    try:
+        from numba import _dynfunc
+        from numba.core.compiler_lock import global_compiler_lock
+        context, fndesc = cres.target_context, cres.fndesc
+        with global_compiler_lock:
+            library = context.codegen().create_library(f"s2s_gil_{fndesc.mangled_name}")
+            library.add_linking_library(cres.library)
+            context.create_cpython_wrapper(library, fndesc, cres.environment, cres.call_helper, release_gil=False)
+            library.finalize()
+            pointer = library.get_pointer_to_function(fndesc.llvm_cpython_wrapper_name)
+        return _dynfunc.make_function(fndesc.lookup_module(), fndesc.qualname.split(".")[-1],
+                                      f"s2s: {fndesc.qualname}, the GIL kept", pointer, cres.environment,
+                                      (library, cres.library))
+    except Exception:  # noqa: BLE001 - numba internals differ: the dispatcher's own entry point
+        return None
+
+
+__all__ = ["make_hot", "make_runner", "install", "freshness_tests"]

@@ -234,3 +234,127 @@ def test_other_value_error_is_raised(monkeypatch):
     df(0.4)
     with pytest.raises(ValueError, match="not a fallback"):
         df(0.4)
+
+
+def test_runner_runs_the_hot_code_of_the_kind_called_last():
+    df = s2s.grad(series, compile="always")
+    first = df.__code__
+    ref = s2s.grad(series)
+    for x in (0.3, 0.3, np.float32(0.3), np.float32(0.3), 0.3, 0.3):
+        np.testing.assert_allclose(df(x), ref(float(x)), rtol=1e-6 if type(x) is np.float32 else 1e-13)
+    assert df.__code__ is _variant(df).hot is not first  # the float variant's, called last
+    np.testing.assert_allclose(df(x=0.3), ref(0.3), rtol=1e-13)  # a keyword: the same code takes it
+    with pytest.raises(TypeError):
+        df()
+    with pytest.raises(TypeError):
+        df(0.3, 0.4)
+    assert df.__code__.co_consts.count(s2s.compiled.dispatcher(df, 0.3)) == 1  # the dispatcher is kept alive
+
+
+def test_runner_in_threads_gives_each_kind_its_gradient():
+    import threading
+    df = s2s.grad(series, compile="always")
+    ref = s2s.grad(series)
+    xs = [0.1 * i for i in range(1, 9)]
+    want = {x: ref(x) for x in xs}
+    bad = []
+
+    def work(k):
+        for i in range(200):
+            x = xs[(i + k) % len(xs)]
+            arg = np.float32(x) if (i + k) % 3 == 0 else x
+            got = df(arg)
+            if abs(got - want[x]) > 1e-5 * abs(want[x]) + 1e-7:
+                bad.append((arg, got))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not bad
+
+
+def test_defaults_of_the_function_are_not_tested_where_every_parameter_is_given():
+    df = s2s.grad(scaled, compile="strict")
+    ref = s2s.grad(scaled)
+    for _ in range(2):
+        np.testing.assert_allclose(df(0.3, 3.0), ref(0.3, 3.0), rtol=1e-12)  # the second call: the hot code
+    entry = _variant(df, (float, float)).entry
+    assert "_s2s_f0.__defaults__" in " ".join(compiled_call.freshness_tests(entry)[0])
+    assert "__defaults__" not in " ".join(compiled_call.freshness_tests(entry, scaled)[0])
+    assert "__defaults__" not in " ".join(df.__code__.co_names)  # the runner's hot code: c is always given
+    try:
+        scaled.__defaults__ = (5.0,)  # cannot change a call that gives c
+        np.testing.assert_allclose(df(0.3, 3.0), ref(0.3, 3.0), rtol=1e-12)
+        np.testing.assert_allclose(df(0.3), ref(0.3, 5.0), rtol=1e-12)  # c left out: the general path reads it
+        np.testing.assert_allclose(df(0.3, 3.0), fd_grad(scaled, (0.3, 3.0), 0), rtol=1e-6)
+    finally:
+        scaled.__defaults__ = (2.0,)
+
+
+def test_defaults_stay_tested_where_the_function_names_itself():
+    def calls_itself(x, c=2.0):
+        if x > 100.0:
+            return calls_itself(x / 2.0)
+        return c * x
+
+    entry = type("Entry", (), {"version": rules.version, "ident": (), "rest": (),
+                               "funcs": ((calls_itself, calls_itself.__code__, calls_itself.__defaults__, None),)})
+    assert "__defaults__" in " ".join(compiled_call.freshness_tests(entry, calls_itself)[0])
+
+
+def test_short_calls_keep_the_gil_and_give_the_same_numbers(monkeypatch):
+    df = s2s.grad(series, compile="always")
+    df(0.4)
+    dispatcher = s2s.compiled.dispatcher(df, 0.4)
+    cres = next(iter(dispatcher.overloads.values()))
+    kept, omitted = compiled_call._entry_point(dispatcher, (0.4,))
+    assert kept is not cres.entry_point  # a few hundred nanoseconds: the wrapper that keeps the GIL
+    for x in (0.4, -1.3, 2.5):
+        assert kept(x, *[None] * omitted) == dispatcher(x) == cres.entry_point(x, *[None] * omitted)
+    monkeypatch.setattr(compiled_call, "_KEEP_GIL_S", 0.0)  # every call "long": numba's entry point
+    assert compiled_call._entry_point(dispatcher, (0.4,))[0] is cres.entry_point
+
+
+def test_global_names_are_tested_as_python_reads_them(tmp_path):
+    import builtins
+    import importlib.util
+    import math
+
+    from s2s.errors import NoDerivativeRuleError
+    path = tmp_path / "loop_module.py"
+    path.write_text("import numpy as np\n\n\n"
+                    "def loop(x):\n"
+                    "    total = 0.0\n"
+                    "    for k in range(4):\n"
+                    "        total = total + np.sin(x * k)\n"
+                    "    return total\n")
+    spec = importlib.util.spec_from_file_location("loop_module", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # a module of its own, whose globals the test changes
+    space, loop = module.__dict__, module.loop
+    df = s2s.grad(loop, compile="always")
+    want = sum(k * np.cos(0.3 * k) for k in range(4))
+    for _ in range(2):
+        np.testing.assert_allclose(df(0.3), want, rtol=1e-12)  # the second call: the hot code
+    assert {"range", "np"} <= set(df.__code__.co_names)  # read as global names, not looked up in dicts
+    try:
+        space["range"] = lambda *a: builtins.range(*a)  # shadows the builtin: seen by the hot code
+        with pytest.warns(compiled.CompiledFallbackWarning, match="range"):  # numba cannot call the lambda
+            np.testing.assert_allclose(df(0.3), want, rtol=1e-12)
+        assert not _variant(df).hot
+        del space["range"]
+        np.testing.assert_allclose(df(0.3), want, rtol=1e-12)
+        df(0.3)
+        entry = _variant(df).entry
+        space["np"] = math  # another module under the name: a new derivative (math.sin), made and compiled
+        np.testing.assert_allclose(df(0.3), want, rtol=1e-12)
+        assert _variant(df).entry is not entry and _variant(df).hot
+        del space["np"]
+        with pytest.raises(NoDerivativeRuleError, match="np.sin"):  # the hot code's NameError: the general path
+            df(0.3)
+    finally:
+        space["np"] = np
+        space.pop("range", None)
+    np.testing.assert_allclose(df(0.3), want, rtol=1e-12)
