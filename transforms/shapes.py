@@ -38,6 +38,7 @@ elimination drop it and lets adjoints be accumulated in place.
 from __future__ import annotations
 
 import ast
+import operator
 
 import numpy as np
 
@@ -279,6 +280,7 @@ class Shapes:
         self.env = dict(params)
         self._params = set(params)
         self._valuing = set()  # names whose value `value_of` is finding (a cycle claims nothing)
+        self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
         self.at = {}
         self._infer(fdef)
         self.at = {}  # id(Name node read) -> (the node, its shape there): the facts per program point
@@ -523,7 +525,7 @@ class Shapes:
     def _real_call(self, obj, node, reals) -> bool:
         """What the callee's rule says of a call without `*args` / `**kw`: `real=True`, real floats in
         and out (`Site.real_args`), or a function of the call (`Rule.real`)."""
-        real = ctx().fact(obj, "real")
+        real = self.fact(obj, "real")
         if not real:
             return False
         site = Site(self, node.args, {k.arg: k.value for k in node.keywords}, None, reals)
@@ -538,12 +540,12 @@ class Shapes:
                 and set(kw) <= {"axis", "keepdims", "dtype"}):
             return False
         obj = self.callee(node)
-        return ctx().fact(obj, "reduction") and "dtype" in ctx().fact(obj, "params", ()) \
+        return self.fact(obj, "reduction") and "dtype" in self.fact(obj, "params", ()) \
             and self.real(dtype.value, reals) and (self.real(node.args[0], reals) or self._mask(node.args[0], reals))
 
     def _reduction_keywords(self, node):
         """A reduction called with only `axis=` and `keepdims=` keywords."""
-        return ctx().fact(self.callee(node), "reduction") and {k.arg for k in node.keywords} <= {"axis", "keepdims"}
+        return self.fact(self.callee(node), "reduction") and {k.arg for k in node.keywords} <= {"axis", "keepdims"}
 
     def _real_item(self, node, reals):
         """`x[i]` of a real array, or `t[k]` of a name only ever bound to tuples whose item k is real."""
@@ -755,6 +757,11 @@ class Shapes:
         if isinstance(node, ast.Tuple):
             items = [self.value_of(e, env) for e in node.elts]
             return tuple(items) if all(type(i) is int for i in items) else None
+        if isinstance(node, ast.BinOp) and type(node.op) in _INT_OPS:  # `x.shape[0] - k + 1`
+            left, right = self.value_of(node.left, env), self.value_of(node.right, env)
+            if type(left) is not int or type(right) is not int or (right == 0 and type(node.op) in _DIVIDING):
+                return None
+            return _INT_OPS[type(node.op)](left, right)
         if isinstance(node, ast.Attribute) and node.attr == "shape" and self._is_array_expr(node.value, env):
             return self._arr(node.value, env)
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int:
@@ -762,7 +769,7 @@ class Shapes:
             if isinstance(base, tuple) and -len(base) <= node.slice.value < len(base):
                 return base[node.slice.value]
         if isinstance(node, ast.Call):  # what the callee's rule says (np.shape(x) of an array of known shape)
-            value = ctx().fact(self.callee(node), "result_value", None)
+            value = self.fact(self.callee(node), "result_value", None)
             if value is None or any(isinstance(a, ast.Starred) for a in node.args) \
                     or any(k.arg is None for k in node.keywords):
                 return None
@@ -772,6 +779,8 @@ class Shapes:
             values = self._assigned_values.get(node.id)  # one value however it is bound (`t = x.shape; n = t[0]`)
             if not values or any(v is None for v in values) or self._bindings.get(node.id) != len(values):
                 return None
+            values = [v for v in values if not self._is_pop(v)  # a pop restores the same one value
+                      and not (isinstance(v, ast.Constant) and v.value is None and node.id in self.restored)]
             self._valuing.add(node.id)
             try:
                 found = {self.value_of(v) for v in values}
@@ -802,14 +811,26 @@ class Shapes:
         kw = {k.arg: k.value for k in node.keywords}
         if any(isinstance(a, ast.Starred) for a in args) or None in kw:
             return None
-        shape = ctx().fact(obj, "result_shape", None)  # the rule's shape function
-        if shape is not None:
-            return shape(Site(self, args, kw, env))
-        if isinstance(obj, np.ufunc):  # NumPy's own description of it: nin arguments broadcast
-            if kw or len(args) != obj.nin or obj.nout != 1 or obj.signature is not None:
+        if isinstance(obj, np.ufunc) and obj.signature is None:  # elementwise: NumPy's description, nin broadcast
+            if kw or len(args) != obj.nin or obj.nout != 1:
                 return None
             return broadcast(*(self._arr(a, env) for a in args))
-        return None
+        shape = self.fact(obj, "result_shape", None)  # the rule's shape function
+        return None if shape is None else shape(Site(self, args, kw, env))
+
+    def fact(self, obj, name: str, default=False):
+        """`ctx().fact(obj, name, default)`, read once per object in this run (the rules do not change
+        while one function's shapes are inferred; `obj` is kept, so that its id stays its own)."""
+        key = (id(obj), name)
+        known = self._facts.get(key)
+        if known is None:
+            known = self._facts[key] = (obj, ctx().fact(obj, name, default))
+        return known[1]
+
+
+_INT_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
+            ast.Mod: operator.mod}  # int op int is an int (`/` and `**` may not be)
+_DIVIDING = (ast.FloorDiv, ast.Mod)
 
 
 def _int_literal(node):
