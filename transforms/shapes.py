@@ -129,8 +129,8 @@ NOT_LITERAL = _NOT_LITERAL  # what `Site.literal` gives for an argument that is 
 class Site:
     """One call as the shape and `real` functions of its callee's rule see it (`Rule.result_shape`, `Rule.real`).
 
-    `nargs` is the number of positional arguments and `keywords` the names of the keyword ones (a call
-    with `*args` or `**kw` has no `Site`). An argument is named by its position or by its keyword; one
+    `nargs` is the number of positional arguments and `keywords` the names of the keyword ones (a shape
+    function never sees a call with `*args` or `**kw`). An argument is named by its position or by its keyword; one
     that is not there gives None (`literal`: its default). A shape function returns the call's shape or
     None where it is not certain::
 
