@@ -17,8 +17,9 @@ arguments (and sometimes an int `n`) whose output is a scalar. It is written fro
   returns its argument or a pair, list and dict elements, `for`/`enumerate`/`zip` loop variables,
   views, 0-d arrays, also 0-d array arguments) with a later read of the other name, and the same forms
   where the alias is dead or rebound first; in-place NumPy functions and methods; list and tuple
-  concatenation and repetition; and (`Program.redefs`) module globals (`act0 = np.sin`, a number, an
-  array), helpers and defaults that the oracle changes between two gradients.
+  concatenation and repetition; copies of lists and dicts whose items are read; and (`Program.redefs`)
+  module globals (`act0 = np.sin`, a number, an array), helpers and defaults that the oracle changes
+  between two gradients.
 
 Every other construct is one s2s documents as supported. Everything that could make a derivative
 ill-defined (a branch condition, `np.maximum`, `abs`, `np.max`, `np.where`, `np.clip`) is written
@@ -990,7 +991,8 @@ class Generator:
         if any(isinstance(h.ret, tuple) and h.ret and isinstance(h.ret[0], tuple) for h in self.helpers):
             opts.append((2, "unpack"))
         if not self.in_helper:  # the tagged constructs (see TAGS), whose reads go into f's `sink`
-            opts += [(3, "alias"), (2, "listbuild")] + ([(1, "inplacefn")] if self.ch.chance(40) else [])
+            opts += [(3, "alias"), (2, "listbuild"), (1, "copybuild")] + \
+                ([(1, "inplacefn")] if self.ch.chance(40) else [])
         kind = self.ch.weighted(opts)
         return getattr(self, "st_" + kind)(scope, indent, owned, locals_)
 
@@ -1762,6 +1764,36 @@ class Generator:
         else:
             read = self.ch.choice(["sum({0})", "np.sum(np.array({0}))"])
         lines.append((indent, Node("sink = sink + " + read.format(L), tags=("concat:read",))))
+        return lines
+
+    def st_copybuild(self, scope, indent, owned, locals_):
+        """A list or dict of values, copied (`L.copy()`, `list(L)`, `L[:]`, `d.copy()`, `dict(d)`), maybe an
+        item of the copy replaced, then two items of the copy and one of the original read (TAGS "concat"):
+        the item adjoints of a copy are lists or dicts, added as such (`+` concatenated two lists)."""
+        self.sink = True
+        shape = () if self.ch.chance(65) else self.any_shape(scope, scalar_percent=0)
+        k = self.ch.integer(1, 3)
+        e = self._elements(shape, scope, 2, k)
+        if self.ch.chance(50):
+            src = self.fresh("D")
+            init = "{{" + ", ".join("'k%d': {%d}" % (i, i) for i in range(k)) + "}}"  # (braces of a format)
+            made = self.ch.choice([f"{src}.copy()", f"dict({src})"])
+            keys = [f"'k{i}'" for i in range(k)]
+        else:
+            src = self.fresh("L")
+            init = "[" + ", ".join("{%d}" % i for i in range(k)) + "]"
+            made = self.ch.choice([f"{src}.copy()", f"list({src})", f"{src}[:]"])
+            keys = [str(i) for i in range(k)]
+        cp = self.fresh("C")
+        lines = [(indent, Node(f"{src} = {init}", *e, tags=("concat:copy",))),
+                 (indent, Node(f"{cp} = {made}", tags=("concat:copy",)))]
+        if self.ch.chance(50):
+            fmt = f"{cp}[{self.ch.choice(keys)}] = {{0}}"
+            lines.append((indent, Node(fmt, *self._elements(shape, scope, 2, 1), tags=("concat:copy",))))
+        reads = [f"{cp}[{self.ch.choice(keys)}]", f"{cp}[{self.ch.choice(keys)}]", f"{src}[{self.ch.choice(keys)}]"]
+        read = f"{reads[0]} * {reads[1]} + {reads[2]}"
+        lines.append((indent, Node("sink = sink + " + (read if not shape else f"np.sum({read})"),
+                                   tags=("concat:copy",))))
         return lines
 
     # ---- functions
