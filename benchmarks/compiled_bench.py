@@ -192,7 +192,7 @@ CHOSEN = ("taylor", "mlp", "rnn 30", "rnn, local", "euler", "path length", "lstm
 
 
 def clear(f):
-    cache.clear()
+    cache.clear(keep_sources=True)  # (problems.py is read once per process, as in run.py)
     f.__dict__.pop(cache.BOUND_ATTRIBUTE, None)
     compiled._DISPATCHERS.clear()
 

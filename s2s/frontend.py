@@ -234,12 +234,12 @@ class _Source:
 
 
 _SOURCES_MAX = 16
-_SOURCES = Table("parsed source files", _SOURCES_MAX)  # (file name, text) -> _Source
+SOURCES = Table("parsed source files", _SOURCES_MAX)  # (file name, text) -> _Source
 
 
 def _source_of(func, filename, text, lines, first) -> _Source:
     key = (filename, text)
-    src = _SOURCES.find(key)
+    src = SOURCES.find(key)
     if src is not None:
         return src
     try:
@@ -247,7 +247,7 @@ def _source_of(func, filename, text, lines, first) -> _Source:
     except (SyntaxError, ValueError) as exc:
         raise _changed_error(func, lines, first, f"its file does not compile now ({exc.__class__.__name__}: "
                                                  f"{getattr(exc, 'msg', exc)})") from None
-    _SOURCES.put(key, src)
+    SOURCES.put(key, src)
     return src
 
 

@@ -473,7 +473,7 @@ def test_redefined_thousands_of_times_stays_bounded(monkeypatch):
     assert len(cache.CODE) <= 32
     assert _generated_lines() - lines0 <= 32 * cache.PER_KEY
     assert len(codegen._LINE_MAPS) - maps0 <= 32 * cache.PER_KEY
-    assert len(frontend._SOURCES) <= frontend._SOURCES_MAX
+    assert len(frontend.SOURCES) <= frontend.SOURCES.limit
 
 
 def test_thousands_of_shapes_stay_bounded():

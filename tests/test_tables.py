@@ -5,7 +5,7 @@ import linecache
 import numpy as np
 
 import s2s
-from s2s import cache, tables
+from s2s import cache, frontend, tables
 from s2s.runtime import calls
 
 
@@ -50,3 +50,16 @@ def test_clear_empties_every_table_and_forgets_the_source_it_registered():
 def test_every_table_is_bounded():
     for table in tables.TABLES:
         assert 0 < table.limit <= 4096, table
+
+
+def test_clear_can_keep_the_parsed_source_files():
+    def f(x):
+        return x * x
+
+    s2s.grad(f)(1.0)
+    kept = len(frontend.SOURCES)
+    assert kept
+    cache.clear(keep_sources=True)
+    assert len(frontend.SOURCES) == kept and len(cache.CODE) == 0
+    cache.clear()
+    assert len(frontend.SOURCES) == 0
