@@ -250,14 +250,15 @@ class Reverse:
             self.zero.discard(name)
         return out
 
-    def accumulate(self, name, contribution, like):
-        """`name_bar += contribution`, written as plain assignment when it is known to be zero."""
+    def accumulate(self, name, contribution, like, may_be_list=False):
+        """`name_bar += contribution`, written as plain assignment when it is known to be zero; with s2s.add
+        where the adjoints may be lists (`may_be_list`: item adjoints of a value not proven an array)."""
         bar = self.adj(name)
         self.note_reads(contribution)
         if name in self.zero:
             self.zero.discard(name)
             return [_assign(bar, contribution, like)]
-        if name in self.facts.containers:
+        if name in self.facts.containers or may_be_list:
             value = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="add", ctx=ast.Load()),
                              args=[load(bar), contribution], keywords=[])
         else:
@@ -535,7 +536,8 @@ class Reverse:
                                    args=[g, x, _index_expr(value.slice)], keywords=[])
                 self.reads.update(atom_names(x))
                 self.reads.update(atom_names(_index_expr(value.slice)))
-                out += self.accumulate(x.id, contrib, s)
+                # an item of a value that may be a list (a parameter given a list): its adjoint is a list
+                out += self.accumulate(x.id, contrib, s, may_be_list=x.id not in self.sequences.plain)
             return out
         if isinstance(value, ast.Tuple | ast.List | ast.Dict):
             items = list(enumerate(value.elts)) if not isinstance(value, ast.Dict) else list(zip(value.keys, value.values))
