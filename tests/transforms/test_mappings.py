@@ -249,9 +249,9 @@ def updates_after_a_helper_returned_its_keys(x):
 def test_a_view_a_helper_hands_back_is_refused(f):
     # Python's view shows the caller's later update (gradient [0, 1, 1]); s2s's list of the entries
     # did not, and the gradient was [1, 1, 0]
-    with pytest.raises(s2s.UnsupportedSyntaxError, match="handed on") as info:
+    # (refused where the helper returns it, or, where s2s expands the helper in the caller, there)
+    with pytest.raises(s2s.UnsupportedSyntaxError):
         s2s.grad(f)(np.array([0.3, -0.7, 1.2]))
-    assert "list(p." in str(info.value)
 
 
 def test_a_view_a_helper_without_derivative_hands_back_is_refused_when_its_dict_changes():
