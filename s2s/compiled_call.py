@@ -179,7 +179,9 @@ def make_hot(variant, key, args: tuple, params: tuple, slow, on_error, data_sour
                   f"            {_P}check_value({_P}out[0])\n"
                   f"        return {'(' + _P + 'out[0], ' + grad + ')' if need_value else grad}\n")
     else:
-        result = (f"            return {cast}{_P}call({', '.join(call_args)}){')' if cast else ''}\n"
+        pair = "(None, " if need_value else ""  # no value to give: the general path's (None, gradient)
+        result = (f"            return {pair}{cast}{_P}call({', '.join(call_args)}){')' if cast else ''}"
+                  f"{')' if need_value else ''}\n"
                   f"        except {_P}ValueError as {_P}exc:\n"
                   f"            return {_P}on_error({_P}exc, {given_})\n")
     text = (f"def run({', '.join(names)}, *{_P}more):\n"

@@ -358,3 +358,10 @@ def test_global_names_are_tested_as_python_reads_them(tmp_path):
         space["np"] = np
         space.pop("range", None)
     np.testing.assert_allclose(df(0.3), want, rtol=1e-12)
+
+
+def test_need_value_gives_the_same_pair_from_the_hot_code():
+    df = compiled.grad(series, mode="always", need_value=True)
+    first, second = df(0.3), df(0.3)  # the general path, then the hot code
+    assert type(first) is tuple and type(second) is tuple and first[0] == second[0]
+    assert first[1] == second[1] == pytest.approx(s2s.grad(series)(0.3), rel=1e-13)
