@@ -15,6 +15,8 @@ from __future__ import annotations
 import ast
 import copy
 
+import numpy as np
+
 from . import analysis, annotations, refusals, templates
 from .analysis import (
     atom_names,
@@ -69,6 +71,7 @@ class Reverse:
         # `+` / `*` that may concatenate or repeat lists; names whose adjoints may then be lists
         self.sequences = Sequences(pf, tree, self.facts, plain_params)
         self.facts.containers |= self.sequences.containers
+        self.read_by_items = _read_by_items(pf, tree)
         self.bar = {}
         self.stack = None
         self.needed = None  # None on the first run: record every overwritten name
@@ -250,15 +253,16 @@ class Reverse:
             self.zero.discard(name)
         return out
 
-    def accumulate(self, name, contribution, like, may_be_list=False):
+    def accumulate(self, name, contribution, like):
         """`name_bar += contribution`, written as plain assignment when it is known to be zero; with s2s.add
-        where the adjoints may be lists (`may_be_list`: item adjoints of a value not proven an array)."""
+        where the adjoints may be lists: `name` may hold a list (a container, or not proven an array or a
+        number: a parameter given a list has list adjoints from `L[0]`, `max(L)`, `zip(L, L)`)."""
         bar = self.adj(name)
         self.note_reads(contribution)
         if name in self.zero:
             self.zero.discard(name)
             return [_assign(bar, contribution, like)]
-        if name in self.facts.containers or may_be_list:
+        if name in self.facts.containers or name not in self.sequences.plain and name in self.read_by_items:
             value = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="add", ctx=ast.Load()),
                              args=[load(bar), contribution], keywords=[])
         else:
@@ -536,8 +540,7 @@ class Reverse:
                                    args=[g, x, _index_expr(value.slice)], keywords=[])
                 self.reads.update(atom_names(x))
                 self.reads.update(atom_names(_index_expr(value.slice)))
-                # an item of a value that may be a list (a parameter given a list): its adjoint is a list
-                out += self.accumulate(x.id, contrib, s, may_be_list=x.id not in self.sequences.plain)
+                out += self.accumulate(x.id, contrib, s)
             return out
         if isinstance(value, ast.Tuple | ast.List | ast.Dict):
             items = list(enumerate(value.elts)) if not isinstance(value, ast.Dict) else list(zip(value.keys, value.values))
@@ -914,3 +917,20 @@ def _index_expr(sl):
     if isinstance(sl, ast.Tuple):
         return ast.Tuple(elts=[_index_expr(e) for e in sl.elts], ctx=ast.Load())
     return sl
+
+
+def _read_by_items(pf, tree) -> set:
+    """Names the function reads other than whole: not only as operands of arithmetic or arguments of NumPy
+    and math functions, but indexed (`L[0]`), iterated, unpacked, handed to a builtin that walks their items
+    (max, min, zip...) or to a function of yours. Given a list, their adjoints may be lists, which `+` would
+    concatenate; read only whole, they get arrays or numbers."""
+    whole = set()
+    for node in walk(tree):
+        if isinstance(node, ast.BinOp | ast.UnaryOp | ast.Compare):
+            whole.update(id(c) for c in ast.iter_child_nodes(node) if isinstance(c, ast.Name))
+        elif isinstance(node, ast.Call):
+            obj = analysis.resolve_call(pf, node)
+            module = getattr(obj, "__module__", None) or ""
+            if isinstance(obj, np.ufunc) or module == "math" or module.split(".")[0] == "numpy":
+                whole.update(id(a) for a in [*node.args, *(k.value for k in node.keywords)] if isinstance(a, ast.Name))
+    return {n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in whole}
