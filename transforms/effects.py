@@ -43,6 +43,9 @@ _PURE_BUILTINS = frozenset(getattr(builtins, n) for n in (
 _UPDATING_ARRAY = frozenset({"fill", "put", "itemset", "resize", "sort", "partition", "setfield", "setflags",
                              "byteswap", "tofile", "dump"})
 _ARRAY_METHODS = frozenset(n for n in dir(np.ndarray) if not n.startswith("_")) - _UPDATING_ARRAY
+# methods that only read their object: an array's, and a dict's views (which s2s reads as d[key] for each
+# key of the dict, transforms/mappings.py)
+_READING_METHODS = _ARRAY_METHODS | {"keys", "values", "items"}
 _PURE_MODULES = ("numpy", "math", "cmath", "scipy", "operator", "s2s")
 _RANDOM_MODULES = ("numpy.random", "random", "scipy.stats")
 _DEPTH = 6
@@ -299,7 +302,7 @@ def _shared_updates(func, tree, bindings):
             targets = node.targets
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                 isinstance(node.func.value, ast.Name) and \
-                not (node.func.attr in _ARRAY_METHODS and node.func.attr not in _CONTAINER_UPDATES):
+                not (node.func.attr in _READING_METHODS and node.func.attr not in _CONTAINER_UPDATES):
             targets = [node.func.value]  # (methods of what it holds, memo[0].pop(): _computed_call_effect)
         for t in targets:
             if root(t) in names:
@@ -419,7 +422,7 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
                 "is not a stored attribute of the object (a property, __getattr__ or none), which s2s does not run"
             return None if why is None else Effect(call, f"calls {text}(), which {why}", touched)
         if isinstance(func, ast.Attribute):
-            if func.attr in _ARRAY_METHODS:
+            if func.attr in _READING_METHODS:
                 return None  # an array's method that computes (updating ones are refused by the callers)
             if _LENIENT.get() and root.id in made_here:  # a method of an object the function makes or takes
                 return _method_of_local(pf, call, made_here[root.id], local, _active, bindings, made_here, text,
@@ -436,7 +439,7 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
     except Exception:  # noqa: BLE001
         obj = ctx().missing
     if obj is ctx().missing:
-        if isinstance(func, ast.Attribute) and func.attr in _ARRAY_METHODS:
+        if isinstance(func, ast.Attribute) and func.attr in _READING_METHODS:
             return None
         return Effect(call, f"calls {text}, which s2s cannot read", touched | {ANY})
     if _seeded(pf, call, bindings):
@@ -475,7 +478,7 @@ def _computed_call_effect(pf, call, local, _active, bindings, made_here, root, t
     if receiver is not _MISSING:
         why = object_effect(_plain_attribute(receiver, func.attr), _active)
         return None if why is None else Effect(call, f"calls {text}(), which {why}", touched | {ANY})
-    if func.attr in _ARRAY_METHODS and func.attr not in _CONTAINER_UPDATES:
+    if func.attr in _READING_METHODS and func.attr not in _CONTAINER_UPDATES:
         return None  # a method of a computed value (w[:3].reshape(...))
     inner = _call_effect(pf, func.value, local, _active, bindings, made_here) \
         if isinstance(func.value, ast.Call) else None
