@@ -105,3 +105,33 @@ def test_a_dict_view_in_a_checkpointed_loop_is_differentiated():
     # change its object)
     got = s2s.grad(items_in_a_checkpointed_loop)(_x())
     np.testing.assert_allclose(got, fd_grad(items_in_a_checkpointed_loop, (_x(),)), rtol=1e-6, atol=1e-8)
+
+
+def draws_through_a_view(x, rngs):
+    s = 0.0
+    for r in rngs.values():
+        s = s + np.sum(x * r.normal(size=3))
+    return s
+
+
+def calls_through_a_view_in_a_checkpointed_loop(x, acts):
+    h = x
+    for _ in s2s.checkpoint(range(4)):
+        for act in acts.values():
+            h = act(h)
+    return np.sum(h)
+
+
+class Drawer:
+    def __init__(self):
+        self.rng = np.random.default_rng(0)
+
+    def __call__(self, h):
+        return h + self.rng.normal(size=np.shape(h))
+
+
+def test_what_a_view_holds_is_still_read_for_effects():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="jacfwd"):
+        s2s.jacfwd(draws_through_a_view)(_x(), {"a": np.random.default_rng(0)})
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="checkpointed loop"):
+        s2s.grad(calls_through_a_view_in_a_checkpointed_loop)(_x(), {"d": Drawer()})
