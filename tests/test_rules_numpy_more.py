@@ -579,3 +579,20 @@ def test_rules_page_lists_the_registry():
 if __name__ == "__main__":  # rewrite the generated part of docs/rules.md
     page = _doc_path().read_text()
     _doc_path().write_text(page[:page.index(_BEGIN) + len(_BEGIN)] + rules_listing() + page[page.index(_END):])
+
+
+def _diff_of_short(a, n=2):
+    return np.sum(np.diff(a, n) ** 2) + np.sum(a ** 2)
+
+
+def _ediff_of_short(a):
+    return np.sum(np.ediff1d(a) ** 2) + np.sum(a ** 2)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_diff_of_fewer_entries_than_its_order(m):
+    # np.diff(a, n) of fewer than n entries is empty; its adjoint broadcast to a negative length and crashed
+    a = np.linspace(0.2, 1.0, m)
+    check_grad(_diff_of_short, a, ag=False)  # (autograd's adjoint of np.diff has the wrong shape here)
+    np.testing.assert_allclose(s2s.grad(_ediff_of_short)(np.zeros(0)), np.zeros(0))
+    np.testing.assert_allclose(s2s.grad(_ediff_of_short)(np.array([0.7])), [1.4])

@@ -247,6 +247,8 @@ def grad_diff(g, a, n, axis):
     with a zero at both ends."""
     out_shape = list(shape_of(a))
     out_shape[axis % len(out_shape)] -= n
+    if out_shape[axis % len(out_shape)] < 0:  # fewer than n entries: NumPy's difference is empty
+        return np.zeros(shape_of(a))
     g = np.broadcast_to(g, tuple(out_shape))
     for _ in range(n):
         width = [(0, 0)] * np.ndim(g)
