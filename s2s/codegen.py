@@ -4,6 +4,7 @@ so that inspect, tracebacks and pdb show it, and build the function object."""
 from __future__ import annotations
 
 import ast
+import builtins
 import itertools
 import linecache
 import re
@@ -206,6 +207,8 @@ def _collect(fn, imports, notes, blocks, done, records):
             if own != var:
                 renames[var] = own
             continue
+        if getattr(builtins, var, None) is value:
+            continue  # a builtin under its own name (s2s's code binds the builtins it calls: pipeline.HELPER_VALUES)
         imports_or_note = _import_line(var, value)
         if imports_or_note.startswith("#"):
             notes.append(imports_or_note)

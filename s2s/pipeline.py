@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import contextvars
 import copy
 import math
@@ -31,7 +32,7 @@ from s2s.transforms import (
 from s2s.transforms import desugar as desugar_pass
 from s2s.transforms import forward as forward_pass
 from s2s.transforms.desugar import HELPER
-from s2s.transforms.names import NameAllocator, load, names_in
+from s2s.transforms.names import BUILTINS_WRITTEN, NameAllocator, load, names_in
 from s2s.transforms.walk import fix_locations, walk
 
 # everything the passes take from the rest of s2s (they import nothing from it; transforms/context.py): each
@@ -45,6 +46,8 @@ CONTEXT = context.Context(lookup=rules.lookup, missing=frontend.missing(), runti
 context.install(CONTEXT)
 
 HELPER_VALUES = {"np": np, "math": math, "s2s": runtime, "unbroadcast": runtime.unbroadcast}
+# the builtins s2s's own code calls, bound in its closure: a module's own `range` changes only the user's loops
+HELPER_VALUES.update((name, getattr(builtins, name)) for name in BUILTINS_WRITTEN)
 
 # generated derivatives are kept in s2s/cache.py (keys, bounds, and when an entry may be used)
 _lock = cache.lock
@@ -520,6 +523,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         seed_one = fdef.args.kwonlyargs[-1].arg if form == "grad" and fdef.args.kwonlyargs else None
         fdef = optimize.optimize(fdef, OPTIMIZER, removable, adjoints, stack, context, record=show, seed_one=seed_one,
                                  user_names=low.user_names, primal=tree if form != "jvp" else None)
+    _rename_helpers(fdef, helpers)  # (the builtins the derivative passes and the optimizer wrote, too)
     fdef = objects.as_attributes(fdef, helpers["s2s"])
     free = list(cells) + [link.cell_name for link in links] + [n for n in func.__code__.co_freevars if n not in cells]
     frozen = _frozen_globals(func, fdef, record, set(free))

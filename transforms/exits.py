@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 
 from . import annotations
-from .names import NameAllocator, assign, load
+from .names import NameAllocator, assign, builtin, load
 from .walk import fix_locations, walk
 
 
@@ -139,8 +139,7 @@ class Exits:
         k = self.alloc.fresh("step")
         before.append(assign(rng, s.iter, like=s))
         before.append(assign(k, ast.Constant(0), like=s))
-        length = ast.Call(func=load("len"), args=[load(rng)], keywords=[])
-        annotations.put(length.func, annotations.RESOLVED, len)
+        length = ast.Call(func=builtin("len"), args=[load(rng)], keywords=[])
         test = ast.Compare(left=load(k), ops=[ast.Lt()], comparators=[length])
         bind = [ast.copy_location(ast.Assign(targets=[s.target],
                                              value=ast.Subscript(value=load(rng), slice=load(k), ctx=ast.Load())), s),

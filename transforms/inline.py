@@ -25,6 +25,7 @@ import copy
 
 from . import refusals
 from .context import ctx
+from .names import builtin
 from .walk import fix_locations, walk
 
 
@@ -420,13 +421,13 @@ def _comprehension(pf, call, kind, fresh):
         inner = ast.ListComp(elt=ast.Subscript(value=name(s), slice=name(k), ctx=ast.Load()),
                              generators=[ast.comprehension(target=name(s, ast.Store()), iter=copy.deepcopy(seqs),
                                                            ifs=[], is_async=0)])
-        lengths = ast.ListComp(elt=ast.Call(func=name("len"), args=[name(s)], keywords=[]),
+        lengths = ast.ListComp(elt=ast.Call(func=builtin("len"), args=[name(s)], keywords=[]),
                                generators=[ast.comprehension(target=name(s, ast.Store()), iter=copy.deepcopy(seqs),
                                                              ifs=[], is_async=0)])
-        count = ast.Call(func=name("min"), args=[lengths], keywords=[ast.keyword(arg="default", value=ast.Constant(0))])
-        out = ast.ListComp(elt=ast.Call(func=name("tuple"), args=[inner], keywords=[]),
+        count = ast.Call(func=builtin("min"), args=[lengths], keywords=[ast.keyword(arg="default", value=ast.Constant(0))])
+        out = ast.ListComp(elt=ast.Call(func=builtin("tuple"), args=[inner], keywords=[]),
                            generators=[ast.comprehension(target=name(k, ast.Store()),
-                                                         iter=ast.Call(func=name("range"), args=[count], keywords=[]),
+                                                         iter=ast.Call(func=builtin("range"), args=[count], keywords=[]),
                                                          ifs=[], is_async=0)])
         return ast.copy_location(out, call)
     f, seqs = call.args[0], call.args[1:]
@@ -441,7 +442,7 @@ def _comprehension(pf, call, kind, fresh):
     items = [fresh("item_") for _ in seqs]
     target = name(items[0], ast.Store()) if len(items) == 1 else \
         ast.Tuple(elts=[name(i, ast.Store()) for i in items], ctx=ast.Store())
-    source = copy.deepcopy(seqs[0]) if len(seqs) == 1 else ast.Call(func=name("zip"), args=copy.deepcopy(seqs),
+    source = copy.deepcopy(seqs[0]) if len(seqs) == 1 else ast.Call(func=builtin("zip"), args=copy.deepcopy(seqs),
                                                                       keywords=[])
     gen = ast.comprehension(target=target, iter=source, ifs=[], is_async=0)
     if kind == "map":
@@ -818,7 +819,7 @@ class _Hoist(ast.NodeTransformer):
     def _sorted(self, node):
         key = next((k.value for k in node.keywords if k.arg == "key"), None)
         reverse = self.visit(next((k.value for k in node.keywords if k.arg == "reverse"), ast.Constant(False)))
-        items = self._bind(ast.Call(func=ast.Name(id="list", ctx=ast.Load()), args=[node.args[0]], keywords=[]),
+        items = self._bind(ast.Call(func=builtin("list"), args=[node.args[0]], keywords=[]),
                            "items")
         v, i = self.alloc.fresh("v"), self.alloc.fresh("i")
         if key is None or isinstance(key, ast.Constant) and key.value is None:
@@ -830,8 +831,8 @@ class _Hoist(ast.NodeTransformer):
             keys = self.visit(ast.copy_location(comp, node))
             if not isinstance(keys, ast.Name):  # (a comprehension calling a local function is a loop's list already)
                 keys = self._bind(keys, "keys")
-        order = ast.Call(func=ast.Name(id="sorted", ctx=ast.Load()), args=[ast.Call(
-            func=ast.Name(id="range", ctx=ast.Load()), args=[ast.Call(func=ast.Name(id="len", ctx=ast.Load()),
+        order = ast.Call(func=builtin("sorted"), args=[ast.Call(
+            func=builtin("range"), args=[ast.Call(func=builtin("len"),
                                                                      args=[copy.deepcopy(keys)], keywords=[])],
             keywords=[])], keywords=[ast.keyword(arg="key", value=ast.Attribute(value=copy.deepcopy(keys),
                                                                                 attr="__getitem__", ctx=ast.Load())),

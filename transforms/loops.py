@@ -18,7 +18,7 @@ import ast
 
 from . import annotations, refusals
 from .context import ctx
-from .names import NameAllocator, assign, load
+from .names import NameAllocator, assign, builtin, load
 from .walk import fix_locations, walk
 
 _CHECKPOINT_REFUSAL = ("s2s cannot differentiate this checkpointed loop: s2s runs it again, segment by segment, "
@@ -200,10 +200,7 @@ def rewrite_loops(pf, stmts: list[ast.stmt], local_names: set[str], alloc: NameA
 
 
 def _call_builtin(name, args):
-    func = load(name)
-    annotations.put(func, annotations.RESOLVED, __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name))
-    setattr(func, annotations.HELPER, True)
-    return ast.Call(func=func, args=args, keywords=[])
+    return ast.Call(func=builtin(name), args=args, keywords=[])
 
 
 def _call_helper(module, attr, obj, args):

@@ -13,7 +13,7 @@ import copy
 
 from . import annotations, loops
 from .context import ctx, missing
-from .names import NameAllocator, load, store
+from .names import NameAllocator, builtin, load, store
 from .walk import fix_locations, walk
 
 
@@ -143,7 +143,7 @@ class Lowerer:
         for item in items:
             if isinstance(item, ast.Slice):
                 bounds = [b if b is not None else ast.Constant(None) for b in (item.lower, item.upper, item.step)]
-                item = ast.copy_location(ast.Call(func=ast.Name(id="slice", ctx=ast.Load()), args=bounds, keywords=[]),
+                item = ast.copy_location(ast.Call(func=builtin("slice"), args=bounds, keywords=[]),
                                          e)
             atoms.append(self.atom(item, out, "i"))
         base = self.atom(v, out)
@@ -373,8 +373,7 @@ class Lowerer:
                 star = stars[0]
                 after = len(target.elts) - star - 1
                 seq = self.alloc.fresh("seq")
-                list_fn = ast.Name(id="list", ctx=ast.Load())
-                annotations.put(list_fn, annotations.GLOBAL)
+                list_fn = builtin("list")
                 out.append(ast.copy_location(ast.Assign(targets=[store(seq)], value=ast.Call(
                     func=list_fn, args=[copy.deepcopy(src)], keywords=[])), loc))
                 src = load(seq)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import keyword
 import re
 
+from . import annotations
 from .walk import walk
 
 
@@ -50,6 +52,38 @@ def names_in(tree) -> set[str]:
 def load(name: str) -> ast.Name:
     """A Name node that reads `name`."""
     return ast.Name(id=name, ctx=ast.Load())
+
+
+# the builtins code s2s writes itself may call (loops over trips and items, slices, lists of items)
+BUILTINS_WRITTEN = ("range", "reversed", "len", "zip", "tuple", "list", "min", "max", "sorted", "slice", "dict")
+
+
+def builtin(name: str) -> ast.Name:
+    """A Name node that reads the builtin `name` in code s2s writes itself (not the user's code): marked as
+    s2s's own helper, so that the pipeline reads it by a name bound to the builtin itself. A module that
+    defines its own `range` or `len` then changes the user's loops, as in Python, and not s2s's.
+
+        >>> annotations.is_helper(builtin("range"))
+        True
+    """
+    assert name in BUILTINS_WRITTEN, name
+    node = load(name)
+    annotations.put(node, annotations.HELPER, True)
+    annotations.put(node, annotations.GLOBAL, True)
+    annotations.put(node, annotations.RESOLVED, getattr(builtins, name))
+    return node
+
+
+def mark_builtins(tree: ast.AST) -> ast.AST:
+    """`tree` (code s2s wrote as text and parsed) with the builtins of BUILTINS_WRITTEN it calls marked as
+    `builtin` marks them (the names it passes them are variables, whatever they are called)."""
+    for call in walk(tree):
+        node = call.func if isinstance(call, ast.Call) else None
+        if isinstance(node, ast.Name) and node.id in BUILTINS_WRITTEN:
+            annotations.put(node, annotations.HELPER, True)
+            annotations.put(node, annotations.GLOBAL, True)
+            annotations.put(node, annotations.RESOLVED, getattr(builtins, node.id))
+    return tree
 
 
 def store(name: str) -> ast.Name:

@@ -29,7 +29,7 @@ from .analysis import (
     resolve_call,
 )
 from .context import ctx, missing
-from .names import NameAllocator, expr, load, store
+from .names import NameAllocator, builtin, expr, load, mark_builtins, store
 from .sequences import Sequences
 from .walk import fix_locations, walk
 
@@ -329,7 +329,7 @@ class Reverse:
             self.reads.update(atom_names(s.iter.args))
             if annotations.get(s, annotations.CHECKPOINT_EVERY) is not None:
                 return pre + self.checkpointed_backward(s, body, in_loop) + post
-            rev = ast.Call(func=load("reversed"), args=[s.iter], keywords=[])
+            rev = ast.Call(func=builtin("reversed"), args=[s.iter], keywords=[])
             node = ast.For(target=s.target, iter=rev, body=body, orelse=[])
             return pre + [ast.copy_location(node, s)] + post
         if isinstance(s, ast.While):
@@ -349,8 +349,8 @@ class Reverse:
                 return pre + ([self.pop(annotations.get(s, annotations.TRIP_COUNTER), s)] if pushed else [])
             self.reads.add(annotations.get(s, annotations.TRIP_COUNTER))
             out = pre + ([self.pop(annotations.get(s, annotations.TRIP_COUNTER), s)] if in_loop else [])
-            loop = ast.For(target=store("_"), iter=ast.Call(func=load("range"), args=[load(annotations.get(s, annotations.TRIP_COUNTER))],
-                                                            keywords=[]), body=body, orelse=[])
+            trips = ast.Call(func=builtin("range"), args=[load(annotations.get(s, annotations.TRIP_COUNTER))], keywords=[])
+            loop = ast.For(target=store("_"), iter=trips, body=body, orelse=[])
             return out + [ast.copy_location(loop, s)]
         return []
 
@@ -398,9 +398,9 @@ class Reverse:
         restore = ast.Assign(targets=[ast.Tuple(elts=[store(n) for n in carried], ctx=ast.Store())], value=pop) \
             if carried else ast.Expr(value=pop)
         forward = ast.For(target=s.target, iter=self.segment(s, names), body=rerun or [ast.Pass()], orelse=[])
-        backward = ast.For(target=s.target, iter=ast.Call(func=load("reversed"), args=[self.segment(s, names)],
+        backward = ast.For(target=s.target, iter=ast.Call(func=builtin("reversed"), args=[self.segment(s, names)],
                                                            keywords=[]), body=body, orelse=[])
-        starts = expr(f"reversed(range(0, len({names['steps']}), {names['segment']}))")
+        starts = mark_builtins(expr(f"reversed(range(0, len({names['steps']}), {names['segment']}))"))
         outer = ast.For(target=store(names["start"]), iter=starts, body=[restore, forward, backward], orelse=[])
         self.reads.update(names.values())
         return [ast.copy_location(fix_locations(outer), s)]
@@ -412,16 +412,16 @@ class Reverse:
         self.no_tape = True
         plain = self.fwd_block(s.body, True)
         self.no_tape = False
-        saved = [expr(f"None if {n} is None else list({n})") if n in lists else load(n) for n in carried]
+        saved = [mark_builtins(expr(f"None if {n} is None else list({n})")) if n in lists else load(n) for n in carried]
         snapshot = ast.Expr(value=ast.Call(
             func=ast.Attribute(value=load(names["snapshots"]), attr="append", ctx=ast.Load()),
             args=[ast.Tuple(elts=saved, ctx=ast.Load())], keywords=[]))
         every = annotations.get(s, annotations.CHECKPOINT_EVERY)
         seg = ast.Constant(every) if isinstance(every, int) else \
-            expr(f"max(1, {self.helpers['math']}.isqrt(len({names['steps']})))")
+            mark_builtins(expr(f"max(1, {self.helpers['math']}.isqrt(len({names['steps']})))"))
         inner = ast.For(target=s.target, iter=self.segment(s, names), body=plain or [ast.Pass()], orelse=[])
         outer = ast.For(target=store(names["start"]),
-                        iter=expr(f"range(0, len({names['steps']}), {names['segment']})"),
+                        iter=mark_builtins(expr(f"range(0, len({names['steps']}), {names['segment']})")),
                         body=[snapshot, inner], orelse=[])
         out = [_assign(names["steps"], s.iter, s), _assign(names["segment"], seg, s),
                _assign(names["snapshots"], ast.List(elts=[], ctx=ast.Load()), s), outer]
@@ -912,7 +912,7 @@ def dynamic_plan(pf, call, active, s2s_name, mode, tangent_of=None):
 
 def _index_expr(sl):
     if isinstance(sl, ast.Slice):
-        return ast.Call(func=load("slice"), args=[sl.lower or ast.Constant(None), sl.upper or ast.Constant(None),
+        return ast.Call(func=builtin("slice"), args=[sl.lower or ast.Constant(None), sl.upper or ast.Constant(None),
                                                   sl.step or ast.Constant(None)], keywords=[])
     if isinstance(sl, ast.Tuple):
         return ast.Tuple(elts=[_index_expr(e) for e in sl.elts], ctx=ast.Load())
