@@ -596,3 +596,42 @@ def test_diff_of_fewer_entries_than_its_order(m):
     check_grad(_diff_of_short, a, ag=False)  # (autograd's adjoint of np.diff has the wrong shape here)
     np.testing.assert_allclose(s2s.grad(_ediff_of_short)(np.zeros(0)), np.zeros(0))
     np.testing.assert_allclose(s2s.grad(_ediff_of_short)(np.array([0.7])), [1.4])
+
+
+def _imag_of_complex(x):
+    return np.sum(np.imag(x * (1.0 + 2.0j)))
+
+
+def _angle_of_complex(x):
+    return np.sum(np.angle(x + 1.0j))
+
+
+def _sign_of_complex(x):
+    return np.sum(np.real(np.sign(x + 1.0j) * (1.0 + 1.0j)))
+
+
+def _imag_of_vdot(x):
+    return np.imag(np.vdot(x * (1.0 + 2.0j), np.array([1.0 + 1.0j, 2.0, -1.0j])))
+
+
+@pytest.mark.parametrize("f", [_imag_of_complex, _angle_of_complex, _sign_of_complex, _imag_of_vdot],
+                         ids=lambda f: f.__name__)
+def test_constant_of_a_real_value_is_refused_of_a_complex_one(f):
+    # np.imag / np.angle / np.sign of a complex value have a nonzero derivative (differences: 2.0 for each
+    # entry of _imag_of_complex); declared constant, s2s gave 0 for every entry
+    x = np.array([0.3, -0.7, 1.2])
+    with pytest.raises(NoDerivativeRuleError, match="complex"):
+        s2s.grad(f)(x)
+    with pytest.raises(NoDerivativeRuleError, match="complex"):
+        s2s.jvp(f, (x,), (np.ones(3),))
+
+
+def _constants_of_real(x):
+    return np.sum(np.sign(x) * x ** 3 + np.imag(x) * x + np.angle(x) * x ** 2)
+
+
+def test_sign_imag_angle_of_a_real_value_have_derivative_zero():
+    x = np.array([0.3, -0.7, 1.2])
+    check_grad(_constants_of_real, x)
+    _, t = s2s.jvp(_constants_of_real, (x,), (np.ones(3),))
+    np.testing.assert_allclose(t, np.sum(3 * np.sign(x) * x ** 2 + 2 * np.angle(x) * x))

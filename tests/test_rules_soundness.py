@@ -268,7 +268,7 @@ def _bits(x):
 
 NONDIFF_SAMPLES = {
     # numpy: piecewise constant, or integer / boolean results
-    "np.sign": lambda x: np.sign(x), "np.floor": lambda x: np.floor(x), "np.ceil": lambda x: np.ceil(x),
+    "np.floor": lambda x: np.floor(x), "np.ceil": lambda x: np.ceil(x),
     "np.round": lambda x: np.round(x, 2), "np.rint": lambda x: np.rint(x), "np.trunc": lambda x: np.trunc(x),
     "np.fix": lambda x: np.fix(x), "np.isnan": lambda x: np.isnan(x), "np.isinf": lambda x: np.isinf(x),
     "np.isfinite": lambda x: np.isfinite(x), "np.signbit": lambda x: np.signbit(x),
@@ -291,7 +291,6 @@ NONDIFF_SAMPLES = {
     "np.count_nonzero": lambda x: np.count_nonzero(x > 0), "np.any": lambda x: np.any(x > 0),
     "np.all": lambda x: np.all(x > -1), "np.shape": lambda x: np.shape(x), "np.ndim": lambda x: np.ndim(x),
     "np.size": lambda x: np.size(x),
-    "np.imag": lambda x: np.imag(x), "np.angle": lambda x: np.angle(x),  # of real arrays: 0, and 0 or pi
     # math
     "math.floor": lambda x: math.floor(x), "math.ceil": lambda x: math.ceil(x), "math.trunc": lambda x: math.trunc(x),
     "math.isnan": lambda x: math.isnan(x), "math.isinf": lambda x: math.isinf(x),
@@ -314,6 +313,7 @@ NONDIFF_SAMPLES = {
     "clip_mask": lambda x, lo, hi: runtime.clip_mask(x, np.minimum(lo, hi), np.maximum(lo, hi)),
     "is_float_dtype": lambda x: runtime.is_float_dtype(x.dtype), "shape_of": lambda x: runtime.shape_of(x),
     "layout_order": lambda x: runtime.shape.layout_order(x, "A"),  # 'C' or 'F', read off x's memory layout
+    "zero_of_real": lambda g, x: runtime.zero_of_real(g, x),  # the zero adjoint of np.sign/imag/angle of a real x
     "polyval_powers": lambda x: runtime.polyval_powers(x[0]),  # the integer powers of x that np.polyval's p multiply
     "is_record": lambda x: runtime.is_record(x),  # a boolean: is it a namedtuple or dataclass
     "mapping_keys": "its result is a list of a dict's keys, which carry no derivative",
@@ -888,6 +888,13 @@ HESSIAN_SAMPLES.update({
     "np.cov": (lambda x: np.sum(np.cov(x ** 3 + M23) ** 2) + np.sum(np.cov(x, rowvar=False, bias=True) * x[0]), _X23),
     "np.linalg.matrix_power": (lambda x: np.sum(np.linalg.matrix_power(x * x + A22, 3) ** 2)
                                + np.sum(np.linalg.matrix_power(x + A22, -2) * x), _X22),
+})
+
+HESSIAN_SAMPLES.update({
+    # derivative zero of a real argument, refused of a complex one (s2s.zero_of_real)
+    "np.sign": (lambda x: np.sum(np.sign(x) * x ** 3), _X3),
+    "np.imag": (lambda x: np.sum(np.imag(x) + x ** 3), _X3),
+    "np.angle": (lambda x: np.sum(np.angle(x) * x ** 2 + x ** 3), _X3),
 })
 
 HESSIAN_EXCLUDED = {

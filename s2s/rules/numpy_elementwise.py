@@ -166,10 +166,12 @@ defrule("np.clip(a, a_min=None, a_max=None)", methods=("clip",), a="s2s.grad_cli
         a_min_dot=f"s2s.broadcast_like(a_min_dot * {_CLIP_LO}, ans)",
         a_max_dot=f"s2s.broadcast_like(a_max_dot * {_CLIP_HI}, ans)")
 
-nondifferentiable("np.sign(x)", sympy="sympy.sign(x)")
-# of a real array: 0 (np.imag of a complex array is a view of it), and 0 or pi
-nondifferentiable("np.imag(val)", elementwise=False, returns_view=True)
-nondifferentiable("np.angle(z, deg=False)", elementwise=False)
+# np.sign, np.imag and np.angle of a real array: 0 (np.imag of a complex array is a view of it), and 0 or pi,
+# derivative zero; of a complex value (x + 1j, an active one) their derivative is not zero: s2s.zero_of_real
+# refuses it when it runs (declared constant, they gave a zero derivative there)
+defrule("np.sign(x)", sympy="sympy.sign(x)", x="s2s.zero_of_real(g, x)")
+defrule("np.imag(val)", elementwise=False, returns_view=True, val="s2s.zero_of_real(g, val)")
+defrule("np.angle(z, deg=False)", elementwise=False, zero=("deg",), z="s2s.zero_of_real(g, z)")
 nondifferentiable("np.floor(x)", sympy="sympy.floor(x)")
 nondifferentiable("np.ceil(x)", sympy="sympy.ceiling(x)")
 nondifferentiable("np.round(a, decimals=0)", methods=("round",))

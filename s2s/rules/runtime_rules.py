@@ -47,6 +47,7 @@ defrule_for(rt.part, "part(g, index)", linear=("g",))
 defrule_for(rt.getitem_grad, "getitem_grad(g, x, index)", shape_only=("x",), linear=("g",), result_shape=shapes.getitem_grad)
 defrule_for(rt.setitem_grads, "setitem_grads(g, x, index)", shape_only=("x",), linear=("g",))
 defrule_for(rt.append_grads, "append_grads(g)", linear=("g",))
+defrule_for(rt.zero_of_real, "zero_of_real(g, x)", nondiff=True)
 defrule_for(rt.broadcast_like, "broadcast_like(t, ans)", shape_only=("ans",), linear=("t",))
 defrule_for(rt.dense_tangent, "dense_tangent(t, value)", shape_only=("value",), linear=("t",))
 # the adjoint and the tangent of a closure over differentiated values (FunctionAdjoints): linear in g / tangents

@@ -24,6 +24,7 @@ from s2s.runtime.adjoint import (  # noqa: F401
     finish,
     part,
     unbroadcast,
+    zero_of_real,
     zeros_like_value,
 )
 from s2s.runtime.arrays import (  # noqa: F401

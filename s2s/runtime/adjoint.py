@@ -143,6 +143,18 @@ def _refuse_complex():
              "(re * re - im * im for the real part of a product)")
 
 
+def zero_of_real(g, x):
+    """The adjoint (or tangent, `g` then a tangent) of np.imag, np.angle or np.sign at `x`: zero where `x` is
+    real; where it is complex their derivative is not zero, and s2s has no complex convention: refused.
+
+        >>> zero_of_real(1.0, np.array([1.0, -2.0]))
+        0.0
+    """
+    if np.iscomplexobj(x):
+        _refuse_complex()
+    return ZERO
+
+
 @linear_in_g
 def part(g, index):
     """Read one part of a structured adjoint; a zero adjoint has zero parts."""
