@@ -192,9 +192,8 @@ CHOSEN = ("taylor", "mlp", "rnn 30", "rnn, local", "euler", "path length", "lstm
 
 
 def clear(f):
-    cache.clear(keep_sources=True)  # (problems.py is read once per process, as in run.py)
+    cache.clear(keep_sources=True)  # every table, the numba dispatchers included (problems.py is read once)
     f.__dict__.pop(cache.BOUND_ATTRIBUTE, None)
-    compiled._DISPATCHERS.clear()
 
 
 def first_derivative(f, args, **options):

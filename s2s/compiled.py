@@ -33,10 +33,8 @@ import builtins
 import functools
 import math
 import re
-import threading
 import types
 import warnings
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +42,7 @@ import numpy as np
 
 from s2s import api, codegen, compiled_call, compiled_tapes, pipeline
 from s2s.errors import NotCompilableError
+from s2s.tables import Table
 from s2s.transforms import numba_lowering
 from s2s.transforms.walk import walk
 
@@ -88,9 +87,7 @@ class Plan:
         self.tapes = {}  # every tape -> the variable it holds
 
 
-_lock = threading.RLock()
-_DISPATCHERS: OrderedDict = OrderedDict()  # lowered source text -> numba dispatcher (numba keys by type inside)
-_DISPATCHERS_MAX = 128
+_DISPATCHERS = Table("numba dispatchers", 128)  # lowered source text -> numba dispatcher (numba keys by type inside)
 
 
 def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = True, need_value: bool = False) -> Callable:
@@ -598,21 +595,16 @@ def _data_source(target, name):
 
 def _dispatcher(plan):
     import numba
-    with _lock:
-        disp = _DISPATCHERS.get(plan.source)
-        if disp is not None and all(disp.py_func.__globals__.get(k) is v for k, v in plan.bindings.items()):
-            _DISPATCHERS.move_to_end(plan.source)
-            return disp
+    disp = _DISPATCHERS.find(plan.source)
+    if disp is not None and all(disp.py_func.__globals__.get(k) is v for k, v in plan.bindings.items()):
+        return disp
     namespace = dict(plan.bindings)
     namespace["__builtins__"] = builtins
     code = compile(plan.source, "<s2s compiled>", "exec")  # numba's line numbers are plan.source's
     exec(code, namespace)  # noqa: S102 - s2s's own generated code
     fn = namespace[ast.parse(plan.source).body[0].name]
     disp = numba.njit(fn, nogil=True)
-    with _lock:
-        _DISPATCHERS[plan.source] = disp
-        while len(_DISPATCHERS) > _DISPATCHERS_MAX:
-            _DISPATCHERS.popitem(last=False)
+    _DISPATCHERS.put(plan.source, disp)
     return disp
 
 

@@ -35,12 +35,13 @@ import warnings
 import numpy as np
 
 from s2s import cache, rules
+from s2s.tables import Table
 
 # argument types whose numba type is fixed by their Python type, so that the entry point compiled for them
 # unboxes them exactly as the dispatcher would (arrays are not: their layout and flags are part of numba's type)
 _ENTRY_TYPES = (float, np.float64, np.float32)
 
-_CODES: dict = {}  # the text of a hot function -> its code with placeholders (many variants share a text)
+_CODES = Table("hot call code", 256)  # the text of a hot function -> its code with placeholders (variants share a text)
 _P = "_s2s_"  # the prefix of every name the generated code reads a value by; no parameter of a runner has it
 
 
@@ -251,15 +252,13 @@ def _with_constants(text, values, keep=()):
     placeholders = {f"\x00{name}": obj for name, obj in values.items()}
     body = re.sub(r"\b" + re.escape(_P) + r"\w+", lambda m: repr(f"\x00{m.group(0)}")
                   if m.group(0) in values else m.group(0), text)
-    code = _CODES.get(body)
+    code = _CODES.find(body)
     if code is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)  # `x is <a constant>`: the constant is not a literal
             module = compile(body, "<s2s compiled call>", "exec")
         code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
-        _CODES[body] = code
-        if len(_CODES) > 256:
-            _CODES.pop(next(iter(_CODES)))
+        _CODES.put(body, code)
     used = {c for c in code.co_consts if type(c) is str and c.startswith("\x00")}
     if any(f"\x00{name}" not in used for name in values if re.search(r"\b" + re.escape(name) + r"\b", text)) \
             or not used <= placeholders.keys():
