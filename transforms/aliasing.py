@@ -56,11 +56,25 @@ def check_aliasing(pf, tree: ast.FunctionDef) -> None:
 
 
 def _refuse(pf, node, name, how):
+    if _yours(pf, name):
+        raise pf.error(ctx().unsupported,
+                       f"s2s cannot differentiate this in-place update: {how} `{name}`, so the update "
+                       "would be visible through another name", node,
+                       hint=f"make an explicit copy first (`{name} = {name}.copy()` or `list({name})`), "
+                            "or build a new value instead of updating in place")
+    # a name s2s made (the list of a comprehension or of a dict view, `items`): not one to show
     raise pf.error(ctx().unsupported,
-                   f"s2s cannot differentiate this in-place update: {how} `{name}`, so the update "
-                   "would be visible through another name", node,
-                   hint=f"make an explicit copy first (`{name} = {name}.copy()` or `list({name})`), "
-                        "or build a new value instead of updating in place")
+                   f"s2s cannot differentiate this in-place update: {how} a value s2s builds for one of your "
+                   "expressions (such as the list of a comprehension or of a dict view), so the update would be "
+                   "visible through it", node,
+                   hint="keep a copy (`list(...)`) of what you read before the update, or build a new value "
+                        "instead of updating in place")
+
+
+def _yours(pf, name) -> bool:
+    """Whether `name` is one of the function's own names (not one s2s made while lowering it)."""
+    code = getattr(getattr(pf, "func", None), "__code__", None)
+    return code is None or name in code.co_varnames + code.co_cellvars + code.co_freevars + code.co_names
 
 
 def _view_bindings(pf, tree):

@@ -295,3 +295,17 @@ def test_escaping_view_source():
     assert first("def f(d):\n    return sum(d.values())") is None
     assert first("def f(d):\n    return [*d.values()]") is None
     assert first("def f(d):\n    a, b = d.values()\n    return a * b") is None
+
+
+def keeps_a_view_in_a_tuple(x):
+    d = {"a": x[0], "b": x[1]}
+    held = (d.values(), 1)
+    d["a"] = x[2]
+    return sum(held[0])
+
+
+def test_the_refusal_names_no_value_s2s_made():
+    # the list of the view is named `items` inside s2s; the message named it ("a container holds `items`")
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        s2s.grad(keeps_a_view_in_a_tuple)(np.array([0.3, -0.7, 1.2]))
+    assert "`items" not in str(info.value) and "dict view" in str(info.value)
