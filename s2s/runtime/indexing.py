@@ -120,7 +120,7 @@ def setitem_grads(g, x, index):
     write's part of v gets the element's adjoint; the overwritten ones get zero.
     """
     if isinstance(g, list | dict):
-        gv = g[index]
+        gv = g.get(index, ZERO) if isinstance(g, dict) else g[index]  # (a dict's adjoint holds the keys read)
         gx = list(g) if isinstance(g, list) else dict(g)
         gx[index] = ZERO
         return gx, gv

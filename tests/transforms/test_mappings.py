@@ -309,3 +309,28 @@ def test_the_refusal_names_no_value_s2s_made():
     with pytest.raises(s2s.UnsupportedSyntaxError) as info:
         s2s.grad(keeps_a_view_in_a_tuple)(np.array([0.3, -0.7, 1.2]))
     assert "`items" not in str(info.value) and "dict view" in str(info.value)
+
+
+def stores_a_key_never_read(x):
+    d = {"a": x[0], "b": x[1]}
+    d["b"] = x[2] * 3.0
+    d["c"] = x[1] * x[2]
+    return d["a"] * 2.0
+
+
+def stores_into_a_copy_a_key_read_only_in_the_original(x):
+    d = {"k0": x[0], "k1": x[1], "k2": x[2]}
+    c = dict(d)
+    c["k2"] = x[0] * 2.0
+    return c["k1"] * c["k0"] + d["k1"]
+
+
+@pytest.mark.parametrize("f", [stores_a_key_never_read, stores_into_a_copy_a_key_read_only_in_the_original],
+                         ids=lambda f: f.__name__)
+def test_a_key_stored_and_never_read_after(f):
+    # a dict's adjoint holds the keys read; the adjoint of the store looked its key up and raised KeyError
+    x = np.array([0.3, -0.7, 1.2])
+    got = s2s.grad(f)(x)
+    np.testing.assert_allclose(got, autograd.grad(autograd_twin(f))(x), rtol=1e-12, atol=1e-12)
+    _, t = s2s.jvp(f, (x,), (np.array([0.2, 0.5, -1.0]),))
+    np.testing.assert_allclose(t, got @ np.array([0.2, 0.5, -1.0]), rtol=1e-12, atol=1e-12)
