@@ -165,6 +165,14 @@ class LoopRewriter(ast.NodeTransformer):
             bind.append(ast.Assign(targets=[node.target], value=ast.Tuple(elts=[counter, item(s)], ctx=ast.Load())))
             bounds = [length(s)]
         elif fn is zip:
+            strict = [k for k in it.keywords if not (k.arg == "strict" and isinstance(k.value, ast.Constant)
+                                                     and k.value.value is False)]
+            if strict or any(isinstance(a, ast.Starred) for a in it.args):
+                raise self.pf.error(ctx().unsupported, "s2s understands zip(a, b, ...) of its arguments alone: "
+                                    "s2s's loop runs to the shortest sequence, and zip(..., strict=True) raises "
+                                    "where the lengths differ", it,
+                                    hint="check the lengths before the loop (`if len(a) != len(b): raise "
+                                         "ValueError(...)`) and write zip(a, b)")
             seqs = [seq(a) for a in it.args]
             bind.append(ast.Assign(targets=[node.target],
                                    value=ast.Tuple(elts=[item(s) for s in seqs], ctx=ast.Load())))

@@ -90,3 +90,20 @@ def test_lower_rewrites_a_comprehension_loop_with_the_same_code():
             out = np.sum(array)
             return out
         """)
+
+
+def over_zip_strict(x):
+    return sum(a * b for a, b in zip(x, x[1:], strict=True))
+
+
+def over_zip_not_strict(x):
+    return sum(a * b for a, b in zip(x, x[::-1], strict=False))
+
+
+def test_zip_strict_is_refused_and_strict_false_is_zip():
+    # Python raises for zip(x, x[1:], strict=True); s2s's loop ran to the shortest and gave a gradient
+    import s2s
+    x = np.array([0.3, -0.7, 1.2])
+    with pytest.raises(UnsupportedSyntaxError, match="strict=True"):
+        s2s.grad(over_zip_strict)(x)
+    np.testing.assert_allclose(s2s.grad(over_zip_not_strict)(x), 2 * x[::-1])
