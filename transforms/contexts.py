@@ -5,9 +5,10 @@
 becomes
     y = np.log(x)
 
-`np.errstate` and `np.printoptions` change how NumPy reports floating-point events and prints, never a
-number it computes, and `contextlib.nullcontext()` does nothing; a block under them (with no `as`
-name) computes what its body computes, so s2s differentiates the body. The derivative code does not
+`np.errstate` set to 'ignore', 'warn' or 'print' and `np.printoptions` change how NumPy reports
+floating-point events and prints, never a number it computes, and `contextlib.nullcontext()` does
+nothing (`np.errstate(divide="raise")`, which raises where the body gives inf, is refused); a block
+under them (with no `as` name) computes what its body computes, so s2s differentiates the body. The derivative code does not
 run under the context manager: warnings the block silenced may show there. Other `with` statements
 (files, locks, `warnings.catch_warnings`, `contextlib.suppress`, which changes control flow) are
 left for desugar's check, which refuses them.
@@ -68,4 +69,17 @@ def _neutral(stmt, resolve) -> bool:
             return False
         if not any(made_by is neutral for neutral in NEUTRAL):
             return False
+        if made_by is np.errstate and not _only_quiet(call):
+            return False
     return True
+
+
+_QUIET = ("ignore", "warn", "print")  # np.errstate settings that only say whether and how NumPy reports
+
+
+def _only_quiet(call: ast.Call) -> bool:
+    """Whether `np.errstate(...)` sets every error to a literal of _QUIET: 'raise' makes NumPy raise
+    FloatingPointError where the body would give inf or nan (the derivative code, outside the block, would
+    not), 'call' and 'log' run a function of yours, and a setting held in a name s2s cannot read."""
+    return not call.args and all(k.arg is not None and k.arg != "call" and isinstance(k.value, ast.Constant)
+                                 and k.value.value in _QUIET for k in call.keywords)
