@@ -78,18 +78,7 @@ def escaping_view(tree: ast.FunctionDef):
         >>> escaping_view(ast.parse("def f(d):\\n    return sum(d.values())").body[0]) is None
         True
     """
-    held = {}  # name -> the view call it may hold
-    changed = True
-    while changed:  # names bound to views, or to names holding them, or to containers of either
-        changed = False
-        for node in walk(tree):
-            if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and node.value is not None:
-                view = _kept_view(node.value, held)
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    if view is not None and isinstance(target, ast.Name) and target.id not in held:
-                        held[target.id] = view
-                        changed = True
+    held = _names_holding_views(tree)
     for node in walk(tree):
         kept = None
         if isinstance(node, ast.Return | ast.Yield | ast.YieldFrom) and node.value is not None:
@@ -104,6 +93,54 @@ def escaping_view(tree: ast.FunctionDef):
         if view is not None:
             return view
     return None
+
+
+def view_read_as_set(tree: ast.FunctionDef):
+    """The first view call (or name holding one, `ks = d.keys()`) that the function compares, combines or
+    calls a method of (`d.keys() == e.keys()`, `d.keys() & other`, `ks.isdisjoint(s)`), or None. Python's
+    keys and items views compare and combine as sets (`==` ignores the order; values views compare by
+    identity), which s2s's list of the entries does not; `key in d.keys()` is a list's membership too.
+
+        >>> view_read_as_set(ast.parse("def f(d, e):\\n    return d.keys() == e.keys()").body[0]) is not None
+        True
+        >>> view_read_as_set(ast.parse("def f(d):\\n    return 'a' in d.keys()").body[0]) is None
+        True
+    """
+    held = _names_holding_views(tree)
+    for node in walk(tree):
+        operands = []
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            for i, side in enumerate(sides):  # a view only as the container of `in` / `not in`
+                if not (i > 0 and isinstance(node.ops[i - 1], ast.In | ast.NotIn)):
+                    operands.append(side)
+        elif isinstance(node, ast.BinOp):
+            operands = [node.left, node.right]
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            operands = [node.value]
+        for operand in operands:
+            view = operand if is_view_call(operand) else \
+                held.get(operand.id) if isinstance(operand, ast.Name) else None
+            if view is not None:
+                return view
+    return None
+
+
+def _names_holding_views(tree) -> dict:
+    """name -> the view call it may hold (bound to a view, to a name holding one, or a container of either)."""
+    held = {}
+    changed = True
+    while changed:
+        changed = False
+        for node in walk(tree):
+            if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and node.value is not None:
+                view = _kept_view(node.value, held)
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if view is not None and isinstance(target, ast.Name) and target.id not in held:
+                        held[target.id] = view
+                        changed = True
+    return held
 
 
 def _kept_view(expr, held):

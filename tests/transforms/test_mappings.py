@@ -334,3 +334,50 @@ def test_a_key_stored_and_never_read_after(f):
     np.testing.assert_allclose(got, autograd.grad(autograd_twin(f))(x), rtol=1e-12, atol=1e-12)
     _, t = s2s.jvp(f, (x,), (np.array([0.2, 0.5, -1.0]),))
     np.testing.assert_allclose(t, got @ np.array([0.2, 0.5, -1.0]), rtol=1e-12, atol=1e-12)
+
+
+def same_keys_in_another_order(x):
+    d = {"a": x[0], "b": x[1]}
+    e = {"b": x[2], "a": x[0]}
+    if d.keys() == e.keys():  # True in Python (a set's equality); s2s's lists differ
+        return d["a"] * e["b"]
+    return d["a"] + e["b"]
+
+
+def keys_against_a_list(x):
+    d = {"a": x[0], "b": x[1]}
+    return x[1] * 2.0 if d.keys() == ["a", "b"] else x[1] * 3.0  # False in Python: a view is no list
+
+
+def values_compared(x):
+    d = {"a": x[0], "b": x[1]}
+    e = {"a": x[0], "b": x[1]}
+    return x[1] * 2.0 if d.values() == e.values() else x[1] * 3.0  # False in Python: compared by identity
+
+
+def kept_keys_asked_a_method(x):
+    d = {"a": x[0], "b": x[1]}
+    ks = d.keys()
+    return x[1] * 2.0 if ks.isdisjoint({"z"}) else x[1] * 3.0
+
+
+@pytest.mark.parametrize("f", [same_keys_in_another_order, keys_against_a_list, values_compared,
+                               kept_keys_asked_a_method], ids=lambda f: f.__name__)
+def test_a_view_read_as_a_set_is_refused(f):
+    # same_keys_in_another_order had the gradient [1, 0, 1] for [1.2, 0, 0.3], keys_against_a_list 2 for 3
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="as sets") as info:
+        s2s.grad(f)(np.array([0.3, -0.7, 1.2]))
+    assert "sorted(" in str(info.value)
+
+
+def sorted_keys_compared(x):
+    d = {"a": x[0], "b": x[1]}
+    e = {"b": x[2], "a": x[0]}
+    if sorted(d.keys()) == sorted(e.keys()) and "a" in d.keys():
+        return d["a"] * e["b"]
+    return d["a"] + e["b"]
+
+
+def test_what_the_hint_writes_is_differentiated():
+    x = np.array([0.3, -0.7, 1.2])
+    np.testing.assert_allclose(s2s.grad(sorted_keys_compared)(x), [1.2, 0.0, 0.3])
