@@ -85,9 +85,9 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
                                 f"`list({ast.unparse(node)})`, or call {ast.unparse(node)} where you read it")
         if mappings.is_view_call(node) and mappings.view_read_as_set(tree) is node:
             raise pf.error(ctx().unsupported, f"s2s cannot differentiate this view `{ast.unparse(node)}` compared, "
-                           "combined or asked a method of: s2s reads it as the list of the entries, and Python "
-                           "compares and combines keys and items views as sets (== ignores the order; values views "
-                           "compare by identity)", node,
+                           "combined, indexed or asked a method of: s2s reads it as the list of the entries, and "
+                           "Python compares and combines keys and items views as sets (== ignores the order; values "
+                           "views compare by identity) and indexes none", node,
                            hint=f"compare what you mean: `sorted({ast.unparse(node)}) == sorted(...)`, or "
                                 f"`list({ast.unparse(node)}) == [...]` where the order matters")
         if mappings.is_view_call(node) and mappings.escaping_view(tree) is node:

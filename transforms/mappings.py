@@ -96,17 +96,18 @@ def escaping_view(tree: ast.FunctionDef):
 
 
 def view_read_as_set(tree: ast.FunctionDef):
-    """The first view call (or name holding one, `ks = d.keys()`) that the function compares, combines or
-    calls a method of (`d.keys() == e.keys()`, `d.keys() & other`, `ks.isdisjoint(s)`), or None. Python's
-    keys and items views compare and combine as sets (`==` ignores the order; values views compare by
-    identity), which s2s's list of the entries does not; `key in d.keys()` is a list's membership too.
+    """The first view call (or name holding one, `ks = d.keys()`) that the function compares, combines,
+    indexes or calls a method of (`d.keys() == e.keys()`, `d.keys() & other`, `ks.isdisjoint(s)`,
+    `d.values()[0]`), or None. Python's keys and items views compare and combine as sets (`==` ignores the
+    order; values views compare by identity) and have no items by position, which s2s's list of the
+    entries does not; `key in d.keys()` is a list's membership too.
 
         >>> view_read_as_set(ast.parse("def f(d, e):\\n    return d.keys() == e.keys()").body[0]) is not None
         True
         >>> view_read_as_set(ast.parse("def f(d):\\n    return 'a' in d.keys()").body[0]) is None
         True
     """
-    held = _names_holding_views(tree)
+    held = _names_holding_views(tree, containers=False)
     for node in walk(tree):
         operands = []
         if isinstance(node, ast.Compare):
@@ -116,25 +117,25 @@ def view_read_as_set(tree: ast.FunctionDef):
                     operands.append(side)
         elif isinstance(node, ast.BinOp):
             operands = [node.left, node.right]
-        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+        elif isinstance(node, ast.Attribute | ast.Subscript):  # (a view has no items by position: TypeError)
             operands = [node.value]
         for operand in operands:
-            view = operand if is_view_call(operand) else \
-                held.get(operand.id) if isinstance(operand, ast.Name) else None
+            view = _kept_view(operand, held, containers=False)
             if view is not None:
                 return view
     return None
 
 
-def _names_holding_views(tree) -> dict:
-    """name -> the view call it may hold (bound to a view, to a name holding one, or a container of either)."""
+def _names_holding_views(tree, containers=True) -> dict:
+    """name -> the view call it may hold (bound to a view, to a name holding one, or, with `containers`, to a
+    tuple, list, set or dict holding either)."""
     held = {}
     changed = True
     while changed:
         changed = False
         for node in walk(tree):
             if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and node.value is not None:
-                view = _kept_view(node.value, held)
+                view = _kept_view(node.value, held, containers)
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
                     if view is not None and isinstance(target, ast.Name) and target.id not in held:
@@ -143,16 +144,16 @@ def _names_holding_views(tree) -> dict:
     return held
 
 
-def _kept_view(expr, held):
-    """The view call `expr`'s value is or holds (itself, an element of a tuple, list, set or dict display,
-    either branch of a conditional, a name in `held`), or None."""
+def _kept_view(expr, held, containers=True):
+    """The view call `expr`'s value is or holds (itself, an element of a tuple, list, set or dict display
+    where `containers`, either branch of a conditional, a name in `held`), or None."""
     if is_view_call(expr):
         return expr
     if isinstance(expr, ast.Name):
         return held.get(expr.id)
-    if isinstance(expr, ast.Tuple | ast.List | ast.Set):
+    if isinstance(expr, ast.Tuple | ast.List | ast.Set) and containers:
         parts = expr.elts
-    elif isinstance(expr, ast.Dict):
+    elif isinstance(expr, ast.Dict) and containers:
         parts = [v for v in expr.values if v is not None]
     elif isinstance(expr, ast.IfExp):
         parts = [expr.body, expr.orelse]
@@ -163,7 +164,7 @@ def _kept_view(expr, held):
     else:
         return None
     for part in parts:
-        view = _kept_view(part, held)
+        view = _kept_view(part, held, containers)
         if view is not None:
             return view
     return None

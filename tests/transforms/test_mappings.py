@@ -381,3 +381,13 @@ def sorted_keys_compared(x):
 def test_what_the_hint_writes_is_differentiated():
     x = np.array([0.3, -0.7, 1.2])
     np.testing.assert_allclose(s2s.grad(sorted_keys_compared)(x), [1.2, 0.0, 0.3])
+
+
+def values_indexed(x):
+    d = {"a": x[0], "b": x[1]}
+    return d.values()[0] * 2.0  # TypeError in Python: a view has no items by position
+
+
+def test_a_view_indexed_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="indexed"):
+        s2s.grad(values_indexed)(np.array([0.3, -0.7, 1.2]))
