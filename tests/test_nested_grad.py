@@ -288,8 +288,8 @@ def test_a_gradient_made_again_is_the_same_function():
 A = np.array([[1.0, 0.5, -0.3], [0.2, -0.7, 1.1]])
 
 
-def squash(z):
-    return np.tanh(z) * z
+def squash(z, k=1.0):  # (a default: s2s keeps it a call of its own, not expanded in looped: transforms/inline.py)
+    return np.tanh(z) * z * k
 
 
 def looped(w, s):

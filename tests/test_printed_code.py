@@ -220,7 +220,8 @@ def test_printed_code_starts_with_its_imports(user):
     head = text.split("\ndef ", 1)[0]
     assert "import numpy as np" in head and "import s2s.runtime as s2s" in head
     assert "from printed_user_module import SCALE" in head  # read by the helper's derivative
-    assert text.count("\ndef ") + text.startswith("def ") >= 3  # scaled's and twice's derivatives printed too
+    # scaled's derivative printed too (twice, called by with_helpers alone, is expanded in it: transforms/inline.py)
+    assert text.count("\ndef ") + text.startswith("def ") >= 2 and "def scaled_vjp" in text
 
 
 def test_grad_of_grad_prints_runnable_code(user):

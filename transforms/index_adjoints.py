@@ -56,7 +56,9 @@ def _int(node, shapes):
         return type(node.value) is int
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return _int(node.operand, shapes)
-    return isinstance(node, ast.Name) and node.id in shapes.ints and shapes.of(node) == ()
+    if isinstance(node, ast.Name) and node.id in shapes.ints and shapes.of(node) == ():
+        return True
+    return type(shapes.value_of(node)) is int  # a name bound to one int (`t = 3 * H`, H read from a shape)
 
 
 def _increment(stmt, name):
@@ -81,7 +83,110 @@ def accumulate_index_adjoints(fdef: ast.FunctionDef, shapes, adjoints: set, np_n
         return fdef
     for name in sorted(adjoints):
         _rewrite_one(fdef, nodes, name, shapes, np_name)
+    for node in nodes:
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                _rewrite_runs(block, adjoints, shapes, np_name)
     return fix_locations(fdef)
+
+
+def _rewrite_runs(block, adjoints, shapes, np_name):
+    """In one block, the adjoint of a value read by index more than once, made afresh where it is read
+    (a local array read in a loop body: `z_bar = s2s.getitem_grad(t_bar, z, i)` then
+    `z_bar = z_bar + s2s.getitem_grad(u_bar, z, j)`, ...): `z_bar = np.zeros(S)` then `z_bar[i] += t_bar`,
+    `z_bar[j] += u_bar`, in the array just made, which nothing else has seen yet. The run is those
+    statements up to the first other statement that names `z_bar`; the statements between them do not.
+    Each read's base has the shape S and holds float64 values (the adjoint array is float64 then, as
+    `getitem_grad`'s is)."""
+    i = 0
+    while i < len(block):
+        first = block[i]
+        run = _run_start(first, adjoints, shapes)
+        if run is None:
+            i += 1
+            continue
+        name, shape = run
+        steps = [first]
+        for s in block[i + 1:]:
+            e = _increment(s, name)
+            if e is not None and _index_read(e, name, shapes, shape):
+                steps.append(s)
+            elif any(isinstance(n, ast.Name) and n.id == name for n in walk(s)):
+                break
+
+        zeros = ast.Call(func=ast.Attribute(value=load(np_name), attr="zeros", ctx=ast.Load()),
+                         args=[ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load())], keywords=[])
+        made = [ast.copy_location(ast.Assign(targets=[store(name)], value=zeros), first)]
+        for s in steps:
+            call = first.value if s is first else _increment(s, name)
+            g, _, index = call.args
+            new = _add_in_place(name, _as_slice(index, shapes), g, shapes, np_name)
+            if s is first:
+                made.append(ast.copy_location(new, s))
+            else:
+                block[block.index(s)] = ast.copy_location(new, s)
+        block[i:i + 1] = made
+        i += len(made)
+
+
+def _run_start(stmt, adjoints, shapes):
+    """(name, shape) for `name = s2s.getitem_grad(g, P, index)` of an adjoint name and a float64 array P of
+    known shape, g and index not reading the name; else None."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+            and stmt.targets[0].id in adjoints):
+        return None
+    name = stmt.targets[0].id
+    shape = _index_read(stmt.value, name, shapes, None)
+    return None if shape is None else (name, shape)
+
+
+def _index_read(e, name, shapes, shape):
+    """The shape of P for `s2s.getitem_grad(g, P, index)` of a float64 array P (equal to `shape` where
+    given) whose g and index do not read `name`, else None."""
+    if not (_helper_call(e, shapes, "getitem_grad") and len(e.args) == 3 and isinstance(e.args[1], ast.Name)):
+        return None
+    base = e.args[1]
+    found = shapes.of(base)
+    if type(found) is not tuple or found == () or base.id not in shapes.local or base.id not in shapes.reals \
+            or (shape is not None and found != shape) or _reads(e.args[0], name) or _reads(e.args[2], name):
+        return None
+    return found
+
+
+def _as_slice(index, shapes):
+    """`slice(a, b, c)` (the builtin, of ints or None) as the subscript `a:b:c`; any other index as it is."""
+    if isinstance(index, ast.Call) and shapes.callee(index) is slice and not index.keywords \
+            and 1 <= len(index.args) <= 3 and all(_int(a, shapes) or (isinstance(a, ast.Constant) and a.value is None)
+                                                  for a in index.args):
+        parts = [None if isinstance(a, ast.Constant) and a.value is None else a for a in index.args]
+        if len(parts) == 1:
+            parts = [None, parts[0]]
+        parts += [None] * (3 - len(parts))
+        return ast.Slice(lower=parts[0], upper=parts[1], step=parts[2])
+    return index
+
+
+def _distinct(index, shapes) -> bool:
+    """A tuple of 1-d integer arrays of one length n, one of them `np.arange` of n values from 0 up
+    (`(np.arange(n), y)`): each position it selects, it selects once."""
+    if not isinstance(index, ast.Tuple) or not index.elts or not all(shapes.is_int_array(e) for e in index.elts):
+        return False
+    for e in index.elts:
+        r = shapes.aranges.get(e.id)
+        if r is not None and r.start >= 0 and r.step > 0 \
+                and all(shapes.of(other) == (len(r),) for other in index.elts):
+            return True
+    return False
+
+
+def _add_in_place(name, index, g, shapes, np_name):
+    if _basic(index, shapes) or _distinct(index, shapes):
+        return ast.AugAssign(target=ast.Subscript(value=load(name), slice=index, ctx=ast.Store()), op=ast.Add(),
+                             value=g)
+    add_at = ast.Attribute(value=ast.Attribute(value=load(np_name), attr="add", ctx=ast.Load()), attr="at",
+                           ctx=ast.Load())
+    return ast.Expr(value=ast.Call(func=add_at, args=[load(name), index, g], keywords=[]))
 
 
 def _rewrite_one(fdef, nodes, name, shapes, np_name):

@@ -126,6 +126,7 @@ def _name_lambda_arguments(tree: ast.FunctionDef):
 def extract_local_helpers(pf, tree: ast.FunctionDef, alloc=None) -> dict[str, LocalHelper]:
     """Remove expandable local helpers from `tree.body` and return them by name (`alloc` names the code of
     those used as values; None: the allocator the pipeline recorded, transforms/refusals.py)."""
+    adopt_module_helpers(pf, tree)
     rewrite_iteration(pf, tree)
     _name_returned_lambdas(tree)
     _name_lambda_arguments(tree)
@@ -160,6 +161,104 @@ def extract_local_helpers(pf, tree: ast.FunctionDef, alloc=None) -> dict[str, Lo
         tree.body = [_function_value(pf, tree, s, kept, alloc) if isinstance(s, LocalHelper) else s
                      for s in kept if not isinstance(s, LocalHelper) or s.name in values]
     return helpers
+
+
+_NOT_ADOPTED = (ast.NamedExpr, ast.GeneratorExp, ast.With, ast.AsyncWith, ast.Try, ast.Await, ast.Yield, ast.YieldFrom)
+
+
+def adopt_module_helpers(pf, tree: ast.FunctionDef) -> list[str]:
+    """Copy into `tree` (as local helpers, expanded like them) the plain functions of the same module that
+    it only calls: `sigmoid(z)` of `def sigmoid(x): return 1.0 / (1.0 + np.exp(-x))` beside it. Expanded,
+    their code is specialised with the caller's (shapes known through them) instead of running as a
+    separate derivative with a pullback closure per call. Returns the names adopted.
+
+    A function is adopted only where expanding it certainly means what calling it does: a plain Python
+    function of the caller's own module (the same globals, so that its free names denote the same objects;
+    none of them a local or closure name of the caller), with no closure, decorators, defaults or special
+    parameters, not recursive, with no derivative rule of its own, the local-helper expansion accepting its
+    body, and every use of its name in the caller a call with one positional argument per parameter.
+
+        >>> # def sigmoid(x): return 1.0 / (1.0 + np.exp(-x))
+        >>> # def f(W, x): return np.sum(sigmoid(W @ x))   ->  sigmoid is expanded inside f
+    """
+    import types
+
+    from .desugar import local_names
+
+    local = local_names(tree)
+    uses: dict[str, list] = {}
+    called = set()
+    for node in walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            called.add(id(node.func))
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local \
+                and node.id not in pf.closure:
+            uses.setdefault(node.id, []).append(node)
+    calls = {id(n.func): n for n in walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    # the names the caller reads itself: the names generated code uses (`np`, `s2s`, fresh temporaries) were
+    # chosen not to clash with them, so a helper reading only these cannot clash either
+    seen = {n.id for n in walk(tree) if isinstance(n, ast.Name)}
+    found = {}
+    for name in sorted(uses):
+        if not all(id(n) in called for n in uses[name]):
+            continue  # passed on, stored or returned: a function value, which stays one
+        obj = pf.globals.get(name, ctx().missing)
+        if not isinstance(obj, types.FunctionType) or obj is pf.func or obj.__globals__ is not pf.globals \
+                or obj.__closure__ or obj.__defaults__ or obj.__kwdefaults__ \
+                or obj.__code__.co_flags & (0x20 | 0x80 | 0x100 | 0x200) \
+                or ctx().is_runtime_helper(obj) or not ctx().user_code(obj) or ctx().has_rule(obj):
+            continue  # (flags: generators, coroutines)
+        try:
+            parsed = ctx().parse_function(obj)
+        except Exception:  # noqa: BLE001 - no source: it stays a call, differentiated on its own
+            continue
+        fdef = parsed.tree
+        params = _plain_params(fdef.args)
+        if fdef.decorator_list or params is None or not _expandable_statements(fdef):
+            continue  # (no nested function or lambda: a closure made per call stays the helper's own)
+        own = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)} | {
+            n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        free = {n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - own
+        if name in free or free & (local | set(pf.closure)) or name in own or not free <= seen \
+                or any(pf.globals.get(n) is pf.func for n in free) \
+                or any(isinstance(n, _NOT_ADOPTED) for n in walk(fdef)):
+            continue  # recursive (or calling its caller), a free name the caller binds itself (it would read the
+            # caller's) or does not read, or what the passes before this one rewrite (generators, `with`) or a
+            # walrus (binds there)
+        if any(calls[id(n)].keywords or len(calls[id(n)].args) != len(params)
+               or any(isinstance(a, ast.Starred) for a in calls[id(n)].args) for n in uses[name]):
+            continue
+        called_inside = {n.func.id for n in walk(fdef) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        if called_inside & own:
+            continue  # it calls a function it is given (a local helper may not call another)
+        if any(isinstance(n, ast.AugAssign) or (isinstance(n, ast.Subscript | ast.Attribute)
+                                                and isinstance(n.ctx, ast.Store)) for n in walk(fdef)):
+            continue  # updates in place: its own derivative checks (and refuses) them at its own lines
+        if any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in own for n in walk(fdef)):
+            continue  # an attribute or method of its own values (a record's field, `out.append(v)`): its own
+        found[name] = (parsed, fdef, called_inside)
+    while True:  # nor may an expanded helper call another expanded one: that one stays a call of its own
+        calling = {name for name, (_, _, inside) in found.items() if inside & (set(found) - {name})}
+        if not calling:
+            break
+        for name in calling:
+            del found[name]
+    for name, (parsed, fdef, _) in sorted(found.items()):
+        pf.resolve(name)  # recorded: the code made is stale when the name or the function's code changes
+        fdef = copy.deepcopy(fdef)
+        fdef.name = name
+        where = calls[id(uses[name][0])]
+        shift = parsed.first_line - pf.first_line if parsed.filename == pf.filename else None
+        for n in walk(fdef):  # errors point at the helper's own lines in the file (else at the call)
+            if "lineno" not in n._attributes:
+                continue
+            if shift is None or getattr(n, "lineno", None) is None:
+                ast.copy_location(n, where)
+            else:
+                n.lineno += shift
+                n.end_lineno = (n.end_lineno or n.lineno - shift) + shift
+        tree.body.insert(0, fdef)
+    return sorted(found)
 
 
 def _value_uses(tree, helpers) -> set:
@@ -313,15 +412,24 @@ class _Expander(ast.NodeTransformer):
             new = _Rename(renames, result).visit(copy.deepcopy(s))
             body.extend(new if isinstance(new, list) else [new])
         body = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
-        body.append(ast.Break())
         stmts = [ast.Assign(targets=[ast.Name(id=renames[p], ctx=ast.Store())], value=a)
                  for p, a in zip(helper.params, call.args)]
-        stmts.append(ast.Assign(targets=[ast.Name(id=result, ctx=ast.Store())], value=ast.Constant(None)))
-        stmts.append(ast.While(test=ast.Constant(True), body=body, orelse=[]))
+        if _returns_at_end(helper.statements):  # straight on: no loop for its one `return` to leave
+            stmts.extend(s for s in body if not isinstance(s, ast.Break))
+        else:
+            body.append(ast.Break())
+            stmts.append(ast.Assign(targets=[ast.Name(id=result, ctx=ast.Store())], value=ast.Constant(None)))
+            stmts.append(ast.While(test=ast.Constant(True), body=body, orelse=[]))
         for s in stmts:
             ast.copy_location(s, where)
             fix_locations(s)
         return result, stmts
+
+
+def _returns_at_end(statements) -> bool:
+    """The helper's one `return` (with a value) is its last statement, at its top level."""
+    returns = [n for s in statements for n in walk(s) if isinstance(n, ast.Return)]
+    return len(returns) == 1 and returns[0] is statements[-1] and returns[0].value is not None
 
 
 class _Rename(ast.NodeTransformer):

@@ -162,6 +162,17 @@ class Site:
         node = self._node(which)
         return None if node is None else self._shapes.value_of(node, self._env)
 
+    def either(self, which):
+        """The shapes the argument may have: two for a name holding 0.0 or an array (`ZeroOr`), else one."""
+        node = self._node(which)
+        return (None,) if node is None else self._shapes._either(node, self._env)
+
+    def items(self, which):
+        """The shapes of the items of a tuple, or of a list no one changes, passed there, else None."""
+        node = self._node(which)
+        seq = None if node is None else self._shapes.of(node, self._env)
+        return seq.items if isinstance(seq, Seq) else None
+
     def literal(self, which, default=None):
         """The value of a literal argument (None, an int, a bool, a tuple of ints), `default` where it is not
         there, `NOT_LITERAL` where it is not a literal."""
@@ -213,6 +224,44 @@ class ZeroScalar(tuple):
 ZERO_SCALAR = ZeroScalar()
 
 
+class ZeroOr:
+    """A name's fact where it holds either the zero adjoint 0.0 or an array of `shape` (an adjoint started
+    at 0.0 before a loop, `c_bar = 0.0`, that the loop's first trip makes an array). Read as unknown,
+    except as an operand of an elementwise operator whose result has one shape either way
+    (`c_bar + t` with t of that shape). Only facts per program point hold one (never a tuple's item)."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def __eq__(self, other):
+        return type(other) is ZeroOr and other.shape == self.shape
+
+    def __hash__(self):
+        return hash(("ZeroOr", self.shape))
+
+    def __repr__(self):
+        return f"ZeroOr({self.shape!r})"
+
+
+def _zero_or(a, b):
+    """The join of 0.0 (or a ZeroOr) and an array's shape as a ZeroOr, else None."""
+    def part(x):
+        if type(x) is ZeroScalar:
+            return "zero", None
+        if type(x) is ZeroOr:
+            return "either", x.shape
+        if type(x) is tuple and x:
+            return "array", x
+        return None, None
+    (ka, sa), (kb, sb) = part(a), part(b)
+    if ka is None or kb is None or (ka == kb == "zero"):
+        return None
+    shapes = {s for s in (sa, sb) if s is not None}
+    return ZeroOr(shapes.pop()) if len(shapes) == 1 else None
+
+
 def _array(shape):
     """`shape` if it is an array's or a number's shape (not a tuple's), else None."""
     return shape if isinstance(shape, tuple) else None
@@ -235,7 +284,10 @@ def _join_states(a, b, lost=None, where=None):
     for name in a.keys() | b.keys():
         x, y = a.get(name, _UNBOUND), b.get(name, _UNBOUND)
         out[name] = y if x is _UNBOUND else x if y is _UNBOUND else _join_shapes(x, y)
-        if lost is not None and out[name] is None and x is not None and y is not None and name not in lost:
+        if out[name] is None and x is not _UNBOUND and y is not _UNBOUND:
+            out[name] = _zero_or(x, y)  # (unknown still, but to an elementwise operator)
+        if lost is not None and (out[name] is None or type(out[name]) is ZeroOr) and x is not None \
+                and y is not None and name not in lost:
             lost[name] = where
     return out
 
@@ -278,10 +330,12 @@ class Shapes:
                      if self._bindings.get(name) == count and name not in params_bound}
         self._int_arithmetic(range_loops, params_bound)
         self.env = dict(params)
+        self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
+        self.sealed = self._sealed_lists(fdef)
         self._params = set(params)
         self._valuing = set()  # names whose value `value_of` is finding (a cycle claims nothing)
-        self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
         self.at = {}
+        self._int_arrays = self._integer_arrays(kinds or {}, params_bound)
         self._infer(fdef)
         self.at = {}  # id(Name node read) -> (the node, its shape there): the facts per program point
         self.blame = {}  # name -> the first statement whose value's shape is unknown (for notes in the code)
@@ -305,6 +359,64 @@ class Shapes:
                 break
             candidates -= drop
         self.ints |= candidates
+
+    def _sealed_lists(self, fdef) -> set:
+        """Names bound to one list display (`t = [a, b]`; a tape's placeholder and restores aside) and read only as
+        arguments of calls to functions with a rule that does not change its argument in place (`np.array(t)`):
+        no one can change that list, so its items keep the shapes they had when it was made."""
+        candidates = {n for n, values in self._assigned_values.items()
+                      if n in self.assigned and self._bindings.get(n) == len(values)
+                      and sum(isinstance(v, ast.List) for v in values) == 1
+                      and all(isinstance(v, ast.List) or self._is_pop(v)
+                              or (isinstance(v, ast.Constant) and v.value is None and n in self.restored)
+                              for v in values)}
+        if not candidates:
+            return set()
+        as_argument = set()
+        for n in walk(fdef):
+            if isinstance(n, ast.Call) and not self.fact(self.callee(n), "mutates", None) \
+                    and self.fact(self.callee(n), "result_shape", None) is not None or \
+                    isinstance(n, ast.Call) and (self._pure_helper(n) or self._is_push(n)):
+                as_argument.update(id(a) for a in n.args if isinstance(a, ast.Name))
+                as_argument.update(id(k.value) for k in n.keywords if isinstance(k.value, ast.Name))
+        for n in walk(fdef):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in candidates \
+                    and id(n) not in as_argument:
+                candidates.discard(n.id)
+        return candidates
+
+    def _integer_arrays(self, kinds, params_bound) -> set:
+        """Names that certainly hold integer arrays: parameters of an integer dtype never assigned, and names
+        bound to one `np.arange(...)` of ints (a tape's placeholder and restores aside)."""
+        out = {p for p, k in kinds.items() if k in "bhilqpBHILQP" and p not in self.assigned}
+        self.aranges = {}  # name -> the range its np.arange holds
+        for name, values in self._assigned_values.items():
+            if name in params_bound or self._bindings.get(name) != len(values):
+                continue
+            made = [v for v in values if not (self._is_pop(v) or (isinstance(v, ast.Constant) and v.value is None
+                                                                  and name in self.restored))]
+            if len(made) == 1 and isinstance(made[0], ast.Call) and self.callee(made[0]) is np.arange \
+                    and not made[0].keywords and 1 <= len(made[0].args) <= 3 \
+                    and all(type(self.value_of(a)) is int for a in made[0].args) \
+                    and (len(made[0].args) < 3 or self.value_of(made[0].args[2]) != 0):
+                out.add(name)
+                self.aranges[name] = range(*(self.value_of(a) for a in made[0].args))
+        return out
+
+    def is_int_array(self, node) -> bool:
+        """Whether `node` is a name that certainly holds an integer array (`_integer_arrays`)."""
+        return isinstance(node, ast.Name) and node.id in self._int_arrays
+
+    def _is_push(self, call) -> bool:
+        """`tape.append(v)`: v saved for the backward sweep (which restores it to the same name)."""
+        f = call.func
+        return isinstance(f, ast.Attribute) and f.attr == "append" and isinstance(f.value, ast.Name) \
+            and f.value.id in self.tapes and len(call.args) == 1 and not call.keywords
+
+    def _pure_helper(self, call) -> bool:
+        """A runtime helper that reads an argument only for its structure (s2s.array_grad(g, obj))."""
+        callee = self.callee(call)
+        return callee is not None and callee is getattr(ctx().runtime, "array_grad", None)
 
     def _int_expr(self, node, ints):
         if isinstance(node, ast.Constant):
@@ -420,7 +532,7 @@ class Shapes:
         if isinstance(s.value, ast.Constant) and s.value.value is None \
                 and all(isinstance(t, ast.Name) and t.id in self.restored for t in s.targets):
             return state  # a placeholder for the tape (`t = t2 = None`), never read as a value
-        value = self.of(s.value, state)
+        value = self._list_items(s, state) if isinstance(s.value, ast.List) else self.of(s.value, state)
         if isinstance(s.value, ast.Constant) and type(s.value.value) is float and s.value.value == 0.0:
             value = ZERO_SCALAR
         for t in s.targets:
@@ -439,6 +551,8 @@ class Shapes:
         if callee is None or not hashable(callee) or self.helpers.get(callee) != "is_zero":
             return None
         g = test.args[0]
+        if isinstance(g, ast.Constant) and type(g.value) in (int, float) and g.value != 0:
+            return node.orelse  # a number that is not 0 (the seed 1.0) is not the zero adjoint
         shape = self.of(g, env)
         if type(shape) is ZeroScalar or (env is None and self.is_zero(g)):
             return node.body
@@ -617,9 +731,16 @@ class Shapes:
             return  # a placeholder for the tape (`t = t2 = None`), never read as a value
         if self._is_pop(s.value):
             return  # restores an earlier value of the same name
-        value = self.of(s.value)
+        value = self._list_items(s, None) if isinstance(s.value, ast.List) else self.of(s.value)
         for t in s.targets:
             self._join_target(t, value)
+
+    def _list_items(self, s, env):
+        """The items' shapes of a list display bound to a sealed name (`_sealed_lists`), else None."""
+        if len(s.targets) != 1 or not isinstance(s.targets[0], ast.Name) or s.targets[0].id not in self.sealed \
+                or any(isinstance(e, ast.Starred) for e in s.value.elts):
+            return None
+        return Seq(self.of(e, env) for e in s.value.elts)
 
     def _join_target(self, target, value):
         if isinstance(target, ast.Name):
@@ -644,21 +765,18 @@ class Shapes:
         if isinstance(node, ast.Name):
             if node.id not in self.local:
                 return None
-            if env is None:
-                fact = self.at.get(id(node))
-                if fact is not None and fact[0] is node:
-                    return fact[1]
-                return self.env.get(node.id)
-            return env.get(node.id)
+            shape = self._name_fact(node, env)
+            return None if type(shape) is ZeroOr else shape
         if isinstance(node, ast.Tuple):
             if any(isinstance(e, ast.Starred) for e in node.elts):
                 return None
             return Seq(self.of(e, env) for e in node.elts)
         if isinstance(node, ast.BinOp):
-            left, right = self._arr(node.left, env), self._arr(node.right, env)
             if isinstance(node.op, ast.MatMult):
-                return matmul(left, right)
-            return broadcast(left, right)
+                return matmul(self._arr(node.left, env), self._arr(node.right, env))
+            results = {broadcast(left, right) for left in self._either(node.left, env)
+                       for right in self._either(node.right, env)}
+            return results.pop() if len(results) == 1 else None
         if isinstance(node, ast.UnaryOp):
             inner = self._arr(node.operand, env)
             if isinstance(node.op, ast.Not):
@@ -689,6 +807,23 @@ class Shapes:
             return self._call(node, env)
         return None
 
+    def _name_fact(self, node, env):
+        """The fact at a name's read (possibly a ZeroOr)."""
+        if env is None:
+            fact = self.at.get(id(node))
+            if fact is not None and fact[0] is node:
+                return fact[1]
+            return self.env.get(node.id)
+        return env.get(node.id)
+
+    def _either(self, node, env):
+        """The shapes an elementwise operand may have here: both of a ZeroOr's (`()` for its 0.0), else one."""
+        if isinstance(node, ast.Name) and node.id in self.local:
+            fact = self._name_fact(node, env)
+            if type(fact) is ZeroOr:
+                return ((), fact.shape)
+        return (self._arr(node, env),)
+
     def _arr(self, node, env):
         """The shape of `node` when it is an array's or a number's (not a tuple's), else None."""
         return _array(self.of(node, env))
@@ -706,6 +841,10 @@ class Shapes:
                 return base.items[node.slice.value]
             return None
         index = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if base is not None and all(self.is_int_array(i) for i in index) and len(index) <= len(base):
+            # integer arrays alone: their broadcast shape, then the axes they leave (`logp[np.arange(n), y]`)
+            taken = broadcast(*(self._arr(i, env) for i in index))
+            return None if taken is None else tuple(taken) + base[len(index):]
         taking = [i for i in index if not self._newaxis(i)]  # the items that take axes of the base
         dots = sum(1 for i in taking if isinstance(i, ast.Constant) and i.value is Ellipsis)
         if base is None or base == () or dots > 1 or len(taking) - dots > len(base):

@@ -30,12 +30,13 @@ import numpy as np
 
 from .context import ctx
 from .names import load
-from .shapes import Shapes, hashable
+from .shapes import Seq, Shapes, broadcast, hashable
 from .walk import fix_locations, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
-                         "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero")
+                         "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero", "grad_mult_seq",
+                         "transpose_attr", "transpose_attr_grad", "part")
 
 
 def runtime_helpers() -> dict:
@@ -253,7 +254,27 @@ class _Rewrite(ast.NodeTransformer):
             return ast.BinOp(left=args[0], op=ast.Add(), right=args[1])
         if name in ("grad_matmul_a", "grad_matmul_b") and len(args) == 3:
             return self._matmul_adjoint(name, node, args, shapes)
+        if name == "part" and len(args) == 2 and isinstance(shapes[0], Seq) and type(_number(args[1])) is int:
+            return ast.Subscript(value=args[0], slice=args[1], ctx=ast.Load())  # an item of that list
+        if name == "grad_mult_seq" and len(args) == 4:
+            return self._product_adjoint(node, args, shapes)
+        if name == "transpose_attr" and len(args) == 1 and _array_shape(shapes[0]):
+            return _T(args[0])  # `x.T` of an array (an object's attribute T has no shape)
+        if name == "transpose_attr_grad" and len(args) == 2 and _array_shape(shapes[0]) and _array_shape(shapes[1]):
+            return _T(args[0])  # the adjoint of an array's transpose, transposed back
         return node
+
+    def _product_adjoint(self, node, args, shapes):
+        """`grad_mult_seq(g, x, y, which)` of `x * y` where x and y are arrays or numbers (not a list repeated) and
+        g times the other factor has the shape of the one it is for: that product (what the helper computes)."""
+        g, x, y, which = args
+        k = _number(which)
+        if k not in (0, 1) or type(k) is not int or any(type(sh) is not tuple for sh in shapes[:3]):
+            return node
+        other, own = (y, shapes[2]) if k == 0 else (x, shapes[1])
+        if broadcast(shapes[0], shapes[2 if k == 0 else 1]) != (shapes[1] if k == 0 else shapes[2]) or own is None:
+            return node
+        return ast.BinOp(left=g, op=ast.Mult(), right=other)
 
     def _sum_to(self, node, g, sg, sx):
         """`unbroadcast(g, x)` of an array g broadcast from x's shape: the sums it does, written out."""
@@ -351,6 +372,11 @@ class _Rewrite(ast.NodeTransformer):
         if len(sa) == 1:
             return _call(outer, a, g)  # a (k,), b (k, n): the adjoint of b is a g^T
         return _matmul(_T(a), g) if len(sb) == 2 else _matmul(g, a)
+
+
+def _array_shape(shape) -> bool:
+    """An array's shape (not a number's, a tuple's items or unknown)."""
+    return type(shape) is tuple and shape != ()
 
 
 def _tuple_or_int(items):

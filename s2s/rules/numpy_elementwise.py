@@ -63,9 +63,9 @@ def _dtype_given(cast):
     return variant
 
 
-defrule("np.asarray(a, dtype=None)", returns_view=True, a="g",
+defrule("np.asarray(a, dtype=None)", returns_view=True, a="g", result_shape=shapes.array_of_items,
         a_dot="s2s.as_array_like(a_dot, dtype)").variant = _dtype_given(_asarray_cast)
-defrule("np.array(object, dtype=None)", object="s2s.array_grad(g, object)",
+defrule("np.array(object, dtype=None)", object="s2s.array_grad(g, object)", result_shape=shapes.array_of_items,
         object_dot="np.array(object_dot, dtype=dtype)").variant = _dtype_given(_array_cast)
 defrule("np.float64(x)", x="g", x_dot="np.float64(x_dot)")
 defrule("np.float32(x)", x="g", x_dot="np.float32(x_dot)")
@@ -152,6 +152,7 @@ defrule("np.linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=No
         stop_dot="s2s.linspace_tangent(stop_dot, ans, num, endpoint, retstep, axis, 1)")
 # element i of np.arange is start + i * step; the length is taken as fixed (see s2s.runtime.grad_arange)
 defrule("np.arange(*args, start=None, stop=None, step=None, dtype=None)", elementwise=False, zero=("stop", "dtype"),
+        result_shape=shapes.arange,
         args="s2s.grad_arange_args(g, ans, args, stop)", start="s2s.grad_arange(g, ans, 'start')",
         step="s2s.grad_arange(g, ans, 'step')",
         args_dot="s2s.arange_args_tangent(ans, args, args_dot, stop)",
@@ -184,10 +185,11 @@ nondifferentiable(
     "np.floor_divide(x1, x2)", "np.isclose(a, b)",
 )
 nondifferentiable(  # not elementwise: whole-array answers and creation functions
-    "np.allclose(a, b)", "np.array_equal(a1, a2)", "np.empty_like(a, dtype=None)", "np.eye(N, M=None, k=0)",
-    "np.identity(n)",
+    "np.allclose(a, b)", "np.array_equal(a1, a2)", "np.empty_like(a, dtype=None)",
     elementwise=False,
 )
+nondifferentiable("np.eye(N, M=None, k=0)", "np.identity(n)", elementwise=False, result_shape=shapes.eye,
+                  real=shapes.real_alone)  # float64 N x M (another dtype only where one is passed)
 nondifferentiable("np.zeros_like(a, dtype=None)", "np.ones_like(a, dtype=None)", elementwise=False,
                   result_shape=shapes.like(0, 1))
 # float64 arrays of the shape given (another dtype only where one is passed)

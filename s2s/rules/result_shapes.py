@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from s2s.transforms.shapes import NOT_LITERAL, broadcast, matmul, reduced, reshaped
+from s2s.transforms.shapes import NOT_LITERAL, Seq, ZeroScalar, broadcast, matmul, reduced, reshaped
 
 _REDUCTION_KEYWORDS = frozenset({"axis", "keepdims", "dtype"})  # (dtype= does not change the shape)
 
@@ -60,6 +60,67 @@ def creation(positional: int):
         return None
 
     return shape
+
+
+def eye(site):
+    """np.eye(N, M=None, k=0) and np.identity(n): (N, M), M defaulting to N (k moves the ones only)."""
+    if not 1 <= site.nargs <= 3 or not site.keywords <= {"M", "k", "dtype"}:
+        return None
+    n = site.value(0)
+    which = 1 if site.nargs > 1 else "M"
+    m = n if site.literal(which, None) is None else site.value(which)
+    return (n, m) if type(n) is int and type(m) is int and n >= 0 and m >= 0 else None
+
+
+def array_of_items(site):
+    """np.array(items) / np.asarray of a tuple or list of arrays or numbers of one known shape: (len, *shape)."""
+    if not _plain(site, 1):
+        return None
+    items = site.items(0)
+    if not items or any(type(i) is not tuple for i in items) or len(set(items)) != 1:
+        return None  # (`type is tuple`: not a tuple's shape, nor a ZeroScalar's fact)
+    return (len(items), *items[0])
+
+
+def arange(site):
+    """np.arange(stop), np.arange(start, stop[, step]) of ints: (the number of items,)."""
+    if not 1 <= site.nargs <= 3 or site.keywords:
+        return None
+    values = [site.value(i) for i in range(site.nargs)]
+    if any(type(v) is not int for v in values) or (len(values) == 3 and values[2] == 0):
+        return None
+    return (len(range(*values)),)
+
+
+def _square(shape) -> bool:
+    return shape is not None and len(shape) == 2 and shape[0] == shape[1]
+
+
+def square_matrix(site):
+    """np.linalg.inv(a) of a square 2-d a: a's shape."""
+    a = site.shape(0) if _plain(site, 1) else None
+    return a if _square(a) else None
+
+
+def solve(site):
+    """np.linalg.solve(a, b) of a square 2-d a and a b of a's length (a vector, or a matrix of columns): b's shape."""
+    if not _plain(site, 2):
+        return None
+    a, b = site.shape(0), site.shape(1)
+    return b if _square(a) and b is not None and len(b) in (1, 2) and b[0] == a[0] else None
+
+
+def slogdet(site):
+    """np.linalg.slogdet(a) of a square 2-d a: (sign, log|det|), two numbers."""
+    return Seq(((), ())) if _plain(site, 1) and _square(site.shape(0)) else None
+
+
+def grad_solve_a(site):
+    """s2s.grad_solve_a(g, ans, a, b): a's shape, where g is certainly an array (else the zero)."""
+    if not _plain(site, 4):
+        return None
+    a = site.shape(2)
+    return a if _square(a) and _array(site.shape(0)) else None
 
 
 def _plain(site, nargs: int) -> bool:
@@ -173,10 +234,21 @@ def grad_matmul(operand: int):
 
 
 def add(site):
-    """s2s.add(a, b): two numbers give a number (a list or a record has no shape); arrays broadcast."""
+    """s2s.add(a, b): two numbers give a number (a list or a record has no shape); arrays broadcast. Where a
+    holds 0.0 or an array (an adjoint started at 0.0 before a loop), the one shape both give."""
     if site.nargs != 2:
         return None
-    a, b = site.shape(0), site.shape(1)
+    either_a, either_b = site.either(0), site.either(1)
+    if len(either_b) == 1 and len(either_a) == 1 and type(either_a[0]) is ZeroScalar:  # add(0.0, b) is b
+        return either_b[0] if _array(either_b[0]) else _add(either_a[0], either_b[0])
+    if len(either_b) == 1 and len(either_a) == 2:  # a is 0.0 (add gives b) or an array
+        b = either_b[0]
+        found = {b if _array(b) else None, _add(either_a[1], b)}
+        return found.pop() if len(found) == 1 else None
+    return _add(site.shape(0), site.shape(1))
+
+
+def _add(a, b):
     if a == () and b == ():
         return ()
     return broadcast(a, b) if _array(a) and b not in (None, ()) else None
@@ -196,6 +268,53 @@ def getitem_grad(site):
         return None
     x = site.shape(1)
     return x if x not in (None, ()) else None
+
+
+def transpose_attr(site):
+    """s2s.transpose_attr(x), `x.T`: an array's axes reversed (an object's attribute T: not claimed)."""
+    x = site.shape(0) if _plain(site, 1) else None
+    return x[::-1] if _array(x) else None
+
+
+def transpose_attr_grad(site):
+    """s2s.transpose_attr_grad(g, x): g.T, where x is an array and g certainly one (else the zero 0.0)."""
+    if not _plain(site, 2) or not _array(site.shape(1)):
+        return None
+    g = site.shape(0)
+    return g[::-1] if _array(g) else None
+
+
+def array_grad(site):
+    """s2s.array_grad(g, obj), the adjoint of np.array(obj) of a tuple or list of arrays or numbers of one shape S:
+    the list [g[0], g[1], ...], where g is certainly an array of shape (len, *S) (else the zero 0.0)."""
+    if not _plain(site, 2):
+        return None
+    g, items = site.shape(0), site.items(1)
+    if not _array(g) or array_of_items(_Items(items)) != g:
+        return None
+    return Seq(g[1:] for _ in items)
+
+
+class _Items:
+    """A site of one argument whose items are `items` (array_of_items of another call's argument)."""
+
+    nargs, keywords = 1, frozenset()
+
+    def __init__(self, items):
+        self._items = items
+
+    def items(self, which):
+        return self._items
+
+
+def part(site):
+    """s2s.part(g, k) of a structured adjoint with a literal k: that item's shape."""
+    if not _plain(site, 2):
+        return None
+    items, k = site.items(0), site.literal(1)
+    if items is None or type(k) is not int or not -len(items) <= k < len(items):
+        return None
+    return items[k]
 
 
 def balanced_eq(site):

@@ -43,7 +43,7 @@ defrule_for(rt.balanced_eq, "balanced_eq(*args)", nondiff=True, result_shape=sha
 defrule_for(rt.unbroadcast, "unbroadcast(g, x)", shape_only=("x",), linear=("g",), result_shape=shapes.unbroadcast)
 defrule_for(rt.finish, "finish(g, x)", shape_only=("x",), structured=True, linear=("g",))
 defrule_for(rt.add, "add(a, b)", structured=True, result_shape=shapes.add, a_dot="a_dot", b_dot="b_dot")
-defrule_for(rt.part, "part(g, index)", linear=("g",))
+defrule_for(rt.part, "part(g, index)", linear=("g",), result_shape=shapes.part)
 defrule_for(rt.getitem_grad, "getitem_grad(g, x, index)", shape_only=("x",), linear=("g",), result_shape=shapes.getitem_grad)
 defrule_for(rt.setitem_grads, "setitem_grads(g, x, index)", shape_only=("x",), linear=("g",))
 defrule_for(rt.append_grads, "append_grads(g)", linear=("g",))
@@ -69,9 +69,10 @@ defrule_for(rt.grad_norm, "grad_norm(g, ans, x, ord, axis, keepdims)", result_sh
 defrule_for(rt.grad_cumsum, "grad_cumsum(g, x, axis)", shape_only=("x",), linear=("g",))
 defrule_for(rt.grad_transpose, "grad_transpose(g, axes)", linear=("g",))
 # `x.T` (transforms/desugar.py): an array's transpose, or an object's attribute T; a view of x either way
-defrule_for(rt.transpose_attr, "transpose_attr(x)", x="s2s.transpose_attr_grad(g, x)",
+defrule_for(rt.transpose_attr, "transpose_attr(x)", x="s2s.transpose_attr_grad(g, x)", result_shape=shapes.transpose_attr,
             x_dot="s2s.transpose_attr_tangent(x_dot, x)").returns_view = True
-defrule_for(rt.transpose_attr_grad, "transpose_attr_grad(g, x)", shape_only=("x",), linear=("g",))
+defrule_for(rt.transpose_attr_grad, "transpose_attr_grad(g, x)", shape_only=("x",), linear=("g",),
+            result_shape=shapes.transpose_attr_grad)
 defrule_for(rt.transpose_attr_tangent, "transpose_attr_tangent(t, x)", shape_only=("x",), linear=("t",))
 defrule_for(rt.grad_expand_dims, "grad_expand_dims(g, axis)", linear=("g",))
 defrule_for(rt.grad_squeeze, "grad_squeeze(g, x, axis)", shape_only=("x",), linear=("g",))
@@ -86,7 +87,7 @@ defrule_for(rt.grad_trace, "grad_trace(g, x, offset, axis1, axis2)", shape_only=
 defrule_for(rt.item_grad, "item_grad(g, x, index)", shape_only=("x",), linear=("g",))
 defrule_for(rt.grad_tile, "grad_tile(g, a, reps)", shape_only=("a",), linear=("g",))
 defrule_for(rt.grad_diag, "grad_diag(g, v, k)", shape_only=("v",), linear=("g",))
-defrule_for(rt.array_grad, "array_grad(g, obj)", shape_only=("obj",), linear=("g",))
+defrule_for(rt.array_grad, "array_grad(g, obj)", shape_only=("obj",), linear=("g",), result_shape=shapes.array_grad)
 
 # adjoints of products: linear in g and in the other factor
 defrule_for(rt.grad_dot_a, "grad_dot_a(g, a, b)", shape_only=("a",), b_dot="s2s.grad_dot_a(g, a, b_dot)", linear=("g",))
@@ -129,7 +130,8 @@ defrule_for(rt.divmod_tangent, "divmod_tangent(t, ans, which)", structured=True,
 # (ans: a tangent of the quotient is zero wherever it is defined, so `ans` only steers these two)
 defrule_for(rt.grad_prod, "grad_prod(g, ans, x, axis, keepdims)", shape_only=("ans",),
             x_dot="s2s.grad_prod_dot(g, x, x_dot, axis, keepdims)", linear=("g",))
-defrule_for(rt.grad_solve_a, "grad_solve_a(g, ans, a, b)", shape_only=("b",), ans_dot="s2s.grad_solve_a(g, ans_dot, a, b)",
+defrule_for(rt.grad_solve_a, "grad_solve_a(g, ans, a, b)", shape_only=("b",), result_shape=shapes.grad_solve_a,
+            ans_dot="s2s.grad_solve_a(g, ans_dot, a, b)",
             a_dot="s2s.grad_solve_a_dot(g, ans, a, a_dot)", linear=("g",))
 defrule_for(rt.grad_einsum_parts, "grad_einsum_parts(g, items, optimize=False)", structured=True,
             items_dot="s2s.grad_einsum_parts_dot(g, items, items_dot, optimize)", linear=("g",))
