@@ -204,3 +204,31 @@ def test_a_log_sum_exp_over_a_transpose(shape):
     got = s2s.grad(lse_transposed)(z)
     np.testing.assert_allclose(got, fd_grad(lse_transposed, (z,)), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(got, s2s.derivative(lse_transposed)(z), rtol=1e-12, atol=1e-14)
+
+
+def parallel(k, x0):
+    x, v = x0, 0.0
+    for _ in range(5):
+        x, v = x + 0.1 * v, v - 0.1 * k * x  # reads its targets: the tuple is made first
+    a, b = x * k, v
+    return a * a + b
+
+
+def swapped(p, q):
+    p, q = q, p * 2.0
+    return np.sum(p * np.sin(q))
+
+
+@pytest.mark.parametrize("f, args", [(parallel, (1.3, 0.8)), (swapped, (np.array([0.3, 1.2]), np.array([0.5, -0.4])))],
+                         ids=["parallel", "swapped"])
+def test_tuple_assignments(f, args):
+    got = s2s.grad(f)(*args)
+    np.testing.assert_allclose(got, fd_grad(f, args), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(got, s2s.derivative(f)(*args), rtol=1e-12, atol=1e-14)
+
+
+def test_a_tuple_of_independent_items_is_two_assignments():
+    code = _source(parallel, (1.3, 0.8))
+    assert "x = x0\n" in code and "v = 0.0\n" in code, code
+    swap = _source(swapped, (np.array([0.3, 1.2]), np.array([0.5, -0.4])))
+    assert "[0]" in swap and "[1]" in swap, swap  # `p, q = q, p * 2.0` reads p: through the tuple

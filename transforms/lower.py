@@ -47,6 +47,7 @@ class Lowerer:
         self.locals = local_names
         self.alloc = _LocalAllocator(alloc, self.locals)
         self.local_helpers = {}
+        self.has_try = False  # (a `try` could see the first of a parallel assignment made, the next raising)
 
     # -- expressions --------------------------------------------------------
     def atom(self, e, out, hint="t") -> ast.expr:
@@ -350,6 +351,10 @@ class Lowerer:
     def assign(self, s, out):
         value = s.value
         targets = s.targets
+        if len(targets) == 1 and not self.has_try and _parallel(targets[0], value):
+            for target, item in zip(targets[0].elts, value.elts):  # `x, v = x0, 0.0`: two assignments
+                self.assign_to(target, item, out, s)
+            return
         if len(targets) > 1 or not isinstance(targets[0], ast.Name):
             value = self.atom(value, out, "t")
         for target in targets:
@@ -408,6 +413,25 @@ class Lowerer:
                             hint="assign to a local name instead")
 
 
+_OPAQUE = (ast.Call, ast.Lambda, ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.ListComp, ast.SetComp,
+           ast.DictComp, ast.GeneratorExp, ast.Starred)
+
+
+def _parallel(target, value) -> bool:
+    """`a, b = e1, e2` that two assignments `a = e1; b = e2` do exactly: distinct plain names, as many items,
+    no item reading a target name (`a, b = b, a` needs the tuple) and none calling anything (a call could see
+    `a` already bound, through a closure)."""
+    if not (isinstance(target, ast.Tuple | ast.List) and isinstance(value, ast.Tuple | ast.List)
+            and len(target.elts) == len(value.elts) and len(target.elts) > 1
+            and all(isinstance(t, ast.Name) for t in target.elts)):
+        return False
+    names = {t.id for t in target.elts}
+    if len(names) != len(target.elts):
+        return False
+    return not any(isinstance(n, _OPAQUE) or (isinstance(n, ast.Name) and n.id in names)
+                   for e in value.elts for n in walk(e))
+
+
 class _LocalAllocator:
     """Allocates through `alloc` and remembers each new name as a local."""
 
@@ -451,6 +475,7 @@ def lower(pf, tree: ast.FunctionDef, alloc: NameAllocator, local_names: set[str]
     """Lower a desugared function to A-normal form (in place)."""
     lw = Lowerer(pf, alloc, set(local_names))
     lw.local_helpers = annotations.get(tree, annotations.LOCAL_HELPERS, {})
+    lw.has_try = any(isinstance(n, ast.Try | ast.TryStar) for n in walk(tree))
     tree.body = lw.block(tree.body)
     if not tree.body or not isinstance(tree.body[-1], ast.Return):
         tree.body.append(ast.Return(value=ast.Constant(None)))
