@@ -232,3 +232,17 @@ def test_a_tuple_of_independent_items_is_two_assignments():
     assert "x = x0\n" in code and "v = 0.0\n" in code, code
     swap = _source(swapped, (np.array([0.3, 1.2]), np.array([0.5, -0.4])))
     assert "[0]" in swap and "[1]" in swap, swap  # `p, q = q, p * 2.0` reads p: through the tuple
+
+
+def int_item(x):
+    v = np.array([x[0] * x[1], 2])  # an int item: the array is not known to be real floats
+    return np.sum(v * x) + x[0] * v[1]
+
+
+def test_an_array_of_real_items_is_real_and_its_reads_add_in_place():
+    code = _source(integrate, CASES[1][1])
+    assert "getitem_grad" not in code, code
+    x = np.array([0.7, -1.2])
+    got = s2s.grad(int_item)(x)
+    np.testing.assert_allclose(got, fd_grad(int_item, (x,)), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(got, s2s.derivative(int_item)(x), rtol=1e-12, atol=1e-14)

@@ -173,6 +173,13 @@ class Site:
         seq = None if node is None else self._shapes.of(node, self._env)
         return seq.items if isinstance(seq, Seq) else None
 
+    def items_real(self, which) -> bool:
+        """Whether the argument is a list no one changes (`Shapes.sealed`) whose items are all real floats
+        (numbers or arrays), or a tuple display of such."""
+        node = self._node(which)
+        items = self._shapes.sealed_items(node)
+        return bool(items) and all(self._shapes.real(e, self._reals) for e in items)
+
     def literal(self, which, default=None):
         """The value of a literal argument (None, an int, a bool, a tuple of ints), `default` where it is not
         there, `NOT_LITERAL` where it is not a literal."""
@@ -406,6 +413,15 @@ class Shapes:
     def is_int_array(self, node) -> bool:
         """Whether `node` is a name that certainly holds an integer array (`_integer_arrays`)."""
         return isinstance(node, ast.Name) and node.id in self._int_arrays
+
+    def sealed_items(self, node):
+        """The item expressions of the list display a sealed name is bound to (`t = [a, b]`), else None."""
+        if not (isinstance(node, ast.Name) and node.id in self.sealed):
+            return None
+        made = [v for v in self._assigned_values.get(node.id, ()) if isinstance(v, ast.List)]
+        if len(made) != 1 or any(isinstance(e, ast.Starred) for e in made[0].elts):
+            return None
+        return made[0].elts
 
     def _is_push(self, call) -> bool:
         """`tape.append(v)`: v saved for the backward sweep (which restores it to the same name)."""

@@ -230,7 +230,8 @@ class _Rewrite(ast.NodeTransformer):
         if name is None or node.keywords:
             return node
         args = node.args
-        shapes = [self.shapes.of(a) for a in args]
+        raw = [self.shapes.of(a) for a in args]
+        shapes = [None if isinstance(sh, Seq) else sh for sh in raw]  # (a tuple's or list's items: `part` alone)
         if name == "unbroadcast" and len(args) == 2 and shapes[0] is not None and shapes[0] == shapes[1]:
             return args[0]
         if name == "unbroadcast" and len(args) == 2:
@@ -254,7 +255,7 @@ class _Rewrite(ast.NodeTransformer):
             return ast.BinOp(left=args[0], op=ast.Add(), right=args[1])
         if name in ("grad_matmul_a", "grad_matmul_b") and len(args) == 3:
             return self._matmul_adjoint(name, node, args, shapes)
-        if name == "part" and len(args) == 2 and isinstance(shapes[0], Seq) and type(_number(args[1])) is int:
+        if name == "part" and len(args) == 2 and isinstance(raw[0], Seq) and type(_number(args[1])) is int:
             return ast.Subscript(value=args[0], slice=args[1], ctx=ast.Load())  # an item of that list
         if name == "grad_mult_seq" and len(args) == 4:
             return self._product_adjoint(node, args, shapes)

@@ -63,9 +63,10 @@ def _dtype_given(cast):
     return variant
 
 
-defrule("np.asarray(a, dtype=None)", returns_view=True, a="g", result_shape=shapes.array_of_items,
+defrule("np.asarray(a, dtype=None)", returns_view=True, a="g", result_shape=shapes.array_of_items, real=shapes.real_items,
         a_dot="s2s.as_array_like(a_dot, dtype)").variant = _dtype_given(_asarray_cast)
 defrule("np.array(object, dtype=None)", object="s2s.array_grad(g, object)", result_shape=shapes.array_of_items,
+        real=shapes.real_items,
         object_dot="np.array(object_dot, dtype=dtype)").variant = _dtype_given(_array_cast)
 defrule("np.float64(x)", x="g", x_dot="np.float64(x_dot)")
 defrule("np.float32(x)", x="g", x_dot="np.float32(x_dot)")

@@ -123,6 +123,11 @@ def grad_solve_a(site):
     return a if _square(a) and _array(site.shape(0)) else None
 
 
+def real_items(site) -> bool:
+    """np.array(items) / np.asarray of one list no one changes whose items are real floats: real floats."""
+    return _plain(site, 1) and site.items_real(0)
+
+
 def _plain(site, nargs: int) -> bool:
     """`nargs` positional arguments and no keyword."""
     return site.nargs == nargs and not site.keywords
