@@ -219,11 +219,15 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name):
         return
     if any(shapes.of(_increment(a, name)) not in (shape, ()) for a in other_steps):
         return
-    # the only other reads: the return statement
+    # the only other reads: the return statement, and statements of the function's body after the last one
+    # that holds a step (`x_bar = s2s.grad_iterated(seq_bar, x)` after the loop): the array is complete there
     own = {id(n) for a in steps for n in walk(a)}
     returns = {id(n) for r in nodes if isinstance(r, ast.Return) for n in walk(r)}
+    step_ids = {id(a) for a in steps}
+    last = max(i for i, top in enumerate(fdef.body) if any(id(n) in step_ids for n in walk(top)))
+    after = {id(n) for top in fdef.body[last + 1:] for n in walk(top)}
     if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) and id(n) not in own
-           and id(n) not in returns for n in nodes):
+           and id(n) not in returns and id(n) not in after for n in nodes):
         return
     init = inits[0]
     init.value = ast.Call(func=ast.Attribute(value=load(np_name), attr="zeros", ctx=ast.Load()),

@@ -355,10 +355,26 @@ class Lowerer:
             for target, item in zip(targets[0].elts, value.elts):  # `x, v = x0, 0.0`: two assignments
                 self.assign_to(target, item, out, s)
             return
-        if len(targets) > 1 or not isinstance(targets[0], ast.Name):
+        items = len(targets) == 1 and isinstance(targets[0], ast.Tuple | ast.List) and isinstance(value, ast.Tuple | ast.List)
+        if (len(targets) > 1 or not isinstance(targets[0], ast.Name)) and not items:
             value = self.atom(value, out, "t")
         for target in targets:
             self.assign_to(target, value, out, s)
+
+    def assign_items(self, target, value, out, loc):
+        """`a, b = e1, e2`: every item evaluated first (into a temporary where a target's name is read by a
+        later item or is an item itself, as in `a, b = b, a`), then assigned in order, as Python does."""
+        targets = {n.id for t in target.elts for n in walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        atoms = []
+        for item in value.elts:
+            atom = self.atom(item, out)
+            if any(isinstance(n, ast.Name) and n.id in targets for n in walk(atom)):
+                name = self.alloc.fresh("t")
+                out.append(ast.copy_location(ast.Assign(targets=[store(name)], value=atom), loc))
+                atom = load(name)
+            atoms.append(atom)
+        for t, atom in zip(target.elts, atoms):
+            self.assign_to(t, ast.copy_location(atom, loc) if hasattr(atom, "lineno") else atom, out, loc)
 
     def assign_to(self, target, value, out, loc):
         if isinstance(target, ast.Name):
@@ -373,6 +389,10 @@ class Lowerer:
             return
         if isinstance(target, ast.Tuple | ast.List):
             stars = [i for i, t in enumerate(target.elts) if isinstance(t, ast.Starred)]
+            if not stars and isinstance(value, ast.Tuple | ast.List) and len(value.elts) == len(target.elts) \
+                    and not any(isinstance(v, ast.Starred) for v in value.elts):
+                self.assign_items(target, value, out, loc)  # `x, v = x0, 0.0`: no tuple made and taken apart
+                return
             src = self.atom(value, out, "t")
             if stars:  # `a, *rest, z = xs`: rest is the list of the items between, as Python makes it
                 star = stars[0]

@@ -79,7 +79,7 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
     """
     shapes = ctx.shapes(fdef)
     for _ in range(8):  # a rewritten adjoint has a known shape now: the rewrites it feeds may apply
-        if not _rewrite_helpers(fdef, shapes, ctx.np_name):
+        if not _rewrite_helpers(fdef, shapes, ctx.np_name, ctx.float64_only):
             break
         shapes = ctx.shapes(fdef)
     if _calls(fdef, "expand_reduced"):
@@ -88,7 +88,7 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
             if not keep_reduced_scalars(fdef, shapes):
                 break
             shapes = ctx.shapes(fdef)
-            rewrite_helpers(fdef, shapes, ctx.np_name)
+            rewrite_helpers(fdef, shapes, ctx.np_name, ctx.float64_only)
         if expand_as_broadcast(fdef, shapes, ctx.np_name, ctx.float64_only):
             shapes = ctx.shapes(fdef)
     return fdef, pure_names(fdef, shapes, stack), shapes
@@ -200,9 +200,10 @@ def _matmul(a, b) -> ast.BinOp:
 
 
 class _Rewrite(ast.NodeTransformer):
-    def __init__(self, shapes: Shapes, np_name: str):
+    def __init__(self, shapes: Shapes, np_name: str, float64: bool = False):
         self.shapes = shapes
         self.np = np_name
+        self.float64 = float64  # every floating-point argument is float64 (a Python number times an array keeps it)
         self.changed = False
         self.defs = {}  # name -> its one Assign (set by the caller)
 
@@ -362,6 +363,10 @@ class _Rewrite(ast.NodeTransformer):
     def _matmul_adjoint(self, name, node, args, shapes):
         g, a, b = args
         sg, sa, sb = shapes
+        if sg == () and self.float64 and sa is not None and len(sa) == 1 and sa == sb and self.shapes.real(g):
+            # a dot product of two vectors: g times the other one (for g 0.0 too: zeros, where the helper gives
+            # 0.0; the same numbers as they accumulate), in float64 as the helper computes it
+            return ast.BinOp(left=g, op=ast.Mult(), right=b if name == "grad_matmul_a" else a)
         if sg in (None, ()) or sa is None or sb is None or len(sa) not in (1, 2) or len(sb) not in (1, 2) \
                 or len(sa) + len(sb) < 3 or sa[-1] != sb[0] or tuple(sa[:-1] + sb[1:]) != sg:
             return node
@@ -402,14 +407,15 @@ def _simple(node):
     return isinstance(node, ast.Name | ast.Constant) or (isinstance(node, ast.UnaryOp) and _simple(node.operand))
 
 
-def rewrite_helpers(fdef: ast.FunctionDef, shapes: Shapes, np_name: str) -> ast.FunctionDef:
-    """Replace runtime helper calls by what they compute at the known shapes."""
-    _rewrite_helpers(fdef, shapes, np_name)
+def rewrite_helpers(fdef: ast.FunctionDef, shapes: Shapes, np_name: str, float64: bool = False) -> ast.FunctionDef:
+    """Replace runtime helper calls by what they compute at the known shapes (`float64`: every floating-point
+    argument is float64)."""
+    _rewrite_helpers(fdef, shapes, np_name, float64)
     return fdef
 
 
-def _rewrite_helpers(fdef, shapes, np_name) -> bool:
-    rewrite = _Rewrite(shapes, np_name)
+def _rewrite_helpers(fdef, shapes, np_name, float64=False) -> bool:
+    rewrite = _Rewrite(shapes, np_name, float64)
     rewrite.defs = _single_defs(fdef)
     rewrite.visit(fdef)
     fix_locations(fdef)

@@ -332,6 +332,18 @@ def copy(site):
     return site.shape(0) if site.nargs == 1 else None
 
 
+def iterated(site):
+    """s2s.as_sequence(x), what `for v in x` runs over: x itself where x is an array (of at least one axis)."""
+    x = site.shape(0) if site.nargs == 1 else None
+    return x if _array(x) and x != () else None
+
+
+def grad_iterated(site):
+    """s2s.grad_iterated(g, x): g itself where x is an array (only a dict's keys have no adjoint)."""
+    x = site.shape(1) if site.nargs == 2 else None
+    return site.shape(0) if _array(x) and x != () else None
+
+
 # ---- `real` functions: whether a call's result is certainly real floats (`Rule.real`)
 
 def real_of_one(site) -> bool:

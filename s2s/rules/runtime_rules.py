@@ -21,7 +21,8 @@ def defrule_for(func, signature, **kwargs):
     return rule
 
 # helpers that user-level desugaring introduces
-defrule_for(rt.as_sequence, "as_sequence(x)", tangent_from_adjoint=True, x="s2s.grad_iterated(g, x)")
+defrule_for(rt.as_sequence, "as_sequence(x)", tangent_from_adjoint=True, result_shape=shapes.iterated,
+            real=shapes.real_of_one, x="s2s.grad_iterated(g, x)")
 defrule_for(rt.astype, "astype(x, dtype, copy=True)", tangent_from_adjoint=True,
             x="g if s2s.is_float_dtype(dtype) else 0.0")
 defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")
@@ -147,7 +148,8 @@ _index_item = _defrule_for(rt.index_item, "index_item(obj, key)")  # no template
 _index_item.jvp["obj"] = None
 _index_item.name = "np.s_[...], np.index_exp[...], np.mgrid[...] or np.ogrid[...]"
 
-defrule_for(rt.grad_iterated, "grad_iterated(g, x)", shape_only=("x",), linear=("g",))
+defrule_for(rt.grad_iterated, "grad_iterated(g, x)", shape_only=("x",), linear=("g",), result_shape=shapes.grad_iterated,
+            real=shapes.real_of_first(2))
 defrule_for(rt.grad_as_sequence, "grad_as_sequence(g, x)", shape_only=("x",), structured=True, linear=("g",))
 defrule_for(rt.as_sequence_tangent, "as_sequence_tangent(t, x, as_tuple)", shape_only=("x",), structured=True, linear=("t",))
 defrule_for(rt.grad_bitor, "grad_bitor(g, x, y, which)", shape_only=("x", "y"), structured=True, linear=("g",))

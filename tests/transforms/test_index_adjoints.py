@@ -55,6 +55,25 @@ def test_an_int_index_in_a_loop_is_added_in_place():
         """, (P, rng.normal(size=2)))
 
 
+def test_a_read_after_the_last_step_sees_the_whole_array():
+    # `X_bar = s2s.grad_iterated(seq_bar, X)` after a loop over the rows of X
+    _check("""
+        def f(P, t_bar):
+            P_bar = 0.0
+            for i in range(3):
+                P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar * i, P, i))
+            y = P_bar * 2.0
+            return (P_bar, y)
+        """, """
+        def f(P, t_bar):
+            P_bar = np.zeros((3, 2))
+            for i in range(3):
+                P_bar[i] += t_bar * i
+            y = P_bar * 2.0
+            return (P_bar, y)
+        """, (P, rng.normal(size=2)))
+
+
 def test_a_fancy_index_goes_through_add_at_and_repeats_add_up():
     _check("""
         def f(P, t_bar):
@@ -72,13 +91,23 @@ def test_a_fancy_index_goes_through_add_at_and_repeats_add_up():
 
 
 @pytest.mark.parametrize("src, shapes", [
-    # P_bar read before the return: its array may be held by `y`, so it is not updated in place
+    # P_bar held by `y` between two steps: updated in place, y would see the second step
     ("""
     def f(P, t_bar):
         P_bar = 0.0
         P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar, P, 1))
-        y = P_bar * 2.0
+        y = P_bar
+        P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar, P, 0))
         return (P_bar, y)
+    """, {"P": (3, 2), "t_bar": (2,)}),
+    # ... and read inside the loop that holds the steps
+    ("""
+    def f(P, t_bar):
+        P_bar = 0.0
+        for i in range(3):
+            P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar, P, i))
+            t_bar = t_bar + P_bar[0]
+        return P_bar
     """, {"P": (3, 2), "t_bar": (2,)}),
     # P a number: no array to index
     ("""
