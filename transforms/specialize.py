@@ -241,7 +241,7 @@ class _Rewrite(ast.NodeTransformer):
             return self._extreme(node, args, shapes)
         if name == "balanced_eq" and len(args) == 3:
             return self._step(node, args)
-        if name == "reduced_size" and len(args) == 2 and shapes[0] is not None:
+        if name == "reduced_size" and len(args) == 2 and isinstance(shapes[0], tuple):  # (an array's, not a list's)
             n = self._reduced_size(shapes[0], args[1])
             return node if n is None else ast.Constant(n)
         if name == "expand_reduced" and len(args) == 4 and shapes[0] is not None and shapes[0] == shapes[1]:
