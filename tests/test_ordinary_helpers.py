@@ -230,8 +230,13 @@ def test_tuple_assignments(f, args):
 def test_a_tuple_of_independent_items_is_two_assignments():
     code = _source(parallel, (1.3, 0.8))
     assert "x = x0\n" in code and "v = 0.0\n" in code, code
-    swap = _source(swapped, (np.array([0.3, 1.2]), np.array([0.5, -0.4])))
-    assert "[0]" in swap and "[1]" in swap, swap  # `p, q = q, p * 2.0` reads p: through the tuple
+    args = (np.array([0.3, 1.2]), np.array([0.5, -0.4]))
+    swap = _source(swapped, args)
+    # `p, q = q, p * 2.0` reads p: every item is evaluated before p is assigned (lower.assign_items), no tuple
+    assert "[0]" not in swap and "t2 = p * 2.0\n    p = q\n    q = t2" in swap, swap
+    got = s2s.grad(swapped, wrt=(0, 1))(*args)
+    for g, w in zip(got, (0, 1)):
+        np.testing.assert_allclose(g, fd_grad(swapped, args, w), rtol=1e-6, atol=1e-7)
 
 
 def int_item(x):

@@ -172,10 +172,15 @@ def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset()):
             _check_view_use(pf, stmts, i, target.id, root, mutated)
 
 
-def _check_view_use(pf, stmts, i, view, base, mutated):
+def _check_view_use(pf, stmts, i, view, base, mutated, seen=None):
     if view in mutated:
         _refuse(pf, stmts[i], base, "this updates a view of")
-    for later in stmts[i + 1:]:
+    seen = {view} if seen is None else seen
+    for j, later in enumerate(stmts[i + 1:], i + 1):
+        holder = _holder(later, view)
+        if holder is not None and holder not in seen:  # `t = (v, w)`: t's items are views of base too
+            seen.add(holder)
+            _check_view_use(pf, stmts, j, holder, base, mutated, seen)
         uses = view in loaded_names(later)
         updates = base in _mutations([later])
         if uses and not (updates and _only_reads_before_update(later, view)):
@@ -189,6 +194,18 @@ def _check_view_use(pf, stmts, i, view, base, mutated):
                     _refuse(pf, rest, base, "a view taken before an update is read after it, of")
             return
     # the view lives past the end of this block (e.g. into the next loop iteration)
+
+
+def _holder(stmt, view):
+    """The name `stmt` binds to a tuple, list or dict display that holds the name `view`, or None."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+        return None
+    value = stmt.value
+    if isinstance(value, ast.List | ast.Tuple | ast.Dict):
+        elts = value.elts if not isinstance(value, ast.Dict) else value.values
+        if view in atom_names(elts):
+            return stmt.targets[0].id
+    return None
 
 
 def _only_reads_before_update(stmt, view):

@@ -364,16 +364,17 @@ class Lowerer:
     def assign_items(self, target, value, out, loc):
         """`a, b = e1, e2`: every item evaluated first (into a temporary where a target's name is read by a
         later item or is an item itself, as in `a, b = b, a`), then assigned in order, as Python does."""
-        targets = {n.id for t in target.elts for n in walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        pairs = list(_display_pairs(target, value))
+        targets = {n.id for t, _ in pairs for n in walk(t) if isinstance(n, ast.Name)}  # (a subscript's base too)
         atoms = []
-        for item in value.elts:
+        for _, item in pairs:
             atom = self.atom(item, out)
             if any(isinstance(n, ast.Name) and n.id in targets for n in walk(atom)):
                 name = self.alloc.fresh("t")
                 out.append(ast.copy_location(ast.Assign(targets=[store(name)], value=atom), loc))
                 atom = load(name)
             atoms.append(atom)
-        for t, atom in zip(target.elts, atoms):
+        for (t, _), atom in zip(pairs, atoms):
             self.assign_to(t, ast.copy_location(atom, loc) if hasattr(atom, "lineno") else atom, out, loc)
 
     def assign_to(self, target, value, out, loc):
@@ -450,6 +451,18 @@ def _parallel(target, value) -> bool:
         return False
     return not any(isinstance(n, _OPAQUE) or (isinstance(n, ast.Name) and n.id in names)
                    for e in value.elts for n in walk(e))
+
+
+def _display_pairs(target, value):
+    """(target, item) pairs of `(a, b), c = (e1, e2), e3`, at every depth where both sides are displays of one
+    length without stars, in Python's order: (a, e1), (b, e2), (c, e3)."""
+    if isinstance(target, ast.Tuple | ast.List) and isinstance(value, ast.Tuple | ast.List) \
+            and len(target.elts) == len(value.elts) \
+            and not any(isinstance(e, ast.Starred) for e in target.elts + value.elts):
+        for t, v in zip(target.elts, value.elts):
+            yield from _display_pairs(t, v)
+    else:
+        yield target, value
 
 
 class _LocalAllocator:
