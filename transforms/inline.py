@@ -166,6 +166,51 @@ def extract_local_helpers(pf, tree: ast.FunctionDef, alloc=None) -> dict[str, Lo
 _NOT_ADOPTED = (ast.NamedExpr, ast.GeneratorExp, ast.With, ast.AsyncWith, ast.Try, ast.Await, ast.Yield, ast.YieldFrom)
 
 
+def _movable(pf, call, helpers) -> bool:
+    """Whether a call can be moved after a local function's call on the same line: a primitive with a rule,
+    a pure builtin, or a user function that updates none of its arguments."""
+    import types
+
+    import numpy as np
+    if isinstance(call.func, ast.Name) and call.func.id in helpers:
+        return True
+    try:
+        obj = pf.resolve_expr(call.func)
+    except Exception:  # noqa: BLE001
+        return False
+    if obj is ctx().missing:
+        return False
+    if ctx().has_rule(obj) or isinstance(obj, np.ufunc) or any(obj is b for b in _PURE_BUILTINS):
+        return True
+    module = str(getattr(obj, "__module__", None) or "")
+    if module.startswith("numpy") and not module.startswith("numpy.random"):
+        return True
+    if isinstance(obj, types.FunctionType):
+        from .desugar import callee_summary
+        summary = callee_summary(obj)
+        return summary is not None and not summary.updated_params
+    return False
+
+
+def _expands_in_place(pf, tree, name, helpers) -> bool:
+    """Whether every statement of `tree` that calls `name` lets the expansion take the call out of its line:
+    no other call there that may change what it reads, and the call not inside a lambda or comprehension."""
+    scoped = (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)
+    for stmt in walk(tree):
+        if not isinstance(stmt, ast.stmt) or stmt is tree:
+            continue
+        exprs = [v for f, v in ast.iter_fields(stmt) if isinstance(v, ast.expr)] + \
+            [e for f, v in ast.iter_fields(stmt) if isinstance(v, list) for e in v if isinstance(e, ast.expr)]
+        nodes = [n for e in exprs for n in walk(e)]
+        if not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name for n in nodes):
+            continue
+        if any(isinstance(n, scoped) for n in nodes):
+            return False
+        if not all(_movable(pf, n, helpers | {name}) for n in nodes if isinstance(n, ast.Call)):
+            return False
+    return True
+
+
 def adopt_module_helpers(pf, tree: ast.FunctionDef) -> list[str]:
     """Copy into `tree` (as local helpers, expanded like them) the plain functions of the same module that
     it only calls: `sigmoid(z)` of `def sigmoid(x): return 1.0 / (1.0 + np.exp(-x))` beside it. Expanded,
@@ -228,6 +273,8 @@ def adopt_module_helpers(pf, tree: ast.FunctionDef) -> list[str]:
         if any(calls[id(n)].keywords or len(calls[id(n)].args) != len(params)
                or any(isinstance(a, ast.Starred) for a in calls[id(n)].args) for n in uses[name]):
             continue
+        if not _expands_in_place(pf, tree, name, set()):
+            continue  # a call of it shares its line with a call that may change what it reads: it stays a call
         called_inside = {n.func.id for n in walk(fdef) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
         if called_inside & own:
             continue  # it calls a function it is given (a local helper may not call another)
@@ -894,29 +941,7 @@ class _Hoist(ast.NodeTransformer):
         return node
 
     def _pure(self, call):
-        """Whether a call can be moved after a local function's call on the same line: a primitive with a rule,
-        a pure builtin, or a user function that updates none of its arguments."""
-        import types
-
-        import numpy as np
-        if isinstance(call.func, ast.Name) and call.func.id in self.helpers:
-            return True
-        try:
-            obj = self.pf.resolve_expr(call.func)
-        except Exception:  # noqa: BLE001
-            return False
-        if obj is ctx().missing:
-            return False
-        if ctx().has_rule(obj) or isinstance(obj, np.ufunc) or any(obj is b for b in _PURE_BUILTINS):
-            return True
-        module = str(getattr(obj, "__module__", None) or "")
-        if module.startswith("numpy") and not module.startswith("numpy.random"):
-            return True
-        if isinstance(obj, types.FunctionType):
-            from .desugar import callee_summary
-            summary = callee_summary(obj)
-            return summary is not None and not summary.updated_params
-        return False
+        return _movable(self.pf, call, self.helpers)
 
     def _bind(self, value, base):
         name = self.alloc.fresh(base)
