@@ -124,6 +124,7 @@ def _literal(node, default):
 
 _NOT_LITERAL = object()
 NOT_LITERAL = _NOT_LITERAL  # what `Site.literal` gives for an argument that is not a literal
+literal = _literal  # (for the passes that read literal arguments too: transforms/shifts.py)
 
 
 class Site:

@@ -43,6 +43,7 @@ from fractions import Fraction
 import numpy as np
 
 from .context import ctx
+from .shapes import NOT_LITERAL, literal
 from .walk import walk
 
 __all__ = ["drop_shift_adjoints", "shift_free"]
@@ -331,12 +332,10 @@ def _integer(node) -> bool:
 
 
 def _literal(node, default):
-    if node is None:
-        return default
-    try:
-        return ast.literal_eval(node)
-    except ValueError:
-        raise _Unproven from None
+    value = literal(node, default)
+    if value is NOT_LITERAL:
+        raise _Unproven
+    return value
 
 
 def _blocks(tree):
