@@ -81,3 +81,18 @@ def test_sum_with_keepdims_of_the_arguments_shape_and_float32_keeps_finish():
     b32 = b.astype(np.float32)  # (a float32 argument's gradient is cast: finish stays)
     assert "s2s.finish(" in s2s.source(s2s.grad(bias_keepdims, wrt=1), W, b32, X)
     assert s2s.grad(bias_keepdims, wrt=1)(W, b32, X).dtype == np.float32
+
+
+def logdet(A, X):
+    n = X.shape[0]
+    sign, value = np.linalg.slogdet(A @ A.T + 0.1 * np.eye(3))
+    return 0.5 * np.sum(X * X) + 0.5 * n * value
+
+
+def test_the_seed_guard_of_s2s_grad_is_folded():
+    # `0.0 if s2s.is_zero(1.0) else ...`: the guard of an adjoint that is the seed, which s2s.grad leaves at 1.0
+    rng = np.random.default_rng(5)
+    A, X = rng.normal(size=(3, 3)), rng.normal(size=(4, 3))
+    src = s2s.source(s2s.grad(logdet), A, X)
+    assert "is_zero(1.0)" not in src and "is_zero" not in src, src
+    check_all(logdet, (A, X), wrt=(0,))
