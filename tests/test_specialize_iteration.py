@@ -63,8 +63,8 @@ def test_loops_over_items_are_specialised_and_right(f, args, wrt):
     left = [h for h in GENERAL_HELPERS if h in src]
     assert not left and "# s2s:" not in src, src
     check_all(f, args, wrt=wrt)
-    expected = s2s.derivative(f, wrt=wrt)(*args)  # the code for any shapes (one gradient: not in a tuple)
-    for got, expected in zip(s2s.grad(f, wrt=wrt)(*args), expected if len(wrt) > 1 else (expected,)):
+    general = s2s.derivative(f, wrt=wrt)(*args)  # the code for any shapes (one gradient: not in a tuple)
+    for got, expected in zip(s2s.grad(f, wrt=wrt)(*args), general if len(wrt) > 1 else (general,)):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
 
 
