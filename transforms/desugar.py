@@ -58,6 +58,11 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
             allowed.update(id(a) for a in node.args if isinstance(a, ast.Starred))
         elif isinstance(node, ast.Tuple | ast.List) and isinstance(node.ctx, ast.Store):
             allowed.update(id(a) for a in node.elts if isinstance(a, ast.Starred))
+    stored = as_set = escaping = None  # the views refused below, each found once (a search of the whole tree)
+    if any(mappings.is_view_call(n) for n in walk(tree)):
+        stored = mappings.stored_view_of_updated_mapping(tree)
+        as_set = mappings.view_read_as_set(tree)
+        escaping = mappings.escaping_view(tree)
     for node in walk(tree):
         if id(node) in allowed:
             continue
@@ -76,21 +81,21 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
                            hint="define the helper at module level; s2s differentiates calls to it")
         if isinstance(node, ast.comprehension) and node.is_async:
             raise pf.error(ctx().unsupported, "s2s cannot differentiate async comprehensions", node)
-        if mappings.is_view_call(node) and mappings.stored_view_of_updated_mapping(tree) is node:
+        if stored is not None and node is stored:
             receiver = ast.unparse(node.func.value)
             raise pf.error(ctx().unsupported, f"s2s cannot differentiate this view `{ast.unparse(node)}` kept in a "
                            f"name: the function updates {receiver} afterwards, and Python's view shows the update, "
                            "s2s's list of the entries would not", node,
                            hint=f"take a list of the entries where you need them: "
                                 f"`list({ast.unparse(node)})`, or call {ast.unparse(node)} where you read it")
-        if mappings.is_view_call(node) and mappings.view_read_as_set(tree) is node:
+        if as_set is not None and node is as_set:
             raise pf.error(ctx().unsupported, f"s2s cannot differentiate this view `{ast.unparse(node)}` compared, "
                            "combined, indexed or asked a method of: s2s reads it as the list of the entries, and "
                            "Python compares and combines keys and items views as sets (== ignores the order; values "
                            "views compare by identity) and indexes none", node,
                            hint=f"compare what you mean: `sorted({ast.unparse(node)}) == sorted(...)`, or "
                                 f"`list({ast.unparse(node)}) == [...]` where the order matters")
-        if mappings.is_view_call(node) and mappings.escaping_view(tree) is node:
+        if escaping is not None and node is escaping:
             raise pf.error(ctx().unsupported, f"s2s cannot differentiate this view `{ast.unparse(node)}` handed on "
                            "(returned, yielded or stored in an object): Python's view shows the updates the caller "
                            "makes to the dict later, s2s's list of the entries would not", node,
