@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ast
 
-from .shapes import hashable
 from .simplify import _fold
 from .walk import fix_locations, walk
 
@@ -73,10 +72,10 @@ def fold_unit_seed(fdef: ast.FunctionDef, seed: str, shapes, float64_only: bool)
         def visit_IfExp(self, node):
             self.generic_visit(node)
             test = node.test  # `0.0 if s2s.is_zero(1.0) else e`, the guard of an adjoint that was the seed: e
-            if isinstance(test, ast.Call) and len(test.args) == 1 and not test.keywords \
-                    and isinstance(test.args[0], ast.Constant) and type(test.args[0].value) is float \
-                    and test.args[0].value != 0.0 and _is_helper(test, shapes, "is_zero"):
-                return node.orelse
+            if isinstance(test, ast.Call) and test.args and isinstance(test.args[0], ast.Constant):
+                guarded = shapes.zero_guarded(node)
+                if guarded is not None:
+                    return guarded
             return node
 
     fold = Fold()
@@ -124,8 +123,3 @@ def _ones(fdef, seed, params):
 
 def _is_one(node, ones):
     return isinstance(node, ast.Name) and node.id in ones and isinstance(node.ctx, ast.Load)
-
-
-def _is_helper(call, shapes, name):
-    callee = shapes.callee(call)
-    return callee is not None and hashable(callee) and shapes.helpers.get(callee) == name
