@@ -67,10 +67,13 @@ def builtin(name: str) -> ast.Name:
         True
     """
     assert name in BUILTINS_WRITTEN, name
-    node = load(name)
+    return _as_builtin(load(name))
+
+
+def _as_builtin(node: ast.Name) -> ast.Name:
     annotations.put(node, annotations.HELPER, True)
     annotations.put(node, annotations.GLOBAL, True)
-    annotations.put(node, annotations.RESOLVED, getattr(builtins, name))
+    annotations.put(node, annotations.RESOLVED, getattr(builtins, node.id))
     return node
 
 
@@ -80,9 +83,7 @@ def mark_builtins(tree: ast.AST) -> ast.AST:
     for call in walk(tree):
         node = call.func if isinstance(call, ast.Call) else None
         if isinstance(node, ast.Name) and node.id in BUILTINS_WRITTEN:
-            annotations.put(node, annotations.HELPER, True)
-            annotations.put(node, annotations.GLOBAL, True)
-            annotations.put(node, annotations.RESOLVED, getattr(builtins, node.id))
+            _as_builtin(node)
     return tree
 
 
