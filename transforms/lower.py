@@ -351,10 +351,6 @@ class Lowerer:
     def assign(self, s, out):
         value = s.value
         targets = s.targets
-        if len(targets) == 1 and not self.has_try and _parallel(targets[0], value):
-            for target, item in zip(targets[0].elts, value.elts):  # `x, v = x0, 0.0`: two assignments
-                self.assign_to(target, item, out, s)
-            return
         items = len(targets) == 1 and isinstance(targets[0], ast.Tuple | ast.List) and isinstance(value, ast.Tuple | ast.List)
         if (len(targets) > 1 or not isinstance(targets[0], ast.Name)) and not items:
             value = self.atom(value, out, "t")
@@ -363,7 +359,12 @@ class Lowerer:
 
     def assign_items(self, target, value, out, loc):
         """`a, b = e1, e2`: every item evaluated first (into a temporary where a target's name is read by a
-        later item or is an item itself, as in `a, b = b, a`), then assigned in order, as Python does."""
+        later item or is an item itself, as in `a, b = b, a`), then assigned in order, as Python does; where
+        no item can see a target assigned (`_parallel`), each item straight into its target."""
+        if not self.has_try and _parallel(target, value):
+            for t, item in zip(target.elts, value.elts):  # `x, v = x0, 0.0`: two assignments
+                self.assign_to(t, item, out, loc)
+            return
         pairs = list(_display_pairs(target, value))
         targets = {n.id for t, _ in pairs for n in walk(t) if isinstance(n, ast.Name)}  # (a subscript's base too)
         atoms = []
