@@ -12,6 +12,7 @@ import collections
 import threading
 
 lock = threading.RLock()  # held while an entry is looked up or made (building one may need another)
+_ABSENT = object()
 TABLES: list = []  # every table of things s2s made and keeps for later calls (cache.clear() empties them all)
 
 
@@ -34,13 +35,16 @@ class Table(collections.OrderedDict):
         TABLES.append(self)
 
     def find(self, key, default=None):
-        """The value under `key` (now the most recently used), or `default`."""
-        with lock:
-            try:
-                self.move_to_end(key)
-            except KeyError:
-                return default
-            return self[key]
+        """The value under `key` (now the most recently used), or `default`. Without the lock: it runs on
+        every call through a function value, and OrderedDict's get and move_to_end are each atomic."""
+        value = self.get(key, _ABSENT)
+        if value is _ABSENT:
+            return default
+        try:
+            self.move_to_end(key)
+        except KeyError:  # (another thread evicted it meanwhile: the value found is still the one made)
+            pass
+        return value
 
     def put(self, key, value) -> None:
         """Keep `value` under `key`; the least recently used entries beyond the limit go."""
