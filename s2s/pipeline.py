@@ -327,6 +327,7 @@ OPTIMIZER = [
     ("index adjoints in place", optimize.index_adjoints_step),
     ("accumulate in place", optimize.in_place_step),
     ("ties counted, arrays reused, finish dropped, invariants hoisted, temporaries merged", optimize.late_step),
+    ("item assignments in place", optimize.item_updates_step),
     ("notes on what shapes blocked", optimize.explain_step),
     ("reductions of arrays as methods", optimize.methods_step),
 ]

@@ -42,10 +42,10 @@ def _reads(node, name):
     return any(isinstance(n, ast.Name) and n.id == name for n in walk(node))
 
 
-def _basic(index, shapes):
+def basic_index(index, shapes):
     """An index that selects each element at most once: ints, slices of ints, or a tuple of those."""
     if isinstance(index, ast.Tuple):
-        return all(_basic(e, shapes) and not isinstance(e, ast.Tuple) for e in index.elts)
+        return all(basic_index(e, shapes) and not isinstance(e, ast.Tuple) for e in index.elts)
     if isinstance(index, ast.Slice):
         return all(p is None or _int(p, shapes) for p in (index.lower, index.upper, index.step))
     return _int(index, shapes)
@@ -181,7 +181,7 @@ def _distinct(index, shapes) -> bool:
 
 
 def _add_in_place(name, index, g, shapes, np_name):
-    if _basic(index, shapes) or _distinct(index, shapes):
+    if basic_index(index, shapes) or _distinct(index, shapes):
         return ast.AugAssign(target=ast.Subscript(value=load(name), slice=index, ctx=ast.Store()), op=ast.Add(),
                              value=g)
     add_at = ast.Attribute(value=ast.Attribute(value=load(np_name), attr="add", ctx=ast.Load()), attr="at",
@@ -234,7 +234,7 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name):
                           args=[ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load())], keywords=[])
     for a in index_steps:
         g, _, index = _increment(a, name).args
-        if _basic(index, shapes):
+        if basic_index(index, shapes):
             new = ast.AugAssign(target=ast.Subscript(value=load(name), slice=index, ctx=ast.Store()), op=ast.Add(),
                                 value=g)
         else:

@@ -11,7 +11,9 @@ user's) whose value is read once, by a later simple statement of the same block 
 or a return): a name assigned and read once, or one the reading statement assigns again
 (`v_bar = v_bar + a; v_bar = v_bar - b` is `v_bar = v_bar + a - b`), where the value is a number (shape `()`) that the shapes pass
 proves cannot raise (`specialize._pure`) and no statement in between binds a name the value
-reads. Why the values are the same: the expression is evaluated once either way, on the same
+reads; or where the value is another name, of any kind, read by the very next statement
+(`y_bar = y; y_bar = y_bar + y` is `y_bar = y + y`: no copy of the array left behind for a later
+in-place rewrite to stumble on). Why the values are the same: the expression is evaluated once either way, on the same
 numbers (nothing in between rebinds what it reads, and numbers are immutable), with the same
 operations in the same order; it cannot raise and has no side effect, so evaluating it later,
 after what the reading statement evaluates first, changes nothing.
@@ -62,7 +64,8 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
             if name not in made_up or name in params:
                 continue
             reader = _reader(stmts, k + 1, name, loaded_names(s.value))
-            if reader is None or shapes.of(s.value) != () or not pure(s.value, shapes):
+            copied = isinstance(s.value, ast.Name) and k + 2 < len(stmts) and reader is stmts[k + 2]
+            if reader is None or not copied and (shapes.of(s.value) != () or not pure(s.value, shapes)):
                 continue
             once = loads.get(name) == 1 and stores.get(name) == 1  # a temporary, read by `reader` alone
             rebinds = isinstance(reader, ast.Assign) and any(

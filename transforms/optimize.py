@@ -54,6 +54,7 @@ from .extremes import split_extreme_ties
 from .finish import drop_finish
 from .index_adjoints import accumulate_index_adjoints
 from .invariants import hoist_loop_invariants
+from .item_updates import update_items_in_place
 from .merge import merge_number_temporaries
 from .reduction_methods import reductions_as_methods
 from .reuse import reuse_dead_operands
@@ -149,6 +150,13 @@ def tape_step(c: Code) -> Code:
     if c.shapes is not None:  # a value no longer taped (`e` of `e = e + t`) may be one nothing reads now
         c.removable |= specialize.pure_names(c.fdef, c.inferred, c.stack)
         c.fdef = eliminate_dead_code(c.fdef, c.removable)
+    return c
+
+
+def item_updates_step(c: Code) -> Code:
+    if c.shapes is not None and _mentions(c.fdef, "setitem"):
+        params = {a.arg for a in walk(c.fdef.args) if isinstance(a, ast.arg)}
+        update_items_in_place(c.fdef, c.inferred, params)
     return c
 
 

@@ -232,6 +232,41 @@ class ZeroScalar(tuple):
 ZERO_SCALAR = ZeroScalar()
 
 
+class Counted(tuple):
+    """The shape `()` of an int that is `counter + offset` here, `counter` a name bound only by loops over
+    ranges and `span` the range of the loop that bound it last: equal to `()`. A slice `x[i:i + k]` whose
+    bounds are two such ints of one counter has `k` items wherever the span keeps both bounds inside the
+    axis (`Shapes._window`). Facts that name a counter are forgotten where the counter is bound again."""
+
+    def __new__(cls, counter, offset, span):
+        fact = tuple.__new__(cls, ())
+        fact.counter, fact.offset, fact.span = counter, offset, span
+        return fact
+
+    def __eq__(self, other):
+        if type(other) is Counted:
+            return (self.counter, self.offset, self.span) == (other.counter, other.offset, other.span)
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+    def __repr__(self):
+        return f"Counted({self.counter}{self.offset:+d} over {self.span})"
+
+
+def _leaves_early(body) -> bool:
+    """Whether a loop's body holds a `break` or `continue` (at any depth)."""
+    return any(isinstance(n, ast.Break | ast.Continue) for s in body for n in walk(s))
+
+
+def _plain(fact):
+    """A fact without a counter's offset (what a value keeps once the counter may have moved on)."""
+    return () if type(fact) is Counted else fact
+
+
 class ZeroOr:
     """A name's fact where it holds either the zero adjoint 0.0 or an array of `shape` (an adjoint started
     at 0.0 before a loop, `c_bar = 0.0`, that the loop's first trip makes an array). Read as unknown,
@@ -278,6 +313,8 @@ def _array(shape):
 def _join_shapes(a, b):
     if a == b:
         return a if type(a) is type(b) else ()
+    if type(a) is Counted or type(b) is Counted:  # two ints, not the same offset of one counter
+        return () if a == () and b == () else None
     if isinstance(a, Seq) and isinstance(b, Seq) and len(a.items) == len(b.items):
         return Seq(_join_shapes(x, y) for x, y in zip(a.items, b.items))
     return None
@@ -336,6 +373,7 @@ class Shapes:
         # an int: a name bound only ever by loops over ranges, or by int arithmetic on ints (`i2 = i + 1`)
         self.ints = {name for name, count in range_loops.items()
                      if self._bindings.get(name) == count and name not in params_bound}
+        self._counters = set(self.ints)  # (no other binding: a `Counted` fact of one stays true until its loop)
         self._int_arithmetic(range_loops, params_bound)
         self.env = dict(params)
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
@@ -348,6 +386,7 @@ class Shapes:
         self.at = {}  # id(Name node read) -> (the node, its shape there): the facts per program point
         self.blame = {}  # name -> the first statement whose value's shape is unknown (for notes in the code)
         self.lost = {}  # name -> the loop or `if` after which its shape is unknown (its shapes there differ)
+        self._restores = {}  # name -> the shape a tape's restore gives it (the join of what was saved)
         self._flow(fdef)
         self.reals = self._real_names(kinds or {})
 
@@ -459,8 +498,31 @@ class Shapes:
 
     # ---- facts per program point ----------------------------------------------
     def _flow(self, fdef):
+        """The facts per program point. A restore (`t = stack.pop()`) gives back one of the values assigned
+        to its name: the first walk gives it the name's flow-insensitive shape and joins the facts at the
+        name's assignments; where that join knows more, a second walk gives the restores that join."""
         state = {p: shape for p, shape in self.env.items() if p in self._params}
-        self._flow_block(fdef.body, state)
+        self._bound = dict(state)  # name -> the join of its facts where it is bound (`_set`)
+        self._flow_block(fdef.body, dict(state))
+        better = {name: _plain(self._bound[name]) for name in self.restored
+                  if self.env.get(name) is None and self._bound.get(name) not in (None, _UNBOUND)
+                  and type(self._bound[name]) is not ZeroOr}
+        if better:
+            self._restores = better
+            self.at, self.blame, self.lost = {}, {}, {}
+            self._flow_block(fdef.body, dict(state))
+
+    def _set(self, state, name, fact, restore=False):
+        """Bind `name` to `fact` in `state`: facts counted on `name` are forgotten; unless the value is a
+        restore, `fact` joins the facts at the name's bindings."""
+        if name in self._counters:  # (only a counter's facts are counted on)
+            for other, held in state.items():
+                if type(held) is Counted and held.counter == name:
+                    state[other] = ()
+        state[name] = fact
+        if not restore:
+            seen = self._bound.get(name, _UNBOUND)
+            self._bound[name] = fact if seen is _UNBOUND else _join_states({name: seen}, {name: fact})[name]
 
     def _record(self, node, state):
         """The facts at the reads of `node` (an expression, or a statement's own expressions)."""
@@ -478,8 +540,7 @@ class Shapes:
         """A loop: iterate the body from the join of the entry and the end of the body."""
         entry = state
         for _ in range(12):
-            self._record_head(s, head, state)
-            end = self._flow_block(s.body, dict(state))
+            end = self._flow_block(s.body, self._record_head(s, head, state))
             joined = _join_states(entry, end, self.lost, s)
             if joined == state:
                 break
@@ -487,16 +548,34 @@ class Shapes:
         else:  # no fixed point in time: what the loop assigns is unknown from here on
             state = dict(state)
             for name in assigned_names(ast.Module(body=s.body, type_ignores=[])):
-                state[name] = None
-            self._record_head(s, head, state)
-            self._flow_block(s.body, dict(state))
+                self._set(state, name, None)
+            self._flow_block(s.body, self._record_head(s, head, state))
         return self._flow_block(s.orelse, state)
 
     def _record_head(self, s, head, state):
+        """The facts at the start of the loop's body (its counter bound to its next item)."""
         if isinstance(s, ast.While):
             self._record(s.test, state)
+        state = dict(state)
         if head is not None:
-            state[head[0]] = head[1]
+            self._set(state, head[0], head[1])
+        return state
+
+    def _counter(self, s, state):
+        """The fact of a `for` loop's counter: `Counted` where it is only ever bound by loops over ranges, this
+        one's bounds are known and the body cannot leave an iteration early, else `()`."""
+        name, it = s.target.id, s.iter
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id not in self.local \
+                and self.resolve(it.func.id) is reversed and len(it.args) == 1:
+            it = it.args[0]  # (the same items, in the other order)
+        if name not in self._counters or not isinstance(it, ast.Call) or not isinstance(it.func, ast.Name) \
+                or it.func.id in self.local or self.resolve(it.func.id) is not range or it.keywords \
+                or not 1 <= len(it.args) <= 3 or _leaves_early(s.body):
+            return ()
+        bounds = [self.value_of(a, state) for a in it.args]
+        if any(type(b) is not int for b in bounds) or (len(bounds) == 3 and bounds[2] == 0):
+            return ()
+        return Counted(name, 0, range(*bounds))
 
     def _flow_stmt(self, s, state):
         if isinstance(s, ast.Assign):
@@ -509,18 +588,18 @@ class Shapes:
             self._record(s.value, state)
             self._record(ast.Name(id=s.target.id, ctx=ast.Load()), state)
             state = dict(state)
-            state[s.target.id] = broadcast(_array(state.get(s.target.id, self.env.get(s.target.id))),
-                                           _array(self.of(s.value, state)))
+            self._set(state, s.target.id, broadcast(_array(state.get(s.target.id, self.env.get(s.target.id))),
+                                                    _array(self.of(s.value, state))))
             return state
         if isinstance(s, ast.For):
             self._record(s.iter, state)
             if isinstance(s.target, ast.Name) and s.target.id in self.ints:
-                head = (s.target.id, ())
+                head = (s.target.id, self._counter(s, state))
             else:
                 head = None
                 state = dict(state)
                 for name in assigned_names(s.target):
-                    state[name] = None
+                    self._set(state, name, None)
             return self._flow_loop(s, state, head)
         if isinstance(s, ast.While):
             self._record(s.test, state)
@@ -536,7 +615,7 @@ class Shapes:
             return state
         state = dict(state)  # nested functions, with, try, ...: their reads get the flow-insensitive shapes
         for name in assigned_names(s):
-            state[name] = None
+            self._set(state, name, None)
         return state
 
     def _flow_assign(self, s, state):
@@ -544,7 +623,7 @@ class Shapes:
         if self._is_pop(s.value):  # a restore: a value saved from an earlier assignment of the same names
             for t in s.targets:
                 for name in assigned_names(t):
-                    state[name] = self.env.get(name)
+                    self._set(state, name, self._restores.get(name, self.env.get(name)), restore=True)
             return state
         if isinstance(s.value, ast.Constant) and s.value.value is None \
                 and all(isinstance(t, ast.Name) and t.id in self.restored for t in s.targets):
@@ -586,7 +665,7 @@ class Shapes:
 
     def _bind(self, target, value, state, stmt):
         if isinstance(target, ast.Name):
-            state[target.id] = value
+            self._set(state, target.id, value)
             if value is None and target.id not in self.blame:
                 self.blame[target.id] = stmt
         elif isinstance(target, ast.Tuple | ast.List):
@@ -596,7 +675,7 @@ class Shapes:
                 self._bind(e, None if items is None else items[k], state, stmt)
         elif isinstance(target, ast.Starred):
             for name in assigned_names(target):
-                state[name] = None
+                self._set(state, name, None)
 
     # ---- real floating-point values -----------------------------------------
     def _real_names(self, kinds):
@@ -789,6 +868,10 @@ class Shapes:
                 return None
             return Seq(self.of(e, env) for e in node.elts)
         if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.Add | ast.Sub):
+                counted = self._counted(node, env)
+                if counted is not None:
+                    return counted
             if isinstance(node.op, ast.MatMult):
                 return matmul(self._arr(node.left, env), self._arr(node.right, env))
             results = {broadcast(left, right) for left in self._either(node.left, env)
@@ -879,6 +962,10 @@ class Shapes:
             n = base[at]
             at += 1
             if isinstance(i, ast.Slice):
+                window = self._window(i, n, env)
+                if window is not None:
+                    out.append(window)
+                    continue
                 parts = [None if p is None else self.value_of(p, env) for p in (i.lower, i.upper, i.step)]
                 if any(p is not None and type(p) is not int for p in parts) \
                         or any(p is None and q is not None for p, q in zip(parts, (i.lower, i.upper, i.step))) \
@@ -895,6 +982,33 @@ class Shapes:
                 continue
             return None
         return tuple(out) + base[at:]
+
+    def _counted(self, node, env):
+        """`i + k`, `k + i` or `i - k` of a `Counted` int `i` and an int `k` known here: the sum's `Counted`."""
+        left, right = self.of(node.left, env), self.of(node.right, env)
+        if type(left) is Counted and type(right) is not Counted:
+            k = self.value_of(node.right, env)
+            return Counted(left.counter, left.offset + (k if isinstance(node.op, ast.Add) else -k), left.span) \
+                if type(k) is int else None
+        if type(right) is Counted and type(left) is not Counted and isinstance(node.op, ast.Add):
+            k = self.value_of(node.left, env)
+            return Counted(right.counter, right.offset + k, right.span) if type(k) is int else None
+        return None
+
+    def _window(self, index, n, env):
+        """The length of a slice `lo:hi` of an axis of length `n` whose bounds are the one counter `i` plus
+        offsets (`x[i:i + k]`): `hi - lo` where, for every `i` of its loop's range, `0 <= lo <= hi <= n`
+        (no bound counted from the end, none clipped), else None."""
+        if index.lower is None or index.upper is None or index.step is not None:
+            return None
+        lo, hi = self.of(index.lower, env), self.of(index.upper, env)
+        if type(lo) is not Counted or type(hi) is not Counted or lo.counter != hi.counter or lo.span != hi.span \
+                or not lo.span:
+            return None
+        first, last = min(lo.span), max(lo.span)
+        if first + lo.offset < 0 or last + hi.offset > n or lo.offset > hi.offset:
+            return None
+        return hi.offset - lo.offset
 
     def _newaxis(self, node) -> bool:
         """`None` or `np.newaxis` as an index item."""

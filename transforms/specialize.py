@@ -29,6 +29,7 @@ import copy
 import numpy as np
 
 from .context import ctx
+from .item_updates import split_item_adjoints
 from .names import load
 from .shapes import Seq, Shapes, broadcast, hashable
 from .walk import fix_locations, walk
@@ -36,7 +37,8 @@ from .walk import fix_locations, walk
 # the runtime helpers whose results the shape rules know, by the name the rules use
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
                          "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero", "grad_mult_seq",
-                         "transpose_attr", "transpose_attr_grad", "part")
+                         "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads",
+                         "written_into")
 
 
 def runtime_helpers() -> dict:
@@ -79,7 +81,8 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
     """
     shapes = ctx.shapes(fdef)
     for _ in range(8):  # a rewritten adjoint has a known shape now: the rewrites it feeds may apply
-        if not _rewrite_helpers(fdef, shapes, ctx.np_name, ctx.float64_only):
+        split = split_item_adjoints(fdef, shapes)
+        if not _rewrite_helpers(fdef, shapes, ctx.np_name, ctx.float64_only) and not split:
             break
         shapes = ctx.shapes(fdef)
     if _calls(fdef, "expand_reduced"):
@@ -260,6 +263,8 @@ class _Rewrite(ast.NodeTransformer):
             return ast.Subscript(value=args[0], slice=args[1], ctx=ast.Load())  # an item of that list
         if name == "grad_mult_seq" and len(args) == 4:
             return self._product_adjoint(node, args, shapes)
+        if name == "written_into" and len(args) == 2 and self.shapes.real(args[1]):
+            return args[0]  # (written into real floats: kept as it is)
         if name == "transpose_attr" and len(args) == 1 and _array_shape(shapes[0]):
             return _T(args[0])  # `x.T` of an array (an object's attribute T has no shape)
         if name == "transpose_attr_grad" and len(args) == 2 and _array_shape(shapes[0]) and _array_shape(shapes[1]):

@@ -332,6 +332,18 @@ def copy(site):
     return site.shape(0) if site.nargs == 1 else None
 
 
+def setitem(site):
+    """s2s.setitem(x, index, v), `x[index] = v` on a copy: the array x's shape (v is cast into it, or it raises)."""
+    x = site.shape(0) if _plain(site, 3) else None
+    return x if _array(x) and x != () else None
+
+
+def setitem_grads(site):
+    """s2s.setitem_grads(g, x, index): (the adjoint for x, the item's): the first has the array g's shape."""
+    g = site.shape(0) if _plain(site, 3) else None
+    return Seq((g if _array(g) and g != () else None, None))
+
+
 def iterated(site):
     """s2s.as_sequence(x), what `for v in x` runs over: x itself where x is an array (of at least one axis)."""
     x = site.shape(0) if site.nargs == 1 else None

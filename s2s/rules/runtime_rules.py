@@ -30,9 +30,10 @@ defrule_for(rt.stop_gradient, "stop_gradient(x)", nondiff=True)
 defrule_for(rt.copy, "copy(x)", result_shape=shapes.copy, x="g", linear=("x",))
 defrule_for(rt.unshared, "unshared(value, where, deep, updated, *others)", tangent_from_adjoint=True,
             value="g").jvp["others"] = None  # the names it checks only steer it
-defrule_for(rt.setitem, "setitem(x, index, v)", structured=True,
+defrule_for(rt.setitem, "setitem(x, index, v)", structured=True, result_shape=shapes.setitem,
+            real=shapes.real_of_first(3),
             x_dot="s2s.setitem(s2s.dense_tangent(x_dot, x), index, 0.0)",
-            v_dot="s2s.setitem(s2s.dense_tangent(0.0, x), index, v_dot)")
+            v_dot="s2s.setitem(s2s.dense_tangent(0.0, x), index, s2s.written_into(v_dot, x))")
 defrule_for(rt.log_scale, "log_scale(base)", base_dot="base_dot / base")  # log(base), 1 for None
 for _helper in (rt.effect_free, rt.mapping_keys, rt.clip_mask, rt.is_float_dtype, rt.shape_of):
     defrule_for(_helper, f"{_helper.__name__}(*args)", nondiff=True)
@@ -46,7 +47,9 @@ defrule_for(rt.finish, "finish(g, x)", shape_only=("x",), structured=True, linea
 defrule_for(rt.add, "add(a, b)", structured=True, result_shape=shapes.add, a_dot="a_dot", b_dot="b_dot")
 defrule_for(rt.part, "part(g, index)", linear=("g",), result_shape=shapes.part)
 defrule_for(rt.getitem_grad, "getitem_grad(g, x, index)", shape_only=("x",), linear=("g",), result_shape=shapes.getitem_grad)
-defrule_for(rt.setitem_grads, "setitem_grads(g, x, index)", shape_only=("x",), linear=("g",))
+defrule_for(rt.written_into, "written_into(t, x)", shape_only=("x",), linear=("t",))
+defrule_for(rt.setitem_grads, "setitem_grads(g, x, index)", shape_only=("x",), linear=("g",),
+            result_shape=shapes.setitem_grads)
 defrule_for(rt.append_grads, "append_grads(g)", linear=("g",))
 defrule_for(rt.zero_of_real, "zero_of_real(g, x)", nondiff=True)
 defrule_for(rt.broadcast_like, "broadcast_like(t, ans)", shape_only=("ans",), linear=("t",))

@@ -112,6 +112,18 @@ def setitem(x, index, v):
     return out
 
 
+def written_into(t, x):
+    """The tangent or adjoint of a value written into `x` (`x[i] = v`): zero where the array x holds
+    integers or booleans, which truncate v (a step function), else `t`.
+
+        >>> written_into(2.0, np.zeros(3)), written_into(2.0, np.arange(3))
+        (2.0, 0.0)
+    """
+    if isinstance(x, np.ndarray) and x.dtype.kind in "biu":
+        return ZERO
+    return t
+
+
 @linear_in_g(zero=lambda x, index: (ZERO, ZERO))
 def setitem_grads(g, x, index):
     """Adjoints of `y = setitem(x, index, v)`: (adjoint for x, adjoint for v).
@@ -133,7 +145,7 @@ def setitem_grads(g, x, index):
         kept = _winners(x, index)
         if kept is not None:
             gv = gv * _in_library_of(kept, gv)
-    return gx, gv
+    return gx, written_into(gv, x)
 
 
 @linear_in_g(zero=lambda: (ZERO, ZERO))

@@ -1,0 +1,283 @@
+"""An item assignment into an array that nothing else holds runs in place.
+
+s2s runs the user's `y[i] = v` as `y = s2s.setitem(y, i, v)`: a copy of `y` with the item set, so that
+the old array stays what it was for whatever still reads it (the tape, the adjoint of an earlier read,
+another name). A loop that fills an array item by item then copies the whole array at every step, and
+its cost grows like n² where the user's loop costs n. The adjoint of the assignment,
+`y_bar, g = s2s.setitem_grads(y_bar, y, i)`, copies the adjoint array the same way.
+
+In the specialised code, once the tape keeps only what the backward sweep reads, this pass shows for
+each name `y` updated that way that no one but the name itself can see its array, and then writes the
+update in place:
+
+    y = s2s.setitem(y, i, t7)           ->   y[i] = t7
+    y_bar, g = s2s.setitem_grads(...)   ->   g = y_bar[i]
+                                             y_bar[i] = 0.0
+
+The adjoint is split first (`split_item_adjoints`, where the index selects each item at most once, so
+the adjoint of the item is `y_bar[i]` and nothing else reads `y`), then each name is rewritten where:
+
+- its value where it is updated has a known array shape (an ndarray, not a list or a dict), and the
+  value put in is real or a number literal (a complex one is refused by `s2s.setitem`; in place NumPy
+  would drop its imaginary part with a warning only);
+- every binding of the name makes an array no one else holds: arithmetic on arrays, a NumPy function
+  that makes an array (`np.zeros(n)`), an update of its own (`y = s2s.setitem(y, ...)`, `y += e`), or
+  a copy `y = u` outside loops of a name `u` read only there whose own bindings are of those kinds;
+  never a parameter, a loop variable, a value restored from the tape, or a tuple's item;
+- every read of the name consumes the array at once, making a new value: an operand of arithmetic or
+  a comparison, an argument of a NumPy ufunc or reduction, `.shape`/`.ndim`/`.size`/`.dtype`, an item
+  or a slice read (a slice bound to a name is copied: it would be a view), the updates' own `y`, or the
+  `return`. A push on the tape, a copy to another name, any other call, and a nested function each keep
+  the array, and leave the copies in place.
+
+Each read of the name then sees what it would have seen in the copying code: the name holds the one
+array, and every update is seen only through the name, after the update, as it would be.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+from .index_adjoints import basic_index
+from .walk import fix_locations, walk
+
+__all__ = ["split_item_adjoints", "update_items_in_place"]
+
+# NumPy functions that make a new array from their arguments (and keep no reference to them)
+_MAKERS = (np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
+           np.eye, np.identity, np.arange, np.linspace, np.copy)
+_CONSUMERS = (np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.dot, np.matmul, np.copy, np.var,
+              np.std, np.trace, np.linalg.norm, np.count_nonzero, np.all, np.any)
+_READ_ATTRIBUTES = ("shape", "ndim", "size", "dtype")
+
+
+def split_item_adjoints(fdef: ast.FunctionDef, shapes) -> bool:
+    """`a, g = s2s.setitem_grads(y_bar, y, i)` becomes `g = y_bar[i]` and `a = s2s.setitem(y_bar, i, 0.0)`
+    where `y_bar` and `y` are arrays of one known shape and `i` selects each item at most once (ints and
+    slices): the same values, and `y` (read by the helper only to find repeated indices) is not read.
+    Returns whether anything changed.
+
+        >>> # y_bar, g = s2s.setitem_grads(y_bar, y, i)  ->  g = y_bar[i]; y_bar = s2s.setitem(y_bar, i, 0.0)
+    """
+    changed = False
+    for node in list(walk(fdef)):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if not isinstance(block, list):
+                continue
+            for k in range(len(block) - 1, -1, -1):
+                split = _split(block[k], shapes)
+                if split is not None:
+                    block[k:k + 1] = split
+                    changed = True
+    if changed:
+        fix_locations(fdef)
+    return changed
+
+
+def _split(stmt, shapes):
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Tuple)
+            and len(stmt.targets[0].elts) == 2 and all(isinstance(e, ast.Name) for e in stmt.targets[0].elts)):
+        return None
+    call = stmt.value
+    if not (isinstance(call, ast.Call) and len(call.args) == 3 and not call.keywords
+            and isinstance(call.func, ast.Attribute) and shapes.helpers.get(shapes.callee(call)) == "setitem_grads"):
+        return None
+    g, x, index = call.args
+    adjoint, item = (e.id for e in stmt.targets[0].elts)
+    g_shape = shapes.of(g)
+    if not isinstance(g, ast.Name) or adjoint == item or g_shape in (None, ()) or not isinstance(g_shape, tuple) \
+            or shapes.of(x) != g_shape or not shapes.real(x) or not basic_index(index, shapes) \
+            or any(isinstance(n, ast.Name) and n.id == item for n in walk(index)) or g.id == item:
+        return None
+    read = ast.Assign(targets=[ast.Name(id=item, ctx=ast.Store())],
+                      value=ast.Subscript(value=ast.Name(id=g.id, ctx=ast.Load()), slice=index, ctx=ast.Load()))
+    setitem = ast.Attribute(value=call.func.value, attr="setitem", ctx=ast.Load())
+    zeroed = ast.Assign(targets=[ast.Name(id=adjoint, ctx=ast.Store())],
+                        value=ast.Call(func=setitem, args=[ast.Name(id=g.id, ctx=ast.Load()), _copy(index),
+                                                           ast.Constant(0.0)], keywords=[]))
+    return [ast.copy_location(read, stmt), ast.copy_location(zeroed, stmt)]
+
+
+def _copy(node):
+    return ast.parse(ast.unparse(node), mode="eval").body
+
+
+def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set) -> bool:
+    """Write `y = s2s.setitem(y, i, v)` as `y[i] = v` for every name `y` the module docstring's conditions
+    hold for. `shapes` are the shapes inferred over `fdef`; `params` its parameters. Returns whether
+    anything changed.
+
+        >>> # y = np.zeros(n); for i in range(n): y = s2s.setitem(y, i, t)  ->  ... y[i] = t
+    """
+    nodes = list(walk(fdef))
+    if any(isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) for n in nodes if n is not fdef):
+        return False
+    parents = {id(child): parent for parent in nodes for child in ast.iter_child_nodes(parent)}
+    updates = {}
+    for n in nodes:
+        if _update(n, shapes) is not None:
+            updates.setdefault(n.targets[0].id, []).append(n)
+    changed = False
+    for name, steps in updates.items():
+        views = _owned_reads(name, steps, nodes, parents, shapes, params)
+        if views is None:
+            continue
+        for sub in views:  # a slice bound to a name would see the later updates: copied
+            _replace(parents[id(sub)], sub, ast.Call(func=ast.Attribute(value=sub, attr="copy", ctx=ast.Load()),
+                                                     args=[], keywords=[]))
+        for stmt in steps:
+            _, index, value = stmt.value.args
+            target = ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=index, ctx=ast.Store())
+            stmt.targets = [target]
+            stmt.value = value
+        changed = True
+    if changed:
+        fix_locations(fdef)
+    return changed
+
+
+def _update(node, shapes):
+    """`y = s2s.setitem(y, i, v)` of an array `y` (its arguments), else None."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+        return None
+    call = node.value
+    if not (isinstance(call, ast.Call) and len(call.args) == 3 and not call.keywords
+            and isinstance(call.args[0], ast.Name) and call.args[0].id == node.targets[0].id
+            and shapes.helpers.get(shapes.callee(call)) == "setitem"):
+        return None
+    shape = shapes.of(call.args[0])
+    return call.args if isinstance(shape, tuple) and shape != () else None
+
+
+def _owned_reads(name, steps, nodes, parents, shapes, params):
+    """The item reads of `name` to copy (slices bound to names) where only `name` can see its array (the
+    module docstring), else None."""
+    if name in params:
+        return None
+    own = set()
+    for stmt in steps:
+        _, index, value = stmt.value.args
+        if _reads(index, name) or _reads(value, name):
+            return None  # (an update reading its own array: left as it is)
+        if not (shapes.real(value) or isinstance(value, ast.Constant) and type(value.value) in (int, float)):
+            return None
+        own.add(id(stmt.value.args[0]))
+        own.add(id(stmt.targets[0]))
+    views = []
+    for n in nodes:
+        if not (isinstance(n, ast.Name) and n.id == name) or id(n) in own:
+            continue
+        parent = parents.get(id(n))
+        if isinstance(n.ctx, ast.Store):
+            if not _owned_binding(n, parent, parents, nodes, shapes, params):
+                return None
+        elif isinstance(n.ctx, ast.Load):
+            if _inside_return(n, parents):
+                continue
+            kind = _consumed(n, parent, parents, shapes)
+            if kind is None:
+                return None
+            if kind == "view":
+                views.append(parent)
+        else:
+            return None  # (del)
+    return views
+
+
+def _inside_return(node, parents):
+    while id(node) in parents:
+        node = parents[id(node)]
+        if isinstance(node, ast.Return):
+            return True
+        if isinstance(node, ast.stmt):
+            return False
+    return False
+
+
+def _consumed(n, parent, parents, shapes):
+    """How a read of the array consumes it: "use" (a new value made at once), "view" (a slice bound to a
+    name, to copy), or None (the array may be kept)."""
+    if isinstance(parent, ast.BinOp | ast.UnaryOp | ast.Compare):
+        return "use"
+    if isinstance(parent, ast.AugAssign) and parent.value is n:
+        return "use"
+    if isinstance(parent, ast.Attribute) and parent.attr in _READ_ATTRIBUTES:
+        return "use"
+    if isinstance(parent, ast.Call) and n in parent.args and _consumer(parent, shapes):
+        return "use"
+    if isinstance(parent, ast.Subscript) and parent.value is n and isinstance(parent.ctx, ast.Store):
+        return "use"  # (`y[j] += e`: its own array, changed in place through the name)
+    if isinstance(parent, ast.Subscript) and parent.value is n and isinstance(parent.ctx, ast.Load):
+        above = parents.get(id(parent))
+        if shapes.of(parent) == () or isinstance(above, ast.BinOp | ast.UnaryOp | ast.Compare) \
+                or isinstance(above, ast.Call) and parent in above.args and _consumer(above, shapes):
+            return "use"  # (an item of a 1-d array is a NumPy scalar: a copy)
+        if isinstance(above, ast.Assign) and above.value is parent and len(above.targets) == 1 \
+                and isinstance(above.targets[0], ast.Name):
+            return "view"
+    return None
+
+
+def _consumer(call, shapes):
+    if any(k.arg in (None, "out") for k in call.keywords):
+        return False
+    callee = shapes.callee(call)
+    return isinstance(callee, np.ufunc) or any(callee is f for f in _CONSUMERS)
+
+
+def _owned_binding(n, parent, parents, nodes, shapes, params):
+    """Whether a binding of the name gives it an array no one else holds."""
+    if isinstance(parent, ast.AugAssign) and parent.target is n:
+        return True  # (its own array, changed in place)
+    if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and parent.targets[0] is n):
+        return False
+    value = parent.value
+    if isinstance(value, ast.Constant) and value.value is None:
+        return True  # a tape's placeholder: no array
+    if _fresh(value, shapes):
+        return True
+    if isinstance(value, ast.Name) and value.id not in params and not _in_loop(parent, parents):
+        source = value.id
+        reads = [m for m in nodes if isinstance(m, ast.Name) and m.id == source and isinstance(m.ctx, ast.Load)]
+        stores = [m for m in nodes if isinstance(m, ast.Name) and m.id == source and not isinstance(m.ctx, ast.Load)]
+        return reads == [value] and bool(stores) and all(
+            isinstance(parents.get(id(m)), ast.AugAssign) and parents[id(m)].target is m
+            or isinstance(parents.get(id(m)), ast.Assign) and parents[id(m)].targets == [m]
+            and _fresh(parents[id(m)].value, shapes) for m in stores)
+    return False
+
+
+def _fresh(value, shapes):
+    """Arithmetic on arrays, or a NumPy function that makes an array: a new array no one else holds."""
+    if isinstance(value, ast.BinOp | ast.UnaryOp):
+        shape = shapes.of(value)
+        return isinstance(shape, tuple) and shape != ()
+    if isinstance(value, ast.Call) and not any(k.arg in (None, "out", "copy", "like") for k in value.keywords):
+        callee = shapes.callee(value)
+        return any(callee is f for f in _MAKERS) or isinstance(callee, np.ufunc) and len(value.args) == callee.nin
+    return False
+
+
+def _in_loop(node, parents):
+    while id(node) in parents:
+        node = parents[id(node)]
+        if isinstance(node, ast.For | ast.While):
+            return True
+    return False
+
+
+def _reads(node, name):
+    return any(isinstance(n, ast.Name) and n.id == name for n in walk(node))
+
+
+def _replace(parent, old, new):
+    for field, value in ast.iter_fields(parent):
+        if value is old:
+            setattr(parent, field, new)
+        elif isinstance(value, list):
+            for k, item in enumerate(value):
+                if item is old:
+                    value[k] = new
