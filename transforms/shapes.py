@@ -522,7 +522,10 @@ class Shapes:
         state[name] = fact
         if not restore:
             seen = self._bound.get(name, _UNBOUND)
-            self._bound[name] = fact if seen is _UNBOUND else _join_states({name: seen}, {name: fact})[name]
+            if seen is _UNBOUND:
+                self._bound[name] = fact
+            elif seen is not fact and (seen != fact or type(seen) is not type(fact)):
+                self._bound[name] = _join_states({name: seen}, {name: fact})[name]
 
     def _record(self, node, state):
         """The facts at the reads of `node` (an expression, or a statement's own expressions)."""
@@ -868,7 +871,7 @@ class Shapes:
                 return None
             return Seq(self.of(e, env) for e in node.elts)
         if isinstance(node, ast.BinOp):
-            if isinstance(node.op, ast.Add | ast.Sub):
+            if isinstance(node.op, ast.Add | ast.Sub) and self._counters:
                 counted = self._counted(node, env)
                 if counted is not None:
                     return counted
@@ -984,13 +987,20 @@ class Shapes:
         return tuple(out) + base[at:]
 
     def _counted(self, node, env):
-        """`i + k`, `k + i` or `i - k` of a `Counted` int `i` and an int `k` known here: the sum's `Counted`."""
-        left, right = self.of(node.left, env), self.of(node.right, env)
-        if type(left) is Counted and type(right) is not Counted:
+        """`i + k`, `k + i` or `i - k` of a `Counted` int `i` (a name, or such a sum) and an int `k` known
+        here: the sum's `Counted`, else None. (Reads names' facts only: no shape of a subexpression.)"""
+        if isinstance(node, ast.Name):
+            fact = self._name_fact(node, env) if node.id in self.local else None
+            return fact if type(fact) is Counted else None
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)):
+            return None
+        left = self._counted(node.left, env)
+        if left is not None:
             k = self.value_of(node.right, env)
             return Counted(left.counter, left.offset + (k if isinstance(node.op, ast.Add) else -k), left.span) \
                 if type(k) is int else None
-        if type(right) is Counted and type(left) is not Counted and isinstance(node.op, ast.Add):
+        right = self._counted(node.right, env) if isinstance(node.op, ast.Add) else None
+        if right is not None:
             k = self.value_of(node.left, env)
             return Counted(right.counter, right.offset + k, right.span) if type(k) is int else None
         return None
