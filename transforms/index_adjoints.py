@@ -234,6 +234,7 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name):
                           args=[ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load())], keywords=[])
     for a in index_steps:
         g, _, index = _increment(a, name).args
+        index = _as_slice(index, shapes)
         if basic_index(index, shapes):
             new = ast.AugAssign(target=ast.Subscript(value=load(name), slice=index, ctx=ast.Store()), op=ast.Add(),
                                 value=g)

@@ -374,13 +374,13 @@ class Shapes:
         self.ints = {name for name, count in range_loops.items()
                      if self._bindings.get(name) == count and name not in params_bound}
         self._counters = set(self.ints)  # (no other binding: a `Counted` fact of one stays true until its loop)
-        self._int_arithmetic(range_loops, params_bound)
         self.env = dict(params)
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
         self.sealed = self._sealed_lists(fdef)
         self._params = set(params)
         self._valuing = set()  # names whose value `value_of` is finding (a cycle claims nothing)
         self.at = {}
+        self._int_arithmetic(range_loops, params_bound)
         self._int_arrays = self._integer_arrays(kinds or {}, params_bound)
         self._infer(fdef)
         self.at = {}  # id(Name node read) -> (the node, its shape there): the facts per program point
@@ -477,8 +477,8 @@ class Shapes:
     def _int_expr(self, node, ints):
         if isinstance(node, ast.Constant):
             return type(node.value) is int
-        if isinstance(node, ast.Name):
-            return node.id in ints and node.id in self.local
+        if isinstance(node, ast.Name):  # (or one known int however it is bound: `k = t[0]`, `t = w.shape`)
+            return node.id in self.local and (node.id in ints or type(self.value_of(node)) is int)
         if isinstance(node, ast.BinOp):
             return isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod) \
                 and self._int_expr(node.left, ints) and self._int_expr(node.right, ints)

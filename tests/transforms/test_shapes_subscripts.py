@@ -41,3 +41,60 @@ def test_shape_is_numpys(expr):
 ])
 def test_not_claimed(expr):
     assert _shape(expr) is None
+
+
+# ---- windows x[i:i + k] of a loop counter (`Counted`): claimed only where every trip's window has k items
+
+def _window_shape(body, params=None):
+    """The shape the flow facts give `w` where `use(w)` reads it, in `body` (a function of x, of shape (10,))."""
+    src = "def f(x):\n" + "\n".join("    " + line for line in body.strip().splitlines()) + "\n"
+    fdef = ast.parse(src).body[0]
+    resolve = {"np": np}.get
+    shapes = Shapes(fdef, params or {"x": (10,)}, lambda n: resolve(n, getattr(builtins, n, None)),
+                    runtime_helpers(), {})
+    reads = [n for n in ast.walk(fdef) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "use"]
+    return [shapes.of(r.args[0]) for r in reads]
+
+
+def _run_windows(body):
+    """What the windows really are: the body run with `use` recording each window's shape."""
+    seen = []
+    src = "def f(x):\n" + "\n".join("    " + line for line in body.strip().splitlines()) + "\n"
+    scope = {"np": np, "use": lambda w: seen.append(np.shape(w))}
+    exec(src, scope)
+    scope["f"](np.zeros(10))
+    return set(seen)
+
+
+WINDOWS = {
+    "plain": "k = 3\nfor i in range(10 - k + 1):\n    w = x[i:i + k]\n    use(w)",
+    "shifted": "for i in range(1, 8):\n    lo = i - 1\n    hi = lo + 3\n    w = x[lo:hi]\n    use(w)",
+    "backwards": "for i in range(7, -1, -1):\n    w = x[i + 1:2 + i]\n    use(w)",
+    "reversed": "for i in reversed(range(8)):\n    w = x[i:i + 2]\n    use(w)",
+    "stepped": "for i in range(0, 8, 3):\n    w = x[i:i + 2]\n    use(w)",
+    "after the loop": "for i in range(8):\n    pass\nw = x[i:i + 2]\nuse(w)",
+}
+
+
+@pytest.mark.parametrize("name", sorted(WINDOWS))
+def test_window_of_a_counter_has_its_length(name):
+    body = WINDOWS[name]
+    real = _run_windows(body)
+    assert len(real) == 1
+    assert set(_window_shape(body)) == real
+
+
+NOT_WINDOWS = {
+    "clips at the end": "for i in range(10):\n    w = x[i:i + 3]\n    use(w)",
+    "wraps at the start": "for i in range(10):\n    w = x[i - 1:i + 1]\n    use(w)",
+    "bound from the step before": "hi = 3\nfor i in range(7):\n    w = x[i:hi]\n    use(w)\n    hi = i + 3",
+    "counter bound twice": "for i in range(5):\n    i = i + 1\n    w = x[i:i + 2]\n    use(w)",
+    "a continue": "for i in range(5):\n    t = i + 2\n    if i == 2:\n        continue\n    w = x[i:t]\n    use(w)",
+    "bound kept across trips": "t = 2\nfor i in range(5):\n    w = x[i:t]\n    use(w)\n    t = i + 3",
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_WINDOWS))
+def test_window_that_may_change_is_not_claimed(name):
+    shapes = _window_shape(NOT_WINDOWS[name])
+    assert shapes and all(s is None for s in shapes), shapes
