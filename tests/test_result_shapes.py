@@ -17,7 +17,7 @@ from s2s.rules import result_shapes
 _NAMES = {"np": np, "s2s": runtime, "unbroadcast": runtime.unbroadcast}
 # parameter -> shape; `u` (and `n`, `k`) unknown
 P = {"x": (2, 3), "v": (4,), "W": (3, 4), "b": (3,), "r": (1, 3), "s": (), "m": (2, 1), "g": (2, 3), "z": (),
-     "u": None, "n": None, "k": None}
+     "u": None, "n": None, "k": None, "Q": (3, 3), "T": (2, 3, 3), "C": (3, 4), "V": (2, 3, 4)}
 
 
 _UNKNOWN = re.compile(r"\b[unk]\b")
@@ -93,20 +93,64 @@ HELPERS = [
     ("s2s.copy(u)", None),
 ]
 
+LINALG = [  # square matrices Q and stacks of them T; C and V: columns for them
+    ("np.linalg.inv(Q)", (3, 3)), ("np.linalg.inv(T)", (2, 3, 3)), ("np.linalg.inv(W)", None), ("np.linalg.inv(u)", None),
+    ("np.linalg.det(Q)", ()), ("np.linalg.det(T)", (2,)), ("np.linalg.det(W)", None), ("np.linalg.det(b)", None),
+    ("np.linalg.solve(Q, b)", (3,)), ("np.linalg.solve(Q, C)", (3, 4)), ("np.linalg.solve(T, V)", (2, 3, 4)),
+    ("np.linalg.solve(Q, V)", (2, 3, 4)), ("np.linalg.solve(T, C)", None),  # (NumPy 1 and 2 read this C differently)
+    ("np.linalg.solve(T, b)", None), ("np.linalg.solve(Q, v)", None), ("np.linalg.solve(W, b)", None),
+    ("np.swapaxes(T, -1, -2)", (2, 3, 3)), ("np.swapaxes(V, 0, 2)", (4, 3, 2)), ("np.swapaxes(V, 0, n)", None),
+    ("np.swapaxes(V, 0, 3)", None),
+    ("s2s.grad_solve_a(C, np.linalg.solve(Q, C), Q, C)", (3, 3)), ("s2s.grad_solve_a(b, b, Q, b)", (3, 3)),
+    ("s2s.grad_solve_a(V, V, T, V)", (2, 3, 3)), ("s2s.grad_solve_a(s, s, Q, b)", None),
+    ("s2s.grad_solve_b(C, Q, C)", (3, 4)), ("s2s.grad_solve_b(b, Q, b)", (3,)), ("s2s.grad_solve_b(s, Q, b)", None),
+    ("s2s.grad_det(np.linalg.det(T), np.linalg.det(T), T)", (2, 3, 3)),
+    ("s2s.grad_det(s, np.linalg.det(Q), Q)", None),  # (a number: 0.0 or an array, which only `+` reads)
+    ("s2s.grad_slogdet(s2s.getitem_grad(np.linalg.det(T), np.linalg.slogdet(T), 1), T)", (2, 3, 3)),
+    ("s2s.grad_slogdet(s2s.getitem_grad(s, np.linalg.slogdet(T), 1), T)", None),
+    ("s2s.grad_slogdet(s2s.getitem_grad(s, np.linalg.slogdet(Q), 1), Q)", None),  # (s may be 0.0: the helper's zero)
+    ("x + 2 * np.pi", (2, 3)),
+]
 
-@pytest.mark.parametrize("expr, expected", REDUCTIONS + NORMS + CREATION + PRODUCTS + MOVES + BUILTINS + HELPERS)
+
+@pytest.mark.parametrize("expr, expected", REDUCTIONS + NORMS + CREATION + PRODUCTS + MOVES + BUILTINS + HELPERS + LINALG)
 def test_call_shapes(expr, expected):
     assert shape_of(expr) == expected
 
 
 @pytest.mark.parametrize("expr, expected", [c for c in REDUCTIONS + NORMS + CREATION + PRODUCTS + MOVES + BUILTINS
-                                            + HELPERS if c[1] is not None and not _UNKNOWN.search(c[0])])
+                                            + HELPERS + LINALG if c[1] is not None and not _UNKNOWN.search(c[0])])
 def test_claimed_shapes_are_numpys(expr, expected):
     """Each shape claimed above is the one the call gives on arrays of those shapes."""
     rng = np.random.default_rng(0)
     values = {p: 0.5 if shape == () else rng.normal(size=shape) for p, shape in P.items() if shape is not None}
     values["z"] = 0.0
     assert np.shape(eval(expr, {**_NAMES, **values})) == expected
+
+
+def test_tuples_of_linear_algebra_and_their_adjoints():
+    from s2s.transforms.shapes import ZERO_SCALAR, Seq, ZeroOr, ZeroScalar
+
+    assert shape_of("np.linalg.slogdet(Q)") == Seq(((), ())) and shape_of("np.linalg.slogdet(T)") == Seq(((2,), (2,)))
+    assert shape_of("np.linalg.slogdet(W)") is None
+    item = shape_of("s2s.getitem_grad(s, np.linalg.slogdet(Q), 1)")  # [0.0, s]: the other item is the zero adjoint
+    assert item == Seq((ZERO_SCALAR, ())) and type(item.items[0]) is ZeroScalar and type(item.items[1]) is not ZeroScalar
+    assert shape_of("s2s.getitem_grad(s, np.linalg.slogdet(Q), k)") is None
+    assert shape_of("s2s.getitem_grad(s, np.linalg.slogdet(Q), 2)") is None
+    both = shape_of("s2s.add(s2s.getitem_grad(s, np.linalg.slogdet(Q), 1), s2s.getitem_grad(z, np.linalg.slogdet(Q), 0))")
+    assert both == Seq(((), ())) and not any(type(i) is ZeroScalar for i in both.items)
+    assert type(shape_of("s2s.grad_slogdet(s2s.getitem_grad(s, np.linalg.slogdet(Q), 0), Q)")) is ZeroScalar
+    shapes, value = _shapes("s2s.grad_det(s, np.linalg.det(Q), Q)")
+    assert shapes._call(value, None) == ZeroOr((3, 3)) and shapes._either(value, None) == ((), (3, 3))
+    assert shape_of("g + s2s.grad_det(s, np.linalg.det(Q), Q)") is None  # (2, 3) and (3, 3) do not broadcast
+    assert shape_of("np.ones((3, 3)) + s2s.grad_det(s, np.linalg.det(Q), Q)") == (3, 3)
+
+
+def test_module_constants_are_real_numbers():
+    shapes, value = _shapes("2 * np.pi", {"x": "d"})
+    assert shapes.of(value) == () and shapes.real(value)
+    shapes, value = _shapes("np.newaxis")
+    assert shapes.of(value) is None and not shapes.real(value)
 
 
 @pytest.mark.parametrize("expr, expected", [

@@ -631,7 +631,7 @@ class Shapes:
         if isinstance(s.value, ast.Constant) and s.value.value is None \
                 and all(isinstance(t, ast.Name) and t.id in self.restored for t in s.targets):
             return state  # a placeholder for the tape (`t = t2 = None`), never read as a value
-        value = self._list_items(s, state) if isinstance(s.value, ast.List) else self.of(s.value, state)
+        value = self._list_items(s, state) if isinstance(s.value, ast.List) else self._fact(s.value, state)
         if isinstance(s.value, ast.Constant) and type(s.value.value) is float and s.value.value == 0.0:
             value = ZERO_SCALAR
         for t in s.targets:
@@ -707,13 +707,14 @@ class Shapes:
                 return False
             sides = [node.left, node.right]
             return any(self.real(x, reals) for x in sides) and all(
-                self.real(x, reals) or _int_literal(x) or self._mask(x, reals) for x in sides)  # (float * bool is float)
+                self.real(x, reals) or _int_literal(x) or self._known_int(x) or self._mask(x, reals)
+                for x in sides)  # (float * bool is float)
         if isinstance(node, ast.IfExp):
             return self.real(node.body, reals) and self.real(node.orelse, reals)
         if isinstance(node, ast.UnaryOp):
             return isinstance(node.op, ast.USub | ast.UAdd) and self.real(node.operand, reals)
         if isinstance(node, ast.Attribute):
-            return node.attr == "T" and self.real(node.value, reals)
+            return node.attr == "T" and self.real(node.value, reals) or self.number_constant(node)
         if isinstance(node, ast.Subscript):
             return self._real_item(node, reals)
         if isinstance(node, ast.Call) and node.keywords and self._reduction_keywords(node):
@@ -724,6 +725,11 @@ class Shapes:
         if isinstance(node, ast.Call) and not node.keywords:
             return self._real_call(self.callee(node), node, reals)
         return False
+
+    def _known_int(self, node) -> bool:
+        """An int of known value that a float holds exactly (`d = X.shape[1]`): `x * d` is as an int literal's."""
+        value = self.value_of(node) if isinstance(node, ast.Name) else None
+        return type(value) is int and abs(value) <= 2 ** 53
 
     def _mask(self, node, reals):
         """Booleans (a comparison, or a choice between such and real values): `real op mask` is real."""
@@ -896,7 +902,7 @@ class Shapes:
         if isinstance(node, ast.Attribute):
             inner = self._arr(node.value, env)
             if inner is None:
-                return None
+                return () if self.number_constant(node) else None
             if node.attr == "T":
                 return inner[::-1]
             if node.attr == "shape" and self._is_array_expr(node.value, env):
@@ -907,8 +913,21 @@ class Shapes:
         if isinstance(node, ast.Subscript):
             return self._subscript(node, env)
         if isinstance(node, ast.Call):
-            return self._call(node, env)
+            shape = self._call(node, env)
+            return None if type(shape) is ZeroOr else shape
         return None
+
+    def _fact(self, node, env):
+        """`of(node)`, but a call that gives 0.0 or an array of one shape (`s2s.grad_det` of a number adjoint)
+        keeps that `ZeroOr` (for the name it is bound to, and for an elementwise operator reading it)."""
+        return self._call(node, env) if isinstance(node, ast.Call) else self.of(node, env)
+
+    def number_constant(self, node) -> bool:
+        """A module's float constant read by its dotted name (`np.pi`, `math.e`): a number."""
+        if not isinstance(node.value, ast.Name) or node.value.id in self.local:
+            return False
+        base = self.resolve(node.value.id)
+        return type(base).__name__ == "module" and type(getattr(base, node.attr, None)) is float
 
     def _name_fact(self, node, env):
         """The fact at a name's read (possibly a ZeroOr)."""
@@ -923,6 +942,10 @@ class Shapes:
         """The shapes an elementwise operand may have here: both of a ZeroOr's (`()` for its 0.0), else one."""
         if isinstance(node, ast.Name) and node.id in self.local:
             fact = self._name_fact(node, env)
+            if type(fact) is ZeroOr:
+                return ((), fact.shape)
+        if isinstance(node, ast.Call):
+            fact = self._call(node, env)
             if type(fact) is ZeroOr:
                 return ((), fact.shape)
         return (self._arr(node, env),)

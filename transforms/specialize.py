@@ -31,14 +31,14 @@ import numpy as np
 from .context import ctx
 from .item_updates import split_item_adjoints
 from .names import load
-from .shapes import Seq, Shapes, broadcast, hashable
+from .shapes import Seq, Shapes, ZeroScalar, broadcast, hashable
 from .walk import fix_locations, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
                          "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero", "grad_mult_seq",
                          "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads",
-                         "written_into")
+                         "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b")
 
 
 def runtime_helpers() -> dict:
@@ -209,6 +209,7 @@ class _Rewrite(ast.NodeTransformer):
         self.float64 = float64  # every floating-point argument is float64 (a Python number times an array keeps it)
         self.changed = False
         self.defs = {}  # name -> its one Assign (set by the caller)
+        self.blocks = []  # the function's lists of statements (set by the caller)
 
     def visit_IfExp(self, node):
         body = node.body
@@ -269,7 +270,131 @@ class _Rewrite(ast.NodeTransformer):
             return _T(args[0])  # `x.T` of an array (an object's attribute T has no shape)
         if name == "transpose_attr_grad" and len(args) == 2 and _array_shape(shapes[0]) and _array_shape(shapes[1]):
             return _T(args[0])  # the adjoint of an array's transpose, transposed back
+        if name == "grad_slogdet" and len(args) == 2:
+            return self._slogdet_adjoint(node, args, raw)
+        if name in ("grad_solve_a", "grad_solve_b") and len(args) == 4 - (name == "grad_solve_b"):
+            return self._solve_adjoint(name, node, args, shapes)
         return node
+
+    def _matrix_T(self, a, batch):
+        """`a.T` of a matrix, `np.swapaxes(a, -1, -2)` of a stack of them."""
+        if batch == ():
+            return _T(a)
+        return _call(_attr(self.np, "swapaxes"), a, ast.Constant(-1), ast.Constant(-2))
+
+    def _slogdet_adjoint(self, node, args, raw):
+        """`s2s.grad_slogdet(g, a)` of a square matrix (or a stack) a: log|det|'s adjoint times inv(a) transposed,
+        read straight from the adjoint `h` of `s2s.getitem_grad(h, slogdet, 1)` where g is that list (no list made),
+        or `g[1]`. Only the sign's adjoint reaching it (g = getitem_grad(h, slogdet, 0)): the zero. For a number h
+        that is 0.0 the helper gives the zero and the product zeros (the same sum), unless a is singular: there
+        np.linalg.inv raises (log|det| has no derivative there)."""
+        g, a = args
+        sa = self.shapes.of(a)
+        batch = _stack_of(sa)
+        items = raw[0].items if isinstance(raw[0], Seq) else None
+        if batch is None or items is None or len(items) != 2 or not isinstance(g, ast.Name) or not _simple(a):
+            return node
+        gl = self._item_adjoint(g, 1, node)
+        if gl is None:
+            if type(items[1]) is ZeroScalar:
+                return ast.Constant(0.0)
+            gl = ast.Subscript(value=g, slice=ast.Constant(1), ctx=ast.Load())
+        elif isinstance(gl, ast.Constant) and gl.value == 0.0:
+            return ast.Constant(0.0)
+        sl = self.shapes.of(gl)
+        if type(sl) is ZeroScalar:
+            return ast.Constant(0.0)
+        if sl != batch:
+            return node
+        inv = _call(ast.Attribute(value=_attr(self.np, "linalg"), attr="inv", ctx=ast.Load()), a)
+        if batch == ():
+            return ast.BinOp(left=gl, op=ast.Mult(), right=_T(inv))
+        expanded = ast.Subscript(value=gl, slice=ast.Tuple(elts=[ast.Constant(Ellipsis), ast.Constant(None),
+                                                                 ast.Constant(None)], ctx=ast.Load()), ctx=ast.Load())
+        return ast.BinOp(left=expanded, op=ast.Mult(), right=self._matrix_T(inv, batch))
+
+    def _item_adjoint(self, g, k, use):
+        """Item k of the list adjoint `g` read by the expression `use`, as an expression of names that still hold
+        their values there, where `g`'s value comes from statements of the block holding `use`: `g =
+        s2s.getitem_grad(h, t, j)` of a tuple t of known items (h for j == k, the zero 0.0 for another j; h a name,
+        a literal or an expression that cannot raise, then computed where it is read) and
+        `g = s2s.add(g1, g2)` of two such lists (their items added; one that is the zero is the other). Else None."""
+        for block in self.blocks:
+            at = next((i for i, s in enumerate(block) if any(n is use for n in walk(s))), None)
+            if at is not None:
+                break
+        else:
+            return None
+        return self._item_at(g, k, block, at, at, 0)
+
+    def _item_at(self, g, k, block, at, use, depth):
+        """Item k of the list `g` holds before statement `at` of `block`, from names that hold their values up to
+        statement `use`, or None."""
+        if not isinstance(g, ast.Name) or depth > 8:  # (each step reads an earlier statement)
+            return None
+        for i in range(at - 1, -1, -1):
+            s = block[i]
+            stores = [n for n in walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id == g.id]
+            if not stores:
+                continue
+            if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+                    and len(stores) == 1 and isinstance(s.value, ast.Call) and not s.value.keywords):
+                return None
+            return self._item_of_call(s.value, k, block, i, use, depth)
+        return None
+
+    def _item_of_call(self, call, k, block, i, use, depth):
+        helper = self.shapes.helpers.get(self.shapes.callee(call))
+        if helper == "getitem_grad" and len(call.args) == 3:
+            h, t, j = call.args
+            items, j = self.shapes.of(t), _number(j)
+            if not isinstance(items, Seq) or type(j) is not int or not -len(items.items) <= j < len(items.items) \
+                    or not (_simple(h) or _pure(h, self.shapes)) or not 0 <= k < len(items.items):
+                return None
+            if j % len(items.items) != k:
+                return ast.Constant(0.0)
+            names = {n.id for n in walk(h) if isinstance(n, ast.Name)}
+            if any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in names
+                   for s in block[i + 1:use] for n in walk(s)):
+                return None  # (h is not the same value where the item is read)
+            return copy.deepcopy(h)
+        if helper == "add" and len(call.args) == 2:
+            parts = []
+            for arg in call.args:
+                part = self._item_at(arg, k, block, i, use, depth + 1) if isinstance(arg, ast.Name) else \
+                    self._item_of_call(arg, k, block, i, use, depth + 1) if isinstance(arg, ast.Call) else None
+                if part is None:
+                    return None
+                parts.append(part)
+            a, b = parts
+            if isinstance(a, ast.Constant) and a.value == 0.0:
+                return b
+            if isinstance(b, ast.Constant) and b.value == 0.0:
+                return a
+            if self.shapes.of(a) != () or self.shapes.of(b) != ():
+                return None  # (numbers: s2s.add of two numbers is their sum)
+            return ast.BinOp(left=a, op=ast.Add(), right=b)
+        return None
+
+    def _solve_adjoint(self, name, node, args, shapes):
+        """`s2s.grad_solve_a(g, ans, a, b)` / `s2s.grad_solve_b(g, a, b)` of a square matrix a (or a stack, the
+        same stack as the solution's), an array g of the solution's shape: what the helper computes,
+        `-(np.linalg.solve(a.T, g) @ ans.T)` (`np.outer` for a vector), `np.linalg.solve(a.T, g)`."""
+        g = args[0]
+        a, sa = (args[2], shapes[2]) if name == "grad_solve_a" else (args[1], shapes[1])
+        sol = shapes[1] if name == "grad_solve_a" else shapes[2]  # ans, or b (of ans's shape)
+        batch = _stack_of(sa)
+        if batch is None or not _array_shape(shapes[0]) or shapes[0] != sol or not _simple(a) \
+                or not (len(sol) == len(sa) and sol[:-2] == batch or batch == () and len(sol) == 1):
+            return node
+        gb = _call(ast.Attribute(value=_attr(self.np, "linalg"), attr="solve", ctx=ast.Load()),
+                   self._matrix_T(a, batch), g)
+        if name == "grad_solve_b":
+            return gb
+        ans = args[1]
+        if len(sol) == 1:
+            return ast.UnaryOp(op=ast.USub(), operand=_call(_attr(self.np, "outer"), gb, ans))
+        return ast.UnaryOp(op=ast.USub(), operand=_matmul(gb, self._matrix_T(ans, batch)))
 
     def _product_adjoint(self, node, args, shapes):
         """`grad_mult_seq(g, x, y, which)` of `x * y` where x and y are arrays or numbers (not a list repeated) and
@@ -385,6 +510,13 @@ class _Rewrite(ast.NodeTransformer):
         return _matmul(_T(a), g) if len(sb) == 2 else _matmul(g, a)
 
 
+def _stack_of(shape):
+    """The batch shape of a square matrix's shape or a stack of them (`(..., m, m)`), else None."""
+    if type(shape) is not tuple or len(shape) < 2 or shape[-1] != shape[-2]:
+        return None
+    return shape[:-2]
+
+
 def _array_shape(shape) -> bool:
     """An array's shape (not a number's, a tuple's items or unknown)."""
     return type(shape) is tuple and shape != ()
@@ -422,6 +554,7 @@ def rewrite_helpers(fdef: ast.FunctionDef, shapes: Shapes, np_name: str, float64
 def _rewrite_helpers(fdef, shapes, np_name, float64=False) -> bool:
     rewrite = _Rewrite(shapes, np_name, float64)
     rewrite.defs = _single_defs(fdef)
+    rewrite.blocks = _blocks(fdef)
     rewrite.visit(fdef)
     fix_locations(fdef)
     return rewrite.changed
@@ -430,6 +563,12 @@ def _rewrite_helpers(fdef, shapes, np_name, float64=False) -> bool:
 # ---- a scalar from a full reduction stays a scalar -----------------------------
 
 _ELEMENTWISE = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+
+
+def _blocks(tree):
+    """Every list of statements in `tree` (function bodies, loop and branch bodies)."""
+    return [value for node in walk(tree) for _, value in ast.iter_fields(node)
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt)]
 
 
 def _parents(tree):
@@ -606,8 +745,12 @@ def _pure(node, shapes) -> bool:
         return _pure(node.left, shapes) and _pure(node.right, shapes)
     if isinstance(node, ast.UnaryOp):
         return isinstance(node.op, ast.USub | ast.UAdd) and _pure(node.operand, shapes)
-    if isinstance(node, ast.Attribute):
-        return node.attr == "T" and _pure(node.value, shapes)
+    if isinstance(node, ast.Subscript) and isinstance(shapes.of(node.value), Seq):  # an item of a tuple of known length
+        return isinstance(node.value, ast.Name) and node.value.id in shapes.local and isinstance(node.slice, ast.Constant) \
+            and type(node.slice.value) is int and -len(shapes.of(node.value).items) <= node.slice.value \
+            < len(shapes.of(node.value).items)
+    if isinstance(node, ast.Attribute):  # (a module's float constant, np.pi, is real: reading it cannot raise)
+        return node.attr == "T" and _pure(node.value, shapes) or shapes.number_constant(node)
     if isinstance(node, ast.Call) and node.keywords and len(node.args) == 1 and shapes.real(node):
         # a reduction with axis= / keepdims=: the shape inference checked the axis against the shape
         obj = shapes.callee(node)
@@ -767,7 +910,8 @@ def _reads(node, name):
 # ---- why a rewrite did not apply, said in the code ---------------------------------
 
 # helpers the rewrites above remove where shapes are known: a note says which unknown shape kept one
-_EXPLAINED = ("unbroadcast", "expand_reduced", "add", "grad_matmul_a", "grad_matmul_b")
+_EXPLAINED = ("unbroadcast", "expand_reduced", "add", "grad_matmul_a", "grad_matmul_b", "grad_slogdet", "grad_solve_a",
+              "grad_solve_b")
 
 
 def helpers_left(fdef: ast.FunctionDef) -> bool:

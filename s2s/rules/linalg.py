@@ -76,11 +76,13 @@ _norm = defrule("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", real=s
                 x_dot="np.sum(x_dot * s2s.grad_norm(1.0, s2s.keep(ans, x, axis, keepdims), x, ord, axis, True), "
                       "axis=axis, keepdims=keepdims)")
 _norm.variant = _norm_variant
-defrule("np.linalg.inv(a)", result_shape=shapes.square_matrix, a="-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)",
+defrule("np.linalg.inv(a)", result_shape=shapes.square_matrix, real=shapes.real_of_one,
+        a="-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)",
         a_dot="-ans @ a_dot @ ans")
-defrule("np.linalg.det(a)", a="s2s.grad_det(g, ans, a)",
+defrule("np.linalg.det(a)", result_shape=shapes.det, real=shapes.real_of_one, safe=True, a="s2s.grad_det(g, ans, a)",
         a_dot="ans * np.trace(np.linalg.solve(a, a_dot), axis1=-2, axis2=-1)")
-defrule("np.linalg.solve(a, b)", result_shape=shapes.solve, a="s2s.grad_solve_a(g, ans, a, b)", b="s2s.grad_solve_b(g, a, b)",
+defrule("np.linalg.solve(a, b)", result_shape=shapes.solve, real=shapes.real_of_two,
+        a="s2s.grad_solve_a(g, ans, a, b)", b="s2s.grad_solve_b(g, a, b)",
         a_dot="-np.linalg.solve(a, np.matmul(a_dot, ans))",
         b_dot="np.linalg.solve(a, b_dot)")
 defrule("np.kron(a, b)", a="s2s.grad_kron(g, a, b, 0)", b="s2s.grad_kron(g, a, b, 1)",
@@ -99,7 +101,10 @@ defrule("np.linalg.pinv(a, rcond=1e-15)", zero=("rcond",),
               " @ (np.eye(np.shape(a)[-2]) - a @ ans)"
               " + (np.eye(np.shape(a)[-1]) - ans @ a) @ np.swapaxes(s2s.broadcast_like(a_dot, a), -1, -2)"
               " @ np.swapaxes(ans, -1, -2) @ ans, a, rcond)")
-defrule("np.linalg.slogdet(a)", structured=True, result_shape=shapes.slogdet, a="s2s.grad_slogdet(g, a)",
+# slogdet and det do not raise on a square matrix (singular: sign 0, log|det| -inf; det 0): `safe`
+# (slogdet's two items are real floats for a real a: `real`)
+defrule("np.linalg.slogdet(a)", structured=True, result_shape=shapes.slogdet, real=shapes.real_of_one, safe=True,
+        a="s2s.grad_slogdet(g, a)",
         a_dot="s2s.slogdet_tangent(s2s.broadcast_like(a_dot, a), ans, a)")
 # np.linalg.cholesky reads the lower triangle of `a` only: its adjoint (Murray 2016, arXiv:1602.07527) is
 # the symmetric one folded onto that triangle, which is what finite differences of the NumPy function see
@@ -154,7 +159,7 @@ helper_rule(rt.grad_cross, "grad_cross(g, a, b, which)",
             a_dot="s2s.grad_cross(g, s2s.broadcast_like(a_dot, a), b, which) if which == 1 else 0.0",
             b_dot="s2s.grad_cross(g, a, s2s.broadcast_like(b_dot, b), which) if which == 0 else 0.0", linear=("g",))
 helper_rule(rt.pinv_full_rank, "pinv_full_rank(value, a, rcond=1e-15)", linear=("value",))
-helper_rule(rt.grad_slogdet, "grad_slogdet(g, a)", structured=True,
+helper_rule(rt.grad_slogdet, "grad_slogdet(g, a)", structured=True, result_shape=shapes.grad_slogdet,
             a_dot="s2s.grad_slogdet_dot(g, a, a_dot)", linear=("g",))
 # (forward over forward mode, which s2s.hessian uses where the gradient code calls helpers through pullbacks)
 _slogdet_dot = helper_rule(rt.slogdet_tangent, "slogdet_tangent(t, ans, a)", shape_only=("ans",), structured=True,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from s2s.transforms.shapes import NOT_LITERAL, Seq, ZeroScalar, broadcast, matmul, reduced, reshaped
+from s2s.transforms.shapes import NOT_LITERAL, ZERO_SCALAR, Seq, ZeroOr, ZeroScalar, broadcast, matmul, reduced, reshaped
 
 _REDUCTION_KEYWORDS = frozenset({"axis", "keepdims", "dtype"})  # (dtype= does not change the shape)
 
@@ -96,31 +96,115 @@ def _square(shape) -> bool:
     return shape is not None and len(shape) == 2 and shape[0] == shape[1]
 
 
+def _stack(shape):
+    """The batch shape of a square matrix or a stack of them (`(..., m, m)`), else None."""
+    if type(shape) is not tuple or len(shape) < 2 or shape[-1] != shape[-2]:
+        return None
+    return shape[:-2]
+
+
 def square_matrix(site):
-    """np.linalg.inv(a) of a square 2-d a: a's shape."""
+    """np.linalg.inv(a) of a square matrix or a stack of them: a's shape."""
     a = site.shape(0) if _plain(site, 1) else None
-    return a if _square(a) else None
+    return a if _stack(a) is not None else None
 
 
 def solve(site):
-    """np.linalg.solve(a, b) of a square 2-d a and a b of a's length (a vector, or a matrix of columns): b's shape."""
+    """np.linalg.solve(a, b): of a square 2-d a and a vector b of a's length, b's shape; of matrices of columns
+    b (..., m, k) with at least a's axes (read as a stack of matrices by every NumPy), the stacks broadcast.
+    (A b of one axis less than a batched a is a stack of vectors to NumPy 1 and matrices to NumPy 2: not claimed.)"""
     if not _plain(site, 2):
         return None
     a, b = site.shape(0), site.shape(1)
-    return b if _square(a) and b is not None and len(b) in (1, 2) and b[0] == a[0] else None
+    batch = _stack(a)
+    if batch is None or b is None or len(b) == 0 or b[0 if len(b) == 1 else -2] != a[-1]:
+        return None
+    if len(b) == 1:
+        return b if batch == () else None
+    if len(b) < len(a):
+        return None
+    stacks = broadcast(batch, b[:-2])
+    return None if stacks is None else (*stacks, *b[-2:])
 
 
 def slogdet(site):
-    """np.linalg.slogdet(a) of a square 2-d a: (sign, log|det|), two numbers."""
-    return Seq(((), ())) if _plain(site, 1) and _square(site.shape(0)) else None
+    """np.linalg.slogdet(a) of a square matrix or a stack of them: (sign, log|det|), two numbers or two arrays
+    of the stack's shape."""
+    batch = _stack(site.shape(0)) if _plain(site, 1) else None
+    return None if batch is None else Seq((batch, batch))
+
+
+def det(site):
+    """np.linalg.det(a) of a square matrix (a number) or a stack of them (the stack's shape)."""
+    return _stack(site.shape(0)) if _plain(site, 1) else None
 
 
 def grad_solve_a(site):
-    """s2s.grad_solve_a(g, ans, a, b): a's shape, where g is certainly an array (else the zero)."""
+    """s2s.grad_solve_a(g, ans, a, b): -solve(a.T, g) ans^T, of a's shape for a square matrix a (the stacks
+    broadcast for stacks), where g is certainly an array (else the zero)."""
     if not _plain(site, 4):
         return None
-    a = site.shape(2)
-    return a if _square(a) and _array(site.shape(0)) else None
+    g, ans, a = site.shape(0), site.shape(1), site.shape(2)
+    if not _array(g) or g != ans or _stack(a) is None:
+        return None
+    if len(a) == 2:
+        return a
+    stacks = broadcast(a[:-2], ans[:-2]) if len(ans) >= len(a) else None
+    return None if stacks is None else (*stacks, *a[-2:])
+
+
+def grad_solve_b(site):
+    """s2s.grad_solve_b(g, a, b): solve(a.T, g), b's shape for a square 2-d a or a b with a's axes, where g is
+    certainly an array of b's shape (else the zero)."""
+    if not _plain(site, 3):
+        return None
+    g, a, b = site.shape(0), site.shape(1), site.shape(2)
+    batch = _stack(a)
+    if not _array(g) or g != b or batch is None or not (len(a) == 2 and len(b) in (1, 2) or len(b) == len(a)):
+        return None
+    return b if b[0 if len(b) == 1 else -2] == a[-1] and (len(b) == 1 or broadcast(batch, b[:-2]) == b[:-2]) else None
+
+
+def grad_slogdet(site):
+    """s2s.grad_slogdet(g, a), g the pair (sign's adjoint, log|det|'s): a's shape where log|det|'s adjoint is
+    certainly an array, the zero where it certainly is (a number may be either: not claimed)."""
+    if not _plain(site, 2):
+        return None
+    items, a = site.items(0), site.shape(1)
+    batch = _stack(a)
+    if items is None or len(items) != 2 or batch is None:
+        return None
+    if type(items[1]) is ZeroScalar:
+        return ZERO_SCALAR
+    return a if _array(items[1]) and items[1] == batch else None
+
+
+def grad_det(site):
+    """s2s.grad_det(g, ans, a): a's shape where g is certainly an array of the stack's shape; for a number g,
+    0.0 or an array of a's shape (`ZeroOr`: the zero adjoint gives the zero)."""
+    if not _plain(site, 3):
+        return None
+    g, a = site.shape(0), site.shape(2)
+    batch = _stack(a)
+    if batch is None or g is None:
+        return None
+    if type(g) is ZeroScalar:
+        return ZERO_SCALAR
+    if g == () and batch == ():
+        return ZeroOr(a)
+    return a if _array(g) and g == batch else None
+
+
+def swapaxes(site):
+    """np.swapaxes(a, axis1, axis2) of literal axes: a's shape with the two axes exchanged."""
+    if not _plain(site, 3):
+        return None
+    a, i, j = site.shape(0), site.literal(1), site.literal(2)
+    if not _array(a) or type(i) is not int or type(j) is not int or not (-len(a) <= i < len(a) and -len(a) <= j < len(a)):
+        return None
+    out = list(a)
+    out[i], out[j] = out[j], out[i]
+    return tuple(out)
 
 
 def real_items(site) -> bool:
@@ -239,7 +323,7 @@ def grad_matmul(operand: int):
 
 
 def add(site):
-    """s2s.add(a, b): two numbers give a number (a list or a record has no shape); arrays broadcast. Where a
+    """s2s.add(a, b): two numbers give a number, two lists of known items the items added; arrays broadcast. Where a
     holds 0.0 or an array (an adjoint started at 0.0 before a loop), the one shape both give."""
     if site.nargs != 2:
         return None
@@ -250,13 +334,27 @@ def add(site):
         b = either_b[0]
         found = {b if _array(b) else None, _add(either_a[1], b)}
         return found.pop() if len(found) == 1 else None
+    items_a, items_b = site.items(0), site.items(1)
+    if items_a is not None and items_b is not None:
+        return _add(Seq(items_a), Seq(items_b))
     return _add(site.shape(0), site.shape(1))
 
 
 def _add(a, b):
+    if isinstance(a, Seq) and isinstance(b, Seq) and len(a.items) == len(b.items):
+        return Seq(_add_items(x, y) for x, y in zip(a.items, b.items))  # two lists: item by item
     if a == () and b == ():
         return ()
     return broadcast(a, b) if _array(a) and b not in (None, ()) else None
+
+
+def _add_items(a, b):
+    """An item of s2s.add of two lists: the zero adjoint added is the other item."""
+    if type(a) is ZeroScalar:
+        return b
+    if type(b) is ZeroScalar:
+        return a
+    return _add(a, b)
 
 
 def adjoint_of_third(site):
@@ -268,9 +366,17 @@ def adjoint_of_third(site):
 
 
 def getitem_grad(site):
-    """s2s.getitem_grad(g, x, index): zeros shaped like the array x, the items added in."""
+    """s2s.getitem_grad(g, x, index): zeros shaped like the array x, the items added in; of a tuple x by a
+    literal position k, the list whose item k is g and whose other items are the zero adjoint 0.0."""
     if site.nargs != 3:
         return None
+    items, k = site.items(1), site.literal(2)
+    if items is not None:
+        if type(k) is not int or not -len(items) <= k < len(items):
+            return None
+        out = [ZERO_SCALAR] * len(items)
+        out[k] = site.shape(0)
+        return Seq(out)
     x = site.shape(1)
     return x if x not in (None, ()) else None
 

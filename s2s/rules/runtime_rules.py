@@ -103,10 +103,10 @@ defrule_for(rt.grad_matmul_b, "grad_matmul_b(g, a, b)", shape_only=("b",), resul
 defrule_for(rt.grad_tensordot, "grad_tensordot(g, a, b, axes, which)",
             a_dot="s2s.grad_tensordot(g, a_dot, b, axes, which) if which == 1 else 0.0",
             b_dot="s2s.grad_tensordot(g, a, b_dot, axes, which) if which == 0 else 0.0", linear=("g",))
-defrule_for(rt.grad_det, "grad_det(g, ans, a)", ans_dot="s2s.grad_det(g * ans_dot / ans, ans, a)",
+defrule_for(rt.grad_det, "grad_det(g, ans, a)", result_shape=shapes.grad_det, ans_dot="s2s.grad_det(g * ans_dot / ans, ans, a)",
             a_dot="-np.expand_dims(np.expand_dims(g * ans, -1), -1) * "
                   "np.swapaxes(np.linalg.inv(a) @ a_dot @ np.linalg.inv(a), -1, -2)", linear=("g",))
-defrule_for(rt.grad_solve_b, "grad_solve_b(g, a, b)", shape_only=("b",),
+defrule_for(rt.grad_solve_b, "grad_solve_b(g, a, b)", shape_only=("b",), result_shape=shapes.grad_solve_b,
             a_dot="-np.linalg.solve(np.swapaxes(a, -1, -2), "
                   "np.matmul(np.swapaxes(a_dot, -1, -2), s2s.grad_solve_b(g, a, b)))", linear=("g",))
 

@@ -40,7 +40,7 @@ defrule("np.ravel(a, order='C')", returns_view=True, methods=("ravel", "flatten"
 defrule("np.transpose(a, axes=None)", returns_view=True, methods=("transpose",), a="s2s.grad_transpose(g, axes)",
         a_dot="np.transpose(a_dot, axes)")
 # swapaxes and flip are their own transposes: the tangent is the adjoint with g renamed
-defrule("np.swapaxes(a, axis1, axis2)", returns_view=True, methods=("swapaxes",), tangent_from_adjoint=True,
+defrule("np.swapaxes(a, axis1, axis2)", returns_view=True, methods=("swapaxes",), result_shape=shapes.swapaxes, tangent_from_adjoint=True,
         a="np.swapaxes(g, axis1, axis2)")
 defrule("np.matrix_transpose(x)", returns_view=True, tangent_from_adjoint=True, x="np.matrix_transpose(g)")
 defrule("np.moveaxis(a, source, destination)", returns_view=True, a="np.moveaxis(g, destination, source)",
