@@ -110,6 +110,18 @@ LINALG = [  # square matrices Q and stacks of them T; C and V: columns for them
     ("s2s.grad_slogdet(s2s.getitem_grad(s, np.linalg.slogdet(T), 1), T)", None),
     ("s2s.grad_slogdet(s2s.getitem_grad(s, np.linalg.slogdet(Q), 1), Q)", None),  # (s may be 0.0: the helper's zero)
     ("x + 2 * np.pi", (2, 3)),
+    ("s2s.det_adjoint(s, np.linalg.det(Q), Q)", (3, 3)),
+    ("s2s.det_adjoint(np.linalg.det(T), np.linalg.det(T), T)", (2, 3, 3)),
+    ("s2s.det_adjoint(s, np.linalg.det(T), T)", None), ("s2s.det_adjoint(u, np.linalg.det(Q), Q)", None),
+    ("np.linalg.cholesky(Q @ Q.T)", (3, 3)), ("np.linalg.cholesky(np.linalg.inv(T) * 0.0 + np.eye(3))", (2, 3, 3)),
+    ("np.linalg.cholesky(W)", None),
+    ("np.diag(v)", (4, 4)), ("np.diag(v, 1)", (5, 5)), ("np.diag(v, k=-2)", (6, 6)), ("np.diag(W)", (3,)),
+    ("np.diag(W, 1)", (3,)), ("np.diag(W, 2)", (2,)), ("np.diag(W, -1)", (2,)), ("np.diag(W, -5)", (0,)),
+    ("np.diag(W, n)", None), ("np.diag(T)", None), ("np.diag(u)", None),
+    ("np.tril(W)", (3, 4)), ("np.triu(T, -1)", (2, 3, 3)), ("np.tril(v)", None), ("np.tril(W, n)", None),
+    ("s2s.grad_diag(b, W, 0)", (3, 4)), ("s2s.grad_diag(np.diag(v), v, 0)", (4,)), ("s2s.grad_diag(W, v, 0)", None),
+    ("s2s.grad_diag(s, W, 0)", None), ("s2s.grad_diag(b, W, n)", None),
+    ("np.eye(np.shape(T)[-1])", (3, 3)), ("np.zeros(np.shape(V)[-2:])", None),
 ]
 
 

@@ -707,7 +707,7 @@ class Shapes:
                 return False
             sides = [node.left, node.right]
             return any(self.real(x, reals) for x in sides) and all(
-                self.real(x, reals) or _int_literal(x) or self._known_int(x) or self._mask(x, reals)
+                self.real(x, reals) or _int_literal(x) or self.known_int(x) or self._mask(x, reals)
                 for x in sides)  # (float * bool is float)
         if isinstance(node, ast.IfExp):
             return self.real(node.body, reals) and self.real(node.orelse, reals)
@@ -726,7 +726,7 @@ class Shapes:
             return self._real_call(self.callee(node), node, reals)
         return False
 
-    def _known_int(self, node) -> bool:
+    def known_int(self, node) -> bool:
         """An int of known value that a float holds exactly (`d = X.shape[1]`): `x * d` is as an int literal's."""
         value = self.value_of(node) if isinstance(node, ast.Name) else None
         return type(value) is int and abs(value) <= 2 ** 53
@@ -1067,10 +1067,11 @@ class Shapes:
             return _INT_OPS[type(node.op)](left, right)
         if isinstance(node, ast.Attribute) and node.attr == "shape" and self._is_array_expr(node.value, env):
             return self._arr(node.value, env)
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int:
-            base = self.value_of(node.value, env)
-            if isinstance(base, tuple) and -len(base) <= node.slice.value < len(base):
-                return base[node.slice.value]
+        if isinstance(node, ast.Subscript) and type(self.value_of(node.slice, env)) is int \
+                and isinstance(node.slice, ast.Constant | ast.UnaryOp):  # (`t[1]`, `np.shape(L)[-1]`)
+            base, k = self.value_of(node.value, env), self.value_of(node.slice, env)
+            if isinstance(base, tuple) and -len(base) <= k < len(base):
+                return base[k]
         if isinstance(node, ast.Call):  # what the callee's rule says (np.shape(x) of an array of known shape)
             value = self.fact(self.callee(node), "result_value", None)
             if value is None or any(isinstance(a, ast.Starred) for a in node.args) \

@@ -38,7 +38,7 @@ from .walk import fix_locations, walk
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
                          "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero", "grad_mult_seq",
                          "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads",
-                         "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b")
+                         "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det")
 
 
 def runtime_helpers() -> dict:
@@ -272,6 +272,13 @@ class _Rewrite(ast.NodeTransformer):
             return _T(args[0])  # the adjoint of an array's transpose, transposed back
         if name == "grad_slogdet" and len(args) == 2:
             return self._slogdet_adjoint(node, args, raw)
+        if name == "grad_det" and len(args) == 3 and isinstance(node.func, ast.Attribute) \
+                and _stack_of(shapes[2]) is not None and shapes[0] == _stack_of(shapes[2]):
+            if type(shapes[0]) is ZeroScalar:
+                return ast.Constant(0.0)
+            # (the same numbers, zeros for a zero g: an array whatever g is, so the shapes after it are known)
+            return ast.Call(func=ast.Attribute(value=node.func.value, attr="det_adjoint", ctx=ast.Load()), args=args,
+                            keywords=[])
         if name in ("grad_solve_a", "grad_solve_b") and len(args) == 4 - (name == "grad_solve_b"):
             return self._solve_adjoint(name, node, args, shapes)
         return node
@@ -730,6 +737,8 @@ def _pushed(fdef, stack):
 
 def _pure(node, shapes) -> bool:
     """True when evaluating `node` cannot raise: arithmetic and a few NumPy calls on real floats of shapes that fit."""
+    if isinstance(node, ast.Name) and node.id in shapes.local and shapes.known_int(node):
+        return True  # (`d = X.shape[1]`: an int of known value)
     shape = shapes.of(node)
     if shape is None or not (shapes.real(node) or isinstance(node, ast.Constant)):
         return False
@@ -911,7 +920,7 @@ def _reads(node, name):
 
 # helpers the rewrites above remove where shapes are known: a note says which unknown shape kept one
 _EXPLAINED = ("unbroadcast", "expand_reduced", "add", "grad_matmul_a", "grad_matmul_b", "grad_slogdet", "grad_solve_a",
-              "grad_solve_b")
+              "grad_solve_b", "grad_det")
 
 
 def helpers_left(fdef: ast.FunctionDef) -> bool:

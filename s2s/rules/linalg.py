@@ -114,7 +114,7 @@ _chol_s = ("np.linalg.solve(np.swapaxes(ans, -1, -2), np.swapaxes(np.linalg.solv
 _chol_y = ("np.linalg.solve(ans, np.swapaxes(np.linalg.solve(ans, np.swapaxes("
            "np.tril(s2s.broadcast_like(a_dot, a)) + np.swapaxes(np.tril(s2s.broadcast_like(a_dot, a), -1), -1, -2), "
            "-1, -2)), -1, -2))")
-defrule("np.linalg.cholesky(a)",
+defrule("np.linalg.cholesky(a)", result_shape=shapes.square_matrix, real=shapes.real_of_one,
         a=f"np.tril({_chol_s} + np.swapaxes({_chol_s}, -1, -2), -1) + np.eye(np.shape(ans)[-1]) * {_chol_s}",
         a_dot=f"ans @ (np.tril({_chol_y}) - 0.5 * np.eye(np.shape(ans)[-1]) * {_chol_y})")
 # eigh and svd: the vectors where they are unique (distinct values), refused elsewhere (s2s/runtime/linalg.py)

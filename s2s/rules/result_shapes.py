@@ -195,6 +195,51 @@ def grad_det(site):
     return a if _array(g) and g == batch else None
 
 
+def _k(site, position, name):
+    """The literal int offset at `position` or keyword `name` (0 where it is not given), else None."""
+    if site.nargs > position + 1 or not site.keywords <= {name}:
+        return None
+    k = site.literal(position if site.nargs > position else name, 0)
+    return k if type(k) is int else None
+
+
+def diag(site):
+    """np.diag(v, k): of a vector, the square matrix of side len(v) + |k|; of a matrix, its diagonal k."""
+    return _diag(site.shape(0), _k(site, 1, "k"))
+
+
+def _diag(v, k):
+    if type(v) is not tuple or k is None or len(v) not in (1, 2):
+        return None
+    if len(v) == 1:
+        return (v[0] + abs(k),) * 2
+    rows, cols = v
+    return (max(0, min(rows, cols - k)) if k >= 0 else max(0, min(rows + k, cols)),)
+
+
+def triangle(site):
+    """np.tril(m, k) / np.triu(m, k) of a matrix or a stack of them: m's shape (of a vector: a matrix, not claimed)."""
+    m = site.shape(0)
+    return m if type(m) is tuple and len(m) >= 2 and _k(site, 1, "k") is not None else None
+
+
+def grad_diag(site):
+    """s2s.grad_diag(g, v, k): v's shape, where g is certainly an array of np.diag(v, k)'s shape."""
+    if not _plain(site, 3):
+        return None
+    g, v, k = site.shape(0), site.shape(1), site.literal(2)
+    return v if _array(g) and type(k) is int and g == _diag(v, k) else None
+
+
+def det_adjoint(site):
+    """s2s.det_adjoint(g, ans, a): a's shape where g is a number (a matrix) or an array of the stack's shape."""
+    if not _plain(site, 3):
+        return None
+    g, a = site.shape(0), site.shape(2)
+    batch = _stack(a)
+    return a if batch is not None and g is not None and g == batch else None
+
+
 def swapaxes(site):
     """np.swapaxes(a, axis1, axis2) of literal axes: a's shape with the two axes exchanged."""
     if not _plain(site, 3):

@@ -90,7 +90,7 @@ defrule_for(rt.grad_clip, "grad_clip(g, x, lo, hi)", shape_only=("x", "lo", "hi"
 defrule_for(rt.grad_trace, "grad_trace(g, x, offset, axis1, axis2)", shape_only=("x",), linear=("g",))
 defrule_for(rt.item_grad, "item_grad(g, x, index)", shape_only=("x",), linear=("g",))
 defrule_for(rt.grad_tile, "grad_tile(g, a, reps)", shape_only=("a",), linear=("g",))
-defrule_for(rt.grad_diag, "grad_diag(g, v, k)", shape_only=("v",), linear=("g",))
+defrule_for(rt.grad_diag, "grad_diag(g, v, k)", shape_only=("v",), linear=("g",), result_shape=shapes.grad_diag)
 defrule_for(rt.array_grad, "array_grad(g, obj)", shape_only=("obj",), linear=("g",), result_shape=shapes.array_grad)
 
 # adjoints of products: linear in g and in the other factor
@@ -104,6 +104,10 @@ defrule_for(rt.grad_tensordot, "grad_tensordot(g, a, b, axes, which)",
             a_dot="s2s.grad_tensordot(g, a_dot, b, axes, which) if which == 1 else 0.0",
             b_dot="s2s.grad_tensordot(g, a, b_dot, axes, which) if which == 0 else 0.0", linear=("g",))
 defrule_for(rt.grad_det, "grad_det(g, ans, a)", result_shape=shapes.grad_det, ans_dot="s2s.grad_det(g * ans_dot / ans, ans, a)",
+            a_dot="-np.expand_dims(np.expand_dims(g * ans, -1), -1) * "
+                  "np.swapaxes(np.linalg.inv(a) @ a_dot @ np.linalg.inv(a), -1, -2)", linear=("g",))
+defrule_for(rt.det_adjoint, "det_adjoint(g, ans, a)", result_shape=shapes.det_adjoint, real=shapes.real_of_first(3),
+            ans_dot="s2s.det_adjoint(g * ans_dot / ans, ans, a)",
             a_dot="-np.expand_dims(np.expand_dims(g * ans, -1), -1) * "
                   "np.swapaxes(np.linalg.inv(a) @ a_dot @ np.linalg.inv(a), -1, -2)", linear=("g",))
 defrule_for(rt.grad_solve_b, "grad_solve_b(g, a, b)", shape_only=("b",), result_shape=shapes.grad_solve_b,

@@ -63,7 +63,7 @@ defrule("np.hstack(tup)", tup="s2s.grad_concatenate(g, tup, 0 if np.ndim(tup[0])
         tup_dot="np.hstack(s2s.dense_list(tup_dot, tup))")
 defrule("np.flip(m, axis=None)", returns_view=True, tangent_from_adjoint=True, m="np.flip(g, axis)")
 defrule("np.tile(A, reps)", A="s2s.grad_tile(g, A, reps)", A_dot="np.tile(A_dot, reps)")
-defrule("np.diag(v, k=0)", returns_view="sometimes", v="s2s.grad_diag(g, v, k)", v_dot="np.diag(v_dot, k)")
+defrule("np.diag(v, k=0)", returns_view="sometimes", result_shape=shapes.diag, v="s2s.grad_diag(g, v, k)", v_dot="np.diag(v_dot, k)")
 defrule("np.atleast_3d(a)", returns_view=True, a="np.reshape(g, np.shape(a))",
         a_dot="np.atleast_3d(s2s.broadcast_like(a_dot, a))")
 defrule("np.flipud(m)", returns_view=True, m="np.flipud(g)", m_dot="np.flipud(s2s.broadcast_like(m_dot, m))")
@@ -75,8 +75,10 @@ defrule("np.roll(a, shift, axis=None)", a="np.roll(g, np.negative(shift), axis)"
 defrule("np.rollaxis(a, axis, start=0)", returns_view=True, a="s2s.grad_rollaxis(g, a, axis, start)",
         a_dot="np.rollaxis(s2s.broadcast_like(a_dot, a), axis, start)")
 # the triangle of a matrix (of each matrix in a stack; a 1-d `m` is broadcast to a square first: summed back)
-defrule("np.tril(m, k=0)", m="unbroadcast(np.tril(g, k), m)", m_dot="np.tril(s2s.broadcast_like(m_dot, m), k)")
-defrule("np.triu(m, k=0)", m="unbroadcast(np.triu(g, k), m)", m_dot="np.triu(s2s.broadcast_like(m_dot, m), k)")
+defrule("np.tril(m, k=0)", result_shape=shapes.triangle, m="unbroadcast(np.tril(g, k), m)",
+        m_dot="np.tril(s2s.broadcast_like(m_dot, m), k)")
+defrule("np.triu(m, k=0)", result_shape=shapes.triangle, m="unbroadcast(np.triu(g, k), m)",
+        m_dot="np.triu(s2s.broadcast_like(m_dot, m), k)")
 defrule("np.diagonal(a, offset=0, axis1=0, axis2=1)", returns_view=True, methods=("diagonal",),
         a="s2s.grad_diagonal(g, a, offset, axis1, axis2)",
         a_dot="np.diagonal(s2s.broadcast_like(a_dot, a), offset, axis1, axis2)")

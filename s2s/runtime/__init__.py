@@ -119,6 +119,7 @@ from s2s.runtime.indexing import (  # noqa: F401
 )
 from s2s.runtime.linalg import (  # noqa: F401
     check_ties,
+    det_adjoint,
     eigh_tangent,
     eigh_tangent_dot,
     grad_cross,

@@ -91,6 +91,12 @@ def grad_tensordot(g, a, b, axes, which):
 @linear_in_g
 def grad_det(g, ans, a):
     """Adjoint of np.linalg.det."""
+    return det_adjoint(g, ans, a)
+
+
+def det_adjoint(g, ans, a):
+    """`grad_det(g, ans, a)` as an array of a's shape also for a zero `g` (zeros then): the specialised code's
+    form, where the shapes after it are known only if it is certainly an array."""
     scale = np.expand_dims(np.expand_dims(g, -1), -1)
     if np.all(ans != 0):
         try:
