@@ -220,18 +220,23 @@ def recompute_index_arithmetic(fdef: ast.FunctionDef, stack: str | None, shapes=
 def _assigned_before_read(fdef):
     """Names of the tape's placeholder (`x = t = None`) that a top-level assignment binds before anything reads them."""
     out = set()
+    loads, stores = {}, {}  # statement index -> the names it reads, stores (each statement walked once, not per name)
     for k, s in enumerate(fdef.body):
         if not _is_placeholder(s):
             continue
         for t in s.targets:
-            for later in fdef.body[k + 1:]:
-                if t.id in loaded_names(later):
+            for j in range(k + 1, len(fdef.body)):
+                if j not in loads:
+                    loads[j] = loaded_names(fdef.body[j])
+                if t.id in loads[j]:
                     break
-                if isinstance(later, ast.Assign) and t.id in assigned_names(later) \
-                        and not any(isinstance(n, ast.Name) and n.id == t.id and isinstance(n.ctx, ast.Load)
-                                    for n in walk(later)):
-                    out.add(t.id)
-                    break
+                later = fdef.body[j]
+                if isinstance(later, ast.Assign):
+                    if j not in stores:
+                        stores[j] = assigned_names(later)
+                    if t.id in stores[j]:
+                        out.add(t.id)
+                        break
     return out
 
 
