@@ -81,8 +81,15 @@ def accumulate_index_adjoints(fdef: ast.FunctionDef, shapes, adjoints: set, np_n
     if any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in nodes) or \
             any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in nodes if n is not fdef):
         return fdef
+    stores, assigns = {}, {}  # name -> its Name stores, the assignments to it as a whole target (in walk order)
+    for n in nodes:
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            stores.setdefault(n.id, []).append(n)
+        elif isinstance(n, ast.Assign):
+            for name in dict.fromkeys(t.id for t in n.targets if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)):
+                assigns.setdefault(name, []).append(n)
     for name in sorted(adjoints):
-        _rewrite_one(fdef, nodes, name, shapes, np_name)
+        _rewrite_one(fdef, nodes, name, shapes, np_name, stores.get(name, []), assigns.get(name, []))
     for node in nodes:
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
@@ -189,9 +196,7 @@ def _add_in_place(name, index, g, shapes, np_name):
     return ast.Expr(value=ast.Call(func=add_at, args=[load(name), index, g], keywords=[]))
 
 
-def _rewrite_one(fdef, nodes, name, shapes, np_name):
-    stores = [n for n in nodes if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
-    assigns = [n for n in nodes if isinstance(n, ast.Assign) and any(t in stores for t in n.targets)]
+def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns):
     if len(assigns) != len(stores) or any(len(a.targets) != 1 for a in assigns):
         return  # a tuple target, a loop variable, an augmented assignment...
     inits = [a for a in assigns if isinstance(a.value, ast.Constant) and type(a.value.value) is float
