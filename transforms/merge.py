@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import ast
 
-from .names import assigned_names, loaded_names
+from .names import loaded_names
 from .walk import fix_locations, walk
 
 __all__ = ["merge_number_temporaries"]
@@ -46,6 +46,7 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
             counts = loads if isinstance(node.ctx, ast.Load) else stores
             counts[node.id] = counts.get(node.id, 0) + 1
     changed = False
+    seen = {}  # id(statement) -> (it, the names it reads (a count each), the names it binds): each walked once
 
     def block(stmts):
         nonlocal changed
@@ -63,7 +64,7 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
             name = s.targets[0].id
             if name not in made_up or name in params:
                 continue
-            reader = _reader(stmts, k + 1, name, loaded_names(s.value))
+            reader = _reader(stmts, k + 1, name, loaded_names(s.value), seen)
             copied = isinstance(s.value, ast.Name) and k + 2 < len(stmts) and reader is stmts[k + 2]
             if reader is None or not copied and (shapes.of(s.value) != () or not pure(s.value, shapes)):
                 continue
@@ -73,6 +74,7 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
             if not (once or rebinds):
                 continue  # (`v = a + b; v = v - c` is `v = a + b - c`: the value dies where it is read)
             _substitute(reader, name, s.value)
+            seen.pop(id(reader), None)  # (its reads changed)
             del stmts[k + 1]
             stores[name] -= 1
             loads[name] -= 1
@@ -84,20 +86,36 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
     return changed
 
 
-def _reader(stmts, at, name, reads):
+def _reader(stmts, at, name, reads, seen):
     """The first statement after `stmts[at]` that mentions `name`, where it is a simple statement reading
-    `name` once, in its value, and nothing in between binds `name` or `reads` (else None)."""
+    `name` once, in its value, and nothing in between binds `name` or `reads` (else None). `seen` keeps
+    each statement's reads and binds (`_names`)."""
     for s in stmts[at + 1:at + 1 + _WINDOW]:
         if isinstance(s, ast.For | ast.While | ast.If | ast.With | ast.Try):
             return None
-        value = s.value if isinstance(s, ast.Assign | ast.AugAssign | ast.Return) else None
-        uses = sum(1 for n in walk(s) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load))
+        known = seen.get(id(s))
+        if known is None:
+            known = seen[id(s)] = (s,) + _names(s)  # (s kept: its id stays its own)
+        uses = known[1].get(name, 0)
         if uses:
+            value = s.value if isinstance(s, ast.Assign | ast.AugAssign | ast.Return) else None
             in_value = value is not None and sum(1 for n in walk(value) if isinstance(n, ast.Name) and n.id == name) == 1
             return s if uses == 1 and in_value else None
-        if assigned_names(s) & (reads | {name}):
+        if name in known[2] or not known[2].isdisjoint(reads):
             return None
     return None
+
+
+def _names(stmt):
+    """({name: how many times `stmt` reads it}, the names it binds)."""
+    reads, binds = {}, set()
+    for n in walk(stmt):
+        if isinstance(n, ast.Name):
+            if isinstance(n.ctx, ast.Load):
+                reads[n.id] = reads.get(n.id, 0) + 1
+            elif isinstance(n.ctx, ast.Store):
+                binds.add(n.id)
+    return reads, binds
 
 
 def _substitute(stmt, name, value):
