@@ -337,6 +337,19 @@ def _join_states(a, b, lost=None, where=None):
     return out
 
 
+class _Asked:
+    """A set of names that remembers which names it was asked about (`name in it`)."""
+
+    __slots__ = ("_of", "names")
+
+    def __init__(self, of):
+        self._of, self.names = of, set()
+
+    def __contains__(self, name):
+        self.names.add(name)
+        return name in self._of
+
+
 class Shapes:
     """Shapes of the names of one generated function (`self.env`) and of its expressions (`of`)."""
 
@@ -419,16 +432,21 @@ class Shapes:
                               for v in values)}
         if not candidates:
             return set()
-        as_argument = set()
+        as_argument, reads = set(), []
         for n in walk(fdef):
-            if isinstance(n, ast.Call) and not self.fact(self.callee(n), "mutates", None) \
-                    and self.fact(self.callee(n), "result_shape", None) is not None or \
-                    isinstance(n, ast.Call) and (self._pure_helper(n) or self._is_push(n)):
-                as_argument.update(id(a) for a in n.args if isinstance(a, ast.Name))
-                as_argument.update(id(k.value) for k in n.keywords if isinstance(k.value, ast.Name))
-        for n in walk(fdef):
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in candidates \
-                    and id(n) not in as_argument:
+            if isinstance(n, ast.Call):
+                callee = self.callee(n)  # (also where no argument is a candidate: the names it resolves are read)
+                if not any(isinstance(a, ast.Name) and a.id in candidates for a in n.args) \
+                        and not any(isinstance(k.value, ast.Name) and k.value.id in candidates for k in n.keywords):
+                    continue  # no candidate passed: which of its arguments count as such does not matter
+                if not self.fact(callee, "mutates", None) and self.fact(callee, "result_shape", None) is not None \
+                        or self._pure_helper(n) or self._is_push(n):
+                    as_argument.update(id(a) for a in n.args if isinstance(a, ast.Name))
+                    as_argument.update(id(k.value) for k in n.keywords if isinstance(k.value, ast.Name))
+            elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in candidates:
+                reads.append(n)
+        for n in reads:
+            if id(n) not in as_argument:
                 candidates.discard(n.id)
         return candidates
 
@@ -503,6 +521,7 @@ class Shapes:
         name's assignments; where that join knows more, a second walk gives the restores that join."""
         state = {p: shape for p, shape in self.env.items() if p in self._params}
         self._bound = dict(state)  # name -> the join of its facts where it is bound (`_set`)
+        self._reads = {}  # id(expression) -> (it, the Name nodes of local names it reads)
         self._flow_block(fdef.body, dict(state))
         better = {name: _plain(self._bound[name]) for name in self.restored
                   if self.env.get(name) is None and self._bound.get(name) not in (None, _UNBOUND)
@@ -511,6 +530,7 @@ class Shapes:
             self._restores = better
             self.at, self.blame, self.lost = {}, {}, {}
             self._flow_block(fdef.body, dict(state))
+        del self._reads
 
     def _set(self, state, name, fact, restore=False):
         """Bind `name` to `fact` in `state`: facts counted on `name` are forgotten; unless the value is a
@@ -529,10 +549,14 @@ class Shapes:
 
     def _record(self, node, state):
         """The facts at the reads of `node` (an expression, or a statement's own expressions)."""
-        for n in walk(node):
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in self.local:
-                shape = state.get(n.id, _UNBOUND)
-                self.at[id(n)] = (n, self.env.get(n.id) if shape is _UNBOUND else shape)
+        reads = self._reads.get(id(node))
+        if reads is None or reads[0] is not node:  # (a loop's body is flowed several times: its reads found once)
+            reads = self._reads[id(node)] = (node, [n for n in walk(node) if isinstance(n, ast.Name)
+                                                    and isinstance(n.ctx, ast.Load) and n.id in self.local])
+        env, at = self.env, self.at
+        for n in reads[1]:
+            shape = state.get(n.id, _UNBOUND)
+            at[id(n)] = (n, env.get(n.id) if shape is _UNBOUND else shape)
 
     def _flow_block(self, stmts, state):
         for s in stmts:
@@ -686,14 +710,24 @@ class Shapes:
         reals = {p for p, k in kinds.items() if k in "efdg"}  # dtype characters of real floating types
         candidates = {n for n, values in self._assigned_values.items()
                       if n not in self._params and all(v is not None for v in values)}
+        # Each round checks, against the names still standing, only the candidates whose last check asked
+        # about a name the round before dropped: any other's check would ask the same and answer the same.
+        asked = {}  # candidate -> the names whose membership its last check read
+        todo = candidates
         while True:
             env = reals | candidates
-            drop = {n for n in candidates
-                    if not all(self._is_pop(v) or (isinstance(v, ast.Constant) and v.value is None and n in self.restored)
-                               or self.real(v, env) for v in self._assigned_values[n])}
+            drop = set()
+            for n in todo:
+                seen = _Asked(env)
+                if all(self._is_pop(v) or (isinstance(v, ast.Constant) and v.value is None and n in self.restored)
+                       or self.real(v, seen) for v in self._assigned_values[n]):
+                    asked[n] = seen.names
+                else:
+                    drop.add(n)
             if not drop:
                 return env
-            candidates -= drop
+            candidates = candidates - drop
+            todo = {n for n in candidates if not asked[n].isdisjoint(drop)}
 
     def real(self, node, reals=None) -> bool:
         """True when `node` certainly computes real floating-point values (its operations then cannot fail on dtype)."""
