@@ -83,7 +83,12 @@ class ParsedFunction:
                                   (None, "f", obj, None, (obj.__code__, obj.__defaults__, obj.__kwdefaults__), "f"))
 
     def resolve(self, name: str):
-        """The object a free name denotes: closure cell, module global or builtin."""
+        """The object a free name denotes: closure cell, module global or builtin; `_MISSING` for a name the
+        function binds itself (a parameter or a local: never a global, even where a global has its name,
+        and nothing the derivative depends on)."""
+        code = getattr(self.func, "__code__", None)
+        if code is not None and (name in code.co_varnames or name in code.co_cellvars):
+            return _MISSING
         if name in self.closure:
             obj = self.closure[name]
             self._note("c", None, self.func.__code__.co_freevars.index(name), obj, _mode(obj))

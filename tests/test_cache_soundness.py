@@ -505,3 +505,27 @@ def test_functions_calling_each_other_are_refused_not_a_recursion_error():
             make(ns["even"])(1.5, 3)
     cell(ns, "def fact(x, n):\n    if n <= 0:\n        return x\n    return x * fact(x, n - 1)\n")
     assert s2s.grad(ns["fact"])(2.0, 3) == 32.0  # a function calling itself is fine
+
+
+# a module-level array with the name of a parameter (as scripts have: `x = ...; def f(x): ...`)
+x_like_a_parameter = np.linspace(0.0, 1.0, 4)
+
+
+def reads_its_parameters_shape(x_like_a_parameter):
+    n = x_like_a_parameter.shape[0]
+    return np.sum(x_like_a_parameter ** 2) / n
+
+
+def test_a_parameter_named_like_a_global_is_not_a_dependency(monkeypatch):
+    # `x.shape` of the parameter was resolved as the global's attribute and kept as a dependency compared
+    # by identity: a new tuple at every access, so the derivative was made again at every call (1500x slower)
+    from s2s import pipeline
+    made = []
+    real = pipeline.derivative_code
+    monkeypatch.setattr(pipeline, "derivative_code", lambda *a, **k: made.append(1) or real(*a, **k))
+    g = s2s.grad(reads_its_parameters_shape)
+    v = np.array([1.0, 2.0, 3.0])
+    for _ in range(3):
+        np.testing.assert_allclose(g(v), 2 * v / 3)
+    assert len(made) == 1
+    assert all(bound.fresh() for bound in cache.store(reads_its_parameters_shape).values())
