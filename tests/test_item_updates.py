@@ -92,6 +92,13 @@ def recurrence(a, x):
     return np.sum(y ** 2)
 
 
+def shift_by_slices(a, x):
+    y = x * 1.0
+    for i in range(1, x.shape[0]):
+        y[1:i + 1] = y[0:i] * a[0]  # reads a slice of the array it writes: the copy stays
+    return np.sum(y ** 2)
+
+
 def read_inside(a, x):
     y = np.zeros(x.shape[0])
     s = 0.0
@@ -145,6 +152,7 @@ CASES = {
     "after_the_loop": (after_the_loop, lambda r: (r.normal(size=3), r.normal(size=9)), (0, 1)),
     "states": (states, lambda r: (r.normal(size=(3, 3)) * 0.5, r.normal(size=(5, 3))), (0, 1)),
     "recurrence": (recurrence, lambda r: (r.normal(size=1) * 0.5, r.normal(size=6)), (0, 1)),
+    "shift_by_slices": (shift_by_slices, lambda r: (r.normal(size=1), r.normal(size=5)), (0, 1)),
     "read_inside": (read_inside, lambda r: (r.normal(size=1), r.normal(size=6)), (0, 1)),
     "repeated_index": (repeated_index, lambda r: (r.normal(size=3), r.normal(size=5)), (0, 1)),
     "copy_kept": (copy_kept, lambda r: (r.normal(size=2), r.normal(size=2)), 0),
@@ -195,8 +203,14 @@ def test_a_row_adjoint_taken_before_the_row_is_zeroed_is_a_copy():
     assert "H[t] = h" in src and "H_bar[t].copy()" in src and "s2s.setitem" not in src, src
 
 
-def test_an_update_reading_its_own_array_keeps_the_copy():
-    assert "s2s.setitem(y, i" in _source("recurrence")
+def test_a_recurrence_over_items_runs_in_place():
+    src = _source("recurrence")  # y[i] = a * y[i - 1] + x[i]: the item read is a number, made before the write
+    assert "s2s.setitem" not in src and "getitem_grad" not in src and "stack.append(y)" not in src, src
+    assert "y_bar[i2] += " in src or "y_bar[i - 1] += " in src or "] += " in src
+
+
+def test_an_update_reading_a_slice_of_its_own_array_keeps_the_copy():
+    assert "s2s.setitem(y, " in _source("shift_by_slices")
 
 
 def test_an_array_the_backward_sweep_reads_keeps_the_copy():

@@ -105,10 +105,12 @@ def _copy(node):
     return ast.parse(ast.unparse(node), mode="eval").body
 
 
-def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set) -> bool:
-    """Write `y = s2s.setitem(y, i, v)` as `y[i] = v` for every name `y` the module docstring's conditions
-    hold for. `shapes` are the shapes inferred over `fdef`; `params` its parameters. Returns whether
-    anything changed.
+def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: str = "np",
+                           float64: bool = False) -> bool:
+    """Write `y = s2s.setitem(y, i, v)` as `y[i] = v`, and (where every argument is float64: `float64`)
+    `y_bar = y_bar + s2s.getitem_grad(g, y, i)` as `y_bar[i] += g` (`np.add.at` for an index that may
+    repeat), for every name the module docstring's conditions hold for. `shapes` are the shapes inferred
+    over `fdef`; `params` its parameters. Returns whether anything changed.
 
         >>> # y = np.zeros(n); for i in range(n): y = s2s.setitem(y, i, t)  ->  ... y[i] = t
     """
@@ -118,8 +120,8 @@ def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set) -> bool:
     parents = {id(child): parent for parent in nodes for child in ast.iter_child_nodes(parent)}
     updates = {}
     for n in nodes:
-        if _update(n, shapes) is not None:
-            updates.setdefault(n.targets[0].id, []).append(n)
+        if _update(n, shapes) is not None or float64 and _accumulation(n, shapes) is not None:
+            updates.setdefault(_target(n).id, []).append(n)
     changed = False
     for name, steps in updates.items():
         views = _owned_reads(name, steps, nodes, parents, shapes, params)
@@ -129,14 +131,33 @@ def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set) -> bool:
             _replace(parents[id(sub)], sub, ast.Call(func=ast.Attribute(value=sub, attr="copy", ctx=ast.Load()),
                                                      args=[], keywords=[]))
         for stmt in steps:
-            _, index, value = stmt.value.args
-            target = ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=index, ctx=ast.Store())
-            stmt.targets = [target]
-            stmt.value = value
+            _in_place(stmt, name, shapes, np_name, parents)
         changed = True
     if changed:
         fix_locations(fdef)
     return changed
+
+
+def _in_place(stmt, name, shapes, np_name, parents):
+    if _update(stmt, shapes) is not None:
+        _, index, value = stmt.value.args
+        stmt.targets = [ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=index, ctx=ast.Store())]
+        stmt.value = value
+        return
+    g, _, index = _accumulation(stmt, shapes)
+    index = _as_subscript(index, shapes)
+    if basic_index(index, shapes):
+        new = ast.AugAssign(target=ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=index,
+                                                 ctx=ast.Store()), op=ast.Add(), value=g)
+    else:  # (repeated fancy indices add up)
+        add_at = ast.Attribute(value=ast.Attribute(value=ast.Name(id=np_name, ctx=ast.Load()), attr="add",
+                                                   ctx=ast.Load()), attr="at", ctx=ast.Load())
+        new = ast.Expr(value=ast.Call(func=add_at, args=[ast.Name(id=name, ctx=ast.Load()), index, g], keywords=[]))
+    _replace(parents[id(stmt)], stmt, ast.copy_location(new, stmt))
+
+
+def _target(stmt):
+    return stmt.target if isinstance(stmt, ast.AugAssign) else stmt.targets[0]
 
 
 def _update(node, shapes):
@@ -152,6 +173,56 @@ def _update(node, shapes):
     return call.args if isinstance(shape, tuple) and shape != () else None
 
 
+def _accumulation(node, shapes):
+    """`a = a + s2s.getitem_grad(g, x, i)` (or `s2s.add(a, ...)`) where `a` and `x` are arrays of one known
+    shape, `g` is real and the index is not a bool array: (g, x, i), else None."""
+    if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) and isinstance(node.target, ast.Name):
+        name, value = node.target.id, ast.BinOp(left=ast.Name(id=node.target.id, ctx=ast.Load()), op=ast.Add(),
+                                                right=node.value)  # (`a += e` is `a = a + e` on its own array)
+    elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        name, value = node.targets[0].id, node.value
+    else:
+        return None
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
+        left, right = value.left, value.right
+    elif isinstance(value, ast.Call) and len(value.args) == 2 and not value.keywords \
+            and shapes.helpers.get(shapes.callee(value)) == "add":
+        left, right = value.args
+    else:
+        return None
+    if not (isinstance(left, ast.Name) and left.id == name and isinstance(right, ast.Call) and len(right.args) == 3
+            and not right.keywords and shapes.helpers.get(shapes.callee(right)) == "getitem_grad"):
+        return None
+    g, x, index = right.args
+    shape = shapes.of(left)
+    in_place = isinstance(node, ast.AugAssign)  # (already adding into its array: the same casts either way)
+    if not isinstance(shape, tuple) or shape == () or shapes.of(x) != shape or not shapes.real(g) \
+            or not (in_place or shapes.real(left)) or _reads(g, name) or _reads(index, name) \
+            or not _plain_index(index, shapes):
+        return None
+    return g, x, index
+
+
+def _plain_index(index, shapes):
+    """An index of ints, slices and int arrays (what `np.add.at` and `+=` take alike); not a bool mask."""
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    return all(basic_index(i, shapes) or shapes.is_int_array(i) or _as_subscript(i, shapes) is not i
+               for i in items)
+
+
+def _as_subscript(index, shapes):
+    """`slice(a, b, c)` of ints as `a:b:c` (what `y[a:b] += g` takes), else the index itself."""
+    if isinstance(index, ast.Call) and shapes.callee(index) is slice and not index.keywords \
+            and 1 <= len(index.args) <= 3:
+        parts = [None if isinstance(a, ast.Constant) and a.value is None else a for a in index.args]
+        if len(parts) == 1:
+            parts = [None, parts[0]]
+        parts += [None] * (3 - len(parts))
+        made = ast.Slice(lower=parts[0], upper=parts[1], step=parts[2])
+        return made if basic_index(made, shapes) else index
+    return index
+
+
 def _owned_reads(name, steps, nodes, parents, shapes, params):
     """The item reads of `name` to copy (slices bound to names) where only `name` can see its array (the
     module docstring), else None."""
@@ -159,13 +230,18 @@ def _owned_reads(name, steps, nodes, parents, shapes, params):
         return None
     own = set()
     for stmt in steps:
+        own.add(id(_target(stmt)))
+        if _update(stmt, shapes) is None:  # an accumulation `a = a + s2s.getitem_grad(g, x, i)` (or `a += ...`)
+            value = stmt.value
+            if isinstance(stmt, ast.Assign):
+                own.add(id(value.left if isinstance(value, ast.BinOp) else value.args[0]))
+            continue
         _, index, value = stmt.value.args
-        if _reads(index, name) or _reads(value, name):
-            return None  # (an update reading its own array: left as it is)
+        if _reads(index, name) or not _item_reads_only(value, name, shapes):
+            return None  # (an update reading its array other than by items: left as it is)
         if not (shapes.real(value) or isinstance(value, ast.Constant) and type(value.value) in (int, float)):
             return None
         own.add(id(stmt.value.args[0]))
-        own.add(id(stmt.targets[0]))
     views = []
     for n in nodes:
         if not (isinstance(n, ast.Name) and n.id == name) or id(n) in own:
@@ -185,6 +261,19 @@ def _owned_reads(name, steps, nodes, parents, shapes, params):
         else:
             return None  # (del)
     return views
+
+
+def _item_reads_only(value, name, shapes):
+    """Whether `value` reads `name` only by items that are numbers (`y[i - 1]`: a copy, made before the
+    update writes), if at all."""
+    for n in walk(value):
+        if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == name:
+            if shapes.of(n) != ():
+                return False
+        elif isinstance(n, ast.Name) and n.id == name and not any(
+                isinstance(m, ast.Subscript) and m.value is n and shapes.of(m) == () for m in walk(value)):
+            return False
+    return True
 
 
 def _inside_return(node, parents):
@@ -243,11 +332,28 @@ def _owned_binding(n, parent, parents, nodes, shapes, params):
         source = value.id
         reads = [m for m in nodes if isinstance(m, ast.Name) and m.id == source and isinstance(m.ctx, ast.Load)]
         stores = [m for m in nodes if isinstance(m, ast.Name) and m.id == source and not isinstance(m.ctx, ast.Load)]
-        return reads == [value] and bool(stores) and all(
-            isinstance(parents.get(id(m)), ast.AugAssign) and parents[id(m)].target is m
-            or isinstance(parents.get(id(m)), ast.Assign) and parents[id(m)].targets == [m]
-            and _fresh(parents[id(m)].value, shapes) for m in stores)
+        return all(m is value or _read_apart(m, parent, n.id, parents, shapes) for m in reads) and bool(stores) \
+            and all(isinstance(parents.get(id(m)), ast.AugAssign) and parents[id(m)].target is m
+                    or isinstance(parents.get(id(m)), ast.Assign) and parents[id(m)].targets == [m]
+                    and _fresh(parents[id(m)].value, shapes) for m in stores)
     return False
+
+
+def _read_apart(read, copy, name, parents, shapes):
+    """Whether another read of the array copied by `copy` (`name = u`) cannot see `name`'s updates: it
+    makes a new value at once, in a statement of the same block, before the copy or after it with no
+    statement from the copy up to it naming `name`."""
+    if _consumed(read, parents.get(id(read)), parents, shapes) != "use":
+        return False
+    stmt = read
+    while not isinstance(stmt, ast.stmt):
+        stmt = parents[id(stmt)]
+    block = next((getattr(parents.get(id(copy)), f) for f in ("body", "orelse")
+                  if copy in getattr(parents.get(id(copy)), f, ())), None)
+    if block is None or stmt not in block:
+        return False
+    at, here = block.index(copy), block.index(stmt)
+    return here < at or not any(_reads(s, name) for s in block[at + 1:here + 1])
 
 
 def _fresh(value, shapes):

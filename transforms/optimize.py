@@ -154,9 +154,15 @@ def tape_step(c: Code) -> Code:
 
 
 def item_updates_step(c: Code) -> Code:
-    if c.shapes is not None and _mentions(c.fdef, "setitem"):
+    """Item assignments and index adjoints in place where no one else sees the array; an index adjoint
+    written in place no longer reads its base, whose tape entries may then go, and its updates in place."""
+    if c.shapes is not None and (_mentions(c.fdef, "setitem") or _mentions(c.fdef, "getitem_grad")):
         params = {a.arg for a in walk(c.fdef.args) if isinstance(a, ast.arg)}
-        update_items_in_place(c.fdef, c.inferred, params)
+        for _ in range(3):
+            if not update_items_in_place(c.fdef, c.inferred, params, c.shapes.np_name, c.shapes.float64_only):
+                break
+            c.fdef = eliminate_dead_code(drop_unread_restores(c.fdef, c.stack), c.removable)
+            c.inferred = c.shapes.shapes(c.fdef)
     return c
 
 

@@ -524,6 +524,11 @@ def real_of_two(site) -> bool:
     return site.nargs == 2 and site.real(0) and site.real(1)
 
 
+def real_scatter(site) -> bool:
+    """s2s.getitem_grad(g, x, index): zeros in the dtype of x and g, g added in: real where both are."""
+    return site.nargs == 3 and site.real(0) and site.real(1)
+
+
 def real_product(site) -> bool:
     """np.matmul(a, b) / np.dot(a, b): of two real arguments (a product with an int literal is not one
     of matrices); otherwise what `real=True` says."""

@@ -46,7 +46,8 @@ defrule_for(rt.unbroadcast, "unbroadcast(g, x)", shape_only=("x",), linear=("g",
 defrule_for(rt.finish, "finish(g, x)", shape_only=("x",), structured=True, linear=("g",))
 defrule_for(rt.add, "add(a, b)", structured=True, result_shape=shapes.add, a_dot="a_dot", b_dot="b_dot")
 defrule_for(rt.part, "part(g, index)", linear=("g",), result_shape=shapes.part)
-defrule_for(rt.getitem_grad, "getitem_grad(g, x, index)", shape_only=("x",), linear=("g",), result_shape=shapes.getitem_grad)
+defrule_for(rt.getitem_grad, "getitem_grad(g, x, index)", shape_only=("x",), linear=("g",), result_shape=shapes.getitem_grad,
+            real=shapes.real_scatter)
 defrule_for(rt.written_into, "written_into(t, x)", shape_only=("x",), linear=("t",))
 defrule_for(rt.setitem_grads, "setitem_grads(g, x, index)", shape_only=("x",), linear=("g",),
             result_shape=shapes.setitem_grads)
