@@ -10,16 +10,20 @@ In the specialised code, once the tape keeps only what the backward sweep reads,
 each name `y` updated that way that no one but the name itself can see its array, and then writes the
 update in place:
 
-    y = s2s.setitem(y, i, t7)           ->   y[i] = t7
-    y_bar, g = s2s.setitem_grads(...)   ->   g = y_bar[i]
-                                             y_bar[i] = 0.0
+    y = s2s.setitem(y, i, t7)                          ->   y[i] = t7
+    y_bar, g = s2s.setitem_grads(...)                  ->   g = y_bar[i]
+                                                            y_bar[i] = 0.0
+    y_bar = y_bar + s2s.getitem_grad(t_bar, y, i)      ->   y_bar[i] += t_bar     (float64 code)
 
 The adjoint is split first (`split_item_adjoints`, where the index selects each item at most once, so
 the adjoint of the item is `y_bar[i]` and nothing else reads `y`), then each name is rewritten where:
 
 - its value where it is updated has a known array shape (an ndarray, not a list or a dict), and the
   value put in is real or a number literal (a complex one is refused by `s2s.setitem`; in place NumPy
-  would drop its imaginary part with a warning only);
+  would drop its imaginary part with a warning only) and reads the array, if at all, only by items that
+  are numbers (`y[t] = a * y[t - 1] + x[t]`: copies made before the write); an index adjoint added in
+  has the array's shape, is real, and the code is float64 throughout (`getitem_grad`'s zeros have the
+  dtype of the array and the adjoint, which adding in place keeps);
 - every binding of the name makes an array no one else holds: arithmetic on arrays, a NumPy function
   that makes an array (`np.zeros(n)`), an update of its own (`y = s2s.setitem(y, ...)`, `y += e`), or
   a copy `y = u` outside loops of a name `u` read only there whose own bindings are of those kinds;
