@@ -213,9 +213,11 @@ def test_an_update_reading_a_slice_of_its_own_array_keeps_the_copy():
     assert "s2s.setitem(y, " in _source("shift_by_slices")
 
 
-def test_an_array_the_backward_sweep_reads_keeps_the_copy():
+def test_an_array_the_backward_sweep_reads_keeps_the_copy_and_says_why():
     src = _source("read_inside")
     assert "stack.append(y)" in src and "s2s.setitem(y, i" in src, src
+    assert "# s2s: y[...] = ... copies y: the backward sweep reads earlier values of y" in src
+    assert "y_bar[i] = 0.0" in src  # (its adjoint is the function's own)
 
 
 def test_float32_fill_keeps_its_dtype_and_is_right():

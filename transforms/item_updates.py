@@ -47,7 +47,7 @@ import numpy as np
 from .index_adjoints import basic_index
 from .walk import fix_locations, walk
 
-__all__ = ["split_item_adjoints", "update_items_in_place"]
+__all__ = ["explain_copies", "split_item_adjoints", "update_items_in_place"]
 
 # NumPy functions that make a new array from their arguments (and keep no reference to them)
 _MAKERS = (np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
@@ -129,7 +129,7 @@ def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: s
     changed = False
     for name, steps in updates.items():
         views = _owned_reads(name, steps, nodes, parents, shapes, params)
-        if views is None:
+        if isinstance(views, str):
             continue
         for sub in views:  # a slice bound to a name would see the later updates: copied
             _replace(parents[id(sub)], sub, ast.Call(func=ast.Attribute(value=sub, attr="copy", ctx=ast.Load()),
@@ -229,9 +229,9 @@ def _as_subscript(index, shapes):
 
 def _owned_reads(name, steps, nodes, parents, shapes, params):
     """The item reads of `name` to copy (slices bound to names) where only `name` can see its array (the
-    module docstring), else None."""
+    module docstring), else why not (a string)."""
     if name in params:
-        return None
+        return f"{name} is a parameter (the caller's array)"
     own = set()
     for stmt in steps:
         own.add(id(_target(stmt)))
@@ -242,9 +242,9 @@ def _owned_reads(name, steps, nodes, parents, shapes, params):
             continue
         _, index, value = stmt.value.args
         if _reads(index, name) or not _item_reads_only(value, name, shapes):
-            return None  # (an update reading its array other than by items: left as it is)
+            return f"the value put in reads {name} other than by number items"
         if not (shapes.real(value) or isinstance(value, ast.Constant) and type(value.value) in (int, float)):
-            return None
+            return "the value put in may not be real"
         own.add(id(stmt.value.args[0]))
     views = []
     for n in nodes:
@@ -253,18 +253,33 @@ def _owned_reads(name, steps, nodes, parents, shapes, params):
         parent = parents.get(id(n))
         if isinstance(n.ctx, ast.Store):
             if not _owned_binding(n, parent, parents, nodes, shapes, params):
-                return None
+                return _taped(parent, name) or f"{_statement_text(n, parents)} may share the array"
         elif isinstance(n.ctx, ast.Load):
             if _inside_return(n, parents):
                 continue
             kind = _consumed(n, parent, parents, shapes)
             if kind is None:
-                return None
+                return _taped(parent, name) or f"{_statement_text(n, parents)} keeps the array"
             if kind == "view":
                 views.append(parent)
         else:
-            return None  # (del)
+            return f"{_statement_text(n, parents)} deletes {name}"
     return views
+
+
+def _taped(node, name):
+    """The reason to give where `node` is a tape's push or pop of `name` (`stack.append(y)`, `y = stack.pop()`)."""
+    call = node.value if isinstance(node, ast.Assign) else node
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in ("append", "pop"):
+        return f"the backward sweep reads earlier values of {name} (the tape keeps them)"
+    return None
+
+
+def _statement_text(node, parents):
+    while not isinstance(node, ast.stmt) and id(node) in parents:
+        node = parents[id(node)]
+    text = ast.unparse(node).splitlines()[0] if isinstance(node, ast.stmt) else ast.unparse(node)
+    return f"`{text if len(text) <= 60 else text[:57] + '...'}`"
 
 
 def _item_reads_only(value, name, shapes):
@@ -328,8 +343,8 @@ def _owned_binding(n, parent, parents, nodes, shapes, params):
     if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and parent.targets[0] is n):
         return False
     value = parent.value
-    if isinstance(value, ast.Constant) and value.value is None:
-        return True  # a tape's placeholder: no array
+    if isinstance(value, ast.Constant) and (value.value is None or type(value.value) in (int, float)):
+        return True  # a tape's placeholder, or a number (the zero adjoint): no array
     if _fresh(value, shapes):
         return True
     if isinstance(value, ast.Name) and value.id not in params and not _in_loop(parent, parents):
@@ -391,3 +406,37 @@ def _replace(parent, old, new):
             for k, item in enumerate(value):
                 if item is old:
                     value[k] = new
+
+
+def explain_copies(fdef: ast.FunctionDef, shapes, params: set) -> bool:
+    """Put `# s2s: y[i] = ... copies y: <why>` above each item assignment of an array that stays a copy
+    (`s2s.setitem`) in specialised code, naming what keeps it from running in place. Returns whether a
+    note was added.
+
+        >>> # s2s: y[i] = ... copies y: `stack.append(y)` keeps the array
+    """
+    from .reverse import Comment  # (the comment node the code printer renders as a `#` line)
+
+    nodes = list(walk(fdef))
+    if any(isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) for n in nodes if n is not fdef):
+        return False
+    parents = {id(child): parent for parent in nodes for child in ast.iter_child_nodes(parent)}
+    updates = {}
+    for n in nodes:
+        if _update(n, shapes) is not None:
+            updates.setdefault(n.targets[0].id, []).append(n)
+    added = False
+    for name, steps in updates.items():
+        why = _owned_reads(name, steps, nodes, parents, shapes, params)
+        if not isinstance(why, str):
+            continue
+        for stmt in steps:
+            block = next((getattr(parents.get(id(stmt)), f) for f in ("body", "orelse", "finalbody")
+                          if stmt in getattr(parents.get(id(stmt)), f, ())), None)
+            if block is None:
+                continue
+            note = Comment(f"s2s: {name}[...] = ... copies {name}: {why}")
+            note.lineno = getattr(stmt, "lineno", 1)
+            block.insert(block.index(stmt), note)
+            added = True
+    return added

@@ -54,7 +54,7 @@ from .extremes import split_extreme_ties
 from .finish import drop_finish
 from .index_adjoints import accumulate_index_adjoints
 from .invariants import hoist_loop_invariants
-from .item_updates import update_items_in_place
+from .item_updates import explain_copies, update_items_in_place
 from .merge import merge_number_temporaries
 from .reduction_methods import reductions_as_methods
 from .reuse import reuse_dead_operands
@@ -163,6 +163,7 @@ def item_updates_step(c: Code) -> Code:
                 break
             c.fdef = eliminate_dead_code(drop_unread_restores(c.fdef, c.stack), c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
+        explain_copies(c.fdef, c.inferred, params)  # (what keeps the copies that stay)
     return c
 
 
