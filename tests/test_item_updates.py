@@ -138,11 +138,22 @@ def copy_kept(a, x):
     return np.sum(first ** 2) + np.sum(y ** 3)
 
 
+def conv2d(W, X):
+    k = W.shape[0]
+    n = X.shape[0] - k + 1
+    Y = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            Y[i, j] = np.sum(X[i:i + k, j:j + k] * W)
+    return np.sum(np.maximum(Y, 0.0) ** 2)
+
+
 def _rng(seed=0):
     return np.random.default_rng(seed)
 
 
 CASES = {
+    "conv2d": (conv2d, lambda r: (r.normal(size=(3, 3)), r.normal(size=(7, 7))), (0, 1)),
     "conv": (conv, lambda r: (r.normal(size=5), r.normal(size=30)), (0, 1)),
     "shifted_windows": (shifted_windows, lambda r: (r.normal(size=3), r.normal(size=12)), (0, 1)),
     "strided_windows": (strided_windows, lambda r: (r.normal(size=3), r.normal(size=13)), (0, 1)),
@@ -184,6 +195,11 @@ def test_a_filled_array_is_updated_in_place_both_ways():
     assert "s2s.setitem" not in src and "setitem_grads" not in src, src
     assert "y[i] = " in src and "[i] = 0.0" in src
     assert "stack.append(y)" not in src and "unbroadcast" not in src and "# s2s:" not in src
+
+
+def test_a_2d_convolution_loop_fills_in_place():
+    src = _source("conv2d")  # (the ReLU's mask reads Y: a new array, made at once)
+    assert "Y[i, j] = " in src and "s2s.setitem" not in src and "# s2s:" not in src, src
 
 
 def test_windows_of_offsets_have_their_length():

@@ -61,6 +61,14 @@ CREATION = [
     ("np.zeros(np.shape(x))", (2, 3)), ("np.ones(np.shape(x)[1])", (3,)),  # np.shape's result_value
     ("np.zeros(np.shape(s))", None), ("np.zeros(np.shape(u))", None), ("np.zeros(np.shape(x, 0))", None),
 ]
+JOINS = [
+    ("np.concatenate((x, x))", (4, 3)), ("np.concatenate((x, g), axis=1)", (2, 6)), ("np.concatenate((v, b))", (7,)),
+    ("np.concatenate((x, g), -1)", (2, 6)), ("np.concatenate((x, v))", None), ("np.concatenate((x, W))", None),
+    ("np.concatenate((x, x), axis=None)", None), ("np.concatenate((x, u))", None), ("np.concatenate((s, s))", None),
+    ("np.concatenate((x, x), axis=2)", None),
+    ("np.stack((v, v))", (2, 4)), ("np.stack((x, g), axis=1)", (2, 2, 3)), ("np.stack((x, g), -1)", (2, 3, 2)),
+    ("np.stack((x, W))", None), ("np.stack((s, s))", (2,)), ("np.stack((x, x), axis=3)", None),
+]
 PRODUCTS = [
     ("np.dot(v, v)", ()), ("np.dot(b, W)", (4,)), ("np.matmul(x, W)", (2, 4)), ("np.dot(x, W)", (2, 4)),
     ("np.dot(x, x)", None), ("np.matmul(x, u)", None), ("np.outer(x, v)", (6, 4)), ("np.outer(s, b)", (1, 3)),
@@ -125,12 +133,13 @@ LINALG = [  # square matrices Q and stacks of them T; C and V: columns for them
 ]
 
 
-@pytest.mark.parametrize("expr, expected", REDUCTIONS + NORMS + CREATION + PRODUCTS + MOVES + BUILTINS + HELPERS + LINALG)
+@pytest.mark.parametrize("expr, expected", REDUCTIONS + NORMS + CREATION + JOINS + PRODUCTS + MOVES + BUILTINS + HELPERS
+                         + LINALG)
 def test_call_shapes(expr, expected):
     assert shape_of(expr) == expected
 
 
-@pytest.mark.parametrize("expr, expected", [c for c in REDUCTIONS + NORMS + CREATION + PRODUCTS + MOVES + BUILTINS
+@pytest.mark.parametrize("expr, expected", [c for c in REDUCTIONS + NORMS + CREATION + JOINS + PRODUCTS + MOVES + BUILTINS
                                             + HELPERS + LINALG if c[1] is not None and not _UNKNOWN.search(c[0])])
 def test_claimed_shapes_are_numpys(expr, expected):
     """Each shape claimed above is the one the call gives on arrays of those shapes."""
@@ -262,3 +271,20 @@ def test_site_reads_arguments_by_position_and_keyword():
     assert site.value(1) == 2 and site.value("shape") == (2, 3) and site.value("flag") is None
     assert site.literal("axis") == (0, 1) and site.literal("flag") is NOT_LITERAL and site.literal("out", 7) == 7
     assert site.real(0) and not site.real(1) and site.int_literal(1) and site.real_args()
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("s2s.grad_concatenate(np.zeros((4, 3)), (x, g), 0)", ((2, 3), (2, 3))),
+    ("s2s.grad_concatenate(np.zeros((2, 6)), (x, g), 1)", ((2, 3), (2, 3))),
+    ("s2s.grad_concatenate(np.zeros((5, 3)), (x, g), 0)", None),  # (not the concatenation's shape)
+    ("s2s.grad_concatenate(z, (x, g), 0)", None),  # (a number: maybe the zero adjoint)
+    ("s2s.grad_stack(np.zeros((2, 4)), (v, v), 0)", ((4,), (4,))),
+    ("s2s.grad_stack(np.zeros((4, 2)), (v, v), 1)", ((4,), (4,))),
+    ("s2s.grad_stack(np.zeros((4, 2)), (v, v), 0)", None),
+])
+def test_pieces_of_joined_arrays(expr, expected):
+    got = shape_of(expr)
+    assert (None if got is None else got.items) == expected
+    if expected is not None:  # what the helper gives on arrays of those shapes
+        values = {"x": np.zeros((2, 3)), "g": np.zeros((2, 3)), "v": np.zeros(4), "z": 0.0}
+        assert tuple(np.shape(p) for p in eval(expr, {**_NAMES, **values})) == expected

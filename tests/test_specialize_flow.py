@@ -39,6 +39,16 @@ def euler_arrays(k, x0):
     return np.sum(x * x + v * v)
 
 
+def gru_concatenated(Wz, Wh, xs):
+    h = np.zeros(Wz.shape[0])
+    for t in range(xs.shape[0]):
+        zin = np.concatenate([h, xs[t]])
+        z = 1.0 / (1.0 + np.exp(-(Wz @ zin)))
+        hc = np.tanh(Wh @ np.concatenate((z * h, xs[t]), axis=0))
+        h = (1 - z) * h + z * hc
+    return np.sum(np.stack([h, h * h], axis=1) ** 2)
+
+
 def path_length(P):
     e = 0.0
     for i in range(P.shape[0] - 1):
@@ -123,6 +133,8 @@ CASES = {
     "fancy_repeats": (fancy_repeats, lambda r: (r.normal(size=(5, 3)), np.array([0, 2, 0, 4])), 0),
     "shape_changes": (shape_changes, lambda r: (r.normal(size=3),), 0),
     "local_matrix_state": (local_matrix_state, lambda r: (r.normal(size=(4, 4)), r.normal(size=4)), (0, 1)),
+    "gru_concatenated": (gru_concatenated, lambda r: (r.normal(size=(4, 7)) * 0.4, r.normal(size=(4, 7)) * 0.4,
+                                                      r.normal(size=(5, 3))), (0, 1, 2)),
     "view_rows": (view_rows, lambda r: (r.normal(size=(5, 2)),), 0),
     "rows_through_a_helper": (rows_through_a_helper, lambda r: (r.normal(size=(4, 3)),), 0),
     "one_row_helper": (rows_through_a_helper, lambda r: (r.normal(size=(1, 3)),), 0),
@@ -165,6 +177,11 @@ def test_local_state_keeps_the_specialised_path():
     assert "np.outer(" in src
     # t = Wh @ h is read by the backward sweep only for its shape: not on the tape
     assert src.count("stack.append(") == 1
+
+
+def test_concatenated_and_stacked_state_keeps_the_specialised_path():
+    src = _source("gru_concatenated")
+    assert "unbroadcast" not in src and "grad_matmul" not in src and "# s2s:" not in src, src
 
 
 def test_tuple_assignment_keeps_the_specialised_path():

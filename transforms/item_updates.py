@@ -45,6 +45,7 @@ import ast
 import numpy as np
 
 from .index_adjoints import basic_index
+from .shapes import hashable
 from .walk import fix_locations, walk
 
 __all__ = ["explain_copies", "split_item_adjoints", "update_items_in_place"]
@@ -314,7 +315,8 @@ def _consumed(n, parent, parents, shapes):
         return "use"
     if isinstance(parent, ast.Attribute) and parent.attr in _READ_ATTRIBUTES:
         return "use"
-    if isinstance(parent, ast.Call) and n in parent.args and _consumer(parent, shapes):
+    if isinstance(parent, ast.Call) and n in parent.args and (_consumer(parent, shapes)
+                                                               or _read_by_helper(parent, n, shapes)):
         return "use"
     if isinstance(parent, ast.Subscript) and parent.value is n and isinstance(parent.ctx, ast.Store):
         return "use"  # (`y[j] += e`: its own array, changed in place through the name)
@@ -327,6 +329,17 @@ def _consumed(n, parent, parents, shapes):
                 and isinstance(above.targets[0], ast.Name):
             return "view"
     return None
+
+
+# runtime helpers that make a new value from an argument, or read only its shape (at that position)
+_HELPER_READS = {"balanced_eq": (0, 1, 2), "unbroadcast": (1,), "expand_reduced": (1,), "getitem_grad": (1,),
+                 "reduced_size": (0,)}
+
+
+def _read_by_helper(call, arg, shapes):
+    callee = shapes.callee(call)
+    name = shapes.helpers.get(callee) if callee is not None and hashable(callee) else None
+    return not call.keywords and any(k < len(call.args) and call.args[k] is arg for k in _HELPER_READS.get(name, ()))
 
 
 def _consumer(call, shapes):

@@ -82,6 +82,60 @@ def array_of_items(site):
     return (len(items), *items[0])
 
 
+def concatenated(site):
+    """np.concatenate(arrays, axis=0) of a tuple, or a list no one changes, of arrays of known shapes with one
+    number of axes and the same lengths off `axis`: the lengths along `axis` added (axis=None: not claimed)."""
+    if not 1 <= site.nargs <= 2 or any(k != "axis" for k in site.keywords):
+        return None
+    return _joined(site.items(0), site.literal(1 if site.nargs == 2 else "axis", 0))
+
+
+def stacked(site):
+    """np.stack(arrays, axis=0) of arrays of one known shape: their number inserted at `axis`."""
+    if not 1 <= site.nargs <= 2 or any(k != "axis" for k in site.keywords):
+        return None
+    items, axis = site.items(0), site.literal(1 if site.nargs == 2 else "axis", 0)
+    if not items or any(type(i) is not tuple for i in items) or len(set(items)) != 1 or type(axis) is not int \
+            or not -len(items[0]) - 1 <= axis <= len(items[0]):
+        return None
+    axis %= len(items[0]) + 1
+    return items[0][:axis] + (len(items),) + items[0][axis:]
+
+
+def concatenate_pieces(site):
+    """s2s.grad_concatenate(g, arrays, axis): the arrays' shapes, where g is certainly an array of their
+    concatenation's shape."""
+    if not _plain(site, 3):
+        return None
+    items = site.items(1)
+    joined = _joined(items, site.literal(2))
+    return Seq(items) if joined is not None and site.shape(0) == joined else None
+
+
+def stack_pieces(site):
+    """s2s.grad_stack(g, arrays, axis): the arrays' shapes, where g is certainly an array of their stack's shape."""
+    if not _plain(site, 3):
+        return None
+    items, axis, g = site.items(1), site.literal(2), site.shape(0)
+    if not items or any(type(i) is not tuple for i in items) or len(set(items)) != 1 or type(axis) is not int \
+            or not _array(g) or not -len(g) <= axis < len(g):
+        return None
+    axis %= len(g)
+    return Seq(items) if g == items[0][:axis] + (len(items),) + items[0][axis:] else None
+
+
+def _joined(items, axis):
+    """The shape of the concatenation along `axis` of arrays of the shapes `items`, or None."""
+    if not items or any(type(i) is not tuple or i == () for i in items) or type(axis) is not int:
+        return None  # (`type is tuple`: not a tuple's shape, nor a ZeroScalar's fact)
+    ndim = len(items[0])
+    if any(len(i) != ndim for i in items) or not -ndim <= axis < ndim:
+        return None
+    axis %= ndim
+    rest = {i[:axis] + i[axis + 1:] for i in items}
+    return items[0][:axis] + (sum(i[axis] for i in items),) + items[0][axis + 1:] if len(rest) == 1 else None
+
+
 def arange(site):
     """np.arange(stop), np.arange(start, stop[, step]) of ints: (the number of items,)."""
     if not 1 <= site.nargs <= 3 or site.keywords:

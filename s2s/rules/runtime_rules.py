@@ -81,8 +81,10 @@ defrule_for(rt.transpose_attr_grad, "transpose_attr_grad(g, x)", shape_only=("x"
 defrule_for(rt.transpose_attr_tangent, "transpose_attr_tangent(t, x)", shape_only=("x",), linear=("t",))
 defrule_for(rt.grad_expand_dims, "grad_expand_dims(g, axis)", linear=("g",))
 defrule_for(rt.grad_squeeze, "grad_squeeze(g, x, axis)", shape_only=("x",), linear=("g",))
-defrule_for(rt.grad_concatenate, "grad_concatenate(g, arrays, axis)", shape_only=("arrays",), linear=("g",))
-defrule_for(rt.grad_stack, "grad_stack(g, arrays, axis)", shape_only=("arrays",), linear=("g",))
+defrule_for(rt.grad_concatenate, "grad_concatenate(g, arrays, axis)", shape_only=("arrays",), linear=("g",),
+            result_shape=shapes.concatenate_pieces)
+defrule_for(rt.grad_stack, "grad_stack(g, arrays, axis)", shape_only=("arrays",), linear=("g",),
+            result_shape=shapes.stack_pieces)
 defrule_for(rt.grad_vstack, "grad_vstack(g, tup)", shape_only=("tup",), linear=("g",))
 defrule_for(rt.grad_builtin_sum, "grad_builtin_sum(g, x)", shape_only=("x",), linear=("g",))
 defrule_for(rt.grad_select, "grad_select(g, chosen, args)", shape_only=("chosen", "args"), linear=("g",))
