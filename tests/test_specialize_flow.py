@@ -49,6 +49,15 @@ def gru_concatenated(Wz, Wh, xs):
     return np.sum(np.stack([h, h * h], axis=1) ** 2)
 
 
+def picked_by_labels(theta, feats, actions):
+    total = 0.0
+    for t in range(feats.shape[0]):
+        p = np.exp(feats[t] @ theta)
+        p = p / np.sum(p)
+        total = total + np.log(p[actions[t]])  # an item of an int array is an int index
+    return -total
+
+
 def path_length(P):
     e = 0.0
     for i in range(P.shape[0] - 1):
@@ -135,6 +144,8 @@ CASES = {
     "local_matrix_state": (local_matrix_state, lambda r: (r.normal(size=(4, 4)), r.normal(size=4)), (0, 1)),
     "gru_concatenated": (gru_concatenated, lambda r: (r.normal(size=(4, 7)) * 0.4, r.normal(size=(4, 7)) * 0.4,
                                                       r.normal(size=(5, 3))), (0, 1, 2)),
+    "picked_by_labels": (picked_by_labels, lambda r: (r.normal(size=(3, 4)) * 0.4, r.normal(size=(6, 3)),
+                                                      r.integers(0, 4, size=6)), 0),
     "view_rows": (view_rows, lambda r: (r.normal(size=(5, 2)),), 0),
     "rows_through_a_helper": (rows_through_a_helper, lambda r: (r.normal(size=(4, 3)),), 0),
     "one_row_helper": (rows_through_a_helper, lambda r: (r.normal(size=(1, 3)),), 0),
@@ -182,6 +193,11 @@ def test_local_state_keeps_the_specialised_path():
 def test_concatenated_and_stacked_state_keeps_the_specialised_path():
     src = _source("gru_concatenated")
     assert "unbroadcast" not in src and "grad_matmul" not in src and "# s2s:" not in src, src
+
+
+def test_an_item_of_an_int_array_is_an_int_index():
+    src = _source("picked_by_labels")
+    assert "np.add.at" not in src and "p_bar[i] += " in src and "# s2s:" not in src, src
 
 
 def test_tuple_assignment_keeps_the_specialised_path():

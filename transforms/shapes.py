@@ -393,8 +393,8 @@ class Shapes:
         self._params = set(params)
         self._valuing = set()  # names whose value `value_of` is finding (a cycle claims nothing)
         self.at = {}
-        self._int_arithmetic(range_loops, params_bound)
         self._int_arrays = self._integer_arrays(kinds or {}, params_bound)
+        self._int_arithmetic(range_loops, params_bound)
         self._infer(fdef)
         self.at = {}  # id(Name node read) -> (the node, its shape there): the facts per program point
         self.blame = {}  # name -> the first statement whose value's shape is unknown (for notes in the code)
@@ -502,6 +502,10 @@ class Shapes:
                 and self._int_expr(node.left, ints) and self._int_expr(node.right, ints)
         if isinstance(node, ast.UnaryOp):
             return isinstance(node.op, ast.USub | ast.UAdd) and self._int_expr(node.operand, ints)
+        if isinstance(node, ast.Subscript) and self.is_int_array(node.value):  # `actions[t]`: an item of ints
+            base = self.aranges.get(node.value.id)
+            ndim = 1 if base is not None else len(self.env.get(node.value.id) or ())
+            return ndim == 1 and self._int_expr(node.slice, ints)
         return False
 
     def _infer(self, fdef):
