@@ -58,6 +58,26 @@ def picked_by_labels(theta, feats, actions):
     return -total
 
 
+def collected_states(W, U, xs):
+    h = np.zeros(W.shape[0])
+    hs = []
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t])
+        hs.append(h)
+    H = np.stack(hs)
+    return np.sum(H.mean(axis=0) ** 2) + H.var() + np.sum(np.array(hs)[1:] ** 3)
+
+
+def collected_sometimes(W, xs):
+    h = np.zeros(W.shape[0])
+    hs = []
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+        if t % 2 == 0:
+            hs.append(h)
+    return np.sum(np.stack(hs) ** 2)
+
+
 def path_length(P):
     e = 0.0
     for i in range(P.shape[0] - 1):
@@ -146,6 +166,9 @@ CASES = {
                                                       r.normal(size=(5, 3))), (0, 1, 2)),
     "picked_by_labels": (picked_by_labels, lambda r: (r.normal(size=(3, 4)) * 0.4, r.normal(size=(6, 3)),
                                                       r.integers(0, 4, size=6)), 0),
+    "collected_states": (collected_states, lambda r: (r.normal(size=(4, 4)) * 0.4, r.normal(size=(4, 3)) * 0.4,
+                                                      r.normal(size=(6, 3))), (0, 1)),
+    "collected_sometimes": (collected_sometimes, lambda r: (r.normal(size=(3, 3)) * 0.4, r.normal(size=(5, 3))), 0),
     "view_rows": (view_rows, lambda r: (r.normal(size=(5, 2)),), 0),
     "rows_through_a_helper": (rows_through_a_helper, lambda r: (r.normal(size=(4, 3)),), 0),
     "one_row_helper": (rows_through_a_helper, lambda r: (r.normal(size=(1, 3)),), 0),
@@ -198,6 +221,16 @@ def test_concatenated_and_stacked_state_keeps_the_specialised_path():
 def test_an_item_of_an_int_array_is_an_int_index():
     src = _source("picked_by_labels")
     assert "np.add.at" not in src and "p_bar[i] += " in src and "# s2s:" not in src, src
+
+
+def test_states_collected_in_a_list_keep_the_specialised_path():
+    src = _source("collected_states")  # one append per trip of a known range: np.stack(hs) has a shape
+    assert "unbroadcast" not in src and "grad_matmul" not in src and "# s2s:" not in src, src
+
+
+def test_states_collected_sometimes_are_not_counted():
+    src = _source("collected_sometimes")  # (appended under an `if`: the number of items is not known)
+    assert "# s2s:" in src
 
 
 def test_tuple_assignment_keeps_the_specialised_path():

@@ -119,7 +119,19 @@ def seed_step(c: Code) -> Code:
     if c.shapes is not None and c.seed_one is not None:
         if fold_unit_seed(c.fdef, c.seed_one, c.inferred, c.shapes.float64_only):
             c.fdef = eliminate_dead_code(c.fdef, c.removable)  # copies of the seed nothing reads now
+            if _seeded_helper(c.fdef):  # (an adjoint made of the seed 1.0 is certainly not the zero now)
+                c.fdef, pure, c.inferred = specialize.specialize(c.fdef, c.shapes, c.stack)
+                c.removable |= pure
+                c.fdef = eliminate_dead_code(c.fdef, c.removable)
     return c
+
+
+def _seeded_helper(fdef) -> bool:
+    """Whether a runtime helper's adjoint argument is now a number literal other than 0 (`s2s.grad_var(1.0, H,
+    ...)`): its result's shape, unknown while that was the seed's name, may be known now."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.args
+               and isinstance(n.args[0], ast.Constant) and type(n.args[0].value) is float and n.args[0].value != 0
+               and isinstance(n.func.value, ast.Name) and n.func.value.id == "s2s" for n in walk(fdef))
 
 
 def copyprop_again_step(c: Code) -> Code:

@@ -174,6 +174,14 @@ class Site:
         seq = None if node is None else self._shapes.of(node, self._env)
         return seq.items if isinstance(seq, Seq) else None
 
+    def listed(self, which):
+        """The one shape of the items of a list passed there whose items all have it (its length may be
+        unknown: `ListOf`), else None."""
+        node = self._node(which)
+        if not isinstance(node, ast.Name) or node.id not in self._shapes.local:
+            return None
+        return _one_item(self._shapes._name_fact(node, self._env))
+
     def items_real(self, which) -> bool:
         """Whether the argument is a list no one changes (`Shapes.sealed`) whose items are all real floats
         (numbers or arrays), or a tuple display of such."""
@@ -257,6 +265,48 @@ class Counted(tuple):
         return f"Counted({self.counter}{self.offset:+d} over {self.span})"
 
 
+class ListOf:
+    """The fact of a list no one else can change whose items all have the one shape `item`, its length
+    unknown (a list appended to in a loop, at the loop's head). Read as unknown but by the statements
+    that append to it and pop it, and by `Site.listed`."""
+
+    __slots__ = ("item",)
+
+    def __init__(self, item):
+        self.item = item
+
+    def __eq__(self, other):
+        return type(other) is ListOf and other.item == self.item
+
+    def __hash__(self):
+        return hash(("ListOf", self.item))
+
+    def __repr__(self):
+        return f"ListOf({self.item!r})"
+
+
+def _list_step(stmt, names):
+    """(the list's name, "append" or "pop") for a statement `L.append(v)` / `L.pop()` of a name in `names`."""
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)
+            and call.func.value.id in names and not call.keywords):
+        return None
+    kind = call.func.attr
+    if kind == "append" and len(call.args) == 1 and not isinstance(call.args[0], ast.Starred) \
+            or kind == "pop" and not call.args:
+        return call.func.value.id, kind
+    return None
+
+
+def _one_item(fact):
+    """The one shape of every item of a list's fact (a `Seq` of equal plain shapes, or a `ListOf`), else None."""
+    if type(fact) is ListOf:
+        return fact.item
+    if isinstance(fact, Seq) and fact.items and len(set(fact.items)) == 1 and type(fact.items[0]) is tuple:
+        return fact.items[0]
+    return None
+
+
 def _leaves_early(body) -> bool:
     """Whether a loop's body holds a `break` or `continue` (at any depth)."""
     return any(isinstance(n, ast.Break | ast.Continue) for s in body for n in walk(s))
@@ -317,6 +367,10 @@ def _join_shapes(a, b):
         return () if a == () and b == () else None
     if isinstance(a, Seq) and isinstance(b, Seq) and len(a.items) == len(b.items):
         return Seq(_join_shapes(x, y) for x, y in zip(a.items, b.items))
+    if type(a) is ListOf or type(b) is ListOf or isinstance(a, Seq) and isinstance(b, Seq):
+        items = {_one_item(x) if x != Seq(()) else "empty" for x in (a, b)} - {"empty"}
+        if len(items) == 1 and None not in items:
+            return ListOf(items.pop())  # (lists of one item shape, of different lengths)
     return None
 
 
@@ -390,6 +444,7 @@ class Shapes:
         self.env = dict(params)
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
         self.sealed = self._sealed_lists(fdef)
+        self.appended = self._appended_lists(fdef)
         self._params = set(params)
         self._valuing = set()  # names whose value `value_of` is finding (a cycle claims nothing)
         self.at = {}
@@ -432,6 +487,33 @@ class Shapes:
                               for v in values)}
         if not candidates:
             return set()
+        as_argument, reads = self._argument_reads(fdef, candidates)
+        for n in reads:
+            if id(n) not in as_argument:
+                candidates.discard(n.id)
+        return candidates
+
+    def _appended_lists(self, fdef) -> set:
+        """Names bound once, to `[]`, and otherwise only appended to and popped by statements of their own
+        (`L.append(v)`, `L.pop()`) or read as arguments the way a sealed list is: no one else can change
+        the list, so its facts follow those statements (`Seq` of its items; `ListOf` where only the items'
+        one shape is known)."""
+        candidates = {n for n, values in self._assigned_values.items()
+                      if n in self.assigned and n not in self.local - self.assigned and self._bindings.get(n) == 1
+                      and len(values) == 1 and isinstance(values[0], ast.List) and not values[0].elts}
+        if not candidates:
+            return set()
+        as_argument, reads = self._argument_reads(fdef, candidates)
+        for n in walk(fdef):
+            if isinstance(n, ast.Expr) and _list_step(n, candidates) is not None:
+                as_argument.add(id(n.value.func.value))
+        for n in reads:
+            if id(n) not in as_argument:
+                candidates.discard(n.id)
+        return candidates
+
+    def _argument_reads(self, fdef, candidates):
+        """(ids of the reads of `candidates` passed to calls that cannot change them, all their reads)."""
         as_argument, reads = set(), []
         for n in walk(fdef):
             if isinstance(n, ast.Call):
@@ -445,10 +527,7 @@ class Shapes:
                     as_argument.update(id(k.value) for k in n.keywords if isinstance(k.value, ast.Name))
             elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in candidates:
                 reads.append(n)
-        for n in reads:
-            if id(n) not in as_argument:
-                candidates.discard(n.id)
-        return candidates
+        return as_argument, reads
 
     def _integer_arrays(self, kinds, params_bound) -> set:
         """Names that certainly hold integer arrays: parameters of an integer dtype never assigned, and names
@@ -574,6 +653,7 @@ class Shapes:
             end = self._flow_block(s.body, self._record_head(s, head, state))
             joined = _join_states(entry, end, self.lost, s)
             if joined == state:
+                state = self._counted_appends(s, entry, state)
                 break
             state = joined
         else:  # no fixed point in time: what the loop assigns is unknown from here on
@@ -590,6 +670,42 @@ class Shapes:
         state = dict(state)
         if head is not None:
             self._set(state, head[0], head[1])
+        return state
+
+    def _list_after(self, fact, kind, stmt, state):
+        """An appended list's fact after `L.append(v)` or `L.pop()` (`_appended_lists`)."""
+        if kind == "append":
+            item = _array(self.of(stmt.value.args[0], state))
+            if isinstance(fact, Seq) and item is not None:
+                return Seq(fact.items + (item,))
+            return ListOf(item) if type(fact) is ListOf and fact.item == item else None
+        if isinstance(fact, Seq) and fact.items:
+            return Seq(fact.items[:-1])
+        return fact if type(fact) is ListOf else None
+
+    def _counted_appends(self, s, entry, state):
+        """After a loop over a counter's known range whose body appends to a list once per trip, at its top
+        level (and pops it nowhere): the list's entry items and one item per trip (`Seq`)."""
+        if not (self.appended and isinstance(s, ast.For) and isinstance(s.target, ast.Name)
+                and s.target.id in self._counters):
+            return state
+        counter = self._counter(s, entry)
+        if type(counter) is not Counted:
+            return state
+        trips = len(counter.span)
+        steps = {}
+        for t in s.body:
+            step = _list_step(t, self.appended)
+            if step is not None:
+                steps.setdefault(step[0], []).append(step[1])
+        for name, kinds in steps.items():
+            inner = [n for t in s.body if _list_step(t, {name}) is None for n in walk(t)
+                     if isinstance(n, ast.Name) and n.id == name]
+            before, item = entry.get(name), _one_item(state.get(name))
+            if kinds == ["append"] and not inner and isinstance(before, Seq) and item is not None \
+                    and all(i == item for i in before.items):
+                state = dict(state)
+                state[name] = Seq(before.items + (item,) * trips)
         return state
 
     def _counter(self, s, state):
@@ -641,6 +757,10 @@ class Shapes:
                                 self.lost, s)
         if isinstance(s, ast.Expr | ast.Return | ast.Assert):
             self._record(s, state)
+            step = _list_step(s, self.appended) if self.appended else None
+            if step is not None:
+                state = dict(state)
+                state[step[0]] = self._list_after(state.get(step[0]), step[1], s, state)
             return state
         if isinstance(s, ast.Pass) or type(s).__name__ == "Comment":
             return state
@@ -879,7 +999,10 @@ class Shapes:
             self._join_target(t, value)
 
     def _list_items(self, s, env):
-        """The items' shapes of a list display bound to a sealed name (`_sealed_lists`), else None."""
+        """The items' shapes of a list display bound to a sealed name (`_sealed_lists`), or of the `[]` an
+        appended list starts as (`_appended_lists`), else None."""
+        if len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and s.targets[0].id in self.appended:
+            return Seq(())
         if len(s.targets) != 1 or not isinstance(s.targets[0], ast.Name) or s.targets[0].id not in self.sealed \
                 or any(isinstance(e, ast.Starred) for e in s.value.elts):
             return None
@@ -909,7 +1032,7 @@ class Shapes:
             if node.id not in self.local:
                 return None
             shape = self._name_fact(node, env)
-            return None if type(shape) is ZeroOr else shape
+            return None if type(shape) is ZeroOr or type(shape) is ListOf else shape
         if isinstance(node, ast.Tuple):
             if any(isinstance(e, ast.Starred) for e in node.elts):
                 return None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from s2s.transforms.shapes import NOT_LITERAL, ZERO_SCALAR, Seq, ZeroOr, ZeroScalar, broadcast, matmul, reduced, reshaped
+from s2s.transforms.shapes import NOT_LITERAL, ZERO_SCALAR, ListOf, Seq, ZeroOr, ZeroScalar, broadcast, matmul, reduced, reshaped
 
 _REDUCTION_KEYWORDS = frozenset({"axis", "keepdims", "dtype"})  # (dtype= does not change the shape)
 
@@ -122,6 +122,18 @@ def stack_pieces(site):
         return None
     axis %= len(g)
     return Seq(items) if g == items[0][:axis] + (len(items),) + items[0][axis:] else None
+
+
+def append_pieces(site):
+    """s2s.append_grads(g), the adjoint of `L.append(v)`: (g without its last item, that item), where g's items
+    are known (a `Seq`) or all have one known shape (a list of unknown length: `ListOf`)."""
+    if not _plain(site, 1):
+        return None
+    items = site.items(0)
+    if items:
+        return Seq((Seq(items[:-1]), items[-1]))
+    item = site.listed(0)
+    return Seq((ListOf(item), item)) if item is not None else None
 
 
 def _joined(items, axis):
@@ -407,6 +419,20 @@ def expand_reduced(site):
     if site.nargs != 4:
         return None
     return site.shape(1) if site.shape(0) is not None else None
+
+
+def spread_over(x_at: int):
+    """s2s.grad_var(g, x, ...) / s2s.grad_std(g, ans, x, ...): x's shape where g is certainly not the zero
+    adjoint (an array, or a number literal other than 0; the zero gives the zero)."""
+
+    def shape(site):
+        g, literal = site.shape(0), site.literal(0)
+        if g is None or site.nargs <= x_at or site.keywords:
+            return None
+        certain = g != () or type(literal) in (int, float) and literal != 0
+        return site.shape(x_at) if certain else None
+
+    return shape
 
 
 def grad_matmul(operand: int):

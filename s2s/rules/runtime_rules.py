@@ -51,7 +51,7 @@ defrule_for(rt.getitem_grad, "getitem_grad(g, x, index)", shape_only=("x",), lin
 defrule_for(rt.written_into, "written_into(t, x)", shape_only=("x",), linear=("t",))
 defrule_for(rt.setitem_grads, "setitem_grads(g, x, index)", shape_only=("x",), linear=("g",),
             result_shape=shapes.setitem_grads)
-defrule_for(rt.append_grads, "append_grads(g)", linear=("g",))
+defrule_for(rt.append_grads, "append_grads(g)", linear=("g",), result_shape=shapes.append_pieces)
 defrule_for(rt.zero_of_real, "zero_of_real(g, x)", nondiff=True)
 defrule_for(rt.broadcast_like, "broadcast_like(t, ans)", shape_only=("ans",), linear=("t",))
 defrule_for(rt.dense_tangent, "dense_tangent(t, value)", shape_only=("value",), linear=("t",))
@@ -64,10 +64,11 @@ defrule_for(rt.expand_reduced, "expand_reduced(g, x, axis, keepdims)", shape_onl
             result_shape=shapes.expand_reduced)
 defrule_for(rt.grad_extreme, "grad_extreme(g, ans, x, axis, keepdims)", shape_only=("ans", "x"), linear=("g",),
             result_shape=shapes.adjoint_of_third)
-defrule_for(rt.grad_var, "grad_var(g, x, axis, ddof, keepdims)", x_dot="s2s.grad_var(g, x_dot, axis, ddof, keepdims)", linear=("g",))
+defrule_for(rt.grad_var, "grad_var(g, x, axis, ddof, keepdims)", x_dot="s2s.grad_var(g, x_dot, axis, ddof, keepdims)", linear=("g",),
+            result_shape=shapes.spread_over(1))
 defrule_for(rt.grad_std, "grad_std(g, ans, x, axis, ddof, keepdims)",
             ans_dot="s2s.grad_var(-s2s.safe_div(g * ans_dot, 2.0 * ans * ans), x, axis, ddof, keepdims)",
-            x_dot="s2s.grad_std(g, ans, x_dot, axis, ddof, keepdims)", linear=("g",))
+            x_dot="s2s.grad_std(g, ans, x_dot, axis, ddof, keepdims)", linear=("g",), result_shape=shapes.spread_over(2))
 defrule_for(rt.grad_norm, "grad_norm(g, ans, x, ord, axis, keepdims)", result_shape=shapes.adjoint_of_third,
             ans_dot="s2s.grad_norm(-g * ans_dot / ans, ans, x, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0",
             x_dot="s2s.grad_norm(g, ans, x_dot, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0", linear=("g",))

@@ -98,3 +98,30 @@ NOT_WINDOWS = {
 def test_window_that_may_change_is_not_claimed(name):
     shapes = _window_shape(NOT_WINDOWS[name])
     assert shapes and all(s is None for s in shapes), shapes
+
+
+
+# ---- lists appended to once per trip of a loop over a known range (`Shapes.appended`, `ListOf`)
+
+LISTS = {
+    "once per trip": ("hs = []\nfor i in range(5):\n    hs.append(x[i:i + 2])\nw = np.stack(hs)\nuse(w)", (5, 2)),
+    "after items": ("hs = [x[0:2]]\nfor i in range(4):\n    hs.append(x[i:i + 2])\nw = np.stack(hs)\nuse(w)", None),
+    "empty range": ("hs = []\nfor i in range(3, 3):\n    hs.append(x[0:2])\nhs.append(x[1:3])\nw = np.stack(hs)\nuse(w)",
+                    (1, 2)),
+    "under an if": ("hs = []\nfor i in range(5):\n    if i > 1:\n        hs.append(x[0:2])\nw = np.stack(hs)\nuse(w)",
+                    None),
+    "twice a trip": ("hs = []\nfor i in range(3):\n    hs.append(x[0:2])\n    hs.append(x[1:3])\nw = np.stack(hs)\n"
+                     "use(w)", None),
+    "popped": ("hs = []\nfor i in range(4):\n    hs.append(x[0:2])\nhs.pop()\nw = np.stack(hs)\nuse(w)", (3, 2)),
+    "copied": ("hs = []\nalias = hs\nfor i in range(4):\n    hs.append(x[0:2])\nalias.append(x[0:2])\n"
+               "w = np.stack(hs)\nuse(w)", None),
+    "shapes differ": ("hs = []\nfor i in range(4):\n    hs.append(x[0:i + 1])\nw = np.array(hs[0])\nuse(w)", None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LISTS))
+def test_appended_list_facts(name):
+    body, expected = LISTS[name]
+    assert _window_shape(body) == [expected]
+    if expected is not None:
+        assert _run_windows(body) == {expected}
