@@ -143,7 +143,8 @@ def copyprop_again_step(c: Code) -> Code:
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
         c.inferred = c.shapes.shapes(c.fdef)
         for _ in range(16):  # copies gone, a broadcast read only by sums that broadcast anyway may go
-            if not _mentions(c.fdef, "broadcast_to") or not specialize.drop_broadcasts(c.fdef, c.inferred):
+            if not _mentions(c.fdef, "broadcast_to") or \
+                    not specialize.drop_broadcasts(c.fdef, c.inferred, c.shapes.float64_only):
                 break
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
             c.inferred = c.shapes.shapes(c.fdef)

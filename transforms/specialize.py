@@ -97,7 +97,7 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
     return fdef, pure_names(fdef, shapes, stack), shapes
 
 
-def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes, float64: bool = False) -> bool:
     """`t = np.broadcast_to(g, S) * e` becomes `t = g * e` where every use of `t` (and of what it then makes)
     broadcasts back to the same shape at once: the same numbers, without the broadcast. One at a time;
     returns whether anything changed (the caller then infers shapes again)."""
@@ -114,7 +114,7 @@ def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
                     and _elementwise_path(stmt.value, call)):
                 continue
             trial = _replace(stmt.value, call, call.args[0])
-            if _scalar_group(name, trial, defs, loads, parents, shapes) is None:
+            if _scalar_group(name, trial, defs, loads, parents, shapes, float64) is None:
                 continue
             stmt.value = trial
             return True
@@ -662,8 +662,10 @@ def _replace(tree, old, new):
     return tree
 
 
-def _scalar_group(name, new_value, defs, loads, parents, shapes):
-    """Names that turn scalar if `name` gets `new_value`; None if some use would then see a wrong shape."""
+def _scalar_group(name, new_value, defs, loads, parents, shapes, float64=False):
+    """Names that turn scalar if `name` gets `new_value`; None if some use would then see a wrong shape.
+    With `float64` (every argument float64), an operand of arithmetic whose other operand has the whole
+    shape is fine there (a number times an array of float64 is float64 as a broadcast array times it is)."""
     values = {name: new_value}
     while True:
         env = dict(shapes.env)
@@ -673,6 +675,12 @@ def _scalar_group(name, new_value, defs, loads, parents, shapes):
         grown = False
         for member in list(values):
             for use in loads.get(member, []):
+                parent = parents.get(use)
+                if float64 and isinstance(parent, ast.BinOp) and _elementwise_parent(parent) \
+                        and shapes.of(use) is not None \
+                        and shapes.of(parent.right if parent.left is use else parent.left) == shapes.of(use) \
+                        and shapes.of(parent) == shapes.of(use):
+                    continue  # the other operand has the whole shape already: so has the result
                 top = use
                 while isinstance(parents.get(top), ast.BinOp | ast.UnaryOp) and _elementwise_parent(parents[top]):
                     top = parents[top]
