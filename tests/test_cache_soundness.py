@@ -89,6 +89,21 @@ def test_helper_redefined_array_argument():
         assert np.allclose(g(x), np.cos(x) + 1.0)
 
 
+def test_a_global_of_a_parameter_s_name_is_not_a_dependency():
+    """`A.shape[0]` of the parameter A reads nothing global: a global array also named A (a script's data)
+    does not make the code stale at every call (A.shape is a new tuple at each access)."""
+    ns = notebook()
+    cell(ns, "A = np.eye(3) * 2.0\n")
+    cell(ns, "def f(A):\n    return np.sum(np.log(np.diag(A @ A.T + np.eye(A.shape[0]))))\n")
+    x = np.arange(9.0).reshape(3, 3) / 10
+    g = s2s.grad(ns["f"])
+    assert np.allclose(g(x), fd(ns["f"], x), rtol=1e-6, atol=1e-8)
+    kept = list(cache.store(ns["f"]).values())
+    assert kept and all(b.fresh() for b in kept)
+    g(x)
+    assert list(cache.store(ns["f"]).values()) == kept  # (the same code: not made again)
+
+
 def test_global_rebound():
     ns = notebook()
     cell(ns, "act = np.sin\n")

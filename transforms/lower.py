@@ -30,7 +30,8 @@ def is_atom(e: ast.expr) -> bool:
 
 def _module_attr(pf, e) -> bool:
     from .context import missing
-    return isinstance(e, ast.Attribute) and pf.resolve_expr(e) is not missing() and _root_is_global(e)
+    # (the root first: resolving `A.shape` of a local A would read a global A and make the code depend on it)
+    return isinstance(e, ast.Attribute) and _root_is_global(e) and pf.resolve_expr(e) is not missing()
 
 
 def _root_is_global(e):
@@ -130,8 +131,11 @@ class Lowerer:
 
         from .desugar import helper_attr
         v = e.value
-        if not isinstance(v, ast.Name | ast.Attribute) or (isinstance(v, ast.Name) and v.id in self.locals):
-            return None
+        root = v
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(v, ast.Name | ast.Attribute) or not isinstance(root, ast.Name) or root.id in self.locals:
+            return None  # (`x.shape[0]` of a local x: not np.r_ and the like, nothing to resolve)
         runtime = ctx().runtime
         try:
             obj = self.pf.resolve_expr(self._mark(v))
