@@ -135,6 +135,13 @@ def test_det_adjoint_of_a_number_is_an_array_and_right_for_a_singular_matrix():
     np.testing.assert_array_equal(got, s2s.derivative(det_squared)(singular))
 
 
+def test_the_cholesky_adjoint_solves_once():
+    src = s2s.source(s2s.grad(chol_logdet), *CASES[-1][1])
+    code = "\n".join(line for line in src.splitlines() if not line.strip().startswith("#"))
+    # (the value's solve with S and its adjoint's, and two with L^T: six with L^T before)
+    assert code.count("s2s.tril_fold(") == 1 and code.count("np.linalg.solve(") == 4, src
+
+
 def test_only_the_sign_read_gives_no_slogdet_adjoint():
     src = s2s.source(s2s.grad(sign_only), spd(3))
     assert "inv(" not in src, src

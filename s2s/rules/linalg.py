@@ -115,7 +115,7 @@ _chol_y = ("np.linalg.solve(ans, np.swapaxes(np.linalg.solve(ans, np.swapaxes("
            "np.tril(s2s.broadcast_like(a_dot, a)) + np.swapaxes(np.tril(s2s.broadcast_like(a_dot, a), -1), -1, -2), "
            "-1, -2)), -1, -2))")
 defrule("np.linalg.cholesky(a)", result_shape=shapes.square_matrix, real=shapes.real_of_one,
-        a=f"np.tril({_chol_s} + np.swapaxes({_chol_s}, -1, -2), -1) + np.eye(np.shape(ans)[-1]) * {_chol_s}",
+        a=f"s2s.tril_fold({_chol_s})",  # (the symmetric adjoint computed once, folded onto the lower triangle)
         a_dot=f"ans @ (np.tril({_chol_y}) - 0.5 * np.eye(np.shape(ans)[-1]) * {_chol_y})")
 # eigh and svd: the vectors where they are unique (distinct values), refused elsewhere (s2s/runtime/linalg.py)
 defrule("np.linalg.eigh(a, UPLO='L')", structured=True, zero=("UPLO",), a="s2s.grad_eigh(g, ans, a, UPLO)",
@@ -158,6 +158,8 @@ helper_rule(rt.grad_kron, "grad_kron(g, a, b, which)",
 helper_rule(rt.grad_cross, "grad_cross(g, a, b, which)",
             a_dot="s2s.grad_cross(g, s2s.broadcast_like(a_dot, a), b, which) if which == 1 else 0.0",
             b_dot="s2s.grad_cross(g, a, s2s.broadcast_like(b_dot, b), which) if which == 0 else 0.0", linear=("g",))
+helper_rule(rt.tril_fold, "tril_fold(s)", s_dot="s2s.tril_fold(s_dot)", linear=("s",),
+            result_shape=shapes.like(0, 1), real=shapes.real_of_one)
 helper_rule(rt.pinv_full_rank, "pinv_full_rank(value, a, rcond=1e-15)", linear=("value",))
 helper_rule(rt.grad_slogdet, "grad_slogdet(g, a)", structured=True, result_shape=shapes.grad_slogdet,
             a_dot="s2s.grad_slogdet_dot(g, a, a_dot)", linear=("g",))

@@ -148,6 +148,7 @@ from s2s.runtime.linalg import (  # noqa: F401
     slogdet_tangent,
     slogdet_tangent_dot,
     svd_tangent,
+    tril_fold,
 )
 from s2s.runtime.matrix_functions import (  # noqa: F401
     block_upper,

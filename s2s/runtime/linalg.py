@@ -303,6 +303,12 @@ def check_ties(g, w, what):
     return g
 
 
+def tril_fold(s):
+    """The adjoint of a function of a symmetric matrix that reads only its lower triangle, from the adjoint
+    `s` of the full matrix: diag(s) below the strict lower part of s + s^T (np.linalg.cholesky's rule)."""
+    return _lower(s, "L")
+
+
 def _lower(s, uplo):
     """The adjoint of a function that reads only one triangle of a symmetric matrix, from its
     symmetric-input adjoint form `s`: diag(s) + the strict lower (or upper) part of s + s^T."""
