@@ -64,6 +64,10 @@ def stacked_solve(S, B):
     return np.sum(np.cos(np.linalg.solve(S, B)))
 
 
+def stacked_inv(S):
+    return np.sum(np.linalg.inv(S) ** 2)
+
+
 def chol_logdet(A, X):
     S = A @ A.T + np.eye(A.shape[0])
     L = np.linalg.cholesky(S)
@@ -98,6 +102,7 @@ CASES = [
     (stacked_logdets, (stack(3, 3), rng.normal(size=3)), (0, 1)),
     (stacked_solve, (stack(2, 3), rng.normal(size=(2, 3, 4))), (0, 1)),
     (stacked_det, (stack(2, 3),), (0,)),
+    (stacked_inv, (stack(2, 3),), (0,)),
     (chol_logdet, (rng.normal(size=(3, 3)), rng.normal(size=(3, 2))), (0, 1)),
 ]
 IDS = [c[0].__name__ for c in CASES]
@@ -140,6 +145,13 @@ def test_the_cholesky_adjoint_solves_once():
     code = "\n".join(line for line in src.splitlines() if not line.strip().startswith("#"))
     # (the value's solve with S and its adjoint's, and two with L^T: six with L^T before)
     assert code.count("s2s.tril_fold(") == 1 and code.count("np.linalg.solve(") == 4, src
+
+
+def test_the_inverse_s_adjoint_transposes_a_matrix_with_T():
+    src = s2s.source(s2s.grad(inv_times), *CASES[2][1])
+    assert "-inv.T @ inv_bar @ inv.T" in src and "swapaxes" not in src, src
+    src = s2s.source(s2s.grad(lambda S: np.sum(np.linalg.inv(S) * S)), stack(2, 3))
+    assert "np.swapaxes(inv, -1, -2)" in src, src  # (a stack keeps swapaxes: .T would reverse every axis)
 
 
 def test_only_the_sign_read_gives_no_slogdet_adjoint():

@@ -231,6 +231,8 @@ class _Rewrite(ast.NodeTransformer):
 
     def _rewrite(self, node):
         obj = self.shapes.callee(node)
+        if obj is np.swapaxes and len(node.args) == 3 and not node.keywords:
+            return self._swapaxes(node)
         name = self.shapes.helpers.get(obj) if obj is not None and hashable(obj) else None
         if name is None or node.keywords:
             return node
@@ -282,6 +284,16 @@ class _Rewrite(ast.NodeTransformer):
         if name in ("grad_solve_a", "grad_solve_b") and len(args) == 4 - (name == "grad_solve_b"):
             return self._solve_adjoint(name, node, args, shapes)
         return node
+
+    def _swapaxes(self, node):
+        """`np.swapaxes(x, -1, -2)` of a matrix (the linear algebra rules' transpose) is `x.T`: the same view."""
+        x, i, j = node.args
+        axes = {_number(i), _number(j)}
+        shape = self.shapes.of(x)
+        if type(shape) is not tuple or len(shape) != 2 or any(type(k) is not int or not -2 <= k < 2 for k in axes) \
+                or {k % 2 for k in axes} != {0, 1}:
+            return node
+        return _T(x)
 
     def _matrix_T(self, a, batch):
         """`a.T` of a matrix, `np.swapaxes(a, -1, -2)` of a stack of them."""
