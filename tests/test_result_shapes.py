@@ -154,6 +154,12 @@ def test_tuples_of_linear_algebra_and_their_adjoints():
 
     assert shape_of("np.linalg.slogdet(Q)") == Seq(((), ())) and shape_of("np.linalg.slogdet(T)") == Seq(((2,), (2,)))
     assert shape_of("np.linalg.slogdet(W)") is None
+    assert shape_of("np.linalg.slogdet(Q)").fields == ("sign", "logabsdet")
+    assert shape_of("s2s.field(np.linalg.slogdet(T), 'logabsdet')") == (2,)
+    assert shape_of("s2s.field(np.linalg.slogdet(T), 'other')") is None and shape_of("s2s.field(x, 'sign')") is None
+    named = shape_of("s2s.field_grad(s, np.linalg.slogdet(Q), ['logabsdet'])")
+    assert named == Seq((ZERO_SCALAR, ())) and type(named.items[0]) is ZeroScalar and named.fields[1] == "logabsdet"
+    assert shape_of("s2s.field_grad(s, np.linalg.slogdet(Q), ['x'])") is None
     item = shape_of("s2s.getitem_grad(s, np.linalg.slogdet(Q), 1)")  # [0.0, s]: the other item is the zero adjoint
     assert item == Seq((ZERO_SCALAR, ())) and type(item.items[0]) is ZeroScalar and type(item.items[1]) is not ZeroScalar
     assert shape_of("s2s.getitem_grad(s, np.linalg.slogdet(Q), k)") is None

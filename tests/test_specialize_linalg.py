@@ -154,6 +154,31 @@ def test_the_inverse_s_adjoint_transposes_a_matrix_with_T():
     assert "np.swapaxes(inv, -1, -2)" in src, src  # (a stack keeps swapaxes: .T would reverse every axis)
 
 
+def by_fields(S, w):
+    r = np.linalg.slogdet(S)
+    return r.sign * r.logabsdet * np.sum(w * w)
+
+
+def in_a_loop(S, w):
+    total = 0.0
+    for i in range(3):
+        sign, logdet = np.linalg.slogdet(S * (i + 1.0))
+        total = total + w[i] * logdet
+    return total
+
+
+@pytest.mark.parametrize("f", [by_fields, in_a_loop])
+def test_fields_of_the_result_and_slogdet_in_a_loop(f):
+    S, w = spd(3) + 0.2 * rng.normal(size=(3, 3)), rng.normal(size=3)
+    src = s2s.source(s2s.grad(f, wrt=(0, 1)), S, w)
+    assert "grad_slogdet(" not in src and "# s2s:" not in src and "np.linalg.inv(" in src, src
+    check_all(f, (S, w), wrt=(0, 1), use_autograd=False)  # (autograd's boxes have no .logabsdet)
+    for got, expected in zip(s2s.grad(f, wrt=(0, 1))(S, w), s2s.derivative(f, wrt=(0, 1))(S, w)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    if f is by_fields:
+        assert "s2s.field_grad(" not in src and "s2s.add(" not in src, src
+
+
 def test_only_the_sign_read_gives_no_slogdet_adjoint():
     src = s2s.source(s2s.grad(sign_only), spd(3))
     assert "inv(" not in src, src

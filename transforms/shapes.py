@@ -182,6 +182,16 @@ class Site:
             return None
         return _one_item(self._shapes._name_fact(node, self._env))
 
+    def node(self, which):
+        """The argument's expression itself (a literal list of names, `["logabsdet"]`), or None."""
+        return self._node(which)
+
+    def fields(self, which):
+        """The field names of a namedtuple of known items passed there (`Seq.fields`), else None."""
+        node = self._node(which)
+        seq = None if node is None else self._shapes.of(node, self._env)
+        return seq.fields if isinstance(seq, Seq) else None
+
     def items_real(self, which) -> bool:
         """Whether the argument is a list no one changes (`Shapes.sealed`) whose items are all real floats
         (numbers or arrays), or a tuple display of such."""
@@ -211,12 +221,15 @@ class Site:
 
 
 class Seq:
-    """The shape of a tuple: the shapes of its items (each a shape or None)."""
+    """The shape of a tuple: the shapes of its items (each a shape or None). `fields`: the field names of a
+    namedtuple a rule returns (np.linalg.slogdet's `sign`, `logabsdet`), for `r.logabsdet`; not part of
+    the equality (a join keeps them only where both sides have the same)."""
 
-    __slots__ = ("items",)
+    __slots__ = ("items", "fields")
 
-    def __init__(self, items):
+    def __init__(self, items, fields=None):
         self.items = tuple(items)
+        self.fields = fields if fields is not None and len(fields) == len(self.items) else None
 
     def __eq__(self, other):
         return isinstance(other, Seq) and other.items == self.items
@@ -362,11 +375,13 @@ def _array(shape):
 
 def _join_shapes(a, b):
     if a == b:
+        if isinstance(a, Seq) and a.fields != b.fields:
+            return Seq(a.items)
         return a if type(a) is type(b) else ()
     if type(a) is Counted or type(b) is Counted:  # two ints, not the same offset of one counter
         return () if a == () and b == () else None
     if isinstance(a, Seq) and isinstance(b, Seq) and len(a.items) == len(b.items):
-        return Seq(_join_shapes(x, y) for x, y in zip(a.items, b.items))
+        return Seq((_join_shapes(x, y) for x, y in zip(a.items, b.items)), a.fields if a.fields == b.fields else None)
     if type(a) is ListOf or type(b) is ListOf or isinstance(a, Seq) and isinstance(b, Seq):
         items = {_one_item(x) if x != Seq(()) else "empty" for x in (a, b)} - {"empty"}
         if len(items) == 1 and None not in items:

@@ -38,7 +38,7 @@ from .walk import fix_locations, walk
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
                          "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero", "grad_mult_seq",
                          "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads",
-                         "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det")
+                         "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad")
 
 
 def runtime_helpers() -> dict:
@@ -338,12 +338,11 @@ class _Rewrite(ast.NodeTransformer):
         s2s.getitem_grad(h, t, j)` of a tuple t of known items (h for j == k, the zero 0.0 for another j; h a name,
         a literal or an expression that cannot raise, then computed where it is read) and
         `g = s2s.add(g1, g2)` of two such lists (their items added; one that is the zero is the other). Else None."""
-        for block in self.blocks:
-            at = next((i for i, s in enumerate(block) if any(n is use for n in walk(s))), None)
-            if at is not None:
-                break
-        else:
+        found = [(block, i) for block in self.blocks for i, s in enumerate(block) if any(n is use for n in walk(s))]
+        if not found:
             return None
+        # (the innermost block: a loop's body, not the function's body whose `for` statement holds it too)
+        block, at = min(found, key=lambda f: sum(1 for _ in walk(f[0][f[1]])))
         return self._item_at(g, k, block, at, at, 0)
 
     def _item_at(self, g, k, block, at, use, depth):
@@ -368,15 +367,21 @@ class _Rewrite(ast.NodeTransformer):
             h, t, j = call.args
             items, j = self.shapes.of(t), _number(j)
             if not isinstance(items, Seq) or type(j) is not int or not -len(items.items) <= j < len(items.items) \
-                    or not (_simple(h) or _pure(h, self.shapes)) or not 0 <= k < len(items.items):
+                    or not 0 <= k < len(items.items):
                 return None
             if j % len(items.items) != k:
                 return ast.Constant(0.0)
-            names = {n.id for n in walk(h) if isinstance(n, ast.Name)}
-            if any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in names
-                   for s in block[i + 1:use] for n in walk(s)):
-                return None  # (h is not the same value where the item is read)
-            return copy.deepcopy(h)
+            return self._same_value(h, block, i, use)
+        if helper == "field_grad" and len(call.args) == 3:  # `r.logabsdet`'s adjoint: a namedtuple of zeros but one
+            h, t, names = call.args
+            seq = self.shapes.of(t)
+            if not isinstance(seq, Seq) or seq.fields is None or not 0 <= k < len(seq.fields) \
+                    or not isinstance(names, ast.List) or len(names.elts) != 1 \
+                    or not isinstance(names.elts[0], ast.Constant) or names.elts[0].value not in seq.fields:
+                return None
+            if names.elts[0].value != seq.fields[k]:
+                return ast.Constant(0.0)
+            return self._same_value(h, block, i, use)
         if helper == "add" and len(call.args) == 2:
             parts = []
             for arg in call.args:
@@ -394,6 +399,17 @@ class _Rewrite(ast.NodeTransformer):
                 return None  # (numbers: s2s.add of two numbers is their sum)
             return ast.BinOp(left=a, op=ast.Add(), right=b)
         return None
+
+    def _same_value(self, h, block, i, use):
+        """A copy of `h` (a name, a literal or an expression that cannot raise) read at statement i of `block`,
+        where nothing from there to statement `use` rebinds a name it reads, else None."""
+        if not (_simple(h) or _pure(h, self.shapes)):
+            return None
+        names = {n.id for n in walk(h) if isinstance(n, ast.Name)}
+        if any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in names
+               for s in block[i + 1:use] for n in walk(s)):
+            return None  # (h is not the same value where the item is read)
+        return copy.deepcopy(h)
 
     def _solve_adjoint(self, name, node, args, shapes):
         """`s2s.grad_solve_a(g, ans, a, b)` / `s2s.grad_solve_b(g, a, b)` of a square matrix a (or a stack, the

@@ -19,6 +19,7 @@ the adjoint `g` they are handed is certainly an array: the zero adjoint is the P
 
 from __future__ import annotations
 
+import ast
 import math
 
 from s2s.transforms.shapes import NOT_LITERAL, ZERO_SCALAR, ListOf, Seq, ZeroOr, ZeroScalar, broadcast, matmul, reduced, reshaped
@@ -195,9 +196,33 @@ def solve(site):
 
 def slogdet(site):
     """np.linalg.slogdet(a) of a square matrix or a stack of them: (sign, log|det|), two numbers or two arrays
-    of the stack's shape."""
+    of the stack's shape, the fields `sign` and `logabsdet` of NumPy's SlogdetResult (NumPy 1 returns a
+    plain tuple: it has no fields, and `r.sign` raises there before any shape matters)."""
     batch = _stack(site.shape(0)) if _plain(site, 1) else None
-    return None if batch is None else Seq((batch, batch))
+    return None if batch is None else Seq((batch, batch), ("sign", "logabsdet"))
+
+
+def field(site):
+    """s2s.field(r, name) of a namedtuple of known items and fields (`r.logabsdet`): that item's shape."""
+    fields, items = site.fields(0), site.items(0)
+    name = site.literal(1) if site.nargs == 2 and not site.keywords else None
+    return items[fields.index(name)] if fields is not None and name in fields else None
+
+
+def field_grad(site):
+    """s2s.field_grad(g, r, [name]) of such a namedtuple: the same namedtuple, g for that field and the zero
+    adjoint 0.0 for the others."""
+    if not _plain(site, 3):
+        return None
+    fields = site.fields(1)
+    if fields is None or not isinstance(site.node(2), ast.List) or len(site.node(2).elts) != 1:
+        return None
+    name = site.node(2).elts[0].value if isinstance(site.node(2).elts[0], ast.Constant) else None
+    if name not in fields:
+        return None
+    out = [ZERO_SCALAR] * len(fields)
+    out[fields.index(name)] = site.shape(0)
+    return Seq(out, fields)
 
 
 def det(site):

@@ -9,6 +9,7 @@ import dataclasses
 
 from s2s import runtime as rt
 from s2s.rules import defrule_for as _base_defrule_for
+from s2s.rules import result_shapes
 from s2s.rules.runtime_rules import defrule_for
 
 
@@ -20,7 +21,7 @@ def _steering(rule, *params):
 
 # obj.a.b -> s2s.field(obj, "a", "b"); `*names` makes `obj` a container for the activity analysis
 # (its adjoint is accumulated with s2s.add, never with `+`, which would concatenate two namedtuples)
-_steering(defrule_for(rt.field, "field(obj, *names)", structured=True,
+_steering(defrule_for(rt.field, "field(obj, *names)", structured=True, result_shape=result_shapes.field,
                       obj="s2s.field_grad(g, obj, names)", obj_dot="s2s.field_tangent(obj_dot, obj, names)"),
           "names").returns_view = True  # the very object the record holds
 # the starting value of an attribute the function stores (transforms/objects.py): a field read
@@ -46,7 +47,8 @@ _steering(defrule_for(rt.replace, "replace(obj, values, *names)", structured=Tru
 _base_defrule_for(dataclasses.replace, "replace(obj, *changes)").returns_view = True
 
 # the adjoint and tangent helpers: linear in their first argument
-defrule_for(rt.field_grad, "field_grad(g, obj, names)", structured=True, shape_only=("obj",), linear=("g",))
+defrule_for(rt.field_grad, "field_grad(g, obj, names)", structured=True, shape_only=("obj",), linear=("g",),
+            result_shape=result_shapes.field_grad)
 defrule_for(rt.field_tangent, "field_tangent(t, obj, names)", structured=True, shape_only=("obj",), linear=("t",))
 defrule_for(rt.record_grad, "record_grad(g, like, names)", structured=True, shape_only=("like",), linear=("g",))
 defrule_for(rt.record_tangent, "record_tangent(values_dot, like, names)", structured=True, shape_only=("like",), linear=("values_dot",))
