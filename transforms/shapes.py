@@ -38,6 +38,7 @@ elimination drop it and lets adjoints be accumulated in place.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 
 import numpy as np
@@ -1099,11 +1100,12 @@ class Shapes:
         return self._call(node, env) if isinstance(node, ast.Call) else self.of(node, env)
 
     def number_constant(self, node) -> bool:
-        """A module's float constant read by its dotted name (`np.pi`, `math.e`): a number."""
+        """A float constant of NumPy or `math` read by its dotted name (`np.pi`, `math.e`): a number. (Not any
+        module's float: a user's module attribute may be rebound to an array.)"""
         if not isinstance(node.value, ast.Name) or node.value.id in self.local:
             return False
         base = self.resolve(node.value.id)
-        return type(base).__name__ == "module" and type(getattr(base, node.attr, None)) is float
+        return any(base is m for m in _CONSTANT_MODULES) and type(getattr(base, node.attr, None)) is float
 
     def _name_fact(self, node, env):
         """The fact at a name's read (possibly a ZeroOr)."""
@@ -1308,6 +1310,7 @@ class Shapes:
         return known[1]
 
 
+_CONSTANT_MODULES = (np, math)  # (their float constants: pi, e, inf, nan, tau)
 _INT_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
             ast.Mod: operator.mod}  # int op int is an int (`/` and `**` may not be)
 _DIVIDING = (ast.FloorDiv, ast.Mod)
