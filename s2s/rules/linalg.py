@@ -158,7 +158,7 @@ helper_rule(rt.grad_kron, "grad_kron(g, a, b, which)",
 helper_rule(rt.grad_cross, "grad_cross(g, a, b, which)",
             a_dot="s2s.grad_cross(g, s2s.broadcast_like(a_dot, a), b, which) if which == 1 else 0.0",
             b_dot="s2s.grad_cross(g, a, s2s.broadcast_like(b_dot, b), which) if which == 0 else 0.0", linear=("g",))
-helper_rule(rt.tril_fold, "tril_fold(s)", s_dot="s2s.tril_fold(s_dot)", linear=("s",),
+helper_rule(rt.tril_fold, "tril_fold(s)", linear=("s",),
             result_shape=shapes.like(0, 1), real=shapes.real_of_one)
 helper_rule(rt.pinv_full_rank, "pinv_full_rank(value, a, rcond=1e-15)", linear=("value",))
 helper_rule(rt.grad_slogdet, "grad_slogdet(g, a)", structured=True, result_shape=shapes.grad_slogdet,
