@@ -515,7 +515,7 @@ class Shapes:
         the list, so its facts follow those statements (`Seq` of its items; `ListOf` where only the items'
         one shape is known)."""
         candidates = {n for n, values in self._assigned_values.items()
-                      if n in self.assigned and n not in self.local - self.assigned and self._bindings.get(n) == 1
+                      if n in self.assigned and n not in self.tapes and self._bindings.get(n) == 1
                       and len(values) == 1 and isinstance(values[0], ast.List) and not values[0].elts}
         if not candidates:
             return set()
