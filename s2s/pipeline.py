@@ -25,6 +25,7 @@ from s2s.transforms import (
     lower,
     objects,
     optimize,
+    rebinding,
     refusals,
     reverse,
     specialize,
@@ -290,6 +291,13 @@ def _aliasing(p: Lowered) -> Lowered:
     return p
 
 
+def _rebinding(p: Lowered) -> Lowered:
+    renamed = rebinding.rename_rebindings(p.tree, p.alloc)
+    # a user's name renamed stays the user's (the clean-up passes merge and reuse only names s2s made up)
+    p.user_names = p.user_names | {new for new, old in renamed.items() if old in p.user_names}
+    return p
+
+
 # Every pass, in the order it runs, each a function from program to program; `s2s show --stages` prints
 # the function after each one under these names (a pass that only checks prints no change):
 # 1. the lowering passes, from the user's function to primitive statements (a `Lowered` each):
@@ -304,6 +312,7 @@ LOWERING = [
     ("objects", _objects),  # attribute reads, records built and replaced: calls of helpers with rules
     ("lower", _lower),  # one primitive per statement (A-normal form)
     ("aliasing", _aliasing),  # refuse updates a view or alias would see
+    ("rebinding", _rebinding),  # a name rebound in straight-line code: a fresh name per value (s, s2)
 ]
 # 2. "analysis" (transforms/analysis.py): activity, kinds and assignment counts, the facts both derivatives
 #    are built from (printed as comments by --stages);

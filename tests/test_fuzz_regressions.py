@@ -72,11 +72,26 @@ def test_matmul_overwritten_in_loop():
     _all_reverse_forms(matmul_overwritten_in_loop, (X2,))
 
 
-def row_array_overwritten_after_loop(x):
+def row_array_rebound_after_loop(x):
     a = np.ones((1, 2))
     for _i in range(2):
         a = a * x[0]
     a = x * 2.0
+    return np.sum(a)
+
+
+def test_row_array_rebound_after_loop():
+    # the rebinding after the loop is a name of its own (transforms/rebinding.py): the loop's `a` is dead, with no
+    # adjoint to unbroadcast; overwritten in a branch (below) it still meets the bug
+    _all_reverse_forms(row_array_rebound_after_loop, (X2,))
+
+
+def row_array_overwritten_after_loop(x):
+    a = np.ones((1, 2))
+    for _i in range(2):
+        a = a * x[0]
+    if x[0] < 100.0:
+        a = x * 2.0
     return np.sum(a)
 
 

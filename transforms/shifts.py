@@ -28,7 +28,8 @@ A value whose k is 0 does not depend on `m`. `d` has `m`'s shape; each value als
 of its axes `d` varies (`m[:, None]`, broadcasting, `keepdims`), so that a sum over an axis along which
 `d` varies, or two values whose `d` lie along different axes, stop the proof. So do: any other use of a
 value that depends on `m` (a call, a comparison, a condition, the returned value, a read in another
-block or before its assignment), and a name assigned more than once. Handled spellings include
+block or before its assignment), and a name assigned more than once (a name rebound in straight-line
+code, `s = s - m`, has a name per value by then: transforms/rebinding.py). Handled spellings include
 `keepdims=True`, `m[:, None]`, a scalar max over all entries, `np.exp(z - m).sum(axis=1)`, the
 log-softmax `z - m - np.log(...)`, the softmax `e / e.sum(...)` (its k is 0) and `-(-m)`.
 """

@@ -157,6 +157,23 @@ def max_of_a_row(z):
     return np.sum(np.log(np.sum(np.exp(z - m[0]), axis=1, keepdims=True)) + m)
 
 
+def rebound_names(z):
+    # one name for every step (z a parameter): each value gets a name of its own first (transforms/rebinding.py)
+    z = z - np.max(z, axis=1, keepdims=True)
+    z = np.exp(z)
+    z = z / np.sum(z, axis=1, keepdims=True)
+    return np.sum(z * z)
+
+
+def rebound_in_a_loop(z):
+    # s = (z - m) / 4 after the loop: the value depends on m (read in another block: the proof stops)
+    m = np.max(z, axis=1, keepdims=True)
+    s = z - m
+    for _ in range(2):
+        s = s * 0.5
+    return np.sum(np.log(np.sum(np.exp(s), axis=1)) + m[:, 0])
+
+
 def _z(rng, shape):
     return rng.normal(size=shape) * 3.0
 
@@ -185,9 +202,10 @@ def _args(f, rng, shape):
 # `.T` has a shape (it was kept while s2s did not know z.T's shape)
 DROPPED = [keepdims, index_none, method_sum_index_zero, scalar_max, over_columns, log_softmax, softmax_cross_entropy,
            subtracted_after_log, log_mean_exp, temperature, min_shift, relu_net, in_a_loop, squared_softmax,
-           batched_weights, transposed]
+           batched_weights, transposed, rebound_names]
 KEPT = [max_also_added, summed_over_the_other_axis, scaled_inside_only, weighted_by_an_array,
-        max_in_a_condition, shift_read_by_a_square, max_of_a_row, squared_inside_only, softmax_times_exp_of_max]
+        max_in_a_condition, shift_read_by_a_square, max_of_a_row, squared_inside_only, softmax_times_exp_of_max,
+        rebound_in_a_loop]
 SHAPES = [(5, 4), (3, 7), (1, 6)]
 
 
