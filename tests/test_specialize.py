@@ -505,3 +505,45 @@ def test_gradients_are_writable_and_not_shared():
     assert gx is not gy  # both adjoints are one array in the generated code
     gx[0] = 100.0
     np.testing.assert_array_equal(gy, 2 * (x + y))
+
+
+# ---- ufuncs of known ints; a broadcast beside an array of its shape -------------------------------------------------
+
+def test_ufunc_of_known_ints_is_real():
+    shapes = infer("n = x.shape[1]", x=(5, 3))
+    real = {e: shapes.real(ast.parse(e, mode="eval").body)
+            for e in ("np.sqrt(n)", "np.exp(n)", "np.abs(n)", "np.add(n, 2)", "np.power(n, -1)", "np.sqrt(m)")}
+    # float from ints (np.sqrt), int from ints (np.abs, np.add), a call that raises (int to a negative power), unknown m
+    assert real == {"np.sqrt(n)": True, "np.exp(n)": True, "np.abs(n)": False, "np.add(n, 2)": False,
+                    "np.power(n, -1)": False, "np.sqrt(m)": False}
+
+
+def scaled_by_width(x):
+    s = x @ x.T / np.sqrt(x.shape[1])
+    return np.sum(np.tanh(s) ** 2)
+
+
+def softmax_squared(z):
+    e = np.exp(z - np.max(z, axis=1, keepdims=True))
+    p = e / np.sum(e, axis=1, keepdims=True)
+    return np.sum(p * p)
+
+
+def row_sums_scaled(x):
+    return np.sum(x * np.sum(x, axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize("f", [scaled_by_width, softmax_squared, row_sums_scaled], ids=lambda f: f.__name__)
+def test_known_int_scale_and_broadcast_beside_its_shape(f):
+    x = np.random.default_rng(7).normal(size=(4, 3))
+    g = s2s.grad(f)(x)
+    assert_close(g, fd_grad(f, (x,)))
+    assert_close(g, autograd.grad(autograd_version(f))(x), rtol=1e-12, atol=1e-12)
+    code = _code(s2s.source(s2s.grad(f), x))
+    if f is scaled_by_width:  # `np.sqrt(x.shape[1])` is a real float: the value nothing reads is not computed
+        assert "** 2" not in code and "np.sum(" not in code, code
+    else:  # `e_bar + np.broadcast_to(t_bar, (4, 3))`: e_bar has that shape, `+` broadcasts t_bar alike
+        assert ("e_bar + t" in code or "x_bar + t_bar" in code) and "broadcast_to(t" not in code, code
+    g32 = s2s.grad(f)(x.astype(np.float32))  # float32: the same rewrites keep its dtype
+    assert g32.dtype == np.float32
+    assert_close(g32, g, rtol=1e-4, atol=1e-5)

@@ -922,7 +922,22 @@ class Shapes:
         if not real:
             return False
         site = Site(self, node.args, {k.arg: k.value for k in node.keywords}, None, reals)
-        return real(site) if callable(real) else site.real_args()
+        return real(site) if callable(real) else site.real_args() or self._real_of_ints(obj, node)
+
+    def _real_of_ints(self, obj, node) -> bool:
+        """A ufunc of ints whose values are known (`np.sqrt(x.shape[1])`): whether it gives a real float, as
+        calling it on those ints says (a ufunc is a function of its arguments' values and types alone)."""
+        if not isinstance(obj, np.ufunc) or node.keywords or len(node.args) != obj.nin:
+            return False
+        values = [self.value_of(a) for a in node.args]
+        if not all(type(v) is int and abs(v) < 2 ** 53 for v in values):
+            return False
+        try:
+            with np.errstate(all="ignore"):
+                out = obj(*values)
+        except Exception:
+            return False
+        return isinstance(out, np.floating)
 
     def _counted_as(self, node, reals):
         """`np.sum(b, axis=..., keepdims=..., dtype=z.dtype)` of a mask or real `b`, with `z` real: a

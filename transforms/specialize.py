@@ -99,8 +99,11 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
 
 def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes, float64: bool = False) -> bool:
     """`t = np.broadcast_to(g, S) * e` becomes `t = g * e` where every use of `t` (and of what it then makes)
-    broadcasts back to the same shape at once: the same numbers, without the broadcast. One at a time;
+    broadcasts back to the same shape at once, or where `e` has the shape S itself (`a_bar + np.broadcast_to(
+    t_bar, S)`, `g` an array: `+` broadcasts it alike): the same numbers, without the broadcast. One at a time;
     returns whether anything changed (the caller then infers shapes again)."""
+    if _drop_broadcast_beside_its_shape(fdef, shapes):
+        return True
     defs = _single_defs(fdef)
     parents = _parents(fdef)
     loads = {}
@@ -118,6 +121,25 @@ def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes, float64: bool = False
                 continue
             stmt.value = trial
             return True
+    return False
+
+
+def _drop_broadcast_beside_its_shape(fdef, shapes) -> bool:
+    """`e op np.broadcast_to(g, S)` (op elementwise, either side) becomes `e op g` where e's shape is S and g is
+    an array (not a number: `np.broadcast_to` of a Python float is a float64 array, `e op 2.0` keeps e's dtype)."""
+    for node in walk(fdef):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, _ELEMENTWISE)):
+            continue
+        for field, other in (("left", node.right), ("right", node.left)):
+            call = getattr(node, field)
+            if not (isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords
+                    and shapes.callee(call) is np.broadcast_to):
+                continue
+            full, inner = shapes.of(call), shapes.of(call.args[0])
+            if isinstance(full, tuple) and isinstance(inner, tuple) and inner != () and shapes.of(other) == full \
+                    and shapes.of(node) == full:
+                setattr(node, field, call.args[0])
+                return True
     return False
 
 
