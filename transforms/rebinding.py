@@ -56,10 +56,11 @@ def rename_rebindings(tree: ast.FunctionDef, alloc: NameAllocator) -> dict[str, 
         >>> rename_rebindings(tree, NameAllocator({"f", "x", "y"})), ast.unparse(tree).splitlines()[2:]
         ({'y2': 'y'}, ['    y2 = y + 1', '    return y2'])
     """
-    if not _plain(tree):
+    plain, blocked = _scan(tree)
+    if not plain:
         return {}
     renamed = {}
-    _Renamer(_blocked(tree), _params(tree), alloc, renamed).block(tree.body, top=True)
+    _Renamer(blocked, _params(tree), alloc, renamed).block(tree.body, top=True)
     return renamed
 
 
@@ -68,36 +69,39 @@ class _Renamer:
         self.blocked, self.params, self.alloc, self.renamed = blocked, params, alloc, renamed
 
     def block(self, stmts, top):
+        """One pass over the list, each statement read once: `current` holds the names of the ranges open."""
         defs = {}  # name -> positions of the list's own assignments to it
         for i, s in enumerate(stmts):
             name = _defined(s)
             if name is not None and name not in self.blocked:
                 defs.setdefault(name, []).append(i)
-        for name, at in defs.items():
-            for k, start in enumerate(at):
-                last = k == len(at) - 1
-                if top:  # the function's first value keeps its name (a parameter's is the argument)
-                    keep = k == 0 and name not in self.params and not any(_stores(s, name) for s in stmts[:start])
-                else:  # the list's last value keeps its name: it is what the code after the list reads
-                    keep = last
-                if not keep:
-                    self.rename(stmts, name, start, None if last else at[k + 1])
+        current = {}  # a name -> its name in the range open here (where that is another)
+        stored = set()  # the names stored so far in the list
+        for i, s in enumerate(stmts):
+            name = _defined(s)
+            at = defs.get(name) if name is not None else None
+            if not at or (len(at) == 1 and not top):  # not an assignment that opens a range to rename
+                if current or top:  # (what a nested list stores matters only in the function's body)
+                    _rename_in(s, current, stored)
+                continue
+            _rename_in(s.value, current, stored)  # (the value reads the range before)
+            k = at.index(i)
+            if top:  # the function's first value keeps its name (a parameter's is the argument)
+                keep = k == 0 and name not in self.params and name not in stored
+            else:  # the list's last value keeps its name: it is what the code after the list reads
+                keep = k == len(at) - 1
+            current.pop(name, None)
+            if not keep:
+                original = self.renamed.get(name, name)  # (a name renamed already is numbered after the user's)
+                current[name] = self.alloc.fresh(original)
+                self.renamed[current[name]] = original
+                s.targets[0].id = current[name]
+            stored.add(name)
         for s in stmts:
             for field in ("body", "orelse"):
                 inner = getattr(s, field, None)
                 if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
                     self.block(inner, top=False)
-
-    def rename(self, stmts, name, start, end):
-        """Rename `name` from the target of stmts[start] to the value of stmts[end] (to the list's end if None)."""
-        original = self.renamed.get(name, name)  # (a name renamed already is numbered after the user's: a3, not a22)
-        new = self.alloc.fresh(original)
-        self.renamed[new] = original
-        stmts[start].targets[0].id = new
-        for s in stmts[start + 1:end if end is not None else len(stmts)]:
-            _rename_in(s, name, new)
-        if end is not None:
-            _rename_in(stmts[end].value, name, new)
 
 
 def _defined(s):
@@ -116,53 +120,42 @@ def _nodes(node):
                 yield from _nodes(s)
 
 
-def _own_nodes(tree):
-    """The nodes of `tree`'s own code (not those of the functions, lambdas and classes defined in it)."""
-    todo = [tree]
-    while todo:
-        node = todo.pop()
-        yield node
-        if node is tree or not isinstance(node, _SCOPES):
-            todo.extend(ast.iter_child_nodes(node))
-            if isinstance(node, ast.While):
-                todo.extend(annotations.get(node, annotations.LOOP_TEST, None) or ())
-
-
-def _rename_in(node, name, new):
+def _rename_in(node, names, stored):
+    """Rename the Names of `node` by `names` (old -> new); add the names it stores (before renaming) to `stored`."""
     for n in _nodes(node):
-        if isinstance(n, ast.Name) and n.id == name:
-            n.id = new
-
-
-def _stores(node, name) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load) for n in _nodes(node))
+        if isinstance(n, ast.Name):
+            if not isinstance(n.ctx, ast.Load):
+                stored.add(n.id)
+            if n.id in names:
+                n.id = names[n.id]
 
 
 def _params(tree) -> set[str]:
     return {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
 
 
-def _plain(tree) -> bool:
-    """Whether statement lists of `tree` run in order to their end and no code reads its locals by name."""
-    body = tree.body
-    for n in _own_nodes(tree):
-        if isinstance(n, ast.Break | ast.Continue | ast.Try | ast.With | ast.Match | ast.Yield | ast.YieldFrom) \
-                or isinstance(n, ast.Return) and n is not body[-1] \
-                or isinstance(n, ast.Name) and n.id in _INTROSPECTION \
-                or isinstance(n, ast.Attribute) and n.attr in _FRAME_ATTRIBUTES:
-            return False
-    return not (hasattr(ast, "TryStar") and any(isinstance(n, ast.TryStar) for n in walk(tree)))
+_LEAVING = (ast.Break, ast.Continue, ast.Try, ast.With, ast.Match, ast.Yield, ast.YieldFrom) + \
+    ((ast.TryStar,) if hasattr(ast, "TryStar") else ())
 
 
-def _blocked(tree) -> set[str]:
-    """Names read other than by a Name of this function's own code, or not local to it."""
-    out = set()
+def _scan(tree):
+    """(whether the statement lists of `tree` run in order to their end and no code reads its locals by name,
+    the names read other than by a Name of its own code or not local to it)."""
+    blocked, inner, plain = set(), set(), True
     for n in _nodes(tree):
-        if n is not tree and isinstance(n, _SCOPES):
-            out.update(m.id if isinstance(m, ast.Name) else m.arg for m in walk(n) if isinstance(m, ast.Name | ast.arg))
+        if n is not tree and isinstance(n, _SCOPES) and id(n) not in inner:
+            for m in walk(n):
+                inner.add(id(m))
+                if isinstance(m, ast.Name | ast.arg):
+                    blocked.add(m.id if isinstance(m, ast.Name) else m.arg)
         elif isinstance(n, ast.Global | ast.Nonlocal):
-            out.update(n.names)
-        elif isinstance(n, ast.Name) and (isinstance(n.ctx, ast.Del) or annotations.is_global(n)
-                                          or annotations.is_helper(n)):
-            out.add(n.id)
-    return out
+            blocked.update(n.names)
+        elif isinstance(n, ast.Name):
+            if isinstance(n.ctx, ast.Del) or annotations.is_global(n) or annotations.is_helper(n):
+                blocked.add(n.id)
+            plain = plain and n.id not in _INTROSPECTION
+        elif isinstance(n, ast.Attribute):
+            plain = plain and n.attr not in _FRAME_ATTRIBUTES
+        elif isinstance(n, _LEAVING) or isinstance(n, ast.Return) and n is not tree.body[-1] and id(n) not in inner:
+            plain = False
+    return plain, blocked
