@@ -166,13 +166,29 @@ def returns_early(x):
     return np.sum(a)
 
 
-FORMS = [straight_line, loop_carried, while_rebound, in_place_updates, old_value_kept, index_updates, list_rebound,
-         taken_name, comprehension, early_exit, returns_early]
+def function_rebound(x):
+    act = np.tanh
+    y = act(x)
+    act = np.sin
+    y = y + act(x)
+    return np.sum(y)
+
+
+def copied_then_updated(x):
+    x = x.copy()
+    x[0] = x[1] * x[2]
+    x = x * x
+    return np.sum(x)
+
+
+FORMS = [straight_line, function_rebound, copied_then_updated, loop_carried, while_rebound, in_place_updates,
+         old_value_kept, index_updates, list_rebound, taken_name, comprehension, early_exit, returns_early]
 
 
 @pytest.mark.parametrize("f", FORMS, ids=lambda f: f.__name__)
 def test_binding_forms(f):
-    check_all(f, (X.copy(),), use_autograd=f is not index_updates)  # (autograd has no item assignment)
+    # (autograd has no item assignment)
+    check_all(f, (X.copy(),), use_autograd=f not in (index_updates, copied_then_updated))
     assert_close(s2s.derivative(f)(X.copy()), fd_grad(f, (X.copy(),)))  # the general code
     _, pullback = s2s.vjp(f, X.copy())
     assert_close(pullback(1.0), fd_grad(f, (X.copy(),)))
@@ -261,6 +277,15 @@ def test_forward_mode(f):
     assert_close(tangent, _fd_jvp(f, X.copy(), v))
     value, tangent = s2s.derivative(f, mode="forward")(X.copy(), x_dot=v)
     assert_close(tangent, _fd_jvp(f, X.copy(), v))
+
+
+def test_rebound_parameter_forward_and_hessian():
+    v = np.array([0.4, -1.0, 0.3])
+    _, tangent = s2s.jvp(parameter_rebound, (X, W), (v, None))
+    assert_close(tangent, _fd_jvp(lambda x: parameter_rebound(x, W), X, v))
+    H = s2s.hessian(parameter_rebound)(X, W)
+    grad = s2s.grad(parameter_rebound)
+    assert_close(H, np.stack([_fd_jvp(lambda x: grad(x, W), X, e) for e in np.eye(3)]), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("f", [straight_line, loop_carried, in_place_updates], ids=lambda f: f.__name__)
