@@ -10,10 +10,10 @@ import textwrap
 import numpy as np
 import pytest
 from helpers_fd import assert_close, check_all, fd_grad
-
-import s2s
 from s2s.transforms.names import NameAllocator, names_in
 from s2s.transforms.rebinding import rename_rebindings
+
+import s2s
 
 X = np.array([0.3, -0.7, 1.1])
 W = np.array([0.5, 0.2, -0.4])
