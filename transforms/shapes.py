@@ -431,10 +431,18 @@ class Shapes:
         self.assigned, self.restored = set(), set()
         self._assigned_values = {}  # name -> the value expressions bound to it (None: not a plain binding)
         self._bindings, loops = {}, []
+        calls, reads, exprs = [], [], []  # (for `_sealed_lists` and `_appended_lists`: the one walk)
         for n in walk(fdef):
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                self.assigned.add(n.id)
-                self._bindings[n.id] = self._bindings.get(n.id, 0) + 1
+            if isinstance(n, ast.Name):
+                if isinstance(n.ctx, ast.Store):
+                    self.assigned.add(n.id)
+                    self._bindings[n.id] = self._bindings.get(n.id, 0) + 1
+                elif isinstance(n.ctx, ast.Load):
+                    reads.append(n)
+            elif isinstance(n, ast.Call):
+                calls.append(n)
+            elif isinstance(n, ast.Expr):
+                exprs.append(n)
             elif isinstance(n, ast.Assign):
                 for target in n.targets:
                     names = [target.id] if isinstance(target, ast.Name) else assigned_names(target)
@@ -459,8 +467,8 @@ class Shapes:
         self._counters = set(self.ints)  # (no other binding: a `Counted` fact of one stays true until its loop)
         self.env = dict(params)
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
-        self.sealed = self._sealed_lists(fdef)
-        self.appended = self._appended_lists(fdef)
+        self.sealed = self._sealed_lists(calls, reads)
+        self.appended = self._appended_lists(calls, reads, exprs)
         self._params = set(params)
         self._valuing = set()  # names whose value `value_of` is finding (a cycle claims nothing)
         self.at = {}
@@ -481,20 +489,29 @@ class Shapes:
                       if n not in params_bound and n not in range_loops and values
                       and all(v is not None for v in values)
                       and self._bindings.get(n) == len(values)}
+        asked, todo = {}, candidates  # (rechecked as in `_real_names`)
         while True:
-            drop = {n for n in candidates
-                    if not all(self._int_expr(v, self.ints | candidates) or self._is_pop(v)
-                               or (isinstance(v, ast.Constant) and v.value is None and n in self.restored)
-                               for v in self._assigned_values[n])}
+            ints = self.ints | candidates
+            drop = set()
+            for n in todo:
+                seen = _Asked(ints)
+                if all(self._int_expr(v, seen) or self._is_pop(v)
+                       or (isinstance(v, ast.Constant) and v.value is None and n in self.restored)
+                       for v in self._assigned_values[n]):
+                    asked[n] = seen.names
+                else:
+                    drop.add(n)
             if not drop:
                 break
-            candidates -= drop
+            candidates = candidates - drop
+            todo = {n for n in candidates if not asked[n].isdisjoint(drop)}
         self.ints |= candidates
 
-    def _sealed_lists(self, fdef) -> set:
+    def _sealed_lists(self, calls, reads) -> set:
         """Names bound to one list display (`t = [a, b]`; a tape's placeholder and restores aside) and read only as
         arguments of calls to functions with a rule that does not change its argument in place (`np.array(t)`):
-        no one can change that list, so its items keep the shapes they had when it was made."""
+        no one can change that list, so its items keep the shapes they had when it was made. `calls` and `reads` are the
+        function's calls and Name reads, in the order of a walk."""
         candidates = {n for n, values in self._assigned_values.items()
                       if n in self.assigned and self._bindings.get(n) == len(values)
                       and sum(isinstance(v, ast.List) for v in values) == 1
@@ -503,13 +520,13 @@ class Shapes:
                               for v in values)}
         if not candidates:
             return set()
-        as_argument, reads = self._argument_reads(fdef, candidates)
-        for n in reads:
+        as_argument = self._argument_reads(calls, candidates)
+        for n in [n for n in reads if n.id in candidates]:
             if id(n) not in as_argument:
                 candidates.discard(n.id)
         return candidates
 
-    def _appended_lists(self, fdef) -> set:
+    def _appended_lists(self, calls, reads, exprs) -> set:
         """Names bound once, to `[]`, and otherwise only appended to and popped by statements of their own
         (`L.append(v)`, `L.pop()`) or read as arguments the way a sealed list is: no one else can change
         the list, so its facts follow those statements (`Seq` of its items; `ListOf` where only the items'
@@ -519,31 +536,28 @@ class Shapes:
                       and len(values) == 1 and isinstance(values[0], ast.List) and not values[0].elts}
         if not candidates:
             return set()
-        as_argument, reads = self._argument_reads(fdef, candidates)
-        for n in walk(fdef):
-            if isinstance(n, ast.Expr) and _list_step(n, candidates) is not None:
+        as_argument = self._argument_reads(calls, candidates)
+        for n in exprs:
+            if _list_step(n, candidates) is not None:
                 as_argument.add(id(n.value.func.value))
-        for n in reads:
+        for n in [n for n in reads if n.id in candidates]:
             if id(n) not in as_argument:
                 candidates.discard(n.id)
         return candidates
 
-    def _argument_reads(self, fdef, candidates):
-        """(ids of the reads of `candidates` passed to calls that cannot change them, all their reads)."""
-        as_argument, reads = set(), []
-        for n in walk(fdef):
-            if isinstance(n, ast.Call):
-                callee = self.callee(n)  # (also where no argument is a candidate: the names it resolves are read)
-                if not any(isinstance(a, ast.Name) and a.id in candidates for a in n.args) \
-                        and not any(isinstance(k.value, ast.Name) and k.value.id in candidates for k in n.keywords):
-                    continue  # no candidate passed: which of its arguments count as such does not matter
-                if not self.fact(callee, "mutates", None) and self.fact(callee, "result_shape", None) is not None \
-                        or self._pure_helper(n) or self._is_push(n):
-                    as_argument.update(id(a) for a in n.args if isinstance(a, ast.Name))
-                    as_argument.update(id(k.value) for k in n.keywords if isinstance(k.value, ast.Name))
-            elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in candidates:
-                reads.append(n)
-        return as_argument, reads
+    def _argument_reads(self, calls, candidates) -> set:
+        """The ids of the reads of `candidates` passed to calls that cannot change them."""
+        as_argument = set()
+        for n in calls:
+            callee = self.callee(n)  # (also where no argument is a candidate: the names it resolves are read)
+            if not any(isinstance(a, ast.Name) and a.id in candidates for a in n.args) \
+                    and not any(isinstance(k.value, ast.Name) and k.value.id in candidates for k in n.keywords):
+                continue  # no candidate passed: which of its arguments count as such does not matter
+            if not self.fact(callee, "mutates", None) and self.fact(callee, "result_shape", None) is not None \
+                    or self._pure_helper(n) or self._is_push(n):
+                as_argument.update(id(a) for a in n.args if isinstance(a, ast.Name))
+                as_argument.update(id(k.value) for k in n.keywords if isinstance(k.value, ast.Name))
+        return as_argument
 
     def _integer_arrays(self, kinds, params_bound) -> set:
         """Names that certainly hold integer arrays: parameters of an integer dtype never assigned, and names
