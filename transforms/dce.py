@@ -76,7 +76,7 @@ def _block(stmts, live, removable, apply=True, cache=None):
                 for t in s.targets:
                     if isinstance(t, ast.Name):
                         live.discard(t.id)
-            live = live | _loads(s, cache)
+            live |= _loads(s, cache)  # (in place: each block's `live` is a set of its own)
         out.append(s)
     out.reverse()
     if out and all(type(x).__name__ == "Comment" for x in out):

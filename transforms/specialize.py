@@ -770,27 +770,25 @@ def _elementwise_parent(node):
 def pure_names(fdef: ast.FunctionDef, shapes: Shapes, stack: str | None) -> set[str]:
     """Variables assigned only by statements that cannot raise at these shapes (so may be dropped if unread)."""
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
-    verdicts, assign_targets = {}, set()
-    for node in walk(fdef):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            verdicts.setdefault(node.targets[0].id, []).append(_pure(node.value, shapes))
-            assign_targets.add(id(node.targets[0]))
-    other_stores = {node.id for node in walk(fdef)
-                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and id(node) not in assign_targets}
+    verdicts, assign_targets, stored, pushed = {}, set(), [], set()
+    for node in walk(fdef):  # (one walk: the assignments' verdicts, the other stores, what the tape saves)
+        if isinstance(node, ast.Assign):
+            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                verdicts.setdefault(node.targets[0].id, []).append(_pure(node.value, shapes))
+                assign_targets.add(id(node.targets[0]))
+            if isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) \
+                    and node.value.func.attr == "pop":
+                pushed.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                stored.append(node)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("append", "pop") and isinstance(node.func.value, ast.Name) \
+                and node.func.value.id == stack:
+            pushed.update(n.id for n in node.args if isinstance(n, ast.Name))
+    other_stores = {node.id for node in stored if id(node) not in assign_targets}
     out = {n for n, v in verdicts.items() if all(v) and n not in params and n not in other_stores}
-    return out - _pushed(fdef, stack)
-
-
-def _pushed(fdef, stack):
-    out = set()
-    for node in walk(fdef):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("append", "pop") \
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == stack:
-            out.update(n.id for n in node.args if isinstance(n, ast.Name))
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) \
-                and node.value.func.attr == "pop":
-            out.update(t.id for t in node.targets if isinstance(t, ast.Name))
-    return out
+    return out - pushed
 
 
 def _pure(node, shapes) -> bool:
@@ -1077,14 +1075,13 @@ def fold_negations(fdef: ast.FunctionDef, removable: set) -> bool:
     same block with neither `t` nor `a` assigned in between. Returns whether anything changed.
     """
     changed = False
-    reads = {}
+    reads, stores = {}, {}
     for node in walk(fdef):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            reads[node.id] = reads.get(node.id, 0) + 1
-    stores = {}
-    for node in walk(fdef):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            stores[node.id] = stores.get(node.id, 0) + 1
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                reads[node.id] = reads.get(node.id, 0) + 1
+            elif isinstance(node.ctx, ast.Store):
+                stores[node.id] = stores.get(node.id, 0) + 1
 
     def block(stmts):
         nonlocal changed
