@@ -393,6 +393,19 @@ def _join_shapes(a, b):
 _UNBOUND = object()  # a name not yet assigned on some path (a read there would raise NameError)
 
 
+def _same_fact(a, b):
+    """`a == b` where a `Counted` is not `()` (nor another counter's offset), also inside a Seq."""
+    if type(a) is not type(b) or a != b:
+        return False
+    if isinstance(a, Seq):
+        return all(_same_fact(x, y) for x, y in zip(a.items, b.items))
+    return True
+
+
+def _same_states(a, b):
+    return a.keys() == b.keys() and all(_same_fact(a[name], b[name]) for name in a)
+
+
 def _join_states(a, b, lost=None, where=None):
     """The facts that hold after either state; `lost[name] = where` for a name whose two known shapes differ."""
     out = {}
@@ -682,7 +695,7 @@ class Shapes:
         for _ in range(12):
             end = self._flow_block(s.body, self._record_head(s, head, state))
             joined = _join_states(entry, end, self.lost, s)
-            if joined == state:
+            if _same_states(joined, state):  # (not `==`: a Counted equals `()`, and the loop moved its counter)
                 state = self._counted_appends(s, entry, state)
                 break
             state = joined
@@ -1096,7 +1109,7 @@ class Shapes:
             inner = self._arr(node.operand, env)
             if isinstance(node.op, ast.Not):
                 return () if inner == () else None  # (a bool: not the zero adjoint even of 0.0)
-            return inner  # (-0.0 is the zero adjoint too)
+            return _plain(inner)  # (-0.0 is the zero adjoint too; `-i` is no offset of the counter i)
         if isinstance(node, ast.Compare):
             return broadcast(self._arr(node.left, env), *(self._arr(c, env) for c in node.comparators))
         if isinstance(node, ast.IfExp):

@@ -1,0 +1,70 @@
+"""Programs a user could write that the in-place item updates (transforms/item_updates.py), the windows of
+a loop counter (transforms/shapes.py, `Counted`) and the merged copies (transforms/merge.py) must get right.
+
+Each is checked against central finite differences and against the general code (s2s.derivative).
+"""
+
+import numpy as np
+import pytest
+from helpers_fd import check_grad
+
+import s2s
+
+# ---------------------------------------------------------------- programs (module level: s2s reads source)
+
+
+def counter_moved_by_a_loop_with_no_body(w, x):
+    for i in range(2):  # noqa: B007 (read after the loop)
+        pass
+    lo = i + 0
+    for i in range(5, 7):  # noqa: B007 (i is 6 after it, not the 1 that `lo` was counted on)
+        pass
+    return np.sum(np.sin(x[lo:i + 1] * w))
+
+
+def counter_moved_in_a_branch(w, x):
+    for i in range(2):  # noqa: B007 (read after the loop)
+        pass
+    lo = i + 0
+    if x[0] > -100.0:
+        for i in range(4, 6):  # noqa: B007 (read after the loop)
+            pass
+    return np.sum(np.sin(x[lo:i + 1] * w))
+
+
+def negated_counter(w, x):
+    y = np.zeros(3)
+    for i in range(3):  # x[3 - i:i + 4]: 1, 3 and 5 items, not the 1 of `-i + 3` read as `i + 3`
+        y[i] = np.sum(w * x[-i + 3:i + 4])
+    return np.sum(y ** 2)
+
+
+def inverted_counter(w, x):
+    y = np.zeros(3)
+    for i in range(3):  # ~i + 4 is 3 - i
+        y[i] = np.sum(w * x[~i + 4:i + 4])
+    return np.sum(y ** 2)
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+CASES = {
+    "counter_moved_by_a_loop_with_no_body": (counter_moved_by_a_loop_with_no_body,
+                                             lambda r: (r.normal(size=6), r.normal(size=9))),
+    "counter_moved_in_a_branch": (counter_moved_in_a_branch, lambda r: (r.normal(size=5), r.normal(size=9))),
+    "negated_counter": (negated_counter, lambda r: (r.normal(size=1), r.normal(size=9))),
+    "inverted_counter": (inverted_counter, lambda r: (r.normal(size=1), r.normal(size=9))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradient_is_right(name):
+    f, make = CASES[name]
+    args = make(_rng())
+    got = s2s.grad(f, wrt=(0, 1))(*args)
+    general = s2s.derivative(f, wrt=(0, 1))(*args)
+    for p in (0, 1):
+        check_grad(got[p], f, args, wrt=p)
+        np.testing.assert_allclose(got[p], general[p], rtol=1e-10, atol=1e-12)
