@@ -68,3 +68,25 @@ def test_gradient_is_right(name):
     for p in (0, 1):
         check_grad(got[p], f, args, wrt=p)
         np.testing.assert_allclose(got[p], general[p], rtol=1e-10, atol=1e-12)
+
+
+def counter_read_between_two_loops(w, x):
+    i = 0
+    for i in range(3):  # noqa: B007 (nothing to do, but i is 2 after it)
+        pass
+    j = i
+    s = 0.0
+    for i in range(2):
+        s = s + w[0] * x[j] * x[i]
+    return s
+
+
+def test_a_loop_with_nothing_to_do_still_binds_its_counter():
+    # (the tape pass dropped `for i in range(3): pass`, so x[j] read x[0]: a wrong derivative in both codes)
+    w, x = np.array([0.7]), np.arange(1.0, 6.0)
+    expected_x = np.array([0.7 * 3.0, 0.7 * 3.0, 0.7 * 3.0, 0.0, 0.0])  # d/dx of 0.7 * x[2] * (x[0] + x[1])
+    for derivative in (s2s.grad, s2s.derivative):
+        gw, gx = derivative(counter_read_between_two_loops, wrt=(0, 1))(w, x)
+        np.testing.assert_allclose(gw, [3.0 * 3.0], rtol=1e-12)
+        np.testing.assert_allclose(gx, expected_x, rtol=1e-12)
+        check_grad(gx, counter_read_between_two_loops, (w, x), wrt=1)

@@ -82,9 +82,29 @@ def _unread_restores(fdef, stack):
     return {name for name, reads in pops.items() if not any(reads)}
 
 
+def _read_in_own_loops(fdef) -> set[str]:
+    """The names every read of which lies in the body of a `for` loop over that name: where nothing else
+    reads them, dropping another loop over them changes no read (one nested in such a loop excepted)."""
+    inside, reads = {}, {}
+    for n in walk(fdef):
+        if isinstance(n, ast.For) and isinstance(n.target, ast.Name):
+            inside.setdefault(n.target.id, set()).update(
+                id(m) for s in n.body for m in walk(s) if isinstance(m, ast.Name) and m.id == n.target.id)
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            reads.setdefault(n.id, set()).add(id(n))
+    return {name for name, ids in inside.items() if reads.get(name, set()) <= ids}
+
+
 class _Drop(ast.NodeTransformer):
-    def __init__(self, stack, names):
-        self.stack, self.names = stack, names
+    def __init__(self, stack, names, counters):
+        self.stack, self.names, self.counters = stack, names, counters
+        self.around = []  # the targets of the `for` loops around the block being filtered
+
+    def visit_For(self, node):
+        self.around.append(_target(node))
+        node = self.generic_visit(node)
+        self.around.pop()
+        return node
 
     def _filter(self, stmts):
         out = []
@@ -95,8 +115,9 @@ class _Drop(ast.NodeTransformer):
                 continue
             s = self.visit(s)
             if isinstance(s, ast.For) and isinstance(s.iter, ast.Call) and _idle(s.body) and \
-                    not (assigned_names(ast.Module(body=[s], type_ignores=[])) - {_target(s)}):
-                continue  # a loop over a range with nothing left to do
+                    not (assigned_names(ast.Module(body=[s], type_ignores=[])) - {_target(s)}) \
+                    and _target(s) in self.counters and _target(s) not in self.around:
+                continue  # a loop over a range with nothing left to do (its counter read nowhere else)
             out.append(s)
         return out
 
@@ -131,7 +152,7 @@ def drop_unread_restores(fdef: ast.FunctionDef, stack: str | None) -> ast.Functi
     names = _unread_restores(fdef, stack)
     if not names:
         return fdef
-    fdef = _Drop(stack, names).visit(fdef)
+    fdef = _Drop(stack, names, _read_in_own_loops(fdef)).visit(fdef)
     still_used = any(isinstance(n, ast.Name) and n.id == stack and isinstance(n.ctx, ast.Load) for n in walk(fdef))
     body = []
     after_stack = False
