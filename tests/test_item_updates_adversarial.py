@@ -4,11 +4,17 @@ a loop counter (transforms/shapes.py, `Counted`) and the merged copies (transfor
 Each is checked against central finite differences and against the general code (s2s.derivative).
 """
 
+import ast
+import builtins
+
 import numpy as np
 import pytest
 from helpers_fd import check_grad
+from s2s.transforms.shapes import Shapes
+from s2s.transforms.specialize import runtime_helpers
 
 import s2s
+import s2s.pipeline  # noqa: F401 - installs the context the passes read rules through
 
 # ---------------------------------------------------------------- programs (module level: s2s reads source)
 
@@ -90,3 +96,25 @@ def test_a_loop_with_nothing_to_do_still_binds_its_counter():
         np.testing.assert_allclose(gw, [3.0 * 3.0], rtol=1e-12)
         np.testing.assert_allclose(gx, expected_x, rtol=1e-12)
         check_grad(gx, counter_read_between_two_loops, (w, x), wrt=1)
+
+
+STALE_TUPLE = """
+def f(x):
+    for i in range(1, 4):
+        pass
+    p = (i, 0)
+    for i in range(1, 4):
+        lo = p[0]
+        t = i + 2
+        window = x[lo:t]
+"""
+
+
+def test_a_tuple_holding_a_counter_forgets_it_when_the_counter_moves():
+    # p[0] is 3 in every trip of the second loop, not its i: x[3:3], x[3:4], x[3:5] (0, 1, 2 items, not 2)
+    fdef = ast.parse(STALE_TUPLE).body[0]
+    shapes = Shapes(fdef, {"x": (9,)}, lambda n: {"np": np}.get(n, getattr(builtins, n, None)), runtime_helpers(), {})
+    window = next(n for n in ast.walk(fdef) if isinstance(n, ast.Assign) and n.targets[0].id == "window")
+    assert shapes.of(window.value) is None
+    lo = next(n for n in ast.walk(fdef) if isinstance(n, ast.Assign) and n.targets[0].id == "lo")
+    assert shapes.of(lo.value) == () and type(shapes.of(lo.value)) is tuple

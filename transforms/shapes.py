@@ -326,9 +326,14 @@ def _leaves_early(body) -> bool:
     return any(isinstance(n, ast.Break | ast.Continue) for s in body for n in walk(s))
 
 
-def _plain(fact):
-    """A fact without a counter's offset (what a value keeps once the counter may have moved on)."""
-    return () if type(fact) is Counted else fact
+def _plain(fact, counter=None):
+    """A fact without a counter's offset (what a value keeps once the counter may have moved on): of
+    `counter`'s alone where it is given; the items of a tuple's too."""
+    if type(fact) is Counted:
+        return () if counter is None or fact.counter == counter else fact
+    if isinstance(fact, Seq) and any(type(item) is Counted or isinstance(item, Seq) for item in fact.items):
+        return Seq(_plain(item, counter) for item in fact.items)
+    return fact
 
 
 class ZeroOr:
@@ -375,9 +380,7 @@ def _array(shape):
 
 
 def _join_shapes(a, b):
-    if a == b:
-        if isinstance(a, Seq) and a.fields != b.fields:
-            return Seq(a.items)
+    if a == b and not isinstance(a, Seq):  # (two Seqs are equal where their items are only under `==`)
         return a if type(a) is type(b) else ()
     if type(a) is Counted or type(b) is Counted:  # two ints, not the same offset of one counter
         return () if a == () and b == () else None
@@ -663,8 +666,7 @@ class Shapes:
         restore, `fact` joins the facts at the name's bindings."""
         if name in self._counters:  # (only a counter's facts are counted on)
             for other, held in state.items():
-                if type(held) is Counted and held.counter == name:
-                    state[other] = ()
+                state[other] = _plain(held, name)
         state[name] = fact
         if not restore:
             seen = self._bound.get(name, _UNBOUND)
