@@ -118,3 +118,17 @@ def test_a_tuple_holding_a_counter_forgets_it_when_the_counter_moves():
     assert shapes.of(window.value) is None
     lo = next(n for n in ast.walk(fdef) if isinstance(n, ast.Assign) and n.targets[0].id == "lo")
     assert shapes.of(lo.value) == () and type(shapes.of(lo.value)) is tuple
+
+
+def clamp(x):
+    return max(0.0, min(x, 1.0)) * x
+
+
+@pytest.mark.parametrize("x", [-0.5, 0.7, 1.5])
+def test_a_clamp_by_max_and_min_outside_the_range(x):
+    # (below the range max picks 0.0 and min's adjoint is the zero adjoint: its parts were read from 0.0,
+    # TypeError: 'float' object is not subscriptable, in both codes)
+    expected = {-0.5: 0.0, 0.7: 1.4, 1.5: 1.0}[x]
+    for derivative in (s2s.grad, s2s.derivative):
+        assert derivative(clamp)(x) == pytest.approx(expected, abs=1e-12)
+    check_grad(s2s.grad(clamp)(x), clamp, (x,))

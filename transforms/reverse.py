@@ -624,15 +624,17 @@ class Reverse:
             out += self.accumulate(a.id, item, s)
         return out
 
-    def guard_zero(self, rule, p, g, contribution):
+    def guard_zero(self, rule, p, g, contribution, parts=None):
         """`0.0 if s2s.is_zero(g) else contribution` where the rule's template would fail on the zero
         adjoint (rules.Rule.zero_guard): `g` may be that Python 0.0 at run time (a list item nothing
-        read, a value read in only some trips of a loop), standing for zeros of any shape."""
+        read, a value read in only some trips of a loop), standing for zeros of any shape. For the
+        adjoints of `parts` arguments (`*args`, read by position) the zero is a list of that many 0.0."""
         if not rule.zero_guard(p):
             return contribution
         test = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="is_zero", ctx=ast.Load()),
                         args=[copy.deepcopy(g)], keywords=[])
-        return ast.IfExp(test=test, body=ast.Constant(0.0), orelse=contribution)
+        zero = ast.Constant(0.0) if parts is None else ast.List(elts=[ast.Constant(0.0)] * parts, ctx=ast.Load())
+        return ast.IfExp(test=test, body=zero, orelse=contribution)
 
     def apply_rule(self, rule, args, kws, g, ans, s, node):
         if rule.nondiff:
@@ -670,7 +672,7 @@ class Reverse:
                 if not active:
                     continue
                 parts = self.temp("parts")
-                parts_value = self.guard_zero(rule, p, g, self.instantiate(template, mapping))
+                parts_value = self.guard_zero(rule, p, g, self.instantiate(template, mapping), parts=len(a))
                 self.note_reads(parts_value)
                 out.append(_assign(parts, parts_value, s))
                 for i, x in active:

@@ -836,8 +836,9 @@ class Shapes:
         that runs where `g`'s kind is known (E where `g` is certainly an array, the 0.0 where it is
         certainly the zero adjoint), else None."""
         test = node.test
+        zero = node.body.elts if isinstance(node.body, ast.List) else [node.body]  # (`[0.0, 0.0]`: zero parts)
         if not (isinstance(test, ast.Call) and len(test.args) == 1 and not test.keywords
-                and isinstance(node.body, ast.Constant) and node.body.value == 0.0):
+                and all(isinstance(z, ast.Constant) and type(z.value) is float and z.value == 0.0 for z in zero)):
             return None
         callee = self.callee(test)
         if callee is None or not hashable(callee) or self.helpers.get(callee) != "is_zero":
