@@ -838,7 +838,7 @@ class Shapes:
         test = node.test
         zero = node.body.elts if isinstance(node.body, ast.List) else [node.body]  # (`[0.0, 0.0]`: zero parts)
         if not (isinstance(test, ast.Call) and len(test.args) == 1 and not test.keywords
-                and all(isinstance(z, ast.Constant) and type(z.value) is float and z.value == 0.0 for z in zero)):
+                and all(isinstance(z, ast.Constant) and z.value == 0.0 for z in zero)):
             return None
         callee = self.callee(test)
         if callee is None or not hashable(callee) or self.helpers.get(callee) != "is_zero":
