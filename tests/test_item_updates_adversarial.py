@@ -132,3 +132,25 @@ def test_a_clamp_by_max_and_min_outside_the_range(x):
     for derivative in (s2s.grad, s2s.derivative):
         assert derivative(clamp)(x) == pytest.approx(expected, abs=1e-12)
     check_grad(s2s.grad(clamp)(x), clamp, (x,))
+
+
+try:
+    import dask.array as da
+except ImportError:  # (the test below is skipped)
+    da = None
+
+
+def dask_int_filled(a):
+    y = da.arange(3) * 1
+    y[1] = a[0] * 2.7  # int(3.51): truncated, no derivative
+    return np.sum(y * a)
+
+
+@pytest.mark.skipif(da is None, reason="needs dask")
+def test_a_float_written_into_a_dask_int_array_has_no_derivative():
+    # (written_into looked at NumPy arrays only: 1.08 for a[0] in grad, derivative and jvp)
+    a = da.from_array(np.array([1.3, 0.4, -2.0]))
+    for derivative in (s2s.grad, s2s.derivative):
+        np.testing.assert_allclose(np.asarray(derivative(dask_int_filled)(a)), [0.0, 3.0, 2.0])
+    tangent = s2s.jvp(dask_int_filled, (a,), (da.from_array(np.array([1.0, 0.0, 0.0])),))[1]
+    assert float(np.asarray(tangent)) == 0.0

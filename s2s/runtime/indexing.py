@@ -119,7 +119,7 @@ def written_into(t, x):
         >>> written_into(2.0, np.zeros(3)), written_into(2.0, np.arange(3))
         (2.0, 0.0)
     """
-    if isinstance(x, np.ndarray) and x.dtype.kind in "biu":
+    if getattr(getattr(x, "dtype", None), "kind", None) in ("b", "i", "u"):  # (a NumPy, CuPy or Dask array)
         return ZERO
     return t
 
