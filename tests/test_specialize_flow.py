@@ -396,8 +396,11 @@ def test_shapes_per_program_point():
     shapes, reads = _facts("""
 v = 0.0
 u = v
-for i in range(3):
+for i in range(k):
     v = v + x
+z = 0.0
+for j in range(3):
+    z = z + x
 w = np.zeros(x.shape[0])
 t = x.shape
 n, m = t[0], 2
@@ -405,7 +408,8 @@ if c > 0:
     y = x
 else:
     y = 1.0
-return u, v, w, n, m, y
-""", x=(4,), c=())
+return u, v, w, n, m, y, z
+""", x=(4,), c=(), k=())
     assert [shapes.of(reads[k]) for k in ("u", "v", "w", "n", "m", "y")] == [(), None, (4,), (), (), None]
     assert shapes.of(reads["v"]) is None and shapes.lost["v"] is not None  # a number, then x's shape
+    assert shapes.of(reads["z"]) == (4,)  # (three trips, at least one: z is left an array)

@@ -692,12 +692,16 @@ class Shapes:
         return state
 
     def _flow_loop(self, s, state, head):
-        """A loop: iterate the body from the join of the entry and the end of the body."""
+        """A loop: iterate the body from the join of the entry and the end of the body. A `for` loop over a
+        counter's known range that is not empty is left with the facts at its body's end (`v = 0.0` before
+        it and an array after its first trip is an array after it)."""
         entry = state
         for _ in range(12):
             end = self._flow_block(s.body, self._record_head(s, head, state))
             joined = _join_states(entry, end, self.lost, s)
             if _same_states(joined, state):  # (not `==`: a Counted equals `()`, and the loop moved its counter)
+                if head is not None and type(head[1]) is Counted and head[1].span:
+                    state = end  # (a trip at least, and no early exit: the loop is left from its body's end)
                 state = self._counted_appends(s, entry, state)
                 break
             state = joined

@@ -18,7 +18,7 @@ defrule("divmod(x, y)", structured=True, x="s2s.grad_divmod(g, ans, x, 0)", y="s
 # list(x) and tuple(x): the same elements (the rows of an array; a dict's keys carry none)
 defrule("list(x)", structured=True, x="s2s.grad_as_sequence(g, x)", x_dot="s2s.as_sequence_tangent(x_dot, x, False)")
 defrule("tuple(x)", structured=True, x="s2s.grad_as_sequence(g, x)", x_dot="s2s.as_sequence_tangent(x_dot, x, True)")
-nondifferentiable("len(x)", result_shape=shapes.number)
+nondifferentiable("len(x)", result_shape=shapes.number, result_value=shapes.length)
 nondifferentiable("int(x)", "bool(x)", "round(x, ndigits=None)", result_shape=shapes.number_of_number)
 nondifferentiable("range(*args)",
                   "isinstance(x, t)", "print(*args)", "str(x)", "type(x)")

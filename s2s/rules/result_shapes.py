@@ -415,6 +415,18 @@ def number_of_number(site):
 
 # ---- `result_value` functions: the int or tuple of ints a call certainly evaluates to (`Rule.result_value`)
 
+def length(site):
+    """len(x) of an array of known shape (its first axis; a number has none) or of a tuple, or a list no
+    one changes, of known items."""
+    if not _plain(site, 1):
+        return None
+    shape = site.shape(0)
+    if _array(shape) and shape != ():
+        return shape[0]
+    items = site.items(0)
+    return len(items) if items is not None else None
+
+
 def shape_of_array(site):
     """np.shape(x) of an array of known shape (of a number: not claimed, a list may stand there)."""
     if site.nargs != 1 or site.keywords:

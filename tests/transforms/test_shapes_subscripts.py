@@ -125,3 +125,11 @@ def test_appended_list_facts(name):
     assert _window_shape(body) == [expected]
     if expected is not None:
         assert _run_windows(body) == {expected}
+
+
+@pytest.mark.parametrize("trips, expected", [(2, (10,)), (0, None)])
+def test_a_loop_with_trips_is_left_from_its_body_end(trips, expected):
+    body = f"v = 0.0\nfor i in range({trips}):\n    v = v + x\nuse(v)"
+    assert _window_shape(body) == [expected]  # (no trip: v is still the number 0.0)
+    if expected is not None:
+        assert _run_windows(body) == {expected}

@@ -1,0 +1,231 @@
+"""The cheap-gradient principle on ordinary programs with no hand-written gradient: s2s.grad against the primal.
+
+Programs of the kinds people write (a GRU that concatenates its state with the input, a 2-d convolution
+as two loops over windows, a recurrence over the items of an array, Horner's rule over coefficients,
+mini-batches of a logistic regression, a pairwise energy over points, a Gaussian-process likelihood, an
+exponential smoother, an RNN that collects its states in a list, Newton's square root, a softmax policy
+over integer actions, a scalar Kalman filter). For each, in one process:
+
+- the gradient is checked against central differences first;
+- primal and gradient are timed in interleaved rounds (min over rounds of a batch of calls), and the
+  ratio gradient / primal is printed (the target: at most 4x, the cheap-gradient principle);
+- the transform (the code s2s.grad runs for these arguments, caches cleared) is timed, the min of 3;
+- the number of `# s2s:` notes in the printed code says how many rewrites a shape left blocked.
+
+Run: .venv/bin/python benchmarks/ordinary.py [--rounds 9] [--only NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+
+import s2s  # noqa: E402
+from s2s import cache  # noqa: E402
+
+
+def gru(Wz, Wr, Wh, xs):
+    h = np.zeros(Wz.shape[0])
+    for t in range(xs.shape[0]):
+        zin = np.concatenate([h, xs[t]])
+        z = 1.0 / (1.0 + np.exp(-(Wz @ zin)))
+        r = 1.0 / (1.0 + np.exp(-(Wr @ zin)))
+        hc = np.tanh(Wh @ np.concatenate([r * h, xs[t]]))
+        h = (1 - z) * h + z * hc
+    return np.sum(h ** 2)
+
+
+def conv2d(W, X):
+    k = W.shape[0]
+    n = X.shape[0] - k + 1
+    Y = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            Y[i, j] = np.sum(X[i:i + k, j:j + k] * W)
+    return np.sum(np.maximum(Y, 0.0) ** 2)
+
+
+def recurrence(a, x):
+    y = np.zeros(x.shape[0])
+    y[0] = x[0]
+    for t in range(1, x.shape[0]):
+        y[t] = a * y[t - 1] + (1 - a) * x[t]
+    return np.sum((y - x) ** 2)
+
+
+def horner(coeffs, x):
+    y = 0.0
+    for c in coeffs:
+        y = y * x + c
+    return np.sum(y ** 2)
+
+
+def minibatch(w, X, y):
+    total = 0.0
+    for b in range(0, X.shape[0], 32):
+        Xb = X[b:b + 32]
+        yb = y[b:b + 32]
+        p = 1.0 / (1.0 + np.exp(-(Xb @ w)))
+        total = total - np.sum(yb * np.log(p) + (1 - yb) * np.log(1 - p))
+    return total / X.shape[0]
+
+
+def pair_energy(P):
+    e = 0.0
+    for i in range(P.shape[0]):
+        for j in range(i + 1, P.shape[0]):
+            d = P[i] - P[j]
+            e = e + 1.0 / np.sqrt(np.sum(d * d))
+    return e
+
+
+def gp_nll(ls, X, y):
+    D = X[:, None, :] - X[None, :, :]
+    K = np.exp(-np.sum(D ** 2, axis=2) / (2 * ls ** 2)) + 1e-3 * np.eye(X.shape[0])
+    alpha = np.linalg.solve(K, y)
+    sign, logdet = np.linalg.slogdet(K)
+    return 0.5 * y @ alpha + 0.5 * logdet
+
+
+def smoother(a, x):
+    s = x[0]
+    out = 0.0
+    for t in range(1, x.shape[0]):
+        s = a * s + (1 - a) * x[t]
+        out = out + (s - x[t]) ** 2
+    return out
+
+
+def collected_states(W, U, xs):
+    h = np.zeros(W.shape[0])
+    hs = []
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + U @ xs[t])
+        hs.append(h)
+    H = np.stack(hs)
+    return np.sum(H.mean(axis=0) ** 2) + H.var()
+
+
+def newton_sqrt(a):
+    x = a
+    steps = 0
+    while abs(x * x - a) > 1e-12 and steps < 50:
+        x = 0.5 * (x + a / x)
+        steps += 1
+    return x
+
+
+def softmax_policy(theta, feats, actions):
+    total = 0.0
+    for t in range(feats.shape[0]):
+        logits = feats[t] @ theta
+        logits = logits - logits.max()
+        p = np.exp(logits)
+        p = p / p.sum()
+        total += np.log(p[actions[t]])
+    return -total
+
+
+def kalman(q, ys):
+    m, P = 0.0, 1.0
+    ll = 0.0
+    for y in ys:
+        P = P + q
+        S = P + 0.5
+        K = P / S
+        ll = ll - 0.5 * ((y - m) ** 2 / S + np.log(S))
+        m = m + K * (y - m)
+        P = (1 - K) * P
+    return ll
+
+
+def programs():
+    """(name, f, args, wrt) of every program, with fixed data."""
+    r = np.random.default_rng(0)
+    return [
+        ("GRU, 20 steps, concatenated state", gru, (*(r.normal(size=(16, 24)) * 0.3 for _ in range(3)),
+                                                     r.normal(size=(20, 8))), 0),
+        ("2-d convolution loop, 16x16, 3x3", conv2d, (r.normal(size=(3, 3)), r.normal(size=(16, 16))), 0),
+        ("recurrence y[t] = a y[t-1] + ..., 400", recurrence, (0.3, r.normal(size=400)), (0, 1)),
+        ("Horner's rule, 10 coefficients", horner, (r.normal(size=10), r.normal(size=50)), 0),
+        ("logistic regression in mini-batches", minibatch, (r.normal(size=10) * 0.1, r.normal(size=(256, 10)),
+                                                             (r.random(256) < 0.5).astype(float)), 0),
+        ("pairwise energy, 30 points", pair_energy, (r.normal(size=(30, 3)),), 0),
+        ("Gaussian-process NLL, 40 points", gp_nll, (1.3, r.normal(size=(40, 2)), r.normal(size=40)), 0),
+        ("exponential smoother, 200", smoother, (0.3, r.normal(size=200)), 0),
+        ("RNN collecting its states in a list", collected_states, (r.normal(size=(16, 16)) * 0.3,
+                                                                   r.normal(size=(16, 4)) * 0.3,
+                                                                   r.normal(size=(25, 4))), 0),
+        ("Newton's square root (while loop)", newton_sqrt, (2.3,), 0),
+        ("softmax policy over integer actions", softmax_policy, (r.normal(size=(6, 4)) * 0.3,
+                                                                 r.normal(size=(40, 6)),
+                                                                 r.integers(0, 4, size=40)), 0),
+        ("scalar Kalman filter, 100", kalman, (0.3, r.normal(size=100)), 0),
+    ]
+
+
+def _differences(f, args, wrt, eps=1e-6):
+    args = list(args)
+    x = np.array(args[wrt], dtype=float)
+    g = np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        for sign in (1, -1):
+            y = x.copy()
+            y[idx] += sign * eps
+            args[wrt] = y if y.shape else float(y)
+            g[idx] += sign * float(f(*args)) / (2 * eps)
+    return g
+
+
+def _batch_time(fn, args, batch):
+    t0 = time.perf_counter()
+    for _ in range(batch):
+        fn(*args)
+    return (time.perf_counter() - t0) / batch
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--only", help="programs whose name contains this")
+    opts = ap.parse_args(argv)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average {load:.1f}; min of {opts.rounds} interleaved rounds; s2s {s2s.__version__}")
+    print(f"{'program':42s} {'primal':>10s} {'s2s.grad':>10s} {'grad/primal':>12s} {'transform':>10s} notes")
+    worst = []
+    for name, f, args, wrt in programs():
+        if opts.only and opts.only not in name:
+            continue
+        g = s2s.grad(f, wrt=wrt)
+        got = g(*args)
+        for k, w in enumerate(wrt if isinstance(wrt, tuple) else (wrt,)):
+            mine = got[k] if isinstance(wrt, tuple) else got
+            assert np.allclose(mine, _differences(f, args, w), rtol=1e-4, atol=1e-6), (name, w)
+        batch = max(1, int(0.01 / max(_batch_time(f, args, 3), 1e-7)))
+        primal = grad = float("inf")
+        for _ in range(opts.rounds):
+            primal = min(primal, _batch_time(f, args, batch))
+            grad = min(grad, _batch_time(g, args, batch))
+        transform = float("inf")
+        for _ in range(3):
+            cache.clear(keep_sources=True)
+            f.__dict__.pop(cache.BOUND_ATTRIBUTE, None)
+            t0 = time.perf_counter()
+            src = s2s.source(s2s.grad(f, wrt=wrt), *args)
+            transform = min(transform, time.perf_counter() - t0)
+        notes = sum(1 for line in src.splitlines() if line.strip().startswith("# s2s:"))
+        ratio = grad / primal
+        if ratio > 4:
+            worst.append(f"{name} ({ratio:.2f}x)")
+        print(f"{name:42s} {primal * 1e6:8.1f}us {grad * 1e6:8.1f}us {ratio:11.2f}x {transform * 1e3:8.1f}ms {notes:5d}")
+    print("gradient over 4x its primal: " + (", ".join(worst) if worst else "none"))
+
+
+if __name__ == "__main__":
+    main()
