@@ -35,6 +35,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/complexity.py
 	$(BIN)/python benchmarks/checkpoint_bench.py
 	$(BIN)/python benchmarks/compiled_bench.py
+	$(BIN)/python benchmarks/ordinary.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
