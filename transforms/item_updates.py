@@ -119,14 +119,10 @@ def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: s
 
         >>> # y = np.zeros(n); for i in range(n): y = s2s.setitem(y, i, t)  ->  ... y[i] = t
     """
-    nodes = list(walk(fdef))
-    if any(isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) for n in nodes if n is not fdef):
+    found = _updates(fdef, shapes, float64)
+    if found is None:
         return False
-    parents = {id(child): parent for parent in nodes for child in ast.iter_child_nodes(parent)}
-    updates = {}
-    for n in nodes:
-        if _update(n, shapes) is not None or float64 and _accumulation(n, shapes) is not None:
-            updates.setdefault(_target(n).id, []).append(n)
+    nodes, parents, updates = found
     changed = False
     for name, steps in updates.items():
         views = _owned_reads(name, steps, nodes, parents, shapes, params)
@@ -141,6 +137,20 @@ def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: s
     if changed:
         fix_locations(fdef)
     return changed
+
+
+def _updates(fdef, shapes, float64):
+    """(the nodes of `fdef`, each node's parent by id, name -> its item assignments and, with `float64`, its
+    index adjoints added in), or None for code with a nested function (a pullback) that may hold an array."""
+    nodes = list(walk(fdef))
+    if any(isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) for n in nodes if n is not fdef):
+        return None
+    parents = {id(child): parent for parent in nodes for child in ast.iter_child_nodes(parent)}
+    updates = {}
+    for n in nodes:
+        if _update(n, shapes) is not None or float64 and _accumulation(n, shapes) is not None:
+            updates.setdefault(_target(n).id, []).append(n)
+    return nodes, parents, updates
 
 
 def _in_place(stmt, name, shapes, np_name, parents):
@@ -430,14 +440,10 @@ def explain_copies(fdef: ast.FunctionDef, shapes, params: set) -> bool:
     """
     from .reverse import Comment  # (the comment node the code printer renders as a `#` line)
 
-    nodes = list(walk(fdef))
-    if any(isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) for n in nodes if n is not fdef):
+    found = _updates(fdef, shapes, float64=False)
+    if found is None:
         return False
-    parents = {id(child): parent for parent in nodes for child in ast.iter_child_nodes(parent)}
-    updates = {}
-    for n in nodes:
-        if _update(n, shapes) is not None:
-            updates.setdefault(n.targets[0].id, []).append(n)
+    nodes, parents, updates = found
     added = False
     for name, steps in updates.items():
         why = _owned_reads(name, steps, nodes, parents, shapes, params)
