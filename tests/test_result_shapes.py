@@ -61,6 +61,12 @@ CREATION = [
     ("np.zeros(np.shape(x))", (2, 3)), ("np.ones(np.shape(x)[1])", (3,)),  # np.shape's result_value
     ("np.zeros(np.shape(s))", None), ("np.zeros(np.shape(u))", None), ("np.zeros(np.shape(x, 0))", None),
 ]
+ACCUMULATIONS = [
+    ("np.cumsum(x)", (6,)), ("np.cumsum(x, axis=1)", (2, 3)), ("np.cumsum(x, 0)", (2, 3)), ("np.cumsum(s)", (1,)),
+    ("np.cumprod(v)", (4,)), ("np.cumprod(x, axis=-1)", (2, 3)), ("np.cumsum(x, axis=2)", None),
+    ("np.cumsum(x, dtype=int)", None), ("np.cumsum(u)", None),
+    ("s2s.grad_cumsum(g, x, 1)", (2, 3)), ("s2s.grad_cumsum(z, x, 1)", None),
+]
 JOINS = [
     ("np.concatenate((x, x))", (4, 3)), ("np.concatenate((x, g), axis=1)", (2, 6)), ("np.concatenate((v, b))", (7,)),
     ("np.concatenate((x, g), -1)", (2, 6)), ("np.concatenate((x, v))", None), ("np.concatenate((x, W))", None),
@@ -133,13 +139,13 @@ LINALG = [  # square matrices Q and stacks of them T; C and V: columns for them
 ]
 
 
-@pytest.mark.parametrize("expr, expected", REDUCTIONS + NORMS + CREATION + JOINS + PRODUCTS + MOVES + BUILTINS + HELPERS
+@pytest.mark.parametrize("expr, expected", REDUCTIONS + NORMS + CREATION + ACCUMULATIONS + JOINS + PRODUCTS + MOVES + BUILTINS + HELPERS
                          + LINALG)
 def test_call_shapes(expr, expected):
     assert shape_of(expr) == expected
 
 
-@pytest.mark.parametrize("expr, expected", [c for c in REDUCTIONS + NORMS + CREATION + JOINS + PRODUCTS + MOVES + BUILTINS
+@pytest.mark.parametrize("expr, expected", [c for c in REDUCTIONS + NORMS + CREATION + ACCUMULATIONS + JOINS + PRODUCTS + MOVES + BUILTINS
                                             + HELPERS + LINALG if c[1] is not None and not _UNKNOWN.search(c[0])])
 def test_claimed_shapes_are_numpys(expr, expected):
     """Each shape claimed above is the one the call gives on arrays of those shapes."""

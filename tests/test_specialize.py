@@ -46,8 +46,8 @@ P = {"x": (5, 3), "b": (3,), "W": (3, 4), "v": (4,), "r": (1, 3), "S": (3, 3)}
         ("x[1:]", (4, 3)), ("x[::-2, 1:]", (3, 2)), ("x[-1, :1]", (1,)), ("x[x > 0]", None),
         ("x[1:n]", None), ("len(x)", ()),
     ("np.linalg.norm(x)", ()), ("np.linalg.norm(x, axis=1)", (5,)),
-        ("np.linalg.det(x)", None), ("foo(x)", None), ("np.cumsum(x)", None),  # unknown calls
-        ("np.reshape(x, (15,))", (15,)), ("np.reshape(x, (-1, 5))", (3, 5)), ("np.reshape(x, (4, -1))", None),
+        ("np.linalg.det(x)", None), ("foo(x)", None), ("np.cumsum(x)", (15,)), ("np.cumsum(x, 1)", (5, 3)),
+        ("np.reshape(x, (15,))", (15,)), ("np.reshape(x, (-1, 5))", (3, 5)), ("np.reshape(x, (4, -1))", None),  # foo: unknown
         ("np.ravel(x)", (15,)), ("np.reshape(v, np.shape(b))", None),
         ("np.reshape(W, np.shape(np.outer(b, v)))", (3, 4)), ("np.reshape(b, np.shape(v[:3]))", (3,)),
     ("unbroadcast(x, b)", (3,)), ("unbroadcast(0.0, b)", None),  # 0.0 is the zero adjoint of any shape

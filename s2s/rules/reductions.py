@@ -9,7 +9,7 @@ import dataclasses
 
 from s2s import runtime as rt
 from s2s.rules import defrule, family, nondifferentiable
-from s2s.rules.result_shapes import real_of_one, shape_of_array
+from s2s.rules.result_shapes import accumulated, accumulated_back, real_of_one, shape_of_array
 from s2s.rules.runtime_rules import defrule_for as helper_rule
 
 family(elementwise=False)
@@ -100,12 +100,14 @@ def _dtype_variant(rule):
 for _rule in (_sum, _mean, _prod, _var, _std):
     _dtype_variant(_rule)
 defrule("np.cumsum(a, axis=None)", methods=("cumsum",), a="s2s.grad_cumsum(g, a, axis)",
+        result_shape=accumulated, real=real_of_one,
         a_dot="np.cumsum(a_dot, axis=axis)")
 # np.cumprod: the adjoint and tangents by recurrences along the axis, without dividing (exact where entries are 0)
 defrule("np.cumprod(a, axis=None)", methods=("cumprod",), a="s2s.grad_cumprod(g, a, axis)",
+        result_shape=accumulated, real=real_of_one,
         a_dot="s2s.cumprod_tangent(a_dot, a, axis)")
 helper_rule(rt.grad_cumprod, "grad_cumprod(g, x, axis)",
-            x_dot="s2s.grad_cumprod_dot(g, x, x_dot, axis)", linear=("g",))
+            x_dot="s2s.grad_cumprod_dot(g, x, x_dot, axis)", linear=("g",), result_shape=accumulated_back)
 # (a rule without a tangent for x: forward over forward mode over cumprod_tangent_dot is refused)
 _cumprod_t = helper_rule(rt.cumprod_tangent, "cumprod_tangent(t, x, axis)",
                          x_dot="s2s.cumprod_tangent_dot(t, x_dot, x, axis)", linear=("t",))

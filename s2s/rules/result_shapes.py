@@ -83,6 +83,26 @@ def array_of_items(site):
     return (len(items), *items[0])
 
 
+def accumulated(site):
+    """np.cumsum(a, axis=None) / np.cumprod: a's shape along an axis, its number of entries flattened."""
+    if not 1 <= site.nargs <= 2 or any(k != "axis" for k in site.keywords):
+        return None
+    a, axis = site.shape(0), site.literal(1 if site.nargs == 2 else "axis", None)
+    if a is None:
+        return None
+    if axis is None:
+        return (math.prod(a),)
+    return a if type(axis) is int and -len(a) <= axis < len(a) else None
+
+
+def accumulated_back(site):
+    """s2s.grad_cumsum(g, x, axis) / s2s.grad_cumprod: x's shape, where g is certainly an array."""
+    if not _plain(site, 3):
+        return None
+    g = site.shape(0)
+    return site.shape(1) if _array(g) and g != () else None
+
+
 def concatenated(site):
     """np.concatenate(arrays, axis=0) of a tuple, or a list no one changes, of arrays of known shapes with one
     number of axes and the same lengths off `axis`: the lengths along `axis` added (axis=None: not claimed)."""
