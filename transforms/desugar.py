@@ -5,6 +5,7 @@ refuses what s2s cannot differentiate."""
 from __future__ import annotations
 
 import ast
+import builtins
 
 import numpy as np
 
@@ -29,6 +30,9 @@ _REFUSED = {
 }
 if hasattr(ast, "TryStar"):
     _REFUSED[ast.TryStar] = "try/except*"
+
+# builtins that read the function's variables by name (s2s renames them and follows no such read)
+_BY_NAME = frozenset({"locals", "vars", "eval", "exec"})
 
 _HINTS = {
     ast.Try: "move the try/except outside the differentiated function",
@@ -79,6 +83,12 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
                            "the differentiated function (it expands only local helpers whose body is a single "
                            "return, with plain parameters, that are only called)", node,
                            hint="define the helper at module level; s2s differentiates calls to it")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _BY_NAME \
+                and not (node.func.id == "vars" and node.args) \
+                and pf.resolve(node.func.id) is getattr(builtins, node.func.id):
+            raise pf.error(ctx().unsupported, f"s2s cannot differentiate {node.func.id}(): it reads the function's "
+                           "variables by their names, which s2s does not follow (the derivative would miss them)",
+                           node, hint="read the variables themselves instead")
         if isinstance(node, ast.comprehension) and node.is_async:
             raise pf.error(ctx().unsupported, "s2s cannot differentiate async comprehensions", node)
         if stored is not None and node is stored:

@@ -102,6 +102,12 @@ class Forward:
                     func=ast.Attribute(value=load(self.dot(name)), attr="append", ctx=ast.Load()),
                     args=[v], keywords=[])), s))
             return out
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute) \
+                and s.value.func.attr == "pop" and isinstance(s.value.func.value, ast.Name) \
+                and s.value.func.value.id in self.active:  # (`L.pop(0)`: the tangents' list drops the same item)
+            pop = ast.Call(func=ast.Attribute(value=load(self.dot(s.value.func.value.id)), attr="pop", ctx=ast.Load()),
+                           args=copy.deepcopy(s.value.args), keywords=copy.deepcopy(s.value.keywords))
+            return [s, ast.copy_location(ast.Expr(value=pop), s)]
         if isinstance(s, ast.If):
             return [ast.copy_location(ast.If(test=s.test, body=self.block(s.body) or [ast.Pass()],
                                              orelse=self.block(s.orelse)), s)]

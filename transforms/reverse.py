@@ -290,6 +290,10 @@ class Reverse:
             if isinstance(t, ast.Subscript):
                 return self.bwd_setitem(s, in_loop)
             return self.bwd_assign(t.id, s.value, s, in_loop)
+        if isinstance(s, ast.Expr) and _list_pop(s.value) in self.active:
+            # (the backward sweep would need the popped item's adjoint back in the list at its place)
+            raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop() in forward mode only", s.value,
+                                hint="use s2s.jvp, or index the list instead of popping")
         if isinstance(s, ast.Expr) and is_append(s.value):
             name = s.value.func.value.id
             out = []
@@ -936,3 +940,11 @@ def _read_by_items(pf, tree) -> set:
             if isinstance(obj, np.ufunc) or module == "math" or module.split(".")[0] == "numpy":
                 whole.update(id(a) for a in [*node.args, *(k.value for k in node.keywords)] if isinstance(a, ast.Name))
     return {n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in whole}
+
+
+def _list_pop(e):
+    """The name of the list `L` of a call `L.pop(...)`, else None."""
+    if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "pop" \
+            and isinstance(e.func.value, ast.Name):
+        return e.func.value.id
+    return None
