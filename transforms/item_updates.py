@@ -25,14 +25,18 @@ the adjoint of the item is `y_bar[i]` and nothing else reads `y`), then each nam
   has the array's shape, is real, and the code is float64 throughout (`getitem_grad`'s zeros have the
   dtype of the array and the adjoint, which adding in place keeps);
 - every binding of the name makes an array no one else holds: arithmetic on arrays, a NumPy function
-  that makes an array (`np.zeros(n)`), an update of its own (`y = s2s.setitem(y, ...)`, `y += e`), or
-  a copy `y = u` outside loops of a name `u` read only there whose own bindings are of those kinds;
-  never a parameter, a loop variable, a value restored from the tape, or a tuple's item;
+  that makes an array (`np.zeros(n)`), an update of its own (`y = s2s.setitem(y, ...)`, `y += e`), a
+  number (no array), or a copy `y = u` outside loops of a name `u` whose own bindings are of those kinds
+  and whose other reads make new values at once, in the same block, before the copy or after it with
+  no statement between naming `y`; never a parameter, a loop variable, a value restored from the tape,
+  or a tuple's item;
 - every read of the name consumes the array at once, making a new value: an operand of arithmetic or
-  a comparison, an argument of a NumPy ufunc or reduction, `.shape`/`.ndim`/`.size`/`.dtype`, an item
-  or a slice read (a slice bound to a name is copied: it would be a view), the updates' own `y`, or the
-  `return`. A push on the tape, a copy to another name, any other call, and a nested function each keep
-  the array, and leave the copies in place.
+  a comparison, an argument of a NumPy ufunc or reduction, of `s2s.balanced_eq`, or of a runtime helper
+  that reads it only for its shape (`unbroadcast(g, y)`), `.shape`/`.ndim`/`.size`/`.dtype`, an item or
+  a slice read (a slice bound to a name is copied: it would be a view), an update through the name
+  (`y[j] += e`), the updates' own `y`, or the `return`. A push on the tape, a copy to another name, any
+  other call, and a nested function each keep the array, and leave the copies in place (the code says
+  which, above the update: `explain_copies`).
 
 Each read of the name then sees what it would have seen in the copying code: the name holds the one
 array, and every update is seen only through the name, after the update, as it would be.
