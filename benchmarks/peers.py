@@ -79,7 +79,89 @@ def numpy_like(xp):
     def square(x):
         return x * x
 
-    return {f.__name__: f for f in (taylor_sin, mlp_loss, rnn_loss, logreg_loss, seed_control, square)}
+    # issue 16's ordinary programs (the convolution assigns items: neither autograd nor jax.numpy can)
+    def rnn_local_loss(Wh, Wx, xs):
+        h = xp.zeros(32)
+        for t in range(xs.shape[0]):
+            h = xp.tanh(Wh @ h + Wx @ xs[t])
+        return xp.sum(h * h)
+
+    def euler(k, x0):
+        x, v = x0, 0.0
+        for _ in range(100):
+            a = -k * x - 0.1 * v
+            x = x + 0.01 * v
+            v = v + 0.01 * a
+        return x * x + v * v
+
+    def relu_lse(W1, W2, X, Y):
+        h = xp.maximum(X @ W1, 0.0)
+        z = h @ W2
+        m = xp.max(z, axis=1, keepdims=True)
+        lse = xp.log(xp.sum(xp.exp(z - m), axis=1, keepdims=True)) + m
+        return xp.mean(lse - xp.sum(z * Y, axis=1, keepdims=True))
+
+    def path_length(P):
+        e = 0.0
+        for i in range(P.shape[0] - 1):
+            d = P[i + 1] - P[i]
+            e = e + xp.linalg.norm(d)
+        return e
+
+    def sigmoid(x):
+        return 1.0 / (1.0 + xp.exp(-x))
+
+    def lstm_loss(Wx, Wh, b, xs):
+        H = Wh.shape[1]
+        h = xp.zeros(H)
+        c = xp.zeros(H)
+        for t in range(xs.shape[0]):
+            z = Wx @ xs[t] + Wh @ h + b
+            i, f, o = sigmoid(z[:H]), sigmoid(z[H:2 * H]), sigmoid(z[2 * H:3 * H])
+            c = f * c + i * xp.tanh(z[3 * H:])
+            h = o * xp.tanh(c)
+        return xp.sum(h ** 2)
+
+    def mlp_xent(W1, b1, W2, b2, X, y):
+        h = xp.tanh(X @ W1 + b1)
+        logits = h @ W2 + b2
+        logp = logits - xp.log(xp.sum(xp.exp(logits), axis=1, keepdims=True))
+        return -xp.mean(logp[xp.arange(X.shape[0]), y])
+
+    def lotka_volterra(u, theta):
+        a, b, c, d = theta[0], theta[1], theta[2], theta[3]
+        x, y = u[0], u[1]
+        return xp.array([a * x - b * x * y, c * x * y - d * y])
+
+    def rk4_lv(theta, u0):
+        dt = 0.05
+        u = u0
+        for _ in range(50):
+            k1 = lotka_volterra(u, theta)
+            k2 = lotka_volterra(u + 0.5 * dt * k1, theta)
+            k3 = lotka_volterra(u + 0.5 * dt * k2, theta)
+            k4 = lotka_volterra(u + dt * k3, theta)
+            u = u + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+        return xp.sum((u - 1.0) ** 2)
+
+    def gauss_nll(A, X, mu):
+        n, d = X.shape
+        S = A @ A.T + 0.1 * xp.eye(d)
+        sign, logdet = xp.linalg.slogdet(S)
+        D = X - mu
+        quad = xp.sum(D * xp.linalg.solve(S, D.T).T)
+        return 0.5 * quad + 0.5 * n * logdet + 0.5 * n * d * xp.log(2 * xp.pi)
+
+    def attention(Wq, Wk, Wv, X):
+        Q, K, V = X @ Wq, X @ Wk, X @ Wv
+        s = Q @ K.T / xp.sqrt(Q.shape[1])
+        s = s - xp.max(s, axis=1, keepdims=True)
+        a = xp.exp(s)
+        a = a / xp.sum(a, axis=1, keepdims=True)
+        return xp.sum((a @ V) ** 2)
+
+    return {f.__name__: f for f in (taylor_sin, mlp_loss, rnn_loss, logreg_loss, seed_control, square, rnn_local_loss,
+                                    euler, relu_lse, path_length, lstm_loss, mlp_xent, rk4_lv, gauss_nll, attention)}
 
 
 def torch_versions(torch):
