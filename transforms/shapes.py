@@ -724,7 +724,7 @@ class Shapes:
     def _list_after(self, fact, kind, stmt, state):
         """An appended list's fact after `L.append(v)` or `L.pop()` (`_appended_lists`)."""
         if kind == "append":
-            item = _array(self.of(stmt.value.args[0], state))
+            item = _plain(_array(self.of(stmt.value.args[0], state)))  # (a list keeps no counter's offset)
             if isinstance(fact, Seq) and item is not None:
                 return Seq(fact.items + (item,))
             return ListOf(item) if type(fact) is ListOf and fact.item == item else None
