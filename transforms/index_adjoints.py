@@ -128,7 +128,7 @@ def _rewrite_runs(block, adjoints, shapes, np_name):
         for s in steps:
             call = first.value if s is first else _increment(s, name)
             g, _, index = call.args
-            new = _add_in_place(name, _as_slice(index, shapes), g, shapes, np_name)
+            new = add_in_place(name, as_slice(index, shapes), g, shapes, np_name)
             if s is first:
                 made.append(ast.copy_location(new, s))
             else:
@@ -161,7 +161,7 @@ def _index_read(e, name, shapes, shape):
     return found
 
 
-def _as_slice(index, shapes):
+def as_slice(index, shapes):
     """`slice(a, b, c)` (the builtin, of ints or None) as the subscript `a:b:c`; any other index as it is."""
     if isinstance(index, ast.Call) and shapes.callee(index) is slice and not index.keywords \
             and 1 <= len(index.args) <= 3 and all(_int(a, shapes) or (isinstance(a, ast.Constant) and a.value is None)
@@ -187,7 +187,7 @@ def _distinct(index, shapes) -> bool:
     return False
 
 
-def _add_in_place(name, index, g, shapes, np_name):
+def add_in_place(name, index, g, shapes, np_name):
     if basic_index(index, shapes) or _distinct(index, shapes):
         return ast.AugAssign(target=ast.Subscript(value=load(name), slice=index, ctx=ast.Store()), op=ast.Add(),
                              value=g)
@@ -239,7 +239,7 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns):
                           args=[ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load())], keywords=[])
     for a in index_steps:
         g, _, index = _increment(a, name).args
-        index = _as_slice(index, shapes)
+        index = as_slice(index, shapes)
         if basic_index(index, shapes):
             new = ast.AugAssign(target=ast.Subscript(value=load(name), slice=index, ctx=ast.Store()), op=ast.Add(),
                                 value=g)

@@ -48,7 +48,7 @@ import ast
 
 import numpy as np
 
-from .index_adjoints import basic_index
+from .index_adjoints import add_in_place, as_slice, basic_index
 from .shapes import hashable
 from .walk import fix_locations, walk
 
@@ -164,14 +164,7 @@ def _in_place(stmt, name, shapes, np_name, parents):
         stmt.value = value
         return
     g, _, index = _accumulation(stmt, shapes)
-    index = _as_subscript(index, shapes)
-    if basic_index(index, shapes):
-        new = ast.AugAssign(target=ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=index,
-                                                 ctx=ast.Store()), op=ast.Add(), value=g)
-    else:  # (repeated fancy indices add up)
-        add_at = ast.Attribute(value=ast.Attribute(value=ast.Name(id=np_name, ctx=ast.Load()), attr="add",
-                                                   ctx=ast.Load()), attr="at", ctx=ast.Load())
-        new = ast.Expr(value=ast.Call(func=add_at, args=[ast.Name(id=name, ctx=ast.Load()), index, g], keywords=[]))
+    new = add_in_place(name, as_slice(index, shapes), g, shapes, np_name)  # (`np.add.at` where indices may repeat)
     _replace(parents[id(stmt)], stmt, ast.copy_location(new, stmt))
 
 
@@ -225,21 +218,8 @@ def _accumulation(node, shapes):
 def _plain_index(index, shapes):
     """An index of ints, slices and int arrays (what `np.add.at` and `+=` take alike); not a bool mask."""
     items = index.elts if isinstance(index, ast.Tuple) else [index]
-    return all(basic_index(i, shapes) or shapes.is_int_array(i) or _as_subscript(i, shapes) is not i
+    return all(basic_index(i, shapes) or shapes.is_int_array(i) or as_slice(i, shapes) is not i
                for i in items)
-
-
-def _as_subscript(index, shapes):
-    """`slice(a, b, c)` of ints as `a:b:c` (what `y[a:b] += g` takes), else the index itself."""
-    if isinstance(index, ast.Call) and shapes.callee(index) is slice and not index.keywords \
-            and 1 <= len(index.args) <= 3:
-        parts = [None if isinstance(a, ast.Constant) and a.value is None else a for a in index.args]
-        if len(parts) == 1:
-            parts = [None, parts[0]]
-        parts += [None] * (3 - len(parts))
-        made = ast.Slice(lower=parts[0], upper=parts[1], step=parts[2])
-        return made if basic_index(made, shapes) else index
-    return index
 
 
 def _owned_reads(name, steps, nodes, parents, shapes, params):
