@@ -137,37 +137,13 @@ path_length_grad_nb = numba.njit(cache=False)(P.path_length_grad)  # the hand-wr
 
 
 def jax_ports():
-    """name of the problem's function -> its JAX port, or a str saying why there are none (jax not installed).
-    The Taylor loop, MLP and RNN are benchmarks/peers.py's; the others are written here the same way."""
+    """name of the problem's function -> its JAX port (benchmarks/peers.py's), or a str saying why there are none
+    (jax not installed)."""
     try:
         jax, jnp = peers._jax()  # float64 (jax_enable_x64)
     except peers.Unavailable as exc:
         return f"jax.jit: {exc}; pip install -e '.[bench]'"
-    ports = dict(peers.numpy_like(jnp))
-
-    def rnn_local_loss(Wh, Wx, xs):
-        h = jnp.zeros(32)
-        for t in range(xs.shape[0]):
-            h = jnp.tanh(Wh @ h + Wx @ xs[t])
-        return jnp.sum(h * h)
-
-    def euler(k, x0):
-        x, v = x0, 0.0
-        for _ in range(100):
-            a = -k * x - 0.1 * v
-            x = x + 0.01 * v
-            v = v + 0.01 * a
-        return x * x + v * v
-
-    def path_length(P):
-        e = 0.0
-        for i in range(P.shape[0] - 1):
-            d = P[i + 1] - P[i]
-            e = e + jnp.linalg.norm(d)
-        return e
-
-    ports.update({f.__name__: f for f in (rnn_local_loss, euler, path_length)})
-    return ports
+    return peers.numpy_like(jnp)
 
 
 def jax_jit_grad(ports, p):
