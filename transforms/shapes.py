@@ -700,9 +700,11 @@ class Shapes:
             end = self._flow_block(s.body, self._record_head(s, head, state))
             joined = _join_states(entry, end, self.lost, s)
             if _same_states(joined, state):  # (not `==`: a Counted equals `()`, and the loop moved its counter)
-                if head is not None and type(head[1]) is Counted and head[1].span:
+                counter = head[1] if head is not None and type(head[1]) is Counted else None
+                if counter is not None and counter.span:
                     state = end  # (a trip at least, and no early exit: the loop is left from its body's end)
-                state = self._counted_appends(s, entry, state)
+                if counter is not None and self.appended:
+                    state = self._counted_appends(s, entry, state, len(counter.span))
                 break
             state = joined
         else:  # no fixed point in time: what the loop assigns is unknown from here on
@@ -732,16 +734,9 @@ class Shapes:
             return Seq(fact.items[:-1])
         return fact if type(fact) is ListOf else None
 
-    def _counted_appends(self, s, entry, state):
-        """After a loop over a counter's known range whose body appends to a list once per trip, at its top
-        level (and pops it nowhere): the list's entry items and one item per trip (`Seq`)."""
-        if not (self.appended and isinstance(s, ast.For) and isinstance(s.target, ast.Name)
-                and s.target.id in self._counters):
-            return state
-        counter = self._counter(s, entry)
-        if type(counter) is not Counted:
-            return state
-        trips = len(counter.span)
+    def _counted_appends(self, s, entry, state, trips):
+        """After a loop of `trips` trips over a counter's known range whose body appends to a list once per
+        trip, at its top level (and pops it nowhere): the list's entry items and one item per trip (`Seq`)."""
         steps = {}
         for t in s.body:
             step = _list_step(t, self.appended)
