@@ -4,7 +4,8 @@ Programs of the kinds people write (a GRU that concatenates its state with the i
 as two loops over windows, a recurrence over the items of an array, Horner's rule over coefficients,
 mini-batches of a logistic regression, a pairwise energy over points, a Gaussian-process likelihood, an
 exponential smoother, an RNN that collects its states in a list, Newton's square root, a softmax policy
-over integer actions, a scalar Kalman filter). For each, in one process:
+over integer actions, a scalar Kalman filter, small MLPs whose parameters come in a dict or a list of
+`(W, b)` layers). For each, in one process:
 
 - the gradient is checked against central differences first;
 - primal and gradient are timed in interleaved rounds (min over rounds of a batch of calls), and the
@@ -145,6 +146,24 @@ def kalman(q, ys):
     return ll
 
 
+def mlp_dict(params, X, y):
+    h = np.tanh(X @ params["W1"] + params["b1"])
+    out = h @ params["W2"] + params["b2"]
+    return np.mean((out - y) ** 2)
+
+
+def mlp_layers(params, X, y):
+    h = X
+    for W, b in params[:-1]:
+        h = np.tanh(h @ W + b)
+    W, b = params[-1]
+    return np.mean((h @ W + b - y) ** 2)
+
+
+def _layers(r, sizes):
+    return [(r.normal(size=(a, b)) / np.sqrt(a), r.normal(size=b) * 0.1) for a, b in zip(sizes[:-1], sizes[1:])]
+
+
 def programs():
     """(name, f, args, wrt) of every program, with fixed data."""
     r = np.random.default_rng(0)
@@ -167,11 +186,39 @@ def programs():
                                                                  r.normal(size=(40, 6)),
                                                                  r.integers(0, 4, size=40)), 0),
         ("scalar Kalman filter, 100", kalman, (0.3, r.normal(size=100)), 0),
+        ("MLP, parameters in a dict", mlp_dict, ({"W1": r.normal(size=(10, 32)) * 0.3, "b1": r.normal(size=32) * 0.1,
+                                                  "W2": r.normal(size=(32, 1)) * 0.3, "b2": r.normal(size=1) * 0.1},
+                                                 r.normal(size=(64, 10)), r.normal(size=(64, 1))), 0),
+        ("MLP, list of (W, b), equal hidden layers", mlp_layers, (_layers(r, (10, 32, 32, 32, 1)),
+                                                                  r.normal(size=(64, 10)), r.normal(size=(64, 1))), 0),
+        ("MLP, list of (W, b), layers of other sizes", mlp_layers, (_layers(r, (10, 64, 32, 1)),
+                                                                    r.normal(size=(64, 10)), r.normal(size=(64, 1))), 0),
     ]
 
 
+def _leaves(tree):
+    if isinstance(tree, dict):
+        return [leaf for v in tree.values() for leaf in _leaves(v)]
+    if isinstance(tree, list | tuple):
+        return [leaf for v in tree for leaf in _leaves(v)]
+    return [tree]
+
+
 def _differences(f, args, wrt, eps=1e-6):
+    """Central differences of f for argument `wrt` (a list of them, one per array leaf, for a container)."""
     args = list(args)
+    if isinstance(args[wrt], list | tuple | dict):  # (the leaves changed in place, and restored)
+        out = []
+        for leaf in _leaves(args[wrt]):
+            g = np.zeros_like(leaf)
+            for idx in np.ndindex(leaf.shape):
+                old = leaf[idx]
+                for sign in (1, -1):
+                    leaf[idx] = old + sign * eps
+                    g[idx] += sign * float(f(*args)) / (2 * eps)
+                leaf[idx] = old
+            out.append(g)
+        return out
     x = np.array(args[wrt], dtype=float)
     g = np.zeros_like(x)
     for idx in np.ndindex(x.shape):
@@ -206,7 +253,8 @@ def main(argv=None):
         got = g(*args)
         for k, w in enumerate(wrt if isinstance(wrt, tuple) else (wrt,)):
             mine = got[k] if isinstance(wrt, tuple) else got
-            assert np.allclose(mine, _differences(f, args, w), rtol=1e-4, atol=1e-6), (name, w)
+            for a, b in zip(_leaves(mine), _leaves(_differences(f, args, w))):
+                assert np.allclose(a, b, rtol=1e-4, atol=1e-6), (name, w)
         batch = max(1, int(0.01 / max(_batch_time(f, args, 3), 1e-7)))
         primal = grad = float("inf")
         for _ in range(opts.rounds):

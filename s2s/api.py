@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from s2s import argcheck, cache, compose, higher_order, pipeline, pytree, rules, tables
+from s2s import argcheck, argshapes, cache, compose, higher_order, pipeline, pytree, rules, tables
 from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError, ShapeMismatchError
 
 pytree._register_rules()  # flatten and unflatten are called inside differentiated functions too
@@ -84,7 +84,8 @@ def _scalar_params(func, args):
 
 
 def _shaped_params(func, args):
-    """(name, shape, dtype character) for the parameters that receive arrays or numbers positionally."""
+    """(name, shape, dtype character) for the parameters that receive arrays or numbers positionally; for
+    those that receive lists, tuples or dicts of them, (name, `Seq`/`Keyed` of shapes, one of dtypes)."""
     code = getattr(func, "__code__", None)
     if code is None:
         return ()
@@ -95,6 +96,10 @@ def _shaped_params(func, args):
             out.append((p, a.shape, a.dtype.char))
         elif type(a) in (float, int, bool):
             out.append((p, (), {float: "d", int: "l", bool: "?"}[type(a)]))
+        elif type(a) in _CONTAINERS:
+            key = argshapes.structure_key(a)
+            if key is not None:
+                out.append((p, *argshapes.structure_facts(key)))
     return tuple(out)
 
 
@@ -397,6 +402,7 @@ def _runner(func, wrt, optimize, need_value=True):
     as_tuple = isinstance(wrt, tuple | list) and len(wrt) == 1  # wrt=(0,) gives a 1-tuple, as documented
     form = "value" if need_value else "grad"
     ndarray = np.ndarray
+    structure_key = argshapes.structure_key  # a list, tuple or dict of arrays and numbers: keyed by its structure
 
     def make(args, key, kwargs):
         argcheck.check_arguments(args, kwargs)  # np.matrix and complex arguments have keys of their own
@@ -404,7 +410,9 @@ def _runner(func, wrt, optimize, need_value=True):
         names = pipeline._wrt_names(func, wrt)
         entry, _ = _entry_for(target, names, form, optimize, args)
         kinds = tuple(map(type, args))
-        positions = [p for p in _positions(target, names) if p[0] >= len(args) or kinds[p[0]] not in _NUMBER]
+        # (a number, or a container keyed by its structure, is what the key says: `_check_args` has nothing to add)
+        positions = [p for p in _positions(target, names) if p[0] >= len(args) or kinds[p[0]] not in _NUMBER
+                     and not (kinds[p[0]] in _CONTAINERS and structure_key(args[p[0]]) is not None)]
         # a namedtuple's or dataclass's gradient made as a plain tuple or dict gets its type (pytree.restore)
         every = _positions(target, names)
         records = every if any(i < len(args) and _is_record(args[i]) for i, _ in every) else None
@@ -415,9 +423,11 @@ def _runner(func, wrt, optimize, need_value=True):
             args = prefix + args
         if len(args) == 1:
             a = args[0]
-            key = (a.shape, a.dtype.char) if type(a) is ndarray else type(a)
+            key = (a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in _CONTAINERS \
+                else structure_key(a) or type(a)
         else:
-            key = tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) for a in args])
+            key = tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in _CONTAINERS
+                         else structure_key(a) or type(a) for a in args])
         variant = find(key)
         if variant is None or not variant[0].fresh():
             variant = make(args, key, kwargs)

@@ -507,7 +507,8 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         stack = None
     else:
         rev = reverse.Reverse(pf, tree, list(wrt_names), alloc, helpers, link, scalar_params,
-                              plain_params=tuple(n for n, _, _ in shaped_params), facts=facts)
+                              plain_params=tuple(n for n, shape, _ in shaped_params if isinstance(shape, tuple)),
+                              facts=facts)
         forward, backward, out_atom, seed = rev.run()
         returns_value = form == "value"
         fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names,

@@ -242,6 +242,44 @@ class Seq:
         return f"Seq{self.items!r}"
 
 
+class Keyed:
+    """The shape of a dict argument no one changes: its items' facts by key (`params["W"]`)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items):
+        self.items = tuple(items)  # (key, fact) pairs, in the dict's order
+
+    def get(self, key):
+        """The fact of the item under `key`, else None."""
+        for k, fact in self.items:
+            if k == key and type(k) is type(key):
+                return fact
+        return None
+
+    def __eq__(self, other):
+        return isinstance(other, Keyed) and other.items == self.items
+
+    def __hash__(self):
+        return hash(("Keyed", self.items))
+
+    def __repr__(self):
+        return f"Keyed{dict(self.items)!r}"
+
+
+def items_of(structure):
+    """The item facts of a `Seq` or a `Keyed`."""
+    return structure.items if isinstance(structure, Seq) else tuple(fact for _, fact in structure.items)
+
+
+def _common(facts):
+    """The one fact all of `facts` are (none of them None), else None."""
+    facts = tuple(facts)
+    if not facts or facts[0] is None or any(not _same_fact(f, facts[0]) for f in facts[1:]):
+        return None
+    return facts[0]
+
+
 class ZeroScalar(tuple):
     """The shape `()` of a name that certainly holds the float 0.0 here (the zero adjoint): equal to `()`."""
 
@@ -481,6 +519,7 @@ class Shapes:
         self.ints = {name for name, count in range_loops.items()
                      if self._bindings.get(name) == count and name not in params_bound}
         self._counters = set(self.ints)  # (no other binding: a `Counted` fact of one stays true until its loop)
+        params, kinds = self._held_containers(fdef, params, kinds or {})
         self.env = dict(params)
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
         self.sealed = self._sealed_lists(calls, reads)
@@ -497,6 +536,94 @@ class Shapes:
         self._restores = {}  # name -> the shape a tape's restore gives it (the join of what was saved)
         self._flow(fdef)
         self.reals = self._real_names(kinds or {})
+
+    # ---- container arguments -----------------------------------------------
+    def _held_containers(self, fdef, params, kinds):
+        """`params` and `kinds` where the facts of container arguments (a `Seq` or `Keyed` of their items'
+        shapes, and one of their dtype characters) certainly hold wherever they are read; the other container
+        arguments' facts are dropped (None). Sets `item_kinds`: name -> the dtype structures it may hold, for
+        a container argument and each name bound to a part of one (`_real_item`).
+
+        The proof follows every name that may hold a container inside an argument (its aliases: `t = params[0]`,
+        `seq = s2s.as_sequence(t)`, `W = t[0]`) and accepts each read of one only where it cannot change a
+        container: an item read, `len`, a tape's push, a runtime helper that reads the container's structure
+        (`getitem_grad`, `finish`), or a binding of another name (an alias in turn). An item that is an array
+        or a number ends the chain (an array's shape does not change in place). The argument itself is never
+        bound again. Anything else (a method call, an item assignment, a call of another function) drops
+        every container argument's facts."""
+        self.item_kinds = {}
+        roots = [p for p, fact in params.items() if isinstance(fact, Seq | Keyed)]
+        plain_kinds = {p: k for p, k in kinds.items() if isinstance(k, str)}
+        if not roots:
+            return params, plain_kinds
+        held = {p: [(params[p], kinds.get(p))] for p in roots}
+        bound = {}  # alias -> the ids of the values that bind it to a part of a container argument
+        if not any(p in self.assigned for p in roots) and self._container_reads_hold(fdef, held, params, bound):
+            # (an alias bound to anything else as well has no dtype structure: only its shapes' facts follow it)
+            self.item_kinds = {name: [kind for _, kind in pairs] for name, pairs in held.items()
+                               if name in params or all(id(v) in bound[name] or self._is_pop(v) or (
+                                   isinstance(v, ast.Constant) and v.value is None and name in self.restored)
+                                   for v in self._assigned_values.get(name, ()))}
+            return params, plain_kinds
+        return {p: (None if p in held else fact) for p, fact in params.items()}, plain_kinds
+
+    def _container_reads_hold(self, fdef, held, params, bound) -> bool:
+        """Whether every read of a name in `held` (name -> the (fact, dtype structure) pairs of the containers
+        it may hold; grown with the aliases found) is one that cannot change the container (`_held_containers`)."""
+        parents, reads = {}, {}
+        for node in walk(fdef):
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                reads.setdefault(node.id, []).append(node)
+        runtime = ctx().runtime
+        as_sequence = getattr(runtime, "as_sequence", None)
+        readers = {getattr(runtime, name, None) for name in _STRUCTURE_READERS} - {None}
+        todo = list(held)
+        while todo:
+            for read in reads.get(todo.pop(), ()):
+                node, pairs = read, held[read.id]
+                while True:
+                    parent = parents.get(id(node))
+                    if isinstance(parent, ast.Subscript) and parent.value is node and isinstance(parent.ctx, ast.Load):
+                        pairs = [(f, k) for fact, kind in pairs
+                                 for f, k in zip(_held_items(fact, parent.slice), _held_items(kind, parent.slice))]
+                        if all(isinstance(fact, tuple) for fact, _ in pairs):
+                            break  # arrays and numbers
+                        node = parent
+                        continue
+                    if isinstance(parent, ast.Subscript) and node is not parent.value:
+                        break  # read as an index
+                    if isinstance(parent, ast.Call) and node in parent.args:
+                        callee = self.callee(parent)
+                        if callee is as_sequence and len(parent.args) == 1 and not parent.keywords:
+                            # (a dict's sequence is its keys)
+                            pairs = [(f, k) if isinstance(f, Seq) else (None, None) for f, k in pairs]
+                            node = parent
+                            continue
+                        if callee is len or callee in readers or self._is_push(parent):
+                            break
+                        return False
+                    if isinstance(parent, ast.Assign) and parent.value is node and len(parent.targets) == 1 \
+                            and isinstance(parent.targets[0], ast.Name) and parent.targets[0].id not in params:
+                        bound.setdefault(parent.targets[0].id, set()).add(id(parent.value))
+                        known = held.setdefault(parent.targets[0].id, [])
+                        new = [pair for pair in pairs if pair not in known]
+                        if new:
+                            known.extend(new)
+                            todo.append(parent.targets[0].id)
+                        break
+                    return False
+        return True
+
+    def _item_kinds(self, node):
+        """The dtype characters (or structures) an item read `node` of a held container may give, else None."""
+        if isinstance(node, ast.Name):
+            return self.item_kinds.get(node.id) if node.id in self.local else None
+        if isinstance(node, ast.Subscript):
+            kinds = self._item_kinds(node.value)
+            return None if kinds is None else [k for kind in kinds for k in _held_items(kind, node.slice)]
+        return None
 
     # ---- names -----------------------------------------------------------
     def _int_arithmetic(self, range_loops, params_bound):
@@ -985,9 +1112,14 @@ class Shapes:
         return self.fact(self.callee(node), "reduction") and {k.arg for k in node.keywords} <= {"axis", "keepdims"}
 
     def _real_item(self, node, reals):
-        """`x[i]` of a real array, or `t[k]` of a name only ever bound to tuples whose item k is real."""
+        """`x[i]` of a real array, `t[k]` of a name only ever bound to tuples whose item k is real, or an item
+        of a container argument (or of a part of one) that is a real float or array."""
         if self.real(node.value, reals):
             return True
+        if self.item_kinds:
+            kinds = self._item_kinds(node)
+            if kinds and all(type(k) is str and k in "efdg" for k in kinds):
+                return True
         if not (isinstance(node.value, ast.Name) and node.value.id in self.local and node.value.id not in self._params
                 and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int):
             return False
@@ -1183,11 +1315,8 @@ class Shapes:
 
     def _subscript(self, node, env):
         base = self.of(node.value, env)
-        if isinstance(base, Seq):  # an item of a tuple, by a literal position
-            if isinstance(node.slice, ast.Constant) and type(node.slice.value) is int \
-                    and -len(base.items) <= node.slice.value < len(base.items):
-                return base.items[node.slice.value]
-            return None
+        if isinstance(base, Seq | Keyed):
+            return self._item(base, node.slice, env)
         index = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         if base is not None and all(self.is_int_array(i) for i in index) and len(index) <= len(base):
             # integer arrays alone: their broadcast shape, then the axes they leave (`logp[np.arange(n), y]`)
@@ -1230,6 +1359,25 @@ class Shapes:
                 continue
             return None
         return tuple(out) + base[at:]
+
+    def _item(self, base, index, env):
+        """An item of a tuple (or of a container argument no one changes) of known items: by a literal
+        position or key, a slice of known ints (of a `Seq`: its items), or, where every item has the one
+        same fact, by any index (`seq[k]` in a loop over a list of equal layers)."""
+        if isinstance(base, Keyed):
+            if isinstance(index, ast.Constant) and type(index.value) in (str, int):
+                return base.get(index.value)
+            return _common(items_of(base))
+        if isinstance(index, ast.Slice):
+            parts = [None if p is None else self.value_of(p, env) for p in (index.lower, index.upper, index.step)]
+            if any(p is None and q is not None or p is not None and type(p) is not int
+                   for p, q in zip(parts, (index.lower, index.upper, index.step))) or parts[2] == 0:
+                return None
+            return Seq(base.items[slice(*parts)])
+        k = self.value_of(index, env) if isinstance(index, ast.Constant | ast.UnaryOp) else None
+        if type(k) is int:
+            return base.items[k] if -len(base.items) <= k < len(base.items) else None
+        return _common(base.items)
 
     def _counted(self, node, env):
         """`i + k`, `k + i` or `i - k` of a `Counted` int `i` (a name, or such a sum) and an int `k` known
@@ -1354,6 +1502,24 @@ class Shapes:
         return known[1]
 
 
+def _held_items(fact, index):
+    """The facts an item read `fact[index]` of a container argument's fact may give (all its items for an
+    index not written as a literal; None for an unknown fact). Also over a dtype structure."""
+    if not isinstance(fact, Seq | Keyed):
+        return [None]
+    if isinstance(index, ast.Constant) and type(index.value) in (int, str):
+        if isinstance(fact, Keyed):
+            return [fact.get(index.value)]
+        if type(index.value) is int and -len(fact.items) <= index.value < len(fact.items):
+            return [fact.items[index.value]]
+    if isinstance(index, ast.Slice):
+        return [fact] if isinstance(fact, Seq) else [None]
+    return list(items_of(fact)) or [None]
+
+
+# runtime helpers that read a container argument for its structure alone (the adjoint placed into its shape)
+_STRUCTURE_READERS = ("getitem_grad", "finish", "grad_iterated", "grad_as_sequence", "as_sequence_tangent",
+                      "zeros_like_value")
 _CONSTANT_MODULES = (np, math)  # (their float constants: pi, e, inf, nan, tau)
 _INT_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
             ast.Mod: operator.mod}  # int op int is an int (`/` and `**` may not be)

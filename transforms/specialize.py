@@ -31,7 +31,7 @@ import numpy as np
 from .context import ctx
 from .item_updates import split_item_adjoints
 from .names import load
-from .shapes import Seq, Shapes, ZeroScalar, broadcast, hashable
+from .shapes import Keyed, Seq, Shapes, ZeroScalar, broadcast, hashable, items_of
 from .walk import fix_locations, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
@@ -66,11 +66,22 @@ class Context:
     @property
     def float64_only(self) -> bool:
         """Whether every floating-point parameter is float64 (then no adjoint can lose precision in place)."""
-        return all(k == "d" for k in self.kinds.values() if k in "efdg")
+        return all(k == "d" for k in _leaves(self.kinds.values()) if k in "efdg")
 
     def shapes(self, fdef) -> Shapes:
         """Shape inference over `fdef` from the parameter shapes."""
         return Shapes(fdef, self.params, self.resolve, runtime_helpers(), self.kinds, self.tapes)
+
+
+def _leaves(kinds):
+    """The dtype characters of `kinds`, those inside a container argument's `Seq`/`Keyed` included."""
+    for kind in kinds:
+        if isinstance(kind, str):
+            yield kind
+        elif isinstance(kind, Seq):
+            yield from _leaves(kind.items)
+        elif isinstance(kind, Keyed):
+            yield from _leaves(k for _, k in kind.items)
 
 
 def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
@@ -260,7 +271,7 @@ class _Rewrite(ast.NodeTransformer):
             return node
         args = node.args
         raw = [self.shapes.of(a) for a in args]
-        shapes = [None if isinstance(sh, Seq) else sh for sh in raw]  # (a tuple's or list's items: `part` alone)
+        shapes = [None if isinstance(sh, Seq | Keyed) else sh for sh in raw]  # (a tuple's or list's items: `part` alone)
         if name == "unbroadcast" and len(args) == 2 and shapes[0] is not None and shapes[0] == shapes[1]:
             return args[0]
         if name == "unbroadcast" and len(args) == 2:
@@ -1042,6 +1053,11 @@ def _why(shapes, name, seen, depth=0):
         kind = "branches" if isinstance(where, ast.If) else "loop iterations"
         return f" ({_line(where)}{name} has different shapes in different {kind})"
     stmt = shapes.blame.get(name)
+    if stmt is not None and _container_adjoint(shapes, stmt.value):
+        return f" ({_line(stmt)}{name} is the adjoint of a list, tuple or dict, added item by item)"
+    base = shapes.of(stmt.value.value) if stmt is not None and isinstance(stmt.value, ast.Subscript) else None
+    if isinstance(base, Seq | Keyed) and None not in items_of(base) and not isinstance(stmt.value.slice, ast.Constant):
+        return f" ({_line(stmt)}{_text(stmt)}: the items there have different shapes)"
     if stmt is not None:
         for n in walk(stmt.value):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in shapes.local \
@@ -1053,6 +1069,14 @@ def _why(shapes, name, seen, depth=0):
     if name in shapes.env and name not in shapes.assigned:
         return " (an argument that is not an array or a number)"
     return ""
+
+
+def _container_adjoint(shapes, value) -> bool:
+    """Whether `value` places an adjoint into a list, tuple or dict of known items (`s2s.getitem_grad(g,
+    params, "W")` of a dict argument): a structure whose items are added one by one, not an array."""
+    return any(isinstance(n, ast.Call) and len(n.args) == 3 and hashable(shapes.callee(n))
+               and shapes.helpers.get(shapes.callee(n)) == "getitem_grad"
+               and isinstance(shapes.of(n.args[1]), Seq | Keyed) for n in walk(value))
 
 
 def _line(stmt):

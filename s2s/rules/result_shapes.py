@@ -633,8 +633,14 @@ def setitem_grads(site):
 
 
 def iterated(site):
-    """s2s.as_sequence(x), what `for v in x` runs over: x itself where x is an array (of at least one axis)."""
-    x = site.shape(0) if site.nargs == 1 else None
+    """s2s.as_sequence(x), what `for v in x` runs over: x itself where x is an array (of at least one axis), a
+    tuple, or a list no one changes."""
+    if site.nargs != 1:
+        return None
+    items = site.items(0)
+    if items is not None:
+        return Seq(items)
+    x = site.shape(0)
     return x if _array(x) and x != () else None
 
 

@@ -52,10 +52,16 @@ def _sum_to_shape(g, xs, x):
 
 def add(a, b):
     """Accumulate two adjoints; understands zeros, lists, tuples and dicts."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:
+        return a + b
     if is_zero(a):
         return b
     if is_zero(b):
         return a
+    kind = type(a)
+    if (kind is list or kind is tuple) and (type(b) is list or type(b) is tuple):  # (no record: those subclass)
+        out = [y if x is ZERO else x if y is ZERO else add(x, y) for x, y in zip(a, b)]
+        return tuple(out) if kind is tuple else out
     if is_record(a) or is_record(b):  # namedtuples and dataclasses: field by field (s2s/runtime/structures.py)
         return add_records(a, b, add)
     if isinstance(a, list | tuple):
@@ -90,8 +96,11 @@ def finish(g, x):
     """Turn an accumulated adjoint into a gradient shaped like the argument `x`."""
     if type(g) is float and (type(x) is float or type(x) is int):  # the common scalar case, first and fast
         return g
-    if is_record(x):  # a namedtuple's or dataclass's gradient has its type
-        return finish_record(g, x, finish)
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape and g.dtype == x.dtype \
+            and x.dtype.kind == "f" and g.flags.writeable:  # an array's own adjoint (a leaf of a container's)
+        return g
+    if type(x) is not list and type(x) is not tuple and type(x) is not dict and is_record(x):
+        return finish_record(g, x, finish)  # a namedtuple's or dataclass's gradient has its type
     if isinstance(x, list | tuple):
         if is_zero(g):
             g = [ZERO] * len(x)
