@@ -29,11 +29,13 @@ from s2s.transforms import (
     refusals,
     reverse,
     specialize,
+    unroll,
 )
 from s2s.transforms import desugar as desugar_pass
 from s2s.transforms import forward as forward_pass
 from s2s.transforms.desugar import HELPER
 from s2s.transforms.names import BUILTINS_WRITTEN, NameAllocator, load, names_in
+from s2s.transforms.shapes import Seq
 from s2s.transforms.walk import fix_locations, walk
 
 # everything the passes take from the rest of s2s (they import nothing from it; transforms/context.py): each
@@ -491,6 +493,9 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
                 tangent_names[name] = derivative_code(callee, wrt, callee_form, optimize_code).tangent_names
         return callees[label]
 
+    if optimize_code and form not in ("jvp", "split") and shaped_params \
+            and any(isinstance(node, ast.For) for node in walk(tree)):
+        _write_out_loops(low, scalar_params, shaped_params)
     facts = analysis.analyze(pf, tree, list(wrt_names), scalar_params)
     if _STAGES.get():
         stage_text["analysis"] = _facts_text(facts) + ast.unparse(tree)
@@ -595,6 +600,28 @@ def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes):
         return by_name[name] if name in by_name else pf.resolve(name)
 
     return specialize.Context(params, resolve, helpers["np"], kinds, tapes)
+
+
+def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:
+    """Loops over a container argument's items of different shapes written out, and loops whose first trip
+    starts from other shapes peeled (transforms/unroll.py), from shapes inferred over the lowered primal;
+    the copies' rebound names are renamed again."""
+    params = {p: () for p in scalar_params}
+    params.update({name: shape for name, shape, _ in shaped_params})
+    by_name = {name: HELPER_VALUES[h] for h, name in low.helpers.items()}
+
+    def resolve(name):
+        return by_name[name] if name in by_name else low.pf.resolve(name)
+
+    kinds = {name: kind for name, _, kind in shaped_params}
+    shapes = specialize.Context(params, resolve, low.helpers["np"], kinds)
+    changed = any(isinstance(shape, Seq) for _, shape, _ in shaped_params) \
+        and unroll.unroll_item_loops(low.tree, shapes.shapes(low.tree))
+    changed = unroll.peel_first_trips(low.tree, shapes.shapes, low.alloc.fresh) or changed
+    if changed:
+        _rebinding(low)
+        if _STAGES.get():
+            low.stage_text["unroll"] = ast.unparse(low.tree)
 
 
 def _param_names_of(func):

@@ -314,3 +314,56 @@ def test_list_changes_in_every_form(mutation, refused):
     if "layer[1]" in mutation:
         params = [list(p) for p in params]
     check_fresh(namespace["f"], params, RNG.normal(size=(3, 4)), refused=refused)
+
+
+# ---- loops over layers of different sizes are written out (transforms/unroll.py) ---------------------
+
+def counter_after(params, x):
+    for i in range(len(params)):
+        x = np.tanh(x @ params[i][0] + params[i][1])
+    return np.sum(x) * (i + 1)
+
+
+def breaks_early(params, x):
+    for W, b in params:
+        x = np.tanh(x @ W + b)
+        if np.sum(x) > 1e9:
+            break
+    return np.sum(x ** 2)
+
+
+def layers_over_time(params, xs):
+    total = 0.0
+    for t in range(xs.shape[0]):
+        h = xs[t]
+        for W, b in params:
+            h = np.tanh(h @ W + b)
+        total = total + np.sum(h)
+    return total
+
+
+def collects_layers(params, x):
+    outs = []
+    for W, b in params:
+        x = np.tanh(x @ W + b)
+        outs.append(np.sum(x))
+    return sum(outs)
+
+
+def test_layers_of_other_sizes_are_written_out():
+    x = RNG.normal(size=(3, 4))
+    params = sized_layers()
+    for f in (layers_loop, last_apart, layers_indexed, counter_after, collects_layers):
+        check(f, params, x)
+        assert specialised(f, params, x), f.__name__
+    src = s2s.source(s2s.grad(layers_loop), params, x)
+    assert "    for " not in src.replace("# for ", "") and "stack" not in src  # three copies of the body, no tape
+
+
+def test_loops_that_are_not_written_out_stay_right():
+    x = RNG.normal(size=(3, 4))
+    check(breaks_early, sized_layers(), x)
+    many = sized_layers((4,) + (5, 3) * 5)  # ten layers: over MAX_TRIPS, the loop stays
+    check(layers_loop, many, x)
+    assert "stack" in s2s.source(s2s.grad(layers_loop), many, x)
+    check(layers_over_time, sized_layers(), RNG.normal(size=(3, 4)))

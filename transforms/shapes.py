@@ -175,6 +175,12 @@ class Site:
         seq = None if node is None else self._shapes.of(node, self._env)
         return seq.items if isinstance(seq, Seq) else None
 
+    def keyed(self, which):
+        """The `Keyed` fact of a dict argument (or a dict adjoint) of known items passed there, else None."""
+        node = self._node(which)
+        fact = None if node is None else self._shapes.of(node, self._env)
+        return fact if isinstance(fact, Keyed) else None
+
     def listed(self, which):
         """The one shape of the items of a list passed there whose items all have it (its length may be
         unknown: `ListOf`), else None."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 import math
 
-from s2s.transforms.shapes import NOT_LITERAL, ZERO_SCALAR, ListOf, Seq, ZeroOr, ZeroScalar, broadcast, matmul, reduced, reshaped
+from s2s.transforms.shapes import NOT_LITERAL, ZERO_SCALAR, Keyed, ListOf, Seq, ZeroOr, ZeroScalar, broadcast, matmul, reduced, reshaped
 
 _REDUCTION_KEYWORDS = frozenset({"axis", "keepdims", "dtype"})  # (dtype= does not change the shape)
 
@@ -155,6 +155,29 @@ def append_pieces(site):
         return Seq((Seq(items[:-1]), items[-1]))
     item = site.listed(0)
     return Seq((ListOf(item), item)) if item is not None else None
+
+
+def builtin_sum(site):
+    """sum(x) of a tuple, or a list no one changes, of numbers and arrays of known shapes: 0 plus each item,
+    their broadcast shape (`()` for no items: the int 0)."""
+    if not _plain(site, 1):
+        return None
+    items = site.items(0)
+    if items is None or any(type(v) is not tuple for v in items):
+        return None
+    return broadcast((), *items)
+
+
+def builtin_sum_pieces(site):
+    """s2s.grad_builtin_sum(g, x), the adjoint of `sum(x)` over a list or tuple x: one `unbroadcast(g, v)` per
+    item v. Where every item has g's own shape (numbers, or arrays of g's shape), each piece has it too (a zero
+    g of shape () gives the zero adjoint 0.0 for a number item: a number still)."""
+    if not _plain(site, 2):
+        return None
+    g, items = site.shape(0), site.items(1)
+    if type(g) is not tuple or items is None or any(type(v) is not tuple or v != g for v in items):
+        return None
+    return Seq(items)
 
 
 def _joined(items, axis):
@@ -519,6 +542,12 @@ def add(site):
     items_a, items_b = site.items(0), site.items(1)
     if items_a is not None and items_b is not None:
         return _add(Seq(items_a), Seq(items_b))
+    keyed_a, keyed_b = site.keyed(0), site.keyed(1)
+    if keyed_a is not None and keyed_b is not None:  # two dicts: the union of their keys, shared ones added
+        items = dict(keyed_a.items)
+        for k, fact in keyed_b.items:
+            items[k] = _add_items(items[k], fact) if k in items else fact
+        return Keyed(items.items())
     return _add(site.shape(0), site.shape(1))
 
 
@@ -553,6 +582,9 @@ def getitem_grad(site):
     if site.nargs != 3:
         return None
     items, k = site.items(1), site.literal(2)
+    keyed = site.keyed(1)
+    if keyed is not None:  # a dict's: the dict of that one key
+        return Keyed([(k, site.shape(0))]) if type(k) in (str, int) and keyed.get(k) is not None else None
     if items is not None:
         if type(k) is not int or not -len(items) <= k < len(items):
             return None
@@ -645,7 +677,11 @@ def iterated(site):
 
 
 def grad_iterated(site):
-    """s2s.grad_iterated(g, x): g itself where x is an array (only a dict's keys have no adjoint)."""
+    """s2s.grad_iterated(g, x): g itself where x is an array, a tuple or a list (only a dict's keys have no
+    adjoint)."""
+    if site.nargs == 2 and site.items(1) is not None:
+        items = site.items(0)
+        return Seq(items) if items is not None else None
     x = site.shape(1) if site.nargs == 2 else None
     return site.shape(0) if _array(x) and x != () else None
 

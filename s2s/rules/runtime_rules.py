@@ -88,7 +88,8 @@ defrule_for(rt.grad_concatenate, "grad_concatenate(g, arrays, axis)", shape_only
 defrule_for(rt.grad_stack, "grad_stack(g, arrays, axis)", shape_only=("arrays",), linear=("g",),
             result_shape=shapes.stack_pieces)
 defrule_for(rt.grad_vstack, "grad_vstack(g, tup)", shape_only=("tup",), linear=("g",))
-defrule_for(rt.grad_builtin_sum, "grad_builtin_sum(g, x)", shape_only=("x",), linear=("g",))
+defrule_for(rt.grad_builtin_sum, "grad_builtin_sum(g, x)", shape_only=("x",), linear=("g",),
+            result_shape=shapes.builtin_sum_pieces)
 defrule_for(rt.grad_select, "grad_select(g, chosen, args)", shape_only=("chosen", "args"), linear=("g",))
 defrule_for(rt.grad_where, "grad_where(g, cond, x, take_x)", shape_only=("x",), linear=("g",))
 defrule_for(rt.grad_clip, "grad_clip(g, x, lo, hi)", shape_only=("x", "lo", "hi"), linear=("g",))

@@ -15,6 +15,8 @@ from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
 @zero_safe  # a zero `g` passes through (its shape () is summed to nothing)
 def unbroadcast(g, x):
     """Sum the gradient `g` down to the shape of `x` (undo NumPy broadcasting)."""
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
+        return g
     if isinstance(x, list | tuple):  # NumPy took the list for an array of its shape
         if isinstance(g, list | tuple) and len(g) != len(x):
             _refuse_structure(g, x)

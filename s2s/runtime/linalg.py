@@ -14,6 +14,9 @@ from s2s.runtime.zero import ZERO, is_zero, linear_in_g
 @linear_in_g
 def grad_matmul_a(g, a, b):
     """Adjoint of a @ b for a, with vectors and batches."""
+    if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2 \
+            and g.shape == (a.shape[0], b.shape[1]):
+        return g @ b.T  # (matrices: no batch axes to sum)
     a, b, g = _arr(a), _arr(b), _arr(g)
     if np.ndim(b) == 1:
         if np.ndim(a) == 1:
@@ -29,6 +32,9 @@ def grad_matmul_a(g, a, b):
 @linear_in_g
 def grad_matmul_b(g, a, b):
     """Adjoint of a @ b for b."""
+    if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2 \
+            and g.shape == (a.shape[0], b.shape[1]):
+        return a.T @ g
     a, b, g = _arr(a), _arr(b), _arr(g)
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:

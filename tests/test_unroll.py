@@ -1,0 +1,95 @@
+"""transforms/unroll.py: a loop whose first trip starts from other shapes is peeled, and a loop over a
+container argument's items of different shapes is written out, in code specialised to the arguments.
+Each program is checked against central differences and autograd; where the pass applies, the code
+must have lost the general helpers (and, written out, the tape); where it must not, the gradient stays right."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import check_all
+
+RNG = np.random.default_rng(11)
+
+
+def horner(coeffs, x):
+    y = 0.0
+    for c in coeffs:
+        y = y * x + c
+    return np.sum(y ** 2)
+
+
+def decaying_sum(w, xs):
+    total = 0.0
+    for i in range(xs.shape[0]):
+        total = 0.5 * total + np.tanh(xs[i] * w)
+    return np.sum(total)
+
+
+def counter_after_peeled_loop(w, xs):
+    y = 0.0
+    for k in range(xs.shape[0]):
+        y = y * w + xs[k]
+    return np.sum(y) * k
+
+
+def branch_on_counter(w, xs):
+    y = 0.0
+    for k in range(xs.shape[0]):
+        if k % 2 == 0:
+            y = y * w + xs[k]
+        else:
+            y = y - xs[k] * w
+    return np.sum(y ** 2)
+
+
+def growing(w, x):
+    y = np.zeros(0)
+    for k in range(3):
+        y = np.concatenate([y, x * w])
+    return np.sum(y ** 2)
+
+
+def general(f, *args) -> bool:
+    src = s2s.source(s2s.grad(f), *args)
+    return "unbroadcast(" in src or "expand_reduced" in src or "grad_matmul" in src
+
+
+@pytest.mark.parametrize("f, args", [
+    (horner, lambda: (RNG.normal(size=6), RNG.normal(size=5))),
+    (decaying_sum, lambda: (RNG.normal(size=4), RNG.normal(size=(7, 4)))),
+    (counter_after_peeled_loop, lambda: (RNG.normal(size=3), RNG.normal(size=(5, 3)))),
+])
+def test_first_trip_peeled(f, args):
+    a = args()
+    check_all(f, a)
+    assert not general(f, *a)
+
+
+def test_a_peeled_loop_with_a_branch_on_its_counter():
+    a = (RNG.normal(size=3), RNG.normal(size=(6, 3)))
+    check_all(branch_on_counter, a)
+
+
+def test_shapes_that_keep_changing_are_not_peeled():
+    a = (RNG.normal(size=3), RNG.normal(size=3))
+    check_all(growing, a)
+    assert general(growing, *a)
+
+
+def test_float32_and_one_trip():
+    g = s2s.grad(horner)(RNG.normal(size=4).astype(np.float32), RNG.normal(size=3).astype(np.float32))
+    assert g.dtype == np.float32
+    check_all(horner, (RNG.normal(size=1), RNG.normal(size=5)))
+    assert s2s.grad(horner)(np.zeros(0), RNG.normal(size=5)).shape == (0,)
+
+
+def test_peeling_follows_the_call_shapes():
+    grad = s2s.grad(horner)
+    for n in (1, 2, 5):
+        coeffs, x = RNG.normal(size=n), RNG.normal(size=4)
+        eps = 1e-6
+        fd = np.array([(horner(coeffs + eps * e, x) - horner(coeffs - eps * e, x)) / (2 * eps) for e in np.eye(n)])
+        np.testing.assert_allclose(grad(coeffs, x), fd, rtol=1e-5, atol=1e-6)

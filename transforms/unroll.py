@@ -1,0 +1,189 @@
+"""Loops over the items of a container argument whose items differ in shape become one copy of the body per item.
+
+    seq = s2s.as_sequence(t)             seq = s2s.as_sequence(t)
+    len_out = len(seq)                   len_out = len(seq)
+    for k in range(len_out):     ->      k = 0
+        t2 = seq[k]                      t2 = seq[0]
+        W = t2[0]                        W = t2[0]
+        h = np.tanh(h @ W)               h = np.tanh(h @ W)
+                                         k = 1
+                                         t2 = seq[1]
+                                         ...
+
+A list of `(W, b)` layers of different sizes gives the loop's names a different shape on every trip,
+so no shape holds at the loop's head and the whole loop keeps the general code. Code specialised to the
+argument's structure (s2s/argshapes.py) knows how many trips there are, and what each trip's items
+are: written out, each trip's statements have shapes (and the straight-line copies need no tape).
+
+A loop is written out where shape inference over the lowered primal proves its `range(n)` has a known
+number of trips `n` (1 to MAX_TRIPS, `len` of a container argument nothing can change,
+`Shapes._held_containers`), its body reads an item of such a container by the loop's counter, and those
+items' facts are not all one (else the loop is specialised as it is). The body must not bind the
+counter, nor hold `break`, `continue`, `return`, a nested function or lambda (lowered code has none of
+the first three left), and the copies stay under MAX_STATEMENTS statements. Each copy starts with
+`k = i` (the counter's value, for a read after the loop), and reads of the counter in it are the
+literal `i`: the same program, one trip after the other.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from .shapes import Keyed, Seq, Shapes, items_of
+from .walk import fix_locations, walk
+
+MAX_TRIPS = 8
+MAX_STATEMENTS = 400
+
+
+def unroll_item_loops(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+    """Write out the loops over a container argument's items of different shapes (see the module
+    docstring); returns whether any was."""
+    changed = False
+
+    def block(stmts):
+        nonlocal changed
+        out = []
+        for s in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt) \
+                        and not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    setattr(s, field, block(inner))
+            trips = _trips(s, shapes)
+            if trips is None:
+                out.append(s)
+                continue
+            changed = True
+            for i in range(trips):
+                start = ast.Assign(targets=[ast.Name(id=s.target.id, ctx=ast.Store())], value=ast.Constant(i))
+                out.append(fix_locations(ast.copy_location(start, s)))
+                out.extend(_with_counter(stmt, s.target.id, i) for stmt in s.body)
+        return out
+
+    fdef.body = block(fdef.body)
+    return changed
+
+
+def peel_first_trips(fdef: ast.FunctionDef, infer, fresh) -> bool:
+    """A loop at whose head a name's shape is lost because its first trip starts from another shape than
+    the later ones (`y = 0.0` before `y = y * x + c`) gets that first trip written out before it:
+
+        for k in range(n):        ->     body, k the literal 0
+            body                         for k in range(1, n):
+                                             body
+
+    `infer(fdef)` gives the `Shapes` of the lowered primal. A loop over `range(n)` of a known `n` of at
+    least 2 (so the first trip certainly runs, and the loop after it too) whose body the module
+    docstring allows is peeled where that leaves fewer names lost (tried, and undone otherwise); one
+    loop at a time, a few at most. A name the loop's body binds before it reads it (`t = y * x`) holds
+    in the first trip a value no later statement reads, so there it gets a name of its own (`fresh(name)`):
+    the tape then never restores the first trip's value and a later trip's into one name.
+    Returns whether any was."""
+    shapes = infer(fdef)
+    changed = False
+    for _ in range(4):
+        for loop in [s for s in dict.fromkeys(shapes.lost.values()) if isinstance(s, ast.For)]:
+            n = _range_trips(loop, shapes)
+            if n is None or n < 2 or not _copyable(loop) or len(loop.iter.args) != 1:
+                continue
+            counter = loop.target.id
+            rest = copy.copy(loop)
+            rest.iter = ast.copy_location(ast.Call(func=loop.iter.func, args=[ast.Constant(1), loop.iter.args[0]],
+                                                   keywords=[]), loop.iter)
+            renamed = {name: fresh(name) for name in _bound_before_read(loop.body)}
+            # (no `k = 0`: the loop after the copy runs, and binds k for any read after it)
+            first = [_renamed(_with_counter(stmt, counter, 0), renamed) for stmt in loop.body]
+            undo = _replace(fdef, loop, first + [fix_locations(rest)])
+            tried = infer(fdef)
+            if len(tried.lost) < len(shapes.lost):
+                shapes, changed = tried, True
+                break
+            undo()
+        else:
+            break
+    return changed
+
+
+def _bound_before_read(body) -> list:
+    """The names a statement list certainly binds, by a plain assignment of its own, before anything in it
+    reads them."""
+    read, bound = set(), []
+    for stmt in body:
+        read |= {n.id for n in walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        if isinstance(stmt, ast.Assign):
+            bound += [t.id for t in stmt.targets if isinstance(t, ast.Name) and t.id not in read and t.id not in bound]
+    return bound
+
+
+def _renamed(stmt, names: dict):
+    """`stmt` with the names in `names` (old -> new) renamed, stores and reads."""
+    for node in walk(stmt):
+        if isinstance(node, ast.Name) and node.id in names:
+            node.id = names[node.id]
+    return stmt
+
+
+def _replace(fdef, old, new: list):
+    """Put the statements `new` where the statement `old` is; returns a function that puts `old` back."""
+    for node in walk(fdef):
+        for field in ("body", "orelse", "finalbody"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list) and any(s is old for s in stmts):
+                at = next(i for i, s in enumerate(stmts) if s is old)
+                stmts[at:at + 1] = new
+
+                def undo(stmts=stmts, at=at):
+                    stmts[at:at + len(new)] = [old]
+                return undo
+    raise ValueError("the statement is not in the function")
+
+
+def _range_trips(loop, shapes: Shapes):
+    """The known number of trips of `for k in range(e)` (one argument), else None."""
+    if not (isinstance(loop, ast.For) and isinstance(loop.target, ast.Name) and not loop.orelse
+            and isinstance(loop.iter, ast.Call) and isinstance(loop.iter.func, ast.Name) and loop.iter.func.id == "range"
+            and shapes.callee(loop.iter) is range and len(loop.iter.args) == 1 and not loop.iter.keywords):
+        return None
+    n = shapes.value_of(loop.iter.args[0])
+    return n if type(n) is int else None
+
+
+def _copyable(loop) -> bool:
+    """Whether the body of `loop` may be copied out of it: no `break`, `continue`, `return`, nested function or
+    lambda, `global`/`nonlocal`, nor a binding of the counter."""
+    for node in (n for stmt in loop.body for n in walk(stmt)):
+        if isinstance(node, ast.Break | ast.Continue | ast.Return | ast.Yield | ast.YieldFrom | ast.Lambda
+                      | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Global | ast.Nonlocal):
+            return False
+        if isinstance(node, ast.Name) and node.id == loop.target.id and not isinstance(node.ctx, ast.Load):
+            return False
+    return True
+
+
+def _trips(loop, shapes: Shapes):
+    """The number of trips of `loop` where it is one to write out, else None."""
+    n = _range_trips(loop, shapes)
+    if n is None or not 1 <= n <= MAX_TRIPS or not _copyable(loop):
+        return None
+    counter = loop.target.id
+    size = sum(1 for stmt in loop.body for node in walk(stmt) if isinstance(node, ast.stmt))
+    differing = any(isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Name) and node.slice.id == counter
+                    and isinstance(base := shapes.of(node.value), Seq | Keyed) and len(set(map(repr, items_of(base)))) > 1
+                    for stmt in loop.body for node in walk(stmt))
+    return n if differing and size * n <= MAX_STATEMENTS else None
+
+
+def _with_counter(stmt, counter: str, value: int):
+    """A copy of `stmt` whose reads of `counter` are the literal `value`."""
+    new = copy.deepcopy(stmt)
+    for node in walk(new):
+        for field, child in ast.iter_fields(node):
+            if isinstance(child, ast.Name) and child.id == counter and isinstance(child.ctx, ast.Load):
+                setattr(node, field, ast.copy_location(ast.Constant(value), child))
+            elif isinstance(child, list):
+                for j, item in enumerate(child):
+                    if isinstance(item, ast.Name) and item.id == counter and isinstance(item.ctx, ast.Load):
+                        child[j] = ast.copy_location(ast.Constant(value), item)
+    return new
