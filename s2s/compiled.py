@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from s2s import api, codegen, compiled_call, compiled_tapes, pipeline
+from s2s import api, argshapes, codegen, compiled_call, compiled_tapes, pipeline
 from s2s.errors import NotCompilableError
 from s2s.tables import Table
 from s2s.transforms import numba_lowering
@@ -114,6 +114,7 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
     variants: dict = {}
     as_tuple = isinstance(wrt, tuple | list) and len(wrt) == 1
     ndarray = np.ndarray
+    containers, structure_key = api._CONTAINERS, argshapes.structure_key
 
     def make(args, key):
         api._require_code(target)
@@ -151,11 +152,14 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         code = target.__code__  # the current one: f.__code__ may have been replaced
         if kwargs or len(args) != code.co_argcount or code.co_kwonlyargcount or code.co_flags & 0x0C:
             args = _complete(target, args, kwargs or {})  # defaults, keywords, *args, **kwargs
+        # (a list, tuple or dict by its structure: the NumPy code is specialised to it, as api._runner's)
         if len(args) == 1:
             a = args[0]
-            key = (a.shape, a.dtype.char) if type(a) is ndarray else type(a)
+            key = (a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in containers \
+                else structure_key(a) or type(a)
         else:
-            key = tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) for a in args])
+            key = tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in containers
+                         else structure_key(a) or type(a) for a in args])
         variant = variants.get(key)
         if variant is None or not variant.fresh():
             variant = make(args, key)

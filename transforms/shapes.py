@@ -1519,8 +1519,23 @@ def _held_items(fact, index):
         if type(index.value) is int and -len(fact.items) <= index.value < len(fact.items):
             return [fact.items[index.value]]
     if isinstance(index, ast.Slice):
-        return [fact] if isinstance(fact, Seq) else [None]
+        if not isinstance(fact, Seq):
+            return [None]
+        parts = [None if p is None else _literal_index(p) for p in (index.lower, index.upper, index.step)]
+        if all(q is None or type(p) is int for p, q in zip(parts, (index.lower, index.upper, index.step))) \
+                and parts[2] != 0:
+            return [Seq(fact.items[slice(*parts)])]
+        # bounds not written as literals: an item of the slice may be any item (one Seq per item, repeated)
+        return [Seq((item,) * len(fact.items)) for item in fact.items] or [fact]
     return list(items_of(fact)) or [None]
+
+
+def _literal_index(node):
+    """The int an index written as a literal (`2`, `-1`) is, else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        value = _literal_index(node.operand)
+        return None if value is None else -value if isinstance(node.op, ast.USub) else value
+    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
 
 
 # runtime helpers that read a container argument for its structure alone (the adjoint placed into its shape)

@@ -1,0 +1,58 @@
+"""Container parameters (s2s/argshapes.py, transforms/shapes.py `Shapes._held_containers`) under attack:
+each case here once gave a wrong gradient or a crash where the general code is right."""
+
+from __future__ import annotations
+
+import linecache
+import warnings
+
+import numpy as np
+import pytest
+
+import s2s
+
+RNG = np.random.default_rng(11)
+
+
+def _defined(src, namespace=None):
+    """The function `f` that `src` defines (its source kept where s2s reads it)."""
+    namespace = {"np": np} if namespace is None else namespace
+    name = f"<s2s-test-adversarial-{abs(hash(src))}>"
+    linecache.cache[name] = (len(src), None, src.splitlines(True), name)
+    exec(compile(src, name, "exec"), namespace)
+    return namespace["f"]
+
+
+def dense(p, x):
+    return np.sum(np.tanh(x @ p["W"] + p["b"]))
+
+
+def test_compiled_gradient_follows_a_change_of_structure():
+    """compile=True keyed its variants by `list`/`dict` alone while the NumPy code it runs for a container
+    is specialised to the first call's structure: a bias of one item, then of two, got the first call's
+    summed adjoint broadcast (b's gradient [2.92, 2.92] for [1.80, 1.12])."""
+    pytest.importorskip("numba")
+    x = RNG.normal(size=(3, 4))
+    df = s2s.grad(dense, compile=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (containers run the NumPy code: a CompiledFallbackWarning)
+        for width, size in ((2, 1), (2, 2), (3, 1), (3, 3)):
+            p = {"W": RNG.normal(size=(4, width)), "b": RNG.normal(size=size)}
+            g = df(p, x)
+            t = 1 - np.tanh(x @ p["W"] + p["b"]) ** 2
+            assert g["b"].shape == (size,)
+            np.testing.assert_allclose(g["b"], t.sum(axis=0) if size > 1 else [t.sum()], rtol=1e-10)
+            np.testing.assert_allclose(g["W"], x.T @ t, rtol=1e-10)
+
+
+@pytest.mark.parametrize("pick", ["p[1:][0]", "p[1:2][-1]", "p[-2::-1][0]", "p[:-1][1]", "p[k:][0]"])
+def test_an_item_of_a_slice_has_the_dtype_of_the_item_it_is(pick):
+    """`p[1:][0]` was given the dtype of p[0] (a float array): the int array p[1] counted as real floats,
+    and its product's adjoint was accumulated in place into ints (UFuncTypeError)."""
+    src = (f"def f(p, x):\n    k = 1\n    v = {pick}\n"
+           "    return np.sum((v * 2) * x) + np.sum(np.sin(x))\n")
+    f = _defined(src)
+    p = [np.ones(3), np.array([2, 0, 1]), np.ones(3)]
+    x = RNG.normal(size=3)
+    g = s2s.grad(f, wrt=1)(p, x)
+    np.testing.assert_allclose(g, 2 * p[1] + np.cos(x), rtol=1e-12)
