@@ -56,3 +56,28 @@ def test_an_item_of_a_slice_has_the_dtype_of_the_item_it_is(pick):
     x = RNG.normal(size=3)
     g = s2s.grad(f, wrt=1)(p, x)
     np.testing.assert_allclose(g, 2 * p[1] + np.cos(x), rtol=1e-12)
+
+
+@pytest.mark.parametrize("body", [
+    "s = slice(0, 2)\n    q = p[s]\n    return np.sum(np.sum(q) * x)",
+    "s = slice(0, 2)\n    return np.mean(p[s]) * np.sum(x)",
+    "s = slice(0, 2)\n    q = p[s]\n    return np.sum(x) * len(q) + np.sum(q[0] * x)",
+])
+def test_a_slice_object_index_is_not_an_item(body):
+    """`p[s]` with `s = slice(0, 2)` was given the one shape all items of p share (an array of shape (3,)):
+    its adjoint was an array where the list's was due (a refusal, an AttributeError, a ValueError)."""
+    f = _defined(f"def f(p, x):\n    {body}\n")
+    p = [RNG.normal(size=3) for _ in range(3)]
+    x = RNG.normal(size=3)
+    for wrt in (0, 1):
+        g = s2s.grad(f, wrt=wrt)(p, x)
+        flat = [g] if wrt == 1 else g
+        bases = [x] if wrt == 1 else p
+        for k, (gk, base) in enumerate(zip(flat, bases)):
+            expected = np.zeros(base.shape)
+            for i in np.ndindex(base.shape):
+                up, down = [[v.copy() for v in p], x.copy()], [[v.copy() for v in p], x.copy()]
+                for a, d in ((up, 1e-6), (down, -1e-6)):
+                    (a[1] if wrt == 1 else a[0][k])[i] += d
+                expected[i] = (f(*up) - f(*down)) / 2e-6
+            np.testing.assert_allclose(gk, expected, rtol=1e-6, atol=1e-8)

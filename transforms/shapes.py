@@ -525,6 +525,7 @@ class Shapes:
         self.ints = {name for name, count in range_loops.items()
                      if self._bindings.get(name) == count and name not in params_bound}
         self._counters = set(self.ints)  # (no other binding: a `Counted` fact of one stays true until its loop)
+        self._param_names = params_bound
         params, kinds = self._held_containers(fdef, params, kinds or {})
         self.env = dict(params)
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
@@ -592,8 +593,9 @@ class Shapes:
                 while True:
                     parent = parents.get(id(node))
                     if isinstance(parent, ast.Subscript) and parent.value is node and isinstance(parent.ctx, ast.Load):
-                        pairs = [(f, k) for fact, kind in pairs
-                                 for f, k in zip(_held_items(fact, parent.slice), _held_items(kind, parent.slice))]
+                        whole = not self._int_index(parent.slice)
+                        pairs = [(f, k) for fact, kind in pairs for f, k in zip(_held_items(fact, parent.slice, whole),
+                                                                                _held_items(kind, parent.slice, whole))]
                         if all(isinstance(fact, tuple) for fact, _ in pairs):
                             break  # arrays and numbers
                         node = parent
@@ -628,8 +630,24 @@ class Shapes:
             return self.item_kinds.get(node.id) if node.id in self.local else None
         if isinstance(node, ast.Subscript):
             kinds = self._item_kinds(node.value)
-            return None if kinds is None else [k for kind in kinds for k in _held_items(kind, node.slice)]
+            whole = not self._int_index(node.slice)
+            return None if kinds is None else [k for kind in kinds for k in _held_items(kind, node.slice, whole)]
         return None
+
+    def _int_index(self, node, seen=()) -> bool:
+        """Whether a list index certainly is no slice object (`s = slice(0, 2)`; `p[s]` is a list): a literal,
+        arithmetic, `len(...)`, a counter of a loop over a range, or a local name bound only to such."""
+        if isinstance(node, ast.Constant | ast.BinOp | ast.UnaryOp):
+            return True
+        if isinstance(node, ast.Call):
+            return self.callee(node) in (len, int)
+        if not isinstance(node, ast.Name) or node.id not in self.assigned or node.id in self._param_names:
+            return False
+        if node.id in self.ints:
+            return True
+        values = self._assigned_values.get(node.id)
+        return node.id not in seen and bool(values) and self._bindings.get(node.id) == len(values) \
+            and all(v is not None and self._int_index(v, (*seen, node.id)) for v in values)
 
     # ---- names -----------------------------------------------------------
     def _int_arithmetic(self, range_loops, params_bound):
@@ -1383,7 +1401,7 @@ class Shapes:
         k = self.value_of(index, env) if isinstance(index, ast.Constant | ast.UnaryOp) else None
         if type(k) is int:
             return base.items[k] if -len(base.items) <= k < len(base.items) else None
-        return _common(base.items)
+        return _common(base.items) if self._int_index(index) else None  # (`p[s]`, s = slice(0, 2): a list)
 
     def _counted(self, node, env):
         """`i + k`, `k + i` or `i - k` of a `Counted` int `i` (a name, or such a sum) and an int `k` known
@@ -1508,9 +1526,10 @@ class Shapes:
         return known[1]
 
 
-def _held_items(fact, index):
+def _held_items(fact, index, whole=False):
     """The facts an item read `fact[index]` of a container argument's fact may give (all its items for an
-    index not written as a literal; None for an unknown fact). Also over a dtype structure."""
+    index not written as a literal, and with `whole` the list's own fact too: an index that may be a slice
+    object; None for an unknown fact). Also over a dtype structure."""
     if not isinstance(fact, Seq | Keyed):
         return [None]
     if isinstance(index, ast.Constant) and type(index.value) in (int, str):
@@ -1527,7 +1546,7 @@ def _held_items(fact, index):
             return [Seq(fact.items[slice(*parts)])]
         # bounds not written as literals: an item of the slice may be any item (one Seq per item, repeated)
         return [Seq((item,) * len(fact.items)) for item in fact.items] or [fact]
-    return list(items_of(fact)) or [None]
+    return list(items_of(fact)) + ([fact] if whole and isinstance(fact, Seq) else []) or [None]
 
 
 def _literal_index(node):
