@@ -42,6 +42,8 @@ def structure_key(a):
 
 def _key(a, budget, depth):
     kind = type(a)
+    if kind in _OPEN and len(a) > budget[0]:
+        return None  # (too many leaves: a long list is not walked on every call)
     if kind is dict:
         keys = tuple(map(type, a))
         if not _KEY_TYPES.issuperset(keys):

@@ -81,3 +81,21 @@ def test_a_slice_object_index_is_not_an_item(body):
                     (a[1] if wrt == 1 else a[0][k])[i] += d
                 expected[i] = (f(*up) - f(*down)) / 2e-6
             np.testing.assert_allclose(gk, expected, rtol=1e-6, atol=1e-8)
+
+
+def test_a_long_list_is_not_walked_on_every_call():
+    """The structure key mapped `type` over every item of a list before it counted the leaves against
+    MAX_LEAVES: a table of a million floats passed along cost each call some 25 ms."""
+    import time
+
+    from s2s import argshapes
+    table = [float(i) for i in range(10**6)]
+    assert argshapes.structure_key(table) is None
+    assert argshapes.structure_key({"t": table, "w": 1.0}) is None
+    start = time.perf_counter()
+    for _ in range(10):
+        argshapes.structure_key(table)
+    assert time.perf_counter() - start < 0.05  # (a walk: some 250 ms)
+    assert argshapes.structure_key([1.0] * argshapes.MAX_LEAVES) is not None
+    assert argshapes.structure_key([[1.0] * 40, [2.0] * 24]) is not None
+    assert argshapes.structure_key([[1.0] * 40, [2.0] * 25]) is None
