@@ -47,7 +47,7 @@ def branch_on_counter(w, xs):
 
 def growing(w, x):
     y = np.zeros(0)
-    for k in range(3):
+    for _ in range(3):
         y = np.concatenate([y, x * w])
     return np.sum(y ** 2)
 
