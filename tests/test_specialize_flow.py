@@ -39,6 +39,16 @@ def euler_arrays(k, x0):
     return np.sum(x * x + v * v)
 
 
+def euler_until(k, x0):
+    x, v, t = x0, 0.0, 0.0  # as euler_arrays, for a time the loop cannot know in advance
+    while t < 0.45:
+        a = -k * x - 0.1 * v
+        x = x + 0.1 * v
+        v = v + 0.1 * a
+        t = t + 0.1
+    return np.sum(x * x + v * v)
+
+
 def gru_concatenated(Wz, Wh, xs):
     h = np.zeros(Wz.shape[0])
     for t in range(xs.shape[0]):
@@ -157,6 +167,7 @@ CASES = {
     "euler_k": (euler, lambda r: (1.3, 0.8), 0),
     "euler_x0": (euler, lambda r: (1.3, 0.8), 1),
     "euler_arrays": (euler_arrays, lambda r: (r.random(4) + 0.5, r.normal(size=4)), (0, 1)),
+    "euler_until": (euler_until, lambda r: (r.random(4) + 0.5, r.normal(size=4)), (0, 1)),
     "path_length": (path_length, lambda r: (r.normal(size=(7, 3)),), 0),
     "rows_and_slices": (rows_and_slices, lambda r: (r.normal(size=(5, 3)), r.normal(size=3)), (0, 1)),
     "fancy_repeats": (fancy_repeats, lambda r: (r.normal(size=(5, 3)), np.array([0, 2, 0, 4])), 0),
@@ -240,8 +251,14 @@ def test_tuple_assignment_keeps_the_specialised_path():
 
 def test_a_number_that_becomes_an_array_keeps_its_unbroadcast():
     # v is 0.0 before the loop and an array after: the backward sweep's restore of v is either
-    src = _source("euler_arrays")
+    src = _source("euler_until")
     assert "unbroadcast(v_bar, v)" in src
+
+
+def test_a_loop_of_known_trips_has_its_first_trip_peeled():
+    # (transforms/unroll.py: the first trip written out, v an array at the loop's head)
+    src = _source("euler_arrays")
+    assert "unbroadcast" not in src and "range(1, 5)" in src
 
 
 def test_index_reads_accumulate_in_place():
@@ -291,8 +308,8 @@ def test_a_blocked_rewrite_says_which_line_blocked_it():
 
 
 def test_a_shape_that_changes_in_a_loop_is_named():
-    src = _source("euler_arrays", wrt=0)
-    line = euler_arrays.__code__.co_firstlineno + 2  # the for loop
+    src = _source("euler_until", wrt=0)
+    line = euler_until.__code__.co_firstlineno + 2  # the while loop
     assert f"(line {line}: v has different shapes in different loop iterations)" in src
 
 
