@@ -329,6 +329,7 @@ OPTIMIZER = [
     ("copyprop", optimize.copyprop_step),
     ("max shifts of log-sum-exp", optimize.shifts_step),
     ("zeros", optimize.zeros_step),
+    ("adjoints of container items, one per item", optimize.container_adjoints_step),
     ("specialize", optimize.specialize_step),
     ("dce again", optimize.dce_step),
     ("copyprop again", optimize.copyprop_again_step),

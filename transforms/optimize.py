@@ -48,6 +48,7 @@ import ast
 from dataclasses import dataclass
 
 from . import specialize
+from .container_adjoints import split_container_adjoints
 from .copyprop import propagate_copies
 from .dce import eliminate_dead_code
 from .extremes import split_extreme_ties
@@ -59,6 +60,7 @@ from .merge import merge_number_temporaries
 from .reduction_methods import reductions_as_methods
 from .reuse import reuse_dead_operands
 from .seed import fold_unit_seed
+from .shapes import Keyed, Seq
 from .shifts import drop_shift_adjoints
 from .simplify import simplify
 from .tape import drop_unread_restores, recompute_index_arithmetic
@@ -104,6 +106,14 @@ def zeros_step(c: Code) -> Code:
 def shifts_step(c: Code) -> Code:
     if c.shapes is not None and c.primal is not None:
         drop_shift_adjoints(c.fdef, c.primal, c.shapes.shapes)
+    return c
+
+
+def container_adjoints_step(c: Code) -> Code:
+    if c.shapes is not None and any(isinstance(fact, Seq | Keyed) for fact in c.shapes.params.values()):
+        items = split_container_adjoints(c.fdef, c.shapes.shapes(c.fdef))
+        c.removable |= items
+        c.adjoints |= items
     return c
 
 

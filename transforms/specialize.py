@@ -293,6 +293,10 @@ class _Rewrite(ast.NodeTransformer):
             return self._norm(node, args, shapes)
         if name == "add" and len(args) == 2 and (all(s not in (None, ()) for s in shapes) or shapes == [(), ()]):
             return ast.BinOp(left=args[0], op=ast.Add(), right=args[1])
+        if name == "add" and len(args) == 2 and shapes[1] not in (None, ()) \
+                and self.shapes._either(args[0], None) == ((), shapes[1]):
+            # (0.0 or an array of b's shape, started at 0.0 before a loop: `+` gives b's values either way)
+            return ast.BinOp(left=args[0], op=ast.Add(), right=args[1])
         if name in ("grad_matmul_a", "grad_matmul_b") and len(args) == 3:
             return self._matmul_adjoint(name, node, args, shapes)
         if name == "part" and len(args) == 2 and isinstance(raw[0], Seq) and type(_number(args[1])) is int:

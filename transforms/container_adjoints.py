@@ -1,0 +1,194 @@
+"""The adjoint of a container argument's items kept as one adjoint per item, not as a dict or list.
+
+    params_bar = 0.0                                          params_bar_W = 0.0
+    ...                                                       params_bar_b = 0.0
+    params_bar = s2s.add(params_bar,                  ->      ...
+                         s2s.getitem_grad(g, params, "W"))    params_bar_W = s2s.add(params_bar_W, g)
+    return s2s.finish(params_bar, params)                     return s2s.finish({"W": params_bar_W,
+                                                                                 "b": params_bar_b}, params)
+
+The general code places each item's adjoint into a dict (or list) of the container's shape and adds
+those structures: a new dict per read of `params["W"]`, and per trip of a loop that reads it. Where
+the container's items are known (a dict, tuple or list argument whose structure the code is
+specialised to and nothing changes, `Shapes._held_containers`), and an adjoint `A` is only ever
+
+- `A = 0.0`,
+- `A = s2s.getitem_grad(g, P, key)`, the adjoint of one item, or
+- `A = s2s.add(A, s2s.getitem_grad(g, P, key))`, one item's added,
+
+with one container `P` of one known structure and literal keys, `A` is one name per item instead:
+`A_key = g` (the others `0.0`), `A_key = s2s.add(A_key, g)`. Each holds what `A[key]` held: the
+general helpers add item by item, starting from the zero adjoint 0.0 (`s2s.add(0.0, g)` is `g`).
+Every other read of `A` (`s2s.finish(A, P)`, the adjoint of an enclosing container) reads the dict
+or list display of the items in the container's order, untouched items 0.0: the same structure as
+far as `s2s.add` and `s2s.finish` can tell. Then each item's adjoint is an array of a known shape,
+which the specialised code adds with `+` (and in place).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from .shapes import Keyed, Seq, Shapes
+from .walk import fix_locations, walk
+
+
+def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> set:
+    """Rewrite the container adjoints the module docstring describes; returns the item adjoints' names."""
+    helper = {}  # id(call) -> the runtime helper's name it calls
+
+    def helper_of(node):
+        if not isinstance(node, ast.Call):
+            return None
+        callee = shapes.callee(node)
+        return shapes.helpers.get(callee) if callee is not None and _hashable(callee) else None
+
+    bindings = {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            bindings.setdefault(node.targets[0].id, []).append(node)
+        if isinstance(node, ast.Call):
+            helper[id(node)] = helper_of(node)
+    plans = {}
+    for name, assigns in bindings.items():
+        plan = _plan(name, assigns, shapes, helper, fdef)
+        if plan is not None:
+            plans[name] = plan
+    if not plans:
+        return set()
+    taken = {n.id for n in walk(fdef) if isinstance(n, ast.Name)} | {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    for name, plan in plans.items():
+        plan.names = {}
+        for key in plan.keys:
+            base = re.sub(r"\W", "_", f"{name}_{key}")
+            fresh, n = base, 1
+            while fresh in taken:
+                n += 1
+                fresh = f"{base}{n}"
+            taken.add(fresh)
+            plan.names[key] = fresh
+    _rewrite(fdef, plans)
+    return {n for plan in plans.values() for n in plan.names.values()}
+
+
+class _Plan:
+    __slots__ = ("container", "keys", "display", "add", "names")
+
+    def __init__(self, container, keys, display, add):
+        self.container, self.keys, self.display, self.add = container, keys, display, add
+
+
+def _plan(name, assigns, shapes, helper, fdef):
+    """The plan for adjoint `name` (its container, keys, the kind of display), or None where it is not one."""
+    container = structure = add = None
+    for a in assigns:
+        value = a.value
+        if isinstance(value, ast.Constant) and type(value.value) is float and value.value == 0.0:
+            continue
+        if helper.get(id(value)) == "add" and len(value.args) == 2 and not value.keywords \
+                and isinstance(value.args[0], ast.Name) and value.args[0].id == name:
+            add = value.func
+            value = value.args[1]
+        if not (helper.get(id(value)) == "getitem_grad" and len(value.args) == 3 and not value.keywords
+                and isinstance(value.args[1], ast.Name) and isinstance(value.args[2], ast.Constant)):
+            return None
+        fact = shapes.of(value.args[1])
+        if not isinstance(fact, Keyed | Seq) or (container is not None and (value.args[1].id != container
+                                                                            or fact != structure)):
+            return None
+        container, structure = value.args[1].id, fact
+        if _key(structure, value.args[2].value) is None:
+            return None
+        if add is None and isinstance(value.func, ast.Attribute):  # (`s2s.getitem_grad`: the same module's add)
+            add = ast.Attribute(value=value.func.value, attr="add", ctx=ast.Load())
+    if container is None or add is None:
+        return None
+    # every store of the name is one of these assignments, and no read of it is a tape's push
+    stores = [n for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)]
+    if len(stores) != len(assigns):
+        return None
+    keys = [k for k, _ in structure.items] if isinstance(structure, Keyed) else list(range(len(structure.items)))
+    return _Plan(container, keys, "dict" if isinstance(structure, Keyed) else "list", add)
+
+
+def _key(structure, key):
+    """`key` as the structure names it (a position counted from the start), or None where it has no such item."""
+    if isinstance(structure, Keyed):
+        return key if type(key) in (str, int) and any(k == key and type(k) is type(key) for k, _ in structure.items) \
+            else None
+    if type(key) is int and -len(structure.items) <= key < len(structure.items):
+        return key % len(structure.items)
+    return None
+
+
+def _hashable(obj) -> bool:
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _rewrite(fdef, plans):
+    def display(plan):
+        items = [ast.Name(id=plan.names[k], ctx=ast.Load()) for k in plan.keys]
+        if plan.display == "dict":
+            return ast.Dict(keys=[ast.Constant(k) for k in plan.keys], values=items)
+        return ast.List(elts=items, ctx=ast.Load())
+
+    def zero(target):
+        return ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=ast.Constant(0.0))
+
+    def binding(stmt, plan, name):
+        value = stmt.value
+        if isinstance(value, ast.Constant):
+            return [zero(plan.names[k]) for k in plan.keys]
+        accumulates = isinstance(value, ast.Call) and len(value.args) == 2 and isinstance(value.args[0], ast.Name) \
+            and value.args[0].id == name
+        item = value.args[1] if accumulates else value
+        key = _key_of(item, plan)
+        g = Reads(plans).visit(item.args[0])
+        target = plan.names[key]
+        if accumulates:
+            new = ast.Call(func=plan.add, args=[ast.Name(id=target, ctx=ast.Load()), g], keywords=[])
+            return [ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=new)]
+        out = [ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=g)]
+        return out + [zero(plan.names[k]) for k in plan.keys if k != key]
+
+    def _key_of(item, plan):
+        key = item.args[2].value
+        if plan.display == "list":
+            return key % len(plan.keys)
+        return key
+
+    class Reads(ast.NodeTransformer):
+        def __init__(self, plans):
+            self.plans = plans
+
+        def visit_Name(self, node):
+            if isinstance(node.ctx, ast.Load) and node.id in self.plans:
+                return ast.copy_location(display(self.plans[node.id]), node)
+            return node
+
+    def block(stmts):
+        out = []
+        for s in stmts:
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                    and s.targets[0].id in plans:
+                out.extend(fix_locations(ast.copy_location(n, s)) for n in binding(s, plans[s.targets[0].id],
+                                                                                  s.targets[0].id))
+                continue
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    setattr(s, field, block(inner))
+            for field, value in ast.iter_fields(s):
+                if isinstance(value, ast.expr):
+                    setattr(s, field, Reads(plans).visit(value))
+                elif isinstance(value, list) and value and isinstance(value[0], ast.expr):
+                    setattr(s, field, [Reads(plans).visit(v) for v in value])
+            out.append(s)
+        return out
+
+    fdef.body = block(fdef.body)
