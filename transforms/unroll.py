@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import copy
 
+from . import annotations
 from .shapes import Keyed, Seq, Shapes, items_of
 from .walk import fix_locations, walk
 
@@ -106,20 +107,30 @@ def peel_first_trips(fdef: ast.FunctionDef, infer, fresh) -> bool:
     return changed
 
 
+def _nodes(node):
+    """Every node of `node`, the statements of a while loop's test (held beside the loop, run before each
+    test after the first: transforms/lower.py) included; `walk` does not see them."""
+    for n in walk(node):
+        yield n
+        if isinstance(n, ast.While):
+            for s in annotations.get(n, annotations.LOOP_TEST, None) or ():
+                yield from _nodes(s)
+
+
 def _bound_before_read(body) -> list:
     """The names a statement list certainly binds, by a plain assignment of its own, before anything in it
     reads them."""
     read, bound = set(), []
     for stmt in body:
-        read |= {n.id for n in walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        read |= {n.id for n in _nodes(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         if isinstance(stmt, ast.Assign):
             bound += [t.id for t in stmt.targets if isinstance(t, ast.Name) and t.id not in read and t.id not in bound]
     return bound
 
 
 def _renamed(stmt, names: dict):
-    """`stmt` with the names in `names` (old -> new) renamed, stores and reads."""
-    for node in walk(stmt):
+    """`stmt` with the names in `names` (old -> new) renamed, stores and reads (a while loop's test too)."""
+    for node in _nodes(stmt):
         if isinstance(node, ast.Name) and node.id in names:
             node.id = names[node.id]
     return stmt
@@ -153,7 +164,7 @@ def _range_trips(loop, shapes: Shapes):
 def _copyable(loop) -> bool:
     """Whether the body of `loop` may be copied out of it: no `break`, `continue`, `return`, nested function or
     lambda, `global`/`nonlocal`, nor a binding of the counter."""
-    for node in (n for stmt in loop.body for n in walk(stmt)):
+    for node in (n for stmt in loop.body for n in _nodes(stmt)):
         if isinstance(node, ast.Break | ast.Continue | ast.Return | ast.Yield | ast.YieldFrom | ast.Lambda
                       | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Global | ast.Nonlocal):
             return False
@@ -176,9 +187,9 @@ def _trips(loop, shapes: Shapes):
 
 
 def _with_counter(stmt, counter: str, value: int):
-    """A copy of `stmt` whose reads of `counter` are the literal `value`."""
+    """A copy of `stmt` whose reads of `counter` are the literal `value` (a while loop's test too)."""
     new = copy.deepcopy(stmt)
-    for node in walk(new):
+    for node in _nodes(new):
         for field, child in ast.iter_fields(node):
             if isinstance(child, ast.Name) and child.id == counter and isinstance(child.ctx, ast.Load):
                 setattr(node, field, ast.copy_location(ast.Constant(value), child))
