@@ -42,3 +42,20 @@ def test_a_peeled_first_trip_renames_and_counts_in_a_while_loops_test():
     assert np.isclose(s2s.value_and_grad(while_test_reads_a_renamed_name)(*a)[0], while_test_reads_a_renamed_name(*a))
     check_all(while_test_reads_a_renamed_name, a)
     check_all(while_test_reads_the_counter, (RNG.normal(size=3), RNG.normal(size=(4, 3))))
+
+
+def helper_called_three_times(c, d, x):
+    def hh(cc, xx):
+        y = 0.0
+        for k in range(cc.shape[0]):
+            y = y * xx + cc[k]
+        return y
+    return np.sum(hh(c, x) ** 2 + hh(d, x) * hh(c, 2 * x))
+
+
+def test_an_array_read_once_in_a_loop_is_not_updated_in_place():
+    # the peeled third call's `xx = 2 * x` is read once in the code, by `y_bar = y_bar * xx` in the backward
+    # loop: at every trip, so its array cannot take the product (transforms/reuse.py)
+    for n in (3, 4):
+        a = (RNG.normal(size=n), RNG.normal(size=3), RNG.normal(size=3))
+        check_all(helper_called_three_times, a)

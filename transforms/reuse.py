@@ -8,7 +8,9 @@ The product is computed into the array `h_bar` already has instead of a new one:
 and memory that is already in the cache. Done where the shapes pass proves it the same values:
 
 - `h_bar` is a name the code generator made up, bound once, by arithmetic that makes a new array
-  (an operator on arrays: nothing else refers to that array), and read once, here;
+  (an operator on arrays: nothing else refers to that array), and read once, here, in the same loop
+  (a read in a loop the binding is outside of runs on every trip: `t = 2 * x` before a loop whose
+  body has `g = g * t` must keep `t`);
 - the result has `h_bar`'s shape (the other operand broadcasts into it) and its dtype: every
   argument is float64, `h_bar` is real, and the other operand is real or a comparison (a mask);
 - the operator is `+`, `-`, `*` or `/` with `h_bar` on the left, or `+` or `*` with it on the
@@ -50,24 +52,37 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
             counts[node.id] = counts.get(node.id, 0) + 1
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             binding[node.targets[0].id] = node.value
+    bound_in = {}  # name -> the innermost loop around its assignment (None: none)
 
-    def own_array(name):
+    def loops(stmts, loop):
+        for s in stmts:
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
+                bound_in[s.targets[0].id] = loop
+            for field in ("body", "orelse"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    loops(inner, s if isinstance(s, ast.For | ast.While) else loop)
+
+    loops(fdef.body, None)
+
+    def own_array(name, loop):
         value = binding.get(name)
         return name in made_up and name not in params and stores.get(name) == 1 and loads.get(name) == 1 \
+            and bound_in.get(name, False) is loop \
             and isinstance(value, ast.BinOp | ast.UnaryOp) and shapes.of(value) not in (None, ()) \
             and shapes.real(value)
 
     changed = False
 
-    def block(stmts, top):
+    def block(stmts, top, loop):
         nonlocal changed
         out = []
         for s in stmts:
             for field in ("body", "orelse"):
                 inner = getattr(s, field, None)
                 if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                    setattr(s, field, block(inner, False))
-            pick = _operand(s, own_array, shapes)
+                    setattr(s, field, block(inner, False, s if isinstance(s, ast.For | ast.While) else loop))
+            pick = _operand(s, lambda name: own_array(name, loop), shapes)
             if pick is None:
                 out.append(s)
                 continue
@@ -86,7 +101,7 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
         return out
 
     renamed = {}
-    fdef.body = block(fdef.body, True)
+    fdef.body = block(fdef.body, True, None)
     for node in walk(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renamed:
             node.id = renamed[node.id]
