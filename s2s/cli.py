@@ -144,7 +144,8 @@ def cmd_show(args) -> int:
     df = s2s.derivative(func, mode=args.mode, wrt=wrt, optimize=not args.no_optimize)
     if args.stages:
         previous = None
-        for title, text in pipeline.stages(func, wrt, args.mode, not args.no_optimize).items():
+        example = parse_shapes(args.shape, func) if args.shape else None  # (with --shape: s2s.grad's code)
+        for title, text in pipeline.stages(func, wrt, args.mode, not args.no_optimize, example).items():
             if text == previous:  # a pass that only checks, or found nothing to do
                 print(f"# ---- {title} (no change) " + "-" * max(0, 50 - len(title)))
                 continue

@@ -22,6 +22,7 @@ from s2s.transforms import (
     contexts,
     exits,
     generators,
+    item_reads,
     lower,
     objects,
     optimize,
@@ -35,7 +36,7 @@ from s2s.transforms import desugar as desugar_pass
 from s2s.transforms import forward as forward_pass
 from s2s.transforms.desugar import HELPER
 from s2s.transforms.names import BUILTINS_WRITTEN, NameAllocator, load, names_in
-from s2s.transforms.shapes import Seq
+from s2s.transforms.shapes import Keyed, Seq
 from s2s.transforms.walk import fix_locations, walk
 
 # everything the passes take from the rest of s2s (they import nothing from it; transforms/context.py): each
@@ -155,14 +156,21 @@ class Generated:
 _STAGES = contextvars.ContextVar("record_stages", default=False)  # keep each pass's output as text
 
 
-def stages(func, wrt=None, mode="reverse", optimize_code=True):
+def stages(func, wrt=None, mode="reverse", optimize_code=True, args=None):
     """Each pass's output for `func`, as source text, for `s2s show --stages`. (The texts are made only
-    here: writing out the program after each of some thirty passes is a third of a transform's time.)"""
+    here: writing out the program after each of some thirty passes is a third of a transform's time.)
+    With example positional `args` (reverse mode), the passes of the code `s2s.grad` runs for them:
+    specialised to their shapes, the loops written out (`unroll`) included."""
     form = "flat" if mode == "reverse" else "jvp"
     names = _wrt_names(func, wrt)
+    scalars = shaped = ()
+    if args is not None and mode == "reverse":
+        from s2s import api
+        form, scalars, shaped = "grad", api._scalar_params(func, args), api._shaped_params(func, args)
     token = _STAGES.set(True)
     try:
-        return _build(func, names, form, optimize_code, cache.code_key(func, names, form, optimize_code, (), ())).stages
+        key = cache.code_key(func, names, form, optimize_code, scalars, shaped)
+        return _build(func, names, form, optimize_code, key, scalars, shaped).stages
     finally:
         _STAGES.reset(token)
 
@@ -605,8 +613,9 @@ def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes):
 
 def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:
     """Loops over a container argument's items of different shapes written out, and loops whose first trip
-    starts from other shapes peeled (transforms/unroll.py), from shapes inferred over the lowered primal;
-    the copies' rebound names are renamed again."""
+    starts from other shapes peeled (transforms/unroll.py), reads of a container argument's items moved
+    out of loops (transforms/item_reads.py), from shapes inferred over the lowered primal; the copies'
+    rebound names are renamed again."""
     params = {p: () for p in scalar_params}
     params.update({name: shape for name, shape, _ in shaped_params})
     by_name = {name: HELPER_VALUES[h] for h, name in low.helpers.items()}
@@ -619,6 +628,8 @@ def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:
     changed = any(isinstance(shape, Seq) for _, shape, _ in shaped_params) \
         and unroll.unroll_item_loops(low.tree, shapes.shapes(low.tree))
     changed = unroll.peel_first_trips(low.tree, shapes.shapes, low.alloc.fresh) or changed
+    if any(isinstance(shape, Seq | Keyed) for _, shape, _ in shaped_params):
+        changed = item_reads.hoist_item_reads(low.tree, shapes.shapes(low.tree)) or changed
     if changed:
         _rebinding(low)
         if _STAGES.get():

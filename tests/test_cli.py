@@ -32,6 +32,17 @@ def test_show_stages():
         assert stage in out.stdout
 
 
+def test_show_stages_for_shapes(tmp_path):
+    # with --shape, the passes of s2s.grad's code for those shapes: the loop's first trip peeled
+    src = tmp_path / "horner.py"
+    src.write_text("import numpy as np\n\n\ndef horner(c, x):\n    y = 0.0\n    for k in range(c.shape[0]):\n"
+                   "        y = y * x + c[k]\n    return np.sum(y ** 2)\n")
+    out = run("show", f"{src}:horner", "--stages", "--shape", "c=6", "--shape", "x=4")
+    assert out.returncode == 0, out.stderr
+    unrolled = out.stdout.split("-- unroll ")[1].split("# ----")[0]
+    assert "range(1, " in unrolled and "specialize" in out.stdout
+
+
 def test_missing_file_and_function(tmp_path):
     out = run("show", str(tmp_path / "nope.py") + ":f")
     assert out.returncode != 0 and "no such file" in out.stderr

@@ -7,6 +7,7 @@ each case is checked against central differences and autograd.
 
 from __future__ import annotations
 
+import ast
 import linecache
 
 import autograd
@@ -367,3 +368,70 @@ def test_loops_that_are_not_written_out_stay_right():
     check(layers_loop, many, x)
     assert "stack" in s2s.source(s2s.grad(layers_loop), many, x)
     check(layers_over_time, sized_layers(), RNG.normal(size=(3, 4)))
+
+
+# ---- item adjoints kept one per item; item reads out of loops -----------------------------------------
+
+def rnn_dict(params, xs):
+    h = np.zeros(params["Wh"].shape[0])
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(params["Wh"] @ h + params["Wx"] @ xs[t] + params["b"])
+        loss = loss + np.sum((params["Wo"] @ h) ** 2)
+    return loss
+
+
+def keys_iterated(params, x):
+    total = 0.0
+    for k in params:
+        total = total + np.sum(np.tanh(x * params[k]))
+    return total
+
+
+def last_read_after_loop(params, xs):
+    s = 0.0
+    for t in range(xs.shape[0]):
+        W = params["W"]
+        s = s + np.sum(np.tanh(xs[t] @ W))
+    return s + np.sum(W)
+
+
+def rnn_params():
+    return {"Wh": RNG.normal(size=(5, 5)) * 0.4, "Wx": RNG.normal(size=(5, 3)) * 0.4, "b": RNG.normal(size=5) * 0.1,
+            "Wo": RNG.normal(size=(2, 5)) * 0.4}
+
+
+def test_item_adjoints_are_one_per_item():
+    X, y = X_y()
+    params = dict_params()
+    src = s2s.source(s2s.grad(mlp_dict), params, X, y)
+    assert "getitem_grad" not in src and "s2s.add(" not in src
+    assert "s2s.finish({'W1': " in src
+    xs = RNG.normal(size=(6, 3))
+    check(rnn_dict, rnn_params(), xs)
+    src = s2s.source(s2s.grad(rnn_dict), rnn_params(), xs)
+    assert "getitem_grad" not in src and "s2s.add(" not in src and "# s2s:" not in src
+
+
+def test_item_reads_leave_the_loop():
+    xs = RNG.normal(size=(6, 3))
+    src = s2s.source(s2s.grad(rnn_dict), rnn_params(), xs)
+    loops = [n for n in ast.walk(ast.parse(src)) if isinstance(n, ast.For)]
+    assert loops and not any(isinstance(n, ast.Name) and n.id == "params" for loop in loops for n in ast.walk(loop))
+    # (read once, before the loop: nothing of them on the tape)
+    check(last_read_after_loop, {"W": RNG.normal(size=(3, 2))}, RNG.normal(size=(4, 3)))
+
+
+def test_a_loop_of_no_trips_binds_nothing():
+    # W is read after the loop: its read stays in the loop, and with no trip it is unbound, as in Python
+    params, xs = {"W": RNG.normal(size=(3, 2))}, np.zeros((0, 3))
+    with pytest.raises(UnboundLocalError):
+        last_read_after_loop(params, xs)
+    with pytest.raises((UnboundLocalError, NameError)):
+        s2s.value_and_grad(last_read_after_loop)(params, xs)
+
+
+def test_items_by_computed_keys_stay_general_and_right():
+    x = RNG.normal(size=3)
+    check(keys_iterated, {"a": RNG.normal(size=3), "b": RNG.normal(size=3)}, x)
+    check(keys_iterated, {"a": RNG.normal(size=3), "b": RNG.normal(size=1)}, x)

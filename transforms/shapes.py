@@ -559,6 +559,7 @@ class Shapes:
         bound again. Anything else (a method call, an item assignment, a call of another function) drops
         every container argument's facts."""
         self.item_kinds = {}
+        self.params_held = frozenset()  # the container arguments whose facts hold
         roots = [p for p, fact in params.items() if isinstance(fact, Seq | Keyed)]
         plain_kinds = {p: k for p, k in kinds.items() if isinstance(k, str)}
         if not roots:
@@ -571,6 +572,7 @@ class Shapes:
                                if name in params or all(id(v) in bound[name] or self._is_pop(v) or (
                                    isinstance(v, ast.Constant) and v.value is None and name in self.restored)
                                    for v in self._assigned_values.get(name, ()))}
+            self.params_held = frozenset(roots)
             return params, plain_kinds
         return {p: (None if p in held else fact) for p, fact in params.items()}, plain_kinds
 
