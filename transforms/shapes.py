@@ -170,8 +170,11 @@ class Site:
         return (None,) if node is None else self._shapes._either(node, self._env)
 
     def items(self, which):
-        """The shapes of the items of a tuple, or of a list no one changes, passed there, else None."""
+        """The shapes of the items of a tuple, or of a list no one changes (a list display passed there
+        itself included), passed there, else None."""
         node = self._node(which)
+        if isinstance(node, ast.List) and not any(isinstance(e, ast.Starred) for e in node.elts):
+            return tuple(self._shapes.of(e, self._env) for e in node.elts)
         seq = None if node is None else self._shapes.of(node, self._env)
         return seq.items if isinstance(seq, Seq) else None
 
