@@ -5,7 +5,7 @@ as two loops over windows, a recurrence over the items of an array, Horner's rul
 mini-batches of a logistic regression, a pairwise energy over points, a Gaussian-process likelihood, an
 exponential smoother, an RNN that collects its states in a list, Newton's square root, a softmax policy
 over integer actions, a scalar Kalman filter, small MLPs whose parameters come in a dict or a list of
-`(W, b)` layers). For each, in one process:
+`(W, b)` layers, an RNN whose weights come in a dict). For each, in one process:
 
 - the gradient is checked against central differences first;
 - primal and gradient are timed in interleaved rounds (min over rounds of a batch of calls), and the
@@ -160,6 +160,15 @@ def mlp_layers(params, X, y):
     return np.mean((h @ W + b - y) ** 2)
 
 
+def rnn_dict(params, xs, ys):
+    h = np.zeros(params["Wh"].shape[0])
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(params["Wh"] @ h + params["Wx"] @ xs[t] + params["b"])
+        loss = loss + np.sum((params["Wo"] @ h + params["bo"] - ys[t]) ** 2)
+    return loss / xs.shape[0]
+
+
 def _layers(r, sizes):
     return [(r.normal(size=(a, b)) / np.sqrt(a), r.normal(size=b) * 0.1) for a, b in zip(sizes[:-1], sizes[1:])]
 
@@ -193,6 +202,10 @@ def programs():
                                                                   r.normal(size=(64, 10)), r.normal(size=(64, 1))), 0),
         ("MLP, list of (W, b), layers of other sizes", mlp_layers, (_layers(r, (10, 64, 32, 1)),
                                                                     r.normal(size=(64, 10)), r.normal(size=(64, 1))), 0),
+        ("RNN, 20 steps, weights in a dict", rnn_dict, ({"Wh": r.normal(size=(16, 16)) * 0.3,
+                                                         "Wx": r.normal(size=(16, 4)) * 0.3, "b": np.zeros(16),
+                                                         "Wo": r.normal(size=(2, 16)) * 0.3, "bo": np.zeros(2)},
+                                                        r.normal(size=(20, 4)), r.normal(size=(20, 2))), 0),
     ]
 
 
