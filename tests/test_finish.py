@@ -96,3 +96,34 @@ def test_the_seed_guard_of_s2s_grad_is_folded():
     src = s2s.source(s2s.grad(logdet), A, X)
     assert "is_zero(1.0)" not in src and "is_zero" not in src, src
     check_all(logdet, (A, X), wrt=(0,))
+
+
+def linear_in_x(a, x):
+    return np.sum(a * x)
+
+
+def linear_in_transpose(A, X):
+    return np.sum(A.T * X)
+
+
+def linear_in_items(params, x):
+    return np.sum(params["W"] * x) + np.sum(params["b"])
+
+
+def test_a_gradient_is_never_an_arguments_own_array():
+    # the seed 1.0 folded, x's adjoint is `a` itself: handed back, `g *= 2` would change the caller's a
+    a, x = np.ones(3), np.arange(3.0)
+    g = s2s.grad(linear_in_x, wrt=1)(a, x)
+    assert not np.shares_memory(g, a)
+    np.testing.assert_array_equal(g, a)
+    A, X = np.arange(6.0).reshape(2, 3), np.ones((3, 2))
+    g = s2s.grad(linear_in_transpose, wrt=1)(A, X)
+    assert not np.shares_memory(g, A)
+    np.testing.assert_array_equal(g, A.T)
+    value, g = s2s.value_and_grad(linear_in_x, wrt=(0, 1))(a, x)
+    assert not np.shares_memory(g[0], x) and not np.shares_memory(g[1], a)
+    x = np.arange(3.0)
+    g = s2s.grad(linear_in_items, wrt=1)({"W": np.ones(3), "b": np.zeros(2)}, x)
+    g = s2s.grad(linear_in_items)({"W": np.ones(3), "b": np.zeros(2)}, x)
+    assert not np.shares_memory(g["W"], x)
+    np.testing.assert_array_equal(g["W"], x)

@@ -21,7 +21,11 @@ from .context import ctx
 from .shapes import hashable
 from .walk import fix_locations, walk
 
-__all__ = ["drop_finish"]
+__all__ = ["copy_argument_views", "drop_finish"]
+
+# methods and NumPy functions that may give a view of their array (its memory, not a new array)
+_VIEWS = frozenset({"reshape", "ravel", "view", "transpose", "swapaxes", "squeeze", "flatten_view", "diagonal",
+                    "expand_dims", "moveaxis", "atleast_1d", "atleast_2d", "atleast_3d", "asarray", "real", "imag"})
 
 
 def drop_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set, float64_only: bool) -> bool:
@@ -82,3 +86,69 @@ def drop_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set, float6
     if drop.changed:
         fix_locations(fdef)
     return drop.changed
+
+
+def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
+    """In the final `return`, `s2s.finish(g, x)` (and each item of a dict or list display given to it) gets
+    `g.copy()` where `g` may be an argument's own array or a view of one: `np.sum(a * x)`'s gradient for
+    x is `a` once the seed 1.0 is folded, and handing the caller its own array back as a gradient would
+    let an update of the gradient (`g *= lr`) change the argument. A copy is made only for a value the
+    shapes say is an array (`()` may be a Python number, which no one can change); returns whether
+    anything changed."""
+    if not fdef.body or not isinstance(fdef.body[-1], ast.Return) or fdef.body[-1].value is None:
+        return False
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    bindings = {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bindings.setdefault(node.id, [])
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            bindings.setdefault(node.targets[0].id, []).append(node.value)
+
+    def may_view(node, seen=frozenset()):
+        if isinstance(node, ast.Name):
+            if node.id in params:
+                return True
+            values = bindings.get(node.id)
+            if node.id in seen or not values:
+                return False
+            stores = sum(1 for n in walk(fdef) if isinstance(n, ast.Name) and n.id == node.id
+                         and not isinstance(n.ctx, ast.Load))
+            return stores != len(values) or any(may_view(v, seen | {node.id}) for v in values)
+        if isinstance(node, ast.Attribute):
+            return node.attr in ("T", "mT", "real", "imag", "flat") and may_view(node.value, seen)
+        if isinstance(node, ast.Subscript):
+            return may_view(node.value, seen)
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+            if name in _VIEWS:
+                operand = f.value if isinstance(f, ast.Attribute) and not (isinstance(f.value, ast.Name)
+                                                                           and f.value.id == np_name) \
+                    else (node.args[0] if node.args else None)
+                return operand is not None and may_view(operand, seen)
+        return False
+
+    def copied(g):
+        shape = shapes.of(g)
+        if isinstance(shape, tuple) and shape != () and may_view(g):
+            return fix_locations(ast.copy_location(
+                ast.Call(func=ast.Attribute(value=g, attr="copy", ctx=ast.Load()), args=[], keywords=[]), g))
+        return g
+
+    changed = False
+    for call in walk(fdef.body[-1]):
+        if not (isinstance(call, ast.Call) and len(call.args) == 2 and hashable(shapes.callee(call))
+                and shapes.helpers.get(shapes.callee(call)) == "finish"):
+            continue
+        g = call.args[0]
+        if isinstance(g, ast.Dict | ast.List):
+            items = g.values if isinstance(g, ast.Dict) else g.elts
+            for k, item in enumerate(items):
+                new = copied(item)
+                changed |= new is not item
+                items[k] = new
+        else:
+            call.args[0] = copied(g)
+            changed |= call.args[0] is not g
+    return changed

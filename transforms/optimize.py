@@ -52,7 +52,7 @@ from .container_adjoints import split_container_adjoints
 from .copyprop import propagate_copies
 from .dce import eliminate_dead_code
 from .extremes import split_extreme_ties
-from .finish import drop_finish
+from .finish import copy_argument_views, drop_finish
 from .index_adjoints import accumulate_index_adjoints
 from .invariants import hoist_loop_invariants
 from .item_updates import explain_copies, update_items_in_place
@@ -207,13 +207,15 @@ def in_place_step(c: Code) -> Code:
 def late_step(c: Code) -> Code:
     """The rewrites of the finished code (each in its own module): max/min adjoints counted only at
     ties, array temporaries read once lending their array, `finish` dropped where it returns its
-    adjoint, invariant numbers out of loops, once-read number temporaries into their reader."""
+    adjoint, a returned argument's array copied, invariant numbers out of loops, once-read number
+    temporaries into their reader."""
     if c.shapes is not None:
         split_extreme_ties(c.fdef, c.inferred, c.shapes.np_name)
         shapes = c.shapes.shapes(c.fdef)
         made_up = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
         reuse_dead_operands(c.fdef, shapes, made_up, c.shapes.float64_only)
         drop_finish(c.fdef, shapes, c.shapes.kinds, made_up, c.shapes.float64_only)
+        copy_argument_views(c.fdef, shapes, c.shapes.np_name)
         hoist_loop_invariants(c.fdef, shapes, specialize._pure)
         merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up)
         c.inferred = shapes  # (still true: these rewrites move and merge expressions, none changes a shape)
