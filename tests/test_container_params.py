@@ -429,6 +429,8 @@ def test_a_loop_of_no_trips_binds_nothing():
         last_read_after_loop(params, xs)
     with pytest.raises((UnboundLocalError, NameError)):
         s2s.value_and_grad(last_read_after_loop)(params, xs)
+    with pytest.raises((UnboundLocalError, NameError)):  # (the unread np.sum(W) kept: it may raise)
+        s2s.grad(last_read_after_loop)(params, xs)
 
 
 def test_items_by_computed_keys_stay_general_and_right():

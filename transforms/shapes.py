@@ -529,6 +529,7 @@ class Shapes:
                      if self._bindings.get(name) == count and name not in params_bound}
         self._counters = set(self.ints)  # (no other binding: a `Counted` fact of one stays true until its loop)
         self._param_names = params_bound
+        self._fdef, self._maybe_unbound = fdef, None
         params, kinds = self._held_containers(fdef, params, kinds or {})
         self.env = dict(params)
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
@@ -546,6 +547,14 @@ class Shapes:
         self._restores = {}  # name -> the shape a tape's restore gives it (the join of what was saved)
         self._flow(fdef)
         self.reals = self._real_names(kinds or {})
+
+    @property
+    def maybe_unbound(self) -> set:
+        """The ids of the reads of local names that may be unbound there (a name a loop of no trips, or one
+        branch, leaves unbound): such a read raises, so its statement is not one that cannot raise."""
+        if self._maybe_unbound is None:
+            self._maybe_unbound = _maybe_unbound_reads(self._fdef, self.local)
+        return self._maybe_unbound
 
     # ---- container arguments -----------------------------------------------
     def _held_containers(self, fdef, params, kinds):
@@ -1529,6 +1538,56 @@ class Shapes:
         if known is None:
             known = self._facts[key] = (obj, ctx().fact(obj, name, default))
         return known[1]
+
+
+def _maybe_unbound_reads(fdef, local) -> set:
+    """The ids of the Name reads of `local` names that may be unbound there (definite assignment: a name is
+    bound after a statement that binds it on every path; a loop's body may run no trip)."""
+    out = set()
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+
+    def reads(node, bound):
+        for n in walk(node):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in local and n.id not in bound:
+                out.add(id(n))
+
+    def block(stmts, bound):
+        for s in stmts:
+            bound = stmt(s, bound)
+        return bound
+
+    def stmt(s, bound):
+        if isinstance(s, ast.If):
+            reads(s.test, bound)
+            return block(s.body, bound) & block(s.orelse, bound)
+        if isinstance(s, ast.For):
+            reads(s.iter, bound)
+            block(s.body, bound | assigned_names(s.target))
+            return block(s.orelse, bound)
+        if isinstance(s, ast.While):
+            reads(s.test, bound)
+            block(s.body, bound)
+            return block(s.orelse, bound)
+        if isinstance(s, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Expr | ast.Return):
+            if isinstance(s, ast.AugAssign):
+                reads(s.target, bound)
+            if getattr(s, "value", None) is not None:
+                reads(s.value, bound)
+            targets = s.targets if isinstance(s, ast.Assign) else [s.target] if hasattr(s, "target") else []
+            for t in targets:
+                if not isinstance(t, ast.Name):
+                    reads(t, bound)
+            if isinstance(s.value, ast.Constant) and s.value.value is None:
+                return bound  # (the tape's placeholder, `t = t2 = None`, stands for no value yet)
+            return bound | {n for t in targets for n in assigned_names(t)}
+        if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            return bound | {s.name}
+        # anything else (try, with, delete...): every read in it counts as maybe unbound, nothing it binds counts
+        reads(s, frozenset())
+        return bound
+
+    block(fdef.body, frozenset(params))
+    return out
 
 
 def _held_items(fact, index, whole=False):

@@ -783,13 +783,15 @@ def _elementwise_parent(node):
 # ---- statements that cannot raise ----------------------------------------------
 
 def pure_names(fdef: ast.FunctionDef, shapes: Shapes, stack: str | None) -> set[str]:
-    """Variables assigned only by statements that cannot raise at these shapes (so may be dropped if unread)."""
+    """Variables assigned only by statements that cannot raise at these shapes (so may be dropped if unread);
+    a statement reading a name that may be unbound there raises (`UnboundLocalError`), as Python would."""
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
     verdicts, assign_targets, stored, pushed = {}, set(), [], set()
     for node in walk(fdef):  # (one walk: the assignments' verdicts, the other stores, what the tape saves)
         if isinstance(node, ast.Assign):
             if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                verdicts.setdefault(node.targets[0].id, []).append(_pure(node.value, shapes))
+                verdicts.setdefault(node.targets[0].id, []).append(_pure(node.value, shapes) and not any(
+                    isinstance(n, ast.Name) and id(n) in shapes.maybe_unbound for n in walk(node.value)))
                 assign_targets.add(id(node.targets[0]))
             if isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) \
                     and node.value.func.attr == "pop":
