@@ -99,3 +99,31 @@ def test_a_long_list_is_not_walked_on_every_call():
     assert argshapes.structure_key([1.0] * argshapes.MAX_LEAVES) is not None
     assert argshapes.structure_key([[1.0] * 40, [2.0] * 24]) is not None
     assert argshapes.structure_key([[1.0] * 40, [2.0] * 25]) is None
+
+
+UNICODE_KEYS = """
+def f(p, x):
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(np.sin(p[A]) * x) * i
+    s = s + np.sum(p[A] ** 2)
+    for i in range(3):
+        s = s + np.sum(np.cos(p[B]) * x) * i
+    return s + np.sum(p[B] ** 3)
+"""
+
+
+@pytest.mark.parametrize("keys", [("\ufb01", "fi"), ("x\u00b2", "b")])
+def test_item_adjoint_names_of_keys_no_identifier_spells(keys):
+    """An item's adjoint was named from its key by `\\W` -> `_`: `params_bar_x²` is no identifier (a
+    SyntaxError where the general code runs), and `params_bar_ﬁ` is `params_bar_fi` to the parser (NFKC),
+    so the adjoints of p["ﬁ"] and p["fi"] were one name: a wrong gradient ([-0.23, -3.25, 4.98] for
+    [0.02, 0.14, 12.75])."""
+    a, b = keys
+    f = _defined(UNICODE_KEYS.replace("A", repr(a)).replace("B", repr(b)))
+    p = {a: RNG.normal(size=3), b: RNG.normal(size=3)}
+    x = RNG.normal(size=3)
+    g = s2s.grad(f)(p, x)
+    assert list(g) == [a, b]
+    np.testing.assert_allclose(g[a], np.cos(p[a]) * x * 3 + 2 * p[a], rtol=1e-12)
+    np.testing.assert_allclose(g[b], -np.sin(p[b]) * x * 3 + 3 * p[b] ** 2, rtol=1e-12)

@@ -61,7 +61,9 @@ def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> set:
     for name, plan in plans.items():
         plan.names = {}
         for key in plan.keys:
-            base = re.sub(r"\W", "_", f"{name}_{key}")
+            # (ASCII only: a key's other letters may be no identifier's (`x²`), or one the parser reads as
+            # another (`ﬁ` is `fi` after NFKC normalisation), and the code runs from its text)
+            base = f"{name}_{re.sub(r'[^0-9A-Za-z_]', '_', str(key))}"
             fresh, n = base, 1
             while fresh in taken:
                 n += 1
