@@ -367,6 +367,8 @@ def _aux_runner(func, wrt, optimize, need_value):
             raise
         value, aux = _split_aux(func, out)
         _check_scalar(value, func)
+        if type(g) in _CONTAINERS:
+            g = _unshared(g)
         g = _restored(g, positions, args, kwargs)
         if as_tuple:
             g = (g,)
@@ -463,7 +465,7 @@ def _runner(func, wrt, optimize, need_value=True):
                 value, g = size_one
         else:
             value, g = None, out
-        if type(g) is tuple and len(g) > 1:
+        if type(g) in _CONTAINERS:  # (a tuple of gradients, or a container argument's)
             g = _unshared(g)
         if records is not None:
             g = _restored(g, records, args, kwargs)
@@ -509,15 +511,24 @@ def _is_record(value) -> bool:
 
 
 def _unshared(grads):
-    """Gradients that are one array object (`x + y`: both adjoints are the same array) become copies."""
+    """Gradients that are one array object (`x + y`: both adjoints are the same array) become copies, the
+    leaves of a list, tuple or dict gradient among them (`p["a"] + p["b"]`: `g["a"] is g["b"]`)."""
     seen = set()
-    out = []
-    for g in grads:
+
+    def unshared(g):
+        kind = type(g)
+        if kind is tuple or kind is list:
+            out = [unshared(v) for v in g]
+            return g if all(a is b for a, b in zip(out, g)) else kind(out)
+        if kind is dict:
+            out = {k: unshared(v) for k, v in g.items()}
+            return g if all(out[k] is v for k, v in g.items()) else out
         if isinstance(g, np.ndarray) and id(g) in seen:
-            g = g.copy()
+            return g.copy()
         seen.add(id(g))
-        out.append(g)
-    return tuple(out)
+        return g
+
+    return unshared(grads)
 
 
 def value_and_grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt | None = None,

@@ -188,7 +188,7 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
             value, g = None, out
         if variant.cast is not None:
             g = variant.cast(g)
-        if type(g) is tuple and len(g) > 1:
+        if type(g) in api._CONTAINERS:
             g = api._unshared(g)
         if as_tuple:
             g = (g,)

@@ -127,3 +127,31 @@ def test_item_adjoint_names_of_keys_no_identifier_spells(keys):
     assert list(g) == [a, b]
     np.testing.assert_allclose(g[a], np.cos(p[a]) * x * 3 + 2 * p[a], rtol=1e-12)
     np.testing.assert_allclose(g[b], -np.sin(p[b]) * x * 3 + 3 * p[b] ** 2, rtol=1e-12)
+
+
+def shared_sum(p, x):
+    return np.sum(np.tanh(p["a"] + p["e"][0] + x))
+
+
+def shared_sum_aux(p, x):
+    return shared_sum(p, x), "aux"
+
+
+def test_leaves_of_a_container_gradient_are_not_one_array():
+    """The adjoints of `p["a"]` and `p["e"][0]` in `p["a"] + p["e"][0] + x` are one array in the code (and x's
+    too): the gradient's leaves were that one array object, so `g["a"] *= 0.5` (clipping in place) halved
+    g["e"][0] and x's gradient as well. Only a tuple of gradients was unshared."""
+    p = {"a": RNG.normal(size=3), "e": [RNG.normal(size=3)]}
+    x = RNG.normal(size=3)
+    expected = 1 - np.tanh(p["a"] + p["e"][0] + x) ** 2
+    runs = {"grad": lambda: s2s.grad(shared_sum)(p, x),
+            "value_and_grad": lambda: s2s.value_and_grad(shared_sum)(p, x)[1],
+            "has_aux": lambda: s2s.grad(shared_sum_aux, has_aux=True)(p, x)[0],
+            "wrt=(0, 1)": lambda: s2s.grad(shared_sum, wrt=(0, 1))(p, x)}
+    for name, run in runs.items():
+        g = run()
+        both = g if name == "wrt=(0, 1)" else (g, None)
+        both[0]["a"] *= 0.0
+        np.testing.assert_allclose(both[0]["e"][0], expected, rtol=1e-12, err_msg=name)
+        if both[1] is not None:
+            np.testing.assert_allclose(both[1], expected, rtol=1e-12, err_msg=name)
