@@ -31,7 +31,7 @@ import ast
 import re
 
 from .shapes import Keyed, Seq, Shapes
-from .walk import fix_locations, walk
+from .walk import fix_locations, rewrite_statements, walk
 
 
 def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> set:
@@ -173,24 +173,16 @@ def _rewrite(fdef, plans):
                 return ast.copy_location(display(self.plans[node.id]), node)
             return node
 
-    def block(stmts):
-        out = []
-        for s in stmts:
-            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
-                    and s.targets[0].id in plans:
-                out.extend(fix_locations(ast.copy_location(n, s)) for n in binding(s, plans[s.targets[0].id],
-                                                                                  s.targets[0].id))
-                continue
-            for field in ("body", "orelse", "finalbody"):
-                inner = getattr(s, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                    setattr(s, field, block(inner))
-            for field, value in ast.iter_fields(s):
-                if isinstance(value, ast.expr):
-                    setattr(s, field, Reads(plans).visit(value))
-                elif isinstance(value, list) and value and isinstance(value[0], ast.expr):
-                    setattr(s, field, [Reads(plans).visit(v) for v in value])
-            out.append(s)
-        return out
+    def rewritten(s):
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and s.targets[0].id in plans:
+            name = s.targets[0].id
+            return [fix_locations(ast.copy_location(n, s)) for n in binding(s, plans[name], name)]
+        for field, value in ast.iter_fields(s):
+            if isinstance(value, ast.expr):
+                setattr(s, field, Reads(plans).visit(value))
+            elif isinstance(value, list) and value and isinstance(value[0], ast.expr):
+                setattr(s, field, [Reads(plans).visit(v) for v in value])
+        return [s]
 
-    fdef.body = block(fdef.body)
+    rewrite_statements(fdef, rewritten)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 
 from .shapes import Keyed, Seq, Shapes
-from .walk import walk
+from .walk import rewrite_statements, walk
 
 
 def hoist_item_reads(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
@@ -31,26 +31,18 @@ def hoist_item_reads(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
             (loads if isinstance(node.ctx, ast.Load) else stores).setdefault(node.id, []).append(node)
     changed = False
 
-    def block(stmts):
+    def hoisted(s):
         nonlocal changed
-        out = []
-        for s in stmts:
-            for field in ("body", "orelse"):
-                inner = getattr(s, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt) \
-                        and not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    setattr(s, field, block(inner))
-            if isinstance(s, ast.For) and not s.orelse:
-                inside = {id(n) for stmt in s.body for n in walk(stmt)}
-                moved = [stmt for stmt in s.body if _movable(stmt, shapes, stores, loads, inside)]
-                if moved and len(moved) < len(s.body):
-                    s.body = [stmt for stmt in s.body if not any(stmt is m for m in moved)]
-                    out.extend(moved)
-                    changed = True
-            out.append(s)
-        return out
+        if isinstance(s, ast.For) and not s.orelse:
+            inside = {id(n) for stmt in s.body for n in walk(stmt)}
+            moved = [stmt for stmt in s.body if _movable(stmt, shapes, stores, loads, inside)]
+            if moved and len(moved) < len(s.body):
+                s.body = [stmt for stmt in s.body if not any(stmt is m for m in moved)]
+                changed = True
+                return moved + [s]
+        return [s]
 
-    fdef.body = block(fdef.body)
+    rewrite_statements(fdef, hoisted)
     return changed
 
 

@@ -32,7 +32,7 @@ import copy
 
 from . import annotations
 from .shapes import Keyed, Seq, Shapes, items_of
-from .walk import fix_locations, walk
+from .walk import fix_locations, rewrite_statements, walk
 
 MAX_TRIPS = 8
 MAX_STATEMENTS = 400
@@ -43,27 +43,20 @@ def unroll_item_loops(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     docstring); returns whether any was."""
     changed = False
 
-    def block(stmts):
+    def written_out(s):
         nonlocal changed
+        trips = _trips(s, shapes)
+        if trips is None:
+            return [s]
+        changed = True
         out = []
-        for s in stmts:
-            for field in ("body", "orelse"):
-                inner = getattr(s, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt) \
-                        and not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    setattr(s, field, block(inner))
-            trips = _trips(s, shapes)
-            if trips is None:
-                out.append(s)
-                continue
-            changed = True
-            for i in range(trips):
-                start = ast.Assign(targets=[ast.Name(id=s.target.id, ctx=ast.Store())], value=ast.Constant(i))
-                out.append(fix_locations(ast.copy_location(start, s)))
-                out.extend(_with_counter(stmt, s.target.id, i) for stmt in s.body)
+        for i in range(trips):
+            start = ast.Assign(targets=[ast.Name(id=s.target.id, ctx=ast.Store())], value=ast.Constant(i))
+            out.append(fix_locations(ast.copy_location(start, s)))
+            out.extend(_with_counter(stmt, s.target.id, i) for stmt in s.body)
         return out
 
-    fdef.body = block(fdef.body)
+    rewrite_statements(fdef, written_out)
     return changed
 
 

@@ -89,3 +89,27 @@ def _fix(node, lineno, col, end_lineno, end_col):
                     _fix(item, lineno, col, end_lineno, end_col)
         elif isinstance(value, _AST):
             _fix(value, lineno, col, end_lineno, end_col)
+
+
+def rewrite_statements(fdef: ast.FunctionDef, rewrite) -> None:
+    """Replace each statement of `fdef`'s body, and of every statement list nested in it (a loop's or
+    branch's body, not a nested function's), by the statements `rewrite(stmt)` gives (a list; `[stmt]`
+    keeps it), the lists inside a statement first.
+
+        >>> fdef = ast.parse("def f(x):\\n    for i in y:\\n        x = 1\\n    return x").body[0]
+        >>> rewrite_statements(fdef, lambda s: [s, s] if isinstance(s, ast.Assign) else [s])
+        >>> len(fdef.body[0].body)
+        2
+    """
+    def block(stmts):
+        out = []
+        for s in stmts:
+            if not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+                for field in ("body", "orelse", "finalbody"):
+                    inner = getattr(s, field, None)
+                    if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                        setattr(s, field, block(inner))
+            out.extend(rewrite(s))
+        return out
+
+    fdef.body = block(fdef.body)
