@@ -349,10 +349,10 @@ def _plan(target, names, optimize, args, arrays=True):
     fdef = ast.parse(gen.source).body[0]
     if gen.links:
         callee = ast.unparse(gen.links[0].callee_expr)
-        raise _error(gen, f"it calls the user function {callee}, whose derivative s2s links at run time", fdef)
+        raise _error(gen, f"a call of the user function {callee}, whose derivative s2s links at run time", fdef)
     for a in args:
         if not isinstance(a, _DATA_TYPES):
-            raise _error(gen, f"an argument is a {type(a).__name__}; compiled code takes numbers and arrays", fdef)
+            raise _error(gen, f"a {type(a).__name__} as an argument; it takes numbers and arrays", fdef)
     params = pipeline._param_names_of(target)
     tape_types = _tape_types(fdef, args, params, _numpy_names(target, gen, fdef)) if arrays else {}
     runtime_name = next((n for n, cell in gen.helper_cells.items()
@@ -564,7 +564,7 @@ def _bind(target, gen, low):
                 isinstance(obj, np.ndarray) and obj.dtype.kind in "biuf"):
             data.append(name)
         else:
-            raise _error(gen, f"{name!r} is a {type(obj).__name__}, which compiled code cannot call or read",
+            raise _error(gen, f"{name!r}, a {type(obj).__name__} it can neither call nor read",
                          _first_use(low.fdef, name))
     return bindings, data
 
