@@ -121,12 +121,45 @@ def _bound_before(stmts, name) -> bool:
                for s in stmts)
 
 
-def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset()):
+def _fresh_binding(s, name) -> bool:
+    """Whether `s` binds `name` to a new list, dict or set (a display or comprehension): the object the name
+    held before is out of its reach."""
+    return (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+            and s.targets[0].id == name
+            and isinstance(s.value, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp | ast.SetComp))
+
+
+def _updated_later(name, frames) -> bool:
+    """Whether an update through `name` may run after the statement `frames` point at, before `name` is bound
+    to a new object. `frames`: (statements, index) of that statement's block, then of each enclosing
+    statement in its block, innermost first, with whether the block is a loop's body (it runs again)."""
+    def scan(stmts):
+        for s in stmts:
+            if _fresh_binding(s, name):
+                return False
+            if name in _mutations([s]):
+                return True
+        return None
+    for stmts, i, loop in frames:
+        verdict = scan(stmts[i + 1:])
+        if verdict is not None:
+            return verdict
+        if loop and scan(stmts):  # the next trip (new bindings there leave the way out of the loop open)
+            return True
+    return False
+
+
+def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=()):
     views = views or {}
     for i, s in enumerate(stmts):
+        here = ((stmts, i, frames[0][2]),) + frames[1:] if frames else ((stmts, i, False),)
         for child in (getattr(s, "body", None), getattr(s, "orelse", None)):
             if isinstance(child, list):
-                _check_block(pf, child, mutated, views, handed_on)
+                loop = isinstance(s, ast.For | ast.While) and child is s.body
+                _check_block(pf, child, mutated, views, handed_on, ((child, -1, loop),) + here)
+
+        def updated_later(name, here=here):
+            return name in mutated and _updated_later(name, here)
         if not isinstance(s, ast.Assign | ast.Expr):
             continue
         value = s.value
@@ -136,18 +169,21 @@ def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset()):
         # as where forward mode computes a tangent from the old x before x is rebound, `x = np.stack(x)`)
         if isinstance(target, ast.Name) and isinstance(value, ast.Name) and atom_names(value) and \
                 not (value.id in handed_on and value.id not in mutated and _bound_before(stmts[:i], value.id)):
-            if value.id in mutated or target.id in mutated:
-                _refuse(pf, s, value.id if value.id in mutated else target.id, "another name is bound to")
+            # (an update before the names are joined, or after the updated one is bound to a new list, is
+            # seen by neither: `new = []; new.append(h); hs = new` in a loop)
+            for n in (value.id, target.id):
+                if updated_later(n):
+                    _refuse(pf, s, n, "another name is bound to")
         # stored inside a container or handed to a user function
         if isinstance(value, ast.List | ast.Tuple | ast.Dict):
             elts = value.elts if not isinstance(value, ast.Dict) else value.values
             for n in atom_names(elts):
-                if n in mutated:
+                if updated_later(n):
                     _refuse(pf, s, n, "a container holds")
         if isinstance(value, ast.Call):
             if is_append(value):
                 for n in atom_names(value.args):
-                    if n in mutated:
+                    if updated_later(n):
                         _refuse(pf, s, n, "a list holds")
         # a view of a mutated array must be used up before the next update
         view_of = None
