@@ -179,9 +179,13 @@ def _collect(fn, imports, notes, blocks, done, records):
     from s2s.runtime import LocalCode, Refusal
     if id(fn) in done:
         return done[id(fn)]
-    name = fn.__code__.co_name
+    name = own_name = fn.__code__.co_name
+    k = 1
+    while name in done.values():  # another derivative of the same function (other arguments, other shapes)
+        k += 1
+        name = f"{own_name}_{k}"
     done[id(fn)] = name
-    aliases, renames = [], {}
+    aliases, renames = [], ({own_name: name} if name != own_name else {})
     for var, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
         try:
             value = cell.cell_contents
@@ -189,7 +193,7 @@ def _collect(fn, imports, notes, blocks, done, records):
             continue
         if getattr(value, "__s2s_source__", None) is not None and hasattr(value, "__code__"):
             callee = _collect(value, imports, notes, blocks, done, records)  # a linked derivative: printed before
-            if callee != var:
+            if callee != renames.get(var, var):  # (its own name, renamed above: the source reads the new one)
                 aliases.append(f"{var} = {callee}")
             continue
         if isinstance(value, Refusal | LocalCode):
