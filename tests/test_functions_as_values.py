@@ -682,3 +682,58 @@ def immediately_called_lambda(x):
 
 def test_an_immediately_called_lambda():
     check_all(immediately_called_lambda, (np.array([0.3, -0.2]),))
+
+
+# ---- a function made anew at each call: its derivative made once ----------------------------------------
+
+def apply_twice(act, x):
+    return act(act(x))
+
+
+def fresh_lambda(x):
+    act = lambda z: np.tanh(z)  # noqa: E731 - a new function object at every call
+    return np.sum(apply_twice(act, x))
+
+
+def fresh_closure(x, s):
+    act = lambda z: np.sin(z * s)  # noqa: E731 - its cell holds this call's s
+    return np.sum(apply_twice(act, x))
+
+
+def closure_of_a_local(x):
+    s = np.mean(x)  # a new object at each call: its cell's contents differ from the last call's
+    act = lambda z: z * s  # noqa: E731
+    return np.sum(apply_twice(act, x))
+
+
+def test_a_lambda_made_at_each_call_is_differentiated_once():
+    from s2s import pipeline
+    built = []
+    original = pipeline._build
+
+    def counting(func, *args, **kwargs):
+        built.append(func.__name__)
+        return original(func, *args, **kwargs)
+
+    grad = s2s.grad(fresh_lambda)
+    x = X()
+    grad(x)
+    pipeline._build = counting
+    try:
+        for _ in range(3):
+            check = grad(x)
+    finally:
+        pipeline._build = original
+    assert built == []  # (each call made a wrapper and its derivative again: 5 ms a call)
+    assert_close(check, fd_grad(fresh_lambda, [x]))
+
+
+def test_lambdas_of_other_cells_are_not_confused():
+    x = X()
+    grad = s2s.grad(fresh_closure)
+    for s in (2.0, 3.0, 2.0, np.float64(0.5)):
+        assert_close(grad(x, s), fd_grad(fresh_closure, [x, s]))
+    grad = s2s.grad(closure_of_a_local)
+    for seed in (1, 2, 1):
+        x = X(seed=seed)
+        assert_close(grad(x), fd_grad(closure_of_a_local, [x]))

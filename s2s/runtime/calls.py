@@ -153,7 +153,42 @@ def _key_of(f):
         return ("method", id(f.__self__), f.__name__), (f.__self__,)  # a new object at each `rng.normal`
     if isinstance(f, types.MethodType):  # a new object at each `norm.logpdf`, too
         return ("bound", id(f.__self__), id(f.__func__)), (f.__self__, f.__func__)
+    cells = _cell_contents(f) if type(f) is types.FunctionType else None
+    if cells is not None:
+        # a function made anew at each call of the differentiated one (`act = lambda z: np.tanh(z)`, the
+        # generated code's cells its closure) does what its code, globals, defaults and the objects in its
+        # cells say: one wrapper (calling the first such object) serves them all, so its derivative is not
+        # made again at every call (`_same_function` checks the object kept still has them)
+        defaults, kw = f.__defaults__, f.__kwdefaults__
+        return ("code", f.__code__, id(f.__globals__), tuple(map(id, cells)), tuple(map(id, defaults or ())),
+                tuple((k, id(v)) for k, v in (kw or {}).items()), tuple((k, id(v)) for k, v in f.__dict__.items())), \
+            (f, f.__globals__, cells, defaults, kw, dict(f.__dict__))
     return ("f", id(f)), (f,)
+
+
+def _cell_contents(f):
+    """What the cells of `f`'s closure hold now (a tuple), or None where one is empty."""
+    try:
+        return tuple(c.cell_contents for c in f.__closure__ or ())
+    except ValueError:
+        return None
+
+
+def _same_function(kept, f) -> bool:
+    """Whether the function kept for a code key still does what `f` does: the same code and globals, and
+    the same objects in its cells, defaults, keyword defaults and attributes (s2s's mark of a local function)."""
+    g = kept[0]
+    if g is f:
+        return True
+    cells_g, cells_f = _cell_contents(g), _cell_contents(f)
+    dg, df = g.__defaults__ or (), f.__defaults__ or ()
+    kg, kf = g.__kwdefaults__ or {}, f.__kwdefaults__ or {}
+    ag, af = g.__dict__, f.__dict__
+    return g.__code__ is f.__code__ and g.__globals__ is f.__globals__ \
+        and ag.keys() == af.keys() and all(v is af[k] for k, v in ag.items()) \
+        and cells_g is not None and cells_f is not None and len(cells_g) == len(cells_f) \
+        and all(a is b for a, b in zip(cells_g, cells_f)) and len(dg) == len(df) \
+        and all(a is b for a, b in zip(dg, df)) and kg.keys() == kf.keys() and all(v is kf[k] for k, v in kg.items())
 
 
 def _wrapper(f, n_const, const_kw, n_args, kwnames):
@@ -162,7 +197,7 @@ def _wrapper(f, n_const, const_kw, n_args, kwnames):
     key = key + (n_const, const_kw, n_args, kwnames)
     with _lock:
         hit = _wrappers.find(key)
-        if hit is not None:
+        if hit is not None and (key[0] != "code" or _same_function(hit[0], f)):
             return hit[1]
         consts = [f"c{i}" for i in range(n_const)] + [f"ck{i}" for i in range(len(const_kw))]
         params = consts + [f"a{i}" for i in range(n_args)] + [f"k{i}" for i in range(len(kwnames))]
