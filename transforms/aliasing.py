@@ -159,7 +159,9 @@ def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(
                 _check_block(pf, child, mutated, views, handed_on, ((child, -1, loop),) + here)
 
         def updated_later(name, here=here):
-            return name in mutated and _updated_later(name, here)
+            # (a list s2s made, `items` of `held = (d.values(), 1)`, stands for a view of what it was read from:
+            # an update of that follows no flow of its own, so any update of it refuses, as before)
+            return name in mutated and (not _yours(pf, name) or _updated_later(name, here))
         if not isinstance(s, ast.Assign | ast.Expr):
             continue
         value = s.value

@@ -58,12 +58,14 @@ def view_as_list(call: ast.Call, key: str, keys_of: Callable[[list], ast.expr]) 
 
 
 def stored_view_of_updated_mapping(tree: ast.FunctionDef):
-    """The first view call kept in a name (`vals = d.values()`) whose dict the function updates, or None."""
+    """The first view call kept in a name (`vals = d.values()`, or held in a display bound to one: `held =
+    (d.values(), 1)`) whose dict the function updates, or None."""
     updated = _updated_receivers(tree)
     for node in walk(tree):
-        if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and is_view_call(node.value) and \
-                ast.unparse(node.value.func.value) in updated:
-            return node.value
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr) and node.value is not None:
+            view = _kept_view(node.value, {})
+            if view is not None and ast.unparse(view.func.value) in updated:
+                return view
     return None
 
 
