@@ -35,7 +35,11 @@ from .walk import fix_locations, rewrite_statements, walk
 
 
 def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> set:
-    """Rewrite the container adjoints the module docstring describes; returns the item adjoints' names."""
+    """Rewrite the container adjoints the module docstring describes; returns the item adjoints' names.
+
+        p_bar = s2s.getitem_grad(g, p, "W"); return s2s.finish(p_bar, p)
+        ->  p_bar_W = g; p_bar_b = 0.0; return s2s.finish({"W": p_bar_W, "b": p_bar_b}, p)
+    """
     helper = {}  # id(call) -> the runtime helper's name it calls
 
     def helper_of(node):

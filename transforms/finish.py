@@ -94,7 +94,10 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
     x is `a` once the seed 1.0 is folded, and handing the caller its own array back as a gradient would
     let an update of the gradient (`g *= lr`) change the argument. A copy is made only for a value the
     shapes say is an array (`()` may be a Python number, which no one can change); returns whether
-    anything changed."""
+    anything changed.
+
+        return s2s.finish(a, x)    ->    return s2s.finish(a.copy(), x)
+    """
     if not fdef.body or not isinstance(fdef.body[-1], ast.Return) or fdef.body[-1].value is None:
         return False
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}

@@ -24,7 +24,10 @@ from .walk import rewrite_statements, walk
 
 
 def hoist_item_reads(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
-    """Move the item reads the module docstring describes out of their loops; returns whether any moved."""
+    """Move the item reads the module docstring describes out of their loops; returns whether any moved.
+
+        for t in range(n): W = params["W"]; h = W @ h    ->    W = params["W"]; for t in range(n): h = W @ h
+    """
     stores, loads = {}, {}
     for node in walk(fdef):
         if isinstance(node, ast.Name):

@@ -40,7 +40,10 @@ MAX_STATEMENTS = 400
 
 def unroll_item_loops(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     """Write out the loops over a container argument's items of different shapes (see the module
-    docstring); returns whether any was."""
+    docstring); returns whether any was.
+
+        for k in range(2): W = seq[k]; h = h @ W    ->    k = 0; W = seq[0]; h = h @ W; k = 1; W = seq[1]; h = h @ W
+    """
     changed = False
 
     def written_out(s):
