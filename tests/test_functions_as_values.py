@@ -737,3 +737,55 @@ def test_lambdas_of_other_cells_are_not_confused():
     for seed in (1, 2, 1):
         x = X(seed=seed)
         assert_close(grad(x), fd_grad(closure_of_a_local, [x]))
+
+
+# ---- the first function of a code key is the one called: only where it still does what the new one does ----
+
+def sum_through(x, fn):
+    return np.sum(apply_twice(fn, x))
+
+
+class _Scale:
+    def __init__(self, w):
+        self.w = w
+
+
+def _scaled_by(obj):
+    return lambda z: z * obj.w  # noqa: E731
+
+
+def _times(a):
+    return lambda z: z * a  # noqa: E731
+
+
+def _times_default(c):
+    def h(z, c=c):
+        return z * c
+    return h
+
+
+def two_closures_of_one_code(x):
+    fs = [_times(x[0]), _times(x[1] * 2.0)]
+    return np.sum(fs[0](x)) + np.sum(fs[1](x) * 3.0)
+
+
+def test_function_values_of_one_code_follow_their_own_state():
+    x = X()
+    grad = s2s.grad(sum_through)
+    obj = _Scale(2.0)
+    first = _scaled_by(obj)
+    assert_close(grad(x, first), fd_grad(sum_through, [x, first]))
+    obj.w = 5.0  # the object in the cells changed: both the old and a new function see 5.0
+    for f in (_scaled_by(obj), first):
+        assert_close(grad(x, f), fd_grad(sum_through, [x, f]))
+    a = np.linspace(1.0, 3.0, len(x))
+    kept = _times(a)
+    assert_close(grad(x, kept), fd_grad(sum_through, [x, kept]))
+    a[0] = 7.0  # an array in the cells changed in place
+    assert_close(grad(x, _times(a)), fd_grad(sum_through, [x, _times(a)]))
+    h = _times_default(2.0)
+    assert_close(grad(x, h), fd_grad(sum_through, [x, h]))
+    h.__defaults__ = (4.0,)  # the defaults of the kept function changed: a new function of 2.0 is not it
+    for f in (h, _times_default(2.0)):
+        assert_close(grad(x, f), fd_grad(sum_through, [x, f]))
+    check_all(two_closures_of_one_code, (x,))

@@ -1,0 +1,196 @@
+"""Adversarial probes of the flow-aware aliasing rule (transforms/aliasing.py `_updated_later`): an alias,
+container or append of a list, dict or array is accepted only where no update through that name may run
+after it (rest of the block, the next trip of a loop, after the loop) before the name is bound to a new
+display. Each program here is either refused with UnsupportedSyntaxError or differentiated exactly as
+Python runs it (value, and gradient against central differences); a few must be accepted.
+"""
+
+import numpy as np
+import pytest
+from helpers_fd import fd_grad
+
+import s2s
+from s2s.errors import UnsupportedSyntaxError
+
+X = np.array([0.3, -0.7, 1.1])
+
+
+def break_skips_the_new_list(x):
+    L = [x[0]]
+    for _ in range(2):
+        b = L
+        if x[0] > 0:
+            break
+        L = []
+    L.append(x[1])
+    return sum(b)
+
+
+def continue_skips_the_new_list(x):
+    L = [x[0]]
+    b = L
+    for i in range(3):
+        L.append(x[i])
+        b = L
+        if x[0] > 0:
+            continue
+        L = []
+    return sum(b) + 0.0 * sum(L)
+
+
+def new_list_in_one_branch_only(x):
+    L = [x[0]]
+    b = L
+    if x[0] > 0:
+        L = []
+    L.append(x[1])
+    return sum(b)
+
+
+def new_list_on_one_trip_only(x):
+    L = [x[0]]
+    out = 0.0
+    for i in range(3):
+        b = L
+        if i == 1:
+            L = [x[2]]
+        L.append(x[i])
+        out = out + sum(b)
+    return out
+
+
+def rebound_by_a_loop_target(x):
+    L = [x[0]]
+    L.append(x[1])
+    b = L
+    for L in ([x[2]], [x[1]]):
+        L.append(x[0])
+    return sum(b) + sum(L)
+
+
+def alias_in_an_inner_loop(x):
+    out = 0.0
+    L = [x[0]]
+    for _ in range(2):
+        b = L
+        for j in range(2):
+            out = out + sum(b)
+            L.append(x[j + 1])
+    return out + sum(b)
+
+
+def array_alias_then_update_next_trip(x):
+    y = np.zeros(3)
+    acc = 0.0
+    for i in range(3):
+        b = y
+        y[i] = x[i] * 2.0
+        acc = acc + np.sum(b * x)
+    return acc
+
+
+def alias_of_a_dict_then_view(x):
+    d = {"a": x[0]}
+    d["c"] = x[2]
+    e = d
+    v = d.values()
+    e["b"] = x[1]
+    return sum(v)
+
+
+def helper_updates_and_returns_its_argument(x):
+    L = [x[0]]
+    L.append(x[2])
+    b = L
+    L = _push(L, x[1])
+    return sum(b)
+
+
+def _push(L, v):
+    L.append(v)
+    return L
+
+
+def local_def_updates_after_the_alias(x):
+    L = [x[0]]
+
+    def push(v):
+        L.append(v)
+    L.append(x[2])
+    b = L
+    push(x[1])
+    return sum(b)
+
+
+# accepted: every update comes before the alias, or the name is bound to a new list first
+def aliases_after_the_last_update(x):
+    L = []
+    for i in range(3):
+        L.append(x[i] * x[i])
+    b = L
+    t = (L, 1)
+    M = [L]
+    return sum(b) + sum(t[0]) + sum(M[0])
+
+
+def new_list_after_the_alias_each_trip(x):
+    L = [x[0]]
+    out = 0.0
+    for i in range(3):
+        L.append(x[i])
+        b = L
+        out = out + sum(b)
+        L = [x[i] * 2.0]
+    return out + sum(L)
+
+
+def new_list_after_the_alias_while(x):
+    L = [x[0]]
+    out = 0.0
+    i = 0
+    while i < 3:
+        L.append(x[i])
+        b = L
+        out = out + sum(b) * b[0]
+        L = [x[i] * 2.0]
+        i = i + 1
+    return out + sum(L)
+
+
+def array_alias_after_the_last_update(x):
+    y = np.zeros(3)
+    for i in range(3):
+        y[i] = x[i] * 2.0
+    b = y
+    c = [y]
+    return np.sum(b * c[0] * x)
+
+
+RIGHT_OR_REFUSED = [break_skips_the_new_list, continue_skips_the_new_list, new_list_in_one_branch_only,
+                    new_list_on_one_trip_only, rebound_by_a_loop_target, alias_in_an_inner_loop,
+                    array_alias_then_update_next_trip, alias_of_a_dict_then_view,
+                    helper_updates_and_returns_its_argument, local_def_updates_after_the_alias]
+ACCEPTED = [aliases_after_the_last_update, new_list_after_the_alias_each_trip, new_list_after_the_alias_while,
+            array_alias_after_the_last_update]
+
+
+def _matches_python(f, x):
+    value, grad = s2s.value_and_grad(f)(x)
+    np.testing.assert_allclose(value, f(x), rtol=1e-12)
+    np.testing.assert_allclose(grad, fd_grad(f, [x]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(s2s.grad(f)(x), fd_grad(f, [x]), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("f", RIGHT_OR_REFUSED, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("x", [X, -X])
+def test_right_or_refused(f, x):
+    try:
+        _matches_python(f, x)
+    except UnsupportedSyntaxError:
+        pass
+
+
+@pytest.mark.parametrize("f", ACCEPTED, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("x", [X, -X])
+def test_accepted_and_right(f, x):
+    _matches_python(f, x)
