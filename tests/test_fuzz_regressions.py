@@ -816,3 +816,21 @@ def chained_alias_unread(x):
                                        "other names are never read again (a += v is accepted)")
 def test_item_assignment_through_a_chained_alias_read_no_more():
     _all_reverse_forms(chained_alias_unread, (X3,))
+
+
+# ---------------------------------------------------------------- forward mode: a 0-d array scaled in place
+
+
+def zero_d_scaled_in_place(x):
+    a = np.array(0.7)
+    a[...] *= np.sum(x * x)
+    return a * a + np.sum(x)
+
+
+def test_jvp_of_a_0d_array_updated_through_an_ellipsis():
+    # the tangent of `a[...]` read `s2s.part(a_dot, ...)`, which took a 0-d array for a number with no parts
+    # and raised "grad needs a function with a scalar output" (s2s.jvp; fuzz seed 1276181)
+    v = np.array([1.0, -0.5, 0.25])
+    _, tangent = s2s.jvp(zero_d_scaled_in_place, (X3,), (v,))
+    assert_close(tangent, np.sum(fd_grad(zero_d_scaled_in_place, [X3]) * v))
+    _all_reverse_forms(zero_d_scaled_in_place, [X3])

@@ -171,7 +171,9 @@ def part(g, index):
     """Read one part of a structured adjoint; a zero adjoint has zero parts."""
     if isinstance(g, dict):  # a dict's adjoint holds only the keys something reached
         return g.get(index, ZERO)
-    if not isinstance(g, list | tuple | dict) and np.ndim(g) == 0:
+    if not isinstance(g, list | tuple | dict) and np.ndim(g) == 0 \
+            and not (isinstance(g, np.ndarray) and (index is Ellipsis or type(index) is tuple and not index)):
+        # (a 0-d array's `a[...]`, as `a[...] *= c` reads it, is a part of it; a number has no parts)
         from s2s.errors import NonScalarOutputError
         raise NonScalarOutputError(
             "grad needs a function with a scalar output, but this function returns a tuple, list or dict.",
