@@ -902,14 +902,19 @@ def check_case(name, gf, vgf, variant, fd=True):
     return args, grads
 
 
-def to_float32(tree):
+def converted(tree, source=np.float64, target=np.float32):
+    """`tree` with its `source`-dtype array leaves as `target` arrays (the same containers)."""
     if isinstance(tree, dict):
-        return {k: to_float32(v) for k, v in tree.items()}
+        return {k: converted(v, source, target) for k, v in tree.items()}
     if isinstance(tree, list | tuple):
-        return type(tree)(to_float32(v) for v in tree)
-    if isinstance(tree, np.ndarray) and tree.dtype == np.float64:
-        return tree.astype(np.float32)
+        return type(tree)(converted(v, source, target) for v in tree)
+    if isinstance(tree, np.ndarray) and tree.dtype == source:
+        return tree.astype(target)
     return tree
+
+
+def to_float32(tree):
+    return converted(tree)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -946,13 +951,7 @@ def test_program_float32(name):
 
 def replaced_all(tree):
     """float32 leaves back to float64 (the same values)."""
-    if isinstance(tree, dict):
-        return {k: replaced_all(v) for k, v in tree.items()}
-    if isinstance(tree, list | tuple):
-        return type(tree)(replaced_all(v) for v in tree)
-    if isinstance(tree, np.ndarray) and tree.dtype == np.float32:
-        return tree.astype(np.float64)
-    return tree
+    return converted(tree, np.float32, np.float64)
 
 
 @pytest.mark.parametrize("name", list(CASES))
