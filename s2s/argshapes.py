@@ -22,6 +22,9 @@ from s2s.transforms.shapes import Keyed, Seq
 MAX_LEAVES = 64  # a bigger container is not specialised: its walk would cost every call
 MAX_DEPTH = 3
 _NUMBER_KINDS = {float: "d", int: "l", bool: "?"}
+# NumPy scalars (`np.log(0.5)` is an np.float64): numbers too, of their dtype
+_NUMBER_KINDS.update({t: np.dtype(t).char for t in (np.float64, np.float32, np.float16, np.int64, np.int32,
+                                                     np.bool_)})
 _OPEN = {list: "[", tuple: "(", dict: "{"}
 _NUMBERS = frozenset(_NUMBER_KINDS)
 _KEY_TYPES = frozenset((str, int))

@@ -437,3 +437,22 @@ def test_items_by_computed_keys_stay_general_and_right():
     x = RNG.normal(size=3)
     check(keys_iterated, {"a": RNG.normal(size=3), "b": RNG.normal(size=3)}, x)
     check(keys_iterated, {"a": RNG.normal(size=3), "b": RNG.normal(size=1)}, x)
+
+
+def gaussian_fit(params, x):
+    sigma = np.exp(params["log_sigma"])
+    return np.sum(((x - params["mu"]) / sigma) ** 2) / 2 + x.shape[0] * params["log_sigma"]
+
+
+def test_numpy_scalar_leaves_are_numbers_of_their_dtype():
+    # `np.log(0.5)` is an np.float64: the dict is specialised, as with a Python float there
+    x = RNG.normal(size=20)
+    params = {"mu": np.float64(0.3), "log_sigma": np.log(0.8)}
+    assert type(params["log_sigma"]) is np.float64
+    g = check(gaussian_fit, params, x)
+    assert set(g) == {"mu", "log_sigma"}
+    assert specialised(gaussian_fit, params, x)
+    g32 = s2s.grad(gaussian_fit)({"mu": np.float32(0.3), "log_sigma": np.float32(-0.2)}, x.astype(np.float32))
+    np.testing.assert_allclose([g32["mu"], g32["log_sigma"]],
+                               [s2s.grad(gaussian_fit)({"mu": 0.3, "log_sigma": -0.2}, x)[k] for k in ("mu", "log_sigma")],
+                               rtol=1e-3)
