@@ -30,7 +30,7 @@ from __future__ import annotations
 import ast
 import re
 
-from .shapes import Keyed, Seq, Shapes
+from .shapes import Keyed, Seq, Shapes, hashable
 from .walk import fix_locations, rewrite_statements, walk
 
 
@@ -46,7 +46,7 @@ def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> set:
         if not isinstance(node, ast.Call):
             return None
         callee = shapes.callee(node)
-        return shapes.helpers.get(callee) if callee is not None and _hashable(callee) else None
+        return shapes.helpers.get(callee) if callee is not None and hashable(callee) else None
 
     bindings = {}
     for node in walk(fdef):
@@ -126,14 +126,6 @@ def _key(structure, key):
     if type(key) is int and -len(structure.items) <= key < len(structure.items):
         return key % len(structure.items)
     return None
-
-
-def _hashable(obj) -> bool:
-    try:
-        hash(obj)
-    except TypeError:
-        return False
-    return True
 
 
 def _rewrite(fdef, plans):
