@@ -101,23 +101,26 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
     if not fdef.body or not isinstance(fdef.body[-1], ast.Return) or fdef.body[-1].value is None:
         return False
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
-    bindings = {}
+    bindings, plain = {}, set()  # name -> the values assigned to it; ids of those assignments' targets
+    stored = []
     for node in walk(fdef):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            bindings.setdefault(node.id, [])
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             bindings.setdefault(node.targets[0].id, []).append(node.value)
+            plain.add(id(node.targets[0]))
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            plain.add(id(node.target))  # (`g += e` keeps g's object: what it may view, it still views)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stored.append(node)
+    other = {n.id for n in stored if id(n) not in plain}  # bound some other way (a loop's target, unpacking)
 
     def may_view(node, seen=frozenset()):
         if isinstance(node, ast.Name):
-            if node.id in params:
+            if node.id in params or node.id in other:
                 return True
             values = bindings.get(node.id)
             if node.id in seen or not values:
                 return False
-            stores = sum(1 for n in walk(fdef) if isinstance(n, ast.Name) and n.id == node.id
-                         and not isinstance(n.ctx, ast.Load))
-            return stores != len(values) or any(may_view(v, seen | {node.id}) for v in values)
+            return any(may_view(v, seen | {node.id}) for v in values)
         if isinstance(node, ast.Attribute):
             return node.attr in ("T", "mT", "real", "imag", "flat") and may_view(node.value, seen)
         if isinstance(node, ast.Subscript):
