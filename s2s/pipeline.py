@@ -593,14 +593,15 @@ def _output_shape(context, fdef, forward, out_atom):
     return context.shapes(sweep).of(out_atom)
 
 
-def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes):
-    """What shape specialisation needs (None when no parameter's shape is known)."""
+def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes=frozenset(), seed=True):
+    """What shape specialisation needs (None when no parameter's shape is known). With `seed`, `fdef` is
+    derivative code whose last keyword is the output's adjoint (a number); without, the user's program."""
     if not scalar_params and not shaped_params:
         return None
     params = {p: () for p in scalar_params}
     params.update({name: shape for name, shape, _ in shaped_params})
     kinds = {name: kind for name, _, kind in shaped_params}
-    if fdef.args.kwonlyargs and fdef.args.kwonlyargs[-1].arg not in params:
+    if seed and fdef.args.kwonlyargs and fdef.args.kwonlyargs[-1].arg not in params:
         seed = fdef.args.kwonlyargs[-1].arg
         params[seed], kinds[seed] = (), "d"  # the seed (1.0 from grad and value_and_grad)
     by_name = {name: HELPER_VALUES[h] for h, name in helpers.items()}
@@ -616,15 +617,7 @@ def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:
     starts from other shapes peeled (transforms/unroll.py), reads of a container argument's items moved
     out of loops (transforms/item_reads.py), from shapes inferred over the lowered primal; the copies'
     rebound names are renamed again."""
-    params = {p: () for p in scalar_params}
-    params.update({name: shape for name, shape, _ in shaped_params})
-    by_name = {name: HELPER_VALUES[h] for h, name in low.helpers.items()}
-
-    def resolve(name):
-        return by_name[name] if name in by_name else low.pf.resolve(name)
-
-    kinds = {name: kind for name, _, kind in shaped_params}
-    shapes = specialize.Context(params, resolve, low.helpers["np"], kinds)
+    shapes = _shape_context(low.pf, low.tree, low.helpers, scalar_params, shaped_params, seed=False)
     changed = any(isinstance(shape, Seq) for _, shape, _ in shaped_params) \
         and unroll.unroll_item_loops(low.tree, shapes.shapes(low.tree))
     changed = unroll.peel_first_trips(low.tree, shapes.shapes, low.alloc.fresh) or changed
