@@ -617,12 +617,16 @@ def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:
     starts from other shapes peeled (transforms/unroll.py), reads of a container argument's items moved
     out of loops (transforms/item_reads.py), from shapes inferred over the lowered primal; the copies'
     rebound names are renamed again."""
-    shapes = _shape_context(low.pf, low.tree, low.helpers, scalar_params, shaped_params, seed=False)
-    changed = any(isinstance(shape, Seq) for _, shape, _ in shaped_params) \
-        and unroll.unroll_item_loops(low.tree, shapes.shapes(low.tree))
-    changed = unroll.peel_first_trips(low.tree, shapes.shapes, low.alloc.fresh) or changed
-    if any(isinstance(shape, Seq | Keyed) for _, shape, _ in shaped_params):
-        changed = item_reads.hoist_item_reads(low.tree, shapes.shapes(low.tree)) or changed
+    context = _shape_context(low.pf, low.tree, low.helpers, scalar_params, shaped_params, seed=False)
+    shapes = context.shapes(low.tree)  # (inferred again only where a step changed the program)
+    unrolled = any(isinstance(shape, Seq) for _, shape, _ in shaped_params) \
+        and unroll.unroll_item_loops(low.tree, shapes)
+    if unrolled:
+        shapes = context.shapes(low.tree)
+    peeled, shapes = unroll.peel_first_trips(low.tree, context.shapes, low.alloc.fresh, shapes)
+    hoisted = any(isinstance(shape, Seq | Keyed) for _, shape, _ in shaped_params) \
+        and item_reads.hoist_item_reads(low.tree, shapes)
+    changed = unrolled or peeled or hoisted
     if changed:
         _rebinding(low)
         if _STAGES.get():

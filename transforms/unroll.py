@@ -63,7 +63,7 @@ def unroll_item_loops(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     return changed
 
 
-def peel_first_trips(fdef: ast.FunctionDef, infer, fresh) -> bool:
+def peel_first_trips(fdef: ast.FunctionDef, infer, fresh, shapes: Shapes | None = None) -> tuple[bool, Shapes]:
     """A loop at whose head a name's shape is lost because its first trip starts from another shape than
     the later ones (`y = 0.0` before `y = y * x + c`) gets that first trip written out before it:
 
@@ -71,14 +71,15 @@ def peel_first_trips(fdef: ast.FunctionDef, infer, fresh) -> bool:
             body                         for k in range(1, n):
                                              body
 
-    `infer(fdef)` gives the `Shapes` of the lowered primal. A loop over `range(n)` of a known `n` of at
+    `infer(fdef)` gives the `Shapes` of the lowered primal (`shapes`, where given, are those of `fdef` as it
+    is). A loop over `range(n)` of a known `n` of at
     least 2 (so the first trip certainly runs, and the loop after it too) whose body the module
     docstring allows is peeled where that leaves fewer names lost (tried, and undone otherwise); one
     loop at a time, a few at most. A name the loop's body binds before it reads it (`t = y * x`) holds
     in the first trip a value no later statement reads, so there it gets a name of its own (`fresh(name)`):
     the tape then never restores the first trip's value and a later trip's into one name.
-    Returns whether any was."""
-    shapes = infer(fdef)
+    Returns whether any was, and the shapes of `fdef` as it is then."""
+    shapes = infer(fdef) if shapes is None else shapes
     changed = False
     for _ in range(4):
         for loop in [s for s in dict.fromkeys(shapes.lost.values()) if isinstance(s, ast.For)]:
@@ -97,10 +98,10 @@ def peel_first_trips(fdef: ast.FunctionDef, infer, fresh) -> bool:
             if len(tried.lost) < len(shapes.lost):
                 shapes, changed = tried, True
                 break
-            undo()
+            undo()  # (the tree is the one `shapes` were inferred over again: its own nodes put back)
         else:
             break
-    return changed
+    return changed, shapes
 
 
 def _nodes(node):
