@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 
 import s2s  # noqa: E402
 from s2s import cache  # noqa: E402
+from s2s.pytree import leaves  # noqa: E402
 
 
 def gru(Wz, Wr, Wh, xs):
@@ -209,20 +210,12 @@ def programs():
     ]
 
 
-def _leaves(tree):
-    if isinstance(tree, dict):
-        return [leaf for v in tree.values() for leaf in _leaves(v)]
-    if isinstance(tree, list | tuple):
-        return [leaf for v in tree for leaf in _leaves(v)]
-    return [tree]
-
-
 def _differences(f, args, wrt, eps=1e-6):
     """Central differences of f for argument `wrt` (a list of them, one per array leaf, for a container)."""
     args = list(args)
     if isinstance(args[wrt], list | tuple | dict):  # (the leaves changed in place, and restored)
         out = []
-        for leaf in _leaves(args[wrt]):
+        for leaf in leaves(args[wrt]):
             g = np.zeros_like(leaf)
             for idx in np.ndindex(leaf.shape):
                 old = leaf[idx]
@@ -266,7 +259,7 @@ def main(argv=None):
         got = g(*args)
         for k, w in enumerate(wrt if isinstance(wrt, tuple) else (wrt,)):
             mine = got[k] if isinstance(wrt, tuple) else got
-            for a, b in zip(_leaves(mine), _leaves(_differences(f, args, w))):
+            for a, b in zip(leaves(mine), leaves(_differences(f, args, w))):
                 assert np.allclose(a, b, rtol=1e-4, atol=1e-6), (name, w)
         batch = max(1, int(0.01 / max(_batch_time(f, args, 3), 1e-7)))
         primal = grad = float("inf")

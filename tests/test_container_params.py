@@ -15,17 +15,10 @@ import numpy as np
 import pytest
 
 import s2s
+from s2s.pytree import leaves
 from tests.helpers_fd import autograd_version
 
 RNG = np.random.default_rng(7)
-
-
-def leaves(tree):
-    if isinstance(tree, dict):
-        return [leaf for v in tree.values() for leaf in leaves(v)]
-    if isinstance(tree, list | tuple):
-        return [leaf for v in tree for leaf in leaves(v)]
-    return [tree]
 
 
 def fd_tree(f, tree, *rest, eps=1e-6):

@@ -20,6 +20,7 @@ import pytest
 
 import s2s
 from s2s import api
+from s2s.pytree import map_leaves
 from tests.helpers_fd import autograd_version
 
 # ---- shared helpers (module-level, as examples write them) ----------------------------------------
@@ -904,13 +905,7 @@ def check_case(name, gf, vgf, variant, fd=True):
 
 def converted(tree, source=np.float64, target=np.float32):
     """`tree` with its `source`-dtype array leaves as `target` arrays (the same containers)."""
-    if isinstance(tree, dict):
-        return {k: converted(v, source, target) for k, v in tree.items()}
-    if isinstance(tree, list | tuple):
-        return type(tree)(converted(v, source, target) for v in tree)
-    if isinstance(tree, np.ndarray) and tree.dtype == source:
-        return tree.astype(target)
-    return tree
+    return map_leaves(lambda a: a.astype(target) if isinstance(a, np.ndarray) and a.dtype == source else a, tree)
 
 
 def to_float32(tree):
