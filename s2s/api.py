@@ -74,24 +74,36 @@ def _pick_wrt(entry: str, wrt, argnums, argnum, default=0):
     return given[0][1] if given else default
 
 
-def _scalar_params(func, args):
-    """Names of the parameters that receive Python numbers positionally in this call."""
+def _positional_values(func, args, kwargs=None):
+    """(parameter, value) for the parameters this call gives positionally, then for those it leaves to a
+    default that is a Python number (`step=0.1`, `n_steps=5`): the generated code is fresh only while the
+    function's `__defaults__` is the same tuple (cache.py), and a number in it cannot change. A call
+    passing keywords leaves those parameters out (its key holds their names: `_runner`)."""
     code = getattr(func, "__code__", None)
     if code is None:
-        return ()
+        return []
     params = code.co_varnames[:code.co_argcount]
-    return tuple(p for p, a in zip(params, args) if type(a) in _NUMBER)
+    pairs = list(zip(params, args))
+    defaults = getattr(func, "__defaults__", None) or ()
+    first_default = len(params) - len(defaults)
+    for k in range(len(args), len(params)):
+        p = params[k]
+        if k >= first_default and (not kwargs or p not in kwargs) and type(defaults[k - first_default]) in _NUMBER:
+            pairs.append((p, defaults[k - first_default]))
+    return pairs
 
 
-def _shaped_params(func, args):
-    """(name, shape, dtype character) for the parameters that receive arrays or numbers positionally; for
-    those that receive lists, tuples or dicts of them, (name, `Seq`/`Keyed` of shapes, one of dtypes)."""
-    code = getattr(func, "__code__", None)
-    if code is None:
-        return ()
-    params = code.co_varnames[:code.co_argcount]
+def _scalar_params(func, args, kwargs=None):
+    """Names of the parameters that receive Python numbers positionally in this call (or from a default)."""
+    return tuple(p for p, a in _positional_values(func, args, kwargs) if type(a) in _NUMBER)
+
+
+def _shaped_params(func, args, kwargs=None):
+    """(name, shape, dtype character) for the parameters that receive arrays or numbers positionally (or
+    numbers from their defaults); for those that receive lists, tuples or dicts of them, (name, `Seq`/`Keyed`
+    of shapes, one of dtypes)."""
     out = []
-    for p, a in zip(params, args):
+    for p, a in _positional_values(func, args, kwargs):
         if (type(a) is np.ndarray or isinstance(a, np.generic)) and a.dtype.kind in "biufc":
             out.append((p, a.shape, a.dtype.char))
         elif type(a) in (float, int, bool):
@@ -138,14 +150,14 @@ def _entry(func, names, form, optimize=True, scalars=(), shapes=()):
     return cache.entry(func, (names, form, optimize, scalars, shapes), make)
 
 
-def _entry_for(func, names, form, optimize, args, specialise=True):
+def _entry_for(func, names, form, optimize, args, specialise=True, kwargs=None):
     """`_entry` for the arguments of a call (`func` plain, `args` all of them), by their kinds and shapes.
 
     Returns (entry, whether it is specialised to some argument's shape). Each function gets
     at most SHAPE_VARIANTS shape-specialised variants; further shapes share the generic code.
     """
-    shapes = cache.shapes_for(func, _shaped_params(func, args) if optimize and specialise else ())
-    return _entry(func, names, form, optimize, _scalar_params(func, args), shapes), bool(shapes)
+    shapes = cache.shapes_for(func, _shaped_params(func, args, kwargs) if optimize and specialise else ())
+    return _entry(func, names, form, optimize, _scalar_params(func, args, kwargs), shapes), bool(shapes)
 
 
 def _bound_for(func, wrt, form, optimize, args, specialise=True):
@@ -386,6 +398,7 @@ def _restored(g, positions, args, kwargs):
 
 
 _CONTAINERS = {list, tuple, dict}
+_KEYWORDS = object()  # marks a call's key that holds the names of the keywords it passed
 SHAPE_VARIANTS = cache.SHAPE_VARIANTS
 
 
@@ -410,7 +423,7 @@ def _runner(func, wrt, optimize, need_value=True):
         argcheck.check_arguments(args, kwargs)  # np.matrix and complex arguments have keys of their own
         _require_code(target)
         names = pipeline._wrt_names(func, wrt)
-        entry, _ = _entry_for(target, names, form, optimize, args)
+        entry, _ = _entry_for(target, names, form, optimize, args, kwargs=kwargs)
         kinds = tuple(map(type, args))
         # (a number, or a container keyed by its structure, is what the key says: `_check_args` has nothing to add)
         positions = [p for p in _positions(target, names) if p[0] >= len(args) or kinds[p[0]] not in _NUMBER
@@ -430,6 +443,8 @@ def _runner(func, wrt, optimize, need_value=True):
         else:
             key = tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in _CONTAINERS
                          else structure_key(a) or type(a) for a in args])
+        if kwargs:  # the code for a call without keywords may be specialised to defaults these replace
+            key = (key, _KEYWORDS, tuple(kwargs))
         variant = find(key)
         if variant is None or not variant[0].fresh():
             variant = make(args, key, kwargs)
