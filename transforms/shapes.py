@@ -1516,6 +1516,10 @@ class Shapes:
         return obj
 
     def _call(self, node, env):
+        f = node.func
+        if isinstance(f, ast.Attribute) and f.attr == "astype" and len(node.args) == 1 and not node.keywords \
+                and self._is_array_expr(f.value, env):
+            return self._arr(f.value, env)  # an array of known shape converted (`(y == k).astype(float)`)
         obj = self.callee(node)
         if obj is None:
             return None

@@ -35,7 +35,8 @@ defrule("np.tensordot(a, b, axes=2)", a="s2s.grad_tensordot(g, a, b, axes, 0)",
 defrule("np.einsum(*operands, out=None, dtype=None, order='K', casting='safe', optimize=False)", returns_view="sometimes",
         zero=("out", "dtype", "order", "casting", "optimize"),
         operands="s2s.grad_einsum_parts(g, operands, optimize)", operands_dot="s2s.einsum_jvp(operands, operands_dot)")
-defrule("np.trace(a, offset=0, axis1=0, axis2=1)", methods=("trace",), a="s2s.grad_trace(g, a, offset, axis1, axis2)",
+defrule("np.trace(a, offset=0, axis1=0, axis2=1)", methods=("trace",), result_shape=shapes.trace,
+        a="s2s.grad_trace(g, a, offset, axis1, axis2)",
         a_dot="np.trace(a_dot, offset, axis1, axis2)")
 # a vector p-norm with a number p other than 1, 2 and inf: (sum |x| ** p) ** (1 / p), slope sign(x) |x| ** (p - 1) / n ** (p - 1)
 # (0 at the origin, where it has no derivative, as for the 2-norm)

@@ -96,7 +96,7 @@ def accumulated(site):
 
 
 def accumulated_back(site):
-    """s2s.grad_cumsum(g, x, axis) / s2s.grad_cumprod: x's shape, where g is certainly an array."""
+    """s2s.grad_cumsum(g, x, axis) / s2s.grad_cumprod / s2s.grad_squeeze: x's shape, where g is certainly an array."""
     if not _plain(site, 3):
         return None
     g = site.shape(0)
@@ -451,6 +451,37 @@ def number(site):
     return ()
 
 
+def squeeze(site):
+    """np.squeeze(a, axis) of an array of known shape: the axes of length 1 taken out (those named by a literal
+    int or tuple of ints, or all of them); an axis named that is not of length 1 raises, so it claims nothing."""
+    if not 1 <= site.nargs <= 2 or not site.keywords <= {"axis"}:
+        return None
+    shape = site.shape(0)
+    axis = site.literal(1 if site.nargs == 2 else "axis", None)
+    if shape is None or axis is NOT_LITERAL:
+        return None
+    if axis is None:
+        return tuple(n for n in shape if n != 1)
+    items = axis if isinstance(axis, tuple) else (axis,)
+    if not all(type(a) is int and -len(shape) <= a < len(shape) for a in items):
+        return None
+    axes = {a % len(shape) for a in items}
+    if len(axes) != len(items) or any(shape[a] != 1 for a in axes):
+        return None
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def trace_back(site):
+    """s2s.grad_trace(g, x, offset, axis1, axis2) of a matrix x: x's shape (an identity scaled by g, a number)."""
+    x = site.shape(1)
+    return x if _plain(site, 5) and x is not None and len(x) == 2 and site.shape(0) == () else None
+
+
+def trace(site):
+    """np.trace(a) of a matrix: a number (the other arguments left to their defaults)."""
+    return () if _plain(site, 1) and site.shape(0) is not None and len(site.shape(0)) == 2 else None
+
+
 def number_of_number(site):
     """float(x), int(x), abs(x), round(x), bool(x) of one number: a number (of an array: not claimed)."""
     return () if _plain(site, 1) and site.shape(0) == () else None
@@ -650,6 +681,11 @@ def balanced_eq(site):
 def copy(site):
     """s2s.copy(x): x's shape."""
     return site.shape(0) if site.nargs == 1 else None
+
+
+def astype(site):
+    """s2s.astype(x, dtype, copy): x's shape (a number converted is a number)."""
+    return site.shape(0) if 2 <= site.nargs <= 3 and not site.keywords else None
 
 
 def setitem(site):

@@ -23,7 +23,7 @@ def defrule_for(func, signature, **kwargs):
 # helpers that user-level desugaring introduces
 defrule_for(rt.as_sequence, "as_sequence(x)", tangent_from_adjoint=True, result_shape=shapes.iterated,
             real=shapes.real_of_one, x="s2s.grad_iterated(g, x)")
-defrule_for(rt.astype, "astype(x, dtype, copy=True)", tangent_from_adjoint=True,
+defrule_for(rt.astype, "astype(x, dtype, copy=True)", tangent_from_adjoint=True, result_shape=shapes.astype,
             x="g if s2s.is_float_dtype(dtype) else 0.0")
 defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")
 defrule_for(rt.stop_gradient, "stop_gradient(x)", nondiff=True)
@@ -82,7 +82,8 @@ defrule_for(rt.transpose_attr_grad, "transpose_attr_grad(g, x)", shape_only=("x"
             result_shape=shapes.transpose_attr_grad)
 defrule_for(rt.transpose_attr_tangent, "transpose_attr_tangent(t, x)", shape_only=("x",), linear=("t",))
 defrule_for(rt.grad_expand_dims, "grad_expand_dims(g, axis)", linear=("g",))
-defrule_for(rt.grad_squeeze, "grad_squeeze(g, x, axis)", shape_only=("x",), linear=("g",))
+defrule_for(rt.grad_squeeze, "grad_squeeze(g, x, axis)", shape_only=("x",), linear=("g",),
+            result_shape=shapes.accumulated_back)  # (g reshaped to x's shape)
 defrule_for(rt.grad_concatenate, "grad_concatenate(g, arrays, axis)", shape_only=("arrays",), linear=("g",),
             result_shape=shapes.concatenate_pieces)
 defrule_for(rt.grad_stack, "grad_stack(g, arrays, axis)", shape_only=("arrays",), linear=("g",),
@@ -93,7 +94,8 @@ defrule_for(rt.grad_builtin_sum, "grad_builtin_sum(g, x)", shape_only=("x",), li
 defrule_for(rt.grad_select, "grad_select(g, chosen, args)", shape_only=("chosen", "args"), linear=("g",))
 defrule_for(rt.grad_where, "grad_where(g, cond, x, take_x)", shape_only=("x",), linear=("g",))
 defrule_for(rt.grad_clip, "grad_clip(g, x, lo, hi)", shape_only=("x", "lo", "hi"), linear=("g",))
-defrule_for(rt.grad_trace, "grad_trace(g, x, offset, axis1, axis2)", shape_only=("x",), linear=("g",))
+defrule_for(rt.grad_trace, "grad_trace(g, x, offset, axis1, axis2)", shape_only=("x",), linear=("g",),
+            result_shape=shapes.trace_back)
 defrule_for(rt.item_grad, "item_grad(g, x, index)", shape_only=("x",), linear=("g",))
 defrule_for(rt.grad_tile, "grad_tile(g, a, reps)", shape_only=("a",), linear=("g",))
 defrule_for(rt.grad_diag, "grad_diag(g, v, k)", shape_only=("v",), linear=("g",), result_shape=shapes.grad_diag)

@@ -45,7 +45,7 @@ defrule("np.swapaxes(a, axis1, axis2)", returns_view=True, methods=("swapaxes",)
 defrule("np.matrix_transpose(x)", returns_view=True, tangent_from_adjoint=True, x="np.matrix_transpose(g)")
 defrule("np.moveaxis(a, source, destination)", returns_view=True, a="np.moveaxis(g, destination, source)",
         a_dot="np.moveaxis(a_dot, source, destination)")
-defrule("np.squeeze(a, axis=None)", returns_view=True, methods=("squeeze",), a="s2s.grad_squeeze(g, a, axis)",
+defrule("np.squeeze(a, axis=None)", returns_view=True, methods=("squeeze",), result_shape=shapes.squeeze, a="s2s.grad_squeeze(g, a, axis)",
         a_dot="np.squeeze(a_dot, axis)")
 defrule("np.expand_dims(a, axis)", returns_view=True, a="s2s.grad_expand_dims(g, axis)",
         a_dot="np.expand_dims(a_dot, axis)")
