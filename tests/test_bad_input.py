@@ -475,8 +475,8 @@ FRESH_SOURCE = """\
 import numpy as np
 
 
-def helper(v, w, scale=1.0):
-    \"\"\"Module {tag}. (A default: a callee transformed on its own, not expanded in fresh.)\"\"\"
+def helper(v, w, *, scale=1.0):
+    \"\"\"Module {tag}. (A keyword-only parameter: a callee transformed on its own, not expanded in fresh.)\"\"\"
     return np.tanh(v * w) * scale
 
 

@@ -288,7 +288,7 @@ def test_a_gradient_made_again_is_the_same_function():
 A = np.array([[1.0, 0.5, -0.3], [0.2, -0.7, 1.1]])
 
 
-def squash(z, k=1.0):  # (a default: s2s keeps it a call of its own, not expanded in looped: transforms/inline.py)
+def squash(z, *, k=1.0):  # (keyword-only: s2s keeps it a call of its own, not expanded in looped: transforms/adopt.py)
     return np.tanh(z) * z * k
 
 

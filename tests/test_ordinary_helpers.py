@@ -100,6 +100,14 @@ def calls_default(x):
     return np.sum(with_default(x))
 
 
+def with_keyword_only(x, *, k=2.0):
+    return k * x
+
+
+def calls_keyword_only(x):
+    return np.sum(with_keyword_only(x, k=3.0))
+
+
 def appended(a, x):
     parts = [a * x, x]
     parts.append(a)  # changed after it was made: its items' shapes are not the array's
@@ -117,6 +125,7 @@ CASES = [
     (calls_recursive, (rng.normal(size=3),), 0),
     (passed_on, (rng.normal(size=3),), 0),
     (calls_default, (rng.normal(size=3),), 0),
+    (calls_keyword_only, (rng.normal(size=3),), 0),
     (appended, (np.array([0.5, -1.0]), np.array([2.0, 0.25])), 0),
 ]
 
@@ -141,7 +150,7 @@ def test_helpers_of_the_module_are_expanded_and_specialised(f):
 
 
 @pytest.mark.parametrize("f, called", [(shadowing, "scaled_vjp"), (calls_recursive, "recursive_vjp"),
-                                       (passed_on, "sigmoid_vjp"), (calls_default, "with_default_vjp")])
+                                       (passed_on, "sigmoid_vjp"), (calls_keyword_only, "with_keyword_only_vjp")])
 def test_helpers_that_may_mean_something_else_expanded_stay_calls(f, called):
     assert called in _source(f, dict((c[0], c[1]) for c in CASES)[f])
 

@@ -58,8 +58,8 @@ def while_loop(a):
     return a
 
 
-def scaled(u):
-    return np.tanh(u) * SCALE
+def scaled(u, *, factor=1.0):  # (keyword-only: a derivative of its own, not expanded: transforms/adopt.py)
+    return np.tanh(u) * SCALE * factor
 
 
 def twice(u):
@@ -220,7 +220,7 @@ def test_printed_code_starts_with_its_imports(user):
     head = text.split("\ndef ", 1)[0]
     assert "import numpy as np" in head and "import s2s.runtime as s2s" in head
     assert "from printed_user_module import SCALE" in head  # read by the helper's derivative
-    # scaled's derivative printed too (twice, called by with_helpers alone, is expanded in it: transforms/inline.py)
+    # scaled's derivative printed too (twice, called by with_helpers alone, is expanded in it: transforms/adopt.py)
     assert text.count("\ndef ") + text.startswith("def ") >= 2 and "def scaled_vjp" in text
 
 

@@ -126,7 +126,8 @@ def _name_lambda_arguments(tree: ast.FunctionDef):
 def extract_local_helpers(pf, tree: ast.FunctionDef, alloc=None) -> dict[str, LocalHelper]:
     """Remove expandable local helpers from `tree.body` and return them by name (`alloc` names the code of
     those used as values; None: the allocator the pipeline recorded, transforms/refusals.py)."""
-    adopt_module_helpers(pf, tree)
+    from .adopt import adopt_module_helpers
+    adopt_module_helpers(pf, tree, alloc)
     rewrite_iteration(pf, tree)
     _name_returned_lambdas(tree)
     _name_lambda_arguments(tree)
@@ -161,9 +162,6 @@ def extract_local_helpers(pf, tree: ast.FunctionDef, alloc=None) -> dict[str, Lo
         tree.body = [_function_value(pf, tree, s, kept, alloc) if isinstance(s, LocalHelper) else s
                      for s in kept if not isinstance(s, LocalHelper) or s.name in values]
     return helpers
-
-
-_NOT_ADOPTED = (ast.NamedExpr, ast.GeneratorExp, ast.With, ast.AsyncWith, ast.Try, ast.Await, ast.Yield, ast.YieldFrom)
 
 
 def _movable(pf, call, helpers) -> bool:
@@ -209,103 +207,6 @@ def _expands_in_place(pf, tree, name, helpers) -> bool:
         if not all(_movable(pf, n, helpers | {name}) for n in nodes if isinstance(n, ast.Call)):
             return False
     return True
-
-
-def adopt_module_helpers(pf, tree: ast.FunctionDef) -> list[str]:
-    """Copy into `tree` (as local helpers, expanded like them) the plain functions of the same module that
-    it only calls: `sigmoid(z)` of `def sigmoid(x): return 1.0 / (1.0 + np.exp(-x))` beside it. Expanded,
-    their code is specialised with the caller's (shapes known through them) instead of running as a
-    separate derivative with a pullback closure per call. Returns the names adopted.
-
-    A function is adopted only where expanding it certainly means what calling it does: a plain Python
-    function of the caller's own module (the same globals, so that its free names denote the same objects;
-    none of them a local or closure name of the caller), with no closure, decorators, defaults or special
-    parameters, not recursive, with no derivative rule of its own, the local-helper expansion accepting its
-    body, and every use of its name in the caller a call with one positional argument per parameter.
-
-        >>> # def sigmoid(x): return 1.0 / (1.0 + np.exp(-x))
-        >>> # def f(W, x): return np.sum(sigmoid(W @ x))   ->  sigmoid is expanded inside f
-    """
-    import types
-
-    from .desugar import local_names
-
-    local = local_names(tree)
-    uses: dict[str, list] = {}
-    called = set()
-    for node in walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            called.add(id(node.func))
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local \
-                and node.id not in pf.closure:
-            uses.setdefault(node.id, []).append(node)
-    calls = {id(n.func): n for n in walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    # the names the caller reads itself: the names generated code uses (`np`, `s2s`, fresh temporaries) were
-    # chosen not to clash with them, so a helper reading only these cannot clash either
-    seen = {n.id for n in walk(tree) if isinstance(n, ast.Name)}
-    found = {}
-    for name in sorted(uses):
-        if not all(id(n) in called for n in uses[name]):
-            continue  # passed on, stored or returned: a function value, which stays one
-        obj = pf.globals.get(name, ctx().missing)
-        if not isinstance(obj, types.FunctionType) or obj is pf.func or obj.__globals__ is not pf.globals \
-                or obj.__closure__ or obj.__defaults__ or obj.__kwdefaults__ \
-                or obj.__code__.co_flags & (0x20 | 0x80 | 0x100 | 0x200) \
-                or ctx().is_runtime_helper(obj) or not ctx().user_code(obj) or ctx().has_rule(obj):
-            continue  # (flags: generators, coroutines)
-        try:
-            parsed = ctx().parse_function(obj)
-        except Exception:  # noqa: BLE001 - no source: it stays a call, differentiated on its own
-            continue
-        fdef = parsed.tree
-        params = _plain_params(fdef.args)
-        if fdef.decorator_list or params is None or not _expandable_statements(fdef):
-            continue  # (no nested function or lambda: a closure made per call stays the helper's own)
-        own = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)} | {
-            n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        free = {n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - own
-        if name in free or free & (local | set(pf.closure)) or name in own or not free <= seen \
-                or any(pf.globals.get(n) is pf.func for n in free) \
-                or any(isinstance(n, _NOT_ADOPTED) for n in walk(fdef)):
-            continue  # recursive (or calling its caller), a free name the caller binds itself (it would read the
-            # caller's) or does not read, or what the passes before this one rewrite (generators, `with`) or a
-            # walrus (binds there)
-        if any(calls[id(n)].keywords or len(calls[id(n)].args) != len(params)
-               or any(isinstance(a, ast.Starred) for a in calls[id(n)].args) for n in uses[name]):
-            continue
-        if not _expands_in_place(pf, tree, name, set()):
-            continue  # a call of it shares its line with a call that may change what it reads: it stays a call
-        called_inside = {n.func.id for n in walk(fdef) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-        if called_inside & own:
-            continue  # it calls a function it is given (a local helper may not call another)
-        if any(isinstance(n, ast.AugAssign) or (isinstance(n, ast.Subscript | ast.Attribute)
-                                                and isinstance(n.ctx, ast.Store)) for n in walk(fdef)):
-            continue  # updates in place: its own derivative checks (and refuses) them at its own lines
-        if any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in own for n in walk(fdef)):
-            continue  # an attribute or method of its own values (a record's field, `out.append(v)`): its own
-        found[name] = (parsed, fdef, called_inside)
-    while True:  # nor may an expanded helper call another expanded one: that one stays a call of its own
-        calling = {name for name, (_, _, inside) in found.items() if inside & (set(found) - {name})}
-        if not calling:
-            break
-        for name in calling:
-            del found[name]
-    for name, (parsed, fdef, _) in sorted(found.items()):
-        pf.resolve(name)  # recorded: the code made is stale when the name or the function's code changes
-        fdef = copy.deepcopy(fdef)
-        fdef.name = name
-        where = calls[id(uses[name][0])]
-        shift = parsed.first_line - pf.first_line if parsed.filename == pf.filename else None
-        for n in walk(fdef):  # errors point at the helper's own lines in the file (else at the call)
-            if "lineno" not in n._attributes:
-                continue
-            if shift is None or getattr(n, "lineno", None) is None:
-                ast.copy_location(n, where)
-            else:
-                n.lineno += shift
-                n.end_lineno = (n.end_lineno or n.lineno - shift) + shift
-        tree.body.insert(0, fdef)
-    return sorted(found)
 
 
 def _value_uses(tree, helpers) -> set:
@@ -450,17 +351,20 @@ class _Expander(ast.NodeTransformer):
     def expand(self, helper, call, where):
         """Statements running the helper's body on the call's arguments; the name holding its result."""
         assigned = {n.id for s in helper.statements for n in walk(s)
-                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        renames = {p: self.alloc.fresh(p) for p in helper.params}
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)}
+        # a parameter given a constant and never bound again reads the constant itself (`axis=-1` stays a
+        # literal axis for the passes after this one, as where the helper is written out by hand)
+        constants = {p: a for p, a in zip(helper.params, call.args) if p not in assigned and _constant(a)}
+        renames = {p: self.alloc.fresh(p) for p in helper.params if p not in constants}
         renames.update({n: self.alloc.fresh(n) for n in sorted(assigned) if n not in renames})
         result = self.alloc.fresh(f"{helper.name}_result")
         body = []
         for s in helper.statements:
-            new = _Rename(renames, result).visit(copy.deepcopy(s))
-            body.extend(new if isinstance(new, list) else [new])
-        body = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+            for piece in _listed(_Substitute(constants).visit(copy.deepcopy(s))):
+                body.extend(_listed(_Rename(renames, result).visit(piece)))
+        body = _constants_propagated([s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))])
         stmts = [ast.Assign(targets=[ast.Name(id=renames[p], ctx=ast.Store())], value=a)
-                 for p, a in zip(helper.params, call.args)]
+                 for p, a in zip(helper.params, call.args) if p not in constants]
         if _returns_at_end(helper.statements):  # straight on: no loop for its one `return` to leave
             stmts.extend(s for s in body if not isinstance(s, ast.Break))
         else:
@@ -471,6 +375,73 @@ class _Expander(ast.NodeTransformer):
             ast.copy_location(s, where)
             fix_locations(s)
         return result, stmts
+
+
+def _constant(node) -> bool:
+    """A literal number, string, bool or None, or a tuple of them (`-1`, `(0, 1)`, `True`)."""
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return not any(isinstance(n, ast.List | ast.Dict | ast.Set) for n in walk(node))
+
+
+def _constants_propagated(body: list) -> list:
+    """`axis2 = -1` at the top level of an expanded body (a helper's own helper given a constant), its name
+    bound nowhere else and read only after it: the reads take the constant and the binding goes."""
+    stores, loads_before = {}, {}
+    for k, s in enumerate(body):
+        for n in walk(s):
+            if isinstance(n, ast.Name):
+                if isinstance(n.ctx, ast.Store | ast.Del):
+                    stores[n.id] = stores.get(n.id, 0) + 1
+                else:
+                    loads_before.setdefault(n.id, k)
+    values = {}
+    for k, s in enumerate(body):
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and _constant(s.value):
+            name = s.targets[0].id
+            if stores.get(name) == 1 and loads_before.get(name, k + 1) > k:
+                values[name] = s.value
+    if not values:
+        return body
+    out = []
+    for s in body:
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and s.targets[0].id in values:
+            continue
+        out.extend(_listed(_Substitute(values).visit(s)))
+    return out
+
+
+def _listed(node_or_nodes) -> list:
+    return node_or_nodes if isinstance(node_or_nodes, list) else [node_or_nodes]
+
+
+class _Substitute(ast.NodeTransformer):
+    """Loads of the names in `values` replaced by (copies of) their expressions; a condition that is then a
+    constant (`out if True else np.squeeze(out)`, `if True:`) keeps only the branch Python takes."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def visit_Name(self, node):
+        if node.id in self.values and isinstance(node.ctx, ast.Load):
+            return ast.copy_location(copy.deepcopy(self.values[node.id]), node)
+        return node
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.test, ast.Constant) and self.values:
+            return node.body if node.test.value else node.orelse
+        return node
+
+    def visit_If(self, node):
+        self.generic_visit(node)
+        if isinstance(node.test, ast.Constant) and self.values:
+            return (node.body if node.test.value else node.orelse) or ast.copy_location(ast.Pass(), node)
+        return node
 
 
 def _returns_at_end(statements) -> bool:

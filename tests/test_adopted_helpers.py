@@ -1,0 +1,282 @@
+"""Module helpers that call module helpers, take defaults or keywords, or read an array's `.T` and
+`.shape` are expanded in the caller (transforms/adopt.py), so their code is specialised with it. Each
+program is checked against central differences, autograd, and the general code; where a helper must
+stay a call (a keyword out of order, mutual recursion, a call in a while loop's test, a default that
+is an object), it does, and the gradient is right either way."""
+
+from __future__ import annotations
+
+import sys
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import assert_close, fd_grad
+
+RNG = np.random.default_rng(5)
+THIS = sys.modules[__name__]
+
+
+# ---- helpers of helpers, defaults and keywords ---------------------------------------------------------
+
+
+def logsumexp(x, axis=-1, keepdims=True):
+    m = np.max(x, axis=axis, keepdims=True)
+    out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return x - logsumexp(x, axis=axis)
+
+
+def xent(W, X, labels):
+    logp = log_softmax(X @ W)
+    return -np.mean(logp[np.arange(X.shape[0]), labels])
+
+
+def xent_columns(W, X):
+    return -np.sum(log_softmax(X @ W, axis=0)[0])
+
+
+def keywords_and_defaults(W, X):
+    a = logsumexp(X @ W, keepdims=False)  # a keyword after a default left out
+    b = logsumexp(X @ W, 0, False)  # positionally
+    return np.sum(a) + np.sum(b * b)
+
+
+def ag_logsumexp(x, axis=-1, keepdims=True):
+    m = anp.max(x, axis=axis, keepdims=True)
+    out = m + anp.log(anp.sum(anp.exp(x - m), axis=axis, keepdims=True))
+    return out if keepdims else anp.squeeze(out, axis=axis)
+
+
+def ag_log_softmax(x, axis=-1):
+    return x - ag_logsumexp(x, axis=axis)
+
+
+def ag_xent(W, X, labels):
+    logp = ag_log_softmax(anp.dot(X, W))
+    return -anp.mean(logp[anp.arange(X.shape[0]), labels])
+
+
+def ag_xent_columns(W, X):
+    return -anp.sum(ag_log_softmax(anp.dot(X, W), axis=0)[0])
+
+
+def ag_keywords_and_defaults(W, X):
+    a = ag_logsumexp(anp.dot(X, W), keepdims=False)
+    b = ag_logsumexp(anp.dot(X, W), 0, False)
+    return anp.sum(a) + anp.sum(b * b)
+
+
+# ---- attributes of its own values, a builtin the caller does not read, a global named like a temporary ----
+
+t = 0.5  # a global whose name generated code would give a temporary
+
+
+def kalman_like(mean, cov, A):
+    mean = A @ mean
+    cov = A @ cov @ A.T + 0.1 * np.eye(A.shape[0])
+    gain = cov[:, 0] / (cov[0, 0] + 1.0)
+    return mean + gain * t, cov
+
+
+def track(A, m0):
+    mean, cov = m0, np.eye(m0.shape[0])
+    total = 0.0
+    for _ in range(3):
+        mean, cov = kalman_like(mean, cov, A)
+        total = total + np.sum(mean ** 2) + np.trace(cov)
+    return total
+
+
+def ag_track(A, m0):
+    mean, cov = m0, anp.eye(m0.shape[0])
+    total = 0.0
+    for _ in range(3):
+        mean = anp.dot(A, mean)
+        cov = anp.dot(anp.dot(A, cov), A.T) + 0.1 * anp.eye(A.shape[0])
+        gain = cov[:, 0] / (cov[0, 0] + 1.0)
+        mean = mean + gain * t
+        total = total + anp.sum(mean ** 2) + anp.trace(cov)
+    return total
+
+
+def one_hot(labels, k):
+    return (labels[:, None] == np.arange(k)[None, :]).astype(float)
+
+
+def xent_one_hot(W, X, labels):
+    logp = log_softmax(X @ W)
+    return -np.mean(np.sum(logp * one_hot(labels, W.shape[1]), axis=1))
+
+
+def ag_xent_one_hot(W, X, labels):
+    logp = ag_log_softmax(anp.dot(X, W))
+    return -anp.mean(anp.sum(logp * (labels[:, None] == anp.arange(W.shape[1])[None, :]), axis=1))
+
+
+def scaled_sum(x, k=2):
+    k = k + 1  # a parameter bound again: it is not replaced by its constant
+    return float(k) * np.sum(x)
+
+
+def calls_scaled(x):
+    return scaled_sum(x * x) + scaled_sum(x, 0)
+
+
+def ag_calls_scaled(x):
+    return 3.0 * anp.sum(x * x) + anp.sum(x)
+
+
+def _xent_args(rng):
+    X = rng.normal(size=(6, 3))
+    return rng.normal(size=(3, 4)), X, rng.integers(0, 4, size=6)
+
+
+CASES = [
+    (xent, ag_xent, _xent_args),
+    (xent_columns, ag_xent_columns, lambda r: (r.normal(size=(3, 4)), r.normal(size=(5, 3)))),
+    (keywords_and_defaults, ag_keywords_and_defaults, lambda r: (r.normal(size=(3, 4)), r.normal(size=(5, 3)))),
+    (track, ag_track, lambda r: (0.5 * r.normal(size=(3, 3)), r.normal(size=3))),
+    (xent_one_hot, ag_xent_one_hot, _xent_args),
+    (calls_scaled, ag_calls_scaled, lambda r: (r.normal(size=4),)),
+]
+
+
+@pytest.mark.parametrize("f, ag, make", CASES, ids=[c[0].__name__ for c in CASES])
+def test_against_differences_autograd_and_the_general_code(f, ag, make):
+    for seed in (0, 1):
+        args = make(np.random.default_rng(seed))
+        got = s2s.grad(f)(*args)
+        assert_close(got, fd_grad(f, args, 0), rtol=1e-5, atol=1e-7)
+        assert_close(got, autograd.grad(ag)(*args), rtol=1e-9, atol=1e-12)
+        assert_close(got, s2s.derivative(f)(*args), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("f, make", [(xent, _xent_args), (xent_one_hot, _xent_args),
+                                     (keywords_and_defaults, CASES[2][2])],
+                         ids=["nested", "one_hot", "keywords"])
+def test_the_helpers_are_expanded_and_their_shapes_known(f, make):
+    code = s2s.source(s2s.grad(f), *make(RNG))
+    assert "_vjp" not in code and "pullback" not in code, code
+    assert "unbroadcast(" not in code and "expand_reduced" not in code and "# s2s: " not in code.replace(
+        "# s2s: no adjoint for", ""), code
+
+
+def test_a_helper_reading_its_arrays_attributes_is_expanded():
+    code = s2s.source(s2s.grad(track), *CASES[3][2](RNG))
+    assert "_vjp" not in code and "pullback" not in code, code
+
+
+def test_a_constant_argument_stays_a_literal_for_the_passes_after():
+    code = s2s.source(s2s.grad(xent_columns), *CASES[1][2](RNG))
+    assert "axis=0" in code and "axis2" not in code, code
+
+
+# ---- what stays a call --------------------------------------------------------------------------------
+
+
+def pair(a, b):
+    return a * 2.0 - b
+
+
+def keywords_out_of_order(x):
+    return np.sum(pair(b=np.sin(x), a=np.cos(x)))
+
+
+def ping(x, n):
+    return x if n <= 0 else pong(x * 0.9, n - 1)
+
+
+def pong(x, n):
+    return np.sin(x) if n <= 0 else ping(x + 0.1, n - 1)
+
+
+def mutual(x):
+    return np.sum(ping(x, 3))
+
+
+def norm_of(x):
+    return np.sqrt(np.sum(x * x))
+
+
+def halve_while_long(x):
+    while norm_of(x) > 1.0:
+        x = x / 2.0
+    return x
+
+
+def shrinks(x):
+    return np.sum(halve_while_long(x) ** 2)
+
+
+SCALE = np.array([1.0, 2.0, 3.0])
+
+
+def object_default(x, s=SCALE):
+    return x * s
+
+
+def calls_object_default(x):
+    return np.sum(object_default(x) ** 2)
+
+
+STAYS = [
+    (keywords_out_of_order, "pair_vjp"),
+    (shrinks, "halve_while_long_vjp"),
+    (calls_object_default, "object_default_vjp"),
+]
+
+
+@pytest.mark.parametrize("f, called", STAYS, ids=[s[0].__name__ for s in STAYS])
+def test_helpers_expansion_would_change_stay_calls(f, called):
+    x = np.array([0.4, -1.3, 2.2])
+    got = s2s.grad(f)(x)
+    assert_close(got, fd_grad(f, (x,), 0), rtol=1e-5, atol=1e-7)
+    assert called in s2s.source(s2s.grad(f), x)
+
+
+def test_helpers_calling_each_other_in_a_cycle_are_not_expanded_and_are_refused_as_before():
+    with pytest.raises(s2s.errors.UnsupportedSyntaxError, match="cycle"):
+        s2s.grad(mutual)(np.array([0.4, -1.3]))
+
+
+# ---- redefinition between calls -----------------------------------------------------------------------
+
+
+def inner_square(x):
+    return x * x
+
+
+def inner_cube(x):
+    return x * x * x
+
+
+def outer(x, k=1.0):
+    return k * inner_square(x)
+
+
+def calls_outer(x):
+    return np.sum(outer(x))
+
+
+def test_a_helper_of_a_helper_bound_again_is_read_again(monkeypatch):
+    x = np.array([0.5, -1.5])
+    g = s2s.grad(calls_outer)
+    assert_close(g(x), 2 * x)
+    monkeypatch.setattr(THIS, "inner_square", inner_cube)
+    assert_close(g(x), 3 * x * x)
+    monkeypatch.setattr(outer, "__defaults__", (2.0,))
+    assert_close(g(x), 6 * x * x)
+
+
+def test_a_global_named_like_a_temporary_is_read_as_the_global(monkeypatch):
+    A, m0 = CASES[3][2](np.random.default_rng(3))
+    assert_close(s2s.grad(track)(A, m0), autograd.grad(ag_track)(A, m0), rtol=1e-9)
+    monkeypatch.setattr(THIS, "t", 1.5)
+    assert_close(s2s.grad(track)(A, m0), autograd.grad(ag_track)(A, m0), rtol=1e-9)

@@ -1,0 +1,299 @@
+"""Helpers of the caller's module adopted as local helpers, so that their code is specialised with the
+caller's (shapes known through them, no pullback closure and no separate derivative per call).
+
+`log_softmax(logits)` with `def log_softmax(x): return x - logsumexp(x)` and
+`def logsumexp(x, axis=-1): ...` beside it: both are copied into the caller, `logsumexp` expanded inside
+`log_softmax` first (helpers of helpers, callees before callers), its `axis` taken from its default
+where a call leaves it out. A helper is adopted only where expanding it certainly means what calling it
+does; anything else stays a call with its own derivative.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import types
+
+from .context import ctx
+from .walk import fix_locations, walk
+
+__all__ = ["adopt_module_helpers"]
+
+# NumPy's read-only array attributes: reading one of the helper's own values is what the call does
+_ARRAY_ATTRIBUTES = frozenset({"T", "shape", "ndim", "size", "dtype"})
+_NOT_ADOPTED = (ast.NamedExpr, ast.GeneratorExp, ast.With, ast.AsyncWith, ast.Try, ast.Await, ast.Yield, ast.YieldFrom)
+
+
+def _literal_default(value):
+    """An expression for a default value that is a constant (a number, a string, None, a tuple of such),
+    else None: anything else is an object the copy could not name, so its function stays a call."""
+    if value is None or type(value) in (bool, int, float, complex, str):
+        return ast.Constant(value=value)
+    if type(value) is tuple:
+        items = [_literal_default(v) for v in value]
+        return None if any(i is None for i in items) else ast.Tuple(elts=items, ctx=ast.Load())
+    return None
+
+
+class _Candidate:
+    """A module function that may be adopted: its parsed source, a copy of its definition (defaults taken
+    off, lines those of its file), its parameters and their defaults as expressions, its own and free names."""
+
+    def __init__(self, name, obj, parsed):
+        self.name, self.obj, self.parsed = name, obj, parsed
+        self.fdef = copy.deepcopy(parsed.tree)
+        self.fdef.name = name
+        args = self.fdef.args
+        self.params = [a.arg for a in args.args]
+        values = obj.__defaults__ or ()
+        self.defaults = dict(zip(self.params[len(self.params) - len(values):], map(_literal_default, values)))
+        args.defaults = []
+        self.own = {a.arg for a in walk(args) if isinstance(a, ast.arg)} | {
+            n.id for n in walk(self.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        self.free = {n.id for n in walk(self.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - self.own
+
+
+def _candidate(pf, name, caller_names):
+    """The module function `name` as a _Candidate where nothing of it alone bars adopting it, else None:
+    a plain Python function of the caller's module (the same globals, so its free names denote the same
+    objects), no closure, decorators, special parameters or default that is not a constant, not a
+    generator or coroutine, not recursive, no rule of its own; its body one the local-helper expansion
+    takes (no nested function or lambda, no `return` in a loop), with no walrus, `with`, `try` or generator
+    expression, no in-place update, and no attribute of its own values but an array's read-only ones."""
+    from .inline import _expandable_statements
+    obj = pf.globals.get(name, ctx().missing)
+    if not isinstance(obj, types.FunctionType) or obj is pf.func or obj.__globals__ is not pf.globals \
+            or obj.__closure__ or obj.__kwdefaults__ or obj.__code__.co_flags & (0x04 | 0x08 | 0x20 | 0x80 | 0x100 | 0x200) \
+            or obj.__code__.co_kwonlyargcount or obj.__code__.co_posonlyargcount \
+            or ctx().is_runtime_helper(obj) or not ctx().user_code(obj) or ctx().has_rule(obj):
+        return None  # (flags: *args, **kwargs, generators, coroutines)
+    if any(_literal_default(v) is None for v in obj.__defaults__ or ()):
+        return None
+    try:
+        parsed = ctx().parse_function(obj)
+    except Exception:  # noqa: BLE001 - no source: it stays a call, differentiated on its own
+        return None
+    args = parsed.tree.args
+    if parsed.tree.decorator_list or args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs \
+            or not _expandable_statements(parsed.tree):
+        return None
+    c = _Candidate(name, obj, parsed)
+    nodes = list(walk(c.fdef))
+    if name in c.free or name in c.own or any(pf.globals.get(n) is pf.func for n in c.free) \
+            or c.free & caller_names or any(isinstance(n, _NOT_ADOPTED) for n in nodes):
+        return None  # recursive or calling its caller; a free name the caller binds itself (it would read the
+        # caller's); what the passes before this one rewrite (generators, `with`), or a walrus (binds there)
+    if {n.func.id for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)} & c.own:
+        return None  # it calls a function it is given
+    if any(isinstance(n, ast.AugAssign) or isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store)
+           for n in nodes):
+        return None  # updates in place: its own derivative checks (and refuses) them at its own lines
+    called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    if any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in c.own
+           and (n.attr not in _ARRAY_ATTRIBUTES or id(n) in called) for n in nodes):
+        return None  # a record's field, a method (`out.append(v)`): its own
+    return c
+
+
+def _full_arguments(call: ast.Call, c: _Candidate):
+    """The arguments of `call` of `c`, one per parameter in order (keywords placed, defaults filled in), or
+    None where they cannot be: a starred argument or `**`, an unknown or repeated name, a parameter left
+    without a default, or keywords written out of the parameters' order (the copy binds the parameters in
+    order, so their values would be computed in another order than Python's)."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > len(c.params):
+        return None
+    out = list(call.args)
+    filled = {}
+    last = len(call.args) - 1
+    for k in call.keywords:
+        if k.arg is None or k.arg not in c.params or k.arg in filled:
+            return None
+        at = c.params.index(k.arg)
+        if at <= last:
+            return None  # given positionally too (a TypeError), or out of order
+        filled[k.arg], last = k.value, at
+    for p in c.params[len(call.args):]:
+        if p in filled:
+            out.append(filled[p])
+        elif p in c.defaults:
+            out.append(copy.deepcopy(c.defaults[p]))
+        else:
+            return None
+    return out
+
+
+def _uses(host: ast.FunctionDef, host_own: set, name: str):
+    """The loads of the global `name` in `host` (none where `host` binds the name itself)."""
+    if name in host_own:
+        return []
+    return [n for n in walk(host) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+
+
+def _calls_fit(pf, host, host_own, c: _Candidate) -> bool:
+    """Every use of `c` in `host` is a call whose arguments fit its parameters, and each call may be taken
+    out of its line (no other call there that may change what it reads; not inside a lambda or comprehension)."""
+    from .inline import _expands_in_place
+    uses = _uses(host, host_own, c.name)
+    if not uses:
+        return True
+    calls = {id(n.func): n for n in walk(host) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    if not all(id(u) in calls and _full_arguments(calls[id(u)], c) is not None for u in uses):
+        return False  # passed on, stored or returned: a function value, which stays one
+    return _expands_in_place(pf, host, c.name, set())
+
+
+def _fill_arguments(host, host_own, c: _Candidate):
+    """Write each call of `c` in `host` with one positional argument per parameter."""
+    for n in walk(host):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == c.name and c.name not in host_own:
+            n.args, n.keywords = _full_arguments(n, c), []
+
+
+def _place_lines(pf, c: _Candidate, where):
+    """Errors inside the copy point at the helper's own lines in the file (else at the call `where`)."""
+    shift = c.parsed.first_line - pf.first_line if c.parsed.filename == pf.filename else None
+    for n in walk(c.fdef):
+        if "lineno" not in n._attributes:
+            continue
+        if shift is None or getattr(n, "lineno", None) is None:
+            ast.copy_location(n, where)
+        else:
+            n.lineno += shift
+            n.end_lineno = (n.end_lineno or n.lineno - shift) + shift
+
+
+def _expand_callees(pf, c: _Candidate, callees: list, alloc) -> None:
+    """Expand in `c`'s copy the adopted helpers it calls (already flattened), as the caller's statement
+    helpers are expanded: parameters and locals renamed afresh, a call inside an expression first taken
+    onto a line of its own, a body with an early `return` run in a one-trip loop."""
+    from .inline import LocalHelper, _Expander, hoist_block
+    helpers = {}
+    for g in callees:
+        _fill_arguments(c.fdef, c.own, g)
+        helpers[g.name] = LocalHelper(g.name, g.params, None, g.fdef.body)
+    c.fdef.body = hoist_block(pf, c.fdef.body, set(helpers), alloc)
+    _Expander(pf, helpers, alloc).visit(c.fdef)
+    fix_locations(c.fdef)
+    c.own = {a.arg for a in walk(c.fdef.args) if isinstance(a, ast.arg)} | {
+        n.id for n in walk(c.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    c.free = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - c.own
+
+
+def _reachable(pf, candidates, caller_calls):
+    """The candidates the caller reaches through calls of candidates."""
+    out, todo = set(), [n for n in caller_calls if n in candidates]
+    while todo:
+        name = todo.pop()
+        if name not in out:
+            out.add(name)
+            todo.extend(n for n in candidates[name].free if n in candidates)
+    return out
+
+
+def _in_cycles(candidates) -> set:
+    """Candidates that reach themselves through calls of candidates (mutual recursion)."""
+    out = set()
+    for start in candidates:
+        seen, todo = set(), [n for n in candidates[start].free if n in candidates]
+        while todo:
+            name = todo.pop()
+            if name == start:
+                out.add(start)
+                break
+            if name not in seen:
+                seen.add(name)
+                todo.extend(n for n in candidates[name].free if n in candidates)
+    return out
+
+
+def _flattening_order(names, candidates):
+    """Callees before their callers."""
+    order, placed = [], set()
+    while len(order) < len(names):
+        ready = sorted(n for n in names if n not in placed
+                       and all(m in placed for m in candidates[n].free if m in names))
+        order.extend(ready)
+        placed.update(ready)
+    return order
+
+
+def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None) -> list[str]:
+    """Copy into `tree` (as local helpers, expanded like them) the plain functions of the same module that
+    it only calls, and those they only call: `sigmoid(z)` of `def sigmoid(x): return 1.0 / (1.0 + np.exp(-x))`
+    beside it. Returns the names copied into `tree` (a helper only other helpers call is expanded in them).
+
+    A function is adopted only where expanding it certainly means what calling it does (`_candidate`), every
+    use of its name (in the caller and in the helpers adopted with it) is a call whose arguments fit its
+    parameters, and its free names are none of the caller's locals nor of a helper that calls it. A free
+    name the caller does not read must be one generated code has not taken (`np`, `s2s`, temporaries are
+    chosen not to clash with the caller's names), and is then taken: later names avoid it.
+
+        >>> # def sigmoid(x): return 1.0 / (1.0 + np.exp(-x))
+        >>> # def f(W, x): return np.sum(sigmoid(W @ x))   ->  sigmoid is expanded inside f
+    """
+    from .desugar import local_names
+    from .refusals import _allocator
+
+    local = local_names(tree)
+    barred = local | set(pf.closure)  # the caller's own names: a free name of a helper must be none of them
+    seen = {n.id for n in walk(tree) if isinstance(n, ast.Name)}
+    candidates, refused = {}, set()
+    todo = sorted({n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - barred)
+    while todo:  # the module functions the caller reads, and those they read, in turn
+        name = todo.pop()
+        if name in candidates or name in refused:
+            continue
+        c = _candidate(pf, name, barred)
+        if c is None:
+            refused.add(name)
+            continue
+        candidates[name] = c
+        todo.extend(sorted(c.free))
+    caller_calls = {n.func.id for n in walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    while True:  # drop any whose uses do not all fit, in the caller or in another candidate still standing
+        drop = _in_cycles(candidates)
+        for name, c in candidates.items():
+            if not _calls_fit(pf, tree, local, c):
+                drop.add(name)
+            for host in candidates.values():
+                if host is not c and _uses(host.fdef, host.own, name) and \
+                        (not _calls_fit(pf, host.fdef, host.own, c) or c.free & host.own):
+                    drop.add(name)  # (a free name of c that the host binds would read the host's value)
+        if not drop:
+            break
+        for name in drop:
+            del candidates[name]
+    if not candidates:
+        return []
+    if alloc is None:
+        alloc = _allocator(pf.tree, ())
+    kept = _reachable(pf, candidates, caller_calls)
+    first_call = {}  # name -> the caller's call through which it is reached (its location, for another file's code)
+    for node in walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in kept:
+            first_call.setdefault(node.func.id, node)
+    # a free name the caller does not read must be one generated code has not taken already; then every
+    # name of the helpers is taken, so that the names their expansion makes are none of them
+    kept = {n for n in kept if not any(m not in seen and m in alloc.taken for m in candidates[n].free)}
+    for name in kept:
+        alloc.taken.update(candidates[name].own | candidates[name].free)
+    flat = {}
+    for name in _flattening_order(kept, candidates):
+        c = candidates[name]
+        callees = [flat[m] for m in sorted(c.free) if m in flat]  # (one not adopted stays a call in it)
+        where = first_call.get(name) or next(iter(first_call.values()))
+        _place_lines(pf, c, where)
+        if callees:
+            try:
+                _expand_callees(pf, c, callees, alloc)
+            except ctx().unsupported:
+                continue  # a call there the expansion cannot take out of its line (a while loop's test): c stays a call
+            alloc.taken.update(c.own)
+        flat[name] = c
+    adopted = sorted(n for n in flat if n in caller_calls)
+    for name in sorted(flat):
+        pf.resolve(name)  # recorded: the code made is stale when the name or the function's code changes
+    for name in reversed(adopted):
+        _fill_arguments(tree, local, flat[name])
+        tree.body.insert(0, flat[name].fdef)
+    return adopted
