@@ -85,7 +85,7 @@ MOVES = [
     ("np.squeeze(x)", (2, 3)), ("np.squeeze(m, 0)", None), ("np.squeeze(m, (1, 1))", None), ("np.squeeze(m, n)", None),
     ("np.squeeze(u)", None), ("x.astype(float)", (2, 3)), ("(x > 0).astype(float)", (2, 3)), ("u.astype(float)", None),
     ("x.astype(float, copy=False)", None), ("np.trace(Q)", ()), ("np.trace(T)", None), ("np.trace(Q, 1)", None),
-    ("s2s.grad_squeeze(g, m, 1)", (2, 1)), ("s2s.grad_squeeze(b, r, 0)", (1, 3)), ("s2s.grad_squeeze(s, r, 0)", None),
+    ("s2s.grad_squeeze(v[:2], m, 1)", (2, 1)), ("s2s.grad_squeeze(b, r, 0)", (1, 3)), ("s2s.grad_squeeze(s, r, 0)", None),
     ("s2s.grad_trace(s, Q, 0, 0, 1)", (3, 3)), ("s2s.grad_trace(b, T, 0, 1, 2)", None),
     ("np.where(x > 0, x, 0.0)", (2, 3)), ("np.where(m > 0, r, s)", (2, 3)), ("np.where(x > 0, v, 0.0)", None),
     ("np.where(u, x, 0.0)", None), ("np.reshape(x, (3, -1))", (3, 2)), ("np.reshape(x, -1)", (6,)),
