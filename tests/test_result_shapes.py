@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from s2s.transforms.shapes import NOT_LITERAL, Shapes, Site
+from s2s.transforms.shapes import NOT_LITERAL, Seq, Shapes, Site
 from s2s.transforms.specialize import runtime_helpers
 
 import s2s.pipeline  # noqa: F401 - installs the context the passes read rules through
@@ -87,6 +87,13 @@ MOVES = [
     ("x.astype(float, copy=False)", None), ("np.trace(Q)", ()), ("np.trace(T)", None), ("np.trace(Q, 1)", None),
     ("s2s.grad_squeeze(v[:2], m, 1)", (2, 1)), ("s2s.grad_squeeze(b, r, 0)", (1, 3)), ("s2s.grad_squeeze(s, r, 0)", None),
     ("s2s.grad_trace(s, Q, 0, 0, 1)", (3, 3)), ("s2s.grad_trace(b, T, 0, 1, 2)", None),
+    ("np.einsum('ij,jk->ik', x, W)", (2, 4)), ("np.einsum('bij,bjk->bik', T, T)", (2, 3, 3)),
+    ("np.einsum('ij->', x)", ()), ("np.einsum('ij->ji', x)", (3, 2)), ("np.einsum('i,i->i', b, b)", (3,)),
+    ("np.einsum('ij,jk', x, W)", None), ("np.einsum('...j,jk->...k', x, W)", None), ("np.einsum('ij,jk->ik', x, x)", None),
+    ("np.einsum('ij,jk->ik', x, u)", None), ("np.einsum('ii->i', x)", None), ("np.einsum('ij->ii', x)", None),
+    ("np.einsum(x, [0, 1], W, [1, 2])", None), ("np.einsum('ij,jk->ik', x, W, optimize=True)", None),
+    ("s2s.grad_einsum_parts(s, ['ij,jk->ik', x, W], False)", None),
+    ("s2s.grad_einsum_parts(np.ones((2, 4)), ['ij,jk->ik', x, u], False)", None),
     ("np.where(x > 0, x, 0.0)", (2, 3)), ("np.where(m > 0, r, s)", (2, 3)), ("np.where(x > 0, v, 0.0)", None),
     ("np.where(u, x, 0.0)", None), ("np.reshape(x, (3, -1))", (3, 2)), ("np.reshape(x, -1)", (6,)),
     ("np.reshape(x, 4)", None), ("np.reshape(x, n)", None), ("np.reshape(u, (3, 2))", None),
@@ -159,6 +166,14 @@ def test_claimed_shapes_are_numpys(expr, expected):
     values = {p: 0.5 if shape == () else rng.normal(size=shape) for p, shape in P.items() if shape is not None}
     values["z"] = 0.0
     assert np.shape(eval(expr, {**_NAMES, **values})) == expected
+
+
+def test_einsum_adjoints_have_their_operands_shapes():
+    expr = "s2s.grad_einsum_parts(np.ones((2, 4)), ['ij,jk->ik', x, W], False)"
+    assert shape_of(expr) == Seq((None, (2, 3), (3, 4)))
+    values = {p: np.ones(shape) for p, shape in P.items() if shape is not None}
+    parts = eval(expr, {**_NAMES, **values})
+    assert [np.shape(p) for p in parts[1:]] == [(2, 3), (3, 4)]
 
 
 def test_tuples_of_linear_algebra_and_their_adjoints():

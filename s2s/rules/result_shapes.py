@@ -22,7 +22,20 @@ from __future__ import annotations
 import ast
 import math
 
-from s2s.transforms.shapes import NOT_LITERAL, ZERO_SCALAR, Keyed, ListOf, Seq, ZeroOr, ZeroScalar, broadcast, matmul, reduced, reshaped
+from s2s.transforms.shapes import (
+    NOT_LITERAL,
+    ZERO_SCALAR,
+    Keyed,
+    ListOf,
+    Seq,
+    ZeroOr,
+    ZeroScalar,
+    broadcast,
+    literal,
+    matmul,
+    reduced,
+    reshaped,
+)
 
 _REDUCTION_KEYWORDS = frozenset({"axis", "keepdims", "dtype"})  # (dtype= does not change the shape)
 
@@ -469,6 +482,55 @@ def squeeze(site):
     if len(axes) != len(items) or any(shape[a] != 1 for a in axes):
         return None
     return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _einsum_terms(spec):
+    """('ij,jk', 'ik') of an explicit subscript string of letters ('ij,jk->ik'), else None (implicit output,
+    '...', or a repeated output letter)."""
+    if type(spec) is not str:
+        return None
+    ins, arrow, out = spec.replace(" ", "").partition("->")
+    terms = ins.split(",")
+    if not arrow or not all(t.isalpha() for t in terms) or (out and not out.isalpha()) or len(set(out)) != len(out):
+        return None
+    return terms, out
+
+
+def _einsum_shape(terms, shapes):
+    """The output shape of an einsum of operands of `shapes` for `terms` (`_einsum_terms`), else None."""
+    if terms is None or len(terms[0]) != len(shapes):
+        return None
+    sizes = {}
+    for term, shape in zip(terms[0], shapes):
+        if shape is None or len(shape) != len(term):
+            return None
+        for letter, n in zip(term, shape):
+            if sizes.setdefault(letter, n) != n:
+                return None
+    if any(letter not in sizes for letter in terms[1]):
+        return None
+    return tuple(sizes[letter] for letter in terms[1])
+
+
+def einsum(site):
+    """np.einsum('ij,jk->ik', a, b) with a literal explicit subscript string and operands of known shapes: the
+    output letters' lengths (every letter one length in each operand: a size-1 axis broadcast is not claimed)."""
+    if site.keywords or site.nargs < 2:
+        return None
+    return _einsum_shape(_einsum_terms(site.literal(0)), [site.shape(k) for k in range(1, site.nargs)])
+
+
+def einsum_parts(site):
+    """s2s.grad_einsum_parts(g, [spec, a, b], optimize): per item, the operand's shape (none for the subscripts),
+    where g is certainly an array of the einsum's own shape."""
+    node = site.node(1) if site.nargs in (2, 3) and not site.keywords else None
+    items = site.items(1) if isinstance(node, ast.List) and node.elts else None
+    if items is None:
+        return None
+    out = _einsum_shape(_einsum_terms(literal(node.elts[0], None)), items[1:])
+    if out is None or site.shape(0) != out:
+        return None
+    return Seq((None,) + tuple(items[1:]))
 
 
 def trace_back(site):
