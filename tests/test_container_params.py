@@ -108,6 +108,18 @@ def nested(params, x):
     return np.sum(np.tanh(x @ enc[0] + enc[1]) * params["scale"]) + params["bias"] ** 2
 
 
+def mlp_l2_over_values(params, X, y):
+    h = np.tanh(X @ params["W1"] + params["b1"])
+    fit = np.mean((h @ params["W2"] + params["b2"] - y) ** 2)
+    return fit + 0.1 * sum(np.sum(w * w) for w in params.values()) + 0.01 * len(list(params.keys()))
+
+
+def mlp_l2_over_items(params, X, y):
+    h = np.tanh(X @ params["W1"] + params["b1"])
+    fit = np.mean((h @ params["W2"] + params["b2"] - y) ** 2)
+    return fit + sum(0.1 * np.sum(w * w) for name, w in params.items() if name.startswith("W"))
+
+
 def X_y(n=6, d=4, k=1):
     return RNG.normal(size=(n, d)), RNG.normal(size=(n, k))
 
@@ -132,6 +144,15 @@ def test_dict_of_arrays():
     params = dict_params()
     check(mlp_dict, params, X, y)
     assert specialised(mlp_dict, params, X, y)
+
+
+@pytest.mark.parametrize("f", [mlp_l2_over_values, mlp_l2_over_items])
+def test_keys_values_and_items_read_a_dict_without_changing_it(f):
+    X, y = X_y()
+    params = dict_params()
+    check(f, params, X, y)
+    src = s2s.source(s2s.grad(f), params, X, y)
+    assert "grad_matmul" not in src, src  # the items read by literal keys keep their shapes
 
 
 def test_list_of_equal_layers_is_specialised_through_the_loop():
