@@ -52,6 +52,28 @@ def growing(w, x):
     return np.sum(y ** 2)
 
 
+def all_but_last_layer(params, X):
+    h = X
+    for W, b in params[:-1]:
+        h = np.tanh(h @ W + b)
+    W, b = params[-1]
+    return np.sum((h @ W + b) ** 2)
+
+
+def one_trip_counter_read_after(w, xs):
+    y = 0.0
+    for k in range(xs.shape[0]):
+        y = y * w + xs[k]
+    return np.sum(y * w) * (k + 1)
+
+
+def one_trip_that_raises_past_the_end(w, xs):
+    y = w
+    for k in range(xs.shape[0]):
+        y = y @ xs[k]
+    return np.sum(y ** 2)
+
+
 def general(f, *args) -> bool:
     src = s2s.source(s2s.grad(f), *args)
     return "unbroadcast(" in src or "expand_reduced" in src or "grad_matmul" in src
@@ -66,6 +88,24 @@ def test_first_trip_peeled(f, args):
     a = args()
     check_all(f, a)
     assert not general(f, *a)
+
+
+@pytest.mark.parametrize("f, args", [
+    (all_but_last_layer, lambda: ([(RNG.normal(size=(3, 4)), RNG.normal(size=4)), (RNG.normal(size=(4, 2)),
+                                                                                   RNG.normal(size=2))],
+                                  RNG.normal(size=(5, 3)))),
+    (one_trip_counter_read_after, lambda: (RNG.normal(size=3), RNG.normal(size=(1, 3)))),
+    (one_trip_that_raises_past_the_end, lambda: (RNG.normal(size=(2, 3)), RNG.normal(size=(1, 3, 4)))),
+], ids=["all_but_last_layer", "counter_read_after", "matrix_chain"])
+def test_a_loop_of_one_trip_is_its_body(f, args):
+    a = args()
+    if f is all_but_last_layer:
+        from tests.test_container_params import check
+        check(f, *a)
+    else:
+        check_all(f, a)
+    src = s2s.source(s2s.grad(f), *a)
+    assert not general(f, *a) and not any(line.lstrip().startswith("for ") for line in src.splitlines()), src
 
 
 def test_a_peeled_loop_with_a_branch_on_its_counter():

@@ -74,7 +74,8 @@ def peel_first_trips(fdef: ast.FunctionDef, infer, fresh, shapes: Shapes | None 
     `infer(fdef)` gives the `Shapes` of the lowered primal (`shapes`, where given, are those of `fdef` as it
     is). A loop over `range(n)` of a known `n` of at
     least 2 (so the first trip certainly runs, and the loop after it too) whose body the module
-    docstring allows is peeled where that leaves fewer names lost (tried, and undone otherwise); one
+    docstring allows is peeled where that leaves fewer names lost (a loop of one trip is its body,
+    after `k = 0`) (tried, and undone otherwise); one
     loop at a time, a few at most. A name the loop's body binds before it reads it (`t = y * x`) holds
     in the first trip a value no later statement reads, so there it gets a name of its own (`fresh(name)`):
     the tape then never restores the first trip's value and a later trip's into one name.
@@ -84,16 +85,21 @@ def peel_first_trips(fdef: ast.FunctionDef, infer, fresh, shapes: Shapes | None 
     for _ in range(4):
         for loop in [s for s in dict.fromkeys(shapes.lost.values()) if isinstance(s, ast.For)]:
             n = _range_trips(loop, shapes)
-            if n is None or n < 2 or not _copyable(loop) or len(loop.iter.args) != 1:
+            if n is None or n < 1 or not _copyable(loop) or len(loop.iter.args) != 1:
                 continue
             counter = loop.target.id
-            rest = copy.copy(loop)
-            rest.iter = ast.copy_location(ast.Call(func=loop.iter.func, args=[ast.Constant(1), loop.iter.args[0]],
-                                                   keywords=[]), loop.iter)
-            renamed = {name: fresh(name) for name in _bound_before_read(loop.body)}
-            # (no `k = 0`: the loop after the copy runs, and binds k for any read after it)
-            first = [_renamed(_with_counter(stmt, counter, 0), renamed) for stmt in loop.body]
-            undo = _replace(fdef, loop, first + [fix_locations(rest)])
+            if n == 1:  # one trip (a list of two layers, all but the last): the loop is its body, k the literal 0
+                start = fix_locations(ast.copy_location(
+                    ast.Assign(targets=[ast.Name(id=counter, ctx=ast.Store())], value=ast.Constant(0)), loop))
+                undo = _replace(fdef, loop, [start] + [_with_counter(stmt, counter, 0) for stmt in loop.body])
+            else:
+                rest = copy.copy(loop)
+                rest.iter = ast.copy_location(ast.Call(func=loop.iter.func, args=[ast.Constant(1), loop.iter.args[0]],
+                                                       keywords=[]), loop.iter)
+                renamed = {name: fresh(name) for name in _bound_before_read(loop.body)}
+                # (no `k = 0`: the loop after the copy runs, and binds k for any read after it)
+                first = [_renamed(_with_counter(stmt, counter, 0), renamed) for stmt in loop.body]
+                undo = _replace(fdef, loop, first + [fix_locations(rest)])
             tried = infer(fdef)
             if len(tried.lost) < len(shapes.lost):
                 shapes, changed = tried, True
