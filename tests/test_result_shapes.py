@@ -87,6 +87,11 @@ MOVES = [
     ("x.astype(float, copy=False)", None), ("np.trace(Q)", ()), ("np.trace(T)", None), ("np.trace(Q, 1)", None),
     ("s2s.grad_squeeze(v[:2], m, 1)", (2, 1)), ("s2s.grad_squeeze(b, r, 0)", (1, 3)), ("s2s.grad_squeeze(s, r, 0)", None),
     ("s2s.grad_trace(s, Q, 0, 0, 1)", (3, 3)), ("s2s.grad_trace(b, T, 0, 1, 2)", None),
+    ("np.hstack([x, x])", (2, 6)), ("np.hstack((b, v))", (7,)), ("np.hstack([b, s])", (4,)), ("np.hstack([x, b])", None),
+    ("np.hstack([x, u])", None), ("np.vstack([b, b])", (2, 3)), ("np.vstack((x, r))", (3, 3)), ("np.vstack([x, v])", None),
+    ("np.vstack([s, s])", None), ("s2s.grad_add_seq(g, x, r, 1)", (1, 3)), ("s2s.grad_add_seq(g, x, r, 0)", (2, 3)),
+    ("s2s.grad_add_seq(s, z, s, 0)", ()), ("s2s.grad_add_seq(s, x, r, 0)", None), ("s2s.grad_add_seq(g, x, u, 0)", None),
+    ("s2s.grad_add_seq(g, x, r, k)", None),
     ("np.einsum('ij,jk->ik', x, W)", (2, 4)), ("np.einsum('bij,bjk->bik', T, T)", (2, 3, 3)),
     ("np.einsum('ij->', x)", ()), ("np.einsum('ij->ji', x)", (3, 2)), ("np.einsum('i,i->i', b, b)", (3,)),
     ("np.einsum('ij,jk', x, W)", None), ("np.einsum('...j,jk->...k', x, W)", None), ("np.einsum('ij,jk->ik', x, x)", None),
@@ -174,6 +179,17 @@ def test_einsum_adjoints_have_their_operands_shapes():
     values = {p: np.ones(shape) for p, shape in P.items() if shape is not None}
     parts = eval(expr, {**_NAMES, **values})
     assert [np.shape(p) for p in parts[1:]] == [(2, 3), (3, 4)]
+
+
+@pytest.mark.parametrize("expr, items", [
+    ("s2s.grad_hstack(np.ones((2, 6)), [x, x])", ((2, 3), (2, 3))), ("s2s.grad_hstack(np.ones(4), [b, s])", ((3,), ())),
+    ("s2s.grad_vstack(np.ones((3, 3)), (x, r))", ((2, 3), (1, 3))), ("s2s.grad_vstack(np.ones((2, 3)), [b, b])", ((3,), (3,))),
+])
+def test_stack_adjoints_have_their_items_shapes(expr, items):
+    assert shape_of(expr) == Seq(items)
+    values = {p: np.ones(shape) for p, shape in P.items() if shape is not None}
+    values["s"] = 0.5
+    assert tuple(np.shape(p) for p in eval(expr, {**_NAMES, **values})) == items
 
 
 def test_tuples_of_linear_algebra_and_their_adjoints():

@@ -124,6 +124,50 @@ def concatenated(site):
     return _joined(site.items(0), site.literal(1 if site.nargs == 2 else "axis", 0))
 
 
+def _hstack_parts(items):
+    """(the items' shapes as np.hstack joins them, the axis), else None: 1-d items (numbers as one item each)
+    along axis 0, items of more axes along axis 1."""
+    if not items or any(type(i) is not tuple for i in items):
+        return None
+    parts = [i if i != () else (1,) for i in items]
+    return parts, 0 if len(parts[0]) == 1 else 1
+
+
+def _vstack_parts(items):
+    """The items' shapes as np.vstack joins them along axis 0 (a 1-d item of n is a row (1, n)), else None."""
+    if not items or any(type(i) is not tuple or i == () for i in items):
+        return None
+    return [(1,) + i if len(i) == 1 else i for i in items]
+
+
+def hstacked(site):
+    """np.hstack(tup) of a tuple, or a list no one changes, of arrays of known shapes."""
+    parts = _hstack_parts(site.items(0)) if _plain(site, 1) else None
+    return None if parts is None else _joined(*parts)
+
+
+def vstacked(site):
+    """np.vstack(tup) of a tuple, or a list no one changes, of arrays of known shapes."""
+    parts = _vstack_parts(site.items(0)) if _plain(site, 1) else None
+    return None if parts is None else _joined(parts, 0)
+
+
+def hstack_pieces(site):
+    """s2s.grad_hstack(g, tup): the items' shapes, where g is certainly an array of their hstack's shape."""
+    items = site.items(1) if _plain(site, 2) else None
+    parts = _hstack_parts(items)
+    joined = None if parts is None else _joined(*parts)
+    return Seq(items) if joined is not None and site.shape(0) == joined else None
+
+
+def vstack_pieces(site):
+    """s2s.grad_vstack(g, tup): the items' shapes, where g is certainly an array of their vstack's shape."""
+    items = site.items(1) if _plain(site, 2) else None
+    parts = _vstack_parts(items)
+    joined = None if parts is None else _joined(parts, 0)
+    return Seq(items) if joined is not None and site.shape(0) == joined else None
+
+
 def stacked(site):
     """np.stack(arrays, axis=0) of arrays of one known shape: their number inserted at `axis`."""
     if not 1 <= site.nargs <= 2 or any(k != "axis" for k in site.keywords):
@@ -585,6 +629,19 @@ def unbroadcast(site):
     if g == () and x == ():
         return ()
     return x if _array(g) else None
+
+
+def add_seq_part(site):
+    """s2s.grad_add_seq(g, x, y, which) where x and y are arrays or numbers (arithmetic, not a concatenation): the
+    shape of the one `which` names (g summed down to it, as `unbroadcast`), where g is certainly an array."""
+    which = site.literal(3) if site.nargs == 4 and not site.keywords else None
+    x, y = site.shape(1), site.shape(2)
+    if which not in (0, 1) or type(which) is not int or x is None or y is None:
+        return None
+    g, target = site.shape(0), (y if which else x)
+    if g == () and target == ():
+        return ()
+    return target if _array(g) else None
 
 
 def expand_reduced(site):

@@ -88,7 +88,8 @@ defrule_for(rt.grad_concatenate, "grad_concatenate(g, arrays, axis)", shape_only
             result_shape=shapes.concatenate_pieces)
 defrule_for(rt.grad_stack, "grad_stack(g, arrays, axis)", shape_only=("arrays",), linear=("g",),
             result_shape=shapes.stack_pieces)
-defrule_for(rt.grad_vstack, "grad_vstack(g, tup)", shape_only=("tup",), linear=("g",))
+defrule_for(rt.grad_vstack, "grad_vstack(g, tup)", shape_only=("tup",), linear=("g",), result_shape=shapes.vstack_pieces)
+defrule_for(rt.grad_hstack, "grad_hstack(g, tup)", shape_only=("tup",), linear=("g",), result_shape=shapes.hstack_pieces)
 defrule_for(rt.grad_builtin_sum, "grad_builtin_sum(g, x)", shape_only=("x",), linear=("g",),
             result_shape=shapes.builtin_sum_pieces)
 defrule_for(rt.grad_select, "grad_select(g, chosen, args)", shape_only=("chosen", "args"), linear=("g",))
@@ -173,7 +174,8 @@ defrule_for(rt.bitor_tangent, "bitor_tangent(tx, ty, x, y)", shape_only=("x", "y
 defrule_for(rt.grad_dict_pairs, "grad_dict_pairs(g, pairs)", shape_only=("pairs",), structured=True, linear=("g",))
 defrule_for(rt.dict_pairs_tangent, "dict_pairs_tangent(t, pairs)", shape_only=("pairs",), structured=True, linear=("t",))
 # `+` and `*` that may concatenate or repeat lists and tuples
-defrule_for(rt.grad_add_seq, "grad_add_seq(g, x, y, which)", shape_only=("x", "y"), structured=True, linear=("g",))
+defrule_for(rt.grad_add_seq, "grad_add_seq(g, x, y, which)", shape_only=("x", "y"), structured=True, linear=("g",),
+            result_shape=shapes.add_seq_part)
 defrule_for(rt.grad_mult_seq, "grad_mult_seq(g, x, y, which)", structured=True,
             x_dot="s2s.grad_mult_seq(g, x_dot, y, which) if which == 1 else 0.0",
             y_dot="s2s.grad_mult_seq(g, x, y_dot, which) if which == 0 else 0.0", linear=("g",))

@@ -59,9 +59,9 @@ defrule("np.concatenate(arrays, axis=0)", arrays="s2s.grad_concatenate(g, arrays
 defrule("np.stack(arrays, axis=0)", arrays="s2s.grad_stack(g, arrays, axis)",
         result_shape=shapes.stacked, real=shapes.real_items,
         arrays_dot="np.stack(s2s.dense_list(arrays_dot, arrays), axis)")
-defrule("np.vstack(tup)", tup="s2s.grad_vstack(g, tup)",
+defrule("np.vstack(tup)", tup="s2s.grad_vstack(g, tup)", result_shape=shapes.vstacked, real=shapes.real_items,
         tup_dot="np.vstack(s2s.dense_list(tup_dot, tup))")
-defrule("np.hstack(tup)", tup="s2s.grad_concatenate(g, tup, 0 if np.ndim(tup[0]) == 1 else 1)",
+defrule("np.hstack(tup)", tup="s2s.grad_hstack(g, tup)", result_shape=shapes.hstacked, real=shapes.real_items,
         tup_dot="np.hstack(s2s.dense_list(tup_dot, tup))")
 defrule("np.flip(m, axis=None)", returns_view=True, tangent_from_adjoint=True, m="np.flip(g, axis)")
 defrule("np.tile(A, reps)", A="s2s.grad_tile(g, A, reps)", A_dot="np.tile(A_dot, reps)")

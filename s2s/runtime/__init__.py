@@ -213,6 +213,7 @@ from s2s.runtime.shape import (  # noqa: F401
     grad_concatenate,
     grad_diag,
     grad_expand_dims,
+    grad_hstack,
     grad_squeeze,
     grad_stack,
     grad_tile,

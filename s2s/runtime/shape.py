@@ -109,6 +109,13 @@ def grad_vstack(g, tup):
     return [np.reshape(p, shape_of(t)) for p, t in zip(pieces, tup)]
 
 
+def grad_hstack(g, tup):
+    """Adjoint of np.hstack: 1-d items (and numbers) were joined along axis 0, others along axis 1."""
+    arrays = [np.atleast_1d(t) for t in tup]
+    pieces = grad_concatenate(g, arrays, 0 if np.ndim(arrays[0]) == 1 else 1)
+    return [np.reshape(p, shape_of(t)) for p, t in zip(pieces, tup)]
+
+
 def layout_order(a, order):
     """The index order, 'C' or 'F', in which np.reshape / np.ravel with `order` read `a`.
 
