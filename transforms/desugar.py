@@ -121,13 +121,7 @@ class Desugar(loops.LoopRewriter):
 
     def _is_value(self, node: ast.expr) -> bool:
         """True when `node` is a run-time value rather than a module or class."""
-        root = node
-        while isinstance(root, ast.Attribute):
-            root = root.value
-        if not isinstance(root, ast.Name) or root.id in self.locals:
-            return True
-        obj = self.pf.resolve_expr(node)
-        return isinstance(obj, np.ndarray | np.generic | list | tuple | dict | float | int)
+        return _is_value(self.pf, self.locals, node)
 
     def visit_AugAssign(self, node):
         self.generic_visit(node)
@@ -182,14 +176,7 @@ class Desugar(loops.LoopRewriter):
 
     def visit_Attribute(self, node):
         self.generic_visit(node)
-        if isinstance(node.ctx, ast.Load) and node.attr == "T" and self._is_value(node.value):
-            # an array's transpose, or (a namedtuple, a configuration) the object's own attribute T
-            return ast.copy_location(ast.Call(func=helper_attr("s2s", "transpose_attr", _runtime().transpose_attr),
-                                              args=[node.value], keywords=[]), node)
-        if isinstance(node.ctx, ast.Load) and node.attr == "real" and self._is_value(node.value):
-            return ast.copy_location(ast.Call(func=helper_attr("np", "real", np.real),
-                                              args=[node.value], keywords=[]), node)
-        return node
+        return _value_attribute(self.pf, self.locals, node)
 
     def visit_DictComp(self, node):
         """`{k: v for ...}` is `dict([(k, v) for ...])`: the pairs in order, a repeated key's last one kept."""
@@ -274,7 +261,45 @@ def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict) -> a
     desugarer.updates = updates
     desugarer.visit(tree)
     fix_locations(tree)
+    # the single-expression local helpers (adopted module helpers among them) are expanded by `lower`, after
+    # this pass: their `.T` and `.real` of values are read as the caller's own are
+    for helper in annotations.get(tree, annotations.LOCAL_HELPERS, {}).values():
+        helper.body = _ValueAttributes(pf, local_names(tree) | set(helper.params)).visit(helper.body)
     return tree
+
+
+def _is_value(pf, locals_, node: ast.expr) -> bool:
+    """True when `node` is a run-time value rather than a module or class."""
+    root = node
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name) or root.id in locals_:
+        return True
+    obj = pf.resolve_expr(node)
+    return isinstance(obj, np.ndarray | np.generic | list | tuple | dict | float | int)
+
+
+def _value_attribute(pf, locals_, node: ast.Attribute):
+    """`x.T` of a value as s2s.transpose_attr(x), `x.real` as np.real(x); any other attribute as it is."""
+    if isinstance(node.ctx, ast.Load) and node.attr == "T" and _is_value(pf, locals_, node.value):
+        # an array's transpose, or (a namedtuple, a configuration) the object's own attribute T
+        return ast.copy_location(ast.Call(func=helper_attr("s2s", "transpose_attr", _runtime().transpose_attr),
+                                          args=[node.value], keywords=[]), node)
+    if isinstance(node.ctx, ast.Load) and node.attr == "real" and _is_value(pf, locals_, node.value):
+        return ast.copy_location(ast.Call(func=helper_attr("np", "real", np.real),
+                                          args=[node.value], keywords=[]), node)
+    return node
+
+
+class _ValueAttributes(ast.NodeTransformer):
+    """Only the attribute reads of `Desugar`, for a local helper's expression."""
+
+    def __init__(self, pf, locals_):
+        self.pf, self.locals = pf, locals_
+
+    def visit_Attribute(self, node):
+        self.generic_visit(node)
+        return _value_attribute(self.pf, self.locals, node)
 
 
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}

@@ -362,7 +362,8 @@ class _Expander(ast.NodeTransformer):
         for s in helper.statements:
             for piece in _listed(_Substitute(constants).visit(copy.deepcopy(s))):
                 body.extend(_listed(_Rename(renames, result).visit(piece)))
-        body = _constants_propagated([s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))])
+        body = _constants_propagated([s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))],
+                                     kept=result)  # (the result is read after the body: its binding stays)
         stmts = [ast.Assign(targets=[ast.Name(id=renames[p], ctx=ast.Store())], value=a)
                  for p, a in zip(helper.params, call.args) if p not in constants]
         if _returns_at_end(helper.statements):  # straight on: no loop for its one `return` to leave
@@ -386,9 +387,10 @@ def _constant(node) -> bool:
     return not any(isinstance(n, ast.List | ast.Dict | ast.Set) for n in walk(node))
 
 
-def _constants_propagated(body: list) -> list:
+def _constants_propagated(body: list, kept: str) -> list:
     """`axis2 = -1` at the top level of an expanded body (a helper's own helper given a constant), its name
-    bound nowhere else and read only after it: the reads take the constant and the binding goes."""
+    bound nowhere else and read only after it: the reads take the constant and the binding goes. The name
+    `kept` (the helper's result, read after the body) keeps its binding."""
     stores, loads_before = {}, {}
     for k, s in enumerate(body):
         for n in walk(s):
@@ -402,7 +404,7 @@ def _constants_propagated(body: list) -> list:
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
                 and _constant(s.value):
             name = s.targets[0].id
-            if stores.get(name) == 1 and loads_before.get(name, k + 1) > k:
+            if name != kept and stores.get(name) == 1 and loads_before.get(name, k + 1) > k:
                 values[name] = s.value
     if not values:
         return body

@@ -1,0 +1,111 @@
+"""Adversarial probes of module helpers adopted into the caller (transforms/adopt.py) and of the expansion
+reading constant arguments as literals (transforms/inline.py): each was wrong or refused before its fix;
+each is checked against central differences and autograd, and where the helper is expanded, that it is."""
+
+from __future__ import annotations
+
+import autograd
+import autograd.numpy as anp
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import assert_close, fd_grad
+
+# ---- a helper's helper that returns a constant (its result's binding was propagated away) -------------
+
+
+def constant_of(x, k=3.0):
+    return k
+
+
+def scaled_by_constant(x, k=2.0):
+    return x * constant_of(x)
+
+
+def calls_scaled_by_constant(x):
+    return np.sum(scaled_by_constant(x))
+
+
+def returns_only_if(x, c=1.5):
+    if c:
+        return c
+
+
+def calls_returns_only_if(x):
+    return np.sum(x * returns_only_if(x))
+
+
+def ag_calls_scaled_by_constant(x):
+    return anp.sum(x * 3.0)
+
+
+def ag_calls_returns_only_if(x):
+    return anp.sum(x * 1.5)
+
+
+CONSTANT_RESULTS = [
+    (calls_scaled_by_constant, ag_calls_scaled_by_constant),
+    (calls_returns_only_if, ag_calls_returns_only_if),
+]
+
+
+@pytest.mark.parametrize("f, ag", CONSTANT_RESULTS, ids=[c[0].__name__ for c in CONSTANT_RESULTS])
+def test_a_helper_returning_a_constant_argument_keeps_its_result(f, ag):
+    x = np.array([0.5, -1.5, 2.0])
+    value, got = s2s.value_and_grad(f)(x)
+    assert_close(value, f(x))
+    assert_close(got, autograd.grad(ag)(x), rtol=1e-12)
+    assert_close(got, fd_grad(f, (x,), 0))
+    assert "_vjp" not in s2s.source(s2s.grad(f), x)  # expanded, not called
+
+
+# ---- `.T` in a single-expression helper (expanded by `lower`, after desugar read the caller's `.T`) -------
+
+
+def transposed_times(A, v):
+    return A.T @ v
+
+
+def calls_transposed_times(A):
+    return np.sum(transposed_times(A, np.ones(2)) ** 2)
+
+
+def calls_transposed_of_a_row(A):
+    return np.sum(transposed_times(A[0], A[1]))
+
+
+def local_lambda_transposed(A):
+    tr = lambda M: M.T @ np.ones(2)  # noqa: E731
+    return np.sum(tr(A) ** 2)
+
+
+def local_def_real_transposed(A):
+    def tr(M):
+        return M.real.T @ np.ones(2)
+    return np.sum(tr(A) ** 2)
+
+
+def ag_transposed(A):
+    return anp.sum(anp.dot(A.T, anp.ones(2)) ** 2)
+
+
+def ag_transposed_of_a_row(A):
+    return anp.sum(A[0] * A[1])
+
+
+TRANSPOSES = [
+    (calls_transposed_times, ag_transposed, (2, 3)),
+    (calls_transposed_of_a_row, ag_transposed_of_a_row, (2, 2)),
+    (local_lambda_transposed, ag_transposed, (2, 3)),
+    (local_def_real_transposed, ag_transposed, (2, 3)),
+]
+
+
+@pytest.mark.parametrize("f, ag, shape", TRANSPOSES, ids=[c[0].__name__ for c in TRANSPOSES])
+def test_transpose_in_a_single_expression_helper(f, ag, shape):
+    A = np.random.default_rng(2).normal(size=shape)
+    got = s2s.grad(f)(A)
+    assert_close(got, autograd.grad(ag)(A), rtol=1e-12)
+    assert_close(got, fd_grad(f, (A,), 0))
+    assert_close(s2s.jvp(f, (A,), (np.ones(shape),))[1], np.sum(got))
