@@ -109,3 +109,52 @@ def test_transpose_in_a_single_expression_helper(f, ag, shape):
     assert_close(got, autograd.grad(ag)(A), rtol=1e-12)
     assert_close(got, fd_grad(f, (A,), 0))
     assert_close(s2s.jvp(f, (A,), (np.ones(shape),))[1], np.sum(got))
+
+
+# ---- a module helper called inside a local function of the caller (a local helper may not call another) --
+
+Z = 2.0
+
+
+def times_global(x, k=1.0):
+    y = x * Z
+    return y * k
+
+
+def times_global_plain(x):
+    return x * Z
+
+
+def local_def_calls_helper_with_default(x):
+    def f(z):
+        w = times_global(z) * 2.0
+        return w
+    return np.sum(f(x) ** 2)
+
+
+def local_def_calls_plain_helper(x):
+    def f(z):
+        return times_global_plain(z)
+    return np.sum(f(x) ** 2)
+
+
+def ag_local_def_calls_helper_with_default(x):
+    return anp.sum((x * 4.0) ** 2)
+
+
+def ag_local_def_calls_plain_helper(x):
+    return anp.sum((x * 2.0) ** 2)
+
+
+LOCAL_CALLERS = [
+    (local_def_calls_helper_with_default, ag_local_def_calls_helper_with_default),
+    (local_def_calls_plain_helper, ag_local_def_calls_plain_helper),
+]
+
+
+@pytest.mark.parametrize("f, ag", LOCAL_CALLERS, ids=[c[0].__name__ for c in LOCAL_CALLERS])
+def test_a_helper_called_in_a_local_function_stays_a_call(f, ag):
+    x = np.array([0.5, -1.5, 2.0])
+    got = s2s.grad(f)(x)
+    assert_close(got, autograd.grad(ag)(x), rtol=1e-12)
+    assert_close(got, fd_grad(f, (x,), 0))

@@ -131,7 +131,8 @@ def _uses(host: ast.FunctionDef, host_own: set, name: str):
 
 def _calls_fit(pf, host, host_own, c: _Candidate) -> bool:
     """Every use of `c` in `host` is a call whose arguments fit its parameters, and each call may be taken
-    out of its line (no other call there that may change what it reads; not inside a lambda or comprehension)."""
+    out of its line (no other call there that may change what it reads; not inside a local function, a lambda
+    or a comprehension)."""
     from .inline import _expands_in_place
     uses = _uses(host, host_own, c.name)
     if not uses:
@@ -139,6 +140,10 @@ def _calls_fit(pf, host, host_own, c: _Candidate) -> bool:
     calls = {id(n.func): n for n in walk(host) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     if not all(id(u) in calls and _full_arguments(calls[id(u)], c) is not None for u in uses):
         return False  # passed on, stored or returned: a function value, which stays one
+    nested = {id(n) for d in walk(host) if d is not host and isinstance(d, ast.FunctionDef | ast.Lambda)
+              for n in walk(d)}
+    if any(id(u) in nested for u in uses):
+        return False  # called in a local function of the caller: a local helper may not call another
     return _expands_in_place(pf, host, c.name, set())
 
 
