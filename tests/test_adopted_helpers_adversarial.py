@@ -158,3 +158,32 @@ def test_a_helper_called_in_a_local_function_stays_a_call(f, ag):
     got = s2s.grad(f)(x)
     assert_close(got, autograd.grad(ag)(x), rtol=1e-12)
     assert_close(got, fd_grad(f, (x,), 0))
+
+
+# ---- `p is None` of a parameter given a number (compiled, `-0.5 is None` warns; an error under -W error) ---
+
+
+def clipped(x, lo=None, hi=3.0):
+    if lo is None:
+        return np.minimum(x, hi)
+    if hi is not None:
+        return np.clip(x, lo, hi)
+    return np.maximum(x, lo)
+
+
+def calls_clipped(x):
+    return np.sum(clipped(x) ** 2 + clipped(x, -0.5) ** 3 + clipped(x, 0.1, None))
+
+
+def ag_calls_clipped(x):
+    return anp.sum(anp.minimum(x, 3.0) ** 2 + anp.clip(x, -0.5, 3.0) ** 3 + anp.maximum(x, 0.1))
+
+
+def test_identity_tests_of_constant_arguments_compile_without_warnings():
+    import warnings
+    x = np.array([0.7, -1.2, 2.3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = s2s.grad(calls_clipped)(x)
+    assert_close(got, autograd.grad(ag_calls_clipped)(x), rtol=1e-12)
+    assert_close(got, fd_grad(calls_clipped, (x,), 0))

@@ -354,7 +354,11 @@ class _Expander(ast.NodeTransformer):
                     if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)}
         # a parameter given a constant and never bound again reads the constant itself (`axis=-1` stays a
         # literal axis for the passes after this one, as where the helper is written out by hand)
-        constants = {p: a for p, a in zip(helper.params, call.args) if p not in assigned and _constant(a)}
+        # (`p is None` reads the constant only where it is None, True, False or ...: `0.5 is None` is False, but
+        # compiled it warns, and a number's or tuple's identity is not the literal's)
+        identity = _compared_by_identity(helper.statements)
+        constants = {p: a for p, a in zip(helper.params, call.args)
+                     if p not in assigned and _constant(a) and (p not in identity or _singleton(a))}
         renames = {p: self.alloc.fresh(p) for p in helper.params if p not in constants}
         renames.update({n: self.alloc.fresh(n) for n in sorted(assigned) if n not in renames})
         result = self.alloc.fresh(f"{helper.name}_result")
@@ -400,11 +404,13 @@ def _constants_propagated(body: list, kept: str) -> list:
                 else:
                     loads_before.setdefault(n.id, k)
     values = {}
+    identity = _compared_by_identity(body)
     for k, s in enumerate(body):
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
                 and _constant(s.value):
             name = s.targets[0].id
-            if name != kept and stores.get(name) == 1 and loads_before.get(name, k + 1) > k:
+            if name != kept and stores.get(name) == 1 and loads_before.get(name, k + 1) > k \
+                    and (name not in identity or _singleton(s.value)):
                 values[name] = s.value
     if not values:
         return body
@@ -415,6 +421,18 @@ def _constants_propagated(body: list, kept: str) -> list:
             continue
         out.extend(_listed(_Substitute(values).visit(s)))
     return out
+
+
+def _singleton(node) -> bool:
+    """The literal None, True, False or `...`: the one object of its kind, so `is` compares it as `==` would."""
+    return isinstance(node, ast.Constant) and any(node.value is v for v in (None, True, False, Ellipsis))
+
+
+def _compared_by_identity(statements) -> set:
+    """Names that are an operand of `is` or `is not` in `statements`."""
+    return {n.id for s in statements for c in walk(s) if isinstance(c, ast.Compare)
+            and any(isinstance(o, ast.Is | ast.IsNot) for o in c.ops)
+            for n in [c.left, *c.comparators] if isinstance(n, ast.Name)}
 
 
 def _listed(node_or_nodes) -> list:
@@ -431,6 +449,15 @@ class _Substitute(ast.NodeTransformer):
     def visit_Name(self, node):
         if node.id in self.values and isinstance(node.ctx, ast.Load):
             return ast.copy_location(copy.deepcopy(self.values[node.id]), node)
+        return node
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) == 1 and isinstance(node.ops[0], ast.Is | ast.IsNot) and self.values \
+                and isinstance(node.left, ast.Constant) and isinstance(node.comparators[0], ast.Constant) \
+                and (_singleton(node.left) or _singleton(node.comparators[0])):  # `None is None`, `-1 is None`
+            same = node.left.value is node.comparators[0].value
+            return ast.copy_location(ast.Constant(same if isinstance(node.ops[0], ast.Is) else not same), node)
         return node
 
     def visit_IfExp(self, node):
