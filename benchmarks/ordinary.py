@@ -5,7 +5,9 @@ as two loops over windows, a recurrence over the items of an array, Horner's rul
 mini-batches of a logistic regression, a pairwise energy over points, a Gaussian-process likelihood, an
 exponential smoother, an RNN that collects its states in a list, Newton's square root, a softmax policy
 over integer actions, a scalar Kalman filter, small MLPs whose parameters come in a dict or a list of
-`(W, b)` layers, an RNN whose weights come in a dict). For each, in one process:
+`(W, b)` layers, an RNN whose weights come in a dict, a classifier whose log-softmax helper calls a
+log-sum-exp helper with a default axis, a leapfrog integrator whose step sizes are left to defaults, an
+LSTM whose step is a helper returning a tuple). For each, in one process:
 
 - the gradient is checked against central differences first;
 - primal and gradient are timed in interleaved rounds (min over rounds of a batch of calls), and the
@@ -170,6 +172,50 @@ def rnn_dict(params, xs, ys):
     return loss / xs.shape[0]
 
 
+def logsumexp(z, axis=-1):
+    m = np.max(z, axis=axis, keepdims=True)
+    return m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
+
+
+def log_softmax(z, axis=-1):
+    return z - logsumexp(z, axis=axis)
+
+
+def classifier(params, X, labels):
+    h = np.tanh(X @ params["W1"] + params["b1"])
+    logp = log_softmax(h @ params["W2"] + params["b2"])
+    return -np.mean(logp[np.arange(X.shape[0]), labels])
+
+
+def leapfrog(q, p, prec, step=0.05, n_steps=10):
+    p = p - 0.5 * step * (prec @ q)
+    for _ in range(n_steps - 1):
+        q = q + step * p
+        p = p - step * (prec @ q)
+    q = q + step * p
+    return 0.5 * q @ prec @ q + 0.5 * np.sum(p ** 2)
+
+
+def sigmoid(x):
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)
+
+
+def lstm_step(params, x, h, c):
+    z = np.hstack([x, h]) @ params["W"] + params["b"]
+    n = h.shape[0]
+    i, f, o = sigmoid(z[:n]), sigmoid(z[n:2 * n]), sigmoid(z[2 * n:3 * n])
+    c = f * c + i * np.tanh(z[3 * n:])
+    return o * np.tanh(c), c
+
+
+def lstm(params, xs, y):
+    n = params["Wy"].shape[0]
+    h, c = np.zeros(n), np.zeros(n)
+    for x in xs:
+        h, c = lstm_step(params, x, h, c)
+    return np.sum((h @ params["Wy"] - y) ** 2)
+
+
 def _layers(r, sizes):
     return [(r.normal(size=(a, b)) / np.sqrt(a), r.normal(size=b) * 0.1) for a, b in zip(sizes[:-1], sizes[1:])]
 
@@ -207,6 +253,14 @@ def programs():
                                                          "Wx": r.normal(size=(16, 4)) * 0.3, "b": np.zeros(16),
                                                          "Wo": r.normal(size=(2, 16)) * 0.3, "bo": np.zeros(2)},
                                                         r.normal(size=(20, 4)), r.normal(size=(20, 2))), 0),
+        ("classifier, log_softmax calling logsumexp (axis default)", classifier,
+         ({"W1": r.normal(size=(10, 32)) * 0.3, "b1": np.zeros(32), "W2": r.normal(size=(32, 5)) * 0.3,
+           "b2": np.zeros(5)}, r.normal(size=(64, 10)), r.integers(0, 5, size=64)), 0),
+        ("leapfrog, step sizes left to defaults", leapfrog, (r.normal(size=8), r.normal(size=8),
+                                                             np.eye(8) + 0.1 * np.ones((8, 8))), 0),
+        ("LSTM, a step helper returning (h, c), 20 steps", lstm,
+         ({"W": r.normal(size=(20, 64)) * 0.2, "b": np.zeros(64), "Wy": r.normal(size=(16, 2)) * 0.3},
+          r.normal(size=(20, 4)), r.normal(size=2)), 0),
     ]
 
 
