@@ -133,6 +133,50 @@ def ag_calls_scaled(x):
     return 3.0 * anp.sum(x * x) + anp.sum(x)
 
 
+def cell(x, h, c):
+    c = 0.5 * c + x * h
+    return np.tanh(c) * h + 0.1, c
+
+
+def cell_loop(W, xs):
+    h = np.ones(W.shape[0])
+    c = np.zeros(W.shape[0])
+    for x in xs:
+        h, c = cell(W @ x, h, c)
+    return np.sum(h ** 2)
+
+
+def ag_cell_loop(W, xs):
+    h = anp.ones(W.shape[0])
+    c = anp.zeros(W.shape[0])
+    for x in xs:
+        c = 0.5 * c + anp.dot(W, x) * h
+        h = anp.tanh(c) * h + 0.1
+    return anp.sum(h ** 2)
+
+
+def gates(z, h):
+    n = h.shape[0]
+    return 0.5 * (np.tanh(0.5 * z[:n]) + 1.0), np.tanh(z[n:])
+
+
+def stacked_gates(W, xs):
+    h = np.zeros(W.shape[1] // 2)
+    for x in xs:
+        g, c = gates(np.hstack([x, h]) @ W, h)
+        h = g * c
+    return np.sum(h ** 2)
+
+
+def ag_stacked_gates(W, xs):
+    h = anp.zeros(W.shape[1] // 2)
+    n = h.shape[0]
+    for x in xs:
+        z = anp.dot(anp.concatenate([x, h]), W)
+        h = 0.5 * (anp.tanh(0.5 * z[:n]) + 1.0) * anp.tanh(z[n:])
+    return anp.sum(h ** 2)
+
+
 def _xent_args(rng):
     X = rng.normal(size=(6, 3))
     return rng.normal(size=(3, 4)), X, rng.integers(0, 4, size=6)
@@ -145,6 +189,8 @@ CASES = [
     (track, ag_track, lambda r: (0.5 * r.normal(size=(3, 3)), r.normal(size=3))),
     (xent_one_hot, ag_xent_one_hot, _xent_args),
     (calls_scaled, ag_calls_scaled, lambda r: (r.normal(size=4),)),
+    (cell_loop, ag_cell_loop, lambda r: (r.normal(size=(3, 2)), r.normal(size=(4, 2)))),
+    (stacked_gates, ag_stacked_gates, lambda r: (0.5 * r.normal(size=(5, 6)), r.normal(size=(4, 2)))),
 ]
 
 
@@ -159,8 +205,9 @@ def test_against_differences_autograd_and_the_general_code(f, ag, make):
 
 
 @pytest.mark.parametrize("f, make", [(xent, _xent_args), (xent_one_hot, _xent_args),
-                                     (keywords_and_defaults, CASES[2][2])],
-                         ids=["nested", "one_hot", "keywords"])
+                                     (keywords_and_defaults, CASES[2][2]), (cell_loop, CASES[6][2]),
+                                     (stacked_gates, CASES[7][2])],
+                         ids=["nested", "one_hot", "keywords", "tuple_in_a_loop", "hstack"])
 def test_the_helpers_are_expanded_and_their_shapes_known(f, make):
     code = s2s.source(s2s.grad(f), *make(RNG))
     assert "_vjp" not in code and "pullback" not in code, code

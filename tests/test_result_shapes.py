@@ -192,6 +192,18 @@ def test_stack_adjoints_have_their_items_shapes(expr, items):
     assert tuple(np.shape(p) for p in eval(expr, {**_NAMES, **values})) == items
 
 
+def test_adjoints_started_at_zero_through_tuples_and_adds():
+    from s2s.transforms.shapes import ZERO_SCALAR, ZeroOr
+
+    zero_or = ZeroOr((2, 3))
+    assert result_shapes._add_items(zero_or, (2, 3)) == (2, 3) and result_shapes._add_items((2, 3), zero_or) == (2, 3)
+    assert result_shapes._add_items(zero_or, ZeroOr((2, 3))) == zero_or
+    assert result_shapes._add_items(zero_or, ZeroOr((3,))) is None and result_shapes._add_items(zero_or, (3,)) is None
+    assert result_shapes._add_items(zero_or, ()) is None and result_shapes._add_items(ZERO_SCALAR, zero_or) == zero_or
+    assert result_shapes._add_items(ZeroOr((1, 3)), (2, 3)) == (2, 3)  # broadcast into the array
+    assert result_shapes._add_items(ZeroOr((2, 3)), (1, 3)) is None
+
+
 def test_tuples_of_linear_algebra_and_their_adjoints():
     from s2s.transforms.shapes import ZERO_SCALAR, Seq, ZeroOr, ZeroScalar
 

@@ -685,6 +685,8 @@ def add(site):
     either_a, either_b = site.either(0), site.either(1)
     if len(either_b) == 1 and len(either_a) == 1 and type(either_a[0]) is ZeroScalar:  # add(0.0, b) is b
         return either_b[0] if _array(either_b[0]) else _add(either_a[0], either_b[0])
+    if len(either_a) == 2 and len(either_b) == 2:  # 0.0 or an array, twice: the same, where both have one shape
+        return ZeroOr(either_a[1]) if either_a[1] == either_b[1] else None
     if len(either_b) == 1 and len(either_a) == 2:  # a is 0.0 (add gives b) or an array
         b = either_b[0]
         found = {b if _array(b) else None, _add(either_a[1], b)}
@@ -710,12 +712,24 @@ def _add(a, b):
 
 
 def _add_items(a, b):
-    """An item of s2s.add of two lists: the zero adjoint added is the other item."""
+    """An item of s2s.add of two lists: the zero adjoint added is the other item; 0.0 or an array of one shape
+    (`ZeroOr`) added to an array is that array, or the two added, where both have its shape."""
     if type(a) is ZeroScalar:
         return b
     if type(b) is ZeroScalar:
         return a
+    if type(a) is ZeroOr and type(b) is ZeroOr:
+        return a if a == b else None
+    if type(a) is ZeroOr or type(b) is ZeroOr:
+        either, other = (a, b) if type(a) is ZeroOr else (b, a)
+        return other if type(other) is tuple and other != () and broadcast(either.shape, other) == other else None
     return _add(a, b)
+
+
+def _fact(site, which):
+    """The argument's shape, or its `ZeroOr` where it holds 0.0 or an array (an adjoint started at 0.0)."""
+    either = site.either(which)
+    return ZeroOr(either[1]) if len(either) == 2 else either[0]
 
 
 def adjoint_of_third(site):
@@ -739,7 +753,7 @@ def getitem_grad(site):
         if type(k) is not int or not -len(items) <= k < len(items):
             return None
         out = [ZERO_SCALAR] * len(items)
-        out[k] = site.shape(0)
+        out[k] = _fact(site, 0)
         return Seq(out)
     x = site.shape(1)
     return x if x not in (None, ()) else None
