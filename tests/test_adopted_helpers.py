@@ -220,6 +220,36 @@ def test_a_helper_reading_its_arrays_attributes_is_expanded():
     assert "_vjp" not in code and "pullback" not in code, code
 
 
+def dict_cell(params, x, h):
+    return np.tanh(params["W"] @ x + params["U"] @ h)
+
+
+def dict_cell_loop(params, xs):
+    h = np.zeros(params["U"].shape[0])
+    for x in xs:
+        h = dict_cell(params, x, h)
+    return np.sum(h ** 2)
+
+
+def ag_dict_cell_loop(params, xs):
+    h = anp.zeros(params["U"].shape[0])
+    for x in xs:
+        h = anp.tanh(anp.dot(params["W"], x) + anp.dot(params["U"], h))
+    return anp.sum(h ** 2)
+
+
+def test_an_argument_passed_on_unchanged_is_read_as_itself():
+    params = {"W": RNG.normal(size=(3, 2)), "U": 0.5 * RNG.normal(size=(3, 3))}
+    xs = RNG.normal(size=(4, 2))
+    got = s2s.grad(dict_cell_loop)(params, xs)
+    want = autograd.grad(ag_dict_cell_loop)(params, xs)
+    for k in params:
+        assert_close(got[k], want[k], rtol=1e-9)
+    code = s2s.source(s2s.grad(dict_cell_loop), params, xs)
+    assert "= params\n" not in code and "params2" not in code, code  # no alias of the dict inside the loop
+    assert code.index("params['W']") < code.index("for "), code  # its items read once, before the loop
+
+
 def test_a_constant_argument_stays_a_literal_for_the_passes_after():
     code = s2s.source(s2s.grad(xent_columns), *CASES[1][2](RNG))
     assert "axis=0" in code and "axis2" not in code, code

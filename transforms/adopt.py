@@ -171,13 +171,13 @@ def _expand_callees(pf, c: _Candidate, callees: list, alloc) -> None:
     """Expand in `c`'s copy the adopted helpers it calls (already flattened), as the caller's statement
     helpers are expanded: parameters and locals renamed afresh, a call inside an expression first taken
     onto a line of its own, a body with an early `return` run in a one-trip loop."""
-    from .inline import LocalHelper, _Expander, hoist_block
+    from .inline import LocalHelper, _Expander, fixed_parameters, hoist_block
     helpers = {}
     for g in callees:
         _fill_arguments(c.fdef, c.own, g)
         helpers[g.name] = LocalHelper(g.name, g.params, None, g.fdef.body)
     c.fdef.body = hoist_block(pf, c.fdef.body, set(helpers), alloc)
-    _Expander(pf, helpers, alloc).visit(c.fdef)
+    _Expander(pf, helpers, alloc, fixed_parameters(c.fdef)).visit(c.fdef)
     fix_locations(c.fdef)
     c.own = {a.arg for a in walk(c.fdef.args) if isinstance(a, ast.arg)} | {
         n.id for n in walk(c.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}

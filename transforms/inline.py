@@ -317,10 +317,11 @@ def _expandable_statements(fn: ast.FunctionDef) -> bool:
 class _Expander(ast.NodeTransformer):
     """Replaces statement-level calls of multi-statement local helpers by their bodies."""
 
-    def __init__(self, pf, helpers, alloc):
+    def __init__(self, pf, helpers, alloc, locals_=frozenset()):
         self.pf = pf
         self.helpers = {k: h for k, h in helpers.items() if h.statements is not None}
         self.alloc = alloc
+        self.fixed = locals_  # the host's parameters it never binds again: one object each throughout
 
     def _helper_call(self, value):
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in self.helpers:
@@ -359,6 +360,12 @@ class _Expander(ast.NodeTransformer):
         identity = _compared_by_identity(helper.statements)
         constants = {p: a for p, a in zip(helper.params, call.args)
                      if p not in assigned and _constant(a) and (p not in identity or _singleton(a))}
+        # a parameter given a parameter of the host that the host never binds again, and never bound again
+        # itself, is that name: both denote one object throughout (`params2 = params` would be an alias to
+        # track, and its item reads would not be the argument's). (A local's value, `u` of a loop, keeps a
+        # name of its own: the reads of it inside one call then add into an adjoint made afresh.)
+        constants.update({p: a for p, a in zip(helper.params, call.args) if p not in assigned
+                          and isinstance(a, ast.Name) and a.id in self.fixed})
         renames = {p: self.alloc.fresh(p) for p in helper.params if p not in constants}
         renames.update({n: self.alloc.fresh(n) for n in sorted(assigned) if n not in renames})
         result = self.alloc.fresh(f"{helper.name}_result")
@@ -473,6 +480,13 @@ class _Substitute(ast.NodeTransformer):
         return node
 
 
+def fixed_parameters(fdef: ast.FunctionDef) -> set:
+    """The parameters of `fdef` that its body never binds again (nor deletes)."""
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    bound = {n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)}
+    return params - bound
+
+
 def _returns_at_end(statements) -> bool:
     """The helper's one `return` (with a value) is its last statement, at its top level."""
     returns = [n for s in statements for n in walk(s) if isinstance(n, ast.Return)]
@@ -504,7 +518,7 @@ def expand_statement_helpers(pf, tree: ast.FunctionDef, helpers: dict, alloc) ->
     if not multi:
         fix_locations(tree)
         return
-    _Expander(pf, helpers, alloc).visit(tree)
+    _Expander(pf, helpers, alloc, fixed_parameters(tree)).visit(tree)
     for node in walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers \
                 and helpers[node.func.id].statements is not None:

@@ -797,10 +797,10 @@ class _Items:
 
 
 def part(site):
-    """s2s.part(g, k) of a structured adjoint with a literal k: that item's shape."""
+    """s2s.part(g, k) of a structured adjoint with a literal k: that item's shape (or its `ZeroOr`)."""
     if not _plain(site, 2):
         return None
-    items, k = site.items(0), site.literal(1)
+    items, k = site.item_facts(0), site.literal(1)
     if items is None or type(k) is not int or not -len(items) <= k < len(items):
         return None
     return items[k]
