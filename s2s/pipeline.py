@@ -15,6 +15,7 @@ import numpy as np
 from s2s import cache, codegen, frontend, rules, runtime
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError, WrtError
 from s2s.transforms import (
+    adopt,
     aliasing,
     analysis,
     annotations,
@@ -443,7 +444,16 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
     order.append(key)
     try:
         with frontend.recording() as record, context.using(CONTEXT):
-            gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record)
+            try:
+                with adopt.adopted_in_this_build() as adopted:
+                    gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record)
+            except UnsupportedSyntaxError:
+                if not adopted:
+                    raise
+                # the helpers expanded in the caller made code some pass refuses: each stays a call of its own,
+                # as before they were adopted (whose derivative accepts or refuses it at its own lines)
+                with adopt.without_adoption():
+                    gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record)
     finally:
         order.pop()
         if key not in order:

@@ -323,6 +323,79 @@ def test_helpers_calling_each_other_in_a_cycle_are_not_expanded_and_are_refused_
         s2s.grad(mutual)(np.array([0.4, -1.3]))
 
 
+# ---- a helper building its own list; expanded code that a pass refuses ---------------------------------
+
+
+def layers_with_hidden(params, X):
+    hidden = []
+    h = X
+    for W, b in params:
+        h = np.tanh(h @ W + b)
+        hidden.append(h)
+    return h, hidden
+
+
+def activity_penalty(params, X, y):
+    out, hidden = layers_with_hidden(params, X)
+    reg = 0.0
+    for a in hidden:
+        reg = reg + np.mean(a ** 2)
+    return np.sum((out - y) ** 2) + 0.1 * reg
+
+
+def ag_activity_penalty(params, X, y):
+    h, reg = X, 0.0
+    for W, b in params:
+        h = anp.tanh(anp.dot(h, W) + b)
+        reg = reg + anp.mean(h ** 2)
+    return anp.sum((h - y) ** 2) + 0.1 * reg
+
+
+def two_steps(x):
+    y = np.sin(x)
+    return y * x
+
+
+def calls_two_steps(x):
+    return np.sum(two_steps(x) ** 2)
+
+
+def also_calls_two_steps(x):
+    return np.sum(two_steps(x) ** 2)
+
+
+def test_a_helper_that_appends_to_its_own_list_is_expanded():
+    rng = np.random.default_rng(2)
+    params = [(rng.normal(size=(3, 4)), rng.normal(size=4)), (rng.normal(size=(4, 2)), rng.normal(size=2))]
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    got = s2s.grad(activity_penalty)(params, X, y)
+    want = autograd.grad(ag_activity_penalty)(params, X, y)
+    for (gw, gb), (ww, wb) in zip(got, want):
+        assert_close(gw, ww, rtol=1e-9)
+        assert_close(gb, wb, rtol=1e-9)
+    code = s2s.source(s2s.grad(activity_penalty), params, X, y)
+    assert "_vjp" not in code and "pullback" not in code, code
+
+
+def test_expanded_code_a_pass_refuses_falls_back_to_the_call(monkeypatch):
+    from s2s.transforms import aliasing, annotations
+
+    check = aliasing.check_aliasing
+
+    def refuses_expanded_code(pf, tree):  # a pass that refuses code only once a helper is expanded in it
+        if annotations.get(tree, annotations.EXPANDED_NAMES):
+            raise s2s.errors.UnsupportedSyntaxError("refused in the expanded code")
+        check(pf, tree)
+
+    monkeypatch.setattr(aliasing, "check_aliasing", refuses_expanded_code)
+    x = np.array([0.5, -1.2, 2.0])
+    got = s2s.grad(calls_two_steps)(x)
+    assert_close(got, fd_grad(calls_two_steps, (x,), 0), rtol=1e-6, atol=1e-8)
+    assert "two_steps_vjp" in s2s.source(s2s.grad(calls_two_steps), x)  # the helper is a call of its own
+    monkeypatch.setattr(aliasing, "check_aliasing", check)
+    assert "two_steps_vjp" not in s2s.source(s2s.grad(also_calls_two_steps), x)  # (expanded where nothing refuses)
+
+
 # ---- redefinition between calls -----------------------------------------------------------------------
 
 

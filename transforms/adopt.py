@@ -11,13 +11,40 @@ does; anything else stays a call with its own derivative.
 from __future__ import annotations
 
 import ast
+import contextlib
+import contextvars
 import copy
 import types
 
 from .context import ctx
 from .walk import fix_locations, walk
 
-__all__ = ["adopt_module_helpers"]
+__all__ = ["adopt_module_helpers", "adopted_in_this_build", "without_adoption"]
+
+_ENABLED = contextvars.ContextVar("s2s_adopt_module_helpers", default=True)
+_ADOPTED = contextvars.ContextVar("s2s_adopted_helpers", default=None)  # a list the build that asks gives
+
+
+@contextlib.contextmanager
+def adopted_in_this_build():
+    """Collects the names of the helpers adopted while the block runs (a list it yields)."""
+    found = []
+    token = _ADOPTED.set(found)
+    try:
+        yield found
+    finally:
+        _ADOPTED.reset(token)
+
+
+@contextlib.contextmanager
+def without_adoption():
+    """No module helper is adopted while the block runs: each stays a call with its own derivative (what the
+    pipeline falls back to where the expanded code is refused but the calls may not be)."""
+    token = _ENABLED.set(False)
+    try:
+        yield
+    finally:
+        _ENABLED.reset(token)
 
 # NumPy's read-only array attributes: reading one of the helper's own values is what the call does
 _ARRAY_ATTRIBUTES = frozenset({"T", "shape", "ndim", "size", "dtype"})
@@ -89,10 +116,25 @@ def _candidate(pf, name, caller_names):
            for n in nodes):
         return None  # updates in place: its own derivative checks (and refuses) them at its own lines
     called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    lists = _own_lists(c.fdef, nodes)
     if any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in c.own
-           and (n.attr not in _ARRAY_ATTRIBUTES or id(n) in called) for n in nodes):
-        return None  # a record's field, a method (`out.append(v)`): its own
+           and (n.attr not in _ARRAY_ATTRIBUTES or id(n) in called)
+           and not (n.attr == "append" and id(n) in called and n.value.id in lists) for n in nodes):
+        return None  # a record's field, another method: its own
     return c
+
+
+def _own_lists(fdef, nodes) -> set:
+    """The names the helper binds only to a new empty list (`hiddens = []`), once: `hiddens.append(h)` then
+    changes the helper's own list, as the caller's code may (whose passes accept or refuse it: the pipeline
+    falls back to the call where they refuse)."""
+    stores = {}
+    for n in nodes:
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    return {s.targets[0].id for s in walk(fdef) if isinstance(s, ast.Assign) and len(s.targets) == 1
+            and isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.List) and not s.value.elts
+            and stores.get(s.targets[0].id) == 1}
 
 
 def _full_arguments(call: ast.Call, c: _Candidate):
@@ -239,6 +281,8 @@ def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None) -> list[str]:
     from .desugar import local_names
     from .refusals import _allocator
 
+    if not _ENABLED.get():
+        return []
     local = local_names(tree)
     barred = local | set(pf.closure)  # the caller's own names: a free name of a helper must be none of them
     seen = {n.id for n in walk(tree) if isinstance(n, ast.Name)}
@@ -296,6 +340,8 @@ def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None) -> list[str]:
             alloc.taken.update(c.own)
         flat[name] = c
     adopted = sorted(n for n in flat if n in caller_calls)
+    if flat and _ADOPTED.get() is not None:
+        _ADOPTED.get().extend(sorted(flat))
     for name in sorted(flat):
         pf.resolve(name)  # recorded: the code made is stale when the name or the function's code changes
     for name in reversed(adopted):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 
-from . import objects
+from . import annotations, objects
 from .analysis import atom_names, is_append, is_pop, resolve_call
 from .context import ctx
 from .names import loaded_names
@@ -72,9 +72,11 @@ def _refuse(pf, node, name, how):
 
 
 def _yours(pf, name) -> bool:
-    """Whether `name` is one of the function's own names (not one s2s made while lowering it)."""
+    """Whether `name` is one of the function's own names, or one given a parameter or local of a helper expanded
+    in it (not one s2s made while lowering it)."""
     code = getattr(getattr(pf, "func", None), "__code__", None)
-    return code is None or name in code.co_varnames + code.co_cellvars + code.co_freevars + code.co_names
+    return code is None or name in code.co_varnames + code.co_cellvars + code.co_freevars + code.co_names \
+        or name in annotations.get(getattr(pf, "tree", None), annotations.EXPANDED_NAMES, ())
 
 
 def _view_bindings(pf, tree):

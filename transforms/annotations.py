@@ -29,6 +29,8 @@ one of these accessors (the attribute names are private to this module). Every s
     values (inline).
 `names` (FunctionDef): the NameAllocator of the transform (the pipeline), for refusals.site called by
     a pass handed none.
+`expanded_names` (FunctionDef): the names the expansion of a helper's statements gave its parameters and
+    locals (inline): names of code you wrote, as the function's own are (aliasing reads it).
 """
 
 from __future__ import annotations
@@ -48,9 +50,10 @@ CHECKPOINT_CARRIED = "s2s_ckpt_carried"
 LOOP_TEST = "s2s_test"
 REFUSALS = "s2s_refusals"
 NAMES = "s2s_names"
+EXPANDED_NAMES = "s2s_expanded_names"
 
 ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
-       CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES)
+       CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES, EXPANDED_NAMES)
 
 _ABSENT = object()
 

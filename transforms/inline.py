@@ -23,7 +23,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from . import refusals
+from . import annotations, refusals
 from .context import ctx
 from .names import builtin
 from .walk import fix_locations, walk
@@ -322,6 +322,7 @@ class _Expander(ast.NodeTransformer):
         self.helpers = {k: h for k, h in helpers.items() if h.statements is not None}
         self.alloc = alloc
         self.fixed = locals_  # the host's parameters it never binds again: one object each throughout
+        self.expanded_names = set()  # the names given the helpers' parameters and locals (code you wrote)
 
     def _helper_call(self, value):
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in self.helpers:
@@ -368,6 +369,7 @@ class _Expander(ast.NodeTransformer):
                           and isinstance(a, ast.Name) and a.id in self.fixed})
         renames = {p: self.alloc.fresh(p) for p in helper.params if p not in constants}
         renames.update({n: self.alloc.fresh(n) for n in sorted(assigned) if n not in renames})
+        self.expanded_names.update(renames.values())
         result = self.alloc.fresh(f"{helper.name}_result")
         body = []
         for s in helper.statements:
@@ -518,7 +520,10 @@ def expand_statement_helpers(pf, tree: ast.FunctionDef, helpers: dict, alloc) ->
     if not multi:
         fix_locations(tree)
         return
-    _Expander(pf, helpers, alloc, fixed_parameters(tree)).visit(tree)
+    expander = _Expander(pf, helpers, alloc, fixed_parameters(tree))
+    expander.visit(tree)
+    annotations.put(tree, annotations.EXPANDED_NAMES,
+                    annotations.get(tree, annotations.EXPANDED_NAMES, frozenset()) | expander.expanded_names)
     for node in walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers \
                 and helpers[node.func.id].statements is not None:
