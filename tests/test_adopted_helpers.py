@@ -396,6 +396,64 @@ def test_expanded_code_a_pass_refuses_falls_back_to_the_call(monkeypatch):
     assert "two_steps_vjp" not in s2s.source(s2s.grad(also_calls_two_steps), x)  # (expanded where nothing refuses)
 
 
+# ---- ints read from shapes, items of tuples a step returns ------------------------------------------------
+
+
+def gate_step(params, x, h, c):
+    z = np.hstack([x, h]) @ params["W"] + params["b"]
+    n = h.shape[0]
+    i, f = 0.5 * (np.tanh(0.5 * z[:n]) + 1.0), 0.5 * (np.tanh(0.5 * z[n:2 * n]) + 1.0)
+    c = f * c + i * np.tanh(z[2 * n:])
+    return np.tanh(c), c
+
+
+def gated(params, xs):
+    h = np.zeros(params["W"].shape[1] // 3)
+    c = np.zeros(params["W"].shape[1] // 3)
+    for x in xs:
+        h, c = gate_step(params, x, h, c)
+    return np.sum(h ** 2) + np.sum(c)
+
+
+def ag_gated(params, xs):
+    n = params["W"].shape[1] // 3
+    h, c = anp.zeros(n), anp.zeros(n)
+    for x in xs:
+        z = anp.dot(anp.concatenate([x, h]), params["W"]) + params["b"]
+        i, f = 0.5 * (anp.tanh(0.5 * z[:n]) + 1.0), 0.5 * (anp.tanh(0.5 * z[n:2 * n]) + 1.0)
+        c = f * c + i * anp.tanh(z[2 * n:])
+        h = anp.tanh(c)
+    return anp.sum(h ** 2) + anp.sum(c)
+
+
+def unbound_after_no_trips(x, n):
+    for _ in range(n):
+        k = x.shape[0]
+    return np.sum(x) * k
+
+
+def test_ints_read_from_shapes_are_literals_and_the_slices_adjoints_go_into_one_array():
+    rng = np.random.default_rng(4)
+    params = {"W": 0.4 * rng.normal(size=(5, 9)), "b": 0.1 * rng.normal(size=9)}
+    xs = rng.normal(size=(4, 2))
+    got = s2s.grad(gated)(params, xs)
+    want = autograd.grad(ag_gated)(params, xs)
+    for k in params:
+        assert_close(got[k], want[k], rtol=1e-9)
+    code = s2s.source(s2s.grad(gated), params, xs)
+    assert "getitem_grad" not in code and "unbroadcast(" not in code, code  # (slices' adjoints into one array)
+    assert "t18 = 6" in code or "[3:6]" in code, code  # (2 * n, of n = h.shape[0], is the int 6)
+
+
+def test_an_int_a_loop_of_no_trips_leaves_unbound_is_not_folded():
+    x = np.array([1.0, 2.0])
+    assert_close(s2s.grad(unbound_after_no_trips)(x, 2), np.full(2, 2.0))
+    with pytest.raises((UnboundLocalError, NameError)):
+        unbound_after_no_trips(x, 0)
+    with pytest.raises((UnboundLocalError, NameError)):
+        s2s.grad(unbound_after_no_trips)(x, 0)
+
+
 # ---- redefinition between calls -----------------------------------------------------------------------
 
 

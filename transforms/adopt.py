@@ -21,8 +21,8 @@ from .walk import fix_locations, walk
 
 __all__ = ["adopt_module_helpers", "adopted_in_this_build", "without_adoption"]
 
-_ENABLED = contextvars.ContextVar("s2s_adopt_module_helpers", default=True)
-_ADOPTED = contextvars.ContextVar("s2s_adopted_helpers", default=None)  # a list the build that asks gives
+_ENABLED = contextvars.ContextVar("adopting_module_helpers", default=True)
+_ADOPTED = contextvars.ContextVar("helpers_adopted", default=None)  # a list the build that asks gives
 
 
 @contextlib.contextmanager

@@ -1171,7 +1171,13 @@ class Shapes:
         if not (isinstance(node.value, ast.Name) and node.value.id in self.local and node.value.id not in self._params
                 and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int):
             return False
-        values, k = self._assigned_values.get(node.value.id), node.slice.value
+        name, k = node.value.id, node.slice.value
+        values = self._assigned_values.get(name)
+        if not values or any(v is None for v in values):
+            return False
+        # (a tape's pop restores one of the tuples bound before; its `None` placeholder is never read)
+        values = [v for v in values if not self._is_pop(v)
+                  and not (isinstance(v, ast.Constant) and v.value is None and name in self.restored)]
         return bool(values) and all(isinstance(v, ast.Tuple) and -len(v.elts) <= k < len(v.elts)
                                     and not isinstance(v.elts[k], ast.Starred) and self.real(v.elts[k], reals)
                                     for v in values)

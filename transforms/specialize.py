@@ -91,6 +91,8 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
     expression into one of the same shape never makes a shape they claim wrong.
     """
     shapes = ctx.shapes(fdef)
+    if fold_known_ints(fdef, shapes):
+        shapes = ctx.shapes(fdef)
     for _ in range(8):  # a rewritten adjoint has a known shape now: the rewrites it feeds may apply
         split = split_item_adjoints(fdef, shapes)
         if not _rewrite_helpers(fdef, shapes, ctx.np_name, ctx.float64_only) and not split:
@@ -106,6 +108,45 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
         if expand_as_broadcast(fdef, shapes, ctx.np_name, ctx.float64_only):
             shapes = ctx.shapes(fdef)
     return fdef, pure_names(fdef, shapes, stack), shapes
+
+
+def fold_known_ints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+    """A read of a local name that certainly holds one int, however it is bound (`n = h.shape[0]` of an h of
+    known shape, `t = 2 * n`: `Shapes.value_of`), becomes that int: a slice `z[n:2 * n]` then has literal
+    bounds (its adjoint goes into one array in place), and the tape no longer keeps the name's value for
+    the backward sweep. Not where the name may be read unbound (Python raises there), nor in a while
+    loop's test statements (held beside the loop). Returns whether anything changed.
+
+        >>> # t = h.shape; n = t[0]; x = z[:n]    ->    x = z[:16]   (h of shape (16,))
+    """
+    from . import annotations
+    unbound = shapes.maybe_unbound  # (the ids of the reads that may find their name unbound)
+    skip = set()
+    for loop in walk(fdef):
+        if isinstance(loop, ast.While):
+            for stmt in annotations.get(loop, annotations.LOOP_TEST, None) or ():
+                skip.update(n.id for n in walk(stmt) if isinstance(n, ast.Name))
+    changed = False
+
+    class Fold(ast.NodeTransformer):
+        def visit_Call(self, node):
+            if shapes._is_push(node):
+                return node  # a tape push names what its pop restores (the tape pass pairs them by name)
+            self.generic_visit(node)
+            return node
+
+        def visit_Name(self, node):
+            nonlocal changed
+            if isinstance(node.ctx, ast.Load) and node.id in shapes.local and node.id not in skip \
+                    and id(node) not in unbound:
+                value = shapes.value_of(node)
+                if type(value) is int:
+                    changed = True
+                    return ast.copy_location(ast.Constant(value), node)
+            return node
+
+    Fold().visit(fdef)
+    return changed
 
 
 def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes, float64: bool = False) -> bool:
