@@ -69,3 +69,84 @@ def test_a_helper_parameter_named_like_the_callers_argument_for_another():
     assert_close(value, calls_two_parameters(x, y))
     assert_close(got, autograd.grad(ag_two_parameters)(x, y), rtol=1e-12)
     assert_close(got, fd_grad(calls_two_parameters, (x, y), 0))
+
+
+# ---- `L.append(v)` used as a value (a comprehension of appends, `is None`): the update ran with no adjoint -----
+# (lowered to `append = L.append(t)`, which no pass read as the list's update: a zero gradient; a helper
+# appending to its own list this way, adopted or not, gave the same)
+
+
+def appends_in_a_comprehension(x):
+    hidden = []
+    [hidden.append(x * k) for k in range(3)]
+    return np.sum(hidden[-1]) * len(hidden)
+
+
+def appends_in_a_kept_comprehension(x):
+    hidden = []
+    z = [hidden.append(x * k) for k in range(3)]
+    return np.sum(hidden[-1]) * len(z)
+
+
+def appends_in_a_test(x):
+    hidden = []
+    if hidden.append(x * 2.0) is None:
+        hidden.append(hidden[0] * x)
+    return np.sum(hidden[-1])
+
+
+def appends_in_a_filter(x):
+    hidden = []
+    z = [x * k for k in range(3) if hidden.append(x * k) is None]
+    return np.sum(hidden[-1]) * len(z)
+
+
+def appends_or_reads(x):
+    hidden = []
+    z = hidden.append(x * 2.0) or hidden[0]
+    return np.sum(z)
+
+
+def appends_in_a_while_test(x):
+    hidden = []
+    while hidden.append(x * len(hidden)) is None and len(hidden) < 3:
+        pass
+    return np.sum(hidden[-1]) * len(hidden)
+
+
+def helper_appending_in_a_comprehension(x):
+    hidden = []
+    z = [hidden.append(x * k) for k in range(3)]
+    return hidden
+
+
+def calls_helper_appending_in_a_comprehension(x):
+    lst = helper_appending_in_a_comprehension(x)
+    return np.sum(lst[-1]) * len(lst)
+
+
+def ag_appends(x):
+    return anp.sum(x * 2.0) * 3
+
+
+APPENDS_AS_VALUES = [
+    (appends_in_a_comprehension, ag_appends),
+    (appends_in_a_kept_comprehension, ag_appends),
+    (appends_in_a_test, lambda x: anp.sum(x * 2.0 * x)),
+    (appends_in_a_filter, ag_appends),
+    (appends_or_reads, lambda x: anp.sum(x * 2.0)),
+    (appends_in_a_while_test, ag_appends),
+    (calls_helper_appending_in_a_comprehension, ag_appends),
+]
+
+
+@pytest.mark.parametrize("f, ag", APPENDS_AS_VALUES, ids=[c[0].__name__ for c in APPENDS_AS_VALUES])
+def test_an_append_used_as_a_value_updates_the_list(f, ag):
+    x = np.array([0.3, -0.7, 1.1])
+    value, got = s2s.value_and_grad(f)(x)
+    assert_close(value, f(x))
+    assert_close(got, autograd.grad(ag)(x), rtol=1e-12)
+    assert_close(got, fd_grad(f, (x,), 0))
+    t = np.array([1.0, 0.5, -2.0])
+    _, tangent = s2s.jvp(f, (x,), (t,))
+    assert_close(tangent, got @ t)

@@ -196,8 +196,14 @@ class Lowerer:
             method = ast.Attribute(value=target, attr=func.attr, ctx=ast.Load())
             if func.attr == "pop" and not e.args and not e.keywords:
                 return ast.copy_location(ast.Call(func=method, args=[], keywords=[]), e)
-            if func.attr == "append" and len(e.args) == 1 and not isinstance(e.args[0], ast.Starred):
-                return ast.copy_location(ast.Call(func=method, args=[self.atom(e.args[0], out)], keywords=[]), e)
+            if func.attr == "append" and len(e.args) == 1 and not isinstance(e.args[0], ast.Starred) \
+                    and not e.keywords:
+                # a statement of its own, whose value is None (`[h.append(v) for v in vs]`, `h.append(v) is None`):
+                # as the value of an assignment (`append = h.append(t)`) no pass read it as the list's update,
+                # which ran in the forward sweep with no adjoint (a zero gradient)
+                call = ast.copy_location(ast.Call(func=method, args=[self.atom(e.args[0], out)], keywords=[]), e)
+                out.append(ast.copy_location(ast.Expr(value=call), e))
+                return ast.copy_location(ast.Constant(None), e)
             # a method of a value (rng.normal(size=3)): constant unless an argument is active, then refused
             # or differentiated at run time like any function value
             return self.arguments(e, method, out)
