@@ -116,7 +116,7 @@ def appends_in_a_while_test(x):
 
 def helper_appending_in_a_comprehension(x):
     hidden = []
-    z = [hidden.append(x * k) for k in range(3)]
+    z = [hidden.append(x * k) for k in range(3)]  # noqa: F841
     return hidden
 
 
