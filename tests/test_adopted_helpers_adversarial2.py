@@ -71,6 +71,60 @@ def test_a_helper_parameter_named_like_the_callers_argument_for_another():
     assert_close(got, fd_grad(calls_two_parameters, (x, y), 0))
 
 
+def doubles_its_second(p, q):
+    q = q * 2.0
+    return p * q
+
+
+def caller_q_given_for_p(q, x):
+    return np.sum(doubles_its_second(q, x) * q)
+
+
+def ag_caller_q_given_for_p(q, x):
+    return anp.sum(q * (x * 2.0) * q)
+
+
+def local_helper_binding_the_callers_name(x, y):
+    def loc(a, b):
+        y = a * 3.0
+        return y + b
+    return np.sum(loc(x, y))
+
+
+def ag_local_helper_binding_the_callers_name(x, y):
+    return anp.sum(x * 3.0 + y)
+
+
+def same_names_as_the_caller(x, n):
+    y = x * n
+    return np.sin(y)
+
+
+def calls_same_names_as_the_caller(x, n):
+    return np.sum(same_names_as_the_caller(x, n))
+
+
+@pytest.mark.parametrize("f, ag", [(caller_q_given_for_p, ag_caller_q_given_for_p),
+                                   (local_helper_binding_the_callers_name, ag_local_helper_binding_the_callers_name),
+                                   (calls_two_parameters, ag_two_parameters)],
+                         ids=["a parameter the helper binds again", "a local of a local helper", "another parameter"])
+def test_a_callers_parameter_passed_where_the_helper_binds_its_name(f, ag):
+    x, y = np.array([0.3, -0.7, 1.1]), np.array([1.5, 0.2, -0.4])
+    for wrt in (0, 1):
+        value, got = s2s.value_and_grad(f, wrt=wrt)(x, y)
+        assert_close(value, f(x, y))
+        assert_close(got, autograd.grad(ag, wrt)(x, y), rtol=1e-12)
+        assert_close(got, fd_grad(f, (x, y), wrt))
+
+
+def test_a_parameter_given_the_callers_parameter_of_its_own_name_reads_it():
+    x = np.array([0.3, -0.7, 1.1])
+    got = s2s.grad(calls_same_names_as_the_caller)(x, 3.0)
+    assert_close(got, 3.0 * np.cos(3.0 * x), rtol=1e-12)
+    code = s2s.source(s2s.grad(calls_same_names_as_the_caller), x, 3.0)
+    assert "_vjp" not in code and "= x\n" not in code, code  # expanded, and no alias `x2 = x`
+
+
 # ---- `L.append(v)` used as a value (a comprehension of appends, `is None`): the update ran with no adjoint -----
 # (lowered to `append = L.append(t)`, which no pass read as the list's update: a zero gradient; a helper
 # appending to its own list this way, adopted or not, gave the same)

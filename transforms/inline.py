@@ -365,12 +365,18 @@ class _Expander(ast.NodeTransformer):
         # itself, is that name: both denote one object throughout (`params2 = params` would be an alias to
         # track, and its item reads would not be the argument's). (A local's value, `u` of a loop, keeps a
         # name of its own: the reads of it inside one call then add into an adjoint made afresh.)
-        # (not where the helper itself uses that name, for a local or another parameter: the renaming of its
-        # own names that follows would rename the substituted name with them, `x = 3.0; y = p * x` of a call
-        # given the caller's `x` reading 3.0 * 3.0)
-        used = set(helper.params) | {n.id for s in helper.statements for n in walk(s) if isinstance(n, ast.Name)}
-        constants.update({p: a for p, a in zip(helper.params, call.args) if p not in assigned
-                          and isinstance(a, ast.Name) and a.id in self.fixed and a.id not in used})
+        # (not where the helper renames that name as one of its own, a local or another parameter: the renaming
+        # that follows would rename the substituted name with them, `x = 3.0; y = p * x` of a call given the
+        # caller's `x` reading 3.0 * 3.0)
+        named = {p: a for p, a in zip(helper.params, call.args) if p not in assigned and p not in constants
+                 and isinstance(a, ast.Name) and a.id in self.fixed}
+        while True:
+            renamed = assigned | {p for p in helper.params if p not in constants and p not in named}
+            clash = {p for p, a in named.items() if a.id in renamed}
+            if not clash:
+                break
+            named = {p: a for p, a in named.items() if p not in clash}
+        constants.update(named)
         renames = {p: self.alloc.fresh(p) for p in helper.params if p not in constants}
         renames.update({n: self.alloc.fresh(n) for n in sorted(assigned) if n not in renames})
         self.expanded_names.update(renames.values())
