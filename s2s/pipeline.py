@@ -447,7 +447,7 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
             try:
                 with adopt.adopted_in_this_build() as adopted:
                     gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record)
-            except UnsupportedSyntaxError:
+            except (UnsupportedSyntaxError, NoDerivativeRuleError):
                 if not adopted:
                     raise
                 # the helpers expanded in the caller made code some pass refuses: each stays a call of its own,
