@@ -454,6 +454,92 @@ def test_an_int_a_loop_of_no_trips_leaves_unbound_is_not_folded():
         s2s.grad(unbound_after_no_trips)(x, 0)
 
 
+# ---- a function given as an argument --------------------------------------------------------------------
+
+
+def soft_relu(x):
+    return np.log(1.0 + np.exp(x))
+
+
+def through_layers(layers, h, act):
+    for W, b in layers:
+        h = act(h @ W + b)
+    return h
+
+
+def given_functions(params, X):
+    enc, dec = params
+    code = through_layers(enc, X, np.tanh)
+    return np.mean((through_layers(dec, code, soft_relu) - X) ** 2)
+
+
+def ag_given_functions(params, X):
+    enc, dec = params
+    h = X
+    for W, b in enc:
+        h = anp.tanh(anp.dot(h, W) + b)
+    for W, b in dec:
+        h = anp.log(1.0 + anp.exp(anp.dot(h, W) + b))
+    return anp.mean((h - X) ** 2)
+
+
+def twice_of(f, x):
+    return f(x) * 2.0
+
+
+def given_a_lambda(x):
+    return np.sum(twice_of(lambda v: v * v, x))  # (not a module-level function: the helper stays a call)
+
+
+def given_a_local_name(x):
+    g = np.sin
+    return np.sum(twice_of(g, x)) + np.sum(twice_of(np.cos, x))
+
+
+def _given_params(rng):
+    enc = [(0.5 * rng.normal(size=(3, 4)), rng.normal(size=4)), (0.5 * rng.normal(size=(4, 2)), rng.normal(size=2))]
+    dec = [(0.5 * rng.normal(size=(2, 3)), rng.normal(size=3))]
+    return (enc, dec), rng.normal(size=(5, 3))
+
+
+def test_a_module_function_given_to_a_helper_is_called_by_its_name():
+    params, X = _given_params(np.random.default_rng(6))
+    got = s2s.grad(given_functions)(params, X)
+    want = autograd.grad(ag_given_functions)(params, X)
+    for layers_got, layers_want in zip(got, want):
+        for (gw, gb), (ww, wb) in zip(layers_got, layers_want):
+            assert_close(gw, ww, rtol=1e-9)
+            assert_close(gb, wb, rtol=1e-9)
+    code = s2s.source(s2s.grad(given_functions), params, X)
+    assert "through_layers_vjp" not in code and "np.tanh(" in code, code
+
+
+@pytest.mark.parametrize("f", [given_a_lambda, given_a_local_name])
+def test_a_function_given_otherwise_keeps_the_helper_a_call(f):
+    x = np.array([0.3, -0.7, 1.1])
+    assert_close(s2s.grad(f)(x), fd_grad(f, (x,), 0), rtol=1e-6, atol=1e-8)
+    assert "twice_of_vjp" in s2s.source(s2s.grad(f), x)
+
+
+def test_a_module_function_given_and_bound_again_is_read_again(monkeypatch):
+    params, X = _given_params(np.random.default_rng(7))
+    g = s2s.grad(given_functions)
+    first = g(params, X)
+    monkeypatch.setattr(THIS, "soft_relu", np.tanh)
+
+    def ag_tanh_twice(params, X):
+        enc, dec = params
+        h = X
+        for W, b in enc + dec:
+            h = anp.tanh(anp.dot(h, W) + b)
+        return anp.mean((h - X) ** 2)
+
+    again = g(params, X)
+    want = autograd.grad(ag_tanh_twice)(params, X)
+    assert_close(again[1][0][0], want[1][0][0], rtol=1e-9)
+    assert not np.allclose(first[1][0][0], again[1][0][0])
+
+
 # ---- redefinition between calls -----------------------------------------------------------------------
 
 

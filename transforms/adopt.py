@@ -78,6 +78,7 @@ class _Candidate:
         self.own = {a.arg for a in walk(args) if isinstance(a, ast.arg)} | {
             n.id for n in walk(self.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         self.free = {n.id for n in walk(self.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - self.own
+        self.function_params = set()  # parameters it calls (`act(h @ W + b)`): given `np.tanh` and the like
 
 
 def _candidate(pf, name, caller_names):
@@ -110,8 +111,14 @@ def _candidate(pf, name, caller_names):
             or c.free & caller_names or any(isinstance(n, _NOT_ADOPTED) for n in nodes):
         return None  # recursive or calling its caller; a free name the caller binds itself (it would read the
         # caller's); what the passes before this one rewrite (generators, `with`), or a walrus (binds there)
-    if {n.func.id for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)} & c.own:
-        return None  # it calls a function it is given
+    given = {n.func.id for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)} & c.own
+    if not given <= set(c.params):
+        return None  # it calls a function it binds itself
+    funcs = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+    if any(isinstance(n, ast.Name) and n.id in given and (not isinstance(n.ctx, ast.Load) or id(n) not in funcs)
+           for n in nodes):
+        return None  # a function it is given and passes on, stores or binds again
+    c.function_params = given  # only called: each call site must give a module-level function (`_calls_fit`)
     if any(isinstance(n, ast.AugAssign) or isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store)
            for n in nodes):
         return None  # updates in place: its own derivative checks (and refuses) them at its own lines
@@ -171,7 +178,7 @@ def _uses(host: ast.FunctionDef, host_own: set, name: str):
     return [n for n in walk(host) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
 
 
-def _calls_fit(pf, host, host_own, c: _Candidate) -> bool:
+def _calls_fit(pf, host, host_own, c: _Candidate, closure=()) -> bool:
     """Every use of `c` in `host` is a call whose arguments fit its parameters, and each call may be taken
     out of its line (no other call there that may change what it reads; not inside a local function, a lambda
     or a comprehension)."""
@@ -182,11 +189,32 @@ def _calls_fit(pf, host, host_own, c: _Candidate) -> bool:
     calls = {id(n.func): n for n in walk(host) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
     if not all(id(u) in calls and _full_arguments(calls[id(u)], c) is not None for u in uses):
         return False  # passed on, stored or returned: a function value, which stays one
+    barred = host_own | set(closure)  # (names a function given may not be: the host's own, the caller's cells)
+    for u in uses:
+        given = dict(zip(c.params, _full_arguments(calls[id(u)], c)))
+        if not all(_module_function(pf, given[p], barred) for p in c.function_params):
+            return False  # a function it calls given as anything but a module-level function: it stays a call
     nested = {id(n) for d in walk(host) if d is not host and isinstance(d, ast.FunctionDef | ast.Lambda)
               for n in walk(d)}
     if any(id(u) in nested for u in uses):
         return False  # called in a local function of the caller: a local helper may not call another
     return _expands_in_place(pf, host, c.name, set())
+
+
+def _module_function(pf, node, barred) -> bool:
+    """`node` names a function of the module or of an imported module (`relu`, `np.tanh`: a Name, or attributes
+    of one, that neither the caller nor the host binds), which the expanded call then calls by that name (its
+    object recorded: the derivative is stale when the name is bound to another)."""
+    root = node
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    if not isinstance(root, ast.Name) or root.id in barred:
+        return False
+    try:
+        obj = pf.resolve_expr(node)
+    except Exception:  # noqa: BLE001 - not resolvable now: it stays a call
+        return False
+    return obj is not ctx().missing and callable(obj) and not isinstance(obj, type)
 
 
 def _fill_arguments(host, host_own, c: _Candidate):
@@ -219,7 +247,7 @@ def _expand_callees(pf, c: _Candidate, callees: list, alloc) -> None:
         _fill_arguments(c.fdef, c.own, g)
         helpers[g.name] = LocalHelper(g.name, g.params, None, g.fdef.body)
     c.fdef.body = hoist_block(pf, c.fdef.body, set(helpers), alloc)
-    _Expander(pf, helpers, alloc, fixed_parameters(c.fdef)).visit(c.fdef)
+    _Expander(pf, helpers, alloc, fixed_parameters(c.fdef), set(c.own)).visit(c.fdef)
     fix_locations(c.fdef)
     c.own = {a.arg for a in walk(c.fdef.args) if isinstance(a, ast.arg)} | {
         n.id for n in walk(c.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
@@ -302,7 +330,7 @@ def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None) -> list[str]:
     while True:  # drop any whose uses do not all fit, in the caller or in another candidate still standing
         drop = _in_cycles(candidates)
         for name, c in candidates.items():
-            if not _calls_fit(pf, tree, local, c):
+            if not _calls_fit(pf, tree, local, c, pf.closure):
                 drop.add(name)
             for host in candidates.values():
                 if host is not c and _uses(host.fdef, host.own, name) and \

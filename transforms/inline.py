@@ -317,11 +317,12 @@ def _expandable_statements(fn: ast.FunctionDef) -> bool:
 class _Expander(ast.NodeTransformer):
     """Replaces statement-level calls of multi-statement local helpers by their bodies."""
 
-    def __init__(self, pf, helpers, alloc, locals_=frozenset()):
+    def __init__(self, pf, helpers, alloc, locals_=frozenset(), host_names=None):
         self.pf = pf
         self.helpers = {k: h for k, h in helpers.items() if h.statements is not None}
         self.alloc = alloc
         self.fixed = locals_  # the host's parameters it never binds again: one object each throughout
+        self.host_names = host_names  # the host's own names (None: no function given is read in place)
         self.expanded_names = set()  # the names given the helpers' parameters and locals (code you wrote)
 
     def _helper_call(self, value):
@@ -350,6 +351,26 @@ class _Expander(ast.NodeTransformer):
         result, stmts = self.expand(helper, node.value, node)
         return stmts + [ast.copy_location(ast.Return(value=ast.Name(id=result, ctx=ast.Load())), node)]
 
+    def _functions_given(self, helper, call, assigned, taken) -> dict:
+        """The parameters the helper only calls (`act(h @ W + b)`), given a module-level name or attributes of
+        one (`np.tanh`, `relu`: adopt.py checked what they denote) that the host does not bind: read in place,
+        `np.tanh(h @ W + b)`, so the call is the function's own (its rule, or its expansion)."""
+        if self.host_names is None:
+            return {}
+        calls = {id(n.func) for s in helper.statements for n in walk(s) if isinstance(n, ast.Call)}
+        out = {}
+        for p, a in zip(helper.params, call.args):
+            root = a
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if p in assigned or p in taken or not isinstance(root, ast.Name) or root.id in self.host_names \
+                    or not isinstance(a, ast.Name | ast.Attribute):
+                continue
+            reads = [n for s in helper.statements for n in walk(s) if isinstance(n, ast.Name) and n.id == p]
+            if reads and all(id(n) in calls for n in reads):
+                out[p] = a
+        return out
+
     def expand(self, helper, call, where):
         """Statements running the helper's body on the call's arguments; the name holding its result."""
         assigned = {n.id for s in helper.statements for n in walk(s)
@@ -377,6 +398,7 @@ class _Expander(ast.NodeTransformer):
                 break
             named = {p: a for p, a in named.items() if p not in clash}
         constants.update(named)
+        constants.update(self._functions_given(helper, call, assigned, constants))
         renames = {p: self.alloc.fresh(p) for p in helper.params if p not in constants}
         renames.update({n: self.alloc.fresh(n) for n in sorted(assigned) if n not in renames})
         self.expanded_names.update(renames.values())
@@ -530,7 +552,8 @@ def expand_statement_helpers(pf, tree: ast.FunctionDef, helpers: dict, alloc) ->
     if not multi:
         fix_locations(tree)
         return
-    expander = _Expander(pf, helpers, alloc, fixed_parameters(tree))
+    from .desugar import local_names
+    expander = _Expander(pf, helpers, alloc, fixed_parameters(tree), local_names(tree) | set(pf.closure))
     expander.visit(tree)
     annotations.put(tree, annotations.EXPANDED_NAMES,
                     annotations.get(tree, annotations.EXPANDED_NAMES, frozenset()) | expander.expanded_names)
