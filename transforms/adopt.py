@@ -17,6 +17,7 @@ import copy
 import types
 
 from .context import ctx
+from .names import global_object
 from .walk import fix_locations, walk
 
 __all__ = ["adopt_module_helpers", "adopted_in_this_build", "without_adoption"]
@@ -205,16 +206,8 @@ def _module_function(pf, node, barred) -> bool:
     """`node` names a function of the module or of an imported module (`relu`, `np.tanh`: a Name, or attributes
     of one, that neither the caller nor the host binds), which the expanded call then calls by that name (its
     object recorded: the derivative is stale when the name is bound to another)."""
-    root = node
-    while isinstance(root, ast.Attribute):
-        root = root.value
-    if not isinstance(root, ast.Name) or root.id in barred:
-        return False
-    try:
-        obj = pf.resolve_expr(node)
-    except Exception:  # noqa: BLE001 - not resolvable now: it stays a call
-        return False
-    return obj is not ctx().missing and callable(obj) and not isinstance(obj, type)
+    obj = global_object(pf, node, barred)
+    return obj is not None and obj is not ctx().missing and callable(obj) and not isinstance(obj, type)
 
 
 def _fill_arguments(host, host_own, c: _Candidate):

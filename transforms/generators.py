@@ -28,6 +28,7 @@ import builtins
 import inspect
 
 from .context import ctx
+from .names import global_object
 from .walk import fix_locations, walk
 
 CONSUMERS = ("list", "tuple", "sum", "min", "max", "sorted")  # take every element, in order
@@ -134,16 +135,7 @@ def _local_names(tree):
 
 def _generator_function(pf, call, local):
     """The user's generator function that `call` calls, or None."""
-    func = call.func
-    root = func
-    while isinstance(root, ast.Attribute):
-        root = root.value
-    if not isinstance(root, ast.Name) or root.id in local:
-        return None
-    try:
-        obj = pf.resolve_expr(func)
-    except Exception:  # noqa: BLE001 - not a dotted name s2s can read
-        return None
+    obj = global_object(pf, call.func, local)
     return obj if inspect.isgeneratorfunction(obj) else None
 
 

@@ -25,7 +25,7 @@ import copy
 
 from . import annotations, refusals
 from .context import ctx
-from .names import builtin
+from .names import builtin, dotted_root
 from .walk import fix_locations, walk
 
 
@@ -360,11 +360,8 @@ class _Expander(ast.NodeTransformer):
         calls = {id(n.func) for s in helper.statements for n in walk(s) if isinstance(n, ast.Call)}
         out = {}
         for p, a in zip(helper.params, call.args):
-            root = a
-            while isinstance(root, ast.Attribute):
-                root = root.value
-            if p in assigned or p in taken or not isinstance(root, ast.Name) or root.id in self.host_names \
-                    or not isinstance(a, ast.Name | ast.Attribute):
+            root = dotted_root(a)
+            if p in assigned or p in taken or root is None or root.id in self.host_names:
                 continue
             reads = [n for s in helper.statements for n in walk(s) if isinstance(n, ast.Name) and n.id == p]
             if reads and all(id(n) in calls for n in reads):

@@ -126,3 +126,26 @@ def loaded_names(node) -> set[str]:
 def assigned_names(node) -> set[str]:
     """Every name `node` stores to (nested statements included)."""
     return {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def dotted_root(node: ast.expr) -> ast.Name | None:
+    """The name a dotted expression starts from (`np` of `np.linalg.norm`, `relu` of `relu`), else None."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node if isinstance(node, ast.Name) else None
+
+
+def global_object(pf, node: ast.expr, local) -> object | None:
+    """The object a dotted name of the module denotes (`np.tanh`, `relu`: its first name not among `local`),
+    resolved through `pf` (so recorded: code that depends on it is stale when the name is bound again), or
+    None where it is not one.
+
+        >>> # global_object(pf, <np.tanh>, {"x"}) is np.tanh; global_object(pf, <x.T>, {"x"}) is None
+    """
+    root = dotted_root(node)
+    if root is None or root.id in local:
+        return None
+    try:
+        return pf.resolve_expr(node)
+    except Exception:  # noqa: BLE001 - not a dotted name s2s can read
+        return None
