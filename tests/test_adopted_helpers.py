@@ -540,6 +540,44 @@ def test_a_module_function_given_and_bound_again_is_read_again(monkeypatch):
     assert not np.allclose(first[1][0][0], again[1][0][0])
 
 
+# ---- *args --------------------------------------------------------------------------------------------
+
+
+def affine(x, *wb):
+    W, b = wb
+    return x @ W + b
+
+
+def summed_with(x, scale=1.0, *rest):
+    return scale * (x + sum(rest))
+
+
+def heads(params, X, y):
+    mean, log_var = np.hsplit(np.tanh(affine(X, params["W"], params["b"])) @ params["head"], 2)
+    return np.mean(0.5 * log_var + 0.5 * (y - mean) ** 2 / np.exp(log_var)) + np.sum(summed_with(mean)) \
+        + np.sum(summed_with(mean, 2.0, log_var, mean))
+
+
+def ag_heads(params, X, y):
+    out = anp.dot(anp.tanh(anp.dot(X, params["W"]) + params["b"]), params["head"])
+    k = out.shape[1] // 2
+    mean, log_var = out[:, :k], out[:, k:]
+    return anp.mean(0.5 * log_var + 0.5 * (y - mean) ** 2 / anp.exp(log_var)) + anp.sum(mean) \
+        + anp.sum(2.0 * (mean + log_var + mean))
+
+
+def test_a_helper_with_star_args_is_expanded_with_a_tuple_of_the_extra_arguments():
+    rng = np.random.default_rng(8)
+    params = {"W": 0.5 * rng.normal(size=(3, 4)), "b": rng.normal(size=4), "head": 0.5 * rng.normal(size=(4, 2))}
+    X, y = rng.normal(size=(6, 3)), rng.normal(size=(6, 1))
+    got = s2s.grad(heads)(params, X, y)
+    want = autograd.grad(ag_heads)(params, X, y)
+    for k in params:
+        assert_close(got[k], want[k], rtol=1e-9)
+    code = s2s.source(s2s.grad(heads), params, X, y)
+    assert "affine_vjp" not in code and "summed_with_vjp" not in code and "# s2s:" not in code, code
+
+
 # ---- redefinition between calls -----------------------------------------------------------------------
 
 

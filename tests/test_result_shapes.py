@@ -87,6 +87,8 @@ MOVES = [
     ("x.astype(float, copy=False)", None), ("np.trace(Q)", ()), ("np.trace(T)", None), ("np.trace(Q, 1)", None),
     ("s2s.grad_squeeze(v[:2], m, 1)", (2, 1)), ("s2s.grad_squeeze(b, r, 0)", (1, 3)), ("s2s.grad_squeeze(s, r, 0)", None),
     ("s2s.grad_trace(s, Q, 0, 0, 1)", (3, 3)), ("s2s.grad_trace(b, T, 0, 1, 2)", None),
+    ("np.split(x, 3)", None), ("np.vsplit(v, 2)", None), ("np.dsplit(W, 2)", None), ("np.split(x, n)", None),
+    ("np.split(x, [1])", None), ("np.split(u, 2)", None),
     ("np.hstack([x, x])", (2, 6)), ("np.hstack((b, v))", (7,)), ("np.hstack([b, s])", (4,)), ("np.hstack([x, b])", None),
     ("np.hstack([x, u])", None), ("np.vstack([b, b])", (2, 3)), ("np.vstack((x, r))", (3, 3)), ("np.vstack([x, v])", None),
     ("np.vstack([s, s])", None), ("s2s.grad_add_seq(g, x, r, 1)", (1, 3)), ("s2s.grad_add_seq(g, x, r, 0)", (2, 3)),
@@ -171,6 +173,19 @@ def test_claimed_shapes_are_numpys(expr, expected):
     values = {p: 0.5 if shape == () else rng.normal(size=shape) for p, shape in P.items() if shape is not None}
     values["z"] = 0.0
     assert np.shape(eval(expr, {**_NAMES, **values})) == expected
+
+
+@pytest.mark.parametrize("expr, pieces", [
+    ("np.split(x, 2)", ((1, 3), (1, 3))), ("np.split(x, 3, axis=1)", ((2, 1),) * 3), ("np.split(x, 3, -1)", ((2, 1),) * 3),
+    ("np.array_split(v, 3)", ((2,), (1,), (1,))), ("np.hsplit(W, 2)", ((3, 2), (3, 2))), ("np.hsplit(v, 2)", ((2,), (2,))),
+    ("np.vsplit(T, 2)", ((1, 3, 3), (1, 3, 3))), ("np.dsplit(V, 2)", ((2, 3, 2), (2, 3, 2))),
+])
+def test_split_pieces_have_numpys_shapes(expr, pieces):
+    assert shape_of(expr) == Seq(pieces)
+    values = {p: np.ones(shape) for p, shape in P.items() if shape is not None}
+    assert tuple(np.shape(p) for p in eval(expr, {**_NAMES, **values})) == pieces
+    assert shape_of(f"s2s.grad_split(g, {expr}, {expr[expr.index('(') + 1:expr.index(',')]}, 0, None)") == \
+        P[expr[expr.index('(') + 1:expr.index(',')]]
 
 
 def test_einsum_adjoints_have_their_operands_shapes():

@@ -76,6 +76,12 @@ class _Candidate:
         values = obj.__defaults__ or ()
         self.defaults = dict(zip(self.params[len(self.params) - len(values):], map(_literal_default, values)))
         args.defaults = []
+        self.varargs = None  # `*wb`: a parameter of its own in the copy, given the tuple of the extra arguments
+        if args.vararg is not None:
+            self.varargs = args.vararg.arg
+            self.params.append(self.varargs)
+            args.args.append(args.vararg)
+            args.vararg = None
         self.own = {a.arg for a in walk(args) if isinstance(a, ast.arg)} | {
             n.id for n in walk(self.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         self.free = {n.id for n in walk(self.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - self.own
@@ -92,10 +98,10 @@ def _candidate(pf, name, caller_names):
     from .inline import _expandable_statements
     obj = pf.globals.get(name, ctx().missing)
     if not isinstance(obj, types.FunctionType) or obj is pf.func or obj.__globals__ is not pf.globals \
-            or obj.__closure__ or obj.__kwdefaults__ or obj.__code__.co_flags & (0x04 | 0x08 | 0x20 | 0x80 | 0x100 | 0x200) \
+            or obj.__closure__ or obj.__kwdefaults__ or obj.__code__.co_flags & (0x08 | 0x20 | 0x80 | 0x100 | 0x200) \
             or obj.__code__.co_kwonlyargcount or obj.__code__.co_posonlyargcount \
             or ctx().is_runtime_helper(obj) or not ctx().user_code(obj) or ctx().has_rule(obj):
-        return None  # (flags: *args, **kwargs, generators, coroutines)
+        return None  # (flags: **kwargs, generators, coroutines)
     if any(_literal_default(v) is None for v in obj.__defaults__ or ()):
         return None
     try:
@@ -103,7 +109,7 @@ def _candidate(pf, name, caller_names):
     except Exception:  # noqa: BLE001 - no source: it stays a call, differentiated on its own
         return None
     args = parsed.tree.args
-    if parsed.tree.decorator_list or args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs \
+    if parsed.tree.decorator_list or args.kwarg or args.kwonlyargs or args.posonlyargs \
             or not _expandable_statements(parsed.tree):
         return None
     c = _Candidate(name, obj, parsed)
@@ -150,7 +156,20 @@ def _full_arguments(call: ast.Call, c: _Candidate):
     None where they cannot be: a starred argument or `**`, an unknown or repeated name, a parameter left
     without a default, or keywords written out of the parameters' order (the copy binds the parameters in
     order, so their values would be computed in another order than Python's)."""
-    if any(isinstance(a, ast.Starred) for a in call.args) or len(call.args) > len(c.params):
+    if any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    if c.varargs is not None:  # `affine(x, W, b)` of `def affine(x, *wb)`: the extra ones make the tuple wb
+        if call.keywords:
+            return None
+        regular = c.params[:-1]
+        out = list(call.args[:len(regular)])
+        for p in regular[len(out):]:
+            if p not in c.defaults:
+                return None
+            out.append(copy.deepcopy(c.defaults[p]))
+        extra = ast.Tuple(elts=list(call.args[len(regular):]), ctx=ast.Load())
+        return out + [ast.copy_location(extra, call)]
+    if len(call.args) > len(c.params):
         return None
     out = list(call.args)
     filled = {}

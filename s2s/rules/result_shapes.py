@@ -168,6 +168,43 @@ def vstack_pieces(site):
     return Seq(items) if joined is not None and site.shape(0) == joined else None
 
 
+def split(kind):
+    """The shape function of np.split (`kind` None), np.array_split ("array"), np.hsplit ("h"), np.vsplit ("v")
+    and np.dsplit ("d") into an int number of sections: a list of that many pieces, the axis cut evenly (np.split
+    raises where it is not; np.array_split gives the first `n % k` pieces one more)."""
+
+    def shape(site):
+        axis_given = kind in (None, "array")
+        if not 2 <= site.nargs <= (3 if axis_given else 2) or not site.keywords <= ({"axis"} if axis_given else set()):
+            return None
+        a, k = site.shape(0), site.value(1)
+        axis = site.literal(2 if site.nargs == 3 else "axis", 0) if axis_given else None
+        if a is None or a == () or type(k) is not int or k <= 0:
+            return None
+        if kind == "h":
+            axis = 0 if len(a) == 1 else 1
+        elif kind in ("v", "d"):  # (vsplit needs two axes at least, dsplit three)
+            axis = {"v": 0, "d": 2}[kind]
+            if len(a) < {"v": 2, "d": 3}[kind]:
+                return None
+        if type(axis) is not int or not -len(a) <= axis < len(a):
+            return None
+        axis %= len(a)
+        n = a[axis]
+        if kind != "array" and n % k:
+            return None
+        sizes = [n // k + (1 if kind == "array" and i < n % k else 0) for i in range(k)]
+        return Seq(a[:axis] + (m,) + a[axis + 1:] for m in sizes)
+
+    return shape
+
+
+def split_back(site):
+    """s2s.grad_split(g, ans, ary, axis, kind): ary's shape (the pieces' adjoints joined again)."""
+    x = site.shape(2) if 4 <= site.nargs <= 5 and not site.keywords else None
+    return x if x not in (None, ()) else None
+
+
 def stacked(site):
     """np.stack(arrays, axis=0) of arrays of one known shape: their number inserted at `axis`."""
     if not 1 <= site.nargs <= 2 or any(k != "axis" for k in site.keywords):

@@ -104,6 +104,7 @@ defrule("np.diff(a, n=1, axis=-1)", a="s2s.grad_diff(g, a, n, axis)",
 for _name, _kind in (("split", None), ("array_split", "array"), ("hsplit", "h"), ("vsplit", "v"), ("dsplit", "d")):
     _axis = ", axis=0" if _kind in (None, "array") else ""
     defrule(f"np.{_name}(ary, indices_or_sections{_axis})", structured=True, returns_view=True,
+            result_shape=shapes.split(_kind),
             ary=f"s2s.grad_split(g, ans, ary, {'axis' if _axis else 0}, {_kind!r})",
             ary_dot=f"s2s.split_tangent(ary_dot, ans, ary, indices_or_sections, {'axis' if _axis else 0}, {_kind!r})")
 defrule("np.column_stack(tup)", tup="s2s.grad_column_stack(g, tup)",
@@ -172,7 +173,8 @@ helper_rule(rt.pad_tangent, "pad_tangent(t, array, pad_width, mode)", shape_only
 helper_rule(rt.grad_sort, "grad_sort(g, a, axis)", shape_only=("a",), linear=("g",))
 helper_rule(rt.sort_tangent, "sort_tangent(t, a, axis)", shape_only=("a",), linear=("t",))
 helper_rule(rt.grad_diff, "grad_diff(g, a, n, axis)", shape_only=("a",), linear=("g",))
-helper_rule(rt.grad_split, "grad_split(g, ans, ary, axis, kind=None)", shape_only=("ans", "ary"), linear=("g",))
+helper_rule(rt.grad_split, "grad_split(g, ans, ary, axis, kind=None)", shape_only=("ans", "ary"), linear=("g",),
+            result_shape=shapes.split_back)
 helper_rule(rt.split_tangent, "split_tangent(t, ans, ary, indices_or_sections, axis, kind=None)",
             shape_only=("ans", "ary"), structured=True, linear=("t",))
 helper_rule(rt.grad_column_stack, "grad_column_stack(g, tup)", shape_only=("tup",), structured=True, linear=("g",))
