@@ -219,6 +219,22 @@ def test_adjoints_started_at_zero_through_tuples_and_adds():
     assert result_shapes._add_items(ZeroOr((2, 3)), (1, 3)) is None
 
 
+def test_unbroadcast_keeps_an_adjoint_started_at_zero():
+    from s2s.transforms.shapes import ZeroOr, ZeroScalar
+
+    assert type(shape_of("s2s.unbroadcast(s2s.getitem_grad(s, np.linalg.slogdet(Q), 1)[0], x)")) is ZeroScalar
+    # g is 0.0 on the loop's first trip, an array of x's shape after: unbroadcast(g, x) is 0.0 or x's shape
+    src = ("def f(x, n, r):\n    g = 0.0\n    for i in range(n):\n        u = s2s.unbroadcast(g, x)\n"
+           "        v = s2s.unbroadcast(-g, r)\n        g = x * 2.0\n    return u\n")
+    fdef = ast.parse(src).body[0]
+    shapes = Shapes(fdef, {"x": (2, 3), "n": (), "r": (1, 3)}, _resolve, runtime_helpers(), None)
+    loop = fdef.body[1]
+    assert shapes.of(loop.body[0].value) is None  # (a ZeroOr is not a shape)
+    assert shapes._either(loop.body[0].value, None) == ((), (2, 3))
+    assert shapes._either(loop.body[1].value, None) == ((), (1, 3))
+    assert shapes._either(ast.parse("-g", mode="eval").body, {"g": ZeroOr((2, 3))}) == ((), (2, 3))
+
+
 def test_tuples_of_linear_algebra_and_their_adjoints():
     from s2s.transforms.shapes import ZERO_SCALAR, Seq, ZeroOr, ZeroScalar
 

@@ -1356,6 +1356,10 @@ class Shapes:
             fact = self._call(node, env)
             if type(fact) is ZeroOr:
                 return ((), fact.shape)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            inner = self._either(node.operand, env)  # (-0.0 is the zero adjoint too)
+            if len(inner) == 2:
+                return inner
         return (self._arr(node, env),)
 
     def _arr(self, node, env):

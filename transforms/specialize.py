@@ -315,6 +315,9 @@ class _Rewrite(ast.NodeTransformer):
         shapes = [None if isinstance(sh, Seq | Keyed) else sh for sh in raw]  # (a tuple's or list's items: `part` alone)
         if name == "unbroadcast" and len(args) == 2 and shapes[0] is not None and shapes[0] == shapes[1]:
             return args[0]
+        if name == "unbroadcast" and len(args) == 2 and shapes[1] not in (None, ()) \
+                and self.shapes._either(args[0], None) == ((), shapes[1]):
+            return args[0]  # 0.0 (kept) or an array of x's shape already (an adjoint started at 0.0 before a loop)
         if name == "unbroadcast" and len(args) == 2:
             return self._sum_to(node, args[0], shapes[0], shapes[1])
         if name == "grad_extreme" and len(args) == 5:

@@ -665,6 +665,11 @@ def unbroadcast(site):
     g, x = site.shape(0), site.shape(1)
     if g == () and x == ():
         return ()
+    if type(g) is ZeroScalar:
+        return ZERO_SCALAR  # (the zero adjoint is kept)
+    either = site.either(0)
+    if len(either) == 2 and x is not None:  # 0.0 (kept) or an array summed down to x: 0.0 or x's shape
+        return () if x == () else ZeroOr(x)
     return x if _array(g) else None
 
 
