@@ -665,6 +665,7 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
     if unset:  # values pushed before their first assignment (first loop iteration, one-armed if)
         stack_init.append(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store()) for n in unset],
                                      value=ast.Constant(None)))
+        annotations.put(stack_init[-1], annotations.PLACEHOLDER)
     # a parameter the function rebinds (x = layer(x)) is finished against the argument itself: the backward
     # sweep restores it only where its adjoints read it, so at the end it may hold a later value
     stored = _stored_names(forward)
@@ -687,6 +688,7 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         if maybe_unset:  # a loop that ran no trip, a branch not taken: the pullback's defaults still need a value
             stack_init.append(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store()) for n in maybe_unset],
                                          value=ast.Constant(None)))
+            annotations.put(stack_init[-1], annotations.PLACEHOLDER)
         # each call of the pullback pops from its own copies (a list that was never made stays None)
         copies = [ast.parse(f"{n} = list({n})" if n == stack else f"{n} = None if {n} is None else list({n})").body[0]
                   for n in sorted(set(popped_lists) | ({stack} if stack else set()))]

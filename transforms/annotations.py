@@ -29,6 +29,9 @@ one of these accessors (the attribute names are private to this module). Every s
     values (inline).
 `names` (FunctionDef): the NameAllocator of the transform (the pipeline), for refusals.site called by
     a pass handed none.
+`placeholder` (Assign): `t = t2 = None`, the tape's placeholder the pipeline writes before the forward sweep
+    for values pushed before their first assignment: never read as a value (a `v = None` of your own is
+    a value; shapes reads it as one).
 `expanded_names` (FunctionDef): the names the expansion of a helper's statements gave its parameters and
     locals (inline): names of code you wrote, as the function's own are (aliasing reads it).
 """
@@ -51,9 +54,10 @@ LOOP_TEST = "s2s_test"
 REFUSALS = "s2s_refusals"
 NAMES = "s2s_names"
 EXPANDED_NAMES = "s2s_expanded_names"
+PLACEHOLDER = "s2s_placeholder"
 
 ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
-       CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES, EXPANDED_NAMES)
+       CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES, EXPANDED_NAMES, PLACEHOLDER)
 
 _ABSENT = object()
 

@@ -43,6 +43,7 @@ import operator
 
 import numpy as np
 
+from . import annotations
 from .context import ctx
 from .names import assigned_names
 from .walk import walk
@@ -504,6 +505,7 @@ class Shapes:
         self.assigned, self.restored = set(), set()
         self._assigned_values = {}  # name -> the value expressions bound to it (None: not a plain binding)
         self._bindings, loops = {}, []
+        self._placeholders = set()  # ids of the values of the tape's placeholders (`t = t2 = None`, annotated)
         calls, reads, exprs = [], [], []  # (for `_sealed_lists` and `_appended_lists`: the one walk)
         for n in walk(fdef):
             if isinstance(n, ast.Name):
@@ -521,6 +523,8 @@ class Shapes:
                     names = [target.id] if isinstance(target, ast.Name) else assigned_names(target)
                     for name in names:
                         self._assigned_values.setdefault(name, []).append(n.value if isinstance(target, ast.Name) else None)
+                if annotations.get(n, annotations.PLACEHOLDER, False):
+                    self._placeholders.add(id(n.value))
                 if len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and self._is_pop(n.value):
                     self.restored.add(n.targets[0].id)
             elif isinstance(n, ast.For | ast.AugAssign | ast.NamedExpr):
@@ -558,6 +562,11 @@ class Shapes:
         self._flow(fdef)
         self.reals = self._real_names(kinds or {})
 
+    def _placeholder(self, value, name) -> bool:
+        """Whether `value` is the tape's placeholder `None` bound to `name` (never read as a value; a `None`
+        of your own is one: `n = None` makes `x[:n]` the whole axis)."""
+        return id(value) in self._placeholders and name in self.restored
+
     @property
     def maybe_unbound(self) -> set:
         """The ids of the reads of local names that may be unbound there (a name a loop of no trips, or one
@@ -592,7 +601,7 @@ class Shapes:
             # (an alias bound to anything else as well has no dtype structure: only its shapes' facts follow it)
             self.item_kinds = {name: [kind for _, kind in pairs] for name, pairs in held.items()
                                if name in params or all(id(v) in bound[name] or self._is_pop(v) or (
-                                   isinstance(v, ast.Constant) and v.value is None and name in self.restored)
+                                   self._placeholder(v, name))
                                    for v in self._assigned_values.get(name, ()))}
             self.params_held = frozenset(roots)
             return params, plain_kinds
@@ -687,7 +696,7 @@ class Shapes:
             for n in todo:
                 seen = _Asked(ints)
                 if all(self._int_expr(v, seen) or self._is_pop(v)
-                       or (isinstance(v, ast.Constant) and v.value is None and n in self.restored)
+                       or self._placeholder(v, n)
                        for v in self._assigned_values[n]):
                     asked[n] = seen.names
                 else:
@@ -707,7 +716,7 @@ class Shapes:
                       if n in self.assigned and self._bindings.get(n) == len(values)
                       and sum(isinstance(v, ast.List) for v in values) == 1
                       and all(isinstance(v, ast.List) or self._is_pop(v)
-                              or (isinstance(v, ast.Constant) and v.value is None and n in self.restored)
+                              or self._placeholder(v, n)
                               for v in values)}
         if not candidates:
             return set()
@@ -758,8 +767,7 @@ class Shapes:
         for name, values in self._assigned_values.items():
             if name in params_bound or self._bindings.get(name) != len(values):
                 continue
-            made = [v for v in values if not (self._is_pop(v) or (isinstance(v, ast.Constant) and v.value is None
-                                                                  and name in self.restored))]
+            made = [v for v in values if not (self._is_pop(v) or self._placeholder(v, name))]
             if len(made) == 1 and isinstance(made[0], ast.Call) and self.callee(made[0]) is np.arange \
                     and not made[0].keywords and 1 <= len(made[0].args) <= 3 \
                     and all(type(self.value_of(a)) is int for a in made[0].args) \
@@ -995,7 +1003,7 @@ class Shapes:
                 for name in assigned_names(t):
                     self._set(state, name, self._restores.get(name, self.env.get(name)), restore=True)
             return state
-        if isinstance(s.value, ast.Constant) and s.value.value is None \
+        if annotations.get(s, annotations.PLACEHOLDER, False) \
                 and all(isinstance(t, ast.Name) and t.id in self.restored for t in s.targets):
             return state  # a placeholder for the tape (`t = t2 = None`), never read as a value
         value = self._list_items(s, state) if isinstance(s.value, ast.List) else self._fact(s.value, state)
@@ -1063,7 +1071,7 @@ class Shapes:
             drop = set()
             for n in todo:
                 seen = _Asked(env)
-                if all(self._is_pop(v) or (isinstance(v, ast.Constant) and v.value is None and n in self.restored)
+                if all(self._is_pop(v) or self._placeholder(v, n)
                        or self.real(v, seen) for v in self._assigned_values[n]):
                     asked[n] = seen.names
                 else:
@@ -1177,7 +1185,7 @@ class Shapes:
             return False
         # (a tape's pop restores one of the tuples bound before; its `None` placeholder is never read)
         values = [v for v in values if not self._is_pop(v)
-                  and not (isinstance(v, ast.Constant) and v.value is None and name in self.restored)]
+                  and not (self._placeholder(v, name))]
         return bool(values) and all(isinstance(v, ast.Tuple) and -len(v.elts) <= k < len(v.elts)
                                     and not isinstance(v.elts[k], ast.Starred) and self.real(v.elts[k], reals)
                                     for v in values)
@@ -1235,7 +1243,7 @@ class Shapes:
         if self._is_pop(s.value) and all(isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) for e in t.elts)
                                     for t in s.targets):
             return  # a snapshot restored (`h, t = snapshots.pop()`): earlier values of the same names
-        if isinstance(s.value, ast.Constant) and s.value.value is None \
+        if annotations.get(s, annotations.PLACEHOLDER, False) \
                 and all(isinstance(t, ast.Name) and t.id in self.restored for t in s.targets):
             return  # a placeholder for the tape (`t = t2 = None`), never read as a value
         if self._is_pop(s.value):
@@ -1512,7 +1520,7 @@ class Shapes:
             if not values or any(v is None for v in values) or self._bindings.get(node.id) != len(values):
                 return None
             values = [v for v in values if not self._is_pop(v)  # a pop restores the same one value
-                      and not (isinstance(v, ast.Constant) and v.value is None and node.id in self.restored)]
+                      and not self._placeholder(v, node.id)]
             self._valuing.add(node.id)
             try:
                 found = {self.value_of(v) for v in values}

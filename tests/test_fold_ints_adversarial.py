@@ -1,0 +1,56 @@
+"""Adversarial programs for the specialised code's ints known from shapes (specialize.fold_known_ints,
+Shapes.value_of) and the facts next to them. Each is checked against central differences and the
+general code (s2s.derivative)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import assert_close, fd_grad
+
+X = np.array([0.5, -1.2, 2.0, 0.3, 0.7, 0.9])
+
+
+def _check(f, *args):
+    want = fd_grad(f, args)
+    assert_close(s2s.grad(f)(*args), want, rtol=1e-4, atol=1e-5)
+    assert_close(s2s.derivative(f)(*args), want, rtol=1e-4, atol=1e-5)
+
+
+# ---- a `None` of your own is a value, not the tape's placeholder ---------------------------------------
+
+
+def none_bound_in_loop(x):
+    n = x.shape[0] - 2
+    s = 0.0
+    for _ in range(3):
+        s = s + np.sum(x[:n] ** 2)  # x[:4] on the first trip, x[:None] (all of x) after
+        n = None
+    return s
+
+
+def none_bound_in_branch(x):
+    n = x.shape[0] - 2
+    s = 0.0
+    for i in range(3):
+        s = s + np.sum(x[:n] ** 2) * i
+        if i == 1:
+            n = None
+    return s
+
+
+def none_index_in_loop(x):
+    M = x.reshape(2, 3)
+    k = 0
+    s = 0.0
+    for _ in range(2):
+        s = s + np.sum(np.sin(M[k]))  # a row, then M[None] (all of M, a new axis)
+        k = None
+    return s
+
+
+@pytest.mark.parametrize("f", [none_bound_in_loop, none_bound_in_branch, none_index_in_loop])
+def test_none_of_your_own_is_read(f):
+    _check(f, X)
