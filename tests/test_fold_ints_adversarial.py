@@ -54,3 +54,34 @@ def none_index_in_loop(x):
 @pytest.mark.parametrize("f", [none_bound_in_loop, none_bound_in_branch, none_index_in_loop])
 def test_none_of_your_own_is_read(f):
     _check(f, X)
+
+
+# ---- a function given to a helper that names it itself ------------------------------------------------
+
+
+def leaky(z):
+    return np.maximum(z, 0.0) + 0.1 * z
+
+
+def _layer_local_named_like(h, W, act):
+    leaky = h @ W  # a local of the helper's named like the function its call gives
+    return act(leaky)
+
+
+def _layer_param_named_like(leaky, act):
+    return act(leaky)
+
+
+def given_named_like_helper_local(W, x):
+    return np.sum(_layer_local_named_like(x, W, leaky) ** 2)
+
+
+def given_named_like_helper_param(W, x):
+    return np.sum(_layer_param_named_like(x @ W, leaky) ** 2)
+
+
+@pytest.mark.parametrize("f", [given_named_like_helper_local, given_named_like_helper_param])
+def test_function_given_named_like_the_helpers_own(f):
+    W = np.array([[0.3, -0.5], [0.8, 0.1], [-0.2, 0.4]])
+    x = np.array([[1.0, 2.0, -0.5], [0.3, -1.0, 0.7]])
+    _check(f, W, x)

@@ -363,6 +363,9 @@ class _Expander(ast.NodeTransformer):
             root = dotted_root(a)
             if p in assigned or p in taken or root is None or root.id in self.host_names:
                 continue
+            if root.id in assigned or root.id in helper.params:
+                continue  # the helper names it itself (`relu = h @ W; act(relu)` given relu): the renaming that
+                # follows would rename the function substituted with its own name
             reads = [n for s in helper.statements for n in walk(s) if isinstance(n, ast.Name) and n.id == p]
             if reads and all(id(n) in calls for n in reads):
                 out[p] = a
