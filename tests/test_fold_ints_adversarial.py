@@ -85,3 +85,34 @@ def test_function_given_named_like_the_helpers_own(f):
     W = np.array([[0.3, -0.5], [0.8, 0.1], [-0.2, 0.4]])
     x = np.array([[1.0, 2.0, -0.5], [0.3, -1.0, 0.7]])
     _check(f, W, x)
+
+
+# ---- a pop of your own of a list the backward sweep takes apart ---------------------------------------
+
+
+def pop_of_appended_list(x):
+    hs = []
+    for i in range(4):
+        hs.append(x * (i + 1.0))  # (no derivative reads hs: the backward sweep still undoes each append)
+    hs.pop()
+    n = len(hs)
+    return np.sum(x[:n] ** 3) * n
+
+
+def pop_value_of_appended_list(x):
+    hs = []
+    for i in range(3):
+        hs.append(x * (i + 1.0))
+    last = hs.pop()
+    return np.sum(x ** 2) + len(hs) + 0.0 * last.shape[0]
+
+
+@pytest.mark.parametrize("f", [pop_of_appended_list, pop_value_of_appended_list])
+def test_pop_of_an_appended_list_is_refused_or_right(f):
+    want = fd_grad(f, (X,))
+    try:
+        got = s2s.grad(f)(X)
+    except s2s.UnsupportedSyntaxError:
+        return  # (the backward sweep's pops would be one item short: an IndexError before)
+    assert_close(got, want, rtol=1e-4, atol=1e-5)
+    assert s2s.jvp(f, (X,), (np.ones_like(X),))[1] == pytest.approx(np.sum(want))

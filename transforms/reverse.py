@@ -143,6 +143,10 @@ class Reverse:
         body, ret = self.tree.body[:-1], self.tree.body[-1]
         out_atom = ret.value
         snapshot = set(self.alloc.taken)
+        # the lists appended to: the backward sweep undoes each append with a pop, so a pop of your own of one
+        # (even of a list no derivative reads) leaves those pops one item short (IndexError), or out of step
+        self.appended = {n.value.func.value.id for n in walk(self.tree)
+                         if isinstance(n, ast.Expr) and is_append(n.value)}
         for attempt in range(2):  # the second run knows which names the backward sweep reads
             self.alloc.taken = snapshot | set(self.bar.values()) | self.counters | {
                 pb for pb, _, _ in self.pullbacks.values()} | ({self.stack} if self.stack else set())
@@ -290,7 +294,7 @@ class Reverse:
             if isinstance(t, ast.Subscript):
                 return self.bwd_setitem(s, in_loop)
             return self.bwd_assign(t.id, s.value, s, in_loop)
-        if isinstance(s, ast.Expr) and _list_pop(s.value) in self.active:
+        if isinstance(s, ast.Expr) and _list_pop(s.value) in self.active | self.appended:
             # (the backward sweep would need the popped item's adjoint back in the list at its place)
             raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop() in forward mode only", s.value,
                                 hint="use s2s.jvp, or index the list instead of popping")
@@ -435,7 +439,7 @@ class Reverse:
         return [self.pop(name, s)] if self.records_at(name, s, in_loop) else []
 
     def bwd_assign(self, y, value, s, in_loop):
-        if analysis.is_pop(value) and y in self.active:
+        if analysis.is_pop(value) and (y in self.active or _list_pop(value) in self.appended):
             raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop() in forward mode only", value,
                                 hint="use s2s.jvp / s2s.hessian, or index the list instead of popping")
         if y not in self.active or y in self.zero:
