@@ -266,7 +266,7 @@ def _expand_callees(pf, c: _Candidate, callees: list, alloc) -> None:
     c.free = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - c.own
 
 
-def _reachable(pf, candidates, caller_calls):
+def _reachable(candidates, caller_calls):
     """The candidates the caller reaches through calls of candidates."""
     out, todo = set(), [n for n in caller_calls if n in candidates]
     while todo:
@@ -356,7 +356,7 @@ def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None) -> list[str]:
         return []
     if alloc is None:
         alloc = _allocator(pf.tree, ())
-    kept = _reachable(pf, candidates, caller_calls)
+    kept = _reachable(candidates, caller_calls)
     first_call = {}  # name -> the caller's call through which it is reached (its location, for another file's code)
     for node in walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in kept:

@@ -114,8 +114,9 @@ def fold_known_ints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     """A read of a local name that certainly holds one int, however it is bound (`n = h.shape[0]` of an h of
     known shape, `t = 2 * n`: `Shapes.value_of`), becomes that int: a slice `z[n:2 * n]` then has literal
     bounds (its adjoint goes into one array in place), and the tape no longer keeps the name's value for
-    the backward sweep. Not where the name may be read unbound (Python raises there), nor in a while
-    loop's test statements (held beside the loop). Returns whether anything changed.
+    the backward sweep. Not where the name may be read unbound (Python raises there), in a while loop's
+    test statements (held beside the loop), in a tape push, nor inside a nested function (a pullback).
+    Returns whether anything changed.
 
         >>> # t = h.shape; n = t[0]; x = z[:n]    ->    x = z[:16]   (h of shape (16,))
     """
@@ -133,6 +134,14 @@ def fold_known_ints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
             if shapes._is_push(node):
                 return node  # a tape push names what its pop restores (the tape pass pairs them by name)
             self.generic_visit(node)
+            return node
+
+        def visit_FunctionDef(self, node):
+            if node is fdef:
+                self.generic_visit(node)
+            return node  # (a pullback's reads of the outer names: run later, where `maybe_unbound` does not look)
+
+        def visit_Lambda(self, node):
             return node
 
         def visit_Name(self, node):
