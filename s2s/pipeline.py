@@ -447,12 +447,16 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
             try:
                 with adopt.adopted_in_this_build() as adopted:
                     gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record)
-            except (UnsupportedSyntaxError, NoDerivativeRuleError):
+            except (UnsupportedSyntaxError, NoDerivativeRuleError) as exc:
                 if not adopted:
                     raise
                 # the helpers expanded in the caller made code some pass refuses: each stays a call of its own,
                 # as before they were adopted (whose derivative accepts or refuses it at its own lines)
-                with adopt.without_adoption():
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                names = sorted(set(adopted))
+                kept = "kept as a call of its own" if len(names) == 1 else "kept as calls of their own"
+                why = f"s2s: {', '.join(names)} {kept}: expanded here, the code was refused ({reason})"
+                with adopt.without_adoption(func, why):
                     gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record)
     finally:
         order.pop()
@@ -558,6 +562,11 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         seed_one = fdef.args.kwonlyargs[-1].arg if form == "grad" and fdef.args.kwonlyargs else None
         fdef = optimize.optimize(fdef, OPTIMIZER, removable, adjoints, stack, context, record=show, seed_one=seed_one,
                                  user_names=low.user_names, primal=tree if form != "jvp" else None)
+    why = adopt.fallback_note(func)
+    if why is not None:  # (a fast path that falls back says so: transforms/adopt.py)
+        note = reverse.Comment(why)
+        note.lineno = getattr(fdef.body[0], "lineno", 1) if fdef.body else 1
+        fdef.body.insert(0, note)
     _rename_helpers(fdef, helpers)  # (the builtins the derivative passes and the optimizer wrote, too)
     fdef = objects.as_attributes(fdef, helpers["s2s"])
     free = list(cells) + [link.cell_name for link in links] + [n for n in func.__code__.co_freevars if n not in cells]

@@ -391,7 +391,11 @@ def test_expanded_code_a_pass_refuses_falls_back_to_the_call(monkeypatch):
     x = np.array([0.5, -1.2, 2.0])
     got = s2s.grad(calls_two_steps)(x)
     assert_close(got, fd_grad(calls_two_steps, (x,), 0), rtol=1e-6, atol=1e-8)
-    assert "two_steps_vjp" in s2s.source(s2s.grad(calls_two_steps), x)  # the helper is a call of its own
+    code = s2s.source(s2s.grad(calls_two_steps), x)
+    assert "two_steps_vjp" in code, code  # the helper is a call of its own, and the code says why
+    assert "# s2s: two_steps kept as a call of its own: expanded here, the code was refused (refused in the " \
+           "expanded code)" in code, code
+    assert "kept as a call" not in code.split("def two_steps_vjp", 1)[1].split("\ndef ", 1)[0]  # (not in the callee's)
     monkeypatch.setattr(aliasing, "check_aliasing", check)
     assert "two_steps_vjp" not in s2s.source(s2s.grad(also_calls_two_steps), x)  # (expanded where nothing refuses)
 

@@ -20,10 +20,11 @@ from .context import ctx
 from .names import global_object
 from .walk import fix_locations, walk
 
-__all__ = ["adopt_module_helpers", "adopted_in_this_build", "without_adoption"]
+__all__ = ["adopt_module_helpers", "adopted_in_this_build", "fallback_note", "without_adoption"]
 
 _ENABLED = contextvars.ContextVar("adopting_module_helpers", default=True)
 _ADOPTED = contextvars.ContextVar("helpers_adopted", default=None)  # a list the build that asks gives
+_WHY_NOT = contextvars.ContextVar("helpers_not_adopted", default=None)  # (the function, the note to print)
 
 
 @contextlib.contextmanager
@@ -38,14 +39,22 @@ def adopted_in_this_build():
 
 
 @contextlib.contextmanager
-def without_adoption():
+def without_adoption(func=None, why=None):
     """No module helper is adopted while the block runs: each stays a call with its own derivative (what the
-    pipeline falls back to where the expanded code is refused but the calls may not be)."""
-    token = _ENABLED.set(False)
+    pipeline falls back to where the expanded code is refused but the calls may not be). `why`, a note for
+    the code of `func` (`fallback_note`), says so in it."""
+    token, note = _ENABLED.set(False), _WHY_NOT.set((func, why))
     try:
         yield
     finally:
+        _WHY_NOT.reset(note)
         _ENABLED.reset(token)
+
+
+def fallback_note(func) -> str | None:
+    """The note for the code of `func` built by `without_adoption(func, why)`, else None."""
+    found = _WHY_NOT.get()
+    return found[1] if found is not None and found[0] is func else None
 
 # NumPy's read-only array attributes: reading one of the helper's own values is what the call does
 _ARRAY_ATTRIBUTES = frozenset({"T", "shape", "ndim", "size", "dtype"})
