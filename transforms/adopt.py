@@ -72,6 +72,18 @@ def _literal_default(value):
     return None
 
 
+def _own_and_free(fdef: ast.FunctionDef) -> tuple[set, set]:
+    """The names a function binds (its parameters and every name it stores) and the ones it reads but does not."""
+    own = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    loads = set()
+    for n in walk(fdef):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            own.add(n.id)
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            loads.add(n.id)
+    return own, loads - own
+
+
 class _Candidate:
     """A module function that may be adopted: its parsed source, a copy of its definition (defaults taken
     off, lines those of its file), its parameters and their defaults as expressions, its own and free names."""
@@ -91,9 +103,7 @@ class _Candidate:
             self.params.append(self.varargs)
             args.args.append(args.vararg)
             args.vararg = None
-        self.own = {a.arg for a in walk(args) if isinstance(a, ast.arg)} | {
-            n.id for n in walk(self.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        self.free = {n.id for n in walk(self.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - self.own
+        self.own, self.free = _own_and_free(self.fdef)
         self.function_params = set()  # parameters it calls (`act(h @ W + b)`): given `np.tanh` and the like
 
 
@@ -216,11 +226,12 @@ def _calls_fit(pf, host, host_own, c: _Candidate, closure=()) -> bool:
     if not uses:
         return True
     calls = {id(n.func): n for n in walk(host) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    if not all(id(u) in calls and _full_arguments(calls[id(u)], c) is not None for u in uses):
+    arguments = [_full_arguments(calls[id(u)], c) if id(u) in calls else None for u in uses]
+    if any(a is None for a in arguments):
         return False  # passed on, stored or returned: a function value, which stays one
     barred = host_own | set(closure)  # (names a function given may not be: the host's own, the caller's cells)
-    for u in uses:
-        given = dict(zip(c.params, _full_arguments(calls[id(u)], c)))
+    for args in arguments:
+        given = dict(zip(c.params, args))
         if not all(_module_function(pf, given[p], barred) for p in c.function_params):
             return False  # a function it calls given as anything but a module-level function: it stays a call
     nested = {id(n) for d in walk(host) if d is not host and isinstance(d, ast.FunctionDef | ast.Lambda)
@@ -270,9 +281,7 @@ def _expand_callees(pf, c: _Candidate, callees: list, alloc) -> None:
     c.fdef.body = hoist_block(pf, c.fdef.body, set(helpers), alloc)
     _Expander(pf, helpers, alloc, fixed_parameters(c.fdef), set(c.own)).visit(c.fdef)
     fix_locations(c.fdef)
-    c.own = {a.arg for a in walk(c.fdef.args) if isinstance(a, ast.arg)} | {
-        n.id for n in walk(c.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    c.free = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - c.own
+    c.own, c.free = _own_and_free(c.fdef)
 
 
 def _reachable(candidates, caller_calls):

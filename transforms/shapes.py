@@ -183,11 +183,14 @@ class Site:
         """`items`, where a name of a list or tuple display holding 0.0 or an array (an adjoint started at
         0.0 before a loop) gives its `ZeroOr` instead of no shape."""
         node = self._node(which)
-        if isinstance(node, ast.List | ast.Tuple) and not any(isinstance(e, ast.Starred) for e in node.elts):
-            return tuple(self._shapes._name_fact(e, self._env) if isinstance(e, ast.Name) and e.id in self._shapes.local
-                         and type(self._shapes._name_fact(e, self._env)) is ZeroOr else self._shapes.of(e, self._env)
-                         for e in node.elts)
-        return self.items(which)
+        if not isinstance(node, ast.List | ast.Tuple) or any(isinstance(e, ast.Starred) for e in node.elts):
+            return self.items(which)
+        out = []
+        for e in node.elts:
+            fact = self._shapes._name_fact(e, self._env) if isinstance(e, ast.Name) and e.id in self._shapes.local \
+                else None
+            out.append(fact if type(fact) is ZeroOr else self._shapes.of(e, self._env))
+        return tuple(out)
 
     def keyed(self, which):
         """The `Keyed` fact of a dict argument (or a dict adjoint) of known items passed there, else None."""

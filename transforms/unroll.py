@@ -52,15 +52,20 @@ def unroll_item_loops(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
         if trips is None:
             return [s]
         changed = True
-        out = []
-        for i in range(trips):
-            start = ast.Assign(targets=[ast.Name(id=s.target.id, ctx=ast.Store())], value=ast.Constant(i))
-            out.append(fix_locations(ast.copy_location(start, s)))
-            out.extend(_with_counter(stmt, s.target.id, i) for stmt in s.body)
-        return out
+        return _trip_copies(s, trips)
 
     rewrite_statements(fdef, written_out)
     return changed
+
+
+def _trip_copies(loop: ast.For, trips: int) -> list:
+    """The body of `for k in range(trips)` written out: per trip `k = i`, then the body with k's reads the literal i."""
+    out = []
+    for i in range(trips):
+        start = ast.Assign(targets=[ast.Name(id=loop.target.id, ctx=ast.Store())], value=ast.Constant(i))
+        out.append(fix_locations(ast.copy_location(start, loop)))
+        out.extend(_with_counter(stmt, loop.target.id, i) for stmt in loop.body)
+    return out
 
 
 def peel_first_trips(fdef: ast.FunctionDef, infer, fresh, shapes: Shapes | None = None) -> tuple[bool, Shapes]:
@@ -89,9 +94,7 @@ def peel_first_trips(fdef: ast.FunctionDef, infer, fresh, shapes: Shapes | None 
                 continue
             counter = loop.target.id
             if n == 1:  # one trip (a list of two layers, all but the last): the loop is its body, k the literal 0
-                start = fix_locations(ast.copy_location(
-                    ast.Assign(targets=[ast.Name(id=counter, ctx=ast.Store())], value=ast.Constant(0)), loop))
-                undo = _replace(fdef, loop, [start] + [_with_counter(stmt, counter, 0) for stmt in loop.body])
+                undo = _replace(fdef, loop, _trip_copies(loop, 1))
             else:
                 rest = copy.copy(loop)
                 rest.iter = ast.copy_location(ast.Call(func=loop.iter.func, args=[ast.Constant(1), loop.iter.args[0]],
