@@ -349,6 +349,7 @@ OPTIMIZER = [
     ("accumulate in place", optimize.in_place_step),
     ("ties counted, arrays reused, finish dropped, invariants hoisted, temporaries merged", optimize.late_step),
     ("item assignments in place", optimize.item_updates_step),
+    ("one inverse per matrix", optimize.inverses_step),
     ("notes on what shapes blocked", optimize.explain_step),
     ("reductions of arrays as methods", optimize.methods_step),
 ]

@@ -55,6 +55,7 @@ from .extremes import split_extreme_ties
 from .finish import copy_argument_views, drop_finish
 from .index_adjoints import accumulate_index_adjoints
 from .invariants import hoist_loop_invariants
+from .inverses import share_inverses
 from .item_updates import explain_copies, update_items_in_place
 from .merge import merge_number_temporaries
 from .reduction_methods import reductions_as_methods
@@ -219,6 +220,15 @@ def late_step(c: Code) -> Code:
         hoist_loop_invariants(c.fdef, shapes, specialize._pure)
         merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up)
         c.inferred = shapes  # (still true: these rewrites move and merge expressions, none changes a shape)
+    return c
+
+
+def inverses_step(c: Code) -> Code:
+    """In `s2s.grad`'s code, solves with a matrix whose inverse the code computes anyway read that inverse."""
+    if c.shapes is not None and c.shapes.float64_only and c.seed_one is not None \
+            and _mentions(c.fdef, "inv") and _mentions(c.fdef, "solve"):
+        if share_inverses(c.fdef, c.shapes.shapes, c.shapes.np_name):
+            c.inferred = c.shapes.shapes(c.fdef)
     return c
 
 

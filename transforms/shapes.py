@@ -507,6 +507,7 @@ class Shapes:
         self.helpers = runtime_helpers  # runtime function -> its short name ("unbroadcast", ...)
         self.assigned, self.restored = set(), set()
         self._assigned_values = {}  # name -> the value expressions bound to it (None: not a plain binding)
+        self._updated_values = {}  # name -> `x op v` for each `x op= v` of it (read by `_real_names` only)
         self._bindings, loops = {}, []
         self._placeholders = set()  # ids of the values of the tape's placeholders (`t = t2 = None`, annotated)
         calls, reads, exprs = [], [], []  # (for `_sealed_lists` and `_appended_lists`: the one walk)
@@ -533,6 +534,9 @@ class Shapes:
             elif isinstance(n, ast.For | ast.AugAssign | ast.NamedExpr):
                 for name in assigned_names(n.target):
                     self._assigned_values.setdefault(name, []).append(None)
+                if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+                    self._updated_values.setdefault(n.target.id, []).append(
+                        ast.BinOp(left=ast.Name(id=n.target.id, ctx=ast.Load()), op=n.op, right=n.value))
                 if isinstance(n, ast.For):
                     loops.append(n)
         params_bound = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
@@ -1063,8 +1067,11 @@ class Shapes:
     def _real_names(self, kinds):
         """Names that certainly hold real floating-point numbers or arrays (greatest fixed point)."""
         reals = {p for p, k in kinds.items() if k in "efdg"}  # dtype characters of real floating types
-        candidates = {n for n, values in self._assigned_values.items()
-                      if n not in self._params and all(v is not None for v in values)}
+        # `x op= v` is real where `x op v` is: an array's update keeps its dtype, a number's is `x op v`
+        values_of = {n: [v for v in values if v is not None] + self._updated_values.get(n, [])
+                     for n, values in self._assigned_values.items()}
+        candidates = {n for n, values in self._assigned_values.items() if n not in self._params
+                      and sum(v is None for v in values) == len(self._updated_values.get(n, ()))}
         # Each round checks, against the names still standing, only the candidates whose last check asked
         # about a name the round before dropped: any other's check would ask the same and answer the same.
         asked = {}  # candidate -> the names whose membership its last check read
@@ -1075,7 +1082,7 @@ class Shapes:
             for n in todo:
                 seen = _Asked(env)
                 if all(self._is_pop(v) or self._placeholder(v, n)
-                       or self.real(v, seen) for v in self._assigned_values[n]):
+                       or self.real(v, seen) for v in values_of[n]):
                     asked[n] = seen.names
                 else:
                     drop.add(n)
