@@ -40,14 +40,13 @@ import copy
 import numpy as np
 
 from .names import NameAllocator, names_in
-from .ownership import MUTATING_METHODS
+from .unchanged import aliases, changed_in_place
 from .walk import fix_locations, walk
 
 __all__ = ["share_inverses"]
 
 _UNSUPPORTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
                 ast.GeneratorExp, ast.NamedExpr, ast.Global, ast.Nonlocal, ast.With, ast.Try, ast.Delete)
-_SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
 
 
 def share_inverses(fdef: ast.FunctionDef, infer, np_name: str) -> bool:
@@ -116,7 +115,7 @@ def _share_one(fdef, shapes, infer, np_name, name, found) -> bool:
     # An inverse the code made was a fresh array, which the code may change in place (`S_bar += t` after
     # `S_bar = np.linalg.inv(S).T`); the shared one must not be: where it would be, the rewrite is undone.
     after = infer(fdef)
-    if any(_changed_in_place(stmt, _aliases(fdef, inverse, after), after) for stmt in fdef.body):
+    if any(changed_in_place(stmt, aliases(fdef, inverse, after), after) for stmt in fdef.body):
         fdef.body = before
         return False
     return True
@@ -221,92 +220,11 @@ def _same_matrix_throughout(fdef, name, shapes, first_index) -> bool:
                    and isinstance(s.targets[0], ast.Name) and s.targets[0].id == name]
     if name in params and stores or name not in params and (len(stores) != 1 or len(top_binding) != 1):
         return False
-    aliases = _aliases(fdef, name, shapes)
-    if aliases & params:  # the caller's array: no parameter may be changed in place, through any name
-        aliases |= params
+    names = aliases(fdef, name, shapes)
+    if names & params:  # the caller's array: no parameter may be changed in place, through any name
+        names |= params
     # (changes before the first use are done when the inverse is computed)
-    return not any(_changed_in_place(stmt, aliases, shapes) for stmt in fdef.body[first_index:])
-
-
-def _aliases(fdef, name, shapes) -> set:
-    """The names that may refer to `name`'s array or to a view of it (or hold it in a container), and the
-    names whose arrays `name` may be a view of: a fixed point over every binding in `fdef`."""
-    bindings = []  # (target names, value that may be viewed through them)
-    for node in walk(fdef):
-        if isinstance(node, ast.Assign):
-            targets = {n.id for t in node.targets for n in walk(t) if isinstance(n, ast.Name)
-                       and isinstance(n.ctx, ast.Store)}
-            bindings.append((targets, node.value))
-        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and node.value is not None:
-            bindings.append(({n.id for n in walk(node.target) if isinstance(n, ast.Name)}, node.value))
-        elif isinstance(node, ast.For):
-            bindings.append(({n.id for n in walk(node.target) if isinstance(n, ast.Name)}, node.iter))
-    aliases = {name}
-    while True:
-        grown = set(aliases)
-        for targets, value in bindings:
-            viewed = _may_view(value, shapes)
-            if targets & grown or viewed & grown:
-                grown |= targets | viewed
-        if grown == aliases:
-            return aliases
-        aliases = grown
-
-
-def _may_view(node, shapes) -> set:
-    """The names whose objects the value of `node` may be, hold, or be a view of."""
-    if isinstance(node, ast.Name):
-        return {node.id}
-    if isinstance(node, ast.Constant):
-        return set()
-    if isinstance(node, ast.Attribute):
-        return set() if node.attr in _SHAPE_ATTRIBUTES else _may_view(node.value, shapes)
-    if isinstance(node, ast.BinOp | ast.UnaryOp | ast.Compare) and isinstance(shapes.of(node), tuple):
-        return set()  # arithmetic on arrays and numbers makes a new array or number
-    if isinstance(node, ast.Call) and shapes.callee(node) in (np.linalg.inv, np.linalg.solve):
-        return set()
-    out = set()
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.expr):
-            out |= _may_view(child, shapes)
-    return out
-
-
-def _changed_in_place(stmt, aliases, shapes) -> bool:
-    for node in walk(stmt):
-        if isinstance(node, ast.AugAssign) and _root(node.target) in aliases:
-            return True
-        if isinstance(node, ast.Assign | ast.AnnAssign | ast.For):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for t in targets:
-                for n in walk(t):
-                    if isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store) \
-                            and _root(n) in aliases:
-                        return True
-        if isinstance(node, ast.Call):
-            reaches = set().union(*(_may_view(a, shapes) for a in node.args), *(_may_view(k.value, shapes)
-                                                                                for k in node.keywords))
-            f = node.func
-            if isinstance(f, ast.Attribute) and _root(f.value) in aliases and f.attr in MUTATING_METHODS:
-                return True
-            if any(k.arg == "out" for k in node.keywords) and _may_view(
-                    next(k.value for k in node.keywords if k.arg == "out"), shapes) & aliases:
-                return True
-            if reaches & aliases and not _library_function(shapes.callee(node)):
-                return True
-    return False
-
-
-def _library_function(obj) -> bool:
-    """NumPy's functions and s2s's runtime helpers, which do not change their arguments (but through `out=`)."""
-    module = getattr(obj, "__module__", None) or ""
-    return obj is not None and (module == "numpy" or module.startswith(("numpy.", "s2s.runtime")))
-
-
-def _root(node):
-    while isinstance(node, ast.Subscript | ast.Attribute | ast.Starred):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
+    return not any(changed_in_place(stmt, names, shapes) for stmt in fdef.body[first_index:])
 
 
 def _replace(fdef, replacements):

@@ -1,0 +1,113 @@
+"""Which names may refer to an array, and whether a statement may change that array in place.
+
+Rewrites that move or share a computation of an array (transforms/inverses.py: one inverse per
+matrix; transforms/checked_reads.py: an index read checked again by its adjoint) need the array
+unchanged between two points of the code. Generated code changes arrays in place only through
+names: `x += v`, `x[i] = v`, a method such as `x.fill(0.0)`, an `out=` argument, or a call of a
+function that is not NumPy's or s2s's own. These two functions find every name that may refer to the
+array (copies, views, containers, in both directions) and each statement that may change it:
+
+    >>> # S = t2; T = S.T; L = [T]   ->  aliases of S: {S, t2, T, L}
+    >>> # T[0, 0] = 1.0              ->  changed_in_place: True
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+from .ownership import MUTATING_METHODS
+from .walk import walk
+
+__all__ = ["aliases", "changed_in_place"]
+
+_SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
+# NumPy's functions that write into an argument
+_WRITING = {np.copyto, np.place, np.put, np.putmask, np.put_along_axis, np.fill_diagonal}
+
+
+def aliases(fdef, name, shapes) -> set:
+    """The names that may refer to `name`'s array or to a view of it (or hold it in a container), and the
+    names whose arrays `name` may be a view of: a fixed point over every binding in `fdef`."""
+    bindings = []  # (target names, value that may be viewed through them)
+    for node in walk(fdef):
+        if isinstance(node, ast.Assign):
+            targets = {n.id for t in node.targets for n in walk(t) if isinstance(n, ast.Name)
+                       and isinstance(n.ctx, ast.Store)}
+            bindings.append((targets, node.value))
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign) and node.value is not None:
+            bindings.append(({n.id for n in walk(node.target) if isinstance(n, ast.Name)}, node.value))
+        elif isinstance(node, ast.For):
+            bindings.append(({n.id for n in walk(node.target) if isinstance(n, ast.Name)}, node.iter))
+    found = {name}
+    while True:
+        grown = set(found)
+        for targets, value in bindings:
+            viewed = _may_view(value, shapes)
+            if targets & grown or viewed & grown:
+                grown |= targets | viewed
+        if grown == found:
+            return found
+        found = grown
+
+
+def _may_view(node, shapes) -> set:
+    """The names whose objects the value of `node` may be, hold, or be a view of."""
+    if isinstance(node, ast.Name):
+        return {node.id}
+    if isinstance(node, ast.Constant):
+        return set()
+    if isinstance(node, ast.Attribute):
+        return set() if node.attr in _SHAPE_ATTRIBUTES else _may_view(node.value, shapes)
+    if isinstance(node, ast.BinOp | ast.UnaryOp | ast.Compare) and isinstance(shapes.of(node), tuple):
+        return set()  # arithmetic on arrays and numbers makes a new array or number
+    if isinstance(node, ast.Call) and shapes.callee(node) in (np.linalg.inv, np.linalg.solve):
+        return set()
+    out = set()
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.expr):
+            out |= _may_view(child, shapes)
+    return out
+
+
+def changed_in_place(stmt, aliases, shapes) -> bool:
+    """Whether running `stmt` may change in place an array one of `aliases` refers to: `+=` and item or
+    attribute assignments through them, methods that change their object, `out=`, and any call that is
+    not NumPy's or s2s's own given one of them."""
+    for node in walk(stmt):
+        if isinstance(node, ast.AugAssign) and _root(node.target) in aliases:
+            return True
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.For):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                for n in walk(t):
+                    if isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store) \
+                            and _root(n) in aliases:
+                        return True
+        if isinstance(node, ast.Call):
+            reaches = set().union(*(_may_view(a, shapes) for a in node.args), *(_may_view(k.value, shapes)
+                                                                                for k in node.keywords))
+            f = node.func
+            if isinstance(f, ast.Attribute) and _root(f.value) in aliases and f.attr in MUTATING_METHODS:
+                return True
+            if any(k.arg == "out" for k in node.keywords) and _may_view(
+                    next(k.value for k in node.keywords if k.arg == "out"), shapes) & aliases:
+                return True
+            if reaches & aliases and not _library_function(shapes.callee(node)):
+                return True
+    return False
+
+
+def _library_function(obj) -> bool:
+    """NumPy's functions (not its random module's, nor those of `_WRITING`) and s2s's runtime helpers, which
+    do not change their arguments but through `out=`."""
+    module = getattr(obj, "__module__", None) or ""
+    return obj is not None and not any(obj is w for w in _WRITING) and not module.startswith("numpy.random") \
+        and (module == "numpy" or module.startswith(("numpy.", "s2s.runtime")))
+
+
+def _root(node):
+    while isinstance(node, ast.Subscript | ast.Attribute | ast.Starred):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
