@@ -48,6 +48,7 @@ import ast
 from dataclasses import dataclass
 
 from . import specialize
+from .checked_reads import rechecked_index_reads
 from .container_adjoints import split_container_adjoints
 from .copyprop import propagate_copies
 from .dce import eliminate_dead_code
@@ -196,6 +197,11 @@ def index_adjoints_step(c: Code) -> Code:
         c.fdef = accumulate_index_adjoints(c.fdef, c.inferred, set(c.adjoints), c.shapes.np_name)
         if specialize.fold_negations(c.fdef, c.removable):  # t = -d_bar; P_bar[i] += t  is  P_bar[i] -= d_bar
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
+        rechecked = rechecked_index_reads(c.fdef, c.shapes.shapes(c.fdef))  # (reads whose adjoint checks again)
+        if rechecked:
+            c.removable |= rechecked
+            c.fdef = eliminate_dead_code(c.fdef, c.removable)
+            c.inferred = c.shapes.shapes(c.fdef)
     return c
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from .ownership import MUTATING_METHODS
 from .walk import walk
 
-__all__ = ["aliases", "changed_in_place"]
+__all__ = ["aliases", "changed_in_place", "library_function"]
 
 _SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
 # NumPy's functions that write into an argument
@@ -94,12 +94,12 @@ def changed_in_place(stmt, aliases, shapes) -> bool:
             if any(k.arg == "out" for k in node.keywords) and _may_view(
                     next(k.value for k in node.keywords if k.arg == "out"), shapes) & aliases:
                 return True
-            if reaches & aliases and not _library_function(shapes.callee(node)):
+            if reaches & aliases and not library_function(shapes.callee(node)):
                 return True
     return False
 
 
-def _library_function(obj) -> bool:
+def library_function(obj) -> bool:
     """NumPy's functions (not its random module's, nor those of `_WRITING`) and s2s's runtime helpers, which
     do not change their arguments but through `out=`."""
     module = getattr(obj, "__module__", None) or ""

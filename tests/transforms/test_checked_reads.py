@@ -1,0 +1,99 @@
+"""An index read whose value the gradient does not need goes where its adjoint checks the same index again
+(transforms/checked_reads.py): the same errors for a bad index, the same gradient, nothing the user sees
+runs before the check."""
+
+import numpy as np
+import pytest
+from helpers_fd import check_all
+
+import s2s
+
+
+def xent(W, X, y):
+    logits = np.tanh(X @ W)
+    logp = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
+    return -np.mean(logp[np.arange(X.shape[0]), y])
+
+
+def pairs(x, rows, cols):
+    v = x[rows, cols]
+    return np.sum(v) + np.sum(x[1:3] * 2.0)
+
+
+def pairs_and_squares(x, rows, cols):
+    v = x[rows, cols]
+    return np.sum(v) + np.sum(x ** 2)
+
+
+def printed_between(x, idx):
+    v = x[idx]
+    print("after the read")
+    return np.sum(v) + np.sum(x ** 2)
+
+
+def index_rebound(x, idx):
+    v = x[idx]
+    idx = idx[::-1]
+    return np.sum(v * 0.0 + 1.0) + np.sum(x[idx] ** 2)
+
+
+def _code(f, *args):
+    src = s2s.source(s2s.grad(f), *args)
+    return "\n".join(line for line in src.splitlines() if not line.lstrip().startswith("#"))
+
+
+rng = np.random.default_rng(11)
+W, X, y = rng.normal(size=(5, 4)), rng.normal(size=(8, 5)), rng.integers(0, 4, size=8)
+x2, rows, cols = rng.normal(size=(4, 3)), np.array([0, 3, 3]), np.array([2, 0, 0])
+
+
+def test_the_log_softmax_is_not_computed():
+    src = _code(xent, W, X, y)
+    assert "logp[" not in src and "np.log(" not in src and "logp_bar[arange, y] +=" in src, src
+
+
+def test_the_pair_read_goes_where_add_at_checks_it():
+    src = _code(pairs, x2, rows, cols)
+    assert "x[rows, cols]" not in src and "np.add.at(x_bar, (rows, cols)" in src, src
+    src = _code(pairs_and_squares, x2, rows, cols)
+    assert "x[rows, cols]" not in src and "s2s.getitem_grad(v_bar, x, (rows, cols))" in src, src
+
+
+@pytest.mark.parametrize("f, args", [(xent, (W, X, y)), (pairs, (x2, rows, cols)),
+                                     (pairs_and_squares, (x2, rows, cols))], ids=["xent", "pairs", "squares"])
+def test_same_gradient_as_the_general_code_and_the_oracles(f, args):
+    np.testing.assert_allclose(s2s.grad(f)(*args), s2s.derivative(f)(*args), rtol=1e-12, atol=1e-14)
+    check_all(f, args)
+
+
+@pytest.mark.parametrize("labels", [np.array([0, 1, 2, 3, 4, 0, 1, 2]), np.arange(8) * 0.5,
+                                    np.array([0, 1, 2, 3, -5, 0, 1, 2])], ids=["out-of-range", "float", "negative"])
+def test_a_bad_label_raises_index_error_as_the_function_does(labels):
+    with pytest.raises(IndexError):
+        xent(W, X, labels)
+    s2s.grad(xent)(W, X, y)  # (the code for these shapes is built first)
+    with pytest.raises(IndexError):
+        s2s.grad(xent)(W, X, labels)
+
+
+@pytest.mark.parametrize("f", [pairs, pairs_and_squares])
+def test_a_bad_pair_raises_index_error(f):
+    s2s.grad(f)(x2, rows, cols)
+    with pytest.raises(IndexError):
+        s2s.grad(f)(x2, np.array([0, 4, 1]), cols)
+
+
+def test_nothing_printed_before_the_check(capsys):
+    x = rng.normal(size=5)
+    assert "v = x[idx]" in _code(printed_between, x, np.array([0, 2]))
+    with pytest.raises(IndexError):
+        s2s.grad(printed_between)(x, np.array([0, 7]))
+    assert "after the read" not in capsys.readouterr().out
+
+
+def test_an_index_bound_again_keeps_the_read():
+    x = rng.normal(size=5)
+    idx = np.array([0, 2, 4])
+    np.testing.assert_allclose(s2s.grad(index_rebound)(x, idx), s2s.derivative(index_rebound)(x, idx), rtol=1e-12)
+    with pytest.raises(IndexError):
+        s2s.grad(index_rebound)(x, np.array([0, 9, 4]))
