@@ -22,8 +22,15 @@ its solve with 200 right-hand sides a matrix product). Done only where it is the
   `and`, `or`), so the inverse is computed exactly when that first factorisation was, of the same
   matrix (`np.linalg.inv(S.T)` where the first use factors S.T): a singular S raises
   `LinAlgError` there, as before;
-- the inverse is already computed by the code: a solve's LU with few right-hand sides is cheaper than
-  an inverse, so solves are never traded for an inverse that was not there;
+- the inverse is already computed by the code, each time it runs (an `np.linalg.inv` in a simple top-level
+  statement, under no condition): a solve's LU with few right-hand sides is cheaper than an inverse, so
+  solves are never traded for an inverse that was not there, or only there in a branch;
+- no value that rounds otherwise (a solve's, or `S_inv.T` for `np.linalg.inv(S)`), nor any value made from
+  one, decides anything: each is read only by arithmetic, `.T`, item reads, containers, smooth NumPy
+  functions and the runtime helpers smooth in it, on its way to a name or the return. A comparison, a
+  condition, an index, `np.maximum`, `int(...)` or any other function reading it keeps the solves: at
+  `np.linalg.solve(S, b) == [0, -2, 2]` exactly, `S_inv @ b` gives -4.4e-16 first, and a branch on its sign
+  went the other way than the function's (a gradient [0, 6, -6] for [0, -2, 2]);
 - the code returns only the gradient (`s2s.grad`): the values a solve feeds are the gradient's
   intermediates, never a value returned as the function's.
 
@@ -40,6 +47,7 @@ import copy
 import numpy as np
 
 from .names import NameAllocator, names_in
+from .rounding import decides
 from .unchanged import aliases, changed_in_place
 from .walk import fix_locations, walk
 
@@ -98,6 +106,14 @@ def _share_one(fdef, shapes, infer, np_name, name, found) -> bool:
         return False
     index, first = where
     transposed_first = next(t for call, _, t in found if call is first)
+    if not any(callee is np.linalg.inv and _unconditional(fdef, call) for call, callee, _ in found):
+        return False  # (an inverse computed only in a branch or a loop: the solves stay cheaper)
+    # A product with the inverse rounds otherwise than the solve did (and `S_inv.T` otherwise than
+    # `np.linalg.inv(S)`): where such a value, or one made from it, decides anything (a comparison, a branch,
+    # an index, `np.maximum`...), the code would take another way than the function itself took.
+    rounded = [call for call, callee, t in found if callee is np.linalg.solve or t != transposed_first]
+    if decides(fdef, rounded, shapes):
+        return False
     inverse = NameAllocator(names_in(fdef)).fresh(f"{name}_inv")
     matrix = ast.Name(id=name, ctx=ast.Load())
     if transposed_first:
@@ -209,6 +225,16 @@ def _evaluated_first(stmt, ids):
     if not order or id(order[0]) in guarded:
         return None
     return order[0]
+
+
+def _unconditional(fdef, call) -> bool:
+    """Whether `call` is evaluated each time the function runs to its end: in a simple top-level statement,
+    under no condition inside it."""
+    for stmt in fdef.body:
+        if any(n is call for n in walk(stmt)):
+            return isinstance(stmt, ast.Assign | ast.AugAssign | ast.Expr | ast.Return) \
+                and _evaluated_first(stmt, {id(call)}) is call
+    return False
 
 
 def _same_matrix_throughout(fdef, name, shapes, first_index) -> bool:

@@ -21,7 +21,8 @@ order they run, under the names `s2s show --stages` prints; in that order they d
    is recomputed in the backward loop instead of taped.
 6. For shape-specialised code, the adjoints of index reads go into an adjoint
    array of its own in place (`P_bar[i] += t_bar`, `transforms/index_adjoints.py`),
-   and adjoint arrays that are certainly their own are accumulated in place
+   an index read nothing reads goes where its adjoint checks the same index
+   (`transforms/checked_reads.py`), and adjoint arrays that are certainly their own are accumulated in place
    (`W_bar += e`) instead of copied at each step.
 7. For shape-specialised code, the adjoint of a max or min over an axis counts the
    hits per slice only where some slice ties (`transforms/extremes.py`), an array
@@ -32,7 +33,9 @@ order they run, under the names `s2s show --stages` prints; in that order they d
    read once are written into their reader (`transforms/merge.py`). In the code of
    `s2s.grad` the seed is the number 1.0 (`transforms/seed.py`, after the copies
    are propagated).
-8. For shape-specialised code, a `# s2s: ... kept: shape of t unknown (line N: ...)`
+8. In `s2s.grad`'s shape-specialised code, solves with a matrix whose inverse the
+   code computes anyway read that inverse (`transforms/inverses.py`).
+9. For shape-specialised code, a `# s2s: ... kept: shape of t unknown (line N: ...)`
    note above each statement that still calls a shape helper says why; last, NumPy's
    reductions of arrays are written as array methods (`transforms/reduction_methods.py`).
 

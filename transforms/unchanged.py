@@ -20,9 +20,9 @@ import numpy as np
 from .ownership import MUTATING_METHODS
 from .walk import walk
 
-__all__ = ["aliases", "changed_in_place", "library_function"]
+__all__ = ["SHAPE_ATTRIBUTES", "aliases", "changed_in_place", "library_function", "root"]
 
-_SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
+SHAPE_ATTRIBUTES = {"shape", "ndim", "size", "dtype"}
 # NumPy's functions that write into an argument
 _WRITING = {np.copyto, np.place, np.put, np.putmask, np.put_along_axis, np.fill_diagonal}
 
@@ -59,7 +59,7 @@ def _may_view(node, shapes) -> set:
     if isinstance(node, ast.Constant):
         return set()
     if isinstance(node, ast.Attribute):
-        return set() if node.attr in _SHAPE_ATTRIBUTES else _may_view(node.value, shapes)
+        return set() if node.attr in SHAPE_ATTRIBUTES else _may_view(node.value, shapes)
     if isinstance(node, ast.BinOp | ast.UnaryOp | ast.Compare) and isinstance(shapes.of(node), tuple):
         return set()  # arithmetic on arrays and numbers makes a new array or number
     if isinstance(node, ast.Call) and shapes.callee(node) in (np.linalg.inv, np.linalg.solve):
@@ -76,20 +76,20 @@ def changed_in_place(stmt, aliases, shapes) -> bool:
     attribute assignments through them, methods that change their object, `out=`, and any call that is
     not NumPy's or s2s's own given one of them."""
     for node in walk(stmt):
-        if isinstance(node, ast.AugAssign) and _root(node.target) in aliases:
+        if isinstance(node, ast.AugAssign) and root(node.target) in aliases:
             return True
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.For):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
                 for n in walk(t):
                     if isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store) \
-                            and _root(n) in aliases:
+                            and root(n) in aliases:
                         return True
         if isinstance(node, ast.Call):
             reaches = set().union(*(_may_view(a, shapes) for a in node.args), *(_may_view(k.value, shapes)
                                                                                 for k in node.keywords))
             f = node.func
-            if isinstance(f, ast.Attribute) and _root(f.value) in aliases and f.attr in MUTATING_METHODS:
+            if isinstance(f, ast.Attribute) and root(f.value) in aliases and f.attr in MUTATING_METHODS:
                 return True
             if any(k.arg == "out" for k in node.keywords) and _may_view(
                     next(k.value for k in node.keywords if k.arg == "out"), shapes) & aliases:
@@ -107,7 +107,8 @@ def library_function(obj) -> bool:
         and (module == "numpy" or module.startswith(("numpy.", "s2s.runtime")))
 
 
-def _root(node):
+def root(node):
+    """The name at the root of `x[i].a` (`x`), or None."""
     while isinstance(node, ast.Subscript | ast.Attribute | ast.Starred):
         node = node.value
     return node.id if isinstance(node, ast.Name) else None

@@ -168,3 +168,58 @@ def test_an_inverse_the_code_changes_in_place(f):
     M, b = _well_conditioned(rng, 3), rng.normal(size=3)
     np.testing.assert_allclose(s2s.grad(f)(M, b), s2s.derivative(f)(M, b), rtol=1e-10, atol=1e-12)
     check_all(f, (M, b), use_autograd=False)
+
+
+def branch_on_a_solve(S, w, b):
+    x = np.linalg.solve(S, b)
+    if x[0] >= 0.0:
+        r = np.sum(w * x)
+    else:
+        r = -3.0 * np.sum(w * x)
+    return r + np.linalg.slogdet(S)[1]
+
+
+def relu_of_a_solve(S, w, b):
+    x = np.linalg.solve(S, b)
+    return np.sum(w * np.maximum(x, 0.0)) + np.linalg.slogdet(S)[1]
+
+
+def index_from_a_solve(S, w, b):
+    x = np.linalg.solve(S, b)
+    k = int(np.floor(x[0]))
+    return w[k] * np.sum(x) + np.linalg.slogdet(S)[1]
+
+
+# solve(S, b) is exactly [0, -2, 2] here; inv(S) @ b gives -4.4e-16 for the first item
+_EXACT_S = np.array([[1.0, 5.0, -5.0], [0.0, 4.0, 3.0], [-1.0, 0.0, -1.0]])
+_EXACT_B = np.array([-20.0, -2.0, -2.0])
+
+
+@pytest.mark.parametrize("f", [branch_on_a_solve, relu_of_a_solve, index_from_a_solve])
+def test_a_solve_whose_value_decides_stays_a_solve(f):
+    """A product with the inverse rounds otherwise than the solve: where the value decides a branch, an index
+    or a tie, the gradient would follow another way than the function took (f is linear in w here: the
+    gradient in w was [0, 6, -6] for [0, -2, 2])."""
+    w = np.array([1.0, 2.0, 3.0])
+    src = s2s.source(s2s.grad(f, argnums=(0, 1)), _EXACT_S, w, _EXACT_B)
+    assert "np.linalg.solve(" in src and "S_inv" not in src, src
+    got = s2s.grad(f, argnums=(0, 1))(_EXACT_S, w, _EXACT_B)[1]
+    np.testing.assert_array_equal(got, s2s.derivative(f, wrt=(0, 1))(_EXACT_S, w, _EXACT_B)[1])
+    if f is branch_on_a_solve:
+        np.testing.assert_array_equal(got, [0.0, -2.0, 2.0])
+
+
+def inverse_in_a_branch(M, b, flag):
+    S = M + np.eye(3)
+    x = np.linalg.solve(S, b)
+    r = np.sum(np.linalg.inv(S)) if flag else 0.0
+    return np.sum(x * x) + r
+
+
+def test_an_inverse_computed_only_in_a_branch_is_not_made_unconditional():
+    M, b = _well_conditioned(rng, 3), rng.normal(size=3)
+    for flag in (True, False):
+        src = _code(inverse_in_a_branch, M, b, flag)
+        assert "S_inv" not in src, src
+        np.testing.assert_allclose(s2s.grad(inverse_in_a_branch)(M, b, flag),
+                                   s2s.derivative(inverse_in_a_branch)(M, b, flag), rtol=1e-10, atol=1e-12)
