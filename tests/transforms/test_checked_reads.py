@@ -97,3 +97,46 @@ def test_an_index_bound_again_keeps_the_read():
     np.testing.assert_allclose(s2s.grad(index_rebound)(x, idx), s2s.derivative(index_rebound)(x, idx), rtol=1e-12)
     with pytest.raises(IndexError):
         s2s.grad(index_rebound)(x, np.array([0, 9, 4]))
+
+
+def asserted_between(x, idx):
+    v = x[idx]
+    assert np.all(x > 0)
+    return np.sum(v) + np.sum(x ** 2)
+
+
+def inverse_between(A, idx):
+    v = A[idx]
+    B = np.linalg.inv(A)
+    return np.sum(v) + np.sum(B)
+
+
+def cholesky_between(A, idx):
+    v = A[idx]
+    L = np.linalg.cholesky(A)
+    return np.sum(v) + np.sum(L)
+
+
+def divided_between(x, idx, n):
+    v = x[idx]
+    r = x * (1.0 / n)
+    return np.sum(v) + np.sum(r)
+
+
+_x5 = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+
+
+@pytest.mark.parametrize("f, good, bad", [
+    (asserted_between, (_x5, np.array([0, 2])), (-_x5, np.array([0, 7]))),  # (AssertionError came first)
+    (inverse_between, (np.eye(3) + 1.0, np.array([0, 2])), (np.ones((3, 3)), np.array([0, 7]))),  # (LinAlgError)
+    (cholesky_between, (2.0 * np.eye(3), np.array([0, 2])), (-np.eye(3), np.array([0, 7]))),  # (LinAlgError)
+    (divided_between, (_x5, np.array([0, 2]), 2.0), (_x5, np.array([0, 7]), 0.0)),  # (ZeroDivisionError)
+], ids=["assert", "inv", "cholesky", "python-division"])
+def test_nothing_that_may_raise_runs_before_the_check(f, good, bad):
+    """The read raised first in the function: a statement between it and its adjoint that may raise
+    (an assert, a singular matrix's inverse, a Python float divided by zero) keeps the read."""
+    np.testing.assert_allclose(s2s.grad(f)(*good), s2s.derivative(f)(*good), rtol=1e-12)
+    with pytest.raises(IndexError):
+        f(*bad)
+    with pytest.raises(IndexError):
+        s2s.grad(f)(*bad)
