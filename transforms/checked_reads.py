@@ -106,17 +106,20 @@ def _rechecks(s, shape, written, shapes) -> bool:
 
 def _scatters(s, base, shape, written, shapes) -> bool:
     """`s` calls `s2s.getitem_grad(v, a, index)` of the read's own array and index, with `v` an array or a
-    number (not the zero adjoint), where nothing inside `s` makes the call conditional."""
+    number (not the zero adjoint), where nothing inside `s` makes the call conditional, and nothing else
+    in `s` may raise (another getitem_grad's index, `x_bar[k] += ...`'s target) before the call checks."""
     if not isinstance(s, ast.Assign | ast.AugAssign | ast.Expr) \
+            or isinstance(s, ast.AugAssign) and not isinstance(s.target, ast.Name) \
             or any(isinstance(n, ast.IfExp | ast.BoolOp) for n in walk(s.value)):
         return False
     helper = getattr(ctx().runtime, "getitem_grad", None)
-    if helper is None or not _quiet_value(s.value, shapes, lambda n: shapes.callee(n) is helper):
-        return False  # (what the statement evaluates before the call's check must not raise either)
-    return any(isinstance(n, ast.Call) and not n.keywords and len(n.args) == 3 and helper is not None
-               and shapes.callee(n) is helper and isinstance(n.args[1], ast.Name) and n.args[1].id == base
-               and ast.dump(n.args[2]) == written and shapes.of(n.args[1]) == shape
-               and isinstance(shapes.of(n.args[0]), tuple) for n in walk(s.value))
+
+    def check(n):
+        return isinstance(n, ast.Call) and not n.keywords and len(n.args) == 3 and helper is not None \
+            and shapes.callee(n) is helper and isinstance(n.args[1], ast.Name) and n.args[1].id == base \
+            and ast.dump(n.args[2]) == written and shapes.of(n.args[1]) == shape \
+            and isinstance(shapes.of(n.args[0]), tuple)
+    return any(check(n) for n in walk(s.value)) and _quiet_value(s.value, shapes, check)
 
 
 def _index_unchanged(fdef, index, base, between, shapes) -> bool:

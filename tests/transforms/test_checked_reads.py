@@ -140,3 +140,20 @@ def test_nothing_that_may_raise_runs_before_the_check(f, good, bad):
         f(*bad)
     with pytest.raises(IndexError):
         s2s.grad(f)(*bad)
+
+
+def two_reads(x, i, j):
+    v = x[i]
+    w = x[j]
+    return np.sum(v) + np.sum(w) + np.sum(x ** 2)
+
+
+def test_the_first_bad_index_is_the_one_reported():
+    """Both reads went, and the adjoints run in reverse: `j`'s error ("index 9") came before `i`'s ("index 7")."""
+    s2s.grad(two_reads)(_x5, np.array([0, 2]), np.array([1, 1]))
+    with pytest.raises(IndexError, match="index 7 "):
+        two_reads(_x5, np.array([0, 7]), np.array([9, 1]))
+    with pytest.raises(IndexError, match="index 7 "):
+        s2s.grad(two_reads)(_x5, np.array([0, 7]), np.array([9, 1]))
+    np.testing.assert_allclose(s2s.grad(two_reads)(_x5, np.array([0, 2]), np.array([1, 1])),
+                               s2s.derivative(two_reads)(_x5, np.array([0, 2]), np.array([1, 1])), rtol=1e-12)
