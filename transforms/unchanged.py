@@ -94,6 +94,9 @@ def changed_in_place(stmt, aliases, shapes) -> bool:
             if any(k.arg == "out" for k in node.keywords) and _may_view(
                     next(k.value for k in node.keywords if k.arg == "out"), shapes) & aliases:
                 return True
+            callee = shapes.callee(node)
+            if isinstance(callee, np.ufunc) and any(_may_view(a, shapes) & aliases for a in node.args[callee.nin:]):
+                return True  # (a ufunc's arguments after its inputs are its outputs: np.add(a, b, a))
             if reaches & aliases and not library_function(shapes.callee(node)):
                 return True
     return False

@@ -223,3 +223,4 @@ def test_an_inverse_computed_only_in_a_branch_is_not_made_unconditional():
         assert "S_inv" not in src, src
         np.testing.assert_allclose(s2s.grad(inverse_in_a_branch)(M, b, flag),
                                    s2s.derivative(inverse_in_a_branch)(M, b, flag), rtol=1e-10, atol=1e-12)
+
