@@ -93,6 +93,12 @@ def _positional_values(func, args, kwargs=None):
     return pairs
 
 
+def _fixed_defaults(func, args, kwargs=None):
+    """(parameter, value) for the int parameters this call leaves to their defaults: the code made for it may
+    read them as those ints (transforms/defaults.py); the call's key tells it from one that passes them."""
+    return tuple((p, a) for p, a in _positional_values(func, args, kwargs)[len(args):] if type(a) is int)
+
+
 def _scalar_params(func, args, kwargs=None):
     """Names of the parameters that receive Python numbers positionally in this call (or from a default)."""
     return tuple(p for p, a in _positional_values(func, args, kwargs) if type(a) in _NUMBER)
@@ -137,17 +143,17 @@ def _require_code(func):
         frontend.parse_function(func)  # raises SourceUnavailableError with a hint
 
 
-def _entry(func, names, form, optimize=True, scalars=(), shapes=()):
+def _entry(func, names, form, optimize=True, scalars=(), shapes=(), fixed=()):
     """The generated function for the plain function `func`, kept on it while it is fresh (cache.entry)."""
     _require_code(func)
 
     def make():
-        gen = pipeline.derivative_code(func, names, form, optimize, scalars, shapes)
+        gen = pipeline.derivative_code(func, names, form, optimize, scalars, shapes, fixed)
         bound = gen.bind(func)
         bound.fn.__s2s_returns_value__ = form == "value" or gen.returns_value
         return bound
 
-    return cache.entry(func, (names, form, optimize, scalars, shapes), make)
+    return cache.entry(func, (names, form, optimize, scalars, shapes, fixed), make)
 
 
 def _entry_for(func, names, form, optimize, args, specialise=True, kwargs=None):
@@ -157,7 +163,8 @@ def _entry_for(func, names, form, optimize, args, specialise=True, kwargs=None):
     at most SHAPE_VARIANTS shape-specialised variants; further shapes share the generic code.
     """
     shapes = cache.shapes_for(func, _shaped_params(func, args, kwargs) if optimize and specialise else ())
-    return _entry(func, names, form, optimize, _scalar_params(func, args, kwargs), shapes), bool(shapes)
+    fixed = _fixed_defaults(func, args, kwargs) if shapes else ()
+    return _entry(func, names, form, optimize, _scalar_params(func, args, kwargs), shapes, fixed), bool(shapes)
 
 
 def _bound_for(func, wrt, form, optimize, args, specialise=True):

@@ -51,13 +51,14 @@ SHAPE_VARIANTS = 16  # per function: beyond this many argument shapes, one gener
 BOUND_ATTRIBUTE = "__s2s_bound__"  # where a function's entries live, in its __dict__
 
 
-def code_key(func, wrt_names, form, optimize_code, scalar_params, shaped_params=()) -> tuple:
+def code_key(func, wrt_names, form, optimize_code, scalar_params, shaped_params=(), fixed_params=()) -> tuple:
     """The key of the derivative of `func`'s code: equal code objects from different files compare
     equal, so the file is part of it. What the closure cells and globals hold is checked against each
-    version kept under it (`valid`)."""
+    version kept under it (`valid`). `fixed_params`: (name, int) for the int parameters a call leaves to
+    their defaults, which the code reads as those ints."""
     code = func.__code__
     return (code, code.co_filename, tuple(wrt_names), form, optimize_code, tuple(scalar_params),
-            tuple(shaped_params))
+            tuple(shaped_params)) + ((tuple(fixed_params),) if fixed_params else ())
 
 
 # ---- validation --------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from s2s.transforms import (
     annotations,
     context,
     contexts,
+    defaults,
     exits,
     generators,
     item_reads,
@@ -164,14 +165,15 @@ def stages(func, wrt=None, mode="reverse", optimize_code=True, args=None):
     specialised to their shapes, the loops written out (`unroll`) included."""
     form = "flat" if mode == "reverse" else "jvp"
     names = _wrt_names(func, wrt)
-    scalars = shaped = ()
+    scalars = shaped = fixed = ()
     if args is not None and mode == "reverse":
         from s2s import api
         form, scalars, shaped = "grad", api._scalar_params(func, args), api._shaped_params(func, args)
+        fixed = api._fixed_defaults(func, args) if optimize_code else ()
     token = _STAGES.set(True)
     try:
-        key = cache.code_key(func, names, form, optimize_code, scalars, shaped)
-        return _build(func, names, form, optimize_code, key, scalars, shaped).stages
+        key = cache.code_key(func, names, form, optimize_code, scalars, shaped, fixed)
+        return _build(func, names, form, optimize_code, key, scalars, shaped, fixed).stages
     finally:
         _STAGES.reset(token)
 
@@ -205,7 +207,7 @@ def _wrt_names(func, wrt):
 
 
 def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scalar_params: tuple = (),
-                    shaped_params: tuple = ()) -> Generated:
+                    shaped_params: tuple = (), fixed_params: tuple = ()) -> Generated:
     """Generate (or fetch from the cache) reverse-mode code for `func`.
 
     form: "flat" -> df(*args, *, out_bar=1.0) returning the gradient(s);
@@ -217,7 +219,8 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
     generated for them needs no broadcasting bookkeeping. shaped_params holds
     (name, shape, dtype character) for parameters known to be arrays of that shape (or
     numbers, shape ()): "flat", "value" and "grad" code is then specialised to
-    those shapes (transforms/specialize.py).
+    those shapes (transforms/specialize.py). fixed_params holds (name, int) for int
+    parameters the call leaves to their defaults: that code reads them as those ints.
 
     A cached result (s2s/cache.py) is used only while everything its transform read is unchanged
     (`Generated.valid_for`); otherwise the code is made again.
@@ -226,11 +229,12 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
     if mark is not None and mark(func):  # a gradient function s2s made, called inside one (s2s/nested.py)
         from s2s import nested
         return nested.derivative_code(func, tuple(wrt_names), form, optimize_code)
-    key = cache.code_key(func, wrt_names, form, optimize_code, scalar_params, shaped_params)
+    key = cache.code_key(func, wrt_names, form, optimize_code, scalar_params, shaped_params, fixed_params)
     with _lock:
         gen = cache.CODE.find(key, func)
         if gen is None:
-            gen = _build(func, wrt_names, form, optimize_code, key, tuple(scalar_params), tuple(shaped_params))
+            gen = _build(func, wrt_names, form, optimize_code, key, tuple(scalar_params), tuple(shaped_params),
+                         tuple(fixed_params))
             cache.CODE.put(key, gen)
         return gen
 
@@ -437,7 +441,7 @@ def _bound_names(tree) -> set[str]:
 _building = threading.local()  # keys of the derivatives being made in this thread (a cycle of calls is refused)
 
 
-def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_params=()):
+def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_params=(), fixed_params=()):
     version = rules.version
     keys = _building.__dict__.setdefault("keys", set())
     order = _building.__dict__.setdefault("order", [])
@@ -447,7 +451,8 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
         with frontend.recording() as record, context.using(CONTEXT):
             try:
                 with adopt.adopted_in_this_build() as adopted:
-                    gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record)
+                    gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record,
+                                     fixed_params)
             except (UnsupportedSyntaxError, NoDerivativeRuleError) as exc:
                 if not adopted:
                     raise
@@ -458,7 +463,8 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
                 kept = "kept as a call of its own" if len(names) == 1 else "kept as calls of their own"
                 why = f"s2s: {', '.join(names)} {kept}: expanded here, the code was refused ({reason})"
                 with adopt.without_adoption(func, why):
-                    gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record)
+                    gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record,
+                                     fixed_params)
     finally:
         order.pop()
         if key not in order:
@@ -485,8 +491,10 @@ def _frozen_globals(func, fdef, record, taken) -> dict:
             and key in loaded and key not in stored and key not in taken}
 
 
-def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record):
+def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record, fixed_params=()):
     low = lowered(func, stages=_STAGES.get())
+    if fixed_params and optimize_code and form not in ("jvp", "split") and shaped_params:
+        defaults.read_fixed_params(low.tree, dict(fixed_params))
     pf, tree, alloc, helpers, stage_text = low.pf, low.tree, low.alloc, low.helpers, low.stage_text
 
     cells = {helpers[h]: types.CellType(v) for h, v in HELPER_VALUES.items()}

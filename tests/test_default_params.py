@@ -116,3 +116,43 @@ def test_a_bool_or_none_default_is_left_to_the_general_code():
     assert_close(s2s.grad(f)(x), 8.0 * x)
     assert_close(s2s.grad(f)(x, False), 2.0 * x)
     assert_close(s2s.grad(f)(x, extra=np.ones(3)), 4.0 * (2.0 * x + 1.0))
+
+
+def batched(w, X, batch=3):
+    total = 0.0
+    for start in range(0, X.shape[0], batch):
+        total = total + np.sum(np.tanh(X[start:start + batch] @ w) ** 2)
+    return total
+
+
+def batched_ag(w, X, batch=3):
+    total = 0.0
+    for start in range(0, X.shape[0], batch):
+        total = total + anp.sum(anp.tanh(X[start:start + batch] @ w) ** 2)
+    return total
+
+
+def test_an_int_left_to_its_default_is_read_as_that_int():
+    w, X = RNG.normal(size=3), RNG.normal(size=(7, 3))
+    _check(batched, batched_ag, (w, X))
+    src = s2s.source(s2s.grad(batched), w, X)
+    # (batches of 3, 3 and 1 rows: the loop of a known step written out, each trip its own shapes)
+    assert "X[6:9]" in src and "for " not in src and "unbroadcast" not in src, src
+    for args in ((w, X, 2), (w, X, 7)):  # positionally: code of its own, reading the parameter
+        _check(batched, batched_ag, args)
+    _check(batched, batched_ag, (w, X), {"batch": 4})
+    _check(batched, batched_ag, (w, X))
+
+
+def test_an_int_default_the_function_binds_again_is_read_as_its_name():
+    def f(x, n=2):
+        n = n + 1
+        return np.sum(x[:n] ** 2)
+
+    def g(x, n=2):
+        scale = (lambda n: n * 2.0)(3.0)
+        return np.sum(x[:n] ** 2) * scale
+
+    x = RNG.normal(size=5)
+    assert_close(s2s.grad(f)(x), np.r_[2 * x[:3], 0.0, 0.0])
+    assert_close(s2s.grad(g)(x), np.r_[12.0 * x[:2], 0.0, 0.0, 0.0])

@@ -113,10 +113,43 @@ def test_a_peeled_loop_with_a_branch_on_its_counter():
     check_all(branch_on_counter, a)
 
 
-def test_shapes_that_keep_changing_are_not_peeled():
+def growing_long(w, x):
+    y = np.zeros(0)
+    for _ in range(12):
+        y = np.concatenate([y, x * w])
+    return np.sum(y ** 2)
+
+
+def batches_with_a_remainder(w, X, y, batch=3):
+    total = 0.0
+    n = X.shape[0]
+    for start in range(0, n, batch):
+        xb = X[start:start + batch]
+        yb = y[start:start + batch]
+        total = total + np.sum((np.tanh(xb @ w) - yb) ** 2) * start
+    return total / n + start
+
+
+def test_a_short_loop_whose_shapes_keep_changing_is_written_out():
     a = (RNG.normal(size=3), RNG.normal(size=3))
     check_all(growing, a)
-    assert general(growing, *a)
+    src = s2s.source(s2s.grad(growing), *a)
+    assert not general(growing, *a) and "for " not in src, src
+
+
+def test_a_long_loop_whose_shapes_keep_changing_keeps_the_general_code():
+    a = (RNG.normal(size=3), RNG.normal(size=3))
+    check_all(growing_long, a)
+    assert general(growing_long, *a)
+
+
+@pytest.mark.parametrize("n", [7, 9, 2])
+def test_batches_of_a_range_with_a_step_are_written_out(n):
+    a = (RNG.normal(size=4), RNG.normal(size=(n, 4)), RNG.normal(size=n))
+    check_all(batches_with_a_remainder, a)
+    src = s2s.source(s2s.grad(batches_with_a_remainder), *a)
+    assert not general(batches_with_a_remainder, *a), src
+    assert ("for " in src) is (n == 9), src  # (batches all of 3 rows: one shape, the loop stays a loop)
 
 
 def test_float32_and_one_trip():

@@ -58,10 +58,11 @@ def unroll_item_loops(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     return changed
 
 
-def _trip_copies(loop: ast.For, trips: int) -> list:
-    """The body of `for k in range(trips)` written out: per trip `k = i`, then the body with k's reads the literal i."""
+def _trip_copies(loop: ast.For, trips) -> list:
+    """The body of `for k in range(trips)` written out (or of `for k in trips`, a list of the counter's ints): per
+    trip `k = i`, then the body with k's reads the literal i."""
     out = []
-    for i in range(trips):
+    for i in (range(trips) if isinstance(trips, int) else trips):
         start = ast.Assign(targets=[ast.Name(id=loop.target.id, ctx=ast.Store())], value=ast.Constant(i))
         out.append(fix_locations(ast.copy_location(start, loop)))
         out.extend(_with_counter(stmt, loop.target.id, i) for stmt in loop.body)
@@ -86,31 +87,75 @@ def peel_first_trips(fdef: ast.FunctionDef, infer, fresh, shapes: Shapes | None 
     the tape then never restores the first trip's value and a later trip's into one name.
     Returns whether any was, and the shapes of `fdef` as it is then."""
     shapes = infer(fdef) if shapes is None else shapes
-    changed = False
+    changed, given_up = False, set()
     for _ in range(4):
-        for loop in [s for s in dict.fromkeys(shapes.lost.values()) if isinstance(s, ast.For)]:
-            n = _range_trips(loop, shapes)
-            if n is None or n < 1 or not _copyable(loop) or len(loop.iter.args) != 1:
+        for loop in _loops_losing_shapes(fdef, shapes):
+            values = _range_values(loop, shapes)
+            if not values or not _copyable(loop) or id(loop) in given_up:
                 continue
-            counter = loop.target.id
-            if n == 1:  # one trip (a list of two layers, all but the last): the loop is its body, k the literal 0
-                undo = _replace(fdef, loop, _trip_copies(loop, 1))
-            else:
-                rest = copy.copy(loop)
-                rest.iter = ast.copy_location(ast.Call(func=loop.iter.func, args=[ast.Constant(1), loop.iter.args[0]],
-                                                       keywords=[]), loop.iter)
-                renamed = {name: fresh(name) for name in _bound_before_read(loop.body)}
-                # (no `k = 0`: the loop after the copy runs, and binds k for any read after it)
-                first = [_renamed(_with_counter(stmt, counter, 0), renamed) for stmt in loop.body]
-                undo = _replace(fdef, loop, first + [fix_locations(rest)])
-            tried = infer(fdef)
-            if len(tried.lost) < len(shapes.lost):
+            tried = None
+            for rewrite in (_peeled, _written_out):
+                undo = rewrite(fdef, loop, values, fresh)
+                if undo is None:
+                    continue
+                tried = infer(fdef)
+                if len(tried.lost) < len(shapes.lost) or rewrite is _written_out \
+                        and len(tried.lost) <= len(shapes.lost) and len(tried.blame) < len(shapes.blame):
+                    break
+                undo()  # (the tree is the one `shapes` were inferred over again: its own nodes put back)
+                tried = None
+            if tried is not None:
                 shapes, changed = tried, True
                 break
-            undo()  # (the tree is the one `shapes` were inferred over again: its own nodes put back)
+            given_up.add(id(loop))
         else:
             break
     return changed, shapes
+
+
+def _loops_losing_shapes(fdef, shapes) -> list:
+    """The loops at whose head a name's shape is lost, then the range loops holding a statement whose value's
+    shape is unknown (`xb = X[start:start + 3]` over `range(0, 7, 3)`: one shape per trip, none for all)."""
+    lost = [s for s in dict.fromkeys(shapes.lost.values()) if isinstance(s, ast.For)]
+    blamed = {id(s) for s in shapes.blame.values()}
+    holding = [s for s in walk(fdef) if isinstance(s, ast.For) and s not in lost
+               and any(id(n) in blamed for n in walk(s) if n is not s)]
+    return lost + holding
+
+
+def _peeled(fdef, loop, values, fresh):
+    """The first trip of `for k in range(n)` written out before the loop over the rest (see peel_first_trips);
+    a function that undoes it, or None where the loop is not of that form."""
+    if len(loop.iter.args) != 1:
+        return None
+    if len(values) == 1:  # one trip (a list of two layers, all but the last): the loop is its body, k the literal 0
+        return _replace(fdef, loop, _trip_copies(loop, 1))
+    rest = copy.copy(loop)
+    rest.iter = ast.copy_location(ast.Call(func=loop.iter.func, args=[ast.Constant(1), loop.iter.args[0]],
+                                           keywords=[]), loop.iter)
+    renamed = {name: fresh(name) for name in _bound_before_read(loop.body)}
+    # (no `k = 0`: the loop after the copy runs, and binds k for any read after it)
+    first = [_renamed(_with_counter(stmt, loop.target.id, 0), renamed) for stmt in loop.body]
+    return _replace(fdef, loop, first + [fix_locations(rest)])
+
+
+def _written_out(fdef, loop, values, fresh):
+    """Every trip of a loop of a few known trips written out (`for start in range(0, 7, 3)` over batches of 3, 3
+    and 1 rows: each trip's shapes its own), where that stays small; a function that undoes it, or None."""
+    size = sum(1 for stmt in loop.body for node in walk(stmt) if isinstance(node, ast.stmt))
+    if not values or len(values) > MAX_TRIPS or size * len(values) > MAX_STATEMENTS:
+        return None
+    # Each trip but the last gets names of its own for what it binds before reading (`t2 = 0 + 3`, `xb =
+    # X[0:t2]`): a name bound once has one value to the shapes pass. The last trip keeps the names, for the
+    # reads after the loop (each trip binds them, so after the loop they hold the last trip's values).
+    bound = _bound_before_read(loop.body)
+    out = []
+    for i, value in enumerate(values):
+        renamed = {} if i == len(values) - 1 else {name: fresh(name) for name in bound}
+        start = ast.Assign(targets=[ast.Name(id=loop.target.id, ctx=ast.Store())], value=ast.Constant(value))
+        out.append(fix_locations(ast.copy_location(start, loop)))
+        out.extend(_renamed(_with_counter(stmt, loop.target.id, value), renamed) for stmt in loop.body)
+    return _replace(fdef, loop, out)
 
 
 def _nodes(node):
@@ -159,12 +204,22 @@ def _replace(fdef, old, new: list):
 
 def _range_trips(loop, shapes: Shapes):
     """The known number of trips of `for k in range(e)` (one argument), else None."""
+    values = _range_values(loop, shapes)
+    return len(values) if values is not None and len(loop.iter.args) == 1 else None
+
+
+def _range_values(loop, shapes: Shapes):
+    """The counter's values, in order, of `for k in range(...)` of known int arguments (one to three), else None."""
     if not (isinstance(loop, ast.For) and isinstance(loop.target, ast.Name) and not loop.orelse
             and isinstance(loop.iter, ast.Call) and isinstance(loop.iter.func, ast.Name) and loop.iter.func.id == "range"
-            and shapes.callee(loop.iter) is range and len(loop.iter.args) == 1 and not loop.iter.keywords):
+            and shapes.callee(loop.iter) is range and 1 <= len(loop.iter.args) <= 3 and not loop.iter.keywords
+            and not any(isinstance(a, ast.Starred) for a in loop.iter.args)):
         return None
-    n = shapes.value_of(loop.iter.args[0])
-    return n if type(n) is int else None
+    bounds = [shapes.value_of(a) for a in loop.iter.args]
+    if any(type(b) is not int for b in bounds) or len(bounds) == 3 and bounds[2] == 0:
+        return None
+    values = range(*bounds)
+    return list(values) if len(values) <= 10_000 else None
 
 
 def _copyable(loop) -> bool:

@@ -1,0 +1,35 @@
+"""Int parameters left to their defaults read as those ints (transforms/defaults.py), source to source."""
+
+import ast
+
+import pytest
+
+from s2s.transforms.defaults import read_fixed_params
+
+
+def _fixed(src, values):
+    fdef = ast.parse(src).body[0]
+    read_fixed_params(fdef, values)
+    return ast.unparse(fdef)
+
+
+def test_reads_become_the_int():
+    out = _fixed("def f(x, n=3):\n    return x[:n] * n", {"n": 3})
+    assert out.endswith("return x[:3] * 3"), out
+
+
+@pytest.mark.parametrize("src", [
+    "def f(x, n=3):\n    n = n + 1\n    return x[:n]",
+    "def f(x, n=3):\n    for n in range(2):\n        pass\n    return x[:n]",
+    "def f(x, n=3):\n    g = lambda n: n\n    return x[:n]",
+    "def f(x, n=3):\n    def g(n=1):\n        return n\n    return x[:n]",
+    "def f(x, n=3):\n    del n\n    return x",
+    "def f(x, n=3):\n    [n for n in x]\n    return x[:n]",
+])
+def test_a_name_bound_again_or_shadowed_is_left(src):
+    assert "x[:3]" not in _fixed(src, {"n": 3})
+
+
+def test_only_ints_and_parameters():
+    assert "x[:n]" in _fixed("def f(x, n=True):\n    return x[:n]", {"n": True})
+    assert "x[:m]" in _fixed("def f(x, n=3):\n    return x[:m]", {"m": 3})

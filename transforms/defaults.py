@@ -1,0 +1,53 @@
+"""Int parameters a call leaves to their defaults read as those ints.
+
+`def minibatch_loss(params, X, y, batch=3)` called as `minibatch_loss(params, X, y)` runs with
+`batch` 3, and its code is made for such calls only (the call's key holds how many arguments it
+passes, s2s/api.py; the code is fresh only while `__defaults__` is the same tuple, s2s/cache.py).
+There each read of `batch` is the literal 3, so that `range(0, n, batch)` has a known number of
+trips, and the shapes of its slices are known (transforms/unroll.py, transforms/shapes.py):
+
+    for start in range(0, 7, batch):     ->     for start in range(0, 7, 3):
+
+Only where the function never binds the name again (no assignment, loop target, `del`, `global`),
+and no function or lambda inside it has a parameter of that name.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .walk import walk
+
+__all__ = ["read_fixed_params"]
+
+
+def read_fixed_params(fdef: ast.FunctionDef, values: dict) -> bool:
+    """Replace the reads of each parameter of `values` (name -> int) by its int where the module
+    docstring allows; returns whether any was.
+
+        >>> # def f(x, n=3): return np.sum(x[:n])    ->    return np.sum(x[:3])   (f called as f(x))
+    """
+    params = {a.arg for a in fdef.args.args + fdef.args.posonlyargs}
+    shadowed = set()
+    for node in walk(fdef):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            shadowed.add(node.id)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            shadowed.update(node.names)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) and node is not fdef:
+            a = node.args
+            shadowed.update(x.arg for x in a.args + a.posonlyargs + a.kwonlyargs + [a.vararg, a.kwarg] if x)
+    fixed = {name: value for name, value in values.items()
+             if name in params and name not in shadowed and type(value) is int}
+    changed = False
+    for node in walk(fdef):
+        for field, child in ast.iter_fields(node):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and child.id in fixed:
+                setattr(node, field, ast.copy_location(ast.Constant(fixed[child.id]), child))
+                changed = True
+            elif isinstance(child, list):
+                for j, item in enumerate(child):
+                    if isinstance(item, ast.Name) and isinstance(item.ctx, ast.Load) and item.id in fixed:
+                        child[j] = ast.copy_location(ast.Constant(fixed[item.id]), item)
+                        changed = True
+    return changed
