@@ -494,7 +494,8 @@ def _frozen_globals(func, fdef, record, taken) -> dict:
 def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record, fixed_params=()):
     low = lowered(func, stages=_STAGES.get())
     if fixed_params and optimize_code and form not in ("jvp", "split") and shaped_params:
-        defaults.read_fixed_params(low.tree, dict(fixed_params))
+        # (not a parameter the derivative is taken with respect to: its reads carry its adjoint)
+        defaults.read_fixed_params(low.tree, {p: v for p, v in fixed_params if p not in wrt_names})
     pf, tree, alloc, helpers, stage_text = low.pf, low.tree, low.alloc, low.helpers, low.stage_text
 
     cells = {helpers[h]: types.CellType(v) for h, v in HELPER_VALUES.items()}

@@ -156,3 +156,18 @@ def test_an_int_default_the_function_binds_again_is_read_as_its_name():
     x = RNG.normal(size=5)
     assert_close(s2s.grad(f)(x), np.r_[2 * x[:3], 0.0, 0.0])
     assert_close(s2s.grad(g)(x), np.r_[12.0 * x[:2], 0.0, 0.0, 0.0])
+
+
+def test_an_int_default_the_gradient_is_taken_with_respect_to_keeps_its_adjoint():
+    # (adv-def) grad with respect to an int parameter left to its default read it as the literal 3: 0.0
+    def f(x, n=3):
+        return np.sum(x) * n
+
+    x = np.arange(1.0, 4.0)
+    assert_close(s2s.grad(f, wrt="n")(x), 6.0)
+    assert_close(s2s.grad(f, wrt=1)(x), 6.0)
+    gx, gn = s2s.grad(f, wrt=("x", "n"))(x)
+    assert_close(gx, np.full(3, 3.0))
+    assert_close(gn, 6.0)
+    assert_close(s2s.value_and_grad(f, wrt="n")(x)[1], 6.0)
+    assert_close(s2s.grad(f)(x), np.full(3, 3.0))  # (with respect to x: n read as 3)
