@@ -8,8 +8,9 @@ trips, and the shapes of its slices are known (transforms/unroll.py, transforms/
 
     for start in range(0, 7, batch):     ->     for start in range(0, 7, 3):
 
-Only where the function never binds the name again (no assignment, loop target, `del`, `global`),
-and no function or lambda inside it has a parameter of that name.
+Only where the function never binds the name again (no assignment, loop target, `del`, `global`, nor a
+`def`, `class`, `import`, `except ... as` or `case` of that name), and no function or lambda inside it
+has a parameter of that name.
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ def read_fixed_params(fdef: ast.FunctionDef, values: dict) -> bool:
             shadowed.add(node.id)
         elif isinstance(node, ast.Global | ast.Nonlocal):
             shadowed.update(node.names)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) and node is not fdef:
+        elif isinstance(node, ast.alias):  # import ... as n
+            shadowed.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node is not fdef \
+                or isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+            shadowed.add(node.name)  # def n(...), class n, except E as n, case n: names bound by a string
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) and node is not fdef:
             a = node.args
             shadowed.update(x.arg for x in a.args + a.posonlyargs + a.kwonlyargs + [a.vararg, a.kwarg] if x)
     fixed = {name: value for name, value in values.items()

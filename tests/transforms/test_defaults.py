@@ -25,6 +25,12 @@ def test_reads_become_the_int():
     "def f(x, n=3):\n    def g(n=1):\n        return n\n    return x[:n]",
     "def f(x, n=3):\n    del n\n    return x",
     "def f(x, n=3):\n    [n for n in x]\n    return x[:n]",
+    # (adv-def) names bound by a string, not a Name: a nested def or class, an import, except-as, a case
+    "def f(x, n=3):\n    t = x[:n]\n    def n(v):\n        return v\n    return t + n(x)",
+    "def f(x, n=3):\n    t = x[:n]\n    class n:\n        pass\n    return t",
+    "def f(x, n=3):\n    t = x[:n]\n    import numpy as n\n    return t",
+    "def f(x, n=3):\n    try:\n        t = x[:n]\n    except ValueError as n:\n        t = x\n    return t",
+    "def f(x, n=3):\n    t = x[:n]\n    match x:\n        case n:\n            pass\n    return t",
 ])
 def test_a_name_bound_again_or_shadowed_is_left(src):
     assert "x[:3]" not in _fixed(src, {"n": 3})
