@@ -211,7 +211,9 @@ def test_windows_of_offsets_have_their_length():
 @pytest.mark.parametrize("name", ["clipped_windows", "wrapping_windows", "stale_bound"])
 def test_windows_that_may_change_length_are_not_claimed(name):
     src = _source(name)
-    assert "shape of" in src and "unknown" in src, src  # the note names the line that blocked it
+    # the note names the line that blocked it; or, for a loop of a few trips (7 windows), each trip is written
+    # out with its own window's length (transforms/unroll.py), the gradient checked in test_gradient_is_right
+    assert ("shape of" in src and "unknown" in src) or (name == "wrapping_windows" and "for " not in src), src
 
 
 def test_a_row_adjoint_taken_before_the_row_is_zeroed_is_a_copy():

@@ -3,7 +3,6 @@
 import ast
 
 import pytest
-
 from s2s.transforms.defaults import read_fixed_params
 
 
