@@ -27,6 +27,7 @@ import numpy as np
 
 from s2s import argcheck, argshapes, cache, compose, higher_order, pipeline, pytree, rules, tables
 from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError, ShapeMismatchError
+from s2s.transforms.shapes import RANDOM_GENERATOR
 
 pytree._register_rules()  # flatten and unflatten are called inside differentiated functions too
 
@@ -118,6 +119,8 @@ def _shaped_params(func, args, kwargs=None):
             key = argshapes.structure_key(a)
             if key is not None:
                 out.append((p, *argshapes.structure_facts(key)))
+        elif type(a) is np.random.Generator:  # (its draws have the shapes asked for: shapes.RandomGenerator)
+            out.append((p, RANDOM_GENERATOR, "O"))
     return tuple(out)
 
 

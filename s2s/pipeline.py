@@ -653,9 +653,12 @@ def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:
     if unrolled:
         shapes = context.shapes(low.tree)
     peeled, shapes = unroll.peel_first_trips(low.tree, context.shapes, low.alloc.fresh, shapes)
+    folded = (unrolled or peeled) and unroll.fold_known_conditions(low.tree, shapes)
+    if folded:
+        shapes = context.shapes(low.tree)
     hoisted = any(isinstance(shape, Seq | Keyed) for _, shape, _ in shaped_params) \
         and item_reads.hoist_item_reads(low.tree, shapes)
-    changed = unrolled or peeled or hoisted
+    changed = unrolled or peeled or folded or hoisted
     if changed:
         _rebinding(low)
         if _STAGES.get():

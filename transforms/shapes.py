@@ -340,6 +340,31 @@ class Counted(tuple):
         return f"Counted({self.counter}{self.offset:+d} over {self.span})"
 
 
+class RandomGenerator:
+    """The fact of an argument that is a `np.random.Generator` (its type is in the code's key): the draws
+    `rng.random(size)`, `rng.normal(loc, scale, size)`, ... have the shape `size` asks for and are float64
+    (`Shapes._random_draw`)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return type(other) is RandomGenerator
+
+    def __hash__(self):
+        return hash(RandomGenerator)
+
+    def __repr__(self):
+        return "RandomGenerator()"
+
+
+RANDOM_GENERATOR = RandomGenerator()
+
+# Generator methods drawing float64 numbers: the parameters before `size`, each with its default's shape
+_DRAWS = {"random": (), "standard_normal": (), "normal": ("loc", "scale"), "uniform": ("low", "high"),
+          "exponential": ("scale",), "standard_exponential": (), "laplace": ("loc", "scale"),
+          "logistic": ("loc", "scale"), "gumbel": ("loc", "scale")}
+
+
 class ListOf:
     """The fact of a list no one else can change whose items all have the one shape `item`, its length
     unknown (a list appended to in a loop, at the loop's head). Read as unknown but by the statements
@@ -553,6 +578,7 @@ class Shapes:
         self._fdef, self._maybe_unbound = fdef, None
         params, kinds = self._held_containers(fdef, params, kinds or {})
         self.env = dict(params)
+        self._generators = {p for p, fact in params.items() if type(fact) is RandomGenerator}
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
         self.sealed = self._sealed_lists(calls, reads)
         self.appended = self._appended_lists(calls, reads, exprs)
@@ -1118,6 +1144,8 @@ class Shapes:
             return len(node.args) == 1 and self._real_call(self.callee(node), node, reals)
         if isinstance(node, ast.Call) and self._counted_as(node, reals):
             return True  # np.sum(x == m, axis=1, keepdims=True, dtype=z.dtype) with z real: a count in z's dtype
+        if isinstance(node, ast.Call) and self.callee(node) is getattr(ctx().runtime, "call_plain", None):
+            return self._random_draw(node) is not None  # (a Generator's float64 draw)
         if isinstance(node, ast.Call) and not node.keywords:
             return self._real_call(self.callee(node), node, reals)
         return False
@@ -1506,6 +1534,10 @@ class Shapes:
         if isinstance(node, ast.Tuple):
             items = [self.value_of(e, env) for e in node.elts]
             return tuple(items) if all(type(i) is int for i in items) else None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) \
+                and isinstance(left := self.value_of(node.left, env), tuple) \
+                and isinstance(right := self.value_of(node.right, env), tuple):
+            return left + right  # (`(3,) + x.shape`)
         if isinstance(node, ast.BinOp) and type(node.op) in _INT_OPS:  # `x.shape[0] - k + 1`
             left, right = self.value_of(node.left, env), self.value_of(node.right, env)
             if type(left) is not int or type(right) is not int or (right == 0 and type(node.op) in _DIVIDING):
@@ -1561,6 +1593,8 @@ class Shapes:
         obj = self.callee(node)
         if obj is None:
             return None
+        if obj is getattr(ctx().runtime, "call_plain", None):
+            return self._random_draw(node, env)
         args = node.args
         kw = {k.arg: k.value for k in node.keywords}
         if any(isinstance(a, ast.Starred) for a in args) or None in kw:
@@ -1571,6 +1605,33 @@ class Shapes:
             return broadcast(*(self._arr(a, env) for a in args))
         shape = self.fact(obj, "result_shape", None)  # the rule's shape function
         return None if shape is None else shape(Site(self, args, kw, env))
+
+    def _random_draw(self, node, env=None):
+        """The shape of `s2s.call_plain(rng.normal, site, loc, scale, size)`, a float64 draw of a Generator
+        argument `rng` (`_DRAWS`): `size` (an int or a tuple of ints of known value), or without it the
+        broadcast shape of the parameters before it; None for anything else (another method, `dtype=` or
+        `out=`, arguments by `*`)."""
+        f = node.args[0] if len(node.args) >= 2 else None
+        if not (isinstance(f, ast.Attribute) and f.attr in _DRAWS and isinstance(f.value, ast.Name)
+                and f.value.id in self._generators and f.value.id not in self.assigned):
+            return None
+        names = _DRAWS[f.attr] + ("size",)
+        args = node.args[2:]
+        kw = {k.arg: k.value for k in node.keywords}
+        if len(args) > len(names) or any(isinstance(a, ast.Starred) for a in args) or None in kw \
+                or not set(kw) <= set(names) or any(n in kw for n in names[:len(args)]):
+            return None
+        given = dict(zip(names, args)) | kw
+        size = given.get("size")
+        if size is not None and not (isinstance(size, ast.Constant) and size.value is None):
+            value = self.value_of(size, env)
+            if type(value) is int and value >= 0:
+                return (value,)
+            if isinstance(value, tuple) and all(type(v) is int and v >= 0 for v in value):
+                return value
+            return None
+        shapes = [self.of(given[n], env) if n in given else () for n in names[:-1]]
+        return broadcast(*shapes) if all(type(x) is tuple for x in shapes) else None
 
     def fact(self, obj, name: str, default=False):
         """`ctx().fact(obj, name, default)`, read once per object in this run (the rules do not change

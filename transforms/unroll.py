@@ -158,6 +158,81 @@ def _written_out(fdef, loop, values, fresh):
     return _replace(fdef, loop, out)
 
 
+_COMPARISONS = {ast.Lt: int.__lt__, ast.LtE: int.__le__, ast.Gt: int.__gt__, ast.GtE: int.__ge__,
+                ast.Eq: int.__eq__, ast.NotEq: int.__ne__}
+_ARITHMETIC = {ast.Add: int.__add__, ast.Sub: int.__sub__, ast.Mult: int.__mul__}
+
+
+def fold_known_conditions(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+    """`if cond:` where `cond = i < t` compares ints of known value there becomes the branch taken alone (and
+    `cond = True`): a written-out loop over layers that applies a ReLU to all but the last needs no branch, and
+    so no tape. The values are followed in order through each block (`t = 0 + 0`, `i = t`, `t4 = len_out2 - 1`:
+    the copies of a written-out loop bind the same names again, each to the value of its trip); a name bound
+    inside a loop or branch that is not folded is unknown after it, and a loop's or branch's body starts with
+    nothing known. Ints otherwise come from the shapes (`len(params)`, `x.shape[0]`). Returns whether any was.
+
+        t = 0; i = t; cond = i < 1; if cond: h = relu(h)     ->     ...; cond = True; h = relu(h)
+    """
+    changed = False
+
+    def block(stmts, known):
+        nonlocal changed
+        out = []
+        for stmt in stmts:
+            if isinstance(stmt, ast.If) and isinstance(stmt.test, ast.Name) and type(known.get(stmt.test.id)) is bool:
+                out.extend(block(stmt.body if known[stmt.test.id] else stmt.orelse, known))
+                changed = True
+                continue
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                value = _known_int(stmt.value, known, shapes)
+                if type(value) is bool and isinstance(stmt.value, ast.Compare):
+                    stmt.value = ast.copy_location(ast.Constant(value), stmt.value)
+                for n in _nodes(stmt):
+                    if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+                        known.pop(n.id, None)
+                if value is not None:
+                    known[stmt.targets[0].id] = value
+                out.append(stmt)
+                continue
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                inner = getattr(stmt, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
+                    setattr(stmt, field, block(inner, {}))
+            for n in _nodes(stmt):
+                if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+                    known.pop(n.id, None)
+            out.append(stmt)
+        return out
+
+    fdef.body = block(fdef.body, {})
+    if changed:
+        fix_locations(fdef)
+    return changed
+
+
+def _known_int(node, known, shapes):
+    """The int (or, of a comparison, the bool) `node` certainly evaluates to, given the names of `known`, or None."""
+    if isinstance(node, ast.Constant):
+        return node.value if type(node.value) in (int, bool) else None
+    if isinstance(node, ast.Name):
+        if node.id in known:
+            return known[node.id]
+        value = shapes.value_of(node)
+        return value if type(value) is int else None
+    if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
+        left, right = _known_int(node.left, known, shapes), _known_int(node.right, known, shapes)
+        return _ARITHMETIC[type(node.op)](left, right) if type(left) is int and type(right) is int else None
+    if isinstance(node, ast.Compare) and all(type(op) in _COMPARISONS for op in node.ops):
+        values = [_known_int(v, known, shapes) for v in [node.left, *node.comparators]]
+        if any(type(v) is not int for v in values):
+            return None
+        return all(_COMPARISONS[type(op)](a, b) for op, a, b in zip(node.ops, values, values[1:]))
+    if isinstance(node, ast.Call) and not any(isinstance(n, ast.Name) and n.id in known for n in walk(node)):
+        value = shapes.value_of(node)  # (`len(params)` of a container of known length)
+        return value if type(value) is int else None
+    return None
+
+
 def _nodes(node):
     """Every node of `node`, the statements of a while loop's test (held beside the loop, run before each
     test after the first: transforms/lower.py) included; `walk` does not see them."""

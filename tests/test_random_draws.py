@@ -1,0 +1,104 @@
+"""Draws of a np.random.Generator argument have the shapes they ask for (transforms/shapes.py,
+`RandomGenerator`), so a dropout mask or a reparameterised sample keeps the specialised code; written-out
+layers that apply it to all but the last layer need no branch (transforms/unroll.py,
+`fold_known_conditions`). Each gradient is checked against central differences with a generator made
+afresh for every evaluation (the same draws), and against s2s's general code."""
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import assert_close, fd_grad
+
+RNG = np.random.default_rng(5)
+
+
+def dropout(W1, W2, X, rng, keep=0.8):
+    h = np.maximum(X @ W1, 0.0)
+    mask = rng.random(h.shape) < keep
+    h = h * mask / keep
+    return np.mean((h @ W2) ** 2)
+
+
+def layers_but_last(params, X, rng, keep=0.7):
+    h = X
+    for i, (W, b) in enumerate(params):
+        h = h @ W + b
+        if i < len(params) - 1:
+            h = np.tanh(h) * (rng.random(h.shape) < keep) / keep
+    return np.sum(h ** 2)
+
+
+def reparameterised(mu, log_sigma, rng):
+    eps = rng.standard_normal(mu.shape)
+    z = mu + np.exp(log_sigma) * eps
+    noise = rng.normal(0.0, 0.1, size=(3,) + mu.shape)
+    return np.sum(z ** 2) + np.sum(np.tanh(z + noise))
+
+
+def draw_without_size(mu, loc, rng):
+    return np.sum(np.sin(mu * rng.normal(loc, 1.0)))
+
+
+def draw_float32(mu, rng):
+    return np.sum(mu * rng.random(mu.shape, dtype=np.float32))
+
+
+def generator_rebound(mu, rng):
+    rng = np.random.default_rng(1)
+    return np.sum(mu * rng.random(mu.shape))
+
+
+def _seeded(f, seed=3):
+    return lambda *a: f(*a, np.random.default_rng(seed))
+
+
+def _check(f, args, wrt=0):
+    g = s2s.grad(f, wrt=wrt)(*args, np.random.default_rng(3))
+    assert_close(g, fd_grad(_seeded(f), args, wrt), rtol=1e-5, atol=1e-7)
+    general = s2s.derivative(f, wrt=wrt)(*args, np.random.default_rng(3))
+    np.testing.assert_allclose(g, general, rtol=1e-10, atol=1e-12)
+    return s2s.source(s2s.grad(f, wrt=wrt), *args, np.random.default_rng(3))
+
+
+def test_a_dropout_mask_keeps_the_specialised_code():
+    src = _check(dropout, (RNG.normal(size=(4, 6)), RNG.normal(size=(6, 2)), RNG.normal(size=(5, 4))))
+    assert "# s2s:" not in src and "unbroadcast" not in src, src
+
+
+def test_layers_but_the_last_need_no_branch_and_no_tape():
+    params = [(RNG.normal(size=(3, 5)), RNG.normal(size=5)), (RNG.normal(size=(5, 4)), RNG.normal(size=4)),
+              (RNG.normal(size=(4, 1)), RNG.normal(size=1))]
+    X = RNG.normal(size=(6, 3))
+    g = s2s.grad(layers_but_last)(params, X, np.random.default_rng(3))
+    eps, W = 1e-6, params[1][0]
+    for index in [(0, 0), (2, 3), (4, 1)]:
+        def at(v):
+            W2 = W.copy()
+            W2[index] += v
+            changed = [params[0], (W2, params[1][1]), params[2]]
+            return layers_but_last(changed, X, np.random.default_rng(3))
+        assert_close(g[1][0][index], (at(eps) - at(-eps)) / (2 * eps), rtol=1e-5, atol=1e-7)
+    src = s2s.source(s2s.grad(layers_but_last), params, X, np.random.default_rng(3))
+    assert "if " not in src and "stack" not in src and "# s2s:" not in src, src
+
+
+@pytest.mark.parametrize("f", [reparameterised, draw_without_size])
+def test_draws_by_size_or_by_their_parameters_shapes(f):
+    src = _check(f, (RNG.normal(size=4), RNG.normal(size=4)))
+    assert "# s2s:" not in src, src
+
+
+@pytest.mark.parametrize("f", [draw_float32, generator_rebound])
+def test_draws_not_claimed_stay_general_and_right(f):
+    src = _check(f, (RNG.normal(size=4),))
+    assert "# s2s:" in src or "unbroadcast" in src or "s2s." in src, src
+
+
+def test_a_legacy_random_state_is_not_claimed():
+    def f(mu, rs):
+        return np.sum(mu * rs.random_sample(mu.shape))
+
+    mu = RNG.normal(size=3)
+    g = s2s.grad(f)(mu, np.random.RandomState(0))
+    assert_close(g, np.random.RandomState(0).random_sample(3))
