@@ -102,3 +102,77 @@ def test_a_legacy_random_state_is_not_claimed():
     mu = RNG.normal(size=3)
     g = s2s.grad(f)(mu, np.random.RandomState(0))
     assert_close(g, np.random.RandomState(0).random_sample(3))
+
+
+# ---- hardening (adv-rnd): draws and folded conditions that held; each pinned against differences ----
+
+def draw_params_broadcast(mu, rng):
+    return np.sum(mu * rng.normal(np.zeros((2, 1)), np.ones(4))) + np.sum(mu * rng.normal(size=(2, 4), scale=1.5))
+
+
+def draw_size_by_names(mu, rng):
+    s = mu.shape
+    return np.sum(mu * rng.standard_normal((3,) + s)) + np.sum(mu * rng.uniform(0.0, mu.shape[0], mu.shape) ** 2)
+
+
+@pytest.mark.parametrize("f", [draw_params_broadcast, draw_size_by_names])
+def test_draws_by_broadcast_parameters_or_built_sizes(f):
+    _check(f, (RNG.normal(size=4),))
+
+
+def count_down(X, params, rng):
+    h = X
+    n = len(params)
+    for _i, (W, b) in enumerate(params):
+        h = h @ W + b
+        n = n - 1
+        if n > 1:
+            h = np.tanh(h) * (rng.random(h.shape) < 0.7)
+    return np.sum(h ** 2)
+
+
+def counted_in_a_while(X, params, rng):
+    h = X
+    n = 0
+    for i, (W, b) in enumerate(params):
+        h = h @ W + b
+        k = 0
+        while k < i:
+            k = k + 1
+            n = n + 1
+        if n < 1:
+            h = np.tanh(h)
+    return np.sum(h ** 2)
+
+
+def counted_by_draws(X, params, rng):
+    h = X
+    n = 0
+    for _i, (W, b) in enumerate(params):
+        h = h @ W + b
+        if rng.random() < 0.5:
+            n = n + 1
+        if n < 1:
+            h = np.tanh(h)
+    return np.sum(h ** 2)
+
+
+def flag_flipped(X, params, rng):
+    h = X
+    flag = True
+    for _i, (W, b) in enumerate(params):
+        h = h @ W + b
+        if flag:
+            h = np.tanh(h)
+        flag = not flag
+    return np.sum(h ** 2)
+
+
+@pytest.mark.parametrize("f", [count_down, counted_in_a_while, counted_by_draws, flag_flipped])
+def test_conditions_on_ints_rebound_through_written_out_trips(f):
+    params = [(RNG.normal(size=(3, 5)), RNG.normal(size=5)), (RNG.normal(size=(5, 4)), RNG.normal(size=4)),
+              (RNG.normal(size=(4, 1)), RNG.normal(size=1))]
+    _check(lambda X, rng: f(X, params, rng), (RNG.normal(size=(6, 3)),))
+    X = RNG.normal(size=(6, 3))
+    g = s2s.grad(f)(X, params, np.random.default_rng(3))
+    assert_close(g, fd_grad(lambda X: f(X, params, np.random.default_rng(3)), (X,)), rtol=1e-5, atol=1e-7)
