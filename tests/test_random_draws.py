@@ -176,3 +176,12 @@ def test_conditions_on_ints_rebound_through_written_out_trips(f):
     X = RNG.normal(size=(6, 3))
     g = s2s.grad(f)(X, params, np.random.default_rng(3))
     assert_close(g, fd_grad(lambda X: f(X, params, np.random.default_rng(3)), (X,)), rtol=1e-5, atol=1e-7)
+
+
+def constant_draws(mu, rng):
+    return np.sum(mu * rng.gumbel(size=mu.shape)) + np.sum(mu ** 2 * rng.normal(0.0, 2.0, size=4))
+
+
+def test_a_draw_of_constants_alone_has_its_shape_too():
+    src = _check(constant_draws, (RNG.normal(size=4),))
+    assert "# s2s:" not in src and "unbroadcast" not in src, src

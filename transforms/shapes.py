@@ -1144,7 +1144,10 @@ class Shapes:
             return len(node.args) == 1 and self._real_call(self.callee(node), node, reals)
         if isinstance(node, ast.Call) and self._counted_as(node, reals):
             return True  # np.sum(x == m, axis=1, keepdims=True, dtype=z.dtype) with z real: a count in z's dtype
-        if isinstance(node, ast.Call) and self.callee(node) is getattr(ctx().runtime, "call_plain", None):
+        if isinstance(node, ast.Call) and (self.callee(node) is getattr(ctx().runtime, "call_plain", None)
+                                           or isinstance(node.func, ast.Attribute)
+                                           and isinstance(node.func.value, ast.Name)
+                                           and node.func.value.id in self._generators):
             return self._random_draw(node) is not None  # (a Generator's float64 draw)
         if isinstance(node, ast.Call) and not node.keywords:
             return self._real_call(self.callee(node), node, reals)
@@ -1590,6 +1593,8 @@ class Shapes:
         if isinstance(f, ast.Attribute) and f.attr == "astype" and len(node.args) == 1 and not node.keywords \
                 and self._is_array_expr(f.value, env):
             return self._arr(f.value, env)  # an array of known shape converted (`(y == k).astype(float)`)
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in self._generators:
+            return self._random_draw(node, env)  # (`rng.gumbel(size=(2, 4))`: no local value passed)
         obj = self.callee(node)
         if obj is None:
             return None
@@ -1607,16 +1612,19 @@ class Shapes:
         return None if shape is None else shape(Site(self, args, kw, env))
 
     def _random_draw(self, node, env=None):
-        """The shape of `s2s.call_plain(rng.normal, site, loc, scale, size)`, a float64 draw of a Generator
-        argument `rng` (`_DRAWS`): `size` (an int or a tuple of ints of known value), or without it the
-        broadcast shape of the parameters before it; None for anything else (another method, `dtype=` or
-        `out=`, arguments by `*`)."""
-        f = node.args[0] if len(node.args) >= 2 else None
+        """The shape of `s2s.call_plain(rng.normal, site, loc, scale, size)` (or of `rng.normal(loc, scale,
+        size)` itself, where no local value is passed), a float64 draw of a Generator argument `rng`
+        (`_DRAWS`): `size` (an int or a tuple of ints of known value), or without it the broadcast shape of
+        the parameters before it; None for anything else (another method, `dtype=` or `out=`, arguments by
+        `*`)."""
+        direct = isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) \
+            and node.func.value.id in self._generators
+        f = node.func if direct else node.args[0] if len(node.args) >= 2 else None
         if not (isinstance(f, ast.Attribute) and f.attr in _DRAWS and isinstance(f.value, ast.Name)
                 and f.value.id in self._generators and f.value.id not in self.assigned):
             return None
         names = _DRAWS[f.attr] + ("size",)
-        args = node.args[2:]
+        args = node.args if direct else node.args[2:]
         kw = {k.arg: k.value for k in node.keywords}
         if len(args) > len(names) or any(isinstance(a, ast.Starred) for a in args) or None in kw \
                 or not set(kw) <= set(names) or any(n in kw for n in names[:len(args)]):
