@@ -32,6 +32,7 @@ from s2s.transforms import (
     refusals,
     reverse,
     specialize,
+    tuple_items,
     unroll,
 )
 from s2s.transforms import desugar as desugar_pass
@@ -646,6 +647,9 @@ def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:
     starts from other shapes peeled (transforms/unroll.py), reads of a container argument's items moved
     out of loops (transforms/item_reads.py), from shapes inferred over the lowered primal; the copies'
     rebound names are renamed again."""
+    inlined = tuple_items.inline_tuple_items(
+        low.tree, annotations.get(low.tree, annotations.EXPANDED_RESULTS, frozenset()),
+        annotations.get(low.tree, annotations.EXPANDED_NAMES, frozenset()))
     context = _shape_context(low.pf, low.tree, low.helpers, scalar_params, shaped_params, seed=False)
     shapes = context.shapes(low.tree)  # (inferred again only where a step changed the program)
     unrolled = any(isinstance(shape, Seq) for _, shape, _ in shaped_params) \
@@ -658,7 +662,7 @@ def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:
         shapes = context.shapes(low.tree)
     hoisted = any(isinstance(shape, Seq | Keyed) for _, shape, _ in shaped_params) \
         and item_reads.hoist_item_reads(low.tree, shapes)
-    changed = unrolled or peeled or folded or hoisted
+    changed = inlined or unrolled or peeled or folded or hoisted
     if changed:
         _rebinding(low)
         if _STAGES.get():

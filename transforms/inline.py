@@ -324,6 +324,7 @@ class _Expander(ast.NodeTransformer):
         self.fixed = locals_  # the host's parameters it never binds again: one object each throughout
         self.host_names = host_names  # the host's own names (None: no function given is read in place)
         self.expanded_names = set()  # the names given the helpers' parameters and locals (code you wrote)
+        self.results = set()  # the names the helpers' results are bound to
 
     def _helper_call(self, value):
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in self.helpers:
@@ -403,6 +404,7 @@ class _Expander(ast.NodeTransformer):
         renames.update({n: self.alloc.fresh(n) for n in sorted(assigned) if n not in renames})
         self.expanded_names.update(renames.values())
         result = self.alloc.fresh(f"{helper.name}_result")
+        self.results.add(result)
         body = []
         for s in helper.statements:
             for piece in _listed(_Substitute(constants).visit(copy.deepcopy(s))):
@@ -557,6 +559,8 @@ def expand_statement_helpers(pf, tree: ast.FunctionDef, helpers: dict, alloc) ->
     expander.visit(tree)
     annotations.put(tree, annotations.EXPANDED_NAMES,
                     annotations.get(tree, annotations.EXPANDED_NAMES, frozenset()) | expander.expanded_names)
+    annotations.put(tree, annotations.EXPANDED_RESULTS,
+                    annotations.get(tree, annotations.EXPANDED_RESULTS, frozenset()) | expander.results)
     for node in walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers \
                 and helpers[node.func.id].statements is not None:
