@@ -200,8 +200,8 @@ def index_adjoints_step(c: Code) -> Code:
         c.fdef = accumulate_index_adjoints(c.fdef, c.inferred, set(c.adjoints), c.shapes.np_name)
         if specialize.fold_negations(c.fdef, c.removable):  # t = -d_bar; P_bar[i] += t  is  P_bar[i] -= d_bar
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
-        rechecked = rechecked_index_reads(c.fdef, c.shapes.shapes(c.fdef))  # (reads whose adjoint checks again)
-        if rechecked:
+        rechecked = _unread_index_reads(c.fdef) and rechecked_index_reads(c.fdef, c.shapes.shapes(c.fdef))
+        if rechecked:  # (reads whose adjoint checks the index again)
             c.removable |= rechecked
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
@@ -251,6 +251,13 @@ def methods_step(c: Code) -> Code:
     if c.shapes is not None and _calls_numpy(c.fdef, c.shapes.np_name):
         reductions_as_methods(c.fdef, c.inferred)
     return c
+
+
+def _unread_index_reads(fdef) -> bool:
+    """Whether some top-level `t = a[i]` binds a name nothing reads (the cheap test before inferring shapes)."""
+    reads = {n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return any(isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+               and isinstance(s.value, ast.Subscript) and s.targets[0].id not in reads for s in fdef.body)
 
 
 def _mentions(fdef, name):
