@@ -79,3 +79,44 @@ def test_a_list_a_helper_returns_is_followed_into_the_callers_loop():
     src = s2s.source(s2s.grad(regularised), layers, X, y)
     loops = [line for line in src.splitlines() if line.lstrip().startswith("for ")]
     assert "# s2s:" not in src and "unbroadcast" not in src and not loops, src
+
+
+# ---- a helper whose while loop's test reads the name the copy renames (adv-tup) ------------------------------
+# (the statements computing a while loop's test sit beside the loop, not in its body: `walk` does not see them.
+# `out = h2` renamed h2 to out in the body and left the test reading h2: NameError where it used to work)
+
+
+def grow_until(x):
+    L = []
+    h = x
+    while np.sum(h ** 2) < 50.0:
+        h = h * 1.5
+        L.append(h)
+    return h, L
+
+
+def sums_what_grows(x):
+    out, L = grow_until(x)
+    s = 0.0
+    for v in L:
+        s = s + np.sum(np.sin(v))
+    return np.sum(out) + s
+
+
+def test_a_name_read_by_a_while_loops_test_is_renamed_there_too():
+    for x in (np.array([0.5, 0.3]), np.array([3.0, 2.0]), np.array([-1.0, 0.2])):
+        value, g = s2s.value_and_grad(sums_what_grows)(x.copy())
+        assert_close(value, sums_what_grows(x.copy()))
+        assert_close(g, fd_grad(sums_what_grows, (x,)), rtol=1e-5, atol=1e-7)
+        assert_close(g, s2s.derivative(sums_what_grows)(x.copy()), rtol=1e-9, atol=1e-12)
+
+
+def test_the_unit_pass_renames_in_a_while_loops_test():
+    from s2s.transforms import annotations
+    fdef = ast.parse("def f(x):\n    h2 = x\n    c = h2 < 3\n    while c:\n        h2 = h2 * 2\n    out = h2\n"
+                     "    return out").body[0]
+    loop = fdef.body[2]
+    annotations.put(loop, annotations.LOOP_TEST, [ast.parse("c = h2 < 3").body[0]])
+    assert inline_tuple_items(fdef, frozenset({"r"}), frozenset({"h2"}))
+    test = ast.unparse(annotations.get(loop, annotations.LOOP_TEST)[0])
+    assert test == "c = out < 3", test
