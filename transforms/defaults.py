@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 
-from .walk import walk
+from .walk import walk_with_tests
 
 __all__ = ["read_fixed_params"]
 
@@ -30,7 +30,7 @@ def read_fixed_params(fdef: ast.FunctionDef, values: dict) -> bool:
     """
     params = {a.arg for a in fdef.args.args + fdef.args.posonlyargs}
     shadowed = set()
-    for node in walk(fdef):
+    for node in walk_with_tests(fdef):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             shadowed.add(node.id)
         elif isinstance(node, ast.Global | ast.Nonlocal):
@@ -46,7 +46,7 @@ def read_fixed_params(fdef: ast.FunctionDef, values: dict) -> bool:
     fixed = {name: value for name, value in values.items()
              if name in params and name not in shadowed and type(value) is int}
     changed = False
-    for node in walk(fdef):
+    for node in walk_with_tests(fdef):
         for field, child in ast.iter_fields(node):
             if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and child.id in fixed:
                 setattr(node, field, ast.copy_location(ast.Constant(fixed[child.id]), child))

@@ -38,7 +38,7 @@ import ast
 
 from . import annotations
 from .names import NameAllocator
-from .walk import walk
+from .walk import walk, walk_with_tests
 
 __all__ = ["rename_rebindings"]
 
@@ -111,18 +111,10 @@ def _defined(s):
     return None
 
 
-def _nodes(node):
-    """Every node of `node`, the statements of a while loop's test (held beside the loop) included."""
-    for n in walk(node):
-        yield n
-        if isinstance(n, ast.While):
-            for s in annotations.get(n, annotations.LOOP_TEST, None) or ():
-                yield from _nodes(s)
-
 
 def _rename_in(node, names, stored):
     """Rename the Names of `node` by `names` (old -> new); add the names it stores (before renaming) to `stored`."""
-    for n in _nodes(node):
+    for n in walk_with_tests(node):
         if isinstance(n, ast.Name):
             if not isinstance(n.ctx, ast.Load):
                 stored.add(n.id)
@@ -142,7 +134,7 @@ def _scan(tree):
     """(whether the statement lists of `tree` run in order to their end and no code reads its locals by name,
     the names read other than by a Name of its own code or not local to it)."""
     blocked, inner, plain = set(), set(), True
-    for n in _nodes(tree):
+    for n in walk_with_tests(tree):
         if n is not tree and isinstance(n, _SCOPES) and id(n) not in inner:
             for m in walk(n):
                 inner.add(id(m))

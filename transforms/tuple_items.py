@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import ast
 
-from . import annotations
-from .walk import walk
+from .walk import walk_with_tests
 
 __all__ = ["inline_tuple_items"]
 
@@ -44,7 +43,7 @@ def inline_tuple_items(fdef: ast.FunctionDef, tuples: frozenset, renamable: froz
 
         >>> # r = (h2, L2); out = r[0]; L = r[1]; ...L...     ->     out = h2; ...L... (L2 named L)
     """
-    if not tuples or any(isinstance(n, _SCOPES) for n in _nodes(fdef) if n is not fdef):
+    if not tuples or any(isinstance(n, _SCOPES) for n in walk_with_tests(fdef) if n is not fdef):
         return False
     changed = False
     while _one_tuple(fdef, tuples) or _one_copy(fdef, renamable):
@@ -52,21 +51,11 @@ def inline_tuple_items(fdef: ast.FunctionDef, tuples: frozenset, renamable: froz
     return changed
 
 
-def _nodes(node):
-    """Every node of `node`, the statements of a while loop's test (held beside the loop, run before each
-    test after the first: transforms/lower.py) included: `walk` does not see them, and a name renamed in the
-    body but not in them would be read unbound there (a helper's `while np.sum(h ** 2) < 50.0` returning h)."""
-    for n in walk(node):
-        yield n
-        if isinstance(n, ast.While):
-            for s in annotations.get(n, annotations.LOOP_TEST, None) or ():
-                yield from _nodes(s)
-
 
 def _stores(stmts) -> dict:
     out = {}
     for s in stmts:
-        for n in _nodes(s):
+        for n in walk_with_tests(s):
             if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
                 out[n.id] = out.get(n.id, 0) + 1
     return out
@@ -83,10 +72,10 @@ def _one_tuple(fdef, tuples) -> bool:
         name, items = s.targets[0].id, [e.id for e in s.value.elts]
         later, after = body[i + 1:], _stores(body[i + 1:])
         if any(after.get(e) for e in items) or any(isinstance(n, ast.Name) and n.id == name
-                                                   for t in body[:i] for n in _nodes(t)):
+                                                   for t in body[:i] for n in walk_with_tests(t)):
             continue
-        reads = [n for t in later for n in _nodes(t) if isinstance(n, ast.Name) and n.id == name]
-        items_read = [n for t in later for n in _nodes(t) if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)
+        reads = [n for t in later for n in walk_with_tests(t) if isinstance(n, ast.Name) and n.id == name]
+        items_read = [n for t in later for n in walk_with_tests(t) if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)
                       and n.value.id == name]
         if len(reads) != len(items_read) or not all(
                 isinstance(n.ctx, ast.Load) and isinstance(n.slice, ast.Constant) and type(n.slice.value) is int
@@ -101,7 +90,7 @@ def _one_tuple(fdef, tuples) -> bool:
 
 
 def _replace_reads(stmt, by_id):
-    for node in _nodes(stmt):
+    for node in walk_with_tests(stmt):
         for field, child in ast.iter_fields(node):
             if isinstance(child, ast.Subscript) and id(child) in by_id:
                 setattr(node, field, ast.copy_location(ast.Name(id=by_id[id(child)], ctx=ast.Load()), child))
@@ -113,7 +102,7 @@ def _replace_reads(stmt, by_id):
 
 def _one_copy(fdef, renamable) -> bool:
     body = fdef.body
-    params = {a.arg for a in _nodes(fdef.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in walk_with_tests(fdef.args) if isinstance(a, ast.arg)}
     everywhere = _stores(body)
     for j, s in enumerate(body):
         if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
@@ -123,10 +112,10 @@ def _one_copy(fdef, renamable) -> bool:
         if a == b or a in params or b in params or b not in renamable or everywhere.get(a) != 1 \
                 or _stores(body[j + 1:]).get(b) or not everywhere.get(b):
             continue
-        if any(isinstance(n, ast.Name) and n.id == a for t in body[:j] for n in _nodes(t)):
+        if any(isinstance(n, ast.Name) and n.id == a for t in body[:j] for n in walk_with_tests(t)):
             continue
         for t in body:
-            for n in _nodes(t):
+            for n in walk_with_tests(t):
                 if isinstance(n, ast.Name) and n.id == b:
                     n.id = a
         del body[j]

@@ -30,9 +30,8 @@ from __future__ import annotations
 import ast
 import copy
 
-from . import annotations
 from .shapes import Keyed, Seq, Shapes, items_of
-from .walk import fix_locations, rewrite_statements, walk
+from .walk import fix_locations, rewrite_statements, walk, walk_with_tests
 
 MAX_TRIPS = 8
 MAX_STATEMENTS = 400
@@ -187,7 +186,7 @@ def fold_known_conditions(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
                 value = _known_int(stmt.value, known, shapes)
                 if type(value) is bool and isinstance(stmt.value, ast.Compare):
                     stmt.value = ast.copy_location(ast.Constant(value), stmt.value)
-                for n in _nodes(stmt):
+                for n in walk_with_tests(stmt):
                     if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
                         known.pop(n.id, None)
                 if value is not None:
@@ -198,7 +197,7 @@ def fold_known_conditions(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
                 inner = getattr(stmt, field, None)
                 if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
                     setattr(stmt, field, block(inner, {}))
-            for n in _nodes(stmt):
+            for n in walk_with_tests(stmt):
                 if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
                     known.pop(n.id, None)
             out.append(stmt)
@@ -233,22 +232,13 @@ def _known_int(node, known, shapes):
     return None
 
 
-def _nodes(node):
-    """Every node of `node`, the statements of a while loop's test (held beside the loop, run before each
-    test after the first: transforms/lower.py) included; `walk` does not see them."""
-    for n in walk(node):
-        yield n
-        if isinstance(n, ast.While):
-            for s in annotations.get(n, annotations.LOOP_TEST, None) or ():
-                yield from _nodes(s)
-
 
 def _bound_before_read(body) -> list:
     """The names a statement list certainly binds, by a plain assignment of its own, before anything in it
     reads them."""
     read, bound = set(), []
     for stmt in body:
-        read |= {n.id for n in _nodes(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        read |= {n.id for n in walk_with_tests(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         if isinstance(stmt, ast.Assign):
             bound += [t.id for t in stmt.targets if isinstance(t, ast.Name) and t.id not in read and t.id not in bound]
     return bound
@@ -256,7 +246,7 @@ def _bound_before_read(body) -> list:
 
 def _renamed(stmt, names: dict):
     """`stmt` with the names in `names` (old -> new) renamed, stores and reads (a while loop's test too)."""
-    for node in _nodes(stmt):
+    for node in walk_with_tests(stmt):
         if isinstance(node, ast.Name) and node.id in names:
             node.id = names[node.id]
     return stmt
@@ -300,7 +290,7 @@ def _range_values(loop, shapes: Shapes):
 def _copyable(loop) -> bool:
     """Whether the body of `loop` may be copied out of it: no `break`, `continue`, `return`, nested function or
     lambda, `global`/`nonlocal`, nor a binding of the counter."""
-    for node in (n for stmt in loop.body for n in _nodes(stmt)):
+    for node in (n for stmt in loop.body for n in walk_with_tests(stmt)):
         if isinstance(node, ast.Break | ast.Continue | ast.Return | ast.Yield | ast.YieldFrom | ast.Lambda
                       | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Global | ast.Nonlocal):
             return False
@@ -325,7 +315,7 @@ def _trips(loop, shapes: Shapes):
 def _with_counter(stmt, counter: str, value: int):
     """A copy of `stmt` whose reads of `counter` are the literal `value` (a while loop's test too)."""
     new = copy.deepcopy(stmt)
-    for node in _nodes(new):
+    for node in walk_with_tests(new):
         for field, child in ast.iter_fields(node):
             if isinstance(child, ast.Name) and child.id == counter and isinstance(child.ctx, ast.Load):
                 setattr(node, field, ast.copy_location(ast.Constant(value), child))

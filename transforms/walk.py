@@ -14,6 +14,8 @@ from __future__ import annotations
 import ast
 from collections import deque
 
+from . import annotations
+
 _AST = ast.AST
 _LOCATED = {}  # class -> which of the four location attributes it has (lineno, end_lineno, col_offset, end_col_offset)
 
@@ -113,3 +115,13 @@ def rewrite_statements(fdef: ast.FunctionDef, rewrite) -> None:
         return out
 
     fdef.body = block(fdef.body)
+
+
+def walk_with_tests(node: ast.AST):
+    """`walk(node)`, and the statements of each while loop's test, which lowering holds beside the loop
+    (`annotations.LOOP_TEST`: run before each test after the first) where `walk` does not see them."""
+    for n in walk(node):
+        yield n
+        if isinstance(n, ast.While):
+            for s in annotations.get(n, annotations.LOOP_TEST, None) or ():
+                yield from walk_with_tests(s)
