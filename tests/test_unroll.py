@@ -166,3 +166,26 @@ def test_peeling_follows_the_call_shapes():
         eps = 1e-6
         fd = np.array([(horner(coeffs + eps * e, x) - horner(coeffs - eps * e, x)) / (2 * eps) for e in np.eye(n)])
         np.testing.assert_allclose(grad(coeffs, x), fd, rtol=1e-5, atol=1e-6)
+
+
+def unbound_after_written_out(w, X, flag):
+    total = 0.0
+    for start in range(0, 7, 3):
+        xb = X[start:start + 3]
+        total = total + np.sum(np.tanh(xb @ w))
+    if flag > 0.0:
+        n = 3
+    if n < 5:  # (n is unbound where flag <= 0: the function raises)
+        total = total * 2.0
+    return total
+
+
+def test_a_condition_on_a_name_that_may_be_unbound_is_not_folded():
+    # fold_known_conditions read n's one value (3) from the shapes, `n < 5` became True and the read
+    # of n went: s2s.grad returned a gradient where the function raised UnboundLocalError
+    a = (RNG.normal(size=3), RNG.normal(size=(7, 3)))
+    check_all(unbound_after_written_out, a + (1.0,))
+    with pytest.raises(UnboundLocalError):
+        unbound_after_written_out(*a, -1.0)
+    with pytest.raises(UnboundLocalError):
+        s2s.grad(unbound_after_written_out)(*a, -1.0)

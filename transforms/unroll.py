@@ -211,12 +211,14 @@ def fold_known_conditions(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
 
 def _known_int(node, known, shapes):
     """The int (or, of a comparison, the bool) `node` certainly evaluates to, given the names of `known`, or None."""
+    unbound = shapes.maybe_unbound
     if isinstance(node, ast.Constant):
         return node.value if type(node.value) in (int, bool) else None
     if isinstance(node, ast.Name):
         if node.id in known:
             return known[node.id]
-        value = shapes.value_of(node)
+        # (the shapes' value is that of every binding: a read that may find the name unbound raises instead)
+        value = None if id(node) in unbound else shapes.value_of(node)
         return value if type(value) is int else None
     if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
         left, right = _known_int(node.left, known, shapes), _known_int(node.right, known, shapes)
@@ -226,7 +228,8 @@ def _known_int(node, known, shapes):
         if any(type(v) is not int for v in values):
             return None
         return all(_COMPARISONS[type(op)](a, b) for op, a, b in zip(node.ops, values, values[1:]))
-    if isinstance(node, ast.Call) and not any(isinstance(n, ast.Name) and n.id in known for n in walk(node)):
+    if isinstance(node, ast.Call) and not any(isinstance(n, ast.Name) and (n.id in known or id(n) in unbound)
+                                              for n in walk(node)):
         value = shapes.value_of(node)  # (`len(params)` of a container of known length)
         return value if type(value) is int else None
     return None
