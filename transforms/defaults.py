@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 
-from .walk import walk_with_tests
+from .walk import replace_nodes, walk_with_tests
 
 __all__ = ["read_fixed_params"]
 
@@ -45,15 +45,5 @@ def read_fixed_params(fdef: ast.FunctionDef, values: dict) -> bool:
             shadowed.update(x.arg for x in a.args + a.posonlyargs + a.kwonlyargs + [a.vararg, a.kwarg] if x)
     fixed = {name: value for name, value in values.items()
              if name in params and name not in shadowed and type(value) is int}
-    changed = False
-    for node in walk_with_tests(fdef):
-        for field, child in ast.iter_fields(node):
-            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and child.id in fixed:
-                setattr(node, field, ast.copy_location(ast.Constant(fixed[child.id]), child))
-                changed = True
-            elif isinstance(child, list):
-                for j, item in enumerate(child):
-                    if isinstance(item, ast.Name) and isinstance(item.ctx, ast.Load) and item.id in fixed:
-                        child[j] = ast.copy_location(ast.Constant(fixed[item.id]), item)
-                        changed = True
-    return changed
+    return replace_nodes(fdef, lambda n: ast.Constant(fixed[n.id]) if isinstance(n, ast.Name)
+                         and isinstance(n.ctx, ast.Load) and n.id in fixed else None)

@@ -111,7 +111,6 @@ def _defined(s):
     return None
 
 
-
 def _rename_in(node, names, stored):
     """Rename the Names of `node` by `names` (old -> new); add the names it stores (before renaming) to `stored`."""
     for n in walk_with_tests(node):

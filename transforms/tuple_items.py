@@ -12,9 +12,8 @@ has no shapes. In the lowered primal of code specialised to a call, where it is 
 program:
 
 - a tuple display of names that an expanded helper returned, bound once at the top level and read
-  only as `t[k]` of int literals in
-  range by later statements, whose names are bound nowhere after it: each read is that name, and
-  the tuple is not made (it has no effect of its own);
+  only as `t[k]` of int literals in range by later statements, whose names are bound nowhere after
+  it: each read is that name, and the tuple is not made (it has no effect of its own);
 - `a = b` at the top level, `b` a name of the helper's own (your names stay as you wrote them), `a`
   bound nowhere else and read nowhere before it, `b` not a parameter and bound nowhere after it: `b`
   is named `a` throughout, and the copy goes (both denote one object from there on, and before it `a`
@@ -28,7 +27,7 @@ from __future__ import annotations
 
 import ast
 
-from .walk import walk_with_tests
+from .walk import replace_nodes, walk_with_tests
 
 __all__ = ["inline_tuple_items"]
 
@@ -49,7 +48,6 @@ def inline_tuple_items(fdef: ast.FunctionDef, tuples: frozenset, renamable: froz
     while _one_tuple(fdef, tuples) or _one_copy(fdef, renamable):
         changed = True
     return changed
-
 
 
 def _stores(stmts) -> dict:
@@ -83,21 +81,10 @@ def _one_tuple(fdef, tuples) -> bool:
             continue
         by_id = {id(n): items[n.slice.value] for n in items_read}
         for t in later:
-            _replace_reads(t, by_id)
+            replace_nodes(t, lambda n: ast.Name(id=by_id[id(n)], ctx=ast.Load()) if id(n) in by_id else None)
         del body[i]
         return True
     return False
-
-
-def _replace_reads(stmt, by_id):
-    for node in walk_with_tests(stmt):
-        for field, child in ast.iter_fields(node):
-            if isinstance(child, ast.Subscript) and id(child) in by_id:
-                setattr(node, field, ast.copy_location(ast.Name(id=by_id[id(child)], ctx=ast.Load()), child))
-            elif isinstance(child, list):
-                for j, item in enumerate(child):
-                    if isinstance(item, ast.Subscript) and id(item) in by_id:
-                        child[j] = ast.copy_location(ast.Name(id=by_id[id(item)], ctx=ast.Load()), item)
 
 
 def _one_copy(fdef, renamable) -> bool:

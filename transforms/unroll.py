@@ -31,7 +31,7 @@ import ast
 import copy
 
 from .shapes import Keyed, Seq, Shapes, items_of
-from .walk import fix_locations, rewrite_statements, walk, walk_with_tests
+from .walk import fix_locations, replace_nodes, rewrite_statements, walk, walk_with_tests
 
 MAX_TRIPS = 8
 MAX_STATEMENTS = 400
@@ -318,12 +318,6 @@ def _trips(loop, shapes: Shapes):
 def _with_counter(stmt, counter: str, value: int):
     """A copy of `stmt` whose reads of `counter` are the literal `value` (a while loop's test too)."""
     new = copy.deepcopy(stmt)
-    for node in walk_with_tests(new):
-        for field, child in ast.iter_fields(node):
-            if isinstance(child, ast.Name) and child.id == counter and isinstance(child.ctx, ast.Load):
-                setattr(node, field, ast.copy_location(ast.Constant(value), child))
-            elif isinstance(child, list):
-                for j, item in enumerate(child):
-                    if isinstance(item, ast.Name) and item.id == counter and isinstance(item.ctx, ast.Load):
-                        child[j] = ast.copy_location(ast.Constant(value), item)
+    replace_nodes(new, lambda n: ast.Constant(value) if isinstance(n, ast.Name) and n.id == counter
+                  and isinstance(n.ctx, ast.Load) else None)
     return new

@@ -125,3 +125,30 @@ def walk_with_tests(node: ast.AST):
         if isinstance(n, ast.While):
             for s in annotations.get(n, annotations.LOOP_TEST, None) or ():
                 yield from walk_with_tests(s)
+
+
+def replace_nodes(node: ast.AST, new_for) -> bool:
+    """Replace each node under `node` (a while loop's test statements too, `walk_with_tests`) for which
+    `new_for(child)` gives a node by that node, at the child's location; returns whether any was.
+
+        >>> tree = ast.parse("y = k + 1")
+        >>> replace_nodes(tree, lambda n: ast.Constant(2) if isinstance(n, ast.Name) and n.id == "k" else None)
+        True
+        >>> ast.unparse(tree)
+        'y = 2 + 1'
+    """
+    changed = False
+    for parent in walk_with_tests(node):
+        for field, child in ast.iter_fields(parent):
+            if isinstance(child, _AST):
+                new = new_for(child)
+                if new is not None:
+                    setattr(parent, field, ast.copy_location(new, child))
+                    changed = True
+            elif isinstance(child, list):
+                for j, item in enumerate(child):
+                    new = new_for(item) if isinstance(item, _AST) else None
+                    if new is not None:
+                        child[j] = ast.copy_location(new, item)
+                        changed = True
+    return changed

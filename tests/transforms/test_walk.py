@@ -6,7 +6,8 @@ import pathlib
 import random
 
 import pytest
-from s2s.transforms.walk import fix_locations, walk
+from s2s.transforms import annotations
+from s2s.transforms.walk import fix_locations, replace_nodes, walk
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "transforms").glob("*.py"))[:12] + sorted((ROOT / "examples").glob("*.py"))[:4]
@@ -49,3 +50,16 @@ def test_fix_locations_of_a_tree_built_by_hand_compiles():
     space = {}
     exec(compile(fix_locations(tree), "<built>", "exec"), space)
     assert space["y"] == 6
+
+
+def test_replace_nodes_replaces_in_fields_lists_and_a_while_loops_test_statements():
+    tree = ast.parse("while c:\n    y = f(k, [k, 2]) + k")
+    loop = tree.body[0]
+    annotations.put(loop, annotations.LOOP_TEST, [ast.parse("c = k < 3").body[0]])
+
+    def literal(n):
+        return ast.Constant(7) if isinstance(n, ast.Name) and n.id == "k" and isinstance(n.ctx, ast.Load) else None
+    assert replace_nodes(tree, literal)
+    assert ast.unparse(tree) == "while c:\n    y = f(7, [7, 2]) + 7"
+    assert ast.unparse(annotations.get(loop, annotations.LOOP_TEST)[0]) == "c = 7 < 3"
+    assert not replace_nodes(tree, literal)
