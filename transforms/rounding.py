@@ -33,6 +33,9 @@ _SMOOTH = {np.sum, np.mean, np.outer, np.dot, np.matmul, np.inner, np.tensordot,
            np.negative, np.add, np.subtract, np.multiply, np.exp, np.sin, np.cos, np.tanh, np.sinh, np.cosh,
            np.square, np.copy, np.asarray, np.array, float}
 _SMOOTH_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult)
+# where those of `_SMOOTH` take a dtype by position: `np.asarray(x, int)` rounds to a step (2.9999999999999996
+# is 2, 3.0 is 3), so a call given a dtype is not smooth
+_DTYPE_POSITION = {np.array: 1, np.asarray: 1, np.sum: 2, np.mean: 2, np.cumsum: 2, np.trace: 4}
 
 
 def decides(fdef, calls, shapes) -> bool:
@@ -84,7 +87,7 @@ def decides(fdef, calls, shapes) -> bool:
                 position = next(i for i, a in enumerate(parent.args) if a is node)
                 if callee is len or _helper(callee) == "is_zero":
                     break  # (a length; whether an adjoint is the zero one, where 0.0 stands for zeros)
-                if _smooth_in(shapes, callee, position):
+                if _smooth_in(shapes, callee, position) and not _casts(parent, callee):
                     node = parent
                     continue
                 f = parent.func
@@ -109,6 +112,12 @@ def _helper(callee):
     """The name of the s2s runtime helper `callee` is, or None."""
     module = getattr(callee, "__module__", None) or ""
     return getattr(callee, "__name__", None) if module.startswith("s2s.runtime") else None
+
+
+def _casts(call, callee) -> bool:
+    """Whether `call` passes a dtype (`dtype=`, or by position to a function of `_DTYPE_POSITION`)."""
+    return any(k.arg == "dtype" for k in call.keywords) \
+        or hashable(callee) and callee in _DTYPE_POSITION and len(call.args) > _DTYPE_POSITION[callee]
 
 
 def _smooth_in(shapes, callee, position) -> bool:

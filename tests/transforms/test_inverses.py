@@ -216,3 +216,27 @@ def test_an_inverse_computed_only_in_a_branch_is_not_made_unconditional():
         np.testing.assert_allclose(s2s.grad(inverse_in_a_branch)(M, b, flag),
                                    s2s.derivative(inverse_in_a_branch)(M, b, flag), rtol=1e-10, atol=1e-12)
 
+
+
+def int_of_a_solve(S, b):
+    k = np.asarray(np.linalg.solve(S, b), dtype=int)
+    return np.linalg.slogdet(S)[1] + np.sum(S) * np.sum(k)
+
+
+def int_of_a_solve_by_position(S, b):
+    k = np.array(np.linalg.solve(S, b), int)
+    return np.linalg.slogdet(S)[1] + np.sum(S) * np.sum(k)
+
+
+# solve(S, b) is exactly [3, 3, 2] here; an item of inv(S) @ b is 2.9999999999999996, whose int is 2
+_INT_S = np.array([[30.0, 7.0, -22.0], [7.0, 7.0, -1.0], [-22.0, -1.0, 67.0]])
+_INT_B = np.array([67.0, 40.0, 65.0])
+
+
+@pytest.mark.parametrize("f", [int_of_a_solve, int_of_a_solve_by_position])
+def test_a_solve_cast_to_ints_stays_a_solve(f):
+    """np.asarray(x, dtype=int) was taken as smooth in x (rounding.py): the product with the inverse gave
+    k = [3, 3, 1] where the function's is [3, 3, 2], and a gradient in S off by one in every item."""
+    src = s2s.source(s2s.grad(f), _INT_S, _INT_B)
+    assert "np.linalg.solve(" in src and "S_inv" not in src, src
+    np.testing.assert_array_equal(s2s.grad(f)(_INT_S, _INT_B), s2s.derivative(f)(_INT_S, _INT_B))
