@@ -168,7 +168,8 @@ def fold_known_conditions(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     so no tape. The values are followed in order through each block (`t = 0 + 0`, `i = t`, `t4 = len_out2 - 1`:
     the copies of a written-out loop bind the same names again, each to the value of its trip); a name bound
     inside a loop or branch that is not folded is unknown after it, and a loop's or branch's body starts with
-    nothing known. Ints otherwise come from the shapes (`len(params)`, `x.shape[0]`). Returns whether any was.
+    nothing known. Ints otherwise come from the shapes (`len(params)`, `x.shape[0]`), not for a read that may
+    find its name unbound. Returns whether any was.
 
         t = 0; i = t; cond = i < 1; if cond: h = relu(h)     ->     ...; cond = True; h = relu(h)
     """
