@@ -66,15 +66,16 @@ def share_inverses(fdef: ast.FunctionDef, infer, np_name: str) -> bool:
     """
     if any(isinstance(n, _UNSUPPORTED) for n in walk(fdef) if n is not fdef):
         return False
-    tried, changed = set(), False
+    tried, changed, shapes = set(), False, infer(fdef)
     while True:
-        shapes = infer(fdef)
         candidates = [(name, found) for name, found in _factorisations(fdef, shapes).items() if name not in tried]
         if not candidates:
             break
         name, found = candidates[0]
         tried.add(name)
-        changed |= _share_one(fdef, shapes, infer, np_name, name, found)
+        after = _share_one(fdef, shapes, infer, np_name, name, found)
+        if after is not None:  # (the shapes of the code as it is now; a refusal left it, and them, as they were)
+            shapes, changed = after, True
     if changed:
         fix_locations(fdef)
     return changed
@@ -96,24 +97,25 @@ def _factorisations(fdef, shapes) -> dict:
             == {np.linalg.inv, np.linalg.solve}}
 
 
-def _share_one(fdef, shapes, infer, np_name, name, found) -> bool:
-    """Compute `name`'s inverse once and read it at each of `found`, where the conditions hold."""
+def _share_one(fdef, shapes, infer, np_name, name, found):
+    """Compute `name`'s inverse once and read it at each of `found`, where the conditions hold; the shapes of
+    the code then, or None where it is left as it was."""
     transposes = _transposes(fdef)
     where = _first_use(fdef, name, [call for call, _, _ in found])
     if where is None or any(transposes[t][0] == name and transposes[t][1] >= where[0] for t in transposes) \
             or not _same_matrix_throughout(fdef, name, shapes, where[0]) \
             or not all(_solve_fits(call, shapes, name) for call, callee, _ in found if callee is np.linalg.solve):
-        return False
+        return None
     index, first = where
     transposed_first = next(t for call, _, t in found if call is first)
     if not any(callee is np.linalg.inv and _unconditional(fdef, call) for call, callee, _ in found):
-        return False  # (an inverse computed only in a branch or a loop: the solves stay cheaper)
+        return None  # (an inverse computed only in a branch or a loop: the solves stay cheaper)
     # A product with the inverse rounds otherwise than the solve did (and `S_inv.T` otherwise than
     # `np.linalg.inv(S)`): where such a value, or one made from it, decides anything (a comparison, a branch,
     # an index, `np.maximum`...), the code would take another way than the function itself took.
     rounded = [call for call, callee, t in found if callee is np.linalg.solve or t != transposed_first]
     if decides(fdef, rounded, shapes):
-        return False
+        return None
     inverse = NameAllocator(names_in(fdef)).fresh(f"{name}_inv")
     matrix = ast.Name(id=name, ctx=ast.Load())
     if transposed_first:
@@ -131,10 +133,11 @@ def _share_one(fdef, shapes, infer, np_name, name, found) -> bool:
     # An inverse the code made was a fresh array, which the code may change in place (`S_bar += t` after
     # `S_bar = np.linalg.inv(S).T`); the shared one must not be: where it would be, the rewrite is undone.
     after = infer(fdef)
-    if any(changed_in_place(stmt, aliases(fdef, inverse, after), after) for stmt in fdef.body):
+    reaching = aliases(fdef, inverse, after)
+    if any(changed_in_place(stmt, reaching, after) for stmt in fdef.body):
         fdef.body = before
-        return False
-    return True
+        return None
+    return after
 
 
 def _call(np_name, function, args):

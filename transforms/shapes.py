@@ -1537,12 +1537,10 @@ class Shapes:
         if isinstance(node, ast.Tuple):
             items = [self.value_of(e, env) for e in node.elts]
             return tuple(items) if all(type(i) is int for i in items) else None
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) \
-                and isinstance(left := self.value_of(node.left, env), tuple) \
-                and isinstance(right := self.value_of(node.right, env), tuple):
-            return left + right  # (`(3,) + x.shape`)
-        if isinstance(node, ast.BinOp) and type(node.op) in _INT_OPS:  # `x.shape[0] - k + 1`
+        if isinstance(node, ast.BinOp) and type(node.op) in _INT_OPS:  # `x.shape[0] - k + 1`, `(3,) + x.shape`
             left, right = self.value_of(node.left, env), self.value_of(node.right, env)
+            if isinstance(node.op, ast.Add) and isinstance(left, tuple) and isinstance(right, tuple):
+                return left + right
             if type(left) is not int or type(right) is not int or (right == 0 and type(node.op) in _DIVIDING):
                 return None
             return _INT_OPS[type(node.op)](left, right)
