@@ -4,17 +4,20 @@ order they run, under the names `s2s show --stages` prints; in that order they d
 
 1. `simplify`: algebraic simplification and constant folding (`x * 1`, `2 - 1`).
 2. `dce`: assignments to made-up names that nothing reads are deleted (run
-   again at the end; the first run clears resets that would block step 3).
+   again later; the first run clears resets that would block step 3).
 3. `copyprop`: copy propagation into made-up names (`g = y_bar; ... g ...`);
    then, for code specialised to the argument shapes of a call, the adjoint of
    a max that the function's value provably does not depend on (the shift of a
    log-sum-exp) is not computed (`transforms/shifts.py`, read from the primal).
 4. `zeros`: accumulation into a known-zero adjoint becomes plain assignment.
-   Then, for code specialised to the argument shapes of a call, `specialize`:
-   `unbroadcast` dropped where shapes are equal, matrix-product adjoints
-   inlined, the loss value not computed when only the gradient is needed
-   (docs/specialisation.md); then copies the rewrites left are propagated,
-   negations folded and broadcasts nothing needs dropped (`copyprop again`).
+   Then, for code specialised to the argument shapes of a call: a container
+   argument's adjoint one name per item (`transforms/container_adjoints.py`);
+   `specialize`: `unbroadcast` dropped where shapes are equal, matrix-product
+   adjoints inlined, the loss value not computed when only the gradient is
+   needed (docs/specialisation.md); `dce` again; copies the rewrites left
+   propagated, negations folded and broadcasts nothing needs dropped (`copyprop
+   again`); in the code of `s2s.grad` the seed is the number 1.0
+   (`transforms/seed.py`); and `exp(z - logaddexp(0, z))` the logistic.
 5. `tape`: values saved on the tape but restored where nothing reads them are
    not saved at all (the per-place refinement of the to-be-recorded analysis);
    loop-index arithmetic (and, specialised, numbers from unchanged arguments)
@@ -22,22 +25,22 @@ order they run, under the names `s2s show --stages` prints; in that order they d
 6. For shape-specialised code, the adjoints of index reads go into an adjoint
    array of its own in place (`P_bar[i] += t_bar`, `transforms/index_adjoints.py`),
    an index read nothing reads goes where its adjoint checks the same index
-   (`transforms/checked_reads.py`), and adjoint arrays that are certainly their own are accumulated in place
-   (`W_bar += e`) instead of copied at each step.
+   (`transforms/checked_reads.py`), and adjoint arrays that are certainly their
+   own are accumulated in place (`W_bar += e`) instead of copied at each step.
 7. For shape-specialised code, the adjoint of a max or min over an axis counts the
    hits per slice only where some slice ties (`transforms/extremes.py`), an array
    temporary read once by elementwise arithmetic takes the result in place
    (`transforms/reuse.py`), `s2s.finish` goes where it would return the adjoint
    itself (`transforms/finish.py`), numbers every trip of a loop computes alike are
    computed once before it (`transforms/invariants.py`), and number temporaries
-   read once are written into their reader (`transforms/merge.py`). In the code of
-   `s2s.grad` the seed is the number 1.0 (`transforms/seed.py`, after the copies
-   are propagated).
-8. In `s2s.grad`'s shape-specialised code, solves with a matrix whose inverse the
+   read once are written into their reader (`transforms/merge.py`).
+8. For shape-specialised code, item assignments and index adjoints into arrays no
+   one else can see are written in place (`transforms/item_updates.py`).
+9. In `s2s.grad`'s shape-specialised code, solves with a matrix whose inverse the
    code computes anyway read that inverse (`transforms/inverses.py`).
-9. For shape-specialised code, a `# s2s: ... kept: shape of t unknown (line N: ...)`
-   note above each statement that still calls a shape helper says why; last, NumPy's
-   reductions of arrays are written as array methods (`transforms/reduction_methods.py`).
+10. For shape-specialised code, a `# s2s: ... kept: shape of t unknown (line N: ...)`
+    note above each statement that still calls a shape helper says why; last, NumPy's
+    reductions of arrays are written as array methods (`transforms/reduction_methods.py`).
 
 The activity analysis (no adjoint for what needs none), the to-be-recorded
 analysis (tape only overwritten values the backward sweep reads) and the
