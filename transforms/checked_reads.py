@@ -40,7 +40,7 @@ import numpy as np
 from .context import ctx
 from .reverse import Comment
 from .unchanged import SHAPE_ATTRIBUTES, aliases, changed_in_place
-from .walk import walk
+from .walk import binding_counts, walk
 
 __all__ = ["rechecked_index_reads"]
 
@@ -51,10 +51,7 @@ def rechecked_index_reads(fdef: ast.FunctionDef, shapes) -> set[str]:
 
         >>> # t7 = logp[arange, y]; ...; logp_bar[arange, y] += t7_bar   ->  {"t7"}
     """
-    stores = {}
-    for n in walk(fdef):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            stores[n.id] = stores.get(n.id, 0) + 1
+    stores = binding_counts([fdef])
     body, found = fdef.body, set()
     for i, s in enumerate(body):
         read = _index_read(s, stores, shapes)

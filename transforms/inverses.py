@@ -49,7 +49,7 @@ import numpy as np
 from .names import NameAllocator, names_in
 from .rounding import decides
 from .unchanged import aliases, changed_in_place
-from .walk import fix_locations, walk
+from .walk import binding_counts, fix_locations, walk
 
 __all__ = ["share_inverses"]
 
@@ -147,10 +147,7 @@ def _call(np_name, function, args):
 
 def _transposes(fdef) -> dict:
     """name -> (S, index of its statement) for each name bound once in `fdef`, at the top level, to `S.T`."""
-    stores = {}
-    for n in walk(fdef):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            stores[n.id] = stores.get(n.id, 0) + 1
+    stores = binding_counts([fdef])
     return {s.targets[0].id: (s.value.value.id, index) for index, s in enumerate(fdef.body)
             if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
             and stores[s.targets[0].id] == 1 and isinstance(s.value, ast.Attribute) and s.value.attr == "T"

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import ast
 
-from .walk import replace_nodes, walk_with_tests
+from .walk import binding_counts, replace_nodes, walk_with_tests
 
 __all__ = ["inline_tuple_items"]
 
@@ -50,25 +50,16 @@ def inline_tuple_items(fdef: ast.FunctionDef, tuples: frozenset, renamable: froz
     return changed
 
 
-def _stores(stmts) -> dict:
-    out = {}
-    for s in stmts:
-        for n in walk_with_tests(s):
-            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
-                out[n.id] = out.get(n.id, 0) + 1
-    return out
-
-
 def _one_tuple(fdef, tuples) -> bool:
     body = fdef.body
-    everywhere = _stores(body)
+    everywhere = binding_counts(body)
     for i, s in enumerate(body):
         if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
                 and s.targets[0].id in tuples and isinstance(s.value, ast.Tuple)
                 and all(isinstance(e, ast.Name) for e in s.value.elts) and everywhere.get(s.targets[0].id) == 1):
             continue
         name, items = s.targets[0].id, [e.id for e in s.value.elts]
-        later, after = body[i + 1:], _stores(body[i + 1:])
+        later, after = body[i + 1:], binding_counts(body[i + 1:])
         if any(after.get(e) for e in items) or any(isinstance(n, ast.Name) and n.id == name
                                                    for t in body[:i] for n in walk_with_tests(t)):
             continue
@@ -90,14 +81,14 @@ def _one_tuple(fdef, tuples) -> bool:
 def _one_copy(fdef, renamable) -> bool:
     body = fdef.body
     params = {a.arg for a in walk_with_tests(fdef.args) if isinstance(a, ast.arg)}
-    everywhere = _stores(body)
+    everywhere = binding_counts(body)
     for j, s in enumerate(body):
         if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
                 and isinstance(s.value, ast.Name)):
             continue
         a, b = s.targets[0].id, s.value.id
         if a == b or a in params or b in params or b not in renamable or everywhere.get(a) != 1 \
-                or _stores(body[j + 1:]).get(b) or not everywhere.get(b):
+                or binding_counts(body[j + 1:]).get(b) or not everywhere.get(b):
             continue
         if any(isinstance(n, ast.Name) and n.id == a for t in body[:j] for n in walk_with_tests(t)):
             continue

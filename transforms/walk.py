@@ -152,3 +152,18 @@ def replace_nodes(node: ast.AST, new_for) -> bool:
                         child[j] = ast.copy_location(new, item)
                         changed = True
     return changed
+
+
+def binding_counts(nodes) -> dict:
+    """name -> how many times the statements or expressions `nodes` bind or delete it (a while loop's test
+    statements too).
+
+        >>> binding_counts(ast.parse("x = 1; x += y; del z").body)
+        {'x': 2, 'z': 1}
+    """
+    out = {}
+    for node in nodes:
+        for n in walk_with_tests(node):
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+                out[n.id] = out.get(n.id, 0) + 1
+    return out
