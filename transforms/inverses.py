@@ -68,12 +68,14 @@ def share_inverses(fdef: ast.FunctionDef, infer, np_name: str) -> bool:
         return False
     tried, changed, shapes = set(), False, infer(fdef)
     while True:
-        candidates = [(name, found) for name, found in _factorisations(fdef, shapes).items() if name not in tried]
+        transposes = _transposes(fdef)
+        candidates = [(name, found) for name, found in _factorisations(fdef, shapes, transposes).items()
+                      if name not in tried]
         if not candidates:
             break
         name, found = candidates[0]
         tried.add(name)
-        after = _share_one(fdef, shapes, infer, np_name, name, found)
+        after = _share_one(fdef, shapes, infer, np_name, name, found, transposes)
         if after is not None:  # (the shapes of the code as it is now; a refusal left it, and them, as they were)
             shapes, changed = after, True
     if changed:
@@ -81,10 +83,9 @@ def share_inverses(fdef: ast.FunctionDef, infer, np_name: str) -> bool:
     return changed
 
 
-def _factorisations(fdef, shapes) -> dict:
+def _factorisations(fdef, shapes, transposes) -> dict:
     """matrix name -> [(call, callee, whether it factors the transpose), ...] in program order, for the names
-    both inverted and solved with."""
-    transposes = _transposes(fdef)
+    both inverted and solved with (`transposes`: the names bound to `S.T`, `_transposes`)."""
     uses = {}
     for node in walk(fdef):
         if isinstance(node, ast.Call) and not node.keywords:
@@ -97,10 +98,9 @@ def _factorisations(fdef, shapes) -> dict:
             == {np.linalg.inv, np.linalg.solve}}
 
 
-def _share_one(fdef, shapes, infer, np_name, name, found):
+def _share_one(fdef, shapes, infer, np_name, name, found, transposes):
     """Compute `name`'s inverse once and read it at each of `found`, where the conditions hold; the shapes of
     the code then, or None where it is left as it was."""
-    transposes = _transposes(fdef)
     where = _first_use(fdef, name, [call for call, _, _ in found])
     if where is None or any(transposes[t][0] == name and transposes[t][1] >= where[0] for t in transposes) \
             or not _same_matrix_throughout(fdef, name, shapes, where[0]) \

@@ -595,6 +595,11 @@ class Shapes:
         self._flow(fdef)
         self.reals = self._real_names(kinds or {})
 
+    def _placeholder_statement(self, s) -> bool:
+        """Whether the assignment `s` is the tape's placeholder (`t = t2 = None`), never read as a value."""
+        return annotations.get(s, annotations.PLACEHOLDER, False) \
+            and all(isinstance(t, ast.Name) and t.id in self.restored for t in s.targets)
+
     def _placeholder(self, value, name) -> bool:
         """Whether `value` is the tape's placeholder `None` bound to `name` (never read as a value; a `None`
         of your own is one: `n = None` makes `x[:n]` the whole axis)."""
@@ -1036,9 +1041,8 @@ class Shapes:
                 for name in assigned_names(t):
                     self._set(state, name, self._restores.get(name, self.env.get(name)), restore=True)
             return state
-        if annotations.get(s, annotations.PLACEHOLDER, False) \
-                and all(isinstance(t, ast.Name) and t.id in self.restored for t in s.targets):
-            return state  # a placeholder for the tape (`t = t2 = None`), never read as a value
+        if self._placeholder_statement(s):
+            return state
         value = self._list_items(s, state) if isinstance(s.value, ast.List) else self._fact(s.value, state)
         if isinstance(s.value, ast.Constant) and type(s.value.value) is float and s.value.value == 0.0:
             value = ZERO_SCALAR
@@ -1144,11 +1148,8 @@ class Shapes:
             return len(node.args) == 1 and self._real_call(self.callee(node), node, reals)
         if isinstance(node, ast.Call) and self._counted_as(node, reals):
             return True  # np.sum(x == m, axis=1, keepdims=True, dtype=z.dtype) with z real: a count in z's dtype
-        if isinstance(node, ast.Call) and (self.callee(node) is getattr(ctx().runtime, "call_plain", None)
-                                           or isinstance(node.func, ast.Attribute)
-                                           and isinstance(node.func.value, ast.Name)
-                                           and node.func.value.id in self._generators):
-            return self._random_draw(node) is not None  # (a Generator's float64 draw)
+        if isinstance(node, ast.Call) and self._random_draw(node) is not None:
+            return True  # (a Generator's float64 draw)
         if isinstance(node, ast.Call) and not node.keywords:
             return self._real_call(self.callee(node), node, reals)
         return False
@@ -1284,9 +1285,8 @@ class Shapes:
         if self._is_pop(s.value) and all(isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) for e in t.elts)
                                     for t in s.targets):
             return  # a snapshot restored (`h, t = snapshots.pop()`): earlier values of the same names
-        if annotations.get(s, annotations.PLACEHOLDER, False) \
-                and all(isinstance(t, ast.Name) and t.id in self.restored for t in s.targets):
-            return  # a placeholder for the tape (`t = t2 = None`), never read as a value
+        if self._placeholder_statement(s):
+            return
         if self._is_pop(s.value):
             return  # restores an earlier value of the same name
         value = self._list_items(s, None) if isinstance(s.value, ast.List) else self.of(s.value)
@@ -1591,13 +1591,12 @@ class Shapes:
         if isinstance(f, ast.Attribute) and f.attr == "astype" and len(node.args) == 1 and not node.keywords \
                 and self._is_array_expr(f.value, env):
             return self._arr(f.value, env)  # an array of known shape converted (`(y == k).astype(float)`)
-        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in self._generators:
-            return self._random_draw(node, env)  # (`rng.gumbel(size=(2, 4))`: no local value passed)
+        draw = self._random_draw(node, env)
+        if draw is not None:
+            return draw
         obj = self.callee(node)
         if obj is None:
             return None
-        if obj is getattr(ctx().runtime, "call_plain", None):
-            return self._random_draw(node, env)
         args = node.args
         kw = {k.arg: k.value for k in node.keywords}
         if any(isinstance(a, ast.Starred) for a in args) or None in kw:
@@ -1615,9 +1614,12 @@ class Shapes:
         (`_DRAWS`): `size` (an int or a tuple of ints of known value), or without it the broadcast shape of
         the parameters before it; None for anything else (another method, `dtype=` or `out=`, arguments by
         `*`)."""
+        if not self._generators:
+            return None
         direct = isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) \
             and node.func.value.id in self._generators
-        f = node.func if direct else node.args[0] if len(node.args) >= 2 else None
+        f = node.func if direct else node.args[0] if len(node.args) >= 2 \
+            and self.callee(node) is getattr(ctx().runtime, "call_plain", None) else None
         if not (isinstance(f, ast.Attribute) and f.attr in _DRAWS and isinstance(f.value, ast.Name)
                 and f.value.id in self._generators and f.value.id not in self.assigned):
             return None

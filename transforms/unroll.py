@@ -31,7 +31,7 @@ import ast
 import copy
 
 from .shapes import Keyed, Seq, Shapes, items_of
-from .walk import fix_locations, replace_nodes, rewrite_statements, walk, walk_with_tests
+from .walk import binding_counts, fix_locations, replace_nodes, rewrite_statements, walk, walk_with_tests
 
 MAX_TRIPS = 8
 MAX_STATEMENTS = 400
@@ -57,14 +57,16 @@ def unroll_item_loops(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     return changed
 
 
-def _trip_copies(loop: ast.For, trips) -> list:
+def _trip_copies(loop: ast.For, trips, renamed=lambda trip: {}) -> list:
     """The body of `for k in range(trips)` written out (or of `for k in trips`, a list of the counter's ints): per
-    trip `k = i`, then the body with k's reads the literal i."""
+    trip `k = i`, then the body with k's reads the literal i and its names renamed by `renamed(trip)` (old ->
+    new, for the trip's position)."""
     out = []
-    for i in (range(trips) if isinstance(trips, int) else trips):
+    for trip, i in enumerate(range(trips) if isinstance(trips, int) else trips):
         start = ast.Assign(targets=[ast.Name(id=loop.target.id, ctx=ast.Store())], value=ast.Constant(i))
         out.append(fix_locations(ast.copy_location(start, loop)))
-        out.extend(_with_counter(stmt, loop.target.id, i) for stmt in loop.body)
+        names = renamed(trip)
+        out.extend(_renamed(_with_counter(stmt, loop.target.id, i), names) for stmt in loop.body)
     return out
 
 
@@ -125,10 +127,8 @@ def _loops_losing_shapes(fdef, shapes) -> list:
 def _peeled(fdef, loop, values, fresh):
     """The first trip of `for k in range(n)` written out before the loop over the rest (see peel_first_trips);
     a function that undoes it, or None where the loop is not of that form."""
-    if len(loop.iter.args) != 1:
+    if len(loop.iter.args) != 1 or len(values) == 1:  # (a loop of one trip is its body: `_written_out`)
         return None
-    if len(values) == 1:  # one trip (a list of two layers, all but the last): the loop is its body, k the literal 0
-        return _replace(fdef, loop, _trip_copies(loop, 1))
     rest = copy.copy(loop)
     rest.iter = ast.copy_location(ast.Call(func=loop.iter.func, args=[ast.Constant(1), loop.iter.args[0]],
                                            keywords=[]), loop.iter)
@@ -141,20 +141,20 @@ def _peeled(fdef, loop, values, fresh):
 def _written_out(fdef, loop, values, fresh):
     """Every trip of a loop of a few known trips written out (`for start in range(0, 7, 3)` over batches of 3, 3
     and 1 rows: each trip's shapes its own), where that stays small; a function that undoes it, or None."""
-    size = sum(1 for stmt in loop.body for node in walk(stmt) if isinstance(node, ast.stmt))
-    if not values or len(values) > MAX_TRIPS or size * len(values) > MAX_STATEMENTS:
+    if not values or len(values) > MAX_TRIPS or _size(loop) * len(values) > MAX_STATEMENTS:
         return None
     # Each trip but the last gets names of its own for what it binds before reading (`t2 = 0 + 3`, `xb =
     # X[0:t2]`): a name bound once has one value to the shapes pass. The last trip keeps the names, for the
     # reads after the loop (each trip binds them, so after the loop they hold the last trip's values).
     bound = _bound_before_read(loop.body)
-    out = []
-    for i, value in enumerate(values):
-        renamed = {} if i == len(values) - 1 else {name: fresh(name) for name in bound}
-        start = ast.Assign(targets=[ast.Name(id=loop.target.id, ctx=ast.Store())], value=ast.Constant(value))
-        out.append(fix_locations(ast.copy_location(start, loop)))
-        out.extend(_renamed(_with_counter(stmt, loop.target.id, value), renamed) for stmt in loop.body)
-    return _replace(fdef, loop, out)
+    last = len(values) - 1
+    return _replace(fdef, loop, _trip_copies(loop, values, lambda trip: {} if trip == last else {
+        name: fresh(name) for name in bound}))
+
+
+def _size(loop) -> int:
+    """How many statements the body of `loop` holds, nested ones counted."""
+    return sum(1 for stmt in loop.body for node in walk(stmt) if isinstance(node, ast.stmt))
 
 
 _COMPARISONS = {ast.Lt: int.__lt__, ast.LtE: int.__le__, ast.Gt: int.__gt__, ast.GtE: int.__ge__,
@@ -187,9 +187,7 @@ def fold_known_conditions(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
                 value = _known_int(stmt.value, known, shapes)
                 if type(value) is bool and isinstance(stmt.value, ast.Compare):
                     stmt.value = ast.copy_location(ast.Constant(value), stmt.value)
-                for n in walk_with_tests(stmt):
-                    if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
-                        known.pop(n.id, None)
+                _forget(known, stmt)
                 if value is not None:
                     known[stmt.targets[0].id] = value
                 out.append(stmt)
@@ -198,16 +196,21 @@ def fold_known_conditions(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
                 inner = getattr(stmt, field, None)
                 if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
                     setattr(stmt, field, block(inner, {}))
-            for n in walk_with_tests(stmt):
-                if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
-                    known.pop(n.id, None)
+            _forget(known, stmt)
             out.append(stmt)
         return out
+
 
     fdef.body = block(fdef.body, {})
     if changed:
         fix_locations(fdef)
     return changed
+
+
+def _forget(known: dict, stmt) -> None:
+    """The names `stmt` binds are unknown after it (until bound again to a known int)."""
+    for name in binding_counts([stmt]):
+        known.pop(name, None)
 
 
 def _known_int(node, known, shapes):
@@ -309,7 +312,7 @@ def _trips(loop, shapes: Shapes):
     if n is None or not 1 <= n <= MAX_TRIPS or not _copyable(loop):
         return None
     counter = loop.target.id
-    size = sum(1 for stmt in loop.body for node in walk(stmt) if isinstance(node, ast.stmt))
+    size = _size(loop)
     differing = any(isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Name) and node.slice.id == counter
                     and isinstance(base := shapes.of(node.value), Seq | Keyed) and len(set(map(repr, items_of(base)))) > 1
                     for stmt in loop.body for node in walk(stmt))
