@@ -10,6 +10,7 @@ from s2s.transforms.tuple_items import inline_tuple_items
 
 import s2s
 from tests.helpers_fd import assert_close, fd_grad
+from tests.test_real_programs_containers import activity_regularised, make_activity
 
 
 def _run(src, tuples=frozenset({"r"}), renamable=frozenset({"L2", "h2"})):
@@ -48,35 +49,18 @@ def test_names_that_stay(src):
     assert not changed, out
 
 
-def forward_collecting(layers, X):
-    hiddens = []
-    h = X
-    for W, b in layers:
-        h = np.tanh(h @ W + b)
-        hiddens.append(h)
-    return h, hiddens
-
-
-def regularised(layers, X, y):
-    out, hiddens = forward_collecting(layers, X)
-    reg = 0.0
-    for hid in hiddens:
-        reg = reg + np.mean(hid ** 2)
-    return np.sum((out - y) ** 2) + 0.1 * reg
-
-
-def test_a_list_a_helper_returns_is_followed_into_the_callers_loop():
-    rng = np.random.default_rng(2)
-    layers = [(rng.normal(size=(3, 4)), rng.normal(size=4)), (rng.normal(size=(4, 2)), rng.normal(size=2))]
-    X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
-    g = s2s.grad(regularised)(layers, X, y)
+@pytest.mark.parametrize("variant", [0, 1])
+def test_a_list_a_helper_returns_is_followed_into_the_callers_loop(variant):
+    # (the activity-regularised MLP: `out, hiddens = forward_with_hidden(params, X)`, then a loop over hiddens)
+    layers, X, y = make_activity(np.random.default_rng(2), variant)
+    g = s2s.grad(activity_regularised)(layers, X, y)
     for i, (W, _b) in enumerate(layers):
         def at_W(W_, i=i):
             changed = list(layers)
             changed[i] = (W_, changed[i][1])
-            return regularised(changed, X, y)
+            return activity_regularised(changed, X, y)
         assert_close(g[i][0], fd_grad(at_W, (W,)), rtol=1e-5, atol=1e-7)
-    src = s2s.source(s2s.grad(regularised), layers, X, y)
+    src = s2s.source(s2s.grad(activity_regularised), layers, X, y)
     loops = [line for line in src.splitlines() if line.lstrip().startswith("for ")]
     assert "# s2s:" not in src and "unbroadcast" not in src and not loops, src
 
