@@ -435,13 +435,16 @@ def _runner(func, wrt, optimize, need_value=True):
         names = pipeline._wrt_names(func, wrt)
         entry, _ = _entry_for(target, names, form, optimize, args, kwargs=kwargs)
         kinds = tuple(map(type, args))
-        # (a number, or a container keyed by its structure, is what the key says: `_check_args` has nothing to add)
-        positions = [p for p in _positions(target, names) if p[0] >= len(args) or kinds[p[0]] not in _NUMBER
+        every = _positions(target, names)
+        _check_args(every, args, kwargs, target)
+        # a number, an exact ndarray (its dtype) or a container keyed by its structure is what the key says:
+        # `_check_args` has nothing to add on the calls that find this variant
+        positions = [p for p in every if p[0] >= len(args) or kinds[p[0]] not in _NUMBER and kinds[p[0]] is not ndarray
                      and not (kinds[p[0]] in _CONTAINERS and structure_key(args[p[0]]) is not None)]
         # a namedtuple's or dataclass's gradient made as a plain tuple or dict gets its type (pytree.restore)
-        every = _positions(target, names)
         records = every if any(i < len(args) and _is_record(args[i]) for i, _ in every) else None
-        return variants.put(key, (entry, entry.fn, positions, entry.fn.__s2s_returns_value__, records))
+        recheck = bool(kwargs) or bool(_CONTAINERS.intersection(key if type(key) is tuple else (key,)))
+        return variants.put(key, (entry, entry.fn, positions, entry.fn.__s2s_returns_value__, records, recheck))
 
     def run(*args, **kwargs):
         if prefix:
@@ -458,9 +461,9 @@ def _runner(func, wrt, optimize, need_value=True):
         variant = find(key)
         if variant is None or not variant[0].fresh():
             variant = make(args, key, kwargs)
-        elif kwargs or _CONTAINERS.intersection(key if type(key) is tuple else (key,)):
+        elif variant[5]:
             argcheck.check_arguments(args, kwargs)  # what a list or a keyword holds is not in the key
-        _, fn, positions, returns_value, records = variant
+        _, fn, positions, returns_value, records, _ = variant
         if positions:
             _check_args(positions, args, kwargs, target)
         try:

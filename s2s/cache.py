@@ -194,7 +194,7 @@ def _checker(version, funcs, ident, rest):
     typed = tuple((c, k, type(o)) for kind, c, k, o, mode in rest if kind == "d" and mode == "type")
     cells = tuple((c, o) for kind, c, k, o, mode in rest if kind == "C" and mode == "is")
     other = tuple(e for e in rest if not ((e[0] == "d" and e[4] == "type") or (e[0] == "C" and e[4] == "is")))
-    shape = (len(funcs), len(ident), len(typed), len(cells), bool(other))
+    shape = (len(funcs), tuple(obj is MISSING for _, _, obj in ident), len(typed), len(cells), bool(other))
     with lock:
         make = _CHECKERS.find(shape)
         if make is None:
@@ -203,9 +203,13 @@ def _checker(version, funcs, ident, rest):
             for i in range(len(funcs)):
                 params += [f"f{i}", f"c{i}", f"d{i}", f"k{i}"]
                 tests.append(f"f{i}.__code__ is c{i} and f{i}.__defaults__ is d{i} and f{i}.__kwdefaults__ is k{i}")
-            for i in range(len(ident)):
-                params += [f"g{i}", f"n{i}", f"o{i}"]
-                tests.append(f"g{i}.get(n{i}, _missing) is o{i}")
+            for i, (_, _, obj) in enumerate(ident):  # (a subscript costs less than a call of .get)
+                if obj is MISSING:
+                    params += [f"g{i}", f"n{i}"]
+                    tests.append(f"n{i} not in g{i}")
+                else:
+                    params += [f"g{i}", f"n{i}", f"o{i}"]
+                    tests.append(f"g{i}[n{i}] is o{i}")
             for i in range(len(typed)):
                 params += [f"tg{i}", f"tn{i}", f"tt{i}"]
                 tests.append(f"type(tg{i}.get(tn{i}, _missing)) is tt{i}")
@@ -219,7 +223,7 @@ def _checker(version, funcs, ident, rest):
                     f"    def fresh({', '.join(p + '=' + p for p in params)}):\n"
                     f"        try:\n"
                     f"            return {body}\n"
-                    f"        except ValueError:  # a closure cell emptied\n"
+                    f"        except (ValueError, KeyError):  # a closure cell emptied, a name deleted\n"
                     f"            return False\n"
                     f"    return fresh\n")
             namespace = {}
@@ -229,7 +233,7 @@ def _checker(version, funcs, ident, rest):
     values = [rules, version, MISSING, deps_hold, other]
     for group in (funcs, ident, typed, cells):
         for entry in group:
-            values.extend(entry)
+            values.extend(entry[:2] if group is ident and entry[2] is MISSING else entry)
     return make(*values)
 
 

@@ -139,6 +139,38 @@ def test_global_shadowing_a_builtin():
         assert np.isclose(g(-2.0), np.cos(-2.0) * -2.0 + np.sin(-2.0))
 
 
+def test_global_deleted_then_shadowing_builtin_removed():
+    # the freshness check reads a present global by subscript and a missing one by `in`: a deleted
+    # global is a change (refused where the function raises NameError), and so is a shadowing global removed
+    ns = notebook()
+    cell(ns, "act = np.sin\n")
+    cell(ns, "def f(x):\n    return act(x) * abs(x)\n")
+    grads = both(ns["f"])
+    for g in grads:
+        assert np.isclose(g(0.4), np.cos(0.4) * 0.4 + np.sin(0.4))
+    cell(ns, "del act\n")
+    for g in grads:
+        with pytest.raises((NameError, s2s.errors.S2SError), match="act"):
+            g(0.4)
+    cell(ns, "act = np.tanh\nabs = np.exp\n")
+    for g in grads:
+        assert np.allclose(g(0.4), fd(ns["f"], 0.4), rtol=1e-6)
+    cell(ns, "del abs\n")
+    for g in grads:
+        assert np.isclose(g(0.4), (1 - np.tanh(0.4) ** 2) * 0.4 + np.tanh(0.4))
+
+
+def test_an_int_array_is_refused_after_a_float_array_of_its_shape():
+    # the call-time check of a differentiated array's dtype runs where its variant is made: each dtype
+    # has a variant of its own, so an int array of a cached float array's shape is still refused
+    g = s2s.grad(lambda x: np.sum(x ** 2))
+    assert np.allclose(g(np.ones(3)), 2.0)
+    for _ in range(2):
+        with pytest.raises(s2s.errors.NotDifferentiableArgumentError, match="dtype int"):
+            g(np.ones(3, dtype=int))
+    assert np.allclose(g(np.ones(3)), 2.0)
+
+
 def test_module_attribute_rebound():
     mod = types.ModuleType("s2s_test_acts")
     mod.act = np.sin
