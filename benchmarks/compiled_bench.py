@@ -164,7 +164,7 @@ HAND_NUMBA = {P.taylor_sin: taylor_grad_nb, P.mlp_loss: mlp_grad_nb, P.rnn_loss:
               P.rnn_local_loss: rnn_local_grad_nb, P.euler: euler_grad_nb, P.path_length: path_length_grad_nb}
 # the problems measured; those without a hand-written numba gradient leave its columns empty
 CHOSEN = ("taylor", "mlp", "rnn 30", "rnn, local", "euler", "path length", "lstm", "mlp softmax", "rk4",
-          "gaussian", "conv1d", "attention")
+          "gaussian", "conv1d", "attention", "relu net", "seed while")
 
 
 def clear(f):
