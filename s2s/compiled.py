@@ -145,8 +145,9 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
                                        for k, p in enumerate(positions) if p in zero_d])
         return variant
 
-    def slow(args, kwargs):
-        """The general call: the variant for these arguments' kind, made or made again when stale."""
+    def slow(args, kwargs, numpy_only=False):
+        """The general call: the variant for these arguments' kind, made or made again when stale (`numpy_only`:
+        its NumPy code for this call)."""
         if prefix:
             args = prefix + args
         code = target.__code__  # the current one: f.__code__ may have been replaced
@@ -163,14 +164,14 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         variant = variants.get(key)
         if variant is None or not variant.fresh():
             variant = make(args, key)
-        if variant.plain and fixed and len(args) == arity:  # the next calls of this kind: straight to machine code
+        if variant.plain and fixed and len(args) == arity and not numpy_only:  # next calls: straight to machine code
             if variant.hot is None:
                 variant.hot = compiled_call.make_hot(
                     variant, key, args, params, slow, functools.partial(on_error, variant),
                     [_data_source(target, n) for n in variant.plan.data], check_value, need_value, target,
                     compiled_call.global_names(fixed)) or False
             compiled_call.install(fixed, variant.hot or cold)
-        call = variant.call
+        call = None if numpy_only else variant.call
         if call is None:
             out = variant.entry.fn(*args)
         else:
@@ -179,7 +180,7 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
                     out = _call_zero_d(call, variant, args)
                 else:
                     out = call(*args, *[g() for g in variant.getters]) if variant.getters else call(*args)
-            except ValueError as exc:
+            except (ValueError, ZeroDivisionError) as exc:
                 return on_error(variant, exc, args)
         if variant.returns_value:
             value, g = out
@@ -195,7 +196,11 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         return (value, g) if need_value else g
 
     def on_error(variant, exc, args):
-        """A ValueError from the compiled code: the marked fallback runs the NumPy code from now on, with a warning."""
+        """A ValueError from the compiled code: the marked fallback runs the NumPy code from now on, with a warning.
+        A ZeroDivisionError: numba's `/` raises for NumPy floats too (np.float64(1.0) / 0.0 is inf), so this
+        call runs the NumPy code, which gives NumPy's inf or NaN, or raises where Python's division does."""
+        if isinstance(exc, ZeroDivisionError):
+            return slow(args[len(prefix):], None, numpy_only=True)
         if not str(exc).startswith(_FALLBACK):
             raise exc
         variant.call, variant.plain, variant.hot = None, False, None
@@ -357,16 +362,23 @@ def _plan(target, names, optimize, args, arrays=True):
     tape_types = _tape_types(fdef, args, params, _numpy_names(target, gen, fdef)) if arrays else {}
     runtime_name = next((n for n, cell in gen.helper_cells.items()
                          if getattr(cell.cell_contents, "__name__", "") == "s2s.runtime"), "s2s")
-    scalars = frozenset(n for n, k in _scalar_kinds(fdef, *_float_int_params(fdef, args, params)).items()
-                        if k == "float64")
+    kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params))
+    scalars = frozenset(n for n, k in kinds.items() if k == "float64")
+    # an adjoint that starts as 0.0 and is an array after: numba gives a variable one type
+    zero_arrays = compiled_tapes.zero_arrays(fdef, dict(zip(params, args)), kinds, _numpy_names(target, gen, fdef))
     try:
-        low = numba_lowering.lower(fdef, tape_types, runtime_name, scalars)
+        low = numba_lowering.lower(fdef, tape_types, runtime_name, scalars, zero_arrays)
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
     bindings, data = _bind(target, gen, low)
-    if numba_lowering.accumulate_outer(low.fdef, {n for n, obj in bindings.items() if obj is np}):
+    numpy_names = {n for n, obj in bindings.items() if obj is np}
+    if numba_lowering.accumulate_outer(low.fdef, numpy_names):
         from s2s.runtime import compiled_helpers
         bindings[numba_lowering.ACCUMULATE_OUTER] = compiled_helpers.accumulate_outer
+    if numba_lowering.reductions(low.fdef, numpy_names, {n for n, obj in bindings.items() if obj is np.linalg}):
+        from s2s.runtime import compiled_helpers
+        bindings[numba_lowering.REDUCE] = compiled_helpers.reduce_axis
+        bindings[numba_lowering.NORM] = compiled_helpers.norm
     seed = low.params[-1]  # the output's adjoint, 1.0 unless given: last, with its default
     args_ = low.fdef.args
     args_.args = args_.args[:-1] + [ast.arg(arg=d) for d in data] + [args_.args[-1]]

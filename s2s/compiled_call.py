@@ -167,14 +167,15 @@ def make_hot(variant, key, args: tuple, params: tuple, slow, on_error, data_sour
         call_args += ["None"] * omitted  # the seed's default: numba's Omitted, its value unused
     values.update({f"{_P}call": call, f"{_P}slow": _cold(slow, params), f"{_P}on_error": on_error,
                    f"{_P}ndarray": np.ndarray, f"{_P}check_value": check_value, f"{_P}cast": variant.cast,
-                   f"{_P}float": float, f"{_P}errors": (KeyError, ValueError, NameError), f"{_P}ValueError": ValueError})
+                   f"{_P}float": float, f"{_P}errors": (KeyError, ValueError, NameError),
+                   f"{_P}call_errors": (ValueError, ZeroDivisionError)})
     given_ = f"({', '.join(names)}{',' if n_args == 1 else ''})"
     test = " and\\\n            ".join(tests)
     cast = f"{_P}cast(" if variant.cast is not None else ""  # a float32 scalar's gradient: numba returns a float
     grad = f"{cast}{_P}out[1]{')' if cast else ''}"
     if variant.returns_value:  # (value, gradient): the value must be a scalar
         result = (f"            {_P}out = {_P}call({', '.join(call_args)})\n"
-                  f"        except {_P}ValueError as {_P}exc:\n"
+                  f"        except {_P}call_errors as {_P}exc:\n"
                   f"            return {_P}on_error({_P}exc, {given_})\n"
                   f"        if {_P}type({_P}out[0]) is not {_P}float:\n"
                   f"            {_P}check_value({_P}out[0])\n"
@@ -183,7 +184,7 @@ def make_hot(variant, key, args: tuple, params: tuple, slow, on_error, data_sour
         pair = "(None, " if need_value else ""  # no value to give: the general path's (None, gradient)
         result = (f"            return {pair}{cast}{_P}call({', '.join(call_args)}){')' if cast else ''}"
                   f"{')' if need_value else ''}\n"
-                  f"        except {_P}ValueError as {_P}exc:\n"
+                  f"        except {_P}call_errors as {_P}exc:\n"
                   f"            return {_P}on_error({_P}exc, {given_})\n")
     text = (f"def run({', '.join(names)}, *{_P}more):\n"
             f"    try:\n"

@@ -30,11 +30,14 @@ _ELEMENTWISE = {"tanh", "sin", "cos", "exp", "log", "sqrt", "abs", "negative", "
                 "arctan", "log1p", "expm1", "absolute"}
 
 
-def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: set) -> dict:
+def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: set, zeros: bool = False) -> dict:
     """name -> ("float64", shape) for variables that hold a float64 array of that shape at every assignment
     (a None placeholder aside), and name -> "float64" for the norms of such arrays. `arrays` maps parameters
     to their arguments, `kinds` names the variables known to hold Python floats or ints ("float64" /
-    "int64"), `numpy_names` the names NumPy is read by."""
+    "int64"), `numpy_names` the names NumPy is read by. With `zeros`, an assignment of the number 0 is a
+    placeholder too (see zero_arrays)."""
+    placeholder = _is_zero_or_none if zeros else _is_none
+    started = _zero_started(fdef) if zeros else set()
     params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs}
     assigns: dict = {}
     for node in walk(fdef):
@@ -64,10 +67,25 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         return isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult) \
             and integer(e.left) and integer(e.right)
 
+    constants = {n: vs[0].value for n, vs in assigns.items() if len(vs) == 1 and isinstance(vs[0], ast.Constant)
+                 and type(vs[0].value) is int and n not in params}
+
+    def int_value(e):
+        """The int `e` is (a constant, or a name set once, to a constant), else None."""
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+            inner = int_value(e.operand)
+            return None if inner is None else -inner
+        if isinstance(e, ast.Constant):
+            return e.value if type(e.value) is int else None
+        return constants.get(e.id) if isinstance(e, ast.Name) else None
+
     def number(e):
         if isinstance(e, ast.Constant):
             return type(e.value) in (int, float)
         return isinstance(e, ast.Name) and kinds.get(e.id) in ("float64", "int64")
+
+    def unclaimed_zero(e):
+        return isinstance(e, ast.Name) and e.id in started and e.id not in shape
 
     def of(e):
         """The shape of the float64 array `e` evaluates to, or None where not known."""
@@ -76,12 +94,21 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         if isinstance(e, ast.Subscript) and integer(e.slice):
             s = of(e.value)
             return s[1:] if s and len(s) > 1 else None
+        if isinstance(e, ast.Subscript) and isinstance(e.slice, ast.Slice):  # z[16:t11], of known bounds
+            s = of(e.value)
+            bounds = [None if b is None else int_value(b) for b in (e.slice.lower, e.slice.upper, e.slice.step)]
+            if s and all(b is not None for b, given in zip(bounds, (e.slice.lower, e.slice.upper, e.slice.step))
+                         if given is not None) and bounds[2] != 0:
+                return (len(range(s[0])[slice(*bounds)]),) + s[1:]
+            return None
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
             return of(e.operand)
         if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
             a, b = of(e.left), of(e.right)
             if a is not None and b is not None:
                 return a if a == b else None
+            if zeros and (unclaimed_zero(e.left) and b is not None or unclaimed_zero(e.right) and a is not None):
+                return a or b  # (the number 0 it starts as, until it is claimed)
             if a is not None and number(e.right):
                 return a
             if b is not None and number(e.left):
@@ -116,26 +143,73 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
     for _ in range(len(candidates) + 2):
         changed = False
         for name in candidates:
-            known = {of(v) for v in assigns[name] if not _is_none(v)} - {None}
+            known = {of(v) for v in assigns[name] if not placeholder(v)} - {None}
             if len(known) == 1 and name not in shape:
                 shape[name] = known.pop()
                 changed = True
         if not changed:
             break
     # ... then kept only where every assignment gives exactly that shape under the claims that remain
+    parents = {id(c): node for node in walk(fdef) for c in ast.iter_child_nodes(node)} if zeros else {}
+
+    def same_as_zero(read, s):
+        """Whether `read`, a load of a name that may still be the number 0, gives the same values where it is
+        an array of zeros of shape s: an operand of + - * / whose other operand has shape s, or finish's."""
+        up = parents.get(id(read))
+        if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
+            return of(up.right if up.left is read else up.left) == s
+        return isinstance(up, ast.Call) and isinstance(up.func, ast.Attribute) and up.func.attr == "finish" \
+            and len(up.args) == 2 and up.args[0] is read and of(up.args[1]) == s
+
     changed = True
     while changed:
         changed = False
         for name in candidates:
-            if name in shape and any(not _is_none(v) and of(v) != shape[name] for v in assigns[name]):
+            if name in shape and any(not placeholder(v) and of(v) != shape[name] for v in assigns[name]):
+                del shape[name]
+                changed = True
+        for name in started:
+            if name in shape and any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+                                     and not same_as_zero(n, shape[name]) for n in walk(fdef)):
                 del shape[name]
                 changed = True
     out = {n: ("float64", s) for n, s in shape.items() if n in candidates and s}
     for name in candidates:  # `norm = np.linalg.norm(d)` of a float64 array: a float
-        values = [v for v in assigns[name] if not _is_none(v)]
+        values = [v for v in assigns[name] if not placeholder(v)]
         if values and all(_is_norm(v, numpy_names) and of(v.args[0]) for v in values):
             out[name] = "float64"
     return out
+
+
+def zero_arrays(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: set) -> dict:
+    r"""name -> shape of the variables that start as the number 0 (`c_bar = 0.0`, an adjoint before its first
+    accumulation) and hold a float64 array of that one shape at every other assignment. numba gives a
+    variable one type, so compiled code starts them as `np.zeros(shape)`. The same values wherever they are
+    read: each read is an operand of + - * / whose other operand has that shape (or of `finish` with an
+    argument of that shape), and each other assignment is, under the claims, arithmetic of equal shapes or
+    with numbers.
+
+        >>> f = ast.parse("def f(h):\n    c = 0.0\n    for i in range(3):\n        c = c + h * 2.0").body[0]
+        >>> zero_arrays(f, {"h": np.ones(4)}, {}, {"np"})
+        {'c': (4,)}
+    """
+    claims = array_kinds(fdef, arrays, kinds, numpy_names, zeros=True)
+    started = _zero_started(fdef)
+    return {n: claim[1] for n, claim in claims.items() if n in started and isinstance(claim, tuple)}
+
+
+def _zero_started(fdef):
+    """The names some statement sets to the number 0."""
+    return {t.id for node in walk(fdef) if isinstance(node, ast.Assign) and _is_zero(node.value)
+            for t in node.targets if isinstance(t, ast.Name)}
+
+
+def _is_zero(e):
+    return isinstance(e, ast.Constant) and type(e.value) in (int, float) and e.value == 0
+
+
+def _is_zero_or_none(e):
+    return _is_zero(e) or _is_none(e)
 
 
 def _is_norm(e, numpy_names):
@@ -153,4 +227,4 @@ def _is_none(e):
     return isinstance(e, ast.Constant) and e.value is None
 
 
-__all__ = ["array_kinds"]
+__all__ = ["array_kinds", "zero_arrays"]

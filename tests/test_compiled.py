@@ -329,3 +329,32 @@ def test_cli_show_compile(capsys):
     assert "@numba.njit" in out and "_s2s_tape_stack(100, _s2s_numpy.float64)" in out
     assert cli.main(["show", "--compile", "--shape", "P=5x3", f"{path}:path_length"]) == 0
     assert "def dpath_length_dP(P, e_bar=1.0):" in capsys.readouterr().out
+
+
+def _ratio_to_first(x):
+    s = x[0]
+    return np.sum(x) / s
+
+
+def _pole(a):
+    return 1.0 / (a - 1.0)
+
+
+def test_division_by_zero_gives_numpy_s_numbers_or_python_s_error():
+    # numba's `/` raises ZeroDivisionError for NumPy floats as well, where NumPy gives inf or NaN: that call
+    # runs the NumPy code, the general call and the hot one alike, and the compiled code stays for the next
+    x = np.array([0.0, 1.0, 2.0])
+    want = s2s.grad(_ratio_to_first)(x)
+    g = s2s.grad(_ratio_to_first, compile="strict")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for _ in range(3):
+            np.testing.assert_array_equal(g(x), want)
+        y = np.array([2.0, 1.0, 2.0])
+        np.testing.assert_allclose(g(y), s2s.grad(_ratio_to_first)(y), rtol=1e-12)
+    for grad in (s2s.grad(_pole), s2s.grad(_pole, compile="strict")):
+        for _ in range(2):
+            with pytest.raises(ZeroDivisionError):
+                grad(1.0)
+        assert np.isclose(grad(3.0), -0.25)

@@ -64,6 +64,74 @@ def accumulate_outer(fdef: ast.FunctionDef, numpy_names: set) -> bool:
     return done
 
 
+REDUCE = "_s2s_reduce"  # (x, op, axis, keepdims) -> np.<op>(x, axis=axis, keepdims=keepdims), constants but x
+NORM = "_s2s_norm"  # x -> np.linalg.norm(x), for a number and an array of any rank
+_REDUCTIONS = {"sum": "sum", "prod": "prod", "mean": "mean", "max": "max", "min": "min", "amax": "max", "amin": "min"}
+
+
+def reductions(fdef: ast.FunctionDef, numpy_names: set, linalg_names: frozenset = frozenset()) -> bool:
+    r"""`x.max(axis=1, keepdims=True)`, `np.sum(x, 0)`, `np.sum(x)`... -> `_s2s_reduce(x, "max", 1, True)` where
+    the axis is an int or None and keepdims a bool, written as constants: numba's reductions take no
+    keepdims, its max, min and mean no axis, and none of them a number. `np.linalg.norm(x)` (or
+    `linalg.norm(x)` for a name of `linalg_names`) -> `_s2s_norm(x)`: numba's takes vectors and matrices
+    only. `np` must be one of `numpy_names`. Whether anything was rewritten.
+
+        >>> f = ast.parse("def f(z):\n    return z.max(axis=1, keepdims=True)").body[0]
+        >>> reductions(f, {"np"}), ast.unparse(f.body[0])
+        (True, "return _s2s_reduce(z, 'max', 1, True)")
+    """
+    done = False
+    for node in walk(fdef):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        func = node.func
+        if func.attr == "norm" and len(node.args) == 1 and not node.keywords \
+                and not isinstance(node.args[0], ast.Starred) and _is_linalg(func.value, numpy_names, linalg_names):
+            node.func = ast.Name(id=NORM, ctx=ast.Load())
+            done = True
+            continue
+        function = isinstance(func.value, ast.Name) and func.value.id in numpy_names
+        if function and func.attr in _REDUCTIONS:
+            if not node.args:
+                continue
+            array, rest = node.args[0], node.args[1:]  # np.sum(a, axis, dtype, ...): at most the axis
+        elif func.attr in _REDUCTIONS and func.attr[0] != "a":
+            array, rest = func.value, node.args  # a.sum(axis, dtype, ...): at most the axis
+        else:
+            continue
+        keywords = {k.arg: k.value for k in node.keywords}
+        if len(rest) > 1 or None in keywords or set(keywords) - {"axis", "keepdims"} \
+                or (rest and "axis" in keywords) or any(isinstance(a, ast.Starred) for a in node.args):
+            continue
+        axis = rest[0] if rest else keywords.get("axis", ast.Constant(None))
+        keepdims = keywords.get("keepdims", ast.Constant(False))
+        if not (rest or keywords or function) or _int_constant(axis) is None \
+                and not (isinstance(axis, ast.Constant) and axis.value is None) \
+                or not (isinstance(keepdims, ast.Constant) and type(keepdims.value) is bool):
+            continue  # (a.sum() of an array numba takes as it is)
+        node.func = ast.Name(id=REDUCE, ctx=ast.Load())
+        node.args = [array, ast.Constant(_REDUCTIONS[func.attr]), axis, keepdims]
+        node.keywords = []
+        done = True
+    return done
+
+
+def _is_linalg(node, numpy_names, linalg_names):
+    """Whether `node` is `np.linalg` (np one of `numpy_names`) or a name of `linalg_names`."""
+    if isinstance(node, ast.Name):
+        return node.id in linalg_names
+    return isinstance(node, ast.Attribute) and node.attr == "linalg" and isinstance(node.value, ast.Name) \
+        and node.value.id in numpy_names
+
+
+def _int_constant(node):
+    """The int a constant `3` or `-1` stands for, else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _int_constant(node.operand)
+        return None if inner is None else -inner
+    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
+
+
 class NotLowerable(Exception):
     """A construct the compiled path cannot take; `node` is where it is in the generated code."""
 
@@ -95,13 +163,16 @@ _REFUSED = {
 
 
 def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = "s2s",
-          scalars: frozenset = frozenset()) -> Lowered:
+          scalars: frozenset = frozenset(), zero_arrays: dict | None = None) -> Lowered:
     """`fdef` (not changed) rewritten for numba; raises NotLowerable naming the node it cannot take.
 
     `tape_types` maps a variable pushed on the tape to the NumPy dtype name of the scalars it holds
     ("float64", "int64"...), or to (dtype name, shape) of the arrays it holds: those variables get
     preallocated array tapes. `runtime` is the name the
-    code calls the runtime helpers by; `scalars` names variables known to hold Python numbers.
+    code calls the runtime helpers by; `scalars` names variables known to hold Python numbers;
+    `zero_arrays` maps variables set to the number 0 that are float64 arrays of one shape elsewhere to
+    that shape (their zeros become `np.zeros(shape)`, s2s/compiled_tapes.zero_arrays says when that is
+    the same program).
     """
     fdef = copy.deepcopy(fdef)
     _refuse_constructs(fdef)
@@ -118,7 +189,9 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
                 array_tapes[tape] = dtype
     _rewrite_reversed(fdef)
     _index_ranges(fdef)
+    _conditional_updates(fdef)
     _zero_accumulators(fdef, runtime, scalars)
+    _zeros_as_arrays(fdef, zero_arrays or {})
     params, defaults = _positional_params(fdef)
     free, attrs = _free_names(fdef, set(params))
     fix_locations(fdef)
@@ -499,6 +572,24 @@ def _rewrite_reversed(fdef):
             raise NotLowerable("reversed() outside a for loop over a range", node)
 
 
+def _conditional_updates(fdef):
+    """`x *= a if c else b` -> `if c: x *= a` / `else: x *= b`: numba gives a conditional expression one type,
+    and the two may differ where the update makes them the same (a float array times a bool array or a float
+    one, the adjoint of np.maximum). The same order of evaluation: `c` cannot rebind the name `x`."""
+    for node in list(walk(fdef)):
+        for name in ("body", "orelse"):
+            block = getattr(node, name, None)
+            if not isinstance(block, list):
+                continue
+            for i, stmt in enumerate(block):
+                if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name) \
+                        and isinstance(stmt.value, ast.IfExp):
+                    e = stmt.value
+                    branch = [ast.AugAssign(target=copy.deepcopy(stmt.target), op=stmt.op, value=v)
+                              for v in (e.body, e.orelse)]
+                    block[i] = ast.copy_location(ast.If(test=e.test, body=[branch[0]], orelse=[branch[1]]), stmt)
+
+
 def _index_ranges(fdef):
     """`steps = range(a, b)` read as `steps[k]` and `len(steps)` (a loop with break, made a while loop):
     numba cannot index a range, so `steps[k]` becomes `(a + k)` and `len(steps)` `max(0, b - a)`. Only
@@ -630,6 +721,17 @@ def _zero_accumulators(fdef, runtime, scalars):
                             keywords=[])
             new = ast.Assign(targets=[ast.Name(id=x, ctx=ast.Store())], value=call)
             _replace_statement(fdef, a, ast.copy_location(new, a))
+
+
+def _zeros_as_arrays(fdef, shapes):
+    """`c_bar = 0.0` -> `c_bar = np.zeros((16,))` for the names of `shapes` (not those _zero_accumulators
+    made None: they start as None)."""
+    for node in walk(fdef):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and node.targets[0].id in shapes and isinstance(node.value, ast.Constant) \
+                and type(node.value.value) in (int, float) and node.value.value == 0:
+            text = f"{NUMPY}.zeros({shapes[node.targets[0].id]!r})"
+            node.value = ast.copy_location(ast.parse(text, mode="eval").body, node.value)
 
 
 def _is_runtime_call(node, runtime, attr):

@@ -26,6 +26,7 @@ from numba.core import cgutils
 from numba.core.errors import TypingError
 from numba.extending import intrinsic, overload
 from numba.np.arrayobj import make_array, populate_array
+from numba.np.unsafe.ndarray import to_fixed_tuple
 
 FALLBACK = "s2s compiled code cannot handle this case: "  # ValueError prefix the runner falls back on
 
@@ -363,14 +364,65 @@ def expand_reduced(g, x, axis, keepdims):
     raise NotImplementedError("only inside compiled code")
 
 
-@_overload(expand_reduced)
+@_overload(expand_reduced, prefer_literal=True)
 def _expand_reduced(g, x, axis, keepdims):
     if isinstance(axis, types.NoneType | types.Omitted) and _is_number(g):
         if _is_number(x):
             return lambda g, x, axis, keepdims: g
         if _is_array(x):
             return lambda g, x, axis, keepdims: np.full(x.shape, g)
+    if _is_array(g) and _is_array(x) and _constant_axis(axis, _plain(x).ndim) is not False:
+        blocks, dtype = _blocks(_plain(x).ndim, _constant_axis(axis, _plain(x).ndim)), _plain(g).dtype
+
+        def impl(g, x, axis, keepdims):  # g holds one value per (pre, post) pair, kept dims or not
+            pre, n, post = blocks(x.shape)
+            flat = np.ascontiguousarray(g).reshape((pre, post))
+            out = np.empty((pre, n, post), dtype)
+            for i in range(pre):
+                for j in range(n):
+                    for k in range(post):
+                        out[i, j, k] = flat[i, k]
+            return out.reshape(x.shape)
+        return impl
     _refuse("expand_reduced", g, x, axis, keepdims)
+
+
+def grad_extreme(g, ans, x, axis, keepdims):
+    """Adjoint of a max or min over an axis (runtime.grad_extreme): g split evenly between the tied extremes,
+    `g * (x == ans) / count` item by item, so NaN where NumPy's gives NaN."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(grad_extreme, prefer_literal=True)
+def _grad_extreme(g, ans, x, axis, keepdims):
+    if _is_number(x) and _is_number(g) and _is_number(ans) and isinstance(axis, types.NoneType | types.Omitted):
+        def number(g, ans, x, axis, keepdims):  # the max of a number is the number (NaN: NumPy's g * 0 / 0)
+            return g if x == ans else np.nan
+        return number
+    if not (_is_array(x) and isinstance(_plain(x).dtype, types.Float) and (_is_array(g) or _is_number(g))
+            and (_is_array(ans) or _is_number(ans)) and _constant_axis(axis, _plain(x).ndim) is not False):
+        _refuse("grad_extreme", g, ans, x, axis, keepdims)
+    blocks = _blocks(_plain(x).ndim, _constant_axis(axis, _plain(x).ndim))
+    dtype = _float_of(g, x)
+    one = dtype(1.0)
+
+    def impl(g, ans, x, axis, keepdims):
+        pre, n, post = blocks(x.shape)
+        gs = np.ascontiguousarray(np.asarray(g)).reshape((pre, post))
+        top = np.ascontiguousarray(np.asarray(ans)).reshape((pre, post))
+        xs = np.ascontiguousarray(x).reshape((pre, n, post))
+        out = np.empty((pre, n, post), dtype)
+        for i in range(pre):
+            for k in range(post):
+                count = dtype(0.0)
+                for j in range(n):
+                    if xs[i, j, k] == top[i, k]:
+                        count += one
+                for j in range(n):  # (numba's `/` raises on zero where NumPy's 0 / 0 gives NaN)
+                    hit = one if xs[i, j, k] == top[i, k] else dtype(0.0)
+                    out[i, j, k] = gs[i, k] * hit / count if count else np.nan
+        return out.reshape(x.shape)
+    return impl
 
 
 def grad_matmul_a(g, a, b):
@@ -504,10 +556,156 @@ def _transpose_attr_grad(g, x):
     _refuse("transpose_attr_grad", g, x)
 
 
+# -------------------------------------------------------------------------------------------- reductions
+
+REDUCTIONS = ("sum", "prod", "mean", "max", "min")  # what reduce_axis computes
+
+
+def reduce_axis(x, op, axis, keepdims):
+    """`np.<op>(x, axis=axis, keepdims=keepdims)` for an `op` of REDUCTIONS: numba's reductions take no
+    `keepdims` (and its max, min and mean no `axis`). `op`, `axis` (an int or None) and `keepdims` must be
+    constants in the code: the result's rank depends on them. numba_lowering.reductions writes the calls.
+
+    max and min give NaN where a NaN is among the values, as NumPy's do; a max or min over an empty axis
+    falls back to the NumPy code, which raises NumPy's error."""
+    return getattr(np, op)(x, axis=axis, keepdims=keepdims)
+
+
+@functools.cache
+def _blocks(nd, ax):
+    """A compiled `shape -> (pre, n, post)`: the sizes before axis `ax` of an array of rank `nd`, along it and
+    after it (ax None: all of it along), so that the array is a (pre, n, post) block and a reduction over
+    the axis a (pre, post) one."""
+    @numba.njit
+    def blocks(shape):
+        pre, n, post = 1, 1, 1
+        for i in range(nd):
+            if ax is None or i == ax:
+                n *= shape[i]
+            elif i < ax:
+                pre *= shape[i]
+            else:
+                post *= shape[i]
+        return pre, n, post
+    return blocks
+
+
+def _constant_axis(axis, nd):
+    """The axis a literal int or None stands for in an array of rank `nd` (None: all), or False."""
+    if isinstance(axis, types.NoneType | types.Omitted):
+        return None
+    if isinstance(axis, types.IntegerLiteral) and -nd <= axis.literal_value < nd:
+        return axis.literal_value % nd
+    return False
+
+
+def _float_of(*ts):
+    """The float type NumPy's arithmetic of these (numbers and arrays) gives: float32 only where all are."""
+    dtypes = [(_plain(t).dtype if _is_array(t) else _plain(t)) for t in ts]
+    return types.float32 if all(d == types.float32 for d in dtypes) else types.float64
+
+
+_WHOLE = {"sum": lambda x, op, axis, keepdims: np.sum(x), "prod": lambda x, op, axis, keepdims: np.prod(x),
+          "mean": lambda x, op, axis, keepdims: np.mean(x), "max": lambda x, op, axis, keepdims: np.max(x),
+          "min": lambda x, op, axis, keepdims: np.min(x)}
+
+
+@_overload(reduce_axis, prefer_literal=True)
+def _reduce_axis(x, op, axis, keepdims):
+    if not (isinstance(op, types.StringLiteral) and op.literal_value in REDUCTIONS
+            and isinstance(keepdims, types.BooleanLiteral)
+            and isinstance(axis, types.IntegerLiteral | types.NoneType | types.Omitted)):
+        _refuse("reduce_axis", x, op, axis, keepdims)
+    if _is_number(x) and not isinstance(axis, types.IntegerLiteral) and not keepdims.literal_value:
+        # np.sum(3.0) is 3.0 (NumPy's float64), as are its max, min, mean and prod
+        return lambda x, op, axis, keepdims: np.float64(x)
+    if not _is_array(x):
+        _refuse("reduce_axis", x, op, axis, keepdims)
+    if not isinstance(axis, types.IntegerLiteral) and not keepdims.literal_value:  # numba's own, any dtype
+        return _WHOLE[op.literal_value]
+    x = _plain(x)
+    if not isinstance(x.dtype, types.Float):
+        _refuse("reduce_axis", x, op, axis, keepdims)  # an int array's sum and mean have other dtypes
+    name, keep, nd = op.literal_value, keepdims.literal_value, x.ndim
+    whole = not isinstance(axis, types.IntegerLiteral)
+    ax = 0 if whole else axis.literal_value
+    if not -nd <= ax < max(nd, 1):
+        _refuse("reduce_axis", x, op, axis, keepdims)  # NumPy's AxisError, from the NumPy code
+    ax %= max(nd, 1)
+    out_nd = nd if keep else 0 if whole else nd - 1
+    extreme = name in ("max", "min")
+
+    @numba.njit
+    def fold(a, pre, n, post):
+        out = np.empty((pre, post), a.dtype)
+        if extreme and n == 0 and pre * post:
+            raise ValueError(FALLBACK + "a max or min over an empty axis")
+        for i in range(pre):
+            for k in range(post):
+                acc = a[i, 0, k] if extreme else a.dtype.type(1 if name == "prod" else 0)
+                for j in range(1 if extreme else 0, n):
+                    v = a[i, j, k]
+                    if name == "max":
+                        if v > acc or v != v:
+                            acc = v
+                    elif name == "min":
+                        if v < acc or v != v:
+                            acc = v
+                    elif name == "prod":
+                        acc *= v
+                    else:
+                        acc += v
+                if name == "mean":  # (numba's `/` raises on zero where NumPy's gives NaN)
+                    acc = acc / n if n else np.nan
+                out[i, k] = acc
+        return out
+
+    blocks = _blocks(nd, None if whole else ax)
+
+    @numba.njit
+    def reduced(x):  # the results as a (before the axis, after it) matrix
+        pre, n, post = blocks(x.shape)
+        return fold(np.ascontiguousarray(x).reshape((pre, n, post)), pre, n, post)
+
+    if out_nd == 0:
+        return lambda x, op, axis, keepdims: reduced(x)[0, 0]
+
+    def impl(x, op, axis, keepdims):
+        shape = x.shape
+        dims = np.empty(out_nd, np.int64)
+        j = 0
+        for i in range(nd):
+            if keep:
+                dims[j] = 1 if whole or i == ax else shape[i]
+                j += 1
+            elif not whole and i != ax:
+                dims[j] = shape[i]
+                j += 1
+        return reduced(x).reshape(to_fixed_tuple(dims, out_nd))
+    return impl
+
+
+def norm(x):
+    """`np.linalg.norm(x)` of a number (its absolute value) or an array of any rank (the 2-norm of its items):
+    numba's takes vectors and matrices only."""
+    return np.linalg.norm(x)
+
+
+@_overload(norm)
+def _norm(x):
+    if _is_number(x):
+        return lambda x: np.float64(abs(x))
+    if _is_array(x) and isinstance(_plain(x).dtype, types.Float):
+        if _plain(x).ndim <= 2:
+            return lambda x: np.linalg.norm(x)
+        return lambda x: np.linalg.norm(np.ascontiguousarray(x).ravel())
+    _refuse("norm", x)
+
+
 # every helper compiled code may call, by the name generated code uses (`s2s.<name>`)
 HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
-                                    transpose_attr, transpose_attr_grad)}
+                                    transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme)}
 
 __all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "tape_stack", "accumulate_matmul", "accumulate_outer", *HELPERS]
 _ = numba  # the extra this module needs, imported by name so that a missing numba fails here
