@@ -147,7 +147,8 @@ def jax_ports():
 
 
 def jax_jit_grad(ports, p):
-    """(a steady-state call of jax.jit(jax.grad(f)) on the problem's arguments, its first call's time), or None."""
+    """(a steady-state call of jax.jit(jax.grad(f)) on the problem's arguments, its first call's time), or None
+    (no port, or control flow on values jit cannot trace)."""
     if isinstance(ports, str) or p.f.__name__ not in ports:
         return None
     jax, jnp = peers._jax()
@@ -155,7 +156,10 @@ def jax_jit_grad(ports, p):
     g = jax.jit(jax.grad(ports[p.f.__name__], argnums=p.wrt))
     jax.clear_caches()
     start = time.perf_counter()
-    g(*args).block_until_ready()
+    try:
+        g(*args).block_until_ready()
+    except jax.errors.JAXTypeError:  # a `while` on a traced value (the lecture's while/if): jit cannot trace it
+        return None
     first = time.perf_counter() - start
     return (lambda *_: g(*args).block_until_ready()), first
 

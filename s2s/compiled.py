@@ -365,9 +365,10 @@ def _plan(target, names, optimize, args, arrays=True):
     kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params))
     scalars = frozenset(n for n, k in kinds.items() if k == "float64")
     # an adjoint that starts as 0.0 and is an array after: numba gives a variable one type
-    zero_arrays = compiled_tapes.zero_arrays(fdef, dict(zip(params, args)), kinds, _numpy_names(target, gen, fdef))
+    numpy_names = frozenset(_numpy_names(target, gen, fdef))
+    zero_arrays = compiled_tapes.zero_arrays(fdef, dict(zip(params, args)), kinds, numpy_names)
     try:
-        low = numba_lowering.lower(fdef, tape_types, runtime_name, scalars, zero_arrays)
+        low = numba_lowering.lower(fdef, tape_types, runtime_name, scalars, zero_arrays, numpy_names)
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
     bindings, data = _bind(target, gen, low)

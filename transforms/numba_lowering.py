@@ -163,7 +163,8 @@ _REFUSED = {
 
 
 def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = "s2s",
-          scalars: frozenset = frozenset(), zero_arrays: dict | None = None) -> Lowered:
+          scalars: frozenset = frozenset(), zero_arrays: dict | None = None,
+          numpy_names: frozenset = frozenset()) -> Lowered:
     """`fdef` (not changed) rewritten for numba; raises NotLowerable naming the node it cannot take.
 
     `tape_types` maps a variable pushed on the tape to the NumPy dtype name of the scalars it holds
@@ -172,9 +173,10 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     code calls the runtime helpers by; `scalars` names variables known to hold Python numbers;
     `zero_arrays` maps variables set to the number 0 that are float64 arrays of one shape elsewhere to
     that shape (their zeros become `np.zeros(shape)`, s2s/compiled_tapes.zero_arrays says when that is
-    the same program).
+    the same program); `numpy_names` are the names the code reads NumPy by.
     """
     fdef = copy.deepcopy(fdef)
+    _lists_made_arrays(fdef, numpy_names)
     _refuse_constructs(fdef)
     tapes = _find_tapes(fdef)
     taken = _all_names(fdef)
@@ -196,6 +198,32 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     free, attrs = _free_names(fdef, set(params))
     fix_locations(fdef)
     return Lowered(fdef, params, defaults, free, attrs, low_tapes, array_tapes)
+
+
+def _lists_made_arrays(fdef, numpy_names):
+    """`t = [a * x - b, c * y]` where every read of `t` is `np.array(t)` (or a list written in the call) -> a
+    tuple: numba makes an array of a tuple of numbers, and has no type for a list of them it can pass around.
+    The same arrays: nothing else reads the list."""
+    def to_array(call):
+        f = call.func if isinstance(call, ast.Call) else None
+        return isinstance(f, ast.Attribute) and f.attr in ("array", "asarray") and isinstance(f.value, ast.Name) \
+            and f.value.id in numpy_names and len(call.args) == 1 and not call.keywords
+    parents = {id(c): node for node in walk(fdef) for c in ast.iter_child_nodes(node)}
+    lists, other = {}, set()  # (what else a name is set to does not matter: each read makes an array of it)
+    for node in walk(fdef):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and isinstance(node.value, ast.List):
+            lists.setdefault(node.targets[0].id, []).append(node)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and not to_array(parents.get(id(node))):
+            other.add(node.id)
+        if isinstance(node, ast.List) and to_array(parents.get(id(node))) and node.elts \
+                and not any(isinstance(e, ast.Starred | ast.List) for e in node.elts):
+            parents[id(node)].args[0] = ast.copy_location(ast.Tuple(elts=node.elts, ctx=ast.Load()), node)
+    for name, assigns in lists.items():
+        for a in assigns:
+            if name not in other and a.value.elts \
+                    and not any(isinstance(e, ast.Starred | ast.List) for e in a.value.elts):
+                a.value = ast.copy_location(ast.Tuple(elts=a.value.elts, ctx=ast.Load()), a.value)
 
 
 def _refuse_constructs(fdef):

@@ -38,7 +38,8 @@ from .walk import fix_locations, walk
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
                          "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero", "grad_mult_seq",
                          "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads",
-                         "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad")
+                         "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
+                         "array_grad")
 
 
 def runtime_helpers() -> dict:
@@ -293,6 +294,8 @@ class _Rewrite(ast.NodeTransformer):
         self.changed = False
         self.defs = {}  # name -> its one Assign (set by the caller)
         self.blocks = []  # the function's lists of statements (set by the caller)
+        self.item_reads = set()  # the names read only item by item, `x[0]` (set by the caller)
+        self.assigned = {}  # id of a value assigned to a name -> the name (set by the caller)
 
     def visit_IfExp(self, node):
         body = node.body
@@ -373,7 +376,16 @@ class _Rewrite(ast.NodeTransformer):
                             keywords=[])
         if name in ("grad_solve_a", "grad_solve_b") and len(args) == 4 - (name == "grad_solve_b"):
             return self._solve_adjoint(name, node, args, shapes)
+        if name == "array_grad" and len(args) == 2 and self._read_by_items(node):
+            result = self.shapes.of(node)
+            if isinstance(result, Seq) and shapes[0] == (len(result.items),) and all(i == () for i in result.items):
+                return args[0]  # [g[0], g[1]] of np.array([a, b]) read item by item: g's items are the same numbers
         return node
+
+    def _read_by_items(self, call):
+        """Whether `call` is the value assigned to a name, every read of which is an item `x[k]` of an int
+        constant k (the reads of its other values, `x_bar = 0.0`, are the same reads)."""
+        return self.assigned.get(id(call)) in self.item_reads
 
     def _swapaxes(self, node):
         """`np.swapaxes(x, -1, -2)` of a matrix (the linear algebra rules' transpose) is `x.T`: the same view."""
@@ -680,6 +692,9 @@ def _rewrite_helpers(fdef, shapes, np_name, float64=False) -> bool:
     rewrite = _Rewrite(shapes, np_name, float64)
     rewrite.defs = _single_defs(fdef)
     rewrite.blocks = _blocks(fdef)
+    rewrite.item_reads = _read_only_by_items(fdef, shapes)
+    rewrite.assigned = {id(n.value): n.targets[0].id for n in walk(fdef) if isinstance(n, ast.Assign)
+                        and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)}
     rewrite.visit(fdef)
     fix_locations(fdef)
     return rewrite.changed
@@ -702,6 +717,24 @@ def _parents(tree):
         for child in ast.iter_child_nodes(node):
             out[child] = node
     return out
+
+
+def _read_only_by_items(fdef, shapes):
+    """The names every read of which is `x[k]` or `s2s.part(x, k)` with an int constant k."""
+    parents = _parents(fdef)
+    out, other = set(), set()
+    for node in walk(fdef):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            up = parents.get(node)
+            if isinstance(up, ast.Subscript) and up.value is node and isinstance(up.ctx, ast.Load):
+                k = up.slice
+            elif isinstance(up, ast.Call) and len(up.args) == 2 and up.args[0] is node and not up.keywords \
+                    and shapes.helpers.get(shapes.callee(up)) == "part":
+                k = up.args[1]
+            else:
+                k = None
+            (out if isinstance(k, ast.Constant) and type(k.value) is int else other).add(node.id)
+    return out - other
 
 
 def _single_defs(fdef):
