@@ -87,24 +87,25 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
     def unclaimed_zero(e):
         return isinstance(e, ast.Name) and e.id in started and e.id not in shape
 
-    def of(e):
-        """The shape of the float64 array `e` evaluates to, or None where not known."""
+    def of(e, unsure=frozenset()):
+        """The shape of the float64 array `e` evaluates to, or None where not known (or where it may depend on
+        the names of `unsure` being arrays)."""
         if isinstance(e, ast.Name):
-            return shape.get(e.id)
+            return None if e.id in unsure else shape.get(e.id)
         if isinstance(e, ast.Subscript) and integer(e.slice):
-            s = of(e.value)
+            s = of(e.value, unsure)
             return s[1:] if s and len(s) > 1 else None
         if isinstance(e, ast.Subscript) and isinstance(e.slice, ast.Slice):  # z[16:t11], of known bounds
-            s = of(e.value)
+            s = of(e.value, unsure)
             bounds = [None if b is None else int_value(b) for b in (e.slice.lower, e.slice.upper, e.slice.step)]
             if s and all(b is not None for b, given in zip(bounds, (e.slice.lower, e.slice.upper, e.slice.step))
                          if given is not None) and bounds[2] != 0:
                 return (len(range(s[0])[slice(*bounds)]),) + s[1:]
             return None
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
-            return of(e.operand)
+            return of(e.operand, unsure)
         if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
-            a, b = of(e.left), of(e.right)
+            a, b = of(e.left, unsure), of(e.right, unsure)
             if a is not None and b is not None:
                 return a if a == b else None
             if zeros and (unclaimed_zero(e.left) and b is not None or unclaimed_zero(e.right) and a is not None):
@@ -115,7 +116,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
                 return b
             return None
         if isinstance(e, ast.BinOp) and isinstance(e.op, ast.MatMult):
-            a, b = of(e.left), of(e.right)
+            a, b = of(e.left, unsure), of(e.right, unsure)
             if a and b and len(a) == 2 and len(b) == 2 and a[1] == b[0]:
                 return (a[0], b[1])
             if a and b and len(a) == 2 and len(b) == 1 and a[1] == b[0]:
@@ -134,7 +135,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _ELEMENTWISE \
                 and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
                 and len(e.args) == 1 and not e.keywords:
-            return of(e.args[0])
+            return of(e.args[0], unsure)
         return None
 
     candidates = [n for n in assigns if n not in params and all(v is not False for v in assigns[n])]
@@ -157,9 +158,9 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         an array of zeros of shape s: an operand of + - * / whose other operand has shape s, or finish's."""
         up = parents.get(id(read))
         if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
-            return of(up.right if up.left is read else up.left) == s
+            return of(up.right if up.left is read else up.left, started) == s
         return isinstance(up, ast.Call) and isinstance(up.func, ast.Attribute) and up.func.attr == "finish" \
-            and len(up.args) == 2 and up.args[0] is read and of(up.args[1]) == s
+            and len(up.args) == 2 and up.args[0] is read and of(up.args[1], started) == s
 
     changed = True
     while changed:

@@ -1,0 +1,54 @@
+"""Adversarial programs against the compiled path's reductions, conditional updates and zero-started arrays
+(compiled_tapes.zero_arrays): the compiled derivative gives the NumPy path's numbers, or falls back."""
+
+from __future__ import annotations
+
+import ast
+import warnings
+
+import numpy as np
+import pytest
+
+import s2s
+
+numba = pytest.importorskip("numba")
+
+from s2s import compiled, compiled_tapes  # noqa: E402
+
+
+def _same(f, args, wrt=0):
+    """compile=True's gradient equals the NumPy path's (with or without a fallback)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)
+        got = s2s.grad(f, wrt=wrt, compile=True)(*args)
+    want = s2s.grad(f, wrt=wrt)(*args)
+    assert np.shape(got) == np.shape(want)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    return got
+
+
+def _two_zeros(x, w, n):
+    a = 0.0
+    for _i in range(n):
+        a = a + w
+    y = a + a  # 0.0 + 0.0 is the number 0.0 where the loop runs no trip: y + x[0] one number, not three
+    return np.sum(y + x[0])
+
+
+def test_a_sum_of_two_zero_started_names_is_not_an_array():
+    x, w = np.array([1.0, 2.0, 3.0]), np.array([0.5, -1.0, 2.0])
+    np.testing.assert_array_equal(_same(_two_zeros, (x, w, 0)), [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(_same(_two_zeros, (x, w, 2)), [3.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("read", ["y = a + a", "y = a * b", "y = b - a * 2.0", "y = a / -b"])
+def test_a_read_against_another_zero_started_name_keeps_the_zero(read):
+    text = ("def d(w, n):\n"
+            "    a = 0.0\n"
+            "    b = 0.0\n"
+            "    for i in range(n):\n"
+            "        a = a + w\n"
+            "        b = b + w\n"
+            f"    {read}\n"
+            "    return y\n")
+    assert "a" not in compiled_tapes.zero_arrays(ast.parse(text).body[0], {"w": np.ones(3)}, {"n": "int64"}, {"np"})
