@@ -52,3 +52,20 @@ def test_a_read_against_another_zero_started_name_keeps_the_zero(read):
             f"    {read}\n"
             "    return y\n")
     assert "a" not in compiled_tapes.zero_arrays(ast.parse(text).body[0], {"w": np.ones(3)}, {"n": "int64"}, {"np"})
+
+
+def _ratios(x, d):
+    s = 0.0
+    for i in range(3):
+        s = s + x[i] / d[i]  # NumPy floats: x[i] / 0.0 is inf, numba's `/` raises
+    return s
+
+
+@pytest.mark.parametrize("mode", [True, "always", "strict"])
+def test_a_division_by_zero_on_the_first_call_gives_numpy_s_inf(mode):
+    x, d = np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 2.0])
+    with np.errstate(divide="ignore"):
+        df = s2s.grad(_ratios, compile=mode)
+        np.testing.assert_array_equal(df(x, d), [1.0, np.inf, 0.5])  # the first call measures the compiled code
+        np.testing.assert_array_equal(df(x, d + 1.0), [0.5, 1.0, 1 / 3])
+        np.testing.assert_array_equal(df(x, d), [1.0, np.inf, 0.5])
