@@ -109,6 +109,8 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         raise ValueError(f"compile must be True, 'always' or 'strict', not {mode!r}")
     strict = mode == "strict"
     _require_numba()
+    from numba.core.errors import TypingError
+    call_errors = compiled_call._call_errors()
     api._validate(func, wrt)
     target, prefix = api._unbind(func)
     variants: dict = {}
@@ -180,7 +182,7 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
                     out = _call_zero_d(call, variant, args)
                 else:
                     out = call(*args, *[g() for g in variant.getters]) if variant.getters else call(*args)
-            except (ValueError, ZeroDivisionError) as exc:
+            except call_errors as exc:
                 return on_error(variant, exc, args)
         if variant.returns_value:
             value, g = out
@@ -199,7 +201,11 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         """A ValueError from the compiled code: the marked fallback runs the NumPy code from now on, with a warning.
         A ZeroDivisionError: numba's `/` raises for NumPy floats too (np.float64(1.0) / 0.0 is inf), so this
         call runs the NumPy code, which gives NumPy's inf or NaN, or raises where Python's division does."""
-        if isinstance(exc, ZeroDivisionError):
+        if isinstance(exc, TypingError):  # an argument the key does not tell apart (a big-endian array)
+            warnings.warn(f"s2s.grad(compile=True) runs the NumPy code of {func.__name__} for this call: numba "
+                          f"cannot type its arguments ({str(exc).strip().splitlines()[-1]})", CompiledFallbackWarning,
+                          stacklevel=4)
+        if isinstance(exc, ZeroDivisionError | TypingError):
             return slow(args[len(prefix):], None, numpy_only=True)
         if not str(exc).startswith(_FALLBACK):
             raise exc
@@ -387,6 +393,9 @@ def _plan(target, names, optimize, args, arrays=True):
         from s2s.runtime import compiled_helpers
         bindings[numba_lowering.REDUCE] = compiled_helpers.reduce_axis
         bindings[numba_lowering.NORM] = compiled_helpers.norm
+    if numba_lowering.reshapes(low.fdef, numpy_names):
+        from s2s.runtime import compiled_helpers
+        bindings[numba_lowering.RESHAPE] = compiled_helpers.reshape
     seed = low.params[-1]  # the output's adjoint, 1.0 unless given: last, with its default
     args_ = low.fdef.args
     args_.args = args_.args[:-1] + [ast.arg(arg=d) for d in data] + [args_.args[-1]]

@@ -121,6 +121,14 @@ def _as_global_names(ident, names):
     return tested, tuple(rest)
 
 
+def _call_errors():
+    """What a compiled variant's call may raise that grad's on_error takes: the marked fallback (a ValueError),
+    numba's `/` of NumPy floats by zero, and numba's typing of an argument the key does not tell apart (a
+    big-endian float64 array has a native one's dtype char)."""
+    from numba.core.errors import TypingError
+    return ValueError, ZeroDivisionError, TypingError
+
+
 def make_hot(variant, key, args: tuple, params: tuple, slow, on_error, data_sources=(), check_value=None,
              need_value=False, given=None, space=None) -> types.CodeType | None:
     """The hot code of a compiled variant, for the runner of `params` (`install(run, code)`): `run(*args)`
@@ -168,7 +176,7 @@ def make_hot(variant, key, args: tuple, params: tuple, slow, on_error, data_sour
     values.update({f"{_P}call": call, f"{_P}slow": _cold(slow, params), f"{_P}on_error": on_error,
                    f"{_P}ndarray": np.ndarray, f"{_P}check_value": check_value, f"{_P}cast": variant.cast,
                    f"{_P}float": float, f"{_P}errors": (KeyError, ValueError, NameError),
-                   f"{_P}call_errors": (ValueError, ZeroDivisionError)})
+                   f"{_P}call_errors": _call_errors()})
     given_ = f"({', '.join(names)}{',' if n_args == 1 else ''})"
     test = " and\\\n            ".join(tests)
     cast = f"{_P}cast(" if variant.cast is not None else ""  # a float32 scalar's gradient: numba returns a float

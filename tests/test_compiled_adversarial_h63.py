@@ -69,3 +69,30 @@ def test_a_division_by_zero_on_the_first_call_gives_numpy_s_inf(mode):
         np.testing.assert_array_equal(df(x, d), [1.0, np.inf, 0.5])  # the first call measures the compiled code
         np.testing.assert_array_equal(df(x, d + 1.0), [0.5, 1.0, 1 / 3])
         np.testing.assert_array_equal(df(x, d), [1.0, np.inf, 0.5])
+
+
+def _split_rows(x):
+    y = x.T.reshape(2, 2, 3)  # numba reshapes the F-contiguous x.T in Fortran order
+    return np.sum(y[0] * y[1] * np.arange(1.0, 4.0))
+
+
+def _pool(x):
+    return np.sum(np.tanh(x.reshape(2, 2, 3).max(axis=1)))
+
+
+@pytest.mark.parametrize("mode", ["always", "strict"])
+def test_a_reshape_of_a_transpose_reads_numpy_s_order(mode):
+    x = np.arange(12.0).reshape(3, 4) * 0.1 + 0.05
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
+        got = s2s.grad(_split_rows, compile=mode)(x)
+    np.testing.assert_allclose(got, s2s.grad(_split_rows)(x), rtol=1e-13)
+
+
+def test_reshapes_of_arguments_of_any_layout_and_byte_order():
+    x = np.arange(12.0).reshape(4, 3) * 0.1
+    df = s2s.grad(_pool, compile="always")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)
+        for a in (x, np.asfortranarray(x), x[::-1], x.astype(">f8")):  # (the last: the native float64's key)
+            np.testing.assert_allclose(df(a), s2s.grad(_pool)(a), rtol=1e-13)

@@ -116,6 +116,38 @@ def reductions(fdef: ast.FunctionDef, numpy_names: set, linalg_names: frozenset 
     return done
 
 
+RESHAPE = "_s2s_reshape"  # (x, shape) -> np.reshape(x, shape) in NumPy's order, whatever x's layout
+
+
+def reshapes(fdef: ast.FunctionDef, numpy_names: set) -> bool:
+    r"""`np.reshape(x, s)`, `x.reshape(s)` and `x.reshape(a, b)` -> `_s2s_reshape(x, s)`: numba reshapes an
+    F-contiguous array (a transpose `x.T`, a Fortran-ordered argument) in Fortran order, where NumPy reads
+    the items in C order (`x.T.reshape(2, 2, 3)` had other numbers), and refuses any other non-C array.
+    Whether anything was rewritten.
+
+        >>> f = ast.parse("def f(z):\n    return z.T.reshape(2, 3)").body[0]
+        >>> reshapes(f, {"np"}), ast.unparse(f.body[0])
+        (True, 'return _s2s_reshape(z.T, (2, 3))')
+    """
+    done = False
+    for node in walk(fdef):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "reshape"
+                and not node.keywords and node.args and not any(isinstance(a, ast.Starred) for a in node.args)):
+            continue
+        func = node.func
+        if isinstance(func.value, ast.Name) and func.value.id in numpy_names:
+            if len(node.args) != 2:
+                continue
+            array, shape = node.args
+        else:
+            array = func.value
+            shape = node.args[0] if len(node.args) == 1 else ast.Tuple(elts=list(node.args), ctx=ast.Load())
+        node.func = ast.Name(id=RESHAPE, ctx=ast.Load())
+        node.args = [array, shape]
+        done = True
+    return done
+
+
 def _is_linalg(node, numpy_names, linalg_names):
     """Whether `node` is `np.linalg` (np one of `numpy_names`) or a name of `linalg_names`."""
     if isinstance(node, ast.Name):

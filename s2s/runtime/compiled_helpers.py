@@ -702,10 +702,24 @@ def _norm(x):
     _refuse("norm", x)
 
 
+def reshape(x, shape):
+    """`np.reshape(x, shape)`, the items read in C order whatever `x`'s layout: numba reshapes an F-contiguous
+    array in Fortran order (other numbers) and refuses other non-contiguous ones, so those are copied to C
+    order first. numba_lowering.reshapes writes the calls."""
+    return np.reshape(x, shape)
+
+
+@_overload(reshape)
+def _reshape(x, shape):
+    if _is_array(x) and _plain(x).layout != "C":
+        return lambda x, shape: np.reshape(np.ascontiguousarray(x), shape)
+    return lambda x, shape: np.reshape(x, shape)
+
+
 # every helper compiled code may call, by the name generated code uses (`s2s.<name>`)
 HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme)}
 
-__all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "tape_stack", "accumulate_matmul", "accumulate_outer", *HELPERS]
+__all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "tape_stack", "accumulate_matmul", "accumulate_outer", "reshape", *HELPERS]
 _ = numba  # the extra this module needs, imported by name so that a missing numba fails here
