@@ -10,8 +10,11 @@ import numpy as np
 import pytest
 
 import s2s
+from tests.helpers_fd import fd_grad
 
 numba = pytest.importorskip("numba")
+
+from s2s.transforms import numba_lowering  # noqa: E402
 
 from s2s import compiled, compiled_tapes  # noqa: E402
 
@@ -96,3 +99,25 @@ def test_reshapes_of_arguments_of_any_layout_and_byte_order():
         warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)
         for a in (x, np.asfortranarray(x), x[::-1], x.astype(">f8")):  # (the last: the native float64's key)
             np.testing.assert_allclose(df(a), s2s.grad(_pool)(a), rtol=1e-13)
+
+
+def _reshape_written_into(x):
+    t = np.tanh(x)
+    a = t.T
+    b = a.reshape(12)
+    b *= 2.0  # NumPy: a copy here (a transpose in C order), so t is unchanged
+    return np.sum(b * b) + np.sum(t)
+
+
+def test_a_reshape_whose_result_is_written_into_is_not_copied_by_the_helper():
+    x = np.arange(12.0).reshape(3, 4) * 0.1 - 0.5
+    want = s2s.grad(_reshape_written_into)(x)
+    np.testing.assert_allclose(want, fd_grad(_reshape_written_into, (x,), 0), rtol=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)
+        got = s2s.grad(_reshape_written_into, compile=True)(x)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    fdef = ast.parse("def f(t):\n    a = t.T\n    b = a.reshape(12)\n    c = b\n    c[0] = 1.0\n"
+                     "    d = t.T.reshape(12)\n    return d").body[0]
+    numba_lowering.reshapes(fdef, {"np"})
+    assert "_s2s_reshape(a, 12, False)" in ast.unparse(fdef) and "_s2s_reshape(t.T, 12, True)" in ast.unparse(fdef)

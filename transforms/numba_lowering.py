@@ -116,24 +116,33 @@ def reductions(fdef: ast.FunctionDef, numpy_names: set, linalg_names: frozenset 
     return done
 
 
-RESHAPE = "_s2s_reshape"  # (x, shape) -> np.reshape(x, shape) in NumPy's order, whatever x's layout
+RESHAPE = "_s2s_reshape"  # (x, shape, copy_ok) -> np.reshape(x, shape) in NumPy's order, whatever x's layout
 
 
 def reshapes(fdef: ast.FunctionDef, numpy_names: set) -> bool:
-    r"""`np.reshape(x, s)`, `x.reshape(s)` and `x.reshape(a, b)` -> `_s2s_reshape(x, s)`: numba reshapes an
-    F-contiguous array (a transpose `x.T`, a Fortran-ordered argument) in Fortran order, where NumPy reads
-    the items in C order (`x.T.reshape(2, 2, 3)` had other numbers), and refuses any other non-C array.
+    r"""`np.reshape(x, s)`, `x.reshape(s)` and `x.reshape(a, b)` -> `_s2s_reshape(x, s, copy_ok)`: numba reshapes
+    an F-contiguous array (a transpose `x.T`, a Fortran-ordered argument) in Fortran order, where NumPy reads
+    the items in C order (`x.T.reshape(2, 2, 3)` had other numbers), and refuses any other non-C array. The
+    helper copies such an array to C order first where `copy_ok`: the result is bound to a name nothing
+    writes into (a copy where NumPy may give a view is then the same program); else it refuses it.
     Whether anything was rewritten.
 
         >>> f = ast.parse("def f(z):\n    return z.T.reshape(2, 3)").body[0]
         >>> reshapes(f, {"np"}), ast.unparse(f.body[0])
-        (True, 'return _s2s_reshape(z.T, (2, 3))')
+        (True, 'return _s2s_reshape(z.T, (2, 3), False)')
     """
     done = False
+    written = _written_in_place(fdef)
+    parents = {id(c): n for n in walk(fdef) for c in ast.iter_child_nodes(n)}
     for node in walk(fdef):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "reshape"
                 and not node.keywords and node.args and not any(isinstance(a, ast.Starred) for a in node.args)):
             continue
+        up = parents.get(id(node))
+        # a copy of a non-C array where NumPy may give a view: the same program only where nothing writes
+        # into the result (else the helper refuses such an array, and the NumPy code runs)
+        copy_ok = isinstance(up, ast.Assign) and len(up.targets) == 1 and isinstance(up.targets[0], ast.Name) \
+            and up.targets[0].id not in written
         func = node.func
         if isinstance(func.value, ast.Name) and func.value.id in numpy_names:
             if len(node.args) != 2:
@@ -143,9 +152,32 @@ def reshapes(fdef: ast.FunctionDef, numpy_names: set) -> bool:
             array = func.value
             shape = node.args[0] if len(node.args) == 1 else ast.Tuple(elts=list(node.args), ctx=ast.Load())
         node.func = ast.Name(id=RESHAPE, ctx=ast.Load())
-        node.args = [array, shape]
+        node.args = [array, shape, ast.Constant(copy_ok)]
         done = True
     return done
+
+
+def _written_in_place(fdef):
+    """The names whose arrays some statement may change in place (`y[i] = v`, `y += v`, `out=y`), and the
+    names bound to them or from them (`z = y`)."""
+    written, copies = set(), []
+    for node in walk(fdef):
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            written.add(node.target.id)
+        elif isinstance(node, ast.Subscript | ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
+            written.update(n.id for n in walk(node.value) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.keyword) and node.arg == "out":
+            written.update(n.id for n in walk(node.value) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+            copies += [(t.id, node.value.id) for t in node.targets if isinstance(t, ast.Name)]
+    changed = True
+    while changed:
+        changed = False
+        for a, b in copies:
+            if (a in written) != (b in written):
+                written |= {a, b}
+                changed = True
+    return written
 
 
 def _is_linalg(node, numpy_names, linalg_names):

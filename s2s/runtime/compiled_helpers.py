@@ -702,18 +702,21 @@ def _norm(x):
     _refuse("norm", x)
 
 
-def reshape(x, shape):
+def reshape(x, shape, copy_ok):
     """`np.reshape(x, shape)`, the items read in C order whatever `x`'s layout: numba reshapes an F-contiguous
     array in Fortran order (other numbers) and refuses other non-contiguous ones, so those are copied to C
-    order first. numba_lowering.reshapes writes the calls."""
+    order first where `copy_ok` (a constant: nothing writes into the result, so a copy where NumPy may give
+    a view is the same), and refused otherwise. numba_lowering.reshapes writes the calls."""
     return np.reshape(x, shape)
 
 
-@_overload(reshape)
-def _reshape(x, shape):
+@_overload(reshape, prefer_literal=True)
+def _reshape(x, shape, copy_ok):
     if _is_array(x) and _plain(x).layout != "C":
-        return lambda x, shape: np.reshape(np.ascontiguousarray(x), shape)
-    return lambda x, shape: np.reshape(x, shape)
+        if not (isinstance(copy_ok, types.BooleanLiteral) and copy_ok.literal_value):
+            _refuse("reshape (of an array not in C order, whose result is written into)", x, shape, copy_ok)
+        return lambda x, shape, copy_ok: np.reshape(np.ascontiguousarray(x), shape)
+    return lambda x, shape, copy_ok: np.reshape(x, shape)
 
 
 # every helper compiled code may call, by the name generated code uses (`s2s.<name>`)
