@@ -375,7 +375,7 @@ def _plan(target, names, optimize, args, arrays=True):
     tape_types = _tape_types(fdef, args, params, _numpy_names(target, gen, fdef)) if arrays else {}
     runtime_name = next((n for n, cell in gen.helper_cells.items()
                          if getattr(cell.cell_contents, "__name__", "") == "s2s.runtime"), "s2s")
-    kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params))
+    kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params), _vector_params(args, params))
     scalars = frozenset(n for n, k in kinds.items() if k == "float64")
     # an adjoint that starts as 0.0 and is an array after: numba gives a variable one type
     numpy_names = frozenset(_numpy_names(target, gen, fdef))
@@ -414,7 +414,7 @@ def _tape_types(fdef, args, params, numpy_names=frozenset()):
     float (int) arguments and constants; compiled_helpers.tape_set refuses at compile time to store a
     value of any other type, so a wrong claim is a compile error (and a retry with list tapes), never
     a conversion."""
-    kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params))
+    kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params), _vector_params(args, params))
     shapes = compiled_tapes.array_kinds(fdef, dict(zip(params, args)), kinds, numpy_names)
     out = {}
     for v in numba_lowering.pushed_variables(fdef):
@@ -452,9 +452,18 @@ def _float_int_params(fdef, args, params):
 _ARITH = (ast.Add, ast.Sub, ast.Mult)
 
 
-def _scalar_kinds(fdef, floats, ints):
-    """name -> "float64" / "int64" for variables all of whose assignments give a Python float / int
-    (a fixed point from every assigned name being either; anything else is left out)."""
+def _vector_params(args, params):
+    """parameter -> "float64" / "int64" for those given a 1-d array of that dtype: `xs[t]` of one is a number."""
+    kinds = {np.dtype(np.float64): "float64", np.dtype(np.int64): "int64"}
+    return {p: kinds[a.dtype] for p, a in zip(params, args)
+            if type(a) is np.ndarray and a.ndim == 1 and a.dtype in kinds and a.dtype.isnative}
+
+
+def _scalar_kinds(fdef, floats, ints, vectors=None):
+    """name -> "float64" / "int64" for variables all of whose assignments give a Python float / int, or an
+    item of a 1-d array parameter of `vectors` (parameter -> the kind of its items) at an int index (a fixed
+    point from every assigned name being either; anything else is left out)."""
+    vectors = vectors or {}
     params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs}
     assigns: dict = {}
     for node in walk(fdef):
@@ -491,6 +500,9 @@ def _scalar_kinds(fdef, floats, ints):
             if a is None or b is None:
                 return None
             return "float64" if isinstance(e.op, ast.Div) or "float64" in (a, b) else "int64"
+        if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and e.value.id in vectors \
+                and e.value.id not in assigns and of(e.slice) == "int64":
+            return vectors[e.value.id]  # `i = actions[t]`: an item of a 1-d int64 (float64) array argument
         if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and e.value.id not in params \
                 and isinstance(e.slice, ast.Constant) and type(e.slice.value) is int:
             # `x = t[0]` of `t = x0, 0.0` (tuple assignment, lowered): the element's kind, if every

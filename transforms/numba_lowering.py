@@ -264,14 +264,20 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     return Lowered(fdef, params, defaults, free, attrs, low_tapes, array_tapes)
 
 
+# NumPy functions that make one array of a list's items, and the keywords they may be given here
+_OF_SEQUENCES = {"array": (), "asarray": (), "concatenate": ("axis",), "stack": ("axis",), "hstack": (),
+                 "vstack": ()}
+
+
 def _lists_made_arrays(fdef, numpy_names):
-    """`t = [a * x - b, c * y]` where every read of `t` is `np.array(t)` (or a list written in the call) -> a
-    tuple: numba makes an array of a tuple of numbers, and has no type for a list of them it can pass around.
-    The same arrays: nothing else reads the list."""
+    """`t = [a * x - b, c * y]` where every read of `t` is `np.array(t)`, `np.concatenate(t)`... (or a list
+    written in the call) -> a tuple: numba makes an array of a tuple of numbers or arrays, and has no type
+    for a list of them it can pass around. The same arrays: nothing else reads the list."""
     def to_array(call):
         f = call.func if isinstance(call, ast.Call) else None
-        return isinstance(f, ast.Attribute) and f.attr in ("array", "asarray") and isinstance(f.value, ast.Name) \
-            and f.value.id in numpy_names and len(call.args) == 1 and not call.keywords
+        return isinstance(f, ast.Attribute) and f.attr in _OF_SEQUENCES and isinstance(f.value, ast.Name) \
+            and f.value.id in numpy_names and len(call.args) == 1 \
+            and all(k.arg in _OF_SEQUENCES[f.attr] for k in call.keywords)
     parents = {id(c): node for node in walk(fdef) for c in ast.iter_child_nodes(node)}
     lists, other = {}, set()  # (what else a name is set to does not matter: each read makes an array of it)
     for node in walk(fdef):
@@ -653,11 +659,17 @@ def _rewrite_reversed(fdef):
     for node in walk(fdef):
         if isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and _is_name(node.iter.func, "reversed"):
             inner = node.iter.args[0] if len(node.iter.args) == 1 else None
+            step = inner.args[2] if isinstance(inner, ast.Call) and len(inner.args) == 3 else ast.Constant(1)
             if not (isinstance(inner, ast.Call) and _is_name(inner.func, "range") and not inner.keywords
-                    and 1 <= len(inner.args) <= 2 and all(isinstance(a, ast.Name | ast.Constant) for a in inner.args)):
-                raise NotLowerable("reversed() of something other than range(stop) or range(start, stop)", node.iter)
-            start, stop = (ast.Constant(0), inner.args[0]) if len(inner.args) == 1 else inner.args
-            text = f"range(({ast.unparse(stop)}) - 1, ({ast.unparse(start)}) - 1, -1)"
+                    and 1 <= len(inner.args) <= 3 and all(isinstance(a, ast.Name | ast.Constant) for a in inner.args)
+                    and isinstance(step, ast.Constant) and type(step.value) is int and step.value > 0):
+                raise NotLowerable("reversed() of something other than range(stop), range(start, stop) or "
+                                   "range(start, stop, step) of a positive constant step", node.iter)
+            start, stop = (ast.Constant(0), inner.args[0]) if len(inner.args) == 1 else inner.args[:2]
+            start, stop, k = ast.unparse(start), ast.unparse(stop), step.value
+            # the last item start + (stop - start - 1) // k * k down to start (empty where stop <= start)
+            text = f"range(({stop}) - 1, ({start}) - 1, -1)" if k == 1 else \
+                f"range(({start}) + (({stop}) - ({start}) - 1) // {k} * {k}, ({start}) - 1, -{k})"
             node.iter = ast.copy_location(ast.parse(text, mode="eval").body, node.iter)
     for node in walk(fdef):
         if isinstance(node, ast.Name) and node.id == "reversed":

@@ -39,7 +39,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero", "grad_mult_seq",
                          "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads",
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
-                         "array_grad")
+                         "array_grad", "as_sequence", "grad_iterated", "grad_concatenate")
 
 
 def runtime_helpers() -> dict:
@@ -376,11 +376,38 @@ class _Rewrite(ast.NodeTransformer):
                             keywords=[])
         if name in ("grad_solve_a", "grad_solve_b") and len(args) == 4 - (name == "grad_solve_b"):
             return self._solve_adjoint(name, node, args, shapes)
+        if name == "as_sequence" and len(args) == 1 and _array_shape(shapes[0]) and not self.shapes.is_zero(args[0]):
+            return args[0]  # what `for v in x` runs over, of an array: the array itself
+        if name == "grad_iterated" and len(args) == 2 and _array_shape(shapes[1]):
+            return args[0]  # its adjoint, of an array (not a dict's keys): g itself
+        if name == "grad_concatenate" and len(args) == 3 and isinstance(args[0], ast.Name) \
+                and type(_number(args[2])) is int and isinstance(raw[1], Seq) and self._read_by_items(node):
+            return self._pieces(node, args[0], raw[1], _number(args[2]), shapes[0])
         if name == "array_grad" and len(args) == 2 and self._read_by_items(node):
             result = self.shapes.of(node)
             if isinstance(result, Seq) and shapes[0] == (len(result.items),) and all(i == () for i in result.items):
                 return args[0]  # [g[0], g[1]] of np.array([a, b]) read item by item: g's items are the same numbers
         return node
+
+    @staticmethod
+    def _pieces(node, g, items, axis, g_shape):
+        """`(g[0:16], g[16:24])`: the adjoints of np.concatenate's pieces, as s2s.grad_concatenate cuts them (the
+        same views), where every piece's shape is known and g's is theirs joined along `axis`."""
+        shapes = items.items
+        if not shapes or not all(_array_shape(sh) and len(sh) == len(shapes[0]) for sh in shapes) \
+                or not -len(shapes[0]) <= axis < len(shapes[0]):
+            return node
+        axis %= len(shapes[0])
+        joined = shapes[0][:axis] + (sum(sh[axis] for sh in shapes),) + shapes[0][axis + 1:]
+        if g_shape != joined or any(sh[:axis] + sh[axis + 1:] != joined[:axis] + joined[axis + 1:] for sh in shapes):
+            return node
+        pieces, start = [], 0
+        for sh in shapes:
+            cut = ast.Slice(lower=ast.Constant(start), upper=ast.Constant(start + sh[axis]))
+            index = ast.Tuple(elts=[ast.Slice() for _ in range(axis)] + [cut], ctx=ast.Load()) if axis else cut
+            pieces.append(ast.Subscript(value=ast.Name(id=g.id, ctx=ast.Load()), slice=index, ctx=ast.Load()))
+            start += sh[axis]
+        return ast.Tuple(elts=pieces, ctx=ast.Load())
 
     def _read_by_items(self, call):
         """Whether `call` is the value assigned to a name, every read of which is an item `x[k]` of an int

@@ -52,12 +52,28 @@ def _overload(stub, keep_optional=(), **options):
     def register(typer):
         @functools.wraps(typer)  # numba reads the parameters through __wrapped__
         def typer_or_unwrap(*args):
-            if any(isinstance(a, types.Optional) for i, a in enumerate(args) if i not in keep_optional):
+            loose = [i for i, a in enumerate(args) if isinstance(a, types.Optional) and i not in keep_optional]
+            if loose and any(isinstance(args[i], types.Optional) for i in keep_optional):
+                # numba would unwrap every Optional, the kept ones too (a None total then raises): only these
+                return _unwrapping(stub, len(args), tuple(loose))
+            if loose:
                 return None
             return typer(*args)
         overload(stub, **options)(typer_or_unwrap)
         return typer
     return register
+
+
+@functools.cache
+def _unwrapping(stub, n, loose):
+    """An implementation of `stub` with `n` parameters that calls it again with those at positions `loose`
+    unwrapped from their Optional (a None there raises), the others as they are."""
+    import inspect
+    names = list(inspect.signature(stub).parameters)[:n]
+    args = ", ".join(f"_some({p})" if i in loose else p for i, p in enumerate(names))
+    namespace = {"_some": _some, "stub": stub}
+    exec(f"def impl({', '.join(names)}):\n    return stub({args})\n", namespace)
+    return namespace["impl"]
 
 
 def _refuse(name, *ts):

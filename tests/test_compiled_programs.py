@@ -1,0 +1,124 @@
+"""Ordinary programs under compile="strict": the compiled code gives the NumPy code's gradient and central
+differences'. Each program stands for a kind benchmarks/ordinary.py times (a gate reading a concatenated
+state, Horner's rule over an array's items, mini-batches of a range with a step, a policy indexed by integer
+actions); each is compiled once (numba takes seconds a program)."""
+
+from __future__ import annotations
+
+import ast
+import warnings
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import fd_grad
+
+numba = pytest.importorskip("numba")
+
+from s2s.transforms import numba_lowering  # noqa: E402
+
+from s2s import compiled  # noqa: E402
+
+
+def _strict(f, args, wrt=0):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
+        got = s2s.grad(f, wrt=wrt, compile="strict")(*args)
+    np.testing.assert_allclose(got, s2s.grad(f, wrt=wrt)(*args), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got, fd_grad(f, args, wrt), rtol=1e-5, atol=1e-7)
+    return got
+
+
+def gate(W, xs):
+    h = np.zeros(W.shape[0])
+    for t in range(xs.shape[0]):
+        z = np.concatenate([h, xs[t]])
+        h = np.tanh(W @ z) * 0.5 + h * 0.5
+    return np.sum(h ** 2)
+
+
+def horner(coeffs, x):
+    y = 0.0
+    for c in coeffs:
+        y = y * x + c
+    return np.sum(y ** 2)
+
+
+def batches(w, X, y):
+    total = 0.0
+    for start in range(0, X.shape[0], 4):
+        Xb, yb = X[start:start + 4], y[start:start + 4]
+        p = 1.0 / (1.0 + np.exp(-(Xb @ w)))
+        total = total + np.sum((p - yb) ** 2)
+    return total
+
+
+def policy(theta, feats, actions):
+    total = 0.0
+    for t in range(feats.shape[0]):
+        logits = feats[t] @ theta
+        p = np.exp(logits - logits.max())
+        p = p / p.sum()
+        total += np.log(p[actions[t]])
+    return -total
+
+
+def side_by_side(a, b):
+    m = np.concatenate([np.tanh(a), b * a[:, :1]], axis=1)
+    return np.sum(m * m[:, ::-1])
+
+
+RNG = np.random.default_rng(11)
+
+
+def test_a_gate_reading_a_concatenated_state():
+    # the list [h, xs[t]] is a tuple in compiled code, its adjoint the two slices of g; the popped state is
+    # an Optional beside an accumulated adjoint that starts as None (compiled_helpers._unwrapping)
+    text_numpy = s2s.source(s2s.grad(gate), RNG.normal(size=(3, 5)) * 0.5, RNG.normal(size=(4, 2)))
+    assert "grad_concatenate" not in text_numpy
+    _strict(gate, (RNG.normal(size=(3, 5)) * 0.5, RNG.normal(size=(4, 2))))
+
+
+def test_the_adjoint_of_a_concatenation_along_another_axis_is_its_slices():
+    a, b = RNG.normal(size=(3, 2)), RNG.normal(size=(3, 4))
+    g = s2s.grad(side_by_side)
+    np.testing.assert_allclose(g(a, b), fd_grad(side_by_side, (a, b), 0), rtol=1e-6)
+    text = s2s.source(g, a, b)
+    assert "grad_concatenate" not in text and "[:, 0:2]" in text and "[:, 2:6]" in text
+
+
+def test_horner_over_an_array_s_items():
+    coeffs, x = RNG.normal(size=6), RNG.normal(size=5) * 0.5
+    assert "as_sequence" not in s2s.source(s2s.grad(horner), coeffs, x)
+    _strict(horner, (coeffs, x))
+
+
+def test_mini_batches_of_a_range_with_a_step():
+    w, X, y = RNG.normal(size=3), RNG.normal(size=(10, 3)), RNG.random(10)  # batches of 4, 4 and 2
+    _strict(batches, (w, X, y))
+
+
+def test_a_policy_indexed_by_integer_actions():
+    theta, feats = RNG.normal(size=(3, 4)), RNG.normal(size=(6, 3))
+    actions = RNG.integers(0, 4, size=6)
+    text = compiled.source(policy, theta, feats, actions)
+    assert "stack_i = _s2s_tape_stack(6, _s2s_numpy.int64)" in text  # ints: an array tape, not a list
+    _strict(policy, (theta, feats, actions))
+
+
+@pytest.mark.parametrize("start, stop, step", [(0, 10, 4), (1, 10, 3), (0, 0, 2), (5, 3, 2), (2, 9, 1)])
+def test_reversed_ranges_with_a_step_count_down_the_same_items(start, stop, step):
+    fdef = ast.parse(f"def f(out):\n    for i in reversed(range({start}, {stop}, {step})):\n        out.append(i)")
+    low = numba_lowering.lower(fdef.body[0])
+    out = []
+    exec(compile(ast.Module([low.fdef], []), "<low>", "exec"), namespace := {})
+    namespace["f"](out)
+    assert out == list(reversed(range(start, stop, step)))
+
+
+def test_a_reversed_range_with_a_negative_or_unknown_step_is_refused():
+    for step in ("-2", "k"):
+        fdef = ast.parse(f"def f(k):\n    for i in reversed(range(0, 10, {step})):\n        pass").body[0]
+        with pytest.raises(numba_lowering.NotLowerable, match="positive constant step"):
+            numba_lowering.lower(fdef)
