@@ -14,7 +14,7 @@ rounds of a batch of calls):
   compile and first call; beside it the compile time alone (the compiled variant's time minus the
   general variant's).
 
-Run: .venv/bin/python benchmarks/compiled_bench.py [--rounds 7] [--batch-ms 20] [--only NAME]
+Run: .venv/bin/python benchmarks/compiled_bench.py [--rounds 7] [--batch-ms 20] [--only NAME] [--no-jax]
 Every gradient is checked against the hand-written one before it is timed.
 """
 
@@ -219,9 +219,11 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--batch-ms", type=float, default=20.0)
     ap.add_argument("--only", help="problems whose name contains this")
+    ap.add_argument("--no-jax", action="store_true",
+                    help="skip the jax.jit column (XLA takes minutes to compile the RK4 port)")
     opts = ap.parse_args(argv)
     warnings.simplefilter("ignore", numba.NumbaPerformanceWarning)
-    ports = jax_ports()
+    ports = "jax.jit: skipped (--no-jax)" if opts.no_jax else jax_ports()
     rows = []
     for p in P.problems(0.01):
         if not p.name.startswith(CHOSEN) or (opts.only and opts.only not in p.name):
