@@ -260,3 +260,14 @@ def test_max_pooling_over_an_axis_compiles():
 
     rng = np.random.default_rng(5)
     _strict(f, (rng.normal(size=(8, 5)), rng.normal(size=(5, 3))), wrt=1)
+
+
+def test_reductions_of_an_int_keep_it_an_int():
+    @numba.njit
+    def f(k, x):
+        return reduce_axis(k, "sum", None, False), reduce_axis(k, "max", None, False), \
+            reduce_axis(k, "mean", None, False), reduce_axis(x, "prod", None, False)
+
+    total, top, mean, prod = f(7, 2.5)
+    assert (total, top, mean, prod) == (7, 7, 7.0, 2.5)
+    assert type(total) is int and type(mean) is float

@@ -632,9 +632,12 @@ def _reduce_axis(x, op, axis, keepdims):
             and isinstance(keepdims, types.BooleanLiteral)
             and isinstance(axis, types.IntegerLiteral | types.NoneType | types.Omitted)):
         _refuse("reduce_axis", x, op, axis, keepdims)
-    if _is_number(x) and not isinstance(axis, types.IntegerLiteral) and not keepdims.literal_value:
-        # np.sum(3.0) is 3.0 (NumPy's float64), as are its max, min, mean and prod
-        return lambda x, op, axis, keepdims: np.float64(x)
+    if _is_number(x) and not isinstance(_plain(x), types.Boolean) and not isinstance(axis, types.IntegerLiteral) \
+            and not keepdims.literal_value:
+        # np.sum(3.0) is 3.0, as are its max, min and prod (an int's are the int); np.mean(3) is 3.0
+        if op.literal_value == "mean":
+            return lambda x, op, axis, keepdims: np.float64(x)
+        return lambda x, op, axis, keepdims: x
     if not _is_array(x):
         _refuse("reduce_axis", x, op, axis, keepdims)
     if not isinstance(axis, types.IntegerLiteral) and not keepdims.literal_value:  # numba's own, any dtype
