@@ -200,12 +200,14 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
     def on_error(variant, exc, args):
         """A ValueError from the compiled code: the marked fallback runs the NumPy code from now on, with a warning.
         A ZeroDivisionError: numba's `/` raises for NumPy floats too (np.float64(1.0) / 0.0 is inf), so this
-        call runs the NumPy code, which gives NumPy's inf or NaN, or raises where Python's division does."""
+        call runs the NumPy code, which gives NumPy's inf or NaN, or raises where Python's division does. An
+        IndexError (an index out of bounds: the compiled code checks them) runs the NumPy code too, which raises
+        NumPy's."""
         if isinstance(exc, TypingError):  # an argument the key does not tell apart (a big-endian array)
             warnings.warn(f"s2s.grad(compile=True) runs the NumPy code of {func.__name__} for this call: numba "
                           f"cannot type its arguments ({str(exc).strip().splitlines()[-1]})", CompiledFallbackWarning,
                           stacklevel=4)
-        if isinstance(exc, ZeroDivisionError | TypingError):
+        if isinstance(exc, ZeroDivisionError | TypingError | IndexError):
             return slow(args[len(prefix):], None, numpy_only=True)
         if not str(exc).startswith(_FALLBACK):
             raise exc
@@ -307,8 +309,9 @@ def _call_zero_d(call, variant, args):
 def _faster(call, getters, numpy_fn, args, zero_d) -> bool:
     """Whether the compiled code ran faster than the NumPy code (the best of three calls each; one call
     each where a call takes over 50 ms). Both compute the same numbers: this only picks the faster. A
-    ZeroDivisionError from the compiled code (numba's `/` of NumPy floats) measures nothing: the compiled
-    code is kept, and the call that follows runs the NumPy code (grad's on_error)."""
+    ZeroDivisionError from the compiled code (numba's `/` of NumPy floats) or an IndexError (an index out of
+    bounds) measures nothing: the compiled code is kept, and the call that follows runs the NumPy code
+    (grad's on_error)."""
     import time
     extra = [g() for g in getters]
     scalars = tuple(a[()] if i in zero_d else a for i, a in enumerate(args))
@@ -319,7 +322,7 @@ def _faster(call, getters, numpy_fn, args, zero_d) -> bool:
             start = time.perf_counter()
             try:
                 fn(*a)
-            except ZeroDivisionError:
+            except (ZeroDivisionError, IndexError):
                 if name == "compiled":
                     return True
                 raise
@@ -648,7 +651,9 @@ def _dispatcher(plan):
     code = compile(plan.source, "<s2s compiled>", "exec")  # numba's line numbers are plan.source's
     exec(code, namespace)  # noqa: S102 - s2s's own generated code
     fn = namespace[ast.parse(plan.source).body[0].name]
-    disp = numba.njit(fn, nogil=True)
+    # bounds checked: an index past an array's end raises IndexError (the call then runs the NumPy code, which
+    # raises NumPy's), where unchecked machine code reads and writes memory past the array
+    disp = numba.njit(fn, nogil=True, boundscheck=True)
     _DISPATCHERS.put(plan.source, disp)
     return disp
 

@@ -123,10 +123,11 @@ def _as_global_names(ident, names):
 
 def _call_errors():
     """What a compiled variant's call may raise that grad's on_error takes: the marked fallback (a ValueError),
-    numba's `/` of NumPy floats by zero, and numba's typing of an argument the key does not tell apart (a
-    big-endian float64 array has a native one's dtype char)."""
+    numba's `/` of NumPy floats by zero, an index out of bounds (the compiled code checks them), and numba's
+    typing of an argument the key does not tell apart (a big-endian float64 array has a native one's dtype
+    char)."""
     from numba.core.errors import TypingError
-    return ValueError, ZeroDivisionError, TypingError
+    return ValueError, ZeroDivisionError, IndexError, TypingError
 
 
 def make_hot(variant, key, args: tuple, params: tuple, slow, on_error, data_sources=(), check_value=None,
