@@ -396,6 +396,9 @@ def _plan(target, names, optimize, args, arrays=True):
         from s2s.runtime import compiled_helpers
         bindings[numba_lowering.REDUCE] = compiled_helpers.reduce_axis
         bindings[numba_lowering.NORM] = compiled_helpers.norm
+    if numba_lowering.add_at(low.fdef, numpy_names):
+        from s2s.runtime import compiled_helpers
+        bindings[numba_lowering.ADD_AT] = compiled_helpers.add_at
     if numba_lowering.reshapes(low.fdef, numpy_names):
         from s2s.runtime import compiled_helpers
         bindings[numba_lowering.RESHAPE] = compiled_helpers.reshape

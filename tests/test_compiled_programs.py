@@ -122,3 +122,105 @@ def test_a_reversed_range_with_a_negative_or_unknown_step_is_refused():
         fdef = ast.parse(f"def f(k):\n    for i in reversed(range(0, 10, {step})):\n        pass").body[0]
         with pytest.raises(numba_lowering.NotLowerable, match="positive constant step"):
             numba_lowering.lower(fdef)
+
+
+# ------------------------------------------------------------------------- reads at computed indices (np.add.at)
+
+def embed(E, ids, W):
+    h = E[ids]  # rows of E, a row read twice
+    return np.sum(np.tanh(h @ W) ** 2)
+
+
+def pairs(M, rows, cols):
+    return np.sum(M[rows, cols] ** 2)
+
+
+def pick(w, n):
+    s = 0.0
+    for t in range(3):
+        k = (t + n) % 4
+        s = s + w[k] * w[t]
+    return s
+
+
+def test_reads_at_indices_the_code_computes_compile():
+    E, W, M = RNG.normal(size=(5, 3)), RNG.normal(size=(3, 2)), RNG.normal(size=(4, 4))
+    for f, args in ((embed, (E, np.array([0, 2, 2, -1]), W)), (pairs, (M, np.array([0, 1, 1]), np.array([2, 3, 3]))),
+                    (pick, (np.arange(1.0, 5.0), 3))):
+        assert "_s2s_add_at(" in compiled.source(f, *args)
+        _strict(f, args)
+
+
+@numba.njit
+def _add_at_cases(a1, a2, ids, v1, rows, cols):
+    from_items = a1.copy()
+    add_at(from_items, ids, v1)
+    scalar = a1.copy()
+    add_at(scalar, ids, 2.0)
+    one = a2.copy()
+    add_at(one, -1, v1[:3])
+    per_row = a2.copy()
+    add_at(per_row, ids, np.ones((ids.shape[0], 3)))
+    same_row = a2.copy()
+    add_at(same_row, ids, v1[:3])
+    pair = a2.copy()
+    add_at(pair, (rows, cols), v1[:rows.shape[0]])
+    return from_items, scalar, one, per_row, same_row, pair
+
+
+def _numpy_cases(a1, a2, ids, v1, rows, cols):
+    out = [a1.copy(), a1.copy(), a2.copy(), a2.copy(), a2.copy(), a2.copy()]
+    np.add.at(out[0], ids, v1)
+    np.add.at(out[1], ids, 2.0)
+    np.add.at(out[2], -1, v1[:3])
+    np.add.at(out[3], ids, np.ones((ids.shape[0], 3)))
+    np.add.at(out[4], ids, v1[:3])
+    np.add.at(out[5], (rows, cols), v1[:rows.shape[0]])
+    return out
+
+
+from s2s.runtime.compiled_helpers import add_at  # noqa: E402
+
+
+@numba.njit(boundscheck=True)
+def _add_at_items(a, ids, v):
+    add_at(a, ids, v)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_add_at_adds_every_index_repeats_included(dtype):
+    a1, a2 = np.arange(5.0, dtype=dtype), np.arange(15.0, dtype=dtype).reshape(5, 3)
+    ids, v1 = np.array([0, 2, 2, -1, 2]), np.linspace(1.0, 2.0, 5).astype(dtype)
+    rows, cols = np.array([0, 4, 4]), np.array([1, 2, 2])
+    for got, want in zip(_add_at_cases(a1, a2, ids, v1, rows, cols), _numpy_cases(a1, a2, ids, v1, rows, cols)):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_add_at_out_of_bounds_raises_and_the_gradient_raises_numpy_s_error():
+    with pytest.raises(IndexError):
+        _add_at_items(np.zeros(5), np.array([0, 5]), np.ones(2))
+    for mode in ("strict", True):
+        with pytest.raises(IndexError):
+            s2s.grad(embed, compile=mode)(np.ones((5, 3)), np.array([0, 7]), np.ones((3, 2)))
+
+
+@numba.njit
+def _adjoint_of_a_read(g, x, i, j):
+    from_row = getitem_grad(g[0], x, i)
+    return from_row, getitem_grad(2.0, x, (i, j))
+
+
+from s2s.runtime.compiled_helpers import getitem_grad  # noqa: E402
+
+
+def test_getitem_grad_checks_its_index_as_numpy_does():
+    # the helpers' code has no numba bounds checks, and the read whose adjoint this is may be dropped
+    # (transforms/checked_reads.py): the helper itself raises NumPy's IndexError
+    x, g = np.zeros((3, 4)), np.ones((1, 4))
+    row, item = _adjoint_of_a_read(g, x, -1, -2)
+    np.testing.assert_array_equal(row[2], np.ones(4))
+    assert item[2, 2] == 2.0 and item.sum() == 2.0
+    for i, j in ((3, 0), (0, 4), (-4, 0), (0, -5)):
+        with pytest.raises(IndexError):
+            _adjoint_of_a_read(g, x, i, j)

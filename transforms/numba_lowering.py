@@ -157,6 +157,30 @@ def reshapes(fdef: ast.FunctionDef, numpy_names: set) -> bool:
     return done
 
 
+ADD_AT = "_s2s_add_at"  # (a, index, v) -> np.add.at(a, index, v), which numba has no version of
+
+
+def add_at(fdef: ast.FunctionDef, numpy_names: set) -> bool:
+    r"""`np.add.at(a, i, v)` (the adjoint of a read at an index the code computes, `E[ids]`) ->
+    `_s2s_add_at(a, i, v)`: numba has no ufunc methods. Whether anything was rewritten.
+
+        >>> f = ast.parse("def f(a, i, v):
+    np.add.at(a, i, v)").body[0]
+        >>> add_at(f, {"np"}), ast.unparse(f.body[0])
+        (True, '_s2s_add_at(a, i, v)')
+    """
+    done = False
+    for node in walk(fdef):
+        f = node.func if isinstance(node, ast.Call) else None
+        if isinstance(f, ast.Attribute) and f.attr == "at" and isinstance(f.value, ast.Attribute) \
+                and f.value.attr == "add" and isinstance(f.value.value, ast.Name) \
+                and f.value.value.id in numpy_names and len(node.args) == 3 and not node.keywords \
+                and not any(isinstance(a, ast.Starred) for a in node.args):
+            node.func = ast.Name(id=ADD_AT, ctx=ast.Load())
+            done = True
+    return done
+
+
 def _written_in_place(fdef):
     """The names whose arrays some statement may change in place (`y[i] = v`, `y += v`, `out=y`), and the
     names bound to them or from them (`z = y`)."""

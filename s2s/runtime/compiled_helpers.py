@@ -80,6 +80,16 @@ def _refuse(name, *ts):
     raise TypingError(f"s2s compiled helper {name} has no version for ({', '.join(str(t) for t in ts)})")
 
 
+@numba.njit
+def _checked(i, n):
+    """Index `i` into an axis of `n` items, negative ones from the end; IndexError outside (NumPy's): the
+    helpers' own code is compiled without numba's bounds checks, and np.add.at may be the only check left
+    of an index the function reads (transforms/checked_reads.py drops the read it rechecks)."""
+    if i < -n or i >= n:
+        raise IndexError("index out of bounds")
+    return i + n if i < 0 else i
+
+
 # -------------------------------------------------------------------------------------------- tape
 
 def tape_set(tape, n, value):
@@ -367,8 +377,18 @@ def _getitem_grad(g, x, index):
     if not (_is_array(x) and simple and (_is_number(g) or _is_array(g))):
         _refuse("getitem_grad", g, x, index)
     dtype = x.dtype if isinstance(x.dtype, types.Float) else types.float64
+    if isinstance(index, types.Integer):
+        def one(g, x, index):
+            out = np.zeros(x.shape, dtype)
+            out[_checked(index, x.shape[0])] = g  # (this code has no bounds checks of numba's: the index's own)
+            return out
+        return one
+    if not (isinstance(index, types.UniTuple) and index.count <= _plain(x).ndim):
+        _refuse("getitem_grad", g, x, index)
 
     def impl(g, x, index):
+        for j in range(len(index)):  # IndexError as NumPy's, where the read it stands for may be gone
+            _checked(index[j], x.shape[j])
         out = np.zeros(x.shape, dtype)
         out[index] = g  # an integer index selects each element once: assignment is the sum
         return out
@@ -738,10 +758,65 @@ def _reshape(x, shape, copy_ok):
     return lambda x, shape, copy_ok: np.reshape(x, shape)
 
 
+def add_at(a, index, v):
+    """`np.add.at(a, index, v)` (numba has no ufunc methods) for an int index, a 1-d int array of indices (of
+    items or rows of `a`), or a pair of them into a matrix: each index adds its value, repeated ones too. `v`
+    is a number, one value per index, or (for rows) one row for every index; another broadcast raises the
+    marked fallback. An index out of bounds raises IndexError (the code is compiled with bounds checks).
+    numba_lowering.add_at writes the calls."""
+    np.add.at(a, index, v)
+
+
+def _int_vector(t):
+    t = _plain(t)
+    return isinstance(t, types.Array) and t.ndim == 1 and isinstance(t.dtype, types.Integer)
+
+
+@_overload(add_at)
+def _add_at(a, index, v):
+    if not (_is_array(a) and isinstance(_plain(a).dtype, types.Float) and (_is_number(v) or _is_array(v))):
+        _refuse("add_at", a, index, v)
+    nd, number = _plain(a).ndim, _is_number(v)
+    if isinstance(_plain(index), types.Integer):
+        def one(a, index, v):  # a single index: no repeats, `a[i] += v` is the same
+            a[_checked(index, a.shape[0])] += v
+        return one
+    if _int_vector(index):
+        if number:
+            def items(a, index, v):
+                for k in range(index.shape[0]):
+                    a[_checked(index[k], a.shape[0])] += v
+            return items
+        vd = _plain(v).ndim
+
+        def each(a, index, v):
+            if vd == nd and v.shape[0] == index.shape[0]:  # a value (row) per index
+                for k in range(index.shape[0]):
+                    a[_checked(index[k], a.shape[0])] += v[k]
+            elif vd == nd - 1 and nd > 1:  # one row for every index
+                for k in range(index.shape[0]):
+                    a[_checked(index[k], a.shape[0])] += v
+            else:
+                raise ValueError(FALLBACK + "np.add.at with values broadcast another way")
+        return each
+    t = _plain(index)
+    if isinstance(t, types.UniTuple) and t.count == 2 and _int_vector(t.dtype) and nd == 2 \
+            and (number or _plain(v).ndim == 1):
+        def pairs(a, index, v):
+            rows, cols = index
+            if rows.shape[0] != cols.shape[0] or (not number and v.shape[0] != rows.shape[0]):
+                raise ValueError(FALLBACK + "np.add.at with indices or values broadcast")
+            for k in range(rows.shape[0]):
+                a[_checked(rows[k], a.shape[0]), _checked(cols[k], a.shape[1])] += v if number else v[k]
+        return pairs
+    _refuse("add_at", a, index, v)
+
+
 # every helper compiled code may call, by the name generated code uses (`s2s.<name>`)
 HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme)}
 
-__all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "tape_stack", "accumulate_matmul", "accumulate_outer", "reshape", *HELPERS]
+__all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "tape_stack", "accumulate_matmul", "accumulate_outer", "reshape",
+           "add_at", *HELPERS]
 _ = numba  # the extra this module needs, imported by name so that a missing numba fails here
