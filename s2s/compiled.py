@@ -677,9 +677,12 @@ def _compile_for(plan, target, args):
             raise NotCompilableError(str(exc)) from None
         if not plan.dispatcher.signatures:  # numba.typeof of something it has no type for
             raise NotCompilableError(f"numba has no type for an argument: {exc}") from None
-    except Exception:  # noqa: BLE001 - compiled, and the code raised as the NumPy code would: the call will say
+    except Exception as exc:  # noqa: BLE001 - compiled, and the code raised as the NumPy code would: the call will say
         if not plan.dispatcher.signatures:
-            raise
+            # numba failed inside its own typing (an AttributeError of its ufunc typing for an int32 index
+            # array read into a list tape): nothing ran, so the NumPy code can (a fallback, not a crash)
+            raise NotCompilableError(f"numba failed compiling the derivative of {target.__name__} "
+                                     f"({type(exc).__name__}: {exc})") from None
     _check_integer_products(plan, target)
 
 

@@ -409,8 +409,11 @@ def _expand_reduced(g, x, axis, keepdims):
             return lambda g, x, axis, keepdims: np.full(x.shape, g)
     if _is_array(g) and _is_array(x) and _constant_axis(axis, _plain(x).ndim) is not False:
         blocks, dtype = _blocks(_plain(x).ndim, _constant_axis(axis, _plain(x).ndim)), _plain(g).dtype
+        like = _reduced_like(_plain(x).ndim, _constant_axis(axis, _plain(x).ndim), _plain(g).ndim)
 
         def impl(g, x, axis, keepdims):  # g holds one value per (pre, post) pair, kept dims or not
+            if not like(g.shape, x.shape):
+                raise ValueError(FALLBACK + "the adjoint of a reduction of another shape than the reduction's")
             pre, n, post = blocks(x.shape)
             flat = np.ascontiguousarray(g).reshape((pre, post))
             out = np.empty((pre, n, post), dtype)
@@ -439,10 +442,15 @@ def _grad_extreme(g, ans, x, axis, keepdims):
             and (_is_array(ans) or _is_number(ans)) and _constant_axis(axis, _plain(x).ndim) is not False):
         _refuse("grad_extreme", g, ans, x, axis, keepdims)
     blocks = _blocks(_plain(x).ndim, _constant_axis(axis, _plain(x).ndim))
+    like_g = _reduced_like(_plain(x).ndim, _constant_axis(axis, _plain(x).ndim), _plain(g).ndim if _is_array(g) else 0)
+    like_ans = _reduced_like(_plain(x).ndim, _constant_axis(axis, _plain(x).ndim),
+                             _plain(ans).ndim if _is_array(ans) else 0)
     dtype = _float_of(g, x)
     one = dtype(1.0)
 
     def impl(g, ans, x, axis, keepdims):
+        if not (like_g(np.shape(g), x.shape) and like_ans(np.shape(ans), x.shape)):
+            raise ValueError(FALLBACK + "the adjoint of a max or min of another shape than the max's or min's")
         pre, n, post = blocks(x.shape)
         gs = np.ascontiguousarray(np.asarray(g)).reshape((pre, post))
         top = np.ascontiguousarray(np.asarray(ans)).reshape((pre, post))
@@ -626,6 +634,33 @@ def _blocks(nd, ax):
     return blocks
 
 
+@functools.cache
+def _reduced_like(nd, ax, gnd):
+    """A compiled `(g's shape, x's shape) -> bool`: whether an array of rank `gnd` has the shape of a reduction
+    of an array of rank `nd` over axis `ax` (None: all of it), its dims kept or not. Else the helpers' reshape
+    would take any array of as many items (another order of them, where NumPy broadcasts or raises)."""
+    whole = ax is None
+    kept = gnd == nd
+    dropped = gnd == (0 if whole else nd - 1)
+
+    @numba.njit
+    def like(gshape, xshape):
+        if not (kept or dropped):
+            return False
+        j = 0
+        for i in range(nd):
+            reduced = whole or i == ax
+            if kept:
+                if gshape[i] != (1 if reduced else xshape[i]):
+                    return False
+            elif not reduced:
+                if gshape[j] != xshape[i]:
+                    return False
+                j += 1
+        return True
+    return like
+
+
 def _constant_axis(axis, nd):
     """The axis a literal int or None stands for in an array of rank `nd` (None: all), or False."""
     if isinstance(axis, types.NoneType | types.Omitted):
@@ -777,8 +812,17 @@ def _add_at(a, index, v):
     if not (_is_array(a) and isinstance(_plain(a).dtype, types.Float) and (_is_number(v) or _is_array(v))):
         _refuse("add_at", a, index, v)
     nd, number = _plain(a).ndim, _is_number(v)
+    # numba's in-place `a[i] += v` of arrays checks no shapes (bounds checks or not): a row of another length
+    # reads past v's end or leaves items out, where NumPy raises. Each shape is checked here first.
     if isinstance(_plain(index), types.Integer):
-        def one(a, index, v):  # a single index: no repeats, `a[i] += v` is the same
+        if number:
+            def one_number(a, index, v):  # a single index: no repeats, `a[i] += v` is the same
+                a[_checked(index, a.shape[0])] += v
+            return one_number
+
+        def one(a, index, v):
+            if v.shape != a.shape[1:]:
+                raise ValueError(FALLBACK + "np.add.at with values broadcast another way")
             a[_checked(index, a.shape[0])] += v
         return one
     if _int_vector(index):
@@ -790,10 +834,10 @@ def _add_at(a, index, v):
         vd = _plain(v).ndim
 
         def each(a, index, v):
-            if vd == nd and v.shape[0] == index.shape[0]:  # a value (row) per index
+            if vd == nd and v.shape[0] == index.shape[0] and v.shape[1:] == a.shape[1:]:  # a value (row) per index
                 for k in range(index.shape[0]):
                     a[_checked(index[k], a.shape[0])] += v[k]
-            elif vd == nd - 1 and nd > 1:  # one row for every index
+            elif vd == nd - 1 and nd > 1 and v.shape == a.shape[1:]:  # one row for every index
                 for k in range(index.shape[0]):
                     a[_checked(index[k], a.shape[0])] += v
             else:
