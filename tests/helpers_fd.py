@@ -84,3 +84,18 @@ def check_all(f, args, wrt=0, kwargs=None, use_autograd=True, rtol=1e-5, atol=1e
             expected = autograd.grad(autograd_version(f), p)(*args, **kwargs)
             assert_close(gi, expected, rtol=1e-7, atol=1e-9)
     return g
+
+
+def compiled_matches(f, args, wrt=0, rtol=1e-9, fd_rtol=1e-5):
+    """s2s.grad(f, compile="strict") (no fallback warning) equals the NumPy code's gradient and central
+    differences; the compiled gradient."""
+    import warnings
+
+    import s2s
+    from s2s import compiled
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
+        got = s2s.grad(f, wrt=wrt, compile="strict")(*args)
+    np.testing.assert_allclose(got, s2s.grad(f, wrt=wrt)(*args), rtol=rtol, atol=1e-12)
+    np.testing.assert_allclose(got, fd_grad(f, args, wrt), rtol=fd_rtol, atol=1e-6)
+    return got

@@ -6,12 +6,12 @@ actions); each is compiled once (numba takes seconds a program)."""
 from __future__ import annotations
 
 import ast
-import warnings
 
 import numpy as np
 import pytest
 
 import s2s
+from tests.helpers_fd import compiled_matches as _strict
 from tests.helpers_fd import fd_grad
 
 numba = pytest.importorskip("numba")
@@ -19,15 +19,6 @@ numba = pytest.importorskip("numba")
 from s2s.transforms import numba_lowering  # noqa: E402
 
 from s2s import compiled  # noqa: E402
-
-
-def _strict(f, args, wrt=0):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
-        got = s2s.grad(f, wrt=wrt, compile="strict")(*args)
-    np.testing.assert_allclose(got, s2s.grad(f, wrt=wrt)(*args), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(got, fd_grad(f, args, wrt), rtol=1e-5, atol=1e-7)
-    return got
 
 
 def gate(W, xs):

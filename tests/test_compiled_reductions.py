@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import s2s
-from tests.helpers_fd import fd_grad
+from tests.helpers_fd import compiled_matches as _strict
 
 numba = pytest.importorskip("numba")
 
@@ -25,17 +25,6 @@ from s2s.runtime.compiled_helpers import expand_reduced, grad_extreme, norm, red
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 import problems  # noqa: E402
-
-
-def _strict(f, args, wrt=0):
-    """compile="strict" equals the NumPy gradient and central differences; the gradient."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
-        got = s2s.grad(f, wrt=wrt, compile="strict")(*args)
-    np.testing.assert_allclose(got, s2s.grad(f, wrt=wrt)(*args), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(got, fd_grad(f, args, wrt), rtol=1e-5, atol=1e-6)
-    return got
-
 
 # ------------------------------------------------------------------------- the helpers against NumPy
 
