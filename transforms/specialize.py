@@ -295,7 +295,7 @@ class _Rewrite(ast.NodeTransformer):
         self.defs = {}  # name -> its one Assign (set by the caller)
         self.blocks = []  # the function's lists of statements (set by the caller)
         self.item_reads = set()  # the names read only item by item, `x[0]` (set by the caller)
-        self.assigned = {}  # id of a value assigned to a name -> the name (set by the caller)
+        self.assigned = {}  # id of a value assigned to a name -> (the name, the value) (set by the caller)
 
     def visit_IfExp(self, node):
         body = node.body
@@ -412,7 +412,8 @@ class _Rewrite(ast.NodeTransformer):
     def _read_by_items(self, call):
         """Whether `call` is the value assigned to a name, every read of which is an item `x[k]` of an int
         constant k (the reads of its other values, `x_bar = 0.0`, are the same reads)."""
-        return self.assigned.get(id(call)) in self.item_reads
+        name, value = self.assigned.get(id(call), (None, None))
+        return value is call and name in self.item_reads  # (the node itself: an id may be a freed node's)
 
     def _swapaxes(self, node):
         """`np.swapaxes(x, -1, -2)` of a matrix (the linear algebra rules' transpose) is `x.T`: the same view."""
@@ -720,7 +721,7 @@ def _rewrite_helpers(fdef, shapes, np_name, float64=False) -> bool:
     rewrite.defs = _single_defs(fdef)
     rewrite.blocks = _blocks(fdef)
     rewrite.item_reads = _read_only_by_items(fdef, shapes)
-    rewrite.assigned = {id(n.value): n.targets[0].id for n in walk(fdef) if isinstance(n, ast.Assign)
+    rewrite.assigned = {id(n.value): (n.targets[0].id, n.value) for n in walk(fdef) if isinstance(n, ast.Assign)
                         and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)}
     rewrite.visit(fdef)
     fix_locations(fdef)
