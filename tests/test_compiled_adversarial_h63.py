@@ -117,7 +117,23 @@ def test_a_reshape_whose_result_is_written_into_is_not_copied_by_the_helper():
         warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)
         got = s2s.grad(_reshape_written_into, compile=True)(x)
     np.testing.assert_allclose(got, want, rtol=1e-12)
-    fdef = ast.parse("def f(t):\n    a = t.T\n    b = a.reshape(12)\n    c = b\n    c[0] = 1.0\n"
-                     "    d = t.T.reshape(12)\n    return d").body[0]
+    fdef = ast.parse("def f(t, u):\n    a = t.T\n    b = a.reshape(12)\n    c = b\n    c[0] = 1.0\n"
+                     "    d = u.T.reshape(12)\n    e = t.T.reshape(12)\n    return d + e").body[0]
     numba_lowering.reshapes(fdef, {"np"})
-    assert "_s2s_reshape(a, 12, False)" in ast.unparse(fdef) and "_s2s_reshape(t.T, 12, True)" in ast.unparse(fdef)
+    assert "_s2s_reshape(a, 12, False)" in ast.unparse(fdef) and "_s2s_reshape(u.T, 12, True)" in ast.unparse(fdef)
+    # (t's own array may be written through b, a view of it in NumPy: e, another view of t, is not copied)
+    assert "_s2s_reshape(t.T, 12, False)" in ast.unparse(fdef)
+
+
+@pytest.mark.parametrize("write, copy_ok", [
+    ("c = b[2:]\n    c[0] = 1.0", False),  # through a view of the result
+    ("c = b.T\n    d = c\n    d[0] = 1.0", False),
+    ("b.fill(0.0)", False),  # a method that writes
+    ("np.add(x, 1.0, b)", False),  # a ufunc's positional output
+    ("s = b * 2.0\n    s += 1.0", True),  # arithmetic makes a new array: b itself is not written
+    ("stack_b.append(b)\n    b = stack_b.pop()", True),  # a tape's push and pop write no array
+])
+def test_writes_into_a_reshape_s_result_through_every_binding(write, copy_ok):
+    fdef = ast.parse(f"def f(t, x, stack_b):\n    b = t.T.reshape(12)\n    {write}\n    return b").body[0]
+    numba_lowering.reshapes(fdef, {"np"})
+    assert f"_s2s_reshape(t.T, 12, {copy_ok})" in ast.unparse(fdef)

@@ -35,7 +35,13 @@ import ast
 import copy
 from dataclasses import dataclass, field
 
+import numpy as np
+
+from .ownership import MUTATING_METHODS
+from .unchanged import root
 from .walk import fix_locations, walk
+
+_ARRAY_WRITING_METHODS = MUTATING_METHODS & set(dir(np.ndarray))  # (not a list's append and pop: the tapes)
 
 NUMPY = "_s2s_numpy"  # the name the rewritten code reads NumPy by, whatever the user calls it
 TAPE_SET = "_s2s_tape_set"  # (tape, count, value): stores value at count; a value of another type does not compile
@@ -164,8 +170,7 @@ def add_at(fdef: ast.FunctionDef, numpy_names: set) -> bool:
     r"""`np.add.at(a, i, v)` (the adjoint of a read at an index the code computes, `E[ids]`) ->
     `_s2s_add_at(a, i, v)`: numba has no ufunc methods. Whether anything was rewritten.
 
-        >>> f = ast.parse("def f(a, i, v):
-    np.add.at(a, i, v)").body[0]
+        >>> f = ast.parse("def f(a, i, v):\n    np.add.at(a, i, v)").body[0]
         >>> add_at(f, {"np"}), ast.unparse(f.body[0])
         (True, '_s2s_add_at(a, i, v)')
     """
@@ -182,24 +187,34 @@ def add_at(fdef: ast.FunctionDef, numpy_names: set) -> bool:
 
 
 def _written_in_place(fdef):
-    """The names whose arrays some statement may change in place (`y[i] = v`, `y += v`, `out=y`), and the
-    names bound to them or from them (`z = y`)."""
-    written, copies = set(), []
+    """The names whose arrays some statement may change in place (`y[i] = v`, `y += v`, `out=y`, `y.fill(0.0)`,
+    `np.add(a, b, y)`), and the names that may be bound to the same array or to a view of it, either way
+    (`z = y`, `z = y[1:]`, `z = y.T`: every binding but arithmetic, which makes a new array)."""
+    written, links = set(), []
     for node in walk(fdef):
-        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            written.add(node.target.id)
+        if isinstance(node, ast.AugAssign):
+            written.add(root(node.target))
         elif isinstance(node, ast.Subscript | ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
-            written.update(n.id for n in walk(node.value) if isinstance(n, ast.Name))
+            written.add(root(node))
         elif isinstance(node, ast.keyword) and node.arg == "out":
             written.update(n.id for n in walk(node.value) if isinstance(n, ast.Name))
-        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
-            copies += [(t.id, node.value.id) for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in _ARRAY_WRITING_METHODS:
+                written.add(root(node.func.value))
+            written.update(n.id for a in node.args[2:] for n in walk(a) if isinstance(n, ast.Name))  # a ufunc's out
+        if isinstance(node, ast.Assign | ast.For) \
+                and not isinstance(getattr(node, "value", None), ast.BinOp | ast.UnaryOp | ast.Compare):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            value = node.iter if isinstance(node, ast.For) else node.value
+            links.append(({n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)},
+                          {n.id for n in walk(value) if isinstance(n, ast.Name)}))
     changed = True
     while changed:
         changed = False
-        for a, b in copies:
-            if (a in written) != (b in written):
-                written |= {a, b}
+        for targets, sources in links:
+            both = targets | sources
+            if both & written and not both <= written:
+                written |= both
                 changed = True
     return written
 
