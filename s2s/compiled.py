@@ -375,33 +375,20 @@ def _plan(target, names, optimize, args, arrays=True):
         if not isinstance(a, _DATA_TYPES):
             raise _error(gen, f"a {type(a).__name__} as an argument; it takes numbers and arrays", fdef)
     params = pipeline._param_names_of(target)
-    tape_types = _tape_types(fdef, args, params, _numpy_names(target, gen, fdef)) if arrays else {}
+    numpy_names = frozenset(_numpy_names(target, gen, fdef))
+    tape_types = _tape_types(fdef, args, params, numpy_names) if arrays else {}
     runtime_name = next((n for n, cell in gen.helper_cells.items()
                          if getattr(cell.cell_contents, "__name__", "") == "s2s.runtime"), "s2s")
     kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params), _vector_params(args, params))
     scalars = frozenset(n for n, k in kinds.items() if k == "float64")
     # an adjoint that starts as 0.0 and is an array after: numba gives a variable one type
-    numpy_names = frozenset(_numpy_names(target, gen, fdef))
     zero_arrays = compiled_tapes.zero_arrays(fdef, dict(zip(params, args)), kinds, numpy_names)
     try:
-        low = numba_lowering.lower(fdef, tape_types, runtime_name, scalars, zero_arrays, numpy_names)
+        low = numba_lowering.lower(fdef, tape_types, runtime_name, scalars, zero_arrays, numpy_names,
+                                   frozenset(_numpy_names(target, gen, fdef, np.linalg)))
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
     bindings, data = _bind(target, gen, low)
-    numpy_names = {n for n, obj in bindings.items() if obj is np}
-    if numba_lowering.accumulate_outer(low.fdef, numpy_names):
-        from s2s.runtime import compiled_helpers
-        bindings[numba_lowering.ACCUMULATE_OUTER] = compiled_helpers.accumulate_outer
-    if numba_lowering.reductions(low.fdef, numpy_names, {n for n, obj in bindings.items() if obj is np.linalg}):
-        from s2s.runtime import compiled_helpers
-        bindings[numba_lowering.REDUCE] = compiled_helpers.reduce_axis
-        bindings[numba_lowering.NORM] = compiled_helpers.norm
-    if numba_lowering.add_at(low.fdef, numpy_names):
-        from s2s.runtime import compiled_helpers
-        bindings[numba_lowering.ADD_AT] = compiled_helpers.add_at
-    if numba_lowering.reshapes(low.fdef, numpy_names):
-        from s2s.runtime import compiled_helpers
-        bindings[numba_lowering.RESHAPE] = compiled_helpers.reshape
     seed = low.params[-1]  # the output's adjoint, 1.0 unless given: last, with its default
     args_ = low.fdef.args
     args_.args = args_.args[:-1] + [ast.arg(arg=d) for d in data] + [args_.args[-1]]
@@ -431,8 +418,8 @@ def _tape_types(fdef, args, params, numpy_names=frozenset()):
     return out
 
 
-def _numpy_names(target, gen, fdef):
-    """The names the generated code reads NumPy by (`np` in `np.tanh(...)`)."""
+def _numpy_names(target, gen, fdef, module=np):
+    """The names the generated code reads NumPy (or `module`: np.linalg) by (`np` in `np.tanh(...)`)."""
     out = set()
     for name in {n.value.id for n in walk(fdef) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)}:
         cell = gen.helper_cells.get(name)
@@ -441,7 +428,7 @@ def _numpy_names(target, gen, fdef):
                 else pipeline.resolve_in(target, ast.Name(id=name, ctx=ast.Load()))
         except (AttributeError, KeyError, ValueError, NameError):
             continue
-        if obj is np:
+        if obj is module:
             out.add(name)
     return out
 
@@ -559,20 +546,8 @@ def _bind(target, gen, low):
         if name == numba_lowering.NUMPY:
             bindings[name] = np
             continue
-        if name == numba_lowering.TAPE_SET:
-            bindings[name] = compiled_helpers.tape_set
-            continue
-        if name == numba_lowering.TAPE_GROW:
-            bindings[name] = compiled_helpers.tape_grow
-            continue
-        if name == numba_lowering.TAPE_STACK:
-            bindings[name] = compiled_helpers.tape_stack
-            continue
-        if name == numba_lowering.ACCUMULATE:
-            bindings[name] = compiled_helpers.accumulate
-            continue
-        if name == numba_lowering.ACCUMULATE_MATMUL:
-            bindings[name] = compiled_helpers.accumulate_matmul
+        if name in numba_lowering.HELPERS:  # a helper the lowering writes calls of
+            bindings[name] = getattr(compiled_helpers, numba_lowering.HELPERS[name])
             continue
         if name == s2s_name:
             missing = sorted(low.helper_attrs.get(name, set()) - set(compiled_helpers.HELPERS))

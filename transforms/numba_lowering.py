@@ -186,6 +186,12 @@ def add_at(fdef: ast.FunctionDef, numpy_names: set) -> bool:
     return done
 
 
+# the helpers the lowered code calls by a name of its own -> their names in s2s.runtime.compiled_helpers
+HELPERS = {TAPE_SET: "tape_set", TAPE_GROW: "tape_grow", TAPE_STACK: "tape_stack", ACCUMULATE: "accumulate",
+           ACCUMULATE_MATMUL: "accumulate_matmul", ACCUMULATE_OUTER: "accumulate_outer", REDUCE: "reduce_axis",
+           NORM: "norm", RESHAPE: "reshape", ADD_AT: "add_at"}
+
+
 def _written_in_place(fdef):
     """The names whose arrays some statement may change in place (`y[i] = v`, `y += v`, `out=y`, `y.fill(0.0)`,
     `np.add(a, b, y)`), and the names that may be bound to the same array or to a view of it, either way
@@ -267,7 +273,7 @@ _REFUSED = {
 
 def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = "s2s",
           scalars: frozenset = frozenset(), zero_arrays: dict | None = None,
-          numpy_names: frozenset = frozenset()) -> Lowered:
+          numpy_names: frozenset = frozenset(), linalg_names: frozenset = frozenset()) -> Lowered:
     """`fdef` (not changed) rewritten for numba; raises NotLowerable naming the node it cannot take.
 
     `tape_types` maps a variable pushed on the tape to the NumPy dtype name of the scalars it holds
@@ -276,7 +282,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     code calls the runtime helpers by; `scalars` names variables known to hold Python numbers;
     `zero_arrays` maps variables set to the number 0 that are float64 arrays of one shape elsewhere to
     that shape (their zeros become `np.zeros(shape)`, s2s/compiled_tapes.zero_arrays says when that is
-    the same program); `numpy_names` are the names the code reads NumPy by.
+    the same program); `numpy_names` (`linalg_names`) are the names the code reads NumPy (np.linalg) by.
     """
     fdef = copy.deepcopy(fdef)
     _lists_made_arrays(fdef, numpy_names)
@@ -297,6 +303,11 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     _conditional_updates(fdef)
     _zero_accumulators(fdef, runtime, scalars)
     _zeros_as_arrays(fdef, zero_arrays or {})
+    numpy_names = numpy_names | {NUMPY}
+    accumulate_outer(fdef, numpy_names)
+    reductions(fdef, numpy_names, linalg_names)
+    add_at(fdef, numpy_names)
+    reshapes(fdef, numpy_names)
     params, defaults = _positional_params(fdef)
     free, attrs = _free_names(fdef, set(params))
     fix_locations(fdef)
