@@ -701,11 +701,10 @@ def _reduce_axis(x, op, axis, keepdims):
     if not isinstance(x.dtype, types.Float):
         _refuse("reduce_axis", x, op, axis, keepdims)  # an int array's sum and mean have other dtypes
     name, keep, nd = op.literal_value, keepdims.literal_value, x.ndim
-    whole = not isinstance(axis, types.IntegerLiteral)
-    ax = 0 if whole else axis.literal_value
-    if not -nd <= ax < max(nd, 1):
+    ax = _constant_axis(axis, nd)
+    if ax is False:
         _refuse("reduce_axis", x, op, axis, keepdims)  # NumPy's AxisError, from the NumPy code
-    ax %= max(nd, 1)
+    whole = ax is None
     out_nd = nd if keep else 0 if whole else nd - 1
     extreme = name in ("max", "min")
 
@@ -734,7 +733,7 @@ def _reduce_axis(x, op, axis, keepdims):
                 out[i, k] = acc
         return out
 
-    blocks = _blocks(nd, None if whole else ax)
+    blocks = _blocks(nd, ax)
 
     @numba.njit
     def reduced(x):  # the results as a (before the axis, after it) matrix
