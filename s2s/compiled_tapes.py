@@ -23,6 +23,7 @@ import ast
 
 import numpy as np
 
+from s2s.transforms.numba_lowering import is_zero
 from s2s.transforms.walk import walk
 
 # NumPy functions of one array argument that keep its shape and float64 dtype
@@ -201,16 +202,12 @@ def zero_arrays(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
 
 def _zero_started(fdef):
     """The names some statement sets to the number 0."""
-    return {t.id for node in walk(fdef) if isinstance(node, ast.Assign) and _is_zero(node.value)
+    return {t.id for node in walk(fdef) if isinstance(node, ast.Assign) and is_zero(node.value)
             for t in node.targets if isinstance(t, ast.Name)}
 
 
-def _is_zero(e):
-    return isinstance(e, ast.Constant) and type(e.value) in (int, float) and e.value == 0
-
-
 def _is_zero_or_none(e):
-    return _is_zero(e) or _is_none(e)
+    return is_zero(e) or _is_none(e)
 
 
 def _is_norm(e, numpy_names):

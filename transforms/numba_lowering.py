@@ -855,8 +855,7 @@ def _zero_accumulators(fdef, runtime, scalars):
         if x in scalars:
             continue
         zeros = [n for n in walk(fdef) if isinstance(n, ast.Assign) and len(n.targets) == 1
-                 and _is_name(n.targets[0], x) and isinstance(n.value, ast.Constant)
-                 and type(n.value.value) in (int, float) and n.value.value == 0]
+                 and _is_name(n.targets[0], x) and is_zero(n.value)]
         acc_targets = {id(a.targets[0] if isinstance(a, ast.Assign) else a.target) for a in accs}
         zero_targets = {id(z.targets[0]) for z in zeros}
         if not zeros or any(id(s) not in acc_targets | zero_targets for s in stores.get(x, [])):
@@ -882,10 +881,18 @@ def _zeros_as_arrays(fdef, shapes):
     made None: they start as None)."""
     for node in walk(fdef):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-                and node.targets[0].id in shapes and isinstance(node.value, ast.Constant) \
-                and type(node.value.value) in (int, float) and node.value.value == 0:
+                and node.targets[0].id in shapes and is_zero(node.value):
             text = f"{NUMPY}.zeros({shapes[node.targets[0].id]!r})"
             node.value = ast.copy_location(ast.parse(text, mode="eval").body, node.value)
+
+
+def is_zero(node) -> bool:
+    """Whether `node` is the number 0 written as a constant (`0.0`, `0`): the zero adjoint's start.
+
+        >>> is_zero(ast.Constant(0.0)), is_zero(ast.Constant(False))
+        (True, False)
+    """
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == 0
 
 
 def _is_runtime_call(node, runtime, attr):
