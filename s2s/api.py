@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from s2s import argcheck, argshapes, cache, compose, higher_order, pipeline, pytree, rules, tables
+from s2s import argcheck, argshapes, cache, compiled_call, compose, higher_order, pipeline, pytree, rules, tables
 from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError, ShapeMismatchError
 from s2s.transforms.shapes import RANDOM_GENERATOR
 
@@ -420,6 +420,10 @@ def _runner(func, wrt, optimize, need_value=True):
     (transforms/specialize.py): after SHAPE_VARIANTS shapes, further ones share generic code.
     Without `need_value` the code may not compute the value where the output is known to be
     a scalar.
+
+    Where the function's signature allows (s2s/compiled_call.py), the function returned has its parameters,
+    and its code is the hot code of the variant called last: the same tests of the arguments' kinds and of
+    freshness, written out inline, and the generated function's call, with no key built and no lookup.
     """
     target, prefix = _unbind(func)
     variants = cache.Memo()
@@ -444,11 +448,15 @@ def _runner(func, wrt, optimize, need_value=True):
         # a namedtuple's or dataclass's gradient made as a plain tuple or dict gets its type (pytree.restore)
         records = every if any(i < len(args) and _is_record(args[i]) for i, _ in every) else None
         recheck = bool(kwargs) or bool(_CONTAINERS.intersection(key if type(key) is tuple else (key,)))
-        return variants.put(key, (entry, entry.fn, positions, entry.fn.__s2s_returns_value__, records, recheck))
+        hot = [None]  # its hot code for the runner, made on its first call that may use one (False: none)
+        return variants.put(key, (entry, entry.fn, positions, entry.fn.__s2s_returns_value__, records, recheck, hot))
 
-    def run(*args, **kwargs):
+    def slow(args, kwargs):
+        """The general call: the variant for these arguments' kind, made or made again when stale."""
         if prefix:
             args = prefix + args
+        if kwargs is None:  # from the runner's code: no keywords
+            kwargs = {}
         if len(args) == 1:
             a = args[0]
             key = (a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in _CONTAINERS \
@@ -463,23 +471,36 @@ def _runner(func, wrt, optimize, need_value=True):
             variant = make(args, key, kwargs)
         elif variant[5]:
             argcheck.check_arguments(args, kwargs)  # what a list or a keyword holds is not in the key
-        _, fn, positions, returns_value, records, _ = variant
+        entry, fn, positions, returns_value, records, recheck, hot = variant
         if positions:
             _check_args(positions, args, kwargs, target)
+        if fixed is not None and not kwargs and not positions and not recheck and len(args) == arity:
+            if hot[0] is None:
+                hot[0] = _hot_code(entry, key, args, returns_value, records) or False
+            if hot[0]:
+                compiled_call.install(fixed, hot[0])  # the next calls of this kind go straight to fn
         try:
             out = fn(*args, **kwargs) if kwargs else fn(*args)
-        except NonScalarOutputError as exc:
+        except Exception as exc:
+            return failed(exc, args, kwargs, records)
+        return done(out, args, kwargs, returns_value, records)
+
+    def failed(exc, args, kwargs, records):
+        """The generated function raised: a non-scalar output said in grad's words, a one-element output
+        computed by the code for arrays, anything else raised with the user's line noted."""
+        if isinstance(exc, NonScalarOutputError):
             raise NonScalarOutputError(
                 f"grad needs a function with a scalar output, but {func.__name__} returns a tuple, list or dict.",
                 hint=exc.hint) from None
-        except Exception as exc:
-            # a refusal is final; another failure may be a one-element output in a scalar's code
-            size_one = None if isinstance(exc, S2SError) else _size_one_output(func, target, wrt, optimize, args,
-                                                                                kwargs)
-            if size_one is None:
-                _note_user_line(exc)
-                raise
-            out, returns_value = size_one, True
+        # a refusal is final; another failure may be a one-element output in a scalar's code
+        size_one = None if isinstance(exc, S2SError) else _size_one_output(func, target, wrt, optimize, args, kwargs)
+        if size_one is None:
+            _note_user_line(exc)
+            raise exc
+        return done(size_one, args, kwargs, True, records)
+
+    def done(out, args, kwargs, returns_value, records):
+        """What the call returns, from the generated function's output `out`."""
         if returns_value:
             value, g = out
             if value is None or isinstance(value, str | bytes):
@@ -501,7 +522,31 @@ def _runner(func, wrt, optimize, need_value=True):
             g = (g,)
         return (value, g) if need_value else g
 
-    return run
+    def _hot_code(entry, key, args, returns_value, records):
+        """The hot code for a variant keyed by its arguments' types and exact ndarrays' shapes and dtypes, which
+        a hot code tests as the key does (compiled_call); a container's structure is not one of its tests."""
+        if any(type(a) in _CONTAINERS for a in args):
+            return None
+        plain = not returns_value and records is None and not as_tuple and not need_value
+
+        def done_here(out, args):
+            return done(out, args, {}, returns_value, records)
+
+        def failed_here(exc, args):
+            return failed(exc, args, {}, records)
+
+        return compiled_call.make_hot_numpy(entry, key, args, params, fixed, failed_here, done_here, plain, target,
+                                            compiled_call.global_names(fixed))
+
+    def run(*args, **kwargs):  # where the signature has no runner of its own: the general call every time
+        return slow(args, kwargs)
+
+    # the function the user calls, whose code is the hot code of the variant called last (s2s/compiled_call.py)
+    code = getattr(target, "__code__", None)  # (none: a NumPy function given as itself, refused at its call)
+    fixed = compiled_call.make_runner(target, slow) if not prefix and type(code) is types.CodeType else None
+    arity = code.co_argcount if fixed else 0  # the runner's parameters (f.__code__ may change later)
+    params = tuple(code.co_varnames[:arity]) if fixed else ()
+    return fixed or run
 
 
 _NO_VALUE = object()
@@ -1240,7 +1285,8 @@ def _made_here(func) -> bool:
     """Whether `func` runs code of s2s's own modules: a wrapper s2s made (value_and_grad(f), hvp(f), a tuple of
     Jacobians), whose code calls generated code by a function value; its signature is f's (functools.wraps)."""
     code = getattr(getattr(func, "__func__", func), "__code__", None)
-    return code is not None and os.path.abspath(code.co_filename).startswith(_PACKAGE)
+    return code is not None and (code.co_filename == compiled_call.FILENAME
+                                 or os.path.abspath(code.co_filename).startswith(_PACKAGE))
 
 
 def _made_refusal(func):

@@ -58,7 +58,8 @@ class CompiledFallbackWarning(UserWarning):
 class _Variant:
     """One kind of arguments: the NumPy entry (freshness, fallback) and the compiled function, or None."""
 
-    __slots__ = ("entry", "fresh", "call", "getters", "returns_value", "plan", "zero_d", "plain", "hot", "cast")
+    __slots__ = ("entry", "fresh", "call", "getters", "returns_value", "plan", "zero_d", "plain", "hot", "cast",
+                 "on_error")
 
     def __init__(self, entry, call, getters, returns_value, plan):
         self.entry = entry
@@ -71,6 +72,7 @@ class _Variant:
         self.plain = False  # compiled, one gradient, no 0-d arguments: a hot function calls it
         self.hot = None  # its hot code for the runner (s2s/compiled_call.py), made on the first call of this kind
         # (False where it could not be made: the general call)
+        self.on_error = None  # what its hot code calls on an error from the compiled code
         self.cast = None  # np.float32 where the one argument differentiated is a float32 scalar (numba boxes floats)
 
 
@@ -168,8 +170,9 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
             variant = make(args, key)
         if variant.plain and fixed and len(args) == arity and not numpy_only:  # next calls: straight to machine code
             if variant.hot is None:
+                variant.on_error = functools.partial(on_error, variant)  # kept here: the hot code holds it weakly
                 variant.hot = compiled_call.make_hot(
-                    variant, key, args, params, slow, functools.partial(on_error, variant),
+                    variant, key, args, params, fixed, variant.on_error,
                     [_data_source(target, n) for n in variant.plan.data], check_value, need_value, target,
                     compiled_call.global_names(fixed)) or False
             compiled_call.install(fixed, variant.hot or cold)

@@ -21,7 +21,7 @@ already done by the tests) and calls the machine code's entry point for those ty
 Example::
 
     run = make_runner(target, slow)        # the function the user calls: slow(args, kwargs) at first
-    install(run, make_hot(variant, key, (0.7,), params, slow, on_error))
+    install(run, make_hot(variant, key, (0.7,), params, run, on_error))
     run(0.7)               # the gradient, or slow((0.7,), None) when a test fails
 """
 
@@ -31,6 +31,7 @@ import keyword
 import re
 import types
 import warnings
+import weakref
 
 import numpy as np
 
@@ -42,6 +43,7 @@ from s2s.tables import Table
 _ENTRY_TYPES = (float, np.float64, np.float32)
 
 _CODES = Table("hot call code", 256)  # the text of a hot function -> its code with placeholders (variants share a text)
+FILENAME = "<s2s compiled call>"  # the file name of every code made here (api._made_here: s2s's own code)
 _P = "_s2s_"  # the prefix of every name the generated code reads a value by; no parameter of a runner has it
 
 
@@ -130,13 +132,14 @@ def _call_errors():
     return ValueError, ZeroDivisionError, IndexError, TypingError
 
 
-def make_hot(variant, key, args: tuple, params: tuple, slow, on_error, data_sources=(), check_value=None,
+def make_hot(variant, key, args: tuple, params: tuple, run, on_error, data_sources=(), check_value=None,
              need_value=False, given=None, space=None) -> types.CodeType | None:
-    """The hot code of a compiled variant, for the runner of `params` (`install(run, code)`): `run(*args)`
-    runs the machine code when the arguments have the variant's kind and the variant is fresh, else returns
-    `slow(args, kwargs)` as the runner's own code does. A ValueError the compiled code raises goes to
-    `on_error(exc, args)` (the marked fallback, or a re-raise). None where this Python does not compile the
-    code as expected (the runner then keeps its own code: the general path on every call).
+    """The hot code of a compiled variant, for the runner `run` of `params` (make_runner; `install(run,
+    code)`): `run(*args)` runs the machine code when the arguments have the variant's kind and the variant is
+    fresh, else returns `slow(args, kwargs)` as the runner's own code does. A ValueError the compiled code
+    raises goes to `on_error(exc, args)` (the marked fallback, or a re-raise), which the code holds weakly:
+    the caller keeps it. None where this Python does not compile the code as expected (the runner then
+    keeps its own code: the general path on every call).
 
     `key` is the variant's key (compiled.py: a type per scalar argument, (shape, dtype char) per array) and
     `args` the arguments it was made for; `given` the user's function whose parameters `params` are and
@@ -148,18 +151,7 @@ def make_hot(variant, key, args: tuple, params: tuple, slow, on_error, data_sour
     n_args = len(args)
     keys = (key,) if n_args == 1 else key
     names = list(params)
-    tests, values = [], {f"{_P}type": type}
-    for i, k in enumerate(keys):
-        a = names[i]
-        if type(k) is tuple:  # an array: (shape, dtype char)
-            values.update({f"{_P}S{i}": k[0], f"{_P}D{i}": args[i].dtype})
-            tests.append(f"{_P}type({a}) is {_P}ndarray and {a}.shape == {_P}S{i} and {a}.dtype is {_P}D{i}")
-        else:
-            values[f"{_P}T{i}"] = k
-            tests.append(f"{_P}type({a}) is {_P}T{i}")  # false for the runner's marker of a left-out parameter
-    fresh, fresh_values = freshness_tests(variant.entry, given, space and (*space, set(params)))
-    values.update(fresh_values)
-    tests = [f"not {_P}more"] + tests + fresh
+    tests, values = _guard(variant.entry, keys, args, names, given, space)
     call_args = list(names)
     for j, source in enumerate(data_sources):
         if source[0] == "cell":
@@ -174,8 +166,8 @@ def make_hot(variant, key, args: tuple, params: tuple, slow, on_error, data_sour
     if entry is not None:
         call, omitted = entry
         call_args += ["None"] * omitted  # the seed's default: numba's Omitted, its value unused
-    values.update({f"{_P}call": call, f"{_P}slow": _cold(slow, params), f"{_P}on_error": on_error,
-                   f"{_P}ndarray": np.ndarray, f"{_P}check_value": check_value, f"{_P}cast": variant.cast,
+    values.update({f"{_P}call": call, f"{_P}slow": _slow_of(run), f"{_P}on_error": weakref.proxy(on_error),
+                   f"{_P}check_value": check_value, f"{_P}cast": variant.cast,
                    f"{_P}float": float, f"{_P}errors": (KeyError, ValueError, NameError),
                    f"{_P}call_errors": _call_errors()})
     given_ = f"({', '.join(names)}{',' if n_args == 1 else ''})"
@@ -208,6 +200,67 @@ def make_hot(variant, key, args: tuple, params: tuple, slow, on_error, data_sour
     return _with_constants(text, values, keep)
 
 
+def _guard(entry, keys, args, names, given, space) -> tuple[list[str], dict]:
+    """(the tests a hot code runs before its call, the values they read): no extra positional arguments, each
+    argument of the kind its key says (a type, or an array's (shape, dtype char): the array's exact type,
+    shape and dtype object, which for an array of another dtype object with the same char only sends the call
+    to the general path) and the variant fresh (freshness_tests)."""
+    tests, values = [f"not {_P}more"], {f"{_P}type": type, f"{_P}ndarray": np.ndarray}
+    for i, k in enumerate(keys):
+        a = names[i]
+        if type(k) is tuple:  # an array: (shape, dtype char)
+            values.update({f"{_P}S{i}": k[0], f"{_P}D{i}": args[i].dtype})
+            tests.append(f"{_P}type({a}) is {_P}ndarray and {a}.shape == {_P}S{i} and {a}.dtype is {_P}D{i}")
+        else:
+            values[f"{_P}T{i}"] = k
+            tests.append(f"{_P}type({a}) is {_P}T{i}")  # false for the runner's marker of a left-out parameter
+    fresh, fresh_values = freshness_tests(entry, given, space and (*space, set(names)))
+    values.update(fresh_values)
+    return tests + fresh, values
+
+
+def make_hot_numpy(entry, key, args: tuple, params: tuple, run, failed, done, plain: bool, given=None,
+                   space=None) -> types.CodeType | None:
+    """The hot code of a variant of the NumPy path (s2s.api's grad and value_and_grad), for the runner `run`
+    of `params` (make_runner): where the arguments have the variant's kind (`key`: a type per number, (shape, dtype char) per
+    array) and the variant (`entry`, a cache.Bound) is fresh, it calls `entry.fn` and returns
+    `done(out, args)` (the general call's handling of what the generated function returned) or, where
+    `plain` (its gradient is given as the generated function returns it, unless it is a list, tuple or dict),
+    the output itself; an exception from the call goes to `failed(exc, args)`. Else `slow(args, kwargs)`, as
+    the runner's own code. None where this Python does not compile the code as expected.
+
+    Example::
+
+        run = make_runner(target, slow)
+        install(run, make_hot_numpy(entry, float, (2.3,), ("a",), run, failed, done, True, target))
+        run(2.3)               # entry.fn(2.3), or slow((2.3,), None) when a test fails
+    """
+    keys = (key,) if len(args) == 1 else key
+    names = list(params)
+    tests, values = _guard(entry, keys, args, names, given, space)
+    values.update({f"{_P}call": entry.fn, f"{_P}slow": _slow_of(run), f"{_P}failed": failed,
+                   f"{_P}done": done, f"{_P}containers": (list, tuple, dict), f"{_P}exception": Exception,
+                   f"{_P}errors": (KeyError, ValueError, NameError)})
+    given_ = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
+    test = " and\\\n            ".join(tests)
+    result = (f"        if {_P}type({_P}out) not in {_P}containers:\n"
+              f"            return {_P}out\n") if plain else ""
+    text = (f"def run({', '.join(names)}, *{_P}more):\n"
+            f"    try:\n"
+            f"        {_P}ok = ({test})\n"
+            f"    except {_P}errors:  # a name deleted, a closure cell emptied\n"
+            f"        {_P}ok = False\n"
+            f"    if {_P}ok:\n"
+            f"        try:\n"
+            f"            {_P}out = {_P}call({', '.join(names)})\n"
+            f"        except {_P}exception as {_P}exc:\n"
+            f"            return {_P}failed({_P}exc, {given_})\n"
+            + result +
+            f"        return {_P}done({_P}out, {given_})\n"
+            f"    return {_P}slow({given_}, {_P}more)\n")
+    return _with_constants(text, values)
+
+
 def install(run, code) -> None:
     """Make `code` (make_hot's, or the runner's first code) the code of the runner `run`."""
     run.__code__ = code
@@ -229,11 +282,21 @@ def make_runner(target, slow):
     listed = ", ".join(params)
     text = (f"def run({listed}, *{_P}more):\n"
             f"    return {_P}slow(({listed},), {_P}more)\n")
-    first = _with_constants(text, {f"{_P}slow": _cold(slow, params)})
+    cold = _cold(slow, params)
+    first = _with_constants(text, {f"{_P}slow": weakref.proxy(cold)})
     if first is None:
         return None
     # the user's globals: a global name in a hot code resolves as in the user's function (freshness_tests)
-    return types.FunctionType(first, target.__globals__, target.__name__, (_NO,) * len(params))
+    run = types.FunctionType(first, target.__globals__, target.__name__, (_NO,) * len(params))
+    # The runner holds its general call, which holds the runner: a cycle the collector frees. Its codes read
+    # the call through a weak reference, as the collector does not look into a code's constants.
+    run.__s2s_cold__ = cold
+    return run
+
+
+def _slow_of(run):
+    """The general call of the runner `run`, as its codes read it (weakly)."""
+    return weakref.proxy(run.__s2s_cold__)
 
 
 def global_names(run):
@@ -258,23 +321,53 @@ def _cold(slow, params):
 def _with_constants(text, values, keep=()):
     """The code of the one function `text` defines, each name of `values` read as a constant of the code
     (the name's placeholder string in the text, replaced by the object); `keep` are objects held by the
-    code besides. None where the compiled code does not hold each placeholder as one constant."""
+    code besides. None where the compiled code does not hold each placeholder as one constant.
+
+    A code object hashes its constants, and s2s keys tables by code (runtime/calls.py, cache.py): a value
+    that is not hashable (a namespace dict, an array a derivative read) is read as an attribute of one
+    hashable holder, the constant in its place."""
+    held = {name: obj for name, obj in values.items() if not _hashable(obj)}
+    if not all(_hashable(obj) for obj in keep):
+        held[f"{_P}keep"], keep = tuple(keep), ()
+    values = {name: obj for name, obj in values.items() if name not in held}
+    if held:
+        values[f"{_P}held"] = holder = _Held()
+        holder.__dict__.update(held)
+
+    def placeholder(m):
+        name = m.group(0)
+        if name in values:
+            return repr(f"\x00{name}")
+        return f"{repr(chr(0) + _P + 'held')}.{name}" if name in held else name
+
     placeholders = {f"\x00{name}": obj for name, obj in values.items()}
-    body = re.sub(r"\b" + re.escape(_P) + r"\w+", lambda m: repr(f"\x00{m.group(0)}")
-                  if m.group(0) in values else m.group(0), text)
+    body = re.sub(r"\b" + re.escape(_P) + r"\w+", placeholder, text)
     code = _CODES.find(body)
     if code is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)  # `x is <a constant>`: the constant is not a literal
-            module = compile(body, "<s2s compiled call>", "exec")
+            module = compile(body, FILENAME, "exec")
         code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
         _CODES.put(body, code)
     used = {c for c in code.co_consts if type(c) is str and c.startswith("\x00")}
-    if any(f"\x00{name}" not in used for name in values if re.search(r"\b" + re.escape(name) + r"\b", text)) \
-            or not used <= placeholders.keys():
+    read = {name for name in (*values, *held) if re.search(r"\b" + re.escape(name) + r"\b", text)}
+    if any(f"\x00{name}" not in used for name in values if name in read) \
+            or (read & held.keys() and f"\x00{_P}held" not in used) or not used <= placeholders.keys():
         return None
     consts = tuple(placeholders[c] if type(c) is str and c in placeholders else c for c in code.co_consts)
     return code.replace(co_consts=consts + tuple(keep))
+
+
+class _Held:
+    """The values a hot code reads that are not hashable, as attributes (hashed, as compared, by identity)."""
+
+
+def _hashable(obj) -> bool:
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
 
 
 class _No:
@@ -348,4 +441,4 @@ def _holding_gil(cres):
         return None
 
 
-__all__ = ["make_hot", "make_runner", "install", "freshness_tests"]
+__all__ = ["make_hot", "make_hot_numpy", "make_runner", "install", "freshness_tests"]
