@@ -324,6 +324,186 @@ def _recompute_pairs(fdef, forward, backward, stack, counts, shapes=None):
     return done
 
 
+# ---- numbers of a loop recomputed from values the backward sweep restores ----------
+
+_CHEAP_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+
+
+def _cheap_names(node, shapes) -> set[str] | None:
+    """The names of `node`, an expression of `+ - * /` and unary minus over names and number literals whose
+    value is a number (shape ()); None where it is anything else."""
+    if shapes.of(node) != ():
+        return None
+    names = set()
+    for n in walk(node):
+        if isinstance(n, ast.Name):
+            names.add(n.id)
+        elif isinstance(n, ast.BinOp):
+            if not isinstance(n.op, _CHEAP_OPS):
+                return None
+        elif isinstance(n, ast.UnaryOp):
+            if not isinstance(n.op, ast.USub):
+                return None
+        elif isinstance(n, ast.Constant):
+            if type(n.value) not in (int, float):
+                return None
+        elif not isinstance(n, ast.expr_context | ast.operator | ast.unaryop):
+            return None
+    return names
+
+
+def _touches(statements, name) -> bool:
+    """Whether `statements` may change what `name` holds: a store of it (`name = ...`, `name += ...`), a write
+    into it (`name[...] = ...`), a call given it or one of its methods called; or leave the trip early."""
+    for s in statements:
+        for n in walk(s):
+            if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
+                return True
+            if isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.value, ast.Name) \
+                    and n.value.id == name and not (isinstance(n, ast.Attribute) and n.attr in ("shape", "dtype")):
+                return True
+            if isinstance(n, ast.Call) and any(isinstance(a, ast.Name) and a.id == name
+                                               for a in [*n.args, *(k.value for k in n.keywords)]):
+                return True
+            if isinstance(n, ast.Break | ast.Continue | ast.Return | ast.Yield | ast.YieldFrom):
+                return True
+    return False
+
+
+def recompute_from_restored(fdef: ast.FunctionDef, stack: str | None, shapes) -> bool:
+    """`t = a / x` in a loop that also tapes `x` is recomputed in the backward loop, not taped:
+
+        while cond:                      while cond:
+            stack.append(t)                  t = a / x
+            t = a / x                        stack.append(x)
+            stack.append(x)          ->      x = 0.5 * (x + t)
+            x = 0.5 * (x + t)            ...
+        ...                              for _ in range(trips):
+        for _ in range(trips):               x = stack.pop()
+            x = stack.pop()                  t = a / x
+            x_bar = ... t ...                x_bar = ... t ...
+            t = stack.pop()
+
+    Why it is the same value: `t` is a number computed by `+ - * /` from number literals, arguments
+    the function never rebinds and names the same trip pushes after it with nothing changing them in between;
+    the backward loop's trip restores those names to the values they had when `t` was computed, so computing
+    `t` again right after their last restore gives the value its pop gave. Done where every read of `t` in
+    the backward loop comes after that point and before `t`'s pop, nothing outside the two loops reads `t`,
+    and each of `t` and those names has one push and one pop in the function, at the top level of the loops'
+    bodies (pushes and pops match one to one: the rest of the tape keeps its order). One number operation
+    costs less than a push and a pop. Returns whether anything changed."""
+    if not stack or shapes is None:
+        return False
+    stores, pushes, pops = {}, {}, {}
+    for n in walk(fdef):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            stores[n.id] = stores.get(n.id, 0) + 1
+        if isinstance(n, ast.stmt) and _is_push(n, stack):
+            pushes.setdefault(n.value.args[0].id, []).append(n)
+        if isinstance(n, ast.stmt) and _is_pop(n, stack):
+            pops.setdefault(n.targets[0].id, []).append(n)
+    params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs}
+    loops = [s for s in fdef.body if isinstance(s, ast.For | ast.While)]
+    recomputed, again = set(), True
+    while again:
+        again = False
+        for forward in loops:
+            for k in range(len(forward.body) - 1):
+                name = _recompute_one(fdef, forward, k, loops, stack, shapes, stores, pushes, pops, params)
+                if name:
+                    recomputed.add(name)
+                    again = True
+                    break  # the body changed: look at it again
+    if recomputed:
+        _drop_idle_placeholders(fdef, stack, recomputed, _assigned_before_read(fdef))
+        fix_locations(fdef)
+    return bool(recomputed)
+
+
+def _recompute_one(fdef, forward, k, loops, stack, shapes, stores, pushes, pops, params) -> str | None:
+    """The name whose push at `forward.body[k]` and pop this recomputes (see recompute_from_restored), or None."""
+    fb = forward.body
+    push, assign = fb[k], fb[k + 1]
+    if not (_is_push(push, stack) and isinstance(assign, ast.Assign) and len(assign.targets) == 1
+            and isinstance(assign.targets[0], ast.Name) and assign.targets[0].id == push.value.args[0].id):
+        return None
+    name = assign.targets[0].id
+    if len(pushes.get(name, ())) != 1 or len(pops.get(name, ())) != 1 or stores.get(name, 0) > 3:
+        return None
+    used = _cheap_names(assign.value, shapes)
+    if used is None or name in used:
+        return None
+    backward = next((b for b in loops if b is not forward and any(s is pops[name][0] for s in b.body)), None)
+    if backward is None or fdef.body.index(backward) < fdef.body.index(forward):
+        return None
+    bb = backward.body
+    q = next(i for i, s in enumerate(bb) if s is pops[name][0])
+    after, before = -1, q  # the recomputation goes after the pops of `later` names, before those of `earlier` ones
+    for u in used:
+        if u in params and stores.get(u, 0) == 0:
+            continue  # an argument never rebound
+        if len(pushes.get(u, ())) != 1 or len(pops.get(u, ())) != 1 or _written_in(backward, u, pops[u][0]):
+            return None
+        at = next((j for j in range(len(fb)) if fb[j] is pushes[u][0]), None)
+        p = next((i for i, s in enumerate(bb) if s is pops[u][0]), None)
+        if at is None or p is None:
+            return None
+        if at > k + 1:
+            # later: the trip tapes u after computing `name`, the backward trip restores it first. u holds the
+            # same value from `name`'s assignment to its push
+            if p > q or _touches(fb[k + 2:at], u):
+                return None
+            after = max(after, p)
+        else:
+            # earlier: u is stored once a trip, right after its push, and holds that value to the trip's end,
+            # which is what it holds in the backward trip until its pop
+            if p < q or not _stored_once_after_push(fdef, forward, fb, at, u, stores) or _touches(fb[k + 2:], u):
+                return None
+            before = min(before, p)
+    if after >= before or any(name in loaded_names(s) for s in bb[:after + 1] + bb[q + 1:]):
+        return None
+    inside = {id(n) for loop in (forward, backward) for n in walk(loop)}
+    if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) and id(n) not in inside
+           for n in walk(fdef)):
+        return None
+    del fb[k]
+    del bb[q]
+    bb.insert(after + 1, ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=_copy(assign.value)))
+    pushes.pop(name)
+    pops.pop(name)
+    return name
+
+
+def _written_in(loop, name, pop) -> bool:
+    """Whether anything in `loop` but the statement `pop` stores `name` or writes into it."""
+    for n in walk(loop):
+        if n is pop.targets[0]:
+            continue
+        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
+            return True
+        if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == name \
+                and not isinstance(n.ctx, ast.Load):
+            return True
+    return False
+
+
+def _stored_once_after_push(fdef, forward, fb, at, name, stores) -> bool:
+    """`fb[at]` pushes `name` and `fb[at + 1]` assigns it; the loop stores it nowhere else, and beside that
+    assignment and its pop the function stores it at most once, before the loop (its first value)."""
+    assign = fb[at + 1] if at + 1 < len(fb) else None
+    if not (isinstance(assign, ast.Assign) and len(assign.targets) == 1 and isinstance(assign.targets[0], ast.Name)
+            and assign.targets[0].id == name):
+        return False
+    in_loop = [n for n in walk(forward) if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)]
+    if in_loop != [assign.targets[0]]:
+        return False
+    first = fdef.body.index(forward)
+    outside = stores.get(name, 0) - 2  # (the assignment in the loop, the pop)
+    return outside == 0 or outside == 1 and any(
+        isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
+        for s in fdef.body[:first] for n in walk(s))
+
+
 def _copy(node):
     import copy
     return copy.deepcopy(node)

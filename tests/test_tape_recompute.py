@@ -1,0 +1,168 @@
+"""transforms/tape.recompute_from_restored: a number of a loop computed by `+ - * /` from names the same trip
+tapes after it is recomputed in the backward loop, not taped. Each program is checked against central
+differences (and autograd where it runs it), and the printed code says whether the number was taped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import fd_grad
+
+autograd = pytest.importorskip("autograd")
+anp = pytest.importorskip("autograd.numpy")
+
+
+def newton_sqrt(a):
+    x = a
+    steps = 0
+    while abs(x * x - a) > 1e-12 and steps < 50:
+        x = 0.5 * (x + a / x)
+        steps += 1
+    return x
+
+
+def two_restored(a, b):
+    x, y = a, b
+    for _ in range(6):
+        r = x * y - a / (x + 3.0)
+        x, y = x + 0.1 * r * y, y - 0.05 * r
+    return x * y
+
+
+def changed_between(a):
+    x = a
+    for _ in range(5):
+        t = a / x
+        x = x + 0.5  # x changed after t is computed and before x is taped
+        x = x * t + 1.0
+    return x
+
+
+def read_early(a):
+    x = a
+    s = 0.0
+    for _ in range(5):
+        t = a * x
+        x = np.sin(x) + t * 0.1
+        s = s + t * x
+    return s
+
+
+def escapes_the_loop(a):
+    x = a
+    t = 0.0
+    for _ in range(4):
+        t = x * a
+        x = np.cos(x) * t
+    return x + t
+
+
+def with_break(a):
+    x = a
+    for k in range(8):
+        t = a * x
+        if k > 5:
+            break
+        x = np.sin(x) * t + 1.0
+    return x
+
+
+def array_state(a, w):
+    h = a
+    for i in range(w.shape[0]):
+        t = a * 0.3
+        h = np.tanh(w[i] * h + t * h)
+    return h
+
+
+def taylor_sin(x):
+    term = x
+    total = x
+    for k in range(1, 25):
+        term = -term * x * x / ((2 * k) * (2 * k + 1))
+        total = total + term
+    return total
+
+
+def earlier_changed_after(a):
+    x = a
+    s = 0.0
+    for _ in range(5):
+        u = -x
+        v = u * a
+        u = u * v  # u changes after v is computed: its restore is not v's operand
+        s = s + np.sin(v) * u
+        x = x * 0.9 + 0.1 * u
+    return s
+
+
+def earlier_read_after_pop(a):
+    x = a
+    acc = 0.0
+    for _ in range(4):
+        u = x * 1.5
+        v = u * a
+        acc = acc + np.sin(v) + np.cos(u)
+        x = np.sin(x) + v
+    return acc
+
+
+def _source(f, *args):
+    return s2s.source(s2s.grad(f), *args)
+
+
+def _check(f, args, oracle=None):
+    g = s2s.grad(f)
+    for _ in range(2):  # the general call, then the hot one
+        out = g(*args)
+        np.testing.assert_allclose(out, fd_grad(f, args), rtol=1e-6, atol=1e-9)
+    if oracle is not None:
+        np.testing.assert_allclose(out, autograd.grad(oracle)(*args), rtol=1e-10)
+    return out
+
+
+def test_newton_recomputes_the_quotient_instead_of_taping_it():
+    for a in (0.3, 2.3, 17.0):
+        np.testing.assert_allclose(_check(newton_sqrt, (a,)), 0.5 / np.sqrt(a), rtol=1e-9)
+    code = _source(newton_sqrt, 2.3)
+    assert code.count("stack.append(") == 1, code  # x only: a / x is recomputed from x's restore
+
+
+def test_two_restored_names():
+    def oracle(a, b):
+        x, y = a, b
+        for _ in range(6):
+            r = x * y - a / (x + 3.0)
+            x, y = x + 0.1 * r * y, y - 0.05 * r
+        return x * y
+    _check(two_restored, (0.7, 1.3), oracle)
+
+
+def test_taylor_recomputes_the_product_from_a_value_taped_before_it():
+    def oracle(x):
+        term = x
+        total = x
+        for k in range(1, 25):
+            term = -term * x * x / ((2 * k) * (2 * k + 1))
+            total = total + term
+        return total
+    for x in (0.7, -2.1):
+        _check(taylor_sin, (x,), oracle)
+    code = _source(taylor_sin, 0.7)
+    assert code.count("stack.append(") == 1, code
+
+
+@pytest.mark.parametrize("f, args", [(changed_between, (1.7,)), (read_early, (0.4,)), (escapes_the_loop, (0.9,)),
+                                     (with_break, (0.6,)), (earlier_changed_after, (0.8,)),
+                                     (earlier_read_after_pop, (0.3,))])
+def test_cases_it_must_not_rewrite_give_the_gradient(f, args):
+    _check(f, args)
+
+
+def test_array_state_loop():
+    w = np.array([0.5, -1.0, 2.0])
+    for a in (0.2, np.float32(0.2)):
+        out = s2s.grad(array_state)(a, w)
+        np.testing.assert_allclose(out, fd_grad(array_state, (float(a), w)), rtol=1e-4)
