@@ -355,6 +355,7 @@ OPTIMIZER = [
     ("ties counted, arrays reused, finish dropped, invariants hoisted, temporaries merged", optimize.late_step),
     ("item assignments in place", optimize.item_updates_step),
     ("one inverse per matrix", optimize.inverses_step),
+    ("products: shared factors, number factors, cheaper order", optimize.products_step),
     ("notes on what shapes blocked", optimize.explain_step),
     ("reductions of arrays as methods", optimize.methods_step),
 ]

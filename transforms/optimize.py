@@ -37,7 +37,10 @@ order they run, under the names `s2s show --stages` prints; in that order they d
 8. For shape-specialised code, item assignments and index adjoints into arrays no
    one else can see are written in place (`transforms/item_updates.py`).
 9. In `s2s.grad`'s shape-specialised code, solves with a matrix whose inverse the
-   code computes anyway read that inverse (`transforms/inverses.py`).
+   code computes anyway read that inverse (`transforms/inverses.py`); a sum of two products
+   with a shared factor is one product (the adjoint of a Gram product `A @ A.T`: `(G + G.T) @ A`), a
+   number factor multiplies the smallest array of the linear chain reading it, and three products go in
+   the cheaper order (`transforms/products.py`).
 10. For shape-specialised code, a `# s2s: ... kept: shape of t unknown (line N: ...)`
     note above each statement that still calls a shape helper says why; last, NumPy's
     reductions of arrays are written as array methods (`transforms/reduction_methods.py`).
@@ -65,6 +68,7 @@ from .invariants import hoist_loop_invariants
 from .inverses import share_inverses
 from .item_updates import explain_copies, update_items_in_place
 from .merge import merge_number_temporaries
+from .products import products
 from .reduction_methods import reductions_as_methods
 from .reuse import reuse_dead_operands
 from .seed import fold_unit_seed
@@ -243,6 +247,15 @@ def inverses_step(c: Code) -> Code:
             and _mentions(c.fdef, "inv") and _mentions(c.fdef, "solve"):
         if share_inverses(c.fdef, c.shapes.shapes, c.shapes.np_name):
             c.inferred = c.shapes.shapes(c.fdef)
+    return c
+
+
+def products_step(c: Code) -> Code:
+    """In `s2s.grad`'s code, a sum of two products with a shared factor as one product, a number factor on
+    the smallest array of a linear chain, three products in the cheaper order (transforms/products.py)."""
+    if c.shapes is not None and c.seed_one is not None and products(c.fdef, c.shapes.shapes):
+        c.fdef = eliminate_dead_code(c.fdef, c.removable)
+        c.inferred = c.shapes.shapes(c.fdef)
     return c
 
 

@@ -1,0 +1,469 @@
+"""Cheaper matrix products in `s2s.grad`'s shape-specialised code: a shared factor taken out of a sum of
+two products, a number factor moved onto the smallest array of a chain of linear operations, and a
+chain of three matrix products multiplied in its cheaper order.
+
+1. `shared_factors`: the adjoint of a Gram product `M = A @ A.T` is `M_bar @ A + (A.T @ M_bar).T`, two
+   products, a transpose and a sum (the code reads A through the name `A_T = A.T` it computed the
+   product with). With the product-of-transposes rule, `(A.T @ M_bar).T` is `M_bar.T @ A`, and the
+   sum of two products with the same right factor is one product:
+
+       X = G @ A_T.T; Y = A.T @ G; X += Y.T     ->    X = (G + G.T) @ A
+
+   In general `E1 + E2` (or `X += E2` where X holds E1), each a product `P @ Q` written in place, in a
+   name read only there, or transposed, with the same right (left) factor: `(P1 + P2) @ Q`
+   (`P @ (Q1 + Q2)`). A factor is the same on both sides where it is the same name, read through
+   names bound to its transpose (`A_T = A.T`) or not, with as many `.T` modulo 2, and no statement
+   from the first product to the sum binds any name read (the alias, the array) again or changes an
+   array that may be one of them in place (`transforms/unchanged.py`).
+
+2. `scalars_outward`: `t = 0.5 * D` (D a real floating-point array, 0.5 a number literal), where t is
+   read once, by a chain of operations linear in it (`.T`, `@`, `*`, `/` of it, a unary minus,
+   `np.linalg.solve(M, t)`), through names each read once: the number multiplies the smallest array
+   of the chain instead (`-(M @ t.T @ W)` with a (200, 5) D and a (5, 5) result: `-0.5 * (M @ D.T @
+   W)`, a unary minus there folded into it).
+
+3. `cheaper_chains`: `(P @ Q) @ R` of 2-d arrays as `P @ (Q @ R)` where that takes fewer multiplications
+   (and the other way round).
+
+Each rewrite changes the numbers by rounding only (the same sums and products, grouped otherwise), on
+real floating-point values (a factor's or the array's shape known, 2-d where a product is
+regrouped), and is undone where a value it rounds otherwise decides anything (`transforms/rounding.py`).
+Only the top-level statements of a function with no nested function are rewritten.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import math
+
+import numpy as np
+
+from .rounding import decides
+from .unchanged import aliases, changed_in_place
+from .walk import fix_locations, walk, walk_with_tests
+
+__all__ = ["cheaper_chains", "products", "scalars_outward", "shared_factors"]
+
+_UNSUPPORTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+                ast.GeneratorExp, ast.NamedExpr, ast.Global, ast.Nonlocal, ast.With, ast.Try, ast.Delete,
+                ast.ClassDef)
+
+
+def products(fdef: ast.FunctionDef, infer) -> bool:
+    """The three rewrites of the module docstring, each until nothing changes; `infer(fdef)` gives the shapes
+    inferred over `fdef`. Returns whether anything changed."""
+    if any(isinstance(n, _UNSUPPORTED) for n in walk(fdef) if n is not fdef) \
+            or not any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for n in walk(fdef)):
+        return False
+    changed, shapes = False, infer(fdef)
+    for rewrite in (scalars_outward, cheaper_chains, shared_factors):
+        for _ in range(16):
+            if not rewrite(fdef, shapes, infer):
+                break
+            changed, shapes = True, infer(fdef)
+    if changed:
+        fix_locations(fdef)
+    return changed
+
+
+# ---- what the statements bind and read ------------------------------------------------------------
+
+class _Body:
+    """The top-level statements of a function, with the names each binds and reads."""
+
+    def __init__(self, fdef, shapes):
+        self.fdef, self.shapes, self.body = fdef, shapes, fdef.body
+        self.params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+        self.stores, self.loads = [], []
+        for stmt in self.body:
+            stores, loads = set(), {}
+            for n in walk_with_tests(stmt):
+                if isinstance(n, ast.Name):
+                    if isinstance(n.ctx, ast.Load):
+                        loads[n.id] = loads.get(n.id, 0) + 1
+                    else:
+                        stores.add(n.id)
+            self.stores.append(stores)
+            self.loads.append(loads)
+        self._aliases = {}
+
+    def reaching(self, name, at):
+        """The index of the top-level statement before `at` that last binds `name`; -1 for a parameter bound
+        before nowhere; None where it is not known (bound nowhere before, not a parameter)."""
+        for q in range(at - 1, -1, -1):
+            if name in self.stores[q]:
+                return q
+        return -1 if name in self.params else None
+
+    def rebound(self, name, start, stop) -> bool:
+        """Whether a statement from `start` to `stop` (excluded) binds `name`."""
+        return any(name in self.stores[q] for q in range(start, stop))
+
+    def read(self, name, start, stop) -> int:
+        return sum(self.loads[q].get(name, 0) for q in range(start, stop))
+
+    def changed(self, name, start, stop) -> bool:
+        """Whether a statement from `start` to `stop` (excluded) may change `name`'s array in place, through
+        any name that may refer to it (all the parameters' arrays, where it may be one of them)."""
+        if name not in self._aliases:
+            names = aliases(self.fdef, name, self.shapes)
+            if names & self.params:
+                names |= self.params
+            self._aliases[name] = names
+        return any(changed_in_place(self.body[q], self._aliases[name], self.shapes) for q in range(start, stop))
+
+    def steady(self, name, start, stop) -> bool:
+        """`name` holds the same value at `stop` as at `start` (read there): not bound again, not changed."""
+        return not self.rebound(name, start, stop) and not self.changed(name, start, stop)
+
+    def single_def(self, name, at):
+        """The statement index i of `name = value` (a plain assignment) that the read of `name` in statement
+        `at` sees, where that read is the only read of that binding; else None."""
+        i = self.reaching(name, at)
+        if i is None or i < 0:
+            return None
+        s = self.body[i]
+        if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+                and s.targets[0].id == name) or name in self.loads[i]:
+            return None
+        if self.read(name, i + 1, at) or self.loads[at].get(name, 0) != 1:
+            return None
+        if name not in self.stores[at] and self.read(name, at + 1, len(self.body)):
+            return None  # (read again after `at`: the binding stays)
+        return i
+
+
+def _int_shape(shape, ndim=None) -> bool:
+    return type(shape) is tuple and all(type(n) is int for n in shape) and (ndim is None or len(shape) == ndim)
+
+
+def _T(node):
+    return ast.Attribute(value=node, attr="T", ctx=ast.Load())
+
+
+def _undo(fdef, before) -> bool:
+    fdef.body = before
+    return False
+
+
+# ---- 1. a shared factor out of a sum of two products ----------------------------------------------
+
+class _Factor:
+    """One factor of a product: the expression read, its shape, (array name, transposed) where it is an
+    array read through names and `.T` only, the statement it is read at, the names it reads."""
+
+    __slots__ = ("node", "shape", "key", "at", "names")
+
+    def __init__(self, node, shape, key, at, names):
+        self.node, self.shape, self.key, self.at, self.names = node, shape, key, at, names
+
+    def transposed(self):
+        key = None if self.key is None else (self.key[0], not self.key[1], self.key[2])
+        return _Factor(self.node, self.shape[::-1], key, self.at, self.names) if self.key is not None else \
+            _Factor(_T(self.node), self.shape[::-1], None, self.at, self.names)
+
+    def expression(self):
+        if self.key is not None:
+            name = ast.Name(id=self.key[0], ctx=ast.Load())
+            return _T(name) if self.key[1] else name
+        return copy.deepcopy(self.node)
+
+
+_PLAIN = (ast.Name, ast.Load, ast.Attribute, ast.BinOp, ast.UnaryOp, ast.Add, ast.Sub, ast.USub, ast.Constant,
+          ast.Mult)
+
+
+def _factor(b: _Body, node, at):
+    """`node` (read at statement `at`) as a factor: a real 2-d array of known shape, made of names, `.T` and
+    elementwise arithmetic; else None."""
+    shape = b.shapes.of(node)
+    if not _int_shape(shape, 2) or not b.shapes.real(node) or not all(isinstance(n, _PLAIN) for n in walk(node)) \
+            or any(isinstance(n, ast.Attribute) and n.attr != "T" for n in walk(node)):
+        return None
+    names = {n.id for n in walk(node) if isinstance(n, ast.Name)}
+    if any(b.reaching(n, at) is None for n in names):
+        return None
+    key, inner, flip = None, node, False
+    while isinstance(inner, ast.Attribute):
+        inner, flip = inner.value, not flip
+    if isinstance(inner, ast.Name):
+        key = _resolve(b, inner.id, flip, at)
+    return _Factor(node, shape, key, at, names)
+
+
+def _resolve(b: _Body, name, flip, at):
+    """(array name, transposed, the statement it is read at) of `name` read at `at`, through the names bound to
+    another's `.T` (`A_T = A.T`)."""
+    for _ in range(8):
+        q = b.reaching(name, at)
+        if q is None:
+            return None
+        s = b.body[q] if q >= 0 else None
+        if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+                and isinstance(s.value, ast.Attribute) and s.value.attr == "T"):
+            return name, flip, at
+        inner, f = s.value, flip
+        while isinstance(inner, ast.Attribute) and inner.attr == "T":
+            inner, f = inner.value, not f
+        if not isinstance(inner, ast.Name) or inner.id == name or not _int_shape(b.shapes.of(inner), 2):
+            return name, flip, at
+        name, flip, at = inner.id, f, q
+    return None
+
+
+def _term(b: _Body, node, at, target=None):
+    """(left factor, right factor, index of the statement to delete or None) of `node` read at statement `at`:
+    a product `P @ Q`, a name bound to one and read only here, either transposed; `target`: the name of an
+    `X += E` at `at` (node is then that name)."""
+    transposed = False
+    if isinstance(node, ast.Attribute) and node.attr == "T":
+        node, transposed = node.value, True
+    delete = None
+    if isinstance(node, ast.Name):
+        if target is not None:
+            i = b.reaching(node.id, at)
+            if i is None or i < 0 or b.read(node.id, i + 1, at + 1):
+                return None
+            s = b.body[i]
+            if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)) \
+                    or node.id in b.loads[i]:
+                return None
+        else:
+            i = b.single_def(node.id, at)
+            if i is None:
+                return None
+        node, at, delete = b.body[i].value, i, i
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)):
+        return None
+    left, right = _factor(b, node.left, at), _factor(b, node.right, at)
+    if left is None or right is None:
+        return None
+    if transposed:
+        left, right = right.transposed(), left.transposed()
+    return left, right, delete
+
+
+def _same(b: _Body, x: _Factor, y: _Factor, k) -> bool:
+    """Whether the factors are the same array (with the same transposition), unchanged up to statement k."""
+    if x.key is None or y.key is None or x.key[:2] != y.key[:2] or x.shape != y.shape:
+        return False
+    name = x.key[0]
+    return b.steady(name, min(x.key[2], y.key[2]), k)
+
+
+def _steady_factor(b: _Body, f: _Factor, k) -> bool:
+    """The factor's names hold the values at k they held where it was read."""
+    if f.key is not None:
+        return b.steady(f.key[0], f.key[2], k)
+    return all(b.steady(n, f.at, k) for n in f.names)
+
+
+def shared_factors(fdef: ast.FunctionDef, shapes, infer) -> bool:
+    """One sum of two products with a shared factor as one product (the module docstring's 1.); whether one was.
+    `shapes`: those inferred over `fdef` as it is; `infer(fdef)` infers them again."""
+    b = _Body(fdef, shapes)
+    for k, stmt in enumerate(b.body):
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+                and isinstance(stmt.value, ast.BinOp) and isinstance(stmt.value.op, ast.Add):
+            target, sides = stmt.targets[0].id, [(stmt.value.left, None), (stmt.value.right, None)]
+        elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add) and isinstance(stmt.target, ast.Name) \
+                and stmt.target.id not in b.loads[k]:
+            target = stmt.target.id
+            sides = [(ast.Name(id=target, ctx=ast.Load()), target), (stmt.value, None)]
+        else:
+            continue
+        terms = [_term(b, node, k, t) for node, t in sides]
+        if None in terms:
+            continue
+        (l1, r1, d1), (l2, r2, d2) = terms
+        shape1, shape2 = (l1.shape[0], r1.shape[1]), (l2.shape[0], r2.shape[1])
+        if shape1 != shape2 or d1 is not None and d1 == d2:
+            continue
+        if _same(b, r1, r2, k) and l1.shape == l2.shape and _steady_factor(b, l1, k) and _steady_factor(b, l2, k):
+            new = ast.BinOp(left=ast.BinOp(left=l1.expression(), op=ast.Add(), right=l2.expression()),
+                            op=ast.MatMult(), right=r1.expression())
+        elif _same(b, l1, l2, k) and r1.shape == r2.shape and _steady_factor(b, r1, k) and _steady_factor(b, r2, k):
+            new = ast.BinOp(left=l1.expression(), op=ast.MatMult(),
+                            right=ast.BinOp(left=r1.expression(), op=ast.Add(), right=r2.expression()))
+        else:
+            continue
+        before = list(fdef.body)
+        fdef.body[k] = ast.copy_location(ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=new), stmt)
+        for i in sorted((d for d in (d1, d2) if d is not None), reverse=True):
+            del fdef.body[i]
+        if decides(fdef, [new], infer(fdef)):
+            return _undo(fdef, before)
+        return True
+    return False
+
+
+# ---- 2. a number factor onto the smallest array of a linear chain ---------------------------------
+
+def _scaled(b: _Body, stmt):
+    """(number, the array expression) of `t = c * X` / `t = X * c`, c a finite nonzero number literal, X a
+    real floating-point array of known shape; else None."""
+    v = stmt.value
+    if not (isinstance(v, ast.BinOp) and isinstance(v.op, ast.Mult)):
+        return None
+    for c, x in ((v.left, v.right), (v.right, v.left)):
+        if isinstance(c, ast.Constant) and type(c.value) in (int, float) and c.value != 0 and math.isfinite(c.value) \
+                and _int_shape(b.shapes.of(x)) and b.shapes.of(x) != () and b.shapes.real(x):
+            return c.value, x
+    return None
+
+
+def _linear_parent(b: _Body, node, parent) -> bool:
+    """Whether `parent`'s value is linear in its operand `node`."""
+    if isinstance(parent, ast.Attribute):
+        return parent.attr == "T" and _int_shape(b.shapes.of(parent))
+    if isinstance(parent, ast.UnaryOp):
+        return isinstance(parent.op, ast.USub)
+    if isinstance(parent, ast.BinOp):
+        if isinstance(parent.op, ast.MatMult | ast.Mult):
+            return True
+        return isinstance(parent.op, ast.Div) and parent.left is node
+    if isinstance(parent, ast.Call):
+        return b.shapes.callee(parent) is np.linalg.solve and len(parent.args) == 2 and not parent.keywords \
+            and parent.args[1] is node
+    return False
+
+
+def scalars_outward(fdef: ast.FunctionDef, shapes, infer) -> bool:
+    """One number factor moved onto the smallest array of the linear chain that reads it (the module docstring's
+    2.); whether one was."""
+    b = _Body(fdef, shapes)
+    parents = {}
+    for node in walk(fdef):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+    for i, stmt in enumerate(b.body):
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+            continue
+        found = _scaled(b, stmt)
+        if found is None or stmt.targets[0].id in b.params:
+            continue
+        c, x = found
+        chain, first, last = _chain(b, stmt, i, parents)
+        if not chain:
+            continue
+        size = math.prod(b.shapes.of(x))
+        best = min(range(len(chain)), key=lambda j: (math.prod(chain[j][1]), -j))
+        if math.prod(chain[best][1]) >= size:
+            continue
+        # `t = X` of a name X (or X.T) makes t X's array (a view of it): read up to statement `last`, where
+        # nothing may change it in place; arithmetic (`X - mu`) makes a new array
+        base = x
+        while isinstance(base, ast.Attribute) and base.attr == "T":
+            base = base.value
+        if isinstance(base, ast.Name):
+            if b.changed(base.id, i + 1, last + 1):
+                continue
+        elif not isinstance(x, ast.BinOp | ast.UnaryOp):
+            continue
+        before = copy.deepcopy(fdef.body)
+        node = chain[best][0]
+        stmt.value = x
+        if isinstance(x, ast.Name) and not b.rebound(x.id, i + 1, first):
+            # (`t = X` read once, at statement `first`, where X still names that array: X read there)
+            read = next(n for n in walk(b.body[first]) if isinstance(n, ast.Name) and n.id == stmt.targets[0].id
+                        and isinstance(n.ctx, ast.Load))
+            _replace_child(parents[id(read)], read, ast.Name(id=x.id, ctx=ast.Load()))
+            x = parents[id(read)]
+            del fdef.body[i]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            scaled = ast.BinOp(left=ast.Constant(-c), op=ast.Mult(), right=node.operand)
+        else:
+            scaled = ast.BinOp(left=ast.Constant(c), op=ast.Mult(), right=node)
+        _replace_child(parents[id(node)], node, scaled)
+        if decides(fdef, [x], infer(fdef)):
+            fdef.body = before
+            return False
+        return True
+    return False
+
+
+def _chain(b: _Body, stmt, i, parents):
+    """[(node, shape), ...]: the operations linear in the value `stmt` (statement i) binds, from its one read on,
+    through names each bound once and read once; the index of the statement of that read, and of the last
+    statement. ([], i, i) where the read is not linear or a shape is not known."""
+    name = stmt.targets[0].id
+    chain, at, first = [], i, None
+    for _ in range(16):
+        k = next((q for q in range(at + 1, len(b.body)) if name in b.loads[q] or name in b.stores[q]), None)
+        if k is None or b.single_def(name, k) != at or name in b.stores[k] \
+                or not isinstance(b.body[k], ast.Assign | ast.AugAssign | ast.Return | ast.Expr):
+            return [], i, i  # (a loop would multiply by the number at each trip)
+        first = k if first is None else first
+        read = next(n for n in walk(b.body[k]) if isinstance(n, ast.Name) and n.id == name
+                    and isinstance(n.ctx, ast.Load))
+        node = read
+        while True:
+            parent = parents.get(id(node))
+            if parent is None or not _linear_parent(b, node, parent):
+                break
+            shape = b.shapes.of(parent)
+            if not _int_shape(shape):
+                return [], i, i
+            chain.append((parent, shape))
+            node = parent
+        s = b.body[k]
+        if not (isinstance(parent, ast.Assign) and parent is s and len(s.targets) == 1
+                and isinstance(s.targets[0], ast.Name)):
+            return chain, first, k
+        following = s.targets[0].id
+        if following in b.params or any(following in b.stores[q] for q in range(k + 1, len(b.body))) \
+                or sum(b.loads[q].get(following, 0) for q in range(len(b.body))) != 1:
+            return chain, first, k
+        name, at = following, k
+    return chain, first, at
+
+
+def _replace_child(parent, old, new):
+    for field, value in ast.iter_fields(parent):
+        if value is old:
+            setattr(parent, field, new)
+            return
+        if isinstance(value, list):
+            for j, item in enumerate(value):
+                if item is old:
+                    value[j] = new
+                    return
+    raise AssertionError("not a child")
+
+
+# ---- 3. three matrix products in the cheaper order ------------------------------------------------
+
+def cheaper_chains(fdef: ast.FunctionDef, shapes, infer) -> bool:
+    """`(P @ Q) @ R` of real 2-d arrays as `P @ (Q @ R)` where that takes fewer multiplications, and the other
+    way round; whether one was regrouped."""
+    for stmt in fdef.body:
+        for node in walk(stmt):
+            if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)):
+                continue
+            for inner_side in ("left", "right"):
+                inner = getattr(node, inner_side)
+                if not (isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.MatMult)):
+                    continue
+                p, q, r = (inner.left, inner.right, node.right) if inner_side == "left" else \
+                    (node.left, inner.left, inner.right)
+                sp, sq, sr = (shapes.of(n) for n in (p, q, r))
+                if not all(_int_shape(s, 2) for s in (sp, sq, sr)) or not all(shapes.real(n) for n in (p, q, r)) \
+                        or sp[1] != sq[0] or sq[1] != sr[0]:
+                    continue
+                (a, m), (_, n), (_, o) = sp, sq, sr
+                left_first, right_first = a * m * n + a * n * o, m * n * o + a * m * o
+                if (right_first < left_first) != (inner_side == "left"):
+                    continue
+                before = copy.deepcopy(fdef.body)
+                if inner_side == "left":
+                    node.left, node.right = p, ast.BinOp(left=q, op=ast.MatMult(), right=r)
+                    moved = node.right
+                else:
+                    node.left, node.right = ast.BinOp(left=p, op=ast.MatMult(), right=q), r
+                    moved = node.left
+                if decides(fdef, [moved], infer(fdef)):
+                    fdef.body = before
+                    return False
+                return True
+    return False
