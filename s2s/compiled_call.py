@@ -59,16 +59,16 @@ def freshness_tests(entry, given=None, names=None) -> tuple[list[str], dict]:
     derivative read (where Bound.fresh would also see the name moved between the two dicts, same object).
 
     `given`: the function whose every parameter the caller passes (the runner's hot code, which goes to the
-    general path when one is left out). Where its code has no keyword-only parameters and does not name
-    itself (a recursive call, which could use its defaults; compiled code has none, as numba cannot call
-    the user's functions, but the test costs nothing), its `__defaults__` and `__kwdefaults__` cannot
-    change the result: their tests are left out, its `__code__` test stays."""
+    general path when one is left out). Where its code has no keyword-only parameters and the derivative
+    never reads the function itself (a recursive call, which could use its defaults, reads it by its own
+    name or by any other: a global alias, a closure cell, a module attribute; compiled code has none, as
+    numba cannot call the user's functions, but the test costs nothing), its `__defaults__` and
+    `__kwdefaults__` cannot change the result: their tests are left out, its `__code__` test stays."""
     tests, values = [f"{_P}rules.version == {_P}version"], {f"{_P}rules": rules, f"{_P}version": entry.version}
     for i, (func, code, defaults, kwdefaults) in enumerate(entry.funcs):
         values.update({f"{_P}f{i}": func, f"{_P}c{i}": code})
         test = f"{_P}f{i}.__code__ is {_P}c{i}"
-        if not (func is given and not code.co_kwonlyargcount
-                and func.__name__ not in code.co_names + code.co_freevars):
+        if not (func is given and not code.co_kwonlyargcount and not _reads_itself(entry, func, code)):
             values.update({f"{_P}d{i}": defaults, f"{_P}k{i}": kwdefaults})
             test += f" and {_P}f{i}.__defaults__ is {_P}d{i} and {_P}f{i}.__kwdefaults__ is {_P}k{i}"
         tests.append(test)
@@ -99,6 +99,14 @@ def freshness_tests(entry, given=None, names=None) -> tuple[list[str], dict]:
         values.update({f"{_P}hold": cache.deps_hold, f"{_P}other": tuple(other)})
         tests.append(f"{_P}hold({_P}other)")
     return tests, values
+
+
+def _reads_itself(entry, func, code) -> bool:
+    """Whether the derivative `entry` may call `func` itself (with its defaults): a name of its code is the
+    function's own name, or a global, closure cell or attribute the derivative resolved holds the function."""
+    if func.__name__ in code.co_names + code.co_freevars:
+        return True
+    return any(obj is func for *_, obj in entry.ident) or any(dep[3] is func for dep in entry.rest)
 
 
 def _as_global_names(ident, names):

@@ -237,3 +237,40 @@ def test_threads_calling_two_kinds_each_get_their_gradient():
     for t in threads:
         t.join()
     assert not errors
+
+
+def _recursive_through_alias(x, n=2, c=2.0):
+    if n == 0:
+        return x
+    return c * _alias(x, n - 1)  # the recursive call leaves `c` out: it reads the function's defaults
+
+
+_alias = _recursive_through_alias
+
+
+def _recursive_through_a_cell():
+    def inner(x, n=2, c=2.0):
+        if n == 0:
+            return x
+        return c * other(x, n - 1)
+    other = inner
+    return inner
+
+
+@pytest.mark.parametrize("make", [lambda: _recursive_through_alias, _recursive_through_a_cell],
+                         ids=["global alias", "closure cell"])
+def test_defaults_changed_reach_a_recursion_through_another_name(make):
+    # every parameter is given, but the recursive call (by a name that is not the function's own) uses its
+    # defaults: the hot code must test them, as the general call does (it gave the stale 6.0)
+    f = make()
+    old = f.__defaults__
+    g = s2s.grad(f)
+    try:
+        assert g(1.0, 2, 3.0) == 6.0
+        assert g(1.0, 2, 3.0) == 6.0
+        assert _hot(g)
+        f.__defaults__ = (2, 5.0)
+        assert g(1.0, 2, 3.0) == 15.0
+        assert g(1.0, 2, 3.0) == 15.0
+    finally:
+        f.__defaults__ = old
