@@ -10,12 +10,12 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
+from s2s.transforms.products import products
+from s2s.transforms.specialize import Context
 
 import s2s
 import s2s.pipeline  # noqa: F401  (installs the transforms' context)
 from s2s import runtime
-from s2s.transforms.products import products
-from s2s.transforms.specialize import Context
 
 
 def _context(kinds=None, **params):

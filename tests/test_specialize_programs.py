@@ -444,3 +444,27 @@ def test_non_scalar_output_raises(f, args, api):
     # (an output of one element, shape (1,), is differentiated as autograd does since cf4453b: test_specialize)
     with pytest.raises(s2s.NonScalarOutputError):
         api(f)(*args)
+
+
+def unused_sizes(W, X):
+    n, d = X.shape  # read, never used: the specialised code drops them
+    k = W.shape[1]  # noqa: F841 - as users write it
+    return np.sum(np.tanh(X @ W) ** 2) / 7.0
+
+
+def sizes_of_a_number(a, x):
+    n = np.shape(x)
+    return a * a * 3.0 + len(n)
+
+
+def test_unused_shape_reads_are_dropped_where_they_cannot_raise():
+    rng = np.random.default_rng(3)
+    W, X = rng.normal(size=(4, 3)), rng.normal(size=(5, 4))
+    g = s2s.grad(unused_sizes)
+    np.testing.assert_allclose(g(W, X), autograd.grad(
+        lambda W: anp.sum(anp.tanh(anp.dot(X, W)) ** 2) / 7.0)(W), rtol=1e-10)
+    code = s2s.source(g, W, X)
+    assert ".shape" not in code.split("def ", 1)[1].split("# return", 1)[0], code
+    assert s2s.grad(sizes_of_a_number)(2.0, 1.5) == 12.0
+    with pytest.raises(AttributeError):  # a number's .shape raises in the function: so it does in its gradient
+        s2s.grad(unused_sizes)(W, 2.0)

@@ -926,6 +926,9 @@ def _pure(node, shapes) -> bool:
     """True when evaluating `node` cannot raise: arithmetic and a few NumPy calls on real floats of shapes that fit."""
     if isinstance(node, ast.Name) and node.id in shapes.local and shapes.known_int(node):
         return True  # (`d = X.shape[1]`: an int of known value)
+    if isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.value, ast.Name) \
+            and node.value.id in shapes.local and shapes.value_of(node) is not None:
+        return True  # `X.shape` of an array, `t[0]` of a tuple of known ints (in range): a known value
     shape = shapes.of(node)
     if shape is None or not (shapes.real(node) or isinstance(node, ast.Constant)):
         return False
