@@ -176,6 +176,15 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
                     [_data_source(target, n) for n in variant.plan.data], check_value, need_value, target,
                     compiled_call.global_names(fixed)) or False
             compiled_call.install(fixed, variant.hot or cold)
+        elif variant.call is None and fixed and len(args) == arity and not numpy_only and not variant.zero_d \
+                and not any(type(a) in containers for a in args):  # the NumPy code kept: its own hot call
+            if variant.hot is None:
+                variant.hot = compiled_call.make_hot_numpy(
+                    variant.entry, key, args, params, fixed, _reraise,
+                    functools.partial(done, variant.returns_value, variant.cast),  # (not the variant: it holds the code)
+                    not variant.returns_value and variant.cast is None and not as_tuple and not need_value,
+                    target, compiled_call.global_names(fixed)) or False
+            compiled_call.install(fixed, variant.hot or cold)
         call = None if numpy_only else variant.call
         if call is None:
             out = variant.entry.fn(*args)
@@ -187,13 +196,17 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
                     out = call(*args, *[g() for g in variant.getters]) if variant.getters else call(*args)
             except call_errors as exc:
                 return on_error(variant, exc, args)
-        if variant.returns_value:
+        return done(variant.returns_value, variant.cast, out)
+
+    def done(returns_value, cast, out, args=None):
+        """What the call returns, from what the variant's code returned."""
+        if returns_value:
             value, g = out
             api._check_scalar(value, func)
         else:
             value, g = None, out
-        if variant.cast is not None:
-            g = variant.cast(g)
+        if cast is not None:
+            g = cast(g)
         if type(g) in api._CONTAINERS:
             g = api._unshared(g)
         if as_tuple:
@@ -236,6 +249,10 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
     run.__s2s_compiled__ = (func, wrt, optimize)
     run.__s2s_variants__ = variants
     return run
+
+
+def _reraise(exc, args):
+    raise exc
 
 
 def dispatcher(df: Callable, *args: Any):

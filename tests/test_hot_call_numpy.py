@@ -274,3 +274,27 @@ def test_defaults_changed_reach_a_recursion_through_another_name(make):
         assert g(1.0, 2, 3.0) == 15.0
     finally:
         f.__defaults__ = old
+
+
+def test_compiled_gradient_that_keeps_its_numpy_code_calls_it_hot():
+    pytest.importorskip("numba")
+    import warnings
+
+    def lse(W, X):
+        return np.sum(np.log(np.sum(np.exp(X @ W), axis=1)))
+
+    rng = np.random.default_rng(0)
+    W, X = rng.normal(size=(4, 3)) * 0.1, rng.normal(size=(6, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = s2s.grad(lse, compile=True)
+        want = s2s.grad(lse)(W, X)
+        for _ in range(3):
+            np.testing.assert_allclose(g(W, X), want, rtol=1e-12)
+    variant = next(iter(g.__s2s_variants__.values()))
+    if variant.call is None:  # compile=True kept the NumPy code (it ran faster): the NumPy function, hot
+        assert _hot(g) and variant.entry.fn in g.__code__.co_consts
+    ref = weakref.ref(g)
+    del g, variant
+    gc.collect()
+    assert ref() is None
