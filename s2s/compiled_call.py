@@ -179,7 +179,6 @@ def make_hot(variant, key, args: tuple, params: tuple, run, on_error, data_sourc
                    f"{_P}float": float, f"{_P}errors": (KeyError, ValueError, NameError),
                    f"{_P}call_errors": _call_errors()})
     given_ = f"({', '.join(names)}{',' if n_args == 1 else ''})"
-    test = " and\\\n            ".join(tests)
     cast = f"{_P}cast(" if variant.cast is not None else ""  # a float32 scalar's gradient: numba returns a float
     grad = f"{cast}{_P}out[1]{')' if cast else ''}"
     if variant.returns_value:  # (value, gradient): the value must be a scalar
@@ -195,15 +194,7 @@ def make_hot(variant, key, args: tuple, params: tuple, run, on_error, data_sourc
                   f"{')' if need_value else ''}\n"
                   f"        except {_P}call_errors as {_P}exc:\n"
                   f"            return {_P}on_error({_P}exc, {given_})\n")
-    text = (f"def run({', '.join(names)}, *{_P}more):\n"
-            f"    try:\n"
-            f"        {_P}ok = ({test})\n"
-            f"    except {_P}errors:  # a name deleted, a closure cell emptied\n"
-            f"        {_P}ok = False\n"
-            f"    if {_P}ok:\n"
-            f"        try:\n"
-            + result +
-            f"    return {_P}slow({given_}, {_P}more)\n")
+    text = _hot_text(names, tests, result)
     keep = (variant.call,)  # the dispatcher owns the entry point's machine code: kept alive by the code
     return _with_constants(text, values, keep)
 
@@ -250,23 +241,32 @@ def make_hot_numpy(entry, key, args: tuple, params: tuple, run, failed, done, pl
                    f"{_P}done": done, f"{_P}containers": (list, tuple, dict), f"{_P}exception": Exception,
                    f"{_P}errors": (KeyError, ValueError, NameError)})
     given_ = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
-    test = " and\\\n            ".join(tests)
     result = (f"        if {_P}type({_P}out) not in {_P}containers:\n"
               f"            return {_P}out\n") if plain else ""
-    text = (f"def run({', '.join(names)}, *{_P}more):\n"
+    text = _hot_text(names, tests,
+                     f"            {_P}out = {_P}call({', '.join(names)})\n"
+                     f"        except {_P}exception as {_P}exc:\n"
+                     f"            return {_P}failed({_P}exc, {given_})\n"
+                     + result +
+                     f"        return {_P}done({_P}out, {given_})\n")
+    return _with_constants(text, values)
+
+
+def _hot_text(names, tests, call) -> str:
+    """The text of a hot code: `tests` (each a Python expression; one raising KeyError, ValueError or
+    NameError counts as false), then `call` (the lines of a `try:` block and its handlers, indented eight
+    spaces) where they all hold, else the runner's general call."""
+    given = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
+    test = " and\\\n            ".join(tests)
+    return (f"def run({', '.join(names)}, *{_P}more):\n"
             f"    try:\n"
             f"        {_P}ok = ({test})\n"
             f"    except {_P}errors:  # a name deleted, a closure cell emptied\n"
             f"        {_P}ok = False\n"
             f"    if {_P}ok:\n"
             f"        try:\n"
-            f"            {_P}out = {_P}call({', '.join(names)})\n"
-            f"        except {_P}exception as {_P}exc:\n"
-            f"            return {_P}failed({_P}exc, {given_})\n"
-            + result +
-            f"        return {_P}done({_P}out, {given_})\n"
-            f"    return {_P}slow({given_}, {_P}more)\n")
-    return _with_constants(text, values)
+            + call +
+            f"    return {_P}slow({given}, {_P}more)\n")
 
 
 def install(run, code) -> None:
