@@ -641,6 +641,10 @@ def _check_loaded(program, f, probe_ns, ag_ns, args, seed, stats, phase=None):
     for p, g, ref in zip(positions, only, grads):
         _check_like(g, args[p], f"grad, argument {p}", program, args)
         _close_ad(g, ref, f"grad, argument {p}, against value_and_grad", program, args)
+    # the same gradient function called again: its hot code (api._runner), whose tests must see every change
+    again = _s2s("grad called a second time", lambda: s2s.grad(f, wrt=positions)(*args), program, args)
+    for p, g, ref in zip(positions, again, grads):
+        _close_ad(g, ref, f"grad's second call, argument {p}, against value_and_grad", program, args)
 
     def pullback_once():
         val, pb = s2s.vjp(f, *args, wrt=positions)
