@@ -123,7 +123,8 @@ def test_the_slogdet_adjoint_is_the_inverse_transposed_without_a_list():
     A, X, mu = CASES[0][1]
     src = s2s.source(s2s.grad(gauss_nll), A, X, mu)
     # (the value is not computed; the solves read the inverse the slogdet adjoint needs: transforms/inverses.py)
-    assert "S_inv = np.linalg.inv(S)" in src and "* S_inv.T" in src and "slogdet" not in src.split("# return")[0], src
+    # (`* S_inv`, not `* S_inv.T`: S = A @ A.T + 0.1 * I is symmetric by construction, transforms/symmetric.py)
+    assert "S_inv = np.linalg.inv(S)" in src and "* S_inv\n" in src and "slogdet" not in src.split("# return")[0], src
     src = s2s.source(s2s.grad(stacked_logdets), *CASES[8][1])
     assert "[..., None, None] * np.swapaxes(np.linalg.inv(S), -1, -2)" in src, src
 

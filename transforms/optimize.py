@@ -39,8 +39,9 @@ order they run, under the names `s2s show --stages` prints; in that order they d
 9. In `s2s.grad`'s shape-specialised code, solves with a matrix whose inverse the
    code computes anyway read that inverse (`transforms/inverses.py`); a sum of two products
    with a shared factor is one product (the adjoint of a Gram product `A @ A.T`: `(G + G.T) @ A`), a
-   number factor multiplies the smallest array of the linear chain reading it, and three products go in
-   the cheaper order (`transforms/products.py`).
+   number factor multiplies the smallest array of the linear chain reading it, three products go in
+   the cheaper order, a product computed before read from its name (`transforms/products.py`), and the
+   transpose of a matrix symmetric by construction read as the matrix (`transforms/symmetric.py`).
 10. For shape-specialised code, a `# s2s: ... kept: shape of t unknown (line N: ...)`
     note above each statement that still calls a shape helper says why; last, NumPy's
     reductions of arrays are written as array methods (`transforms/reduction_methods.py`).

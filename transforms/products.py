@@ -23,7 +23,14 @@ chain of three matrix products multiplied in its cheaper order.
    W)`, a unary minus there folded into it).
 
 3. `cheaper_chains`: `(P @ Q) @ R` of 2-d arrays as `P @ (Q @ R)` where that takes fewer multiplications
-   (and the other way round).
+   (and the other way round). A product an earlier top-level `N = P @ Q` computed costs none and is read from
+   N, where N and the factors (the same arrays, read through names bound to their transposes or not) are
+   unchanged since: after `solve = S_inv @ D.T`, `S_inv @ (D.T @ solve.T)` is `solve @ solve.T`
+   (`Q.T @ P.T` is `N.T`).
+
+Between them `transforms/symmetric.py` reads the transpose of a matrix symmetric by construction as the
+matrix (`S_inv.T` as `S_inv` where `S_inv = np.linalg.inv(A @ A.T + c * I)`), which lets 3. see the product
+the primal computed; the rewrites run again while one of them changes something.
 
 Each rewrite changes the numbers by rounding only (the same sums and products, grouped otherwise), on
 real floating-point values (a factor's or the array's shape known, 2-d where a product is
@@ -51,17 +58,25 @@ _UNSUPPORTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp,
 
 
 def products(fdef: ast.FunctionDef, infer) -> bool:
-    """The three rewrites of the module docstring, each until nothing changes; `infer(fdef)` gives the shapes
-    inferred over `fdef`. Returns whether anything changed."""
+    """The rewrites of the module docstring (and transforms/symmetric.py's), each until nothing changes, all of them
+    again while one changed something; `infer(fdef)` gives the shapes inferred over `fdef`. Returns whether
+    anything changed."""
     if any(isinstance(n, _UNSUPPORTED) for n in walk(fdef) if n is not fdef) \
             or not any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for n in walk(fdef)):
         return False
+    from .symmetric import symmetric_transposes  # (it reads this module's analyses of the statements)
+
     changed, shapes = False, infer(fdef)
-    for rewrite in (scalars_outward, cheaper_chains, shared_factors):
-        for _ in range(16):
-            if not rewrite(fdef, shapes, infer):
-                break
-            changed, shapes = True, infer(fdef)
+    for _ in range(4):  # (a Gram adjoint made one product reads a transpose of a symmetric matrix again)
+        changed_here = False
+        for rewrite in (scalars_outward, symmetric_transposes, cheaper_chains, shared_factors):
+            for _ in range(16):
+                if not rewrite(fdef, shapes, infer):
+                    break
+                changed = changed_here = True
+                shapes = infer(fdef)
+        if not changed_here:
+            break
     if changed:
         fix_locations(fdef)
     return changed
@@ -436,8 +451,10 @@ def _replace_child(parent, old, new):
 
 def cheaper_chains(fdef: ast.FunctionDef, shapes, infer) -> bool:
     """`(P @ Q) @ R` of real 2-d arrays as `P @ (Q @ R)` where that takes fewer multiplications, and the other
-    way round; whether one was regrouped."""
-    for stmt in fdef.body:
+    way round, a product an earlier statement computed into a name that still holds it costing none and read
+    from that name; whether one chain was regrouped or read so."""
+    b = _Body(fdef, shapes)
+    for k, stmt in enumerate(fdef.body):
         for node in walk(stmt):
             if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)):
                 continue
@@ -452,18 +469,52 @@ def cheaper_chains(fdef: ast.FunctionDef, shapes, infer) -> bool:
                         or sp[1] != sq[0] or sq[1] != sr[0]:
                     continue
                 (a, m), (_, n), (_, o) = sp, sq, sr
-                left_first, right_first = a * m * n + a * n * o, m * n * o + a * m * o
-                if (right_first < left_first) != (inner_side == "left"):
+                # (a product computed before, in a top-level statement that is not compound: read, not computed)
+                simple = isinstance(stmt, ast.Assign | ast.AugAssign | ast.Return | ast.Expr)
+                known_pq = _computed(b, p, q, k) if simple else None
+                known_qr = _computed(b, q, r, k) if simple else None
+                left_first = (0 if known_pq is not None else a * m * n) + a * n * o
+                right_first = (0 if known_qr is not None else m * n * o) + a * m * o
+                if right_first < left_first:
+                    to_side, known = "right", known_qr
+                elif left_first < right_first:
+                    to_side, known = "left", known_pq
+                else:
+                    to_side, known = inner_side, (known_pq if inner_side == "left" else known_qr)
+                if to_side == inner_side and known is None:
                     continue
                 before = copy.deepcopy(fdef.body)
-                if inner_side == "left":
-                    node.left, node.right = p, ast.BinOp(left=q, op=ast.MatMult(), right=r)
-                    moved = node.right
+                if to_side == "right":
+                    moved = known if known is not None else ast.BinOp(left=q, op=ast.MatMult(), right=r)
+                    node.left, node.right = p, moved
                 else:
-                    node.left, node.right = ast.BinOp(left=p, op=ast.MatMult(), right=q), r
-                    moved = node.left
+                    moved = known if known is not None else ast.BinOp(left=p, op=ast.MatMult(), right=q)
+                    node.left, node.right = moved, r
                 if decides(fdef, [moved], infer(fdef)):
                     fdef.body = before
                     return False
                 return True
     return False
+
+
+def _computed(b: _Body, left, right, k):
+    """`N` where an earlier top-level `N = P @ Q` computed `left @ right` (read at statement k): P the same
+    array as `left`, Q as `right`, each unchanged since, and N still holding that product; `N.T` where it
+    computed `right.T @ left.T`; else None."""
+    x, y = _factor(b, left, k), _factor(b, right, k)
+    if x is None or y is None or x.key is None or y.key is None:
+        return None
+    for j in range(k):
+        s = b.body[j]
+        if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+                and isinstance(s.value, ast.BinOp) and isinstance(s.value.op, ast.MatMult)):
+            continue
+        name = s.targets[0].id
+        p, q = _factor(b, s.value.left, j), _factor(b, s.value.right, j)
+        if p is None or q is None or not b.steady(name, j + 1, k):
+            continue
+        if _same(b, p, x, k) and _same(b, q, y, k):
+            return ast.Name(id=name, ctx=ast.Load())
+        if _same(b, q.transposed(), x, k) and _same(b, p.transposed(), y, k):
+            return _T(ast.Name(id=name, ctx=ast.Load()))
+    return None
