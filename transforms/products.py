@@ -90,10 +90,12 @@ class _Body:
     def __init__(self, fdef, shapes):
         self.fdef, self.shapes, self.body = fdef, shapes, fdef.body
         self.params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
-        self.stores, self.loads = [], []
+        self.stores, self.loads, self.updates = [], [], []
         for stmt in self.body:
-            stores, loads = set(), {}
+            stores, loads, updates = set(), {}, set()
             for n in walk_with_tests(stmt):
+                if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+                    updates.add(n.target.id)  # (`x += v` reads x too: a Store name in the AST)
                 if isinstance(n, ast.Name):
                     if isinstance(n.ctx, ast.Load):
                         loads[n.id] = loads.get(n.id, 0) + 1
@@ -101,6 +103,7 @@ class _Body:
                         stores.add(n.id)
             self.stores.append(stores)
             self.loads.append(loads)
+            self.updates.append(updates)
         self._aliases = {}
 
     def reaching(self, name, at):
@@ -144,8 +147,9 @@ class _Body:
             return None
         if self.read(name, i + 1, at) or self.loads[at].get(name, 0) != 1:
             return None
-        if name not in self.stores[at] and self.read(name, at + 1, len(self.body)):
-            return None  # (read again after `at`: the binding stays)
+        if name not in self.stores[at] and (self.read(name, at + 1, len(self.body))
+                                            or any(name in u for u in self.updates[at + 1:])):
+            return None  # (read again after `at`, by `name += v` too: the binding stays)
         return i
 
 
