@@ -66,3 +66,21 @@ def test_a_binding_updated_in_place_after_its_read_stays(src):
     before, after = _rewrite(src)
     np.testing.assert_allclose(_run(after), _run(before), rtol=1e-12, atol=1e-12)
     assert "+= 1.0" in after
+
+
+@pytest.mark.parametrize("factor, moved", [(0.5, True), (200.0, True), (1e-300, False), (1e5, False)])
+def test_only_factors_of_moderate_magnitude_move(factor, moved):
+    # moving 1e-300 onto N @ D would overflow where N @ (1e-300 * D) does not, for D near the largest float
+    src, out = _rewrite(f"""
+    def f(D, N, v, E):
+        t = {factor!r} * D
+        u = N @ t
+        return u @ v
+    """)
+    assert (f"{factor!r} * D" not in out) == moved, out
+    ns = {"np": np}
+    exec(out, ns)
+    D = np.full((20, 3), 1e307)
+    got = ns["f"](D, np.ones((2, 20)), np.ones(3), D)
+    if factor == 1e-300:
+        assert np.all(np.isfinite(got)), got

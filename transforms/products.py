@@ -32,7 +32,8 @@ Between them `transforms/symmetric.py` reads the transpose of a matrix symmetric
 matrix (`S_inv.T` as `S_inv` where `S_inv = np.linalg.inv(A @ A.T + c * I)`), which lets 3. see the product
 the primal computed; the rewrites run again while one of them changes something.
 
-Each rewrite changes the numbers by rounding only (the same sums and products, grouped otherwise), on
+Each rewrite changes the numbers by rounding only (the same sums and products, grouped otherwise; a moved
+number factor, between 1/256 and 256 in magnitude, can also move where a product overflows), on
 real floating-point values (a factor's or the array's shape known, 2-d where a product is
 regrouped), and is undone where a value it rounds otherwise decides anything (`transforms/rounding.py`).
 Only the top-level statements of a function with no nested function are rewritten.
@@ -319,14 +320,19 @@ def shared_factors(fdef: ast.FunctionDef, shapes, infer) -> bool:
 
 # ---- 2. a number factor onto the smallest array of a linear chain ---------------------------------
 
+_MOVABLE = (1 / 256, 256.0)  # the magnitudes of a number factor scalars_outward moves
+
+
 def _scaled(b: _Body, stmt):
-    """(number, the array expression) of `t = c * X` / `t = X * c`, c a finite nonzero number literal, X a
-    real floating-point array of known shape; else None."""
+    """(number, the array expression) of `t = c * X` / `t = X * c`, c a number literal between 1/256 and 256 in
+    magnitude, X a real floating-point array of known shape; else None. (Moving c changes what the products
+    between compute by the factor c: with c so bounded, a product overflows or underflows where the original
+    did not only for values within 256 times the dtype's largest or smallest number, not only by rounding.)"""
     v = stmt.value
     if not (isinstance(v, ast.BinOp) and isinstance(v.op, ast.Mult)):
         return None
     for c, x in ((v.left, v.right), (v.right, v.left)):
-        if isinstance(c, ast.Constant) and type(c.value) in (int, float) and c.value != 0 and math.isfinite(c.value) \
+        if isinstance(c, ast.Constant) and type(c.value) in (int, float) and _MOVABLE[0] <= abs(c.value) <= _MOVABLE[1] \
                 and _int_shape(b.shapes.of(x)) and b.shapes.of(x) != () and b.shapes.real(x):
             return c.value, x
     return None
