@@ -315,7 +315,9 @@ def grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt |
     if single:
         from s2s import nested  # called inside a differentiated function, it is differentiated there
         known = nested.remembered(func, wrt, optimize)
-        if known is not None:  # grad(loglike) made anew at each call of a lambda: the same function, its code kept
+        # grad(loglike) made anew at each call of a lambda: the same function, its code kept (where it takes
+        # the parameters f's code has now: f.__code__ may have been replaced by code naming others)
+        if known is not None and getattr(known, "__s2s_params__", None) in (None, _own_params(func)):
             return known
     gradient = functools.wraps(func)(_runner(func, wrt, optimize, need_value=False))
     gradient.__s2s_target__ = (func, wrt, "flat", optimize)
@@ -410,6 +412,13 @@ def _restored(g, positions, args, kwargs):
 _CONTAINERS = {list, tuple, dict}
 _KEYWORDS = object()  # marks a call's key that holds the names of the keywords it passed
 SHAPE_VARIANTS = cache.SHAPE_VARIANTS
+
+
+def _own_params(func):
+    """The names of the positional parameters of the code `func` (a function or bound method) runs now."""
+    target, prefix = _unbind(func)
+    code = getattr(target, "__code__", None)
+    return tuple(code.co_varnames[:code.co_argcount]) if code is not None else None
 
 
 def _runner(func, wrt, optimize, need_value=True):

@@ -299,6 +299,7 @@ def make_runner(target, slow):
     # The runner holds its general call, which holds the runner: a cycle the collector frees. Its codes read
     # the call through a weak reference, as the collector does not look into a code's constants.
     run.__s2s_cold__ = cold
+    run.__s2s_params__ = params  # (s2s.grad(f) again makes a new runner where f's code names others)
     return run
 
 

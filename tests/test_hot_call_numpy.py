@@ -298,3 +298,19 @@ def test_compiled_gradient_that_keeps_its_numpy_code_calls_it_hot():
     del g, variant
     gc.collect()
     assert ref() is None
+
+
+def test_code_replaced_by_code_with_other_parameter_names():
+    def p(x, c):
+        return c * x * x
+
+    def q(y, scale):
+        return scale * y ** 3
+
+    g = s2s.grad(p)
+    assert g(1.0, 2.0) == 4.0 and g(1.0, 2.0) == 4.0
+    p.__code__ = q.__code__
+    assert g(1.0, 2.0) == 6.0  # positionally: the new derivative
+    with pytest.raises(TypeError, match="scale"):
+        g(1.0, scale=2.0)  # the runner keeps p's first names (docs/internals.md)
+    assert s2s.grad(p)(1.0, scale=2.0) == 6.0  # made again: the new names
