@@ -61,7 +61,12 @@ _UNSUPPORTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp,
 def products(fdef: ast.FunctionDef, infer) -> bool:
     """The rewrites of the module docstring (and transforms/symmetric.py's), each until nothing changes, all of them
     again while one changed something; `infer(fdef)` gives the shapes inferred over `fdef`. Returns whether
-    anything changed."""
+    anything changed.
+
+    Each rewrite asks `rounding.decides` about the code it made with the shapes inferred before it: decides
+    reads only the objects calls name (`shapes.callee`), which a rewrite that binds no new name leaves as
+    they were (a name it no longer binds still counts as a local there: a call of it decides, the careful
+    answer); inferring again for it took half of this step's time."""
     if any(isinstance(n, _UNSUPPORTED) for n in walk(fdef) if n is not fdef) \
             or not any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for n in walk(fdef)):
         return False
@@ -125,12 +130,20 @@ class _Body:
     def changed(self, name, start, stop) -> bool:
         """Whether a statement from `start` to `stop` (excluded) may change `name`'s array in place, through
         any name that may refer to it (all the parameters' arrays, where it may be one of them)."""
-        if name not in self._aliases:
+        flags = self._aliases.get(name)
+        if flags is None:  # per statement, whether it may change the array (asked for many ranges: once)
             names = aliases(self.fdef, name, self.shapes)
             if names & self.params:
                 names |= self.params
-            self._aliases[name] = names
-        return any(changed_in_place(self.body[q], self._aliases[name], self.shapes) for q in range(start, stop))
+            flags = self._aliases[name] = [None] * len(self.body)
+            flags.append(names)
+        names = flags[-1]
+        for q in range(start, stop):
+            if flags[q] is None:
+                flags[q] = changed_in_place(self.body[q], names, self.shapes)
+            if flags[q]:
+                return True
+        return False
 
     def steady(self, name, start, stop) -> bool:
         """`name` holds the same value at `stop` as at `start` (read there): not bound again, not changed."""
@@ -312,7 +325,7 @@ def shared_factors(fdef: ast.FunctionDef, shapes, infer) -> bool:
         fdef.body[k] = ast.copy_location(ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=new), stmt)
         for i in sorted((d for d in (d1, d2) if d is not None), reverse=True):
             del fdef.body[i]
-        if decides(fdef, [new], infer(fdef)):
+        if decides(fdef, [new], shapes):
             return _undo(fdef, before)
         return True
     return False
@@ -401,7 +414,7 @@ def scalars_outward(fdef: ast.FunctionDef, shapes, infer) -> bool:
         else:
             scaled = ast.BinOp(left=ast.Constant(c), op=ast.Mult(), right=node)
         _replace_child(parents[id(node)], node, scaled)
-        if decides(fdef, [x], infer(fdef)):
+        if decides(fdef, [x], shapes):
             fdef.body = before
             return False
         return True
@@ -500,7 +513,7 @@ def cheaper_chains(fdef: ast.FunctionDef, shapes, infer) -> bool:
                 else:
                     moved = known if known is not None else ast.BinOp(left=p, op=ast.MatMult(), right=q)
                     node.left, node.right = moved, r
-                if decides(fdef, [moved], infer(fdef)):
+                if decides(fdef, [moved], shapes):
                     fdef.body = before
                     return False
                 return True

@@ -150,7 +150,7 @@ def symmetric_transposes(fdef: ast.FunctionDef, shapes, infer) -> bool:
             before = list(fdef.body)
             new = ast.copy_location(ast.Name(id=node.value.id, ctx=ast.Load()), node)
             _replace_child(parent, node, new)
-            if decides(fdef, [new], infer(fdef)):
+            if decides(fdef, [new], shapes):
                 _replace_child(parent, new, node)
                 fdef.body = before
                 continue
