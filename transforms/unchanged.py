@@ -14,6 +14,7 @@ array (copies, views, containers, in both directions) and each statement that ma
 from __future__ import annotations
 
 import ast
+import inspect
 
 import numpy as np
 
@@ -35,6 +36,9 @@ def aliases(fdef, name, shapes) -> set:
         if isinstance(node, ast.Assign):
             targets = {n.id for t in node.targets for n in walk(t) if isinstance(n, ast.Name)
                        and isinstance(n.ctx, ast.Store)}
+            # (`d[k] = x`, `o.a = x`: the container d, o now holds x)
+            targets |= {root(n) for t in node.targets for n in walk(t) if isinstance(n, ast.Subscript | ast.Attribute)
+                        and isinstance(n.ctx, ast.Store)} - {None}
             bindings.append((targets, node.value))
         elif isinstance(node, ast.AugAssign | ast.AnnAssign) and node.value is not None:
             bindings.append(({n.id for n in walk(node.target) if isinstance(n, ast.Name)}, node.value))
@@ -74,27 +78,35 @@ def _may_view(node, shapes) -> set:
 def changed_in_place(stmt, aliases, shapes) -> bool:
     """Whether running `stmt` may change in place an array one of `aliases` refers to: `+=` and item or
     attribute assignments through them, methods that change their object, `out=`, and any call that is
-    not NumPy's or s2s's own given one of them."""
+    not NumPy's or s2s's own given one of them (an `out` passed by position, `np.nan_to_num(x, copy=False)`
+    too; a store into a view a call made, `x.ravel()[i] = v`, changes x)."""
     for node in walk(stmt):
-        if isinstance(node, ast.AugAssign) and root(node.target) in aliases:
+        if isinstance(node, ast.AugAssign) and _written(node.target, shapes) & aliases:
             return True
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.For):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
                 for n in walk(t):
                     if isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store) \
-                            and root(n) in aliases:
+                            and _written(n, shapes) & aliases:
                         return True
         if isinstance(node, ast.Call):
             reaches = set().union(*(_may_view(a, shapes) for a in node.args), *(_may_view(k.value, shapes)
                                                                                 for k in node.keywords))
             f = node.func
-            if isinstance(f, ast.Attribute) and root(f.value) in aliases and f.attr in MUTATING_METHODS:
+            if isinstance(f, ast.Attribute) and _written(f.value, shapes) & aliases and f.attr in MUTATING_METHODS:
                 return True
             if any(k.arg == "out" for k in node.keywords) and _may_view(
                     next(k.value for k in node.keywords if k.arg == "out"), shapes) & aliases:
                 return True
             callee = shapes.callee(node)
+            out = _positional_out(callee)  # (`np.dot(a, b, out)`, `np.cumsum(a, 0, None, out)`)
+            if out is not None and len(node.args) > out and _may_view(node.args[out], shapes) & aliases:
+                return True
+            if callee is np.nan_to_num and node.args and _may_view(node.args[0], shapes) & aliases and any(
+                    k.arg == "copy" and not (isinstance(k.value, ast.Constant) and k.value.value is True)
+                    for k in node.keywords):
+                return True  # (`np.nan_to_num(x, copy=False)` changes x)
             if isinstance(callee, np.ufunc) and any(_may_view(a, shapes) & aliases for a in node.args[callee.nin:]):
                 return True  # (a ufunc's arguments after its inputs are its outputs: np.add(a, b, a))
             if reaches & aliases and not library_function(shapes.callee(node)):
@@ -108,6 +120,43 @@ def library_function(obj) -> bool:
     module = getattr(obj, "__module__", None) or ""
     return obj is not None and not any(obj is w for w in _WRITING) and not module.startswith("numpy.random") \
         and (module == "numpy" or module.startswith(("numpy.", "s2s.runtime")))
+
+
+def _written(node, shapes) -> set:
+    """The names whose arrays a store into `node` (`x[i]`, `x.a`, `x.ravel()[i]`, `x` of `x += v`) may change."""
+    while isinstance(node, ast.Subscript | ast.Attribute | ast.Starred):
+        node = node.value
+    return {node.id} if isinstance(node, ast.Name) else _may_view(node, shapes)
+
+
+def _positional_out(callee):
+    try:
+        return _OUT_POSITIONS[callee]
+    except TypeError:  # (unhashable)
+        return _out_position(callee)
+    except KeyError:
+        _OUT_POSITIONS[callee] = found = _out_position(callee)
+        return found
+
+
+_OUT_POSITIONS = {}
+
+
+def _out_position(callee):
+    """The position of a NumPy function's `out` parameter where an argument there may be passed by position
+    (a ufunc's are handled apart); else None."""
+    if isinstance(callee, np.ufunc) or not callable(callee):
+        return None
+    try:
+        params = list(inspect.signature(callee).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    for i, p in enumerate(params):
+        if p.kind in (p.VAR_POSITIONAL, p.KEYWORD_ONLY, p.VAR_KEYWORD):
+            return None
+        if p.name == "out":
+            return i
+    return None
 
 
 def root(node):
