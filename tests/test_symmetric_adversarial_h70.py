@@ -74,3 +74,16 @@ def test_changed_in_place_sees_these_writes(stmt, changed):
     ctx = Context({"X": (3, 3)}, lambda n: names.get(n, getattr(builtins, n, None)), "np", {"X": "d"})
     shapes = ctx.shapes(fdef)
     assert changed_in_place(fdef.body[2], aliases(fdef, "S", shapes), shapes) is changed
+
+
+def test_a_statement_that_changes_the_matrix_keeps_its_transpose():
+    # (the view S.T is read before np.cumsum writes into S, and `+` then reads the written array)
+    src = """
+def f(A, D):
+    S = A @ A.T
+    Y = S.T + np.cumsum(D[:, :4], 0, None, S)
+    return Y @ D
+"""
+    out, before, after = _rewrite(src, **SHAPES)
+    assert "S.T +" in out, out
+    _same_values(before, after, _args(2, **SHAPES))

@@ -145,8 +145,8 @@ def symmetric_transposes(fdef: ast.FunctionDef, shapes, infer) -> bool:
                 continue
             parent = parents[id(node)]
             if not _fresh_reader(b, node, parent, k) or not facts._square(node.value, k) \
-                    or not facts.name(node.value.id, k):
-                continue
+                    or not facts.name(node.value.id, k) or b.changed(node.value.id, k, k + 1):
+                continue  # (a statement that changes S may do so before it reads the view S.T)
             before = list(fdef.body)
             new = ast.copy_location(ast.Name(id=node.value.id, ctx=ast.Load()), node)
             _replace_child(parent, node, new)
