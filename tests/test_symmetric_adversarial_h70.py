@@ -87,3 +87,15 @@ def f(A, D):
     out, before, after = _rewrite(src, **SHAPES)
     assert "S.T +" in out, out
     _same_values(before, after, _args(2, **SHAPES))
+
+
+@pytest.mark.parametrize("statement", [
+    "r = np.cumsum(u, 1, None, u)[0, 0] + M @ (D.T @ W)",  # the statement writes N before its chain reads it
+    "r = np.cumsum(M, 0, None, M)[0, 0] + M @ (D.T @ W)",  # ... or a factor
+])
+def test_no_computed_product_where_the_reading_statement_changes_a_value(statement):
+    from test_symmetric_products import CSE, CSE_SHAPES
+    src = CSE.replace("    r = M @ (D.T @ W)", f"    {statement}")
+    out, before, after = _rewrite(src, **CSE_SHAPES)
+    assert "u @ W" not in out, out
+    _same_values(before, after, _args(7, **CSE_SHAPES))

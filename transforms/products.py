@@ -527,6 +527,8 @@ def _computed(b: _Body, left, right, k):
     x, y = _factor(b, left, k), _factor(b, right, k)
     if x is None or y is None or x.key is None or y.key is None:
         return None
+    if b.changed(x.key[0], k, k + 1) or b.changed(y.key[0], k, k + 1):
+        return None  # (statement k may change a factor before its product is read: helper-70)
     for j in range(k):
         s = b.body[j]
         if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
@@ -534,7 +536,7 @@ def _computed(b: _Body, left, right, k):
             continue
         name = s.targets[0].id
         p, q = _factor(b, s.value.left, j), _factor(b, s.value.right, j)
-        if p is None or q is None or not b.steady(name, j + 1, k):
+        if p is None or q is None or not b.steady(name, j + 1, k) or b.changed(name, k, k + 1):
             continue
         if _same(b, p, x, k) and _same(b, q, y, k):
             return ast.Name(id=name, ctx=ast.Load())
