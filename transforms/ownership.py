@@ -710,7 +710,7 @@ class _Analysis:
                                            f"first {obj.nin} is an output array that the ufunc writes into in place",
                                      f"assign the result instead: `y = {ast.unparse(func)}"
                                      f"({', '.join(ast.unparse(a) for a in node.args[:obj.nin])})`")
-            out_at = _out_position(obj)
+            out_at = out_position(obj)
             if out_at is not None and len(node.args) > out_at and \
                     not (isinstance(node.args[out_at], ast.Constant) and node.args[out_at].value is None):
                 raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: its argument "
@@ -762,7 +762,7 @@ class _Analysis:
 _UNKNOWN = object()
 
 
-def _out_position(obj):
+def out_position(obj):
     """The position of a parameter named `out` that may be passed positionally (np.clip's 4th), or None."""
     import inspect
     if isinstance(obj, np.ufunc) or not callable(obj):

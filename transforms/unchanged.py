@@ -14,11 +14,10 @@ array (copies, views, containers, in both directions) and each statement that ma
 from __future__ import annotations
 
 import ast
-import inspect
 
 import numpy as np
 
-from .ownership import MUTATING_METHODS
+from .ownership import MUTATING_METHODS, out_position
 from .walk import walk
 
 __all__ = ["SHAPE_ATTRIBUTES", "aliases", "changed_in_place", "library_function", "root"]
@@ -133,30 +132,13 @@ def _positional_out(callee):
     try:
         return _OUT_POSITIONS[callee]
     except TypeError:  # (unhashable)
-        return _out_position(callee)
+        return out_position(callee)
     except KeyError:
-        _OUT_POSITIONS[callee] = found = _out_position(callee)
+        _OUT_POSITIONS[callee] = found = out_position(callee)
         return found
 
 
 _OUT_POSITIONS = {}
-
-
-def _out_position(callee):
-    """The position of a NumPy function's `out` parameter where an argument there may be passed by position
-    (a ufunc's are handled apart); else None."""
-    if isinstance(callee, np.ufunc) or not callable(callee):
-        return None
-    try:
-        params = list(inspect.signature(callee).parameters.values())
-    except (TypeError, ValueError):
-        return None
-    for i, p in enumerate(params):
-        if p.kind in (p.VAR_POSITIONAL, p.KEYWORD_ONLY, p.VAR_KEYWORD):
-            return None
-        if p.name == "out":
-            return i
-    return None
 
 
 def root(node):
