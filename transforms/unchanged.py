@@ -14,6 +14,7 @@ array (copies, views, containers, in both directions) and each statement that ma
 from __future__ import annotations
 
 import ast
+import functools
 
 import numpy as np
 
@@ -130,15 +131,14 @@ def _written(node, shapes) -> set:
 
 def _positional_out(callee):
     try:
-        return _OUT_POSITIONS[callee]
+        return _cached_out_position(callee)
     except TypeError:  # (unhashable)
         return out_position(callee)
-    except KeyError:
-        _OUT_POSITIONS[callee] = found = out_position(callee)
-        return found
 
 
-_OUT_POSITIONS = {}
+@functools.lru_cache(maxsize=512)  # (bounded: a user's callables are keys too)
+def _cached_out_position(callee):
+    return out_position(callee)
 
 
 def root(node):
