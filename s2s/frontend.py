@@ -98,8 +98,17 @@ class ParsedFunction:
             self._note("g", None, name, obj, _mode(obj))
             return obj
         self._note("g", None, name, _MISSING, "is")  # a global of that name defined later shadows the builtin
-        obj = getattr(builtins, name, _MISSING)
-        self._note("d", builtins.__dict__, name, obj, "is")
+        own = _own_builtins(self.func)
+        obj = own.get(name, _MISSING)
+        self._note("d", own, name, obj, "is")
+        if own is not builtins.__dict__ and obj is not getattr(builtins, name, _MISSING):
+            # exec(code, {"__builtins__": {...}}): the function reads `name` in builtins of its own, where it is
+            # not Python's; s2s's derivative code reads Python's builtins (and their rules)
+            from s2s.errors import NoDerivativeRuleError
+            raise NoDerivativeRuleError(
+                f"s2s cannot differentiate {getattr(self.func, '__qualname__', 'the function')}: it reads {name!r} "
+                "in builtins of its own (its globals' __builtins__), where it is not Python's builtin",
+                hint=f"define {name} as a global of the function's namespace instead")
         return obj
 
     def resolve_expr(self, node: ast.expr):
@@ -118,6 +127,14 @@ class ParsedFunction:
                 self._note("a", base, node.attr, obj, _mode(obj, fresh_each_access=True))
             return obj
         return _MISSING
+
+
+def _own_builtins(func) -> dict:
+    """The builtins dict `func`'s code reads names in: Python's, unless exec() gave its globals others."""
+    own = getattr(func, "__builtins__", None)
+    if type(own) is not dict:
+        own = getattr(own, "__dict__", None)
+    return own if type(own) is dict else builtins.__dict__
 
 
 def missing():
