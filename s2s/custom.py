@@ -46,18 +46,48 @@ class PythonRule:
         self.nondiff_argnums: tuple[int, ...] = ()
         self.params = _parameters(function)
 
-    def arguments(self, values) -> tuple[list, dict]:
+    def arguments(self, values, maker=None, lead=1) -> tuple[list, dict]:
         """(positional, keywords) to call the user's makers with: what the call passed, in order; a
-        parameter it left out is passed as its default."""
-        positional, keywords = [], {}
+        parameter it left out is passed as its default. Where `maker` (called with `lead` values first:
+        `ans`, or the tangent and `ans`) takes no such parameter (autograd's `lambda ans, x: ...` for
+        `np.tanh`, whose signature goes on with `out=None, *, where=True, ...`), the ones left out are left
+        out of its call too, as autograd calls it with what the call passed."""
+        full, given = ([], {}), ([], {})
         for (name, kind, default), v in zip(self.params, values):
-            if isinstance(v, str) and v == _NOT_PASSED:
-                v = default
-            if kind == inspect.Parameter.KEYWORD_ONLY:
-                keywords[name] = v
-            else:
-                positional.append(v)
-        return positional, keywords
+            passed = not (isinstance(v, str) and v == _NOT_PASSED)
+            for (positional, keywords), value in ((full, v if passed else default), (given, v)):
+                if kind == inspect.Parameter.KEYWORD_ONLY:
+                    keywords[name] = value
+                else:
+                    positional.append(value)
+        if maker is None or _fits(maker, lead + len(full[0]), tuple(full[1])):
+            return full
+        positional, keywords = given
+        while positional and isinstance(positional[-1], str) and positional[-1] == _NOT_PASSED:
+            positional.pop()  # (the trailing ones left out; one before a passed value keeps its default)
+        positional = [self.params[i][2] if isinstance(v, str) and v == _NOT_PASSED else v
+                      for i, v in enumerate(positional)]
+        return positional, {k: v for k, v in keywords.items() if not (isinstance(v, str) and v == _NOT_PASSED)}
+
+
+def _fits(maker, n_positional, keywords) -> bool:
+    """Whether `maker` takes `n_positional` values by position and the `keywords` by name (where its
+    signature is unknown: yes, the call says)."""
+    try:
+        return _fits_cached(maker, n_positional, keywords)
+    except TypeError:  # (an unhashable maker)
+        return _fits_cached.__wrapped__(maker, n_positional, keywords)
+
+
+@functools.lru_cache(maxsize=512)  # (per call site's pattern: binding a signature costs microseconds)
+def _fits_cached(maker, n_positional, keywords) -> bool:
+    try:
+        inspect.signature(maker).bind(*([None] * n_positional), **dict.fromkeys(keywords))
+    except ValueError:
+        return True
+    except TypeError:
+        return False
+    return True
 
 
 def _parameters(function):

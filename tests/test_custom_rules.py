@@ -223,6 +223,25 @@ def test_autograd_form_defaults_and_keywords_reach_the_maker():
     assert seen == [3.0, 0.5]
 
 
+def test_autograd_form_maker_that_takes_only_what_the_call_passed():
+    # autograd calls a maker with what the call passed: `lambda ans, x` for a ufunc (whose signature goes on
+    # with `out=None, *, where=True, ...`) or for a function whose default the call left out
+    def shifted(x, by=1.0, *, twice=False):
+        return (x + by) * (2.0 if twice else 1.0)
+
+    def act(x, out=None, *, where=True, casting="same_kind"):  # a ufunc's signature (np.tanh's, reduced)
+        return np.tanh(x, out=out, where=where, casting=casting)
+
+    s2s.defvjp(shifted, lambda ans, x: lambda g: g * 7.0)
+    s2s.defvjp(act, lambda ans, x: lambda g: g * 5.0)
+    x = RNG.normal(size=3)
+    for _ in range(2):
+        assert_close(s2s.grad(lambda x: np.sum(shifted(x)))(x), [7.0] * 3)
+        assert_close(s2s.grad(lambda x: np.sum(act(x)))(x), [5.0] * 3)
+    with pytest.raises(TypeError):  # a value the call passed that the maker has no parameter for (as autograd)
+        s2s.grad(lambda x: np.sum(shifted(x, 2.0)))(x)
+
+
 def test_autograd_form_matches_autograd_on_a_true_rule():
     def logsumexp(x):
         return np.log(np.sum(np.exp(x)))

@@ -28,15 +28,17 @@ def vjp(key, index, g, ans, *args):
     `defvjp(f, lambda ans, x, y: lambda g: ...)`). Called in the backward sweep, where `ans` and the
     arguments hold the values they had at the call."""
     rule = RULES[key]
-    positional, keywords = rule.arguments(args)
-    return _zero_if_none(rule.vjp_makers[index](ans, *positional, **keywords)(g))
+    maker = rule.vjp_makers[index]
+    positional, keywords = rule.arguments(args, maker, 1)
+    return _zero_if_none(maker(ans, *positional, **keywords)(g))
 
 
 def jvp(key, index, tangent, ans, *args):
     """The tangent contribution of argument `index`: `maker(tangent, ans, *args)` (autograd's defjvp form)."""
     rule = RULES[key]
-    positional, keywords = rule.arguments(args)
-    return rule.jvp_makers[index](tangent, ans, *positional, **keywords)
+    maker = rule.jvp_makers[index]
+    positional, keywords = rule.arguments(args, maker, 2)
+    return maker(tangent, ans, *positional, **keywords)
 
 
 def cotangents(key, g, ans, args):
