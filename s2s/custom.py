@@ -45,6 +45,7 @@ class PythonRule:
         self.fwd = self.bwd = self.jvp = None
         self.nondiff_argnums: tuple[int, ...] = ()
         self.params = _parameters(function)
+        self.previous = None  # the rule the function had before this one (its own, for a NumPy function)
 
     def arguments(self, values, maker=None, lead=1) -> tuple[list, dict]:
         """(positional, keywords) to call the user's makers with: what the call passed, in order; a
@@ -123,8 +124,20 @@ def _entry(function) -> PythonRule:
         if entry.function is function:
             return entry
     entry = PythonRule(function, _label(function))
+    entry.previous = rules.lookup(function)  # (s2s's own rule for a NumPy function: back when the makers go)
     rt.RULES[entry.key] = entry
     return entry
+
+
+def _register_or_restore(entry) -> rules.Rule | None:
+    """The autograd-form rule of `entry`; where it has no maker left (`defvjp(f, None)`), the rule `f` had
+    before its first maker instead (s2s's own for `np.tanh`), or none (s2s then reads `f`'s source again)."""
+    if entry.vjp_makers or entry.jvp_makers or entry.fwd is not None or entry.bwd is not None \
+            or entry.jvp is not None:
+        return _register_autograd_form(entry)
+    del rt.RULES[entry.key]
+    rules.restore(entry.function, entry.previous)
+    return entry.previous
 
 
 # ---------------------------------------------------------------- autograd's forms
@@ -164,7 +177,7 @@ def _positions(entry, count, argnums, form):
     return positions
 
 
-def defvjp(function: Callable, *makers: Callable | None, argnums=None) -> rules.Rule:
+def defvjp(function: Callable, *makers: Callable | None, argnums=None) -> rules.Rule | None:
     """autograd's `defvjp(f, lambda ans, x, y: lambda g: ..., lambda ans, x, y: lambda g: ...)`: one
     maker per argument (`argnums` says which, default 0, 1, ...; None for an argument without one).
     A maker is called with the function's value and arguments and returns the function from the
@@ -177,10 +190,10 @@ def defvjp(function: Callable, *makers: Callable | None, argnums=None) -> rules.
             raise TypeError(f"defvjp takes functions (lambda ans, *args: lambda g: ...), not {type(maker).__name__}")
         else:
             entry.vjp_makers[i] = maker
-    return _register_autograd_form(entry)
+    return _register_or_restore(entry)
 
 
-def defjvp(function: Callable, *makers: Callable | None, argnums=None) -> rules.Rule:
+def defjvp(function: Callable, *makers: Callable | None, argnums=None) -> rules.Rule | None:
     """autograd's `defjvp(f, lambda g, ans, x, y: ..., ...)`: one tangent maker per argument, called with
     that argument's tangent `g`, the value and the arguments; returns the output's tangent from it.
 
@@ -200,7 +213,7 @@ def defjvp(function: Callable, *makers: Callable | None, argnums=None) -> rules.
             raise TypeError(f"defjvp takes functions (lambda g, ans, *args: ...), not {type(maker).__name__}")
         else:
             entry.jvp_makers[i] = maker
-    return _register_autograd_form(entry)
+    return _register_or_restore(entry)
 
 
 def primitive(function: Callable) -> Callable:

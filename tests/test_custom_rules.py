@@ -242,6 +242,30 @@ def test_autograd_form_maker_that_takes_only_what_the_call_passed():
         s2s.grad(lambda x: np.sum(shifted(x, 2.0)))(x)
 
 
+def test_removing_every_maker_gives_back_the_rule_before():
+    x = RNG.normal(size=3)
+    g = s2s.grad(lambda x: np.sum(np.tanh(x)))
+    want = 1.0 - np.tanh(x) ** 2
+    assert_close(g(x), want)
+    try:
+        s2s.defvjp(np.tanh, lambda ans, x: lambda g: g * 5.0)
+        for _ in range(2):
+            assert_close(g(x), [5.0] * 3)  # the same gradient function sees the rule (rules.version)
+    finally:
+        s2s.defvjp(np.tanh, None)  # s2s's own rule for np.tanh again
+    for _ in range(2):
+        assert_close(g(x), want)
+
+    def cubed(x):
+        return x ** 3
+
+    s2s.defvjp(cubed, lambda ans, x: lambda g: g * 0.0)
+    h = s2s.grad(lambda x: np.sum(cubed(x)))
+    assert_close(h(x), [0.0] * 3)
+    s2s.defvjp(cubed, None)  # no rule: its source is differentiated again
+    assert_close(h(x), 3 * x ** 2)
+
+
 def test_autograd_form_matches_autograd_on_a_true_rule():
     def logsumexp(x):
         return np.log(np.sum(np.exp(x)))

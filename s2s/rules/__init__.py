@@ -236,6 +236,18 @@ def _registered(key, rule: Rule, obj=None) -> Rule:
     return rule
 
 
+def restore(func, rule: Rule | None) -> None:
+    """Make `rule` the rule of `func` again (None: no rule), as it was before a user's rule replaced it."""
+    global version
+    key = _key(func)
+    if rule is not None:
+        _registered(key, rule, func)
+        return
+    _RULES.pop(key, None)
+    _KEYED.pop(key, None)
+    version += 1
+
+
 def _key(obj):
     if isinstance(obj, types.MethodType):  # made anew at each access (`scipy.stats.norm.logpdf`): its object and function
         return (id(obj.__self__), id(obj.__func__))
