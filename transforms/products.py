@@ -49,7 +49,7 @@ import numpy as np
 
 from .rounding import decides
 from .unchanged import aliases, changed_in_place
-from .walk import fix_locations, walk, walk_with_tests
+from .walk import fix_locations, replace_child, walk, walk_with_tests
 
 __all__ = ["cheaper_chains", "products", "scalars_outward", "shared_factors"]
 
@@ -458,16 +458,8 @@ def _chain(b: _Body, stmt, i, parents):
 
 
 def _replace_child(parent, old, new):
-    for field, value in ast.iter_fields(parent):
-        if value is old:
-            setattr(parent, field, new)
-            return
-        if isinstance(value, list):
-            for j, item in enumerate(value):
-                if item is old:
-                    value[j] = new
-                    return
-    raise AssertionError("not a child")
+    if not replace_child(parent, old, new):
+        raise AssertionError("not a child")
 
 
 # ---- 3. three matrix products in the cheaper order ------------------------------------------------

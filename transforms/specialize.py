@@ -32,7 +32,7 @@ from .context import ctx
 from .item_updates import split_item_adjoints
 from .names import load
 from .shapes import Keyed, Seq, Shapes, ZeroScalar, broadcast, hashable, items_of
-from .walk import fix_locations, walk
+from .walk import fix_locations, replace_child, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
@@ -1026,15 +1026,8 @@ def _same_atom(a, b, defs, shapes):
 
 def _swap(tree, old, new):
     for parent in walk(tree):
-        for field, value in ast.iter_fields(parent):
-            if value is old:
-                setattr(parent, field, new)
-                return
-            if isinstance(value, list):
-                for i, v in enumerate(value):
-                    if v is old:
-                        value[i] = new
-                        return
+        if replace_child(parent, old, new):
+            return
 
 
 # ---- accumulation into an adjoint array without a copy per step ------------------

@@ -117,6 +117,25 @@ def rewrite_statements(fdef: ast.FunctionDef, rewrite) -> None:
     fdef.body = block(fdef.body)
 
 
+def replace_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> bool:
+    """Put `new` where `parent` holds the node `old` (a field or an item of a list field); whether it held it.
+
+        >>> call = ast.parse("f(x)").body[0].value
+        >>> replace_child(call, call.args[0], ast.Name(id="y", ctx=ast.Load())), ast.unparse(call)
+        (True, 'f(y)')
+    """
+    for field, value in ast.iter_fields(parent):
+        if value is old:
+            setattr(parent, field, new)
+            return True
+        if isinstance(value, list):
+            for j, item in enumerate(value):
+                if item is old:
+                    value[j] = new
+                    return True
+    return False
+
+
 def walk_with_tests(node: ast.AST):
     """`walk(node)`, and the statements of each while loop's test, which lowering holds beside the loop
     (`annotations.LOOP_TEST`: run before each test after the first) where `walk` does not see them."""
