@@ -29,7 +29,7 @@ import inspect
 
 from .context import ctx
 from .names import global_object
-from .walk import fix_locations, walk
+from .walk import fix_locations, parent_map, walk
 
 CONSUMERS = ("list", "tuple", "sum", "min", "max", "sorted")  # take every element, in order
 SHORT_CIRCUIT = ("any", "all")
@@ -187,10 +187,7 @@ def check_calls(pf, tree: ast.FunctionDef) -> None:
     """Refuse each call of a user generator function in `tree` whose values are not consumed at once and
     completely (see the module docstring), and any consumer that could observe the generator's steps."""
     local = _local_names(tree)
-    parents = {}
-    for node in walk(tree):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
+    parents = parent_map(tree)
     for node in walk(tree):
         if not isinstance(node, ast.Call):
             continue

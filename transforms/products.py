@@ -49,7 +49,7 @@ import numpy as np
 
 from .rounding import decides
 from .unchanged import aliases, changed_in_place
-from .walk import fix_locations, replace_child, walk, walk_with_tests
+from .walk import fix_locations, parent_map, replace_child, walk, walk_with_tests
 
 __all__ = ["cheaper_chains", "products", "scalars_outward", "shared_factors"]
 
@@ -371,10 +371,7 @@ def scalars_outward(fdef: ast.FunctionDef, shapes, infer) -> bool:
     """One number factor moved onto the smallest array of the linear chain that reads it (the module docstring's
     2.); whether one was."""
     b = _Body(fdef, shapes)
-    parents = {}
-    for node in walk(fdef):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
+    parents = parent_map(fdef)
     for i, stmt in enumerate(b.body):
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
             continue

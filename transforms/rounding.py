@@ -20,7 +20,7 @@ import numpy as np
 
 from .shapes import hashable
 from .unchanged import SHAPE_ATTRIBUTES, root
-from .walk import walk
+from .walk import parent_map, walk
 
 __all__ = ["decides"]
 
@@ -43,10 +43,7 @@ def decides(fdef, calls, shapes) -> bool:
     read other than by arithmetic, `.T`, item reads, containers and the functions of `_SMOOTH` (and the
     runtime helpers in the arguments they are linear in) on its way to a binding or the return: by a
     comparison, a condition, an index, or any other function."""
-    parents = {}
-    for node in walk(fdef):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
+    parents = parent_map(fdef)
     tainted, todo = set(), list(calls)
     while todo:
         node = todo.pop()

@@ -36,7 +36,7 @@ import numpy as np
 
 from .products import _Body, _factor, _int_shape, _replace_child
 from .rounding import decides
-from .walk import walk
+from .walk import parent_map, walk
 
 __all__ = ["symmetric_transposes"]
 
@@ -112,14 +112,6 @@ class _Facts:
         return x == y and fx != fy and b.steady(x, min(ax, ay), at)
 
 
-def _parents(fdef):
-    parents = {}
-    for node in walk(fdef):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
-    return parents
-
-
 def _fresh_reader(b: _Body, node, parent, k) -> bool:
     """Whether `parent` reads the value of `node` (in statement k) without keeping a view of it that anything
     changes in place afterwards."""
@@ -135,7 +127,7 @@ def symmetric_transposes(fdef: ast.FunctionDef, shapes, infer) -> bool:
     """One `S.T` of a symmetric S read as `S` (the module docstring); whether one was. `shapes`: those inferred
     over `fdef` as it is; `infer(fdef)` infers them again."""
     b = _Body(fdef, shapes)
-    facts, parents = _Facts(b), _parents(fdef)
+    facts, parents = _Facts(b), parent_map(fdef)
     for k, stmt in enumerate(b.body):
         if not isinstance(stmt, _SIMPLE):
             continue

@@ -117,6 +117,20 @@ def rewrite_statements(fdef: ast.FunctionDef, rewrite) -> None:
     fdef.body = block(fdef.body)
 
 
+def parent_map(tree: ast.AST) -> dict:
+    """id(node) -> the node that holds it, for every node below `tree` (by id: the map keeps no node alive).
+
+        >>> call = ast.parse("f(x)").body[0].value
+        >>> parent_map(call)[id(call.args[0])] is call
+        True
+    """
+    parents = {}
+    for node in walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[id(child)] = node
+    return parents
+
+
 def replace_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> bool:
     """Put `new` where `parent` holds the node `old` (a field or an item of a list field); whether it held it.
 
