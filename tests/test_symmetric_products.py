@@ -2,42 +2,15 @@
 cheaper_chains: a product an earlier statement computed into a name is read from it and costs nothing when a
 chain is grouped. Each where it applies and where it must not, against autograd and central differences."""
 
-import ast
-import builtins
-import textwrap
 
 import autograd
 import numpy as np
 import pytest
 from helpers_fd import autograd_version, fd_grad
-from s2s.transforms.products import products
-from s2s.transforms.specialize import Context
+from test_gram_adjoint import _args, _rewrite  # (the rewrite of a source, the functions before and after)
 
 import s2s
 import s2s.pipeline  # noqa: F401  (installs the transforms' context)
-from s2s import runtime
-
-
-def _rewrite(src, kinds=None, **params):
-    """(the rewritten source, the function before, the function after)."""
-    src = textwrap.dedent(src)
-    fdef = ast.parse(src).body[0]
-    names = {"np": np, "s2s": runtime}
-    ctx = Context(params, lambda n: names.get(n, getattr(builtins, n, None)), "np", kinds or {p: "d" for p in params})
-    products(fdef, ctx.shapes)
-    out = ast.unparse(fdef)
-    return out, _compile(src), _compile(out)
-
-
-def _compile(src):
-    ns = {"np": np}
-    exec(src, ns)
-    return ns["f"]
-
-
-def _args(seed, dtype=np.float64, **params):
-    rng = np.random.default_rng(seed)
-    return [rng.normal(size=shape).astype(dtype) for shape in params.values()]
 
 
 def _same_values(before, after, args, rtol=1e-10):
