@@ -12,7 +12,7 @@ import types
 
 import numpy as np
 
-from s2s import cache, codegen, frontend, rules, runtime
+from s2s import cache, codegen, frontend, patches, rules, runtime
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError, WrtError
 from s2s.transforms import (
     adopt,
@@ -445,6 +445,7 @@ _building = threading.local()  # keys of the derivatives being made in this thre
 
 def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_params=(), fixed_params=()):
     version = rules.version
+    patches.refuse_replaced(func)
     keys = _building.__dict__.setdefault("keys", set())
     order = _building.__dict__.setdefault("order", [])
     keys.add(key)

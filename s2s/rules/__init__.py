@@ -72,7 +72,7 @@ from typing import Callable
 
 import numpy as np
 
-from s2s import runtime
+from s2s import patches, runtime
 from s2s.rules import result_shapes
 from s2s.transforms.walk import walk
 
@@ -520,3 +520,13 @@ except ImportError:  # pragma: no cover - the dev extra installs SciPy
 else:
     _NAMESPACE["scipy"] = scipy
     from s2s.rules import scipy_linalg, scipy_matrix, scipy_special, scipy_stats  # noqa: E402,F401
+
+
+def _stale() -> None:
+    """Every cached derivative is made again before its next use (a name s2s's code calls was reassigned)."""
+    global version
+    version += 1
+
+
+# np.cos = np.sin: the formulas above read NumPy and math by name, see s2s/patches.py
+patches.watch_loaded(on_change=_stale)
