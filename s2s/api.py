@@ -1103,6 +1103,9 @@ def source(df: Callable, *args: Any) -> str:
         print(s2s.source(s2s.grad(f), np.ones(3)))   # def df_dx(x, *, out_bar=1.0): ...
     """
     from s2s import codegen
+    if getattr(df, "__s2s_compiled__", None) is not None:  # s2s.grad(f, compile=...)
+        from s2s import compiled
+        return compiled.source_of(df, *args)
     target = getattr(df, "__s2s_target__", None)
     if target is not None:
         func, wrt, form, optimize = target

@@ -59,7 +59,7 @@ class _Variant:
     """One kind of arguments: the NumPy entry (freshness, fallback) and the compiled function, or None."""
 
     __slots__ = ("entry", "fresh", "call", "getters", "returns_value", "plan", "zero_d", "plain", "hot", "cast",
-                 "on_error")
+                 "on_error", "reason")
 
     def __init__(self, entry, call, getters, returns_value, plan):
         self.entry = entry
@@ -74,6 +74,7 @@ class _Variant:
         # (False where it could not be made: the general call)
         self.on_error = None  # what its hot code calls on an error from the compiled code
         self.cast = None  # np.float32 where the one argument differentiated is a float32 scalar (numba boxes floats)
+        self.reason = None  # why numba did not compile it (the CompiledFallbackWarning's text), where it did not
 
 
 class Plan:
@@ -117,8 +118,7 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
     target, prefix = api._unbind(func)
     variants: dict = {}
     as_tuple = isinstance(wrt, tuple | list) and len(wrt) == 1
-    ndarray = np.ndarray
-    containers, structure_key = api._CONTAINERS, argshapes.structure_key
+    ndarray, containers = np.ndarray, api._CONTAINERS
 
     def make(args, key):
         api._require_code(target)
@@ -139,6 +139,7 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         if len(variants) > 4 * api.SHAPE_VARIANTS:
             variants.clear()
         variant = variants[key] = _Variant(entry, call, getters, returns_value, plan)
+        variant.reason = reason
         variant.plain = call is not None and not zero_d and not as_tuple and len(names) == 1
         if call is not None and len(names) == 1 and type(args[api._positions(target, names)[0][0]]) is np.float32:
             variant.cast = np.float32
@@ -157,14 +158,7 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         code = target.__code__  # the current one: f.__code__ may have been replaced
         if kwargs or len(args) != code.co_argcount or code.co_kwonlyargcount or code.co_flags & 0x0C:
             args = _complete(target, args, kwargs or {})  # defaults, keywords, *args, **kwargs
-        # (a list, tuple or dict by its structure: the NumPy code is specialised to it, as api._runner's)
-        if len(args) == 1:
-            a = args[0]
-            key = (a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in containers \
-                else structure_key(a) or type(a)
-        else:
-            key = tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in containers
-                         else structure_key(a) or type(a) for a in args])
+        key = kind_key(args)
         variant = variants.get(key)
         if variant is None or not variant.fresh():
             variant = make(args, key)
@@ -251,6 +245,46 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
     return run
 
 
+def kind_key(args: tuple):
+    """The key of a compiled gradient's variant for these arguments: an array by its shape and dtype, a list, tuple
+    or dict by its structure (the NumPy code is specialised to it, as api._runner's), anything else by its type.
+
+        >>> kind_key((0.7,))
+        <class 'float'>
+    """
+    ndarray, containers, structure_key = np.ndarray, api._CONTAINERS, argshapes.structure_key
+    if len(args) == 1:
+        a = args[0]
+        return (a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in containers \
+            else structure_key(a) or type(a)
+    return tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in containers
+                  else structure_key(a) or type(a) for a in args])
+
+
+def source_of(df: Callable, *args: Any) -> str:
+    """What `s2s.source(df, *args)` prints for `df = s2s.grad(f, compile=...)`: the code given to numba where
+    `df` runs compiled code for these arguments (after calling `df(*args)`, which decides), else the NumPy code it
+    runs, with a comment that says why; without arguments, the NumPy code (the reference and the fallback).
+
+        print(s2s.source(s2s.grad(f, compile=True), 0.7))
+    """
+    func, wrt, optimize = df.__s2s_compiled__
+    numpy_grad = api.grad(func, wrt=wrt, optimize=optimize)
+    if not args:
+        return ("# s2s.grad(f, compile=...): pass the arguments (s2s.source(df, *args)) to see the code given to "
+                "numba for them; the NumPy code, the reference and the fallback:\n" + api.source(numpy_grad))
+    df(*args)
+    variant = df.__s2s_variants__.get(kind_key(api._unbind(func)[1] + tuple(args)))
+    if variant is not None and variant.call is not None:
+        return source(func, *args, wrt=wrt, optimize=optimize)
+    if variant is not None and variant.plan is not None:
+        why = "its compiled code ran slower than the NumPy code on the first calls"
+    else:
+        why = " ".join(str(getattr(variant, "reason", None) or "numba cannot compile its derivative").split())
+    return f"# s2s.grad(f, compile=True) runs this NumPy code for these arguments: {why}\n" + \
+        api.source(numpy_grad, *args)
+
+
 def _reraise(exc, args):
     raise exc
 
@@ -271,10 +305,7 @@ def dispatcher(df: Callable, *args: Any):
     if variants is None:
         raise TypeError("dispatcher() takes a function made by s2s.grad(f, compile=...)")
     df(*args)
-    key = tuple([(a.shape, a.dtype.char) if type(a) is np.ndarray else type(a) for a in args])
-    if len(args) == 1:
-        key = key[0]
-    variant = variants.get(key)
+    variant = variants.get(kind_key(args))
     if variant is None or variant.call is None or variant.zero_d or variant.getters or variant.returns_value:
         return None
     return variant.call

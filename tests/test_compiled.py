@@ -64,6 +64,23 @@ def test_taylor_tape_is_a_preallocated_array():
     assert ".append(" not in text and "stack = []" not in text and ".empty(" not in text
 
 
+def test_s2s_source_prints_the_code_a_compiled_gradient_runs_for_its_arguments():
+    df = s2s.grad(problems.taylor_sin, compile=True)
+    text = s2s.source(df, 0.7)
+    assert text == compiled.source(problems.taylor_sin, 0.7) and "@numba.njit" in text
+    assert "pass the arguments" in s2s.source(df) and "stack = []" in s2s.source(df)  # the NumPy code
+
+    def by_key(d):
+        return d["a"] * d["b"]
+
+    df = s2s.grad(by_key, compile=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)
+        text = s2s.source(df, {"a": 1.0, "b": 2.0})
+    assert text.startswith("# s2s.grad(f, compile=True) runs this NumPy code for these arguments: ")
+    assert "cannot take a dict" in text.splitlines()[0] and "def dby_key_dd(d" in text
+
+
 def tapes_in_the_frame(x, y):
     """Scalar tapes of constant lengths: nested loops (3 * 4 pushes of a), the outer loop (3 of b), ints."""
     a = x
