@@ -436,7 +436,8 @@ def _plan(target, names, optimize, args, arrays=True):
     zero_arrays = compiled_tapes.zero_arrays(fdef, dict(zip(params, args)), kinds, numpy_names)
     try:
         low = numba_lowering.lower(fdef, tape_types, runtime_name, scalars, zero_arrays, numpy_names,
-                                   frozenset(_numpy_names(target, gen, fdef, np.linalg)))
+                                   frozenset(_numpy_names(target, gen, fdef, np.linalg)),
+                                   frozenset(n for n, k in kinds.items() if k == "int64"))
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
     bindings, data = _bind(target, gen, low)

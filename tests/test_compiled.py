@@ -62,6 +62,45 @@ def test_taylor_tape_is_a_preallocated_array():
     # 24 trips of range(1, 25), known at compile time: the tape is in the compiled function's frame
     assert "_s2s_tape_stack(24, _s2s_numpy.float64)" in text
     assert ".append(" not in text and "stack = []" not in text and ".empty(" not in text
+    # the adjoint's division by the int (2k)(2k + 1) leaves the chain of term_bar's dependent operations
+    assert "t3_bar = term_bar * (1.0 / t7)" in text and "term = t3 / t7" in text
+
+
+def _reciprocals(text, floats, ints):
+    fdef = ast.parse(text).body[0]
+    numba_lowering.reciprocal_divisions(fdef, frozenset(floats), frozenset(ints), "s2s")
+    return ast.unparse(fdef)
+
+
+def test_a_division_by_an_int_becomes_a_product_only_where_its_value_flows_into_the_gradient():
+    flows = "def d(x, g):\n    a = g / k\n    b = a * x + 1.0\n    b += a\n    return s2s.finish(b, x)"
+    assert "a = g * (1.0 / k)" in _reciprocals(flows, {"a", "b"}, {"k"})
+    assert "a = g / k" in _reciprocals(flows, {"a", "b"}, set())  # k not known to be an int
+    assert "a = g / y" in _reciprocals(flows.replace("g / k", "g / y"), {"a", "b"}, {"k"})
+    assert "a = g * (1.0 / (2 * k + 1))" in _reciprocals(flows.replace("g / k", "g / (2 * k + 1)"), {"a", "b"}, {"k"})
+    for reader in ("    if b > 0.0:\n        x = x + 1.0\n",  # decides a branch: the rounding could change it
+                   "    y[k] = b\n",  # written into an array
+                   "    stack.append(b)\n",  # taped
+                   "    c, e = b, 1.0\n",
+                   "    z = x[int(b)]\n"):
+        text = flows.replace("    return", reader + "    return")
+        assert "a = g / k" in _reciprocals(text, {"a", "b"}, {"k"}), reader
+    returned = "def d(x, g):\n    a = g / k\n    return a, s2s.finish(a, x)"  # the value, as f computes it
+    assert "a = g / k" in _reciprocals(returned, {"a"}, {"k"})
+
+
+def reciprocal_of_zero(x):
+    total = 0.0
+    for k in range(3):
+        total = total + x * x / (k - 2)
+    return total
+
+
+def test_a_division_by_an_int_that_is_zero_raises_as_the_numpy_code_does():
+    with pytest.raises(ZeroDivisionError):
+        s2s.grad(reciprocal_of_zero)(0.5)
+    with pytest.raises(ZeroDivisionError):
+        s2s.grad(reciprocal_of_zero, compile="strict")(0.5)
 
 
 def test_s2s_source_prints_the_code_a_compiled_gradient_runs_for_its_arguments():

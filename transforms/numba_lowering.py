@@ -39,7 +39,7 @@ import numpy as np
 
 from .ownership import MUTATING_METHODS
 from .unchanged import root
-from .walk import fix_locations, walk
+from .walk import fix_locations, parent_map, walk
 
 _ARRAY_WRITING_METHODS = MUTATING_METHODS & set(dir(np.ndarray))  # (not a list's append and pop: the tapes)
 
@@ -273,7 +273,8 @@ _REFUSED = {
 
 def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = "s2s",
           scalars: frozenset = frozenset(), zero_arrays: dict | None = None,
-          numpy_names: frozenset = frozenset(), linalg_names: frozenset = frozenset()) -> Lowered:
+          numpy_names: frozenset = frozenset(), linalg_names: frozenset = frozenset(),
+          ints: frozenset = frozenset()) -> Lowered:
     """`fdef` (not changed) rewritten for numba; raises NotLowerable naming the node it cannot take.
 
     `tape_types` maps a variable pushed on the tape to the NumPy dtype name of the scalars it holds
@@ -282,7 +283,8 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     code calls the runtime helpers by; `scalars` names variables known to hold Python numbers;
     `zero_arrays` maps variables set to the number 0 that are float64 arrays of one shape elsewhere to
     that shape (their zeros become `np.zeros(shape)`, s2s/compiled_tapes.zero_arrays says when that is
-    the same program); `numpy_names` (`linalg_names`) are the names the code reads NumPy (np.linalg) by.
+    the same program); `numpy_names` (`linalg_names`) are the names the code reads NumPy (np.linalg) by;
+    `ints` names variables known to hold Python ints (`reciprocal_divisions`).
     """
     fdef = copy.deepcopy(fdef)
     _lists_made_arrays(fdef, numpy_names)
@@ -308,10 +310,76 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     reductions(fdef, numpy_names, linalg_names)
     add_at(fdef, numpy_names)
     reshapes(fdef, numpy_names)
+    reciprocal_divisions(fdef, scalars, ints, runtime)
     params, defaults = _positional_params(fdef)
     free, attrs = _free_names(fdef, set(params))
     fix_locations(fdef)
     return Lowered(fdef, params, defaults, free, attrs, low_tapes, array_tapes)
+
+
+def reciprocal_divisions(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, runtime: str) -> bool:
+    """`a = b / c`, a a float and c an int expression, becomes `a = b * (1.0 / c)` where a's value flows
+    only through arithmetic into the gradient returned: the division leaves the chain of dependent
+    operations (the adjoint of the Taylor loop's `term / (2k (2k + 1))` carries term_bar through one per
+    trip) for a multiplication, and the reciprocal, which depends only on c, runs beside it. For an int
+    c (|c| >= 1, or 0, which raises ZeroDivisionError in both) the two differ by rounding only, never by an
+    overflow; the rounding decides nothing, since no comparison, condition, index or call but the
+    returned `finish` reads the value or anything made from it. Returns whether it changed anything.
+
+        t3_bar = term_bar / t7     ->     t3_bar = term_bar * (1.0 / t7)
+    """
+    candidates = [node for node in walk(fdef) if isinstance(node, ast.Assign) and len(node.targets) == 1
+                  and isinstance(node.targets[0], ast.Name) and node.targets[0].id in floats
+                  and isinstance(node.value, ast.BinOp) and isinstance(node.value.op, ast.Div)
+                  and _int_expression(node.value.right, ints)]
+    if not candidates:
+        return False
+    parents = parent_map(fdef)
+    changed = False
+    for node in candidates:
+        if _flows_only_to_the_gradient(fdef, node.targets[0].id, parents, runtime):
+            div = node.value
+            div.op = ast.Mult()
+            div.right = ast.BinOp(left=ast.Constant(1.0), op=ast.Div(), right=div.right)
+            changed = True
+    return changed
+
+
+def _int_expression(e, ints) -> bool:
+    if isinstance(e, ast.Constant):
+        return type(e.value) is int
+    if isinstance(e, ast.Name):
+        return e.id in ints
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        return _int_expression(e.operand, ints)
+    return isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult) \
+        and _int_expression(e.left, ints) and _int_expression(e.right, ints)
+
+
+def _flows_only_to_the_gradient(fdef, name, parents, runtime) -> bool:
+    """Whether every read of `name`, and of every name bound from it, is arithmetic (+ - * / and unary -)
+    on its way to a plain assignment, or the argument of the returned `runtime.finish(...)`."""
+    tainted, todo = {name}, [name]
+    while todo:
+        current = todo.pop()
+        for read in walk(fdef):
+            if not (isinstance(read, ast.Name) and read.id == current and isinstance(read.ctx, ast.Load)):
+                continue
+            node = parents[id(read)]
+            while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div) \
+                    or isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+                node = parents[id(node)]
+            if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets) \
+                    or isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    if target.id not in tainted:
+                        tainted.add(target.id)
+                        todo.append(target.id)
+            elif not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "finish"
+                      and isinstance(node.func.value, ast.Name) and node.func.value.id == runtime
+                      and isinstance(parents.get(id(node)), ast.Return)):
+                return False
+    return True
 
 
 # NumPy functions that make one array of a list's items, and the keywords they may be given here
