@@ -9,9 +9,12 @@ derivative would be silently wrong, so s2s watches the modules its own code read
 - a derivative made while a name s2s's code reads holds another object than in the snapshot is refused,
   naming it (`refuse_replaced`); restoring the name lets s2s differentiate again.
 
-The snapshot is taken when s2s is imported, for the modules already loaded then, or else when its rules
-load (the first derivative). A replacement made before that is not seen; nor is one written into the
-module's `__dict__` directly after a derivative was cached (that skips the assignment the watch sees).
+The snapshot is taken when s2s is imported, for the modules already loaded then (`math` is imported
+then), or else the moment NumPy's own import ends (`import s2s` before `import numpy`: `install`'s finder
+sees it end). A replacement made before that is not seen; nor is one written into the module's `__dict__`
+directly after a derivative was cached (that skips the assignment the watch sees). The same finder
+refuses to load s2s's own modules while a name is replaced: their tables (the rules' keys, the passes'
+sets of functions) take NumPy's and math's functions as they find them, and would keep a replacement.
 
     >>> import numpy as np, s2s
     >>> genuine = np.cos
@@ -26,6 +29,8 @@ module's `__dict__` directly after a derivative was cached (that skips the assig
 from __future__ import annotations
 
 import functools
+import importlib
+import math
 import sys
 import types
 from typing import Callable
@@ -69,6 +74,9 @@ def _watched_class(base: type) -> type:
             super().__delattr__(name)
             _changed(self, name)
 
+        def __reduce__(self):  # by name, as cloudpickle does a module, whose table has `type(np) is ModuleType`
+            return importlib.import_module, (self.__name__,)
+
     Watched.__name__ = Watched.__qualname__ = base.__name__  # type(np) still reads <class 'module'>
     Watched.__module__ = base.__module__
     return Watched
@@ -99,7 +107,7 @@ def replaced() -> list[tuple[str, object]]:
     return found
 
 
-def refuse_replaced(func) -> None:
+def refuse_replaced(func, doing: str = "differentiate") -> None:
     """Raise NoDerivativeRuleError, naming `func` and each name, while `replaced()` finds one.
 
         >>> refuse_replaced(len)  # nothing replaced: returns
@@ -112,12 +120,56 @@ def refuse_replaced(func) -> None:
     now = "; ".join(f"{name} is {'deleted' if obj is _MISSING else _describe(obj)}" for name, obj in found)
     code = getattr(func, "__code__", None)
     raise NoDerivativeRuleError(
-        f"s2s cannot differentiate {getattr(func, '__qualname__', func)!r} while {names} "
+        f"s2s cannot {doing} {getattr(func, '__qualname__', func)!r} while {names} "
         f"{'is' if len(found) == 1 else 'are'} replaced ({now}): s2s's derivative code calls "
         f"{'it' if len(found) == 1 else 'them'} by name, so its derivatives would be wrong",
         filename=code.co_filename if code else None, lineno=code.co_firstlineno if code else None,
         hint=f"restore {names} before differentiating (a `with mock.patch(...)` block, or save and assign the "
              f"original back); to differentiate a replacement, give it a name of its own and call that")
+
+
+class _Finder:
+    """The first finder of `sys.meta_path` (`install`): finds nothing itself. It takes the snapshot as NumPy's
+    import ends (before any user code can replace a name), and refuses to load a module of s2s while a name
+    is replaced: its tables would keep the replacement after the name is restored (`np.cos = np.sin` while
+    the rules load keys the rule of cos to np.sin)."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name.startswith("s2s.") and name != "s2s.errors":  # (errors reads no library: refuse_replaced's own)
+            refuse_replaced(name, "load")
+        if name != "numpy" or name in _snapshots:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None) if finder is not cls else None
+            spec = find(name, path, target) if find is not None else None
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        run = getattr(loader, "exec_module", None)
+        if run is None or not hasattr(loader, "__dict__"):
+            return spec
+
+        def exec_module(module):  # NumPy's loader, for this one import: its own, then the snapshot
+            try:
+                run(module)
+            finally:
+                vars(loader).pop("exec_module", None)
+            watch_loaded()
+
+        loader.exec_module = exec_module
+        return spec
+
+
+def install() -> None:
+    """At `import s2s`: the snapshot of the watched modules loaded (math always: it is built in), and `_Finder`
+    first in `sys.meta_path`, which takes NumPy's as its import ends."""
+    assert math  # imported here for the snapshot: `import s2s; import math; math.cos = math.sin` is seen
+    watch_loaded()
+    if _Finder not in sys.meta_path:
+        sys.meta_path.insert(0, _Finder)
 
 
 def _short(module_name: str) -> str:
