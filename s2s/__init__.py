@@ -57,8 +57,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
 
 __version__ = "0.1.0"
 
-# the snapshot of NumPy and math that tells a replaced np.cos (s2s/patches.py), taken now if they are loaded,
-# else as NumPy's import ends; s2s's own modules are not loaded while a name is replaced
+# the snapshot of NumPy and math that tells a replaced np.cos (s2s/patches.py): NumPy and math are imported
+# now; s2s's own modules are not loaded while a name is replaced
 from s2s import patches as _patches  # noqa: E402
 
 _patches.install()

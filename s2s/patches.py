@@ -2,40 +2,49 @@
 
 s2s's derivative formulas and runtime helpers call NumPy's and math's functions by name when they run
 (`g * np.cos(x)` is the adjoint of `np.sin(x)`). While one of those names holds another object, such a
-derivative would be silently wrong, so s2s watches the modules its own code reads:
+derivative would be silently wrong. `import s2s` imports NumPy and math and takes a snapshot of
+`numpy`, `numpy.linalg` and `math`; then:
 
-- an assignment to (or deletion of) a name the module had when s2s took its snapshot makes every cached
-  derivative stale, as a new rule does (`on_change`, which bumps `rules.version`);
-- a derivative made while a name s2s's code reads holds another object than in the snapshot is refused,
-  naming it (`refuse_replaced`); restoring the name lets s2s differentiate again.
+- a derivative made while a name s2s's own code reads holds another object than in the snapshot is
+  refused, naming it (`refuse_replaced`, from pipeline._build); restoring the name lets s2s differentiate
+  again;
+- an assignment to (or deletion of) a name of NumPy's snapshot makes every cached derivative stale, as a
+  new rule does (`listen`; the rules bump `rules.version`): NumPy's module class is swapped for a subclass
+  that sees assignments. NumPy's module has a `__getattr__`, so Python never took a fast path for its
+  attribute reads, and the swap costs them nothing;
+- `numpy.linalg` and `math` are plain modules whose attribute reads Python does speed up, and a subclass
+  would slow every `math.sin` of the process down by half. Their classes stay; instead a cached
+  derivative depends on the `math.name` and `np.linalg.name` its code reads (`unwatched_reads`, checked
+  before each call like the user's globals), and the runtime helpers call the snapshot's functions
+  (`genuine`), not the module's;
+- s2s's own modules are not loaded while a name is replaced (`_Finder`): their tables (the rules' keys,
+  the passes' sets of functions) take the functions they find, and would keep a replacement.
 
-The snapshot is taken when s2s is imported, for the modules already loaded then (`math` is imported
-then), or else the moment NumPy's own import ends (`import s2s` before `import numpy`: `install`'s finder
-sees it end). A replacement made before that is not seen; nor is one written into the module's `__dict__`
-directly after a derivative was cached (that skips the assignment the watch sees). The same finder
-refuses to load s2s's own modules while a name is replaced: their tables (the rules' keys, the passes'
-sets of functions) take NumPy's and math's functions as they find them, and would keep a replacement.
+Not seen: a replacement made before `import s2s`; one written into NumPy's `__dict__` directly after a
+derivative was cached (one made while it lasts is refused); the raw function of `s2s.derivative(f)` or
+code run from `s2s.source`, which check nothing before they run.
 
     >>> import numpy as np, s2s
-    >>> genuine = np.cos
+    >>> genuine_cos = np.cos
     >>> np.cos = np.sin
     >>> s2s.grad(lambda x: np.sin(x))(1.0)
     Traceback (most recent call last):
     ...
     s2s.errors.NoDerivativeRuleError: s2s cannot differentiate '<lambda>' while np.cos is replaced ...
-    >>> np.cos = genuine
+    >>> np.cos = genuine_cos
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
-import math
+import re
 import sys
 import types
 from typing import Callable
 
-WATCHED = ("numpy", "numpy.linalg", "math")  # the modules s2s's formulas and runtime helpers read by name
+WATCHED = ("numpy",)  # assignments seen as they happen (the class swapped)
+SNAPSHOT = ("numpy", "numpy.linalg", "math")  # the modules s2s's formulas and runtime helpers read by name
 _PREFIXES = {"np": "numpy", "numpy": "numpy", "math": "math"}  # how s2s's own source names them
 
 _snapshots: dict[str, tuple[types.ModuleType, dict]] = {}  # module name -> (module, its namespace as taken)
@@ -43,20 +52,58 @@ _listeners: list[Callable[[], None]] = []
 _MISSING = object()
 
 
-def watch_loaded(on_change: Callable[[], None] | None = None) -> None:
-    """Take the snapshot of every watched module already imported that has none yet, and watch its
-    assignments; `on_change` (once) is called after each assignment to a name in a snapshot.
+def install() -> None:
+    """At `import s2s`: import the modules of SNAPSHOT and take their snapshot, swap NumPy's class for one
+    that sees assignments, and put `_Finder` first in `sys.meta_path`.
 
-        >>> watch_loaded()  # at `import s2s`, and again when the rules load
+        >>> install()  # once; again does nothing
     """
-    if on_change is not None and on_change not in _listeners:
-        _listeners.append(on_change)
-    for name in WATCHED:
-        module = sys.modules.get(name)
-        if module is None or name in _snapshots:
+    for name in SNAPSHOT:
+        module = importlib.import_module(name)
+        if name in _snapshots:
             continue
         _snapshots[name] = (module, dict(vars(module)))
-        module.__class__ = _watched_class(type(module))
+        if name in WATCHED:
+            module.__class__ = _watched_class(type(module))
+    if _Finder not in sys.meta_path:
+        sys.meta_path.insert(0, _Finder)
+
+
+def listen(on_change: Callable[[], None]) -> None:
+    """Call `on_change` after each assignment to (or deletion of) a name of NumPy's snapshot.
+
+        >>> listen(lambda: None)
+    """
+    if on_change not in _listeners:
+        _listeners.append(on_change)
+
+
+def genuine(module_name: str) -> types.SimpleNamespace:
+    """The snapshot of `module_name` (one of SNAPSHOT) as a namespace: what the runtime helpers call, so that a
+    replacement made after s2s loaded does not reach them.
+
+        >>> genuine("math").log(1.0)
+        0.0
+    """
+    return types.SimpleNamespace(**_snapshots[module_name][1])
+
+
+_UNWATCHED_READ = re.compile(r"\b(?:(math)|(?:np|numpy)\.(linalg))\.([A-Za-z_]\w*)")
+
+
+def unwatched_reads(source: str) -> list[tuple[dict, str, object]]:
+    """(module namespace, name, the snapshot's object) for each `math.name` and `np.linalg.name` of the
+    generated `source`: names whose assignments nothing sees, on which a cached derivative depends.
+
+        >>> [name for _, name, _ in unwatched_reads("t_bar = g * math.cos(t)")]
+        ['cos']
+    """
+    found = {}
+    for math_name, _, name in _UNWATCHED_READ.findall(source):
+        module, taken = _snapshots["math" if math_name else "numpy.linalg"]
+        if name in taken:
+            found[(id(module), name)] = (vars(module), name, taken[name])
+    return list(found.values())
 
 
 @functools.lru_cache(maxsize=None)
@@ -129,47 +176,15 @@ def refuse_replaced(func, doing: str = "differentiate") -> None:
 
 
 class _Finder:
-    """The first finder of `sys.meta_path` (`install`): finds nothing itself. It takes the snapshot as NumPy's
-    import ends (before any user code can replace a name), and refuses to load a module of s2s while a name
-    is replaced: its tables would keep the replacement after the name is restored (`np.cos = np.sin` while
-    the rules load keys the rule of cos to np.sin)."""
+    """The first finder of `sys.meta_path` (`install`): finds nothing itself, and refuses to load a module of s2s
+    while a name is replaced (their tables would keep the replacement after the name is restored:
+    `np.cos = np.sin` while the rules load keys the rule of cos to np.sin)."""
 
     @classmethod
     def find_spec(cls, name, path=None, target=None):
         if name.startswith("s2s.") and name != "s2s.errors":  # (errors reads no library: refuse_replaced's own)
             refuse_replaced(name, "load")
-        if name != "numpy" or name in _snapshots:
-            return None
-        for finder in sys.meta_path:
-            find = getattr(finder, "find_spec", None) if finder is not cls else None
-            spec = find(name, path, target) if find is not None else None
-            if spec is not None:
-                break
-        else:
-            return None
-        loader = spec.loader
-        run = getattr(loader, "exec_module", None)
-        if run is None or not hasattr(loader, "__dict__"):
-            return spec
-
-        def exec_module(module):  # NumPy's loader, for this one import: its own, then the snapshot
-            try:
-                run(module)
-            finally:
-                vars(loader).pop("exec_module", None)
-            watch_loaded()
-
-        loader.exec_module = exec_module
-        return spec
-
-
-def install() -> None:
-    """At `import s2s`: the snapshot of the watched modules loaded (math always: it is built in), and `_Finder`
-    first in `sys.meta_path`, which takes NumPy's as its import ends."""
-    assert math  # imported here for the snapshot: `import s2s; import math; math.cos = math.sin` is seen
-    watch_loaded()
-    if _Finder not in sys.meta_path:
-        sys.meta_path.insert(0, _Finder)
+        return None
 
 
 def _short(module_name: str) -> str:
@@ -186,10 +201,9 @@ def _read_by_s2s() -> dict[str, frozenset]:
     """module name -> the names of it that s2s's own source (s2s/ and its transforms/) reads as
     `np.name`, `np.linalg.name`, `math.name`: what the rules' templates and runtime helpers may call."""
     import pathlib
-    import re
     root = pathlib.Path(__file__).resolve().parent
     pattern = re.compile(r"\b(np|numpy|math)((?:\.[A-Za-z_]\w*)+)")
-    read: dict[str, set] = {name: set() for name in WATCHED}
+    read: dict[str, set] = {name: set() for name in SNAPSHOT}
     for path in [*root.rglob("*.py"), *(root.parent / "transforms").rglob("*.py")]:
         for prefix, chain in pattern.findall(path.read_text(encoding="utf-8")):
             module_name = _PREFIXES[prefix]

@@ -472,6 +472,8 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
         order.pop()
         if key not in order:
             keys.discard(key)
+    for space, name, obj in patches.unwatched_reads(gen.source):  # `math.cos` of a template: no class sees it
+        record.setdefault((id(func), "d", id(space), name), (func, "d", space, name, obj, "is"))
     gen.deps = cache.deps_of(func, record)
     gen.version = version
     return gen

@@ -146,3 +146,39 @@ def test_the_watched_modules_behave_as_modules():
     assert isinstance(np, types.ModuleType) and isinstance(math, types.ModuleType)
     assert repr(np).startswith("<module 'numpy'") and repr(math).startswith("<module 'math'")
     assert patches.replaced() == []
+
+
+def test_math_and_linalg_keep_their_plain_class_and_a_cached_derivative_depends_on_what_it_reads():
+    """A subclass of math's module would slow every `math.sin` read down: math and np.linalg keep their class,
+    and a derivative depends on the `math.name` and `np.linalg.name` its code reads (here math.cos, which only
+    the adjoint reads), checked before each call."""
+    import types
+
+    assert type(math) is types.ModuleType and type(np.linalg) is types.ModuleType
+    g = s2s.grad(math_sin)
+    g(0.4)
+    g(0.4)  # the hot call
+    with mock.patch("math.cos", math.tan):
+        with pytest.raises(NoDerivativeRuleError, match=r"math\.cos is replaced"):
+            g(0.4)
+    assert g(0.4) == pytest.approx(fd(math_sin, 0.4))
+
+
+def test_runtime_helpers_call_linalg_as_s2s_loaded_it():
+    """The specialised adjoint of slogdet reads np.linalg.inv itself: refused while it is replaced. The general
+    code calls the runtime helper grad_slogdet, which calls inv as s2s loaded it: a replacement made after the
+    derivative was cached does not reach it, and the derivative stays right."""
+    def logdet(a):
+        return np.linalg.slogdet(a)[1]
+
+    a = np.random.default_rng(3).normal(size=(3, 3)) + 3 * np.eye(3)
+    expected = np.linalg.inv(a).T
+    specialised, general = s2s.grad(logdet), s2s.grad(logdet, optimize=False)
+    np.testing.assert_allclose(specialised(a), expected)
+    np.testing.assert_allclose(general(a), expected)
+    assert "grad_slogdet" in s2s.source(general) and "np.linalg.inv(a)" in s2s.source(specialised, a)
+    with mock.patch("numpy.linalg.inv", lambda m: np.zeros_like(m)):
+        np.testing.assert_allclose(general(a), expected)
+        with pytest.raises(NoDerivativeRuleError, match=r"np\.linalg\.inv is replaced"):
+            specialised(a)
+    np.testing.assert_allclose(specialised(a), expected)

@@ -529,4 +529,4 @@ def _stale() -> None:
 
 
 # np.cos = np.sin: the formulas above read NumPy and math by name, see s2s/patches.py
-patches.watch_loaded(on_change=_stale)
+patches.listen(_stale)

@@ -4,13 +4,14 @@ safe slopes of powers, divisions as NumPy divides, masks of max/min/clip/where.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from s2s import patches
 from s2s.runtime.adjoint import _refuse_complex, unbroadcast
 from s2s.runtime.arrays import _arr, is_array
 from s2s.runtime.zero import linear_in_g, zero_safe
+
+_math = patches.genuine("math")  # math as s2s loaded it: a later math.log = ... is not read
 
 
 @linear_in_g
@@ -74,7 +75,7 @@ def power_slope_dy(x, y):
         return np.where(pos, np.power(safe, y - 1) * (1 + y * np.log(safe)), 0.0)
     if x <= 0:
         return 0.0
-    return x ** (y - 1) * (1 + y * math.log(x))
+    return x ** (y - 1) * (1 + y * _math.log(x))
 
 
 @zero_safe

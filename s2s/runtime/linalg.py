@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from s2s import patches
 from s2s.runtime.adjoint import unbroadcast
 from s2s.runtime.arrays import _arr, _as_array, _in_library_of, is_array, is_foreign
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g
+
+_linalg = patches.genuine("numpy.linalg")  # np.linalg as s2s loaded it: a later np.linalg.inv = ... is not read
 
 
 @linear_in_g
@@ -106,8 +109,8 @@ def det_adjoint(g, ans, a):
     scale = np.expand_dims(np.expand_dims(g, -1), -1)
     if np.all(ans != 0):
         try:
-            return scale * np.expand_dims(np.expand_dims(ans, -1), -1) * np.swapaxes(np.linalg.inv(a), -1, -2)
-        except np.linalg.LinAlgError:
+            return scale * np.expand_dims(np.expand_dims(ans, -1), -1) * np.swapaxes(_linalg.inv(a), -1, -2)
+        except _linalg.LinAlgError:
             pass
     return scale * _cofactors(a)  # singular: det * inv(a).T has no inverse to use, but the cofactors exist
 
@@ -118,18 +121,18 @@ def _cofactors(a):
     With a = U diag(s) V^T, the cofactors are det(U) det(V) U diag(c) V^T, c_i the product of the
     singular values other than s_i.
     """
-    u, sv, vt = np.linalg.svd(a)
+    u, sv, vt = _linalg.svd(a)
     n = sv.shape[-1]
     others = np.where(np.eye(n, dtype=bool), 1.0, sv[..., None, :])
     c = np.prod(others, axis=-1)
-    sign = np.linalg.det(u) * np.linalg.det(vt)
+    sign = _linalg.det(u) * _linalg.det(vt)
     return np.expand_dims(np.expand_dims(sign, -1), -1) * (u * c[..., None, :]) @ vt
 
 
 @linear_in_g
 def grad_solve_b(g, a, b):
     """Adjoint of np.linalg.solve for b."""
-    return np.linalg.solve(np.swapaxes(a, -1, -2), g)
+    return _linalg.solve(np.swapaxes(a, -1, -2), g)
 
 
 @linear_in_g
@@ -163,8 +166,8 @@ def grad_solve_a_dot(g, ans, a, a_dot):
     if is_zero(a_dot):
         return ZERO
     at = np.swapaxes(a, -1, -2)
-    gb = np.linalg.solve(at, g)
-    gb_dot = -np.linalg.solve(at, np.matmul(np.swapaxes(a_dot, -1, -2), gb))
+    gb = _linalg.solve(at, g)
+    gb_dot = -_linalg.solve(at, np.matmul(np.swapaxes(a_dot, -1, -2), gb))
     return _solve_a_outer(gb_dot, ans, a)
 
 
@@ -223,7 +226,7 @@ def grad_cross(g, a, b, which):
 
 
 def _checked_rank(a, rcond):
-    s = np.linalg.svd(a, compute_uv=False)
+    s = _linalg.svd(a, compute_uv=False)
     if np.any(s[..., -1:] <= rcond * s[..., :1]):
         _refuse("np.linalg.pinv of a rank-deficient matrix has no derivative (it jumps where the rank changes)",
                 "add a small multiple of the identity, or use np.linalg.lstsq-free formulas such as "
@@ -242,7 +245,7 @@ def grad_slogdet(g, a):
     gl = g[1]
     if is_zero(gl):
         return ZERO
-    return np.expand_dims(np.expand_dims(gl, -1), -1) * _T(np.linalg.inv(a))
+    return np.expand_dims(np.expand_dims(gl, -1), -1) * _T(_linalg.inv(a))
 
 
 @linear_in_g
@@ -251,7 +254,7 @@ def grad_slogdet_dot(g, a, a_dot):
     gl = g[1]
     if is_zero(gl) or is_zero(a_dot):
         return ZERO
-    inv = np.linalg.inv(a)
+    inv = _linalg.inv(a)
     return -np.expand_dims(np.expand_dims(gl, -1), -1) * _T(inv @ a_dot @ inv)
 
 
@@ -259,7 +262,7 @@ def slogdet_tangent(t, ans, a):
     """Tangent of np.linalg.slogdet: (0, trace(a^-1 t))."""
     sign = ans[0]
     zero = np.zeros_like(sign, dtype=float) if np.ndim(sign) else 0.0
-    return zero, np.trace(np.linalg.solve(a, t), axis1=-2, axis2=-1)
+    return zero, np.trace(_linalg.solve(a, t), axis1=-2, axis2=-1)
 
 
 def slogdet_tangent_dot(t, ans, a, a_dot):
@@ -268,7 +271,7 @@ def slogdet_tangent_dot(t, ans, a, a_dot):
     zero = np.zeros_like(sign, dtype=float) if np.ndim(sign) else 0.0
     if is_zero(t) or is_zero(a_dot):
         return zero, zero
-    inv = np.linalg.inv(a)
+    inv = _linalg.inv(a)
     return zero, -np.trace(inv @ a_dot @ inv @ t, axis1=-2, axis2=-1)
 
 
@@ -413,7 +416,7 @@ def _reduced_factors(ans, a, compute_uv):
     hermitian=True, their choice) are the ones the derivative must follow, so they are never
     recomputed; without them (compute_uv=False) only sign-free products of them are used."""
     if not compute_uv:
-        return np.linalg.svd(a, full_matrices=False)
+        return _linalg.svd(a, full_matrices=False)
     u, s, vt = ans
     k = np.shape(s)[-1]
     return u[..., :k], s, vt[..., :k, :]
@@ -515,7 +518,7 @@ def _refuse_rank_deficient(s):
 def nuclear_checked(g, x):
     """`g` unchanged, once the matrix `x` is checked to have full rank (the nuclear norm has a kink elsewhere)."""
     if not is_zero(g):
-        _refuse_rank_deficient(np.linalg.svd(x, compute_uv=False))
+        _refuse_rank_deficient(_linalg.svd(x, compute_uv=False))
     return g
 
 
@@ -525,7 +528,7 @@ def grad_nuclear(g, x, axis, keepdims):
     value is 0: the norm has a kink there)."""
     axes = (-2, -1) if axis is None else tuple(axis)
     xm = np.moveaxis(x, axes, (-2, -1))
-    u, s, vt = np.linalg.svd(xm, full_matrices=False)
+    u, s, vt = _linalg.svd(xm, full_matrices=False)
     _refuse_rank_deficient(s)
     gm = np.asarray(g)
     if keepdims and gm.ndim >= 2:

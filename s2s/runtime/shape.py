@@ -4,12 +4,13 @@ diag, np.array of nested lists; rules in s2s/rules/shape.py).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from s2s import patches
 from s2s.runtime.arrays import _float_dtype, _in_library_of, is_foreign, shape_of
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
+
+_math = patches.genuine("math")  # math as s2s loaded it: a later math.prod = ... is not read
 
 
 @linear_in_g(zero=lambda arrays, axis: [ZERO] * len(arrays))
@@ -17,7 +18,7 @@ def grad_concatenate(g, arrays, axis):
     """Adjoints of np.concatenate: split `g` back into the pieces."""
     if axis is None:
         flat = np.ravel(g)
-        return [np.reshape(p, np.shape(a)) for p, a in zip(_pieces(flat, [math.prod(np.shape(a)) for a in arrays], 0), arrays)]
+        return [np.reshape(p, np.shape(a)) for p, a in zip(_pieces(flat, [_math.prod(np.shape(a)) for a in arrays], 0), arrays)]
     return _pieces(g, [np.shape(a)[axis] for a in arrays], axis)
 
 
