@@ -470,3 +470,20 @@ def test_numpy_scalar_leaves_are_numbers_of_their_dtype():
     np.testing.assert_allclose([g32["mu"], g32["log_sigma"]],
                                [s2s.grad(gaussian_fit)({"mu": 0.3, "log_sigma": -0.2}, x)[k] for k in ("mu", "log_sigma")],
                                rtol=1e-3)
+
+
+def _last_layer_by_negative_index(ps, x):
+    h = np.tanh(ps[0] @ x + ps[1])
+    return np.sum(np.tanh(ps[-1] @ h) ** 2)
+
+
+def test_an_item_read_by_a_negative_index_has_an_adjoint_of_its_own():
+    """`ps[-1]` (a unary minus in the AST, not a constant): its adjoint is one name, as ps[0]'s, not a list
+    placed into ps's structure and added."""
+    ps = [RNG.normal(size=(4, 3)), RNG.normal(size=4), RNG.normal(size=(2, 4))]
+    x = RNG.normal(size=3)
+    src = s2s.source(s2s.grad(_last_layer_by_negative_index), ps, x)
+    assert "getitem_grad" not in src and "s2s.add" not in src, src
+    got = s2s.grad(_last_layer_by_negative_index)(ps, x)
+    for g, want in zip(got, fd_tree(_last_layer_by_negative_index, ps, x)):
+        np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-8)

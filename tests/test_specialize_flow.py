@@ -158,6 +158,38 @@ def strided_views(P):
     return s
 
 
+def _gate_step(W, x, h, c):
+    z = np.hstack([x, h]) @ W
+    n = h.shape[0]  # read in the loop of the caller, from state the loop carries
+    f = np.tanh(z[:n])
+    c = f * c + np.tanh(z[n:2 * n])
+    return np.tanh(c), c
+
+
+def gated_loop(W, xs):
+    h, c = np.zeros(3), np.zeros(3)
+    for k in range(xs.shape[0]):
+        h, c = _gate_step(W, xs[k], h, c)
+    return np.sum(h ** 2)
+
+
+def gated_over_rows(W, xs):
+    h, c = np.zeros(3), np.zeros(3)
+    for x in xs:
+        h, c = _gate_step(W, x, h, c)
+    return np.sum(h ** 2) + np.sum(c)
+
+
+def skipped_trips(W, xs):
+    h = np.zeros(3)
+    for k in range(xs.shape[0]):
+        if k == 0:
+            continue  # the loop may leave a trip before binding n: n is not bound after it
+        n = h.shape[0]
+        h = np.tanh(W[:n] @ np.hstack([xs[k], h]))
+    return np.sum(h ** 2)
+
+
 def _rng(seed=0):
     return np.random.default_rng(seed)
 
@@ -184,6 +216,10 @@ CASES = {
     "rows_through_a_helper": (rows_through_a_helper, lambda r: (r.normal(size=(4, 3)),), 0),
     "one_row_helper": (rows_through_a_helper, lambda r: (r.normal(size=(1, 3)),), 0),
     "strided_views": (strided_views, lambda r: (r.normal(size=(4, 3)),), 0),
+    "gated_loop": (gated_loop, lambda r: (r.normal(size=(5, 6)) * 0.5, r.normal(size=(4, 2))), 0),
+    "gated_over_rows": (gated_over_rows, lambda r: (r.normal(size=(5, 6)) * 0.5, r.normal(size=(4, 2))), (0, 1)),
+    "gated_no_rows": (gated_loop, lambda r: (r.normal(size=(5, 6)) * 0.5, np.zeros((0, 2))), 0),
+    "skipped_trips": (skipped_trips, lambda r: (r.normal(size=(3, 5)) * 0.5, r.normal(size=(4, 2))), 0),
 }
 
 
@@ -430,3 +466,22 @@ return u, v, w, n, m, y, z
     assert [shapes.of(reads[k]) for k in ("u", "v", "w", "n", "m", "y")] == [(), None, (4,), (), (), None]
     assert shapes.of(reads["v"]) is None and shapes.lost["v"] is not None  # a number, then x's shape
     assert shapes.of(reads["z"]) == (4,)  # (three trips, at least one: z is left an array)
+
+
+def test_a_shape_read_from_state_a_loop_carries_keeps_the_specialised_path():
+    """`n = h.shape[0]` in a helper the loop calls, h the loop's state: n is one int wherever it is read, since the
+    loop over a range of known trips binds it on its first trip (the backward sweep reads it after the loop);
+    the state's adjoint, 0.0 before the backward loop, is copied through the helper's returned tuple."""
+    for name in ("gated_loop", "gated_over_rows"):
+        src = _source(name)
+        assert "n2" not in src and ".shape" not in src and "z2[:3]" in src, src
+        assert "unbroadcast" not in src and "getitem_grad" not in src and "s2s.part" not in src and "# s2s:" not in src
+        assert "grad_hstack" not in src and "hstack_bar[0:2], hstack_bar[2:5]" in src
+
+
+def test_a_loop_that_may_skip_a_trip_does_not_bind_its_names_after_it():
+    import re
+
+    src = _source("skipped_trips")  # (the `continue` is a flag: n is bound under an `if`, its reads are not folded)
+    assert re.search(r"\bn = t\d*\[0\]", src) and "W_bar[:n] += " in src, src
+    assert s2s.grad(gated_loop)(np.ones((5, 6)), np.zeros((0, 2))).shape == (5, 6)  # no trips: no n, no error

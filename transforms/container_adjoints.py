@@ -54,10 +54,15 @@ def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> set:
             bindings.setdefault(node.targets[0].id, []).append(node)
         if isinstance(node, ast.Call):
             helper[id(node)] = helper_of(node)
+    # the containers: the arguments, and local tuples and lists made only by displays (`r = h, c` of a helper
+    # inlined), not a library call's result (slogdet's `(sign, logdet)`), whose adjoint a rule reads whole
+    made_by_displays = {name for name, assigns in bindings.items()
+                        if all(isinstance(a.value, ast.Tuple | ast.List) or _is_restore_or_placeholder(a.value)
+                               for a in assigns)}
     plans = {}
     for name, assigns in bindings.items():
         plan = _plan(name, assigns, shapes, helper, fdef)
-        if plan is not None:
+        if plan is not None and (plan.container in shapes.arguments or plan.container in made_by_displays):
             plans[name] = plan
     if not plans:
         return set()
@@ -76,6 +81,12 @@ def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> set:
             plan.names[key] = fresh
     _rewrite(fdef, plans)
     return {n for plan in plans.values() for n in plan.names.values()}
+
+
+def _is_restore_or_placeholder(value) -> bool:
+    """`t = stack.pop()` (a value saved earlier, of the same name) or the tape's placeholder `t = None`."""
+    return isinstance(value, ast.Constant) and value.value is None or isinstance(value, ast.Call) \
+        and isinstance(value.func, ast.Attribute) and value.func.attr == "pop" and not value.args
 
 
 class _Plan:
@@ -97,14 +108,14 @@ def _plan(name, assigns, shapes, helper, fdef):
             add = value.func
             value = value.args[1]
         if not (helper.get(id(value)) == "getitem_grad" and len(value.args) == 3 and not value.keywords
-                and isinstance(value.args[1], ast.Name) and isinstance(value.args[2], ast.Constant)):
+                and isinstance(value.args[1], ast.Name) and _literal(value.args[2]) is not _NO_KEY):
             return None
         fact = shapes.of(value.args[1])
         if not isinstance(fact, Keyed | Seq) or (container is not None and (value.args[1].id != container
                                                                             or fact != structure)):
             return None
         container, structure = value.args[1].id, fact
-        if _key(structure, value.args[2].value) is None:
+        if _key(structure, _literal(value.args[2])) is None:
             return None
         if add is None and isinstance(value.func, ast.Attribute):  # (`s2s.getitem_grad`: the same module's add)
             add = ast.Attribute(value=value.func.value, attr="add", ctx=ast.Load())
@@ -116,6 +127,19 @@ def _plan(name, assigns, shapes, helper, fdef):
         return None
     keys = [k for k, _ in structure.items] if isinstance(structure, Keyed) else list(range(len(structure.items)))
     return _Plan(container, keys, "dict" if isinstance(structure, Keyed) else "list", add)
+
+
+_NO_KEY = object()
+
+
+def _literal(node):
+    """The value of a literal key: a constant, or a negative int (`ps[-1]` is `-` applied to 1); else _NO_KEY."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+            and type(node.operand.value) is int:
+        return -node.operand.value
+    return _NO_KEY
 
 
 def _key(structure, key):
@@ -155,7 +179,7 @@ def _rewrite(fdef, plans):
         return out + [zero(plan.names[k]) for k in plan.keys if k != key]
 
     def _key_of(item, plan):
-        key = item.args[2].value
+        key = _literal(item.args[2])
         if plan.display == "list":
             return key % len(plan.keys)
         return key

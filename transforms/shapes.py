@@ -606,12 +606,37 @@ class Shapes:
         return id(value) in self._placeholders and name in self.restored
 
     @property
+    def arguments(self) -> set:
+        """The generated function's parameters (the names whose facts the caller gave)."""
+        return self._params
+
+    @property
     def maybe_unbound(self) -> set:
         """The ids of the reads of local names that may be unbound there (a name a loop of no trips, or one
         branch, leaves unbound): such a read raises, so its statement is not one that cannot raise."""
         if self._maybe_unbound is None:
-            self._maybe_unbound = _maybe_unbound_reads(self._fdef, self.local)
+            self._maybe_unbound = _maybe_unbound_reads(self._fdef, self.local, self._runs_a_trip)
         return self._maybe_unbound
+
+    def _runs_a_trip(self, loop: ast.For) -> bool:
+        """Whether the `for` loop certainly runs its body once at least: over `range(...)` (or its `reversed`) of
+        known int bounds that is not empty. (Bounds read before the loop: a name's one value, `Shapes.value_of`.)"""
+        it = loop.iter
+        for wrapper in (reversed, range):
+            if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id not in self.local
+                    and self.resolve(it.func.id) is wrapper and not it.keywords):
+                if wrapper is reversed:
+                    continue
+                return False
+            if wrapper is reversed:
+                if len(it.args) != 1:
+                    return False
+                it = it.args[0]
+        if not 1 <= len(it.args) <= 3:
+            return False
+        bounds = [self.value_of(a) for a in it.args]
+        return all(type(b) is int for b in bounds) and not (len(bounds) == 3 and bounds[2] == 0) \
+            and len(range(*bounds)) > 0
 
     # ---- container arguments -----------------------------------------------
     def _held_containers(self, fdef, params, kinds):
@@ -1374,8 +1399,13 @@ class Shapes:
         return None
 
     def _fact(self, node, env):
-        """`of(node)`, but a call that gives 0.0 or an array of one shape (`s2s.grad_det` of a number adjoint)
-        keeps that `ZeroOr` (for the name it is bound to, and for an elementwise operator reading it)."""
+        """`of(node)`, but a call that gives 0.0 or an array of one shape (`s2s.grad_det` of a number adjoint), or a
+        name holding one, keeps that `ZeroOr` (for the name it is bound to, and for an elementwise operator reading
+        it)."""
+        if isinstance(node, ast.Name) and node.id in self.local:  # `a = b` of b's ZeroOr: a holds the same value
+            fact = self._name_fact(node, env)
+            if type(fact) is ZeroOr:
+                return fact
         return self._call(node, env) if isinstance(node, ast.Call) else self.of(node, env)
 
     def number_constant(self, node) -> bool:
@@ -1651,9 +1681,10 @@ class Shapes:
         return known[1]
 
 
-def _maybe_unbound_reads(fdef, local) -> set:
+def _maybe_unbound_reads(fdef, local, runs_a_trip=lambda loop: False) -> set:
     """The ids of the Name reads of `local` names that may be unbound there (definite assignment: a name is
-    bound after a statement that binds it on every path; a loop's body may run no trip)."""
+    bound after a statement that binds it on every path; a loop's body may run no trip, unless `runs_a_trip`
+    says it runs one and its body leaves no trip early: what its body binds is then bound after it)."""
     out = set()
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
 
@@ -1673,8 +1704,8 @@ def _maybe_unbound_reads(fdef, local) -> set:
             return block(s.body, bound) & block(s.orelse, bound)
         if isinstance(s, ast.For):
             reads(s.iter, bound)
-            block(s.body, bound | assigned_names(s.target))
-            return block(s.orelse, bound)
+            end = block(s.body, bound | assigned_names(s.target))
+            return block(s.orelse, end if not _leaves_early(s.body) and runs_a_trip(s) else bound)
         if isinstance(s, ast.While):
             reads(s.test, bound)
             block(s.body, bound)

@@ -39,7 +39,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero", "grad_mult_seq",
                          "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads",
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
-                         "array_grad", "as_sequence", "grad_iterated", "grad_concatenate")
+                         "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack")
 
 
 def runtime_helpers() -> dict:
@@ -355,6 +355,10 @@ class _Rewrite(ast.NodeTransformer):
             return ast.BinOp(left=args[0], op=ast.Add(), right=args[1])
         if name in ("grad_matmul_a", "grad_matmul_b") and len(args) == 3:
             return self._matmul_adjoint(name, node, args, shapes)
+        if name == "part" and len(args) == 2 and isinstance(args[0], ast.List | ast.Tuple) \
+                and type(_number(args[1])) is int and -len(args[0].elts) <= _number(args[1]) < len(args[0].elts) \
+                and all(isinstance(e, ast.Name | ast.Constant) for e in args[0].elts):
+            return args[0].elts[_number(args[1])]  # `s2s.part([h_bar, c_bar], 0)`: a list's item, whatever its shape
         if name == "part" and len(args) == 2 and isinstance(raw[0], Seq) and type(_number(args[1])) is int:
             return ast.Subscript(value=args[0], slice=args[1], ctx=ast.Load())  # an item of that list
         if name == "grad_mult_seq" and len(args) == 4:
@@ -383,6 +387,11 @@ class _Rewrite(ast.NodeTransformer):
         if name == "grad_concatenate" and len(args) == 3 and isinstance(args[0], ast.Name) \
                 and type(_number(args[2])) is int and isinstance(raw[1], Seq) and self._read_by_items(node):
             return self._pieces(node, args[0], raw[1], _number(args[2]), shapes[0])
+        if name == "grad_hstack" and len(args) == 2 and isinstance(args[0], ast.Name) and isinstance(raw[1], Seq) \
+                and raw[1].items and all(_array_shape(sh) for sh in raw[1].items) and self._read_by_items(node):
+            # np.hstack joined arrays of one rank along axis 0 (1-d) or 1: the same pieces as grad_concatenate's,
+            # each reshaped to its own shape (no change); numbers and 0-d items stay the helper's
+            return self._pieces(node, args[0], raw[1], 0 if len(raw[1].items[0]) == 1 else 1, shapes[0])
         if name == "array_grad" and len(args) == 2 and self._read_by_items(node):
             result = self.shapes.of(node)
             if isinstance(result, Seq) and shapes[0] == (len(result.items),) and all(i == () for i in result.items):

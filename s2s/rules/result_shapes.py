@@ -726,7 +726,11 @@ def add(site):
         return None
     either_a, either_b = site.either(0), site.either(1)
     if len(either_b) == 1 and len(either_a) == 1 and type(either_a[0]) is ZeroScalar:  # add(0.0, b) is b
-        return either_b[0] if _array(either_b[0]) else _add(either_a[0], either_b[0])
+        b = either_b[0]
+        if _array(b):
+            return b
+        items, keyed = site.items(1), site.keyed(1)  # (a list's or a dict's adjoint: b itself)
+        return Seq(items) if items is not None else keyed if keyed is not None else _add(either_a[0], b)
     if len(either_a) == 2 and len(either_b) == 2:  # 0.0 or an array, twice: the same, where both have one shape
         return ZeroOr(either_a[1]) if either_a[1] == either_b[1] else None
     if len(either_b) == 1 and len(either_a) == 2:  # a is 0.0 (add gives b) or an array
