@@ -43,7 +43,7 @@ import numpy as np
 from s2s import api, argshapes, codegen, compiled_call, compiled_tapes, pipeline
 from s2s.errors import NotCompilableError
 from s2s.tables import Table
-from s2s.transforms import numba_lowering
+from s2s.transforms import flat_params, numba_lowering
 from s2s.transforms.walk import walk
 
 _NUMBER_TYPES = (float, int, bool, np.float64, np.float32, np.int64, np.int32)
@@ -88,6 +88,7 @@ class Plan:
         self.dispatcher = dispatcher
         self.array_tapes = {}  # tape -> dtype of the tapes preallocated as arrays
         self.tapes = {}  # every tape -> the variable it holds
+        self.flat = None  # flat_params.Flattened where container arguments are passed by their items
 
 
 _DISPATCHERS = Table("numba dispatchers", 128)  # lowered source text -> numba dispatcher (numba keys by type inside)
@@ -132,6 +133,8 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         returns_value = entry.fn.__s2s_returns_value__
         if plan is not None:
             call, getters = plan.dispatcher, [_getter(target, n) for n in plan.data]
+            if plan.flat is not None:
+                call = _flat_call(call, plan.flat, len(args))
             if mode is True and not _faster(call, getters, entry.fn, args, zero_d):
                 call = None
         elif reason is not None:
@@ -140,7 +143,7 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
             variants.clear()
         variant = variants[key] = _Variant(entry, call, getters, returns_value, plan)
         variant.reason = reason
-        variant.plain = call is not None and not zero_d and not as_tuple and len(names) == 1
+        variant.plain = call is not None and not zero_d and not as_tuple and len(names) == 1 and plan.flat is None
         if call is not None and len(names) == 1 and type(args[api._positions(target, names)[0][0]]) is np.float32:
             variant.cast = np.float32
         if zero_d:
@@ -285,6 +288,17 @@ def source_of(df: Callable, *args: Any) -> str:
         api.source(numpy_grad, *args)
 
 
+def _flat_call(dispatcher, flat, arity):
+    """The dispatcher of a plan whose container arguments are passed by their items (transforms/flat_params.py),
+    called as the NumPy code is, with the containers: the gradient's container is made of the items returned."""
+    from s2s.runtime import finish
+
+    def call(*given):
+        args = given[:arity]
+        return flat.gradient(dispatcher(*flat.arguments(args), *given[arity:]), args, finish)
+    return call
+
+
 def _reraise(exc, args):
     raise exc
 
@@ -306,7 +320,8 @@ def dispatcher(df: Callable, *args: Any):
         raise TypeError("dispatcher() takes a function made by s2s.grad(f, compile=...)")
     df(*args)
     variant = variants.get(kind_key(args))
-    if variant is None or variant.call is None or variant.zero_d or variant.getters or variant.returns_value:
+    if variant is None or variant.call is None or variant.zero_d or variant.getters or variant.returns_value \
+            or variant.plan.flat is not None:
         return None
     return variant.call
 
@@ -325,6 +340,14 @@ def source(func: Callable, *args: Any, wrt=0, optimize: bool = True) -> str:
     head = [f"# {name} = {_describe(obj)}" for name, obj in sorted(plan.bindings.items())]
     if plan.data:
         head.append(f"# passed in on every call (read live, as the NumPy code reads them): {', '.join(plan.data)}")
+    if plan.flat is not None:
+        old = pipeline._param_names_of(target)
+        for position, name in enumerate(old):
+            items = [(key, new.arg) for (i, key), new in zip(plan.flat.items, plan.flat.fdef.args.args)
+                     if i == position and key is not None]
+            if items:
+                head.append(f"# {name}: passed by its items " + ", ".join(f"{name}[{k!r}] as {n}" for k, n in items)
+                            + "; the gradient's container is made of the items returned")
     return "\n".join(head + ["@numba.njit", plan.source])
 
 
@@ -400,13 +423,13 @@ def _build(target, names, optimize, args, strict, scalar_args):
         _, plan = _plan(target, names, optimize, args)
         plan.dispatcher = _dispatcher(plan)
         try:
-            _compile_for(plan, target, args)
+            _compile_for(plan, target, plan.flat.arguments(args) if plan.flat else args)
         except NotCompilableError:
             if not plan.array_tapes:
                 raise
             _, plan = _plan(target, names, optimize, args, arrays=False)  # a claimed tape type did not hold
             plan.dispatcher = _dispatcher(plan)
-            _compile_for(plan, target, args)
+            _compile_for(plan, target, plan.flat.arguments(args) if plan.flat else args)
         return entry, plan, None
     except NotCompilableError as exc:
         if strict:
@@ -422,14 +445,25 @@ def _plan(target, names, optimize, args, arrays=True):
     if gen.links:
         callee = ast.unparse(gen.links[0].callee_expr)
         raise _error(gen, f"a call of the user function {callee}, whose derivative s2s links at run time", fdef)
+    params = pipeline._param_names_of(target)
+    runtime_name = next((n for n, cell in gen.helper_cells.items()
+                         if getattr(cell.cell_contents, "__name__", "") == "s2s.runtime"), "s2s")
+    flat = None
+    containers = {p: a for p, a in zip(params, args) if type(a) in (dict, list, tuple)}
+    if containers:  # each item a parameter of its own (transforms/flat_params.py)
+        try:
+            flat = flat_params.flatten(fdef, containers, runtime_name)
+        except flat_params.NotFlattenable as exc:
+            raise _error(gen, exc.message, exc.node or fdef) from None
+        fdef, args = flat.fdef, tuple(flat.arguments(args))
+        params = [a.arg for a in fdef.args.args]
     for a in args:
         if not isinstance(a, _DATA_TYPES):
             raise _error(gen, f"a {type(a).__name__} as an argument; it takes numbers and arrays", fdef)
-    params = pipeline._param_names_of(target)
+        if flat is not None and type(a) is np.ndarray and a.ndim == 0:
+            raise _error(gen, "a 0-d array in a container argument", fdef)
     numpy_names = frozenset(_numpy_names(target, gen, fdef))
     tape_types = _tape_types(fdef, args, params, numpy_names) if arrays else {}
-    runtime_name = next((n for n, cell in gen.helper_cells.items()
-                         if getattr(cell.cell_contents, "__name__", "") == "s2s.runtime"), "s2s")
     kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params), _vector_params(args, params))
     scalars = frozenset(n for n, k in kinds.items() if k == "float64")
     # an adjoint that starts as 0.0 and is an array after: numba gives a variable one type
@@ -448,6 +482,7 @@ def _plan(target, names, optimize, args, arrays=True):
     plan = Plan(ast.unparse(low.fdef), bindings, data, low.params[:-1] + data + [seed])
     plan.array_tapes = low.array_tapes
     plan.tapes = low.tapes
+    plan.flat = flat
     return gen, plan
 
 

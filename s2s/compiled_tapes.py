@@ -81,9 +81,26 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         return constants.get(e.id) if isinstance(e, ast.Name) else None
 
     def number(e):
+        """A Python number: a constant, a name of `kinds`, or arithmetic of those (`loss_bar * 2`)."""
         if isinstance(e, ast.Constant):
             return type(e.value) in (int, float)
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+            return number(e.operand)
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
+            return number(e.left) and number(e.right)
         return isinstance(e, ast.Name) and kinds.get(e.id) in ("float64", "int64")
+
+    def real_number(e):
+        """A Python float (a float64 once broadcast): a float constant or name, or arithmetic with one."""
+        if isinstance(e, ast.Constant):
+            return type(e.value) is float
+        if isinstance(e, ast.Name):
+            return kinds.get(e.id) == "float64"
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+            return real_number(e.operand)
+        return isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.Div) \
+            and number(e.left) and number(e.right) and (real_number(e.left) or real_number(e.right)
+                                                        or isinstance(e.op, ast.Div))
 
     def unclaimed_zero(e):
         return isinstance(e, ast.Name) and e.id in started and e.id not in shape
@@ -93,6 +110,16 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         the names of `unsure` being arrays)."""
         if isinstance(e, ast.Name):
             return None if e.id in unsure else shape.get(e.id)
+        if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and e.value.id not in params \
+                and int_value(e.slice) is not None and assigns.get(e.value.id) \
+                and all(isinstance(v, ast.Tuple) for v in assigns[e.value.id]):
+            # `h2_bar = t3_bar[1]` of `t3_bar = g[0:4], g[4:20]`: that item of every tuple display it is bound to
+            k = int_value(e.slice)
+            items = [v.elts[k] if -len(v.elts) <= k < len(v.elts) and not any(isinstance(x, ast.Starred)
+                                                                               for x in v.elts) else None
+                     for v in assigns[e.value.id]]
+            found = {None if item is None else of(item, unsure) for item in items}
+            return found.pop() if len(found) == 1 else None
         if isinstance(e, ast.Subscript) and integer(e.slice):
             s = of(e.value, unsure)
             return s[1:] if s and len(s) > 1 else None
@@ -133,6 +160,35 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             if dims and all(isinstance(d, ast.Constant) and type(d.value) is int and d.value >= 0 for d in dims):
                 return tuple(d.value for d in dims)
             return None
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in ("hstack", "concatenate") \
+                and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
+                and len(e.args) == 1 and not e.keywords:  # `np.hstack([x, h])` of 1-d arrays: one joined 1-d array
+            pieces = e.args[0]
+            if isinstance(pieces, ast.Name) and pieces.id not in params and len(assigns.get(pieces.id, ())) == 1:
+                pieces = assigns[pieces.id][0]  # (`t3 = [x, h]; np.hstack(t3)`: a list no statement changes)
+                if any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == e.args[0].id
+                       for n in walk(fdef)):
+                    return None  # (t3.append(...), t3.pop(): it may change)
+            if not isinstance(pieces, ast.List | ast.Tuple) or not pieces.elts \
+                    or any(isinstance(x, ast.Starred) for x in pieces.elts):
+                return None
+            parts = [of(x, unsure) for x in pieces.elts]
+            if any(p is None or len(p) != 1 for p in parts):
+                return None
+            return (sum(p[0] for p in parts),)
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "broadcast_to" \
+                and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
+                and len(e.args) == 2 and not e.keywords:  # `np.broadcast_to(t16_bar, (5,))`: a sum's adjoint
+            size = e.args[1]
+            dims = size.elts if isinstance(size, ast.Tuple) else [size]
+            if not dims or not all(isinstance(d, ast.Constant) and type(d.value) is int and d.value >= 0
+                                   for d in dims):
+                return None
+            to = tuple(d.value for d in dims)
+            s = of(e.args[0], unsure)
+            if s is None:
+                return to if real_number(e.args[0]) else None
+            return to if len(s) <= len(to) and all(a in (1, b) for a, b in zip(s[::-1], to[::-1])) else None
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _ELEMENTWISE \
                 and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
                 and len(e.args) == 1 and not e.keywords:
@@ -154,9 +210,44 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
     # ... then kept only where every assignment gives exactly that shape under the claims that remain
     parents = {id(c): node for node in walk(fdef) for c in ast.iter_child_nodes(node)} if zeros else {}
 
+    def certainly_array(e, s) -> bool:
+        """Whether `e` is an array of shape s in the program as written, where the names that start as 0 may
+        still be the number 0: known without them, or + - * / of such an array and a number or such a name."""
+        if of(e, started) == s:
+            return True
+        if not (isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.Div)):
+            return False
+        return any(certainly_array(a, s) and (number(b) or isinstance(b, ast.Name) and b.id in started
+                                              or certainly_array(b, s))
+                   for a, b in ((e.left, e.right), (e.right, e.left)))
+
+    def assigned_before(read, s) -> bool:
+        """Whether the statement list holding `read`'s statement binds its name, before it and after any other
+        binding, by a statement of that list that makes it an array of shape s in the program as written."""
+        stmt = read
+        while stmt is not None and not isinstance(stmt, ast.stmt):
+            stmt = parents.get(id(stmt))
+        holder = parents.get(id(stmt)) if stmt is not None else None
+        siblings = next((v for _, v in ast.iter_fields(holder) if isinstance(v, list) and any(x is stmt for x in v)),
+                        None) if holder is not None else None
+        if siblings is None:
+            return False
+        for earlier in reversed(siblings[:next(i for i, x in enumerate(siblings) if x is stmt)]):
+            if not any(isinstance(n, ast.Name) and n.id == read.id and isinstance(n.ctx, ast.Store)
+                       for n in walk(earlier)):
+                continue
+            return isinstance(earlier, ast.Assign) and len(earlier.targets) == 1 \
+                and isinstance(earlier.targets[0], ast.Name) and certainly_array(earlier.value, s) \
+                or isinstance(earlier, ast.AugAssign) and isinstance(earlier.target, ast.Name) \
+                and isinstance(earlier.op, ast.Add | ast.Sub | ast.Mult | ast.Div) and certainly_array(earlier.value, s)
+        return False
+
     def same_as_zero(read, s):
         """Whether `read`, a load of a name that may still be the number 0, gives the same values where it is
-        an array of zeros of shape s: an operand of + - * / whose other operand has shape s, or finish's."""
+        an array of zeros of shape s: an operand of + - * / whose other operand has shape s, or finish's; or a
+        read where an earlier statement of its block has made it an array (`h_bar = h_bar + g` ... `h_bar * 0.5`)."""
+        if assigned_before(read, s):
+            return True
         up = parents.get(id(read))
         if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
             return of(up.right if up.left is read else up.left, started) == s

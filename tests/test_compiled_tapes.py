@@ -99,3 +99,39 @@ def test_tape_set_checks_the_row_shape_and_tape_grow_keeps_rows():
         _push(tape, 0, np.array([1.0, 2.0, 3.0, 4.0]))
     with pytest.raises(ValueError, match="more pushes"):
         _push(tape, 2, np.array([1.0, 2.0, 3.0]))
+
+
+def _zeros(text, arrays, kinds=None):
+    return compiled_tapes.zero_arrays(ast.parse(text).body[0], arrays, kinds or {}, {"np"})
+
+
+def test_zero_started_adjoints_read_after_their_block_made_them_arrays():
+    """`c = 0.0` then, each trip, `c = c + h * 2.0` before `d = c * 0.5`: at that read c is an array in the
+    program as written too, so np.zeros(4) in its place gives the same values. Not where the read comes first,
+    nor where the assignment before it is an array only if c already is (`c = c * 2.0`)."""
+    h = {"h": np.ones(4)}
+    first = "def f(h):\n    c = 0.0\n    for i in range(3):\n        c = c + h * 2.0\n        d = c * 0.5\n"
+    assert _zeros(first, h) == {"c": (4,)}
+    read_first = "def f(h):\n    c = 0.0\n    for i in range(3):\n        d = c * 0.5\n        c = c + h * 2.0\n"
+    assert _zeros(read_first, h) == {}
+    scaled = "def f(h):\n    c = 0.0\n    for i in range(3):\n        c = c * 2.0\n        d = c * 0.5\n        c = c + h\n"
+    assert _zeros(scaled, h) == {}
+    in_place = "def f(h):\n    c = 0.0\n    for i in range(3):\n        c += h\n        d = c * 0.5\n"
+    assert _zeros(in_place, h) == {"c": (4,)}
+    branch = ("def f(h, k):\n    c = 0.0\n    for i in range(3):\n        c = c + h\n        if k:\n"
+              "            c = 0.0\n        d = c * 0.5\n")
+    assert _zeros(branch, h) == {}
+
+
+def test_items_of_tuple_displays_and_hstack_of_lists_are_followed():
+    text = ("def d(x, h, W):\n"
+            "    t = [x, h]\n"
+            "    s = np.hstack(t)\n"
+            "    g = W @ s\n"
+            "    parts = g[0:2], g[2:5]\n"
+            "    h_bar = parts[1]\n"
+            "    b = np.broadcast_to(2.0, (5,))\n")
+    got = _kinds(text, {"x": np.ones(2), "h": np.ones(3), "W": np.ones((5, 5))})
+    assert got["s"] == ("float64", (5,)) and got["h_bar"] == ("float64", (3,)) and got["b"] == ("float64", (5,))
+    changed = text.replace("    s = np.hstack(t)\n", "    t.append(x)\n    s = np.hstack(t)\n")
+    assert "s" not in _kinds(changed, {"x": np.ones(2), "h": np.ones(3), "W": np.ones((5, 5))})

@@ -1,0 +1,129 @@
+"""Compiled derivatives of functions that take a dict, list or tuple of arrays (transforms/flat_params.py):
+each item read by a constant key is a parameter of the compiled function of its own, and the gradient's
+container is rebuilt from the items it returns, as the NumPy code's `finish` builds it."""
+
+from __future__ import annotations
+
+import ast
+import warnings
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import fd_grad
+
+pytest.importorskip("numba")
+
+from s2s.transforms import flat_params  # noqa: E402
+
+from s2s import compiled  # noqa: E402
+from s2s.errors import NotCompilableError  # noqa: E402
+
+
+def _cell(params, x, h, c):
+    z = np.hstack([x, h]) @ params["W"] + params["b"]
+    n = h.shape[0]
+    c = np.tanh(z[:n]) * c + np.tanh(z[n:])
+    return np.tanh(c) * 0.5, c
+
+
+def rnn(params, xs):
+    """A gated cell in a helper that returns (h, c): the dict read item by item, `np.hstack` of the state, `n` read
+    from the state's shape, the cell's adjoint 0.0 before the backward loop (an array of zeros when compiled)."""
+    h, c = np.zeros(params["b"].shape[0] // 2), np.zeros(params["b"].shape[0] // 2)
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        h, c = _cell(params, xs[t], h, c)
+        loss = loss + params["scale"] * np.sum(h ** 2)
+    return loss
+
+
+def layers(ps, x):
+    h = np.tanh(ps[0] @ x + ps[1])
+    return np.sum(np.tanh(ps[-1] @ h) ** 2)
+
+
+def _strict(f, args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
+        return s2s.grad(f, compile="strict")(*args)
+
+
+def _flat_check(got, ref, f, args):
+    """got equals the NumPy code's gradient and central differences over the container's flattened items."""
+    flat_got, flat_ref = s2s.flatten(got)[0], s2s.flatten(ref)[0]
+    np.testing.assert_allclose(flat_got, flat_ref, rtol=1e-9, atol=1e-12)
+    v, unflatten = s2s.flatten(args[0])
+    by_vector = fd_grad(lambda w: f(unflatten(w), *args[1:]), (v,), 0)
+    np.testing.assert_allclose(flat_got, by_vector, rtol=1e-5, atol=1e-7)
+
+
+def test_a_dict_of_arrays_and_a_number_is_passed_by_its_items():
+    r = np.random.default_rng(0)
+    params = {"W": r.normal(size=(7, 8)) * 0.4, "b": r.normal(size=8), "scale": 0.7, "unused": np.ones(2)}
+    xs = r.normal(size=(6, 3))
+    got = _strict(rnn, (params, xs))
+    ref = s2s.grad(rnn)(params, xs)
+    assert type(got) is dict and list(got) == list(params) and type(got["scale"]) is float
+    np.testing.assert_array_equal(got["unused"], np.zeros(2))  # read nowhere: zeros, as finish gives
+    _flat_check(got, ref, rnn, (params, xs))
+    text = compiled.source(rnn, params, xs)
+    assert "def drnn_dparams(params_b, params_W, params_scale, params_unused, xs" in text, text
+    assert "# params: passed by its items params['b'] as params_b, " in text and "{" not in text.split("@numba")[1]
+    assert "unbroadcast" not in text and "getitem_grad" not in text and ".shape" not in text.split("@numba")[1]
+    # the same structure with other keys: the compiled code reads params['Wh'] as the NumPy code does
+    other = {"Wq": params["W"], "b": params["b"], "scale": 0.7, "unused": np.ones(2)}
+    df = s2s.grad(rnn, compile=True)
+    df(params, xs)
+    with pytest.raises(KeyError), pytest.warns(compiled.CompiledFallbackWarning, match="does not have"):
+        df(other, xs)
+    with pytest.raises(NotCompilableError, match=r"a key the dict argument does not have \('W'"):
+        s2s.grad(rnn, compile="strict")(other, xs)
+
+
+def test_lists_and_tuples_by_constant_index_give_their_own_type():
+    r = np.random.default_rng(1)
+    x = r.normal(size=3)
+    for make in (list, tuple):
+        ps = make([r.normal(size=(4, 3)), r.normal(size=4), r.normal(size=(2, 4))])
+        got = _strict(layers, (ps, x))
+        assert type(got) is make and len(got) == 3
+        _flat_check(got, s2s.grad(layers)(ps, x), layers, (ps, x))
+
+
+def _flatten(text, containers):
+    fdef = ast.parse(text).body[0]
+    return flat_params.flatten(fdef, containers, "s2s")
+
+
+def test_what_the_flattening_refuses():
+    d = {"a": np.ones(2), "b": np.ones(2)}
+    ok = "def g(p, x):\n    t = p['a']\n    u = p['b']\n    return s2s.finish({'a': x, 'b': x}, p)"
+    flat = _flatten(ok, {"p": d})
+    assert [a.arg for a in flat.fdef.args.args] == ["p_a", "p_b", "x"] and flat.arguments((d, 5)) == [d["a"], d["b"], 5]
+    for text, why in [
+            (ok.replace("t = p['a']", "t = p[k]"), "constant key"),
+            (ok.replace("t = p['a']", "t = len(p)"), "as a whole"),
+            (ok.replace("t = p['a']", "t = p['c']"), "does not have"),
+            (ok.replace("return s2s.finish({'a': x, 'b': x}, p)", "return (x, s2s.finish({'a': x}, p))"), "whole"),
+            (ok.replace("{'a': x, 'b': x}", "g_bar"), "display"),
+            (ok.replace("{'a': x, 'b': x}", "{'a': x, 'c': x}"), "keys"),
+            (ok.replace("    t = p['a']\n", "    p = q\n"), "assigned")]:
+        with pytest.raises(flat_params.NotFlattenable, match=why):
+            _flatten(text, {"p": d})
+    lst = [np.ones(2), np.ones(2)]
+    with pytest.raises(flat_params.NotFlattenable, match="constant key"):
+        _flatten("def g(p):\n    t = p[:-1]\n    return s2s.finish([t, t], p)", {"p": lst})
+
+
+def test_a_list_read_by_a_slice_falls_back_naming_it():
+    def by_slice(ps, x):
+        total = 0.0
+        for W in ps[:-1]:
+            total = total + np.sum(W @ x)
+        return total * np.sum(ps[-1])
+
+    ps = [np.ones((2, 2)), np.ones((2, 2)), np.ones(3)]
+    with pytest.raises(NotCompilableError, match=r"list argument read other than by a constant key"):
+        s2s.grad(by_slice, compile="strict")(ps, np.ones(2))

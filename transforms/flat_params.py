@@ -1,0 +1,153 @@
+"""A pre-pass for compiled derivatives: parameters given a dict, list or tuple become one parameter per item.
+
+numba takes numbers and arrays, not a dict of them. Where the generated gradient reads a container
+parameter `p` only by items of constant keys (`p['W1']`, `p[0]`, `p[-1]`) and hands it only to the
+`finish` that the function returns (`return s2s.finish({'W1': W1_bar, 'b1': b1_bar}, p)`), the code is
+the same program with each item a parameter of its own:
+
+    def d(p, X, *, out_bar=1.0):            def d(p_W1, p_b1, X, *, out_bar=1.0):
+        t = p['W1']                             t = p_W1
+        ...                           ->        ...
+        return s2s.finish({'W1': a,             return (s2s.finish(a, p_W1), s2s.finish(b, p_b1))
+                           'b1': b}, p)
+
+The caller passes `p['W1'], p['b1']` (`Flattened.items`) and rebuilds the gradient's container from the
+tuple returned (`Flattened.gradient`): `finish` of the container of finished items, as the NumPy code's own
+`finish` makes it. Anything else (a slice, a loop over `p`, `len(p)`, `p` passed to a helper, another
+return) is refused with the node.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from .walk import parent_map, replace_child, walk
+
+
+class NotFlattenable(Exception):
+    """A read of a container parameter other than an item of a constant key or the returned `finish`."""
+
+    def __init__(self, message: str, node: ast.AST | None = None):
+        super().__init__(message)
+        self.message = message
+        self.node = node
+
+
+@dataclass
+class Flattened:
+    fdef: ast.FunctionDef
+    items: list  # for each positional parameter of the new function: (position of the old parameter, key or None)
+    returned: tuple  # (position of the parameter whose gradient is returned, its keys in order, its type)
+
+    def arguments(self, args: tuple) -> list:
+        """The new function's arguments for the old one's positional `args`.
+
+            >>> flat.arguments(({'W': w, 'b': b}, X))   # [w, b, X]
+        """
+        return [args[i] if key is None else args[i][key] for i, key in self.items]
+
+    def gradient(self, out: tuple, args: tuple, finish):
+        """The gradient the old function returns, from the new one's tuple of finished items."""
+        position, keys, kind = self.returned
+        return finish(dict(zip(keys, out)) if kind is dict else kind(out), args[position])
+
+
+def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str) -> Flattened:
+    """`fdef` (not changed) with each parameter of `containers` (name -> the dict, list or tuple it is given:
+    only its type and length are read) made one parameter per item; raises NotFlattenable."""
+    import copy
+    fdef = copy.deepcopy(fdef)
+    parents = parent_map(fdef)
+    positional = [a.arg for a in fdef.args.args]
+    taken = {n.id for n in walk(fdef) if isinstance(n, ast.Name)} | set(positional) \
+        | {a.arg for a in fdef.args.kwonlyargs}
+    leaf_names: dict = {}  # (param, key) -> the new parameter's name
+    finishes = []
+    for param, value in containers.items():
+        for node in [n for n in walk(fdef) if isinstance(n, ast.Name) and n.id == param]:
+            if not isinstance(node.ctx, ast.Load):
+                raise NotFlattenable(f"the {type(value).__name__} argument {param} assigned to", node)
+            parent = parents[id(node)]
+            if isinstance(parent, ast.Subscript) and parent.value is node:
+                key = _key(parent.slice, value)
+                if key is None and isinstance(value, dict) and isinstance(parent.slice, ast.Constant):
+                    raise NotFlattenable(f"a key the dict argument does not have ({parent.slice.value!r}: the "
+                                         "NumPy code raises KeyError)", parent)
+                if key is None:
+                    raise NotFlattenable(f"a {type(value).__name__} argument read other than by a constant key",
+                                         parent)
+                name = leaf_names.get((param, key)) or _fresh(f"{param}_{key}", taken)
+                leaf_names[(param, key)] = name
+                replace_child(parents[id(parent)], parent, ast.Name(id=name, ctx=ast.Load()))
+            elif _is_returned_finish(parent, node, runtime, parents):
+                finishes.append((param, value, parent))
+            else:
+                raise NotFlattenable(f"a {type(value).__name__} argument read as a whole", parent)
+    if len(finishes) != 1:
+        raise NotFlattenable("the gradient of a container argument returned other than by one finish", fdef)
+    (param, value, call), = finishes
+    display = call.args[0]
+    if isinstance(value, dict) and isinstance(display, ast.Dict) and all(
+            isinstance(k, ast.Constant) for k in display.keys):
+        keys = [k.value for k in display.keys]
+    elif isinstance(value, list | tuple) and isinstance(display, ast.List | ast.Tuple) \
+            and len(display.elts) == len(value):
+        keys = list(range(len(value)))
+    else:
+        raise NotFlattenable("the gradient of a container argument made other than as one display", call)
+    if len(set(keys)) != len(keys) or not set(keys) <= set(range(len(value)) if not isinstance(value, dict)
+                                                        else value):
+        raise NotFlattenable("a gradient display whose keys are not the argument's", call)
+    parts = []
+    for key, part in zip(keys, display.values if isinstance(display, ast.Dict) else display.elts):
+        name = leaf_names.get((param, key)) or _fresh(f"{param}_{key}", taken)
+        leaf_names[(param, key)] = name
+        parts.append(ast.Call(func=call.func, args=[part, ast.Name(id=name, ctx=ast.Load())], keywords=[]))
+    replace_child(parents[id(call)], call, ast.Tuple(elts=parts, ctx=ast.Load()))
+    items, new_args = [], []
+    for i, a in enumerate(fdef.args.args):
+        if a.arg in containers:
+            for (p, key), name in leaf_names.items():
+                if p == a.arg:
+                    items.append((i, key))
+                    new_args.append(ast.arg(arg=name))
+        else:
+            items.append((i, None))
+            new_args.append(a)
+    if fdef.args.defaults:
+        raise NotFlattenable("positional parameters with defaults beside a container argument", fdef)
+    fdef.args.args = new_args
+    ast.fix_missing_locations(fdef)
+    return Flattened(fdef, items, (positional.index(param), keys, type(display) is ast.Dict and dict
+                                   or type(display) is ast.Tuple and tuple or list))
+
+
+def _key(node, value):
+    """The item a constant subscript reads, as a key of `value` (a negative index made positive), or None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+            and type(node.operand.value) is int:
+        node = ast.Constant(-node.operand.value)  # p[-1]
+    if not isinstance(node, ast.Constant) or type(node.value) not in (str, int):
+        return None
+    key = node.value
+    if isinstance(value, dict):
+        return key if key in value else None
+    if type(key) is not int or not -len(value) <= key < len(value):
+        return None
+    return key % len(value)
+
+
+def _is_returned_finish(call, node, runtime, parents) -> bool:
+    return isinstance(call, ast.Call) and len(call.args) == 2 and call.args[1] is node and not call.keywords \
+        and isinstance(call.func, ast.Attribute) and call.func.attr == "finish" \
+        and isinstance(call.func.value, ast.Name) and call.func.value.id == runtime \
+        and isinstance(parents.get(id(call)), ast.Return)
+
+
+def _fresh(base, taken):
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in base)
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
