@@ -109,15 +109,12 @@ def test_s2s_source_prints_the_code_a_compiled_gradient_runs_for_its_arguments()
     assert text == compiled.source(problems.taylor_sin, 0.7) and "@numba.njit" in text
     assert "pass the arguments" in s2s.source(df) and "stack = []" in s2s.source(df)  # the NumPy code
 
-    def by_key(d):
-        return d["a"] * d["b"]
-
-    df = s2s.grad(by_key, compile=True)
+    df = s2s.grad(reads_the_whole_dict, compile=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)
         text = s2s.source(df, {"a": 1.0, "b": 2.0})
     assert text.startswith("# s2s.grad(f, compile=True) runs this NumPy code for these arguments: ")
-    assert "cannot take a dict" in text.splitlines()[0] and "def dby_key_dd(d" in text
+    assert "dict argument read as a whole" in text.splitlines()[0] and "def dreads_the_whole_dict_dp(p" in text
 
 
 def tapes_in_the_frame(x, y):
@@ -276,12 +273,19 @@ class _Obj:
     scale = 3.0
 
 
-def test_dict_argument_is_refused_strict_and_falls_back_with_a_warning():
-    with pytest.raises(NotCompilableError, match="dict"):
-        s2s.grad(takes_dict, compile="strict")({"a": 1.0})
-    with pytest.warns(compiled.CompiledFallbackWarning, match="takes_dict"):
-        got = s2s.grad(takes_dict, compile=True)({"a": 1.0})
-    assert got == s2s.grad(takes_dict)({"a": 1.0})
+def reads_the_whole_dict(p):
+    return p["a"] * 2.0 * len(p)
+
+
+def test_dict_argument_read_as_a_whole_is_refused_strict_and_falls_back_with_a_warning():
+    """A dict read only by constant keys is passed by its items (tests/test_compiled_containers.py); one read
+    whole (`len(p)`) is refused, naming it, or runs the NumPy code with a warning."""
+    with pytest.raises(NotCompilableError, match="dict argument read as a whole"):
+        s2s.grad(reads_the_whole_dict, compile="strict")({"a": 1.0})
+    with pytest.warns(compiled.CompiledFallbackWarning, match="reads_the_whole_dict"):
+        got = s2s.grad(reads_the_whole_dict, compile=True)({"a": 1.0})
+    assert got == s2s.grad(reads_the_whole_dict)({"a": 1.0}) == {"a": 2.0}
+    assert s2s.grad(takes_dict, compile="strict")({"a": 1.0}) == {"a": 2.0}
 
 
 def test_object_attribute_is_refused():
