@@ -63,7 +63,7 @@ def test_taylor_tape_is_a_preallocated_array():
     assert "_s2s_tape_stack(24, _s2s_numpy.float64)" in text
     assert ".append(" not in text and "stack = []" not in text and ".empty(" not in text
     # the adjoint's division by the int (2k)(2k + 1) leaves the chain of term_bar's dependent operations
-    assert "t3_bar = term_bar * (1.0 / t7)" in text and "term = t3 / t7" in text
+    assert "t3_bar = term_bar * (1.0 / t7)" in text and "term = t3 * (1.0 / t7)" in text  # (term: taped, read back)
 
 
 def _reciprocals(text, floats, ints):
@@ -87,6 +87,12 @@ def test_a_division_by_an_int_becomes_a_product_only_where_its_value_flows_into_
         assert "a = g / k" in _reciprocals(text, {"a", "b"}, {"k"}), reader
     returned = "def d(x, g):\n    a = g / k\n    return a, s2s.finish(a, x)"  # the value, as f computes it
     assert "a = g / k" in _reciprocals(returned, {"a"}, {"k"})
+    taped = ("def d(x, g):\n    a = g / k\n    _s2s_tape_set(tape, n, a)\n    b = tape[n] * x\n"
+             "    return s2s.finish(b, x)")  # a tape of numbers: what is read back flows on
+    assert "a = g * (1.0 / k)" in _reciprocals(taped, {"a", "b"}, {"k"})
+    for reader in ("    if tape[n] > 0.0:\n        x = x + 1.0\n", "    z = tape\n", "    y[0] = tape[n]\n"):
+        text = taped.replace("    return", reader + "    return")
+        assert "a = g / k" in _reciprocals(text, {"a", "b"}, {"k"}), reader
 
 
 def reciprocal_of_zero(x):

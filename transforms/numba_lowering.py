@@ -358,14 +358,31 @@ def _int_expression(e, ints) -> bool:
 
 def _flows_only_to_the_gradient(fdef, name, parents, runtime) -> bool:
     """Whether every read of `name`, and of every name bound from it, is arithmetic (+ - * / and unary -)
-    on its way to a plain assignment, or the argument of the returned `runtime.finish(...)`."""
-    tainted, todo = {name}, [name]
+    on its way to a plain assignment, or the argument of the returned `runtime.finish(...)`; a value stored on
+    a tape of numbers (`_s2s_tape_set(tape, n, v)`) flows on where the tape is read back (`tape[n]`)."""
+    tainted, todo, tapes = {name}, [name], set()
     while todo:
         current = todo.pop()
         for read in walk(fdef):
             if not (isinstance(read, ast.Name) and read.id == current and isinstance(read.ctx, ast.Load)):
                 continue
             node = parents[id(read)]
+            if _is_call_of(node, TAPE_SET) and len(node.args) == 3:
+                if node.args[2] is read and isinstance(node.args[0], ast.Name):
+                    if node.args[0].id not in tainted:  # stored: it flows on where the tape is read back
+                        tainted.add(node.args[0].id)
+                        tapes.add(node.args[0].id)
+                        todo.append(node.args[0].id)
+                    continue
+                if node.args[0] is read and current in tapes:
+                    continue  # (the tape stored into)
+                return False
+            if current in tapes:
+                if _is_call_of(node, TAPE_GROW):
+                    continue  # (`tape = _s2s_tape_grow(tape)`: the same numbers in a longer tape)
+                if not (isinstance(node, ast.Subscript) and node.value is read):
+                    return False
+                node = parents[id(node)]  # `tape[n]`: a value stored earlier
             while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div) \
                     or isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
                 node = parents[id(node)]
@@ -380,6 +397,10 @@ def _flows_only_to_the_gradient(fdef, name, parents, runtime) -> bool:
                       and isinstance(parents.get(id(node)), ast.Return)):
                 return False
     return True
+
+
+def _is_call_of(node, name) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name
 
 
 # NumPy functions that make one array of a list's items, and the keywords they may be given here
