@@ -20,6 +20,7 @@ return) is refused with the node.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from .walk import parent_map, replace_child, walk
@@ -60,11 +61,17 @@ def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str) -> Flattened:
     fdef = copy.deepcopy(fdef)
     parents = parent_map(fdef)
     positional = [a.arg for a in fdef.args.args]
-    taken = {n.id for n in walk(fdef) if isinstance(n, ast.Name)} | set(positional) \
-        | {a.arg for a in fdef.args.kwonlyargs}
+    # (every name the code binds or reads: a nested function's parameters and name too)
+    taken = {n.id if isinstance(n, ast.Name) else n.arg if isinstance(n, ast.arg) else n.name for n in walk(fdef)
+             if isinstance(n, ast.Name | ast.arg | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
     leaf_names: dict = {}  # (param, key) -> the new parameter's name
     finishes = []
     for param, value in containers.items():
+        shadow = next((n for n in walk(fdef) if isinstance(n, ast.arg) and n.arg == param
+                       and not any(n is a for a in fdef.args.args)), None)
+        if shadow is not None:  # (a nested function's or lambda's own `p`: its `p[0]` is not the argument's)
+            raise NotFlattenable(f"a nested function's parameter named as the {type(value).__name__} argument "
+                                 f"{param}", shadow)
         for node in [n for n in walk(fdef) if isinstance(n, ast.Name) and n.id == param]:
             if not isinstance(node.ctx, ast.Load):
                 raise NotFlattenable(f"the {type(value).__name__} argument {param} assigned to", node)
@@ -77,7 +84,7 @@ def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str) -> Flattened:
                 if key is None:
                     raise NotFlattenable(f"a {type(value).__name__} argument read other than by a constant key",
                                          parent)
-                name = leaf_names.get((param, key)) or _fresh(f"{param}_{key}", taken)
+                name = leaf_names.get((param, key)) or _fresh(param, key, taken)
                 leaf_names[(param, key)] = name
                 replace_child(parents[id(parent)], parent, ast.Name(id=name, ctx=ast.Load()))
             elif _is_returned_finish(parent, node, runtime, parents):
@@ -101,7 +108,7 @@ def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str) -> Flattened:
         raise NotFlattenable("a gradient display whose keys are not the argument's", call)
     parts = []
     for key, part in zip(keys, display.values if isinstance(display, ast.Dict) else display.elts):
-        name = leaf_names.get((param, key)) or _fresh(f"{param}_{key}", taken)
+        name = leaf_names.get((param, key)) or _fresh(param, key, taken)
         leaf_names[(param, key)] = name
         parts.append(ast.Call(func=call.func, args=[part, ast.Name(id=name, ctx=ast.Load())], keywords=[]))
     replace_child(parents[id(call)], call, ast.Tuple(elts=parts, ctx=ast.Load()))
@@ -145,8 +152,11 @@ def _is_returned_finish(call, node, runtime, parents) -> bool:
         and isinstance(parents.get(id(call)), ast.Return)
 
 
-def _fresh(base, taken):
-    name = "".join(c if c.isalnum() or c == "_" else "_" for c in base)
+def _fresh(param, key, taken):
+    """A new parameter's name for `param[key]`: the key's ASCII letters, digits and underscores, others `_` (a
+    key's other letters may be no identifier's, `x²`, or one the parser reads as another: `ﬁ` is `fi` after NFKC
+    normalisation, a name the code may already use); the parameter's name is one the parser normalised."""
+    name = f"{param}_{re.sub(r'[^0-9A-Za-z_]', '_', str(key))}"
     while name in taken:
         name += "_"
     taken.add(name)

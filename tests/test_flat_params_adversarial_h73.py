@@ -1,0 +1,53 @@
+"""Adversarial cases of compiled code for container arguments (transforms/flat_params.py): what the flattening
+names and refuses, checked on the generated function's text (no numba compilation) but for one end-to-end
+gradient."""
+
+from __future__ import annotations
+
+import ast
+import warnings
+
+import numpy as np
+import pytest
+
+import s2s
+
+pytest.importorskip("numba")
+
+from s2s import compiled  # noqa: E402
+from s2s.transforms import flat_params  # noqa: E402
+
+
+def _flatten(text, containers):
+    return flat_params.flatten(ast.parse(text).body[0], containers, "s2s")
+
+
+def test_a_key_not_ascii_gives_an_ascii_parameter_no_other_name_has():
+    # `ﬁ` is `fi` to the parser (NFKC): `p_ﬁ` was the code's own local `p_fi` once the text was compiled
+    text = ("def g(p, x):\n    p_fi = x * 2.0\n    t = p['ﬁ']\n    u = p['x²']\n    v = p['fi']\n"
+            "    return s2s.finish({'ﬁ': t * p_fi, 'x²': u, 'fi': v}, p)")
+    flat = _flatten(text, {"p": {"ﬁ": 1.0, "x²": 2.0, "fi": 3.0}})
+    names = [a.arg for a in flat.fdef.args.args]
+    assert all(n.isascii() and n.isidentifier() for n in names), names
+    assert len(set(names)) == len(names) and "p_fi" not in names, names
+    compile(ast.unparse(ast.Module(body=[flat.fdef], type_ignores=[])), "<test>", "exec")
+
+
+def test_a_nested_function_with_a_parameter_of_the_arguments_name_is_refused():
+    text = "def g(p, x):\n    h = lambda p: p[0] * 2.0\n    t = p[0]\n    return s2s.finish([t, x], p)"
+    with pytest.raises(flat_params.NotFlattenable, match="nested function"):
+        _flatten(text, {"p": [1.0, 2.0]})
+
+
+def _ligature(p, x):
+    p_fi = x * 2.0
+    return np.sum(p["ﬁ"] ** 2 * p_fi)
+
+
+def test_compiled_gradient_of_a_dict_with_a_ligature_key():
+    r = np.random.default_rng(0)
+    params, x = {"ﬁ": r.normal(size=3)}, r.normal(size=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
+        got = s2s.grad(_ligature, compile="strict")(params, x)
+    np.testing.assert_allclose(got["ﬁ"], 2 * params["ﬁ"] * 2 * x, rtol=1e-12)
