@@ -156,10 +156,12 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
     def slow(args, kwargs, numpy_only=False):
         """The general call: the variant for these arguments' kind, made or made again when stale (`numpy_only`:
         its NumPy code for this call)."""
+        code = target.__code__  # the current one: f.__code__ may have been replaced
+        if code.co_kwonlyargcount or code.co_flags & 0x0C:  # keyword-only, *args, **kwargs: the NumPy code
+            return numpy_runner(args, kwargs or {})
         if prefix:
             args = prefix + args
-        code = target.__code__  # the current one: f.__code__ may have been replaced
-        if kwargs or len(args) != code.co_argcount or code.co_kwonlyargcount or code.co_flags & 0x0C:
+        if kwargs or len(args) != code.co_argcount:
             args = _complete(target, args, kwargs or {})  # defaults, keywords, *args, **kwargs
         key = kind_key(args)
         variant = variants.get(key)
@@ -233,6 +235,23 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
 
     def check_value(value):
         api._check_scalar(value, func)
+
+    general = []  # api's runner, made on the first call that needs it
+
+    def numpy_runner(args, kwargs):
+        """A signature with keyword-only or variadic parameters: s2s.grad's NumPy code, called as given. (The
+        compiled code takes one value per parameter, `_complete`'s: its NumPy fallback, its entry's
+        specialisation and its variants' keys would read `*xs` as one tuple argument.)"""
+        why = "compiled code takes positional parameters only, not keyword-only ones, *args or **kwargs"
+        if strict:
+            raise NotCompilableError(f"s2s.grad(compile='strict') cannot compile {func.__name__}: {why}",
+                                     hint="call s2s.grad(f) without compile=..., or give the function positional "
+                                          "parameters only")
+        why = f"s2s.grad(compile=True) runs the NumPy code of {func.__name__}: {why}"
+        if not general:
+            warnings.warn(why, CompiledFallbackWarning, stacklevel=4)
+            general.append(api._runner(func, wrt, optimize, need_value=need_value))
+        return general[0](*args, **kwargs)  # (wrt=(0,)'s 1-tuple, need_value's pair: as the runner gives them)
 
     def run(*args, **kwargs):  # where the signature has no runner of its own: the general call every time
         return slow(args, kwargs)

@@ -51,3 +51,37 @@ def test_compiled_gradient_of_a_dict_with_a_ligature_key():
         warnings.simplefilter("error", compiled.CompiledFallbackWarning)
         got = s2s.grad(_ligature, compile="strict")(params, x)
     np.testing.assert_allclose(got["ﬁ"], 2 * params["ﬁ"] * 2 * x, rtol=1e-12)
+
+
+def _first_of_rest(W, *xs):
+    return np.sum(np.tanh(W @ xs[0]))
+
+
+def _keyword_only(W, x, *, c=2.0):
+    return np.sum(np.tanh(W @ x)) * c
+
+
+def _keywords(W, x, **k):
+    return np.sum(np.tanh(W @ x)) * k["c"]
+
+
+def test_keyword_only_and_variadic_parameters_run_the_numpy_code_as_called():
+    # the compiled path's general call passed `_complete`'s tuple: `*xs` reached the NumPy code as one argument
+    # (W @ [x, y], a wrong gradient where the shapes allow it) and `c` as a positional one (a TypeError)
+    r = np.random.default_rng(1)
+    W, x, y = r.normal(size=(3, 2)), r.normal(size=2), r.normal(size=2)
+    for mode in (True, "always"):
+        with pytest.warns(compiled.CompiledFallbackWarning, match="positional parameters only"):
+            df = s2s.grad(_first_of_rest, compile=mode)
+            np.testing.assert_allclose(df(W, x, y), s2s.grad(_first_of_rest)(W, x, y), rtol=1e-12)
+        np.testing.assert_allclose(df(W, y, x), s2s.grad(_first_of_rest)(W, y, x), rtol=1e-12)
+        with pytest.warns(compiled.CompiledFallbackWarning):
+            got = s2s.grad(_keyword_only, compile=mode)(W, x, c=3.0)
+        np.testing.assert_allclose(got, s2s.grad(_keyword_only)(W, x, c=3.0), rtol=1e-12)
+        with pytest.warns(compiled.CompiledFallbackWarning):
+            got = s2s.grad(_keywords, wrt=(0,), compile=mode)(W, x, c=3.0)
+        assert type(got) is tuple and len(got) == 1
+        np.testing.assert_allclose(got[0], s2s.grad(_keywords)(W, x, c=3.0), rtol=1e-12)
+    from s2s.errors import NotCompilableError
+    with pytest.raises(NotCompilableError, match="positional parameters only"):
+        s2s.grad(_keyword_only, compile="strict")(W, x)

@@ -67,6 +67,9 @@ def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str) -> Flattened:
     leaf_names: dict = {}  # (param, key) -> the new parameter's name
     finishes = []
     for param, value in containers.items():
+        if param not in positional:
+            raise NotFlattenable(f"a {type(value).__name__} argument given to *args, **kwargs or a keyword-only "
+                                 "parameter", fdef)
         shadow = next((n for n in walk(fdef) if isinstance(n, ast.arg) and n.arg == param
                        and not any(n is a for a in fdef.args.args)), None)
         if shadow is not None:  # (a nested function's or lambda's own `p`: its `p[0]` is not the argument's)
