@@ -106,7 +106,7 @@ def test_what_the_flattening_refuses():
             (ok.replace("t = p['a']", "t = p[k]"), "constant key"),
             (ok.replace("t = p['a']", "t = len(p)"), "as a whole"),
             (ok.replace("t = p['a']", "t = p['c']"), "does not have"),
-            (ok.replace("return s2s.finish({'a': x, 'b': x}, p)", "return (x, s2s.finish({'a': x}, p))"), "whole"),
+            (ok.replace("return s2s.finish({'a': x, 'b': x}, p)", "return (x, x, s2s.finish({'a': x}, p))"), "whole"),
             (ok.replace("{'a': x, 'b': x}", "g_bar"), "display"),
             (ok.replace("{'a': x, 'b': x}", "{'a': x, 'c': x}"), "keys"),
             (ok.replace("    t = p['a']\n", "    p = q\n"), "assigned")]:

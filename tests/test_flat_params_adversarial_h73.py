@@ -85,3 +85,34 @@ def test_keyword_only_and_variadic_parameters_run_the_numpy_code_as_called():
     from s2s.errors import NotCompilableError
     with pytest.raises(NotCompilableError, match="positional parameters only"):
         s2s.grad(_keyword_only, compile="strict")(W, x)
+
+
+def test_the_gradient_returned_beside_the_value_is_flattened_too():
+    text = "def g(p, x):\n    t = p['a']\n    value = t * x\n    return value, s2s.finish({'a': x, 'b': t}, p)"
+    d = {"a": 1.0, "b": 2.0}
+    flat = _flatten(text, {"p": d})
+    assert flat.with_value and ast.unparse(flat.fdef.body[-1]) == \
+        "return (value, (s2s.finish(x, p_a), s2s.finish(t, p_b)))"
+    assert flat.gradient((7.0, (3.0, 4.0)), (d, 5.0), s2s.runtime.finish) == (7.0, {"a": 3.0, "b": 4.0})
+    with pytest.raises(flat_params.NotFlattenable, match="read as a whole"):
+        _flatten(text.replace("return value, s2s", "return value, value, s2s"), {"p": d})
+
+
+_G = np.linspace(0.5, 1.5, 3)
+
+
+def _beside_a_0d_array(p, s, x):
+    return np.sum(np.tanh(p["W"] @ x) * _G) * s + np.sum(p["b"]) * s
+
+
+def test_compiled_gradient_of_a_dict_beside_a_0d_array_whose_code_returns_the_value():
+    r = np.random.default_rng(2)
+    params, s, x = {"W": r.normal(size=(3, 3)), "b": r.normal(size=3)}, np.array(1.7), r.normal(size=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
+        got = s2s.grad(_beside_a_0d_array, compile="strict")(params, s, x)
+    ref = s2s.grad(_beside_a_0d_array)(params, s, x)
+    assert type(got) is dict and list(got) == ["W", "b"]
+    for k in params:
+        np.testing.assert_allclose(got[k], ref[k], rtol=1e-12)
+    np.testing.assert_allclose(got["b"], np.full(3, 1.7), rtol=1e-12)

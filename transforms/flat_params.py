@@ -2,8 +2,9 @@
 
 numba takes numbers and arrays, not a dict of them. Where the generated gradient reads a container
 parameter `p` only by items of constant keys (`p['W1']`, `p[0]`, `p[-1]`) and hands it only to the
-`finish` that the function returns (`return s2s.finish({'W1': W1_bar, 'b1': b1_bar}, p)`), the code is
-the same program with each item a parameter of its own:
+`finish` that the function returns (`return s2s.finish({'W1': W1_bar, 'b1': b1_bar}, p)`, or beside the
+value where the output's shape is not known: `return value, s2s.finish(...)`), the code is the same program
+with each item a parameter of its own:
 
     def d(p, X, *, out_bar=1.0):            def d(p_W1, p_b1, X, *, out_bar=1.0):
         t = p['W1']                             t = p_W1
@@ -40,6 +41,7 @@ class Flattened:
     fdef: ast.FunctionDef
     items: list  # for each positional parameter of the new function: (position of the old parameter, key or None)
     returned: tuple  # (position of the parameter whose gradient is returned, its keys in order, its type)
+    with_value: bool = False  # the code returns (value, the items' tuple): `return value, s2s.finish(...)`
 
     def arguments(self, args: tuple) -> list:
         """The new function's arguments for the old one's positional `args`.
@@ -49,9 +51,15 @@ class Flattened:
         return [args[i] if key is None else args[i][key] for i, key in self.items]
 
     def gradient(self, out: tuple, args: tuple, finish):
-        """The gradient the old function returns, from the new one's tuple of finished items."""
+        """What the old function returns (the gradient, or the value and the gradient), from what the new one
+        returns (the tuple of finished items, or the value and that tuple)."""
+        if self.with_value:
+            return out[0], self._container(out[1], args, finish)
+        return self._container(out, args, finish)
+
+    def _container(self, items, args, finish):
         position, keys, kind = self.returned
-        return finish(dict(zip(keys, out)) if kind is dict else kind(out), args[position])
+        return finish(dict(zip(keys, items)) if kind is dict else kind(items), args[position])
 
 
 def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str) -> Flattened:
@@ -97,6 +105,7 @@ def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str) -> Flattened:
     if len(finishes) != 1:
         raise NotFlattenable("the gradient of a container argument returned other than by one finish", fdef)
     (param, value, call), = finishes
+    with_value = not isinstance(parents.get(id(call)), ast.Return)  # (`return value, s2s.finish(...)`)
     display = call.args[0]
     if isinstance(value, dict) and isinstance(display, ast.Dict) and all(
             isinstance(k, ast.Constant) for k in display.keys):
@@ -130,7 +139,7 @@ def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str) -> Flattened:
     fdef.args.args = new_args
     ast.fix_missing_locations(fdef)
     return Flattened(fdef, items, (positional.index(param), keys, type(display) is ast.Dict and dict
-                                   or type(display) is ast.Tuple and tuple or list))
+                                   or type(display) is ast.Tuple and tuple or list), with_value)
 
 
 def _key(node, value):
@@ -152,7 +161,14 @@ def _is_returned_finish(call, node, runtime, parents) -> bool:
     return isinstance(call, ast.Call) and len(call.args) == 2 and call.args[1] is node and not call.keywords \
         and isinstance(call.func, ast.Attribute) and call.func.attr == "finish" \
         and isinstance(call.func.value, ast.Name) and call.func.value.id == runtime \
-        and isinstance(parents.get(id(call)), ast.Return)
+        and (isinstance(parents.get(id(call)), ast.Return) or _beside_the_value(call, parents))
+
+
+def _beside_the_value(call, parents) -> bool:
+    """`return value, s2s.finish(g, p)`: the code returns the function's value too (its output's shape unknown)."""
+    pair = parents.get(id(call))
+    return isinstance(pair, ast.Tuple) and len(pair.elts) == 2 and pair.elts[1] is call \
+        and isinstance(parents.get(id(pair)), ast.Return)
 
 
 def _fresh(param, key, taken):
