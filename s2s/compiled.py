@@ -474,6 +474,11 @@ def _plan(target, names, optimize, args, arrays=True):
     flat = None
     containers = {p: a for p, a in zip(params, args) if type(a) in (dict, list, tuple)}
     if containers:  # each item a parameter of its own (transforms/flat_params.py)
+        if any(argshapes.structure_key(a) is None for a in containers.values()):
+            # (a variant is keyed by the container's structure: without one, by its type alone, and the code
+            # made for one dict would run for another)
+            raise _error(gen, "a container argument whose structure the variants are not keyed by (more than "
+                              f"{argshapes.MAX_LEAVES} leaves, or items other than arrays and numbers)", fdef)
         try:
             flat = flat_params.flatten(fdef, containers, runtime_name)
         except flat_params.NotFlattenable as exc:

@@ -116,3 +116,20 @@ def test_compiled_gradient_of_a_dict_beside_a_0d_array_whose_code_returns_the_va
     for k in params:
         np.testing.assert_allclose(got[k], ref[k], rtol=1e-12)
     np.testing.assert_allclose(got["b"], np.full(3, 1.7), rtol=1e-12)
+
+
+def _tagged(p, x):
+    return np.sum(np.tanh(p["W"] @ x) ** 2) * p["s"]
+
+
+def test_a_container_without_a_structure_key_is_not_flattened():
+    # its variants are keyed by its type alone: code made for one such dict would run for the next
+    from s2s.errors import NotCompilableError
+    r = np.random.default_rng(3)
+    for n in (3, 4):
+        params, x = {"W": r.normal(size=(n, n)), "s": 0.7, "tag": "abc"}, r.normal(size=n)
+        with pytest.raises(NotCompilableError, match="structure"):
+            s2s.grad(_tagged, compile="strict")(params, x)
+        with pytest.warns(compiled.CompiledFallbackWarning, match="structure"):
+            got = s2s.grad(_tagged, compile="always")(params, x)
+        np.testing.assert_allclose(got["W"], s2s.grad(_tagged)(params, x)["W"], rtol=1e-12)
