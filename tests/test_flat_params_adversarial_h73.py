@@ -14,8 +14,9 @@ import s2s
 
 pytest.importorskip("numba")
 
-from s2s import compiled  # noqa: E402
 from s2s.transforms import flat_params  # noqa: E402
+
+from s2s import compiled  # noqa: E402
 
 
 def _flatten(text, containers):
