@@ -487,3 +487,24 @@ def test_an_item_read_by_a_negative_index_has_an_adjoint_of_its_own():
     got = s2s.grad(_last_layer_by_negative_index)(ps, x)
     for g, want in zip(got, fd_tree(_last_layer_by_negative_index, ps, x)):
         np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-8)
+
+
+def _layers_loop(params, X):
+    h = X
+    for W, b in params[:-1]:
+        h = np.tanh(h @ W + b)
+    W, b = params[-1]
+    return np.sum((h @ W + b) ** 2)
+
+
+def test_the_items_of_a_layer_tuple_read_from_a_container_argument_have_adjoints_of_their_own():
+    """`W, b = params[-1]`: the tuple read from the argument is no display, and its adjoint is still split item by
+    item where a container argument is there (the adjoints of local tuples made by displays are split without
+    one), so each layer's adjoint is the list display [W_bar, b_bar], not each item placed into a list and added."""
+    params = [(RNG.normal(size=(3, 3)) * 0.5, RNG.normal(size=3)) for _ in range(3)]
+    X = RNG.normal(size=(4, 3))
+    src = s2s.source(s2s.grad(_layers_loop), params, X)
+    assert "[W2_bar, b2_bar]" in src and "[W_bar, b_bar]" in src and "getitem_grad(b2_bar" not in src, src
+    got = s2s.grad(_layers_loop)(params, X)
+    for g, want in zip(leaves(got), fd_tree(_layers_loop, params, X)):
+        np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-8)

@@ -34,8 +34,10 @@ from .shapes import Keyed, Seq, Shapes, hashable
 from .walk import fix_locations, rewrite_statements, walk
 
 
-def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> set:
-    """Rewrite the container adjoints the module docstring describes; returns the item adjoints' names.
+def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes, displays_only: bool = False) -> set:
+    """Rewrite the container adjoints the module docstring describes; returns the item adjoints' names. With
+    `displays_only`, only those of local tuples and lists made by displays (`r = h, c` of a helper inlined),
+    not of a library call's result (slogdet's `(sign, logdet)`), whose adjoint a rule reads whole.
 
         p_bar = s2s.getitem_grad(g, p, "W"); return s2s.finish(p_bar, p)
         ->  p_bar_W = g; p_bar_b = 0.0; return s2s.finish({"W": p_bar_W, "b": p_bar_b}, p)
@@ -54,15 +56,13 @@ def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> set:
             bindings.setdefault(node.targets[0].id, []).append(node)
         if isinstance(node, ast.Call):
             helper[id(node)] = helper_of(node)
-    # the containers: the arguments, and local tuples and lists made only by displays (`r = h, c` of a helper
-    # inlined), not a library call's result (slogdet's `(sign, logdet)`), whose adjoint a rule reads whole
     made_by_displays = {name for name, assigns in bindings.items()
                         if all(isinstance(a.value, ast.Tuple | ast.List) or _is_restore_or_placeholder(a.value)
                                for a in assigns)}
     plans = {}
     for name, assigns in bindings.items():
         plan = _plan(name, assigns, shapes, helper, fdef)
-        if plan is not None and (plan.container in shapes.arguments or plan.container in made_by_displays):
+        if plan is not None and (not displays_only or plan.container in made_by_displays):
             plans[name] = plan
     if not plans:
         return set()

@@ -123,11 +123,13 @@ def shifts_step(c: Code) -> Code:
 
 
 def container_adjoints_step(c: Code) -> Code:
-    # (a container argument's adjoint, or a local tuple's: a helper's returned `(h, c)` read item by item)
-    if c.shapes is not None and (any(isinstance(fact, Seq | Keyed) for fact in c.shapes.params.values())
-                                 or any(isinstance(n, ast.Attribute) and n.attr == "getitem_grad"
-                                        for n in walk(c.fdef))):
-        items = split_container_adjoints(c.fdef, c.shapes.shapes(c.fdef))
+    # a container argument's adjoint and its parts'; without one, a local tuple's made by a display (a helper's
+    # returned `(h, c)` read item by item)
+    if c.shapes is None:
+        return c
+    arguments = any(isinstance(fact, Seq | Keyed) for fact in c.shapes.params.values())
+    if arguments or any(isinstance(n, ast.Attribute) and n.attr == "getitem_grad" for n in walk(c.fdef)):
+        items = split_container_adjoints(c.fdef, c.shapes.shapes(c.fdef), displays_only=not arguments)
         c.removable |= items
         c.adjoints |= items
     return c
