@@ -449,10 +449,14 @@ class _Rewrite(ast.NodeTransformer):
         g, a = args
         sa = self.shapes.of(a)
         batch = _stack_of(sa)
-        items = raw[0].items if isinstance(raw[0], Seq) else None
-        if batch is None or items is None or len(items) != 2 or not isinstance(g, ast.Name) or not _simple(a):
+        displayed = isinstance(g, ast.List | ast.Tuple) and len(g.elts) == 2 \
+            and all(isinstance(e, ast.Name | ast.Constant) for e in g.elts)  # `[sign_bar, logdet_bar]`, split
+        items = raw[0].items if isinstance(raw[0], Seq) else tuple(self.shapes.of(e) for e in g.elts) \
+            if displayed else None
+        if batch is None or items is None or len(items) != 2 or not (isinstance(g, ast.Name) or displayed) \
+                or not _simple(a):
             return node
-        gl = self._item_adjoint(g, 1, node)
+        gl = g.elts[1] if displayed else self._item_adjoint(g, 1, node)
         if gl is None:
             if type(items[1]) is ZeroScalar:
                 return ast.Constant(0.0)
