@@ -24,16 +24,13 @@ import ast
 import re
 from dataclasses import dataclass
 
+from .numba_lowering import NotLowerable
 from .walk import parent_map, replace_child, walk
 
 
-class NotFlattenable(Exception):
-    """A read of a container parameter other than an item of a constant key or the returned `finish`."""
-
-    def __init__(self, message: str, node: ast.AST | None = None):
-        super().__init__(message)
-        self.message = message
-        self.node = node
+class NotFlattenable(NotLowerable):
+    """A read of a container parameter other than an item of a constant key or the returned `finish`
+    (`message`, and `node`: where it is in the generated code)."""
 
 
 @dataclass
