@@ -250,7 +250,11 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             return True
         up = parents.get(id(read))
         if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
-            return of(up.right if up.left is read else up.left, started) == s
+            other = up.right if up.left is read else up.left
+            # (a zero-started name the other operand reads is no zero there if its block made it an array)
+            made = {n.id for n in walk(other) if isinstance(n, ast.Name) and n.id in started and n.id in shape
+                    and assigned_before(n, shape[n.id])}
+            return of(other, started - made) == s
         return isinstance(up, ast.Call) and isinstance(up.func, ast.Attribute) and up.func.attr == "finish" \
             and len(up.args) == 2 and up.args[0] is read and of(up.args[1], started) == s
 

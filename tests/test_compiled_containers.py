@@ -74,8 +74,7 @@ def test_a_dict_of_arrays_and_a_number_is_passed_by_its_items():
     assert "unbroadcast" not in text and "getitem_grad" not in text and ".shape" not in text.split("@numba")[1]
     # the same structure with other keys: the compiled code reads params['Wh'] as the NumPy code does
     other = {"Wq": params["W"], "b": params["b"], "scale": 0.7, "unused": np.ones(2)}
-    df = s2s.grad(rnn, compile=True)
-    df(params, xs)
+    df = s2s.grad(rnn, compile=True)  # (not called with params first: one numba compilation in this test)
     with pytest.raises(KeyError), pytest.warns(compiled.CompiledFallbackWarning, match="does not have"):
         df(other, xs)
     with pytest.raises(NotCompilableError, match=r"a key the dict argument does not have \('W'"):

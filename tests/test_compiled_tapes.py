@@ -135,3 +135,14 @@ def test_items_of_tuple_displays_and_hstack_of_lists_are_followed():
     assert got["s"] == ("float64", (5,)) and got["h_bar"] == ("float64", (3,)) and got["b"] == ("float64", (5,))
     changed = text.replace("    s = np.hstack(t)\n", "    t.append(x)\n    s = np.hstack(t)\n")
     assert "s" not in _kinds(changed, {"x": np.ones(2), "h": np.ones(3), "W": np.ones((5, 5))})
+
+
+def test_a_zero_started_operand_made_an_array_earlier_in_its_block_is_no_zero():
+    """`c_bar + h_bar * k`, both adjoints started at 0.0: where the block made h_bar an array before, c_bar's read
+    has an operand of its shape (the LSTM cell's c2_bar = c_bar + h_bar * (1 - tanh2 * tanh2))."""
+    h = {"h": np.ones(4)}
+    text = ("def f(h):\n    c = 0.0\n    a = 0.0\n    for i in range(3):\n        a = a + h * 2.0\n"
+            "        b = c + a * 0.5\n        c = b * 1.0 + h\n")
+    assert _zeros(text, h) == {"a": (4,), "c": (4,)}
+    later = text.replace("        a = a + h * 2.0\n        b = c + a * 0.5\n", "        b = c + a * 0.5\n        a = a + h * 2.0\n")
+    assert "c" not in _zeros(later, h)

@@ -122,13 +122,23 @@ def shifts_step(c: Code) -> Code:
     return c
 
 
+def _item_adjoint_of_a_display(fdef) -> bool:
+    """Whether some `s2s.getitem_grad(g, t, k)` places an adjoint into a name bound to a tuple or list display
+    (the cheap test before inferring shapes: an array's `x[0]` has getitem_grad too)."""
+    displays = {t.id for n in walk(fdef) if isinstance(n, ast.Assign) and isinstance(n.value, ast.Tuple | ast.List)
+                for t in n.targets if isinstance(t, ast.Name)}
+    return bool(displays) and any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "getitem_grad"
+        and len(n.args) == 3 and isinstance(n.args[1], ast.Name) and n.args[1].id in displays for n in walk(fdef))
+
+
 def container_adjoints_step(c: Code) -> Code:
     # a container argument's adjoint and its parts'; without one, a local tuple's made by a display (a helper's
     # returned `(h, c)` read item by item)
     if c.shapes is None:
         return c
     arguments = any(isinstance(fact, Seq | Keyed) for fact in c.shapes.params.values())
-    if arguments or any(isinstance(n, ast.Attribute) and n.attr == "getitem_grad" for n in walk(c.fdef)):
+    if arguments or _item_adjoint_of_a_display(c.fdef):
         items = split_container_adjoints(c.fdef, c.shapes.shapes(c.fdef), displays_only=not arguments)
         c.removable |= items
         c.adjoints |= items
