@@ -95,34 +95,6 @@ def test_a_division_by_an_int_becomes_a_product_only_where_its_value_flows_into_
         assert "a = g / k" in _reciprocals(text, {"a", "b"}, {"k"}), reader
 
 
-def reciprocal_of_zero(x):
-    total = 0.0
-    for k in range(3):
-        total = total + x * x / (k - 2)
-    return total
-
-
-def test_a_division_by_an_int_that_is_zero_raises_as_the_numpy_code_does():
-    with pytest.raises(ZeroDivisionError):
-        s2s.grad(reciprocal_of_zero)(0.5)
-    with pytest.raises(ZeroDivisionError):
-        s2s.grad(reciprocal_of_zero, compile="strict")(0.5)
-
-
-def test_s2s_source_prints_the_code_a_compiled_gradient_runs_for_its_arguments():
-    df = s2s.grad(problems.taylor_sin, compile=True)
-    text = s2s.source(df, 0.7)
-    assert text == compiled.source(problems.taylor_sin, 0.7) and "@numba.njit" in text
-    assert "pass the arguments" in s2s.source(df) and "stack = []" in s2s.source(df)  # the NumPy code
-
-    df = s2s.grad(reads_the_whole_dict, compile=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)
-        text = s2s.source(df, {"a": 1.0, "b": 2.0})
-    assert text.startswith("# s2s.grad(f, compile=True) runs this NumPy code for these arguments: ")
-    assert "dict argument read as a whole" in text.splitlines()[0] and "def dreads_the_whole_dict_dp(p" in text
-
-
 def tapes_in_the_frame(x, y):
     """Scalar tapes of constant lengths: nested loops (3 * 4 pushes of a), the outer loop (3 of b), ints."""
     a = x

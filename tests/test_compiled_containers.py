@@ -84,11 +84,13 @@ def test_a_dict_of_arrays_and_a_number_is_passed_by_its_items():
 def test_lists_and_tuples_by_constant_index_give_their_own_type():
     r = np.random.default_rng(1)
     x = r.normal(size=3)
-    for make in (list, tuple):
-        ps = make([r.normal(size=(4, 3)), r.normal(size=4), r.normal(size=(2, 4))])
-        got = _strict(layers, (ps, x))
-        assert type(got) is make and len(got) == 3
-        _flat_check(got, s2s.grad(layers)(ps, x), layers, (ps, x))
+    ps = [r.normal(size=(4, 3)), r.normal(size=4), r.normal(size=(2, 4))]
+    got = _strict(layers, (ps, x))
+    assert type(got) is list and len(got) == 3
+    _flat_check(got, s2s.grad(layers)(ps, x), layers, (ps, x))
+    flat = _flatten("def g(p, x):\n    t = p[0]\n    u = p[-1]\n    return s2s.finish((x, x), p)", {"p": tuple(ps[:2])})
+    back = flat.gradient((np.ones(3), np.ones(4)), (tuple(ps[:2]), x), s2s.runtime.finish)
+    assert type(back) is tuple and [b.shape for b in back] == [(4, 3), (4,)]  # a tuple's gradient is a tuple
 
 
 def _flatten(text, containers):
