@@ -21,7 +21,7 @@ demo: $(VENV)/.installed
 	$(BIN)/python examples/demo.py
 
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 	$(BIN)/ruff check s2s transforms tests examples benchmarks
 
 fuzz: $(VENV)/.installed-dev
