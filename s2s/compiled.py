@@ -446,13 +446,13 @@ def _build(target, names, optimize, args, strict, scalar_args):
                                      "does not, or the other way round")
         plan.dispatcher = _dispatcher(plan)
         try:
-            _compile_for(plan, target, plan.flat.arguments(args) if plan.flat else args)
+            _compile_for(plan, target, args)
         except NotCompilableError:
             if not plan.array_tapes:
                 raise
             _, plan = _plan(target, names, optimize, args, arrays=False)  # a claimed tape type did not hold
             plan.dispatcher = _dispatcher(plan)
-            _compile_for(plan, target, plan.flat.arguments(args) if plan.flat else args)
+            _compile_for(plan, target, args)
         return entry, plan, None
     except NotCompilableError as exc:
         if strict:
@@ -755,6 +755,8 @@ def _compile_for(plan, target, args):
     """Compile the dispatcher for these arguments' types now, so that a failure is a fallback, not a crash."""
     import numba
     from numba.core.errors import NumbaError
+    if plan.flat is not None:  # (container arguments passed by their items)
+        args = plan.flat.arguments(args)
     extra = [_getter(target, n)() for n in plan.data]
     try:
         with warnings.catch_warnings():

@@ -27,14 +27,20 @@ def _run(tmp_path, code: str) -> str:
     return done.stdout
 
 
-_SWAP_AND_RESTORE = """
-    genuine = np.cos
-    np.cos = np.sin
+def _refused(module: str) -> str:
+    """A script's lines that print `refused: True` where grad of `module.sin` is refused naming `module.cos`."""
+    return f"""
     try:
-        s2s.grad(lambda x: np.sin(x))(1.0)
+        s2s.grad(lambda x: {module}.sin(x))(1.0)
         print("not refused")
     except s2s.NoDerivativeRuleError as e:
-        print("refused:", "np.cos is replaced" in str(e))
+        print("refused:", "{module}.cos is replaced" in str(e))
+"""
+
+
+_SWAP_AND_RESTORE = """
+    genuine = np.cos
+    np.cos = np.sin""" + _refused("np") + """
     np.cos = genuine
 
     def f(x):
@@ -58,16 +64,10 @@ def test_a_replacement_while_s2s_loads_is_refused_and_leaves_no_trace(imports, t
 
 
 def test_math_is_imported_and_watched_by_import_s2s(tmp_path):
-    out = _run(tmp_path, """
+    out = _run(tmp_path, textwrap.dedent("""
         import s2s
         import math
-        math.cos = math.sin
-        try:
-            s2s.grad(lambda x: math.sin(x))(1.0)
-            print("not refused")
-        except s2s.NoDerivativeRuleError as e:
-            print("refused:", "math.cos is replaced" in str(e))
-    """)
+        math.cos = math.sin""") + textwrap.dedent(_refused("math")))
     assert out.split() == ["refused:", "True"], out
 
 

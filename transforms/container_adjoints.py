@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import re
 
+from .analysis import is_pop
 from .shapes import Keyed, Seq, Shapes, hashable
 from .walk import fix_locations, rewrite_statements, walk
 
@@ -57,7 +58,8 @@ def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes, displays_onl
         if isinstance(node, ast.Call):
             helper[id(node)] = helper_of(node)
     made_by_displays = {name for name, assigns in bindings.items()
-                        if all(isinstance(a.value, ast.Tuple | ast.List) or _is_restore_or_placeholder(a.value)
+                        if all(isinstance(a.value, ast.Tuple | ast.List) or is_pop(a.value)  # (a restore)
+                               or isinstance(a.value, ast.Constant) and a.value.value is None  # (the placeholder)
                                for a in assigns)}
     plans = {}
     for name, assigns in bindings.items():
@@ -81,12 +83,6 @@ def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes, displays_onl
             plan.names[key] = fresh
     _rewrite(fdef, plans)
     return {n for plan in plans.values() for n in plan.names.values()}
-
-
-def _is_restore_or_placeholder(value) -> bool:
-    """`t = stack.pop()` (a value saved earlier, of the same name) or the tape's placeholder `t = None`."""
-    return isinstance(value, ast.Constant) and value.value is None or isinstance(value, ast.Call) \
-        and isinstance(value.func, ast.Attribute) and value.func.attr == "pop" and not value.args
 
 
 class _Plan:

@@ -619,24 +619,10 @@ class Shapes:
         return self._maybe_unbound
 
     def _runs_a_trip(self, loop: ast.For) -> bool:
-        """Whether the `for` loop certainly runs its body once at least: over `range(...)` (or its `reversed`) of
-        known int bounds that is not empty. (Bounds read before the loop: a name's one value, `Shapes.value_of`.)"""
-        it = loop.iter
-        for wrapper in (reversed, range):
-            if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id not in self.local
-                    and self.resolve(it.func.id) is wrapper and not it.keywords):
-                if wrapper is reversed:
-                    continue
-                return False
-            if wrapper is reversed:
-                if len(it.args) != 1:
-                    return False
-                it = it.args[0]
-        if not 1 <= len(it.args) <= 3:
-            return False
-        bounds = [self.value_of(a) for a in it.args]
-        return all(type(b) is int for b in bounds) and not (len(bounds) == 3 and bounds[2] == 0) \
-            and len(range(*bounds)) > 0
+        """Whether the `for` loop certainly runs its body once at least: over a range of known bounds that is not
+        empty (`_range_bounds`; bounds read before the loop: a name's one value)."""
+        bounds = self._range_bounds(loop.iter)
+        return bounds is not None and len(range(*bounds)) > 0
 
     # ---- container arguments -----------------------------------------------
     def _held_containers(self, fdef, params, kinds):
@@ -1001,18 +987,23 @@ class Shapes:
     def _counter(self, s, state):
         """The fact of a `for` loop's counter: `Counted` where it is only ever bound by loops over ranges, this
         one's bounds are known and the body cannot leave an iteration early, else `()`."""
-        name, it = s.target.id, s.iter
+        name = s.target.id
+        bounds = self._range_bounds(s.iter, state) if name in self._counters and not _leaves_early(s.body) else None
+        return () if bounds is None else Counted(name, 0, range(*bounds))
+
+    def _range_bounds(self, it, env=None):
+        """The arguments of `range(...)` (Python's, or its `reversed`: the same items in the other order), each one
+        int here (`value_of`), with a step that is not 0; else None."""
         if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id not in self.local \
                 and self.resolve(it.func.id) is reversed and len(it.args) == 1:
-            it = it.args[0]  # (the same items, in the other order)
-        if name not in self._counters or not isinstance(it, ast.Call) or not isinstance(it.func, ast.Name) \
-                or it.func.id in self.local or self.resolve(it.func.id) is not range or it.keywords \
-                or not 1 <= len(it.args) <= 3 or _leaves_early(s.body):
-            return ()
-        bounds = [self.value_of(a, state) for a in it.args]
+            it = it.args[0]
+        if not isinstance(it, ast.Call) or not isinstance(it.func, ast.Name) or it.func.id in self.local \
+                or self.resolve(it.func.id) is not range or it.keywords or not 1 <= len(it.args) <= 3:
+            return None
+        bounds = [self.value_of(a, env) for a in it.args]
         if any(type(b) is not int for b in bounds) or (len(bounds) == 3 and bounds[2] == 0):
-            return ()
-        return Counted(name, 0, range(*bounds))
+            return None
+        return bounds
 
     def _flow_stmt(self, s, state):
         if isinstance(s, ast.Assign):
