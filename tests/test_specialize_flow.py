@@ -485,3 +485,45 @@ def test_a_loop_that_may_skip_a_trip_does_not_bind_its_names_after_it():
     src = _source("skipped_trips")  # (the `continue` is a flag: n is bound under an `if`, its reads are not folded)
     assert re.search(r"\bn = t\d*\[0\]", src) and "W_bar[:n] += " in src, src
     assert s2s.grad(gated_loop)(np.ones((5, 6)), np.zeros((0, 2))).shape == (5, 6)  # no trips: no n, no error
+
+
+def test_a_read_placed_in_two_program_points_gets_the_facts_of_each():
+    """A pass may put one node in two places (the forward and the backward sweep); the facts are per place."""
+    import ast
+
+    shapes, _ = _facts("""
+v = 0.0
+a = v
+v = x
+b = v
+return a, b
+""", x=(4,))
+    fdef = shapes._fdef
+    first, second = fdef.body[1], fdef.body[3]
+    second.value = first.value  # the same Name node read at both points
+    shapes = type(shapes)(fdef, {"x": (4,)}, shapes.resolve, shapes.helpers)
+    assert second.value is not first.value  # (copied: one node, one place)
+    assert shapes.of(first.value) == () and shapes.of(second.value) == (4,)
+    assert ast.unparse(fdef).count("= v") == 2
+
+
+def test_container_items_are_known_real_through_aliases_shared_with_the_backward_sweep():
+    """The reads of `params` in `params[-1]` and in its adjoint's `getitem_grad` were one node: the aliases
+    `t5 = params[-1]` went unseen, so W and b were not known to be float arrays and the code kept np.sum."""
+    def mlp(params, X, y):
+        h = X
+        for W, b in params[:-1]:
+            h = np.tanh(h @ W + b)
+        W, b = params[-1]
+        return np.mean((h @ W + b - y) ** 2)
+
+    r = _rng(4)
+    params = [(r.normal(size=(3, 5)), r.normal(size=5)), (r.normal(size=(5, 5)), r.normal(size=5)),
+              (r.normal(size=(5, 1)), r.normal(size=1))]
+    X, y = r.normal(size=(8, 3)), r.normal(size=(8, 1))
+    src = s2s.source(s2s.grad(mlp), params, X, y)
+    assert "np.sum(" not in src and ".sum(axis=0)" in src
+    got, want = s2s.grad(mlp)(params, X, y), s2s.derivative(mlp)(params, X, y)
+    for (gw, gb), (ww, wb) in zip(got, want):
+        np.testing.assert_allclose(gw, ww, rtol=1e-12)
+        np.testing.assert_allclose(gb, wb, rtol=1e-12)

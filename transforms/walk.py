@@ -117,13 +117,73 @@ def rewrite_statements(fdef: ast.FunctionDef, rewrite) -> None:
     fdef.body = block(fdef.body)
 
 
+_SINGLETONS = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)  # (the parser shares these)
+
+
+def unshare(tree: ast.AST) -> bool:
+    """Copy every node that `tree` holds in two places (a pass that put one node in the forward and the
+    backward sweep, `range(n)` heading two loops), so that each node has one place: analyses key facts by
+    a node's identity (`parent_map`, a read's shape at its program point), and a node in two places would
+    get the facts of one of them. The first place keeps the node; a while loop's test statements count
+    (`walk_with_tests`). Returns whether anything was copied.
+
+        >>> x = ast.Name(id="x", ctx=ast.Load())
+        >>> tree = ast.BinOp(left=x, op=ast.Add(), right=x)
+        >>> unshare(tree), tree.left is tree.right
+        (True, False)
+    """
+    seen, copied = {id(tree)}, False
+    todo = deque((tree,))
+    while todo:
+        node = todo.popleft()
+        lists = [(name, getattr(node, name, None)) for name in node._fields]
+        if isinstance(node, ast.While):
+            lists.append((None, annotations.get(node, annotations.LOOP_TEST, None) or []))
+        for name, value in lists:
+            items = value if value.__class__ is list else (value,)
+            for j, item in enumerate(items):
+                if not isinstance(item, _AST) or isinstance(item, _SINGLETONS):
+                    continue
+                if id(item) in seen:
+                    item = copy_tree(item)
+                    if items is value:
+                        value[j] = item
+                    else:
+                        setattr(node, name, item)
+                    copied = True
+                seen.add(id(item))
+                todo.append(item)
+    return copied
+
+
+def copy_tree(node):
+    """A copy of the tree `node` (and of lists of nodes) in which each node is new; every other value an
+    attribute holds (the object an annotation says a call resolves to) is the same object, not a copy.
+
+        >>> call = ast.parse("f(x)").body[0].value
+        >>> twin = copy_tree(call)
+        >>> ast.dump(twin) == ast.dump(call), twin.args[0] is call.args[0]
+        (True, False)
+    """
+    if isinstance(node, list):
+        return [copy_tree(item) for item in node]
+    if not isinstance(node, _AST) or isinstance(node, _SINGLETONS):
+        return node
+    twin = node.__class__.__new__(node.__class__)
+    twin.__dict__.update({k: copy_tree(v) if isinstance(v, _AST | list) else v for k, v in node.__dict__.items()})
+    return twin
+
+
 def parent_map(tree: ast.AST) -> dict:
     """id(node) -> the node that holds it, for every node below `tree` (by id: the map keeps no node alive).
 
         >>> call = ast.parse("f(x)").body[0].value
         >>> parent_map(call)[id(call.args[0])] is call
         True
+
+    A node `tree` held in two places is copied first (`unshare`), so that each has one parent.
     """
+    unshare(tree)
     parents = {}
     for node in walk(tree):
         for child in ast.iter_child_nodes(node):

@@ -63,3 +63,25 @@ def test_replace_nodes_replaces_in_fields_lists_and_a_while_loops_test_statement
     assert ast.unparse(tree) == "while c:\n    y = f(7, [7, 2]) + 7"
     assert ast.unparse(annotations.get(loop, annotations.LOOP_TEST)[0]) == "c = 7 < 3"
     assert not replace_nodes(tree, literal)
+
+
+def test_unshare_copies_a_node_held_twice_and_keeps_annotated_objects():
+    from s2s.transforms.walk import copy_tree, parent_map, unshare
+
+    tree = ast.parse("a = f(n)\nwhile c:\n    b = g(n)")
+    call = tree.body[0].value
+    annotations.put(call.func, annotations.RESOLVED, len)
+    loop = tree.body[1]
+    loop.body[0].value = call  # one call in two statements
+    test = ast.parse("c = h(n)").body[0]
+    test.value.args[0] = call.args[0]  # and its argument in the loop's test statements
+    annotations.put(loop, annotations.LOOP_TEST, [test])
+    assert unshare(tree)
+    assert loop.body[0].value is not call and ast.unparse(loop.body[0].value) == "f(n)"
+    assert annotations.resolved(loop.body[0].value.func) is len  # the same object, not a copy
+    assert test.value.args[0] is not call.args[0]
+    ids = [id(n) for n in walk(tree) if not isinstance(n, ast.expr_context)]
+    assert len(ids) == len(set(ids)) and not unshare(tree)
+    parents = parent_map(tree)
+    assert parents[id(loop.body[0].value)] is loop.body[0]
+    assert copy_tree(tree) is not tree and ast.dump(copy_tree(tree)) == ast.dump(tree)
