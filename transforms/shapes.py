@@ -536,10 +536,10 @@ class Shapes:
         self._bindings, loops = {}, []
         self._placeholders = set()  # ids of the values of the tape's placeholders (`t = t2 = None`, annotated)
         calls, reads, exprs = [], [], []  # (for `_sealed_lists` and `_appended_lists`: the one walk)
-        names = []
+        name_nodes = []
         for n in walk(fdef):
             if isinstance(n, ast.Name):
-                names.append(id(n))
+                name_nodes.append(id(n))
                 if isinstance(n.ctx, ast.Store):
                     self.assigned.add(n.id)
                     self._bindings[n.id] = self._bindings.get(n.id, 0) + 1
@@ -566,7 +566,7 @@ class Shapes:
                         ast.BinOp(left=ast.Name(id=n.target.id, ctx=ast.Load()), op=n.op, right=n.value))
                 if isinstance(n, ast.For):
                     loops.append(n)
-        if len(set(names)) < len(names) and unshare(fdef):
+        if len(set(name_nodes)) < len(name_nodes) and unshare(fdef):
             # (facts are kept per node read: a node in two places, which a pass may have put there, would get
             # the facts of one of them; a node in two places has a name in two places)
             self.__init__(fdef, params, resolve, runtime_helpers, kinds, tapes)
