@@ -94,13 +94,23 @@ def _other_float(g, dtype) -> bool:
     return isinstance(g, np.ndarray) and gd != dtype and gd.kind == "f" and dtype.kind == "f"
 
 
+def _own(g, x) -> bool:
+    """Whether `g` is already the gradient of the array `x`: a writable float array of its shape and dtype."""
+    return type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape and g.dtype == x.dtype \
+        and x.dtype.kind == "f" and g.flags.writeable
+
+
 def finish(g, x):
     """Turn an accumulated adjoint into a gradient shaped like the argument `x`."""
     if type(g) is float and (type(x) is float or type(x) is int):  # the common scalar case, first and fast
         return g
-    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape and g.dtype == x.dtype \
-            and x.dtype.kind == "f" and g.flags.writeable:  # an array's own adjoint (a leaf of a container's)
+    if _own(g, x):  # an array's own adjoint (a leaf of a container's)
         return g
+    if (type(x) is list or type(x) is tuple) and (type(g) is list or type(g) is tuple) and len(g) == len(x):
+        out = [gi if _own(gi, xi) else finish(gi, xi) for gi, xi in zip(g, x)]  # (a list of layers' arrays)
+        return out if type(x) is list else tuple(out)
+    if type(x) is dict and type(g) is dict:
+        return {k: gi if _own(gi := g.get(k, ZERO), xi) else finish(gi, xi) for k, xi in x.items()}
     if type(x) is not list and type(x) is not tuple and type(x) is not dict and is_record(x):
         return finish_record(g, x, finish)  # a namedtuple's or dataclass's gradient has its type
     if isinstance(x, list | tuple):
