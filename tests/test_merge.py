@@ -52,3 +52,50 @@ def test_user_names_are_not_merged():
     assert any(line.startswith("t = ") for line in lines), src
     assert s2s.grad(reused)(0.4, 1.1) == s2s.derivative(reused)(0.4, 1.1)
     check_all(reused, (0.4, 1.1), wrt=(0, 1))
+
+
+def newton(a):
+    x = a
+    steps = 0
+    while abs(x * x - a) > 1e-12 and steps < 50:
+        x = 0.5 * (x + a / x)
+        steps += 1
+    return x
+
+
+def test_a_loop_tests_temporaries_merge_though_bound_before_the_loop_and_in_it():
+    """The test of a while loop is computed before it and again at the end of its body: its temporaries are
+    bound twice, each binding dead after its one read (dce.live_after)."""
+    src = s2s.source(s2s.grad(newton), 2.3)
+    lines = [ast.unparse(s) for s in _assigned(src)]
+    assert lines.count("cond = abs(x * x - a) > 1e-12") == 2, src
+    assert s2s.grad(newton)(2.3) == s2s.derivative(newton)(2.3)
+    check_all(newton, (2.3,))
+
+
+def read_after_the_loop(a, b):
+    s = 0.0
+    k = 0
+    while k < 3:
+        s = s + a * b
+        k += 1
+    return s * (a - b)
+
+
+def test_a_temporary_read_again_later_is_not_merged_into_its_first_reader():
+    from s2s.transforms.dce import live_after
+    from s2s.transforms.merge import merge_number_temporaries
+    from s2s.transforms.shapes import Shapes
+    from s2s.transforms.specialize import _pure, runtime_helpers
+
+    fdef = ast.parse("def f(a, b):\n    t = a * b\n    u = t + 1.0\n    while u < 9.0:\n        u = u + t\n"
+                     "        t = a * b\n        v = t - 1.0\n    return u + v").body[0]
+    live = live_after(fdef)
+    assert "t" in live[id(fdef.body[0])] and "t" in live[id(fdef.body[1])]  # read again in the loop
+    inner = fdef.body[2].body
+    assert "t" in live[id(inner[1])] and "t" in live[id(inner[2])]  # the loop's next trip reads it
+    shapes = Shapes(fdef, {"a": (), "b": ()}, lambda n: None, runtime_helpers(), kinds={"a": "d", "b": "d"})
+    merge_number_temporaries(fdef, shapes, _pure, {"t", "u", "v"})
+    assert ast.unparse(fdef).count("t = a * b") == 2
+    assert s2s.grad(read_after_the_loop, wrt=(0, 1))(0.7, 1.9) == s2s.derivative(read_after_the_loop, wrt=(0, 1))(0.7, 1.9)
+    check_all(read_after_the_loop, (0.7, 1.9), wrt=(0, 1))

@@ -35,17 +35,18 @@ def _loads(node, cache):
     return cache[key]
 
 
-def _block(stmts, live, removable, apply=True, cache=None):
+def _block(stmts, live, removable, apply=True, cache=None, record=None):
     """Backward liveness over one block; returns (kept statements, live-in set).
 
-    With `apply` false the statements are left as they are (the fixed point round a loop).
+    With `apply` false the statements are left as they are (the fixed point round a loop). `record`, where
+    given, gets id(statement) -> the names live after it, for each simple statement kept.
     """
     cache = {} if cache is None else cache
     out = []
     for s in reversed(stmts):
         if isinstance(s, ast.If):
-            body, l1 = _block(s.body, set(live), removable, apply, cache)
-            orelse, l2 = _block(s.orelse, set(live), removable, apply, cache)
+            body, l1 = _block(s.body, set(live), removable, apply, cache, record)
+            orelse, l2 = _block(s.orelse, set(live), removable, apply, cache, record)
             if apply:
                 s.body = body or [_pass(s)]
                 s.orelse = orelse
@@ -60,18 +61,20 @@ def _block(stmts, live, removable, apply=True, cache=None):
                 if new == loop_live:
                     break
                 loop_live = new
-            body, inner = _block(s.body, set(loop_live), removable, apply, cache)
+            body, inner = _block(s.body, set(loop_live), removable, apply, cache, record)
             if apply:
                 s.body = body or [_pass(s)]
             live = loop_live | inner
         elif isinstance(s, ast.FunctionDef):
-            body, inner = _block(s.body, set(), removable, apply, cache)
+            body, inner = _block(s.body, set(), removable, apply, cache, record)
             if apply:
                 s.body = body
             live = live | inner | {d.id for d in s.args.defaults if isinstance(d, ast.Name)}
         elif _dead(s, live, removable):
             continue
         else:
+            if record is not None:
+                record[id(s)] = frozenset(live)
             if isinstance(s, ast.Assign):
                 for t in s.targets:
                     if isinstance(t, ast.Name):
@@ -87,6 +90,19 @@ def _block(stmts, live, removable, apply=True, cache=None):
 def _pass(where):
     """A `pass` at the place of the statement `where` (one left where a block's statements all went)."""
     return ast.copy_location(ast.Pass(), where)
+
+
+def live_after(fdef) -> dict:
+    """id(statement) -> the names some later statement may read before binding them again, for each simple
+    statement of `fdef` (a loop's and a branch's statements included).
+
+        >>> fdef = ast.parse("def f(x):\\n    t = x * x\\n    y = t + 1\\n    return y").body[0]
+        >>> [sorted(live_after(fdef)[id(s)]) for s in fdef.body]
+        [['t'], ['y'], []]
+    """
+    record = {}
+    _block(fdef.body, set(), frozenset(), False, None, record)
+    return record
 
 
 def eliminate_dead_code(fdef, removable):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 
+from .dce import live_after
 from .names import loaded_names
 from .walk import fix_locations, walk
 
@@ -46,6 +47,8 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
             counts = loads if isinstance(node.ctx, ast.Load) else stores
             counts[node.id] = counts.get(node.id, 0) + 1
     changed = False
+    live = live_after(fdef)  # (still true for the statements kept: a value written into its reader is read later, not
+    # earlier, and nothing in between binds what it reads)
     seen = {}  # id(statement) -> (it, the names it reads (a count each), the names it binds): each walked once
 
     def block(stmts):
@@ -68,7 +71,9 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
             copied = isinstance(s.value, ast.Name) and k + 2 < len(stmts) and reader is stmts[k + 2]
             if reader is None or not copied and (shapes.of(s.value) != () or not pure(s.value, shapes)):
                 continue
-            once = loads.get(name) == 1 and stores.get(name) == 1  # a temporary, read by `reader` alone
+            # a temporary read by `reader` alone: bound and read once, or dead after `reader` (a loop's test
+            # computed before the loop and again at the end of its body binds its temporaries twice)
+            once = loads.get(name) == 1 and stores.get(name) == 1 or name not in live.get(id(reader), (name,))
             rebinds = isinstance(reader, ast.Assign) and any(
                 isinstance(n, ast.Name) and n.id == name for t in reader.targets for n in walk(t))
             if not (once or rebinds):
