@@ -621,10 +621,12 @@ def _root_name(e):
 
 
 def _output_shape(context, fdef, forward, out_atom):
-    """The shape of the value the function returns, inferred over its forward sweep alone."""
-    sweep = ast.FunctionDef(name=fdef.name, args=fdef.args, body=list(forward) or [ast.Pass()], decorator_list=[],
+    """The shape of the value the function returns, inferred over its forward sweep alone (read at its end: the
+    facts there, a list appended to by a loop of known trips as well)."""
+    read = copy.deepcopy(out_atom)
+    sweep = ast.FunctionDef(name=fdef.name, args=fdef.args, body=[*forward, ast.Return(value=read)], decorator_list=[],
                             returns=None, type_params=[])
-    return context.shapes(sweep).of(out_atom)
+    return context.shapes(sweep).of(read)
 
 
 def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes=frozenset(), seed=True):

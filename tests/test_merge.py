@@ -99,3 +99,24 @@ def test_a_temporary_read_again_later_is_not_merged_into_its_first_reader():
     assert ast.unparse(fdef).count("t = a * b") == 2
     assert s2s.grad(read_after_the_loop, wrt=(0, 1))(0.7, 1.9) == s2s.derivative(read_after_the_loop, wrt=(0, 1))(0.7, 1.9)
     check_all(read_after_the_loop, (0.7, 1.9), wrt=(0, 1))
+
+
+def test_a_read_moved_later_by_one_merge_keeps_its_value_live_for_the_next():
+    """`b_bar = t3` written into `b_bar = b_bar + y` reads t3 after `a_bar = t3 * y`: t3 is then live after that
+    statement, so it is not written into it (the liveness found before the merges is kept up to date)."""
+    from s2s.transforms.merge import merge_number_temporaries
+    from s2s.transforms.shapes import Shapes
+    from s2s.transforms.specialize import _pure, runtime_helpers
+
+    import s2s.pipeline  # noqa: F401  (installs the context the passes read)
+
+    text = ("def f(x, y):\n    t3 = x * 2.0\n    b_bar = t3\n    a_bar = t3 * y\n    b_bar = b_bar + y\n"
+            "    return a_bar, b_bar")
+    fdef = ast.parse(text).body[0]
+    shapes = Shapes(fdef, {"x": (), "y": ()}, lambda n: None, runtime_helpers(), kinds={"x": "d", "y": "d"})
+    assert merge_number_temporaries(fdef, shapes, _pure, {"t3", "b_bar", "a_bar"})
+    merged = ast.unparse(fdef)
+    assert "t3 = x * 2.0" in merged and merged.count("t3") == 3, merged
+    scope = {}
+    exec(merged, scope)
+    assert scope["f"](1.5, 0.25) == (0.75, 3.25)

@@ -527,3 +527,22 @@ def test_container_items_are_known_real_through_aliases_shared_with_the_backward
     for (gw, gb), (ww, wb) in zip(got, want):
         np.testing.assert_allclose(gw, ww, rtol=1e-12)
         np.testing.assert_allclose(gb, wb, rtol=1e-12)
+
+
+def stacked_outputs(W, xs):
+    hs = []
+    for t in range(xs.shape[0]):
+        hs.append(np.tanh(W @ xs[t]))
+    H = np.stack(hs)
+    return np.sum(H * H)
+
+
+def test_a_scalar_output_known_only_after_a_loop_of_appends_is_not_returned():
+    """The output's shape is read where the forward sweep ends: there `hs` holds one item per trip, so
+    `np.sum(np.stack(hs) ** 2)` is a number and s2s.grad neither returns the value nor checks it."""
+    r = _rng(6)
+    W, xs = r.normal(size=(3, 3)), r.normal(size=(5, 3))
+    src = s2s.source(s2s.grad(stacked_outputs), W, xs)
+    assert "value" not in src and "return s2s.finish(W_bar, W)" in src, src
+    np.testing.assert_allclose(s2s.grad(stacked_outputs)(W, xs), s2s.derivative(stacked_outputs)(W, xs), rtol=1e-12)
+    check_all(stacked_outputs, (W, xs))

@@ -47,8 +47,7 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
             counts = loads if isinstance(node.ctx, ast.Load) else stores
             counts[node.id] = counts.get(node.id, 0) + 1
     changed = False
-    live = live_after(fdef)  # (still true for the statements kept: a value written into its reader is read later, not
-    # earlier, and nothing in between binds what it reads)
+    live = live_after(fdef)  # (kept true: a value written into its reader makes what it reads live until there)
     seen = {}  # id(statement) -> (it, the names it reads (a count each), the names it binds): each walked once
 
     def block(stmts):
@@ -81,6 +80,9 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
             _substitute(reader, name, s.value)
             seen.pop(id(reader), None)  # (its reads changed)
             del stmts[k + 1]
+            moved = loaded_names(s.value)  # read at `reader` now: live across the statements in between
+            for between in stmts[k + 1:stmts.index(reader)]:
+                live[id(between)] = live.get(id(between), frozenset()) | moved
             stores[name] -= 1
             loads[name] -= 1
             changed = True

@@ -70,7 +70,7 @@ from .inverses import share_inverses
 from .item_updates import explain_copies, update_items_in_place
 from .merge import merge_number_temporaries
 from .products import products
-from .reduction_methods import reductions_as_methods
+from .reduction_methods import reads_a_reduction, reductions_as_methods
 from .reuse import reuse_dead_operands
 from .seed import fold_unit_seed
 from .shapes import Keyed, Seq
@@ -282,7 +282,7 @@ def explain_step(c: Code) -> Code:
 
 
 def methods_step(c: Code) -> Code:
-    if c.shapes is not None and _calls_numpy(c.fdef, c.shapes.np_name):
+    if c.shapes is not None and reads_a_reduction(c.fdef, c.shapes.np_name):
         reductions_as_methods(c.fdef, c.inferred)
     return c
 
@@ -298,11 +298,6 @@ def _mentions(fdef, name):
     """Whether `name` appears in `fdef` as a name or an attribute (`np.broadcast_to`)."""
     return any(n.attr == name if isinstance(n, ast.Attribute) else isinstance(n, ast.Name) and n.id == name
                for n in walk(fdef))
-
-
-def _calls_numpy(fdef, np_name):
-    return any(isinstance(n, ast.Attribute) and n.attr in ("sum", "max", "min", "amax", "amin", "mean", "prod")
-               and isinstance(n.value, ast.Name) and n.value.id == np_name for n in walk(fdef))
 
 
 def optimize(fdef: ast.FunctionDef, steps, removable: set[str] = frozenset(), adjoints: set[str] = frozenset(),

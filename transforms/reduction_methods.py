@@ -1,13 +1,13 @@
 """`np.sum(x, axis=1)` of an array is written `x.sum(axis=1)`: the same reduction, without NumPy's wrapper.
 
-For an `ndarray`, `np.sum`, `np.max`, `np.min`, `np.mean` and `np.prod` call the array's method
+For an `ndarray`, `np.sum`, `np.max`, `np.min`, `np.mean`, `np.prod`, `np.var` and `np.std` call the array's method
 (through `numpy._core.fromnumeric`'s dispatch, which costs a few microseconds a call on small
 arrays): `np.max(z, axis=1, keepdims=True)` runs `np.maximum.reduce` exactly as
 `z.max(axis=1, keepdims=True)` does, so the two give the same array, bit for bit. The rewrite is
 made where the shapes pass proves `x` a real floating-point array (a known shape other than `()`:
 an argument array or the result of NumPy arithmetic on arrays, never a list, a number or another
-library's array) and the call passes only `axis`, `keepdims` and `dtype` (the latter two by keyword),
-which the methods take alike. Which functions these are, and their methods, the rules say
+library's array) and the call passes only `axis` and keywords the method takes alike (`keepdims`,
+`dtype`, `ddof`). Which functions these are, and their methods, the rules say
 (`array_method`, s2s/rules/reductions.py); a method takes the function's parameters but `out`.
 """
 
@@ -15,10 +15,26 @@ from __future__ import annotations
 
 import ast
 
-from .context import ctx
-from .walk import fix_locations
+import numpy as np
 
-__all__ = ["reductions_as_methods"]
+from .context import ctx
+from .walk import fix_locations, walk
+
+__all__ = ["reads_a_reduction", "reductions_as_methods"]
+
+def reads_a_reduction(fdef: ast.FunctionDef, np_name: str) -> bool:
+    """Whether `fdef` reads `np.f` (`np_name` the generated code's name of NumPy) of a function whose rule
+    names the array method it calls (np.sum, np.var, np.amax): the cheap test before inferring shapes.
+
+        >>> from s2s import pipeline
+        >>> from s2s.transforms.context import using
+        >>> with using(pipeline.CONTEXT):
+        ...     [reads_a_reduction(ast.parse(f"def f(x):\\n    return np.{f}(x)").body[0], "np") for f in ("var", "sin")]
+        [True, False]
+    """
+    return any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == np_name
+               and ctx().fact(getattr(np, n.attr, None), "array_method", None) is not None for n in walk(fdef))
+
 
 def reductions_as_methods(fdef: ast.FunctionDef, shapes) -> bool:
     """Rewrite the NumPy reductions of real arrays in `fdef` as array methods; `shapes` are inferred over `fdef`.

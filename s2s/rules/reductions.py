@@ -69,9 +69,11 @@ _PTP = ("(s2s.grad_extreme({g}, np.max(a, axis=axis, keepdims={k}), a, axis, {k}
 defrule("np.ptp(a, axis=None, out=None, keepdims=False)", reduction=True, a=_PTP.format(g="g", k="keepdims"),
         a_dot=f"np.sum(a_dot * {_PTP.format(g='1.0', k='True')}, axis=axis, keepdims=keepdims)")
 _var = defrule("np.var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)", reduction=True, methods=("var",),
+        array_method="var", real=True, safe_if_nonempty=True,
         a="s2s.grad_var(g, a, axis, ddof, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_var(1.0, a, axis, ddof, True), axis=axis, keepdims=keepdims)")
 _std = defrule("np.std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)", reduction=True, methods=("std",),
+        array_method="std", real=True, safe_if_nonempty=True,
         a="s2s.grad_std(g, ans, a, axis, ddof, keepdims)",
         a_dot="np.sum(a_dot * s2s.grad_std(1.0, s2s.keep(ans, a, axis, keepdims), a, axis, ddof, True), axis=axis, keepdims=keepdims)")
 
