@@ -536,7 +536,7 @@ class Shapes:
         self._bindings, loops = {}, []
         self._placeholders = set()  # ids of the values of the tape's placeholders (`t = t2 = None`, annotated)
         calls, reads, exprs = [], [], []  # (for `_sealed_lists` and `_appended_lists`: the one walk)
-        name_nodes = []
+        name_nodes = []  # ids of every Name node, to find one node in two places (`unshare`)
         for n in walk(fdef):
             if isinstance(n, ast.Name):
                 name_nodes.append(id(n))
