@@ -98,16 +98,24 @@ def _split(stmt, shapes):
     adjoint, item = (e.id for e in stmt.targets[0].elts)
     g_shape = shapes.of(g)
     if not isinstance(g, ast.Name) or adjoint == item or g_shape in (None, ()) or not isinstance(g_shape, tuple) \
-            or shapes.of(x) != g_shape or not shapes.real(x) or not basic_index(index, shapes) \
+            or shapes.of(x) != g_shape or not shapes.real(x) or not basic_index(_as_slices(index, shapes), shapes) \
             or any(isinstance(n, ast.Name) and n.id == item for n in walk(index)) or g.id == item:
         return None
     read = ast.Assign(targets=[ast.Name(id=item, ctx=ast.Store())],
-                      value=ast.Subscript(value=ast.Name(id=g.id, ctx=ast.Load()), slice=index, ctx=ast.Load()))
+                      value=ast.Subscript(value=ast.Name(id=g.id, ctx=ast.Load()), slice=_as_slices(_copy(index), shapes),
+                                          ctx=ast.Load()))
     setitem = ast.Attribute(value=call.func.value, attr="setitem", ctx=ast.Load())
     zeroed = ast.Assign(targets=[ast.Name(id=adjoint, ctx=ast.Store())],
                         value=ast.Call(func=setitem, args=[ast.Name(id=g.id, ctx=ast.Load()), _copy(index),
                                                            ast.Constant(0.0)], keywords=[]))
     return [ast.copy_location(read, stmt), ast.copy_location(zeroed, stmt)]
+
+
+def _as_slices(index, shapes):
+    """The index with each `slice(a, b, c)` of ints written `a:b:c` (the adjoint's index, `u[1:-1] = v`)."""
+    if isinstance(index, ast.Tuple):
+        return ast.Tuple(elts=[as_slice(e, shapes) for e in index.elts], ctx=ast.Load())
+    return as_slice(index, shapes)
 
 
 def _copy(node):
@@ -327,7 +335,7 @@ def _consumed(n, parent, parents, shapes):
 
 # runtime helpers that make a new value from an argument, or read only its shape (at that position)
 _HELPER_READS = {"balanced_eq": (0, 1, 2), "unbroadcast": (1,), "expand_reduced": (1,), "getitem_grad": (1,),
-                 "reduced_size": (0,)}
+                 "reduced_size": (0,), "copy": (0,)}  # (s2s.copy of an array: `x.copy()`)
 
 
 def _read_by_helper(call, arg, shapes):
@@ -389,6 +397,9 @@ def _fresh(value, shapes):
         return isinstance(shape, tuple) and shape != ()
     if isinstance(value, ast.Call) and not any(k.arg in (None, "out", "copy", "like") for k in value.keywords):
         callee = shapes.callee(value)
+        if shapes.helpers.get(callee) == "copy":  # s2s.copy(u), the user's `u.copy()`: an array's is `u.copy()`
+            shape = shapes.of(value)
+            return isinstance(shape, tuple) and shape != ()
         return any(callee is f for f in _MAKERS) or isinstance(callee, np.ufunc) and len(value.args) == callee.nin
     return False
 

@@ -70,7 +70,7 @@ defrule("np.array(object, dtype=None)", object="s2s.array_grad(g, object)", resu
         object_dot="np.array(object_dot, dtype=dtype)").variant = _dtype_given(_array_cast)
 defrule("np.float64(x)", x="g", x_dot="np.float64(x_dot)")
 defrule("np.float32(x)", x="g", x_dot="np.float32(x_dot)")
-defrule("np.copy(a)", methods=("copy",), a="g", a_dot="s2s.copy(a_dot)")
+defrule("np.copy(a)", methods=("copy",), real=shapes.real_of_one, a="g", a_dot="s2s.copy(a_dot)")
 defrule("np.nan_to_num(x)", x="g * np.isfinite(x)")
 
 # two arguments
