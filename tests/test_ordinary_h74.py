@@ -75,3 +75,20 @@ def test_snapshot_copy_read_after_the_update():
         g = s2s.grad(snapshots, wrt=wrt)
         for _ in range(2):
             assert np.allclose(g(0.5, x), fd_grad(snapshots, (0.5, x), wrt), rtol=1e-5, atol=1e-7)
+
+
+def exp_fit(theta, t, y):
+    a, b, c = theta
+    r = a * np.exp(-b * t) + c - y
+    return 0.5 * np.linalg.norm(r) ** 2 + 0.1 * np.linalg.norm(theta)
+
+
+def test_norm_adjoint_is_real_and_items_add_in_place():
+    # the norm's adjoint divides by (norm if norm != 0 else 1): a choice of a real and an int is real when
+    # divided into, so theta's adjoint is a real array and a, b, c's adjoints add into it in place
+    args = (np.array([1.0, 0.5, 0.1]), np.linspace(0, 4, 20), np.cos(np.arange(20.0)))
+    src = s2s.source(s2s.grad(exp_fit), *args)
+    assert "getitem_grad" not in src and "theta_bar[0] += " in src, src
+    g = s2s.grad(exp_fit)
+    for _ in range(2):
+        assert np.allclose(g(*args), fd_grad(exp_fit, args, 0), rtol=1e-5, atol=1e-7)

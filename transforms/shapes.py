@@ -1157,7 +1157,7 @@ class Shapes:
             sides = [node.left, node.right]
             return any(self.real(x, reals) for x in sides) and all(
                 self.real(x, reals) or _int_literal(x) or self.known_int(x) or self._mask(x, reals)
-                for x in sides)  # (float * bool is float)
+                or self._real_or_int_choice(x, reals) for x in sides)  # (float * bool is float)
         if isinstance(node, ast.IfExp):
             return self.real(node.body, reals) and self.real(node.orelse, reals)
         if isinstance(node, ast.UnaryOp):
@@ -1176,6 +1176,11 @@ class Shapes:
         if isinstance(node, ast.Call) and not node.keywords:
             return self._real_call(self.callee(node), node, reals)
         return False
+
+    def _real_or_int_choice(self, node, reals) -> bool:
+        """A choice between real values and ints (`norm if norm != 0 else 1`, a norm's adjoint): real op it is real."""
+        return isinstance(node, ast.IfExp) and all(self.real(b, reals) or _int_literal(b) or self.known_int(b)
+                                                   for b in (node.body, node.orelse))
 
     def known_int(self, node) -> bool:
         """An int of known value that a float holds exactly (`d = X.shape[1]`): `x * d` is as an int literal's."""
