@@ -14,7 +14,10 @@ import ast
 import contextlib
 import contextvars
 import copy
+import math
 import types
+
+import numpy as np
 
 from .context import ctx
 from .names import global_object
@@ -322,6 +325,16 @@ def _flattening_order(names, candidates):
     return order
 
 
+# the modules generated code imports under these names where the caller's code does not use the names itself
+_GENERATED_MODULES = {"np": np, "math": math}
+
+
+def _same_module(pf, name) -> bool:
+    """Whether a helper's free `name` (`np`), taken by the generated code but not read by the caller, denotes the
+    module the generated code binds to it (`import numpy as np`): expanded in the caller, it means the same."""
+    return name in _GENERATED_MODULES and pf.globals.get(name, None) is _GENERATED_MODULES[name]
+
+
 def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None) -> list[str]:
     """Copy into `tree` (as local helpers, expanded like them) the plain functions of the same module that
     it only calls, and those they only call: `sigmoid(z)` of `def sigmoid(x): return 1.0 / (1.0 + np.exp(-x))`
@@ -381,7 +394,8 @@ def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None) -> list[str]:
             first_call.setdefault(node.func.id, node)
     # a free name the caller does not read must be one generated code has not taken already; then every
     # name of the helpers is taken, so that the names their expansion makes are none of them
-    kept = {n for n in kept if not any(m not in seen and m in alloc.taken for m in candidates[n].free)}
+    kept = {n for n in kept if not any(m not in seen and m in alloc.taken and not _same_module(pf, m)
+                                       for m in candidates[n].free)}
     for name in kept:
         alloc.taken.update(candidates[name].own | candidates[name].free)
     flat = {}

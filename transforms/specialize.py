@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import math
 
 import numpy as np
 
@@ -39,7 +40,8 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero", "grad_mult_seq",
                          "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads",
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
-                         "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack")
+                         "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
+                         "grad_squeeze")
 
 
 def runtime_helpers() -> dict:
@@ -380,6 +382,14 @@ class _Rewrite(ast.NodeTransformer):
                             keywords=[])
         if name in ("grad_solve_a", "grad_solve_b") and len(args) == 4 - (name == "grad_solve_b"):
             return self._solve_adjoint(name, node, args, shapes)
+        if name == "grad_squeeze" and len(args) == 3 and _array_shape(shapes[1]) and isinstance(shapes[0], tuple) \
+                and math.prod(shapes[0]) == math.prod(shapes[1]) and self.shapes.real(args[0]):
+            # np.squeeze's adjoint: g (a number, or an array of as many items) reshaped to x's known shape
+            if shapes[0] == shapes[1]:
+                return args[0]
+            reshape = ast.Attribute(value=ast.Name(id=self.np, ctx=ast.Load()), attr="reshape", ctx=ast.Load())
+            return ast.Call(func=reshape, args=[args[0], ast.Tuple(elts=[ast.Constant(n) for n in shapes[1]],
+                                                                   ctx=ast.Load())], keywords=[])
         if name == "as_sequence" and len(args) == 1 and _array_shape(shapes[0]) and not self.shapes.is_zero(args[0]):
             return args[0]  # what `for v in x` runs over, of an array: the array itself
         if name == "grad_iterated" and len(args) == 2 and _array_shape(shapes[1]):
