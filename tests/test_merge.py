@@ -120,3 +120,53 @@ def test_a_read_moved_later_by_one_merge_keeps_its_value_live_for_the_next():
     scope = {}
     exec(merged, scope)
     assert scope["f"](1.5, 0.25) == (0.75, 3.25)
+
+
+def _random_program(rng):
+    """A function of x and y of number temporaries t0..t4: assignments of arithmetic, some in a loop."""
+    bound = ["x", "y"]
+    names = [f"t{i}" for i in range(5)]
+
+    def expr():
+        a, b = rng.choice(bound), rng.choice(bound)
+        return rng.choice([f"{a} + {b}", f"{a} * {b}", f"{a} - {b}", f"-{a}", f"{a} * 0.5", f"abs({a})", a])
+
+    lines = []
+    for _ in range(rng.randint(3, 9)):
+        if rng.random() < 0.2:
+            lines.append("    for _ in range(2):")
+            for _ in range(rng.randint(1, 3)):
+                target = rng.choice(names)
+                lines.append(f"        {target} = {expr()}")
+                if target not in bound:
+                    bound.append(target)
+        else:
+            target = rng.choice(names)
+            lines.append(f"    {target} = {expr()}")
+            if target not in bound:
+                bound.append(target)
+    outs = rng.sample(bound, min(3, len(bound)))
+    return "def f(x, y):\n" + "\n".join(lines) + f"\n    return ({', '.join(outs)},)"
+
+
+def test_merged_programs_compute_what_they_computed():
+    """A fuzzer of the pass itself: random number programs, merged and run against the program as it was."""
+    import random
+
+    import s2s.pipeline  # noqa: F401  (installs the context the passes read)
+    from s2s.transforms.merge import merge_number_temporaries
+    from s2s.transforms.shapes import Shapes
+    from s2s.transforms.specialize import _pure, runtime_helpers
+
+    rng = random.Random(11)
+    merged_some = 0
+    for _ in range(400):
+        text = _random_program(rng)
+        fdef = ast.parse(text).body[0]
+        shapes = Shapes(fdef, {"x": (), "y": ()}, lambda n: None, runtime_helpers(), kinds={"x": "d", "y": "d"})
+        merged_some += merge_number_temporaries(fdef, shapes, _pure, {f"t{i}" for i in range(5)})
+        before, after = {}, {}
+        exec(text, before)
+        exec(ast.unparse(fdef), after)
+        assert after["f"](1.25, -0.75) == before["f"](1.25, -0.75), (text, ast.unparse(fdef))
+    assert merged_some > 100
