@@ -57,15 +57,16 @@ def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes, displays_onl
             bindings.setdefault(node.targets[0].id, []).append(node)
         if isinstance(node, ast.Call):
             helper[id(node)] = helper_of(node)
-    made_by_displays = {name for name, assigns in bindings.items()
-                        if all(isinstance(a.value, ast.Tuple | ast.List) or is_pop(a.value)  # (a restore)
-                               or isinstance(a.value, ast.Constant) and a.value.value is None  # (the placeholder)
-                               for a in assigns)}
     plans = {}
     for name, assigns in bindings.items():
         plan = _plan(name, assigns, shapes, helper, fdef)
-        if plan is not None and (not displays_only or plan.container in made_by_displays):
+        if plan is not None:
             plans[name] = plan
+    _resolve_copies(plans)
+    if displays_only:
+        made_by_displays = _made_by_displays(bindings, fdef)
+        plans = {name: plan for name, plan in plans.items() if plan.container in made_by_displays}
+        _resolve_copies(plans)
     if not plans:
         return set()
     taken = {n.id for n in walk(fdef) if isinstance(n, ast.Name)} | {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
@@ -86,15 +87,27 @@ def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes, displays_onl
 
 
 class _Plan:
-    __slots__ = ("container", "keys", "display", "add", "names")
+    __slots__ = ("container", "structure", "copies", "add", "names")
 
-    def __init__(self, container, keys, display, add):
-        self.container, self.keys, self.display, self.add = container, keys, display, add
+    def __init__(self, container, structure, copies, add):
+        self.container, self.structure, self.copies, self.add = container, structure, copies, add
+
+    @property
+    def keys(self):
+        s = self.structure
+        return [k for k, _ in s.items] if isinstance(s, Keyed) else list(range(len(s.items)))
+
+    @property
+    def display(self):
+        return "dict" if isinstance(self.structure, Keyed) else "list"
 
 
 def _plan(name, assigns, shapes, helper, fdef):
-    """The plan for adjoint `name` (its container, keys, the kind of display), or None where it is not one."""
+    """The plan for adjoint `name` (its container and structure, the other adjoints it adds or takes whole), or
+    None where it is not one. Where it only takes others' (`mid_bar = s2s.add(mid_bar, state3_bar)` of the copy
+    `state3 = mid`), its container and structure are theirs (`_resolve_copies`)."""
     container = structure = add = None
+    copies = []
     for a in assigns:
         value = a.value
         if isinstance(value, ast.Constant) and type(value.value) is float and value.value == 0.0:
@@ -103,6 +116,9 @@ def _plan(name, assigns, shapes, helper, fdef):
                 and isinstance(value.args[0], ast.Name) and value.args[0].id == name:
             add = value.func
             value = value.args[1]
+        if isinstance(value, ast.Name) and value.id != name:
+            copies.append(value.id)  # another adjoint, of a copy of the container (`state2 = state`)
+            continue
         if not (helper.get(id(value)) == "getitem_grad" and len(value.args) == 3 and not value.keywords
                 and isinstance(value.args[1], ast.Name) and _literal(value.args[2]) is not _NO_KEY):
             return None
@@ -115,14 +131,59 @@ def _plan(name, assigns, shapes, helper, fdef):
             return None
         if add is None and isinstance(value.func, ast.Attribute):  # (`s2s.getitem_grad`: the same module's add)
             add = ast.Attribute(value=value.func.value, attr="add", ctx=ast.Load())
-    if container is None or add is None:
+    if container is None and not copies:
         return None
     # every store of the name is one of these assignments, and no read of it is a tape's push
     stores = [n for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)]
     if len(stores) != len(assigns):
         return None
-    keys = [k for k, _ in structure.items] if isinstance(structure, Keyed) else list(range(len(structure.items)))
-    return _Plan(container, keys, "dict" if isinstance(structure, Keyed) else "list", add)
+    return _Plan(container, structure, copies, add)
+
+
+def _resolve_copies(plans):
+    """Drop from `plans` each plan taking another adjoint that has no plan or another structure; one that only
+    takes others gets their container and structure. Until nothing changes: a dropped plan may be taken."""
+    changed = True
+    while changed:
+        changed = False
+        for name, plan in list(plans.items()):
+            sources = [plans.get(other) for other in plan.copies]
+            if any(s is None for s in sources) or any(s.structure is not None and plan.structure is not None
+                                                      and s.structure != plan.structure for s in sources):
+                del plans[name]
+                changed = True
+                continue
+            known = next((s for s in sources if s.structure is not None), None)
+            if plan.structure is None and known is not None:
+                plan.container, plan.structure = known.container, known.structure
+                changed = True
+    for name in [n for n, plan in plans.items() if plan.structure is None]:  # (copies of each other alone)
+        del plans[name]
+    if any(other not in plans for plan in plans.values() for other in plan.copies):
+        _resolve_copies(plans)
+
+
+def _made_by_displays(bindings, fdef) -> set:
+    """The names only ever bound to tuple or list displays, a tape's restore, the placeholder None, or another
+    such name (`state2 = state`), each by an assignment to it alone."""
+    stores = {}  # name -> its stores but those of the placeholder `t = t2 = None` (never read)
+    for n in walk(fdef):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            stores[n.id] = stores.get(n.id, 0) + 1
+        elif isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant) and n.value.value is None:
+            for t in n.targets:
+                if isinstance(t, ast.Name):
+                    stores[t.id] = stores.get(t.id, 0) - 1
+    names = {name for name, assigns in bindings.items()
+             if stores.get(name) == sum(not (isinstance(a.value, ast.Constant) and a.value.value is None) for a in assigns)}
+    while True:
+        kept = {name for name in names if all(
+            isinstance(a.value, ast.Tuple | ast.List) or is_pop(a.value)  # (a restore)
+            or isinstance(a.value, ast.Constant) and a.value.value is None  # (the placeholder)
+            or isinstance(a.value, ast.Name) and a.value.id in names for a in bindings[name])}
+        if kept == names:
+            return names
+        names = kept
 
 
 _NO_KEY = object()
@@ -165,6 +226,13 @@ def _rewrite(fdef, plans):
         accumulates = isinstance(value, ast.Call) and len(value.args) == 2 and isinstance(value.args[0], ast.Name) \
             and value.args[0].id == name
         item = value.args[1] if accumulates else value
+        if isinstance(item, ast.Name) and item.id in plans:  # another adjoint of this structure: item by item
+            other = plans[item.id]
+            return [ast.Assign(targets=[ast.Name(id=plan.names[k], ctx=ast.Store())],
+                               value=ast.Call(func=plan.add, args=[ast.Name(id=plan.names[k], ctx=ast.Load()),
+                                                                   ast.Name(id=other.names[k], ctx=ast.Load())],
+                                              keywords=[]) if accumulates else ast.Name(id=other.names[k], ctx=ast.Load()))
+                    for k in plan.keys]
         key = _key_of(item, plan)
         g = Reads(plans).visit(item.args[0])
         target = plan.names[key]

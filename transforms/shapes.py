@@ -591,6 +591,7 @@ class Shapes:
         self.appended = self._appended_lists(calls, reads, exprs)
         self._params = set(params)
         self._valuing = set()  # names whose value `value_of` is finding (a cycle claims nothing)
+        self._items_asked = set()  # (name, k) whose item `_real_item` is asking about (a cycle claims nothing)
         self.at = {}
         self._int_arrays = self._integer_arrays(kinds or {}, params_bound)
         self._int_arithmetic(range_loops, params_bound)
@@ -1249,16 +1250,39 @@ class Shapes:
         if not (isinstance(node.value, ast.Name) and node.value.id in self.local and node.value.id not in self._params
                 and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int):
             return False
-        name, k = node.value.id, node.slice.value
+        key = (node.value.id, node.slice.value)
+        if key in self._items_asked:
+            return False  # (an item of a tuple bound to one made from that item: not claimed)
+        values = self._tuples_bound(node.value.id, set())
+        k = node.slice.value
+        self._items_asked.add(key)
+        try:
+            return bool(values) and all(isinstance(v, ast.Tuple) and -len(v.elts) <= k < len(v.elts)
+                                        and not isinstance(v.elts[k], ast.Starred) and self.real(v.elts[k], reals)
+                                        for v in values)
+        finally:
+            self._items_asked.discard(key)
+
+    def _tuples_bound(self, name, seen):
+        """The values bound to the local `name`, through names bound to it (`state2 = state`), or None where some
+        binding is not a plain one (a tape's pop restores one of the values bound before; its `None`
+        placeholder is never read)."""
         values = self._assigned_values.get(name)
-        if not values or any(v is None for v in values):
-            return False
-        # (a tape's pop restores one of the tuples bound before; its `None` placeholder is never read)
-        values = [v for v in values if not self._is_pop(v)
-                  and not (self._placeholder(v, name))]
-        return bool(values) and all(isinstance(v, ast.Tuple) and -len(v.elts) <= k < len(v.elts)
-                                    and not isinstance(v.elts[k], ast.Starred) and self.real(v.elts[k], reals)
-                                    for v in values)
+        if name in seen or name in self._params or not values or any(v is None for v in values):
+            return None
+        seen.add(name)
+        out = []
+        for v in values:
+            if self._is_pop(v) or self._placeholder(v, name):
+                continue
+            if isinstance(v, ast.Name) and v.id in self.local:
+                inner = self._tuples_bound(v.id, seen)
+                if inner is None:
+                    return None
+                out.extend(inner)
+            else:
+                out.append(v)
+        return out
 
     def _join(self, name, shape):
         if name not in self.env:

@@ -41,7 +41,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads",
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
-                         "grad_squeeze")
+                         "grad_squeeze", "grad_add_seq")
 
 
 def runtime_helpers() -> dict:
@@ -309,7 +309,24 @@ class _Rewrite(ast.NodeTransformer):
             self.changed = True
             return self.visit(guarded)
         self.generic_visit(node)
+        g = self._guarded_number(node)
+        if g is not None:  # `0.0 if s2s.is_zero(g) else g` of a number g: g (0.0 where it is 0.0)
+            self.changed = True
+            return g
         return node
+
+    def _guarded_number(self, node):
+        """g, where `node` is `0.0 if s2s.is_zero(g) else g` and g a real number."""
+        test = node.test
+        if not (isinstance(test, ast.Call) and len(test.args) == 1 and not test.keywords
+                and isinstance(node.body, ast.Constant) and node.body.value == 0.0
+                and isinstance(node.orelse, ast.Name) and isinstance(test.args[0], ast.Name)
+                and test.args[0].id == node.orelse.id):
+            return None
+        callee = self.shapes.callee(test)
+        if callee is None or not hashable(callee) or self.shapes.helpers.get(callee) != "is_zero":
+            return None
+        return node.orelse if self.shapes.of(node.orelse) == () and self.shapes.real(node.orelse) else None
 
     def visit_Call(self, node):
         self.generic_visit(node)
@@ -365,6 +382,11 @@ class _Rewrite(ast.NodeTransformer):
             return ast.Subscript(value=args[0], slice=args[1], ctx=ast.Load())  # an item of that list
         if name == "grad_mult_seq" and len(args) == 4:
             return self._product_adjoint(node, args, shapes)
+        if name == "grad_add_seq" and len(args) == 4 and type(_number(args[3])) is int and _number(args[3]) in (0, 1) \
+                and all(type(sh) is tuple for sh in shapes[:3]):
+            # `x + y` of arrays or numbers (not lists concatenated): g summed down to the one it is for
+            own = shapes[1 + _number(args[3])]
+            return args[0] if shapes[0] == own else self._sum_to(node, args[0], shapes[0], own)
         if name == "written_into" and len(args) == 2 and self.shapes.real(args[1]):
             return args[0]  # (written into real floats: kept as it is)
         if name == "transpose_attr" and len(args) == 1 and _array_shape(shapes[0]):

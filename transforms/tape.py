@@ -385,7 +385,8 @@ def recompute_from_restored(fdef: ast.FunctionDef, stack: str | None, shapes) ->
             t = stack.pop()
 
     Why it is the same value: `t` is a number computed by `+ - * /` from number literals, arguments
-    the function never rebinds and names the same trip pushes after it with nothing changing them in between;
+    the function never rebinds, locals bound once before the loop that nothing changes, and names the same trip
+    pushes after it with nothing changing them in between;
     the backward loop's trip restores those names to the values they had when `t` was computed, so computing
     `t` again right after their last restore gives the value its pop gave. Done where every read of `t` in
     the backward loop comes after that point and before `t`'s pop, nothing outside the two loops reads `t`,
@@ -440,8 +441,8 @@ def _recompute_one(fdef, forward, k, loops, stack, shapes, stores, pushes, pops,
     q = next(i for i, s in enumerate(bb) if s is pops[name][0])
     after, before = -1, q  # the recomputation goes after the pops of `later` names, before those of `earlier` ones
     for u in used:
-        if u in params and stores.get(u, 0) == 0:
-            continue  # an argument never rebound
+        if u in params and stores.get(u, 0) == 0 or _bound_once_before(fdef, forward, u, stores):
+            continue  # an argument never rebound, or a local bound once before the loops (`c = params[1]`)
         if len(pushes.get(u, ())) != 1 or len(pops.get(u, ())) != 1 or _written_in(backward, u, pops[u][0]):
             return None
         at = next((j for j in range(len(fb)) if fb[j] is pushes[u][0]), None)
@@ -472,6 +473,21 @@ def _recompute_one(fdef, forward, k, loops, stack, shapes, stores, pushes, pops,
     pushes.pop(name)
     pops.pop(name)
     return name
+
+
+def _bound_once_before(fdef, forward, name, stores) -> bool:
+    """Whether `name` is bound once in the function, by an assignment to it alone at the top level before the
+    loop `forward`, and nothing else may change what it holds (`_touches`; the final `return` read as the
+    expression it returns): both sweeps read that one value."""
+    if stores.get(name, 0) != 1:
+        return False
+    at = next((i for i, s in enumerate(fdef.body[:fdef.body.index(forward)]) if isinstance(s, ast.Assign)
+               and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and s.targets[0].id == name), None)
+    if at is None:
+        return False
+    rest = [ast.Expr(value=s.value) if isinstance(s, ast.Return) and s.value is not None else s
+            for s in fdef.body[:at] + fdef.body[at + 1:]] + [ast.Expr(value=fdef.body[at].value)]
+    return not _touches(rest, name)
 
 
 def _written_in(loop, name, pop) -> bool:

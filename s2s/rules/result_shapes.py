@@ -686,6 +686,21 @@ def add_seq_part(site):
     return target if _array(g) else None
 
 
+def mult_seq_part(site):
+    """s2s.grad_mult_seq(g, x, y, which) where x and y are arrays or numbers (arithmetic, not a repetition): the
+    shape of the one `which` names (g times the other, summed down to it), where g is certainly an array or
+    both are numbers."""
+    which = site.literal(3) if site.nargs == 4 and not site.keywords else None
+    x, y, g = site.shape(1), site.shape(2), site.shape(0)
+    if which not in (0, 1) or type(which) is not int or type(x) is not tuple or type(y) is not tuple \
+            or not isinstance(g, tuple):
+        return None
+    target = y if which else x
+    if g == () and x == () and y == ():
+        return ()
+    return target if _array(g) and broadcast(broadcast(g, x), y) is not None else None
+
+
 def expand_reduced(site):
     """s2s.expand_reduced(g, x, axis, keepdims): x's shape (a number, even 0.0, is broadcast to it)."""
     if site.nargs != 4:

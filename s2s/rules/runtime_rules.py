@@ -176,7 +176,7 @@ defrule_for(rt.dict_pairs_tangent, "dict_pairs_tangent(t, pairs)", shape_only=("
 # `+` and `*` that may concatenate or repeat lists and tuples
 defrule_for(rt.grad_add_seq, "grad_add_seq(g, x, y, which)", shape_only=("x", "y"), structured=True, linear=("g",),
             result_shape=shapes.add_seq_part)
-defrule_for(rt.grad_mult_seq, "grad_mult_seq(g, x, y, which)", structured=True,
+defrule_for(rt.grad_mult_seq, "grad_mult_seq(g, x, y, which)", structured=True, result_shape=shapes.mult_seq_part,
             x_dot="s2s.grad_mult_seq(g, x_dot, y, which) if which == 1 else 0.0",
             y_dot="s2s.grad_mult_seq(g, x, y_dot, which) if which == 0 else 0.0", linear=("g",))
 defrule_for(rt.add_seq_tangent, "add_seq_tangent(tx, ty, x, y, ans)", shape_only=("x", "y", "ans"), structured=True, linear=("tx", "ty"))
