@@ -153,10 +153,11 @@ def test_merged_programs_compute_what_they_computed():
     """A fuzzer of the pass itself: random number programs, merged and run against the program as it was."""
     import random
 
-    import s2s.pipeline  # noqa: F401  (installs the context the passes read)
     from s2s.transforms.merge import merge_number_temporaries
     from s2s.transforms.shapes import Shapes
     from s2s.transforms.specialize import _pure, runtime_helpers
+
+    import s2s.pipeline  # noqa: F401  (installs the context the passes read)
 
     rng = random.Random(11)
     merged_some = 0
