@@ -546,3 +546,44 @@ def test_a_scalar_output_known_only_after_a_loop_of_appends_is_not_returned():
     assert "value" not in src and "return s2s.finish(W_bar, W)" in src, src
     np.testing.assert_allclose(s2s.grad(stacked_outputs)(W, xs), s2s.derivative(stacked_outputs)(W, xs), rtol=1e-12)
     check_all(stacked_outputs, (W, xs))
+
+
+def logreg_f32(w, b, X, y):
+    p = 1.0 / (1.0 + np.exp(-(X @ w + b)))
+    eps = np.float32(1e-6)
+    return -np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))
+
+
+def test_a_number_made_by_np_float32_has_a_shape_and_is_real():
+    """`eps = np.float32(1e-6)` is a number: the loss's adjoint is specialised (no expand_reduced, no
+    unbroadcast), and the gradients stay float32."""
+    r = _rng(7)
+    args = (r.normal(size=5).astype(np.float32), np.float32(0.1), r.normal(size=(16, 5)).astype(np.float32),
+            (r.random(16) < 0.5).astype(np.float32))
+    src = s2s.source(s2s.grad(logreg_f32, wrt=(0, 1)), *args)
+    assert "expand_reduced" not in src and "unbroadcast" not in src, src
+    got = s2s.grad(logreg_f32, wrt=(0, 1))(*args)
+    want = s2s.derivative(logreg_f32, wrt=(0, 1))(*args)
+    assert got[0].dtype == np.float32 and np.asarray(got[1]).dtype == np.float32
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-5)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
+
+
+def patch_features(filters, images):
+    n = images.shape[1] - filters.shape[1] + 1
+    k = filters.shape[1]
+    patches = np.stack([images[:, i:i + k, j:j + k] for i in range(n) for j in range(n)], axis=1)
+    conv = np.einsum("bpij,fij->bpf", patches, filters)
+    return np.mean(np.maximum(conv, 0.0).mean(axis=1) ** 2)
+
+
+def test_a_list_appended_to_in_nested_loops_of_known_trips_has_known_items():
+    """The patches list gets n * n items: its stack has a shape, so the loss's adjoint is specialised; and
+    np.einsum's adjoint is computed for the filters alone (the images are data)."""
+    r = _rng(8)
+    args = (r.normal(size=(2, 3, 3)), r.normal(size=(4, 6, 6)))
+    src = s2s.source(s2s.grad(patch_features), *args)
+    assert "expand_reduced" not in src and "unbroadcast" not in src, src
+    assert "s2s.grad_einsum_parts(" in src and ", (2,))" in src, src
+    np.testing.assert_allclose(s2s.grad(patch_features)(*args), s2s.derivative(patch_features)(*args), rtol=1e-12)
+    check_all(patch_features, args)

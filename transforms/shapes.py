@@ -975,22 +975,37 @@ class Shapes:
         return fact if type(fact) is ListOf else None
 
     def _counted_appends(self, s, entry, state, trips):
-        """After a loop of `trips` trips over a counter's known range whose body appends to a list once per
-        trip, at its top level (and pops it nowhere): the list's entry items and one item per trip (`Seq`)."""
-        steps = {}
-        for t in s.body:
-            step = _list_step(t, self.appended)
-            if step is not None:
-                steps.setdefault(step[0], []).append(step[1])
-        for name, kinds in steps.items():
-            inner = [n for t in s.body if _list_step(t, {name}) is None for n in walk(t)
-                     if isinstance(n, ast.Name) and n.id == name]
+        """After a loop of `trips` trips over a counter's known range whose body appends to a list a known number
+        of times per trip (`_appends_per_trip`: at its top level, or in loops of known trips in it) and pops it
+        nowhere: the list's entry items and that many items per trip (`Seq`)."""
+        mentioned = {n.id for t in s.body for n in walk(t) if isinstance(n, ast.Name) and n.id in self.appended}
+        for name in mentioned:
+            per = self._appends_per_trip(s.body, name)
             before, item = entry.get(name), _one_item(state.get(name))
-            if kinds == ["append"] and not inner and isinstance(before, Seq) and item is not None \
-                    and all(i == item for i in before.items):
+            if per and isinstance(before, Seq) and item is not None and all(i == item for i in before.items):
                 state = dict(state)
-                state[name] = Seq(before.items + (item,) * trips)
+                state[name] = Seq(before.items + (item,) * (trips * per))
         return state
+
+    def _appends_per_trip(self, body, name):
+        """How many items `body` appends to the list `name` each time it runs: one per `name.append(v)` at its
+        top level, and the trips times the count of a `for` loop's body over a known range it cannot leave early;
+        None where anything else mentions `name` (a pop, a branch, a loop of unknown trips)."""
+        count = 0
+        for t in body:
+            step = _list_step(t, {name})
+            if step is not None:
+                if step[1] != "append":
+                    return None
+                count += 1
+            elif any(isinstance(n, ast.Name) and n.id == name for n in walk(t)):
+                bounds = self._range_bounds(t.iter) if isinstance(t, ast.For) and not t.orelse \
+                    and not _leaves_early(t.body) else None
+                inner = self._appends_per_trip(t.body, name) if bounds is not None else None
+                if inner is None:
+                    return None
+                count += len(range(*bounds)) * inner
+        return count
 
     def _counter(self, s, state):
         """The fact of a `for` loop's counter: `Counted` where it is only ever bound by loops over ranges, this

@@ -35,7 +35,8 @@ defrule("np.tensordot(a, b, axes=2)", a="s2s.grad_tensordot(g, a, b, axes, 0)",
 defrule("np.einsum(*operands, out=None, dtype=None, order='K', casting='safe', optimize=False)", returns_view="sometimes",
         result_shape=shapes.einsum,
         zero=("out", "dtype", "order", "casting", "optimize"),
-        operands="s2s.grad_einsum_parts(g, operands, optimize)", operands_dot="s2s.einsum_jvp(operands, operands_dot)")
+        operands="s2s.grad_einsum_parts(g, operands, optimize, active)",
+        operands_dot="s2s.einsum_jvp(operands, operands_dot)")
 defrule("np.trace(a, offset=0, axis1=0, axis2=1)", methods=("trace",), result_shape=shapes.trace,
         a="s2s.grad_trace(g, a, offset, axis1, axis2)",
         a_dot="np.trace(a_dot, offset, axis1, axis2)")

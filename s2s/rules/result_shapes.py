@@ -602,16 +602,19 @@ def einsum(site):
 
 
 def einsum_parts(site):
-    """s2s.grad_einsum_parts(g, [spec, a, b], optimize): per item, the operand's shape (none for the subscripts),
-    where g is certainly an array of the einsum's own shape."""
-    node = site.node(1) if site.nargs in (2, 3) and not site.keywords else None
+    """s2s.grad_einsum_parts(g, [spec, a, b], optimize, which): per item, the operand's shape (none for the
+    subscripts, nor for an operand `which` leaves out: its part is the zero), where g is certainly an array of
+    the einsum's own shape."""
+    node = site.node(1) if site.nargs in (2, 3, 4) and not site.keywords else None
     items = site.items(1) if isinstance(node, ast.List) and node.elts else None
-    if items is None:
+    which = site.literal(3) if site.nargs == 4 else None
+    if items is None or not (which is None or type(which) is tuple):
         return None
     out = _einsum_shape(_einsum_terms(literal(node.elts[0], None)), items[1:])
     if out is None or site.shape(0) != out:
         return None
-    return Seq((None,) + tuple(items[1:]))
+    return Seq((None,) + tuple(item if which is None or p in which else None
+                               for p, item in enumerate(items[1:], start=1)))
 
 
 def trace_back(site):

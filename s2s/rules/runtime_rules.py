@@ -150,9 +150,9 @@ defrule_for(rt.grad_prod, "grad_prod(g, ans, x, axis, keepdims)", shape_only=("a
 defrule_for(rt.grad_solve_a, "grad_solve_a(g, ans, a, b)", shape_only=("b",), result_shape=shapes.grad_solve_a,
             ans_dot="s2s.grad_solve_a(g, ans_dot, a, b)",
             a_dot="s2s.grad_solve_a_dot(g, ans, a, a_dot)", linear=("g",))
-defrule_for(rt.grad_einsum_parts, "grad_einsum_parts(g, items, optimize=False)", structured=True,
+defrule_for(rt.grad_einsum_parts, "grad_einsum_parts(g, items, optimize=False, which=None)", structured=True,
             result_shape=shapes.einsum_parts,
-            items_dot="s2s.grad_einsum_parts_dot(g, items, items_dot, optimize)", linear=("g",))
+            items_dot="s2s.grad_einsum_parts_dot(g, items, items_dot, optimize, which)", linear=("g",))
 defrule_for(rt.einsum_jvp, "einsum_jvp(items, tangents)",
             items_dot="s2s.einsum_jvp_dot(items, tangents, items_dot)", linear=("tangents",))
 

@@ -132,15 +132,22 @@ def _einsum_adjoint(g, ins, out, ops, which):
     return np.einsum(",".join([kept] + names) + "->" + "".join(letters), grad, *factors)
 
 
-@linear_in_g(zero=lambda items, optimize=False: [ZERO] * len(items))
-def grad_einsum_parts(g, items, optimize=False):
-    """Adjoints of np.einsum for every positional argument (ZERO for subscripts and sublists)."""
+@linear_in_g(zero=lambda items, optimize=False, which=None: [ZERO] * len(items))
+def grad_einsum_parts(g, items, optimize=False, which=None):
+    """Adjoints of np.einsum for every positional argument (ZERO for subscripts and sublists), or for those at
+    the positions `which` alone (the others ZERO: the operands nothing is differentiated through).
+
+        >>> a, b = np.ones((2, 3)), np.ones((3, 4))
+        >>> [np.shape(p) for p in grad_einsum_parts(np.ones((2, 4)), ["ij,jk->ik", a, b], which=(2,))]
+        [(), (), (3, 4)]
+    """
     parts = [ZERO] * len(items)
     ins, out, positions = _einsum_spec(items)
     items, before = _broadcast(items, ins, positions)
     ops = [items[p] for p in positions]
     for k, p in enumerate(positions):
-        parts[p] = _einsum_adjoint(g, ins, out, ops, k)
+        if which is None or p in which:
+            parts[p] = _einsum_adjoint(g, ins, out, ops, k)
     return _unbroadcast_parts(parts, before)
 
 
@@ -171,9 +178,9 @@ def _replaced(items, first, second):
                 yield i, j, changed
 
 
-@linear_in_g(zero=lambda items, items_dot, optimize=False: [ZERO] * len(items))
-def grad_einsum_parts_dot(g, items, items_dot, optimize=False):
-    """Tangent of `grad_einsum_parts(g, items)` for the tangents of the operands."""
+@linear_in_g(zero=lambda items, items_dot, optimize=False, which=None: [ZERO] * len(items))
+def grad_einsum_parts_dot(g, items, items_dot, optimize=False, which=None):
+    """Tangent of `grad_einsum_parts(g, items, optimize, which)` for the tangents of the operands."""
     parts = [ZERO] * len(items)
     if is_zero(items_dot):
         return parts
@@ -181,7 +188,7 @@ def grad_einsum_parts_dot(g, items, items_dot, optimize=False):
     items, before = _broadcast(items, ins, positions)
     for k, p in enumerate(positions):
         for j, q in enumerate(positions):
-            if j == k or is_zero(items_dot[q]):
+            if j == k or is_zero(items_dot[q]) or which is not None and p not in which:
                 continue
             ops = [items[r] for r in positions]
             ops[j] = broadcast_to_like(items_dot[q], ops[j])
