@@ -144,11 +144,12 @@ class Site:
             return None if a is None or b is None else (math.prod(a), math.prod(b))
     """
 
-    __slots__ = ("nargs", "keywords", "_shapes", "_args", "_kw", "_env", "_reals")
+    __slots__ = ("nargs", "keywords", "_shapes", "_args", "_kw", "_env", "_reals", "_given")
 
-    def __init__(self, shapes, args, kw, env=None, reals=None):
+    def __init__(self, shapes, args, kw, env=None, reals=None, given=None):
         self.nargs, self.keywords = len(args), kw.keys()
         self._shapes, self._args, self._kw, self._env, self._reals = shapes, args, kw, env, reals
+        self._given = given or {}  # position -> the shape to take for that argument (an array for a `ZeroOr`)
 
     def _node(self, which):
         if type(which) is int:
@@ -157,6 +158,8 @@ class Site:
 
     def shape(self, which):
         """The shape of an array or a number passed there (`()` for a number), else None."""
+        if which in self._given:
+            return self._given[which]
         node = self._node(which)
         return None if node is None else self._shapes._arr(node, self._env)
 
@@ -1406,6 +1409,9 @@ class Shapes:
                     return counted
             if isinstance(node.op, ast.MatMult):
                 return matmul(self._arr(node.left, env), self._arr(node.right, env))
+            if isinstance(node.op, ast.Add | ast.Sub) and type(self.of(node.left, env)) is ZeroScalar \
+                    and type(self.of(node.right, env)) is ZeroScalar:
+                return ZERO_SCALAR  # (0.0 + 0.0 is the zero adjoint 0.0)
             results = {broadcast(left, right) for left in self._either(node.left, env)
                        for right in self._either(node.right, env)}
             return results.pop() if len(results) == 1 else None
@@ -1441,14 +1447,75 @@ class Shapes:
         return None
 
     def _fact(self, node, env):
-        """`of(node)`, but a call that gives 0.0 or an array of one shape (`s2s.grad_det` of a number adjoint), or a
-        name holding one, keeps that `ZeroOr` (for the name it is bound to, and for an elementwise operator reading
-        it)."""
-        if isinstance(node, ast.Name) and node.id in self.local:  # `a = b` of b's ZeroOr: a holds the same value
+        """`of(node)`, but a value that is 0.0 or an array of one shape (`s2s.grad_det` of a number adjoint, a name
+        holding one, its negation, a sum of such, the guard `0.0 if s2s.is_zero(g) else E` of one) keeps that
+        `ZeroOr` (for the name it is bound to, and for an elementwise operator reading it)."""
+        if isinstance(node, ast.Call):
+            return self._call(node, env)
+        return self._zero_or(node, env) or self.of(node, env)
+
+    def _zero_or(self, node, env):
+        """The `ZeroOr` of a value that is 0.0 or an array of one shape (see `_fact`), else None."""
+        if isinstance(node, ast.Name) and node.id in self.local:
             fact = self._name_fact(node, env)
-            if type(fact) is ZeroOr:
-                return fact
-        return self._call(node, env) if isinstance(node, ast.Call) else self.of(node, env)
+            return fact if type(fact) is ZeroOr else None
+        if isinstance(node, ast.Call):
+            fact = self._call(node, env)
+            return fact if type(fact) is ZeroOr else None
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            return self._zero_or(node.operand, env)  # (-0.0 is the zero adjoint too)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
+            return self._zero_or_sum(node, env)
+        if isinstance(node, ast.IfExp):
+            return self._guarded_zero_or(node, env)
+        return None
+
+    def _guarded_zero_or(self, node, env):
+        """`0.0 if s2s.is_zero(g) else E` where g holds 0.0 or an array of shape s: 0.0, or E with g that array
+        (`ZeroOr` of E's shape); None for anything else."""
+        test = node.test
+        if not (isinstance(node.body, ast.Constant) and node.body.value == 0.0 and isinstance(test, ast.Call)
+                and len(test.args) == 1 and isinstance(test.args[0], ast.Name) and not test.keywords):
+            return None
+        callee = self.callee(test)
+        if callee is None or not hashable(callee) or self.helpers.get(callee) != "is_zero":
+            return None
+        g = test.args[0]
+        either = self._either(g, env)
+        if len(either) != 2:
+            return None
+        if env is not None:
+            inner = self.of(node.orelse, {**env, g.id: either[1]})
+        else:  # (the facts at E's reads of g: the array's, for this question alone)
+            reads = [n for n in walk(node.orelse) if isinstance(n, ast.Name) and n.id == g.id]
+            saved = [(n, self.at.get(id(n))) for n in reads]
+            for n in reads:
+                self.at[id(n)] = (n, either[1])
+            try:
+                inner = self.of(node.orelse)
+            finally:
+                for n, fact in saved:
+                    if fact is None:
+                        self.at.pop(id(n), None)
+                    else:
+                        self.at[id(n)] = fact
+        inner = _array(inner)
+        return ZeroOr(inner) if inner is not None and inner != () else None
+
+    def _zero_or_sum(self, node, env):
+        """`a + b` (or `a - b`) of two values each 0.0, or 0.0 or an array of one shape s, one of them the latter: 0.0
+        where both are (0.0 + 0.0 is 0.0), else an array of shape s (`ZeroOr(s)`); None for anything else."""
+        sides = []
+        for operand in (node.left, node.right):
+            if type(self.of(operand, env)) is ZeroScalar:
+                sides.append(None)  # certainly 0.0
+                continue
+            either = self._either(operand, env)
+            if len(either) != 2:
+                return None
+            sides.append(either[1])
+        shapes = {side for side in sides if side is not None}
+        return ZeroOr(shapes.pop()) if len(shapes) == 1 else None
 
     def number_constant(self, node) -> bool:
         """A float constant of NumPy or `math` read by its dotted name (`np.pi`, `math.e`): a number. (Not any
@@ -1469,19 +1536,8 @@ class Shapes:
 
     def _either(self, node, env):
         """The shapes an elementwise operand may have here: both of a ZeroOr's (`()` for its 0.0), else one."""
-        if isinstance(node, ast.Name) and node.id in self.local:
-            fact = self._name_fact(node, env)
-            if type(fact) is ZeroOr:
-                return ((), fact.shape)
-        if isinstance(node, ast.Call):
-            fact = self._call(node, env)
-            if type(fact) is ZeroOr:
-                return ((), fact.shape)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-            inner = self._either(node.operand, env)  # (-0.0 is the zero adjoint too)
-            if len(inner) == 2:
-                return inner
-        return (self._arr(node, env),)
+        fact = self._zero_or(node, env)
+        return ((), fact.shape) if fact is not None else (self._arr(node, env),)
 
     def _arr(self, node, env):
         """The shape of `node` when it is an array's or a number's (not a tuple's), else None."""
@@ -1678,7 +1734,19 @@ class Shapes:
                 return None
             return broadcast(*(self._arr(a, env) for a in args))
         shape = self.fact(obj, "result_shape", None)  # the rule's shape function
-        return None if shape is None else shape(Site(self, args, kw, env))
+        if shape is None:
+            return None
+        if args and getattr(obj, "__s2s_zero_gives_zero__", False):
+            # a helper linear in its adjoint g that returns the zero adjoint for it (runtime.linear_in_g): 0.0 for
+            # 0.0, and for 0.0 or an array (an adjoint 0.0 before a loop) 0.0 or what the array gives
+            if type(self.of(args[0], env)) is ZeroScalar:
+                return ZERO_SCALAR
+            either = self._either(args[0], env)
+            if len(either) == 2:
+                out = shape(Site(self, args, kw, env, given={0: either[1]}))
+                out = out.shape if type(out) is ZeroOr else _array(out)
+                return ZeroOr(out) if out is not None and out != () else None
+        return shape(Site(self, args, kw, env))
 
     def _random_draw(self, node, env=None):
         """The shape of `s2s.call_plain(rng.normal, site, loc, scale, size)` (or of `rng.normal(loc, scale,

@@ -315,6 +315,29 @@ class _Rewrite(ast.NodeTransformer):
             return g
         return node
 
+    def _zero_or_array(self, node, g):
+        """`helper(g, ...)` of a helper that gives the zero adjoint for it (runtime.linear_in_g), where g holds 0.0
+        or an array of one shape (an adjoint 0.0 before a loop, an array after its first trip): the rewrite the
+        array would get, under the helper's own test, `0.0 if s2s.is_zero(g) else <rewrite>`; None where the
+        array gets none."""
+        either = self.shapes._either(g, None)
+        if len(either) != 2 or either[1] in (None, ()):
+            return None
+        held = self.shapes.at.get(id(g))
+        self.shapes.at[id(g)] = (g, either[1])  # (what the rewrite asks of g: the array's shape, here alone)
+        try:
+            new = self._rewrite(node)
+        finally:
+            if held is None:
+                self.shapes.at.pop(id(g), None)
+            else:
+                self.shapes.at[id(g)] = held
+        if new is node:
+            return None
+        test = ast.Call(func=ast.Attribute(value=copy.deepcopy(node.func.value), attr="is_zero", ctx=ast.Load()),
+                        args=[ast.Name(id=g.id, ctx=ast.Load())], keywords=[])
+        return ast.IfExp(test=test, body=ast.Constant(0.0), orelse=new)
+
     def _guarded_number(self, node):
         """g, where `node` is `0.0 if s2s.is_zero(g) else g` and g a real number."""
         test = node.test
@@ -342,6 +365,11 @@ class _Rewrite(ast.NodeTransformer):
         if name is None or node.keywords:
             return node
         args = node.args
+        if args and isinstance(args[0], ast.Name) and name != "unbroadcast" \
+                and getattr(obj, "__s2s_zero_gives_zero__", False) and isinstance(node.func, ast.Attribute):
+            guarded = self._zero_or_array(node, args[0])
+            if guarded is not None:
+                return guarded
         raw = [self.shapes.of(a) for a in args]
         shapes = [None if isinstance(sh, Seq | Keyed) else sh for sh in raw]  # (a tuple's or list's items: `part` alone)
         if name == "unbroadcast" and len(args) == 2 and shapes[0] is not None and shapes[0] == shapes[1]:

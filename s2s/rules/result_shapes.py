@@ -731,8 +731,12 @@ def grad_matmul(operand: int):
     def shape(site):
         if site.nargs != 3:
             return None
-        target = site.shape(operand)
-        return target if _array(site.shape(0)) and target not in (None, ()) else None
+        target, g = site.shape(operand), site.shape(0)
+        if target in (None, ()):
+            return None
+        if g == () and type(g) is not ZeroScalar and len(target) == 1 and site.shape(1) == site.shape(2):
+            return ZeroOr(target)  # (a dot product's number adjoint, 0.0 or not: 0.0 or the vector's shape)
+        return target if _array(g) else None
 
     return shape
 

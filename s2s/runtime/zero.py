@@ -78,4 +78,7 @@ def linear_in_g(helper=None, *, zero=None):
               f"        return {result}\n"
               f"    return _helper({', '.join([first] + passes)})\n")
     exec(compile(source, f"<linear_in_g {helper.__name__}>", "exec"), namespace)  # noqa: S102 - built from a signature
-    return zero_safe(functools.wraps(helper)(namespace[helper.__name__]))
+    wrapper = zero_safe(functools.wraps(helper)(namespace[helper.__name__]))
+    # (the zero adjoint in, the zero adjoint out: what shape inference reads of an adjoint that is 0.0 before a loop)
+    wrapper.__s2s_zero_gives_zero__ = zero is None
+    return wrapper
