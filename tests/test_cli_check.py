@@ -1,6 +1,8 @@
 """`s2s check`, `s2s graph` and the command line's error paths, run as subprocesses."""
 
 import inspect
+import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -113,11 +115,85 @@ def workdir(tmp_path_factory):
     return d
 
 
+# `python -m s2s` in a fresh process: what a user runs
+def _process(workdir, *args):
+    return subprocess.run([sys.executable, "-m", "s2s", *args], capture_output=True, text=True, cwd=workdir, timeout=300)
+
+
+# The same command in a process of its own, forked from a server that has imported s2s once: the start of
+# Python and the import of s2s (over a second each) are paid once for the module instead of once a command.
+# Each command still runs in a new process (its own module state, stdout and stderr, exit status, atexit
+# handlers); what it does not run is the interpreter's start and `python -m`'s `sys.exit(main())`, which
+# the tests through `s2s_process` (and tests/test_cli.py) run.
+_FORK_SERVER = textwrap.dedent('''\
+    import atexit, json, os, sys, tempfile, traceback
+    import s2s.api, s2s.check, s2s.cli
+    for request in sys.stdin:
+        args = json.loads(request)
+        out, err = tempfile.mkstemp(), tempfile.mkstemp()
+        pid = os.fork()
+        if pid == 0:  # as `python -m s2s ARGS` would, from here on
+            code = 1
+            try:
+                os.dup2(out[0], 1)
+                os.dup2(err[0], 2)
+                sys.argv = ["s2s", *args]
+                try:
+                    try:
+                        code = s2s.cli.main(args)
+                    except SystemExit as exc:
+                        code = exc.code
+                    if code is None:
+                        code = 0
+                    elif not isinstance(code, int):
+                        print(code, file=sys.stderr)
+                        code = 1
+                except BaseException:
+                    traceback.print_exc()
+                    code = 1
+                atexit._run_exitfuncs()
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        texts = []
+        for fd, path in (out, err):
+            os.close(fd)
+            with open(path) as f:
+                texts.append(f.read())
+            os.unlink(path)
+        print(json.dumps([os.waitstatus_to_exitcode(status), *texts]), flush=True)
+''')
+
+
+@pytest.fixture(scope="module")
+def s2s_process(workdir):
+    return lambda *args: _process(workdir, *args)
+
+
 @pytest.fixture(scope="module")
 def s2s_cli(workdir):
+    if not hasattr(os, "fork"):
+        yield lambda *args: _process(workdir, *args)
+        return
+    server = subprocess.Popen([sys.executable, "-c", _FORK_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, cwd=workdir)
+
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "s2s", *args], capture_output=True, text=True, cwd=workdir, timeout=300)
-    return run
+        server.stdin.write(json.dumps(args) + "\n")
+        server.stdin.flush()
+        reply = server.stdout.readline()
+        assert reply, "the fork server died"
+        code, out, err = json.loads(reply)
+        return subprocess.CompletedProcess(["s2s", *args], code, out, err)
+
+    try:
+        yield run
+    finally:
+        server.stdin.close()
+        server.wait(timeout=60)
+        server.stdout.close()
 
 
 def assert_clean_error(out, *fragments):
@@ -129,7 +205,8 @@ def assert_clean_error(out, *fragments):
         assert fragment in out.stderr, (fragment, out.stderr)
 
 
-def test_check_scalar_and_list_values_agree(s2s_cli):
+def test_check_scalar_and_list_values_agree(s2s_process):
+    s2s_cli = s2s_process
     out = s2s_cli("check", "funcs.py:mixed", "--at", "x=1.5", "--at", "y=[1, 2, 3]")
     assert out.returncode == 0, out.stderr
     table = out.stdout
@@ -155,7 +232,8 @@ def test_check_two_parameters_gives_one_line_per_parameter(s2s_cli):
     assert "relative tolerance 1e-05" in out.stdout
 
 
-def test_wrong_custom_rule_disagrees(s2s_cli):
+def test_wrong_custom_rule_disagrees(s2s_process):
+    s2s_cli = s2s_process
     out = s2s_cli("check", "funcs.py:wrong", "--at", "x=1.5")
     assert out.returncode == 1, (out.stdout, out.stderr)
     assert "Traceback" not in out.stderr
@@ -224,6 +302,18 @@ def test_show_stages_lists_titles(s2s_cli):
         "worker-dies", "hangs"])
 def test_bad_input_exits_2_without_traceback(s2s_cli, args, fragments):
     assert_clean_error(s2s_cli(*args), *fragments)
+
+
+@pytest.mark.parametrize("args", [
+    ("check", "funcs.py:mixed", "--at", "x=1"),
+    ("check", "funcs.py:dies", "--at", "x=1"),
+    ("show", "funcs.py:tricky"),
+    ("graph", "funcs.py:mixed", "--wrt", "y"),
+], ids=["at-missing", "worker-dies", "cannot-differentiate", "graph"])
+def test_forked_commands_give_what_a_fresh_process_gives(s2s_cli, s2s_process, args):
+    # the fork server (s2s_cli) stands for `python -m s2s` in the tests above: the same exit status and output
+    forked, fresh = s2s_cli(*args), s2s_process(*args)
+    assert (forked.returncode, forked.stdout, forked.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
 
 
 @pytest.mark.parametrize("command", ["check", "show", "graph"])
@@ -378,7 +468,8 @@ def test_compare_streams_the_table_and_leaves_no_worker_behind():
     assert multiprocessing.active_children() == [] and _children() == before  # every worker killed and reaped
 
 
-def test_slow_sympy_gives_up_and_the_others_agree(s2s_cli):
+def test_slow_sympy_gives_up_and_the_others_agree(s2s_process):
+    s2s_cli = s2s_process
     # a 100-step loop: SymPy's expression takes minutes; with --timeout 1 its worker is killed after a second
     start = time.perf_counter()
     out = s2s_cli("check", "funcs.py:loop", "--at", "x=0.5", "--timeout", "1")
@@ -418,7 +509,8 @@ def test_rows_are_printed_as_each_method_finishes(workdir):
     assert arrivals[-1][0] >= when["SymPy"] and arrivals[-1][1].startswith("s2s agrees")
 
 
-def test_nothing_to_compare_with_exits_3(s2s_cli):
+def test_nothing_to_compare_with_exits_3(s2s_process):
+    s2s_cli = s2s_process
     # stop_gradient hides part of the derivative from finite differences, so only SymPy can judge; it gives up
     out = s2s_cli("check", "funcs.py:detached_loop", "--at", "x=0.5", "--timeout", "1")
     assert out.returncode == 3, out.stdout + out.stderr
