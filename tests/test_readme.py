@@ -38,15 +38,25 @@ def test_readme_has_python_examples_and_stays_short():
     assert len(README.read_text().splitlines()) <= 200
 
 
+_RUNS = {}
+
+
+def _run_block(index, tmp_path_factory):
+    """Block `index` run once for this module (the first block's run serves both tests of it)."""
+    if index not in _RUNS:
+        _RUNS[index] = _run(PYTHON_BLOCKS[index], tmp_path_factory.mktemp("readme"), f"readme_block_{index}.py")
+    return _RUNS[index]
+
+
 @pytest.mark.parametrize("index", range(len(PYTHON_BLOCKS)))
-def test_readme_python_block_runs(index, tmp_path):
+def test_readme_python_block_runs(index, tmp_path_factory):
     code = PYTHON_BLOCKS[index]
-    out = _run(code, tmp_path, f"readme_block_{index}.py")
+    out = _run_block(index, tmp_path_factory)
     assert out.returncode == 0, f"README python block {index} failed:\n{code}\n--- stderr:\n{out.stderr}"
 
 
-def test_first_example_prints_the_code_the_readme_shows(tmp_path):
-    out = _run(PYTHON_BLOCKS[0], tmp_path, "first.py")
+def test_first_example_prints_the_code_the_readme_shows(tmp_path_factory):
+    out = _run_block(0, tmp_path_factory)
     assert out.returncode == 0, out.stderr
     shown = _blocks("text")[0].strip()
     assert shown in out.stdout, f"README.md shows other code than s2s prints now; update it:\n{out.stdout}"
