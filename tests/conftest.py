@@ -10,6 +10,7 @@ function `ag=...` is given; `ag=False` skips the autograd comparison.
 from __future__ import annotations
 
 import math
+import os
 import types
 import warnings
 
@@ -18,6 +19,13 @@ import autograd.numpy as anp
 import numpy as np
 
 import s2s
+
+# The compiled-derivative tests (compile=...) spend most of their time in numba's compiler, a third of it in LLVM's
+# optimization passes (NUMBA_OPT=3). Those change no number here (s2s asks for no fastmath: IEEE
+# arithmetic in the order written, at any level), only the speed of the machine code, which the tests'
+# small arrays do not need: they compile unoptimized. (numba reads it when first imported, which s2s and
+# this file do not do. `NUMBA_OPT=3 pytest` tests the optimized code.)
+os.environ.setdefault("NUMBA_OPT", "0")
 
 # ---- finite differences ----------------------------------------------------
 
