@@ -3,6 +3,7 @@
 import inspect
 import json
 import os
+import select
 import subprocess
 import sys
 import textwrap
@@ -177,12 +178,16 @@ def s2s_cli(workdir):
     if not hasattr(os, "fork"):
         yield lambda *args: _process(workdir, *args)
         return
+    # (one BLAS thread: a process forked while a thread pool runs may inherit its locks held)
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     server = subprocess.Popen([sys.executable, "-c", _FORK_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True, cwd=workdir)
+                              text=True, cwd=workdir, env=env)
 
     def run(*args):
         server.stdin.write(json.dumps(args) + "\n")
         server.stdin.flush()
+        ready, _, _ = select.select([server.stdout], [], [], 300)  # (a command that hangs fails, as with a timeout)
+        assert ready, f"s2s {' '.join(args)} gave no answer in 300 s"
         reply = server.stdout.readline()
         assert reply, "the fork server died"
         code, out, err = json.loads(reply)
