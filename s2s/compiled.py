@@ -595,6 +595,7 @@ def _scalar_kinds(fdef, floats, ints, vectors=None):
     kind = {p: "float64" for p in floats if p not in assigns}
     kind.update({p: "int64" for p in ints if p not in assigns})
     candidates = {n for n in assigns if n not in params}
+    asking = set()  # (tuple name, item) whose kind `of` is finding
 
     def of(e):
         if isinstance(e, ast.Constant):
@@ -617,8 +618,14 @@ def _scalar_kinds(fdef, floats, ints, vectors=None):
             # assignment of t is a tuple display with that element
             i = e.slice.value
             values = assigns.get(e.value.id, [])
+            if (e.value.id, i) in asking:
+                return None  # (`state = (state[0] + dx, ...)`: an item made from that item claims nothing)
             if values and all(isinstance(v, ast.Tuple) and -len(v.elts) <= i < len(v.elts) for v in values):
-                kinds_ = {of(v.elts[i]) for v in values}
+                asking.add((e.value.id, i))
+                try:
+                    kinds_ = {of(v.elts[i]) for v in values}
+                finally:
+                    asking.discard((e.value.id, i))
                 return kinds_.pop() if len(kinds_) == 1 else None
         return None
 

@@ -105,6 +105,8 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
     def unclaimed_zero(e):
         return isinstance(e, ast.Name) and e.id in started and e.id not in shape
 
+    asking = set()  # (tuple name, item) whose shape `of` is finding
+
     def of(e, unsure=frozenset()):
         """The shape of the float64 array `e` evaluates to, or None where not known (or where it may depend on
         the names of `unsure` being arrays)."""
@@ -115,10 +117,16 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
                 and all(isinstance(v, ast.Tuple) for v in assigns[e.value.id]):
             # `h2_bar = t3_bar[1]` of `t3_bar = g[0:4], g[4:20]`: that item of every tuple display it is bound to
             k = int_value(e.slice)
+            if (e.value.id, k) in asking:
+                return None  # (`state = (state[0] + dx, ...)`: an item made from that item claims nothing)
             items = [v.elts[k] if -len(v.elts) <= k < len(v.elts) and not any(isinstance(x, ast.Starred)
                                                                                for x in v.elts) else None
                      for v in assigns[e.value.id]]
-            found = {None if item is None else of(item, unsure) for item in items}
+            asking.add((e.value.id, k))
+            try:
+                found = {None if item is None else of(item, unsure) for item in items}
+            finally:
+                asking.discard((e.value.id, k))
             return found.pop() if len(found) == 1 else None
         if isinstance(e, ast.Subscript) and integer(e.slice):
             s = of(e.value, unsure)

@@ -5,6 +5,7 @@ adjoint of the state is one number per item, so the specialised code is number a
 import ast
 
 import numpy as np
+import pytest
 from helpers_fd import check_all
 
 import s2s
@@ -91,3 +92,15 @@ def test_arrays_in_a_tuple_state_too():
     np.testing.assert_allclose(s2s.grad(leapfrog, wrt=(0, 1, 2))(*args)[0],
                                s2s.derivative(leapfrog, wrt=(0, 1, 2))(*args)[0], rtol=1e-12)
     check_all(leapfrog, args, wrt=(0, 1, 2))
+
+
+def test_compiled_a_tuple_state_gives_the_numpy_codes_numbers():
+    """The shape and kind inferences of compiled code read an item of a tuple bound to displays made from that
+    item (`state = (state[0] + dt * dx2, ...)` once temporaries are merged): they ran into a RecursionError;
+    the zero guards of number adjoints compile (s2s.is_zero of a number)."""
+    pytest.importorskip("numba")
+    args = (np.array([2.0, 0.3]), 1.0, 0.0, 0.05, 6)
+    got = s2s.grad(rk2, wrt=(0, 1, 2), compile="always")(*args)
+    want = s2s.grad(rk2, wrt=(0, 1, 2))(*args)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-13)

@@ -855,10 +855,24 @@ def _add_at(a, index, v):
     _refuse("add_at", a, index, v)
 
 
+def is_zero(g):
+    """Whether `g` is the zero adjoint 0.0 (runtime.is_zero): of a number, whether it is 0.0; an array never is."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@overload(is_zero)
+def _is_zero(g):
+    if _is_number(g):
+        return lambda g: g == 0.0
+    if _is_array(g):
+        return lambda g: False
+    _refuse("is_zero", g)
+
+
 # every helper compiled code may call, by the name generated code uses (`s2s.<name>`)
 HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
-                                    transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme)}
+                                    transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero)}
 
 __all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "tape_stack", "accumulate_matmul", "accumulate_outer", "reshape",
            "add_at", *HELPERS]
