@@ -594,6 +594,7 @@ class Shapes:
         self.appended = self._appended_lists(calls, reads, exprs)
         self._params = set(params)
         self._valuing = set()  # names whose value `value_of` is finding (a cycle claims nothing)
+        self._name_values = {}  # name -> its value, within one outermost question of `value_of` (see there)
         self._items_asked = set()  # (name, k) whose item `_real_item` is asking about (a cycle claims nothing)
         self.at = {}
         self._int_arrays = self._integer_arrays(kinds or {}, params_bound)
@@ -1687,17 +1688,29 @@ class Shapes:
             return value(Site(self, node.args, {k.arg: k.value for k in node.keywords}, env))
         if isinstance(node, ast.Name) and node.id in self.local and node.id not in self._params \
                 and node.id not in self._valuing:
+            if node.id in self._name_values:
+                return self._name_values[node.id]
             values = self._assigned_values.get(node.id)  # one value however it is bound (`t = x.shape; n = t[0]`)
             if not values or any(v is None for v in values) or self._bindings.get(node.id) != len(values):
                 return None
             values = [v for v in values if not self._is_pop(v)  # a pop restores the same one value
                       and not self._placeholder(v, node.id)]
+            outermost = not self._valuing
             self._valuing.add(node.id)
             try:
                 found = {self.value_of(v) for v in values}
             finally:
                 self._valuing.discard(node.id)
-            return found.pop() if len(found) == 1 and None not in found else None
+                if outermost:
+                    self._name_values = {}
+            value = found.pop() if len(found) == 1 and None not in found else None
+            # Each name is valued once per outermost question (names bound to displays of each other, a loop's
+            # tuple state and its copies, were walked once per path through them: exponentially many). A name
+            # found unknown where a cycle cut it short stays unknown for the question, which claims nothing;
+            # nothing is kept after it (the facts `of` reads change as inference goes on).
+            if not outermost:
+                self._name_values[node.id] = value
+            return value
         return None
 
     def callee(self, node):
