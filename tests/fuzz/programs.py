@@ -984,7 +984,7 @@ class Generator:
         if owned or scope.arrays():
             opts += [(6 if owned else 1, "setitem")]
         if nested:
-            opts += [(4, "if"), (5, "for"), (2, "forin"), (2, "while")]
+            opts += [(4, "if"), (5, "for"), (2, "forin"), (2, "while"), (2, "tuplestate")]
         if scope.in_loop:
             opts += [(2, "break")]
         opts += [(2, "return")]
@@ -1261,6 +1261,30 @@ class Generator:
         if scope.ret and not e.fresh:
             e = Node("({0}).copy()", e, ag="np.array({0})") if self.ch.chance(50) else Node("(1.0 * {0})", e)
         return Node("return {0}", e)
+
+    def st_tuplestate(self, scope, indent, owned, locals_):
+        """A loop carrying a pair as its state: `st = (a, b)`; each trip reads its items (unpacked, by index, or
+        through a copy `prev = st`) and binds `st` to a new pair made from them; after it, a variable of the two."""
+        shape = self.any_shape(scope)
+        st, a, b = self.fresh("st"), Var(self.fresh("a"), shape), Var(self.fresh("b"), shape)
+        lines = [(indent, Node(f"{st} = ({{0}}, {{1}})", self.expr(shape, scope, 1), self.expr(shape, scope, 1)))]
+        body = self.loop_scope(scope)
+        body.vars.extend([a, b])
+        form = self.ch.integer(0, 2)
+        if form == 0:
+            reads = [(indent + 1, leaf(f"{a.name}, {b.name} = {st}"))]
+        elif form == 1:
+            reads = [(indent + 1, leaf(f"{a.name} = {st}[0]")), (indent + 1, leaf(f"{b.name} = {st}[1]"))]
+        else:
+            prev = self.fresh("prev")
+            reads = [(indent + 1, leaf(f"{prev} = {st}")), (indent + 1, leaf(f"{a.name}, {b.name} = {prev}"))]
+        step = Node(f"{st} = ({a.name} + 0.1 * {{0}}, 0.5 * {b.name} + {{1}})",
+                    self.expr(shape, body, self.max_depth - 1), self.expr(shape, body, 1))
+        v = Var(self.fresh("v"), shape)
+        scope.vars.append(v)
+        after = (indent, leaf(f"{v.name} = {st}[0] * {st}[1]"))
+        return lines + [(indent, leaf(f"for _ in range({self.ch.integer(1, 4)}):"))] + reads + [(indent + 1, step),
+                                                                                            after]
 
     def st_unpack(self, scope, indent, owned, locals_):
         """`p, q = helper(...)` for a helper returning a tuple."""

@@ -111,7 +111,13 @@ LISTS = {
     "under an if": ("hs = []\nfor i in range(5):\n    if i > 1:\n        hs.append(x[0:2])\nw = np.stack(hs)\nuse(w)",
                     None),
     "twice a trip": ("hs = []\nfor i in range(3):\n    hs.append(x[0:2])\n    hs.append(x[1:3])\nw = np.stack(hs)\n"
-                     "use(w)", None),
+                     "use(w)", (6, 2)),
+    "in a nested loop": ("hs = []\nfor i in range(3):\n    for j in range(2):\n        hs.append(x[j:j + 2])\n"
+                         "w = np.stack(hs)\nuse(w)", (6, 2)),
+    "nested, under an if": ("hs = []\nfor i in range(3):\n    for j in range(2):\n        if j > i:\n"
+                            "            hs.append(x[j:j + 2])\nw = np.stack(hs)\nuse(w)", None),
+    "nested, popped": ("hs = []\nfor i in range(3):\n    for j in range(2):\n        hs.append(x[j:j + 2])\n"
+                       "    hs.pop()\nw = np.stack(hs)\nuse(w)", None),
     "popped": ("hs = []\nfor i in range(4):\n    hs.append(x[0:2])\nhs.pop()\nw = np.stack(hs)\nuse(w)", (3, 2)),
     "copied": ("hs = []\nalias = hs\nfor i in range(4):\n    hs.append(x[0:2])\nalias.append(x[0:2])\n"
                "w = np.stack(hs)\nuse(w)", None),
