@@ -8,6 +8,7 @@ differences and autograd.
 import ast
 
 from helpers_fd import check_all
+from test_tape_recompute import newton_sqrt as newton
 
 import s2s
 
@@ -52,15 +53,6 @@ def test_user_names_are_not_merged():
     assert any(line.startswith("t = ") for line in lines), src
     assert s2s.grad(reused)(0.4, 1.1) == s2s.derivative(reused)(0.4, 1.1)
     check_all(reused, (0.4, 1.1), wrt=(0, 1))
-
-
-def newton(a):
-    x = a
-    steps = 0
-    while abs(x * x - a) > 1e-12 and steps < 50:
-        x = 0.5 * (x + a / x)
-        steps += 1
-    return x
 
 
 def test_a_loop_tests_temporaries_merge_though_bound_before_the_loop_and_in_it():

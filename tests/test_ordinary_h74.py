@@ -3,10 +3,16 @@ the specialised NumPy path, twice (the second call runs the hot code)."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 
 import s2s
 from tests.helpers_fd import fd_grad
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+from ordinary_more import heat_explicit  # noqa: E402  (a while loop of u[1:-1] = f(un), un = u.copy())
 
 
 def heat_for(kappa, u0, dx=0.1, dt=0.004):
@@ -31,25 +37,12 @@ def test_slice_update_in_a_loop_specialises():
         assert np.allclose(gu, fd_grad(heat_for, (1.0, u0), 1), rtol=1e-5, atol=1e-7)
 
 
-def heat_while(kappa, u0, dx=0.1, dt=0.004, t_end=0.08):
-    u = u0.copy()
-    t = 0.0
-    r = kappa * dt / dx ** 2
-    while t < t_end:
-        un = u.copy()
-        u[1:-1] = un[1:-1] + r * (un[2:] - 2 * un[1:-1] + un[:-2])
-        u[0] = 0.0
-        u[-1] = 0.0
-        t += dt
-    return np.sum(u ** 2) * dx
-
-
 def test_explicit_stepper_updates_its_copy_in_place():
     # `un = u.copy()` then `u[1:-1] = f(un)`: s2s.copy of a real array is real and fresh, reading u by
     # s2s.copy consumes it, and the adjoint's index slice(1, -1, None) selects each item once: the update and
     # its adjoint run in place (13x its primal before, copying u and u_bar at every step)
     u0 = np.sin(np.linspace(0, np.pi, 12))
-    for f in (heat_for, heat_while):
+    for f in (heat_for, heat_explicit):
         src = s2s.source(s2s.grad(f, wrt=(0, 1)), 1.0, u0)
         assert "s2s.setitem" not in src and "# s2s:" not in src, src
         g = s2s.grad(f, wrt=(0, 1))

@@ -463,6 +463,14 @@ def _zero_or(a, b):
     return ZeroOr(shapes.pop()) if len(shapes) == 1 else None
 
 
+def _atom(node) -> bool:
+    """A name, a constant, a call or the guard of the zero adjoint (an `IfExp`), or one negated: an operand whose
+    fact `_zero_or` asks of without going down an expression's depth."""
+    if isinstance(node, ast.UnaryOp):
+        node = node.operand
+    return isinstance(node, ast.Name | ast.Constant | ast.Call | ast.IfExp)
+
+
 def _array(shape):
     """`shape` if it is an array's or a number's shape (not a tuple's), else None."""
     return shape if isinstance(shape, tuple) else None
@@ -1410,8 +1418,8 @@ class Shapes:
                     return counted
             if isinstance(node.op, ast.MatMult):
                 return matmul(self._arr(node.left, env), self._arr(node.right, env))
-            if isinstance(node.op, ast.Add | ast.Sub) and type(self.of(node.left, env)) is ZeroScalar \
-                    and type(self.of(node.right, env)) is ZeroScalar:
+            if isinstance(node.op, ast.Add | ast.Sub) and _atom(node.left) and _atom(node.right) \
+                    and type(self.of(node.left, env)) is ZeroScalar and type(self.of(node.right, env)) is ZeroScalar:
                 return ZERO_SCALAR  # (0.0 + 0.0 is the zero adjoint 0.0)
             results = {broadcast(left, right) for left in self._either(node.left, env)
                        for right in self._either(node.right, env)}
@@ -1465,8 +1473,9 @@ class Shapes:
             return fact if type(fact) is ZeroOr else None
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             return self._zero_or(node.operand, env)  # (-0.0 is the zero adjoint too)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
-            return self._zero_or_sum(node, env)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub) and _atom(node.left) \
+                and _atom(node.right):
+            return self._zero_or_sum(node, env)  # (of atoms alone: a nested sum would be asked of at every level)
         if isinstance(node, ast.IfExp):
             return self._guarded_zero_or(node, env)
         return None
