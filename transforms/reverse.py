@@ -681,7 +681,8 @@ class Reverse:
                     continue
                 # (`active` in a template: the positions of the arguments differentiated through, whose parts
                 # the helper computes alone: np.einsum's adjoint of an operand that is data is never read)
-                mapping["active"] = ast.Tuple(elts=[ast.Constant(i) for i, _ in active], ctx=ast.Load())
+                if "active" not in mapping:  # (a parameter of that name keeps its own meaning)
+                    mapping["active"] = ast.Tuple(elts=[ast.Constant(i) for i, _ in active], ctx=ast.Load())
                 parts = self.temp("parts")
                 parts_value = self.guard_zero(rule, p, g, self.instantiate(template, mapping), parts=len(a))
                 self.note_reads(parts_value)
