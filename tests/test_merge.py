@@ -125,7 +125,13 @@ def _random_program(rng):
 
     lines = []
     for _ in range(rng.randint(3, 9)):
-        if rng.random() < 0.2:
+        if rng.random() < 0.15:  # a test copied into the name an `if` reads (the lowering of `and`)
+            test, copy = rng.choice(names), rng.choice(names)
+            lines.append(f"    {test} = {rng.choice(bound)} > {rng.choice(bound)}")
+            bound += [n for n in (test, copy) if n not in bound]
+            target = rng.choice([n for n in bound if n in names])  # (bound before: read after the `if` either way)
+            lines += [f"    {copy} = {test}", f"    if {copy}:", f"        {target} = {expr()}"]
+        elif rng.random() < 0.2:
             lines.append("    for _ in range(2):")
             for _ in range(rng.randint(1, 3)):
                 target = rng.choice(names)
@@ -163,3 +169,28 @@ def test_merged_programs_compute_what_they_computed():
         exec(ast.unparse(fdef), after)
         assert after["f"](1.25, -0.75) == before["f"](1.25, -0.75), (text, ast.unparse(fdef))
     assert merged_some > 100
+
+
+def test_a_copy_read_only_by_the_next_if_test_is_the_test():
+    """`cond2 = cond; if cond2: cond = ...` (the lowering of `and`) is `if cond: cond = ...`: the test is read
+    before the branch runs; not where the copy is read again."""
+    from s2s.transforms.merge import merge_number_temporaries
+    from s2s.transforms.shapes import Shapes
+    from s2s.transforms.specialize import _pure, runtime_helpers
+
+    import s2s.pipeline  # noqa: F401  (installs the context the passes read)
+
+    src = s2s.source(s2s.grad(newton), 2.3)
+    assert "cond2" not in src and src.count("if cond:") == 2, src
+    text = ("def f(a, b):\n    c = a > b\n    c2 = c\n    if c2:\n        c = b > 0.0\n    d2 = c\n    if d2:\n"
+            "        c = a > 1.0\n    return c, d2")
+    fdef = ast.parse(text).body[0]
+    shapes = Shapes(fdef, {"a": (), "b": ()}, lambda n: None, runtime_helpers(), kinds={"a": "d", "b": "d"})
+    merge_number_temporaries(fdef, shapes, _pure, {"c2", "d2"})
+    merged = ast.unparse(fdef)
+    assert "c2" not in merged and "d2 = c" in merged and "if d2:" in merged, merged
+    for args in ((2.0, 1.0), (0.5, 1.0), (2.0, -1.0)):
+        before, after = {}, {}
+        exec(text, before)
+        exec(merged, after)
+        assert before["f"](*args) == after["f"](*args)

@@ -39,12 +39,14 @@ def _block(stmts, live, removable, apply=True, cache=None, record=None):
     """Backward liveness over one block; returns (kept statements, live-in set).
 
     With `apply` false the statements are left as they are (the fixed point round a loop). `record`, where
-    given, gets id(statement) -> the names live after it, for each simple statement kept.
+    given, gets id(statement) -> the names live after it, for each simple statement kept and each `if`.
     """
     cache = {} if cache is None else cache
     out = []
     for s in reversed(stmts):
         if isinstance(s, ast.If):
+            if record is not None:
+                record[id(s)] = frozenset(live)
             body, l1 = _block(s.body, set(live), removable, apply, cache, record)
             orelse, l2 = _block(s.orelse, set(live), removable, apply, cache, record)
             if apply:
@@ -94,7 +96,7 @@ def _pass(where):
 
 def live_after(fdef) -> dict:
     """id(statement) -> the names some later statement may read before binding them again, for each simple
-    statement of `fdef` (a loop's and a branch's statements included).
+    statement and each `if` of `fdef` (a loop's and a branch's statements included).
 
         >>> fdef = ast.parse("def f(x):\\n    t = x * x\\n    y = t + 1\\n    return y").body[0]
         >>> [sorted(live_after(fdef)[id(s)]) for s in fdef.body]

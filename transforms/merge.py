@@ -66,6 +66,13 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
             name = s.targets[0].id
             if name not in made_up or name in params:
                 continue
+            if _tested_copy(s, stmts[k + 2] if k + 2 < len(stmts) else None, live):
+                stmts[k + 2].test = s.value  # `c2 = c; if c2: ...` is `if c: ...` (c2 read nowhere else)
+                del stmts[k + 1]
+                stores[name] -= 1
+                loads[name] -= 1
+                changed = True
+                continue
             reader = _reader(stmts, k + 1, name, loaded_names(s.value), seen)
             copied = isinstance(s.value, ast.Name) and k + 2 < len(stmts) and reader is stmts[k + 2]
             if reader is None or not copied and (shapes.of(s.value) != () or not pure(s.value, shapes)):
@@ -91,6 +98,16 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
     if changed:
         fix_locations(fdef)
     return changed
+
+
+def _tested_copy(copy, nxt, live) -> bool:
+    """Whether `copy` is `c2 = c` of names and `nxt` the `if c2:` right after it, where c2 is read nowhere in
+    the `if` but its test and by nothing after it: the test reads c itself (before the branch runs)."""
+    if not (isinstance(copy.value, ast.Name) and isinstance(nxt, ast.If) and isinstance(nxt.test, ast.Name)):
+        return False
+    name = copy.targets[0].id
+    return nxt.test.id == name and copy.value.id != name and name not in live.get(id(nxt), (name,)) \
+        and not any(isinstance(n, ast.Name) and n.id == name for s in nxt.body + nxt.orelse for n in walk(s))
 
 
 def _reader(stmts, at, name, reads, seen):
