@@ -38,6 +38,7 @@ elimination drop it and lets adjoints be accumulated in place.
 from __future__ import annotations
 
 import ast
+import contextlib
 import math
 import operator
 
@@ -1105,21 +1106,41 @@ class Shapes:
         """For reverse mode's guard `0.0 if s2s.is_zero(g) else E` (transforms/reverse.py): the branch
         that runs where `g`'s kind is known (E where `g` is certainly an array, the 0.0 where it is
         certainly the zero adjoint), else None."""
-        test = node.test
         zero = node.body.elts if isinstance(node.body, ast.List) else [node.body]  # (`[0.0, 0.0]`: zero parts)
-        if not (isinstance(test, ast.Call) and len(test.args) == 1 and not test.keywords
-                and all(isinstance(z, ast.Constant) and z.value == 0.0 for z in zero)):
+        g = self.zero_tested(node)
+        if g is None or not all(isinstance(z, ast.Constant) and z.value == 0.0 for z in zero):
             return None
-        callee = self.callee(test)
-        if callee is None or not hashable(callee) or self.helpers.get(callee) != "is_zero":
-            return None
-        g = test.args[0]
         if isinstance(g, ast.Constant) and type(g.value) in (int, float) and g.value != 0:
             return node.orelse  # a number that is not 0 (the seed 1.0) is not the zero adjoint
         shape = self.of(g, env)
         if type(shape) is ZeroScalar or (env is None and self.is_zero(g)):
             return node.body
         return node.orelse if shape not in (None, ()) else None
+
+    def zero_tested(self, node):
+        """g, where the `IfExp` `node` is tested by `s2s.is_zero(g)` (the guard of transforms/reverse.py), else None."""
+        test = node.test
+        if not (isinstance(test, ast.Call) and len(test.args) == 1 and not test.keywords):
+            return None
+        callee = self.callee(test)
+        return test.args[0] if callee is not None and hashable(callee) and self.helpers.get(callee) == "is_zero" \
+            else None
+
+    @contextlib.contextmanager
+    def facts_at(self, reads, fact):
+        """While the block runs, the Name nodes `reads` have the fact `fact` (a question asked as if they held it,
+        `0.0 if s2s.is_zero(g) else E` of E where g is an array); their own facts come back after it."""
+        saved = [(n, self.at.get(id(n))) for n in reads]
+        for n in reads:
+            self.at[id(n)] = (n, fact)
+        try:
+            yield
+        finally:
+            for n, held in saved:
+                if held is None:
+                    self.at.pop(id(n), None)
+                else:
+                    self.at[id(n)] = held
 
     def is_zero(self, node) -> bool:
         """Whether `node` certainly evaluates to the float 0.0 (the zero adjoint) where it is read."""
@@ -1483,32 +1504,17 @@ class Shapes:
     def _guarded_zero_or(self, node, env):
         """`0.0 if s2s.is_zero(g) else E` where g holds 0.0 or an array of shape s: 0.0, or E with g that array
         (`ZeroOr` of E's shape); None for anything else."""
-        test = node.test
-        if not (isinstance(node.body, ast.Constant) and node.body.value == 0.0 and isinstance(test, ast.Call)
-                and len(test.args) == 1 and isinstance(test.args[0], ast.Name) and not test.keywords):
+        g = self.zero_tested(node)
+        if not (isinstance(g, ast.Name) and isinstance(node.body, ast.Constant) and node.body.value == 0.0):
             return None
-        callee = self.callee(test)
-        if callee is None or not hashable(callee) or self.helpers.get(callee) != "is_zero":
-            return None
-        g = test.args[0]
         either = self._either(g, env)
         if len(either) != 2:
             return None
         if env is not None:
             inner = self.of(node.orelse, {**env, g.id: either[1]})
         else:  # (the facts at E's reads of g: the array's, for this question alone)
-            reads = [n for n in walk(node.orelse) if isinstance(n, ast.Name) and n.id == g.id]
-            saved = [(n, self.at.get(id(n))) for n in reads]
-            for n in reads:
-                self.at[id(n)] = (n, either[1])
-            try:
+            with self.facts_at([n for n in walk(node.orelse) if isinstance(n, ast.Name) and n.id == g.id], either[1]):
                 inner = self.of(node.orelse)
-            finally:
-                for n, fact in saved:
-                    if fact is None:
-                        self.at.pop(id(n), None)
-                    else:
-                        self.at[id(n)] = fact
         inner = _array(inner)
         return ZeroOr(inner) if inner is not None and inner != () else None
 

@@ -323,15 +323,8 @@ class _Rewrite(ast.NodeTransformer):
         either = self.shapes._either(g, None)
         if len(either) != 2 or either[1] in (None, ()):
             return None
-        held = self.shapes.at.get(id(g))
-        self.shapes.at[id(g)] = (g, either[1])  # (what the rewrite asks of g: the array's shape, here alone)
-        try:
+        with self.shapes.facts_at([g], either[1]):  # (what the rewrite asks of g: the array's shape, here alone)
             new = self._rewrite(node)
-        finally:
-            if held is None:
-                self.shapes.at.pop(id(g), None)
-            else:
-                self.shapes.at[id(g)] = held
         if new is node:
             return None
         test = ast.Call(func=ast.Attribute(value=copy.deepcopy(node.func.value), attr="is_zero", ctx=ast.Load()),
@@ -340,14 +333,9 @@ class _Rewrite(ast.NodeTransformer):
 
     def _guarded_number(self, node):
         """g, where `node` is `0.0 if s2s.is_zero(g) else g` and g a real number."""
-        test = node.test
-        if not (isinstance(test, ast.Call) and len(test.args) == 1 and not test.keywords
-                and isinstance(node.body, ast.Constant) and node.body.value == 0.0
-                and isinstance(node.orelse, ast.Name) and isinstance(test.args[0], ast.Name)
-                and test.args[0].id == node.orelse.id):
-            return None
-        callee = self.shapes.callee(test)
-        if callee is None or not hashable(callee) or self.shapes.helpers.get(callee) != "is_zero":
+        g = self.shapes.zero_tested(node)
+        if not (isinstance(g, ast.Name) and isinstance(node.body, ast.Constant) and node.body.value == 0.0
+                and isinstance(node.orelse, ast.Name) and g.id == node.orelse.id):
             return None
         return node.orelse if self.shapes.of(node.orelse) == () and self.shapes.real(node.orelse) else None
 
