@@ -283,6 +283,8 @@ def test_calls_without_a_shape_function(expr, expected):
     ("s2s.balanced_eq(n, m, r)", False), ("np.sum(x > 0, axis=1, keepdims=True, dtype=x.dtype)", True),
     ("np.mean(x > 0, axis=0, dtype=x.dtype)", True), ("np.sum(x > 0, axis=1, dtype=n.dtype)", False),
     ("np.max(n)", False), ("np.sin(x)", True), ("np.floor(x)", False),
+    ("np.ravel(x)", True), ("np.reshape(x, (3, 2))", True), ("np.roll(x, 1, 0)", True), ("np.ravel(n)", False),
+    ("np.transpose(x)", True), ("np.reshape(x, (3, 2), order='F')", False),  # (keywords: not claimed)
 ])
 def test_real_calls(expr, real):
     kinds = {p: "d" for p in P if p not in ("u", "n", "k")}
@@ -380,3 +382,38 @@ def test_pieces_of_joined_arrays(expr, expected):
     if expected is not None:  # what the helper gives on arrays of those shapes
         values = {"x": np.zeros((2, 3)), "g": np.zeros((2, 3)), "v": np.zeros(4), "z": 0.0}
         assert tuple(np.shape(p) for p in eval(expr, {**_NAMES, **values})) == expected
+
+
+def test_a_real_array_of_unknown_shape_reduced_over_all_axes_is_a_number():
+    kinds = {p: "d" for p in P if p not in ("n", "k")}  # u: real floats of a shape not known
+    for expr, expected in [("np.sum(u)", ()), ("np.mean(u ** 2)", ()), ("np.sum(u, axis=None)", ()),
+                           ("np.sum(u, axis=0)", None), ("np.sum(u, keepdims=True)", None), ("np.sum(n)", None)]:
+        shapes, _ = _shapes(expr, kinds)
+        assert shapes.env["out"] == expected, expr
+
+
+# one call of each NumPy function whose rule says it moves its first argument's entries (real_as_first)
+_MOVES = {
+    np.reshape: lambda a: np.reshape(a, (3, 2)), np.ravel: np.ravel, np.transpose: np.transpose,
+    np.swapaxes: lambda a: np.swapaxes(a, 0, 1), np.matrix_transpose: np.matrix_transpose,
+    np.moveaxis: lambda a: np.moveaxis(a, 0, 1), np.squeeze: lambda a: np.squeeze(a[:1]),
+    np.expand_dims: lambda a: np.expand_dims(a, 0), np.broadcast_to: lambda a: np.broadcast_to(a, (4, 2, 3)),
+    np.atleast_1d: np.atleast_1d, np.atleast_2d: np.atleast_2d, np.atleast_3d: np.atleast_3d, np.flip: np.flip,
+    np.flipud: np.flipud, np.fliplr: np.fliplr, np.rot90: np.rot90, np.roll: lambda a: np.roll(a, 1),
+    np.rollaxis: lambda a: np.rollaxis(a, 1), np.tril: np.tril, np.triu: np.triu, np.diagonal: np.diagonal,
+    np.repeat: lambda a: np.repeat(a, 2), np.take: lambda a: np.take(a, [0, 2]),
+    np.take_along_axis: lambda a: np.take_along_axis(a, np.array([[0], [1]]), 1), np.tile: lambda a: np.tile(a, 2),
+    np.diag: np.diag, np.sort: np.sort, np.diff: np.diff,
+}
+
+
+def test_the_rules_said_to_move_entries_keep_a_real_dtype():
+    claimed = [f for f in _MOVES if rules.lookup(f).real is result_shapes.real_as_first]
+    assert len(claimed) == len(_MOVES), set(_MOVES) - set(claimed)
+    every = {f for f in vars(np).values() if callable(f) and rules.lookup(f) is not None
+             and getattr(rules.lookup(f), "real", None) is result_shapes.real_as_first}
+    assert every <= set(_MOVES), every - set(_MOVES)  # a new one must join the table
+    for f, call in _MOVES.items():
+        for dtype in (np.float32, np.float64):
+            out = call(np.arange(6, dtype=dtype).reshape(2, 3))
+            assert out.dtype == dtype, f.__name__

@@ -166,3 +166,53 @@ def test_array_state_loop():
     for a in (0.2, np.float32(0.2)):
         out = s2s.grad(array_state)(a, w)
         np.testing.assert_allclose(out, fd_grad(array_state, (float(a), w)), rtol=1e-4)
+
+
+def logistic_map(r, x0):
+    x = x0
+    s = 0.0
+    for _ in range(30):
+        x = r * x * (1.0 - x)
+        s = s + x
+    return s
+
+
+def restore_read_between(r, x0):
+    x = x0
+    s = 0.0
+    for _ in range(10):
+        a = r * x
+        b = 1.0 - x
+        s = s + a * b * x  # x read between the adjoints of a and b: its restore cannot move above this
+        x = a * b
+    return s
+
+
+def test_a_restore_moves_above_adjoints_that_do_not_read_it():
+    # the backward trip restores x before the adjoints that read r * x and 1.0 - x (tape._restore_early):
+    # both are recomputed from it, and only x is taped
+    def oracle(r, x0):
+        x = x0
+        s = 0.0
+        for _ in range(30):
+            x = r * x * (1.0 - x)
+            s = s + x
+        return s
+    _check(logistic_map, (3.2, 0.3), oracle)
+    code = _source(logistic_map, 3.2, 0.3)
+    assert code.count("stack.append(") == 1, code
+    _check(restore_read_between, (1.7, 0.4))
+
+
+def test_a_counter_of_a_literal_range_divides_to_real_numbers():
+    # term * x / k with k the loop's counter is a real number: the sum nothing reads is not computed
+    def taylor_exp(x):
+        term = 1.0
+        s = 1.0
+        for k in range(1, 20):
+            term = term * x / k
+            s = s + term
+        return s
+    np.testing.assert_allclose(_check(taylor_exp, (0.7,)), np.exp(0.7), rtol=1e-9)
+    code = _source(taylor_exp, 0.7)
+    assert "s = s + term" not in code.split("term_bar = 0.0")[0], code

@@ -585,10 +585,11 @@ class Shapes:
             return
         params_bound = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
         self.local = self.assigned | params_bound
-        range_loops = {}
+        range_loops, self._ranges = {}, {}
         for n in loops:
             if isinstance(n.target, ast.Name) and self._is_range(n.iter):
                 range_loops[n.target.id] = range_loops.get(n.target.id, 0) + 1
+                self._ranges.setdefault(n.target.id, []).append(n.iter)
         # an int: a name bound only ever by loops over ranges, or by int arithmetic on ints (`i2 = i + 1`)
         self.ints = {name for name, count in range_loops.items()
                      if self._bindings.get(name) == count and name not in params_bound}
@@ -596,6 +597,7 @@ class Shapes:
         self._param_names = params_bound
         self._fdef, self._maybe_unbound = fdef, None
         params, kinds = self._held_containers(fdef, params, kinds or {})
+        self._kinds, self._early_reals = kinds, None
         self.env = dict(params)
         self._generators = {p for p, fact in params.items() if type(fact) is RandomGenerator}
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
@@ -614,7 +616,7 @@ class Shapes:
         self.lost = {}  # name -> the loop or `if` after which its shape is unknown (its shapes there differ)
         self._restores = {}  # name -> the shape a tape's restore gives it (the join of what was saved)
         self._flow(fdef)
-        self.reals = self._real_names(kinds or {})
+        self.reals = self._real_names(kinds)
 
     def _placeholder_statement(self, s) -> bool:
         """Whether the assignment `s` is the tape's placeholder (`t = t2 = None`), never read as a value."""
@@ -1195,7 +1197,8 @@ class Shapes:
 
     def real(self, node, reals=None) -> bool:
         """True when `node` certainly computes real floating-point values (its operations then cannot fail on dtype)."""
-        reals = self.reals if reals is None else reals
+        if reals is None:
+            reals = self.reals if hasattr(self, "reals") else self._reals_before_shapes()
         if isinstance(node, ast.Constant):
             return type(node.value) is float
         if isinstance(node, ast.Name):
@@ -1205,7 +1208,8 @@ class Shapes:
                 return False
             sides = [node.left, node.right]
             return any(self.real(x, reals) for x in sides) and all(
-                self.real(x, reals) or _int_literal(x) or self.known_int(x) or self._mask(x, reals)
+                self.real(x, reals) or _int_literal(x) or self.known_int(x) or self._float_counter(x)
+                or self._mask(x, reals)
                 or self._real_or_int_choice(x, reals) for x in sides)  # (float * bool is float)
         if isinstance(node, ast.IfExp):
             return self.real(node.body, reals) and self.real(node.orelse, reals)
@@ -1225,6 +1229,40 @@ class Shapes:
         if isinstance(node, ast.Call) and not node.keywords:
             return self._real_call(self.callee(node), node, reals)
         return False
+
+    def _reals_before_shapes(self):
+        """The real names for a question asked while shapes are being found (a reduction of a real array of
+        unknown shape over all its axes is a number): found once, from the parameters' shapes alone (the
+        locals' shapes are not final yet); a subset of `reals`, which knows more ints' values."""
+        if self._early_reals is None:
+            env, at = self.env, self.at
+            self.env, self.at = {p: fact for p, fact in env.items() if p in self._params}, {}
+            try:
+                self._early_reals = self._real_names(self._kinds)
+            finally:
+                self.env, self.at = env, at
+        return self._early_reals
+
+    def _float_counter(self, node) -> bool:
+        """A counter of loops over ranges whose bounds are int literals, `len(...)` or ints of known value
+        under 2**53 (`k` of `for k in range(1, n)`): a float holds it, so `x / k` of a real `x` is real."""
+        if not (isinstance(node, ast.Name) and node.id in self._counters):
+            return False
+        for it in self._ranges.get(node.id, ()):
+            if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id not in self.local \
+                    and self.resolve(it.func.id) is reversed and len(it.args) == 1:
+                it = it.args[0]
+            if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and self.resolve(it.func.id) is range
+                    and not it.keywords and all(self._small_int(a) for a in it.args)):
+                return False
+        return True
+
+    def _small_int(self, node) -> bool:
+        """An int literal, `len(...)`, or an int of known value, under 2**53 in size."""
+        if isinstance(node, ast.Call) and self.callee(node) is len:
+            return True
+        value = node.value if isinstance(node, ast.Constant) else self.value_of(node)
+        return type(value) is int and abs(value) <= 2 ** 53
 
     def _real_or_int_choice(self, node, reals) -> bool:
         """A choice between real values and ints (`norm if norm != 0 else 1`, a norm's adjoint): real op it is real."""

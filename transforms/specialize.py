@@ -990,13 +990,13 @@ def _pure(node, shapes) -> bool:
     if isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.value, ast.Name) \
             and node.value.id in shapes.local and shapes.value_of(node) is not None:
         return True  # `X.shape` of an array, `t[0]` of a tuple of known ints (in range): a known value
+    if isinstance(node, ast.Name):  # (a read of real floats, of any shape: `np.sum(p)` of a dict's item)
+        return node.id in shapes.local and shapes.real(node)
     shape = shapes.of(node)
     if shape is None or not (shapes.real(node) or isinstance(node, ast.Constant)):
         return False
     if isinstance(node, ast.Constant):
         return True
-    if isinstance(node, ast.Name):
-        return node.id in shapes.local
     if isinstance(node, ast.BinOp):
         if isinstance(node.op, ast.Div | ast.Pow) and shape == ():
             return False  # a Python number divided by zero, or overflowing a power, raises

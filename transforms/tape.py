@@ -405,6 +405,8 @@ def recompute_from_restored(fdef: ast.FunctionDef, stack: str | None, shapes) ->
             pops.setdefault(n.targets[0].id, []).append(n)
     params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs}
     loops = [s for s in fdef.body if isinstance(s, ast.For | ast.While)]
+    for loop in loops:
+        _restore_early(loop.body, stack)
     recomputed, again = set(), True
     while again:
         again = False
@@ -419,6 +421,21 @@ def recompute_from_restored(fdef: ast.FunctionDef, stack: str | None, shapes) ->
         _drop_idle_placeholders(fdef, stack, recomputed, _assigned_before_read(fdef))
         fix_locations(fdef)
     return bool(recomputed)
+
+
+def _restore_early(body, stack):
+    """Move each restore (`x = stack.pop()`) at the top level of `body` up past the statements before it that
+    neither read nor store `x` nor touch the tape: `x` then holds its restored value from the earliest
+    point, where the numbers computed from it may be computed again (`_recompute_one`); the tape's order
+    and every statement's values stay as they were."""
+    for i in range(len(body)):
+        if not _is_pop(body[i], stack):
+            continue
+        name, j = body[i].targets[0].id, i
+        while j > 0 and not any(isinstance(n, ast.Name) and n.id in (name, stack) or isinstance(n, ast.Nonlocal)
+                                for n in walk(body[j - 1])):
+            j -= 1
+        body.insert(j, body.pop(i))
 
 
 def _recompute_one(fdef, forward, k, loops, stack, shapes, stores, pushes, pops, params) -> str | None:

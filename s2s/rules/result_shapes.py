@@ -54,6 +54,8 @@ def reduction(axis_at: int = 1, keywords=_REDUCTION_KEYWORDS):
         keepdims = site.literal("keepdims", False)
         if axis is NOT_LITERAL or keepdims is NOT_LITERAL:
             return None
+        if axis is None and keepdims is False and site.shape(0) is None and site.real(0):
+            return ()  # real floats of any shape, reduced over all their axes (a dict's items of several shapes)
         return reduced(site.shape(0), axis, keepdims)
 
     return shape
@@ -478,6 +480,12 @@ def swapaxes(site):
     out = list(a)
     out[i], out[j] = out[j], out[i]
     return tuple(out)
+
+
+def real_as_first(site) -> bool:
+    """A function that moves its first argument's entries (np.ravel, np.transpose, np.roll, np.sort): real
+    floats where that argument is."""
+    return site.nargs >= 1 and site.real(0)
 
 
 def real_items(site) -> bool:

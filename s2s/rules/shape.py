@@ -33,26 +33,29 @@ def _ordered(rule):
 
 defrule("np.reshape(a, shape=None, order='C')", returns_view=True, methods=("reshape",), result_shape=shapes.reshape,
         a="np.reshape(g, np.shape(a))",
-        a_dot="np.reshape(a_dot, np.shape(ans))").variant = _ordered(_reshape_ordered)
+        a_dot="np.reshape(a_dot, np.shape(ans))", real=shapes.real_as_first).variant = _ordered(_reshape_ordered)
 defrule("np.ravel(a, order='C')", returns_view=True, methods=("ravel", "flatten"), result_shape=shapes.ravel,
         a="np.reshape(g, np.shape(a))",
-        a_dot="np.ravel(a_dot)").variant = _ordered(_ravel_ordered)
+        a_dot="np.ravel(a_dot)", real=shapes.real_as_first).variant = _ordered(_ravel_ordered)
 defrule("np.transpose(a, axes=None)", returns_view=True, methods=("transpose",), a="s2s.grad_transpose(g, axes)",
-        a_dot="np.transpose(a_dot, axes)")
+        a_dot="np.transpose(a_dot, axes)", real=shapes.real_as_first)
 # swapaxes and flip are their own transposes: the tangent is the adjoint with g renamed
 defrule("np.swapaxes(a, axis1, axis2)", returns_view=True, methods=("swapaxes",), result_shape=shapes.swapaxes, tangent_from_adjoint=True,
-        a="np.swapaxes(g, axis1, axis2)")
-defrule("np.matrix_transpose(x)", returns_view=True, tangent_from_adjoint=True, x="np.matrix_transpose(g)")
+        a="np.swapaxes(g, axis1, axis2)", real=shapes.real_as_first)
+defrule("np.matrix_transpose(x)", returns_view=True, tangent_from_adjoint=True, x="np.matrix_transpose(g)",
+        real=shapes.real_as_first)
 defrule("np.moveaxis(a, source, destination)", returns_view=True, a="np.moveaxis(g, destination, source)",
-        a_dot="np.moveaxis(a_dot, source, destination)")
+        a_dot="np.moveaxis(a_dot, source, destination)", real=shapes.real_as_first)
 defrule("np.squeeze(a, axis=None)", returns_view=True, methods=("squeeze",), result_shape=shapes.squeeze, a="s2s.grad_squeeze(g, a, axis)",
-        a_dot="np.squeeze(a_dot, axis)")
+        a_dot="np.squeeze(a_dot, axis)", real=shapes.real_as_first)
 defrule("np.expand_dims(a, axis)", returns_view=True, a="s2s.grad_expand_dims(g, axis)",
-        a_dot="np.expand_dims(a_dot, axis)")
+        a_dot="np.expand_dims(a_dot, axis)", real=shapes.real_as_first)
 defrule("np.broadcast_to(array, shape)", returns_view=True, result_shape=shapes.broadcast_to, array="unbroadcast(g, array)",
-        array_dot="np.broadcast_to(array_dot, shape)")
-defrule("np.atleast_1d(a)", returns_view=True, a="np.reshape(g, np.shape(a))", a_dot="np.atleast_1d(a_dot)")
-defrule("np.atleast_2d(a)", returns_view=True, a="np.reshape(g, np.shape(a))", a_dot="np.atleast_2d(a_dot)")
+        array_dot="np.broadcast_to(array_dot, shape)", real=shapes.real_as_first)
+defrule("np.atleast_1d(a)", returns_view=True, a="np.reshape(g, np.shape(a))", a_dot="np.atleast_1d(a_dot)",
+        real=shapes.real_as_first)
+defrule("np.atleast_2d(a)", returns_view=True, a="np.reshape(g, np.shape(a))", a_dot="np.atleast_2d(a_dot)",
+        real=shapes.real_as_first)
 defrule("np.concatenate(arrays, axis=0)", arrays="s2s.grad_concatenate(g, arrays, axis)",
         result_shape=shapes.concatenated, real=shapes.real_items,
         arrays_dot="np.concatenate(s2s.dense_list(arrays_dot, arrays), axis)")
@@ -63,43 +66,47 @@ defrule("np.vstack(tup)", tup="s2s.grad_vstack(g, tup)", result_shape=shapes.vst
         tup_dot="np.vstack(s2s.dense_list(tup_dot, tup))")
 defrule("np.hstack(tup)", tup="s2s.grad_hstack(g, tup)", result_shape=shapes.hstacked, real=shapes.real_items,
         tup_dot="np.hstack(s2s.dense_list(tup_dot, tup))")
-defrule("np.flip(m, axis=None)", returns_view=True, tangent_from_adjoint=True, m="np.flip(g, axis)")
-defrule("np.tile(A, reps)", A="s2s.grad_tile(g, A, reps)", A_dot="np.tile(A_dot, reps)")
-defrule("np.diag(v, k=0)", returns_view="sometimes", result_shape=shapes.diag, v="s2s.grad_diag(g, v, k)", v_dot="np.diag(v_dot, k)")
+defrule("np.flip(m, axis=None)", returns_view=True, tangent_from_adjoint=True, m="np.flip(g, axis)",
+        real=shapes.real_as_first)
+defrule("np.tile(A, reps)", A="s2s.grad_tile(g, A, reps)", A_dot="np.tile(A_dot, reps)", real=shapes.real_as_first)
+defrule("np.diag(v, k=0)", returns_view="sometimes", result_shape=shapes.diag, v="s2s.grad_diag(g, v, k)", v_dot="np.diag(v_dot, k)",
+        real=shapes.real_as_first)
 defrule("np.atleast_3d(a)", returns_view=True, a="np.reshape(g, np.shape(a))",
-        a_dot="np.atleast_3d(s2s.broadcast_like(a_dot, a))")
-defrule("np.flipud(m)", returns_view=True, m="np.flipud(g)", m_dot="np.flipud(s2s.broadcast_like(m_dot, m))")
-defrule("np.fliplr(m)", returns_view=True, m="np.fliplr(g)", m_dot="np.fliplr(s2s.broadcast_like(m_dot, m))")
+        a_dot="np.atleast_3d(s2s.broadcast_like(a_dot, a))", real=shapes.real_as_first)
+defrule("np.flipud(m)", returns_view=True, m="np.flipud(g)", m_dot="np.flipud(s2s.broadcast_like(m_dot, m))",
+        real=shapes.real_as_first)
+defrule("np.fliplr(m)", returns_view=True, m="np.fliplr(g)", m_dot="np.fliplr(s2s.broadcast_like(m_dot, m))",
+        real=shapes.real_as_first)
 defrule("np.rot90(m, k=1, axes=(0, 1))", returns_view=True, m="np.rot90(g, -k, axes)",
-        m_dot="np.rot90(s2s.broadcast_like(m_dot, m), k, axes)")
+        m_dot="np.rot90(s2s.broadcast_like(m_dot, m), k, axes)", real=shapes.real_as_first)
 defrule("np.roll(a, shift, axis=None)", a="np.roll(g, np.negative(shift), axis)",
-        a_dot="np.roll(s2s.broadcast_like(a_dot, a), shift, axis)")
+        a_dot="np.roll(s2s.broadcast_like(a_dot, a), shift, axis)", real=shapes.real_as_first)
 defrule("np.rollaxis(a, axis, start=0)", returns_view=True, a="s2s.grad_rollaxis(g, a, axis, start)",
-        a_dot="np.rollaxis(s2s.broadcast_like(a_dot, a), axis, start)")
+        a_dot="np.rollaxis(s2s.broadcast_like(a_dot, a), axis, start)", real=shapes.real_as_first)
 # the triangle of a matrix (of each matrix in a stack; a 1-d `m` is broadcast to a square first: summed back)
 defrule("np.tril(m, k=0)", result_shape=shapes.triangle, m="unbroadcast(np.tril(g, k), m)",
-        m_dot="np.tril(s2s.broadcast_like(m_dot, m), k)")
+        m_dot="np.tril(s2s.broadcast_like(m_dot, m), k)", real=shapes.real_as_first)
 defrule("np.triu(m, k=0)", result_shape=shapes.triangle, m="unbroadcast(np.triu(g, k), m)",
-        m_dot="np.triu(s2s.broadcast_like(m_dot, m), k)")
+        m_dot="np.triu(s2s.broadcast_like(m_dot, m), k)", real=shapes.real_as_first)
 defrule("np.diagonal(a, offset=0, axis1=0, axis2=1)", returns_view=True, methods=("diagonal",),
         a="s2s.grad_diagonal(g, a, offset, axis1, axis2)",
-        a_dot="np.diagonal(s2s.broadcast_like(a_dot, a), offset, axis1, axis2)")
+        a_dot="np.diagonal(s2s.broadcast_like(a_dot, a), offset, axis1, axis2)", real=shapes.real_as_first)
 # gathers: each entry of the result is a copy of one entry of the input (s2s/runtime/rearrange.py)
 defrule("np.repeat(a, repeats, axis=None)", methods=("repeat",), a="s2s.grad_repeat(g, a, repeats, axis)",
-        a_dot="np.repeat(s2s.broadcast_like(a_dot, a), repeats, axis)")
+        a_dot="np.repeat(s2s.broadcast_like(a_dot, a), repeats, axis)", real=shapes.real_as_first)
 defrule("np.take(a, indices, axis=None)", methods=("take",), a="s2s.grad_take(g, a, indices, axis)",
-        a_dot="np.take(s2s.broadcast_like(a_dot, a), indices, axis)")
+        a_dot="np.take(s2s.broadcast_like(a_dot, a), indices, axis)", real=shapes.real_as_first)
 defrule("np.take_along_axis(arr, indices, axis)", arr="s2s.grad_take_along_axis(g, arr, indices, axis)",
-        arr_dot="np.take_along_axis(s2s.broadcast_like(arr_dot, arr), indices, axis)")
+        arr_dot="np.take_along_axis(s2s.broadcast_like(arr_dot, arr), indices, axis)", real=shapes.real_as_first)
 # np.pad: the modes that copy entries ('constant' pads with zeros; constant_values and the other modes are refused)
 defrule("np.pad(array, pad_width, mode='constant')", array="s2s.grad_pad(g, array, pad_width, mode)",
         array_dot="s2s.pad_tangent(array_dot, array, pad_width, mode)")
 # np.sort is continuous and piecewise linear: each sorted entry is one entry of the input (x.sort() sorts in place
 # and stays refused: it is no method here)
 defrule("np.sort(a, axis=-1, kind=None, order=None)", zero=("kind", "order"), a="s2s.grad_sort(g, a, axis)",
-        a_dot="s2s.sort_tangent(a_dot, a, axis)")
+        a_dot="s2s.sort_tangent(a_dot, a, axis)", real=shapes.real_as_first)
 defrule("np.diff(a, n=1, axis=-1)", a="s2s.grad_diff(g, a, n, axis)",
-        a_dot="np.diff(s2s.broadcast_like(a_dot, a), n, axis)")
+        a_dot="np.diff(s2s.broadcast_like(a_dot, a), n, axis)", real=shapes.real_as_first)
 # the split family returns a list of pieces
 for _name, _kind in (("split", None), ("array_split", "array"), ("hsplit", "h"), ("vsplit", "v"), ("dsplit", "d")):
     _axis = ", axis=0" if _kind in (None, "array") else ""
