@@ -178,6 +178,13 @@ class Desugar(loops.LoopRewriter):
         self.generic_visit(node)
         return _value_attribute(self.pf, self.locals, node)
 
+    def visit_For(self, node):
+        it = node.iter
+        if mappings.is_view_call(it) and self._is_value(it.func.value) and it.func.value.id in self.locals:
+            mappings.loop_over_keys(node, self.alloc.fresh("key"), lambda receiver: _call_helper(
+                "s2s", "mapping_keys", _runtime().mapping_keys, receiver))
+        return super().visit_For(node)
+
     def visit_DictComp(self, node):
         """`{k: v for ...}` is `dict([(k, v) for ...])`: the pairs in order, a repeated key's last one kept."""
         self.generic_visit(node)

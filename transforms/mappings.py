@@ -57,6 +57,39 @@ def view_as_list(call: ast.Call, key: str, keys_of: Callable[[list], ast.expr]) 
     return ast.copy_location(ast.ListComp(elt=element, generators=[loop]), call)
 
 
+def loop_over_keys(loop: ast.For, key: str, keys_of: Callable[[list], ast.expr]) -> bool:
+    """Rewrite, in place, `for T in d.items():` into `for key in keys(d): T = key, d[key]` (`d.values()`:
+    `T = d[key]`), where `d` is a name the loop never binds; False (nothing changed) for anything else.
+
+    The entries are read where the loop reaches them instead of in a list made first: no list of pairs
+    is built, taped and taken apart, and `d[key]` is a read of the dict's entry that every analysis
+    knows. Python's loop reads the dict as it goes too; a loop that updates the dict it iterates is
+    refused before this (loops.py).
+
+        >>> loop = ast.parse("for k, v in d.items():\\n    s = s + v").body[0]
+        >>> loop_over_keys(loop, "key", lambda args: ast.Call(ast.Name("keys"), args, []))
+        True
+        >>> print(ast.unparse(loop))
+        for key in keys(d):
+            k, v = (key, d[key])
+            s = s + v
+    """
+    it = loop.iter
+    if not (is_view_call(it) and it.func.attr in ("items", "values") and isinstance(it.func.value, ast.Name)):
+        return False
+    receiver = it.func.value.id
+    if any(isinstance(n, ast.Name) and n.id == receiver and not isinstance(n.ctx, ast.Load)
+           for part in (loop.target, *loop.body, *loop.orelse) for n in walk(part)):
+        return False
+    element = view_as_list(it, key, keys_of).elt
+    bind = ast.copy_location(ast.Assign(targets=[loop.target], value=element), loop)
+    loop.target = ast.copy_location(ast.Name(key, ast.Store()), loop.target)
+    loop.iter = ast.copy_location(keys_of([ast.Name(receiver, ast.Load())]), it)
+    loop.body = [bind, *loop.body]
+    ast.fix_missing_locations(loop)
+    return True
+
+
 def stored_view_of_updated_mapping(tree: ast.FunctionDef):
     """The first view call kept in a name (`vals = d.values()`, or held in a display bound to one: `held =
     (d.values(), 1)`) whose dict the function updates, or None."""

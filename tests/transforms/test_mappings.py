@@ -405,3 +405,67 @@ def test_a_view_held_in_a_display_of_an_updated_dict_is_refused():
     for f in (keeps_a_view_in_a_tuple, keeps_a_keys_view_in_a_dict):
         with pytest.raises(s2s.UnsupportedSyntaxError, match="view"):
             s2s.grad(f)(np.array([0.3, -0.7, 1.2]))
+
+
+# ---- a loop over a dict's items or values reads each entry where it reaches it (mappings.loop_over_keys)
+
+def l2_over_items(p, lam):
+    penalty = 0.0
+    for name, w in p.items():
+        if name.startswith("W"):
+            penalty = penalty + np.sum(w ** 2)
+    return np.sum(np.tanh(p["W"]) @ p["b"]) + lam * penalty
+
+
+def values_with_break(p):
+    total = 0.0
+    for v in p.values():
+        total = total + np.sum(np.cos(v))
+        if total > 2.0:
+            break
+    return total
+
+
+def receiver_rebound_in_the_loop(p):
+    d = p
+    total = 0.0
+    for k, v in d.items():
+        total = total + np.sum(v * 1.5) * len(k)
+        d = {"other": v}  # Python's loop still runs over the first dict
+    return total + np.sum(d["other"])
+
+
+def nested_items(p):
+    outer = {"first": p, "second": {"W": p["W"] * 2.0}}
+    total = 0.0
+    for _, inner in outer.items():
+        for key, v in inner.items():
+            total = total + np.sum(np.sin(v)) * (2.0 if key == "W" else 1.0)
+    return total
+
+
+@pytest.mark.parametrize("f", [values_with_break, receiver_rebound_in_the_loop, nested_items],
+                         ids=lambda f: f.__name__)
+def test_loops_over_views_match_central_differences(f):
+    p = _params(3)
+    for g in (s2s.grad(f), s2s.derivative(f)):
+        got = g(p)
+        _close(got, _fd(f, p))
+
+
+def test_a_loop_over_items_reads_the_entries_in_place_and_reduces_to_numbers():
+    p = _params(4)
+    g = s2s.grad(l2_over_items)
+    _close(g(p, 0.3), _fd(lambda q: l2_over_items(q, 0.3), p))
+    code = s2s.source(g, p, 0.3)
+    assert ".append((" not in code and "as_sequence(items" not in code, code  # no list of pairs built
+    # np.sum of an entry of unknown shape is a number: the penalty needs no unbroadcast
+    assert "unbroadcast(" not in code, code
+
+
+def test_loop_over_keys_source():
+    loop = ast.parse("for k, v in d.items():\n    d2 = v").body[0]
+    assert mappings.loop_over_keys(loop, "key", lambda args: ast.Call(ast.Name("keys"), args, []))
+    assert ast.unparse(loop) == "for key in keys(d):\n    k, v = (key, d[key])\n    d2 = v"
+    rebinding = ast.parse("for k, v in d.items():\n    d = v").body[0]
+    assert not mappings.loop_over_keys(rebinding, "key", lambda args: ast.Call(ast.Name("keys"), args, []))
