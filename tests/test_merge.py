@@ -194,3 +194,26 @@ def test_a_copy_read_only_by_the_next_if_test_is_the_test():
         exec(text, before)
         exec(merged, after)
         assert before["f"](*args) == after["f"](*args)
+
+
+def test_a_quotient_moves_past_tape_pushes_only_into_a_reader_that_cannot_raise_otherwise():
+    """`t = a / x` may raise (x == 0.0): it is written into `x = 0.5 * (x + t)` past `stack.append(x)`, which
+    only the derivative's own tape sees, and not past a statement of another kind or into a reader that may
+    raise itself."""
+    from s2s.transforms.merge import merge_number_temporaries
+    from s2s.transforms.shapes import Shapes
+    from s2s.transforms.specialize import _pure, runtime_helpers
+
+    import s2s.pipeline  # noqa: F401  (installs the context the passes read)
+
+    def merged(body):
+        fdef = ast.parse("def f(a, x):\n    stack = []\n" + body + "    return x, stack").body[0]
+        shapes = Shapes(fdef, {"a": (), "x": ()}, lambda n: None, runtime_helpers(), kinds={"a": "d", "x": "d"})
+        merge_number_temporaries(fdef, shapes, _pure, {"t"}, "stack")  # (u: a name of yours)
+        return ast.unparse(fdef)
+
+    assert "x = 0.5 * (x + a / x)" in merged("    t = a / x\n    stack.append(x)\n    x = 0.5 * (x + t)\n")
+    assert "t = a / x" in merged("    t = a / x\n    u = x * 2.0\n    x = 0.5 * (u + t)\n")  # not a push between
+    assert "t = a / x" in merged("    t = a / x\n    stack.append(x)\n    x = t / x\n")  # the reader divides too
+    assert s2s.grad(newton)(2.0) == s2s.derivative(newton)(2.0)
+    check_all(newton, (2.0,))

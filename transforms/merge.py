@@ -32,11 +32,13 @@ __all__ = ["merge_number_temporaries"]
 _WINDOW = 40  # statements between a temporary and its read that are searched (keeps the pass linear)
 
 
-def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) -> bool:
+def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set, stack: str | None = None) -> bool:
     """Write once-read number temporaries of `made_up` names into their reader (see the module docstring).
 
     `shapes` are the shapes inferred over `fdef`; `pure(node, shapes)` whether evaluating `node`
-    cannot raise. Returns whether anything changed.
+    cannot raise. Returns whether anything changed. A number that may raise (`t = a / x`) moves too
+    where only pushes onto the tape `stack` lie between it and its reader, and the reader's value cannot
+    raise but for it: it raises the same error, and the tape is the derivative's own.
     """
     if any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in walk(fdef) if n is not fdef):
         return False
@@ -75,7 +77,9 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
                 continue
             reader = _reader(stmts, k + 1, name, loaded_names(s.value), seen)
             copied = isinstance(s.value, ast.Name) and k + 2 < len(stmts) and reader is stmts[k + 2]
-            if reader is None or not copied and (shapes.of(s.value) != () or not pure(s.value, shapes)):
+            if reader is None or not copied and (shapes.of(s.value) != () or not (
+                    pure(s.value, shapes) or _raises_alone(s.value, reader, stmts[k + 2:stmts.index(reader)],
+                                                           stack, shapes, pure))):
                 continue
             # a temporary read by `reader` alone: bound and read once, or dead after `reader` (a loop's test
             # computed before the loop and again at the end of its body binds its temporaries twice)
@@ -98,6 +102,17 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set) 
     if changed:
         fix_locations(fdef)
     return changed
+
+
+def _raises_alone(value, reader, between, stack, shapes, pure) -> bool:
+    """Whether `value`, a number that may raise, may be evaluated at `reader` instead: only pushes onto the
+    tape lie in `between`, and `reader`'s value (which reads the temporary, a real number) cannot raise."""
+    pushes = all(isinstance(b, ast.Expr) and isinstance(b.value, ast.Call) and isinstance(b.value.func, ast.Attribute)
+                 and b.value.func.attr == "append" and isinstance(b.value.func.value, ast.Name)
+                 and b.value.func.value.id == stack and all(isinstance(a, ast.Name) for a in b.value.args)
+                 for b in between)
+    return stack is not None and pushes and shapes.real(value) and isinstance(reader, ast.Assign) \
+        and pure(reader.value, shapes)
 
 
 def _tested_copy(copy, nxt, live) -> bool:

@@ -252,7 +252,7 @@ def late_step(c: Code) -> Code:
         drop_finish(c.fdef, shapes, c.shapes.kinds, made_up, c.shapes.float64_only)
         copy_argument_views(c.fdef, shapes, c.shapes.np_name)
         hoist_loop_invariants(c.fdef, shapes, specialize._pure)
-        merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up)
+        merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up, c.stack)
         c.inferred = shapes  # (still true: these rewrites move and merge expressions, none changes a shape)
     return c
 
