@@ -285,6 +285,7 @@ def test_calls_without_a_shape_function(expr, expected):
     ("np.max(n)", False), ("np.sin(x)", True), ("np.floor(x)", False),
     ("np.ravel(x)", True), ("np.reshape(x, (3, 2))", True), ("np.roll(x, 1, 0)", True), ("np.ravel(n)", False),
     ("np.transpose(x)", True), ("np.reshape(x, (3, 2), order='F')", False),  # (keywords: not claimed)
+    ("np.clip(x, 0.0, 6.0)", True), ("np.clip(x, None, 1)", True), ("np.clip(x, n, 1.0)", False),
 ])
 def test_real_calls(expr, real):
     kinds = {p: "d" for p in P if p not in ("u", "n", "k")}
@@ -417,3 +418,9 @@ def test_the_rules_said_to_move_entries_keep_a_real_dtype():
         for dtype in (np.float32, np.float64):
             out = call(np.arange(6, dtype=dtype).reshape(2, 3))
             assert out.dtype == dtype, f.__name__
+
+
+def test_clip_broadcasts_its_bounds_and_takes_none_for_no_bound():
+    for expr, expected in [("np.clip(x, 0.0, 6.0)", (2, 3)), ("np.clip(x, None, r)", (2, 3)), ("np.clip(s, v, None)", (4,)),
+                           ("np.clip(x, v, 1.0)", None), ("np.clip(x, 0.0, u)", None)]:
+        assert shape_of(expr) == expected, expr

@@ -1278,6 +1278,8 @@ class Shapes:
         """Booleans (a comparison, or a choice between such and real values): `real op mask` is real."""
         if isinstance(node, ast.Compare):
             return True
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitAnd | ast.BitOr | ast.BitXor):
+            return self._mask(node.left, reals) and self._mask(node.right, reals)  # (`(x >= lo) & (x <= hi)`)
         if isinstance(node, ast.Name) and node.id in self.local and node.id not in self._params:
             values = self._assigned_values.get(node.id)  # a name only ever bound to comparisons
             return bool(values) and all(isinstance(v, ast.Compare) for v in values)

@@ -41,7 +41,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads",
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
-                         "grad_squeeze", "grad_add_seq")
+                         "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip")
 
 
 def runtime_helpers() -> dict:
@@ -428,6 +428,9 @@ class _Rewrite(ast.NodeTransformer):
             reshape = ast.Attribute(value=ast.Name(id=self.np, ctx=ast.Load()), attr="reshape", ctx=ast.Load())
             return ast.Call(func=reshape, args=[args[0], ast.Tuple(elts=[ast.Constant(n) for n in shapes[1]],
                                                                    ctx=ast.Load())], keywords=[])
+        if name in ("grad_where", "grad_clip") and len(args) == 4 and _array_shape(shapes[0]) \
+                and self.shapes.of(node) == shapes[0]:
+            return self._masked(node, name, args, shapes)
         if name == "as_sequence" and len(args) == 1 and _array_shape(shapes[0]) and not self.shapes.is_zero(args[0]):
             return args[0]  # what `for v in x` runs over, of an array: the array itself
         if name == "grad_iterated" and len(args) == 2 and _array_shape(shapes[1]):
@@ -445,6 +448,27 @@ class _Rewrite(ast.NodeTransformer):
             if isinstance(result, Seq) and shapes[0] == (len(result.items),) and all(i == () for i in result.items):
                 return args[0]  # [g[0], g[1]] of np.array([a, b]) read item by item: g's items are the same numbers
         return node
+
+    def _masked(self, node, name, args, shapes):
+        """`np.where(cond, g, 0.0)` for s2s.grad_where(g, cond, x, True) (`np.where(cond, 0.0, g)` for y), and
+        `g * ((x >= lo) & (x <= hi))` for s2s.grad_clip(g, x, lo, hi) of number bounds, where g has the shape of
+        the adjoint (x's): the helper's mask, with nothing to sum."""
+        zero = ast.Constant(0.0)
+        if name == "grad_where":
+            take_x = args[3].value if isinstance(args[3], ast.Constant) else None
+            if shapes[1] is None or shapes[1] != shapes[0] or type(take_x) is not bool:
+                return node
+            branches = [args[0], zero] if take_x else [zero, args[0]]
+            return ast.Call(func=ast.Attribute(value=ast.Name(id=self.np, ctx=ast.Load()), attr="where",
+                                               ctx=ast.Load()), args=[args[1], *branches], keywords=[])
+        bounds = [(b, op) for b, op in ((args[2], ast.GtE()), (args[3], ast.LtE()))
+                  if not (isinstance(b, ast.Constant) and b.value is None)]
+        if not bounds or any(self.shapes.of(b) != () or not self.shapes.real(b) and type(_number(b)) is not int
+                             for b, _ in bounds) or not self.shapes.real(args[1]):
+            return node
+        tests = [ast.Compare(left=args[1], ops=[op], comparators=[b]) for b, op in bounds]
+        inside = tests[0] if len(tests) == 1 else ast.BinOp(left=tests[0], op=ast.BitAnd(), right=tests[1])
+        return ast.BinOp(left=args[0], op=ast.Mult(), right=inside)
 
     @staticmethod
     def _pieces(node, g, items, axis, g_shape):
@@ -992,12 +1016,18 @@ def _pure(node, shapes) -> bool:
         return True  # `X.shape` of an array, `t[0]` of a tuple of known ints (in range): a known value
     if isinstance(node, ast.Name):  # (a read of real floats, of any shape: `np.sum(p)` of a dict's item)
         return node.id in shapes.local and shapes.real(node)
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords and shapes.callee(node) is len:
+        of = shapes.of(node.args[0])  # the length of an array of one axis or more
+        return type(of) is tuple and len(of) >= 1 and _pure(node.args[0], shapes)
     shape = shapes.of(node)
     if shape is None or not (shapes.real(node) or isinstance(node, ast.Constant)):
         return False
     if isinstance(node, ast.Constant):
         return True
     if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Div) and shape == () and isinstance(node.right, ast.Constant) \
+                and type(node.right.value) in (int, float) and node.right.value != 0:
+            return _pure(node.left, shapes)  # (a real number divided by a number literal other than 0: inf at worst)
         if isinstance(node.op, ast.Div | ast.Pow) and shape == ():
             return False  # a Python number divided by zero, or overflowing a power, raises
         if not isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow | ast.MatMult):

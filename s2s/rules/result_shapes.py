@@ -684,6 +684,36 @@ def unbroadcast(site):
     return x if _array(g) else None
 
 
+def clipped(site):
+    """np.clip(a, a_min, a_max): the broadcast of a and the bounds (a bound None is no bound)."""
+    if not _plain(site, 3):
+        return None
+    return broadcast(*(() if i and site.literal(i) is None else site.shape(i) for i in range(3)))
+
+
+def real_clipped(site) -> bool:
+    """np.clip of real floats between real floats, ints written as literals or no bound (None)."""
+    return _plain(site, 3) and site.real(0) and all(
+        site.literal(i) is None or site.real(i) or site.int_literal(i) for i in (1, 2))
+
+
+def masked(x_at: int, bounds=()):
+    """s2s.grad_where(g, cond, x, take_x) / s2s.grad_clip(g, x, lo, hi): g masked and summed down to x (the mask
+    made of the arguments at `bounds` too; a bound None is no bound): x's shape, where g is certainly an array
+    that x, the mask and the bounds broadcast to."""
+
+    def shape(site):
+        if site.nargs != 4 or site.keywords:
+            return None
+        g, x = site.shape(0), site.shape(x_at)
+        others = [() if site.literal(i) is None else site.shape(i) for i in bounds]
+        if not _array(g) or x is None or None in others:
+            return None
+        return x if broadcast(g, x, *others) == g else None
+
+    return shape
+
+
 def add_seq_part(site):
     """s2s.grad_add_seq(g, x, y, which) where x and y are arrays or numbers (arithmetic, not a concatenation): the
     shape of the one `which` names (g summed down to it, as `unbroadcast`), where g is certainly an array."""

@@ -93,8 +93,10 @@ defrule_for(rt.grad_hstack, "grad_hstack(g, tup)", shape_only=("tup",), linear=(
 defrule_for(rt.grad_builtin_sum, "grad_builtin_sum(g, x)", shape_only=("x",), linear=("g",),
             result_shape=shapes.builtin_sum_pieces)
 defrule_for(rt.grad_select, "grad_select(g, chosen, args)", shape_only=("chosen", "args"), linear=("g",))
-defrule_for(rt.grad_where, "grad_where(g, cond, x, take_x)", shape_only=("x",), linear=("g",))
-defrule_for(rt.grad_clip, "grad_clip(g, x, lo, hi)", shape_only=("x", "lo", "hi"), linear=("g",))
+defrule_for(rt.grad_where, "grad_where(g, cond, x, take_x)", shape_only=("x",), linear=("g",),
+            result_shape=shapes.masked(2, (1,)), real=shapes.real_of_first(4))
+defrule_for(rt.grad_clip, "grad_clip(g, x, lo, hi)", shape_only=("x", "lo", "hi"), linear=("g",),
+            result_shape=shapes.masked(1, (2, 3)), real=shapes.real_of_first(4))
 defrule_for(rt.grad_trace, "grad_trace(g, x, offset, axis1, axis2)", shape_only=("x",), linear=("g",),
             result_shape=shapes.trace_back)
 defrule_for(rt.item_grad, "item_grad(g, x, index)", shape_only=("x",), linear=("g",))
