@@ -108,3 +108,33 @@ def test_value_read_only_for_its_shape_is_not_taped():
 def test_no_placeholder_left_for_a_recomputed_index():
     src = _source("rows_next")
     assert "i2 = None" not in src and " i2 = " not in src.split("for i in range(")[0]
+
+
+def patches_stacked(images, filters):
+    patches = np.stack([images[:, i:i + 2] for i in range(3)], axis=1)
+    return np.sum(np.tanh(np.einsum("bpi,i->bp", patches, filters)))
+
+
+def patches_read_again(images, filters):
+    items = [images[:, i:i + 2] * filters for i in range(3)]
+    first = np.stack(items, axis=1)
+    return np.sum(np.tanh(first)) + np.sum(items[0] ** 2)  # read by item after the stack
+
+
+def keep(items):
+    return items
+
+
+def patches_through_a_helper(images, filters):
+    items = [images[:, i:i + 2] * filters for i in range(3)]
+    held = keep(items)
+    return np.sum(np.stack(held) ** 2) + len(items)
+
+
+def test_pops_of_a_list_nothing_reads_after_are_dropped():
+    g = np.random.default_rng(7)
+    images, filters = g.normal(size=(4, 4)), g.normal(size=2)
+    for f in (patches_stacked, patches_read_again, patches_through_a_helper):
+        check_all(f, (images, filters), wrt=(0, 1))
+    code = s2s.source(s2s.grad(patches_stacked, wrt=(0, 1)), images, filters)
+    assert ".pop()" not in code, code  # the backward sweep's pops of the comprehension's list, with their loop

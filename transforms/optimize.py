@@ -76,7 +76,7 @@ from .seed import fold_unit_seed
 from .shapes import Keyed, Seq
 from .shifts import drop_shift_adjoints
 from .simplify import simplify
-from .tape import drop_unread_restores, recompute_from_restored, recompute_index_arithmetic
+from .tape import drop_unread_list_pops, drop_unread_restores, recompute_from_restored, recompute_index_arithmetic
 from .walk import walk
 from .zeros import drop_zero_accumulations
 
@@ -199,6 +199,8 @@ def tape_step(c: Code) -> Code:
     c.fdef = drop_unread_restores(c.fdef, c.stack)
     c.fdef = recompute_index_arithmetic(c.fdef, c.stack, c.inferred if c.shapes is not None else None)
     if c.shapes is not None and recompute_from_restored(c.fdef, c.stack, c.inferred):
+        c.inferred = c.shapes.shapes(c.fdef)
+    if c.shapes is not None and drop_unread_list_pops(c.fdef, c.inferred):
         c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes is not None:  # a value no longer taped (`e` of `e = e + t`) may be one nothing reads now
         c.removable |= specialize.pure_names(c.fdef, c.inferred, c.stack)

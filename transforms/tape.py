@@ -96,9 +96,17 @@ def _read_in_own_loops(fdef) -> set[str]:
 
 
 class _Drop(ast.NodeTransformer):
-    def __init__(self, stack, names, counters):
+    """Drops the statements `skip` says (by default the pushes and pops of `names` on the tape `stack`), and the
+    loops over ranges left with nothing to do."""
+
+    def __init__(self, stack, names, counters, skip=None):
         self.stack, self.names, self.counters = stack, names, counters
+        self.skip = skip or self._tape_entry
         self.around = []  # the targets of the `for` loops around the block being filtered
+
+    def _tape_entry(self, s):
+        return _is_push(s, self.stack) and s.value.args[0].id in self.names \
+            or _is_pop(s, self.stack) and s.targets[0].id in self.names
 
     def visit_For(self, node):
         self.around.append(_target(node))
@@ -109,9 +117,7 @@ class _Drop(ast.NodeTransformer):
     def _filter(self, stmts):
         out = []
         for s in stmts:
-            if _is_push(s, self.stack) and s.value.args[0].id in self.names:
-                continue
-            if _is_pop(s, self.stack) and s.targets[0].id in self.names:
+            if self.skip(s):
                 continue
             s = self.visit(s)
             if isinstance(s, ast.For) and isinstance(s.iter, ast.Call) and _idle(s.body) and \
@@ -172,6 +178,87 @@ def drop_unread_restores(fdef: ast.FunctionDef, stack: str | None) -> ast.Functi
         body.append(s)
     fdef.body = body
     return fix_locations(fdef)
+
+
+def _bare_pop(s):
+    """`items.pop()` as a statement of its own (the value is not read): the name, else None."""
+    call = s.value if isinstance(s, ast.Expr) else None
+    if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "pop" \
+            and not call.args and not call.keywords and isinstance(call.func.value, ast.Name):
+        return call.func.value.id
+    return None
+
+
+def _reads_items_only(shapes, call, arg) -> bool:
+    """Whether `call` makes new values of the list `arg` it is given and keeps no hold on it: a NumPy function
+    (it makes arrays), or a runtime helper whose rule says it reads that argument's shapes alone."""
+    obj = shapes.callee(call)
+    if getattr(obj, "__module__", None) == "numpy":
+        return True
+    params = shapes.fact(obj, "params", ())
+    at = call.args.index(arg)
+    return at < len(params) and params[at] in shapes.fact(obj, "shape_only", ())
+
+
+def drop_unread_list_pops(fdef: ast.FunctionDef, shapes) -> bool:
+    """Drop the backward sweep's `items.pop()` of a list the function made (`items = []`, the forward sweep's
+    list comprehension) where nothing reads the list after them, and the loops left doing nothing.
+
+    The pops give the list back the length it had, for code after them that reads it; there is none here.
+    Done for a list bound once, to `[]`, whose every read is an `append` or a bare `pop` of it, or an argument
+    of a NumPy function (which makes arrays of its items and keeps no hold on the list); no read but a pop
+    comes after the first pop, nor in a loop around a pop (its next trip). Returns whether anything changed.
+    """
+    order = _Order()
+    order.visit(fdef)
+    lists = {}
+    for s, _ in order.items:
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and isinstance(s.value, ast.List) and not s.value.elts:
+            lists[s.targets[0].id] = lists.get(s.targets[0].id, 0) + 1
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    stores = {}
+    for n in walk(fdef):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    names = {n for n, count in lists.items() if count == 1 and stores.get(n) == 1 and n not in params}
+    if not names:
+        return False
+    parents = {}
+    for n in walk(fdef):
+        for child in ast.iter_child_nodes(n):
+            parents[id(child)] = n
+    for n in walk(fdef):  # every read: an append, a bare pop, or an argument of a NumPy function
+        if not (isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load)):
+            continue
+        parent = parents.get(id(n))
+        if isinstance(parent, ast.Attribute) and parent.attr in ("append", "pop"):
+            call = parents.get(id(parent))
+            if isinstance(call, ast.Call) and call.func is parent and isinstance(parents.get(id(call)), ast.Expr):
+                continue
+        if isinstance(parent, ast.Call) and n in parent.args and _reads_items_only(shapes, parent, n):
+            continue
+        names.discard(n.id)
+    popped = set()
+    for s, loops in order.items:  # in program order: after a list's first pop, its pops alone
+        name = _bare_pop(s)
+        if name in names:
+            popped.add(name)
+            around = {m.id for loop in loops for m in walk(loop) if isinstance(m, ast.Name) and m.id == name
+                      and not (isinstance(parents.get(id(m)), ast.Attribute) and parents[id(m)].attr == "pop")}
+            names -= around
+            continue
+        if isinstance(s, ast.For | ast.While | ast.If):
+            reads = loaded_names(s.test) if isinstance(s, ast.If | ast.While) else loaded_names(s.iter)
+        else:
+            reads = loaded_names(s)
+        names -= reads & popped
+    names &= popped
+    if not names:
+        return False
+    _Drop(None, names, _read_in_own_loops(fdef), skip=lambda s: _bare_pop(s) in names).visit(fdef)
+    fix_locations(fdef)
+    return True
 
 
 # ---- cheap loop-index arithmetic recomputed, not taped ----------------------------

@@ -110,6 +110,7 @@ class Rule:
     derived: tuple[str, ...] = ()  # the parameters whose tangent was so derived
     linear: tuple[str, ...] = ()  # the parameters whose tangent is the (linear) helper itself, derived (`linear=`)
     default_only: tuple[str, ...] = ()  # parameters differentiated only at their default (a literal of it, or left out)
+    shape_only: tuple[str, ...] = ()  # a runtime helper's parameters whose shapes alone it reads (`defrule_for`)
 
     def __post_init__(self):
         if self.reduction and self.result_shape is None:
@@ -495,6 +496,7 @@ def defrule_for(func, signature: str, *, shape_only=(), structured=False, nondif
     _fill(rule, templates, tangent_from_adjoint=tangent_from_adjoint)
     for p in shape_only:
         rule.jvp[p] = None
+    rule.shape_only = tuple(shape_only)
     return _registered(_key(func), rule, func)
 
 
