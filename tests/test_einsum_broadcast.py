@@ -104,10 +104,46 @@ def test_only_the_operands_differentiated_through_get_an_adjoint():
     args = (r.normal(size=(2, 3)), r.normal(size=(3, 4)), r.normal(size=(4, 2)))
     for wrt in ((0,), (1,), (0, 2), (0, 1, 2)):
         src = s2s.source(s2s.grad(chain, wrt=wrt), *args)
-        assert f", {tuple(w + 1 for w in wrt)})" in src, src
+        code = "\n".join(line.split("#")[0] for line in src.splitlines())
+        assert code.count("np.einsum(") == 1 + len(wrt), src  # the forward call, and one per active operand
+        general = s2s.source(s2s.derivative(chain, wrt=wrt))
+        assert f", {tuple(w + 1 for w in wrt)})" in general, general
         got = s2s.grad(chain, wrt=wrt)(*args)
         want = s2s.derivative(chain, wrt=wrt)(*args)
         got, want = (v if isinstance(v, tuple) else (v,) for v in (got, want))
         for a, b in zip(got, want):
             np.testing.assert_allclose(a, b, rtol=1e-12)
         check_all(chain, args, wrt=wrt)
+
+
+def with_summed_letter(a, b):
+    return np.sum(np.einsum("ij,jk->i", a, b) ** 2)  # k is summed out of b alone: b's part spreads over it
+
+
+def with_trace(a, b):
+    return np.sum(np.einsum("ii,ij->j", a, b) ** 2)  # a repeated letter: a's part is a diagonal
+
+
+def attention(Q, K, V):
+    s = np.einsum("bqd,bkd->bqk", Q, K) / 2.0
+    w = np.exp(s - np.max(s, axis=-1, keepdims=True))
+    w = w / np.sum(w, axis=-1, keepdims=True)
+    return np.sum(np.einsum("bqk,bkd->bqd", w, V) ** 2)
+
+
+def test_einsum_parts_written_out_where_every_letter_is_the_operands_own():
+    """Specialised code writes each part as one einsum of g with the other operands (specialize._einsum_parts)
+    where the operand's letters are all its own; a summed-out letter or a repeated one keeps the helper."""
+    from helpers_fd import check_all
+
+    r = np.random.default_rng(12)
+    cases = [(attention, (r.normal(size=(2, 3, 4)), r.normal(size=(2, 5, 4)), r.normal(size=(2, 5, 4))), (0, 1, 2), True),
+             (with_summed_letter, (r.normal(size=(3, 4)), r.normal(size=(4, 2))), (0, 1), False),
+             (with_trace, (r.normal(size=(3, 3)), r.normal(size=(3, 2))), (0, 1), False)]
+    for f, args, wrt, written in cases:
+        check_all(f, args, wrt=wrt, use_autograd=f is not with_trace)  # (autograd's einsum adjoint has no 'ii')
+        src = s2s.source(s2s.grad(f, wrt=wrt), *args)
+        assert ("grad_einsum_parts" not in src) is written, src
+    Q, K, V = (a.astype(np.float32) for a in cases[0][1])
+    got = s2s.grad(attention, wrt=(0, 1, 2))(Q, K, V)
+    assert all(g.dtype == np.float32 for g in got)

@@ -32,7 +32,7 @@ import numpy as np
 from .context import ctx
 from .item_updates import split_item_adjoints
 from .names import load
-from .shapes import Keyed, Seq, Shapes, ZeroScalar, broadcast, hashable, items_of
+from .shapes import Keyed, Seq, Shapes, ZeroScalar, broadcast, hashable, items_of, literal
 from .walk import fix_locations, replace_child, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
@@ -41,7 +41,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads",
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
-                         "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip")
+                         "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts")
 
 
 def runtime_helpers() -> dict:
@@ -428,6 +428,8 @@ class _Rewrite(ast.NodeTransformer):
             reshape = ast.Attribute(value=ast.Name(id=self.np, ctx=ast.Load()), attr="reshape", ctx=ast.Load())
             return ast.Call(func=reshape, args=[args[0], ast.Tuple(elts=[ast.Constant(n) for n in shapes[1]],
                                                                    ctx=ast.Load())], keywords=[])
+        if name == "grad_einsum_parts" and isinstance(self.shapes.of(node), Seq):
+            return self._einsum_parts(node, args)
         if name in ("grad_where", "grad_clip") and len(args) == 4 and _array_shape(shapes[0]) \
                 and self.shapes.of(node) == shapes[0]:
             return self._masked(node, name, args, shapes)
@@ -448,6 +450,32 @@ class _Rewrite(ast.NodeTransformer):
             if isinstance(result, Seq) and shapes[0] == (len(result.items),) and all(i == () for i in result.items):
                 return args[0]  # [g[0], g[1]] of np.array([a, b]) read item by item: g's items are the same numbers
         return node
+
+    def _einsum_parts(self, node, args):
+        """`(0.0, np.einsum('bpf,fij->bpij', g, filters), ...)` for s2s.grad_einsum_parts(g, ['bpij,fij->bpf',
+        patches, filters], ...) whose operands' shapes are known (its result shape says so): each part asked for is
+        the einsum of g with the other operands into the operand's letters, where they are all its own (none
+        repeated, none summed out alone: the helper's identity and ones factors are then not needed)."""
+        items, which = args[1].elts, literal(args[3], None) if len(args) == 4 else None
+        ins, arrow, out = items[0].value.replace(" ", "").partition("->")
+        terms = ins.split(",")
+        if not isinstance(args[0], ast.Name) or not all(isinstance(e, ast.Name) for e in items[1:]):
+            return node
+        parts = [ast.Constant(0.0)]
+        for k, term in enumerate(terms):
+            others = [t for j, t in enumerate(terms) if j != k]
+            present = set(out).union(*others)
+            if which is not None and k + 1 not in which:
+                parts.append(ast.Constant(0.0))
+                continue
+            if len(set(term)) != len(term) or not set(term) <= present:
+                return node
+            spec = ",".join([out, *others]) + "->" + term
+            operands = [e for j, e in enumerate(items[1:]) if j != k]
+            parts.append(ast.Call(func=ast.Attribute(value=ast.Name(id=self.np, ctx=ast.Load()), attr="einsum",
+                                                     ctx=ast.Load()),
+                                  args=[ast.Constant(spec), args[0], *operands], keywords=[]))
+        return ast.Tuple(elts=parts, ctx=ast.Load())  # (read by its items alone, as the helper's list)
 
     def _masked(self, node, name, args, shapes):
         """`np.where(cond, g, 0.0)` for s2s.grad_where(g, cond, x, True) (`np.where(cond, 0.0, g)` for y), and

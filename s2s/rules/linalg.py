@@ -33,7 +33,7 @@ defrule("np.tensordot(a, b, axes=2)", a="s2s.grad_tensordot(g, a, b, axes, 0)",
         a_dot="np.tensordot(a_dot, b, axes)", b_dot="np.tensordot(a, b_dot, axes)")
 # both forms: np.einsum("ij,jk->ik", a, b) and the sublist form np.einsum(a, [0, 1], b, [1, 2], [0, 2])
 defrule("np.einsum(*operands, out=None, dtype=None, order='K', casting='safe', optimize=False)", returns_view="sometimes",
-        result_shape=shapes.einsum,
+        result_shape=shapes.einsum, real=shapes.real_einsum,
         zero=("out", "dtype", "order", "casting", "optimize"),
         operands="s2s.grad_einsum_parts(g, operands, optimize, active)",
         operands_dot="s2s.einsum_jvp(operands, operands_dot)")

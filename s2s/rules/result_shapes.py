@@ -609,6 +609,12 @@ def einsum(site):
     return _einsum_shape(_einsum_terms(site.literal(0)), [site.shape(k) for k in range(1, site.nargs)])
 
 
+def real_einsum(site) -> bool:
+    """np.einsum('ij,jk->ik', a, b) of real operands (the subscripts a string literal, no keyword)."""
+    return _plain(site, site.nargs) and site.nargs >= 2 and type(site.literal(0)) is str \
+        and all(site.real(k) for k in range(1, site.nargs))
+
+
 def einsum_parts(site):
     """s2s.grad_einsum_parts(g, [spec, a, b], optimize, which): per item, the operand's shape (none for the
     subscripts, nor for an operand `which` leaves out: its part is the zero), where g is certainly an array of
