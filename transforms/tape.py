@@ -492,8 +492,9 @@ def recompute_from_restored(fdef: ast.FunctionDef, stack: str | None, shapes) ->
             pops.setdefault(n.targets[0].id, []).append(n)
     params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs}
     loops = [s for s in fdef.body if isinstance(s, ast.For | ast.While)]
-    for loop in loops:
-        _restore_early(loop.body, stack)
+    if not any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in walk(fdef) if n is not fdef):
+        for loop in loops:  # (a local function may read a name a statement does not mention)
+            _restore_early(loop.body, stack)
     recomputed, again = set(), True
     while again:
         again = False
@@ -519,8 +520,7 @@ def _restore_early(body, stack):
         if not _is_pop(body[i], stack):
             continue
         name, j = body[i].targets[0].id, i
-        while j > 0 and not any(isinstance(n, ast.Name) and n.id in (name, stack) or isinstance(n, ast.Nonlocal)
-                                for n in walk(body[j - 1])):
+        while j > 0 and not any(isinstance(n, ast.Name) and n.id in (name, stack) for n in walk(body[j - 1])):
             j -= 1
         body.insert(j, body.pop(i))
 
