@@ -1235,12 +1235,13 @@ class Shapes:
         unknown shape over all its axes is a number): found once, from the parameters' shapes alone (the
         locals' shapes are not final yet); a subset of `reals`, which knows more ints' values."""
         if self._early_reals is None:
-            env, at = self.env, self.at
-            self.env, self.at = {p: fact for p, fact in env.items() if p in self._params}, {}
+            saved = self.env, self.at, self._valuing, self._name_values  # (a question of `value_of` may be open)
+            self.env, self.at = {p: fact for p, fact in self.env.items() if p in self._params}, {}
+            self._valuing, self._name_values = set(), {}
             try:
                 self._early_reals = self._real_names(self._kinds)
             finally:
-                self.env, self.at = env, at
+                self.env, self.at, self._valuing, self._name_values = saved
         return self._early_reals
 
     def _float_counter(self, node) -> bool:
