@@ -183,6 +183,14 @@ class Site:
         seq = None if node is None else self._shapes.of(node, self._env)
         return seq.items if isinstance(seq, Seq) else None
 
+    def item(self, which, index):
+        """The shape of `arg[index]` of the array at `which` by the argument at `index` (ints, slices of known
+        bounds, None, an Ellipsis: `Shapes._subscript`), else None."""
+        node, key = self._node(which), self._node(index)
+        if node is None or key is None:
+            return None
+        return self._shapes._subscript(ast.Subscript(value=node, slice=key, ctx=ast.Load()), self._env)
+
     def item_facts(self, which):
         """`items`, where a name of a list or tuple display holding 0.0 or an array (an adjoint started at
         0.0 before a loop) gives its `ZeroOr` instead of no shape."""

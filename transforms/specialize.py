@@ -41,7 +41,8 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads",
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
-                         "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts")
+                         "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",
+                         "grad_select")
 
 
 def runtime_helpers() -> dict:
@@ -313,7 +314,21 @@ class _Rewrite(ast.NodeTransformer):
         if g is not None:  # `0.0 if s2s.is_zero(g) else g` of a number g: g (0.0 where it is 0.0)
             self.changed = True
             return g
+        if self._guarded_selection(node):  # `[0.0, 0.0] if s2s.is_zero(g) else (g if c else 0.0, ...)`
+            self.changed = True
+            return node.orelse
         return node
+
+    def _guarded_selection(self, node) -> bool:
+        """Whether `node` is `[0.0, ...] if s2s.is_zero(g) else (g if c0 else 0.0, ...)` of as many items, as
+        `_selection` writes them: the tuple gives each 0.0 where g is 0.0."""
+        g = self.shapes.zero_tested(node)
+        zeros, parts = node.body, node.orelse
+        return isinstance(g, ast.Name) and isinstance(zeros, ast.List) and isinstance(parts, ast.Tuple) \
+            and len(zeros.elts) == len(parts.elts) \
+            and all(isinstance(z, ast.Constant) and z.value == 0.0 for z in zeros.elts) \
+            and all(isinstance(p, ast.IfExp) and isinstance(p.body, ast.Name) and p.body.id == g.id
+                    and isinstance(p.orelse, ast.Constant) and p.orelse.value == 0.0 for p in parts.elts)
 
     def _zero_or_array(self, node, g):
         """`helper(g, ...)` of a helper that gives the zero adjoint for it (runtime.linear_in_g), where g holds 0.0
@@ -428,6 +443,10 @@ class _Rewrite(ast.NodeTransformer):
             reshape = ast.Attribute(value=ast.Name(id=self.np, ctx=ast.Load()), attr="reshape", ctx=ast.Load())
             return ast.Call(func=reshape, args=[args[0], ast.Tuple(elts=[ast.Constant(n) for n in shapes[1]],
                                                                    ctx=ast.Load())], keywords=[])
+        if name == "grad_select" and isinstance(self.shapes.of(node), Seq) and isinstance(args[0], ast.Name) \
+                and isinstance(args[1], ast.Name) and isinstance(args[2], ast.List | ast.Tuple) \
+                and all(isinstance(e, ast.Name) for e in args[2].elts):
+            return self._selection(args[0], args[1], args[2].elts)
         if name == "grad_einsum_parts" and isinstance(self.shapes.of(node), Seq):
             return self._einsum_parts(node, args)
         if name in ("grad_where", "grad_clip") and len(args) == 4 and _array_shape(shapes[0]) \
@@ -450,6 +469,22 @@ class _Rewrite(ast.NodeTransformer):
             if isinstance(result, Seq) and shapes[0] == (len(result.items),) and all(i == () for i in result.items):
                 return args[0]  # [g[0], g[1]] of np.array([a, b]) read item by item: g's items are the same numbers
         return node
+
+    @staticmethod
+    def _selection(g, chosen, items):
+        """`(g if a is m or a == m else 0.0, g if (b is m or b == m) and not (a is m or a == m) else 0.0, ...)`
+        for s2s.grad_select(g, m, [a, b, ...]) of numbers (`m = min(a, b, ...)`): g goes to the first argument
+        that is the one chosen or equals it, as the helper gives it; a number each."""
+        def chose(item):
+            return ast.BoolOp(op=ast.Or(), values=[
+                ast.Compare(left=ast.Name(id=item.id, ctx=ast.Load()), ops=[ast.Is()], comparators=[chosen]),
+                ast.Compare(left=ast.Name(id=item.id, ctx=ast.Load()), ops=[ast.Eq()], comparators=[chosen])])
+        parts = []
+        for k, item in enumerate(items):
+            earlier = [ast.UnaryOp(op=ast.Not(), operand=chose(e)) for e in items[:k]]
+            test = chose(item) if not earlier else ast.BoolOp(op=ast.And(), values=[chose(item), *earlier])
+            parts.append(ast.IfExp(test=test, body=ast.Name(id=g.id, ctx=ast.Load()), orelse=ast.Constant(0.0)))
+        return ast.Tuple(elts=parts, ctx=ast.Load())
 
     def _einsum_parts(self, node, args):
         """`(0.0, np.einsum('bpf,fij->bpij', g, filters), ...)` for s2s.grad_einsum_parts(g, ['bpij,fij->bpf',

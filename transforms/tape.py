@@ -263,21 +263,23 @@ def drop_unread_list_pops(fdef: ast.FunctionDef, shapes) -> bool:
 
 # ---- cheap loop-index arithmetic recomputed, not taped ----------------------------
 
-def _int_of_index(node, index, defs, fixed=frozenset()):
-    """`node` written with the loop index `index`, int literals and (for a number) the names of `fixed` only
-    (`i + 1`, `2 * i - 1`, `-k`), the names of `defs` replaced by their expressions; None if it is something else."""
+def _int_of_index(node, index, defs, fixed=frozenset(), outer=frozenset()):
+    """`node` written with the loop index `index` (and the indices `outer` of the loops around it), int literals
+    and (for a number) the names of `fixed` only (`i + 1`, `2 * i - 1`, `-k`), the names of `defs` replaced by
+    their expressions; None if it is something else."""
     if isinstance(node, ast.Constant):
         return node if type(node.value) is int or (fixed and type(node.value) is float) else None
     if isinstance(node, ast.Name):
-        if node.id == index or node.id in fixed:
+        if node.id == index or node.id in fixed or node.id in outer:
             return ast.Name(id=node.id, ctx=ast.Load())
         return _copy(defs[node.id]) if node.id in defs else None
     ops = ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod
     if isinstance(node, ast.BinOp) and isinstance(node.op, ops):
-        left, right = _int_of_index(node.left, index, defs, fixed), _int_of_index(node.right, index, defs, fixed)
+        left = _int_of_index(node.left, index, defs, fixed, outer)
+        right = _int_of_index(node.right, index, defs, fixed, outer)
         return None if left is None or right is None else ast.BinOp(left=left, op=node.op, right=right)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        operand = _int_of_index(node.operand, index, defs, fixed)
+        operand = _int_of_index(node.operand, index, defs, fixed, outer)
         return None if operand is None else ast.UnaryOp(op=node.op, operand=operand)
     return None
 
@@ -321,8 +323,30 @@ def recompute_index_arithmetic(fdef: ast.FunctionDef, stack: str | None, shapes=
                     or any(counts.get(name, 0) > 1 for name in loaded_names(forward.iter)):
                 continue
             recomputed |= _recompute_pairs(fdef, forward, backward, stack, counts, shapes)
+            recomputed |= _nested_pairs(fdef, forward, backward, stack, counts, shapes, frozenset())
     _drop_idle_placeholders(fdef, stack, recomputed, _assigned_before_read(fdef))
     return fix_locations(fdef)
+
+
+def _nested_pairs(fdef, forward, backward, stack, counts, shapes, outer):
+    """`_recompute_pairs` for the loops at the top level of a forward loop's body and of its backward loop's that
+    run over the same range reversed (`for j in range(1, i)` in `for i in range(n)`): their trips match one to
+    one, and so do the values of the indices of the loops around them (`outer`, each bound by its two loops
+    alone), which the index arithmetic may read too (`t = i - j`)."""
+    if counts.get(forward.target.id, 0) != 2:
+        return set()
+    outer = outer | {forward.target.id}
+    done = set()
+    inner_forward = [s for s in forward.body if isinstance(s, ast.For)]
+    inner_backward = [s for s in backward.body if isinstance(s, ast.For)]
+    for f in inner_forward:
+        for b in inner_backward:
+            if not _reversed_range_of(b, f) or any(counts.get(name, 0) > 1 and name not in outer
+                                                   for name in loaded_names(f.iter)):
+                continue
+            done |= _recompute_pairs(fdef, f, b, stack, counts, shapes, outer)
+            done |= _nested_pairs(fdef, f, b, stack, counts, shapes, outer)
+    return done
 
 
 def _assigned_before_read(fdef):
@@ -364,7 +388,7 @@ def _drop_idle_placeholders(fdef, stack, unpushed, bound_first):
     fdef.body = body
 
 
-def _recompute_pairs(fdef, forward, backward, stack, counts, shapes=None):
+def _recompute_pairs(fdef, forward, backward, stack, counts, shapes=None, outer=frozenset()):
     index = forward.target.id
     done = set()
     if counts.get(index, 0) != 2:  # the two loops' targets only: nothing else rebinds the index
@@ -375,17 +399,17 @@ def _recompute_pairs(fdef, forward, backward, stack, counts, shapes=None):
         push, assign = fb[k], fb[k + 1]
         if isinstance(push, ast.Assign) and len(push.targets) == 1 and isinstance(push.targets[0], ast.Name) \
                 and counts.get(push.targets[0].id) == 1:
-            value = _int_of_index(push.value, index, defs)
+            value = _int_of_index(push.value, index, defs, outer=outer)
             if value is not None:
                 defs[push.targets[0].id] = value
         if not (_is_push(push, stack) and isinstance(assign, ast.Assign) and len(assign.targets) == 1
                 and isinstance(assign.targets[0], ast.Name) and assign.targets[0].id == push.value.args[0].id):
             continue
-        value = _int_of_index(assign.value, index, defs)
+        value = _int_of_index(assign.value, index, defs, outer=outer)
         if value is None and shapes is not None and shapes.of(assign.value) == () and shapes.real(assign.value):
             fixed = {n.id for n in walk(assign.value) if isinstance(n, ast.Name) and counts.get(n.id, 0) == 0
                      and n.id in shapes.local}  # arguments never rebound
-            value = _int_of_index(assign.value, index, defs, fixed)
+            value = _int_of_index(assign.value, index, defs, fixed, outer)
         if value is None:
             continue
         name = assign.targets[0].id
@@ -407,7 +431,7 @@ def _recompute_pairs(fdef, forward, backward, stack, counts, shapes=None):
         del fb[k]  # the push (the assignment stays)
         del backward.body[at]
         backward.body.insert(0, ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value))
-        return {name} | _recompute_pairs(fdef, forward, backward, stack, counts, shapes)
+        return {name} | _recompute_pairs(fdef, forward, backward, stack, counts, shapes, outer)
     return done
 
 

@@ -141,9 +141,11 @@ defrule("np.heaviside(x1, x2)", zero=("x1",), x2="unbroadcast(g * (x1 == 0), x2)
         x2_dot="s2s.broadcast_like(x2_dot * (x1 == 0), ans)")
 # creation functions: the values of the fill, start, stop and step arguments flow into the result
 defrule("np.full(shape, fill_value, dtype=None, order='C')", elementwise=False, result_shape=shapes.creation(3),
+        real=shapes.real_fill,
         zero=("shape", "dtype", "order"),
         fill_value="s2s.grad_fill(g, ans, fill_value)", fill_value_dot="s2s.fill_tangent(fill_value_dot, ans)")
 defrule("np.full_like(a, fill_value, dtype=None, order='K', subok=True, shape=None)", elementwise=False,
+        real=shapes.real_of_first(2),
         zero=("a", "dtype", "order", "subok", "shape"),
         fill_value="s2s.grad_fill(g, ans, fill_value)", fill_value_dot="s2s.fill_tangent(fill_value_dot, ans)")
 defrule("np.linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0)", elementwise=False, structured=True,

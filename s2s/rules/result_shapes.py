@@ -488,6 +488,11 @@ def real_as_first(site) -> bool:
     return site.nargs >= 1 and site.real(0)
 
 
+def real_fill(site) -> bool:
+    """np.full(shape, fill_value) of a real fill value: an array of its dtype (a float literal: float64)."""
+    return _plain(site, 2) and site.real(1)
+
+
 def real_items(site) -> bool:
     """np.array(items) / np.asarray of one list no one changes whose items are real floats: real floats."""
     return _plain(site, 1) and site.items_real(0)
@@ -701,6 +706,24 @@ def real_clipped(site) -> bool:
     """np.clip of real floats between real floats, ints written as literals or no bound (None)."""
     return _plain(site, 3) and site.real(0) and all(
         site.literal(i) is None or site.real(i) or site.int_literal(i) for i in (1, 2))
+
+
+def number_of_numbers(site):
+    """max(a, b, ...) / min(...) of two or more numbers: a number (one of them)."""
+    return () if _plain(site, site.nargs) and site.nargs >= 2 and all(
+        site.shape(k) == () for k in range(site.nargs)) else None
+
+
+def real_of_numbers(site) -> bool:
+    """max(a, b, ...) / min(...) of real numbers: one of them."""
+    return number_of_numbers(site) == () and all(site.real(k) for k in range(site.nargs))
+
+
+def selected(site):
+    """s2s.grad_select(g, chosen, [a, b, ...]), the adjoints of max/min of numbers: a number each (g for the one
+    chosen, 0.0 for the others), where g is a number."""
+    items = site.items(2) if _plain(site, 3) and site.shape(0) == () else None
+    return Seq(((),) * len(items)) if items and all(i == () for i in items) else None
 
 
 def masked(x_at: int, bounds=()):
@@ -940,9 +963,12 @@ def setitem(site):
 
 
 def setitem_grads(site):
-    """s2s.setitem_grads(g, x, index): (the adjoint for x, the item's): the first has the array g's shape."""
+    """s2s.setitem_grads(g, x, index): (the adjoint for x, the item's): the first has the array g's shape, the
+    second that of g[index] (the item's adjoint is read from g, then cast as x holds it)."""
     g = site.shape(0) if _plain(site, 3) else None
-    return Seq((g if _array(g) and g != () else None, None))
+    if not (_array(g) and g != ()):
+        return Seq((None, None))
+    return Seq((g, site.item(0, 2)))
 
 
 def iterated(site):
@@ -993,6 +1019,15 @@ def real_product(site) -> bool:
     """np.matmul(a, b) / np.dot(a, b): of two real arguments (a product with an int literal is not one
     of matrices); otherwise what `real=True` says."""
     return site.real(0) and site.real(1) if site.nargs == 2 else site.real_args()
+
+
+def real_of_all(nargs: int):
+    """A helper of `nargs` real arguments computing in their dtype (s2s.grad_matmul_a(g, a, b)): real floats."""
+
+    def real(site) -> bool:
+        return _plain(site, nargs) and all(site.real(k) for k in range(nargs))
+
+    return real
 
 
 def real_of_first(nargs: int):

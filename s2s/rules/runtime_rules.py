@@ -92,7 +92,8 @@ defrule_for(rt.grad_vstack, "grad_vstack(g, tup)", shape_only=("tup",), linear=(
 defrule_for(rt.grad_hstack, "grad_hstack(g, tup)", shape_only=("tup",), linear=("g",), result_shape=shapes.hstack_pieces)
 defrule_for(rt.grad_builtin_sum, "grad_builtin_sum(g, x)", shape_only=("x",), linear=("g",),
             result_shape=shapes.builtin_sum_pieces)
-defrule_for(rt.grad_select, "grad_select(g, chosen, args)", shape_only=("chosen", "args"), linear=("g",))
+defrule_for(rt.grad_select, "grad_select(g, chosen, args)", shape_only=("chosen", "args"), linear=("g",),
+            result_shape=shapes.selected)
 defrule_for(rt.grad_where, "grad_where(g, cond, x, take_x)", shape_only=("x",), linear=("g",),
             result_shape=shapes.masked(2, (1,)), real=shapes.real_of_first(4))
 defrule_for(rt.grad_clip, "grad_clip(g, x, lo, hi)", shape_only=("x", "lo", "hi"), linear=("g",),
@@ -108,8 +109,10 @@ defrule_for(rt.array_grad, "array_grad(g, obj)", shape_only=("obj",), linear=("g
 defrule_for(rt.grad_dot_a, "grad_dot_a(g, a, b)", shape_only=("a",), b_dot="s2s.grad_dot_a(g, a, b_dot)", linear=("g",))
 defrule_for(rt.grad_dot_b, "grad_dot_b(g, a, b)", shape_only=("b",), a_dot="s2s.grad_dot_b(g, a_dot, b)", linear=("g",))
 defrule_for(rt.grad_matmul_a, "grad_matmul_a(g, a, b)", shape_only=("a",), result_shape=shapes.grad_matmul(1),
+            real=shapes.real_of_all(3),
             b_dot="s2s.grad_matmul_a(g, a, b_dot)", linear=("g",))
 defrule_for(rt.grad_matmul_b, "grad_matmul_b(g, a, b)", shape_only=("b",), result_shape=shapes.grad_matmul(2),
+            real=shapes.real_of_all(3),
             a_dot="s2s.grad_matmul_b(g, a_dot, b)", linear=("g",))
 defrule_for(rt.grad_tensordot, "grad_tensordot(g, a, b, axes, which)",
             a_dot="s2s.grad_tensordot(g, a_dot, b, axes, which) if which == 1 else 0.0",

@@ -1,0 +1,74 @@
+"""Tables filled item by item in nested loops (dynamic programming, Gauss-Seidel sweeps), in specialised code:
+builtin min/max of numbers have a shape and are real, their adjoint s2s.grad_select is written out as a tuple of
+choices, np.full of a real fill is real, setitem_grads' item adjoint has g[index]'s shape, and index
+arithmetic of nested loops (`i - 1` in `for j`) is recomputed, not taped. Each against central differences."""
+
+import numpy as np
+from helpers_fd import check_all
+
+import s2s
+
+
+def soft_dtw(a, b, gamma=0.5):
+    n, m = len(a), len(b)
+    R = np.full((n + 1, m + 1), 1e10)
+    R[0, 0] = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            c = (a[i - 1] - b[j - 1]) ** 2
+            r0, r1, r2 = R[i - 1, j - 1], R[i - 1, j], R[i, j - 1]
+            mn = min(r0, r1, r2)
+            s = np.exp(-(r0 - mn) / gamma) + np.exp(-(r1 - mn) / gamma) + np.exp(-(r2 - mn) / gamma)
+            R[i, j] = c + mn - gamma * np.log(s)
+    return R[n, m]
+
+
+def hard_dtw(a, b):
+    n, m = len(a), len(b)
+    D = np.full((n + 1, m + 1), np.inf)
+    D[0, 0] = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            D[i, j] = abs(a[i - 1] - b[j - 1]) + min(D[i - 1, j - 1], D[i - 1, j], D[i, j - 1])
+    return D[n, m]
+
+
+def max_of_three(x, y):
+    return max(x * y, x + y, 2.0 * x) + min(x, y, 1.0 - x)
+
+
+def tie_to_the_first(x):
+    return max(x, x, 0.5 * x)  # the first of the tied arguments gets the adjoint
+
+
+def gauss_seidel(A, b):
+    n = b.shape[0]
+    x = np.zeros(n)
+    for _ in range(4):
+        for i in range(n):
+            s = b[i] - A[i] @ x + A[i, i] * x[i]
+            x[i] = s / A[i, i]
+    return np.sum(x ** 2)
+
+
+def test_tables_filled_in_loops_match_central_differences():
+    g = np.random.default_rng(21)
+    a, b = g.normal(size=6), g.normal(size=5)
+    check_all(soft_dtw, (a, b), wrt=(0, 1), use_autograd=False)  # (autograd cannot write into R)
+    check_all(hard_dtw, (a, b), wrt=(0, 1), use_autograd=False)
+    A = np.eye(5) * 4 + g.normal(size=(5, 5)) * 0.3
+    check_all(gauss_seidel, (A, g.normal(size=5)), wrt=(0, 1), use_autograd=False)
+    for args in ((0.7, 1.9), (-0.3, 0.4), (1.5, 2.5)):
+        check_all(max_of_three, args, wrt=(0, 1))
+    assert s2s.grad(tie_to_the_first)(1.5) == s2s.derivative(tie_to_the_first)(1.5) == 1.0
+
+
+def test_soft_dtw_is_specialised_throughout():
+    g = np.random.default_rng(22)
+    a, b = g.normal(size=6), g.normal(size=5)
+    code = s2s.source(s2s.grad(soft_dtw, wrt=(0, 1)), a, b)
+    assert "# s2s:" not in code, code  # no rewrite blocked
+    assert "grad_select" not in code and "setitem" not in code, code  # the choice written out, R updated in place
+    assert "stack.append(i" not in code, code  # no index arithmetic on the tape
+    for got, want in zip(s2s.grad(soft_dtw, wrt=(0, 1))(a, b), s2s.derivative(soft_dtw, wrt=(0, 1))(a, b)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
