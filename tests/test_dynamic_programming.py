@@ -72,3 +72,69 @@ def test_soft_dtw_is_specialised_throughout():
     assert "stack.append(i" not in code, code  # no index arithmetic on the tape
     for got, want in zip(s2s.grad(soft_dtw, wrt=(0, 1))(a, b), s2s.derivative(soft_dtw, wrt=(0, 1))(a, b)):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+# ---- the tape saves the item an assignment overwrites, not the whole array (item_updates._item_tape)
+
+def stencil_in_place(u, c):
+    v = u * 1.0
+    for sweep in range(3):
+        for i in range(1, v.shape[0] - 1):
+            v[i] = v[i] + c * (v[i - 1] - 2.0 * v[i] + v[i + 1])
+    return np.sum(v ** 2)
+
+
+def reversed_index(u):
+    v = np.zeros(u.shape[0])
+    n = u.shape[0]
+    for i in range(n):
+        v[n - 1 - i] = np.sin(u[i]) + 0.5 * np.sum(v * u)  # (the backward sweep reads the whole v)
+    return np.sum(v * v)
+
+
+def conditional_update(u):
+    v = u * 2.0
+    for i in range(v.shape[0]):
+        s = np.sum(v * v)  # (the backward sweep reads the whole v)
+        if v[i] > 0.0:
+            v[i] = v[i] * v[i] + s
+    return np.sum(v)
+
+
+def held_by_the_gradient(u):
+    v = u * 1.0
+    for i in range(v.shape[0]):
+        s = np.sum(v * v)
+        v[i] = v[i] * s
+    return np.sum(v * u)  # u's adjoint is v's final array itself: restored in place, it would change
+
+
+def indexed_by_data(u, idx):
+    v = u * 1.0
+    for i in range(idx.shape[0]):
+        v[idx[i]] = v[idx[i]] * v[i] + 1.0  # the index is data: the whole array stays on the tape
+    return np.sum(v ** 2)
+
+
+def two_updates(u):
+    v = u * 1.0
+    for i in range(1, v.shape[0]):
+        v[i] = v[i] * v[i - 1]
+        v[i - 1] = v[i - 1] + v[i]
+    return np.sum(v)
+
+
+def test_item_assignments_in_loops_tape_the_item_alone():
+    g = np.random.default_rng(23)
+    u = g.normal(size=6) * 0.5
+    cases = [(stencil_in_place, (u, 0.2), (0, 1), True), (reversed_index, (u,), 0, True),
+             (conditional_update, (u,), 0, True), (held_by_the_gradient, (u,), 0, False),
+             (indexed_by_data, (u, np.array([2, 0, 2, 5])), 0, False), (two_updates, (u,), 0, False)]
+    for f, args, wrt, item_taped in cases:
+        check_all(f, args, wrt=wrt, use_autograd=False)  # (autograd cannot write into arrays)
+        got = s2s.grad(f, wrt=wrt)(*args)
+        want = s2s.derivative(f, wrt=wrt)(*args)
+        for a, b in zip(got if isinstance(wrt, tuple) else (got,), want if isinstance(wrt, tuple) else (want,)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+        code = s2s.source(s2s.grad(f, wrt=wrt), *args)
+        assert ("] = stack.pop()" in code) is item_taped, (f.__name__, code)

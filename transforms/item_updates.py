@@ -40,11 +40,20 @@ the adjoint of the item is `y_bar[i]` and nothing else reads `y`), then each nam
 
 Each read of the name then sees what it would have seen in the copying code: the name holds the one
 array, and every update is seen only through the name, after the update, as it would be.
+
+Where the backward sweep reads earlier values of the array, the tape saved the whole array before the
+update and gave it back; for one update at an index of loop counters (`x[i] = s / A[i, i]` in a
+Gauss-Seidel sweep) the tape saves the item it overwrites instead, and the backward sweep writes it back
+in place (`_item_tape`):
+
+    stack.append(x); x = s2s.setitem(x, i, v)   ->   stack.append(x[i]); x[i] = v
+    x = stack.pop()                              ->   x[i] = stack.pop()
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 
 import numpy as np
 
@@ -123,11 +132,12 @@ def _copy(node):
 
 
 def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: str = "np",
-                           float64: bool = False) -> bool:
+                           float64: bool = False, stack: str | None = None) -> bool:
     """Write `y = s2s.setitem(y, i, v)` as `y[i] = v`, and (where every argument is float64: `float64`)
     `y_bar = y_bar + s2s.getitem_grad(g, y, i)` as `y_bar[i] += g` (`np.add.at` for an index that may
     repeat), for every name the module docstring's conditions hold for. `shapes` are the shapes inferred
-    over `fdef`; `params` its parameters. Returns whether anything changed.
+    over `fdef`; `params` its parameters; `stack` the tape, whose saves of a whole array before an item
+    assignment become saves of the item (`_item_tape`). Returns whether anything changed.
 
         >>> # y = np.zeros(n); for i in range(n): y = s2s.setitem(y, i, t)  ->  ... y[i] = t
     """
@@ -137,9 +147,15 @@ def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: s
     nodes, parents, updates = found
     changed = False
     for name, steps in updates.items():
-        views = _owned_reads(name, steps, nodes, parents, shapes, params)
+        undo = _item_tape(fdef, name, steps, parents, shapes, stack)
+        views = _owned_reads(name, steps, list(walk(fdef)) if undo else nodes,
+                             _parents(fdef) if undo else parents, shapes, params)
         if isinstance(views, str):
+            if undo:
+                undo()
             continue
+        if undo:
+            nodes, parents = list(walk(fdef)), _parents(fdef)
         for sub in views:  # a slice bound to a name would see the later updates: copied
             _replace(parents[id(sub)], sub, ast.Call(func=ast.Attribute(value=sub, attr="copy", ctx=ast.Load()),
                                                      args=[], keywords=[]))
@@ -149,6 +165,144 @@ def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: s
     if changed:
         fix_locations(fdef)
     return changed
+
+
+def _parents(fdef):
+    return {id(child): parent for parent in walk(fdef) for child in ast.iter_child_nodes(parent)}
+
+
+def _item_tape(fdef, name, steps, parents, shapes, stack):
+    """Where the tape saves the whole array `y` before its one item assignment and gives it back in the backward
+    sweep (`stack.append(y); y = s2s.setitem(y, i, v)` ... `y = stack.pop()`), save and give back the item
+    alone: `stack.append(y[i])` ... `y[i] = stack.pop()`. Returns a function that undoes it (for the ownership
+    check to decide), or None where it does not apply.
+
+    Why the restored array is the same: the backward sweep gives back saved values in the reverse order of the
+    saves, so where it gives back this one, `y` holds what it held right after this assignment (every later
+    assignment of an item of it given back already); writing the saved item back gives what it held before.
+    That needs the index to be the same number there: ints, int literals and the indices of the loops around
+    the assignment, each bound by its loop and the backward loop over the same range reversed around the
+    give-back (`tape._reversed_range_of`), and nothing else. The item is a number (a copy), not a view."""
+    updates = [s for s in steps if _update(s, shapes) is not None]
+    if stack is None or len(updates) != 1:
+        return None
+    update = updates[0]
+    pushes = [n for n in walk(fdef) if _is_push_of(n, stack, name)]
+    pops = [n for n in walk(fdef) if _is_pop_of(n, stack, name)]
+    if len(pushes) != 1 or len(pops) != 1:
+        return None
+    push, pop = pushes[0], pops[0]
+    block = next((getattr(parents.get(id(update)), f) for f in ("body", "orelse")
+                  if update in getattr(parents.get(id(update)), f, ())), None)
+    if block is None or block.index(update) == 0 or block[block.index(update) - 1] is not push:
+        return None
+    index = update.value.args[1]
+    shape = shapes.of(update.value.args[0])
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    if not isinstance(shape, tuple) or len(items) != len(shape):
+        return None
+    counters = _matched_counters(fdef, push, pop, parents)
+    defs = _index_names(fdef, block[:block.index(push)], counters)
+    if counters is None or not all(_index_of(i, counters, defs) for i in items):
+        return None
+    saved_push, saved_pop_targets = push.value.args[0], pop.targets
+    push.value.args[0] = ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=copy.deepcopy(index),
+                                       ctx=ast.Load())
+    pop.targets = [ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=_written_out(index, defs),
+                                 ctx=ast.Store())]  # (the index written out of counters and literals)
+    fix_locations(fdef)
+
+    def undo():
+        push.value.args[0] = saved_push
+        pop.targets = saved_pop_targets
+
+    return undo
+
+
+def _is_push_of(node, stack, name):
+    call = node.value if isinstance(node, ast.Expr) else None
+    return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "append" \
+        and isinstance(call.func.value, ast.Name) and call.func.value.id == stack and len(call.args) == 1 \
+        and isinstance(call.args[0], ast.Name) and call.args[0].id == name
+
+
+def _is_pop_of(node, stack, name):
+    return isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+        and node.targets[0].id == name and isinstance(node.value, ast.Call) and not node.value.args \
+        and isinstance(node.value.func, ast.Attribute) and node.value.func.attr == "pop" \
+        and isinstance(node.value.func.value, ast.Name) and node.value.func.value.id == stack
+
+
+def _matched_counters(fdef, push, pop, parents):
+    """The indices of the `for` loops around `push` each matched by a loop around `pop` over its range reversed
+    under the same name, both loops the name's only bindings; None where a loop around either is anything else."""
+    from .tape import _reversed_range_of
+
+    def loops(node):
+        out = []
+        while id(node) in parents:
+            node = parents[id(node)]
+            if isinstance(node, ast.For | ast.While):
+                out.append(node)
+        return out
+    forward, backward = loops(push), loops(pop)
+    stores = {}
+    for n in walk(fdef):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    counters = set()
+    for f in (f for f in forward if isinstance(f, ast.For)):  # (a while loop has no index)
+        b = next((b for b in backward if isinstance(b, ast.For) and _reversed_range_of(b, f)), None)
+        if b is not None and stores.get(f.target.id) == 2:
+            counters.add(f.target.id)
+    return counters
+
+
+def _index_of(node, counters, defs=None) -> bool:
+    """An int index made of int literals and the `counters` by + - * // % (the same number where they are), or
+    of names `defs` binds to such (`i3 = 5 - i`, how the lowering names `v[n - 1 - i]`'s index)."""
+    if isinstance(node, ast.Constant):
+        return type(node.value) is int
+    if isinstance(node, ast.Name):
+        return node.id in counters or defs is not None and node.id in defs
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod):
+        return _index_of(node.left, counters, defs) and _index_of(node.right, counters, defs)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return _index_of(node.operand, counters, defs)
+    return False
+
+
+def _index_names(fdef, before, counters):
+    """name -> its value, for the names bound by a statement of `before` (the statements ahead of the save, in
+    its block) to int arithmetic of the `counters`, where every binding of the name in the function is that same
+    expression: where the save reads it, and where the give-back would, it is that expression's number."""
+    values = {}
+    for n in walk(fdef):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            values.setdefault(n.id, [])
+    for n in walk(fdef):
+        if isinstance(n, ast.Assign):
+            for t in n.targets:
+                for m in walk(t):
+                    if isinstance(m, ast.Name) and isinstance(m.ctx, ast.Store):
+                        values[m.id].append(n.value if t is m else None)
+    out = {}
+    for s in before:
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
+            name, bound = s.targets[0].id, values.get(s.targets[0].id, [])
+            if _index_of(s.value, counters) and all(v is not None and ast.dump(v) == ast.dump(s.value) for v in bound) \
+                    and sum(1 for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name
+                            and not isinstance(n.ctx, ast.Load)) == len(bound):
+                out[name] = s.value
+    return out
+
+
+def _written_out(index, defs):
+    """`index` with the names of `defs` replaced by their values (a copy)."""
+    class Put(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return copy.deepcopy(defs[node.id]) if node.id in defs and isinstance(node.ctx, ast.Load) else node
+    return Put().visit(copy.deepcopy(index))
 
 
 def _updates(fdef, shapes, float64):

@@ -214,7 +214,8 @@ def item_updates_step(c: Code) -> Code:
     if c.shapes is not None and (_mentions(c.fdef, "setitem") or _mentions(c.fdef, "getitem_grad")):
         params = {a.arg for a in walk(c.fdef.args) if isinstance(a, ast.arg)}
         for _ in range(3):
-            if not update_items_in_place(c.fdef, c.inferred, params, c.shapes.np_name, c.shapes.float64_only):
+            if not update_items_in_place(c.fdef, c.inferred, params, c.shapes.np_name, c.shapes.float64_only,
+                                         c.stack):
                 break
             c.fdef = eliminate_dead_code(drop_unread_restores(c.fdef, c.stack), c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
