@@ -216,3 +216,36 @@ def test_a_counter_of_a_literal_range_divides_to_real_numbers():
     np.testing.assert_allclose(_check(taylor_exp, (0.7,)), np.exp(0.7), rtol=1e-9)
     code = _source(taylor_exp, 0.7)
     assert "s = s + term" not in code.split("term_bar = 0.0")[0], code
+
+
+def pairwise_energy(X):
+    e = 0.0
+    for i in range(X.shape[0]):
+        for j in range(i + 1, X.shape[0]):
+            d = X[i] - X[j]
+            r = np.sqrt(d @ d + 0.1)
+            e = e + 1.0 / r
+    return e
+
+
+def nested_earlier_changed_in_the_outer_loop(a):
+    s = 0.0
+    for i in range(3):
+        x = a * (i + 1.0)
+        for j in range(4):
+            x = np.sin(x) + 0.3
+            t = 2.0 * x
+            s = s + np.cos(t) * x
+        x = x * 0.5  # x changes between the inner loops: not a value the backward trip may read back
+        s = s + x
+    return s
+
+
+def test_numbers_of_nested_loops_are_recomputed_from_their_restores():
+    g = np.random.default_rng(31)
+    X = g.normal(size=(5, 3))
+    _check(pairwise_energy, (X,))
+    code = _source(pairwise_energy, X)
+    backward = code.split("X_bar = np.zeros")[1]
+    assert "1.0 / " in backward and "stack.append(t" not in code, code  # 1.0 / r computed again, not taped
+    _check(nested_earlier_changed_in_the_outer_loop, (0.4,))

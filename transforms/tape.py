@@ -515,7 +515,10 @@ def recompute_from_restored(fdef: ast.FunctionDef, stack: str | None, shapes) ->
         if isinstance(n, ast.stmt) and _is_pop(n, stack):
             pops.setdefault(n.targets[0].id, []).append(n)
     params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs}
-    loops = [s for s in fdef.body if isinstance(s, ast.For | ast.While)]
+    # every loop, nested ones too (a trip's restores pair with its saves however deep the loop), by the statement
+    # of the function's body that holds it
+    top = {id(n): s for s in fdef.body for n in walk(s) if isinstance(n, ast.For | ast.While)}
+    loops = [n for n in walk(fdef) if isinstance(n, ast.For | ast.While)]
     if not any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in walk(fdef) if n is not fdef):
         for loop in loops:  # (a local function may read a name a statement does not mention)
             _restore_early(loop.body, stack)
@@ -524,7 +527,7 @@ def recompute_from_restored(fdef: ast.FunctionDef, stack: str | None, shapes) ->
         again = False
         for forward in loops:
             for k in range(len(forward.body) - 1):
-                name = _recompute_one(fdef, forward, k, loops, stack, shapes, stores, pushes, pops, params)
+                name = _recompute_one(fdef, forward, k, loops, stack, shapes, stores, pushes, pops, params, top)
                 if name:
                     recomputed.add(name)
                     again = True
@@ -549,8 +552,9 @@ def _restore_early(body, stack):
         body.insert(j, body.pop(i))
 
 
-def _recompute_one(fdef, forward, k, loops, stack, shapes, stores, pushes, pops, params) -> str | None:
-    """The name whose push at `forward.body[k]` and pop this recomputes (see recompute_from_restored), or None."""
+def _recompute_one(fdef, forward, k, loops, stack, shapes, stores, pushes, pops, params, top) -> str | None:
+    """The name whose push at `forward.body[k]` and pop this recomputes (see recompute_from_restored), or None.
+    `top`: id of a loop -> the statement of the function's body that holds it."""
     fb = forward.body
     push, assign = fb[k], fb[k + 1]
     if not (_is_push(push, stack) and isinstance(assign, ast.Assign) and len(assign.targets) == 1
@@ -563,13 +567,14 @@ def _recompute_one(fdef, forward, k, loops, stack, shapes, stores, pushes, pops,
     if used is None or name in used:
         return None
     backward = next((b for b in loops if b is not forward and any(s is pops[name][0] for s in b.body)), None)
-    if backward is None or fdef.body.index(backward) < fdef.body.index(forward):
+    if backward is None or fdef.body.index(top[id(backward)]) <= fdef.body.index(top[id(forward)]):
         return None
+    outermost = top[id(forward)]
     bb = backward.body
     q = next(i for i, s in enumerate(bb) if s is pops[name][0])
     after, before = -1, q  # the recomputation goes after the pops of `later` names, before those of `earlier` ones
     for u in used:
-        if u in params and stores.get(u, 0) == 0 or _bound_once_before(fdef, forward, u, stores):
+        if u in params and stores.get(u, 0) == 0 or _bound_once_before(fdef, outermost, u, stores):
             continue  # an argument never rebound, or a local bound once before the loops (`c = params[1]`)
         if len(pushes.get(u, ())) != 1 or len(pops.get(u, ())) != 1 or _written_in(backward, u, pops[u][0]):
             return None
@@ -586,7 +591,8 @@ def _recompute_one(fdef, forward, k, loops, stack, shapes, stores, pushes, pops,
         else:
             # earlier: u is stored once a trip, right after its push, and holds that value to the trip's end,
             # which is what it holds in the backward trip until its pop
-            if p < q or not _stored_once_after_push(fdef, forward, fb, at, u, stores) or _touches(fb[k + 2:], u):
+            if p < q or not _stored_once_after_push(fdef, forward, fb, at, u, stores, outermost) \
+                    or _touches(fb[k + 2:], u):
                 return None
             before = min(before, p)
     if after >= before or any(name in loaded_names(s) for s in bb[:after + 1] + bb[q + 1:]):
@@ -631,9 +637,10 @@ def _written_in(loop, name, pop) -> bool:
     return False
 
 
-def _stored_once_after_push(fdef, forward, fb, at, name, stores) -> bool:
+def _stored_once_after_push(fdef, forward, fb, at, name, stores, outermost=None) -> bool:
     """`fb[at]` pushes `name` and `fb[at + 1]` assigns it; the loop stores it nowhere else, and beside that
-    assignment and its pop the function stores it at most once, before the loop (its first value)."""
+    assignment and its pop the function stores it at most once, before the loop (its first value; before
+    `outermost`, the statement of the function's body that holds the loop, for a nested one)."""
     assign = fb[at + 1] if at + 1 < len(fb) else None
     if not (isinstance(assign, ast.Assign) and len(assign.targets) == 1 and isinstance(assign.targets[0], ast.Name)
             and assign.targets[0].id == name):
@@ -641,7 +648,7 @@ def _stored_once_after_push(fdef, forward, fb, at, name, stores) -> bool:
     in_loop = [n for n in walk(forward) if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)]
     if in_loop != [assign.targets[0]]:
         return False
-    first = fdef.body.index(forward)
+    first = fdef.body.index(forward if outermost is None else outermost)
     outside = stores.get(name, 0) - 2  # (the assignment in the loop, the pop)
     return outside == 0 or outside == 1 and any(
         isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)
