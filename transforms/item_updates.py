@@ -46,8 +46,8 @@ update and gave it back; for one update at an index of loop counters (`x[i] = s 
 Gauss-Seidel sweep) the tape saves the item it overwrites instead, and the backward sweep writes it back
 in place (`_item_tape`):
 
-    stack.append(x); x = s2s.setitem(x, i, v)   ->   stack.append(x[i]); x[i] = v
-    x = stack.pop()                              ->   x[i] = stack.pop()
+    stack.append(x); x = s2s.setitem(x, i, v)   ->   x_item = x[i]; stack.append(x_item); x[i] = v
+    x = stack.pop()                              ->   x_item = stack.pop(); x[i] = x_item
 """
 
 from __future__ import annotations
@@ -174,8 +174,8 @@ def _parents(fdef):
 def _item_tape(fdef, name, steps, parents, shapes, stack):
     """Where the tape saves the whole array `y` before its one item assignment and gives it back in the backward
     sweep (`stack.append(y); y = s2s.setitem(y, i, v)` ... `y = stack.pop()`), save and give back the item
-    alone: `stack.append(y[i])` ... `y[i] = stack.pop()`. Returns a function that undoes it (for the ownership
-    check to decide), or None where it does not apply.
+    alone: `y_item = y[i]; stack.append(y_item)` ... `y_item = stack.pop(); y[i] = y_item`. Returns a function
+    that undoes it (for the ownership check to decide), or None where it does not apply.
 
     Why the restored array is the same: the backward sweep gives back saved values in the reverse order of the
     saves, so where it gives back this one, `y` holds what it held right after this assignment (every later
@@ -205,16 +205,31 @@ def _item_tape(fdef, name, steps, parents, shapes, stack):
     defs = _index_names(fdef, block[:block.index(push)], counters)
     if counters is None or not all(_index_of(i, counters, defs) for i in items):
         return None
-    saved_push, saved_pop_targets = push.value.args[0], pop.targets
-    push.value.args[0] = ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=copy.deepcopy(index),
-                                       ctx=ast.Load())
-    pop.targets = [ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=_written_out(index, defs),
-                                 ctx=ast.Store())]  # (the index written out of counters and literals)
+    back = next((getattr(parents.get(id(pop)), f) for f in ("body", "orelse")
+                 if pop in getattr(parents.get(id(pop)), f, ())), None)
+    if back is None:
+        return None
+    taken = {n.id for n in walk(fdef) if isinstance(n, ast.Name)}
+    item = next(f"{name}_item{k or ''}" for k in range(len(taken) + 1) if f"{name}_item{k or ''}" not in taken)
+    # a name pushed and popped, as the tape's other entries (compiled code types the tape by its names)
+    read = ast.Assign(targets=[ast.Name(id=item, ctx=ast.Store())],
+                      value=ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=copy.deepcopy(index),
+                                          ctx=ast.Load()))
+    write = ast.Assign(targets=[ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=_written_out(index, defs),
+                                              ctx=ast.Store())],  # (the index written out of counters and literals)
+                       value=ast.Name(id=item, ctx=ast.Load()))
+    saved_push, saved_pop_target = push.value.args[0], pop.targets[0]
+    block.insert(block.index(push), read)
+    push.value.args[0] = ast.Name(id=item, ctx=ast.Load())
+    pop.targets[0] = ast.Name(id=item, ctx=ast.Store())
+    back.insert(back.index(pop) + 1, write)
     fix_locations(fdef)
 
     def undo():
+        block.remove(read)
+        back.remove(write)
         push.value.args[0] = saved_push
-        pop.targets = saved_pop_targets
+        pop.targets[0] = saved_pop_target
 
     return undo
 

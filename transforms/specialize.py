@@ -472,17 +472,20 @@ class _Rewrite(ast.NodeTransformer):
 
     @staticmethod
     def _selection(g, chosen, items):
-        """`(g if a is m or a == m else 0.0, g if (b is m or b == m) and not (a is m or a == m) else 0.0, ...)`
-        for s2s.grad_select(g, m, [a, b, ...]) of numbers (`m = min(a, b, ...)`): g goes to the first argument
-        that is the one chosen or equals it, as the helper gives it; a number each."""
-        def chose(item):
-            return ast.BoolOp(op=ast.Or(), values=[
-                ast.Compare(left=ast.Name(id=item.id, ctx=ast.Load()), ops=[ast.Is()], comparators=[chosen]),
-                ast.Compare(left=ast.Name(id=item.id, ctx=ast.Load()), ops=[ast.Eq()], comparators=[chosen])])
+        """`(g if a == m or m != m else 0.0, g if b == m and not (a == m or m != m) else 0.0, ...)` for
+        s2s.grad_select(g, m, [a, b, ...]) of numbers (`m = min(a, b, ...)`, builtin): g goes to the first
+        argument equal to the one chosen, as the helper gives it, and to the first where m is a NaN (builtin
+        min and max keep a NaN only where it comes first); a number each."""
+        def chose(k):
+            equal = ast.Compare(left=ast.Name(id=items[k].id, ctx=ast.Load()), ops=[ast.Eq()], comparators=[chosen])
+            if k:
+                return equal
+            nan = ast.Compare(left=chosen, ops=[ast.NotEq()], comparators=[chosen])
+            return ast.BoolOp(op=ast.Or(), values=[equal, nan])
         parts = []
-        for k, item in enumerate(items):
-            earlier = [ast.UnaryOp(op=ast.Not(), operand=chose(e)) for e in items[:k]]
-            test = chose(item) if not earlier else ast.BoolOp(op=ast.And(), values=[chose(item), *earlier])
+        for k in range(len(items)):
+            earlier = [ast.UnaryOp(op=ast.Not(), operand=chose(j)) for j in range(k)]
+            test = chose(k) if not earlier else ast.BoolOp(op=ast.And(), values=[chose(k), *earlier])
             parts.append(ast.IfExp(test=test, body=ast.Name(id=g.id, ctx=ast.Load()), orelse=ast.Constant(0.0)))
         return ast.Tuple(elts=parts, ctx=ast.Load())
 
