@@ -78,7 +78,7 @@ def test_soft_dtw_is_specialised_throughout():
 
 def stencil_in_place(u, c):
     v = u * 1.0
-    for sweep in range(3):
+    for _ in range(3):
         for i in range(1, v.shape[0] - 1):
             v[i] = v[i] + c * (v[i - 1] - 2.0 * v[i] + v[i + 1])
     return np.sum(v ** 2)
