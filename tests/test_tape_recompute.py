@@ -232,7 +232,7 @@ def nested_earlier_changed_in_the_outer_loop(a):
     s = 0.0
     for i in range(3):
         x = a * (i + 1.0)
-        for j in range(4):
+        for _ in range(4):
             x = np.sin(x) + 0.3
             t = 2.0 * x
             s = s + np.cos(t) * x
