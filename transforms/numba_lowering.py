@@ -799,20 +799,34 @@ def _rewrite_reversed(fdef):
         if isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and _is_name(node.iter.func, "reversed"):
             inner = node.iter.args[0] if len(node.iter.args) == 1 else None
             step = inner.args[2] if isinstance(inner, ast.Call) and len(inner.args) == 3 else ast.Constant(1)
+            k = _int_constant(step)
             if not (isinstance(inner, ast.Call) and _is_name(inner.func, "range") and not inner.keywords
-                    and 1 <= len(inner.args) <= 3 and all(isinstance(a, ast.Name | ast.Constant) for a in inner.args)
-                    and isinstance(step, ast.Constant) and type(step.value) is int and step.value > 0):
+                    and 1 <= len(inner.args) <= 3
+                    and all(isinstance(a, ast.Name) or _int_constant(a) is not None for a in inner.args)
+                    and k is not None and k != 0):
                 raise NotLowerable("reversed() of something other than range(stop), range(start, stop) or "
-                                   "range(start, stop, step) of a positive constant step", node.iter)
+                                   "range(start, stop, step) of a constant step", node.iter)
             start, stop = (ast.Constant(0), inner.args[0]) if len(inner.args) == 1 else inner.args[:2]
-            start, stop, k = ast.unparse(start), ast.unparse(stop), step.value
-            # the last item start + (stop - start - 1) // k * k down to start (empty where stop <= start)
-            text = f"range(({stop}) - 1, ({start}) - 1, -1)" if k == 1 else \
-                f"range(({start}) + (({stop}) - ({start}) - 1) // {k} * {k}, ({start}) - 1, -{k})"
+            start, stop = ast.unparse(start), ast.unparse(stop)
+            if k < 0:  # the last item start - (start - stop - 1) // m * m up to start (empty where start <= stop)
+                m = -k
+                text = f"range(({start}) - (({start}) - ({stop}) - 1) // {m} * {m}, ({start}) + 1, {m})"
+            elif k == 1:
+                text = f"range(({stop}) - 1, ({start}) - 1, -1)"
+            else:  # the last item start + (stop - start - 1) // k * k down to start (empty where stop <= start)
+                text = f"range(({start}) + (({stop}) - ({start}) - 1) // {k} * {k}, ({start}) - 1, -{k})"
             node.iter = ast.copy_location(ast.parse(text, mode="eval").body, node.iter)
     for node in walk(fdef):
         if isinstance(node, ast.Name) and node.id == "reversed":
             raise NotLowerable("reversed() outside a for loop over a range", node)
+
+
+def _int_constant(node):
+    """The int an int literal or its negation (`-1`) is, else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+            and type(node.operand.value) is int:
+        return -node.operand.value
+    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
 
 
 def _conditional_updates(fdef):

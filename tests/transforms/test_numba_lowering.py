@@ -238,3 +238,20 @@ def test_what_numba_cannot_take_is_refused(body, what):
         numba_lowering.lower(_fdef("def d(x, y):\n" + body))
     if what is not None:  # (named with the node it is at)
         assert what in info.value.message and info.value.node is not None
+
+
+def test_reversed_ranges_of_negative_steps_count_up():
+    # reversed(range(start, stop, k)) of a constant k < 0: from the last item up to start, every |k|
+    for start, stop, k in [(25, 0, -1), (10, 1, -3), (0, 5, -1), (5, 5, -2), (7, -8, -4), (3, 2, -5)]:
+        src = f"""
+            def d(x):
+                s = []
+                for i in reversed(range({start}, {stop}, {k})):
+                    s.append(i)
+                return s
+            """
+        fdef = _fdef(src)
+        numba_lowering._rewrite_reversed(fdef)
+        text = ast.unparse(fdef)
+        assert "reversed" not in text
+        assert _run(text, 0.0) == list(reversed(range(start, stop, k))), (start, stop, k, text)
