@@ -406,6 +406,12 @@ class Lowerer:
                 self.assign_items(target, value, out, loc)  # `x, v = x0, 0.0`: no tuple made and taken apart
                 return
             src = self.atom(value, out, "t")
+            if isinstance(src, ast.Name) and any(isinstance(n, ast.Name) and n.id == src.id for n in walk(target)):
+                # `x, y = x`: Python takes the items of the value x held before; the items read one by one below
+                # would read the second from the first (x = x[0]; y = x[1]): the value gets a name of its own first
+                held = self.alloc.fresh(src.id)
+                out.append(ast.copy_location(ast.Assign(targets=[store(held)], value=load(src.id)), loc))
+                src = load(held)
             if stars:  # `a, *rest, z = xs`: rest is the list of the items between, as Python makes it
                 star = stars[0]
                 after = len(target.elts) - star - 1
