@@ -174,12 +174,19 @@ def _own_lists(fdef, nodes) -> set:
 
 
 def _full_arguments(call: ast.Call, c: _Candidate):
-    """The arguments of `call` of `c`, one per parameter in order (keywords placed, defaults filled in), or
+    """The arguments of `call` of `c`, one per parameter in order (keywords placed, defaults filled in; or one
+    `*xs` for the parameters the others leave, `inline.spread`), or
     None where they cannot be: a starred argument or `**`, an unknown or repeated name, a parameter left
     without a default, or keywords written out of the parameters' order (the copy binds the parameters in
     order, so their values would be computed in another order than Python's)."""
-    if any(isinstance(a, ast.Starred) for a in call.args):
-        return None
+    stars = [i for i, a in enumerate(call.args) if isinstance(a, ast.Starred)]
+    if stars:  # `lorenz(s, *p)`: *p fills the parameters the others leave (none of them given a default, which a
+        # shorter p would leave to it); the copy unpacks p where it binds them (inline.star_bindings)
+        from .inline import spread
+        if c.varargs is not None or call.keywords or spread(c.params, call.args) is None \
+                or any(p in c.defaults for p in c.params[stars[0]:]):
+            return None
+        return list(call.args)
     if c.varargs is not None:  # `affine(x, W, b)` of `def affine(x, *wb)`: the extra ones make the tuple wb
         if call.keywords:
             return None
@@ -233,9 +240,10 @@ def _calls_fit(pf, host, host_own, c: _Candidate, closure=()) -> bool:
     if any(a is None for a in arguments):
         return False  # passed on, stored or returned: a function value, which stays one
     barred = host_own | set(closure)  # (names a function given may not be: the host's own, the caller's cells)
+    from .inline import spread
     for args in arguments:
-        given = dict(zip(c.params, args))
-        if not all(_module_function(pf, given[p], barred) for p in c.function_params):
+        given = dict(spread(c.params, args))
+        if not all(given[p] is not None and _module_function(pf, given[p], barred) for p in c.function_params):
             return False  # a function it calls given as anything but a module-level function: it stays a call
     nested = {id(n) for d in walk(host) if d is not host and isinstance(d, ast.FunctionDef | ast.Lambda)
               for n in walk(d)}

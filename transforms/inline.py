@@ -29,6 +29,57 @@ from .names import builtin, dotted_root
 from .walk import fix_locations, walk
 
 
+def spread(params, args):
+    """The argument each parameter of a call's `params` gets from positional `args` (no keywords), one of which
+    may be `*xs`: the parameters `*xs` fills are paired with None (it fills every parameter the other arguments
+    leave: `lorenz(s, *p)` of `def lorenz(s, sigma, rho, beta)`); None where the arguments do not fill the
+    parameters one each (two stars, too many arguments, too few)."""
+    stars = [i for i, a in enumerate(args) if isinstance(a, ast.Starred)]
+    if len(stars) > 1 or len(args) - len(stars) > len(params) or not stars and len(args) != len(params):
+        return None
+    if not stars:
+        return list(zip(params, args))
+    i, k = stars[0], len(params) - len(args) + 1
+    if k == 0:
+        return None  # (an empty `*xs`: left to the call)
+    return list(zip(params, [*args[:i], *[None] * k, *args[i + 1:]]))
+
+
+def star_count_check(items, count, func_name):
+    """`s2s.star_count(items, count, 'f')`, a statement of its own: Python's TypeError where `*items` does not hold
+    the `count` items the call of `f` takes (the unpacking s2s writes reads them by index)."""
+    from .desugar import helper_attr
+    call = ast.Call(func=helper_attr("s2s", "star_count", ctx().runtime.star_count),
+                    args=[items, ast.Constant(count), ast.Constant(func_name)], keywords=[])
+    return ast.Expr(value=call)
+
+
+def star_bindings(pairs, args, name_of, func_name, fresh):
+    """Statements binding the parameters `pairs` (from `spread`) to their arguments, in the arguments' order (the
+    order Python evaluates them in): `name_of(p) = a` for a plain one (skipped where name_of gives None) and
+    `(p1, p2, p3) = xs` for `*xs`, unpacked as the call unpacks it (its length checked first)."""
+    out, k = [], 0
+    for a in args:
+        if isinstance(a, ast.Starred):
+            covered = [p for p, _ in pairs[k:k + len(pairs) - len(args) + 1]]
+            target = ast.Tuple(elts=[ast.Name(id=name_of(p), ctx=ast.Store()) for p in covered], ctx=ast.Store())
+            if isinstance(a.value, ast.Name):
+                out.append(star_count_check(copy.deepcopy(a.value), len(covered), func_name))
+                out.append(ast.Assign(targets=[target], value=a.value))
+            else:  # (evaluated once: into a name of its own first)
+                items = ast.Name(id=fresh("items"), ctx=ast.Store())
+                out.append(ast.Assign(targets=[items], value=a.value))
+                out.append(star_count_check(ast.Name(id=items.id, ctx=ast.Load()), len(covered), func_name))
+                out.append(ast.Assign(targets=[target], value=ast.Name(id=items.id, ctx=ast.Load())))
+            k += len(covered)
+        else:
+            p = pairs[k][0]
+            if name_of(p) is not None:
+                out.append(ast.Assign(targets=[ast.Name(id=name_of(p), ctx=ast.Store())], value=a))
+            k += 1
+    return out
+
+
 class LocalHelper:
     """A local function: parameter names and either the returned expression (`body`) or the
     statements of a longer function (`statements`)."""
@@ -286,10 +337,10 @@ def _check_uses(pf, tree, helpers, allowed=frozenset()):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in helpers:
             calls.add(id(node.func))
             helper = helpers[node.func.id]
-            if node.keywords or len(node.args) != len(helper.params) or \
-                    any(isinstance(a, ast.Starred) for a in node.args):
+            if node.keywords or spread(helper.params, node.args) is None:
                 raise pf.error(ctx().unsupported, f"s2s expands the local helper {helper.name!r} only when "
-                               "it is called with one positional argument per parameter", node)
+                               "it is called with one positional argument per parameter (or `*xs` for the "
+                               "ones the others leave)", node)
     for node in walk(tree):
         if isinstance(node, ast.Name) and node.id in helpers and id(node) not in calls and \
                 not (node.id in allowed and isinstance(node.ctx, ast.Load)):
@@ -360,8 +411,8 @@ class _Expander(ast.NodeTransformer):
             return {}
         calls = {id(n.func) for s in helper.statements for n in walk(s) if isinstance(n, ast.Call)}
         out = {}
-        for p, a in zip(helper.params, call.args):
-            root = dotted_root(a)
+        for p, a in spread(helper.params, call.args):
+            root = a and dotted_root(a)
             if p in assigned or p in taken or root is None or root.id in self.host_names:
                 continue
             if root.id in assigned or root.id in helper.params:
@@ -381,8 +432,9 @@ class _Expander(ast.NodeTransformer):
         # (`p is None` reads the constant only where it is None, True, False or ...: `0.5 is None` is False, but
         # compiled it warns, and a number's or tuple's identity is not the literal's)
         identity = _compared_by_identity(helper.statements)
-        constants = {p: a for p, a in zip(helper.params, call.args)
-                     if p not in assigned and _constant(a) and (p not in identity or _singleton(a))}
+        pairs = spread(helper.params, call.args)  # (a parameter `*xs` fills is paired with None)
+        constants = {p: a for p, a in pairs
+                     if a is not None and p not in assigned and _constant(a) and (p not in identity or _singleton(a))}
         # a parameter given a parameter of the host that the host never binds again, and never bound again
         # itself, is that name: both denote one object throughout (`params2 = params` would be an alias to
         # track, and its item reads would not be the argument's). (A local's value, `u` of a loop, keeps a
@@ -390,7 +442,7 @@ class _Expander(ast.NodeTransformer):
         # (not where the helper renames that name as one of its own, a local or another parameter: the renaming
         # that follows would rename the substituted name with them, `x = 3.0; y = p * x` of a call given the
         # caller's `x` reading 3.0 * 3.0)
-        named = {p: a for p, a in zip(helper.params, call.args) if p not in assigned and p not in constants
+        named = {p: a for p, a in pairs if p not in assigned and p not in constants
                  and isinstance(a, ast.Name) and a.id in self.fixed}
         while True:
             renamed = assigned | {p for p in helper.params if p not in constants and p not in named}
@@ -411,8 +463,8 @@ class _Expander(ast.NodeTransformer):
                 body.extend(_listed(_Rename(renames, result).visit(piece)))
         body = _constants_propagated([s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))],
                                      kept=result)  # (the result is read after the body: its binding stays)
-        stmts = [ast.Assign(targets=[ast.Name(id=renames[p], ctx=ast.Store())], value=a)
-                 for p, a in zip(helper.params, call.args) if p not in constants]
+        stmts = star_bindings(pairs, call.args, lambda p: None if p in constants else renames[p], helper.name,
+                              self.alloc.fresh)
         if _returns_at_end(helper.statements):  # straight on: no loop for its one `return` to leave
             stmts.extend(s for s in body if not isinstance(s, ast.Break))
         else:
@@ -550,7 +602,8 @@ def expand_statement_helpers(pf, tree: ast.FunctionDef, helpers: dict, alloc) ->
     """Expand the multi-statement helpers where they are called (calls inside expressions are first taken
     out onto lines of their own)."""
     multi = {k for k, h in helpers.items() if h.statements is not None}
-    tree.body = hoist_block(pf, tree.body, multi, alloc)
+    simple = {k: h for k, h in helpers.items() if h.statements is None}
+    tree.body = hoist_block(pf, tree.body, multi, alloc, simple)
     if not multi:
         fix_locations(tree)
         return
@@ -959,9 +1012,10 @@ class _Hoist(ast.NodeTransformer):
     comprehension holding one becomes a loop, and `sorted(xs, key=f)` becomes the items of xs in the
     order of the keys (differentiable through the items, not the keys)."""
 
-    def __init__(self, pf, helpers, alloc, keep_top=None):
+    def __init__(self, pf, helpers, alloc, keep_top=None, simple=None):
         self.pf = pf
         self.helpers = helpers
+        self.simple = simple or {}  # the local helpers of one returned expression, expanded where they stand
         self.alloc = alloc
         self.pre = []
         self.blocked = 0
@@ -997,6 +1051,10 @@ class _Hoist(ast.NodeTransformer):
         return node
 
     def _pure(self, call):
+        if isinstance(call.func, ast.Name) and call.func.id in self.simple:
+            # a local helper of one returned expression runs what that expression calls, and nothing else
+            return all(_movable(self.pf, c, self.helpers) for c in walk(self.simple[call.func.id].body)
+                       if isinstance(c, ast.Call))
         return _movable(self.pf, call, self.helpers)
 
     def _bind(self, value, base):
@@ -1069,13 +1127,13 @@ class _Hoist(ast.NodeTransformer):
             body = [ast.copy_location(ast.For(target=gen.target, iter=gen.iter, body=body, orelse=[]), node)]
         self.pre.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=acc, ctx=ast.Store())],
                                                      value=ast.List(elts=[], ctx=ast.Load())), node))
-        self.pre.extend(hoist_block(self.pf, body, self.helpers, self.alloc))
+        self.pre.extend(hoist_block(self.pf, body, self.helpers, self.alloc, self.simple))
         return ast.copy_location(ast.Name(id=acc, ctx=ast.Load()), node)
 
     def _branch(self, value, target):
         """Statements computing `value` into `target`, its local function calls taken out in front."""
         assign = ast.copy_location(ast.Assign(targets=[ast.Name(id=target, ctx=ast.Store())], value=value), value)
-        return hoist_block(self.pf, [fix_locations(assign)], self.helpers, self.alloc)
+        return hoist_block(self.pf, [fix_locations(assign)], self.helpers, self.alloc, self.simple)
 
     def visit_IfExp(self, node):
         node.test = self.visit(node.test)
@@ -1114,7 +1172,7 @@ class _Hoist(ast.NodeTransformer):
         return node
 
 
-def hoist_block(pf, stmts, helpers, alloc):
+def hoist_block(pf, stmts, helpers, alloc, simple=None):
     """The statements with the calls of multi-statement local functions inside expressions (and sorted with
     a key) taken out in front of the statement that holds them."""
     out = []
@@ -1122,14 +1180,14 @@ def hoist_block(pf, stmts, helpers, alloc):
         top = s.value if isinstance(s, ast.Assign | ast.Expr | ast.Return) and isinstance(s.value, ast.Call) and \
             isinstance(s.value.func, ast.Name) and s.value.func.id in helpers and \
             (not isinstance(s, ast.Assign) or len(s.targets) == 1) else None
-        h = _Hoist(pf, helpers, alloc, keep_top=top)
+        h = _Hoist(pf, helpers, alloc, keep_top=top, simple=simple)
         if isinstance(s, ast.If):
             s.test = h.visit(s.test)
-            s.body = hoist_block(pf, s.body, helpers, alloc)
-            s.orelse = hoist_block(pf, s.orelse, helpers, alloc)
+            s.body = hoist_block(pf, s.body, helpers, alloc, simple)
+            s.orelse = hoist_block(pf, s.orelse, helpers, alloc, simple)
         elif isinstance(s, ast.For):
             s.iter = h.visit(s.iter)
-            s.body = hoist_block(pf, s.body, helpers, alloc)
+            s.body = hoist_block(pf, s.body, helpers, alloc, simple)
         elif isinstance(s, ast.While):
             probe = _Hoist(pf, helpers, alloc)
             probe.visit(copy.deepcopy(s.test))
@@ -1137,7 +1195,7 @@ def hoist_block(pf, stmts, helpers, alloc):
                 raise pf.error(ctx().unsupported, "s2s cannot expand a local function or sorted(...) in a while "
                                "loop's condition", s.test, hint="compute it in a variable before the loop and again "
                                                                 "at the end of its body")
-            s.body = hoist_block(pf, s.body, helpers, alloc)
+            s.body = hoist_block(pf, s.body, helpers, alloc, simple)
         elif isinstance(s, ast.FunctionDef | ast.ClassDef):
             pass
         else:

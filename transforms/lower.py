@@ -179,7 +179,20 @@ class Lowerer:
         func = e.func
         helper = self.local_helpers.get(func.id) if isinstance(func, ast.Name) else None
         if helper is not None:
-            args = [self.atom(a, out) for a in e.args]
+            args = []
+            for a in e.args:
+                if not isinstance(a, ast.Starred):
+                    args.append(self.atom(a, out))
+                    continue
+                # `*xs` filling the parameters the other arguments leave: unpacked into names, as the call does
+                covered = len(helper.params) - len(e.args) + 1
+                names = [self.alloc.fresh("item") for _ in range(covered)]
+                target = ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Store()) for n in names], ctx=ast.Store())
+                items = self.atom(a.value, out)
+                from .inline import star_count_check
+                out.append(fix_locations(ast.copy_location(star_count_check(copy.deepcopy(items), covered, helper.name), e)))
+                self.assign_to(target, items, out, e)
+                args.extend(ast.Name(id=n, ctx=ast.Load()) for n in names)
             expanded = ast.copy_location(helper.expand(args), e)
             fix_locations(expanded)
             for n in walk(expanded):  # the helper's body points at the call site in errors and comments

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import annotations
 from .walk import walk
 
 EXTERNAL = "external"  # parameters, globals, closure values: anything the caller may also hold
@@ -597,6 +598,8 @@ class _Analysis:
         root = node
         while isinstance(root, ast.Attribute):
             root = root.value
+        if isinstance(root, ast.Name) and annotations.is_helper(root):
+            return True  # s2s's own handle on a module (`s2s.star_count(p, 3, 'f')`, a check it wrote)
         return isinstance(root, ast.Name) and root.id not in self.locals and \
             isinstance(self.resolve(root.id), types.ModuleType)
 
@@ -607,6 +610,8 @@ class _Analysis:
             obj = self.resolve(func.id)
             return _UNKNOWN if obj is None else obj
         if isinstance(func, ast.Attribute):
+            if annotations.is_helper(func.value) and annotations.resolved(func) is not None:
+                return annotations.resolved(func)  # s2s's own helper, written by a pass before this one
             base = self.resolve_call(func.value)
             if base is _UNKNOWN:
                 return _UNKNOWN

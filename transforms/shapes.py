@@ -556,6 +556,7 @@ class Shapes:
         self._bindings, loops = {}, []
         self._placeholders = set()  # ids of the values of the tape's placeholders (`t = t2 = None`, annotated)
         calls, reads, exprs = [], [], []  # (for `_sealed_lists` and `_appended_lists`: the one walk)
+        item_bases = set()  # ids of the Names read for an item (`L[k]`), for `_sealed_lists`
         name_nodes = []  # ids of every Name node, to find one node in two places (`unshare`)
         for n in walk(fdef):
             if isinstance(n, ast.Name):
@@ -569,6 +570,9 @@ class Shapes:
                 calls.append(n)
             elif isinstance(n, ast.Expr):
                 exprs.append(n)
+            elif isinstance(n, ast.Subscript):
+                if isinstance(n.ctx, ast.Load) and isinstance(n.value, ast.Name):
+                    item_bases.add(id(n.value))
             elif isinstance(n, ast.Assign):
                 for target in n.targets:
                     names = [target.id] if isinstance(target, ast.Name) else assigned_names(target)
@@ -609,7 +613,7 @@ class Shapes:
         self.env = dict(params)
         self._generators = {p for p, fact in params.items() if type(fact) is RandomGenerator}
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
-        self.sealed = self._sealed_lists(calls, reads)
+        self.sealed = self._sealed_lists(calls, reads, item_bases)
         self.appended = self._appended_lists(calls, reads, exprs)
         self._params = set(params)
         self._valuing = set()  # names whose value `value_of` is finding (a cycle claims nothing)
@@ -787,7 +791,7 @@ class Shapes:
             todo = {n for n in candidates if not asked[n].isdisjoint(drop)}
         self.ints |= candidates
 
-    def _sealed_lists(self, calls, reads) -> set:
+    def _sealed_lists(self, calls, reads, item_bases=frozenset()) -> set:
         """Names bound to one list display (`t = [a, b]`; a tape's placeholder and restores aside) and read only as
         arguments of calls to functions with a rule that does not change its argument in place (`np.array(t)`):
         no one can change that list, so its items keep the shapes they had when it was made. `calls` and `reads` are the
@@ -800,11 +804,25 @@ class Shapes:
                               for v in values)}
         if not candidates:
             return set()
-        as_argument = self._argument_reads(calls, candidates)
-        for n in [n for n in reads if n.id in candidates]:
-            if id(n) not in as_argument:
-                candidates.discard(n.id)
-        return candidates
+        # names bound to one copy of such a name (`vf_value = vf_result`, a helper's result expanded in a loop):
+        # the same list, sealed where every name for it is read only so (its reads by the copy included)
+        copies = {n: next(v.id for v in values if isinstance(v, ast.Name))
+                  for n, values in self._assigned_values.items()
+                  if n in self.assigned and n not in candidates and self._bindings.get(n) == len(values)
+                  and sum(isinstance(v, ast.Name) for v in values) == 1
+                  and all(isinstance(v, ast.Name) and v.id in candidates or self._is_pop(v)
+                          or self._placeholder(v, n) for v in values)}
+        by_copy = {id(v): n for n, values in self._assigned_values.items() if n in copies
+                   for v in values if isinstance(v, ast.Name)}
+        candidates |= set(copies)
+        as_argument = self._argument_reads(calls, candidates) | set(item_bases)  # (reading an item changes nothing)
+        while True:
+            bad = {n.id for n in reads if n.id in candidates and id(n) not in as_argument
+                   and by_copy.get(id(n)) not in candidates}
+            bad |= {c for c, source in copies.items() if c in candidates and source not in candidates}
+            if not bad:
+                return candidates
+            candidates -= bad
 
     def _appended_lists(self, calls, reads, exprs) -> set:
         """Names bound once, to `[]`, and otherwise only appended to and popped by statements of their own
@@ -865,6 +883,9 @@ class Shapes:
         if not (isinstance(node, ast.Name) and node.id in self.sealed):
             return None
         made = [v for v in self._assigned_values.get(node.id, ()) if isinstance(v, ast.List)]
+        copied = [v for v in self._assigned_values.get(node.id, ()) if isinstance(v, ast.Name)]
+        if not made and len(copied) == 1 and copied[0].id != node.id:
+            return self.sealed_items(copied[0])  # a copy of a sealed name (`_sealed_lists`): that list's items
         if len(made) != 1 or any(isinstance(e, ast.Starred) for e in made[0].elts):
             return None
         return made[0].elts

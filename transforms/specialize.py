@@ -95,7 +95,7 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
     expression into one of the same shape never makes a shape they claim wrong.
     """
     shapes = ctx.shapes(fdef)
-    if fold_known_ints(fdef, shapes):
+    if fold_known_ints(fdef, shapes) | drop_known_counts(fdef, shapes):
         shapes = ctx.shapes(fdef)
     for _ in range(8):  # a rewritten adjoint has a known shape now: the rewrites it feeds may apply
         split = split_item_adjoints(fdef, shapes)
@@ -112,6 +112,33 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
         if expand_as_broadcast(fdef, shapes, ctx.np_name, ctx.float64_only):
             shapes = ctx.shapes(fdef)
     return fdef, pure_names(fdef, shapes, stack), shapes
+
+
+def drop_known_counts(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+    """`s2s.star_count(p, 3, 'f')` (the check that `f(s, *p)` gives f the items it takes, transforms/inline.py)
+    dropped where p certainly holds 3 items: a tuple or list of 3 known items, an array of 3 rows."""
+    check = getattr(ctx().runtime, "star_count", None)
+    changed = False
+    for node in walk(fdef):
+        for field in ("body", "orelse"):
+            stmts = getattr(node, field, None)
+            if not isinstance(stmts, list) or not any(_known_count(s, check, shapes) for s in stmts):
+                continue
+            kept = [s for s in stmts if not _known_count(s, check, shapes)]
+            setattr(node, field, kept or [ast.Pass()])
+            changed = True
+    return changed
+
+
+def _known_count(stmt, check, shapes) -> bool:
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and len(stmt.value.args) == 3
+            and shapes.callee(stmt.value) is check and check is not None):
+        return False
+    count = _number(stmt.value.args[1])
+    fact = shapes.of(stmt.value.args[0])
+    if isinstance(fact, Seq):
+        return type(count) is int and len(fact.items) == count
+    return type(count) is int and isinstance(fact, tuple) and len(fact) >= 1 and fact[0] == count
 
 
 def fold_known_ints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
@@ -464,6 +491,8 @@ class _Rewrite(ast.NodeTransformer):
             # np.hstack joined arrays of one rank along axis 0 (1-d) or 1: the same pieces as grad_concatenate's,
             # each reshaped to its own shape (no change); numbers and 0-d items stay the helper's
             return self._pieces(node, args[0], raw[1], 0 if len(raw[1].items[0]) == 1 else 1, shapes[0])
+        if name == "array_grad" and len(args) == 2 and isinstance(raw[1], tuple):
+            return args[0]  # of np.array(x) of an array or a number x: g itself (runtime.array_grad)
         if name == "array_grad" and len(args) == 2 and self._read_by_items(node):
             result = self.shapes.of(node)
             if isinstance(result, Seq) and shapes[0] == (len(result.items),) and all(i == () for i in result.items):
@@ -902,6 +931,7 @@ def _read_only_by_items(fdef, shapes):
     """The names every read of which is `x[k]` or `s2s.part(x, k)` with an int constant k."""
     parents = _parents(fdef)
     out, other = set(), set()
+    copies = {}  # name -> the names it is copied to whole (`y = x`), each read item by item in turn (or not)
     for node in walk(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             up = parents.get(node)
@@ -910,10 +940,19 @@ def _read_only_by_items(fdef, shapes):
             elif isinstance(up, ast.Call) and len(up.args) == 2 and up.args[0] is node and not up.keywords \
                     and shapes.helpers.get(shapes.callee(up)) == "part":
                 k = up.args[1]
+            elif isinstance(up, ast.Assign) and up.value is node and len(up.targets) == 1 \
+                    and isinstance(up.targets[0], ast.Name) and up.targets[0].id != node.id:
+                copies.setdefault(node.id, set()).add(up.targets[0].id)
+                continue
             else:
                 k = None
             (out if isinstance(k, ast.Constant) and type(k.value) is int else other).add(node.id)
-    return out - other
+    out |= set(copies)
+    while True:  # a copy read otherwise than item by item: the name copied is too
+        bad = {n for n in out if n in other or not copies.get(n, set()) <= out}
+        if not bad:
+            return out
+        out -= bad
 
 
 def _single_defs(fdef):

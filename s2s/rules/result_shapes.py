@@ -89,10 +89,13 @@ def eye(site):
 
 
 def array_of_items(site):
-    """np.array(items) / np.asarray of a tuple or list of arrays or numbers of one known shape: (len, *shape)."""
+    """np.array(items) / np.asarray of a tuple or list of arrays or numbers of one known shape: (len, *shape); of an
+    array or a number of known shape (`s = np.array(s0)`, a copy): that shape."""
     if not _plain(site, 1):
         return None
     items = site.items(0)
+    if items is None:
+        return site.shape(0)  # (None for a tuple's or list's fact: `_arr` gives an array's or a number's only)
     if not items or any(type(i) is not tuple for i in items) or len(set(items)) != 1:
         return None  # (`type is tuple`: not a tuple's shape, nor a ZeroScalar's fact)
     return (len(items), *items[0])
@@ -494,8 +497,9 @@ def real_fill(site) -> bool:
 
 
 def real_items(site) -> bool:
-    """np.array(items) / np.asarray of one list no one changes whose items are real floats: real floats."""
-    return _plain(site, 1) and site.items_real(0)
+    """np.array(items) / np.asarray of one list no one changes whose items are real floats, or of a real float array
+    or number: real floats."""
+    return _plain(site, 1) and (site.items_real(0) or site.shape(0) is not None and site.real(0))
 
 
 def _plain(site, nargs: int) -> bool:
@@ -929,6 +933,9 @@ class _Items:
 
     def items(self, which):
         return self._items
+
+    def shape(self, which):
+        return None
 
 
 def part(site):

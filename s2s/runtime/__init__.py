@@ -82,6 +82,7 @@ from s2s.runtime.desugared import (  # noqa: F401
     is_float_dtype,
     item,
     mapping_keys,
+    star_count,
     stop_gradient,
     unshared,
 )

@@ -119,6 +119,22 @@ def unshared(value, where, deep, updated, *others):
     return value
 
 
+def star_count(items, count, func_name):
+    """Check that `items`, passed as `*items` to your function `func_name` whose parameters s2s bound from its items
+    one by one (transforms/inline.py, `star_bindings`), holds the `count` items the call takes: Python's
+    TypeError where it holds another number. An object without a length is left to the reads of its items.
+
+        >>> star_count((1.0, 2.0), 2, "f")
+    """
+    try:
+        have = len(items)
+    except TypeError:
+        return
+    if have != count:
+        raise TypeError(f"{func_name}() was given {have} positional arguments by `*` where its other arguments leave "
+                        f"{count} parameters")
+
+
 def effect_free(where, func):
     """Check, before a checkpointed loop runs, that the function value `func` it calls has no effect a second
     run would show (random draws, methods changing objects: transforms/effects.py); else raise the error
