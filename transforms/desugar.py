@@ -126,12 +126,36 @@ class Desugar(loops.LoopRewriter):
     def visit_AugAssign(self, node):
         self.generic_visit(node)
         target = node.target
+        before = self._index_once(target)
         read = ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target) if isinstance(
             target, ast.Name) else as_load(target)
         value = ast.copy_location(ast.BinOp(left=read, op=node.op, right=node.value), node)
         out = ast.Assign(targets=[target], value=self._guarded(node, value))
         annotations.put(out, annotations.AUGMENTED)
-        return ast.copy_location(out, node)
+        return [*before, ast.copy_location(out, node)] if before else ast.copy_location(out, node)
+
+    def _index_once(self, target):
+        """`K[e + 1, e] += v` reads and writes one item: Python evaluates its index once. The parts of the index
+        that are not names or constants get names of their own first (`i = e + 1; K[i, e] = K[i, e] + v`), so the
+        read and the write share them (and the backward sweep sees one index: transforms/item_updates.py)."""
+        if not isinstance(target, ast.Subscript) or not isinstance(target.value, ast.Name):
+            return []
+        items = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+        out, named = [], []
+        for item in items:
+            if isinstance(item, ast.Name | ast.Constant | ast.Slice | ast.Starred):
+                named.append(item)
+                continue
+            name = self.alloc.fresh("i")
+            out.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=item), item))
+            named.append(ast.copy_location(ast.Name(id=name, ctx=ast.Load()), item))
+        if not out:
+            return []
+        if isinstance(target.slice, ast.Tuple):
+            target.slice = ast.copy_location(ast.Tuple(elts=named, ctx=ast.Load()), target.slice)
+        else:
+            target.slice = named[0]
+        return out
 
     def visit_Assign(self, node):
         self.generic_visit(node)

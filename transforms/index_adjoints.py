@@ -162,7 +162,13 @@ def _index_read(e, name, shapes, shape):
 
 
 def as_slice(index, shapes):
-    """`slice(a, b, c)` (the builtin, of ints or None) as the subscript `a:b:c`; any other index as it is."""
+    """`slice(a, b, c)` (the builtin, of ints or None) as the subscript `a:b:c`, also as an item of a tuple index
+    (`(slice(1, -1, None), slice(1, -1, None))`, the adjoint of `K[1:-1, 1:-1]`); any other index as it is."""
+    if isinstance(index, ast.Tuple):
+        items = [as_slice(e, shapes) if not isinstance(e, ast.Tuple) else e for e in index.elts]
+        if all(a is b for a, b in zip(items, index.elts)):
+            return index
+        return ast.copy_location(ast.Tuple(elts=items, ctx=ast.Load()), index)
     if isinstance(index, ast.Call) and shapes.callee(index) is slice and not index.keywords \
             and 1 <= len(index.args) <= 3 and all(_int(a, shapes) or (isinstance(a, ast.Constant) and a.value is None)
                                                   for a in index.args):

@@ -61,7 +61,7 @@ from .index_adjoints import add_in_place, as_slice, basic_index
 from .shapes import hashable
 from .walk import fix_locations, walk
 
-__all__ = ["explain_copies", "split_item_adjoints", "update_items_in_place"]
+__all__ = ["drop_restored_items", "explain_copies", "split_item_adjoints", "update_items_in_place"]
 
 # NumPy functions that make a new array from their arguments (and keep no reference to them)
 _MAKERS = (np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
@@ -623,3 +623,91 @@ def explain_copies(fdef: ast.FunctionDef, shapes, params: set) -> bool:
             block.insert(block.index(stmt), note)
             added = True
     return added
+
+
+def drop_restored_items(fdef: ast.FunctionDef) -> bool:
+    """The adjoint of `y[i] += v` (`t = y[i]; y[i] = t + v`) in place is
+
+        g = y_bar[i]           (the item's adjoint, for v and t)
+        y_bar[i] = 0.0         (the write's: the item's old value is overwritten)
+        ...                    (g times v's derivatives: nothing naming y_bar)
+        y_bar[i] += g          (the read's: t's adjoint is g)
+
+    which leaves y_bar[i] what it was. The zeroing and the adding back go where the index is the same names
+    and constants both times (none of them bound between), g is bound only by the first statement, and
+    y_bar is named nowhere from the first to the last but by these statements: every read of y_bar then sees
+    what it saw (y_bar[i] is g after the adding either way). Returns whether anything was dropped."""
+    changed = False
+    for node in walk(fdef):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                kept = _restored_items_dropped(block)
+                if kept is not None:
+                    setattr(node, field, kept)
+                    changed = True
+    return changed
+
+
+def _plain_item(node):
+    """(name, the index's text) of `y[i]` whose index is names, int constants and slices of those, else None."""
+    if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)):
+        return None
+    items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    for item in items:
+        parts = [item.lower, item.upper, item.step] if isinstance(item, ast.Slice) else [item]
+        for p in parts:
+            if p is not None and not isinstance(p, ast.Name) and not (isinstance(p, ast.Constant)
+                                                                        and type(p.value) is int):
+                return None
+    return node.value.id, ast.dump(node.slice)
+
+
+def _names(stmt):
+    return {n.id for n in walk(stmt) if isinstance(n, ast.Name)}
+
+
+def _restored_items_dropped(block):
+    drop = set()
+    for k, s in enumerate(block):
+        # `y_bar[i] = 0.0`
+        if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.value, ast.Constant)
+                and type(s.value.value) is float and s.value.value == 0.0):
+            continue
+        item = _plain_item(s.targets[0])
+        if item is None:
+            continue
+        name = item[0]
+        index_names = _names(s.targets[0].slice)
+        # `g = y_bar[i]` before it, y_bar and the index's names untouched between
+        first = None
+        for j in range(k - 1, -1, -1):
+            t = block[j]
+            if isinstance(t, ast.Assign) and len(t.targets) == 1 and isinstance(t.targets[0], ast.Name) \
+                    and _plain_item(t.value) == item:
+                first = j
+                break
+            if name in _names(t) or _binds(t) & index_names:
+                break
+        if first is None:
+            continue
+        g = block[first].targets[0].id
+        if g == name or g in index_names:
+            continue
+        # `y_bar[i] += g` after it, with nothing between naming y_bar or binding g or the index's names
+        for j in range(k + 1, len(block)):
+            t = block[j]
+            if isinstance(t, ast.AugAssign) and isinstance(t.op, ast.Add) and _plain_item(t.target) == item \
+                    and isinstance(t.value, ast.Name) and t.value.id == g:
+                if not any(_binds(u) & {g} for u in block[first + 1:k]):
+                    drop.update((k, j))
+                break
+            if name in _names(t) or _binds(t) & (index_names | {g}):
+                break
+    if not drop:
+        return None
+    return [s for k, s in enumerate(block) if k not in drop]
+
+
+def _binds(stmt):
+    return {n.id for n in walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)}

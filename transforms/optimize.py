@@ -67,7 +67,7 @@ from .finish import copy_argument_views, drop_finish
 from .index_adjoints import accumulate_index_adjoints
 from .invariants import hoist_loop_invariants
 from .inverses import share_inverses
-from .item_updates import explain_copies, update_items_in_place
+from .item_updates import drop_restored_items, explain_copies, update_items_in_place
 from .merge import merge_number_temporaries
 from .products import products
 from .reduction_methods import reads_a_reduction, reductions_as_methods
@@ -218,6 +218,9 @@ def item_updates_step(c: Code) -> Code:
                                          c.stack):
                 break
             c.fdef = eliminate_dead_code(drop_unread_restores(c.fdef, c.stack), c.removable)
+            c.inferred = c.shapes.shapes(c.fdef)
+        if drop_restored_items(c.fdef):  # (the adjoint of `y[i] += v`: y_bar[i] zeroed and g added back)
+            c.fdef = eliminate_dead_code(c.fdef, c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
         explain_copies(c.fdef, c.inferred, params)  # (what keeps the copies that stay)
     return c
