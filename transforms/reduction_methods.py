@@ -4,9 +4,9 @@ For an `ndarray`, `np.sum`, `np.max`, `np.min`, `np.mean`, `np.prod`, `np.var` a
 (through `numpy._core.fromnumeric`'s dispatch, which costs a few microseconds a call on small
 arrays): `np.max(z, axis=1, keepdims=True)` runs `np.maximum.reduce` exactly as
 `z.max(axis=1, keepdims=True)` does, so the two give the same array, bit for bit. The rewrite is
-made where the shapes pass proves `x` a real floating-point array (a known shape other than `()`:
-an argument array or the result of NumPy arithmetic on arrays, never a list, a number or another
-library's array) and the call passes only `axis` and keywords the method takes alike (`keepdims`,
+made where the shapes pass proves `x` (a name, or arithmetic written in the call) a real floating-point array
+(a known shape other than `()`: an argument array or the result of NumPy arithmetic on arrays, never a list, a
+number or another library's array) and the call passes only `axis` and keywords the method takes alike (`keepdims`,
 `dtype`, `ddof`). Which functions these are, and their methods, the rules say
 (`array_method`, s2s/rules/reductions.py); a method takes the function's parameters but `out`.
 """
@@ -59,8 +59,9 @@ def reductions_as_methods(fdef: ast.FunctionDef, shapes) -> bool:
             if None in keywords or not keywords <= accepts or ("axis" in keywords and len(node.args) == 2):
                 return node
             shape = shapes.of(x)
-            if not isinstance(x, ast.Name) or not isinstance(shape, tuple) or shape == () or not shapes.real(x):
-                return node
+            if not isinstance(x, ast.Name | ast.BinOp | ast.UnaryOp) or not isinstance(shape, tuple) or shape == () \
+                    or not shapes.real(x):
+                return node  # (a name, or arithmetic on arrays: `(-v_bar * v / n).sum(axis=0)`)
             self.changed = True
             return ast.copy_location(ast.Call(func=ast.Attribute(value=x, attr=method, ctx=ast.Load()),
                                               args=node.args[1:], keywords=node.keywords), node)

@@ -1270,8 +1270,13 @@ def accumulate_in_place(fdef: ast.FunctionDef, shapes: Shapes, adjoints: set) ->
         if any(not isinstance(f.value, ast.Constant) and shapes.of(f.value) not in increment_shapes for f in fresh):
             continue  # an array of another shape cannot take the increments in place
         own = {id(s.value.left) for s in steps}
+        # (reads in the function's own statements after the last one holding a step see the finished array,
+        # `A_bar = S_bar + S_bar.T` after the loop: no one took the array before the updates)
+        step_ids = {id(st) for st in steps}
+        last = max(i for i, top in enumerate(fdef.body) if any(id(n) in step_ids for n in walk(top)))
+        after = {id(n) for top in fdef.body[last + 1:] for n in walk(top)}
         if any(n.id == name and isinstance(n.ctx, ast.Load) and id(n) not in own and id(n) not in returns
-               for n in names):
+               and id(n) not in after for n in names):
             continue
         for s in steps:
             _swap(fdef, s, ast.copy_location(ast.AugAssign(target=s.targets[0], op=ast.Add(), value=s.value.right), s))
@@ -1279,10 +1284,17 @@ def accumulate_in_place(fdef: ast.FunctionDef, shapes: Shapes, adjoints: set) ->
 
 
 def _fresh(value, shapes):
-    """A literal 0.0, or arithmetic that certainly makes a new array."""
+    """A literal 0.0, or arithmetic (or a NumPy function that makes an array, `np.outer(v, g)`) that certainly makes
+    a new array."""
     if isinstance(value, ast.Constant):
         return type(value.value) is float and value.value == 0.0
-    return isinstance(value, ast.BinOp | ast.UnaryOp) and shapes.of(value) not in (None, ())
+    made = isinstance(value, ast.BinOp | ast.UnaryOp) or isinstance(value, ast.Call) and \
+        any(shapes.callee(value) is f for f in _NEW_ARRAYS)
+    return made and shapes.of(value) not in (None, ())
+
+
+_NEW_ARRAYS = (np.outer, np.zeros, np.ones, np.full, np.eye, np.matmul, np.dot, np.multiply, np.add,
+               np.subtract, np.divide)
 
 
 def _is_increment(node, name):

@@ -872,11 +872,14 @@ def _fact(site, which):
 
 
 def adjoint_of_third(site):
-    """s2s.grad_extreme(g, ans, x, ...) / grad_norm: x's shape, where g is certainly an array (else the zero)."""
+    """s2s.grad_extreme(g, ans, x, ...) / grad_norm: x's shape, where g is certainly an array; where g is a number
+    (the adjoint of a whole array's norm or max), the zero 0.0 (for a g that is a Python 0.0) or x's shape: `ZeroOr`."""
     if site.nargs < 3:
         return None
-    x = site.shape(2)
-    return x if _array(site.shape(0)) and x not in (None, ()) else None
+    x, g = site.shape(2), site.shape(0)
+    if x in (None, ()):
+        return None
+    return x if _array(g) else ZeroOr(x) if g == () else None
 
 
 def getitem_grad(site):
