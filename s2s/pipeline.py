@@ -29,6 +29,7 @@ from s2s.transforms import (
     objects,
     optimize,
     rebinding,
+    records,
     refusals,
     reverse,
     specialize,
@@ -268,6 +269,7 @@ def _generators(p: Lowered) -> Lowered:
 
 def _inline(p: Lowered) -> Lowered:
     p.local_helpers = desugar_pass.inline_helpers(p.pf, p.tree, p.alloc)
+    records.records_as_names(p.tree, p.alloc)  # a local dict read and written by literal keys: a name per key
     return p
 
 

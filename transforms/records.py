@@ -1,0 +1,95 @@
+"""A local dict used as a record of variables: one name per key.
+
+    state = {"h": np.zeros(n), "loss": 0.0}          state_h = np.zeros(n)
+    for x in xs:                                      state_loss = 0.0
+        h = state["h"]                        ->      for x in xs:
+        state["h"] = step(h, x)                           h = state_h
+        state["loss"] += np.sum(state["h"] ** 2)          state_h = step(h, x)
+    return state["loss"]                                  state_loss += np.sum(state_h ** 2)
+                                                      return state_loss
+
+A dict the function makes itself and reads and writes only by keys written as strings is the same
+program as one variable per key: the display's values are evaluated in order and bound, each
+`state["k"]` reads or binds the variable of "k". The derivative then follows the values as it follows
+any variable (their shapes, in-place updates, adjoints), instead of a dict copied at every update
+(`s2s.setitem`) and checked for shared items (`s2s.unshared`).
+
+Only where it is certainly the same program: the name is bound once, to a dict display whose keys are
+distinct string literals (no `**`), in a statement of the function's own body (not in a loop or a
+branch), and every other occurrence of the name comes after that statement and is `name["k"]` with "k"
+one of those keys, read or assigned (`name["k"] = v`, `name["k"] += v`; not deleted). No other read
+(the dict passed on, returned, stored, iterated, asked `.get` or `in`), no nested function, lambda or
+comprehension naming it, no `global` or `nonlocal` in the function.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .walk import fix_locations, walk
+
+__all__ = ["records_as_names"]
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
+           ast.GeneratorExp, ast.ClassDef)
+
+
+def records_as_names(tree: ast.FunctionDef, alloc) -> bool:
+    """Rewrite, in place, each local dict of `tree` used as a record (the module docstring); returns whether any
+    was."""
+    if any(isinstance(n, ast.Global | ast.Nonlocal) for n in walk(tree)):
+        return False
+    params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
+    changed = False
+    for stmt in list(tree.body):
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(stmt.value, ast.Dict)):
+            continue
+        name, display = stmt.targets[0].id, stmt.value
+        keys = [key.value if isinstance(key, ast.Constant) and type(key.value) is str else None for key in display.keys]
+        if name in params or None in keys or len(set(keys)) != len(keys):
+            continue
+        position = tree.body.index(stmt)
+        uses = _uses(tree, name, stmt, set(keys), position)
+        if uses is None:
+            continue
+        variables = {key: alloc.fresh(f"{name}_{key}" if key.isidentifier() else name) for key in keys}
+        for sub, parent, field, at in uses:
+            new = ast.copy_location(ast.Name(id=variables[sub.slice.value], ctx=sub.ctx), sub)
+            if at is None:
+                setattr(parent, field, new)
+            else:
+                getattr(parent, field)[at] = new
+        bindings = [fix_locations(ast.copy_location(ast.Assign(targets=[ast.Name(id=variables[key], ctx=ast.Store())],
+                                                               value=value), stmt))
+                    for key, value in zip(keys, display.values)]
+        tree.body[position:position + 1] = bindings
+        changed = True
+    return changed
+
+
+def _uses(tree, name, binding, keys, position):
+    """(the subscript, its parent, the parent's field, the index in that field or None) of every `name["k"]` of
+    `tree` after the binding statement, else None where the name occurs otherwise (see the module docstring)."""
+    inside_scopes = {id(n) for s in walk(tree) if s is not tree and isinstance(s, _SCOPES) for n in walk(s)}
+    later = {id(n) for s in tree.body[position + 1:] for n in walk(s)}
+    own = {id(n) for n in walk(binding)}
+    found, ok_names = [], set()
+    for parent in walk(tree):
+        for field, value in ast.iter_fields(parent):
+            children = [(value, None)] if isinstance(value, ast.AST) else \
+                [(v, i) for i, v in enumerate(value) if isinstance(v, ast.AST)] if isinstance(value, list) else []
+            for child, at in children:
+                if isinstance(child, ast.Subscript) and isinstance(child.value, ast.Name) and child.value.id == name:
+                    if not (isinstance(child.slice, ast.Constant) and child.slice.value in keys) \
+                            or isinstance(child.ctx, ast.Del) or id(child) not in later or id(child) in inside_scopes:
+                        return None
+                    found.append((child, parent, field, at))
+                    ok_names.add(id(child.value))
+    for n in walk(tree):
+        if isinstance(n, ast.Name) and n.id == name and id(n) not in ok_names and id(n) not in own:
+            return None  # read whole, bound again, or named in a nested scope
+    if isinstance(tree.body[position].targets[0], ast.Name) and \
+            sum(1 for n in walk(tree) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)) != 1:
+        return None
+    return found
