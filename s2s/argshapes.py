@@ -32,7 +32,7 @@ _KEY_TYPES = frozenset((str, int))
 
 def structure_key(a):
     """The structure of the list, tuple or dict `a` (nested tuples: hashable, cheap to compare), or None
-    where it holds anything but real arrays, numbers and such containers (dicts keyed by str or int),
+    where it holds anything but real arrays, numbers, strings and such containers (dicts keyed by str or int),
     or more than MAX_LEAVES leaves.
 
         >>> structure_key([(np.ones(3), 1.0)])
@@ -69,7 +69,7 @@ def _key(a, budget, depth):
             if v.dtype.kind not in "biuf" or budget[0] < 0:
                 return None
             items.append((v.shape, v.dtype.char))
-        elif t in _NUMBER_KINDS:
+        elif t in _NUMBER_KINDS or t is str:  # (a string, `{"loss": "huber", ...}`: a leaf with no shape)
             budget[0] -= 1
             if budget[0] < 0:
                 return None
@@ -89,6 +89,8 @@ def structure_facts(key):
         >>> structure_facts(('[', ((3,), 'd'), float))
         (Seq((3,), ()), Seq('d', 'd'))
     """
+    if key is str:
+        return None, "U"  # (a string leaf: no shape is claimed for it)
     if type(key) is type:
         return (), _NUMBER_KINDS[key]
     if key[0] not in ("[", "(", "{"):

@@ -116,7 +116,8 @@ def _candidate(pf, name, caller_names):
     objects), no closure, decorators, special parameters or default that is not a constant, not a
     generator or coroutine, not recursive, no rule of its own; its body one the local-helper expansion
     takes (no nested function or lambda, no `return` in a loop), with no walrus, `with`, `try` or generator
-    expression, no in-place update, and no attribute of its own values but an array's read-only ones."""
+    expression, no in-place update, and no attribute of its own values but an array's read-only ones and the
+    array methods desugar writes as NumPy functions (`x.mean(axis=-1)`)."""
     from .inline import _expandable_statements
     obj = pf.globals.get(name, ctx().missing)
     if not isinstance(obj, types.FunctionType) or obj is pf.func or obj.__globals__ is not pf.globals \
@@ -155,9 +156,17 @@ def _candidate(pf, name, caller_names):
     lists = _own_lists(c.fdef, nodes)
     if any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in c.own
            and (n.attr not in _ARRAY_ATTRIBUTES or id(n) in called)
-           and not (n.attr == "append" and id(n) in called and n.value.id in lists) for n in nodes):
+           and not (n.attr == "append" and id(n) in called and n.value.id in lists)
+           and not (id(n) in called and _numpy_method(n.attr)) for n in nodes):
         return None  # a record's field, another method: its own
     return c
+
+
+def _numpy_method(name) -> bool:
+    """An array method that desugar writes as the NumPy function whose rule lists it (`z.max(axis=-1)` is
+    `np.max(z, axis=-1)`), as it does in the caller's own code, and that changes nothing in place."""
+    from .ownership import MUTATING_METHODS
+    return name not in MUTATING_METHODS and ctx().method(name) is not None
 
 
 def _own_lists(fdef, nodes) -> set:

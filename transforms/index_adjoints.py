@@ -168,7 +168,9 @@ def as_slice(index, shapes):
         items = [as_slice(e, shapes) if not isinstance(e, ast.Tuple) else e for e in index.elts]
         if all(a is b for a, b in zip(items, index.elts)):
             return index
-        return ast.copy_location(ast.Tuple(elts=items, ctx=ast.Load()), index)
+        out = ast.copy_location(ast.Tuple(elts=items, ctx=ast.Load()), index)
+        # (only as a subscript of its own: a tuple with an array in it stays the index np.add.at is given)
+        return out if basic_index(out, shapes) else index
     if isinstance(index, ast.Call) and shapes.callee(index) is slice and not index.keywords \
             and 1 <= len(index.args) <= 3 and all(_int(a, shapes) or (isinstance(a, ast.Constant) and a.value is None)
                                                   for a in index.args):

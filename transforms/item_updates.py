@@ -636,7 +636,8 @@ def drop_restored_items(fdef: ast.FunctionDef) -> bool:
     which leaves y_bar[i] what it was. The zeroing and the adding back go where the index is the same names
     and constants both times (none of them bound between), g is bound only by the first statement, and
     y_bar is named nowhere from the first to the last but by these statements: every read of y_bar then sees
-    what it saw (y_bar[i] is g after the adding either way). Returns whether anything was dropped."""
+    what it saw (y_bar[i] is g after the adding either way), nor g changed in place between (`g[0] = v`).
+    Returns whether anything was dropped."""
     changed = False
     for node in walk(fdef):
         for field in ("body", "orelse"):
@@ -699,14 +700,26 @@ def _restored_items_dropped(block):
             t = block[j]
             if isinstance(t, ast.AugAssign) and isinstance(t.op, ast.Add) and _plain_item(t.target) == item \
                     and isinstance(t.value, ast.Name) and t.value.id == g:
-                if not any(_binds(u) & {g} for u in block[first + 1:k]):
+                if not any(_binds(u) & {g} or _changes(u, g) for u in block[first + 1:k]):
                     drop.update((k, j))
                 break
-            if name in _names(t) or _binds(t) & (index_names | {g}):
+            if name in _names(t) or _binds(t) & (index_names | {g}) or _changes(t, g):
                 break
     if not drop:
         return None
     return [s for k, s in enumerate(block) if k not in drop]
+
+
+def _changes(stmt, name):
+    """Whether `stmt` may change the array `name` holds in place (`g[0] = v`, `g[0] += v`, a method of it called)."""
+    for n in walk(stmt):
+        if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store | ast.Del) and isinstance(n.value, ast.Name) \
+                and n.value.id == name:
+            return True
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name) \
+                and n.func.value.id == name:
+            return True
+    return False
 
 
 def _binds(stmt):

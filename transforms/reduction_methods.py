@@ -50,6 +50,10 @@ def reductions_as_methods(fdef: ast.FunctionDef, shapes) -> bool:
             if not 1 <= len(node.args) <= 2 or any(isinstance(a, ast.Starred) for a in node.args):
                 return node
             callee = shapes.callee(node)
+            dot = _dot_of_sum(node, callee, shapes)
+            if dot is not None:
+                self.changed = True
+                return ast.copy_location(dot, node)
             method = ctx().fact(callee, "array_method", None)
             if method is None:
                 return node
@@ -71,3 +75,50 @@ def reductions_as_methods(fdef: ast.FunctionDef, shapes) -> bool:
     if methods.changed:
         fix_locations(fdef)
     return methods.changed
+
+
+def _dot_of_sum(node, callee, shapes):
+    """`np.sum(c * a * b / d)` (axis None or 0, no keepdims) of two real 1-d arrays a and b of one shape and real
+    numbers c, d (a minus sign anywhere): `c * (a @ b) / d`, one pass and no temporary array (the adjoint of a
+    number that scales a vector, `np.sum(-v_bar * v / n)`). Else None."""
+    if callee is not np.sum or len(node.args) != 1 and not (len(node.args) == 2 and _zero(node.args[1])):
+        return None
+    if any(k.arg != "axis" or not _zero(k.value) for k in node.keywords) or len(node.args) + len(node.keywords) > 2:
+        return None
+    factors, divisors, negative = [], [], False
+
+    def split(e):
+        nonlocal negative
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+            negative = not negative
+            return split(e.operand)
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Mult):
+            return split(e.left) and split(e.right)
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Div):
+            if shapes.of(e.right) != () or not shapes.real(e.right):
+                return False
+            divisors.append(e.right)
+            return split(e.left)
+        factors.append(e)
+        return True
+
+    x = node.args[0]
+    if not split(x):
+        return None
+    arrays = [f for f in factors if shapes.of(f) != ()]
+    numbers = [f for f in factors if shapes.of(f) == ()]
+    if len(arrays) != 2 or not all(shapes.real(f) for f in factors) or any(shapes.of(f) is None for f in factors):
+        return None
+    a, b = arrays
+    if shapes.of(a) != shapes.of(b) or not isinstance(shapes.of(a), tuple) or len(shapes.of(a)) != 1:
+        return None
+    out = ast.BinOp(left=a, op=ast.MatMult(), right=b)
+    for n in numbers:
+        out = ast.BinOp(left=n, op=ast.Mult(), right=out)
+    for d in divisors:
+        out = ast.BinOp(left=out, op=ast.Div(), right=d)
+    return ast.UnaryOp(op=ast.USub(), operand=out) if negative else out
+
+
+def _zero(node) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value == 0

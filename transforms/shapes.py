@@ -713,12 +713,15 @@ class Shapes:
                         whole = not self._int_index(parent.slice)
                         pairs = [(f, k) for fact, kind in pairs for f, k in zip(_held_items(fact, parent.slice, whole),
                                                                                 _held_items(kind, parent.slice, whole))]
-                        if all(isinstance(fact, tuple) for fact, _ in pairs):
-                            break  # arrays and numbers
+                        if all(isinstance(fact, tuple) or kind == "U" for fact, kind in pairs):
+                            break  # arrays, numbers and strings (argshapes: a string leaf's kind is "U")
                         node = parent
                         continue
                     if isinstance(parent, ast.Subscript) and node is not parent.value:
                         break  # read as an index
+                    if isinstance(parent, ast.Attribute) and parent.value is node and parent.attr == "get" \
+                            and self._leaf_get(parents.get(id(parent)), parent, pairs):
+                        break  # `cfg.get("l2", 0.0)` of a dict of arrays, numbers and strings: an item or the default
                     if isinstance(parent, ast.Call) and node in parent.args:
                         callee = self.callee(parent)
                         if callee is as_sequence and len(parent.args) == 1 and not parent.keywords:
@@ -740,6 +743,16 @@ class Shapes:
                         break
                     return False
         return True
+
+    @staticmethod
+    def _leaf_get(call, method, pairs) -> bool:
+        """`d.get(k)` / `d.get(k, default)` (no keywords) where every dict `d` may be holds only arrays, numbers
+        and strings: it changes nothing, and gives an item that cannot change the dict, or the default."""
+        return isinstance(call, ast.Call) and call.func is method and 1 <= len(call.args) <= 2 and not call.keywords \
+            and not any(isinstance(a, ast.Starred) for a in call.args) and bool(pairs) \
+            and all(isinstance(fact, Keyed) and isinstance(kind, Keyed)
+                    and all(isinstance(f, tuple) or k == "U" for f, k in zip(items_of(fact), items_of(kind)))
+                    for fact, kind in pairs)
 
     def _item_kinds(self, node):
         """The dtype characters (or structures) an item read `node` of a held container may give, else None."""
@@ -1248,6 +1261,9 @@ class Shapes:
             return node.attr == "T" and self.real(node.value, reals) or self.number_constant(node)
         if isinstance(node, ast.Subscript):
             return self._real_item(node, reals)
+        if isinstance(node, ast.Call) and node.keywords \
+                and getattr(self.fact(self.callee(node), "real"), "judges_keywords", False):
+            return self._real_call(self.callee(node), node, reals)  # (a rule's `real` that checks keywords itself)
         if isinstance(node, ast.Call) and node.keywords and self._reduction_keywords(node):
             # np.sum(x, axis=1, keepdims=True) of real x
             return len(node.args) == 1 and self._real_call(self.callee(node), node, reals)

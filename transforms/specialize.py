@@ -424,6 +424,18 @@ class _Rewrite(ast.NodeTransformer):
             return args[0]
         if name == "grad_norm" and len(args) == 6:
             return self._norm(node, args, shapes)
+        if name == "getitem_grad" and len(args) == 3 and isinstance(raw[1], tuple) and raw[1] != () \
+                and shapes[0] not in (None, ()):
+            new = self._new_axes_adjoint(args, raw[1], shapes[0])
+            if new is not None:
+                return new
+        if name == "grad_where" and len(args) == 4 and isinstance(args[3], ast.Constant) \
+                and type(args[3].value) is bool and shapes[0] not in (None, ()) and shapes[0] == shapes[2] \
+                and shapes[1] is not None and broadcast(shapes[0], shapes[1]) == shapes[0]:
+            # g where the condition holds (or not), of g's own shape: nothing to sum down
+            where = ast.Attribute(value=load(self.np), attr="where", ctx=ast.Load())
+            picked = [args[0], ast.Constant(0.0)] if args[3].value else [ast.Constant(0.0), args[0]]
+            return ast.Call(func=where, args=[args[1], *picked], keywords=[])
         if name == "add" and len(args) == 2 and (all(s not in (None, ()) for s in shapes) or shapes == [(), ()]):
             return ast.BinOp(left=args[0], op=ast.Add(), right=args[1])
         if name == "add" and len(args) == 2 and shapes[1] not in (None, ()) \
@@ -476,9 +488,9 @@ class _Rewrite(ast.NodeTransformer):
             return self._selection(args[0], args[1], args[2].elts)
         if name == "grad_einsum_parts" and isinstance(self.shapes.of(node), Seq):
             return self._einsum_parts(node, args)
-        if name in ("grad_where", "grad_clip") and len(args) == 4 and _array_shape(shapes[0]) \
+        if name == "grad_clip" and len(args) == 4 and _array_shape(shapes[0]) \
                 and self.shapes.of(node) == shapes[0]:
-            return self._masked(node, name, args, shapes)
+            return self._clip_mask(node, args)
         if name == "as_sequence" and len(args) == 1 and _array_shape(shapes[0]) and not self.shapes.is_zero(args[0]):
             return args[0]  # what `for v in x` runs over, of an array: the array itself
         if name == "grad_iterated" and len(args) == 2 and _array_shape(shapes[1]):
@@ -498,6 +510,29 @@ class _Rewrite(ast.NodeTransformer):
             if isinstance(result, Seq) and shapes[0] == (len(result.items),) and all(i == () for i in result.items):
                 return args[0]  # [g[0], g[1]] of np.array([a, b]) read item by item: g's items are the same numbers
         return node
+
+    def _new_axes_adjoint(self, args, x_shape, g_shape):
+        """`s2s.getitem_grad(g, x, (slice(None, None, None), None))`, the adjoint of `x[:, None]` (full slices and
+        new axes only: every entry read once, in order): g reshaped to x's shape."""
+        from .index_adjoints import as_slice
+        index = args[2]
+        items = index.elts if isinstance(index, ast.Tuple) else [index]
+        out, axis = [], 0
+        for item in items:
+            if isinstance(item, ast.Constant) and item.value is None:
+                out.append(1)
+                continue
+            item = as_slice(item, self.shapes)
+            if not (isinstance(item, ast.Slice) and item.lower is None and item.upper is None and item.step is None) \
+                    or axis >= len(x_shape):
+                return None
+            out.append(x_shape[axis])
+            axis += 1
+        if len(out) == len(items) and tuple(out) + tuple(x_shape[axis:]) == tuple(g_shape) and len(items) > axis:
+            reshape = ast.Attribute(value=load(self.np), attr="reshape", ctx=ast.Load())
+            shape = ast.Tuple(elts=[ast.Constant(n) for n in x_shape], ctx=ast.Load())
+            return ast.Call(func=reshape, args=[args[0], shape], keywords=[])
+        return None
 
     @staticmethod
     def _selection(g, chosen, items):
@@ -544,18 +579,9 @@ class _Rewrite(ast.NodeTransformer):
                                   args=[ast.Constant(spec), args[0], *operands], keywords=[]))
         return ast.Tuple(elts=parts, ctx=ast.Load())  # (read by its items alone, as the helper's list)
 
-    def _masked(self, node, name, args, shapes):
-        """`np.where(cond, g, 0.0)` for s2s.grad_where(g, cond, x, True) (`np.where(cond, 0.0, g)` for y), and
-        `g * ((x >= lo) & (x <= hi))` for s2s.grad_clip(g, x, lo, hi) of number bounds, where g has the shape of
-        the adjoint (x's): the helper's mask, with nothing to sum."""
-        zero = ast.Constant(0.0)
-        if name == "grad_where":
-            take_x = args[3].value if isinstance(args[3], ast.Constant) else None
-            if shapes[1] is None or shapes[1] != shapes[0] or type(take_x) is not bool:
-                return node
-            branches = [args[0], zero] if take_x else [zero, args[0]]
-            return ast.Call(func=ast.Attribute(value=ast.Name(id=self.np, ctx=ast.Load()), attr="where",
-                                               ctx=ast.Load()), args=[args[1], *branches], keywords=[])
+    def _clip_mask(self, node, args):
+        """`g * ((x >= lo) & (x <= hi))` for s2s.grad_clip(g, x, lo, hi) of number bounds, where g has x's shape:
+        the helper's mask, with nothing to sum."""
         bounds = [(b, op) for b, op in ((args[2], ast.GtE()), (args[3], ast.LtE()))
                   if not (isinstance(b, ast.Constant) and b.value is None)]
         if not bounds or any(self.shapes.of(b) != () or not self.shapes.real(b) and type(_number(b)) is not int
@@ -1119,6 +1145,12 @@ def _pure(node, shapes) -> bool:
     if isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.value, ast.Name) \
             and node.value.id in shapes.local and shapes.value_of(node) is not None:
         return True  # `X.shape` of an array, `t[0]` of a tuple of known ints (in range): a known value
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and shapes.of(node) is not None \
+            and isinstance(node.ops[0], ast.Lt | ast.LtE | ast.Gt | ast.GtE | ast.Eq | ast.NotEq):
+        return _pure(node.left, shapes) and _pure(node.comparators[0], shapes)  # (real operands that broadcast)
+    if isinstance(node, ast.Name) and node.id in shapes.local and shapes.of(node) is not None \
+            and shapes._mask(node, shapes.reals):
+        return True  # a name only ever bound to comparisons (a mask)
     if isinstance(node, ast.Name):  # (a read of real floats, of any shape: `np.sum(p)` of a dict's item)
         return node.id in shapes.local and shapes.real(node)
     if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords and shapes.callee(node) is len:

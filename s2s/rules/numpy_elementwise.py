@@ -119,7 +119,7 @@ defrule("np.fmax(x1, x2)", sympy="sympy.Max(x1, x2)", x1="unbroadcast(g * s2s.ba
 defrule("np.fmin(x1, x2)", sympy="sympy.Min(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
         x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
         x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
-defrule("np.where(condition, x, y)", result_shape=shapes.broadcasting(3),
+defrule("np.where(condition, x, y)", result_shape=shapes.broadcasting(3), real=shapes.real_choice, safe=True,
         sympy="sympy.Piecewise((x, condition), (y, True))", zero=("condition",),
         x="s2s.grad_where(g, condition, x, True)",
         y="s2s.grad_where(g, condition, y, False)",

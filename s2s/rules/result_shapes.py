@@ -491,11 +491,6 @@ def real_as_first(site) -> bool:
     return site.nargs >= 1 and site.real(0)
 
 
-def real_fill(site) -> bool:
-    """np.full(shape, fill_value) of a real fill value: an array of its dtype (a float literal: float64)."""
-    return _plain(site, 2) and site.real(1)
-
-
 def real_items(site) -> bool:
     """np.array(items) / np.asarray of one list no one changes whose items are real floats, or of a real float array
     or number: real floats."""
@@ -871,6 +866,22 @@ def _fact(site, which):
     return ZeroOr(either[1]) if len(either) == 2 else either[0]
 
 
+def rolled(site):
+    """np.roll(a, shift, axis=None) of an array: a's shape (its entries moved along, none made or dropped)."""
+    if not 1 <= site.nargs <= 3 or not site.keywords <= {"shift", "axis"}:
+        return None
+    a = site.shape(0)
+    return a if _array(a) else None
+
+
+def real_rolled(site) -> bool:
+    """np.roll of a real array: real (its own entries), keywords included (`axis=1`)."""
+    return rolled(site) is not None and site.real(0)
+
+
+real_rolled.judges_keywords = True  # (the shapes pass asks it of a call with keywords too: it checks them itself)
+
+
 def adjoint_of_third(site):
     """s2s.grad_extreme(g, ans, x, ...) / grad_norm: x's shape, where g is certainly an array; where g is a number
     (the adjoint of a whole array's norm or max), the zero 0.0 (for a g that is a Python 0.0) or x's shape: `ZeroOr`."""
@@ -1008,6 +1019,16 @@ def grad_iterated(site):
 def real_of_one(site) -> bool:
     """np.max(x) / np.linalg.norm(x) of one real argument (real, yet it may raise: on an empty x)."""
     return site.nargs == 1 and site.real(0)
+
+
+def real_choice(site) -> bool:
+    """np.where(condition, x, y) of real x and y: real (the condition only picks)."""
+    return site.nargs == 3 and not site.keywords and site.real(1) and site.real(2)
+
+
+def real_fill(site) -> bool:
+    """np.full(shape, fill_value) of a real fill and no dtype: real floats (the fill's dtype)."""
+    return site.nargs == 2 and not site.keywords and site.real(1)
 
 
 def real_alone(site) -> bool:

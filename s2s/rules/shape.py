@@ -79,8 +79,9 @@ defrule("np.fliplr(m)", returns_view=True, m="np.fliplr(g)", m_dot="np.fliplr(s2
         real=shapes.real_as_first)
 defrule("np.rot90(m, k=1, axes=(0, 1))", returns_view=True, m="np.rot90(g, -k, axes)",
         m_dot="np.rot90(s2s.broadcast_like(m_dot, m), k, axes)", real=shapes.real_as_first)
-defrule("np.roll(a, shift, axis=None)", a="np.roll(g, np.negative(shift), axis)",
-        a_dot="np.roll(s2s.broadcast_like(a_dot, a), shift, axis)", real=shapes.real_as_first)
+defrule("np.roll(a, shift, axis=None)", result_shape=shapes.rolled, real=shapes.real_rolled,
+        a="np.roll(g, np.negative(shift), axis)",
+        a_dot="np.roll(s2s.broadcast_like(a_dot, a), shift, axis)")
 defrule("np.rollaxis(a, axis, start=0)", returns_view=True, a="s2s.grad_rollaxis(g, a, axis, start)",
         a_dot="np.rollaxis(s2s.broadcast_like(a_dot, a), axis, start)", real=shapes.real_as_first)
 # the triangle of a matrix (of each matrix in a stack; a 1-d `m` is broadcast to a square first: summed back)
