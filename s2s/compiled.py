@@ -48,7 +48,7 @@ from s2s.transforms.walk import walk
 
 _NUMBER_TYPES = (float, int, bool, np.float64, np.float32, np.int64, np.int32)
 _DATA_TYPES = (float, int, bool, np.ndarray, np.floating, np.integer, np.bool_)
-_BUILTINS = {"range", "len", "float", "int", "abs", "min", "max", "bool", "round", "pow"}
+_BUILTINS = {"range", "len", "float", "int", "abs", "min", "max", "bool", "round", "pow", "slice"}
 
 
 class CompiledFallbackWarning(UserWarning):

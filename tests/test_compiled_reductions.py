@@ -116,7 +116,17 @@ def test_norm_of_a_number_and_of_any_rank():
     ("la.norm(z)", "_s2s_norm(z)"),
     # left to numba: no axis on a method, another keyword, an axis not a constant, a tuple of axes, ord
     ("z.sum()", "z.sum()"),
-    ("np.sum(z, axis=1, dtype=np.float32)", "np.sum(z, axis=1, dtype=np.float32)"),
+    # a sum (product) in a dtype: the sum of the array in that dtype, as NumPy adds the converted items
+    ("np.sum(z, axis=1, dtype=np.float32)", "_s2s_reduce(z.astype(np.float32), 'sum', 1, False)"),
+    ("np.sum(z, axis=1, keepdims=True, dtype=x.dtype)", "_s2s_reduce(z.astype(x.dtype), 'sum', 1, True)"),
+    ("np.mean(z, axis=1, dtype=np.float32)", "np.mean(z, axis=1, dtype=np.float32)"),
+    ("np.sum(z, axis=1, dtype=np.float32, out=k)", "np.sum(z, axis=1, dtype=np.float32, out=k)"),
+    # np.var, np.std: numba's take no axis, keepdims or ddof
+    ("z.var(axis=0)", "_s2s_variance(z, 'var', 0, False, 0)"),
+    ("np.std(z, 1, ddof=1, keepdims=True)", "_s2s_variance(z, 'std', 1, True, 1)"),
+    ("np.var(z)", "_s2s_variance(z, 'var', None, False, 0)"),
+    ("np.var(z, axis=k)", "np.var(z, axis=k)"),
+    ("np.var(z, axis=0, dtype=np.float32)", "np.var(z, axis=0, dtype=np.float32)"),
     ("np.max(z, axis=k)", "np.max(z, axis=k)"),
     ("np.sum(z, axis=(0, 1))", "np.sum(z, axis=(0, 1))"),
     ("np.linalg.norm(z, 1)", "np.linalg.norm(z, 1)"),

@@ -52,6 +52,8 @@ _ITEMSIZE = {"float64": 8, "int64": 8, "float32": 4, "int32": 4}
 ACCUMULATE = "_s2s_accumulate"  # (total or None, g) -> total + g: an adjoint that starts as the zero adjoint
 ACCUMULATE_MATMUL = "_s2s_accumulate_matmul"  # (total or None, a, b) -> total + a @ b, an outer product in place
 ACCUMULATE_OUTER = "_s2s_accumulate_outer"  # (total or None, a, b) -> total + np.outer(a, b), in place
+ADD_ZERO = "_s2s_add_zero"  # (a, b), one of them None for the zero adjoint: a + b, the number 0.0 for the None
+PRESENT = "_s2s_present"  # x -> x, a None (the zero adjoint) raising the marked fallback
 
 
 def accumulate_outer(fdef: ast.FunctionDef, numpy_names: set) -> bool:
@@ -97,6 +99,9 @@ def reductions(fdef: ast.FunctionDef, numpy_names: set, linalg_names: frozenset 
             done = True
             continue
         function = isinstance(func.value, ast.Name) and func.value.id in numpy_names
+        if func.attr in ("var", "std"):
+            done = _variance(node, function) or done
+            continue
         if function and func.attr in _REDUCTIONS:
             if not node.args:
                 continue
@@ -106,6 +111,11 @@ def reductions(fdef: ast.FunctionDef, numpy_names: set, linalg_names: frozenset 
         else:
             continue
         keywords = {k.arg: k.value for k in node.keywords}
+        if "dtype" in keywords and _REDUCTIONS[func.attr] in ("sum", "prod") and None not in keywords:
+            # np.sum(mask, dtype=x.dtype): NumPy adds the items converted to the dtype, as the sum of the converted
+            # array does (numba's reductions take no dtype)
+            array = ast.Call(func=ast.Attribute(value=array, attr="astype", ctx=ast.Load()),
+                             args=[keywords.pop("dtype")], keywords=[])
         if len(rest) > 1 or None in keywords or set(keywords) - {"axis", "keepdims"} \
                 or (rest and "axis" in keywords) or any(isinstance(a, ast.Starred) for a in node.args):
             continue
@@ -117,6 +127,101 @@ def reductions(fdef: ast.FunctionDef, numpy_names: set, linalg_names: frozenset 
             continue  # (a.sum() of an array numba takes as it is)
         node.func = ast.Name(id=REDUCE, ctx=ast.Load())
         node.args = [array, ast.Constant(_REDUCTIONS[func.attr]), axis, keepdims]
+        node.keywords = []
+        done = True
+    return done
+
+
+VARIANCE = "_s2s_variance"  # (x, "var" or "std", axis, keepdims, ddof) -> np.var(x, ...), constants but x and ddof
+
+
+def _variance(node, function) -> bool:
+    """`np.var(x, axis, ddof=d, keepdims=k)` or `x.std(axis=...)` (`function`: the NumPy function's form) ->
+    `_s2s_variance(x, "var", axis, keepdims, ddof)` where the axis is an int or None and keepdims a bool,
+    written as constants: numba's var and std take none of them. Whether it rewrote `node`."""
+    func = node.func
+    if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+        return False
+    if function:
+        if not node.args:
+            return False
+        array, rest = node.args[0], node.args[1:]
+    else:
+        array, rest = func.value, node.args
+    keywords = {k.arg: k.value for k in node.keywords}
+    if len(rest) > 1 or set(keywords) - {"axis", "keepdims", "ddof"} or (rest and "axis" in keywords):
+        return False  # (dtype=, out=, where=, mean=, correction=: the NumPy code's)
+    axis = rest[0] if rest else keywords.get("axis", ast.Constant(None))
+    keepdims = keywords.get("keepdims", ast.Constant(False))
+    ddof = keywords.get("ddof", ast.Constant(0))
+    if _int_constant(axis) is None and not (isinstance(axis, ast.Constant) and axis.value is None) \
+            or not (isinstance(keepdims, ast.Constant) and type(keepdims.value) is bool) \
+            or _int_constant(ddof) is None:
+        return False
+    node.func = ast.Name(id=VARIANCE, ctx=ast.Load())
+    node.args = [array, ast.Constant(func.attr), axis, keepdims, ddof]
+    node.keywords = []
+    return True
+
+
+SQUEEZE = "_s2s_squeeze"  # (x, axis) -> np.squeeze(x, axis) for a constant int axis, or None of a one-item array
+
+
+def squeezes(fdef: ast.FunctionDef, numpy_names: set) -> bool:
+    r"""`np.squeeze(x, axis=k)` and `x.squeeze(k)` of a constant int k -> `_s2s_squeeze(x, k)`: numba has no
+    squeeze. With no axis (None), the rank of the result depends on the shape, which numba's types do not
+    hold: rewritten only where `x` is a name every assignment of which is a reduction over every axis that
+    keeps its dims (`m = _s2s_reduce(a, 'max', None, True)`, the `m` of a log-sum-exp), whose squeeze is its
+    one item. Runs after `reductions`. Whether anything was rewritten.
+
+        >>> f = ast.parse("def f(a):
+    m = _s2s_reduce(a, 'max', None, True)
+    return np.squeeze(m)").body[0]
+        >>> squeezes(f, {"np"}), ast.unparse(f.body[1])
+        (True, 'return _s2s_squeeze(m, None)')
+    """
+    assigned: dict = {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                for n in walk(t):
+                    if isinstance(n, ast.Name):
+                        assigned.setdefault(n.id, []).append(node.value if isinstance(t, ast.Name) else None)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.NamedExpr):
+            for n in walk(node.target):
+                if isinstance(n, ast.Name):
+                    assigned.setdefault(n.id, []).append(None)
+
+    def one_item(e):
+        """Whether `e` is a name only ever bound to a reduction over every axis with its dims kept."""
+        values = assigned.get(e.id) if isinstance(e, ast.Name) else None
+        return bool(values) and all(
+            _is_call_of(v, REDUCE) and len(v.args) == 4 and isinstance(v.args[2], ast.Constant)
+            and v.args[2].value is None and isinstance(v.args[3], ast.Constant) and v.args[3].value is True
+            for v in values)
+
+    done = False
+    for node in walk(fdef):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "squeeze"):
+            continue
+        function = isinstance(node.func.value, ast.Name) and node.func.value.id in numpy_names
+        args = list(node.args)
+        if any(isinstance(a, ast.Starred) for a in args) or any(k.arg != "axis" for k in node.keywords):
+            continue
+        if function:
+            if not args:
+                continue
+            array, rest = args[0], args[1:]
+        else:
+            array, rest = node.func.value, args
+        if len(rest) + len(node.keywords) > 1:
+            continue
+        axis = rest[0] if rest else node.keywords[0].value if node.keywords else ast.Constant(None)
+        if _int_constant(axis) is None and not (isinstance(axis, ast.Constant) and axis.value is None
+                                                and one_item(array)):
+            continue
+        node.func = ast.Name(id=SQUEEZE, ctx=ast.Load())
+        node.args = [array, axis]
         node.keywords = []
         done = True
     return done
@@ -189,7 +294,8 @@ def add_at(fdef: ast.FunctionDef, numpy_names: set) -> bool:
 # the helpers the lowered code calls by a name of its own -> their names in s2s.runtime.compiled_helpers
 HELPERS = {TAPE_SET: "tape_set", TAPE_GROW: "tape_grow", TAPE_STACK: "tape_stack", ACCUMULATE: "accumulate",
            ACCUMULATE_MATMUL: "accumulate_matmul", ACCUMULATE_OUTER: "accumulate_outer", REDUCE: "reduce_axis",
-           NORM: "norm", RESHAPE: "reshape", ADD_AT: "add_at"}
+           NORM: "norm", RESHAPE: "reshape", ADD_AT: "add_at", SQUEEZE: "squeeze", VARIANCE: "variance",
+           ADD_ZERO: "add_zero", PRESENT: "present"}
 
 
 def _written_in_place(fdef):
@@ -301,13 +407,16 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
             if dtype is not None:
                 array_tapes[tape] = dtype
     _rewrite_reversed(fdef)
+    _unwrap_compared(fdef)
     _index_ranges(fdef)
     _conditional_updates(fdef)
+    _conditional_operands(fdef)
     _zero_accumulators(fdef, runtime, scalars)
     _zeros_as_arrays(fdef, zero_arrays or {})
     numpy_names = numpy_names | {NUMPY}
     accumulate_outer(fdef, numpy_names)
     reductions(fdef, numpy_names, linalg_names)
+    squeezes(fdef, numpy_names)
     add_at(fdef, numpy_names)
     reshapes(fdef, numpy_names)
     reciprocal_divisions(fdef, scalars, ints, runtime)
@@ -847,6 +956,27 @@ def _conditional_updates(fdef):
                     block[i] = ast.copy_location(ast.If(test=e.test, body=[branch[0]], orelse=[branch[1]]), stmt)
 
 
+def _conditional_operands(fdef):
+    """`g * (a if c else b)` -> `g * a if c else g * b` where `g` is a name or a constant (and the other way
+    round): numba gives a conditional expression one type, and `a` and `b` may be a float array and a bool
+    array (the adjoint of np.maximum: `balanced_eq(...) if ties else x > 0`), whose products with `g` have one.
+    The same operations; `g` is read after `c` instead of before, which no expression but `:=` could tell."""
+    if any(isinstance(n, ast.NamedExpr) for n in walk(fdef)):
+        return
+    parents = parent_map(fdef)
+    for node in list(walk(fdef)):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div)):
+            continue
+        for cond, other in ((node.right, node.left), (node.left, node.right)):
+            if isinstance(cond, ast.IfExp) and isinstance(other, ast.Name | ast.Constant):
+                def made(v, cond=cond, other=other):
+                    operands = (copy.deepcopy(other), v) if cond is node.right else (v, copy.deepcopy(other))
+                    return ast.BinOp(left=operands[0], op=copy.deepcopy(node.op), right=operands[1])
+                new = ast.IfExp(test=cond.test, body=made(cond.body), orelse=made(cond.orelse))
+                _replace_expression(parents, node, ast.copy_location(new, node))
+                break
+
+
 def _index_ranges(fdef):
     """`steps = range(a, b)` read as `steps[k]` and `len(steps)` (a loop with break, made a while loop):
     numba cannot index a range, so `steps[k]` becomes `(a + k)` and `len(steps)` `max(0, b - a)`. Only
@@ -941,6 +1071,9 @@ def _zero_accumulators(fdef, runtime, scalars):
                         return x, other, mine
         return None
 
+    parents = parent_map(fdef)
+    sums, axis_reads = {}, {}  # ids of the loads of X read as an operand of `+` (the BinOp) / by an axis reduction
+
     for node in walk(fdef):
         found = acc_operand(node)
         if found:
@@ -954,6 +1087,12 @@ def _zero_accumulators(fdef, runtime, scalars):
             allowed.add(id(node.args[0]))
         if isinstance(node, ast.Name):
             (loads if isinstance(node.ctx, ast.Load) else stores).setdefault(node.id, []).append(node)
+            up = parents.get(id(node))
+            if isinstance(node.ctx, ast.Load) and isinstance(up, ast.BinOp) and isinstance(up.op, ast.Add) \
+                    and not any(_is_name(n, node.id) for n in walk(up.right if up.left is node else up.left)):
+                sums[id(node)] = up  # `X + E`: 0 + E is E (plus 0.0) where X is still the zero
+            elif isinstance(node.ctx, ast.Load) and _axis_reduction_of(up, node):
+                axis_reads[id(node)] = up  # np.sum(X, axis=1): NumPy raises on the number 0 (AxisError)
     for x, accs in accumulations.items():
         if x in scalars:
             continue
@@ -963,10 +1102,24 @@ def _zero_accumulators(fdef, runtime, scalars):
         zero_targets = {id(z.targets[0]) for z in zeros}
         if not zeros or any(id(s) not in acc_targets | zero_targets for s in stores.get(x, [])):
             continue
-        if any(id(ld) not in allowed for ld in loads.get(x, [])):
+        if any(id(ld) not in allowed and id(ld) not in sums and id(ld) not in axis_reads for ld in loads.get(x, [])):
             continue
         for z in zeros:
             z.value = ast.copy_location(ast.Constant(None), z.value)
+        for ld in loads.get(x, []):
+            if id(ld) in allowed:
+                continue
+            if id(ld) in sums:  # `X + E` -> `_s2s_add_zero(X, E)`: E + 0.0 while X is None, else X + E
+                up = sums[id(ld)]
+                other = up.right if up.left is ld else up.left
+                call = ast.Call(func=ast.Name(id=ADD_ZERO, ctx=ast.Load()),
+                                args=[ast.Name(id=x, ctx=ast.Load()), other] if up.left is ld
+                                else [other, ast.Name(id=x, ctx=ast.Load())], keywords=[])
+                _replace_expression(parents, up, ast.copy_location(call, up))
+            else:  # the reduction's argument: a None raises the marked fallback (the NumPy code raises)
+                call = ast.Call(func=ast.Name(id=PRESENT, ctx=ast.Load()), args=[ast.Name(id=x, ctx=ast.Load())],
+                                keywords=[])
+                _replace_expression(parents, ld, ast.copy_location(call, ld))
         for a in accs:
             _, e, _ = acc_operand(a)
             # `X + A @ B` (a weight's adjoint in a loop, often an outer product): one helper that adds the
@@ -977,6 +1130,65 @@ def _zero_accumulators(fdef, runtime, scalars):
                             keywords=[])
             new = ast.Assign(targets=[ast.Name(id=x, ctx=ast.Store())], value=call)
             _replace_statement(fdef, a, ast.copy_location(new, a))
+
+
+
+
+
+
+_COMPARISONS = {ast.Eq: "equal", ast.NotEq: "not_equal", ast.Lt: "less", ast.LtE: "less_equal", ast.Gt: "greater",
+                ast.GtE: "greater_equal"}
+
+
+def _unwrap_compared(fdef):
+    """`a4 == m5` of a name that some statement sets to None (the placeholder of values on a list tape, which
+    numba types as Optional) -> `np.equal(a4, m5)`: numba types `==` of an Optional array as a comparison of
+    the objects (one bool), where NumPy compares the items; its ufunc takes the array out of the Optional
+    (a None raises, as reading the placeholder would)."""
+    maybe_none = {t.id for node in walk(fdef) if isinstance(node, ast.Assign)
+                  and isinstance(node.value, ast.Constant) and node.value.value is None
+                  for t in node.targets if isinstance(t, ast.Name)}
+    if not maybe_none:
+        return
+    parents = parent_map(fdef)
+    for node in list(walk(fdef)):
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _COMPARISONS \
+                and any(isinstance(o, ast.Name) and o.id in maybe_none for o in (node.left, node.comparators[0])):
+            func = ast.Attribute(value=ast.Name(id=NUMPY, ctx=ast.Load()), attr=_COMPARISONS[type(node.ops[0])],
+                                 ctx=ast.Load())
+            call = ast.Call(func=func, args=[node.left, node.comparators[0]], keywords=[])
+            _replace_expression(parents, node, ast.copy_location(call, node))
+
+
+def _axis_reduction_of(call, arg) -> bool:
+    """Whether `call` is `np.sum(arg, axis=k)`, `arg.sum(k)`... of a reduction (before `reductions` rewrote it)
+    with an int constant axis: of the number 0 NumPy raises AxisError."""
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in _REDUCTIONS):
+        return False
+    if call.func.value is arg:
+        rest = call.args
+    elif call.args and call.args[0] is arg:
+        rest = call.args[1:]
+    else:
+        return False
+    keywords = {k.arg: k.value for k in call.keywords}
+    axis = rest[0] if rest else keywords.get("axis")
+    return axis is not None and _int_constant(axis) is not None
+
+
+def _replace_expression(parents, old, new):
+    """Put `new` where the expression `old` is in its parent."""
+    up = parents[id(old)]
+    for attr, value in ast.iter_fields(up):
+        if value is old:
+            setattr(up, attr, new)
+            return
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if item is old:
+                    value[i] = new
+                    return
+    raise AssertionError("the expression is not in its parent")
 
 
 def _zeros_as_arrays(fdef, shapes):

@@ -374,6 +374,22 @@ def getitem_grad(g, x, index):
 def _getitem_grad(g, x, index):
     simple = isinstance(index, types.Integer) or (isinstance(index, types.BaseTuple)
                                                    and all(isinstance(t, types.Integer) for t in index))
+    if _is_array(x) and not simple and (_is_number(g) or _is_array(g)):
+        dtype = x.dtype if isinstance(x.dtype, types.Float) else types.float64
+        basic = _basic_index(index, _plain(x).ndim)
+        if basic is not None:  # ints, slices and None: each item selected once, so assignment is the sum
+            def placed(g, x, index):
+                out = np.zeros(x.shape, dtype)
+                basic(out, index, g, False)
+                return out
+            return placed
+        if _int_vector(index) or (isinstance(index, types.UniTuple) and index.count == 2
+                                  and _int_vector(index.dtype) and _plain(x).ndim == 2):
+            def scattered(g, x, index):  # integer arrays may repeat an index: np.add.at's sums
+                out = np.zeros(x.shape, dtype)
+                add_at(out, index, g)
+                return out
+            return scattered
     if not (_is_array(x) and simple and (_is_number(g) or _is_array(g))):
         _refuse("getitem_grad", g, x, index)
     dtype = x.dtype if isinstance(x.dtype, types.Float) else types.float64
@@ -785,6 +801,15 @@ def reshape(x, shape, copy_ok):
 
 @_overload(reshape, prefer_literal=True)
 def _reshape(x, shape, copy_ok):
+    if _is_number(x) and isinstance(_plain(x), types.Float):  # np.reshape(2.0, (1, 1)): a one-item array
+        dtype = _plain(x)
+
+        def number(x, shape, copy_ok):
+            out = np.full(shape, x, dtype)
+            if out.size != 1:
+                raise ValueError(FALLBACK + "a number reshaped to more than one item")
+            return out
+        return number
     if _is_array(x) and _plain(x).layout != "C":
         if not (isinstance(copy_ok, types.BooleanLiteral) and copy_ok.literal_value):
             _refuse("reshape (of an array not in C order, whose result is written into)", x, shape, copy_ok)
@@ -806,10 +831,89 @@ def _int_vector(t):
     return isinstance(t, types.Array) and t.ndim == 1 and isinstance(t.dtype, types.Integer)
 
 
+@functools.cache
+def _basic_index_code(kinds, nd, whole=False):
+    """A compiled `(out, index, v, add)` for an index tuple of the kinds `kinds` ("int", "slice", "none", in
+    order) into an array of rank `nd`: `out[index] = v` (`+= v` where `add`), each int checked against its
+    axis (IndexError as NumPy's), `v` a number or an array of exactly the shape of `out[index]`, else the
+    marked fallback (NumPy would broadcast it, or raise). Basic indexing selects each item at most once, so
+    the assignment (the addition) is np.add.at's sum."""
+    lines, items, axis = [], [], 0
+    for k, kind in enumerate(kinds):
+        if kind == "int":  # (an int popped from a list tape is an Optional: a None raises)
+            lines.append(f"    i{k} = _checked(_some(index[{k}]), out.shape[{axis}])")
+        items.append(f"i{k}" if kind == "int" else "None" if kind == "none" else "index" if whole else f"index[{k}]")
+        if kind != "none":
+            axis += 1
+    if axis > nd:
+        return None  # too many indices: NumPy's IndexError, from the NumPy code
+    body = "\n".join(lines) or "    pass"
+    source = (f"def basic(out, index, v, add):\n{body}\n"
+              f"    view = out[({', '.join(items)},)]\n"
+              "    if add:\n"
+              "        _fill_or_add(view, v, True)\n"
+              "    else:\n"
+              "        _fill_or_add(view, v, False)\n")
+    namespace = {"_checked": _checked, "_fill_or_add": _fill_or_add, "_some": _some}
+    exec(source, namespace)  # noqa: S102 - written from the index's kinds
+    return numba.njit(namespace["basic"])
+
+
+def _basic_index(index, nd):
+    """The compiled `_basic_index_code` for an index type of ints, slices and None (a tuple of them or one
+    slice), or None for any other index."""
+    items = tuple(index) if isinstance(index, types.BaseTuple) else (index,)
+    kinds = []
+    for t in items:
+        t = _plain(t)
+        if isinstance(t, types.Integer):
+            kinds.append("int")
+        elif isinstance(t, types.SliceType):
+            kinds.append("slice")
+        elif isinstance(t, types.NoneType):
+            kinds.append("none")
+        else:
+            return None
+    if not isinstance(index, types.BaseTuple):
+        return _basic_index_code(("slice",), nd, True) if kinds == ["slice"] else None
+    return _basic_index_code(tuple(kinds), nd)
+
+
+def _fill_or_add(view, v, add):
+    raise NotImplementedError("only inside compiled code")
+
+
+@overload(_fill_or_add)
+def _fill_or_add_impl(view, v, add):
+    if isinstance(view, types.Array) and _is_number(v):
+        def number(view, v, add):
+            if add:
+                view += v
+            else:
+                view[...] = v
+        return number
+    if isinstance(view, types.Array) and _is_array(v) and _plain(v).ndim == view.ndim:
+        def array(view, v, add):  # (numba's in-place `+=` and `[...] =` of arrays check no shapes)
+            if v.shape != view.shape:
+                raise ValueError(FALLBACK + "an indexed adjoint of another shape than the indexed items")
+            if add:
+                view += v
+            else:
+                view[...] = v
+        return array
+    if isinstance(view, types.Number):  # every index an int: one item
+        return None
+    _refuse("getitem_grad", view, v)
+
+
 @_overload(add_at)
 def _add_at(a, index, v):
     if not (_is_array(a) and isinstance(_plain(a).dtype, types.Float) and (_is_number(v) or _is_array(v))):
         _refuse("add_at", a, index, v)
+    if not isinstance(_plain(index), types.Integer) and not _int_vector(index):
+        basic = _basic_index(index, _plain(a).ndim)
+        if basic is not None:
+            return lambda a, index, v: basic(a, index, v, True)
     nd, number = _plain(a).ndim, _is_number(v)
     # numba's in-place `a[i] += v` of arrays checks no shapes (bounds checks or not): a row of another length
     # reads past v's end or leaves items out, where NumPy raises. Each shape is checked here first.
@@ -874,6 +978,14 @@ HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero)}
 
+# more of them, in a module of their own (it reads this one's tools, so it is imported once they exist)
+from s2s.runtime import compiled_adjoints as _more  # noqa: E402
+
+HELPERS.update(_more.HELPERS)
+copy, det_adjoint, grad_squeeze, grad_var, grad_where = (_more.copy, _more.det_adjoint, _more.grad_squeeze,
+                                                         _more.grad_var, _more.grad_where)
+add_zero, present, squeeze, variance = _more.add_zero, _more.present, _more.squeeze, _more.variance
+
 __all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "tape_stack", "accumulate_matmul", "accumulate_outer", "reshape",
-           "add_at", *HELPERS]
+           "add_at", "squeeze", "variance", "add_zero", "present", *HELPERS]
 _ = numba  # the extra this module needs, imported by name so that a missing numba fails here

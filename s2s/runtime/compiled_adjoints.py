@@ -1,0 +1,372 @@
+"""numba versions of more runtime helpers (squeeze, where, var, det, copy), for compiled derivatives.
+
+The same scheme as `compiled_helpers` (which imports these into its HELPERS): a Python stub that raises
+outside compiled code, and a numba `overload` choosing the code from the argument types at compile time.
+A type they do not cover is a typing error (the compiled path falls back to the NumPy code, with a
+warning); a run-time shape they do not cover raises `ValueError(FALLBACK + ...)`, the same fallback.
+
+Each computes what the NumPy helper of the same name computes, in the same order of operations and
+in the same dtype (a float32 adjoint stays float32: numba's `float32 array * 2.0` is float64, so the
+constants are made in the array's own dtype).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import types
+from numba.np.unsafe.ndarray import to_fixed_tuple
+
+from s2s.runtime.compiled_helpers import (
+    FALLBACK,
+    _blocks,
+    _constant_axis,
+    _is_array,
+    _is_number,
+    _overload,
+    _plain,
+    _refuse,
+    _some,
+    expand_reduced,
+    reduce_axis,
+    unbroadcast,
+)
+
+
+def _dtype_of(t):
+    """The element type of a number or an array type."""
+    t = _plain(t)
+    return t.dtype if isinstance(t, types.Array) else t
+
+
+# ------------------------------------------------------------------------------------------- squeeze
+
+def grad_squeeze(g, x, axis):
+    """Adjoint of np.squeeze (runtime.grad_squeeze): `g` reshaped to `x`'s shape."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(grad_squeeze)
+def _grad_squeeze(g, x, axis):
+    if _is_number(x) and _is_number(g):
+        return lambda g, x, axis: g  # (a number is its own squeeze)
+    if not _is_array(x):
+        _refuse("grad_squeeze", g, x, axis)
+    if _is_number(g):
+        dtype = _plain(g)  # np.reshape(number, shape): an array of the number's own type
+
+        def full(g, x, axis):
+            if x.size != 1:
+                raise ValueError(FALLBACK + "the adjoint of a squeeze of another size than the squeezed array")
+            return np.full(x.shape, g, dtype)
+        return full
+    if not _is_array(g):
+        _refuse("grad_squeeze", g, x, axis)
+
+    def impl(g, x, axis):
+        if g.size != x.size:  # (NumPy raises its own error: the NumPy code's)
+            raise ValueError(FALLBACK + "the adjoint of a squeeze of another size than the squeezed array")
+        return np.ascontiguousarray(g).reshape(x.shape)
+    return impl
+
+
+# --------------------------------------------------------------------------------------------- where
+
+def grad_where(g, cond, x, take_x):
+    """Adjoint of np.where(cond, x, y) for x (take_x) or y (runtime.grad_where)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(grad_where, prefer_literal=True)
+def _grad_where(g, cond, x, take_x):
+    if not (isinstance(take_x, types.BooleanLiteral) and (_is_number(g) or _is_array(g))
+            and (_is_number(x) or _is_array(x))):
+        _refuse("grad_where", g, cond, x, take_x)
+    c = _plain(cond)
+    if not (isinstance(c, types.Boolean) or (isinstance(c, types.Array) and isinstance(c.dtype, types.Boolean))):
+        _refuse("grad_where", g, cond, x, take_x)  # (a mask of numbers: NumPy's truth of each, not compiled)
+    dtype = _dtype_of(g)
+    if not isinstance(dtype, types.Float):
+        _refuse("grad_where", g, cond, x, take_x)
+    zero = dtype(0.0)  # np.where(mask, g, 0.0): the 0.0 takes g's dtype (float32 stays float32)
+    if take_x.literal_value:
+        return lambda g, cond, x, take_x: unbroadcast(np.where(cond, g, zero), x)
+    return lambda g, cond, x, take_x: unbroadcast(np.where(cond, zero, g), x)
+
+
+# ----------------------------------------------------------------------------------------------- var
+
+def grad_var(g, x, axis, ddof, keepdims):
+    """Adjoint of np.var (runtime.grad_var): `g` spread over the axis, times 2 (x - mean) / (n - ddof)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(grad_var, prefer_literal=True)
+def _grad_var(g, x, axis, ddof, keepdims):
+    if not (_is_array(x) and isinstance(_plain(x).dtype, types.Float) and (_is_number(g) or _is_array(g))
+            and isinstance(_plain(ddof), types.Integer) and isinstance(keepdims, types.BooleanLiteral)):
+        _refuse("grad_var", g, x, axis, ddof, keepdims)
+    nd = _plain(x).ndim
+    ax = _constant_axis(axis, nd)
+    if ax is False:
+        _refuse("grad_var", g, x, axis, ddof, keepdims)
+    if _is_array(g) and not isinstance(_plain(g).dtype, types.Float):
+        _refuse("grad_var", g, x, axis, ddof, keepdims)
+    blocks = _blocks(nd, ax)
+    # NumPy's dtype of expand_reduced(g) * 2.0 * (x - mean) / (n - ddof): float32 only where g and x are
+    dtype = types.float32 if _dtype_of(g) == types.float32 and _plain(x).dtype == types.float32 else types.float64
+    two = dtype(2.0)
+    if ax is None:
+        def impl(g, x, axis, ddof, keepdims):
+            pre, n, post = blocks(x.shape)
+            mean = reduce_axis(x, "mean", None, True)
+            return expand_reduced(g, x, None, keepdims) * two * (x - mean) / dtype(n - ddof)
+        return impl
+
+    def impl_axis(g, x, axis, ddof, keepdims):
+        pre, n, post = blocks(x.shape)
+        mean = reduce_axis(x, "mean", ax, True)
+        return expand_reduced(g, x, ax, keepdims) * two * (x - mean) / dtype(n - ddof)
+    return impl_axis
+
+
+# ----------------------------------------------------------------------------------------------- det
+
+def det_adjoint(g, ans, a):
+    """`g * det(a) * inv(a).T` for a matrix `a`, the cofactors where `a` is singular (runtime.det_adjoint)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@numba.njit
+def _cofactors(a):
+    """The cofactor matrix of `a` (runtime.linalg._cofactors), from its SVD: det(U) det(V^T) U diag(c) V^T, c_i
+    the product of the singular values other than the i-th."""
+    u, sv, vt = np.linalg.svd(a)
+    n = sv.shape[0]
+    c = np.empty(n, sv.dtype)
+    for i in range(n):
+        p = sv.dtype.type(1.0)
+        for j in range(n):
+            p *= sv[j] if j != i else sv.dtype.type(1.0)
+        c[i] = p
+    sign = np.linalg.det(u) * np.linalg.det(vt)
+    return sign * (u * c.reshape((1, n))) @ vt
+
+
+@_overload(det_adjoint)
+def _det_adjoint(g, ans, a):
+    if not (_is_array(a) and _plain(a).ndim == 2 and isinstance(_plain(a).dtype, types.Float)
+            and _is_number(g) and _is_number(ans)):
+        _refuse("det_adjoint", g, ans, a)  # (a stack of matrices: numba's inv and det take one)
+
+    def impl(g, ans, a):
+        if a.shape[0] != a.shape[1]:
+            raise ValueError(FALLBACK + "the determinant of a matrix that is not square")
+        b = np.ascontiguousarray(a)
+        if ans != 0:
+            ok = True
+            try:
+                inv = np.linalg.inv(b)
+            except Exception:  # singular to machine precision (NumPy's LinAlgError): the cofactors
+                ok = False
+                inv = b
+            if ok:
+                return g * ans * inv.T
+        return g * _cofactors(b)
+    return impl
+
+
+# ---------------------------------------------------------------------------------------------- copy
+
+def copy(x):
+    """`x.copy()` of an array, or the number itself (runtime.copy; lists and dicts are not compiled)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(copy)
+def _copy(x):
+    if _is_array(x):
+        return lambda x: np.copy(x)
+    if _is_number(x):
+        return lambda x: x
+    _refuse("copy", x)
+
+
+HELPERS = {f.__name__: f for f in (grad_squeeze, grad_where, grad_var, det_adjoint, copy)}
+
+
+# ------------------------------------------------------------------------------- squeeze, var, std
+
+def squeeze(x, axis):
+    """`np.squeeze(x, axis)` for a constant int `axis` (that axis, of length 1, taken out), or `axis` None where
+    `x` has one item (the number it holds: numba's 0-d arithmetic gives numbers). numba has no np.squeeze,
+    and the rank of a squeeze over every axis depends on the shape; numba_lowering.squeezes writes the
+    calls, with None only where `x` is a reduction over every axis with its dims kept. Another length
+    raises the marked fallback (NumPy's error, from the NumPy code)."""
+    return np.squeeze(x, axis=axis)
+
+
+@_overload(squeeze, prefer_literal=True)
+def _squeeze(x, axis):
+    if not _is_array(x):
+        _refuse("squeeze", x, axis)
+    nd = _plain(x).ndim
+    if isinstance(axis, types.NoneType | types.Omitted):
+        def one(x, axis):
+            if x.size != 1:
+                raise ValueError(FALLBACK + "a squeeze over every axis of an array of more than one item")
+            return np.ascontiguousarray(x).reshape(1)[0]
+        return one
+    ax = _constant_axis(axis, nd)
+    if ax is None or ax is False:
+        _refuse("squeeze", x, axis)
+    if nd == 1:
+        return _squeeze(x, None)
+    out_nd = nd - 1
+
+    def impl(x, axis):
+        if x.shape[ax] != 1:
+            raise ValueError(FALLBACK + "a squeeze of an axis whose length is not 1")
+        dims = np.empty(out_nd, np.int64)
+        j = 0
+        for i in range(nd):
+            if i != ax:
+                dims[j] = x.shape[i]
+                j += 1
+        return np.ascontiguousarray(x).reshape(to_fixed_tuple(dims, out_nd))
+    return impl
+
+
+def variance(x, op, axis, keepdims, ddof):
+    """`np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)` (`op` "var"), or np.std's (`op` "std"): numba's take no
+    axis, keepdims or ddof. `op`, `axis` (an int or None), `keepdims` must be constants of the code
+    (numba_lowering.reductions writes the calls). NumPy's order: the mean, then the sum of the squared
+    differences from it, divided by n - ddof (a division by 0 is NumPy's inf or NaN)."""
+    return getattr(np, op)(x, axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+@_overload(variance, prefer_literal=True)
+def _variance(x, op, axis, keepdims, ddof):
+    if not (_is_array(x) and isinstance(_plain(x).dtype, types.Float) and isinstance(op, types.StringLiteral)
+            and op.literal_value in ("var", "std") and isinstance(keepdims, types.BooleanLiteral)
+            and isinstance(_plain(ddof), types.Integer)):
+        _refuse("variance", x, op, axis, keepdims, ddof)
+    nd = _plain(x).ndim
+    ax = _constant_axis(axis, nd)
+    if ax is False:
+        _refuse("variance", x, op, axis, keepdims, ddof)
+    whole, keep, root = ax is None, keepdims.literal_value, op.literal_value == "std"
+    blocks = _blocks(nd, ax)
+    out_nd = nd if keep else 0 if whole else nd - 1
+
+    @numba.njit
+    def fold(a, pre, n, post, ddof):
+        out = np.empty((pre, post), a.dtype)
+        zero = a.dtype.type(0.0)
+        for i in range(pre):
+            for k in range(post):
+                total = zero
+                for j in range(n):
+                    total += a[i, j, k]
+                mean = total / a.dtype.type(n) if n else a.dtype.type(np.nan)
+                squares = zero
+                for j in range(n):
+                    d = a[i, j, k] - mean
+                    squares += d * d
+                count = max(n - ddof, 0)
+                if count:
+                    v = squares / a.dtype.type(count)
+                else:  # NumPy's x / 0: inf, or NaN for 0 / 0 (numba's `/` raises)
+                    v = a.dtype.type(np.nan) if squares == 0 or squares != squares else a.dtype.type(np.inf)
+                out[i, k] = np.sqrt(v) if root else v
+        return out
+
+    @numba.njit
+    def folded(x, ddof):
+        pre, n, post = blocks(x.shape)
+        return fold(np.ascontiguousarray(x).reshape((pre, n, post)), pre, n, post, ddof)
+
+    if out_nd == 0:
+        return lambda x, op, axis, keepdims, ddof: folded(x, ddof)[0, 0]
+
+    def impl(x, op, axis, keepdims, ddof):
+        shape = x.shape
+        dims = np.empty(out_nd, np.int64)
+        j = 0
+        for i in range(nd):
+            if keep:
+                dims[j] = 1 if whole or i == ax else shape[i]
+                j += 1
+            elif not whole and i != ax:
+                dims[j] = shape[i]
+                j += 1
+        return folded(x, ddof).reshape(to_fixed_tuple(dims, out_nd))
+    return impl
+
+
+# ------------------------------------------------------------------- zero adjoints started as None
+
+def add_zero(a, b):
+    """`a + b` where one of them (an adjoint that starts as None, numba_lowering._zero_accumulators) may still
+    be None, the zero adjoint: then the other plus 0.0 in its own dtype (NumPy's `0.0 + e`, -0.0 made 0.0)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+def _plus_zero(e):
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(_plus_zero)
+def _plus_zero_impl(e):
+    if _is_array(e) and isinstance(_plain(e).dtype, types.Float):
+        zero = _plain(e).dtype(0.0)
+        return lambda e: e + zero
+    if _is_number(e) and isinstance(_plain(e), types.Float):
+        return lambda e: e + 0.0
+    _refuse("add_zero", e)
+
+
+@_overload(add_zero, keep_optional=(0, 1))
+def _add_zero(a, b):
+    for maybe, other in ((a, b), (b, a)):
+        if isinstance(maybe, types.NoneType) and not isinstance(other, types.NoneType | types.Optional):
+            if maybe is a:
+                return lambda a, b: _plus_zero(b)
+            return lambda a, b: _plus_zero(a)
+        if isinstance(maybe, types.Optional) and not isinstance(other, types.NoneType | types.Optional):
+            if maybe is a:
+                def left(a, b):
+                    if a is None:
+                        return _plus_zero(b)
+                    return _some(a) + b
+                return left
+
+            def right(a, b):
+                if b is None:
+                    return _plus_zero(a)
+                return a + _some(b)
+            return right
+    if not isinstance(a, types.NoneType | types.Optional) and not isinstance(b, types.NoneType | types.Optional):
+        return lambda a, b: a + b
+    _refuse("add_zero", a, b)  # (both may be the zero: a number or an array, not one type)
+
+
+def present(x):
+    """`x`, where x is an adjoint that starts as None (the zero adjoint) and is read where NumPy raises for the
+    number 0 (a reduction over an axis): a None raises the marked fallback, and the NumPy code its error."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(present, keep_optional=(0,))
+def _present(x):
+    if isinstance(x, types.NoneType):
+        def none(x):
+            raise ValueError(FALLBACK + "a reduction over an axis of the zero adjoint")
+        return none
+    if isinstance(x, types.Optional):
+        def maybe(x):
+            if x is None:
+                raise ValueError(FALLBACK + "a reduction over an axis of the zero adjoint")
+            return _some(x)
+        return maybe
+    return lambda x: x

@@ -1,0 +1,53 @@
+"""benchmarks/ordinary_more.py's programs that compile: under compile="strict" (no fallback), each gives the NumPy
+code's gradient (rtol 1e-10: the same operations, some sums in another order) with its types and shapes, and
+central differences'. Each is compiled once (numba takes seconds a program)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import fd_grad
+
+numba = pytest.importorskip("numba")
+
+from s2s import compiled  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+import ordinary_more  # noqa: E402
+
+PROGRAMS = {name.split(",")[0]: (f, args, wrt) for name, f, args, wrt in ordinary_more.programs()}
+COMPILED = ["Gaussian mixture log-likelihood", "causal attention", "batch norm + relu layer", "1-d heat equation",
+            "HMM forward algorithm"]
+
+
+def _leaves(g):
+    if isinstance(g, dict):
+        return [x for k in sorted(g) for x in _leaves(g[k])]
+    if isinstance(g, list | tuple):
+        return [x for v in g for x in _leaves(v)]
+    return [g]
+
+
+@pytest.mark.parametrize("name", COMPILED)
+def test_compiles_and_gives_the_numpy_code_s_gradient(name):
+    f, args, wrt = PROGRAMS[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
+        df = s2s.grad(f, wrt=wrt, compile="strict")
+        got = df(*args)
+        again = df(*args)  # (the hot code)
+    want = s2s.grad(f, wrt=wrt)(*args)
+    for a, b, c in zip(_leaves(got), _leaves(want), _leaves(again)):
+        assert type(a) is type(b) and np.shape(a) == np.shape(b) and getattr(a, "dtype", None) == getattr(b, "dtype", None)
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+        np.testing.assert_array_equal(a, c)
+    positions = wrt if isinstance(wrt, tuple) else (wrt,)
+    for k, p in enumerate(positions):
+        g = got[k] if isinstance(wrt, tuple) else got
+        np.testing.assert_allclose(g, fd_grad(f, args, p), rtol=1e-5, atol=1e-6)
