@@ -146,6 +146,10 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         variant.plain = call is not None and not zero_d and not as_tuple and len(names) == 1 and plan.flat is None
         if call is not None and len(names) == 1 and type(args[api._positions(target, names)[0][0]]) is np.float32:
             variant.cast = np.float32
+        elif call is not None and len(names) > 1:  # (a tuple of gradients: those of np.float32 scalars made so again)
+            f32 = frozenset(k for k, (p, _) in enumerate(api._positions(target, names)) if type(args[p]) is np.float32)
+            if f32:
+                variant.cast = functools.partial(_cast_items, f32)
         if zero_d:
             positions = [p for p, _ in api._positions(target, names)]
             several = isinstance(wrt, tuple | list) and len(names) > 1
@@ -265,6 +269,11 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
     run.__s2s_compiled__ = (func, wrt, optimize)
     run.__s2s_variants__ = variants
     return run
+
+
+def _cast_items(positions, g):
+    """The tuple of gradients `g` with those at `positions` made np.float32 (numba returns float32 numbers as floats)."""
+    return tuple(np.float32(x) if k in positions else x for k, x in enumerate(g))
 
 
 def kind_key(args: tuple):
@@ -499,7 +508,8 @@ def _plan(target, names, optimize, args, arrays=True):
     try:
         low = numba_lowering.lower(fdef, tape_types, runtime_name, scalars, zero_arrays, numpy_names,
                                    frozenset(_numpy_names(target, gen, fdef, np.linalg)),
-                                   frozenset(n for n, k in kinds.items() if k == "int64"))
+                                   frozenset(n for n, k in kinds.items() if k == "int64"),
+                                   float32=any(_has_float32(a) for a in args))
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
     bindings, data = _bind(target, gen, low)
@@ -512,6 +522,11 @@ def _plan(target, names, optimize, args, arrays=True):
     plan.tapes = low.tapes
     plan.flat = flat
     return gen, plan
+
+
+def _has_float32(a) -> bool:
+    """Whether `a` is a float32 number or array (where NumPy's arithmetic with Python numbers stays float32)."""
+    return type(a) is np.float32 or (type(a) is np.ndarray and a.dtype == np.float32)
 
 
 def _tape_types(fdef, args, params, numpy_names=frozenset()):

@@ -54,6 +54,9 @@ ACCUMULATE_MATMUL = "_s2s_accumulate_matmul"  # (total or None, a, b) -> total +
 ACCUMULATE_OUTER = "_s2s_accumulate_outer"  # (total or None, a, b) -> total + np.outer(a, b), in place
 ADD_ZERO = "_s2s_add_zero"  # (a, b), one of them None for the zero adjoint: a + b, the number 0.0 for the None
 PRESENT = "_s2s_present"  # x -> x, a None (the zero adjoint) raising the marked fallback
+WEAK = "_s2s_weak"  # (number, other operand) -> the number in float32 where the other is float32, else itself
+WEAK_OP = "_s2s_weak_op"  # (a, b, op, a is the number) -> a op b, the number in float32 where the other is float32
+MATMUL = "_s2s_matmul"  # (a, b) -> a @ b, of arrays of two dtypes too (NumPy's promotion)
 
 
 def accumulate_outer(fdef: ast.FunctionDef, numpy_names: set) -> bool:
@@ -174,9 +177,7 @@ def squeezes(fdef: ast.FunctionDef, numpy_names: set) -> bool:
     keeps its dims (`m = _s2s_reduce(a, 'max', None, True)`, the `m` of a log-sum-exp), whose squeeze is its
     one item. Runs after `reductions`. Whether anything was rewritten.
 
-        >>> f = ast.parse("def f(a):
-    m = _s2s_reduce(a, 'max', None, True)
-    return np.squeeze(m)").body[0]
+        >>> f = ast.parse("def f(a):\n    m = _s2s_reduce(a, 'max', None, True)\n    return np.squeeze(m)").body[0]
         >>> squeezes(f, {"np"}), ast.unparse(f.body[1])
         (True, 'return _s2s_squeeze(m, None)')
     """
@@ -295,7 +296,8 @@ def add_at(fdef: ast.FunctionDef, numpy_names: set) -> bool:
 HELPERS = {TAPE_SET: "tape_set", TAPE_GROW: "tape_grow", TAPE_STACK: "tape_stack", ACCUMULATE: "accumulate",
            ACCUMULATE_MATMUL: "accumulate_matmul", ACCUMULATE_OUTER: "accumulate_outer", REDUCE: "reduce_axis",
            NORM: "norm", RESHAPE: "reshape", ADD_AT: "add_at", SQUEEZE: "squeeze", VARIANCE: "variance",
-           ADD_ZERO: "add_zero", PRESENT: "present"}
+           ADD_ZERO: "add_zero", PRESENT: "present", WEAK: "weak",
+           WEAK_OP: "weak_op", MATMUL: "matmul"}
 
 
 def _written_in_place(fdef):
@@ -380,7 +382,7 @@ _REFUSED = {
 def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = "s2s",
           scalars: frozenset = frozenset(), zero_arrays: dict | None = None,
           numpy_names: frozenset = frozenset(), linalg_names: frozenset = frozenset(),
-          ints: frozenset = frozenset()) -> Lowered:
+          ints: frozenset = frozenset(), float32: bool = False) -> Lowered:
     """`fdef` (not changed) rewritten for numba; raises NotLowerable naming the node it cannot take.
 
     `tape_types` maps a variable pushed on the tape to the NumPy dtype name of the scalars it holds
@@ -390,7 +392,8 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     `zero_arrays` maps variables set to the number 0 that are float64 arrays of one shape elsewhere to
     that shape (their zeros become `np.zeros(shape)`, s2s/compiled_tapes.zero_arrays says when that is
     the same program); `numpy_names` (`linalg_names`) are the names the code reads NumPy (np.linalg) by;
-    `ints` names variables known to hold Python ints (`reciprocal_divisions`).
+    `ints` names variables known to hold Python ints (`reciprocal_divisions`). `float32`: some argument is
+    float32 (`weak_numbers`).
     """
     fdef = copy.deepcopy(fdef)
     _lists_made_arrays(fdef, numpy_names)
@@ -420,10 +423,72 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     add_at(fdef, numpy_names)
     reshapes(fdef, numpy_names)
     reciprocal_divisions(fdef, scalars, ints, runtime)
+    if float32:
+        weak_numbers(fdef, scalars, ints, numpy_names)
     params, defaults = _positional_params(fdef)
     free, attrs = _free_names(fdef, set(params))
     fix_locations(fdef)
     return Lowered(fdef, params, defaults, free, attrs, low_tapes, array_tapes)
+
+
+_WEAK_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%"}
+
+
+def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, numpy_names: frozenset) -> bool:
+    r"""`c * x`, where `c` is a Python number (a constant, a name of `floats` or `ints`, arithmetic of those) and `x`
+    is not -> `_s2s_weak_op(c, x, '*', True)` (`True`: the number is the left operand), and `np.maximum(x, 0.0)` ->
+    `np.maximum(x, _s2s_weak(0.0, x))` where `x` is a name: NumPy computes a float32 array (or number) with a
+    Python number in float32 (the number is "weak"), numba in float64 (`float32 array * 2.0` is a float64
+    array, and `z_bar @ X` then mixes dtypes). The helpers convert the number to float32 where the other
+    operand is float32 and leave it as it is otherwise: NumPy's conversion, then NumPy's float32 operation,
+    `x` evaluated once. A matrix product `a @ b` becomes `_s2s_matmul(a, b)`: of a float32 and a float64 array,
+    NumPy's is a float64 product, numba refuses it. Whether anything was rewritten.
+
+        >>> f = ast.parse("def f(y, g):\n    return g * (1 - y)").body[0]
+        >>> weak_numbers(f, frozenset({"g"}), frozenset(), frozenset({"np"})), ast.unparse(f.body[0])
+        (True, "return _s2s_weak_op(g, _s2s_weak_op(1, y, '-', True), '*', True)")
+    """
+    def weak(e) -> bool:
+        if isinstance(e, ast.Constant):
+            return type(e.value) in (int, float)
+        if isinstance(e, ast.Name):
+            return e.id in floats or e.id in ints
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub | ast.UAdd):
+            return weak(e.operand)
+        return isinstance(e, ast.BinOp) and type(e.op) in _WEAK_OPS and weak(e.left) and weak(e.right)
+
+    def call(name, args):
+        return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=args, keywords=[])
+
+    parents = parent_map(fdef)
+    done = False
+    for node in list(walk(fdef)):
+        if isinstance(node, ast.BinOp) and type(node.op) in _WEAK_OPS and weak(node.left) != weak(node.right):
+            new = call(WEAK_OP, [node.left, node.right, ast.Constant(_WEAK_OPS[type(node.op)]),
+                                 ast.Constant(weak(node.left))])
+            _replace_expression(parents, node, ast.copy_location(new, node))
+            parents[id(node.left)] = parents[id(node.right)] = new
+            done = True
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):  # float32 @ float64: NumPy's promotion
+            new = call(MATMUL, [node.left, node.right])
+            _replace_expression(parents, node, ast.copy_location(new, node))
+            parents[id(node.left)] = parents[id(node.right)] = new
+            done = True
+        elif isinstance(node, ast.AugAssign) and type(node.op) in _WEAK_OPS and isinstance(node.target, ast.Name) \
+                and weak(node.value) and not weak(node.target):  # `x *= 0.1` of a float32 x: times float32(0.1)
+            node.value = ast.copy_location(call(WEAK, [node.value, ast.Name(id=node.target.id, ctx=ast.Load())]),
+                                           node.value)
+            done = True
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id in numpy_names \
+                and isinstance(getattr(np, node.func.attr, None), np.ufunc) and not node.keywords \
+                and not any(isinstance(a, ast.Starred) for a in node.args):
+            strong = next((a for a in node.args if not weak(a)), None)
+            if isinstance(strong, ast.Name | ast.Constant) and any(weak(a) for a in node.args):
+                node.args = [ast.copy_location(call(WEAK, [a, copy.deepcopy(strong)]), a) if weak(a) else a
+                             for a in node.args]
+                done = True
+    return done
 
 
 def reciprocal_divisions(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, runtime: str) -> bool:

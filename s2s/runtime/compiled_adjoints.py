@@ -15,6 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 from numba import types
+from numba.np import numpy_support
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from s2s.runtime.compiled_helpers import (
@@ -370,3 +371,59 @@ def _present(x):
             return _some(x)
         return maybe
     return lambda x: x
+
+
+# ------------------------------------------------------------------------------------ weak numbers
+
+def weak(number, like):
+    """`number` (a Python number in NumPy's code) as NumPy converts it for an operation with `like`: a float32 where
+    `like` is a float32 array or number, else itself (numba_lowering.weak_numbers writes the calls)."""
+    return number
+
+
+@_overload(weak)
+def _weak(number, like):
+    if not _is_number(number):
+        _refuse("weak", number, like)
+    if _dtype_of(like) == types.float32:
+        return lambda number, like: np.float32(number)
+    return lambda number, like: number
+
+
+def weak_op(a, b, op, left):
+    """`a op b` (`op` one of + - * / // %, a constant), where `a` (`left`) or `b` is a Python number in NumPy's code,
+    converted as `weak` converts it: NumPy's float32 arithmetic of a float32 operand and a Python number."""
+    raise NotImplementedError("only inside compiled code")
+
+
+_WEAK_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b,
+             "//": lambda a, b: a // b, "%": lambda a, b: a % b}
+
+
+@_overload(weak_op, prefer_literal=True, inline="always")
+def _weak_op(a, b, op, left):
+    if not (isinstance(op, types.StringLiteral) and op.literal_value in _WEAK_OPS
+            and isinstance(left, types.BooleanLiteral)):
+        _refuse("weak_op", a, b, op, left)
+    apply = numba.njit(_WEAK_OPS[op.literal_value], inline="always")
+    number, other = (a, b) if left.literal_value else (b, a)
+    if not _is_number(number) or _dtype_of(other) != types.float32 or _dtype_of(number) == types.float32:
+        return lambda a, b, op, left: apply(a, b)
+    if left.literal_value:
+        return lambda a, b, op, left: apply(np.float32(a), b)
+    return lambda a, b, op, left: apply(a, np.float32(b))
+
+
+def matmul(a, b):
+    """`a @ b`; for arrays of two dtypes, both converted to the one NumPy's promotion gives (numba's matmul takes one
+    dtype), as NumPy's matmul converts them."""
+    return a @ b
+
+
+@_overload(matmul, inline="always")
+def _matmul(a, b):
+    if _is_array(a) and _is_array(b) and _plain(a).dtype != _plain(b).dtype:
+        common = numpy_support.from_dtype(np.result_type(numpy_support.as_dtype(_plain(a).dtype),
+                                                         numpy_support.as_dtype(_plain(b).dtype)))
+        return lambda a, b: a.astype(common) @ b.astype(common)
+    return lambda a, b: a @ b

@@ -559,10 +559,22 @@ def grad_add_seq(g, x, y, which):
     raise NotImplementedError("only inside compiled code")
 
 
-@_overload(grad_add_seq)
+def _literal_which(which):
+    """The constant `which` (0 or 1, or a bool) of a call, or None: the two adjoints may have two types (a number's
+    and an array's), which one compiled function cannot return."""
+    if isinstance(which, types.IntegerLiteral | types.BooleanLiteral):
+        return bool(which.literal_value)
+    return None
+
+
+@_overload(grad_add_seq, prefer_literal=True)
 def _grad_add_seq(g, x, y, which):
     if not all(_is_number(t) or _is_array(t) for t in (g, x, y)):
         _refuse("grad_add_seq", g, x, y, which)  # a list or tuple: concatenation, not compiled
+    if _literal_which(which) is True:
+        return lambda g, x, y, which: unbroadcast(g, y)
+    if _literal_which(which) is False:
+        return lambda g, x, y, which: unbroadcast(g, x)
 
     def impl(g, x, y, which):
         if which:
@@ -576,10 +588,14 @@ def grad_mult_seq(g, x, y, which):
     raise NotImplementedError("only inside compiled code")
 
 
-@_overload(grad_mult_seq)
+@_overload(grad_mult_seq, prefer_literal=True)
 def _grad_mult_seq(g, x, y, which):
     if not all(_is_number(t) or _is_array(t) for t in (g, x, y)):
         _refuse("grad_mult_seq", g, x, y, which)  # a list or tuple times an integer: repetition, not compiled
+    if _literal_which(which) is True:
+        return lambda g, x, y, which: unbroadcast(g * x, y)
+    if _literal_which(which) is False:
+        return lambda g, x, y, which: unbroadcast(g * y, x)
 
     def impl(g, x, y, which):
         if which:
@@ -985,7 +1001,8 @@ HELPERS.update(_more.HELPERS)
 copy, det_adjoint, grad_squeeze, grad_var, grad_where = (_more.copy, _more.det_adjoint, _more.grad_squeeze,
                                                          _more.grad_var, _more.grad_where)
 add_zero, present, squeeze, variance = _more.add_zero, _more.present, _more.squeeze, _more.variance
+weak, weak_op, matmul = _more.weak, _more.weak_op, _more.matmul
 
 __all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "tape_stack", "accumulate_matmul", "accumulate_outer", "reshape",
-           "add_at", "squeeze", "variance", "add_zero", "present", *HELPERS]
+           "add_at", "squeeze", "variance", "add_zero", "present", "weak", "weak_op", "matmul", *HELPERS]
 _ = numba  # the extra this module needs, imported by name so that a missing numba fails here
