@@ -374,7 +374,9 @@ def source(func: Callable, *args: Any, wrt=0, optimize: bool = True) -> str:
             items = [(key, new.arg) for (i, key), new in zip(plan.flat.items, plan.flat.fdef.args.args)
                      if i == position and key is not None]
             if items:
-                head.append(f"# {name}: passed by its items " + ", ".join(f"{name}[{k!r}] as {n}" for k, n in items)
+                head.append(f"# {name}: passed by its items " + ", ".join(
+                    f"{name}{''.join(f'[{j!r}]' for j in (k if isinstance(k, flat_params.Path) else (k,)))} as {n}"
+                    for k, n in items)
                             + "; the gradient's container is made of the items returned")
     return "\n".join(head + ["@numba.njit", plan.source])
 
@@ -489,7 +491,7 @@ def _plan(target, names, optimize, args, arrays=True):
             raise _error(gen, "a container argument whose structure the variants are not keyed by (more than "
                               f"{argshapes.MAX_LEAVES} leaves, or items other than arrays and numbers)", fdef)
         try:
-            flat = flat_params.flatten(fdef, containers, runtime_name)
+            flat = flat_params.flatten(fdef, containers, runtime_name, bool(gen.returns_value))
         except flat_params.NotFlattenable as exc:
             raise _error(gen, exc.message, exc.node or fdef) from None
         fdef, args = flat.fdef, tuple(flat.arguments(args))

@@ -24,6 +24,7 @@ import ast
 import re
 from dataclasses import dataclass
 
+from . import container_structs
 from .numba_lowering import NotLowerable
 from .walk import parent_map, replace_child, walk
 
@@ -36,8 +37,12 @@ class NotFlattenable(NotLowerable):
 @dataclass
 class Flattened:
     fdef: ast.FunctionDef
-    items: list  # for each positional parameter of the new function: (position of the old parameter, key or None)
-    returned: tuple  # (position of the parameter whose gradient is returned, its keys in order, its type)
+    # for each positional parameter of the new function: (position of the old parameter, key or None); an item of an
+    # item (`enc[0][1]`) has a Path of keys
+    items: list
+    # (position of the parameter whose gradient is returned, its keys (Paths) in order, its type); for a tuple of
+    # gradients, a list with one per gradient, (place in the tuple, position or None where it is not a container's)
+    returned: tuple | list
     with_value: bool = False  # the code returns (value, the items' tuple): `return value, s2s.finish(...)`
 
     def arguments(self, args: tuple) -> list:
@@ -45,25 +50,60 @@ class Flattened:
 
             >>> flat.arguments(({'W': w, 'b': b}, X))   # [w, b, X]
         """
-        return [args[i] if key is None else args[i][key] for i, key in self.items]
+        return [args[i] if key is None else _at(args[i], key) for i, key in self.items]
 
     def gradient(self, out: tuple, args: tuple, finish):
         """What the old function returns (the gradient, or the value and the gradient), from what the new one
         returns (the tuple of finished items, or the value and that tuple)."""
         if self.with_value:
-            return out[0], self._container(out[1], args, finish)
-        return self._container(out, args, finish)
+            return out[0], self._container(out[1], args, finish, self.returned)
+        if isinstance(self.returned, list):
+            return tuple(g if returned[1] is None else self._container(g, args, finish, returned[1:])
+                         for g, returned in zip(out, self.returned))
+        return self._container(out, args, finish, self.returned)
 
-    def _container(self, items, args, finish):
-        position, keys, kind = self.returned
+    @staticmethod
+    def _container(items, args, finish, returned):
+        position, keys, kind = returned
+        if any(isinstance(k, Path) for k in keys):  # items of items: the argument's own nesting
+            return finish(_nested(args[position], dict(zip(keys, items))), args[position])
         return finish(dict(zip(keys, items)) if kind is dict else kind(items), args[position])
 
 
-def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str) -> Flattened:
+class Path(tuple):
+    """The keys from a container argument down to an item of one of its items (`enc[0][1]`: Path((0, 1)))."""
+
+
+def _at(value, key):
+    if isinstance(key, Path):
+        for k in key:
+            value = value[k]
+        return value
+    return value[key]
+
+
+def _nested(value, leaves, prefix=()):
+    """The gradient's container shaped as `value` (lists, tuples and dicts), its leaves from `leaves` (path -> item)."""
+    if type(value) is dict:
+        return {k: _nested(v, leaves, prefix + (k,)) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_nested(v, leaves, prefix + (k,)) for k, v in enumerate(value))
+    key = Path(prefix) if len(prefix) > 1 else prefix[0]
+    return leaves[key]
+
+
+def _is_container(v) -> bool:
+    return type(v) in (list, tuple, dict)
+
+
+def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str, returns_value: bool | None = None) -> Flattened:
     """`fdef` (not changed) with each parameter of `containers` (name -> the dict, list or tuple it is given:
-    only its type and length are read) made one parameter per item; raises NotFlattenable."""
+    its type, length, and the nesting of containers in it are read) made one parameter per item (per item of
+    an item, for lists, tuples and dicts of them); raises NotFlattenable. `returns_value`: whether the code
+    returns the value beside the gradient (None: read from the return); where it does not, a returned tuple may
+    hold the finish of several arguments (`wrt=(0, 1)`)."""
     import copy
-    fdef = copy.deepcopy(fdef)
+    fdef = copy.deepcopy(container_structs.resolve(fdef, containers, runtime))
     parents = parent_map(fdef)
     positional = [a.arg for a in fdef.args.args]
     # (every name the code binds or reads: a nested function's parameters and name too)
@@ -92,35 +132,42 @@ def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str) -> Flattened:
                 if key is None:
                     raise NotFlattenable(f"a {type(value).__name__} argument read other than by a constant key",
                                          parent)
+                path, item, read = (key,), value[key], parent
+                while _is_container(item):  # `enc[0][1]`: down to an item that is no container
+                    up = parents.get(id(read))
+                    inner = _key(up.slice, item) if isinstance(up, ast.Subscript) and up.value is read else None
+                    if inner is None:
+                        raise NotFlattenable(f"an item of the {type(value).__name__} argument {param} read other than "
+                                             "by a constant key", up if isinstance(up, ast.Subscript) else read)
+                    path, item, read = path + (inner,), item[inner], up
+                key = Path(path) if len(path) > 1 else key
                 name = leaf_names.get((param, key)) or _fresh(param, key, taken)
                 leaf_names[(param, key)] = name
-                replace_child(parents[id(parent)], parent, ast.Name(id=name, ctx=ast.Load()))
-            elif _is_returned_finish(parent, node, runtime, parents):
+                replace_child(parents[id(read)], read, ast.Name(id=name, ctx=ast.Load()))
+            elif _is_returned_finish(parent, node, runtime, parents, returns_value):
                 finishes.append((param, value, parent))
             else:
                 raise NotFlattenable(f"a {type(value).__name__} argument read as a whole", parent)
-    if len(finishes) != 1:
+    several = returns_value is False and len(finishes) > 1
+    if len(finishes) != 1 and not several:
         raise NotFlattenable("the gradient of a container argument returned other than by one finish", fdef)
-    (param, value, call), = finishes
-    with_value = not isinstance(parents.get(id(call)), ast.Return)  # (`return value, s2s.finish(...)`)
-    display = call.args[0]
-    if isinstance(value, dict) and isinstance(display, ast.Dict) and all(
-            isinstance(k, ast.Constant) for k in display.keys):
-        keys = [k.value for k in display.keys]
-    elif isinstance(value, list | tuple) and isinstance(display, ast.List | ast.Tuple) \
-            and len(display.elts) == len(value):
-        keys = list(range(len(value)))
-    else:
-        raise NotFlattenable("the gradient of a container argument made other than as one display", call)
-    if len(set(keys)) != len(keys) or not set(keys) <= set(range(len(value)) if not isinstance(value, dict)
-                                                        else value):
-        raise NotFlattenable("a gradient display whose keys are not the argument's", call)
-    parts = []
-    for key, part in zip(keys, display.values if isinstance(display, ast.Dict) else display.elts):
-        name = leaf_names.get((param, key)) or _fresh(param, key, taken)
-        leaf_names[(param, key)] = name
-        parts.append(ast.Call(func=call.func, args=[part, ast.Name(id=name, ctx=ast.Load())], keywords=[]))
-    replace_child(parents[id(call)], call, ast.Tuple(elts=parts, ctx=ast.Load()))
+    if several and len({param for param, _, _ in finishes}) != len(finishes):
+        raise NotFlattenable("the gradient of a container argument returned twice", fdef)
+    returned, made = [], {}
+    for param, value, call in finishes:
+        keys, parts = _finished_items(param, value, call, leaf_names, taken)
+        tup = ast.Tuple(elts=parts, ctx=ast.Load())
+        replace_child(parents[id(call)], call, tup)
+        made[id(tup)] = (param, keys, type(call.args[0]) is ast.Dict and dict
+                         or type(call.args[0]) is ast.Tuple and tuple or list)
+        returned.append((param, keys, call))
+    with_value = not several and not isinstance(parents.get(id(finishes[0][2])), ast.Return)
+    returned_list = None
+    if several or (returns_value is False and with_value):  # a tuple of gradients, some of container arguments
+        whole = parents[id(finishes[0][2])]
+        returned_list = [(place,) + ((positional.index(made[id(e)][0]),) + made[id(e)][1:] if id(e) in made
+                                     else (None, None, None)) for place, e in enumerate(whole.elts)]
+        with_value = False
     items, new_args = [], []
     for i, a in enumerate(fdef.args.args):
         if a.arg in containers:
@@ -135,8 +182,51 @@ def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str) -> Flattened:
         raise NotFlattenable("positional parameters with defaults beside a container argument", fdef)
     fdef.args.args = new_args
     ast.fix_missing_locations(fdef)
-    return Flattened(fdef, items, (positional.index(param), keys, type(display) is ast.Dict and dict
-                                   or type(display) is ast.Tuple and tuple or list), with_value)
+    if returned_list is not None:
+        return Flattened(fdef, items, returned_list)
+    (param, keys, call), = returned
+    return Flattened(fdef, items, (positional.index(param), keys, type(call.args[0]) is ast.Dict and dict
+                                   or type(call.args[0]) is ast.Tuple and tuple or list), with_value)
+
+
+def _finished_items(param, value, call, leaf_names, taken):
+    """(the keys (Paths) of the items of `value` the display `call.args[0]` gives, in order; the finish of each item,
+    of its parameter): a display of displays for items that are lists, tuples or dicts, a zero for an item whose
+    gradient is zero throughout."""
+    keys, parts = [], []
+
+    def visit(display, item, path):
+        if not _is_container(item):
+            key = Path(path) if len(path) > 1 else path[0]
+            name = leaf_names.get((param, key)) or _fresh(param, key, taken)
+            leaf_names[(param, key)] = name
+            keys.append(key)
+            parts.append(ast.Call(func=copy.deepcopy(call.func), args=[display, ast.Name(id=name, ctx=ast.Load())],
+                                  keywords=[]))
+            return
+        if path and isinstance(display, ast.Constant) and type(display.value) in (int, float) and display.value == 0:
+            for k in (item if type(item) is dict else range(len(item))):  # the zero of a whole item
+                visit(ast.Constant(0.0), item[k], path + (k,))
+            return
+        if isinstance(item, dict) and isinstance(display, ast.Dict) and all(
+                isinstance(k, ast.Constant) for k in display.keys):
+            pairs = [(k.value, v) for k, v in zip(display.keys, display.values)]
+        elif isinstance(item, list | tuple) and isinstance(display, ast.List | ast.Tuple) \
+                and len(display.elts) == len(item):
+            pairs = list(enumerate(display.elts))
+        else:
+            raise NotFlattenable("the gradient of a container argument made other than as one display", call)
+        ks = [k for k, _ in pairs]
+        if len(set(ks)) != len(ks) or not set(ks) <= set(range(len(item)) if not isinstance(item, dict) else item):
+            raise NotFlattenable("a gradient display whose keys are not the argument's", call)
+        if path and set(ks) != set(range(len(item)) if not isinstance(item, dict) else item):
+            raise NotFlattenable("a gradient display of an item whose keys are not the item's", call)
+        for k, part in pairs:
+            visit(part, item[k], path + (k,))
+
+    import copy
+    visit(call.args[0], value, ())
+    return keys, parts
 
 
 def _key(node, value):
@@ -154,11 +244,18 @@ def _key(node, value):
     return key % len(value)
 
 
-def _is_returned_finish(call, node, runtime, parents) -> bool:
+def _is_returned_finish(call, node, runtime, parents, returns_value=None) -> bool:
     return isinstance(call, ast.Call) and len(call.args) == 2 and call.args[1] is node and not call.keywords \
         and isinstance(call.func, ast.Attribute) and call.func.attr == "finish" \
         and isinstance(call.func.value, ast.Name) and call.func.value.id == runtime \
-        and (isinstance(parents.get(id(call)), ast.Return) or _beside_the_value(call, parents))
+        and (isinstance(parents.get(id(call)), ast.Return) or _beside_the_value(call, parents)
+             or returns_value is False and _in_the_returned_tuple(call, parents))
+
+
+def _in_the_returned_tuple(call, parents) -> bool:
+    """`return s2s.finish(g, p), s2s.finish(h, q)`: the gradients of several arguments (`wrt=(0, 1)`)."""
+    whole = parents.get(id(call))
+    return isinstance(whole, ast.Tuple) and isinstance(parents.get(id(whole)), ast.Return)
 
 
 def _beside_the_value(call, parents) -> bool:
@@ -172,7 +269,8 @@ def _fresh(param, key, taken):
     """A new parameter's name for `param[key]`: the key's ASCII letters, digits and underscores, others `_` (a
     key's other letters may be no identifier's, `x²`, or one the parser reads as another: `ﬁ` is `fi` after NFKC
     normalisation, a name the code may already use); the parameter's name is one the parser normalised."""
-    name = f"{param}_{re.sub(r'[^0-9A-Za-z_]', '_', str(key))}"
+    text = "_".join(str(k) for k in key) if isinstance(key, Path) else str(key)
+    name = f"{param}_{re.sub(r'[^0-9A-Za-z_]', '_', text)}"
     while name in taken:
         name += "_"
     taken.add(name)
