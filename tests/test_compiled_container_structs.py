@@ -100,6 +100,34 @@ def test_several_gradients_in_the_returned_tuple():
     assert type(g) is tuple and type(g[0]) is list and g[1] == 3.0
 
 
+LOOP = """def d(blocks, x):
+    seq = s2s.as_sequence(blocks)
+    h = x
+    for k in range(2):
+        t = seq[k]
+        h = h @ t[0]
+    seq_bar = 0.0
+    for k in reversed(range(2)):
+        seq_bar = s2s.add(seq_bar, s2s.getitem_grad([h, 0.0], seq, k))
+    blocks_bar = s2s.grad_iterated(seq_bar, blocks)
+    return s2s.finish(blocks_bar, blocks)"""
+
+
+def test_loops_over_parts_of_an_argument_are_written_out():
+    out = ast.unparse(container_structs.resolve(ast.parse(LOOP).body[0], {"blocks": _layers()}, "s2s"))
+    assert "for" not in out and "h = h @ blocks[0][0]" in out and "h = h @ blocks[1][0]" in out
+    # the reversed loop's first trip is the last item's
+    assert out.endswith("return s2s.finish([[_s2s_c2, 0.0], [_s2s_c1, 0.0]], blocks)")
+
+
+@pytest.mark.parametrize("change", [("        h = h @ t[0]\n", "        h = h @ t[0]\n        if h[0] > 0:\n            break\n"),
+                                    ("        h = h @ t[0]\n", "        h = h @ t[0]\n        k = 1\n"),
+                                    ("range(2):\n        t", "range(n):\n        t")])
+def test_loops_left_as_they_are(change):
+    fdef = ast.parse(LOOP.replace(*change)).body[0]
+    assert container_structs.resolve(fdef, {"blocks": _layers()}, "s2s") is fdef
+
+
 # ------------------------------------------------------------------------- programs
 
 def _leaves(g):
@@ -114,7 +142,8 @@ PROGRAMS = {name: (f, args, wrt) for name, f, args, wrt in ordinary.programs() +
 
 
 @pytest.mark.parametrize("name", ["MLP, list of (W, b), equal hidden layers", "MLP, list of (W, b), layers of other sizes",
-                                  "VAE loss, helper returns (mu, logvar), noise arg"])
+                                  "VAE loss, helper returns (mu, logvar), noise arg",
+                                  "residual blocks, helper returns (z, tanh z)"])
 def test_compiles_and_gives_the_numpy_code_s_gradient(name):
     f, args, wrt = PROGRAMS[name]
     with warnings.catch_warnings():

@@ -32,6 +32,7 @@ import copy
 from .walk import walk
 
 ZERO = "zero"  # a part of an adjoint no contribution reached
+UNROLL = 16  # at most this many trips of a loop over parts of an argument are written out
 
 
 class _GiveUp(Exception):
@@ -191,6 +192,8 @@ class _Resolver:
         where `e` is no list adjoint of these."""
         if isinstance(e, ast.Name) and e.id in self.structs:
             return self.structs[e.id]
+        if self._zero(e):
+            return ZERO
         if isinstance(e, ast.List | ast.Tuple) and not any(isinstance(x, ast.Starred) for x in e.elts):
             parts = []
             for x in e.elts:
@@ -230,7 +233,9 @@ class _Resolver:
                 parts[i] = part
             return parts
         if self._runtime_call(e, "add", 2):
-            a, b = (self._struct(x, out) if not self._zero(x) else ZERO for x in e.args)
+            a, b = (self._struct(x, out) for x in e.args)
+            if a is ZERO and b is ZERO:
+                return ZERO
             if not (isinstance(a, list) or isinstance(b, list)):
                 return None  # (numbers and arrays: the helper's own)
             if a is None or b is None:
@@ -292,8 +297,8 @@ class _Resolver:
         for stmt in self.fdef.body:
             if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
                 v = stmt.value
-                if isinstance(v, ast.List | ast.Tuple) or any(self._runtime_call(v, h, n) for h, n in
-                                                              (("add", 2), ("getitem_grad", 3), ("grad_iterated", 2))):
+                if isinstance(v, ast.List | ast.Tuple) or self._zero(v) or any(
+                        self._runtime_call(v, h, n) for h, n in (("add", 2), ("getitem_grad", 3), ("grad_iterated", 2))):
                     bound.setdefault(stmt.targets[0].id, []).append(stmt)
         candidates = set(bound)
 
@@ -321,7 +326,76 @@ class _Resolver:
                     changed = True
         return candidates
 
+    def _unroll(self):
+        """Top-level loops `for k in range(c)` / `reversed(range(c))` of a constant count (at most UNROLL trips) whose
+        body reads a part of a container argument at `k` (`t = seq[k]`, `s2s.getitem_grad(g, seq, k)`), written out
+        trip by trip with `k` the constant: the reads become reads of constant keys. The same statements in the
+        same order; only where the body neither binds `k` nor leaves the loop early (break, continue, return)."""
+        sequences = set(self.params)
+        for stmt in self.fdef.body:  # (names bound to parts of the arguments, as `_forward` reads them)
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                v = stmt.value
+                if isinstance(v, ast.Subscript) and isinstance(v.value, ast.Name) and v.value.id in sequences \
+                        or self._runtime_call(v, "as_sequence", 1) and isinstance(v.args[0], ast.Name) \
+                        and v.args[0].id in sequences:
+                    sequences.add(stmt.targets[0].id)
+        body = []
+        for stmt in self.fdef.body:
+            trips = self._trips(stmt)
+            k = stmt.target.id if trips is not None else None
+            reads = trips is not None and any(
+                isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id in sequences
+                and isinstance(n.slice, ast.Name) and n.slice.id == k
+                or self._runtime_call(n, "getitem_grad", 3) and isinstance(n.args[1], ast.Name)
+                and n.args[1].id in sequences and isinstance(n.args[2], ast.Name) and n.args[2].id == k
+                for n in walk(stmt))
+            if not reads:
+                body.append(stmt)
+                continue
+            leaves = any(isinstance(n, ast.Break | ast.Continue | ast.Return | ast.Yield | ast.YieldFrom | ast.Try)
+                         for s in stmt.body for n in walk(s))
+            binds = any(isinstance(n, ast.Name) and n.id == k and not isinstance(n.ctx, ast.Load)
+                        for s in stmt.body for n in walk(s))
+            if not reads or leaves or binds or stmt.orelse:
+                body.append(stmt)
+                continue
+            for value in trips:
+                for s in stmt.body:
+                    s = copy.deepcopy(s)
+                    for n in walk(s):
+                        for attr, child in ast.iter_fields(n):
+                            if isinstance(child, ast.Name) and child.id == k:
+                                setattr(n, attr, ast.copy_location(ast.Constant(value), child))
+                            elif isinstance(child, list):
+                                child[:] = [ast.copy_location(ast.Constant(value), c)
+                                            if isinstance(c, ast.Name) and c.id == k else c for c in child]
+                    body.append(s)
+            # (the loop variable keeps its last value after the loop, as Python's does)
+            if trips:
+                body.append(ast.Assign(targets=[ast.Name(id=k, ctx=ast.Store())], value=ast.Constant(trips[-1])))
+            self.changed = True
+        self.fdef.body = body
+
+    def _trips(self, stmt):
+        """The values `k` takes in `for k in range(c)` (or reversed, or range(a, b)) of int constants, or None."""
+        if not (isinstance(stmt, ast.For) and isinstance(stmt.target, ast.Name)):
+            return None
+        it, backwards = stmt.iter, False
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "reversed" and len(it.args) == 1:
+            it, backwards = it.args[0], True
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
+                and 1 <= len(it.args) <= 2 and not it.keywords):
+            return None
+        bounds = [self._int(a) for a in it.args]
+        if any(b is None for b in bounds):
+            return None
+        values = list(range(*bounds))
+        if len(values) > UNROLL:
+            return None
+        return values[::-1] if backwards else values
+
     def run(self):
+        self._unroll()
         self.candidates = self._candidates()
         # (names some loop or branch binds: an alias of them would not hold everywhere)
         self.nested = {n.id for stmt in self.fdef.body if not isinstance(stmt, ast.Assign) for n in walk(stmt)
@@ -347,7 +421,9 @@ class _Resolver:
                 raise _GiveUp
             found = self._forward(stmt.value) if name not in self.nested else None  # (the value first: it may
             out = []                                                                 # read the name's old binding)
-            s = self._struct(stmt.value, out) if found is None and name in self.candidates else None
+            s = None
+            if found is None and name in self.candidates:  # (`seq_bar = 0.0`: the zero of a list adjoint)
+                s = ZERO if self._zero(stmt.value) else self._struct(stmt.value, out)
             self.aliases.pop(name, None)
             self.structs.pop(name, None)
             if found is not None:
