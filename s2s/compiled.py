@@ -791,15 +791,25 @@ def _compile_for(plan, target, args):
     except ValueError as exc:
         if str(exc).startswith(_FALLBACK):
             raise NotCompilableError(str(exc)) from None
-        if not plan.dispatcher.signatures:  # numba.typeof of something it has no type for
+        if not _compiled_for(plan.dispatcher, (*args, *extra)):  # numba.typeof of something it has no type for
             raise NotCompilableError(f"numba has no type for an argument: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - compiled, and the code raised as the NumPy code would: the call will say
-        if not plan.dispatcher.signatures:
+        if not _compiled_for(plan.dispatcher, (*args, *extra)):
             # numba failed inside its own typing (an AttributeError of its ufunc typing for an int32 index
             # array read into a list tape): nothing ran, so the NumPy code can (a fallback, not a crash)
             raise NotCompilableError(f"numba failed compiling the derivative of {target.__name__} "
                                      f"({type(exc).__name__}: {exc})") from None
     _check_integer_products(plan, target)
+
+
+def _compiled_for(dispatcher, args) -> bool:
+    """Whether `dispatcher` has machine code for these arguments' types. (Not whether it has any: a dispatcher is
+    shared by identical lowered code, so one compiled for np.float32 numbers failed for np.float16 ones unseen.)"""
+    try:
+        key = tuple(dispatcher.typeof_pyval(a) for a in args)
+    except Exception:  # noqa: BLE001 - numba has no type for one of them
+        return False
+    return key in dispatcher.overloads
 
 
 _INT_OPS = {"mul", "pow", "lshift", "imul", "ipow", "ilshift"}

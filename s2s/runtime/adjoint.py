@@ -142,6 +142,8 @@ def finish(g, x):
         return np.asarray(g, dtype=_float_dtype(x)) if not is_foreign(g) else g.astype(_float_dtype(x))
     if is_foreign(g):  # a number argument whose gradient is a lazy / device scalar: leave it so
         return g
+    if isinstance(x, np.floating) and not isinstance(x, float) and np.ndim(g) == 0 and not isinstance(g, complex):
+        return type(x)(g)  # a np.float32 number's gradient is np.float32 (also where its adjoint stayed a Python float)
     return float(g) if isinstance(x, int | float) and np.ndim(g) == 0 and not isinstance(g, complex) else g
 
 
