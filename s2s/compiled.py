@@ -809,7 +809,8 @@ def _compiled_for(dispatcher, args) -> bool:
         key = tuple(dispatcher.typeof_pyval(a) for a in args)
     except Exception:  # noqa: BLE001 - numba has no type for one of them
         return False
-    return key in dispatcher.overloads
+    # (a keyword left to its default is an `omitted` type at the end of the overload's key)
+    return any(tuple(known[:len(key)]) == key for known in dispatcher.overloads)
 
 
 _INT_OPS = {"mul", "pow", "lshift", "imul", "ipow", "ilshift"}

@@ -108,11 +108,10 @@ def test_reversed_ranges_with_a_step_count_down_the_same_items(start, stop, step
     assert out == list(reversed(range(start, stop, step)))
 
 
-def test_a_reversed_range_with_a_negative_or_unknown_step_is_refused():
-    for step in ("-2", "k"):
-        fdef = ast.parse(f"def f(k):\n    for i in reversed(range(0, 10, {step})):\n        pass").body[0]
-        with pytest.raises(numba_lowering.NotLowerable, match="positive constant step"):
-            numba_lowering.lower(fdef)
+def test_a_reversed_range_with_an_unknown_step_is_refused():
+    fdef = ast.parse("def f(k):\n    for i in reversed(range(0, 10, k)):\n        pass").body[0]
+    with pytest.raises(numba_lowering.NotLowerable, match="of a constant step"):
+        numba_lowering.lower(fdef)
 
 
 # ------------------------------------------------------------------------- reads at computed indices (np.add.at)
