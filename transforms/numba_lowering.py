@@ -231,7 +231,7 @@ def squeezes(fdef: ast.FunctionDef, numpy_names: set) -> bool:
 RESHAPE = "_s2s_reshape"  # (x, shape, copy_ok) -> np.reshape(x, shape) in NumPy's order, whatever x's layout
 
 
-def reshapes(fdef: ast.FunctionDef, numpy_names: set) -> bool:
+def reshapes(fdef: ast.FunctionDef, numpy_names: set, runtime: str = "s2s") -> bool:
     r"""`np.reshape(x, s)`, `x.reshape(s)` and `x.reshape(a, b)` -> `_s2s_reshape(x, s, copy_ok)`: numba reshapes
     an F-contiguous array (a transpose `x.T`, a Fortran-ordered argument) in Fortran order, where NumPy reads
     the items in C order (`x.T.reshape(2, 2, 3)` had other numbers), and refuses any other non-C array. The
@@ -244,7 +244,7 @@ def reshapes(fdef: ast.FunctionDef, numpy_names: set) -> bool:
         (True, 'return _s2s_reshape(z.T, (2, 3), False)')
     """
     done = False
-    written = _written_in_place(fdef)
+    written = _written_in_place(fdef, runtime, numpy_names)
     parents = {id(c): n for n in walk(fdef) for c in ast.iter_child_nodes(n)}
     for node in walk(fdef):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "reshape"
@@ -300,7 +300,7 @@ HELPERS = {TAPE_SET: "tape_set", TAPE_GROW: "tape_grow", TAPE_STACK: "tape_stack
            WEAK_OP: "weak_op", MATMUL: "matmul"}
 
 
-def _written_in_place(fdef):
+def _written_in_place(fdef, runtime: str = "s2s", modules=frozenset()):
     """The names whose arrays some statement may change in place (`y[i] = v`, `y += v`, `out=y`, `y.fill(0.0)`,
     `np.add(a, b, y)`), and the names that may be bound to the same array or to a view of it, either way
     (`z = y`, `z = y[1:]`, `z = y.T`: every binding but arithmetic, which makes a new array)."""
@@ -321,7 +321,7 @@ def _written_in_place(fdef):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             value = node.iter if isinstance(node, ast.For) else node.value
             links.append(({n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)},
-                          {n.id for n in walk(value) if isinstance(n, ast.Name)}))
+                          _array_names(value, runtime, modules)))
     changed = True
     while changed:
         changed = False
@@ -331,6 +331,45 @@ def _written_in_place(fdef):
                 written |= both
                 changed = True
     return written
+
+
+# runtime helpers -> the positions of the arguments they read for their shapes alone (`unbroadcast(g, x)`)
+_SHAPE_READS = {"unbroadcast": (1,), "expand_reduced": (1,), "finish": (1,), "getitem_grad": (1,),
+                "grad_matmul_a": (1,), "grad_matmul_b": (2,), "setitem_grads": (1,), "reduced_size": (0,)}
+
+
+def _array_names(value, runtime: str = "s2s", modules=frozenset()) -> set:
+    """The names in `value` whose arrays it may hand on: not those it reads only for their shape (`np.shape(x)`,
+    `len(x)`, `x.shape`, `x.ndim`, `x.size`, `x.dtype`, the `x` of the runtime's `unbroadcast(g, x)`), which
+    gives a number, a tuple, or a new array, nor the functions it calls (`np.zeros`, `unbroadcast`; `modules`:
+    the names NumPy is read by)."""
+    out = set()
+
+    def visit(node):
+        if isinstance(node, ast.Attribute) and node.attr in ("shape", "ndim", "size", "dtype"):
+            return
+        if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords and (
+                isinstance(node.func, ast.Attribute) and node.func.attr == "shape"
+                or isinstance(node.func, ast.Name) and node.func.id == "len"):
+            return
+        if isinstance(node, ast.Call) and not node.keywords:
+            f = node.func
+            helper = f.attr if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) \
+                and f.value.id == runtime else f.id if isinstance(f, ast.Name) and f.id == "unbroadcast" else None
+            skip = _SHAPE_READS.get(helper, ())
+            if isinstance(f, ast.Attribute) and not (isinstance(f.value, ast.Name)
+                                                     and f.value.id in modules | {runtime}):
+                visit(f.value)  # (a method of an array: `y.reshape(...)` may be a view of y)
+            for k, a in enumerate(node.args):
+                if k not in skip:
+                    visit(a)
+            return
+        if isinstance(node, ast.Name):
+            out.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+    visit(value)
+    return out
 
 
 def _is_linalg(node, numpy_names, linalg_names):
@@ -421,7 +460,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     reductions(fdef, numpy_names, linalg_names)
     squeezes(fdef, numpy_names)
     add_at(fdef, numpy_names)
-    reshapes(fdef, numpy_names)
+    reshapes(fdef, numpy_names, runtime)
     reciprocal_divisions(fdef, scalars, ints, runtime)
     if float32:
         weak_numbers(fdef, scalars, ints, numpy_names)
