@@ -37,6 +37,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/compiled_bench.py
 	$(BIN)/python benchmarks/ordinary.py
 	$(BIN)/python benchmarks/ordinary_more.py
+	$(BIN)/python benchmarks/ordinary_wild.py
 	$(BIN)/python benchmarks/ordinary_loops.py
 
 clean:
