@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 
+from . import annotations
 from .walk import fix_locations, walk
 
 __all__ = ["records_as_names"]
@@ -54,6 +55,9 @@ def records_as_names(tree: ast.FunctionDef, alloc) -> bool:
         if uses is None:
             continue
         variables = {key: alloc.fresh(f"{name}_{key}" if key.isidentifier() else name) for key in keys}
+        # (names for values of your code, as an expanded helper's locals are: transforms/aliasing.py's `_yours`)
+        annotations.put(tree, annotations.EXPANDED_NAMES,
+                        annotations.get(tree, annotations.EXPANDED_NAMES, frozenset()) | set(variables.values()))
         for sub, parent, field, at in uses:
             new = ast.copy_location(ast.Name(id=variables[sub.slice.value], ctx=sub.ctx), sub)
             if at is None:
