@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import random
+import warnings
 
 import numpy as np
 import pytest
@@ -137,3 +138,18 @@ def test_names_bound_to_displays_of_each_other_are_valued_once():
     got = s2s.grad(names_of_each_other, wrt=(0, 1))(*args)
     for p in (0, 1):
         np.testing.assert_allclose(got[p], fd_grad(names_of_each_other, args, wrt=p), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 3, 8, 11, 21, 34])
+def test_float32_number_states_keep_their_dtype(seed, tmp_path):
+    """The same programs at np.float32 numbers: each gradient is a np.float32 (also where an adjoint stayed the
+    Python float 0.0 or 1.0: runtime.finish) and agrees with the float64 one, on the NumPy path and compiled."""
+    f = _load(program(seed), tmp_path / f"tuple_state32_{seed}.py")
+    want = s2s.grad(f, wrt=(0, 1))(0.7, 0.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for compiled in (False, True):
+            got = s2s.grad(f, wrt=(0, 1), compile=compiled)(np.float32(0.7), np.float32(0.3))
+            for g, w in zip(got, want):
+                assert type(g) is np.float32, (compiled, type(g), program(seed))
+                np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-4, err_msg=program(seed))
