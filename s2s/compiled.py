@@ -809,8 +809,8 @@ def _compiled_for(dispatcher, args) -> bool:
         key = tuple(dispatcher.typeof_pyval(a) for a in args)
     except Exception:  # noqa: BLE001 - numba has no type for one of them
         return False
-    # (a keyword left to its default is an `omitted` type at the end of the overload's key)
-    return any(tuple(known[:len(key)]) == key for known in dispatcher.overloads)
+    return any(made[:len(key)] == key and all(type(t).__name__ == "Omitted" for t in made[len(key):])
+               for made in dispatcher.overloads)  # (parameters left at their defaults, `out_bar=1.0`: omitted)
 
 
 _INT_OPS = {"mul", "pow", "lshift", "imul", "ipow", "ilshift"}
