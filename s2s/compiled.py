@@ -89,6 +89,7 @@ class Plan:
         self.array_tapes = {}  # tape -> dtype of the tapes preallocated as arrays
         self.tapes = {}  # every tape -> the variable it holds
         self.flat = None  # flat_params.Flattened where container arguments are passed by their items
+        self.user_lines = (None, {})  # (the user's file, {line of `source`: the user's line}) for numba's errors
 
 
 _DISPATCHERS = Table("numba dispatchers", 128)  # lowered source text -> numba dispatcher (numba keys by type inside)
@@ -520,6 +521,7 @@ def _plan(target, names, optimize, args, arrays=True):
     args_.args = args_.args[:-1] + [ast.arg(arg=d) for d in data] + [args_.args[-1]]
     args_.defaults = [ast.Constant(low.defaults.get(seed, 1.0))]
     plan = Plan(ast.unparse(low.fdef), bindings, data, low.params[:-1] + data + [seed])
+    plan.user_lines = _user_lines(gen, low.fdef, plan.source)
     plan.array_tapes = low.array_tapes
     plan.tapes = low.tapes
     plan.flat = flat
@@ -969,6 +971,25 @@ def _int_bounds(fdef, tapes):
     return bounds
 
 
+def _user_lines(gen, fdef, source):
+    """(the user's file, {line of `source`, the lowered code's text: the user's line its statement comes from}),
+    through the lines of the generated code the lowered statements kept (`_error`'s map)."""
+    user_file, mapping = codegen._LINE_MAPS.get(gen.filename, (None, {}))
+    if not mapping:
+        return None, {}
+    lowered = [n for n in walk(fdef) if isinstance(n, ast.stmt)]
+    printed = [n for n in walk(ast.parse(source).body[0]) if isinstance(n, ast.stmt)]
+    if len(lowered) != len(printed):  # (the printed code parses to the same statements: should not happen)
+        return None, {}
+    out = {}
+    for old, new in zip(lowered, printed):
+        line = getattr(old, "lineno", None)
+        below = [g for g in mapping if line is not None and g <= line + 1]  # (the map counts the factory's def line)
+        if below:
+            out[new.lineno] = mapping[max(below)]
+    return user_file, out
+
+
 def _numba_error(target, plan, exc):
     text = str(exc)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -983,7 +1004,12 @@ def _numba_error(target, plan, exc):
         src = plan.source.splitlines()
         if 0 < n <= len(src):
             where = f" at the generated line `{src[n - 1].strip()}`"
+    user_file, lines = plan.user_lines
+    user_line = lines.get(int(m.group(1))) if m else None
+    import linecache
     return NotCompilableError(f"numba cannot compile the derivative of {target.__name__}{where}: {reason}",
+                              filename=user_file if user_line else None, lineno=user_line,
+                              line=linecache.getline(user_file, user_line) if user_line else None,
                               hint="call s2s.grad(f) without compile=True for this function, or rewrite the "
                                    "line with NumPy calls numba supports")
 
