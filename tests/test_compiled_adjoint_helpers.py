@@ -175,6 +175,13 @@ def test_getitem_grad_of_basic_indices():
         _getitem_grads(g1, rng.normal(size=(3, 1, 3)), g3, x, 0)
 
 
+def test_getitem_grad_of_basic_indices_in_numpy_s_dtype():
+    x = np.zeros((4, 3), np.float32)
+    for g in (np.ones(4, np.float32), np.ones(4)):  # (a float64 adjoint makes NumPy's zeros float64)
+        _same(_getitem_grads(g, np.ones((2, 1, 3), np.float32), np.ones((2, 3), np.float32), x, 1)[0],
+              rt.getitem_grad(g, x, (slice(None), 1)))
+
+
 @numba.njit
 def _int_array_getitem_grad(g, x, rows, cols):
     return ch.getitem_grad(g, x, (rows, cols))

@@ -375,7 +375,10 @@ def _getitem_grad(g, x, index):
     simple = isinstance(index, types.Integer) or (isinstance(index, types.BaseTuple)
                                                    and all(isinstance(t, types.Integer) for t in index))
     if _is_array(x) and not simple and (_is_number(g) or _is_array(g)):
-        dtype = x.dtype if isinstance(x.dtype, types.Float) else types.float64
+        # NumPy's zeros of result_type(x, g, 1.0): float32 only where x is and g is a float32 array or a number
+        # (a Python number's weak type; a float64 array makes them float64)
+        single = x.dtype == types.float32 and (_is_number(g) or _plain(g).dtype == types.float32)
+        dtype = types.float32 if single else types.float64
         basic = _basic_index(index, _plain(x).ndim)
         if basic is not None:  # ints, slices and None: each item selected once, so assignment is the sum
             def placed(g, x, index):
