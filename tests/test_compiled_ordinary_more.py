@@ -69,7 +69,7 @@ def test_float32_arithmetic_with_python_numbers_stays_float32():
     def f(w, X):
         z = X @ w
         z *= 0.1
-        return np.sum(0.3 * z * z + 1 / (1.0 + z ** 2) + np.maximum(z, 0.2))
+        return np.sum(0.3 * z * z + 1 / (1.0 + z ** 2) + np.maximum(z, 0.2)) / X.shape[0]
 
     rng = np.random.default_rng(0)
     w, X = rng.normal(size=3).astype(np.float32), rng.normal(size=(6, 3)).astype(np.float32)

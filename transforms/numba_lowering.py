@@ -494,6 +494,11 @@ def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, nump
             return e.id in floats or e.id in ints
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub | ast.UAdd):
             return weak(e.operand)
+        if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Attribute) and e.value.attr == "shape" \
+                and _int_constant(e.slice) is not None:
+            return True  # `x.shape[0]`: a Python int
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "len" and len(e.args) == 1:
+            return True
         return isinstance(e, ast.BinOp) and type(e.op) in _WEAK_OPS and weak(e.left) and weak(e.right)
 
     def call(name, args):
