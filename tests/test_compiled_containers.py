@@ -121,13 +121,27 @@ def test_what_the_flattening_refuses():
     assert ast.unparse(flat.fdef.body[0]) == "t = 2"
 
 
-def test_a_list_read_by_a_slice_falls_back_naming_it():
+def test_a_list_read_by_a_slice_compiles_and_one_looped_over_with_a_break_falls_back_naming_it():
+    # a constant slice of the list and the loop over it (written out: a constant count) read items of constant
+    # keys (transforms/container_structs.py)
     def by_slice(ps, x):
         total = 0.0
         for W in ps[:-1]:
             total = total + np.sum(W @ x)
         return total * np.sum(ps[-1])
 
-    ps = [np.ones((2, 2)), np.ones((2, 2)), np.ones(3)]
-    with pytest.raises(NotCompilableError, match=r"list argument read other than by a constant key"):
-        s2s.grad(by_slice, compile="strict")(ps, np.ones(2))
+    def with_break(ps, x):
+        total = 0.0
+        for W in ps:
+            total = total + np.sum(W @ x)
+            if total > 100.0:
+                break
+        return total
+
+    ps = [np.ones((2, 2)), np.ones((2, 2)) * 2.0, np.ones(3)]
+    got = s2s.grad(by_slice, compile="strict")(ps, np.ones(2))
+    assert type(got) is list
+    for a, b in zip(got, s2s.grad(by_slice)(ps, np.ones(2))):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(NotCompilableError, match=r"list argument read as a whole"):
+        s2s.grad(with_break, compile="strict")(ps[:2], np.ones(2))

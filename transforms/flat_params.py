@@ -62,11 +62,13 @@ class Flattened:
                          for g, returned in zip(out, self.returned))
         return self._container(out, args, finish, self.returned)
 
-    @staticmethod
-    def _container(items, args, finish, returned):
+    def _container(self, items, args, finish, returned):
         position, keys, kind = returned
-        if any(isinstance(k, Path) for k in keys):  # items of items: the argument's own nesting
-            return finish(_nested(args[position], dict(zip(keys, items))), args[position])
+        if any(isinstance(k, Path) for k in keys):  # items of items: the argument's own nesting, each leaf finished
+            build = self.__dict__.get(("build", position))
+            if build is None:  # (the structure is the variant's: the same on every call)
+                build = self.__dict__[("build", position)] = _builder(args[position], keys)
+            return build(items, args[position], finish)
         return finish(dict(zip(keys, items)) if kind is dict else kind(items), args[position])
 
 
@@ -82,14 +84,30 @@ def _at(value, key):
     return value[key]
 
 
-def _nested(value, leaves, prefix=()):
-    """The gradient's container shaped as `value` (lists, tuples and dicts), its leaves from `leaves` (path -> item)."""
-    if type(value) is dict:
-        return {k: _nested(v, leaves, prefix + (k,)) for k, v in value.items()}
-    if type(value) in (list, tuple):
-        return type(value)(_nested(v, leaves, prefix + (k,)) for k, v in enumerate(value))
-    key = Path(prefix) if len(prefix) > 1 else prefix[0]
-    return leaves[key]
+def _builder(value, keys):
+    """A function `(items, argument, finish)` -> the gradient's container shaped as `value` (its lists, tuples and
+    dicts), each leaf the item of its key (Path) among `keys`, finished for the argument's leaf as the NumPy
+    code's `finish` finishes it; made once for a structure, run on every call."""
+    where = {k: i for i, k in enumerate(keys)}
+
+    def plan(v, prefix):
+        if type(v) in (list, tuple, dict):
+            ks = list(v) if type(v) is dict else range(len(v))
+            return (type(v), [(k, plan(v[k], prefix + (k,))) for k in ks])
+        return where[Path(prefix) if len(prefix) > 1 else prefix[0]]
+
+    shape = plan(value, ())
+
+    def build(items, argument, finish):
+        def make(node, x):
+            if type(node) is int:
+                return finish(items[node], x)
+            kind, parts = node
+            if kind is dict:
+                return {k: make(p, x[k]) for k, p in parts}
+            return kind(make(p, x[k]) for k, p in parts)
+        return make(shape, argument)
+    return build
 
 
 def _is_container(v) -> bool:
