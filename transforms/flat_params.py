@@ -105,7 +105,8 @@ def _builder(value, keys):
             kind, parts = node
             if kind is dict:
                 return {k: make(p, x[k]) for k, p in parts}
-            return kind(make(p, x[k]) for k, p in parts)
+            out = [make(p, x[k]) for k, p in parts]
+            return out if kind is list else kind(out)
         return make(shape, argument)
     return build
 
