@@ -12,9 +12,9 @@ from s2s.errors import UnsupportedSyntaxError
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g
 
 # namespaces of their own inside generated code, not re-exported: s2s.custom.vjp (rules written as Python
-# functions), s2s.scipy_helpers.lse_b (SciPy's rules), and compiled_helpers (numba versions of the same names
-# that compiled code calls `s2s`; imported only for compile=True)
-NAMESPACES = {"custom", "scipy_helpers", "compiled_helpers"}
+# functions), s2s.scipy_helpers.lse_b (SciPy's rules), and compiled_helpers and compiled_adjoints (numba versions of
+# the same names that compiled code calls `s2s`; imported only for compile=True)
+NAMESPACES = {"custom", "scipy_helpers", "compiled_helpers", "compiled_adjoints"}
 SUBMODULES = [m.name for m in pkgutil.iter_modules(rt.__path__) if m.name not in NAMESPACES]
 
 

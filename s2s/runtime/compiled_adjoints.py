@@ -193,7 +193,6 @@ def _copy(x):
     _refuse("copy", x)
 
 
-HELPERS = {f.__name__: f for f in (grad_squeeze, grad_where, grad_var, det_adjoint, copy)}
 
 
 # ------------------------------------------------------------------------------- squeeze, var, std
@@ -427,3 +426,22 @@ def _matmul(a, b):
                                                          numpy_support.as_dtype(_plain(b).dtype)))
         return lambda a, b: a.astype(common) @ b.astype(common)
     return lambda a, b: a @ b
+
+
+# the runtime helpers generated code calls by these names (`s2s.grad_where`), and the lowering's
+HELPERS = {f.__name__: f for f in (grad_squeeze, grad_where, grad_var, det_adjoint, copy)}
+_WRITTEN = (squeeze, variance, add_zero, present, weak, weak_op, matmul)
+
+
+def _register():
+    """This module's helpers as names of compiled_helpers, the module compiled code calls `s2s` (and in its
+    HELPERS, those generated code calls)."""
+    from s2s.runtime import compiled_helpers
+    compiled_helpers.HELPERS.update(HELPERS)
+    for f in (*HELPERS.values(), *_WRITTEN):
+        setattr(compiled_helpers, f.__name__, f)
+        if f.__name__ not in compiled_helpers.__all__:
+            compiled_helpers.__all__.append(f.__name__)
+
+
+_register()

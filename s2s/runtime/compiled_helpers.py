@@ -997,15 +997,11 @@ HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero)}
 
-# more of them, in a module of their own (it reads this one's tools, so it is imported once they exist)
-from s2s.runtime import compiled_adjoints as _more  # noqa: E402
-
-HELPERS.update(_more.HELPERS)
-copy, det_adjoint, grad_squeeze, grad_var, grad_where = (_more.copy, _more.det_adjoint, _more.grad_squeeze,
-                                                         _more.grad_var, _more.grad_where)
-add_zero, present, squeeze, variance = _more.add_zero, _more.present, _more.squeeze, _more.variance
-weak, weak_op, matmul = _more.weak, _more.weak_op, _more.matmul
-
 __all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "tape_stack", "accumulate_matmul", "accumulate_outer", "reshape",
-           "add_at", "squeeze", "variance", "add_zero", "present", "weak", "weak_op", "matmul", *HELPERS]
+           "add_at", *HELPERS]
+
+# more of them, in a module of their own (s2s/runtime/compiled_adjoints.py): it reads this one's tools, and adds its
+# helpers to HELPERS, this module's names and __all__ once it is made, whichever of the two is imported first
+from s2s.runtime import compiled_adjoints  # noqa: E402, F401
+
 _ = numba  # the extra this module needs, imported by name so that a missing numba fails here
