@@ -144,10 +144,21 @@ def grad_select(g, chosen, args):
 def _select(g, chosen, items):
     out = [ZERO] * len(items)
     for i, v in enumerate(items):
-        if v is chosen or (np.ndim(v) == 0 and v == chosen):
+        if _is_chosen(i, v, chosen):
             out[i] = g
             break
     return out
+
+
+def _is_chosen(at, v, chosen) -> bool:
+    """Whether `v`, the argument at `at`, is the first that builtin max/min may have chosen, `chosen` its result:
+    the object itself, a number equal to it, or the first argument where the result is a NaN (max and min keep a
+    NaN only where it comes first: nothing compares above or below it). The argument may be another object than
+    the one given (a number the derivative computed again, specialize's recomputations), and a NaN equals nothing:
+    by identity alone a NaN chosen had lost its g (specialize's `_selection` writes the same test)."""
+    if v is chosen:
+        return True
+    return np.ndim(v) == 0 and (v == chosen or at == 0 and np.ndim(chosen) == 0 and chosen != chosen)
 
 
 def keep(ans, x, axis, keepdims):
@@ -206,8 +217,8 @@ def select_tangent(ans, args, tangents):
         tans = [ZERO] * len(items) if is_zero(tans) else list(tans)
     else:
         items, tans = args, tangents
-    for v, t in zip(items, tans):
-        if v is ans or (np.ndim(v) == 0 and v == ans):
+    for at, (v, t) in enumerate(zip(items, tans)):
+        if _is_chosen(at, v, ans):
             return t
     return ZERO
 
