@@ -3,24 +3,16 @@ builtin min/max of numbers have a shape and are real, their adjoint s2s.grad_sel
 choices, np.full of a real fill is real, setitem_grads' item adjoint has g[index]'s shape, and index
 arithmetic of nested loops (`i - 1` in `for j`) is recomputed, not taped. Each against central differences."""
 
+import os
+import sys
+
 import numpy as np
 from helpers_fd import check_all
 
 import s2s
 
-
-def soft_dtw(a, b, gamma=0.5):
-    n, m = len(a), len(b)
-    R = np.full((n + 1, m + 1), 1e10)
-    R[0, 0] = 0.0
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            c = (a[i - 1] - b[j - 1]) ** 2
-            r0, r1, r2 = R[i - 1, j - 1], R[i - 1, j], R[i, j - 1]
-            mn = min(r0, r1, r2)
-            s = np.exp(-(r0 - mn) / gamma) + np.exp(-(r1 - mn) / gamma) + np.exp(-(r2 - mn) / gamma)
-            R[i, j] = c + mn - gamma * np.log(s)
-    return R[n, m]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+from ordinary_loops import gauss_seidel, soft_dtw  # noqa: E402  (a table filled by min of three; x[i] = ... sweeps)
 
 
 def hard_dtw(a, b):
@@ -39,16 +31,6 @@ def max_of_three(x, y):
 
 def tie_to_the_first(x):
     return max(x, x, 0.5 * x)  # the first of the tied arguments gets the adjoint
-
-
-def gauss_seidel(A, b):
-    n = b.shape[0]
-    x = np.zeros(n)
-    for _ in range(4):
-        for i in range(n):
-            s = b[i] - A[i] @ x + A[i, i] * x[i]
-            x[i] = s / A[i, i]
-    return np.sum(x ** 2)
 
 
 def test_tables_filled_in_loops_match_central_differences():
