@@ -59,7 +59,8 @@ import numpy as np
 
 from .index_adjoints import add_in_place, as_slice, basic_index
 from .shapes import hashable
-from .walk import fix_locations, walk
+from .tape import _is_pop, _is_push, _reversed_range_of
+from .walk import fix_locations, parent_map, walk
 
 __all__ = ["drop_restored_items", "explain_copies", "split_item_adjoints", "update_items_in_place"]
 
@@ -149,13 +150,13 @@ def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: s
     for name, steps in updates.items():
         undo = _item_tape(fdef, name, steps, parents, shapes, stack)
         views = _owned_reads(name, steps, list(walk(fdef)) if undo else nodes,
-                             _parents(fdef) if undo else parents, shapes, params)
+                             parent_map(fdef) if undo else parents, shapes, params)
         if isinstance(views, str):
             if undo:
                 undo()
             continue
         if undo:
-            nodes, parents = list(walk(fdef)), _parents(fdef)
+            nodes, parents = list(walk(fdef)), parent_map(fdef)
         for sub in views:  # a slice bound to a name would see the later updates: copied
             _replace(parents[id(sub)], sub, ast.Call(func=ast.Attribute(value=sub, attr="copy", ctx=ast.Load()),
                                                      args=[], keywords=[]))
@@ -165,10 +166,6 @@ def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: s
     if changed:
         fix_locations(fdef)
     return changed
-
-
-def _parents(fdef):
-    return {id(child): parent for parent in walk(fdef) for child in ast.iter_child_nodes(parent)}
 
 
 def _item_tape(fdef, name, steps, parents, shapes, stack):
@@ -187,8 +184,8 @@ def _item_tape(fdef, name, steps, parents, shapes, stack):
     if stack is None or len(updates) != 1:
         return None
     update = updates[0]
-    pushes = [n for n in walk(fdef) if _is_push_of(n, stack, name)]
-    pops = [n for n in walk(fdef) if _is_pop_of(n, stack, name)]
+    pushes = [n for n in walk(fdef) if _is_push(n, stack) and n.value.args[0].id == name]
+    pops = [n for n in walk(fdef) if _is_pop(n, stack) and n.targets[0].id == name]
     if len(pushes) != 1 or len(pops) != 1:
         return None
     push, pop = pushes[0], pops[0]
@@ -234,25 +231,9 @@ def _item_tape(fdef, name, steps, parents, shapes, stack):
     return undo
 
 
-def _is_push_of(node, stack, name):
-    call = node.value if isinstance(node, ast.Expr) else None
-    return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "append" \
-        and isinstance(call.func.value, ast.Name) and call.func.value.id == stack and len(call.args) == 1 \
-        and isinstance(call.args[0], ast.Name) and call.args[0].id == name
-
-
-def _is_pop_of(node, stack, name):
-    return isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-        and node.targets[0].id == name and isinstance(node.value, ast.Call) and not node.value.args \
-        and isinstance(node.value.func, ast.Attribute) and node.value.func.attr == "pop" \
-        and isinstance(node.value.func.value, ast.Name) and node.value.func.value.id == stack
-
-
 def _matched_counters(fdef, push, pop, parents):
     """The indices of the `for` loops around `push` each matched by a loop around `pop` over its range reversed
     under the same name, both loops the name's only bindings; None where a loop around either is anything else."""
-    from .tape import _reversed_range_of
-
     def loops(node):
         out = []
         while id(node) in parents:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 
 from .names import assigned_names, loaded_names
-from .walk import fix_locations, walk
+from .walk import fix_locations, parent_map, walk
 
 
 def _is_push(s, stack):
@@ -224,10 +224,7 @@ def drop_unread_list_pops(fdef: ast.FunctionDef, shapes) -> bool:
     names = {n for n, count in lists.items() if count == 1 and stores.get(n) == 1 and n not in params}
     if not names:
         return False
-    parents = {}
-    for n in walk(fdef):
-        for child in ast.iter_child_nodes(n):
-            parents[id(child)] = n
+    parents = parent_map(fdef)
     for n in walk(fdef):  # every read: an append, a bare pop, or an argument of a NumPy function
         if not (isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load)):
             continue
