@@ -62,3 +62,22 @@ def test_var_and_std_are_methods_and_a_dead_one_goes():
     assert "x.std(ddof=1)" in src and "x.var(axis=1)" in src and "axis=0" not in src, src
     np.testing.assert_array_equal(s2s.grad(spread)(x), s2s.derivative(spread)(x))
     check_all(spread, (x,))
+
+
+def scaled_stencil(u0, r):
+    u = u0.copy()
+    for _ in range(2):
+        u[1:-1] = u[1:-1] + r * (u[2:] - u[:-2])
+    return np.sum(u ** 2)
+
+
+def test_the_adjoint_of_a_number_scaling_a_slice_update_is_a_dot():
+    """r's adjoint sums the saved slice of the item assignment's adjoint (`g = u_bar[1:-1].copy()`) times the
+    vector r scaled: the copy has the slice's shape, so the sum is `g @ t`."""
+    u0, r = np.cos(np.linspace(0.0, 2.0, 7)), 0.4
+    src = s2s.source(s2s.grad(scaled_stencil, wrt=1), u0, r)
+    code = [line for line in src.splitlines() if not line.strip().startswith("#")]
+    assert not any("np.sum(" in line for line in code) and any(" @ " in line for line in code), src
+    np.testing.assert_allclose(s2s.grad(scaled_stencil, wrt=1)(u0, r), s2s.derivative(scaled_stencil, wrt=1)(u0, r),
+                               rtol=1e-13)
+    check_all(scaled_stencil, (u0, r), wrt=(0, 1), use_autograd=False)

@@ -101,3 +101,21 @@ def test_float32_code_is_not_rewritten_in_place():
     got = s2s.grad(float32_case)(W, X)
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, s2s.derivative(float32_case)(W, X))
+
+
+def stencil(u0, r):
+    u = u0.copy()
+    for _ in range(3):
+        un = u.copy()
+        u[1:-1] = un[1:-1] + r * (un[2:] - 2 * un[1:-1] + un[:-2])
+    return np.sum(u ** 2)
+
+
+def test_a_negation_scaled_in_place_is_one_product():
+    """`t = -a; t *= 2` (the adjoint of `2 * v` read by `... - t`) is written `t = -2 * a`: one pass."""
+    u0, r = np.sin(np.linspace(0.0, 3.0, 9)), 0.3
+    src = s2s.source(s2s.grad(stencil, wrt=(0, 1)), u0, r)
+    assert any(" = -2 * " in line for line in src.splitlines()) and "*= 2" not in src, src
+    for g, e in zip(s2s.grad(stencil, wrt=(0, 1))(u0, r), s2s.derivative(stencil, wrt=(0, 1))(u0, r)):
+        np.testing.assert_allclose(g, e, rtol=1e-13)
+    check_all(stencil, (u0, r), wrt=(0, 1), use_autograd=False)

@@ -16,6 +16,8 @@ and memory that is already in the cache. Done where the shapes pass proves it th
 - the operator is `+`, `-`, `*` or `/` with `h_bar` on the left, or `+` or `*` with it on the
   right (IEEE addition and multiplication are commutative, so `b * a` is `a * b` bit for bit).
 
+A negation scaled so (`t = -a` then `t *= 2`) is one product, `t = -2 * a`: negation is exact.
+
 `a op= b` then runs the same ufunc on the same numbers as `a op b`, writing into `a`, which
 nothing reads again; outside loops, where the result's name is one the code generator made and
 binds nowhere else, it is read as `a` from there on.
@@ -88,8 +90,9 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
                 continue
             a, b = pick
             array = renamed.get(a.id, a.id)  # (a result read under the name of the array it was computed into)
-            out.append(ast.copy_location(ast.AugAssign(target=ast.Name(id=array, ctx=ast.Store()), op=s.value.op,
-                                                       value=b), s))
+            if not _scale_the_negation(out, array, s.value.op, b):
+                out.append(ast.copy_location(ast.AugAssign(target=ast.Name(id=array, ctx=ast.Store()),
+                                                           op=s.value.op, value=b), s))
             y = s.targets[0].id
             if top and y in made_up and y not in params and stores.get(y) == 1:
                 # read as that array's name from here on: y is bound nowhere else, and outside loops no read of
@@ -108,6 +111,22 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
     if changed:
         fix_locations(fdef)
     return changed
+
+
+def _scale_the_negation(out, array, op, b) -> bool:
+    """`t = -a` just before `t *= 2` is `t = -2 * a` (and `t /= 2` is `t = a / -2`): one pass over the array
+    instead of two. Exact: negation is exact, so `(-a) * c` is `a * (-c)` bit for bit; c is a nonzero number
+    literal (with 0, `(-a) * 0` and `a * -0` differ in the sign of a zero). Rewrites `out[-1]` in place."""
+    if not (out and isinstance(out[-1], ast.Assign) and len(out[-1].targets) == 1
+            and isinstance(out[-1].targets[0], ast.Name) and out[-1].targets[0].id == array
+            and isinstance(out[-1].value, ast.UnaryOp) and isinstance(out[-1].value.op, ast.USub)
+            and isinstance(op, ast.Mult | ast.Div) and isinstance(b, ast.Constant)
+            and type(b.value) in (int, float) and b.value != 0):
+        return False
+    negated, operand = ast.Constant(value=-b.value), out[-1].value.operand
+    out[-1].value = ast.BinOp(left=negated, op=ast.Mult(), right=operand) if isinstance(op, ast.Mult) else \
+        ast.BinOp(left=operand, op=ast.Div(), right=negated)
+    return True
 
 
 def _operand(s, own_array, shapes):

@@ -1271,6 +1271,8 @@ class Shapes:
             return True  # np.sum(x == m, axis=1, keepdims=True, dtype=z.dtype) with z real: a count in z's dtype
         if isinstance(node, ast.Call) and self._random_draw(node) is not None:
             return True  # (a Generator's float64 draw)
+        if isinstance(node, ast.Call) and self._array_copy(node):
+            return self.real(node.func.value, reals)
         if isinstance(node, ast.Call) and not node.keywords:
             return self._real_call(self.callee(node), node, reals)
         return False
@@ -1833,6 +1835,8 @@ class Shapes:
         if isinstance(f, ast.Attribute) and f.attr == "astype" and len(node.args) == 1 and not node.keywords \
                 and self._is_array_expr(f.value, env):
             return self._arr(f.value, env)  # an array of known shape converted (`(y == k).astype(float)`)
+        if self._array_copy(node, env):
+            return self._arr(f.value, env)  # (`u_bar[1:-1].copy()`: the setitem adjoint's saved slice)
         draw = self._random_draw(node, env)
         if draw is not None:
             return draw
@@ -1861,6 +1865,12 @@ class Shapes:
                 out = out.shape if type(out) is ZeroOr else _array(out)
                 return ZeroOr(out) if out is not None and out != () else None
         return shape(Site(self, args, kw, env))
+
+    def _array_copy(self, node, env=None) -> bool:
+        """Whether `node` is `a.copy()` of an array expression `a` (a copy of the same shape and dtype)."""
+        f = node.func
+        return isinstance(f, ast.Attribute) and f.attr == "copy" and not node.args and not node.keywords \
+            and self._is_array_expr(f.value, env)
 
     def _random_draw(self, node, env=None):
         """The shape of `s2s.call_plain(rng.normal, site, loc, scale, size)` (or of `rng.normal(loc, scale,
