@@ -647,7 +647,7 @@ def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes=frozen
     def resolve(name):
         return by_name[name] if name in by_name else pf.resolve(name)
 
-    return specialize.Context(params, resolve, helpers["np"], kinds, tapes)
+    return specialize.Context(params, resolve, helpers["np"], kinds, tapes, numbers=scalar_params)
 
 
 def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:

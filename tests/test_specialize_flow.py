@@ -615,3 +615,57 @@ def test_an_adjoint_zero_before_a_loop_and_a_matrix_after_its_first_trip_keeps_i
     np.testing.assert_allclose(s2s.grad(covariance_filter)(*args), s2s.derivative(covariance_filter)(*args),
                                rtol=1e-12)
     check_all(covariance_filter, args, wrt=(0, 1))
+
+
+def lookup_by_int(G, qs):
+    s = 0.0
+    for p in range(qs.shape[0]):
+        i = int(qs[p, 0])
+        f = qs[p, 0] - i
+        s += (1 - f) * G[i] ** 2 + f * G[i + 1] ** 2
+    return s
+
+
+def test_an_index_made_by_int_is_an_int():
+    """`i = int(x)` is an int: G[i] is an item, its adjoint `G_bar[i] += ...`, no rewrite left blocked."""
+    G, qs = np.linspace(0.5, 2.0, 6), np.array([[0.3], [2.7], [4.1]])
+    src = s2s.source(s2s.grad(lookup_by_int, wrt=(0, 1)), G, qs)
+    assert "# s2s:" not in src and "np.add.at" not in src, src
+    check_all(lookup_by_int, (G, qs), wrt=(0, 1), use_autograd=False)
+
+
+def product_updated(x, r):
+    p = 1.0
+    xk = x
+    for k in range(1, 6):
+        p *= 1.0 + r * xk / k
+        xk *= x
+    return p
+
+
+def test_an_update_in_place_of_a_number_needs_no_ownership_check():
+    """`xk = x; xk *= x` with x a float rebinds xk (a number never changes in place): no run-time check, and the
+    shapes flow through it. With x a 0-d array, `xk *= x` would change x in Python: the check stays and refuses."""
+    src = s2s.source(s2s.grad(product_updated, wrt=(0, 1)), 0.7, 0.4)
+    assert "unshared" not in src and "# s2s:" not in src, src
+    check_all(product_updated, (0.7, 0.4), wrt=(0, 1))
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="updates `xk` in place"):
+        s2s.grad(product_updated)(np.array(0.7), 0.4)
+
+
+def bending(P):
+    e = 0.0
+    for i in range(1, P.shape[0] - 1):
+        a, b = P[i] - P[i - 1], P[i + 1] - P[i]
+        th = np.arctan2(a[0] * b[1] - a[1] * b[0], a @ b)
+        e += th * th
+    return e
+
+
+def test_arctan2_of_real_floats_is_real():
+    """np.arctan2 (np.hypot, np.fmax...) of real floats is real: the adjoint of `a @ b` read by it is `g * b`,
+    not the general helper."""
+    P = np.cumsum(np.random.default_rng(3).normal(size=(7, 2)), axis=0)
+    src = s2s.source(s2s.grad(bending), P)
+    assert "grad_matmul" not in src and "# s2s:" not in src, src
+    check_all(bending, (P,))

@@ -924,6 +924,8 @@ class Shapes:
                 and self._int_expr(node.left, ints) and self._int_expr(node.right, ints)
         if isinstance(node, ast.UnaryOp):
             return isinstance(node.op, ast.USub | ast.UAdd) and self._int_expr(node.operand, ints)
+        if isinstance(node, ast.Call) and self.callee(node) is int and len(node.args) == 1 and not node.keywords:
+            return True  # `i = int(x)`: the builtin returns an int (or raises)
         if isinstance(node, ast.Subscript) and self.is_int_array(node.value):  # `actions[t]`: an item of ints
             base = self.aranges.get(node.value.id)
             ndim = 1 if base is not None else len(self.env.get(node.value.id) or ())
@@ -1236,6 +1238,50 @@ class Shapes:
                 return env
             candidates = candidates - drop
             todo = {n for n in candidates if not asked[n].isdisjoint(drop)}
+
+    def number_names(self, numbers) -> set:
+        """Names that certainly hold numbers (never an array, a list or another object that changes in place),
+        given `numbers`, the parameters that receive Python numbers in this call (greatest fixed point): bound
+        only to number literals, such parameters, ints, arithmetic, math functions and NumPy ufuncs of numbers.
+
+            >>> # x a float: `xk = x; xk = xk * x` -- xk is a number, so `xk *= x` rebinds it
+        """
+        numbers = {p for p in numbers if p in self._param_names}
+        values_of = {n: [v for v in values if v is not None] + self._updated_values.get(n, [])
+                     for n, values in self._assigned_values.items()}
+        candidates = {n for n, values in self._assigned_values.items() if (n not in self._param_names or n in numbers)
+                      and sum(v is None for v in values) == len(self._updated_values.get(n, ()))}
+        candidates |= numbers
+        while True:
+            drop = {n for n in candidates if not all(self._is_pop(v) or self._placeholder(v, n)
+                                                     or self._certain_number(v, candidates)
+                                                     for v in values_of.get(n, ()))}
+            if not drop:
+                return candidates
+            candidates -= drop
+
+    def _certain_number(self, node, names) -> bool:
+        """Whether `node` certainly computes a number (a Python or NumPy scalar) where `names` hold numbers."""
+        if isinstance(node, ast.Constant):
+            return type(node.value) in (int, float, bool)
+        if isinstance(node, ast.Name):
+            return node.id in self.local and (node.id in names or node.id in self.ints)
+        if isinstance(node, ast.BinOp):
+            return isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow | ast.FloorDiv | ast.Mod) \
+                and self._certain_number(node.left, names) and self._certain_number(node.right, names)
+        if isinstance(node, ast.UnaryOp):
+            return isinstance(node.op, ast.USub | ast.UAdd) and self._certain_number(node.operand, names)
+        if isinstance(node, ast.IfExp):
+            return self._certain_number(node.body, names) and self._certain_number(node.orelse, names)
+        if not isinstance(node, ast.Call) or node.keywords or not node.args:
+            return False
+        callee = self.callee(node)
+        if callee is getattr(ctx().runtime, "unshared", None):  # the ownership check gives its value back
+            return self._certain_number(node.args[0], names)
+        if callee in (abs, float, int) or getattr(callee, "__module__", None) == "math" \
+                or isinstance(callee, np.ufunc) and callee.nout == 1:
+            return all(self._certain_number(a, names) for a in node.args)
+        return False
 
     def real(self, node, reals=None) -> bool:
         """True when `node` certainly computes real floating-point values (its operations then cannot fail on dtype)."""

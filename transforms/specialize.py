@@ -60,8 +60,10 @@ def __getattr__(name):  # RUNTIME_HELPERS, computed from the installed context w
 class Context:
     """What shape specialisation knows: parameter shapes, how free names resolve, NumPy's name."""
 
-    def __init__(self, params: dict, resolve, np_name: str, kinds: dict | None = None, tapes=frozenset()):
+    def __init__(self, params: dict, resolve, np_name: str, kinds: dict | None = None, tapes=frozenset(),
+                 numbers=frozenset()):
         self.params = params  # name -> shape
+        self.numbers = frozenset(numbers)  # the parameters that receive Python numbers (never updated in place)
         self.tapes = set(tapes)  # the lists s2s saves values on (pops from them restore a name's earlier value)
         self.kinds = kinds or {}  # name -> NumPy dtype character ("d" for float64, Python floats included)
         self.resolve = resolve
@@ -95,7 +97,7 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
     expression into one of the same shape never makes a shape they claim wrong.
     """
     shapes = ctx.shapes(fdef)
-    if fold_known_ints(fdef, shapes) | drop_known_counts(fdef, shapes):
+    if fold_known_ints(fdef, shapes) | drop_known_counts(fdef, shapes) | drop_number_guards(fdef, shapes, ctx.numbers):
         shapes = ctx.shapes(fdef)
     for _ in range(8):  # a rewritten adjoint has a known shape now: the rewrites it feeds may apply
         split = split_item_adjoints(fdef, shapes)
@@ -128,6 +130,28 @@ def drop_known_counts(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
             setattr(node, field, kept or [ast.Pass()])
             changed = True
     return changed
+
+
+def drop_number_guards(fdef: ast.FunctionDef, shapes: Shapes, numbers) -> bool:
+    """`s2s.unshared(value, site, False, y, *others)` (the run-time check that `y op= v` changes nothing another
+    name sees, transforms/ownership.py) is `value` where `y` certainly holds a number (`Shapes.number_names`):
+    a number is never changed in place, so `y *= x` of `y = x`, x a float, rebinds `y` alone."""
+    check = getattr(ctx().runtime, "unshared", None)
+    guards = [n for n in walk(fdef) if isinstance(n, ast.Call) and shapes.callee(n) is check and check is not None
+              and len(n.args) >= 4 and not n.keywords and isinstance(n.args[2], ast.Constant)
+              and n.args[2].value is False and isinstance(n.args[3], ast.Name)]
+    if not guards:
+        return False
+    held = shapes.number_names(numbers)
+    dropped = {id(n) for n in guards if n.args[3].id in held}
+
+    class Unguard(ast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            return node.args[0] if id(node) in dropped else node
+
+    Unguard().visit(fdef)
+    return bool(dropped)
 
 
 def _known_count(stmt, check, shapes) -> bool:

@@ -93,10 +93,10 @@ power_rules("np.power(x1, x2)", "x1", "x2", sympy="sympy.sympify(x1) ** x2",
 power_rules("np.float_power(x1, x2)", "x1", "x2",
             x2="unbroadcast(g * ans * np.log(np.where(x1 > 0, x1, 1)), x2)",
             x2_dot="x2_dot * ans * np.log(np.where(x1 > 0, x1, 1))")
-defrule("np.arctan2(x1, x2)", sympy="sympy.atan2(x1, x2)", x1="unbroadcast(g * x2 / (x1 * x1 + x2 * x2), x1)",
+defrule("np.arctan2(x1, x2)", real=True, safe=True, sympy="sympy.atan2(x1, x2)", x1="unbroadcast(g * x2 / (x1 * x1 + x2 * x2), x1)",
         x2="unbroadcast(-g * x1 / (x1 * x1 + x2 * x2), x2)",
         x1_dot="x1_dot * x2 / (x1 * x1 + x2 * x2)", x2_dot="-x2_dot * x1 / (x1 * x1 + x2 * x2)")
-defrule("np.hypot(x1, x2)", sympy="sympy.sqrt(x1 ** 2 + x2 ** 2)",
+defrule("np.hypot(x1, x2)", real=True, safe=True, sympy="sympy.sqrt(x1 ** 2 + x2 ** 2)",
         x1="unbroadcast(g * s2s.safe_div(x1, ans), x1)",  # 0 at the origin, as for norm
         x2="unbroadcast(g * s2s.safe_div(x2, ans), x2)",
         x1_dot="x1_dot * s2s.safe_div(x1, ans)", x2_dot="x2_dot * s2s.safe_div(x2, ans)")
@@ -104,7 +104,7 @@ defrule("np.logaddexp(x1, x2)", real=True, safe=True, sympy="sympy.log(sympy.exp
         x1="unbroadcast(g * np.exp(x1 - ans), x1)",
         x2="unbroadcast(g * np.exp(x2 - ans), x2)",
         x1_dot="x1_dot * np.exp(x1 - ans)", x2_dot="x2_dot * np.exp(x2 - ans)")
-defrule("np.logaddexp2(x1, x2)", x1="unbroadcast(g * 2.0 ** (x1 - ans), x1)",
+defrule("np.logaddexp2(x1, x2)", real=True, safe=True, x1="unbroadcast(g * 2.0 ** (x1 - ans), x1)",
         x2="unbroadcast(g * 2.0 ** (x2 - ans), x2)",
         x1_dot="x1_dot * 2.0 ** (x1 - ans)", x2_dot="x2_dot * 2.0 ** (x2 - ans)")
 defrule("np.maximum(x1, x2)", real=True, safe=True, sympy="sympy.Max(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
@@ -113,10 +113,10 @@ defrule("np.maximum(x1, x2)", real=True, safe=True, sympy="sympy.Max(x1, x2)", x
 defrule("np.minimum(x1, x2)", real=True, safe=True, sympy="sympy.Min(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
         x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
         x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
-defrule("np.fmax(x1, x2)", sympy="sympy.Max(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
+defrule("np.fmax(x1, x2)", real=True, safe=True, sympy="sympy.Max(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
         x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
         x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
-defrule("np.fmin(x1, x2)", sympy="sympy.Min(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
+defrule("np.fmin(x1, x2)", real=True, safe=True, sympy="sympy.Min(x1, x2)", x1="unbroadcast(g * s2s.balanced_eq(x1, ans, x2), x1)",
         x2="unbroadcast(g * s2s.balanced_eq(x2, ans, x1), x2)",
         x1_dot="x1_dot * s2s.balanced_eq(x1, ans, x2)", x2_dot="x2_dot * s2s.balanced_eq(x2, ans, x1)")
 defrule("np.where(condition, x, y)", result_shape=shapes.broadcasting(3), real=shapes.real_choice, safe=True,
