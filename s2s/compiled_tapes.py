@@ -105,6 +105,22 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
     def unclaimed_zero(e):
         return isinstance(e, ast.Name) and e.id in started and e.id not in shape
 
+    def scaled(e, up) -> bool:
+        """Whether `up`, the parent of `e`, is `-e`, `e * c`, `c * e` or `e / c` of a number c: the number 0
+        where e is, an array of zeros where e is one."""
+        if isinstance(up, ast.UnaryOp) and isinstance(up.op, ast.USub):
+            return True
+        if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Mult):
+            return number(up.right if up.left is e else up.left)
+        return isinstance(up, ast.BinOp) and isinstance(up.op, ast.Div) and up.left is e and number(up.right)
+
+    def scaled_zero(e) -> bool:
+        """A zero-started name, or `-e`, `e * c`, `e / c` of one (`t3_bar = -a_bar`)."""
+        if isinstance(e, ast.Name):  # (not where an earlier statement of its block made it an array)
+            return e.id in started and not assigned_before(e, shape.get(e.id))
+        parts = [e.operand] if isinstance(e, ast.UnaryOp) else [e.left, e.right] if isinstance(e, ast.BinOp) else []
+        return any(scaled(p, e) and scaled_zero(p) for p in parts)
+
     asking = set()  # (tuple name, item) whose shape `of` is finding
 
     def of(e, unsure=frozenset()):
@@ -140,6 +156,14 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             return None
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
             return of(e.operand, unsure)
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Pow) and real_number(e.right):
+            return of(e.left, unsure)  # `x ** 3.0` of a float64 array (an int power: `integer` below)
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Pow) and isinstance(e.right, ast.Constant) \
+                and type(e.right.value) is int:
+            return of(e.left, unsure)  # `x ** 3`: float64 as x
+        if isinstance(e, ast.Attribute) and e.attr == "T":  # `A.T` of a float64 array: its axes reversed
+            s = of(e.value, unsure)
+            return None if s is None else s[::-1]
         if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
             a, b = of(e.left, unsure), of(e.right, unsure)
             if a is not None and b is not None:
@@ -168,6 +192,11 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             if dims and all(isinstance(d, ast.Constant) and type(d.value) is int and d.value >= 0 for d in dims):
                 return tuple(d.value for d in dims)
             return None
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in ("eye", "identity") \
+                and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
+                and len(e.args) == 1 and not e.keywords:  # `np.eye(2)`: float64 by default
+            n = int_value(e.args[0])
+            return (n, n) if n is not None and n >= 0 else None
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in ("hstack", "concatenate") \
                 and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
                 and len(e.args) == 1 and not e.keywords:  # `np.hstack([x, h])` of 1-d arrays: one joined 1-d array
@@ -257,6 +286,12 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         if assigned_before(read, s):
             return True
         up = parents.get(id(read))
+        while scaled(read, up):  # (-read, read * c: the number 0 or an array of zeros as read is)
+            read, up = up, parents.get(id(up))
+        if isinstance(up, ast.Assign) and up.value is read and len(up.targets) == 1 \
+                and isinstance(up.targets[0], ast.Name) and up.targets[0].id in started \
+                and shape.get(up.targets[0].id) == s:
+            return True  # a copy (or -read, read * c) into a name that may be the number 0 too, its reads checked
         if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
             other = up.right if up.left is read else up.left
             # (a zero-started name the other operand reads is no zero there if its block made it an array)
@@ -266,6 +301,12 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         return isinstance(up, ast.Call) and isinstance(up.func, ast.Attribute) and up.func.attr == "finish" \
             and len(up.args) == 2 and up.args[0] is read and of(up.args[1], started) == s
 
+    if zeros:  # names bound to a zero-started name scaled (`t3_bar = -a_bar`) may be the number 0 too
+        scaled_copies = [(t.id, node.value) for node in walk(fdef) if isinstance(node, ast.Assign)
+                         and isinstance(node.value, ast.UnaryOp | ast.BinOp) for t in node.targets
+                         if isinstance(t, ast.Name)]
+        while more := {t for t, v in scaled_copies if t not in started and scaled_zero(v)}:
+            started |= more
     changed = True
     while changed:
         changed = False
@@ -304,9 +345,16 @@ def zero_arrays(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
 
 
 def _zero_started(fdef):
-    """The names some statement sets to the number 0."""
-    return {t.id for node in walk(fdef) if isinstance(node, ast.Assign) and is_zero(node.value)
-            for t in node.targets if isinstance(t, ast.Name)}
+    """The names some statement sets to the number 0, or to a copy of such a name (`a_next_bar = a_bar`)."""
+    started = {t.id for node in walk(fdef) if isinstance(node, ast.Assign) and is_zero(node.value)
+               for t in node.targets if isinstance(t, ast.Name)}
+    copies = [(t.id, node.value.id) for node in walk(fdef) if isinstance(node, ast.Assign)
+              and isinstance(node.value, ast.Name) for t in node.targets if isinstance(t, ast.Name)]
+    while True:
+        more = {target for target, source in copies if source in started} - started
+        if not more:
+            return started
+        started |= more
 
 
 def _is_zero_or_none(e):

@@ -112,14 +112,17 @@ def test_zero_started_adjoints_read_after_their_block_made_them_arrays():
     h = {"h": np.ones(4)}
     first = "def f(h):\n    c = 0.0\n    for i in range(3):\n        c = c + h * 2.0\n        d = c * 0.5\n"
     assert _zeros(first, h) == {"c": (4,)}
-    read_first = "def f(h):\n    c = 0.0\n    for i in range(3):\n        d = c * 0.5\n        c = c + h * 2.0\n"
+    # (d = c * 0.5 may be the number 0 too, followed to its own reads: `d @ h` of the number 0 is no array)
+    read_first = ("def f(h):\n    c = 0.0\n    for i in range(3):\n        d = c * 0.5\n        e = d @ h\n"
+                  "        c = c + h * 2.0\n")
     assert _zeros(read_first, h) == {}
-    scaled = "def f(h):\n    c = 0.0\n    for i in range(3):\n        c = c * 2.0\n        d = c * 0.5\n        c = c + h\n"
+    scaled = ("def f(h):\n    c = 0.0\n    for i in range(3):\n        c = c * 2.0\n        d = c * 0.5\n"
+              "        e = d @ h\n        c = c + h\n")
     assert _zeros(scaled, h) == {}
     in_place = "def f(h):\n    c = 0.0\n    for i in range(3):\n        c += h\n        d = c * 0.5\n"
     assert _zeros(in_place, h) == {"c": (4,)}
     branch = ("def f(h, k):\n    c = 0.0\n    for i in range(3):\n        c = c + h\n        if k:\n"
-              "            c = 0.0\n        d = c * 0.5\n")
+              "            c = 0.0\n        d = c * 0.5\n        e = d @ h\n")
     assert _zeros(branch, h) == {}
 
 
@@ -146,3 +149,37 @@ def test_a_zero_started_operand_made_an_array_earlier_in_its_block_is_no_zero():
     assert _zeros(text, h) == {"a": (4,), "c": (4,)}
     later = text.replace("        a = a + h * 2.0\n        b = c + a * 0.5\n", "        b = c + a * 0.5\n        a = a + h * 2.0\n")
     assert "c" not in _zeros(later, h)
+
+
+def test_zero_started_adjoints_through_copies_negations_transposes_and_powers():
+    """An adjoint that starts as 0.0 and is copied (`a2 = a`), negated after its loop (`t = -a`), or made by
+    `@ A.T`, `np.eye`, `x ** 3` is an array of one shape: np.zeros in its place. Not where a copy or a negation
+    of it is read by something other than + - * / of an array of that shape (`d @ h` of the number 0 is 0)."""
+    h = {"h": np.ones(4)}
+    copied = ("def f(h, n):\n    a = 0.0\n    for i in range(n):\n        a2 = a\n        a2 = a2 + h ** 3\n"
+              "        a = a2 * 0.5\n    t = -a\n    u = t * 2.0 + h\n")
+    assert _zeros(copied, h) == {"a": (4,), "a2": (4,)}
+    matrices = ("def f(A, C):\n    E = np.eye(2)\n    T_bar = 0.0\n    for k in range(1, 4):\n"
+                "        T_bar = T_bar + C\n        T_bar = T_bar @ A.T / k\n    u = E + T_bar\n")
+    arrays = {"A": np.ones((2, 2)), "C": np.ones((2, 2))}
+    assert _zeros(matrices, arrays, {"k": "int64"}) == {"T_bar": (2, 2)}
+    read_by_matmul = "def f(h):\n    c = 0.0\n    for i in range(3):\n        d = -c\n        e = d @ h\n        c = c + h\n"
+    assert _zeros(read_by_matmul, h) == {}
+
+
+def verlet_steps(x0, v0, k, dt=0.05, steps=6):
+    x, v, a = x0, v0, -k * x0 - x0 ** 3
+    for _ in range(steps):
+        x_next = x + dt * v + 0.5 * dt * dt * a
+        a_next = -k * x_next - x_next ** 3
+        x, v, a = x_next, v + 0.5 * dt * (a + a_next), a_next
+    return np.sum(x ** 2) + 0.5 * np.sum(v ** 2)
+
+
+def test_velocity_verlet_compiles_with_its_adjoints_started_as_zeros():
+    """(was a fallback: a_bar = 0.0, copied into a_next_bar and negated after the loop, could not unify with an
+    array in numba)"""
+    x0, v0 = np.array([0.3, -0.2, 0.5]), np.array([0.1, 0.4, -0.3])
+    got = s2s.grad(verlet_steps, wrt=(0, 1, 2), compile="strict")(x0, v0, 1.5)
+    for w, g in zip((0, 1, 2), got):
+        np.testing.assert_allclose(g, fd_grad(verlet_steps, (x0, v0, 1.5), wrt=w), rtol=1e-6, atol=1e-8)
