@@ -90,6 +90,7 @@ class Plan:
         self.tapes = {}  # every tape -> the variable it holds
         self.flat = None  # flat_params.Flattened where container arguments are passed by their items
         self.user_lines = (None, {})  # (the user's file, {line of `source`: the user's line}) for numba's errors
+        self.int_guarded = frozenset()  # int parameters the code checks at its top (guard_ints)
 
 
 _DISPATCHERS = Table("numba dispatchers", 128)  # lowered source text -> numba dispatcher (numba keys by type inside)
@@ -520,7 +521,14 @@ def _plan(target, names, optimize, args, arrays=True):
     args_ = low.fdef.args
     args_.args = args_.args[:-1] + [ast.arg(arg=d) for d in data] + [args_.args[-1]]
     args_.defaults = [ast.Constant(low.defaults.get(seed, 1.0))]
+    given = dict(zip(params, args)) | {d: _getter(target, d)() for d in data}
+    guarded = frozenset(n for n, a in given.items() if isinstance(a, int | np.integer))
+    guard_ints(low.fdef, sorted(guarded))
+    if guard_counters(low.fdef, set(low.tapes), guarded):
+        from s2s.runtime import compiled_helpers
+        bindings[COUNTER_CHECK] = compiled_helpers.counter_check
     plan = Plan(ast.unparse(low.fdef), bindings, data, low.params[:-1] + data + [seed])
+    plan.int_guarded = guarded
     plan.user_lines = _user_lines(gen, low.fdef, plan.source)
     plan.array_tapes = low.array_tapes
     plan.tapes = low.tapes
@@ -815,47 +823,78 @@ def _compiled_for(dispatcher, args) -> bool:
                for made in dispatcher.overloads)  # (parameters left at their defaults, `out_bar=1.0`: omitted)
 
 
-_INT_OPS = {"mul", "pow", "lshift", "imul", "ipow", "ilshift"}
+_INT_OPS = {"mul", "pow", "lshift", "imul", "ipow", "ilshift", "add", "sub", "iadd", "isub"}
 _INT_LIMIT = 2 ** 62
+# An int argument, or an int global read as data, is checked at the top of the compiled code to lie within
+# +-_GUARD (a larger one runs the NumPy code); a counter (`k = k + e`, `k += e`, `e` within +-_STEP) is checked
+# after each update to lie within +-_COUNTER: so both have bounds, and sums of them stay far from 2**63.
+_GUARD = 2 ** 31
+_COUNTER = 2 ** 50
+_STEP = 2 ** 20
+_SUMS = ("_s2s_accumulate", "_s2s_add_zero")  # helpers the lowering writes for `a + b` (a may still be None)
 
 
 def _check_integer_products(plan, target):
-    """Refuse integer products, powers and shifts numba compiled as int64 unless their operands are known to be
-    small enough: numba's int64 wraps around where Python's ints grow (3 ** 40 would be a wrong number).
-    The lines come from numba's own typing; the bounds from `_int_bounds` on the code given to numba."""
+    """Refuse integer sums, products, powers and shifts numba compiled as int64 unless their operands are known
+    to be small enough: numba's int64 wraps around where Python's ints grow (3 ** 40, or a Fibonacci number
+    past the 92nd, would be a wrong number). The lines come from numba's own typing; the bounds from
+    `_int_bounds` on the code given to numba (with its guards of int arguments and counters)."""
     import operator
 
     from numba.core import ir
     from numba.core import types as nb_types
     names = {getattr(operator, n) for n in _INT_OPS}
+    fdef = ast.parse(plan.source).body[0]
+    sum_lines = {n.lineno for n in walk(fdef) if _sum_call(n)}
+
+    def integer(t):
+        return isinstance(t, nb_types.Integer) or (isinstance(t, nb_types.Optional)
+                                                   and isinstance(t.type, nb_types.Integer))
     risky = set()
     for cres in plan.dispatcher.overloads.values():
         ta = cres.type_annotation
         for block in ta.blocks.values():
             for st in block.body:
-                if isinstance(st, ir.Assign) and isinstance(st.value, ir.Expr) \
-                        and st.value.op in ("binop", "inplace_binop") \
-                        and (st.value.fn in names or st.value._kws.get("immutable_fn") in names) \
-                        and isinstance(ta.typemap.get(st.target.name), nb_types.Integer):
+                if not (isinstance(st, ir.Assign) and isinstance(st.value, ir.Expr)
+                        and integer(ta.typemap.get(st.target.name))):
+                    continue
+                if st.value.op in ("binop", "inplace_binop") \
+                        and (st.value.fn in names or st.value._kws.get("immutable_fn") in names):
+                    risky.add(st.loc.line)
+                elif st.value.op == "call" and st.loc.line in sum_lines:  # an int sum inside a helper
                     risky.add(st.loc.line)
     if not risky:
         return
-    fdef = ast.parse(plan.source).body[0]
-    bounds = _int_bounds(fdef, set(plan.tapes))
+    bounds = _int_bounds(fdef, set(plan.tapes), plan.int_guarded)
     by_line = {}
     for node in walk(fdef):
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult | ast.Pow | ast.LShift):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _INT_AST_OPS):
             by_line.setdefault(node.lineno, []).append(node)
-        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Mult | ast.Pow | ast.LShift):
+        elif isinstance(node, ast.AugAssign) and isinstance(node.op, _INT_AST_OPS):
             by_line.setdefault(node.lineno, []).append(ast.BinOp(left=node.target, op=node.op, right=node.value))
+        elif _sum_call(node):
+            by_line.setdefault(node.lineno, []).append(_as_sum(node))
     for line in sorted(risky):
         ops = by_line.get(line, [])
         if not ops or any(not _small(_bound_of(op, bounds)) for op in ops):
             text = plan.source.splitlines()[line - 1].strip() if 0 < line <= len(plan.source.splitlines()) else "?"
             raise NotCompilableError(
-                f"the derivative of {target.__name__} multiplies integers that s2s cannot show stay below 2**62 "
-                f"(the generated line `{text}`): numba's int64 wraps around where Python's integers grow",
-                hint="write the constant as a float (3.0 ** k), or call s2s.grad(f) without compile")
+                f"the derivative of {target.__name__} adds or multiplies integers that s2s cannot show stay below "
+                f"2**62 (the generated line `{text}`): numba's int64 wraps around where Python's integers grow",
+                hint="write the constant as a float (3.0 ** k, 0.0 + k), or call s2s.grad(f) without compile")
+
+
+_INT_AST_OPS = (ast.Mult, ast.Pow, ast.LShift, ast.Add, ast.Sub)
+
+
+def _sum_call(node) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _SUMS \
+        and len(node.args) == 2 and not node.keywords
+
+
+def _as_sum(call):
+    """`_s2s_accumulate(a, b)` as `a + b` (a None `a` adds nothing: the bound of the sum holds for it too)."""
+    return ast.BinOp(left=call.args[0], op=ast.Add(), right=call.args[1])
 
 
 def _small(b):
@@ -891,6 +930,8 @@ def _bound_of(e, bounds):
         if a[0] < 0:
             corners += [a[0] ** (b[1] - 1)] if b[1] >= 1 else []
         return min(corners), max(corners)
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.FloorDiv | ast.Mod):
+        return _quotient_bound(e, bounds)
     if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "len":
         return _SHAPE
     if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id in ("max", "min") and e.args:
@@ -903,16 +944,62 @@ def _bound_of(e, bounds):
         return _SHAPE
     if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and bounds.get(("shape", e.value.id)):
         return _SHAPE
+    if _sum_call(e):
+        return _bound_of(_as_sum(e), bounds)
     return None
 
 
-def _int_bounds(fdef, tapes):
+def _quotient_bound(e, bounds):
+    """`a // k` and `a % k` of a positive constant `k`: within a's bound (the quotient) or [0, k) (the rest)."""
+    k = e.right.value if isinstance(e.right, ast.Constant) and type(e.right.value) is int else None
+    a = _bound_of(e.left, bounds)
+    if k is None or k <= 0 or a is None:
+        return None
+    if isinstance(e.op, ast.Mod):
+        return 0, k - 1
+    return a[0] // k, a[1] // k
+
+
+def _counter_step(node):
+    """(name, step) where `node` is the statement `k = k + e`, `k = e + k`, `k = k - e`, `k += e`, `k -= e` or
+    `k = _s2s_accumulate(k, e)` (step `e`, or `-e`), else None."""
+    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and isinstance(node.op, ast.Add | ast.Sub):
+        step = node.value if isinstance(node.op, ast.Add) else ast.UnaryOp(op=ast.USub(), operand=node.value)
+        return node.target.id, step
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+        return None
+    name, v = node.targets[0].id, node.value
+    if _sum_call(v):
+        v = _as_sum(v)
+    if not (isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add | ast.Sub)):
+        return None
+
+    def me(e):
+        return isinstance(e, ast.Name) and e.id == name
+    if me(v.left) and not me(v.right):
+        return name, v.right if isinstance(v.op, ast.Add) else ast.UnaryOp(op=ast.USub(), operand=v.right)
+    if isinstance(v.op, ast.Add) and me(v.right) and not me(v.left):
+        return name, v.left
+    return None
+
+
+def _small_step(step, bounds) -> bool:
+    b = _bound_of(step, bounds)
+    return b is not None and -_STEP <= b[0] and b[1] <= _STEP
+
+
+def _int_bounds(fdef, tapes, guarded=frozenset()):
     """name -> (lo, hi) for integer variables all of whose assignments are bounded by the names bounded
-    before them (range loop variables, constants, lengths, sums and products of those). A variable that
-    depends on itself (p = p * 3) gets no bound. Reads from a tape restore an earlier value: skipped."""
-    assigns: dict = {}
+    before them (range loop variables, constants, lengths, sums and products of those; the parameters
+    `guarded`, which the code checks lie within +-_GUARD; counters `k = k + e` of a bounded step, which
+    `guard_counters` checks after each update). Another variable that depends on itself (p = p * 3, k = k + k)
+    gets no bound. Reads from a tape restore an earlier value: skipped."""
+    assigns: dict = {p: [("guard",)] for p in guarded}
     for node in walk(fdef):
-        if isinstance(node, ast.Assign):
+        counter = _counter_step(node)
+        if counter is not None:
+            assigns.setdefault(counter[0], []).append(("counter", counter[1], _tape_counter(counter[0], tapes)))
+        elif isinstance(node, ast.Assign):
             value = node.value
             if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id in tapes \
                     or _is_pop(value):
@@ -938,6 +1025,14 @@ def _int_bounds(fdef, tapes):
     def of(v):
         if v is None:
             return None
+        if isinstance(v, ast.Constant) and v.value is None:  # a sum's zero before anything is added to it
+            return 0, 0
+        if isinstance(v, tuple) and v[0] == "guard":
+            return -_GUARD + 1, _GUARD - 1
+        if isinstance(v, tuple) and v[0] == "counter" and v[2]:  # a tape's: at most the items it holds
+            return _SHAPE
+        if isinstance(v, tuple) and v[0] == "counter":  # checked within +-_COUNTER after each update
+            return (-_COUNTER - _STEP, _COUNTER + _STEP) if _small_step(v[1], bounds) else None
         if isinstance(v, tuple):
             it = v[1]
             if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"):
@@ -960,6 +1055,10 @@ def _int_bounds(fdef, tapes):
             parts = [of(v) for v in values]
             new = None if any(p is None for p in parts) or not parts else (min(p[0] for p in parts),
                                                                              max(p[1] for p in parts))
+            counted = [p for p, v in zip(parts, values) if isinstance(v, tuple) and v[0] == "counter" and not v[2]]
+            if new is not None and counted and not all(-_COUNTER <= p[0] and p[1] <= _COUNTER
+                                                       for p, v in zip(parts, values) if p not in counted):
+                new = None  # a counter that starts beyond the guard's bound: the guard would not hold it
             if bounds.get(name) != new:
                 if new is None:
                     bounds.pop(name, None)
@@ -969,6 +1068,59 @@ def _int_bounds(fdef, tapes):
         if not changed:
             break
     return bounds
+
+
+def _tape_counter(name, tapes) -> bool:
+    """Whether `name` is the counter of an array tape (`stack_t_n`, numba_lowering's name): it counts the items
+    stored in an array (its stores are bounds-checked), so it stays below the array's length."""
+    return any(name.startswith(f"{t}_n") and not name[len(t) + 2:].strip("_") for t in tapes)
+
+
+def _fallback_raise(why):
+    return ast.Raise(exc=ast.Call(func=ast.Name(id="ValueError", ctx=ast.Load()),
+                                  args=[ast.Constant(_FALLBACK + why)], keywords=[]), cause=None)
+
+
+def _outside(name, limit):
+    n = ast.Name(id=name, ctx=ast.Load())
+    return ast.BoolOp(op=ast.Or(), values=[
+        ast.Compare(left=n, ops=[ast.Gt()], comparators=[ast.Constant(limit)]),
+        ast.Compare(left=n, ops=[ast.Lt()], comparators=[ast.Constant(-limit)])])
+
+
+def guard_ints(fdef, names):
+    """Check at the top of `fdef` that each int parameter of `names` lies within +-_GUARD (`_int_bounds` takes
+    them so); a larger one raises the marked fallback, and the NumPy code computes with Python's ints."""
+    guards = [ast.If(test=_outside(n, _GUARD - 1), body=[_fallback_raise(
+        f"the int argument {n} is 2**31 or more in size (numba's int64 would wrap around where Python's int "
+        "grows)")], orelse=[]) for n in names]
+    fdef.body[:0] = guards
+
+
+def guard_counters(fdef, tapes, guarded):
+    """After each counter update `k = k + e` of a step within +-_STEP, check that `k` lies within +-_COUNTER
+    (`_int_bounds` takes counters so): past it, the marked fallback. (A counter moving by 1 a trip needs 2**50
+    trips to get there; the check is one comparison.) Whether it wrote a check."""
+    bounds = _int_bounds(fdef, tapes, guarded)
+
+    def visit(body):
+        out = []
+        for stmt in body:
+            for field in ("body", "orelse"):
+                if isinstance(stmt, ast.For | ast.While | ast.If):
+                    setattr(stmt, field, visit(getattr(stmt, field)))
+            out.append(stmt)
+            counter = _counter_step(stmt)
+            if counter is not None and _small_step(counter[1], bounds) and counter[0] in bounds \
+                    and not _tape_counter(counter[0], tapes):
+                out.append(ast.Expr(value=ast.Call(func=ast.Name(id=COUNTER_CHECK, ctx=ast.Load()), args=[
+                    ast.Name(id=counter[0], ctx=ast.Load()), ast.Constant(_COUNTER)], keywords=[])))
+        return out
+    fdef.body = visit(fdef.body)
+    return any(isinstance(n, ast.Name) and n.id == COUNTER_CHECK for n in walk(fdef))
+
+
+COUNTER_CHECK = "_s2s_counter_check"  # compiled_helpers.counter_check: None passes, unlike `k > limit`
 
 
 def _user_lines(gen, fdef, source):

@@ -90,6 +90,23 @@ def _checked(i, n):
     return i + n if i < 0 else i
 
 
+def counter_check(k, limit):
+    """Raise the marked fallback where the int counter `k` lies beyond +-`limit` (s2s/compiled.py guards
+    counters so, to bound their sums); a None `k` (a sum nothing was added to yet) and a float pass."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(counter_check, keep_optional=(0,), inline="always")
+def _counter_check(k, limit):
+    inner = k.type if isinstance(k, types.Optional) else k
+    if isinstance(inner, types.Integer):
+        def impl(k, limit):
+            if k is not None and (k > limit or k < -limit):
+                raise ValueError(FALLBACK + "an int counter passed 2**50 (numba's int64 would wrap around later)")
+        return impl
+    return lambda k, limit: None
+
+
 # -------------------------------------------------------------------------------------------- tape
 
 def tape_set(tape, n, value):
@@ -997,7 +1014,7 @@ HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero)}
 
-__all__ = ["FALLBACK", "HELPERS", "tape_set", "tape_grow", "tape_stack", "accumulate_matmul", "accumulate_outer", "reshape",
+__all__ = ["FALLBACK", "HELPERS", "counter_check", "tape_set", "tape_grow", "tape_stack", "accumulate_matmul", "accumulate_outer", "reshape",
            "add_at", *HELPERS]
 
 # more of them, in a module of their own (s2s/runtime/compiled_adjoints.py): it reads this one's tools, and adds its

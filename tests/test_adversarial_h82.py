@@ -1,0 +1,96 @@
+"""Adversarial programs against the compiled path (s2s.grad(f, compile=...)): each gives the NumPy path's and
+finite differences' numbers, or falls back with a warning naming why; nothing stale is served from the
+variants' cache."""
+
+from __future__ import annotations
+
+import ast
+import warnings
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import fd_grad
+
+numba = pytest.importorskip("numba")
+
+from s2s import compiled  # noqa: E402
+
+
+def _compiled(f, *args, mode="always", wrt=0, df=None):
+    """(compiled gradient, the warnings' texts); `df` an earlier s2s.grad(f, compile=mode) to call again."""
+    df = df or s2s.grad(f, wrt=wrt, compile=mode)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", compiled.CompiledFallbackWarning)
+        got = df(*args)
+    return got, [str(w.message) for w in caught if issubclass(w.category, compiled.CompiledFallbackWarning)]
+
+
+def _right(f, args, got, wrt=0):
+    want = s2s.grad(f, wrt=wrt)(*args)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(got, fd_grad(f, args, wrt=wrt), rtol=1e-6)
+
+
+# ------------------------------------------------------------------------ integer sums past 2**63
+
+def doubling(x):
+    k = 1
+    s = 0.0
+    for _ in range(70):
+        k = k + k  # 2**70: numba's int64 wraps around where Python's int grows
+        s = s + x * (k % 7)
+    return s
+
+
+def fibonacci_weight(x):
+    a = 0
+    b = 1
+    for _ in range(95):
+        a, b = b, a + b  # the 93rd Fibonacci number is past 2**63
+    return x * (a % 1000)
+
+
+def twice(x, n):
+    m = n + n
+    return x * (m % 7)
+
+
+def test_integer_sums_that_may_wrap_around_fall_back_with_the_line():
+    # compiled: 152.0 and 673.0 (int64 wrapped), where Python's ints give 163.0 and 905.0
+    for f in (doubling, fibonacci_weight):
+        got, why = _compiled(f, 1.5)
+        _right(f, (1.5,), got)
+        assert why and "adds or multiplies integers" in why[0]
+
+
+def test_an_int_argument_too_large_for_its_sums_runs_the_numpy_code():
+    df = s2s.grad(twice, compile="always")
+    got, why = _compiled(twice, 1.5, 3, df=df)
+    assert got == 6.0 and not why  # compiled: n is checked to lie within +-2**31 at the top
+    for n in (2 ** 62 + 5, 2 ** 63 - 1):  # compiled: 2.0 and 5.0 (n + n wrapped)
+        got, _ = _compiled(twice, 1.5, n, df=df)
+        assert got == (2 * n) % 7 * 1.0
+    got, _ = _compiled(twice, 1.5, 4, df=df)
+    assert got == 1.0
+
+
+def doublings_until(x):
+    k = 0
+    s = x
+    while s < 100.0:
+        s = s * 2.0
+        k += 1  # a counter: checked after each step, so `k + 1` is bounded
+    return s * (k + 1)
+
+
+def test_a_counter_still_compiles_and_its_bound_is_checked():
+    got = s2s.grad(doublings_until, compile="strict")(1.5)
+    _right(doublings_until, (1.5,), got)
+    assert "_s2s_counter_check(k, " in compiled.source(doublings_until, 1.5)
+    fdef = ast.parse("def f(n):\n    k = 0\n    j = 1\n    for i in range(n):\n        k += 1\n"
+                     "        j = j + j\n        m = k * 2\n").body[0]
+    bounds = compiled._int_bounds(fdef, set(), frozenset({"n"}))
+    assert bounds["n"] == (-2 ** 31 + 1, 2 ** 31 - 1) and bounds["i"] == (0, 2 ** 31 - 2)
+    assert "j" not in bounds and bounds["m"][1] < 2 ** 62  # k + k is no counter; k * 2 of a counter is small
