@@ -220,7 +220,8 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
 
     def on_error(variant, exc, args):
         """A ValueError from the compiled code: the marked fallback runs the NumPy code from now on, with a warning.
-        A ZeroDivisionError: numba's `/` raises for NumPy floats too (np.float64(1.0) / 0.0 is inf), so this
+        A ZeroDivisionError: numba's `/` raises for NumPy floats too (np.float64(1.0) / 0.0 is inf), and the
+        ValueError marked for one call (an int beyond the bounds the code was checked for), so this
         call runs the NumPy code, which gives NumPy's inf or NaN, or raises where Python's division does. An
         IndexError (an index out of bounds: the compiled code checks them) runs the NumPy code too, which raises
         NumPy's."""
@@ -228,7 +229,7 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
             warnings.warn(f"s2s.grad(compile=True) runs the NumPy code of {func.__name__} for this call: numba "
                           f"cannot type its arguments ({str(exc).strip().splitlines()[-1]})", CompiledFallbackWarning,
                           stacklevel=4)
-        if isinstance(exc, ZeroDivisionError | TypingError | IndexError):
+        if isinstance(exc, ZeroDivisionError | TypingError | IndexError) or str(exc).startswith(_FALLBACK_CALL):
             return slow(args[len(prefix):], None, numpy_only=True)
         if not str(exc).startswith(_FALLBACK):
             raise exc
@@ -394,6 +395,7 @@ def _require_numba():
 
 
 _FALLBACK = "s2s compiled code cannot handle this case: "
+_FALLBACK_CALL = "s2s compiled code cannot handle this call: "  # compiled_helpers.FALLBACK_CALL: this call alone
 
 
 def _call_zero_d(call, variant, args):
@@ -415,8 +417,8 @@ def _call_zero_d(call, variant, args):
 def _faster(call, getters, numpy_fn, args, zero_d) -> bool:
     """Whether the compiled code ran faster than the NumPy code (the best of three calls each; one call
     each where a call takes over 50 ms). Both compute the same numbers: this only picks the faster. A
-    ZeroDivisionError from the compiled code (numba's `/` of NumPy floats) or an IndexError (an index out of
-    bounds) measures nothing: the compiled code is kept, and the call that follows runs the NumPy code
+    ZeroDivisionError from the compiled code (numba's `/` of NumPy floats), an IndexError (an index out of
+    bounds) or the ValueError marked for one call measures nothing: the compiled code is kept, and the call that follows runs the NumPy code
     (grad's on_error)."""
     import time
     extra = [g() for g in getters]
@@ -428,8 +430,8 @@ def _faster(call, getters, numpy_fn, args, zero_d) -> bool:
             start = time.perf_counter()
             try:
                 fn(*a)
-            except (ZeroDivisionError, IndexError):
-                if name == "compiled":
+            except (ZeroDivisionError, IndexError, ValueError) as exc:
+                if name == "compiled" and (not isinstance(exc, ValueError) or str(exc).startswith(_FALLBACK_CALL)):
                     return True
                 raise
             times.append(time.perf_counter() - start)
@@ -513,7 +515,8 @@ def _plan(target, names, optimize, args, arrays=True):
         low = numba_lowering.lower(fdef, tape_types, runtime_name, scalars, zero_arrays, numpy_names,
                                    frozenset(_numpy_names(target, gen, fdef, np.linalg)),
                                    frozenset(n for n, k in kinds.items() if k == "int64"),
-                                   float32=any(_has_float32(a) for a in args))
+                                   float32=any(_has_float32(a) or _has_narrow_int(a) for a in args)
+                                   or any(_has_narrow_int(_getter(target, n)()) for n in _read_globals(target, fdef)))
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
     bindings, data = _bind(target, gen, low)
@@ -521,6 +524,9 @@ def _plan(target, names, optimize, args, arrays=True):
     args_ = low.fdef.args
     args_.args = args_.args[:-1] + [ast.arg(arg=d) for d in data] + [args_.args[-1]]
     args_.defaults = [ast.Constant(low.defaults.get(seed, 1.0))]
+    if check_int_conversions(low.fdef, bindings, data):
+        from s2s.runtime import compiled_helpers
+        bindings[CHECKED_INT] = compiled_helpers.checked_int
     given = dict(zip(params, args)) | {d: _getter(target, d)() for d in data}
     guarded = frozenset(n for n, a in given.items() if isinstance(a, int | np.integer))
     guard_ints(low.fdef, sorted(guarded))
@@ -534,6 +540,20 @@ def _plan(target, names, optimize, args, arrays=True):
     plan.tapes = low.tapes
     plan.flat = flat
     return gen, plan
+
+
+def _has_narrow_int(a) -> bool:
+    """Whether `a` is an integer array or NumPy integer of another dtype than int64 (uint8, int32...), with which
+    NumPy computes a Python int in `a`'s dtype (NEP 50), numba in int64."""
+    dtype = getattr(a, "dtype", None) if type(a) is np.ndarray or isinstance(a, np.integer) else None
+    return dtype is not None and dtype.kind in "iu" and dtype != np.int64
+
+
+def _read_globals(target, fdef):
+    """The names `fdef` reads that are the user's globals or closure values (candidates for data)."""
+    code = target.__code__
+    names = set(code.co_freevars if target.__closure__ else ()) | set(target.__globals__)
+    return sorted({n.id for n in walk(fdef) if isinstance(n, ast.Name) and n.id in names})
 
 
 def _has_float32(a) -> bool:
@@ -946,6 +966,8 @@ def _bound_of(e, bounds):
         return _SHAPE
     if _sum_call(e):
         return _bound_of(_as_sum(e), bounds)
+    if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == CHECKED_INT:
+        return -2 ** 53, 2 ** 53  # (checked so)
     return None
 
 
@@ -1070,6 +1092,36 @@ def _int_bounds(fdef, tapes, guarded=frozenset()):
     return bounds
 
 
+CHECKED_INT = "_s2s_checked_int"  # compiled_helpers.checked_int
+
+
+def check_int_conversions(fdef, bindings, data) -> bool:
+    """`int(v)`, `round(v)`, `math.floor(v)`, `math.ceil(v)`, `math.trunc(v)` become `_s2s_checked_int(v, how)`:
+    numba converts a float beyond int64's range, NaN or inf to a made-up int, where Python's int grows (or
+    Python raises); the helper checks the float lies within +-2**53 (else the NumPy code runs the call), so
+    `_int_bounds` takes the result so. Whether it wrote one."""
+    wrote = False
+
+    def how(func):
+        if isinstance(func, ast.Name) and func.id in ("int", "round") and func.id not in bindings \
+                and func.id not in data:
+            return func.id
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+                and bindings.get(func.value.id) is math and func.attr in ("floor", "ceil", "trunc"):
+            return func.attr
+        if isinstance(func, ast.Name) and bindings.get(func.id) in (math.floor, math.ceil, math.trunc):
+            return bindings[func.id].__name__
+        return None
+
+    for node in walk(fdef):
+        if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
+                and not isinstance(node.args[0], ast.Starred) and how(node.func) is not None:
+            node.args = [node.args[0], ast.Constant(how(node.func))]
+            node.func = ast.Name(id=CHECKED_INT, ctx=ast.Load())
+            wrote = True
+    return wrote
+
+
 def _tape_counter(name, tapes) -> bool:
     """Whether `name` is the counter of an array tape (`stack_t_n`, numba_lowering's name): it counts the items
     stored in an array (its stores are bounds-checked), so it stays below the array's length."""
@@ -1077,8 +1129,9 @@ def _tape_counter(name, tapes) -> bool:
 
 
 def _fallback_raise(why):
+    """`raise ValueError(...)` marked for one call: the NumPy code runs for it, the compiled code stays."""
     return ast.Raise(exc=ast.Call(func=ast.Name(id="ValueError", ctx=ast.Load()),
-                                  args=[ast.Constant(_FALLBACK + why)], keywords=[]), cause=None)
+                                  args=[ast.Constant(_FALLBACK_CALL + why)], keywords=[]), cause=None)
 
 
 def _outside(name, limit):

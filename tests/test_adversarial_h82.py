@@ -5,6 +5,7 @@ variants' cache."""
 from __future__ import annotations
 
 import ast
+import math
 import warnings
 
 import numpy as np
@@ -69,15 +70,34 @@ def test_an_int_argument_too_large_for_its_sums_runs_the_numpy_code():
     df = s2s.grad(twice, compile="always")
     got, why = _compiled(twice, 1.5, 3, df=df)
     assert got == 6.0 and not why  # compiled: n is checked to lie within +-2**31 at the top
-    for n in (2 ** 62 + 5, 2 ** 63 - 1):  # compiled: 2.0 and 5.0 (n + n wrapped)
-        got, _ = _compiled(twice, 1.5, n, df=df)
-        assert got == (2 * n) % 7 * 1.0
+    for n in (2 ** 62 + 5, 2 ** 63 - 1):  # compiled: 2.0 and 5.0 (n + n wrapped); the NumPy code runs these calls
+        got, why = _compiled(twice, 1.5, n, df=df)
+        assert got == (2 * n) % 7 * 1.0 and not why
     got, _ = _compiled(twice, 1.5, 4, df=df)
     assert got == 1.0
 
 
+def conversions(x, y):
+    return x * (int(y * 1e20) % 7) + x * (math.floor(y) % 5) + x * (round(y) % 3) + x * (math.ceil(-y) % 4)
+
+
+def test_floats_converted_to_ints_beyond_int64_run_the_numpy_code():
+    df = s2s.grad(conversions, compile="strict")
+    got, why = _compiled(conversions, 1.5, 2e-20, df=df)
+    _right(conversions, (1.5, 2e-20), got)  # compiled, every conversion within int64
+    for y in (-2.5, 1e30):  # compiled: 12.0 and 9.0 (made-up int64s), where Python's ints give 8.0 and 5.0
+        got, why = _compiled(conversions, 1.5, y, df=df)
+        _right(conversions, (1.5, y), got)
+        assert not why
+    with pytest.raises(ValueError, match="NaN"):  # as Python's int(nan) does (compiled: a number)
+        df(1.5, float("nan"))
+    with pytest.raises(OverflowError):
+        df(1.5, float("inf"))
+    assert df(1.5, 0.25) == s2s.grad(conversions)(1.5, 0.25)
+
+
 def doublings_until(x):
-    k = 0
+    k = 1
     s = x
     while s < 100.0:
         s = s * 2.0
@@ -94,3 +114,22 @@ def test_a_counter_still_compiles_and_its_bound_is_checked():
     bounds = compiled._int_bounds(fdef, set(), frozenset({"n"}))
     assert bounds["n"] == (-2 ** 31 + 1, 2 ** 31 - 1) and bounds["i"] == (0, 2 ** 31 - 2)
     assert "j" not in bounds and bounds["m"][1] < 2 ** 62  # k + k is no counter; k * 2 of a counter is small
+
+
+# ------------------------------------------------------------------------ Python ints with narrow int arrays
+
+def brightened(x, img, ids, c):
+    return np.sum(x * (img + c)) + np.sum(x * ((ids * 100000) % 7))
+
+
+def test_a_python_int_with_a_narrow_int_array_takes_the_array_s_dtype():
+    # NumPy computes uint8 + 200 in uint8 and int32 * 100000 in int32 (wrapping, NEP 50); numba computed both in
+    # int64: compiled [212, 301, 450] where NumPy gives [215, 45, 200]
+    x = np.array([0.5, 1.5, 2.0])
+    img, ids = np.array([10, 100, 250], dtype=np.uint8), np.array([50000, 3, 70000], dtype=np.int32)
+    df = s2s.grad(brightened, compile="strict")
+    got, _ = _compiled(brightened, x, img, ids, 200, df=df)
+    _right(brightened, (x, img, ids, 200), got)
+    np.testing.assert_array_equal(got, [215.0, 45.0, 200.0])
+    with pytest.raises(OverflowError):  # NumPy: 300 is out of uint8's range (numba would wrap it)
+        df(x, img, ids, 300)

@@ -432,7 +432,8 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     that shape (their zeros become `np.zeros(shape)`, s2s/compiled_tapes.zero_arrays says when that is
     the same program); `numpy_names` (`linalg_names`) are the names the code reads NumPy (np.linalg) by;
     `ints` names variables known to hold Python ints (`reciprocal_divisions`). `float32`: some argument is
-    float32 (`weak_numbers`).
+    float32, or an integer array or number of another dtype than int64 (`weak_numbers`: NumPy computes
+    `uint8 array + 200` in uint8, numba in int64).
     """
     fdef = copy.deepcopy(fdef)
     _lists_made_arrays(fdef, numpy_names)

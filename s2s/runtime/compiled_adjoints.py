@@ -20,6 +20,7 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from s2s.runtime.compiled_helpers import (
     FALLBACK,
+    FALLBACK_CALL,
     _blocks,
     _constant_axis,
     _is_array,
@@ -386,7 +387,29 @@ def _weak(number, like):
         _refuse("weak", number, like)
     if _dtype_of(like) == types.float32:
         return lambda number, like: np.float32(number)
+    if _narrow_int(_dtype_of(like)) and isinstance(_plain(number), types.Integer):
+        return _in_dtype(_dtype_of(like))
     return lambda number, like: number
+
+
+def _narrow_int(t):
+    t = types.unliteral(t)
+    return isinstance(t, types.Integer) and t != types.int64
+
+
+def _in_dtype(dtype):
+    """`(number, like) -> number` converted to the integer `dtype`, as NumPy converts a Python int for an operation
+    with an array or number of that dtype (NEP 50); one out of its range raises the fallback for this call (NumPy
+    raises OverflowError, numba would wrap around)."""
+    dtype = types.unliteral(dtype)
+    info = np.iinfo(numpy_support.as_dtype(dtype))
+    low, high, scalar = int(info.min), int(info.max), getattr(np, numpy_support.as_dtype(dtype).name)
+
+    def impl(number, like):
+        if number < low or number > high:
+            raise ValueError(FALLBACK_CALL + "a Python int out of the range of the integer array it meets")
+        return scalar(number)
+    return impl
 
 
 def weak_op(a, b, op, left):
@@ -406,6 +429,11 @@ def _weak_op(a, b, op, left):
         _refuse("weak_op", a, b, op, left)
     apply = numba.njit(_WEAK_OPS[op.literal_value], inline="always")
     number, other = (a, b) if left.literal_value else (b, a)
+    if _is_number(number) and _narrow_int(_dtype_of(other)) and isinstance(_plain(number), types.Integer):
+        convert = numba.njit(_in_dtype(_dtype_of(other)), inline="always")
+        if left.literal_value:
+            return lambda a, b, op, left: apply(convert(a, b), b)
+        return lambda a, b, op, left: apply(a, convert(b, a))
     if not _is_number(number) or _dtype_of(other) != types.float32 or _dtype_of(number) == types.float32:
         return lambda a, b, op, left: apply(a, b)
     if left.literal_value:

@@ -18,6 +18,7 @@ Example (inside a function numba compiles)::
 from __future__ import annotations
 
 import functools
+import math
 
 import numba
 import numpy as np
@@ -29,6 +30,7 @@ from numba.np.arrayobj import make_array, populate_array
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
 FALLBACK = "s2s compiled code cannot handle this case: "  # ValueError prefix the runner falls back on
+FALLBACK_CALL = "s2s compiled code cannot handle this call: "  # ... for this call alone (the NumPy code runs it)
 
 
 def _plain(t):
@@ -102,9 +104,70 @@ def _counter_check(k, limit):
     if isinstance(inner, types.Integer):
         def impl(k, limit):
             if k is not None and (k > limit or k < -limit):
-                raise ValueError(FALLBACK + "an int counter passed 2**50 (numba's int64 would wrap around later)")
+                raise ValueError(FALLBACK_CALL + "an int counter passed 2**50 (numba's int64 would wrap around "
+                                 "later)")
         return impl
     return lambda k, limit: None
+
+
+_CONVERSIONS = {"int": int, "floor": math.floor, "ceil": math.ceil, "trunc": math.trunc, "round": round}
+
+
+def checked_int(v, how):
+    """`int(v)` (how "int"; or "floor", "ceil", "trunc", "round": math's and the builtin) of a number `v`; a
+    float beyond +-2**53, NaN or inf raises the ValueError marked for one call: Python's int grows (or
+    raises), where numba's conversion to int64 gives a made-up number. So does an int beyond +-2**53 (an
+    int64 item made a Python int: s2s/compiled.py, which writes the calls, bounds the result so)."""
+    return _CONVERSIONS[how](v)
+
+
+@_overload(checked_int, inline="always")
+def _checked_int(v, how):
+    if not (isinstance(how, types.StringLiteral) and how.literal_value in _CONVERSIONS and _is_number(v)):
+        _refuse("checked_int", v, how)
+    convert = _CONVERTERS[how.literal_value]
+    if isinstance(_plain(v), types.Boolean):
+        return lambda v, how: convert(v)
+    if isinstance(_plain(v), types.Integer):  # (an item of an int array: bounded too, as s2s/compiled.py takes it)
+        def impl_int(v, how):
+            if v > 9007199254740992 or v < -9007199254740992:
+                raise ValueError(FALLBACK_CALL + "an int beyond 2**53 read as a Python int")
+            return convert(v)
+        return impl_int
+
+    def impl(v, how):
+        if not abs(v) <= 9007199254740992.0:  # (NaN and inf too)
+            raise ValueError(FALLBACK_CALL + "a float converted to an int is NaN, inf or beyond 2**53")
+        return convert(v)
+    return impl
+
+
+@numba.njit(inline="always")
+def _to_int(v):
+    return int(v)
+
+
+@numba.njit(inline="always")
+def _to_floor(v):
+    return math.floor(v)
+
+
+@numba.njit(inline="always")
+def _to_ceil(v):
+    return math.ceil(v)
+
+
+@numba.njit(inline="always")
+def _to_trunc(v):
+    return math.trunc(v)
+
+
+@numba.njit(inline="always")
+def _to_round(v):
+    return round(v)
+
+
+_CONVERTERS = {"int": _to_int, "floor": _to_floor, "ceil": _to_ceil, "trunc": _to_trunc, "round": _to_round}
 
 
 # -------------------------------------------------------------------------------------------- tape
@@ -1014,8 +1077,8 @@ HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero)}
 
-__all__ = ["FALLBACK", "HELPERS", "counter_check", "tape_set", "tape_grow", "tape_stack", "accumulate_matmul", "accumulate_outer", "reshape",
-           "add_at", *HELPERS]
+__all__ = ["FALLBACK", "FALLBACK_CALL", "HELPERS", "counter_check", "checked_int", "tape_set", "tape_grow", "tape_stack",
+           "accumulate_matmul", "accumulate_outer", "reshape", "add_at", *HELPERS]
 
 # more of them, in a module of their own (s2s/runtime/compiled_adjoints.py): it reads this one's tools, and adds its
 # helpers to HELPERS, this module's names and __all__ once it is made, whichever of the two is imported first
