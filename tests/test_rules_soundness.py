@@ -319,6 +319,7 @@ NONDIFF_SAMPLES = {
     "mapping_keys": "its result is a list of a dict's keys, which carry no derivative",
     "effect_free": "a check that returns nothing: it reads a function value before a checkpointed loop runs",
     "star_count": "a check that returns nothing: it counts the items `*p` passes to a helper s2s expanded",
+    "unpack_count": "a check that returns nothing: it counts the items `a, b = p` unpacks",
     "store_field": "the store obj.name = v itself (its value's derivative flows through the local variable the objects "
                    "pass reads back); tests/test_objects.py checks methods that store attributes",
 }

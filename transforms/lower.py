@@ -191,7 +191,7 @@ class Lowerer:
                 items = self.atom(a.value, out)
                 from .inline import star_count_check
                 out.append(fix_locations(ast.copy_location(star_count_check(copy.deepcopy(items), covered, helper.name), e)))
-                self.assign_to(target, items, out, e)
+                self.assign_to(target, items, out, e, counted=True)
                 args.extend(ast.Name(id=n, ctx=ast.Load()) for n in names)
             expanded = ast.copy_location(helper.expand(args), e)
             fix_locations(expanded)
@@ -401,7 +401,9 @@ class Lowerer:
         for (t, _), atom in zip(pairs, atoms):
             self.assign_to(t, ast.copy_location(atom, loc) if hasattr(atom, "lineno") else atom, out, loc)
 
-    def assign_to(self, target, value, out, loc):
+    def assign_to(self, target, value, out, loc, counted=False):
+        """`target = value` as primitive statements; a tuple target is read item by item, its value's count of
+        items checked first (`counted`: checked already)."""
         if isinstance(target, ast.Name):
             if isinstance(value, ast.ListComp) and not _reads(value, target.id):
                 self.listcomp(value, out, name=target.id)
@@ -433,6 +435,7 @@ class Lowerer:
                 out.append(ast.copy_location(ast.Assign(targets=[store(seq)], value=ast.Call(
                     func=list_fn, args=[copy.deepcopy(src)], keywords=[])), loc))
                 src = load(seq)
+                out.append(_unpack_count_check(src, len(target.elts) - 1, True, loc))
                 items = [ast.Subscript(value=load(seq), slice=ast.Constant(i), ctx=ast.Load()) for i in range(star)]
                 middle = ast.Subscript(value=load(seq), slice=ast.Slice(lower=ast.Constant(star), upper=ast.Constant(
                     -after) if after else None, step=None), ctx=ast.Load())
@@ -443,6 +446,8 @@ class Lowerer:
                     t = t.value if isinstance(t, ast.Starred) else t
                     self.assign_to(t, ast.copy_location(item, loc), out, loc)
                 return
+            if not counted:
+                out.append(_unpack_count_check(src, len(target.elts), False, loc))
             for i, t in enumerate(target.elts):
                 item = ast.Subscript(value=copy.deepcopy(src), slice=ast.Constant(i), ctx=ast.Load())
                 if isinstance(t, ast.Name):
@@ -462,6 +467,15 @@ class Lowerer:
         raise self.pf.error(ctx().unsupported,
                             f"s2s cannot differentiate assignment to {type(target).__name__.lower()}", target,
                             hint="assign to a local name instead")
+
+
+def _unpack_count_check(items, count, starred, loc) -> ast.stmt:
+    """`s2s.unpack_count(items, count, starred)`, a statement of its own: Python's ValueError where the value
+    unpacked into `count` targets (at least `count` with a starred one) holds another number of items."""
+    from .desugar import helper_attr
+    call = ast.Call(func=helper_attr("s2s", "unpack_count", ctx().runtime.unpack_count),
+                    args=[copy.deepcopy(items), ast.Constant(count), ast.Constant(starred)], keywords=[])
+    return fix_locations(ast.copy_location(ast.Expr(value=call), loc))
 
 
 _OPAQUE = (ast.Call, ast.Lambda, ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.ListComp, ast.SetComp,

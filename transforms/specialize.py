@@ -118,15 +118,18 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
 
 def drop_known_counts(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     """`s2s.star_count(p, 3, 'f')` (the check that `f(s, *p)` gives f the items it takes, transforms/inline.py)
-    dropped where p certainly holds 3 items: a tuple or list of 3 known items, an array of 3 rows."""
-    check = getattr(ctx().runtime, "star_count", None)
+    and `s2s.unpack_count(p, 3, starred)` (the check that `a, b, c = p` finds 3 items, at least 3 with a starred
+    target: transforms/lower.py) dropped where p certainly holds that many: a tuple or list of known items, an
+    array of known rows."""
+    checks = tuple(c for c in (getattr(ctx().runtime, "star_count", None), getattr(ctx().runtime, "unpack_count", None))
+                   if c is not None)
     changed = False
     for node in walk(fdef):
         for field in ("body", "orelse"):
             stmts = getattr(node, field, None)
-            if not isinstance(stmts, list) or not any(_known_count(s, check, shapes) for s in stmts):
+            if not isinstance(stmts, list) or not any(_known_count(s, checks, shapes) for s in stmts):
                 continue
-            kept = [s for s in stmts if not _known_count(s, check, shapes)]
+            kept = [s for s in stmts if not _known_count(s, checks, shapes)]
             setattr(node, field, kept or [ast.Pass()])
             changed = True
     return changed
@@ -154,15 +157,22 @@ def drop_number_guards(fdef: ast.FunctionDef, shapes: Shapes, numbers) -> bool:
     return bool(dropped)
 
 
-def _known_count(stmt, check, shapes) -> bool:
+def _known_count(stmt, checks, shapes) -> bool:
     if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and len(stmt.value.args) == 3
-            and shapes.callee(stmt.value) is check and check is not None):
+            and any(shapes.callee(stmt.value) is c for c in checks)):
         return False
     count = _number(stmt.value.args[1])
+    if type(count) is not int:
+        return False
+    starred = isinstance(stmt.value.args[2], ast.Constant) and stmt.value.args[2].value is True
     fact = shapes.of(stmt.value.args[0])
     if isinstance(fact, Seq):
-        return type(count) is int and len(fact.items) == count
-    return type(count) is int and isinstance(fact, tuple) and len(fact) >= 1 and fact[0] == count
+        have = len(fact.items)
+    elif isinstance(fact, tuple) and len(fact) >= 1 and type(fact[0]) is int:
+        have = fact[0]
+    else:
+        return False
+    return have >= count if starred else have == count
 
 
 def fold_known_ints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:

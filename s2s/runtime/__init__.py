@@ -84,6 +84,7 @@ from s2s.runtime.desugared import (  # noqa: F401
     mapping_keys,
     star_count,
     stop_gradient,
+    unpack_count,
     unshared,
 )
 from s2s.runtime.einsum import (  # noqa: F401

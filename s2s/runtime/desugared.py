@@ -135,6 +135,34 @@ def star_count(items, count, func_name):
                         f"{count} parameters")
 
 
+def unpack_count(items, count, starred):
+    """Check that `items`, unpacked into `count` targets (`a, b = items`; with `starred`, `a, *rest, z = items`
+    into at least `count`), holds as many items: Python's ValueError where it holds another number. s2s reads the
+    targets from it by position (transforms/lower.py), which would take the first items of a longer value
+    silently; a dict or set, whose items are not read by position, is refused.
+
+        >>> unpack_count((1.0, 2.0), 2, False)
+    """
+    if isinstance(items, Mapping | set | frozenset):
+        from s2s.errors import UnsupportedSyntaxError
+        raise UnsupportedSyntaxError(
+            f"s2s unpacks a tuple, list or array by position, and this is a {type(items).__name__}",
+            hint="unpack a list of it (`a, b = list(d)`), as Python iterates over it")
+    try:
+        have = len(items)
+    except TypeError:
+        raise TypeError(f"cannot unpack non-iterable {type(items).__name__} object") from None
+    if have < count or have > count and not starred:
+        raise ValueError(_unpack_message(have, count, starred))
+
+
+def _unpack_message(have, count, starred) -> str:
+    """Python's own words for unpacking `have` items into `count` targets."""
+    if have > count:
+        return f"too many values to unpack (expected {count})"
+    return f"not enough values to unpack (expected {'at least ' if starred else ''}{count}, got {have})"
+
+
 def effect_free(where, func):
     """Check, before a checkpointed loop runs, that the function value `func` it calls has no effect a second
     run would show (random draws, methods changing objects: transforms/effects.py); else raise the error
