@@ -259,6 +259,83 @@ def _check_args(positions, args, kwargs, func=None):
 _GRAD_OPTIONS = ("wrt", "argnums", "argnum", "has_aux", "optimize")
 
 
+def _follows_partials(transform):
+    """`transform` (grad, jacobian, ...) that, for a functools.partial `p`, returns a function following `p`: the
+    derivative is made again when p's function, arguments or keywords are no longer those it was made from
+    (`p.keywords[k] = v` changes the dict in place, `p.__setstate__` replaces all three), as p's own calls
+    follow them. A transform of such a function (grad(grad(p))) follows p too."""
+
+    @functools.wraps(transform)
+    def transform_following(func=None, *args, **kwargs):
+        now = _changing(func)
+        if now is None:
+            return transform(func, *args, **kwargs)
+        return _following(now, lambda value: transform(value, *args, **kwargs))
+
+    return transform_following
+
+
+def _changing(func):
+    """For a partial, or a function `_following` made: `now()` giving (a token that is another object once what
+    `func` computes has changed, what to transform now); None for anything else."""
+    follows = getattr(func, "__s2s_follows__", None)
+    if follows is not None:
+        return lambda: (follows(), follows())
+    if not isinstance(func, functools.partial):
+        return None
+    held = [_partial_state(func), object()]
+
+    def now():
+        if not _partial_state_holds(func, held[0]):
+            held[:] = [_partial_state(func), object()]
+        return held[1], func
+
+    return now
+
+
+def _partial_state(p: functools.partial) -> tuple:
+    """What the calls of the partial `p` depend on: its function (the state of an inner partial too), its
+    arguments, its keywords dict and the (key, value) pairs in it."""
+    inner = _partial_state(p.func) if isinstance(p.func, functools.partial) else None
+    return p.func, p.args, p.keywords, tuple(p.keywords.items()), inner
+
+
+def _partial_state_holds(p: functools.partial, state: tuple) -> bool:
+    """Whether `p` holds the very objects `state` (from `_partial_state`) names: compared by identity, as a
+    keyword rebound to an equal value may still be another kind of value."""
+    func, args, keywords, items, inner = state
+    if p.func is not func or p.args is not args or p.keywords is not keywords or len(keywords) != len(items):
+        return False
+    if any(keywords.get(k, _NOTHING) is not v for k, v in items):
+        return False
+    return inner is None or _partial_state_holds(func, inner)
+
+
+_NOTHING = object()
+
+
+def _following(now, make):
+    """A function calling `make(value)` for the `value` from `now()` (`_changing`), made again when the token
+    changes. Its `__s2s_follows__` gives the function it calls now."""
+    token, value = now()
+    held = [token, make(value)]
+
+    def current():
+        token, value = now()
+        if token is not held[0]:
+            held[:] = [token, make(value)]
+        return held[1]
+
+    def following(*args, **kwargs):
+        return current()(*args, **kwargs)
+
+    functools.update_wrapper(following, held[1], updated=())
+    del following.__wrapped__  # (not the function it calls for ever: inspect would read its signature)
+    following.__s2s_follows__ = current
+    return following
+
+
+@_follows_partials
 def grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt | None = None,
          argnum: Wrt | None = None, has_aux: bool = False, optimize: bool = True, compile: bool | str = False,
          **unknown: Any) -> Callable:
@@ -613,6 +690,7 @@ def _unshared(grads):
     return unshared(grads)
 
 
+@_follows_partials
 def value_and_grad(func: Callable | None = None, wrt: Wrt | None = None, *, argnums: Wrt | None = None,
                    argnum: Wrt | None = None, has_aux: bool = False, optimize: bool = True,
                    **unknown: Any) -> Callable:
@@ -785,6 +863,7 @@ def checkpoint(iterable: Any, every: int | None = None) -> Any:
 checkpoint.__s2s_checkpoint__ = True
 
 
+@_follows_partials
 def derivative(func: Callable, mode: str = "reverse", wrt: Wrt | None = None, optimize: bool = True, *,
                argnums: Wrt | None = None, argnum: Wrt | None = None, **unknown: Any) -> Callable:
     """The raw generated function, for any argument shapes (what `s2s.source(df)` prints).
@@ -870,6 +949,7 @@ def jvp(func: Callable, primals: tuple | list, tangents: tuple | list, *, has_au
 _JAC_OPTIONS = ("wrt", "argnums", "argnum", "mode", "has_aux")
 
 
+@_follows_partials
 def jacobian(func: Callable, wrt: Wrt | None = None, mode: str = "reverse", *, argnums: Wrt | None = None,
              argnum: Wrt | None = None, has_aux: bool = False, **unknown: Any) -> Callable:
     """Return a function computing the Jacobian of `func` with respect to one argument, or a tuple of
@@ -957,6 +1037,7 @@ def jacrev(func: Callable, argnums: Wrt | None = None, *, wrt: Wrt | None = None
     return jacobian(func, wrt, "reverse", has_aux=has_aux)
 
 
+@_follows_partials
 def elementwise_grad(func: Callable, wrt: Wrt | None = None, *, argnum: Wrt | None = None,
                      argnums: Wrt | None = None, **unknown: Any) -> Callable:
     """autograd's `elementwise_grad`: the pullback of a vector of ones, i.e. the gradient of
@@ -1004,6 +1085,7 @@ def elementwise_grad(func: Callable, wrt: Wrt | None = None, *, argnum: Wrt | No
     return gradient
 
 
+@_follows_partials
 def hessian(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = None, argnum: Wrt | None = None,
             **unknown: Any) -> Callable:
     """Return a function computing the Hessian of scalar `func` (forward over reverse), of shape
@@ -1043,6 +1125,7 @@ def hessian(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = Non
     return made
 
 
+@_follows_partials
 def hvp(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = None, argnum: Wrt | None = None,
         **unknown: Any) -> Callable:
     """Return `hvp(*args, v)`: the Hessian of scalar `func` times `v`, without forming the Hessian
@@ -1103,6 +1186,9 @@ def source(df: Callable, *args: Any) -> str:
         print(s2s.source(s2s.grad(f), np.ones(3)))   # def df_dx(x, *, out_bar=1.0): ...
     """
     from s2s import codegen
+    follows = getattr(df, "__s2s_follows__", None)
+    if follows is not None:  # s2s.grad(functools.partial(...)): the function it calls now
+        return source(follows(), *args)
     if getattr(df, "__s2s_compiled__", None) is not None:  # s2s.grad(f, compile=...)
         from s2s import compiled
         return compiled.source_of(df, *args)
@@ -1124,7 +1210,11 @@ def source(df: Callable, *args: Any) -> str:
 def _function_of(func):
     """The function s2s transforms for `func`: itself, for a functools.partial of a function the function
     with the bound arguments in place (`_partial_function`), or for a custom_vjp / custom_jvp function the
-    plain function with source that calls it (s2s/custom.py)."""
+    plain function with source that calls it (s2s/custom.py). For a function following a partial
+    (`_following`), the derivative function it calls now."""
+    follows = getattr(func, "__s2s_follows__", None)
+    if follows is not None:
+        return _function_of(follows())
     if hasattr(func, "__code__"):
         return func
     if isinstance(func, functools.partial):

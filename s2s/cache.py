@@ -76,6 +76,8 @@ def current(kind, container, key, func):
         return container.get(key, MISSING)
     if kind == "f":
         return container.__code__, container.__defaults__, container.__kwdefaults__
+    if kind == "n":  # s2s.grad(functools.partial(...)): the derivative function it calls now (api._following)
+        return container.__s2s_follows__()
     try:
         if kind == "c":
             return func.__closure__[key].cell_contents

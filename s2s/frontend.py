@@ -70,17 +70,15 @@ class ParsedFunction:
         code made from it can be told stale later (s2s/pipeline.py). Kinds: "g" a global of `func`
         (key: the name), "c" a closure cell of `func` (key: its index), "d" an entry of the dict
         `container`, "a" the attribute `key` of the object `container`, "f" the code, defaults and
-        keyword defaults of the function `container`."""
+        keyword defaults of the function `container`, "n" the function a derivative function following a partial
+        (`container`) calls now."""
         records = getattr(_recording, "stack", None)
         if not records:
             return
         func = self.func
         for record in records:
             record.setdefault((id(func), kind, id(container), key), (func, kind, container, key, obj, mode))
-            if isinstance(obj, types.FunctionType):
-                # a Python function's code and defaults decide how calls to it are transformed: kind "f"
-                record.setdefault((0, "f", id(obj), None),
-                                  (None, "f", obj, None, (obj.__code__, obj.__defaults__, obj.__kwdefaults__), "f"))
+            _note_function(record, obj)
 
     def resolve(self, name: str):
         """The object a free name denotes: closure cell, module global or builtin; `_MISSING` for a name the
@@ -92,11 +90,11 @@ class ParsedFunction:
         if name in self.closure:
             obj = self.closure[name]
             self._note("c", None, self.func.__code__.co_freevars.index(name), obj, _mode(obj))
-            return obj
+            return self._now(obj)
         if name in self.globals:
             obj = self.globals[name]
             self._note("g", None, name, obj, _mode(obj))
-            return obj
+            return self._now(obj)
         self._note("g", None, name, _MISSING, "is")  # a global of that name defined later shadows the builtin
         own = _own_builtins(self.func)
         obj = own.get(name, _MISSING)
@@ -125,8 +123,31 @@ class ParsedFunction:
                 self._note("d", space, node.attr, obj, _mode(obj))
             else:
                 self._note("a", base, node.attr, obj, _mode(obj, fresh_each_access=True))
-            return obj
+            return self._now(obj)
         return _MISSING
+
+    def _now(self, obj):
+        """What `obj` computes now, where it is a derivative function that follows a functools.partial
+        (`s2s.grad(partial(f, k=3.0))`, api._following): the derivative function it calls now, recorded (kind "n")
+        so that code made from it is stale once the partial changed and it calls another."""
+        follows = getattr(obj, "__s2s_follows__", None) if isinstance(obj, types.FunctionType) else None
+        if follows is None:
+            return obj
+        now = follows()
+        self._note("n", obj, None, now, "is")
+        return self._now(now)
+
+
+def _note_function(record, obj):
+    """Record what decides how calls of `obj` are transformed: a Python function's code and defaults (kind "f");
+    a functools.partial's function (kind "a": `p.__setstate__` gives it another, whose effects may differ), and
+    what decides about that function, to any depth. (Its arguments and keywords are read when the call runs.)"""
+    if isinstance(obj, types.FunctionType):
+        record.setdefault((0, "f", id(obj), None),
+                          (None, "f", obj, None, (obj.__code__, obj.__defaults__, obj.__kwdefaults__), "f"))
+    elif isinstance(obj, functools.partial):
+        record.setdefault((0, "a", id(obj), "func"), (None, "a", obj, "func", obj.func, "is"))
+        _note_function(record, obj.func)
 
 
 def _own_builtins(func) -> dict:

@@ -79,8 +79,15 @@ class Link:
 
 
 def resolve_in(func, node):
-    """What the name or dotted expression `node` denotes inside `func` (closure, globals, builtins)."""
-    import builtins
+    """What the name or dotted expression `node` denotes inside `func` (closure, globals, builtins); for a
+    derivative function following a functools.partial, the one it calls now (as frontend resolves it)."""
+    obj = _denoted(func, node)
+    while isinstance(obj, types.FunctionType) and getattr(obj, "__s2s_follows__", None) is not None:
+        obj = obj.__s2s_follows__()
+    return obj
+
+
+def _denoted(func, node):
     if isinstance(node, ast.Attribute):
         return getattr(resolve_in(func, node.value), node.attr)
     name = node.id

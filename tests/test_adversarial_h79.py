@@ -58,9 +58,6 @@ def scaled_power(x, k=1.0, p=2.0):
     return np.sum(k * x ** p)
 
 
-@pytest.mark.xfail(strict=True, reason="stale: s2s.grad(functools.partial(f, k=3.0)) binds the keywords into the "
-                                       "defaults of a copy of f when the gradient is made (api._partial_function); a "
-                                       "later p.keywords['k'] = 5.0, which the partial's own calls follow, is not seen")
 def test_gradient_of_a_partial_follows_its_keywords_changed_later():
     import functools
     x = np.array([0.3, -0.7, 1.1])

@@ -111,3 +111,79 @@ def test_has_aux():
 def test_partials_that_stay_refused(partial):
     with pytest.raises(s2s.S2SError):
         s2s.grad(partial)(Y)
+
+
+def test_derivatives_of_a_partial_follow_its_state_changed_later():
+    # grad(p) bound p's keywords and arguments into a copy of model when made: a later p.keywords[k] = v or
+    # p.__setstate__, which p's own calls follow, gave the derivative of the partial p had been
+    p = P(model, y=Y, scale=2.0)
+    g, h, value_and_g = s2s.grad(p), s2s.hessian(p), s2s.value_and_grad(p)
+    np.testing.assert_allclose(g(X), autograd.grad(P(model_ag, y=Y, scale=2.0))(X), rtol=1e-10)
+    p.keywords["scale"] = 5.0
+    p.keywords["power"] = 3
+    expected = autograd.grad(P(model_ag, y=Y, scale=5.0, power=3))
+    np.testing.assert_allclose(g(X), expected(X), rtol=1e-10)
+    np.testing.assert_allclose(value_and_g(X)[1], expected(X), rtol=1e-10)
+    np.testing.assert_allclose(h(X), autograd.hessian(P(model_ag, y=Y, scale=5.0, power=3))(X), rtol=1e-9, atol=1e-12)
+    assert "power" in s2s.source(g, X)
+    p.__setstate__((model, (-Y,), {"scale": 0.5}, None))  # now model(-Y, x, scale=0.5)
+    np.testing.assert_allclose(g(X), autograd.grad(P(model_ag, -Y, scale=0.5))(X), rtol=1e-10)
+
+
+def test_grad_of_grad_of_a_partial_follows_its_keywords():
+    p = P(model, y=1.3, scale=2.0)
+    gg = s2s.grad(s2s.grad(p))
+    assert gg(0.4) == pytest.approx(autograd.grad(autograd.grad(P(model_ag, y=1.3, scale=2.0)))(0.4))
+    p.keywords["scale"] = -3.0
+    assert gg(0.4) == pytest.approx(autograd.grad(autograd.grad(P(model_ag, y=1.3, scale=-3.0)))(0.4))
+
+
+def scaled_sines(x, y, scale=1.0):
+    return scale * np.sum(np.sin(x * y))
+
+
+def test_a_gradient_of_a_partial_called_inside_a_differentiated_function_follows_it():
+    p = P(scaled_sines, y=Y, scale=2.0)
+    inner = s2s.grad(p)
+
+    def outer(x):
+        return np.sum(inner(x) * x)
+
+    def outer_ag(x, scale):
+        return anp.sum(scale * Y * anp.cos(x * Y) * x)
+
+    np.testing.assert_allclose(s2s.grad(outer)(X), autograd.grad(outer_ag)(X, 2.0), rtol=1e-10)
+    p.keywords["scale"] = 3.0
+    np.testing.assert_allclose(s2s.grad(outer)(X), autograd.grad(outer_ag)(X, 3.0), rtol=1e-10)
+
+
+def _calm(x, k=1.0):
+    return np.sin(x * k)
+
+
+def _noisy(x, k=1.0):
+    return np.sin(x * k * np.random.default_rng().normal())
+
+
+STEP = P(_calm, k=2.0)
+
+
+def stepped(x):
+    s = x
+    for _ in s2s.checkpoint(range(4), every=2):
+        s = STEP(s)
+    return s
+
+
+def test_a_checkpointed_loop_calling_a_partial_given_another_function_is_refused_again():
+    # the check that the loop's calls draw no random numbers read STEP.func when the derivative was made: a
+    # STEP.__setstate__ with another function kept serving it, the loop run again drawing other numbers
+    g = s2s.grad(stepped)
+    expected = autograd.grad(lambda x: anp.sin(2.0 * anp.sin(2.0 * anp.sin(2.0 * anp.sin(2.0 * x)))))(0.3)
+    assert g(0.3) == pytest.approx(expected)
+    STEP.__setstate__((_noisy, (), {"k": 2.0}, None))
+    try:
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="random"):
+            g(0.3)
+    finally:
+        STEP.__setstate__((_calm, (), {"k": 2.0}, None))
