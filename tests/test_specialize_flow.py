@@ -669,3 +669,21 @@ def test_arctan2_of_real_floats_is_real():
     src = s2s.source(s2s.grad(bending), P)
     assert "grad_matmul" not in src and "# s2s:" not in src, src
     check_all(bending, (P,))
+
+
+def neighbour_products(x):
+    n = x.shape[0]
+    acc = np.zeros(n)
+    for i in range(n):
+        acc[i] += x[i] * x[(i + 1) % n]
+        acc += 0.1 * x
+    return np.sum(acc ** 2)
+
+
+def test_an_item_update_of_an_array_needs_no_ownership_check():
+    """`acc[i] += v` of a local array, no other name holding it: the deep check (objects held in acc) finds
+    nothing in an array of numbers, so the specialised code has none (compiled code can take it)."""
+    x = np.array([0.3, -1.2, 0.8, 0.5, -0.4])
+    src = s2s.source(s2s.grad(neighbour_products), x)
+    assert "unshared" not in src, src
+    check_all(neighbour_products, (x,), use_autograd=False)

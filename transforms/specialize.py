@@ -136,17 +136,20 @@ def drop_known_counts(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
 
 
 def drop_number_guards(fdef: ast.FunctionDef, shapes: Shapes, numbers) -> bool:
-    """`s2s.unshared(value, site, False, y, *others)` (the run-time check that `y op= v` changes nothing another
-    name sees, transforms/ownership.py) is `value` where `y` certainly holds a number (`Shapes.number_names`):
-    a number is never changed in place, so `y *= x` of `y = x`, x a float, rebinds `y` alone."""
+    """`s2s.unshared(value, site, deep, y, *others)` (the run-time check that `y op= v` or `y[i] op= v` changes
+    nothing another name sees, transforms/ownership.py) is `value` where it can find nothing: where `y`
+    certainly holds a number (`Shapes.number_names`; a number is never changed in place, so `y *= x` of
+    `y = x`, x a float, rebinds `y` alone), and where no other name is asked about and `y` is an array or a
+    number (`acc[i] += v` of an array: its items are numbers, none of them an object another item holds)."""
     check = getattr(ctx().runtime, "unshared", None)
     guards = [n for n in walk(fdef) if isinstance(n, ast.Call) and shapes.callee(n) is check and check is not None
               and len(n.args) >= 4 and not n.keywords and isinstance(n.args[2], ast.Constant)
-              and n.args[2].value is False and isinstance(n.args[3], ast.Name)]
+              and type(n.args[2].value) is bool and isinstance(n.args[3], ast.Name)]
     if not guards:
         return False
     held = shapes.number_names(numbers)
-    dropped = {id(n) for n in guards if n.args[3].id in held}
+    dropped = {id(n) for n in guards if n.args[3].id in held and n.args[2].value is False
+               or len(n.args) == 4 and isinstance(shapes.of(n.args[3]), tuple)}
 
     class Unguard(ast.NodeTransformer):
         def visit_Call(self, node):
