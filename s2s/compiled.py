@@ -506,8 +506,9 @@ def _plan(target, names, optimize, args, arrays=True):
         if flat is not None and type(a) is np.ndarray and a.ndim == 0:
             raise _error(gen, "a 0-d array in a container argument", fdef)
     numpy_names = frozenset(_numpy_names(target, gen, fdef))
-    tape_types = _tape_types(fdef, args, params, numpy_names) if arrays else {}
-    kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params), _vector_params(args, params))
+    builtin_int = getattr(target, "__globals__", {}).get("int", int) is int
+    tape_types = _tape_types(fdef, args, params, numpy_names, builtin_int) if arrays else {}
+    kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params), _vector_params(args, params), builtin_int)
     scalars = frozenset(n for n, k in kinds.items() if k == "float64")
     # an adjoint that starts as 0.0 and is an array after: numba gives a variable one type
     zero_arrays = compiled_tapes.zero_arrays(fdef, dict(zip(params, args)), kinds, numpy_names)
@@ -561,7 +562,7 @@ def _has_float32(a) -> bool:
     return type(a) is np.float32 or (type(a) is np.ndarray and a.dtype == np.float32)
 
 
-def _tape_types(fdef, args, params, numpy_names=frozenset()):
+def _tape_types(fdef, args, params, numpy_names=frozenset(), builtin_int=False):
     """The dtype of each pushed variable that holds a Python float (or int) wherever the code is typed, and
     ("float64", shape) of each that holds a float64 array of one shape.
 
@@ -569,7 +570,7 @@ def _tape_types(fdef, args, params, numpy_names=frozenset()):
     float (int) arguments and constants; compiled_helpers.tape_set refuses at compile time to store a
     value of any other type, so a wrong claim is a compile error (and a retry with list tapes), never
     a conversion."""
-    kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params), _vector_params(args, params))
+    kinds = _scalar_kinds(fdef, *_float_int_params(fdef, args, params), _vector_params(args, params), builtin_int)
     shapes = compiled_tapes.array_kinds(fdef, dict(zip(params, args)), kinds, numpy_names)
     out = {}
     for v in numba_lowering.pushed_variables(fdef):
@@ -614,10 +615,11 @@ def _vector_params(args, params):
             if type(a) is np.ndarray and a.ndim == 1 and a.dtype in kinds and a.dtype.isnative}
 
 
-def _scalar_kinds(fdef, floats, ints, vectors=None):
+def _scalar_kinds(fdef, floats, ints, vectors=None, builtin_int=False):
     """name -> "float64" / "int64" for variables all of whose assignments give a Python float / int, or an
     item of a 1-d array parameter of `vectors` (parameter -> the kind of its items) at an int index (a fixed
-    point from every assigned name being either; anything else is left out)."""
+    point from every assigned name being either; anything else is left out). `builtin_int`: the code's `int`
+    is the builtin (`i = int(x)` is an int)."""
     vectors = vectors or {}
     params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs}
     assigns: dict = {}
@@ -656,6 +658,10 @@ def _scalar_kinds(fdef, floats, ints, vectors=None):
             if a is None or b is None:
                 return None
             return "float64" if isinstance(e.op, ast.Div) or "float64" in (a, b) else "int64"
+        if builtin_int and isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "int" \
+                and "int" not in assigns \
+                and len(e.args) == 1 and not e.keywords:
+            return "int64"  # `i = int(x)`: the builtin gives an int (numba's too)
         if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and e.value.id in vectors \
                 and e.value.id not in assigns and of(e.slice) == "int64":
             return vectors[e.value.id]  # `i = actions[t]`: an item of a 1-d int64 (float64) array argument

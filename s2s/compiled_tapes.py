@@ -290,7 +290,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             read, up = up, parents.get(id(up))
         if isinstance(up, ast.Assign) and up.value is read and len(up.targets) == 1 \
                 and isinstance(up.targets[0], ast.Name) and up.targets[0].id in started \
-                and shape.get(up.targets[0].id) == s:
+                and shape.get(up.targets[0].id) == s and up.targets[0].id in loaded:
             return True  # a copy (or -read, read * c) into a name that may be the number 0 too, its reads checked
         if isinstance(up, ast.BinOp) and isinstance(up.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
             other = up.right if up.left is read else up.left
@@ -301,6 +301,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         return isinstance(up, ast.Call) and isinstance(up.func, ast.Attribute) and up.func.attr == "finish" \
             and len(up.args) == 2 and up.args[0] is read and of(up.args[1], started) == s
 
+    loaded = {n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     if zeros:  # names bound to a zero-started name scaled (`t3_bar = -a_bar`) may be the number 0 too
         scaled_copies = [(t.id, node.value) for node in walk(fdef) if isinstance(node, ast.Assign)
                          and isinstance(node.value, ast.UnaryOp | ast.BinOp) for t in node.targets
