@@ -733,6 +733,8 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         # each call of the pullback pops from its own copies (a list that was never made stays None)
         copies = [ast.parse(f"{n} = list({n})" if n == stack else f"{n} = None if {n} is None else list({n})").body[0]
                   for n in sorted(set(popped_lists) | ({stack} if stack else set()))]
+        if stack:
+            _copy_restored_lists(backward, stack, set(popped_lists))
         pb_name = alloc.fresh(f"{tree.name}_pullback")
         pb_args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=seed_bar)] + [ast.arg(arg=n) for n in defaults_names],
                                 vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
@@ -797,6 +799,34 @@ def _stored_names(stmts):
             if isinstance(n, ast.For) and isinstance(n.target, ast.Name):
                 out.add(n.target.id)
     return out
+
+
+def _copy_restored_lists(stmts, stack, popped):
+    """After each `L = stack.pop()` of a list L the backward sweep pops (the list an earlier loop trip built, as the
+    tape kept it), `L = None if L is None else list(L)`: the pullback pops its own copy, so that a second call
+    finds the lists the forward sweep left (the tape's copy holds the very list objects the forward sweep made)."""
+    for node in walk(ast.Module(body=stmts, type_ignores=[])):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if not isinstance(block, list):
+                continue
+            out = []
+            for s in block:
+                out.append(s)
+                if _restores_from(s, stack) in popped:
+                    name = s.targets[0].id
+                    out.append(ast.copy_location(ast.parse(f"{name} = None if {name} is None else list({name})").body[0], s))
+            block[:] = out
+    fix_locations(ast.Module(body=stmts, type_ignores=[]))
+
+
+def _restores_from(s, stack):
+    """The name `s` restores from the tape `stack` (`name = stack.pop()`), else None."""
+    if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+            and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute) and s.value.func.attr == "pop" \
+            and isinstance(s.value.func.value, ast.Name) and s.value.func.value.id == stack and not s.value.args:
+        return s.targets[0].id
+    return None
 
 
 def _popped_lists(stmts):

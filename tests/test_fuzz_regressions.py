@@ -459,10 +459,6 @@ def list_comprehension_in_loop(x):
     return np.sum(x * x) + np.sum(a)
 
 
-@pytest.mark.xfail(strict=True, reason="the first pullback call empties the lists the tape holds (items.pop()), the "
-                                       "second raises IndexError (pop from empty list, or list index out of range in "
-                                       "append_grads); README: "
-                                       "a pullback can be called any number of times")
 def test_pullback_called_twice_list_in_loop():
     x = np.array([0.2, 0.3, 0.4])
     _, pullback = s2s.vjp(list_comprehension_in_loop, x)

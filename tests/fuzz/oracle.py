@@ -107,9 +107,6 @@ class KnownBug:
 # that hits one of them (S2S_FUZZ_KNOWN=fail reports them instead), so that it keeps looking for new
 # bugs; remove the entries of a bug when its test's xfail marker comes off.
 KNOWN_BUGS = [
-    # the pullback restores lists from the tape that its first call emptied
-    KnownBug("test_pullback_called_twice_list_in_loop", "IndexError", r"^(pop from empty list|list index out of range)$",
-             check="vjp's pullback called a second time"),
     # refusals of in-place updates no other name can observe
     KnownBug("test_update_after_rebinding", "UnsupportedSyntaxError", r"another name is bound to `\w+`"),
     KnownBug("test_update_before_list_literal", "UnsupportedSyntaxError", r"a container holds `\w+`"),
