@@ -52,7 +52,8 @@ def check_aliasing(pf, tree: ast.FunctionDef) -> None:
             raise pf.error(ctx().unsupported, "s2s cannot differentiate a call that writes its result into an "
                            "existing array (out=...)", node,
                            hint="drop out= and assign the result instead: `x = np.multiply(x, 2.0)`")
-    _check_block(pf, tree.body, _mutations(tree.body), views=_view_bindings(pf, tree), handed_on=_handed_on(pf, tree))
+    _check_block(pf, tree.body, _mutations(tree.body), views=_view_bindings(pf, tree), handed_on=_handed_on(pf, tree),
+                 lists=_lists_only(tree))
 
 
 def _refuse(pf, node, name, how):
@@ -92,6 +93,55 @@ def _view_bindings(pf, tree):
     return out
 
 
+def _new_value(pf, v) -> bool:
+    """Whether the lowered expression `v` makes a new object: arithmetic, or a call with a rule whose result is
+    never a view of an argument."""
+    if isinstance(v, ast.Call):
+        func = resolve_call(pf, v)
+        try:
+            return ctx().lookup(func) is not None and not ctx().fact(func, "returns_view")
+        except TypeError:  # (an object that cannot be looked up)
+            return False
+    return isinstance(v, ast.BinOp | ast.UnaryOp)
+
+
+def _certainly_new(pf, v) -> bool:
+    """`_new_value`, less the calls that may give back an argument itself: with `copy=` other than True
+    (`x.astype(t, copy=False)`, `np.nan_to_num(x, copy=False)`), or one of s2s's own helpers (stop_gradient and
+    the run-time checks give their argument back) but its copy."""
+    if isinstance(v, ast.Call):
+        if any(k.arg in ("copy", None) and not (isinstance(k.value, ast.Constant) and k.value.value is True)
+               for k in v.keywords):
+            return False
+        func = resolve_call(pf, v)
+        if ctx().is_runtime_helper(func) and func is not getattr(ctx().runtime, "copy", None):
+            return False
+    return _new_value(pf, v)
+
+
+def _lists_only(tree) -> set[str]:
+    """Names every binding of which is a list display or comprehension (not a parameter, a loop's target or
+    anything else): they certainly hold lists, so `L[a:b]` of one is a new list, not a view."""
+    kinds, seen = {}, set()
+    for n in walk(tree):
+        if isinstance(n, ast.Assign):
+            for t in n.targets:
+                listed = isinstance(t, ast.Name) and isinstance(n.value, ast.List | ast.ListComp)
+                for name in (x for x in walk(t) if isinstance(x, ast.Name)):
+                    seen.add(id(name))
+                    kinds[name.id] = kinds.get(name.id, True) and listed
+    for n in walk(tree):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and id(n) not in seen or isinstance(n, ast.arg):
+            kinds[n.id if isinstance(n, ast.Name) else n.arg] = False
+    return {name for name, listed in kinds.items() if listed}
+
+
+def _list_copy(value, lists) -> bool:
+    """`L[a:b]` of a name that certainly holds a list: a new list (whose items are L's own)."""
+    return isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Slice) and isinstance(value.value, ast.Name) \
+        and value.value.id in lists
+
+
 def _handed_on(pf, tree) -> set[str]:
     """Names read at one place only and bound only to new values (arithmetic, or calls with a rule whose
     result is never a view of an argument): `x = name` there hands the value on to x alone."""
@@ -100,18 +150,9 @@ def _handed_on(pf, tree) -> set[str]:
         if isinstance(n, ast.Name):
             counts = loads if isinstance(n.ctx, ast.Load) else bindings
             counts[n.id] = counts.get(n.id, 0) + 1
-        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
-            v = n.value
-            if isinstance(v, ast.Call):
-                func = resolve_call(pf, v)
-                try:
-                    new = ctx().lookup(func) is not None and not ctx().fact(func, "returns_view")
-                except TypeError:  # (an object that cannot be looked up)
-                    new = False
-            else:
-                new = isinstance(v, ast.BinOp | ast.UnaryOp)
-            if new:
-                fresh[n.targets[0].id] = fresh.get(n.targets[0].id, 0) + 1
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                and _new_value(pf, n.value):
+            fresh[n.targets[0].id] = fresh.get(n.targets[0].id, 0) + 1
     params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
     return {name for name, k in fresh.items() if loads.get(name) == 1 and bindings.get(name) == k and name not in params}
 
@@ -123,21 +164,23 @@ def _bound_before(stmts, name) -> bool:
                for s in stmts)
 
 
-def _fresh_binding(s, name) -> bool:
-    """Whether `s` binds `name` to a new list, dict or set (a display or comprehension): the object the name
-    held before is out of its reach."""
+def _fresh_binding(pf, s, name) -> bool:
+    """Whether `s` binds `name` to a new object: a list, dict or set (a display or comprehension), the result of
+    arithmetic (not `x += v`, which updates an array in place) or of a call that never returns a view nor its
+    argument (`_certainly_new`): the object the name held before is out of its reach."""
     return (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
-            and s.targets[0].id == name
-            and isinstance(s.value, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp | ast.SetComp))
+            and s.targets[0].id == name and not annotations.has(s, annotations.AUGMENTED)  # (`x += v`: in place)
+            and (isinstance(s.value, ast.List | ast.Dict | ast.Set | ast.ListComp | ast.DictComp | ast.SetComp)
+                 or _certainly_new(pf, s.value)))
 
 
-def _updated_later(name, frames) -> bool:
+def _updated_later(pf, name, frames) -> bool:
     """Whether an update through `name` may run after the statement `frames` point at, before `name` is bound
     to a new object. `frames`: (statements, index) of that statement's block, then of each enclosing
     statement in its block, innermost first, with whether the block is a loop's body (it runs again)."""
     def scan(stmts):
         for s in stmts:
-            if _fresh_binding(s, name):
+            if _fresh_binding(pf, s, name):
                 return False
             if name in _mutations([s]):
                 return True
@@ -151,19 +194,19 @@ def _updated_later(name, frames) -> bool:
     return False
 
 
-def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=()):
+def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(), lists=frozenset()):
     views = views or {}
     for i, s in enumerate(stmts):
         here = ((stmts, i, frames[0][2]),) + frames[1:] if frames else ((stmts, i, False),)
         for child in (getattr(s, "body", None), getattr(s, "orelse", None)):
             if isinstance(child, list):
                 loop = isinstance(s, ast.For | ast.While) and child is s.body
-                _check_block(pf, child, mutated, views, handed_on, ((child, -1, loop),) + here)
+                _check_block(pf, child, mutated, views, handed_on, ((child, -1, loop),) + here, lists)
 
         def updated_later(name, here=here):
             # (a list s2s made, `items` of `held = (d.values(), 1)`, stands for a view of what it was read from:
             # an update of that follows no flow of its own, so any update of it refuses, as before)
-            return name in mutated and (not _yours(pf, name) or _updated_later(name, here))
+            return name in mutated and (not _yours(pf, name) or _updated_later(pf, name, here))
         if not isinstance(s, ast.Assign | ast.Expr):
             continue
         value = s.value
@@ -199,7 +242,9 @@ def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(
                 view_of = names[0] if names else None
         if view_of == getattr(target, "id", None):
             view_of = None  # `x = np.asarray(x)`: x is rebound; the ownership analysis follows the old value
-        if view_of is not None and target.id in mutated:
+        # (an update before it held the view changes no base; one of a slice of a list changes that new list alone,
+        # and an item of it read and updated is a view of the list in turn)
+        if view_of is not None and updated_later(target.id) and not _list_copy(value, lists):
             raise pf.error(ctx().unsupported,
                            f"s2s cannot differentiate an update of `{target.id}`: it may be a view of `{view_of}`, "
                            f"so updating it would change `{view_of}` too", s,

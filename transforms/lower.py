@@ -374,11 +374,18 @@ class Lowerer:
     def assign(self, s, out):
         value = s.value
         targets = s.targets
+        start = len(out)
         items = len(targets) == 1 and isinstance(targets[0], ast.Tuple | ast.List) and isinstance(value, ast.Tuple | ast.List)
         if (len(targets) > 1 or not isinstance(targets[0], ast.Name)) and not items:
             value = self.atom(value, out, "t")
         for target in targets:
             self.assign_to(target, value, out, s)
+        if annotations.has(s, annotations.AUGMENTED) and isinstance(targets[0], ast.Name):
+            # `x += v` (in place in Python for an array) stays marked on the statement that binds x: not a new object
+            for new in out[start:]:
+                if isinstance(new, ast.Assign) and any(isinstance(t, ast.Name) and t.id == targets[0].id
+                                                       for t in new.targets):
+                    annotations.put(new, annotations.AUGMENTED)
 
     def assign_items(self, target, value, out, loc):
         """`a, b = e1, e2`: every item evaluated first (into a temporary where a target's name is read by a

@@ -108,9 +108,7 @@ class KnownBug:
 # bugs; remove the entries of a bug when its test's xfail marker comes off.
 KNOWN_BUGS = [
     # refusals of in-place updates no other name can observe
-    KnownBug("test_update_after_rebinding", "UnsupportedSyntaxError", r"another name is bound to `\w+`"),
     KnownBug("test_update_before_list_literal", "UnsupportedSyntaxError", r"a container holds `\w+`"),
-    KnownBug("test_update_then_rebind_to_view", "UnsupportedSyntaxError", r"it may be a view of `\w+`"),
     KnownBug("test_lambda_defined_in_loop", "UnsupportedSyntaxError", r"this function defined inside the differentiated"),
     KnownBug("test_method_on_lambda_parameter", "UnsupportedSyntaxError", r"does not know the method \.\w+\(\) here"),
     KnownBug("test_lambda_calling_lambda", "UnsupportedSyntaxError",
