@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import ast
 
+from . import annotations
+from .context import ctx
 from .walk import binding_counts, replace_nodes, walk_with_tests
 
 __all__ = ["inline_tuple_items"]
@@ -63,6 +65,8 @@ def _one_tuple(fdef, tuples) -> bool:
         if any(after.get(e) for e in items) or any(isinstance(n, ast.Name) and n.id == name
                                                    for t in body[:i] for n in walk_with_tests(t)):
             continue
+        if _drop_count_checks(body, i + 1, name, len(items)):
+            return True
         reads = [n for t in later for n in walk_with_tests(t) if isinstance(n, ast.Name) and n.id == name]
         items_read = [n for t in later for n in walk_with_tests(t) if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name)
                       and n.value.id == name]
@@ -76,6 +80,35 @@ def _one_tuple(fdef, tuples) -> bool:
         del body[i]
         return True
     return False
+
+
+def _drop_count_checks(body, start, name, count) -> bool:
+    """Delete each `s2s.unpack_count(name, k, starred)` in `body[start:]` (the check lowering writes before `a, b = r`
+    reads r's items) that the display of `count` names bound once to `name` certainly passes: k is `count`, or
+    at most `count` with a starred target. Returns whether one went (the tuple is then read by its items only)."""
+    check = getattr(ctx().runtime, "unpack_count", None)
+
+    def passes(s):
+        if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and check is not None
+                and annotations.get(s.value.func, annotations.RESOLVED, None) is check and len(s.value.args) == 3
+                and not s.value.keywords and isinstance(s.value.args[0], ast.Name) and s.value.args[0].id == name):
+            return False
+        k, starred = s.value.args[1], s.value.args[2]
+        return isinstance(k, ast.Constant) and type(k.value) is int and isinstance(starred, ast.Constant) \
+            and (k.value == count if starred.value is False else starred.value is True and k.value <= count)
+
+    dropped = False
+    for block in [getattr(n, f) for t in body[start:] for n in walk_with_tests(t)
+                  for f in ("body", "orelse", "finalbody") if isinstance(getattr(n, f, None), list)]:
+        kept = [s for s in block if not passes(s)]
+        if len(kept) != len(block):
+            block[:] = kept or [ast.Pass()]
+            dropped = True
+    kept = body[:start] + [s for s in body[start:] if not passes(s)]
+    if len(kept) != len(body):
+        body[:] = kept
+        dropped = True
+    return dropped
 
 
 def _one_copy(fdef, renamable) -> bool:
