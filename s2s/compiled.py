@@ -525,6 +525,9 @@ def _plan(target, names, optimize, args, arrays=True):
     args_ = low.fdef.args
     args_.args = args_.args[:-1] + [ast.arg(arg=d) for d in data] + [args_.args[-1]]
     args_.defaults = [ast.Constant(low.defaults.get(seed, 1.0))]
+    if check_float_powers(low.fdef, scalars):
+        from s2s.runtime import compiled_helpers
+        bindings[FLOAT_POW] = compiled_helpers.float_pow
     if check_int_conversions(low.fdef, bindings, data):
         from s2s.runtime import compiled_helpers
         bindings[CHECKED_INT] = compiled_helpers.checked_int
@@ -1099,6 +1102,33 @@ def _int_bounds(fdef, tapes, guarded=frozenset()):
 
 
 CHECKED_INT = "_s2s_checked_int"  # compiled_helpers.checked_int
+FLOAT_POW = "_s2s_float_pow"  # compiled_helpers.float_pow
+
+
+def check_float_powers(fdef, floats) -> bool:
+    """`a ** b` of a name `a` of `floats` (a Python float wherever it is assigned) and an exponent other than an
+    int constant becomes `_s2s_float_pow(a, b)`: Python's `(-8.0) ** (1 / 3)` is complex (the NumPy code then
+    refuses), `0.0 ** -1.0` raises, where numba gives nan or inf. Whether it wrote one."""
+    wrote = False
+
+    def checked(value):
+        nonlocal wrote
+        if not (isinstance(value, ast.BinOp) and _float_power(value, floats)):
+            return value
+        wrote = True
+        return ast.Call(func=ast.Name(id=FLOAT_POW, ctx=ast.Load()), args=[value.left, value.right], keywords=[])
+    for node in list(walk(fdef)):
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                value[:] = [checked(v) for v in value]
+            else:
+                setattr(node, field, checked(value))
+    return wrote
+
+
+def _float_power(e, floats) -> bool:
+    return isinstance(e.op, ast.Pow) and isinstance(e.left, ast.Name) and e.left.id in floats \
+        and not (isinstance(e.right, ast.Constant) and type(e.right.value) is int)
 
 
 def check_int_conversions(fdef, bindings, data) -> bool:

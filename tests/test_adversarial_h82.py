@@ -133,3 +133,25 @@ def test_a_python_int_with_a_narrow_int_array_takes_the_array_s_dtype():
     np.testing.assert_array_equal(got, [215.0, 45.0, 200.0])
     with pytest.raises(OverflowError):  # NumPy: 300 is out of uint8's range (numba would wrap it)
         df(x, img, ids, 300)
+
+
+# ------------------------------------------------------------------------ powers of Python floats
+
+def float_powers(x, y, z):
+    return x * y ** z + x * max(y, 0.5) ** 0.5
+
+
+def test_a_python_float_power_python_does_not_compute_as_a_float_is_not_a_number():
+    # Python's (-8.0) ** (1/3) is complex (the NumPy code refuses), 0.0 ** -1.0 and 10.0 ** 400.0 raise: the
+    # compiled code gave nan, inf and inf
+    df = s2s.grad(float_powers, compile="strict")
+    got, _ = _compiled(float_powers, 1.5, 2.0, 0.5, df=df)
+    _right(float_powers, (1.5, 2.0, 0.5), got)
+    with pytest.raises(s2s.errors.NoDerivativeRuleError, match="complex"):
+        df(1.5, -8.0, 1.0 / 3.0)
+    with pytest.raises(ZeroDivisionError):
+        df(1.5, 0.0, -1.0)
+    with pytest.raises(OverflowError):
+        df(1.5, 10.0, 400.0)
+    got, _ = _compiled(float_powers, 1.5, -2.0, 3.0, df=df)  # an integral power of a negative float: a float
+    _right(float_powers, (1.5, -2.0, 3.0), got)

@@ -170,6 +170,27 @@ def _to_round(v):
 _CONVERTERS = {"int": _to_int, "floor": _to_floor, "ceil": _to_ceil, "trunc": _to_trunc, "round": _to_round}
 
 
+def float_pow(a, b):
+    """`a ** b` of a Python float `a` (s2s/compiled.py writes the calls): where Python's power is no float (a negative
+    `a` to a fractional power is complex, 0.0 to a negative one raises ZeroDivisionError, an overflow raises
+    OverflowError), numba's is nan or inf: the ValueError marked for one call, and the NumPy code runs it."""
+    return a ** b
+
+
+@_overload(float_pow, inline="always")
+def _float_pow(a, b):
+    if not (isinstance(_plain(a), types.Float) and isinstance(_plain(b), types.Float | types.Integer)):
+        return lambda a, b: a ** b
+
+    def impl(a, b):
+        r = a ** b
+        if (a < 0 and not b == np.floor(b)) or (a == 0 and b < 0) \
+                or (np.isinf(r) and not np.isinf(a) and not np.isinf(b)):
+            raise ValueError(FALLBACK_CALL + "a power of a Python float that Python does not compute as a float")
+        return r
+    return impl
+
+
 # -------------------------------------------------------------------------------------------- tape
 
 def tape_set(tape, n, value):
@@ -1077,7 +1098,7 @@ HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero)}
 
-__all__ = ["FALLBACK", "FALLBACK_CALL", "HELPERS", "counter_check", "checked_int", "tape_set", "tape_grow", "tape_stack",
+__all__ = ["FALLBACK", "FALLBACK_CALL", "HELPERS", "counter_check", "checked_int", "float_pow", "tape_set", "tape_grow", "tape_stack",
            "accumulate_matmul", "accumulate_outer", "reshape", "add_at", *HELPERS]
 
 # more of them, in a module of their own (s2s/runtime/compiled_adjoints.py): it reads this one's tools, and adds its
