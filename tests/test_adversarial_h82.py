@@ -97,7 +97,7 @@ def test_floats_converted_to_ints_beyond_int64_run_the_numpy_code():
 
 
 def doublings_until(x):
-    k = 1
+    k = 0  # (compiled: a zero adjoint started as None, whose `k + 1` had no helper: a fallback)
     s = x
     while s < 100.0:
         s = s * 2.0

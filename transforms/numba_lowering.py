@@ -1212,6 +1212,8 @@ def _zero_accumulators(fdef, runtime, scalars):
         zero_targets = {id(z.targets[0]) for z in zeros}
         if not zeros or any(id(s) not in acc_targets | zero_targets for s in stores.get(x, [])):
             continue
+        if all(isinstance(z.value, ast.Constant) and type(z.value.value) is int for z in zeros):
+            continue  # `k = 0` ... `k += 1`: an int counter, one numba type throughout (None + 1 has no helper)
         if any(id(ld) not in allowed and id(ld) not in sums and id(ld) not in axis_reads for ld in loads.get(x, [])):
             continue
         for z in zeros:
