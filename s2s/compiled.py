@@ -91,6 +91,7 @@ class Plan:
         self.flat = None  # flat_params.Flattened where container arguments are passed by their items
         self.user_lines = (None, {})  # (the user's file, {line of `source`: the user's line}) for numba's errors
         self.int_guarded = frozenset()  # int parameters the code checks at its top (guard_ints)
+        self.int64_arrays = frozenset()  # parameters given int64 arrays (their items are np.int64 in NumPy's code)
 
 
 _DISPATCHERS = Table("numba dispatchers", 128)  # lowered source text -> numba dispatcher (numba keys by type inside)
@@ -539,6 +540,7 @@ def _plan(target, names, optimize, args, arrays=True):
         bindings[COUNTER_CHECK] = compiled_helpers.counter_check
     plan = Plan(ast.unparse(low.fdef), bindings, data, low.params[:-1] + data + [seed])
     plan.int_guarded = guarded
+    plan.int64_arrays = frozenset(n for n, a in given.items() if type(a) is np.ndarray and a.dtype == np.int64)
     plan.user_lines = _user_lines(gen, low.fdef, plan.source)
     plan.array_tapes = low.array_tapes
     plan.tapes = low.tapes
@@ -895,6 +897,7 @@ def _check_integer_products(plan, target):
     if not risky:
         return
     bounds = _int_bounds(fdef, set(plan.tapes), plan.int_guarded)
+    numpy_ints = _numpy_ints(fdef, plan.int64_arrays, set(plan.tapes))
     by_line = {}
     for node in walk(fdef):
         if isinstance(node, ast.BinOp) and isinstance(node.op, _INT_AST_OPS):
@@ -905,7 +908,7 @@ def _check_integer_products(plan, target):
             by_line.setdefault(node.lineno, []).append(_as_sum(node))
     for line in sorted(risky):
         ops = by_line.get(line, [])
-        if not ops or any(not _small(_bound_of(op, bounds)) for op in ops):
+        if not ops or any(not _small(_bound_of(op, bounds)) and not _numpy_int(op, numpy_ints) for op in ops):
             text = plan.source.splitlines()[line - 1].strip() if 0 < line <= len(plan.source.splitlines()) else "?"
             raise NotCompilableError(
                 f"the derivative of {target.__name__} adds or multiplies integers that s2s cannot show stay below "
@@ -914,6 +917,48 @@ def _check_integer_products(plan, target):
 
 
 _INT_AST_OPS = (ast.Mult, ast.Pow, ast.LShift, ast.Add, ast.Sub)
+
+
+def _numpy_int(e, names) -> bool:
+    """Whether `e` is an np.int64 in the NumPy code: an item of an int64 array of `names`' arrays (or a name of
+    `names`' numbers), or arithmetic with one. NumPy's int64 wraps around as numba's does: the same numbers."""
+    if isinstance(e, ast.Name):
+        return e.id in names
+    if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name):
+        return ("array", e.value.id) in names and not isinstance(e.slice, ast.Slice | ast.Tuple)
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod):
+        return _numpy_int(e.left, names) or _numpy_int(e.right, names)
+    return isinstance(e, ast.UnaryOp) and _numpy_int(e.operand, names)
+
+
+def _numpy_ints(fdef, arrays, tapes):
+    """The names (and ("array", name) of the int64 arrays `arrays`) whose values are np.int64 in the NumPy code:
+    every assignment is such arithmetic, a read of a tape `tapes` (it restores an earlier value) or 0 (the
+    placeholder pushed before the first assignment)."""
+    names = {("array", a) for a in arrays}
+    assigns: dict = {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                for n in walk(t):
+                    if isinstance(n, ast.Name):
+                        assigns.setdefault(n.id, []).append(node.value if n is t else None)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For) and isinstance(node.target, ast.Name):
+            assigns.setdefault(node.target.id, []).append(None)
+
+    def held(v):
+        return v is not None and (_numpy_int(v, names) or _is_pop(v) or (
+            isinstance(v, ast.Constant) and type(v.value) is int and v.value == 0)
+            or isinstance(v, ast.Subscript) and isinstance(v.value, ast.Name) and v.value.id in tapes)
+    changed = True
+    while changed:
+        changed = False
+        for name, values in assigns.items():
+            if name not in names and all(held(v) for v in values) \
+                    and any(v is not None and _numpy_int(v, names) for v in values):
+                names.add(name)
+                changed = True
+    return names
 
 
 def _sum_call(node) -> bool:
