@@ -463,12 +463,16 @@ def _build(target, names, optimize, args, strict, scalar_args):
         plan.dispatcher = _dispatcher(plan)
         try:
             _compile_for(plan, target, args)
-        except NotCompilableError:
+        except NotCompilableError as first:
             if not plan.array_tapes:
                 raise
             _, plan = _plan(target, names, optimize, args, arrays=False)  # a claimed tape type did not hold
             plan.dispatcher = _dispatcher(plan)
-            _compile_for(plan, target, args)
+            try:
+                _compile_for(plan, target, args)
+            except NotCompilableError as second:
+                # numba crashing inside its typing of the list tapes says less than why the array tapes failed
+                raise (first if str(second).startswith("numba failed compiling") else second) from None
         return entry, plan, None
     except NotCompilableError as exc:
         if strict:

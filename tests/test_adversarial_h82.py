@@ -116,6 +116,19 @@ def test_a_counter_still_compiles_and_its_bound_is_checked():
     assert "j" not in bounds and bounds["m"][1] < 2 ** 62  # k + k is no counter; k * 2 of a counter is small
 
 
+def neighbours(x, ids):
+    s = 0.0
+    for k in range(ids.shape[0]):
+        s = s + x[ids[k]] * x[ids[k] - 1]  # np.int64 in the NumPy code: it wraps around as numba's int64 does
+    return s
+
+
+def test_sums_with_items_of_an_int64_array_still_compile():
+    x, ids = np.array([0.5, -1.5, 2.0, -2.0, 1.1]), np.array([1, 3, 0, 3])
+    got = s2s.grad(neighbours, compile="strict")(x, ids)
+    _right(neighbours, (x, ids), got)
+
+
 # ------------------------------------------------------------------------ Python ints with narrow int arrays
 
 def brightened(x, img, ids, c):
