@@ -895,6 +895,13 @@ def _check_integer_products(plan, target):
                     continue
                 if st.value.op in ("binop", "inplace_binop") \
                         and (st.value.fn in names or st.value._kws.get("immutable_fn") in names):
+                    if st.loc.filename != "<s2s compiled>":  # in a helper inlined (weak_op): no line of ours
+                        raise NotCompilableError(
+                            f"the derivative of {target.__name__} adds or multiplies integers inside a compiled "
+                            f"helper ({st.loc.filename}, line {st.loc.line}), which s2s cannot bound: numba's "
+                            "int64 wraps around where Python's integers grow, and it computes an int32 product "
+                            "in int64 where NumPy's wraps around",
+                            hint="write the constant as a float, or call s2s.grad(f) without compile")
                     risky.add(st.loc.line)
                 elif st.value.op == "call" and st.loc.line in sum_lines:  # an int sum inside a helper
                     risky.add(st.loc.line)
