@@ -168,3 +168,14 @@ def test_a_python_float_power_python_does_not_compute_as_a_float_is_not_a_number
         df(1.5, 10.0, 400.0)
     got, _ = _compiled(float_powers, 1.5, -2.0, 3.0, df=df)  # an integral power of a negative float: a float
     _right(float_powers, (1.5, -2.0, 3.0), got)
+
+
+def scaled_count(x, n):
+    return x * ((n * 100000) % 7)
+
+
+def test_an_int32_number_times_a_python_int_is_refused_naming_the_helper():
+    # NumPy's np.int32(50000) * 100000 wraps around in int32; numba's int32 product is int64
+    got, why = _compiled(scaled_count, 1.5, np.int32(50000))
+    _right(scaled_count, (1.5, np.int32(50000)), got)
+    assert why and "inside a compiled helper" in why[0]
