@@ -533,6 +533,9 @@ def _plan(target, names, optimize, args, arrays=True):
     if check_float_powers(low.fdef, scalars):
         from s2s.runtime import compiled_helpers
         bindings[FLOAT_POW] = compiled_helpers.float_pow
+    if check_math_results(low.fdef, bindings):
+        from s2s.runtime import compiled_helpers
+        bindings[MATH_RESULT] = compiled_helpers.math_result
     if check_int_conversions(low.fdef, bindings, data):
         from s2s.runtime import compiled_helpers
         bindings[CHECKED_INT] = compiled_helpers.checked_int
@@ -1180,6 +1183,49 @@ def check_float_powers(fdef, floats) -> bool:
             else:
                 setattr(node, field, checked(value))
     return wrote
+
+
+MATH_RESULT = "_s2s_math_result"  # compiled_helpers.math_result
+_UNCHECKED_MATH = {"floor", "ceil", "trunc", "isnan", "isinf", "isfinite", "copysign", "fabs", "fmod", "isclose",
+                   "degrees", "radians", "modf", "frexp", "ldexp"}  # (no domain error nor overflow; or not a float)
+
+
+def check_math_results(fdef, bindings) -> bool:
+    """`math.f(a)` and `math.f(a, b)` (math's own functions, read through the module or by name) become
+    `_s2s_math_result(math.f(a), a, 0.0)`: Python's math raises where numba's gives NaN or inf (math.sqrt(-1.0),
+    math.log(0.0), math.exp(1000.0)); the helper runs the NumPy code for that call. Whether it wrote one."""
+    def math_function(func):
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+                and bindings.get(func.value.id) is math:
+            return func.attr
+        obj = bindings.get(func.id) if isinstance(func, ast.Name) else None
+        return obj.__name__ if callable(obj) and getattr(obj, "__module__", None) == "math" else None
+
+    wrote = False
+
+    def checked(value):
+        nonlocal wrote
+        if not (isinstance(value, ast.Call) and 1 <= len(value.args) <= 2 and not value.keywords
+                and not any(isinstance(a, ast.Starred) for a in value.args)):
+            return value
+        name = math_function(value.func)
+        if name is None or name in _UNCHECKED_MATH or not all(_plain_operand(a) for a in value.args):
+            return value
+        wrote = True
+        args = [value, *value.args] + ([ast.Constant(0.0)] if len(value.args) == 1 else [])
+        return ast.Call(func=ast.Name(id=MATH_RESULT, ctx=ast.Load()), args=args, keywords=[])
+    for node in list(walk(fdef)):
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                value[:] = [checked(v) for v in value]
+            else:
+                setattr(node, field, checked(value))
+    return wrote
+
+
+def _plain_operand(e) -> bool:
+    """A name or a constant: read twice (the call's argument and the check's), it gives the same value."""
+    return isinstance(e, ast.Name | ast.Constant) or (isinstance(e, ast.UnaryOp) and _plain_operand(e.operand))
 
 
 def _float_power(e, floats) -> bool:

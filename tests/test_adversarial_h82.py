@@ -179,3 +179,21 @@ def test_an_int32_number_times_a_python_int_is_refused_naming_the_helper():
     got, why = _compiled(scaled_count, 1.5, np.int32(50000))
     _right(scaled_count, (1.5, np.int32(50000)), got)
     assert why and "inside a compiled helper" in why[0]
+
+
+def math_of_floats(x, y):
+    return x * math.sqrt(y) + x * math.exp(y) + math.cosh(x)
+
+
+def test_a_math_function_python_raises_for_is_not_nan_or_inf():
+    # the compiled code gave nan for math.sqrt(-0.5) and inf for math.exp(1000.0): Python's math raises
+    df = s2s.grad(math_of_floats, compile="strict")
+    got, _ = _compiled(math_of_floats, 1.5, 2.0, df=df)
+    _right(math_of_floats, (1.5, 2.0), got)
+    with pytest.raises(ValueError, match="math domain error"):
+        df(1.5, -0.5)
+    with pytest.raises(OverflowError):
+        df(1.5, 1000.0)
+    assert np.isnan(df(1.5, float("nan")))  # a NaN argument: Python's math gives NaN too
+    got, _ = _compiled(math_of_floats, 1.5, 3.0, df=df)
+    _right(math_of_floats, (1.5, 3.0), got)

@@ -191,6 +191,27 @@ def _float_pow(a, b):
     return impl
 
 
+def math_result(r, a, b):
+    """`r`, the result of a `math` function of `a` and `b` (0.0 for a function of one argument; s2s/compiled.py
+    writes the calls): where it is NaN and no argument is, or infinite and every argument is finite, Python's math
+    raises (ValueError: math domain error, OverflowError), where numba's gives the NaN or inf: the ValueError
+    marked for one call, and the NumPy code runs it (and raises Python's error)."""
+    return r
+
+
+@_overload(math_result, inline="always")
+def _math_result(r, a, b):
+    if not (isinstance(_plain(r), types.Float) and _is_number(a) and _is_number(b)):
+        return lambda r, a, b: r
+
+    def impl(r, a, b):
+        if (np.isnan(r) and not np.isnan(a) and not np.isnan(b)) \
+                or (np.isinf(r) and np.isfinite(a) and np.isfinite(b)):
+            raise ValueError(FALLBACK_CALL + "a math function Python raises for (a domain error or an overflow)")
+        return r
+    return impl
+
+
 # -------------------------------------------------------------------------------------------- tape
 
 def tape_set(tape, n, value):
@@ -1098,7 +1119,8 @@ HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero)}
 
-__all__ = ["FALLBACK", "FALLBACK_CALL", "HELPERS", "counter_check", "checked_int", "float_pow", "tape_set", "tape_grow", "tape_stack",
+__all__ = ["FALLBACK", "FALLBACK_CALL", "HELPERS", "counter_check", "checked_int", "float_pow",
+           "math_result", "tape_set", "tape_grow", "tape_stack",
            "accumulate_matmul", "accumulate_outer", "reshape", "add_at", *HELPERS]
 
 # more of them, in a module of their own (s2s/runtime/compiled_adjoints.py): it reads this one's tools, and adds its
