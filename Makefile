@@ -39,6 +39,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ordinary_more.py
 	$(BIN)/python benchmarks/ordinary_wild.py
 	$(BIN)/python benchmarks/ordinary_loops.py
+	$(BIN)/python benchmarks/ordinary_kinds.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
