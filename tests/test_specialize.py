@@ -8,7 +8,7 @@ import warnings
 import autograd
 import numpy as np
 import pytest
-from helpers_fd import assert_close, autograd_version, fd_grad
+from helpers_fd import assert_close, autograd_version, check_all, fd_grad
 from s2s.transforms.shapes import Shapes, broadcast, matmul
 from s2s.transforms.specialize import runtime_helpers
 
@@ -346,6 +346,16 @@ def dead_index(x):
     return np.sum(x ** 2)
 
 
+def dead_column(x):
+    bad = x[:, 3]  # noqa: F841  (x has 3 columns)
+    return np.sum(x ** 2)
+
+
+def dead_negative_row(x):
+    bad = x[-4, 1:2]  # noqa: F841  (x has 3 rows)
+    return np.sum(x ** 2)
+
+
 def dead_int_power(x, k):
     bad = np.power(k, -1)  # noqa: F841
     return np.sum(x ** 2)
@@ -360,6 +370,8 @@ def dead_bool_neg(x, m):
     (dead_div, (np.ones(3), 0.0), ZeroDivisionError),
     (dead_bcast, (np.ones((2, 3)), np.ones(4)), ValueError),
     (dead_index, (np.ones(3),), IndexError),
+    (dead_column, (np.ones((2, 3)),), IndexError),
+    (dead_negative_row, (np.ones((3, 3)),), IndexError),
     (dead_int_power, (np.ones(3), np.arange(1, 4)), ValueError),
     (dead_bool_neg, (np.ones(3), np.array([True, False, True])), TypeError),
 ])
@@ -367,6 +379,24 @@ def test_raising_dead_statement_is_kept(f, args, exc):
     for fn in (f, s2s.derivative(f), s2s.grad(f), s2s.value_and_grad(f)):  # the generic code keeps it too
         with pytest.raises(exc):
             fn(*args)
+
+
+def max_shifted_lse(z, y):
+    m = z.max(axis=1, keepdims=True)
+    lse = m + np.log(np.sum(np.exp(z - m), axis=1, keepdims=True))
+    first = lse[0:1, ...]  # noqa: F841  (read by nothing: dropped, as lse[:, 0] once the loss is taken)
+    return np.mean(lse[:, 0] - z[np.arange(z.shape[0]), y])
+
+
+def test_an_unread_basic_index_read_in_range_goes():
+    """`lse[:, 0]` of an array of known shape cannot raise: where only the value of the loss reads it, the gradient's
+    code computes neither it nor the log-sum-exp it reads."""
+    rng = np.random.default_rng(3)
+    z, y = rng.normal(size=(6, 4)), np.array([0, 3, 1, 2, 2, 0])
+    src = s2s.source(s2s.grad(max_shifted_lse), z, y)
+    code = [line.strip() for line in src.splitlines() if not line.strip().startswith("#")]
+    assert not any("lse[" in line or "np.log(" in line for line in code), src
+    check_all(max_shifted_lse, (z, y))
 
 
 # ---- bugs found while writing these tests (regressions) ------------------------------------------------------------------

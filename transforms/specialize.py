@@ -1157,7 +1157,7 @@ def pure_names(fdef: ast.FunctionDef, shapes: Shapes, stack: str | None) -> set[
     for node in walk(fdef):  # (one walk: the assignments' verdicts, the other stores, what the tape saves)
         if isinstance(node, ast.Assign):
             if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                verdicts.setdefault(node.targets[0].id, []).append(_pure(node.value, shapes) and not any(
+                verdicts.setdefault(node.targets[0].id, []).append(_pure_or_view(node.value, shapes) and not any(
                     isinstance(n, ast.Name) and id(n) in shapes.maybe_unbound for n in walk(node.value)))
                 assign_targets.add(id(node.targets[0]))
             if isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) \
@@ -1234,6 +1234,41 @@ def _pure(node, shapes) -> bool:
             return False
         return all(_pure(a, shapes) for a in node.args)
     return False
+
+
+def _pure_or_view(node, shapes) -> bool:
+    """`_pure`, or a basic index read of an array of known shape (`t = lse[:, 0]`): cannot raise either, so an
+    assignment of it that nothing reads may go. (Not `_pure` itself: its other readers move a pure value past
+    statements that bind none of its names, and an item's value changes with an update in place.)"""
+    if isinstance(node, ast.Subscript) and _basic_in_range(node, shapes):
+        return _pure(node.value, shapes)
+    return _pure(node, shapes)
+
+
+def _basic_in_range(node, shapes) -> bool:
+    """Whether `node` is `x[...]` of a local array name `x` of known shape by basic indexing that cannot raise:
+    slices of int literals (or none) with a step other than 0, int literals within their axis, `None` or
+    `np.newaxis`, and an `...` only among slices; no more axes taken than `x` has."""
+    base = shapes.of(node.value)
+    if not (isinstance(node.value, ast.Name) and node.value.id in shapes.local and isinstance(base, tuple)
+            and base and all(type(n) is int for n in base)):
+        return False
+    items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    dots = [i for i in items if isinstance(i, ast.Constant) and i.value is Ellipsis]
+    axis = 0
+    for item in items:
+        if shapes._newaxis(item) or item in dots:
+            continue
+        if isinstance(item, ast.Slice):
+            bounds = [_number(b) for b in (item.lower, item.upper, item.step) if b is not None]
+            if any(type(b) is not int for b in bounds) or item.step is not None and _number(item.step) == 0:
+                return False
+        else:
+            k = _number(item)
+            if dots or type(k) is not int or axis >= len(base) or not -base[axis] <= k < base[axis]:
+                return False
+        axis += 1
+    return len(dots) <= 1 and axis <= len(base)
 
 
 # ---- exp(z - logaddexp(0, z)) is the logistic function --------------------------
