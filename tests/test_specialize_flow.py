@@ -396,6 +396,27 @@ def test_max_adjoint_with_ties_splits_evenly():
     check_all(lse_rows, (np.random.default_rng(4).normal(size=(3, 4)),))
 
 
+def relu_recurrence(W, X):
+    h = np.zeros(X.shape[0])
+    total = 0.0
+    for j in range(X.shape[1]):
+        h = 0.5 * h + np.maximum(W @ h + X[:, j], 0.0)  # (each trip's pre-activation comes back from the tape)
+        total = total + np.sum(np.minimum(h, 1.0) ** 2)
+    return total
+
+
+def test_clamp_adjoints_in_a_loop_are_one_ufunc_and_right():
+    rng = np.random.default_rng(5)
+    W, X = rng.normal(size=(3, 3)) * 0.5, rng.normal(size=(3, 4))
+    src = s2s.source(s2s.grad(relu_recurrence, wrt=(0, 1)), W, X)
+    assert src.count("s2s.balanced_eq(") == 2 and src.count("np.count_nonzero(") == 2, src  # only at a tie
+    check_all(relu_recurrence, (W, X), wrt=(0, 1))
+    X[:, 0] = 0.0  # h is 0 after the first trip: a tie of every entry, half the adjoint there as in the general code
+    got, general = s2s.grad(relu_recurrence, wrt=(0, 1))(W, X), s2s.derivative(relu_recurrence, wrt=(0, 1))(W, X)
+    for a, b in zip(got, general):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("name", ["euler_k", "euler_x0", "path_length", "rnn_local"])
 def test_folded_negations_give_the_general_codes_numbers_exactly(name):
     f, make, wrt = CASES[name]

@@ -32,6 +32,10 @@ one of these accessors (the attribute names are private to this module). Every s
 `placeholder` (Assign): `t = t2 = None`, the tape's placeholder the pipeline writes before the forward sweep
     for values pushed before their first assignment: never read as a value (a `v = None` of your own is
     a value; shapes reads it as one).
+`extreme_of` (Call): `s2s.balanced_eq(x, ans, c)` written by the adjoint of `ans = np.maximum(x, c)` (or
+    np.minimum, either argument order): the function, np.maximum or np.minimum. Where the call runs,
+    x and ans hold the values of that statement, as the helper's own result needs (reverse; read by
+    specialize, which then needs no single definition of ans to know what it is).
 `expanded_names` (FunctionDef): the names the expansion of a helper's statements gave its parameters and
     locals (inline): names of code you wrote, as the function's own are (aliasing reads it).
 """
@@ -56,9 +60,11 @@ NAMES = "s2s_names"
 EXPANDED_NAMES = "s2s_expanded_names"
 EXPANDED_RESULTS = "s2s_expanded_results"  # the names an expanded helper's result is bound to
 PLACEHOLDER = "s2s_placeholder"
+EXTREME_OF = "s2s_extreme_of"
 
 ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
-       CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES, EXPANDED_NAMES, EXPANDED_RESULTS, PLACEHOLDER)
+       CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES, EXPANDED_NAMES, EXPANDED_RESULTS, PLACEHOLDER,
+       EXTREME_OF)
 
 _ABSENT = object()
 

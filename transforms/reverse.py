@@ -694,6 +694,7 @@ class Reverse:
             if not (isinstance(a, ast.Name) and a.id in self.active):
                 continue
             contribution = self.guard_zero(rule, p, g, self.instantiate(template, mapping))
+            mark_extreme_masks(rule, contribution)
             if rule.elementwise:
                 others = [x for q, x in bound.items() if q != p]
                 target_scalar = isinstance(ans, ast.Name) and ans.id in self.facts.scalars
@@ -709,6 +710,21 @@ class Reverse:
                                     hint="wrap that argument in s2s.stop_gradient(...) if it should not be "
                                          "differentiated")
         return out
+
+
+_EXTREMES = {"np.maximum": np.maximum, "np.minimum": np.minimum}
+
+
+def mark_extreme_masks(rule, contribution) -> None:
+    """Record on each `s2s.balanced_eq(x, ans, c)` of np.maximum's (np.minimum's) adjoint which of the two made
+    ans: where the adjoint runs, x and ans hold that statement's values (annotations.EXTREME_OF)."""
+    op = _EXTREMES.get(rule.name)
+    if op is None:
+        return
+    for node in walk(contribution):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "balanced_eq" \
+                and len(node.args) == 3:
+            annotations.put(node, annotations.EXTREME_OF, op)
 
 
 def refuse_active_callee(pf, call, active):

@@ -854,20 +854,31 @@ class _Rewrite(ast.NodeTransformer):
         one comparison instead of four passes; at a tie the general helper runs (half the adjoint there)."""
         x, ans, c = args
         number = _number(c)
-        if not (number is not None and np.isfinite(number) and isinstance(x, ast.Name) and isinstance(ans, ast.Name)
-                and ans.id in self.defs and _stable_atom(x, self.defs, self.shapes)):
+        if not (number is not None and np.isfinite(number) and isinstance(x, ast.Name) and isinstance(ans, ast.Name)):
             return node
-        value = self.defs[ans.id].value
-        if not (isinstance(value, ast.Call) and len(value.args) == 2 and not value.keywords):
-            return node
-        op = self.shapes.callee(value)
-        pair = sorted(ast.dump(a) for a in value.args)
-        if op not in (np.maximum, np.minimum) or pair != sorted((ast.dump(x), ast.dump(c))):
+        op = self._extreme_of(node, x, ans, c)
+        if op not in (np.maximum, np.minimum):
             return node
         won = ast.Compare(left=x, ops=[ast.Gt() if op is np.maximum else ast.Lt()], comparators=[c])
         # (a count of the ties, true where nonzero: np.count_nonzero is one pass, np.any two and a Python wrapper)
         tie = _call(_attr(self.np, "count_nonzero"), ast.Compare(left=x, ops=[ast.Eq()], comparators=[c]))
         return ast.IfExp(test=tie, body=node, orelse=won)
+
+    def _extreme_of(self, node, x, ans, c):
+        """np.maximum or np.minimum where `ans` certainly holds that function of x and c here, else None: the
+        adjoint of that very statement said so (annotations.EXTREME_OF: x and ans then hold its values, even
+        where the tape restores them, as in a loop), or ans has one definition, that call, and x one value."""
+        from . import annotations
+        marked = annotations.get(node, annotations.EXTREME_OF)
+        if marked is not None:
+            return marked if x.id != ans.id else None
+        if not (ans.id in self.defs and _stable_atom(x, self.defs, self.shapes)):
+            return None
+        value = self.defs[ans.id].value
+        if not (isinstance(value, ast.Call) and len(value.args) == 2 and not value.keywords):
+            return None
+        pair = sorted(ast.dump(a) for a in value.args)
+        return self.shapes.callee(value) if pair == sorted((ast.dump(x), ast.dump(c))) else None
 
     def _extreme(self, node, args, shapes):
         """`grad_extreme(g, ans, x, axis, True)`: g split evenly between the entries of x equal to the extreme."""
