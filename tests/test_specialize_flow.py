@@ -589,6 +589,27 @@ def test_a_number_made_by_np_float32_has_a_shape_and_is_real():
     np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
 
 
+def robust_rows(w, X, y):
+    total = 0.0
+    for i in range(X.shape[0]):
+        r = X[i] @ w - y[i]
+        total += r * r if abs(r) < 1.0 else 2.0 * abs(r) - 1.0  # (abs' adjoint: g * np.sign(r), real)
+    return total / X.shape[0]
+
+
+def test_a_dot_products_adjoint_in_float32_code_is_the_product_and_stays_float32():
+    """The adjoint of `X[i] @ w` (two vectors) for w is g * X[i] in float32 code too, under the helper's own zero
+    test (its 0.0 for the zero adjoint); the gradient is float32 and matches the float64 one."""
+    r = _rng(8)
+    w, X, y = r.normal(size=4), r.normal(size=(6, 4)), r.normal(size=6) * 2
+    f32 = [a.astype(np.float32) for a in (w, X, y)]
+    src = s2s.source(s2s.grad(robust_rows), *f32)
+    assert "grad_matmul" not in src and "s2s.is_zero(" in src, src
+    got = s2s.grad(robust_rows)(*f32)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, check_all(robust_rows, (w, X, y)), rtol=1e-4, atol=1e-5)
+
+
 def patch_features(filters, images):
     n = images.shape[1] - filters.shape[1] + 1
     k = filters.shape[1]

@@ -175,7 +175,7 @@ defrule("np.clip(a, a_min=None, a_max=None)", methods=("clip",), result_shape=sh
 # np.sign, np.imag and np.angle of a real array: 0 (np.imag of a complex array is a view of it), and 0 or pi,
 # derivative zero; of a complex value (x + 1j, an active one) their derivative is not zero: s2s.zero_of_real
 # refuses it when it runs (declared constant, they gave a zero derivative there)
-defrule("np.sign(x)", sympy="sympy.sign(x)", x="s2s.zero_of_real(g, x)")
+defrule("np.sign(x)", real=True, safe=True, sympy="sympy.sign(x)", x="s2s.zero_of_real(g, x)")
 defrule("np.imag(val)", elementwise=False, returns_view=True, val="s2s.zero_of_real(g, val)")
 defrule("np.angle(z, deg=False)", elementwise=False, zero=("deg",), z="s2s.zero_of_real(g, z)")
 nondifferentiable("np.floor(x)", sympy="sympy.floor(x)")
