@@ -589,6 +589,28 @@ def test_a_number_made_by_np_float32_has_a_shape_and_is_real():
     np.testing.assert_allclose(got[1], want[1], rtol=1e-5)
 
 
+def sums_of_states(W, xs):
+    h = np.zeros(W.shape[0])
+    outs = []
+    for x in xs:
+        h = np.tanh(W @ h + x)
+        outs.append(h.sum())
+    return np.sum(np.array(outs) ** 2)
+
+
+def test_a_number_added_to_an_adjoint_started_at_zero_is_broadcast_on_the_first_trip_only():
+    """`h_bar + np.broadcast_to(g, S)` of an adjoint that is 0.0 before the loop: the broadcast where h_bar is
+    still 0.0, `h_bar + np.asarray(g)` after (a 0-d array of the broadcast's dtype: the same sum)."""
+    r = _rng(9)
+    W, xs = r.normal(size=(3, 3)) * 0.5, r.normal(size=(4, 3))
+    src = s2s.source(s2s.grad(sums_of_states), W, xs)
+    assert "if s2s.is_zero(h_bar) else h_bar + np.asarray(g)" in src, src
+    check_all(sums_of_states, (W, xs))
+    got = s2s.grad(sums_of_states)(W.astype(np.float32), xs.astype(np.float32))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, s2s.derivative(sums_of_states)(W, xs), rtol=1e-4)
+
+
 def robust_rows(w, X, y):
     total = 0.0
     for i in range(X.shape[0]):

@@ -233,6 +233,8 @@ def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes, float64: bool = False
     returns whether anything changed (the caller then infers shapes again)."""
     if _drop_broadcast_beside_its_shape(fdef, shapes):
         return True
+    if _add_a_number_to_a_zero_or_array(fdef, shapes):
+        return True
     defs = _single_defs(fdef)
     parents = _parents(fdef)
     loads = {}
@@ -270,6 +272,47 @@ def _drop_broadcast_beside_its_shape(fdef, shapes) -> bool:
                 setattr(node, field, call.args[0])
                 return True
     return False
+
+
+def _add_a_number_to_a_zero_or_array(fdef, shapes) -> bool:
+    """`a + np.broadcast_to(g, S)` (or `-`) of a number g and an adjoint `a` that holds 0.0 or an array of
+    shape S (started at 0.0 before a loop, an array after its first trip) becomes
+    `a + np.broadcast_to(g, S) if s2s.is_zero(a) else a + np.asarray(g)`: after the first trip the number is
+    added without a broadcast view made of it. A 0-d array has the dtype the broadcast has (a Python float's is
+    float64: a float32 array plus it is float64, as plus the broadcast, where plus the float it would stay
+    float32), so the sum is the same array, dtype included. Returns whether anything changed."""
+    runtime = _runtime_module(fdef, shapes)
+    if runtime is None:
+        return False
+    for node in walk(fdef):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)):
+            continue
+        a, call = node.left, node.right
+        if not (isinstance(a, ast.Name) and isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords
+                and shapes.callee(call) is np.broadcast_to):
+            continue
+        full, g = shapes.of(call), call.args[0]
+        if not (_array_shape(full) and shapes.of(g) == () and _simple(g) and isinstance(call.func, ast.Attribute)
+                and shapes._either(a, None) == ((), full)):
+            continue
+        test = _call(ast.Attribute(value=runtime, attr="is_zero", ctx=ast.Load()), load(a.id))
+        number = _call(ast.Attribute(value=copy.deepcopy(call.func.value), attr="asarray", ctx=ast.Load()),
+                       copy.deepcopy(g))
+        added = ast.BinOp(left=load(a.id), op=copy.deepcopy(node.op), right=number)
+        _swap(fdef, node, ast.IfExp(test=test, body=node, orelse=added))
+        fix_locations(fdef)
+        return True
+    return False
+
+
+def _runtime_module(fdef, shapes):
+    """The name the generated code reads s2s's runtime helpers by (`s2s` in `s2s.finish(...)`), or None."""
+    for node in walk(fdef):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+            callee = shapes.callee(node)
+            if callee is not None and hashable(callee) and callee in shapes.helpers:
+                return load(node.func.value.id)
+    return None
 
 
 def expand_as_broadcast(fdef: ast.FunctionDef, shapes: Shapes, np_name: str, float64: bool = True) -> bool:
