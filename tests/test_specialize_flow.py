@@ -611,6 +611,20 @@ def test_a_number_added_to_an_adjoint_started_at_zero_is_broadcast_on_the_first_
     np.testing.assert_allclose(got, s2s.derivative(sums_of_states)(W, xs), rtol=1e-4)
 
 
+def test_a_list_adjoint_of_its_own_is_popped_in_place():
+    """`outs_bar, g = s2s.append_grads(outs_bar)` copies all items but the last each trip; outs_bar's list is
+    made by s2s.array_grad and read by nothing else, so its last item is popped in place: the same gradient,
+    call after call."""
+    r = _rng(10)
+    W, xs = r.normal(size=(3, 3)) * 0.5, r.normal(size=(6, 3))
+    src = s2s.source(s2s.grad(sums_of_states), W, xs)
+    assert "outs_bar, g = s2s.append_grads_owned(outs_bar)" in src, src
+    grad = s2s.grad(sums_of_states)
+    first = check_all(sums_of_states, (W, xs))
+    np.testing.assert_array_equal(grad(W, xs), first)
+    np.testing.assert_array_equal(grad(W, xs), s2s.derivative(sums_of_states)(W, xs))
+
+
 def robust_rows(w, X, y):
     total = 0.0
     for i in range(X.shape[0]):

@@ -68,6 +68,7 @@ from .index_adjoints import accumulate_index_adjoints
 from .invariants import hoist_loop_invariants
 from .inverses import share_inverses
 from .item_updates import drop_restored_items, explain_copies, update_items_in_place
+from .list_adjoints import pop_owned_list_adjoints
 from .merge import merge_number_temporaries
 from .products import products
 from .reduction_methods import reads_a_reduction, reductions_as_methods
@@ -248,7 +249,7 @@ def in_place_step(c: Code) -> Code:
 def late_step(c: Code) -> Code:
     """The rewrites of the finished code (each in its own module): max/min adjoints counted only at
     ties, array temporaries read once lending their array, `finish` dropped where it returns its
-    adjoint, a returned argument's array copied, invariant numbers out of loops, once-read number
+    adjoint, a returned argument's array copied, a list adjoint's own list popped in place, invariant numbers out of loops, once-read number
     temporaries into their reader."""
     if c.shapes is not None:
         split_extreme_ties(c.fdef, c.inferred, c.shapes.np_name)
@@ -257,6 +258,7 @@ def late_step(c: Code) -> Code:
         reuse_dead_operands(c.fdef, shapes, made_up, c.shapes.float64_only)
         drop_finish(c.fdef, shapes, c.shapes.kinds, made_up, c.shapes.float64_only)
         copy_argument_views(c.fdef, shapes, c.shapes.np_name)
+        pop_owned_list_adjoints(c.fdef, shapes)
         hoist_loop_invariants(c.fdef, shapes, specialize._pure)
         merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up, c.stack)
         c.inferred = shapes  # (still true: these rewrites move and merge expressions, none changes a shape)

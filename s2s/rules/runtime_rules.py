@@ -52,6 +52,8 @@ defrule_for(rt.written_into, "written_into(t, x)", shape_only=("x",), linear=("t
 defrule_for(rt.setitem_grads, "setitem_grads(g, x, index)", shape_only=("x",), linear=("g",),
             result_shape=shapes.setitem_grads)
 defrule_for(rt.append_grads, "append_grads(g)", linear=("g",), result_shape=shapes.append_pieces)
+# (its pieces' shapes alone: it pops from its argument, so no tangent rule: code with it is run, not differentiated)
+defrule_for(rt.append_grads_owned, "append_grads_owned(g)", result_shape=shapes.append_pieces)
 defrule_for(rt.zero_of_real, "zero_of_real(g, x)", nondiff=True)
 defrule_for(rt.broadcast_like, "broadcast_like(t, ans)", shape_only=("ans",), linear=("t",))
 defrule_for(rt.dense_tangent, "dense_tangent(t, value)", shape_only=("value",), linear=("t",))

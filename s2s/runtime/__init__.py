@@ -109,6 +109,7 @@ from s2s.runtime.elementwise import (  # noqa: F401
 )
 from s2s.runtime.indexing import (  # noqa: F401
     append_grads,
+    append_grads_owned,
     getitem_grad,
     grad_index_concat,
     index_concat,

@@ -154,6 +154,14 @@ def append_grads(g):
     return list(g[:-1]), g[-1]
 
 
+def append_grads_owned(g):
+    """`append_grads(g)` of a list adjoint that no other name holds (transforms/list_adjoints.py): its last
+    item popped in place, one step instead of a copy of the rest; anything but a list as `append_grads`."""
+    if type(g) is list:
+        return g, g.pop()
+    return append_grads(g)
+
+
 def _index_repeats(index) -> bool:
     """Whether `x[index] = v` may write one element twice (an integer index array is present)."""
     parts = index if isinstance(index, tuple) else (index,)
