@@ -955,20 +955,12 @@ class _Rewrite(ast.NodeTransformer):
     def _matmul_adjoint(self, name, node, args, shapes):
         g, a, b = args
         sg, sa, sb = shapes
-        if sg == () and sa is not None and len(sa) == 1 and sa == sb and self.shapes.real(g):
-            # a dot product of two vectors: g times the other one, as the helper computes it (in its dtype: a
-            # float32 vector times a Python or float32 number stays float32). For g 0.0 too where every argument
-            # is float64: zeros, where the helper gives 0.0, the same numbers as they accumulate; elsewhere
-            # zeros in the other vector's dtype could raise a lower-precision accumulation: the helper's own
-            # zero test keeps its 0.0
-            product = ast.BinOp(left=g, op=ast.Mult(), right=b if name == "grad_matmul_a" else a)
-            if self.float64:
-                return product
-            if not (_simple(g) and isinstance(node.func, ast.Attribute)):
-                return node
-            test = _call(ast.Attribute(value=copy.deepcopy(node.func.value), attr="is_zero", ctx=ast.Load()),
-                         copy.deepcopy(g))
-            return ast.IfExp(test=test, body=ast.Constant(0.0), orelse=product)
+        if sg == () and self.float64 and sa is not None and len(sa) == 1 and sa == sb and self.shapes.real(g):
+            # a dot product of two vectors: g times the other one (for g 0.0 too: zeros, where the helper gives
+            # 0.0; the same numbers as they accumulate), in float64 as the helper computes it. (In float32 code
+            # the helper's 0.0 for the zero adjoint would need its own test, `0.0 if s2s.is_zero(g) else g * b`,
+            # a number on one branch and an array on the other, which compiled code cannot take: the helper stays)
+            return ast.BinOp(left=g, op=ast.Mult(), right=b if name == "grad_matmul_a" else a)
         if sg in (None, ()) or sa is None or sb is None or len(sa) not in (1, 2) or len(sb) not in (1, 2) \
                 or len(sa) + len(sb) < 3 or sa[-1] != sb[0] or tuple(sa[:-1] + sb[1:]) != sg:
             return node
