@@ -1097,9 +1097,9 @@ def _int_bounds(fdef, tapes, guarded=frozenset()):
             for t in node.targets:
                 if isinstance(t, ast.Name):
                     assigns.setdefault(t.id, []).append(value)
-                else:
+                else:  # (names bound: not those an item assignment reads, `y[i] = v` binds no i)
                     for n in walk(t):
-                        if isinstance(n, ast.Name):
+                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                             assigns.setdefault(n.id, []).append(None)
         elif isinstance(node, ast.AugAssign | ast.AnnAssign) and isinstance(node.target, ast.Name):
             assigns.setdefault(node.target.id, []).append(None)

@@ -197,3 +197,25 @@ def test_a_math_function_python_raises_for_is_not_nan_or_inf():
     assert np.isnan(df(1.5, float("nan")))  # a NaN argument: Python's math gives NaN too
     got, _ = _compiled(math_of_floats, 1.5, 3.0, df=df)
     _right(math_of_floats, (1.5, 3.0), got)
+
+
+def windowed(w, x):
+    k = w.shape[0]
+    y = np.zeros(x.shape[0] - k + 1)
+    for i in range(y.shape[0]):
+        y[i] = x[i:i + k] @ w  # (y[i] = ... reads i: it binds no i)
+    return np.sum(np.tanh(y) ** 2)
+
+
+def test_an_item_assignment_binds_no_index_of_its_own():
+    """`y[i] = v` stores into y and reads i: the bounds of integers took it for a binding of i (unknown), so
+    `i + k` of the window's end was an integer sum s2s could not bound, and the 1-d convolution loop fell back
+    from numba (it compiled before integer sums were checked)."""
+    fdef = ast.parse("def f(y, v):\n    for i in range(196):\n        t = i + 5\n        y[i] = v\n").body[0]
+    assert compiled._int_bounds(fdef, set()) == {"i": (0, 195), "t": (5, 200)}
+    w, x = np.array([0.3, -0.2, 0.5]), np.linspace(-1.0, 1.0, 12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
+        got = s2s.grad(windowed, compile="strict")(w, x)
+    np.testing.assert_allclose(got, s2s.grad(windowed)(w, x), rtol=1e-12)
+    np.testing.assert_allclose(got, fd_grad(windowed, (w, x), 0), rtol=1e-6)
