@@ -14,7 +14,8 @@ family(elementwise=False)
 
 _T = "np.swapaxes({}, -1, -2)"
 # any integer n (a negative one through the inverse, where NumPy computes it: the same block formula)
-defrule("np.linalg.matrix_power(a, n)", zero=("n",),
+# (n=1: a itself, returns_view)
+defrule("np.linalg.matrix_power(a, n)", zero=("n",), returns_view="sometimes",
         a=f"s2s.upper_right(np.linalg.matrix_power(s2s.block_upper({_T.format('a')}, g), n))",
         a_dot="s2s.upper_right(np.linalg.matrix_power(s2s.block_upper(a, s2s.broadcast_like(a_dot, a)), n))")
 helper_rule(rt.block_upper, "block_upper(a, e)", linear=("a", "e"))

@@ -68,11 +68,13 @@ defrule("np.asarray(a, dtype=None)", returns_view=True, a="g", result_shape=shap
 defrule("np.array(object, dtype=None)", object="s2s.array_grad(g, object)", result_shape=shapes.array_of_items,
         real=shapes.real_items,
         object_dot="np.array(object_dot, dtype=dtype)").variant = _dtype_given(_array_cast)
-# (of an array: an array of its shape; of a number: a number)
-defrule("np.float64(x)", result_shape=shapes.copy, real=True, x="g", x_dot="np.float64(x_dot)")
-defrule("np.float32(x)", result_shape=shapes.copy, real=True, x="g", x_dot="np.float32(x_dot)")
+# (of an array: an array of its shape; of a number: a number; of an array of its own dtype, that array itself,
+# hence returns_view: `z = np.float64(y); z[0] = v` changes y)
+defrule("np.float64(x)", result_shape=shapes.copy, real=True, returns_view="sometimes", x="g", x_dot="np.float64(x_dot)")
+defrule("np.float32(x)", result_shape=shapes.copy, real=True, returns_view="sometimes", x="g", x_dot="np.float32(x_dot)")
 defrule("np.copy(a)", methods=("copy",), real=shapes.real_of_one, a="g", a_dot="s2s.copy(a_dot)")
-defrule("np.nan_to_num(x)", x="g * np.isfinite(x)")
+# (`np.nan_to_num(x, False)`: copy=False given by position, x itself)
+defrule("np.nan_to_num(x)", returns_view="sometimes", x="g * np.isfinite(x)")
 
 # two arguments
 defrule("np.add(x1, x2)", real=True, safe=True, x1="unbroadcast(g, x1)", x2="unbroadcast(g, x2)",

@@ -106,7 +106,8 @@ defrule("np.pad(array, pad_width, mode='constant')", array="s2s.grad_pad(g, arra
 # and stays refused: it is no method here)
 defrule("np.sort(a, axis=-1, kind=None, order=None)", zero=("kind", "order"), a="s2s.grad_sort(g, a, axis)",
         a_dot="s2s.sort_tangent(a_dot, a, axis)", real=shapes.real_as_first)
-defrule("np.diff(a, n=1, axis=-1)", a="s2s.grad_diff(g, a, n, axis)",
+# (n=0: a itself)
+defrule("np.diff(a, n=1, axis=-1)", returns_view="sometimes", a="s2s.grad_diff(g, a, n, axis)",
         a_dot="np.diff(s2s.broadcast_like(a_dot, a), n, axis)", real=shapes.real_as_first)
 # the split family returns a list of pieces
 for _name, _kind in (("split", None), ("array_split", "array"), ("hsplit", "h"), ("vsplit", "v"), ("dsplit", "d")):
