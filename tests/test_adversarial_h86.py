@@ -3,6 +3,9 @@ with Python's and finite differences, or the program is refused."""
 
 from __future__ import annotations
 
+import heapq
+import operator
+
 import numpy as np
 import pytest
 
@@ -69,3 +72,33 @@ def test_a_call_that_may_give_back_its_argument_is_no_new_object(f, x):
     # were: value 14.0 where Python gives 16.0, gradient [2, 4, 6] where it is [6, 4, 6] (matrix_power_one:
     # 30.0 vs 38.0, [2, 4, 6, 8] vs [18, 4, 6, 8]): the update of z was taken to leave y alone
     _right_or_refused(f, (x.copy(),))
+
+
+# ------------------------------------------------- library functions that change an argument in place
+
+def operator_iadd_rebinding(x):
+    y = x * 1.0
+    z = y
+    z = operator.iadd(z, x)  # y += x: y is 2x
+    return np.sum(y * x)
+
+
+def heapify_with_its_result_bound(x):
+    L = [x[2], x[0], x[1]]
+    t = heapq.heapify(L)  # noqa: F841 (L is [x0, x2, x1]; t, None, is never read)
+    return L[0] * 1.0 + L[1] * 2.0
+
+
+def ndarray_iadd_slot(x):
+    y = x * 1.0
+    t = np.ndarray.__iadd__(y, x)  # noqa: F841 (y += x)
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("f", [operator_iadd_rebinding, heapify_with_its_result_bound, ndarray_iadd_slot])
+def test_a_library_call_that_changes_an_argument_is_refused(f):
+    # were: gradients [3, 6, 9] where finite differences give [4, 8, 12] (operator_iadd_rebinding, ndarray_iadd_slot:
+    # the call, its result unread, was dropped), [2, 0, 1] where they give [1, 0, 2] (heapify: L taken as unchanged)
+    _right_or_refused(f, (X3.copy(),))
+    with pytest.raises(UnsupportedSyntaxError, match="in place"):
+        s2s.grad(f)(X3.copy())

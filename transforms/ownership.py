@@ -744,6 +744,26 @@ class _Analysis:
                                                "result is not used, so it is called for what it does",
                                          "compute the new value with functions s2s knows and assign it, or move the "
                                          "call outside the differentiated function")
+            self.check_foreign_call(node, obj)
+
+    def check_foreign_call(self, node, obj):
+        """Refuse a call, wherever it is, of a compiled function of a library other than NumPy, SciPy, math and
+        the builtins that has no derivative rule and is handed a local object: it may change that object in place
+        (`heapq.heapify(L)`, `bisect.insort(L, v)`, `np.ndarray.__iadd__(y, v)`), which s2s's functional code does
+        not follow, whether or not its result is used (`t = heapq.heapify(L)` was dropped as dead code)."""
+        if not isinstance(obj, _COMPILED_CALLABLES) or isinstance(obj, np.ufunc) or not self.may_change_arguments(obj) \
+                or obj in _CONTAINER_BUILTINS or obj in _SELECTING_BUILTINS:
+            return
+        module = getattr(obj, "__module__", None) or ""
+        if module.split(".")[0] in ("numpy", "scipy", "math", "builtins", "s2s"):
+            return
+        local = [a for a in node.args + [k.value for k in node.keywords] if _root(a) in self.locals]
+        if local:
+            raise OwnershipError(node, f"s2s cannot tell whether `{ast.unparse(node.func)}(...)` changes "
+                                       f"`{ast.unparse(local[0])}` in place: it has no derivative rule, and s2s "
+                                       "does not read its code",
+                                 "compute the new value with functions s2s knows and assign it, or move the "
+                                 "call outside the differentiated function")
 
     def used_elsewhere(self, name, call) -> bool:
         """Whether `name` occurs in the function other than as the receiver of `call`."""
@@ -761,10 +781,13 @@ class _Analysis:
             return True
         if not _hashable(obj) or self.rule_of(obj) or obj in _VALUE_BUILTINS or obj in _PURE_BUILTINS:
             return False
-        return not getattr(obj, "__module__", "").startswith("s2s")
+        return not (getattr(obj, "__module__", None) or "").startswith("s2s")
 
 
 _UNKNOWN = object()
+# functions written in C (no code s2s could read), as opposed to classes, partials and other callable objects
+_COMPILED_CALLABLES = (types.BuiltinFunctionType, types.WrapperDescriptorType, types.MethodDescriptorType,
+                       types.MethodWrapperType, types.ClassMethodDescriptorType)
 
 
 def out_position(obj):

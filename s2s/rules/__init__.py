@@ -65,6 +65,7 @@ from __future__ import annotations
 import ast
 import builtins
 import math
+import operator
 import sys
 import types
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ from s2s import patches, runtime
 from s2s.rules import result_shapes
 from s2s.transforms.walk import walk
 
-_NAMESPACE = {"np": np, "numpy": np, "math": math, "builtins": builtins, "s2s": runtime}
+_NAMESPACE = {"np": np, "numpy": np, "math": math, "operator": operator, "builtins": builtins, "s2s": runtime}
 _REDUCTION_SHAPE = result_shapes.reduction()
 
 

@@ -166,6 +166,11 @@ if hasattr(np.ndarray, "itemset"):  # (NumPy < 2)
     facts("np.ndarray.itemset(a, *args)", mutates="use `a[index] = value` on an array the function made itself")
 facts("np.ndarray.resize(a, new_shape)", mutates="use `a = np.resize(a, shape)`")
 facts("np.ndarray.partition(a, kth)", mutates="use `a = np.partition(a, kth)`")
+# operator's in-place functions: `operator.iadd(a, b)` is `a += b` (an array or list a changed in place)
+for _op, _sym in (("iadd", "+"), ("isub", "-"), ("imul", "*"), ("itruediv", "/"), ("ifloordiv", "//"), ("imod", "%"),
+                  ("ipow", "**"), ("imatmul", "@"), ("iand", "&"), ("ior", "|"), ("ixor", "^"), ("ilshift", "<<"),
+                  ("irshift", ">>"), ("iconcat", "+")):
+    facts(f"operator.{_op}(a, b)", mutates=f"write `a = a {_sym} b` (a new object) instead")
 
 # the runtime helpers above, linear in their adjoint or tangent (forward mode over them makes Hessians): the
 # tangent of each linear parameter is the helper applied to it (`linear=`, derived)
