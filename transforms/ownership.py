@@ -681,6 +681,13 @@ class _Analysis:
                 if own and func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS:
                     raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)`: it changes "
                                                f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value))
+                out_at = _method_out_position(func.attr)
+                if out_at is not None and len(node.args) > out_at and \
+                        not (isinstance(node.args[out_at], ast.Constant) and node.args[out_at].value is None):
+                    raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: its argument "
+                                               f"{out_at + 1} is `out`, an array it writes its result into in place",
+                                         f"assign the result instead: `y = {ast.unparse(func)}"
+                                         f"({', '.join(ast.unparse(a) for a in node.args[:out_at])})`")
                 if func.attr in _SUPPORTED_METHODS and statement is not None and isinstance(func.value, ast.Name):
                     self.update(statement, func.value, env, bound, deep=False, call=node)
                     if func.attr == "append":  # the list now holds the value
@@ -797,6 +804,25 @@ def out_position(obj):
         return None
     try:
         params = list(inspect.signature(obj).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    for i, p in enumerate(params):
+        if p.kind in (p.VAR_POSITIONAL, p.KEYWORD_ONLY, p.VAR_KEYWORD):
+            return None
+        if p.name == "out":
+            return i
+    return None
+
+
+def _method_out_position(name):
+    """The position, after the array itself, of `out` in the ndarray method `name` where it may be passed
+    positionally (`y.round(0, y)`, `y.cumsum(0, None, y)` write into y), or None."""
+    import inspect
+    method = getattr(np.ndarray, name, None)
+    if method is None or name.startswith("_"):
+        return None
+    try:
+        params = list(inspect.signature(method).parameters.values())[1:]
     except (TypeError, ValueError):
         return None
     for i, p in enumerate(params):
