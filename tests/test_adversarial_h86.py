@@ -115,3 +115,16 @@ def test_an_array_method_given_out_by_position_is_refused():
     _right_or_refused(round_into_itself, (X3.copy(),))
     with pytest.raises(UnsupportedSyntaxError, match="`out`"):
         s2s.grad(round_into_itself)(X3.copy())
+
+
+def pop_of_an_inner_list(x):
+    L = [[x[0], x[1], x[2]], [x[2]]]
+    L[0].pop(0)  # L[0] is [x1, x2]
+    return (L[0][0] + 2.0 * L[0][1]) * x[2]
+
+
+def test_a_pop_of_a_list_held_in_a_list_is_refused():
+    # was: IndexError (list index out of range) inside the generated derivative, where Python gives 24.0
+    _right_or_refused(pop_of_an_inner_list, (X3.copy(),))
+    with pytest.raises(UnsupportedSyntaxError, match="may be a view of `L`"):
+        s2s.grad(pop_of_an_inner_list)(X3.copy())

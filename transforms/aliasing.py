@@ -29,9 +29,16 @@ def _mutated_name(s):
         return s.targets[0].value.id
     if isinstance(s, ast.Expr) and is_append(s.value):
         return s.value.func.value.id
-    if isinstance(s, ast.Assign) and is_pop(s.value):
-        return s.value.func.value.id
+    if isinstance(s, ast.Assign | ast.Expr) and (is_pop(s.value) or _pop_call(s.value)):
+        return s.value.func.value.id  # (`t.pop()` with its value dropped, `t.pop(0)`: t changes all the same)
     return None
+
+
+def _pop_call(e) -> bool:
+    """`L.pop(...)` of a local name, with or without an index."""
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "pop" \
+        and isinstance(e.func.value, ast.Name) and not annotations.is_global(e.func.value) \
+        and not annotations.is_helper(e.func.value)
 
 
 def _mutations(stmts):
