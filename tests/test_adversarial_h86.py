@@ -3,6 +3,7 @@ with Python's and finite differences, or the program is refused."""
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import operator
 
@@ -128,3 +129,28 @@ def test_a_pop_of_a_list_held_in_a_list_is_refused():
     _right_or_refused(pop_of_an_inner_list, (X3.copy(),))
     with pytest.raises(UnsupportedSyntaxError, match="may be a view of `L`"):
         s2s.grad(pop_of_an_inner_list)(X3.copy())
+
+
+def piecewise_linear(c, t):
+    knots = [0.0, 1.0, 2.5, 4.0]
+    k = bisect.bisect(knots, t) - 1  # (a search: it changes no list)
+    lo, hi = knots[k], knots[k + 1]
+    s = (t - lo) / (hi - lo)
+    return (1.0 - s) * c[k] + s * c[k + 1]
+
+
+def test_a_search_of_a_local_list_is_not_taken_for_an_update():
+    """bisect.bisect reads its list and changes nothing: the check that refuses library functions that may change a
+    local object in place (heapq.heapify, bisect.insort) lets it through; the gradient is right."""
+    c = np.array([0.5, -1.0, 2.0, 0.25])
+    for t in (0.4, 1.7, 3.2):
+        got = s2s.grad(piecewise_linear)(c, t)
+        np.testing.assert_allclose(got, fd_grad(piecewise_linear, (c, t), 0), rtol=1e-6, atol=1e-9)
+    with pytest.raises(s2s.S2SError, match="in place"):
+        s2s.grad(heap_sorted)(c)
+
+
+def heap_sorted(c):
+    L = [c[0], c[1], c[2]]
+    bisect.insort(L, c[3])
+    return L[0] * 2.0

@@ -29,6 +29,8 @@ be unbound) are refused here with the user's line.
 from __future__ import annotations
 
 import ast
+import bisect
+import operator
 import types
 from dataclasses import dataclass
 
@@ -759,7 +761,7 @@ class _Analysis:
         (`heapq.heapify(L)`, `bisect.insort(L, v)`, `np.ndarray.__iadd__(y, v)`), which s2s's functional code does
         not follow, whether or not its result is used (`t = heapq.heapify(L)` was dropped as dead code)."""
         if not isinstance(obj, _COMPILED_CALLABLES) or isinstance(obj, np.ufunc) or not self.may_change_arguments(obj) \
-                or obj in _CONTAINER_BUILTINS or obj in _SELECTING_BUILTINS:
+                or obj in _CONTAINER_BUILTINS or obj in _SELECTING_BUILTINS or obj in _READING_ONLY:
             return
         module = getattr(obj, "__module__", None) or ""
         if module.split(".")[0] in ("numpy", "scipy", "math", "builtins", "s2s"):
@@ -792,6 +794,12 @@ class _Analysis:
 
 
 _UNKNOWN = object()
+# compiled functions of the standard library that read their arguments and change none (a search, an operator)
+_READING_ONLY = {bisect.bisect, bisect.bisect_left, bisect.bisect_right, operator.add, operator.sub, operator.mul,
+                 operator.truediv, operator.floordiv, operator.mod, operator.pow, operator.matmul, operator.neg,
+                 operator.pos, operator.abs, operator.getitem, operator.contains, operator.countOf,
+                 operator.indexOf, operator.lt, operator.le, operator.eq, operator.ne, operator.ge, operator.gt,
+                 operator.not_, operator.truth, operator.index}
 # functions written in C (no code s2s could read), as opposed to classes, partials and other callable objects
 _COMPILED_CALLABLES = (types.BuiltinFunctionType, types.WrapperDescriptorType, types.MethodDescriptorType,
                        types.MethodWrapperType, types.ClassMethodDescriptorType)
