@@ -1176,13 +1176,18 @@ def check_float_powers(fdef, floats) -> bool:
             return value
         wrote = True
         return ast.Call(func=ast.Name(id=FLOAT_POW, ctx=ast.Load()), args=[value.left, value.right], keywords=[])
+    _replace_values(fdef, checked)
+    return wrote
+
+
+def _replace_values(fdef, replace) -> None:
+    """Put `replace(v)` in place of every field value `v` of every node of `fdef` (each item of a list field)."""
     for node in list(walk(fdef)):
         for field, value in ast.iter_fields(node):
             if isinstance(value, list):
-                value[:] = [checked(v) for v in value]
+                value[:] = [replace(v) for v in value]
             else:
-                setattr(node, field, checked(value))
-    return wrote
+                setattr(node, field, replace(value))
 
 
 MATH_RESULT = "_s2s_math_result"  # compiled_helpers.math_result
@@ -1214,12 +1219,7 @@ def check_math_results(fdef, bindings) -> bool:
         wrote = True
         args = [value, *value.args] + ([ast.Constant(0.0)] if len(value.args) == 1 else [])
         return ast.Call(func=ast.Name(id=MATH_RESULT, ctx=ast.Load()), args=args, keywords=[])
-    for node in list(walk(fdef)):
-        for field, value in ast.iter_fields(node):
-            if isinstance(value, list):
-                value[:] = [checked(v) for v in value]
-            else:
-                setattr(node, field, checked(value))
+    _replace_values(fdef, checked)
     return wrote
 
 

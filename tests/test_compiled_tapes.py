@@ -21,6 +21,7 @@ from s2s.runtime import compiled_helpers  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 import problems  # noqa: E402
+from ordinary_kinds import velocity_verlet  # noqa: E402  (x, v, a = x_next, v + ..., a_next)
 
 
 def _kinds(text, arrays, kinds=None):
@@ -164,22 +165,14 @@ def test_zero_started_adjoints_through_copies_negations_transposes_and_powers():
     assert _zeros(read_by_matmul, h) == {}
 
 
-def verlet_steps(x0, v0, k, dt=0.05, steps=6):
-    x, v, a = x0, v0, -k * x0 - x0 ** 3
-    for _ in range(steps):
-        x_next = x + dt * v + 0.5 * dt * dt * a
-        a_next = -k * x_next - x_next ** 3
-        x, v, a = x_next, v + 0.5 * dt * (a + a_next), a_next
-    return np.sum(x ** 2) + 0.5 * np.sum(v ** 2)
-
-
 def test_velocity_verlet_compiles_with_its_adjoints_started_as_zeros():
     """(was a fallback: a_bar = 0.0, copied into a_next_bar and negated after the loop, could not unify with an
     array in numba)"""
     x0, v0 = np.array([0.3, -0.2, 0.5]), np.array([0.1, 0.4, -0.3])
-    got = s2s.grad(verlet_steps, wrt=(0, 1, 2), compile="strict")(x0, v0, 1.5)
+    args = (x0, v0, 1.5, 0.05, 6)
+    got = s2s.grad(velocity_verlet, wrt=(0, 1, 2), compile="strict")(*args)
     for w, g in zip((0, 1, 2), got):
-        np.testing.assert_allclose(g, fd_grad(verlet_steps, (x0, v0, 1.5), wrt=w), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(g, fd_grad(velocity_verlet, args, wrt=w), rtol=1e-6, atol=1e-8)
 
 
 def lookup_by_int(G, qs):
