@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
 
-settings.register_profile("s2s-fuzz-fast", max_examples=50, derandomize=True, deadline=None, database=None,
+settings.register_profile("s2s-fuzz-fast", max_examples=30, derandomize=True, deadline=None, database=None,
                           suppress_health_check=_SUPPRESS, print_blob=True)
 settings.register_profile("s2s-fuzz-long", max_examples=int(os.environ.get("S2S_FUZZ_EXAMPLES", "5000")),
                           derandomize=False, deadline=None, suppress_health_check=_SUPPRESS, print_blob=True)
