@@ -683,13 +683,7 @@ class _Analysis:
                 if own and func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS:
                     raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)`: it changes "
                                                f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value))
-                out_at = _method_out_position(func.attr)
-                if out_at is not None and len(node.args) > out_at and \
-                        not (isinstance(node.args[out_at], ast.Constant) and node.args[out_at].value is None):
-                    raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: its argument "
-                                               f"{out_at + 1} is `out`, an array it writes its result into in place",
-                                         f"assign the result instead: `y = {ast.unparse(func)}"
-                                         f"({', '.join(ast.unparse(a) for a in node.args[:out_at])})`")
+                _refuse_positional_out(node, func, _method_out_position(func.attr))
                 if func.attr in _SUPPORTED_METHODS and statement is not None and isinstance(func.value, ast.Name):
                     self.update(statement, func.value, env, bound, deep=False, call=node)
                     if func.attr == "append":  # the list now holds the value
@@ -724,13 +718,7 @@ class _Analysis:
                                            f"first {obj.nin} is an output array that the ufunc writes into in place",
                                      f"assign the result instead: `y = {ast.unparse(func)}"
                                      f"({', '.join(ast.unparse(a) for a in node.args[:obj.nin])})`")
-            out_at = out_position(obj)
-            if out_at is not None and len(node.args) > out_at and \
-                    not (isinstance(node.args[out_at], ast.Constant) and node.args[out_at].value is None):
-                raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: its argument "
-                                           f"{out_at + 1} is `out`, an array it writes its result into in place",
-                                     f"assign the result instead: `y = {ast.unparse(func)}"
-                                     f"({', '.join(ast.unparse(a) for a in node.args[:out_at])})`")
+            _refuse_positional_out(node, func, out_position(obj))
             hint = self.mutates(obj)  # changes its first argument in place: the hint its record states
             if hint is None and isinstance(func, ast.Attribute) and func.attr in ("at", "reduceat") and \
                     isinstance(self.resolve_call(func.value), np.ufunc):
@@ -803,6 +791,18 @@ _READING_ONLY = {bisect.bisect, bisect.bisect_left, bisect.bisect_right, operato
 # functions written in C (no code s2s could read), as opposed to classes, partials and other callable objects
 _COMPILED_CALLABLES = (types.BuiltinFunctionType, types.WrapperDescriptorType, types.MethodDescriptorType,
                        types.MethodWrapperType, types.ClassMethodDescriptorType)
+
+
+def _refuse_positional_out(node, func, out_at) -> None:
+    """Refuse the call `node` where it passes, by position `out_at` (None: the callee has no `out`), an `out` array
+    other than None: the callee writes its result into that array in place."""
+    if out_at is None or len(node.args) <= out_at or \
+            isinstance(node.args[out_at], ast.Constant) and node.args[out_at].value is None:
+        return
+    raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: its argument "
+                               f"{out_at + 1} is `out`, an array it writes its result into in place",
+                         f"assign the result instead: `y = {ast.unparse(func)}"
+                         f"({', '.join(ast.unparse(a) for a in node.args[:out_at])})`")
 
 
 def out_position(obj):
