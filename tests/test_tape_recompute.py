@@ -239,3 +239,121 @@ def test_numbers_of_nested_loops_are_recomputed_from_their_restores():
     backward = code.split("X_bar = np.zeros")[1]
     assert "1.0 / " in backward and "stack.append(t" not in code, code  # 1.0 / r computed again, not taped
     _check(nested_earlier_changed_in_the_outer_loop, (0.4,))
+
+
+# ---- through numbers the trip does not tape, and the loop's index -----------------------------------
+def log_product(x, r):
+    p = 1.0
+    xk = x
+    for k in range(1, 12):
+        p *= 1.0 + r * xk / k  # `t = r * xk / k` is not taped: `1.0 + t` is computed again through it
+        xk *= x
+    return np.log(p)
+
+
+def cube_root(a):
+    x = a if a > 1.0 else 1.0
+    dx = 1.0
+    while abs(dx) > 1e-12 * abs(x):
+        dx = (x * x * x - a) / (3.0 * x * x)  # 3.0 * x * x computed again from x's restore
+        x = x - dx
+    return x
+
+
+def read_before_the_loop(a):
+    x = a + 1.0
+    d = 1.0  # read before the loop by its test only: nothing reads what the backward loop leaves in d
+    while abs(d) > 1e-12 * x:
+        d = a / x - 0.5 * x
+        x = x + d
+    return x
+
+
+def temporary_changed_before_use(x, a):
+    s = 0.0
+    for _ in range(1, 6):
+        u = a * x
+        x = x + 0.1  # x changes between u and t: t is not u's expression over the restored x
+        t = u + x
+        s = s + t * t
+    return s
+
+
+def read_before_the_loop_by_another_adjoint(a):
+    dx = a * 0.5
+    y = dx * a  # its adjoint, after the backward loop, reads the dx the loop started from
+    x = a + 1.0
+    while abs(dx) > 1e-10:
+        dx = (x * x - a) / (2.0 * x)
+        x = x - dx
+    return x + y
+
+
+def counter_rebound(x, r):
+    p = 1.0
+    for k in range(1, 6):
+        k = k * 2 + 1  # the index rebound: the backward loop's k is not the value t read
+        p = p * (1.0 + r * x / k)
+    return p
+
+
+def counter_of_an_outer_loop(x, r):
+    p = 1.0
+    for k in range(1, 4):
+        for j in range(3):
+            p = p * (1.0 + r * x / (k + j))
+    return p
+
+
+def index_with_an_early_exit(x, r):
+    p = 1.0
+    for k in range(1, 9):
+        t = 1.0 + r * x / k
+        p = p * t
+        if p > 3.0:
+            break
+    return p
+
+
+def test_numbers_through_untaped_temporaries_and_the_index_are_computed_again():
+    def oracle(x, r):
+        p = 1.0
+        xk = x
+        for k in range(1, 12):
+            p = p * (1.0 + r * xk / k)
+            xk = xk * x
+        return anp.log(p)
+    g = s2s.grad(log_product, wrt=(0, 1))
+    for args in [(0.7, 0.4), (-1.3, 0.2)]:
+        out = g(*args)
+        for i in (0, 1):
+            np.testing.assert_allclose(out[i], fd_grad(log_product, args, wrt=i), rtol=1e-6)
+            np.testing.assert_allclose(out[i], autograd.grad(oracle, i)(*args), rtol=1e-12)
+    code = s2s.source(g, 0.7, 0.4)
+    assert code.count("stack.append(") == 2, code  # p and xk, as a hand-written adjoint tapes them
+    np.testing.assert_allclose(_check(read_before_the_loop, (2.0,)), 0.5, rtol=1e-9)  # x = sqrt(2a)
+    assert _source(read_before_the_loop, 2.0).count("stack.append(") == 1  # x only
+    for a in (0.4, 3.0, 27.0):
+        np.testing.assert_allclose(_check(cube_root, (a,)), (1 / 3) * a ** (-2 / 3), rtol=1e-8)
+    code = _source(cube_root, 3.0)
+    # x and dx: 3.0 * x * x is computed again from x's restore; dx, five operations, costs more than its push
+    assert code.count("stack.append(") == 2 and "t6 = 3.0 * x * x" in code, code
+
+
+@pytest.mark.parametrize("f, args", [(temporary_changed_before_use, (0.6, 1.3)),
+                                     (read_before_the_loop_by_another_adjoint, (2.0,)),
+                                     (counter_rebound, (0.6, 0.5)), (counter_of_an_outer_loop, (0.6, 0.5)),
+                                     (index_with_an_early_exit, (0.9, 1.5))])
+def test_what_may_not_be_computed_again_gives_the_gradient(f, args):
+    g = s2s.grad(f, wrt=tuple(range(len(args))))
+    for _ in range(2):
+        out = np.atleast_1d(g(*args))
+        for i in range(len(args)):
+            np.testing.assert_allclose(out[i], fd_grad(f, args, wrt=i), rtol=1e-6, atol=1e-9)
+
+
+def test_a_pullback_with_numbers_computed_again_runs_twice():
+    value, pullback = s2s.vjp(log_product, 0.7, 0.4, wrt=(0, 1))
+    first, second = pullback(1.0), pullback(2.0)
+    np.testing.assert_allclose(2.0 * np.array(first), second)
+    np.testing.assert_allclose(first[0], fd_grad(log_product, (0.7, 0.4), wrt=0), rtol=1e-6)
