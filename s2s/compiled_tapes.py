@@ -88,7 +88,37 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             return number(e.operand)
         if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
             return number(e.left) and number(e.right)
+        if isinstance(e, ast.IfExp):  # (`norm if norm != 0 else 1`, a norm's adjoint's guard)
+            return number(e.body) and number(e.orelse)
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Pow):  # `r ** 3`: a real number to an int power
+            return number(e.left) and isinstance(e.right, ast.Constant) and type(e.right.value) is int
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.MatMult):  # `a @ b` of float64 vectors
+            a = of(e.left)
+            return a is not None and len(a) == 1 and of(e.right) == a
+        if isinstance(e, ast.Call):  # `np.linalg.norm(d)`: a real number, whatever d holds
+            return _is_norm(e, numpy_names)
+        if isinstance(e, ast.Name) and kinds.get(e.id) not in ("float64", "int64"):
+            return numeric_local(e.id)
         return isinstance(e, ast.Name) and kinds.get(e.id) in ("float64", "int64")
+
+    valuing = set()  # names `numeric_local` is asking about
+
+    def numeric_local(name) -> bool:
+        """Whether the local `name` holds a real number wherever it is read: every assignment of it is one
+        (`number`), a placeholder or a tape's restore aside (a restore gives back a value one of them gave).
+        A name met again while asking about it is taken to be one (`E0_bar = E0_bar - t13_bar`): each
+        assignment that runs then makes a number of numbers made before it, from the first one on.
+        Asked afresh each time: it may rest on the shapes claimed so far, which only shrink."""
+        if name in valuing:
+            return True
+        values = assigns.get(name)
+        if name in params or not values or any(v is False for v in values):
+            return False
+        valuing.add(name)
+        try:
+            return all(_is_none(v) or number(v) for v in values)
+        finally:
+            valuing.discard(name)
 
     def real_number(e):
         """A Python float (a float64 once broadcast): a float constant or name, or arithmetic with one."""
@@ -298,6 +328,8 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             made = {n.id for n in walk(other) if isinstance(n, ast.Name) and n.id in started and n.id in shape
                     and assigned_before(n, shape[n.id])}
             return of(other, started - made) == s
+        if isinstance(up, ast.AugAssign) and up.value is read and isinstance(up.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
+            return isinstance(up.target, ast.Name) and of(up.target, started) == s  # (`q0_bar += q_bar`)
         return isinstance(up, ast.Call) and isinstance(up.func, ast.Attribute) and up.func.attr == "finish" \
             and len(up.args) == 2 and up.args[0] is read and of(up.args[1], started) == s
 

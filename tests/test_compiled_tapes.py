@@ -175,6 +175,40 @@ def test_velocity_verlet_compiles_with_its_adjoints_started_as_zeros():
         np.testing.assert_allclose(g, fd_grad(velocity_verlet, args, wrt=w), rtol=1e-6, atol=1e-8)
 
 
+def test_zero_started_adjoints_scaled_by_norms_dot_products_and_guarded_divisions():
+    """Numbers the kinds do not name: a norm, a dot product of vectors, an int power, `x if x != 0 else 1`, and
+    locals made of those (an accumulation of itself included): a zero-started adjoint scaled by one is an
+    array of its shape, and `q0_bar += q_bar` after the loop reads it as one. Not where the scale is a vector of
+    another shape (`M @ q` of a 3 x 2 M) or a value these rules do not know (`q.sum()`)."""
+    q = {"q": np.ones(2), "M": np.ones((3, 2))}
+    text = ("def f(q, M):\n    e = 0.0\n    q_bar = 0.0\n    q0_bar = q * 2.0\n    for i in range(3):\n"
+            "        r = np.linalg.norm(q)\n        d = q @ q\n        e = e - d * r ** 3\n"
+            "        s = e / (r if r != 0 else 1)\n        q_bar = q_bar + s * q\n    q0_bar += q_bar\n")
+    assert _zeros(text, q) == {"q_bar": (2,)}
+    assert "q_bar" not in _zeros(text.replace("d = q @ q", "d = M @ q"), q)
+    assert _zeros(text.replace("d = q @ q", "d = q.sum()"), q) == {}
+
+
+def kepler(q0, p0, dt=0.01, steps=20):
+    q, p = q0, p0
+    E0 = 0.5 * p0 @ p0 - 1.0 / np.linalg.norm(q0)
+    drift = 0.0
+    for _ in range(steps):
+        r = np.linalg.norm(q)
+        q, p = q + dt * p, p - dt * q / r ** 3
+        E = 0.5 * p @ p - 1.0 / np.linalg.norm(q)
+        drift += (E - E0) ** 2
+    return drift
+
+
+def test_a_kepler_orbit_compiles_with_its_adjoints_started_as_zeros():
+    """(was a fallback: q_bar = 0.0 before the backward loop and scaled by norms' adjoints in it)"""
+    args = (np.array([1.0, 0.1]), np.array([0.05, 1.1]))
+    got = s2s.grad(kepler, wrt=(0, 1), compile="strict")(*args)
+    for w, g in zip((0, 1), got):
+        np.testing.assert_allclose(g, fd_grad(kepler, args, wrt=w), rtol=1e-5, atol=1e-9)
+
+
 def lookup_by_int(G, qs):
     s = 0.0
     for p in range(qs.shape[0]):
