@@ -357,3 +357,19 @@ def test_a_pullback_with_numbers_computed_again_runs_twice():
     first, second = pullback(1.0), pullback(2.0)
     np.testing.assert_allclose(2.0 * np.array(first), second)
     np.testing.assert_allclose(first[0], fd_grad(log_product, (0.7, 0.4), wrt=0), rtol=1e-6)
+
+
+def last_item_before_append(x, items):
+    s = 0.0
+    for k in range(3):
+        t = items * 1  # a list: the backward trip's `items` still holds this trip's append
+        items.append(x * k)
+        s = s + t[-1] * x
+    return s
+
+
+def test_a_list_made_by_an_operation_is_not_computed_again():
+    # items [1, 2]: s = 2x + 0x + x * x, ds/dx = 2 + 2x (the backward trip must not read the list after its append)
+    out = s2s.grad(last_item_before_append)(0.7, [1.0, 2.0])
+    np.testing.assert_allclose(out, 2.0 + 2 * 0.7, rtol=1e-12)
+    np.testing.assert_allclose(out, fd_grad(lambda x: last_item_before_append(x, [1.0, 2.0]), (0.7,)), rtol=1e-6)

@@ -440,7 +440,8 @@ _CHEAP_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 def _cheap_names(node, shapes, checked=False) -> set[str] | None:
     """The names of `node`, an expression of `+ - * /` and unary minus over names and number literals whose
     value is a number (shape ()); None where it is anything else. `checked`: its value is known to be a
-    number (`_through_temporaries` built it of such expressions), only its operations are looked at."""
+    number (`_recompute_one` asked its shapes before `_through_temporaries` copied it), only its operations
+    are looked at."""
     if not checked and shapes.of(node) != ():
         return None
     names = set()
@@ -630,6 +631,8 @@ def _recompute_one(fdef, forward, k, loops, stack, shapes, stores, pushes, pops,
         return None
     name = assign.targets[0].id
     if len(pushes.get(name, ())) != 1 or len(pops.get(name, ())) != 1 or stores.get(name, 0) > 3:
+        return None
+    if shapes.of(assign.value) != ():  # a number: a list or array may change in place (`items.append(v)`)
         return None
     value = _through_temporaries(fb, k + 1, assign.value, shapes, pushes)
     used = None if value is None else _cheap_names(value, shapes, checked=True)
