@@ -214,3 +214,30 @@ def test_getitem_grad_checks_its_index_as_numpy_does():
     for i, j in ((3, 0), (0, 4), (-4, 0), (0, -5)):
         with pytest.raises(IndexError):
             _adjoint_of_a_read(g, x, i, j)
+
+
+def swaps_and_branches(x, r):
+    a, b, c = x, r, 0.5
+    t1, t2, t3 = 0.1, 0.2, 0.3
+    for k in range(6, 0, -2):
+        t2, t3 = np.sin(t1 * x + a), t2
+        c = (k / (k + 0.5) + a) * np.cos(t3 * a)
+        a = np.tanh(3 * b + r * b)
+        c = c * 0.9 + t3 * 0.1
+        t2 = r
+        t3 = np.tanh(k * t1) * 2.0 / (k + 0.5)
+        if k % 2 == 0:
+            if a > 0.5:
+                t1 += r + t2
+            else:
+                t1 = 1.5
+        c, a = t1, -c - (b * t1 - k / (1.0 + t3 * t3))
+    return a * k
+
+
+def test_a_sum_of_two_adjoints_started_as_zero_compiles():
+    """(was an AssertionError inside s2s, from a fuzzed program: the generated code adds two adjoints that both
+    start as 0.0, and the rewrite of the first took the sum the second's rewrite then looked for)"""
+    got = s2s.grad(swaps_and_branches, wrt=(0, 1), compile="strict")(0.3, 0.7)
+    for w, g in zip((0, 1), got):
+        np.testing.assert_allclose(g, fd_grad(swaps_and_branches, (0.3, 0.7), wrt=w), rtol=1e-6, atol=1e-8)

@@ -1203,6 +1203,7 @@ def _zero_accumulators(fdef, runtime, scalars):
                 sums[id(node)] = up  # `X + E`: 0 + E is E (plus 0.0) where X is still the zero
             elif isinstance(node.ctx, ast.Load) and _axis_reduction_of(up, node):
                 axis_reads[id(node)] = up  # np.sum(X, axis=1): NumPy raises on the number 0 (AxisError)
+    rewritten = set()  # ids of the sums `X + E` given to `_s2s_add_zero`
     for x, accs in accumulations.items():
         if x in scalars:
             continue
@@ -1216,6 +1217,9 @@ def _zero_accumulators(fdef, runtime, scalars):
             continue  # `k = 0` ... `k += 1`: an int counter, one numba type throughout (None + 1 has no helper)
         if any(id(ld) not in allowed and id(ld) not in sums and id(ld) not in axis_reads for ld in loads.get(x, [])):
             continue
+        if any(id(sums[id(ld)]) in rewritten for ld in loads.get(x, []) if id(ld) in sums):
+            continue  # `X + Y` of two such names: X's rewrite took that sum (Y keeps its 0.0 start)
+        rewritten.update(id(sums[id(ld)]) for ld in loads.get(x, []) if id(ld) in sums)
         for z in zeros:
             z.value = ast.copy_location(ast.Constant(None), z.value)
         for ld in loads.get(x, []):
