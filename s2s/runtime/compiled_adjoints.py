@@ -48,6 +48,9 @@ def grad_squeeze(g, x, axis):
     raise NotImplementedError("only inside compiled code")
 
 
+_SQUEEZE_ADJOINT_SIZE = FALLBACK + "the adjoint of a squeeze of another size than the squeezed array"
+
+
 @_overload(grad_squeeze)
 def _grad_squeeze(g, x, axis):
     if _is_number(x) and _is_number(g):
@@ -59,7 +62,7 @@ def _grad_squeeze(g, x, axis):
 
         def full(g, x, axis):
             if x.size != 1:
-                raise ValueError(FALLBACK + "the adjoint of a squeeze of another size than the squeezed array")
+                raise ValueError(_SQUEEZE_ADJOINT_SIZE)
             return np.full(x.shape, g, dtype)
         return full
     if not _is_array(g):
@@ -67,7 +70,7 @@ def _grad_squeeze(g, x, axis):
 
     def impl(g, x, axis):
         if g.size != x.size:  # (NumPy raises its own error: the NumPy code's)
-            raise ValueError(FALLBACK + "the adjoint of a squeeze of another size than the squeezed array")
+            raise ValueError(_SQUEEZE_ADJOINT_SIZE)
         return np.ascontiguousarray(g).reshape(x.shape)
     return impl
 
@@ -155,6 +158,9 @@ def _cofactors(a):
     return sign * (u * c.reshape((1, n))) @ vt
 
 
+_DET_NOT_SQUARE = FALLBACK + "the determinant of a matrix that is not square"
+
+
 @_overload(det_adjoint)
 def _det_adjoint(g, ans, a):
     if not (_is_array(a) and _plain(a).ndim == 2 and isinstance(_plain(a).dtype, types.Float)
@@ -163,7 +169,7 @@ def _det_adjoint(g, ans, a):
 
     def impl(g, ans, a):
         if a.shape[0] != a.shape[1]:
-            raise ValueError(FALLBACK + "the determinant of a matrix that is not square")
+            raise ValueError(_DET_NOT_SQUARE)
         b = np.ascontiguousarray(a)
         if ans != 0:
             ok = True
@@ -207,6 +213,10 @@ def squeeze(x, axis):
     return np.squeeze(x, axis=axis)
 
 
+_SQUEEZE_ALL_OF_MANY = FALLBACK + "a squeeze over every axis of an array of more than one item"
+_SQUEEZE_LONG_AXIS = FALLBACK + "a squeeze of an axis whose length is not 1"
+
+
 @_overload(squeeze, prefer_literal=True)
 def _squeeze(x, axis):
     if not _is_array(x):
@@ -215,7 +225,7 @@ def _squeeze(x, axis):
     if isinstance(axis, types.NoneType | types.Omitted):
         def one(x, axis):
             if x.size != 1:
-                raise ValueError(FALLBACK + "a squeeze over every axis of an array of more than one item")
+                raise ValueError(_SQUEEZE_ALL_OF_MANY)
             return np.ascontiguousarray(x).reshape(1)[0]
         return one
     ax = _constant_axis(axis, nd)
@@ -227,7 +237,7 @@ def _squeeze(x, axis):
 
     def impl(x, axis):
         if x.shape[ax] != 1:
-            raise ValueError(FALLBACK + "a squeeze of an axis whose length is not 1")
+            raise ValueError(_SQUEEZE_LONG_AXIS)
         dims = np.empty(out_nd, np.int64)
         j = 0
         for i in range(nd):
@@ -358,16 +368,19 @@ def present(x):
     raise NotImplementedError("only inside compiled code")
 
 
+_REDUCTION_OF_ZERO = FALLBACK + "a reduction over an axis of the zero adjoint"
+
+
 @_overload(present, keep_optional=(0,))
 def _present(x):
     if isinstance(x, types.NoneType):
         def none(x):
-            raise ValueError(FALLBACK + "a reduction over an axis of the zero adjoint")
+            raise ValueError(_REDUCTION_OF_ZERO)
         return none
     if isinstance(x, types.Optional):
         def maybe(x):
             if x is None:
-                raise ValueError(FALLBACK + "a reduction over an axis of the zero adjoint")
+                raise ValueError(_REDUCTION_OF_ZERO)
             return _some(x)
         return maybe
     return lambda x: x
@@ -397,6 +410,9 @@ def _narrow_int(t):
     return isinstance(t, types.Integer) and t != types.int64
 
 
+_INT_OUT_OF_DTYPE = FALLBACK_CALL + "a Python int out of the range of the integer array it meets"
+
+
 def _in_dtype(dtype):
     """`(number, like) -> number` converted to the integer `dtype`, as NumPy converts a Python int for an operation
     with an array or number of that dtype (NEP 50); one out of its range raises the fallback for this call (NumPy
@@ -407,7 +423,7 @@ def _in_dtype(dtype):
 
     def impl(number, like):
         if number < low or number > high:
-            raise ValueError(FALLBACK_CALL + "a Python int out of the range of the integer array it meets")
+            raise ValueError(_INT_OUT_OF_DTYPE)
         return scalar(number)
     return impl
 

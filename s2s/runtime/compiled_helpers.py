@@ -31,6 +31,9 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 
 FALLBACK = "s2s compiled code cannot handle this case: "  # ValueError prefix the runner falls back on
 FALLBACK_CALL = "s2s compiled code cannot handle this call: "  # ... for this call alone (the NumPy code runs it)
+# The messages compiled code raises are module constants (`raise ValueError(_TAPE_FULL)`): numba reads a global
+# string as a constant, where `FALLBACK + "..."` inside the code compiles numba's string concatenation (about a
+# second of a process's first compile).
 
 
 def _plain(t):
@@ -98,14 +101,16 @@ def counter_check(k, limit):
     raise NotImplementedError("only inside compiled code")
 
 
+_COUNTER_PAST_LIMIT = FALLBACK_CALL + "an int counter passed 2**50 (numba's int64 would wrap around later)"
+
+
 @_overload(counter_check, keep_optional=(0,), inline="always")
 def _counter_check(k, limit):
     inner = k.type if isinstance(k, types.Optional) else k
     if isinstance(inner, types.Integer):
         def impl(k, limit):
             if k is not None and (k > limit or k < -limit):
-                raise ValueError(FALLBACK_CALL + "an int counter passed 2**50 (numba's int64 would wrap around "
-                                 "later)")
+                raise ValueError(_COUNTER_PAST_LIMIT)
         return impl
     return lambda k, limit: None
 
@@ -121,6 +126,10 @@ def checked_int(v, how):
     return _CONVERSIONS[how](v)
 
 
+_INT_PAST_2_53 = FALLBACK_CALL + "an int beyond 2**53 read as a Python int"
+_FLOAT_NOT_AN_INT = FALLBACK_CALL + "a float converted to an int is NaN, inf or beyond 2**53"
+
+
 @_overload(checked_int, inline="always")
 def _checked_int(v, how):
     if not (isinstance(how, types.StringLiteral) and how.literal_value in _CONVERSIONS and _is_number(v)):
@@ -131,13 +140,13 @@ def _checked_int(v, how):
     if isinstance(_plain(v), types.Integer):  # (an item of an int array: bounded too, as s2s/compiled.py takes it)
         def impl_int(v, how):
             if v > 9007199254740992 or v < -9007199254740992:
-                raise ValueError(FALLBACK_CALL + "an int beyond 2**53 read as a Python int")
+                raise ValueError(_INT_PAST_2_53)
             return convert(v)
         return impl_int
 
     def impl(v, how):
         if not abs(v) <= 9007199254740992.0:  # (NaN and inf too)
-            raise ValueError(FALLBACK_CALL + "a float converted to an int is NaN, inf or beyond 2**53")
+            raise ValueError(_FLOAT_NOT_AN_INT)
         return convert(v)
     return impl
 
@@ -177,6 +186,9 @@ def float_pow(a, b):
     return a ** b
 
 
+_POWER_NOT_A_FLOAT = FALLBACK_CALL + "a power of a Python float that Python does not compute as a float"
+
+
 @_overload(float_pow, inline="always")
 def _float_pow(a, b):
     if not (isinstance(_plain(a), types.Float) and isinstance(_plain(b), types.Float | types.Integer)):
@@ -186,7 +198,7 @@ def _float_pow(a, b):
         r = a ** b
         if (a < 0 and not b == np.floor(b)) or (a == 0 and b < 0) \
                 or (np.isinf(r) and not np.isinf(a) and not np.isinf(b)):
-            raise ValueError(FALLBACK_CALL + "a power of a Python float that Python does not compute as a float")
+            raise ValueError(_POWER_NOT_A_FLOAT)
         return r
     return impl
 
@@ -199,6 +211,9 @@ def math_result(r, a, b):
     return r
 
 
+_MATH_RAISES = FALLBACK_CALL + "a math function Python raises for (a domain error or an overflow)"
+
+
 @_overload(math_result, inline="always")
 def _math_result(r, a, b):
     if not (isinstance(_plain(r), types.Float) and _is_number(a) and _is_number(b)):
@@ -207,7 +222,7 @@ def _math_result(r, a, b):
     def impl(r, a, b):
         if (np.isnan(r) and not np.isnan(a) and not np.isnan(b)) \
                 or (np.isinf(r) and np.isfinite(a) and np.isfinite(b)):
-            raise ValueError(FALLBACK_CALL + "a math function Python raises for (a domain error or an overflow)")
+            raise ValueError(_MATH_RAISES)
         return r
     return impl
 
@@ -219,21 +234,25 @@ def tape_set(tape, n, value):
     raise NotImplementedError("only inside compiled code")
 
 
+_TAPE_FULL = FALLBACK + "more pushes on a tape than its loops' trip counts"
+_ROW_OF_ANOTHER_SHAPE = FALLBACK + "an array pushed on a tape of rows of another shape"
+
+
 @_overload(tape_set, inline="always")  # in the loop's own code: a call per push costs more than the push
 def _tape_set(tape, n, value):
     if _is_array(tape) and tape.ndim == 1 and _is_number(value) and types.unliteral(value) == tape.dtype:
         def impl(tape, n, value):
             if n >= tape.shape[0]:
-                raise ValueError(FALLBACK + "more pushes on a tape than its loops' trip counts")
+                raise ValueError(_TAPE_FULL)
             tape[n] = value
         return impl
     if _is_array(tape) and isinstance(value, types.Array) and tape.ndim == value.ndim + 1 \
             and tape.dtype == value.dtype:  # a row per push: the claimed shape is checked here
         def impl_rows(tape, n, value):
             if n >= tape.shape[0]:
-                raise ValueError(FALLBACK + "more pushes on a tape than its loops' trip counts")
+                raise ValueError(_TAPE_FULL)
             if value.shape != tape.shape[1:]:
-                raise ValueError(FALLBACK + "an array pushed on a tape of rows of another shape")
+                raise ValueError(_ROW_OF_ANOTHER_SHAPE)
             tape[n] = value
         return impl_rows
     _refuse("tape_set", tape, n, value)  # the element type must be exactly the variable's
@@ -286,13 +305,16 @@ def _add_into(total, g):
     raise NotImplementedError("only inside compiled code")
 
 
+_BROADCAST_ACCUMULATION = FALLBACK + "an adjoint accumulated with a broadcast shape"
+
+
 @_overload(_add_into)
 def _add_into_impl(total, g):
     if isinstance(total, types.Array) and _is_array(g) and total.ndim == _plain(g).ndim \
             and total.dtype == _plain(g).dtype and total.mutable:
         def impl(total, g):
             if total.shape != g.shape:
-                raise ValueError(FALLBACK + "an adjoint accumulated with a broadcast shape")
+                raise ValueError(_BROADCAST_ACCUMULATION)
             total += g
             return total
         return impl
@@ -396,6 +418,9 @@ def finish(g, x):
     raise NotImplementedError("only inside compiled code")
 
 
+_GRADIENT_BROADCAST = FALLBACK + "a gradient broadcast to its argument's shape"
+
+
 @_overload(finish, keep_optional=(0,))
 def _finish(g, x):
     if isinstance(g, types.NoneType | types.Optional):  # an accumulated adjoint nothing may have reached
@@ -424,7 +449,7 @@ def _finish(g, x):
             out = np.empty(x.shape, dtype)
             if g.shape != x.shape:
                 if g.size != 1:
-                    raise ValueError(FALLBACK + "a gradient broadcast to its argument's shape")
+                    raise ValueError(_GRADIENT_BROADCAST)
                 out[...] = g.ravel()[0]
                 return out
             out[...] = g
@@ -449,6 +474,9 @@ def unbroadcast(g, x):
     raise NotImplementedError("only inside compiled code")
 
 
+_STRETCHED_AXIS = FALLBACK + "an adjoint summed over a stretched axis of length 1"
+
+
 @_overload(unbroadcast)
 def _unbroadcast(g, x):
     if _is_number(x):
@@ -471,7 +499,7 @@ def _unbroadcast(g, x):
     def impl(g, x):
         if g.shape == x.shape:
             return g
-        raise ValueError(FALLBACK + "an adjoint summed over a stretched axis of length 1")
+        raise ValueError(_STRETCHED_AXIS)
     return impl
 
 
@@ -541,6 +569,9 @@ def expand_reduced(g, x, axis, keepdims):
     raise NotImplementedError("only inside compiled code")
 
 
+_REDUCTION_ADJOINT_SHAPE = FALLBACK + "the adjoint of a reduction of another shape than the reduction's"
+
+
 @_overload(expand_reduced, prefer_literal=True)
 def _expand_reduced(g, x, axis, keepdims):
     if isinstance(axis, types.NoneType | types.Omitted) and _is_number(g):
@@ -554,7 +585,7 @@ def _expand_reduced(g, x, axis, keepdims):
 
         def impl(g, x, axis, keepdims):  # g holds one value per (pre, post) pair, kept dims or not
             if not like(g.shape, x.shape):
-                raise ValueError(FALLBACK + "the adjoint of a reduction of another shape than the reduction's")
+                raise ValueError(_REDUCTION_ADJOINT_SHAPE)
             pre, n, post = blocks(x.shape)
             flat = np.ascontiguousarray(g).reshape((pre, post))
             out = np.empty((pre, n, post), dtype)
@@ -571,6 +602,9 @@ def grad_extreme(g, ans, x, axis, keepdims):
     """Adjoint of a max or min over an axis (runtime.grad_extreme): g split evenly between the tied extremes,
     `g * (x == ans) / count` item by item, so NaN where NumPy's gives NaN."""
     raise NotImplementedError("only inside compiled code")
+
+
+_EXTREME_ADJOINT_SHAPE = FALLBACK + "the adjoint of a max or min of another shape than the max's or min's"
 
 
 @_overload(grad_extreme, prefer_literal=True)
@@ -591,7 +625,7 @@ def _grad_extreme(g, ans, x, axis, keepdims):
 
     def impl(g, ans, x, axis, keepdims):
         if not (like_g(np.shape(g), x.shape) and like_ans(np.shape(ans), x.shape)):
-            raise ValueError(FALLBACK + "the adjoint of a max or min of another shape than the max's or min's")
+            raise ValueError(_EXTREME_ADJOINT_SHAPE)
         pre, n, post = blocks(x.shape)
         gs = np.ascontiguousarray(np.asarray(g)).reshape((pre, post))
         top = np.ascontiguousarray(np.asarray(ans)).reshape((pre, post))
@@ -838,6 +872,9 @@ _WHOLE = {"sum": lambda x, op, axis, keepdims: np.sum(x), "prod": lambda x, op, 
           "min": lambda x, op, axis, keepdims: np.min(x)}
 
 
+_EXTREME_OF_EMPTY_AXIS = FALLBACK + "a max or min over an empty axis"
+
+
 @_overload(reduce_axis, prefer_literal=True)
 def _reduce_axis(x, op, axis, keepdims):
     if not (isinstance(op, types.StringLiteral) and op.literal_value in REDUCTIONS
@@ -869,7 +906,7 @@ def _reduce_axis(x, op, axis, keepdims):
     def fold(a, pre, n, post):
         out = np.empty((pre, post), a.dtype)
         if extreme and n == 0 and pre * post:
-            raise ValueError(FALLBACK + "a max or min over an empty axis")
+            raise ValueError(_EXTREME_OF_EMPTY_AXIS)
         for i in range(pre):
             for k in range(post):
                 acc = a[i, 0, k] if extreme else a.dtype.type(1 if name == "prod" else 0)
@@ -940,6 +977,9 @@ def reshape(x, shape, copy_ok):
     return np.reshape(x, shape)
 
 
+_NUMBER_RESHAPED = FALLBACK + "a number reshaped to more than one item"
+
+
 @_overload(reshape, prefer_literal=True)
 def _reshape(x, shape, copy_ok):
     if _is_number(x) and isinstance(_plain(x), types.Float):  # np.reshape(2.0, (1, 1)): a one-item array
@@ -948,7 +988,7 @@ def _reshape(x, shape, copy_ok):
         def number(x, shape, copy_ok):
             out = np.full(shape, x, dtype)
             if out.size != 1:
-                raise ValueError(FALLBACK + "a number reshaped to more than one item")
+                raise ValueError(_NUMBER_RESHAPED)
             return out
         return number
     if _is_array(x) and _plain(x).layout != "C":
@@ -1024,6 +1064,9 @@ def _fill_or_add(view, v, add):
     raise NotImplementedError("only inside compiled code")
 
 
+_INDEXED_ADJOINT_SHAPE = FALLBACK + "an indexed adjoint of another shape than the indexed items"
+
+
 @overload(_fill_or_add)
 def _fill_or_add_impl(view, v, add):
     if isinstance(view, types.Array) and _is_number(v):
@@ -1036,7 +1079,7 @@ def _fill_or_add_impl(view, v, add):
     if isinstance(view, types.Array) and _is_array(v) and _plain(v).ndim == view.ndim:
         def array(view, v, add):  # (numba's in-place `+=` and `[...] =` of arrays check no shapes)
             if v.shape != view.shape:
-                raise ValueError(FALLBACK + "an indexed adjoint of another shape than the indexed items")
+                raise ValueError(_INDEXED_ADJOINT_SHAPE)
             if add:
                 view += v
             else:
@@ -1045,6 +1088,10 @@ def _fill_or_add_impl(view, v, add):
     if isinstance(view, types.Number):  # every index an int: one item
         return None
     _refuse("getitem_grad", view, v)
+
+
+_ADD_AT_BROADCAST = FALLBACK + "np.add.at with values broadcast another way"
+_ADD_AT_INDICES_BROADCAST = FALLBACK + "np.add.at with indices or values broadcast"
 
 
 @_overload(add_at)
@@ -1066,7 +1113,7 @@ def _add_at(a, index, v):
 
         def one(a, index, v):
             if v.shape != a.shape[1:]:
-                raise ValueError(FALLBACK + "np.add.at with values broadcast another way")
+                raise ValueError(_ADD_AT_BROADCAST)
             a[_checked(index, a.shape[0])] += v
         return one
     if _int_vector(index):
@@ -1085,7 +1132,7 @@ def _add_at(a, index, v):
                 for k in range(index.shape[0]):
                     a[_checked(index[k], a.shape[0])] += v
             else:
-                raise ValueError(FALLBACK + "np.add.at with values broadcast another way")
+                raise ValueError(_ADD_AT_BROADCAST)
         return each
     t = _plain(index)
     if isinstance(t, types.UniTuple) and t.count == 2 and _int_vector(t.dtype) and nd == 2 \
@@ -1093,7 +1140,7 @@ def _add_at(a, index, v):
         def pairs(a, index, v):
             rows, cols = index
             if rows.shape[0] != cols.shape[0] or (not number and v.shape[0] != rows.shape[0]):
-                raise ValueError(FALLBACK + "np.add.at with indices or values broadcast")
+                raise ValueError(_ADD_AT_INDICES_BROADCAST)
             for k in range(rows.shape[0]):
                 a[_checked(rows[k], a.shape[0]), _checked(cols[k], a.shape[1])] += v if number else v[k]
         return pairs
