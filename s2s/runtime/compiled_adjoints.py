@@ -438,6 +438,8 @@ _WEAK_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b:
              "//": lambda a, b: a // b, "%": lambda a, b: a % b}
 
 
+# inlined by numba, not only by LLVM (which is all the other helpers need): its integer operations are then in the
+# typed code of the caller, which s2s/compiled.py's check of integer products reads
 @_overload(weak_op, prefer_literal=True, inline="always")
 def _weak_op(a, b, op, left):
     if not (isinstance(op, types.StringLiteral) and op.literal_value in _WEAK_OPS
@@ -463,7 +465,7 @@ def matmul(a, b):
     return a @ b
 
 
-@_overload(matmul, inline="always")
+@_overload(matmul)
 def _matmul(a, b):
     if _is_array(a) and _is_array(b) and _plain(a).dtype != _plain(b).dtype:
         common = numpy_support.from_dtype(np.result_type(numpy_support.as_dtype(_plain(a).dtype),

@@ -104,7 +104,7 @@ def counter_check(k, limit):
 _COUNTER_PAST_LIMIT = FALLBACK_CALL + "an int counter passed 2**50 (numba's int64 would wrap around later)"
 
 
-@_overload(counter_check, keep_optional=(0,), inline="always")
+@_overload(counter_check, keep_optional=(0,))
 def _counter_check(k, limit):
     inner = k.type if isinstance(k, types.Optional) else k
     if isinstance(inner, types.Integer):
@@ -130,7 +130,7 @@ _INT_PAST_2_53 = FALLBACK_CALL + "an int beyond 2**53 read as a Python int"
 _FLOAT_NOT_AN_INT = FALLBACK_CALL + "a float converted to an int is NaN, inf or beyond 2**53"
 
 
-@_overload(checked_int, inline="always")
+@_overload(checked_int)
 def _checked_int(v, how):
     if not (isinstance(how, types.StringLiteral) and how.literal_value in _CONVERSIONS and _is_number(v)):
         _refuse("checked_int", v, how)
@@ -151,27 +151,27 @@ def _checked_int(v, how):
     return impl
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _to_int(v):
     return int(v)
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _to_floor(v):
     return math.floor(v)
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _to_ceil(v):
     return math.ceil(v)
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _to_trunc(v):
     return math.trunc(v)
 
 
-@numba.njit(inline="always")
+@numba.njit
 def _to_round(v):
     return round(v)
 
@@ -189,7 +189,7 @@ def float_pow(a, b):
 _POWER_NOT_A_FLOAT = FALLBACK_CALL + "a power of a Python float that Python does not compute as a float"
 
 
-@_overload(float_pow, inline="always")
+@_overload(float_pow)
 def _float_pow(a, b):
     if not (isinstance(_plain(a), types.Float) and isinstance(_plain(b), types.Float | types.Integer)):
         return lambda a, b: a ** b
@@ -214,7 +214,7 @@ def math_result(r, a, b):
 _MATH_RAISES = FALLBACK_CALL + "a math function Python raises for (a domain error or an overflow)"
 
 
-@_overload(math_result, inline="always")
+@_overload(math_result)
 def _math_result(r, a, b):
     if not (isinstance(_plain(r), types.Float) and _is_number(a) and _is_number(b)):
         return lambda r, a, b: r
@@ -238,7 +238,7 @@ _TAPE_FULL = FALLBACK + "more pushes on a tape than its loops' trip counts"
 _ROW_OF_ANOTHER_SHAPE = FALLBACK + "an array pushed on a tape of rows of another shape"
 
 
-@_overload(tape_set, inline="always")  # in the loop's own code: a call per push costs more than the push
+@_overload(tape_set)  # (no numba inlining: LLVM inlines the push into the loop, numba linking the helper in first)
 def _tape_set(tape, n, value):
     if _is_array(tape) and tape.ndim == 1 and _is_number(value) and types.unliteral(value) == tape.dtype:
         def impl(tape, n, value):
