@@ -323,12 +323,24 @@ def _add_into_impl(total, g):
     _refuse("accumulate", total, g)
 
 
+# The helpers' own compiled pieces are module-level dispatchers, not made inside the overloads: numba then
+# compiles each once for its argument types in a process, whichever overload (an Optional total or not, a
+# derivative or the next) calls it.
+@numba.njit
+def _copy(g):
+    return np.copy(g)
+
+
+@numba.njit
+def _same(g):
+    return g
+
+
 @_overload(accumulate, keep_optional=(0,))
 def _accumulate(total, g):
     if not (_is_number(g) or _is_array(g)):
         _refuse("accumulate", total, g)
-    first = (lambda g: np.copy(g)) if _is_array(g) else (lambda g: g)
-    first = numba.njit(first)
+    first = _copy if _is_array(g) else _same
     if isinstance(total, types.NoneType):
         return lambda total, g: first(g)
     if isinstance(total, types.Optional):
@@ -356,25 +368,25 @@ def _accumulate_matmul(total, a, b):
         and isinstance(t_, types.Array) and t_.ndim == 2 and t_.dtype == a_.dtype and t_.mutable
     if not fused:
         return lambda total, a, b: accumulate(total, a @ b)
-
-    def add(total, a, b):
-        m, n = total.shape
-        if a.shape[1] != 1 or b.shape[0] != 1 or a.shape[0] != m or b.shape[1] != n:
-            return _add_into(total, a @ b)
-        for i in range(m):
-            ai = a[i, 0]
-            for j in range(n):
-                total[i, j] += ai * b[0, j]
-        return total
-
-    add = numba.njit(add)
     if isinstance(total, types.Optional):
         def impl(total, a, b):
             if total is None:
                 return a @ b
-            return add(total, a, b)
+            return _add_matmul_into(total, a, b)
         return impl
-    return lambda total, a, b: add(total, a, b)
+    return lambda total, a, b: _add_matmul_into(total, a, b)
+
+
+@numba.njit
+def _add_matmul_into(total, a, b):
+    m, n = total.shape
+    if a.shape[1] != 1 or b.shape[0] != 1 or a.shape[0] != m or b.shape[1] != n:
+        return _add_into(total, a @ b)
+    for i in range(m):
+        ai = a[i, 0]
+        for j in range(n):
+            total[i, j] += ai * b[0, j]
+    return total
 
 
 def accumulate_outer(total, a, b):
@@ -388,29 +400,42 @@ def _accumulate_outer(total, a, b):
     if not (_is_array(a) and _is_array(b)):
         _refuse("accumulate_outer", total, a, b)
     a_, b_, t_ = _plain(a), _plain(b), _plain(total)
-    fused = a_.ndim == 1 and b_.ndim == 1 and a_.dtype == b_.dtype and isinstance(a_.dtype, types.Float) \
-        and isinstance(t_, types.Array) and t_.ndim == 2 and t_.dtype == a_.dtype and t_.mutable
+    vectors = a_.ndim == 1 and b_.ndim == 1 and a_.dtype == b_.dtype and isinstance(a_.dtype, types.Float)
+    if vectors and isinstance(total, types.NoneType):  # (numba types this call so too, before the loop's Optional)
+        return lambda total, a, b: _outer(a, b)
+    fused = vectors and isinstance(t_, types.Array) and t_.ndim == 2 and t_.dtype == a_.dtype and t_.mutable
     if not fused:
         return lambda total, a, b: accumulate(total, np.outer(a, b))
-
-    def add(total, a, b):
-        m, n = total.shape
-        if a.shape[0] != m or b.shape[0] != n:
-            return _add_into(total, np.outer(a, b))
-        for i in range(m):
-            ai = a[i]
-            for j in range(n):
-                total[i, j] += ai * b[j]
-        return total
-
-    add = numba.njit(add)
     if isinstance(total, types.Optional):
         def impl(total, a, b):
             if total is None:
-                return np.outer(a, b)
-            return add(total, a, b)
+                return _outer(a, b)
+            return _add_outer_into(total, a, b)
         return impl
-    return lambda total, a, b: add(total, a, b)
+    return lambda total, a, b: _add_outer_into(total, a, b)
+
+
+@numba.njit
+def _add_outer_into(total, a, b):
+    m, n = total.shape
+    if a.shape[0] != m or b.shape[0] != n:  # (NumPy's code may broadcast the outer product: it runs instead)
+        raise ValueError(_BROADCAST_ACCUMULATION)
+    for i in range(m):
+        ai = a[i]
+        for j in range(n):
+            total[i, j] += ai * b[j]
+    return total
+
+
+@numba.njit
+def _outer(a, b):
+    """np.outer of two vectors of one float dtype, the same numbers (each a single product), without compiling
+    numba's np.outer (seconds) for the fused case."""
+    out = np.empty((a.shape[0], b.shape[0]), a.dtype)
+    for i in range(a.shape[0]):
+        for j in range(b.shape[0]):
+            out[i, j] = a[i] * b[j]
+    return out
 
 
 def finish(g, x):
