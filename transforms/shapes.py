@@ -555,6 +555,7 @@ class Shapes:
         self._updated_values = {}  # name -> `x op v` for each `x op= v` of it (read by `_real_names` only)
         self._bindings, loops = {}, []
         self._placeholders = set()  # ids of the values of the tape's placeholders (`t = t2 = None`, annotated)
+        self._exits = False  # whether some loop of `fdef` breaks or continues (`_leaves_early`)
         calls, reads, exprs = [], [], []  # (for `_sealed_lists` and `_appended_lists`: the one walk)
         item_bases = set()  # ids of the Names read for an item (`L[k]`), for `_sealed_lists`
         name_nodes = []  # ids of every Name node, to find one node in two places (`unshare`)
@@ -573,6 +574,8 @@ class Shapes:
             elif isinstance(n, ast.Subscript):
                 if isinstance(n.ctx, ast.Load) and isinstance(n.value, ast.Name):
                     item_bases.add(id(n.value))
+            elif isinstance(n, ast.Break | ast.Continue):
+                self._exits = True
             elif isinstance(n, ast.Assign):
                 for target in n.targets:
                     names = [target.id] if isinstance(target, ast.Name) else assigned_names(target)
@@ -950,6 +953,9 @@ class Shapes:
         state = {p: shape for p, shape in self.env.items() if p in self._params}
         self._bound = dict(state)  # name -> the join of its facts where it is bound (`_set`)
         self._reads = {}  # id(expression) -> (it, the Name nodes of local names it reads)
+        # id(loop) -> (it, whether its body breaks or continues): a loop's body is flowed at every trip of the
+        # fixed point of each loop around it, and the tree does not change while this runs
+        self._early = {}
         self._flow_block(fdef.body, dict(state))
         better = {name: _plain(self._bound[name]) for name in self.restored
                   if self.env.get(name) is None and self._bound.get(name) not in (None, _UNBOUND)
@@ -958,7 +964,17 @@ class Shapes:
             self._restores = better
             self.at, self.blame, self.lost = {}, {}, {}
             self._flow_block(fdef.body, dict(state))
-        del self._reads
+        del self._reads, self._early
+
+    def _leaves_early(self, loop) -> bool:
+        """`_leaves_early(loop.body)`, found once per loop while the facts are flowed (and without a walk where
+        the function holds no `break` or `continue` at all, as generated code seldom does)."""
+        if not self._exits:
+            return False
+        known = self._early.get(id(loop))
+        if known is None or known[0] is not loop:
+            known = self._early[id(loop)] = (loop, _leaves_early(loop.body))
+        return known[1]
 
     def _set(self, state, name, fact, restore=False):
         """Bind `name` to `fact` in `state`: facts counted on `name` are forgotten; unless the value is a
@@ -1059,7 +1075,7 @@ class Shapes:
                 count += 1
             elif any(isinstance(n, ast.Name) and n.id == name for n in walk(t)):
                 bounds = self._range_bounds(t.iter) if isinstance(t, ast.For) and not t.orelse \
-                    and not _leaves_early(t.body) else None
+                    and not self._leaves_early(t) else None
                 inner = self._appends_per_trip(t.body, name) if bounds is not None else None
                 if inner is None:
                     return None
@@ -1070,7 +1086,7 @@ class Shapes:
         """The fact of a `for` loop's counter: `Counted` where it is only ever bound by loops over ranges, this
         one's bounds are known and the body cannot leave an iteration early, else `()`."""
         name = s.target.id
-        bounds = self._range_bounds(s.iter, state) if name in self._counters and not _leaves_early(s.body) else None
+        bounds = self._range_bounds(s.iter, state) if name in self._counters and not self._leaves_early(s) else None
         return () if bounds is None else Counted(name, 0, range(*bounds))
 
     def _range_bounds(self, it, env=None):
