@@ -47,7 +47,7 @@ import numpy as np
 from . import annotations
 from .context import ctx
 from .names import assigned_names
-from .walk import unshare, walk
+from .walk import child_parent_pairs, unshare, walk
 
 
 def broadcast(*shapes):
@@ -698,9 +698,8 @@ class Shapes:
         """Whether every read of a name in `held` (name -> the (fact, dtype structure) pairs of the containers
         it may hold; grown with the aliases found) is one that cannot change the container (`_held_containers`)."""
         parents, reads = {}, {}
-        for node in walk(fdef):
-            for child in ast.iter_child_nodes(node):
-                parents[id(child)] = node
+        for node, parent in child_parent_pairs(fdef):  # (every node but fdef itself, in the order of a walk)
+            parents[id(node)] = parent
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 reads.setdefault(node.id, []).append(node)
         runtime = ctx().runtime

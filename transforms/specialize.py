@@ -33,7 +33,7 @@ from .context import ctx
 from .item_updates import split_item_adjoints
 from .names import load
 from .shapes import Keyed, Seq, Shapes, ZeroScalar, broadcast, hashable, items_of, literal
-from .walk import fix_locations, replace_child, walk
+from .walk import child_parent_pairs, fix_locations, replace_child, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
@@ -1039,11 +1039,7 @@ def _blocks(tree):
 
 
 def _parents(tree):
-    out = {}
-    for node in walk(tree):
-        for child in ast.iter_child_nodes(node):
-            out[child] = node
-    return out
+    return {child: parent for child, parent in child_parent_pairs(tree)}
 
 
 def _read_only_by_items(fdef, shapes):

@@ -45,6 +45,33 @@ def walk(node: ast.AST):
         yield node
 
 
+def child_parent_pairs(node: ast.AST):
+    """(child, parent) for every node under `node`, in the order of
+    `for parent in walk(node): for child in ast.iter_child_nodes(parent)` (which is `walk(node)`'s order
+    after `node` itself), without a generator per node: for the parent maps the passes build.
+
+        >>> [(type(c).__name__, type(p).__name__) for c, p in child_parent_pairs(ast.parse("f(x)").body[0])][:2]
+        [('Call', 'Expr'), ('Name', 'Call')]
+    """
+    todo = deque((node,))
+    pop, push = todo.popleft, todo.append
+    while todo:
+        parent = pop()
+        for name in parent._fields:
+            try:
+                value = getattr(parent, name)
+            except AttributeError:
+                continue
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, _AST):
+                        push(item)
+                        yield item, parent
+            elif isinstance(value, _AST):
+                push(value)
+                yield value, parent
+
+
 def fix_locations(node: ast.AST) -> ast.AST:
     """`ast.fix_missing_locations`: a node without a line or column takes its parent's, in the same
     (depth-first) order.
@@ -184,11 +211,7 @@ def parent_map(tree: ast.AST) -> dict:
     A node `tree` held in two places is copied first (`unshare`), so that each has one parent.
     """
     unshare(tree)
-    parents = {}
-    for node in walk(tree):
-        for child in ast.iter_child_nodes(node):
-            parents[id(child)] = node
-    return parents
+    return {id(child): parent for child, parent in child_parent_pairs(tree)}
 
 
 def replace_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> bool:
