@@ -52,14 +52,17 @@ def split_container_adjoints(fdef: ast.FunctionDef, shapes: Shapes, displays_onl
         return shapes.helpers.get(callee) if callee is not None and hashable(callee) else None
 
     bindings = {}
+    stores = {}  # name -> how many Name nodes store or delete it
     for node in walk(fdef):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             bindings.setdefault(node.targets[0].id, []).append(node)
         if isinstance(node, ast.Call):
             helper[id(node)] = helper_of(node)
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1
     plans = {}
     for name, assigns in bindings.items():
-        plan = _plan(name, assigns, shapes, helper, fdef)
+        plan = _plan(name, assigns, shapes, helper, stores.get(name, 0))
         if plan is not None:
             plans[name] = plan
     _resolve_copies(plans)
@@ -102,9 +105,9 @@ class _Plan:
         return "dict" if isinstance(self.structure, Keyed) else "list"
 
 
-def _plan(name, assigns, shapes, helper, fdef):
+def _plan(name, assigns, shapes, helper, stores):
     """The plan for adjoint `name` (its container and structure, the other adjoints it adds or takes whole), or
-    None where it is not one. Where it only takes others' (`mid_bar = s2s.add(mid_bar, state3_bar)` of the copy
+    None where it is not one; `stores` is how many Name nodes of the function store it. Where it only takes others' (`mid_bar = s2s.add(mid_bar, state3_bar)` of the copy
     `state3 = mid`), its container and structure are theirs (`_resolve_copies`)."""
     container = structure = add = None
     copies = []
@@ -134,8 +137,7 @@ def _plan(name, assigns, shapes, helper, fdef):
     if container is None and not copies:
         return None
     # every store of the name is one of these assignments, and no read of it is a tape's push
-    stores = [n for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)]
-    if len(stores) != len(assigns):
+    if stores != len(assigns):
         return None
     return _Plan(container, structure, copies, add)
 
