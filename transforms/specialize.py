@@ -1034,8 +1034,8 @@ _ELEMENTWISE = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 
 def _blocks(tree):
     """Every list of statements in `tree` (function bodies, loop and branch bodies)."""
-    return [value for node in walk(tree) for _, value in ast.iter_fields(node)
-            if isinstance(value, list) and value and isinstance(value[0], ast.stmt)]
+    return [value for node in walk(tree) for name in node._fields  # (ast.iter_fields' fields, without its generator)
+            if isinstance(value := getattr(node, name, None), list) and value and isinstance(value[0], ast.stmt)]
 
 
 def _parents(tree):
