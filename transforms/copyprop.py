@@ -28,7 +28,11 @@ class _Replace(ast.NodeTransformer):
         return node  # a nested function reads its free names when called, not here
 
 
-def _kill(copies, names):
+def _kill(copies, node):
+    """`copies` without the pairs that name a name `node` assigns (`node` is not walked where there are none)."""
+    if not copies:
+        return {}
+    names = assigned_names(node)
     return {a: b for a, b in copies.items() if a not in names and b not in names}
 
 
@@ -41,18 +45,18 @@ def _block(stmts, copies, removable):
     for s in stmts:
         if isinstance(s, ast.If):
             s.test = _substitute(s.test, copies)
-            copies = _kill(copies, assigned_names(s))
+            copies = _kill(copies, s)
             s.body = _block(s.body, dict(copies), removable)
             s.orelse = _block(s.orelse, dict(copies), removable)
         elif isinstance(s, ast.For | ast.While):
-            copies = _kill(copies, assigned_names(s))  # a loop body sees its own later assignments
+            copies = _kill(copies, s)  # a loop body sees its own later assignments
             if isinstance(s, ast.For):
                 s.iter = _substitute(s.iter, copies)
             else:
                 s.test = _substitute(s.test, copies)
             s.body = _block(s.body, dict(copies), removable)
         elif isinstance(s, ast.FunctionDef):
-            copies = _kill(copies, assigned_names(s))
+            copies = _kill(copies, s)
         else:
             if isinstance(s, ast.Assign):
                 s.value = _substitute(s.value, copies)
@@ -60,12 +64,12 @@ def _block(stmts, copies, removable):
                 target = s.targets[0] if len(s.targets) == 1 else None
                 if isinstance(target, ast.Name) and isinstance(s.value, ast.Name) and target.id == s.value.id:
                     continue  # y = y
-                copies = _kill(copies, assigned_names(s))
+                copies = _kill(copies, s)
                 if isinstance(target, ast.Name) and isinstance(s.value, ast.Name) and target.id in removable:
                     copies[target.id] = s.value.id
             else:
                 s = _substitute(s, copies)
-                copies = _kill(copies, assigned_names(s))
+                copies = _kill(copies, s)
         out.append(s)
     return out
 

@@ -1982,6 +1982,12 @@ def _maybe_unbound_reads(fdef, local, runs_a_trip=lambda loop: False) -> set:
     says it runs one and its body leaves no trip early: what its body binds is then bound after it)."""
     out = set()
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    jumps = []  # [whether fdef holds a break or continue], found at the first loop (then no loop without is walked)
+
+    def leaves_early(loop):
+        if not jumps:
+            jumps.append(any(isinstance(n, ast.Break | ast.Continue) for n in walk(fdef)))
+        return jumps[0] and _leaves_early(loop.body)
 
     def reads(node, bound):
         for n in walk(node):
@@ -2000,7 +2006,7 @@ def _maybe_unbound_reads(fdef, local, runs_a_trip=lambda loop: False) -> set:
         if isinstance(s, ast.For):
             reads(s.iter, bound)
             end = block(s.body, bound | assigned_names(s.target))
-            return block(s.orelse, end if not _leaves_early(s.body) and runs_a_trip(s) else bound)
+            return block(s.orelse, end if not leaves_early(s) and runs_a_trip(s) else bound)
         if isinstance(s, ast.While):
             reads(s.test, bound)
             block(s.body, bound)

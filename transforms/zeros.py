@@ -24,8 +24,9 @@ def _zero_literal(node) -> bool:
     return is_number(node, 0) and isinstance(node.value, float)
 
 
-def _transfer(stmts, zeros, rewrite, names):
-    """Known-zero names after `stmts`, given those before; rewrites accumulations when `rewrite`."""
+def _transfer(stmts, zeros, rewrite, names, jumps=True):
+    """Known-zero names after `stmts`, given those before; rewrites accumulations when `rewrite`. `jumps` false
+    says the function holds no `break` or `continue` (so no loop's body is walked to look for one)."""
     zeros = set(zeros)
     for s in stmts:
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
@@ -37,27 +38,28 @@ def _transfer(stmts, zeros, rewrite, names):
             zeros.discard(name)
             if _zero_literal(s.value) and name in names:
                 zeros.add(name)
-            else:
+            elif zeros:  # (nothing known to take out of: no walk)
                 zeros -= assigned_names(s)
         elif isinstance(s, ast.If):
-            a = _transfer(s.body, zeros, rewrite, names)
-            b = _transfer(s.orelse, zeros, rewrite, names)
+            a = _transfer(s.body, zeros, rewrite, names, jumps)
+            b = _transfer(s.orelse, zeros, rewrite, names, jumps)
             zeros = a & b
-        elif isinstance(s, ast.For | ast.While) and any(isinstance(n, ast.Break | ast.Continue) for n in walk(s)):
+        elif isinstance(s, ast.For | ast.While) and jumps \
+                and any(isinstance(n, ast.Break | ast.Continue) for n in walk(s)):
             zeros -= assigned_names(s)  # jumps: stay out
         elif isinstance(s, ast.For | ast.While):
             head = set(zeros)
             while True:
-                after = _transfer(s.body, head, False, names)
+                after = _transfer(s.body, head, False, names, jumps)
                 new_head = head & after
                 if new_head == head:
                     break
                 head = new_head
-            _transfer(s.body, head, rewrite, names)
+            _transfer(s.body, head, rewrite, names, jumps)
             zeros = head  # the loop may run zero times, and every trip ends in `after` ⊇ head
         elif isinstance(s, ast.FunctionDef):
             continue
-        else:
+        elif zeros:
             zeros -= assigned_names(s)
     return zeros
 
@@ -65,5 +67,7 @@ def _transfer(stmts, zeros, rewrite, names):
 
 def drop_zero_accumulations(fdef: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
     """Rewrite `a = a + e` to `a = e` wherever the adjoint `a` is known to be the literal 0.0."""
-    _transfer(fdef.body, set(), True, set(adjoints))
+    # (the rewrites only replace an assignment's value: a loop's jumps stay as they are while they run)
+    jumps = any(isinstance(n, ast.Break | ast.Continue) for n in walk(fdef))
+    _transfer(fdef.body, set(), True, set(adjoints), jumps)
     return fix_locations(fdef)
