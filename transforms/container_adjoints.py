@@ -107,8 +107,9 @@ class _Plan:
 
 def _plan(name, assigns, shapes, helper, stores):
     """The plan for adjoint `name` (its container and structure, the other adjoints it adds or takes whole), or
-    None where it is not one; `stores` is how many Name nodes of the function store it. Where it only takes others' (`mid_bar = s2s.add(mid_bar, state3_bar)` of the copy
-    `state3 = mid`), its container and structure are theirs (`_resolve_copies`)."""
+    None where it is not one. Where it only takes others' (`mid_bar = s2s.add(mid_bar, state3_bar)` of the copy
+    `state3 = mid`), its container and structure are theirs (`_resolve_copies`). `stores`: how many Name nodes of
+    the function store the name."""
     container = structure = add = None
     copies = []
     for a in assigns:
