@@ -44,6 +44,7 @@ from s2s import api, argshapes, codegen, compiled_call, compiled_tapes, pipeline
 from s2s.errors import NotCompilableError
 from s2s.tables import Table
 from s2s.transforms import flat_params, numba_lowering
+from s2s.transforms.names import bound_values
 from s2s.transforms.walk import walk
 
 _NUMBER_TYPES = (float, int, bool, np.float64, np.float32, np.int64, np.int32)
@@ -950,15 +951,7 @@ def _numpy_ints(fdef, arrays, tapes):
     every assignment is such arithmetic, a read of a tape `tapes` (it restores an earlier value) or 0 (the
     placeholder pushed before the first assignment)."""
     names = {("array", a) for a in arrays}
-    assigns: dict = {}
-    for node in walk(fdef):
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                for n in walk(t):
-                    if isinstance(n, ast.Name):
-                        assigns.setdefault(n.id, []).append(node.value if n is t else None)
-        elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For) and isinstance(node.target, ast.Name):
-            assigns.setdefault(node.target.id, []).append(None)
+    assigns = bound_values(fdef)  # (every binding: `for i, j in ...` binds i to no such arithmetic)
 
     def held(v):
         return v is not None and (_numpy_int(v, names) or _is_pop(v) or (

@@ -123,6 +123,31 @@ def loaded_names(node) -> set[str]:
     return {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
+def bound_values(node) -> dict[str, list]:
+    r"""name -> what each binding of it in `node` binds: the value of `name = value`, None for every other binding
+    (an item of a tuple target, `name op= v`, an annotation, a loop's, `with`'s or `:=`'s target). A name
+    read inside a target (`i` of `y[i] = v`) counts as bound to None too: a caller asking "is every binding of
+    it one I know" gets the careful answer.
+
+        >>> values = bound_values(ast.parse("i = n + 1\nfor i, j in p:\n    pass"))
+        >>> [v if v is None else ast.unparse(v) for v in values["i"]]
+        ['n + 1', None]
+    """
+    values: dict = {}
+    for n in walk(node):
+        if isinstance(n, ast.Assign):
+            for t in n.targets:
+                for name in walk(t):
+                    if isinstance(name, ast.Name):
+                        values.setdefault(name.id, []).append(n.value if name is t else None)
+        elif isinstance(n, ast.AugAssign | ast.AnnAssign | ast.For | ast.AsyncFor | ast.NamedExpr | ast.withitem):
+            target = n.optional_vars if isinstance(n, ast.withitem) else n.target
+            for name in walk(target) if target is not None else ():
+                if isinstance(name, ast.Name):
+                    values.setdefault(name.id, []).append(None)
+    return values
+
+
 def assigned_names(node) -> set[str]:
     """Every name `node` stores to (nested statements included)."""
     return {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}

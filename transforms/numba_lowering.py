@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .names import bound_values
 from .ownership import MUTATING_METHODS
 from .unchanged import root
 from .walk import fix_locations, parent_map, walk
@@ -1134,18 +1135,7 @@ def _index_ranges(fdef):
 
 def _counters(fdef):
     """Names assigned only `k = 0` and `k = k + 1` (never negative): what the exits pass indexes a range with."""
-    values: dict = {}
-    for node in walk(fdef):
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                for n in walk(t):
-                    if isinstance(n, ast.Name):
-                        values.setdefault(n.id, []).append(node.value if t is n else None)
-        elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For):
-            target = node.target
-            for n in walk(target):
-                if isinstance(n, ast.Name):
-                    values.setdefault(n.id, []).append(None)
+    values = bound_values(fdef)
 
     def ok(name, v):
         if isinstance(v, ast.Constant):
