@@ -219,3 +219,14 @@ def test_an_item_assignment_binds_no_index_of_its_own():
         got = s2s.grad(windowed, compile="strict")(w, x)
     np.testing.assert_allclose(got, s2s.grad(windowed)(w, x), rtol=1e-12)
     np.testing.assert_allclose(got, fd_grad(windowed, (w, x), 0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("binding", ["for i, j in pairs:\n        pass", "with ctx as i:\n        pass",
+                                     "if (i := 3):\n        pass", "for (i) in pairs:\n        pass"])
+def test_a_name_bound_otherwise_too_is_no_numpy_int(binding):
+    """`i = n[0] + 1` is an np.int64 (it wraps as numba's int64 does) only where nothing else binds i: a tuple
+    loop target, a `with` target, `:=` bind it to something else (a Python int that does not wrap)."""
+    text = f"def f(n, pairs, ctx):\n    i = n[0] + 1\n    {binding}\n    return i\n"
+    assert "i" not in compiled._numpy_ints(ast.parse(text).body[0], {"n"}, set())
+    alone = "def f(n, pairs, ctx):\n    i = n[0] + 1\n    return i\n"
+    assert "i" in compiled._numpy_ints(ast.parse(alone).body[0], {"n"}, set())
