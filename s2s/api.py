@@ -534,7 +534,8 @@ def _runner(func, wrt, optimize, need_value=True):
         # a namedtuple's or dataclass's gradient made as a plain tuple or dict gets its type (pytree.restore)
         records = every if any(i < len(args) and _is_record(args[i]) for i, _ in every) else None
         recheck = bool(kwargs) or bool(_CONTAINERS.intersection(key if type(key) is tuple else (key,)))
-        hot = [None]  # its hot code for the runner, made on its first call that may use one (False: none)
+        hot = {}  # its hot codes for the runner by how many arguments a call gives (False: none), made on the
+        # first call that may use one
         return variants.put(key, (entry, entry.fn, positions, entry.fn.__s2s_returns_value__, records, recheck, hot))
 
     def slow(args, kwargs):
@@ -560,11 +561,12 @@ def _runner(func, wrt, optimize, need_value=True):
         entry, fn, positions, returns_value, records, recheck, hot = variant
         if positions:
             _check_args(positions, args, kwargs, target)
-        if fixed is not None and not kwargs and not positions and not recheck and len(args) == arity:
-            if hot[0] is None:
-                hot[0] = _hot_code(entry, key, args, returns_value, records) or False
-            if hot[0]:
-                compiled_call.install(fixed, hot[0])  # the next calls of this kind go straight to fn
+        if fixed is not None and not kwargs and not positions and not recheck and len(args) <= arity:
+            code = hot.get(len(args))  # (fewer: parameters left out, their defaults part of the variant's freshness)
+            if code is None:
+                code = hot[len(args)] = _hot_code(entry, key, args, returns_value, records) or False
+            if code:
+                compiled_call.install(fixed, code)  # the next calls of this kind go straight to fn
         try:
             out = fn(*args, **kwargs) if kwargs else fn(*args)
         except Exception as exc:

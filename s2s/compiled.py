@@ -71,8 +71,8 @@ class _Variant:
         self.plan = plan
         self.zero_d = None  # (positions of 0-d array arguments, their gradients' (index, dtype)) or None
         self.plain = False  # compiled, one gradient, no 0-d arguments: a hot function calls it
-        self.hot = None  # its hot code for the runner (s2s/compiled_call.py), made on the first call of this kind
-        # (False where it could not be made: the general call)
+        self.hot = {}  # its hot codes for the runner (s2s/compiled_call.py) by how many arguments a call gives,
+        # each made on the first such call of this kind (False where it could not be made: the general call)
         self.on_error = None  # what its hot code calls on an error from the compiled code
         self.cast = None  # np.float32 where the one argument differentiated is a float32 scalar (numba boxes floats)
         self.reason = None  # why numba did not compile it (the CompiledFallbackWarning's text), where it did not
@@ -169,29 +169,32 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
             return numpy_runner(args, kwargs or {})
         if prefix:
             args = prefix + args
+        passed = None if kwargs else len(args)  # (fewer than the parameters: the rest left out, their defaults used)
         if kwargs or len(args) != code.co_argcount:
             args = _complete(target, args, kwargs or {})  # defaults, keywords, *args, **kwargs
         key = kind_key(args)
         variant = variants.get(key)
         if variant is None or not variant.fresh():
             variant = make(args, key)
-        if variant.plain and fixed and len(args) == arity and not numpy_only:  # next calls: straight to machine code
-            if variant.hot is None:
-                variant.on_error = functools.partial(on_error, variant)  # kept here: the hot code holds it weakly
-                variant.hot = compiled_call.make_hot(
+        hot_ok = fixed and passed is not None and len(args) == arity and not numpy_only
+        if variant.plain and hot_ok:  # next calls: straight to machine code
+            if variant.hot.get(passed) is None:
+                if variant.on_error is None:
+                    variant.on_error = functools.partial(on_error, variant)  # kept here: the hot code holds it weakly
+                variant.hot[passed] = compiled_call.make_hot(
                     variant, key, args, params, fixed, variant.on_error,
                     [_data_source(target, n) for n in variant.plan.data], check_value, need_value, target,
-                    compiled_call.global_names(fixed)) or False
-            compiled_call.install(fixed, variant.hot or cold)
-        elif variant.call is None and fixed and len(args) == arity and not numpy_only and not variant.zero_d \
+                    compiled_call.global_names(fixed), passed) or False
+            compiled_call.install(fixed, variant.hot[passed] or cold)
+        elif variant.call is None and hot_ok and not variant.zero_d \
                 and not any(type(a) in containers for a in args):  # the NumPy code kept: its own hot call
-            if variant.hot is None:
-                variant.hot = compiled_call.make_hot_numpy(
+            if variant.hot.get(passed) is None:
+                variant.hot[passed] = compiled_call.make_hot_numpy(
                     variant.entry, key, args, params, fixed, _reraise,
                     functools.partial(done, variant.returns_value, variant.cast),  # (not the variant: it holds the code)
                     not variant.returns_value and variant.cast is None and not as_tuple and not need_value,
-                    target, compiled_call.global_names(fixed)) or False
-            compiled_call.install(fixed, variant.hot or cold)
+                    target, compiled_call.global_names(fixed), passed) or False
+            compiled_call.install(fixed, variant.hot[passed] or cold)
         call = None if numpy_only else variant.call
         if call is None:
             out = variant.entry.fn(*args)
@@ -235,7 +238,7 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
             return slow(args[len(prefix):], None, numpy_only=True)
         if not str(exc).startswith(_FALLBACK):
             raise exc
-        variant.call, variant.plain, variant.hot = None, False, None
+        variant.call, variant.plain, variant.hot = None, False, {}
         if fixed:
             compiled_call.install(fixed, cold)
         warnings.warn(f"s2s.grad(compile=True) runs the NumPy code of {func.__name__} for these arguments: "

@@ -141,7 +141,7 @@ def _call_errors():
 
 
 def make_hot(variant, key, args: tuple, params: tuple, run, on_error, data_sources=(), check_value=None,
-             need_value=False, given=None, space=None) -> types.CodeType | None:
+             need_value=False, given=None, space=None, passed=None) -> types.CodeType | None:
     """The hot code of a compiled variant, for the runner `run` of `params` (make_runner; `install(run,
     code)`): `run(*args)` runs the machine code when the arguments have the variant's kind and the variant is
     fresh, else returns `slow(args, kwargs)` as the runner's own code does. A ValueError the compiled code
@@ -151,7 +151,8 @@ def make_hot(variant, key, args: tuple, params: tuple, run, on_error, data_sourc
 
     `key` is the variant's key (compiled.py: a type per scalar argument, (shape, dtype char) per array) and
     `args` the arguments it was made for; `given` the user's function whose parameters `params` are and
-    `space` the runner's (globals, builtins) (freshness_tests);
+    `space` the runner's (globals, builtins) (freshness_tests); `passed` how many of `args` the call gave
+    (the rest are the defaults of parameters left out, which the hot code passes where they are left out);
     `data_sources` says where each value passed in after the arguments is read: ("cell", cell) or
     ("dict", namespace, name). Where the compiled code returns (value, gradient) (`variant.returns_value`),
     `check_value(value)` runs on a value that is not a float (it raises for a non-scalar output), and the
@@ -159,8 +160,10 @@ def make_hot(variant, key, args: tuple, params: tuple, run, on_error, data_sourc
     n_args = len(args)
     keys = (key,) if n_args == 1 else key
     names = list(params)
-    tests, values = _guard(variant.entry, keys, args, names, given, space)
-    call_args = list(names)
+    passed = n_args if passed is None else passed
+    tests, values = _guard(variant.entry, keys, args, names, given, space, passed)
+    call_args = _arguments(names, args, passed, values)
+    given_ = f"({', '.join(call_args)}{',' if n_args == 1 else ''})"
     for j, source in enumerate(data_sources):
         if source[0] == "cell":
             values[f"{_P}cell{j}"] = source[1]
@@ -178,7 +181,6 @@ def make_hot(variant, key, args: tuple, params: tuple, run, on_error, data_sourc
                    f"{_P}check_value": check_value, f"{_P}cast": variant.cast,
                    f"{_P}float": float, f"{_P}errors": (KeyError, ValueError, NameError),
                    f"{_P}call_errors": _call_errors()})
-    given_ = f"({', '.join(names)}{',' if n_args == 1 else ''})"
     cast = f"{_P}cast(" if variant.cast is not None else ""  # a float32 scalar's gradient: numba returns a float
     grad = f"{cast}{_P}out[1]{')' if cast else ''}"
     if variant.returns_value:  # (value, gradient): the value must be a scalar
@@ -199,13 +201,28 @@ def make_hot(variant, key, args: tuple, params: tuple, run, on_error, data_sourc
     return _with_constants(text, values, keep)
 
 
-def _guard(entry, keys, args, names, given, space) -> tuple[list[str], dict]:
+def _arguments(names, args, passed, values) -> list[str]:
+    """The expressions a hot code passes for `args`: the first `passed` parameters, then each later argument
+    (a left-out parameter's default, as the general call completes it) read as a constant of the code."""
+    out = list(names[:passed])
+    for i in range(passed, len(args)):
+        values[f"{_P}dv{i}"] = args[i]
+        out.append(f"{_P}dv{i}")
+    return out
+
+
+def _guard(entry, keys, args, names, given, space, passed) -> tuple[list[str], dict]:
     """(the tests a hot code runs before its call, the values they read): no extra positional arguments, each
-    argument of the kind its key says (a type, or an array's (shape, dtype char): the array's exact type,
-    shape and dtype object, which for an array of another dtype object with the same char only sends the call
-    to the general path) and the variant fresh (freshness_tests)."""
+    of the first `passed` arguments of the kind its key says (a type, or an array's (shape, dtype char): the
+    array's exact type, shape and dtype object, which for an array of another dtype object with the same char
+    only sends the call to the general path), each later parameter left out (the runner's marker) and the
+    variant fresh (freshness_tests; a left-out parameter's default is then part of it)."""
     tests, values = [f"not {_P}more"], {f"{_P}type": type, f"{_P}ndarray": np.ndarray}
-    for i, k in enumerate(keys):
+    if passed < len(names):
+        values[f"{_P}NO"] = _NO
+        tests += [f"{a} is {_P}NO" for a in names[passed:]]
+        given = None
+    for i, k in enumerate(keys[:passed]):
         a = names[i]
         if type(k) is tuple:  # an array: (shape, dtype char)
             values.update({f"{_P}S{i}": k[0], f"{_P}D{i}": args[i].dtype})
@@ -219,14 +236,15 @@ def _guard(entry, keys, args, names, given, space) -> tuple[list[str], dict]:
 
 
 def make_hot_numpy(entry, key, args: tuple, params: tuple, run, failed, done, plain: bool, given=None,
-                   space=None) -> types.CodeType | None:
+                   space=None, passed=None) -> types.CodeType | None:
     """The hot code of a variant of the NumPy path (s2s.api's grad and value_and_grad), for the runner `run`
     of `params` (make_runner): where the arguments have the variant's kind (`key`: a type per number, (shape, dtype char) per
     array) and the variant (`entry`, a cache.Bound) is fresh, it calls `entry.fn` and returns
     `done(out, args)` (the general call's handling of what the generated function returned) or, where
     `plain` (its gradient is given as the generated function returns it, unless it is a list, tuple or dict),
     the output itself; an exception from the call goes to `failed(exc, args)`. Else `slow(args, kwargs)`, as
-    the runner's own code. None where this Python does not compile the code as expected.
+    the runner's own code. None where this Python does not compile the code as expected. `passed`: how many
+    of `args` the call gave, as make_hot's (by default all of them; fewer than `params`: the rest left out).
 
     Example::
 
@@ -236,15 +254,17 @@ def make_hot_numpy(entry, key, args: tuple, params: tuple, run, failed, done, pl
     """
     keys = (key,) if len(args) == 1 else key
     names = list(params)
-    tests, values = _guard(entry, keys, args, names, given, space)
+    passed = len(args) if passed is None else passed
+    tests, values = _guard(entry, keys, args, names, given, space, passed)
+    call_args = _arguments(names, args, passed, values)
     values.update({f"{_P}call": entry.fn, f"{_P}slow": _slow_of(run), f"{_P}failed": failed,
                    f"{_P}done": done, f"{_P}containers": (list, tuple, dict), f"{_P}exception": Exception,
                    f"{_P}errors": (KeyError, ValueError, NameError)})
-    given_ = f"({', '.join(names)}{',' if len(names) == 1 else ''})"
+    given_ = f"({', '.join(call_args)}{',' if len(call_args) == 1 else ''})"
     result = (f"        if {_P}type({_P}out) not in {_P}containers:\n"
               f"            return {_P}out\n") if plain else ""
     text = _hot_text(names, tests,
-                     f"            {_P}out = {_P}call({', '.join(names)})\n"
+                     f"            {_P}out = {_P}call({', '.join(call_args)})\n"
                      f"        except {_P}exception as {_P}exc:\n"
                      f"            return {_P}failed({_P}exc, {given_})\n"
                      + result +

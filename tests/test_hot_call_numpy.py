@@ -314,3 +314,39 @@ def test_code_replaced_by_code_with_other_parameter_names():
     with pytest.raises(TypeError, match="scale"):
         g(1.0, scale=2.0)  # the runner keeps p's first names (docs/internals.md)
     assert s2s.grad(p)(1.0, scale=2.0) == 6.0  # made again: the new names
+
+
+def _scaled_sum(x, w=np.ones(3), c=2.0):  # noqa: B008 - a mutable default, on purpose
+    return np.sum(x * w) * c
+
+
+@pytest.mark.parametrize("compile", [False, True], ids=["numpy", "compiled"])
+def test_left_out_defaults_run_hot_and_follow_their_changes(compile):
+    # a call that leaves parameters out runs a hot code of its own (it went to the general path on every
+    # call, 25 us of a 120 us gradient); the defaults it fills in are tested as the general call reads them
+    if compile:
+        pytest.importorskip("numba")
+    f = _scaled_sum
+    old = (f.__defaults__[0].copy(), f.__defaults__[1])
+    g = s2s.grad(f, compile=compile)
+    x = np.array([1.0, 2.0, 3.0])
+    try:
+        for _ in range(2):
+            np.testing.assert_allclose(g(x), [2.0] * 3)
+        assert g.__code__.co_filename == compiled_call.FILENAME and "_s2s_ok" in g.__code__.co_varnames
+        f.__defaults__[0][:] = 5.0  # the same array, changed in place: read as the call reads it
+        for _ in range(2):
+            np.testing.assert_allclose(g(x), [10.0] * 3)
+        f.__defaults__ = (np.ones(3), 3.0)  # new defaults: the derivative made again
+        for _ in range(2):
+            np.testing.assert_allclose(g(x), [3.0] * 3)
+        for args, kwargs, want in [((x, np.ones(3)), {}, 3.0), ((x,), {}, 3.0), ((x,), {"c": 1.0}, 1.0),
+                                   ((x, 2 * np.ones(3), 0.5), {}, 1.0), ((x,), {}, 3.0), ((x, np.ones(3)), {}, 3.0)]:
+            for _ in range(2):  # each kind of call twice: the general call, then its hot code
+                np.testing.assert_allclose(g(*args, **kwargs), [want] * 3)
+        f.__defaults__ = (np.ones(3),)  # fewer defaults: c must be given
+        with pytest.raises(TypeError):
+            g(x)
+        np.testing.assert_allclose(g(x, np.ones(3), 4.0), [4.0] * 3)
+    finally:
+        f.__defaults__ = (old[0], old[1])
