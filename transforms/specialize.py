@@ -955,11 +955,12 @@ class _Rewrite(ast.NodeTransformer):
     def _matmul_adjoint(self, name, node, args, shapes):
         g, a, b = args
         sg, sa, sb = shapes
-        if sg == () and self.float64 and sa is not None and len(sa) == 1 and sa == sb and self.shapes.real(g):
-            # a dot product of two vectors: g times the other one (for g 0.0 too: zeros, where the helper gives
-            # 0.0; the same numbers as they accumulate), in float64 as the helper computes it. (In float32 code
-            # the helper's 0.0 for the zero adjoint would need its own test, `0.0 if s2s.is_zero(g) else g * b`,
-            # a number on one branch and an array on the other, which compiled code cannot take: the helper stays)
+        if sg == () and sa is not None and len(sa) == 1 and sa == sb and self.shapes.real(g) \
+                and (self.float64 or self.shapes.real(a) and self.shapes.real(b)):
+            # a dot product of two vectors: g times the other one, as the helper computes it. For the zero
+            # adjoint g = 0.0 that is zeros of the other one's dtype where the helper gives 0.0: the same numbers
+            # as they accumulate (float32 code accumulates nothing in place, and compiled code's helper gives
+            # those zeros too)
             return ast.BinOp(left=g, op=ast.Mult(), right=b if name == "grad_matmul_a" else a)
         if sg in (None, ()) or sa is None or sb is None or len(sa) not in (1, 2) or len(sb) not in (1, 2) \
                 or len(sa) + len(sb) < 3 or sa[-1] != sb[0] or tuple(sa[:-1] + sb[1:]) != sg:
