@@ -164,3 +164,19 @@ def test_defvjp_custom_rule():
     np.testing.assert_allclose(g, 2.0 * np.exp(x) / np.sum(np.exp(x)))
     assert "my_logsumexp" in s2s.source(s2s.grad(uses_it))
     assert s2s.grad(softplus_sum)(x) == pytest.approx(1 / (1 + np.exp(-x)))
+
+
+def test_unshared_copies_only_a_repeated_array():
+    # api._unshared's fast path (a tuple of distinct arrays and numbers, returned as it is) and its general one
+    from s2s.api import _unshared
+    a, b = np.ones(2), np.zeros(2)
+    g = (a, b, 1.0, np.float32(2.0))
+    assert _unshared(g) is g
+    same = _unshared((a, a))
+    assert same[0] is a and same[1] is not a and np.array_equal(same[1], a)
+    nested = _unshared((a, [a, b]))
+    assert nested[0] is a and nested[1][0] is not a and nested[1][1] is b
+    view = a[:]
+    assert _unshared((a, view))[1] is view  # (another array object: left as it is, as before)
+    one = 3.5
+    assert _unshared((one, one)) == (3.5, 3.5)

@@ -577,3 +577,25 @@ def test_known_int_scale_and_broadcast_beside_its_shape(f):
     g32 = s2s.grad(f)(x.astype(np.float32))  # float32: the same rewrites keep its dtype
     assert g32.dtype == np.float32
     assert_close(g32, g, rtol=1e-4, atol=1e-5)
+
+
+def _mean_forms(x, c):
+    return np.mean(x) * c + 2 * np.mean(x * x) - np.sum(x) / 3 + np.mean(np.tanh(x)[0]) - 1.5 * np.mean(x[:, :1])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_broadcast_number_scaled_is_one_full_array(dtype):
+    # `np.broadcast_to(1.0, S) / n` (a mean's adjoint) is `np.full(S, 1.0 / n)`: the same values in the same
+    # dtype, one array made in place of a view and an array
+    x = np.random.default_rng(3).normal(size=(4, 3)).astype(dtype)
+    g = s2s.grad(_mean_forms, wrt=(0, 1))
+    gx, gc = g(x, 0.7)
+    if dtype == np.float64:  # (float32 code keeps s2s.expand_reduced of a number: no broadcast to make full)
+        assert "np.full(" in s2s.source(g, x, 0.7)
+    assert gx.dtype == dtype
+    want = s2s.derivative(_mean_forms, wrt=(0, 1))(x, 0.7)
+    tol = 1e-12 if dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(gx, want[0], rtol=tol, atol=tol)
+    np.testing.assert_allclose(gc, want[1], rtol=tol, atol=tol)
+    if dtype == np.float64:
+        check_all(_mean_forms, (x, 0.7), wrt=(0, 1))

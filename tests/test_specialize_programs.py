@@ -155,6 +155,16 @@ def logaddexp_forms(z, a):
             + np.sum(np.logaddexp(1.0, z)) + np.sum(np.exp(z - np.logaddexp(0.0, z))))
 
 
+def unit_axes(z, W, c):
+    # reads that drop an axis of length 1 (`lse[:, 0]`, `W[0]` of one row, `z[..., -1]` of one column) and
+    # means scaled by numbers (np.broadcast_to of a number, then `/ n` or `* c`: np.full in the specialised code)
+    m = z.max(axis=1, keepdims=True)
+    lse = m + np.log(np.sum(np.exp(z - m), axis=1, keepdims=True))
+    first = W[0]
+    last = W[:, -1]
+    return np.mean(lse[:, 0]) * 2.0 + c * np.mean(first * first) + np.sum(last) / 3 + np.mean(z) * c
+
+
 def mse_bcast(w, X, y):
     p = X @ w
     return np.mean((p - y) ** 2)
@@ -285,6 +295,8 @@ CASES = {
     "early_exit": (early_exit, lambda r, d, k: ((_n(r, d[0] + 2), _n(r, d[1])), {}), (0, 1), 1e-5, 1e-10),
     "batched_3d": (batched, lambda r, d, k: ((_n(r, d[0], d[1], d[2]), _n(r, 1 if k % 2 else d[0], d[2], d[3])), {}),
                    (0, 1), 1e-5, 1e-10),
+    "unit_axes": (unit_axes, lambda r, d, k: ((_n(r, d[0], d[1]), _n(r, 1 if k % 2 else d[2], 1 if k % 3 else d[3]),
+                                                float(r.normal())), {}), (0, 1, 2), 1e-5, 1e-10),
     "setitem": (setitem_fn, lambda r, d, k: ((_n(r, d[0]),), {}), 0, 1e-5, 1e-10),
 }
 NO_AUTOGRAD = {"setitem"}  # autograd cannot trace item assignment

@@ -235,6 +235,8 @@ def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes, float64: bool = False
         return True
     if _add_a_number_to_a_zero_or_array(fdef, shapes):
         return True
+    if _full_of_a_number(fdef, shapes):
+        return True
     defs = _single_defs(fdef)
     parents = _parents(fdef)
     loads = {}
@@ -302,6 +304,41 @@ def _add_a_number_to_a_zero_or_array(fdef, shapes) -> bool:
         _swap(fdef, node, ast.IfExp(test=test, body=node, orelse=added))
         fix_locations(fdef)
         return True
+    return False
+
+
+_FULL_OPS = ast.Add | ast.Sub | ast.Mult | ast.Div
+
+
+def _full_of_a_number(fdef, shapes) -> bool:
+    """`np.broadcast_to(a, S) / b` (or `b * np.broadcast_to(a, S)`, `+`, `-`) of numbers a and b becomes
+    `np.full(S, a / b)`: the broadcast's values and dtype are a's, so the array NumPy makes holds `a / b` in
+    that dtype everywhere, as the number `a / b` is (a Python float's float64, a NumPy float's own, a 0-d
+    array's as its scalar's), and the same operation on the same two numbers gives the same one. One array
+    made in place of a view and an array (the mean's adjoint `np.broadcast_to(1.0, (64,)) / 64`: 3.5 us
+    against 0.8 us). Whether anything changed."""
+    for node in walk(fdef):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, _FULL_OPS)):
+            continue
+        for field, other in (("left", node.right), ("right", node.left)):
+            call = getattr(node, field)
+            if not (isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords
+                    and isinstance(call.func, ast.Attribute) and shapes.callee(call) is np.broadcast_to):
+                continue
+            a, full = call.args[0], shapes.of(call)
+            if not (_array_shape(full) and shapes.of(a) == () and shapes.of(other) == () and shapes.real(a)
+                    and (shapes.real(other) or type(_number(other)) is int) and _simple(a) and _simple(other)):
+                continue
+            maker = ast.Call(func=ast.Attribute(value=copy.deepcopy(call.func.value), attr="full", ctx=ast.Load()),
+                             args=[], keywords=[])
+            if shapes.callee(maker) is not np.full:
+                continue
+            number = ast.BinOp(left=a, op=node.op, right=other) if field == "left" \
+                else ast.BinOp(left=other, op=node.op, right=a)
+            maker.args = [call.args[1], number]
+            _swap(fdef, node, maker)
+            fix_locations(fdef)
+            return True
     return False
 
 
