@@ -591,11 +591,11 @@ def _runner(func, wrt, optimize, need_value=True):
         """What the call returns, from the generated function's output `out`."""
         if returns_value:
             value, g = out
-            if value is None or isinstance(value, str | bytes):
+            if type(value) not in _FLOAT_TYPES and (value is None or isinstance(value, str | bytes)):
                 raise NonScalarOutputError(f"grad needs a function with a number output, but {func.__name__} "
                                            f"returned {type(value).__name__} here",
                                            hint="return the number to differentiate on every path")
-            if type(value) is not float and np.ndim(value) != 0:
+            if type(value) not in _FLOAT_TYPES and np.ndim(value) != 0:
                 size_one = _size_one_output(func, target, wrt, optimize, args, kwargs, value)
                 if size_one is None:
                     _check_scalar(value, func)
@@ -615,7 +615,7 @@ def _runner(func, wrt, optimize, need_value=True):
         a hot code tests as the key does (compiled_call); a container's structure is not one of its tests."""
         if any(type(a) in _CONTAINERS for a in args):
             return None
-        plain = not returns_value and records is None and not as_tuple and not need_value
+        plain = records is None and not as_tuple and not need_value
 
         def done_here(out, args):
             return done(out, args, {}, returns_value, records)
@@ -624,7 +624,7 @@ def _runner(func, wrt, optimize, need_value=True):
             return failed(exc, args, {}, records)
 
         return compiled_call.make_hot_numpy(entry, key, args, params, fixed, failed_here, done_here, plain, target,
-                                            compiled_call.global_names(fixed))
+                                            compiled_call.global_names(fixed), value_first=returns_value)
 
     def run(*args, **kwargs):  # where the signature has no runner of its own: the general call every time
         return slow(args, kwargs)
@@ -671,7 +671,7 @@ def _is_record(value) -> bool:
     return type(value) not in _CONTAINERS and pytree.is_structure(value)
 
 
-_LEAF_TYPES = frozenset({np.ndarray, float, np.float64, np.float32, np.float16})
+_FLOAT_TYPES, _LEAF_TYPES = compiled_call.FLOAT_TYPES, compiled_call.LEAF_TYPES
 
 
 def _unshared(grads):
@@ -683,8 +683,10 @@ def _unshared(grads):
         >>> g[0] is a and g[1] is not a
         True
     """
-    if type(grads) is tuple and len(set(map(id, grads))) == len(grads) and _LEAF_TYPES.issuperset(map(type, grads)):
-        return grads  # (the common case, tested fast: distinct arrays and numbers)
+    if type(grads) is tuple:  # the common cases, tested fast: numbers (none can change), distinct arrays
+        kinds = set(map(type, grads))
+        if kinds <= _FLOAT_TYPES or kinds <= _LEAF_TYPES and len(set(map(id, grads))) == len(grads):
+            return grads
     seen = set()
 
     def unshared(g):

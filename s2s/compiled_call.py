@@ -42,6 +42,10 @@ from s2s.tables import Table
 # unboxes them exactly as the dispatcher would (arrays are not: their layout and flags are part of numba's type)
 _ENTRY_TYPES = (float, np.float64, np.float32)
 
+# a gradient of these types is a number no one can change; with ndarray, the leaves a tuple of gradients is
+# returned as it is when no array is in it twice (api._unshared)
+FLOAT_TYPES = frozenset({float, np.float64, np.float32, np.float16})
+LEAF_TYPES = FLOAT_TYPES | {np.ndarray}
 _CODES = Table("hot call code", 256)  # the text of a hot function -> its code with placeholders (variants share a text)
 FILENAME = "<s2s compiled call>"  # the file name of every code made here (api._made_here: s2s's own code)
 _P = "_s2s_"  # the prefix of every name the generated code reads a value by; no parameter of a runner has it
@@ -236,13 +240,15 @@ def _guard(entry, keys, args, names, given, space, passed) -> tuple[list[str], d
 
 
 def make_hot_numpy(entry, key, args: tuple, params: tuple, run, failed, done, plain: bool, given=None,
-                   space=None, passed=None) -> types.CodeType | None:
+                   space=None, passed=None, value_first=False) -> types.CodeType | None:
     """The hot code of a variant of the NumPy path (s2s.api's grad and value_and_grad), for the runner `run`
     of `params` (make_runner): where the arguments have the variant's kind (`key`: a type per number, (shape, dtype char) per
     array) and the variant (`entry`, a cache.Bound) is fresh, it calls `entry.fn` and returns
     `done(out, args)` (the general call's handling of what the generated function returned) or, where
-    `plain` (its gradient is given as the generated function returns it, unless it is a list, tuple or dict),
-    the output itself; an exception from the call goes to `failed(exc, args)`. Else `slow(args, kwargs)`, as
+    `plain` (its gradient is given as the generated function returns it, unless it is a list or dict, or a
+    tuple of other than numbers and distinct arrays: api._unshared), the output itself, or with `value_first`
+    (the generated function returns (value, gradient), and the call the gradient) its gradient where the
+    value is a float; an exception from the call goes to `failed(exc, args)`. Else `slow(args, kwargs)`, as
     the runner's own code. None where this Python does not compile the code as expected. `passed`: how many
     of `args` the call gave, as make_hot's (by default all of them; fewer than `params`: the rest left out).
 
@@ -259,10 +265,25 @@ def make_hot_numpy(entry, key, args: tuple, params: tuple, run, failed, done, pl
     call_args = _arguments(names, args, passed, values)
     values.update({f"{_P}call": entry.fn, f"{_P}slow": _slow_of(run), f"{_P}failed": failed,
                    f"{_P}done": done, f"{_P}containers": (list, tuple, dict), f"{_P}exception": Exception,
-                   f"{_P}errors": (KeyError, ValueError, NameError)})
+                   f"{_P}errors": (KeyError, ValueError, NameError), f"{_P}tuple": tuple,
+                   f"{_P}floats": FLOAT_TYPES, f"{_P}leaves": LEAF_TYPES, f"{_P}map": map, f"{_P}id": id,
+                   f"{_P}set": set, f"{_P}len": len})
     given_ = f"({', '.join(call_args)}{',' if len(call_args) == 1 else ''})"
-    result = (f"        if {_P}type({_P}out) not in {_P}containers:\n"
-              f"            return {_P}out\n") if plain else ""
+    result = ""
+    if plain:
+        g = f"{_P}g" if value_first else f"{_P}out"
+        kinds = f"{_P}map({_P}type, {g})"
+        as_is = (f"{_P}type({g}) not in {_P}containers or {_P}type({g}) is {_P}tuple and ("
+                 f"{_P}floats.issuperset({kinds}) or {_P}leaves.issuperset({kinds}) and "
+                 f"{_P}len({_P}set({_P}map({_P}id, {g}))) == {_P}len({g}))")
+        if value_first:
+            result = (f"        if {_P}type({_P}out[0]) in {_P}floats:\n"
+                      f"            {g} = {_P}out[1]\n"
+                      f"            if {as_is}:\n"
+                      f"                return {g}\n")
+        else:
+            result = (f"        if {as_is}:\n"
+                      f"            return {g}\n")
     text = _hot_text(names, tests,
                      f"            {_P}out = {_P}call({', '.join(call_args)})\n"
                      f"        except {_P}exception as {_P}exc:\n"

@@ -350,3 +350,31 @@ def test_left_out_defaults_run_hot_and_follow_their_changes(compile):
         np.testing.assert_allclose(g(x, np.ones(3), 4.0), [4.0] * 3)
     finally:
         f.__defaults__ = (old[0], old[1])
+
+
+def _log_of_product(x, r):
+    p, xk = 1.0, x
+    for k in range(1, 4):
+        p *= 1.0 + r * xk / k
+        xk *= x
+    return np.log(p)
+
+
+def test_hot_code_of_a_derivative_that_returns_its_value_checks_it():
+    # the generated code returns (value, gradients) so that the call can check the value is a number: the hot
+    # code returns the gradients at once where it is a float, and goes to the general handling otherwise
+    g = s2s.grad(_log_of_product, wrt=(0, 1))
+    assert "return log, " in s2s.source(g, 0.5, 0.25)
+    for x, r in [(0.5, 0.25), (0.5, 0.25), (np.float64(0.3), 0.1), (np.float64(0.3), 0.1), (0.5, 0.25)]:
+        got = g(x, r)
+        assert type(got) is tuple and len(got) == 2
+        np.testing.assert_allclose(got[0], fd_grad(_log_of_product, (float(x), r), 0), rtol=1e-7)
+        np.testing.assert_allclose(got[1], fd_grad(_log_of_product, (float(x), r), 1), rtol=1e-7)
+    assert _hot(g)
+    want = fd_grad(_log_of_product, (0.5, 0.25), 0)
+    for x in (np.float32(0.5), np.float32(0.5)):  # a float32 value: a float too
+        np.testing.assert_allclose(g(x, 0.25)[0], want, rtol=1e-5)
+    for _ in range(2):  # an array: `xk *= x` updates x itself, refused from the general handling each time
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="xk"):
+            g(np.array([0.5]), 0.25)
+    np.testing.assert_allclose(g(0.5, 0.25)[0], want, rtol=1e-7)
