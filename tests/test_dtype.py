@@ -67,7 +67,26 @@ def dot_rows(x):
     return s
 
 
-FUNCTIONS = [elementwise, broadcasting, reductions, matmul, indexing, loop_rows, logsumexp, relu, dot_rows]
+def row_items(x):
+    # rows read in a loop, their items read again (`a[0] * b[1]`): the adjoint array of the argument takes each
+    # read's adjoint in place, in the argument's dtype
+    s = 0.0
+    for i in range(1, x.shape[0] - 1):
+        a = x[i] - x[i - 1]
+        b = x[i + 1] - x[i]
+        s = s + a[0] * b[1] - a[1] * b[0]
+    return s + np.sum(x[[0, 0, 2]] ** 2)
+
+
+def rows_weighted(x, w):
+    # float64 weights mixed into a float32 argument's rows: float64 terms added into its float32 adjoint array
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.sum(np.tanh(x[i]) * w) * x[i, 0]
+    return s
+
+
+FUNCTIONS = [elementwise, broadcasting, reductions, matmul, indexing, loop_rows, logsumexp, relu, dot_rows, row_items]
 TOLERANCE = {np.float32: 2e-4, np.float16: 5e-2}
 
 
@@ -148,3 +167,23 @@ def test_float32_gradient_computes_in_float32(f, api):
     x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
     g = s2s.grad(f) if api == "grad" else s2s.derivative(f)
     assert _float64_locals(g, x) == set()
+
+
+def test_float32_index_adjoints_accumulate_in_place():
+    # the gradient of a loop over rows costs like the loop (no dense adjoint per read) in float32 code too
+    x = np.random.default_rng(1).normal(size=(6, 3)).astype(np.float32)
+    src = s2s.source(s2s.grad(row_items), x)
+    assert "np.zeros((6, 3), np.float32)" in src and "x_bar[i] +=" in src and "getitem_grad" not in src, src
+
+
+def test_float64_terms_into_a_float32_adjoint_array():
+    rng = np.random.default_rng(2)
+    x, w = rng.normal(size=(5, 3)).astype(np.float32), rng.normal(size=3)
+    g = s2s.grad(rows_weighted, wrt=(0, 1))
+    gx, gw = g(x, w)
+    assert gx.dtype == np.float32 and gw.dtype == np.float64
+    assert "x_bar[i] +=" in s2s.source(g, x, w)
+    want = s2s.grad(rows_weighted, wrt=(0, 1))(x.astype(np.float64), w)
+    np.testing.assert_allclose(gx, want[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gw, want[1], rtol=1e-5, atol=1e-6)
+    check_all(rows_weighted, (x.astype(np.float64), w), wrt=(0, 1))

@@ -14,7 +14,12 @@ That is what `getitem_grad` computes (zeros, then `np.add.at`), added to `P_bar`
 the same numbers. It is done only where it is certainly the same:
 
 - `P` is a name with a known non-scalar shape holding float64 values (the code is
-  specialised to float64 arguments), so `P_bar` is a float64 array of that shape;
+  specialised to float64 arguments), so `P_bar` is a float64 array of that shape; or,
+  in code with float32 arguments, `P` is a float32 or float64 array argument bound
+  nowhere in the function, and `P_bar` is an array of its dtype, as `getitem_grad`'s
+  zeros are for adjoints of that dtype (a float64 term added into a float32 `P_bar` is
+  rounded to float32 there, where the general code would carry the sum in float64 to
+  the end and round it then: float32 gradients computed in float32, as in JAX);
 - every assignment to `P_bar` is its one `P_bar = 0.0` at the top of the function
   or an accumulation `P_bar = s2s.add(P_bar, e)` / `P_bar = P_bar + e`, where `e`
   does not read `P_bar` and is a `getitem_grad` of `P` or has P's shape or `()`;
@@ -75,8 +80,11 @@ def _increment(stmt, name):
     return None
 
 
-def accumulate_index_adjoints(fdef: ast.FunctionDef, shapes, adjoints: set, np_name: str) -> ast.FunctionDef:
-    """Rewrite the index adjoints of every qualifying `P_bar` (see the module doc); returns `fdef`."""
+def accumulate_index_adjoints(fdef: ast.FunctionDef, shapes, adjoints: set, np_name: str,
+                              dtypes: dict | None = None) -> ast.FunctionDef:
+    """Rewrite the index adjoints of every qualifying `P_bar` (see the module doc); returns `fdef`.
+    `dtypes`: None in float64 code; else argument name -> "float32" or "float64" for the array arguments
+    whose adjoint array may be made (of that dtype), the only ones then."""
     nodes = list(walk(fdef))
     if any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in nodes) or \
             any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in nodes if n is not fdef):
@@ -88,24 +96,28 @@ def accumulate_index_adjoints(fdef: ast.FunctionDef, shapes, adjoints: set, np_n
         elif isinstance(n, ast.Assign):
             for name in dict.fromkeys(t.id for t in n.targets if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)):
                 assigns.setdefault(name, []).append(n)
+    if dtypes is not None:  # (bound nowhere: the argument's array, of its dtype, wherever it is read)
+        dtypes = {p: d for p, d in dtypes.items() if p not in stores}
     for name in sorted(adjoints):
-        _rewrite_one(fdef, nodes, name, shapes, np_name, stores.get(name, []), assigns.get(name, []))
+        _rewrite_one(fdef, nodes, name, shapes, np_name, stores.get(name, []), assigns.get(name, []), dtypes)
     for node in nodes:
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             if isinstance(block, list):
-                _rewrite_runs(block, adjoints, shapes, np_name)
+                _rewrite_runs(block, adjoints, shapes, np_name, dtypes)
     return fix_locations(fdef)
 
 
-def _rewrite_runs(block, adjoints, shapes, np_name):
+def _rewrite_runs(block, adjoints, shapes, np_name, dtypes=None):
     """In one block, the adjoint of a value read by index more than once, made afresh where it is read
     (a local array read in a loop body: `z_bar = s2s.getitem_grad(t_bar, z, i)` then
     `z_bar = z_bar + s2s.getitem_grad(u_bar, z, j)`, ...): `z_bar = np.zeros(S)` then `z_bar[i] += t_bar`,
     `z_bar[j] += u_bar`, in the array just made, which nothing else has seen yet. The run is those
     statements up to the first other statement that names `z_bar`; the statements between them do not.
     Each read's base has the shape S and holds float64 values (the adjoint array is float64 then, as
-    `getitem_grad`'s is)."""
+    `getitem_grad`'s is); with `dtypes` (code with float32 arguments) the array is of the base's dtype, an
+    argument's as `dtypes` says, a local's as its name holds it at the first read, and every read is of
+    that one base."""
     i = 0
     while i < len(block):
         first = block[i]
@@ -113,17 +125,22 @@ def _rewrite_runs(block, adjoints, shapes, np_name):
         if run is None:
             i += 1
             continue
+        base = first.value.args[1].id
         name, shape = run
         steps = [first]
         for s in block[i + 1:]:
             e = _increment(s, name)
-            if e is not None and _index_read(e, name, shapes, shape):
+            if e is not None and _index_read(e, name, shapes, shape) and (dtypes is None or e.args[1].id == base):
                 steps.append(s)
             elif any(isinstance(n, ast.Name) and n.id == name for n in walk(s)):
                 break
 
+        # (in code with float32 arguments: the base's dtype, which its name holds at the first read)
+        dtype = [] if dtypes is None else [ast.Attribute(value=load(np_name), attr=dtypes[base], ctx=ast.Load())
+                                           if base in dtypes else ast.Attribute(value=load(base), attr="dtype",
+                                                                                ctx=ast.Load())]
         zeros = ast.Call(func=ast.Attribute(value=load(np_name), attr="zeros", ctx=ast.Load()),
-                         args=[ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load())], keywords=[])
+                         args=[ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load()), *dtype], keywords=[])
         made = [ast.copy_location(ast.Assign(targets=[store(name)], value=zeros), first)]
         for s in steps:
             call = first.value if s is first else _increment(s, name)
@@ -204,7 +221,7 @@ def add_in_place(name, index, g, shapes, np_name):
     return ast.Expr(value=ast.Call(func=add_at, args=[load(name), index, g], keywords=[]))
 
 
-def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns):
+def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns, dtypes=None):
     if len(assigns) != len(stores) or any(len(a.targets) != 1 for a in assigns):
         return  # a tuple target, a loop variable, an augmented assignment...
     inits = [a for a in assigns if isinstance(a.value, ast.Constant) and type(a.value.value) is float
@@ -228,7 +245,8 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns):
     if not index_steps:
         return
     shape = shapes.env.get(base) if base in shapes.local else None
-    if not isinstance(shape, tuple) or shape == () or base not in shapes.reals or base in shapes.restored:
+    if not isinstance(shape, tuple) or shape == () or base not in shapes.reals or base in shapes.restored \
+            or dtypes is not None and base not in dtypes:
         return
     if any(shapes.of(_increment(a, name)) not in (shape, ()) for a in other_steps):
         return
@@ -243,8 +261,10 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns):
            and id(n) not in returns and id(n) not in after for n in nodes):
         return
     init = inits[0]
+    dtype = [] if dtypes is None else [ast.Attribute(value=load(np_name), attr=dtypes[base], ctx=ast.Load())]
     init.value = ast.Call(func=ast.Attribute(value=load(np_name), attr="zeros", ctx=ast.Load()),
-                          args=[ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load())], keywords=[])
+                          args=[ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load()), *dtype],
+                          keywords=[])
     for a in index_steps:
         g, _, index = _increment(a, name).args
         index = as_slice(index, shapes)

@@ -13,7 +13,7 @@ update in place:
     y = s2s.setitem(y, i, t7)                          ->   y[i] = t7
     y_bar, g = s2s.setitem_grads(...)                  ->   g = y_bar[i]
                                                             y_bar[i] = 0.0
-    y_bar = y_bar + s2s.getitem_grad(t_bar, y, i)      ->   y_bar[i] += t_bar     (float64 code)
+    y_bar = y_bar + s2s.getitem_grad(t_bar, y, i)      ->   y_bar[i] += t_bar
 
 The adjoint is split first (`split_item_adjoints`, where the index selects each item at most once, so
 the adjoint of the item is `y_bar[i]` and nothing else reads `y`), then each name is rewritten where:
@@ -22,8 +22,10 @@ the adjoint of the item is `y_bar[i]` and nothing else reads `y`), then each nam
   value put in is real or a number literal (a complex one is refused by `s2s.setitem`; in place NumPy
   would drop its imaginary part with a warning only) and reads the array, if at all, only by items that
   are numbers (`y[t] = a * y[t - 1] + x[t]`: copies made before the write); an index adjoint added in
-  has the array's shape, is real, and the code is float64 throughout (`getitem_grad`'s zeros have the
-  dtype of the array and the adjoint, which adding in place keeps);
+  has the array's shape and is real (`getitem_grad`'s zeros have the dtype of the array and the adjoint,
+  which adding in place keeps where the adjoint array has it; a float64 term added into a float32 adjoint
+  array is rounded to float32 there, where the copying code would go on in float64 and round at the end:
+  float32 gradients computed in float32, as in JAX);
 - every binding of the name makes an array no one else holds: arithmetic on arrays, a NumPy function
   that makes an array (`np.zeros(n)`), an update of its own (`y = s2s.setitem(y, ...)`, `y += e`), a
   number (no array), or a copy `y = u` outside loops of a name `u` whose own bindings are of those kinds
@@ -133,8 +135,8 @@ def _copy(node):
 
 
 def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: str = "np",
-                           float64: bool = False, stack: str | None = None) -> bool:
-    """Write `y = s2s.setitem(y, i, v)` as `y[i] = v`, and (where every argument is float64: `float64`)
+                           accumulate: bool = False, stack: str | None = None) -> bool:
+    """Write `y = s2s.setitem(y, i, v)` as `y[i] = v`, and (with `accumulate`)
     `y_bar = y_bar + s2s.getitem_grad(g, y, i)` as `y_bar[i] += g` (`np.add.at` for an index that may
     repeat), for every name the module docstring's conditions hold for. `shapes` are the shapes inferred
     over `fdef`; `params` its parameters; `stack` the tape, whose saves of a whole array before an item
@@ -142,7 +144,7 @@ def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: s
 
         >>> # y = np.zeros(n); for i in range(n): y = s2s.setitem(y, i, t)  ->  ... y[i] = t
     """
-    found = _updates(fdef, shapes, float64)
+    found = _updates(fdef, shapes, accumulate)
     if found is None:
         return False
     nodes, parents, updates = found
@@ -301,8 +303,8 @@ def _written_out(index, defs):
     return Put().visit(copy.deepcopy(index))
 
 
-def _updates(fdef, shapes, float64):
-    """(the nodes of `fdef`, each node's parent by id, name -> its item assignments and, with `float64`, its
+def _updates(fdef, shapes, accumulate):
+    """(the nodes of `fdef`, each node's parent by id, name -> its item assignments and, with `accumulate`, its
     index adjoints added in), or None for code with a nested function (a pullback) that may hold an array."""
     nodes = list(walk(fdef))
     if any(isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) for n in nodes if n is not fdef):
@@ -310,7 +312,7 @@ def _updates(fdef, shapes, float64):
     parents = {id(child): parent for parent in nodes for child in ast.iter_child_nodes(parent)}
     updates = {}
     for n in nodes:
-        if _update(n, shapes) is not None or float64 and _accumulation(n, shapes) is not None:
+        if _update(n, shapes) is not None or accumulate and _accumulation(n, shapes) is not None:
             updates.setdefault(_target(n).id, []).append(n)
     return nodes, parents, updates
 
@@ -472,6 +474,10 @@ def _consumed(n, parent, parents, shapes):
         return "use"
     if isinstance(parent, ast.Subscript) and parent.value is n and isinstance(parent.ctx, ast.Store):
         return "use"  # (`y[j] += e`: its own array, changed in place through the name)
+    if isinstance(parent, ast.Call) and parent.args and parent.args[0] is n and _adds_at(parent, shapes) \
+            and isinstance(parents.get(id(parent)), ast.Expr) \
+            and not any(isinstance(m, ast.Name) and m.id == n.id for a in parent.args[1:] for m in walk(a)):
+        return "use"  # (`np.add.at(y, idx, g)`, index_adjoints' scatter: changed in place through the name)
     if isinstance(parent, ast.Subscript) and parent.value is n and isinstance(parent.ctx, ast.Load):
         above = parents.get(id(parent))
         if shapes.of(parent) == () or isinstance(above, ast.BinOp | ast.UnaryOp | ast.Compare) \
@@ -481,6 +487,13 @@ def _consumed(n, parent, parents, shapes):
                 and isinstance(above.targets[0], ast.Name):
             return "view"
     return None
+
+
+def _adds_at(call, shapes) -> bool:
+    """Whether `call` is `np.add.at(...)` (NumPy's unbuffered scatter-add, in place into its first argument)."""
+    callee = shapes.callee(call)
+    return not call.keywords and len(call.args) == 3 and getattr(callee, "__self__", None) is np.add \
+        and getattr(callee, "__name__", None) == "at"
 
 
 # runtime helpers that make a new value from an argument, or read only its shape (at that position)
@@ -585,7 +598,7 @@ def explain_copies(fdef: ast.FunctionDef, shapes, params: set) -> bool:
     """
     from .reverse import Comment  # (the comment node the code printer renders as a `#` line)
 
-    found = _updates(fdef, shapes, float64=False)
+    found = _updates(fdef, shapes, accumulate=False)
     if found is None:
         return False
     nodes, parents, updates = found

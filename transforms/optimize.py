@@ -215,8 +215,7 @@ def item_updates_step(c: Code) -> Code:
     if c.shapes is not None and (_mentions(c.fdef, "setitem") or _mentions(c.fdef, "getitem_grad")):
         params = {a.arg for a in walk(c.fdef.args) if isinstance(a, ast.arg)}
         for _ in range(3):
-            if not update_items_in_place(c.fdef, c.inferred, params, c.shapes.np_name, c.shapes.float64_only,
-                                         c.stack):
+            if not update_items_in_place(c.fdef, c.inferred, params, c.shapes.np_name, True, c.stack):
                 break
             c.fdef = eliminate_dead_code(drop_unread_restores(c.fdef, c.stack), c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
@@ -228,8 +227,10 @@ def item_updates_step(c: Code) -> Code:
 
 
 def index_adjoints_step(c: Code) -> Code:
-    if c.shapes is not None and c.shapes.float64_only:  # (the adjoint array is float64)
-        c.fdef = accumulate_index_adjoints(c.fdef, c.inferred, set(c.adjoints), c.shapes.np_name)
+    if c.shapes is not None:  # (the adjoint array is float64, or of a float32 or float64 argument's dtype)
+        dtypes = None if c.shapes.float64_only else \
+            {p: {"f": "float32", "d": "float64"}[k] for p, k in c.shapes.kinds.items() if k in ("f", "d")}
+        c.fdef = accumulate_index_adjoints(c.fdef, c.inferred, set(c.adjoints), c.shapes.np_name, dtypes)
         if specialize.fold_negations(c.fdef, c.removable):  # t = -d_bar; P_bar[i] += t  is  P_bar[i] -= d_bar
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
         rechecked = _unread_index_reads(c.fdef) and rechecked_index_reads(c.fdef, c.shapes.shapes(c.fdef))

@@ -245,6 +245,17 @@ class Site:
         node = self._node(which)
         return node is not None and self._shapes.real(node, self._reals)
 
+    def real_dtype(self, which) -> bool:
+        """Whether the argument is a real floating dtype: `np.float32`, `np.float64`, `np.float16`, or `x.dtype`
+        of an `x` that certainly holds real floats (an array's; a Python float has none, and raises)."""
+        node = self._node(which)
+        if isinstance(node, ast.Attribute) and node.attr == "dtype":
+            return self._shapes.real(node.value, self._reals)
+        if not isinstance(node, ast.Attribute):
+            return False
+        obj = self._shapes.callee(ast.Call(func=node, args=[], keywords=[]))
+        return any(obj is t for t in (np.float16, np.float32, np.float64))
+
     def int_literal(self, which) -> bool:
         """Whether the argument is an int literal (`2`)."""
         return _int_literal(self._node(which))

@@ -1032,8 +1032,11 @@ def real_fill(site) -> bool:
 
 
 def real_alone(site) -> bool:
-    """np.zeros(shape) with no other argument: float64 (a dtype argument may make it anything)."""
-    return site.nargs == 1
+    """np.zeros(shape) with no other argument: float64; with a real floating dtype (`np.float32`, `x.dtype` of a
+    real x), of that one (another dtype argument may make it anything)."""
+    if not site.keywords:
+        return site.nargs == 1 or site.nargs == 2 and site.real_dtype(1)
+    return site.nargs == 1 and set(site.keywords) == {"dtype"} and site.real_dtype("dtype")
 
 
 def real_of_two(site) -> bool:
