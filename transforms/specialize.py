@@ -42,7 +42,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
                          "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",
-                         "grad_select", "append_grads", "append_grads_owned")
+                         "grad_select", "append_grads", "append_grads_owned", "grad_stack")
 
 
 def runtime_helpers() -> dict:
