@@ -31,6 +31,107 @@ _ELEMENTWISE = {"tanh", "sin", "cos", "exp", "log", "sqrt", "abs", "negative", "
                 "arctan", "log1p", "expm1", "absolute"}
 
 
+_LIKE = ("zeros_like", "ones_like", "empty_like")
+_EXITS = (ast.Break, ast.Continue, ast.Return, ast.Raise)  # statements that end a loop's trip early
+
+
+def _appends(fdef, name, reader):
+    """(the values appended, how many appends have run where `reader` runs) for a list `name = []` bound once,
+    in the function's body, whose other uses are appends `name.append(v)` and reads of the whole list
+    (`np.stack(name)`, `len(name)`, an item, `s2s.grad_stack(g, name, 0)`: none changes it), every append a
+    statement of the body of `for` loops over `range` of int constants, nested in one another from the
+    function's body, with no `break`, `continue`, `return` or `raise` in them, and `reader` in a statement of
+    the function's body after every one that appends; else None."""
+    binds = [n for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)]
+    top = [s for s in fdef.body if isinstance(s, ast.Assign) and len(s.targets) == 1
+           and isinstance(s.targets[0], ast.Name) and s.targets[0].id == name]
+    if len(binds) != 1 or len(top) != 1 or not isinstance(top[0].value, ast.List) or top[0].value.elts:
+        return None
+    values, count = [], 0
+
+    def visit(block, trips):
+        nonlocal count
+        for stmt in block:
+            call = stmt.value if isinstance(stmt, ast.Expr) else None
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "append" \
+                    and isinstance(call.func.value, ast.Name) and call.func.value.id == name:
+                if len(call.args) != 1 or call.keywords or trips is None:
+                    return False
+                values.append(call.args[0])
+                count += trips
+            elif isinstance(stmt, ast.For) and not stmt.orelse:
+                n = _constant_trips(stmt)
+                inner = None if trips is None or n is None or any(isinstance(x, _EXITS) for x in walk(stmt)) \
+                    else trips * n
+                if visit(stmt.body, inner) is False:
+                    return False
+            elif any(isinstance(x, ast.Attribute) and isinstance(x.value, ast.Name) and x.value.id == name
+                     and x.attr == "append" for x in walk(stmt)):
+                return False  # (an append under an `if`, a `while`, a `with`...: its count unknown)
+        return True
+
+    if visit(fdef.body, 1) is False:
+        return None
+    where = [k for k, stmt in enumerate(fdef.body) if any(x is reader for x in walk(stmt))]
+    appending = [k for k, stmt in enumerate(fdef.body) if any(
+        isinstance(x, ast.Attribute) and isinstance(x.value, ast.Name) and x.value.id == name and x.attr == "append"
+        for x in walk(stmt))]
+    if len(where) != 1 or any(k >= where[0] for k in appending):
+        return None
+    for n in walk(fdef):
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == name \
+                and n.attr != "append":
+            return None  # (L.pop(), L.extend(...), L.sort(): it changes otherwise)
+    return values, count
+
+
+def _constant_trips(loop):
+    """The number of trips of `for _ in range(a, b, c)` of int constants, else None."""
+    it = loop.iter
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range" and not it.keywords
+            and 1 <= len(it.args) <= 3):
+        return None
+    bounds = [a.value if isinstance(a, ast.Constant) and type(a.value) is int else
+              -a.operand.value if isinstance(a, ast.UnaryOp) and isinstance(a.op, ast.USub)
+              and isinstance(a.operand, ast.Constant) and type(a.operand.value) is int else None for a in it.args]
+    if None in bounds or (len(bounds) == 3 and bounds[2] == 0):
+        return None
+    return len(range(*bounds))
+
+
+def _is_name_of(e, name) -> bool:
+    return isinstance(e, ast.Name) and e.id == name
+
+
+def _full_slice(e) -> bool:
+    """`:` (a slice with no bounds and no step)."""
+    return isinstance(e, ast.Slice) and e.lower is None and e.upper is None and e.step is None
+
+
+def _list_adjoint_pop(stmt):
+    """(L, g) of `L, g = s2s.append_grads_owned(L)` (or `append_grads`), else None."""
+    t, v = stmt.targets[0] if len(stmt.targets) == 1 else None, stmt.value
+    if isinstance(t, ast.Tuple) and len(t.elts) == 2 and all(isinstance(e, ast.Name) for e in t.elts) \
+            and t.elts[0].id != t.elts[1].id and isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) \
+            and v.func.attr in ("append_grads_owned", "append_grads") and isinstance(v.func.value, ast.Name) \
+            and len(v.args) == 1 and not v.keywords and isinstance(v.args[0], ast.Name) \
+            and v.args[0].id == t.elts[0].id:
+        return t.elts[0].id, t.elts[1].id
+    return None
+
+
+def _stacked_rows_of(e):
+    """G of `s2s.grad_stack(G, L, 0)` or `s2s.array_grad(G, L)` (the adjoints of np.stack(L), np.array(L): the
+    rows of G), else None."""
+    if not (isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and isinstance(e.func.value, ast.Name)
+            and not e.keywords):
+        return None
+    if e.func.attr == "grad_stack" and len(e.args) == 3 and isinstance(e.args[2], ast.Constant) \
+            and type(e.args[2].value) is int and e.args[2].value == 0:
+        return e.args[0]
+    return e.args[0] if e.func.attr == "array_grad" and len(e.args) == 2 else None
+
+
 def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: set, zeros: bool = False) -> dict:
     """name -> ("float64", shape) for variables that hold a float64 array of that shape at every assignment
     (a None placeholder aside), and name -> "float64" for the norms of such arrays. `arrays` maps parameters
@@ -41,8 +142,11 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
     started = _zero_started(fdef) if zeros else set()
     params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs}
     assigns: dict = {}
+    list_pops = []  # (statement, list, item) of `L, g = s2s.append_grads_owned(L)`
     for node in walk(fdef):
         if isinstance(node, ast.Assign) and not _is_pop(node.value):
+            if _list_adjoint_pop(node) is not None:
+                list_pops.append((node, *_list_adjoint_pop(node)))
             for t in node.targets:
                 for n in walk(t):
                     if isinstance(n, ast.Name):
@@ -57,6 +161,14 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             for n in walk(node.target if not isinstance(node, ast.With) else node):
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                     assigns.setdefault(n.id, []).append(False)
+    for _, listed, item in list_pops:
+        # the item popped from a list adjoint made only by `s2s.grad_stack(G, L, 0)` (and these pops): a row of G,
+        # as the synthetic `G[0]` says (the list's other bindings are the pops, a list each time)
+        made = [v for v in assigns[listed] if v is not False]
+        if len(made) == 1 and len(assigns[listed]) - 1 == sum(1 for _, l2, _ in list_pops if l2 == listed) \
+                and _stacked_rows_of(made[0]) is not None and assigns[item].count(False) >= 1:
+            assigns[item][assigns[item].index(False)] = ast.Subscript(
+                value=_stacked_rows_of(made[0]), slice=ast.Constant(0), ctx=ast.Load())
     shape = {p: tuple(a.shape) for p, a in arrays.items()
              if p not in assigns and type(a) is np.ndarray and a.dtype == np.float64 and a.ndim >= 1}
 
@@ -95,8 +207,10 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         if isinstance(e, ast.BinOp) and isinstance(e.op, ast.MatMult):  # `a @ b` of float64 vectors
             a = of(e.left)
             return a is not None and len(a) == 1 and of(e.right) == a
-        if isinstance(e, ast.Call):  # `np.linalg.norm(d)`: a real number, whatever d holds
-            return _is_norm(e, numpy_names)
+        if isinstance(e, ast.Call):  # `np.linalg.norm(d)`: a real number, whatever d holds; `h.sum()` of float64 h
+            return _is_norm(e, numpy_names) or total(e)
+        if isinstance(e, ast.Subscript):
+            return float_item(e)
         if isinstance(e, ast.Name) and kinds.get(e.id) not in ("float64", "int64"):
             return numeric_local(e.id)
         return isinstance(e, ast.Name) and kinds.get(e.id) in ("float64", "int64")
@@ -120,10 +234,48 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         finally:
             valuing.discard(name)
 
+    def float_item(e):
+        """`v[k]` of an int k and a float64 vector v: a float64 number."""
+        if not (isinstance(e, ast.Subscript) and integer(e.slice)):
+            return False
+        s = of(e.value)
+        return s is not None and len(s) == 1
+
+    real_asking = set()  # names `real_number` is asking about
+
+    def total(e):
+        """`x.sum()` or `np.sum(x)` of a float64 array x (no other argument): a float64 number."""
+        if not (isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "sum"
+                and not e.keywords):
+            return False
+        if not e.args:
+            x = e.func.value
+        elif len(e.args) == 1 and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names:
+            x = e.args[0]
+        else:
+            return False
+        return of(x) is not None
+
     def real_number(e):
-        """A Python float (a float64 once broadcast): a float constant or name, or arithmetic with one."""
+        """A Python float (a float64 once broadcast): a float constant or name, or arithmetic with one; or a
+        float64 number, an item of a float64 vector (a name bound only to such items)."""
         if isinstance(e, ast.Constant):
             return type(e.value) is float
+        if isinstance(e, ast.Subscript):
+            return float_item(e)
+        if isinstance(e, ast.Call):
+            return total(e)
+        if isinstance(e, ast.Name) and e.id not in params and kinds.get(e.id) is None and assigns.get(e.id) \
+                and all(v is not False for v in assigns[e.id]):
+            # a local bound only to float64 numbers (`t9 = h.sum() * 0.5`, `g` popped from a list adjoint); a name
+            # met again while asking is taken to be one, as numeric_local takes it
+            if e.id in real_asking:
+                return True
+            real_asking.add(e.id)
+            try:
+                return all(_is_none(v) or real_number(v) for v in assigns[e.id])
+            finally:
+                real_asking.discard(e.id)
         if isinstance(e, ast.Name):
             return kinds.get(e.id) == "float64"
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
@@ -151,6 +303,58 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         parts = [e.operand] if isinstance(e, ast.UnaryOp) else [e.left, e.right] if isinstance(e, ast.BinOp) else []
         return any(scaled(p, e) and scaled_zero(p) for p in parts)
 
+    def mask(e, unsure):
+        """The shape of a mask `e` (bools, or float64 weights of 0 to 1) of a float64 array: `t > 0.0`,
+        `s2s.balanced_eq(t, m, 0.0)` (np.maximum's adjoint at ties), either of those under a condition."""
+        if isinstance(e, ast.Compare) and len(e.ops) == 1 and len(e.comparators) == 1:
+            a, b = of(e.left, unsure), of(e.comparators[0], unsure)
+            if a is not None and (b == a or number(e.comparators[0])):
+                return a
+            return b if b is not None and number(e.left) else None
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "balanced_eq" \
+                and isinstance(e.func.value, ast.Name) and e.func.value.id not in numpy_names \
+                and len(e.args) == 3 and not e.keywords:
+            a, b = of(e.args[0], unsure), of(e.args[1], unsure)
+            return a if a is not None and a == b and (number(e.args[2]) or of(e.args[2], unsure) == a) else None
+        if isinstance(e, ast.IfExp):
+            a, b = mask(e.body, unsure), mask(e.orelse, unsure)
+            return a if a is not None and a == b else None
+        return None
+
+    def zero_d(e):
+        """`np.asarray(x)` of a float64 number x: a 0-d float64 array, which arithmetic with a float64 array
+        takes as the number."""
+        return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "asarray" \
+            and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names and len(e.args) == 1 \
+            and not e.keywords and real_number(e.args[0])
+
+    def zero_test_shape(node):
+        """S of `a + np.broadcast_to(g, S) if s2s.is_zero(a) else a + np.asarray(g)` (`-` too; a and g names,
+        g a float64 number, S of int constants: specialize._add_a_number_to_a_zero_or_array), else None. An
+        array of zeros of shape S as `a` takes the else branch, which gives the values and dtype the first
+        gives for the number 0."""
+        if not isinstance(node, ast.IfExp):
+            return None
+        test, body, other = node.test, node.body, node.orelse
+        if not (isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr == "is_zero"
+                and len(test.args) == 1 and isinstance(test.args[0], ast.Name) and isinstance(body, ast.BinOp)
+                and isinstance(other, ast.BinOp) and type(body.op) is type(other.op)
+                and isinstance(body.op, ast.Add | ast.Sub) and _is_name_of(body.left, test.args[0].id)
+                and _is_name_of(other.left, test.args[0].id)):
+            return None
+        spread, alone = body.right, other.right
+        if not (isinstance(spread, ast.Call) and isinstance(spread.func, ast.Attribute)
+                and spread.func.attr == "broadcast_to" and len(spread.args) == 2 and not spread.keywords
+                and isinstance(spread.func.value, ast.Name) and spread.func.value.id in numpy_names
+                and isinstance(spread.args[0], ast.Name) and zero_d(alone)
+                and isinstance(alone.args[0], ast.Name) and alone.args[0].id == spread.args[0].id):
+            return None
+        size = spread.args[1]
+        dims = size.elts if isinstance(size, ast.Tuple) else [size]
+        if not all(isinstance(d, ast.Constant) and type(d.value) is int and d.value >= 0 for d in dims):
+            return None
+        return tuple(d.value for d in dims)
+
     asking = set()  # (tuple name, item) whose shape `of` is finding
 
     def of(e, unsure=frozenset()):
@@ -177,6 +381,13 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         if isinstance(e, ast.Subscript) and integer(e.slice):
             s = of(e.value, unsure)
             return s[1:] if s and len(s) > 1 else None
+        if isinstance(e, ast.Subscript) and isinstance(e.slice, ast.Tuple) and e.slice.elts \
+                and all(integer(i) or _full_slice(i) for i in e.slice.elts):
+            s = of(e.value, unsure)  # `X[:, j]`: the axes of the full slices, and those after the index
+            items = e.slice.elts
+            if s is None or len(items) > len(s) or all(_full_slice(i) for i in items):
+                return None
+            return tuple(n for n, i in zip(s, items) if _full_slice(i)) + s[len(items):]
         if isinstance(e, ast.Subscript) and isinstance(e.slice, ast.Slice):  # z[16:t11], of known bounds
             s = of(e.value, unsure)
             bounds = [None if b is None else int_value(b) for b in (e.slice.lower, e.slice.upper, e.slice.step)]
@@ -200,11 +411,23 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
                 return a if a == b else None
             if zeros and (unclaimed_zero(e.left) and b is not None or unclaimed_zero(e.right) and a is not None):
                 return a or b  # (the number 0 it starts as, until it is claimed)
-            if a is not None and number(e.right):
+            if a is not None and (number(e.right) or zero_d(e.right)):
                 return a
-            if b is not None and number(e.left):
+            if b is not None and (number(e.left) or zero_d(e.left)):
                 return b
+            if isinstance(e.op, ast.Mult) and (a is not None and mask(e.right, unsure) == a
+                                               or b is not None and mask(e.left, unsure) == b):
+                return a or b  # (`h_bar * (t5 > 0.0)`: a float64 array times a mask of its shape)
             return None
+        if isinstance(e, ast.IfExp) and zero_test_shape(e) is not None:
+            # `h_bar + np.broadcast_to(g, S) if s2s.is_zero(h_bar) else h_bar + np.asarray(g)`: S, where h_bar is
+            # the number 0 or an array of shape S
+            s = zero_test_shape(e)
+            x = e.test.args[0]
+            return s if of(x, unsure) == s or zeros and unclaimed_zero(x) else None
+        if isinstance(e, ast.IfExp):
+            a, b = of(e.body, unsure), of(e.orelse, unsure)
+            return a if a is not None and a == b else None
         if isinstance(e, ast.BinOp) and isinstance(e.op, ast.MatMult):
             a, b = of(e.left, unsure), of(e.right, unsure)
             if a and b and len(a) == 2 and len(b) == 2 and a[1] == b[0]:
@@ -222,6 +445,22 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             if dims and all(isinstance(d, ast.Constant) and type(d.value) is int and d.value >= 0 for d in dims):
                 return tuple(d.value for d in dims)
             return None
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _LIKE \
+                and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
+                and len(e.args) == 1 and not e.keywords:  # `np.zeros_like(b)` of a float64 array: its shape
+            return of(e.args[0], unsure)
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in ("stack", "array") \
+                and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
+                and len(e.args) == 1 and not e.keywords and isinstance(e.args[0], ast.Name):
+            # `np.stack(hs)` of the user's list appended float64 arrays of one shape a known number of times
+            appended = _appends(fdef, e.args[0].id, e)
+            if appended is None:
+                return None
+            values, count = appended
+            if all(real_number(v) for v in values):
+                return (count,)  # (float64 numbers: a vector of them)
+            found = {of(v, unsure) for v in values}
+            return (count,) + found.pop() if len(found) == 1 and None not in found else None
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in ("eye", "identity") \
                 and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
                 and len(e.args) == 1 and not e.keywords:  # `np.eye(2)`: float64 by default
@@ -256,6 +495,15 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             if s is None:
                 return to if real_number(e.args[0]) else None
             return to if len(s) <= len(to) and all(a in (1, b) for a, b in zip(s[::-1], to[::-1])) else None
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in ("maximum", "minimum") \
+                and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
+                and len(e.args) == 2 and not e.keywords:  # `np.maximum(t, 0.0)` of a float64 array and a number
+            a, b = of(e.args[0], unsure), of(e.args[1], unsure)
+            if a is not None and b is not None:
+                return a if a == b else None
+            if a is not None and number(e.args[1]):
+                return a
+            return b if b is not None and number(e.args[0]) else None
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _ELEMENTWISE \
                 and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
                 and len(e.args) == 1 and not e.keywords:
@@ -282,6 +530,10 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         still be the number 0: known without them, or + - * / of such an array and a number or such a name."""
         if of(e, started) == s:
             return True
+        if zero_test_shape(e) == s and shape.get(e.test.args[0].id) == s:
+            return True  # (the zero test's form gives an array of shape s whether its name is 0 or such an array)
+        if isinstance(e, ast.Name) and e.id in started and shape.get(e.id) == s:
+            return assigned_before(e, s)  # (`t2_bar = h_bar` just after h_bar was made an array)
         if not (isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.Div)):
             return False
         return any(certainly_array(a, s) and (number(b) or isinstance(b, ast.Name) and b.id in started
@@ -309,11 +561,23 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
                 and isinstance(earlier.op, ast.Add | ast.Sub | ast.Mult | ast.Div) and certainly_array(earlier.value, s)
         return False
 
+    def in_zero_test(read, s) -> bool:
+        """Whether `read` is one of the three loads of a in the form `zero_test_shape` reads, of shape s."""
+        node = parents.get(id(read))
+        for _ in range(3):
+            if isinstance(node, ast.IfExp):
+                break
+            node = parents.get(id(node))
+        return zero_test_shape(node) == s \
+            and any(read is x for x in (node.test.args[0], node.body.left, node.orelse.left))
+
     def same_as_zero(read, s):
         """Whether `read`, a load of a name that may still be the number 0, gives the same values where it is
         an array of zeros of shape s: an operand of + - * / whose other operand has shape s, or finish's; or a
         read where an earlier statement of its block has made it an array (`h_bar = h_bar + g` ... `h_bar * 0.5`)."""
         if assigned_before(read, s):
+            return True
+        if in_zero_test(read, s):
             return True
         up = parents.get(id(read))
         while scaled(read, up):  # (-read, read * c: the number 0 or an array of zeros as read is)

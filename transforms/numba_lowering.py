@@ -271,6 +271,7 @@ def reshapes(fdef: ast.FunctionDef, numpy_names: set, runtime: str = "s2s") -> b
 
 
 ADD_AT = "_s2s_add_at"  # (a, index, v) -> np.add.at(a, index, v), which numba has no version of
+STACK_LIST = "_s2s_stack_list"  # a list of arrays (or numbers) of one shape -> np.stack of it along axis 0
 
 
 def add_at(fdef: ast.FunctionDef, numpy_names: set) -> bool:
@@ -298,7 +299,7 @@ HELPERS = {TAPE_SET: "tape_set", TAPE_GROW: "tape_grow", TAPE_STACK: "tape_stack
            ACCUMULATE_MATMUL: "accumulate_matmul", ACCUMULATE_OUTER: "accumulate_outer", REDUCE: "reduce_axis",
            NORM: "norm", RESHAPE: "reshape", ADD_AT: "add_at", SQUEEZE: "squeeze", VARIANCE: "variance",
            ADD_ZERO: "add_zero", PRESENT: "present", WEAK: "weak",
-           WEAK_OP: "weak_op", MATMUL: "matmul"}
+           WEAK_OP: "weak_op", MATMUL: "matmul", STACK_LIST: "stack_list"}
 
 
 def _written_in_place(fdef, runtime: str = "s2s", modules=frozenset()):
@@ -439,7 +440,8 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     fdef = copy.deepcopy(fdef)
     _lists_made_arrays(fdef, numpy_names)
     _refuse_constructs(fdef)
-    tapes = _find_tapes(fdef)
+    user_lists = _user_lists(fdef, numpy_names | {NUMPY}, runtime)
+    tapes = [t for t in _find_tapes(fdef, user_lists) if t not in user_lists]
     taken = _all_names(fdef)
     low_tapes, array_tapes = {}, {}
     frame = [STACK_BYTES]  # what is left of the frame's room for tapes
@@ -680,15 +682,17 @@ def _all_names(fdef):
 
 # ---------------------------------------------------------------- the tape
 
-def _find_tapes(fdef):
-    """Names bound to `[]` (the tape); each must be used only as `S.append(name)` and `name = S.pop()`."""
+def _find_tapes(fdef, user_lists=frozenset()):
+    """Names bound to `[]` (the tape); each must be used only as `S.append(name)` and `name = S.pop()`.
+    `user_lists` (`_user_lists`) are not tapes."""
     tapes = []
     for node in walk(fdef):
         if isinstance(node, ast.List) and not node.elts:
             parent = _parent_assign(fdef, node)
             if parent is None or len(parent.targets) != 1 or not isinstance(parent.targets[0], ast.Name):
                 raise NotLowerable("an empty Python list that is not the tape", node)
-            tapes.append(parent.targets[0].id)
+            if parent.targets[0].id not in user_lists:
+                tapes.append(parent.targets[0].id)
     for stack in tapes:
         allowed = set()
         for node in walk(fdef):
@@ -701,6 +705,82 @@ def _find_tapes(fdef):
             if isinstance(node, ast.Name) and node.id == stack and id(node) not in allowed:
                 raise NotLowerable(f"the tape {stack!r} used other than by push (append of a name) and pop", node)
     return tapes
+
+
+_STACKING = ("stack", "array")  # np.stack(L) / np.array(L) of a list of arrays or numbers: rows along axis 0
+
+
+def _user_lists(fdef, numpy_names, runtime) -> set:
+    """The user's own lists (`hs = []`, `hs.append(h)` in the loop, `H = np.stack(hs)` after it), which numba
+    keeps as lists (of arrays, or of numbers) where each is bound once, to `[]` in the function's body, and
+    every other use of its name is a statement `L.append(v)`, `len(L)`, an item read `L[i]`, the whole list
+    stacked along a new first axis (`np.stack(L)`, `np.stack(L, axis=0)`, `np.array(L)`), rewritten as
+    `_s2s_stack_list(L)` (numba's np.stack takes tuples only), or `s2s.grad_stack(g, L, 0)`,
+    `s2s.array_grad(g, L)` (the adjoints of those, which read only its length and its items' kind). No pop,
+    no copy under another name: a list numba types from its appends, holding the same arrays (references, as
+    Python's list does) in the same order. The tape is not one of them (it is popped). Returns the names."""
+    parents = parent_map(fdef)
+    bound = {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.setdefault(node.id, []).append(node)
+    found, stacks = set(), []
+    for stmt in fdef.body:
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(stmt.value, ast.List) and not stmt.value.elts):
+            continue
+        name = stmt.targets[0].id
+        if len(bound.get(name, ())) != 1:
+            continue
+        reads = [n for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+        kinds = [_user_list_use(n, parents, numpy_names, runtime) for n in reads]
+        if reads and None not in kinds and "append" in kinds:
+            found.add(name)
+            stacks += [parents[id(n)] for n, kind in zip(reads, kinds) if kind == "stack"]
+    for call in stacks:
+        call.func = ast.Name(id=STACK_LIST, ctx=ast.Load())
+        call.keywords = []
+        del call.args[1:]
+    return found
+
+
+def _user_list_use(n, parents, numpy_names, runtime):
+    """What the read `n` of a user's list does (`_user_lists`): "append", "read" (its length, an item),
+    "stack", or None (anything else)."""
+    parent = parents.get(id(n))
+    if isinstance(parent, ast.Attribute) and parent.value is n and parent.attr == "append":
+        call = parents.get(id(parent))
+        ok = isinstance(call, ast.Call) and call.func is parent and len(call.args) == 1 and not call.keywords \
+            and not isinstance(call.args[0], ast.Starred) and isinstance(parents.get(id(call)), ast.Expr)
+        return "append" if ok else None
+    if isinstance(parent, ast.Subscript) and parent.value is n and isinstance(parent.ctx, ast.Load) \
+            and not isinstance(parent.slice, ast.Slice | ast.Tuple):
+        return "read"
+    if not isinstance(parent, ast.Call):
+        return None
+    f, first = parent.func, bool(parent.args) and parent.args[0] is n
+    if first and isinstance(f, ast.Name) and f.id == "len" and len(parent.args) == 1 and not parent.keywords:
+        return "read"
+    if first and isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in numpy_names \
+            and f.attr in _STACKING and _axis_zero(parent, f.attr == "stack"):
+        return "stack"
+    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == runtime \
+            and f.attr == "grad_stack" and len(parent.args) == 3 and parent.args[1] is n \
+            and _int_constant(parent.args[2]) == 0 and not parent.keywords:
+        return "read"
+    if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == runtime \
+            and f.attr == "array_grad" and len(parent.args) == 2 and parent.args[1] is n and not parent.keywords:
+        return "read"  # (np.array(L)'s adjoint: the rows of g, one per item of L)
+    return None
+
+
+def _axis_zero(call, axis_allowed) -> bool:
+    """`np.stack(L)`, `np.stack(L, 0)`, `np.stack(L, axis=0)` (with `axis_allowed`), `np.array(L)`: nothing
+    else passed (a dtype, `out=`)."""
+    extra = list(call.args[1:]) + [k.value for k in call.keywords if k.arg == "axis"]
+    if any(k.arg != "axis" for k in call.keywords) or len(extra) > 1 or extra and not axis_allowed:
+        return False
+    return not extra or _int_constant(extra[0]) == 0
 
 
 def _parent_assign(fdef, target):
@@ -1039,14 +1119,6 @@ def _rewrite_reversed(fdef):
     for node in walk(fdef):
         if isinstance(node, ast.Name) and node.id == "reversed":
             raise NotLowerable("reversed() outside a for loop over a range", node)
-
-
-def _int_constant(node):
-    """The int an int literal or its negation (`-1`) is, else None."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
-            and type(node.operand.value) is int:
-        return -node.operand.value
-    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
 
 
 def _conditional_updates(fdef):

@@ -476,9 +476,130 @@ def _matmul(a, b):
     return lambda a, b: a @ b
 
 
+# ------------------------------------------------------------------------------------------- lists
+
+def stack_list(items):
+    """np.stack(items) (and np.array(items)) of a list of arrays of one shape, or of numbers, along a new first
+    axis (the lowering's `_s2s_stack_list`: numba's np.stack takes tuples only)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+_STACK_NOTHING = FALLBACK_CALL + "np.stack of an empty list (NumPy raises)"
+_STACK_SHAPES = FALLBACK_CALL + "np.stack of arrays of different shapes (NumPy raises)"
+
+
+@_overload(stack_list)
+def _stack_list(items):
+    if not isinstance(items, types.List):
+        _refuse("stack_list", items)
+    item = items.dtype
+    if _is_number(item):
+        dtype = _dtype_of(item)
+
+        def numbers(items):
+            out = np.empty(len(items), dtype)
+            for k in range(len(items)):
+                out[k] = items[k]
+            return out
+        return numbers
+    if not _is_array(item):
+        _refuse("stack_list", items)
+
+    def arrays(items):
+        if len(items) == 0:
+            raise ValueError(_STACK_NOTHING)
+        first = items[0]
+        out = np.empty((len(items),) + first.shape, first.dtype)
+        for k in range(len(items)):
+            if items[k].shape != first.shape:
+                raise ValueError(_STACK_SHAPES)
+            out[k] = items[k]
+        return out
+    return arrays
+
+
+def grad_stack(g, arrays, axis):
+    """Adjoint of np.stack along axis 0 (runtime.grad_stack): the rows of `g`, one new array each."""
+    raise NotImplementedError("only inside compiled code")
+
+
+_STACK_ADJOINT = FALLBACK + "np.stack's adjoint along another axis than 0, or of another length"
+
+
+@_overload(grad_stack)
+def _grad_stack(g, arrays, axis):
+    if not (_is_array(g) and isinstance(arrays, types.List) and isinstance(_plain(axis), types.Integer)):
+        _refuse("grad_stack", g, arrays, axis)
+    if _plain(g).ndim == 1:
+        def numbers(g, arrays, axis):
+            if axis != 0 or g.shape[0] != len(arrays):
+                raise ValueError(_STACK_ADJOINT)
+            return [g[k] for k in range(g.shape[0])]
+        return numbers
+
+    def rows(g, arrays, axis):
+        if axis != 0 or g.shape[0] != len(arrays) or g.shape[0] == 0:
+            raise ValueError(_STACK_ADJOINT)
+        out = [np.ascontiguousarray(g[0]).copy()]
+        for k in range(1, g.shape[0]):
+            out.append(np.ascontiguousarray(g[k]).copy())
+        return out
+    return rows
+
+
+def array_grad(g, obj):
+    """Adjoint of np.array(obj) of a list (runtime.array_grad): g's items, one per item of the list (a number
+    each of a 1-d g, a new array each of g's rows otherwise)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(array_grad)
+def _array_grad(g, obj):
+    if not (_is_array(g) and isinstance(obj, types.List)):
+        _refuse("array_grad", g, obj)
+    if _is_number(obj.dtype) and _plain(g).ndim == 1:
+        def numbers(g, obj):
+            if g.shape[0] != len(obj):
+                raise ValueError(_STACK_ADJOINT)
+            return [g[k] for k in range(g.shape[0])]
+        return numbers
+    if not (_is_array(obj.dtype) and _plain(g).ndim == _plain(obj.dtype).ndim + 1):
+        _refuse("array_grad", g, obj)
+    return lambda g, obj: grad_stack(g, obj, 0)
+
+
+def append_grads(g):
+    """Adjoints of `L.append(v)` (runtime.append_grads): (a new list of all but the last item, the last)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+def append_grads_owned(g):
+    """`append_grads` of a list adjoint no other name holds (runtime.append_grads_owned): the last popped."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(append_grads)
+def _append_grads(g):
+    if not isinstance(g, types.List):
+        _refuse("append_grads", g)
+    return lambda g: (g[:-1], g[-1])
+
+
+@_overload(append_grads_owned)
+def _append_grads_owned(g):
+    if not isinstance(g, types.List):
+        _refuse("append_grads_owned", g)
+
+    def impl(g):
+        last = g.pop()
+        return g, last
+    return impl
+
+
 # the runtime helpers generated code calls by these names (`s2s.grad_where`), and the lowering's
-HELPERS = {f.__name__: f for f in (grad_squeeze, grad_where, grad_var, det_adjoint, copy)}
-_WRITTEN = (squeeze, variance, add_zero, present, weak, weak_op, matmul)
+HELPERS = {f.__name__: f for f in (grad_squeeze, grad_where, grad_var, det_adjoint, copy, grad_stack, array_grad,
+                                   append_grads, append_grads_owned)}
+_WRITTEN = (squeeze, variance, add_zero, present, weak, weak_op, matmul, stack_list)
 
 
 def _register():
