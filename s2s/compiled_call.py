@@ -219,8 +219,9 @@ def _guard(entry, keys, args, names, given, space, passed) -> tuple[list[str], d
     """(the tests a hot code runs before its call, the values they read): no extra positional arguments, each
     of the first `passed` arguments of the kind its key says (a type, or an array's (shape, dtype char): the
     array's exact type, shape and dtype object, which for an array of another dtype object with the same char
-    only sends the call to the general path), each later parameter left out (the runner's marker) and the
-    variant fresh (freshness_tests; a left-out parameter's default is then part of it)."""
+    only sends the call to the general path), each later parameter left out (the runner's marker), the shape
+    and dtype of each default array passed for one as its key says, and the variant fresh (freshness_tests; a
+    left-out parameter's default is then part of it)."""
     tests, values = [f"not {_P}more"], {f"{_P}type": type, f"{_P}ndarray": np.ndarray}
     if passed < len(names):
         values[f"{_P}NO"] = _NO
@@ -234,6 +235,10 @@ def _guard(entry, keys, args, names, given, space, passed) -> tuple[list[str], d
         else:
             values[f"{_P}T{i}"] = k
             tests.append(f"{_P}type({a}) is {_P}T{i}")  # false for the runner's marker of a left-out parameter
+    for i in range(passed, len(args)):  # a default array the code was made for may be reshaped in place
+        if type(keys[i]) is tuple:
+            values.update({f"{_P}dv{i}": args[i], f"{_P}S{i}": keys[i][0], f"{_P}D{i}": args[i].dtype})
+            tests.append(f"{_P}dv{i}.shape == {_P}S{i} and {_P}dv{i}.dtype is {_P}D{i}")
     fresh, fresh_values = freshness_tests(entry, given, space and (*space, set(names)))
     values.update(fresh_values)
     return tests + fresh, values

