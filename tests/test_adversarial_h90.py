@@ -36,3 +36,22 @@ def test_compiled_hot_call_follows_a_default_array_reshaped_in_place():
             np.testing.assert_allclose(g(0.7), fd_grad(_rows_of_default, (0.7,)), rtol=1e-7)
     finally:
         _rows_of_default.__defaults__ = old
+
+
+def _mean_of_rows(x):
+    return np.sum(np.mean(x, axis=1)) + np.sum(x * x)
+
+
+def _mean_of_all(x):
+    return np.mean(x) + np.sum(x)
+
+
+@pytest.mark.parametrize("f, shape", [(_mean_of_all, (0,)), (_mean_of_rows, (3, 0)), (_mean_of_all, (2, 0))])
+def test_mean_over_no_elements_has_an_empty_gradient(f, shape):
+    # the mean's adjoint `np.broadcast_to(1.0, S) / 0` made `np.full(S, 1.0 / 0)`: Python's division raised
+    # ZeroDivisionError where the broadcast's gives an empty array (the general derivative's)
+    x = np.zeros(shape)
+    for _ in range(2):
+        got = s2s.grad(f)(x)
+        assert got.shape == shape and got.dtype == np.float64
+    np.testing.assert_array_equal(got, s2s.derivative(f, wrt="x")(x))
