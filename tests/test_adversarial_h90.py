@@ -55,3 +55,19 @@ def test_mean_over_no_elements_has_an_empty_gradient(f, shape):
         got = s2s.grad(f)(x)
         assert got.shape == shape and got.dtype == np.float64
     np.testing.assert_array_equal(got, s2s.derivative(f, wrt="x")(x))
+
+
+def _mean_of_row_means_over(x, c):
+    return np.mean(np.mean(x, axis=1) / c)
+
+
+@pytest.mark.parametrize("c", [np.float64(2.5), np.array(2.5), np.float32(2.5)], ids=["float64", "0-d", "float32"])
+def test_row_means_scaled_by_a_numpy_number(c):
+    # the adjoint of the row means, np.broadcast_to(0.5, (2,)) / c, becomes the number 0.5 / c, which is a
+    # NumPy number for a NumPy c: s2s.expand_reduced expanded its dims (AxisError) where it broadcasts a
+    # Python number as it is
+    x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    got = s2s.grad(_mean_of_row_means_over)(x, c)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, s2s.derivative(_mean_of_row_means_over, wrt="x")(x, c), rtol=1e-6)
+    np.testing.assert_allclose(got, fd_grad(_mean_of_row_means_over, (x.astype(float), float(c))), rtol=1e-5)

@@ -26,7 +26,7 @@ def expand_reduced(g, x, axis, keepdims):
     if isinstance(x, list | tuple) and _sequence_shape(x) is not None:  # NumPy reduced it as an array
         x = np.zeros(_sequence_shape(x))
     xs = shape_of(x)
-    if not keepdims and xs != () and is_array(g):  # (a Python number broadcasts as it is)
+    if not keepdims and xs != () and is_array(g) and g.ndim:  # (a number, Python's or NumPy's, broadcasts as it is)
         for a in sorted(_axes(axis, len(xs))):
             g = np.expand_dims(g, a)
     return broadcast_to_like(g, x)
