@@ -71,3 +71,20 @@ def test_row_means_scaled_by_a_numpy_number(c):
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, s2s.derivative(_mean_of_row_means_over, wrt="x")(x, c), rtol=1e-6)
     np.testing.assert_allclose(got, fd_grad(_mean_of_row_means_over, (x.astype(float), float(c))), rtol=1e-5)
+
+
+def _ones_over(x, c):
+    w = np.broadcast_to(1.0, x.shape) / c
+    return np.sum(w * x)
+
+
+@pytest.mark.parametrize("f, wrt", [(_ones_over, 1), (_mean_of_row_means_over, 0)])
+def test_broadcast_made_a_number_is_not_divided_by_a_python_zero(f, wrt):
+    # `np.broadcast_to(1.0, S) / c` made `1.0 / c` (and the row means' adjoint `0.5 / c`): for c = 0.0 Python's
+    # division raised ZeroDivisionError where the primal and the general derivative divide arrays (inf)
+    x = np.array([[0.5, 1.0, 2.0], [1.0, 3.0, 0.25]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        got = s2s.grad(f, wrt=wrt)(x, 0.0)
+        want = s2s.derivative(f, wrt="xc"[wrt])(x, 0.0)
+    np.testing.assert_array_equal(got, want)
+    assert np.isinf(got).all()

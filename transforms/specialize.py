@@ -250,10 +250,29 @@ def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes, float64: bool = False
                     and _elementwise_path(stmt.value, call)):
                 continue
             trial = _replace(stmt.value, call, call.args[0])
-            if _scalar_group(name, trial, defs, loads, parents, shapes, float64) is None:
+            group = _scalar_group(name, trial, defs, loads, parents, shapes, float64)
+            if group is None or _divides_numbers(name, trial, call.args[0], group, defs, shapes):
                 continue
             stmt.value = trial
             return True
+    return False
+
+
+def _divides_numbers(name, trial, number, group, defs, shapes) -> bool:
+    """Whether `name` given `trial` (with `number` in place of its broadcast) and the names of `group` made
+    numbers with it turn an array's division into a division of two numbers by one that may be zero (not a
+    literal): Python's `1.0 / 0.0` raises ZeroDivisionError where the array's division gives inf."""
+    values = {m: trial if m == name else defs[m].value for m in group}
+    env = dict(shapes.env)
+    for _ in range(len(values) + 1):
+        for member, value in values.items():
+            env[member] = shapes.of(value, env)
+    for value in values.values():
+        for node in walk(value):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and not _number(node.right) \
+                    and shapes.of(node.left, env) == () and shapes.of(node.right, env) == () \
+                    and any(n is number or isinstance(n, ast.Name) and n.id in group for n in walk(node)):
+                return True
     return False
 
 
@@ -1143,7 +1162,7 @@ def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
         g = call.args[0]
         trial_value = _replace(stmt.value, call, g)
         group = _scalar_group(name, trial_value, defs, loads, parents, shapes)
-        if group is None:
+        if group is None or _divides_numbers(name, trial_value, g, group, defs, shapes):
             continue
         stmt.value = trial_value
         changed = True
