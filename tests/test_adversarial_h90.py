@@ -12,7 +12,10 @@ import s2s
 from tests.helpers_fd import fd_grad
 
 
-def _rows_of_default(x, w=np.arange(6.0).reshape(2, 3)):
+_ROWS = np.arange(6.0).reshape(2, 3)
+
+
+def _rows_of_default(x, w=_ROWS):
     s = 0.0
     for i in range(w.shape[0]):
         s = s + np.sin(x * w[i, 0]) * w.shape[1]
