@@ -49,6 +49,7 @@ def _mean_of_all(x):
     return np.mean(x) + np.sum(x)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # (the general derivative's mean of no elements)
 @pytest.mark.parametrize("f, shape", [(_mean_of_all, (0,)), (_mean_of_rows, (3, 0)), (_mean_of_all, (2, 0))])
 def test_mean_over_no_elements_has_an_empty_gradient(f, shape):
     # the mean's adjoint `np.broadcast_to(1.0, S) / 0` made `np.full(S, 1.0 / 0)`: Python's division raised
@@ -91,3 +92,105 @@ def test_broadcast_made_a_number_is_not_divided_by_a_python_zero(f, wrt):
         want = s2s.derivative(f, wrt="xc"[wrt])(x, 0.0)
     np.testing.assert_array_equal(got, want)
     assert np.isinf(got).all()
+
+
+# ---- strong cases that pass: kept as regression tests ----
+
+def _powers(x, c=2.0, n=3):
+    s = 0.0
+    for i in range(n):  # n left out: read as the literal 3 (transforms/defaults.py)
+        s = s + np.sum(np.sin(x * c) ** (i + 1))
+    return s
+
+
+def test_calls_leaving_parameters_out_alternate_with_defaults_replaced():
+    # each call kind twice (the general call, then its hot code), the defaults replaced between them: every
+    # result is a fresh s2s.grad's, for x and for a left-out parameter (wrt=(0, 1): not hot, still right)
+    x = np.array([0.3, -0.4, 0.9])
+    old = _powers.__defaults__
+    g, g01 = s2s.grad(_powers), s2s.grad(_powers, wrt=(0, 1))
+    try:
+        for defaults in (old, (3.0, 1), (0.5, 2), old):
+            _powers.__defaults__ = defaults
+            for args, kwargs in [((x,), {}), ((x, 1.5), {}), ((x,), {"n": 2}), ((x, 1.5, 2), {}), ((x,), {})]:
+                for _ in range(2):
+                    want = s2s.grad(_powers)(*args, **kwargs)
+                    np.testing.assert_array_equal(g(*args, **kwargs), want)
+                    np.testing.assert_allclose(want, fd_grad(_powers, args, kwargs=kwargs), rtol=1e-6)
+                    for got, fresh in zip(g01(*args, **kwargs), s2s.grad(_powers, wrt=(0, 1))(*args, **kwargs)):
+                        np.testing.assert_array_equal(got, fresh)
+    finally:
+        _powers.__defaults__ = old
+
+
+def _sum_of_both(x, y):
+    z = x + y
+    return np.sum(z * z)
+
+
+@pytest.mark.parametrize("transform", [s2s.grad, s2s.value_and_grad])
+def test_hot_tuple_of_gradients_never_shares_an_array(transform):
+    # the hot code returns a tuple of distinct arrays as it is: two gradients that are one array (z's adjoint
+    # for x and y) must come back as two arrays, in the hot code as in the general call
+    x = np.array([0.5, -1.0, 2.0])
+    g = transform(_sum_of_both, wrt=(0, 1))
+    for args in [(x, x), (x, 2 * x), (x, x)]:
+        for _ in range(2):
+            out = g(*args)
+            gx, gy = out[1] if transform is s2s.value_and_grad else out
+            assert not np.shares_memory(gx, gy)
+            np.testing.assert_allclose(gx, 2 * (args[0] + args[1]))
+            gx[0] = 99.0  # the caller's to change
+            np.testing.assert_allclose(gy, 2 * (args[0] + args[1]))
+
+
+def _switching_output(x, y):
+    if y > 1.0:
+        return np.sum(x * y)
+    if y > 0.0:
+        return x[:1] * y  # one element: as autograd, its gradient
+    if y > -3.0:
+        return np.float32(np.sum(x)) * np.float32(y)
+    return x * y  # not a scalar: refused
+
+
+def test_hot_value_check_follows_outputs_that_change_kind_between_calls():
+    # one variant (same argument kinds) whose output is a float, a (1,) array, a float32 or an array: the hot
+    # code returns the gradient at once only for a float value, else the general handling
+    x = np.array([0.3, -0.4, 0.9])
+    g, vg = s2s.grad(_switching_output), s2s.value_and_grad(_switching_output, wrt=(0, 1))
+    for y in [2.0, 2.0, 0.5, 2.0, -2.5, -2.5, 2.0, 0.5]:
+        for _ in range(2):
+            want = y if y > 0.0 else np.float32(y)
+            np.testing.assert_allclose(g(x, y), [want, 0.0, 0.0] if 0.0 < y <= 1.0 else [want] * 3, rtol=1e-7)
+            value, (gx, gy) = vg(x, y)
+            np.testing.assert_allclose(gy, x[0] if 0.0 < y <= 1.0 else np.sum(x), rtol=1e-6)
+    for _ in range(2):
+        with pytest.raises(s2s.NonScalarOutputError):
+            g(x, -5.0)
+    np.testing.assert_allclose(g(x, 2.0), [2.0] * 3)
+
+
+def _dots(a, b, flags):
+    s = 0.0
+    for i in range(3):
+        d = a @ b  # its adjoint g * b, g the zero 0.0 where flags[i] <= 0
+        if flags[i] > 0:
+            s = s + np.sin(d) * (i + 1)
+        a = a * 0.9
+    return s
+
+
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float32), (np.float32, np.float64), (np.float16, np.float32)])
+def test_dot_products_of_mixed_precisions_keep_each_arguments_dtype(dtypes):
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=3).astype(dtypes[0]), rng.normal(size=3).astype(dtypes[1])
+    flags = np.array([1.0, -1.0, 1.0])
+    ga, gb = s2s.grad(_dots, wrt=(0, 1))(a, b, flags)
+    assert ga.dtype == dtypes[0] and gb.dtype == dtypes[1]
+    want = s2s.derivative(_dots, wrt=("a", "b"))(a, b, flags)
+    tol = 2e-3 if np.float16 in dtypes else 1e-5
+    for got, general, p in zip((ga, gb), want, (0, 1)):
+        np.testing.assert_allclose(got, general, rtol=tol, atol=tol)
+        wide = [a.astype(float), b.astype(float), flags]
+        np.testing.assert_allclose(got, fd_grad(_dots, wide, p), rtol=tol * 10, atol=tol * 10)
