@@ -1,7 +1,8 @@
 """Adversarial programs against the hot calls of calls that leave parameters out, the NumPy path's hot code
 that returns tuples of gradients at once, the vector dot product's adjoint in float32 code and
-`np.broadcast_to(a, S) op b` of two numbers made `np.full(S, a op b)`: each call gives what a fresh
-`s2s.grad(f)` (the general call), the general derivative `s2s.derivative` and finite differences give."""
+`np.broadcast_to(a, S) op b` of two numbers made `np.full(S, a op b)`, and the broadcasts the specialiser makes
+numbers: each call gives what a fresh `s2s.grad(f)` (the general call), the general derivative `s2s.derivative`
+and finite differences give."""
 
 from __future__ import annotations
 
