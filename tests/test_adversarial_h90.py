@@ -12,7 +12,6 @@ import pytest
 import s2s
 from tests.helpers_fd import fd_grad
 
-
 _ROWS = np.arange(6.0).reshape(2, 3)
 
 
