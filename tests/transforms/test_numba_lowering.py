@@ -228,7 +228,9 @@ def test_pushed_variables_in_order():
     ("    return x is None\n", "an `is` comparison"),
     ("    y = [x, x]\n    return y\n", "a Python list"),
     ("    for i in range(2):\n        x = x + 1\n    else:\n        x = 0\n    return x\n", "a loop with an else"),
-    ("    stack = []\n    stack.append(x)\n    n = len(stack)\n    return n\n", "used other than by push"),
+    ("    stack = []\n    stack.append(x)\n    y = stack\n    return y\n", "used other than by push"),
+    ("    stack = []\n    stack.append(x)\n    v = stack.pop()\n    n = len(stack)\n    return n\n",
+     "used other than by push"),  # (popped: a tape, which len() may not read; a list appended only is the user's)
     # popped in the order pushed: the per-variable tapes would not give back what was pushed
     ("    stack = []\n    stack.append(x)\n    stack.append(y)\n    x = stack.pop()\n    y = stack.pop()\n"
      "    return x\n", None),
@@ -255,3 +257,14 @@ def test_reversed_ranges_of_negative_steps_count_up():
         text = ast.unparse(fdef)
         assert "reversed" not in text
         assert _run(text, 0.0) == list(reversed(range(start, stop, k))), (start, stop, k, text)
+
+
+def test_a_users_list_stays_a_list_and_its_stack_a_helper():
+    fdef = _fdef("def f(x):\n    hs = []\n    for i in range(3):\n        hs.append(x * i)\n    n = len(hs)\n"
+                 "    return np.stack(hs, axis=0) * n + np.array(hs) + hs[0]\n")
+    low = numba_lowering.lower(fdef, numpy_names=frozenset({"np"}))
+    text = ast.unparse(low.fdef)
+    assert text.count("_s2s_stack_list(hs)") == 2 and "hs.append(x * i)" in text and not low.tapes
+    copied = _fdef("def f(x):\n    hs = []\n    hs.append(x)\n    return np.stack(hs, axis=1)\n")
+    with pytest.raises(numba_lowering.NotLowerable, match="used other than by push"):
+        numba_lowering.lower(copied, numpy_names=frozenset({"np"}))  # (another axis: not the user's list form)
