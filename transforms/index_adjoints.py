@@ -173,9 +173,23 @@ def _index_read(e, name, shapes, shape):
     base = e.args[1]
     found = shapes.of(base)
     if type(found) is not tuple or found == () or base.id not in shapes.local or base.id not in shapes.reals \
-            or (shape is not None and found != shape) or _reads(e.args[0], name) or _reads(e.args[2], name):
+            or (shape is not None and found != shape) or _reads(e.args[0], name) or _reads(e.args[2], name) \
+            or _may_drop_imaginary(e, found, shapes):
         return None
     return found
+
+
+def _may_drop_imaginary(read, shape, shapes) -> bool:
+    """Whether the in-place add of `s2s.getitem_grad(g, P, index)` into a real adjoint array of P's `shape` would drop
+    the imaginary part of a g not certainly real (NumPy casts a complex sum back into one element, or into what
+    `np.add.at` or a fancy index writes, with a warning only; `P_bar[i] += g` into a view of several raises)."""
+    g, index = read.args[0], as_slice(read.args[2], shapes)
+    if shapes.real(g):
+        return False
+    if not basic_index(index, shapes) or not isinstance(shape, tuple):
+        return True
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    return len(items) >= len(shape) and not any(isinstance(i, ast.Slice) for i in items)
 
 
 def as_slice(index, shapes):
@@ -235,6 +249,8 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns, dtypes=Non
         if e is None or _reads(e, name):
             return
         if _helper_call(e, shapes, "getitem_grad") and len(e.args) == 3 and isinstance(e.args[1], ast.Name):
+            if _may_drop_imaginary(e, shapes.of(e.args[1]), shapes):
+                return
             if base is None:
                 base = e.args[1].id
             if e.args[1].id != base or _reads(e.args[2], name):

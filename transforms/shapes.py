@@ -1322,7 +1322,7 @@ class Shapes:
                 return False
             sides = [node.left, node.right]
             return any(self.real(x, reals) for x in sides) and all(
-                self.real(x, reals) or _int_literal(x) or self.known_int(x) or self._float_counter(x)
+                self.real(x, reals) or _int_literal(x) or self.known_int(x) or self._float_counter(x) or self._int_name(x)
                 or self._mask(x, reals)
                 or self._real_or_int_choice(x, reals) for x in sides)  # (float * bool is float)
         if isinstance(node, ast.IfExp):
@@ -1388,6 +1388,10 @@ class Shapes:
         """A choice between real values and ints (`norm if norm != 0 else 1`, a norm's adjoint): real op it is real."""
         return isinstance(node, ast.IfExp) and all(self.real(b, reals) or _int_literal(b) or self.known_int(b)
                                                    for b in (node.body, node.orelse))
+
+    def _int_name(self, node) -> bool:
+        """A name that certainly holds an int number (`i = int(x)`, a loop's counter): `x - i` is real where x is."""
+        return isinstance(node, ast.Name) and node.id in self.local and node.id in self.ints
 
     def known_int(self, node) -> bool:
         """An int of known value that a float holds exactly (`d = X.shape[1]`): `x * d` is as an int literal's."""

@@ -1045,8 +1045,10 @@ def real_of_two(site) -> bool:
 
 
 def real_scatter(site) -> bool:
-    """s2s.getitem_grad(g, x, index): zeros in the dtype of x and g, g added in: real where both are."""
-    return site.nargs == 3 and site.real(0) and site.real(1)
+    """s2s.getitem_grad(g, x, index), s2s.unbroadcast(g, x), s2s.expand_reduced(g, x, axis, keepdims): g placed
+    into, summed down to or spread over x's shape, in the dtype of x and g (a number g takes a complex x's):
+    real where both are."""
+    return site.nargs >= 2 and site.real(0) and site.real(1)
 
 
 def real_product(site) -> bool:
@@ -1062,6 +1064,12 @@ def real_of_all(nargs: int):
         return _plain(site, nargs) and all(site.real(k) for k in range(nargs))
 
     return real
+
+
+def real_product_part(site) -> bool:
+    """s2s.grad_mult_seq(g, x, y, which) of real g, x and y (numbers or arrays, no repeated sequence): the
+    product's adjoint summed down, real."""
+    return _plain(site, 4) and all(site.real(k) for k in range(3))
 
 
 def real_of_first(nargs: int):

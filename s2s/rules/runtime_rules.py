@@ -42,7 +42,8 @@ defrule_for(rt.balanced_eq, "balanced_eq(*args)", nondiff=True, result_shape=sha
             real=shapes.real_of_first(3))  # (x == ans) / (1.0 + (x == other)) in x's dtype
 
 # adjoint accumulation and structure
-defrule_for(rt.unbroadcast, "unbroadcast(g, x)", shape_only=("x",), linear=("g",), result_shape=shapes.unbroadcast)
+defrule_for(rt.unbroadcast, "unbroadcast(g, x)", shape_only=("x",), linear=("g",), result_shape=shapes.unbroadcast,
+            real=shapes.real_scatter)
 defrule_for(rt.finish, "finish(g, x)", shape_only=("x",), structured=True, linear=("g",))
 defrule_for(rt.add, "add(a, b)", structured=True, result_shape=shapes.add, a_dot="a_dot", b_dot="b_dot")
 defrule_for(rt.part, "part(g, index)", linear=("g",), result_shape=shapes.part)
@@ -63,7 +64,7 @@ defrule_for(rt.function_tangent, "function_tangent(tangents, names)", structured
 
 # adjoints of reductions and shape functions: linear in g
 defrule_for(rt.expand_reduced, "expand_reduced(g, x, axis, keepdims)", shape_only=("x",), linear=("g",),
-            result_shape=shapes.expand_reduced)
+            result_shape=shapes.expand_reduced, real=shapes.real_scatter)
 defrule_for(rt.grad_extreme, "grad_extreme(g, ans, x, axis, keepdims)", shape_only=("ans", "x"), linear=("g",),
             result_shape=shapes.adjoint_of_third)
 defrule_for(rt.grad_var, "grad_var(g, x, axis, ddof, keepdims)", x_dot="s2s.grad_var(g, x_dot, axis, ddof, keepdims)", linear=("g",),
@@ -185,7 +186,8 @@ defrule_for(rt.grad_add_seq, "grad_add_seq(g, x, y, which)", shape_only=("x", "y
             result_shape=shapes.add_seq_part)
 defrule_for(rt.grad_mult_seq, "grad_mult_seq(g, x, y, which)", structured=True, result_shape=shapes.mult_seq_part,
             x_dot="s2s.grad_mult_seq(g, x_dot, y, which) if which == 1 else 0.0",
-            y_dot="s2s.grad_mult_seq(g, x, y_dot, which) if which == 0 else 0.0", linear=("g",))
+            y_dot="s2s.grad_mult_seq(g, x, y_dot, which) if which == 0 else 0.0", linear=("g",),
+            real=shapes.real_product_part)
 defrule_for(rt.add_seq_tangent, "add_seq_tangent(tx, ty, x, y, ans)", shape_only=("x", "y", "ans"), structured=True, linear=("tx", "ty"))
 defrule_for(rt.mult_seq_tangent, "mult_seq_tangent(t, x, y, which)", structured=True,
             x_dot="s2s.mult_seq_tangent(t, x_dot, y, 1) if which == 1 else 0.0",
