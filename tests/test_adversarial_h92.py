@@ -52,6 +52,26 @@ def test_a_complex_adjoint_is_not_put_into_a_real_item(f, dtype):
             s2s.grad(f)(x, y)
 
 
+def _rows_scaled_by_half(x, h):
+    y = x * 2.0
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + y[i] * x[i] * 1000.0
+    return s + np.sum(y * h * 3.0)
+
+
+def test_float32_terms_are_not_rounded_into_a_float16_adjoint_array():
+    # y_bar = 3.0 * h is a float16 array of its own (h float16); `y_bar[i] += t_bar` put the float32 terms into
+    # it in place, rounded to float16: x's float32 gradient was off by 1.5e-4 relative (2557.85 for 2557.47),
+    # where `y_bar + s2s.getitem_grad(...)` carries them in float32
+    x, h = _Y.astype(np.float32), _RNG.normal(size=6).astype(np.float16)
+    got = s2s.grad(_rows_scaled_by_half)(x, h)
+    assert got.dtype == np.float32
+    want = fd_grad(_rows_scaled_by_half, (x.astype(np.float64), h.astype(np.float64)))
+    np.testing.assert_allclose(got, want, rtol=2e-6)
+    np.testing.assert_allclose(got, s2s.derivative(_rows_scaled_by_half, wrt="x")(x, h), rtol=2e-6)
+
+
 # ---- cases that held (the strongest of those tried)
 
 def _turns(x, idx):

@@ -215,7 +215,8 @@ def item_updates_step(c: Code) -> Code:
     if c.shapes is not None and (_mentions(c.fdef, "setitem") or _mentions(c.fdef, "getitem_grad")):
         params = {a.arg for a in walk(c.fdef.args) if isinstance(a, ast.arg)}
         for _ in range(3):
-            if not update_items_in_place(c.fdef, c.inferred, params, c.shapes.np_name, True, c.stack):
+            if not update_items_in_place(c.fdef, c.inferred, params, c.shapes.np_name, c.shapes.without_float16,
+                                         c.stack):
                 break
             c.fdef = eliminate_dead_code(drop_unread_restores(c.fdef, c.stack), c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
@@ -227,7 +228,8 @@ def item_updates_step(c: Code) -> Code:
 
 
 def index_adjoints_step(c: Code) -> Code:
-    if c.shapes is not None:  # (the adjoint array is float64, or of a float32 or float64 argument's dtype)
+    # (the adjoint array is float64, or of a float32 or float64 argument's dtype, or a local's, never float16)
+    if c.shapes is not None and c.shapes.without_float16:
         dtypes = None if c.shapes.float64_only else \
             {p: {"f": "float32", "d": "float64"}[k] for p, k in c.shapes.kinds.items() if k in ("f", "d")}
         c.fdef = accumulate_index_adjoints(c.fdef, c.inferred, set(c.adjoints), c.shapes.np_name, dtypes)

@@ -246,15 +246,16 @@ class Site:
         return node is not None and self._shapes.real(node, self._reals)
 
     def real_dtype(self, which) -> bool:
-        """Whether the argument is a real floating dtype: `np.float32`, `np.float64`, `np.float16`, or `x.dtype`
-        of an `x` that certainly holds real floats (an array's; a Python float has none, and raises)."""
+        """Whether the argument is a real floating dtype: `np.float32`, `np.float64`, or `x.dtype` of an `x` that
+        certainly holds real floats (an array's; a Python float has none, and raises). Not `np.float16`: a real
+        value is float32 or wider where no argument is float16 (index adjoints add float32 terms in place)."""
         node = self._node(which)
         if isinstance(node, ast.Attribute) and node.attr == "dtype":
             return self._shapes.real(node.value, self._reals)
         if not isinstance(node, ast.Attribute):
             return False
         obj = self._shapes.callee(ast.Call(func=node, args=[], keywords=[]))
-        return any(obj is t for t in (np.float16, np.float32, np.float64))
+        return any(obj is t for t in (np.float32, np.float64))
 
     def int_literal(self, which) -> bool:
         """Whether the argument is an int literal (`2`)."""

@@ -74,6 +74,12 @@ class Context:
         """Whether every floating-point parameter is float64 (then no adjoint can lose precision in place)."""
         return all(k == "d" for k in _leaves(self.kinds.values()) if k in "efdg")
 
+    @property
+    def without_float16(self) -> bool:
+        """Whether no floating-point parameter is float16 (then an adjoint array made of a real value's dtype is
+        float32 or wider: float32 and float64 terms lose no more than float32 rounding added into it in place)."""
+        return all(k != "e" for k in _leaves(self.kinds.values()))
+
     def shapes(self, fdef) -> Shapes:
         """Shape inference over `fdef` from the parameter shapes."""
         return Shapes(fdef, self.params, self.resolve, runtime_helpers(), self.kinds, self.tapes)
