@@ -1323,7 +1323,8 @@ class Shapes:
                 return False
             sides = [node.left, node.right]
             return any(self.real(x, reals) for x in sides) and all(
-                self.real(x, reals) or _int_literal(x) or self.known_int(x) or self._float_counter(x) or self._int_name(x)
+                self.real(x, reals) or _int_literal(x) or self.known_int(x) or self._float_counter(x)
+                or self._int_name(x) and not (isinstance(node.op, ast.Pow) and x is node.left)  # ((-2) ** 0.5: complex)
                 or self._mask(x, reals)
                 or self._real_or_int_choice(x, reals) for x in sides)  # (float * bool is float)
         if isinstance(node, ast.IfExp):
