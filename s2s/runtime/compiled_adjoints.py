@@ -484,7 +484,7 @@ def stack_list(items):
     raise NotImplementedError("only inside compiled code")
 
 
-_STACK_NOTHING = FALLBACK_CALL + "np.stack of an empty list (NumPy raises)"
+_STACK_NOTHING = FALLBACK_CALL + "np.stack or np.array of an empty list (np.stack raises; np.array's is float64)"
 _STACK_SHAPES = FALLBACK_CALL + "np.stack of arrays of different shapes (NumPy raises)"
 
 
@@ -497,6 +497,8 @@ def _stack_list(items):
         dtype = _dtype_of(item)
 
         def numbers(items):
+            if len(items) == 0:  # (np.stack raises where np.array gives float64: the NumPy code tells them apart)
+                raise ValueError(_STACK_NOTHING)
             out = np.empty(len(items), dtype)
             for k in range(len(items)):
                 out[k] = items[k]
