@@ -60,8 +60,8 @@ def _appended_after_continue(x):
 def _nested_constant_appends(x, W):
     hs = []
     h = x
-    for i in range(2):
-        for j in range(2):
+    for _outer in range(2):
+        for _inner in range(2):
             h = np.tanh(W @ h) * 0.9
             hs.append(h)
         hs.append(h * 0.5)  # (2 x 2 + 2 = 6 rows, of two append sites)
