@@ -23,7 +23,7 @@ import ast
 
 import numpy as np
 
-from s2s.transforms.numba_lowering import is_zero
+from s2s.transforms.numba_lowering import int_constant, is_zero
 from s2s.transforms.walk import walk
 
 # NumPy functions of one array argument that keep its shape and float64 dtype
@@ -91,9 +91,7 @@ def _constant_trips(loop):
     if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range" and not it.keywords
             and 1 <= len(it.args) <= 3):
         return None
-    bounds = [a.value if isinstance(a, ast.Constant) and type(a.value) is int else
-              -a.operand.value if isinstance(a, ast.UnaryOp) and isinstance(a.op, ast.USub)
-              and isinstance(a.operand, ast.Constant) and type(a.operand.value) is int else None for a in it.args]
+    bounds = [int_constant(a) for a in it.args]
     if None in bounds or (len(bounds) == 3 and bounds[2] == 0):
         return None
     return len(range(*bounds))

@@ -108,6 +108,13 @@ def accumulate_index_adjoints(fdef: ast.FunctionDef, shapes, adjoints: set, np_n
     return fix_locations(fdef)
 
 
+def _zeros(np_name, shape, dtype=None) -> ast.Call:
+    """`np.zeros((n, m))`, or `np.zeros((n, m), dtype)` of the dtype expression given."""
+    return ast.Call(func=ast.Attribute(value=load(np_name), attr="zeros", ctx=ast.Load()),
+                    args=[ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load())]
+                    + ([] if dtype is None else [dtype]), keywords=[])
+
+
 def _rewrite_runs(block, adjoints, shapes, np_name, dtypes=None):
     """In one block, the adjoint of a value read by index more than once, made afresh where it is read
     (a local array read in a loop body: `z_bar = s2s.getitem_grad(t_bar, z, i)` then
@@ -136,11 +143,9 @@ def _rewrite_runs(block, adjoints, shapes, np_name, dtypes=None):
                 break
 
         # (in code with float32 arguments: the base's dtype, which its name holds at the first read)
-        dtype = [] if dtypes is None else [ast.Attribute(value=load(np_name), attr=dtypes[base], ctx=ast.Load())
-                                           if base in dtypes else ast.Attribute(value=load(base), attr="dtype",
-                                                                                ctx=ast.Load())]
-        zeros = ast.Call(func=ast.Attribute(value=load(np_name), attr="zeros", ctx=ast.Load()),
-                         args=[ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load()), *dtype], keywords=[])
+        dtype = None if dtypes is None else ast.Attribute(value=load(np_name), attr=dtypes[base], ctx=ast.Load()) \
+            if base in dtypes else ast.Attribute(value=load(base), attr="dtype", ctx=ast.Load())
+        zeros = _zeros(np_name, shape, dtype)
         made = [ast.copy_location(ast.Assign(targets=[store(name)], value=zeros), first)]
         for s in steps:
             call = first.value if s is first else _increment(s, name)
@@ -277,10 +282,8 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns, dtypes=Non
            and id(n) not in returns and id(n) not in after for n in nodes):
         return
     init = inits[0]
-    dtype = [] if dtypes is None else [ast.Attribute(value=load(np_name), attr=dtypes[base], ctx=ast.Load())]
-    init.value = ast.Call(func=ast.Attribute(value=load(np_name), attr="zeros", ctx=ast.Load()),
-                          args=[ast.Tuple(elts=[ast.Constant(n) for n in shape], ctx=ast.Load()), *dtype],
-                          keywords=[])
+    init.value = _zeros(np_name, shape, None if dtypes is None else
+                        ast.Attribute(value=load(np_name), attr=dtypes[base], ctx=ast.Load()))
     for a in index_steps:
         g, _, index = _increment(a, name).args
         index = as_slice(index, shapes)

@@ -125,7 +125,7 @@ def reductions(fdef: ast.FunctionDef, numpy_names: set, linalg_names: frozenset 
             continue
         axis = rest[0] if rest else keywords.get("axis", ast.Constant(None))
         keepdims = keywords.get("keepdims", ast.Constant(False))
-        if not (rest or keywords or function) or _int_constant(axis) is None \
+        if not (rest or keywords or function) or int_constant(axis) is None \
                 and not (isinstance(axis, ast.Constant) and axis.value is None) \
                 or not (isinstance(keepdims, ast.Constant) and type(keepdims.value) is bool):
             continue  # (a.sum() of an array numba takes as it is)
@@ -158,9 +158,9 @@ def _variance(node, function) -> bool:
     axis = rest[0] if rest else keywords.get("axis", ast.Constant(None))
     keepdims = keywords.get("keepdims", ast.Constant(False))
     ddof = keywords.get("ddof", ast.Constant(0))
-    if _int_constant(axis) is None and not (isinstance(axis, ast.Constant) and axis.value is None) \
+    if int_constant(axis) is None and not (isinstance(axis, ast.Constant) and axis.value is None) \
             or not (isinstance(keepdims, ast.Constant) and type(keepdims.value) is bool) \
-            or _int_constant(ddof) is None:
+            or int_constant(ddof) is None:
         return False
     node.func = ast.Name(id=VARIANCE, ctx=ast.Load())
     node.args = [array, ast.Constant(func.attr), axis, keepdims, ddof]
@@ -182,17 +182,7 @@ def squeezes(fdef: ast.FunctionDef, numpy_names: set) -> bool:
         >>> squeezes(f, {"np"}), ast.unparse(f.body[1])
         (True, 'return _s2s_squeeze(m, None)')
     """
-    assigned: dict = {}
-    for node in walk(fdef):
-        if isinstance(node, ast.Assign):
-            for t in node.targets:
-                for n in walk(t):
-                    if isinstance(n, ast.Name):
-                        assigned.setdefault(n.id, []).append(node.value if isinstance(t, ast.Name) else None)
-        elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.NamedExpr):
-            for n in walk(node.target):
-                if isinstance(n, ast.Name):
-                    assigned.setdefault(n.id, []).append(None)
+    assigned = bound_values(fdef)
 
     def one_item(e):
         """Whether `e` is a name only ever bound to a reduction over every axis with its dims kept."""
@@ -219,7 +209,7 @@ def squeezes(fdef: ast.FunctionDef, numpy_names: set) -> bool:
         if len(rest) + len(node.keywords) > 1:
             continue
         axis = rest[0] if rest else node.keywords[0].value if node.keywords else ast.Constant(None)
-        if _int_constant(axis) is None and not (isinstance(axis, ast.Constant) and axis.value is None
+        if int_constant(axis) is None and not (isinstance(axis, ast.Constant) and axis.value is None
                                                 and one_item(array)):
             continue
         node.func = ast.Name(id=SQUEEZE, ctx=ast.Load())
@@ -382,10 +372,14 @@ def _is_linalg(node, numpy_names, linalg_names):
         and node.value.id in numpy_names
 
 
-def _int_constant(node):
-    """The int a constant `3` or `-1` stands for, else None."""
+def int_constant(node):
+    """The int a constant `3` or `-1` stands for, else None.
+
+        >>> int_constant(ast.parse("-2", mode="eval").body), int_constant(ast.Constant(2.0))
+        (-2, None)
+    """
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _int_constant(node.operand)
+        inner = int_constant(node.operand)
         return None if inner is None else -inner
     return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
 
@@ -441,7 +435,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     _lists_made_arrays(fdef, numpy_names)
     _refuse_constructs(fdef)
     user_lists = _user_lists(fdef, numpy_names | {NUMPY}, runtime)
-    tapes = [t for t in _find_tapes(fdef, user_lists) if t not in user_lists]
+    tapes = _find_tapes(fdef, user_lists)
     taken = _all_names(fdef)
     low_tapes, array_tapes = {}, {}
     frame = [STACK_BYTES]  # what is left of the frame's room for tapes
@@ -499,7 +493,7 @@ def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, nump
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub | ast.UAdd):
             return weak(e.operand)
         if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Attribute) and e.value.attr == "shape" \
-                and _int_constant(e.slice) is not None:
+                and int_constant(e.slice) is not None:
             return True  # `x.shape[0]`: a Python int
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "len" and len(e.args) == 1:
             return True
@@ -766,7 +760,7 @@ def _user_list_use(n, parents, numpy_names, runtime):
         return "stack"
     if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == runtime \
             and f.attr == "grad_stack" and len(parent.args) == 3 and parent.args[1] is n \
-            and _int_constant(parent.args[2]) == 0 and not parent.keywords:
+            and int_constant(parent.args[2]) == 0 and not parent.keywords:
         return "read"
     if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == runtime \
             and f.attr == "array_grad" and len(parent.args) == 2 and parent.args[1] is n and not parent.keywords:
@@ -780,7 +774,7 @@ def _axis_zero(call, axis_allowed) -> bool:
     extra = list(call.args[1:]) + [k.value for k in call.keywords if k.arg == "axis"]
     if any(k.arg != "axis" for k in call.keywords) or len(extra) > 1 or extra and not axis_allowed:
         return False
-    return not extra or _int_constant(extra[0]) == 0
+    return not extra or int_constant(extra[0]) == 0
 
 
 def _parent_assign(fdef, target):
@@ -1099,10 +1093,10 @@ def _rewrite_reversed(fdef):
         if isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and _is_name(node.iter.func, "reversed"):
             inner = node.iter.args[0] if len(node.iter.args) == 1 else None
             step = inner.args[2] if isinstance(inner, ast.Call) and len(inner.args) == 3 else ast.Constant(1)
-            k = _int_constant(step)
+            k = int_constant(step)
             if not (isinstance(inner, ast.Call) and _is_name(inner.func, "range") and not inner.keywords
                     and 1 <= len(inner.args) <= 3
-                    and all(isinstance(a, ast.Name) or _int_constant(a) is not None for a in inner.args)
+                    and all(isinstance(a, ast.Name) or int_constant(a) is not None for a in inner.args)
                     and k is not None and k != 0):
                 raise NotLowerable("reversed() of something other than range(stop), range(start, stop) or "
                                    "range(start, stop, step) of a constant step", node.iter)
@@ -1351,7 +1345,7 @@ def _axis_reduction_of(call, arg) -> bool:
         return False
     keywords = {k.arg: k.value for k in call.keywords}
     axis = rest[0] if rest else keywords.get("axis")
-    return axis is not None and _int_constant(axis) is not None
+    return axis is not None and int_constant(axis) is not None
 
 
 def _replace_expression(parents, old, new):

@@ -282,22 +282,28 @@ def _divides_numbers(name, trial, number, group, defs, shapes) -> bool:
     return False
 
 
-def _drop_broadcast_beside_its_shape(fdef, shapes) -> bool:
-    """`e op np.broadcast_to(g, S)` (op elementwise, either side) becomes `e op g` where e's shape is S and g is
-    an array (not a number: `np.broadcast_to` of a Python float is a float64 array, `e op 2.0` keeps e's dtype)."""
+def _broadcast_operands(fdef, shapes, ops):
+    """(node, field, call, other) for each `other op np.broadcast_to(g, S)` of `fdef` (either side; op one of
+    `ops`): `call` the broadcast, `field` the side it is on."""
     for node in walk(fdef):
-        if not (isinstance(node, ast.BinOp) and isinstance(node.op, _ELEMENTWISE)):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ops)):
             continue
         for field, other in (("left", node.right), ("right", node.left)):
             call = getattr(node, field)
-            if not (isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords
-                    and shapes.callee(call) is np.broadcast_to):
-                continue
-            full, inner = shapes.of(call), shapes.of(call.args[0])
-            if isinstance(full, tuple) and isinstance(inner, tuple) and inner != () and shapes.of(other) == full \
-                    and shapes.of(node) == full:
-                setattr(node, field, call.args[0])
-                return True
+            if isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords \
+                    and shapes.callee(call) is np.broadcast_to:
+                yield node, field, call, other
+
+
+def _drop_broadcast_beside_its_shape(fdef, shapes) -> bool:
+    """`e op np.broadcast_to(g, S)` (op elementwise, either side) becomes `e op g` where e's shape is S and g is
+    an array (not a number: `np.broadcast_to` of a Python float is a float64 array, `e op 2.0` keeps e's dtype)."""
+    for node, field, call, other in _broadcast_operands(fdef, shapes, _ELEMENTWISE):
+        full, inner = shapes.of(call), shapes.of(call.args[0])
+        if isinstance(full, tuple) and isinstance(inner, tuple) and inner != () and shapes.of(other) == full \
+                and shapes.of(node) == full:
+            setattr(node, field, call.args[0])
+            return True
     return False
 
 
@@ -342,30 +348,24 @@ def _full_of_a_number(fdef, shapes) -> bool:
     array's as its scalar's), and the same operation on the same two numbers gives the same one. One array
     made in place of a view and an array (the mean's adjoint `np.broadcast_to(1.0, (64,)) / 64`: 3.5 us
     against 0.8 us). A division only by a literal other than zero. Whether anything changed."""
-    for node in walk(fdef):
-        if not (isinstance(node, ast.BinOp) and isinstance(node.op, _FULL_OPS)):
+    for node, field, call, other in _broadcast_operands(fdef, shapes, _FULL_OPS):
+        a, full = call.args[0], shapes.of(call)
+        if not (isinstance(call.func, ast.Attribute) and _array_shape(full) and shapes.of(a) == ()
+                and shapes.of(other) == () and shapes.real(a) and (shapes.real(other) or type(_number(other)) is int)
+                and _simple(a) and _simple(other)):
             continue
-        for field, other in (("left", node.right), ("right", node.left)):
-            call = getattr(node, field)
-            if not (isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords
-                    and isinstance(call.func, ast.Attribute) and shapes.callee(call) is np.broadcast_to):
-                continue
-            a, full = call.args[0], shapes.of(call)
-            if not (_array_shape(full) and shapes.of(a) == () and shapes.of(other) == () and shapes.real(a)
-                    and (shapes.real(other) or type(_number(other)) is int) and _simple(a) and _simple(other)):
-                continue
-            if isinstance(node.op, ast.Div) and not _number(other if field == "left" else a):
-                continue  # Python's `1.0 / 0` raises where NumPy's array gives inf (a mean over no elements)
-            maker = ast.Call(func=ast.Attribute(value=copy.deepcopy(call.func.value), attr="full", ctx=ast.Load()),
-                             args=[], keywords=[])
-            if shapes.callee(maker) is not np.full:
-                continue
-            number = ast.BinOp(left=a, op=node.op, right=other) if field == "left" \
-                else ast.BinOp(left=other, op=node.op, right=a)
-            maker.args = [call.args[1], number]
-            _swap(fdef, node, maker)
-            fix_locations(fdef)
-            return True
+        if isinstance(node.op, ast.Div) and not _number(other if field == "left" else a):
+            continue  # Python's `1.0 / 0` raises where NumPy's array gives inf (a mean over no elements)
+        maker = ast.Call(func=ast.Attribute(value=copy.deepcopy(call.func.value), attr="full", ctx=ast.Load()),
+                         args=[], keywords=[])
+        if shapes.callee(maker) is not np.full:
+            continue
+        number = ast.BinOp(left=a, op=node.op, right=other) if field == "left" \
+            else ast.BinOp(left=other, op=node.op, right=a)
+        maker.args = [call.args[1], number]
+        _swap(fdef, node, maker)
+        fix_locations(fdef)
+        return True
     return False
 
 
@@ -1023,8 +1023,8 @@ class _Rewrite(ast.NodeTransformer):
                 and (self.float64 or self.shapes.real(a) and self.shapes.real(b)):
             # a dot product of two vectors: g times the other one, as the helper computes it. For the zero
             # adjoint g = 0.0 that is zeros of the other one's dtype where the helper gives 0.0: the same numbers
-            # as they accumulate (float32 code accumulates nothing in place, and compiled code's helper gives
-            # those zeros too)
+            # as they accumulate (added in place, into an adjoint array that keeps its own dtype, as for any g;
+            # compiled code's helper gives those zeros too)
             return ast.BinOp(left=g, op=ast.Mult(), right=b if name == "grad_matmul_a" else a)
         if sg in (None, ()) or sa is None or sb is None or len(sa) not in (1, 2) or len(sb) not in (1, 2) \
                 or len(sa) + len(sb) < 3 or sa[-1] != sb[0] or tuple(sa[:-1] + sb[1:]) != sg:

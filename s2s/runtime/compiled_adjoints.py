@@ -557,15 +557,10 @@ def array_grad(g, obj):
 
 @_overload(array_grad)
 def _array_grad(g, obj):
-    if not (_is_array(g) and isinstance(obj, types.List)):
-        _refuse("array_grad", g, obj)
-    if _is_number(obj.dtype) and _plain(g).ndim == 1:
-        def numbers(g, obj):
-            if g.shape[0] != len(obj):
-                raise ValueError(_STACK_ADJOINT)
-            return [g[k] for k in range(g.shape[0])]
-        return numbers
-    if not (_is_array(obj.dtype) and _plain(g).ndim == _plain(obj.dtype).ndim + 1):
+    # (np.stack's adjoint along axis 0: numbers of a 1-d g for a list of numbers, rows for a list of arrays)
+    if not (_is_array(g) and isinstance(obj, types.List)
+            and (_is_number(obj.dtype) and _plain(g).ndim == 1
+                 or _is_array(obj.dtype) and _plain(g).ndim == _plain(obj.dtype).ndim + 1)):
         _refuse("array_grad", g, obj)
     return lambda g, obj: grad_stack(g, obj, 0)
 
