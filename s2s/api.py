@@ -591,11 +591,12 @@ def _runner(func, wrt, optimize, need_value=True):
         """What the call returns, from the generated function's output `out`."""
         if returns_value:
             value, g = out
-            if type(value) not in _FLOAT_TYPES and (value is None or isinstance(value, str | bytes)):
+            number = type(value) in _FLOAT_TYPES
+            if not number and (value is None or isinstance(value, str | bytes)):
                 raise NonScalarOutputError(f"grad needs a function with a number output, but {func.__name__} "
                                            f"returned {type(value).__name__} here",
                                            hint="return the number to differentiate on every path")
-            if type(value) not in _FLOAT_TYPES and np.ndim(value) != 0:
+            if not number and np.ndim(value) != 0:
                 size_one = _size_one_output(func, target, wrt, optimize, args, kwargs, value)
                 if size_one is None:
                     _check_scalar(value, func)
