@@ -64,12 +64,14 @@ from .copyprop import propagate_copies
 from .dce import eliminate_dead_code
 from .extremes import split_extreme_ties
 from .finish import copy_argument_views, drop_finish
+from .fusion import fuse_independent_trips
 from .index_adjoints import accumulate_index_adjoints
 from .invariants import hoist_loop_invariants
 from .inverses import share_inverses
 from .item_updates import drop_restored_items, explain_copies, update_items_in_place
 from .list_adjoints import pop_owned_list_adjoints
 from .merge import merge_number_temporaries
+from .negations import spread_number_negations
 from .products import products
 from .reduction_methods import reads_a_reduction, reductions_as_methods
 from .reuse import reuse_dead_operands
@@ -249,6 +251,16 @@ def in_place_step(c: Code) -> Code:
     return c
 
 
+def fusion_step(c: Code) -> Code:
+    """A forward loop and its backward loop whose trips are independent as one loop, without the tape
+    (transforms/fusion.py)."""
+    if c.shapes is not None and fuse_independent_trips(c.fdef, c.stack, c.inferred, specialize._pure,
+                                                       c.shapes.np_name):
+        c.fdef = eliminate_dead_code(c.fdef, c.removable)
+        c.inferred = c.shapes.shapes(c.fdef)
+    return c
+
+
 def late_step(c: Code) -> Code:
     """The rewrites of the finished code (each in its own module): max/min adjoints counted only at
     ties, array temporaries read once lending their array, `finish` dropped where it returns its
@@ -263,6 +275,7 @@ def late_step(c: Code) -> Code:
         copy_argument_views(c.fdef, shapes, c.shapes.np_name)
         pop_owned_list_adjoints(c.fdef, shapes)
         hoist_loop_invariants(c.fdef, shapes, specialize._pure)
+        spread_number_negations(c.fdef, shapes, made_up & c.removable)
         merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up, c.stack)
         c.inferred = shapes  # (still true: these rewrites move and merge expressions, none changes a shape)
     return c
