@@ -363,6 +363,7 @@ OPTIMIZER = [
     ("accumulate in place", optimize.in_place_step),
     ("ties counted, arrays reused, finish dropped, invariants hoisted, temporaries merged", optimize.late_step),
     ("item assignments in place", optimize.item_updates_step),
+    ("independent trips fused", optimize.fusion_step),
     ("one inverse per matrix", optimize.inverses_step),
     ("products: shared factors, number factors, cheaper order", optimize.products_step),
     ("notes on what shapes blocked", optimize.explain_step),

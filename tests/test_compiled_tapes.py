@@ -60,12 +60,29 @@ def test_no_claim_where_shapes_differ_or_are_unknown():
     assert got == {}
 
 
-def test_path_length_gets_row_tapes_and_the_same_gradient():
-    p = next(p for p in problems.problems(0.01) if p.name.startswith("path length"))
-    text = compiled.source(p.f, *p.args)
+def discounted_path_length(P):
+    e = 0.0
+    for i in range(P.shape[0] - 1):
+        d = P[i + 1] - P[i]
+        e = 0.9 * e + np.linalg.norm(d)  # (a recurrence: the rows stay on a tape)
+    return e
+
+
+def test_row_recurrence_gets_row_tapes_and_the_same_gradient():
+    P = np.cumsum(np.random.default_rng(0).normal(size=(100, 3)), axis=0)
+    text = compiled.source(discounted_path_length, P)
     # (the trip count P.shape[0] - 1 is the int 99 of these arguments: the tape has that many rows, made once)
     assert "stack_d = _s2s_numpy.empty((99, 3), _s2s_numpy.float64)" in text
     assert "d = stack_d[stack_d_n].copy()" in text and "[]" not in text
+    got = s2s.grad(discounted_path_length, compile="strict")(P)
+    np.testing.assert_allclose(got, s2s.grad(discounted_path_length)(P), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got, fd_grad(discounted_path_length, (P,), 0), rtol=1e-6, atol=1e-8)
+
+
+def test_path_length_needs_no_tape():
+    p = next(p for p in problems.problems(0.01) if p.name.startswith("path length"))
+    text = compiled.source(p.f, *p.args)
+    assert "stack" not in text  # (its trips are independent: one loop, each trip's adjoint in the trip)
     got = s2s.grad(p.f, compile="strict")(*p.args)
     np.testing.assert_allclose(got, s2s.grad(p.f)(*p.args), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(got, fd_grad(p.f, p.args, 0), rtol=1e-6, atol=1e-8)

@@ -66,7 +66,7 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set, 
             if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)):
                 continue
             name = s.targets[0].id
-            if name not in made_up or name in params:
+            if name not in made_up:
                 continue
             if _tested_copy(s, stmts[k + 2] if k + 2 < len(stmts) else None, live):
                 stmts[k + 2].test = s.value  # `c2 = c; if c2: ...` is `if c: ...` (c2 read nowhere else)
@@ -83,7 +83,8 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set, 
                 continue
             # a temporary read by `reader` alone: bound and read once, or dead after `reader` (a loop's test
             # computed before the loop and again at the end of its body binds its temporaries twice)
-            once = loads.get(name) == 1 and stores.get(name) == 1 or name not in live.get(id(reader), (name,))
+            once = name not in params and (
+                loads.get(name) == 1 and stores.get(name) == 1 or name not in live.get(id(reader), (name,)))
             rebinds = isinstance(reader, ast.Assign) and any(
                 isinstance(n, ast.Name) and n.id == name for t in reader.targets for n in walk(t))
             if not (once or rebinds):

@@ -1,0 +1,202 @@
+"""A negated number read several times is negated where it is read, where the reads absorb the sign.
+
+The adjoint of a subtraction is a negation (`x = x - dx` gives `dx_bar = -x_bar`), and in a scalar
+loop the negated name is often read more than once, so `fold_negations` (one read) leaves it:
+
+    dx_bar = -x_bar                          t4_bar = -x_bar / t6
+    t4_bar = dx_bar / t6                ->   t6_bar = x_bar * dx / t6
+    t6_bar = -dx_bar * dx / t6
+
+Each read of `t = -a` is replaced by `a` where its sign can be taken by what reads it: through a chain
+of products and quotients (`(-a) * c` is `-(a * c)`, `c / (-a)` is `-(c / a)`) up to a unary minus
+(`-(-a)` is `a`), the right operand of `+` or `-` (`v + -a` is `v - a`), the left one of `+`
+(`-a + v` is `v - a`) or the value of `y += t`. A read with nothing to take its sign reads `-a`.
+Exact in IEEE arithmetic: negation is exact and commutes with rounding of `*` and `/`, and `+` is
+commutative. Done only where it leaves at most one negation (the one it replaces), so the code never
+computes more, for a made-up name bound once to `-a` of a real number `a` whose reads all lie in later
+simple statements of the same block, with neither name bound again before the last of them; never
+where a read would become the whole value of an assignment (`u = -t` as `u = a` would share a 0-d
+array).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .walk import child_parent_pairs, fix_locations, walk
+
+__all__ = ["spread_number_negations"]
+
+_SIMPLE = (ast.Assign, ast.AugAssign, ast.Return, ast.Expr)
+
+
+def spread_number_negations(fdef: ast.FunctionDef, shapes, removable: set) -> bool:
+    """Negate each read of a once-bound `t = -a` of a number `a` where the read absorbs the sign (see the
+    module docstring). `shapes` the shapes inferred over `fdef`. Returns whether anything changed.
+
+        >>> fdef = ast.parse("def f(x_bar, c):\\n t = -x_bar\\n u = t / c\\n return -t * c + u").body[0]
+        >>> class Numbers:
+        ...     def of(self, node): return ()
+        ...     def real(self, node): return True
+        >>> spread_number_negations(fdef, Numbers(), {"t", "u"})
+        True
+        >>> print(ast.unparse(fdef))
+        def f(x_bar, c):
+            u = -x_bar / c
+            return x_bar * c + u
+    """
+    reads, stores = {}, {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Name):
+            counts = reads if isinstance(node.ctx, ast.Load) else stores
+            counts[node.id] = counts.get(node.id, 0) + 1
+    changed = False
+
+    def block(stmts):
+        nonlocal changed
+        for s in stmts:
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt) \
+                        and not isinstance(s, ast.FunctionDef):
+                    block(inner)
+        k = 0
+        while k < len(stmts):
+            s = stmts[k]
+            k += 1
+            if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+                    and isinstance(s.value, ast.UnaryOp) and isinstance(s.value.op, ast.USub)
+                    and isinstance(s.value.operand, ast.Name)):
+                continue
+            t, a = s.targets[0].id, s.value.operand.id
+            if t not in removable or t == a or stores.get(t) != 1 or reads.get(t, 0) < 2 \
+                    or shapes.of(s.value.operand) != () or not shapes.real(s.value.operand):
+                continue
+            readers = _readers(stmts[k:], t, a, reads[t])
+            if readers is None:
+                continue
+            plans = [_plan(r, t) for r in readers]
+            if any(p is None for p in plans) or sum(1 for p in plans for absorbed in p if not absorbed) > 1:
+                continue
+            for r in readers:
+                _rewrite(r, t, a)
+            del stmts[k - 1]
+            k -= 1
+            changed = True
+
+    block(fdef.body)
+    if changed:
+        fix_locations(fdef)
+    return changed
+
+
+def _readers(after, t, a, count):
+    """The statements of `after` (in order) that read `t`, `count` reads in all, each a simple statement,
+    with no statement up to the last of them binding `t` or `a`; else None."""
+    found, seen = [], 0
+    for s in after:
+        if seen == count:
+            break
+        mentions = [n for n in walk(s) if isinstance(n, ast.Name) and n.id in (t, a)]
+        if not isinstance(s, _SIMPLE) or any(isinstance(n, ast.Lambda) for n in walk(s)):
+            if mentions:
+                return None
+            continue
+        here = sum(1 for n in mentions if n.id == t and isinstance(n.ctx, ast.Load))
+        if here:
+            found.append(s)
+            seen += here
+        if any(not isinstance(n.ctx, ast.Load) for n in mentions):
+            return None if seen < count or _binds_before_read(s, t, a) else found
+    return found if seen == count else None
+
+
+def _binds_before_read(s, t, a) -> bool:
+    """Whether `s`, which binds `t` or `a`, reads `t` in a way that sees the new binding (never for an
+    assignment, whose value is evaluated before its targets are bound, unless a target reads `t`)."""
+    if isinstance(s, ast.Assign):
+        return any(isinstance(n, ast.Name) and n.id == t and isinstance(n.ctx, ast.Load)
+                   for tg in s.targets for n in walk(tg))
+    return True
+
+
+def _plan(stmt, t):
+    """For each read of `t` in `stmt`, whether its sign is absorbed; None where a read would become a
+    statement's whole value (an alias) or sits in a target."""
+    parents = {id(c): p for c, p in child_parent_pairs(stmt)}
+    out = []
+    for n in walk(stmt):
+        if not (isinstance(n, ast.Name) and n.id == t and isinstance(n.ctx, ast.Load)):
+            continue
+        if isinstance(stmt, ast.Assign | ast.AugAssign) and any(n is m for tg in _targets(stmt) for m in walk(tg)):
+            return None
+        top, parent = _outward(n, parents)
+        if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.USub):
+            if top is n and parents.get(id(parent)) is stmt:
+                return None
+            out.append(True)
+        else:
+            out.append(_absorbs(top, parent, stmt))
+    return out
+
+
+def _targets(stmt):
+    return stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+
+
+def _outward(n, parents):
+    """The top of the chain of products and quotients `n` is an operand of, and that top's parent."""
+    top = n
+    parent = parents.get(id(top))
+    while isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mult | ast.Div):
+        top, parent = parent, parents.get(id(parent))
+    return top, parent
+
+
+def _absorbs(top, parent, stmt) -> bool:
+    if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Add | ast.Sub) and parent.right is top:
+        return True
+    if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Add) and parent.left is top:
+        return True
+    return parent is stmt and isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add | ast.Sub) \
+        and stmt.value is top
+
+
+def _rewrite(stmt, t, a):
+    """Replace each read of `t` in `stmt` by `a`, its sign taken by what reads it, or by `-a`."""
+    while True:
+        parents = {id(c): p for c, p in child_parent_pairs(stmt)}
+        n = next((m for m in walk(stmt) if isinstance(m, ast.Name) and m.id == t and isinstance(m.ctx, ast.Load)),
+                 None)
+        if n is None:
+            return
+        top, parent = _outward(n, parents)
+        name = ast.Name(id=a, ctx=ast.Load())
+        _replace(parents, n, name)
+        top = name if top is n else top
+        if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.USub):
+            _replace(parents, parent, top)
+        elif isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Add | ast.Sub) and parent.right is top:
+            parent.op = ast.Sub() if isinstance(parent.op, ast.Add) else ast.Add()
+        elif isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Add) and parent.left is top:
+            parent.left, parent.right, parent.op = parent.right, top, ast.Sub()
+        elif parent is stmt and isinstance(stmt, ast.AugAssign) and stmt.value is top:
+            stmt.op = ast.Sub() if isinstance(stmt.op, ast.Add) else ast.Add()
+        else:
+            _replace(parents, name, ast.UnaryOp(op=ast.USub(), operand=name))
+
+
+def _replace(parents, old, new):
+    parent = parents[id(old)]
+    for field, value in ast.iter_fields(parent):
+        if value is old:
+            setattr(parent, field, new)
+            parents[id(new)] = parent
+            return
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if item is old:
+                    value[i] = new
+                    parents[id(new)] = parent
+                    return
+    raise AssertionError("not a child")
