@@ -167,34 +167,67 @@ def _fuse(body, i, j, stack, shapes, pure, np_name, stores):
     if _loads_of(post) & (own | popped | {target}):
         return None
     fused = ast.For(target=forward.target, iter=forward.iter, body=_without_recomputing(
-        forward_body, backward_body, shapes, np_name), orelse=[], type_comment=None)
+        forward_body, backward_body, sums, shapes, np_name), orelse=[], type_comment=None)
     return body[:i] + hoisted + [ast.copy_location(fused, forward)] + rest + post
 
 
-def _without_recomputing(forward_body, backward_body, shapes, np_name):
-    """The fused body: `backward_body` after `forward_body`, less the backward code's top-level
-    recomputations (`t = E`) of the value `t` holds: the same operations on the same values, numbered
-    through the trip's top-level assignments (`t13 = (1 - fx) * fy` after `t12 = 1 - fx; t13 = t12 * fy`).
-    The forward code computed it without raising, so computing it again would too."""
-    numbers, fresh = {}, iter(range(1 << 62))
+def _without_recomputing(forward_body, backward_body, sums, shapes, np_name):
+    """The fused body: `backward_body` after `forward_body`, less the backward code's recomputations of
+    values the trip holds. Values are numbered through the trip's top-level assignments (the same
+    operations on the same values get the same number: `t13 = (1 - fx) * fy` after `t12 = 1 - fx; t13 =
+    t12 * fy`). A backward top-level `t = E` whose value `t` holds already goes; a number `E` (or a
+    number operand of arithmetic in a backward statement) that another name holds is read from it
+    (`t2 = 1 - fx` after `t12 = 1 - fx` is `t2 = t12`). The forward code computed each of those without
+    raising, so computing it again would too."""
+    numbers, held, fresh = {}, {}, iter(range(1 << 62))
+    changed = _changed_in_place(forward_body + backward_body, np_name)
     body = list(forward_body)
+
+    def bind(name, value):
+        old = numbers.get(name)
+        if old is not None and held.get(old) == name:
+            del held[old]
+        numbers[name] = value if value is not None else ("bound", next(fresh))
+        if value is not None and value not in held and value[0] not in ("name", "const"):
+            held[value] = name
+
     for k, s in enumerate(forward_body + backward_body):
+        backward = k >= len(forward_body)
+        if backward and isinstance(s, ast.Assign | ast.AugAssign) and not isinstance(s.value, ast.Name):
+            s.value = _reuse(s.value, numbers, held, shapes, changed, whole=isinstance(s, ast.Assign) and not (
+                _writes([s]) & changed))
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
             value = _value_number(s.value, numbers) if shapes.of(s.value) is not None else None
             name = s.targets[0].id
-            if k >= len(forward_body):
+            if backward:
                 if value is not None and numbers.get(name) == value:
                     continue
                 body.append(s)
-            numbers[name] = value if value is not None else ("bound", next(fresh))
+            bind(name, value)
             continue
-        if k >= len(forward_body):
+        if backward:
             body.append(s)
-        if _changed_in_place([s], np_name):  # (another name may share the array: nothing is known after)
-            numbers = {"": ("epoch", next(fresh))}
+        if _changed_in_place([s], np_name) - sums:  # (another name may share the array: nothing is known after;
+            numbers, held = {"": ("epoch", next(fresh))}, {}  # no name shares a sum's, read only where added to)
         for name in _writes([s]):
-            numbers[name] = ("bound", next(fresh))
+            bind(name, None)
     return body
+
+
+def _reuse(node, numbers, held, shapes, changed, whole):
+    """`node` with each number computed by arithmetic that a name holds (by `held`, of value numbers) read
+    from that name: `node` itself only where `whole` (the name is then shared: never an array changed in
+    place), else the operands of its arithmetic."""
+    if whole and isinstance(node, ast.BinOp | ast.UnaryOp) and shapes.of(node) == ():
+        name = held.get(_value_number(node, numbers))
+        if name is not None and name not in changed:
+            return ast.Name(id=name, ctx=ast.Load())
+    if isinstance(node, ast.BinOp):
+        node.left = _reuse(node.left, numbers, held, shapes, changed, True)
+        node.right = _reuse(node.right, numbers, held, shapes, changed, True)
+    elif isinstance(node, ast.UnaryOp):
+        node.operand = _reuse(node.operand, numbers, held, shapes, changed, True)
+    return node
 
 
 def _value_number(node, numbers):
