@@ -180,7 +180,8 @@ def _rewrite(stmt, t, a):
             parent.op = ast.Sub() if isinstance(parent.op, ast.Add) else ast.Add()
         elif isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Add) and parent.left is top:
             parent.left, parent.right, parent.op = parent.right, top, ast.Sub()
-        elif parent is stmt and isinstance(stmt, ast.AugAssign) and stmt.value is top:
+        elif parent is stmt and isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add | ast.Sub) \
+                and stmt.value is top:
             stmt.op = ast.Sub() if isinstance(stmt.op, ast.Add) else ast.Add()
         else:
             _replace(parents, name, ast.UnaryOp(op=ast.USub(), operand=name))
