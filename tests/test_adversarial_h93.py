@@ -35,3 +35,51 @@ def test_negation_read_in_a_product_in_place_keeps_its_sign():
     want = (-1.5) * 2.0 + 0.25 + (-1.5)  # y * (-a) + c - a with a = 1.5, c = 0.25, y = 2.0
     assert spaces[0]["f"](1.5, 0.25, 2.0) == want
     assert spaces[1]["f"](1.5, 0.25, 2.0) == want, rewritten
+
+
+# ---- fusion: a recomputation the backward code changes in place is kept -----------------------------------
+class _Calls:
+    """Shapes as fuse_independent_trips asks them: every value a number, every call NumPy's sum (pure)."""
+
+    def of(self, node):
+        return ()
+
+    def callee(self, call):
+        return np.sum
+
+
+_ALIASED = '''
+def g(x, w):
+    stack = []
+    c = t = v = None
+    for i in range(3):
+        stack.append(c)
+        c = x[i]
+        t = w * c
+        stack.append(v)
+        v = t
+    x_bar = np.zeros(3)
+    for i in reversed(range(3)):
+        t = w * c
+        t += 1.0
+        x_bar[i] += np.sum(v * t)
+        v = stack.pop()
+        c = stack.pop()
+    return x_bar'''
+
+
+def test_fusion_keeps_a_recomputation_changed_in_place():
+    # the backward `t = w * c` was dropped as the value t holds, so `t += 1.0` changed the forward's array,
+    # which `v` shares: v * t read (w c + 1)^2 instead of w c (w c + 1)
+    from transforms.fusion import fuse_independent_trips
+    fdef = ast.parse(_ALIASED).body[0]
+    fuse_independent_trips(fdef, "stack", _Calls(), lambda node, shapes: True)
+    fused = ast.unparse(fdef)
+    assert "reversed(" not in fused
+    spaces = [{"np": np}, {"np": np}]
+    exec(_ALIASED, spaces[0])
+    exec(fused, spaces[1])
+    x, w = np.array([1.0, 2.0, 3.0]), np.array([0.5, 1.5])
+    want = [np.sum(w * c * (w * c + 1.0)) for c in x]
+    np.testing.assert_allclose(spaces[0]["g"](x, w), want)
+    np.testing.assert_allclose(spaces[1]["g"](x, w), want, err_msg=fused)

@@ -178,7 +178,8 @@ def _without_recomputing(forward_body, backward_body, sums, shapes, np_name):
     t12 * fy`). A backward top-level `t = E` whose value `t` holds already goes; a number `E` (or a
     number operand of arithmetic in a backward statement) that another name holds is read from it
     (`t2 = 1 - fx` after `t12 = 1 - fx` is `t2 = t12`). The forward code computed each of those without
-    raising, so computing it again would too."""
+    raising, so computing it again would too. Not where the code changes `t` in place: its new array is its
+    own, the forward's may be read under another name."""
     numbers, held, fresh = {}, {}, iter(range(1 << 62))
     changed = _changed_in_place(forward_body + backward_body, np_name)
     body = list(forward_body)
@@ -200,7 +201,7 @@ def _without_recomputing(forward_body, backward_body, sums, shapes, np_name):
             value = _value_number(s.value, numbers) if shapes.of(s.value) is not None else None
             name = s.targets[0].id
             if backward:
-                if value is not None and numbers.get(name) == value:
+                if value is not None and numbers.get(name) == value and name not in changed:
                     continue
                 body.append(s)
             bind(name, value)
