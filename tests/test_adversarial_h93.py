@@ -83,3 +83,48 @@ def test_fusion_keeps_a_recomputation_changed_in_place():
     want = [np.sum(w * c * (w * c + 1.0)) for c in x]
     np.testing.assert_allclose(spaces[0]["g"](x, w), want)
     np.testing.assert_allclose(spaces[1]["g"](x, w), want, err_msg=fused)
+
+
+# ---- fusion: an array the trips read, changed in place by the code after the loop ---------------------------
+def item_of_an_array_sum(x, w):
+    s = np.zeros(3)
+    for i in range(x.shape[0]):
+        s = s + np.sin(x[i]) * w
+    v = s[2]
+    return v * v + np.sum(np.cos(w) * s)
+
+
+def test_adjoint_changed_in_place_between_the_loops_is_not_fused():
+    # s_bar = cos(w); s_bar[2] += 2 v between the loops: fused, the item was added after the trips read s_bar
+    r = np.random.default_rng(0)
+    x, w = r.normal(size=5), r.normal(size=3)
+    want = fd_grad(item_of_an_array_sum, (x, w), wrt=0)
+    np.testing.assert_allclose(s2s.grad(item_of_an_array_sum)(x, w), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(s2s.derivative(item_of_an_array_sum)(x, w), want, rtol=1e-6, atol=1e-8)
+
+
+_SUM_UNDER_ANOTHER_NAME = '''
+def g(x):
+    stack = []
+    t = None
+    for i in range(3):
+        stack.append(t)
+        t = x[i] * 2.0
+    x_bar = np.zeros(3)
+    y = x_bar
+    for i in reversed(range(3)):
+        x_bar[i] += 1.0 + t * np.sum(y)
+        t = stack.pop()
+    return x_bar'''
+
+
+def test_fusion_refuses_a_sum_read_under_another_name():
+    # each trip reads the sum through `y`: the trips' order is seen, the loops must stay two
+    from transforms.fusion import fuse_independent_trips
+    fdef = ast.parse(_SUM_UNDER_ANOTHER_NAME).body[0]
+    fuse_independent_trips(fdef, "stack", _Calls(), lambda node, shapes: True)
+    space = {"np": np}
+    exec(ast.unparse(fdef), space)
+    t = np.array([1.0, 2.0, 3.0]) * 2.0
+    want = [1.0 + t[0] * (2.0 + t[1]), 1.0 + t[1], 1.0]  # trips last to first
+    np.testing.assert_allclose(space["g"](np.array([1.0, 2.0, 3.0])), want, err_msg=ast.unparse(fdef))

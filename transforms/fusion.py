@@ -162,6 +162,9 @@ def _fuse(body, i, j, stack, shapes, pure, np_name, stores):
         return None
     if _mentions_set(rest) & own or not all(_adds_to(s, sums, np_name) for s in _statements_mentioning(rest, sums)):
         return None
+    if not _changes_only_sums(rest, sums, stack, shapes, np_name) or any(
+            _loads(h.value) & sums - _writes([h]) for h in hoisted):
+        return None  # (an array the trips read changed after them; a sum read under another name)
     if not _sums_allocated(backward_body, sums, hoisted, stores, shapes, np_name):
         return None
     if _loads_of(post) & (own | popped | {target}):
@@ -490,6 +493,32 @@ def _adds_to(s, sums, np_name) -> bool:
     if (name := _add_at(s, np_name)) is not None:
         return name in sums and not (_names_in(s.value.args[1]) | _names_in(s.value.args[2])) & sums
     return False
+
+
+def _changes_only_sums(stmts, sums, stack, shapes, np_name) -> bool:
+    """Whether `stmts`, the statements left between the loops (run after the trips once fused), change no
+    array in place but the sums (by `op=` or `np.add.at`) and call only functions that change nothing: an
+    item of an array the backward trips read (`s_bar[2] += v + v` after `s_bar = cos`, `s_bar` read by every
+    trip) must change before the trips read it. The tape's own pushes and pops are left alone."""
+    for s in _flat(stmts):
+        if isinstance(s, ast.Expr):
+            if not (type(s).__name__ == "Comment" or _is_push(s, stack) or _add_at(s, np_name) in sums):
+                return False
+            continue
+        if isinstance(s, ast.Assign):
+            if any(isinstance(n, ast.Subscript | ast.Attribute | ast.Starred) for t in s.targets for n in walk(t)):
+                return False
+            if _is_pop(s, stack):
+                continue
+        elif isinstance(s, ast.AugAssign):
+            base = s.target.value if isinstance(s.target, ast.Subscript) else s.target
+            in_place = base is not s.target or shapes.of(s.target) != ()
+            if not isinstance(base, ast.Name) or in_place and base.id not in sums:
+                return False
+        if any(isinstance(n, ast.Call) and (any(k.arg == "out" for k in n.keywords) or not _pure_call(n, shapes))
+               for n in walk(s)):
+            return False
+    return True
 
 
 def _fresh_in_place(stmts, own, shapes, np_name) -> bool:
