@@ -26,7 +26,9 @@ backward trip exactly that state). So the fused loop is right where
   rounding (the terms are added first trip first, as a hand-written gradient adds them);
 - what the backward trips read from the statements between the loops can be computed before the
   loop (those statements read nothing the loop binds, and are moved before it), and a sum a trip adds
-  to in place is an array those statements allocate;
+  to in place is an array those statements allocate; the statements left between the loops, which
+  run after the trips once fused, change no array in place but a sum (`s_bar[2] += v` must come
+  before the trips read `s_bar`) and call only functions that change nothing;
 - nothing after the loops reads what the backward loop binds other than the sums, nor a name the
   tape restored;
 - neither body has other loops, exits or calls whose order could be observed (the forward body
