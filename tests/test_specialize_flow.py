@@ -194,6 +194,16 @@ def _rng(seed=0):
     return np.random.default_rng(seed)
 
 
+def two_loops_one_counter(x, w):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.sum(np.sin(x[i]) * w)
+    t = 0.0
+    for i in range(x.shape[0]):  # (the same counter: the tape saves and restores it between the loops)
+        t = t + np.sum(np.cos(x[i] * w))
+    return s * t
+
+
 CASES = {
     "rnn_local": (rnn_local, lambda r: (r.normal(size=(5, 5)) * 0.3, r.normal(size=(5, 3)), r.normal(size=(4, 3))), 0),
     "euler_k": (euler, lambda r: (1.3, 0.8), 0),
@@ -219,12 +229,19 @@ CASES = {
     "gated_loop": (gated_loop, lambda r: (r.normal(size=(5, 6)) * 0.5, r.normal(size=(4, 2))), 0),
     "gated_over_rows": (gated_over_rows, lambda r: (r.normal(size=(5, 6)) * 0.5, r.normal(size=(4, 2))), (0, 1)),
     "gated_no_rows": (gated_loop, lambda r: (r.normal(size=(5, 6)) * 0.5, np.zeros((0, 2))), 0),
+    "two_loops_one_counter": (two_loops_one_counter, lambda r: (r.normal(size=(5, 3)), r.normal(size=3)), (0, 1)),
     "skipped_trips": (skipped_trips, lambda r: (r.normal(size=(3, 5)) * 0.5, r.normal(size=(4, 2))), 0),
 }
 
 
 def test_slices_of_known_bounds_keep_the_specialised_path():
     src = _source("strided_views")
+    assert "unbroadcast" not in src and "expand_reduced" not in src and "# s2s:" not in src, src
+
+
+def test_a_counter_of_two_loops_keeps_the_specialised_path():
+    # `i` of both loops is saved before the second and restored after its backward loop: still an int where read
+    src = _source("two_loops_one_counter")
     assert "unbroadcast" not in src and "expand_reduced" not in src and "# s2s:" not in src, src
 
 

@@ -52,7 +52,8 @@ __all__ = ["fuse_independent_trips"]
 
 _BUILTIN_FUNCTIONS = (abs, float, int, len, min, max)
 _NUMPY_WRITERS = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis", "seterr"}
-_PURE_RUNTIME = {"getitem_grad", "expand_reduced", "unbroadcast", "add", "grad_mult_seq", "setitem", "item_grad"}
+_PURE_RUNTIME = {"getitem_grad", "expand_reduced", "unbroadcast", "add", "grad_mult_seq", "setitem", "item_grad",
+                 "grad_select"}
 _ALLOCATIONS = {"zeros", "zeros_like"}
 _FRESH_CALLS = {"zeros", "zeros_like", "ones", "ones_like", "full", "full_like", "outer"}
 

@@ -621,6 +621,8 @@ class Shapes:
         self.ints = {name for name, count in range_loops.items()
                      if self._bindings.get(name) == count and name not in params_bound}
         self._counters = set(self.ints)  # (no other binding: a `Counted` fact of one stays true until its loop)
+        self.ints |= {name for name, count in range_loops.items() if name not in params_bound
+                      and self._tape_bound_counter(name, count)}  # (`i` of two loops, saved and restored between)
         self._param_names = params_bound
         self._fdef, self._maybe_unbound = fdef, None
         params, kinds = self._held_containers(fdef, params, kinds or {})
@@ -649,6 +651,13 @@ class Shapes:
         """Whether the assignment `s` is the tape's placeholder (`t = t2 = None`), never read as a value."""
         return annotations.get(s, annotations.PLACEHOLDER, False) \
             and all(isinstance(t, ast.Name) and t.id in self.restored for t in s.targets)
+
+    def _tape_bound_counter(self, name, loops) -> bool:
+        """Whether `name`, the counter of `loops` loops over ranges, is otherwise bound only by the tape: its
+        placeholder `None` (never read as a value) and restores of what was saved from it (a counter's int)."""
+        values = self._assigned_values.get(name, [])
+        return self._bindings.get(name) == len(values) and sum(v is None for v in values) == loops \
+            and all(v is None or self._is_pop(v) or self._placeholder(v, name) for v in values)
 
     def _placeholder(self, value, name) -> bool:
         """Whether `value` is the tape's placeholder `None` bound to `name` (never read as a value; a `None`
