@@ -196,3 +196,26 @@ def test_fused_loop_of_the_compiled_path_matches():
     from helpers_fd import compiled_matches
     r = np.random.default_rng(6)
     compiled_matches(segment_lengths, (np.cumsum(r.normal(size=(9, 3)), axis=0), 1.0), wrt=0)
+
+
+def variance(x):
+    n = x.shape[0]
+    m = 0.0
+    for i in range(n):
+        m = m + x[i]
+    m = m / n
+    v = 0.0
+    for i in range(n):
+        d = x[i] - m
+        v = v + d * d
+    return v / n
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_later_backward_loop_over_the_same_counter_does_not_stop_fusion(seed):
+    # the second loop's trips are independent; the first loop's backward loop (after the fused one) binds i
+    # before it reads it. The first loop's adjoint needs the second loop's sum: it keeps its backward loop
+    x = np.random.default_rng(seed).normal(size=6)
+    check_all(variance, (x,), wrt=0)
+    src = _source(variance, (x,), 0)
+    assert src.count("reversed(range(") == 1 and src.count("for i in range(") == 2, src

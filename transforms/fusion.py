@@ -29,8 +29,8 @@ backward trip exactly that state). So the fused loop is right where
   to in place is an array those statements allocate; the statements left between the loops, which
   run after the trips once fused, change no array in place but a sum (`s_bar[2] += v` must come
   before the trips read `s_bar`) and call only functions that change nothing;
-- nothing after the loops reads what the backward loop binds other than the sums, nor a name the
-  tape restored;
+- nothing after the loops reads, before binding it again, what the backward loop binds other than
+  the sums, the loop's variable, nor a name the tape restored;
 - neither body has other loops, exits or calls whose order could be observed (the forward body
   changes no array in place; the backward body calls only functions that change nothing and draw
   no random numbers: NumPy's and `math`'s, `abs`, `float`, `int`, `len`, `min`, `max`, s2s's
@@ -170,7 +170,7 @@ def _fuse(body, i, j, stack, shapes, pure, np_name, stores):
         return None  # (an array the trips read changed after them; a sum read under another name)
     if not _sums_allocated(backward_body, sums, hoisted, stores, shapes, np_name):
         return None
-    if _loads_of(post) & (own | popped | {target}):
+    if _exposed(post) & (own | popped | {target}):
         return None
     fused = ast.For(target=forward.target, iter=forward.iter, body=_without_recomputing(
         forward_body, backward_body, sums, shapes, np_name), orelse=[], type_comment=None)
@@ -456,6 +456,11 @@ def _exposed_and_bound(stmts, defined):
             e2, d2 = _exposed_and_bound(s.orelse, set(defined))
             out |= e1 | e2
             defined = d1 & d2
+        elif isinstance(s, ast.For | ast.While):  # (a loop may run no trip: it binds nothing for after it)
+            head = s.iter if isinstance(s, ast.For) else s.test
+            out |= _loads(head) - defined
+            inner = defined | (_names_in(s.target) if isinstance(s, ast.For) else set())
+            out |= _exposed(s.body, inner) | _exposed(s.orelse, defined)
         elif isinstance(s, ast.AugAssign):
             out |= (_loads(s.value) | _loads(s.target) | _names_in(s.target)) - defined
             if isinstance(s.target, ast.Name):
