@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 
 from .dce import live_after
-from .names import loaded_names
+from .names import loaded_names, name_counts
 from .walk import fix_locations, walk
 
 __all__ = ["merge_number_temporaries"]
@@ -43,11 +43,7 @@ def merge_number_temporaries(fdef: ast.FunctionDef, shapes, pure, made_up: set, 
     if any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in walk(fdef) if n is not fdef):
         return False
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
-    loads, stores = {}, {}
-    for node in walk(fdef):
-        if isinstance(node, ast.Name):
-            counts = loads if isinstance(node.ctx, ast.Load) else stores
-            counts[node.id] = counts.get(node.id, 0) + 1
+    loads, stores = name_counts(fdef)
     changed = False
     live = live_after(fdef)  # (kept true: a value written into its reader makes what it reads live until there)
     seen = {}  # id(statement) -> (it, the names it reads (a count each), the names it binds): each walked once

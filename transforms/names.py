@@ -123,6 +123,20 @@ def loaded_names(node) -> set[str]:
     return {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
+def name_counts(node) -> tuple[dict[str, int], dict[str, int]]:
+    """({name: how many times `node` reads it}, {name: how many times it binds or deletes it}).
+
+        >>> name_counts(ast.parse("x = x + y"))
+        ({'x': 1, 'y': 1}, {'x': 1})
+    """
+    loads, stores = {}, {}
+    for n in walk(node):
+        if isinstance(n, ast.Name):
+            counts = loads if isinstance(n.ctx, ast.Load) else stores
+            counts[n.id] = counts.get(n.id, 0) + 1
+    return loads, stores
+
+
 def bound_values(node) -> dict[str, list]:
     r"""name -> what each binding of it in `node` binds: the value of `name = value`, None for every other binding
     (an item of a tuple target, `name op= v`, an annotation, a loop's, `with`'s or `:=`'s target). A name

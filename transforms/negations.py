@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 
+from .names import name_counts
 from .walk import child_parent_pairs, fix_locations, walk
 
 __all__ = ["spread_number_negations"]
@@ -45,11 +46,7 @@ def spread_number_negations(fdef: ast.FunctionDef, shapes, removable: set) -> bo
             u = -x_bar / c
             return x_bar * c + u
     """
-    reads, stores = {}, {}
-    for node in walk(fdef):
-        if isinstance(node, ast.Name):
-            counts = reads if isinstance(node.ctx, ast.Load) else stores
-            counts[node.id] = counts.get(node.id, 0) + 1
+    reads, stores = name_counts(fdef)
     changed = False
 
     def block(stmts):

@@ -31,7 +31,7 @@ import numpy as np
 
 from .context import ctx
 from .item_updates import split_item_adjoints
-from .names import load
+from .names import load, name_counts
 from .shapes import Keyed, Seq, Shapes, ZeroScalar, broadcast, hashable, items_of, literal
 from .walk import child_parent_pairs, fix_locations, replace_child, walk
 
@@ -1644,13 +1644,7 @@ def fold_negations(fdef: ast.FunctionDef, removable: set) -> bool:
     same block with neither `t` nor `a` assigned in between. Returns whether anything changed.
     """
     changed = False
-    reads, stores = {}, {}
-    for node in walk(fdef):
-        if isinstance(node, ast.Name):
-            if isinstance(node.ctx, ast.Load):
-                reads[node.id] = reads.get(node.id, 0) + 1
-            elif isinstance(node.ctx, ast.Store):
-                stores[node.id] = stores.get(node.id, 0) + 1
+    reads, stores = name_counts(fdef)
 
     def block(stmts):
         nonlocal changed
