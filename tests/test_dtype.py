@@ -187,3 +187,24 @@ def test_float64_terms_into_a_float32_adjoint_array():
     np.testing.assert_allclose(gx, want[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(gw, want[1], rtol=1e-5, atol=1e-6)
     check_all(rows_weighted, (x.astype(np.float64), w), wrt=(0, 1))
+
+
+def _state_in_float32(W, xs):
+    h = np.zeros(W.shape[0], dtype=np.float32)  # (a dtype keyword: real floats, as np.zeros(n, np.float32))
+    loss = 0.0
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+        loss = loss + np.sum(h * h)
+    return loss
+
+
+def test_a_state_made_with_a_dtype_keyword_is_real_and_its_unread_loss_is_not_computed():
+    r = np.random.default_rng(7)
+    W, xs = (r.normal(size=(4, 4)) * 0.4).astype(np.float32), r.normal(size=(5, 4)).astype(np.float32)
+    src = s2s.source(s2s.grad(_state_in_float32), W, xs)
+    code = [line for line in src.splitlines() if not line.lstrip().startswith("#")]
+    assert not any("np.sum(" in line or "loss = loss +" in line for line in code), src  # (nothing reads the loss)
+    got = s2s.grad(_state_in_float32)(W, xs)
+    assert got.dtype == np.float32
+    want = s2s.derivative(_state_in_float32)(W.astype(float), xs.astype(float))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

@@ -1044,6 +1044,9 @@ def real_alone(site) -> bool:
     return site.nargs == 1 and set(site.keywords) == {"dtype"} and site.real_dtype("dtype")
 
 
+real_alone.judges_keywords = True  # (`np.zeros(n, dtype=np.float32)` as `np.zeros(n, np.float32)`: it checks them)
+
+
 def real_of_two(site) -> bool:
     """np.outer(a, b) of two real arguments."""
     return site.nargs == 2 and site.real(0) and site.real(1)
