@@ -327,7 +327,12 @@ class Reverse:
             return pre + [ast.copy_location(node, s)]
         if isinstance(s, ast.For):
             pre = self.materialize(s.body)
+            counter_zero = s.target.id in self.zero
             body = self.bwd_block(s.body, True)
+            if s.target.id in self.active and not (counter_zero and s.target.id not in self.touched(s.body)):
+                # (each trip binds the counter: what flowed into its adjoint stops there, never reaching a
+                # value the name held before the loop, `i = a * b; for i in range(3): ...; return s * i`)
+                body.append(_assign(self.adj(s.target.id), ast.Constant(0.0), s))
             self.zero -= self.touched(s.body)
             post = []
             if self.records(s.target.id, True) and self.facts.assign_count.get(s.target.id, 0) > 1:
