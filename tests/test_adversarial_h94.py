@@ -134,3 +134,14 @@ def test_variance_with_a_local_both_loops_bind():
     value, g = s2s.value_and_grad(variance_of_sines)(x)
     assert value == pytest.approx(variance_of_sines(x))
     np.testing.assert_allclose(g, fd_grad(variance_of_sines, (x,)), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("n", [0, 3])
+def test_a_loop_counter_has_no_tangent_from_what_the_name_held(n):
+    # forward mode kept i_dot = a_dot * b through `for i in range(n)`: with n = 3 s2s.jvp's d/da was 21.06
+    # (right: 2 b^3 = 4.394) and s2s.hessian's d2/da2 2.86 (right: 0, f is linear in a)
+    a, b = 0.7, 1.3
+    _, tangent = s2s.jvp(counter_rebinds_a_number, (a, b, n), (1.0, 0.0, 0))
+    assert tangent == pytest.approx(2 * b ** 3 if n else 2 * a * b)
+    assert s2s.hessian(counter_rebinds_a_number, wrt=0)(a, b, n) == pytest.approx(0.0 if n else 2 * b, abs=1e-12)
+    assert s2s.hessian(counter_rebinds_a_number, wrt=1)(a, b, n) == pytest.approx(12 * a * b if n else 0.0, abs=1e-12)

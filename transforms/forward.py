@@ -112,7 +112,12 @@ class Forward:
             return [ast.copy_location(ast.If(test=s.test, body=self.block(s.body) or [ast.Pass()],
                                              orelse=self.block(s.orelse)), s)]
         if isinstance(s, ast.For):
-            return [ast.copy_location(ast.For(target=s.target, iter=s.iter, body=self.block(s.body) or [ast.Pass()],
+            body = self.block(s.body)
+            if isinstance(s.target, ast.Name) and s.target.id in self.active:
+                # (a counter the name's other values make active: the loop binds an int, whose tangent is 0;
+                # without this, `i = a * b; for i in range(3): s = s + i` read a * b's tangent for i)
+                body = [_assign(self.dot(s.target.id), ast.Constant(0.0), s)] + body
+            return [ast.copy_location(ast.For(target=s.target, iter=s.iter, body=body or [ast.Pass()],
                                               orelse=[]), s)]
         if isinstance(s, ast.While):
             body = self.block(s.body) + self.block(annotations.get(s, annotations.LOOP_TEST))
