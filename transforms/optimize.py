@@ -32,10 +32,13 @@ order they run, under the names `s2s show --stages` prints; in that order they d
    temporary read once by elementwise arithmetic takes the result in place
    (`transforms/reuse.py`), `s2s.finish` goes where it would return the adjoint
    itself (`transforms/finish.py`), numbers every trip of a loop computes alike are
-   computed once before it (`transforms/invariants.py`), and number temporaries
-   read once are written into their reader (`transforms/merge.py`).
+   computed once before it (`transforms/invariants.py`), a negated number read several
+   times is negated where its reads take the sign (`transforms/negations.py`), and number
+   temporaries read once are written into their reader (`transforms/merge.py`).
 8. For shape-specialised code, item assignments and index adjoints into arrays no
-   one else can see are written in place (`transforms/item_updates.py`).
+   one else can see are written in place (`transforms/item_updates.py`); then a
+   forward loop and its backward loop whose trips are independent become one loop
+   without the tape (`transforms/fusion.py`).
 9. In `s2s.grad`'s shape-specialised code, solves with a matrix whose inverse the
    code computes anyway read that inverse (`transforms/inverses.py`); a sum of two products
    with a shared factor is one product (the adjoint of a Gram product `A @ A.T`: `(G + G.T) @ A`), a
