@@ -204,6 +204,16 @@ def two_loops_one_counter(x, w):
     return s * t
 
 
+def windows_of_two_loops(x, w):
+    s = 0.0
+    for i in range(x.shape[0] - 1):
+        s = s + np.sum(x[i:i + 2] * w)
+    t = 0.0
+    for i in range(x.shape[0] - 1):
+        t = t + np.sum(np.sin(x[i:i + 2]))
+    return s * t + np.sum(x[i:i + 2])  # (the window of the last trip, after the loops)
+
+
 CASES = {
     "rnn_local": (rnn_local, lambda r: (r.normal(size=(5, 5)) * 0.3, r.normal(size=(5, 3)), r.normal(size=(4, 3))), 0),
     "euler_k": (euler, lambda r: (1.3, 0.8), 0),
@@ -229,6 +239,7 @@ CASES = {
     "gated_loop": (gated_loop, lambda r: (r.normal(size=(5, 6)) * 0.5, r.normal(size=(4, 2))), 0),
     "gated_over_rows": (gated_over_rows, lambda r: (r.normal(size=(5, 6)) * 0.5, r.normal(size=(4, 2))), (0, 1)),
     "gated_no_rows": (gated_loop, lambda r: (r.normal(size=(5, 6)) * 0.5, np.zeros((0, 2))), 0),
+    "windows_of_two_loops": (windows_of_two_loops, lambda r: (r.normal(size=6), r.normal(size=2)), (0, 1)),
     "two_loops_one_counter": (two_loops_one_counter, lambda r: (r.normal(size=(5, 3)), r.normal(size=3)), (0, 1)),
     "skipped_trips": (skipped_trips, lambda r: (r.normal(size=(3, 5)) * 0.5, r.normal(size=(4, 2))), 0),
 }
@@ -241,8 +252,9 @@ def test_slices_of_known_bounds_keep_the_specialised_path():
 
 def test_a_counter_of_two_loops_keeps_the_specialised_path():
     # `i` of both loops is saved before the second and restored after its backward loop: still an int where read
-    src = _source("two_loops_one_counter")
-    assert "unbroadcast" not in src and "expand_reduced" not in src and "# s2s:" not in src, src
+    for name in ("two_loops_one_counter", "windows_of_two_loops"):  # (`x[i:i + 2]`: a window of 2 in both)
+        src = _source(name)
+        assert "unbroadcast" not in src and "expand_reduced" not in src and "# s2s:" not in src, src
 
 
 def test_no_rows_gives_an_empty_gradient():

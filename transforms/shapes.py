@@ -620,9 +620,10 @@ class Shapes:
         # an int: a name bound only ever by loops over ranges, or by int arithmetic on ints (`i2 = i + 1`)
         self.ints = {name for name, count in range_loops.items()
                      if self._bindings.get(name) == count and name not in params_bound}
-        self._counters = set(self.ints)  # (no other binding: a `Counted` fact of one stays true until its loop)
         self.ints |= {name for name, count in range_loops.items() if name not in params_bound
                       and self._tape_bound_counter(name, count)}  # (`i` of two loops, saved and restored between)
+        self._counters = set(self.ints)  # (bound by its loops and the tape alone: a `Counted` fact of one stays
+        # true until its loop binds it, or the tape's restore does)
         self._param_names = params_bound
         self._fdef, self._maybe_unbound = fdef, None
         params, kinds = self._held_containers(fdef, params, kinds or {})
