@@ -834,3 +834,27 @@ def test_jvp_of_a_0d_array_updated_through_an_ellipsis():
     _, tangent = s2s.jvp(zero_d_scaled_in_place, (X3,), (v,))
     assert_close(tangent, np.sum(fd_grad(zero_d_scaled_in_place, [X3]) * v))
     _all_reverse_forms(zero_d_scaled_in_place, [X3])
+
+
+# ---------------------------------------------------------------- the real names asked while they are found
+
+
+def _pair(p):
+    return p, 2.0 * p
+
+
+def stacked_from_a_0d_sum(x):
+    y = np.array(np.sum(np.ones((3, 4))))
+    a, b = _pair(y)
+    v = np.stack([(0.5 + (a * np.linspace(0.5, 2.0, 1)) ** 2) ** -1.0]) * np.ones((1, 4))
+    return b + np.sum(np.sin(v)) + b + np.inner(np.mean(x[0:1, -2:], axis=0), np.ones((2,)))
+
+
+def test_a_question_of_realness_asked_while_the_real_names_are_found_ends():
+    # the shape of a full reduction of an array of unknown shape asks whether it is real, which asked for the
+    # real names while they were being found, which asked for that shape: a RecursionError (fuzz seed 1472)
+    x = np.random.default_rng(3).normal(size=(3, 4))
+    value, g = s2s.value_and_grad(stacked_from_a_0d_sum)(x)
+    assert value == pytest.approx(stacked_from_a_0d_sum(x), rel=1e-12)
+    assert_close(g, fd_grad(stacked_from_a_0d_sum, [x]))
+    _all_reverse_forms(stacked_from_a_0d_sum, [x])

@@ -1369,8 +1369,12 @@ class Shapes:
             saved = self.env, self.at, self._valuing, self._name_values  # (a question of `value_of` may be open)
             self.env, self.at = {p: fact for p, fact in self.env.items() if p in self._params}, {}
             self._valuing, self._name_values = set(), {}
+            self._early_reals = frozenset()  # (a question asked while they are found claims no name real)
             try:
                 self._early_reals = self._real_names(self._kinds)
+            except BaseException:
+                self._early_reals = None
+                raise
             finally:
                 self.env, self.at, self._valuing, self._name_values = saved
         return self._early_reals
