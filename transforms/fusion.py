@@ -46,6 +46,7 @@ import ast
 
 import numpy as np
 
+from .names import assigned_names, loaded_names, names_in
 from .walk import fix_locations, walk
 
 __all__ = ["fuse_independent_trips"]
@@ -145,7 +146,7 @@ def _fuse(body, i, j, stack, shapes, pure, np_name, stores):
     popped = set(_popped(pops))
     if _read_after_pop(backward.body, popped, stack):
         return None
-    bounds = _loads(forward.iter)
+    bounds = loaded_names(forward.iter)
     forward_writes = _writes(forward_body) | {target}
     backward_writes = _writes(backward_body) | _changed_in_place(backward_body, np_name)
     if bounds & (forward_writes | backward_writes | _writes(mid)):
@@ -166,7 +167,7 @@ def _fuse(body, i, j, stack, shapes, pure, np_name, stores):
     if _mentions_set(rest) & own or not all(_adds_to(s, sums, np_name) for s in _statements_mentioning(rest, sums)):
         return None
     if not _changes_only_sums(rest, sums, stack, shapes, np_name) or any(
-            _loads(h.value) & sums - _writes([h]) for h in hoisted):
+            loaded_names(h.value) & sums - _writes([h]) for h in hoisted):
         return None  # (an array the trips read changed after them; a sum read under another name)
     if not _sums_allocated(backward_body, sums, hoisted, stores, shapes, np_name):
         return None
@@ -380,7 +381,7 @@ def _read_after_pop(stmts, popped, stack) -> bool:
     """Whether some popped name is read after its pop in `stmts`, in the order of the text."""
     gone = set()
     for s in _flat(stmts):
-        reads = _loads(s.test) if isinstance(s, ast.If) else _loads(s)
+        reads = loaded_names(s.test) if isinstance(s, ast.If) else loaded_names(s)
         if reads & gone:
             return True
         if _is_pop(s, stack) and isinstance(s, ast.Assign):
@@ -398,20 +399,16 @@ def _flat(stmts):
 
 
 # ---- names -----------------------------------------------------------------------------------------------
-def _loads(node) -> set[str]:
-    return {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-
-
 def _loads_of(stmts) -> set[str]:
-    return set().union(*(_loads(s) for s in stmts)) if stmts else set()
+    return set().union(*(loaded_names(s) for s in stmts))
 
 
 def _writes(stmts) -> set[str]:
-    return {n.id for s in stmts for n in walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return set().union(*(assigned_names(s) for s in stmts))
 
 
 def _mentions_set(stmts) -> set[str]:
-    return {n.id for s in stmts for n in walk(s) if isinstance(n, ast.Name)}
+    return set().union(*(names_in(s) for s in stmts))
 
 
 def _mentions(stmts, names) -> bool:
@@ -451,36 +448,32 @@ def _exposed_and_bound(stmts, defined):
     out = set()
     for s in stmts:
         if isinstance(s, ast.If):
-            out |= _loads(s.test) - defined
+            out |= loaded_names(s.test) - defined
             e1, d1 = _exposed_and_bound(s.body, set(defined))
             e2, d2 = _exposed_and_bound(s.orelse, set(defined))
             out |= e1 | e2
             defined = d1 & d2
         elif isinstance(s, ast.For | ast.While):  # (a loop may run no trip: it binds nothing for after it)
             head = s.iter if isinstance(s, ast.For) else s.test
-            out |= _loads(head) - defined
-            inner = defined | (_names_in(s.target) if isinstance(s, ast.For) else set())
+            out |= loaded_names(head) - defined
+            inner = defined | (names_in(s.target) if isinstance(s, ast.For) else set())
             out |= _exposed(s.body, inner) | _exposed(s.orelse, defined)
         elif isinstance(s, ast.AugAssign):
-            out |= (_loads(s.value) | _loads(s.target) | _names_in(s.target)) - defined
+            out |= (loaded_names(s.value) | loaded_names(s.target) | names_in(s.target)) - defined
             if isinstance(s.target, ast.Name):
                 defined = defined | {s.target.id}
         elif isinstance(s, ast.Assign):
-            out |= (_loads(s.value) | set().union(*(_loads(t) for t in s.targets))) - defined
+            out |= (loaded_names(s.value) | set().union(*(loaded_names(t) for t in s.targets))) - defined
             defined = defined | _writes([s])
         else:
-            out |= _loads(s) - defined
+            out |= loaded_names(s) - defined
     return out, defined
-
-
-def _names_in(target) -> set[str]:
-    return {n.id for n in walk(target) if isinstance(n, ast.Name)}
 
 
 # ---- sums and the statements between the loops -----------------------------------------------------------
 def _statements_mentioning(stmts, names):
-    return [s for s in _flat(stmts) if not isinstance(s, ast.If) and _names_in(s) & names] + \
-        [s for s in _flat(stmts) if isinstance(s, ast.If) and _names_in(s.test) & names]
+    return [s for s in _flat(stmts) if not isinstance(s, ast.If) and names_in(s) & names] + \
+        [s for s in _flat(stmts) if isinstance(s, ast.If) and names_in(s.test) & names]
 
 
 def _adds_to(s, sums, np_name) -> bool:
@@ -488,8 +481,8 @@ def _adds_to(s, sums, np_name) -> bool:
     `np.add.at(w, i, e)`)."""
     if isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Add | ast.Sub):
         base = s.target.value if isinstance(s.target, ast.Subscript) else s.target
-        index = _names_in(s.target.slice) if isinstance(s.target, ast.Subscript) else set()
-        return isinstance(base, ast.Name) and base.id in sums and not (index | _names_in(s.value)) & sums
+        index = names_in(s.target.slice) if isinstance(s.target, ast.Subscript) else set()
+        return isinstance(base, ast.Name) and base.id in sums and not (index | names_in(s.value)) & sums
     if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
             and s.targets[0].id in sums:
         name, v, terms = s.targets[0].id, s.value, []
@@ -497,9 +490,9 @@ def _adds_to(s, sums, np_name) -> bool:
             terms.append(v.right)
             v = v.left
         return bool(terms) and isinstance(v, ast.Name) and v.id == name \
-            and not set().union(*(_names_in(t) for t in terms)) & sums
+            and not set().union(*(names_in(t) for t in terms)) & sums
     if (name := _add_at(s, np_name)) is not None:
-        return name in sums and not (_names_in(s.value.args[1]) | _names_in(s.value.args[2])) & sums
+        return name in sums and not (names_in(s.value.args[1]) | names_in(s.value.args[2])) & sums
     return False
 
 
@@ -557,7 +550,7 @@ def _hoisted(mid, needed):
             if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)):
                 return None
             chosen.append(s)
-            needed = (needed - _writes([s])) | _loads(s.value)
+            needed = (needed - _writes([s])) | loaded_names(s.value)
     return list(reversed(chosen))
 
 
@@ -569,7 +562,7 @@ def _hoistable(mid, hoisted, rest, forward_body, forward_writes, stack, shapes, 
     for s in hoisted:
         before = mid[:next(k for k, m in enumerate(mid) if m is s)]
         earlier_rest = [m for m in before if not any(m is h for h in hoisted)]
-        if _loads(s.value) & (forward_writes | rest_writes | {stack}):
+        if loaded_names(s.value) & (forward_writes | rest_writes | {stack}):
             return False
         if _writes([s]) & (_mentions_set(forward_body) | rest_writes | _mentions_set(earlier_rest)):
             return False

@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 
 from .names import name_counts
-from .walk import child_parent_pairs, fix_locations, walk
+from .walk import child_parent_pairs, fix_locations, replace_child, walk
 
 __all__ = ["spread_number_negations"]
 
@@ -186,15 +186,6 @@ def _rewrite(stmt, t, a):
 
 def _replace(parents, old, new):
     parent = parents[id(old)]
-    for field, value in ast.iter_fields(parent):
-        if value is old:
-            setattr(parent, field, new)
-            parents[id(new)] = parent
-            return
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                if item is old:
-                    value[i] = new
-                    parents[id(new)] = parent
-                    return
-    raise AssertionError("not a child")
+    if not replace_child(parent, old, new):
+        raise AssertionError("not a child")
+    parents[id(new)] = parent
