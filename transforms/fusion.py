@@ -96,14 +96,16 @@ def fuse_independent_trips(fdef: ast.FunctionDef, stack: str | None, shapes, pur
         return False
     changed = False
     body = fdef.body
+    stores = _stores(fdef)  # (counted again after a fusion only: it drops bindings)
     i = 0
     while i < len(body):
         if isinstance(body[i], ast.For):
             j = next((k for k in range(i + 1, len(body)) if _backward_of(body[i], body[k])), None)
             if j is not None:
-                fused = _fuse(body, i, j, stack, shapes, pure, np_name, _stores(fdef))
+                fused = _fuse(body, i, j, stack, shapes, pure, np_name, stores)
                 if fused is not None:
                     body[:] = fused
+                    stores = _stores(fdef)
                     changed = True
                     continue
         i += 1

@@ -658,7 +658,11 @@ class Shapes:
         placeholder `None` (never read as a value) and restores of what was saved from it (a counter's int)."""
         values = self._assigned_values.get(name, [])
         return self._bindings.get(name) == len(values) and sum(v is None for v in values) == loops \
-            and all(v is None or self._is_pop(v) or self._placeholder(v, name) for v in values)
+            and all(v is None or self._by_tape(v, name) for v in values)
+
+    def _by_tape(self, value, name) -> bool:
+        """Whether `value`, bound to `name`, is the tape's: its placeholder `None` or a restore of what was saved."""
+        return self._is_pop(value) or self._placeholder(value, name)
 
     def _placeholder(self, value, name) -> bool:
         """Whether `value` is the tape's placeholder `None` bound to `name` (never read as a value; a `None`
@@ -816,9 +820,7 @@ class Shapes:
             drop = set()
             for n in todo:
                 seen = _Asked(ints)
-                if all(self._int_expr(v, seen) or self._is_pop(v)
-                       or self._placeholder(v, n)
-                       for v in self._assigned_values[n]):
+                if all(self._int_expr(v, seen) or self._by_tape(v, n) for v in self._assigned_values[n]):
                     asked[n] = seen.names
                 else:
                     drop.add(n)
@@ -902,7 +904,7 @@ class Shapes:
         for name, values in self._assigned_values.items():
             if name in params_bound or self._bindings.get(name) != len(values):
                 continue
-            made = [v for v in values if not (self._is_pop(v) or self._placeholder(v, name))]
+            made = [v for v in values if not self._by_tape(v, name)]
             if len(made) == 1 and isinstance(made[0], ast.Call) and self.callee(made[0]) is np.arange \
                     and not made[0].keywords and 1 <= len(made[0].args) <= 3 \
                     and all(type(self.value_of(a)) is int for a in made[0].args) \
@@ -1266,7 +1268,7 @@ class Shapes:
             drop = set()
             for n in todo:
                 seen = _Asked(env)
-                if all(self._is_pop(v) or self._placeholder(v, n)
+                if all(self._by_tape(v, n)
                        or self.real(v, seen) for v in values_of[n]):
                     asked[n] = seen.names
                 else:
@@ -1290,7 +1292,7 @@ class Shapes:
                       and sum(v is None for v in values) == len(self._updated_values.get(n, ()))}
         candidates |= numbers
         while True:
-            drop = {n for n in candidates if not all(self._is_pop(v) or self._placeholder(v, n)
+            drop = {n for n in candidates if not all(self._by_tape(v, n)
                                                      or self._certain_number(v, candidates)
                                                      for v in values_of.get(n, ()))}
             if not drop:
@@ -1501,7 +1503,7 @@ class Shapes:
         seen.add(name)
         out = []
         for v in values:
-            if self._is_pop(v) or self._placeholder(v, name):
+            if self._by_tape(v, name):
                 continue
             if isinstance(v, ast.Name) and v.id in self.local:
                 inner = self._tuples_bound(v.id, seen)
