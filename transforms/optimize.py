@@ -33,8 +33,9 @@ order they run, under the names `s2s show --stages` prints; in that order they d
    (`transforms/reuse.py`), `s2s.finish` goes where it would return the adjoint
    itself (`transforms/finish.py`), numbers every trip of a loop computes alike are
    computed once before it (`transforms/invariants.py`), a negated number read several
-   times is negated where its reads take the sign (`transforms/negations.py`), and number
-   temporaries read once are written into their reader (`transforms/merge.py`).
+   times is negated where its reads take the sign (`transforms/negations.py`), number
+   temporaries read once are written into their reader (`transforms/merge.py`), and like terms of
+   a sum are added once (`transforms/like_terms.py`: `t * x + t * x` is `2.0 * (t * x)`).
 8. For shape-specialised code, item assignments and index adjoints into arrays no
    one else can see are written in place (`transforms/item_updates.py`); then a
    forward loop and its backward loop whose trips are independent become one loop
@@ -72,6 +73,7 @@ from .index_adjoints import accumulate_index_adjoints
 from .invariants import hoist_loop_invariants
 from .inverses import share_inverses
 from .item_updates import drop_restored_items, explain_copies, update_items_in_place
+from .like_terms import combine_like_terms
 from .list_adjoints import pop_owned_list_adjoints
 from .merge import merge_number_temporaries
 from .negations import spread_number_negations
@@ -268,7 +270,7 @@ def late_step(c: Code) -> Code:
     """The rewrites of the finished code (each in its own module): max/min adjoints counted only at
     ties, array temporaries read once lending their array, `finish` dropped where it returns its
     adjoint, a returned argument's array copied, a list adjoint's own list popped in place, invariant numbers out of loops, once-read number
-    temporaries into their reader."""
+    temporaries into their reader, like terms added once."""
     if c.shapes is not None:
         split_extreme_ties(c.fdef, c.inferred, c.shapes.np_name)
         shapes = c.shapes.shapes(c.fdef)
@@ -280,6 +282,10 @@ def late_step(c: Code) -> Code:
         hoist_loop_invariants(c.fdef, shapes, specialize._pure)
         spread_number_negations(c.fdef, shapes, made_up & c.removable)
         merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up, c.stack)
+        for _ in range(4):  # (a temporary read twice may be read once now, and its value have like terms)
+            if not (combine_like_terms(c.fdef, shapes, specialize._pure)
+                    and merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up, c.stack)):
+                break
         c.inferred = shapes  # (still true: these rewrites move and merge expressions, none changes a shape)
     return c
 
