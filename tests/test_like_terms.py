@@ -99,11 +99,11 @@ def test_accumulations_left_as_they_are(body):
 # ---- programs -------------------------------------------------------------------------------------------------
 
 def cube_root(a):
-    x = a if a > 1.0 else 1.0
-    dx = 1.0
-    while abs(dx) > 1e-12 * abs(x):
-        dx = (x * x * x - a) / (3.0 * x * x)
-        x = x - dx
+    x = max(a, 1.0)
+    step = 1.0
+    while abs(step) > 1e-12 * abs(x):
+        step = (x * x * x - a) / (3.0 * x * x)
+        x -= step
     return x
 
 

@@ -798,3 +798,22 @@ def test_an_item_update_of_an_array_needs_no_ownership_check():
     src = s2s.source(s2s.grad(neighbour_products), x)
     assert "unshared" not in src, src
     check_all(neighbour_products, (x,), use_autograd=False)
+
+
+def _clamped_newton(a):
+    x = max(a, 1.0)
+    for _ in range(6):
+        x -= (x * x - a) / (2.0 * x)
+    return x + min(-0.5, a) * min(a, x, 2)
+
+
+@pytest.mark.parametrize("a", [3.0, 0.25, 1.0, -0.5, -2.0])
+def test_builtin_max_and_min_with_number_literals_are_numbers(a):
+    # `x = max(a, 1.0)` is a number, so `x -= ...` rebinds it (no ownership check), and the adjoint of max and
+    # min of numbers and literals is a choice of numbers, not s2s.grad_select's list; ties and all
+    src = s2s.source(s2s.grad(_clamped_newton), a)
+    assert "unshared" not in src and "grad_select" not in src, src
+    got = s2s.grad(_clamped_newton)(a)
+    assert got == pytest.approx(s2s.derivative(_clamped_newton)(a), rel=1e-13)  # (at ties too: 1.0, -0.5)
+    if a not in (1.0, -0.5):
+        check_all(_clamped_newton, (a,))

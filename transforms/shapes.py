@@ -1320,6 +1320,8 @@ class Shapes:
         if callee in (abs, float, int) or getattr(callee, "__module__", None) == "math" \
                 or isinstance(callee, np.ufunc) and callee.nout == 1:
             return all(self._certain_number(a, names) for a in node.args)
+        if callee in (max, min) and len(node.args) >= 2:  # one of its arguments (`x = max(a, 1.0)`)
+            return all(self._certain_number(a, names) for a in node.args)
         return False
 
     def real(self, node, reals=None) -> bool:

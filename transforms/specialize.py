@@ -628,8 +628,8 @@ class _Rewrite(ast.NodeTransformer):
                                                                    ctx=ast.Load())], keywords=[])
         if name == "grad_select" and isinstance(self.shapes.of(node), Seq) and isinstance(args[0], ast.Name) \
                 and isinstance(args[1], ast.Name) and isinstance(args[2], ast.List | ast.Tuple) \
-                and all(isinstance(e, ast.Name) for e in args[2].elts):
-            return self._selection(args[0], args[1], args[2].elts)
+                and all(isinstance(e, ast.Name) or _number(e) is not None for e in args[2].elts):
+            return self._selection(args[0], args[1], args[2].elts)  # (`max(a, 1.0)`: a number literal too)
         if name == "grad_einsum_parts" and isinstance(self.shapes.of(node), Seq):
             return self._einsum_parts(node, args)
         if name == "grad_clip" and len(args) == 4 and _array_shape(shapes[0]) \
@@ -685,7 +685,9 @@ class _Rewrite(ast.NodeTransformer):
         argument equal to the one chosen, as the helper gives it, and to the first where m is a NaN (builtin
         min and max keep a NaN only where it comes first); a number each."""
         def chose(k):
-            equal = ast.Compare(left=ast.Name(id=items[k].id, ctx=ast.Load()), ops=[ast.Eq()], comparators=[chosen])
+            item = ast.Name(id=items[k].id, ctx=ast.Load()) if isinstance(items[k], ast.Name) \
+                else ast.Constant(_number(items[k]))
+            equal = ast.Compare(left=item, ops=[ast.Eq()], comparators=[chosen])
             if k:
                 return equal
             nan = ast.Compare(left=chosen, ops=[ast.NotEq()], comparators=[chosen])
