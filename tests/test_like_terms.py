@@ -49,6 +49,8 @@ def _rewrite(src, shapes=None):
     ("return a + t * x * x + 2.0 * (x * t * x)", "return a + 3.0 * (t * x * x)"),
     ("return f(a + b * c + c * b, a)", "return f(a + 2.0 * (b * c), a)"),
     ("return (a * b + b * a) * (c + c)", "return 2.0 * (a * b) * (2.0 * c)"),
+    ("return a + (-b) * c + t * x + t * x", "return a + -b * c + 2.0 * (t * x)"),  # a term left keeps its sign
+    ("return -(2.0 * a) + t * x - (-b) * c + t * x", "return -(2.0 * a) + 2.0 * (t * x) - -b * c"),
 ])
 def test_like_terms_of_a_number_sum_are_added_once(src, expected):
     changed, out = _rewrite(f"def f(a, b, c, t, x):\n    {src}\n")
@@ -152,6 +154,16 @@ def test_scalar_programs(f, args, wrt):
     got = check_all(f, args, wrt=wrt)
     general = s2s.derivative(f, wrt=wrt)(*args)
     np.testing.assert_allclose(np.asarray(got), np.asarray(general), rtol=1e-13)
+
+
+def negated_factor(x, y):
+    return x * x + (-y) * x
+
+
+def test_a_term_with_a_negated_factor_next_to_like_terms():
+    # (the sign of `(-y) * x` was counted twice where `x * x`'s terms combined: d/dx 1.9 where it is 3.3)
+    got = check_all(negated_factor, (1.3, -0.7), wrt=(0, 1))
+    np.testing.assert_allclose(np.asarray(got), [3.3, -1.3], rtol=1e-13)
 
 
 @pytest.mark.parametrize("shape, other", [((5,), (5,)), ((4, 3), (3,)), ((2, 1, 3), (4, 1)), ((), ())])

@@ -115,12 +115,12 @@ def _combined(top, shapes, pure):
     if shapes.of(top) != () or not shapes.real(top):
         return None
     terms = _terms(top, 1, [])
-    read = []  # (sign, coefficient, factors, key, term)
-    for sign, term in terms:
+    read = []  # (the sign of the term in the sum, the sign of its value, coefficient, factors, key, term)
+    for place_sign, term in terms:
         if shapes.of(term) != () or not pure(term, shapes):
             return None
         factors = []
-        sign *= _factors(term, factors)
+        sign = place_sign * _factors(term, factors)  # (`a + (-b) * c`: the term stays `(-b) * c`, added)
         if not all(_number(f) or shapes.of(f) == () and shapes.real(f) for f in factors):
             return None
         coefficient, rest = 1, []
@@ -131,17 +131,17 @@ def _combined(top, shapes, pure):
                 rest.append(f)
         moderate = all(_MOVABLE[0] <= abs(f.value) <= _MOVABLE[1] for f in factors if _number(f))
         key = tuple(sorted(ast.dump(f) for f in rest)) if moderate else ()
-        read.append((sign, coefficient, rest, key, term))
+        read.append((place_sign, sign, coefficient, rest, key, term))
     groups: dict = {}
     for item in read:
-        if item[3]:  # (number literals alone are left as they are)
-            groups.setdefault(item[3], []).append(item)
-    merged = {key: sum(s * c for s, c, *_ in group) for key, group in groups.items()
-              if len(group) > 1 and sum(s * c for s, c, *_ in group) != 0}
+        if item[4]:  # (number literals alone are left as they are)
+            groups.setdefault(item[4], []).append(item)
+    merged = {key: sum(s * c for _, s, c, *_ in group) for key, group in groups.items()
+              if len(group) > 1 and sum(s * c for _, s, c, *_ in group) != 0}
     if not merged:
         return None
     out, done = None, set()
-    for sign, _, rest, key, term in read:
+    for sign, _, _, rest, key, term in read:
         if key in merged:
             if key in done:
                 continue
