@@ -51,6 +51,7 @@ def _rewrite(src, shapes=None):
     ("return (a * b + b * a) * (c + c)", "return 2.0 * (a * b) * (2.0 * c)"),
     ("return a + (-b) * c + t * x + t * x", "return a + -b * c + 2.0 * (t * x)"),  # a term left keeps its sign
     ("return -(2.0 * a) + t * x - (-b) * c + t * x", "return -(2.0 * a) + 2.0 * (t * x) - -b * c"),
+    ("return (1.0 - x) * 2.0 - (1.0 - x) * 3.0 + a", "return -(1.0 - x) + a"),  # not -1.0 - x
 ])
 def test_like_terms_of_a_number_sum_are_added_once(src, expected):
     changed, out = _rewrite(f"def f(a, b, c, t, x):\n    {src}\n")
@@ -164,6 +165,18 @@ def test_a_term_with_a_negated_factor_next_to_like_terms():
     # (the sign of `(-y) * x` was counted twice where `x * x`'s terms combined: d/dx 1.9 where it is 3.3)
     got = check_all(negated_factor, (1.3, -0.7), wrt=(0, 1))
     np.testing.assert_allclose(np.asarray(got), [3.3, -1.3], rtol=1e-13)
+
+
+def difference_factor(x, y):
+    s = (1.0 - y) * 2.0 - (1.0 - y) * 3.0
+    return x * s
+
+
+def test_a_negative_sum_of_a_difference_written_first():
+    # (the sign went into the difference's literal: s = -1.0 - y where it is y - 1.0, d/dx -1.4 where it is -0.6)
+    got = check_all(difference_factor, (1.3, 0.4), wrt=(0, 1))
+    np.testing.assert_allclose(np.asarray(got), [-0.6, 1.3], rtol=1e-13)
+    assert s2s.value_and_grad(difference_factor)(1.3, 0.4)[0] == pytest.approx(1.3 * -0.6, rel=1e-13)
 
 
 @pytest.mark.parametrize("shape, other", [((5,), (5,)), ((4, 3), (3,)), ((2, 1, 3), (4, 1)), ((), ())])

@@ -163,8 +163,8 @@ def _product(coefficient, factors):
 
 
 def _add(total, sign, term):
-    if total is None and sign < 0 and isinstance(term, ast.BinOp) and isinstance(term.left, ast.Constant) \
-            and term.left.value > 0:
+    if total is None and sign < 0 and isinstance(term, ast.BinOp) and isinstance(term.op, ast.Mult) \
+            and isinstance(term.left, ast.Constant) and term.left.value > 0:  # (not `-(1.0 - y)`: -1.0 - y)
         term.left.value = -term.left.value  # (`-2.0 * (x * t)`, a negative coefficient first)
         return term
     if total is None:
