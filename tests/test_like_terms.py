@@ -93,6 +93,7 @@ def test_the_same_expression_added_in_a_row_is_added_once_scaled():
     "v = v + t\n    v = v - t",               # opposite signs
     "v = v + t / u\n    v = v + t / u",       # may raise
     "v = v + t\n    w = v\n    v = v + t",    # not in a row
+    "v += t\n    v = v + t",                   # in place, then a new array: w = v before would see one add
 ])
 def test_accumulations_left_as_they_are(body):
     changed, out = _rewrite(f"def f(v, t, u):\n    {body}\n", _Arrays())
@@ -222,3 +223,40 @@ def test_compiled_path():
         warnings.simplefilter("error", compiled.CompiledFallbackWarning)
         got = s2s.grad(cube_root, compile="strict")(5.0)
     assert got == pytest.approx(s2s.derivative(cube_root)(5.0), rel=1e-13)
+
+
+# ---- a fuzzer of the pass: random sums of products, evaluated before and after ------------------------------
+
+def _random_term(rng, depth=0):
+    pick = rng.integers(0, 7 if depth < 2 else 3)
+    if pick == 0:
+        return str(rng.choice(["a", "b", "c"]))
+    if pick == 1:
+        return repr(float(rng.choice([0.5, 2.0, 3.0, 0.25, 1.0, 1e-300, 7.0])))
+    if pick == 2:
+        return f"{rng.choice(['a', 'b', 'c'])} * {rng.choice(['a', 'b', 'c'])}"
+    if pick == 3:
+        return f"-{_random_term(rng, depth + 1)}"
+    if pick == 4:
+        return f"({_random_term(rng, depth + 1)}) * ({_random_term(rng, depth + 1)})"
+    if pick == 5:
+        return f"({rng.choice(['1.0', '2.0'])} {rng.choice(['-', '+'])} {rng.choice(['a', 'b'])})"
+    return f"({_random_term(rng, depth + 1)} {rng.choice(['+', '-'])} {_random_term(rng, depth + 1)})"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fuzz_the_pass_keeps_the_value(seed):
+    rng = np.random.default_rng(seed)
+    values = {"a": 1.3, "b": -0.7, "c": 2.1}
+    changed_any = 0
+    for _ in range(150):
+        terms = [_random_term(rng) for _ in range(rng.integers(2, 7))]
+        expr = terms[0] + "".join(f" {rng.choice(['+', '-'])} {t}" for t in terms[1:])
+        changed, out = _rewrite(f"def f(a, b, c):\n    return {expr}\n")
+        changed_any += changed
+        before, after = {}, {}
+        exec(f"def f(a, b, c):\n    return {expr}\n", before)
+        exec(out, after)
+        want, got = before["f"](**values), after["f"](**values)
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-12), (expr, out)
+    assert changed_any > 10  # (the generator makes like terms often: the comparisons above are not vacuous)

@@ -21,7 +21,9 @@ Why the value is the same: the terms are the same numbers (each reads the same n
 point; nothing in a sum binds a name), multiplication is commutative and associative and `e + e`
 is `2 * e`, up to rounding: the derivative is the same function, computed with fewer roundings.
 Nothing new can raise (every term is pure) and a Python float coefficient keeps a float32 value's
-dtype (NumPy's Python scalars are weak).
+dtype (NumPy's Python scalars are weak). One edge is not kept: near the largest float a combined term
+may overflow where the original's partial sums did not (`t*x - z + t*x` with `t*x` and `z` about 1e308
+is finite, `2.0 * (t*x) - z` is inf), as the factoring of transforms/products.py may.
 """
 
 from __future__ import annotations
@@ -206,7 +208,8 @@ def _repeated_in(stmts, shapes, pure) -> bool:
             text = ast.dump(value)
             while k + count < len(stmts):
                 other = _accumulation(stmts[k + count])
-                if other is None or other[:2] != (name, sign) or ast.dump(other[2]) != text:
+                if other is None or other[:2] != (name, sign) or ast.dump(other[2]) != text \
+                        or type(stmts[k + count]) is not type(stmts[k]):  # (`v += e` in place; `v = v + e` anew)
                     break
                 count += 1
         if count > 1 and shapes.real(value) and shapes.of(value) is not None and pure(value, shapes) \
