@@ -230,9 +230,12 @@ class Site:
 
     def items_real(self, which) -> bool:
         """Whether the argument is a list no one changes (`Shapes.sealed`) whose items are all real floats
-        (numbers or arrays), or a tuple display of such."""
+        (numbers or arrays), or a tuple display of such, or a list no one else changes (`Shapes.appended`)
+        to which only real floats are appended."""
         node = self._node(which)
         items = self._shapes.sealed_items(node)
+        if items is None:
+            items = self._shapes.appended_items(node)
         return bool(items) and all(self._shapes.real(e, self._reals) for e in items)
 
     def literal(self, which, default=None):
@@ -566,6 +569,7 @@ class Shapes:
         self._assigned_values = {}  # name -> the value expressions bound to it (None: not a plain binding)
         self._updated_values = {}  # name -> `x op v` for each `x op= v` of it (read by `_real_names` only)
         self._bindings, loops = {}, []
+        self._unpacked = {}  # name -> (call, k) for each `a, b = call(...)` binding it to the call's item k
         self._placeholders = set()  # ids of the values of the tape's placeholders (`t = t2 = None`, annotated)
         self._exits = False  # whether some loop of `fdef` breaks or continues (`_leaves_early`)
         calls, reads, exprs = [], [], []  # (for `_sealed_lists` and `_appended_lists`: the one walk)
@@ -593,6 +597,10 @@ class Shapes:
                     names = [target.id] if isinstance(target, ast.Name) else assigned_names(target)
                     for name in names:
                         self._assigned_values.setdefault(name, []).append(n.value if isinstance(target, ast.Name) else None)
+                    if isinstance(target, ast.Tuple | ast.List) and isinstance(n.value, ast.Call) \
+                            and all(isinstance(e, ast.Name) for e in target.elts):
+                        for k, e in enumerate(target.elts):
+                            self._unpacked.setdefault(e.id, []).append((n.value, k))
                 if annotations.get(n, annotations.PLACEHOLDER, False):
                     self._placeholders.add(id(n.value))
                 if len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and self._is_pop(n.value):
@@ -633,6 +641,7 @@ class Shapes:
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
         self.sealed = self._sealed_lists(calls, reads, item_bases)
         self.appended = self._appended_lists(calls, reads, exprs)
+        self._name_reads = reads  # (for `_list_adjoints`)
         self._params = set(params)
         self._valuing = set()  # names whose value `value_of` is finding (a cycle claims nothing)
         self._name_values = {}  # name -> its value, within one outermost question of `value_of` (see there)
@@ -868,6 +877,7 @@ class Shapes:
         (`L.append(v)`, `L.pop()`) or read as arguments the way a sealed list is: no one else can change
         the list, so its facts follow those statements (`Seq` of its items; `ListOf` where only the items'
         one shape is known)."""
+        self._appends = {}  # appended list -> the values its `L.append(v)` statements append
         candidates = {n for n, values in self._assigned_values.items()
                       if n in self.assigned and n not in self.tapes and self._bindings.get(n) == 1
                       and len(values) == 1 and isinstance(values[0], ast.List) and not values[0].elts}
@@ -880,7 +890,21 @@ class Shapes:
         for n in [n for n in reads if n.id in candidates]:
             if id(n) not in as_argument:
                 candidates.discard(n.id)
+        for n in exprs:
+            step = _list_step(n, candidates)
+            if step is not None and step[1] == "append":
+                self._appends.setdefault(step[0], []).append(n.value.args[0])
         return candidates
+
+    def appended_items(self, node):
+        """The values appended to a list no one else changes (`_appended_lists`), which are all it ever
+        holds, else None (also where nothing is appended to it: an empty list).
+
+            >>> # hs = []; for ...: hs.append(h) -- [h]
+        """
+        if not (isinstance(node, ast.Name) and node.id in self.appended):
+            return None
+        return self._appends.get(node.id)
 
     def _argument_reads(self, calls, candidates) -> set:
         """The ids of the reads of `candidates` passed to calls that cannot change them."""
@@ -1257,8 +1281,13 @@ class Shapes:
         # `x op= v` is real where `x op v` is: an array's update keeps its dtype, a number's is `x op v`
         values_of = {n: [v for v in values if v is not None] + self._updated_values.get(n, [])
                      for n, values in self._assigned_values.items()}
+        unpacked = self._unpacked
         candidates = {n for n, values in self._assigned_values.items() if n not in self._params
-                      and sum(v is None for v in values) == len(self._updated_values.get(n, ()))}
+                      and sum(v is None for v in values) == len(self._updated_values.get(n, ()))
+                      + len(unpacked.get(n, ()))}
+        # a list adjoint of real items stands in the sets as ("list", its name): no name of a value is that
+        lists = self._list_adjoints()
+        candidates |= {("list", name) for name in lists}
         # Each round checks, against the names still standing, only the candidates whose last check asked
         # about a name the round before dropped: any other's check would ask the same and answer the same.
         asked = {}  # candidate -> the names whose membership its last check read
@@ -1268,15 +1297,78 @@ class Shapes:
             drop = set()
             for n in todo:
                 seen = _Asked(env)
-                if all(self._by_tape(v, n)
-                       or self.real(v, seen) for v in values_of[n]):
+                if type(n) is tuple:
+                    real = all(self._real_list_adjoint(v, seen) for v in lists[n[1]])
+                else:
+                    real = all(self._by_tape(v, n) or self.real(v, seen) for v in values_of[n]) \
+                        and all(self._real_unpacked(call, k, seen) for call, k in unpacked.get(n, ()))
+                if real:
                     asked[n] = seen.names
                 else:
                     drop.add(n)
             if not drop:
-                return env
+                return {n for n in env if type(n) is str}
             candidates = candidates - drop
             todo = {n for n in candidates if not asked[n].isdisjoint(drop)}
+
+    def _list_adjoints(self) -> dict:
+        """The local names bound only to a list of adjoints, `s2s.grad_stack(g, L, axis)` or `s2s.array_grad(g, L)`
+        (the pieces of `g`) or `L_bar, v_bar = s2s.append_grads(L_bar)` (the list less its last
+        item), and read nowhere but as `append_grads`'s argument (no other name holds the list, so nothing
+        else puts an item in it): name -> those values (`(call, 0)` for an `append_grads`).
+
+            >>> # hs_bar = s2s.grad_stack(H_bar, hs, 0); ...; hs_bar, g = s2s.append_grads_owned(hs_bar)
+        """
+        runtime = ctx().runtime
+        pops = {getattr(runtime, "append_grads", None), getattr(runtime, "append_grads_owned", None)} - {None}
+        stacks = {getattr(runtime, "grad_stack", None), getattr(runtime, "array_grad", None)} - {None}
+        if not pops or not stacks:
+            return {}
+        out = {}
+        for name, unpacked in self._unpacked.items():
+            values = self._assigned_values.get(name, [])
+            made = [v for v in values if v is not None]
+            if name in self._params or name in self.tapes or len(values) - len(made) != len(unpacked) \
+                    or not all(k == 0 and self._one_name_argument(call) and self.callee(call) in pops
+                               for call, k in unpacked) \
+                    or not all(isinstance(v, ast.Call) and self.callee(v) in stacks and not v.keywords
+                               and len(v.args) == (3 if self.callee(v) is getattr(runtime, "grad_stack", None) else 2)
+                               for v in made):
+                continue
+            out[name] = made + [call for call, _ in unpacked]
+        if out:
+            as_argument = {id(call.args[0]) for values in out.values() for call in values
+                           if self.callee(call) in pops}
+            for n in self._name_reads:
+                if n.id in out and id(n) not in as_argument:
+                    out.pop(n.id, None)
+        return out
+
+    @staticmethod
+    def _one_name_argument(call) -> bool:
+        return len(call.args) == 1 and not call.keywords and isinstance(call.args[0], ast.Name)
+
+    def _real_list_adjoint(self, value, reals) -> bool:
+        """Whether a value `_list_adjoints` found bound to a list adjoint holds real items where `reals` are:
+        the pieces of a real `g` (`s2s.grad_stack`'s; `s2s.array_grad`'s where the list's items are real
+        floats, not lists, which would get lists of pieces), or an `append_grads` of a list adjoint of real items."""
+        callee = self.callee(value)
+        if callee is getattr(ctx().runtime, "grad_stack", None):
+            return self.real(value.args[0], reals)
+        if callee is getattr(ctx().runtime, "array_grad", None):
+            items = self.sealed_items(value.args[1])
+            if items is None:
+                items = self.appended_items(value.args[1])
+            return self.real(value.args[0], reals) and bool(items) and all(self.real(e, reals) for e in items)
+        return ("list", value.args[0].id) in reals
+
+    def _real_unpacked(self, call, k, reals) -> bool:
+        """Whether item `k` of the tuple `call` gives is a real float where `reals` are: the last item of a list
+        adjoint of real items that `s2s.append_grads(L_bar)` takes off (`_list_adjoints`)."""
+        runtime = ctx().runtime
+        return k == 1 and self._one_name_argument(call) \
+            and self.callee(call) in (getattr(runtime, "append_grads", None), getattr(runtime, "append_grads_owned", None)) \
+            and ("list", call.args[0].id) in reals
 
     def number_names(self, numbers) -> set:
         """Names that certainly hold numbers (never an array, a list or another object that changes in place),

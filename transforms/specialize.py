@@ -42,7 +42,8 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
                          "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",
-                         "grad_select", "append_grads", "append_grads_owned", "grad_stack")
+                         "grad_select", "append_grads", "append_grads_owned", "grad_stack", "grad_dot_a",
+                         "grad_dot_b")
 
 
 def runtime_helpers() -> dict:
@@ -588,6 +589,10 @@ class _Rewrite(ast.NodeTransformer):
             return ast.BinOp(left=args[0], op=ast.Add(), right=args[1])
         if name in ("grad_matmul_a", "grad_matmul_b") and len(args) == 3:
             return self._matmul_adjoint(name, node, args, shapes)
+        if name in ("grad_dot_a", "grad_dot_b") and len(args) == 3 and _matrix_or_vector(shapes[1]) \
+                and _matrix_or_vector(shapes[2]):
+            # np.dot of vectors and matrices is np.matmul (its helper calls matmul's there)
+            return self._matmul_adjoint(name.replace("dot", "matmul"), node, args, shapes)
         if name == "part" and len(args) == 2 and isinstance(args[0], ast.List | ast.Tuple) \
                 and type(_number(args[1])) is int and -len(args[0].elts) <= _number(args[1]) < len(args[0].elts) \
                 and all(isinstance(e, ast.Name | ast.Constant) for e in args[0].elts):
@@ -1039,6 +1044,11 @@ class _Rewrite(ast.NodeTransformer):
         if len(sa) == 1:
             return _call(outer, a, g)  # a (k,), b (k, n): the adjoint of b is a g^T
         return _matmul(_T(a), g) if len(sb) == 2 else _matmul(g, a)
+
+
+def _matrix_or_vector(shape) -> bool:
+    """Whether `shape` is certainly a vector's or a matrix's."""
+    return type(shape) is tuple and len(shape) in (1, 2)
 
 
 def _stack_of(shape):
@@ -1533,8 +1543,8 @@ def _reads(node, name):
 # ---- why a rewrite did not apply, said in the code ---------------------------------
 
 # helpers the rewrites above remove where shapes are known: a note says which unknown shape kept one
-_EXPLAINED = ("unbroadcast", "expand_reduced", "add", "grad_matmul_a", "grad_matmul_b", "grad_slogdet", "grad_solve_a",
-              "grad_solve_b", "grad_det")
+_EXPLAINED = ("unbroadcast", "expand_reduced", "add", "grad_matmul_a", "grad_matmul_b", "grad_dot_a", "grad_dot_b",
+              "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det")
 
 
 def helpers_left(fdef: ast.FunctionDef) -> bool:

@@ -807,6 +807,19 @@ def grad_matmul(operand: int):
     return shape
 
 
+def grad_dot(operand: int):
+    """s2s.grad_dot_a(g, a, b) / grad_dot_b of vectors and matrices (np.dot is np.matmul there): as
+    `grad_matmul`; unknown for numbers and arrays of more axes."""
+    of_matmul = grad_matmul(operand)
+
+    def shape(site):
+        vectors_or_matrices = site.nargs == 3 and all(type(s) is tuple and len(s) in (1, 2)
+                                                      for s in (site.shape(1), site.shape(2)))
+        return of_matmul(site) if vectors_or_matrices else None
+
+    return shape
+
+
 def add(site):
     """s2s.add(a, b): two numbers give a number, two lists of known items the items added; arrays broadcast. Where a
     holds 0.0 or an array (an adjoint started at 0.0 before a loop), the one shape both give."""

@@ -109,8 +109,10 @@ defrule_for(rt.grad_diag, "grad_diag(g, v, k)", shape_only=("v",), linear=("g",)
 defrule_for(rt.array_grad, "array_grad(g, obj)", shape_only=("obj",), linear=("g",), result_shape=shapes.array_grad)
 
 # adjoints of products: linear in g and in the other factor
-defrule_for(rt.grad_dot_a, "grad_dot_a(g, a, b)", shape_only=("a",), b_dot="s2s.grad_dot_a(g, a, b_dot)", linear=("g",))
-defrule_for(rt.grad_dot_b, "grad_dot_b(g, a, b)", shape_only=("b",), a_dot="s2s.grad_dot_b(g, a_dot, b)", linear=("g",))
+defrule_for(rt.grad_dot_a, "grad_dot_a(g, a, b)", shape_only=("a",), result_shape=shapes.grad_dot(1),
+            real=shapes.real_of_all(3), b_dot="s2s.grad_dot_a(g, a, b_dot)", linear=("g",))
+defrule_for(rt.grad_dot_b, "grad_dot_b(g, a, b)", shape_only=("b",), result_shape=shapes.grad_dot(2),
+            real=shapes.real_of_all(3), a_dot="s2s.grad_dot_b(g, a_dot, b)", linear=("g",))
 defrule_for(rt.grad_matmul_a, "grad_matmul_a(g, a, b)", shape_only=("a",), result_shape=shapes.grad_matmul(1),
             real=shapes.real_of_all(3),
             b_dot="s2s.grad_matmul_a(g, a, b_dot)", linear=("g",))
