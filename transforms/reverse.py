@@ -466,6 +466,7 @@ class Reverse:
                 return out + self.restore_pullback(s, in_loop) + self.restore(y, s, in_loop)
             aname = self.temp(f"{y}_new")
             out.append(_assign(aname, load(y), s))
+            self.reads.add(y)  # (the value y holds after this statement: the tape must give it back on each trip)
             ans = load(aname)
             out += self.restore(y, s, in_loop)
             out += self.contributions(value, g, ans, s)

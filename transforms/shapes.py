@@ -1428,6 +1428,8 @@ class Shapes:
             if not isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow | ast.MatMult):
                 return False
             sides = [node.left, node.right]
+            if isinstance(node.op, ast.Pow) and not self._real_power(node, reals):
+                return False
             return any(self.real(x, reals) for x in sides) and all(
                 self.real(x, reals) or _int_literal(x) or self.known_int(x) or self._float_counter(x)
                 or self._int_name(x) and not (isinstance(node.op, ast.Pow) and x is node.left)  # ((-2) ** 0.5: complex)
@@ -1455,6 +1457,25 @@ class Shapes:
             return self.real(node.func.value, reals)
         if isinstance(node, ast.Call) and not node.keywords:
             return self._real_call(self.callee(node), node, reals)
+        return False
+
+    def _real_power(self, node, reals) -> bool:
+        """Whether `a ** b` of real operands cannot be complex: Python's `(-2.0) ** 0.5` is, where NumPy's
+        scalars and arrays give nan. So an integral exponent, a base that is a literal not below 0, or a base
+        that is certainly a NumPy array or scalar (an array's shape at that point, or a NumPy function's
+        result); a number that may be a Python float with any other exponent claims nothing."""
+        a, b = node.left, node.right
+        if _int_literal(b) or self.known_int(b) or self._int_name(b) or self._float_counter(b) \
+                or isinstance(b, ast.Constant) and type(b.value) is float and b.value.is_integer():
+            return True
+        if isinstance(a, ast.Constant) and type(a.value) in (int, float) and a.value >= 0:
+            return True
+        shape = self.of(a)
+        if type(shape) is tuple and shape:
+            return True
+        if isinstance(a, ast.Call):
+            callee = self.callee(a)
+            return isinstance(callee, np.ufunc) or (getattr(callee, "__module__", None) or "").startswith("numpy")
         return False
 
     def _reals_before_shapes(self):

@@ -135,3 +135,27 @@ def test_other_arrays_adjoints_are_not_claimed(item, g):
 def test_a_list_adjoint_read_twice_elsewhere_is_not_claimed():
     reals = _reals(ADJOINT.format(g="G", extra="M = L\nN = L"))
     assert "g" not in reals
+
+
+# ---- powers: Python's (-2.0) ** 0.5 is complex, NumPy's nan
+
+@pytest.mark.parametrize("body", [
+    "v = -2.0\ny = v ** 0.5",  # a Python float to a non-integral power
+    "v = x[0] * 1.0\nw = float(v)\ny = w ** 1.5",
+    "v = -2.0\ny = (v + 1.0) ** 0.25",
+])
+def test_a_number_to_a_fractional_power_is_not_claimed(body):
+    assert "y" not in _reals(body)
+
+
+@pytest.mark.parametrize("body", [
+    "y = x ** 0.5",  # an array: NumPy gives nan
+    "y = G ** 1.5",
+    "v = -2.0\ny = v ** 2",  # integral exponents
+    "v = -2.0\ny = v ** 3.0",
+    "y = 2.0 ** x[0]",  # a base not below 0
+    "y = np.sum(x) ** 0.5",  # a NumPy scalar
+    "y = np.exp(x[0]) ** 0.5",
+])
+def test_powers_that_cannot_be_complex_are_claimed(body):
+    assert "y" in _reals(body)
