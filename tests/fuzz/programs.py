@@ -991,7 +991,7 @@ class Generator:
         if any(isinstance(h.ret, tuple) and h.ret and isinstance(h.ret[0], tuple) for h in self.helpers):
             opts.append((2, "unpack"))
         if not self.in_helper:  # the tagged constructs (see TAGS), whose reads go into f's `sink`
-            opts += [(3, "alias"), (2, "listbuild"), (1, "copybuild")] + \
+            opts += [(3, "alias"), (2, "listbuild"), (1, "copybuild"), (1, "stateappend")] + \
                 ([(1, "inplacefn")] if self.ch.chance(40) else [])
         kind = self.ch.weighted(opts)
         return getattr(self, "st_" + kind)(scope, indent, owned, locals_)
@@ -1789,6 +1789,26 @@ class Generator:
             read = self.ch.choice(["sum({0})", "np.sum(np.array({0}))"])
         lines.append((indent, Node("sink = sink + " + read.format(L), tags=("concat:read",))))
         return lines
+
+    def st_stateappend(self, scope, indent, owned, locals_):
+        """A state that a loop sets to a function of itself (`S = np.tanh(S)`: the value's own operand) and
+        appends each trip to a new list, then the list stacked and read (TAGS "ok:stateappend"): the
+        backward sweep reads each trip's state, which the tape must give back although nothing else reads
+        it (helper 95 found the last state used on every trip)."""
+        self.sink = True
+        shape = self.any_shape(scope, scalar_percent=40)
+        S, L = self.fresh("S"), self.fresh("L")
+        i = Var(self.fresh("i"), None, hi=self.ch.integer(1, 4))
+        start = self._elements(shape, scope, 2, 1)[0]
+        step = self.ch.choice(["np.tanh({0})", "np.sin({0})", "np.sqrt({0} * {0} + 1.0)", "np.arctan({0})",
+                               "np.cos({0}) * 0.9", "np.exp(-({0} * {0}))"]).format(S)
+        lines = [(indent, Node(f"{S} = {{0}}", start)), (indent, leaf(f"{L} = []")),
+                 (indent, leaf(f"for {i.name} in range({i.hi}):")),
+                 (indent + 1, leaf(f"{S} = {step}")), (indent + 1, leaf(f"{L}.append({S})"))]
+        stacked = self.ch.choice(["np.stack({0})", "np.array({0})"]).format(L)
+        read = self.ch.choice([f"np.sum({stacked} ** 2)", f"np.sum(np.cos({stacked}))", f"np.sum({stacked} * {stacked}[-1])"])
+        lines.append((indent, leaf("sink = sink + " + read)))
+        return [(ind, tag(n, "ok:stateappend")) for ind, n in lines]
 
     def st_copybuild(self, scope, indent, owned, locals_):
         """A list or dict of values, copied (`L.copy()`, `list(L)`, `L[:]`, `d.copy()`, `dict(d)`), maybe an
