@@ -88,11 +88,18 @@ def complex_roots_abs(x, c):
 
 def test_appended_complex_power_is_not_claimed_real():
     x = np.array([0.3, -0.2, 0.5])
-    with pytest.raises(NoDerivativeRuleError):
+    with pytest.raises(NoDerivativeRuleError, match="complex numbers"):
         s2s.grad(complex_roots)(x)
 
 
 def test_appended_complex_power_of_a_parameter_is_not_claimed_real():
     x = np.array([0.3, -0.2, 0.5])
-    with pytest.raises(NoDerivativeRuleError):
+    with pytest.raises(NoDerivativeRuleError, match="complex numbers"):
         s2s.grad(complex_roots_abs)(x, -2.0)
+
+
+def test_appended_power_of_a_positive_parameter_is_right():
+    """The same program where the power is real: accepted, and the gradient right (not refused either way)."""
+    x = np.array([0.3, -0.2, 0.5])
+    check_all(complex_roots_abs, (x, 4.0))
+    assert s2s.grad(complex_roots_abs)(x, 4.0).dtype == np.float64
