@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import ast
 
-from .walk import child_parent_pairs, fix_locations, replace_child, walk
+from .walk import child_parent_pairs, fix_locations, replace_child, statement_lists, walk
 
 __all__ = ["combine_like_terms"]
 
@@ -189,11 +189,8 @@ def _accumulation(stmt):
 
 def _repeated_accumulations(fdef, shapes, pure) -> bool:
     changed = False
-    for node in walk(fdef):
-        for field in ("body", "orelse", "finalbody"):
-            stmts = getattr(node, field, None)
-            if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
-                changed |= _repeated_in(stmts, shapes, pure)
+    for stmts in statement_lists(fdef):
+        changed |= _repeated_in(stmts, shapes, pure)
     return changed
 
 

@@ -232,11 +232,7 @@ class Site:
         """Whether the argument is a list no one changes (`Shapes.sealed`) whose items are all real floats
         (numbers or arrays), or a tuple display of such, or a list no one else changes (`Shapes.appended`)
         to which only real floats are appended."""
-        node = self._node(which)
-        items = self._shapes.sealed_items(node)
-        if items is None:
-            items = self._shapes.appended_items(node)
-        return bool(items) and all(self._shapes.real(e, self._reals) for e in items)
+        return self._shapes.items_real(self._node(which), self._reals)
 
     def literal(self, which, default=None):
         """The value of a literal argument (None, an int, a bool, a tuple of ints), `default` where it is not
@@ -410,6 +406,12 @@ class ListOf:
 
     def __repr__(self):
         return f"ListOf({self.item!r})"
+
+
+def _list_pops() -> set:
+    """The runtime's adjoints of `L.append(v)`: `s2s.append_grads` and `s2s.append_grads_owned`."""
+    runtime = ctx().runtime
+    return {getattr(runtime, "append_grads", None), getattr(runtime, "append_grads_owned", None)} - {None}
 
 
 def _list_step(stmt, names):
@@ -896,6 +898,14 @@ class Shapes:
                 self._appends.setdefault(step[0], []).append(n.value.args[0])
         return candidates
 
+    def items_real(self, node, reals) -> bool:
+        """Whether `node` is a list whose items are all known (`sealed_items`, `appended_items`) and real
+        floats where `reals` are (not lists: `np.array` of lists of them is a matrix, its adjoint lists)."""
+        items = self.sealed_items(node)
+        if items is None:
+            items = self.appended_items(node)
+        return bool(items) and all(self.real(e, reals) for e in items)
+
     def appended_items(self, node):
         """The values appended to a list no one else changes (`_appended_lists`), which are all it ever
         holds, else None (also where nothing is appended to it: an empty list).
@@ -1320,7 +1330,7 @@ class Shapes:
             >>> # hs_bar = s2s.grad_stack(H_bar, hs, 0); ...; hs_bar, g = s2s.append_grads_owned(hs_bar)
         """
         runtime = ctx().runtime
-        pops = {getattr(runtime, "append_grads", None), getattr(runtime, "append_grads_owned", None)} - {None}
+        pops = _list_pops()
         stacks = {getattr(runtime, "grad_stack", None), getattr(runtime, "array_grad", None)} - {None}
         if not pops or not stacks:
             return {}
@@ -1356,18 +1366,13 @@ class Shapes:
         if callee is getattr(ctx().runtime, "grad_stack", None):
             return self.real(value.args[0], reals)
         if callee is getattr(ctx().runtime, "array_grad", None):
-            items = self.sealed_items(value.args[1])
-            if items is None:
-                items = self.appended_items(value.args[1])
-            return self.real(value.args[0], reals) and bool(items) and all(self.real(e, reals) for e in items)
+            return self.real(value.args[0], reals) and self.items_real(value.args[1], reals)
         return ("list", value.args[0].id) in reals
 
     def _real_unpacked(self, call, k, reals) -> bool:
         """Whether item `k` of the tuple `call` gives is a real float where `reals` are: the last item of a list
         adjoint of real items that `s2s.append_grads(L_bar)` takes off (`_list_adjoints`)."""
-        runtime = ctx().runtime
-        return k == 1 and self._one_name_argument(call) \
-            and self.callee(call) in (getattr(runtime, "append_grads", None), getattr(runtime, "append_grads_owned", None)) \
+        return k == 1 and self._one_name_argument(call) and self.callee(call) in _list_pops() \
             and ("list", call.args[0].id) in reals
 
     def number_names(self, numbers) -> set:

@@ -45,7 +45,7 @@ import numpy as np
 
 from .context import ctx
 from .shapes import NOT_LITERAL, literal
-from .walk import walk
+from .walk import statement_lists, walk
 
 __all__ = ["drop_shift_adjoints", "shift_free"]
 
@@ -78,7 +78,7 @@ def drop_shift_adjoints(fdef: ast.FunctionDef, primal: ast.FunctionDef, shapes_o
     if not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in _EXTREMA
                for n in walk(primal)):
         return False  # (the cheap test: no max or min in the function)
-    sites = [(block, i) for block in _blocks(fdef) for i, s in enumerate(block) if _extreme_adjoint(s) is not None]
+    sites = [(block, i) for block in statement_lists(fdef) for i, s in enumerate(block) if _extreme_adjoint(s) is not None]
     if not sites:
         return False
     shapes = shapes_of(primal)
@@ -119,7 +119,7 @@ def shift_free(primal: ast.FunctionDef, shapes) -> set[str]:
                 stores[name] = stores.get(name, 0) + 2  # (never one of the names followed)
     params = {a.arg for a in walk(primal.args) if isinstance(a, ast.arg)}
     free = set()
-    for block in _blocks(primal):
+    for block in statement_lists(primal):
         for i, s in enumerate(block):
             if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
                     and isinstance(s.value, ast.Call) and shapes.callee(s.value) in (np.max, np.min, np.amax, np.amin)):
@@ -337,15 +337,6 @@ def _literal(node, default):
     if value is NOT_LITERAL:
         raise _Unproven
     return value
-
-
-def _blocks(tree):
-    """Every statement list in `tree` (bodies, else branches, handlers)."""
-    for n in walk(tree):
-        for field in ("body", "orelse", "finalbody"):
-            block = getattr(n, field, None)
-            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                yield block
 
 
 def _extreme_adjoint(s):

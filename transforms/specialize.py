@@ -33,7 +33,7 @@ from .context import ctx
 from .item_updates import split_item_adjoints
 from .names import load, name_counts
 from .shapes import Keyed, Seq, Shapes, ZeroScalar, broadcast, hashable, items_of, literal
-from .walk import child_parent_pairs, fix_locations, replace_child, walk
+from .walk import child_parent_pairs, fix_locations, replace_child, statement_lists, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
@@ -1095,7 +1095,7 @@ def rewrite_helpers(fdef: ast.FunctionDef, shapes: Shapes, np_name: str, float64
 def _rewrite_helpers(fdef, shapes, np_name, float64=False) -> bool:
     rewrite = _Rewrite(shapes, np_name, float64)
     rewrite.defs = _single_defs(fdef)
-    rewrite.blocks = _blocks(fdef)
+    rewrite.blocks = statement_lists(fdef)
     rewrite.item_reads = _read_only_by_items(fdef, shapes)
     rewrite.assigned = {id(n.value): (n.targets[0].id, n.value) for n in walk(fdef) if isinstance(n, ast.Assign)
                         and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)}
@@ -1107,12 +1107,6 @@ def _rewrite_helpers(fdef, shapes, np_name, float64=False) -> bool:
 # ---- a scalar from a full reduction stays a scalar -----------------------------
 
 _ELEMENTWISE = (ast.Add, ast.Sub, ast.Mult, ast.Div)
-
-
-def _blocks(tree):
-    """Every list of statements in `tree` (function bodies, loop and branch bodies)."""
-    return [value for node in walk(tree) for name in node._fields  # (ast.iter_fields' fields, without its generator)
-            if isinstance(value := getattr(node, name, None), list) and value and isinstance(value[0], ast.stmt)]
 
 
 def _parents(tree):

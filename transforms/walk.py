@@ -120,6 +120,17 @@ def _fix(node, lineno, col, end_lineno, end_col):
             _fix(value, lineno, col, end_lineno, end_col)
 
 
+def statement_lists(tree: ast.AST) -> list:
+    """Every list of statements in `tree`: bodies of functions, loops, branches and handlers, `else` and
+    `finally` blocks, in `walk`'s order.
+
+        >>> [len(b) for b in statement_lists(ast.parse("for i in y:\\n    x = 1\\n    z = 2\\nelse:\\n    pass"))]
+        [1, 2, 1]
+    """
+    return [block for node in walk(tree) for field in ("body", "orelse", "finalbody")
+            if isinstance(block := getattr(node, field, None), list) and block and isinstance(block[0], ast.stmt)]
+
+
 def rewrite_statements(fdef: ast.FunctionDef, rewrite) -> None:
     """Replace each statement of `fdef`'s body, and of every statement list nested in it (a loop's or
     branch's body, not a nested function's), by the statements `rewrite(stmt)` gives (a list; `[stmt]`
