@@ -550,6 +550,62 @@ def test_dce_loops_and_branches():
     """, {"k", "d", "t", "e", "w", "c"}, inputs=[(1.5, 3), (-1.0, 2), (-1.0, 0)])
 
 
+def test_dce_drops_a_pass_beside_other_statements_and_keeps_a_lone_one():
+    """A `pass` an earlier rewrite left in a block (a loop emptied, then given statements again) goes where
+    the block has other statements; a block left empty, a nested function's included, keeps one."""
+    _check(eliminate_dead_code, """
+    def f(x, n):
+        s = 0.0
+        for i in range(n):
+            pass
+            s = s + x
+        for i in range(n):
+            t = x * 2
+        if x > 0:
+            pass
+        else:
+            pass
+            s = s - 1.0
+
+        def noop():
+            pass
+        pass
+        return s
+    """, """
+    def f(x, n):
+        s = 0.0
+        for i in range(n):
+            s = s + x
+        for i in range(n):
+            pass
+        if x > 0:
+            pass
+        else:
+            s = s - 1.0
+
+        def noop():
+            pass
+        return s
+    """, {"t"}, inputs=[(1.5, 3), (-1.0, 2), (-1.0, 0)])
+
+
+def test_the_tape_goes_when_no_push_or_pop_is_left():
+    """`stack = []` of a tape whose pushes later rewrites all removed (the loop's invariant `t = x * y` out of
+    it) is dead code, as is a `pass` beside the loop's other statement."""
+    def reused(x, y):
+        s = 0.0
+        for _ in range(4):
+            t = x * y
+            s = s + t * t + t
+        return s
+
+    src = s2s.source(s2s.grad(reused), 0.4, 1.1)
+    fdef = ast.parse(src).body[-1]
+    assert "stack" not in src and not any(isinstance(n, ast.Pass) for n in ast.walk(fdef)), src
+    assert [type(s).__name__ for s in fdef.body][:3] == ["Assign", "Assign", "For"], src
+    assert s2s.grad(reused)(0.4, 1.1) == pytest.approx(4 * (1.0 + 2.0 * 0.44) * 1.1, rel=1e-14)
+
+
 def test_dce_keeps_what_a_nested_function_reads():
     src = """
     def f(x):

@@ -3,7 +3,9 @@
 A backward liveness analysis over the structured code deletes assignments to
 names s2s made up (adjoints, backward temporaries) that nothing reads
 afterwards. The user's own statements are never deleted: they may raise,
-print, or be what a debugger steps through.
+print, or be what a debugger steps through. A `pass` an earlier pass left beside
+other statements goes too, and s2s's tape (`stack = []`) once no push or pop
+reads it (the optimizer counts it among the removable names).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def _block(stmts, live, removable, apply=True, cache=None, record=None):
         elif isinstance(s, ast.FunctionDef):
             body, inner = _block(s.body, set(), removable, apply, cache, record)
             if apply:
-                s.body = body
+                s.body = body or [_pass(s)]
             live = live | inner | {d.id for d in s.args.defaults if isinstance(d, ast.Name)}
         elif _dead(s, live, removable):
             continue
@@ -84,6 +86,8 @@ def _block(stmts, live, removable, apply=True, cache=None, record=None):
             live |= _loads(s, cache)  # (in place: each block's `live` is a set of its own)
         out.append(s)
     out.reverse()
+    if apply and any(type(x) is ast.Pass for x in out):  # (a `pass` an earlier pass left beside other statements)
+        out = [x for x in out if type(x) is not ast.Pass]
     if out and all(type(x).__name__ == "Comment" for x in out):
         out.append(_pass(stmts[0]))
     return out, live
@@ -109,5 +113,6 @@ def live_after(fdef) -> dict:
 
 def eliminate_dead_code(fdef, removable):
     """Delete assignments to `removable` names that nothing reads afterwards."""
-    fdef.body, _ = _block(fdef.body, set(), removable)
+    body, _ = _block(fdef.body, set(), removable)
+    fdef.body = body or [_pass(fdef)]
     return fdef  # (it only deletes: the statements left keep their places)

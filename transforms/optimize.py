@@ -358,8 +358,9 @@ def optimize(fdef: ast.FunctionDef, steps, removable: set[str] = frozenset(), ad
     the names of the user's function (only other, made-up, names are merged away); `primal` the lowered
     program a reverse-mode `fdef` was made from (read by `shifts_step`).
     """
-    c = Code(fdef, set(removable), set(adjoints), stack, shapes, seed_one=seed_one, user_names=frozenset(user_names),
-             primal=primal)
+    # (the tape's `stack = []` is removable too: dead-code elimination drops it once no push or pop is left)
+    c = Code(fdef, set(removable) | ({stack} if stack else set()), set(adjoints), stack, shapes, seed_one=seed_one,
+             user_names=frozenset(user_names), primal=primal)
     for name, step in steps:
         c = step(c)
         if record is not None:
