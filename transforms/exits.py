@@ -155,11 +155,13 @@ def _always_exits(stmts):
 
 
 def _unstable_for(s: ast.For) -> bool:
-    """A for-range loop whose bounds or target the body reassigns cannot be replayed by range."""
+    """A for-range loop whose bounds or target the body reassigns, or whose target is a name its bounds read
+    (`for i in range(i)`: the backward sweep would read the bound after the loop rebound it), cannot be
+    replayed by range."""
     bound_names = {n.id for n in walk(s.iter) if isinstance(n, ast.Name)}
     target_names = {n.id for n in walk(s.target) if isinstance(n, ast.Name)}
     assigned = {n.id for b in s.body for n in walk(b) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    return bool(assigned & bound_names) or bool(assigned & target_names)
+    return bool(assigned & bound_names) or bool(assigned & target_names) or bool(target_names & bound_names)
 
 
 def _needs_flags(body) -> bool:

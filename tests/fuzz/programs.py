@@ -991,7 +991,7 @@ class Generator:
         if any(isinstance(h.ret, tuple) and h.ret and isinstance(h.ret[0], tuple) for h in self.helpers):
             opts.append((2, "unpack"))
         if not self.in_helper:  # the tagged constructs (see TAGS), whose reads go into f's `sink`
-            opts += [(3, "alias"), (2, "listbuild"), (1, "copybuild"), (1, "stateappend")] + \
+            opts += [(3, "alias"), (2, "listbuild"), (1, "copybuild"), (1, "stateappend"), (1, "reusedcounter")] + \
                 ([(1, "inplacefn")] if self.ch.chance(40) else [])
         kind = self.ch.weighted(opts)
         return getattr(self, "st_" + kind)(scope, indent, owned, locals_)
@@ -1809,6 +1809,23 @@ class Generator:
         read = self.ch.choice([f"np.sum({stacked} ** 2)", f"np.sum(np.cos({stacked}))", f"np.sum({stacked} * {stacked}[-1])"])
         lines.append((indent, leaf("sink = sink + " + read)))
         return [(ind, tag(n, "ok:stateappend")) for ind, n in lines]
+
+    def st_reusedcounter(self, scope, indent, owned, locals_):
+        """Two loops over ranges with one counter name, the second's bounds read that name (`for i in range(3):
+        ...`, then `for i in range(i + 1): ...`; TAGS "ok:reusedcounter"): the second loop rebinds the name its
+        own bounds read, so its backward sweep must not read the bounds again after it (helper 96 found
+        `reversed(range(i))` run with the last counter, one trip short)."""
+        self.sink = True
+        shape = self.any_shape(scope, scalar_percent=40)
+        i = self.fresh("i")
+        first, second = self._elements(shape, scope, 2, 2)
+        bounds = self.ch.choice([f"range({i})", f"range({i} + 1)", f"range(1, {i} + 2)", f"range({i}, 5)",
+                                 f"range({i} - 1, -1, -1)"])
+        lines = [(indent, leaf(f"for {i} in range({self.ch.integer(1, 4)}):")),
+                 (indent + 1, Node(f"sink = sink + np.sum({{0}}) * ({i} + 1)", first)),
+                 (indent, leaf(f"for {i} in {bounds}:")),
+                 (indent + 1, Node(f"sink = sink + np.sum({{0}} * {{0}}) * ({i} + 0.5)", second))]
+        return [(ind, tag(n, "ok:reusedcounter")) for ind, n in lines]
 
     def st_copybuild(self, scope, indent, owned, locals_):
         """A list or dict of values, copied (`L.copy()`, `list(L)`, `L[:]`, `d.copy()`, `dict(d)`), maybe an
