@@ -589,6 +589,73 @@ def test_dce_drops_a_pass_beside_other_statements_and_keeps_a_lone_one():
     """, {"t"}, inputs=[(1.5, 3), (-1.0, 2), (-1.0, 0)])
 
 
+def test_dce_a_loop_binds_its_target_before_its_body_reads_it():
+    """`k = 5` before `for k in ...` whose body reads k is dead unless something after the loop reads k (the loop
+    may run no trip, leaving 5 there)."""
+    _check(eliminate_dead_code, """
+    def f(x, n):
+        k = 5
+        for k in range(n):
+            use(k)
+        j = 5
+        for j in range(n):
+            use(j)
+        return x + j
+    """, """
+    def f(x, n):
+        for k in range(n):
+            use(k)
+        j = 5
+        for j in range(n):
+            use(j)
+        return x + j
+    """, {"k", "j"}, inputs=[(1.5, 3), (1.5, 0)])
+
+
+def test_dce_drops_a_loop_left_empty_only_where_told_its_header_cannot_raise():
+    src = """
+    def f(x, n):
+        for i in range(n):
+            t = x * i
+        for j in range(n):
+            t = x * j
+        return x + j
+    """
+    _check(eliminate_dead_code, src, """
+    def f(x, n):
+        for i in range(n):
+            pass
+        for j in range(n):
+            pass
+        return x + j
+    """, {"t"}, inputs=[(1.5, 3)])
+    _check(lambda fdef, removable: eliminate_dead_code(fdef, removable, lambda loop: True), src, """
+    def f(x, n):
+        for j in range(n):
+            pass
+        return x + j
+    """, {"t"}, inputs=[(1.5, 3)])
+
+
+def test_a_forward_loop_computing_nothing_read_is_gone():
+    """s2s.grad's code of a loop whose values only the loss reads: the forward sweep's loop over `range(n)` of an
+    int argument goes once its statements do (`x ** (i + 1)` of a float array and an int cannot raise); the
+    backward sweep recomputes `i + 1`. With n a float, `range(n)` raises, and the loop stays to raise it."""
+    def powers(x, n, k):
+        s = 0.0
+        for i in range(n):
+            s = s + np.sum(x ** (i + 1)) * k
+        return s
+
+    x = np.linspace(0.1, 0.6, 6)
+    src = s2s.source(s2s.grad(powers), x, 3, 0.5)
+    fdef = ast.parse(src).body[-1]
+    assert [type(s).__name__ for s in fdef.body].count("For") == 1, src
+    np.testing.assert_allclose(s2s.grad(powers)(x, 3, 0.5), 0.5 * (1 + 2 * x + 3 * x ** 2), rtol=1e-14)
+    with pytest.raises(TypeError):
+        s2s.grad(powers)(x, 3.0, 0.5)
+
+
 def test_the_tape_goes_when_no_push_or_pop_is_left():
     """`stack = []` of a tape whose pushes later rewrites all removed (the loop's invariant `t = x * y` out of
     it) is dead code, as is a `pass` beside the loop's other statement."""

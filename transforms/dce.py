@@ -37,11 +37,13 @@ def _loads(node, cache):
     return cache[key]
 
 
-def _block(stmts, live, removable, apply=True, cache=None, record=None):
+def _block(stmts, live, removable, apply=True, cache=None, record=None, idle_loop=None):
     """Backward liveness over one block; returns (kept statements, live-in set).
 
     With `apply` false the statements are left as they are (the fixed point round a loop). `record`, where
     given, gets id(statement) -> the names live after it, for each simple statement kept and each `if`.
+    `idle_loop(loop)`, where given, says whether a `for` loop's header certainly cannot raise: such a loop left
+    with an empty body goes where nothing reads its target after it.
     """
     cache = {} if cache is None else cache
     out = []
@@ -49,8 +51,8 @@ def _block(stmts, live, removable, apply=True, cache=None, record=None):
         if isinstance(s, ast.If):
             if record is not None:
                 record[id(s)] = frozenset(live)
-            body, l1 = _block(s.body, set(live), removable, apply, cache, record)
-            orelse, l2 = _block(s.orelse, set(live), removable, apply, cache, record)
+            body, l1 = _block(s.body, set(live), removable, apply, cache, record, idle_loop)
+            orelse, l2 = _block(s.orelse, set(live), removable, apply, cache, record, idle_loop)
             if apply:
                 s.body = body or [_pass(s)]
                 s.orelse = orelse
@@ -59,16 +61,21 @@ def _block(stmts, live, removable, apply=True, cache=None, record=None):
             live = l1 | l2 | _loads(s.test, cache)
         elif isinstance(s, ast.For | ast.While):
             loop_live = set(live) | _loads(s.iter if isinstance(s, ast.For) else s.test, cache)
+            bound = _bound_by_header(s)  # (each trip binds the target before its body reads it)
             while True:
                 _, inner = _block(s.body, set(loop_live), removable, False, cache)
-                new = loop_live | inner
+                new = loop_live | (inner - bound)
                 if new == loop_live:
                     break
                 loop_live = new
-            body, inner = _block(s.body, set(loop_live), removable, apply, cache, record)
+            body, inner = _block(s.body, set(loop_live), removable, apply, cache, record, idle_loop)
             if apply:
                 s.body = body or [_pass(s)]
-            live = loop_live | inner
+                if idle_loop is not None and isinstance(s, ast.For) and not s.orelse and isinstance(s.target, ast.Name) \
+                        and s.target.id not in live and all(type(b) is ast.Pass or type(b).__name__ == "Comment"
+                                                            for b in s.body) and idle_loop(s):
+                    continue  # (a loop left with nothing to do, whose header cannot raise, binding nothing read)
+            live = loop_live | (inner - bound)
         elif isinstance(s, ast.FunctionDef):
             body, inner = _block(s.body, set(), removable, apply, cache, record)
             if apply:
@@ -93,6 +100,15 @@ def _block(stmts, live, removable, apply=True, cache=None, record=None):
     return out, live
 
 
+def _bound_by_header(loop) -> set:
+    """The names a `for` loop's header binds on every trip (a name, or a tuple of names), else none."""
+    if not isinstance(loop, ast.For):
+        return set()
+    target = loop.target
+    elts = target.elts if isinstance(target, ast.Tuple | ast.List) else [target]
+    return {e.id for e in elts if isinstance(e, ast.Name)} if all(isinstance(e, ast.Name) for e in elts) else set()
+
+
 def _pass(where):
     """A `pass` at the place of the statement `where` (one left where a block's statements all went)."""
     return ast.copy_location(ast.Pass(), where)
@@ -111,8 +127,9 @@ def live_after(fdef) -> dict:
     return record
 
 
-def eliminate_dead_code(fdef, removable):
-    """Delete assignments to `removable` names that nothing reads afterwards."""
-    body, _ = _block(fdef.body, set(), removable)
+def eliminate_dead_code(fdef, removable, idle_loop=None):
+    """Delete assignments to `removable` names that nothing reads afterwards (and, with `idle_loop`, the `for`
+    loops it accepts once their bodies are empty: `_block`)."""
+    body, _ = _block(fdef.body, set(), removable, idle_loop=idle_loop)
     fdef.body = body or [_pass(fdef)]
     return fdef  # (it only deletes: the statements left keep their places)

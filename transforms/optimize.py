@@ -212,8 +212,34 @@ def tape_step(c: Code) -> Code:
         c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes is not None:  # a value no longer taped (`e` of `e = e + t`) may be one nothing reads now
         c.removable |= specialize.pure_names(c.fdef, c.inferred, c.stack)
-        c.fdef = eliminate_dead_code(c.fdef, c.removable)
+        shapes, kinds = c.inferred, c.shapes.kinds
+        c.fdef = eliminate_dead_code(c.fdef, c.removable, lambda loop: _range_of_ints(loop, shapes, kinds))
     return c
+
+
+def _range_of_ints(loop: ast.For, shapes, kinds) -> bool:
+    """Whether the loop is over `range(...)` of ints, which cannot raise: int literals (a step other than 0), ints
+    of known value (`X.shape[0]`), counters of other loops over ranges, `len(...)` of an array, parameters given
+    one int (not an array of them) and never bound again (the forward sweep's loop, left with nothing to do, may go:
+    transforms/dce.py). Not other ints the shape inference knows: a sum of two NumPy ints may be a float."""
+    call = loop.iter
+    if not (isinstance(call, ast.Call) and not call.keywords and 1 <= len(call.args) <= 3
+            and shapes.callee(call) is range):
+        return False
+
+    def an_int(arg):
+        if isinstance(arg, ast.Constant):
+            return type(arg.value) is int
+        if isinstance(arg, ast.Name) and id(arg) in shapes.maybe_unbound:
+            return False  # (`range(i)` after a loop of no trips raises)
+        if isinstance(arg, ast.Name) and arg.id in shapes.arguments and arg.id not in shapes.assigned:
+            return kinds.get(arg.id) in tuple("bhilqpBHILQP") and shapes.of(arg) == ()
+        if isinstance(arg, ast.Call):
+            return shapes.callee(arg) is len and specialize._pure(arg, shapes)
+        return shapes.counter(arg) or shapes.known_int(arg)
+
+    step = call.args[2] if len(call.args) == 3 else None
+    return all(an_int(a) for a in call.args) and (step is None or isinstance(step, ast.Constant) and step.value != 0)
 
 
 def item_updates_step(c: Code) -> Code:

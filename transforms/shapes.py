@@ -1527,6 +1527,28 @@ class Shapes:
         return isinstance(node, ast.IfExp) and all(self.real(b, reals) or _int_literal(b) or self.known_int(b)
                                                    for b in (node.body, node.orelse))
 
+    def bounded_int(self, node) -> bool:
+        """An int a float holds without overflow: an int literal, an int of known value or a counter of a range
+        (`_float_counter`), each under 2**53 in size, or a name bound only to `+`, `-` or `*` of two such
+        (`t = i + 1`, under 2**107): `x * t` and `x ** t` of a real array cannot raise converting it."""
+        def small(e):
+            return _int_literal(e) and abs(e.value) <= 2 ** 53 or self._float_counter(e) or self.known_int(e)
+
+        if small(node):
+            return True
+        if not (isinstance(node, ast.Name) and node.id in self.local and node.id not in self._param_names):
+            return False
+        values = self._assigned_values.get(node.id)
+        if not values or self._bindings.get(node.id) != len(values) or any(v is None for v in values):
+            return False
+        made = [v for v in values if not self._by_tape(v, node.id)]
+        return bool(made) and all(isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add | ast.Sub | ast.Mult)
+                                  and small(v.left) and small(v.right) for v in made)
+
+    def counter(self, node) -> bool:
+        """A name bound only by loops over ranges (and the tape's restores of it): a Python int, of any size."""
+        return isinstance(node, ast.Name) and node.id in self._counters
+
     def _int_name(self, node) -> bool:
         """A name that certainly holds an int number (`i = int(x)`, a loop's counter): `x - i` is real where x is."""
         return isinstance(node, ast.Name) and node.id in self.local and node.id in self.ints

@@ -32,7 +32,7 @@ import numpy as np
 from .context import ctx
 from .item_updates import split_item_adjoints
 from .names import load, name_counts
-from .shapes import Keyed, Seq, Shapes, ZeroScalar, broadcast, hashable, items_of, literal
+from .shapes import Keyed, Seq, Shapes, ZeroScalar, _int_literal, broadcast, hashable, items_of, literal
 from .walk import child_parent_pairs, fix_locations, replace_child, statement_lists, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
@@ -1311,8 +1311,9 @@ def _pure(node, shapes) -> bool:
     if isinstance(node, ast.Name) and node.id in shapes.local and shapes.of(node) is not None \
             and shapes._mask(node, shapes.reals):
         return True  # a name only ever bound to comparisons (a mask)
-    if isinstance(node, ast.Name):  # (a read of real floats, of any shape: `np.sum(p)` of a dict's item)
-        return node.id in shapes.local and shapes.real(node)
+    if isinstance(node, ast.Name):  # (a read of real floats, of any shape: `np.sum(p)` of a dict's item; an int a float
+        # holds, `i + 1` of a counter of a range of bounds under 2**53: `x * i` cannot overflow converting it)
+        return node.id in shapes.local and (shapes.real(node) or shapes.bounded_int(node))
     if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords and shapes.callee(node) is len:
         of = shapes.of(node.args[0])  # the length of an array of one axis or more
         return type(of) is tuple and len(of) >= 1 and _pure(node.args[0], shapes)
@@ -1360,11 +1361,17 @@ def _pure(node, shapes) -> bool:
 
 
 def _pure_or_view(node, shapes) -> bool:
-    """`_pure`, or a basic index read of an array of known shape (`t = lse[:, 0]`): cannot raise either, so an
-    assignment of it that nothing reads may go. (Not `_pure` itself: its other readers move a pure value past
-    statements that bind none of its names, and an item's value changes with an update in place.)"""
+    """`_pure`, or a basic index read of an array of known shape (`t = lse[:, 0]`), or int arithmetic without a
+    division of loop counters and int literals (`i2 = i + 1`: Python ints, not NumPy's, which may overflow): cannot
+    raise either, so an assignment of it that nothing reads may go. (Not `_pure`
+    itself: its other readers move a pure value past statements that bind none of its names, an item's value
+    changes with an update in place, and an index written out in its reader (`P[i + 1]`) hides the item's
+    realness from the later passes.)"""
     if isinstance(node, ast.Subscript) and _basic_in_range(node, shapes):
         return _pure(node.value, shapes)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult) \
+            and all(_int_literal(side) or shapes.counter(side) for side in (node.left, node.right)):
+        return True  # `i + 1` of a loop's counter: Python ints, whose arithmetic without a division cannot raise
     return _pure(node, shapes)
 
 
