@@ -156,3 +156,15 @@ def test_a_forward_loop_computing_only_what_nothing_reads_goes():
     src = s2s.source(s2s.grad(powers_of_a_bounded_counter), X)
     assert "for " not in src and "x **" not in src, src
     np.testing.assert_array_equal(s2s.grad(powers_of_a_bounded_counter)(X), np.ones(4))
+
+
+def times_an_int_literal_beyond_floats(x):
+    t = x * 100000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000  # noqa: E501
+    return np.sum(x * x)  # (the literal is 10 ** 350 written out: x * it raises OverflowError)
+
+
+def test_an_int_literal_beyond_floats_raises_in_the_gradient_too():
+    with pytest.raises(OverflowError):
+        times_an_int_literal_beyond_floats(X)
+    with pytest.raises(OverflowError):
+        s2s.grad(times_an_int_literal_beyond_floats)(X)

@@ -1320,8 +1320,8 @@ def _pure(node, shapes) -> bool:
     shape = shapes.of(node)
     if shape is None or not (shapes.real(node) or isinstance(node, ast.Constant)):
         return False
-    if isinstance(node, ast.Constant):
-        return True
+    if isinstance(node, ast.Constant):  # (an int literal beyond floats raises where arithmetic converts it)
+        return type(node.value) is not int or abs(node.value) <= 2 ** 53
     if isinstance(node, ast.BinOp):
         if isinstance(node.op, ast.Div) and shape == () and isinstance(node.right, ast.Constant) \
                 and type(node.right.value) in (int, float) and node.right.value != 0:
