@@ -817,3 +817,31 @@ def test_builtin_max_and_min_with_number_literals_are_numbers(a):
     assert got == pytest.approx(s2s.derivative(_clamped_newton)(a), rel=1e-13)  # (at ties too: 1.0, -0.5)
     if a not in (1.0, -0.5):
         check_all(_clamped_newton, (a,))
+
+
+def stacked_states_mean_square(W, xs):
+    h = np.zeros(W.shape[0])
+    hs = []
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ h + xs[t])
+        hs.append(h)
+    H = np.stack(hs)
+    return np.sum(H ** 2) / H.shape[0]
+
+
+def test_a_broadcast_read_beside_an_array_the_flow_knows_is_dropped():
+    """`t_bar = np.broadcast_to(c, S)` read only as `t_bar * 2 * H`, where H's shape is S at that read (the stack
+    of a list appended to by a loop of known trips: known only per program point) is `c * 2 * H`: the question
+    "what if t_bar were a number" keeps the flow's facts of every other name (shapes.Overrides)."""
+    rng = np.random.default_rng(3)
+    W, xs = rng.normal(size=(4, 4)) * 0.3, rng.normal(size=(6, 4))
+    src = s2s.source(s2s.grad(stacked_states_mean_square), W, xs)
+    assert "broadcast_to" not in src, src
+    assert s2s.grad(stacked_states_mean_square)(W, xs).dtype == np.float64
+    np.testing.assert_allclose(s2s.grad(stacked_states_mean_square)(W, xs),
+                               s2s.grad(stacked_states_mean_square, optimize=False)(W, xs), rtol=1e-13)
+    check_all(stacked_states_mean_square, (W, xs))
+    W32, xs32 = W.astype(np.float32), xs.astype(np.float32)
+    g32 = s2s.grad(stacked_states_mean_square)(W32, xs32)
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, s2s.grad(stacked_states_mean_square)(W, xs), rtol=2e-5, atol=1e-6)

@@ -546,6 +546,17 @@ def _join_states(a, b, lost=None, where=None):
     return out
 
 
+class Overrides(dict):
+    """Facts for some names (name -> fact) to ask `Shapes.of` with, the other names keeping the facts at their
+    reads: "what if `t` held a number here" without giving up what the flow knows of the rest.
+
+        >>> Overrides({"t": ()})["t"]
+        ()
+    """
+
+    __slots__ = ()
+
+
 class _Asked:
     """A set of names that remembers which names it was asked about (`name in it`)."""
 
@@ -1835,7 +1846,7 @@ class Shapes:
         if len(either) != 2:
             return None
         if env is not None:
-            inner = self.of(node.orelse, {**env, g.id: either[1]})
+            inner = self.of(node.orelse, type(env)({**env, g.id: either[1]}))
         else:  # (the facts at E's reads of g: the array's, for this question alone)
             with self.facts_at([n for n in walk(node.orelse) if isinstance(n, ast.Name) and n.id == g.id], either[1]):
                 inner = self.of(node.orelse)
@@ -1867,7 +1878,7 @@ class Shapes:
 
     def _name_fact(self, node, env):
         """The fact at a name's read (possibly a ZeroOr)."""
-        if env is None:
+        if env is None or type(env) is Overrides and node.id not in env:
             fact = self.at.get(id(node))
             if fact is not None and fact[0] is node:
                 return fact[1]

@@ -32,7 +32,7 @@ import numpy as np
 from .context import ctx
 from .item_updates import split_item_adjoints
 from .names import load, name_counts
-from .shapes import Keyed, Seq, Shapes, ZeroScalar, _int_literal, broadcast, hashable, items_of, literal
+from .shapes import Keyed, Overrides, Seq, Shapes, ZeroScalar, _int_literal, broadcast, hashable, items_of, literal
 from .walk import child_parent_pairs, fix_locations, replace_child, statement_lists, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
@@ -270,7 +270,7 @@ def _divides_numbers(name, trial, number, group, defs, shapes) -> bool:
     numbers with it turn an array's division into a division of two numbers by one that may be zero (not a
     literal): Python's `1.0 / 0.0` raises ZeroDivisionError where the array's division gives inf."""
     values = {m: trial if m == name else defs[m].value for m in group}
-    env = dict(shapes.env)
+    env = Overrides()  # (the members' facts; every other name keeps the facts at its reads)
     for _ in range(len(values) + 1):
         for member, value in values.items():
             env[member] = shapes.of(value, env)
@@ -1223,7 +1223,7 @@ def _scalar_group(name, new_value, defs, loads, parents, shapes, float64=False):
     shape is fine there (a number times an array of float64 is float64 as a broadcast array times it is)."""
     values = {name: new_value}
     while True:
-        env = dict(shapes.env)
+        env = Overrides()  # (the members' facts; every other name keeps the facts at its reads)
         for _ in range(len(values) + 1):
             for member, value in values.items():
                 env[member] = shapes.of(value, env)
