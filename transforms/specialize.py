@@ -258,23 +258,32 @@ def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes, float64: bool = False
                 continue
             trial = _replace(stmt.value, call, call.args[0])
             group = _scalar_group(name, trial, defs, loads, parents, shapes, float64)
-            if group is None or _divides_numbers(name, trial, call.args[0], group, defs, shapes):
+            if group is None or _divides_numbers(name, trial, call.args[0], group, defs, shapes, loads, parents):
                 continue
             stmt.value = trial
             return True
     return False
 
 
-def _divides_numbers(name, trial, number, group, defs, shapes) -> bool:
+def _divides_numbers(name, trial, number, group, defs, shapes, loads, parents) -> bool:
     """Whether `name` given `trial` (with `number` in place of its broadcast) and the names of `group` made
     numbers with it turn an array's division into a division of two numbers by one that may be zero (not a
-    literal): Python's `1.0 / 0.0` raises ZeroDivisionError where the array's division gives inf."""
+    literal other than 0): Python's `1.0 / 0.0` raises ZeroDivisionError where the array's division gives inf.
+    Looked for in the members' values and in the elementwise expressions around each of their reads
+    (`H_bar + t_bar / k`, a read `_scalar_group` accepts as broadcasting back to its shape there)."""
     values = {m: trial if m == name else defs[m].value for m in group}
     env = Overrides()  # (the members' facts; every other name keeps the facts at its reads)
     for _ in range(len(values) + 1):
         for member, value in values.items():
             env[member] = shapes.of(value, env)
-    for value in values.values():
+    around = []
+    for member in group:
+        for use in loads.get(member, []):
+            top = use
+            while isinstance(parents.get(top), ast.BinOp | ast.UnaryOp) and _elementwise_parent(parents[top]):
+                top = parents[top]
+            around.append(top)
+    for value in [*values.values(), *around]:
         for node in walk(value):
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and not _number(node.right) \
                     and shapes.of(node.left, env) == () and shapes.of(node.right, env) == () \
@@ -1174,7 +1183,7 @@ def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
         g = call.args[0]
         trial_value = _replace(stmt.value, call, g)
         group = _scalar_group(name, trial_value, defs, loads, parents, shapes)
-        if group is None or _divides_numbers(name, trial_value, g, group, defs, shapes):
+        if group is None or _divides_numbers(name, trial_value, g, group, defs, shapes, loads, parents):
             continue
         stmt.value = trial_value
         changed = True
