@@ -168,3 +168,20 @@ def test_an_int_literal_beyond_floats_raises_in_the_gradient_too():
         times_an_int_literal_beyond_floats(X)
     with pytest.raises(OverflowError):
         s2s.grad(times_an_int_literal_beyond_floats)(X)
+
+
+def length_of_a_name_a_loop_of_no_trips_left_unbound(x, n):
+    s = np.sum(x * x)
+    for i in range(n):
+        xs = x * 2.0
+    for j in range(len(xs)):
+        u = x * j
+    return s
+
+
+def test_a_range_of_the_length_of_a_name_that_may_be_unbound_stays():
+    with pytest.raises(UnboundLocalError):
+        length_of_a_name_a_loop_of_no_trips_left_unbound(X, 0)
+    with pytest.raises(UnboundLocalError):
+        s2s.grad(length_of_a_name_a_loop_of_no_trips_left_unbound)(X, 0)
+    np.testing.assert_allclose(s2s.grad(length_of_a_name_a_loop_of_no_trips_left_unbound)(X, 2), 2 * X)

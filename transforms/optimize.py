@@ -230,7 +230,7 @@ def _range_of_ints(loop: ast.For, shapes, kinds) -> bool:
     def an_int(arg):
         if isinstance(arg, ast.Constant):
             return type(arg.value) is int
-        if isinstance(arg, ast.Name) and id(arg) in shapes.maybe_unbound:
+        if any(isinstance(n, ast.Name) and id(n) in shapes.maybe_unbound for n in walk(arg)):
             return False  # (`range(i)` after a loop of no trips raises)
         if isinstance(arg, ast.Name) and arg.id in shapes.arguments and arg.id not in shapes.assigned:
             return kinds.get(arg.id) in tuple("bhilqpBHILQP") and shapes.of(arg) == ()
