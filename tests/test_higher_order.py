@@ -618,3 +618,43 @@ def test_hvp_through_helper_calls():
     x, v = rng.normal(size=3), rng.normal(size=3)
     h = s2s.hessian(_calls_helper)(x)
     np.testing.assert_allclose(s2s.hvp(_calls_helper)(x, v), h @ v, atol=1e-10)
+
+
+# ---------------------------------------------------------------- powers of a run-time exponent at 0 (helper 99)
+
+
+def power_of_k(x, k):
+    return x ** k
+
+
+def polynomial_by_loop(x):
+    s = 0.0
+    for i in range(4):
+        s = s + x ** i
+    return s
+
+
+def summed_powers_of_k(x, k):
+    return np.sum(x ** k)
+
+
+@pytest.mark.parametrize("k,second,third", [(0, 0.0, 0.0), (1, 0.0, 0.0), (2, 2.0, 0.0), (3, 0.0, 6.0)])
+def test_derivatives_of_a_run_time_power_at_zero_are_the_polynomials(k, second, third):
+    """x ** k with k an int argument: the second derivative at 0 was 0 * inf = nan for k = 0 (the slope's slope
+    `k * power_slope(x, k - 1)`); now `power_term(k * (k - 1), x, k - 2)`, 0 where its factor is."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # (no 0 * inf on the way either)
+        assert s2s.hessian(power_of_k)(0.0, k) == second
+        assert s2s.grad(s2s.grad(power_of_k))(0.0, k) == second
+        assert s2s.grad(s2s.grad(s2s.grad(power_of_k)))(0.0, k) == third
+    assert s2s.hessian(polynomial_by_loop)(0.0) == 2.0
+    np.testing.assert_array_equal(s2s.hessian(summed_powers_of_k)(np.array([0.0, 0.5]), k),
+                                  np.diag([second, k * (k - 1) * 0.5 ** (k - 2) if k >= 2 else 0.0]))
+
+
+def test_second_derivatives_of_a_power_in_both_arguments_match_autograd():
+    for x, k in [(1.3, 2.5), (0.7, -1.5), (2.0, 0.0), (0.4, 1.0)]:
+        for wrt in (0, 1):
+            got = s2s.hessian(power_of_k, wrt=wrt)(x, k)
+            want = autograd.hessian(power_of_k, wrt)(x, k)
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

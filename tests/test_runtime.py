@@ -234,3 +234,19 @@ def test_unshared_refuses_an_update_seen_through_another_name():
         rt.unshared(1.0, site, False, y, y[1:])
     with pytest.raises(UnsupportedSyntaxError):
         rt.unshared(1.0, site, True, [y, y])  # one array held twice in the list updated deeply
+
+
+def test_power_term_is_zero_where_its_factor_is_and_its_derivatives_match_differences():
+    """power_term(c, x, y) = c * x ** y, exactly 0 where c == 0 (also where x ** y is inf); its x and y
+    derivatives (`power_term(c * y, x, y - 1)`, `power_term_dy`) against central differences, arrays broadcast."""
+    assert rt.power_term(0.0, 0.0, -1) == 0.0 and rt.power_term(6.0, 2.0, 1) == 12.0
+    np.testing.assert_array_equal(rt.power_term(np.array([0.0, 2.0]), np.array([0.0, 3.0]), -1), [0.0, 2.0 / 3.0])
+    rng = np.random.default_rng(11)
+    c, x, y = rng.normal(size=(3, 1)), rng.uniform(0.5, 2.0, size=(1, 4)), rng.uniform(-2.0, 3.0, size=(3, 4))
+    h = 1e-6
+    np.testing.assert_allclose(rt.power_term(c * y, x, y - 1),
+                               (rt.power_term(c, x + h, y) - rt.power_term(c, x - h, y)) / (2 * h), rtol=1e-6)
+    np.testing.assert_allclose(rt.power_term_dy(c, x, y),
+                               (rt.power_term(c, x, y + h) - rt.power_term(c, x, y - h)) / (2 * h), rtol=1e-6)
+    assert rt.power_term_dy(2.0, -1.0, 2.0) == 0.0 and rt.power_term_dy(0.0, 2.0, 1.0) == 0.0
+    assert rt.power_term_dy(2.0, 3.0, 2.0) == pytest.approx(2.0 * 9.0 * np.log(3.0), rel=1e-14)

@@ -360,7 +360,9 @@ def power_rules(signature: str, base: str, exponent: str, /, *, operator=False, 
     where the plain formula gives 0 * inf = nan) and inf at x == 0 for 0 < y < 1 (where Python
     floats would raise ZeroDivisionError): s2s.power_slope computes both. A literal exponent picks
     its template at the call site: 0 has no base derivative at all, and y >= 1 or y < 0 keeps the
-    plain formula, exact there (negative powers of 0 fail in the user's own line first).
+    plain formula, exact there (negative powers of 0 fail in the user's own line first). The slope's own
+    derivatives go through s2s.power_term (c * x ** y, 0 where c == 0: runtime_rules.py), 0 at x == 0
+    where y is 0 or 1.
     `tangent_from_adjoint` (default: the family's) derives `y`'s tangent where none is given, and
     the base's where its adjoint is `g * slope` (`scalar`).
     """

@@ -134,8 +134,11 @@ defrule_for(rt.grad_solve_b, "grad_solve_b(g, a, b)", shape_only=("b",), result_
                   "np.matmul(np.swapaxes(a_dot, -1, -2), s2s.grad_solve_b(g, a, b)))", linear=("g",))
 
 # adjoints of creation functions, powers and the rest of the right-or-refused rules
-defrule_for(rt.power_slope, "power_slope(x, y)", x_dot="x_dot * y * s2s.power_slope(x, y - 1)",
+# (the slope's derivative in x is 0 where y is 0 or 1, at x == 0 too, where `y * power_slope(x, y - 1)` was 0 * inf)
+defrule_for(rt.power_slope, "power_slope(x, y)", x_dot="x_dot * s2s.power_term(y * (y - 1), x, y - 2)",
             y_dot="y_dot * s2s.power_slope_dy(x, y)")
+defrule_for(rt.power_term, "power_term(c, x, y)", c_dot="c_dot * s2s.power_term(1.0, x, y)",
+            x_dot="x_dot * s2s.power_term(c * y, x, y - 1)", y_dot="y_dot * s2s.power_term_dy(c, x, y)")
 defrule_for(rt.real_part, "real_part(t, val)", shape_only=("val",), linear=("t",))
 defrule_for(rt.fdiv, "fdiv(a, b)", b_dot="-s2s.fdiv(a * b_dot, b * b)", linear=("a",))
 defrule_for(rt.safe_div, "safe_div(a, b)",

@@ -104,6 +104,8 @@ from s2s.runtime.elementwise import (  # noqa: F401
     log_scale,
     power_slope,
     power_slope_dy,
+    power_term,
+    power_term_dy,
     real_part,
     safe_div,
 )

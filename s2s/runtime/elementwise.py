@@ -66,6 +66,34 @@ def power_slope(x, y):
     return y * float(np.power(np.float64(x), y - 1))
 
 
+def power_term(c, x, y):
+    """c * x ** y, exactly 0 where c == 0: the derivatives of a power, whose factor c is 0 where the term is
+    (`power_slope(x, y)`'s derivative in x is `power_term(y * (y - 1), x, y - 2)`, 0 where y is 0 or 1, also at
+    x == 0 where x ** (y - 2) is inf); its own derivative in x is `power_term(c * y, x, y - 1)`.
+
+        >>> power_term(0.0, 0.0, -1), power_term(6.0, 2.0, 1)
+        (0.0, 12.0)
+    """
+    if is_array(c) or is_array(x) or is_array(y):
+        zero = c == 0
+        return np.where(zero, 0.0, c * np.power(x, np.where(zero, 1, y)))
+    if c == 0:
+        return 0.0
+    return c * float(np.power(np.float64(x), y))
+
+
+def power_term_dy(c, x, y):
+    """d(power_term(c, x, y))/dy = c * x ** y * log(x) for x > 0; 0 elsewhere (the exponent's derivative of a
+    power is taken to be 0 where x <= 0, as in `power_slope_dy`) and where c == 0."""
+    if is_array(c) or is_array(x) or is_array(y):
+        keep = (x > 0) & (c != 0)
+        safe = np.where(keep, x, 1.0)
+        return np.where(keep, c * np.power(safe, y) * np.log(safe), 0.0)
+    if x <= 0 or c == 0:
+        return 0.0
+    return c * x ** y * _math.log(x)
+
+
 def power_slope_dy(x, y):
     """d(power_slope(x, y))/dy = x ** (y - 1) * (1 + y * log(x)) for x > 0; 0 elsewhere, as the
     exponent's derivative of `x ** y` is taken to be 0 where x <= 0."""
