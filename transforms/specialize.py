@@ -272,17 +272,8 @@ def _divides_numbers(name, trial, number, group, defs, shapes, loads, parents) -
     Looked for in the members' values and in the elementwise expressions around each of their reads
     (`H_bar + t_bar / k`, a read `_scalar_group` accepts as broadcasting back to its shape there)."""
     values = {m: trial if m == name else defs[m].value for m in group}
-    env = Overrides()  # (the members' facts; every other name keeps the facts at its reads)
-    for _ in range(len(values) + 1):
-        for member, value in values.items():
-            env[member] = shapes.of(value, env)
-    around = []
-    for member in group:
-        for use in loads.get(member, []):
-            top = use
-            while isinstance(parents.get(top), ast.BinOp | ast.UnaryOp) and _elementwise_parent(parents[top]):
-                top = parents[top]
-            around.append(top)
+    env = _facts_as_numbers(values, shapes)
+    around = [_elementwise_top(use, parents) for member in group for use in loads.get(member, [])]
     for value in [*values.values(), *around]:
         for node in walk(value):
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and not _number(node.right) \
@@ -1226,16 +1217,32 @@ def _replace(tree, old, new):
     return tree
 
 
+def _facts_as_numbers(values, shapes) -> Overrides:
+    """The facts of the names of `values` (name -> the value it would be bound to), found in turn from each
+    other's (`len(values) + 1` rounds reach through a chain of them), every other name keeping the facts at its
+    reads (`shapes.Overrides`)."""
+    env = Overrides()
+    for _ in range(len(values) + 1):
+        for member, value in values.items():
+            env[member] = shapes.of(value, env)
+    return env
+
+
+def _elementwise_top(node, parents):
+    """The outermost expression that holds `node` under elementwise operators only (`t_bar` of `H + t_bar / k`:
+    the whole sum)."""
+    while isinstance(parents.get(node), ast.BinOp | ast.UnaryOp) and _elementwise_parent(parents[node]):
+        node = parents[node]
+    return node
+
+
 def _scalar_group(name, new_value, defs, loads, parents, shapes, float64=False):
     """Names that turn scalar if `name` gets `new_value`; None if some use would then see a wrong shape.
     With `float64` (every argument float64), an operand of arithmetic whose other operand has the whole
     shape is fine there (a number times an array of float64 is float64 as a broadcast array times it is)."""
     values = {name: new_value}
     while True:
-        env = Overrides()  # (the members' facts; every other name keeps the facts at its reads)
-        for _ in range(len(values) + 1):
-            for member, value in values.items():
-                env[member] = shapes.of(value, env)
+        env = _facts_as_numbers(values, shapes)
         grown = False
         for member in list(values):
             for use in loads.get(member, []):
@@ -1245,9 +1252,7 @@ def _scalar_group(name, new_value, defs, loads, parents, shapes, float64=False):
                         and shapes.of(parent.right if parent.left is use else parent.left) == shapes.of(use) \
                         and shapes.of(parent) == shapes.of(use):
                     continue  # the other operand has the whole shape already: so has the result
-                top = use
-                while isinstance(parents.get(top), ast.BinOp | ast.UnaryOp) and _elementwise_parent(parents[top]):
-                    top = parents[top]
+                top = _elementwise_top(use, parents)
                 if shapes.of(top, env) == shapes.of(top) and shapes.of(top) is not None:
                     continue  # broadcast back to its own shape right here
                 stmt = parents.get(top)

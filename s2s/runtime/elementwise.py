@@ -58,12 +58,7 @@ def power_slope(x, y):
     Elsewhere NumPy's values with its warnings: inf at x == 0 for 0 < y < 1 (where Python floats
     would raise ZeroDivisionError), nan where the power is not real.
     """
-    if is_array(x) or is_array(y):
-        zero = y == 0
-        return np.where(zero, 0.0, y * np.power(x, np.where(zero, 1, y - 1)))
-    if y == 0:
-        return 0.0
-    return y * float(np.power(np.float64(x), y - 1))
+    return power_term(y, x, y - 1)
 
 
 def power_term(c, x, y):
