@@ -521,12 +521,14 @@ def _plan(target, names, optimize, args, arrays=True):
     scalars = frozenset(n for n, k in kinds.items() if k == "float64")
     # an adjoint that starts as 0.0 and is an array after: numba gives a variable one type
     zero_arrays = compiled_tapes.zero_arrays(fdef, dict(zip(params, args)), kinds, numpy_names)
+    zero_dtype = compiled_tapes.array_dtype(dict(zip(params, args)))
     try:
         low = numba_lowering.lower(fdef, tape_types, runtime_name, scalars, zero_arrays, numpy_names,
                                    frozenset(_numpy_names(target, gen, fdef, np.linalg)),
                                    frozenset(n for n, k in kinds.items() if k == "int64"),
                                    float32=any(_has_float32(a) or _has_narrow_int(a) for a in args)
-                                   or any(_has_narrow_int(_getter(target, n)()) for n in _read_globals(target, fdef)))
+                                   or any(_has_narrow_int(_getter(target, n)()) for n in _read_globals(target, fdef)),
+                                   zero_dtype=zero_dtype)
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
     bindings, data = _bind(target, gen, low)

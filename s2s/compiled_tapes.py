@@ -130,12 +130,28 @@ def _stacked_rows_of(e):
     return e.args[0] if e.func.attr == "array_grad" and len(e.args) == 2 else None
 
 
+def array_dtype(arrays: dict) -> str:
+    """The dtype of the arrays array_kinds follows: "float32" where every float array argument is float32
+    (a float32 program: NumPy keeps float32 with Python numbers, and the compiled code does with its weak
+    numbers, numba_lowering.weak_numbers), else "float64".
+
+        >>> array_dtype({"x": np.ones(3, np.float32), "n": 3}), array_dtype({"x": np.ones(3)})
+        ('float32', 'float64')
+    """
+    floats = {a.dtype for a in arrays.values() if type(a) is np.ndarray and a.dtype.kind in "fc"}
+    return "float32" if floats == {np.dtype(np.float32)} else "float64"
+
+
 def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: set, zeros: bool = False) -> dict:
-    """name -> ("float64", shape) for variables that hold a float64 array of that shape at every assignment
-    (a None placeholder aside), and name -> "float64" for the norms of such arrays. `arrays` maps parameters
-    to their arguments, `kinds` names the variables known to hold Python floats or ints ("float64" /
-    "int64"), `numpy_names` the names NumPy is read by. With `zeros`, an assignment of the number 0 is a
-    placeholder too (see zero_arrays)."""
+    """name -> (dtype, shape) for variables that hold an array of that dtype and shape at every assignment
+    (a None placeholder aside), and name -> "float64" for the norms of float64 ones. The dtype is
+    `array_dtype(arrays)`'s: float64, or float32 in a float32 program, where the rules that make float64
+    arrays of numbers (np.zeros without a dtype, np.array of numbers, np.asarray of a Python float) claim
+    nothing. `arrays` maps parameters to their arguments, `kinds` names the variables known to hold Python
+    floats or ints ("float64" / "int64"), `numpy_names` the names NumPy is read by. With `zeros`, an
+    assignment of the number 0 is a placeholder too (see zero_arrays)."""
+    dtype = array_dtype(arrays)
+    wide = dtype == "float64"  # (float64 arrays: those made of float64 numbers are too)
     placeholder = _is_zero_or_none if zeros else _is_none
     started = _zero_started(fdef) if zeros else set()
     params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs}
@@ -168,7 +184,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             assigns[item][assigns[item].index(False)] = ast.Subscript(
                 value=_stacked_rows_of(made[0]), slice=ast.Constant(0), ctx=ast.Load())
     shape = {p: tuple(a.shape) for p, a in arrays.items()
-             if p not in assigns and type(a) is np.ndarray and a.dtype == np.float64 and a.ndim >= 1}
+             if p not in assigns and type(a) is np.ndarray and a.dtype == np.dtype(dtype) and a.ndim >= 1}
 
     def integer(e):
         if isinstance(e, ast.Constant):
@@ -322,7 +338,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
     def zero_d(e):
         """`np.asarray(x)` of a float64 number x: a 0-d float64 array, which arithmetic with a float64 array
         takes as the number."""
-        return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "asarray" \
+        return wide and isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "asarray" \
             and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names and len(e.args) == 1 \
             and not e.keywords and real_number(e.args[0])
 
@@ -437,7 +453,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             return None
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in ("zeros", "ones") \
                 and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
-                and len(e.args) == 1 and not e.keywords:  # float64 by default
+                and _made_dtype(e, numpy_names) == dtype:  # float64 by default
             size = e.args[0]
             dims = size.elts if isinstance(size, ast.Tuple) else [size]
             if dims and all(isinstance(d, ast.Constant) and type(d.value) is int and d.value >= 0 for d in dims):
@@ -456,12 +472,12 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
                 return None
             values, count = appended
             if all(real_number(v) for v in values):
-                return (count,)  # (float64 numbers: a vector of them)
+                return (count,) if wide else None  # (float64 numbers: a vector of them)
             found = {of(v, unsure) for v in values}
             return (count,) + found.pop() if len(found) == 1 and None not in found else None
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in ("eye", "identity") \
                 and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
-                and len(e.args) == 1 and not e.keywords:  # `np.eye(2)`: float64 by default
+                and len(e.args) == 1 and not e.keywords and wide:  # `np.eye(2)`: float64 by default
             n = int_value(e.args[0])
             return (n, n) if n is not None and n >= 0 else None
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in ("hstack", "concatenate") \
@@ -491,7 +507,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             to = tuple(d.value for d in dims)
             s = of(e.args[0], unsure)
             if s is None:
-                return to if real_number(e.args[0]) else None
+                return to if wide and real_number(e.args[0]) else None
             return to if len(s) <= len(to) and all(a in (1, b) for a, b in zip(s[::-1], to[::-1])) else None
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in ("maximum", "minimum") \
                 and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
@@ -614,8 +630,8 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
                                      and not same_as_zero(n, shape[name]) for n in walk(fdef)):
                 del shape[name]
                 changed = True
-    out = {n: ("float64", s) for n, s in shape.items() if n in candidates and s}
-    for name in candidates:  # `norm = np.linalg.norm(d)` of a float64 array: a float
+    out = {n: (dtype, s) for n, s in shape.items() if n in candidates and s}
+    for name in candidates if wide else ():  # `norm = np.linalg.norm(d)` of a float64 array: a float
         values = [v for v in assigns[name] if not placeholder(v)]
         if values and all(_is_norm(v, numpy_names) and of(v.args[0]) for v in values):
             out[name] = "float64"
@@ -637,6 +653,25 @@ def zero_arrays(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
     claims = array_kinds(fdef, arrays, kinds, numpy_names, zeros=True)
     started = _zero_started(fdef)
     return {n: claim[1] for n, claim in claims.items() if n in started and isinstance(claim, tuple)}
+
+
+def _made_dtype(call, numpy_names):
+    """The dtype `np.zeros(S)` / `np.ones(S)` makes: "float64" without a dtype, the name of one given as
+    `np.float32` (positionally or as `dtype=`), else None.
+
+        >>> _made_dtype(ast.parse("np.zeros(3, dtype=np.float32)", mode="eval").body, {"np"})
+        'float32'
+    """
+    given = call.args[1:] + [k.value for k in call.keywords if k.arg == "dtype"]
+    if len(call.args) < 1 or len(given) + 1 != len(call.args) + len(call.keywords) or len(given) > 1:
+        return None  # (another keyword, or a dtype given twice)
+    if not given:
+        return "float64"
+    d = given[0]
+    if isinstance(d, ast.Attribute) and isinstance(d.value, ast.Name) and d.value.id in numpy_names \
+            and d.attr in ("float32", "float64"):
+        return d.attr
+    return None
 
 
 def _zero_started(fdef):
@@ -671,4 +706,4 @@ def _is_none(e):
     return isinstance(e, ast.Constant) and e.value is None
 
 
-__all__ = ["array_kinds", "zero_arrays"]
+__all__ = ["array_dtype", "array_kinds", "zero_arrays"]

@@ -58,6 +58,7 @@ PRESENT = "_s2s_present"  # x -> x, a None (the zero adjoint) raising the marked
 WEAK = "_s2s_weak"  # (number, other operand) -> the number in float32 where the other is float32, else itself
 WEAK_OP = "_s2s_weak_op"  # (a, b, op, a is the number) -> a op b, the number in float32 where the other is float32
 MATMUL = "_s2s_matmul"  # (a, b) -> a @ b, of arrays of two dtypes too (NumPy's promotion)
+FLOAT_MASK = "_s2s_float_mask"  # (bool mask, x) -> the mask as 0s and 1s in x's precision
 
 
 def accumulate_outer(fdef: ast.FunctionDef, numpy_names: set) -> bool:
@@ -289,7 +290,7 @@ HELPERS = {TAPE_SET: "tape_set", TAPE_GROW: "tape_grow", TAPE_STACK: "tape_stack
            ACCUMULATE_MATMUL: "accumulate_matmul", ACCUMULATE_OUTER: "accumulate_outer", REDUCE: "reduce_axis",
            NORM: "norm", RESHAPE: "reshape", ADD_AT: "add_at", SQUEEZE: "squeeze", VARIANCE: "variance",
            ADD_ZERO: "add_zero", PRESENT: "present", WEAK: "weak",
-           WEAK_OP: "weak_op", MATMUL: "matmul", STACK_LIST: "stack_list"}
+           WEAK_OP: "weak_op", MATMUL: "matmul", STACK_LIST: "stack_list", FLOAT_MASK: "float_mask"}
 
 
 def _written_in_place(fdef, runtime: str = "s2s", modules=frozenset()):
@@ -417,16 +418,17 @@ _REFUSED = {
 def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = "s2s",
           scalars: frozenset = frozenset(), zero_arrays: dict | None = None,
           numpy_names: frozenset = frozenset(), linalg_names: frozenset = frozenset(),
-          ints: frozenset = frozenset(), float32: bool = False) -> Lowered:
+          ints: frozenset = frozenset(), float32: bool = False, zero_dtype: str = "float64") -> Lowered:
     """`fdef` (not changed) rewritten for numba; raises NotLowerable naming the node it cannot take.
 
     `tape_types` maps a variable pushed on the tape to the NumPy dtype name of the scalars it holds
     ("float64", "int64"...), or to (dtype name, shape) of the arrays it holds: those variables get
     preallocated array tapes. `runtime` is the name the
     code calls the runtime helpers by; `scalars` names variables known to hold Python numbers;
-    `zero_arrays` maps variables set to the number 0 that are float64 arrays of one shape elsewhere to
-    that shape (their zeros become `np.zeros(shape)`, s2s/compiled_tapes.zero_arrays says when that is
-    the same program); `numpy_names` (`linalg_names`) are the names the code reads NumPy (np.linalg) by;
+    `zero_arrays` maps variables set to the number 0 that are arrays of one shape and of dtype
+    `zero_dtype` elsewhere to that shape (their zeros become `np.zeros(shape)`, or
+    `np.zeros(shape, np.float32)`; s2s/compiled_tapes.zero_arrays says when that is the same program);
+    `numpy_names` (`linalg_names`) are the names the code reads NumPy (np.linalg) by;
     `ints` names variables known to hold Python ints (`reciprocal_divisions`). `float32`: some argument is
     float32, or an integer array or number of another dtype than int64 (`weak_numbers`: NumPy computes
     `uint8 array + 200` in uint8, numba in int64).
@@ -450,9 +452,11 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     _unwrap_compared(fdef)
     _index_ranges(fdef)
     _conditional_updates(fdef)
+    if float32:
+        _float_masks(fdef, runtime)
     _conditional_operands(fdef)
     _zero_accumulators(fdef, runtime, scalars)
-    _zeros_as_arrays(fdef, zero_arrays or {})
+    _zeros_as_arrays(fdef, zero_arrays or {}, zero_dtype)
     numpy_names = numpy_names | {NUMPY}
     accumulate_outer(fdef, numpy_names)
     reductions(fdef, numpy_names, linalg_names)
@@ -468,23 +472,28 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     return Lowered(fdef, params, defaults, free, attrs, low_tapes, array_tapes)
 
 
-_WEAK_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%"}
+_WEAK_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+             ast.Pow: "**"}
 
 
 def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, numpy_names: frozenset) -> bool:
     r"""`c * x`, where `c` is a Python number (a constant, a name of `floats` or `ints`, arithmetic of those) and `x`
     is not -> `_s2s_weak_op(c, x, '*', True)` (`True`: the number is the left operand), and `np.maximum(x, 0.0)` ->
-    `np.maximum(x, _s2s_weak(0.0, x))` where `x` is a name: NumPy computes a float32 array (or number) with a
-    Python number in float32 (the number is "weak"), numba in float64 (`float32 array * 2.0` is a float64
-    array, and `z_bar @ X` then mixes dtypes). The helpers convert the number to float32 where the other
-    operand is float32 and leave it as it is otherwise: NumPy's conversion, then NumPy's float32 operation,
-    `x` evaluated once. A matrix product `a @ b` becomes `_s2s_matmul(a, b)`: of a float32 and a float64 array,
+    `np.maximum(x, _s2s_weak(0.0, x))` where `x` is a name (and `n if n != 0 else _s2s_weak(1, n)`): NumPy
+    computes a float32 array (or number) with a Python number in float32 (the number is "weak"), numba in
+    float64 (`float32 array * 2.0` is a float64 array, and `z_bar @ X` then mixes dtypes). The helpers
+    convert the number to float32 where the other operand is float32 and leave it as it is otherwise:
+    NumPy's conversion, then NumPy's float32 operation, `x` evaluated once. Names that hold Python ints
+    wherever they are bound (`python_ints`: loop and tape counters) are numbers too. A matrix product
+    `a @ b` becomes `_s2s_matmul(a, b)`: of a float32 and a float64 array,
     NumPy's is a float64 product, numba refuses it. Whether anything was rewritten.
 
         >>> f = ast.parse("def f(y, g):\n    return g * (1 - y)").body[0]
         >>> weak_numbers(f, frozenset({"g"}), frozenset(), frozenset({"np"})), ast.unparse(f.body[0])
         (True, "return _s2s_weak_op(g, _s2s_weak_op(1, y, '-', True), '*', True)")
     """
+    ints = ints | python_ints(fdef, ints)
+
     def weak(e) -> bool:
         if isinstance(e, ast.Constant):
             return type(e.value) in (int, float)
@@ -516,6 +525,14 @@ def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, nump
             _replace_expression(parents, node, ast.copy_location(new, node))
             parents[id(node.left)] = parents[id(node.right)] = new
             done = True
+        elif isinstance(node, ast.IfExp) and weak(node.body) != weak(node.orelse) \
+                and isinstance(node.body if weak(node.orelse) else node.orelse, ast.Name | ast.Constant):
+            # `n if n != 0 else 1` of a float32 n: numba unifies float32 and int64 as float64, NumPy keeps
+            # float32 (the 1 is weak)
+            strong, field = (node.body, "orelse") if weak(node.orelse) else (node.orelse, "body")
+            number = getattr(node, field)
+            setattr(node, field, ast.copy_location(call(WEAK, [number, copy.deepcopy(strong)]), number))
+            done = True
         elif isinstance(node, ast.AugAssign) and type(node.op) in _WEAK_OPS and isinstance(node.target, ast.Name) \
                 and weak(node.value) and not weak(node.target):  # `x *= 0.1` of a float32 x: times float32(0.1)
             node.value = ast.copy_location(call(WEAK, [node.value, ast.Name(id=node.target.id, ctx=ast.Load())]),
@@ -531,6 +548,74 @@ def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, nump
                              for a in node.args]
                 done = True
     return done
+
+
+def python_ints(fdef: ast.FunctionDef, ints: frozenset = frozenset()) -> frozenset:
+    r"""The names of `fdef` that hold a Python int wherever they are bound, besides `ints`: counters of
+    `for i in range(...)`, tape counters (`n = 0`, `n += 1`), and + - * // % of those and int constants.
+    (Greatest fixed point: `n = n + 1` is an int where every binding of n is.)
+
+        >>> f = ast.parse("def f(x):\n    for i in range(3):\n        j = i + 1\n        x = x * j").body[0]
+        >>> sorted(python_ints(f))
+        ['i', 'j']
+    """
+    bindings: dict = {}
+    seen = set()  # the Name targets read here; any other binding of a name makes it no int
+
+    def bind(name, value):
+        bindings.setdefault(name.id, []).append(value)
+        seen.add(id(name))
+
+    for node in walk(fdef):
+        if isinstance(node, ast.For) and isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Call) \
+                and isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range":
+            bind(node.target, ast.Constant(0))
+        elif isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    bind(t, node.value)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            ok = isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod)
+            bind(node.target, node.value if ok else None)
+    for node in walk(fdef):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del) and id(node) not in seen:
+            bindings.setdefault(node.id, []).append(None)
+        elif node is not fdef and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bindings.setdefault(node.name, []).append(None)
+        elif isinstance(node, ast.alias | ast.Global | ast.Nonlocal | ast.ExceptHandler | ast.MatchAs
+                        | ast.MatchStar | ast.MatchMapping | ast.arg):
+            for name in _bound_names(node):
+                bindings.setdefault(name, []).append(None)
+    params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs + fdef.args.posonlyargs}
+    found = {n for n, vs in bindings.items() if n not in params and None not in vs}
+
+    def integer(e) -> bool:
+        if isinstance(e, ast.Constant):
+            return type(e.value) is int
+        if isinstance(e, ast.Name):
+            return e.id in found or e.id in ints
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+            return integer(e.operand)
+        return isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod) \
+            and integer(e.left) and integer(e.right)
+
+    while True:
+        dropped = {n for n in found if not all(integer(v) for v in bindings[n])}
+        if not dropped:
+            return frozenset(found)
+        found -= dropped
+
+
+def _bound_names(node) -> list:
+    """The names a binder other than a Name target binds (`import a.b as c`, `global g`, `except E as e`...)."""
+    if isinstance(node, ast.alias):
+        return [node.asname or node.name.split(".")[0]]
+    if isinstance(node, ast.Global | ast.Nonlocal):
+        return list(node.names)
+    if isinstance(node, ast.arg):
+        return [node.arg]
+    name = getattr(node, "rest" if isinstance(node, ast.MatchMapping) else "name", None)
+    return [name] if name else []
 
 
 def reciprocal_divisions(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, runtime: str) -> bool:
@@ -1133,6 +1218,21 @@ def _conditional_updates(fdef):
                     block[i] = ast.copy_location(ast.If(test=e.test, body=[branch[0]], orelse=[branch[1]]), stmt)
 
 
+def _float_masks(fdef, runtime):
+    """`balanced_eq(x, m, c) if ties else x > c` -> `... else _s2s_float_mask(x > c, x)`: balanced_eq's weights
+    are in x's precision (float32 for float32 x), and `g * (x > c)` of a Python number g is float64 where
+    `g * weights` is float32: numba gives the expression one type. As a float32 mask, the product is
+    float32 in both branches (the 0s and 1s are exact; g is rounded to float32, as at a tie)."""
+    for node in walk(fdef):
+        if isinstance(node, ast.IfExp) and isinstance(node.body, ast.Call) \
+                and _is_runtime_call(node.body, runtime, "balanced_eq") and node.body.args \
+                and isinstance(node.body.args[0], ast.Name) and isinstance(node.orelse, ast.Compare) \
+                and _is_name(node.orelse.left, node.body.args[0].id):
+            mask = ast.Call(func=ast.Name(id=FLOAT_MASK, ctx=ast.Load()),
+                            args=[node.orelse, ast.Name(id=node.body.args[0].id, ctx=ast.Load())], keywords=[])
+            node.orelse = ast.copy_location(mask, node.orelse)
+
+
 def _conditional_operands(fdef):
     """`g * (a if c else b)` -> `g * a if c else g * b` where `g` is a name or a constant (and the other way
     round): numba gives a conditional expression one type, and `a` and `b` may be a float array and a bool
@@ -1363,13 +1463,14 @@ def _replace_expression(parents, old, new):
     raise AssertionError("the expression is not in its parent")
 
 
-def _zeros_as_arrays(fdef, shapes):
-    """`c_bar = 0.0` -> `c_bar = np.zeros((16,))` for the names of `shapes` (not those _zero_accumulators
-    made None: they start as None)."""
+def _zeros_as_arrays(fdef, shapes, dtype="float64"):
+    """`c_bar = 0.0` -> `c_bar = np.zeros((16,))` (`np.zeros((16,), np.float32)` for another dtype) for the
+    names of `shapes` (not those _zero_accumulators made None: they start as None)."""
+    given = "" if dtype == "float64" else f", {NUMPY}.{dtype}"
     for node in walk(fdef):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
                 and node.targets[0].id in shapes and is_zero(node.value):
-            text = f"{NUMPY}.zeros({shapes[node.targets[0].id]!r})"
+            text = f"{NUMPY}.zeros({shapes[node.targets[0].id]!r}{given})"
             node.value = ast.copy_location(ast.parse(text, mode="eval").body, node.value)
 
 

@@ -394,10 +394,14 @@ def weak(number, like):
     return number
 
 
-@_overload(weak)
+@_overload(weak, keep_optional=(1,))  # (`like` is read for its type only: an Optional one is its inner type)
 def _weak(number, like):
     if not _is_number(number):
         _refuse("weak", number, like)
+    if types.unliteral(like) == types.none:
+        # `like` is a list tape's placeholder, typed before what the tape holds is (`n = None` ... `n = L.pop()`):
+        # no type yet, or numba unifies this call's int64 with the float32 it gives once `like` is Optional
+        return None
     if _dtype_of(like) == types.float32:
         return lambda number, like: np.float32(number)
     if _narrow_int(_dtype_of(like)) and isinstance(_plain(number), types.Integer):
@@ -429,13 +433,13 @@ def _in_dtype(dtype):
 
 
 def weak_op(a, b, op, left):
-    """`a op b` (`op` one of + - * / // %, a constant), where `a` (`left`) or `b` is a Python number in NumPy's code,
+    """`a op b` (`op` one of + - * / // % **, a constant), where `a` (`left`) or `b` is a Python number in NumPy's code,
     converted as `weak` converts it: NumPy's float32 arithmetic of a float32 operand and a Python number."""
     raise NotImplementedError("only inside compiled code")
 
 
 _WEAK_OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b,
-             "//": lambda a, b: a // b, "%": lambda a, b: a % b}
+             "//": lambda a, b: a // b, "%": lambda a, b: a % b, "**": lambda a, b: a ** b}
 
 
 # inlined by numba, not only by LLVM (which is all the other helpers need): its integer operations are then in the

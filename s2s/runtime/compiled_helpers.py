@@ -602,6 +602,9 @@ def _expand_reduced(g, x, axis, keepdims):
     if isinstance(axis, types.NoneType | types.Omitted) and _is_number(g):
         if _is_number(x):
             return lambda g, x, axis, keepdims: g
+        if _is_array(x) and _plain(x).dtype == types.float32 and _plain(g) == types.float64:
+            # a Python float in x's precision, as runtime.broadcast_to_like gives it (float32 keeps float32)
+            return lambda g, x, axis, keepdims: np.full(x.shape, np.float32(g))
         if _is_array(x):
             return lambda g, x, axis, keepdims: np.full(x.shape, g)
     if _is_array(g) and _is_array(x) and _constant_axis(axis, _plain(x).ndim) is not False:
@@ -717,10 +720,33 @@ def balanced_eq(x, ans, other):
 @_overload(balanced_eq)
 def _balanced_eq(x, ans, other):
     if all(_is_number(t) or _is_array(t) for t in (x, ans, other)):
+        x_type = _plain(x).dtype if _is_array(x) else _plain(x)
+        if x_type == types.float32:  # (NumPy's mask is in x's precision: float32 for float32 x)
+            def impl32(x, ans, other):
+                one, zero = np.float32(1.0), np.float32(0.0)
+                return np.where(x == ans, one, zero) / (one + np.where(x == other, one, zero))
+            return impl32
+
         def impl(x, ans, other):
             return np.where(x == ans, 1.0, 0.0) / (1.0 + np.where(x == other, 1.0, 0.0))
         return impl
     _refuse("balanced_eq", x, ans, other)
+
+
+def float_mask(mask, like):
+    """The bool array `mask` as 0s and 1s in `like`'s precision, as balanced_eq's weights are: float32 for a
+    float32 `like`, else float64 (numba_lowering._float_masks writes the calls)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(float_mask)
+def _float_mask(mask, like):
+    if not ((_is_array(mask) or _is_number(mask)) and (_is_number(like) or _is_array(like))):
+        _refuse("float_mask", mask, like)
+    single = (_plain(like).dtype if _is_array(like) else _plain(like)) == types.float32
+    if _is_number(mask):
+        return (lambda mask, like: np.float32(mask)) if single else (lambda mask, like: np.float64(mask))
+    return (lambda mask, like: mask.astype(np.float32)) if single else (lambda mask, like: mask.astype(np.float64))
 
 
 def grad_norm(g, ans, x, ord, axis, keepdims):
