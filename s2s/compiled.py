@@ -527,7 +527,8 @@ def _plan(target, names, optimize, args, arrays=True):
                                    frozenset(_numpy_names(target, gen, fdef, np.linalg)),
                                    frozenset(n for n, k in kinds.items() if k == "int64"),
                                    float32=any(_has_float32(a) or _has_narrow_int(a) for a in args)
-                                   or any(_has_narrow_int(_getter(target, n)()) for n in _read_globals(target, fdef)),
+                                   or any(_has_narrow_int(_getter(target, n)()) for n in _read_globals(target, fdef))
+                                   or _makes_float32(fdef, numpy_names),
                                    zero_dtype=zero_dtype)
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
@@ -573,6 +574,13 @@ def _read_globals(target, fdef):
     code = target.__code__
     names = set(code.co_freevars if target.__closure__ else ()) | set(target.__globals__)
     return sorted({n.id for n in walk(fdef) if isinstance(n, ast.Name) and n.id in names})
+
+
+def _makes_float32(fdef, numpy_names) -> bool:
+    """Whether the code names np.float32 (`np.zeros(n, dtype=np.float32)`, `x.astype(np.float32)`): float32
+    values then meet Python numbers and float64 arrays, as float32 arguments do."""
+    return any(isinstance(n, ast.Attribute) and n.attr == "float32" and isinstance(n.value, ast.Name)
+               and n.value.id in numpy_names for n in walk(fdef))
 
 
 def _has_float32(a) -> bool:

@@ -509,6 +509,11 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             if s is None:
                 return to if wide and real_number(e.args[0]) else None
             return to if len(s) <= len(to) and all(a in (1, b) for a, b in zip(s[::-1], to[::-1])) else None
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "getitem_grad" \
+                and isinstance(e.func.value, ast.Name) and e.func.value.id not in numpy_names \
+                and len(e.args) == 3 and not e.keywords:  # `s2s.getitem_grad(g, x, i)`: zeros like x, g placed
+            s = of(e.args[1], unsure)  # (in x's dtype where g is an array of it or a number: compiled_helpers)
+            return s if s is not None and (number(e.args[0]) or of(e.args[0], unsure) is not None) else None
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in ("maximum", "minimum") \
                 and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
                 and len(e.args) == 2 and not e.keywords:  # `np.maximum(t, 0.0)` of a float64 array and a number
