@@ -17,8 +17,9 @@ from tests.helpers_fd import fd_grad
 
 numba = pytest.importorskip("numba")
 
-from s2s import compiled, compiled_tapes  # noqa: E402
 from s2s.transforms import numba_lowering  # noqa: E402
+
+from s2s import compiled, compiled_tapes  # noqa: E402
 
 
 def _step(W, U, x, h):
