@@ -529,7 +529,7 @@ def _plan(target, names, optimize, args, arrays=True):
                                    float32=any(_has_float32(a) or _has_narrow_int(a) for a in args)
                                    or any(_has_narrow_int(_getter(target, n)()) for n in _read_globals(target, fdef))
                                    or _makes_float32(fdef, numpy_names),
-                                   zero_dtype=zero_dtype)
+                                   zero_dtype=zero_dtype, strong=_numpy_scalars(fdef, _vector_params(args, params)))
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
     bindings, data = _bind(target, gen, low)
@@ -574,6 +574,32 @@ def _read_globals(target, fdef):
     code = target.__code__
     names = set(code.co_freevars if target.__closure__ else ()) | set(target.__globals__)
     return sorted({n.id for n in walk(fdef) if isinstance(n, ast.Name) and n.id in names})
+
+
+def _numpy_scalars(fdef, vectors) -> frozenset:
+    r"""The names some assignment of which reads an item of a 1-d array argument of `vectors` (`k = idx[t]`,
+    `v[0] * 2.0`: an np.int64 or np.float64, which NumPy 2 does not convert to float32 as it converts a
+    Python number) or such a name. A least fixed point; any read counts, `int(v[0])` too (then the value
+    stays as numba computes it: float64 beside a float32 array, never rounded to float32 where NumPy would not).
+
+        >>> f = ast.parse("def f(x, v):\n    a = v[0] * 2.0\n    b = a + 1.0\n    c = 3.0").body[0]
+        >>> sorted(_numpy_scalars(f, {"v": "float64"}))
+        ['a', 'b']
+    """
+    values = [(t.id, node.value) for node in walk(fdef) if isinstance(node, ast.Assign)
+              for t in node.targets if isinstance(t, ast.Name)]
+    values += [(node.target.id, node.value) for node in walk(fdef)
+               if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name)]
+    reads = [(name, {n for n in walk(value) if isinstance(n, ast.Name)}, value) for name, value in values]
+    strong: set = set()
+    while True:
+        more = {name for name, names, value in reads if name not in strong
+                and (any(n.id in strong for n in names)
+                     or any(isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and e.value.id in vectors
+                            for e in walk(value)))}
+        if not more:
+            return frozenset(strong)
+        strong |= more
 
 
 def _makes_float32(fdef, numpy_names) -> bool:

@@ -155,6 +155,45 @@ def test_state_whose_dtype_changes_falls_back_with_the_numpy_code_s_numbers():
         np.testing.assert_array_equal(a, b)
 
 
+def spread_float64_total(x, a, y):
+    u = np.tanh(x * a)  # float32: a is a Python float
+    t = np.sum(y)  # an np.float64, which NumPy keeps float64 beside float32 arrays
+    return np.sum(u) * t + np.sum(u * u) * t
+
+
+def items_of_a_float64_vector(x, v):
+    return np.sum((x * v[0] - x * v[1]) ** 2) * 1e18  # x * v[0] is float64 in NumPy (v[0] is np.float64)
+
+
+def items_of_an_int64_vector(x, idx):
+    k = idx[0]
+    return np.sum(np.sin(x * k - x * (k - 1)))  # float64 in NumPy: x * k - x * (k - 1) is x exactly
+
+
+def test_numpy_numbers_beside_float32_arrays_stay_float64_as_in_numpy():
+    """Found by an adversarial review: an np.float64 total spread over a float32 array (expand_reduced) was
+    rounded to float32 (inf above 3.4e38), and items of a float64 vector argument were converted like Python
+    numbers (the gradient 0 where 1.2e10 is right)."""
+    x = np.array([0.5, 1.0, 2.0], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
+        for y in (np.array([1e39, 1e39]), np.array([0.1, 0.2])):
+            got = s2s.grad(spread_float64_total, wrt=1, compile="strict")(x, 0.7, y)
+            want = s2s.grad(spread_float64_total, wrt=1)(x, 0.7, y)
+            assert np.isfinite(got)
+            np.testing.assert_allclose(got, want, rtol=1e-6)
+        v = np.array([1.0, 1.0 + 1e-9])
+        got = s2s.grad(items_of_a_float64_vector, wrt=1, compile="strict")(x[:2].copy(), v)
+    want = s2s.grad(items_of_a_float64_vector, wrt=1)(x[:2].copy(), v)
+    assert got.dtype == want.dtype == np.float64 and abs(want[0]) > 1e9
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    idx = np.array([10_000_001, 2])
+    with warnings.catch_warnings():  # (compiled, or the NumPy code: the same numbers either way)
+        warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)
+        got = s2s.grad(items_of_an_int64_vector, compile=True)(x, idx)
+    np.testing.assert_allclose(got, np.cos(x.astype(np.float64)), rtol=1e-6)
+
+
 # ---------------------------------------------------------------- the analyses, source to source
 
 def _fdef(text):

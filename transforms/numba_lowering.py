@@ -418,7 +418,8 @@ _REFUSED = {
 def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = "s2s",
           scalars: frozenset = frozenset(), zero_arrays: dict | None = None,
           numpy_names: frozenset = frozenset(), linalg_names: frozenset = frozenset(),
-          ints: frozenset = frozenset(), float32: bool = False, zero_dtype: str = "float64") -> Lowered:
+          ints: frozenset = frozenset(), float32: bool = False, zero_dtype: str = "float64",
+          strong: frozenset = frozenset()) -> Lowered:
     """`fdef` (not changed) rewritten for numba; raises NotLowerable naming the node it cannot take.
 
     `tape_types` maps a variable pushed on the tape to the NumPy dtype name of the scalars it holds
@@ -431,7 +432,8 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     `numpy_names` (`linalg_names`) are the names the code reads NumPy (np.linalg) by;
     `ints` names variables known to hold Python ints (`reciprocal_divisions`). `float32`: some argument is
     float32, or an integer array or number of another dtype than int64 (`weak_numbers`: NumPy computes
-    `uint8 array + 200` in uint8, numba in int64).
+    `uint8 array + 200` in uint8, numba in int64). `strong` names the variables of `scalars` and `ints` that
+    may hold a NumPy number (an item of an array argument, `np.float64`), which NumPy does not convert.
     """
     fdef = copy.deepcopy(fdef)
     _lists_made_arrays(fdef, numpy_names)
@@ -465,7 +467,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     reshapes(fdef, numpy_names, runtime)
     reciprocal_divisions(fdef, scalars, ints, runtime)
     if float32:
-        weak_numbers(fdef, scalars, ints, numpy_names)
+        weak_numbers(fdef, scalars - strong, ints - strong, numpy_names)
     params, defaults = _positional_params(fdef)
     free, attrs = _free_names(fdef, set(params))
     fix_locations(fdef)
@@ -537,6 +539,12 @@ def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, nump
                 and weak(node.value) and not weak(node.target):  # `x *= 0.1` of a float32 x: times float32(0.1)
             node.value = ast.copy_location(call(WEAK, [node.value, ast.Name(id=node.target.id, ctx=ast.Load())]),
                                            node.value)
+            done = True
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "expand_reduced" \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id not in numpy_names \
+                and len(node.args) == 4 and weak(node.args[0]) and isinstance(node.args[1], ast.Name):
+            # `s2s.expand_reduced(0.5, t16, None, False)`: NumPy spreads a Python float in x's precision
+            node.args[0] = ast.copy_location(call(WEAK, [node.args[0], copy.deepcopy(node.args[1])]), node.args[0])
             done = True
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                 and isinstance(node.func.value, ast.Name) and node.func.value.id in numpy_names \

@@ -602,9 +602,6 @@ def _expand_reduced(g, x, axis, keepdims):
     if isinstance(axis, types.NoneType | types.Omitted) and _is_number(g):
         if _is_number(x):
             return lambda g, x, axis, keepdims: g
-        if _is_array(x) and _plain(x).dtype == types.float32 and _plain(g) == types.float64:
-            # a Python float in x's precision, as runtime.broadcast_to_like gives it (float32 keeps float32)
-            return lambda g, x, axis, keepdims: np.full(x.shape, np.float32(g))
         if _is_array(x):
             return lambda g, x, axis, keepdims: np.full(x.shape, g)
     if _is_array(g) and _is_array(x) and _constant_axis(axis, _plain(x).ndim) is not False:
