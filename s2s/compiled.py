@@ -313,7 +313,11 @@ def source_of(df: Callable, *args: Any) -> str:
         return ("# s2s.grad(f, compile=...): pass the arguments (s2s.source(df, *args)) to see the code given to "
                 "numba for them; the NumPy code, the reference and the fallback:\n" + api.source(numpy_grad))
     df(*args)
-    variant = df.__s2s_variants__.get(kind_key(api._unbind(func)[1] + tuple(args)))
+    target, prefix = api._unbind(func)
+    given = prefix + tuple(args)
+    if _defaults_left(target, given):  # (keyed as the call keys them)
+        given = _complete(target, given, {})
+    variant = df.__s2s_variants__.get(kind_key(given))
     if variant is not None and variant.call is not None:
         return source(func, *args, wrt=wrt, optimize=optimize)
     if variant is not None and variant.plan is not None:
@@ -322,6 +326,13 @@ def source_of(df: Callable, *args: Any) -> str:
         why = " ".join(str(getattr(variant, "reason", None) or "numba cannot compile its derivative").split())
     return f"# s2s.grad(f, compile=True) runs this NumPy code for these arguments: {why}\n" + \
         api.source(numpy_grad, *args)
+
+
+def _defaults_left(target, args) -> bool:
+    """Whether `args` leave some of `target`'s parameters to their defaults (a plain signature: no *args, **kwargs
+    or keyword-only parameters, whose calls run the NumPy code)."""
+    code = target.__code__
+    return len(args) < code.co_argcount and not code.co_kwonlyargcount and not code.co_flags & 0x0C
 
 
 def _flat_call(dispatcher, flat, arity):
@@ -371,6 +382,8 @@ def source(func: Callable, *args: Any, wrt=0, optimize: bool = True) -> str:
     """
     target, prefix = api._unbind(func)
     args = prefix + tuple(args)
+    if _defaults_left(target, args):  # (as the call completes them)
+        args = _complete(target, args, {})
     names = pipeline._wrt_names(func, wrt)
     _, plan = _plan(target, names, optimize, args)
     head = [f"# {name} = {_describe(obj)}" for name, obj in sorted(plan.bindings.items())]
