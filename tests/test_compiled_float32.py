@@ -1,8 +1,9 @@
 """compile=True on float32 programs: state allocated as float32 inside the function, adjoints that start as the
 number 0 and are float32 arrays after, norms popped from list tapes, powers and max/min masks. Each compiles under
 compile="strict" (no fallback) and gives the NumPy code's gradient, float32 as it is (rtol 1e-5: float32 sums in
-another order), and the float64 version of the same program gives central differences' gradient. A program that
-mixes float64 state into float32 data falls back with its warning and the NumPy code's numbers."""
+another order), and the float64 versions give central differences' gradient. Float64 state in float32 data
+compiles; state whose dtype changes from one step to the next falls back with its warning and the NumPy code's
+numbers."""
 
 from __future__ import annotations
 
