@@ -8,6 +8,8 @@ numbers."""
 from __future__ import annotations
 
 import ast
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -22,6 +24,9 @@ from s2s.transforms import numba_lowering  # noqa: E402
 
 from s2s import compiled, compiled_tapes  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+import ordinary_kinds  # noqa: E402  (Kepler's orbit: norms popped from list tapes)
+
 
 def _step(W, U, x, h):
     h = np.tanh(W @ x + U @ h)
@@ -35,18 +40,6 @@ def elman(W, U, xs, ys):
         h, y = _step(W, U, xs[t], h)
         loss = loss + np.sum((y - ys[t]) ** 2)
     return loss
-
-
-def kepler(q0, p0, dt=0.05, steps=12):
-    q, p = q0, p0
-    e0 = 0.5 * p0 @ p0 - 1.0 / np.linalg.norm(q0)
-    drift = 0.0
-    for _ in range(steps):
-        r = np.linalg.norm(q)
-        q, p = q + dt * p, p - dt * q / r ** 3
-        e = 0.5 * p @ p - 1.0 / np.linalg.norm(q)
-        drift += (e - e0) ** 2
-    return drift
 
 
 def softened_energy(pos, soft=0.1):
@@ -89,7 +82,7 @@ def _data():
     return {
         "elman": (elman, (r.normal(size=(6, 3)) * 0.4, r.normal(size=(6, 6)) * 0.3, r.normal(size=(5, 3)),
                           r.normal(size=(5, 2))), (0, 1)),
-        "kepler": (kepler, (np.array([1.0, 0.1]), np.array([0.05, 0.9])), (0, 1)),
+        "kepler": (ordinary_kinds.kepler_drift, (np.array([1.0, 0.1]), np.array([0.05, 0.9]), 0.05, 12), (0, 1)),
         "softened_energy": (softened_energy, (r.normal(size=(4, 3)),), 0),
         "relu_net": (relu_net, (r.normal(size=(4, 5)), r.normal(size=(5, 3)), X), (0, 1)),
         "power_iteration": (power_iteration, (S @ S.T + np.eye(5) * f32(0.5),), 0),
