@@ -535,14 +535,18 @@ def _plan(target, names, optimize, args, arrays=True):
     # an adjoint that starts as 0.0 and is an array after: numba gives a variable one type
     zero_arrays = compiled_tapes.zero_arrays(fdef, dict(zip(params, args)), kinds, numpy_names)
     zero_dtype = compiled_tapes.array_dtype(dict(zip(params, args)))
+    strong = _numpy_scalars(fdef, _vector_params(args, params), builtin_int)
+    read_globals = _read_globals(target, fdef)
     try:
         low = numba_lowering.lower(fdef, tape_types, runtime_name, scalars, zero_arrays, numpy_names,
                                    frozenset(_numpy_names(target, gen, fdef, np.linalg)),
                                    frozenset(n for n, k in kinds.items() if k == "int64"),
                                    float32=any(_has_float32(a) or _has_narrow_int(a) for a in args)
-                                   or any(_has_narrow_int(_getter(target, n)()) for n in _read_globals(target, fdef))
+                                   or any(_has_narrow_int(_getter(target, n)()) for n in read_globals)
                                    or _makes_float32(fdef, numpy_names),
-                                   zero_dtype=zero_dtype, strong=_numpy_scalars(fdef, _vector_params(args, params)))
+                                   zero_dtype=zero_dtype, strong=strong,
+                                   wide_ints=_wide_ints(fdef, args, [_getter(target, n)() for n in read_globals],
+                                                        numpy_names, strong))
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
     bindings, data = _bind(target, gen, low)
@@ -589,30 +593,54 @@ def _read_globals(target, fdef):
     return sorted({n.id for n in walk(fdef) if isinstance(n, ast.Name) and n.id in names})
 
 
-def _numpy_scalars(fdef, vectors) -> frozenset:
+def _numpy_scalars(fdef, vectors, builtin_int=False) -> frozenset:
     r"""The names some assignment of which reads an item of a 1-d array argument of `vectors` (`k = idx[t]`,
-    `v[0] * 2.0`: an np.int64 or np.float64, which NumPy 2 does not convert to float32 as it converts a
-    Python number) or such a name. A least fixed point; any read counts, `int(v[0])` too (then the value
-    stays as numba computes it: float64 beside a float32 array, never rounded to float32 where NumPy would not).
+    `v[0] * 2.0`: an np.int64 or np.float64, which NumPy 2 computes with float32 arrays in float64, neither
+    converting it as it converts a Python number nor keeping float32) or such a name. A least fixed point; a
+    read inside the builtin `int(...)` or `float(...)` (`builtin_int`: the code's int and float are the
+    builtins), a Python number, does not count.
 
-        >>> f = ast.parse("def f(x, v):\n    a = v[0] * 2.0\n    b = a + 1.0\n    c = 3.0").body[0]
-        >>> sorted(_numpy_scalars(f, {"v": "float64"}))
+        >>> f = ast.parse("def f(x, v):\n    a = v[0] * 2.0\n    b = a + 1.0\n    c = int(b)").body[0]
+        >>> sorted(_numpy_scalars(f, {"v": "float64"}, builtin_int=True))
         ['a', 'b']
     """
+    def reads(value):
+        """The Names and vector items `value` reads, not inside a builtin int() or float()."""
+        if builtin_int and isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
+                and value.func.id in ("int", "float"):
+            return []
+        found = [value] if isinstance(value, ast.Name) or isinstance(value, ast.Subscript) \
+            and isinstance(value.value, ast.Name) and value.value.id in vectors else []
+        return found + [r for child in ast.iter_child_nodes(value) for r in reads(child)]
+
     values = [(t.id, node.value) for node in walk(fdef) if isinstance(node, ast.Assign)
               for t in node.targets if isinstance(t, ast.Name)]
     values += [(node.target.id, node.value) for node in walk(fdef)
                if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name)]
-    reads = [(name, {n for n in walk(value) if isinstance(n, ast.Name)}, value) for name, value in values]
+    read = [(name, reads(value)) for name, value in values]
     strong: set = set()
     while True:
-        more = {name for name, names, value in reads if name not in strong
-                and (any(n.id in strong for n in names)
-                     or any(isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name) and e.value.id in vectors
-                            for e in walk(value)))}
+        more = {name for name, found in read if name not in strong
+                and any(isinstance(e, ast.Subscript) or e.id in strong for e in found)}
         if not more:
             return frozenset(strong)
         strong |= more
+
+
+_INT_MAKERS = {"arange", "argmax", "argmin", "argsort", "nonzero", "flatnonzero", "searchsorted", "digitize",
+               "indices", "int32", "int64", "uint32", "uint64", "intp", "count_nonzero", "bincount"}
+
+
+def _wide_ints(fdef, args, data, numpy_names, strong) -> bool:
+    """Whether the code may meet integer arrays or NumPy ints of 32 bits or more (NumPy computes float32 with them
+    in float64): an argument or global it reads that is one, a NumPy number it reads items into (`strong`), or a
+    NumPy function that makes them (`np.arange`, `np.argmax`, `np.int64(...)`...)."""
+    def wide(a):
+        dtype = getattr(a, "dtype", None) if type(a) is np.ndarray or isinstance(a, np.integer) else None
+        return dtype is not None and dtype.kind in "iu" and dtype.itemsize >= 4
+    return bool(strong) or any(wide(a) for a in (*args, *data)) \
+        or any(isinstance(n, ast.Attribute) and n.attr in _INT_MAKERS and isinstance(n.value, ast.Name)
+               and n.value.id in numpy_names for n in walk(fdef))
 
 
 def _makes_float32(fdef, numpy_names) -> bool:

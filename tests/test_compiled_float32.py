@@ -197,6 +197,33 @@ def test_numpy_numbers_beside_float32_arrays_stay_float64_as_in_numpy():
     np.testing.assert_allclose(got, np.cos(x.astype(np.float64)), rtol=1e-6)
 
 
+def phases(w, pos):
+    return np.sum(np.sin(w * pos))  # float32 w times int64 positions: float64 in NumPy
+
+
+def shifted_by_an_item(x, iv):
+    k = iv[0]
+    return np.sum(((x + k) - k) ** 2)  # x + k of an np.int64 k: float64 in NumPy
+
+
+def test_float32_with_32_bit_ints_is_computed_in_float64_as_in_numpy():
+    """Found by an adversarial review: numba computes float32 with an int64 (int32) array or NumPy int in float32,
+    NumPy in float64: the compiled phases' gradient was 78681.16 where 78661.09 is right (cos(w pos) pos)."""
+    w = np.array([0.7, 1.3, 2.1], np.float32)
+    pos = np.array([100001, 200003, 300007])
+    for ints in (pos, pos.astype(np.int32)):
+        got = s2s.grad(phases, compile="strict")(w, ints)
+        want = s2s.grad(phases)(w, ints)
+        assert got.dtype == want.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+        np.testing.assert_allclose(got, np.cos(w.astype(np.float64) * ints) * ints, rtol=1e-5)
+    x = np.array([0.12345, 0.7654, 0.3333], np.float32)
+    got = s2s.grad(shifted_by_an_item, compile="strict")(x, np.array([9999, 2]))
+    np.testing.assert_allclose(got, s2s.grad(shifted_by_an_item)(x, np.array([9999, 2])), rtol=1e-6)
+    assert "_s2s_strong_op(" in s2s.source(s2s.grad(phases, compile="strict"), w, pos)
+    assert "_s2s_strong_op(" not in s2s.source(s2s.grad(phases, compile="strict"), w, pos.astype(np.int16))
+
+
 # ---------------------------------------------------------------- the analyses, source to source
 
 def _fdef(text):

@@ -59,6 +59,7 @@ WEAK = "_s2s_weak"  # (number, other operand) -> the number in float32 where the
 WEAK_OP = "_s2s_weak_op"  # (a, b, op, a is the number) -> a op b, the number in float32 where the other is float32
 MATMUL = "_s2s_matmul"  # (a, b) -> a @ b, of arrays of two dtypes too (NumPy's promotion)
 FLOAT_MASK = "_s2s_float_mask"  # (bool mask, x) -> the mask as 0s and 1s in x's precision
+STRONG_OP = "_s2s_strong_op"  # (a, b, op, a is a NumPy int, b is) -> a op b, float32 with 32-bit ints in float64
 
 
 def accumulate_outer(fdef: ast.FunctionDef, numpy_names: set) -> bool:
@@ -290,7 +291,8 @@ HELPERS = {TAPE_SET: "tape_set", TAPE_GROW: "tape_grow", TAPE_STACK: "tape_stack
            ACCUMULATE_MATMUL: "accumulate_matmul", ACCUMULATE_OUTER: "accumulate_outer", REDUCE: "reduce_axis",
            NORM: "norm", RESHAPE: "reshape", ADD_AT: "add_at", SQUEEZE: "squeeze", VARIANCE: "variance",
            ADD_ZERO: "add_zero", PRESENT: "present", WEAK: "weak",
-           WEAK_OP: "weak_op", MATMUL: "matmul", STACK_LIST: "stack_list", FLOAT_MASK: "float_mask"}
+           WEAK_OP: "weak_op", MATMUL: "matmul", STACK_LIST: "stack_list", FLOAT_MASK: "float_mask",
+           STRONG_OP: "strong_op"}
 
 
 def _written_in_place(fdef, runtime: str = "s2s", modules=frozenset()):
@@ -419,7 +421,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
           scalars: frozenset = frozenset(), zero_arrays: dict | None = None,
           numpy_names: frozenset = frozenset(), linalg_names: frozenset = frozenset(),
           ints: frozenset = frozenset(), float32: bool = False, zero_dtype: str = "float64",
-          strong: frozenset = frozenset()) -> Lowered:
+          strong: frozenset = frozenset(), wide_ints: bool = False) -> Lowered:
     """`fdef` (not changed) rewritten for numba; raises NotLowerable naming the node it cannot take.
 
     `tape_types` maps a variable pushed on the tape to the NumPy dtype name of the scalars it holds
@@ -433,7 +435,8 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     `ints` names variables known to hold Python ints (`reciprocal_divisions`). `float32`: some argument is
     float32, or an integer array or number of another dtype than int64 (`weak_numbers`: NumPy computes
     `uint8 array + 200` in uint8, numba in int64). `strong` names the variables of `scalars` and `ints` that
-    may hold a NumPy number (an item of an array argument, `np.float64`), which NumPy does not convert.
+    may hold a NumPy number (an item of an array argument, `np.float64`), which NumPy does not convert;
+    `wide_ints`: the code may meet integer arrays or NumPy ints of 32 bits or more (`weak_numbers`).
     """
     fdef = copy.deepcopy(fdef)
     _lists_made_arrays(fdef, numpy_names)
@@ -467,7 +470,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     reshapes(fdef, numpy_names, runtime)
     reciprocal_divisions(fdef, scalars, ints, runtime)
     if float32:
-        weak_numbers(fdef, scalars - strong, ints - strong, numpy_names)
+        weak_numbers(fdef, scalars - strong, ints - strong, numpy_names, wide_ints, strong)
     params, defaults = _positional_params(fdef)
     free, attrs = _free_names(fdef, set(params))
     fix_locations(fdef)
@@ -478,7 +481,8 @@ _WEAK_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorD
              ast.Pow: "**"}
 
 
-def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, numpy_names: frozenset) -> bool:
+def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, numpy_names: frozenset,
+                 wide_ints: bool = False, numpy_numbers: frozenset = frozenset()) -> bool:
     r"""`c * x`, where `c` is a Python number (a constant, a name of `floats` or `ints`, arithmetic of those) and `x`
     is not -> `_s2s_weak_op(c, x, '*', True)` (`True`: the number is the left operand), and `np.maximum(x, 0.0)` ->
     `np.maximum(x, _s2s_weak(0.0, x))` where `x` is a name (and `n if n != 0 else _s2s_weak(1, n)`): NumPy
@@ -488,7 +492,10 @@ def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, nump
     NumPy's conversion, then NumPy's float32 operation, `x` evaluated once. Names that hold Python ints
     wherever they are bound (`python_ints`: loop and tape counters) are numbers too. A matrix product
     `a @ b` becomes `_s2s_matmul(a, b)`: of a float32 and a float64 array,
-    NumPy's is a float64 product, numba refuses it. Whether anything was rewritten.
+    NumPy's is a float64 product, numba refuses it. With `wide_ints` (the code may meet integer arrays or NumPy ints
+    of 32 bits or more), `a op b` of two operands neither of which is a Python number becomes
+    `_s2s_strong_op(a, b, op, a in numpy_numbers, b in numpy_numbers)`: NumPy computes float32 with those in
+    float64, numba in float32. Whether anything was rewritten.
 
         >>> f = ast.parse("def f(y, g):\n    return g * (1 - y)").body[0]
         >>> weak_numbers(f, frozenset({"g"}), frozenset(), frozenset({"np"})), ast.unparse(f.body[0])
@@ -519,6 +526,13 @@ def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, nump
         if isinstance(node, ast.BinOp) and type(node.op) in _WEAK_OPS and weak(node.left) != weak(node.right):
             new = call(WEAK_OP, [node.left, node.right, ast.Constant(_WEAK_OPS[type(node.op)]),
                                  ast.Constant(weak(node.left))])
+            _replace_expression(parents, node, ast.copy_location(new, node))
+            parents[id(node.left)] = parents[id(node.right)] = new
+            done = True
+        elif wide_ints and isinstance(node, ast.BinOp) and type(node.op) in _WEAK_OPS and not weak(node.left):
+            numpy_number = [ast.Constant(isinstance(e, ast.Name) and e.id in numpy_numbers)
+                            for e in (node.left, node.right)]
+            new = call(STRONG_OP, [node.left, node.right, ast.Constant(_WEAK_OPS[type(node.op)]), *numpy_number])
             _replace_expression(parents, node, ast.copy_location(new, node))
             parents[id(node.left)] = parents[id(node.right)] = new
             done = True

@@ -463,6 +463,35 @@ def _weak_op(a, b, op, left):
     return lambda a, b, op, left: apply(a, np.float32(b))
 
 
+def strong_op(a, b, op, a_numpy, b_numpy):
+    """`a op b` of two operands neither of which is a Python number, as NumPy 2 computes it: a float32 operand with an
+    integer array of 32 bits or more, or with a NumPy int of 32 bits or more (`a_numpy` / `b_numpy`, constants: the
+    operand is a name that holds one), in float64, where numba computes float32 (weak_numbers writes the calls)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+def _wide_int(t, numpy_number) -> bool:
+    d = _dtype_of(t)
+    return isinstance(d, types.Integer) and d.bitwidth >= 32 and (_is_array(t) or numpy_number)
+
+
+@_overload(strong_op, prefer_literal=True, inline="always")  # (inlined: see weak_op)
+def _strong_op(a, b, op, a_numpy, b_numpy):
+    if not (isinstance(op, types.StringLiteral) and op.literal_value in _WEAK_OPS
+            and isinstance(a_numpy, types.BooleanLiteral) and isinstance(b_numpy, types.BooleanLiteral)):
+        _refuse("strong_op", a, b, op, a_numpy, b_numpy)
+    apply = numba.njit(_WEAK_OPS[op.literal_value], inline="always")
+    if _dtype_of(a) == types.float32 and _wide_int(b, b_numpy.literal_value):
+        widen = numba.njit((lambda x: x.astype(np.float64)) if _is_array(a) else (lambda x: np.float64(x)),
+                           inline="always")
+        return lambda a, b, op, a_numpy, b_numpy: apply(widen(a), b)
+    if _dtype_of(b) == types.float32 and _wide_int(a, a_numpy.literal_value):
+        widen = numba.njit((lambda x: x.astype(np.float64)) if _is_array(b) else (lambda x: np.float64(x)),
+                           inline="always")
+        return lambda a, b, op, a_numpy, b_numpy: apply(a, widen(b))
+    return lambda a, b, op, a_numpy, b_numpy: apply(a, b)
+
+
 def matmul(a, b):
     """`a @ b`; for arrays of two dtypes, both converted to the one NumPy's promotion gives (numba's matmul takes one
     dtype), as NumPy's matmul converts them."""
@@ -600,7 +629,7 @@ def _append_grads_owned(g):
 # the runtime helpers generated code calls by these names (`s2s.grad_where`), and the lowering's
 HELPERS = {f.__name__: f for f in (grad_squeeze, grad_where, grad_var, det_adjoint, copy, grad_stack, array_grad,
                                    append_grads, append_grads_owned)}
-_WRITTEN = (squeeze, variance, add_zero, present, weak, weak_op, matmul, stack_list)
+_WRITTEN = (squeeze, variance, add_zero, present, weak, weak_op, strong_op, matmul, stack_list)
 
 
 def _register():
