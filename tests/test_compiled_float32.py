@@ -191,9 +191,7 @@ def test_numpy_numbers_beside_float32_arrays_stay_float64_as_in_numpy():
     assert got.dtype == want.dtype == np.float64 and abs(want[0]) > 1e9
     np.testing.assert_allclose(got, want, rtol=1e-6)
     idx = np.array([10_000_001, 2])
-    with warnings.catch_warnings():  # (compiled, or the NumPy code: the same numbers either way)
-        warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)
-        got = s2s.grad(items_of_an_int64_vector, compile=True)(x, idx)
+    got = s2s.grad(items_of_an_int64_vector, compile="strict")(x, idx)  # (k - 1: int64 in the compiled code itself)
     np.testing.assert_allclose(got, np.cos(x.astype(np.float64)), rtol=1e-6)
 
 

@@ -470,7 +470,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     reshapes(fdef, numpy_names, runtime)
     reciprocal_divisions(fdef, scalars, ints, runtime)
     if float32:
-        weak_numbers(fdef, scalars - strong, ints - strong, numpy_names, wide_ints, strong)
+        weak_numbers(fdef, scalars - strong, ints - strong, numpy_names, wide_ints, strong, ints & strong)
     params, defaults = _positional_params(fdef)
     free, attrs = _free_names(fdef, set(params))
     fix_locations(fdef)
@@ -482,7 +482,8 @@ _WEAK_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorD
 
 
 def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, numpy_names: frozenset,
-                 wide_ints: bool = False, numpy_numbers: frozenset = frozenset()) -> bool:
+                 wide_ints: bool = False, numpy_numbers: frozenset = frozenset(),
+                 numpy_ints: frozenset = frozenset()) -> bool:
     r"""`c * x`, where `c` is a Python number (a constant, a name of `floats` or `ints`, arithmetic of those) and `x`
     is not -> `_s2s_weak_op(c, x, '*', True)` (`True`: the number is the left operand), and `np.maximum(x, 0.0)` ->
     `np.maximum(x, _s2s_weak(0.0, x))` where `x` is a name (and `n if n != 0 else _s2s_weak(1, n)`): NumPy
@@ -495,7 +496,8 @@ def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, nump
     NumPy's is a float64 product, numba refuses it. With `wide_ints` (the code may meet integer arrays or NumPy ints
     of 32 bits or more), `a op b` of two operands neither of which is a Python number becomes
     `_s2s_strong_op(a, b, op, a in numpy_numbers, b in numpy_numbers)`: NumPy computes float32 with those in
-    float64, numba in float32. Whether anything was rewritten.
+    float64, numba in float32. Arithmetic of ints only (Python ints and the NumPy ints of `numpy_ints`: int64
+    either way) is left as it is. Whether anything was rewritten.
 
         >>> f = ast.parse("def f(y, g):\n    return g * (1 - y)").body[0]
         >>> weak_numbers(f, frozenset({"g"}), frozenset(), frozenset({"np"})), ast.unparse(f.body[0])
@@ -517,12 +519,27 @@ def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, nump
             return True
         return isinstance(e, ast.BinOp) and type(e.op) in _WEAK_OPS and weak(e.left) and weak(e.right)
 
+    def integer(e) -> bool:
+        """An int wherever it runs: a Python int (an int constant, a name of `ints`, `len`, `x.shape[k]`) or
+        a NumPy int of `numpy_ints`, and + - * // % of those."""
+        if isinstance(e, ast.Constant):
+            return type(e.value) is int
+        if isinstance(e, ast.Name):
+            return e.id in ints or e.id in numpy_ints
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+            return integer(e.operand)
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod):
+            return integer(e.left) and integer(e.right)
+        return weak(e) and isinstance(e, ast.Subscript | ast.Call)  # (x.shape[k], len(x))
+
     def call(name, args):
         return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=args, keywords=[])
 
     parents = parent_map(fdef)
     done = False
     for node in list(walk(fdef)):
+        if isinstance(node, ast.BinOp) and integer(node.left) and integer(node.right):
+            continue  # (`k - 1` of an int item k: int64 arithmetic in NumPy and numba, in the compiled code itself)
         if isinstance(node, ast.BinOp) and type(node.op) in _WEAK_OPS and weak(node.left) != weak(node.right):
             new = call(WEAK_OP, [node.left, node.right, ast.Constant(_WEAK_OPS[type(node.op)]),
                                  ast.Constant(weak(node.left))])
