@@ -522,15 +522,8 @@ def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, nump
     def integer(e) -> bool:
         """An int wherever it runs: a Python int (an int constant, a name of `ints`, `len`, `x.shape[k]`) or
         a NumPy int of `numpy_ints`, and + - * // % of those."""
-        if isinstance(e, ast.Constant):
-            return type(e.value) is int
-        if isinstance(e, ast.Name):
-            return e.id in ints or e.id in numpy_ints
-        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
-            return integer(e.operand)
-        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod):
-            return integer(e.left) and integer(e.right)
-        return weak(e) and isinstance(e, ast.Subscript | ast.Call)  # (x.shape[k], len(x))
+        return _int_expression(e, ints | numpy_ints, _INT_OPS,
+                               lambda leaf: weak(leaf) and isinstance(leaf, ast.Subscript | ast.Call))
 
     def call(name, args):
         return ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=args, keywords=[])
@@ -628,18 +621,9 @@ def python_ints(fdef: ast.FunctionDef, ints: frozenset = frozenset()) -> frozens
     params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs + fdef.args.posonlyargs}
     found = {n for n, vs in bindings.items() if n not in params and None not in vs}
 
-    def integer(e) -> bool:
-        if isinstance(e, ast.Constant):
-            return type(e.value) is int
-        if isinstance(e, ast.Name):
-            return e.id in found or e.id in ints
-        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
-            return integer(e.operand)
-        return isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod) \
-            and integer(e.left) and integer(e.right)
-
     while True:
-        dropped = {n for n in found if not all(integer(v) for v in bindings[n])}
+        known = found | ints
+        dropped = {n for n in found if not all(_int_expression(v, known, _INT_OPS) for v in bindings[n])}
         if not dropped:
             return frozenset(found)
         found -= dropped
@@ -685,15 +669,21 @@ def reciprocal_divisions(fdef: ast.FunctionDef, floats: frozenset, ints: frozens
     return changed
 
 
-def _int_expression(e, ints) -> bool:
+_INT_OPS = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)
+
+
+def _int_expression(e, ints, ops=(ast.Add, ast.Sub, ast.Mult), other=None) -> bool:
+    """Whether `e` is made of int constants, names of `ints` (and what `other` accepts) by unary minus and the
+    operations `ops`: an int wherever it runs."""
     if isinstance(e, ast.Constant):
         return type(e.value) is int
-    if isinstance(e, ast.Name):
-        return e.id in ints
+    if isinstance(e, ast.Name) and e.id in ints:
+        return True
     if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
-        return _int_expression(e.operand, ints)
-    return isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult) \
-        and _int_expression(e.left, ints) and _int_expression(e.right, ints)
+        return _int_expression(e.operand, ints, ops, other)
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ops):
+        return _int_expression(e.left, ints, ops, other) and _int_expression(e.right, ints, ops, other)
+    return other is not None and other(e)
 
 
 def _flows_only_to_the_gradient(fdef, name, parents, runtime) -> bool:
