@@ -536,17 +536,16 @@ def _plan(target, names, optimize, args, arrays=True):
     zero_arrays = compiled_tapes.zero_arrays(fdef, dict(zip(params, args)), kinds, numpy_names)
     zero_dtype = compiled_tapes.array_dtype(dict(zip(params, args)))
     strong = _numpy_scalars(fdef, _vector_params(args, params), builtin_int)
-    read_globals = _read_globals(target, fdef)
+    global_values = [_getter(target, n)() for n in _read_globals(target, fdef)]
     try:
         low = numba_lowering.lower(fdef, tape_types, runtime_name, scalars, zero_arrays, numpy_names,
                                    frozenset(_numpy_names(target, gen, fdef, np.linalg)),
                                    frozenset(n for n, k in kinds.items() if k == "int64"),
                                    float32=any(_has_float32(a) or _has_narrow_int(a) for a in args)
-                                   or any(_has_narrow_int(_getter(target, n)()) for n in read_globals)
-                                   or _makes_float32(fdef, numpy_names),
+                                   or any(_has_narrow_int(v) for v in global_values)
+                                   or _names_numpy(fdef, numpy_names, {"float32"}),
                                    zero_dtype=zero_dtype, strong=strong,
-                                   wide_ints=_wide_ints(fdef, args, [_getter(target, n)() for n in read_globals],
-                                                        numpy_names, strong))
+                                   wide_ints=_wide_ints(fdef, args, global_values, numpy_names, strong))
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
     bindings, data = _bind(target, gen, low)
@@ -579,11 +578,17 @@ def _plan(target, names, optimize, args, arrays=True):
     return gen, plan
 
 
+def _int_dtype(a):
+    """The dtype of `a` where it is an integer array or NumPy integer, else None."""
+    dtype = getattr(a, "dtype", None) if type(a) is np.ndarray or isinstance(a, np.integer) else None
+    return dtype if dtype is not None and dtype.kind in "iu" else None
+
+
 def _has_narrow_int(a) -> bool:
     """Whether `a` is an integer array or NumPy integer of another dtype than int64 (uint8, int32...), with which
     NumPy computes a Python int in `a`'s dtype (NEP 50), numba in int64."""
-    dtype = getattr(a, "dtype", None) if type(a) is np.ndarray or isinstance(a, np.integer) else None
-    return dtype is not None and dtype.kind in "iu" and dtype != np.int64
+    dtype = _int_dtype(a)
+    return dtype is not None and dtype != np.int64
 
 
 def _read_globals(target, fdef):
@@ -635,18 +640,15 @@ def _wide_ints(fdef, args, data, numpy_names, strong) -> bool:
     """Whether the code may meet integer arrays or NumPy ints of 32 bits or more (NumPy computes float32 with them
     in float64): an argument or global it reads that is one, a NumPy number it reads items into (`strong`), or a
     NumPy function that makes them (`np.arange`, `np.argmax`, `np.int64(...)`...)."""
-    def wide(a):
-        dtype = getattr(a, "dtype", None) if type(a) is np.ndarray or isinstance(a, np.integer) else None
-        return dtype is not None and dtype.kind in "iu" and dtype.itemsize >= 4
-    return bool(strong) or any(wide(a) for a in (*args, *data)) \
-        or any(isinstance(n, ast.Attribute) and n.attr in _INT_MAKERS and isinstance(n.value, ast.Name)
-               and n.value.id in numpy_names for n in walk(fdef))
+    return bool(strong) or any(_int_dtype(a) is not None and _int_dtype(a).itemsize >= 4 for a in (*args, *data)) \
+        or _names_numpy(fdef, numpy_names, _INT_MAKERS)
 
 
-def _makes_float32(fdef, numpy_names) -> bool:
-    """Whether the code names np.float32 (`np.zeros(n, dtype=np.float32)`, `x.astype(np.float32)`): float32
-    values then meet Python numbers and float64 arrays, as float32 arguments do."""
-    return any(isinstance(n, ast.Attribute) and n.attr == "float32" and isinstance(n.value, ast.Name)
+def _names_numpy(fdef, numpy_names, attrs) -> bool:
+    """Whether the code reads `np.<attr>` for some attr of `attrs`. `{"float32"}`: `np.zeros(n, dtype=np.float32)`,
+    `x.astype(np.float32)`, whose float32 values then meet Python numbers and float64 arrays as float32
+    arguments do."""
+    return any(isinstance(n, ast.Attribute) and n.attr in attrs and isinstance(n.value, ast.Name)
                and n.value.id in numpy_names for n in walk(fdef))
 
 

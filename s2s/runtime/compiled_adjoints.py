@@ -23,6 +23,7 @@ from s2s.runtime.compiled_helpers import (
     FALLBACK_CALL,
     _blocks,
     _constant_axis,
+    _dtype_of,
     _is_array,
     _is_number,
     _overload,
@@ -33,13 +34,6 @@ from s2s.runtime.compiled_helpers import (
     reduce_axis,
     unbroadcast,
 )
-
-
-def _dtype_of(t):
-    """The element type of a number or an array type."""
-    t = _plain(t)
-    return t.dtype if isinstance(t, types.Array) else t
-
 
 # ------------------------------------------------------------------------------------------- squeeze
 
@@ -482,14 +476,18 @@ def _strong_op(a, b, op, a_numpy, b_numpy):
         _refuse("strong_op", a, b, op, a_numpy, b_numpy)
     apply = numba.njit(_WEAK_OPS[op.literal_value], inline="always")
     if _dtype_of(a) == types.float32 and _wide_int(b, b_numpy.literal_value):
-        widen = numba.njit((lambda x: x.astype(np.float64)) if _is_array(a) else (lambda x: np.float64(x)),
-                           inline="always")
+        widen = _to_float64(a)
         return lambda a, b, op, a_numpy, b_numpy: apply(widen(a), b)
     if _dtype_of(b) == types.float32 and _wide_int(a, a_numpy.literal_value):
-        widen = numba.njit((lambda x: x.astype(np.float64)) if _is_array(b) else (lambda x: np.float64(x)),
-                           inline="always")
+        widen = _to_float64(b)
         return lambda a, b, op, a_numpy, b_numpy: apply(a, widen(b))
     return lambda a, b, op, a_numpy, b_numpy: apply(a, b)
+
+
+def _to_float64(t):
+    """A compiled function that converts a float32 array (or number) of type `t` to float64."""
+    return numba.njit((lambda x: x.astype(np.float64)) if _is_array(t) else (lambda x: np.float64(x)),
+                      inline="always")
 
 
 def matmul(a, b):

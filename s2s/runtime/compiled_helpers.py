@@ -42,6 +42,12 @@ def _plain(t):
     return t.type if isinstance(t, types.Optional) else t
 
 
+def _dtype_of(t):
+    """The element type of a number or an array type."""
+    t = _plain(t)
+    return t.dtype if isinstance(t, types.Array) else t
+
+
 def _is_number(t) -> bool:
     return isinstance(_plain(t), types.Number | types.Boolean)
 
@@ -717,8 +723,7 @@ def balanced_eq(x, ans, other):
 @_overload(balanced_eq)
 def _balanced_eq(x, ans, other):
     if all(_is_number(t) or _is_array(t) for t in (x, ans, other)):
-        x_type = _plain(x).dtype if _is_array(x) else _plain(x)
-        if x_type == types.float32:  # (NumPy's mask is in x's precision: float32 for float32 x)
+        if _dtype_of(x) == types.float32:  # (NumPy's mask is in x's precision: float32 for float32 x)
             def impl32(x, ans, other):
                 one, zero = np.float32(1.0), np.float32(0.0)
                 return np.where(x == ans, one, zero) / (one + np.where(x == other, one, zero))
@@ -740,7 +745,7 @@ def float_mask(mask, like):
 def _float_mask(mask, like):
     if not ((_is_array(mask) or _is_number(mask)) and (_is_number(like) or _is_array(like))):
         _refuse("float_mask", mask, like)
-    single = (_plain(like).dtype if _is_array(like) else _plain(like)) == types.float32
+    single = _dtype_of(like) == types.float32
     if _is_number(mask):
         return (lambda mask, like: np.float32(mask)) if single else (lambda mask, like: np.float64(mask))
     return (lambda mask, like: mask.astype(np.float32)) if single else (lambda mask, like: mask.astype(np.float64))
