@@ -580,12 +580,19 @@ def _runner(func, wrt, optimize, need_value=True):
             raise NonScalarOutputError(
                 f"grad needs a function with a scalar output, but {func.__name__} returns a tuple, list or dict.",
                 hint=exc.hint) from None
-        # a refusal is final; another failure may be a one-element output in a scalar's code
-        size_one = None if isinstance(exc, S2SError) else _size_one_output(func, target, wrt, optimize, args, kwargs)
-        if size_one is None:
+        # a refusal is final; another failure may be a one-element output in a scalar's code, or Python's
+        # division by zero where the function computes in NumPy numbers
+        out = None
+        if not isinstance(exc, S2SError):
+            value = _value_on_copies(target, args, kwargs)
+            if value is not _NO_VALUE:
+                out = _size_one_output(func, target, wrt, optimize, args, kwargs, value)
+                if out is None and isinstance(exc, ZeroDivisionError | OverflowError):
+                    out = in_numpy_numbers(target, pipeline._wrt_names(func, wrt), optimize, args, kwargs, value)
+        if out is None:
             _note_user_line(exc)
             raise exc
-        return done(size_one, args, kwargs, True, records)
+        return done(out, args, kwargs, True, records)
 
     def done(out, args, kwargs, returns_value, records):
         """What the call returns, from the generated function's output `out`."""
@@ -641,22 +648,12 @@ def _runner(func, wrt, optimize, need_value=True):
 _NO_VALUE = object()
 
 
-def _size_one_output(func, target, wrt, optimize, args, kwargs, value=_NO_VALUE):
+def _size_one_output(func, target, wrt, optimize, args, kwargs, value):
     """(value, gradient) of a function whose output is an array of one element (shape (1,), (1, 1)), as
     autograd accepts it: the pullback of an array of ones of that shape, through code not specialised to
     a scalar output. None where the output is anything else.
 
-    `value` is the output where the derivative code gave it; else the function is run on deep copies of
-    the arguments (so that it updates and draws from none of the caller's objects)."""
-    if value is _NO_VALUE:
-        try:
-            copied = copy.deepcopy((args, kwargs))
-        except Exception:  # noqa: BLE001 - arguments that cannot be copied: the caller re-raises the first error
-            return None
-        try:
-            value = target(*copied[0], **copied[1])
-        except Exception:  # noqa: BLE001 - the function itself fails: the caller re-raises the first error
-            return None
+    `value`: the output, where the derivative code gave it, or the function's on copies (_value_on_copies)."""
     if not isinstance(value, np.ndarray) or value.size != 1 or value.ndim == 0 or value.dtype.kind not in "fc":
         return None
     fn = _entry(target, pipeline._wrt_names(func, wrt), "value", optimize).fn
@@ -665,6 +662,68 @@ def _size_one_output(func, target, wrt, optimize, args, kwargs, value=_NO_VALUE)
     except Exception as exc:
         _note_user_line(exc)
         raise
+
+
+def _value_on_copies(target, args, kwargs):
+    """The function's output on deep copies of the arguments (so that it updates and draws from none of the
+    caller's objects), with NumPy's warnings silenced; _NO_VALUE where it cannot be copied or raises."""
+    try:
+        copied = copy.deepcopy((args, kwargs))
+    except Exception:  # noqa: BLE001 - arguments that cannot be copied: the caller re-raises the first error
+        return _NO_VALUE
+    try:
+        with np.errstate(all="ignore"):
+            return target(*copied[0], **copied[1])
+    except Exception:  # noqa: BLE001 - the function itself fails: the caller re-raises the first error
+        return _NO_VALUE
+
+
+def in_numpy_numbers(target, names, optimize, args, kwargs, value):
+    """(value, gradient) where the derivative code raised ZeroDivisionError or OverflowError on Python numbers
+    but the function itself gives `value`, a real number: NumPy's numbers make infinity or NaN there.
+
+    The function's own arithmetic ran in NumPy numbers (`np.log(0.0)` is -inf; `np.sum(x) / x.size` of an empty
+    array is NaN), while its adjoints, from a Python float argument, `x.size` and the seed 1.0, were Python
+    numbers, whose division by zero raises (`1.0 / x`). So the generated code (not specialised, the output's
+    adjoint a parameter) runs again with each Python float among the arguments, and the output's adjoint, given
+    as np.float64: the same IEEE operations on the same values, except that those which raised give NumPy's
+    infinity or NaN (with NumPy's warning). Its value must be the function's; a Python float argument's gradient
+    is a Python float again. None where it raises too, or gives another value.
+
+        >>> in_numpy_numbers(f, ["x"], True, (0.0,), {}, -np.inf)   # f(x) = np.log(x)
+        (-inf, inf)
+    """
+    if not isinstance(value, numbers.Real | np.floating) or np.ndim(value) != 0:
+        return None
+
+    def numpy_float(leaf):
+        return np.float64(leaf) if type(leaf) is float else leaf
+
+    fn = _entry(target, names, "value", optimize).fn
+    try:
+        again, g = fn(*pytree.map_leaves(numpy_float, list(args)),
+                      **{k: pytree.map_leaves(numpy_float, v) for k, v in kwargs.items()},
+                      **{_seed_name(fn): np.float64(1.0)})
+    except Exception:  # noqa: BLE001 - it fails in NumPy numbers too: the caller re-raises the first error
+        return None
+    if not (again == value or again != again and value != value):
+        return None
+    params = pipeline._param_names_of(target)
+    given = [args[i] if i < len(args) else kwargs.get(n) for i, n in ((params.index(n), n) for n in names)]
+    if len(names) == 1:
+        return value, _python_floats(g, given[0])
+    return value, type(g)(_python_floats(gi, a) for gi, a in zip(g, given, strict=True))
+
+
+def _python_floats(g, given):
+    """The gradient `g` with each entry for a Python float of the argument `given` a Python float."""
+    if type(given) is float:
+        return float(g)
+    if type(given) in (list, tuple) and type(g) in (list, tuple) and len(g) == len(given):
+        return type(g)(_python_floats(gi, a) for gi, a in zip(g, given))
+    if type(given) is dict and type(g) is dict:
+        return {k: _python_floats(gi, given.get(k)) for k, gi in g.items()}
+    return g
 
 
 def _is_record(value) -> bool:

@@ -190,14 +190,17 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
                 and not any(type(a) in containers for a in args):  # the NumPy code kept: its own hot call
             if variant.hot.get(passed) is None:
                 variant.hot[passed] = compiled_call.make_hot_numpy(
-                    variant.entry, key, args, params, fixed, _reraise,
+                    variant.entry, key, args, params, fixed, functools.partial(numpy_failed, variant),
                     functools.partial(done, variant.returns_value, variant.cast),  # (not the variant: it holds the code)
                     not variant.returns_value and variant.cast is None and not as_tuple and not need_value,
                     target, compiled_call.global_names(fixed), passed) or False
             compiled_call.install(fixed, variant.hot[passed] or cold)
         call = None if numpy_only else variant.call
         if call is None:
-            out = variant.entry.fn(*args)
+            try:
+                out = variant.entry.fn(*args)
+            except (ZeroDivisionError, OverflowError) as exc:
+                return numpy_failed(variant, exc, args)
         else:
             try:
                 if variant.zero_d:
@@ -244,6 +247,17 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         warnings.warn(f"s2s.grad(compile=True) runs the NumPy code of {func.__name__} for these arguments: "
                       f"{exc}", CompiledFallbackWarning, stacklevel=4)  # the user's call: run, then slow or hot
         return slow(args[len(prefix):], None)
+
+    def numpy_failed(variant, exc, args):
+        """The variant's NumPy code raised `exc` on `args`: where that is Python's division by zero (or overflow)
+        and the function gives a number, NumPy's infinity or NaN (api.in_numpy_numbers); else `exc`."""
+        if isinstance(exc, ZeroDivisionError | OverflowError):
+            value = api._value_on_copies(target, args, {})
+            out = None if value is api._NO_VALUE else api.in_numpy_numbers(
+                target, pipeline._wrt_names(func, wrt), optimize, args, {}, value)
+            if out is not None:
+                return done(variant.returns_value, variant.cast, out if variant.returns_value else out[1])
+        raise exc
 
     def check_value(value):
         api._check_scalar(value, func)
@@ -344,10 +358,6 @@ def _flat_call(dispatcher, flat, arity):
         args = given[:arity]
         return flat.gradient(dispatcher(*flat.arguments(args), *given[arity:]), args, finish)
     return call
-
-
-def _reraise(exc, args):
-    raise exc
 
 
 def dispatcher(df: Callable, *args: Any):
