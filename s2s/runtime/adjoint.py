@@ -100,10 +100,16 @@ def _own(g, x) -> bool:
         and x.dtype.kind == "f" and g.flags.writeable
 
 
+_FLOAT64, _FLOAT32 = np.float64, np.float32
+
+
 def finish(g, x):
     """Turn an accumulated adjoint into a gradient shaped like the argument `x`."""
-    if type(g) is float and (type(x) is float or type(x) is int):  # the common scalar case, first and fast
-        return g
+    if type(x) is float or type(x) is int:  # the common scalar cases, first and fast
+        if type(g) is float:
+            return g
+        if type(g) is _FLOAT64 or type(g) is _FLOAT32:  # (`np.sin(x)`, `.sum()`: the long way costs some 1.4 us)
+            return float(g)
     if _own(g, x):  # an array's own adjoint (a leaf of a container's)
         return g
     if (type(x) is list or type(x) is tuple) and (type(g) is list or type(g) is tuple) and len(g) == len(x):
