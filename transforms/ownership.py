@@ -77,6 +77,9 @@ class Summary:
     returns_fresh: bool
     updated_params: frozenset
     returns_global: bool = True  # its result may be (or hold) a global or another outside value
+    # what it changes outside itself, for a caller's refusal (`G[0] = 5.0` (line 3) changes `G`, a global or
+    # captured value); "" where it changes nothing but its arguments
+    changes_outside: str = ""
 
 
 class OwnershipError(Exception):
@@ -118,10 +121,25 @@ def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_
         Summary(returns_fresh=True, updated_params=frozenset({'p'}))
     """
     analysis = _Analysis(tree, resolve, rule_of, summary_of, returns_view=returns_view, mutates=mutates)
+    analysis.summarising = True
     analysis.run()
     returned = analysis.reach(analysis.returned)
     fresh = not any(_is_external(site) for site in returned)
-    return Summary(fresh, frozenset(analysis.updated_params), EXTERNAL in returned)
+    outside = _rebound_outside(tree) or analysis.changes_outside
+    return Summary(fresh, frozenset(analysis.updated_params), EXTERNAL in returned, outside)
+
+
+def _rebound_outside(tree) -> str:
+    """How `tree` rebinds a name outside itself (`global SAVED` ... `SAVED = v`), or ""."""
+    declared = {n for s in walk(tree) if isinstance(s, ast.Global | ast.Nonlocal) for n in s.names}
+    for n in walk(tree):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and n.id in declared:
+            return f"rebinds `{n.id}` (line {n.lineno}), a {'global' if _declared_global(tree, n.id) else 'captured'} name"
+    return ""
+
+
+def _declared_global(tree, name) -> bool:
+    return any(isinstance(s, ast.Global) and name in s.names for s in walk(tree))
 
 
 def _is_external(site) -> bool:
@@ -195,6 +213,8 @@ class _Analysis:
         self.findings: dict[int, list[Update]] = {}
         self.recording = False
         self.current = None  # the statement being analysed
+        self.summarising = False  # for a caller (summarise): a change outside is noted, not refused
+        self.changes_outside = ""
 
     # ---- liveness (backward) ------------------------------------------------------------------------
     def loads(self, node):
@@ -543,6 +563,7 @@ class _Analysis:
             return self.new(e)
         summary = self.summary_of(obj) if isinstance(obj, types.FunctionType) else None
         if summary is not None:
+            self.callee_changes_outside(e, obj, summary)
             self.callee_updates(e, obj, summary, env)
             if summary.returns_fresh:  # new objects, though one may be held twice (`[v * 1.0] * 2`)
                 return self.new(e, {("new", id(e), "inner")})
@@ -553,6 +574,23 @@ class _Analysis:
 
     def is_range(self, node):
         return isinstance(node, ast.Call) and self.resolve_call(node.func) is range
+
+    def callee_changes_outside(self, call, func, summary):
+        """A user function that changes a global or captured object (or rebinds a global): s2s's derivative code
+        reads such objects as they are when it reads them, so what the call stores there has no derivative and a
+        read before the call would see the change. Refused; noted for this function's own callers."""
+        if not summary.changes_outside:
+            return
+        if self.summarising:
+            self.changes_outside = self.changes_outside or \
+                f"calls {func.__name__}, which {summary.changes_outside}"
+            return
+        raise OwnershipError(call, f"s2s cannot differentiate this call: {func.__name__} {summary.changes_outside}; "
+                                   "s2s's derivative code does not follow values through such objects (what it "
+                                   "stores there has no derivative, and an earlier read would see the change)",
+                             f"pass the object to {func.__name__} and return the new value from it "
+                             f"(`obj = {func.__name__}(obj, ...)`), or make the call outside the differentiated "
+                             "function")
 
     def callee_updates(self, call, func, summary, env):
         """A user function that updates an argument in place: Python's caller sees the change, s2s's would
@@ -626,6 +664,10 @@ class _Analysis:
         name = _root(target)
         if name is None:
             return
+        if name not in self.locals and self.summarising:
+            self.changes_outside = self.changes_outside or \
+                f"changes `{name}` (line {s.lineno}: `{ast.unparse(s).splitlines()[0]}`), a global or captured value"
+            return
         if name not in self.locals:
             raise OwnershipError(s, f"s2s cannot differentiate an in-place update of `{name}`, which is not a local "
                                     f"variable (a global or captured value): in Python it changes `{name}` outside "
@@ -641,6 +683,11 @@ class _Analysis:
         else:
             updated = set(sites)
         if not updated:
+            return
+        if EXTERNAL in sites and self.summarising:
+            self.changes_outside = self.changes_outside or \
+                f"changes `{name}` (line {s.lineno}: `{ast.unparse(s).splitlines()[0]}`), which may be a global or " \
+                "captured value"
             return
         if EXTERNAL in sites:
             raise OwnershipError(s, f"s2s cannot differentiate this update of `{name}` in place: `{name}` may be a "
@@ -727,6 +774,14 @@ class _Analysis:
             if hint is not None:
                 raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(func)}(...)`: it changes its "
                                            "first argument in place", hint)
+            if isinstance(statement, ast.Expr) and node is statement.value and obj is _UNKNOWN \
+                    and isinstance(func, ast.Name) and func.id in self.locals and func.id not in self.local_helpers:
+                raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: `{func.id}` is a function "
+                                           "value and its result is not used, so it is called for what it does, which "
+                                           "s2s cannot see (a change of an object the function reads would carry no "
+                                           "derivative)",
+                                     f"return the new value from {func.id} and assign it, or make the call outside "
+                                     "the differentiated function")
             if isinstance(statement, ast.Expr) and node is statement.value and self.may_change_arguments(obj):
                 local = [a for a in node.args + [k.value for k in node.keywords] if _root(a) in self.locals]
                 if local and isinstance(obj, types.FunctionType):

@@ -1,0 +1,203 @@
+"""A helper or callback that changes state outside itself is refused (helper 103's review).
+
+s2s's derivative code reads globals, captured values and class attributes as they are when it reads them. A
+helper that stores a value there (`CACHE.append(v)`, `G[0] = 5.0`, `K.v = v`, `global SAVED`) made the
+gradient silently wrong: what it stored had no derivative, and the backward sweep of a read made before the
+call saw the change. s2s already refused these updates written in the differentiated function itself; now
+also through the functions it calls, at any depth, and a function value called for what it does.
+"""
+
+import types
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.helpers_fd import assert_close, fd_grad
+
+X = np.array([0.3, 0.9, 0.6])
+
+G = np.array([1.0, 1.0, 1.0])
+CACHE = []
+BUF = np.zeros(3)
+REG = {}
+SPACE = types.SimpleNamespace(v=None)
+SAVED = None
+
+
+class Holder:
+    v = None
+
+
+def bump():
+    G[0] = 5.0
+
+
+def remember(v):
+    CACHE.append(v)
+
+
+def store(v):
+    BUF[:] = v
+
+
+def put_dict(v):
+    REG["k"] = v
+
+
+def put_space(v):
+    SPACE.v = v
+
+
+def put_class(v):
+    Holder.v = v
+
+
+def save(v):
+    global SAVED
+    SAVED = v
+
+
+def remember_twice(v):  # changes the global through another helper
+    remember(v)
+    remember(v)
+
+
+def _accumulator():
+    acc = []
+
+    def add(v):
+        acc.append(v)
+
+    def last():
+        return acc[-1]
+
+    return add, last
+
+
+ADD, LAST = _accumulator()
+
+
+def reads_before_and_after(x):
+    a = np.sum(G * x)
+    bump()
+    return a + np.sum(G * x)
+
+
+def through_a_list(x):
+    remember(x * 2.0)
+    return np.sum(CACHE[-1] * x)
+
+
+def through_an_array(x):
+    store(x * 2.0)
+    return np.sum(BUF * x)
+
+
+def through_a_dict(x):
+    put_dict(x * 2.0)
+    return np.sum(REG["k"] * x)
+
+
+def through_a_namespace(x):
+    put_space(x * 2.0)
+    return np.sum(SPACE.v * x)
+
+
+def through_a_class(x):
+    put_class(x * 2.0)
+    return np.sum(Holder.v * x)
+
+
+def through_a_global_statement(x):
+    save(x * 2.0)
+    return np.sum(SAVED * x)
+
+
+def through_two_helpers(x):
+    remember_twice(x * 2.0)
+    return np.sum(CACHE[-1] * x)
+
+
+def through_a_closure(x):
+    ADD(x * 2.0)
+    return np.sum(LAST() * x)
+
+
+@pytest.mark.parametrize("f, helper", [
+    (reads_before_and_after, "bump changes `G`"),
+    (through_a_list, "remember changes `CACHE`"),
+    (through_an_array, "store changes `BUF`"),
+    (through_a_dict, "put_dict changes `REG`"),
+    (through_a_namespace, "put_space changes `SPACE`"),
+    (through_a_class, "put_class changes `Holder`"),
+    (through_a_global_statement, "save rebinds `SAVED`"),
+    (through_two_helpers, "remember_twice calls remember, which changes `CACHE`"),
+    (through_a_closure, "add changes `acc`"),
+])
+def test_a_helper_changing_outside_state_is_refused(f, helper):
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=helper) as info:
+        s2s.grad(f)(X.copy())
+    assert "make the call outside the differentiated function" in str(info.value)
+
+
+def make_step(W):
+    def step():
+        W[0] = 5.0
+    return step
+
+
+def calls_a_callback(x, W, step):
+    a = np.sum(W * x)
+    step()
+    return a + np.sum(W * x)
+
+
+class Recorder:
+    def __call__(self, v):
+        self.last = v
+
+
+def calls_a_recorder(x, rec):
+    rec(x * 2.0)
+    return np.sum(rec.last * x)
+
+
+def test_a_function_value_called_for_what_it_does_is_refused():
+    W = np.ones(3)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="`step` is a function value and its result is not used"):
+        s2s.grad(calls_a_callback)(X.copy(), W, make_step(W))
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="`rec` is a function value"):
+        s2s.grad(calls_a_recorder)(X.copy(), Recorder())
+
+
+SCALE = np.array([2.0, 3.0, 4.0])
+
+
+def scaled(v):  # reads a global, changes nothing
+    return v * SCALE
+
+
+def updates_its_own_copy(v):
+    w = v * 1.0
+    w[0] += 1.0
+    return w
+
+
+def local_list(x):
+    seen = []
+
+    def keep(v):
+        seen.append(v)
+
+    keep(x * 2.0)
+    return np.sum(seen[0] * x)
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: np.sum(scaled(x) * x),
+    lambda x: np.sum(updates_its_own_copy(x) ** 2),
+    local_list,
+])
+def test_helpers_that_change_nothing_outside_still_work(f):
+    assert_close(s2s.grad(f)(X.copy()), fd_grad(f, (X.copy(),)))
