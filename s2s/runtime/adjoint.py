@@ -27,6 +27,7 @@ def unbroadcast(g, x):
         return g
     if xs == () and not hasattr(x, "shape"):
         return np.sum(g) if gs != () else g
+    g = _with_leading_ones(g, gs, xs)
     extra = len(gs) - len(xs)
     if extra > 0:
         g = np.sum(g, axis=tuple(range(extra)))
@@ -38,11 +39,24 @@ def unbroadcast(g, x):
     return g
 
 
+def _with_leading_ones(g, gs, xs):
+    """`g`, of shape `gs`, with the leading axes of length 1 that `xs` has beyond it: an assignment drops them
+    (`Y[0] = c` of c.shape (1, 3) into a row of 3), its adjoint gives them back. (Broadcasting in arithmetic
+    never gives a result of fewer axes than an operand.)"""
+    lead = len(xs) - len(gs)
+    if lead <= 0 or gs == ():
+        return g
+    if any(n != 1 for n in xs[:lead]):
+        raise ValueError(f"s2s: an adjoint of shape {gs} for a value of shape {xs}")
+    return np.reshape(g, xs[:lead] + tuple(gs))
+
+
 def _sum_to_shape(g, xs, x):
     """`g` summed over the axes broadcasting added or stretched to reach shape `xs`."""
     if xs is None or getattr(g, "shape", ()) == xs or isinstance(g, list | tuple):
         return g
     gs = np.shape(g)
+    g = _with_leading_ones(g, gs, xs)
     extra = len(gs) - len(xs)
     if extra > 0:
         g = np.sum(g, axis=tuple(range(extra)))
