@@ -60,7 +60,7 @@ class _Variant:
     """One kind of arguments: the NumPy entry (freshness, fallback) and the compiled function, or None."""
 
     __slots__ = ("entry", "fresh", "call", "getters", "returns_value", "plan", "zero_d", "plain", "hot", "cast",
-                 "on_error", "reason")
+                 "on_error", "reason", "post")
 
     def __init__(self, entry, call, getters, returns_value, plan):
         self.entry = entry
@@ -76,6 +76,9 @@ class _Variant:
         self.on_error = None  # what its hot code calls on an error from the compiled code
         self.cast = None  # np.float32 where the one argument differentiated is a float32 scalar (numba boxes floats)
         self.reason = None  # why numba did not compile it (the CompiledFallbackWarning's text), where it did not
+        # compiled but not plain (a tuple of gradients, wrt=(0,)'s 1-tuple): what its hot code does to the gradient
+        # the compiled code returns (done's cast and copies, without the call's other work), or None
+        self.post = None
 
 
 class Plan:
@@ -125,14 +128,17 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
     as_tuple = isinstance(wrt, tuple | list) and len(wrt) == 1
     ndarray, containers = np.ndarray, api._CONTAINERS
 
-    def make(args, key):
+    def make(args, key, passed=None):
         api._require_code(target)
         api.argcheck.check_arguments(args, {})
         names = pipeline._wrt_names(func, wrt)
         api._check_args(api._positions(target, names), args, {}, target)
         zero_d = [i for i, a in enumerate(args) if type(a) is ndarray and a.ndim == 0]
         scalar_args = tuple(a[()] if i in zero_d else a for i, a in enumerate(args))  # numba: 0-d arithmetic
-        entry, plan, reason = _build(target, names, optimize, args, strict, scalar_args)  # gives scalars
+        # (the NumPy code, the fallback, is made for the arguments as given: specialised to the defaults of
+        # parameters left out, as s2s.grad's own)
+        entry, plan, reason = _build(target, names, optimize, args, strict, scalar_args,  # gives scalars
+                                     args[:passed] if passed is not None else args)
         call = getters = None
         returns_value = entry.fn.__s2s_returns_value__
         if plan is not None:
@@ -148,6 +154,8 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         variant = variants[key] = _Variant(entry, call, getters, returns_value, plan)
         variant.reason = reason
         variant.plain = call is not None and not zero_d and not as_tuple and len(names) == 1 and plan.flat is None
+        if call is not None and not zero_d and not variant.plain and plan.flat is None:
+            variant.post = functools.partial(gradient_of, variant)
         if call is not None and len(names) == 1 and type(args[api._positions(target, names)[0][0]]) is np.float32:
             variant.cast = np.float32
         elif call is not None and len(names) > 1:  # (a tuple of gradients: those of np.float32 scalars made so again)
@@ -172,25 +180,26 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         passed = None if kwargs else len(args)  # (fewer than the parameters: the rest left out, their defaults used)
         if kwargs or len(args) != code.co_argcount:
             args = _complete(target, args, kwargs or {})  # defaults, keywords, *args, **kwargs
-        key = kind_key(args)
+        kinds = kind_key(args)
+        key = _key_of(args, passed, kinds)
         variant = variants.get(key)
         if variant is None or not variant.fresh():
-            variant = make(args, key)
+            variant = make(args, key, passed)
         hot_ok = fixed and passed is not None and len(args) == arity and not numpy_only
-        if variant.plain and hot_ok:  # next calls: straight to machine code
+        if (variant.plain or variant.post) and hot_ok:  # next calls: straight to machine code
             if variant.hot.get(passed) is None:
                 if variant.on_error is None:
                     variant.on_error = functools.partial(on_error, variant)  # kept here: the hot code holds it weakly
                 variant.hot[passed] = compiled_call.make_hot(
-                    variant, key, args, params, fixed, variant.on_error,
+                    variant, kinds, args, params, fixed, variant.on_error,
                     [_data_source(target, n) for n in variant.plan.data], check_value, need_value, target,
-                    compiled_call.global_names(fixed), passed) or False
+                    compiled_call.global_names(fixed), passed, variant.post) or False
             compiled_call.install(fixed, variant.hot[passed] or cold)
         elif variant.call is None and hot_ok and not variant.zero_d \
                 and not any(type(a) in containers for a in args):  # the NumPy code kept: its own hot call
             if variant.hot.get(passed) is None:
                 variant.hot[passed] = compiled_call.make_hot_numpy(
-                    variant.entry, key, args, params, fixed, functools.partial(numpy_failed, variant),
+                    variant.entry, kinds, args, params, fixed, functools.partial(numpy_failed, variant),
                     functools.partial(done, variant.returns_value, variant.cast),  # (not the variant: it holds the code)
                     not variant.returns_value and variant.cast is None and not as_tuple and not need_value,
                     target, compiled_call.global_names(fixed), passed) or False
@@ -218,13 +227,21 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
             api._check_scalar(value, func)
         else:
             value, g = None, out
+        g = _gradient(cast, g)
+        return (value, g) if need_value else g
+
+    def _gradient(cast, g):
+        """The gradient the call gives for the one the variant's code returned."""
         if cast is not None:
             g = cast(g)
         if type(g) in api._CONTAINERS:
             g = api._unshared(g)
         if as_tuple:
             g = (g,)
-        return (value, g) if need_value else g
+        return g
+
+    def gradient_of(variant, g):
+        return _gradient(variant.cast, g)
 
     def on_error(variant, exc, args):
         """A ValueError from the compiled code: the marked fallback runs the NumPy code from now on, with a warning.
@@ -298,6 +315,17 @@ def _cast_items(positions, g):
     return tuple(np.float32(x) if k in positions else x for k, x in enumerate(g))
 
 
+def _key_of(args: tuple, passed: int | None, kinds=None):
+    """The key of the variant for a call that gave the first `passed` of `args` (None: all of them, or keywords),
+    the rest its parameters' defaults: the NumPy code of such a call is specialised to those defaults (api's).
+    `kinds`: kind_key(args), where the caller has it."""
+    key = kind_key(args) if kinds is None else kinds
+    return key if passed is None or passed >= len(args) else (key, _LEFT_OUT, passed)
+
+
+_LEFT_OUT = object()  # in a variant's key: parameters left to their defaults
+
+
 def kind_key(args: tuple):
     """The key of a compiled gradient's variant for these arguments: an array by its shape and dtype, a list, tuple
     or dict by its structure (the NumPy code is specialised to it, as api._runner's), anything else by its type.
@@ -329,9 +357,10 @@ def source_of(df: Callable, *args: Any) -> str:
     df(*args)
     target, prefix = api._unbind(func)
     given = prefix + tuple(args)
+    passed = len(given)
     if _defaults_left(target, given):  # (keyed as the call keys them)
         given = _complete(target, given, {})
-    variant = df.__s2s_variants__.get(kind_key(given))
+    variant = df.__s2s_variants__.get(_key_of(given, passed))
     if variant is not None and variant.call is not None:
         return source(func, *args, wrt=wrt, optimize=optimize)
     if variant is not None and variant.plan is not None:
@@ -470,16 +499,23 @@ def _faster(call, getters, numpy_fn, args, zero_d) -> bool:
 
 
 def _complete(target, args, kwargs):
+    """Every parameter's value for a call of `target` with `args` and `kwargs`: defaults where left out."""
+    code = target.__code__
+    defaults = target.__defaults__ or ()
+    if not kwargs and not code.co_kwonlyargcount and not code.co_flags & 0x0C \
+            and code.co_argcount - len(defaults) <= len(args) <= code.co_argcount:
+        return tuple(args) + defaults[len(defaults) - (code.co_argcount - len(args)):]  # (the common call: fast)
     import inspect
     bound = inspect.signature(target).bind(*args, **kwargs)
     bound.apply_defaults()
     return tuple(bound.arguments.values())
 
 
-def _build(target, names, optimize, args, strict, scalar_args):
+def _build(target, names, optimize, args, strict, scalar_args, given):
     """(NumPy entry, Plan with a compiled dispatcher or None, the warning to give or None); the plan is made
-    for `scalar_args` (`args` with 0-d arrays as scalars)."""
-    entry, _ = api._entry_for(target, names, "grad", optimize, args)
+    for `scalar_args` (`args` with 0-d arrays as scalars), the NumPy entry for `given` (`args` as the call gave
+    them: the rest are defaults)."""
+    entry, _ = api._entry_for(target, names, "grad", optimize, given)
     args = scalar_args
     try:
         _, plan = _plan(target, names, optimize, args)

@@ -145,7 +145,7 @@ def _call_errors():
 
 
 def make_hot(variant, key, args: tuple, params: tuple, run, on_error, data_sources=(), check_value=None,
-             need_value=False, given=None, space=None, passed=None) -> types.CodeType | None:
+             need_value=False, given=None, space=None, passed=None, post=None) -> types.CodeType | None:
     """The hot code of a compiled variant, for the runner `run` of `params` (make_runner; `install(run,
     code)`): `run(*args)` runs the machine code when the arguments have the variant's kind and the variant is
     fresh, else returns `slow(args, kwargs)` as the runner's own code does. A ValueError the compiled code
@@ -160,7 +160,9 @@ def make_hot(variant, key, args: tuple, params: tuple, run, on_error, data_sourc
     `data_sources` says where each value passed in after the arguments is read: ("cell", cell) or
     ("dict", namespace, name). Where the compiled code returns (value, gradient) (`variant.returns_value`),
     `check_value(value)` runs on a value that is not a float (it raises for a non-scalar output), and the
-    hot code returns the gradient, or both with `need_value`."""
+    hot code returns the gradient, or both with `need_value`. `post`: what the hot code does to the gradient
+    the compiled code returns before returning it (a tuple of gradients: float32 numbers made so, arrays shared
+    between them copied), or None for nothing (`variant.cast` aside)."""
     n_args = len(args)
     keys = (key,) if n_args == 1 else key
     names = list(params)
@@ -185,7 +187,9 @@ def make_hot(variant, key, args: tuple, params: tuple, run, on_error, data_sourc
                    f"{_P}check_value": check_value, f"{_P}cast": variant.cast,
                    f"{_P}float": float, f"{_P}errors": (KeyError, ValueError, NameError),
                    f"{_P}call_errors": _call_errors()})
-    cast = f"{_P}cast(" if variant.cast is not None else ""  # a float32 scalar's gradient: numba returns a float
+    if post is not None:
+        values[f"{_P}cast"] = post
+    cast = f"{_P}cast(" if variant.cast is not None or post is not None else ""  # (numba returns float32 as float)
     grad = f"{cast}{_P}out[1]{')' if cast else ''}"
     if variant.returns_value:  # (value, gradient): the value must be a scalar
         result = (f"            {_P}out = {_P}call({', '.join(call_args)})\n"
