@@ -201,3 +201,44 @@ def local_list(x):
 ])
 def test_helpers_that_change_nothing_outside_still_work(f):
     assert_close(s2s.grad(f)(X.copy()), fd_grad(f, (X.copy(),)))
+
+
+def appends_to_its_default(x, history=[]):  # noqa: B006 - the pattern under test
+    history.append(x)
+    return np.sum(history[0] * x)
+
+
+def adds_into_its_default(x, buf=np.zeros(3)):  # noqa: B008
+    buf += x
+    return np.sum(buf * x)
+
+
+def cached(v, cache={}):  # noqa: B006
+    cache["k"] = v
+    return v * 2.0
+
+
+def calls_a_helper_with_a_default_cache(x):
+    return np.sum(cached(x) * x)
+
+
+def copies_its_default(x, w=np.ones(3)):  # noqa: B008 - read, never updated: fine
+    y = w * 2.0
+    y += x
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("f, match", [
+    (appends_to_its_default, "the default list of `history`"),
+    (adds_into_its_default, "the default ndarray of `buf`"),
+    (calls_a_helper_with_a_default_cache, "cached changes `cache` in place"),
+])
+def test_an_update_of_a_mutable_default_is_refused(f, match):
+    # Python's update changes the default for every later call (the second call of appends_to_its_default
+    # reads the first call's x); s2s's derivative code would not change it
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=match):
+        s2s.grad(f)(X.copy())
+
+
+def test_a_default_only_read_still_works():
+    assert_close(s2s.grad(copies_its_default)(X.copy()), fd_grad(copies_its_default, (X.copy(),)))

@@ -345,12 +345,26 @@ def ownership_updates(pf, tree, helpers):
         reads[name] = set().union(*(names_in(b) for b in body)) - set(helper.params)
     bodies = {name: (helper.params, helper.body) for name, helper in helpers.items() if helper.statements is None}
     try:
-        return ownership.analyse(tree, pf.resolve, _rule_of, callee_summary, reads, bodies, _returns_view, _mutates)
+        return ownership.analyse(tree, pf.resolve, _rule_of, callee_summary, reads, bodies, _returns_view, _mutates,
+                                 _mutable_defaults(pf.func))
     except ownership.OwnershipError as exc:
         raise pf.error(ctx().unsupported, exc.message, exc.node, hint=exc.hint) from None
 
 
 _SUMMARY_DEPTH = 4  # callees of callees...: deeper calls are assumed to do the worst
+_MUTABLE = (list, dict, set, bytearray, np.ndarray)
+
+
+def _mutable_defaults(func) -> dict:
+    """The parameters of `func` whose default is a list, dict, set or array, each with its default's type name:
+    Python's in-place update of one changes it for every later call that leaves the parameter out."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return {}
+    defaults = getattr(func, "__defaults__", None) or ()
+    named = dict(zip(code.co_varnames[code.co_argcount - len(defaults):code.co_argcount], defaults))
+    named.update(getattr(func, "__kwdefaults__", None) or {})
+    return {p: type(v).__name__ for p, v in named.items() if isinstance(v, _MUTABLE)}
 
 
 def callee_summary(func, _active=()):
@@ -366,7 +380,8 @@ def callee_summary(func, _active=()):
     try:
         pf = _parsed(func)
         return ownership.summarise(pf.tree, pf.resolve, _rule_of,
-                                   lambda callee: callee_summary(callee, _active + (code,)), _returns_view, _mutates)
+                                   lambda callee: callee_summary(callee, _active + (code,)), _returns_view, _mutates,
+                                   _mutable_defaults(func))
     except Exception:  # noqa: BLE001 - no source, or refused: the caller assumes the worst
         return None
 

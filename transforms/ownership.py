@@ -92,7 +92,7 @@ class OwnershipError(Exception):
 
 def analyse(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of=lambda func: None,
             local_helpers=None, local_bodies=None, returns_view=lambda obj: False,
-            mutates=lambda obj: None) -> dict[int, list[Update]]:
+            mutates=lambda obj: None, mutable_defaults=None) -> dict[int, list[Update]]:
     """{id(statement): [Update, ...]} for each statement of `tree` with an update that needs a guard.
 
     `resolve(name)` gives what a free name denotes (to tell data from modules and functions) and
@@ -109,11 +109,13 @@ def analyse(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of
         >>> [u.others for u in analyse(tree, lambda n: None)[id(tree.body[2])]]
         [('y',)]
     """
-    return _Analysis(tree, resolve, rule_of, summary_of, local_helpers, local_bodies, returns_view, mutates).run()
+    analysis = _Analysis(tree, resolve, rule_of, summary_of, local_helpers, local_bodies, returns_view, mutates)
+    analysis.mutable_defaults = dict(mutable_defaults or {})
+    return analysis.run()
 
 
 def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of=lambda func: None,
-              returns_view=lambda obj: False, mutates=lambda obj: None) -> Summary:
+              returns_view=lambda obj: False, mutates=lambda obj: None, mutable_defaults=None) -> Summary:
     """The Summary of a function for its callers (raises OwnershipError where `analyse` would).
 
         >>> tree = ast.parse("def f(p):\\n    q = p\\n    q += 1.0\\n    return q * 2.0").body[0]
@@ -122,6 +124,7 @@ def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_
     """
     analysis = _Analysis(tree, resolve, rule_of, summary_of, returns_view=returns_view, mutates=mutates)
     analysis.summarising = True
+    analysis.mutable_defaults = dict(mutable_defaults or {})
     analysis.run()
     returned = analysis.reach(analysis.returned)
     fresh = not any(_is_external(site) for site in returned)
@@ -214,6 +217,7 @@ class _Analysis:
         self.recording = False
         self.current = None  # the statement being analysed
         self.summarising = False  # for a caller (summarise): a change outside is noted, not refused
+        self.mutable_defaults = {}  # parameter -> the type name of its default, a list, dict, set or array
         self.changes_outside = ""
 
     # ---- liveness (backward) ------------------------------------------------------------------------
@@ -575,6 +579,23 @@ class _Analysis:
     def is_range(self, node):
         return isinstance(node, ast.Call) and self.resolve_call(node.func) is range
 
+    def check_mutable_default(self, s, name, updated):
+        """Refuse (note, for a caller) an update of a parameter's default list, dict, set or array: Python's
+        update changes the default for every later call that leaves the parameter out; s2s's code does not."""
+        hit = sorted(p for kind, p in (site for site in updated if isinstance(site, tuple) and len(site) == 2)
+                     if kind in ("param", "held") and p in self.mutable_defaults)
+        if not hit:
+            return
+        p = hit[0]
+        what = f"changes `{name}` in place (line {s.lineno}), which may be the default {self.mutable_defaults[p]} of " \
+               f"`{p}`: Python's update changes that default for every later call"
+        if self.summarising:
+            self.changes_outside = self.changes_outside or what
+            return
+        raise OwnershipError(s, f"s2s cannot differentiate this: it {what}, which s2s's derivative code does not",
+                             f"give `{p}` the default None and make a new value in the function: "
+                             f"`{p} = [] if {p} is None else {p}` (or `np.zeros(...)`), then update that")
+
     def callee_changes_outside(self, call, func, summary):
         """A user function that changes a global or captured object (or rebinds a global): s2s's derivative code
         reads such objects as they are when it reads them, so what the call stores there has no derivative and a
@@ -684,6 +705,7 @@ class _Analysis:
             updated = set(sites)
         if not updated:
             return
+        self.check_mutable_default(s, name, updated)
         if EXTERNAL in sites and self.summarising:
             self.changes_outside = self.changes_outside or \
                 f"changes `{name}` (line {s.lineno}: `{ast.unparse(s).splitlines()[0]}`), which may be a global or " \
