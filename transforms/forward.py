@@ -133,6 +133,8 @@ class Forward:
         if y not in self.active:
             return [primal]
         v_dot = self.tangent_of(s.value) or ast.Constant(0.0)
+        if y not in self.sequences.plain:  # a list's slice takes an iterable: zeros shaped like v, not 0.0
+            v_dot = self.s2s_call("dense_tangent", [v_dot, s.value])
         v_dot = self.s2s_call("written_into", [v_dot, load(y)])  # (an integer array truncates what it takes)
         dense = self.s2s_call("dense_tangent", [load(self.dot(y)), load(y)])
         return [primal, _assign(self.dot(y), self.s2s_call("setitem", [dense, copy.deepcopy(index), v_dot]), s)]

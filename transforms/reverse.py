@@ -192,7 +192,7 @@ class Reverse:
             if isinstance(t, ast.Subscript):
                 value = ast.Call(func=load(self.helpers["s2s"]), args=[], keywords=[])
                 value.func = ast.Attribute(value=load(self.helpers["s2s"]), attr="setitem", ctx=ast.Load())
-                value.args = [load(name), _index_expr(t.slice), s.value]
+                value.args = [load(name), _index_expr(t.slice), self.kept_length(name, t.slice, s.value)]
                 return pre + [_assign(name, value, s)]
             if id(s) in self.pullbacks:
                 pb, helper, call = self.pullbacks[id(s)]
@@ -278,6 +278,16 @@ class Reverse:
             return []
         self.zero.add(name)
         return [_assign(self.adj(name), ast.Constant(0.0), like)]
+
+    def kept_length(self, name, index, v):
+        """The value written by `name[index] = v`, checked by s2s.slice_kept where `name` may be a list: the
+        backward sweep (bwd_setitem) reads the list after the write, whose adjoint splits into the old list's
+        and v's only where a slice of it was replaced by as many items (a plain index always is)."""
+        if name not in self.active or name in self.sequences.plain or \
+                isinstance(index, ast.Constant) and isinstance(index.value, int):
+            return v
+        return ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="slice_kept", ctx=ast.Load()),
+                        args=[load(name), _index_expr(index), v], keywords=[])
 
     def bwd(self, s, in_loop):
         comment = _src_comment(self.pf, s)

@@ -120,6 +120,7 @@ from s2s.runtime.indexing import (  # noqa: F401
     item_grad,
     setitem,
     setitem_grads,
+    slice_kept,
     written_into,
 )
 from s2s.runtime.linalg import (  # noqa: F401

@@ -112,6 +112,32 @@ def setitem(x, index, v):
     return out
 
 
+def slice_kept(x, index, v):
+    """`v`, where `x[index] = v` keeps the length of the list `x` (anything else than a list sliced: `v`).
+
+    The reverse sweep's `setitem_grads` reads the list after the write: it can split that list's adjoint into
+    the old list's and v's only where the write replaced as many items as it put in. A slice assignment that
+    grows or shrinks a list (`L[0:1] = [a, b]`, `L[1:1] = [c]`, `L[-1:] = []`) is refused here, at the user's
+    line, before it runs. A one-pass iterable (a generator) is read into a list once, and that list given on.
+    """
+    if not isinstance(x, list) or not isinstance(index, slice) or is_array(v) and np.ndim(v) == 0:
+        return v  # (a 0-d array is no iterable: Python's own TypeError follows)
+    if not hasattr(v, "__len__"):
+        try:
+            v = list(v)
+        except TypeError:
+            return v  # (no iterable: Python's own TypeError follows)
+    replaced, given = len(range(*index.indices(len(x)))), len(v)
+    if replaced != given:
+        from s2s.errors import UnsupportedSyntaxError
+        raise UnsupportedSyntaxError(
+            f"s2s differentiates a slice assignment into a list (L[i:j] = v) only where it replaces as many items "
+            f"as it puts in; this one replaces {replaced} item(s) of a list of {len(x)} with {given}, changing the "
+            "list's length",
+            hint="build the new list instead: L = L[:i] + list(v) + L[j:]")
+    return v
+
+
 def written_into(t, x):
     """The tangent or adjoint of a value written into `x` (`x[i] = v`): zero where the array x holds
     integers or booleans, which truncate v (a step function), else `t`.
@@ -134,7 +160,8 @@ def setitem_grads(g, x, index):
     if isinstance(g, list | dict):
         gv = g.get(index, ZERO) if isinstance(g, dict) else g[index]  # (a dict's adjoint holds the keys read)
         gx = list(g) if isinstance(g, list) else dict(g)
-        gx[index] = ZERO
+        # a list's slice: as many zeros as it took items (s2s.slice_kept saw that the write kept the length)
+        gx[index] = [ZERO] * len(gv) if isinstance(g, list) and isinstance(index, slice) else ZERO
         return gx, gv
     if isinstance(g, np.generic | float | int):
         g = np.array(g)  # a 0-d array's adjoint may come as a NumPy scalar, which cannot be assigned into
