@@ -283,8 +283,8 @@ class Reverse:
         """The value written by `name[index] = v`, checked by s2s.slice_kept where `name` may be a list: the
         backward sweep (bwd_setitem) reads the list after the write, whose adjoint splits into the old list's
         and v's only where a slice of it was replaced by as many items (a plain index always is)."""
-        if name not in self.active or name in self.sequences.plain or \
-                isinstance(index, ast.Constant) and isinstance(index.value, int):
+        if name not in self.active or name in self.sequences.plain or _int_literal(index) \
+                or isinstance(index, ast.Tuple):  # (a list takes neither a tuple nor, replacing one item, a check)
             return v
         return ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="slice_kept", ctx=ast.Load()),
                         args=[load(name), _index_expr(index), v], keywords=[])
@@ -954,6 +954,13 @@ def dynamic_plan(pf, call, active, s2s_name, mode, tangent_of=None):
     else:
         new = ast.Call(func=func, args=head + list(call.args), keywords=list(call.keywords))
     return ast.copy_location(new, call), actives
+
+
+def _int_literal(node) -> bool:
+    """`3` or `-1`."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
 
 
 def _index_expr(sl):

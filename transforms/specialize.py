@@ -42,7 +42,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
                          "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",
-                         "grad_select", "append_grads", "append_grads_owned", "grad_stack", "grad_dot_a",
+                         "grad_select", "append_grads", "append_grads_owned", "grad_stack", "grad_dot_a", "slice_kept",
                          "grad_dot_b")
 
 
@@ -547,6 +547,8 @@ class _Rewrite(ast.NodeTransformer):
                 return guarded
         raw = [self.shapes.of(a) for a in args]
         shapes = [None if isinstance(sh, Seq | Keyed) else sh for sh in raw]  # (a tuple's or list's items: `part` alone)
+        if name == "slice_kept" and len(args) == 3 and isinstance(raw[0], tuple) and raw[0] != ():
+            return args[2]  # an array of known shape, no list: the check of a list's length has nothing to do
         if name == "unbroadcast" and len(args) == 2 and shapes[0] is not None and shapes[0] == shapes[1]:
             return args[0]
         if name == "unbroadcast" and len(args) == 2 and shapes[1] not in (None, ()) \
