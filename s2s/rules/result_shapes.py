@@ -497,6 +497,17 @@ def real_items(site) -> bool:
     return _plain(site, 1) and (site.items_real(0) or site.shape(0) is not None and site.real(0))
 
 
+def real_joined(site) -> bool:
+    """np.stack(arrays, axis) / np.concatenate(arrays, axis) of a list no one changes whose items are real floats
+    (`real_items`), the axis given by position or keyword: real floats."""
+    if site.nargs not in (1, 2) or any(k != "axis" for k in site.keywords):
+        return False
+    return site.items_real(0) or site.shape(0) is not None and site.real(0)
+
+
+real_joined.judges_keywords = True  # (a call with `axis=` too: the axis does not change the dtype)
+
+
 def _plain(site, nargs: int) -> bool:
     """`nargs` positional arguments and no keyword."""
     return site.nargs == nargs and not site.keywords

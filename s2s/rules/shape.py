@@ -57,10 +57,10 @@ defrule("np.atleast_1d(a)", returns_view=True, a="np.reshape(g, np.shape(a))", a
 defrule("np.atleast_2d(a)", returns_view=True, a="np.reshape(g, np.shape(a))", a_dot="np.atleast_2d(a_dot)",
         real=shapes.real_as_first)
 defrule("np.concatenate(arrays, axis=0)", arrays="s2s.grad_concatenate(g, arrays, axis)",
-        result_shape=shapes.concatenated, real=shapes.real_items,
+        result_shape=shapes.concatenated, real=shapes.real_joined,
         arrays_dot="np.concatenate(s2s.dense_list(arrays_dot, arrays), axis)")
 defrule("np.stack(arrays, axis=0)", arrays="s2s.grad_stack(g, arrays, axis)",
-        result_shape=shapes.stacked, real=shapes.real_items,
+        result_shape=shapes.stacked, real=shapes.real_joined,
         arrays_dot="np.stack(s2s.dense_list(arrays_dot, arrays), axis)")
 defrule("np.vstack(tup)", tup="s2s.grad_vstack(g, tup)", result_shape=shapes.vstacked, real=shapes.real_items,
         tup_dot="np.vstack(s2s.dense_list(tup_dot, tup))")
