@@ -11,9 +11,9 @@ defrule("float(x)", tangent_from_adjoint=True, result_shape=shapes.number_of_num
 defrule("sum(x, start=0)", x="s2s.grad_builtin_sum(g, x)", start="unbroadcast(g, start)",
         x_dot="s2s.builtin_sum_tangent(x_dot, x)", start_dot="start_dot", result_shape=shapes.builtin_sum)
 defrule("max(*args)", args="s2s.grad_select(g, ans, args)", args_dot="s2s.select_tangent(ans, args, args_dot)",
-        result_shape=shapes.number_of_numbers, real=shapes.real_of_numbers)
+        result_shape=shapes.number_of_numbers, real=shapes.real_of_numbers, result_value=shapes.greatest)
 defrule("min(*args)", args="s2s.grad_select(g, ans, args)", args_dot="s2s.select_tangent(ans, args, args_dot)",
-        result_shape=shapes.number_of_numbers, real=shapes.real_of_numbers)
+        result_shape=shapes.number_of_numbers, real=shapes.real_of_numbers, result_value=shapes.least)
 power_rules("pow(x, y)", "x", "y", scalar=True, tangent_from_adjoint=True, y="g * ans * math.log(x) if x > 0 else 0.0")
 # divmod(x, y) is (q, x - y * q) with the quotient q piecewise constant
 defrule("divmod(x, y)", structured=True, x="s2s.grad_divmod(g, ans, x, 0)", y="s2s.grad_divmod(g, ans, y, 1)",

@@ -666,14 +666,41 @@ def number_of_number(site):
 
 def length(site):
     """len(x) of an array of known shape (its first axis; a number has none) or of a tuple, or a list no
-    one changes, of known items."""
+    one changes, of known items; len(range(...)) of ints of known value."""
     if not _plain(site, 1):
         return None
+    counted = site.range_length(0)
+    if counted is not None:
+        return counted
     shape = site.shape(0)
     if _array(shape) and shape != ():
         return shape[0]
     items = site.items(0)
     return len(items) if items is not None else None
+
+
+def least(site):
+    """min(a, b, ...) of ints of known value (`min(len(Ws) - 1, len(bs) - 1)`, what a loop over zip(a, b) runs
+    to), or min((a, b, ...)) of a tuple of them: the least (no keyword: `key=` and `default=` not claimed)."""
+    values = _known_ints(site)
+    return min(values) if values else None
+
+
+def greatest(site):
+    """max(a, b, ...) of ints of known value, or max((a, b, ...)) of a tuple of them: the greatest (as `least`)."""
+    values = _known_ints(site)
+    return max(values) if values else None
+
+
+def _known_ints(site):
+    """The ints the positional arguments of min(...) or max(...) certainly evaluate to (of one argument, the items
+    of the tuple it evaluates to), or None (a keyword, a float, a bool, an unknown, nothing to choose from)."""
+    if site.keywords or not site.nargs:
+        return None
+    values = [site.value(k) for k in range(site.nargs)]
+    if site.nargs == 1:
+        values = values[0] if isinstance(values[0], tuple) else None
+    return list(values) if values and all(type(v) is int for v in values) else None
 
 
 def shape_of_array(site):
