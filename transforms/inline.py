@@ -742,6 +742,9 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
         return None
 
     made = {}  # id() of the comprehensions made here -> (comprehension, kind)
+    # `for i, (a, b) in enumerate(zip(xs, ys))`: the loop runs over xs and ys themselves (transforms/loops.py),
+    # the zip not made a list of tuples first (whose length shape inference does not know)
+    loop_heads = {id(n.iter) for n in walk(tree) if isinstance(n, ast.For)}
 
     def consumed(e, plain_zip=False):
         kind = kind_of(e, plain_zip)
@@ -752,7 +755,10 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
         return out
 
     for node in walk(tree):
-        if isinstance(node, ast.Call) and any(_builtin_named(pf, node.func, c, local) for c in _CONSUMERS):
+        if isinstance(node, ast.Call) and id(node) in loop_heads and _builtin_named(pf, node.func, "enumerate", local) \
+                and node.args and kind_of(node.args[0], plain_zip=True) == "pairs":
+            node.args = [node.args[0]] + [consumed(a, plain_zip=True) for a in node.args[1:]]
+        elif isinstance(node, ast.Call) and any(_builtin_named(pf, node.func, c, local) for c in _CONSUMERS):
             node.args = [consumed(a, plain_zip=True) for a in node.args]
         elif isinstance(node, ast.Call):
             node.args = [ast.copy_location(ast.Starred(value=consumed(a.value), ctx=ast.Load()), a)

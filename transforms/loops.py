@@ -15,6 +15,7 @@ it comes from, and no pass calls another. A loop over a sequence it updates is r
 from __future__ import annotations
 
 import ast
+import copy
 
 from . import annotations, refusals
 from .context import ctx
@@ -42,11 +43,29 @@ class LoopRewriter(ast.NodeTransformer):
     def _sequence_names(self, loop):
         """The names `visit_For` will give the sequences `loop` runs over (one per zip argument)."""
         if id(loop) not in self.loop_sequences:
-            it = loop.iter
-            count = len(it.args) if isinstance(it, ast.Call) and self.pf.resolve_expr(it.func) is zip and \
-                it.args else 1
+            zipped = self._zipped(loop.iter)
+            count = 1 if zipped is None else sum(not self._counted(a) for a in zipped.args)
             self.loop_sequences[id(loop)] = [self.alloc.fresh("seq") for _ in range(count)]
         return list(self.loop_sequences[id(loop)])
+
+    def _builtin_call(self, node, obj) -> bool:
+        """Whether `node` is a call of the builtin `obj` (by a name that is not one of the function's own)."""
+        return isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in self.locals) \
+            and self.pf.resolve_expr(node.func) is obj
+
+    def _zipped(self, it):
+        """The `zip(a, b, ...)` call whose sequences the loop over `it` runs over item by item: `it` itself, or
+        the argument of `enumerate(zip(a, b, ...))` (of no keyword but `start`); else None."""
+        if self._builtin_call(it, enumerate) and it.args and not any(k.arg != "start" for k in it.keywords):
+            it = it.args[0]
+        return it if self._builtin_call(it, zip) and it.args else None
+
+    def _counted(self, node) -> bool:
+        """Whether `node`, an argument of zip, is `range(...)` of one to three positional arguments: its items
+        are written as arithmetic of the loop's counter (`start + k * step`), so that a loop written out gets
+        them as known ints, not read from a sequence."""
+        return self._builtin_call(node, range) and 1 <= len(node.args) <= 3 and not node.keywords \
+            and not any(isinstance(a, ast.Starred) for a in node.args)
 
     def _refuse_update_of_iterated(self, node):
         """`for e in v:` with `v -= 1` or `v[i] = ...` in the body: Python's loop sees the update, s2s's would not."""
@@ -152,6 +171,47 @@ class LoopRewriter(ast.NodeTransformer):
         def item(name):
             return ast.Subscript(value=load(name), slice=load(index_name), ctx=ast.Load())
 
+        def counted(call):
+            """The item at the counter and the length of `range(...)` zipped with sequences: `start + k * step`
+            and `len(range(start, stop, step))`, its arguments evaluated once, before the loop."""
+            args = []
+            for a, role in zip(call.args, ("start", "stop", "step") if len(call.args) > 1 else ("stop",)):
+                if not (isinstance(a, ast.Constant) and type(a.value) is int):
+                    name = self.alloc.fresh(role)
+                    before.append(assign(name, a, like=node))
+                    a = load(name)
+                args.append(a)
+            value = load(index_name)
+            if len(args) == 3:
+                value = ast.BinOp(left=value, op=ast.Mult(), right=copy.deepcopy(args[2]))
+            if len(args) > 1:
+                value = ast.BinOp(left=copy.deepcopy(args[0]), op=ast.Add(), right=value)
+            bound = _call_builtin("len", [_call_builtin("range", [copy.deepcopy(a) for a in args])])
+            return value, bound
+
+        def zipped(call):
+            """The loop target's value at the counter (a tuple of the items) and the number of trips of a loop
+            over `call`, zip(a, b, ...): the shortest length (a range's items are counted, not read)."""
+            strict = [k for k in call.keywords if not (k.arg == "strict" and isinstance(k.value, ast.Constant)
+                                                       and k.value.value is False)]
+            if strict or any(isinstance(a, ast.Starred) for a in call.args):
+                raise self.pf.error(ctx().unsupported, "s2s understands zip(a, b, ...) of its arguments alone: "
+                                    "s2s's loop runs to the shortest sequence, and zip(..., strict=True) raises "
+                                    "where the lengths differ", call,
+                                    hint="check the lengths before the loop (`if len(a) != len(b): raise "
+                                         "ValueError(...)`) and write zip(a, b)")
+            values, lengths = [], []
+            for a in call.args:
+                if self._counted(a):
+                    value, bound = counted(a)
+                else:
+                    s = seq(a)
+                    value, bound = item(s), length(s)
+                values.append(value)
+                lengths.append(bound)
+            bound = _call_builtin("min", lengths) if len(lengths) > 1 else lengths[0] if lengths else ast.Constant(0)
+            return ast.Tuple(elts=values, ctx=ast.Load()), bound
+
         fn = self.pf.resolve_expr(it.func) if isinstance(it, ast.Call) else None
         if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id in self.locals:
             fn = None
@@ -159,24 +219,19 @@ class LoopRewriter(ast.NodeTransformer):
             if len(it.args) + len(it.keywords) > 2 or any(k.arg != "start" for k in it.keywords) or not it.args:
                 raise self.pf.error(ctx().unsupported, "s2s understands enumerate(sequence) and "
                                     "enumerate(sequence, start)", it, hint="write enumerate(seq, start=k)")
-            s = seq(it.args[0])
+            if self._zipped(it) is not None:  # enumerate(zip(a, b)): over a and b themselves
+                value, bound = zipped(it.args[0])
+            else:
+                s = seq(it.args[0])
+                value, bound = item(s), length(s)
             start = it.args[1] if len(it.args) > 1 else next((k.value for k in it.keywords), ast.Constant(0))
             counter = ast.BinOp(left=load(index_name), op=ast.Add(), right=start)
-            bind.append(ast.Assign(targets=[node.target], value=ast.Tuple(elts=[counter, item(s)], ctx=ast.Load())))
-            bounds = [length(s)]
+            bind.append(ast.Assign(targets=[node.target], value=ast.Tuple(elts=[counter, value], ctx=ast.Load())))
+            bounds = [bound]
         elif fn is zip:
-            strict = [k for k in it.keywords if not (k.arg == "strict" and isinstance(k.value, ast.Constant)
-                                                     and k.value.value is False)]
-            if strict or any(isinstance(a, ast.Starred) for a in it.args):
-                raise self.pf.error(ctx().unsupported, "s2s understands zip(a, b, ...) of its arguments alone: "
-                                    "s2s's loop runs to the shortest sequence, and zip(..., strict=True) raises "
-                                    "where the lengths differ", it,
-                                    hint="check the lengths before the loop (`if len(a) != len(b): raise "
-                                         "ValueError(...)`) and write zip(a, b)")
-            seqs = [seq(a) for a in it.args]
-            bind.append(ast.Assign(targets=[node.target],
-                                   value=ast.Tuple(elts=[item(s) for s in seqs], ctx=ast.Load())))
-            bounds = [_call_builtin("min", [length(s) for s in seqs])] if len(seqs) > 1 else [length(seqs[0])]
+            value, bound = zipped(it)
+            bind.append(ast.Assign(targets=[node.target], value=value))
+            bounds = [bound]
         elif fn is reversed:
             s = seq(it.args[0])
             bind.append(ast.Assign(targets=[node.target], value=item(s)))

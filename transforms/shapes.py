@@ -169,6 +169,21 @@ class Site:
         node = self._node(which)
         return None if node is None else self._shapes.value_of(node, self._env)
 
+    def range_length(self, which):
+        """The length of `range(...)` passed there, or of a name bound once, to it (a call of the builtin, one to
+        three int arguments of known value, the step not 0), else None."""
+        node, shapes = self._node(which), self._shapes
+        if isinstance(node, ast.Name) and node.id in shapes.local and node.id not in shapes._params \
+                and shapes._bindings.get(node.id) == 1 and len(shapes._assigned_values.get(node.id) or ()) == 1:
+            node = shapes._assigned_values[node.id][0]
+        if not (isinstance(node, ast.Call) and self._shapes.callee(node) is range and 1 <= len(node.args) <= 3
+                and not node.keywords):
+            return None
+        bounds = [self._shapes.value_of(a, self._env) for a in node.args]
+        if any(type(b) is not int for b in bounds) or len(bounds) == 3 and bounds[2] == 0:
+            return None
+        return len(range(*bounds))
+
     def either(self, which):
         """The shapes the argument may have: two for a name holding 0.0 or an array (`ZeroOr`), else one."""
         node = self._node(which)
