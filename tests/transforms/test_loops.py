@@ -21,6 +21,13 @@ def over_enumerate_zip(xs, ys):
     return s
 
 
+def over_zip_with_range(xs, n):
+    s = 0.0
+    for a, i in zip(xs, range(n - 1, 2 * n, 3)):
+        s = s + i * a
+    return s
+
+
 def over_range(x):
     for _ in range(3):
         x = x * 2.0
@@ -49,10 +56,25 @@ def test_enumerate_of_zip_becomes_a_range_loop_over_explicit_sequences():
     _same(_rewritten(over_enumerate_zip), """
         def over_enumerate_zip(xs, ys):
             s = 0.0
-            seq = s2s.as_sequence(zip(xs, ys))
-            for k in range(len(seq)):
-                i, (a, b) = (k + 0, seq[k])
+            seq = s2s.as_sequence(xs)
+            seq2 = s2s.as_sequence(ys)
+            for k in range(min(len(seq), len(seq2))):
+                i, (a, b) = (k + 0, (seq[k], seq2[k]))
                 s = s + i * a * b
+            return s
+        """)
+
+
+def test_a_range_zipped_with_a_sequence_is_counted():
+    _same(_rewritten(over_zip_with_range), """
+        def over_zip_with_range(xs, n):
+            s = 0.0
+            seq = s2s.as_sequence(xs)
+            start = n - 1
+            stop = 2 * n
+            for k in range(min(len(seq), len(range(start, stop, 3)))):
+                a, i = (seq[k], start + k * 3)
+                s = s + i * a
             return s
         """)
 
