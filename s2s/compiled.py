@@ -135,12 +135,8 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         api._check_args(api._positions(target, names), args, {}, target)
         zero_d = [i for i, a in enumerate(args) if type(a) is ndarray and a.ndim == 0]
         scalar_args = tuple(a[()] if i in zero_d else a for i, a in enumerate(args))  # numba: 0-d arithmetic
-        # (the NumPy code, the fallback, is made for the arguments as given: specialised to the defaults of
-        # parameters left out, as s2s.grad's own)
-        entry, plan, reason = _build(target, names, optimize, args, strict, scalar_args,  # gives scalars
-                                     args[:passed] if passed is not None else args)
+        entry, plan, reason = _build(target, names, optimize, args, strict, scalar_args)  # gives scalars
         call = getters = None
-        returns_value = entry.fn.__s2s_returns_value__
         if plan is not None:
             call, getters = plan.dispatcher, [_getter(target, n) for n in plan.data]
             if plan.flat is not None:
@@ -149,6 +145,11 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
                 call = None
         elif reason is not None:
             warnings.warn(reason, CompiledFallbackWarning, stacklevel=3)
+        if call is None and passed is not None and passed < len(args):
+            # the NumPy code runs: s2s.grad's own for the arguments as given, specialised to the defaults of
+            # parameters left out (the compiled code, where it runs, and its fallback take every parameter)
+            entry, _ = api._entry_for(target, names, "grad", optimize, args[:passed])
+        returns_value = entry.fn.__s2s_returns_value__
         if len(variants) > 4 * api.SHAPE_VARIANTS:
             variants.clear()
         variant = variants[key] = _Variant(entry, call, getters, returns_value, plan)
@@ -511,11 +512,10 @@ def _complete(target, args, kwargs):
     return tuple(bound.arguments.values())
 
 
-def _build(target, names, optimize, args, strict, scalar_args, given):
+def _build(target, names, optimize, args, strict, scalar_args):
     """(NumPy entry, Plan with a compiled dispatcher or None, the warning to give or None); the plan is made
-    for `scalar_args` (`args` with 0-d arrays as scalars), the NumPy entry for `given` (`args` as the call gave
-    them: the rest are defaults)."""
-    entry, _ = api._entry_for(target, names, "grad", optimize, given)
+    for `scalar_args` (`args` with 0-d arrays as scalars)."""
+    entry, _ = api._entry_for(target, names, "grad", optimize, args)
     args = scalar_args
     try:
         _, plan = _plan(target, names, optimize, args)

@@ -345,8 +345,9 @@ def ownership_updates(pf, tree, helpers):
         reads[name] = set().union(*(names_in(b) for b in body)) - set(helper.params)
     bodies = {name: (helper.params, helper.body) for name, helper in helpers.items() if helper.statements is None}
     try:
-        return ownership.analyse(tree, pf.resolve, _rule_of, callee_summary, reads, bodies, _returns_view, _mutates,
-                                 _mutable_defaults(pf.func))
+        # (the differentiated function's own mutable defaults are read as they are and not changed, as its
+        # arguments are not; a helper's, which its callers leave out, are refused: api.md, functions.md)
+        return ownership.analyse(tree, pf.resolve, _rule_of, callee_summary, reads, bodies, _returns_view, _mutates)
     except ownership.OwnershipError as exc:
         raise pf.error(ctx().unsupported, exc.message, exc.node, hint=exc.hint) from None
 

@@ -34,7 +34,8 @@ defrule_for(rt.setitem, "setitem(x, index, v)", structured=True, result_shape=sh
             real=shapes.real_of_first(3),
             x_dot="s2s.setitem(s2s.dense_tangent(x_dot, x), index, s2s.dense_tangent(0.0, v))",  # (a list's slice: zeros like v)
             v_dot="s2s.setitem(s2s.dense_tangent(0.0, x), index, s2s.written_into(v_dot, x))")
-defrule_for(rt.slice_kept, "slice_kept(x, index, v)", structured=True, linear=("v",), v="g", v_dot="v_dot")
+defrule_for(rt.slice_kept, "slice_kept(x, index, v)", structured=True, linear=("v",), tangent_from_adjoint=True,
+            v="g")
 defrule_for(rt.log_scale, "log_scale(base)", base_dot="base_dot / base")  # log(base), 1 for None
 for _helper in (rt.effect_free, rt.star_count, rt.unpack_count, rt.mapping_keys, rt.clip_mask, rt.is_float_dtype, rt.shape_of):
     defrule_for(_helper, f"{_helper.__name__}(*args)", nondiff=True)
