@@ -1348,8 +1348,8 @@ class Shapes:
             todo = {n for n in candidates if not asked[n].isdisjoint(drop)}
 
     def _list_adjoints(self) -> dict:
-        """The local names bound only to a list of adjoints, `s2s.grad_stack(g, L, axis)` or `s2s.array_grad(g, L)`
-        (the pieces of `g`) or `L_bar, v_bar = s2s.append_grads(L_bar)` (the list less its last
+        """The local names bound only to a list of adjoints, `s2s.grad_stack(g, L, axis)`, `s2s.grad_concatenate(g, L,
+        axis)` or `s2s.array_grad(g, L)` (the pieces of `g`) or `L_bar, v_bar = s2s.append_grads(L_bar)` (the list less its last
         item), and read nowhere but as `append_grads`'s argument (no other name holds the list, so nothing
         else puts an item in it): name -> those values (`(call, 0)` for an `append_grads`).
 
@@ -1357,7 +1357,8 @@ class Shapes:
         """
         runtime = ctx().runtime
         pops = _list_pops()
-        stacks = {getattr(runtime, "grad_stack", None), getattr(runtime, "array_grad", None)} - {None}
+        stacks = {getattr(runtime, "grad_stack", None), getattr(runtime, "grad_concatenate", None),
+                  getattr(runtime, "array_grad", None)} - {None}
         if not pops or not stacks:
             return {}
         out = {}
@@ -1368,7 +1369,7 @@ class Shapes:
                     or not all(k == 0 and self._one_name_argument(call) and self.callee(call) in pops
                                for call, k in unpacked) \
                     or not all(isinstance(v, ast.Call) and self.callee(v) in stacks and not v.keywords
-                               and len(v.args) == (3 if self.callee(v) is getattr(runtime, "grad_stack", None) else 2)
+                               and len(v.args) == (2 if self.callee(v) is getattr(runtime, "array_grad", None) else 3)
                                for v in made):
                 continue
             out[name] = made + [call for call, _ in unpacked]
@@ -1386,11 +1387,11 @@ class Shapes:
 
     def _real_list_adjoint(self, value, reals) -> bool:
         """Whether a value `_list_adjoints` found bound to a list adjoint holds real items where `reals` are:
-        the pieces of a real `g` (`s2s.grad_stack`'s; `s2s.array_grad`'s where the list's items are real
+        the pieces of a real `g` (`s2s.grad_stack`'s and `s2s.grad_concatenate`'s; `s2s.array_grad`'s where the list's items are real
         floats, not lists, which would get lists of pieces), or an `append_grads` of a list adjoint of real items."""
         callee = self.callee(value)
-        if callee is getattr(ctx().runtime, "grad_stack", None):
-            return self.real(value.args[0], reals)
+        if callee is getattr(ctx().runtime, "grad_stack", None) or callee is getattr(ctx().runtime, "grad_concatenate", None):
+            return self.real(value.args[0], reals)  # (slices of g, or of g raveled for axis=None: real where g is)
         if callee is getattr(ctx().runtime, "array_grad", None):
             return self.real(value.args[0], reals) and self.items_real(value.args[1], reals)
         return ("list", value.args[0].id) in reals
