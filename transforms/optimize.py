@@ -27,7 +27,10 @@ order they run, under the names `s2s show --stages` prints; in that order they d
    an index read nothing reads goes where its adjoint checks the same index
    (`transforms/checked_reads.py`), and adjoint arrays that are certainly their
    own are accumulated in place (`W_bar += e`) instead of copied at each step.
-7. For shape-specialised code, the adjoint of a max or min over an axis counts the
+7. For shape-specialised code, the adjoint of a division by its own sum over an axis (`P = E /
+   E.sum(axis=a, keepdims=True)`) is one sum, `(P_bar - np.sum(P_bar * P, axis=a, keepdims=True)) / s`,
+   and a product `(N / s) * E` reads the quotient `P = E / s` the code computed (a softmax's adjoint is
+   `(P_bar - ...) * P`: `transforms/normalisation.py`); the adjoint of a max or min over an axis counts the
    hits per slice only where some slice ties (`transforms/extremes.py`), an array
    temporary read once by elementwise arithmetic takes the result in place
    (`transforms/reuse.py`), `s2s.finish` goes where it would return the adjoint
@@ -77,6 +80,7 @@ from .like_terms import combine_like_terms
 from .list_adjoints import pop_owned_list_adjoints
 from .merge import merge_number_temporaries
 from .negations import spread_number_negations
+from .normalisation import normalisation_adjoints
 from .products import products
 from .reduction_methods import reads_a_reduction, reductions_as_methods
 from .reuse import reuse_dead_operands
@@ -293,14 +297,17 @@ def fusion_step(c: Code) -> Code:
 
 
 def late_step(c: Code) -> Code:
-    """The rewrites of the finished code (each in its own module): max/min adjoints counted only at
+    """The rewrites of the finished code (each in its own module): a division by a sum's adjoint in one sum,
+    max/min adjoints counted only at
     ties, array temporaries read once lending their array, `finish` dropped where it returns its
     adjoint, a returned argument's array copied, a list adjoint's own list popped in place, invariant numbers out of loops, once-read number
     temporaries into their reader, like terms added once."""
     if c.shapes is not None:
+        made_up = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
+        if normalisation_adjoints(c.fdef, c.inferred, c.shapes.shapes, c.shapes.np_name, made_up):
+            c.inferred = c.shapes.shapes(c.fdef)
         split_extreme_ties(c.fdef, c.inferred, c.shapes.np_name)
         shapes = c.shapes.shapes(c.fdef)
-        made_up = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
         reuse_dead_operands(c.fdef, shapes, made_up, c.shapes.float64_only)
         drop_finish(c.fdef, shapes, c.shapes.kinds, made_up, c.shapes.float64_only)
         copy_argument_views(c.fdef, shapes, c.shapes.np_name)
