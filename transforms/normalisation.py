@@ -139,7 +139,7 @@ def _negated_product(node):
 def _private(fdef, name, shapes, parents) -> bool:
     """Whether `name` holds the one array it is bound to from its binding on, and no other name ever refers to
     that array or a view of it: bound once in `fdef`, by a plain assignment of a new array (arithmetic, a
-    NumPy ufunc of its inputs alone, an axis sum), and read only as an operand of arithmetic, of `.T` read by
+    NumPy ufunc of its inputs alone, an axis sum), and read only as an operand of arithmetic (`x *= E` too), of `.T` read by
     arithmetic, or as the array an axis sum or a ufunc reads. Then nothing can change the array in place."""
     found = [n for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name]
     stores = [n for n in found if not isinstance(n.ctx, ast.Load)]
@@ -159,8 +159,8 @@ def _private(fdef, name, shapes, parents) -> bool:
         elif isinstance(parent, ast.Attribute) and parent.attr == "sum" and isinstance(parents.get(id(parent)), ast.Call) \
                 and _axis_sum(parents[id(parent)], shapes) is not None:
             continue
-        if isinstance(parent, ast.BinOp | ast.UnaryOp):
-            continue
+        if isinstance(parent, ast.BinOp | ast.UnaryOp) or isinstance(parent, ast.AugAssign) and n is parent.value:
+            continue  # (`x *= E` binds x to x's array: no name comes to hold E's)
         if isinstance(parent, ast.Call) and (_ufunc(parent, shapes) or _axis_sum(parent, shapes) is not None) \
                 and any(a is n for a in parent.args):
             continue
@@ -211,6 +211,10 @@ def _code(block):
     """The statements of `block` but the comments (`# ...` lines the code printer writes)."""
     from .reverse import Comment
     return [s for s in block if not isinstance(s, Comment)]
+
+
+class _Body(list):
+    """The statements of the function's own body (its comments aside)."""
 
 
 def _remove(block, stmt):
@@ -292,11 +296,13 @@ def _divided_sum(fdef, div, total, add, shapes, np_name, made_up, loads, stores)
 
 def shared_quotients(fdef, shapes, made_up: set) -> bool:
     """Rewrite 2. of the module docstring, once (the shapes are those of `fdef` before). Returns whether it did."""
-    loads, _ = name_counts(fdef)
+    loads, stores = name_counts(fdef)
     for block in statement_lists(fdef):
         stmts = _code(block)
+        if block is fdef.body:
+            stmts = _Body(stmts)
         for k in range(1, len(stmts) - 1):
-            new = _shared_quotient(fdef, stmts, k, shapes, made_up, loads)
+            new = _shared_quotient(fdef, stmts, k, shapes, made_up, loads, stores)
             if new is not None:
                 target = stmts[k + 1].target if isinstance(stmts[k + 1], ast.AugAssign) else stmts[k + 1].targets[0]
                 at = next(q for q, s in enumerate(block) if s is stmts[k])
@@ -306,11 +312,18 @@ def shared_quotients(fdef, shapes, made_up: set) -> bool:
     return False
 
 
-def _shared_quotient(fdef, stmts, k, shapes, made_up, loads):
+def _shared_quotient(fdef, stmts, k, shapes, made_up, loads, stores):
     """`N * P` where `stmts[k]` and `stmts[k + 1]` are `X = N / s` and `Y = X * E` of rewrite 2; else None."""
     x, use = _target(stmts[k]), stmts[k + 1]
     q = _quotient(stmts[k].value) if x is not None else None
-    if q is None or x not in made_up or loads.get(x, 0) != 1:
+    if q is None or x not in made_up:
+        return None
+    again = isinstance(use, ast.AugAssign) and isinstance(use.target, ast.Name) and use.target.id == x \
+        or _target(use) == x  # (`x *= E`, `x = x * E`: later reads of x read the product)
+    if again:  # (then x is bound by these two statements of the function's body alone, not read before them)
+        if type(stmts) is not _Body or stores.get(x, 0) != 2 or any(_name(n, x) for t in stmts[:k] for n in walk(t)):
+            return None
+    elif loads.get(x, 0) != 1:
         return None
     numerator, s = q
     if any(_name(n, x) for n in walk(numerator)):
