@@ -11,6 +11,8 @@ one of these accessors (the attribute names are private to this module). Every s
 `resolved` (Call.func): the object a call's function expression was resolved to when s2s itself
     wrote the call (desugared `len`, `range`, builtins), so it is not looked up again.
 `augmented` (Assign): the assignment was written `x += v` by the user (desugar).
+`in_place` (BinOp): the operation of `x op= v` (desugar), which Python does in place on an array: lower writes
+    the check `s2s.inplace_check(x, v, "op")` before it (NumPy's error where the result does not fit x).
 `checkpoint_every` (For/While): `for ... in s2s.checkpoint(xs, every=k)`: the k (desugar; lower and
     exits carry it over to the loops they make; reverse checkpoints the loop).
 `local_helpers` (FunctionDef): the user's local helper functions that `lower` expands at their call
@@ -49,6 +51,7 @@ GLOBAL = "s2s_global"
 HELPER = "s2s_helper"
 RESOLVED = "s2s_obj"
 AUGMENTED = "s2s_augmented"
+IN_PLACE = "s2s_in_place"
 CHECKPOINT_EVERY = "s2s_checkpoint"
 LOCAL_HELPERS = "s2s_local_helpers"
 TRIP_COUNTER = "s2s_counter"
@@ -62,7 +65,7 @@ EXPANDED_RESULTS = "s2s_expanded_results"  # the names an expanded helper's resu
 PLACEHOLDER = "s2s_placeholder"
 EXTREME_OF = "s2s_extreme_of"
 
-ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
+ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, IN_PLACE, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
        CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES, EXPANDED_NAMES, EXPANDED_RESULTS, PLACEHOLDER,
        EXTREME_OF)
 

@@ -130,6 +130,9 @@ class Desugar(loops.LoopRewriter):
         read = ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target) if isinstance(
             target, ast.Name) else as_load(target)
         value = ast.copy_location(ast.BinOp(left=read, op=node.op, right=node.value), node)
+        # (Python's `Y op= v` changes an array Y in place, which NumPy refuses where the result does not fit Y:
+        # lower writes the check s2s.inplace_check(Y, v, op) before the operation)
+        annotations.put(value, annotations.IN_PLACE, IN_PLACE_OPS[type(node.op)])
         out = ast.Assign(targets=[target], value=self._guarded(node, value))
         annotations.put(out, annotations.AUGMENTED)
         return [*before, ast.copy_location(out, node)] if before else ast.copy_location(out, node)
@@ -333,6 +336,9 @@ class _ValueAttributes(ast.NodeTransformer):
         return _value_attribute(self.pf, self.locals, node)
 
 
+IN_PLACE_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+                ast.Pow: "**", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<",
+                ast.RShift: ">>"}  # (the operator of `x op= v`, s2s.inplace_check's `op`)
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
 
 

@@ -82,8 +82,10 @@ class Lowerer:
         if is_atom(e) or isinstance(e, ast.JoinedStr):
             return self.atom(e, out) if isinstance(e, ast.Name) else e
         if isinstance(e, ast.BinOp):
-            return ast.copy_location(ast.BinOp(left=self.atom(e.left, out), op=e.op,
-                                               right=self.atom(e.right, out)), loc)
+            left, right = self.atom(e.left, out), self.atom(e.right, out)
+            if annotations.has(e, annotations.IN_PLACE):  # `x op= v`: NumPy's error where the result does not fit x
+                out.append(_inplace_check(left, right, annotations.get(e, annotations.IN_PLACE), e))
+            return ast.copy_location(ast.BinOp(left=left, op=e.op, right=right), loc)
         if isinstance(e, ast.UnaryOp):
             return ast.copy_location(ast.UnaryOp(op=e.op, operand=self.atom(e.operand, out)), loc)
         if isinstance(e, ast.Compare):
@@ -474,6 +476,17 @@ class Lowerer:
         raise self.pf.error(ctx().unsupported,
                             f"s2s cannot differentiate assignment to {type(target).__name__.lower()}", target,
                             hint="assign to a local name instead")
+
+
+def _inplace_check(target, value, op, loc) -> ast.stmt:
+    """`s2s.inplace_check(target, value, op)`, a statement of its own before `target op value` of the user's
+    `target op= value`: Python changes an array target in place, and NumPy raises where the result does not fit it
+    (another shape, a dtype it cannot take); specialised code drops it where the shapes show it fits
+    (transforms/specialize.py, drop_inplace_checks)."""
+    from .desugar import helper_attr
+    call = ast.Call(func=helper_attr("s2s", "inplace_check", ctx().runtime.inplace_check),
+                    args=[copy.deepcopy(target), copy.deepcopy(value), ast.Constant(op)], keywords=[])
+    return fix_locations(ast.copy_location(ast.Expr(value=call), loc))
 
 
 def _unpack_count_check(items, count, starred, loc) -> ast.stmt:

@@ -29,7 +29,8 @@ of its axes `d` varies (`m[:, None]`, broadcasting, `keepdims`), so that a sum o
 `d` varies, or two values whose `d` lie along different axes, stop the proof. So do: any other use of a
 value that depends on `m` (a call, a comparison, a condition, the returned value, a read in another
 block or before its assignment), and a name assigned more than once (a name rebound in straight-line
-code, `s = s - m`, has a name per value by then: transforms/rebinding.py). Handled spellings include
+code, `s = s - m`, has a name per value by then: transforms/rebinding.py). The check `s2s.inplace_check(z, m, "-")` of
+`z -= m` reads no value, only shapes and dtypes, which a shift keeps. Handled spellings include
 `keepdims=True`, `m[:, None]`, a scalar max over all entries, `np.exp(z - m).sum(axis=1)`, the
 log-softmax `z - m - np.log(...)`, the softmax `e / e.sum(...)` (its k is 0) and `-(-m)`.
 """
@@ -164,6 +165,11 @@ class _Proof:
         for s in rest:
             if not self._reads(s):
                 continue
+            if self._check(s):  # s2s.inplace_check(z, m, "-") of `z -= m`: it reads shapes and dtypes, no values
+                for n in walk(s):
+                    if isinstance(n, ast.Name) and n.id in self.shifted:
+                        self.read[n.id] = self.read.get(n.id, 0) + 1
+                continue
             if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)):
                 raise _Unproven
             target = s.targets[0].id
@@ -174,6 +180,13 @@ class _Proof:
                 self.shifted[target] = shift
         # every read of every value that depends on m was followed (none in another block, none earlier)
         return all(self.read.get(n, 0) == self.loads.get(n, 0) for n in self.shifted)
+
+    def _check(self, s) -> bool:
+        """Whether `s` is the check `s2s.inplace_check(y, v, op)` of `y op= v` (transforms/lower.py): whether it
+        raises depends on the shapes and dtypes of y and v alone, which a shift `m + d` leaves as they are."""
+        check = getattr(ctx().runtime, "inplace_check", None)
+        return isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and check is not None \
+            and self.shapes.callee(s.value) is check
 
     def _reads(self, node) -> bool:
         return any(isinstance(n, ast.Name) and n.id in self.shifted for n in walk(node))

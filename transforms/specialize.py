@@ -32,7 +32,7 @@ import numpy as np
 from .context import ctx
 from .item_updates import split_item_adjoints
 from .names import load, name_counts
-from .shapes import Keyed, Overrides, Seq, Shapes, ZeroScalar, _int_literal, broadcast, hashable, items_of, literal
+from .shapes import Keyed, Overrides, Seq, Shapes, ZeroScalar, _int_literal, broadcast, hashable, items_of, literal, matmul
 from .walk import child_parent_pairs, fix_locations, replace_child, statement_lists, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
@@ -104,7 +104,8 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
     expression into one of the same shape never makes a shape they claim wrong.
     """
     shapes = ctx.shapes(fdef)
-    if fold_known_ints(fdef, shapes) | drop_known_counts(fdef, shapes) | drop_number_guards(fdef, shapes, ctx.numbers):
+    if fold_known_ints(fdef, shapes) | drop_known_counts(fdef, shapes) | drop_number_guards(fdef, shapes, ctx.numbers) \
+            | drop_inplace_checks(fdef, shapes, ctx.numbers):
         shapes = ctx.shapes(fdef)
     for _ in range(8):  # a rewritten adjoint has a known shape now: the rewrites it feeds may apply
         split = split_item_adjoints(fdef, shapes)
@@ -165,6 +166,61 @@ def drop_number_guards(fdef: ast.FunctionDef, shapes: Shapes, numbers) -> bool:
 
     Unguard().visit(fdef)
     return bool(dropped)
+
+
+_IN_PLACE_BINOPS = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "**": ast.Pow, "@": ast.MatMult}
+
+
+def drop_inplace_checks(fdef: ast.FunctionDef, shapes: Shapes, numbers) -> bool:
+    """`s2s.inplace_check(y, v, op)` (the check that Python's `y op= v` of an array y keeps y's shape and dtype,
+    written by transforms/lower.py) dropped where it certainly passes: where y certainly holds a number
+    (`Shapes.number_names`: rebound, never changed in place), and where y and v have known shapes, `y op v` has
+    y's shape, and y and `y op v` are certainly real floats (`Shapes.real`: same_kind casting takes any real
+    float into any other). A shape () is a number or an array of no axes alike here: `y op v` of shape () keeps
+    either as it is, and one of another shape keeps the check (it passes for a number at run time). Returns
+    whether anything changed."""
+    check = getattr(ctx().runtime, "inplace_check", None)
+    if check is None:
+        return False
+    held = None
+    changed = False
+    for node in walk(fdef):
+        for field in ("body", "orelse"):
+            stmts = getattr(node, field, None)
+            if not isinstance(stmts, list):
+                continue
+            kept = []
+            for stmt in stmts:
+                call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+                if call is None or shapes.callee(call) is not check or len(call.args) != 3 or call.keywords:
+                    kept.append(stmt)
+                    continue
+                if held is None:
+                    held = shapes.number_names(numbers)
+                if not _inplace_fits(call.args, shapes, held):
+                    kept.append(stmt)
+            if len(kept) != len(stmts):
+                setattr(node, field, kept or [ast.Pass()])
+                changed = True
+    return changed
+
+
+def _inplace_fits(args, shapes, numbers) -> bool:
+    target, value, op = args
+    if isinstance(target, ast.Name) and target.id in numbers:
+        return True
+    if not (isinstance(op, ast.Constant) and op.value in _IN_PLACE_BINOPS):
+        return False
+    have, other = shapes.of(target), shapes.of(value)
+    if type(have) is not tuple or type(other) is not tuple:
+        return False
+    if op.value == "@":
+        if len(other) < 2 or matmul(have, other) != have:
+            return False
+    elif broadcast(have, other) != have:
+        return False
+    result = ast.BinOp(left=target, op=_IN_PLACE_BINOPS[op.value](), right=value)
+    return shapes.real(target) and shapes.real(result)
 
 
 def _known_count(stmt, checks, shapes) -> bool:

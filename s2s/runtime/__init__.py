@@ -79,6 +79,7 @@ from s2s.runtime.desugared import (  # noqa: F401
     astype,
     copy,
     effect_free,
+    inplace_check,
     is_float_dtype,
     item,
     mapping_keys,

@@ -500,6 +500,58 @@ def _some_impl(v):
     return lambda v: v
 
 
+def inplace_check(target, value, op):
+    """Check that the user's `target op= value` of an array target keeps its shape and dtype (runtime.inplace_check,
+    which raises NumPy's error where it does not): here where it may not, the ValueError marked for one call, so
+    that the NumPy code runs the call and raises NumPy's own error, if any."""
+    raise NotImplementedError("only inside compiled code")
+
+
+_MAY_NOT_FIT = FALLBACK_CALL + "an in-place update whose result may not fit its array (NumPy's error, if any)"
+
+
+def _takes(t, v, op) -> bool:
+    """Whether an array of element type `t` takes the result of `t op v` with same_kind casting, whatever v is."""
+    if isinstance(t, types.Float):
+        return isinstance(v, types.Float | types.Integer | types.Boolean)
+    if isinstance(t, types.Complex):
+        return isinstance(v, types.Complex | types.Float | types.Integer | types.Boolean)
+    if isinstance(t, types.Integer) and op not in ("/", None) and isinstance(v, types.Integer | types.Boolean):
+        to = numba.np.numpy_support.as_dtype(t)
+        return bool(np.can_cast(np.result_type(to, numba.np.numpy_support.as_dtype(v)), to, "same_kind"))
+    return False
+
+
+@_overload(inplace_check, prefer_literal=True)
+def _inplace_check(target, value, op):
+    if not _is_array(target):  # a number: `s += x` rebinds it
+        return lambda target, value, op: None
+    op = getattr(op, "literal_value", None)
+    target, value = _plain(target), _plain(value)
+    if not (_is_array(value) or _is_number(value)) or not _takes(target.dtype, _dtype_of(value), op) \
+            or _is_array(value) and value.ndim > target.ndim or op == "@" and not (
+                _is_array(value) and value.ndim == 2 and 1 <= target.ndim <= 2):
+        def refuse(target, value, op):
+            raise ValueError(_MAY_NOT_FIT)
+        return refuse
+    if _is_number(value):
+        return lambda target, value, op: None
+    if op == "@":  # (n, k) @ (k, k) or (k,) @ (k, k): the result has the target's shape
+        def impl(target, value, op):
+            k = target.shape[-1]
+            if value.shape[0] != k or value.shape[1] != k:
+                raise ValueError(_MAY_NOT_FIT)
+        return impl
+    skip = target.ndim - value.ndim
+
+    def impl(target, value, op):  # every axis of the value 1 or the target's
+        for i in range(value.ndim):
+            n = value.shape[i]
+            if n != 1 and n != target.shape[skip + i]:
+                raise ValueError(_MAY_NOT_FIT)
+    return impl
+
+
 def unbroadcast(g, x):
     """`g` summed down to the shape of `x` (runtime.unbroadcast)."""
     raise NotImplementedError("only inside compiled code")
@@ -1215,7 +1267,7 @@ def _is_zero(g):
 
 
 # every helper compiled code may call, by the name generated code uses (`s2s.<name>`)
-HELPERS = {f.__name__: f for f in (accumulate, finish, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
+HELPERS = {f.__name__: f for f in (accumulate, finish, inplace_check, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero)}
 

@@ -240,3 +240,59 @@ def stop_gradient(x: _T) -> _T:
         s2s.grad(f)(3.0)                      # 3.0, not 6.0
     """
     return x
+
+
+_IN_PLACE_OPS = {"+": "__iadd__", "-": "__isub__", "*": "__imul__", "/": "__itruediv__", "//": "__ifloordiv__",
+                 "%": "__imod__", "**": "__ipow__", "@": "__imatmul__", "&": "__iand__", "|": "__ior__",
+                 "^": "__ixor__", "<<": "__ilshift__", ">>": "__irshift__"}
+
+
+def inplace_check(target, value, op):
+    """Check that `target op= value` (`op` "+", "*", "@"...) of a NumPy array would succeed in Python, which
+    changes the array in place: NumPy raises where the result does not fit it, a ValueError where the value
+    would broadcast it to another shape (`Y += c` of Y (3,) and c (2, 3)) and a UFuncTypeError where the result
+    cannot be cast back to its dtype with same_kind casting (a float added into an int array). s2s computes
+    `target = target op value` (transforms/desugar.py, transforms/lower.py), which would give a new array instead.
+
+    Anything but an ndarray is left alone: a number (a Python float, a NumPy scalar) is never changed in place,
+    `s += x` rebinds s. Where the quick test of shapes and dtypes below cannot vouch for the update, the update
+    itself is tried on a copy of the target, and raises what NumPy raises (or passes: NumPy knows best).
+    Specialised code drops the check where the shapes prove it passes (transforms/specialize.py).
+
+        >>> inplace_check(np.zeros(3), np.ones(3), "+")
+        >>> inplace_check(1.0, np.ones(3), "+")   # a number: rebound, nothing to check
+        >>> inplace_check(np.zeros(3), np.ones((2, 3)), "+")
+        Traceback (most recent call last):
+        ValueError: non-broadcastable output operand with shape (3,) doesn't match the broadcast shape (2,3)
+    """
+    if type(target) is np.ndarray:
+        if op != "@" and _fits(target, value, op):
+            return
+    elif not isinstance(target, np.ndarray):  # (a subclass, np.matrix...: its own in-place operation, tried below)
+        return
+    getattr(target.copy(), _IN_PLACE_OPS[op])(value)  # raises NumPy's own error, if any
+
+
+def _fits(target, value, op) -> bool:
+    """Whether the elementwise `target op= value` certainly keeps target's shape and dtype (same_kind casting)."""
+    if type(value) is np.ndarray or isinstance(value, np.generic):
+        shape, dtype = value.shape, value.dtype
+        if shape != target.shape:
+            if len(shape) > target.ndim or any(v != 1 and v != t for v, t in zip(reversed(shape),
+                                                                                   reversed(target.shape))):
+                return False
+    elif type(value) in (float, int, bool):
+        dtype = type(value)
+    else:
+        return False
+    kind = target.dtype.kind
+    if kind == "f":  # a real float array takes any real value (same_kind: float64 into float32 too)
+        return dtype in (float, int, bool) or isinstance(dtype, np.dtype) and dtype.kind in "biuf"
+    if kind == "c":
+        return dtype in (float, int, bool) or isinstance(dtype, np.dtype) and dtype.kind in "biufc"
+    if kind in "iu" and op != "/":  # an int array takes ints (true division gives floats)
+        if dtype in (int, bool):
+            return True
+        return isinstance(dtype, np.dtype) and (dtype.kind == "b" or dtype.kind in "iu" and np.can_cast(
+            np.result_type(target.dtype, dtype), target.dtype, "same_kind"))
+    return False  # bools, Python complex numbers, other objects: the update itself tells
