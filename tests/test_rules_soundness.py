@@ -320,6 +320,8 @@ NONDIFF_SAMPLES = {
     "effect_free": "a check that returns nothing: it reads a function value before a checkpointed loop runs",
     "star_count": "a check that returns nothing: it counts the items `*p` passes to a helper s2s expanded",
     "unpack_count": "a check that returns nothing: it counts the items `a, b = p` unpacks",
+    "inplace_check": "a check that returns nothing: it reads the shapes and dtypes of `y op= v` (NumPy's error where the "
+                     "result does not fit y)",
     "store_field": "the store obj.name = v itself (its value's derivative flows through the local variable the objects "
                    "pass reads back); tests/test_objects.py checks methods that store attributes",
 }
