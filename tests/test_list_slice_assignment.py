@@ -221,3 +221,15 @@ def grows_rewritten(x):
 def test_the_hint_works():
     assert grows_rewritten(X) == pytest.approx(grows(X))
     assert_close(s2s.grad(grows_rewritten)(X.copy()), fd_grad(grows, [X.copy()]))
+
+
+def test_an_extended_slice_of_another_length_raises_pythons_error():
+    def f(x):
+        L = [x[0], x[1], x[2], x[3]]
+        L[::-2] = [x[0]]
+        return L[0] + L[1]
+
+    with pytest.raises(ValueError, match="extended slice"):
+        f(np.ones(4))
+    with pytest.raises(ValueError, match="extended slice"):
+        s2s.grad(f)(np.ones(4))

@@ -116,3 +116,54 @@ def test_compiled():
         assert g.shape == (0,)
         df = s2s.grad(log_of, compile=True)
         assert df(2.0) == 0.5 and df(0.0) == np.inf
+
+
+# ---- helper 108: the second run must not run anything whose result or effect may differ the second time
+
+def draws(x, y, rng):
+    return np.log(x) + rng.normal() * y
+
+
+def draws_globally(x, y):
+    return np.log(x) + np.random.normal() * y
+
+
+class Counter:
+    def __init__(self):
+        self.k = 0.0
+
+    def loss(self, x, y):
+        self.k = self.k + 1.0
+        return np.log(x) + self.k * y
+
+
+def appends(x, y, acc):
+    acc.append(1.0)
+    return np.log(x) + len(acc) * y
+
+
+def by_type_with_the_same_value(x, y):
+    return np.log(x) + (y if type(y) is float else 2.0 * y)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: s2s.grad(draws, wrt=(0, 1))(0.0, 1.0, np.random.default_rng(0)),
+    lambda: s2s.grad(draws_globally, wrt=(0, 1))(0.0, 1.0),
+    lambda: s2s.grad(Counter().loss, wrt=(0, 1))(0.0, 1.0),
+    lambda: s2s.grad(appends, wrt=(0, 1))(0.0, 1.0, []),
+    lambda: s2s.grad(by_type_with_the_same_value, wrt=(0, 1))(0.0, 1.0),
+])
+def test_no_second_run_where_it_may_differ(call):
+    # (each gave a wrong derivative for y: a second draw, k counted twice, the list appended twice, the other branch)
+    with pytest.raises(ZeroDivisionError):
+        call()
+
+
+def test_a_second_run_leaves_the_generator_and_the_object_as_one_call_does():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ZeroDivisionError):
+        s2s.grad(draws, wrt=(0, 1))(0.0, 1.0, rng)
+    counter = Counter()
+    with pytest.raises(ZeroDivisionError):
+        s2s.grad(counter.loss, wrt=(0, 1))(0.0, 1.0)
+    assert counter.k == 1.0

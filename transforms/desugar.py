@@ -389,7 +389,11 @@ def callee_summary(func, _active=()):
         return ownership.summarise(pf.tree, pf.resolve, _rule_of,
                                    lambda callee: callee_summary(callee, _active + (code,)), _returns_view, _mutates,
                                    _mutable_defaults(func))
-    except Exception:  # noqa: BLE001 - no source, or refused: the caller assumes the worst
+    except ownership.OwnershipError as exc:  # an update s2s cannot follow (np.copyto, out=, ufunc.at, ...)
+        line = getattr(exc.node, "lineno", None)
+        return ownership.Summary(False, frozenset(), True, f"has an update s2s cannot follow (line {line}: "
+                                                           f"{exc.message})")
+    except Exception:  # noqa: BLE001 - no source: the caller assumes the worst
         return None
 
 

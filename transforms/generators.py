@@ -395,9 +395,10 @@ def _check_callee(pf, call, local, callee_summary, refuse):
             inspect.isgeneratorfunction(obj) or not inspect.isfunction(obj) or not ctx().user_code(obj):
         return None  # NumPy, builtins, functions with rules, classes (their arguments are refused elsewhere)
     summary = callee_summary(obj)
-    if summary is None or summary.updated_params:
-        what = "updates an argument" if summary is not None else "may update something (s2s cannot read all of it)"
-        return refuse(call, f"calls {getattr(obj, '__name__', 'a function')}, which {what} in place")
+    if summary is None or summary.updated_params or summary.changes_outside:
+        what = "may update something (s2s cannot read all of it) in place" if summary is None else \
+            "updates an argument in place" if summary.updated_params else summary.changes_outside
+        return refuse(call, f"calls {getattr(obj, '__name__', 'a function')}, which {what}")
     return None
 
 

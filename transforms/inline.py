@@ -237,7 +237,7 @@ def _movable(pf, call, helpers) -> bool:
     if isinstance(obj, types.FunctionType):
         from .desugar import callee_summary
         summary = callee_summary(obj)
-        return summary is not None and not summary.updated_params
+        return summary is not None and not summary.updated_params and not summary.changes_outside
     return False
 
 

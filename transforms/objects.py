@@ -131,9 +131,10 @@ class _Objects(ast.NodeTransformer):
             # first, which s2s reads and links like any helper of yours (the object is not differentiated)
             from .desugar import callee_summary
             summary = callee_summary(obj.__func__)
-            if summary is None or summary.updated_params:
-                what = f"updates {', '.join(sorted(summary.updated_params))} in place" if summary else \
-                    "cannot be read to show it changes nothing"
+            if summary is None or summary.updated_params or summary.changes_outside:
+                what = ("cannot be read to show it changes nothing" if summary is None else
+                        f"updates {', '.join(sorted(summary.updated_params))} in place" if summary.updated_params
+                        else summary.changes_outside)
                 raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this call of the method "
                                     f"{obj.__func__.__qualname__} of a global object: it {what}, and what the rest "
                                     "of the function reads of that object would then carry no derivative", node,

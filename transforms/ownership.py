@@ -128,7 +128,7 @@ def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_
     analysis.run()
     returned = analysis.reach(analysis.returned)
     fresh = not any(_is_external(site) for site in returned)
-    outside = _rebound_outside(tree) or analysis.changes_outside
+    outside = _rebound_outside(tree) or analysis.changes_outside or _nested_changes(tree)
     return Summary(fresh, frozenset(analysis.updated_params), EXTERNAL in returned, outside)
 
 
@@ -139,6 +139,37 @@ def _rebound_outside(tree) -> str:
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and n.id in declared:
             return f"rebinds `{n.id}` (line {n.lineno}), a {'global' if _declared_global(tree, n.id) else 'captured'} name"
     return ""
+
+
+def _nested_changes(tree) -> str:
+    """How a function or lambda defined inside `tree` may change something: a store into an item or attribute,
+    an augmented assignment, a method that changes its object (its own locals are not told apart), or ""."""
+    for inner in walk(tree):
+        if inner is tree or not isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        for n in walk(inner):
+            stores = isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store)
+            mutating = isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in MUTATING_METHODS
+            if stores or mutating or isinstance(n, ast.AugAssign | ast.Global | ast.Nonlocal):
+                return f"defines a function that may change something (line {n.lineno}: `{ast.unparse(n)}`)"
+    return ""
+
+
+def _unread_summary(func, summary_of) -> Summary:
+    """What a caller can tell, for changes outside it, of a function whose summary s2s could not make: a
+    decorated wrapper (`functools.wraps`: `w(*a, **k)`, read as the function it wraps, the `__wrapped__` chain)
+    changes what that function changes; of anything else nothing is known here (the caller's other checks
+    stand)."""
+    wrapped = getattr(func, "__wrapped__", None)
+    for _ in range(4):
+        if not isinstance(wrapped, types.FunctionType):
+            break
+        inner = summary_of(wrapped)
+        if inner is not None:
+            return Summary(False, frozenset(), True, inner.changes_outside and f"wraps {wrapped.__name__}, which "
+                                                                              f"{inner.changes_outside}")
+        wrapped = getattr(wrapped, "__wrapped__", None)
+    return Summary(False, frozenset(), True, "")
 
 
 def _declared_global(tree, name) -> bool:
@@ -532,6 +563,9 @@ class _Analysis:
                 finally:
                     self.expanding.discard(func.id)
         if isinstance(func, ast.Attribute) and not self.is_module_path(func):
+            held = self.resolve_call(func)  # a function held by a global namespace or class (`NS.bump()`)
+            if isinstance(held, types.FunctionType):
+                self.callee_changes_outside(e, held, self.summary_of(held) or _unread_summary(held, self.summary_of))
             receiver = self.pts(func.value, env)
             if any(k.arg == "copy" for k in e.keywords):
                 return self.new(e, self.reach(receiver)) | self.reach(receiver)  # copy=False may hand x back
@@ -548,6 +582,11 @@ class _Analysis:
                 return frozenset(self.reach(receiver)) | reached
             return self.new(e, self.reach(receiver) | reached | {EXTERNAL}) | self.reach(receiver) | {EXTERNAL}
         obj = self.resolve_call(func)
+        if self.summarising:
+            self.note_dynamic_call(e, func, obj)
+        else:
+            self.refuse_changing_call(e, func, obj)
+        self.check_held_callee(e, obj)
         if obj is _UNKNOWN or isinstance(func, ast.Name) and func.id in self.locals:
             return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
         if not _hashable(obj):
@@ -566,6 +605,8 @@ class _Analysis:
         if self.rule_of(obj) or isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", "") == "math":
             return self.new(e)
         summary = self.summary_of(obj) if isinstance(obj, types.FunctionType) else None
+        if summary is None and isinstance(obj, types.FunctionType):
+            self.callee_changes_outside(e, obj, _unread_summary(obj, self.summary_of))
         if summary is not None:
             self.callee_changes_outside(e, obj, summary)
             self.callee_updates(e, obj, summary, env)
@@ -578,6 +619,61 @@ class _Analysis:
 
     def is_range(self, node):
         return isinstance(node, ast.Call) and self.resolve_call(node.func) is range
+
+    def note_dynamic_call(self, e, func, obj):
+        """In a summarised function, a call s2s cannot follow to what it changes: `exec`, `setattr`, `globals()`,
+        `operator.setitem`, a callee the function computes (`getattr(G, "__setitem__")(0, v)`), an `out=` array."""
+        if isinstance(func, ast.Call | ast.Subscript) and obj is _UNKNOWN:
+            self.outside(e, f"calls `{ast.unparse(func)}` (line {e.lineno}), which s2s cannot follow")
+        elif _hashable(obj) and obj in _CHANGING_BUILTINS:
+            self.outside(e, f"calls `{ast.unparse(func)}` (line {e.lineno}), which may change anything")
+        elif any(k.arg == "out" and not (isinstance(k.value, ast.Constant) and k.value.value is None)
+                 for k in e.keywords):
+            self.outside(e, f"writes into `out=` (line {e.lineno}: `{ast.unparse(e)}`), an array s2s cannot follow")
+
+    def refuse_changing_call(self, e, func, obj):
+        """At the differentiated function's own level: `operator.setitem(G, 0, v)`, `setattr(...)`, `exec(...)`,
+        or a computed method of an object (`getattr(G, "__setitem__")(0, v)`) may change anything."""
+        computed = isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and func.func.id == "getattr"
+        if computed or _hashable(obj) and obj in _CHANGING_BUILTINS:
+            raise OwnershipError(e, f"s2s cannot differentiate `{ast.unparse(e)}`: it may change an object in place "
+                                    "(or a namespace), which s2s's derivative code does not follow",
+                                 "write the update as an assignment s2s can read (`G[0] = v` on a local copy), or make "
+                                 "the call outside the differentiated function")
+
+    def check_held_callee(self, e, obj):
+        """A function held in a global dict, list or namespace (`HELP["bump"]()`), a functools.partial of one, or
+        an object whose `__call__` is yours: refused (noted, summarising) where it changes something outside it, or
+        the object itself (a global one: its state, outside the function)."""
+        import functools
+        method = None
+        if isinstance(obj, functools.partial):
+            target = obj.func
+        elif _hashable(obj) and not isinstance(obj, type | types.FunctionType | types.MethodType) and callable(obj) \
+                and isinstance(vars(type(obj)).get("__call__"), types.FunctionType):  # (the class's own)
+            target = method = type(obj).__call__
+        elif isinstance(e.func, ast.Subscript):
+            target = obj  # (`HELP["bump"]`: call_sites reads the summary of a function named, not of an item)
+        else:
+            return
+        if not isinstance(target, types.FunctionType):
+            return
+        summary = self.summary_of(target) or _unread_summary(target, self.summary_of)
+        changes = summary.changes_outside or (
+            f"updates {', '.join(sorted(summary.updated_params))} in place" if method and summary.updated_params else "")
+        if not changes:
+            return
+        if self.summarising:
+            self.outside(e, f"calls {target.__qualname__}, which {changes}")
+            return
+        raise OwnershipError(e, f"s2s cannot differentiate this call: {target.__qualname__} {changes}; s2s's "
+                                "derivative code does not follow values through such objects",
+                             "pass the object to the function and return the new value from it, or make the call "
+                             "outside the differentiated function")
+
+    def outside(self, node, what):
+        """Note (the first) change of something outside the summarised function, for its callers' refusal."""
+        self.changes_outside = self.changes_outside or what
 
     def check_mutable_default(self, s, name, updated):
         """Refuse (note, for a caller) an update of a parameter's default list, dict, set or array: Python's
@@ -631,6 +727,9 @@ class _Analysis:
             updated = self.reach(self.pts(arg, env))
             if not updated:
                 continue
+            if self.summarising and EXTERNAL in updated:
+                self.outside(call, f"passes `{ast.unparse(arg)}` (line {call.lineno}) to {func.__name__}, which updates "
+                                   "its argument in place, and it may be a global or captured value")
             if self.recording:
                 self.record_params(updated)
                 statement = self.current
@@ -677,12 +776,22 @@ class _Analysis:
             if base is _UNKNOWN:
                 return _UNKNOWN
             return getattr(base, func.attr, _UNKNOWN)
+        if isinstance(func, ast.Subscript) and isinstance(func.slice, ast.Constant):  # `HELP["bump"]`, `HL[0]`
+            base = self.resolve_call(func.value)
+            if type(base) in (dict, list, tuple):
+                try:
+                    return base[func.slice.value]
+                except (KeyError, IndexError, TypeError):
+                    return _UNKNOWN
         return _UNKNOWN
 
     # ---- updates ------------------------------------------------------------------------------------
     def update(self, s, target, env, bound, deep, call=None):
         """Check an update of the object `target` refers to (`y`, `y[i]`, `L[i][j]`, `obj.attr`)."""
         name = _root(target)
+        if name is None and self.summarising and not isinstance(target, ast.Name):
+            self.outside(s, f"stores into `{ast.unparse(target)}` (line {s.lineno}), whose object s2s cannot follow")
+            return
         if name is None:
             return
         if name not in self.locals and self.summarising:
@@ -706,6 +815,9 @@ class _Analysis:
         if not updated:
             return
         self.check_mutable_default(s, name, updated)
+        if self.summarising and EXTERNAL in updated and EXTERNAL not in sites:
+            self.outside(s, f"changes `{name}` (line {s.lineno}: `{ast.unparse(s).splitlines()[0]}`), which may hold "
+                            "a global or captured value")
         if EXTERNAL in sites and self.summarising:
             self.changes_outside = self.changes_outside or \
                 f"changes `{name}` (line {s.lineno}: `{ast.unparse(s).splitlines()[0]}`), which may be a global or " \
@@ -749,6 +861,18 @@ class _Analysis:
             if isinstance(func, ast.Attribute) and not self.is_module_path(func):
                 receiver = _root(func.value)
                 own = receiver in self.locals or receiver is not None and self.is_data(receiver)
+                if own and func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS \
+                        and self.summarising and isinstance(func.value, ast.Name):
+                    # for a caller: the helper's own new object changed is nothing the caller sees; a
+                    # parameter's is an update of that argument, anything else's a change outside
+                    sites = self.reach(env.get(receiver, frozenset())) if receiver in self.locals else {EXTERNAL}
+                    if any(_is_external(site) for site in sites):
+                        self.record_params(sites)
+                        if EXTERNAL in sites:
+                            self.changes_outside = self.changes_outside or \
+                                f"changes `{receiver}` (line {node.lineno}: `.{func.attr}(...)`), which may be a " \
+                                "global or captured value"
+                    continue
                 if own and func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS:
                     raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)`: it changes "
                                                f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value))
@@ -859,6 +983,10 @@ class _Analysis:
 
 
 _UNKNOWN = object()
+# builtins and operators that may change any object or namespace: a summarised function calling one changes
+# something s2s cannot follow
+_CHANGING_BUILTINS = {exec, eval, globals, vars, setattr, delattr, operator.setitem, operator.delitem, operator.iadd,
+                      operator.isub, operator.imul, operator.itruediv, operator.ipow, operator.imatmul}
 # compiled functions of the standard library that read their arguments and change none (a search, an operator)
 _READING_ONLY = {bisect.bisect, bisect.bisect_left, bisect.bisect_right, operator.add, operator.sub, operator.mul,
                  operator.truediv, operator.floordiv, operator.mod, operator.pow, operator.matmul, operator.neg,

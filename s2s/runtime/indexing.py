@@ -128,6 +128,8 @@ def slice_kept(x, index, v):
         except TypeError:
             return v  # (no iterable: Python's own TypeError follows)
     replaced, given = len(range(*index.indices(len(x)))), len(v)
+    if replaced != given and index.step not in (None, 1):
+        return v  # (an extended slice never changes a list's length: Python's own ValueError follows)
     if replaced != given:
         from s2s.errors import UnsupportedSyntaxError
         raise UnsupportedSyntaxError(
