@@ -650,7 +650,8 @@ class _Analysis:
         if isinstance(obj, functools.partial):
             target = obj.func
         elif _hashable(obj) and not isinstance(obj, type | types.FunctionType | types.MethodType) and callable(obj) \
-                and isinstance(vars(type(obj)).get("__call__"), types.FunctionType):  # (the class's own)
+                and isinstance(next((vars(c)["__call__"] for c in type(obj).__mro__ if "__call__" in vars(c)), None),
+                               types.FunctionType):  # (a class of yours defines it)
             target = method = type(obj).__call__
         elif isinstance(e.func, ast.Subscript):
             target = obj  # (`HELP["bump"]`: call_sites reads the summary of a function named, not of an item)
