@@ -407,3 +407,17 @@ def sorts_its_own_list(v):
 def test_a_helper_changing_only_its_own_objects_still_works():
     f = lambda x: np.sum(x ** 2) * sorts_its_own_list([3.0, 1.0, 2.0])  # noqa: E731
     assert_close(s2s.grad(f)(X.copy()), fd_grad(f, (X.copy(),)))
+
+
+def keeps_a_fresh_list(v, buf=None):
+    if buf is None:
+        buf = []
+    buf.append(v)
+    return buf[0] * 2.0
+
+
+def test_the_hints_pattern_works_in_a_helper():
+    # the helper's `buf = None`, expanded in place right after the tape, was taken for the tape's placeholder
+    # and dropped: UnboundLocalError in the generated code (helper 108)
+    f = lambda x: np.sum(keeps_a_fresh_list(x) ** 2)  # noqa: E731
+    assert_close(s2s.grad(f)(X.copy()), fd_grad(f, (X.copy(),)))

@@ -691,7 +691,7 @@ class _Analysis:
             return
         raise OwnershipError(s, f"s2s cannot differentiate this: it {what}, which s2s's derivative code does not",
                              f"give `{p}` the default None and make a new value in the function: "
-                             f"`{p} = [] if {p} is None else {p}` (or `np.zeros(...)`), then update that")
+                             f"`if {p} is None: {p} = []` (or `np.zeros(...)`) at its top, then update that")
 
     def callee_changes_outside(self, call, func, summary):
         """A user function that changes a global or captured object (or rebinds a global): s2s's derivative code

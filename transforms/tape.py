@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 
+from . import annotations
 from .names import assigned_names, loaded_names
 from .walk import fix_locations, parent_map, walk
 
@@ -147,8 +148,10 @@ def _idle(stmts):
 
 
 def _is_placeholder(s):
+    """The tape's placeholder `t = t2 = None` the pipeline wrote (annotated): not a `buf = None` of the user's
+    (a helper's default, expanded in place), which may sit right after the tape too."""
     return isinstance(s, ast.Assign) and isinstance(s.value, ast.Constant) and s.value.value is None \
-        and all(isinstance(t, ast.Name) for t in s.targets)
+        and all(isinstance(t, ast.Name) for t in s.targets) and annotations.get(s, annotations.PLACEHOLDER, False)
 
 
 def drop_unread_restores(fdef: ast.FunctionDef, stack: str | None) -> ast.FunctionDef:
