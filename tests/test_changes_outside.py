@@ -421,3 +421,28 @@ def test_the_hints_pattern_works_in_a_helper():
     # and dropped: UnboundLocalError in the generated code (helper 108)
     f = lambda x: np.sum(keeps_a_fresh_list(x) ** 2)  # noqa: E731
     assert_close(s2s.grad(f)(X.copy()), fd_grad(f, (X.copy(),)))
+
+
+import logging  # noqa: E402
+import warnings as _warnings  # noqa: E402
+
+LOGGER = logging.getLogger("s2s.tests.changes_outside")
+
+
+def logs_and_warns(v):
+    LOGGER.debug("shape %s", v.shape)
+    _warnings.warn("a helper that reports", RuntimeWarning, stacklevel=2)
+    return v * 2.0
+
+
+def reports(x):
+    y = logs_and_warns(x)
+    LOGGER.info("y %s", y)
+    logging.debug("y again %s", y)
+    return np.sum(y ** 2)
+
+
+def test_logging_and_warnings_are_not_taken_for_changes():
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", RuntimeWarning)
+        assert_close(s2s.grad(reports)(X.copy()), 8.0 * X)

@@ -32,6 +32,7 @@ import ast
 import bisect
 import operator
 import types
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,7 +129,7 @@ def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_
     analysis.run()
     returned = analysis.reach(analysis.returned)
     fresh = not any(_is_external(site) for site in returned)
-    outside = _rebound_outside(tree) or analysis.changes_outside or _nested_changes(tree)
+    outside = _rebound_outside(tree) or analysis.changes_outside or _nested_changes(tree, resolve)
     return Summary(fresh, frozenset(analysis.updated_params), EXTERNAL in returned, outside)
 
 
@@ -141,16 +142,26 @@ def _rebound_outside(tree) -> str:
     return ""
 
 
-def _nested_changes(tree) -> str:
-    """How a function or lambda defined inside `tree` may change something: a store into an item or attribute,
-    an augmented assignment, a method that changes its object (its own locals are not told apart), or ""."""
+def _nested_changes(tree, resolve) -> str:
+    """How a function or lambda defined inside `tree` may change something outside `tree`: a `global` or
+    `nonlocal`, or a store into an item or attribute of, `+=` on, or a method that changes (`.append`) a name
+    neither function binds (a global or captured object: `resolve` tells modules, `s2s.add(...)`, apart), or ""."""
+    bound = {n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)} \
+        | {a.arg for a in walk(tree) if isinstance(a, ast.arg)}
+
+    def outer(node):
+        root = _root(node)
+        return root is not None and root not in bound and not isinstance(resolve(root), types.ModuleType)
+
     for inner in walk(tree):
         if inner is tree or not isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             continue
         for n in walk(inner):
-            stores = isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store)
-            mutating = isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in MUTATING_METHODS
-            if stores or mutating or isinstance(n, ast.AugAssign | ast.Global | ast.Nonlocal):
+            stores = isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store) and outer(n)
+            updated = isinstance(n, ast.AugAssign) and outer(n.target)
+            mutating = isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) \
+                and n.func.attr in MUTATING_METHODS and outer(n.func.value)
+            if stores or updated or mutating or isinstance(n, ast.Global | ast.Nonlocal):
                 return f"defines a function that may change something (line {n.lineno}: `{ast.unparse(n)}`)"
     return ""
 
@@ -887,7 +898,7 @@ class _Analysis:
                     continue
                 local = [a for a in node.args + [k.value for k in node.keywords] if _root(a) in self.locals]
                 if isinstance(statement, ast.Expr) and node is statement.value and local and \
-                        func.attr not in _SUPPORTED_METHODS:
+                        func.attr not in _SUPPORTED_METHODS and not self.only_reports(func):
                     raise OwnershipError(node, f"s2s cannot tell whether `{ast.unparse(func)}(...)` changes "
                                                f"`{ast.unparse(local[0])}` in place: its result is not used, so it "
                                                "is called for what it does",
@@ -945,6 +956,15 @@ class _Analysis:
                                          "call outside the differentiated function")
             self.check_foreign_call(node, obj)
 
+    def only_reports(self, func) -> bool:
+        """`log.debug(...)`, `logging.info(...)`: a method of a `logging.Logger` (or of the logging module) that
+        writes a message and changes none of its arguments."""
+        import logging
+        if func.attr not in _REPORTING:
+            return False
+        receiver = self.resolve_call(func.value)
+        return isinstance(receiver, logging.Logger) or receiver is logging
+
     def check_foreign_call(self, node, obj):
         """Refuse a call, wherever it is, of a compiled function of a library other than NumPy, SciPy, math and
         the builtins that has no derivative rule and is handed a local object: it may change that object in place
@@ -954,7 +974,7 @@ class _Analysis:
                 or obj in _CONTAINER_BUILTINS or obj in _SELECTING_BUILTINS or obj in _READING_ONLY:
             return
         module = getattr(obj, "__module__", None) or ""
-        if module.split(".")[0] in ("numpy", "scipy", "math", "builtins", "s2s"):
+        if module.split(".")[0] in ("numpy", "scipy", "math", "builtins", "s2s") or obj is warnings.warn:
             return
         local = [a for a in node.args + [k.value for k in node.keywords] if _root(a) in self.locals]
         if local:
@@ -984,6 +1004,7 @@ class _Analysis:
 
 
 _UNKNOWN = object()
+_REPORTING = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 # builtins and operators that may change any object or namespace: a summarised function calling one changes
 # something s2s cannot follow
 _CHANGING_BUILTINS = {exec, eval, globals, vars, setattr, delattr, operator.setitem, operator.delitem, operator.iadd,
