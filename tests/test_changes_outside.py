@@ -446,3 +446,69 @@ def test_logging_and_warnings_are_not_taken_for_changes():
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore", RuntimeWarning)
         assert_close(s2s.grad(reports)(X.copy()), 8.0 * X)
+
+
+# ---- helper 109: a list held by a global object, callbacks of sorted/filter, a helper's own buffers
+class Holder2:
+    buf = None
+
+
+HOLDER2 = Holder2()
+CALLBACK_LOG = []
+
+
+def appends_to_a_global_objects_list(x):
+    HOLDER2.buf.append(x * 2.0)
+    return np.sum(HOLDER2.buf[-1])
+
+
+def logging_key(v):
+    CALLBACK_LOG.append(v * 2.0)
+    return v
+
+
+def logging_filter(v):
+    CALLBACK_LOG.append(v * 2.0)
+    return v > 0.0
+
+
+def sorted_with_a_changing_key(x):
+    s = sorted([x[0], x[1]], key=logging_key)
+    return s[0] + CALLBACK_LOG[0]
+
+
+def filtered_by_a_changing_test(x):
+    r = list(filter(logging_filter, [x[0], x[1]]))
+    return r[0] + CALLBACK_LOG[0]
+
+
+def in_a_comprehension(x):
+    r = [logging_key(v) for v in [x[0], x[1]]]
+    return r[0] + CALLBACK_LOG[0]
+
+
+@pytest.mark.parametrize("f", [appends_to_a_global_objects_list, sorted_with_a_changing_key,
+                               filtered_by_a_changing_test, in_a_comprehension])
+def test_changes_through_attributes_and_callbacks_are_refused(f):
+    HOLDER2.buf = []
+    CALLBACK_LOG.clear()
+    with pytest.raises(s2s.UnsupportedSyntaxError):
+        s2s.grad(f)(np.abs(X) + 0.1)
+
+
+def own_buffer_copied(n):
+    w = np.empty(n)
+    np.copyto(w, np.arange(1.0, n + 1.0))
+    return w
+
+
+def own_buffer_out(n):
+    v = np.empty(n)
+    np.multiply(np.ones(n), 2.0, out=v)
+    return v
+
+
+@pytest.mark.parametrize("helper", [own_buffer_copied, own_buffer_out])
+def test_a_helper_filling_its_own_buffer_still_works(helper):
+    f = lambda x: np.sum(helper(3) * x)  # noqa: E731
+    assert_close(s2s.grad(f)(X.copy()), helper(3))

@@ -260,6 +260,7 @@ class _Analysis:
         self.current = None  # the statement being analysed
         self.summarising = False  # for a caller (summarise): a change outside is noted, not refused
         self.mutable_defaults = {}  # parameter -> the type name of its default, a list, dict, set or array
+        self.env_now = None  # the points-to sets at the call being looked at (call_sites)
         self.changes_outside = ""
 
     # ---- liveness (backward) ------------------------------------------------------------------------
@@ -542,6 +543,9 @@ class _Analysis:
             inner = set()
             for name in _loads(e):
                 inner |= self.reach(self.name_sites(name, env))
+            for call in walk(e):  # (`[cb(v) for v in xs]`: what the calls inside may change)
+                if isinstance(call, ast.Call) and call is not e:
+                    self.callees_change_outside(call)
             return self.new(e, inner | {EXTERNAL} if isinstance(e, ast.Lambda) else inner)
         if isinstance(e, ast.Call):
             return self.call_sites(e, env)
@@ -559,6 +563,7 @@ class _Analysis:
         return frozenset({EXTERNAL})
 
     def call_sites(self, e, env):
+        self.env_now = env
         args = [self.pts(a, env) for a in e.args] + [self.pts(k.value, env) for k in e.keywords]
         reached = set().union(*(self.reach(a) for a in args)) if args else set()
         func = e.func
@@ -597,6 +602,10 @@ class _Analysis:
             self.note_dynamic_call(e, func, obj)
         else:
             self.refuse_changing_call(e, func, obj)
+        for given in [*e.args, *(k.value for k in e.keywords)]:  # `sorted(xs, key=cb)`, `filter(cb, xs)`: cb is called
+            value = self.resolve_call(given) if isinstance(given, ast.Name | ast.Attribute) else _UNKNOWN
+            if isinstance(value, types.FunctionType):
+                self.callee_changes_outside(e, value, self.summary_of(value) or _unread_summary(value, self.summary_of))
         self.check_held_callee(e, obj)
         if obj is _UNKNOWN or isinstance(func, ast.Name) and func.id in self.locals:
             return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
@@ -639,8 +648,16 @@ class _Analysis:
         elif _hashable(obj) and obj in _CHANGING_BUILTINS:
             self.outside(e, f"calls `{ast.unparse(func)}` (line {e.lineno}), which may change anything")
         elif any(k.arg == "out" and not (isinstance(k.value, ast.Constant) and k.value.value is None)
-                 for k in e.keywords):
+                 and not self.own_new(k.value) for k in e.keywords):
             self.outside(e, f"writes into `out=` (line {e.lineno}: `{ast.unparse(e)}`), an array s2s cannot follow")
+
+    def own_new(self, node) -> bool:
+        """Whether `node` names an object the summarised function made itself (`v = np.empty(n)`): no parameter,
+        global or captured value can be it (the sites it may hold are all new ones)."""
+        if not isinstance(node, ast.Name) or node.id not in self.locals:
+            return False
+        sites = self.env_now.get(node.id, frozenset()) if self.env_now is not None else frozenset()
+        return bool(sites) and not any(_is_external(site) for site in self.reach(sites))
 
     def refuse_changing_call(self, e, func, obj):
         """At the differentiated function's own level: `operator.setitem(G, 0, v)`, `setattr(...)`, `exec(...)`,
@@ -682,6 +699,16 @@ class _Analysis:
                                 "derivative code does not follow values through such objects",
                              "pass the object to the function and return the new value from it, or make the call "
                              "outside the differentiated function")
+
+    def callees_change_outside(self, call):
+        """For a call the points-to walk does not reach (inside a comprehension or lambda): the change outside of
+        a function of yours it calls by name, or is given (`[cb(v) for v in xs]`, `sorted(xs, key=cb)`)."""
+        for node in [call.func, *call.args, *(k.value for k in call.keywords)]:
+            if isinstance(node, ast.Name | ast.Attribute) and _root(node) not in self.locals:
+                value = self.resolve_call(node)
+                if isinstance(value, types.FunctionType):
+                    self.callee_changes_outside(call, value, self.summary_of(value)
+                                                or _unread_summary(value, self.summary_of))
 
     def outside(self, node, what):
         """Note (the first) change of something outside the summarised function, for its callers' refusal."""
@@ -889,6 +916,18 @@ class _Analysis:
                     raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)`: it changes "
                                                f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value))
                 _refuse_positional_out(node, func, _method_out_position(func.attr))
+                if func.attr in MUTATING_METHODS and receiver is not None and receiver not in self.locals \
+                        and not isinstance(func.value, ast.Name) and not self.is_module_path(func.value):
+                    # `O.buf.append(v)`: a list held by a global or captured object
+                    what = f"changes `{ast.unparse(func.value)}` (line {node.lineno}: `.{func.attr}(...)`), held by " \
+                           f"`{receiver}`, a global or captured value"
+                    if self.summarising:
+                        self.outside(node, what)
+                        continue
+                    raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: it {what}, which "
+                                               "s2s's derivative code does not follow",
+                                         "work on a local list or array and store it on the object after the "
+                                         "computation, or make the call outside the differentiated function")
                 if func.attr in _SUPPORTED_METHODS and statement is not None and isinstance(func.value, ast.Name):
                     self.update(statement, func.value, env, bound, deep=False, call=node)
                     if func.attr == "append":  # the list now holds the value
@@ -929,6 +968,15 @@ class _Analysis:
                     isinstance(self.resolve_call(func.value), np.ufunc):
                 hint = ("write the update as an assignment; for np.add.at(a, i, v) with repeated indices "
                         "use `a = a + np.bincount(i, weights=v, minlength=len(a))` (1-d a)")
+            if hint is not None and self.summarising and node.args:
+                # for a caller: into the helper's own new array (`np.copyto(w, ...)` of `w = np.empty(n)`) nothing
+                # the caller sees changes; into anything else, something outside may
+                self.env_now = env
+                if not self.own_new(node.args[0]):
+                    self.outside(node, f"changes `{ast.unparse(node.args[0])}` in place (line {node.lineno}: "
+                                       f"`{ast.unparse(func)}(...)`), which may be an argument, a global or a "
+                                       "captured value")
+                continue
             if hint is not None:
                 raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(func)}(...)`: it changes its "
                                            "first argument in place", hint)
