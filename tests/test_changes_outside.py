@@ -512,3 +512,13 @@ def own_buffer_out(n):
 def test_a_helper_filling_its_own_buffer_still_works(helper):
     f = lambda x: np.sum(helper(3) * x)  # noqa: E731
     assert_close(s2s.grad(f)(X.copy()), helper(3))
+
+
+def by_name_from_numpy(x):
+    return np.sum(getattr(np, "tanh")(x) ** 2)  # noqa: B009 - read by name is the point
+
+
+def test_a_function_read_from_a_module_by_name_still_works():
+    # getattr(np, "tanh") reads a function: only a changing method of an object (`getattr(G, "__setitem__")`,
+    # `getattr(L, "append")`) is refused
+    assert_close(s2s.grad(by_name_from_numpy)(X.copy()), fd_grad(by_name_from_numpy, (X.copy(),)))

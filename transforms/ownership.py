@@ -643,13 +643,25 @@ class _Analysis:
     def note_dynamic_call(self, e, func, obj):
         """In a summarised function, a call s2s cannot follow to what it changes: `exec`, `setattr`, `globals()`,
         `operator.setitem`, a callee the function computes (`getattr(G, "__setitem__")(0, v)`), an `out=` array."""
-        if isinstance(func, ast.Call | ast.Subscript) and obj is _UNKNOWN:
+        if self.changing_getattr(func):
             self.outside(e, f"calls `{ast.unparse(func)}` (line {e.lineno}), which s2s cannot follow")
         elif _hashable(obj) and obj in _CHANGING_BUILTINS:
             self.outside(e, f"calls `{ast.unparse(func)}` (line {e.lineno}), which may change anything")
         elif any(k.arg == "out" and not (isinstance(k.value, ast.Constant) and k.value.value is None)
                  and not self.own_new(k.value) for k in e.keywords):
             self.outside(e, f"writes into `out=` (line {e.lineno}: `{ast.unparse(e)}`), an array s2s cannot follow")
+
+    def changing_getattr(self, func) -> bool:
+        """`getattr(G, "__setitem__")` or `getattr(L, "append")` called: a method that changes its object, of
+        anything but a module (`getattr(np, "tanh")(x)` reads a function)."""
+        if not (isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and func.func.id == "getattr"
+                and self.resolve_call(func.func) is getattr and len(func.args) >= 2):
+            return False
+        name = func.args[1]
+        if isinstance(self.resolve_call(func.args[0]), types.ModuleType):
+            return False
+        return not isinstance(name, ast.Constant) or not isinstance(name.value, str) \
+            or name.value.startswith("__") or name.value in MUTATING_METHODS
 
     def own_new(self, node) -> bool:
         """Whether `node` names an object the summarised function made itself (`v = np.empty(n)`): no parameter,
@@ -662,8 +674,7 @@ class _Analysis:
     def refuse_changing_call(self, e, func, obj):
         """At the differentiated function's own level: `operator.setitem(G, 0, v)`, `setattr(...)`, `exec(...)`,
         or a computed method of an object (`getattr(G, "__setitem__")(0, v)`) may change anything."""
-        computed = isinstance(func, ast.Call) and isinstance(func.func, ast.Name) and func.func.id == "getattr"
-        if computed or _hashable(obj) and obj in _CHANGING_BUILTINS:
+        if self.changing_getattr(func) or _hashable(obj) and obj in _CHANGING_BUILTINS:
             raise OwnershipError(e, f"s2s cannot differentiate `{ast.unparse(e)}`: it may change an object in place "
                                     "(or a namespace), which s2s's derivative code does not follow",
                                  "write the update as an assignment s2s can read (`G[0] = v` on a local copy), or make "
