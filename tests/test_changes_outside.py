@@ -522,3 +522,40 @@ def test_a_function_read_from_a_module_by_name_still_works():
     # getattr(np, "tanh") reads a function: only a changing method of an object (`getattr(G, "__setitem__")`,
     # `getattr(L, "append")`) is refused
     assert_close(s2s.grad(by_name_from_numpy)(X.copy()), fd_grad(by_name_from_numpy, (X.copy(),)))
+
+
+class PureOps:
+    def add(self, a, b):
+        return a + b
+
+    def update(self, h, x):
+        return 0.5 * h + x
+
+
+class Accumulating:
+    def __init__(self):
+        self.items = []
+
+    def add(self, v):
+        self.items.append(v)
+        return v
+
+
+PURE_OPS = PureOps()
+ACCUMULATING = Accumulating()
+
+
+def through_pure_methods(x):
+    return np.sum(PURE_OPS.add(x, x ** 2)) + np.sum(PURE_OPS.update(x * 2.0, x))
+
+
+def through_a_changing_method(x):
+    r = ACCUMULATING.add(x * 4.0)
+    return np.sum(ACCUMULATING.items[-1] * x) + np.sum(r)
+
+
+def test_a_global_objects_own_method_named_like_a_changing_one():
+    # `.add` and `.update` were refused by their names (a set's, a dict's); a class's own method is read
+    assert_close(s2s.grad(through_pure_methods)(X.copy()), fd_grad(through_pure_methods, (X.copy(),)))
+    with pytest.raises(s2s.UnsupportedSyntaxError):
+        s2s.grad(through_a_changing_method)(X.copy())

@@ -910,7 +910,8 @@ class _Analysis:
             func = node.func
             if isinstance(func, ast.Attribute) and not self.is_module_path(func):
                 receiver = _root(func.value)
-                own = receiver in self.locals or receiver is not None and self.is_data(receiver)
+                own = receiver in self.locals or receiver is not None and self.is_data(receiver) \
+                    and not self.reads_only(func)
                 if own and func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS \
                         and self.summarising and isinstance(func.value, ast.Name):
                     # for a caller: the helper's own new object changed is nothing the caller sees; a
@@ -1014,6 +1015,16 @@ class _Analysis:
                                          "compute the new value with functions s2s knows and assign it, or move the "
                                          "call outside the differentiated function")
             self.check_foreign_call(node, obj)
+
+    def reads_only(self, func) -> bool:
+        """`OPS.add(a, b)` of a global object whose class defines `add` itself (not a list's or set's): its summary
+        says it changes neither the object, nor its arguments, nor anything outside it."""
+        method = self.resolve_call(func)
+        target = getattr(method, "__func__", None)
+        if not isinstance(method, types.MethodType) or not isinstance(target, types.FunctionType):
+            return False
+        summary = self.summary_of(target)
+        return summary is not None and not summary.updated_params and not summary.changes_outside
 
     def only_reports(self, func) -> bool:
         """`log.debug(...)`, `logging.info(...)`: a method of a `logging.Logger` (or of the logging module) that
