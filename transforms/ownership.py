@@ -581,7 +581,7 @@ class _Analysis:
         if isinstance(func, ast.Attribute) and not self.is_module_path(func):
             held = self.resolve_call(func)  # a function held by a global namespace or class (`NS.bump()`)
             if isinstance(held, types.FunctionType):
-                self.callee_changes_outside(e, held, self.summary_of(held) or _unread_summary(held, self.summary_of))
+                self.callee_changes_outside(e, held, self.summary_or_unread(held))
             receiver = self.pts(func.value, env)
             if any(k.arg == "copy" for k in e.keywords):
                 return self.new(e, self.reach(receiver)) | self.reach(receiver)  # copy=False may hand x back
@@ -605,7 +605,7 @@ class _Analysis:
         for given in [*e.args, *(k.value for k in e.keywords)]:  # `sorted(xs, key=cb)`, `filter(cb, xs)`: cb is called
             value = self.resolve_call(given) if isinstance(given, ast.Name | ast.Attribute) else _UNKNOWN
             if isinstance(value, types.FunctionType):
-                self.callee_changes_outside(e, value, self.summary_of(value) or _unread_summary(value, self.summary_of))
+                self.callee_changes_outside(e, value, self.summary_or_unread(value))
         self.check_held_callee(e, obj)
         if obj is _UNKNOWN or isinstance(func, ast.Name) and func.id in self.locals:
             return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
@@ -626,7 +626,7 @@ class _Analysis:
             return self.new(e)
         summary = self.summary_of(obj) if isinstance(obj, types.FunctionType) else None
         if summary is None and isinstance(obj, types.FunctionType):
-            self.callee_changes_outside(e, obj, _unread_summary(obj, self.summary_of))
+            self.callee_changes_outside(e, obj, self.summary_or_unread(obj))
         if summary is not None:
             self.callee_changes_outside(e, obj, summary)
             self.callee_updates(e, obj, summary, env)
@@ -698,7 +698,7 @@ class _Analysis:
             return
         if not isinstance(target, types.FunctionType):
             return
-        summary = self.summary_of(target) or _unread_summary(target, self.summary_of)
+        summary = self.summary_or_unread(target)
         changes = summary.changes_outside or (
             f"updates {', '.join(sorted(summary.updated_params))} in place" if method and summary.updated_params else "")
         if not changes:
@@ -718,12 +718,15 @@ class _Analysis:
             if isinstance(node, ast.Name | ast.Attribute) and _root(node) not in self.locals:
                 value = self.resolve_call(node)
                 if isinstance(value, types.FunctionType):
-                    self.callee_changes_outside(call, value, self.summary_of(value)
-                                                or _unread_summary(value, self.summary_of))
+                    self.callee_changes_outside(call, value, self.summary_or_unread(value))
 
     def outside(self, node, what):
         """Note (the first) change of something outside the summarised function, for its callers' refusal."""
         self.changes_outside = self.changes_outside or what
+
+    def summary_or_unread(self, func) -> Summary:
+        """The Summary of the user function `func`, or where s2s cannot make one what `_unread_summary` tells."""
+        return self.summary_of(func) or _unread_summary(func, self.summary_of)
 
     def check_mutable_default(self, s, name, updated):
         """Refuse (note, for a caller) an update of a parameter's default list, dict, set or array: Python's
@@ -736,7 +739,7 @@ class _Analysis:
         what = f"changes `{name}` in place (line {s.lineno}), which may be the default {self.mutable_defaults[p]} of " \
                f"`{p}`: Python's update changes that default for every later call"
         if self.summarising:
-            self.changes_outside = self.changes_outside or what
+            self.outside(s, what)
             return
         raise OwnershipError(s, f"s2s cannot differentiate this: it {what}, which s2s's derivative code does not",
                              f"give `{p}` the default None and make a new value in the function: "
@@ -749,8 +752,7 @@ class _Analysis:
         if not summary.changes_outside:
             return
         if self.summarising:
-            self.changes_outside = self.changes_outside or \
-                f"calls {func.__name__}, which {summary.changes_outside}"
+            self.outside(call, f"calls {func.__name__}, which {summary.changes_outside}")
             return
         raise OwnershipError(call, f"s2s cannot differentiate this call: {func.__name__} {summary.changes_outside}; "
                                    "s2s's derivative code does not follow values through such objects (what it "
@@ -845,8 +847,8 @@ class _Analysis:
         if name is None:
             return
         if name not in self.locals and self.summarising:
-            self.changes_outside = self.changes_outside or \
-                f"changes `{name}` (line {s.lineno}: `{ast.unparse(s).splitlines()[0]}`), a global or captured value"
+            self.outside(s, f"changes `{name}` (line {s.lineno}: `{ast.unparse(s).splitlines()[0]}`), a global or "
+                            "captured value")
             return
         if name not in self.locals:
             raise OwnershipError(s, f"s2s cannot differentiate an in-place update of `{name}`, which is not a local "
@@ -869,9 +871,8 @@ class _Analysis:
             self.outside(s, f"changes `{name}` (line {s.lineno}: `{ast.unparse(s).splitlines()[0]}`), which may hold "
                             "a global or captured value")
         if EXTERNAL in sites and self.summarising:
-            self.changes_outside = self.changes_outside or \
-                f"changes `{name}` (line {s.lineno}: `{ast.unparse(s).splitlines()[0]}`), which may be a global or " \
-                "captured value"
+            self.outside(s, f"changes `{name}` (line {s.lineno}: `{ast.unparse(s).splitlines()[0]}`), which may be a "
+                            "global or captured value")
             return
         if EXTERNAL in sites:
             raise OwnershipError(s, f"s2s cannot differentiate this update of `{name}` in place: `{name}` may be a "
@@ -920,9 +921,8 @@ class _Analysis:
                     if any(_is_external(site) for site in sites):
                         self.record_params(sites)
                         if EXTERNAL in sites:
-                            self.changes_outside = self.changes_outside or \
-                                f"changes `{receiver}` (line {node.lineno}: `.{func.attr}(...)`), which may be a " \
-                                "global or captured value"
+                            self.outside(node, f"changes `{receiver}` (line {node.lineno}: `.{func.attr}(...)`), "
+                                               "which may be a global or captured value")
                     continue
                 if own and func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS:
                     raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)`: it changes "
