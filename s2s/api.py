@@ -678,7 +678,7 @@ def _value_on_copies(target, args, kwargs):
         return _NO_VALUE
 
 
-def in_numpy_numbers(target, names, optimize, args, kwargs, value):
+def in_numpy_numbers(target, names, optimize, args, kwargs, value=_NO_VALUE):
     """(value, gradient) where the derivative code raised ZeroDivisionError or OverflowError on Python numbers
     but the function itself gives `value`, a real number: NumPy's numbers make infinity or NaN there.
 
@@ -688,11 +688,14 @@ def in_numpy_numbers(target, names, optimize, args, kwargs, value):
     adjoint a parameter) runs again with each Python float among the arguments, and the output's adjoint, given
     as np.float64: the same IEEE operations on the same values, except that those which raised give NumPy's
     infinity or NaN (with NumPy's warning). Its value must be the function's; a Python float argument's gradient
-    is a Python float again. None where it raises too, or gives another value.
+    is a Python float again. None where it raises too, or gives another value. `value`: the function's output,
+    where the caller has it; else the function is run on copies (_value_on_copies).
 
         >>> in_numpy_numbers(f, ["x"], True, (0.0,), {}, -np.inf)   # f(x) = np.log(x)
         (-inf, inf)
     """
+    if value is _NO_VALUE:
+        value = _value_on_copies(target, args, kwargs)
     if not isinstance(value, numbers.Real | np.floating) or np.ndim(value) != 0 \
             or not all(_plain_data(a) for a in [*args, *kwargs.values()]) or _may_differ_when_run_again(target):
         return None

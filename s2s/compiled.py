@@ -155,14 +155,14 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         variant = variants[key] = _Variant(entry, call, getters, returns_value, plan)
         variant.reason = reason
         variant.plain = call is not None and not zero_d and not as_tuple and len(names) == 1 and plan.flat is None
-        if call is not None and not zero_d and not variant.plain and plan.flat is None:
-            variant.post = functools.partial(gradient_of, variant)
         if call is not None and len(names) == 1 and type(args[api._positions(target, names)[0][0]]) is np.float32:
             variant.cast = np.float32
         elif call is not None and len(names) > 1:  # (a tuple of gradients: those of np.float32 scalars made so again)
             f32 = frozenset(k for k, (p, _) in enumerate(api._positions(target, names)) if type(args[p]) is np.float32)
             if f32:
                 variant.cast = functools.partial(_cast_items, f32)
+        if call is not None and not zero_d and not variant.plain and plan.flat is None:
+            variant.post = functools.partial(_gradient, variant.cast)
         if zero_d:
             positions = [p for p, _ in api._positions(target, names)]
             several = isinstance(wrt, tuple | list) and len(names) > 1
@@ -241,9 +241,6 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
             g = (g,)
         return g
 
-    def gradient_of(variant, g):
-        return _gradient(variant.cast, g)
-
     def on_error(variant, exc, args):
         """A ValueError from the compiled code: the marked fallback runs the NumPy code from now on, with a warning.
         A ZeroDivisionError: numba's `/` raises for NumPy floats too (np.float64(1.0) / 0.0 is inf), and the
@@ -270,9 +267,7 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         """The variant's NumPy code raised `exc` on `args`: where that is Python's division by zero (or overflow)
         and the function gives a number, NumPy's infinity or NaN (api.in_numpy_numbers); else `exc`."""
         if isinstance(exc, ZeroDivisionError | OverflowError):
-            value = api._value_on_copies(target, args, {})
-            out = None if value is api._NO_VALUE else api.in_numpy_numbers(
-                target, pipeline._wrt_names(func, wrt), optimize, args, {}, value)
+            out = api.in_numpy_numbers(target, pipeline._wrt_names(func, wrt), optimize, args, {})
             if out is not None:
                 return done(variant.returns_value, variant.cast, out if variant.returns_value else out[1])
         raise exc
