@@ -131,14 +131,17 @@ def drop_known_counts(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     array of known rows."""
     checks = tuple(c for c in (getattr(ctx().runtime, "star_count", None), getattr(ctx().runtime, "unpack_count", None))
                    if c is not None)
+    return _drop_statements(fdef, lambda stmt: _known_count(stmt, checks, shapes))
+
+
+def _drop_statements(fdef: ast.FunctionDef, passes) -> bool:
+    """Drop from every block of `fdef` the statements `passes(stmt)` says certainly pass (a block left empty
+    holds `pass`). Returns whether anything was dropped."""
     changed = False
-    for node in walk(fdef):
-        for field in ("body", "orelse"):
-            stmts = getattr(node, field, None)
-            if not isinstance(stmts, list) or not any(_known_count(s, checks, shapes) for s in stmts):
-                continue
-            kept = [s for s in stmts if not _known_count(s, checks, shapes)]
-            setattr(node, field, kept or [ast.Pass()])
+    for block in statement_lists(fdef):
+        kept = [stmt for stmt in block if not passes(stmt)]
+        if len(kept) != len(block):
+            block[:] = kept or [ast.Pass()]
             changed = True
     return changed
 
@@ -182,27 +185,17 @@ def drop_inplace_checks(fdef: ast.FunctionDef, shapes: Shapes, numbers) -> bool:
     check = getattr(ctx().runtime, "inplace_check", None)
     if check is None:
         return False
-    held = None
-    changed = False
-    for node in walk(fdef):
-        for field in ("body", "orelse"):
-            stmts = getattr(node, field, None)
-            if not isinstance(stmts, list):
-                continue
-            kept = []
-            for stmt in stmts:
-                call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
-                if call is None or shapes.callee(call) is not check or len(call.args) != 3 or call.keywords:
-                    kept.append(stmt)
-                    continue
-                if held is None:
-                    held = shapes.number_names(numbers)
-                if not _inplace_fits(call.args, shapes, held):
-                    kept.append(stmt)
-            if len(kept) != len(stmts):
-                setattr(node, field, kept or [ast.Pass()])
-                changed = True
-    return changed
+    held = []  # the names certainly holding numbers, found at the first check met
+
+    def passes(stmt):
+        call = stmt.value if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) else None
+        if call is None or shapes.callee(call) is not check or len(call.args) != 3 or call.keywords:
+            return False
+        if not held:
+            held.append(shapes.number_names(numbers))
+        return _inplace_fits(call.args, shapes, held[0])
+
+    return _drop_statements(fdef, passes)
 
 
 def _inplace_fits(args, shapes, numbers) -> bool:
