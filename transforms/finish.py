@@ -21,7 +21,7 @@ from .context import ctx
 from .shapes import hashable
 from .walk import fix_locations, walk
 
-__all__ = ["copy_argument_views", "drop_finish"]
+__all__ = ["copy_argument_views", "drop_finish", "drop_float_finish"]
 
 # methods and NumPy functions that may give a view of their array (its memory, not a new array)
 _VIEWS = frozenset({"reshape", "ravel", "view", "transpose", "swapaxes", "squeeze", "flatten_view", "diagonal",
@@ -71,6 +71,35 @@ def drop_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set, float6
             and values and len(values) == len(stores.get(g.id, ())) \
             and any(v is not None for v in values) and all(v is None or new_array(v, shape) for v in values)
 
+    return _drop_returned(fdef, returns_itself)
+
+
+def drop_float_finish(fdef: ast.FunctionDef, shapes, floats: set) -> bool:
+    """`s2s.finish(g, x)` of the final `return` is `g` where `x` certainly holds a Python float (a parameter of
+    `floats`, the ones given Python floats, never rebound to anything else) and `g` certainly computes one
+    (`Shapes.python_float_names`): `finish` gives such a `g` back as it is. Returns whether anything changed.
+
+        return s2s.finish(a_bar, a)    ->    return a_bar
+    """
+    if not floats or not fdef.body or not isinstance(fdef.body[-1], ast.Return):
+        return False
+    names = shapes.python_float_names(floats)
+
+    def returns_itself(call):
+        if not (isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords):
+            return False
+        callee = shapes.callee(call)
+        if callee is None or not hashable(callee) or shapes.helpers.get(callee) != "finish":
+            return False
+        g, x = call.args
+        return isinstance(x, ast.Name) and x.id in floats and x.id in names \
+            and shapes.python_number_kind(g, names) == "float"
+
+    return _drop_returned(fdef, returns_itself)
+
+
+def _drop_returned(fdef, returns_itself) -> bool:
+    """Replace each call of the final `return` for which `returns_itself` holds by its first argument."""
     class Drop(ast.NodeTransformer):
         changed = False
 
