@@ -151,7 +151,8 @@ def _entry(func, names, form, optimize=True, scalars=(), shapes=(), fixed=()):
     _require_code(func)
 
     def make():
-        gen = pipeline.derivative_code(func, names, form, optimize, scalars, shapes, fixed)
+        gen = pipeline.derivative_code(func, names, form, optimize, scalars, shapes, fixed,
+                                       trip_tuples=form in ("grad", "value"))
         bound = gen.bind(func)
         bound.fn.__s2s_returns_value__ = form == "value" or gen.returns_value
         return bound

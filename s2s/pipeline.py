@@ -25,6 +25,7 @@ from s2s.transforms import (
     exits,
     generators,
     item_reads,
+    loop_tests,
     lower,
     objects,
     optimize,
@@ -33,6 +34,7 @@ from s2s.transforms import (
     refusals,
     reverse,
     specialize,
+    trip_records,
     tuple_items,
     unroll,
 )
@@ -216,7 +218,7 @@ def _wrt_names(func, wrt):
 
 
 def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scalar_params: tuple = (),
-                    shaped_params: tuple = (), fixed_params: tuple = ()) -> Generated:
+                    shaped_params: tuple = (), fixed_params: tuple = (), trip_tuples: bool = False) -> Generated:
     """Generate (or fetch from the cache) reverse-mode code for `func`.
 
     form: "flat" -> df(*args, *, out_bar=1.0) returning the gradient(s);
@@ -229,7 +231,9 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
     (name, shape, dtype character) for parameters known to be arrays of that shape (or
     numbers, shape ()): "flat", "value" and "grad" code is then specialised to
     those shapes (transforms/specialize.py). fixed_params holds (name, int) for int
-    parameters the call leaves to their defaults: that code reads them as those ints.
+    parameters the call leaves to their defaults: that code reads them as those ints. `trip_tuples`: a
+    loop's trip saves its values as one tuple (transforms/trip_records.py), for the code the NumPy path runs
+    and nothing differentiates again (the numba lowering reads the tape push by push).
 
     A cached result (s2s/cache.py) is used only while everything its transform read is unchanged
     (`Generated.valid_for`); otherwise the code is made again.
@@ -239,11 +243,14 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
         from s2s import nested
         return nested.derivative_code(func, tuple(wrt_names), form, optimize_code)
     key = cache.code_key(func, wrt_names, form, optimize_code, scalar_params, shaped_params, fixed_params)
+    trip_tuples = trip_tuples and optimize_code and form in ("flat", "value", "grad")
+    if trip_tuples:
+        key += ("trip tuples",)
     with _lock:
         gen = cache.CODE.find(key, func)
         if gen is None:
             gen = _build(func, wrt_names, form, optimize_code, key, tuple(scalar_params), tuple(shaped_params),
-                         tuple(fixed_params))
+                         tuple(fixed_params), trip_tuples)
             cache.CODE.put(key, gen)
         return gen
 
@@ -453,7 +460,8 @@ def _bound_names(tree) -> set[str]:
 _building = threading.local()  # keys of the derivatives being made in this thread (a cycle of calls is refused)
 
 
-def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_params=(), fixed_params=()):
+def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_params=(), fixed_params=(),
+           trip_tuples=False):
     version = rules.version
     patches.refuse_replaced(func)
     keys = _building.__dict__.setdefault("keys", set())
@@ -465,7 +473,7 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
             try:
                 with adopt.adopted_in_this_build() as adopted:
                     gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record,
-                                     fixed_params)
+                                     fixed_params, trip_tuples)
             except (UnsupportedSyntaxError, NoDerivativeRuleError) as exc:
                 if not adopted:
                     raise
@@ -477,7 +485,7 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
                 why = f"s2s: {', '.join(names)} {kept}: expanded here, the code was refused ({reason})"
                 with adopt.without_adoption(func, why):
                     gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record,
-                                     fixed_params)
+                                     fixed_params, trip_tuples)
     finally:
         order.pop()
         if key not in order:
@@ -506,7 +514,8 @@ def _frozen_globals(func, fdef, record, taken) -> dict:
             and key in loaded and key not in stored and key not in taken}
 
 
-def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record, fixed_params=()):
+def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record, fixed_params=(),
+               trip_tuples=False):
     low = lowered(func, stages=_STAGES.get())
     if fixed_params and optimize_code and form not in ("jvp", "split") and shaped_params:
         # (not a parameter the derivative is taken with respect to: its reads carry its adjoint)
@@ -587,6 +596,10 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         seed_one = fdef.args.kwonlyargs[-1].arg if form == "grad" and fdef.args.kwonlyargs else None
         fdef = optimize.optimize(fdef, OPTIMIZER, removable, adjoints, stack, context, record=show, seed_one=seed_one,
                                  user_names=low.user_names, primal=tree if form != "jvp" else None)
+        if trip_tuples:  # (Python-speed rewrites of the code the NumPy path runs; numba's lowering reads the plain forms)
+            trip_records.record_trips(fdef, stack)
+            loop_tests.inline_loop_tests(fdef)
+            show("trip records", fdef)
     why = adopt.fallback_note(func)
     if why is not None:  # (a fast path that falls back says so: transforms/adopt.py)
         note = reverse.Comment(why)
