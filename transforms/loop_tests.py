@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 
 from .names import loaded_names, name_counts
+from .tape import idle
 from .walk import fix_locations, statement_lists, walk
 
 
@@ -67,7 +68,7 @@ def inline_loop_tests(fdef: ast.FunctionDef) -> bool:
                 before, last = _assigns(stmts[at], name), _assigns(loop.body[-1], name)
                 if before is not None and last is not None and ast.dump(before) == ast.dump(last) \
                         and between.isdisjoint(loaded_names(before)) \
-                        and loads.get(name) == 1 and stores.get(name) == 2 and len(loop.body) > 1 \
+                        and loads.get(name) == 1 and stores.get(name) == 2 and not idle(loop.body[:-1]) \
                         and not any(isinstance(n, ast.Continue) for n in walk(loop)):
                     loop.test = before
                     loop.body.pop()

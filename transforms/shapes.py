@@ -1431,44 +1431,53 @@ class Shapes:
 
             >>> # a a float: `x = a; dx = (x * x - a) / (2.0 * x); x = x - dx` -- x and dx are floats
         """
-        candidates = {n for n in self.local if (n in floats if n in self._param_names else n in self._assigned_values)}
+        ints = self._fixed_point(set(), lambda n, names: self.python_number_kind(n, set(), names) == "int",
+                                 self._counters)
+        return self._fixed_point(floats, lambda n, names: self.python_number_kind(n, names, ints) == "float")
+
+    def _fixed_point(self, given, holds, loop_bound=frozenset()) -> set:
+        """The greatest set of names, parameters of `given` and locals (and names bound only by loops over
+        ranges, `loop_bound`), every other binding of which `holds(value, names)` or is a restore."""
+        candidates = {n for n in self.local if (n in given if n in self._param_names else n in self._assigned_values)}
         assigned = {n: self._assigned_values.get(n, []) for n in candidates}
+        counted = {n: len(self._updated_values.get(n, ())) + (n in loop_bound) * len(self._ranges.get(n, ()))
+                   for n in candidates}
         candidates = {n for n in candidates if self._bindings.get(n, 0) == len(assigned[n])
-                      and sum(v is None for v in assigned[n]) == len(self._updated_values.get(n, ()))
+                      and sum(v is None for v in assigned[n]) == counted[n]
                       and not any(self._placeholder(v, n) for v in assigned[n])}
         values_of = {n: [v for v in assigned[n] if v is not None] + self._updated_values.get(n, []) for n in candidates}
         while True:
-            drop = {n for n in candidates
-                    if not all(self._is_pop(v) or self.python_number_kind(v, candidates) == "float"
-                               for v in values_of[n])}
+            drop = {n for n in candidates if not all(self._is_pop(v) or holds(v, candidates) for v in values_of[n])}
             if not drop:
                 return candidates
             candidates -= drop
 
-    def python_number_kind(self, node, floats) -> str | None:
+    def python_number_kind(self, node, floats, ints=frozenset()) -> str | None:
         """"float" where `node` certainly computes a Python float, "int" a Python int, where the names of
-        `floats` hold Python floats (and `Shapes.ints` Python ints); None where it may be anything else
-        (a NumPy scalar, an array, a complex: `x ** y` of floats is complex for x < 0, so only an int
-        literal's power is known)."""
+        `floats` hold Python floats and those of `ints` Python ints (not `Shapes.ints`: an item of an int array
+        is an np.int64, and `x * k` of it an np.float64); None where it may be anything else (a NumPy scalar,
+        an array, a complex: `x ** y` of floats is complex for x < 0, so only an int literal's power is known)."""
         if isinstance(node, ast.Constant):
             return {float: "float", int: "int"}.get(type(node.value))
         if isinstance(node, ast.Name):
             if node.id not in self.local:
                 return None
-            return "float" if node.id in floats else "int" if node.id in self.ints else None
+            return "float" if node.id in floats else "int" if node.id in ints else None
         if isinstance(node, ast.UnaryOp):
-            return self.python_number_kind(node.operand, floats) if isinstance(node.op, ast.USub | ast.UAdd) else None
+            if not isinstance(node.op, ast.USub | ast.UAdd):
+                return None
+            return self.python_number_kind(node.operand, floats, ints)
         if isinstance(node, ast.IfExp):
-            body, orelse = self.python_number_kind(node.body, floats), self.python_number_kind(node.orelse, floats)
-            return body if body == orelse else None
+            body = self.python_number_kind(node.body, floats, ints)
+            return body if body == self.python_number_kind(node.orelse, floats, ints) else None
         if isinstance(node, ast.BinOp):
-            left = self.python_number_kind(node.left, floats)
+            left = self.python_number_kind(node.left, floats, ints)
             if isinstance(node.op, ast.Pow):
                 right = node.right.value if isinstance(node.right, ast.Constant) else None
                 if type(right) is not int or left is None:
                     return None
                 return "float" if left == "float" or right < 0 else "int"
-            right = self.python_number_kind(node.right, floats)
+            right = self.python_number_kind(node.right, floats, ints)
             if left is None or right is None or not isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div
                                                                    | ast.FloorDiv | ast.Mod):
                 return None
@@ -1476,9 +1485,11 @@ class Shapes:
         if isinstance(node, ast.Call) and not node.keywords and len(node.args) == 1:
             callee = self.callee(node)
             if callee is float:
-                return "float" if self.python_number_kind(node.args[0], floats) else None
+                return "float" if self.python_number_kind(node.args[0], floats, ints) else None
             if callee is abs:
-                return self.python_number_kind(node.args[0], floats)
+                return self.python_number_kind(node.args[0], floats, ints)
+            if callee is len:
+                return "int"
         return None
 
     def _certain_number(self, node, names) -> bool:

@@ -121,7 +121,7 @@ class _Drop(ast.NodeTransformer):
             if self.skip(s):
                 continue
             s = self.visit(s)
-            if isinstance(s, ast.For) and isinstance(s.iter, ast.Call) and _idle(s.body) and \
+            if isinstance(s, ast.For) and isinstance(s.iter, ast.Call) and idle(s.body) and \
                     not (assigned_names(ast.Module(body=[s], type_ignores=[])) - {_target(s)}) \
                     and _target(s) in self.counters and _target(s) not in self.around:
                 continue  # a loop over a range with nothing left to do (its counter read nowhere else)
@@ -133,7 +133,7 @@ class _Drop(ast.NodeTransformer):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
                 kept = self._filter(block)
-                if _idle(kept):  # comments alone are no statement
+                if idle(kept):  # comments alone are no statement
                     kept = [ast.Pass()] if field == "body" else []
                 setattr(node, field, kept)
         return node
@@ -143,7 +143,8 @@ def _target(loop):
     return loop.target.id if isinstance(loop.target, ast.Name) else None
 
 
-def _idle(stmts):
+def idle(stmts) -> bool:
+    """Whether `stmts` do nothing: `pass` and s2s's `# ...` comments (transforms/reverse.Comment) alone."""
     return all(isinstance(s, ast.Pass) or type(s).__name__ == "Comment" for s in stmts)
 
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 import ast
 
 from .names import NameAllocator, assigned_names, loaded_names, names_in
+from .tape import idle
 from .walk import fix_locations, walk
 
 
@@ -180,7 +181,9 @@ def _record_loop(fdef, forward, backward, stack, allocate, stores) -> bool:
     forward.body = [s for k, s in enumerate(fb) if k == first or _push_of(s, stack) is None]
     backward.body = [ast.Assign(targets=[ast.Name(id=_pop_of(s, stack), ctx=ast.Store())],
                                 value=ast.Name(id=restores[k], ctx=ast.Load())) if k in restores else s
-                     for k, s in enumerate(bb) if k in restores or _pop_of(s, stack) is None] or [ast.Pass()]
+                     for k, s in enumerate(bb) if k in restores or _pop_of(s, stack) is None]
+    if idle(backward.body):  # (s2s's comments alone are no statement)
+        backward.body.append(ast.Pass())
     backward.target = _names(header, ast.Store)
     backward.iter = ast.Call(func=ast.Name(id="reversed", ctx=ast.Load()), args=[ast.Name(id=saved, ctx=ast.Load())],
                              keywords=[])
@@ -204,7 +207,9 @@ def _drop_counter(fdef, forward, increment) -> None:
     reads = sum(1 for n in walk(fdef) if isinstance(n, ast.Name) and n.id == counter and isinstance(n.ctx, ast.Load))
     if reads != 1:
         return
-    forward.body = [s for s in forward.body if s is not increment] or [ast.Pass()]
+    forward.body = [s for s in forward.body if s is not increment]
+    if idle(forward.body):
+        forward.body.append(ast.Pass())
     fdef.body = [s for s in fdef.body if not (isinstance(s, ast.Assign) and len(s.targets) == 1
                                               and isinstance(s.targets[0], ast.Name) and s.targets[0].id == counter)]
 

@@ -352,3 +352,29 @@ def test_a_python_float_gradient_stays_a_python_float_and_others_keep_their_type
     got = g(np.array(5.0))
     want = s2s.grad(cube_root, optimize=False)(np.array(5.0))
     assert type(got) is type(want) and np.shape(got) == np.shape(want)
+
+
+# ---- regressions (helper 110) ---------------------------------------------------------------------------
+
+def inactive_state_restored(x, y):
+    u = 0.5
+    s = x * u  # the backward sweep needs u as it was here
+    for _ in range(3):
+        u = u * y  # no gradient flows through u: its backward loop only restores it
+    return s * u
+
+
+def test_a_backward_loop_left_with_comments_alone_still_runs():
+    got = check_all(inactive_state_restored, (0.3, 0.7), wrt=0)
+    np.testing.assert_allclose(got, 0.25 * 0.7 ** 3, rtol=1e-12)
+    assert s2s.value_and_grad(inactive_state_restored)(0.3, 0.7)[1] == got
+
+
+def times_an_int_item(x, a):
+    k = a[0]  # an np.int64: x * k is an np.float64
+    return x * k
+
+
+def test_an_int_array_item_is_not_a_python_int():
+    got = s2s.grad(times_an_int_item)(2.0, np.array([3, 4]))
+    assert got == 3.0 and type(got) is type(s2s.grad(times_an_int_item, optimize=False)(2.0, np.array([3, 4])))
