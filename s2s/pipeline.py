@@ -580,7 +580,8 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         context = _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes) if form != "split" else None
         if form == "grad" and (context is None or _output_shape(context, fdef, forward, out_atom) != ()):
             returns_value = True  # the output may not be a scalar: return it, to be checked
-            fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, "value", alloc, helpers)
+            fdef = _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, "value", alloc, helpers,
+                             output_kept=False)  # (grad's output must be a number: one holding a list is refused)
         adjoints = set(rev.bar.values())
         stack = rev.stack if rev.pushed else None
         removable = adjoints | rev.temp_names
@@ -709,7 +710,9 @@ def _rename_helpers(tree, helpers):
             node.id = helpers[node.id]
 
 
-def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form, alloc, helpers):
+def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form, alloc, helpers, output_kept=True):
+    """The generated function of `form` from the sweeps. `output_kept`: a "value" output holding a list the
+    backward sweep pops (an auxiliary output) is given as the function returned it (`s2s.lists_as_they_are`)."""
     s2s = helpers["s2s"]
     args = copy.deepcopy(tree.args)
     out_name = out_atom.id if isinstance(out_atom, ast.Name) else "out"
@@ -770,6 +773,13 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         body = stack_init + forward
         if form == "value":
             value_name = alloc.fresh("value")
+            bound = {t.id for s in forward if isinstance(s, ast.Assign) for t in s.targets if isinstance(t, ast.Name)}
+            popped = sorted(_popped_lists(backward) & bound)  # (bound on every path to here)
+            if popped and output_kept and not isinstance(out_atom, ast.Constant):  # (the backward sweep pops them: an output
+                # that holds one, an auxiliary output, keeps it as the function returned it)
+                out_atom = ast.Call(func=ast.Attribute(value=load(s2s), attr="lists_as_they_are", ctx=ast.Load()),
+                                    args=[out_atom, ast.Tuple(elts=[load(n) for n in popped], ctx=ast.Load())],
+                                    keywords=[])
             body.append(ast.Assign(targets=[ast.Name(id=value_name, ctx=ast.Store())], value=out_atom))
             grads_expr = ast.Tuple(elts=[load(value_name), grads_expr], ctx=ast.Load())
         body += backward + [ast.Return(value=grads_expr)]

@@ -119,6 +119,25 @@ def test_value_and_grad_has_aux_is_jax_layout():
     assert_close(g, fd_grad(lambda w, x: loss_aux(w, x)[0], (w, x)))
 
 
+def powers_kept(x):
+    s, t = x, 1.0
+    kept = []
+    for _ in range(3):
+        t = t * s
+        kept.append(t)  # the backward sweep pops `kept` back to its length before each append
+        s = np.sin(s) * x
+    return np.sum(s), {"powers": kept, "last": [kept, s]}
+
+
+@pytest.mark.parametrize("x", [0.7, np.array([0.3, -0.4])])
+def test_an_auxiliary_list_the_function_appended_to_is_returned_full(x):
+    want = powers_kept(x)[1]
+    for aux in (s2s.grad(powers_kept, has_aux=True)(x)[1], s2s.value_and_grad(powers_kept, has_aux=True)(x)[0][1]):
+        assert len(aux["powers"]) == 3 and aux["last"][0] is aux["powers"]
+        for got, expected in zip(aux["powers"], want["powers"]):
+            np.testing.assert_array_equal(got, expected)
+
+
 def test_has_aux_does_not_differentiate_aux():
     # aux depends on w: were it differentiated, the gradient would change
     def f(w):

@@ -213,6 +213,7 @@ from s2s.runtime.sequences import (  # noqa: F401
     grad_dict_pairs,
     grad_iterated,
     grad_mult_seq,
+    lists_as_they_are,
     mult_seq_tangent,
 )
 from s2s.runtime.shape import (  # noqa: F401

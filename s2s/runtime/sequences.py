@@ -182,3 +182,37 @@ def dict_pairs_tangent(t, pairs):
     for (key, _), ti in zip(items, t):
         out[key] = ZERO if is_zero(ti) else ti[1]
     return out
+
+
+def lists_as_they_are(value, lists):
+    """`value` (a function's output, or part of it) with each of `lists`, wherever it holds one, copied: the
+    backward sweep pops those lists back to their earlier lengths, and the output must keep what the function
+    returned.
+
+        >>> items = [1.0, 2.0]
+        >>> out = lists_as_they_are((3.0, items), (items,))
+        >>> items.pop()
+        2.0
+        >>> out
+        (3.0, [1.0, 2.0])
+    """
+    ids = {id(items) for items in lists if items is not None}
+    copies = {}  # id of a list popped -> its copy (one list held twice is one copy held twice)
+
+    def kept(v):
+        kind = type(v)
+        if kind is list or kind is tuple:
+            if id(v) in copies:
+                return copies[id(v)]
+            out = [kept(item) for item in v]
+            if id(v) not in ids and all(a is b for a, b in zip(out, v)):
+                return v
+            if id(v) in ids:
+                copies[id(v)] = out
+            return kind(out) if kind is tuple else out
+        if kind is dict:
+            out = {k: kept(item) for k, item in v.items()}
+            return v if all(out[k] is item for k, item in v.items()) else out
+        return v
+
+    return kept(value)
