@@ -620,9 +620,11 @@ def _runner(func, wrt, optimize, need_value=True):
         return (value, g) if need_value else g
 
     def _hot_code(entry, key, args, returns_value, records):
-        """The hot code for a variant keyed by its arguments' types and exact ndarrays' shapes and dtypes, which
-        a hot code tests as the key does (compiled_call); a container's structure is not one of its tests."""
-        if any(type(a) in _CONTAINERS for a in args):
+        """The hot code for a variant keyed by its arguments' types, exact ndarrays' shapes and dtypes and
+        containers' structures, which a hot code tests as the key does (compiled_call); None where a container
+        has no structure key (its type alone is the key: what it holds is checked on every call)."""
+        keys = (key,) if len(args) == 1 else key
+        if any(type(a) in _CONTAINERS and type(k) is not tuple for a, k in zip(args, keys)):
             return None
         plain = records is None and not as_tuple and not need_value
 
@@ -780,6 +782,18 @@ def _unshared(grads):
     if type(grads) is tuple:  # the common cases, tested fast: numbers (none can change), distinct arrays
         kinds = set(map(type, grads))
         if kinds <= _FLOAT_TYPES or kinds <= _LEAF_TYPES and len(set(map(id, grads))) == len(grads):
+            return grads
+    if type(grads) in _CONTAINERS:  # lists of layers' arrays, one level down: distinct arrays and numbers
+        leaves = []
+        for g in grads.values() if type(grads) is dict else grads:
+            kind = type(g)
+            if kind is list or kind is tuple:
+                leaves.extend(g)
+            elif kind is dict:
+                leaves.extend(g.values())
+            else:
+                leaves.append(g)
+        if set(map(type, leaves)) <= _LEAF_TYPES and len(set(map(id, leaves))) == len(leaves):
             return grads
     seen = set()
 

@@ -36,6 +36,7 @@ import weakref
 import numpy as np
 
 from s2s import cache, rules
+from s2s.argshapes import structure_key
 from s2s.tables import Table
 
 # argument types whose numba type is fixed by their Python type, so that the entry point compiled for them
@@ -221,9 +222,10 @@ def _arguments(names, args, passed, values) -> list[str]:
 
 def _guard(entry, keys, args, names, given, space, passed) -> tuple[list[str], dict]:
     """(the tests a hot code runs before its call, the values they read): no extra positional arguments, each
-    of the first `passed` arguments of the kind its key says (a type, or an array's (shape, dtype char): the
+    of the first `passed` arguments of the kind its key says (a type, an array's (shape, dtype char): the
     array's exact type, shape and dtype object, which for an array of another dtype object with the same char
-    only sends the call to the general path), each later parameter left out (the runner's marker), the shape
+    only sends the call to the general path, or a container's `argshapes.structure_key`), each later parameter
+    left out (the runner's marker), the shape
     and dtype of each default array passed for one as its key says, and the variant fresh (freshness_tests; a
     left-out parameter's default is then part of it)."""
     tests, values = [f"not {_P}more"], {f"{_P}type": type, f"{_P}ndarray": np.ndarray}
@@ -233,7 +235,10 @@ def _guard(entry, keys, args, names, given, space, passed) -> tuple[list[str], d
         given = None
     for i, k in enumerate(keys[:passed]):
         a = names[i]
-        if type(k) is tuple:  # an array: (shape, dtype char)
+        if type(k) is tuple and k and type(k[0]) is str:  # a list, tuple or dict: its structure (argshapes)
+            values.update({f"{_P}structure": structure_key, f"{_P}K{i}": k})
+            tests.append(f"{_P}structure({a}) == {_P}K{i}")
+        elif type(k) is tuple:  # an array: (shape, dtype char)
             values.update({f"{_P}S{i}": k[0], f"{_P}D{i}": args[i].dtype})
             tests.append(f"{_P}type({a}) is {_P}ndarray and {a}.shape == {_P}S{i} and {a}.dtype is {_P}D{i}")
         else:

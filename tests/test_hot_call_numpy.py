@@ -378,3 +378,39 @@ def test_hot_code_of_a_derivative_that_returns_its_value_checks_it():
         with pytest.raises(s2s.UnsupportedSyntaxError, match="xk"):
             g(np.array([0.5]), 0.25)
     np.testing.assert_allclose(g(0.5, 0.25)[0], want, rtol=1e-7)
+
+
+def layers(Ws, bs, x):
+    h = x
+    for W, b in zip(Ws, bs):
+        h = np.tanh(W @ h + b)
+    return np.sum(h ** 2)
+
+
+def test_list_arguments_run_hot_while_their_structure_is_the_key():
+    r = np.random.default_rng(5)
+    Ws, bs, x = [r.normal(size=(3, 3)), r.normal(size=(2, 3))], [r.normal(size=3), r.normal(size=2)], r.normal(size=3)
+    g = s2s.grad(layers, wrt=(0, 1))
+    first = g(Ws, bs, x)
+    assert _hot(g)  # the next call of this kind runs the hot code, which tests the lists' structure
+    for changed in ([Ws[0] * 2.0, Ws[1]],  # same structure, other values: hot, read afresh
+                    [Ws[0], Ws[1], r.normal(size=(2, 2))],  # one more layer: another variant
+                    [Ws[0], Ws[1][:, :2]]):  # an item of another shape: refused by NumPy, as called
+        bs_ = bs + [r.normal(size=2)] if len(changed) == 3 else bs
+        try:
+            want = s2s.grad(layers, wrt=(0, 1), optimize=False)(changed, bs_, x)
+        except ValueError:
+            with pytest.raises(ValueError):
+                g(changed, bs_, x)
+            continue
+        got = g(changed, bs_, x)
+        for got_part, want_part in zip(got, want):
+            for a, b in zip(got_part, want_part):
+                np.testing.assert_allclose(a, b, rtol=1e-12)
+    again = g(Ws, bs, x)
+    for got_part, want_part in zip(again, first):
+        for a, b in zip(got_part, want_part):
+            np.testing.assert_array_equal(a, b)
+    Ws.append(r.normal(size=(2, 2)))  # the caller's list grown in place: its structure is not the key's
+    bs.append(r.normal(size=2))
+    assert len(g(Ws, bs, x)[0]) == 3
