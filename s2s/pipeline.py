@@ -675,8 +675,8 @@ def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes=frozen
 def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:
     """Loops over a container argument's items of different shapes written out, and loops whose first trip
     starts from other shapes peeled (transforms/unroll.py), reads of a container argument's items moved
-    out of loops (transforms/item_reads.py), from shapes inferred over the lowered primal; the copies'
-    rebound names are renamed again."""
+    out of loops and read through slices as the argument's own (transforms/item_reads.py), from shapes inferred
+    over the lowered primal; the copies' rebound names are renamed again."""
     inlined = tuple_items.inline_tuple_items(
         low.tree, annotations.get(low.tree, annotations.EXPANDED_RESULTS, frozenset()),
         annotations.get(low.tree, annotations.EXPANDED_NAMES, frozenset()))
@@ -692,7 +692,9 @@ def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:
         shapes = context.shapes(low.tree)
     hoisted = any(isinstance(shape, Seq | Keyed) for _, shape, _ in shaped_params) \
         and item_reads.hoist_item_reads(low.tree, shapes)
-    changed = inlined or unrolled or peeled or folded or hoisted
+    sliced = any(isinstance(shape, Seq) for _, shape, _ in shaped_params) \
+        and item_reads.read_items_through_slices(low.tree, shapes)
+    changed = inlined or unrolled or peeled or folded or hoisted or sliced
     if changed:
         _rebinding(low)
         if _STAGES.get():

@@ -250,3 +250,56 @@ def test_float32_layers(f):
         assert a.dtype == np.float32
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     assert kept_notes(f, (Ws, bs, X, y), (0, 1)) == []
+
+
+# ---- items read through a slice are the argument's own (item_reads.read_items_through_slices) -----------
+
+def tails_and_strides(Ws, x):
+    h = x
+    for W in Ws[1:]:
+        h = np.tanh(h @ W)
+    s = 0.0
+    for W in Ws[::2]:
+        s = s + np.sum(W * W)
+    for W in Ws[-2::-1]:
+        s = s + np.sum(np.sin(W))
+    return np.sum(h) + s * len(Ws[:-1])
+
+
+def first_changed(Ws, x):
+    Ws[0] = Ws[0] * 2.0  # the argument changed: no read through its slices is the argument's item
+    h = x
+    for W in Ws[:-1]:
+        h = np.tanh(h @ W)
+    return np.sum(h)
+
+
+def test_the_zip_mlp_gives_each_layer_its_own_adjoint():
+    args = mlp_args()
+    code = body(mlp_zip, args, (0, 1))
+    for helper in ("grad_iterated", "getitem_grad", "s2s.add("):
+        assert helper not in code, code
+
+
+@pytest.mark.parametrize("as_type", [list, tuple])
+def test_slices_with_steps_and_negative_bounds(as_type):
+    sizes = [(3, 4), (4, 4), (4, 2), (2, 2)]
+    Ws = as_type(RNG.normal(size=s) * 0.5 for s in sizes)
+    x = RNG.normal(size=(5, 4))
+    if as_type is list:
+        check(tails_and_strides, (Ws, x), 0)
+    got = s2s.grad(tails_and_strides)(Ws, x)
+    assert type(got) is as_type and len(got) == 4
+    want = s2s.grad(tails_and_strides, optimize=False)(Ws, x)
+    for a, b in zip(got, want):
+        assert_close(a, b, rtol=1e-12, atol=1e-14)
+    assert "getitem_grad" not in body(tails_and_strides, (Ws, x), 0)
+
+
+def test_an_argument_changed_in_place_keeps_its_slices_read_through_the_slice():
+    Ws = [RNG.normal(size=(3, 3)) * 0.5 for _ in range(3)]
+    x = RNG.normal(size=(2, 3))
+    got = s2s.grad(first_changed)([w.copy() for w in Ws], x)
+    want = s2s.grad(first_changed, optimize=False)([w.copy() for w in Ws], x)
+    for a, b in zip(got, want):
+        assert_close(a, b, rtol=1e-12, atol=1e-14)

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import ast
 
+from .context import ctx
 from .shapes import Keyed, Seq, Shapes
-from .walk import rewrite_statements, walk
+from .walk import fix_locations, replace_nodes, rewrite_statements, walk
 
 
 def hoist_item_reads(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
@@ -75,3 +76,76 @@ def _movable(stmt, shapes: Shapes, stores, loads, inside) -> bool:
         else:
             return False
     return True
+
+
+def read_items_through_slices(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+    """An item of a slice of a container argument is read as the argument's own item.
+
+        t = Ws[:-1]                                 t = Ws[:-1]
+        seq = s2s.as_sequence(t)        ->          seq = s2s.as_sequence(t)
+        W = seq[1]                                  W = Ws[1]
+        n = len(seq)                                n = 2
+
+    `for W, b in zip(Ws[:-1], bs[:-1])`, written out for an argument of known structure, reads its layers
+    through the slice; read so, each layer's adjoint is summed into a list for the slice, then spread back
+    over the argument's items (`grad_iterated`, `getitem_grad`, `add`). The slice of a list or tuple holds
+    the argument's own item objects, so `seq[1]` is `Ws[1]`, the same object: read as that, its adjoint is
+    the item's own. Done where the argument's facts hold (`Shapes.params_held`: nothing changes it), its
+    structure has a known length, the slice's bounds and step are int literals, the slice's name (and a
+    name bound to `s2s.as_sequence` of it) is bound once, and the index is an int literal in range; `len`
+    of such a name is its length. Returns whether anything changed."""
+    stores: dict[str, int] = {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    as_sequence = getattr(ctx().runtime, "as_sequence", None)
+    items = {}  # name bound once to a slice of a held argument -> (the argument, its items' indices)
+    for node in walk(fdef):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and stores.get(node.targets[0].id) == 1):
+            continue
+        value = node.value
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
+                and value.value.id in shapes.params_held and isinstance(shapes.env.get(value.value.id), Seq) \
+                and isinstance(value.slice, ast.Slice):
+            bounds = [_int_literal(b) for b in (value.slice.lower, value.slice.upper, value.slice.step)]
+            if all(b is not None or part is None for b, part in
+                   zip(bounds, (value.slice.lower, value.slice.upper, value.slice.step))) and bounds[2] != 0:
+                every = list(range(len(shapes.env[value.value.id].items)))
+                items[node.targets[0].id] = (value.value.id, every[slice(*bounds)])
+    for node in walk(fdef):  # `seq = s2s.as_sequence(t)`: the same list
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and stores.get(node.targets[0].id) == 1 and isinstance(node.value, ast.Call) \
+                and as_sequence is not None and shapes.callee(node.value) is as_sequence \
+                and len(node.value.args) == 1 and not node.value.keywords \
+                and isinstance(node.value.args[0], ast.Name) and node.value.args[0].id in items:
+            items[node.targets[0].id] = items[node.value.args[0].id]
+    if not items:
+        return False
+
+    def through(node):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name) \
+                and node.value.id in items:
+            argument, indices = items[node.value.id]
+            k = _int_literal(node.slice)
+            if k is not None and -len(indices) <= k < len(indices):
+                return ast.Subscript(value=ast.Name(id=argument, ctx=ast.Load()), slice=ast.Constant(indices[k]),
+                                     ctx=ast.Load())
+        if isinstance(node, ast.Call) and shapes.callee(node) is len and len(node.args) == 1 and not node.keywords \
+                and isinstance(node.args[0], ast.Name) and node.args[0].id in items:
+            return ast.Constant(len(items[node.args[0].id][1]))
+        return None
+
+    changed = replace_nodes(fdef, through)
+    if changed:
+        fix_locations(fdef)
+    return changed
+
+
+def _int_literal(node) -> int | None:
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+            and type(node.operand.value) is int:
+        return -node.operand.value
+    return None
