@@ -775,13 +775,11 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         body = stack_init + forward
         if form == "value":
             value_name = alloc.fresh("value")
-            bound = {t.id for s in forward if isinstance(s, ast.Assign) for t in s.targets if isinstance(t, ast.Name)}
-            popped = sorted(_popped_lists(backward) & bound)  # (bound on every path to here)
-            if popped and output_kept and not isinstance(out_atom, ast.Constant):  # (the backward sweep pops them: an output
-                # that holds one, an auxiliary output, keeps it as the function returned it)
+            if _popped_lists(backward) and output_kept and not isinstance(out_atom, ast.Constant):
+                # (the backward sweep pops lists: an output that holds one, an auxiliary output, keeps it as the
+                # function returned it)
                 out_atom = ast.Call(func=ast.Attribute(value=load(s2s), attr="lists_as_they_are", ctx=ast.Load()),
-                                    args=[out_atom, ast.Tuple(elts=[load(n) for n in popped], ctx=ast.Load())],
-                                    keywords=[])
+                                    args=[out_atom], keywords=[])
             body.append(ast.Assign(targets=[ast.Name(id=value_name, ctx=ast.Store())], value=out_atom))
             grads_expr = ast.Tuple(elts=[load(value_name), grads_expr], ctx=ast.Load())
         body += backward + [ast.Return(value=grads_expr)]

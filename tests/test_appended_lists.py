@@ -1,97 +1,111 @@
-"""Programs that append real values to a list in a loop and stack it (`states.append(h)`, `np.stack(states)`,
-`np.array(energies)`): the stacked value is known real, so its unread loss is not computed and the
-adjoints the list's items pass back are added in place (transforms/shapes.py, `Site.items_real`,
-`Shapes._list_adjoints`). Each gradient against central differences and autograd, in float64 and float32,
-and lists of other items (ints, pairs) right as before.
-"""
+"""Lists a differentiated function appends to, which the backward sweep pops back to their earlier lengths:
+an auxiliary output holding one (in a namedtuple, a list made each trip, one bound in a branch, one held
+twice) is what the function returned (s2s.lists_as_they_are), and a list argument is left as it was, as
+every argument of s2s's derivatives is."""
+
+from __future__ import annotations
+
+import collections
 
 import numpy as np
 import pytest
-from helpers_fd import check_all
 
 import s2s
+from tests.helpers_fd import fd_grad
+
+Record = collections.namedtuple("Record", "kept scale")
 
 
-def history_loss(W, U, xs):
-    h = np.zeros(W.shape[0])
-    states = []
-    for t in range(xs.shape[0]):
-        h = np.tanh(W @ h + U @ xs[t])
-        states.append(h)
-    S = np.stack(states)
-    return np.sum(S[1:] * S[:-1])
+def in_a_namedtuple(x):
+    kept = []
+    for _ in range(3):
+        x = np.sin(x) * 1.1
+        kept.append(x)
+    return np.sum(x), Record(kept, 1.0)
 
 
-def path_energy(x, w):
-    energies = []
-    p = x
-    for _k in range(w.shape[0]):
-        p = p - 0.1 * np.sin(p)
-        energies.append(np.sum(p * p))
-    return np.dot(np.array(energies), w)
+def one_list_per_trip(x):
+    lists = []
+    for _ in range(3):
+        kept = []
+        x = np.sin(x) * 1.1
+        kept.append(x)
+        lists.append(kept)
+    return np.sum(x), lists
 
 
-def counted_steps(x):
-    values = []
-    h = x
-    for i in range(3):
-        h = np.sin(h)
-        values.append(h)
-        values.append(i)  # an int among the floats: the list is not known real
-    return np.sum(np.array(values) ** 2)
+def bound_in_a_branch(x):
+    if np.sum(x) > 0:
+        kept = []
+        for _ in range(3):
+            x = np.sin(x) * 1.1
+            kept.append(x)
+    else:
+        kept = [x]
+    return np.sum(x), kept
 
 
-def paired_states(x):
-    pairs = []
-    h = x
-    for _i in range(3):
-        h = np.cos(h) * 0.9
-        pairs.append([h, 2.0 * h])  # lists in the list: np.array makes a matrix, its adjoint gives lists back
-    return np.sum(np.array(pairs) ** 3)
+def held_twice(x):
+    kept = []
+    for _ in range(2):
+        x = np.cos(x) + x
+        kept.append(x)
+    outer = [kept, 1.0]
+    return np.sum(x), (outer, outer)
 
 
-def _rnn_args(dtype=np.float64):
-    r = np.random.default_rng(7)
-    return (0.5 * r.normal(size=(5, 5))).astype(dtype), r.normal(size=(5, 3)).astype(dtype), \
-        r.normal(size=(7, 3)).astype(dtype)
+def _same(got, want):
+    if isinstance(want, list | tuple):
+        assert type(got) is type(want) and len(got) == len(want)
+        for g, w in zip(got, want):
+            _same(g, w)
+    else:
+        np.testing.assert_array_equal(got, want)
 
 
-def test_stacked_states_give_the_gradient_and_add_in_place():
-    args = _rnn_args()
-    check_all(history_loss, args, wrt=(0, 1))
-    code = s2s.source(s2s.grad(history_loss, wrt=(0, 1)), *args)
-    lines = [line for line in code.splitlines() if not line.strip().startswith("#")]
-    assert not any("np.sum(" in line or " * t" in line for line in lines), code  # the loss itself is never read
-    assert "W_bar += np.outer(" in code and "U_bar += np.outer(" in code, code
+@pytest.mark.parametrize("f", [in_a_namedtuple, one_list_per_trip, bound_in_a_branch, held_twice])
+@pytest.mark.parametrize("x", [0.7, np.array([0.4, -0.2])])
+def test_an_auxiliary_output_is_what_the_function_returned(f, x):
+    want = f(x)[1]
+    grad, aux = s2s.grad(f, has_aux=True)(x)
+    _same(aux, want)
+    (value, aux_again), grad_again = s2s.value_and_grad(f, has_aux=True)(x)
+    _same(aux_again, want)
+    np.testing.assert_allclose(grad, fd_grad(lambda x: f(x)[0], (x,)), rtol=1e-6, atol=1e-9)
+    if f is held_twice:
+        assert aux[0] is aux[1] and aux_again[0] is aux_again[1]  # one object held twice, as returned
 
 
-def test_float32_states_keep_their_dtype():
-    args32 = _rnn_args(np.float32)
-    gW, gU = s2s.grad(history_loss, wrt=(0, 1))(*args32)
-    assert gW.dtype == gU.dtype == np.float32
-    want = s2s.grad(history_loss, wrt=(0, 1))(*(a.astype(np.float64) for a in args32))
-    np.testing.assert_allclose(gW, want[0], rtol=2e-4, atol=2e-5)
-    np.testing.assert_allclose(gU, want[1], rtol=2e-4, atol=2e-5)
+def logged(x, log):
+    for _ in range(3):
+        x = np.sin(x) * 1.1
+        log.append(x)
+    return np.sum(x)
 
 
-def test_appended_numbers_stacked_by_np_array():
-    r = np.random.default_rng(3)
-    args = (r.normal(size=4), r.normal(size=6))
-    check_all(path_energy, args)
-    code = s2s.source(s2s.grad(path_energy), *args)
-    assert "unbroadcast" not in code and "s2s.add(" not in code and "expand_reduced" not in code, code
+def logged_and_returned(x, log):
+    for _ in range(3):
+        x = np.sin(x) * 1.1
+        log.append(x)
+    return np.sum(x), log
 
 
-@pytest.mark.parametrize("f, x", [(counted_steps, 0.4), (counted_steps, 1.3),
-                                  (paired_states, np.linspace(0.1, 0.7, 4))])
-def test_lists_of_other_items_stay_right(f, x):
-    check_all(f, (x,))
+def test_a_list_argument_is_left_as_it_was_and_an_auxiliary_output_holds_what_was_appended():
+    # s2s's derivatives never change their arguments (docs/api.md); the function's output is what it returned
+    log = [-1.0]
+    g = s2s.grad(logged)(0.7, log)
+    assert log == [-1.0]
+    np.testing.assert_allclose(g, fd_grad(lambda x: logged(x, []), (0.7,)), rtol=1e-6)
+    want = [-1.0]
+    logged(0.7, want)
+    _, aux = s2s.grad(logged_and_returned, has_aux=True)(0.7, log)
+    assert log == [-1.0] and len(aux) == 4
+    _same(aux, want)
 
 
-def test_compiled_matches_the_numpy_code():
-    pytest.importorskip("numba")
-    args = _rnn_args()
-    want = s2s.grad(history_loss, wrt=(0, 1))(*args)
-    got = s2s.grad(history_loss, wrt=(0, 1), compile="strict")(*args)
-    for a, b in zip(got, want):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+def test_higher_derivatives_of_a_function_appending_to_its_argument():
+    log = []
+    second = s2s.grad(s2s.grad(logged))(0.7, log)
+    eps = 1e-5
+    want = (s2s.grad(logged)(0.7 + eps, []) - s2s.grad(logged)(0.7 - eps, [])) / (2 * eps)
+    np.testing.assert_allclose(second, want, rtol=1e-6)

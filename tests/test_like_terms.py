@@ -88,6 +88,39 @@ def test_the_same_expression_added_in_a_row_is_added_once_scaled():
     assert "g += 2.0 * r_bar" in out and "g -= d" in out and "g += d" in out, out
 
 
+class _ArraysAndNumbers(_Arrays):
+    """`lam` a number, every other name an array."""
+
+    def of(self, node):
+        return () if isinstance(node, ast.Name) and node.id == "lam" or isinstance(node, ast.Constant) else (3,)
+
+
+def test_a_binding_then_the_same_expression_added_is_one_scaled_binding():
+    # the adjoint of `lam * (w @ w)`: `w_bar = t * w; w_bar += t * w`
+    changed, out = _rewrite("""
+    def f(w, lam, t):
+        w_bar = lam * w
+        w_bar += lam * w
+        t_bar = t * w
+        t_bar = t_bar + t * w
+        t_bar = t_bar + t * w
+    """, _ArraysAndNumbers())
+    assert changed
+    assert "w_bar = 2.0 * lam * w" in out and out.count("w_bar") == 1, out  # the number scaled, not the array
+    assert "t_bar = 3.0 * (t * w)" in out and out.count("t_bar") == 1, out
+
+
+@pytest.mark.parametrize("body", [
+    "v = t * u\n    v = v + t * u * v",       # the addition reads the name
+    "v = t / u\n    v = v + t / u",           # may raise
+    "v = t\n    v = v - t",                   # subtracted
+    "v = t\n    w = v\n    v = v + t",        # not in a row
+])
+def test_bindings_left_as_they_are(body):
+    changed, out = _rewrite(f"def f(t, u):\n    {body}\n", _Arrays())
+    assert not changed, out
+
+
 @pytest.mark.parametrize("body", [
     "v = v + v * t\n    v = v + v * t",       # reads the name it adds to: the second sees the first
     "v = v + t\n    v = v - t",               # opposite signs

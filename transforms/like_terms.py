@@ -15,7 +15,8 @@ t_bar * x * 3.0`. Two rewrites add them once:
   (`specialize._pure`); a term with a literal outside 1/256..256 in magnitude is left alone (moving
   `1e-300` out of `(1e-300 * a) * b` could overflow `a * b`). A group whose coefficients add to 0 is left as it is (`inf * 0` is NaN).
 - Statements in a row that add the same real expression that cannot raise and does not read the
-  name to the same name (`v = v + e` or `v += e`, `-` alike) are one statement adding `k * e`.
+  name to the same name (`v = v + e` or `v += e`, `-` alike) are one statement adding `k * e`, and
+  `v = e` followed by such additions of `e` is `v = k * e` (the adjoint of `w @ w`).
 
 Why the value is the same: the terms are the same numbers (each reads the same names at the same
 point; nothing in a sum binds a name), multiplication is commutative and associative and `e + e`
@@ -194,10 +195,36 @@ def _repeated_accumulations(fdef, shapes, pure) -> bool:
     return changed
 
 
+def _binding(stmt):
+    """(name, +1, the value) of `v = e` where `e` does not read `v`; else None."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+            and not any(isinstance(n, ast.Name) and n.id == stmt.targets[0].id for n in walk(stmt.value)):
+        return stmt.targets[0].id, 1, stmt.value
+    return None
+
+
 def _repeated_in(stmts, shapes, pure) -> bool:
     changed = False
     k = 0
     while k < len(stmts):
+        if _binding(stmts[k]) is not None and k + 1 < len(stmts):  # `v = e` then `v += e`: `v = 2.0 * e`
+            name, _, value = _binding(stmts[k])
+            text, count = ast.dump(value), 1
+            while k + count < len(stmts) and (other := _accumulation(stmts[k + count])) is not None \
+                    and other[:2] == (name, 1) and ast.dump(other[2]) == text:
+                count += 1
+            if count > 1 and shapes.real(value) and shapes.of(value) is not None and pure(value, shapes):
+                coefficient = ast.Constant(value=float(count))
+                if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult) and shapes.of(value.left) == () \
+                        and shapes.real(value.left):  # `lam * w`: the number scaled, one operation on the array
+                    value.left = ast.BinOp(left=coefficient, op=ast.Mult(), right=value.left)
+                    stmts[k].value = value
+                else:
+                    stmts[k].value = ast.BinOp(left=coefficient, op=ast.Mult(), right=value)
+                del stmts[k + 1:k + count]
+                changed = True
+                k += 1
+                continue
         first = _accumulation(stmts[k])
         count = 1
         if first is not None:

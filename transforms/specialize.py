@@ -1499,11 +1499,28 @@ def logistic_from_logaddexp(fdef: ast.FunctionDef, shapes: Shapes, removable: se
         diff = a if isinstance(other, ast.Constant) and other.value == 0 else ast.BinOp(left=a, op=ast.Sub(), right=other)
         half = ast.Constant(0.5)
         tanh = _call(_attr(np_name, "tanh"), ast.BinOp(left=half, op=ast.Mult(), right=diff))
-        logistic = ast.BinOp(left=ast.Constant(0.5), op=ast.Add(), right=ast.BinOp(left=ast.Constant(0.5), op=ast.Mult(), right=tanh))
-        _swap(fdef, node, logistic)
+        # `c * sigmoid` with c a number literal (a mean's 1/n): c / 2 + c / 2 * tanh, one operation on the array fewer
+        parent, c = _scaled_by_a_literal(fdef, node, defs)
+        scale = 0.5 * c if parent is not None else 0.5
+        logistic = ast.BinOp(left=ast.Constant(scale), op=ast.Add(),
+                             right=tanh if scale == 1.0 else ast.BinOp(left=ast.Constant(scale), op=ast.Mult(), right=tanh))
+        _swap(fdef, parent if parent is not None else node, logistic)
         changed = True
         break
     return changed
+
+
+def _scaled_by_a_literal(fdef, node, defs):
+    """(`c * node` or `node * c`, c) where c is a float literal, or a name bound once to one; (None, None) if not."""
+    for parent in walk(fdef):
+        if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mult) and node in (parent.left, parent.right):
+            other = parent.right if parent.left is node else parent.left
+            if isinstance(other, ast.Name) and other.id in defs:
+                other = defs[other.id].value
+            if isinstance(other, ast.Constant) and type(other.value) is float and math.isfinite(other.value):
+                return parent, other.value
+            return None, None
+    return None, None
 
 
 def _stable_atom(node, defs, shapes):

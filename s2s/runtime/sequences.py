@@ -184,35 +184,40 @@ def dict_pairs_tangent(t, pairs):
     return out
 
 
-def lists_as_they_are(value, lists):
-    """`value` (a function's output, or part of it) with each of `lists`, wherever it holds one, copied: the
-    backward sweep pops those lists back to their earlier lengths, and the output must keep what the function
-    returned.
+def lists_as_they_are(value):
+    """`value` (a function's output) with every list it holds copied, to any depth: the backward sweep pops
+    lists the function appended to back to their earlier lengths, and the output must keep what the function
+    returned. A list held twice is one copy held twice; tuples, namedtuples and dicts holding a list are
+    made again around the copies; arrays and other objects are the same objects.
 
         >>> items = [1.0, 2.0]
-        >>> out = lists_as_they_are((3.0, items), (items,))
+        >>> out = lists_as_they_are((3.0, items))
         >>> items.pop()
         2.0
         >>> out
         (3.0, [1.0, 2.0])
     """
-    ids = {id(items) for items in lists if items is not None}
-    copies = {}  # id of a list popped -> its copy (one list held twice is one copy held twice)
+    made = {}  # id of a container -> what stands for it in the output (one copy per object)
 
     def kept(v):
         kind = type(v)
-        if kind is list or kind is tuple:
-            if id(v) in copies:
-                return copies[id(v)]
-            out = [kept(item) for item in v]
-            if id(v) not in ids and all(a is b for a, b in zip(out, v)):
-                return v
-            if id(v) in ids:
-                copies[id(v)] = out
-            return kind(out) if kind is tuple else out
+        if kind is not list and kind is not dict and not isinstance(v, tuple):
+            return v
+        if id(v) in made:
+            return made[id(v)]
         if kind is dict:
-            out = {k: kept(item) for k, item in v.items()}
-            return v if all(out[k] is item for k, item in v.items()) else out
-        return v
+            items = {k: kept(item) for k, item in v.items()}
+            out = v if all(items[k] is item for k, item in v.items()) else items
+        else:
+            items = [kept(item) for item in v]
+            if kind is list:
+                out = items
+            elif all(a is b for a, b in zip(items, v)):
+                out = v
+            else:
+                out = kind._make(items) if hasattr(kind, "_make") else kind(items)  # (a namedtuple: its fields)
+        made[id(v)] = out
+        return out
 
     return kept(value)
+
