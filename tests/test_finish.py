@@ -1,6 +1,7 @@
 """`s2s.finish(g, x)` is dropped where it would return the adjoint itself (transforms/finish.py)."""
 
 import numpy as np
+import pytest
 from helpers_fd import check_all
 
 import s2s
@@ -127,6 +128,28 @@ def test_a_gradient_is_never_an_arguments_own_array():
     g = s2s.grad(linear_in_items)({"W": np.ones(3), "b": np.zeros(2)}, x)
     assert not np.shares_memory(g["W"], x)
     np.testing.assert_array_equal(g["W"], x)
+
+
+def nested_item_times(ws, y):
+    return np.sum(ws[0][0] * y)
+
+
+def nested_dict_times(p, y):
+    return np.sum(p["layer"]["W"] * y)
+
+
+@pytest.mark.parametrize("f, make", [
+    (nested_item_times, lambda: [[np.ones(3)]]),
+    (nested_item_times, lambda: ([np.ones(3)],)),
+    (nested_dict_times, lambda: {"layer": {"W": np.ones(3)}}),
+])
+def test_a_nested_containers_gradient_is_never_an_arguments_own_array(f, make):
+    # its leaf's adjoint is `y` itself (helper 111): handed back, `g[0][0] *= 0.0` cleared the caller's y
+    y = np.arange(3.0)
+    g = s2s.grad(f)(make(), y)
+    leaf = g[0][0] if f is nested_item_times else g["layer"]["W"]
+    assert not np.shares_memory(leaf, y)
+    np.testing.assert_array_equal(leaf, y)
 
 
 def test_the_runtime_finish_of_a_container_is_the_container_of_its_leaves_finished():

@@ -171,18 +171,32 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
                 ast.Call(func=ast.Attribute(value=g, attr="copy", ctx=ast.Load()), args=[], keywords=[]), g))
         return g
 
+    def copy_items(display, seen) -> bool:
+        """Each item of a dict, list or tuple display copied where it may be an argument's array, to any depth:
+        through displays and names bound once to one (`ws_bar_0 = [y]` of a list of lists' gradient)."""
+        done = False
+        items = display.values if isinstance(display, ast.Dict) else display.elts
+        for k, item in enumerate(items):
+            inner = item
+            if isinstance(item, ast.Name) and item.id not in seen and item.id not in params and item.id not in other \
+                    and len(bindings.get(item.id, ())) == 1:
+                inner = bindings[item.id][0]
+            if isinstance(inner, ast.Dict | ast.List | ast.Tuple):
+                done |= copy_items(inner, seen | ({item.id} if isinstance(item, ast.Name) else set()))
+                continue
+            new = copied(item)
+            done |= new is not item
+            items[k] = new
+        return done
+
     changed = False
     for call in walk(fdef.body[-1]):
         if not (isinstance(call, ast.Call) and len(call.args) == 2 and hashable(shapes.callee(call))
                 and shapes.helpers.get(shapes.callee(call)) == "finish"):
             continue
         g = call.args[0]
-        if isinstance(g, ast.Dict | ast.List):
-            items = g.values if isinstance(g, ast.Dict) else g.elts
-            for k, item in enumerate(items):
-                new = copied(item)
-                changed |= new is not item
-                items[k] = new
+        if isinstance(g, ast.Dict | ast.List | ast.Tuple):
+            changed |= copy_items(g, frozenset())
         else:
             call.args[0] = copied(g)
             changed |= call.args[0] is not g
