@@ -129,7 +129,7 @@ def shift_free(primal: ast.FunctionDef, shapes) -> set[str]:
             if name in params or stores.get(name) != 1:
                 continue
             try:
-                if _Proof(shapes, stores, loads, params).run(name, block[i + 1:]):
+                if _Proof(shapes, stores, loads, params).run(name, block[i + 1:], s.value):
                     free.add(name)
             except _Unproven:
                 pass
@@ -159,8 +159,10 @@ class _Proof:
         self.shifted = {}  # name -> _Shift
         self.read = {}  # name -> the reads of it followed
 
-    def run(self, name, rest) -> bool:
-        shape = self._shape(ast.Name(id=name, ctx=ast.Load()))
+    def run(self, name, rest, value) -> bool:
+        """Whether the outputs do not depend on `name`, bound to the max or min `value` (whose node has the
+        facts of its program point: a name's facts over the whole function may join other shapes)."""
+        shape = self._shape(value)
         self.shifted[name] = _Shift(False, Fraction(1), tuple(i if n != 1 else None for i, n in enumerate(shape)), shape)
         for s in rest:
             if not self._reads(s):

@@ -165,6 +165,17 @@ def rebound_names(z):
     return np.sum(z * z)
 
 
+def stacked_in_a_loop(z):
+    # the stacked list's shape is known after its loop only: the max's shape is read at its own line (the GMM of
+    # benchmarks/ordinary_review.py)
+    cols = []
+    for j in range(z.shape[1]):
+        cols.append(np.sin(z[:, j]) * 3.0)
+    L = np.stack(cols, axis=1)
+    m = np.max(L, axis=1, keepdims=True)
+    return -np.sum(m[:, 0] + np.log(np.sum(np.exp(L - m), axis=1)))
+
+
 def rebound_in_a_loop(z):
     # s = (z - m) / 4 after the loop: the value depends on m (read in another block: the proof stops)
     m = np.max(z, axis=1, keepdims=True)
@@ -202,7 +213,7 @@ def _args(f, rng, shape):
 # `.T` has a shape (it was kept while s2s did not know z.T's shape)
 DROPPED = [keepdims, index_none, method_sum_index_zero, scalar_max, over_columns, log_softmax, softmax_cross_entropy,
            subtracted_after_log, log_mean_exp, temperature, min_shift, relu_net, in_a_loop, squared_softmax,
-           batched_weights, transposed, rebound_names]
+           batched_weights, transposed, rebound_names, stacked_in_a_loop]
 KEPT = [max_also_added, summed_over_the_other_axis, scaled_inside_only, weighted_by_an_array,
         max_in_a_condition, shift_read_by_a_square, max_of_a_row, squared_inside_only, softmax_times_exp_of_max,
         rebound_in_a_loop]
