@@ -106,7 +106,8 @@ def test_a_binding_then_the_same_expression_added_is_one_scaled_binding():
         t_bar = t_bar + t * w
     """, _ArraysAndNumbers())
     assert changed
-    assert "w_bar = 2.0 * lam * w" in out and out.count("w_bar") == 1, out  # the number scaled, not the array
+    # (not `2.0 * lam * w`: `2.0 * lam` overflows for lam = 1.5e308 where `lam * w` does not; helper 112)
+    assert "w_bar = 2.0 * (lam * w)" in out and out.count("w_bar") == 1, out
     assert "t_bar = 3.0 * (t * w)" in out and out.count("t_bar") == 1, out
 
 
@@ -293,3 +294,15 @@ def test_fuzz_the_pass_keeps_the_value(seed):
         want, got = before["f"](**values), after["f"](**values)
         assert got == pytest.approx(want, rel=1e-12, abs=1e-12), (expr, out)
     assert changed_any > 10  # (the generator makes like terms often: the comparisons above are not vacuous)
+
+
+def scaled_square_norm(w, lam):
+    return lam * (w @ w)
+
+
+def test_a_doubled_adjoint_near_the_largest_float_stays_finite():
+    # `2.0 * (lam * w)`: the count multiplies the term, never the number alone (helper 112)
+    g = s2s.grad(scaled_square_norm)(np.array([0.1, 0.2]), 1.5e308)
+    np.testing.assert_allclose(g, [3e307, 6e307], rtol=1e-12)
+    g32 = s2s.grad(scaled_square_norm)(np.array([0.1, 0.2], dtype=np.float32), np.float32(2e38))
+    assert g32.dtype == np.float32 and np.all(np.isfinite(g32))

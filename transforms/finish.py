@@ -164,6 +164,30 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
                 return operand is not None and may_view(operand, seen)
         return False
 
+    def may_hold(node, seen=frozenset()):
+        """Whether `node` may be a container holding an argument's array or a view of one: through names,
+        displays and the runtime's helpers that place their arguments in containers (`s2s.add`,
+        `s2s.getitem_grad`, ...; a NumPy function makes a new array, or a view `may_view` follows)."""
+        if may_view(node):
+            return True
+        if isinstance(node, ast.Name):
+            values = bindings.get(node.id, ())
+            return node.id not in seen and any(may_hold(v, seen | {node.id}) for v in values)
+        if isinstance(node, ast.Call):
+            helper = shapes.callee(node)
+            if not (hashable(helper) and helper in shapes.helpers):
+                return False
+            # the arguments whose values it may place: not those it reads for their shape (`x` of getitem_grad(g,
+            # x, k)), nor an index or axis
+            params, shape_only = ctx().fact(helper, "params", ()), ctx().fact(helper, "shape_only", ())
+            return any(may_hold(a, seen) for k, a in enumerate(node.args)
+                       if not (k < len(params) and (params[k] in shape_only or params[k] in ("index", "axis"))))
+        if isinstance(node, ast.List | ast.Tuple):
+            return any(may_hold(e, seen) for e in node.elts)
+        if isinstance(node, ast.Dict):
+            return any(may_hold(e, seen) for e in node.values)
+        return False
+
     def copied(g):
         shape = shapes.of(g)
         if isinstance(shape, tuple) and shape != () and may_view(g):
@@ -184,20 +208,36 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
             if isinstance(inner, ast.Dict | ast.List | ast.Tuple):
                 done |= copy_items(inner, seen | ({item.id} if isinstance(item, ast.Name) else set()))
                 continue
-            new = copied(item)
+            new = copied(item) if isinstance(shapes.of(item), tuple) else apart(item) if may_hold(item) else item
             done |= new is not item
             items[k] = new
         return done
 
+    def apart(g):
+        """`s2s.leaves_apart(g, (the arguments,))`: a container made when the code runs (`s2s.add` of item
+        adjoints, branches), whose leaves are copied there where they may share an argument's memory."""
+        arguments = [a.arg for a in fdef.args.posonlyargs + fdef.args.args]
+        return fix_locations(ast.copy_location(ast.Call(
+            func=ast.Attribute(value=ast.Name(id=runtime, ctx=ast.Load()), attr="leaves_apart", ctx=ast.Load()),
+            args=[g, ast.Tuple(elts=[ast.Name(id=a, ctx=ast.Load()) for a in arguments], ctx=ast.Load())],
+            keywords=[]), g))
+
     changed = False
+    runtime = None  # the name the code reads the runtime by (`s2s`)
     for call in walk(fdef.body[-1]):
         if not (isinstance(call, ast.Call) and len(call.args) == 2 and hashable(shapes.callee(call))
                 and shapes.helpers.get(shapes.callee(call)) == "finish"):
             continue
+        if not (isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)):
+            continue
+        runtime = call.func.value.id
         g = call.args[0]
         if isinstance(g, ast.Dict | ast.List | ast.Tuple):
             changed |= copy_items(g, frozenset())
-        else:
+        elif isinstance(shapes.of(call.args[1]), tuple):
             call.args[0] = copied(g)
             changed |= call.args[0] is not g
+        elif may_hold(g):  # a container's gradient made by the runtime (`s2s.add`, `getitem_grad`): asked when it runs
+            call.args[0] = apart(g)
+            changed = True
     return changed

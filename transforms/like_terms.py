@@ -214,13 +214,8 @@ def _repeated_in(stmts, shapes, pure) -> bool:
                     and other[:2] == (name, 1) and ast.dump(other[2]) == text:
                 count += 1
             if count > 1 and shapes.real(value) and shapes.of(value) is not None and pure(value, shapes):
-                coefficient = ast.Constant(value=float(count))
-                if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult) and shapes.of(value.left) == () \
-                        and shapes.real(value.left):  # `lam * w`: the number scaled, one operation on the array
-                    value.left = ast.BinOp(left=coefficient, op=ast.Mult(), right=value.left)
-                    stmts[k].value = value
-                else:
-                    stmts[k].value = ast.BinOp(left=coefficient, op=ast.Mult(), right=value)
+                # (`2.0 * (lam * w)`, not `2.0 * lam * w`: 2.0 * lam may overflow where lam * w does not)
+                stmts[k].value = ast.BinOp(left=ast.Constant(value=float(count)), op=ast.Mult(), right=value)
                 del stmts[k + 1:k + count]
                 changed = True
                 k += 1

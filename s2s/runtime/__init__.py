@@ -22,6 +22,7 @@ from __future__ import annotations
 from s2s.runtime.adjoint import (  # noqa: F401
     add,
     finish,
+    leaves_apart,
     part,
     unbroadcast,
     zero_of_real,

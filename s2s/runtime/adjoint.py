@@ -167,6 +167,44 @@ def finish(g, x):
     return float(g) if isinstance(x, int | float) and np.ndim(g) == 0 and not isinstance(g, complex) else g
 
 
+def leaves_apart(g, arguments):
+    """The gradient `g` (a list, tuple or dict of leaves, to any depth) with each array leaf that may share
+    memory with an array of `arguments` copied: a gradient is never the caller's own array, which an update
+    of the gradient (`g[0] *= lr`) would change.
+
+        >>> y = np.ones(2)
+        >>> leaves_apart([y], (y,))[0] is y
+        False
+    """
+    owners = set()  # ids of the arrays owning the arguments' memory (a view's `.base` is its array's owner)
+
+    def collect(v):
+        if type(v) is list or type(v) is tuple:
+            for item in v:
+                collect(item)
+        elif type(v) is dict:
+            for item in v.values():
+                collect(item)
+        elif isinstance(v, np.ndarray):
+            owners.add(id(v if v.base is None else v.base))
+
+    collect(arguments)
+
+    def apart(v):
+        kind = type(v)
+        if kind is list or kind is tuple:
+            out = [apart(item) for item in v]
+            return v if all(a is b for a, b in zip(out, v)) else out if kind is list else tuple(out)
+        if kind is dict:
+            out = {k: apart(item) for k, item in v.items()}
+            return v if all(out[k] is item for k, item in v.items()) else out
+        if isinstance(v, np.ndarray) and id(v if v.base is None else v.base) in owners:
+            return v.copy()
+        return v
+
+    return apart(g)
+
+
 def _refuse_structure(g, x):
     from s2s.errors import NoDerivativeRuleError
     raise NoDerivativeRuleError(
