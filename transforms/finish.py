@@ -28,6 +28,14 @@ _VIEWS = frozenset({"reshape", "ravel", "view", "transpose", "swapaxes", "squeez
                     "expand_dims", "moveaxis", "atleast_1d", "atleast_2d", "atleast_3d", "asarray", "real", "imag"})
 
 
+# the runtime's helpers that may give back an argument they are given, or place it in a container they make:
+# the adjoints of a container's items, of a list's pieces, and the helpers that return their adjoint as it is
+# where it already has its shape (`unbroadcast`, `expand_reduced`, `add` of a zero)
+_PLACING = frozenset({"add", "getitem_grad", "grad_iterated", "grad_stack", "grad_concatenate", "append_grads",
+                      "append_grads_owned", "part", "array_grad", "grad_as_sequence", "grad_add_seq",
+                      "grad_mult_seq", "grad_dict_pairs", "unbroadcast", "expand_reduced"})
+
+
 def drop_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set, float64_only: bool) -> bool:
     """Replace the `finish` calls of the final `return` that the module docstring's proof covers.
 
@@ -175,7 +183,7 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
             return node.id not in seen and any(may_hold(v, seen | {node.id}) for v in values)
         if isinstance(node, ast.Call):
             helper = shapes.callee(node)
-            if not (hashable(helper) and helper in shapes.helpers):
+            if not (hashable(helper) and shapes.helpers.get(helper) in _PLACING):
                 return False
             # the arguments whose values it may place: not those it reads for their shape (`x` of getitem_grad(g,
             # x, k)), nor an index or axis
