@@ -65,10 +65,7 @@ def drop_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set, float6
             and not value.keywords and shapes.of(value) == shape
 
     def returns_itself(call):
-        if not (isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords):
-            return False
-        callee = shapes.callee(call)
-        if callee is None or not hashable(callee) or shapes.helpers.get(callee) != "finish":
+        if not _finishes(call, shapes):
             return False
         g, x = call.args
         if not (isinstance(g, ast.Name) and isinstance(x, ast.Name) and x.id in params and kinds.get(x.id) == "d"):
@@ -94,16 +91,21 @@ def drop_float_finish(fdef: ast.FunctionDef, shapes, floats: set) -> bool:
     names = shapes.python_float_names(floats)
 
     def returns_itself(call):
-        if not (isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords):
-            return False
-        callee = shapes.callee(call)
-        if callee is None or not hashable(callee) or shapes.helpers.get(callee) != "finish":
+        if not _finishes(call, shapes):
             return False
         g, x = call.args
         return isinstance(x, ast.Name) and x.id in floats and x.id in names \
             and shapes.python_number_kind(g, names) == "float"
 
     return _drop_returned(fdef, returns_itself)
+
+
+def _finishes(call, shapes) -> bool:
+    """Whether `call` is the runtime's `s2s.finish(g, x)`."""
+    if not (isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords):
+        return False
+    callee = shapes.callee(call)
+    return callee is not None and hashable(callee) and shapes.helpers.get(callee) == "finish"
 
 
 def _drop_returned(fdef, returns_itself) -> bool:

@@ -5,6 +5,8 @@ code without them, checked against central differences and autograd."""
 from __future__ import annotations
 
 import ast
+import os
+import sys
 import textwrap
 
 import numpy as np
@@ -16,6 +18,11 @@ import s2s
 from s2s import api, pipeline
 from tests.helpers_fd import check_all
 from tests.tape_text import taped
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                "benchmarks"))
+from ordinary_kinds import log_product  # noqa: E402 - the *= product of the benchmark
+from ordinary_kinds import newton_cuberoot as cube_root  # noqa: E402 - the benchmark's while loop
 
 
 def _fdef(text):
@@ -227,24 +234,6 @@ def test_while_tests_left_as_they_are(why, text):
 
 # ---- gradients: the same numbers as without the rewrite, and right ------------------------------------
 
-def product(x, r):
-    p = 1.0
-    xk = x
-    for k in range(1, 12):
-        p *= 1.0 + r * xk / k
-        xk *= x
-    return np.log(p)
-
-
-def cube_root(a):
-    x = a if a > 1.0 else 1.0
-    dx = 1.0
-    while abs(dx) > 1e-12 * abs(x):
-        dx = (x * x * x - a) / (3.0 * x * x)
-        x = x - dx
-    return x
-
-
 def indexed(x, w):
     s = 0.0
     for i in range(x.shape[0]):
@@ -280,7 +269,7 @@ def zero_trips(x, n):
 
 
 CASES = {
-    "product": (product, (0.7, 0.4), (0, 1)),
+    "product": (log_product, (0.7, 0.4), (0, 1)),
     "cube root": (cube_root, (5.0,), 0),
     "cube root below one": (cube_root, (0.3,), 0),
     "index read backwards": (indexed, (np.linspace(-1.0, 1.0, 7), 0.8), (0, 1)),
@@ -336,9 +325,9 @@ def test_user_names_like_the_rewrites_own_stay_apart():
 def test_higher_derivatives_of_loops_are_unchanged():
     # grad of grad, hessian and jacobian differentiate code made without the records
     np.testing.assert_allclose(s2s.grad(s2s.grad(cube_root))(5.0), -2.0 / 9.0 * 5.0 ** (-5.0 / 3.0), rtol=1e-8)
-    h = s2s.hessian(product, wrt=0)(0.7, 0.4)
+    h = s2s.hessian(log_product, wrt=0)(0.7, 0.4)
     eps = 1e-5
-    d = (s2s.grad(product)(0.7 + eps, 0.4) - s2s.grad(product)(0.7 - eps, 0.4)) / (2 * eps)
+    d = (s2s.grad(log_product)(0.7 + eps, 0.4) - s2s.grad(log_product)(0.7 - eps, 0.4)) / (2 * eps)
     np.testing.assert_allclose(h, d, rtol=1e-6)
 
 
