@@ -109,3 +109,19 @@ def test_higher_derivatives_of_a_function_appending_to_its_argument():
     eps = 1e-5
     want = (s2s.grad(logged)(0.7 + eps, []) - s2s.grad(logged)(0.7 - eps, [])) / (2 * eps)
     np.testing.assert_allclose(second, want, rtol=1e-6)
+
+
+def history_holding_itself(x):
+    hist = []
+    for _ in range(3):
+        x = np.sin(x) * 1.1
+        hist.append(x)
+    hist.append(hist)
+    return np.sum(x), hist
+
+
+def test_an_auxiliary_list_holding_itself():
+    want = history_holding_itself(0.7)[1]
+    aux = s2s.grad(history_holding_itself, has_aux=True)(0.7)[1]
+    assert len(aux) == 4 and aux[3] is aux
+    np.testing.assert_array_equal(aux[:3], want[:3])

@@ -175,11 +175,47 @@ def items_of_two_slices(Ws, Vs):
     return np.sum(t[0] * u[0])
 
 
-def _leaves(g):
-    if isinstance(g, list | tuple):
-        return [leaf for item in g for leaf in _leaves(item)]
-    if isinstance(g, dict):
-        return [leaf for item in g.values() for leaf in _leaves(item)]
+def zipped_products(ws, ys):
+    s = 0.0
+    for w, y in zip(ws, ys):
+        s = s + np.sum(w * y)
+    return s
+
+
+def zipped_heads(ws, ys):
+    s = 0.0
+    for w, y in zip(ws[:-1], ys[:-1]):
+        s = s + np.sum(w * y.T)
+    return s
+
+
+def zipped_with_an_array(x, ys):
+    s = 0.0
+    for w, y in zip([x], ys):
+        s = s + np.sum(w * y)
+    return s
+
+
+def beside_a_list_holding_itself(ws, meta, y):
+    s = 0.0
+    for k in range(len(ws)):
+        s = s + np.sum(ws[k] * y)
+    return s
+
+
+def _holding_itself():
+    meta = []
+    meta.append(meta)
+    return meta
+
+
+def _leaves(g, seen=None):
+    seen = set() if seen is None else seen
+    if isinstance(g, list | tuple | dict):
+        if id(g) in seen:  # (a list holding itself)
+            return []
+        seen.add(id(g))
+        return [leaf for item in (g.values() if isinstance(g, dict) else g) for leaf in _leaves(item, seen)]
     return [g]
 
 
@@ -189,6 +225,10 @@ def _leaves(g):
     (item_in_a_branch, lambda: ([[np.zeros(2), np.zeros(2)]], np.array([1.0, 2.0]), True), 0),
     (neighbour_products, lambda: ([np.ones(2), np.arange(2.0), np.arange(2.0) + 5],), 0),
     (items_of_two_slices, lambda: ([np.ones(2), np.ones(2)], [np.array([3.0, 4.0])]), (0, 1)),
+    (zipped_products, lambda: ([np.ones(3), np.ones(3)], [np.arange(3.0), np.arange(3.0) + 1]), 0),
+    (zipped_heads, lambda: ([np.ones((2, 2))] * 3, [np.arange(4.0).reshape(2, 2)] * 3), 0),
+    (zipped_with_an_array, lambda: (np.ones(3), [np.arange(3.0)]), 0),
+    (beside_a_list_holding_itself, lambda: ([np.ones(3), np.ones(3)], _holding_itself(), np.arange(3.0)), 0),
 ])
 def test_a_container_gradient_made_at_run_time_holds_no_arguments_array(f, args, wrt):
     # item adjoints added by s2s.add, placed by getitem_grad or grad_iterated, or bound in branches: the leaves

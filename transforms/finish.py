@@ -165,6 +165,8 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
         if isinstance(node, ast.Subscript):
             return may_view(node.value, seen)
         if isinstance(node, ast.Call):
+            if hashable(shapes.callee(node)) and shapes.helpers.get(shapes.callee(node)) == "as_sequence":
+                return bool(node.args) and may_view(node.args[0], seen)  # (a list or tuple is given back as it is)
             f = node.func
             name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
             if name in _VIEWS:
@@ -244,8 +246,10 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
         g = call.args[0]
         if isinstance(g, ast.Dict | ast.List | ast.Tuple):
             changed |= copy_items(g, frozenset())
-        elif isinstance(shapes.of(call.args[1]), tuple):
+        elif isinstance(shapes.of(call.args[1]), tuple):  # an array argument
             call.args[0] = copied(g)
+            if call.args[0] is g and shapes.of(g) != () and may_hold(g):  # (through `s2s.part` of a list's adjoint)
+                call.args[0] = apart(g)
             changed |= call.args[0] is not g
         elif may_hold(g):  # a container's gradient made by the runtime (`s2s.add`, `getitem_grad`): asked when it runs
             call.args[0] = apart(g)

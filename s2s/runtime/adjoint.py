@@ -177,13 +177,14 @@ def leaves_apart(g, arguments):
         False
     """
     owners = set()  # ids of the arrays owning the arguments' memory (a view's `.base` is its array's owner)
+    seen = set()  # ids of the containers walked (a list may hold itself)
 
     def collect(v):
-        if type(v) is list or type(v) is tuple:
-            for item in v:
-                collect(item)
-        elif type(v) is dict:
-            for item in v.values():
+        if type(v) is list or type(v) is tuple or type(v) is dict:
+            if id(v) in seen:
+                return
+            seen.add(id(v))
+            for item in v.values() if type(v) is dict else v:
                 collect(item)
         elif isinstance(v, np.ndarray):
             owners.add(id(v if v.base is None else v.base))

@@ -205,14 +205,17 @@ def lists_as_they_are(value):
             return v
         if id(v) in made:
             return made[id(v)]
+        if kind is list:  # (made before its items: a list may hold itself)
+            made[id(v)] = out = []
+            out.extend(kept(item) for item in v)
+            return out
+        made[id(v)] = v  # (a dict or tuple that holds itself through a list: the copy holds the original)
         if kind is dict:
             items = {k: kept(item) for k, item in v.items()}
             out = v if all(items[k] is item for k, item in v.items()) else items
         else:
             items = [kept(item) for item in v]
-            if kind is list:
-                out = items
-            elif all(a is b for a, b in zip(items, v)):
+            if all(a is b for a, b in zip(items, v)):
                 out = v
             else:
                 out = kind._make(items) if hasattr(kind, "_make") else kind(items)  # (a namedtuple: its fields)
