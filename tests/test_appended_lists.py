@@ -125,3 +125,34 @@ def test_an_auxiliary_list_holding_itself():
     aux = s2s.grad(history_holding_itself, has_aux=True)(0.7)[1]
     assert len(aux) == 4 and aux[3] is aux
     np.testing.assert_array_equal(aux[:3], want[:3])
+
+
+def appended_through_a_dict(x):
+    d = {"vals": []}
+    for _ in range(3):
+        x = np.sin(x)
+        d["vals"].append(x)
+    return np.sum(x), d
+
+
+def appended_to_a_part_of_your_own(x):  # the hint's rewrite of appended_through_a_dict
+    d = {"vals": []}
+    part = d["vals"].copy()
+    for _ in range(3):
+        x = np.sin(x)
+        part.append(x)
+    d["vals"] = part
+    return np.sum(x), d
+
+
+def test_an_update_through_a_dict_item_is_refused_in_your_words_and_the_hint_works():
+    # the refusal named `t2`, a name s2s made for `d['vals']`, and hinted `t2 = d['vals'].copy()` (helper 114)
+    with pytest.raises(s2s.UnsupportedSyntaxError) as info:
+        s2s.grad(appended_through_a_dict, has_aux=True)(0.7)
+    message = str(info.value)
+    assert "update of `d['vals']`" in message and "`part = d['vals'].copy()`" in message and "t2" not in message
+    g, aux = s2s.grad(appended_to_a_part_of_your_own, has_aux=True)(0.7)
+    want = appended_to_a_part_of_your_own(0.7)[1]
+    assert list(aux) == ["vals"]
+    _same(aux["vals"], want["vals"])
+    np.testing.assert_allclose(g, fd_grad(lambda x: appended_to_a_part_of_your_own(x)[0], (0.7,)), rtol=1e-6)

@@ -252,10 +252,16 @@ def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(
         # (an update before it held the view changes no base; one of a slice of a list changes that new list alone,
         # and an item of it read and updated is a view of the list in turn)
         if view_of is not None and updated_later(target.id) and not _list_copy(value, lists):
+            written = objects.as_written(value)
+            if _yours(pf, target.id):
+                what, hint = f"`{target.id}`", f"take a copy where the view is made: `{target.id} = {written}.copy()`"
+            else:  # (a name s2s made for `d['vals']` of `d['vals'].append(v)`: the user wrote the expression)
+                what = f"`{written}`"
+                hint = (f"update a name of your own (`part = {written}.copy()`, or a new list or array), and store it "
+                        f"back (`{written} = part`) after the updates")
             raise pf.error(ctx().unsupported,
-                           f"s2s cannot differentiate an update of `{target.id}`: it may be a view of `{view_of}`, "
-                           f"so updating it would change `{view_of}` too", s,
-                           hint=f"take a copy where the view is made: `{target.id} = {objects.as_written(value)}.copy()`")
+                           f"s2s cannot differentiate an update of {what}: it may be a view of `{view_of}`, "
+                           f"so updating it would change `{view_of}` too", s, hint=hint)
         root, seen = view_of, {view_of}  # a view of a view (np.transpose(np.reshape(x, ...))) views x too
         while root not in mutated and root in views and views[root] not in seen:
             root = views[root]
