@@ -28,12 +28,14 @@ _VIEWS = frozenset({"reshape", "ravel", "view", "transpose", "swapaxes", "squeez
                     "expand_dims", "moveaxis", "atleast_1d", "atleast_2d", "atleast_3d", "asarray", "real", "imag"})
 
 
-# the runtime's helpers that may give back an argument they are given, or place it in a container they make:
-# the adjoints of a container's items, of a list's pieces, and the helpers that return their adjoint as it is
-# where it already has its shape (`unbroadcast`, `expand_reduced`, `add` of a zero)
-_PLACING = frozenset({"add", "getitem_grad", "grad_iterated", "grad_stack", "grad_concatenate", "append_grads",
-                      "append_grads_owned", "part", "array_grad", "grad_as_sequence", "grad_add_seq",
-                      "grad_mult_seq", "grad_dict_pairs", "unbroadcast", "expand_reduced"})
+# the runtime's helpers that may give back an adjoint they are given, or place it (or pieces of it, views) in a
+# container they make, by the positions of those adjoints: the adjoints of a container's items, of a list's
+# pieces, and the helpers that return their adjoint as it is where it already has its shape (`unbroadcast`,
+# `expand_reduced`, `add` of a zero); their other arguments are read for shapes, structure or values
+_PLACING = {"add": (0, 1)} | dict.fromkeys(
+    ("getitem_grad", "grad_iterated", "grad_stack", "grad_concatenate", "append_grads", "append_grads_owned", "part",
+     "array_grad", "grad_as_sequence", "grad_add_seq", "grad_mult_seq", "grad_dict_pairs", "unbroadcast",
+     "expand_reduced"), (0,))
 
 
 def drop_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set, float64_only: bool) -> bool:
@@ -187,13 +189,8 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
             return node.id not in seen and any(may_hold(v, seen | {node.id}) for v in values)
         if isinstance(node, ast.Call):
             helper = shapes.callee(node)
-            if not (hashable(helper) and shapes.helpers.get(helper) in _PLACING):
-                return False
-            # the arguments whose values it may place: not those it reads for their shape (`x` of getitem_grad(g,
-            # x, k)), nor an index or axis
-            params, shape_only = ctx().fact(helper, "params", ()), ctx().fact(helper, "shape_only", ())
-            return any(may_hold(a, seen) for k, a in enumerate(node.args)
-                       if not (k < len(params) and (params[k] in shape_only or params[k] in ("index", "axis"))))
+            places = _PLACING.get(shapes.helpers.get(helper), ()) if hashable(helper) else ()
+            return any(may_hold(node.args[k], seen) for k in places if k < len(node.args))
         if isinstance(node, ast.List | ast.Tuple):
             return any(may_hold(e, seen) for e in node.elts)
         if isinstance(node, ast.Dict):
@@ -220,7 +217,10 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
             if isinstance(inner, ast.Dict | ast.List | ast.Tuple):
                 done |= copy_items(inner, seen | ({item.id} if isinstance(item, ast.Name) else set()))
                 continue
-            new = copied(item) if isinstance(shapes.of(item), tuple) else apart(item) if may_hold(item) else item
+            shape = shapes.of(item)
+            new = copied(item) if isinstance(shape, tuple) else item
+            if new is item and shape != () and may_hold(item):  # (a leaf made when the code runs: `s2s.part(...)`)
+                new = apart(item)
             done |= new is not item
             items[k] = new
         return done
