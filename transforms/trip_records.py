@@ -39,28 +39,18 @@ from __future__ import annotations
 import ast
 
 from .names import NameAllocator, assigned_names, loaded_names, names_in
-from .tape import idle
+from .tape import _is_pop, _is_push, idle
 from .walk import fix_locations, walk
 
 
 def _push_of(s, stack) -> str | None:
     """The name `s` pushes (`stack.append(v)`), or None."""
-    if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute) \
-            and s.value.func.attr == "append" and isinstance(s.value.func.value, ast.Name) \
-            and s.value.func.value.id == stack and len(s.value.args) == 1 and not s.value.keywords \
-            and isinstance(s.value.args[0], ast.Name):
-        return s.value.args[0].id
-    return None
+    return s.value.args[0].id if _is_push(s, stack) else None
 
 
 def _pop_of(s, stack) -> str | None:
     """The name `s` restores (`v = stack.pop()`), or None."""
-    if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
-            and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute) \
-            and s.value.func.attr == "pop" and not s.value.args and not s.value.keywords \
-            and isinstance(s.value.func.value, ast.Name) and s.value.func.value.id == stack:
-        return s.targets[0].id
-    return None
+    return s.targets[0].id if _is_pop(s, stack) else None
 
 
 def _uses_stack(node, stack) -> tuple[bool, bool, bool]:
@@ -121,39 +111,40 @@ def _is_call(node, name, nargs=None) -> bool:
         and (nargs is None or len(node.args) == nargs) and not node.keywords
 
 
-def _runs_once_per_trip(forward, backward, stores) -> str | None:
-    """How the backward loop's trips follow the loop's: "counted" (`for _ in range(trips)`, `trips` the loop's own
-    counter), "index" (`for i in reversed(range(...))` over the loop's own `for i in range(...)`), else None."""
+def _runs_once_per_trip(forward, backward, stores) -> tuple[str | None, ast.Assign | None]:
+    """How the backward loop's trips follow the loop's: ("counted", the loop's `trips = trips + 1`) for `for _ in
+    range(trips)`, ("index", None) for `for i in reversed(range(...))` over the loop's own `for i in range(...)`,
+    else (None, None)."""
     if not isinstance(backward.target, ast.Name):
-        return None
+        return None, None
     it = backward.iter
     if isinstance(forward, ast.For) and isinstance(forward.target, ast.Name) \
             and forward.target.id == backward.target.id and _is_call(it, "reversed", 1) \
             and _is_call(forward.iter, "range") and ast.dump(it.args[0]) == ast.dump(forward.iter):
-        return "index"
+        return "index", None
     counter = _counter_of(forward, stores)
     if counter is None:
-        return None
+        return None, None
     inner = it.args[0] if _is_call(it, "reversed", 1) else it
     if _is_call(inner, "range", 1) and isinstance(inner.args[0], ast.Name) \
             and inner.args[0].id == counter.targets[0].id:
-        return "counted"
-    return None
+        return "counted", counter
+    return None, None
 
 
 def _record_loop(fdef, forward, backward, stack, allocate, stores) -> bool:
     """Rewrite one pair (see the module's docstring); False, changing nothing, where it does not hold."""
     if not (isinstance(forward, ast.For | ast.While) and _plain_loop(forward) and _plain_loop(backward)):
         return False
-    how = _runs_once_per_trip(forward, backward, stores)
+    how, increment = _runs_once_per_trip(forward, backward, stores)
     if how is None:
         return False
     fb, bb = forward.body, backward.body
-    pushes = [(k, _push_of(s, stack)) for k, s in enumerate(fb) if _push_of(s, stack)]
-    pops = [(k, _pop_of(s, stack)) for k, s in enumerate(bb) if _pop_of(s, stack)]
-    if not pushes or sum(_uses_stack(s, stack)[0] for s in fb) != len(pushes) \
-            or any(_uses_stack(s, stack)[1] for s in fb) or any(_uses_stack(s, stack)[0] for s in bb) \
-            or sum(_uses_stack(s, stack)[1] for s in bb) != len(pops) \
+    pushes = [(k, v) for k, v in enumerate(_push_of(s, stack) for s in fb) if v]
+    pops = [(k, v) for k, v in enumerate(_pop_of(s, stack) for s in bb) if v]
+    forward_uses, backward_uses = [_uses_stack(s, stack) for s in fb], [_uses_stack(s, stack) for s in bb]
+    if not pushes or sum(u[0] for u in forward_uses) != len(pushes) or any(u[1] for u in forward_uses) \
+            or any(u[0] for u in backward_uses) or sum(u[1] for u in backward_uses) != len(pops) \
             or [v for _, v in pushes] != [v for _, v in reversed(pops)]:
         return False
     first = pushes[0][0]
@@ -190,7 +181,7 @@ def _record_loop(fdef, forward, backward, stack, allocate, stores) -> bool:
     fdef.body.insert(fdef.body.index(forward), ast.Assign(targets=[ast.Name(id=saved, ctx=ast.Store())],
                                                            value=ast.List(elts=[], ctx=ast.Load())))
     if how == "counted":
-        _drop_counter(fdef, forward, _counter_of(forward, stores))
+        _drop_counter(fdef, forward, increment)
     return True
 
 
