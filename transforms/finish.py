@@ -204,7 +204,7 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
                 ast.Call(func=ast.Attribute(value=g, attr="copy", ctx=ast.Load()), args=[], keywords=[]), g))
         return g
 
-    def copy_items(display, seen) -> bool:
+    def copy_items(display, seen, runtime) -> bool:
         """Each item of a dict, list or tuple display copied where it may be an argument's array, to any depth:
         through displays and names bound once to one (`ws_bar_0 = [y]` of a list of lists' gradient)."""
         done = False
@@ -215,19 +215,20 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
                     and len(bindings.get(item.id, ())) == 1:
                 inner = bindings[item.id][0]
             if isinstance(inner, ast.Dict | ast.List | ast.Tuple):
-                done |= copy_items(inner, seen | ({item.id} if isinstance(item, ast.Name) else set()))
+                done |= copy_items(inner, seen | ({item.id} if isinstance(item, ast.Name) else set()), runtime)
                 continue
             shape = shapes.of(item)
             new = copied(item) if isinstance(shape, tuple) else item
             if new is item and shape != () and may_hold(item):  # (a leaf made when the code runs: `s2s.part(...)`)
-                new = apart(item)
+                new = apart(item, runtime)
             done |= new is not item
             items[k] = new
         return done
 
-    def apart(g):
-        """`s2s.leaves_apart(g, (the arguments,))`: a container made when the code runs (`s2s.add` of item
-        adjoints, branches), whose leaves are copied there where they may share an argument's memory."""
+    def apart(g, runtime):
+        """`s2s.leaves_apart(g, (the arguments,))`, `runtime` the name the code reads the runtime by: a container
+        made when the code runs (`s2s.add` of item adjoints, branches), whose leaves are copied there where they
+        may share an argument's memory."""
         arguments = [a.arg for a in fdef.args.posonlyargs + fdef.args.args]
         return fix_locations(ast.copy_location(ast.Call(
             func=ast.Attribute(value=ast.Name(id=runtime, ctx=ast.Load()), attr="leaves_apart", ctx=ast.Load()),
@@ -235,23 +236,22 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
             keywords=[]), g))
 
     changed = False
-    runtime = None  # the name the code reads the runtime by (`s2s`)
     for call in walk(fdef.body[-1]):
         if not (isinstance(call, ast.Call) and len(call.args) == 2 and hashable(shapes.callee(call))
                 and shapes.helpers.get(shapes.callee(call)) == "finish"):
             continue
         if not (isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)):
             continue
-        runtime = call.func.value.id
+        runtime = call.func.value.id  # (`s2s` of `s2s.finish`)
         g = call.args[0]
         if isinstance(g, ast.Dict | ast.List | ast.Tuple):
-            changed |= copy_items(g, frozenset())
+            changed |= copy_items(g, frozenset(), runtime)
         elif isinstance(shapes.of(call.args[1]), tuple):  # an array argument
             call.args[0] = copied(g)
             if call.args[0] is g and shapes.of(g) != () and may_hold(g):  # (through `s2s.part` of a list's adjoint)
-                call.args[0] = apart(g)
+                call.args[0] = apart(g, runtime)
             changed |= call.args[0] is not g
         elif may_hold(g):  # a container's gradient made by the runtime (`s2s.add`, `getitem_grad`): asked when it runs
-            call.args[0] = apart(g)
+            call.args[0] = apart(g, runtime)
             changed = True
     return changed

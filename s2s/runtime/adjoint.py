@@ -190,20 +190,13 @@ def leaves_apart(g, arguments):
             owners.add(id(v if v.base is None else v.base))
 
     collect(arguments)
+    from s2s import pytree  # (the gradient's own walk: a gradient holds no list that holds itself)
 
-    def apart(v):
-        kind = type(v)
-        if kind is list or kind is tuple:
-            out = [apart(item) for item in v]
-            return v if all(a is b for a, b in zip(out, v)) else out if kind is list else tuple(out)
-        if kind is dict:
-            out = {k: apart(item) for k, item in v.items()}
-            return v if all(out[k] is item for k, item in v.items()) else out
-        if isinstance(v, np.ndarray) and id(v if v.base is None else v.base) in owners:
-            return v.copy()
-        return v
+    def apart(leaf):
+        owned = isinstance(leaf, np.ndarray) and id(leaf if leaf.base is None else leaf.base) in owners
+        return leaf.copy() if owned else leaf
 
-    return apart(g)
+    return pytree.map_leaves(apart, g)
 
 
 def _refuse_structure(g, x):
