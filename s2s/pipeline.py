@@ -29,6 +29,7 @@ from s2s.transforms import (
     lower,
     objects,
     optimize,
+    outer_sums,
     rebinding,
     records,
     refusals,
@@ -598,6 +599,8 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         fdef = optimize.optimize(fdef, OPTIMIZER, removable, adjoints, stack, context, record=show, seed_one=seed_one,
                                  user_names=low.user_names, primal=tree if form != "jvp" else None)
         if trip_tuples:  # (Python-speed rewrites of the code the NumPy path runs; numba's lowering reads the plain forms)
+            if context is not None and outer_sums.batch_outer_sums(fdef, context.shapes(fdef), context.np_name):
+                show("outer products summed after their loop", fdef)
             trip_records.record_trips(fdef, stack)
             loop_tests.inline_loop_tests(fdef)
             show("trip records", fdef)

@@ -143,14 +143,16 @@ def test_restored_items_dropped_only_where_nothing_sees_the_zero():
 def test_power_iteration_adjoints_have_shapes_and_accumulate_in_place():
     # the adjoint of a whole vector's norm, s2s.grad_norm(g, ans, w, ...) of a number g, is 0.0 or w's shape
     # (`ZeroOr`): the loop's adjoints kept their shapes (4 notes before, grad_matmul and unbroadcast kept);
-    # S_bar, made by np.outer and read after the loop by `S_bar + S_bar.T`, takes its increments in place;
+    # S_bar, a sum of np.outer over the loop's trips read after it by `S_bar + S_bar.T`, is one product after
+    # the loop (transforms/outer_sums.py);
     # a reduction of arithmetic is an array method. 15x its primal before, under 4x after
     from ordinary_wild import top_eigenvalue
     r = np.random.default_rng(0)
     args = (r.normal(size=(6, 6)), r.normal(size=6), 8)
     src = s2s.source(s2s.grad(top_eigenvalue), *args)
     assert "# s2s:" not in src and "grad_norm" not in src and "np.sum(" not in src, src
-    assert "S_bar += np.outer(" in src and "v_bar @ v" in src, src  # (np.sum(-v_bar * v / n): a dot product)
+    assert src.count("np.outer(") == 1 and "S_bar += w_bar_columns @ np.stack(rows_v)" in src, src  # (before the loop)
+    assert "v_bar @ v" in src, src  # (np.sum(-v_bar * v / n): a dot product)
     g = s2s.grad(top_eigenvalue)
     for _ in range(2):
         assert np.allclose(g(*args), fd_grad(top_eigenvalue, args, 0), rtol=1e-5, atol=1e-7)

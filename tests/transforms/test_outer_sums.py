@@ -1,0 +1,286 @@
+"""transforms/outer_sums.py (a loop's sum of outer products as one product after the loop): the rewrite,
+where the alias proof blocks it, and gradients against central differences, autograd and the code
+without it."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import textwrap
+
+import numpy as np
+import pytest
+from s2s.transforms.outer_sums import batch_outer_sums
+from s2s.transforms.specialize import Context
+
+import s2s
+from s2s import api, pipeline
+from tests.helpers_fd import check_all
+
+
+def _rewritten(text, shapes_of):
+    """`text`'s function after the rewrite, with its parameters of the given shapes (float64)."""
+    fdef = ast.parse(textwrap.dedent(text)).body[0]
+    context = Context(shapes_of, lambda n: {"np": np}.get(n, getattr(builtins, n, None)), "np",
+                      {p: "d" for p in shapes_of})
+    changed = batch_outer_sums(fdef, context.shapes(fdef), "np")
+    return changed, fdef
+
+
+def _run(fdef, *args):
+    ns = {"np": np}
+    exec(compile(ast.Module([fdef], []), "<test>", "exec"), ns)
+    return ns[fdef.name](*args)
+
+
+SUM_OF_VIEWS = """
+    def g(xs, ys):
+        A = 0.0
+        b = np.zeros(3)
+        for t in range(4):
+            v = xs[t]
+            w = ys[t] * 2.0
+            b += v
+            A += np.outer(w, v)
+        return A, b
+"""
+
+
+def test_the_sum_goes_after_the_loop_as_one_product():
+    changed, fdef = _rewritten(SUM_OF_VIEWS, {"xs": (4, 3), "ys": (4, 2)})
+    text = ast.unparse(fdef)
+    assert changed, text
+    assert "np.outer" not in text and "rows_w.append(w)" in text and "rows_v.append(v)" in text, text
+    assert "A += w_columns @ np.stack(rows_v)" in text, text
+    r = np.random.default_rng(0)
+    xs, ys = r.normal(size=(4, 3)), r.normal(size=(4, 2))
+    A, b = _run(fdef, xs, ys)
+    np.testing.assert_allclose(A, sum(np.outer(2.0 * ys[t], xs[t]) for t in range(4)), rtol=1e-13)
+    np.testing.assert_allclose(b, xs.sum(axis=0), rtol=1e-13)
+
+
+BLOCKED = {
+    "the vector's array is changed in place later in the loop": """
+        def g(xs, ys):
+            A = 0.0
+            buf = np.zeros(3)
+            for t in range(4):
+                v = buf
+                w = ys[t] * 2.0
+                A += np.outer(w, v)
+                buf += xs[t]
+            return A
+    """,
+    "changed in place through a view of it": """
+        def g(xs, ys):
+            A = 0.0
+            buf = np.zeros((2, 3))
+            for t in range(4):
+                v = buf[0]
+                w = ys[t] * 2.0
+                A += np.outer(w, v)
+                buf[0, 1] += xs[t, 1]
+            return A
+    """,
+    "changed in place through a list that holds it": """
+        def g(xs, ys):
+            A = 0.0
+            buf = np.zeros(3)
+            held = [buf]
+            for t in range(4):
+                v = held[0]
+                w = ys[t] * 2.0
+                A += np.outer(w, v)
+                buf += xs[t]
+            return A
+    """,
+    "changed in place under another name": """
+        def g(xs, ys):
+            A = 0.0
+            buf = np.zeros(3)
+            for t in range(4):
+                v = buf
+                other = v
+                w = ys[t] * 2.0
+                A += np.outer(w, v)
+                other *= 0.5
+                other += xs[t]
+            return A
+    """,
+    "changed in place by out=": """
+        def g(xs, ys):
+            A = 0.0
+            buf = np.zeros(3)
+            for t in range(4):
+                v = buf
+                w = ys[t] * 2.0
+                A += np.outer(w, v)
+                np.add(buf, xs[t], out=buf)
+            return A
+    """,
+    "a call of the user's that may change its argument": """
+        def g(xs, ys):
+            A = 0.0
+            for t in range(4):
+                v = xs[t] * 1.0
+                w = ys[t] * 2.0
+                A += np.outer(w, v)
+                helper(v)
+            return A
+    """,
+    "the loop reads its partial sums": """
+        def g(xs, ys):
+            A = 0.0
+            s = 0.0
+            for t in range(4):
+                v = xs[t] * 1.0
+                w = ys[t] * 2.0
+                A += np.outer(w, v)
+                s = s + np.sum(A)
+            return A, s
+    """,
+    "a trip may stop early": """
+        def g(xs, ys):
+            A = 0.0
+            for t in range(4):
+                v = xs[t] * 1.0
+                w = ys[t] * 2.0
+                if t == 2:
+                    break
+                A += np.outer(w, v)
+            return A
+    """,
+}
+
+
+@pytest.mark.parametrize("why", sorted(BLOCKED))
+def test_left_as_it_is(why):
+    changed, fdef = _rewritten(BLOCKED[why], {"xs": (4, 3), "ys": (4, 2)})
+    assert not changed, ast.unparse(fdef)
+
+
+def test_a_vector_bound_again_between_two_sums_is_listed_at_each_binding():
+    changed, fdef = _rewritten("""
+        def g(xs, ys):
+            A = 0.0
+            B = 0.0
+            for t in range(4):
+                v = xs[t] * 1.0
+                w = ys[t] * 2.0
+                A += np.outer(w, v)
+                v = v * v
+                B += np.outer(w, v)
+            return A, B
+    """, {"xs": (4, 3), "ys": (4, 2)})
+    text = ast.unparse(fdef)
+    assert changed and text.count("np.outer") == 1, text  # (B's sum reads another v: left in the loop)
+    r = np.random.default_rng(1)
+    xs, ys = r.normal(size=(4, 3)), r.normal(size=(4, 2))
+    A, B = _run(fdef, xs, ys)
+    np.testing.assert_allclose(A, sum(np.outer(2.0 * ys[t], xs[t]) for t in range(4)), rtol=1e-13)
+    np.testing.assert_allclose(B, sum(np.outer(2.0 * ys[t], xs[t] ** 2) for t in range(4)), rtol=1e-13)
+
+
+# ---- gradients of programs whose code gets the rewrite ----------------------------------------------
+
+def rnn(W, U, b, xs):
+    h = np.zeros_like(b)
+    hs = []
+    for t in range(xs.shape[0]):
+        h = np.tanh(W @ xs[t] + U @ h + b)
+        hs.append(h)
+    return np.sum(np.stack(hs) ** 2)
+
+
+def _step(W, U, x, h):
+    h = np.tanh(W @ x + U @ h)
+    return h, np.sum(h)
+
+
+def rnn_step_helper(W, U, xs):
+    h = np.zeros(W.shape[0])
+    total = 0.0
+    for t in range(len(xs)):
+        h, y = _step(W, U, xs[t], h)
+        total = total + y * y
+    return total
+
+
+def state_updated_in_place(W, xs):
+    h = np.zeros(W.shape[1])
+    total = 0.0
+    for t in range(xs.shape[0]):
+        h[0] = xs[t, 0]
+        h[1:] = 0.5 * h[1:] + xs[t, 1:]
+        total = total + np.sum(np.tanh(W @ h))
+    return total
+
+
+def gram_sum(xs, A):
+    S = np.zeros((A.shape[0], A.shape[0]))
+    for t in range(xs.shape[0]):
+        v = np.tanh(A @ xs[t])
+        S = S + np.outer(v, v)
+    return np.sum(S * S)
+
+
+def _rnn_args(r, T=5, n=4, d=3, dtype=np.float64):
+    return [a.astype(dtype) for a in (r.normal(size=(n, d)) * 0.5, r.normal(size=(n, n)) * 0.4,
+                                      r.normal(size=n) * 0.1, r.normal(size=(T, d)))]
+
+
+CASES = {
+    "rnn": (rnn, _rnn_args(np.random.default_rng(2)), (0, 1, 2, 3)),
+    "rnn with a step helper": (rnn_step_helper, [a for i, a in enumerate(_rnn_args(np.random.default_rng(3)))
+                                                 if i != 2], (0, 1, 2)),
+    "state updated in place": (state_updated_in_place, [np.random.default_rng(4).normal(size=(3, 4)),
+                                                        np.random.default_rng(5).normal(size=(6, 4))], (0, 1)),
+    "gram sum": (gram_sum, [np.random.default_rng(6).normal(size=(5, 3)),
+                            np.random.default_rng(7).normal(size=(4, 3)) * 0.5], (0, 1)),
+}
+
+
+def _plain_gradient(f, args, wrt):
+    """The gradient from the code without the rewrite (what `compile=True` lowers for numba)."""
+    names = pipeline._wrt_names(f, wrt)
+    gen = pipeline.derivative_code(f, names, "grad", True, api._scalar_params(f, args), api._shaped_params(f, args))
+    out = gen.bind(f).fn(*args)
+    return out[1] if gen.returns_value else out
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradients(name):
+    f, args, wrt = CASES[name]
+    got = check_all(f, args, wrt=wrt, use_autograd=name != "state updated in place")  # (autograd: no h[0] = ...)
+    for g, w in zip(got, _plain_gradient(f, args, wrt)):
+        assert type(g) is type(w) and g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+
+
+def test_the_rnn_code_sums_its_outer_products_after_the_loop():
+    src = s2s.source(s2s.grad(rnn, wrt=(0, 1, 2)), *CASES["rnn"][1])
+    assert "np.outer" not in src and src.count("@ np.stack(rows_") == 2, src
+
+
+def test_a_state_changed_in_place_is_taped_as_copies_and_listed_too():
+    # (the forward loop's `h[0] = ...` copies h where the backward sweep reads earlier values: the tape's arrays
+    # are never changed, and the backward loop changes only its own adjoint arrays)
+    src = s2s.source(s2s.grad(state_updated_in_place, wrt=(0, 1)), *CASES["state updated in place"][1])
+    assert "np.outer" not in src and "rows_h.append(h)" in src, src
+
+
+def test_float32_gradients_stay_float32():
+    args = _rnn_args(np.random.default_rng(8), dtype=np.float32)
+    got = s2s.grad(rnn, wrt=(0, 1))(*args)
+    wide = s2s.grad(rnn, wrt=(0, 1))(*[a.astype(np.float64) for a in args])
+    for g, w in zip(got, wide):
+        assert g.dtype == np.float32
+        np.testing.assert_allclose(g, w, rtol=2e-4, atol=1e-5)
+
+
+def test_no_trips_leave_the_sum_zero():
+    W, U, b, xs = _rnn_args(np.random.default_rng(9))
+    g = s2s.grad(rnn_step_helper, wrt=(0, 1))
+    g(W, U, xs)  # (made for these shapes first, then called with no steps)
+    gW, gU = g(W, U, xs[:0])
+    assert np.all(gW == 0.0) and np.all(gU == 0.0)
