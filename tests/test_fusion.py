@@ -215,3 +215,30 @@ def test_a_later_backward_loop_over_the_same_counter_does_not_stop_fusion(seed):
     check_all(variance, (x,), wrt=0)
     src = _source(variance, (x,), 0)
     assert src.count("reversed(range(") == 1 and src.count("for i in range(") == 2, src
+
+
+# ---- after fusing, the placeholders the tape needed go, and the loop's shapes are known ------------------
+def softmax_policy(theta, feats, actions):
+    total = 0.0
+    for t in range(feats.shape[0]):
+        logits = feats[t] @ theta
+        logits = logits - logits.max()
+        p = np.exp(logits)
+        p = p / p.sum()
+        total += np.log(p[actions[t]])
+    return -total
+
+
+def test_a_fused_loop_needs_no_placeholders_and_keeps_its_shapes():
+    r = np.random.default_rng(6)
+    args = (r.normal(size=(5, 3)) * 0.3, r.normal(size=(9, 5)), r.integers(0, 3, 9))
+    check_all(softmax_policy, args, wrt=0)
+    src = _source(softmax_policy, args, 0)
+    assert "= None" not in src, src  # (`i = p = t3 = ... = None` read nothing: every trip binds them first)
+    # so the loop's names have shapes: the sum's broadcast adjoint of a NumPy number goes, theta's outer
+    # products are one product after the loop
+    assert "broadcast_to" not in src and "np.outer" not in src and "@ np.stack(rows_" in src, src
+    f32 = tuple(a.astype(np.float32) if a.dtype == float else a for a in args)
+    g = s2s.grad(softmax_policy)(*f32)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, s2s.grad(softmax_policy)(*args), rtol=1e-4, atol=1e-5)

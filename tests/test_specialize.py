@@ -601,3 +601,54 @@ def test_a_broadcast_number_scaled_is_one_full_array(dtype):
     np.testing.assert_allclose(gc, want[1], rtol=tol, atol=tol)
     if dtype == np.float64:
         check_all(_mean_forms, (x, 0.7), wrt=(0, 1))
+
+
+# ---- a number's broadcast beside an array of its shape ------------------------------------------------
+@pytest.mark.parametrize("number, dropped", [
+    ("a @ x", True),  # a NumPy float: NumPy promotes it as the 0-d array it broadcast from
+    ("-(a @ x) / 3.0", True),
+    ("np.exp(2.0)", True),
+    ("a.sum()", True),
+    ("2.0", False),  # a Python float: a float32 array plus it stays float32, plus the broadcast is float64
+    ("c * 2.0", False),  # (c, a parameter: maybe a Python float)
+])
+def test_a_number_broadcast_beside_an_array_of_its_shape(number, dropped):
+    import ast
+    import builtins
+    import textwrap
+
+    from s2s.transforms.specialize import Context, _drop_broadcast_beside_its_shape
+    fdef = ast.parse(textwrap.dedent(f"""
+        def f(a, x, c):
+            g = {number}
+            t = a + np.broadcast_to(g, (3,))
+            return t
+    """)).body[0]
+    context = Context({"a": (3,), "x": (3,), "c": ()}, lambda n: {"np": np}.get(n, getattr(builtins, n, None)), "np",
+                      {"a": "f", "x": "f", "c": "d"})
+    changed = _drop_broadcast_beside_its_shape(fdef, context.shapes(fdef))  # (the rule alone: others have theirs)
+    assert changed == dropped, ast.unparse(fdef)
+    assert ("broadcast_to" not in ast.unparse(fdef)) == dropped
+
+
+def test_reductions_written_as_methods_have_their_functions_shapes():
+    import ast
+    import builtins
+    import textwrap
+
+    from s2s.transforms.specialize import Context
+    fdef = ast.parse(textwrap.dedent("""
+        def f(z, k):
+            a = z.max(axis=1, keepdims=True)
+            b = z.sum()
+            c = z.mean(axis=0)
+            d = k.sum(axis=1)
+            e = z.std(1)
+            return a, b, c, d, e
+    """)).body[0]
+    context = Context({"z": (4, 3), "k": (4, 3)}, lambda n: {"np": np}.get(n, getattr(builtins, n, None)), "np",
+                      {"z": "d", "k": "l"})
+    shapes = context.shapes(fdef)
+    values = {s.targets[0].id: s.value for s in fdef.body[:-1]}
+    assert {n: shapes.of(v) for n, v in values.items()} == {"a": (4, 1), "b": (), "c": (3,), "d": (4,), "e": (4,)}
+    assert [shapes.real(values[n]) for n in "abcde"] == [True, True, True, False, True]  # (k: an int array)

@@ -285,7 +285,7 @@ def _source(name, wrt=None):
 def test_local_state_keeps_the_specialised_path():
     src = _source("rnn_local")
     assert "unbroadcast" not in src and "grad_matmul" not in src
-    assert "np.outer(" in src
+    assert "np.outer(" not in src and "@ np.stack(rows_h)" in src  # (the outer products: one product after the loop)
     # t = Wh @ h is read by the backward sweep only for its shape: not on the tape
     assert len(taped(src)) == 1
 
@@ -457,6 +457,9 @@ def test_folded_negations_give_the_general_codes_numbers_exactly(name):
     args = make(_rng(2))
     src = _source(name)
     assert "+ -" not in src
+    if name == "rnn_local":  # (its sum of outer products over trips is one product after the loop: another order)
+        np.testing.assert_allclose(s2s.grad(f, wrt=wrt)(*args), s2s.derivative(f, wrt=wrt)(*args), rtol=1e-13)
+        return
     np.testing.assert_array_equal(s2s.grad(f, wrt=wrt)(*args), s2s.derivative(f, wrt=wrt)(*args))
 
 

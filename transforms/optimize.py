@@ -88,7 +88,7 @@ from .seed import fold_unit_seed
 from .shapes import Keyed, Seq
 from .shifts import drop_shift_adjoints
 from .simplify import simplify
-from .tape import drop_unread_list_pops, drop_unread_restores, recompute_from_restored, recompute_index_arithmetic
+from .tape import drop_dead_placeholders, drop_unread_list_pops, drop_unread_restores, recompute_from_restored, recompute_index_arithmetic
 from .walk import walk
 from .zeros import drop_zero_accumulations
 
@@ -292,6 +292,7 @@ def fusion_step(c: Code) -> Code:
     if c.shapes is not None and fuse_independent_trips(c.fdef, c.stack, c.inferred, specialize._pure,
                                                        c.shapes.np_name):
         c.fdef = eliminate_dead_code(c.fdef, c.removable)
+        drop_dead_placeholders(c.fdef)  # (the values the fused loop pushed before binding them)
         c.inferred = c.shapes.shapes(c.fdef)
     return c
 

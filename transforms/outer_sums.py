@@ -40,10 +40,12 @@ __all__ = ["batch_outer_sums"]
 # NumPy functions whose result is always a new array (given no `out=`)
 _NEW_ARRAY_FUNCTIONS = (np.outer, np.dot, np.matmul, np.zeros, np.ones, np.full, np.empty, np.eye, np.zeros_like,
                         np.ones_like, np.full_like, np.stack, np.concatenate, np.sum, np.mean, np.prod, np.max,
-                        np.min, np.where, np.clip, np.copy, np.tensordot, np.einsum, np.cumsum)
+                        np.min, np.where, np.clip, np.copy, np.tensordot, np.cumsum)  # (not einsum: 'ii->i' is a view)
 # methods that change an array (or list) in place
 _CHANGING_METHODS = {"fill", "sort", "put", "resize", "itemset", "partition", "setfield", "byteswap", "setflags",
                      "at"}
+# NumPy functions that change their first argument in place (`np.copyto(dst, src)`)
+_CHANGING_FUNCTIONS = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis", "shuffle"}
 _BUILTINS = {*BUILTINS_WRITTEN, "enumerate", "float", "int", "abs", "bool"}  # (the function binds none of these)
 _READING_METHODS = {"copy", "sum", "mean", "max", "min", "prod", "dot", "reshape", "ravel", "transpose", "astype",
                     "flatten", "squeeze", "item", "tolist", "conj", "conjugate", "var", "std", "cumsum", "clip",
@@ -116,7 +118,7 @@ def _batch(loop: ast.For, shapes, np_name, flows, names):
             continue  # (the loop reads its partial sums, or binds the name otherwise)
         if not all(_one_vector(n, shapes) for n in (u, v)):
             continue
-        if any(flows.sources(n.id) & flows.sources(m) for n in (u, v) for m in changed_in_place if m != total):
+        if any(flows.sources(n.id) & flows.sources(m) for n in (u, v) for m in changed_in_place):
             continue
         accepted.append((i, s, total, u, v))
     if not accepted:
@@ -219,7 +221,7 @@ def _changed_in_place(loop, shapes):
             for k in node.keywords:
                 if k.arg == "out" or k.arg is None:
                     out |= {n.id for n in walk(k.value) if isinstance(n, ast.Name)}
-            if isinstance(f, ast.Attribute) and f.attr in _CHANGING_METHODS:
+            if isinstance(f, ast.Attribute) and (f.attr in _CHANGING_METHODS or f.attr in _CHANGING_FUNCTIONS):
                 out |= _roots(f.value) | {n.id for a in node.args[:1] for n in walk(a) if isinstance(n, ast.Name)}
             elif isinstance(f, ast.Attribute) and f.attr in _LIST_METHODS | {"pop", "remove", "clear", "reverse"}:
                 continue  # (a list's change: no array has these methods, and the arrays a list holds stay as they are)

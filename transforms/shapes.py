@@ -466,6 +466,10 @@ def _plain(fact, counter=None):
     return fact
 
 
+# the reductions transforms/reduction_methods.py writes as array methods (`z.max(axis=1)`)
+_REDUCTION_METHODS = ("sum", "mean", "max", "min", "prod", "var", "std")
+
+
 class ZeroOr:
     """A name's fact where it holds either the zero adjoint 0.0 or an array of `shape` (an adjoint started
     at 0.0 before a loop, `c_bar = 0.0`, that the loop's first trip makes an array). Read as unknown,
@@ -1556,6 +1560,12 @@ class Shapes:
             return True  # (a Generator's float64 draw)
         if isinstance(node, ast.Call) and self._array_copy(node):
             return self.real(node.func.value, reals)
+        method = self._method_reduction(node) if isinstance(node, ast.Call) else None
+        if method is not None:  # (`z.max(axis=1)` as np.max(z, axis=1))
+            as_function = ast.Call(func=node.func, args=method[1], keywords=node.keywords)
+            return (not node.keywords or self.fact(method[0], "reduction")
+                    and {k.arg for k in node.keywords} <= {"axis", "keepdims"}) \
+                and self._real_call(method[0], as_function, reals)
         if isinstance(node, ast.Call) and not node.keywords:
             return self._real_call(self.callee(node), node, reals)
         return False
@@ -2169,6 +2179,10 @@ class Shapes:
             return self._arr(f.value, env)  # an array of known shape converted (`(y == k).astype(float)`)
         if self._array_copy(node, env):
             return self._arr(f.value, env)  # (`u_bar[1:-1].copy()`: the setitem adjoint's saved slice)
+        method = self._method_reduction(node, env)
+        if method is not None:  # (`z.max(axis=1)`: np.max(z, axis=1)'s shape)
+            shape = self.fact(method[0], "result_shape", None)
+            return None if shape is None else shape(Site(self, method[1], {k.arg: k.value for k in node.keywords}, env))
         draw = self._random_draw(node, env)
         if draw is not None:
             return draw
@@ -2197,6 +2211,17 @@ class Shapes:
                 out = out.shape if type(out) is ZeroOr else _array(out)
                 return ZeroOr(out) if out is not None and out != () else None
         return shape(Site(self, args, kw, env))
+
+    def _method_reduction(self, node, env=None):
+        """(the NumPy function, its arguments) of `x.sum(axis=1)`, a reduction of an array `x` of known shape
+        written as its method (transforms/reduction_methods.py writes them so): those of `np.sum(x, axis=1)`,
+        which calls that method; else None."""
+        f = node.func
+        if not (isinstance(f, ast.Attribute) and f.attr in _REDUCTION_METHODS and self._is_array_expr(f.value, env)
+                and not any(isinstance(a, ast.Starred) for a in node.args)
+                and all(k.arg is not None for k in node.keywords)):
+            return None
+        return getattr(np, f.attr), [f.value, *node.args]
 
     def _array_copy(self, node, env=None) -> bool:
         """Whether `node` is `a.copy()` of an array expression `a` (a copy of the same shape and dtype)."""

@@ -347,13 +347,44 @@ def _broadcast_operands(fdef, shapes, ops):
 
 def _drop_broadcast_beside_its_shape(fdef, shapes) -> bool:
     """`e op np.broadcast_to(g, S)` (op elementwise, either side) becomes `e op g` where e's shape is S and g is
-    an array (not a number: `np.broadcast_to` of a Python float is a float64 array, `e op 2.0` keeps e's dtype)."""
+    an array, or a number that is certainly NumPy's (`p_bar @ p`): NumPy promotes its scalars as the 0-d arrays
+    they broadcast from. Not a Python float: `np.broadcast_to(2.0, S)` is a float64 array, where `e op 2.0`
+    keeps a float32 e's dtype."""
+    defs = None
     for node, field, call, other in _broadcast_operands(fdef, shapes, _ELEMENTWISE):
         full, inner = shapes.of(call), shapes.of(call.args[0])
-        if isinstance(full, tuple) and isinstance(inner, tuple) and inner != () and shapes.of(other) == full \
-                and shapes.of(node) == full:
-            setattr(node, field, call.args[0])
-            return True
+        if not (isinstance(full, tuple) and isinstance(inner, tuple) and shapes.of(other) == full
+                and shapes.of(node) == full):
+            continue
+        if inner == ():
+            defs = _single_defs(fdef) if defs is None else defs
+            if not (shapes.real(call.args[0]) and _numpy_number(call.args[0], shapes, defs)):
+                continue
+        setattr(node, field, call.args[0])
+        return True
+    return False
+
+
+def _numpy_number(node, shapes, defs, depth=0) -> bool:
+    """Whether `node`, a number, is certainly a NumPy scalar (or 0-d array), never a Python number: a product
+    `@` of arrays, a ufunc's result, a reduction by a NumPy function or an array's method, arithmetic with one
+    such operand, a name bound once to one."""
+    if depth > 8:
+        return False
+    if isinstance(node, ast.Name):
+        stmt = defs.get(node.id)
+        return stmt is not None and _numpy_number(stmt.value, shapes, defs, depth + 1)
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, ast.USub | ast.UAdd) and _numpy_number(node.operand, shapes, defs, depth + 1)
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.MatMult):
+            return all(_array_shape(shapes.of(side)) for side in (node.left, node.right))
+        return isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div) and \
+            any(_numpy_number(side, shapes, defs, depth + 1) for side in (node.left, node.right))
+    if isinstance(node, ast.Call):  # (a ufunc gives NumPy's numbers, of Python's too: `np.exp(2.0)`)
+        callee = shapes.callee(node)
+        return isinstance(callee, np.ufunc) or shapes._method_reduction(node) is not None \
+            or callee is not None and shapes.fact(callee, "reduction") and getattr(callee, "__module__", "") == "numpy"
     return False
 
 

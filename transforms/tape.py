@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 
-from . import annotations
+from . import annotations, dce
 from .names import assigned_names, loaded_names
 from .walk import fix_locations, parent_map, walk
 
@@ -371,6 +371,27 @@ def _assigned_before_read(fdef):
                         out.add(t.id)
                         break
     return out
+
+
+def drop_dead_placeholders(fdef: ast.FunctionDef) -> bool:
+    """The names of the tape's placeholder `t = t2 = None` that nothing reads before binding them again go
+    (the loop that pushed them fused with its backward loop, without a tape: transforms/fusion.py); returns
+    whether any went. A name bound to None alone there reads as neither an array nor real to the shapes pass.
+
+        >>> # i = p = t3 = None; for t in range(n): t3 = X[t]; ...   ->   for t in range(n): t3 = X[t]; ...
+    """
+    live, changed, body = None, False, []
+    for s in fdef.body:
+        if _is_placeholder(s):
+            live = dce.live_after(fdef) if live is None else live
+            kept = [t for t in s.targets if t.id in live[id(s)]]
+            changed |= len(kept) != len(s.targets)
+            s.targets = kept
+            if not kept:
+                continue
+        body.append(s)
+    fdef.body = body
+    return changed
 
 
 def _drop_idle_placeholders(fdef, stack, unpushed, bound_first):

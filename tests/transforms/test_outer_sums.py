@@ -118,6 +118,37 @@ BLOCKED = {
                 np.add(buf, xs[t], out=buf)
             return A
     """,
+    "changed in place by np.copyto": """
+        def g(xs, ys):
+            A = 0.0
+            buf = np.zeros(3)
+            for t in range(4):
+                v = buf
+                w = ys[t] * 2.0
+                A += np.outer(w, v)
+                np.copyto(buf, xs[t])
+            return A
+    """,
+    "the vector is a view of the sum itself": """
+        def g(xs, ys):
+            A = np.zeros((2, 3))
+            v = A[0]
+            for t in range(4):
+                w = ys[t] * 2.0
+                A += np.outer(w, v)
+            return A
+    """,
+    "the vector may be a view einsum gives": """
+        def g(xs, ys):
+            A = 0.0
+            M = np.zeros((3, 3))
+            for t in range(4):
+                v = np.einsum("ii->i", M)
+                w = ys[t] * 2.0
+                A += np.outer(w, v)
+                M += np.outer(xs[t], xs[t])
+            return A
+    """,
     "a call of the user's that may change its argument": """
         def g(xs, ys):
             A = 0.0
