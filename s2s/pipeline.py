@@ -23,6 +23,7 @@ from s2s.transforms import (
     contexts,
     defaults,
     exits,
+    finish,
     generators,
     item_reads,
     loop_tests,
@@ -601,6 +602,10 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         if trip_tuples:  # (Python-speed rewrites of the code the NumPy path runs; numba's lowering reads the plain forms)
             if context is not None and outer_sums.batch_outer_sums(fdef, context.shapes(fdef), context.np_name):
                 show("outer products summed after their loop", fdef)
+            if context is not None and finish.drop_container_finish(
+                    fdef, context.shapes(fdef), context.kinds,
+                    {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} - set(low.user_names)):
+                show("container gradients returned as made", fdef)
             trip_records.record_trips(fdef, stack)
             loop_tests.inline_loop_tests(fdef)
             show("trip records", fdef)

@@ -272,3 +272,61 @@ def test_the_runtime_finish_of_a_container_is_the_container_of_its_leaves_finish
     assert got["W"] is not view and got["W"].flags.writeable
     nested = finish([[W * 2, b * 2], (W * 3, b * 3)], [(W, b), [W, b]])
     assert type(nested[0]) is tuple and type(nested[1]) is list
+
+
+# ---- a list, tuple or dict argument's gradient given as a display of adjoints of its own ----------------
+def mlp_layers(Ws, bs, X):
+    h = X
+    for W, b in zip(Ws, bs):
+        h = np.tanh(h @ W + b)
+    return np.sum(h ** 2)
+
+
+def mlp_dict(p, X):
+    return np.sum(np.tanh(np.tanh(X @ p["W1"] + p["b1"]) @ p["W2"]) ** 2)
+
+
+def _layers(r, kind=list, dtype=np.float64):
+    Ws = kind(r.normal(size=s).astype(dtype) for s in ((3, 4), (4, 2)))
+    bs = kind(r.normal(size=n).astype(dtype) for n in (4, 2))
+    return Ws, bs, r.normal(size=(5, 3)).astype(dtype)
+
+
+@pytest.mark.parametrize("kind", [list, tuple])
+def test_a_list_or_tuple_gradient_of_adjoints_of_its_own_is_returned_as_made(kind):
+    Ws, bs, X = _layers(np.random.default_rng(7), kind)
+    src = s2s.source(s2s.grad(mlp_layers, wrt=(0, 1)), Ws, bs, X)
+    assert "s2s.finish(" not in src and src.count("s2s.as_container_of(") == 2, src
+    gWs, gbs = s2s.grad(mlp_layers, wrt=(0, 1))(Ws, bs, X)
+    want = s2s.derivative(mlp_layers, wrt=(0, 1))(Ws, bs, X)
+    assert type(gWs) is kind and type(gbs) is kind
+    for got, expected in zip((*gWs, *gbs), (*want[0], *want[1])):
+        assert got.flags.writeable and got.dtype == np.float64
+        np.testing.assert_allclose(got, expected, rtol=1e-13)
+    eps, W0 = 1e-6, np.array(Ws[0])
+    up, down = W0.copy(), W0.copy()
+    up[1, 2] += eps
+    down[1, 2] -= eps
+    numeric = (mlp_layers([up, Ws[1]], bs, X) - mlp_layers([down, Ws[1]], bs, X)) / (2 * eps)
+    assert abs(gWs[0][1, 2] - numeric) < 1e-6 * max(1.0, abs(numeric))
+
+
+def test_a_dict_gradient_is_a_display_in_the_arguments_key_order():
+    r = np.random.default_rng(8)
+    p = {"W2": r.normal(size=(4, 2)), "b1": r.normal(size=4), "W1": r.normal(size=(3, 4))}
+    X = r.normal(size=(5, 3))
+    src = s2s.source(s2s.grad(mlp_dict), p, X)
+    assert "s2s.finish(" not in src, src
+    got = s2s.grad(mlp_dict)(p, X)
+    assert list(got) == list(p)  # (the argument's order, as finish gives it)
+    want = s2s.derivative(mlp_dict)(p, X)
+    for k in p:
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-13)
+
+
+def test_a_float32_list_keeps_finish():
+    Ws, bs, X = _layers(np.random.default_rng(9), list, np.float32)
+    src = s2s.source(s2s.grad(mlp_layers, wrt=(0, 1)), Ws, bs, X)
+    assert "as_container_of" not in src, src
+    gWs, gbs = s2s.grad(mlp_layers, wrt=(0, 1))(Ws, bs, X)
+    assert all(g.dtype == np.float32 for g in (*gWs, *gbs))

@@ -414,3 +414,44 @@ def test_list_arguments_run_hot_while_their_structure_is_the_key():
     Ws.append(r.normal(size=(2, 2)))  # the caller's list grown in place: its structure is not the key's
     bs.append(r.normal(size=2))
     assert len(g(Ws, bs, x)[0]) == 3
+
+
+def layered(params, x):
+    h = x
+    for W, b in params["layers"]:
+        h = np.tanh(W @ h + b)
+    return np.sum(h ** 2) * params["scale"]
+
+
+def test_nested_containers_are_tested_inline_item_by_item():
+    # the hot code tests a small container's structure written out (type, length, keys in order, each leaf's
+    # type, shape and dtype), exactly where argshapes.structure_key would equal the key
+    from s2s.argshapes import structure_key
+    r = np.random.default_rng(6)
+    params = {"layers": [(r.normal(size=(3, 3)), r.normal(size=3)), (r.normal(size=(2, 3)), r.normal(size=2))],
+              "scale": 0.5}
+    x = r.normal(size=3)
+    g = s2s.grad(layered)
+    g(params, x)
+    assert _hot(g)
+    others = [
+        {"scale": 0.5, "layers": params["layers"]},  # the keys in another order
+        {"layers": [tuple(params["layers"][0]), list(params["layers"][1])], "scale": 0.5},  # a tuple become a list
+        {"layers": params["layers"], "scale": 1},  # an int where a float was
+        {"layers": params["layers"], "scale": np.float64(0.5)},
+        {"layers": [params["layers"][0], (params["layers"][1][0].astype(np.float32), params["layers"][1][1])],
+         "scale": 0.5},
+        {"layers": params["layers"][:1], "scale": 0.5},
+        params,
+    ]
+    for other in others:
+        assert (structure_key(other) == structure_key(params)) == (other is params)
+        got = g(other, x)
+        want = s2s.grad(layered, optimize=False)(other, x)
+        assert list(got) == list(want) and type(got["scale"]) is type(want["scale"])
+        for (gW, gb), (wW, wb) in zip(got["layers"], want["layers"]):
+            assert gW.dtype == wW.dtype
+            np.testing.assert_allclose(gW, wW, rtol=1e-5)
+            np.testing.assert_allclose(gb, wb, rtol=1e-5)
+        assert type(got["layers"]) is type(other["layers"])
+        assert [type(p) for p in got["layers"]] == [type(p) for p in other["layers"]]

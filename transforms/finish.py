@@ -14,14 +14,15 @@ dropped:
 from __future__ import annotations
 
 import ast
+import copy
 
 import numpy as np
 
 from .context import ctx
-from .shapes import hashable
+from .shapes import Keyed, Seq, hashable
 from .walk import fix_locations, walk
 
-__all__ = ["copy_argument_views", "drop_finish", "drop_float_finish"]
+__all__ = ["copy_argument_views", "drop_container_finish", "drop_finish", "drop_float_finish"]
 
 # methods and NumPy functions that may give a view of their array (its memory, not a new array)
 _VIEWS = frozenset({"reshape", "ravel", "view", "transpose", "swapaxes", "squeeze", "flatten_view", "diagonal",
@@ -45,6 +46,88 @@ def drop_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set, float6
     """
     if not float64_only or not fdef.body or not isinstance(fdef.body[-1], ast.Return):
         return False
+    own = _own_adjoints(fdef, shapes, made_up)
+
+    def returns_itself(call):
+        if not _finishes(call, shapes):
+            return False
+        g, x = call.args
+        return isinstance(g, ast.Name) and isinstance(x, ast.Name) and x.id in own.params \
+            and kinds.get(x.id) == "d" and own(g, shapes.of(x))
+
+    return _drop_returned(fdef, returns_itself)
+
+
+def drop_container_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set) -> bool:
+    """`s2s.finish([W_bar, W2_bar], Ws)` of the final `return`, a list or tuple argument's gradient given as a
+    display of adjoints each of which the module docstring's proof covers for its item (a float64 array of
+    the item's shape), becomes `s2s.as_container_of(Ws, [W_bar, W2_bar])`: the list, or a tuple where `Ws`
+    is one, which is what `finish` returns there; a dict argument's, `{'W': W_bar, ...}` in the argument's key
+    order. Made only in the code the NumPy path runs (numba's lowering reads `finish`). Returns whether anything
+    changed."""
+    if not fdef.body or not isinstance(fdef.body[-1], ast.Return):
+        return False
+    own = _own_adjoints(fdef, shapes, made_up)
+    # names bound once, at the top level, to `s2s.grad_iterated(display, x)`: a list's or tuple's `display` itself
+    stores = {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1
+    iterated = {}
+    for s in fdef.body:
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and stores.get(s.targets[0].id) == 1 and isinstance(s.value, ast.Call) and len(s.value.args) == 2 \
+                and not s.value.keywords and isinstance(s.value.args[0], ast.List | ast.Tuple) \
+                and isinstance(s.value.args[1], ast.Name) and hashable(shapes.callee(s.value)) \
+                and shapes.helpers.get(shapes.callee(s.value)) == "grad_iterated":
+            iterated[s.targets[0].id] = {s.value.args[1].id: s.value.args[0]}
+
+    class Drop(ast.NodeTransformer):
+        changed = False
+
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if not _finishes(node, shapes):
+                return node
+            g, x = node.args
+            if not (isinstance(x, ast.Name) and x.id in own.params):
+                return node
+            shape, kind = shapes.of(x), kinds.get(x.id)
+            if isinstance(g, ast.Name) and isinstance(shape, Seq):
+                g = iterated.get(g.id, {}).get(x.id, g)  # (`Ws_bar = s2s.grad_iterated([W_bar, W2_bar], Ws)`)
+            if isinstance(g, ast.List | ast.Tuple) and isinstance(shape, Seq) and isinstance(kind, Seq) \
+                    and len(g.elts) == len(shape.items) == len(kind.items) \
+                    and all(k == "d" and own(e, s) for e, s, k in zip(g.elts, shape.items, kind.items)):
+                self.changed = True
+                items = ast.List(elts=g.elts, ctx=ast.Load())
+                helper = ast.Attribute(value=copy.deepcopy(node.func.value), attr="as_container_of", ctx=ast.Load())
+                return ast.Call(func=helper, args=[x, items], keywords=[])
+            if isinstance(g, ast.Dict) and isinstance(shape, Keyed) and isinstance(kind, Keyed) \
+                    and all(isinstance(k, ast.Constant) for k in g.keys):
+                given = {k.value: v for k, v in zip(g.keys, g.values)}
+                facts, dtypes = dict(shape.items), dict(kind.items)
+                if len(given) == len(g.keys) and set(given) == set(facts) == set(dtypes) \
+                        and all(dtypes[k] == "d" and own(given[k], facts[k]) for k in facts):
+                    self.changed = True
+                    return ast.Dict(keys=[ast.Constant(k) for k, _ in shape.items],
+                                    values=[given[k] for k, _ in shape.items])
+            return node
+
+    drop = Drop()
+    fdef.body[-1] = drop.visit(fdef.body[-1])
+    if drop.changed:
+        read = {n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        fdef.body = [s for s in fdef.body if not (isinstance(s, ast.Assign) and len(s.targets) == 1
+                                                  and isinstance(s.targets[0], ast.Name)
+                                                  and s.targets[0].id in iterated and s.targets[0].id not in read)]
+        fix_locations(fdef)
+    return drop.changed
+
+
+def _own_adjoints(fdef, shapes, made_up):
+    """`own(g, shape)`: whether `g` is a name made up for an adjoint, every binding of which makes a new real
+    array of `shape` (or updates it in place), so that `finish` gives it back as it is for a float64 array of
+    that shape; `own.params`, the function's parameters."""
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
     stores = {}
     for node in walk(fdef):
@@ -60,25 +143,23 @@ def drop_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: set, float6
     def new_array(value, shape):
         if isinstance(value, ast.BinOp | ast.UnaryOp):
             return shapes.of(value) == shape and shapes.real(value)
-        if isinstance(value, ast.Call) and ctx().fact(shapes.callee(value), "reduction") \
+        if isinstance(value, ast.Call) and (ctx().fact(shapes.callee(value), "reduction")
+                                            or shapes._method_reduction(value) is not None) \
                 and all(k.arg in ("axis", "keepdims") for k in value.keywords):
             return shapes.of(value) == shape and shapes.real(value)  # (an array: the shape is not ())
         return isinstance(value, ast.Call) and shapes.callee(value) is np.zeros and len(value.args) == 1 \
             and not value.keywords and shapes.of(value) == shape
 
-    def returns_itself(call):
-        if not _finishes(call, shapes):
+    def own(g, shape):
+        if not isinstance(g, ast.Name):
             return False
-        g, x = call.args
-        if not (isinstance(g, ast.Name) and isinstance(x, ast.Name) and x.id in params and kinds.get(x.id) == "d"):
-            return False
-        shape = shapes.of(x)
         values = bindings.get(g.id, [])
         return isinstance(shape, tuple) and shape != () and g.id in made_up and g.id not in params \
             and values and len(values) == len(stores.get(g.id, ())) \
             and any(v is not None for v in values) and all(v is None or new_array(v, shape) for v in values)
 
-    return _drop_returned(fdef, returns_itself)
+    own.params = params
+    return own
 
 
 def drop_float_finish(fdef: ast.FunctionDef, shapes, floats: set) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from s2s.runtime.adjoint import (  # noqa: F401
     add,
+    as_container_of,
     finish,
     leaves_apart,
     part,

@@ -117,6 +117,12 @@ def _own(g, x) -> bool:
 _FLOAT64, _FLOAT32 = np.float64, np.float32
 
 
+def as_container_of(x, items):
+    """`items`, the gradients of the items of the list or tuple argument `x`, each already its item's own (a
+    float64 array of its shape), as `finish(items, x)` gives them: the list, or a tuple where `x` is one."""
+    return items if type(x) is list else tuple(items)
+
+
 def finish(g, x):
     """Turn an accumulated adjoint into a gradient shaped like the argument `x`."""
     if type(x) is float or type(x) is int:  # the common scalar cases, first and fast
