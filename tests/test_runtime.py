@@ -250,3 +250,18 @@ def test_power_term_is_zero_where_its_factor_is_and_its_derivatives_match_differ
                                (rt.power_term(c, x, y + h) - rt.power_term(c, x, y - h)) / (2 * h), rtol=1e-6)
     assert rt.power_term_dy(2.0, -1.0, 2.0) == 0.0 and rt.power_term_dy(0.0, 2.0, 1.0) == 0.0
     assert rt.power_term_dy(2.0, 3.0, 2.0) == pytest.approx(2.0 * 9.0 * np.log(3.0), rel=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize("seed_type", [float, np.float64, np.float32])
+def test_the_whole_array_norms_fast_adjoint_is_the_general_one_bit_for_bit(dtype, seed_type):
+    # grad_norm's fast path (ord and axis None, an ndarray, NumPy-float norm) against the broadcast arithmetic
+    from s2s.runtime.reductions import expand_reduced, grad_norm
+    r = np.random.default_rng(3)
+    for x in (r.normal(size=7).astype(dtype), r.normal(size=(3, 2)).astype(dtype), np.zeros(4, dtype)):
+        ans, g = np.linalg.norm(x), seed_type(0.37)
+        n = expand_reduced(ans, x, None, False)
+        want = expand_reduced(g, x, None, False) * x / np.where(n == 0, 1, n)
+        got = grad_norm(g, ans, x, None, None, False)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)

@@ -1098,6 +1098,11 @@ class Shapes:
         counter's known range that is not empty is left with the facts at its body's end (`v = 0.0` before
         it and an array after its first trip is an array after it)."""
         entry = state
+        counter = head[1] if head is not None and type(head[1]) is Counted else None
+        if counter is not None and isinstance(counter.span, range) and not counter.span:
+            # (a range known empty here, `range(len(seq))` of the empty list a loop starts from: no trip runs, and
+            # an item of the empty list read in it would stand for every shape; its reads keep other visits' facts)
+            return self._flow_block(s.orelse, state)
         for _ in range(12):
             end = self._flow_block(s.body, self._record_head(s, head, state))
             joined = _join_states(entry, end, self.lost, s)
@@ -1152,7 +1157,8 @@ class Shapes:
     def _appends_per_trip(self, body, name):
         """How many items `body` appends to the list `name` each time it runs: one per `name.append(v)` at its
         top level, and the trips times the count of a `for` loop's body over a known range it cannot leave early;
-        None where anything else mentions `name` (a pop, a branch, a loop of unknown trips)."""
+        none for a statement that only reads it; None where anything else mentions `name` (a pop, a branch, a loop
+        of unknown trips)."""
         count = 0
         for t in body:
             step = _list_step(t, {name})
@@ -1161,6 +1167,9 @@ class Shapes:
                     return None
                 count += 1
             elif any(isinstance(n, ast.Name) and n.id == name for n in walk(t)):
+                if not any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == name
+                           for n in walk(t)):
+                    continue  # (read alone, `seq = s2s.as_sequence(L)`: an appended list's reads cannot change it)
                 bounds = self._range_bounds(t.iter) if isinstance(t, ast.For) and not t.orelse \
                     and not self._leaves_early(t) else None
                 inner = self._appends_per_trip(t.body, name) if bounds is not None else None
@@ -1995,6 +2004,10 @@ class Shapes:
         return shape is not None and shape != ()
 
     def _subscript(self, node, env):
+        if isinstance(node.value, ast.Name) and node.value.id in self.local:
+            fact = self._name_fact(node.value, env)  # (`seq[k]` of a list whose items all have one shape)
+            if type(fact) is ListOf and not isinstance(node.slice, ast.Slice) and self._int_index(node.slice):
+                return fact.item
         base = self.of(node.value, env)
         if isinstance(base, Seq | Keyed):
             return self._item(base, node.slice, env)

@@ -1050,12 +1050,16 @@ def setitem_grads(site):
 
 def iterated(site):
     """s2s.as_sequence(x), what `for v in x` runs over: x itself where x is an array (of at least one axis), a
-    tuple, or a list no one changes."""
+    tuple, or a list no one changes; of a list appended to in a loop whose items all have one shape, a
+    `ListOf` that shape (its items read by an int index have it)."""
     if site.nargs != 1:
         return None
     items = site.items(0)
     if items is not None:
         return Seq(items)
+    item = site.listed(0)
+    if item is not None:
+        return ListOf(item)
     x = site.shape(0)
     return x if _array(x) and x != () else None
 
