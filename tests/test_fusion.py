@@ -13,6 +13,7 @@ from tape_text import backward_loops
 import s2s
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+from ordinary import softmax_policy  # noqa: E402  (a fused loop whose shapes the tape's placeholders hid)
 from ordinary_kinds import huber_rows_f32 as rows_with_branch  # noqa: E402  (a loss summed over rows, a branch each)
 
 
@@ -218,17 +219,6 @@ def test_a_later_backward_loop_over_the_same_counter_does_not_stop_fusion(seed):
 
 
 # ---- after fusing, the placeholders the tape needed go, and the loop's shapes are known ------------------
-def softmax_policy(theta, feats, actions):
-    total = 0.0
-    for t in range(feats.shape[0]):
-        logits = feats[t] @ theta
-        logits = logits - logits.max()
-        p = np.exp(logits)
-        p = p / p.sum()
-        total += np.log(p[actions[t]])
-    return -total
-
-
 def test_a_fused_loop_needs_no_placeholders_and_keeps_its_shapes():
     r = np.random.default_rng(6)
     args = (r.normal(size=(5, 3)) * 0.3, r.normal(size=(9, 5)), r.integers(0, 3, 9))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import os
+import sys
 import textwrap
 
 import numpy as np
@@ -14,8 +16,12 @@ from s2s.transforms.outer_sums import batch_outer_sums
 from s2s.transforms.specialize import Context
 
 import s2s
-from s2s import api, pipeline
 from tests.helpers_fd import check_all
+from tests.plain_code import plain_gradient
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                "benchmarks"))
+from ordinary_kinds import rnn_stacked as rnn  # noqa: E402 - the benchmark's RNN, its states stacked
 
 
 def _rewritten(text, shapes_of):
@@ -214,15 +220,6 @@ def test_a_vector_bound_again_between_two_sums_is_listed_at_each_binding():
 
 # ---- gradients of programs whose code gets the rewrite ----------------------------------------------
 
-def rnn(W, U, b, xs):
-    h = np.zeros_like(b)
-    hs = []
-    for t in range(xs.shape[0]):
-        h = np.tanh(W @ xs[t] + U @ h + b)
-        hs.append(h)
-    return np.sum(np.stack(hs) ** 2)
-
-
 def _step(W, U, x, h):
     h = np.tanh(W @ x + U @ h)
     return h, np.sum(h)
@@ -271,19 +268,11 @@ CASES = {
 }
 
 
-def _plain_gradient(f, args, wrt):
-    """The gradient from the code without the rewrite (what `compile=True` lowers for numba)."""
-    names = pipeline._wrt_names(f, wrt)
-    gen = pipeline.derivative_code(f, names, "grad", True, api._scalar_params(f, args), api._shaped_params(f, args))
-    out = gen.bind(f).fn(*args)
-    return out[1] if gen.returns_value else out
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_gradients(name):
     f, args, wrt = CASES[name]
     got = check_all(f, args, wrt=wrt, use_autograd=name != "state updated in place")  # (autograd: no h[0] = ...)
-    for g, w in zip(got, _plain_gradient(f, args, wrt)):
+    for g, w in zip(got, plain_gradient(f, args, wrt)):
         assert type(g) is type(w) and g.dtype == w.dtype
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
 

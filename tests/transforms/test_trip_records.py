@@ -15,8 +15,8 @@ from s2s.transforms.loop_tests import inline_loop_tests
 from s2s.transforms.trip_records import record_trips
 
 import s2s
-from s2s import api, pipeline
 from tests.helpers_fd import check_all
+from tests.plain_code import plain_gradient
 from tests.tape_text import taped
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -280,19 +280,11 @@ CASES = {
 }
 
 
-def _plain_gradient(f, args, wrt):
-    """The gradient from the code without trip records (what `compile=True` lowers for numba)."""
-    names = pipeline._wrt_names(f, wrt)
-    gen = pipeline.derivative_code(f, names, "grad", True, api._scalar_params(f, args), api._shaped_params(f, args))
-    out = gen.bind(f).fn(*args)
-    return out[1] if gen.returns_value else out
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_gradients_are_those_of_the_code_without_records(name):
     f, args, wrt = CASES[name]
     got = check_all(f, args, wrt=wrt)
-    want = _plain_gradient(f, args, wrt)
+    want = plain_gradient(f, args, wrt)
     for g, w in zip(got if isinstance(wrt, tuple) else (got,), want if isinstance(wrt, tuple) else (want,)):
         assert type(g) is type(w)
         np.testing.assert_array_equal(g, w)
