@@ -23,14 +23,12 @@ from s2s.transforms import (
     contexts,
     defaults,
     exits,
-    finish,
     generators,
     item_reads,
     loop_tests,
     lower,
     objects,
     optimize,
-    outer_sums,
     rebinding,
     records,
     refusals,
@@ -377,6 +375,7 @@ OPTIMIZER = [
     ("products: shared factors, number factors, cheaper order", optimize.products_step),
     ("notes on what shapes blocked", optimize.explain_step),
     ("reductions of arrays as methods", optimize.methods_step),
+    ("NumPy path: outer products after their loop, container gradients as made", optimize.numpy_path_step),
 ]
 # 5. "derivative": codegen compiles the function (s2s/codegen.py).
 
@@ -598,14 +597,9 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         # s2s.grad never passes the seed: its code may take it for the number 1.0 (transforms/seed.py)
         seed_one = fdef.args.kwonlyargs[-1].arg if form == "grad" and fdef.args.kwonlyargs else None
         fdef = optimize.optimize(fdef, OPTIMIZER, removable, adjoints, stack, context, record=show, seed_one=seed_one,
-                                 user_names=low.user_names, primal=tree if form != "jvp" else None)
+                                 user_names=low.user_names, primal=tree if form != "jvp" else None,
+                                 numpy_path=trip_tuples)
         if trip_tuples:  # (Python-speed rewrites of the code the NumPy path runs; numba's lowering reads the plain forms)
-            if context is not None and outer_sums.batch_outer_sums(fdef, context.shapes(fdef), context.np_name):
-                show("outer products summed after their loop", fdef)
-            if context is not None and finish.drop_container_finish(
-                    fdef, context.shapes(fdef), context.kinds,
-                    {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} - set(low.user_names)):
-                show("container gradients returned as made", fdef)
             trip_records.record_trips(fdef, stack)
             loop_tests.inline_loop_tests(fdef)
             show("trip records", fdef)

@@ -22,7 +22,7 @@ from .context import ctx
 from .shapes import Keyed, Seq, hashable
 from .walk import fix_locations, walk
 
-__all__ = ["copy_argument_views", "drop_container_finish", "drop_finish", "drop_float_finish"]
+__all__ = ["copy_argument_views", "drop_container_finish", "drop_finish", "drop_float_finish", "returns_container_displays"]
 
 # methods and NumPy functions that may give a view of their array (its memory, not a new array)
 _VIEWS = frozenset({"reshape", "ravel", "view", "transpose", "swapaxes", "squeeze", "flatten_view", "diagonal",
@@ -122,6 +122,15 @@ def drop_container_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: s
                                                   and s.targets[0].id in iterated and s.targets[0].id not in read)]
         fix_locations(fdef)
     return drop.changed
+
+
+def returns_container_displays(fdef: ast.FunctionDef) -> bool:
+    """Whether the final `return` may hold a `finish` call `drop_container_finish` rewrites: one of a list, tuple or
+    dict display, or of a name (the cheap test before shapes are inferred)."""
+    last = fdef.body[-1] if fdef.body else None
+    return isinstance(last, ast.Return) and any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "finish" and len(n.args) == 2
+        and isinstance(n.args[0], ast.List | ast.Tuple | ast.Dict | ast.Name) for n in walk(last))
 
 
 def _own_adjoints(fdef, shapes, made_up):

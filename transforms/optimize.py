@@ -50,8 +50,12 @@ order they run, under the names `s2s show --stages` prints; in that order they d
    the cheaper order, a product computed before read from its name (`transforms/products.py`), and the
    transpose of a matrix symmetric by construction read as the matrix (`transforms/symmetric.py`).
 10. For shape-specialised code, a `# s2s: ... kept: shape of t unknown (line N: ...)`
-    note above each statement that still calls a shape helper says why; last, NumPy's
+    note above each statement that still calls a shape helper says why; NumPy's
     reductions of arrays are written as array methods (`transforms/reduction_methods.py`).
+11. Last, in the shape-specialised code the NumPy path runs (not the code numba's lowering reads): a
+    loop's sum of outer products is one matrix product after it (`transforms/outer_sums.py`), and a
+    list, tuple or dict argument's gradient, a display of float64 adjoints of its own, is returned as
+    made (`finish.drop_container_finish`).
 
 The activity analysis (no adjoint for what needs none), the to-be-recorded
 analysis (tape only overwritten values the backward sweep reads) and the
@@ -70,7 +74,7 @@ from .container_adjoints import split_container_adjoints
 from .copyprop import propagate_copies
 from .dce import eliminate_dead_code
 from .extremes import split_extreme_ties
-from .finish import copy_argument_views, drop_finish, drop_float_finish
+from .finish import copy_argument_views, drop_container_finish, drop_finish, drop_float_finish, returns_container_displays
 from .fusion import fuse_independent_trips
 from .index_adjoints import accumulate_index_adjoints
 from .invariants import hoist_loop_invariants
@@ -81,6 +85,7 @@ from .list_adjoints import pop_owned_list_adjoints
 from .merge import merge_number_temporaries
 from .negations import spread_number_negations
 from .normalisation import normalisation_adjoints
+from .outer_sums import batch_outer_sums, sums_outer_products
 from .products import products
 from .reduction_methods import reads_a_reduction, reductions_as_methods
 from .reuse import reuse_dead_operands
@@ -106,6 +111,7 @@ class Code:
     seed_one: str | None = None  # the seed keyword, where every caller leaves it at 1.0 (s2s.grad's code)
     user_names: frozenset = frozenset()  # names in the user's function (the others are made up)
     primal: ast.FunctionDef | None = None  # the lowered primal program the code was made from (reverse mode)
+    numpy_path: bool = False  # the code s2s.grad runs with NumPy (not lowered for numba, not differentiated again)
 
 
 def simplify_step(c: Code) -> Code:
@@ -356,6 +362,21 @@ def methods_step(c: Code) -> Code:
     return c
 
 
+def numpy_path_step(c: Code) -> Code:
+    """In the shape-specialised code the NumPy path runs: a loop's sum of outer products as one product after
+    it (transforms/outer_sums.py); a list, tuple or dict argument's gradient, a display of float64 adjoints of
+    their own, returned as made (finish.drop_container_finish). numba's lowering reads the plain forms."""
+    if not c.numpy_path or c.shapes is None:
+        return c
+    if sums_outer_products(c.fdef) and batch_outer_sums(c.fdef, c.inferred or c.shapes.shapes(c.fdef),
+                                                         c.shapes.np_name):
+        c.inferred = c.shapes.shapes(c.fdef)
+    if c.shapes.float64_only and returns_container_displays(c.fdef):  # (finish casts a float32 term to float64)
+        made_up = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
+        drop_container_finish(c.fdef, c.inferred or c.shapes.shapes(c.fdef), c.shapes.kinds, made_up)
+    return c
+
+
 def _unread_index_reads(fdef) -> bool:
     """Whether some top-level `t = a[i]` binds a name nothing reads (the cheap test before inferring shapes)."""
     reads = {n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
@@ -371,7 +392,8 @@ def _mentions(fdef, name):
 
 def optimize(fdef: ast.FunctionDef, steps, removable: set[str] = frozenset(), adjoints: set[str] = frozenset(),
              stack: str | None = None, shapes: specialize.Context | None = None, record=None,
-             seed_one: str | None = None, user_names=frozenset(), primal=None) -> ast.FunctionDef:
+             seed_one: str | None = None, user_names=frozenset(), primal=None, numpy_path: bool = False) \
+        -> ast.FunctionDef:
     """Apply the clean-up `steps` in order, (name, step) pairs of the step functions above (the list the
     pipeline runs is `s2s.pipeline.OPTIMIZER`); the function computes the same values afterwards.
 
@@ -396,7 +418,7 @@ def optimize(fdef: ast.FunctionDef, steps, removable: set[str] = frozenset(), ad
     """
     # (the tape's `stack = []` is removable too: dead-code elimination drops it once no push or pop is left)
     c = Code(fdef, set(removable) | ({stack} if stack else set()), set(adjoints), stack, shapes, seed_one=seed_one,
-             user_names=frozenset(user_names), primal=primal)
+             user_names=frozenset(user_names), primal=primal, numpy_path=numpy_path)
     for name, step in steps:
         c = step(c)
         if record is not None:

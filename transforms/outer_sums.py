@@ -35,7 +35,7 @@ import numpy as np
 from .names import BUILTINS_WRITTEN, NameAllocator, load, names_in
 from .walk import fix_locations, walk
 
-__all__ = ["batch_outer_sums"]
+__all__ = ["batch_outer_sums", "sums_outer_products"]
 
 # NumPy functions whose result is always a new array (given no `out=`)
 _NEW_ARRAY_FUNCTIONS = (np.outer, np.dot, np.matmul, np.zeros, np.ones, np.full, np.empty, np.eye, np.zeros_like,
@@ -61,8 +61,7 @@ def batch_outer_sums(fdef: ast.FunctionDef, shapes, np_name: str = "np") -> bool
 
     `shapes` are the shapes inferred over `fdef`. Returns whether anything changed.
     """
-    if not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "outer"
-               for n in walk(fdef)):
+    if not sums_outer_products(fdef):
         return False
     if any(isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.Global | ast.Nonlocal)
            for n in walk(fdef) if n is not fdef):
@@ -87,6 +86,12 @@ def batch_outer_sums(fdef: ast.FunctionDef, shapes, np_name: str = "np") -> bool
     if changed:
         fix_locations(fdef)
     return changed
+
+
+def sums_outer_products(fdef: ast.FunctionDef) -> bool:
+    """Whether `fdef` calls some `.outer` inside a `for` loop (the cheap test before shapes are inferred)."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "outer"
+               for loop in walk(fdef) if isinstance(loop, ast.For) for n in walk(loop))
 
 
 def _blocks(fdef):
