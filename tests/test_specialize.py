@@ -652,3 +652,37 @@ def test_reductions_written_as_methods_have_their_functions_shapes():
     values = {s.targets[0].id: s.value for s in fdef.body[:-1]}
     assert {n: shapes.of(v) for n, v in values.items()} == {"a": (4, 1), "b": (), "c": (3,), "d": (4,), "e": (4,)}
     assert [shapes.real(values[n]) for n in "abcde"] == [True, True, True, False, True]  # (k: an int array)
+
+
+@pytest.mark.parametrize("g, kind, dropped", [
+    ("-a.sum()", "d", True),  # a number into float64 arrays: the same float64 arithmetic
+    ("-a.sum()", "f", False),  # into float32 arrays: float32 arithmetic with a number, float64 with the broadcast
+    ("a[0] * a", "f", True),  # an array of the target's shape: the same either way
+])
+def test_a_broadcast_added_in_place_into_its_shape(g, kind, dropped):
+    import ast
+    import builtins
+    import textwrap
+
+    from s2s.transforms.specialize import Context, drop_broadcasts_into_place
+    fdef = ast.parse(textwrap.dedent(f"""
+        def f(a, A):
+            A = A * 1.0
+            for k in range(2):
+                t = np.broadcast_to({g}, (3,))
+                A[k] += t
+            return A
+    """)).body[0]
+    context = Context({"a": (3,), "A": (2, 3)}, lambda n: {"np": np}.get(n, getattr(builtins, n, None)), "np",
+                      {"a": kind, "A": kind})
+    changed = drop_broadcasts_into_place(fdef, context.shapes(fdef), context.float64_only)
+    assert changed == dropped, ast.unparse(fdef)
+    assert ("broadcast_to" not in ast.unparse(fdef)) == dropped
+    if dropped:
+        ns = {"np": np}
+        exec(compile(ast.Module([fdef], []), "<test>", "exec"), ns)
+        a, A = np.arange(3.0).astype(kind), np.ones((2, 3), kind)
+        want = A.copy()
+        for k in range(2):
+            want[k] += np.broadcast_to(eval(g, {"a": a}), (3,))
+        np.testing.assert_array_equal(ns["f"](a, A), want)

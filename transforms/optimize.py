@@ -315,6 +315,9 @@ def late_step(c: Code) -> Code:
             c.inferred = c.shapes.shapes(c.fdef)
         split_extreme_ties(c.fdef, c.inferred, c.shapes.np_name)
         shapes = c.shapes.shapes(c.fdef)
+        if _mentions(c.fdef, "broadcast_to") and \
+                specialize.drop_broadcasts_into_place(c.fdef, shapes, c.shapes.float64_only):
+            shapes = c.shapes.shapes(c.fdef)
         reuse_dead_operands(c.fdef, shapes, made_up, c.shapes.float64_only)
         drop_finish(c.fdef, shapes, c.shapes.kinds, made_up, c.shapes.float64_only)
         floats = {p for p in c.shapes.numbers if c.shapes.kinds.get(p) == "d"} | ({c.seed_one} if c.seed_one else set())

@@ -365,6 +365,43 @@ def _drop_broadcast_beside_its_shape(fdef, shapes) -> bool:
     return False
 
 
+def drop_broadcasts_into_place(fdef: ast.FunctionDef, shapes: Shapes, float64: bool) -> bool:
+    """`t = np.broadcast_to(g, S)` followed at once by `A[k] += t` (`-= *= /=`), `t` read nowhere else and `A[k]`
+    of the shape S, becomes `A[k] += g`: an update in place broadcasts `g` to its target's shape itself and keeps
+    the target's dtype either way. Where `g` is a number, only in code whose floating arguments are all float64
+    (`float64`): a float32 target plus a Python float adds in float32, plus the float64 broadcast in float64.
+    Returns whether anything changed.
+
+        t11_bar = np.broadcast_to(-g.sum(axis=0), (2,))       ->    log_sig_bar[k] += -g.sum(axis=0)
+        log_sig_bar[k] += t11_bar
+    """
+    loads, stores = name_counts(fdef)
+    changed = False
+    for block in statement_lists(fdef):
+        code = [s for s in block if type(s).__name__ != "Comment"]
+        for first, second in zip(code, code[1:]):
+            if not (isinstance(first, ast.Assign) and len(first.targets) == 1 and isinstance(first.targets[0], ast.Name)
+                    and isinstance(second, ast.AugAssign) and isinstance(second.op, _ELEMENTWISE)
+                    and isinstance(second.value, ast.Name) and second.value.id == first.targets[0].id):
+                continue
+            name, call = first.targets[0].id, first.value
+            if not (isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords
+                    and shapes.callee(call) is np.broadcast_to and loads.get(name) == 1 and stores.get(name) == 1
+                    and not any(isinstance(n, ast.Name) and n.id == name for n in walk(second.target))):
+                continue
+            full, g = shapes.of(call), call.args[0]
+            inner = shapes.of(g)
+            if not (_array_shape(full) and shapes.of(second.target) == full and isinstance(inner, tuple)
+                    and shapes.real(g) and shapes.real(second.target) and (float64 or _array_shape(inner))):
+                continue
+            second.value = g
+            del block[next(k for k, s in enumerate(block) if s is first)]
+            changed = True
+    if changed:
+        fix_locations(fdef)
+    return changed
+
+
 def _numpy_number(node, shapes, defs, depth=0) -> bool:
     """Whether `node`, a number, is certainly a NumPy scalar (or 0-d array), never a Python number: a product
     `@` of arrays, a ufunc's result, a reduction by a NumPy function or an array's method, arithmetic with one
