@@ -208,3 +208,26 @@ def test_a_state_made_with_a_dtype_keyword_is_real_and_its_unread_loss_is_not_co
     assert got.dtype == np.float32
     want = s2s.derivative(_state_in_float32)(W.astype(float), xs.astype(float))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def row_means(W, x):
+    s = 0.0
+    for i in range(W.shape[0]):
+        s = s + np.mean(W[i] * x[i])
+    return s
+
+
+def test_a_mean_of_mixed_precision_keeps_the_wider_arithmetic():
+    # (helper 118) the mean's adjoint was a Python number times W's float32 row: x's float64 gradient rounded to
+    # float32. A number stands for the broadcast only where every array argument has one floating dtype
+    r = np.random.default_rng(0)
+    W, x = r.normal(size=(4, 3)).astype(np.float32), r.normal(size=(4, 3))
+    got = s2s.grad(row_means, wrt=1)(W, x)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, W.astype(np.float64) / 3, rtol=1e-15, atol=1e-17)
+    x32 = x.astype(np.float32)  # one dtype: the number stays a number, and the gradient float32
+    src = s2s.source(s2s.grad(row_means, wrt=1), W, x32)
+    assert "expand_reduced" not in src and "broadcast_to" not in src, src
+    g32 = s2s.grad(row_means, wrt=1)(W, x32)
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, W / 3, rtol=1e-6)

@@ -114,14 +114,46 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
         shapes = ctx.shapes(fdef)
     if _calls(fdef, "expand_reduced"):
         for _ in range(16):
-            # (no np.float64 wrapper: the general code keeps float32 data's adjoints float32 too)
-            if not keep_reduced_scalars(fdef, shapes):
+            # (no np.float64 wrapper: the general code keeps float32 data's adjoints float32 too; only where every
+            # array is of one floating dtype: helper 118's `np.mean(W[i] * x[i])`, W float32 and x float64)
+            if not (_one_precision(fdef, ctx) and keep_reduced_scalars(fdef, shapes)):
                 break
             shapes = ctx.shapes(fdef)
             rewrite_helpers(fdef, shapes, ctx.np_name, ctx.float64_only)
         if expand_as_broadcast(fdef, shapes, ctx.np_name, ctx.float64_only):
             shapes = ctx.shapes(fdef)
     return fdef, pure_names(fdef, shapes, stack), shapes
+
+
+_DTYPE_CHARS = {"float16": "e", "half": "e", "float32": "f", "single": "f", "float64": "d", "double": "d",
+                "float_": "d", "longdouble": "g"}
+
+
+def _one_precision(fdef: ast.FunctionDef, ctx: Context) -> bool:
+    """Whether every real array the code makes is of the one floating dtype of its arguments: their floating
+    leaves all of one dtype, no integer array among them (an int64 array and float32 data make float64), and
+    no other dtype named in the code (`np.float64(...)`, `.astype(float)`, `dtype=` of anything but that
+    dtype or an array's `.dtype`). Then a Python number in place of a broadcast of it in one array's dtype
+    gives the same dtype as the broadcast against any other array."""
+    weak = ctx.numbers | {a.arg for a in fdef.args.kwonlyargs}  # (Python numbers, the seed: they keep a dtype)
+    kinds = {p: k for p, k in ctx.kinds.items() if p not in weak}
+    floats = set(_leaves(kinds.values())) & set("efdg")
+    if len(floats) > 1 or any(isinstance(k, str) and k in "biuc" and _has_array(ctx.params.get(p))
+                              or not isinstance(k, str) and set(_leaves([k])) - set("efdg")
+                              for p, k in kinds.items()):
+        return False
+    kind = next(iter(floats), "d")
+    named = [n for n in walk(fdef) if isinstance(n, ast.Attribute) and n.attr in _DTYPE_CHARS]
+    if any(_DTYPE_CHARS[n.attr] != kind for n in named):
+        return False
+    given = [k.value for n in walk(fdef) if isinstance(n, ast.Call) for k in n.keywords if k.arg == "dtype"]
+    given += [a for n in walk(fdef) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+              and n.func.attr == "astype" for a in n.args[:1]]
+    return all(isinstance(v, ast.Attribute) and (v.attr in _DTYPE_CHARS or v.attr == "dtype") for v in given)
+
+
+def _has_array(shape) -> bool:
+    return not (isinstance(shape, tuple) and shape == ())
 
 
 def drop_known_counts(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
