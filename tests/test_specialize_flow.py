@@ -662,6 +662,25 @@ def test_a_list_adjoint_of_its_own_is_popped_in_place():
     np.testing.assert_array_equal(grad(W, xs), s2s.derivative(sums_of_states)(W, xs))
 
 
+def concatenated_heads(W, X):
+    outs = []
+    for k in range(W.shape[0]):
+        outs.append(np.tanh(X @ W[k]))
+    return np.sum(np.concatenate(outs, axis=1) ** 2)
+
+
+def test_a_concatenated_lists_adjoint_is_popped_in_place_too():
+    # (np.concatenate's adjoint, s2s.grad_concatenate, makes a new list of the pieces, as np.stack's does)
+    r = _rng(11)
+    W, X = r.normal(size=(3, 4, 2)), r.normal(size=(5, 4))
+    src = s2s.source(s2s.grad(concatenated_heads), W, X)
+    assert "s2s.append_grads_owned(outs_bar)" in src, src
+    grad = s2s.grad(concatenated_heads)
+    first = check_all(concatenated_heads, (W, X))
+    np.testing.assert_array_equal(grad(W, X), first)
+    np.testing.assert_allclose(grad(W, X), s2s.derivative(concatenated_heads)(W, X), rtol=1e-13)
+
+
 def robust_rows(w, X, y):
     total = 0.0
     for i in range(X.shape[0]):

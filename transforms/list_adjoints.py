@@ -11,7 +11,8 @@ for a local name bound only to
 
 - `0.0` (the zero adjoint),
 - `s2s.array_grad(g, L)` of an `L` the shapes pass knows to be a list or tuple (the helper then makes a new
-  list, or gives 0.0), `s2s.grad_stack(g, L, axis)` (a new list of the pieces, or 0.0), and
+  list, or gives 0.0), `s2s.grad_stack(g, L, axis)` and `s2s.grad_concatenate(g, L, axis)` (a new list of the
+  pieces, or 0.0), and
 - `L_bar, v = s2s.append_grads(L_bar)` (its list: a new one),
 
 and read nowhere but as the argument of those `append_grads` calls (no copy of it under another name, no
@@ -91,7 +92,8 @@ def _fresh(stmt, name, shapes) -> bool:
     value = stmt.value
     if isinstance(value, ast.Constant):
         return type(value.value) is float and value.value == 0.0
-    if _helper_call(value, shapes, "grad_stack") and len(value.args) == 3:
-        return True  # (np.stack's adjoint: a new list of the pieces, or the zero adjoint)
+    if (_helper_call(value, shapes, "grad_stack") or _helper_call(value, shapes, "grad_concatenate")) \
+            and len(value.args) == 3:
+        return True  # (np.stack's and np.concatenate's adjoints: a new list of the pieces, or the zero adjoint)
     return _helper_call(value, shapes, "array_grad") and len(value.args) == 2 \
         and isinstance(shapes.of(value.args[1]), Seq)
