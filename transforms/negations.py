@@ -61,8 +61,12 @@ def spread_number_negations(fdef: ast.FunctionDef, shapes, removable: set) -> bo
         while k < len(stmts):
             s = stmts[k]
             k += 1
-            if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
-                    and isinstance(s.value, ast.UnaryOp) and isinstance(s.value.op, ast.USub)
+            if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)):
+                continue
+            if _pull_sign(s, stmts[k:], shapes, removable, reads, stores):
+                changed = True
+                continue
+            if not (isinstance(s.value, ast.UnaryOp) and isinstance(s.value.op, ast.USub)
                     and isinstance(s.value.operand, ast.Name)):
                 continue
             t, a = s.targets[0].id, s.value.operand.id
@@ -85,6 +89,38 @@ def spread_number_negations(fdef: ast.FunctionDef, shapes, removable: set) -> bo
     if changed:
         fix_locations(fdef)
     return changed
+
+
+def _pull_sign(s, after, shapes, removable, reads, stores) -> bool:
+    """`t = -a / c` (a chain of products and quotients with one negated operand, of real numbers) becomes
+    `t = a / c` where every read of `t` takes the sign (`v - t` is `v + t`): one negation fewer, the same
+    numbers (negation is exact and commutes with the rounding of `*` and `/`). Returns whether it did."""
+    t = s.targets[0].id
+    negations = [n for n in _chain_operands(s.value) if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub)]
+    if not (isinstance(s.value, ast.BinOp) and len(negations) == 1 and t in removable and stores.get(t) == 1
+            and reads.get(t, 0) >= 1 and shapes.of(s.value) == () and shapes.real(s.value)
+            and shapes.real(negations[0].operand) and not any(isinstance(n, ast.Name) and n.id == t
+                                                             for n in walk(s.value))):
+        return False
+    readers = _readers(after, t, t, reads[t])
+    if readers is None or not all(p is not None and all(p) for p in (_plan(r, t) for r in readers)):
+        return False
+    parents = {id(c): p for c, p in child_parent_pairs(s)}
+    _replace(parents, negations[0], negations[0].operand)
+    marker = t + " positive"  # (a name no code has: _rewrite replaces every read of t until none is left)
+    for r in readers:
+        _rewrite(r, t, marker)
+        for n in walk(r):
+            if isinstance(n, ast.Name) and n.id == marker:
+                n.id = t
+    return True
+
+
+def _chain_operands(node):
+    """The operands of the chain of products and quotients `node` is the top of (itself where it is none)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult | ast.Div):
+        return _chain_operands(node.left) + _chain_operands(node.right)
+    return [node]
 
 
 def _readers(after, t, a, count):

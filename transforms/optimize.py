@@ -331,6 +331,8 @@ def late_step(c: Code) -> Code:
             if not (combine_like_terms(c.fdef, shapes, specialize._pure)
                     and merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up, c.stack)):
                 break
+        if spread_number_negations(c.fdef, shapes, made_up & c.removable):  # (merges made `t = -a / c` forms)
+            merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up, c.stack)
         c.inferred = shapes  # (still true: these rewrites move and merge expressions, none changes a shape)
     return c
 
