@@ -419,7 +419,8 @@ def optimize(fdef: ast.FunctionDef, steps, removable: set[str] = frozenset(), ad
     `record(name, fdef)`, if given, is called after each pass. `seed_one` names the seed keyword
     where every caller leaves it at its default 1.0 (the code of `s2s.grad`); `user_names` are
     the names of the user's function (only other, made-up, names are merged away); `primal` the lowered
-    program a reverse-mode `fdef` was made from (read by `shifts_step`).
+    program a reverse-mode `fdef` was made from (read by `shifts_step`); `numpy_path` says the code is what
+    `s2s.grad` runs with NumPy, neither lowered for numba nor differentiated again (`numpy_path_step`).
     """
     # (the tape's `stack = []` is removable too: dead-code elimination drops it once no push or pop is left)
     c = Code(fdef, set(removable) | ({stack} if stack else set()), set(adjoints), stack, shapes, seed_one=seed_one,
