@@ -234,20 +234,12 @@ def _guard(entry, keys, args, names, given, space, passed) -> tuple[list[str], d
         tests += [f"{a} is {_P}NO" for a in names[passed:]]
         given = None
     for i, k in enumerate(keys[:passed]):
-        a = names[i]
-        if type(k) is tuple and k and type(k[0]) is str:  # a list, tuple or dict: its structure (argshapes)
-            inline = _structure_tests(a, k, args[i], f"{i}", values, [_INLINE_LEAVES])
-            if inline is not None:
-                tests += inline
-            else:
-                values.update({f"{_P}structure": structure_key, f"{_P}K{i}": k})
-                tests.append(f"{_P}structure({a}) == {_P}K{i}")
-        elif type(k) is tuple:  # an array: (shape, dtype char)
-            values.update({f"{_P}S{i}": k[0], f"{_P}D{i}": args[i].dtype})
-            tests.append(f"{_P}type({a}) is {_P}ndarray and {a}.shape == {_P}S{i} and {a}.dtype is {_P}D{i}")
-        else:
-            values[f"{_P}T{i}"] = k
-            tests.append(f"{_P}type({a}) is {_P}T{i}")  # false for the runner's marker of a left-out parameter
+        inline = _kind_tests(names[i], k, args[i], f"{i}", values, [_INLINE_LEAVES])
+        if inline is not None:
+            tests += inline
+        else:  # (a list, tuple or dict of more leaves: its structure key, one call)
+            values.update({f"{_P}structure": structure_key, f"{_P}K{i}": k})
+            tests.append(f"{_P}structure({names[i]}) == {_P}K{i}")
     for i in range(passed, len(args)):  # a default array the code was made for may be reshaped in place
         if type(keys[i]) is tuple:
             values.update({f"{_P}dv{i}": args[i], f"{_P}S{i}": keys[i][0], f"{_P}D{i}": args[i].dtype})
@@ -261,18 +253,31 @@ _INLINE_LEAVES = 12  # (a container with more leaves is tested by argshapes.stru
 _CONTAINER_OF = {"[": list, "(": tuple, "{": dict}
 
 
+def _kind_tests(ref, key, value, tag, values, budget):
+    """Tests that the value `ref` names is of the kind `key` says (`value`, the one the variant was made for, is):
+    an array's (shape, dtype char): its exact type, shape and dtype object; a list's, tuple's or dict's structure
+    (`_structure_tests`); else a type, that of a number, a string or another object (false for the runner's
+    marker of a left-out parameter). None where a container holds more than `budget` leaves."""
+    if type(key) is tuple and key and type(key[0]) is str:
+        return _structure_tests(ref, key, value, tag, values, budget)
+    if type(key) is tuple:
+        values.update({f"{_P}S{tag}": key[0], f"{_P}D{tag}": value.dtype})
+        return [f"{_P}type({ref}) is {_P}ndarray and {ref}.shape == {_P}S{tag} and {ref}.dtype is {_P}D{tag}"]
+    values[f"{_P}T{tag}"] = key
+    return [f"{_P}type({ref}) is {_P}T{tag}"]
+
+
 def _structure_tests(ref, key, value, tag, values, budget):
     """Tests that hold exactly where `argshapes.structure_key` of the value `ref` names would equal `key` (that
     of `value`, the argument the variant was made for), written out: the container's type and length, a dict's
     keys in order, each array item's exact type, shape and dtype object, each number's and string's type; a
-    nested list, tuple or dict the same way. One Python expression per test, in the hot code's guard: a few
-    hundred nanoseconds where the call costs a microsecond or more. None where `key` holds more than
-    `_INLINE_LEAVES` leaves."""
+    nested list, tuple or dict the same way (`_kind_tests` of each item). One Python expression per test, in the
+    hot code's guard: a few hundred nanoseconds where the call costs a microsecond or more. None where `key`
+    holds more leaves than `budget` has left."""
     container = _CONTAINER_OF.get(key[0])
     if container is None or type(value) is not container or len(value) != len(key) - 1:
         return None
-    values.update({f"{_P}C{tag}": container, f"{_P}len": len, f"{_P}tuple": tuple, f"{_P}type": type,
-                   f"{_P}ndarray": np.ndarray})
+    values.update({f"{_P}C{tag}": container, f"{_P}len": len, f"{_P}tuple": tuple})
     tests = [f"{_P}type({ref}) is {_P}C{tag}", f"{_P}len({ref}) == {len(key) - 1}"]
     if container is dict:
         keys = tuple(k for k, _ in key[1:])
@@ -286,22 +291,10 @@ def _structure_tests(ref, key, value, tag, values, budget):
         parts = [(f"{ref}[{j}]", item, value[j]) for j, item in enumerate(key[1:])]
     for j, (item_ref, item, item_value) in enumerate(parts):
         budget[0] -= 1
-        if budget[0] < 0:
+        inner = _kind_tests(item_ref, item, item_value, f"{tag}_{j}", values, budget) if budget[0] >= 0 else None
+        if inner is None:
             return None
-        if type(item) is type:  # a number's or a string's type
-            values[f"{_P}T{tag}_{j}"] = item
-            tests.append(f"{_P}type({item_ref}) is {_P}T{tag}_{j}")
-        elif type(item) is tuple and len(item) == 2 and type(item[0]) is tuple and type(item[1]) is str:
-            values.update({f"{_P}S{tag}_{j}": item[0], f"{_P}D{tag}_{j}": item_value.dtype})
-            tests.append(f"{_P}type({item_ref}) is {_P}ndarray and {item_ref}.shape == {_P}S{tag}_{j} and "
-                         f"{item_ref}.dtype is {_P}D{tag}_{j}")
-        elif type(item) is tuple and item and type(item[0]) is str:
-            inner = _structure_tests(item_ref, item, item_value, f"{tag}_{j}", values, budget)
-            if inner is None:
-                return None
-            tests += inner
-        else:
-            return None
+        tests += inner
     return tests
 
 

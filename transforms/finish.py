@@ -19,6 +19,7 @@ import copy
 import numpy as np
 
 from .context import ctx
+from .names import loaded_names, name_counts
 from .shapes import Keyed, Seq, hashable
 from .walk import fix_locations, walk
 
@@ -69,10 +70,7 @@ def drop_container_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: s
         return False
     own = _own_adjoints(fdef, shapes, made_up)
     # names bound once, at the top level, to `s2s.grad_iterated(display, x)`: a list's or tuple's `display` itself
-    stores = {}
-    for node in walk(fdef):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            stores[node.id] = stores.get(node.id, 0) + 1
+    _, stores = name_counts(fdef)
     iterated = {}
     for s in fdef.body:
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
@@ -82,46 +80,37 @@ def drop_container_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: s
                 and shapes.helpers.get(shapes.callee(s.value)) == "grad_iterated":
             iterated[s.targets[0].id] = {s.value.args[1].id: s.value.args[0]}
 
-    class Drop(ast.NodeTransformer):
-        changed = False
+    def as_made(node):
+        if not _finishes(node, shapes):
+            return None
+        g, x = node.args
+        if not (isinstance(x, ast.Name) and x.id in own.params):
+            return None
+        shape, kind = shapes.of(x), kinds.get(x.id)
+        if isinstance(g, ast.Name) and isinstance(shape, Seq):
+            g = iterated.get(g.id, {}).get(x.id, g)  # (`Ws_bar = s2s.grad_iterated([W_bar, W2_bar], Ws)`)
+        if isinstance(g, ast.List | ast.Tuple) and isinstance(shape, Seq) and isinstance(kind, Seq) \
+                and len(g.elts) == len(shape.items) == len(kind.items) \
+                and all(k == "d" and own(e, s) for e, s, k in zip(g.elts, shape.items, kind.items)):
+            items = ast.List(elts=g.elts, ctx=ast.Load())
+            helper = ast.Attribute(value=copy.deepcopy(node.func.value), attr="as_container_of", ctx=ast.Load())
+            return ast.Call(func=helper, args=[x, items], keywords=[])
+        if isinstance(g, ast.Dict) and isinstance(shape, Keyed) and isinstance(kind, Keyed) \
+                and all(isinstance(k, ast.Constant) for k in g.keys):
+            given = {k.value: v for k, v in zip(g.keys, g.values)}
+            facts, dtypes = dict(shape.items), dict(kind.items)
+            if len(given) == len(g.keys) and set(given) == set(facts) == set(dtypes) \
+                    and all(dtypes[k] == "d" and own(given[k], facts[k]) for k in facts):
+                return ast.Dict(keys=[ast.Constant(k) for k, _ in shape.items], values=[given[k] for k, _ in shape.items])
+        return None
 
-        def visit_Call(self, node):
-            self.generic_visit(node)
-            if not _finishes(node, shapes):
-                return node
-            g, x = node.args
-            if not (isinstance(x, ast.Name) and x.id in own.params):
-                return node
-            shape, kind = shapes.of(x), kinds.get(x.id)
-            if isinstance(g, ast.Name) and isinstance(shape, Seq):
-                g = iterated.get(g.id, {}).get(x.id, g)  # (`Ws_bar = s2s.grad_iterated([W_bar, W2_bar], Ws)`)
-            if isinstance(g, ast.List | ast.Tuple) and isinstance(shape, Seq) and isinstance(kind, Seq) \
-                    and len(g.elts) == len(shape.items) == len(kind.items) \
-                    and all(k == "d" and own(e, s) for e, s, k in zip(g.elts, shape.items, kind.items)):
-                self.changed = True
-                items = ast.List(elts=g.elts, ctx=ast.Load())
-                helper = ast.Attribute(value=copy.deepcopy(node.func.value), attr="as_container_of", ctx=ast.Load())
-                return ast.Call(func=helper, args=[x, items], keywords=[])
-            if isinstance(g, ast.Dict) and isinstance(shape, Keyed) and isinstance(kind, Keyed) \
-                    and all(isinstance(k, ast.Constant) for k in g.keys):
-                given = {k.value: v for k, v in zip(g.keys, g.values)}
-                facts, dtypes = dict(shape.items), dict(kind.items)
-                if len(given) == len(g.keys) and set(given) == set(facts) == set(dtypes) \
-                        and all(dtypes[k] == "d" and own(given[k], facts[k]) for k in facts):
-                    self.changed = True
-                    return ast.Dict(keys=[ast.Constant(k) for k, _ in shape.items],
-                                    values=[given[k] for k, _ in shape.items])
-            return node
-
-    drop = Drop()
-    fdef.body[-1] = drop.visit(fdef.body[-1])
-    if drop.changed:
-        read = {n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        fdef.body = [s for s in fdef.body if not (isinstance(s, ast.Assign) and len(s.targets) == 1
-                                                  and isinstance(s.targets[0], ast.Name)
-                                                  and s.targets[0].id in iterated and s.targets[0].id not in read)]
-        fix_locations(fdef)
-    return drop.changed
+    if not _replace_returned(fdef, as_made):
+        return False
+    read = loaded_names(fdef)  # (a `Ws_bar = s2s.grad_iterated(...)` nothing reads now goes)
+    fdef.body = [s for s in fdef.body if not (isinstance(s, ast.Assign) and len(s.targets) == 1
+                                              and isinstance(s.targets[0], ast.Name)
+                                              and s.targets[0].id in iterated and s.targets[0].id not in read)]
+    return True
 
 
 def returns_container_displays(fdef: ast.FunctionDef) -> bool:
@@ -153,7 +142,7 @@ def _own_adjoints(fdef, shapes, made_up):
         if isinstance(value, ast.BinOp | ast.UnaryOp):
             return shapes.of(value) == shape and shapes.real(value)
         if isinstance(value, ast.Call) and (ctx().fact(shapes.callee(value), "reduction")
-                                            or shapes._method_reduction(value) is not None) \
+                                            or shapes.method_reduction(value) is not None) \
                 and all(k.arg in ("axis", "keepdims") for k in value.keywords):
             return shapes.of(value) == shape and shapes.real(value)  # (an array: the shape is not ())
         return isinstance(value, ast.Call) and shapes.callee(value) is np.zeros and len(value.args) == 1 \
@@ -202,21 +191,28 @@ def _finishes(call, shapes) -> bool:
 
 def _drop_returned(fdef, returns_itself) -> bool:
     """Replace each call of the final `return` for which `returns_itself` holds by its first argument."""
-    class Drop(ast.NodeTransformer):
+    return _replace_returned(fdef, lambda call: call.args[0] if returns_itself(call) else None)
+
+
+def _replace_returned(fdef, replacement) -> bool:
+    """Replace each call of the final `return` by `replacement(call)` where that is not None (calls inside it
+    first); returns whether any was replaced."""
+    class Replace(ast.NodeTransformer):
         changed = False
 
         def visit_Call(self, node):
             self.generic_visit(node)
-            if returns_itself(node):
-                self.changed = True
-                return node.args[0]
-            return node
+            new = replacement(node)
+            if new is None:
+                return node
+            self.changed = True
+            return new
 
-    drop = Drop()
-    fdef.body[-1] = drop.visit(fdef.body[-1])
-    if drop.changed:
+    replace = Replace()
+    fdef.body[-1] = replace.visit(fdef.body[-1])
+    if replace.changed:
         fix_locations(fdef)
-    return drop.changed
+    return replace.changed
 
 
 def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:

@@ -107,12 +107,8 @@ def _pull_sign(s, after, shapes, removable, reads, stores) -> bool:
         return False
     parents = {id(c): p for c, p in child_parent_pairs(s)}
     _replace(parents, negations[0], negations[0].operand)
-    marker = t + " positive"  # (a name no code has: _rewrite replaces every read of t until none is left)
     for r in readers:
-        _rewrite(r, t, marker)
-        for n in walk(r):
-            if isinstance(n, ast.Name) and n.id == marker:
-                n.id = t
+        _rewrite(r, t, t)
     return True
 
 
@@ -196,13 +192,9 @@ def _absorbs(top, parent, stmt) -> bool:
 
 
 def _rewrite(stmt, t, a):
-    """Replace each read of `t` in `stmt` by `a`, its sign taken by what reads it, or by `-a`."""
-    while True:
+    """Replace each read of `t` in `stmt` by `a` (`t` itself too), its sign taken by what reads it, or by `-a`."""
+    for n in [m for m in walk(stmt) if isinstance(m, ast.Name) and m.id == t and isinstance(m.ctx, ast.Load)]:
         parents = {id(c): p for c, p in child_parent_pairs(stmt)}
-        n = next((m for m in walk(stmt) if isinstance(m, ast.Name) and m.id == t and isinstance(m.ctx, ast.Load)),
-                 None)
-        if n is None:
-            return
         top, parent = _outward(n, parents)
         name = ast.Name(id=a, ctx=ast.Load())
         _replace(parents, n, name)

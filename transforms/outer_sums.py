@@ -32,8 +32,8 @@ import ast
 
 import numpy as np
 
-from .names import BUILTINS_WRITTEN, NameAllocator, load, names_in
-from .walk import fix_locations, walk
+from .names import BUILTINS_WRITTEN, NameAllocator, assigned_names, load, names_in
+from .walk import binding_counts, fix_locations, statement_lists, walk
 
 __all__ = ["batch_outer_sums", "sums_outer_products"]
 
@@ -71,7 +71,7 @@ def batch_outer_sums(fdef: ast.FunctionDef, shapes, np_name: str = "np") -> bool
         return False  # (a local named like a builtin: its calls are not the builtin's)
     names = NameAllocator(names_in(fdef))
     changed = False
-    for block in _blocks(fdef):
+    for block in statement_lists(fdef):
         position = 0
         while position < len(block):
             loop = block[position]
@@ -94,17 +94,6 @@ def sums_outer_products(fdef: ast.FunctionDef) -> bool:
                for loop in walk(fdef) if isinstance(loop, ast.For) for n in walk(loop))
 
 
-def _blocks(fdef):
-    """Every statement list of the function (bodies of loops and branches too)."""
-    out = []
-    for node in walk(fdef):
-        for field in ("body", "orelse", "finalbody"):
-            stmts = getattr(node, field, None)
-            if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
-                out.append(stmts)
-    return out
-
-
 def _batch(loop: ast.For, shapes, np_name, flows, names):
     """Rewrite `loop`'s outer-product sums in place; (the statements to put before it, the one after it), or None
     where nothing is rewritten."""
@@ -119,7 +108,7 @@ def _batch(loop: ast.For, shapes, np_name, flows, names):
     for i, s in sums:
         total, u, v = _outer_sum(s, np_name)
         mentions = sum(1 for n in walk(loop) if isinstance(n, ast.Name) and n.id == total)
-        if mentions != (2 if isinstance(s, ast.Assign) else 1) or total in _targets(loop.target):
+        if mentions != (2 if isinstance(s, ast.Assign) else 1) or total in assigned_names(loop.target):
             continue  # (the loop reads its partial sums, or binds the name otherwise)
         if not all(_one_vector(n, shapes) for n in (u, v)):
             continue
@@ -133,7 +122,7 @@ def _batch(loop: ast.For, shapes, np_name, flows, names):
     first, kept = {}, []
     for a in accepted:
         i = a[0]
-        if all(not any(n in _bound(loop.body[k]) for k in range(first.get(n, i), i)) for n in (a[3].id, a[4].id)):
+        if all(not any(n in binding_counts([loop.body[k]]) for k in range(first.get(n, i), i)) for n in (a[3].id, a[4].id)):
             kept.append(a)
             for n in (a[3].id, a[4].id):
                 first.setdefault(n, i)
@@ -196,14 +185,6 @@ def _one_vector(node, shapes) -> bool:
     """A real 1-d array of one known length wherever `node` is read."""
     shape = shapes.of(node)
     return type(shape) is tuple and len(shape) == 1 and type(shape[0]) is int and shapes.real(node)
-
-
-def _targets(target) -> set:
-    return {n.id for n in walk(target) if isinstance(n, ast.Name)}
-
-
-def _bound(stmt) -> set:
-    return {n.id for n in walk(stmt) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
 
 
 def _changed_in_place(loop, shapes):

@@ -1569,7 +1569,7 @@ class Shapes:
             return True  # (a Generator's float64 draw)
         if isinstance(node, ast.Call) and self._array_copy(node):
             return self.real(node.func.value, reals)
-        method = self._method_reduction(node) if isinstance(node, ast.Call) else None
+        method = self.method_reduction(node) if isinstance(node, ast.Call) else None
         if method is not None:  # (`z.max(axis=1)` as np.max(z, axis=1))
             as_function = ast.Call(func=node.func, args=method[1], keywords=node.keywords)
             return (not node.keywords or self.fact(method[0], "reduction")
@@ -2192,7 +2192,7 @@ class Shapes:
             return self._arr(f.value, env)  # an array of known shape converted (`(y == k).astype(float)`)
         if self._array_copy(node, env):
             return self._arr(f.value, env)  # (`u_bar[1:-1].copy()`: the setitem adjoint's saved slice)
-        method = self._method_reduction(node, env)
+        method = self.method_reduction(node, env)
         if method is not None:  # (`z.max(axis=1)`: np.max(z, axis=1)'s shape)
             shape = self.fact(method[0], "result_shape", None)
             return None if shape is None else shape(Site(self, method[1], {k.arg: k.value for k in node.keywords}, env))
@@ -2225,10 +2225,13 @@ class Shapes:
                 return ZeroOr(out) if out is not None and out != () else None
         return shape(Site(self, args, kw, env))
 
-    def _method_reduction(self, node, env=None):
+    def method_reduction(self, node, env=None):
         """(the NumPy function, its arguments) of `x.sum(axis=1)`, a reduction of an array `x` of known shape
         written as its method (transforms/reduction_methods.py writes them so): those of `np.sum(x, axis=1)`,
-        which calls that method; else None."""
+        which calls that method; else None.
+
+            >>> # z.max(axis=1, keepdims=True) of z of shape (4, 3)  ->  (np.max, [z]), its shape (4, 1)
+        """
         f = node.func
         if not (isinstance(f, ast.Attribute) and f.attr in _REDUCTION_METHODS and self._is_array_expr(f.value, env)
                 and not any(isinstance(a, ast.Starred) for a in node.args)

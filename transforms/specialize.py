@@ -452,7 +452,7 @@ def _numpy_number(node, shapes, defs, depth=0) -> bool:
             any(_numpy_number(side, shapes, defs, depth + 1) for side in (node.left, node.right))
     if isinstance(node, ast.Call):  # (a ufunc gives NumPy's numbers, of Python's too: `np.exp(2.0)`)
         callee = shapes.callee(node)
-        return isinstance(callee, np.ufunc) or shapes._method_reduction(node) is not None \
+        return isinstance(callee, np.ufunc) or shapes.method_reduction(node) is not None \
             or callee is not None and shapes.fact(callee, "reduction") and getattr(callee, "__module__", "") == "numpy"
     return False
 
