@@ -3,6 +3,7 @@ s2s.grad / s2s.value_and_grad keyed by argument shapes."""
 
 import ast
 import builtins
+import textwrap
 import warnings
 
 import autograd
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from helpers_fd import assert_close, autograd_version, check_all, fd_grad
 from s2s.transforms.shapes import Shapes, broadcast, matmul
-from s2s.transforms.specialize import runtime_helpers
+from s2s.transforms.specialize import Context, _drop_broadcast_beside_its_shape, drop_broadcasts_into_place, runtime_helpers
 
 import s2s
 from s2s import api, pipeline, runtime
@@ -604,6 +605,11 @@ def test_a_broadcast_number_scaled_is_one_full_array(dtype):
 
 
 # ---- a number's broadcast beside an array of its shape ------------------------------------------------
+def _specialising(code, shapes, kinds):
+    """The function `code` defines and the Context of its arguments of these shapes and dtype characters."""
+    return ast.parse(textwrap.dedent(code)).body[0], Context(shapes, _resolve, "np", kinds)
+
+
 @pytest.mark.parametrize("number, dropped", [
     ("a @ x", True),  # a NumPy float: NumPy promotes it as the 0-d array it broadcast from
     ("-(a @ x) / 3.0", True),
@@ -613,31 +619,19 @@ def test_a_broadcast_number_scaled_is_one_full_array(dtype):
     ("c * 2.0", False),  # (c, a parameter: maybe a Python float)
 ])
 def test_a_number_broadcast_beside_an_array_of_its_shape(number, dropped):
-    import ast
-    import builtins
-    import textwrap
-
-    from s2s.transforms.specialize import Context, _drop_broadcast_beside_its_shape
-    fdef = ast.parse(textwrap.dedent(f"""
+    fdef, context = _specialising(f"""
         def f(a, x, c):
             g = {number}
             t = a + np.broadcast_to(g, (3,))
             return t
-    """)).body[0]
-    context = Context({"a": (3,), "x": (3,), "c": ()}, lambda n: {"np": np}.get(n, getattr(builtins, n, None)), "np",
-                      {"a": "f", "x": "f", "c": "d"})
+    """, {"a": (3,), "x": (3,), "c": ()}, {"a": "f", "x": "f", "c": "d"})
     changed = _drop_broadcast_beside_its_shape(fdef, context.shapes(fdef))  # (the rule alone: others have theirs)
     assert changed == dropped, ast.unparse(fdef)
     assert ("broadcast_to" not in ast.unparse(fdef)) == dropped
 
 
 def test_reductions_written_as_methods_have_their_functions_shapes():
-    import ast
-    import builtins
-    import textwrap
-
-    from s2s.transforms.specialize import Context
-    fdef = ast.parse(textwrap.dedent("""
+    fdef, context = _specialising("""
         def f(z, k):
             a = z.max(axis=1, keepdims=True)
             b = z.sum()
@@ -645,9 +639,7 @@ def test_reductions_written_as_methods_have_their_functions_shapes():
             d = k.sum(axis=1)
             e = z.std(1)
             return a, b, c, d, e
-    """)).body[0]
-    context = Context({"z": (4, 3), "k": (4, 3)}, lambda n: {"np": np}.get(n, getattr(builtins, n, None)), "np",
-                      {"z": "d", "k": "l"})
+    """, {"z": (4, 3), "k": (4, 3)}, {"z": "d", "k": "l"})
     shapes = context.shapes(fdef)
     values = {s.targets[0].id: s.value for s in fdef.body[:-1]}
     assert {n: shapes.of(v) for n, v in values.items()} == {"a": (4, 1), "b": (), "c": (3,), "d": (4,), "e": (4,)}
@@ -660,21 +652,14 @@ def test_reductions_written_as_methods_have_their_functions_shapes():
     ("a[0] * a", "f", True),  # an array of the target's shape: the same either way
 ])
 def test_a_broadcast_added_in_place_into_its_shape(g, kind, dropped):
-    import ast
-    import builtins
-    import textwrap
-
-    from s2s.transforms.specialize import Context, drop_broadcasts_into_place
-    fdef = ast.parse(textwrap.dedent(f"""
+    fdef, context = _specialising(f"""
         def f(a, A):
             A = A * 1.0
             for k in range(2):
                 t = np.broadcast_to({g}, (3,))
                 A[k] += t
             return A
-    """)).body[0]
-    context = Context({"a": (3,), "A": (2, 3)}, lambda n: {"np": np}.get(n, getattr(builtins, n, None)), "np",
-                      {"a": kind, "A": kind})
+    """, {"a": (3,), "A": (2, 3)}, {"a": kind, "A": kind})
     changed = drop_broadcasts_into_place(fdef, context.shapes(fdef), context.float64_only)
     assert changed == dropped, ast.unparse(fdef)
     assert ("broadcast_to" not in ast.unparse(fdef)) == dropped
