@@ -34,7 +34,7 @@ _VIEWS = frozenset({"reshape", "ravel", "view", "transpose", "swapaxes", "squeez
 # container they make, by the positions of those adjoints: the adjoints of a container's items, of a list's
 # pieces, and the helpers that return their adjoint as it is where it already has its shape (`unbroadcast`,
 # `expand_reduced`, `add` of a zero); their other arguments are read for shapes, structure or values
-_PLACING = {"add": (0, 1)} | dict.fromkeys(
+_PLACING = {"add": (0, 1), "add_item_grad": (0, 1)} | dict.fromkeys(
     ("getitem_grad", "grad_iterated", "grad_stack", "grad_concatenate", "append_grads", "append_grads_owned", "part",
      "array_grad", "grad_as_sequence", "grad_add_seq", "grad_mult_seq", "grad_dict_pairs", "unbroadcast",
      "expand_reduced"), (0,))

@@ -17,14 +17,27 @@ for a local name bound only to
 
 and read nowhere but as the argument of those `append_grads` calls (no copy of it under another name, no
 tape push, no closure reading it): then no other name can see the list change.
+
+The adjoint of a read `q = seq[k]` of a list accumulates the same way, item by item in place:
+
+    seq_bar = s2s.add(seq_bar, s2s.getitem_grad(q_bar, seq, k))   ->   seq_bar = s2s.add_item_grad(seq_bar, q_bar, seq, k)
+
+`getitem_grad` makes a new list as long as `seq` per read and `add` another (a loop `for q in qs` over a list
+of n items pays n x n); `add_item_grad` puts the item into the list it made at the first read. That holds where
+the list is seen by no one else while reads go into it: for a local name bound only to `0.0` and to those
+accumulations (of a `seq` the shapes know to be a list appended to in a loop, or a list or tuple read at a
+position that is not a literal), read nowhere but as their first argument, in the `return`, or in one
+statement that the block follows at once with `seq_bar = 0.0` (the list handed on, as in
+`qs_bar = s2s.add(qs_bar, s2s.grad_iterated(seq_bar, qs))`, and never changed after: the name holds a new
+zero). The code is run, not differentiated again (the helper changes its argument).
 """
 
 from __future__ import annotations
 
 import ast
 
-from .shapes import Seq, Shapes, hashable
-from .walk import walk
+from .shapes import ListOf, Seq, Shapes, hashable
+from .walk import statement_lists, walk
 
 
 def pop_owned_list_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
@@ -97,3 +110,75 @@ def _fresh(stmt, name, shapes) -> bool:
         return True  # (np.stack's and np.concatenate's adjoints: a new list of the pieces, or the zero adjoint)
     return _helper_call(value, shapes, "array_grad") and len(value.args) == 2 \
         and isinstance(shapes.of(value.args[1]), Seq)
+
+
+def accumulate_item_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+    """Rewrite `N = s2s.add(N, s2s.getitem_grad(g, seq, k))` as `N = s2s.add_item_grad(N, g, seq, k)` for each
+    name N the module docstring's conditions hold for; returns whether anything changed."""
+    if "add_item_grad" not in shapes.helpers.values() or any(
+            isinstance(n, ast.Try | ast.Global | ast.Nonlocal | ast.Lambda) or isinstance(n, ast.FunctionDef) and n is not fdef
+            for n in walk(fdef)):
+        return False
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    targets, stores = {}, {}  # name -> ids of the Name targets of its one-name assignments; name -> its stores
+    assigns = {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            targets.setdefault(node.targets[0].id, set()).add(id(node.targets[0]))
+            assigns.setdefault(node.targets[0].id, []).append(node)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores.setdefault(node.id, []).append(node)
+    changed = False
+    for name, bound in assigns.items():
+        steps = [a for a in bound if _item_step(a.value, name, shapes)]
+        if not steps or name in params or any(id(n) not in targets[name] for n in stores.get(name, ())) \
+                or not all(a in steps or _zero(a.value) for a in bound) or not _list_seen_alone(fdef, name, steps):
+            continue
+        for a in steps:
+            read = a.value.args[1]
+            a.value = ast.copy_location(ast.Call(
+                func=ast.copy_location(ast.Attribute(value=a.value.func.value, attr="add_item_grad", ctx=ast.Load()),
+                                       a.value.func),
+                args=[a.value.args[0], *read.args], keywords=[]), a.value)
+        changed = True
+    return changed
+
+
+def _zero(value) -> bool:
+    return isinstance(value, ast.Constant) and type(value.value) is float and value.value == 0.0
+
+
+def _item_step(value, name, shapes) -> bool:
+    """`s2s.add(name, s2s.getitem_grad(g, seq, k))` of a list or tuple `seq` (a name the shapes know as one) whose
+    g and k do not read `name`."""
+    if not (_helper_call(value, shapes, "add") and len(value.args) == 2 and isinstance(value.args[0], ast.Name)
+            and value.args[0].id == name):
+        return False
+    read = value.args[1]
+    if not (_helper_call(read, shapes, "getitem_grad") and len(read.args) == 3 and isinstance(read.args[1], ast.Name)
+            and read.args[1].id != name):
+        return False
+    if any(isinstance(n, ast.Name) and n.id == name for e in (read.args[0], read.args[2]) for n in walk(e)):
+        return False
+    # (a tuple's or list's item by a literal position keeps getitem_grad: the shapes know that list item by item)
+    seq, index = read.args[1], read.args[2]
+    literal = isinstance(index, ast.Constant) or isinstance(index, ast.UnaryOp) and isinstance(index.operand, ast.Constant)
+    return isinstance(shapes.of(seq), Seq) and not literal or type(shapes.fact_at(seq)) is ListOf
+
+
+def _list_seen_alone(fdef, name, steps) -> bool:
+    """Whether every read of `name` is the first argument of one of `steps`, in a `return`, or in a simple
+    statement the block follows at once with `name = 0.0` (the list it held handed on, the name made zero)."""
+    allowed = {id(a.value.args[0]) for a in steps}
+    for block in statement_lists(fdef):
+        for i, s in enumerate(block):
+            if isinstance(s, ast.Return) or isinstance(s, ast.Assign | ast.Expr | ast.AugAssign) and i + 1 < len(block) \
+                    and _resets(block[i + 1], name):
+                allowed.update(id(n) for n in walk(s))
+    return all(id(n) in allowed for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name
+               and isinstance(n.ctx, ast.Load))
+
+
+def _resets(stmt, name) -> bool:
+    return isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+        and stmt.targets[0].id == name and _zero(stmt.value)

@@ -81,7 +81,7 @@ from .invariants import hoist_loop_invariants
 from .inverses import share_inverses
 from .item_updates import drop_restored_items, explain_copies, update_items_in_place
 from .like_terms import combine_like_terms
-from .list_adjoints import pop_owned_list_adjoints
+from .list_adjoints import accumulate_item_adjoints, pop_owned_list_adjoints
 from .merge import merge_number_temporaries
 from .negations import spread_number_negations
 from .normalisation import normalisation_adjoints
@@ -166,6 +166,8 @@ def container_adjoints_step(c: Code) -> Code:
 def specialize_step(c: Code) -> Code:
     if c.shapes is not None:
         c.fdef = eliminate_dead_code(c.fdef, c.removable)  # resets of adjoints that hide their shapes
+        if c.numpy_path and _mentions(c.fdef, "getitem_grad"):  # (a list's item adjoints in place: run, not differentiated)
+            accumulate_item_adjoints(c.fdef, c.shapes.shapes(c.fdef))
         c.fdef, pure, c.inferred = specialize.specialize(c.fdef, c.shapes, c.stack)
         c.removable |= pure
     return c

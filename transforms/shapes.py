@@ -231,7 +231,17 @@ class Site:
         node = self._node(which)
         if not isinstance(node, ast.Name) or node.id not in self._shapes.local:
             return None
-        return _one_item(self._shapes._name_fact(node, self._env))
+        return one_item(self._shapes._name_fact(node, self._env))
+
+    def held(self, which):
+        """The fact of the argument as a local name holds it here, or as a call gives it (a `ZeroOr`, a `ListOf`,
+        a `ZeroOrItems` among them), else `shape`'s."""
+        node = self._node(which)
+        if isinstance(node, ast.Name) and node.id in self._shapes.local and which not in self._given:
+            return self._shapes._name_fact(node, self._env)
+        if isinstance(node, ast.Call) and which not in self._given:
+            return self._shapes._call(node, self._env)
+        return self.shape(which)
 
     def node(self, which):
         """The argument's expression itself (a literal list of names, `["logabsdet"]`), or None."""
@@ -442,7 +452,7 @@ def _list_step(stmt, names):
     return None
 
 
-def _one_item(fact):
+def one_item(fact):
     """The one shape of every item of a list's fact (a `Seq` of equal plain shapes, or a `ListOf`), else None."""
     if type(fact) is ListOf:
         return fact.item
@@ -491,6 +501,36 @@ class ZeroOr:
         return f"ZeroOr({self.shape!r})"
 
 
+class ZeroOrItems:
+    """A name's fact where it holds either the zero adjoint 0.0 or a list of the adjoints of a list's items, each
+    0.0 or an array (or number) of shape `item`: the adjoint `s2s.add_item_grad` accumulates read by read
+    (transforms/list_adjoints.py). Read as unknown but by the rules of `add_item_grad`, `grad_iterated` and `add`
+    (`Site.held`)."""
+
+    __slots__ = ("item",)
+
+    def __init__(self, item):
+        self.item = item
+
+    def __eq__(self, other):
+        return type(other) is ZeroOrItems and other.item == self.item
+
+    def __hash__(self):
+        return hash(("ZeroOrItems", self.item))
+
+    def __repr__(self):
+        return f"ZeroOrItems({self.item!r})"
+
+
+def _zero_or_items(a, b):
+    """The join of 0.0 and a `ZeroOrItems` (the zero adjoint before a loop that accumulates item adjoints), else
+    None."""
+    kinds = {type(a), type(b)}
+    if kinds == {ZeroScalar, ZeroOrItems}:
+        return a if type(a) is ZeroOrItems else b
+    return None
+
+
 def _zero_or(a, b):
     """The join of 0.0 (or a ZeroOr) and an array's shape as a ZeroOr, else None."""
     def part(x):
@@ -529,7 +569,7 @@ def _join_shapes(a, b):
     if isinstance(a, Seq) and isinstance(b, Seq) and len(a.items) == len(b.items):
         return Seq((_join_shapes(x, y) for x, y in zip(a.items, b.items)), a.fields if a.fields == b.fields else None)
     if type(a) is ListOf or type(b) is ListOf or isinstance(a, Seq) and isinstance(b, Seq):
-        items = {_one_item(x) if x != Seq(()) else "empty" for x in (a, b)} - {"empty"}
+        items = {one_item(x) if x != Seq(()) else "empty" for x in (a, b)} - {"empty"}
         if len(items) == 1 and None not in items:
             return ListOf(items.pop())  # (lists of one item shape, of different lengths)
     return None
@@ -558,7 +598,7 @@ def _join_states(a, b, lost=None, where=None):
         x, y = a.get(name, _UNBOUND), b.get(name, _UNBOUND)
         out[name] = y if x is _UNBOUND else x if y is _UNBOUND else _join_shapes(x, y)
         if out[name] is None and x is not _UNBOUND and y is not _UNBOUND:
-            out[name] = _zero_or(x, y)  # (unknown still, but to an elementwise operator)
+            out[name] = _zero_or(x, y) or _zero_or_items(x, y)  # (unknown still, but to an elementwise operator)
         if lost is not None and (out[name] is None or type(out[name]) is ZeroOr) and x is not None \
                 and y is not None and name not in lost:
             lost[name] = where
@@ -1148,7 +1188,7 @@ class Shapes:
         mentioned = {n.id for t in s.body for n in walk(t) if isinstance(n, ast.Name) and n.id in self.appended}
         for name in mentioned:
             per = self._appends_per_trip(s.body, name)
-            before, item = entry.get(name), _one_item(state.get(name))
+            before, item = entry.get(name), one_item(state.get(name))
             if per and isinstance(before, Seq) and item is not None and all(i == item for i in before.items):
                 state = dict(state)
                 state[name] = Seq(before.items + (item,) * (trips * per))
@@ -1337,6 +1377,8 @@ class Shapes:
         # a list adjoint of real items stands in the sets as ("list", its name): no name of a value is that
         lists = self._list_adjoints()
         candidates |= {("list", name) for name in lists}
+        item_adjoints = self._item_adjoints()  # (and one of item adjoints as ("items", its name))
+        candidates |= {("items", name) for name in item_adjoints}
         # Each round checks, against the names still standing, only the candidates whose last check asked
         # about a name the round before dropped: any other's check would ask the same and answer the same.
         asked = {}  # candidate -> the names whose membership its last check read
@@ -1346,7 +1388,9 @@ class Shapes:
             drop = set()
             for n in todo:
                 seen = _Asked(env)
-                if type(n) is tuple:
+                if type(n) is tuple and n[0] == "items":
+                    real = all(self.real(call.args[1], seen) for call in item_adjoints[n[1]])
+                elif type(n) is tuple:
                     real = all(self._real_list_adjoint(v, seen) for v in lists[n[1]])
                 else:
                     real = all(self._by_tape(v, n) or self.real(v, seen) for v in values_of[n]) \
@@ -1362,8 +1406,9 @@ class Shapes:
 
     def _list_adjoints(self) -> dict:
         """The local names bound only to a list of adjoints, `s2s.grad_stack(g, L, axis)`, `s2s.grad_concatenate(g, L,
-        axis)` or `s2s.array_grad(g, L)` (the pieces of `g`) or `L_bar, v_bar = s2s.append_grads(L_bar)` (the list less its last
-        item), and read nowhere but as `append_grads`'s argument (no other name holds the list, so nothing
+        axis)` or `s2s.array_grad(g, L)` (the pieces of `g`), `L_bar, v_bar = s2s.append_grads(L_bar)` (the list less its last
+        item) or `L_bar = s2s.add(L_bar, s2s.grad_iterated(N, L))` of item adjoints N (`_item_adjoints`), and read nowhere
+        but as `append_grads`'s argument or that `add`'s first (no other name holds the list, so nothing
         else puts an item in it): name -> those values (`(call, 0)` for an `append_grads`).
 
             >>> # hs_bar = s2s.grad_stack(H_bar, hs, 0); ...; hs_bar, g = s2s.append_grads_owned(hs_bar)
@@ -1383,15 +1428,42 @@ class Shapes:
                                for call, k in unpacked) \
                     or not all(isinstance(v, ast.Call) and self.callee(v) in stacks and not v.keywords
                                and len(v.args) == (2 if self.callee(v) is getattr(runtime, "array_grad", None) else 3)
-                               for v in made):
+                               or self._items_added(v, name) for v in made):
                 continue
             out[name] = made + [call for call, _ in unpacked]
         if out:
             as_argument = {id(call.args[0]) for values in out.values() for call in values
-                           if self.callee(call) in pops}
+                           if self.callee(call) in pops or isinstance(call.args[0], ast.Name)
+                           and self._items_added(call, call.args[0].id)}
             for n in self._name_reads:
                 if n.id in out and id(n) not in as_argument:
                     out.pop(n.id, None)
+        return out
+
+    def _items_added(self, value, name) -> bool:
+        """`s2s.add(name, s2s.grad_iterated(N, L))` of a name N of item adjoints (`_item_adjoints`)."""
+        runtime = ctx().runtime
+        if not (isinstance(value, ast.Call) and self.callee(value) is getattr(runtime, "add", None) and len(value.args) == 2
+                and not value.keywords and isinstance(value.args[0], ast.Name) and value.args[0].id == name):
+            return False
+        inner = value.args[1]
+        return isinstance(inner, ast.Call) and self.callee(inner) is getattr(runtime, "grad_iterated", None) \
+            and len(inner.args) == 2 and isinstance(inner.args[0], ast.Name) and inner.args[0].id in self._item_adjoints()
+
+    def _item_adjoints(self) -> dict:
+        """The local names bound only to 0.0 and to `N = s2s.add_item_grad(N, g, L, k)` (transforms/list_adjoints.py:
+        0.0 or a list of the adjoints of L's items, each 0.0 or a sum of the g's): name -> those calls."""
+        helper = getattr(ctx().runtime, "add_item_grad", None)
+        if helper is None:
+            return {}
+        out = {}
+        for name, values in self._assigned_values.items():
+            calls = [v for v in values if isinstance(v, ast.Call) and self.callee(v) is helper and len(v.args) == 4
+                     and isinstance(v.args[0], ast.Name) and v.args[0].id == name]
+            if calls and name not in self._params and name not in self.tapes and all(
+                    v in calls or isinstance(v, ast.Constant) and type(v.value) is float and v.value == 0.0
+                    for v in values):
+                out[name] = calls
         return out
 
     @staticmethod
@@ -1405,6 +1477,8 @@ class Shapes:
         callee = self.callee(value)
         if callee is getattr(ctx().runtime, "grad_stack", None) or callee is getattr(ctx().runtime, "grad_concatenate", None):
             return self.real(value.args[0], reals)  # (slices of g, or of g raveled for axis=None: real where g is)
+        if callee is getattr(ctx().runtime, "add", None):  # (`_items_added`: the list's own items and N's added)
+            return ("items", value.args[1].args[0].id) in reals
         if callee is getattr(ctx().runtime, "array_grad", None):
             return self.real(value.args[0], reals) and self.items_real(value.args[1], reals)
         return ("list", value.args[0].id) in reals
@@ -1734,6 +1808,9 @@ class Shapes:
             kinds = self._item_kinds(node)
             if kinds and all(type(k) is str and k in "efdg" for k in kinds):
                 return True
+        if isinstance(node.value, ast.Name) and self._int_index(node.slice) \
+                and self._iterated_real_items(node.value.id, reals):
+            return True
         if not (isinstance(node.value, ast.Name) and node.value.id in self.local and node.value.id not in self._params
                 and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int):
             return False
@@ -1749,6 +1826,18 @@ class Shapes:
                                         for v in values)
         finally:
             self._items_asked.discard(key)
+
+    def _iterated_real_items(self, name, reals) -> bool:
+        """Whether the local `name` is bound only to `s2s.as_sequence(L)` (what `for v in L` runs over) of lists
+        whose items are all real floats (`items_real`), and by the tape: an item read by an int index is one."""
+        as_sequence = getattr(ctx().runtime, "as_sequence", None)
+        values = self._assigned_values.get(name)
+        if name in self._params or not values or as_sequence is None:
+            return False
+        made = [v for v in values if v is not None and not self._by_tape(v, name)]
+        return bool(made) and len(made) + sum(v is not None and self._by_tape(v, name) for v in values) == len(values) \
+            and all(isinstance(v, ast.Call) and self.callee(v) is as_sequence and len(v.args) == 1 and not v.keywords
+                    and self.items_real(v.args[0], reals) for v in made)
 
     def _tuples_bound(self, name, seen):
         """The values bound to the local `name`, through names bound to it (`state2 = state`), or None where some
@@ -1866,7 +1955,7 @@ class Shapes:
             if node.id not in self.local:
                 return None
             shape = self._name_fact(node, env)
-            return None if type(shape) is ZeroOr or type(shape) is ListOf else shape
+            return None if type(shape) in (ZeroOr, ListOf, ZeroOrItems) else shape
         if isinstance(node, ast.Tuple):
             if any(isinstance(e, ast.Starred) for e in node.elts):
                 return None
@@ -1912,7 +2001,7 @@ class Shapes:
             return self._subscript(node, env)
         if isinstance(node, ast.Call):
             shape = self._call(node, env)
-            return None if type(shape) is ZeroOr else shape
+            return None if type(shape) is ZeroOr or type(shape) is ZeroOrItems else shape
         return None
 
     def _fact(self, node, env):
@@ -1979,6 +2068,13 @@ class Shapes:
             return False
         base = self.resolve(node.value.id)
         return any(base is m for m in _CONSTANT_MODULES) and type(getattr(base, node.attr, None)) is float
+
+    def fact_at(self, node: ast.Name):
+        """The fact a local name holds at this read of it (a `ListOf`, `ZeroOr` or `ZeroOrItems` among them), else None.
+
+            >>> # hs = []; for ...: hs.append(h); ...; seq = s2s.as_sequence(hs) -- fact_at(seq read): ListOf((32,))
+        """
+        return self._name_fact(node, None) if node.id in self.local else None
 
     def _name_fact(self, node, env):
         """The fact at a name's read (possibly a ZeroOr)."""
@@ -2377,7 +2473,7 @@ def _literal_index(node):
 
 
 # runtime helpers that read a container argument for its structure alone (the adjoint placed into its shape)
-_STRUCTURE_READERS = ("getitem_grad", "finish", "grad_iterated", "grad_as_sequence", "as_sequence_tangent", "mapping_keys",
+_STRUCTURE_READERS = ("getitem_grad", "add_item_grad", "finish", "grad_iterated", "grad_as_sequence", "as_sequence_tangent", "mapping_keys",
                       "zeros_like_value", "unpack_count", "star_count")  # (the last two count the items)
 _CONSTANT_MODULES = (np, math)  # (their float constants: pi, e, inf, nan, tau)
 _INT_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,

@@ -32,7 +32,21 @@ import numpy as np
 from .context import ctx
 from .item_updates import split_item_adjoints
 from .names import load, name_counts
-from .shapes import Keyed, Overrides, Seq, Shapes, ZeroScalar, _int_literal, broadcast, hashable, items_of, literal, matmul
+from .shapes import (
+    Keyed,
+    ListOf,
+    Overrides,
+    Seq,
+    Shapes,
+    ZeroOrItems,
+    ZeroScalar,
+    _int_literal,
+    broadcast,
+    hashable,
+    items_of,
+    literal,
+    matmul,
+)
 from .walk import child_parent_pairs, fix_locations, replace_child, statement_lists, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
@@ -42,7 +56,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
                          "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",
-                         "grad_select", "append_grads", "append_grads_owned", "grad_stack", "grad_dot_a", "slice_kept",
+                         "grad_select", "append_grads", "append_grads_owned", "add_item_grad", "grad_stack", "grad_dot_a", "slice_kept",
                          "grad_dot_b")
 
 
@@ -1754,9 +1768,11 @@ def explain_blocked(fdef: ast.FunctionDef, shapes: Shapes) -> ast.FunctionDef:
             name = shapes.helpers.get(shapes.callee(node)) if hashable(shapes.callee(node)) else None
             if name not in _EXPLAINED:
                 continue
+            # (a list of adjoints whose items' shape is known, `ListOf`, `ZeroOrItems`: added item by item by the
+            # helper, not for want of a shape)
             unknown = [n for a in node.args for n in walk(a)
                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in shapes.local
-                       and shapes.of(n) is None]
+                       and shapes.of(n) is None and type(shapes.fact_at(n)) not in (ListOf, ZeroOrItems)]
             if unknown:
                 text = f"s2s: {name} kept: shape of {unknown[0].id} unknown{_why(shapes, unknown[0].id, set())}"
                 if text not in out:

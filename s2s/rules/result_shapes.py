@@ -29,10 +29,12 @@ from s2s.transforms.shapes import (
     ListOf,
     Seq,
     ZeroOr,
+    ZeroOrItems,
     ZeroScalar,
     broadcast,
     literal,
     matmul,
+    one_item,
     reduced,
     reshaped,
 )
@@ -860,9 +862,13 @@ def grad_dot(operand: int):
 
 def add(site):
     """s2s.add(a, b): two numbers give a number, two lists of known items the items added; arrays broadcast. Where a
-    holds 0.0 or an array (an adjoint started at 0.0 before a loop), the one shape both give."""
+    holds 0.0 or an array (an adjoint started at 0.0 before a loop), the one shape both give; where one holds item
+    adjoints (`ZeroOrItems`), see `_add_item_adjoints`."""
     if site.nargs != 2:
         return None
+    held_a, held_b = site.held(0), site.held(1)
+    if type(held_a) is ZeroOrItems or type(held_b) is ZeroOrItems:
+        return _add_item_adjoints(held_a, held_b)
     either_a, either_b = site.either(0), site.either(1)
     if len(either_b) == 1 and len(either_a) == 1 and type(either_a[0]) is ZeroScalar:  # add(0.0, b) is b
         b = either_b[0]
@@ -876,6 +882,10 @@ def add(site):
         b = either_b[0]
         found = {b if _array(b) else None, _add(either_a[1], b)}
         return found.pop() if len(found) == 1 else None
+    if len(either_a) == 1 and len(either_b) == 2:  # b is 0.0 (add gives a) or an array
+        a = either_a[0]
+        found = {a if _array(a) else None, _add(a, either_b[1])}
+        return found.pop() if len(found) == 1 else None
     items_a, items_b = site.items(0), site.items(1)
     if items_a is not None and items_b is not None:
         return _add(Seq(items_a), Seq(items_b))
@@ -886,6 +896,34 @@ def add(site):
             items[k] = _add_items(items[k], fact) if k in items else fact
         return Keyed(items.items())
     return _add(site.shape(0), site.shape(1))
+
+
+def _add_item_adjoints(a, b):
+    """s2s.add(a, b) where a or b holds 0.0 or a list of item adjoints each 0.0 or of shape S (`ZeroOrItems(S)`):
+    with 0.0, the other; with another such, such a list; with a list (or tuple) of arrays all of shape S, a list
+    of them (add gives the list back where the other is 0.0, else adds item by item, 0.0 giving way)."""
+    items, other = (a, b) if type(a) is ZeroOrItems else (b, a)
+    if type(other) is ZeroScalar or other == items:
+        return items
+    dense = one_item(other)
+    return ListOf(items.item) if dense is not None and dense == items.item and type(dense) is tuple else None
+
+
+def item_added(site):
+    """s2s.add_item_grad(acc, g, x, index), `add(acc, getitem_grad(g, x, index))` of a list x whose items all
+    have one shape S: where acc is 0.0 or a list of item adjoints of S (`ZeroOrItems(S)`) and g is 0.0 or of
+    shape S, such a list (its items 0.0 where no read reached them)."""
+    if not _plain(site, 4):
+        return None
+    item = site.listed(2)
+    if item is None or type(item) is not tuple:
+        return None
+    acc, g = site.held(0), site.held(1)
+    if not (type(acc) is ZeroScalar or acc == ZeroOrItems(item)):
+        return None
+    if not (type(g) is ZeroScalar or g == ZeroOr(item) or type(g) is tuple and g == item):
+        return None
+    return ZeroOrItems(item)
 
 
 def _add(a, b):
@@ -1067,6 +1105,8 @@ def iterated(site):
 def grad_iterated(site):
     """s2s.grad_iterated(g, x): g itself where x is an array, a tuple or a list (only a dict's keys have no
     adjoint)."""
+    if site.nargs == 2 and type(site.held(0)) is ZeroOrItems and site.listed(1) is not None:
+        return site.held(0)
     if site.nargs == 2 and site.items(1) is not None:
         items = site.items(0)
         return Seq(items) if items is not None else None

@@ -48,7 +48,8 @@ defrule_for(rt.balanced_eq, "balanced_eq(*args)", nondiff=True, result_shape=sha
 defrule_for(rt.unbroadcast, "unbroadcast(g, x)", shape_only=("x",), linear=("g",), result_shape=shapes.unbroadcast,
             real=shapes.real_scatter)
 defrule_for(rt.finish, "finish(g, x)", shape_only=("x",), structured=True, linear=("g",))
-defrule_for(rt.add, "add(a, b)", structured=True, result_shape=shapes.add, a_dot="a_dot", b_dot="b_dot")
+defrule_for(rt.add, "add(a, b)", structured=True, result_shape=shapes.add, real=shapes.real_of_all(2), a_dot="a_dot",
+            b_dot="b_dot")
 defrule_for(rt.part, "part(g, index)", linear=("g",), result_shape=shapes.part)
 defrule_for(rt.getitem_grad, "getitem_grad(g, x, index)", shape_only=("x",), linear=("g",), result_shape=shapes.getitem_grad,
             real=shapes.real_scatter)
@@ -58,6 +59,8 @@ defrule_for(rt.setitem_grads, "setitem_grads(g, x, index)", shape_only=("x",), l
 defrule_for(rt.append_grads, "append_grads(g)", linear=("g",), result_shape=shapes.append_pieces)
 # (its pieces' shapes alone: it pops from its argument, so no tangent rule: code with it is run, not differentiated)
 defrule_for(rt.append_grads_owned, "append_grads_owned(g)", result_shape=shapes.append_pieces)
+# (mutates its first argument's list: code with it is run, not differentiated; transforms/list_adjoints.py)
+defrule_for(rt.add_item_grad, "add_item_grad(acc, g, x, index)", result_shape=shapes.item_added)
 defrule_for(rt.zero_of_real, "zero_of_real(g, x)", nondiff=True)
 defrule_for(rt.broadcast_like, "broadcast_like(t, ans)", shape_only=("ans",), linear=("t",))
 defrule_for(rt.dense_tangent, "dense_tangent(t, value)", shape_only=("value",), linear=("t",))

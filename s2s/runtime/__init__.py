@@ -113,6 +113,7 @@ from s2s.runtime.elementwise import (  # noqa: F401
     safe_div,
 )
 from s2s.runtime.indexing import (  # noqa: F401
+    add_item_grad,
     append_grads,
     append_grads_owned,
     getitem_grad,

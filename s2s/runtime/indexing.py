@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from s2s.runtime.adjoint import _refuse_complex
+from s2s.runtime.adjoint import _refuse_complex, add
 from s2s.runtime.arrays import _arr, _float_dtype, _in_library_of, _zeros_like, is_array, is_foreign, shape_of
 from s2s.runtime.shape import _pieces
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
@@ -189,6 +189,27 @@ def append_grads_owned(g):
     if type(g) is list:
         return g, g.pop()
     return append_grads(g)
+
+
+def add_item_grad(acc, g, x, index):
+    """`add(acc, getitem_grad(g, x, index))`, the adjoint of a read `x[index]` added into `acc`, with the item
+    put into acc's list in place where `acc` is 0.0 or a list this helper made that no other name holds
+    (transforms/list_adjoints.py proves that of the code it writes this into): one step per read instead of
+    a new list as long as x's. Anything else (an array or dict x, an index other than an int) as `add`.
+
+        >>> acc = add_item_grad(0.0, 2.0, [1.0, 5.0, 7.0], 1)
+        >>> add_item_grad(acc, 3.0, [1.0, 5.0, 7.0], 1)
+        [0.0, 5.0, 0.0]
+    """
+    if type(index) is int and isinstance(x, list | tuple):
+        if is_zero(acc):
+            acc = [ZERO] * len(x)
+        elif type(acc) is not list or len(acc) != len(x):
+            return add(acc, getitem_grad(g, x, index))
+        old = acc[index]  # (what add does item by item: the zero adjoint gives way to the other term)
+        acc[index] = g if old is ZERO else old if g is ZERO else add(old, g)
+        return acc
+    return add(acc, getitem_grad(g, x, index))
 
 
 def _index_repeats(index) -> bool:
