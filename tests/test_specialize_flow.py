@@ -868,3 +868,25 @@ def test_a_broadcast_read_beside_an_array_the_flow_knows_is_dropped():
     g32 = s2s.grad(stacked_states_mean_square)(W32, xs32)
     assert g32.dtype == np.float32
     np.testing.assert_allclose(g32, s2s.grad(stacked_states_mean_square)(W, xs), rtol=2e-5, atol=1e-6)
+
+
+def running_statistics(X):
+    mu = np.zeros(X.shape[1])
+    var = np.ones(X.shape[1])
+    for i in range(X.shape[0]):
+        row = X[i]
+        mu = 0.9 * mu + 0.1 * row
+        var = 0.9 * var + 0.1 * (row - mu) ** 2
+    return np.sum(var) + np.sum(mu ** 2)
+
+
+def test_a_state_only_the_value_reads_is_not_computed():
+    """`var` is read by the value alone (the adjoint of `np.sum(var)` does not depend on it) and by its own next
+    step: the chain goes, its start `np.ones(n)` (a new array of known shape, which cannot raise) with it."""
+    X = np.random.default_rng(5).normal(size=(7, 3))
+    src = s2s.source(s2s.grad(running_statistics), X)
+    code = "\n".join(line for line in src.splitlines() if not line.strip().startswith("#"))
+    assert "0.9 * var" not in code and "np.ones" not in code, src
+    check_all(running_statistics, (X,))
+    np.testing.assert_allclose(s2s.grad(running_statistics)(X), s2s.grad(running_statistics, optimize=False)(X),
+                               rtol=1e-13)

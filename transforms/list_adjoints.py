@@ -46,26 +46,19 @@ def pop_owned_list_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     owned_helper = _owned_helper(shapes)
     if owned_helper is None:
         return False
-    binds, reads, assigned = {}, {}, set()
-    for node in walk(fdef):
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                for n in walk(target):
-                    if isinstance(n, ast.Name):
-                        binds.setdefault(n.id, []).append(node)
-                        assigned.add(id(n))
+    binds, reads = _bindings(fdef), {}
     for node in walk(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             reads.setdefault(node.id, []).append(node)
-        elif isinstance(node, ast.Name) and id(node) not in assigned:
-            binds.setdefault(node.id, []).append(None)  # a loop target, `del`, an augmented assignment's
     params = {a.arg for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs}
     changed = False
     for name, stmts in binds.items():
         pops = [s for s in stmts if _pop_of(s, name, shapes)]
-        if not pops or name in params or not all(s in pops or _fresh(s, name, shapes) for s in stmts):
+        # (`N = s2s.add_item_grad(N, ...)`: N's own list, an item put in in place, or a new one)
+        items = [s for s in stmts if s is not None and len(s.targets) == 1 and _item_added(s.value, name, shapes)]
+        if not pops or name in params or not all(s in pops or s in items or _fresh(s, name, shapes) for s in stmts):
             continue
-        read_in_pops = {id(s.value.args[0]) for s in pops}
+        read_in_pops = {id(s.value.args[0]) for s in pops + items}
         if any(id(r) not in read_in_pops for r in reads.get(name, ())):
             continue
         for s in pops:
@@ -87,15 +80,23 @@ def _helper_call(node, shapes, name):
     return callee is not None and hashable(callee) and shapes.helpers.get(callee) == name
 
 
-def _pop_of(stmt, name, shapes) -> bool:
-    """`name, v = s2s.append_grads(name)`."""
+def _item_added(value, name, shapes) -> bool:
+    """`s2s.add_item_grad(name, g, seq, k)` (g, seq and k not reading name)."""
+    return _helper_call(value, shapes, "add_item_grad") and len(value.args) == 4 \
+        and isinstance(value.args[0], ast.Name) and value.args[0].id == name \
+        and not any(isinstance(n, ast.Name) and n.id == name for a in value.args[1:] for n in walk(a))
+
+
+def _pop_of(stmt, name, shapes, owned_too=False) -> bool:
+    """`name, v = s2s.append_grads(name)` (or `append_grads_owned`, with `owned_too`)."""
     if stmt is None or len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Tuple):
         return False
     elts = stmt.targets[0].elts
     value = stmt.value
     return len(elts) == 2 and all(isinstance(e, ast.Name) for e in elts) and elts[0].id == name \
-        and elts[1].id != name and _helper_call(value, shapes, "append_grads") and len(value.args) == 1 \
-        and isinstance(value.args[0], ast.Name) and value.args[0].id == name
+        and elts[1].id != name and (_helper_call(value, shapes, "append_grads")
+                                    or owned_too and _helper_call(value, shapes, "append_grads_owned")) \
+        and len(value.args) == 1 and isinstance(value.args[0], ast.Name) and value.args[0].id == name
 
 
 def _fresh(stmt, name, shapes) -> bool:
@@ -120,19 +121,13 @@ def accumulate_item_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
             for n in walk(fdef)):
         return False
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
-    targets, stores = {}, {}  # name -> ids of the Name targets of its one-name assignments; name -> its stores
-    assigns = {}
-    for node in walk(fdef):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            targets.setdefault(node.targets[0].id, set()).add(id(node.targets[0]))
-            assigns.setdefault(node.targets[0].id, []).append(node)
-        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            stores.setdefault(node.id, []).append(node)
     changed = False
-    for name, bound in assigns.items():
-        steps = [a for a in bound if _item_step(a.value, name, shapes)]
-        if not steps or name in params or any(id(n) not in targets[name] for n in stores.get(name, ())) \
-                or not all(a in steps or _zero(a.value) for a in bound) or not _list_seen_alone(fdef, name, steps):
+    for name, stmts in _bindings(fdef).items():
+        steps = [a for a in stmts if a is not None and len(a.targets) == 1 and isinstance(a.targets[0], ast.Name)
+                 and _item_step(a.value, name, shapes)]
+        pops = [a for a in stmts if _pop_of(a, name, shapes, owned_too=True)]
+        if not steps or name in params or not all(a in steps or a in pops or _fresh(a, name, shapes) for a in stmts) \
+                or not _list_seen_alone(fdef, name, steps, pops):
             continue
         for a in steps:
             read = a.value.args[1]
@@ -142,6 +137,23 @@ def accumulate_item_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
                 args=[a.value.args[0], *read.args], keywords=[]), a.value)
         changed = True
     return changed
+
+
+def _bindings(fdef) -> dict:
+    """name -> the assignments binding it (a tuple target's too), None for any other binding (a loop target,
+    `del`, an augmented assignment)."""
+    binds, assigned = {}, set()
+    for node in walk(fdef):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                for n in walk(target):
+                    if isinstance(n, ast.Name):
+                        binds.setdefault(n.id, []).append(node)
+                        assigned.add(id(n))
+    for node in walk(fdef):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and id(node) not in assigned:
+            binds.setdefault(node.id, []).append(None)
+    return binds
 
 
 def _zero(value) -> bool:
@@ -166,10 +178,11 @@ def _item_step(value, name, shapes) -> bool:
     return isinstance(shapes.of(seq), Seq) and not literal or type(shapes.fact_at(seq)) is ListOf
 
 
-def _list_seen_alone(fdef, name, steps) -> bool:
-    """Whether every read of `name` is the first argument of one of `steps`, in a `return`, or in a simple
-    statement the block follows at once with `name = 0.0` (the list it held handed on, the name made zero)."""
-    allowed = {id(a.value.args[0]) for a in steps}
+def _list_seen_alone(fdef, name, steps, pops=()) -> bool:
+    """Whether every read of `name` is the first argument of one of `steps`, the argument of one of `pops` (which
+    bind it to the list less its last item), in a `return`, or in a simple statement the block follows at once
+    with `name = 0.0` (the list it held handed on, the name made zero)."""
+    allowed = {id(a.value.args[0]) for a in [*steps, *pops]}
     for block in statement_lists(fdef):
         for i, s in enumerate(block):
             if isinstance(s, ast.Return) or isinstance(s, ast.Assign | ast.Expr | ast.AugAssign) and i + 1 < len(block) \

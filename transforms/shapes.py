@@ -712,7 +712,7 @@ class Shapes:
         self._generators = {p for p, fact in params.items() if type(fact) is RandomGenerator}
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
         self.sealed = self._sealed_lists(calls, reads, item_bases)
-        self.appended = self._appended_lists(calls, reads, exprs)
+        self.appended = self._appended_lists(calls, reads, exprs, item_bases)
         self._name_reads = reads  # (for `_list_adjoints`)
         self._params = set(params)
         self._valuing = set()  # names whose value `value_of` is finding (a cycle claims nothing)
@@ -944,18 +944,18 @@ class Shapes:
                 return candidates
             candidates -= bad
 
-    def _appended_lists(self, calls, reads, exprs) -> set:
+    def _appended_lists(self, calls, reads, exprs, item_bases=frozenset()) -> set:
         """Names bound once, to `[]`, and otherwise only appended to and popped by statements of their own
-        (`L.append(v)`, `L.pop()`) or read as arguments the way a sealed list is: no one else can change
-        the list, so its facts follow those statements (`Seq` of its items; `ListOf` where only the items'
-        one shape is known)."""
+        (`L.append(v)`, `L.pop()`) or read as arguments the way a sealed list is, or for an item (`L[i]`): no one
+        else can change the list, so its facts follow those statements (`Seq` of its items; `ListOf` where only
+        the items' one shape is known)."""
         self._appends = {}  # appended list -> the values its `L.append(v)` statements append
         candidates = {n for n, values in self._assigned_values.items()
                       if n in self.assigned and n not in self.tapes and self._bindings.get(n) == 1
                       and len(values) == 1 and isinstance(values[0], ast.List) and not values[0].elts}
         if not candidates:
             return set()
-        as_argument = self._argument_reads(calls, candidates)
+        as_argument = self._argument_reads(calls, candidates) | set(item_bases)  # (reading an item changes nothing)
         for n in exprs:
             if _list_step(n, candidates) is not None:
                 as_argument.add(id(n.value.func.value))
@@ -1428,13 +1428,13 @@ class Shapes:
                                for call, k in unpacked) \
                     or not all(isinstance(v, ast.Call) and self.callee(v) in stacks and not v.keywords
                                and len(v.args) == (2 if self.callee(v) is getattr(runtime, "array_grad", None) else 3)
-                               or self._items_added(v, name) for v in made):
+                               or self._items_added(v, name) or self._item_put(v, name) for v in made):
                 continue
             out[name] = made + [call for call, _ in unpacked]
         if out:
             as_argument = {id(call.args[0]) for values in out.values() for call in values
                            if self.callee(call) in pops or isinstance(call.args[0], ast.Name)
-                           and self._items_added(call, call.args[0].id)}
+                           and (self._items_added(call, call.args[0].id) or self._item_put(call, call.args[0].id))}
             for n in self._name_reads:
                 if n.id in out and id(n) not in as_argument:
                     out.pop(n.id, None)
@@ -1449,6 +1449,12 @@ class Shapes:
         inner = value.args[1]
         return isinstance(inner, ast.Call) and self.callee(inner) is getattr(runtime, "grad_iterated", None) \
             and len(inner.args) == 2 and isinstance(inner.args[0], ast.Name) and inner.args[0].id in self._item_adjoints()
+
+    def _item_put(self, value, name) -> bool:
+        """`s2s.add_item_grad(name, g, L, k)`: a read's adjoint put into the list adjoint `name` holds."""
+        return isinstance(value, ast.Call) and self.callee(value) is getattr(ctx().runtime, "add_item_grad", None) \
+            and len(value.args) == 4 and not value.keywords and isinstance(value.args[0], ast.Name) \
+            and value.args[0].id == name
 
     def _item_adjoints(self) -> dict:
         """The local names bound only to 0.0 and to `N = s2s.add_item_grad(N, g, L, k)` (transforms/list_adjoints.py:
@@ -1479,6 +1485,8 @@ class Shapes:
             return self.real(value.args[0], reals)  # (slices of g, or of g raveled for axis=None: real where g is)
         if callee is getattr(ctx().runtime, "add", None):  # (`_items_added`: the list's own items and N's added)
             return ("items", value.args[1].args[0].id) in reals
+        if callee is getattr(ctx().runtime, "add_item_grad", None):  # (`_item_put`: its items, one with g added)
+            return ("list", value.args[0].id) in reals and self.real(value.args[1], reals)
         if callee is getattr(ctx().runtime, "array_grad", None):
             return self.real(value.args[0], reals) and self.items_real(value.args[1], reals)
         return ("list", value.args[0].id) in reals
@@ -1809,8 +1817,9 @@ class Shapes:
             if kinds and all(type(k) is str and k in "efdg" for k in kinds):
                 return True
         if isinstance(node.value, ast.Name) and self._int_index(node.slice) \
-                and self._iterated_real_items(node.value.id, reals):
-            return True
+                and (self._iterated_real_items(node.value.id, reals)
+                     or node.value.id in self.appended and self.items_real(node.value, reals)):
+            return True  # (an item of a list no one else changes, all of whose items are real floats)
         if not (isinstance(node.value, ast.Name) and node.value.id in self.local and node.value.id not in self._params
                 and isinstance(node.slice, ast.Constant) and type(node.slice.value) is int):
             return False

@@ -1117,8 +1117,13 @@ class _Rewrite(ast.NodeTransformer):
         return ast.UnaryOp(op=ast.USub(), operand=out) if negate else out
 
     def _norm(self, node, args, shapes):
-        """`grad_norm(g, ans, x, None, None, False)`: the 2-norm's (Frobenius for a matrix) g * x / ans, 0 where ans is 0."""
+        """`grad_norm(g, ans, x, None, None, False)`: the 2-norm's (Frobenius for a matrix) g * x / ans, 0 where ans is 0;
+        along one axis (`np.linalg.norm(d, axis=1)`), `d * (g / np.where(ans == 0, 1.0, ans))[:, None]`, the helper's
+        arithmetic, the quotient on the norms' shape."""
         g, ans, x, order, axis, keepdims = args
+        along = self._norm_along_axis(node, args, shapes)
+        if along is not None:
+            return along
         if not all(isinstance(a, ast.Constant) and a.value is v for a, v in ((order, None), (axis, None), (keepdims, False))) \
                 or shapes[1] != () or not isinstance(shapes[2], tuple) or shapes[2] == () or shapes[0] != () \
                 or not _simple(ans):
@@ -1126,6 +1131,27 @@ class _Rewrite(ast.NodeTransformer):
         safe = ast.IfExp(test=ast.Compare(left=ans, ops=[ast.NotEq()], comparators=[ast.Constant(0)]), body=ans,
                          orelse=ast.Constant(1))
         return ast.BinOp(left=ast.BinOp(left=g, op=ast.Mult(), right=x), op=ast.Div(), right=safe)
+
+    def _norm_along_axis(self, node, args, shapes):
+        g, ans, x, order, axis, keepdims = args
+        sx = shapes[2]
+        if not (isinstance(order, ast.Constant) and order.value is None and isinstance(axis, ast.Constant)
+                and type(axis.value) is int and isinstance(keepdims, ast.Constant) and type(keepdims.value) is bool
+                and isinstance(sx, tuple) and -len(sx) <= axis.value < len(sx) and len(sx) >= 2 and _simple(ans)
+                and self.shapes.real(ans) and self.shapes.real(g)):
+            return None
+        a = axis.value % len(sx)
+        reduced = sx[:a] + ((1,) if keepdims.value else ()) + sx[a + 1:]
+        if shapes[0] != reduced or shapes[1] != reduced:
+            return None
+        nonzero = _call(_attr(self.np, "where"), ast.Compare(left=ans, ops=[ast.Eq()], comparators=[ast.Constant(0)]),
+                        ast.Constant(1.0), ans)  # (a Python float: the norms' dtype, and real)
+        scale = ast.BinOp(left=g, op=ast.Div(), right=nonzero)
+        if not keepdims.value:  # (a new axis where the norm summed one away: `[:, None]`)
+            index = [ast.Slice() for _ in range(a)] + [ast.Constant(None)]
+            scale = ast.Subscript(value=scale, slice=ast.Tuple(elts=index, ctx=ast.Load()) if a else index[0],
+                                  ctx=ast.Load())
+        return ast.BinOp(left=x, op=ast.Mult(), right=scale)
 
     def _step(self, node, args):
         """`balanced_eq(x, ans, c)` where `ans = np.maximum(x, c)` (or minimum) and c a finite number: where no
@@ -1551,6 +1577,10 @@ def _pure_or_view(node, shapes) -> bool:
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult) \
             and all(_int_literal(side) or shapes.counter(side) for side in (node.left, node.right)):
         return True  # `i + 1` of a loop's counter: Python ints, whose arithmetic without a division cannot raise
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
+            and any(shapes.callee(node) is f for f in (np.zeros, np.ones, np.empty)) and _array_shape(shapes.of(node)) \
+            and _pure(node.args[0], shapes):
+        return True  # `var = np.ones(32)`: a new array of a known shape (the rule gives one only for sizes >= 0)
     return _pure(node, shapes)
 
 

@@ -73,7 +73,7 @@ def _norm_variant(bound):
     return None
 
 
-_norm = defrule("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", real=shapes.real_of_one,
+_norm = defrule("np.linalg.norm(x, ord=None, axis=None, keepdims=False)", real=shapes.real_norm,
                 result_shape=shapes.reduction(axis_at=2, keywords=("ord", "axis", "keepdims")),
                 x="s2s.grad_norm(g, ans, x, ord, axis, keepdims)",
                 x_dot="np.sum(x_dot * s2s.grad_norm(1.0, s2s.keep(ans, x, axis, keepdims), x, ord, axis, True), "

@@ -911,19 +911,20 @@ def _add_item_adjoints(a, b):
 
 def item_added(site):
     """s2s.add_item_grad(acc, g, x, index), `add(acc, getitem_grad(g, x, index))` of a list x whose items all
-    have one shape S: where acc is 0.0 or a list of item adjoints of S (`ZeroOrItems(S)`) and g is 0.0 or of
-    shape S, such a list (its items 0.0 where no read reached them)."""
+    have one shape S, g 0.0 or of shape S: where acc is 0.0 or a list of item adjoints of S (`ZeroOrItems(S)`),
+    such a list (its items 0.0 where no read reached them); where acc is a list of arrays of shape S, one."""
     if not _plain(site, 4):
         return None
     item = site.listed(2)
     if item is None or type(item) is not tuple:
         return None
     acc, g = site.held(0), site.held(1)
-    if not (type(acc) is ZeroScalar or acc == ZeroOrItems(item)):
-        return None
     if not (type(g) is ZeroScalar or g == ZeroOr(item) or type(g) is tuple and g == item):
         return None
-    return ZeroOrItems(item)
+    if type(acc) is ZeroScalar or acc == ZeroOrItems(item):
+        return ZeroOrItems(item)
+    # a list of arrays of shape S (a list adjoint `s2s.grad_stack` made): S plus S, or plus 0.0, is S
+    return ListOf(item) if item != () and one_item(acc) == item else None
 
 
 def _add(a, b):
@@ -1119,6 +1120,14 @@ def grad_iterated(site):
 def real_of_one(site) -> bool:
     """np.max(x) / np.linalg.norm(x) of one real argument (real, yet it may raise: on an empty x)."""
     return site.nargs == 1 and site.real(0)
+
+
+def real_norm(site) -> bool:
+    """np.linalg.norm(x, ord, axis, keepdims) of a real x: real (every order, along any axes)."""
+    return 1 <= site.nargs <= 4 and site.keywords <= {"ord", "axis", "keepdims"} and site.real(0)
+
+
+real_norm.judges_keywords = True
 
 
 def real_choice(site) -> bool:

@@ -117,6 +117,10 @@ def grad_norm(g, ans, x, ord, axis, keepdims):
         return g * x / (ans if ans != 0 else 1)
     matrix = (axis is None and np.ndim(x) == 2) or (isinstance(axis, tuple | list) and len(axis) == 2)
     if ord in (None, "fro") or (ord == 2 and not matrix):
+        if axis is not None and type(x) is np.ndarray and type(ans) is np.ndarray \
+                and (type(g) is np.ndarray or type(g) in _NUMPY_FLOATS + (float,)):
+            # (norms along an axis: the quotient on the norms' shape, one product of x's size instead of three)
+            return x * expand_reduced(g / np.where(ans == 0, 1, ans), x, axis, keepdims)
         n = expand_reduced(ans, x, axis, keepdims)
         return expand_reduced(g, x, axis, keepdims) * x / np.where(n == 0, 1, n)
     if not matrix and ord == 1:
@@ -249,10 +253,33 @@ def _cumprod_g(g, xs, axis):
     return np.moveaxis(np.broadcast_to(g, np.moveaxis(xs, 0, axis).shape), axis, 0)
 
 
+def _tails_by_division(x, g):
+    """`_exclusive_and_tails` without a Python loop where that is as exact: the products before each entry are
+    the running products shifted by one (the same products in the same order), and
+    r[j] = (sum over i >= j of g[i] * c[i]) / c[j] for the running products c, where every c is a normal
+    nonzero finite number (no zero to divide by, no product rounded to zero or infinity on the way) and no sum
+    can overflow; else None (the loop then)."""
+    if not (type(x) is np.ndarray and type(g) is np.ndarray and x.dtype.kind == "f" and g.dtype.kind == "f"
+            and x.shape == g.shape and x.size):
+        return None
+    c = np.cumprod(x, axis=0)
+    info = np.finfo(c.dtype)
+    magnitude = np.abs(c)
+    low, high = float(magnitude.min()), float(magnitude.max())
+    bound = float(np.abs(g).max()) * high * x.shape[0]  # (a Python float: inf, not an error, where it overflows)
+    if not (low >= info.tiny and bound <= np.finfo(np.result_type(c, g)).max):  # (NaN fails too)
+        return None
+    sums = np.cumsum((g * c)[::-1], axis=0)[::-1]
+    return np.concatenate([np.ones_like(c[:1]), c[:-1]]), sums / c
+
+
 def _exclusive_and_tails(x, g):
     """For np.cumprod along axis 0: the products of the entries before each one, P, and
     r[j] = sum over i >= j of g[i] * x[j+1] * ... * x[i] (no division: exact where entries are 0)."""
     n = x.shape[0]
+    quick = _tails_by_division(x, g) if n else None
+    if quick is not None:
+        return quick
     p = np.ones_like(x, dtype=_float_dtype(x))
     r = np.zeros(x.shape, dtype=_float_dtype(x, g))
     for j in range(1, n):
@@ -267,6 +294,10 @@ def _exclusive_and_tails(x, g):
 @linear_in_g
 def grad_cumprod(g, x, axis):
     """Adjoint of np.cumprod(x, axis), exact also where entries are zero."""
+    if axis is None and type(x) is np.ndarray and x.ndim == 1 and type(g) is np.ndarray and g.shape == x.shape:
+        quick = _tails_by_division(x, g)  # (a vector's: p * r without moving axes)
+        if quick is not None:
+            return quick[0] * quick[1]
     xs = _along_first(x, axis)
     gs = _cumprod_g(g, xs, axis)
     p, r = _exclusive_and_tails(xs, gs)

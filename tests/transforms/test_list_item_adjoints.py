@@ -158,6 +158,49 @@ def test_a_read_whose_adjoint_reads_the_list_adjoint_is_left_as_it_is():
     assert not changed, out
 
 
+DENSE = """
+    def g(C, xs):
+        Q = []
+        for j in range(3):
+            Q.append(xs[j] * 2.0)
+        Q_bar = s2s.grad_stack(C, Q, 1)
+        for j in reversed(range(3)):
+            Q_bar, g = s2s.append_grads(Q_bar)
+            Q.pop()
+            for i in reversed(range(j)):
+                t_bar = g * 2.0
+                Q_bar = s2s.add(Q_bar, s2s.getitem_grad(t_bar, Q, i))
+        return g
+"""
+
+
+def test_a_list_adjoint_of_its_own_takes_item_adjoints_in_place_and_is_popped_in_place():
+    from s2s.transforms.list_adjoints import pop_owned_list_adjoints
+    fdef = ast.parse(textwrap.dedent(DENSE)).body[0]
+    assert accumulate_item_adjoints(fdef, _shapes_with_list(fdef))
+    text = ast.unparse(fdef)
+    assert "Q_bar = s2s.add_item_grad(Q_bar, t_bar, Q, i)" in text, text
+    assert pop_owned_list_adjoints(fdef, _shapes_with_list(fdef)), ast.unparse(fdef)
+    assert "s2s.append_grads_owned(Q_bar)" in ast.unparse(fdef)
+    shapes = _shapes_with_list(fdef)
+    reads = [n for n in ast.walk(fdef) if isinstance(n, ast.Name) and n.id == "Q_bar" and isinstance(n.ctx, ast.Load)]
+    assert {shapes.fact_at(n) for n in reads} == {ListOf((4,))}  # (a list of arrays of its items' shape, each read)
+
+
+def _shapes_with_list(fdef):
+    return _shapes(fdef, {"C": (4, 3), "xs": (3, 4)})
+
+
+@pytest.mark.parametrize("extra", [
+    "        other = Q_bar",  # another name holds the list
+    "        Q_bar.append(g)",  # changed by a method
+])
+def test_a_list_adjoint_another_name_sees_is_left_as_it_is(extra):
+    text = DENSE.replace("        return g", extra + "\n        return g")
+    fdef = ast.parse(textwrap.dedent(text)).body[0]
+    assert not accumulate_item_adjoints(fdef, _shapes_with_list(fdef)), ast.unparse(fdef)
+
+
 def test_item_adjoints_have_their_facts():
     fdef = ast.parse(textwrap.dedent(READS.format(after=HANDED_ON))).body[0]
     accumulate_item_adjoints(fdef, _shapes(fdef, {"xs": (3, 4), "v_bar": (4,)}))
@@ -213,8 +256,27 @@ def scalars_listed(x):
     return s
 
 
+def gram_schmidt_by_index(A, C):
+    Q = []
+    for j in range(A.shape[1]):
+        v = A[:, j]
+        for i in range(len(Q)):
+            v = v - (Q[i] @ v) * Q[i]
+        Q.append(v / np.linalg.norm(v))
+    return np.sum(np.stack(Q, axis=1) * C)
+
+
+def last_items(xs):
+    hs = [xs[0]]
+    for t in range(1, xs.shape[0]):
+        hs.append(np.sin(hs[-1]) + xs[t] * hs[t - 1])
+    return np.sum(np.stack(hs) ** 2)
+
+
 PROGRAMS = {
     "gram_schmidt": (gram_schmidt, lambda r: (r.normal(size=(7, 4)), r.normal(size=(7, 4)))),
+    "gram_schmidt by index": (gram_schmidt_by_index, lambda r: (r.normal(size=(7, 4)), r.normal(size=(7, 4)))),
+    "last items": (last_items, lambda r: (0.5 * r.normal(size=(6, 3)),)),
     "read twice": (layers_read_twice, lambda r: (0.3 * r.normal(size=(3, 3)), r.normal(size=(5, 3)))),
     "pairs": (pairwise_in_a_list, lambda r: (r.normal(size=(4, 2)),)),
     "numbers": (scalars_listed, lambda r: (r.normal(size=5),)),
@@ -237,3 +299,13 @@ def test_the_gram_schmidt_gradient_has_no_list_made_per_read():
     assert "add_item_grad" in text and "getitem_grad" not in text, text
     assert "unbroadcast" not in text and "grad_dot" not in text, text  # (the item adjoints' shapes are known)
     assert "kept: shape of qs_bar unknown" not in text, text
+
+
+def test_a_list_read_by_index_has_known_item_shapes_and_its_adjoint_popped_in_place():
+    A, C = np.random.default_rng(1).normal(size=(2, 9, 5))
+    g = s2s.grad(gram_schmidt_by_index)
+    g(A, C)
+    text = s2s.source(g, A, C)
+    assert "Q_bar = s2s.add_item_grad(Q_bar" in text and "append_grads_owned(Q_bar)" in text, text
+    assert "unbroadcast" not in text and "grad_matmul" not in text and "# s2s:" not in text, text
+    assert "return A_bar" in text, text  # (the value is not returned to be checked: np.sum of a known stack)

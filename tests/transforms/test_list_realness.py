@@ -65,6 +65,33 @@ def test_anything_else_is_not_claimed(item, extra):
     assert "H" not in _reals(APPENDED.format(item=item, extra=extra))
 
 
+ITEMS = """
+hs = []
+h = x
+for i in range(3):
+    h = np.tanh(h)
+    hs.append({item})
+{extra}
+for i in range(3):
+    seq = s2s.as_sequence(hs)
+    by_index = hs[i]
+    iterated = seq[i]
+"""
+
+
+def test_an_item_of_a_list_of_real_arrays_is_real():
+    assert {"by_index", "iterated"} <= _reals(ITEMS.format(item="h", extra=""))
+
+
+@pytest.mark.parametrize("item, extra", [
+    ("h * 1j", ""),  # complex items
+    ("h", "hs.append(1j * x)"),  # one complex item appended after
+    ("h", "other = hs\nother.append(1j * x)"),  # another name holds the list
+])
+def test_an_item_of_any_other_list_is_not_claimed(item, extra):
+    assert not {"by_index", "iterated"} & _reals(ITEMS.format(item=item, extra=extra))
+
+
 def test_a_list_appended_to_nothing_is_not_claimed():
     assert "H" not in _reals("hs = []\nH = np.array(hs)")
 

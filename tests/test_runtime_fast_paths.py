@@ -1,0 +1,123 @@
+"""Fast paths of runtime helpers against the general arithmetic they stand for: `grad_norm` along an axis (the
+quotient on the norms' shape) and `grad_cumprod` of running products that are normal numbers (a suffix sum
+divided, no Python loop), with the cases that must take the general path (zeros, underflow, overflow); and
+their gradients in generated code against central differences and autograd."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2s
+import s2s.runtime as rt
+import s2s.runtime.reductions as reductions
+from tests.helpers_fd import check_all
+
+
+def _general_norm_adjoint(g, ans, x, axis, keepdims):
+    n = rt.expand_reduced(ans, x, axis, keepdims)
+    return rt.expand_reduced(g, x, axis, keepdims) * x / np.where(n == 0, 1, n)
+
+
+@pytest.mark.parametrize("shape, axis, keepdims", [((5, 4), 1, False), ((5, 4), 0, True), ((5, 4), -1, True),
+                                                   ((3, 4, 2), 1, False), ((3, 4, 2), (0, 2), False)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_norm_adjoint_along_an_axis(shape, axis, keepdims, dtype):
+    rng = np.random.default_rng(len(shape) + (axis if isinstance(axis, int) else 7))
+    x = rng.normal(size=shape).astype(dtype)
+    x[0] = 0.0  # (a norm of zeros along some axes: its adjoint there is 0)
+    ans = np.linalg.norm(x, axis=axis, keepdims=keepdims)
+    g = rng.normal(size=ans.shape).astype(dtype)
+    got = rt.grad_norm(g, ans, x, None, axis, keepdims)
+    want = _general_norm_adjoint(g, ans, x, axis, keepdims)
+    assert got.dtype == want.dtype and got.shape == x.shape
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-14, atol=0)
+
+
+def distances(mu, X):
+    d = X - mu
+    return np.sum(np.log1p(np.linalg.norm(d, axis=1)))
+
+
+def column_norms(X):
+    return np.sum(np.linalg.norm(X, axis=0, keepdims=True) ** 3)
+
+
+@pytest.mark.parametrize("f, make, oracle", [
+    (distances, lambda r: (r.normal(size=4), r.normal(size=(6, 4))), True),
+    (column_norms, lambda r: (r.normal(size=(5, 3)),), False),  # (autograd's keepdims norm adjoint has an extra axis)
+])
+def test_norms_along_an_axis_are_written_out(f, make, oracle):
+    args = make(np.random.default_rng(0))
+    check_all(f, args, use_autograd=oracle)
+    g = s2s.grad(f)
+    g(*args)
+    text = s2s.source(g, *args)
+    assert "grad_norm" not in text and "np.where(" in text, text
+
+
+def test_a_zero_row_has_a_zero_norm_adjoint():
+    X = np.random.default_rng(1).normal(size=(4, 3))
+    mu = X[2].copy()  # (row 2 of d is zero: its norm is 0, where the norm has no derivative: 0)
+    got = s2s.grad(distances)(mu, X)
+    d = X - mu
+    r = np.linalg.norm(d, axis=1)
+    safe = np.where(r == 0, 1.0, r)
+    np.testing.assert_allclose(got, -np.sum(d * (1.0 / (1.0 + r) / safe)[:, None], axis=0), rtol=1e-13)
+
+
+# ---- cumprod
+
+def _loop_tails(x, g):
+    p, r = np.ones_like(x), np.zeros(x.shape, np.result_type(x, g))
+    for j in range(1, x.shape[0]):
+        p[j] = p[j - 1] * x[j - 1]
+    r[-1] = g[-1]
+    for j in range(x.shape[0] - 2, -1, -1):
+        r[j] = g[j] + x[j + 1] * r[j + 1]
+    return p, r
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_running_products_by_division_match_the_loop(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 40))
+    shape = (n,) if seed % 2 else (n, 3)
+    x = rng.normal(size=shape) * [1.0, 1e-3, 1e3][seed % 3]
+    g = rng.normal(size=shape)
+    quick = reductions._tails_by_division(x, g)
+    assert quick is not None
+    p, r = _loop_tails(x, g)
+    np.testing.assert_array_equal(quick[0], p)  # (the same products in the same order)
+    np.testing.assert_allclose(quick[1], r, rtol=1e-12, atol=1e-12 * np.max(np.abs(r)))
+
+
+@pytest.mark.parametrize("x", [
+    np.array([1.0, 0.0, 2.0, 3.0]),  # a zero: no division by it
+    np.array([1e-200, 1e-200, 1e200, 2.0]),  # a running product rounded to zero on the way
+    np.array([1e200, 1e200, 1e-200, 2.0]),  # one rounded to infinity
+    np.array([1.0, np.nan, 2.0]),
+])
+def test_running_products_that_are_not_normal_numbers_take_the_loop(x):
+    g = np.ones_like(x)
+    assert reductions._tails_by_division(x, g) is None
+    p, r = _loop_tails(x, g)
+    np.testing.assert_array_equal(rt.grad_cumprod(g, x, None), p * r)
+
+
+def test_a_sum_that_could_overflow_takes_the_loop():
+    x, g = np.full(3, 1e150), np.full(3, 1e150)
+    assert reductions._tails_by_division(x, g) is None
+
+
+def cumulative(x, w):
+    return np.sum(np.cumprod(x) * w) + np.sum(np.cumprod(x[:, None] * w, axis=0))
+
+
+def test_cumprod_gradients():
+    r = np.random.default_rng(4)
+    # (autograd has no adjoint of cumprod: central differences alone)
+    check_all(cumulative, (r.uniform(0.5, 1.5, size=7), r.normal(size=7)), wrt=(0, 1), use_autograd=False)
+    x = r.uniform(0.5, 1.5, size=7)
+    x[3] = 0.0
+    check_all(cumulative, (x, r.normal(size=7)), wrt=(0, 1), use_autograd=False)
