@@ -1,9 +1,12 @@
-"""Fourteen more ordinary programs, written by a performance review at stop 39 that had not seen s2s's
+"""Twenty-two more ordinary programs, written by performance reviews (stops 39 and 42) that had not seen s2s's
 benchmarks: an LSTM with gate slices, a 1-d convolution by slices, a Gaussian mixture over a list of
 components, RK4 through a helper, multi-head attention over a loop of heads, a least-squares loop over points,
 a secant solve under `while`, Clenshaw's recurrence with tuple updates, a causal filter `y[i:] += ...`, a
 logistic regression with `np.logaddexp`, a 2-d heat stencil, Lennard-Jones pairs by broadcasting, an MLP over
-`zip(Ws[:-1], bs[:-1])`, Holt smoothing. Each with a hand-written NumPy gradient of the same algorithm.
+`zip(Ws[:-1], bs[:-1])`, Holt smoothing; Gram-Schmidt over a growing list (`for q in Q` and `Q[i]`), log1p of
+norms along an axis, running statistics over rows, weights of running products (`np.cumprod`), rows normalised
+into a preallocated array, the trace of a product chain, a multiclass SVM loss. Each with a hand-written NumPy
+gradient of the same algorithm.
 
 The gradients are checked against central differences first, then timed as `ordinary_kinds.py` times its
 programs (min of interleaved rounds; primal, hand, s2s general, s2s `compile=True`):
@@ -526,12 +529,156 @@ def holt_grad(alpha, beta, y):
     return a_bar, b_bar
 
 
-HAND = {
-    lstm_inline: lstm_inline_grad, conv1d_taps: conv1d_taps_grad, gmm_components: gmm_components_grad,
-    rk4_net: rk4_net_grad, mha: mha_grad, lsq_points: lsq_points_grad, secant_then: secant_then_grad,
-    clenshaw: clenshaw_grad, causal_filter: causal_filter_grad, logreg_l2: logreg_l2_grad, heat2d: heat2d_grad,
-    lj_cutoff: lj_cutoff_grad, mlp_zip: mlp_zip_grad, holt: holt_grad,
-}
+# ---------------------------------------------------------------- O. Gram-Schmidt over a growing list, `for q in Q`
+def gram_schmidt(A, C):
+    Q = []
+    for j in range(A.shape[1]):
+        v = A[:, j]
+        for q in Q:
+            v = v - (q @ v) * q
+        Q.append(v / np.linalg.norm(v))
+    return np.sum(np.stack(Q, axis=1) * C)
+
+
+def gram_schmidt_grad(A, C):
+    k = A.shape[1]
+    Q, before, norms = [], [], []  # before[j][i]: v before q_i was taken out of column j
+    for j in range(k):
+        v = A[:, j]
+        seen = []
+        for q in Q:
+            seen.append(v)
+            v = v - (q @ v) * q
+        before.append(seen)
+        norms.append(np.linalg.norm(v))
+        Q.append(v / norms[j])
+    Q_bar = [C[:, j].copy() for j in range(k)]
+    A_bar = np.zeros_like(A)
+    for j in range(k - 1, -1, -1):
+        q = Q[j]
+        v_bar = (Q_bar[j] - q * (q @ Q_bar[j])) / norms[j]
+        for i in range(j - 1, -1, -1):
+            c_bar = -(Q[i] @ v_bar)
+            Q_bar[i] += -(Q[i] @ before[j][i]) * v_bar + c_bar * before[j][i]
+            v_bar = v_bar + c_bar * Q[i]
+        A_bar[:, j] = v_bar
+    return A_bar
+
+
+# ---------------------------------------------------------------- P. the same by index, `for i in range(len(Q))`
+def gram_schmidt_by_index(A, C):
+    Q = []
+    for j in range(A.shape[1]):
+        v = A[:, j]
+        for i in range(len(Q)):
+            v = v - (Q[i] @ v) * Q[i]
+        Q.append(v / np.linalg.norm(v))
+    return np.sum(np.stack(Q, axis=1) * C)
+
+
+# ---------------------------------------------------------------- Q. distances through norms along an axis
+def log_distances(mu, X):
+    d = X - mu
+    r = np.linalg.norm(d, axis=1)
+    return np.sum(np.log1p(r))
+
+
+def log_distances_grad(mu, X):
+    d = X - mu
+    r = np.linalg.norm(d, axis=1)
+    return -np.sum(d * (1.0 / (r * (1.0 + r)))[:, None], axis=0)
+
+
+# ---------------------------------------------------------------- R. running mean and variance over rows
+def running_stats(X):
+    n = X.shape[0]
+    mu = np.zeros(X.shape[1])
+    var = np.ones(X.shape[1])
+    for i in range(n):
+        row = X[i]
+        mu = 0.9 * mu + 0.1 * row
+        var = 0.9 * var + 0.1 * (row - mu) ** 2
+    return np.sum(var) + np.sum(mu ** 2)
+
+
+def running_stats_grad(X):
+    n = X.shape[0]
+    mu = np.zeros(X.shape[1])
+    mus = np.empty_like(X)
+    for i in range(n):
+        mu = 0.9 * mu + 0.1 * X[i]
+        mus[i] = mu
+    X_bar = np.empty_like(X)
+    mu_bar, var_bar = 2.0 * mu, 1.0
+    for i in range(n - 1, -1, -1):
+        d_bar = 0.2 * (X[i] - mus[i]) * var_bar
+        var_bar = 0.9 * var_bar
+        mu_bar = mu_bar - d_bar
+        X_bar[i] = d_bar + 0.1 * mu_bar
+        mu_bar = 0.9 * mu_bar
+    return X_bar
+
+
+# ---------------------------------------------------------------- S. weights of running products
+def cumprod_weights(x, w):
+    return np.sum(np.cumprod(x) * w)
+
+
+def cumprod_weights_grad(x, w):
+    p = np.cumprod(x)
+    return np.cumsum((w * p)[::-1])[::-1] / x, p
+
+
+# ---------------------------------------------------------------- T. rows normalised into a preallocated array
+def row_normalize(X, w):
+    n = X.shape[0]
+    Z = np.zeros_like(X)
+    for i in range(n):
+        Z[i] = X[i] / np.linalg.norm(X[i])
+    return np.sum((Z @ w) ** 2)
+
+
+def row_normalize_grad(X, w):
+    n = X.shape[0]
+    Z, r = np.zeros_like(X), np.zeros(n)
+    for i in range(n):
+        r[i] = np.linalg.norm(X[i])
+        Z[i] = X[i] / r[i]
+    s = 2.0 * (Z @ w)
+    X_bar = np.zeros_like(X)
+    for i in range(n - 1, -1, -1):
+        z_bar = s[i] * w
+        X_bar[i] = (z_bar - Z[i] * (z_bar @ Z[i])) / r[i]
+    return X_bar
+
+
+# ---------------------------------------------------------------- U. trace of a product chain
+def trace_chain(A, B, C):
+    return np.trace(A @ B @ A.T @ C)
+
+
+def trace_chain_grad(A, B, C):
+    return C.T @ A @ B.T + C @ A @ B
+
+
+# ---------------------------------------------------------------- V. multiclass SVM loss
+def svm_loss(W, X, y):
+    n = X.shape[0]
+    S = X @ W
+    correct = S[np.arange(n), y]
+    M = np.maximum(0.0, S - correct[:, None] + 1.0)
+    M = np.where(np.arange(W.shape[1])[None, :] == y[:, None], 0.0, M)
+    return np.sum(M) / n + 0.5 * np.sum(W * W)
+
+
+def svm_loss_grad(W, X, y):
+    n = X.shape[0]
+    S = X @ W
+    margins = S - S[np.arange(n), y][:, None] + 1.0
+    dS = (margins > 0).astype(W.dtype)
+    dS[np.arange(n), y] = 0.0
+    dS[np.arange(n), y] = -dS.sum(1)
+    return X.T @ dS / n + W
 
 
 HAND = {}  # each program -> its hand-written gradient (filled below)
@@ -583,6 +730,22 @@ def programs(small=False):
          (0, 1)),
         ("N Holt level+trend smoothing, 100", holt,
          (0.4, 0.2, np.cumsum(r.normal(size=m)) + 5), (0, 1)),
+        ("O Gram-Schmidt over a list, for q in Q", gram_schmidt,
+         (r.normal(size=(6, 4) if small else (32, 8)), r.normal(size=(6, 4) if small else (32, 8))), 0),
+        ("P Gram-Schmidt by index, Q[i]", gram_schmidt_by_index,
+         (r.normal(size=(6, 4) if small else (32, 8)), r.normal(size=(6, 4) if small else (32, 8))), 0),
+        ("Q log1p of norms along axis 1", log_distances,
+         (r.normal(size=16), r.normal(size=(20, 16) if small else (128, 16))), 0),
+        ("R running mean and variance, rows", running_stats, (r.normal(size=(10, 4) if small else (100, 32)),), 0),
+        ("S weights of running products", cumprod_weights,
+         (r.uniform(0.8, 1.2, 12 if small else 64), r.normal(size=12 if small else 64)), (0, 1)),
+        ("T rows normalised into Z[i]", row_normalize,
+         (r.normal(size=(8, 4) if small else (64, 32)), r.normal(size=4 if small else 32)), 0),
+        ("U trace(A @ B @ A.T @ C)", trace_chain, tuple(r.normal(size=(5, 5) if small else (64, 64)) for _ in range(3)),
+         0),
+        ("V multiclass SVM loss", svm_loss,
+         (r.normal(size=(6, 4) if small else (32, 10)) * 0.1, r.normal(size=(10, 6) if small else (128, 32)),
+          r.integers(0, 4 if small else 10, 10 if small else 128)), 0),
     ]
 
 
@@ -590,7 +753,10 @@ HAND.update({
     lstm_inline: lstm_inline_grad, conv1d_taps: conv1d_taps_grad, gmm_components: gmm_components_grad,
     rk4_net: rk4_net_grad, mha: mha_grad, lsq_points: lsq_points_grad, secant_then: secant_then_grad,
     clenshaw: clenshaw_grad, causal_filter: causal_filter_grad, logreg_l2: logreg_l2_grad, heat2d: heat2d_grad,
-    lj_cutoff: lj_cutoff_grad, mlp_zip: mlp_zip_grad, holt: holt_grad,
+    lj_cutoff: lj_cutoff_grad, mlp_zip: mlp_zip_grad, holt: holt_grad, gram_schmidt: gram_schmidt_grad,
+    gram_schmidt_by_index: gram_schmidt_grad, log_distances: log_distances_grad, running_stats: running_stats_grad,
+    cumprod_weights: cumprod_weights_grad, row_normalize: row_normalize_grad, trace_chain: trace_chain_grad,
+    svm_loss: svm_loss_grad,
 })
 
 

@@ -623,3 +623,32 @@ def test_for_nested_in_while():
 @pytest.mark.parametrize("x", [[0.1, 0.2], [0.1, 1.5, 0.3], [2.0]])
 def test_return_inside_while(x):
     check_all(early_return_in_while, (np.array(x),))
+
+
+def skipped_broadcast_product(M, x):
+    s = 0.0
+    for i in range(3):
+        a = M * x * (i + 1.0)
+        if i == 1:
+            continue
+        s = s + np.sum(a ** 2)
+    return s
+
+
+def skipped_until(M, x):
+    s = 0.0
+    for i in range(2):
+        a = M * x * (i + 1.0)
+        if s < 3.0:
+            continue
+        s = s + np.sum(a)
+    return s
+
+
+@pytest.mark.parametrize("f", [skipped_broadcast_product, skipped_until])
+def test_a_skipped_trip_leaves_a_zero_adjoint_of_a_broadcast_product(f):
+    """On a trip `continue` skips, a's adjoint stays 0.0, and `0.0 * x` is zeros of x's shape, smaller than M:
+    their sum down to M's shape is zeros of M (the runtime raised there, taking it for an adjoint of the wrong
+    shape)."""
+    rng = np.random.default_rng(11)
+    check_all(f, (rng.normal(size=(3, 3)), rng.normal(size=3)), wrt=(0, 1))

@@ -86,7 +86,8 @@ MOVES = [
     ("np.squeeze(u)", None), ("x.astype(float)", (2, 3)), ("(x > 0).astype(float)", (2, 3)), ("u.astype(float)", None),
     ("x.astype(float, copy=False)", None), ("np.trace(Q)", ()), ("np.trace(T)", None), ("np.trace(Q, 1)", None),
     ("s2s.grad_squeeze(v[:2], m, 1)", (2, 1)), ("s2s.grad_squeeze(b, r, 0)", (1, 3)), ("s2s.grad_squeeze(s, r, 0)", None),
-    ("s2s.grad_trace(s, Q, 0, 0, 1)", (3, 3)), ("s2s.grad_trace(b, T, 0, 1, 2)", None),
+    # (an identity of Q's shape times s, or the zero 0.0 for a zero s: a ZeroOr, unknown as a plain shape)
+    ("s2s.grad_trace(s, Q, 0, 0, 1)", None), ("s2s.grad_trace(b, T, 0, 1, 2)", None),
     ("np.split(x, 3)", None), ("np.vsplit(v, 2)", None), ("np.dsplit(W, 2)", None), ("np.split(x, n)", None),
     ("np.split(x, [1])", None), ("np.split(u, 2)", None),
     ("np.hstack([x, x])", (2, 6)), ("np.hstack((b, v))", (7,)), ("np.hstack([b, s])", (4,)), ("np.hstack([x, b])", None),

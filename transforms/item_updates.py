@@ -66,9 +66,11 @@ from .walk import fix_locations, parent_map, walk
 
 __all__ = ["drop_restored_items", "explain_copies", "split_item_adjoints", "update_items_in_place"]
 
-# NumPy functions that make a new array from their arguments (and keep no reference to them)
+# NumPy functions that make a new array from their arguments and keep no reference to them (never a view of an
+# argument: not reshape, transpose, einsum)
 _MAKERS = (np.zeros, np.ones, np.empty, np.full, np.zeros_like, np.ones_like, np.empty_like, np.full_like,
-           np.eye, np.identity, np.arange, np.linspace, np.copy)
+           np.eye, np.identity, np.arange, np.linspace, np.copy, np.outer, np.kron, np.concatenate, np.stack,
+           np.vstack, np.hstack, np.column_stack, np.tile, np.repeat, np.cumsum, np.cumprod, np.diff)
 _CONSUMERS = (np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.dot, np.matmul, np.copy, np.var,
               np.std, np.trace, np.linalg.norm, np.count_nonzero, np.all, np.any)
 _READ_ATTRIBUTES = ("shape", "ndim", "size", "dtype")

@@ -51,14 +51,14 @@ from .rounding import decides
 from .unchanged import aliases, changed_in_place
 from .walk import fix_locations, parent_map, replace_child, walk, walk_with_tests
 
-__all__ = ["cheaper_chains", "products", "scalars_outward", "shared_factors"]
+__all__ = ["cheaper_chains", "identity_products", "products", "scalars_outward", "shared_factors"]
 
 _UNSUPPORTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
                 ast.GeneratorExp, ast.NamedExpr, ast.Global, ast.Nonlocal, ast.With, ast.Try, ast.Delete,
                 ast.ClassDef)
 
 
-def products(fdef: ast.FunctionDef, infer) -> bool:
+def products(fdef: ast.FunctionDef, infer, float64: bool = False) -> bool:
     """The rewrites of the module docstring (and transforms/symmetric.py's), each until nothing changes, all of them
     again while one changed something; `infer(fdef)` gives the shapes inferred over `fdef`. Returns whether
     anything changed.
@@ -73,9 +73,11 @@ def products(fdef: ast.FunctionDef, infer) -> bool:
     from .symmetric import symmetric_transposes  # (it reads this module's analyses of the statements)
 
     changed, shapes = False, infer(fdef)
+    rewrites = (scalars_outward, symmetric_transposes, cheaper_chains, shared_factors) \
+        + ((identity_products,) if float64 else ())
     for _ in range(4):  # (a Gram adjoint made one product reads a transpose of a symmetric matrix again)
         changed_here = False
-        for rewrite in (scalars_outward, symmetric_transposes, cheaper_chains, shared_factors):
+        for rewrite in rewrites:
             for _ in range(16):
                 if not rewrite(fdef, shapes, infer):
                     break
@@ -365,6 +367,70 @@ def _linear_parent(b: _Body, node, parent) -> bool:
         return b.shapes.callee(parent) is np.linalg.solve and len(parent.args) == 2 and not parent.keywords \
             and parent.args[1] is node
     return False
+
+
+def identity_products(fdef: ast.FunctionDef, shapes, infer) -> bool:
+    """`E @ M` (or `M @ E`) in a simple statement at the function's top level, where E is a name bound at the top
+    level to `np.eye(n)` or a number times it (`g * np.eye(n)`, the adjoint of a trace), bound again nowhere
+    between and unchanged since, and M a real 2-d array of a matching dimension: `M`, or
+    `g * M` (the same numbers: the products with the zeros off the diagonal add nothing to a finite entry).
+    Only in code whose arrays are all float64 (E's product is float64 where M may be float32). Returns whether
+    anything changed."""
+    b = _Body(fdef, shapes)
+    for at, stmt in enumerate(b.body):
+        # (a simple statement: in a loop or a branch, a name's binding before it need not be the one a read sees)
+        if not isinstance(stmt, ast.Assign | ast.AugAssign | ast.Return | ast.Expr) \
+                or not any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for n in walk(stmt)):
+            continue
+        parents = parent_map(stmt)
+        for node in walk(stmt):
+            if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult)):
+                continue
+            for side, other, dim in (("left", node.right, 0), ("right", node.left, -1)):
+                scale = _identity(b, getattr(node, side), at)
+                shape = shapes.of(other)
+                if scale is None or not (isinstance(shape, tuple) and len(shape) == 2 and shape[dim] == scale[0]
+                                         and shapes.real(other)):
+                    continue
+                factor = scale[1]
+                new = other if factor is None else ast.BinOp(left=copy.deepcopy(factor), op=ast.Mult(), right=other)
+                _replace_child(parents[id(node)], node, new)
+                return True
+    return False
+
+
+def _identity(b: _Body, node, at):
+    """(n, the number factor or None) where `node` is a name whose binding seen at statement `at` is
+    `np.eye(n)` or `c * np.eye(n)` / `np.eye(n) * c` (c a real number: a literal, or a name not bound again
+    since), the name not changed in place since; else None."""
+    if not isinstance(node, ast.Name):
+        return None
+    i = b.reaching(node.id, at)
+    if i is None or i < 0 or not b.steady(node.id, i + 1, at):
+        return None
+    stmt = b.body[i]
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+        return None
+    value, factor = stmt.value, None
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult):
+        eye_side = value.right if _is_eye(b, value.right) else value.left if _is_eye(b, value.left) else None
+        if eye_side is None:
+            return None
+        factor = value.left if eye_side is value.right else value.right
+        if not (b.shapes.of(factor) == () and b.shapes.real(factor)) or isinstance(factor, ast.Name) \
+                and (b.reaching(factor.id, i + 1) is None or b.rebound(factor.id, i + 1, at)) \
+                or not isinstance(factor, ast.Name | ast.Constant):
+            return None
+        value = eye_side
+    if not _is_eye(b, value):
+        return None
+    return value.args[0].value, factor
+
+
+def _is_eye(b: _Body, node) -> bool:
+    """`np.eye(n)`, n an int literal."""
+    return isinstance(node, ast.Call) and b.shapes.callee(node) is np.eye and len(node.args) == 1 \
+        and not node.keywords and isinstance(node.args[0], ast.Constant) and type(node.args[0].value) is int
 
 
 def scalars_outward(fdef: ast.FunctionDef, shapes, infer) -> bool:

@@ -52,7 +52,7 @@ from .walk import child_parent_pairs, fix_locations, replace_child, statement_li
 # the runtime helpers whose results the shape rules know, by the name the rules use
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
                          "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero", "grad_mult_seq",
-                         "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads",
+                         "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads", "grad_trace",
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
                          "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",
@@ -734,6 +734,8 @@ class _Rewrite(ast.NodeTransformer):
             return args[0]
         if name == "grad_norm" and len(args) == 6:
             return self._norm(node, args, shapes)
+        if name == "grad_trace" and len(args) == 5:
+            return self._trace_adjoint(node, args, shapes)
         if name == "getitem_grad" and len(args) == 3 and isinstance(raw[1], tuple) and raw[1] != () \
                 and shapes[0] not in (None, ()):
             new = self._new_axes_adjoint(args, raw[1], shapes[0])
@@ -1131,6 +1133,22 @@ class _Rewrite(ast.NodeTransformer):
         safe = ast.IfExp(test=ast.Compare(left=ans, ops=[ast.NotEq()], comparators=[ast.Constant(0)]), body=ans,
                          orelse=ast.Constant(1))
         return ast.BinOp(left=ast.BinOp(left=g, op=ast.Mult(), right=x), op=ast.Div(), right=safe)
+
+    def _trace_adjoint(self, node, args, shapes):
+        """`grad_trace(g, x, k, 0, 1)` of a matrix x of known shape (n, m) and a number g: `g * np.eye(n, m, k)`, the
+        helper's identity times g, an array also for a zero g (where the helper gives the zero 0.0)."""
+        g, x, offset, axis1, axis2 = args
+        sx = shapes[1]
+        if not (type(shapes[0]) is tuple and shapes[0] == () and type(shapes[0]) is not ZeroScalar
+                and isinstance(sx, tuple) and len(sx) == 2 and all(type(n) is int for n in sx)
+                and all(isinstance(a, ast.Constant) and type(a.value) is int for a in (offset, axis1, axis2))
+                and (axis1.value, axis2.value) == (0, 1)):
+            return node
+        n, m = sx
+        eye = _call(_attr(self.np, "eye"), *[ast.Constant(v) for v in ((n,) if n == m else (n, m))]) \
+            if offset.value == 0 else _call(_attr(self.np, "eye"), ast.Constant(n), ast.Constant(m), offset)
+        one = isinstance(g, ast.Constant) and type(g.value) is float and g.value == 1.0
+        return eye if one else ast.BinOp(left=g, op=ast.Mult(), right=eye)
 
     def _norm_along_axis(self, node, args, shapes):
         g, ans, x, order, axis, keepdims = args

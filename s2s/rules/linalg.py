@@ -37,7 +37,8 @@ defrule("np.einsum(*operands, out=None, dtype=None, order='K', casting='safe', o
         zero=("out", "dtype", "order", "casting", "optimize"),
         operands="s2s.grad_einsum_parts(g, operands, optimize, active)",
         operands_dot="s2s.einsum_jvp(operands, operands_dot)")
-defrule("np.trace(a, offset=0, axis1=0, axis2=1)", methods=("trace",), result_shape=shapes.trace,
+defrule("np.trace(a, offset=0, axis1=0, axis2=1)", methods=("trace",), result_shape=shapes.trace, real=shapes.real_of_one,
+        safe=True,
         a="s2s.grad_trace(g, a, offset, axis1, axis2)",
         a_dot="np.trace(a_dot, offset, axis1, axis2)")
 # a vector p-norm with a number p other than 1, 2 and inf: (sum |x| ** p) ** (1 / p), slope sign(x) |x| ** (p - 1) / n ** (p - 1)

@@ -649,9 +649,10 @@ def einsum_parts(site):
 
 
 def trace_back(site):
-    """s2s.grad_trace(g, x, offset, axis1, axis2) of a matrix x: x's shape (an identity scaled by g, a number)."""
+    """s2s.grad_trace(g, x, offset, axis1, axis2) of a matrix x: an identity of x's shape scaled by g, a number, or
+    the zero 0.0 for a g that is a Python 0.0 (the helper is linear in g): `ZeroOr` of x's shape."""
     x = site.shape(1)
-    return x if _plain(site, 5) and x is not None and len(x) == 2 and site.shape(0) == () else None
+    return ZeroOr(x) if _plain(site, 5) and x is not None and len(x) == 2 and site.shape(0) == () else None
 
 
 def trace(site):
