@@ -890,3 +890,74 @@ def test_a_state_only_the_value_reads_is_not_computed():
     check_all(running_statistics, (X,))
     np.testing.assert_allclose(s2s.grad(running_statistics)(X), s2s.grad(running_statistics, optimize=False)(X),
                                rtol=1e-13)
+
+
+def rows_normalised(X, w):
+    Z = np.zeros_like(X)
+    for i in range(X.shape[0]):
+        Z[i] = X[i] / np.linalg.norm(X[i])
+    return np.sum((Z @ w) ** 2)
+
+
+def test_an_adjoint_made_by_np_outer_is_its_own_and_zeroed_in_place():
+    """`Z_bar = np.outer(t, w)` is a new array no one else holds: the adjoint of `Z[i] = ...` zeroes its row in
+    place, not a copy of the whole array per row."""
+    rng = np.random.default_rng(12)
+    args = (rng.normal(size=(6, 4)), rng.normal(size=4))
+    src = s2s.source(s2s.grad(rows_normalised), *args)
+    assert "np.outer" in src and "Z_bar[i] = 0.0" in src and "s2s.setitem" not in src, src
+    check_all(rows_normalised, args, wrt=(0, 1), use_autograd=False)  # (autograd has no item assignment)
+
+
+def masked_hinge(W, X, y):
+    S = X @ W
+    M = np.maximum(0.0, S - S[np.arange(X.shape[0]), y][:, None] + 1.0)
+    M = np.where(np.arange(W.shape[1])[None, :] == y[:, None], 0.0, M)
+    return np.sum(M) / X.shape[0]
+
+
+def test_a_number_chosen_by_np_where_is_not_broadcast_first():
+    """The adjoint of `np.sum(M) / n` is the number 1/n everywhere; `np.where(mask, 0.0, it)` has the mask's shape
+    either way, so the number goes in as it is (np.where broadcasts it), not an array of it."""
+    rng = np.random.default_rng(13)
+    args = (0.1 * rng.normal(size=(5, 4)), rng.normal(size=(8, 5)), rng.integers(0, 4, 8))
+    src = s2s.source(s2s.grad(masked_hinge), *args)
+    assert "broadcast_to" not in src and "np.where(" in src, src
+    check_all(masked_hinge, args)
+
+
+def carried_sum(X, k):
+    v = np.zeros(X.shape[1])
+    for i in range(X.shape[0]):
+        v = 0.8 * v + X[i] / k
+    return np.sum(v)
+
+
+def carried_then_summed(X):
+    v = np.zeros(X.shape[1])
+    s = 0.0
+    for i in range(X.shape[0]):
+        v = 0.8 * v + X[i] ** 2
+        s = s + np.sum(v)
+    return s
+
+
+def test_a_reduction_adjoint_carried_through_a_loop_is_a_number():
+    """The adjoint of `np.sum(var)` carried back through `var = 0.9 * var + ...`: `var_bar = 1.0`, then
+    `var_bar = var_bar * 0.9`, one number per trip (every use broadcasts back against a row at once)."""
+    X = np.random.default_rng(14).normal(size=(7, 3))
+    src = s2s.source(s2s.grad(running_statistics), X)
+    assert "var_bar = 1.0" in src and "broadcast_to" not in src, src
+    rng = np.random.default_rng(15)
+    for f, args in ((carried_sum, (rng.normal(size=(5, 3)), 1.7)), (carried_then_summed, (rng.normal(size=(5, 3)),))):
+        check_all(f, args)
+        np.testing.assert_allclose(s2s.grad(f)(*args), s2s.grad(f, optimize=False)(*args), rtol=1e-13)
+
+
+def test_float32_code_keeps_the_carried_broadcast():
+    """A number times a float32 array stays float32 where the float64 broadcast made it float64: float32 code keeps
+    the array (its gradient is float32 either way: finish casts)."""
+    X = np.random.default_rng(16).normal(size=(7, 3)).astype(np.float32)
+    got = s2s.grad(running_statistics)(X)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, s2s.grad(running_statistics)(X.astype(np.float64)), rtol=1e-5, atol=1e-6)

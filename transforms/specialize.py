@@ -339,6 +339,8 @@ def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes, float64: bool = False
         return True
     if _full_of_a_number(fdef, shapes):
         return True
+    if float64 and _carried_number(fdef, shapes):
+        return True
     defs = _single_defs(fdef)
     parents = _parents(fdef)
     loads = {}
@@ -358,6 +360,102 @@ def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes, float64: bool = False
             stmt.value = trial
             return True
     return False
+
+
+def _carried_number(fdef, shapes) -> bool:
+    """`v_bar = np.broadcast_to(c, S)` (c a number) where v_bar is carried through a loop by elementwise arithmetic
+    (`v_bar = v_bar * 0.9`, the adjoint of a state only `np.sum(v)` reads) and every use of it, and of the names
+    bound only to such arithmetic of it, broadcasts back to its own shape at once (`t = v_bar * 0.1 * r` with r of
+    shape S) or binds another of them: `v_bar = c`, the same numbers, one number per step instead of an array.
+    In float64 code (a number times a float32 array stays float32), with `+`, `-`, `*` and `/` by a number literal
+    other than 0 among the numbers (Python's `1.0 / 0.0` raises where the array's gives inf). One at a time;
+    returns whether anything changed."""
+    values, other_stores = {}, set()
+    for node in walk(fdef):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            values.setdefault(node.targets[0].id, []).append(node)
+    assigned = {id(a.targets[0]) for stmts in values.values() for a in stmts}
+    for node in walk(fdef):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and id(node) not in assigned:
+            other_stores.add(node.id)
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    loads = {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            loads.setdefault(node.id, []).append(node)
+    parents = None
+    for name, stmts in values.items():
+        starts = [a for a in stmts if isinstance(a.value, ast.Call) and shapes.callee(a.value) is np.broadcast_to
+                  and len(a.value.args) == 2 and not a.value.keywords and shapes.of(a.value.args[0]) == ()
+                  and shapes.real(a.value.args[0]) and isinstance(a.value.args[0], ast.Name | ast.Constant)]
+        if len(starts) != 1 or len(stmts) < 2 or name in params or name in other_stores:
+            continue
+        parents = parents or _parents(fdef)
+        group = _carried_group(name, starts[0], values, other_stores, params, loads, parents, shapes)
+        if group is not None:
+            starts[0].value = starts[0].value.args[0]
+            return True
+    return False
+
+
+def _carried_group(name, start, values, other_stores, params, loads, parents, shapes):
+    """The names that turn numbers with `name` (its broadcast `start` given its number): bound only by assignments
+    of elementwise arithmetic of numbers and of each other, every use of each broadcasting back to its shape at
+    once or binding another; None where that fails."""
+    group = {name}
+    while True:
+        env = Overrides({m: () for m in group})
+        grown = False
+        for member in list(group):
+            for stmt in values[member]:
+                value = stmt.value.args[0] if stmt is start else stmt.value
+                if not _number_arithmetic(value, env, shapes):
+                    return None
+            for use in loads.get(member, []):
+                top = _elementwise_top(use, parents)
+                if top is not use and not _number_arithmetic(top, env, shapes, outer=True):
+                    return None
+                if shapes.of(top) is not None and shapes.of(top, env) == shapes.of(top):
+                    continue  # broadcast back to its own shape right here
+                stmt = parents.get(top)
+                if isinstance(stmt, ast.Call) and len(stmt.args) == 3 and not stmt.keywords \
+                        and (stmt.args[1] is top or stmt.args[2] is top) and shapes.callee(stmt) is np.where \
+                        and shapes.of(stmt) is not None and shapes.of(stmt, env) == shapes.of(stmt):
+                    continue
+                if isinstance(stmt, ast.Assign) and stmt.value is top and len(stmt.targets) == 1 \
+                        and isinstance(stmt.targets[0], ast.Name):
+                    target = stmt.targets[0].id
+                    if target in params or target in other_stores:
+                        return None
+                    if target not in group:
+                        group.add(target)
+                        grown = True
+                    continue
+                return None
+        if not grown:
+            return group
+
+
+def _number_arithmetic(node, env, shapes, outer=False) -> bool:
+    """Whether `node` is `+`, `-`, `*`, `/` (by a number literal other than 0 where both sides are numbers in
+    `env`) and unary minus of names and literals, giving a number in `env` (`outer`: any shape, where it
+    broadcasts with an array)."""
+    if isinstance(node, ast.Constant):
+        return type(node.value) in (int, float)
+    if isinstance(node, ast.Name):
+        return outer or shapes.of(node, env) == ()
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, ast.USub | ast.UAdd) and _number_arithmetic(node.operand, env, shapes, outer)
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, _ELEMENTWISE)):
+        return False
+    if isinstance(node.op, ast.Div) and shapes.of(node.right, env) == () and shapes.of(node.left, env) == () \
+            and not (isinstance(node.right, ast.Constant) and type(node.right.value) in (int, float)
+                     and node.right.value != 0):
+        return False
+    if not outer and shapes.of(node, env) != ():
+        return False
+    return all(_number_arithmetic(side, env, shapes, True) if outer else _number_arithmetic(side, env, shapes)
+               for side in (node.left, node.right))
 
 
 def _divides_numbers(name, trial, number, group, defs, shapes, loads, parents) -> bool:
@@ -1473,6 +1571,10 @@ def _scalar_group(name, new_value, defs, loads, parents, shapes, float64=False):
                         and shapes.callee(stmt) is np.broadcast_to and shapes.of(stmt) is not None \
                         and shapes.of(stmt, env) == shapes.of(stmt):
                     continue  # broadcast to the same shape again
+                if isinstance(stmt, ast.Call) and len(stmt.args) == 3 and not stmt.keywords \
+                        and (stmt.args[1] is top or stmt.args[2] is top) and shapes.callee(stmt) is np.where \
+                        and shapes.of(stmt) is not None and shapes.of(stmt, env) == shapes.of(stmt):
+                    continue  # a choice whose result has its shape either way (the condition's, or the other's)
                 stmt = parents.get(top)
                 if isinstance(stmt, ast.Assign) and stmt.value is top and len(stmt.targets) == 1 \
                         and isinstance(stmt.targets[0], ast.Name) and defs.get(stmt.targets[0].id) is stmt \
