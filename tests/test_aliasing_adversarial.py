@@ -166,12 +166,40 @@ def array_alias_after_the_last_update(x):
     return np.sum(b * c[0] * x)
 
 
+def comprehension_rebound_each_trip(x):
+    ps = [x, 2.0 * x]
+    for _ in range(3):
+        ps = [p * 0.5 + x for p in ps]
+    return np.sum(ps[0] * ps[1])
+
+
+def comprehension_read_then_rebound(x):
+    s = 0.0
+    ps = [x, x * x]
+    for _ in range(3):
+        for p in ps:
+            s = s + np.sum(p ** 3)
+        ps = [np.sin(p) + x for p in ps]
+    return s
+
+
+def comprehension_handed_on_then_appended(x):
+    ps = [x]
+    for _ in range(2):
+        qs = [p * 0.5 for p in ps]
+        ps = qs
+        qs.append(x * 2.0)  # (ps is qs: Python appends to both)
+    return sum(np.sum(p ** 2) for p in ps)
+
+
 RIGHT_OR_REFUSED = [break_skips_the_new_list, continue_skips_the_new_list, new_list_in_one_branch_only,
                     new_list_on_one_trip_only, rebound_by_a_loop_target, alias_in_an_inner_loop,
                     array_alias_then_update_next_trip, alias_of_a_dict_then_view,
-                    helper_updates_and_returns_its_argument, local_def_updates_after_the_alias]
+                    helper_updates_and_returns_its_argument, local_def_updates_after_the_alias,
+                    comprehension_handed_on_then_appended]
+# (a comprehension's list is a new list at each run: handed on to `ps`, it is never updated again)
 ACCEPTED = [aliases_after_the_last_update, new_list_after_the_alias_each_trip, new_list_after_the_alias_while,
-            array_alias_after_the_last_update]
+            array_alias_after_the_last_update, comprehension_rebound_each_trip, comprehension_read_then_rebound]
 
 
 def _matches_python(f, x):

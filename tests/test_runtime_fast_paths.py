@@ -85,11 +85,13 @@ def test_running_products_by_division_match_the_loop(seed):
     shape = (n,) if seed % 2 else (n, 3)
     x = rng.normal(size=shape) * [1.0, 1e-3, 1e3][seed % 3]
     g = rng.normal(size=shape)
-    quick = reductions._tails_by_division(x, g)
-    assert quick is not None
+    assert reductions._tails_by_division(x, g) is not None
+    quick = reductions._exclusive_and_tails(x, g)
     p, r = _loop_tails(x, g)
     np.testing.assert_array_equal(quick[0], p)  # (the same products in the same order)
     np.testing.assert_allclose(quick[1], r, rtol=1e-12, atol=1e-12 * np.max(np.abs(r)))
+    if x.ndim == 1:
+        np.testing.assert_allclose(rt.grad_cumprod(g, x, None), p * r, rtol=1e-12, atol=1e-12 * np.max(np.abs(p * r)))
 
 
 @pytest.mark.parametrize("x", [

@@ -60,7 +60,7 @@ def check_aliasing(pf, tree: ast.FunctionDef) -> None:
                            "existing array (out=...)", node,
                            hint="drop out= and assign the result instead: `x = np.multiply(x, 2.0)`")
     _check_block(pf, tree.body, _mutations(tree.body), views=_view_bindings(pf, tree), handed_on=_handed_on(pf, tree),
-                 lists=_lists_only(tree))
+                 lists=_lists_only(tree), built=_built_lists(pf, tree))
 
 
 def _refuse(pf, node, name, how):
@@ -143,6 +143,15 @@ def _lists_only(tree) -> set[str]:
     return {name for name, listed in kinds.items() if listed}
 
 
+def _built_lists(pf, tree) -> set[str]:
+    """Names s2s made that are bound only to list displays (the list a comprehension builds, `items = []` then
+    `items.append(v)`): a new list at each binding, whose updates follow the flow as a name of yours does (unlike
+    a list s2s made of a dict view, which stands for a view of the dict)."""
+    return {name for name in _lists_only(tree) if not _yours(pf, name)} & {
+        t.id for n in walk(tree) if isinstance(n, ast.Assign) and isinstance(n.value, ast.List)
+        for t in n.targets if isinstance(t, ast.Name)}
+
+
 def _list_copy(value, lists) -> bool:
     """`L[a:b]` of a name that certainly holds a list: a new list (whose items are L's own)."""
     return isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Slice) and isinstance(value.value, ast.Name) \
@@ -201,19 +210,21 @@ def _updated_later(pf, name, frames) -> bool:
     return False
 
 
-def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(), lists=frozenset()):
+def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(), lists=frozenset(),
+                 built=frozenset()):
     views = views or {}
     for i, s in enumerate(stmts):
         here = ((stmts, i, frames[0][2]),) + frames[1:] if frames else ((stmts, i, False),)
         for child in (getattr(s, "body", None), getattr(s, "orelse", None)):
             if isinstance(child, list):
                 loop = isinstance(s, ast.For | ast.While) and child is s.body
-                _check_block(pf, child, mutated, views, handed_on, ((child, -1, loop),) + here, lists)
+                _check_block(pf, child, mutated, views, handed_on, ((child, -1, loop),) + here, lists, built)
 
         def updated_later(name, here=here):
             # (a list s2s made, `items` of `held = (d.values(), 1)`, stands for a view of what it was read from:
-            # an update of that follows no flow of its own, so any update of it refuses, as before)
-            return name in mutated and (not _yours(pf, name) or _updated_later(pf, name, here))
+            # an update of that follows no flow of its own, so any update of it refuses, as before; one a
+            # comprehension builds, bound only to new lists, follows the flow)
+            return name in mutated and (not _yours(pf, name) and name not in built or _updated_later(pf, name, here))
         if not isinstance(s, ast.Assign | ast.Expr):
             continue
         value = s.value

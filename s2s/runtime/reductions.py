@@ -254,11 +254,11 @@ def _cumprod_g(g, xs, axis):
 
 
 def _tails_by_division(x, g):
-    """`_exclusive_and_tails` without a Python loop where that is as exact: the products before each entry are
-    the running products shifted by one (the same products in the same order), and
-    r[j] = (sum over i >= j of g[i] * c[i]) / c[j] for the running products c, where every c is a normal
-    nonzero finite number (no zero to divide by, no product rounded to zero or infinity on the way) and no sum
-    can overflow; else None (the loop then)."""
+    """(c, r) for `_exclusive_and_tails` without a Python loop where that is as exact: c the running products
+    (shifted by one they are the products before each entry, the same products in the same order), and
+    r[j] = (sum over i >= j of g[i] * c[i]) / c[j], where every c is a normal nonzero finite number (no zero to
+    divide by, no product rounded to zero or infinity on the way) and no sum can overflow; else None (the loop
+    then)."""
     if not (type(x) is np.ndarray and type(g) is np.ndarray and x.dtype.kind == "f" and g.dtype.kind == "f"
             and x.shape == g.shape and x.size):
         return None
@@ -269,8 +269,7 @@ def _tails_by_division(x, g):
     bound = float(np.abs(g).max()) * high * x.shape[0]  # (a Python float: inf, not an error, where it overflows)
     if not (low >= info.tiny and bound <= np.finfo(np.result_type(c, g)).max):  # (NaN fails too)
         return None
-    sums = np.cumsum((g * c)[::-1], axis=0)[::-1]
-    return np.concatenate([np.ones_like(c[:1]), c[:-1]]), sums / c
+    return c, np.cumsum((g * c)[::-1], axis=0)[::-1] / c
 
 
 def _exclusive_and_tails(x, g):
@@ -279,7 +278,8 @@ def _exclusive_and_tails(x, g):
     n = x.shape[0]
     quick = _tails_by_division(x, g) if n else None
     if quick is not None:
-        return quick
+        c, r = quick
+        return np.concatenate([np.ones_like(c[:1]), c[:-1]]), r
     p = np.ones_like(x, dtype=_float_dtype(x))
     r = np.zeros(x.shape, dtype=_float_dtype(x, g))
     for j in range(1, n):
@@ -295,9 +295,11 @@ def _exclusive_and_tails(x, g):
 def grad_cumprod(g, x, axis):
     """Adjoint of np.cumprod(x, axis), exact also where entries are zero."""
     if axis is None and type(x) is np.ndarray and x.ndim == 1 and type(g) is np.ndarray and g.shape == x.shape:
-        quick = _tails_by_division(x, g)  # (a vector's: p * r without moving axes)
+        quick = _tails_by_division(x, g)  # (a vector's: p * r without moving axes, p the products shifted by one)
         if quick is not None:
-            return quick[0] * quick[1]
+            c, r = quick
+            r[1:] *= c[:-1]
+            return r
     xs = _along_first(x, axis)
     gs = _cumprod_g(g, xs, axis)
     p, r = _exclusive_and_tails(xs, gs)
