@@ -89,6 +89,7 @@ from .outer_sums import batch_outer_sums, sums_outer_products
 from .products import products
 from .reduction_methods import reads_a_reduction, reductions_as_methods
 from .reuse import reuse_dead_operands
+from .row_writes import write_rows_once
 from .seed import fold_unit_seed
 from .shapes import Keyed, Seq
 from .shifts import drop_shift_adjoints
@@ -269,6 +270,11 @@ def item_updates_step(c: Code) -> Code:
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
         explain_copies(c.fdef, c.inferred, params)  # (what keeps the copies that stay)
+    if c.shapes is not None and c.shapes.float64_only:  # (rows a backward loop touches once: no dead zeroing, one write)
+        made_up = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
+        if write_rows_once(c.fdef, made_up):
+            c.fdef = eliminate_dead_code(c.fdef, c.removable)
+            c.inferred = c.shapes.shapes(c.fdef)
     return c
 
 
