@@ -515,6 +515,28 @@ def test_dce_deletes_unread_made_up_names_only():
     """, {"g", "h", "m", "q", "m2", "a"}, inputs=[(1.5, 2)])
 
 
+def test_dce_an_augmented_assignment_reads_its_target():
+    """`t += e` reads t: the binding of t before it stays where nothing reads t after the update (it was taken for
+    dead, and the code then raised UnboundLocalError at `t += e`), also in a loop."""
+    _check(eliminate_dead_code, """
+    def f(x, n):
+        v = 0.0 * x
+        for k in range(3):
+            t = 0.9 * v
+            t += x
+            v = v + x
+        return v
+    """, """
+    def f(x, n):
+        v = 0.0 * x
+        for k in range(3):
+            t = 0.9 * v
+            t += x
+            v = v + x
+        return v
+    """, {"t"}, inputs=[(1.5, 2)])
+
+
 def test_dce_loops_and_branches():
     _check(eliminate_dead_code, """
     def f(x, n):

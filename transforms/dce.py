@@ -34,6 +34,8 @@ def _loads(node, cache):
     key = id(node)
     if key not in cache:
         cache[key] = loaded_names(node)
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            cache[key] = cache[key] | {node.target.id}  # (`t += e` reads t: its Name is a Store in the AST)
     return cache[key]
 
 

@@ -357,7 +357,8 @@ def inverses_step(c: Code) -> Code:
 def products_step(c: Code) -> Code:
     """In `s2s.grad`'s code, a sum of two products with a shared factor as one product, a number factor on
     the smallest array of a linear chain, three products in the cheaper order (transforms/products.py)."""
-    if c.shapes is not None and c.seed_one is not None and products(c.fdef, c.shapes.shapes, c.shapes.float64_only):
+    if c.shapes is not None and c.seed_one is not None and \
+            products(c.fdef, c.shapes.shapes, c.shapes.float64_only and c.numpy_path):  # (eye_product: NumPy path)
         c.fdef = eliminate_dead_code(c.fdef, c.removable)
         c.inferred = c.shapes.shapes(c.fdef)
     return c

@@ -47,6 +47,7 @@ import math
 
 import numpy as np
 
+from .context import ctx
 from .rounding import decides
 from .unchanged import aliases, changed_in_place
 from .walk import fix_locations, parent_map, replace_child, walk, walk_with_tests
@@ -372,10 +373,13 @@ def _linear_parent(b: _Body, node, parent) -> bool:
 def identity_products(fdef: ast.FunctionDef, shapes, infer) -> bool:
     """`E @ M` (or `M @ E`) in a simple statement at the function's top level, where E is a name bound at the top
     level to `np.eye(n)` or a number times it (`g * np.eye(n)`, the adjoint of a trace), bound again nowhere
-    between and unchanged since, and M a real 2-d array of a matching dimension: `M`, or
-    `g * M` (the same numbers: the products with the zeros off the diagonal add nothing to a finite entry).
-    Only in code whose arrays are all float64 (E's product is float64 where M may be float32). Returns whether
-    anything changed."""
+    between and unchanged since, and M a real 2-d array of a matching dimension: `s2s.eye_product(M, g, n, left)`,
+    a new copy of M (times g) where M and g are finite, the product itself elsewhere (0 * inf is NaN): never M
+    itself, which later passes may update in place. Only in float64 code (E's product is float64 where M may be
+    float32). Returns whether anything changed."""
+    runtime = _runtime_name(fdef, shapes)
+    if runtime is None:
+        return False
     b = _Body(fdef, shapes)
     for at, stmt in enumerate(b.body):
         # (a simple statement: in a loop or a branch, a name's binding before it need not be the one a read sees)
@@ -392,11 +396,23 @@ def identity_products(fdef: ast.FunctionDef, shapes, infer) -> bool:
                 if scale is None or not (isinstance(shape, tuple) and len(shape) == 2 and shape[dim] == scale[0]
                                          and shapes.real(other)):
                     continue
-                factor = scale[1]
-                new = other if factor is None else ast.BinOp(left=copy.deepcopy(factor), op=ast.Mult(), right=other)
+                n, factor = scale
+                new = ast.Call(func=ast.Attribute(value=ast.Name(id=runtime, ctx=ast.Load()), attr="eye_product",
+                                                  ctx=ast.Load()),
+                               args=[other, ast.Constant(None) if factor is None else copy.deepcopy(factor),
+                                     ast.Constant(n), ast.Constant(side == "left")], keywords=[])
                 _replace_child(parents[id(node)], node, new)
                 return True
     return False
+
+
+def _runtime_name(fdef, shapes):
+    """The name the code reads s2s's runtime by (`s2s`), where it has one and the runtime has `eye_product`."""
+    runtime = ctx().runtime
+    if getattr(runtime, "eye_product", None) is None:
+        return None
+    names = {n.id for n in walk(fdef) if isinstance(n, ast.Name)} | {"s2s"}
+    return next((name for name in sorted(names) if name not in shapes.local and shapes.resolve(name) is runtime), None)
 
 
 def _identity(b: _Body, node, at):

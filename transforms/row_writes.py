@@ -3,9 +3,9 @@
 The adjoint of `Z[i] = v` in a loop over rows is `g = Z_bar[i].copy(); Z_bar[i] = 0.0` (the row's
 adjoint taken, the row zeroed: the old value of Z[i] was overwritten), and the adjoint of each read
 of `X[i]` is `X_bar[i] += t_bar`. Where the backward loop's counter takes each value once (a loop over
-`range(...)`, reversed or not, that binds it nowhere else), the array is a name s2s made, bound before
-the loop by one statement to a new array, and touched nowhere else after it (but by the `return`, for the
-second rewrite):
+`range(...)` of int literals none of which is negative, reversed or not, that binds it nowhere else), the
+array is a name s2s made, bound before the loop by one statement to a new array, and touched nowhere else
+after it (but by the `return`, for the second rewrite):
 
 - a row zeroed after every read of it in the trip, `Z_bar[i] = 0.0`, is read by no later trip (they read
   other rows) and by nothing after the loop: the write goes, and the copy that kept the row's value from
@@ -180,7 +180,11 @@ def _mentions(node, name) -> bool:
 
 
 def _range(node) -> bool:
-    return _call_of(node, "range")
+    """`range(...)` of int literals, none negative and the step positive: each trip a different row (a negative
+    start would reach row -2 and row 2 of four, the same one, on two trips)."""
+    return _call_of(node, "range") and len(node.args) <= 3 \
+        and all(isinstance(a, ast.Constant) and type(a.value) is int and a.value >= 0 for a in node.args) \
+        and (len(node.args) < 3 or node.args[2].value > 0)
 
 
 def _call_of(node, name) -> bool:

@@ -52,7 +52,7 @@ from .walk import child_parent_pairs, fix_locations, replace_child, statement_li
 # the runtime helpers whose results the shape rules know, by the name the rules use
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
                          "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero", "grad_mult_seq",
-                         "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads", "grad_trace",
+                         "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads", "grad_trace", "eye_product",
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
                          "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",

@@ -1063,6 +1063,21 @@ def copy(site):
     return site.shape(0) if site.nargs == 1 else None
 
 
+def eye_product(site):
+    """s2s.eye_product(m, g, n, left), a product with an identity (times g): m's shape, a matrix's of n rows
+    (`left`) or columns."""
+    m, left = site.shape(0), site.literal(3)
+    if site.nargs != 4 or site.keywords or not (isinstance(m, tuple) and len(m) == 2) or type(left) is not bool:
+        return None
+    return m if m[0 if left else 1] == site.literal(2) else None
+
+
+def real_eye_product(site) -> bool:
+    """s2s.eye_product(m, g, n, left) of a real m and a real or absent g: real."""
+    g = site.node(1)
+    return site.nargs == 4 and site.real(0) and (isinstance(g, ast.Constant) and g.value is None or site.real(1))
+
+
 def checked(site):
     """s2s.unshared(value, where, deep, updated, *others): value's shape (the ownership check gives it back)."""
     return site.shape(0) if site.nargs >= 4 and not site.keywords else None

@@ -27,6 +27,8 @@ defrule_for(rt.astype, "astype(x, dtype, copy=True)", tangent_from_adjoint=True,
             x="g if s2s.is_float_dtype(dtype) else 0.0")
 defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")
 defrule_for(rt.stop_gradient, "stop_gradient(x)", nondiff=True)
+# (the identity_products rewrite's, in s2s.grad's NumPy code alone: run, not differentiated)
+defrule_for(rt.eye_product, "eye_product(m, g, n, left)", result_shape=shapes.eye_product, real=shapes.real_eye_product)
 defrule_for(rt.copy, "copy(x)", result_shape=shapes.copy, real=shapes.real_of_one, x="g", linear=("x",))
 defrule_for(rt.unshared, "unshared(value, where, deep, updated, *others)", tangent_from_adjoint=True,
             result_shape=shapes.checked, real=shapes.real_of_first(4), value="g").jvp["others"] = None  # the names it checks only steer it

@@ -132,6 +132,7 @@ from s2s.runtime.linalg import (  # noqa: F401
     det_adjoint,
     eigh_tangent,
     eigh_tangent_dot,
+    eye_product,
     grad_cross,
     grad_det,
     grad_dot_a,

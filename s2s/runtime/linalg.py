@@ -534,3 +534,18 @@ def grad_nuclear(g, x, axis, keepdims):
     if keepdims and gm.ndim >= 2:
         gm = np.moveaxis(gm, axes, (-2, -1))[..., 0, 0]
     return np.moveaxis(np.expand_dims(np.expand_dims(gm, -1), -1) * (u @ vt), (-2, -1), axes)
+
+
+def eye_product(m, g, n, left):
+    """`(g * np.eye(n)) @ m` (`left`) or `m @ (g * np.eye(n))`, g None for the identity alone
+    (transforms/products.identity_products): g times a new copy of m where g and every entry of m are finite
+    (the products with the zeros off the diagonal add exact zeros), the product itself elsewhere (0 * inf is NaN).
+
+        >>> eye_product(np.array([[1.0, 2.0], [3.0, 4.0]]), 2.0, 2, True)
+        array([[2., 4.],
+               [6., 8.]])
+    """
+    if np.isfinite(m).all() and (g is None or np.isfinite(g)):
+        return m.copy() if g is None else g * m
+    e = np.eye(n) if g is None else g * np.eye(n)
+    return e @ m if left else m @ e

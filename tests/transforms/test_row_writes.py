@@ -112,3 +112,36 @@ def test_the_row_normalisation_writes_each_row_once():
     X, w = np.random.default_rng(18).normal(size=(2, 6, 4))[0], np.ones(4)
     src = s2s.source(s2s.grad(normalised_rows), X, w)
     assert "Z_bar[i] = 0.0" not in src and ".copy()" not in src and "X_bar[i] = " in src, src
+
+
+def rows_from_a_negative_start(x, w):
+    Z = np.zeros((4, 3))
+    for i in range(-2, 4):  # (rows 2 and 3 are written twice: -2 and 2 are one row)
+        Z[i] = x[i] * w
+    return np.sum(Z * Z)
+
+
+def rows_added_from_a_negative_start(X):
+    Z = np.zeros((4, 3))
+    for i in range(-4, 4):
+        Z[i] = Z[i] + X[i] * X[i]
+    return np.sum(Z * Z)
+
+
+def moving_average_first_entry(X, w):
+    v = np.zeros(3)
+    for t in range(5):
+        v = 0.9 * v + X[t] * w
+    return v[0]
+
+
+@pytest.mark.parametrize("f, make, wrt", [
+    (rows_from_a_negative_start, lambda r: (r.normal(size=(4, 3)), r.normal(size=3)), (0, 1)),
+    (rows_added_from_a_negative_start, lambda r: (r.normal(size=(4, 3)),), (0,)),
+    (moving_average_first_entry, lambda r: (r.normal(size=(5, 3)), r.normal(size=3)), (0, 1)),
+], ids=["negative start", "negative start, added", "part of a state"])
+def test_helper_122s_programs(f, make, wrt):
+    """A range from a negative start reaches a row twice (no rewrite then); dead-code elimination after the rewrite
+    kept `t2 += t4` but dropped the binding of t2 before it (`t += e` reads t)."""
+    args = make(np.random.default_rng(19))
+    check_all(f, args, wrt=wrt, use_autograd=f is moving_average_first_entry)
