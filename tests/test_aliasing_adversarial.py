@@ -192,6 +192,22 @@ def comprehension_handed_on_then_appended(x):
     return sum(np.sum(p ** 2) for p in ps)
 
 
+def comprehension_then_appended(x):
+    ps = [x]
+    for _ in range(3):
+        ps = [p * 0.5 for p in ps]
+        ps.append(x * x)
+    return sum(np.sum(p ** 2) for p in ps)
+
+
+def comprehension_then_item_set(x):
+    ps = [x, 2.0 * x]
+    for _ in range(2):
+        ps = [np.sin(p) for p in ps]
+        ps[0] = ps[0] * 3.0
+    return np.sum(ps[0] * ps[1])
+
+
 RIGHT_OR_REFUSED = [break_skips_the_new_list, continue_skips_the_new_list, new_list_in_one_branch_only,
                     new_list_on_one_trip_only, rebound_by_a_loop_target, alias_in_an_inner_loop,
                     array_alias_then_update_next_trip, alias_of_a_dict_then_view,
@@ -199,7 +215,8 @@ RIGHT_OR_REFUSED = [break_skips_the_new_list, continue_skips_the_new_list, new_l
                     comprehension_handed_on_then_appended]
 # (a comprehension's list is a new list at each run: handed on to `ps`, it is never updated again)
 ACCEPTED = [aliases_after_the_last_update, new_list_after_the_alias_each_trip, new_list_after_the_alias_while,
-            array_alias_after_the_last_update, comprehension_rebound_each_trip, comprehension_read_then_rebound]
+            array_alias_after_the_last_update, comprehension_rebound_each_trip, comprehension_read_then_rebound,
+            comprehension_then_appended, comprehension_then_item_set]  # (the list, handed on, updated through ps)
 
 
 def _matches_python(f, x):

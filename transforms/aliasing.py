@@ -210,6 +210,25 @@ def _updated_later(pf, name, frames) -> bool:
     return False
 
 
+def _read_later(pf, name, frames) -> bool:
+    """Whether `name` may be read after the statement `frames` point at (`_updated_later`'s frames) before it is
+    bound to a new object."""
+    def scan(stmts):
+        for s in stmts:
+            if name in loaded_names(s):
+                return True
+            if _fresh_binding(pf, s, name):
+                return False
+        return None
+    for stmts, i, loop in frames:
+        verdict = scan(stmts[i + 1:])
+        if verdict is not None:
+            return verdict
+        if loop and scan(stmts):
+            return True
+    return False
+
+
 def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(), lists=frozenset(),
                  built=frozenset()):
     views = views or {}
@@ -232,8 +251,10 @@ def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(
         # a plain copy between names, either direction
         # (`x = x_new` where nothing else reads x_new and nothing updates it hands the value on: one name is left,
         # as where forward mode computes a tangent from the old x before x is rebound, `x = np.stack(x)`)
+        # (the list a comprehension built, `ps = items`, read by nothing after before a new list: handed on too)
         if isinstance(target, ast.Name) and isinstance(value, ast.Name) and atom_names(value) and \
-                not (value.id in handed_on and value.id not in mutated and _bound_before(stmts[:i], value.id)):
+                not (value.id in handed_on and value.id not in mutated and _bound_before(stmts[:i], value.id)) and \
+                not (value.id in built and not _read_later(pf, value.id, here)):
             # (an update before the names are joined, or after the updated one is bound to a new list, is
             # seen by neither: `new = []; new.append(h); hs = new` in a loop)
             for n in (value.id, target.id):
