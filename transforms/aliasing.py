@@ -194,37 +194,30 @@ def _updated_later(pf, name, frames) -> bool:
     """Whether an update through `name` may run after the statement `frames` point at, before `name` is bound
     to a new object. `frames`: (statements, index) of that statement's block, then of each enclosing
     statement in its block, innermost first, with whether the block is a loop's body (it runs again)."""
+    return _before_a_new_object(pf, name, frames, lambda s: name in _mutations([s]))
+
+
+def _read_later(pf, name, frames) -> bool:
+    """Whether `name` may be read after the statement `frames` point at (as for `_updated_later`) before it is
+    bound to a new object."""
+    return _before_a_new_object(pf, name, frames, lambda s: name in loaded_names(s))
+
+
+def _before_a_new_object(pf, name, frames, hit) -> bool:
+    """Whether a statement `hit` accepts may run after the statement `frames` point at, before one binds `name` to
+    a new object (a statement that does both: `hit` first)."""
     def scan(stmts):
         for s in stmts:
+            if hit(s):
+                return True
             if _fresh_binding(pf, s, name):
                 return False
-            if name in _mutations([s]):
-                return True
         return None
     for stmts, i, loop in frames:
         verdict = scan(stmts[i + 1:])
         if verdict is not None:
             return verdict
         if loop and scan(stmts):  # the next trip (new bindings there leave the way out of the loop open)
-            return True
-    return False
-
-
-def _read_later(pf, name, frames) -> bool:
-    """Whether `name` may be read after the statement `frames` point at (`_updated_later`'s frames) before it is
-    bound to a new object."""
-    def scan(stmts):
-        for s in stmts:
-            if name in loaded_names(s):
-                return True
-            if _fresh_binding(pf, s, name):
-                return False
-        return None
-    for stmts, i, loop in frames:
-        verdict = scan(stmts[i + 1:])
-        if verdict is not None:
-            return verdict
-        if loop and scan(stmts):
             return True
     return False
 
