@@ -215,7 +215,15 @@ def windows_of_two_loops(x, w):
     return s * t + np.sum(x[i:i + 2])  # (the window of the last trip, after the loops)
 
 
+def windows_added_into(k, x):
+    y = np.zeros(x.shape[0] + 3)
+    for i in range(x.shape[0]):
+        y[i:i + 3] += x[i] * k  # (the window's bounds: computed again in the backward loop, not restored)
+    return np.sum(np.tanh(y) ** 2)
+
+
 CASES = {
+    "windows_added_into": (windows_added_into, lambda r: (r.normal(size=3), r.normal(size=7)), (0, 1)),
     "rnn_local": (rnn_local, lambda r: (r.normal(size=(5, 5)) * 0.3, r.normal(size=(5, 3)), r.normal(size=(4, 3))), 0),
     "euler_k": (euler, lambda r: (1.3, 0.8), 0),
     "euler_x0": (euler, lambda r: (1.3, 0.8), 1),
@@ -246,6 +254,9 @@ CASES = {
 }
 
 
+IN_PLACE = {"windows_added_into"}  # (autograd cannot write into arrays: central differences alone)
+
+
 def test_slices_of_known_bounds_keep_the_specialised_path():
     src = _source("strided_views")
     assert "unbroadcast" not in src and "expand_reduced" not in src and "# s2s:" not in src, src
@@ -253,7 +264,7 @@ def test_slices_of_known_bounds_keep_the_specialised_path():
 
 def test_a_counter_of_two_loops_keeps_the_specialised_path():
     # `i` of both loops is saved before the second and restored after its backward loop: still an int where read
-    for name in ("two_loops_one_counter", "windows_of_two_loops"):  # (`x[i:i + 2]`: a window of 2 in both)
+    for name in ("two_loops_one_counter", "windows_of_two_loops", "windows_added_into"):  # (a window of 2 or 3)
         src = _source(name)
         assert "unbroadcast" not in src and "expand_reduced" not in src and "# s2s:" not in src, src
 
@@ -271,7 +282,7 @@ def test_no_rows_gives_an_empty_gradient():
 def test_gradient_is_right(name, seed):
     f, make, wrt = CASES[name]
     args = make(_rng(seed))
-    got = check_all(f, args, wrt=wrt)
+    got = check_all(f, args, wrt=wrt, use_autograd=name not in IN_PLACE)
     general = s2s.derivative(f, wrt=wrt)(*args)
     for a, b in zip(got if isinstance(wrt, tuple) else (got,), general if isinstance(wrt, tuple) else (general,)):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -167,6 +167,9 @@ def container_adjoints_step(c: Code) -> Code:
 def specialize_step(c: Code) -> Code:
     if c.shapes is not None:
         c.fdef = eliminate_dead_code(c.fdef, c.removable)  # resets of adjoints that hide their shapes
+        # (a loop's index arithmetic computed again in the backward loop, not restored: `t = i + 3` there is a
+        # window's bound the shapes know, a restored one is any int)
+        c.fdef = recompute_index_arithmetic(c.fdef, c.stack)
         if c.numpy_path and _mentions(c.fdef, "getitem_grad"):  # (a list's item adjoints in place: run, not differentiated)
             accumulate_item_adjoints(c.fdef, c.shapes.shapes(c.fdef))
         c.fdef, pure, c.inferred = specialize.specialize(c.fdef, c.shapes, c.stack)
