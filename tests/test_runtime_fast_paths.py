@@ -123,3 +123,33 @@ def test_cumprod_gradients():
     x = r.uniform(0.5, 1.5, size=7)
     x[3] = 0.0
     check_all(cumulative, (x, r.normal(size=7)), wrt=(0, 1), use_autograd=False)
+
+
+def test_the_forward_products_are_reused_where_they_fit():
+    r = np.random.default_rng(5)
+    x, g = r.uniform(0.5, 1.5, size=9), r.normal(size=9)
+    alone = rt.grad_cumprod(g, x, None)
+    np.testing.assert_array_equal(rt.grad_cumprod(g, x, None, np.cumprod(x)), alone)
+    for other in (np.cumprod(x)[:-1], np.cumprod(x).astype(np.float32), [1.0] * 9):  # not the products: ignored
+        np.testing.assert_array_equal(rt.grad_cumprod(g, x, None, other), alone)
+
+
+def test_a_term_that_overflows_takes_the_loop():
+    x, g = np.array([1e200, 1.0, 1.0]), np.array([1e200, 1.0, 1.0])  # (finite products, g * c infinite)
+    assert reductions._tails_by_division(x, g) is None
+    p, r = _loop_tails(x, g)
+    np.testing.assert_array_equal(rt.grad_cumprod(g, x, None), p * r)
+
+
+def products_changed_in_place(x, w):
+    p = np.cumprod(x)
+    p[1:] *= 2.0  # (the products the adjoint reuses are the forward sweep's, before this)
+    s = np.sum(p * w)
+    p += w
+    return s + np.sum(np.cumprod(p) * w)
+
+
+def test_products_changed_after_they_are_made():
+    r = np.random.default_rng(6)
+    check_all(products_changed_in_place, (r.uniform(0.5, 1.5, size=6), r.normal(size=6)), wrt=(0, 1),
+              use_autograd=False)

@@ -105,10 +105,10 @@ defrule("np.cumsum(a, axis=None)", methods=("cumsum",), a="s2s.grad_cumsum(g, a,
         result_shape=accumulated, real=real_of_one,
         a_dot="np.cumsum(a_dot, axis=axis)")
 # np.cumprod: the adjoint and tangents by recurrences along the axis, without dividing (exact where entries are 0)
-defrule("np.cumprod(a, axis=None)", methods=("cumprod",), a="s2s.grad_cumprod(g, a, axis)",
+defrule("np.cumprod(a, axis=None)", methods=("cumprod",), a="s2s.grad_cumprod(g, a, axis, ans)",
         result_shape=accumulated, real=real_of_one,
         a_dot="s2s.cumprod_tangent(a_dot, a, axis)")
-helper_rule(rt.grad_cumprod, "grad_cumprod(g, x, axis)",
+helper_rule(rt.grad_cumprod, "grad_cumprod(g, x, axis, ans=None)",  # (ans: the products, to reuse; no tangent)
             x_dot="s2s.grad_cumprod_dot(g, x, x_dot, axis)", linear=("g",), result_shape=accumulated_back)
 # (a rule without a tangent for x: forward over forward mode over cumprod_tangent_dot is refused)
 _cumprod_t = helper_rule(rt.cumprod_tangent, "cumprod_tangent(t, x, axis)",

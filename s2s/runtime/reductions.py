@@ -253,23 +253,32 @@ def _cumprod_g(g, xs, axis):
     return np.moveaxis(np.broadcast_to(g, np.moveaxis(xs, 0, axis).shape), axis, 0)
 
 
-def _tails_by_division(x, g):
+_SMALLEST_NORMAL = {}  # float dtype -> its smallest normal number (np.finfo costs more than the test)
+
+
+def _tails_by_division(x, g, products=None):
     """(c, r) for `_exclusive_and_tails` without a Python loop where that is as exact: c the running products
     (shifted by one they are the products before each entry, the same products in the same order), and
     r[j] = (sum over i >= j of g[i] * c[i]) / c[j], where every c is a normal nonzero finite number (no zero to
-    divide by, no product rounded to zero or infinity on the way) and no sum can overflow; else None (the loop
-    then)."""
+    divide by, no product rounded to zero or infinity on the way) and no sum overflows; else None (the loop
+    then). `products`: np.cumprod(x, axis=0) where the caller has it (the forward sweep's value).
+
+    Why one test of the last sums is enough: a sum that overflowed, or a term that is inf or NaN, makes every
+    later partial sum of the running sums inf or NaN, so the last row is finite only where none did."""
     if not (type(x) is np.ndarray and type(g) is np.ndarray and x.dtype.kind == "f" and g.dtype.kind == "f"
             and x.shape == g.shape and x.size):
         return None
-    c = np.cumprod(x, axis=0)
-    info = np.finfo(c.dtype)
-    magnitude = np.abs(c)
-    low, high = float(magnitude.min()), float(magnitude.max())
-    bound = float(np.abs(g).max()) * high * x.shape[0]  # (a Python float: inf, not an error, where it overflows)
-    if not (low >= info.tiny and bound <= np.finfo(np.result_type(c, g)).max):  # (NaN fails too)
+    c = products if type(products) is np.ndarray and products.shape == x.shape and products.dtype == x.dtype \
+        else np.cumprod(x, axis=0)
+    tiny = _SMALLEST_NORMAL.get(c.dtype)
+    if tiny is None:
+        tiny = _SMALLEST_NORMAL.setdefault(c.dtype, float(np.finfo(c.dtype).tiny))
+    if not float(np.abs(c).min()) >= tiny:  # (NaN fails too)
         return None
-    return c, np.cumsum((g * c)[::-1], axis=0)[::-1] / c
+    sums = np.cumsum((g * c)[::-1], axis=0)
+    if not np.isfinite(sums[-1]).all():
+        return None
+    return c, sums[::-1] / c
 
 
 def _exclusive_and_tails(x, g):
@@ -292,10 +301,11 @@ def _exclusive_and_tails(x, g):
 
 
 @linear_in_g
-def grad_cumprod(g, x, axis):
-    """Adjoint of np.cumprod(x, axis), exact also where entries are zero."""
+def grad_cumprod(g, x, axis, ans=None):
+    """Adjoint of np.cumprod(x, axis), exact also where entries are zero. `ans`: np.cumprod(x, axis) where the
+    caller has it (the forward sweep's value: not computed again)."""
     if axis is None and type(x) is np.ndarray and x.ndim == 1 and type(g) is np.ndarray and g.shape == x.shape:
-        quick = _tails_by_division(x, g)  # (a vector's: p * r without moving axes, p the products shifted by one)
+        quick = _tails_by_division(x, g, ans)  # (a vector's: p * r without moving axes, p the products shifted by one)
         if quick is not None:
             c, r = quick
             r[1:] *= c[:-1]
