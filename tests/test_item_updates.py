@@ -148,6 +148,22 @@ def conv2d(W, X):
     return np.sum(np.maximum(Y, 0.0) ** 2)
 
 
+def added_windows(k, x):
+    y = np.zeros(x.shape[0] + 3)
+    for i in range(x.shape[0]):
+        y[i:i + 3] += x[i] * k  # (the zeroing writes y_bar[slice(i, t, None)], the adding back y_bar[i:t2])
+        y[i + 1:i + 4] += np.sin(x[i]) * k
+    return np.sum(np.tanh(y) ** 2)
+
+
+def added_rows(k, x):
+    y = np.zeros((x.shape[0] + 2, 3))
+    for i in range(x.shape[0]):
+        y[i] += x[i] * k
+        y[i + 1] += y[i] * x[i]  # (reads y[i]: the first update's adjoint names y_bar between)
+    return np.sum(np.tanh(y) ** 2)
+
+
 def _rng(seed=0):
     return np.random.default_rng(seed)
 
@@ -166,6 +182,8 @@ CASES = {
     "shift_by_slices": (shift_by_slices, lambda r: (r.normal(size=1), r.normal(size=5)), (0, 1)),
     "read_inside": (read_inside, lambda r: (r.normal(size=1), r.normal(size=6)), (0, 1)),
     "repeated_index": (repeated_index, lambda r: (r.normal(size=3), r.normal(size=5)), (0, 1)),
+    "added_windows": (added_windows, lambda r: (r.normal(size=3), r.normal(size=7)), (0, 1)),
+    "added_rows": (added_rows, lambda r: (r.normal(size=3), r.normal(size=7) * 0.5), (0, 1)),
     "copy_kept": (copy_kept, lambda r: (r.normal(size=2), r.normal(size=2)), 0),
 }
 
@@ -214,6 +232,14 @@ def test_windows_that_may_change_length_are_not_claimed(name):
     # the note names the line that blocked it; or, for a loop of a few trips (7 windows), each trip is written
     # out with its own window's length (transforms/unroll.py), the gradient checked in test_gradient_is_right
     assert ("shape of" in src and "unknown" in src) or (name == "wrapping_windows" and "for " not in src), src
+
+
+def test_an_added_window_leaves_its_adjoint_as_it_was():
+    # `y[S] += v`: the adjoint of S is read, not zeroed and added back, and read as a view (nothing changes it)
+    src = _source("added_windows")
+    backward = src[src.index("reversed("):]
+    assert "= 0.0" not in backward and "y_bar[" in backward and ".copy()" not in backward, src
+    assert "unbroadcast" not in src and "# s2s:" not in src, src
 
 
 def test_a_row_adjoint_taken_before_the_row_is_zeroed_is_a_copy():

@@ -629,8 +629,10 @@ def drop_restored_items(fdef: ast.FunctionDef) -> bool:
         ...                    (g times v's derivatives: nothing naming y_bar)
         y_bar[i] += g          (the read's: t's adjoint is g)
 
-    which leaves y_bar[i] what it was. The zeroing and the adding back go where the index is the same names
-    and constants both times (none of them bound between), g is bound only by the first statement, and
+    which leaves y_bar[i] what it was (`g = y_bar[i].copy()` too, a row's or a slice's). The zeroing and the
+    adding back go where the index is the same value both times: the same names and constants, or names the
+    block bound before to the same sums of those (`t3 = i + 3`, `t8 = i + 3`: `y_bar[i:t8]` and `y_bar[i:t3]`),
+    none of them bound between; g is bound only by the first statement, and
     y_bar is named nowhere from the first to the last but by these statements: every read of y_bar then sees
     what it saw (y_bar[i] is g after the adding either way), nor g changed in place between (`g[0] = v`).
     Returns whether anything was dropped."""
@@ -639,17 +641,19 @@ def drop_restored_items(fdef: ast.FunctionDef) -> bool:
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                kept = _restored_items_dropped(block)
+                kept = _restored_items_dropped(block, fdef)
                 if kept is not None:
                     setattr(node, field, kept)
                     changed = True
     return changed
 
 
-def _plain_item(node):
-    """(name, the index's text) of `y[i]` whose index is names, int constants and slices of those, else None."""
+def _plain_item(node, sums=None):
+    """(name, the index's text) of `y[i]` whose index is names, int constants and slices of those, else None;
+    with `sums` (name -> the sum a block bound it to), each name that has one written as that sum."""
     if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)):
         return None
+    node = _SliceCalls().visit(copy.deepcopy(node))  # (`y[slice(i, t, None)] = v`, as s2s writes a slice it set)
     items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
     for item in items:
         parts = [item.lower, item.upper, item.step] if isinstance(item, ast.Slice) else [item]
@@ -657,31 +661,85 @@ def _plain_item(node):
             if p is not None and not isinstance(p, ast.Name) and not (isinstance(p, ast.Constant)
                                                                         and type(p.value) is int):
                 return None
+    if sums:
+        index = _Substituted(sums).visit(copy.deepcopy(node.slice))
+        return node.value.id, ast.dump(index)
     return node.value.id, ast.dump(node.slice)
+
+
+class _SliceCalls(ast.NodeTransformer):
+    """`slice(a, b, c)` in an index written `a:b:c` (a `None` left out), as the generated code's `slice` is the
+    builtin's."""
+
+    def visit_Call(self, node):
+        if isinstance(node.func, ast.Name) and node.func.id == "slice" and 2 <= len(node.args) <= 3 \
+                and not node.keywords and not any(isinstance(a, ast.Starred) for a in node.args):
+            parts = [None if isinstance(a, ast.Constant) and a.value is None else a for a in node.args]
+            return ast.Slice(*parts)
+        return node
+
+
+class _Substituted(ast.NodeTransformer):
+    def __init__(self, sums):
+        self.sums = sums
+
+    def visit_Name(self, node):
+        return copy.deepcopy(self.sums[node.id]) if node.id in self.sums else node
+
+
+def _index_sums(block, upto):
+    """name -> `a + b` / `a - b` of names and int constants, for each name the statements `block[:upto]` bind
+    once, at their top level, to such a sum whose names none of them binds after it: what the name holds from
+    there to `block[upto]` (`t3 = i + 3` in a backward loop's body)."""
+    counts = {}
+    for s in block[:upto]:
+        for name in _binds(s):
+            counts[name] = counts.get(name, 0) + 1
+    sums = {}
+    for k, s in enumerate(block[:upto]):
+        if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+                and counts[s.targets[0].id] == 1 and isinstance(s.value, ast.BinOp)
+                and isinstance(s.value.op, ast.Add | ast.Sub)):
+            continue
+        parts = (s.value.left, s.value.right)
+        if all(isinstance(p, ast.Name) or isinstance(p, ast.Constant) and type(p.value) is int for p in parts) \
+                and not any(_names(s.value) & _binds(t) for t in block[k + 1:upto]):
+            sums[s.targets[0].id] = s.value
+    return sums
+
+
+def _item_read(value, sums):
+    """The `_plain_item` of `y[i]` or `y[i].copy()` (g, the item's adjoint, read before its zeroing), else None."""
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "copy" \
+            and not value.args and not value.keywords:
+        value = value.func.value
+    return _plain_item(value, sums)
 
 
 def _names(stmt):
     return {n.id for n in walk(stmt) if isinstance(n, ast.Name)}
 
 
-def _restored_items_dropped(block):
-    drop = set()
+def _restored_items_dropped(block, fdef):
+    drop, views = set(), []
     for k, s in enumerate(block):
         # `y_bar[i] = 0.0`
         if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.value, ast.Constant)
                 and type(s.value.value) is float and s.value.value == 0.0):
             continue
-        item = _plain_item(s.targets[0])
+        sums = _index_sums(block, k)
+        item = _plain_item(s.targets[0], sums)
         if item is None:
             continue
         name = item[0]
         index_names = _names(s.targets[0].slice)
+        index_names |= {n for m in index_names & sums.keys() for n in _names(sums[m])}
         # `g = y_bar[i]` before it, y_bar and the index's names untouched between
         first = None
         for j in range(k - 1, -1, -1):
             t = block[j]
             if isinstance(t, ast.Assign) and len(t.targets) == 1 and isinstance(t.targets[0], ast.Name) \
-                    and _plain_item(t.value) == item:
+                    and _item_read(t.value, sums) == item:
                 first = j
                 break
             if name in _names(t) or _binds(t) & index_names:
@@ -694,16 +752,38 @@ def _restored_items_dropped(block):
         # `y_bar[i] += g` after it, with nothing between naming y_bar or binding g or the index's names
         for j in range(k + 1, len(block)):
             t = block[j]
-            if isinstance(t, ast.AugAssign) and isinstance(t.op, ast.Add) and _plain_item(t.target) == item \
+            if isinstance(t, ast.AugAssign) and isinstance(t.op, ast.Add) and _plain_item(t.target, sums) == item \
                     and isinstance(t.value, ast.Name) and t.value.id == g:
                 if not any(_binds(u) & {g} or _changes(u, g) for u in block[first + 1:k]):
                     drop.update((k, j))
+                    views.append((first, j, g))
                 break
             if name in _names(t) or _binds(t) & (index_names | {g}) or _changes(t, g):
                 break
     if not drop:
         return None
+    for first, last, g in views:
+        _copy_to_view(block, first, last, g, fdef)
     return [s for k, s in enumerate(block) if k not in drop]
+
+
+def _copy_to_view(block, first, last, g, fdef):
+    """`g = y_bar[i].copy()` becomes `g = y_bar[i]` where the copy is no longer needed: y_bar is named nowhere
+    from there to `block[last]` (the adding back, dropped: `_restored_items_dropped` checked), and every read of
+    g in the function is there, an operand of arithmetic that makes a new value (`k_bar += g * t`, `g @ k`):
+    the view holds the same numbers while anything reads it, and nothing keeps it."""
+    value = block[first].value
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "copy"):
+        return
+    inside = {id(n) for s in block[first + 1:last] for n in walk(s)}
+    added_back = {id(n) for n in walk(block[last])}
+    parents = {id(c): p for p in walk(fdef) for c in ast.iter_child_nodes(p)}
+    for n in walk(fdef):
+        if isinstance(n, ast.Name) and n.id == g and isinstance(n.ctx, ast.Load) and id(n) not in added_back:
+            parent = parents.get(id(n))
+            if id(n) not in inside or not isinstance(parent, ast.BinOp | ast.UnaryOp | ast.Compare):
+                return
+    block[first].value = value.func.value
 
 
 def _changes(stmt, name):
