@@ -130,6 +130,30 @@ class LoopRewriter(ast.NodeTransformer):
         raise self.pf.error(ctx().unsupported, f"{_CHECKPOINT_REFUSAL}{effect.reason}, which may give other "
                             "values the second time", effect.node, hint=_CHECKPOINT_HINT)
 
+    def _reversed_range(self, it):
+        """`range(b - 1, a - 1, -1)` for `reversed(range(a, b))` (`range(n - 1, -1, -1)` for `reversed(range(n))`):
+        the same ints in the same order, a loop over a range the shape inference follows, not over a sequence of
+        them. Only where the bounds call nothing but the builtin `len` (their order of evaluation changes)."""
+        if not (self._builtin_call(it, reversed) and len(it.args) == 1 and not it.keywords):
+            return None
+        inner = it.args[0]
+        if not (self._builtin_call(inner, range) and 1 <= len(inner.args) <= 2 and not inner.keywords
+                and not any(isinstance(a, ast.Starred) for a in inner.args)):
+            return None
+        for a in inner.args:
+            if any(isinstance(n, ast.Call) and not self._builtin_call(n, len) for n in walk(a)) \
+                    or any(isinstance(n, ast.NamedExpr | ast.Await | ast.Yield | ast.YieldFrom) for n in walk(a)):
+                return None
+        start, stop = (ast.Constant(0), inner.args[0]) if len(inner.args) == 1 else inner.args
+
+        def less_one(bound):
+            return ast.Constant(bound.value - 1) if isinstance(bound, ast.Constant) and type(bound.value) is int \
+                else ast.BinOp(left=copy.deepcopy(bound), op=ast.Sub(), right=ast.Constant(1))
+
+        call = ast.Call(func=copy.deepcopy(inner.func), args=[less_one(stop), less_one(start), ast.Constant(-1)],
+                        keywords=[])
+        return ast.copy_location(call, it)
+
     def _effect_check(self, name, call):
         """`s2s.effect_free(site, name)`: before the loop runs, the function value `name` is read, and
         refused at `call` if it draws random numbers or changes objects."""
@@ -153,6 +177,10 @@ class LoopRewriter(ast.NodeTransformer):
         self.generic_visit(node)
         it = node.iter
         if isinstance(it, ast.Call) and self.pf.resolve_expr(it.func) is range and it.func.id not in self.locals:
+            return node
+        backwards = self._reversed_range(it)
+        if backwards is not None:
+            node.iter = backwards
             return node
         before, index_name = [], self.alloc.fresh("k")
         bind = []  # statements at the top of the body that bind the loop target
