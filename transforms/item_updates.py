@@ -161,6 +161,7 @@ def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: s
             continue
         if undo:
             nodes, parents = list(walk(fdef)), parent_map(fdef)
+        views = [sub for sub in views if not _read_before_writes(sub, name, fdef, parents)]
         for sub in views:  # a slice bound to a name would see the later updates: copied
             _replace(parents[id(sub)], sub, ast.Call(func=ast.Attribute(value=sub, attr="copy", ctx=ast.Load()),
                                                      args=[], keywords=[]))
@@ -422,6 +423,35 @@ def _owned_reads(name, steps, nodes, parents, shapes, params):
         else:
             return f"{_statement_text(n, parents)} deletes {name}"
     return views
+
+
+def _read_before_writes(sub, name, fdef, parents) -> bool:
+    """Whether the slice `sub` of `name`, bound by `t = name[S]`, is read only before the next statement that names
+    `name` (the update of its items, `y[S] = t + v`): every read of `t` in the function is in the assignment's
+    block, after it and before that statement, an operand of arithmetic (a new value made at once), and `t` is
+    bound nowhere else. The view then holds the slice's values wherever it is read, as a copy would."""
+    stmt = parents.get(id(sub))
+    if not (isinstance(stmt, ast.Assign) and stmt.value is sub and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)):
+        return False
+    t = stmt.targets[0].id
+    holder = parents.get(id(stmt))
+    block = next((b for b in (getattr(holder, f, None) for f in ("body", "orelse", "finalbody"))
+                  if isinstance(b, list) and any(s is stmt for s in b)), None)
+    if block is None:
+        return False
+    k = next(j for j, s in enumerate(block) if s is stmt)
+    end = next((j for j in range(k + 1, len(block)) if _reads(block[j], name)), len(block))
+    window = {id(n) for s in block[k + 1:end] for n in walk(s)}
+    for n in walk(fdef):
+        if not (isinstance(n, ast.Name) and n.id == t):
+            continue
+        if isinstance(n.ctx, ast.Load):
+            if id(n) not in window or not isinstance(parents.get(id(n)), ast.BinOp | ast.UnaryOp | ast.Compare):
+                return False
+        elif n is not stmt.targets[0]:
+            return False
+    return True
 
 
 def _taped(node, name):
