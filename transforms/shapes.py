@@ -57,10 +57,25 @@ def broadcast(*shapes):
     known = [s for s in shapes if s != ()]
     if len({tuple(s) for s in known}) <= 1 and all(isinstance(s, tuple) for s in shapes):
         return tuple(known[0]) if known else ()  # (equal shapes and numbers: the common case, without NumPy)
+    if any(type(n) is Extent for shape in known for n in shape):
+        return _broadcast_extents(known)
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
         return None
+
+
+def _broadcast_extents(shapes):
+    """`broadcast` of shapes some of whose lengths are `Extent`s: axis by axis from the end, the one length
+    other than 1 (an Extent broadcast with 1 is itself, and two equal Extents are one); None where an Extent
+    meets another length (it may be 1 on some trip, or that length)."""
+    out = []
+    for k in range(1, max(len(s) for s in shapes) + 1):
+        lengths = {s[-k] for s in shapes if len(s) >= k} - {1}
+        if len(lengths) > 1:
+            return None
+        out.append(lengths.pop() if lengths else 1)
+    return tuple(reversed(out))
 
 
 def matmul(a, b):
@@ -145,12 +160,21 @@ class Site:
             return None if a is None or b is None else (math.prod(a), math.prod(b))
     """
 
-    __slots__ = ("nargs", "keywords", "_shapes", "_args", "_kw", "_env", "_reals", "_given")
+    __slots__ = ("nargs", "keywords", "_shapes", "_args", "_kw", "_env", "_reals", "_given", "_lengths")
 
-    def __init__(self, shapes, args, kw, env=None, reals=None, given=None):
+    def __init__(self, shapes, args, kw, env=None, reals=None, given=None, lengths=False):
         self.nargs, self.keywords = len(args), kw.keys()
         self._shapes, self._args, self._kw, self._env, self._reals = shapes, args, kw, env, reals
         self._given = given or {}  # position -> the shape to take for that argument (an array for a `ZeroOr`)
+        # (a shape function marked `symbolic_lengths` sees `Extent`s, lengths that follow a loop's counter: it only
+        # moves or compares lengths; to any other one a shape holding one is unknown, as no arithmetic takes one)
+        self._lengths = lengths
+
+    def _seen(self, fact):
+        return fact if self._lengths or not _has_extent(fact) else _concrete(fact)
+
+    def _all_seen(self, facts):
+        return facts if facts is None or self._lengths else tuple(self._seen(f) for f in facts)
 
     def _node(self, which):
         if type(which) is int:
@@ -160,9 +184,9 @@ class Site:
     def shape(self, which):
         """The shape of an array or a number passed there (`()` for a number), else None."""
         if which in self._given:
-            return self._given[which]
+            return self._seen(self._given[which])
         node = self._node(which)
-        return None if node is None else self._shapes._arr(node, self._env)
+        return None if node is None else self._seen(self._shapes._arr(node, self._env))
 
     def value(self, which):
         """The int or tuple of ints the argument certainly evaluates to (`3`, `(n, 3)`, `x.shape`), else None."""
@@ -187,16 +211,16 @@ class Site:
     def either(self, which):
         """The shapes the argument may have: two for a name holding 0.0 or an array (`ZeroOr`), else one."""
         node = self._node(which)
-        return (None,) if node is None else self._shapes._either(node, self._env)
+        return (None,) if node is None else self._all_seen(self._shapes._either(node, self._env))
 
     def items(self, which):
         """The shapes of the items of a tuple, or of a list no one changes (a list display passed there
         itself included), passed there, else None."""
         node = self._node(which)
         if isinstance(node, ast.List) and not any(isinstance(e, ast.Starred) for e in node.elts):
-            return tuple(self._shapes.of(e, self._env) for e in node.elts)
+            return self._all_seen(tuple(self._shapes.of(e, self._env) for e in node.elts))
         seq = None if node is None else self._shapes.of(node, self._env)
-        return seq.items if isinstance(seq, Seq) else None
+        return self._all_seen(seq.items) if isinstance(seq, Seq) else None
 
     def item(self, which, index):
         """The shape of `arg[index]` of the array at `which` by the argument at `index` (ints, slices of known
@@ -204,7 +228,7 @@ class Site:
         node, key = self._node(which), self._node(index)
         if node is None or key is None:
             return None
-        return self._shapes._subscript(ast.Subscript(value=node, slice=key, ctx=ast.Load()), self._env)
+        return self._seen(self._shapes._subscript(ast.Subscript(value=node, slice=key, ctx=ast.Load()), self._env))
 
     def item_facts(self, which):
         """`items`, where a name of a list or tuple display holding 0.0 or an array (an adjoint started at
@@ -217,13 +241,13 @@ class Site:
             fact = self._shapes._name_fact(e, self._env) if isinstance(e, ast.Name) and e.id in self._shapes.local \
                 else None
             out.append(fact if type(fact) is ZeroOr else self._shapes.of(e, self._env))
-        return tuple(out)
+        return self._all_seen(tuple(out))
 
     def keyed(self, which):
         """The `Keyed` fact of a dict argument (or a dict adjoint) of known items passed there, else None."""
         node = self._node(which)
         fact = None if node is None else self._shapes.of(node, self._env)
-        return fact if isinstance(fact, Keyed) else None
+        return self._seen(fact) if isinstance(fact, Keyed) else None
 
     def listed(self, which):
         """The one shape of the items of a list passed there whose items all have it (its length may be
@@ -231,16 +255,16 @@ class Site:
         node = self._node(which)
         if not isinstance(node, ast.Name) or node.id not in self._shapes.local:
             return None
-        return one_item(self._shapes._name_fact(node, self._env))
+        return self._seen(one_item(self._shapes._name_fact(node, self._env)))
 
     def held(self, which):
         """The fact of the argument as a local name holds it here, or as a call gives it (a `ZeroOr`, a `ListOf`,
         a `ZeroOrItems` among them), else `shape`'s."""
         node = self._node(which)
         if isinstance(node, ast.Name) and node.id in self._shapes.local and which not in self._given:
-            return self._shapes._name_fact(node, self._env)
+            return self._seen(self._shapes._name_fact(node, self._env))
         if isinstance(node, ast.Call) and which not in self._given:
-            return self._shapes._call(node, self._env)
+            return self._seen(self._shapes._call(node, self._env))
         return self.shape(which)
 
     def node(self, which):
@@ -364,19 +388,21 @@ ZERO_SCALAR = ZeroScalar()
 
 
 class Counted(tuple):
-    """The shape `()` of an int that is `counter + offset` here, `counter` a name bound only by loops over
-    ranges and `span` the range of the loop that bound it last: equal to `()`. A slice `x[i:i + k]` whose
-    bounds are two such ints of one counter has `k` items wherever the span keeps both bounds inside the
-    axis (`Shapes._window`). Facts that name a counter are forgotten where the counter is bound again."""
+    """The shape `()` of an int that is `scale * counter + offset` here (`scale` 1 or -1: `i + 2`, `n - i`),
+    `counter` a name bound only by loops over ranges and `span` the range of the loop that bound it last:
+    equal to `()`. A slice `x[i:i + k]` whose bounds are two such ints of one counter has `k` items wherever
+    the span keeps both bounds inside the axis, `x[i:]` an `Extent` of items (`Shapes._slice_length`).
+    Facts that name a counter are forgotten where the counter is bound again."""
 
-    def __new__(cls, counter, offset, span):
+    def __new__(cls, counter, offset, span, scale=1):
         fact = tuple.__new__(cls, ())
-        fact.counter, fact.offset, fact.span = counter, offset, span
+        fact.counter, fact.offset, fact.span, fact.scale = counter, offset, span, scale
         return fact
 
     def __eq__(self, other):
         if type(other) is Counted:
-            return (self.counter, self.offset, self.span) == (other.counter, other.offset, other.span)
+            return (self.counter, self.offset, self.span, self.scale) == \
+                (other.counter, other.offset, other.span, other.scale)
         return tuple.__eq__(self, other)
 
     def __ne__(self, other):
@@ -384,8 +410,100 @@ class Counted(tuple):
 
     __hash__ = tuple.__hash__
 
+    def values(self):
+        """The least and the greatest value it takes over the span (not empty)."""
+        ends = (self.scale * self.span[0] + self.offset, self.scale * self.span[-1] + self.offset)
+        return min(ends), max(ends)
+
     def __repr__(self):
-        return f"Counted({self.counter}{self.offset:+d} over {self.span})"
+        scale = "" if self.scale == 1 else "-" if self.scale == -1 else f"{self.scale}*"
+        return f"Counted({scale}{self.counter}{self.offset:+d} over {self.span})"
+
+
+class Extent:
+    """The length of an axis that is `scale * counter + offset` items for the value the loop counter `counter`
+    holds here (`x[i:]` of an axis of n: `n - i`), `span` that counter's range, the length at least 0 over all
+    of it. Two are equal where all four are: two slices of that length have one shape wherever both are read
+    with the counter unchanged (a fact holding one is forgotten where its counter is bound again, like a
+    `Counted`'s). Only the shape inference and the questions asked under `Shapes.symbolic()` see one: to every
+    other reader a shape holding one is unknown (it cannot be written into code as a number)."""
+
+    __slots__ = ("counter", "scale", "offset", "span")
+
+    def __init__(self, counter, scale, offset, span):
+        self.counter, self.scale, self.offset, self.span = counter, scale, offset, span
+
+    def _key(self):
+        return self.counter, self.scale, self.offset, self.span
+
+    def __eq__(self, other):
+        return type(other) is Extent and self._key() == other._key()
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def may_be(self, n: int) -> bool:
+        """Whether the length is `n` at some value of the counter."""
+        return any(self.scale * v + self.offset == n for v in self.span)
+
+    def __repr__(self):
+        return f"Extent({self.scale}*{self.counter}{self.offset:+d} over {self.span})"
+
+
+def _has_extent(fact) -> bool:
+    """Whether a fact holds an `Extent` anywhere (an axis of an array's shape, or of an item's)."""
+    if type(fact) is Extent:
+        return True
+    if isinstance(fact, Seq):
+        return any(_has_extent(item) for item in fact.items)
+    if isinstance(fact, Keyed):
+        return any(_has_extent(item) for _, item in fact.items)
+    if type(fact) in (ZeroOr, ListOf, ZeroOrItems):
+        return _has_extent(fact.shape if type(fact) is ZeroOr else fact.item)
+    return isinstance(fact, tuple) and any(type(n) is Extent for n in fact)
+
+
+def _kept_counter(fact, counter):
+    """The fact with only `counter`'s `Extent`s and `Counted` offsets kept (another counter's may have moved)."""
+    if type(fact) is Counted:
+        return fact if fact.counter == counter else ()
+    if isinstance(fact, Seq):
+        return Seq((_kept_counter(item, counter) for item in fact.items), fact.fields)
+    if _has_extent(fact):
+        if isinstance(fact, tuple) and type(fact) not in (Counted, ZeroScalar):
+            return fact if all(type(n) is not Extent or n.counter == counter for n in fact) else None
+        return None
+    return fact
+
+
+def _pushed_name(call):
+    """The name `tape.append(name)` saves, else None."""
+    arg = call.args[0]
+    return arg.id if isinstance(arg, ast.Name) else None
+
+
+def _blocks(fdef):
+    """Every list of statements in the function (bodies, else branches, handlers)."""
+    for node in walk(fdef):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                yield block
+
+
+def _concrete(fact, counter=None):
+    """The fact without `Extent`s: a shape holding one unknown (None), in a tuple's items too; with `counter`,
+    only those of that counter's (the counter bound again: the lengths it gave may have changed)."""
+    if fact is None or not _has_extent(fact):
+        return fact
+    if isinstance(fact, Seq):
+        return Seq((_concrete(item, counter) for item in fact.items), fact.fields)
+    if isinstance(fact, tuple) and type(fact) not in (Counted, ZeroScalar):
+        return None if any(type(n) is Extent and (counter is None or n.counter == counter) for n in fact) else fact
+    return None
 
 
 class RandomGenerator:
@@ -471,6 +589,8 @@ def _plain(fact, counter=None):
     `counter`'s alone where it is given; the items of a tuple's too."""
     if type(fact) is Counted:
         return () if counter is None or fact.counter == counter else fact
+    if _has_extent(fact):
+        fact = _concrete(fact, counter)
     if isinstance(fact, Seq) and any(type(item) is Counted or isinstance(item, Seq) for item in fact.items):
         return Seq(_plain(item, counter) for item in fact.items)
     return fact
@@ -719,6 +839,7 @@ class Shapes:
         self._name_values = {}  # name -> its value, within one outermost question of `value_of` (see there)
         self._items_asked = set()  # (name, k) whose item `_real_item` is asking about (a cycle claims nothing)
         self.at = {}
+        self._symbolic = False  # (`symbolic()`: the questions asked see `Extent`s)
         self._int_arrays = self._integer_arrays(kinds or {}, params_bound)
         self._int_arithmetic(range_loops, params_bound)
         self._infer(fdef)
@@ -1083,6 +1204,8 @@ class Shapes:
         # id(loop) -> (it, whether its body breaks or continues): a loop's body is flowed at every trip of the
         # fixed point of each loop around it, and the tree does not change while this runs
         self._early = {}
+        self._trip_ends, self._trip_heads = {}, {}  # id(loop over a counter) -> its facts at a trip's end, its head
+        self._undoes = self._undone_trips(fdef)
         self._flow_block(fdef.body, dict(state))
         better = {name: _plain(self._bound[name]) for name in self.restored
                   if self.env.get(name) is None and self._bound.get(name) not in (None, _UNBOUND)
@@ -1148,6 +1271,9 @@ class Shapes:
             joined = _join_states(entry, end, self.lost, s)
             if _same_states(joined, state):  # (not `==`: a Counted equals `()`, and the loop moved its counter)
                 counter = head[1] if head is not None and type(head[1]) is Counted else None
+                if counter is not None:
+                    self._trip_ends[id(s)] = end  # (the facts at every trip's end: a backward loop's restores)
+                    self._trip_heads[id(s)] = counter
                 if counter is not None and counter.span:
                     state = end  # (a trip at least, and no early exit: the loop is left from its body's end)
                 if counter is not None and self.appended:
@@ -1162,13 +1288,96 @@ class Shapes:
         return self._flow_block(s.orelse, state)
 
     def _record_head(self, s, head, state):
-        """The facts at the start of the loop's body (its counter bound to its next item)."""
+        """The facts at the start of the loop's body (its counter bound to its next item); in a backward loop, the
+        names it restores hold what they held at the end of the forward trip it undoes (`_undone_trips`)."""
         if isinstance(s, ast.While):
             self._record(s.test, state)
         state = dict(state)
         if head is not None:
             self._set(state, head[0], head[1])
+        undone = self._undoes.get(id(s)) if head is not None and type(head[1]) is Counted else None
+        ends = None if undone is None else self._trip_ends.get(id(undone[0]))
+        if ends is not None and self._trip_heads.get(id(undone[0])) == head[1]:
+            for name in undone[1]:
+                fact = ends.get(name)
+                if fact is not None:
+                    state[name] = _kept_counter(fact, head[0])
         return state
+
+    def _undone_trips(self, fdef) -> dict:
+        """id(backward loop) -> (the forward loop whose trips it undoes, the names it restores that hold, at the
+        start of each of its trips, what they held at the end of that forward trip).
+
+        A backward loop `for i in reversed(range(a, b))` undoes `for i in range(a, b)` earlier in the same block
+        where every trip of the forward loop pushes its values at the top level of its body and the backward
+        loop's trip pops as many at the top level of its own, the names in the reverse order, and the tape's
+        pushes and pops between the two loops, all at the top level, pair off: the backward trip for `i` pops
+        what the forward trip for `i` pushed. A name `t` pushed there before its one assignment in the forward
+        body, popped in the backward body, and bound nowhere else but by the tape's placeholder, holds at the start
+        of the backward trip for `i` the value it had at the end of the forward trip for `i` (for the last, no
+        statement between the loops binds it; for the others, the pop at the end of the trip after gave it back).
+        Its facts there are those at the forward body's end, with the counter holding the same value (the loops'
+        heads: the same range, and neither leaves a trip early)."""
+        undoes = {}
+        if not self.tapes:
+            return undoes
+        stores = {}
+        for n in walk(fdef):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del):
+                stores[n.id] = stores.get(n.id, 0) + 1
+        placeholders = {t.id for st in walk(fdef) if isinstance(st, ast.Assign) and self._placeholder_statement(st)
+                        for t in st.targets if isinstance(t, ast.Name)}
+        for block in _blocks(fdef):
+            loops = [(k, st) for k, st in enumerate(block) if isinstance(st, ast.For)
+                     and isinstance(st.target, ast.Name) and st.target.id in self._counters]
+            for b, back in loops:
+                for f, forward in loops:
+                    if f >= b or forward.target.id != back.target.id:
+                        continue
+                    names = self._restored_from(forward, back, block[f + 1:b], stores, placeholders)
+                    if names:
+                        undoes[id(back)] = (forward, names)
+        return undoes
+
+    def _restored_from(self, forward, back, between, stores, placeholders) -> set:
+        """The names `_undone_trips` finds for the pair of loops, or an empty set."""
+        pushes = [st for st in forward.body if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call)
+                  and self._is_push(st.value)]
+        pops = [st for st in back.body if isinstance(st, ast.Assign) and self._is_pop(st.value)]
+        nested = [n for loop in (forward, back) for st in loop.body if st not in pushes and st not in pops
+                  for n in walk(st) if isinstance(n, ast.Call) and (self._is_push(n) or self._is_pop(n))]
+        if nested or not pushes or len(pushes) != len(pops):
+            return set()
+        pushed = [(st.value.func.value.id, _pushed_name(st.value)) for st in pushes]
+        popped = [(st.value.func.value.id, st.targets[0].id if len(st.targets) == 1
+                   and isinstance(st.targets[0], ast.Name) else None) for st in pops]
+        if pushed[::-1] != popped or not self._pairs_off(between):
+            return set()
+        names = set()
+        for at, st in enumerate(forward.body):
+            if not (isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name)):
+                continue
+            name = st.targets[0].id
+            before = [k for k, p in enumerate(forward.body[:at]) if p in pushes and _pushed_name(p.value) == name]
+            if before and stores.get(name, 0) == 2 + (name in placeholders) and (None, name) not in pushed \
+                    and sum(1 for _, n in pushed if n == name) == 1:
+                names.add(name)
+        return names
+
+    def _pairs_off(self, statements) -> bool:
+        """Whether the tape's pushes and pops in `statements` are all at their top level and pair off, each pop
+        restoring the name the latest push not yet popped saved."""
+        open_pushes = []
+        for st in statements:
+            if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call) and self._is_push(st.value):
+                open_pushes.append((st.value.func.value.id, _pushed_name(st.value)))
+            elif isinstance(st, ast.Assign) and self._is_pop(st.value):
+                target = st.targets[0].id if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) else None
+                if not open_pushes or open_pushes.pop() != (st.value.func.value.id, target):
+                    return False
+            elif any(isinstance(n, ast.Call) and (self._is_push(n) or self._is_pop(n)) for n in walk(st)):
+                return False
+        return not open_pushes
 
     def _list_after(self, fact, kind, stmt, state):
         """An appended list's fact after `L.append(v)` or `L.pop()` (`_appended_lists`)."""
@@ -1870,6 +2079,7 @@ class Shapes:
         return out
 
     def _join(self, name, shape):
+        shape = _plain(shape) if _has_extent(shape) else shape  # (one shape wherever the name is read: no counter's)
         if name not in self.env:
             self.env[name] = shape
         elif self.env[name] != shape:
@@ -1983,10 +2193,14 @@ class Shapes:
                        for right in self._either(node.right, env)}
             return results.pop() if len(results) == 1 else None
         if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub) and self._counters:
+                counted = self._counted(node, env)
+                if counted is not None:
+                    return counted
             inner = self._arr(node.operand, env)
             if isinstance(node.op, ast.Not):
                 return () if inner == () else None  # (a bool: not the zero adjoint even of 0.0)
-            return _plain(inner)  # (-0.0 is the zero adjoint too; `-i` is no offset of the counter i)
+            return () if type(inner) is Counted else inner  # (-0.0 is the zero adjoint too; `-x[:i]` keeps its length)
         if isinstance(node, ast.Compare):
             return broadcast(self._arr(node.left, env), *(self._arr(c, env) for c in node.comparators))
         if isinstance(node, ast.IfExp):
@@ -2090,9 +2304,23 @@ class Shapes:
         if env is None or type(env) is Overrides and node.id not in env:
             fact = self.at.get(id(node))
             if fact is not None and fact[0] is node:
-                return fact[1]
+                return fact[1] if self._symbolic or not _has_extent(fact[1]) else _concrete(fact[1])
             return self.env.get(node.id)
         return env.get(node.id)
+
+    @contextlib.contextmanager
+    def symbolic(self):
+        """Within it, the questions asked of the facts after inference (`of`, `_either`, ...) see the `Extent`s of
+        slices whose length follows a loop's counter (`x[i:]`), for comparing two shapes; outside it such a shape
+        is unknown, so that no rewrite writes one into the code as a number.
+
+            >>> # g = y_bar[i:].copy(); unbroadcast(g, t), t = y[i:] + v:  with shapes.symbolic(): of(g) == of(t)
+        """
+        before, self._symbolic = self._symbolic, True
+        try:
+            yield
+        finally:
+            self._symbolic = before
 
     def _either(self, node, env):
         """The shapes an elementwise operand may have here: both of a ZeroOr's (`()` for its 0.0), else one."""
@@ -2109,6 +2337,10 @@ class Shapes:
         return shape is not None and shape != ()
 
     def _subscript(self, node, env):
+        shape = self._subscript_fact(node, env)
+        return shape if env is not None or self._symbolic or not _has_extent(shape) else _concrete(shape)
+
+    def _subscript_fact(self, node, env):
         if isinstance(node.value, ast.Name) and node.value.id in self.local:
             fact = self._name_fact(node.value, env)  # (`seq[k]` of a list whose items all have one shape)
             if type(fact) is ListOf and not isinstance(node.slice, ast.Slice) and self._int_index(node.slice):
@@ -2138,10 +2370,15 @@ class Shapes:
             n = base[at]
             at += 1
             if isinstance(i, ast.Slice):
-                window = self._window(i, n, env)
-                if window is not None:
-                    out.append(window)
+                length = self._slice_length(i, n, env)
+                if length is not None:
+                    out.append(length)
                     continue
+                if type(n) is not int:  # (an Extent's axis: taken whole, else not followed)
+                    if i.lower is None and i.upper is None and i.step is None:
+                        out.append(n)
+                        continue
+                    return None
                 parts = [None if p is None else self.value_of(p, env) for p in (i.lower, i.upper, i.step)]
                 if any(p is not None and type(p) is not int for p in parts) \
                         or any(p is None and q is not None for p, q in zip(parts, (i.lower, i.upper, i.step))) \
@@ -2179,38 +2416,72 @@ class Shapes:
         return _common(base.items) if self._int_index(index) else None  # (`p[s]`, s = slice(0, 2): a list)
 
     def _counted(self, node, env):
-        """`i + k`, `k + i` or `i - k` of a `Counted` int `i` (a name, or such a sum) and an int `k` known
-        here: the sum's `Counted`, else None. (Reads names' facts only: no shape of a subexpression.)"""
+        """`i + k`, `k + i`, `i - k`, `k - i` or `-i` of a `Counted` int `i` (a name, or such an expression)
+        and an int `k` known here: its `Counted`, else None. (Reads names' facts only: no shape of a
+        subexpression.)"""
         if isinstance(node, ast.Name):
             fact = self._name_fact(node, env) if node.id in self.local else None
             return fact if type(fact) is Counted else None
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = self._counted(node.operand, env)
+            return None if inner is None else Counted(inner.counter, -inner.offset, inner.span, -inner.scale)
         if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub)):
             return None
         left = self._counted(node.left, env)
         if left is not None:
             k = self.value_of(node.right, env)
-            return Counted(left.counter, left.offset + (k if isinstance(node.op, ast.Add) else -k), left.span) \
-                if type(k) is int else None
-        right = self._counted(node.right, env) if isinstance(node.op, ast.Add) else None
+            return Counted(left.counter, left.offset + (k if isinstance(node.op, ast.Add) else -k), left.span,
+                           left.scale) if type(k) is int else None
+        right = self._counted(node.right, env)
         if right is not None:
             k = self.value_of(node.left, env)
-            return Counted(right.counter, right.offset + k, right.span) if type(k) is int else None
+            if type(k) is not int:
+                return None
+            if isinstance(node.op, ast.Add):
+                return Counted(right.counter, right.offset + k, right.span, right.scale)
+            return Counted(right.counter, k - right.offset, right.span, -right.scale)
         return None
 
-    def _window(self, index, n, env):
-        """The length of a slice `lo:hi` of an axis of length `n` whose bounds are the one counter `i` plus
-        offsets (`x[i:i + k]`): `hi - lo` where, for every `i` of its loop's range, `0 <= lo <= hi <= n`
-        (no bound counted from the end, none clipped), else None."""
-        if index.lower is None or index.upper is None or index.step is not None:
+    def _slice_length(self, index, n, env):
+        """The length of a slice `lo:hi` (no step) of an axis of `n` items whose bounds are ints of one counter
+        `i` (`Counted`), known ints or left out, one of them at least the counter's: for every `i` of its
+        loop's range each bound is inside the axis, counted from its start (`0 <= b <= n`) or all of them from
+        its end (`-n <= b <= -1`: `x[-i:]` of i from 1), and `lo <= hi` once both are counted from the start
+        (no bound clipped, no slice of fewer than 0 items). Then the length is `hi - lo`: an int where it is one
+        for every `i` (`x[i:i + k]`), else an `Extent` (`x[i:]`, `x[:n - i]`, `x[-i:]`). None otherwise."""
+        if index.step is not None or type(n) is not int:
             return None
-        lo, hi = self.of(index.lower, env), self.of(index.upper, env)
-        if type(lo) is not Counted or type(hi) is not Counted or lo.counter != hi.counter or lo.span != hi.span \
-                or not lo.span:
+        bounds = []
+        for part, missing in ((index.lower, 0), (index.upper, n)):
+            if part is None:
+                bounds.append((None, 0, missing))
+                continue
+            counted = self._counted(part, env)
+            if counted is not None:
+                if not counted.span:
+                    return None
+                low, high = counted.values()
+                if 0 <= low and high <= n:
+                    bounds.append((counted, counted.scale, counted.offset))
+                elif -n <= low and high <= -1:
+                    bounds.append((counted, counted.scale, counted.offset + n))
+                else:
+                    return None
+                continue
+            k = self.value_of(part, env)
+            if type(k) is not int or not -n <= k <= n:
+                return None
+            bounds.append((None, 0, k + n if k < 0 else k))
+        (lo, lo_scale, lo_offset), (hi, hi_scale, hi_offset) = bounds
+        counters = {(b.counter, b.span) for b in (lo, hi) if b is not None}
+        if len(counters) != 1:
             return None
-        first, last = min(lo.span), max(lo.span)
-        if first + lo.offset < 0 or last + hi.offset > n or lo.offset > hi.offset:
+        counter, span = counters.pop()
+        scale, offset = hi_scale - lo_scale, hi_offset - lo_offset
+        ends = (scale * span[0] + offset, scale * span[-1] + offset)
+        if min(ends) < 0:
             return None
-        return hi.offset - lo.offset
+        return offset if scale == 0 else Extent(counter, scale, offset, span)
 
     def _newaxis(self, node) -> bool:
         """`None` or `np.newaxis` as an index item."""
@@ -2300,7 +2571,8 @@ class Shapes:
         method = self.method_reduction(node, env)
         if method is not None:  # (`z.max(axis=1)`: np.max(z, axis=1)'s shape)
             shape = self.fact(method[0], "result_shape", None)
-            return None if shape is None else shape(Site(self, method[1], {k.arg: k.value for k in node.keywords}, env))
+            return None if shape is None else shape(Site(self, method[1], {k.arg: k.value for k in node.keywords}, env,
+                                                         lengths=getattr(shape, "symbolic_lengths", False)))
         draw = self._random_draw(node, env)
         if draw is not None:
             return draw
@@ -2318,6 +2590,7 @@ class Shapes:
         shape = self.fact(obj, "result_shape", None)  # the rule's shape function
         if shape is None:
             return None
+        lengths = getattr(shape, "symbolic_lengths", False)
         if args and getattr(obj, "__s2s_zero_gives_zero__", False):
             # a helper linear in its adjoint g that returns the zero adjoint for it (runtime.linear_in_g): 0.0 for
             # 0.0, and for 0.0 or an array (an adjoint 0.0 before a loop) 0.0 or what the array gives
@@ -2325,10 +2598,10 @@ class Shapes:
                 return ZERO_SCALAR
             either = self._either(args[0], env)
             if len(either) == 2:
-                out = shape(Site(self, args, kw, env, given={0: either[1]}))
+                out = shape(Site(self, args, kw, env, given={0: either[1]}, lengths=lengths))
                 out = out.shape if type(out) is ZeroOr else _array(out)
                 return ZeroOr(out) if out is not None and out != () else None
-        return shape(Site(self, args, kw, env))
+        return shape(Site(self, args, kw, env, lengths=lengths))
 
     def method_reduction(self, node, env=None):
         """(the NumPy function, its arguments) of `x.sum(axis=1)`, a reduction of an array `x` of known shape

@@ -130,8 +130,11 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
         for _ in range(16):
             # (no np.float64 wrapper: the general code keeps float32 data's adjoints float32 too; only where every
             # array is of one floating dtype: helper 118's `np.mean(W[i] * x[i])`, W float32 and x float64)
-            if not (_one_precision(fdef, ctx) and keep_reduced_scalars(fdef, shapes)):
+            if not _one_precision(fdef, ctx):
                 break
+            with shapes.symbolic():  # (it compares shapes, writes none: `x[:i]`'s, an Extent, compares too)
+                if not keep_reduced_scalars(fdef, shapes):
+                    break
             shapes = ctx.shapes(fdef)
             rewrite_helpers(fdef, shapes, ctx.np_name, ctx.float64_only)
         if expand_as_broadcast(fdef, shapes, ctx.np_name, ctx.float64_only):
@@ -250,7 +253,8 @@ def _inplace_fits(args, shapes, numbers) -> bool:
         return True
     if not (isinstance(op, ast.Constant) and op.value in _IN_PLACE_BINOPS):
         return False
-    have, other = shapes.of(target), shapes.of(value)
+    with shapes.symbolic():  # (compared, never written: `y[i:] += v` of v the length of y[i:] fits too)
+        have, other = shapes.of(target), shapes.of(value)
     if type(have) is not tuple or type(other) is not tuple:
         return False
     if op.value == "@":
@@ -793,6 +797,20 @@ class _Rewrite(ast.NodeTransformer):
         self.changed = self.changed or new is not node
         return new
 
+    def _symbolic_shapes(self, args) -> list:
+        """The shapes of the arrays or numbers `args`, lengths that follow a loop's counter (`Extent`s) in them:
+        for rewrites that compare lengths and write none into the code."""
+        with self.shapes.symbolic():
+            shapes = [self.shapes.of(a) for a in args]
+        return [None if isinstance(sh, Seq | Keyed) else sh for sh in shapes]
+
+    def _same_lengths(self, a, b) -> bool:
+        """Whether the arrays `a` and `b` certainly have one shape here, a length in it one that follows a loop's
+        counter (an `Extent`: `g` of `y_bar[i:]` and `t` of `y[i:] + v`)."""
+        with self.shapes.symbolic():
+            shape = self.shapes.of(a)
+            return isinstance(shape, tuple) and shape != () and type(shape) is tuple and shape == self.shapes.of(b)
+
     def _rewrite(self, node):
         obj = self.shapes.callee(node)
         if obj is np.swapaxes and len(node.args) == 3 and not node.keywords:
@@ -812,11 +830,14 @@ class _Rewrite(ast.NodeTransformer):
             return args[2]  # an array of known shape, no list: the check of a list's length has nothing to do
         if name == "unbroadcast" and len(args) == 2 and shapes[0] is not None and shapes[0] == shapes[1]:
             return args[0]
+        if name == "unbroadcast" and len(args) == 2 and self._same_lengths(args[0], args[1]):
+            return args[0]  # (`x[i:]` and `y[i:]` of one length, which follows the counter i: equal shapes)
         if name == "unbroadcast" and len(args) == 2 and shapes[1] not in (None, ()) \
                 and self.shapes._either(args[0], None) == ((), shapes[1]):
             return args[0]  # 0.0 (kept) or an array of x's shape already (an adjoint started at 0.0 before a loop)
         if name == "unbroadcast" and len(args) == 2:
-            return self._sum_to(node, args[0], shapes[0], shapes[1])
+            # (the sums write axes, never lengths: `Extent`s of `x[:i]` compare as well as ints)
+            return self._sum_to(node, args[0], *self._symbolic_shapes(args))
         if name == "grad_extreme" and len(args) == 5:
             return self._extreme(node, args, shapes)
         if name == "balanced_eq" and len(args) == 3:
@@ -853,7 +874,7 @@ class _Rewrite(ast.NodeTransformer):
             # (0.0 or an array of b's shape, started at 0.0 before a loop: `+` gives b's values either way)
             return ast.BinOp(left=args[0], op=ast.Add(), right=args[1])
         if name in ("grad_matmul_a", "grad_matmul_b") and len(args) == 3:
-            return self._matmul_adjoint(name, node, args, shapes)
+            return self._matmul_adjoint(name, node, args, self._symbolic_shapes(args))  # (products write no lengths)
         if name in ("grad_dot_a", "grad_dot_b") and len(args) == 3 and _matrix_or_vector(shapes[1]) \
                 and _matrix_or_vector(shapes[2]):
             # np.dot of vectors and matrices is np.matmul (its helper calls matmul's there)

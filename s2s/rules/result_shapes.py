@@ -60,6 +60,7 @@ def reduction(axis_at: int = 1, keywords=_REDUCTION_KEYWORDS):
             return ()  # real floats of any shape, reduced over all their axes (a dict's items of several shapes)
         return reduced(site.shape(0), axis, keepdims)
 
+    shape.symbolic_lengths = True  # (it moves lengths, computes none: `np.sum(x[:i])`)
     return shape
 
 
@@ -845,6 +846,7 @@ def grad_matmul(operand: int):
             return ZeroOr(target)  # (a dot product's number adjoint, 0.0 or not: 0.0 or the vector's shape)
         return target if _array(g) else None
 
+    shape.symbolic_lengths = True  # (it compares lengths and gives one operand's shape)
     return shape
 
 
@@ -1207,3 +1209,9 @@ def real_of_first(nargs: int):
         return site.nargs == nargs and site.real(0)
 
     return real
+
+
+# shape functions that only give an argument's shape or compare lengths, never compute one: they may see lengths that
+# follow a loop's counter (transforms/shapes.py's `Extent`); every other one sees such a shape as unknown
+for _moves_lengths in (unbroadcast, expand_reduced, copy, add, setitem_grads):
+    _moves_lengths.symbolic_lengths = True
