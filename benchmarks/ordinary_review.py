@@ -681,6 +681,49 @@ def svm_loss_grad(W, X, y):
     return X.T @ dS / n + W
 
 
+# ---------------------------------------------------------------- W. forward substitution, L[i, :i] @ x[:i]
+def forward_substitution(L, b):
+    n = b.shape[0]
+    x = np.zeros(n)
+    for i in range(n):
+        x[i] = (b[i] - L[i, :i] @ x[:i]) / L[i, i]
+    return np.sum(x ** 2)
+
+
+def forward_substitution_grad(L, b):
+    n = b.shape[0]
+    x = np.zeros(n)
+    for i in range(n):
+        x[i] = (b[i] - L[i, :i] @ x[:i]) / L[i, i]
+    x_bar = 2.0 * x
+    L_bar = np.zeros_like(L)
+    b_bar = np.empty_like(b)
+    for i in range(n - 1, -1, -1):
+        r = x_bar[i] / L[i, i]
+        b_bar[i] = r
+        L_bar[i, i] = -r * x[i]
+        L_bar[i, :i] = -r * x[:i]
+        x_bar[:i] -= r * L[i, :i]
+    return L_bar, b_bar
+
+
+# ---------------------------------------------------------------- X. squared prefix products, x[:i] * w[-i:]
+def prefix_products(x, w):
+    s = 0.0
+    for i in range(1, x.shape[0]):
+        s = s + np.sum(x[:i] * w[-i:]) ** 2
+    return s
+
+
+def prefix_products_grad(x, w):
+    x_bar, w_bar = np.zeros_like(x), np.zeros_like(w)
+    for i in range(1, x.shape[0]):
+        p = 2.0 * np.sum(x[:i] * w[-i:])
+        x_bar[:i] += p * w[-i:]
+        w_bar[-i:] += p * x[:i]
+    return x_bar, w_bar
+
+
 HAND = {}  # each program -> its hand-written gradient (filled below)
 
 
@@ -746,6 +789,11 @@ def programs(small=False):
         ("V multiclass SVM loss", svm_loss,
          (r.normal(size=(6, 4) if small else (32, 10)) * 0.1, r.normal(size=(10, 6) if small else (128, 32)),
           r.integers(0, 4 if small else 10, 10 if small else 128)), 0),
+        ("W forward substitution, L[i, :i] @ x[:i]", forward_substitution,
+         (np.tril(r.normal(size=(6, 6) if small else (64, 64))) * 0.1 + 2.0 * np.eye(6 if small else 64),
+          r.normal(size=6 if small else 64)), (0, 1)),
+        ("X squared prefix products, x[:i] * w[-i:]", prefix_products,
+         (r.normal(size=8 if small else 64), r.normal(size=8 if small else 64)), (0, 1)),
     ]
 
 
@@ -756,7 +804,7 @@ HAND.update({
     lj_cutoff: lj_cutoff_grad, mlp_zip: mlp_zip_grad, holt: holt_grad, gram_schmidt: gram_schmidt_grad,
     gram_schmidt_by_index: gram_schmidt_grad, log_distances: log_distances_grad, running_stats: running_stats_grad,
     cumprod_weights: cumprod_weights_grad, row_normalize: row_normalize_grad, trace_chain: trace_chain_grad,
-    svm_loss: svm_loss_grad,
+    svm_loss: svm_loss_grad, forward_substitution: forward_substitution_grad, prefix_products: prefix_products_grad,
 })
 
 
