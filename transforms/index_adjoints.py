@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import ast
 
+import numpy as np
+
 from .names import load, store
 from .walk import fix_locations, walk
 
@@ -105,7 +107,88 @@ def accumulate_index_adjoints(fdef: ast.FunctionDef, shapes, adjoints: set, np_n
             block = getattr(node, field, None)
             if isinstance(block, list):
                 _rewrite_runs(block, adjoints, shapes, np_name, dtypes)
+                if dtypes is None:
+                    _into_temporaries(block, fdef, shapes, np_name)
     return fix_locations(fdef)
+
+
+_REDUCING_METHODS = ("sum", "mean", "max", "min", "prod")
+_REDUCING = (np.sum, np.mean, np.max, np.min, np.prod, np.amax, np.amin)
+
+
+def _into_temporaries(block, fdef, shapes, np_name):
+    """`X = A + s2s.getitem_grad(g, P, index)` (the adjoint of an array read elementwise and by an index,
+    `S - S[np.arange(n), y][:, None]`) becomes `A[index] += g` (`np.add.at` for the index of a gather whose
+    positions are distinct, `_distinct`) and `X = A`, where `A` is an array no one else sees: bound once in
+    the function, earlier in this block, to arithmetic (a new array) of P's known shape and real floats, and
+    read only between there and here, each read making a new value at once (an operand of arithmetic, a
+    reduction method `A.sum(axis=1)`). Each position is added to once: the same numbers as `A +` the zeros
+    with g added in, without the zeros and the second array. Float64 code only."""
+    k = 0
+    while k < len(block):
+        found = _temporary_add(block, k, fdef, shapes)
+        if found is None:
+            k += 1
+            continue
+        target, a, (g, base, index) = found
+        index = as_slice(index, shapes)
+        add = ast.copy_location(add_in_place(a, index, g, shapes, np_name), block[k])
+        rebind = ast.copy_location(ast.Assign(targets=[store(target)], value=load(a)), block[k])
+        block[k:k + 1] = [add, rebind]
+        k += 2
+
+
+def _temporary_add(block, k, fdef, shapes):
+    """(X, A, (g, P, index)) where `block[k]` is `_into_temporaries`' statement and A qualifies, else None."""
+    stmt = block[k]
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+            and isinstance(stmt.value, ast.BinOp) and isinstance(stmt.value.op, ast.Add)):
+        return None
+    for a, e in ((stmt.value.left, stmt.value.right), (stmt.value.right, stmt.value.left)):
+        if not (isinstance(a, ast.Name) and _helper_call(e, shapes, "getitem_grad") and len(e.args) == 3
+                and isinstance(e.args[1], ast.Name)):
+            continue
+        g, base, index = e.args
+        shape = shapes.of(base)
+        if not (isinstance(shape, tuple) and shape != () and shapes.of(a) == shape and shapes.real(a)
+                and shapes.real(g) and (basic_index(index, shapes) or _distinct(index, shapes))
+                and not _reads(e, a.id) and stmt.targets[0].id != a.id):
+            continue
+        if _owned_before(block, k, a.id, fdef, shape, shapes):
+            return stmt.targets[0].id, a.id, (g, base, index)
+    return None
+
+
+def _owned_before(block, k, name, fdef, shape, shapes) -> bool:
+    """Whether `name` is bound once in the function, by `name = <arithmetic>` in `block` before `k` (a new
+    array of `shape`), and every other read of it is between that and `block[k]`, making a new value at once."""
+    binding = [j for j, s in enumerate(block[:k]) if isinstance(s, ast.Assign) and len(s.targets) == 1
+               and isinstance(s.targets[0], ast.Name) and s.targets[0].id == name]
+    stores = [n for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)]
+    if len(binding) != 1 or len(stores) != 1:
+        return False
+    value = block[binding[0]].value
+    if not (isinstance(value, ast.BinOp | ast.UnaryOp) and shapes.of(value) == shape):
+        return False
+    window = {id(n) for s in block[binding[0] + 1:k + 1] for n in walk(s)}
+    parents = {id(c): p for p in walk(fdef) for c in ast.iter_child_nodes(p)}
+    for n in walk(fdef):
+        if not (isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)):
+            continue
+        parent = parents.get(id(n))
+        if id(n) not in window:
+            return False
+        if parent is block[k].value or isinstance(parent, ast.BinOp | ast.UnaryOp | ast.Compare):
+            continue
+        if isinstance(parent, ast.Attribute) and parent.attr in _REDUCING_METHODS \
+                and isinstance(parents.get(id(parent)), ast.Call) and parents[id(parent)].func is parent:
+            continue
+        if isinstance(parent, ast.Call) and parent.args and parent.args[0] is n \
+                and not any(k.arg in (None, "out") for k in parent.keywords) \
+                and any(shapes.callee(parent) is f for f in _REDUCING):
+            continue  # (np.sum(A, axis=1): a new value)
+        return False
+    return True
 
 
 def _zeros(np_name, shape, dtype=None) -> ast.Call:

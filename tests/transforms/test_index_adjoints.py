@@ -141,3 +141,74 @@ def test_a_fancy_index_goes_through_add_at_and_repeats_add_up():
 ])
 def test_left_alone_where_in_place_may_not_be_the_same(src, shapes):
     assert _rewrite(src, **shapes) == textwrap.dedent(src).strip()
+
+
+def test_an_index_adjoint_goes_into_a_new_array_read_only_before():
+    # (the multiclass SVM's adjoint of S read elementwise and by (np.arange(n), y): each position once)
+    S, g, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), np.array([2, 0, 2, 1])
+    _check_kinds("""
+        def f(S, g, y):
+            r = np.arange(4)
+            A = g * (S > 0.0)
+            c = -np.sum(A, axis=1)
+            X = A + s2s.getitem_grad(c, S, (r, y))
+            return X
+        """, """
+        def f(S, g, y):
+            r = np.arange(4)
+            A = g * (S > 0.0)
+            c = -np.sum(A, axis=1)
+            A[r, y] += c
+            X = A
+            return X
+        """, (S, g, y), {"S": "d", "g": "d", "y": "l"})
+
+
+def _check_kinds(src, expected, args, kinds):
+    fdef = ast.parse(textwrap.dedent(src)).body[0]
+    shapes = {name: np.shape(a) for name, a in zip(kinds, args)}
+    ctx = Context(shapes, lambda n: NAMES.get(n, getattr(builtins, n, None)), "np", kinds)
+    got = ast.unparse(accumulate_index_adjoints(fdef, ctx.shapes(fdef), set(), "np"))
+    assert got == textwrap.dedent(expected).strip(), got
+    np.testing.assert_allclose(_run(got, args), _run(textwrap.dedent(src), args), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("src", [
+    # A read after the statement: it would see the items added
+    """
+    def f(S, g, y):
+        r = np.arange(4)
+        A = g * 2.0
+        X = A + s2s.getitem_grad(g[:, 0], S, (r, y))
+        return (X, A)
+    """,
+    # A held by another name
+    """
+    def f(S, g, y):
+        r = np.arange(4)
+        A = g * 2.0
+        B = A
+        X = A + s2s.getitem_grad(g[:, 0], S, (r, y))
+        return (X, B)
+    """,
+    # positions that may repeat (no arange among the index arrays)
+    """
+    def f(S, g, y):
+        A = g * 2.0
+        X = A + s2s.getitem_grad(g[:, 0], S, (y, y))
+        return X
+    """,
+    # A a parameter's array, not a new one
+    """
+    def f(S, g, y):
+        r = np.arange(4)
+        X = g + s2s.getitem_grad(g[:, 0], S, (r, y))
+        return X
+    """,
+])
+def test_an_index_adjoint_stays_out_of_arrays_others_see(src):
+    fdef = ast.parse(textwrap.dedent(src)).body[0]
+    ctx = Context({"S": (4, 3), "g": (4, 3), "y": (4,)}, lambda n: NAMES.get(n, getattr(builtins, n, None)), "np",
+                  {"S": "d", "g": "d", "y": "l"})
+    out = ast.unparse(accumulate_index_adjoints(fdef, ctx.shapes(fdef), set(), "np"))
+    assert "getitem_grad" in out and "+=" not in out and "add.at" not in out, out
