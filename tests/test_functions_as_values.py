@@ -333,13 +333,36 @@ def sorted_by_a_module_function(x):
     return np.sum(ordered[0] * 3.0 + ordered[2])
 
 
+def best_part_by_a_lambda(x):
+    parts = [x[:2], x[2:4] * 2.0, np.sin(x)[1:3]]
+    best = max(parts, key=lambda p: np.sum(p * p))
+    worst = min(parts, key=lambda p: np.sum(p * p) + 1.0)
+    return np.sum(best * np.arange(2.0)) + np.sum(np.exp(worst))
+
+
+def part_score(p):
+    return -np.abs(p)
+
+
+def extremes_of_several_by_a_module_function(x):
+    a, b, c = x[0] * 2.0, np.sin(x[1]), x[2] - x[3]
+    return max(a, b, c, key=part_score) * 3.0 + min(a, c, key=part_score) ** 2
+
+
+def extreme_with_a_default(x):
+    kept = [v for v in (x[0], x[1], x[2]) if v > 10.0]  # (empty for these arguments)
+    return max(kept, key=part_score, default=x[3] * 2.0) + max([x[0], x[1]], key=part_score, default=0.0)
+
+
 @pytest.mark.parametrize("f, args", [
     (local_function_in_expressions, (X(seed=20),)), (local_function_in_expressions, (X(seed=21) * 0.1,)),
     (local_function_given_to_map, (X(seed=22), 0.8)), (local_function_in_a_comprehension, (X(seed=23),)),
     (map_filter_with_lambdas, (X(seed=24),)), (sorted_by_key, (X(seed=25),)),
     (sorted_plain_and_reversed, (X(seed=26),)), (sorted_by_a_module_function, (X(seed=27),)),
+    (best_part_by_a_lambda, (X(seed=28),)), (extremes_of_several_by_a_module_function, (X(seed=29),)),
+    (extreme_with_a_default, (X(seed=30),)),
 ], ids=["local-expr", "local-expr-other-branch", "local-map", "local-listcomp", "map-filter-lambda", "sorted-key",
-        "sorted-plain", "sorted-np-key"])
+        "sorted-plain", "sorted-np-key", "max-min-lambda-key", "max-min-several-key", "max-key-default"])
 def test_local_functions_map_filter_sorted(f, args):
     check_all(f, args)
     jvp_check(f, args)
@@ -789,3 +812,13 @@ def test_function_values_of_one_code_follow_their_own_state():
     for f in (h, _times_default(2.0)):
         assert_close(grad(x, f), fd_grad(sum_through, [x, f]))
     check_all(two_closures_of_one_code, (x,))
+
+
+def tied_by_key(x):
+    return max(x[0], x[1], key=part_score) * 3.0 + min([x[2], x[3]], key=part_score) * 5.0
+
+
+def test_the_first_of_tied_items_takes_the_derivative():
+    # (keys equal where the items differ: max gives the first of them, and so does its derivative)
+    x = np.array([2.0, -2.0, 1.5, -1.5])
+    np.testing.assert_allclose(s2s.grad(tied_by_key)(x), [3.0, 0.0, 5.0, 0.0])

@@ -1038,6 +1038,13 @@ class _Hoist(ast.NodeTransformer):
                 all(k.arg in ("key", "reverse") for k in node.keywords):
             node.args[0] = self.visit(node.args[0])
             return self._sorted(node)
+        if isinstance(node.func, ast.Name) and node.func.id in ("min", "max") and not self.blocked and node.args \
+                and _builtin_named(self.pf, node.func, node.func.id, set()) \
+                and any(k.arg == "key" for k in node.keywords) and all(k.arg in ("key", "default") for k in node.keywords) \
+                and not any(isinstance(a, ast.Starred) for a in node.args) \
+                and (len(node.args) == 1 or not any(k.arg == "default" for k in node.keywords)):
+            node.args = [self.visit(a) for a in node.args]
+            return self._extreme_by_key(node)
         self.generic_visit(node)
         if isinstance(node.func, ast.Name) and node.func.id in self.helpers and node is not self.keep_top:
             if self.blocked:
@@ -1096,6 +1103,40 @@ class _Hoist(ast.NodeTransformer):
                            generators=[ast.comprehension(target=ast.Name(id=i, ctx=ast.Store()), iter=perm, ifs=[],
                                                          is_async=0)])
         return ast.copy_location(out, node)
+
+    def _extreme_by_key(self, node):
+        """`max(seq, key=f)` (min, or of several arguments, `default=` of one sequence) as `sorted` is written (see
+        `_sorted`): the items in a list, their keys in another, and the item at the position `max` (`min`) of the
+        positions by their keys gives, the first of the greatest as Python's: the derivative goes to that item,
+        the key only chooses it."""
+        key = next(k.value for k in node.keywords if k.arg == "key")
+        default = next((k.value for k in node.keywords if k.arg == "default"), None)
+        listed = ast.Call(func=builtin("list"), args=[node.args[0]], keywords=[]) if len(node.args) == 1 \
+            else ast.List(elts=list(node.args), ctx=ast.Load())
+        items = self._bind(ast.copy_location(listed, node), "items")
+        if isinstance(key, ast.Constant) and key.value is None:
+            keys = items
+        else:
+            v = self.alloc.fresh("v")
+            elt = _called(self.pf, key, [ast.Name(id=v, ctx=ast.Load())], None)
+            comp = ast.ListComp(elt=elt, generators=[ast.comprehension(
+                target=ast.Name(id=v, ctx=ast.Store()), iter=copy.deepcopy(items), ifs=[], is_async=0)])
+            keys = self.visit(ast.copy_location(comp, node))
+            if not isinstance(keys, ast.Name):
+                keys = self._bind(keys, "keys")
+        keywords = [ast.keyword(arg="key", value=ast.Attribute(value=copy.deepcopy(keys), attr="__getitem__",
+                                                               ctx=ast.Load()))]
+        if default is not None:
+            keywords.append(ast.keyword(arg="default", value=ast.Constant(-1)))
+        positions = ast.Call(func=builtin("range"), args=[ast.Call(func=builtin("len"), args=[copy.deepcopy(keys)],
+                                                                   keywords=[])], keywords=[])
+        at = self._bind(ast.copy_location(ast.Call(func=builtin(node.func.id), args=[positions], keywords=keywords),
+                                          node), "at")
+        chosen = ast.Subscript(value=copy.deepcopy(items), slice=copy.deepcopy(at), ctx=ast.Load())
+        if default is not None:
+            chosen = ast.IfExp(test=ast.Compare(left=copy.deepcopy(at), ops=[ast.GtE()], comparators=[ast.Constant(0)]),
+                               body=chosen, orelse=self.visit(default))
+        return ast.copy_location(chosen, node)
 
     def _blocked(self, node):
         self.blocked += 1
