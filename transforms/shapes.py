@@ -829,6 +829,7 @@ class Shapes:
         params, kinds = self._held_containers(fdef, params, kinds or {})
         self._kinds, self._early_reals = kinds, None
         self.env = dict(params)
+        self._entry = dict(params)  # (what the parameters hold where the function starts, rebound later or not)
         self._generators = {p for p, fact in params.items() if type(fact) is RandomGenerator}
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
         self.sealed = self._sealed_lists(calls, reads, item_bases)
@@ -1198,7 +1199,7 @@ class Shapes:
         """The facts per program point. A restore (`t = stack.pop()`) gives back one of the values assigned
         to its name: the first walk gives it the name's flow-insensitive shape and joins the facts at the
         name's assignments; where that join knows more, a second walk gives the restores that join."""
-        state = {p: shape for p, shape in self.env.items() if p in self._params}
+        state = {p: self._entry.get(p, shape) for p, shape in self.env.items() if p in self._params}
         self._bound = dict(state)  # name -> the join of its facts where it is bound (`_set`)
         self._reads = {}  # id(expression) -> (it, the Name nodes of local names it reads)
         # id(loop) -> (it, whether its body breaks or continues): a loop's body is flowed at every trip of the
@@ -1461,6 +1462,16 @@ class Shapes:
             state = dict(state)
             self._set(state, s.target.id, broadcast(_array(state.get(s.target.id, self.env.get(s.target.id))),
                                                     _array(self.of(s.value, state))))
+            return state
+        if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Subscript) and isinstance(s.target.value, ast.Name):
+            self._record(s.value, state)
+            self._record(s.target, state)  # (`x_bar[:i] += v`: the slice's length where the counter is known)
+            name = s.target.value.id
+            fact = state.get(name, self.env.get(name))
+            if type(fact) is tuple and fact != ():  # an array's items updated in place: its shape stays
+                return state
+            state = dict(state)
+            self._set(state, name, None)  # (a list's or a dict's item may take another shape)
             return state
         if isinstance(s, ast.For):
             self._record(s.iter, state)
@@ -2189,6 +2200,11 @@ class Shapes:
             if isinstance(node.op, ast.Add | ast.Sub) and _atom(node.left) and _atom(node.right) \
                     and type(self.of(node.left, env)) is ZeroScalar and type(self.of(node.right, env)) is ZeroScalar:
                 return ZERO_SCALAR  # (0.0 + 0.0 is the zero adjoint 0.0)
+            if isinstance(node.op, ast.Mult | ast.Div) and any(
+                    value is not number and _atom(value) and type(self.of(value, env)) is ZeroScalar
+                    and self._finite_nonzero(number) and (number is node.right or isinstance(node.op, ast.Mult))
+                    for value, number in ((node.left, node.right), (node.right, node.left))):
+                return ZERO_SCALAR  # (0.0 times or over a finite nonzero number: `t_bar * dt`)
             results = {broadcast(left, right) for left in self._either(node.left, env)
                        for right in self._either(node.right, env)}
             return results.pop() if len(results) == 1 else None
@@ -2248,9 +2264,31 @@ class Shapes:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub) and _atom(node.left) \
                 and _atom(node.right):
             return self._zero_or_sum(node, env)  # (of atoms alone: a nested sum would be asked of at every level)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult | ast.Div):
+            # (0.0 times a finite nonzero number is 0.0, an array times it an array of its shape: `t_bar * dt`)
+            for value, number in ((node.left, node.right), (node.right, node.left)):
+                if (number is node.right or isinstance(node.op, ast.Mult)) and self._finite_nonzero(number) \
+                        and isinstance(value, ast.Name | ast.UnaryOp | ast.BinOp | ast.IfExp | ast.Call):
+                    inner = self._zero_or(value, env)
+                    if inner is not None:
+                        return inner
         if isinstance(node, ast.IfExp):
             return self._guarded_zero_or(node, env)
         return None
+
+    def _finite_nonzero(self, node) -> bool:
+        """A finite nonzero number literal (negated or not), or a local bound once, to one, and nowhere else."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            node = node.operand
+        if isinstance(node, ast.Name) and node.id in self.local and node.id not in self._params:
+            values = self._assigned_values.get(node.id)
+            if not values or len(values) != 1 or self._bindings.get(node.id) != 1 or values[0] is None:
+                return False
+            node = values[0]
+            if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+                node = node.operand
+        return isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value != 0 \
+            and math.isfinite(node.value)
 
     def _guarded_zero_or(self, node, env):
         """`0.0 if s2s.is_zero(g) else E` where g holds 0.0 or an array of shape s: 0.0, or E with g that array
