@@ -314,6 +314,22 @@ def fusion_step(c: Code) -> Code:
     return c
 
 
+def _reduced_numbers_kept(c: Code):
+    """`specialize.keep_reduced_scalars` again, on the finished code: `t_bar = s2s.expand_reduced(g, t, None, False)`
+    of a number g read by `x_bar[:i] += t_bar` is g (it had three bindings while specialize ran: the 0.0 before
+    the loop, the sum in it, the 0.0 after its use). Returns the shapes of the code."""
+    shapes = c.shapes.shapes(c.fdef)
+    for _ in range(8):
+        if not specialize._one_precision(c.fdef, c.shapes):
+            break
+        with shapes.symbolic():
+            if not specialize.keep_reduced_scalars(c.fdef, shapes):
+                break
+        c.fdef = eliminate_dead_code(c.fdef, c.removable)
+        shapes = c.shapes.shapes(c.fdef)
+    return shapes
+
+
 def late_step(c: Code) -> Code:
     """The rewrites of the finished code (each in its own module): a division by a sum's adjoint in one sum,
     max/min adjoints counted only at
@@ -325,6 +341,8 @@ def late_step(c: Code) -> Code:
         if normalisation_adjoints(c.fdef, c.inferred, c.shapes.shapes, c.shapes.np_name, made_up):
             c.inferred = c.shapes.shapes(c.fdef)
         split_extreme_ties(c.fdef, c.inferred, c.shapes.np_name)
+        if _mentions(c.fdef, "expand_reduced"):  # (an adjoint accumulated in a loop has one binding by now)
+            c.inferred = _reduced_numbers_kept(c)
         shapes = c.shapes.shapes(c.fdef)
         if _mentions(c.fdef, "broadcast_to") and \
                 specialize.drop_broadcasts_into_place(c.fdef, shapes, c.shapes.float64_only):

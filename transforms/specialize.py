@@ -875,10 +875,11 @@ class _Rewrite(ast.NodeTransformer):
             return ast.BinOp(left=args[0], op=ast.Add(), right=args[1])
         if name in ("grad_matmul_a", "grad_matmul_b") and len(args) == 3:
             return self._matmul_adjoint(name, node, args, self._symbolic_shapes(args))  # (products write no lengths)
-        if name in ("grad_dot_a", "grad_dot_b") and len(args) == 3 and _matrix_or_vector(shapes[1]) \
-                and _matrix_or_vector(shapes[2]):
-            # np.dot of vectors and matrices is np.matmul (its helper calls matmul's there)
-            return self._matmul_adjoint(name.replace("dot", "matmul"), node, args, shapes)
+        if name in ("grad_dot_a", "grad_dot_b") and len(args) == 3:
+            symbolic = self._symbolic_shapes(args)
+            if _matrix_or_vector(symbolic[1]) and _matrix_or_vector(symbolic[2]):
+                # np.dot of vectors and matrices is np.matmul (its helper calls matmul's there)
+                return self._matmul_adjoint(name.replace("dot", "matmul"), node, args, symbolic)
         if name == "part" and len(args) == 2 and isinstance(args[0], ast.List | ast.Tuple) \
                 and type(_number(args[1])) is int and -len(args[0].elts) <= _number(args[1]) < len(args[0].elts) \
                 and all(isinstance(e, ast.Name | ast.Constant) for e in args[0].elts):
@@ -1588,6 +1589,10 @@ def _scalar_group(name, new_value, defs, loads, parents, shapes, float64=False):
                         and len(stmt.args) == 4 and shapes.helpers.get(shapes.callee(stmt)) == "expand_reduced" \
                         and shapes.of(stmt.args[1]) not in (None, ()):
                     continue  # expanded to x's shape: the same array from equal entries or from their number
+                if isinstance(stmt, ast.Call) and len(stmt.args) == 3 and stmt.args[0] is top and not stmt.keywords \
+                        and shapes.helpers.get(shapes.callee(stmt)) == "getitem_grad" \
+                        and type(shapes.of(stmt.args[1])) is tuple and shapes.of(stmt.args[1]) != ():
+                    continue  # added into an array's indexed items: a number is added to each of them as its broadcast
                 if isinstance(stmt, ast.Call) and len(stmt.args) == 2 and stmt.args[0] is top and not stmt.keywords \
                         and shapes.callee(stmt) is np.broadcast_to and shapes.of(stmt) is not None \
                         and shapes.of(stmt, env) == shapes.of(stmt):
@@ -1597,6 +1602,10 @@ def _scalar_group(name, new_value, defs, loads, parents, shapes, float64=False):
                         and shapes.of(stmt) is not None and shapes.of(stmt, env) == shapes.of(stmt):
                     continue  # a choice whose result has its shape either way (the condition's, or the other's)
                 stmt = parents.get(top)
+                if isinstance(stmt, ast.AugAssign) and stmt.value is top and isinstance(stmt.op, _ELEMENTWISE) \
+                        and isinstance(stmt.target, ast.Subscript | ast.Name) \
+                        and type(shapes.of(stmt.target)) is tuple and shapes.of(stmt.target) != ():
+                    continue  # `x_bar[:i] += t_bar` into an array: a number goes into each item as its broadcast
                 if isinstance(stmt, ast.Assign) and stmt.value is top and len(stmt.targets) == 1 \
                         and isinstance(stmt.targets[0], ast.Name) and defs.get(stmt.targets[0].id) is stmt \
                         and shapes.of(top, env) == ():

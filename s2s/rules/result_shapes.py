@@ -860,6 +860,7 @@ def grad_dot(operand: int):
                                                       for s in (site.shape(1), site.shape(2)))
         return of_matmul(site) if vectors_or_matrices else None
 
+    shape.symbolic_lengths = True
     return shape
 
 
@@ -1213,5 +1214,5 @@ def real_of_first(nargs: int):
 
 # shape functions that only give an argument's shape or compare lengths, never compute one: they may see lengths that
 # follow a loop's counter (transforms/shapes.py's `Extent`); every other one sees such a shape as unknown
-for _moves_lengths in (unbroadcast, expand_reduced, copy, add, setitem_grads):
+for _moves_lengths in (unbroadcast, expand_reduced, copy, add, setitem_grads, matrix_product):
     _moves_lengths.symbolic_lengths = True
