@@ -80,6 +80,31 @@ def both_ends(x):
     return s
 
 
+def prefix_means(x, y):
+    loss = 0.0
+    for i in range(1, x.shape[0]):
+        m = np.sum(x[:i]) / i  # (np.sum's adjoint, a number, goes into x_bar[:i] as it is)
+        loss = loss + (y[i] - m) ** 2
+    return loss
+
+
+def autocorrelations(x, target):
+    n = x.shape[0]
+    loss = 0.0
+    for lag in range(1, target.shape[0]):
+        c = np.dot(x[:n - lag], x[lag:]) / (n - lag)
+        loss = loss + (c - target[lag]) ** 2
+    return loss
+
+
+def triangular_residuals(A, x, b):
+    loss = 0.0
+    for i in range(x.shape[0]):
+        r = A[i, :i + 1] @ x[:i + 1] - b[i]
+        loss += r * r  # (the seed's adjoint rebound in the loop: a number where the function starts)
+    return loss
+
+
 def _rng(seed=0):
     return np.random.default_rng(seed)
 
@@ -96,11 +121,16 @@ CASES = {
     "leading_blocks": (leading_blocks, lambda r: (r.normal(size=(5, 5)), r.normal(size=5)), (0, 1)),
     "tails_kept": (tails_kept, lambda r: (r.normal(size=6) * 0.5,), 0),
     "middle": (middle, lambda r: (r.normal(size=9), r.normal(size=9)), (0, 1)),
+    "prefix_means": (prefix_means, lambda r: (r.normal(size=12), r.normal(size=12)), (0, 1)),
+    "autocorrelations": (autocorrelations, lambda r: (r.normal(size=24), r.normal(size=10) * 0.1), (0, 1)),
+    "triangular_residuals": (triangular_residuals, lambda r: (r.normal(size=(10, 10)) / 4, r.normal(size=10),
+                                                              r.normal(size=10)), (0, 1, 2)),
     "clipped": (clipped, lambda r: (r.normal(size=40), r.normal(size=40)), (0, 1)),
     "both_ends": (both_ends, lambda r: (r.normal(size=40),), 0),  # (40 trips: a loop, not written out)
 }
 IN_PLACE = {"causal_filter", "forward_substitution", "back_substitution"}  # (autograd writes into no array)
-FOLLOWED = ["causal_filter", "prefix_products", "forward_substitution", "back_substitution", "middle"]
+FOLLOWED = ["causal_filter", "prefix_products", "forward_substitution", "back_substitution", "middle", "prefix_means",
+            "autocorrelations", "triangular_residuals"]
 
 
 @pytest.mark.filterwarnings("ignore:Output seems independent of input")

@@ -215,6 +215,17 @@ def windows_of_two_loops(x, w):
     return s * t + np.sum(x[i:i + 2])  # (the window of the last trip, after the loops)
 
 
+def oscillator_pairs(k, c, x0, v0):
+    dt = 0.01
+    x, v = x0, v0
+    traj = np.zeros((30, x0.shape[0]))
+    for t in range(30):
+        a = -k * x - c * v
+        x, v = x + dt * v, v + dt * a  # (v_bar is 0.0 in the first backward trip: v_bar * dt is 0.0 too)
+        traj[t] = x
+    return np.sum(traj ** 2) * dt
+
+
 def windows_added_into(k, x):
     y = np.zeros(x.shape[0] + 3)
     for i in range(x.shape[0]):
@@ -223,6 +234,8 @@ def windows_added_into(k, x):
 
 
 CASES = {
+    "oscillator_pairs": (oscillator_pairs, lambda r: (r.uniform(1, 4, size=5), r.uniform(0.1, 0.5, size=5),
+                                                      r.normal(size=5), r.normal(size=5)), (0, 1, 2, 3)),
     "windows_added_into": (windows_added_into, lambda r: (r.normal(size=3), r.normal(size=7)), (0, 1)),
     "rnn_local": (rnn_local, lambda r: (r.normal(size=(5, 5)) * 0.3, r.normal(size=(5, 3)), r.normal(size=(4, 3))), 0),
     "euler_k": (euler, lambda r: (1.3, 0.8), 0),
@@ -254,7 +267,7 @@ CASES = {
 }
 
 
-IN_PLACE = {"windows_added_into"}  # (autograd cannot write into arrays: central differences alone)
+IN_PLACE = {"windows_added_into", "oscillator_pairs"}  # (autograd cannot write into arrays: central differences alone)
 
 
 def test_slices_of_known_bounds_keep_the_specialised_path():
@@ -267,6 +280,11 @@ def test_a_counter_of_two_loops_keeps_the_specialised_path():
     for name in ("two_loops_one_counter", "windows_of_two_loops", "windows_added_into"):  # (a window of 2 or 3)
         src = _source(name)
         assert "unbroadcast" not in src and "expand_reduced" not in src and "# s2s:" not in src, src
+
+
+def test_adjoints_zero_before_the_loop_times_a_number_keep_the_specialised_path():
+    src = _source("oscillator_pairs")  # (x, v = x + dt * v, v + dt * a: v_bar * dt is 0.0 or an array)
+    assert "unbroadcast" not in src and "s2s.add" not in src and "# s2s:" not in src, src
 
 
 def test_no_rows_gives_an_empty_gradient():
