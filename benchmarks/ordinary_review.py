@@ -724,6 +724,46 @@ def prefix_products_grad(x, w):
     return x_bar, w_bar
 
 
+# ---------------------------------------------------------------- Y. squared errors of prefix means, np.sum(x[:i]) / i
+def prefix_means(x, y):
+    loss = 0.0
+    for i in range(1, x.shape[0]):
+        m = np.sum(x[:i]) / i
+        loss = loss + (y[i] - m) ** 2
+    return loss
+
+
+def prefix_means_grad(x, y):
+    x_bar, y_bar = np.zeros_like(x), np.zeros_like(y)
+    for i in range(x.shape[0] - 1, 0, -1):
+        e = 2.0 * (y[i] - np.sum(x[:i]) / i)
+        y_bar[i] = e
+        x_bar[:i] -= e / i
+    return x_bar, y_bar
+
+
+# ---------------------------------------------------------------- Z. autocorrelations fitted, np.dot(x[:n - lag], x[lag:])
+def autocorrelation_fit(x, target):
+    n = x.shape[0]
+    loss = 0.0
+    for lag in range(1, target.shape[0]):
+        c = np.dot(x[:n - lag], x[lag:]) / (n - lag)
+        loss = loss + (c - target[lag]) ** 2
+    return loss
+
+
+def autocorrelation_fit_grad(x, target):
+    n = x.shape[0]
+    x_bar, t_bar = np.zeros_like(x), np.zeros_like(target)
+    for lag in range(target.shape[0] - 1, 0, -1):
+        e = 2.0 * (np.dot(x[:n - lag], x[lag:]) / (n - lag) - target[lag])
+        t_bar[lag] = -e
+        d = e / (n - lag)
+        x_bar[:n - lag] += d * x[lag:]
+        x_bar[lag:] += d * x[:n - lag]
+    return x_bar, t_bar
+
+
 HAND = {}  # each program -> its hand-written gradient (filled below)
 
 
@@ -794,6 +834,10 @@ def programs(small=False):
           r.normal(size=6 if small else 64)), (0, 1)),
         ("X squared prefix products, x[:i] * w[-i:]", prefix_products,
          (r.normal(size=8 if small else 64), r.normal(size=8 if small else 64)), (0, 1)),
+        ("Y squared errors of prefix means", prefix_means,
+         (r.normal(size=10 if small else 128), r.normal(size=10 if small else 128)), (0, 1)),
+        ("Z autocorrelations, np.dot(x[:n-lag], x[lag:])", autocorrelation_fit,
+         (r.normal(size=16 if small else 256), r.normal(size=6 if small else 40) * 0.1), (0, 1)),
     ]
 
 
@@ -805,6 +849,7 @@ HAND.update({
     gram_schmidt_by_index: gram_schmidt_grad, log_distances: log_distances_grad, running_stats: running_stats_grad,
     cumprod_weights: cumprod_weights_grad, row_normalize: row_normalize_grad, trace_chain: trace_chain_grad,
     svm_loss: svm_loss_grad, forward_substitution: forward_substitution_grad, prefix_products: prefix_products_grad,
+    prefix_means: prefix_means_grad, autocorrelation_fit: autocorrelation_fit_grad,
 })
 
 
