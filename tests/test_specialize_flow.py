@@ -226,6 +226,13 @@ def oscillator_pairs(k, c, x0, v0):
     return np.sum(traj ** 2) * dt
 
 
+def leaky_scan(c, x):
+    s = np.zeros(x.shape[0])
+    for i in range(1, x.shape[0]):
+        s[i] = c * s[i - 1] + np.maximum(x[i], 0.1 * x[i])  # (two numbers: the mask is their comparison)
+    return np.sum(s ** 2)
+
+
 def windows_added_into(k, x):
     y = np.zeros(x.shape[0] + 3)
     for i in range(x.shape[0]):
@@ -234,6 +241,8 @@ def windows_added_into(k, x):
 
 
 CASES = {
+    "leaky_scan": (leaky_scan, lambda r: (0.7, r.normal(size=12)), (0, 1)),
+    "leaky_scan_ties": (leaky_scan, lambda r: (0.7, np.where(r.random(12) < 0.3, 0.0, r.normal(size=12))), (0, 1)),
     "oscillator_pairs": (oscillator_pairs, lambda r: (r.uniform(1, 4, size=5), r.uniform(0.1, 0.5, size=5),
                                                       r.normal(size=5), r.normal(size=5)), (0, 1, 2, 3)),
     "windows_added_into": (windows_added_into, lambda r: (r.normal(size=3), r.normal(size=7)), (0, 1)),
@@ -267,7 +276,8 @@ CASES = {
 }
 
 
-IN_PLACE = {"windows_added_into", "oscillator_pairs"}  # (autograd cannot write into arrays: central differences alone)
+# (autograd cannot write into arrays: central differences alone)
+IN_PLACE = {"windows_added_into", "oscillator_pairs", "leaky_scan", "leaky_scan_ties"}
 
 
 def test_slices_of_known_bounds_keep_the_specialised_path():
@@ -285,6 +295,11 @@ def test_a_counter_of_two_loops_keeps_the_specialised_path():
 def test_adjoints_zero_before_the_loop_times_a_number_keep_the_specialised_path():
     src = _source("oscillator_pairs")  # (x, v = x + dt * v, v + dt * a: v_bar * dt is 0.0 or an array)
     assert "unbroadcast" not in src and "s2s.add" not in src and "# s2s:" not in src, src
+
+
+def test_the_mask_of_a_maximum_of_two_numbers_is_their_comparison():
+    src = _source("leaky_scan")
+    assert "balanced_eq" not in src and "0.5 if" in src, src
 
 
 def test_no_rows_gives_an_empty_gradient():

@@ -1297,6 +1297,14 @@ class _Rewrite(ast.NodeTransformer):
         one comparison instead of four passes; at a tie the general helper runs (half the adjoint there)."""
         x, ans, c = args
         number = _number(c)
+        if number is None and self._number_step(x, ans, c):
+            # two numbers: 1.0 where x won, 0.5 at a tie, 0.0 where it lost or either is NaN (the helper's mask)
+            op = self._extreme_of(node, x, ans, c)
+            if op in (np.maximum, np.minimum):
+                won = ast.Compare(left=x, ops=[ast.Gt() if op is np.maximum else ast.Lt()], comparators=[c])
+                tie = ast.Compare(left=copy.deepcopy(x), ops=[ast.Eq()], comparators=[copy.deepcopy(c)])
+                return ast.IfExp(test=won, body=ast.Constant(1.0),
+                                 orelse=ast.IfExp(test=tie, body=ast.Constant(0.5), orelse=ast.Constant(0.0)))
         if not (number is not None and np.isfinite(number) and isinstance(x, ast.Name) and isinstance(ans, ast.Name)):
             return node
         op = self._extreme_of(node, x, ans, c)
@@ -1306,6 +1314,12 @@ class _Rewrite(ast.NodeTransformer):
         # (a count of the ties, true where nonzero: np.count_nonzero is one pass, np.any two and a Python wrapper)
         tie = _call(_attr(self.np, "count_nonzero"), ast.Compare(left=x, ops=[ast.Eq()], comparators=[c]))
         return ast.IfExp(test=tie, body=node, orelse=won)
+
+    def _number_step(self, x, ans, c) -> bool:
+        """Whether x and c of `balanced_eq(x, ans, c)` are names of real numbers in float64 code (a Python float
+        mask is the helper's float64 one)."""
+        return self.float64 and all(isinstance(a, ast.Name) for a in (x, ans, c)) \
+            and all(self.shapes.of(a) == () and self.shapes.real(a) for a in (x, c))
 
     def _extreme_of(self, node, x, ans, c):
         """np.maximum or np.minimum where `ans` certainly holds that function of x and c here, else None: the
