@@ -822,3 +822,32 @@ def test_the_first_of_tied_items_takes_the_derivative():
     # (keys equal where the items differ: max gives the first of them, and so does its derivative)
     x = np.array([2.0, -2.0, 1.5, -1.5])
     np.testing.assert_allclose(s2s.grad(tied_by_key)(x), [3.0, 0.0, 5.0, 0.0])
+
+
+def default_evaluated_always(x):
+    seen = [x[0]]
+    best = max([x[2]], key=part_score, default=seen.append(x[1]))  # (Python evaluates default= every time)
+    return best + sum(seen)
+
+
+def default_that_raises(x):
+    return max([x[0], x[1]], key=part_score, default=x[10])
+
+
+def test_default_is_evaluated_as_python_does():
+    # (helper 126: the rewrite chose `items[at] if at >= 0 else default`, computing default only when empty)
+    x = np.array([0.3, -0.9, 0.2])
+    np.testing.assert_allclose(s2s.jvp(default_evaluated_always, (x,), (np.array([0.0, 1.0, 0.0]),))[1], 1.0)
+    with pytest.raises(IndexError):
+        s2s.grad(default_that_raises)(x)
+
+
+def popped_by_key(x):
+    items = [x[0], x[1], x[2]]
+    return min((items.pop() for _ in range(2)), key=lambda t: len(items))
+
+
+def test_a_generator_that_changes_what_the_key_reads_is_refused():
+    # (min calls the key as each element comes: computing the elements first chose another; helper 126)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="each element as it comes"):
+        s2s.jvp(popped_by_key, (np.array([0.3, -0.9, 0.2]),), (np.array([0.0, 1.0, 0.0]),))

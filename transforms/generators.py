@@ -149,6 +149,13 @@ def rewrite_expressions(pf, tree: ast.FunctionDef) -> None:
         for k, arg in enumerate(node.args):
             if not isinstance(arg, ast.GeneratorExp):
                 continue
+            if _builtin(pf, node.func, ("min", "max"), local) and any(kw.arg == "key" for kw in node.keywords) \
+                    and _changes_objects(arg):
+                raise _error(pf, f"s2s cannot differentiate {node.func.id}() of this generator expression with key=: "
+                             f"{node.func.id} calls the key on each element as it comes, and the elements change "
+                             "objects the key may read, so computing them all first would choose another", arg,
+                             f"collect the elements first, `items = [...]`, then `{node.func.id}(items, key=...)`, "
+                             "where that is what you mean")
             if _builtin(pf, node.func, CONSUMERS, local):
                 node.args[k] = ast.copy_location(ast.ListComp(elt=arg.elt, generators=arg.generators), arg)
             elif (which := _builtin(pf, node.func, SHORT_CIRCUIT, local)) is not None:
@@ -162,6 +169,13 @@ def rewrite_expressions(pf, tree: ast.FunctionDef) -> None:
                              "object array, np.stack refuses it)", arg,
                              "use a list comprehension [...] (or the builtin sum(...) for a sum)")
     fix_locations(tree)
+
+
+def _changes_objects(node) -> bool:
+    """Whether `node` calls a method that updates its receiver (`L.pop()`, `d.update(...)`) or assigns a name
+    (`:=`)."""
+    return any(isinstance(n, ast.NamedExpr) or isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+               and n.func.attr in _UPDATING for n in walk(node))
 
 
 def _numpy_function(pf, func):

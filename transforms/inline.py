@@ -1042,7 +1042,8 @@ class _Hoist(ast.NodeTransformer):
                 and _builtin_named(self.pf, node.func, node.func.id, set()) \
                 and any(k.arg == "key" for k in node.keywords) and all(k.arg in ("key", "default") for k in node.keywords) \
                 and not any(isinstance(a, ast.Starred) for a in node.args) \
-                and (len(node.args) == 1 or not any(k.arg == "default" for k in node.keywords)):
+                and (len(node.args) == 1 or not any(k.arg == "default" for k in node.keywords)) \
+                and (len(node.args) > 1 or not self._lazy_with_effects(node.args[0])):
             node.args = [self.visit(a) for a in node.args]
             return self._extreme_by_key(node)
         self.generic_visit(node)
@@ -1104,6 +1105,19 @@ class _Hoist(ast.NodeTransformer):
                                                          is_async=0)])
         return ast.copy_location(out, node)
 
+    def _lazy_with_effects(self, seq) -> bool:
+        """Whether `seq` may be an iterator whose items run code as they come (a generator expression calling
+        anything but range or len, `map(...)`, `filter(...)`, `iter(...)`): max and min call the key on each item as
+        it comes, and a key may read what the next item changes. Such a sequence keeps the general path (a
+        generator expression given to max with a key that changes objects is refused: transforms/generators.py)."""
+        if isinstance(seq, ast.GeneratorExp):
+            return any(isinstance(n, ast.Call) and not (isinstance(n.func, ast.Name) and n.func.id in ("range", "len")
+                                                        and _builtin_named(self.pf, n.func, n.func.id, set()))
+                       for n in walk(seq))
+        if isinstance(seq, ast.Call) and isinstance(seq.func, ast.Name) and seq.func.id in ("map", "filter", "iter"):
+            return _builtin_named(self.pf, seq.func, seq.func.id, set())  # (lazy, running code per item)
+        return False
+
     def _extreme_by_key(self, node):
         """`max(seq, key=f)` (min, or of several arguments, `default=` of one sequence) as `sorted` is written (see
         `_sorted`): the items in a list, their keys in another, and the item at the position `max` (`min`) of the
@@ -1114,6 +1128,10 @@ class _Hoist(ast.NodeTransformer):
         listed = ast.Call(func=builtin("list"), args=[node.args[0]], keywords=[]) if len(node.args) == 1 \
             else ast.List(elts=list(node.args), ctx=ast.Load())
         items = self._bind(ast.copy_location(listed, node), "items")
+        if not isinstance(key, ast.Lambda | ast.Name | ast.Attribute | ast.Constant):
+            key = self._bind(self.visit(key), "key")  # (evaluated once, as Python does, not once per item)
+        if default is not None:  # (evaluated whether the sequence is empty or not, before any key is called)
+            default = self._bind(self.visit(default), "default")
         if isinstance(key, ast.Constant) and key.value is None:
             keys = items
         else:
@@ -1135,7 +1153,7 @@ class _Hoist(ast.NodeTransformer):
         chosen = ast.Subscript(value=copy.deepcopy(items), slice=copy.deepcopy(at), ctx=ast.Load())
         if default is not None:
             chosen = ast.IfExp(test=ast.Compare(left=copy.deepcopy(at), ops=[ast.GtE()], comparators=[ast.Constant(0)]),
-                               body=chosen, orelse=self.visit(default))
+                               body=chosen, orelse=default)
         return ast.copy_location(chosen, node)
 
     def _blocked(self, node):
