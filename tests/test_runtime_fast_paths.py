@@ -153,3 +153,19 @@ def test_products_changed_after_they_are_made():
     r = np.random.default_rng(6)
     check_all(products_changed_in_place, (r.uniform(0.5, 1.5, size=6), r.normal(size=6)), wrt=(0, 1),
               use_autograd=False)
+
+
+@pytest.mark.parametrize("dtype, x", [(np.float64, [1e-300, 1e-5, 1e155, 1e155]), (np.float32, [1e-30, 1e-5, 1e20, 1e20])])
+def test_adjoints_of_products_whose_parts_overflow_are_finite(dtype, x):
+    # (helper 124: the exclusive products' prefix times suffix, and c[j - 1] times the sum over c[j], overflowed
+    # where the adjoint is finite: 1e-300 times 1e310)
+    x = np.array(x, dtype=dtype)
+    expected = (np.prod(x.astype(np.float64)) / x.astype(np.float64)).astype(dtype)
+    np.testing.assert_allclose(rt.grad_prod(1.0, np.prod(x), x, None, False), expected, rtol=1e-5)
+    np.testing.assert_allclose(rt.grad_cumprod(np.array([0.0, 0.0, 0.0, 1.0], dtype), x, None), expected, rtol=1e-5)
+    g = np.ones(4, dtype)
+    cums = np.cumprod(x.astype(np.float64))
+    by_sums = (np.cumsum(cums[::-1])[::-1] / x.astype(np.float64)).astype(dtype)
+    np.testing.assert_allclose(rt.grad_cumprod(g, x, None), by_sums, rtol=1e-5)
+    np.testing.assert_allclose(rt.grad_cumprod(np.stack([g, g]), np.stack([x, x]), 1)[1], by_sums, rtol=1e-5)
+    assert np.isfinite(rt.grad_prod(1.0, np.prod(x), x, None, False)).all()

@@ -66,7 +66,12 @@ def grad_prod(g, ans, x, axis, keepdims):
 
 
 def _prod_others(x, axis):
-    """Product of all other entries along `axis` (exclusive cumulative products)."""
+    """Product of all other entries along `axis` (exclusive cumulative products); the product divided by each
+    entry where that is as exact: no entry 0 and every product a normal finite number (the exclusive products'
+    prefix times suffix may overflow where their product does not: 1e-300 times 1e310)."""
+    quick = _others_by_division(x, axis)
+    if quick is not None:
+        return quick
     x = np.moveaxis(x, axis, 0)
     ones = np.ones_like(x[:1])
     left = np.cumprod(np.concatenate([ones, x[:-1]]), axis=0)
@@ -256,12 +261,40 @@ def _cumprod_g(g, xs, axis):
 _SMALLEST_NORMAL = {}  # float dtype -> its smallest normal number (np.finfo costs more than the test)
 
 
-def _tails_by_division(x, g, products=None):
-    """(c, r) for `_exclusive_and_tails` without a Python loop where that is as exact: c the running products
-    (shifted by one they are the products before each entry, the same products in the same order), and
-    r[j] = (sum over i >= j of g[i] * c[i]) / c[j], where every c is a normal nonzero finite number (no zero to
-    divide by, no product rounded to zero or infinity on the way) and no sum overflows; else None (the loop
-    then). `products`: np.cumprod(x, axis=0) where the caller has it (the forward sweep's value).
+def _smallest_normal(dtype) -> float:
+    tiny = _SMALLEST_NORMAL.get(dtype)
+    if tiny is None:
+        tiny = _SMALLEST_NORMAL.setdefault(dtype, float(np.finfo(dtype).tiny))
+    return tiny
+
+
+def _others_by_division(x, axis):
+    """np.prod(x, axis) / x, the product of the other entries, where x is a float array with no entry 0 and
+    every product along the axis is a normal finite number; else None."""
+    if not (type(x) is np.ndarray and x.dtype.kind == "f" and x.size and np.count_nonzero(x) == x.size):
+        return None
+    total = np.prod(x, axis=axis, keepdims=True)
+    magnitude = np.abs(total)
+    if not (float(magnitude.min()) >= _smallest_normal(total.dtype) and np.isfinite(magnitude).all()):
+        return None
+    return total / x
+
+
+def _cumprod_adjoint_by_division(x, g, products=None):
+    """The adjoint of np.cumprod along axis 0, (the sum over i >= j of g[i] * c[i]) / x[j], c the running
+    products, where every c is a normal nonzero finite number (no x is 0) and the running sums do not overflow
+    (the last one finite: `_running_sums`); else None. Not c[j - 1] times the sum over c[j]: that quotient
+    may overflow where the adjoint does not."""
+    found = _running_sums(x, g, products)
+    return None if found is None else found[1] / x
+
+
+def _running_sums(x, g, products=None):
+    """(c, sums) along axis 0: c the running products (shifted by one they are the products before each entry,
+    the same products in the same order), sums[j] the sum over i >= j of g[i] * c[i], where every c is a normal
+    nonzero finite number (no zero to divide by, no product rounded to zero or infinity on the way) and no sum
+    overflows; else None (the loop then). `products`: np.cumprod(x, axis=0) where the caller has it (the forward
+    sweep's value).
 
     Why one test of the last sums is enough: a sum that overflowed, or a term that is inf or NaN, makes every
     later partial sum of the running sums inf or NaN, so the last row is finite only where none did."""
@@ -270,15 +303,19 @@ def _tails_by_division(x, g, products=None):
         return None
     c = products if type(products) is np.ndarray and products.shape == x.shape and products.dtype == x.dtype \
         else np.cumprod(x, axis=0)
-    tiny = _SMALLEST_NORMAL.get(c.dtype)
-    if tiny is None:
-        tiny = _SMALLEST_NORMAL.setdefault(c.dtype, float(np.finfo(c.dtype).tiny))
-    if not float(np.abs(c).min()) >= tiny:  # (NaN fails too)
+    if not float(np.abs(c).min()) >= _smallest_normal(c.dtype):  # (NaN fails too)
         return None
     sums = np.cumsum((g * c)[::-1], axis=0)
     if not np.isfinite(sums[-1]).all():
         return None
-    return c, sums[::-1] / c
+    return c, sums[::-1]
+
+
+def _tails_by_division(x, g, products=None):
+    """(c, r) for `_exclusive_and_tails` without a Python loop where that is as exact: `_running_sums`' c and
+    r[j] = (sum over i >= j of g[i] * c[i]) / c[j]; else None (the loop then)."""
+    found = _running_sums(x, g, products)
+    return None if found is None else (found[0], found[1] / found[0])
 
 
 def _exclusive_and_tails(x, g):
@@ -305,13 +342,14 @@ def grad_cumprod(g, x, axis, ans=None):
     """Adjoint of np.cumprod(x, axis), exact also where entries are zero. `ans`: np.cumprod(x, axis) where the
     caller has it (the forward sweep's value: not computed again)."""
     if axis is None and type(x) is np.ndarray and x.ndim == 1 and type(g) is np.ndarray and g.shape == x.shape:
-        quick = _tails_by_division(x, g, ans)  # (a vector's: p * r without moving axes, p the products shifted by one)
+        quick = _cumprod_adjoint_by_division(x, g, ans)  # (a vector's, without moving axes)
         if quick is not None:
-            c, r = quick
-            r[1:] *= c[:-1]
-            return r
+            return quick
     xs = _along_first(x, axis)
     gs = _cumprod_g(g, xs, axis)
+    quick = _cumprod_adjoint_by_division(xs, gs)
+    if quick is not None:
+        return _back(quick, x, axis)
     p, r = _exclusive_and_tails(xs, gs)
     return _back(p * r, x, axis)
 
