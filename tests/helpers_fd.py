@@ -86,6 +86,17 @@ def check_all(f, args, wrt=0, kwargs=None, use_autograd=True, rtol=1e-5, atol=1e
     return g
 
 
+def check_all_and_general(f, args, wrt=0, use_autograd=True):
+    """`check_all`, and the same gradient from the general code of s2s.derivative (to 1e-10): the specialised
+    code computes the general code's numbers."""
+    import s2s
+
+    got = check_all(f, args, wrt=wrt, use_autograd=use_autograd)
+    general = s2s.derivative(f, wrt=wrt)(*args)
+    for a, b in zip(got if isinstance(wrt, tuple) else (got,), general if isinstance(wrt, tuple) else (general,)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def compiled_matches(f, args, wrt=0, rtol=1e-9, fd_rtol=1e-5):
     """s2s.grad(f, compile="strict") (no fallback warning) equals the NumPy code's gradient and central
     differences; the compiled gradient."""

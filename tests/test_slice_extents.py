@@ -5,34 +5,17 @@ what the forward trip it undoes held). Each program is checked against central d
 can run it) and the general code; slices whose length cannot be followed (clipped, counted from either end as the
 counter moves) keep the general helpers and stay right."""
 
+import os
+import sys
+
 import numpy as np
 import pytest
-from helpers_fd import check_all
+from helpers_fd import check_all_and_general
 
 import s2s
 
-
-def causal_filter(k, x):
-    n = x.shape[0]
-    y = np.zeros(n)
-    for i in range(n):
-        y[i:] += x[i] * k[:n - i]
-    return np.sum(np.tanh(y) ** 2)
-
-
-def prefix_products(x, w):
-    s = 0.0
-    for i in range(1, x.shape[0]):
-        s = s + np.sum(x[:i] * w[-i:]) ** 2
-    return s
-
-
-def forward_substitution(L, b):
-    n = b.shape[0]
-    x = np.zeros(n)
-    for i in range(n):
-        x[i] = (b[i] - L[i, :i] @ x[:i]) / L[i, i]
-    return np.sum(x ** 2)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+from ordinary_review import autocorrelation_fit, causal_filter, forward_substitution, prefix_means, prefix_products  # noqa: E402
 
 
 def back_substitution(U, b):
@@ -80,23 +63,6 @@ def both_ends(x):
     return s
 
 
-def prefix_means(x, y):
-    loss = 0.0
-    for i in range(1, x.shape[0]):
-        m = np.sum(x[:i]) / i  # (np.sum's adjoint, a number, goes into x_bar[:i] as it is)
-        loss = loss + (y[i] - m) ** 2
-    return loss
-
-
-def autocorrelations(x, target):
-    n = x.shape[0]
-    loss = 0.0
-    for lag in range(1, target.shape[0]):
-        c = np.dot(x[:n - lag], x[lag:]) / (n - lag)
-        loss = loss + (c - target[lag]) ** 2
-    return loss
-
-
 def triangular_residuals(A, x, b):
     loss = 0.0
     for i in range(x.shape[0]):
@@ -122,7 +88,7 @@ CASES = {
     "tails_kept": (tails_kept, lambda r: (r.normal(size=6) * 0.5,), 0),
     "middle": (middle, lambda r: (r.normal(size=9), r.normal(size=9)), (0, 1)),
     "prefix_means": (prefix_means, lambda r: (r.normal(size=12), r.normal(size=12)), (0, 1)),
-    "autocorrelations": (autocorrelations, lambda r: (r.normal(size=24), r.normal(size=10) * 0.1), (0, 1)),
+    "autocorrelations": (autocorrelation_fit, lambda r: (r.normal(size=24), r.normal(size=10) * 0.1), (0, 1)),
     "triangular_residuals": (triangular_residuals, lambda r: (r.normal(size=(10, 10)) / 4, r.normal(size=10),
                                                               r.normal(size=10)), (0, 1, 2)),
     "clipped": (clipped, lambda r: (r.normal(size=40), r.normal(size=40)), (0, 1)),
@@ -138,11 +104,7 @@ FOLLOWED = ["causal_filter", "prefix_products", "forward_substitution", "back_su
 @pytest.mark.parametrize("seed", [0, 1])
 def test_gradient_is_right(name, seed):
     f, make, wrt = CASES[name]
-    args = make(_rng(seed))
-    got = check_all(f, args, wrt=wrt, use_autograd=name not in IN_PLACE)
-    general = s2s.derivative(f, wrt=wrt)(*args)
-    for a, b in zip(got if isinstance(wrt, tuple) else (got,), general if isinstance(wrt, tuple) else (general,)):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    check_all_and_general(f, make(_rng(seed)), wrt=wrt, use_autograd=name not in IN_PLACE)
 
 
 def _source(name):

@@ -6,7 +6,7 @@ Each program is checked against central finite differences, autograd and the gen
 
 import numpy as np
 import pytest
-from helpers_fd import check_all
+from helpers_fd import check_all, check_all_and_general
 from tape_text import taped
 
 import s2s
@@ -314,11 +314,7 @@ def test_no_rows_gives_an_empty_gradient():
 @pytest.mark.parametrize("seed", [0, 1])
 def test_gradient_is_right(name, seed):
     f, make, wrt = CASES[name]
-    args = make(_rng(seed))
-    got = check_all(f, args, wrt=wrt, use_autograd=name not in IN_PLACE)
-    general = s2s.derivative(f, wrt=wrt)(*args)
-    for a, b in zip(got if isinstance(wrt, tuple) else (got,), general if isinstance(wrt, tuple) else (general,)):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    check_all_and_general(f, make(_rng(seed)), wrt=wrt, use_autograd=name not in IN_PLACE)
 
 
 def _source(name, wrt=None):
