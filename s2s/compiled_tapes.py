@@ -162,6 +162,8 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             if _list_adjoint_pop(node) is not None:
                 list_pops.append((node, *_list_adjoint_pop(node)))
             for t in node.targets:
+                if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name):
+                    continue  # (`traj[t] = x`: an item set, the name not bound; its index is read)
                 for n in walk(t):
                     if isinstance(n, ast.Name):
                         assigns.setdefault(n.id, []).append(node.value if isinstance(t, ast.Name) else False)
@@ -186,11 +188,24 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
     shape = {p: tuple(a.shape) for p, a in arrays.items()
              if p not in assigns and type(a) is np.ndarray and a.dtype == np.dtype(dtype) and a.ndim >= 1}
 
+    # names bound only as the counters of loops over `range(...)` (or its `reversed`): ints
+    def over_range(it):
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "reversed" and len(it.args) == 1:
+            it = it.args[0]
+        return isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
+
+    range_loops = [n for n in walk(fdef) if isinstance(n, ast.For) and isinstance(n.target, ast.Name)
+                   and over_range(n.iter) and "range" not in assigns and "reversed" not in assigns]
+    counters = {loop.target.id for loop in range_loops
+                if len(assigns.get(loop.target.id, ())) == sum(1 for other in range_loops
+                                                                if other.target.id == loop.target.id)
+                and loop.target.id not in params}
+
     def integer(e):
         if isinstance(e, ast.Constant):
             return type(e.value) is int
         if isinstance(e, ast.Name):
-            return kinds.get(e.id) == "int64"
+            return kinds.get(e.id) == "int64" or e.id in counters
         return isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult) \
             and integer(e.left) and integer(e.right)
 
@@ -455,6 +470,9 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
                 and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
                 and _made_dtype(e, numpy_names) == dtype:  # float64 by default
             size = e.args[0]
+            if isinstance(size, ast.Name) and size.id not in params and len(assigns.get(size.id, ())) == 1 \
+                    and isinstance(assigns[size.id][0], ast.Tuple):
+                size = assigns[size.id][0]  # (`t3 = (100, 64); np.zeros(t3)`: a name bound once, to a tuple)
             dims = size.elts if isinstance(size, ast.Tuple) else [size]
             if dims and all(isinstance(d, ast.Constant) and type(d.value) is int and d.value >= 0 for d in dims):
                 return tuple(d.value for d in dims)
