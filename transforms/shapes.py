@@ -1360,7 +1360,7 @@ class Shapes:
                 continue
             name = st.targets[0].id
             before = [k for k, p in enumerate(forward.body[:at]) if p in pushes and _pushed_name(p.value) == name]
-            if before and stores.get(name, 0) == 2 + (name in placeholders) and (None, name) not in pushed \
+            if before and stores.get(name, 0) == 2 + (name in placeholders) \
                     and sum(1 for _, n in pushed if n == name) == 1:
                 names.add(name)
         return names
