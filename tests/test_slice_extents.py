@@ -121,6 +121,7 @@ def test_lengths_that_follow_the_counter_keep_the_specialised_path(name):
 
 def test_the_forward_trip_s_values_are_not_taped_for_their_shapes():
     src = _source("causal_filter")  # (y[i:] and the products were saved for unbroadcast alone)
+    assert "g @ " in src or "@ g" in src, src  # (x[i]'s adjoint, a sum of a product of two slices: a dot product)
     saves = [line for line in src.splitlines() if "saved.append(" in line]
     assert "inplace_check" not in src and "copy()" not in src and len(saves) == 1, src
     assert saves[0].count(",") == 2, src  # (i, and the two values the backward sweep reads: x[i], k[:n - i])

@@ -50,7 +50,8 @@ def reductions_as_methods(fdef: ast.FunctionDef, shapes) -> bool:
             if not 1 <= len(node.args) <= 2 or any(isinstance(a, ast.Starred) for a in node.args):
                 return node
             callee = shapes.callee(node)
-            dot = _dot_of_sum(node, callee, shapes)
+            with shapes.symbolic():  # (it compares the vectors' lengths, writes none: `x[:i]`'s follows i)
+                dot = _dot_of_sum(node, callee, shapes)
             if dot is not None:
                 self.changed = True
                 return ast.copy_location(dot, node)
