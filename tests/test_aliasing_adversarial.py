@@ -239,3 +239,17 @@ def test_right_or_refused(f, x):
 @pytest.mark.parametrize("x", [X, -X])
 def test_accepted_and_right(f, x):
     _matches_python(f, x)
+
+
+def _first_of_a_display(x, y):
+    w = x * y
+    z = [w][0]
+    z[0] = 3.0
+    return np.sum(w ** 2)
+
+
+def test_a_view_of_a_value_s2s_named_is_described_not_named():
+    # (helper 124: the message named `t`, a temporary of the lowered code the user never wrote)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="may be a view of an array or list this line reads") as info:
+        s2s.grad(_first_of_a_display)(np.ones(3), np.ones(3))
+    assert "`t`" not in str(info.value)

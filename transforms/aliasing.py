@@ -284,9 +284,10 @@ def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(
                 what = f"`{written}`"
                 hint = (f"update a name of your own (`part = {written}.copy()`, or a new list or array), and store it "
                         f"back (`{written} = part`) after the updates")
+            base = f"`{view_of}`" if _yours(pf, view_of) else "an array or list this line reads"
             raise pf.error(ctx().unsupported,
-                           f"s2s cannot differentiate an update of {what}: it may be a view of `{view_of}`, "
-                           f"so updating it would change `{view_of}` too", s, hint=hint)
+                           f"s2s cannot differentiate an update of {what}: it may be a view of {base}, "
+                           f"so updating it would change {'that' if base[0] != '`' else base} too", s, hint=hint)
         root, seen = view_of, {view_of}  # a view of a view (np.transpose(np.reshape(x, ...))) views x too
         while root not in mutated and root in views and views[root] not in seen:
             root = views[root]
