@@ -18,6 +18,7 @@ numba = pytest.importorskip("numba")
 
 from s2s import compiled, compiled_tapes  # noqa: E402
 from s2s.runtime import compiled_helpers  # noqa: E402
+from tests.test_specialize_flow import oscillator_pairs  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 import problems  # noqa: E402
@@ -217,25 +218,14 @@ def test_a_kepler_orbit_compiles_with_its_adjoints_started_as_zeros():
         np.testing.assert_allclose(g, fd_grad(kepler_drift, args, wrt=w), rtol=1e-5, atol=1e-9)
 
 
-def oscillator_trajectory(k, c, x0, v0):
-    dt = 0.01
-    x, v = x0, v0
-    traj = np.zeros((25, x0.shape[0]))
-    for t in range(25):
-        a = -k * x - c * v
-        x, v = x + dt * v, v + dt * a
-        traj[t] = x
-    return np.sum(traj ** 2) * dt
-
-
 def test_adjoints_started_as_zeros_and_scaled_by_a_number_compile():
     """(was a fallback: `a_bar = v_bar * dt` of v_bar = 0.0 before the loop; `traj[t] = x` was taken for a binding
     of traj and t, `np.zeros(t3)` of `t3 = (25, 4)` had no shape, and the backward loop's counter was no int)"""
     r = np.random.default_rng(3)
     args = (r.uniform(1, 4, size=4), r.uniform(0.1, 0.5, size=4), r.normal(size=4), r.normal(size=4))
-    got = s2s.grad(oscillator_trajectory, wrt=(0, 1, 2, 3), compile="strict")(*args)
+    got = s2s.grad(oscillator_pairs, wrt=(0, 1, 2, 3), compile="strict")(*args)
     for w, g in zip((0, 1, 2, 3), got):
-        np.testing.assert_allclose(g, fd_grad(oscillator_trajectory, args, wrt=w), rtol=1e-5, atol=1e-9)
+        np.testing.assert_allclose(g, fd_grad(oscillator_pairs, args, wrt=w), rtol=1e-5, atol=1e-9)
 
 
 def lookup_by_int(G, qs):
