@@ -38,7 +38,7 @@ import ast
 import numpy as np
 
 from .names import load, store
-from .walk import fix_locations, walk
+from .walk import child_parent_pairs, fix_locations, walk
 
 
 def _helper_call(node, shapes, name):
@@ -171,23 +171,33 @@ def _owned_before(block, k, name, fdef, shape, shapes) -> bool:
     if not (isinstance(value, ast.BinOp | ast.UnaryOp) and shapes.of(value) == shape):
         return False
     window = {id(n) for s in block[binding[0] + 1:k + 1] for n in walk(s)}
-    parents = {id(c): p for p in walk(fdef) for c in ast.iter_child_nodes(p)}
-    for n in walk(fdef):
-        if not (isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)):
-            continue
-        parent = parents.get(id(n))
-        if id(n) not in window:
-            return False
-        if parent is block[k].value or isinstance(parent, ast.BinOp | ast.UnaryOp | ast.Compare):
-            continue
+    parents = {id(child): parent for child, parent in child_parent_pairs(fdef)}
+
+    def reduced(read, parent) -> bool:
+        """The statement itself, or a reduction of the array (`A.sum(axis=1)`, `np.sum(A, axis=1)`)."""
+        if parent is block[k].value:
+            return True
         if isinstance(parent, ast.Attribute) and parent.attr in _REDUCING_METHODS \
                 and isinstance(parents.get(id(parent)), ast.Call) and parents[id(parent)].func is parent:
+            return True
+        return isinstance(parent, ast.Call) and parent.args and parent.args[0] is read \
+            and not any(kw.arg in (None, "out") for kw in parent.keywords) \
+            and any(shapes.callee(parent) is f for f in _REDUCING)
+
+    return reads_consumed_within(fdef, name, window, parents, reduced)
+
+
+def reads_consumed_within(fdef, name, window, parents, also=None, skip=frozenset()) -> bool:
+    """Whether every read of `name` in `fdef` (but those whose ids are in `skip`) is a node whose id is in
+    `window` and makes a new value at once: an operand of arithmetic or a comparison, or a read `also(read,
+    parent)` accepts. Then what the name holds is not kept anywhere past the window."""
+    for n in walk(fdef):
+        if not (isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)) or id(n) in skip:
             continue
-        if isinstance(parent, ast.Call) and parent.args and parent.args[0] is n \
-                and not any(k.arg in (None, "out") for k in parent.keywords) \
-                and any(shapes.callee(parent) is f for f in _REDUCING):
-            continue  # (np.sum(A, axis=1): a new value)
-        return False
+        parent = parents.get(id(n))
+        if id(n) not in window or not (isinstance(parent, ast.BinOp | ast.UnaryOp | ast.Compare)
+                                       or also is not None and also(n, parent)):
+            return False
     return True
 
 

@@ -59,10 +59,10 @@ import copy
 
 import numpy as np
 
-from .index_adjoints import add_in_place, as_slice, basic_index
+from .index_adjoints import add_in_place, as_slice, basic_index, reads_consumed_within
 from .shapes import hashable
 from .tape import _is_pop, _is_push, _reversed_range_of
-from .walk import fix_locations, parent_map, walk
+from .walk import child_parent_pairs, fix_locations, parent_map, walk
 
 __all__ = ["drop_restored_items", "explain_copies", "split_item_adjoints", "update_items_in_place"]
 
@@ -443,15 +443,10 @@ def _read_before_writes(sub, name, fdef, parents) -> bool:
     k = next(j for j, s in enumerate(block) if s is stmt)
     end = next((j for j in range(k + 1, len(block)) if _reads(block[j], name)), len(block))
     window = {id(n) for s in block[k + 1:end] for n in walk(s)}
-    for n in walk(fdef):
-        if not (isinstance(n, ast.Name) and n.id == t):
-            continue
-        if isinstance(n.ctx, ast.Load):
-            if id(n) not in window or not isinstance(parents.get(id(n)), ast.BinOp | ast.UnaryOp | ast.Compare):
-                return False
-        elif n is not stmt.targets[0]:
-            return False
-    return True
+    if any(isinstance(n, ast.Name) and n.id == t and not isinstance(n.ctx, ast.Load) and n is not stmt.targets[0]
+           for n in walk(fdef)):
+        return False
+    return reads_consumed_within(fdef, t, window, parents)
 
 
 def _taped(node, name):
@@ -691,9 +686,8 @@ def _plain_item(node, sums=None):
             if p is not None and not isinstance(p, ast.Name) and not (isinstance(p, ast.Constant)
                                                                         and type(p.value) is int):
                 return None
-    if sums:
-        index = _Substituted(sums).visit(copy.deepcopy(node.slice))
-        return node.value.id, ast.dump(index)
+    if sums:  # (node is a copy already)
+        return node.value.id, ast.dump(_Substituted(sums).visit(node.slice))
     return node.value.id, ast.dump(node.slice)
 
 
@@ -807,13 +801,9 @@ def _copy_to_view(block, first, last, g, fdef):
         return
     inside = {id(n) for s in block[first + 1:last] for n in walk(s)}
     added_back = {id(n) for n in walk(block[last])}
-    parents = {id(c): p for p in walk(fdef) for c in ast.iter_child_nodes(p)}
-    for n in walk(fdef):
-        if isinstance(n, ast.Name) and n.id == g and isinstance(n.ctx, ast.Load) and id(n) not in added_back:
-            parent = parents.get(id(n))
-            if id(n) not in inside or not isinstance(parent, ast.BinOp | ast.UnaryOp | ast.Compare):
-                return
-    block[first].value = value.func.value
+    parents = {id(child): parent for child, parent in child_parent_pairs(fdef)}
+    if reads_consumed_within(fdef, g, inside, parents, skip=added_back):
+        block[first].value = value.func.value
 
 
 def _changes(stmt, name):

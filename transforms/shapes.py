@@ -47,7 +47,7 @@ import numpy as np
 from . import annotations
 from .context import ctx
 from .names import assigned_names
-from .walk import child_parent_pairs, unshare, walk
+from .walk import child_parent_pairs, statement_lists, unshare, walk
 
 
 def broadcast(*shapes):
@@ -445,10 +445,6 @@ class Extent:
     def __hash__(self):
         return hash(self._key())
 
-    def may_be(self, n: int) -> bool:
-        """Whether the length is `n` at some value of the counter."""
-        return any(self.scale * v + self.offset == n for v in self.span)
-
     def __repr__(self):
         return f"Extent({self.scale}*{self.counter}{self.offset:+d} over {self.span})"
 
@@ -483,15 +479,6 @@ def _pushed_name(call):
     """The name `tape.append(name)` saves, else None."""
     arg = call.args[0]
     return arg.id if isinstance(arg, ast.Name) else None
-
-
-def _blocks(fdef):
-    """Every list of statements in the function (bodies, else branches, handlers)."""
-    for node in walk(fdef):
-        for field in ("body", "orelse", "finalbody"):
-            block = getattr(node, field, None)
-            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                yield block
 
 
 def _concrete(fact, counter=None):
@@ -1328,7 +1315,7 @@ class Shapes:
                 stores[n.id] = stores.get(n.id, 0) + 1
         placeholders = {t.id for st in walk(fdef) if isinstance(st, ast.Assign) and self._placeholder_statement(st)
                         for t in st.targets if isinstance(t, ast.Name)}
-        for block in _blocks(fdef):
+        for block in statement_lists(fdef):
             loops = [(k, st) for k, st in enumerate(block) if isinstance(st, ast.For)
                      and isinstance(st.target, ast.Name) and st.target.id in self._counters]
             for b, back in loops:
@@ -2200,10 +2187,7 @@ class Shapes:
             if isinstance(node.op, ast.Add | ast.Sub) and _atom(node.left) and _atom(node.right) \
                     and type(self.of(node.left, env)) is ZeroScalar and type(self.of(node.right, env)) is ZeroScalar:
                 return ZERO_SCALAR  # (0.0 + 0.0 is the zero adjoint 0.0)
-            if isinstance(node.op, ast.Mult | ast.Div) and any(
-                    value is not number and _atom(value) and type(self.of(value, env)) is ZeroScalar
-                    and self._finite_nonzero(number) and (number is node.right or isinstance(node.op, ast.Mult))
-                    for value, number in ((node.left, node.right), (node.right, node.left))):
+            if any(_atom(value) and type(self.of(value, env)) is ZeroScalar for value in self._scaled(node)):
                 return ZERO_SCALAR  # (0.0 times or over a finite nonzero number: `t_bar * dt`)
             results = {broadcast(left, right) for left in self._either(node.left, env)
                        for right in self._either(node.right, env)}
@@ -2264,17 +2248,23 @@ class Shapes:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub) and _atom(node.left) \
                 and _atom(node.right):
             return self._zero_or_sum(node, env)  # (of atoms alone: a nested sum would be asked of at every level)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult | ast.Div):
+        if isinstance(node, ast.BinOp):
             # (0.0 times a finite nonzero number is 0.0, an array times it an array of its shape: `t_bar * dt`)
-            for value, number in ((node.left, node.right), (node.right, node.left)):
-                if (number is node.right or isinstance(node.op, ast.Mult)) and self._finite_nonzero(number) \
-                        and isinstance(value, ast.Name | ast.UnaryOp | ast.BinOp | ast.IfExp | ast.Call):
-                    inner = self._zero_or(value, env)
-                    if inner is not None:
-                        return inner
+            for value in self._scaled(node):
+                inner = self._zero_or(value, env) \
+                    if isinstance(value, ast.Name | ast.UnaryOp | ast.BinOp | ast.IfExp | ast.Call) else None
+                if inner is not None:
+                    return inner
         if isinstance(node, ast.IfExp):
             return self._guarded_zero_or(node, env)
         return None
+
+    def _scaled(self, node) -> list:
+        """The operands `v` of `node` that it scales by a finite nonzero number c: `v * c`, `c * v`, `v / c`."""
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult | ast.Div)):
+            return []
+        return [value for value, number in ((node.left, node.right), (node.right, node.left))
+                if (number is node.right or isinstance(node.op, ast.Mult)) and self._finite_nonzero(number)]
 
     def _finite_nonzero(self, node) -> bool:
         """A finite nonzero number literal (negated or not), or a local bound once, to one, and nowhere else."""

@@ -809,7 +809,7 @@ class _Rewrite(ast.NodeTransformer):
         counter (an `Extent`: `g` of `y_bar[i:]` and `t` of `y[i:] + v`)."""
         with self.shapes.symbolic():
             shape = self.shapes.of(a)
-            return isinstance(shape, tuple) and shape != () and type(shape) is tuple and shape == self.shapes.of(b)
+            return type(shape) is tuple and shape != () and shape == self.shapes.of(b)
 
     def _rewrite(self, node):
         obj = self.shapes.callee(node)
