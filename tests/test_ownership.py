@@ -777,3 +777,51 @@ def test_a_read_after_an_updating_call_in_the_same_statement_is_refused():
     # liveness after the statement does not see this read of `u`
     with pytest.raises(UnsupportedSyntaxError, match="changes `u` here too"):
         s2s.grad(read_after_the_call_in_the_same_statement)(np.array([0.3, 0.5]))
+
+
+# ---- a helper whose update changes only its argument's own object (a review's false refusal) -----------------
+def _scaled_in_place(z, c):
+    z *= c
+    return z
+
+
+def _first_item_scaled(L, c):
+    L[0] *= c  # the object L holds at 0 changes (an array), not only L
+    return L
+
+
+def product_scaled_by_a_helper(x, y):
+    z = x * y  # a new array (for lists a repetition: new, though holding x's items)
+    z = _scaled_in_place(z, 2.0)
+    return np.sum(z ** 2) + np.sum(x)
+
+
+def view_scaled_by_a_helper(x, y):
+    z = x[1:]  # a view: the update changes x
+    z = _scaled_in_place(z, 2.0)
+    return np.sum(z ** 2) + np.sum(x * y)
+
+
+def repeated_list_item_scaled(x, y):
+    L = [x] * 2  # holds x itself: the helper's `L[0] *= c` doubles x
+    L = _first_item_scaled(L, 2.0)
+    return np.sum(L[0] * y) + np.sum(x)
+
+
+def test_a_helper_updating_a_new_product_in_place_is_differentiated():
+    x, y = np.array([0.3, -0.5, 1.2]), np.array([0.7, 0.2, -0.4])
+    g = s2s.grad(product_scaled_by_a_helper, wrt=(0, 1))(x, y)
+    for got, want in zip(g, (8 * x * y * y + 1.0, 8 * x * x * y)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    for i in (0, 1):
+        np.testing.assert_allclose(g[i], fd_grad(product_scaled_by_a_helper, (x, y), wrt=i), rtol=1e-6, atol=1e-8)
+
+
+def test_a_helper_updating_a_view_of_a_live_argument_is_still_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="updates its argument `z` in place.*changes `x`"):
+        s2s.grad(view_scaled_by_a_helper)(np.array([0.3, -0.5, 1.2]), np.ones(3))
+
+
+def test_a_helper_updating_an_item_a_new_list_shares_is_still_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="updates its argument `L` in place.*changes `x`"):
+        s2s.grad(repeated_list_item_scaled)(np.array([0.3, -0.5, 1.2]), np.ones(3))

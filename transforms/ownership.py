@@ -81,6 +81,10 @@ class Summary:
     # what it changes outside itself, for a caller's refusal (`G[0] = 5.0` (line 3) changes `G`, a global or
     # captured value); "" where it changes nothing but its arguments
     changes_outside: str = ""
+    # of updated_params, those whose update changes only the argument's own object (`z *= c`, `z[i] = v`),
+    # never one it holds: the caller's `z = x * y` (new, though a list repetition would hold x's items) is
+    # then all it changes
+    shallow_params: frozenset = frozenset()
 
 
 class OwnershipError(Exception):
@@ -130,7 +134,8 @@ def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_
     returned = analysis.reach(analysis.returned)
     fresh = not any(_is_external(site) for site in returned)
     outside = _rebound_outside(tree) or analysis.changes_outside or _nested_changes(tree, resolve)
-    return Summary(fresh, frozenset(analysis.updated_params), EXTERNAL in returned, outside)
+    updated = frozenset(analysis.updated_params)
+    return Summary(fresh, updated, EXTERNAL in returned, outside, updated - analysis.deep_params)
 
 
 def _rebound_outside(tree) -> str:
@@ -247,6 +252,7 @@ class _Analysis:
         self.summary_of = summary_of
         self.returned = set()  # sites a return statement may give back
         self.updated_params = set()
+        self.deep_params = set()  # updated parameters of which an object held in the argument may change
         self.params = _params(tree)
         self.locals = set(self.params) | set(self.local_helpers)
         self.loops = []  # enclosing `for` loops over unnamed sequences: (node, sites of their elements)
@@ -776,7 +782,8 @@ class _Analysis:
                 param = call.keywords[i - len(call.args)].arg
             if not (starred or param in summary.updated_params):
                 continue
-            updated = self.reach(self.pts(arg, env))
+            shallow = not starred and param in summary.shallow_params
+            updated = self.pts(arg, env) if shallow else self.reach(self.pts(arg, env))
             if not updated:
                 continue
             if self.summarising and EXTERNAL in updated:
@@ -797,8 +804,10 @@ class _Analysis:
 
     def record_params(self, updated):
         self.updated_params |= {site[1] for site in updated if isinstance(site, tuple) and site[0] in ("param", "held")}
+        self.deep_params |= {site[1] for site in updated if isinstance(site, tuple) and site[0] == "held"}
         if EXTERNAL in updated:  # through something a user function or a container handed back
             self.updated_params |= set(self.params)
+            self.deep_params |= set(self.params)
 
     def external_twins(self, updated):
         """Parameters and globals may be one object at run time: an update of one may be an update of all."""
