@@ -630,7 +630,8 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
                     and assigned_before(n, shape[n.id])}
             return of(other, started - made) == s
         if isinstance(up, ast.AugAssign) and up.value is read and isinstance(up.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
-            return isinstance(up.target, ast.Name) and of(up.target, started) == s  # (`q0_bar += q_bar`)
+            # (`q0_bar += q_bar`; `X_bar[0] += s_bar` into an item of shape s: in place, its dtype kept either way)
+            return isinstance(up.target, ast.Name | ast.Subscript) and of(up.target, started) == s
         return isinstance(up, ast.Call) and isinstance(up.func, ast.Attribute) and up.func.attr == "finish" \
             and len(up.args) == 2 and up.args[0] is read and of(up.args[1], started) == s
 

@@ -142,6 +142,38 @@ def test_zero_started_adjoints_read_after_their_block_made_them_arrays():
     assert _zeros(branch, h) == {}
 
 
+def test_a_zero_started_adjoint_added_into_an_item_after_its_loop():
+    """`X_bar[0] += s_bar` after the loop that made s_bar an array: an item of s_bar's shape takes zeros as it
+    takes the number 0. Not into a value of another shape (the check asks for equal shapes)."""
+    arrays = {"X": np.ones((5, 4), np.float32), "a": np.ones(4, np.float32)}
+    text = ("def f(X, a):\n    X_bar = np.zeros((5, 4), np.float32)\n    s_bar = 0.0\n    for t in range(4, 0, -1):\n"
+            "        s_bar = s_bar + X[t] * 2.0\n        s_bar = s_bar * a\n    X_bar[0] += s_bar\n")
+    assert _zeros(text, arrays) == {"s_bar": (4,)}
+    assert _zeros(text.replace("X_bar[0] += s_bar", "X_bar += s_bar"), arrays) == {}
+
+
+def ema_float32(alpha, X, Y):
+    s = X[0]
+    loss = 0.0
+    for t in range(1, X.shape[0]):
+        s = alpha * X[t] + (1.0 - alpha) * s
+        loss = loss + np.sum((s - Y[t]) ** 2)
+    return loss
+
+
+def test_a_float32_smoothing_whose_state_adjoint_starts_at_zero_compiles():
+    """(was a fallback, 'Cannot unify float64 and array(float64, 1d, C)': s_bar = 0.0 before the backward loop,
+    read after it by `X_bar[0] += s_bar`; a review's exponential smoothing)"""
+    r = np.random.default_rng(5)
+    args = (r.uniform(0.1, 0.9, 6).astype(np.float32), r.normal(size=(9, 6)).astype(np.float32),
+            r.normal(size=(9, 6)).astype(np.float32))
+    got = s2s.grad(ema_float32, wrt=(0, 1), compile="strict")(*args)
+    wide = tuple(a.astype(np.float64) for a in args)
+    for w, g in zip((0, 1), got):
+        assert g.dtype == np.float32
+        np.testing.assert_allclose(g, fd_grad(ema_float32, wide, wrt=w), rtol=2e-3, atol=2e-4)
+
+
 def test_items_of_tuple_displays_and_hstack_of_lists_are_followed():
     text = ("def d(x, h, W):\n"
             "    t = [x, h]\n"
