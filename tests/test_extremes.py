@@ -61,3 +61,35 @@ def test_against_finite_differences_and_autograd():
     rng = np.random.default_rng(4)
     check_all(lse_rows, (rng.normal(size=(5, 4)),))
     check_all(min_columns, (rng.normal(size=(4, 3)), rng.normal(size=(1, 3))), wrt=(0, 1))
+
+
+def hinge_rows(W, X):
+    M = np.maximum(0.0, X @ W - 0.5)
+    return np.sum(M) + 0.5 * np.sum(W * W)
+
+
+def hinge_steps(w, xs):
+    h = np.zeros(w.shape[0])
+    for x in xs:
+        h = np.minimum(np.tanh(h + w * x), 0.25)
+    return np.sum(h * h)
+
+
+def test_the_tie_branch_computes_the_extreme_again_instead_of_keeping_it():
+    """`np.maximum(0.0, t)` whose value the gradient does not need: the adjoint's mask is `t > 0.0`, and at a
+    tie the extreme is computed from t again, so the forward sweep keeps no M (a loop pushes none)."""
+    r = np.random.default_rng(2)
+    W, X = r.normal(size=(3, 4)), r.normal(size=(6, 3))
+    src = s2s.source(s2s.grad(hinge_rows), W, X)
+    code = "\n".join(line for line in src.splitlines() if not line.strip().startswith("#"))
+    assert "s2s.balanced_eq(t" in code and code.count("np.maximum(") == 1, src
+    check_all(hinge_rows, (W, X), wrt=(0, 1))
+    Xt = np.array([[0.5, 0.0, 0.0], [0.0, 0.0, 0.0]])  # rows of X @ W - 0.5 exactly 0 where W's first row is 1
+    Wt = np.vstack([np.ones(4), r.normal(size=(2, 4))])
+    np.testing.assert_array_equal(s2s.grad(hinge_rows)(Wt, Xt), s2s.derivative(hinge_rows)(Wt, Xt))
+    w, xs = r.normal(size=4), r.normal(size=(5, 4))
+    loop = s2s.source(s2s.grad(hinge_steps), w, xs)
+    assert "np.minimum(t" in loop.split("reversed")[-1], loop  # computed again in the backward loop's tie branch
+    check_all(hinge_steps, (w, xs), wrt=(0, 1))
+    capped = (np.full(4, np.arctanh(0.25)), np.ones((3, 4)))  # tanh(h + w * x) == 0.25 on the first step: ties
+    np.testing.assert_allclose(s2s.grad(hinge_steps)(*capped), s2s.derivative(hinge_steps)(*capped), rtol=1e-12)

@@ -1313,7 +1313,11 @@ class _Rewrite(ast.NodeTransformer):
         won = ast.Compare(left=x, ops=[ast.Gt() if op is np.maximum else ast.Lt()], comparators=[c])
         # (a count of the ties, true where nonzero: np.count_nonzero is one pass, np.any two and a Python wrapper)
         tie = _call(_attr(self.np, "count_nonzero"), ast.Compare(left=x, ops=[ast.Eq()], comparators=[c]))
-        return ast.IfExp(test=tie, body=node, orelse=won)
+        # at a tie the extreme is computed again from x and c (the value ans holds): the forward sweep need not
+        # keep ans for this branch alone
+        again = _call(_attr(self.np, op.__name__), copy.deepcopy(x), copy.deepcopy(c))
+        helper = ast.Call(func=node.func, args=[copy.deepcopy(x), again, copy.deepcopy(c)], keywords=[])
+        return ast.IfExp(test=tie, body=ast.copy_location(helper, node), orelse=won)
 
     def _number_step(self, x, ans, c) -> bool:
         """Whether x and c of `balanced_eq(x, ans, c)` are names of real numbers in float64 code (a Python float
