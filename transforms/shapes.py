@@ -629,6 +629,41 @@ class ZeroOrItems:
         return f"ZeroOrItems({self.item!r})"
 
 
+class NoneOr:
+    """A name's fact where it holds None or an array (or number) of `shape` (`prev = None` before a loop whose
+    trips bind it to an array); `NoneOr(None)` where it holds None itself. Read as unknown, but in the branches
+    of `if x is not None:` (or of `if c:` just after `c = x is not None`), where x is the one or the other
+    (`Shapes._narrowed`)."""
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def __eq__(self, other):
+        return type(other) is NoneOr and other.shape == self.shape
+
+    def __hash__(self):
+        return hash(("NoneOr", self.shape))
+
+    def __repr__(self):
+        return f"NoneOr({self.shape!r})"
+
+
+NONE_VALUE = NoneOr(None)
+
+
+def _none_or(a, b):
+    """The join of None (or a NoneOr) and an array's or a number's shape as a NoneOr, else None."""
+    if type(a) is not NoneOr and type(b) is not NoneOr:
+        return None
+    shapes = {x.shape if type(x) is NoneOr else x for x in (a, b)} - {None}
+    if len(shapes) != 1:
+        return None
+    shape = shapes.pop()
+    return NoneOr(shape) if type(shape) is tuple and not _has_extent(shape) else None
+
+
 def _zero_or_items(a, b):
     """The join of 0.0 and a `ZeroOrItems` (the zero adjoint before a loop that accumulates item adjoints), else
     None."""
@@ -705,8 +740,9 @@ def _join_states(a, b, lost=None, where=None):
         x, y = a.get(name, _UNBOUND), b.get(name, _UNBOUND)
         out[name] = y if x is _UNBOUND else x if y is _UNBOUND else _join_shapes(x, y)
         if out[name] is None and x is not _UNBOUND and y is not _UNBOUND:
-            out[name] = _zero_or(x, y) or _zero_or_items(x, y)  # (unknown still, but to an elementwise operator)
-        if lost is not None and (out[name] is None or type(out[name]) is ZeroOr) and x is not None \
+            out[name] = _zero_or(x, y) or _zero_or_items(x, y) or _none_or(x, y)  # (unknown still, but to an
+            # elementwise operator, or in a test for None)
+        if lost is not None and (out[name] is None or type(out[name]) in (ZeroOr, NoneOr)) and x is not None \
                 and y is not None and name not in lost:
             lost[name] = where
     return out
@@ -1240,9 +1276,42 @@ class Shapes:
             at[id(n)] = (n, env.get(n.id) if shape is _UNBOUND else shape)
 
     def _flow_block(self, stmts, state):
+        before = None
         for s in stmts:
-            state = self._flow_stmt(s, state)
+            state = self._flow_if(s, state, before) if isinstance(s, ast.If) else self._flow_stmt(s, state)
+            if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and self._is_push(s.value)):
+                before = s  # (a push binds nothing: `c = x is not None`, a push, `if c:`)
         return state
+
+    def _flow_if(self, s, state, before):
+        """Both branches, joined; a test for None (`_none_test`) of a name that holds None or an array gives each
+        branch the one it holds there."""
+        self._record(s.test, state)
+        body, orelse = dict(state), dict(state)
+        tested = self._none_test(s.test, before)
+        if tested is not None:
+            name, present = tested
+            fact = state.get(name)
+            if fact == NONE_VALUE or type(fact) is tuple:  # certainly None, or certainly an array or number
+                return self._flow_block(s.body if (type(fact) is tuple) == present else s.orelse, state)
+            if type(fact) is NoneOr:
+                (body if present else orelse)[name] = fact.shape
+                (orelse if present else body)[name] = NONE_VALUE
+        return _join_states(self._flow_block(s.body, body), self._flow_block(s.orelse, orelse), self.lost, s)
+
+    @staticmethod
+    def _none_test(test, before):
+        """(x, whether the test is true where x is not None) for `x is not None` / `x is None`, or for a name c
+        bound to one of those by `before`, the statement just before the `if` (lowering writes
+        `c = x is not None` there); else None."""
+        if isinstance(test, ast.Name) and isinstance(before, ast.Assign) and len(before.targets) == 1 \
+                and isinstance(before.targets[0], ast.Name) and before.targets[0].id == test.id:
+            test = before.value
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Is | ast.IsNot) \
+                and isinstance(test.left, ast.Name) and isinstance(test.comparators[0], ast.Constant) \
+                and test.comparators[0].value is None:
+            return test.left.id, isinstance(test.ops[0], ast.IsNot)
+        return None
 
     def _flow_loop(self, s, state, head):
         """A loop: iterate the body from the join of the entry and the end of the body. A `for` loop over a
@@ -1474,9 +1543,7 @@ class Shapes:
             self._record(s.test, state)
             return self._flow_loop(s, state, None)
         if isinstance(s, ast.If):
-            self._record(s.test, state)
-            return _join_states(self._flow_block(s.body, dict(state)), self._flow_block(s.orelse, dict(state)),
-                                self.lost, s)
+            return self._flow_if(s, state, None)
         if isinstance(s, ast.Expr | ast.Return | ast.Assert):
             self._record(s, state)
             step = _list_step(s, self.appended) if self.appended else None
@@ -1503,6 +1570,8 @@ class Shapes:
         value = self._list_items(s, state) if isinstance(s.value, ast.List) else self._fact(s.value, state)
         if isinstance(s.value, ast.Constant) and type(s.value.value) is float and s.value.value == 0.0:
             value = ZERO_SCALAR
+        if isinstance(s.value, ast.Constant) and s.value.value is None:
+            value = NONE_VALUE
         for t in s.targets:
             self._bind(t, value, state, s)
         return state
@@ -2172,7 +2241,7 @@ class Shapes:
             if node.id not in self.local:
                 return None
             shape = self._name_fact(node, env)
-            return None if type(shape) in (ZeroOr, ListOf, ZeroOrItems) else shape
+            return None if type(shape) in (ZeroOr, ListOf, ZeroOrItems, NoneOr) else shape
         if isinstance(node, ast.Tuple):
             if any(isinstance(e, ast.Starred) for e in node.elts):
                 return None
@@ -2335,6 +2404,16 @@ class Shapes:
                 return fact[1] if self._symbolic or not _has_extent(fact[1]) else _concrete(fact[1])
             return self.env.get(node.id)
         return env.get(node.id)
+
+    def holds_none(self, node: ast.Name):
+        """True where the name certainly holds None at this read (`prev = None`, no other binding reaching it),
+        False where it certainly holds an array or a number, else None."""
+        fact = self.at.get(id(node))
+        if fact is None or fact[0] is not node or node.id in self._param_names and node.id not in self._params:
+            return None  # (a parameter the caller gave no fact of: its read before a binding is no fact of it)
+        if fact[1] == NONE_VALUE:
+            return True
+        return False if isinstance(fact[1], tuple) else None
 
     @contextlib.contextmanager
     def symbolic(self):
@@ -2738,8 +2817,9 @@ def _maybe_unbound_reads(fdef, local, runs_a_trip=lambda loop: False) -> set:
             for t in targets:
                 if not isinstance(t, ast.Name):
                     reads(t, bound)
-            if isinstance(s.value, ast.Constant) and s.value.value is None:
-                return bound  # (the tape's placeholder, `t = t2 = None`, stands for no value yet)
+            if isinstance(s.value, ast.Constant) and s.value.value is None \
+                    and annotations.get(s, annotations.PLACEHOLDER, False):
+                return bound  # (the tape's placeholder, `t = t2 = None`, stands for no value yet; `prev = None` binds)
             return bound | {n for t in targets for n in assigned_names(t)}
         if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             return bound | {s.name}

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import copy
 import math
+import operator
 
 import numpy as np
 
@@ -118,6 +119,8 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
     expression into one of the same shape never makes a shape they claim wrong.
     """
     shapes = ctx.shapes(fdef)
+    if fold_known_tests(fdef, shapes):
+        shapes = ctx.shapes(fdef)
     if fold_known_ints(fdef, shapes) | drop_known_counts(fdef, shapes) | drop_number_guards(fdef, shapes, ctx.numbers) \
             | drop_inplace_checks(fdef, shapes, ctx.numbers):
         shapes = ctx.shapes(fdef)
@@ -282,6 +285,97 @@ def _known_count(stmt, checks, shapes) -> bool:
     else:
         return False
     return have >= count if starred else have == count
+
+
+_INT_TESTS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+              ast.Gt: operator.gt, ast.GtE: operator.ge}
+
+
+def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+    """A test the facts decide becomes its value, and an `if` on a known value its branch: `x is not None` where x
+    certainly holds an array or a number at that read (or certainly None: `prev = None` before a loop whose first
+    trip was written out), a comparison of two ints of known value (`X.shape[1] != 5`, a check of the arguments'
+    shapes). The `if` goes where its test is the value, or a name bound to it just before (lowering's
+    `c = x is not None`, then `if c:`) or bound once in the whole function, at its top level. Returns whether
+    anything changed.
+
+        >>> # prev = None; c = prev is not None; if c: ...    ->    prev = None; c = False
+    """
+    unbound = shapes.maybe_unbound
+    changed = False
+
+    def known(node):
+        """True or False where the facts decide the comparison `node`, else None."""
+        if not (isinstance(node, ast.Compare) and len(node.ops) == 1):
+            return None
+        left, op, right = node.left, node.ops[0], node.comparators[0]
+        if any(isinstance(n, ast.Name) and id(n) in unbound for n in walk(node)):
+            return None
+        if isinstance(op, ast.Is | ast.IsNot) and isinstance(left, ast.Name) and isinstance(right, ast.Constant) \
+                and right.value is None:
+            none = shapes.holds_none(left)
+            return None if none is None else none == isinstance(op, ast.Is)
+        if type(op) in _INT_TESTS:
+            a, b = shapes.value_of(left), shapes.value_of(right)
+            if type(a) is int and type(b) is int:
+                return _INT_TESTS[type(op)](a, b)
+        return None
+
+    class Fold(ast.NodeTransformer):
+        def visit_Call(self, node):
+            return node if shapes._is_push(node) else self.generic_visit(node)
+
+        def visit_FunctionDef(self, node):
+            return self.generic_visit(node) if node is fdef else node
+
+        def visit_Lambda(self, node):
+            return node
+
+        def visit_Compare(self, node):
+            nonlocal changed
+            value = known(node)
+            if value is None:
+                return self.generic_visit(node)
+            changed = True
+            return ast.copy_location(ast.Constant(value), node)
+
+    Fold().visit(fdef)
+    stores = {}
+    for n in walk(fdef):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    once = {s.targets[0].id: s.value.value for s in fdef.body if isinstance(s, ast.Assign) and len(s.targets) == 1
+            and isinstance(s.targets[0], ast.Name) and stores.get(s.targets[0].id) == 1
+            and isinstance(s.value, ast.Constant) and type(s.value.value) is bool}
+    for block in statement_lists(fdef):
+        out, before = [], None
+        for stmt in block:
+            value = _known_test(stmt, before, once, unbound, shapes.restored) if isinstance(stmt, ast.If) else None
+            if value is None:
+                out.append(stmt)
+            else:
+                out.extend(stmt.body if value else stmt.orelse)
+                changed = True
+            if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and shapes._is_push(stmt.value)):
+                before = stmt
+        if len(out) != len(block) or any(a is not b for a, b in zip(out, block)):
+            block[:] = out or [ast.Pass()]
+    return changed
+
+
+def _known_test(stmt: ast.If, before, once, unbound, restored):
+    """The value of the `if`'s test where `fold_known_tests` knows it, else None. Not for a name the tape restores:
+    the backward sweep's `if` on it stays, and compiled code's tape wants the two sweeps' branches to mirror."""
+    test = stmt.test
+    if isinstance(test, ast.Constant) and type(test.value) is bool:
+        return test.value
+    if not isinstance(test, ast.Name) or test.id in restored:
+        return None
+    if isinstance(before, ast.Assign) and len(before.targets) == 1 and isinstance(before.targets[0], ast.Name) \
+            and before.targets[0].id == test.id and isinstance(before.value, ast.Constant) \
+            and type(before.value.value) is bool:
+        return before.value.value
+    return once.get(test.id) if id(test) not in unbound else None
 
 
 def fold_known_ints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
@@ -845,6 +939,12 @@ class _Rewrite(ast.NodeTransformer):
         if name == "reduced_size" and len(args) == 2 and isinstance(shapes[0], tuple):  # (an array's, not a list's)
             n = self._reduced_size(shapes[0], args[1])
             return node if n is None else ast.Constant(n)
+        if name == "reduced_size" and len(args) == 2 and isinstance(args[0], ast.Name) \
+                and isinstance(args[1], ast.Constant) and args[1].value is None:
+            with self.shapes.symbolic():  # (`x[:i]`: an array whose length follows the counter; no number to write)
+                whole = self.shapes.of(args[0])
+            if isinstance(whole, tuple) and whole != ():
+                return ast.Attribute(value=args[0], attr="size", ctx=ast.Load())
         if name == "expand_reduced" and len(args) == 4 and shapes[0] is not None and shapes[0] == shapes[1]:
             return args[0]
         if name == "add" and len(args) == 2 and self.shapes.is_zero(args[0]):
