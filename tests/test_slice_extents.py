@@ -131,3 +131,34 @@ def test_the_forward_trip_s_values_are_not_taped_for_their_shapes():
 def test_lengths_that_do_not_follow_the_counter_are_not_claimed(name):
     src = _source(name)
     assert "unbroadcast" in src or "expand_reduced" in src or "# s2s:" in src, src
+
+
+def prefix_deviation(x):
+    loss = 0.0
+    for i in range(1, x.shape[0]):
+        loss = loss + (x[i] - np.mean(x[:i])) ** 2
+    return loss
+
+
+def hinge_mean(w, y):
+    return 0.1 * np.mean(np.maximum(0.0, 1.0 - y * w))
+
+
+def test_the_mean_of_a_prefix_divides_by_its_size_and_compiles():
+    """(a review's `np.mean(x[:i])`: expand_reduced and reduced_size stayed, `shape of t3 unknown`, and the
+    compiled path fell back on reduced_size; the size of a slice whose length follows the counter is `t.size`)"""
+    from helpers_fd import compiled_matches
+    x = np.random.default_rng(6).normal(size=9)
+    src = s2s.source(s2s.grad(prefix_deviation), x)
+    assert "reduced_size" not in src and "expand_reduced" not in src and ".size" in src, src
+    check_all_and_general(prefix_deviation, (x,))
+    compiled_matches(prefix_deviation, (x,))
+
+
+def test_a_hinge_scaled_by_an_unfolded_factor_compiles():
+    """(`0.1 / 50 * (balanced_eq(...) if ties else t > 0.0)`: numba could not unify the two branches' arrays; the
+    factor now goes into each branch as a name or a constant did)"""
+    from helpers_fd import compiled_matches
+    w, y = np.linspace(-2, 2, 12), np.sign(np.linspace(-1, 1.1, 12))
+    compiled_matches(hinge_mean, (w, y))
+    check_all_and_general(hinge_mean, (w, y))

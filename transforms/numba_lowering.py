@@ -1266,7 +1266,8 @@ def _conditional_operands(fdef):
     """`g * (a if c else b)` -> `g * a if c else g * b` where `g` is a name or a constant (and the other way
     round): numba gives a conditional expression one type, and `a` and `b` may be a float array and a bool
     array (the adjoint of np.maximum: `balanced_eq(...) if ties else x > 0`), whose products with `g` have one.
-    The same operations; `g` is read after `c` instead of before, which no expression but `:=` could tell."""
+    The same operations; `g` is read after `c` instead of before, which no expression but `:=` could tell. `g` may
+    be arithmetic of names and constants too (`0.1 / 500 * (...)`, a mean's factor left unfolded)."""
     if any(isinstance(n, ast.NamedExpr) for n in walk(fdef)):
         return
     parents = parent_map(fdef)
@@ -1274,13 +1275,23 @@ def _conditional_operands(fdef):
         if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div)):
             continue
         for cond, other in ((node.right, node.left), (node.left, node.right)):
-            if isinstance(cond, ast.IfExp) and isinstance(other, ast.Name | ast.Constant):
+            if isinstance(cond, ast.IfExp) and _plain_arithmetic(other):
                 def made(v, cond=cond, other=other):
                     operands = (copy.deepcopy(other), v) if cond is node.right else (v, copy.deepcopy(other))
                     return ast.BinOp(left=operands[0], op=copy.deepcopy(node.op), right=operands[1])
                 new = ast.IfExp(test=cond.test, body=made(cond.body), orelse=made(cond.orelse))
                 _replace_expression(parents, node, ast.copy_location(new, node))
                 break
+
+
+def _plain_arithmetic(e) -> bool:
+    """A name, a constant, or + - * / and negation of those: an operand read in either order the same."""
+    if isinstance(e, ast.Name | ast.Constant):
+        return True
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        return _plain_arithmetic(e.operand)
+    return isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.Div) \
+        and _plain_arithmetic(e.left) and _plain_arithmetic(e.right)
 
 
 def _index_ranges(fdef):
