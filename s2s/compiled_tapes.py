@@ -454,6 +454,11 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             s = zero_test_shape(e)
             x = e.test.args[0]
             return s if of(x, unsure) == s or zeros and unclaimed_zero(x) else None
+        if isinstance(e, ast.IfExp) and isinstance(e.body, ast.Constant) and type(e.body.value) is float \
+                and e.body.value == 0.0 and isinstance(e.test, ast.Call) and isinstance(e.test.func, ast.Attribute) \
+                and e.test.func.attr == "is_zero" and isinstance(e.test.func.value, ast.Name) \
+                and e.test.func.value.id not in numpy_names:
+            return of(e.orelse, unsure)  # (the zero guard: numba_lowering writes zeros like E for its 0.0)
         if isinstance(e, ast.IfExp):
             a, b = of(e.body, unsure), of(e.orelse, unsure)
             return a if a is not None and a == b else None
@@ -629,6 +634,10 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             made = {n.id for n in walk(other) if isinstance(n, ast.Name) and n.id in started and n.id in shape
                     and assigned_before(n, shape[n.id])}
             return of(other, started - made) == s
+        if isinstance(up, ast.Call) and isinstance(up.func, ast.Attribute) and up.func.attr == "is_zero" \
+                and isinstance(up.func.value, ast.Name) and up.func.value.id not in numpy_names \
+                and len(up.args) == 1 and up.args[0] is read:
+            return True  # (the zero guard's test: compiled is_zero takes an array of zeros for the zero adjoint)
         if isinstance(up, ast.AugAssign) and up.value is read and isinstance(up.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
             # (`q0_bar += q_bar`; `X_bar[0] += s_bar` into an item of shape s: in place, its dtype kept either way)
             return isinstance(up.target, ast.Name | ast.Subscript) and of(up.target, started) == s

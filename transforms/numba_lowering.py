@@ -59,6 +59,7 @@ WEAK = "_s2s_weak"  # (number, other operand) -> the number in float32 where the
 WEAK_OP = "_s2s_weak_op"  # (a, b, op, a is the number) -> a op b, the number in float32 where the other is float32
 MATMUL = "_s2s_matmul"  # (a, b) -> a @ b, of arrays of two dtypes too (NumPy's promotion)
 FLOAT_MASK = "_s2s_float_mask"  # (bool mask, x) -> the mask as 0s and 1s in x's precision
+ZERO_LIKE = "_s2s_zero_like"  # (value) -> 0.0 for a number, zeros of its shape for an array
 STRONG_OP = "_s2s_strong_op"  # (a, b, op, a is a NumPy int, b is) -> a op b, float32 with 32-bit ints in float64
 
 
@@ -292,7 +293,7 @@ HELPERS = {TAPE_SET: "tape_set", TAPE_GROW: "tape_grow", TAPE_STACK: "tape_stack
            NORM: "norm", RESHAPE: "reshape", ADD_AT: "add_at", SQUEEZE: "squeeze", VARIANCE: "variance",
            ADD_ZERO: "add_zero", PRESENT: "present", WEAK: "weak",
            WEAK_OP: "weak_op", MATMUL: "matmul", STACK_LIST: "stack_list", FLOAT_MASK: "float_mask",
-           STRONG_OP: "strong_op"}
+           STRONG_OP: "strong_op", ZERO_LIKE: "zero_like"}
 
 
 def _written_in_place(fdef, runtime: str = "s2s", modules=frozenset()):
@@ -459,6 +460,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     _conditional_updates(fdef)
     if float32:
         _float_masks(fdef, runtime)
+    _zero_guards(fdef, runtime)
     _conditional_operands(fdef)
     _zero_accumulators(fdef, runtime, scalars)
     _zeros_as_arrays(fdef, zero_arrays or {}, zero_dtype)
@@ -1260,6 +1262,20 @@ def _float_masks(fdef, runtime):
             mask = ast.Call(func=ast.Name(id=FLOAT_MASK, ctx=ast.Load()),
                             args=[node.orelse, ast.Name(id=node.body.args[0].id, ctx=ast.Load())], keywords=[])
             node.orelse = ast.copy_location(mask, node.orelse)
+
+
+def _zero_guards(fdef, runtime):
+    """`0.0 if s2s.is_zero(g) else E` -> `zero_like(E) if s2s.is_zero(g) else E`: numba gives the expression one
+    type, and E may be an array (the guard of an adjoint that may be infinite, where g may be the zero adjoint:
+    transforms/reverse.py). E is evaluated in the first branch for its shape alone; not where it holds a matrix
+    product (`g @ B.T` of the number g: the guard of a rule that needs g's shape, which numba cannot type)."""
+    for node in walk(fdef):
+        if isinstance(node, ast.IfExp) and isinstance(node.test, ast.Call) \
+                and _is_runtime_call(node.test, runtime, "is_zero") and isinstance(node.body, ast.Constant) \
+                and node.body.value == 0.0 and type(node.body.value) is float \
+                and not any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for n in walk(node.orelse)):
+            zeros = ast.Call(func=ast.Name(id=ZERO_LIKE, ctx=ast.Load()), args=[copy.deepcopy(node.orelse)], keywords=[])
+            node.body = ast.copy_location(zeros, node.body)
 
 
 def _conditional_operands(fdef):

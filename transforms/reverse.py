@@ -152,6 +152,10 @@ class Reverse:
                 pb for pb, _, _ in self.pullbacks.values()} | ({self.stack} if self.stack else set())
             self.reads = set()
             self.zero = set(self.active)
+            # adjoints that may be the zero adjoint 0.0 at run time, not certainly (materialized before a branch or
+            # loop, reset in a loop's trip): a contribution of one is guarded (`g * 0.5 / v` of v = 0 is NaN there)
+            self.maybe = set()
+            self.g_maybe = False  # whether the adjoint the contributions being written read is one of those
             seed = None
             out_names = atom_names(out_atom) if isinstance(out_atom, ast.Name) else []
             if out_names and out_names[0] in self.active:
@@ -241,6 +245,23 @@ class Reverse:
             out.extend(code)
         return out
 
+    def trips(self, stmts, reset_each_trip, write=None):
+        """The backward sweep of a loop's body, written where the adjoints that may be the zero adjoint at the start
+        of a trip are known: those that may be at the loop's start, and those a trip leaves zero or maybe zero (reset
+        there, or `reset_each_trip`) for the next. Each try writes the body afresh (the set only grows)."""
+        write = write or (lambda: self.bwd_block(stmts, True))
+        touched = self.touched(stmts)
+        zero, head = set(self.zero), set(self.maybe)
+        for _ in range(4):
+            self.zero, self.maybe = set(zero), set(head)
+            body = write()
+            more = (self.maybe | self.zero | reset_each_trip) & (touched | reset_each_trip)
+            if more <= head:
+                break
+            head |= more
+        self.maybe |= head  # (after the loop: its start's state, or a trip's end)
+        return body
+
     def touched(self, stmts):
         names = set()
         for target, inputs, _ in analysis.edges(self.pf, stmts):
@@ -255,6 +276,7 @@ class Reverse:
         for name in sorted(self.touched(stmts) & self.zero):
             out.append(_assign(self.adj(name), ast.Constant(0.0)))
             self.zero.discard(name)
+            self.maybe.add(name)
         return out
 
     def accumulate(self, name, contribution, like):
@@ -265,7 +287,10 @@ class Reverse:
         self.note_reads(contribution)
         if name in self.zero:
             self.zero.discard(name)
+            (self.maybe.add if self.g_maybe else self.maybe.discard)(name)
             return [_assign(bar, contribution, like)]
+        if not self.g_maybe:
+            self.maybe.discard(name)
         if name in self.facts.containers or name not in self.sequences.plain and name in self.read_by_items:
             value = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="add", ctx=ast.Load()),
                              args=[load(bar), contribution], keywords=[])
@@ -274,6 +299,7 @@ class Reverse:
         return [_assign(bar, value, like)]
 
     def reset(self, name, like):
+        self.maybe.discard(name)
         if name in self.zero:
             return []
         self.zero.add(name)
@@ -325,10 +351,12 @@ class Reverse:
             return out
         if isinstance(s, ast.If):
             pre = self.materialize(s.body + s.orelse)
-            zero = set(self.zero)
+            zero, maybe = set(self.zero), set(self.maybe)
             body = self.bwd_block(s.body, in_loop)
             z1, self.zero = self.zero, set(zero)
+            m1, self.maybe = self.maybe, set(maybe)
             orelse = self.bwd_block(s.orelse, in_loop)
+            self.maybe = m1 | self.maybe | (z1 ^ self.zero)  # (zero on one path only: 0.0 there)
             self.zero = z1 & self.zero
             self.reads.update(atom_names(s.test))
             if not body and not orelse:
@@ -338,8 +366,10 @@ class Reverse:
         if isinstance(s, ast.For):
             pre = self.materialize(s.body)
             counter_zero = s.target.id in self.zero
-            body = self.bwd_block(s.body, True)
-            if s.target.id in self.active and not (counter_zero and s.target.id not in self.touched(s.body)):
+            reset_counter = s.target.id in self.active and not (counter_zero and s.target.id not in
+                                                                 self.touched(s.body))
+            body = self.trips(s.body, {s.target.id} if reset_counter else set())
+            if reset_counter:
                 # (each trip binds the counter: what flowed into its adjoint stops there, never reaching a
                 # value the name held before the loop, `i = a * b; for i in range(3): ...; return s * i`)
                 body.append(_assign(self.adj(s.target.id), ast.Constant(0.0), s))
@@ -364,7 +394,9 @@ class Reverse:
                 annotations.put(s, annotations.TRIP_COUNTER, self.alloc.fresh("trips"))
                 self.counters.add(annotations.get(s, annotations.TRIP_COUNTER))
             pre = self.materialize(s.body + annotations.get(s, annotations.LOOP_TEST))
-            body = self.bwd_block(annotations.get(s, annotations.LOOP_TEST), True) + self.bwd_block(s.body, True)
+            body = self.trips(s.body + annotations.get(s, annotations.LOOP_TEST), set(),
+                              lambda: self.bwd_block(annotations.get(s, annotations.LOOP_TEST), True)
+                              + self.bwd_block(s.body, True))
             self.zero -= self.touched(s.body + annotations.get(s, annotations.LOOP_TEST))
             if not body:
                 # the forward sweep pushes the trip count by `needed`; every push needs its pop
@@ -463,6 +495,13 @@ class Reverse:
         out = []
         g = load(self.adj(y))
         ans = load(y)
+        before, self.g_maybe = self.g_maybe, y in self.maybe
+        try:
+            return self._assign_adjoint(y, value, s, in_loop, operands, out, g, ans)
+        finally:
+            self.g_maybe = before
+
+    def _assign_adjoint(self, y, value, s, in_loop, operands, out, g, ans):
         if y in operands:
             gname = self.temp("g")
             out.append(_assign(gname, load(self.adj(y)), s))
@@ -507,10 +546,14 @@ class Reverse:
                                         args=[load(self.adj(y)), load(y), index], keywords=[]), s))
             self.reads.update(atom_names(index))
             self.reads.add(y)
+            # (an item of a list or dict stored and never read has the zero adjoint; an array's item, its array's)
+            before = self.g_maybe
+            self.g_maybe = y in self.maybe or y in self.facts.containers or y not in self.sequences.plain
             for n in atom_names(s.value):
                 if n in self.active:
                     contrib = self.instantiate(expr("unbroadcast(g, v)"), {"g": load(gv), "v": s.value})
                     out += self.accumulate(n, contrib, s)
+            self.g_maybe = before
         out += self.restore(y, s, in_loop)
         return out
 
@@ -568,6 +611,7 @@ class Reverse:
             return out
         if isinstance(value, ast.Tuple | ast.List | ast.Dict):
             items = list(enumerate(value.elts)) if not isinstance(value, ast.Dict) else list(zip(value.keys, value.values))
+            self.g_maybe = True  # (an item nothing read has the zero adjoint in its container's)
             for key, v in items:
                 if isinstance(v, ast.Name) and v.id in self.active:
                     k = ast.Constant(key) if isinstance(key, int) else key
@@ -600,6 +644,17 @@ class Reverse:
             raise self.pf.error(ctx().no_rule, message, value, hint=hint)
         return out
 
+    def maybe_zero_call(self, pb, g, count):
+        """`pb(g)`, the pullback of a call; `(0.0, ...) if s2s.is_zero(g) else pb(g)` where g may be the zero adjoint
+        (`g_maybe`): the callee's own backward sweep takes its seed for an adjoint, never for the zero one."""
+        call = ast.Call(func=load(pb), args=[g], keywords=[])
+        if not self.g_maybe:
+            return call
+        test = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="is_zero", ctx=ast.Load()),
+                        args=[copy.deepcopy(g)], keywords=[])
+        zeros = ast.Tuple(elts=[ast.Constant(0.0) for _ in range(count)], ctx=ast.Load())
+        return ast.IfExp(test=test, body=zeros, orelse=call)
+
     def call_contributions(self, call, g, s):
         pb, helper, _ = self.plan_call(call, s)
         wrt_params = self.pullback_args[id(s)]
@@ -608,7 +663,8 @@ class Reverse:
         if not wrt_params:
             return out
         grads = self.temp("grads")
-        out.append(_assign(grads, ast.Call(func=load(pb), args=[g], keywords=[]), s))
+        out.append(_assign(grads, self.maybe_zero_call(pb, g, len(wrt_params)), s))
+        self.g_maybe = True  # (an argument the callee's result does not depend on has the zero adjoint)
         for i, (_, a) in enumerate(wrt_params):
             item = ast.Subscript(value=load(grads), slice=ast.Constant(i), ctx=ast.Load())
             if isinstance(a, ast.Tuple | ast.Dict):  # the arguments a `*args` or `**kwargs` parameter collects
@@ -642,7 +698,7 @@ class Reverse:
         pb = self.pullbacks[id(s)][0]
         self.reads.add(pb)
         grads = self.temp("grads")
-        out = [_assign(grads, ast.Call(func=load(pb), args=[g], keywords=[]), s)]
+        out = [_assign(grads, self.maybe_zero_call(pb, g, len(actives)), s)]
         for i, a in enumerate(actives):
             item = ast.Subscript(value=load(grads), slice=ast.Constant(i), ctx=ast.Load())
             out += self.accumulate(a.id, item, s)
@@ -652,8 +708,11 @@ class Reverse:
         """`0.0 if s2s.is_zero(g) else contribution` where the rule's template would fail on the zero
         adjoint (rules.Rule.zero_guard): `g` may be that Python 0.0 at run time (a list item nothing
         read, a value read in only some trips of a loop), standing for zeros of any shape. For the
-        adjoints of `parts` arguments (`*args`, read by position) the zero is a list of that many 0.0."""
-        if not rule.zero_guard(p):
+        adjoints of `parts` arguments (`*args`, read by position) the zero is a list of that many 0.0.
+        Also for an adjoint that may be infinite (`templates.may_be_infinite`) where `g` may be the zero adjoint here
+        (`g_maybe`): the value the statement made was not used on that path, and its partial may be infinite
+        there (`g * 0.5 / v` of v = np.sqrt(0.0)), 0.0 times which is NaN."""
+        if not (rule.zero_guard(p) or self.g_maybe and templates.may_be_infinite(contribution)):
             return contribution
         test = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="is_zero", ctx=ast.Load()),
                         args=[copy.deepcopy(g)], keywords=[])
@@ -717,6 +776,13 @@ class Reverse:
                 same = [x for x in others if not (isinstance(x, ast.Name) and x.id == a.id)]
                 if all(self.is_scalar(x) for x in same) or (self.is_scalar(a) and target_scalar):
                     contribution = self.strip_unbroadcast(contribution, a)
+            if isinstance(contribution, ast.IfExp) and self.g_maybe and not rule.zero_guard(p):
+                # (the guard of an adjoint that may be infinite, bound to a name of its own: the shapes know such a
+                # name as 0.0 or an array of one shape, which `s2s.add(a_bar, ...)` of the guard itself hid)
+                part = self.temp(f"{a.id}_part")
+                self.note_reads(contribution)
+                out.append(_assign(part, contribution, s))
+                contribution = load(part)
             out += self.accumulate(a.id, contribution, s)
         active_params = [p for p, a in bound.items() if any(n in self.active for n in atom_names(a))]
         for p in active_params:

@@ -1269,11 +1269,25 @@ class Shapes:
         reads = self._reads.get(id(node))
         if reads is None or reads[0] is not node:  # (a loop's body is flowed several times: its reads found once)
             reads = self._reads[id(node)] = (node, [n for n in walk(node) if isinstance(n, ast.Name)
-                                                    and isinstance(n.ctx, ast.Load) and n.id in self.local])
+                                                    and isinstance(n.ctx, ast.Load) and n.id in self.local],
+                                             self._past_zero_tests(node))
         env, at = self.env, self.at
         for n in reads[1]:
             shape = state.get(n.id, _UNBOUND)
+            if type(shape) is ZeroOr and id(n) in reads[2]:
+                shape = shape.shape  # (`E` of `0.0 if s2s.is_zero(g) else E`: g is no zero adjoint there)
             at[id(n)] = (n, env.get(n.id) if shape is _UNBOUND else shape)
+
+    def _past_zero_tests(self, node) -> frozenset:
+        """The ids of the reads of `g` in `E` of a guard `0.0 if s2s.is_zero(g) else E` in `node`."""
+        out = set()
+        for guard in walk(node):
+            if isinstance(guard, ast.IfExp):
+                g = self.zero_tested(guard)
+                if isinstance(g, ast.Name):
+                    out.update(id(n) for n in walk(guard.orelse) if isinstance(n, ast.Name) and n.id == g.id
+                               and isinstance(n.ctx, ast.Load))
+        return frozenset(out)
 
     def _flow_block(self, stmts, state):
         before = None
@@ -2356,8 +2370,9 @@ class Shapes:
         if not (isinstance(g, ast.Name) and isinstance(node.body, ast.Constant) and node.body.value == 0.0):
             return None
         either = self._either(g, env)
-        if len(either) != 2:
-            return None
+        if len(either) != 2:  # (g's kind unknown: E's shape whatever g holds, `unbroadcast(g / n, v)`'s of v)
+            inner = _array(self.of(node.orelse, env))
+            return ZeroOr(inner) if inner is not None and inner != () and not _has_extent(inner) else None
         if env is not None:
             inner = self.of(node.orelse, type(env)({**env, g.id: either[1]}))
         else:  # (the facts at E's reads of g: the array's, for this question alone)

@@ -36,3 +36,47 @@ def instantiate(template: ast.expr, mapping: dict, helpers: dict) -> ast.expr:
         return new
 
     return copied(template)
+
+
+# functions with a pole or a branch point, by name (NumPy's, math's, s2s's runtime helpers): at finite arguments
+# their value, or that of their derivative, may be infinite
+_POLES = {"log", "log2", "log10", "log1p", "sqrt", "cbrt", "reciprocal", "power", "float_power", "arcsin", "arccos",
+          "arctanh", "arccosh", "asin", "acos", "atanh", "acosh", "tan", "divide", "true_divide", "floor_divide", "mod",
+          "remainder", "fmod", "arctan2", "atan2", "hypot", "inv", "pinv", "solve", "det", "slogdet", "norm",
+          "grad_norm", "balanced_eq", "grad_extreme", "power_slope", "power_term", "fdiv", "safe_div"}
+
+
+def may_be_infinite(expression: ast.expr) -> bool:
+    """Whether an instantiated adjoint may be infinite or NaN at finite arguments, so that the zero adjoint 0.0 times
+    it is NaN: a division by anything but a number literal, a power other than a natural literal, a call of a
+    function with a pole or a branch point (np.log, np.sqrt, np.arcsin, ...).
+
+        >>> may_be_infinite(ast.parse("g * 0.5 / v", mode="eval").body), may_be_infinite(ast.parse("g * 3 * x ** 2", mode="eval").body)
+        (True, False)
+    """
+    for node in ast.walk(expression):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div | ast.FloorDiv | ast.Mod) \
+                and not isinstance(node.right, ast.Constant):
+            return True
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and not _natural(node.right):
+            return True
+        if isinstance(node, ast.Call):
+            f = node.func
+            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+            if name in _POLES:
+                return True
+    return False
+
+
+def _natural(node: ast.expr) -> bool:
+    """Whether `node` is arithmetic of int literals (`3 - 1`, a power rule's exponent) worth an int >= 0."""
+    if not all(isinstance(n, ast.Constant | ast.BinOp | ast.UnaryOp | ast.Add | ast.Sub | ast.USub | ast.UAdd)
+               for n in ast.walk(node)):
+        return False  # (no power of powers: `10 ** 10 ** 10` would take long to find)
+    if not all(type(n.value) is int for n in ast.walk(node) if isinstance(n, ast.Constant)):
+        return False
+    try:
+        value = eval(compile(ast.Expression(body=node), "<exponent>", "eval"), {"__builtins__": {}})  # noqa: S307
+    except (ArithmeticError, ValueError):
+        return False
+    return type(value) is int and value >= 0

@@ -803,6 +803,22 @@ def _float_mask(mask, like):
     return (lambda mask, like: mask.astype(np.float32)) if single else (lambda mask, like: mask.astype(np.float64))
 
 
+def zero_like(value):
+    """Zeros of `value`'s kind: 0.0 for a number, an array of zeros of its shape and dtype for an array. The guard
+    `0.0 if s2s.is_zero(g) else E` of an adjoint E that may be an array gives this of E in compiled code
+    (numba_lowering._zero_guards), where the branches need one type."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(zero_like)
+def _zero_like(value):
+    if _is_array(value):
+        return lambda value: np.zeros_like(value)
+    if _is_number(value):
+        return lambda value: 0.0
+    _refuse("zero_like", value)
+
+
 def grad_norm(g, ans, x, ord, axis, keepdims):
     """Adjoint of the 2-norm of a whole array (runtime.grad_norm with ord and axis None)."""
     raise NotImplementedError("only inside compiled code")
@@ -1253,7 +1269,8 @@ def _add_at(a, index, v):
 
 
 def is_zero(g):
-    """Whether `g` is the zero adjoint 0.0 (runtime.is_zero): of a number, whether it is 0.0; an array never is."""
+    """Whether `g` is the zero adjoint 0.0 (runtime.is_zero): of a number, whether it is 0.0; of an array, whether
+    all its entries are 0 (compiled code starts an adjoint that is 0.0 before a loop as an array of zeros)."""
     raise NotImplementedError("only inside compiled code")
 
 
@@ -1261,8 +1278,8 @@ def is_zero(g):
 def _is_zero(g):
     if _is_number(g):
         return lambda g: g == 0.0
-    if _is_array(g):
-        return lambda g: False
+    if _is_array(g):  # (an adjoint started as zeros where the NumPy code has the number 0.0: zeros count as it)
+        return lambda g: not g.any()
     _refuse("is_zero", g)
 
 
