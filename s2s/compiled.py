@@ -244,15 +244,16 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
     def on_error(variant, exc, args):
         """A ValueError from the compiled code: the marked fallback runs the NumPy code from now on, with a warning.
         A ZeroDivisionError: numba's `/` raises for NumPy floats too (np.float64(1.0) / 0.0 is inf), and the
-        ValueError marked for one call (an int beyond the bounds the code was checked for), so this
-        call runs the NumPy code, which gives NumPy's inf or NaN, or raises where Python's division does. An
-        IndexError (an index out of bounds: the compiled code checks them) runs the NumPy code too, which raises
-        NumPy's."""
+        ValueError marked for one call (an int beyond the bounds the code was checked for), or an OverflowError
+        (an int beyond int64, which numba cannot take as an argument), so this call runs the NumPy code, which
+        gives NumPy's inf or NaN, or raises where Python's division does. An IndexError (an index out of bounds:
+        the compiled code checks them) runs the NumPy code too, which raises NumPy's."""
         if isinstance(exc, TypingError):  # an argument the key does not tell apart (a big-endian array)
             warnings.warn(f"s2s.grad(compile=True) runs the NumPy code of {func.__name__} for this call: numba "
                           f"cannot type its arguments ({str(exc).strip().splitlines()[-1]})", CompiledFallbackWarning,
                           stacklevel=4)
-        if isinstance(exc, ZeroDivisionError | TypingError | IndexError) or str(exc).startswith(_FALLBACK_CALL):
+        if isinstance(exc, ZeroDivisionError | TypingError | IndexError | OverflowError) \
+                or str(exc).startswith(_FALLBACK_CALL):
             return slow(args[len(prefix):], None, numpy_only=True)
         if not str(exc).startswith(_FALLBACK):
             raise exc
@@ -566,6 +567,9 @@ def _plan(target, names, optimize, args, arrays=True):
     for a in args:
         if not isinstance(a, _DATA_TYPES):
             raise _error(gen, f"a {type(a).__name__} as an argument; it takes numbers and arrays", fdef)
+        if isinstance(a, np.ndarray) and type(a) is not np.ndarray:
+            raise _error(gen, f"a {type(a).__name__} as an argument (a subclass of np.ndarray, whose NumPy operations "
+                              "may differ: a mask, a matrix product); it takes plain arrays", fdef)
         if flat is not None and type(a) is np.ndarray and a.ndim == 0:
             raise _error(gen, "a 0-d array in a container argument", fdef)
     numpy_names = frozenset(_numpy_names(target, gen, fdef))
@@ -863,7 +867,7 @@ def _bind(target, gen, low):
         if name == s2s_name:
             missing = sorted(low.helper_attrs.get(name, set()) - set(compiled_helpers.HELPERS))
             if missing:
-                raise _error(gen, f"the runtime helper s2s.{missing[0]} has no compiled version",
+                raise _error(gen, f"the runtime helper s2s.{missing[0]}, which has no compiled version",
                              _first_use(low.fdef, name, missing[0]))
             bindings[name] = compiled_helpers
             continue

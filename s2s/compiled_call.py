@@ -140,9 +140,9 @@ def _call_errors():
     """What a compiled variant's call may raise that grad's on_error takes: the marked fallback (a ValueError),
     numba's `/` of NumPy floats by zero, an index out of bounds (the compiled code checks them), and numba's
     typing of an argument the key does not tell apart (a big-endian float64 array has a native one's dtype
-    char)."""
+    char), and an int argument beyond int64 (`10**30`: "int too big to convert", before the code's own check)."""
     from numba.core.errors import TypingError
-    return ValueError, ZeroDivisionError, IndexError, TypingError
+    return ValueError, ZeroDivisionError, IndexError, TypingError, OverflowError
 
 
 def make_hot(variant, key, args: tuple, params: tuple, run, on_error, data_sources=(), check_value=None,

@@ -95,9 +95,7 @@ def row_array_overwritten_after_loop(x):
     return np.sum(a)
 
 
-@pytest.mark.xfail(strict=True, reason="unbroadcast of the scalar zero adjoint of the overwritten (1, 2) array "
-                                       "raises IndexError: tuple index out of range")
-def test_row_array_overwritten_after_loop():
+def test_row_array_overwritten_after_loop():  # (unbroadcast of a number to shape (1, 2) raised IndexError)
     _all_reverse_forms(row_array_overwritten_after_loop, (X2,))
 
 

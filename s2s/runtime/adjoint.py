@@ -31,7 +31,8 @@ def unbroadcast(g, x):
     extra = len(gs) - len(xs)
     if extra > 0:
         g = np.sum(g, axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(xs) if n == 1 and g.shape[i] != 1)
+    # (a number g, `0.0 * k` of a NumPy scalar k among them, is spread over x's shape below)
+    axes = () if np.ndim(g) == 0 else tuple(i for i, n in enumerate(xs) if n == 1 and g.shape[i] != 1)
     if axes:
         g = np.sum(g, axis=axes, keepdims=True)
     if getattr(g, "shape", ()) != xs:
