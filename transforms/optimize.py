@@ -204,6 +204,9 @@ def copyprop_again_step(c: Code) -> Code:
         if specialize.fold_negations(c.fdef, c.removable):
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
         c.inferred = c.shapes.shapes(c.fdef)
+        if specialize.fold_known_tests(c.fdef, c.inferred):  # (`returned = True; cond2 = not returned`, copied)
+            c.fdef = eliminate_dead_code(c.fdef, c.removable)
+            c.inferred = c.shapes.shapes(c.fdef)
         for _ in range(16):  # copies gone, a broadcast read only by sums that broadcast anyway may go
             if not _mentions(c.fdef, "broadcast_to") or \
                     not specialize.drop_broadcasts(c.fdef, c.inferred, c.shapes.float64_only):

@@ -339,14 +339,39 @@ def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
             changed = True
             return ast.copy_location(ast.Constant(value), node)
 
-    Fold().visit(fdef)
+        def visit_UnaryOp(self, node):  # (`not True`: lowering's test of an early return)
+            self.generic_visit(node)
+            if isinstance(node.op, ast.Not) and isinstance(node.operand, ast.Constant) \
+                    and type(node.operand.value) is bool:
+                return ast.copy_location(ast.Constant(not node.operand.value), node)
+            return node
+
     stores = {}
     for n in walk(fdef):
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
             stores[n.id] = stores.get(n.id, 0) + 1
-    once = {s.targets[0].id: s.value.value for s in fdef.body if isinstance(s, ast.Assign) and len(s.targets) == 1
-            and isinstance(s.targets[0], ast.Name) and stores.get(s.targets[0].id) == 1
-            and isinstance(s.value, ast.Constant) and type(s.value.value) is bool}
+
+    def bound_once():
+        return {s.targets[0].id: s.value.value for s in fdef.body if isinstance(s, ast.Assign) and len(s.targets) == 1
+                and isinstance(s.targets[0], ast.Name) and stores.get(s.targets[0].id) == 1
+                and s.targets[0].id not in shapes.restored
+                and isinstance(s.value, ast.Constant) and type(s.value.value) is bool}
+
+    Fold().visit(fdef)
+    once = bound_once()
+    for _ in range(4):  # (`returned = cond`, `cond2 = not returned` of a folded `cond`: lowering's early return)
+        copied = False
+        for node in walk(fdef):
+            for field in ("value", "operand"):
+                read = getattr(node, field, None)
+                if isinstance(node, ast.Assign | ast.UnaryOp) and isinstance(read, ast.Name) and read.id in once \
+                        and id(read) not in unbound and (field == "value" or isinstance(node.op, ast.Not)):
+                    setattr(node, field, ast.copy_location(ast.Constant(once[read.id]), read))
+                    copied = changed = True
+        if not copied:
+            break
+        Fold().visit(fdef)
+        once = bound_once()
     for block in statement_lists(fdef):
         out, before = [], None
         for stmt in block:
