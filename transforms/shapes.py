@@ -587,11 +587,8 @@ def _plain(fact, counter=None):
 _REDUCTION_METHODS = ("sum", "mean", "max", "min", "prod", "var", "std")
 
 
-class ZeroOr:
-    """A name's fact where it holds either the zero adjoint 0.0 or an array of `shape` (an adjoint started
-    at 0.0 before a loop, `c_bar = 0.0`, that the loop's first trip makes an array). Read as unknown,
-    except as an operand of an elementwise operator whose result has one shape either way
-    (`c_bar + t` with t of that shape). Only facts per program point hold one (never a tuple's item)."""
+class _OneShapeOr:
+    """A fact of a value that is one special value or an array (or number) of `shape` (ZeroOr, NoneOr)."""
 
     __slots__ = ("shape",)
 
@@ -599,13 +596,22 @@ class ZeroOr:
         self.shape = shape
 
     def __eq__(self, other):
-        return type(other) is ZeroOr and other.shape == self.shape
+        return type(other) is type(self) and other.shape == self.shape
 
     def __hash__(self):
-        return hash(("ZeroOr", self.shape))
+        return hash((type(self).__name__, self.shape))
 
     def __repr__(self):
-        return f"ZeroOr({self.shape!r})"
+        return f"{type(self).__name__}({self.shape!r})"
+
+
+class ZeroOr(_OneShapeOr):
+    """A name's fact where it holds either the zero adjoint 0.0 or an array of `shape` (an adjoint started
+    at 0.0 before a loop, `c_bar = 0.0`, that the loop's first trip makes an array). Read as unknown,
+    except as an operand of an elementwise operator whose result has one shape either way
+    (`c_bar + t` with t of that shape). Only facts per program point hold one (never a tuple's item)."""
+
+    __slots__ = ()
 
 
 class ZeroOrItems:
@@ -629,25 +635,13 @@ class ZeroOrItems:
         return f"ZeroOrItems({self.item!r})"
 
 
-class NoneOr:
+class NoneOr(_OneShapeOr):
     """A name's fact where it holds None or an array (or number) of `shape` (`prev = None` before a loop whose
     trips bind it to an array); `NoneOr(None)` where it holds None itself. Read as unknown, but in the branches
     of `if x is not None:` (or of `if c:` just after `c = x is not None`), where x is the one or the other
-    (`Shapes._narrowed`)."""
+    (`Shapes._flow_if`)."""
 
-    __slots__ = ("shape",)
-
-    def __init__(self, shape):
-        self.shape = shape
-
-    def __eq__(self, other):
-        return type(other) is NoneOr and other.shape == self.shape
-
-    def __hash__(self):
-        return hash(("NoneOr", self.shape))
-
-    def __repr__(self):
-        return f"NoneOr({self.shape!r})"
+    __slots__ = ()
 
 
 NONE_VALUE = NoneOr(None)
