@@ -248,11 +248,12 @@ class Reverse:
     def trips(self, stmts, reset_each_trip, write=None):
         """The backward sweep of a loop's body, written where the adjoints that may be the zero adjoint at the start
         of a trip are known: those that may be at the loop's start, and those a trip leaves zero or maybe zero (reset
-        there, or `reset_each_trip`) for the next. Each try writes the body afresh (the set only grows)."""
+        there, or `reset_each_trip`) for the next. Each try writes the body afresh (the set only grows, within the
+        names the body touches, so the tries end)."""
         write = write or (lambda: self.bwd_block(stmts, True))
         touched = self.touched(stmts)
         zero, head = set(self.zero), set(self.maybe)
-        for _ in range(4):
+        while True:
             self.zero, self.maybe = set(zero), set(head)
             body = write()
             more = (self.maybe | self.zero | reset_each_trip) & (touched | reset_each_trip)
