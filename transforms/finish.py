@@ -19,7 +19,7 @@ import copy
 import numpy as np
 
 from .context import ctx
-from .names import loaded_names, name_counts
+from .names import called_name, loaded_names, name_counts
 from .shapes import Keyed, Seq, hashable
 from .walk import fix_locations, walk
 
@@ -256,8 +256,7 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
             if hashable(shapes.callee(node)) and shapes.helpers.get(shapes.callee(node)) == "as_sequence":
                 return bool(node.args) and may_view(node.args[0], seen)  # (a list or tuple is given back as it is)
             f = node.func
-            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
-            if name in _VIEWS:
+            if called_name(node) in _VIEWS:
                 operand = f.value if isinstance(f, ast.Attribute) and not (isinstance(f.value, ast.Name)
                                                                            and f.value.id == np_name) \
                     else (node.args[0] if node.args else None)

@@ -174,6 +174,16 @@ def dotted_root(node: ast.expr) -> ast.Name | None:
     return node if isinstance(node, ast.Name) else None
 
 
+def called_name(call: ast.Call) -> str | None:
+    """The last name of a call's function: `norm` of `np.linalg.norm(x)`, `f` of `f(x)`; None for `fs[0](x)`.
+
+        >>> called_name(ast.parse("np.linalg.norm(x)", mode="eval").body)
+        'norm'
+    """
+    f = call.func
+    return f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
+
+
 def global_object(pf, node: ast.expr, local) -> object | None:
     """The object a dotted name of the module denotes (`np.tanh`, `relu`: its first name not among `local`),
     resolved through `pf` (so recorded: code that depends on it is stale when the name is bound again), or

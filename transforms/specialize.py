@@ -32,7 +32,7 @@ import numpy as np
 
 from .context import ctx
 from .item_updates import split_item_adjoints
-from .names import load, name_counts
+from .names import called_name, load, name_counts
 from .shapes import (
     Keyed,
     ListOf,
@@ -2070,11 +2070,8 @@ _EXPLAINED = ("unbroadcast", "expand_reduced", "add", "grad_matmul_a", "grad_mat
 def helpers_left(fdef: ast.FunctionDef) -> bool:
     """Whether the code still calls a helper `explain_blocked` explains (by name: a cheap test first)."""
     for n in walk(fdef):
-        if isinstance(n, ast.Call):
-            f = n.func
-            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
-            if name in _EXPLAINED:
-                return True
+        if isinstance(n, ast.Call) and called_name(n) in _EXPLAINED:
+            return True
     return False
 
 

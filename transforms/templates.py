@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from .names import load
+from .names import called_name, load
 
 _AST = ast.AST
 
@@ -60,11 +60,8 @@ def may_be_infinite(expression: ast.expr) -> bool:
             return True
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and not _natural(node.right):
             return True
-        if isinstance(node, ast.Call):
-            f = node.func
-            name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else None
-            if name in _POLES:
-                return True
+        if isinstance(node, ast.Call) and called_name(node) in _POLES:
+            return True
     return False
 
 
