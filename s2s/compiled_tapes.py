@@ -97,6 +97,15 @@ def _constant_trips(loop):
     return len(range(*bounds))
 
 
+def _zero_tested(e, numpy_names):
+    """x, where `e` is the test `s2s.is_zero(x)` of the zero adjoint (the runtime's, not NumPy's); else None."""
+    if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "is_zero" \
+            and isinstance(e.func.value, ast.Name) and e.func.value.id not in numpy_names \
+            and len(e.args) == 1 and not e.keywords:
+        return e.args[0]
+    return None
+
+
 def _is_name_of(e, name) -> bool:
     return isinstance(e, ast.Name) and e.id == name
 
@@ -365,8 +374,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         if not isinstance(node, ast.IfExp):
             return None
         test, body, other = node.test, node.body, node.orelse
-        if not (isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr == "is_zero"
-                and len(test.args) == 1 and isinstance(test.args[0], ast.Name) and isinstance(body, ast.BinOp)
+        if not (isinstance(_zero_tested(test, numpy_names), ast.Name) and isinstance(body, ast.BinOp)
                 and isinstance(other, ast.BinOp) and type(body.op) is type(other.op)
                 and isinstance(body.op, ast.Add | ast.Sub) and _is_name_of(body.left, test.args[0].id)
                 and _is_name_of(other.left, test.args[0].id)):
@@ -455,9 +463,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             x = e.test.args[0]
             return s if of(x, unsure) == s or zeros and unclaimed_zero(x) else None
         if isinstance(e, ast.IfExp) and isinstance(e.body, ast.Constant) and type(e.body.value) is float \
-                and e.body.value == 0.0 and isinstance(e.test, ast.Call) and isinstance(e.test.func, ast.Attribute) \
-                and e.test.func.attr == "is_zero" and isinstance(e.test.func.value, ast.Name) \
-                and e.test.func.value.id not in numpy_names:
+                and e.body.value == 0.0 and _zero_tested(e.test, numpy_names) is not None:
             return of(e.orelse, unsure)  # (the zero guard: numba_lowering writes zeros like E for its 0.0)
         if isinstance(e, ast.IfExp):
             a, b = of(e.body, unsure), of(e.orelse, unsure)
@@ -634,9 +640,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             made = {n.id for n in walk(other) if isinstance(n, ast.Name) and n.id in started and n.id in shape
                     and assigned_before(n, shape[n.id])}
             return of(other, started - made) == s
-        if isinstance(up, ast.Call) and isinstance(up.func, ast.Attribute) and up.func.attr == "is_zero" \
-                and isinstance(up.func.value, ast.Name) and up.func.value.id not in numpy_names \
-                and len(up.args) == 1 and up.args[0] is read:
+        if _zero_tested(up, numpy_names) is read:
             return True  # (the zero guard's test: compiled is_zero takes an array of zeros for the zero adjoint)
         if isinstance(up, ast.AugAssign) and up.value is read and isinstance(up.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
             # (`q0_bar += q_bar`; `X_bar[0] += s_bar` into an item of shape s: in place, its dtype kept either way)

@@ -651,10 +651,13 @@ class Reverse:
         call = ast.Call(func=load(pb), args=[g], keywords=[])
         if not self.g_maybe:
             return call
-        test = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="is_zero", ctx=ast.Load()),
-                        args=[copy.deepcopy(g)], keywords=[])
         zeros = ast.Tuple(elts=[ast.Constant(0.0) for _ in range(count)], ctx=ast.Load())
-        return ast.IfExp(test=test, body=zeros, orelse=call)
+        return ast.IfExp(test=self.zero_test(g), body=zeros, orelse=call)
+
+    def zero_test(self, g):
+        """`s2s.is_zero(g)`: whether the adjoint `g` is the zero adjoint 0.0 at run time."""
+        return ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="is_zero", ctx=ast.Load()),
+                        args=[copy.deepcopy(g)], keywords=[])
 
     def call_contributions(self, call, g, s):
         pb, helper, _ = self.plan_call(call, s)
@@ -715,10 +718,8 @@ class Reverse:
         there (`g * 0.5 / v` of v = np.sqrt(0.0)), 0.0 times which is NaN."""
         if not (rule.zero_guard(p) or self.g_maybe and templates.may_be_infinite(contribution)):
             return contribution
-        test = ast.Call(func=ast.Attribute(value=load(self.helpers["s2s"]), attr="is_zero", ctx=ast.Load()),
-                        args=[copy.deepcopy(g)], keywords=[])
         zero = ast.Constant(0.0) if parts is None else ast.List(elts=[ast.Constant(0.0)] * parts, ctx=ast.Load())
-        return ast.IfExp(test=test, body=zero, orelse=contribution)
+        return ast.IfExp(test=self.zero_test(g), body=zero, orelse=contribution)
 
     def apply_rule(self, rule, args, kws, g, ans, s, node):
         if rule.nondiff:

@@ -1178,6 +1178,10 @@ class Shapes:
         return isinstance(f, ast.Attribute) and f.attr == "append" and isinstance(f.value, ast.Name) \
             and f.value.id in self.tapes and len(call.args) == 1 and not call.keywords
 
+    def is_push_statement(self, stmt) -> bool:
+        """`tape.append(v)` as a statement of its own (`_is_push`): it binds no name."""
+        return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and self._is_push(stmt.value)
+
     def _pure_helper(self, call) -> bool:
         """A runtime helper that reads an argument only for its structure (s2s.array_grad(g, obj))."""
         callee = self.callee(call)
@@ -1287,7 +1291,7 @@ class Shapes:
         before = None
         for s in stmts:
             state = self._flow_if(s, state, before) if isinstance(s, ast.If) else self._flow_stmt(s, state)
-            if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and self._is_push(s.value)):
+            if not self.is_push_statement(s):
                 before = s  # (a push binds nothing: `c = x is not None`, a push, `if c:`)
         return state
 
@@ -1406,8 +1410,7 @@ class Shapes:
 
     def _restored_from(self, forward, back, between, stores, placeholders) -> set:
         """The names `_undone_trips` finds for the pair of loops, or an empty set."""
-        pushes = [st for st in forward.body if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call)
-                  and self._is_push(st.value)]
+        pushes = [st for st in forward.body if self.is_push_statement(st)]
         pops = [st for st in back.body if isinstance(st, ast.Assign) and self._is_pop(st.value)]
         nested = [n for loop in (forward, back) for st in loop.body if st not in pushes and st not in pops
                   for n in walk(st) if isinstance(n, ast.Call) and (self._is_push(n) or self._is_pop(n))]
@@ -1434,7 +1437,7 @@ class Shapes:
         restoring the name the latest push not yet popped saved."""
         open_pushes = []
         for st in statements:
-            if isinstance(st, ast.Expr) and isinstance(st.value, ast.Call) and self._is_push(st.value):
+            if self.is_push_statement(st):
                 open_pushes.append((st.value.func.value.id, _pushed_name(st.value)))
             elif isinstance(st, ast.Assign) and self._is_pop(st.value):
                 target = st.targets[0].id if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) else None

@@ -287,6 +287,32 @@ def _known_count(stmt, checks, shapes) -> bool:
     return have >= count if starred else have == count
 
 
+class _OwnReads(ast.NodeTransformer):
+    """A rewrite of the reads in the function's own statements: not inside a tape push (it names what its pop
+    restores: the tape pass pairs them by name), a nested function (a pullback's reads of the outer names run
+    later, where `maybe_unbound` does not look) or a lambda."""
+
+    def __init__(self, fdef, shapes):
+        self.fdef, self.shapes = fdef, shapes
+
+    def visit_Call(self, node):
+        return node if self.shapes._is_push(node) else self.generic_visit(node)
+
+    def visit_FunctionDef(self, node):
+        return self.generic_visit(node) if node is self.fdef else node
+
+    def visit_Lambda(self, node):
+        return node
+
+
+def _loop_test_names(fdef) -> set:
+    """The names read by a while loop's test statements, held beside the loop (annotations.LOOP_TEST)."""
+    from . import annotations
+    return {n.id for loop in walk(fdef) if isinstance(loop, ast.While)
+            for stmt in annotations.get(loop, annotations.LOOP_TEST, None) or () for n in walk(stmt)
+            if isinstance(n, ast.Name)}
+
+
 _INT_TESTS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
               ast.Gt: operator.gt, ast.GtE: operator.ge}
 
@@ -301,7 +327,7 @@ def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
 
         >>> # prev = None; c = prev is not None; if c: ...    ->    prev = None; c = False
     """
-    unbound = shapes.maybe_unbound
+    unbound, skip = shapes.maybe_unbound, _loop_test_names(fdef)
     changed = False
 
     def known(node):
@@ -309,7 +335,7 @@ def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
         if not (isinstance(node, ast.Compare) and len(node.ops) == 1):
             return None
         left, op, right = node.left, node.ops[0], node.comparators[0]
-        if any(isinstance(n, ast.Name) and id(n) in unbound for n in walk(node)):
+        if any(isinstance(n, ast.Name) and (id(n) in unbound or n.id in skip) for n in walk(node)):
             return None
         if isinstance(op, ast.Is | ast.IsNot) and isinstance(left, ast.Name) and isinstance(right, ast.Constant) \
                 and right.value is None:
@@ -321,16 +347,7 @@ def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
                 return _INT_TESTS[type(op)](a, b)
         return None
 
-    class Fold(ast.NodeTransformer):
-        def visit_Call(self, node):
-            return node if shapes._is_push(node) else self.generic_visit(node)
-
-        def visit_FunctionDef(self, node):
-            return self.generic_visit(node) if node is fdef else node
-
-        def visit_Lambda(self, node):
-            return node
-
+    class Fold(_OwnReads):
         def visit_Compare(self, node):
             nonlocal changed
             value = known(node)
@@ -357,7 +374,7 @@ def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
                 and s.targets[0].id not in shapes.restored
                 and isinstance(s.value, ast.Constant) and type(s.value.value) is bool}
 
-    Fold().visit(fdef)
+    Fold(fdef, shapes).visit(fdef)
     once = bound_once()
     for _ in range(4):  # (`returned = cond`, `cond2 = not returned` of a folded `cond`: lowering's early return)
         copied = False
@@ -365,12 +382,13 @@ def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
             for field in ("value", "operand"):
                 read = getattr(node, field, None)
                 if isinstance(node, ast.Assign | ast.UnaryOp) and isinstance(read, ast.Name) and read.id in once \
-                        and id(read) not in unbound and (field == "value" or isinstance(node.op, ast.Not)):
+                        and id(read) not in unbound and read.id not in skip \
+                        and (field == "value" or isinstance(node.op, ast.Not)):
                     setattr(node, field, ast.copy_location(ast.Constant(once[read.id]), read))
                     copied = changed = True
         if not copied:
             break
-        Fold().visit(fdef)
+        Fold(fdef, shapes).visit(fdef)
         once = bound_once()
     for block in statement_lists(fdef):
         out, before = [], None
@@ -381,7 +399,7 @@ def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
             else:
                 out.extend(stmt.body if value else stmt.orelse)
                 changed = True
-            if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and shapes._is_push(stmt.value)):
+            if not shapes.is_push_statement(stmt):
                 before = stmt
         if len(out) != len(block) or any(a is not b for a, b in zip(out, block)):
             block[:] = out or [ast.Pass()]
@@ -413,30 +431,11 @@ def fold_known_ints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
 
         >>> # t = h.shape; n = t[0]; x = z[:n]    ->    x = z[:16]   (h of shape (16,))
     """
-    from . import annotations
     unbound = shapes.maybe_unbound  # (the ids of the reads that may find their name unbound)
-    skip = set()
-    for loop in walk(fdef):
-        if isinstance(loop, ast.While):
-            for stmt in annotations.get(loop, annotations.LOOP_TEST, None) or ():
-                skip.update(n.id for n in walk(stmt) if isinstance(n, ast.Name))
+    skip = _loop_test_names(fdef)
     changed = False
 
-    class Fold(ast.NodeTransformer):
-        def visit_Call(self, node):
-            if shapes._is_push(node):
-                return node  # a tape push names what its pop restores (the tape pass pairs them by name)
-            self.generic_visit(node)
-            return node
-
-        def visit_FunctionDef(self, node):
-            if node is fdef:
-                self.generic_visit(node)
-            return node  # (a pullback's reads of the outer names: run later, where `maybe_unbound` does not look)
-
-        def visit_Lambda(self, node):
-            return node
-
+    class Fold(_OwnReads):
         def visit_Name(self, node):
             nonlocal changed
             if isinstance(node.ctx, ast.Load) and node.id in shapes.local and node.id not in skip \
@@ -447,7 +446,7 @@ def fold_known_ints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
                     return ast.copy_location(ast.Constant(value), node)
             return node
 
-    Fold().visit(fdef)
+    Fold(fdef, shapes).visit(fdef)
     return changed
 
 
