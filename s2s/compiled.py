@@ -135,7 +135,8 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         api._check_args(api._positions(target, names), args, {}, target)
         zero_d = [i for i, a in enumerate(args) if type(a) is ndarray and a.ndim == 0]
         scalar_args = tuple(a[()] if i in zero_d else a for i, a in enumerate(args))  # numba: 0-d arithmetic
-        entry, plan, reason = _build(target, names, optimize, args, strict, scalar_args)  # gives scalars
+        left_out = api._fixed_defaults(target, args[:passed]) if passed is not None and passed < len(args) else ()
+        entry, plan, reason = _build(target, names, optimize, args, strict, scalar_args, left_out)  # gives scalars
         call = getters = None
         if plan is not None:
             call, getters = plan.dispatcher, [_getter(target, n) for n in plan.data]
@@ -418,10 +419,12 @@ def source(func: Callable, *args: Any, wrt=0, optimize: bool = True) -> str:
     """
     target, prefix = api._unbind(func)
     args = prefix + tuple(args)
+    left_out = ()
     if _defaults_left(target, args):  # (as the call completes them)
+        left_out = api._fixed_defaults(target, args)
         args = _complete(target, args, {})
     names = pipeline._wrt_names(func, wrt)
-    _, plan = _plan(target, names, optimize, args)
+    _, plan = _plan(target, names, optimize, args, left_out=left_out)
     head = [f"# {name} = {_describe(obj)}" for name, obj in sorted(plan.bindings.items())]
     if plan.data:
         head.append(f"# passed in on every call (read live, as the NumPy code reads them): {', '.join(plan.data)}")
@@ -508,13 +511,14 @@ def _complete(target, args, kwargs):
     return tuple(bound.arguments.values())
 
 
-def _build(target, names, optimize, args, strict, scalar_args):
+def _build(target, names, optimize, args, strict, scalar_args, left_out=()):
     """(NumPy entry, Plan with a compiled dispatcher or None, the warning to give or None); the plan is made
-    for `scalar_args` (`args` with 0-d arrays as scalars)."""
+    for `scalar_args` (`args` with 0-d arrays as scalars), specialised to the int defaults `left_out` (parameter,
+    value) of parameters the call leaves out, as the NumPy code is (the variant's key tells such a call apart)."""
     entry, _ = api._entry_for(target, names, "grad", optimize, args)
     args = scalar_args
     try:
-        _, plan = _plan(target, names, optimize, args)
+        _, plan = _plan(target, names, optimize, args, left_out=left_out)
         if plan.flat is not None and plan.flat.with_value != bool(entry.fn.__s2s_returns_value__):
             # (the call reads the value beside the gradient where the NumPy code returns one)
             raise NotCompilableError("its code for container arguments returns the value where the NumPy code "
@@ -525,7 +529,7 @@ def _build(target, names, optimize, args, strict, scalar_args):
         except NotCompilableError as first:
             if not plan.array_tapes:
                 raise
-            _, plan = _plan(target, names, optimize, args, arrays=False)  # a claimed tape type did not hold
+            _, plan = _plan(target, names, optimize, args, arrays=False, left_out=left_out)  # a claimed tape type did not hold
             plan.dispatcher = _dispatcher(plan)
             try:
                 _compile_for(plan, target, args)
@@ -539,10 +543,13 @@ def _build(target, names, optimize, args, strict, scalar_args):
         return entry, None, (f"s2s.grad(compile=True) runs the NumPy code of {target.__name__}: {exc}")
 
 
-def _plan(target, names, optimize, args, arrays=True):
-    """The generated code for these arguments, lowered for numba (Generated, Plan); NotCompilableError if not."""
+def _plan(target, names, optimize, args, arrays=True, left_out=()):
+    """The generated code for these arguments, lowered for numba (Generated, Plan); NotCompilableError if not.
+    `left_out`: (parameter, int) for parameters the call leaves to their defaults, which the code may read as
+    those ints (api._fixed_defaults)."""
     shapes = api._shaped_params(target, args) if optimize else ()
-    gen = pipeline.derivative_code(target, names, "grad", optimize, api._scalar_params(target, args), shapes)
+    gen = pipeline.derivative_code(target, names, "grad", optimize, api._scalar_params(target, args), shapes,
+                                   left_out if shapes else ())
     fdef = ast.parse(gen.source).body[0]
     if gen.links:
         callee = ast.unparse(gen.links[0].callee_expr)

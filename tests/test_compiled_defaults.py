@@ -99,3 +99,47 @@ def test_gradients_of_two_arguments_are_two_arrays():
         assert gx is not gy
         gx += 1.0
         assert_close(gy, np.ones(3))
+
+
+def moving_windows(x, y, k=5):
+    """A window moving with the counter, its length a left-out default (performance review 9)."""
+    loss = 0.0
+    for i in range(x.shape[0] - k + 1):
+        w = x[i:i + k]
+        m = np.mean(w)
+        loss = loss + (m - y[i]) ** 2 + 0.01 * np.sum((w - m) ** 2)
+    return loss
+
+
+def test_the_compiled_code_is_specialised_to_a_left_out_default():
+    """A call leaving `k` out gets compiled code made for k = 5, as the NumPy code is: `x[i:i + k]` has a known
+    length, so no runtime helper stays that numba cannot take ("strict" raises where one does)."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=20), rng.normal(size=20)
+    strict = s2s.grad(moving_windows, wrt=(0, 1), compile="strict")
+    mixed = s2s.grad(moving_windows, wrt=(0, 1), compile="always")  # k given: NumPy code (k is not a known int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)
+        for df, args in [(strict, (x, y)), (strict, (x, y)), (mixed, (x, y, 3)), (mixed, (x, y)), (mixed, (x, y, 3)),
+                         (mixed, (x, y))]:
+            for got, want in zip(df(*args), [fd_grad(moving_windows, args, wrt=w) for w in (0, 1)]):
+                assert_close(got, want)
+    assert "reduced_size" not in compiled.source(moving_windows, x, y, wrt=(0, 1))
+
+
+def test_a_changed_default_is_not_served_from_the_code_made_for_the_old_one():
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=12), rng.normal(size=12)
+
+    def local(x, y, k=4):
+        loss = 0.0
+        for i in range(x.shape[0] - k + 1):
+            loss = loss + np.sum(x[i:i + k] * y[i]) ** 2
+        return loss
+
+    df = s2s.grad(local, compile="strict")
+    for _ in range(2):
+        assert_close(df(x, y), fd_grad(local, (x, y)))
+    local.__defaults__ = (6,)
+    for _ in range(2):
+        assert_close(df(x, y), fd_grad(local, (x, y)))
