@@ -21,7 +21,7 @@ numba = pytest.importorskip("numba")
 from s2s.transforms import numba_lowering  # noqa: E402
 
 from s2s import compiled, compiled_tapes  # noqa: E402
-from s2s.runtime.compiled_helpers import expand_reduced, grad_extreme, norm, reduce_axis  # noqa: E402
+from s2s.runtime.compiled_helpers import expand_reduced, grad_extreme, norm, reduce_axis, reduced_size  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 import problems  # noqa: E402
@@ -270,3 +270,41 @@ def test_reductions_of_an_int_keep_it_an_int():
     total, top, mean, prod = f(7, 2.5)
     assert (total, top, mean, prod) == (7, 7, 7.0, 2.5)
     assert type(total) is int and type(mean) is float
+
+
+# ------------------------------------------------------------------------- reductions of slices of unknown length
+
+@numba.njit
+def _sizes_and_spreads(x, g):
+    return (reduced_size(x, None), reduced_size(x, 1), reduced_size(x, -1), reduced_size(2.5, None),
+            expand_reduced(g, x, 0, False), expand_reduced(g, x, None, True))
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (0, 2), (2, 0)])
+def test_reduced_size_and_a_number_spread_match_the_runtime(shape):
+    from s2s.runtime import reductions
+    x = np.ones(shape)
+    got = _sizes_and_spreads(x, 0.25)
+    want = (reductions.reduced_size(x, None), reductions.reduced_size(x, 1), reductions.reduced_size(x, -1),
+            reductions.reduced_size(2.5, None), reductions.expand_reduced(0.25, x, 0, False),
+            reductions.expand_reduced(0.25, x, None, True))
+    assert got[:4] == want[:4]
+    for g, w in zip(got[4:], want[4:]):
+        assert g.shape == w.shape
+        np.testing.assert_array_equal(g, w)
+
+
+def window_means(x, k):
+    """A window whose length `k` is an argument, and means over prefixes along an axis: slices of unknown
+    length, whose reductions' adjoints divide by `reduced_size` (performance review 9)."""
+    loss = 0.0
+    for i in range(1, x.shape[0]):
+        w = x[i:i + k]
+        loss = loss + (np.mean(w) - x[i - 1]) ** 2 + np.mean(x[:i, None] * x[None, :i], axis=0).sum()
+    return loss
+
+
+@pytest.mark.parametrize("k", [1, 3, 9])
+def test_means_of_slices_of_unknown_length_compile(k):
+    x = np.random.default_rng(k).normal(size=8)
+    _strict(window_means, (x, k))

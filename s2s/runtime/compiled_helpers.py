@@ -648,7 +648,8 @@ def _getitem_grad(g, x, index):
 
 
 def expand_reduced(g, x, axis, keepdims):
-    """The adjoint of a full reduction spread back over `x` (runtime.expand_reduced, axis None)."""
+    """The adjoint of a reduction spread back over `x` (runtime.expand_reduced): a number over all of `x`, an
+    array over the axis (None or a literal int) it was reduced over."""
     raise NotImplementedError("only inside compiled code")
 
 
@@ -657,8 +658,8 @@ _REDUCTION_ADJOINT_SHAPE = FALLBACK + "the adjoint of a reduction of another sha
 
 @_overload(expand_reduced, prefer_literal=True)
 def _expand_reduced(g, x, axis, keepdims):
-    if isinstance(axis, types.NoneType | types.Omitted) and _is_number(g):
-        if _is_number(x):
+    if _is_number(g):  # (a number broadcasts over x as it is, whatever the axis)
+        if _is_number(x) and isinstance(axis, types.NoneType | types.Omitted):
             return lambda g, x, axis, keepdims: g
         if _is_array(x):
             return lambda g, x, axis, keepdims: np.full(x.shape, g)
@@ -679,6 +680,25 @@ def _expand_reduced(g, x, axis, keepdims):
             return out.reshape(x.shape)
         return impl
     _refuse("expand_reduced", g, x, axis, keepdims)
+
+
+def reduced_size(x, axis):
+    """The number of entries a reduction of `x` over `axis` combines (runtime.reduced_size): `x.size` for axis None,
+    the axis's length for a literal int; 1 for a number."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(reduced_size, prefer_literal=True)
+def _reduced_size(x, axis):
+    if _is_number(x) and isinstance(axis, types.NoneType | types.Omitted):
+        return lambda x, axis: 1
+    if _is_array(x):
+        ax = _constant_axis(axis, _plain(x).ndim)
+        if ax is None:
+            return lambda x, axis: x.size
+        if ax is not False:
+            return lambda x, axis: x.shape[ax]
+    _refuse("reduced_size", x, axis)
 
 
 def grad_extreme(g, ans, x, axis, keepdims):
@@ -1286,7 +1306,8 @@ def _is_zero(g):
 # every helper compiled code may call, by the name generated code uses (`s2s.<name>`)
 HELPERS = {f.__name__: f for f in (accumulate, finish, inplace_check, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
-                                    transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero)}
+                                    transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero,
+                                    reduced_size)}
 
 __all__ = ["FALLBACK", "FALLBACK_CALL", "HELPERS", "counter_check", "checked_int", "float_pow",
            "math_result", "tape_set", "tape_grow", "tape_stack",
