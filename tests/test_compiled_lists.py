@@ -96,3 +96,22 @@ def test_numbers_made_an_array_compile_and_match():
     W, X = r.normal(size=(5, 5)) * 0.3, r.normal(size=(5, 7))
     for wrt in (0, 1):
         compiled_matches(leaky_scores, (W, X), wrt=wrt)
+
+
+def rnn_states_stacked(W, xs):
+    """An RNN's states appended to a list and stacked, the loss scaled by `len(xs) / xs.size`: the size of an
+    array of known shape is a known int, so the list's adjoint has a known shape (helper 127's probe)."""
+    h = np.zeros(W.shape[0])
+    hs = []
+    for _t, x in enumerate(xs):
+        h = np.tanh(W @ h + x)
+        hs.append(h)
+    H = np.array(hs)
+    return np.mean(H ** 2) * len(xs) / xs.size
+
+
+def test_states_stacked_from_a_list_compile():
+    rng = np.random.default_rng(3)
+    args = (rng.normal(size=(5, 5)) * 0.4, rng.normal(size=(8, 5)))
+    compiled_matches(rnn_states_stacked, args, wrt=0)
+    compiled_matches(rnn_states_stacked, args, wrt=1)

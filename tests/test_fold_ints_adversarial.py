@@ -116,3 +116,46 @@ def test_pop_of_an_appended_list_is_refused_or_right(f):
         return  # (the backward sweep's pops would be one item short: an IndexError before)
     assert_close(got, want, rtol=1e-4, atol=1e-5)
     assert s2s.jvp(f, (X,), (np.ones_like(X),))[1] == pytest.approx(np.sum(want))
+
+
+# ---- `.size` and `.ndim` of arrays of known shape are known ints ------------------------------------------
+
+
+def mean_by_size(x):
+    M = x.reshape(2, 3)
+    return np.sum(M ** 2) / M.size + x.ndim * np.sum(x)
+
+
+def size_shrinking_in_loop(x):
+    s = 0.0
+    for _ in range(3):
+        s = s + np.sum(x ** 2) / x.size  # 6, then 5, then 4 entries: one name, three sizes
+        x = x[1:]
+    return s
+
+
+def size_in_branch(x):
+    y = x[:2] if np.sum(x) > 0 else x
+    s = 0.0
+    for i in range(y.size):
+        s = s + np.sin(y[i]) * (i + 1)
+    return s + y.ndim
+
+
+def rank_picks_a_path(x):
+    M = x.reshape(3, 2) if x.ndim == 1 else x
+    if M.ndim == 2:
+        return np.sum(np.tanh(M) * M.size)
+    return np.sum(M)
+
+
+@pytest.mark.parametrize("f", [mean_by_size, size_shrinking_in_loop, size_in_branch, rank_picks_a_path])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_size_and_ndim_are_read_right(f, sign):
+    _check(f, sign * X)
+
+
+def test_size_of_a_known_shape_is_folded_into_the_code():
+    source = "\n".join(line for line in s2s.source(s2s.grad(mean_by_size), X).splitlines()
+                       if not line.strip().startswith("#"))
+    assert "M.size" not in source and "x.ndim" not in source and "unbroadcast" not in source

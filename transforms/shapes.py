@@ -2626,8 +2626,12 @@ class Shapes:
             if type(left) is not int or type(right) is not int or (right == 0 and type(node.op) in _DIVIDING):
                 return None
             return _INT_OPS[type(node.op)](left, right)
-        if isinstance(node, ast.Attribute) and node.attr == "shape" and self._is_array_expr(node.value, env):
-            return self._arr(node.value, env)
+        if isinstance(node, ast.Attribute) and node.attr in ("shape", "size", "ndim") \
+                and self._is_array_expr(node.value, env):
+            shape = self._arr(node.value, env)
+            if node.attr == "size":
+                return math.prod(shape) if all(type(d) is int for d in shape) else None
+            return shape if node.attr == "shape" else len(shape)
         if isinstance(node, ast.Subscript) and type(self.value_of(node.slice, env)) is int \
                 and isinstance(node.slice, ast.Constant | ast.UnaryOp):  # (`t[1]`, `np.shape(L)[-1]`)
             base, k = self.value_of(node.value, env), self.value_of(node.slice, env)
