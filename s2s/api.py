@@ -27,7 +27,7 @@ import numpy as np
 
 from s2s import argcheck, argshapes, cache, compiled_call, compose, higher_order, pipeline, pytree, rules, tables
 from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError, ShapeMismatchError
-from s2s.transforms.shapes import RANDOM_GENERATOR
+from s2s.transforms.shapes import NONE_VALUE, RANDOM_GENERATOR
 
 pytree._register_rules()  # flatten and unflatten are called inside differentiated functions too
 
@@ -77,8 +77,8 @@ def _pick_wrt(entry: str, wrt, argnums, argnum, default=0):
 
 def _positional_values(func, args, kwargs=None):
     """(parameter, value) for the parameters this call gives positionally, then for those it leaves to a
-    default that is a Python number (`step=0.1`, `n_steps=5`): the generated code is fresh only while the
-    function's `__defaults__` is the same tuple (cache.py), and a number in it cannot change. A call
+    default that is a Python number or None (`step=0.1`, `n_steps=5`, `beta=None`): the generated code is fresh
+    only while the function's `__defaults__` is the same tuple (cache.py), and a number in it cannot change. A call
     passing keywords leaves those parameters out (its key holds their names: `_runner`)."""
     code = getattr(func, "__code__", None)
     if code is None:
@@ -89,7 +89,8 @@ def _positional_values(func, args, kwargs=None):
     first_default = len(params) - len(defaults)
     for k in range(len(args), len(params)):
         p = params[k]
-        if k >= first_default and (not kwargs or p not in kwargs) and type(defaults[k - first_default]) in _NUMBER:
+        if k >= first_default and (not kwargs or p not in kwargs) \
+                and (type(defaults[k - first_default]) in _NUMBER or defaults[k - first_default] is None):
             pairs.append((p, defaults[k - first_default]))
     return pairs
 
@@ -108,7 +109,7 @@ def _scalar_params(func, args, kwargs=None):
 def _shaped_params(func, args, kwargs=None):
     """(name, shape, dtype character) for the parameters that receive arrays or numbers positionally (or
     numbers from their defaults); for those that receive lists, tuples or dicts of them, (name, `Seq`/`Keyed`
-    of shapes, one of dtypes)."""
+    of shapes, one of dtypes); for None (given, or a default), (name, NONE_VALUE, "O")."""
     out = []
     for p, a in _positional_values(func, args, kwargs):
         if (type(a) is np.ndarray or isinstance(a, np.generic)) and a.dtype.kind in "biufc":
@@ -121,6 +122,8 @@ def _shaped_params(func, args, kwargs=None):
                 out.append((p, *argshapes.structure_facts(key)))
         elif type(a) is np.random.Generator:  # (its draws have the shapes asked for: shapes.RandomGenerator)
             out.append((p, RANDOM_GENERATOR, "O"))
+        elif a is None:  # (`if beta is None:` of a `beta=None` left out takes its branch: shapes.NONE_VALUE)
+            out.append((p, NONE_VALUE, "O"))
     return tuple(out)
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import functools
 import math
 import re
@@ -411,7 +412,8 @@ def dispatcher(df: Callable, *args: Any):
 
 
 def source(func: Callable, *args: Any, wrt=0, optimize: bool = True) -> str:
-    """The code given to numba for `s2s.grad(func, wrt, compile=True)` called with `args` (`s2s show --compile`).
+    """The code given to numba for `s2s.grad(func, wrt, compile=True)` called with `args` (`s2s show --compile`),
+    compiled for them.
 
     Raises NotCompilableError where the code cannot be compiled. Example::
 
@@ -425,6 +427,8 @@ def source(func: Callable, *args: Any, wrt=0, optimize: bool = True) -> str:
         args = _complete(target, args, {})
     names = pipeline._wrt_names(func, wrt)
     _, plan = _plan(target, names, optimize, args, left_out=left_out)
+    plan.dispatcher = _dispatcher(plan)
+    _compile_for(plan, target, args)  # (numba's typing may have int arithmetic checked: the code as compiled)
     head = [f"# {name} = {_describe(obj)}" for name, obj in sorted(plan.bindings.items())]
     if plan.data:
         head.append(f"# passed in on every call (read live, as the NumPy code reads them): {', '.join(plan.data)}")
@@ -572,13 +576,17 @@ def _plan(target, names, optimize, args, arrays=True, left_out=()):
         fdef, args = flat.fdef, tuple(flat.arguments(args))
         params = [a.arg for a in fdef.args.args]
     for a in args:
-        if not isinstance(a, _DATA_TYPES):
+        if not isinstance(a, _DATA_TYPES) and a is not None:  # (None: its `is None` tests folded by the shapes)
             raise _error(gen, f"a {type(a).__name__} as an argument; it takes numbers and arrays", fdef)
         if isinstance(a, np.ndarray) and type(a) is not np.ndarray:
             raise _error(gen, f"a {type(a).__name__} as an argument (a subclass of np.ndarray, whose NumPy operations "
                               "may differ: a mask, a matrix product); it takes plain arrays", fdef)
         if flat is not None and type(a) is np.ndarray and a.ndim == 0:
             raise _error(gen, "a 0-d array in a container argument", fdef)
+    nones = [p for p, a in zip(params, args) if a is None]
+    if nones:
+        fdef = _none_params_as_locals(fdef, nones)
+        params = [a.arg for a in fdef.args.args]
     numpy_names = frozenset(_numpy_names(target, gen, fdef))
     builtin_int = getattr(target, "__globals__", {}).get("int", int) is int
     tape_types = _tape_types(fdef, args, params, numpy_names, builtin_int) if arrays else {}
@@ -628,6 +636,23 @@ def _plan(target, names, optimize, args, arrays=True, left_out=()):
     plan.tapes = low.tapes
     plan.flat = flat
     return gen, plan
+
+
+def _none_params_as_locals(fdef, names):
+    """`fdef` with each parameter of `names` (given None) renamed `_s2s_none_<name>`, unread, and the name bound
+    to None at the top: a local whose kinds come from its assignments (`beta = 1.0 - alpha` after the folded
+    `if beta is None:`), where numba would give the parameter None's type.
+
+        >>> # def d(x, beta): beta = 1.0 - x    ->    def d(x, _s2s_none_beta): beta = None; beta = 1.0 - x
+    """
+    fdef = copy.deepcopy(fdef)
+    for a in fdef.args.args:
+        if a.arg in names:
+            a.arg = f"_s2s_none_{a.arg}"
+    fdef.body[:0] = [ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store())], value=ast.Constant(None), lineno=1)
+                     for n in names]
+    ast.fix_missing_locations(fdef)
+    return fdef
 
 
 def _int_dtype(a):
@@ -962,6 +987,7 @@ def _compile_for(plan, target, args):
     """Compile the dispatcher for these arguments' types now, so that a failure is a fallback, not a crash."""
     import numba
     from numba.core.errors import NumbaError
+    given = args
     if plan.flat is not None:  # (container arguments passed by their items)
         args = plan.flat.arguments(args)
     extra = [_getter(target, n)() for n in plan.data]
@@ -982,7 +1008,9 @@ def _compile_for(plan, target, args):
             # array read into a list tape): nothing ran, so the NumPy code can (a fallback, not a crash)
             raise NotCompilableError(f"numba failed compiling the derivative of {target.__name__} "
                                      f"({type(exc).__name__}: {exc})") from None
-    _check_integer_products(plan, target)
+    if _check_integer_products(plan, target):  # checked int arithmetic written in: compiled again
+        plan.dispatcher = _dispatcher(plan)
+        _compile_for(plan, target, given)
 
 
 def _compiled_for(dispatcher, args) -> bool:
@@ -1007,11 +1035,53 @@ _STEP = 2 ** 20
 _SUMS = ("_s2s_accumulate", "_s2s_add_zero")  # helpers the lowering writes for `a + b` (a may still be None)
 
 
-def _check_integer_products(plan, target):
-    """Refuse integer sums, products, powers and shifts numba compiled as int64 unless their operands are known
-    to be small enough: numba's int64 wraps around where Python's ints grow (3 ** 40, or a Fibonacci number
-    past the 92nd, would be a wrong number). The lines come from numba's own typing; the bounds from
-    `_int_bounds` on the code given to numba (with its guards of int arguments and counters)."""
+def _check_integer_products(plan, target) -> bool:
+    """Integer sums, products, powers and shifts numba compiled as int64 whose operands s2s cannot show are
+    small enough become `_s2s_int_op(a, b, how)` (compiled_helpers.int_op), which runs the NumPy code for the
+    call where the result could pass 2**62: numba's int64 wraps around where Python's ints grow (3 ** 40, or a
+    Fibonacci number past the 92nd, would be a wrong number). Those it cannot write so (an int sum inside a
+    helper, an update of an item) are refused. The lines come from numba's own typing; the bounds from
+    `_int_bounds` on the code given to numba (with its guards of int arguments and counters). Whether it
+    rewrote `plan.source` (the caller compiles it again)."""
+    risky = _int_lines(plan, target)
+    if not risky:
+        return False
+    fdef = ast.parse(plan.source).body[0]
+    lines = plan.source.splitlines()
+    wrote = False
+    while True:  # (a checked result is bounded by 2**62: a sum of two such is checked in turn)
+        bounds = _int_bounds(fdef, set(plan.tapes), plan.int_guarded)
+        numpy_ints = _numpy_ints(fdef, plan.int64_arrays, set(plan.tapes))
+        unbounded = set()
+        for node in walk(fdef):
+            if getattr(node, "lineno", None) not in risky:
+                continue
+            op = ast.BinOp(left=node.target, op=node.op, right=node.value) if isinstance(node, ast.AugAssign) \
+                else _as_sum(node) if _sum_call(node) else node
+            if isinstance(op, ast.BinOp) and isinstance(op.op, _INT_AST_OPS) \
+                    and not _small(_bound_of(op, bounds)) and not _numpy_int(op, numpy_ints):
+                if _sum_call(node) or isinstance(node, ast.AugAssign) and not isinstance(node.target, ast.Name):
+                    text = lines[node.lineno - 1].strip() if 0 < node.lineno <= len(lines) else "?"
+                    raise NotCompilableError(
+                        f"the derivative of {target.__name__} adds or multiplies integers that s2s cannot show stay "
+                        f"below 2**62 (the generated line `{text}`): numba's int64 wraps around where Python's "
+                        "integers grow",
+                        hint="write the constant as a float (3.0 ** k, 0.0 + k), or call s2s.grad(f) without compile")
+                unbounded.add(id(node))
+        if not unbounded:
+            break
+        fdef = _CheckedIntOps(unbounded).visit(fdef)
+        wrote = True
+    if wrote:
+        from s2s.runtime import compiled_helpers
+        plan.source = ast.unparse(fdef)  # (one statement a line, as before: the user lines still match)
+        plan.bindings[INT_OP] = compiled_helpers.int_op
+    return wrote
+
+
+def _int_lines(plan, target) -> set:
+    """The lines of `plan.source` where numba's typing computes an int sum, product, power or shift (an int
+    sum inside a compiled helper: refused, it has no line of ours to check)."""
     import operator
 
     from numba.core import ir
@@ -1043,26 +1113,35 @@ def _check_integer_products(plan, target):
                     risky.add(st.loc.line)
                 elif st.value.op == "call" and st.loc.line in sum_lines:  # an int sum inside a helper
                     risky.add(st.loc.line)
-    if not risky:
-        return
-    bounds = _int_bounds(fdef, set(plan.tapes), plan.int_guarded)
-    numpy_ints = _numpy_ints(fdef, plan.int64_arrays, set(plan.tapes))
-    by_line = {}
-    for node in walk(fdef):
-        if isinstance(node, ast.BinOp) and isinstance(node.op, _INT_AST_OPS):
-            by_line.setdefault(node.lineno, []).append(node)
-        elif isinstance(node, ast.AugAssign) and isinstance(node.op, _INT_AST_OPS):
-            by_line.setdefault(node.lineno, []).append(ast.BinOp(left=node.target, op=node.op, right=node.value))
-        elif _sum_call(node):
-            by_line.setdefault(node.lineno, []).append(_as_sum(node))
-    for line in sorted(risky):
-        ops = by_line.get(line, [])
-        if not ops or any(not _small(_bound_of(op, bounds)) and not _numpy_int(op, numpy_ints) for op in ops):
-            text = plan.source.splitlines()[line - 1].strip() if 0 < line <= len(plan.source.splitlines()) else "?"
-            raise NotCompilableError(
-                f"the derivative of {target.__name__} adds or multiplies integers that s2s cannot show stay below "
-                f"2**62 (the generated line `{text}`): numba's int64 wraps around where Python's integers grow",
-                hint="write the constant as a float (3.0 ** k, 0.0 + k), or call s2s.grad(f) without compile")
+    return risky
+
+
+INT_OP = "_s2s_int_op"  # compiled_helpers.int_op
+_INT_OP_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Pow: "pow", ast.LShift: "lshift"}
+
+
+class _CheckedIntOps(ast.NodeTransformer):
+    """`a * b` becomes `_s2s_int_op(a, b, "mul")`, `k *= b` `k = _s2s_int_op(k, b, "mul")`, for the nodes whose
+    ids are given (inner ones first)."""
+
+    def __init__(self, ids):
+        self.ids = ids
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if id(node) not in self.ids:
+            return node
+        return ast.copy_location(ast.Call(func=ast.Name(id=INT_OP, ctx=ast.Load()), args=[
+            node.left, node.right, ast.Constant(_INT_OP_NAMES[type(node.op)])], keywords=[]), node)
+
+    def visit_AugAssign(self, node):
+        self.generic_visit(node)
+        if id(node) not in self.ids:
+            return node
+        read = ast.Name(id=node.target.id, ctx=ast.Load())
+        return ast.copy_location(ast.Assign(targets=[node.target], value=ast.Call(
+            func=ast.Name(id=INT_OP, ctx=ast.Load()), args=[read, node.value, ast.Constant(
+                _INT_OP_NAMES[type(node.op)])], keywords=[])), node)
 
 
 _INT_AST_OPS = (ast.Mult, ast.Pow, ast.LShift, ast.Add, ast.Sub)
@@ -1147,6 +1226,8 @@ def _bound_of(e, bounds):
         return min(corners), max(corners)
     if isinstance(e, ast.BinOp) and isinstance(e.op, ast.FloorDiv | ast.Mod):
         return _quotient_bound(e, bounds)
+    if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == INT_OP:  # (checked)
+        return -_INT_LIMIT + 1, _INT_LIMIT - 1
     if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "len":
         return _SHAPE
     if isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id in ("max", "min") and e.args:

@@ -17,6 +17,7 @@ from tests.helpers_fd import fd_grad
 numba = pytest.importorskip("numba")
 
 from s2s import compiled  # noqa: E402
+from s2s.runtime.compiled_helpers import int_op  # noqa: E402
 
 
 def _compiled(f, *args, mode="always", wrt=0, df=None):
@@ -58,12 +59,13 @@ def twice(x, n):
     return x * (m % 7)
 
 
-def test_integer_sums_that_may_wrap_around_fall_back_with_the_line():
-    # compiled: 152.0 and 673.0 (int64 wrapped), where Python's ints give 163.0 and 905.0
+def test_integer_sums_that_may_wrap_around_are_checked():
+    # compiled unchecked: 152.0 and 673.0 (int64 wrapped), where Python's ints give 163.0 and 905.0. Since stop
+    # 45 the sums are checked (compiled_helpers.int_op): past 2**62 the call runs the NumPy code.
     for f in (doubling, fibonacci_weight):
         got, why = _compiled(f, 1.5)
         _right(f, (1.5,), got)
-        assert why and "adds or multiplies integers" in why[0]
+        assert not why and "_s2s_int_op(" in compiled.source(f, 1.5)
 
 
 def test_an_int_argument_too_large_for_its_sums_runs_the_numpy_code():
@@ -230,3 +232,79 @@ def test_a_name_bound_otherwise_too_is_no_numpy_int(binding):
     assert "i" not in compiled._numpy_ints(ast.parse(text).body[0], {"n"}, set())
     alone = "def f(n, pairs, ctx):\n    i = n[0] + 1\n    return i\n"
     assert "i" in compiled._numpy_ints(ast.parse(alone).body[0], {"n"}, set())
+
+
+# ------------------------------------------------------------------------ int arithmetic checked where unbounded
+
+def sine_series_until_small(x):
+    """A while loop's counter in a product of two: `(2 * n) * (2 * n - 1)` has no bound s2s can show (the
+    counter's is 2**50), so it is checked; this program compiled only since stop 45 (helper 127's probe)."""
+    s, term, n = 0.0, 1.0, 0
+    while abs(term) > 1e-14 * abs(s) or n == 0:
+        s += term
+        n += 1
+        term *= -x * x / ((2 * n) * (2 * n - 1))
+    return s
+
+
+def factorial_weights(x, k):
+    f = 1
+    s = 0.0
+    for j in range(1, k + 1):
+        f *= j  # 21! is past 2**63
+        s = s + x ** j / f
+    return s
+
+
+def test_a_product_of_counters_compiles_checked():
+    for x in (0.3, 1.3, -2.0):
+        got = s2s.grad(sine_series_until_small, compile="strict")(x)
+        _right(sine_series_until_small, (x,), got)
+    assert "_s2s_int_op(" in compiled.source(sine_series_until_small, 1.3)
+
+
+@pytest.mark.parametrize("k", [5, 20, 21, 30])
+def test_a_product_past_2_62_runs_the_numpy_code_for_the_call(k):
+    df = s2s.grad(factorial_weights, compile="strict")
+    for _ in range(2):  # (the second call runs the hot code)
+        got = df(0.9, k)
+        np.testing.assert_allclose(got, s2s.grad(factorial_weights)(0.9, k), rtol=1e-12)
+        np.testing.assert_allclose(got, fd_grad(factorial_weights, (0.9, k)), rtol=1e-6)
+
+
+_HOW = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b, "pow": lambda a, b: a ** b,
+        "lshift": lambda a, b: a << b}
+
+
+_COMPILED = {
+    "add": numba.njit(lambda a, b: int_op(a, b, "add")), "sub": numba.njit(lambda a, b: int_op(a, b, "sub")),
+    "mul": numba.njit(lambda a, b: int_op(a, b, "mul")), "pow": numba.njit(lambda a, b: int_op(a, b, "pow")),
+    "lshift": numba.njit(lambda a, b: int_op(a, b, "lshift"))}
+
+
+def _int_op_of(a, b, how):
+    return _COMPILED[how](a, b)
+
+
+@pytest.mark.parametrize("how, a, b", [
+    ("add", 3, -7), ("add", 2 ** 61, 2 ** 60), ("sub", -(2 ** 61), 2 ** 60), ("mul", 2 ** 30, 2 ** 31),
+    ("mul", -(2 ** 40), 2 ** 21), ("mul", 0, 2 ** 61), ("pow", -3, 39), ("pow", 2, 61), ("pow", 5, 0),
+    ("lshift", 3, 60), ("lshift", -1, 61), ("lshift", 7, 0)])
+def test_int_op_gives_python_s_ints_within_2_62(how, a, b):
+    got = _int_op_of(a, b, how)
+    assert got == _HOW[how](a, b)
+
+
+@pytest.mark.parametrize("how, a, b", [
+    ("add", 2 ** 61, 2 ** 61), ("sub", -(2 ** 61), 2 ** 61), ("mul", 2 ** 31, 2 ** 31), ("mul", -(2 ** 32), 2 ** 30),
+    ("pow", 3, 40), ("pow", 2, -1), ("lshift", 1, 62), ("lshift", 2, 61), ("lshift", 1, -1)])
+def test_int_op_past_2_62_raises_the_marked_fallback(how, a, b):
+    with pytest.raises(ValueError, match="cannot handle this call"):
+        _int_op_of(a, b, how)
+
+
+def test_int_op_of_floats_is_the_operation():
+    @numba.njit
+    def floats(a, b):
+        return int_op(a, b, "mul"), int_op(a, b, "add"), int_op(a, 2.5, "pow"), int_op(a, 3, "sub")
+    assert floats(1e50, 1e200) == (1e50 * 1e200, 1e50 + 1e200, 1e50 ** 2.5, 1e50 - 3)

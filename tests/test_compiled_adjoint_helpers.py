@@ -247,3 +247,30 @@ def test_reshape_of_a_number():
     a, b = _reshape_number(-1.0)
     _same(a, np.reshape(-1.0, (1,)))
     _same(b, np.reshape(-1.0, (1, 1)))
+
+
+@numba.njit
+def _power_slope(x, y):
+    return ch.power_slope(x, y)
+
+
+@pytest.mark.parametrize("x, y", [(0.0, 0), (0.0, 1), (0.0, 2), (0.0, -1), (0.0, 0.5), (-2.0, 0.5), (2.0, 3),
+                                  (np.float32(1.5), 2), (1.5, 2.5), (3, 2), (-1.5, -3)])
+def test_power_slope_of_numbers_is_the_runtime_s(x, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = rt.power_slope(x, y)
+    got = _power_slope(x, y)
+    np.testing.assert_array_equal(got, want)  # (inf and nan where the runtime's are)
+    assert type(got) is float or isinstance(got, np.floating) and got.dtype == np.float64
+
+
+@pytest.mark.parametrize("y", [0, 1, 2, -1, 0.5, 3.5])
+def test_power_slope_of_an_array_is_the_runtime_s(y):
+    x = np.array([0.0, 1.0, -2.0, 0.25])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = rt.power_slope(x, y)
+    got = _power_slope(x, y)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)

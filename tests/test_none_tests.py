@@ -110,3 +110,83 @@ def test_a_default_none_replaced_in_the_function():
     x = np.random.default_rng(4).normal(size=5)
     check_all_and_general(none_or_given, (x,))
     check_all_and_general(none_or_given, (x, np.linspace(0.5, 1.5, 5)), wrt=(0, 1))
+
+
+def ema_with_none(x, alpha):
+    """The state and the loss both None before the loop, each set on the first trip (performance review h134)."""
+    m = None
+    loss = None
+    for t in range(x.shape[0]):
+        if m is None:
+            m = x[t]
+        else:
+            m = alpha * x[t] + (1 - alpha) * m
+        term = m @ m
+        loss = term if loss is None else loss + term
+    return loss
+
+
+def ema_default_none(x, alpha, beta=None):
+    if beta is None:
+        beta = 1.0 - alpha
+    m = x[0]
+    loss = m @ m
+    for t in range(1, x.shape[0]):
+        m = alpha * x[t] + beta * m
+        loss = loss + m @ m
+    return loss
+
+
+def window_or_all(x, n=None):
+    """None read as None: `x[:n]` is all of x."""
+    s = 0.0
+    for k in range(2):
+        s = s + np.sum(np.sin(x[:n]) * (k + 1))
+    return s
+
+
+def test_tests_that_always_take_one_branch_after_the_first_trip_go():
+    """After the first trip (written out), `m is None` and `loss is None` are False on every trip: the flags the
+    lowering binds (`cond = False`, saved on the tape and restored in the backward sweep) take one branch in both
+    sweeps, and a restore of `m` has the shape `m` had where it was saved. Before stop 45 every adjoint of the
+    loop stayed general (442 against 900 us on 50 x 8; the same loop written without None: 238)."""
+    r = np.random.default_rng(5)
+    args = (r.normal(size=(6, 4)), 0.3)
+    src = _code(s2s.source(s2s.grad(ema_with_none, wrt=(0, 1)), *args))
+    assert "if cond" not in src and "unbroadcast" not in src and "s2s.add" not in src, src
+    check_all_and_general(ema_with_none, args, wrt=(0, 1))
+    check_all_and_general(ema_with_none, (args[0][:1], 0.3), wrt=(0, 1))
+
+
+@pytest.mark.parametrize("beta", [(), (0.6,), (None,)])
+def test_a_none_argument_is_a_fact_and_compiles(beta):
+    """A None given or left to its default is known to be None: `if beta is None:` takes its branch in the code
+    made for it (a call passing a number has code of its own), and compiled code takes it (it fell back:
+    "cannot take a NoneType as an argument")."""
+    import warnings
+
+    from s2s import compiled
+    r = np.random.default_rng(6)
+    args = (r.normal(size=(5, 3)), 0.3, *beta)
+    if not beta or beta[0] is None:
+        assert "is None" not in _code(s2s.source(s2s.grad(ema_default_none, wrt=(0, 1)), *args))
+    check_all_and_general(ema_default_none, args, wrt=(0, 1))
+    df = s2s.grad(ema_default_none, wrt=(0, 1), compile="strict")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
+        for _ in range(2):  # (the second call: the hot code)
+            for got, want in zip(df(*args), s2s.grad(ema_default_none, wrt=(0, 1))(*args)):
+                np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", [(), (None,), (2,)])
+def test_a_none_argument_read_as_none(n):
+    x = np.random.default_rng(7).normal(size=5)
+    check_all_and_general(window_or_all, (x, *n))
+    import warnings
+
+    from s2s import compiled
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)
+        got = s2s.grad(window_or_all, compile="always")(x, *n)
+    np.testing.assert_allclose(got, s2s.grad(window_or_all)(x, *n), rtol=1e-12)

@@ -1227,6 +1227,7 @@ class Shapes:
         # fixed point of each loop around it, and the tree does not change while this runs
         self._early = {}
         self._trip_ends, self._trip_heads = {}, {}  # id(loop over a counter) -> its facts at a trip's end, its head
+        self._pop_sources = {}  # id(a pop in a backward loop) -> the Name its forward loop's push read
         self._undoes = self._undone_trips(fdef)
         self._flow_block(fdef.body, dict(state))
         better = {name: _plain(self._bound[name]) for name in self.restored
@@ -1421,6 +1422,9 @@ class Shapes:
                    and isinstance(st.targets[0], ast.Name) else None) for st in pops]
         if pushed[::-1] != popped or not self._pairs_off(between):
             return set()
+        for pop, push in zip(pops, pushes[::-1]):  # the backward trip for i pops what the forward trip for i pushed
+            if isinstance(push.value.args[0], ast.Name):
+                self._pop_sources[id(pop)] = push.value.args[0]
         names = set()
         for at, st in enumerate(forward.body):
             if not (isinstance(st, ast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], ast.Name)):
@@ -1572,6 +1576,12 @@ class Shapes:
     def _flow_assign(self, s, state):
         state = dict(state)
         if self._is_pop(s.value):  # a restore: a value saved from an earlier assignment of the same names
+            pushed = self._pop_sources.get(id(s))
+            saved = self.at.get(id(pushed)) if pushed is not None else None
+            if saved is not None and saved[1] is not None and len(s.targets) == 1 \
+                    and isinstance(s.targets[0], ast.Name) and s.targets[0].id == pushed.id:
+                self._set(state, pushed.id, saved[1], restore=True)  # (what that push read, in every trip)
+                return state
             for t in s.targets:
                 for name in assigned_names(t):
                     self._set(state, name, self._restores.get(name, self.env.get(name)), restore=True)

@@ -390,10 +390,12 @@ def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
             break
         Fold(fdef, shapes).visit(fdef)
         once = bound_once()
+    constant = _constant_truths(shapes, skip)
     for block in statement_lists(fdef):
         out, before = [], None
         for stmt in block:
-            value = _known_test(stmt, before, once, unbound, shapes.restored) if isinstance(stmt, ast.If) else None
+            value = _known_test(stmt, before, once, unbound, shapes.restored, constant) \
+                if isinstance(stmt, ast.If) else None
             if value is None:
                 out.append(stmt)
             else:
@@ -406,12 +408,15 @@ def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     return changed
 
 
-def _known_test(stmt: ast.If, before, once, unbound, restored):
-    """The value of the `if`'s test where `fold_known_tests` knows it, else None. Not for a name the tape restores:
-    the backward sweep's `if` on it stays, and compiled code's tape wants the two sweeps' branches to mirror."""
+def _known_test(stmt: ast.If, before, once, unbound, restored, constant=None):
+    """The value of the `if`'s test where `fold_known_tests` knows it, else None. A name the tape restores only
+    where it holds one truth however it is bound (`constant`, `_constant_truths`): else the backward sweep's
+    `if` on it stays, and compiled code's tape wants the two sweeps' branches to mirror."""
     test = stmt.test
     if isinstance(test, ast.Constant) and type(test.value) is bool:
         return test.value
+    if isinstance(test, ast.Name) and constant and test.id in constant and id(test) not in unbound:
+        return constant[test.id]
     if not isinstance(test, ast.Name) or test.id in restored:
         return None
     if isinstance(before, ast.Assign) and len(before.targets) == 1 and isinstance(before.targets[0], ast.Name) \
@@ -419,6 +424,22 @@ def _known_test(stmt: ast.If, before, once, unbound, restored):
             and type(before.value.value) is bool:
         return before.value.value
     return once.get(test.id) if id(test) not in unbound else None
+
+
+def _constant_truths(shapes: Shapes, skip) -> dict:
+    """name -> its truth, for each name the tape restores whose every binding is a constant of that truth or a
+    restore of an earlier value (`cond = False` in each trip of a loop whose first trip, the one that bound it
+    True, was written out; the tape's placeholder None is false too): an `if` on it takes one branch in both
+    sweeps. Not a name of a while loop's test statements (`skip`)."""
+    out = {}
+    for name in shapes.restored - set(skip):
+        values = shapes._assigned_values.get(name)
+        if not values or shapes._bindings.get(name) != len(values) or any(v is None for v in values):
+            continue
+        truths = {bool(v.value) for v in values if isinstance(v, ast.Constant)}
+        if len(truths) == 1 and all(isinstance(v, ast.Constant) or shapes._is_pop(v) for v in values):
+            out[name] = truths.pop()
+    return out
 
 
 def fold_known_ints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 
 import numba
 import numpy as np
@@ -121,6 +122,55 @@ def _counter_check(k, limit):
     return lambda k, limit: None
 
 
+def int_op(a, b, how):
+    """`a + b`, `a - b`, `a * b`, `a ** b` or `a << b` (how "add", "sub", "mul", "pow", "lshift"). Of two ints, the
+    ValueError marked for one call where the result could lie beyond +-2**62 (Python's int grows where numba's
+    int64 wraps around: the NumPy code runs the call); of anything else, the operation itself. s2s/compiled.py
+    writes it for int arithmetic it cannot bound (`(2 * n) * (2 * n - 1)` of a while loop's counter)."""
+    return {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "pow": operator.pow,
+            "lshift": operator.lshift}[how](a, b)
+
+
+_INT_PAST_2_62 = FALLBACK_CALL + "int arithmetic past 2**62 (numba's int64 would wrap around where Python's int grows)"
+_INT_OP_LIMIT = 4611686018427387904.0  # 2.0 ** 62
+
+
+@_overload(int_op, prefer_literal=True)
+def _int_op(a, b, how):
+    if not (isinstance(how, types.StringLiteral) and how.literal_value in ("add", "sub", "mul", "pow", "lshift")):
+        _refuse("int_op", a, b, how)
+    how = how.literal_value
+    if not (isinstance(_plain(a), types.Integer) and isinstance(_plain(b), types.Integer)):
+        return {"add": lambda a, b, how: a + b, "sub": lambda a, b, how: a - b, "mul": lambda a, b, how: a * b,
+                "pow": lambda a, b, how: a ** b, "lshift": lambda a, b, how: a << b}[how]
+    if how == "add":
+        def impl(a, b, how):
+            if not abs(float(a) + float(b)) < _INT_OP_LIMIT:
+                raise ValueError(_INT_PAST_2_62)
+            return a + b
+    elif how == "sub":
+        def impl(a, b, how):
+            if not abs(float(a) - float(b)) < _INT_OP_LIMIT:
+                raise ValueError(_INT_PAST_2_62)
+            return a - b
+    elif how == "mul":
+        def impl(a, b, how):
+            if not abs(float(a) * float(b)) < _INT_OP_LIMIT:
+                raise ValueError(_INT_PAST_2_62)
+            return a * b
+    elif how == "pow":  # (a negative exponent: Python's result is a float, numba's an int: the NumPy code)
+        def impl(a, b, how):
+            if b < 0 or not abs(float(a)) ** float(b) < _INT_OP_LIMIT:
+                raise ValueError(_INT_PAST_2_62)
+            return a ** b
+    else:
+        def impl(a, b, how):
+            if b < 0 or b >= 62 or not abs(float(a)) * 2.0 ** b < _INT_OP_LIMIT:
+                raise ValueError(_INT_PAST_2_62)
+            return a << b
+    return impl
+
+
 _CONVERSIONS = {"int": int, "floor": math.floor, "ceil": math.ceil, "trunc": math.trunc, "round": round}
 
 
@@ -207,6 +257,30 @@ def _float_pow(a, b):
             raise ValueError(_POWER_NOT_A_FLOAT)
         return r
     return impl
+
+
+def power_slope(x, y):
+    """d(x ** y)/dx = y * x ** (y - 1), exactly 0 where y == 0 (runtime.power_slope): of numbers (a float), and of
+    a float64 array and a number; NumPy's inf at x == 0 for y < 1 and nan where the power is not real."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(power_slope)
+def _power_slope(x, y):
+    real = not isinstance(_dtype_of(x), types.Complex) and not isinstance(_dtype_of(y), types.Complex)
+    if real and _is_number(x) and _is_number(y):
+        def impl(x, y):
+            if y == 0:
+                return 0.0
+            return y * np.power(np.float64(x), y - 1)
+        return impl
+    if real and _is_array(x) and _plain(x).dtype == types.float64 and _is_number(y):
+        def impl_array(x, y):
+            if y == 0:
+                return np.zeros(x.shape)
+            return y * np.power(x, y - 1)
+        return impl_array
+    _refuse("power_slope", x, y)
 
 
 def math_result(r, a, b):
@@ -1307,9 +1381,9 @@ def _is_zero(g):
 HELPERS = {f.__name__: f for f in (accumulate, finish, inplace_check, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero,
-                                    reduced_size)}
+                                    reduced_size, power_slope)}
 
-__all__ = ["FALLBACK", "FALLBACK_CALL", "HELPERS", "counter_check", "checked_int", "float_pow",
+__all__ = ["FALLBACK", "FALLBACK_CALL", "HELPERS", "counter_check", "checked_int", "int_op", "float_pow",
            "math_result", "tape_set", "tape_grow", "tape_stack",
            "accumulate_matmul", "accumulate_outer", "reshape", "add_at", *HELPERS]
 
