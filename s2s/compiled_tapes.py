@@ -282,9 +282,10 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
     real_asking = set()  # names `real_number` is asking about
 
     def total(e):
-        """`x.sum()` or `np.sum(x)` of a float64 array x (no other argument): a float64 number."""
-        if not (isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "sum"
-                and not e.keywords):
+        """`x.sum()` or `np.sum(x)` of a float64 array x (no other argument; `max`, `min`, `mean`, `prod` too): a
+        float64 number."""
+        if not (isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute)
+                and e.func.attr in ("sum", "max", "min", "mean", "prod") and not e.keywords):
             return False
         if not e.args:
             x = e.func.value
@@ -367,10 +368,10 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             and not e.keywords and real_number(e.args[0])
 
     def zero_test_shape(node):
-        """S of `a + np.broadcast_to(g, S) if s2s.is_zero(a) else a + np.asarray(g)` (`-` too; a and g names,
-        g a float64 number, S of int constants: specialize._add_a_number_to_a_zero_or_array), else None. An
-        array of zeros of shape S as `a` takes the else branch, which gives the values and dtype the first
-        gives for the number 0."""
+        """S of `a + np.broadcast_to(g, S) if s2s.is_zero(a) else a + np.asarray(g)` (`-` too; a a name, g a name
+        or a literal number (a sum's adjoint 1.0), a float64 number, S of int constants:
+        specialize._add_a_number_to_a_zero_or_array), else None. An array of zeros of shape S as `a` takes the
+        else branch, which gives the values and dtype the first gives for the number 0."""
         if not isinstance(node, ast.IfExp):
             return None
         test, body, other = node.test, node.body, node.orelse
@@ -383,8 +384,9 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         if not (isinstance(spread, ast.Call) and isinstance(spread.func, ast.Attribute)
                 and spread.func.attr == "broadcast_to" and len(spread.args) == 2 and not spread.keywords
                 and isinstance(spread.func.value, ast.Name) and spread.func.value.id in numpy_names
-                and isinstance(spread.args[0], ast.Name) and zero_d(alone)
-                and isinstance(alone.args[0], ast.Name) and alone.args[0].id == spread.args[0].id):
+                and (isinstance(spread.args[0], ast.Name) or isinstance(spread.args[0], ast.Constant)
+                     and type(spread.args[0].value) in (int, float))
+                and zero_d(alone) and ast.dump(alone.args[0]) == ast.dump(spread.args[0])):
             return None
         size = spread.args[1]
         dims = size.elts if isinstance(size, ast.Tuple) else [size]

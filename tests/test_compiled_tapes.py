@@ -229,16 +229,17 @@ def test_zero_started_adjoints_scaled_by_norms_dot_products_and_guarded_division
     """Numbers the kinds do not name: a norm, a dot product of vectors, an int power, `x if x != 0 else 1`, and
     locals made of those (an accumulation of itself included): a zero-started adjoint scaled by one is an
     array of its shape, and `q0_bar += q_bar` after the loop reads it as one. Not where the scale is a vector of
-    another shape (`M @ q` of a 3 x 2 M) or a value these rules do not know (`q.max()`). `q.sum()` of a float64
-    vector is a float64 number (since stop 33)."""
+    another shape (`M @ q` of a 3 x 2 M) or a value these rules do not know (`q.max(axis=0)`). `q.sum()` of a float64
+    vector is a float64 number (since stop 33), and so are `q.max()`, `q.min()`, `q.mean()`, `q.prod()`."""
     q = {"q": np.ones(2), "M": np.ones((3, 2))}
     text = ("def f(q, M):\n    e = 0.0\n    q_bar = 0.0\n    q0_bar = q * 2.0\n    for i in range(3):\n"
             "        r = np.linalg.norm(q)\n        d = q @ q\n        e = e - d * r ** 3\n"
             "        s = e / (r if r != 0 else 1)\n        q_bar = q_bar + s * q\n    q0_bar += q_bar\n")
     assert _zeros(text, q) == {"q_bar": (2,)}
     assert "q_bar" not in _zeros(text.replace("d = q @ q", "d = M @ q"), q)
-    assert _zeros(text.replace("d = q @ q", "d = q.max()"), q) == {}
-    assert _zeros(text.replace("d = q @ q", "d = q.sum()"), q) == {"q_bar": (2,)}
+    assert _zeros(text.replace("d = q @ q", "d = q.max(axis=0)"), q) == {}
+    for total in ("q.sum()", "q.max()", "q.min()", "q.mean()", "q.prod()"):  # (max, min, mean, prod: stop 45)
+        assert _zeros(text.replace("d = q @ q", f"d = {total}"), q) == {"q_bar": (2,)}
     assert _zeros(text.replace("d = q @ q", "d = M.sum(axis=0)"), q) == {}  # (a vector: not a number)
 
 

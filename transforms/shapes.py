@@ -860,12 +860,14 @@ class Shapes:
         self._symbolic = False  # (`symbolic()`: the questions asked see `Extent`s)
         self._int_arrays = self._integer_arrays(kinds or {}, params_bound)
         self._int_arithmetic(range_loops, params_bound)
+        self._none_unread = set()  # (names bound to None never read as None: known once the facts are flowed)
         self._infer(fdef)
         self.at = {}  # id(Name node read) -> (the node, its shape there): the facts per program point
         self.blame = {}  # name -> the first statement whose value's shape is unknown (for notes in the code)
         self.lost = {}  # name -> the loop or `if` after which its shape is unknown (its shapes there differ)
         self._restores = {}  # name -> the shape a tape's restore gives it (the join of what was saved)
         self._flow(fdef)
+        self._none_unread = self._never_read_as_none(fdef)
         self.reals = self._real_names(kinds)
 
     def _placeholder_statement(self, s) -> bool:
@@ -1661,14 +1663,36 @@ class Shapes:
                 self._set(state, name, None)
 
     # ---- real floating-point values -----------------------------------------
+    def _never_read_as_none(self, fdef) -> set:
+        """The local names bound to None somewhere (`m = None` before a loop that binds `m` on its first trip) whose
+        every read the flow has facts for holds an array or a number there (a tape's push of it aside: the
+        restore gives the value back, and its later reads are reads too): its None is no value realness asks
+        about. Names read where the flow recorded nothing (a nested function) are left out."""
+        nones = {n for n, values in self._assigned_values.items()
+                 if any(isinstance(v, ast.Constant) and v.value is None for v in values if v is not None)
+                 or self._entry.get(n) == NONE_VALUE}  # (a parameter given None, bound again: `beta = 1.0 - a`)
+        if not nones:
+            return set()
+        pushed = {id(c.args[0]) for c in walk(fdef) if isinstance(c, ast.Call) and self._is_push(c)}
+        out = set(nones)
+        for node in walk(fdef):
+            if isinstance(node, ast.Name) and node.id in out and isinstance(node.ctx, ast.Load) \
+                    and id(node) not in pushed:
+                fact = self.at.get(id(node))
+                if fact is None or fact[0] is not node or not isinstance(fact[1], tuple):
+                    out.discard(node.id)
+        return out
+
     def _real_names(self, kinds):
         """Names that certainly hold real floating-point numbers or arrays (greatest fixed point)."""
         reals = {p for p, k in kinds.items() if k in "efdg"}  # dtype characters of real floating types
         # `x op= v` is real where `x op v` is: an array's update keeps its dtype, a number's is `x op v`
-        values_of = {n: [v for v in values if v is not None] + self._updated_values.get(n, [])
-                     for n, values in self._assigned_values.items()}
+        values_of = {n: [v for v in values if v is not None and not (
+                         n in self._none_unread and isinstance(v, ast.Constant) and v.value is None)]
+                     + self._updated_values.get(n, []) for n, values in self._assigned_values.items()}
         unpacked = self._unpacked
-        candidates = {n for n, values in self._assigned_values.items() if n not in self._params
+        candidates = {n for n, values in self._assigned_values.items()
+                      if (n not in self._params or n in self._none_unread and self._entry.get(n) == NONE_VALUE)
                       and sum(v is None for v in values) == len(self._updated_values.get(n, ()))
                       + len(unpacked.get(n, ()))}
         # a list adjoint of real items stands in the sets as ("list", its name): no name of a value is that
@@ -1802,8 +1826,9 @@ class Shapes:
             >>> # x a float: `xk = x; xk = xk * x` -- xk is a number, so `xk *= x` rebinds it
         """
         numbers = {p for p in numbers if p in self._param_names}
-        values_of = {n: [v for v in values if v is not None] + self._updated_values.get(n, [])
-                     for n, values in self._assigned_values.items()}
+        values_of = {n: [v for v in values if v is not None and not (
+                         n in self._none_unread and isinstance(v, ast.Constant) and v.value is None)]
+                     + self._updated_values.get(n, []) for n, values in self._assigned_values.items()}
         candidates = {n for n, values in self._assigned_values.items() if (n not in self._param_names or n in numbers)
                       and sum(v is None for v in values) == len(self._updated_values.get(n, ()))}
         candidates |= numbers

@@ -390,7 +390,7 @@ def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
             break
         Fold(fdef, shapes).visit(fdef)
         once = bound_once()
-    constant = _constant_truths(shapes, skip)
+    constant = _constant_truths(fdef, shapes, skip)
     for block in statement_lists(fdef):
         out, before = [], None
         for stmt in block:
@@ -426,20 +426,35 @@ def _known_test(stmt: ast.If, before, once, unbound, restored, constant=None):
     return once.get(test.id) if id(test) not in unbound else None
 
 
-def _constant_truths(shapes: Shapes, skip) -> dict:
-    """name -> its truth, for each name the tape restores whose every binding is a constant of that truth or a
-    restore of an earlier value (`cond = False` in each trip of a loop whose first trip, the one that bound it
-    True, was written out; the tape's placeholder None is false too): an `if` on it takes one branch in both
-    sweeps. Not a name of a while loop's test statements (`skip`)."""
-    out = {}
-    for name in shapes.restored - set(skip):
-        values = shapes._assigned_values.get(name)
-        if not values or shapes._bindings.get(name) != len(values) or any(v is None for v in values):
-            continue
-        truths = {bool(v.value) for v in values if isinstance(v, ast.Constant)}
-        if len(truths) == 1 and all(isinstance(v, ast.Constant) or shapes._is_pop(v) for v in values):
-            out[name] = truths.pop()
-    return out
+def _constant_truths(fdef, shapes: Shapes, skip) -> dict:
+    """name -> its truth, for each name the tape restores whose every binding in `fdef` (as it is now: the folds
+    before may have made a test a constant) is a constant of that truth or a restore of an earlier value
+    (`cond = False` in each trip of a loop whose first trip, the one that bound it True, was written out; the
+    tape's placeholder None is false too): an `if` on it takes one branch in both sweeps. Not a name of a while
+    loop's test statements (`skip`)."""
+    truths: dict = {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                for n in walk(t):
+                    if not (isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)):
+                        continue
+                    if t is not n:  # (an item of a tuple target: anything)
+                        truths.setdefault(n.id, set()).add("other")
+                    elif isinstance(node.value, ast.Constant):
+                        truths.setdefault(n.id, set()).add(bool(node.value.value))
+                    elif not shapes._is_pop(node.value):
+                        truths.setdefault(n.id, set()).add("other")
+    for node in walk(fdef):  # the other bindings: anything
+        targets = [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.NamedExpr
+                                               | ast.comprehension) \
+            else [i.optional_vars for i in node.items if i.optional_vars is not None] if isinstance(node, ast.With) \
+            else node.targets if isinstance(node, ast.Delete) else []
+        for n in (n for t in targets for n in walk(t)):
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+                truths.setdefault(n.id, set()).add("other")
+    return {name: next(iter(found)) for name, found in truths.items()
+            if name in shapes.restored and name not in skip and len(found) == 1 and "other" not in found}
 
 
 def fold_known_ints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:

@@ -117,11 +117,65 @@ def accumulated(site):
 
 
 def accumulated_back(site):
-    """s2s.grad_cumsum(g, x, axis) / s2s.grad_cumprod / s2s.grad_squeeze: x's shape, where g is certainly an array."""
-    if not _plain(site, 3):
+    """s2s.grad_cumsum(g, x, axis) / s2s.grad_cumprod (and its products `ans`) / s2s.grad_squeeze: x's shape, where g
+    is certainly an array."""
+    if not (_plain(site, 3) or _plain(site, 4)):
         return None
     g = site.shape(0)
     return site.shape(1) if _array(g) and g != () else None
+
+
+def differenced(site):
+    """np.diff(a, n=1, axis=-1) of an array of known shape, n and axis literal ints: the axis `n` shorter (empty
+    where it has n entries or fewer).
+
+        >>> # np.diff(x) of x (6,): (5,);  np.diff(P, axis=0) of P (4, 3): (3, 3)
+    """
+    names = ("a", "n", "axis")
+    if site.nargs > 3 or any(k not in names[1:] for k in site.keywords) \
+            or any(k in names[1:site.nargs] for k in site.keywords):
+        return None
+    a = site.shape(0)
+    n = site.literal(1 if site.nargs >= 2 else "n", 1)
+    axis = site.literal(2 if site.nargs >= 3 else "axis", -1)
+    if not _array(a) or a == () or type(n) is not int or n < 0 or type(axis) is not int \
+            or not -len(a) <= axis < len(a):
+        return None
+    k = axis % len(a)
+    return a[:k] + (max(a[k] - n, 0),) + a[k + 1:]
+
+
+def differenced_back(site):
+    """s2s.grad_diff(g, a, n, axis): a's shape (an array of it, whatever g is)."""
+    if not _plain(site, 4):
+        return None
+    a = site.shape(1)
+    return a if _array(a) and a != () else None
+
+
+def convolved(default_mode):
+    """np.convolve(a, v, mode) / np.correlate of two 1-d arrays of known lengths n, m >= 1 and a literal mode:
+    (n + m - 1,) 'full', (max(n, m),) 'same', (max(n, m) - min(n, m) + 1,) 'valid'."""
+    def shape(site):
+        if site.nargs > 3 or any(k != "mode" for k in site.keywords) or (site.nargs == 3 and site.keywords):
+            return None
+        a, v = site.shape(0), site.shape(1)
+        mode = site.literal(2 if site.nargs == 3 else "mode", default_mode)
+        if not (_array(a) and _array(v) and len(a) == 1 and len(v) == 1 and a[0] >= 1 and v[0] >= 1):
+            return None
+        n, m = a[0], v[0]
+        lengths = {"full": n + m - 1, "same": max(n, m), "valid": max(n, m) - min(n, m) + 1}
+        return (lengths[mode],) if isinstance(mode, str) and mode in lengths else None
+    return shape
+
+
+def convolved_back(site):
+    """s2s.grad_convolve(g, a, v, mode, which) / s2s.grad_correlate: the shape of a (which 0) or of v (1), 1-d."""
+    if not _plain(site, 5):
+        return None
+    which = site.literal(4)
+    shape = site.shape(1) if which == 0 else site.shape(2) if which == 1 else None
+    return shape if _array(shape) and len(shape) == 1 else None
 
 
 def concatenated(site):

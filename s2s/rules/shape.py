@@ -108,7 +108,8 @@ defrule("np.sort(a, axis=-1, kind=None, order=None)", zero=("kind", "order"), a=
         a_dot="s2s.sort_tangent(a_dot, a, axis)", real=shapes.real_as_first)
 # (n=0: a itself)
 defrule("np.diff(a, n=1, axis=-1)", returns_view="sometimes", a="s2s.grad_diff(g, a, n, axis)",
-        a_dot="np.diff(s2s.broadcast_like(a_dot, a), n, axis)", real=shapes.real_as_first)
+        a_dot="np.diff(s2s.broadcast_like(a_dot, a), n, axis)", real=shapes.real_as_first,
+        result_shape=shapes.differenced)
 # the split family returns a list of pieces
 for _name, _kind in (("split", None), ("array_split", "array"), ("hsplit", "h"), ("vsplit", "v"), ("dsplit", "d")):
     _axis = ", axis=0" if _kind in (None, "array") else ""
@@ -186,7 +187,8 @@ helper_rule(rt.pad_tangent, "pad_tangent(t, array, pad_width, mode)", shape_only
 # (a: the sorting order is piecewise constant in it)
 helper_rule(rt.grad_sort, "grad_sort(g, a, axis)", shape_only=("a",), linear=("g",))
 helper_rule(rt.sort_tangent, "sort_tangent(t, a, axis)", shape_only=("a",), linear=("t",))
-helper_rule(rt.grad_diff, "grad_diff(g, a, n, axis)", shape_only=("a",), linear=("g",))
+helper_rule(rt.grad_diff, "grad_diff(g, a, n, axis)", shape_only=("a",), linear=("g",),
+            result_shape=shapes.differenced_back)
 helper_rule(rt.grad_split, "grad_split(g, ans, ary, axis, kind=None)", shape_only=("ans", "ary"), linear=("g",),
             result_shape=shapes.split_back)
 helper_rule(rt.split_tangent, "split_tangent(t, ans, ary, indices_or_sections, axis, kind=None)",

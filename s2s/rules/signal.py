@@ -7,16 +7,17 @@ rowvar, bias and ddof (`y`, `fweights`, `aweights` and `dtype` refused).
 
 from s2s import runtime as rt
 from s2s.rules import defrule, family
+from s2s.rules import result_shapes as shapes
 from s2s.rules.runtime_rules import defrule_for as helper_rule
 
 family(elementwise=False)
 
 # ---- convolution and correlation (real 1-d arrays; each mode a window of the 'full' result)
-defrule("np.convolve(a, v, mode='full')", zero=("mode",),
+defrule("np.convolve(a, v, mode='full')", zero=("mode",), result_shape=shapes.convolved("full"),
         a="s2s.grad_convolve(g, a, v, mode, 0)", v="s2s.grad_convolve(g, a, v, mode, 1)",
         a_dot="np.convolve(s2s.broadcast_like(a_dot, a), v, mode)",
         v_dot="np.convolve(a, s2s.broadcast_like(v_dot, v), mode)")
-defrule("np.correlate(a, v, mode='valid')", zero=("mode",),
+defrule("np.correlate(a, v, mode='valid')", zero=("mode",), result_shape=shapes.convolved("valid"),
         a="s2s.grad_correlate(g, a, v, mode, 0)", v="s2s.grad_correlate(g, a, v, mode, 1)",
         a_dot="np.correlate(s2s.broadcast_like(a_dot, a), v, mode)",
         v_dot="np.correlate(a, s2s.broadcast_like(v_dot, v), mode)")
@@ -25,7 +26,7 @@ for _helper in (rt.grad_convolve, rt.grad_correlate):
     helper_rule(_helper, f"{_helper.__name__}(g, a, v, mode, which)",
                 a_dot=f"s2s.{_helper.__name__}(g, s2s.broadcast_like(a_dot, a), v, mode, which) if which == 1 else 0.0",
                 v_dot=f"s2s.{_helper.__name__}(g, a, s2s.broadcast_like(v_dot, v), mode, which) if which == 0 else 0.0",
-                linear=("g",))
+                linear=("g",), result_shape=shapes.convolved_back)
 
 # ---- the trapezoidal rule: sum(d * (y[1:] + y[:-1]) / 2) with d = diff(x) (or dx): bilinear in y and d
 defrule("np.trapezoid(y, x=None, dx=1.0, axis=-1)", zero=("axis",),

@@ -129,6 +129,59 @@ def _grad_var(g, x, axis, ddof, keepdims):
     return impl_axis
 
 
+# ---------------------------------------------------------------------------------------------- diff
+
+def grad_diff(g, a, n, axis):
+    """Adjoint of np.diff(a, n, axis) (runtime.grad_diff): n times, `g` added into the later entries along the
+    axis and taken from the earlier ones; an array of `a`'s shape, in `g`'s dtype (float64 for a number)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+_DIFF_ADJOINT_SHAPE = FALLBACK + "the adjoint of np.diff of another shape than the difference's"
+
+
+@_overload(grad_diff)
+def _grad_diff(g, a, n, axis):
+    if not (_is_array(a) and (_is_number(g) or _is_array(g)) and isinstance(_plain(n), types.Integer)
+            and isinstance(_plain(axis), types.Integer)):
+        _refuse("grad_diff", g, a, n, axis)
+    dtype = _plain(g).dtype if _is_array(g) else types.float64
+    if not isinstance(dtype, types.Float):
+        _refuse("grad_diff", g, a, n, axis)
+    nd = _plain(a).ndim
+    spread = _is_number(g)
+
+    def impl(g, a, n, axis):
+        k = axis % nd
+        pre, length, post = 1, 1, 1
+        for d in range(nd):
+            if d < k:
+                pre *= a.shape[d]
+            elif d == k:
+                length = a.shape[d]
+            else:
+                post *= a.shape[d]
+        if length - n < 0:  # fewer than n entries: NumPy's difference is empty
+            return np.zeros(a.shape, dtype)
+        if spread:
+            cur = np.full((pre, length - n, post), g, dtype)
+        else:
+            if g.size != pre * (length - n) * post:
+                raise ValueError(_DIFF_ADJOINT_SHAPE)
+            cur = np.ascontiguousarray(g).reshape((pre, length - n, post))
+        for _ in range(n):
+            m = cur.shape[1]
+            out = np.zeros((pre, m + 1, post), dtype)
+            for i in range(pre):
+                for j in range(m):
+                    for q in range(post):
+                        out[i, j + 1, q] += cur[i, j, q]
+                        out[i, j, q] -= cur[i, j, q]
+            cur = out
+        return cur.reshape(a.shape)
+    return impl
+
+
 # ----------------------------------------------------------------------------------------------- det
 
 def det_adjoint(g, ans, a):
@@ -626,7 +679,7 @@ def _append_grads_owned(g):
 
 # the runtime helpers generated code calls by these names (`s2s.grad_where`), and the lowering's
 HELPERS = {f.__name__: f for f in (grad_squeeze, grad_where, grad_var, det_adjoint, copy, grad_stack, array_grad,
-                                   append_grads, append_grads_owned)}
+                                   append_grads, append_grads_owned, grad_diff)}
 _WRITTEN = (squeeze, variance, add_zero, present, weak, weak_op, strong_op, matmul, stack_list)
 
 

@@ -243,15 +243,25 @@ def np_select_tangent(condlist, choicelist, default, t_choices, t_default):
 
 @linear_in_g
 def grad_diff(g, a, n, axis):
-    """Adjoint of np.diff(a, n, axis): n times the adjoint of one difference, -diff of `g` padded
-    with a zero at both ends."""
+    """Adjoint of np.diff(a, n, axis): n times the adjoint of one difference, `g` added into the later entries and
+    taken from the earlier ones (for CuPy and Dask arrays: -diff of `g` padded with a zero at both ends)."""
     out_shape = list(shape_of(a))
     out_shape[axis % len(out_shape)] -= n
     if out_shape[axis % len(out_shape)] < 0:  # fewer than n entries: NumPy's difference is empty
-        return np.zeros(shape_of(a))
+        dtype = g.dtype if getattr(g, "dtype", None) is not None and g.dtype.kind == "f" else np.float64
+        return np.zeros(shape_of(a), dtype=dtype)
     g = np.broadcast_to(g, tuple(out_shape))
-    for _ in range(n):
-        width = [(0, 0)] * np.ndim(g)
-        width[axis % np.ndim(g)] = (1, 1)
-        g = -np.diff(np.pad(g, width), axis=axis)
+    if is_foreign(g) or is_foreign(a):  # (CuPy, Dask: their own pad and diff)
+        for _ in range(n):
+            width = [(0, 0)] * np.ndim(g)
+            width[axis % np.ndim(g)] = (1, 1)
+            g = -np.diff(np.pad(g, width), axis=axis)
+        return np.reshape(g, shape_of(a))
+    k = axis % g.ndim
+    later, earlier = (slice(None),) * k + (slice(1, None),), (slice(None),) * k + (slice(None, -1),)
+    for _ in range(n):  # d = y[1:] - y[:-1] along the axis: y_bar[1:] += g, y_bar[:-1] -= g
+        y_bar = np.zeros(g.shape[:k] + (g.shape[k] + 1,) + g.shape[k + 1:], dtype=g.dtype)
+        y_bar[later] += g
+        y_bar[earlier] -= g
+        g = y_bar
     return np.reshape(g, shape_of(a))

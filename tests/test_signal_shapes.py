@@ -1,0 +1,133 @@
+"""np.diff, np.convolve and np.correlate in specialised and compiled code (performance review h134, program 9).
+
+Their results had no shape rule, so every adjoint after them stayed general (`unbroadcast`, `s2s.add`,
+`grad_matmul_b`), and np.diff's adjoint padded and differenced its argument (12-23 us on 60 numbers, against
+about 1 us for two slice updates); compiled code fell back on `s2s.grad_diff`. Each program is checked against
+central differences, autograd (where it has the function's VJP) and the general code.
+"""
+
+import numpy as np
+import pytest
+from helpers_fd import check_all_and_general
+
+import s2s
+from s2s.rules import result_shapes
+from s2s.runtime.rearrange import grad_diff
+
+
+def _code(src):
+    return "\n".join(line for line in src.splitlines() if not line.strip().startswith("#"))
+
+
+def smoothness(x, w):
+    d = np.diff(x)
+    return np.sum(w * d ** 2) + np.sum(x ** 2)
+
+
+def second_differences(P, W):
+    d2 = np.diff(P, 2, axis=0)  # rows: a polyline's bending
+    return np.sum(np.tanh(d2 @ W) ** 2)
+
+
+def smoothed_then_differenced(x, kern):
+    sm = np.convolve(x, kern, mode="valid")
+    c = np.cumsum(np.diff(sm) ** 2)
+    return c[-1] + np.sum(np.correlate(x, kern, "same") * x)
+
+
+def full_convolution(x, kern, W):
+    y = np.convolve(x, kern)  # 'full': len(x) + len(kern) - 1
+    return np.sum((W @ y) ** 2)
+
+
+CASES = [
+    (smoothness, lambda r: (r.normal(size=9), r.uniform(0.5, 1.5, 8)), (0, 1)),
+    (second_differences, lambda r: (r.normal(size=(6, 3)), r.normal(size=(3, 2))), (0, 1)),
+    (smoothed_then_differenced, lambda r: (r.normal(size=12), np.array([0.25, 0.5, 0.25])), (0, 1)),
+    (full_convolution, lambda r: (r.normal(size=7), r.normal(size=3), r.normal(size=(4, 9))), (0, 1, 2)),
+]
+
+
+@pytest.mark.parametrize("f, make, wrt", CASES, ids=[c[0].__name__ for c in CASES])
+def test_the_specialised_code_keeps_no_general_helper(f, make, wrt):
+    args = make(np.random.default_rng(1))
+    src = _code(s2s.source(s2s.grad(f, wrt=wrt), *args))
+    for helper in ("unbroadcast", "s2s.add", "grad_matmul", "expand_reduced"):
+        assert helper not in src, src
+    check_all_and_general(f, args, wrt=wrt, use_autograd=f not in _NO_AUTOGRAD)
+
+
+_NO_AUTOGRAD = (smoothed_then_differenced, full_convolution)  # (autograd has no VJP of np.convolve)
+
+
+@pytest.mark.parametrize("f, make, wrt", CASES, ids=[c[0].__name__ for c in CASES])
+def test_compiled(f, make, wrt):
+    pytest.importorskip("numba")
+    import warnings
+
+    from s2s import compiled
+    args = make(np.random.default_rng(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)  # (np.convolve's adjoint: NumPy code)
+        got = s2s.grad(f, wrt=wrt, compile="always")(*args)
+    for a, b in zip(got, s2s.grad(f, wrt=wrt)(*args)):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_np_diff_alone_compiles():
+    from helpers_fd import compiled_matches
+    pytest.importorskip("numba")
+    r = np.random.default_rng(3)
+    compiled_matches(smoothness, (r.normal(size=9), r.uniform(0.5, 1.5, 8)), wrt=0)
+    compiled_matches(row_differences, (r.normal(size=(3, 6)),), wrt=0)  # (numba's np.diff: the last axis alone)
+
+
+def row_differences(A):
+    return np.sum(np.diff(A, 2) ** 2 * np.arange(4.0))
+
+
+@pytest.mark.parametrize("shape, n, axis", [((6,), 1, -1), ((6,), 3, 0), ((4, 5), 2, 0), ((4, 5), 1, 1),
+                                            ((3,), 4, 0), ((2, 3, 4), 2, 1), ((0,), 1, 0), ((5,), 0, 0)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_grad_diff_is_the_transpose_of_np_diff(shape, n, axis, dtype):
+    """<J^T g, e> = <g, J e> for every unit vector e; the compiled helper gives the same array, dtype included."""
+    r = np.random.default_rng(4)
+    a = r.normal(size=shape).astype(dtype)
+    g = r.normal(size=np.diff(a, n, axis).shape).astype(dtype)
+    got = grad_diff(g, a, n, axis)
+    want = np.array([np.sum(np.diff(e.reshape(shape), n, axis) * g) for e in np.eye(a.size)]).reshape(shape)
+    assert got.shape == a.shape and got.dtype == dtype
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    numba = pytest.importorskip("numba")
+    from s2s.runtime import compiled_helpers
+    compiled = numba.njit(lambda g, a, n, axis: compiled_helpers.grad_diff(g, a, n, axis))
+    np.testing.assert_array_equal(compiled(g, a, n, axis), got)
+    assert compiled(g, a, n, axis).dtype == dtype
+    np.testing.assert_array_equal(compiled(0.5, a, n, axis), grad_diff(0.5, a, n, axis))
+
+
+class _Site:
+    def __init__(self, shapes, literals, nargs, keywords=()):
+        self._shapes, self._literals, self.nargs, self.keywords = shapes, literals, nargs, keywords
+
+    def shape(self, which):
+        return self._shapes.get(which)
+
+    def literal(self, which, default=None):
+        return self._literals.get(which, default)
+
+
+@pytest.mark.parametrize("mode, n, m, want", [("full", 7, 3, 9), ("same", 7, 3, 7), ("valid", 7, 3, 5),
+                                              ("valid", 3, 7, 5), ("same", 2, 5, 5), ("full", 1, 1, 1)])
+def test_convolution_lengths_are_numpy_s(mode, n, m, want):
+    site = _Site({0: (n,), 1: (m,)}, {2: mode}, 3)
+    assert result_shapes.convolved("full")(site) == (want,) == np.convolve(np.ones(n), np.ones(m), mode).shape
+    assert result_shapes.convolved("full")(_Site({0: (n,), 1: (0,)}, {}, 2)) is None  # (NumPy raises)
+    assert result_shapes.convolved("full")(_Site({0: (n, 2), 1: (m,)}, {}, 2)) is None
+
+
+@pytest.mark.parametrize("shape, n, axis", [((6,), 1, -1), ((6,), 7, 0), ((4, 5), 2, 0), ((4, 5), 0, 1)])
+def test_difference_shapes_are_numpy_s(shape, n, axis):
+    site = _Site({0: shape}, {1: n, 2: axis}, 3)
+    assert result_shapes.differenced(site) == np.diff(np.ones(shape), n, axis).shape
+    assert result_shapes.differenced(_Site({0: shape}, {1: -1}, 2)) is None  # (NumPy raises)
