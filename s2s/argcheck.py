@@ -3,6 +3,9 @@
 * `np.matrix` (and its subclasses): `*` and `**` are matrix products there, while s2s's rules
   (and the user's own NumPy code on arrays) treat them elementwise, so the derivative would be
   wrong. Hint: pass `np.asarray(m)`.
+* Masked arrays (`np.ma.MaskedArray`): NumPy's masked reductions count only the unmasked entries (`np.mean`
+  divides by their number, `np.var` and `np.std` too), which s2s's rules do not follow, so the derivative would
+  be wrong. Hint: pass `x.compressed()` (the unmasked entries) or `x.filled(0.0)`.
 * Complex numbers and complex arrays: s2s has no complex derivative convention (autograd and
   JAX each have one, and they differ), and its rules are written for real values. Hint: pass the
   real and imaginary parts as two float arguments.
@@ -23,7 +26,7 @@ _PLAIN = (float, int, bool, str, type(None))
 
 
 def check_arguments(args, kwargs=None, names=None) -> None:
-    """Raise NoDerivativeRuleError for an `np.matrix` or complex argument (see the module docstring).
+    """Raise NoDerivativeRuleError for an `np.matrix`, masked-array or complex argument (see the module docstring).
 
     `names` (optional) gives the parameter name of each positional argument, for the message.
     """
@@ -44,6 +47,13 @@ def _check_one(a, name, depth=0) -> None:
             f"s2s does not differentiate with np.matrix arguments ({_label(name)} is one): `*` and `**` are matrix "
             "products on np.matrix, and s2s's rules treat them elementwise, so the derivative would be wrong",
             hint=f"pass np.asarray({_pasteable(name)}) instead (and write matrix products with @)")
+    if isinstance(a, np.ma.MaskedArray):
+        raise NoDerivativeRuleError(
+            f"s2s does not differentiate with masked-array arguments ({_label(name)} is one): NumPy's masked "
+            "reductions count only the unmasked entries (np.mean divides by their number), which s2s's rules do not "
+            "follow, so the derivative would be wrong",
+            hint=f"pass the unmasked entries, {_pasteable(name)}.compressed(), or the data with the masked entries "
+                 f"filled: {_pasteable(name)}.filled(0.0)")
     if _is_complex(a):
         raise NoDerivativeRuleError(
             f"s2s does not differentiate complex arguments ({_label(name)} is complex): it has no complex "

@@ -95,6 +95,7 @@ class Plan:
         self.tapes = {}  # every tape -> the variable it holds
         self.flat = None  # flat_params.Flattened where container arguments are passed by their items
         self.user_lines = (None, {})  # (the user's file, {line of `source`: the user's line}) for numba's errors
+        self.returns_value = False  # whether the code returns (value, gradient), as the generic code does
         self.int_guarded = frozenset()  # int parameters the code checks at its top (guard_ints)
         self.int64_arrays = frozenset()  # parameters given int64 arrays (their items are np.int64 in NumPy's code)
 
@@ -519,11 +520,14 @@ def _build(target, names, optimize, args, strict, scalar_args, left_out=()):
     """(NumPy entry, Plan with a compiled dispatcher or None, the warning to give or None); the plan is made
     for `scalar_args` (`args` with 0-d arrays as scalars), specialised to the int defaults `left_out` (parameter,
     value) of parameters the call leaves out, as the NumPy code is (the variant's key tells such a call apart)."""
-    entry, _ = api._entry_for(target, names, "grad", optimize, args)
+    entry, specialised = api._entry_for(target, names, "grad", optimize, args)
     args = scalar_args
     try:
-        _, plan = _plan(target, names, optimize, args, left_out=left_out)
-        if plan.flat is not None and plan.flat.with_value != bool(entry.fn.__s2s_returns_value__):
+        # (past api.SHAPE_VARIANTS shapes the NumPy code is the generic one, which returns the value beside the
+        # gradient: the compiled code is made from it too, so that the two return alike)
+        _, plan = _plan(target, names, optimize, args, left_out=left_out, specialise=specialised)
+        if bool(plan.returns_value) != bool(entry.fn.__s2s_returns_value__) or \
+                plan.flat is not None and plan.flat.with_value != bool(entry.fn.__s2s_returns_value__):
             # (the call reads the value beside the gradient where the NumPy code returns one)
             raise NotCompilableError("its code for container arguments returns the value where the NumPy code "
                                      "does not, or the other way round")
@@ -533,7 +537,8 @@ def _build(target, names, optimize, args, strict, scalar_args, left_out=()):
         except NotCompilableError as first:
             if not plan.array_tapes:
                 raise
-            _, plan = _plan(target, names, optimize, args, arrays=False, left_out=left_out)  # a claimed tape type did not hold
+            _, plan = _plan(target, names, optimize, args, arrays=False, left_out=left_out,
+                            specialise=specialised)  # a claimed tape type did not hold
             plan.dispatcher = _dispatcher(plan)
             try:
                 _compile_for(plan, target, args)
@@ -547,11 +552,11 @@ def _build(target, names, optimize, args, strict, scalar_args, left_out=()):
         return entry, None, (f"s2s.grad(compile=True) runs the NumPy code of {target.__name__}: {exc}")
 
 
-def _plan(target, names, optimize, args, arrays=True, left_out=()):
+def _plan(target, names, optimize, args, arrays=True, left_out=(), specialise=True):
     """The generated code for these arguments, lowered for numba (Generated, Plan); NotCompilableError if not.
     `left_out`: (parameter, int) for parameters the call leaves to their defaults, which the code may read as
-    those ints (api._fixed_defaults)."""
-    shapes = api._shaped_params(target, args) if optimize else ()
+    those ints (api._fixed_defaults). `specialise`: made for the arguments' shapes (else the generic code)."""
+    shapes = api._shaped_params(target, args) if optimize and specialise else ()
     gen = pipeline.derivative_code(target, names, "grad", optimize, api._scalar_params(target, args), shapes,
                                    left_out if shapes else ())
     fdef = ast.parse(gen.source).body[0]
@@ -629,6 +634,7 @@ def _plan(target, names, optimize, args, arrays=True, left_out=()):
         from s2s.runtime import compiled_helpers
         bindings[COUNTER_CHECK] = compiled_helpers.counter_check
     plan = Plan(ast.unparse(low.fdef), bindings, data, low.params[:-1] + data + [seed])
+    plan.returns_value = bool(gen.returns_value) if flat is None else flat.with_value
     plan.int_guarded = guarded
     plan.int64_arrays = frozenset(n for n, a in given.items() if type(a) is np.ndarray and a.dtype == np.int64)
     plan.user_lines = _user_lines(gen, low.fdef, plan.source)

@@ -69,15 +69,38 @@ class Tagged(np.ndarray):
 @pytest.mark.parametrize("mode", [True, "always"])
 def test_an_array_subclass_runs_the_numpy_code(mode):
     """(a masked array went to the compiled code once a variant for another subclass existed, which ignores the
-    mask: [2, 8, 18] where the NumPy code gives [2, 0, 18])"""
+    mask: [2, 8, 18] where the NumPy code gave [2, 0, 18]; masked arrays are refused since stop 45, below)"""
     x = np.array([1.0, 2.0, 3.0])
-    masked = np.ma.array(x, mask=[False, True, False])
-    want = s2s.grad(weighted_squares)(masked)
+    tagged = x.view(Tagged)
+    want = s2s.grad(weighted_squares)(tagged)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         df = s2s.grad(weighted_squares, compile=mode)
-        df(x.view(Tagged))
         df(x)
-        got = df(masked)
+        got = df(tagged)
     np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
-    assert np.asarray(want).tolist() == [2.0, 0.0, 18.0]
+    np.testing.assert_allclose(np.asarray(want), fd_grad(weighted_squares, (x,)), rtol=1e-6)
+
+
+def mean_of_squares(x):
+    return np.mean(x ** 2)
+
+
+def mean_method(x):
+    return x.mean()
+
+
+@pytest.mark.parametrize("f", [weighted_squares, mean_of_squares, mean_method, np.var])
+@pytest.mark.parametrize("mode", [False, True, "always"])
+def test_a_masked_array_is_refused(f, mode):
+    """NumPy's masked reductions count the unmasked entries alone (np.mean of [1, --, 3] divides by 2): s2s gave
+    [0.667, --, 2] for the gradient of np.mean(x ** 2), [1, --, 3] being right, and x.mean() a plain array of 1/3s
+    (helper 131). Refused, in every mode, with a hint that works when pasted."""
+    from s2s.errors import NoDerivativeRuleError
+    masked = np.ma.array([1.0, 2.0, 3.0], mask=[False, True, False])
+    df = s2s.grad(f, compile=mode) if mode else s2s.grad(f)
+    with pytest.raises(NoDerivativeRuleError, match="masked-array arguments") as refused:
+        df(masked)
+    assert "masked.compressed()" in str(refused.value) or ".compressed()" in str(refused.value)
+    data = masked.compressed()  # (the hint's first way: the unmasked entries)
+    np.testing.assert_allclose(s2s.grad(mean_of_squares)(data), fd_grad(mean_of_squares, (data,)), rtol=1e-6)

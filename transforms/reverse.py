@@ -713,10 +713,12 @@ class Reverse:
         adjoint (rules.Rule.zero_guard): `g` may be that Python 0.0 at run time (a list item nothing
         read, a value read in only some trips of a loop), standing for zeros of any shape. For the
         adjoints of `parts` arguments (`*args`, read by position) the zero is a list of that many 0.0.
-        Also for an adjoint that may be infinite (`templates.may_be_infinite`) where `g` may be the zero adjoint here
+        Also for an adjoint that may be infinite (`templates.may_be_infinite`, or the rule's function has a pole:
+        `templates.has_a_pole`) where `g` may be the zero adjoint here
         (`g_maybe`): the value the statement made was not used on that path, and its partial may be infinite
         there (`g * 0.5 / v` of v = np.sqrt(0.0)), 0.0 times which is NaN."""
-        if not (rule.zero_guard(p) or self.g_maybe and templates.may_be_infinite(contribution)):
+        if not (rule.zero_guard(p) or self.g_maybe and (templates.may_be_infinite(contribution)
+                                                         or templates.has_a_pole(rule.name))):
             return contribution
         zero = ast.Constant(0.0) if parts is None else ast.List(elts=[ast.Constant(0.0)] * parts, ctx=ast.Load())
         return ast.IfExp(test=self.zero_test(g), body=zero, orelse=contribution)

@@ -43,7 +43,24 @@ def instantiate(template: ast.expr, mapping: dict, helpers: dict) -> ast.expr:
 _POLES = {"log", "log2", "log10", "log1p", "sqrt", "cbrt", "reciprocal", "power", "float_power", "arcsin", "arccos",
           "arctanh", "arccosh", "asin", "acos", "atanh", "acosh", "tan", "divide", "true_divide", "floor_divide", "mod",
           "remainder", "fmod", "arctan2", "atan2", "hypot", "inv", "pinv", "solve", "det", "slogdet", "norm",
-          "grad_norm", "balanced_eq", "grad_extreme", "power_slope", "power_term", "fdiv", "safe_div"}
+          "grad_norm", "balanced_eq", "grad_extreme", "power_slope", "power_term", "fdiv", "safe_div",
+          # SciPy's special functions with poles, branch points or infinite slopes at finite arguments (helper 131)
+          "gamma", "gammaln", "loggamma", "rgamma", "digamma", "psi", "polygamma", "multigammaln", "beta", "betaln",
+          "betainc", "betaincinv", "gammainc", "gammaincc", "gammaincinv", "erfinv", "erfcinv", "ndtri", "ndtri_exp",
+          "log_ndtr", "erfcx", "logit", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div", "boxcox", "y0", "y1", "yn",
+          "yv", "yve", "iv", "ive", "jv", "jve", "kv", "kve", "kn", "k0", "k1", "k0e", "k1e", "zeta", "expn", "exp1",
+          "expi", "lambertw", "ellipk", "ellipkm1", "ellipe", "spence"}
+
+
+def has_a_pole(function_name: str) -> bool:
+    """Whether the function a rule is named for (`scipy.special.erfinv`, `np.log`) has a pole, a branch point or an
+    infinite slope at a finite argument, where its adjoint may be infinite though its template reads only the
+    result (`g * 0.886 * np.exp(ans * ans)` of erfinv, infinite at 1).
+
+        >>> has_a_pole("scipy.special.erfinv"), has_a_pole("np.tanh")
+        (True, False)
+    """
+    return function_name.rsplit(".", 1)[-1] in _POLES
 
 
 def may_be_infinite(expression: ast.expr) -> bool:

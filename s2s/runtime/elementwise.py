@@ -69,12 +69,23 @@ def power_term(c, x, y):
         >>> power_term(0.0, 0.0, -1), power_term(6.0, 2.0, 1)
         (0.0, 12.0)
     """
+    if type(y) is int and not -2 ** 63 <= y < 2 ** 63:  # (NumPy would wrap it: np.where(zero, 1, 2 ** 64) is 0)
+        return _power_term_of_a_big_int(c, x, y)
     if is_array(c) or is_array(x) or is_array(y):
         zero = c == 0
         return np.where(zero, 0.0, c * np.power(x, np.where(zero, 1, y)))
     if c == 0:
         return 0.0
     return c * float(np.power(np.float64(x), y))
+
+
+def _power_term_of_a_big_int(c, x, y):
+    """`power_term(c, x, y)` of an int y beyond int64: |x| ** float(y) (0, 1 or inf but where |x| is 1), its sign
+    from y's parity where x is negative (float(y) is even: 2 ** 64 + 1 rounds to 2 ** 64)."""
+    sign = -1.0 if y % 2 else 1.0
+    magnitude = np.power(np.abs(np.asarray(x, dtype=float)), float(y))
+    out = np.where(np.asarray(c) == 0, 0.0, float(c) * np.where(np.asarray(x) < 0, sign, 1.0) * magnitude)
+    return out if is_array(c) or is_array(x) else float(out)
 
 
 def power_term_dy(c, x, y):
