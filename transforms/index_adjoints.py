@@ -338,6 +338,9 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns, dtypes=Non
         return  # a tuple target, a loop variable, an augmented assignment...
     inits = [a for a in assigns if isinstance(a.value, ast.Constant) and type(a.value.value) is float
              and a.value.value == 0.0]
+    if not inits and dtypes is None:  # (`u_bar = 0.1 * 2 * u` before the loop: a new array of the argument's own)
+        inits = [a for a in assigns if isinstance(a.value, ast.BinOp | ast.UnaryOp) and _increment(a, name) is None
+                 and not _reads(a.value, name)]
     if len(inits) != 1 or inits[0] not in fdef.body:
         return
     steps = [a for a in assigns if a is not inits[0]]
@@ -364,6 +367,10 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns, dtypes=Non
         return
     if any(shapes.of(_increment(a, name)) not in (shape, ()) for a in other_steps):
         return
+    fresh = not isinstance(inits[0].value, ast.Constant)
+    if fresh and (shapes.of(inits[0].value) != shape or not shapes.real(inits[0].value)
+                  or fdef.body.index(inits[0]) > min(_top_index(fdef, a) for a in steps)):
+        return  # (an array of the argument's shape, made by arithmetic before any step: the code's own)
     # the only other reads: the return statement, and statements of the function's body after the last one
     # that holds a step (`x_bar = s2s.grad_iterated(seq_bar, x)` after the loop): the array is complete there
     own = {id(n) for a in steps for n in walk(a)}
@@ -375,8 +382,9 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns, dtypes=Non
            and id(n) not in returns and id(n) not in after for n in nodes):
         return
     init = inits[0]
-    init.value = _zeros(np_name, shape, None if dtypes is None else
-                        ast.Attribute(value=load(np_name), attr=dtypes[base], ctx=ast.Load()))
+    if not fresh:
+        init.value = _zeros(np_name, shape, None if dtypes is None else
+                            ast.Attribute(value=load(np_name), attr=dtypes[base], ctx=ast.Load()))
     for a in index_steps:
         g, _, index = _increment(a, name).args
         index = as_slice(index, shapes)
@@ -391,6 +399,11 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns, dtypes=Non
     for a in other_steps:
         _replace_stmt(fdef, a, ast.copy_location(
             ast.AugAssign(target=store(name), op=ast.Add(), value=_increment(a, name)), a))
+
+
+def _top_index(fdef, stmt) -> int:
+    """The position in `fdef.body` of the top-level statement that holds `stmt`."""
+    return next(i for i, top in enumerate(fdef.body) if any(n is stmt for n in walk(top)))
 
 
 def _replace_stmt(tree, old, new):

@@ -55,6 +55,25 @@ def test_an_int_index_in_a_loop_is_added_in_place():
         """, (P, rng.normal(size=2)))
 
 
+def test_a_new_array_of_the_argument_s_shape_takes_the_steps_in_place():
+    """`P_bar = 0.2 * P` before the loop (the adjoint of a term on the whole of P, met first in the backward sweep):
+    arithmetic makes a new array, which no other name holds, so the rows' adjoints go into it in place (they went
+    through getitem_grad's dense array of P's shape per step: a cost that grew as T squared; helper 130)."""
+    _check("""
+        def f(P, t_bar):
+            P_bar = 0.2 * P
+            for i in range(3):
+                P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar * i, P, i))
+            return P_bar
+        """, """
+        def f(P, t_bar):
+            P_bar = 0.2 * P
+            for i in range(3):
+                P_bar[i] += t_bar * i
+            return P_bar
+        """, (P, rng.normal(size=2)))
+
+
 def test_a_read_after_the_last_step_sees_the_whole_array():
     # `X_bar = s2s.grad_iterated(seq_bar, X)` after a loop over the rows of X
     _check("""
@@ -131,11 +150,35 @@ def test_a_fancy_index_goes_through_add_at_and_repeats_add_up():
         P_bar = P_bar + t_bar
         return P_bar
     """, {"P": (3, 2), "t_bar": (2,)}),
-    # P_bar not starting as the literal zero
+    # P_bar not starting as the literal zero or a new array: P itself
     ("""
     def f(P, t_bar):
         P_bar = P
         P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar, P, 1))
+        return P_bar
+    """, {"P": (3, 2), "t_bar": (2,)}),
+    # a new array, but of another shape (broadcast later)
+    ("""
+    def f(P, t_bar):
+        P_bar = 2.0 * t_bar
+        P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar, P, 1))
+        return P_bar
+    """, {"P": (3, 2), "t_bar": (2,)}),
+    # a new array of P's shape that another name reads before the steps (it would see them)
+    ("""
+    def f(P, t_bar):
+        P_bar = 2.0 * P
+        Q = P_bar
+        for i in range(3):
+            P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar, P, i))
+        return (P_bar, Q)
+    """, {"P": (3, 2), "t_bar": (2,)}),
+    # a new array made after the steps
+    ("""
+    def f(P, t_bar):
+        for i in range(3):
+            P_bar = s2s.add(P_bar, s2s.getitem_grad(t_bar, P, i))
+        P_bar = 2.0 * P
         return P_bar
     """, {"P": (3, 2), "t_bar": (2,)}),
 ])
