@@ -96,6 +96,7 @@ from .shifts import drop_shift_adjoints
 from .simplify import simplify
 from .tape import drop_dead_placeholders, drop_unread_list_pops, drop_unread_restores, recompute_from_restored, recompute_index_arithmetic
 from .walk import walk
+from .wheres import merge_wheres
 from .zeros import drop_zero_accumulations
 
 
@@ -338,7 +339,7 @@ def late_step(c: Code) -> Code:
     max/min adjoints counted only at
     ties, array temporaries read once lending their array, `finish` dropped where it returns its
     adjoint, a returned argument's array copied, a list adjoint's own list popped in place, invariant numbers out of loops, once-read number
-    temporaries into their reader, like terms added once."""
+    temporaries into their reader, like terms added once, two masked halves of an adjoint as one np.where."""
     if c.shapes is not None:
         made_up = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
         if normalisation_adjoints(c.fdef, c.inferred, c.shapes.shapes, c.shapes.np_name, made_up):
@@ -365,6 +366,7 @@ def late_step(c: Code) -> Code:
                 break
         if spread_number_negations(c.fdef, shapes, made_up & c.removable):  # (merges made `t = -a / c` forms)
             merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up, c.stack)
+        merge_wheres(c.fdef, shapes, c.shapes.np_name)  # (a leaky ReLU's two masked halves: one np.where)
         c.inferred = shapes  # (still true: these rewrites move and merge expressions, none changes a shape)
     return c
 

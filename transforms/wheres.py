@@ -1,0 +1,174 @@
+"""Two masked halves of one adjoint added up are one `np.where`.
+
+The adjoint of `a = np.where(c, h, 0.01 * h)` (a leaky ReLU) reaches `h` twice, once through each branch:
+
+    h_bar = np.where(c, a_bar, 0.0)
+    t2_bar = np.where(c, 0.0, a_bar)          ->     h_bar = np.where(c, a_bar, a_bar * 0.01)
+    h_bar = h_bar + t2_bar * 0.01
+
+three passes over the array and two temporaries where one pass does. The rewrite applies where the two
+halves are bound in the same block before the sum, each read there and nowhere else, their condition the same
+name, and nothing between them and the sum binds a name they read; their values are real arrays of one known
+shape, which the condition's broadcasts to (so the result has the sum's shape and dtype).
+
+Why the value is the same: where `c` holds, the sum is `A + 0.0 * k` and the `np.where` gives `A`; elsewhere
+`0.0 + B * k` against `B * k`: the same numbers, but that the sign of a zero may differ (`-0.0 + 0.0` is
+`0.0`), which no gradient reads.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .names import loaded_names, name_counts
+from .walk import statement_lists, walk
+
+__all__ = ["merge_wheres"]
+
+
+def merge_wheres(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
+    """Rewrite each sum of two complementary masked halves in `fdef` as one `np.where` (the module doc);
+    `shapes` are inferred over `fdef`. Returns whether anything changed.
+
+        >>> # x = np.where(c, a, 0.0); y = np.where(c, 0.0, b); z = x + y * 0.5   ->   z = np.where(c, a, b * 0.5)
+    """
+    changed = False
+    loads, stores = name_counts(fdef)
+    for block in statement_lists(fdef):
+        i = 0
+        while i < len(block):
+            found = _halves_summed(block, i, shapes, np_name, loads, stores)
+            if found is None:
+                i += 1
+                continue
+            first, second, merged = found
+            block[i] = ast.copy_location(ast.Assign(targets=block[i].targets, value=merged), block[i])
+            for k in sorted((first, second), reverse=True):
+                del block[k]
+            i -= 2
+            changed = True
+            loads, stores = name_counts(fdef)
+    return changed
+
+
+def _halves_summed(block, i, shapes, np_name, loads, stores):
+    """(the positions of the two halves' bindings, the merged `np.where`) where `block[i]` sums two halves, else
+    None."""
+    stmt = block[i]
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+            and isinstance(stmt.value, ast.BinOp) and isinstance(stmt.value.op, ast.Add)):
+        return None
+    target = stmt.targets[0].id
+    for x_side, y_side in ((stmt.value.left, stmt.value.right), (stmt.value.right, stmt.value.left)):
+        if not isinstance(x_side, ast.Name):
+            continue
+        scaled = _scaled_name(y_side, shapes)
+        if scaled is None:
+            continue
+        y, rescale = scaled
+        if y == x_side.id:
+            continue
+        halves = [_binding(block, i, name, target, loads, stores) for name in (x_side.id, y)]
+        if any(h is None for h in halves):
+            continue
+        (kx, wx), (ky, wy) = halves
+        parts = [_half(w, np_name) for w in (wx, wy)]
+        if any(p is None for p in parts) or parts[0][0] != parts[1][0] or parts[0][2] == parts[1][2]:
+            continue
+        cond, a, a_true = parts[0]
+        _, b, _ = parts[1]
+        if not _one_shape(cond, a, b, shapes) or not _undisturbed(block, min(kx, ky), i, (kx, ky), wx, wy, np_name):
+            continue
+        b_scaled = rescale(b)
+        where = ast.Attribute(value=ast.Name(id=np_name, ctx=ast.Load()), attr="where", ctx=ast.Load())
+        args = [ast.Name(id=cond, ctx=ast.Load()), a, b_scaled] if a_true else \
+            [ast.Name(id=cond, ctx=ast.Load()), b_scaled, a]
+        return kx, ky, ast.Call(func=where, args=args, keywords=[])
+    return None
+
+
+def _scaled_name(e, shapes):
+    """(y, a function making `e` of another operand) where `e` is `y`, `y * k` or `k * y` of a name y and a real
+    number k (a number literal, or a name of a real number), else None."""
+    if isinstance(e, ast.Name):
+        return e.id, lambda b: b
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Mult):
+        for y, k, left in ((e.left, e.right, True), (e.right, e.left, False)):
+            if isinstance(y, ast.Name) and _real_number(k, shapes):
+                return y.id, (lambda b, k=k, left=left:
+                              ast.BinOp(left=b, op=ast.Mult(), right=k) if left else ast.BinOp(left=k, op=ast.Mult(), right=b))
+    return None
+
+
+def _real_number(e, shapes) -> bool:
+    if isinstance(e, ast.Constant):
+        return type(e.value) in (int, float)
+    return isinstance(e, ast.Name) and shapes.of(e) == () and shapes.real(e)
+
+
+def _binding(block, i, name, target, loads, stores):
+    """(position, value) of the latest assignment of `name` before `block[i]` in the block, where the sum is the
+    only read of that value: `name` is a temporary read once and bound once, or the sum's own target (then no
+    statement between reads it)."""
+    if name != target and (loads.get(name) != 1 or stores.get(name) != 1):
+        return None
+    for k in range(i - 1, -1, -1):
+        s = block[k]
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and s.targets[0].id == name:
+            return k, s.value
+        if name in loaded_names(s) or any(isinstance(n, ast.Name) and n.id == name for n in walk(s)):
+            return None
+    return None
+
+
+def _half(value, np_name):
+    """(the condition's name, the kept operand, whether it is kept where the condition holds) of
+    `np.where(c, a, 0.0)` or `np.where(c, 0.0, a)`, else None."""
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "where"
+            and isinstance(value.func.value, ast.Name) and value.func.value.id == np_name
+            and len(value.args) == 3 and not value.keywords and isinstance(value.args[0], ast.Name)):
+        return None
+    c, yes, no = value.args
+
+    def zero(e):
+        return isinstance(e, ast.Constant) and type(e.value) is float and e.value == 0.0
+    if zero(no) and not zero(yes):
+        return c.id, yes, True
+    if zero(yes) and not zero(no):
+        return c.id, no, False
+    return None
+
+
+def _one_shape(cond, a, b, shapes) -> bool:
+    """Whether `a` and `b` are real arrays of one known shape, which the condition `cond` broadcasts to."""
+    sa, sb, sc = shapes.of(a), shapes.of(b), shapes.of(ast.Name(id=cond, ctx=ast.Load()))
+    if not (isinstance(sa, tuple) and sa and sa == sb and shapes.real(a) and shapes.real(b)):
+        return False
+    return isinstance(sc, tuple) and len(sc) <= len(sa) and all(
+        d in (1, e) for d, e in zip(sc[::-1], sa[::-1]))
+
+
+def _undisturbed(block, start, end, halves, wx, wy, np_name) -> bool:
+    """Whether the statements from `start` to `end` (the halves' bindings aside) leave the halves' operands as they
+    were: each binds names alone, none a name the halves read, and changes no array in place (its calls are
+    NumPy's functions without `out=`); and the halves read neither half's name."""
+    read = loaded_names(wx) | loaded_names(wy)
+    bound = {block[k].targets[0].id for k in halves}
+    if read & bound:
+        return False
+    for k in range(start, end):
+        if k in halves:
+            continue
+        s = block[k]
+        if not (isinstance(s, ast.Assign) and all(isinstance(t, ast.Name) for t in s.targets)) \
+                or {t.id for t in s.targets} & (read | bound):
+            return False
+        for n in walk(s.value):
+            if isinstance(n, ast.Call) and not (
+                    isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name)
+                    and n.func.value.id == np_name and not any(kw.arg in (None, "out") for kw in n.keywords)):
+                return False
+            if isinstance(n, ast.Lambda | ast.NamedExpr | ast.Yield | ast.Await):
+                return False
+    return True
