@@ -181,6 +181,40 @@ def drop_float_finish(fdef: ast.FunctionDef, shapes, floats: set) -> bool:
     return _drop_returned(fdef, returns_itself)
 
 
+def inline_float_zero_tests(fdef: ast.FunctionDef, shapes, floats: set) -> bool:
+    """`s2s.is_zero(g)` (the zero adjoint's guard, transforms/reverse.py) is `g == 0.0` where `g` certainly holds
+    a Python float (`Shapes.python_float_names`, `floats` the parameters given them): `is_zero` of a float is that
+    test, and the comparison costs a fraction of the call in every trip of a scalar loop. Returns whether anything
+    changed.
+
+        0.0 if s2s.is_zero(term_bar) else term_bar / t4    ->    0.0 if term_bar == 0.0 else term_bar / t4
+    """
+    if not floats:
+        return False
+    tests = [n for n in walk(fdef) if isinstance(n, ast.IfExp) and _zero_test_of(n.test, shapes) is not None]
+    if not tests:
+        return False
+    names = shapes.python_float_names(floats)
+    changed = False
+    for node in tests:
+        g = _zero_test_of(node.test, shapes)
+        if g.id in names:
+            node.test = ast.copy_location(ast.Compare(left=g, ops=[ast.Eq()], comparators=[ast.Constant(0.0)]),
+                                          node.test)
+            changed = True
+    return changed
+
+
+def _zero_test_of(test, shapes):
+    """g, the Name of `s2s.is_zero(g)`, else None."""
+    if not (isinstance(test, ast.Call) and len(test.args) == 1 and not test.keywords
+            and isinstance(test.args[0], ast.Name)):
+        return None
+    callee = shapes.callee(test)
+    return test.args[0] if callee is not None and hashable(callee) and shapes.helpers.get(callee) == "is_zero" \
+        else None
+
+
 def _finishes(call, shapes) -> bool:
     """Whether `call` is the runtime's `s2s.finish(g, x)`."""
     if not (isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords):

@@ -74,7 +74,14 @@ from .container_adjoints import split_container_adjoints
 from .copyprop import propagate_copies
 from .dce import eliminate_dead_code
 from .extremes import split_extreme_ties
-from .finish import copy_argument_views, drop_container_finish, drop_finish, drop_float_finish, returns_container_displays
+from .finish import (
+    copy_argument_views,
+    drop_container_finish,
+    drop_finish,
+    drop_float_finish,
+    inline_float_zero_tests,
+    returns_container_displays,
+)
 from .fusion import fuse_independent_trips
 from .index_adjoints import accumulate_index_adjoints
 from .invariants import hoist_loop_invariants
@@ -355,6 +362,7 @@ def late_step(c: Code) -> Code:
         drop_finish(c.fdef, shapes, c.shapes.kinds, made_up, c.shapes.float64_only)
         floats = {p for p in c.shapes.numbers if c.shapes.kinds.get(p) == "d"} | ({c.seed_one} if c.seed_one else set())
         drop_float_finish(c.fdef, shapes, floats)
+        inline_float_zero_tests(c.fdef, shapes, floats)
         copy_argument_views(c.fdef, shapes, c.shapes.np_name)
         pop_owned_list_adjoints(c.fdef, shapes)
         hoist_loop_invariants(c.fdef, shapes, specialize._pure)

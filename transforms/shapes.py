@@ -1844,7 +1844,7 @@ class Shapes:
         """Names that certainly hold Python floats (`type(v) is float`), given `floats`, the parameters that
         certainly receive them (greatest fixed point): bound only to float literals, such parameters and
         `Shapes.python_number_kind`'s float expressions of them, restored from the tape, never the tape's
-        placeholder `None`, never updated in place.
+        placeholder `None` where a read may find it, never updated in place.
 
             >>> # a a float: `x = a; dx = (x * x - a) / (2.0 * x); x = x - dx` -- x and dx are floats
         """
@@ -1859,10 +1859,12 @@ class Shapes:
         assigned = {n: self._assigned_values.get(n, []) for n in candidates}
         counted = {n: len(self._updated_values.get(n, ())) + (n in loop_bound) * len(self._ranges.get(n, ()))
                    for n in candidates}
+        # (the tape's placeholder None only where no read of the name finds it: `_never_read_as_none`)
         candidates = {n for n in candidates if self._bindings.get(n, 0) == len(assigned[n])
                       and sum(v is None for v in assigned[n]) == counted[n]
-                      and not any(self._placeholder(v, n) for v in assigned[n])}
-        values_of = {n: [v for v in assigned[n] if v is not None] + self._updated_values.get(n, []) for n in candidates}
+                      and (n in self._none_unread or not any(self._placeholder(v, n) for v in assigned[n]))}
+        values_of = {n: [v for v in assigned[n] if v is not None and not self._placeholder(v, n)]
+                     + self._updated_values.get(n, []) for n in candidates}
         while True:
             drop = {n for n in candidates if not all(self._is_pop(v) or holds(v, candidates) for v in values_of[n])}
             if not drop:
