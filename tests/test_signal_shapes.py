@@ -131,3 +131,28 @@ def test_difference_shapes_are_numpy_s(shape, n, axis):
     site = _Site({0: shape}, {1: n, 2: axis}, 3)
     assert result_shapes.differenced(site) == np.diff(np.ones(shape), n, axis).shape
     assert result_shapes.differenced(_Site({0: shape}, {1: -1}, 2)) is None  # (NumPy raises)
+
+
+@pytest.mark.parametrize("n, m", [(7, 3), (3, 7), (5, 5), (1, 4), (4, 1)])
+@pytest.mark.parametrize("mode", ["full", "valid", "same"])
+def test_compiled_grad_convolve_is_the_runtime_s(n, m, mode):
+    numba = pytest.importorskip("numba")
+    from s2s.runtime import compiled_helpers
+    from s2s.runtime.signal import grad_convolve
+    r = np.random.default_rng(n * 10 + m)
+    a, v = r.normal(size=n), r.normal(size=m)
+    g = r.normal(size=np.convolve(a, v, mode).shape)
+    both = numba.njit(lambda g, a, v: (compiled_helpers.grad_convolve(g, a, v, mode, 0),
+                                       compiled_helpers.grad_convolve(g, a, v, mode, 1)))
+    for got, want in zip(both(g, a, v), (grad_convolve(g, a, v, mode, 0), grad_convolve(g, a, v, mode, 1))):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+def test_a_convolution_compiles():
+    pytest.importorskip("numba")
+    from helpers_fd import compiled_matches
+    r = np.random.default_rng(5)
+    args = (r.normal(size=7), r.normal(size=3), r.normal(size=(4, 9)))
+    for w in (0, 1, 2):
+        compiled_matches(full_convolution, args, wrt=w)

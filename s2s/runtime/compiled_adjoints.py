@@ -182,6 +182,44 @@ def _grad_diff(g, a, n, axis):
     return impl
 
 
+# ------------------------------------------------------------------------------------------ convolve
+
+def grad_convolve(g, a, v, mode, which):
+    """Adjoint of np.convolve(a, v, mode) for a (which 0) or v (runtime.grad_convolve): `g` placed in the 'full'
+    result's window of the mode, correlated with the other argument; float64, as NumPy's padding makes it."""
+    raise NotImplementedError("only inside compiled code")
+
+
+_MODE_CODES = {"full": 0, "valid": 1, "same": 2}
+
+
+@_overload(grad_convolve, prefer_literal=True)
+def _grad_convolve(g, a, v, mode, which):
+    if not (isinstance(mode, types.StringLiteral) and mode.literal_value in _MODE_CODES
+            and isinstance(which, types.IntegerLiteral) and which.literal_value in (0, 1)
+            and _is_array(a) and _plain(a).ndim == 1 and _is_array(v) and _plain(v).ndim == 1
+            and (_is_number(g) or _is_array(g) and _plain(g).ndim == 1)
+            and all(isinstance(_dtype_of(t), types.Float) for t in (g, a, v))):
+        _refuse("grad_convolve", g, a, v, mode, which)
+    code, of_a = _MODE_CODES[mode.literal_value], which.literal_value == 0
+
+    def impl(g, a, v, mode, which):
+        n, m = a.shape[0], v.shape[0]
+        lo, hi = min(n, m), max(n, m)
+        start, length = (0, n + m - 1) if code == 0 else (lo - 1, hi - lo + 1) if code == 1 else ((lo - 1) // 2, hi)
+        full = np.zeros(n + m - 1)
+        full[start:start + length] = g
+        other, size = (v, n) if of_a else (a, m)
+        out = np.zeros(size)
+        for i in range(size):  # np.correlate(full, other, "valid")
+            total = 0.0
+            for j in range(other.shape[0]):
+                total += full[i + j] * other[j]
+            out[i] = total
+        return out
+    return impl
+
+
 # ----------------------------------------------------------------------------------------------- det
 
 def det_adjoint(g, ans, a):
@@ -679,7 +717,7 @@ def _append_grads_owned(g):
 
 # the runtime helpers generated code calls by these names (`s2s.grad_where`), and the lowering's
 HELPERS = {f.__name__: f for f in (grad_squeeze, grad_where, grad_var, det_adjoint, copy, grad_stack, array_grad,
-                                   append_grads, append_grads_owned, grad_diff)}
+                                   append_grads, append_grads_owned, grad_diff, grad_convolve)}
 _WRITTEN = (squeeze, variance, add_zero, present, weak, weak_op, strong_op, matmul, stack_list)
 
 
