@@ -40,6 +40,22 @@ def _mode(obj, fresh_each_access=False) -> str:
     return "is"
 
 
+def _refuse_refused_kinds(name, obj, func):
+    """A global or closure value of a kind s2s refuses as an argument (s2s/argcheck.py: a masked array, whose
+    np.mean counts the unmasked entries; an np.matrix, whose `*` is a matrix product) is refused where the function
+    reads it: its values reach the derivative as an argument's do."""
+    import numpy as np
+    if isinstance(obj, np.ma.MaskedArray | np.matrix):
+        from s2s.errors import NoDerivativeRuleError
+        kind = "a masked array" if isinstance(obj, np.ma.MaskedArray) else "an np.matrix"
+        raise NoDerivativeRuleError(
+            f"s2s cannot differentiate {getattr(func, '__qualname__', 'the function')}: it reads {name!r}, {kind}, "
+            "whose NumPy operations s2s's rules do not follow (a masked mean counts the unmasked entries, a "
+            "matrix's `*` is a matrix product), so the derivative would be wrong",
+            hint=f"bind {name} to a plain array: {name}.filled(0.0) or {name}.compressed() for a masked array, "
+                 f"np.asarray({name}) for a matrix")
+
+
 @dataclass
 class ParsedFunction:
     """A user function ready for the transforms."""
@@ -90,10 +106,12 @@ class ParsedFunction:
         if name in self.closure:
             obj = self.closure[name]
             self._note("c", None, self.func.__code__.co_freevars.index(name), obj, _mode(obj))
+            _refuse_refused_kinds(name, obj, self.func)
             return self._now(obj)
         if name in self.globals:
             obj = self.globals[name]
             self._note("g", None, name, obj, _mode(obj))
+            _refuse_refused_kinds(name, obj, self.func)
             return self._now(obj)
         self._note("g", None, name, _MISSING, "is")  # a global of that name defined later shadows the builtin
         own = _own_builtins(self.func)

@@ -1,0 +1,41 @@
+"""What the second adversarial review of stop 45 (helper 132, /tmp/h136) found, each a wrong number before."""
+
+import numpy as np
+import pytest
+
+import s2s
+from s2s.errors import NoDerivativeRuleError
+
+MASKED_WEIGHTS = np.ma.array([1.0, 2.0, 3.0], mask=[False, True, False])
+MATRIX_WEIGHTS = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+
+
+def mean_with_masked_global(x):
+    return np.mean(x * MASKED_WEIGHTS)
+
+
+def product_with_matrix_global(x):
+    return np.sum(x * MATRIX_WEIGHTS)
+
+
+@pytest.mark.parametrize("f, name", [(mean_with_masked_global, "MASKED_WEIGHTS"),
+                                     (product_with_matrix_global, "MATRIX_WEIGHTS")])
+@pytest.mark.parametrize("mode", [False, True])
+def test_a_refused_kind_read_from_the_module_is_refused(f, name, mode):
+    """A masked array read as a global gave [0.33, --, 1.0] for np.mean(x * MW), [0.5, 0, 1.5] being right: the
+    argument check (s2s/argcheck.py) saw only arguments. The function's reads of globals and closure cells are
+    checked where the transform resolves them."""
+    x = np.array([0.5, 1.0, 2.0]) if f is mean_with_masked_global else np.eye(2)
+    df = s2s.grad(f, compile=True) if mode else s2s.grad(f)
+    with pytest.raises(NoDerivativeRuleError, match=name) as refused:
+        df(x)
+    assert f"{name}.filled(0.0)" in str(refused.value) or f"np.asarray({name})" in str(refused.value)
+
+
+def test_a_refused_kind_in_a_closure_is_refused():
+    weights = np.ma.array([1.0, 2.0], mask=[True, False])
+
+    def f(x):
+        return np.mean(x * weights)
+    with pytest.raises(NoDerivativeRuleError, match="weights"):
+        s2s.grad(f)(np.ones(2))
