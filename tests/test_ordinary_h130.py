@@ -77,3 +77,21 @@ def test_discounted_rollout_compiled():
         got = s2s.grad(discounted_rollout, wrt=(0, 1, 2, 3), compile="always")(*args)
     for a, b in zip(got, s2s.grad(discounted_rollout, wrt=(0, 1, 2, 3))(*args)):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def causal_attention(W, X):
+    """A mask made by np.tri(n) (helper 133): it had no shape, so every adjoint after it stayed general."""
+    n = X.shape[0]
+    S = (X @ W) @ X.T
+    S = np.where(np.tri(n) > 0, S, -1e9)
+    A = np.exp(S - np.max(S, axis=1, keepdims=True))
+    A = A / np.sum(A, axis=1, keepdims=True)
+    return np.sum((A @ X) ** 2)
+
+
+def test_causal_attention_with_np_tri():
+    r = np.random.default_rng(3)
+    args = (r.normal(size=(4, 4)) * 0.3, r.normal(size=(6, 4)))
+    src = _code(s2s.source(s2s.grad(causal_attention, wrt=(0, 1)), *args))
+    assert "kept" not in s2s.source(s2s.grad(causal_attention, wrt=(0, 1)), *args) and "unbroadcast" not in src, src
+    check_all_and_general(causal_attention, args, wrt=(0, 1))

@@ -195,8 +195,8 @@ nondifferentiable(  # not elementwise: whole-array answers and creation function
     "np.allclose(a, b)", "np.array_equal(a1, a2)", "np.empty_like(a, dtype=None)",
     elementwise=False,
 )
-nondifferentiable("np.eye(N, M=None, k=0)", "np.identity(n)", elementwise=False, result_shape=shapes.eye,
-                  real=shapes.real_alone)  # float64 N x M (another dtype only where one is passed)
+nondifferentiable("np.eye(N, M=None, k=0)", "np.identity(n)", "np.tri(N, M=None, k=0)", elementwise=False,
+                  result_shape=shapes.eye, real=shapes.real_alone)  # float64 N x M (another dtype only where passed)
 nondifferentiable("np.zeros_like(a, dtype=None)", "np.ones_like(a, dtype=None)", elementwise=False,
                   result_shape=shapes.like(0, 1), real=shapes.real_of_one)  # (a's dtype: real where a is)
 # float64 arrays of the shape given (another dtype only where one is passed)

@@ -82,7 +82,8 @@ def creation(positional: int):
 
 
 def eye(site):
-    """np.eye(N, M=None, k=0) and np.identity(n): (N, M), M defaulting to N (k moves the ones only)."""
+    """np.eye(N, M=None, k=0), np.tri(N, M=None, k=0) and np.identity(n): (N, M), M defaulting to N (k moves the
+    ones only)."""
     if not 1 <= site.nargs <= 3 or not site.keywords <= {"M", "k", "dtype"}:
         return None
     n = site.value(0)
