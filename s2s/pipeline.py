@@ -25,6 +25,7 @@ from s2s.transforms import (
     exits,
     generators,
     item_reads,
+    list_reversal,
     loop_tests,
     lower,
     objects,
@@ -288,6 +289,7 @@ def _inline(p: Lowered) -> Lowered:
 
 
 def _check(p: Lowered) -> Lowered:
+    list_reversal.reverse_lists(p.tree)  # (`L.reverse()` of a list the function makes: a slice assignment)
     desugar_pass.check_supported(p.pf, p.tree)
     return p
 
