@@ -274,3 +274,49 @@ def test_power_slope_of_an_array_is_the_runtime_s(y):
     got = _power_slope(x, y)
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+
+
+@numba.njit
+def _safe_div(a, b):
+    return ch.safe_div(a, b)
+
+
+@pytest.mark.parametrize("a, b", [(1.0, 0.0), (1.0, 2.0), (np.array([1.0, 2.0]), np.array([0.0, 4.0])),
+                                  (np.array([1.0, 2.0]), 0.0), (3.0, np.array([0.0, 2.0])), (0.0, 0.0)])
+def test_safe_div_is_the_runtime_s(a, b):
+    np.testing.assert_array_equal(_safe_div(a, b), rt.safe_div(a, b))
+
+
+@numba.njit
+def _clip_mask(a, lo, hi):
+    return ch.clip_mask(a, lo, hi)
+
+
+@pytest.mark.parametrize("lo, hi", [(0.0, 1.0), (None, 1.0), (0.0, None), (None, None),
+                                    (np.array([0.0, 0.6, 0.0, -3.0]), 1.5), (-0.5, np.array([1.0, 0.4, 3.0, 2.0]))])
+def test_clip_mask_is_the_runtime_s(lo, hi):
+    a = np.array([-1.0, 0.5, 2.0, 0.0])
+    got = _clip_mask(a, lo, hi)
+    assert got.dtype == np.bool_
+    np.testing.assert_array_equal(got, rt.clip_mask(a, lo, hi))
+
+
+@pytest.mark.parametrize("a, lo, hi", [(0.5, 0.0, 1.0), (0.5, np.array([0.0, 0.7]), None), (2.0, None, 1.0),
+                                       (np.ones((2, 3)), np.zeros((2, 1)), None), (np.nan, None, None)])
+def test_clip_mask_of_numbers_and_broadcast_bounds(a, lo, hi):
+    got, want = _clip_mask(a, lo, hi), rt.clip_mask(a, lo, hi)
+    assert np.shape(got) == np.shape(want)
+    np.testing.assert_array_equal(got, want)
+
+
+@numba.njit
+def _setitem(x, i, v):
+    return ch.setitem(x, i, v)
+
+
+def test_setitem_sets_a_copy():
+    x = np.arange(6.0).reshape(2, 3)
+    for index, v in [(1, np.ones(3)), ((0, 2), 7.0)]:
+        got = _setitem(x, index, v)
+        np.testing.assert_array_equal(got, rt.setitem(x, index, v))
+    np.testing.assert_array_equal(x, np.arange(6.0).reshape(2, 3))  # (the argument unchanged)

@@ -95,3 +95,32 @@ def test_causal_attention_with_np_tri():
     src = _code(s2s.source(s2s.grad(causal_attention, wrt=(0, 1)), *args))
     assert "kept" not in s2s.source(s2s.grad(causal_attention, wrt=(0, 1)), *args) and "unbroadcast" not in src, src
     check_all_and_general(causal_attention, args, wrt=(0, 1))
+
+
+def clip_by_a_parameter(x, c):
+    return np.sum(np.clip(x, -c, c) ** 2)
+
+
+def lengths_by_hypot(P):
+    return np.sum(np.hypot(P[:, 0], P[:, 1]))
+
+
+def rows_centred(P, k):
+    Q = P.copy()
+    for i in range(Q.shape[0]):
+        Q[i] = Q[i] - k * Q[i].mean()
+    return np.sum(Q ** 2)
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (clip_by_a_parameter, lambda r: (r.normal(size=6), 0.4), (0, 1)),
+    (lengths_by_hypot, lambda r: (r.normal(size=(5, 2)),), 0),
+    (rows_centred, lambda r: (r.normal(size=(4, 3)), 0.5), (0, 1)),
+])
+def test_compiled_helpers_helper_133_found_missing(f, args, wrt):
+    """s2s.clip_mask (np.clip by a differentiated bound), s2s.safe_div (np.hypot), s2s.setitem (a row set in a
+    loop) had no compiled versions: these fell back."""
+    pytest.importorskip("numba")
+    a = args(np.random.default_rng(4))
+    for w in (wrt if isinstance(wrt, tuple) else (wrt,)):
+        compiled_matches(f, a, wrt=w)

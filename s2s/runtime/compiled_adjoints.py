@@ -220,6 +220,71 @@ def _grad_convolve(g, a, v, mode, which):
     return impl
 
 
+# ------------------------------------------------------------------------- divisions, clips, item sets
+
+def safe_div(a, b):
+    """a / b, 0 where b == 0 (runtime.safe_div): of numbers, and of float64 arrays and numbers."""
+    raise NotImplementedError("only inside compiled code")
+
+
+def _float64_or_number(t) -> bool:
+    return _is_number(t) and not isinstance(_plain(t), types.Complex) or \
+        _is_array(t) and _plain(t).dtype == types.float64
+
+
+@_overload(safe_div)
+def _safe_div(a, b):
+    if not (_float64_or_number(a) and _float64_or_number(b)):
+        _refuse("safe_div", a, b)
+    if _is_number(a) and _is_number(b):
+        def impl(a, b):
+            if b == 0:
+                return 0.0
+            return a / b
+        return impl
+    return lambda a, b: np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b))
+
+
+def clip_mask(a, lo, hi):
+    """True where np.clip(a, lo, hi) passed `a` through (runtime.clip_mask): bools of the shape `a` and the bounds
+    broadcast to (a bool of numbers), a bound None, a number or an array."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(clip_mask)
+def _clip_mask(a, lo, hi):
+    def none(t):
+        return isinstance(t, types.NoneType | types.Omitted)
+    if not all(_is_number(t) or _is_array(t) for t in (a,) + tuple(t for t in (lo, hi) if not none(t))) \
+            or any(isinstance(_dtype_of(t), types.Complex) for t in (a, lo, hi) if not none(t)):
+        _refuse("clip_mask", a, lo, hi)
+    # (`(a == a) | True` is True, or an array of a's shape of them: NaN entries too, as NumPy's ones_like)
+    if none(lo) and none(hi):
+        return lambda a, lo, hi: (a == a) | True
+    if none(lo):
+        return lambda a, lo, hi: ((a == a) | True) & (a <= hi)
+    if none(hi):
+        return lambda a, lo, hi: ((a == a) | True) & (a >= lo)
+    return lambda a, lo, hi: ((a == a) | True) & (a >= lo) & (a <= hi)
+
+
+def setitem(x, index, v):
+    """`x[index] = v` on a copy of the array x (runtime.setitem)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(setitem)
+def _setitem(x, index, v):
+    if not (_is_array(x) and (_is_number(v) or _is_array(v))):
+        _refuse("setitem", x, index, v)
+
+    def impl(x, index, v):
+        out = x.copy()
+        out[index] = v
+        return out
+    return impl
+
+
 # ----------------------------------------------------------------------------------------------- det
 
 def det_adjoint(g, ans, a):
@@ -717,7 +782,8 @@ def _append_grads_owned(g):
 
 # the runtime helpers generated code calls by these names (`s2s.grad_where`), and the lowering's
 HELPERS = {f.__name__: f for f in (grad_squeeze, grad_where, grad_var, det_adjoint, copy, grad_stack, array_grad,
-                                   append_grads, append_grads_owned, grad_diff, grad_convolve)}
+                                   append_grads, append_grads_owned, grad_diff, grad_convolve, safe_div,
+                                   clip_mask, setitem)}
 _WRITTEN = (squeeze, variance, add_zero, present, weak, weak_op, strong_op, matmul, stack_list)
 
 
