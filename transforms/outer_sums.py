@@ -12,6 +12,10 @@ the trips' vectors stacked as columns and as rows, one BLAS call after the loop:
                                                      if rows_t7_bar:
                                                          U_bar += np.stack(rows_t7_bar, axis=1) @ np.stack(rows_h)
 
+A vector name read by two sums with a binding between them (an RNN's output and recurrent weights read `h`
+before and after the backward trip restores it) gets a list per value, appended where the first sum of that
+value reads it.
+
 Why the values are the same (up to the order the sum is added in): `U_bar` is read and bound nowhere else
 in the loop, so the loop's other statements do not see its partial sums; the vectors are 1-d arrays of
 one known shape on every trip (so they stack), and each trip's vectors keep their values until the
@@ -117,36 +121,38 @@ def _batch(loop: ast.For, shapes, np_name, flows, names):
         accepted.append((i, s, total, u, v))
     if not accepted:
         return None
-    # one list per vector name, appended where the name is first read: a later sum reading the name after a
-    # statement that binds it again is left as it is
-    first, kept = {}, []
-    for a in accepted:
-        i = a[0]
-        if all(not any(n in binding_counts([loop.body[k]]) for k in range(first.get(n, i), i)) for n in (a[3].id, a[4].id)):
-            kept.append(a)
-            for n in (a[3].id, a[4].id):
-                first.setdefault(n, i)
-    accepted = kept
-    rows = {n: names.fresh(f"rows_{n}") for n in first}
+    # one list per value of a vector name: per name and the statement of the body that last bound it before the
+    # sum (-1: the trip's start), appended where the first sum of that value reads it (the V and U adjoints of an
+    # RNN read `h` before and after the backward trip restores it: two lists)
+    values = {(n, i): (n, max((k for k in range(i) if n in binding_counts([loop.body[k]])), default=-1))
+              for i, _, _, u, v in accepted for n in (u.id, v.id)}  # (before the body changes)
+
+    def value(n, i):
+        return values[(n, i)]
+    rows = {}
+    for i, _, _, u, v in accepted:
+        for n in (u.id, v.id):
+            if value(n, i) not in rows:
+                rows[value(n, i)] = names.fresh(f"rows_{n}")
     drop = {id(s) for _, s, *_ in accepted}
     appends = {}
-    for n in rows:
-        i = min(i for i, _, _, u, v in accepted if n in (u.id, v.id))
-        appends.setdefault(i, []).append(n)
+    for key in rows:
+        i = min(i for i, _, _, u, v in accepted if key in (value(u.id, i), value(v.id, i)))
+        appends.setdefault(i, []).append(key)
     body = []
     for i, s in enumerate(loop.body):
-        for n in appends.get(i, []):
-            body.append(ast.Expr(ast.Call(ast.Attribute(load(rows[n]), "append", ast.Load()), [load(n)], [])))
+        for key in appends.get(i, []):
+            body.append(ast.Expr(ast.Call(ast.Attribute(load(rows[key]), "append", ast.Load()), [load(key[0])], [])))
         if id(s) not in drop:
             body.append(s)
     loop.body[:] = body
     columns, after_body = {}, []
-    for _, s, total, u, v in accepted:
-        if u.id not in columns:
-            columns[u.id] = names.fresh(f"{u.id}_columns")
-            after_body.append(ast.Assign([ast.Name(columns[u.id], ast.Store())],
-                                         _stack(np_name, rows[u.id], axis=1)))
-        product = ast.BinOp(load(columns[u.id]), ast.MatMult(), _stack(np_name, rows[v.id]))
+    for i, s, total, u, v in accepted:
+        ku, kv = value(u.id, i), value(v.id, i)
+        if ku not in columns:
+            columns[ku] = names.fresh(f"{u.id}_columns")
+            after_body.append(ast.Assign([ast.Name(columns[ku], ast.Store())], _stack(np_name, rows[ku], axis=1)))
+        product = ast.BinOp(load(columns[ku]), ast.MatMult(), _stack(np_name, rows[kv]))
         if isinstance(s, ast.AugAssign):
             after_body.append(ast.AugAssign(ast.Name(total, ast.Store()), ast.Add(), product))
         else:
