@@ -39,3 +39,54 @@ def test_a_refused_kind_in_a_closure_is_refused():
         return np.mean(x * weights)
     with pytest.raises(NoDerivativeRuleError, match="weights"):
         s2s.grad(f)(np.ones(2))
+
+
+WEIGHTS = {"masked": np.ma.array([1.0, 2.0, 3.0], mask=[False, True, False]), "matrix": np.matrix([[1.0, 2.0],
+                                                                                                   [3.0, 4.0]])}
+
+
+class Holder:
+    masked = np.ma.array([1.0, 2.0, 3.0], mask=[False, True, False])
+
+
+def masked_weights():
+    return WEIGHTS["masked"]
+
+
+def mean_through_a_dict_item(x):
+    return np.mean(x * WEIGHTS["masked"])
+
+
+def mean_through_a_class_attribute(x):
+    return np.mean(x * Holder.masked)
+
+
+def mean_through_a_helper(x):
+    return np.mean(x * masked_weights())
+
+
+def mean_of_one_made_inside(x):
+    w = np.ma.masked_array([1.0, 2.0, 3.0], mask=[False, True, False])
+    return np.mean(x * w)
+
+
+def product_through_a_dict_item(x):
+    return np.sum(WEIGHTS["matrix"] * x)
+
+
+def product_of_one_made_inside(x):
+    m = np.matrix([[1.0, 2.0], [3.0, 4.0]])
+    return np.sum(m * x)
+
+
+@pytest.mark.parametrize("f", [mean_through_a_dict_item, mean_through_a_class_attribute, mean_through_a_helper,
+                               mean_of_one_made_inside, product_through_a_dict_item, product_of_one_made_inside])
+@pytest.mark.parametrize("mode", [False, True])
+def test_a_refused_kind_reached_another_way_is_refused_at_the_gradient(f, mode):
+    """Reached through a container item, a class attribute, a helper's result or made inside, the value is not seen
+    by the transform; the gradient comes out masked (or a matrix), and `finish` refuses it ([0.33, 0.33, 1] for
+    [0.5, 0, 1.5] before; a matrix's `*` differentiated elementwise)."""
+    x = np.eye(2) if "product" in f.__name__ else np.array([0.5, 1.0, 2.0])
+    df = s2s.grad(f, compile=True) if mode else s2s.grad(f)
+    with pytest.raises(NoDerivativeRuleError, match="masked array|np.matrix"):
+        df(x)
