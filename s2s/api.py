@@ -229,6 +229,21 @@ def check_like(given: Any, like: Any, what: str, of: str) -> None:
                                  hint="give it the shape of the value it goes with (JAX requires the same)")
 
 
+_NO_DEFAULT = object()
+
+
+def _default_of(func, i, name):
+    """The default of `func`'s parameter `name` (at position `i`), or _NO_DEFAULT."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return _NO_DEFAULT
+    defaults = getattr(func, "__defaults__", None) or ()
+    first = code.co_argcount - len(defaults)
+    if first <= i < code.co_argcount:
+        return defaults[i - first]
+    return (getattr(func, "__kwdefaults__", None) or {}).get(name, _NO_DEFAULT)
+
+
 def _check_args(positions, args, kwargs, func=None):
     """Refuse integer arrays as differentiated arguments (their gradient has no dtype to live in), and
     arguments that are neither numbers, arrays nor containers (an object: `self`, when a method was
@@ -236,8 +251,11 @@ def _check_args(positions, args, kwargs, func=None):
     argcheck.check_arguments(args, kwargs)
     for i, n in positions:
         if i >= len(args) and n not in kwargs:
-            continue  # its default value
-        v = args[i] if i < len(args) else kwargs[n]
+            v = _default_of(func, i, n)  # its default value: checked as the value passed would be
+            if v is _NO_DEFAULT or v is not None:
+                continue
+        else:
+            v = args[i] if i < len(args) else kwargs[n]
         if isinstance(v, np.ndarray):
             if v.dtype.kind not in "fc":
                 raise NotDifferentiableArgumentError(

@@ -90,3 +90,21 @@ def test_a_refused_kind_reached_another_way_is_refused_at_the_gradient(f, mode):
     df = s2s.grad(f, compile=True) if mode else s2s.grad(f)
     with pytest.raises(NoDerivativeRuleError, match="masked array|np.matrix"):
         df(x)
+
+
+def scaled_by_a_default(x, beta=None):
+    if beta is None:
+        beta = 2.0
+    return np.sum(beta * x ** 2)
+
+
+@pytest.mark.parametrize("make", [lambda: s2s.grad(scaled_by_a_default, wrt=1),
+                                  lambda: s2s.value_and_grad(scaled_by_a_default, wrt=1),
+                                  lambda: s2s.grad(scaled_by_a_default, wrt=1, compile=True)])
+def test_differentiating_by_a_none_default_left_out_is_refused(make):
+    """It gave 0.0 where None passed explicitly was refused (NotDifferentiableArgumentError). (s2s.derivative is the
+    raw generated function, which checks no argument.)"""
+    from s2s.errors import NotDifferentiableArgumentError
+    with pytest.raises(NotDifferentiableArgumentError, match="beta"):
+        make()(np.array([0.5, -1.2]))
+    np.testing.assert_allclose(s2s.grad(scaled_by_a_default, wrt=1)(np.array([0.5, -1.2]), 2.0), 1.69)
