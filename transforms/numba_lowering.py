@@ -690,8 +690,8 @@ def _int_expression(e, ints, ops=(ast.Add, ast.Sub, ast.Mult), other=None) -> bo
 
 def _flows_only_to_the_gradient(fdef, name, parents, runtime) -> bool:
     """Whether every read of `name`, and of every name bound from it, is arithmetic (+ - * / and unary -)
-    on its way to a plain assignment, the returned value, or the argument of the returned `runtime.finish(...)`
-    (items of a returned tuple too); a value stored on
+    on its way to a plain assignment, the returned value (one gradient, its `finish` dropped), or the argument of
+    the returned `runtime.finish(...)`; a value stored on
     a tape of numbers (`_s2s_tape_set(tape, n, v)`) flows on where the tape is read back (`tape[n]`)."""
     tainted, todo, tapes = {name}, [name], set()
     while todo:
@@ -725,19 +725,12 @@ def _flows_only_to_the_gradient(fdef, name, parents, runtime) -> bool:
                     if target.id not in tainted:
                         tainted.add(target.id)
                         todo.append(target.id)
-            elif not (_returned(node, parents) or isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            elif not (isinstance(node, ast.Return)  # (the one gradient returned, its `finish` dropped: a float's)
+                      or isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                       and node.func.attr == "finish" and isinstance(node.func.value, ast.Name)
-                      and node.func.value.id == runtime and _returned(parents.get(id(node)), parents, True)):
-                return False
+                      and node.func.value.id == runtime and isinstance(parents.get(id(node)), ast.Return)):
+                return False  # (an item of a returned tuple may be the value, `(value, gradient)`: f's own number)
     return True
-
-
-def _returned(node, parents, inside=False) -> bool:
-    """Whether `node` is the function's `return` (or, with `inside`, the value it returns), or an item of the tuple
-    it returns: the gradient, where `finish` was dropped (a Python float argument's gradient is the float itself)."""
-    if isinstance(node, ast.Tuple):
-        node = parents.get(id(node))
-    return isinstance(node, ast.Return)
 
 
 def _is_call_of(node, name) -> bool:
