@@ -12,6 +12,10 @@ the trips' vectors stacked as columns and as rows, one BLAS call after the loop:
                                                      if rows_t7_bar:
                                                          U_bar += np.stack(rows_t7_bar, axis=1) @ np.stack(rows_h)
 
+A vector the trip makes afresh and fills in place before the sum (an LSTM's gate adjoint `z_bar = np.zeros(S)`,
+then `z_bar[30:] += g`) is listed too: nothing after the sum changes it, and the next trip fills a new one. An item
+store into a float array copies values: the array does not hold the stored object.
+
 A vector name read by two sums with a binding between them (an RNN's output and recurrent weights read `h`
 before and after the backward trip restores it) gets a list per value, appended where the first sum of that
 value reads it.
@@ -116,7 +120,8 @@ def _batch(loop: ast.For, shapes, np_name, flows, names):
             continue  # (the loop reads its partial sums, or binds the name otherwise)
         if not all(_one_vector(n, shapes) for n in (u, v)):
             continue
-        if any(flows.sources(n.id) & flows.sources(m) for n in (u, v) for m in changed_in_place):
+        if any(flows.sources(n.id) & flows.sources(m) and not _settled(loop, n.id, m, i, flows, shapes)
+               for n in (u, v) for m in changed_in_place):
             continue
         accepted.append((i, s, total, u, v))
     if not accepted:
@@ -160,6 +165,32 @@ def _batch(loop: ast.For, shapes, np_name, flows, names):
     made = [ast.Assign([ast.Name(r, ast.Store())], ast.List([], ast.Load())) for r in rows.values()]
     guard = ast.If(load(next(iter(rows.values()))), after_body, [])
     return made, guard
+
+
+def _settled(loop, name, changed, i, flows, shapes) -> bool:
+    """Whether `name`, which the loop changes in place (`changed` is `name`), holds at the sum at `loop.body[i]` an
+    array no later statement changes: every binding of `name` makes a new array (its sources are itself alone), the
+    trip binds it at its top level once, before any change of it (`z_bar = np.zeros(S)`, then `z_bar[30:] += g`),
+    and nothing from the sum to the trip's end changes it in place (an LSTM's gate adjoints filled in, then read by
+    the weights' outer products: each trip's array stays as it was listed)."""
+    if changed != name or flows.sources(name) != {name}:
+        return False
+    body = loop.body
+    found = [_changed_in_place(_trip(st), shapes) for st in body]  # (None: a call that may change anything)
+    changes = [k for k, names in enumerate(found) if names is None or name in names]
+    binds = [k for k, st in enumerate(body) if any(isinstance(n, ast.Name) and n.id == name
+                                                   and isinstance(n.ctx, ast.Store) for n in walk(st))]
+    if not changes or len(binds) != 1:
+        return False
+    bound = body[binds[0]]
+    return isinstance(bound, ast.Assign) and len(bound.targets) == 1 and isinstance(bound.targets[0], ast.Name) \
+        and binds[0] < min(changes) and max(changes) < i
+
+
+def _trip(stmt) -> ast.For:
+    """A loop of the one statement `stmt` (for `_changed_in_place`)."""
+    return ast.For(target=ast.Name(id="_", ctx=ast.Store()), iter=ast.List(elts=[], ctx=ast.Load()), body=[stmt],
+                   orelse=[])
 
 
 def _stack(np_name, rows, axis=0):
@@ -299,6 +330,10 @@ class _Flows:
         self._closed: dict[str, set] = {}
 
     def _bind(self, target, value):
+        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                and type(self.shapes.of(target.value)) is tuple and self.shapes.of(target.value) != () \
+                and self.shapes.real(target.value):
+            return  # (`z[:10] -= g` of a float array: g's values copied in, not g's object held)
         sources = self._from(value)
         for r in _roots(target):  # (`x[i] = v`, `o.a = v`: the container now holds v)
             self.direct.setdefault(r, set()).update(sources)

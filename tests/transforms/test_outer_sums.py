@@ -306,3 +306,48 @@ def test_no_trips_leave_the_sum_zero():
     g(W, U, xs)  # (made for these shapes first, then called with no steps)
     gW, gU = g(W, U, xs[:0])
     assert np.all(gW == 0.0) and np.all(gU == 0.0)
+
+
+FILLED_IN_THE_TRIP = """
+    def g(xs, ys):
+        A = 0.0
+        b = 0.0
+        for t in range(4):
+            z = np.zeros(5)
+            z[:2] += ys[t] * 2.0
+            z[2:] -= xs[t][:3]
+            b += z
+            v = xs[t] * 1.0
+            A += np.outer(z, v)
+            CHANGE_AFTER
+        return A, b
+"""
+
+
+def _filled_want(xs, ys, after=False):
+    A, b = np.zeros((5, 4)), np.zeros(5)
+    for t in range(4):
+        z = np.concatenate([ys[t] * 2.0, -xs[t][:3]])
+        b = b + z
+        A += np.outer(z, xs[t])
+        if after:
+            z[0] += 1.0
+    return A, b
+
+
+def test_a_vector_filled_in_place_in_its_trip_is_listed():
+    """(an LSTM's gate adjoint `z_bar = np.zeros(S)`, filled by slices, then read by the weights' outer products;
+    left in the loop before stop 45: the loop changes z_bar in place)"""
+    changed, fdef = _rewritten(FILLED_IN_THE_TRIP.replace("CHANGE_AFTER", "pass"), {"xs": (4, 4), "ys": (4, 2)})
+    text = ast.unparse(fdef)
+    assert changed and "np.outer" not in text and "rows_z.append(z)" in text, text
+    r = np.random.default_rng(2)
+    xs, ys = r.normal(size=(4, 4)), r.normal(size=(4, 2))
+    for got, want in zip(_run(fdef, xs, ys), _filled_want(xs, ys)):
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+def test_a_vector_changed_after_the_sum_stays_in_the_loop():
+    changed, fdef = _rewritten(FILLED_IN_THE_TRIP.replace("CHANGE_AFTER", "z[0] += 1.0"),
+                               {"xs": (4, 4), "ys": (4, 2)})
+    assert "np.outer(z" in ast.unparse(fdef)
