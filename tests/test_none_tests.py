@@ -192,3 +192,19 @@ def test_a_none_argument_read_as_none(n):
         warnings.simplefilter("ignore", compiled.CompiledFallbackWarning)
         got = s2s.grad(window_or_all, compile="always")(x, *n)
     np.testing.assert_allclose(got, s2s.grad(window_or_all)(x, *n), rtol=1e-12)
+
+
+def flag_argument_reset_in_the_loop(x, use):
+    s = 0.0
+    for t in range(3):
+        if use:
+            s = s + np.sin(x) * (t + 1)
+        else:
+            s = s + x * x
+        use = False  # (every binding in the body is False, but the argument's truth is the caller's)
+    return s
+
+
+@pytest.mark.parametrize("use", [True, False])
+def test_a_flag_argument_bound_to_one_constant_in_the_loop_is_not_folded(use):
+    check_all_and_general(flag_argument_reset_in_the_loop, (0.7, use), use_autograd=False)

@@ -453,8 +453,10 @@ def _constant_truths(fdef, shapes: Shapes, skip) -> dict:
         for n in (n for t in targets for n in walk(t)):
             if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
                 truths.setdefault(n.id, set()).add("other")
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}  # (bound by the call too: any truth)
     return {name: next(iter(found)) for name, found in truths.items()
-            if name in shapes.restored and name not in skip and len(found) == 1 and "other" not in found}
+            if name in shapes.restored and name not in skip and name not in params and len(found) == 1
+            and "other" not in found}
 
 
 def fold_known_ints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
