@@ -529,8 +529,8 @@ def _build(target, names, optimize, args, strict, scalar_args, left_out=()):
         if bool(plan.returns_value) != bool(entry.fn.__s2s_returns_value__) or \
                 plan.flat is not None and plan.flat.with_value != bool(entry.fn.__s2s_returns_value__):
             # (the call reads the value beside the gradient where the NumPy code returns one)
-            raise NotCompilableError("its code for container arguments returns the value where the NumPy code "
-                                     "does not, or the other way round")
+            raise NotCompilableError("its compiled code returns the value beside the gradient where the NumPy "
+                                     "code does not, or the other way round")
         plan.dispatcher = _dispatcher(plan)
         try:
             _compile_for(plan, target, args)
