@@ -13,7 +13,8 @@ shape, which the condition's broadcasts to (so the result has the sum's shape an
 
 Why the value is the same: where `c` holds, the sum is `A + 0.0 * k` and the `np.where` gives `A`; elsewhere
 `0.0 + B * k` against `B * k`: the same numbers, but that the sign of a zero may differ (`-0.0 + 0.0` is
-`0.0`), which no gradient reads.
+`0.0`), which no gradient reads, and that an infinite `k` made the sum NaN where `c` holds (`0.0 * inf`), where
+the `np.where` gives `A`: the adjoint of the branch the mask took, as autograd's is.
 """
 
 from __future__ import annotations
