@@ -93,3 +93,10 @@ def test_an_unused_value_of_a_function_with_a_pole(name, tmp_path, monkeypatch):
         got = s2s.grad(f)(np.array(_UNUSED[name][1]), False)
     np.testing.assert_array_equal(got, [3.0, 3.0, 3.0])
     assert "is_zero" in s2s.source(s2s.grad(f))  # (the guard: the value's adjoint is differentiated, not dropped)
+
+
+def test_a_power_term_of_an_int_beyond_int64_with_an_array_factor():
+    """(the second derivatives pass power_term an array factor: `float(c)` of it raised)"""
+    from s2s.runtime.elementwise import power_term
+    got = power_term(np.array([0.0, 2.0, 3.0]), np.array([0.5, -1.0, -1.0]), 2 ** 64 + 1)
+    np.testing.assert_array_equal(got, [0.0, -2.0, -3.0])

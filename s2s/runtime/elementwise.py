@@ -84,7 +84,8 @@ def _power_term_of_a_big_int(c, x, y):
     from y's parity where x is negative (float(y) is even: 2 ** 64 + 1 rounds to 2 ** 64)."""
     sign = -1.0 if y % 2 else 1.0
     magnitude = np.power(np.abs(np.asarray(x, dtype=float)), float(y))
-    out = np.where(np.asarray(c) == 0, 0.0, float(c) * np.where(np.asarray(x) < 0, sign, 1.0) * magnitude)
+    c = np.asarray(c if is_array(c) else float(c), dtype=float)  # (c an int as big as y, or an array of floats)
+    out = np.where(c == 0, 0.0, c * np.where(np.asarray(x) < 0, sign, 1.0) * magnitude)
     return out if is_array(c) or is_array(x) else float(out)
 
 
