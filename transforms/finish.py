@@ -23,7 +23,8 @@ from .names import called_name, loaded_names, name_counts
 from .shapes import Keyed, Seq, hashable
 from .walk import fix_locations, walk
 
-__all__ = ["copy_argument_views", "drop_container_finish", "drop_finish", "drop_float_finish", "returns_container_displays"]
+__all__ = ["copy_argument_views", "drop_container_finish", "drop_finish", "drop_float_finish", "inline_float_zero_tests",
+           "returns_container_displays"]
 
 # methods and NumPy functions that may give a view of their array (its memory, not a new array)
 _VIEWS = frozenset({"reshape", "ravel", "view", "transpose", "swapaxes", "squeeze", "flatten_view", "diagonal",
@@ -160,16 +161,17 @@ def _own_adjoints(fdef, shapes, made_up):
     return own
 
 
-def drop_float_finish(fdef: ast.FunctionDef, shapes, floats: set) -> bool:
+def drop_float_finish(fdef: ast.FunctionDef, shapes, floats: set, names=None) -> bool:
     """`s2s.finish(g, x)` of the final `return` is `g` where `x` certainly holds a Python float (a parameter of
     `floats`, the ones given Python floats, never rebound to anything else) and `g` certainly computes one
-    (`Shapes.python_float_names`): `finish` gives such a `g` back as it is. Returns whether anything changed.
+    (`Shapes.python_float_names`, `names` where the caller has them): `finish` gives such a `g` back as it is.
+    Returns whether anything changed.
 
         return s2s.finish(a_bar, a)    ->    return a_bar
     """
     if not floats or not fdef.body or not isinstance(fdef.body[-1], ast.Return):
         return False
-    names = shapes.python_float_names(floats)
+    names = shapes.python_float_names(floats) if names is None else names
 
     def returns_itself(call):
         if not _finishes(call, shapes):
@@ -181,38 +183,21 @@ def drop_float_finish(fdef: ast.FunctionDef, shapes, floats: set) -> bool:
     return _drop_returned(fdef, returns_itself)
 
 
-def inline_float_zero_tests(fdef: ast.FunctionDef, shapes, floats: set) -> bool:
+def inline_float_zero_tests(fdef: ast.FunctionDef, shapes, names: set) -> bool:
     """`s2s.is_zero(g)` (the zero adjoint's guard, transforms/reverse.py) is `g == 0.0` where `g` certainly holds
-    a Python float (`Shapes.python_float_names`, `floats` the parameters given them): `is_zero` of a float is that
-    test, and the comparison costs a fraction of the call in every trip of a scalar loop. Returns whether anything
-    changed.
+    a Python float (of `names`, `Shapes.python_float_names`): `is_zero` of a float is that test, and the comparison
+    costs a fraction of the call in every trip of a scalar loop. Returns whether anything changed.
 
         0.0 if s2s.is_zero(term_bar) else term_bar / t4    ->    0.0 if term_bar == 0.0 else term_bar / t4
     """
-    if not floats:
-        return False
-    tests = [n for n in walk(fdef) if isinstance(n, ast.IfExp) and _zero_test_of(n.test, shapes) is not None]
-    if not tests:
-        return False
-    names = shapes.python_float_names(floats)
     changed = False
-    for node in tests:
-        g = _zero_test_of(node.test, shapes)
-        if g.id in names:
+    for node in walk(fdef):
+        g = shapes.zero_tested(node) if isinstance(node, ast.IfExp) else None
+        if isinstance(g, ast.Name) and g.id in names:
             node.test = ast.copy_location(ast.Compare(left=g, ops=[ast.Eq()], comparators=[ast.Constant(0.0)]),
                                           node.test)
             changed = True
     return changed
-
-
-def _zero_test_of(test, shapes):
-    """g, the Name of `s2s.is_zero(g)`, else None."""
-    if not (isinstance(test, ast.Call) and len(test.args) == 1 and not test.keywords
-            and isinstance(test.args[0], ast.Name)):
-        return None
-    callee = shapes.callee(test)
-    return test.args[0] if callee is not None and hashable(callee) and shapes.helpers.get(callee) == "is_zero" \
-        else None
 
 
 def _finishes(call, shapes) -> bool:

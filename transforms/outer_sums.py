@@ -176,21 +176,14 @@ def _settled(loop, name, changed, i, flows, shapes) -> bool:
     if changed != name or flows.sources(name) != {name}:
         return False
     body = loop.body
-    found = [_changed_in_place(_trip(st), shapes) for st in body]  # (None: a call that may change anything)
+    found = [_changed_in_place(st, shapes) for st in body]  # (None: a call that may change anything)
     changes = [k for k, names in enumerate(found) if names is None or name in names]
-    binds = [k for k, st in enumerate(body) if any(isinstance(n, ast.Name) and n.id == name
-                                                   and isinstance(n.ctx, ast.Store) for n in walk(st))]
+    binds = [k for k, st in enumerate(body) if name in binding_counts([st])]
     if not changes or len(binds) != 1:
         return False
     bound = body[binds[0]]
     return isinstance(bound, ast.Assign) and len(bound.targets) == 1 and isinstance(bound.targets[0], ast.Name) \
         and binds[0] < min(changes) and max(changes) < i
-
-
-def _trip(stmt) -> ast.For:
-    """A loop of the one statement `stmt` (for `_changed_in_place`)."""
-    return ast.For(target=ast.Name(id="_", ctx=ast.Store()), iter=ast.List(elts=[], ctx=ast.Load()), body=[stmt],
-                   orelse=[])
 
 
 def _stack(np_name, rows, axis=0):
@@ -225,8 +218,8 @@ def _one_vector(node, shapes) -> bool:
 
 
 def _changed_in_place(loop, shapes):
-    """The names whose objects the loop's statements may change in place; None where a call may change
-    any of its arguments (a call of anything but NumPy, s2s's runtime helpers (which never change their
+    """The names whose objects the loop's statements (or one statement's) may change in place; None where a call
+    may change any of its arguments (a call of anything but NumPy, s2s's runtime helpers (which never change their
     arguments) and a few builtins)."""
     out = set()
     for node in walk(loop):

@@ -1683,13 +1683,18 @@ class Shapes:
                     out.discard(node.id)
         return out
 
+    def _values_read(self) -> dict:
+        """name -> the values its plain bindings and `x op= v` updates give it that a read may find: a None no
+        read finds (`_never_read_as_none`) left out."""
+        return {n: [v for v in values if v is not None and not (
+                    n in self._none_unread and isinstance(v, ast.Constant) and v.value is None)]
+                + self._updated_values.get(n, []) for n, values in self._assigned_values.items()}
+
     def _real_names(self, kinds):
         """Names that certainly hold real floating-point numbers or arrays (greatest fixed point)."""
         reals = {p for p, k in kinds.items() if k in "efdg"}  # dtype characters of real floating types
         # `x op= v` is real where `x op v` is: an array's update keeps its dtype, a number's is `x op v`
-        values_of = {n: [v for v in values if v is not None and not (
-                         n in self._none_unread and isinstance(v, ast.Constant) and v.value is None)]
-                     + self._updated_values.get(n, []) for n, values in self._assigned_values.items()}
+        values_of = self._values_read()
         unpacked = self._unpacked
         candidates = {n for n, values in self._assigned_values.items()
                       if (n not in self._params or n in self._none_unread and self._entry.get(n) == NONE_VALUE)
@@ -1826,9 +1831,7 @@ class Shapes:
             >>> # x a float: `xk = x; xk = xk * x` -- xk is a number, so `xk *= x` rebinds it
         """
         numbers = {p for p in numbers if p in self._param_names}
-        values_of = {n: [v for v in values if v is not None and not (
-                         n in self._none_unread and isinstance(v, ast.Constant) and v.value is None)]
-                     + self._updated_values.get(n, []) for n, values in self._assigned_values.items()}
+        values_of = self._values_read()
         candidates = {n for n, values in self._assigned_values.items() if (n not in self._param_names or n in numbers)
                       and sum(v is None for v in values) == len(self._updated_values.get(n, ()))}
         candidates |= numbers
