@@ -25,6 +25,29 @@ from s2s.errors import NoDerivativeRuleError
 _PLAIN = (float, int, bool, str, type(None))
 
 
+# arrays whose NumPy operations s2s's rules do not follow, refused wherever s2s meets one: as an argument (here), as a
+# global or closure value the function reads (frontend.resolve), as a gradient that comes out of that kind (finish)
+WHY_REFUSED = ("whose NumPy operations s2s's rules do not follow (a masked mean counts the unmasked entries, a "
+               "matrix's `*` is a matrix product), so the derivative would be wrong")
+
+
+def refused_kind(obj) -> str | None:
+    """"a masked array" or "an np.matrix" for a value of a kind s2s refuses, else None.
+
+        >>> refused_kind(np.ma.array([1.0], mask=[True])), refused_kind(np.ones(2))
+        ('a masked array', None)
+    """
+    if type(obj) is np.ndarray or not isinstance(obj, np.ndarray):
+        return None
+    return "a masked array" if isinstance(obj, np.ma.MaskedArray) else "an np.matrix" if isinstance(obj, np.matrix) \
+        else None
+
+
+def plain_hint(name: str) -> str:
+    """How to pass `name` as a plain array, for a refused kind's message."""
+    return f"{name}.filled(0.0) or {name}.compressed() for a masked array, np.asarray({name}) for a matrix"
+
+
 def check_arguments(args, kwargs=None, names=None) -> None:
     """Raise NoDerivativeRuleError for an `np.matrix`, masked-array or complex argument (see the module docstring).
 

@@ -41,19 +41,15 @@ def _mode(obj, fresh_each_access=False) -> str:
 
 
 def _refuse_refused_kinds(name, obj, func):
-    """A global or closure value of a kind s2s refuses as an argument (s2s/argcheck.py: a masked array, whose
-    np.mean counts the unmasked entries; an np.matrix, whose `*` is a matrix product) is refused where the function
-    reads it: its values reach the derivative as an argument's do."""
-    import numpy as np
-    if isinstance(obj, np.ma.MaskedArray | np.matrix):
+    """A global or closure value of a kind s2s refuses as an argument (`argcheck.refused_kind`: a masked array, an
+    np.matrix) is refused where the function reads it: its values reach the derivative as an argument's do."""
+    from s2s import argcheck
+    kind = argcheck.refused_kind(obj)
+    if kind is not None:
         from s2s.errors import NoDerivativeRuleError
-        kind = "a masked array" if isinstance(obj, np.ma.MaskedArray) else "an np.matrix"
         raise NoDerivativeRuleError(
             f"s2s cannot differentiate {getattr(func, '__qualname__', 'the function')}: it reads {name!r}, {kind}, "
-            "whose NumPy operations s2s's rules do not follow (a masked mean counts the unmasked entries, a "
-            "matrix's `*` is a matrix product), so the derivative would be wrong",
-            hint=f"bind {name} to a plain array: {name}.filled(0.0) or {name}.compressed() for a masked array, "
-                 f"np.asarray({name}) for a matrix")
+            f"{argcheck.WHY_REFUSED}", hint=f"bind {name} to a plain array: {argcheck.plain_hint(name)}")
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from s2s.argcheck import WHY_REFUSED, plain_hint, refused_kind
 from s2s.runtime.arrays import _float_dtype, _in_library_of, _sequence_shape, broadcast_to_like, is_array, is_foreign
 from s2s.runtime.structures import add_records, finish_record, is_record, zeros_like_record
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
@@ -128,19 +129,14 @@ def as_container_of(x, items):
     return items if type(x) is list else tuple(items)
 
 
-def _refuse_kind(g):
-    """A gradient that came out a masked array or an np.matrix: a value of that kind reached the derivative some way
-    the transform could not see (an item of a global container, a helper's result, one made inside), whose NumPy
-    operations s2s's rules do not follow (a masked mean counts the unmasked entries; a matrix's `*` is a matrix
-    product). Refused rather than given."""
+def _refuse_kind(g, kind):
+    """A gradient that came out `kind` (a masked array, an np.matrix: `argcheck.refused_kind`): a value of that kind
+    reached the derivative some way the transform could not see (an item of a global container, a helper's result,
+    one made inside). Refused rather than given."""
     from s2s.errors import NoDerivativeRuleError
-    kind = "a masked array" if isinstance(g, np.ma.MaskedArray) else "an np.matrix"
     raise NoDerivativeRuleError(
-        f"s2s cannot give this gradient: it came out {kind}, so such a value took part in the computation, and s2s's "
-        "rules do not follow its NumPy operations (a masked mean counts the unmasked entries, a matrix's `*` is a "
-        "matrix product): the derivative would be wrong",
-        hint="use plain arrays in the function: x.filled(0.0) or x.compressed() for a masked array, np.asarray(m) "
-             "for a matrix")
+        f"s2s cannot give this gradient: it came out {kind}, so such a value took part in the computation, "
+        f"{WHY_REFUSED}", hint=f"use plain arrays in the function: {plain_hint('x')}")
 
 
 def finish(g, x):
@@ -150,8 +146,8 @@ def finish(g, x):
             return g
         if type(g) is _FLOAT64 or type(g) is _FLOAT32:  # (`np.sin(x)`, `.sum()`: the long way costs some 1.4 us)
             return float(g)
-    if type(g) is not np.ndarray and isinstance(g, np.ma.MaskedArray | np.matrix):
-        _refuse_kind(g)
+    if type(g) is not np.ndarray and refused_kind(g) is not None:
+        _refuse_kind(g, refused_kind(g))
     if _own(g, x):  # an array's own adjoint (a leaf of a container's)
         return g
     if (type(x) is list or type(x) is tuple) and (type(g) is list or type(g) is tuple) and len(g) == len(x):
