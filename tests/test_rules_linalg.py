@@ -316,3 +316,49 @@ def test_solve(sb):
 
 def test_solve_batch_matrix_rhs():
     check_grad(f_solve, _well_conditioned(3, 37, batch=(2,)), _r((2, 3, 2), 38), wrt=(0, 1))
+
+
+# NumPy 2 reads b as one vector where it has one axis (solved against each matrix of a stack), and as a stack of
+# matrices of columns otherwise, its stack broadcast against a's. A (3, 3, 3) stack and a b of shape (3,) gave a
+# wrong gradient silently (the adjoint solved a^T against g as one 3x3 matrix); other shapes raised.
+_SOLVE_STACKS = [((2, 2, 2), (2,)), ((3, 3, 3), (3,)), ((2, 3, 3), (3,)), ((4, 2, 3, 3), (3,)),
+                 ((2, 3, 3), (3, 2)), ((2, 3, 3), (5, 1, 3, 2)), ((3, 3), (4, 3, 2)), ((3, 3, 3), (3, 3))]
+
+
+def _stack_args(sa, sb, seed):
+    a = rng(seed).normal(size=sa) * 0.3 + 3.0 * np.eye(sa[-1])
+    return a, rng(seed + 1).normal(size=sb)
+
+
+@pytest.mark.parametrize("sa,sb", _SOLVE_STACKS, ids=str)
+def test_solve_of_stacks_broadcast_as_numpy_reads_b(sa, sb):
+    from helpers_fd import fd_grad
+
+    a, b = _stack_args(sa, sb, 39)
+    want = [fd_grad(f_solve, (a, b), wrt=w) for w in (0, 1)]
+    for got in (s2s.grad(f_solve, wrt=(0, 1))(a, b), s2s.grad(f_solve, wrt=(0, 1))(a, b),
+                s2s.derivative(f_solve, wrt=(0, 1))(a, b)):
+        for g, w in zip(got, want):
+            assert np.shape(g) == w.shape
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("sa,sb", _SOLVE_STACKS[:3] + _SOLVE_STACKS[5:6], ids=str)
+def test_solve_of_stacks_tangents_and_second_derivatives(sa, sb):
+    from helpers_fd import fd_grad
+
+    a, b = _stack_args(sa, sb, 41)
+    for w in (0, 1):
+        want = fd_grad(f_solve, (a, b), wrt=w)
+        np.testing.assert_allclose(s2s.jacobian(f_solve, wrt=w, mode="forward")(a, b), want, rtol=1e-5, atol=1e-7)
+        # the Hessian's rows, differences of the gradient
+        hess = s2s.hessian(f_solve, wrt=w)(a, b)
+        grad = s2s.grad(f_solve, wrt=w)
+        x = (a, b)[w]
+        for k in range(min(3, x.size)):
+            step = np.zeros(x.size)
+            step[k] = 1e-5
+            plus, minus = list((a, b)), list((a, b))
+            plus[w], minus[w] = x + step.reshape(x.shape), x - step.reshape(x.shape)
+            row = (grad(*plus) - grad(*minus)) / 2e-5
+            np.testing.assert_allclose(np.reshape(hess, (x.size, x.size))[k], row.ravel(), rtol=1e-4, atol=1e-6)

@@ -901,6 +901,12 @@ HESSIAN_SAMPLES.update({
     "np.angle": (lambda x: np.sum(np.angle(x) * x ** 2 + x ** 3), _X3),
 })
 
+HESSIAN_SAMPLES.update({
+    # np.linalg.solve's tangent's reshapes (a vector a column of its own where solve reads b as one, and back)
+    "solve_columns": (lambda x: np.sum(runtime.solve_columns(x[0] ** 3, A22, x[:, 1]) * x), _X22),
+    "solve_uncolumns": (lambda x: np.sum(runtime.solve_uncolumns(np.sin(x[:, :1]) * x, A22, x[:, 0]) ** 3), _X22),
+})
+
 HESSIAN_EXCLUDED = {
     "plain_attribute": "reads another attribute of an object whose method stores attributes (refusing computed ones "
                        "when it runs); Hessians of such methods: tests/test_objects.py",

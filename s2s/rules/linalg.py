@@ -87,7 +87,7 @@ defrule("np.linalg.det(a)", result_shape=shapes.det, real=shapes.real_of_one, sa
         a_dot="ans * np.trace(np.linalg.solve(a, a_dot), axis1=-2, axis2=-1)")
 defrule("np.linalg.solve(a, b)", result_shape=shapes.solve, real=shapes.real_of_two,
         a="s2s.grad_solve_a(g, ans, a, b)", b="s2s.grad_solve_b(g, a, b)",
-        a_dot="-np.linalg.solve(a, np.matmul(a_dot, ans))",
+        a_dot="-s2s.solve_uncolumns(np.linalg.solve(a, np.matmul(a_dot, s2s.solve_columns(ans, a, b))), a, b)",
         b_dot="np.linalg.solve(a, b_dot)")
 defrule("np.kron(a, b)", a="s2s.grad_kron(g, a, b, 0)", b="s2s.grad_kron(g, a, b, 1)",
         a_dot="np.kron(s2s.broadcast_like(a_dot, a), b)", b_dot="np.kron(a, s2s.broadcast_like(b_dot, b))")

@@ -431,17 +431,12 @@ def det(site):
 
 
 def grad_solve_a(site):
-    """s2s.grad_solve_a(g, ans, a, b): -solve(a.T, g) ans^T, of a's shape for a square matrix a (the stacks
-    broadcast for stacks), where g is certainly an array (else the zero)."""
+    """s2s.grad_solve_a(g, ans, a, b): -solve(a.T, g) ans^T summed over the axes the stacks broadcast a along: a's
+    shape, for a square matrix a or a stack of them, where g is certainly an array (else the zero)."""
     if not _plain(site, 4):
         return None
     g, ans, a = site.shape(0), site.shape(1), site.shape(2)
-    if not _array(g) or g != ans or _stack(a) is None:
-        return None
-    if len(a) == 2:
-        return a
-    stacks = broadcast(a[:-2], ans[:-2]) if len(ans) >= len(a) else None
-    return None if stacks is None else (*stacks, *a[-2:])
+    return a if _array(g) and g == ans and _stack(a) is not None else None
 
 
 def grad_solve_b(site):

@@ -138,8 +138,12 @@ defrule_for(rt.det_adjoint, "det_adjoint(g, ans, a)", result_shape=shapes.det_ad
             a_dot="-np.expand_dims(np.expand_dims(g * ans, -1), -1) * "
                   "np.swapaxes(np.linalg.inv(a) @ a_dot @ np.linalg.inv(a), -1, -2)", linear=("g",))
 defrule_for(rt.grad_solve_b, "grad_solve_b(g, a, b)", shape_only=("b",), result_shape=shapes.grad_solve_b,
-            a_dot="-np.linalg.solve(np.swapaxes(a, -1, -2), "
-                  "np.matmul(np.swapaxes(a_dot, -1, -2), s2s.grad_solve_b(g, a, b)))", linear=("g",))
+            a_dot="s2s.grad_solve_b_dot(g, a, b, a_dot)", linear=("g",))
+# np.linalg.solve's tangent's reshapes (a vector a column of its own, and back): linear, each the other's adjoint
+defrule_for(rt.solve_columns, "solve_columns(x, a, b)", shape_only=("a", "b"), linear=("x",),
+            x="s2s.solve_uncolumns(g, a, b)")
+defrule_for(rt.solve_uncolumns, "solve_uncolumns(y, a, b)", shape_only=("a", "b"), linear=("y",),
+            y="s2s.solve_columns(g, a, b)")
 
 # adjoints of creation functions, powers and the rest of the right-or-refused rules
 # (the slope's derivative in x is 0 where y is 0 or 1, at x == 0 too, where `y * power_slope(x, y - 1)` was 0 * inf)

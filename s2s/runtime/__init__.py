@@ -149,6 +149,7 @@ from s2s.runtime.linalg import (  # noqa: F401
     grad_solve_a,
     grad_solve_a_dot,
     grad_solve_b,
+    grad_solve_b_dot,
     grad_svd,
     grad_tensordot,
     grad_trace,
@@ -158,6 +159,9 @@ from s2s.runtime.linalg import (  # noqa: F401
     pinv_full_rank,
     slogdet_tangent,
     slogdet_tangent_dot,
+    solve_columns,
+    solve_uncolumns,
+    solves_vectors,
     svd_tangent,
     tril_fold,
 )

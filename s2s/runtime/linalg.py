@@ -129,19 +129,61 @@ def _cofactors(a):
     return np.expand_dims(np.expand_dims(sign, -1), -1) * (u * c[..., None, :]) @ vt
 
 
+_NUMPY_2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
+
+
+def solves_vectors(a, b) -> bool:
+    """Whether np.linalg.solve(a, b) reads b as a vector (NumPy 2: b has one axis) or a stack of vectors (NumPy 1:
+    b has one axis less than a), rather than a stack of matrices of columns; its solution then has a's axes but
+    the last. The rule the adjoints follow is NumPy's own: a (2, 3, 3) stack and a b of shape (3,) solve one
+    vector against each matrix, and a (3, 3, 3) stack and a (3, 3) b one matrix (NumPy 2), not 3 vectors.
+
+        >>> solves_vectors(np.eye(3), np.ones(3)), solves_vectors(np.eye(3), np.ones((3, 2)))
+        (True, False)
+    """
+    return np.ndim(b) == 1 if _NUMPY_2 else np.ndim(b) == np.ndim(a) - 1
+
+
+def _solved_transposed(g, a, vectors):
+    """solve(a^T, g) for g of the solution's shape (vectors: each against a's matrices; else matrices of
+    columns), of that shape."""
+    at = np.swapaxes(a, -1, -2)
+    return _linalg.solve(at, np.expand_dims(g, -1))[..., 0] if vectors else _linalg.solve(at, g)
+
+
+def _solve_a_outer(gb, ans, vectors):
+    """-gb ans^T matrix by matrix: the adjoint of a, as wide as the solution's stack."""
+    if vectors:
+        return -np.expand_dims(gb, -1) * np.expand_dims(ans, -2)
+    return -np.matmul(gb, np.swapaxes(ans, -1, -2))
+
+
 @linear_in_g
 def grad_solve_b(g, a, b):
-    """Adjoint of np.linalg.solve for b."""
-    return _linalg.solve(np.swapaxes(a, -1, -2), g)
+    """Adjoint of np.linalg.solve for b: solve(a^T, g), summed over the axes the stacks broadcast b along."""
+    return unbroadcast(_solved_transposed(g, a, solves_vectors(a, b)), b)
+
+
+@linear_in_g
+def grad_solve_b_dot(g, a, b, a_dot):
+    """Tangent of `grad_solve_b(g, a, b)` for the tangent `a_dot` of a: -solve(a^T, a_dot^T solve(a^T, g))."""
+    if is_zero(a_dot):
+        return ZERO
+    vectors = solves_vectors(a, b)
+    gb = _solved_transposed(g, a, vectors)
+    return unbroadcast(-_solved_transposed(_matrix_times(np.swapaxes(a_dot, -1, -2), gb, vectors), a, vectors), b)
 
 
 @linear_in_g
 def grad_solve_a(g, ans, a, b):
-    """Adjoint of np.linalg.solve for a."""
-    gb = grad_solve_b(g, a, b)
-    if np.ndim(ans) == np.ndim(a) - 1:
-        return -np.expand_dims(gb, -1) * np.expand_dims(ans, -2)
-    return -np.matmul(gb, np.swapaxes(ans, -1, -2))
+    """Adjoint of np.linalg.solve for a: -solve(a^T, g) ans^T, summed over the axes the stacks broadcast a along."""
+    vectors = solves_vectors(a, b)
+    return unbroadcast(_solve_a_outer(_solved_transposed(g, a, vectors), ans, vectors), a)
+
+
+def _matrix_times(m, v, vectors):
+    """m @ v of matrices m and v of the solution's kind (vectors: m times each vector)."""
+    return np.matmul(m, np.expand_dims(v, -1))[..., 0] if vectors else np.matmul(m, v)
 
 
 @linear_in_g
@@ -154,21 +196,30 @@ def grad_trace(g, x, offset, axis1, axis2):
     return eye * np.expand_dims(np.expand_dims(g, axis1 if axis1 < axis2 else axis1 - 1), axis1) if x.ndim > 2 else eye * g
 
 
-def _solve_a_outer(gb, ans, a):
-    if np.ndim(ans) == np.ndim(a) - 1:
-        return -np.expand_dims(gb, -1) * np.expand_dims(ans, -2)
-    return -np.matmul(gb, np.swapaxes(ans, -1, -2))
-
-
 @linear_in_g
 def grad_solve_a_dot(g, ans, a, a_dot):
     """Tangent of `grad_solve_a(g, ans, a, b)` for the tangent `a_dot` of a (ans held fixed)."""
     if is_zero(a_dot):
         return ZERO
-    at = np.swapaxes(a, -1, -2)
-    gb = _linalg.solve(at, g)
-    gb_dot = -_linalg.solve(at, np.matmul(np.swapaxes(a_dot, -1, -2), gb))
-    return _solve_a_outer(gb_dot, ans, a)
+    vectors = np.ndim(ans) == np.ndim(a) - 1  # (b is not given: the solution's axes tell)
+    gb = _solved_transposed(g, a, vectors)
+    gb_dot = -_solved_transposed(_matrix_times(np.swapaxes(a_dot, -1, -2), gb, vectors), a, vectors)
+    return unbroadcast(_solve_a_outer(gb_dot, ans, vectors), a)
+
+
+def solve_columns(x, a, b):
+    """`x` of np.linalg.solve(a, b)'s solution's shape as matrices of columns: each vector a column of its own
+    where solve read b as vectors (`solves_vectors`), else `x` itself. The tangent rule's form, one for both.
+
+        >>> solve_columns(np.ones(3), np.eye(3), np.ones(3)).shape
+        (3, 1)
+    """
+    return np.expand_dims(x, -1) if solves_vectors(a, b) else x
+
+
+def solve_uncolumns(y, a, b):
+    """`solve_columns` undone: the columns of `y` the vectors again where solve read b as vectors."""
+    return y[..., 0] if solves_vectors(a, b) else y
 
 
 def _refuse(message, hint):
