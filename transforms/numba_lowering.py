@@ -767,6 +767,41 @@ def _lists_made_arrays(fdef, numpy_names):
             if name not in other and a.value.elts \
                     and not any(isinstance(e, ast.Starred | ast.List) for e in a.value.elts):
                 a.value = ast.copy_location(ast.Tuple(elts=a.value.elts, ctx=ast.Load()), a.value)
+    _number_lists_in_joined_tuples(fdef, lists, parents, to_array, numpy_names)
+
+
+def _number_lists_in_joined_tuples(fdef, lists, parents, to_array, numpy_names):
+    """`t4 = [0.0]; t5 = t2, t4; np.concatenate(t5)` (lowered from `np.concatenate((t, [0.0]))`) ->
+    `t4 = np.array((0.0,))`: numba joins a tuple of arrays, not one holding a list. The list's items are number
+    literals, and every read of it is an item of a tuple display bound to a name every read of which is such a
+    call's argument: the same array as NumPy makes of the list there."""
+    if not numpy_names:
+        return
+    tuples = {node.targets[0].id: node.value for node in walk(fdef) if isinstance(node, ast.Assign)
+              and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Tuple)}
+    bindings = {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bindings[node.id] = bindings.get(node.id, 0) + 1
+    joined = {name for name in tuples if bindings.get(name) == 1 and all(
+        to_array(parents.get(id(n))) for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name
+        and isinstance(n.ctx, ast.Load))}
+    holders = {id(e) for name in joined for e in tuples[name].elts if isinstance(e, ast.Name)}
+    for name, assigns in lists.items():
+        reads = [n for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+        if not reads or bindings.get(name) != len(assigns) or any(id(n) not in holders for n in reads):
+            continue
+        for a in assigns:
+            if isinstance(a.value, ast.List) and a.value.elts and all(_number_literal(e) for e in a.value.elts):
+                array = ast.Attribute(value=ast.Name(id=min(numpy_names), ctx=ast.Load()), attr="array", ctx=ast.Load())
+                a.value = ast.copy_location(ast.Call(func=array, args=[ast.Tuple(elts=a.value.elts, ctx=ast.Load())],
+                                                     keywords=[]), a.value)
+
+
+def _number_literal(node) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
 
 def _refuse_constructs(fdef):

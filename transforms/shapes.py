@@ -337,6 +337,17 @@ class Seq:
         return f"Seq{self.items!r}"
 
 
+def as_arrays(items) -> tuple:
+    """The shapes `items` have as the arrays NumPy's joins make of them: a tuple's or list's shape (`Seq`) of
+    numbers, or of arrays of one shape, that array's (`[0.0]`: (1,)); the others as they are.
+
+        >>> as_arrays([(4,), Seq(((),))])
+        ((4,), (1,))
+    """
+    return tuple((len(i.items),) + i.items[0] if isinstance(i, Seq) and i.items and type(i.items[0]) is tuple
+                 and all(type(e) is tuple and e == i.items[0] for e in i.items) else i for i in items)
+
+
 class Keyed:
     """The shape of a dict argument no one changes: its items' facts by key (`params["W"]`)."""
 
@@ -1077,6 +1088,7 @@ class Shapes:
                    for v in values if isinstance(v, ast.Name)}
         candidates |= set(copies)
         as_argument = self._argument_reads(calls, candidates) | set(item_bases)  # (reading an item changes nothing)
+        as_argument |= self._passed_in_tuples(calls, reads, candidates)
         while True:
             bad = {n.id for n in reads if n.id in candidates and id(n) not in as_argument
                    and by_copy.get(id(n)) not in candidates}
@@ -1085,15 +1097,36 @@ class Shapes:
                 return candidates
             candidates -= bad
 
+    def _passed_in_tuples(self, calls, reads, candidates) -> set:
+        """The ids of the reads of `candidates` as items of a tuple display (`t5 = t2, t4`, lowered from
+        `np.concatenate((t, [0.0]))`) bound to a name that holds such displays alone (the tape's restores and
+        placeholder aside) and is read only by calls that cannot change their arguments: no one can reach the
+        list through the tuple to change it."""
+        holders = {}  # tuple name -> the ids of the candidates' reads in its displays
+        for name, values in self._assigned_values.items():
+            if name not in self.assigned or self._bindings.get(name) != len(values) \
+                    or not all(isinstance(v, ast.Tuple) or self._is_pop(v) or self._placeholder(v, name) for v in values):
+                continue
+            inside = {id(e) for v in values if isinstance(v, ast.Tuple) for e in v.elts
+                      if isinstance(e, ast.Name) and e.id in candidates}
+            if inside:
+                holders[name] = inside
+        if not holders:
+            return set()
+        passed = self._argument_reads(calls, set(holders))
+        return {read for name, inside in holders.items()
+                if all(id(n) in passed for n in reads if n.id == name) for read in inside}
+
     def _appended_lists(self, calls, reads, exprs, item_bases=frozenset()) -> set:
-        """Names bound once, to `[]`, and otherwise only appended to and popped by statements of their own
-        (`L.append(v)`, `L.pop()`) or read as arguments the way a sealed list is, or for an item (`L[i]`): no one
-        else can change the list, so its facts follow those statements (`Seq` of its items; `ListOf` where only
-        the items' one shape is known)."""
+        """Names bound once, to a list display (`[]`, `[np.ones_like(x)]`), and otherwise only appended to and
+        popped by statements of their own (`L.append(v)`, `L.pop()`) or read as arguments the way a sealed list
+        is, or for an item (`L[i]`): no one else can change the list, so its facts follow those statements (`Seq`
+        of its items; `ListOf` where only the items' one shape is known)."""
         self._appends = {}  # appended list -> the values its `L.append(v)` statements append
         candidates = {n for n, values in self._assigned_values.items()
                       if n in self.assigned and n not in self.tapes and self._bindings.get(n) == 1
-                      and len(values) == 1 and isinstance(values[0], ast.List) and not values[0].elts}
+                      and len(values) == 1 and isinstance(values[0], ast.List)
+                      and not any(isinstance(e, ast.Starred) for e in values[0].elts)}
         if not candidates:
             return set()
         as_argument = self._argument_reads(calls, candidates) | set(item_bases)  # (reading an item changes nothing)
@@ -1103,10 +1136,12 @@ class Shapes:
         for n in [n for n in reads if n.id in candidates]:
             if id(n) not in as_argument:
                 candidates.discard(n.id)
+        for name in candidates:  # (the items it starts with: `feats = [np.ones_like(x)]`)
+            self._appends[name] = list(self._assigned_values[name][0].elts)
         for n in exprs:
             step = _list_step(n, candidates)
             if step is not None and step[1] == "append":
-                self._appends.setdefault(step[0], []).append(n.value.args[0])
+                self._appends[step[0]].append(n.value.args[0])
         return candidates
 
     def items_real(self, node, reals) -> bool:
@@ -2261,8 +2296,9 @@ class Shapes:
     def _list_items(self, s, env):
         """The items' shapes of a list display bound to a sealed name (`_sealed_lists`), or of the `[]` an
         appended list starts as (`_appended_lists`), else None."""
-        if len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and s.targets[0].id in self.appended:
-            return Seq(())
+        if len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and s.targets[0].id in self.appended \
+                and s.targets[0].id not in self.sealed:  # (one never appended to: its items as they are)
+            return Seq(_plain(_array(self.of(e, env))) for e in s.value.elts)  # (as `_list_after` appends them)
         if len(s.targets) != 1 or not isinstance(s.targets[0], ast.Name) or s.targets[0].id not in self.sealed \
                 or any(isinstance(e, ast.Starred) for e in s.value.elts):
             return None

@@ -42,6 +42,7 @@ from .shapes import (
     ZeroOrItems,
     ZeroScalar,
     _int_literal,
+    as_arrays,
     broadcast,
     hashable,
     items_of,
@@ -1195,7 +1196,7 @@ class _Rewrite(ast.NodeTransformer):
     def _pieces(node, g, items, axis, g_shape):
         """`(g[0:16], g[16:24])`: the adjoints of np.concatenate's pieces, as s2s.grad_concatenate cuts them (the
         same views), where every piece's shape is known and g's is theirs joined along `axis`."""
-        shapes = items.items
+        shapes = as_arrays(items.items)  # (a list's piece too: an array cut from g)
         if not shapes or not all(_array_shape(sh) and len(sh) == len(shapes[0]) for sh in shapes) \
                 or not -len(shapes[0]) <= axis < len(shapes[0]):
             return node

@@ -31,6 +31,7 @@ from s2s.transforms.shapes import (
     ZeroOr,
     ZeroOrItems,
     ZeroScalar,
+    as_arrays,
     broadcast,
     literal,
     matmul,
@@ -184,7 +185,8 @@ def concatenated(site):
     number of axes and the same lengths off `axis`: the lengths along `axis` added (axis=None: not claimed)."""
     if not 1 <= site.nargs <= 2 or any(k != "axis" for k in site.keywords):
         return None
-    return _joined(site.items(0), site.literal(1 if site.nargs == 2 else "axis", 0))
+    items = site.items(0)
+    return None if items is None else _joined(as_arrays(items), site.literal(1 if site.nargs == 2 else "axis", 0))
 
 
 def _hstack_parts(items):
@@ -286,6 +288,7 @@ def concatenate_pieces(site):
     if not _plain(site, 3):
         return None
     items = site.items(1)
+    items = None if items is None else as_arrays(items)  # (a list's piece is an array, cut from g)
     joined = _joined(items, site.literal(2))
     return Seq(items) if joined is not None and site.shape(0) == joined else None
 
