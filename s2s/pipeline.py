@@ -42,7 +42,7 @@ from s2s.transforms import (
 from s2s.transforms import desugar as desugar_pass
 from s2s.transforms import forward as forward_pass
 from s2s.transforms.desugar import HELPER
-from s2s.transforms.names import BUILTINS_WRITTEN, NameAllocator, load, names_in
+from s2s.transforms.names import BUILTINS_WRITTEN, NameAllocator, called_name, load, names_in
 from s2s.transforms.shapes import Keyed, Seq
 from s2s.transforms.walk import fix_locations, walk
 
@@ -477,6 +477,9 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
                 with adopt.adopted_in_this_build() as adopted:
                     gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record,
                                      fixed_params, trip_tuples)
+                    gen = _peeled_if_specialised(gen, lambda: _transform(
+                        func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record,
+                        fixed_params, trip_tuples, peel_last=True))
             except (UnsupportedSyntaxError, NoDerivativeRuleError) as exc:
                 if not adopted:
                     raise
@@ -500,6 +503,32 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
     return gen
 
 
+def _peeled_if_specialised(gen: Generated, peeled):
+    """`gen`, or `peeled()` (the same derivative made with the last trip of a loop carrying an array nothing after
+    it reads written out: transforms/unroll.py `peel_last_trips`) where that leaves fewer general helpers and zero
+    adjoint guards in the code. Only tried where such a loop is, and `gen` keeps a general helper: a loop whose
+    adjoint the shapes follow from its 0.0 already gains nothing from the longer code."""
+    if not getattr(gen, "could_peel_last", False):
+        return gen
+    kept = _general_calls(gen.source)
+    if not kept:
+        return gen
+    try:
+        other = peeled()
+    except (UnsupportedSyntaxError, NoDerivativeRuleError):
+        return gen
+    return other if _general_calls(other.source) < kept else gen
+
+
+def _general_calls(source: str) -> int:
+    """How many calls of the shape helpers `specialize.explain_blocked` explains, and of `s2s.is_zero`, `source`
+    makes."""
+    general = set(specialize.EXPLAINED) | {"is_zero"}
+    return sum(1 for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call) and called_name(n) in general
+               and not (isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name)
+                        and n.func.value.id in ("np", "numpy")))  # (np.add is no helper)
+
+
 def _frozen_globals(func, fdef, record, taken) -> dict:
     """Globals of `func` the transform resolved to one object (a function, a module, a class) that the
     generated code reads: it reads them from cells holding those very objects instead, so that a
@@ -518,7 +547,7 @@ def _frozen_globals(func, fdef, record, taken) -> dict:
 
 
 def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record, fixed_params=(),
-               trip_tuples=False):
+               trip_tuples=False, peel_last=False):
     low = lowered(func, stages=_STAGES.get())
     if fixed_params and optimize_code and form not in ("jvp", "split") and shaped_params:
         # (not a parameter the derivative is taken with respect to: its reads carry its adjoint)
@@ -553,9 +582,10 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
                 tangent_names[name] = derivative_code(callee, wrt, callee_form, optimize_code).tangent_names
         return callees[label]
 
+    could_peel_last = False
     if optimize_code and form not in ("jvp", "split") and shaped_params \
             and any(isinstance(node, ast.For) for node in walk(tree)):
-        _write_out_loops(low, scalar_params, shaped_params)
+        could_peel_last = _write_out_loops(low, wrt_names, scalar_params, shaped_params, peel_last)
     facts = analysis.analyze(pf, tree, list(wrt_names), scalar_params)
     if _STAGES.get():
         stage_text["analysis"] = _facts_text(facts) + ast.unparse(tree)
@@ -621,6 +651,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
     kwdefaults = {seed_name: 1.0} if seed_name else {}
     gen = Generated(code, source, filename, cells, stage_text, kwdefaults, key, links)
     gen.frozen = frozen
+    gen.could_peel_last = could_peel_last
     gen.tangent_names = own_tangents if form == "jvp" else {}
     gen.returns_value = form != "jvp" and returns_value
     return gen
@@ -676,11 +707,13 @@ def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes=frozen
     return specialize.Context(params, resolve, helpers["np"], kinds, tapes, numbers=scalar_params)
 
 
-def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:
-    """Loops over a container argument's items of different shapes written out, and loops whose first trip
-    starts from other shapes peeled (transforms/unroll.py), reads of a container argument's items moved
+def _write_out_loops(low: Lowered, wrt_names, scalar_params, shaped_params, peel_last=False) -> bool:
+    """Loops over a container argument's items of different shapes written out, loops whose first trip
+    starts from other shapes peeled, with `peel_last` the last trip of a loop carrying an array nothing after
+    it reads (transforms/unroll.py), reads of a container argument's items moved
     out of loops and read through slices as the argument's own (transforms/item_reads.py), from shapes inferred
-    over the lowered primal; the copies' rebound names are renamed again."""
+    over the lowered primal; the copies' rebound names are renamed again. Returns, without `peel_last`, whether
+    a loop's last trip could have been."""
     inlined = tuple_items.inline_tuple_items(
         low.tree, annotations.get(low.tree, annotations.EXPANDED_RESULTS, frozenset()),
         annotations.get(low.tree, annotations.EXPANDED_NAMES, frozenset()))
@@ -691,6 +724,16 @@ def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:
     if unrolled:
         shapes = context.shapes(low.tree)
     peeled, shapes = unroll.peel_first_trips(low.tree, context.shapes, low.alloc.fresh, shapes)
+
+    def active(names):
+        return set(names) & analysis.analyze(low.pf, low.tree, list(wrt_names), scalar_params).active
+
+    could_peel_last = False
+    if peel_last:
+        peeled_last, shapes = unroll.peel_last_trips(low.tree, context.shapes, low.alloc.fresh, active, shapes)
+        peeled = peeled or peeled_last
+    else:
+        could_peel_last = unroll.last_trip_to_peel(low.tree, shapes, active) is not None
     folded = (unrolled or peeled) and unroll.fold_known_conditions(low.tree, shapes)
     if folded:
         shapes = context.shapes(low.tree)
@@ -703,6 +746,7 @@ def _write_out_loops(low: Lowered, scalar_params, shaped_params) -> None:
         _rebinding(low)
         if _STAGES.get():
             low.stage_text["unroll"] = ast.unparse(low.tree)
+    return could_peel_last
 
 
 def _param_names_of(func):

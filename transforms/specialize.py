@@ -972,6 +972,13 @@ class _Rewrite(ast.NodeTransformer):
         obj = self.shapes.callee(node)
         if obj is np.swapaxes and len(node.args) == 3 and not node.keywords:
             return self._swapaxes(node)
+        if obj is np.ravel and len(node.args) == 1 and not node.keywords \
+                and _array_shape(shape := self._symbolic_shapes(node.args)[0]) and len(shape) == 1:
+            return node.args[0]  # a vector raveled: itself (`np.outer`'s adjoints ravel their vectors)
+        if obj is np.reshape and len(node.args) == 2 and not node.keywords and isinstance(node.args[1], ast.Call) \
+                and self.shapes.callee(node.args[1]) is np.shape and len(node.args[1].args) == 1 \
+                and not node.args[1].keywords and self._same_lengths(node.args[0], node.args[1].args[0]):
+            return node.args[0]  # reshaped to the shape it has (a view of it, as NumPy's reshape gives)
         name = self.shapes.helpers.get(obj) if obj is not None and hashable(obj) else None
         if name is None or node.keywords:
             return node
@@ -2101,14 +2108,14 @@ def _reads(node, name):
 # ---- why a rewrite did not apply, said in the code ---------------------------------
 
 # helpers the rewrites above remove where shapes are known: a note says which unknown shape kept one
-_EXPLAINED = ("unbroadcast", "expand_reduced", "add", "grad_matmul_a", "grad_matmul_b", "grad_dot_a", "grad_dot_b",
+EXPLAINED = ("unbroadcast", "expand_reduced", "add", "grad_matmul_a", "grad_matmul_b", "grad_dot_a", "grad_dot_b",
               "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det")
 
 
 def helpers_left(fdef: ast.FunctionDef) -> bool:
     """Whether the code still calls a helper `explain_blocked` explains (by name: a cheap test first)."""
     for n in walk(fdef):
-        if isinstance(n, ast.Call) and called_name(n) in _EXPLAINED:
+        if isinstance(n, ast.Call) and called_name(n) in EXPLAINED:
             return True
     return False
 
@@ -2124,7 +2131,7 @@ def explain_blocked(fdef: ast.FunctionDef, shapes: Shapes) -> ast.FunctionDef:
             if not isinstance(node, ast.Call) or isinstance(node, ast.FunctionDef):
                 continue
             name = shapes.helpers.get(shapes.callee(node)) if hashable(shapes.callee(node)) else None
-            if name not in _EXPLAINED:
+            if name not in EXPLAINED:
                 continue
             # (a list of adjoints whose items' shape is known, `ListOf`, `ZeroOrItems`: added item by item by the
             # helper, not for want of a shape)

@@ -114,6 +114,104 @@ def peel_first_trips(fdef: ast.FunctionDef, infer, fresh, shapes: Shapes | None 
     return changed, shapes
 
 
+def peel_last_trips(fdef: ast.FunctionDef, infer, fresh, active, shapes: Shapes) -> tuple[bool, Shapes]:
+    """A loop of the function's body that carries an array from trip to trip (`x = A @ x`) which nothing after
+    it reads gets its last trip written out after it:
+
+        for t in range(n):        ->     for t in range(n - 1):
+            body                             body
+                                         body, t the literal n - 1
+
+    The backward sweep's first trip is the forward's last, where the adjoint of such a name is still the
+    number 0.0 (the loss never read its final value); on every later one it is an array. In one loop the
+    adjoint has no one shape, and every adjoint it reaches keeps the general code. Written out, the last
+    trip's adjoints fold from that 0.0, and the loop starts with an array.
+
+    `active(names)` gives those of `names` that need an adjoint. A loop over `range` of at least 2 known trips
+    whose body the module docstring allows, of at most MAX_STATEMENTS statements; names the body binds before
+    it reads them get names of their own in the copy, but those a later statement reads. The
+    counter is bound to its last value where a later statement reads it. `infer(fdef)` gives the `Shapes` of
+    the function as it is (`shapes`, as given). Returns whether any loop was peeled, and the shapes then.
+    """
+    changed = False
+    for _ in range(4):  # (a loop peeled is not again: the copy after it reads what it carries)
+        loop = last_trip_to_peel(fdef, shapes, active)
+        if loop is None:
+            break
+        _peel_last(fdef, loop, _range_values(loop, shapes), fresh, shapes)
+        shapes, changed = infer(fdef), True
+    return changed, shapes
+
+
+def last_trip_to_peel(fdef: ast.FunctionDef, shapes: Shapes, active):
+    """The first loop of the function's body `peel_last_trips` writes the last trip of, or None.
+
+        x = x0; for t in range(5): x = A @ x; s = s + x[0]; return s    ->    that loop (x is not read after it)
+    """
+    for at, loop in enumerate(fdef.body):
+        values = _range_values(loop, shapes)
+        if not values or len(values) < 2 or not _copyable(loop) or _size(loop) > MAX_STATEMENTS:
+            continue
+        later = _later_reads(fdef.body[at + 1:])
+        carried = [name for name in _carried_arrays(loop, shapes) if name not in later]
+        if carried and active(carried):
+            return loop
+    return None
+
+
+def _later_reads(stmts) -> set:
+    return {n.id for stmt in stmts for n in walk_with_tests(stmt) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load)}
+
+
+def _peel_last(fdef, loop, values, fresh, shapes):
+    """`loop`'s last trip written out after the loop over the others (see peel_last_trips)."""
+    at = next(k for k, stmt in enumerate(fdef.body) if stmt is loop)
+    later = _later_reads(fdef.body[at + 1:])
+    counter = loop.target.id
+    step = values[1] - values[0]
+    bounds = [values[0], values[-1], step] if step != 1 else [values[0], values[-1]] if values[0] else [values[-1]]
+    rest = copy.copy(loop)
+    rest.iter = ast.copy_location(ast.Call(func=loop.iter.func, args=[ast.Constant(b) for b in bounds], keywords=[]),
+                                  loop.iter)
+    renamed = {name: fresh(name) for name in _bound_before_read(loop.body) if name not in later}
+    last = [_renamed(_with_counter(stmt, counter, values[-1]), renamed) for stmt in loop.body]
+    if _read_before_bound(fdef.body[at + 1:], counter, shapes):
+        last.insert(0, ast.Assign(targets=[ast.Name(id=counter, ctx=ast.Store())], value=ast.Constant(values[-1])))
+    fdef.body[at:at + 1] = [fix_locations(rest), *last]
+    fix_locations(fdef)
+
+
+def _read_before_bound(stmts, name, shapes) -> bool:
+    """Whether a statement of `stmts` may read `name` before one of them certainly binds it again (a plain
+    assignment, or a loop over a range of known trips, one at least: `for t in range(5)` after a loop over t)."""
+    for stmt in stmts:
+        if isinstance(stmt, ast.For) and isinstance(stmt.target, ast.Name) and stmt.target.id == name \
+                and name not in _later_reads([stmt.iter]) and _range_values(stmt, shapes):
+            return False
+        if isinstance(stmt, ast.Assign) and name not in _later_reads([stmt.value]) \
+                and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+            return False
+        if name in _later_reads([stmt]):
+            return True
+    return False
+
+
+def _carried_arrays(loop, shapes: Shapes) -> list:
+    """The names `loop`'s body reads before it binds them and binds again, whose value at that first read is an
+    array of at least one dimension."""
+    carried, bound = {}, set()
+    for stmt in loop.body:
+        for node in walk_with_tests(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound \
+                    and node.id not in carried:
+                shape = shapes.of(node)
+                if isinstance(shape, tuple) and len(shape) >= 1:
+                    carried[node.id] = node
+        bound |= set(binding_counts([stmt]))
+    return [name for name in carried if name in bound]
+
+
 def _loops_losing_shapes(fdef, shapes) -> list:
     """The loops at whose head a name's shape is lost, then the range loops holding a statement whose value's
     shape is unknown (`xb = X[start:start + 3]` over `range(0, 7, 3)`: one shape per trip, none for all)."""
