@@ -123,6 +123,18 @@ class ParsedFunction:
                 hint=f"define {name} as a global of the function's namespace instead")
         return obj
 
+    def resolve_in(self, func, name: str):
+        """The object the free `name` of another function `func` denotes (its module global, else its builtin),
+        recorded as `resolve` records this function's own (kind "d": that dict's entry): code made from it is
+        stale once the name there denotes another object."""
+        space = self.globals if func is self.func else func.__globals__
+        if name not in space:
+            self._note("d", space, name, _MISSING, "is")  # (a global of that name defined later shadows the builtin)
+            space = _own_builtins(func)
+        obj = space.get(name, _MISSING)
+        self._note("d", space, name, obj, "is")
+        return obj
+
     def resolve_expr(self, node: ast.expr):
         """Evaluate a dotted name such as `np.linalg.norm`; _MISSING if it is not one."""
         if isinstance(node, ast.Name):

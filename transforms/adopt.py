@@ -113,14 +113,16 @@ class _Candidate:
 def _candidate(pf, name, caller_names):
     """The module function `name` as a _Candidate where nothing of it alone bars adopting it, else None:
     a plain Python function of the caller's module (the same globals, so its free names denote the same
-    objects), no closure, decorators, special parameters or default that is not a constant, not a
-    generator or coroutine, not recursive, no rule of its own; its body one the local-helper expansion
+    objects) or of another module whose free names all denote there the very modules, functions and classes
+    they denote in the caller's (`from utils import sigmoid`, both modules' `np` NumPy), no closure,
+    decorators, special parameters or default that is not a constant, not a generator or coroutine, not
+    recursive, no rule of its own; its body one the local-helper expansion
     takes (no nested function or lambda, no `return` in a loop), with no walrus, `with`, `try` or generator
     expression, no in-place update, and no attribute of its own values but an array's read-only ones and the
     array methods desugar writes as NumPy functions (`x.mean(axis=-1)`)."""
     from .inline import _expandable_statements
     obj = pf.globals.get(name, ctx().missing)
-    if not isinstance(obj, types.FunctionType) or obj is pf.func or obj.__globals__ is not pf.globals \
+    if not isinstance(obj, types.FunctionType) or obj is pf.func \
             or obj.__closure__ or obj.__kwdefaults__ or obj.__code__.co_flags & (0x08 | 0x20 | 0x80 | 0x100 | 0x200) \
             or obj.__code__.co_kwonlyargcount or obj.__code__.co_posonlyargcount \
             or ctx().is_runtime_helper(obj) or not ctx().user_code(obj) or ctx().has_rule(obj):
@@ -136,6 +138,8 @@ def _candidate(pf, name, caller_names):
             or not _expandable_statements(parsed.tree):
         return None
     c = _Candidate(name, obj, parsed)
+    if obj.__globals__ is not pf.globals and not _means_the_same_here(pf, obj, c.free):
+        return None
     nodes = list(walk(c.fdef))
     if name in c.free or name in c.own or any(pf.globals.get(n) is pf.func for n in c.free) \
             or c.free & caller_names or any(isinstance(n, _NOT_ADOPTED) for n in nodes):
@@ -160,6 +164,23 @@ def _candidate(pf, name, caller_names):
            and not (id(n) in called and _numpy_method(n.attr)) for n in nodes):
         return None  # a record's field, another method: its own
     return c
+
+
+# what a helper of another module may read by a free name: objects that are what they are, read by identity
+_SAME_OBJECT_KINDS = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type, np.ufunc)
+
+
+def _means_the_same_here(pf, obj, free) -> bool:
+    """Whether each free name of `obj` (a function of another module) denotes in its module the very object it
+    denotes in the caller's, a module, a function or a class (a number there would be read live from the
+    caller's module, another object): expanded in the caller, the helper's code then means what it means in
+    its own module. Recorded, so that the code made is stale once either module binds the name again."""
+    for name in sorted(free):
+        theirs = pf.resolve_in(obj, name)
+        ours = pf.resolve_in(pf.func, name)
+        if theirs is not ours or not isinstance(theirs, _SAME_OBJECT_KINDS):
+            return False
+    return True
 
 
 def _numpy_method(name) -> bool:

@@ -1,0 +1,107 @@
+"""Helpers imported from another module (`from utils import sigmoid`) are expanded in the caller as its own
+module's are (transforms/adopt.py), where each free name of the helper denotes in its module the very
+module, function or class it denotes in the caller's: otherwise it stays a call with its own derivative.
+Either way the gradient is checked against central differences and autograd; and the code made is stale once
+either module binds such a name again."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.fixtures import imported_helpers as mod
+from tests.fixtures.imported_helpers import (
+    _inner,
+    act,
+    by_other_alias,
+    calls_a_private_helper,
+    gated,
+    layer,
+    scaled,
+    sigmoid,
+    softplus,
+)
+from tests.helpers_fd import check_all, fd_grad
+
+R = np.random.default_rng(47)
+assert math and _inner  # (read by the helpers: the caller holds the same objects by those names)
+
+
+def gru_like(W, U, xs):
+    h = np.zeros(U.shape[0])
+    for t in range(xs.shape[0]):
+        z = sigmoid(W @ xs[t] + U @ h)
+        h = (1 - z) * h + z * np.tanh(U @ h)
+    return np.sum(softplus(h))
+
+
+def uses_gated(w, x):
+    return np.sum(gated(x, w))
+
+
+def uses_scaled(x):
+    return np.sum(scaled(x))
+
+
+def uses_other_alias(x):
+    return np.sum(by_other_alias(x))
+
+
+def uses_private(x):
+    return calls_a_private_helper(x)
+
+
+def two_layers(W, V, h):
+    return np.sum(layer(V, layer(W, h)))
+
+
+def _args():
+    return R.normal(size=(4, 3)) * 0.5, R.normal(size=(4, 4)) * 0.5, R.normal(size=(6, 3))
+
+
+def test_an_imported_helper_is_expanded_and_its_loop_specialised():
+    args = _args()
+    check_all(gru_like, args, wrt=(0, 1))
+    src = s2s.source(s2s.grad(gru_like, wrt=(0, 1)), *args)
+    assert "sigmoid_vjp" not in src and "softplus_vjp" not in src and "kept" not in src, src
+
+
+def test_helpers_of_an_imported_helper_are_expanded_where_the_caller_holds_them():
+    args = (0.7, R.normal(size=5))
+    check_all(uses_gated, args, wrt=(0, 1))
+    assert "_vjp" not in s2s.source(s2s.grad(uses_gated, wrt=(0, 1)), *args)
+
+
+@pytest.mark.parametrize("f", [uses_other_alias])
+def test_a_name_the_caller_lacks_keeps_the_helper_a_call(f):
+    x = R.normal(size=5)
+    check_all(f, (x,))
+    assert "_vjp" in s2s.source(s2s.grad(f), x)
+
+
+def test_a_private_helper_the_caller_imported_too_is_expanded():
+    x = R.normal(size=5)
+    check_all(uses_private, (x,))
+
+
+def test_a_number_of_the_helper_s_module_keeps_it_a_call_and_is_read_live(monkeypatch):
+    x = R.normal(size=5)
+    grad = s2s.grad(uses_scaled)
+    check_all(uses_scaled, (x,))
+    assert "_vjp" in s2s.source(grad, x)
+    monkeypatch.setattr(mod, "SCALE", 3.0)
+    np.testing.assert_allclose(grad(x), fd_grad(uses_scaled, (x,)), rtol=1e-6)
+
+
+def test_a_name_bound_again_in_the_helper_s_module_makes_the_code_stale(monkeypatch):
+    W, V, h = R.normal(size=(3, 3)) * 0.5, R.normal(size=(3, 3)) * 0.5, R.normal(size=3)
+    grad = s2s.grad(two_layers, wrt=(0, 1))
+    check_all(two_layers, (W, V, h), wrt=(0, 1))
+    assert "_vjp" not in s2s.source(grad, W, V, h)  # (act is np.tanh in both modules)
+    monkeypatch.setattr(mod, "act", np.sin)  # layer now computes sin; the caller's `act` is still np.tanh
+    for got, w in zip(grad(W, V, h), (0, 1)):
+        np.testing.assert_allclose(got, fd_grad(two_layers, (W, V, h), wrt=w), rtol=1e-6, atol=1e-8)
+    assert act is np.tanh
