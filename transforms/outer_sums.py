@@ -168,22 +168,38 @@ def _batch(loop: ast.For, shapes, np_name, flows, names):
 
 
 def _settled(loop, name, changed, i, flows, shapes) -> bool:
-    """Whether `name`, which the loop changes in place (`changed` is `name`), holds at the sum at `loop.body[i]` an
-    array no later statement changes: every binding of `name` makes a new array (its sources are itself alone), the
-    trip binds it at its top level once, before any change of it (`z_bar = np.zeros(S)`, then `z_bar[30:] += g`),
-    and nothing from the sum to the trip's end changes it in place (an LSTM's gate adjoints filled in, then read by
-    the weights' outer products: each trip's array stays as it was listed)."""
-    if changed != name or flows.sources(name) != {name}:
+    """Whether `name`, which holds the array of a name the loop changes in place (`changed`: `name` itself, or the
+    one name `name` is bound to, `t16_bar = hc_bar`), holds at the sum at `loop.body[i]` an array no later statement
+    changes: every binding of `changed` makes a new array (its sources are itself alone), the trip binds it at its
+    top level once, before any change of it (`z_bar = np.zeros(S)`, then `z_bar[30:] += g`), binds `name` (where
+    another) once, to it, before the sum, and nothing from the sum to the trip's end changes either in place (an
+    LSTM's gate adjoints filled in, a GRU's tanh adjoint scaled in place, then read by the weights' outer products:
+    each trip's array stays as it was listed)."""
+    if flows.sources(changed) != {changed}:
         return False
     body = loop.body
+    copies = [k for k, st in enumerate(body) if name in binding_counts([st])]
+    if name != changed:
+        if len(copies) != 1 or copies[0] >= i or len(flows.bindings.get(name, ())) != 1 \
+                or not _bound_to(body[copies[0]], name, changed):
+            return False
     found = [_changed_in_place(st, shapes) for st in body]  # (None: a call that may change anything)
-    changes = [k for k, names in enumerate(found) if names is None or name in names]
-    binds = [k for k, st in enumerate(body) if name in binding_counts([st])]
+    changes = [k for k, names in enumerate(found) if names is None or changed in names or name in names]
+    binds = [k for k, st in enumerate(body) if changed in binding_counts([st])
+             and not (isinstance(st, ast.AugAssign) and k in changes)]  # (`hc_bar *= ...` of an array: a change)
     if not changes or len(binds) != 1:
         return False
     bound = body[binds[0]]
+    if name != changed and not binds[0] < copies[0]:
+        return False  # (`name` would hold the array of the trip before)
     return isinstance(bound, ast.Assign) and len(bound.targets) == 1 and isinstance(bound.targets[0], ast.Name) \
         and binds[0] < min(changes) and max(changes) < i
+
+
+def _bound_to(stmt, name, other) -> bool:
+    """Whether `stmt` is `name = other` of two names."""
+    return isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+        and stmt.targets[0].id == name and isinstance(stmt.value, ast.Name) and stmt.value.id == other
 
 
 def _stack(np_name, rows, axis=0):

@@ -254,6 +254,19 @@ def gram_sum(xs, A):
     return np.sum(S * S)
 
 
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def gru(Wz, Uz, Wh, Uh, xs):
+    h = np.zeros(Uz.shape[0])
+    for x in xs:
+        z = _sigmoid(Wz @ x + Uz @ h)
+        hc = np.tanh(Wh @ x + Uh @ (z * h))
+        h = (1 - z) * h + z * hc
+    return np.sum(h ** 2)
+
+
 def _rnn_args(r, T=5, n=4, d=3, dtype=np.float64):
     return [a.astype(dtype) for a in (r.normal(size=(n, d)) * 0.5, r.normal(size=(n, n)) * 0.4,
                                       r.normal(size=n) * 0.1, r.normal(size=(T, d)))]
@@ -265,6 +278,8 @@ CASES = {
                                                  if i != 2], (0, 1, 2)),
     "state updated in place": (state_updated_in_place, [np.random.default_rng(4).normal(size=(3, 4)),
                                                         np.random.default_rng(5).normal(size=(6, 4))], (0, 1)),
+    "gru": (gru, [np.random.default_rng(9).normal(size=s) * 0.5 for s in ((4, 3), (4, 4), (4, 3), (4, 4), (6, 3))],
+            (0, 1, 2, 3)),
     "gram sum": (gram_sum, [np.random.default_rng(6).normal(size=(5, 3)),
                             np.random.default_rng(7).normal(size=(4, 3)) * 0.5], (0, 1)),
 }
@@ -282,6 +297,13 @@ def test_gradients(name):
 def test_the_rnn_code_sums_its_outer_products_after_the_loop():
     src = s2s.source(s2s.grad(rnn, wrt=(0, 1, 2)), *CASES["rnn"][1])
     assert "np.outer" not in src and src.count("@ np.stack(rows_") == 2, src
+
+
+def test_the_gru_sums_every_weight_s_outer_products_after_the_loop():
+    """(the candidate's adjoint is scaled in place by tanh's slope, then named again: Wh's and Uh's products were
+    left in the loop before stop 46)"""
+    src = s2s.source(s2s.grad(gru, wrt=(0, 1, 2, 3)), *CASES["gru"][1])
+    assert "np.outer" not in src and src.count("@ np.stack(rows_") == 4, src
 
 
 def test_a_state_changed_in_place_is_taped_as_copies_and_listed_too():
@@ -351,3 +373,55 @@ def test_a_vector_changed_after_the_sum_stays_in_the_loop():
     changed, fdef = _rewritten(FILLED_IN_THE_TRIP.replace("CHANGE_AFTER", "z[0] += 1.0"),
                                {"xs": (4, 4), "ys": (4, 2)})
     assert "np.outer(z" in ast.unparse(fdef)
+
+
+SCALED_THEN_NAMED = """
+    def g(xs, ys):
+        A = 0.0
+        w = np.ones(5)
+        for t in range(4):
+            u = ys[t] * 2.0
+            u *= w
+            MIDDLE
+            v = xs[t] * 1.0
+            A += np.outer(k, v)
+            CHANGE_AFTER
+        return A
+"""
+
+
+def _scaled_want(xs, ys, before=False):
+    A, prev = np.zeros((5, 4)), None
+    for t in range(4):
+        u = ys[t] * 2.0
+        k = prev if before else u
+        if k is not None:
+            A += np.outer(k, xs[t])
+        prev = u
+    return A
+
+
+def test_a_name_for_a_vector_scaled_in_place_before_it_is_listed():
+    """(a GRU's `hc_bar *= 1 - hc * hc; t16_bar = hc_bar`, then `Uh_bar += np.outer(t16_bar, t14)`: left in the loop
+    before stop 46, the loop changing hc_bar in place)"""
+    changed, fdef = _rewritten(SCALED_THEN_NAMED.replace("MIDDLE", "k = u").replace("CHANGE_AFTER", "pass"),
+                               {"xs": (4, 4), "ys": (4, 5)})
+    text = ast.unparse(fdef)
+    assert changed and "np.outer" not in text and "rows_k.append(k)" in text, text
+    r = np.random.default_rng(3)
+    xs, ys = r.normal(size=(4, 4)), r.normal(size=(4, 5))
+    np.testing.assert_allclose(_run(fdef, xs, ys), _scaled_want(xs, ys), rtol=1e-13)
+
+
+@pytest.mark.parametrize("middle, after", [("k = u", "u += 1.0"), ("k = u", "k *= 2.0"), ("k = u\n            k = k", "pass")])
+def test_a_name_for_a_vector_changed_after_the_sum_or_bound_twice_stays_in_the_loop(middle, after):
+    changed, fdef = _rewritten(SCALED_THEN_NAMED.replace("MIDDLE", middle).replace("CHANGE_AFTER", after),
+                               {"xs": (4, 4), "ys": (4, 5)})
+    assert "np.outer(k" in ast.unparse(fdef)
+
+
+def test_a_name_bound_before_the_vector_of_its_trip_stays_in_the_loop():
+    text = SCALED_THEN_NAMED.replace("MIDDLE", "").replace("CHANGE_AFTER", "k = u")
+    text = text.replace("for t in range(4):", "k = np.zeros(5)\n        for t in range(4):")
+    changed, fdef = _rewritten(text, {"xs": (4, 4), "ys": (4, 5)})
+    assert "np.outer(k" in ast.unparse(fdef)
