@@ -12,7 +12,8 @@ for a local name bound only to
 - `0.0` (the zero adjoint),
 - `s2s.array_grad(g, L)` of an `L` the shapes pass knows to be a list or tuple (the helper then makes a new
   list, or gives 0.0), `s2s.grad_stack(g, L, axis)` and `s2s.grad_concatenate(g, L, axis)` (a new list of the
-  pieces, or 0.0), and
+  pieces, or 0.0), `s2s.getitem_grad(g, L, index)` of such an `L` (a new list as long as it: `rets[::-1]`'s
+  adjoint), and
 - `L_bar, v = s2s.append_grads(L_bar)` (its list: a new one),
 
 and read nowhere but as the argument of those `append_grads` calls (no copy of it under another name, no
@@ -109,6 +110,10 @@ def _fresh(stmt, name, shapes) -> bool:
     if (_helper_call(value, shapes, "grad_stack") or _helper_call(value, shapes, "grad_concatenate")) \
             and len(value.args) == 3:
         return True  # (np.stack's and np.concatenate's adjoints: a new list of the pieces, or the zero adjoint)
+    if _helper_call(value, shapes, "getitem_grad") and len(value.args) == 3 \
+            and isinstance(shapes.fact_at(value.args[1]) if isinstance(value.args[1], ast.Name) else None,
+                           Seq | ListOf):
+        return True  # (`rets[::-1]`'s adjoint, of a list: a new list as long as it, g's items put in)
     return _helper_call(value, shapes, "array_grad") and len(value.args) == 2 \
         and isinstance(shapes.of(value.args[1]), Seq)
 
@@ -180,14 +185,19 @@ def _item_step(value, name, shapes) -> bool:
 
 def _list_seen_alone(fdef, name, steps, pops=()) -> bool:
     """Whether every read of `name` is the first argument of one of `steps`, the argument of one of `pops` (which
-    bind it to the list less its last item), in a `return`, or in a simple statement the block follows at once
-    with `name = 0.0` (the list it held handed on, the name made zero)."""
+    bind it to the list less its last item), in a `return`, in a simple statement the block follows at once
+    with `name = 0.0` (the list it held handed on, the name made zero), or in a simple statement of the function's
+    body after which nothing mentions the name (the list handed on at its last read)."""
     allowed = {id(a.value.args[0]) for a in [*steps, *pops]}
     for block in statement_lists(fdef):
         for i, s in enumerate(block):
             if isinstance(s, ast.Return) or isinstance(s, ast.Assign | ast.Expr | ast.AugAssign) and i + 1 < len(block) \
                     and _resets(block[i + 1], name):
                 allowed.update(id(n) for n in walk(s))
+    for i, s in enumerate(fdef.body):  # (the list handed on where nothing reads the name again: the last read)
+        if isinstance(s, ast.Assign | ast.Expr) and not any(
+                isinstance(n, ast.Name) and n.id == name for later in fdef.body[i + 1:] for n in walk(later)):
+            allowed.update(id(n) for n in walk(s))
     return all(id(n) in allowed for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name
                and isinstance(n.ctx, ast.Load))
 

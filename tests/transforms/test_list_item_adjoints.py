@@ -116,8 +116,15 @@ def test_a_list_adjoint_read_by_read_is_accumulated_in_place():
     assert "seq_bar = s2s.add_item_grad(seq_bar, q_bar, seq, k)" in text and "getitem_grad" not in text, text
 
 
+def test_a_list_handed_on_at_its_last_read_is_accumulated_in_place():
+    """(no statement after it mentions the name: no later read can change the list the other name holds)"""
+    changed, text = _rewritten(READS.format(after="qs_bar = seq_bar"), {"xs": (3, 4), "v_bar": (4,)})
+    assert changed and "seq_bar = s2s.add_item_grad(seq_bar, q_bar, seq, k)" in text, text
+
+
 @pytest.mark.parametrize("after", [
-    "qs_bar = seq_bar",  # held by another name, and not made zero after: a later read would change qs_bar's list
+    # held by another name, and not made zero after: the later read would change qs_bar's list
+    "qs_bar = seq_bar\n        seq_bar = s2s.add(seq_bar, s2s.getitem_grad(v_bar, seq, 0))",
     "qs_bar = seq_bar\n        print(1)\n        seq_bar = 0.0",  # made zero, but not at once
     "seq_bar += 1.0",  # an augmented assignment binds it
     "seq_bar, other = seq_bar, 0.0",  # a tuple target binds it
@@ -196,7 +203,8 @@ def _shapes_with_list(fdef):
     "        Q_bar.append(g)",  # changed by a method
 ])
 def test_a_list_adjoint_another_name_sees_is_left_as_it_is(extra):
-    text = DENSE.replace("        return g", extra + "\n        return g")
+    later = "        Q_bar = s2s.add(Q_bar, s2s.getitem_grad(g, Q, 0))"  # (a read after it: the list would change)
+    text = DENSE.replace("        return g", extra + "\n" + later + "\n        return g")
     fdef = ast.parse(textwrap.dedent(text)).body[0]
     assert not accumulate_item_adjoints(fdef, _shapes_with_list(fdef)), ast.unparse(fdef)
 
@@ -309,3 +317,26 @@ def test_a_list_read_by_index_has_known_item_shapes_and_its_adjoint_popped_in_pl
     assert "Q_bar = s2s.add_item_grad(Q_bar" in text and "append_grads_owned(Q_bar)" in text, text
     assert "unbroadcast" not in text and "grad_matmul" not in text and "# s2s:" not in text, text
     assert "return A_bar" in text, text  # (the value is not returned to be checked: np.sum of a known stack)
+
+
+def discounted_returns(w, feats, target, gamma=0.9):
+    rewards = []
+    for t in range(feats.shape[0]):
+        rewards.append(np.tanh(feats[t] @ w))
+    running = 0.0
+    returns = []
+    for r in reversed(rewards):
+        running = r + gamma * running
+        returns.append(running)
+    return np.sum((np.array(returns[::-1]) - target) ** 2)
+
+
+def test_discounted_returns_pop_and_accumulate_their_list_adjoints_in_place():
+    """(`returns[::-1]`'s adjoint is a new list, popped in place; the rewards' adjoint, read by `reversed` item by
+    item and handed on at its last read, is accumulated in place: each was a list made per trip before stop 46)"""
+    r = np.random.default_rng(5)
+    args = (r.normal(size=4) * 0.5, r.normal(size=(9, 4)), r.normal(size=9))
+    got = check_all(discounted_returns, args)
+    np.testing.assert_allclose(got, plain_gradient(discounted_returns, args, 0), rtol=1e-12, atol=1e-13)
+    text = s2s.source(s2s.grad(discounted_returns), *args)
+    assert "append_grads_owned(returns_bar)" in text and "add_item_grad(" in text, text
