@@ -1098,16 +1098,18 @@ class Shapes:
             candidates -= bad
 
     def _passed_in_tuples(self, calls, reads, candidates) -> set:
-        """The ids of the reads of `candidates` as items of a tuple display (`t5 = t2, t4`, lowered from
-        `np.concatenate((t, [0.0]))`) bound to a name that holds such displays alone (the tape's restores and
-        placeholder aside) and is read only by calls that cannot change their arguments: no one can reach the
-        list through the tuple to change it."""
+        """The ids of the reads of `candidates` as items of a tuple or list display (`t5 = t2, t4`, lowered from
+        `np.concatenate((t, [0.0]))`; `t3 = [t, t2]` from `np.concatenate([[c0], t2])`) bound to a name that holds
+        such displays alone (the tape's restores and placeholder aside) and is read only by calls that cannot
+        change their arguments: no one can reach the list through the tuple, or the list holding it, to change
+        it."""
         holders = {}  # tuple name -> the ids of the candidates' reads in its displays
+        displays = ast.Tuple | ast.List
         for name, values in self._assigned_values.items():
             if name not in self.assigned or self._bindings.get(name) != len(values) \
-                    or not all(isinstance(v, ast.Tuple) or self._is_pop(v) or self._placeholder(v, name) for v in values):
+                    or not all(isinstance(v, displays) or self._is_pop(v) or self._placeholder(v, name) for v in values):
                 continue
-            inside = {id(e) for v in values if isinstance(v, ast.Tuple) for e in v.elts
+            inside = {id(e) for v in values if isinstance(v, displays) for e in v.elts
                       if isinstance(e, ast.Name) and e.id in candidates}
             if inside:
                 holders[name] = inside

@@ -109,14 +109,19 @@ def grad_diag(g, v, k):
 def grad_vstack(g, tup):
     """Adjoint of np.vstack."""
     pieces = grad_concatenate(g, [np.atleast_2d(t) for t in tup], 0)
-    return [np.reshape(p, shape_of(t)) for p, t in zip(pieces, tup)]
+    return [np.reshape(p, _item_shape(t)) for p, t in zip(pieces, tup)]
 
 
 def grad_hstack(g, tup):
     """Adjoint of np.hstack: 1-d items (and numbers) were joined along axis 0, others along axis 1."""
     arrays = [np.atleast_1d(t) for t in tup]
     pieces = grad_concatenate(g, arrays, 0 if np.ndim(arrays[0]) == 1 else 1)
-    return [np.reshape(p, shape_of(t)) for p, t in zip(pieces, tup)]
+    return [np.reshape(p, _item_shape(t)) for p, t in zip(pieces, tup)]
+
+
+def _item_shape(t):
+    """The shape of a joined item as NumPy read it: an array's, a number's (), a list's of numbers (its length)."""
+    return np.shape(t) if isinstance(t, list | tuple) else shape_of(t)
 
 
 def layout_order(a, order):

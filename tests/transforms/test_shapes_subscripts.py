@@ -106,7 +106,10 @@ def test_window_that_may_change_is_not_claimed(name):
 
 LISTS = {
     "once per trip": ("hs = []\nfor i in range(5):\n    hs.append(x[i:i + 2])\nw = np.stack(hs)\nuse(w)", (5, 2)),
-    "after items": ("hs = [x[0:2]]\nfor i in range(4):\n    hs.append(x[i:i + 2])\nw = np.stack(hs)\nuse(w)", None),
+    # (a list started with items has them first: stop 46)
+    "after items": ("hs = [x[0:2]]\nfor i in range(4):\n    hs.append(x[i:i + 2])\nw = np.stack(hs)\nuse(w)", (5, 2)),
+    "after items of another shape": ("hs = [x[0:3]]\nfor i in range(4):\n    hs.append(x[i:i + 2])\nw = hs[1]\nuse(w)",
+                                     None),
     "empty range": ("hs = []\nfor i in range(3, 3):\n    hs.append(x[0:2])\nhs.append(x[1:3])\nw = np.stack(hs)\nuse(w)",
                     (1, 2)),
     "under an if": ("hs = []\nfor i in range(5):\n    if i > 1:\n        hs.append(x[0:2])\nw = np.stack(hs)\nuse(w)",
