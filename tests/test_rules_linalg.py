@@ -362,3 +362,20 @@ def test_solve_of_stacks_tangents_and_second_derivatives(sa, sb):
             plus[w], minus[w] = x + step.reshape(x.shape), x - step.reshape(x.shape)
             row = (grad(*plus) - grad(*minus)) / 2e-5
             np.testing.assert_allclose(np.reshape(hess, (x.size, x.size))[k], row.ravel(), rtol=1e-4, atol=1e-6)
+
+
+def attention_pool(X, q):
+    s = X @ q
+    m = np.max(s, axis=1, keepdims=True)
+    e = np.exp(s - m)
+    a = e / np.sum(e, axis=1, keepdims=True)
+    return np.sum((a[:, :, None] * X).sum(axis=1) ** 2)
+
+
+def test_a_stack_of_matrices_times_a_vector_has_a_shape():
+    """`X @ q` of a (sets, items, features) stack and a vector: (sets, items). Before stop 46 only 1-d and 2-d
+    products had shapes, and a pooling loss kept 16 general helpers (helper 137's review)."""
+    X, q = _r((4, 6, 5), 42), _r((5,), 43)
+    check_grad(attention_pool, X, q, wrt=(0, 1))
+    src = s2s.source(s2s.grad(attention_pool, wrt=(0, 1)), X, q)
+    assert "kept:" not in src and "unbroadcast" not in src and "grad_extreme" not in src, src

@@ -156,3 +156,51 @@ def test_a_convolution_compiles():
     args = (r.normal(size=7), r.normal(size=3), r.normal(size=(4, 9)))
     for w in (0, 1, 2):
         compiled_matches(full_convolution, args, wrt=w)
+
+
+# ---- np.pad (helper 137's review: its result had no shape, and its 'edge' adjoint went through an index gather)
+
+
+def padded_smoothness(u, f):
+    up = np.pad(u, 1, mode="edge")
+    d2 = np.diff(up, 2)
+    return 0.5 * np.sum((u - f) ** 2) + 0.5 * np.sum(np.sqrt(d2 * d2 + 1e-3))
+
+
+def padded_image(X, W):
+    P = np.pad(X, ((1, 2), (0, 1)))
+    return np.sum(np.tanh(P @ W) ** 2)
+
+
+@pytest.mark.parametrize("f, args", [
+    (padded_smoothness, lambda r: (r.normal(size=12), r.normal(size=12))),
+    (padded_image, lambda r: (r.normal(size=(4, 3)), r.normal(size=(4, 2)))),
+])
+def test_a_padded_array_has_a_shape(f, args):
+    a = args(np.random.default_rng(46))
+    check_all_and_general(f, a, wrt=(0, 1), use_autograd=False)  # (autograd pads in 'constant' mode alone)
+    src = _code(s2s.source(s2s.grad(f, wrt=(0, 1)), *a))
+    assert "unbroadcast" not in src and "expand_reduced" not in src and "grad_matmul" not in src, src
+
+
+@pytest.mark.parametrize("shape", [(5,), (4, 3), (2, 3, 4), (1,), (3, 1)], ids=str)
+@pytest.mark.parametrize("width", [1, (2,), (1, 3), ((1, 0),), ((0, 2),), 0, ((1, 2), (0, 1))], ids=str)
+@pytest.mark.parametrize("mode", ["constant", "edge"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_pad_adjoint_by_slices_is_the_gather_s(shape, width, mode, dtype):
+    from s2s.runtime import rearrange
+
+    r = np.random.default_rng(7)
+    x = r.normal(size=shape).astype(dtype)
+    try:
+        y = np.pad(x, width, mode=mode)
+    except ValueError:
+        return  # (a width NumPy does not take for this many axes)
+    g = r.normal(size=y.shape).astype(dtype)
+    got = rearrange.grad_pad(g, x, width, mode)
+    missing = -1 if mode == "constant" else None
+    want = rearrange._gather_adjoint(
+        g, x, lambda i: np.pad(i, width, mode=mode, **({"constant_values": -1} if missing else {})), missing=missing)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype is np.float32 else 1e-14, atol=1e-6)
+    assert got.flags.writeable and not np.shares_memory(got, g)  # (an adjoint of its own: added into in place)

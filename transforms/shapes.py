@@ -79,12 +79,24 @@ def _broadcast_extents(shapes):
 
 
 def matmul(a, b):
-    """The shape of `a @ b` for 1-d and 2-d operands, or None."""
-    if a is None or b is None or not 1 <= len(a) <= 2 or not 1 <= len(b) <= 2:
+    """The shape of `a @ b`, or None: 1-d and 2-d operands, and stacks of matrices, whose leading axes broadcast
+    (a 1-d operand a vector, its axis dropped from the result).
+
+        >>> matmul((3, 4), (4,)), matmul((5, 3, 4), (4,)), matmul((2, 1, 3, 4), (5, 4, 6))
+        ((3,), (5, 3), (2, 5, 3, 6))
+    """
+    if a is None or b is None or len(a) < 1 or len(b) < 1:
         return None
-    if a[-1] != b[0]:
+    if len(a) <= 2 and len(b) <= 2:
+        return a[:-1] + b[1:] if a[-1] == b[0] else None
+    if a[-1] != b[-2 if len(b) > 1 else 0]:
         return None
-    return a[:-1] + b[1:]
+    if len(b) == 1:
+        return a[:-1]
+    if len(a) == 1:
+        return b[:-2] + b[-1:]
+    batch = broadcast(a[:-2], b[:-2])
+    return None if batch is None else batch + (a[-2], b[-1])
 
 
 def reduced(shape, axis, keepdims):
@@ -192,6 +204,16 @@ class Site:
         """The int or tuple of ints the argument certainly evaluates to (`3`, `(n, 3)`, `x.shape`), else None."""
         node = self._node(which)
         return None if node is None else self._shapes.value_of(node, self._env)
+
+    def int_display(self, which):
+        """The ints of a display of int literals passed there, nested (`((1, 2), (0, 1))`), or of the one such
+        display a local bound once holds (lowering names it: `t = (1, 2), (0, 1)`), as Python values; else None."""
+        node, shapes = self._node(which), self._shapes
+        if isinstance(node, ast.Name) and node.id in shapes.local and node.id not in shapes._params:
+            values = shapes._assigned_values.get(node.id) or []
+            made = [v for v in values if v is not None and not shapes._is_pop(v) and not shapes._placeholder(v, node.id)]
+            node = made[0] if len(made) == 1 and shapes._bindings.get(node.id) == len(values) else None
+        return _int_display(node)
 
     def range_length(self, which):
         """The length of `range(...)` passed there, or of a name bound once, to it (a call of the builtin, one to
@@ -335,6 +357,16 @@ class Seq:
 
     def __repr__(self):
         return f"Seq{self.items!r}"
+
+
+def _int_display(node):
+    """An int literal, or a tuple or list display of such (nested), as Python values; else None."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.Tuple | ast.List) and node.elts:
+        items = [_int_display(e) for e in node.elts]
+        return None if any(i is None for i in items) else tuple(items)
+    return None
 
 
 def as_arrays(items) -> tuple:

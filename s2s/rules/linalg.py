@@ -9,7 +9,7 @@ from s2s.rules.runtime_rules import defrule_for as helper_rule
 
 family(elementwise=False)
 
-defrule("np.dot(a, b)", real=shapes.real_product, result_shape=shapes.matrix_product, methods=("dot",),
+defrule("np.dot(a, b)", real=shapes.real_product, result_shape=shapes.dot_product, methods=("dot",),
         a="s2s.grad_dot_a(g, a, b)", b="s2s.grad_dot_b(g, a, b)",
         a_dot="np.dot(a_dot, b)", b_dot="np.dot(a, b_dot)")
 defrule("np.matmul(x1, x2)", real=shapes.real_product, safe=True, result_shape=shapes.matrix_product,

@@ -22,6 +22,8 @@ from __future__ import annotations
 import ast
 import math
 
+import numpy as np
+
 from s2s.transforms.shapes import (
     NOT_LITERAL,
     ZERO_SCALAR,
@@ -569,9 +571,45 @@ def _plain(site, nargs: int) -> bool:
     return site.nargs == nargs and not site.keywords
 
 
+_PAD_COPY_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def padded(site):
+    """np.pad(array, pad_width, mode) of an array of known shape, widths written as ints (one for all, a pair, or
+    a pair per axis, as NumPy reads them) and a mode written that copies entries (the rule's): each axis longer by
+    its two widths."""
+    if not 2 <= site.nargs <= 3 or any(k != "mode" for k in site.keywords):
+        return None
+    shape, mode = site.shape(0), site.node(2 if site.nargs == 3 else "mode")
+    if not _array(shape) or any(type(n) is not int for n in shape) or mode is not None and not (
+            isinstance(mode, ast.Constant) and mode.value in _PAD_COPY_MODES):
+        return None
+    widths = site.int_display(1)
+    if widths is None:
+        return None
+    try:
+        pairs = np.broadcast_to(np.asarray(widths, dtype=np.int64), (len(shape), 2))
+    except ValueError:
+        return None
+    if (pairs < 0).any():
+        return None
+    return tuple(n + int(a) + int(b) for n, (a, b) in zip(shape, pairs))
+
+
 def matrix_product(site):
-    """np.matmul(a, b) and np.dot(a, b) of 1-d and 2-d operands."""
+    """np.matmul(a, b): of 1-d and 2-d operands, and of stacks of matrices (`transforms.shapes.matmul`)."""
     return matmul(site.shape(0), site.shape(1)) if _plain(site, 2) else None
+
+
+def dot_product(site):
+    """np.dot(a, b): of 1-d and 2-d operands (np.matmul's), and of an array of more axes and a vector (the sums
+    over a's last axis). Two arrays of more axes pair every stack with every other: not claimed."""
+    if not _plain(site, 2):
+        return None
+    a, b = site.shape(0), site.shape(1)
+    if a is not None and b is not None and len(a) > 2 and len(b) == 1:
+        return a[:-1] if a[-1] == b[0] else None
+    return matmul(a, b) if a is not None and b is not None and len(a) <= 2 and len(b) <= 2 else None
 
 
 def outer(site):
@@ -1267,5 +1305,5 @@ def real_of_first(nargs: int):
 
 # shape functions that only give an argument's shape or compare lengths, never compute one: they may see lengths that
 # follow a loop's counter (transforms/shapes.py's `Extent`); every other one sees such a shape as unknown
-for _moves_lengths in (unbroadcast, expand_reduced, copy, add, setitem_grads, matrix_product):
+for _moves_lengths in (unbroadcast, expand_reduced, copy, add, setitem_grads, matrix_product, dot_product):
     _moves_lengths.symbolic_lengths = True

@@ -100,7 +100,8 @@ defrule("np.take(a, indices, axis=None)", methods=("take",), a="s2s.grad_take(g,
 defrule("np.take_along_axis(arr, indices, axis)", arr="s2s.grad_take_along_axis(g, arr, indices, axis)",
         arr_dot="np.take_along_axis(s2s.broadcast_like(arr_dot, arr), indices, axis)", real=shapes.real_as_first)
 # np.pad: the modes that copy entries ('constant' pads with zeros; constant_values and the other modes are refused)
-defrule("np.pad(array, pad_width, mode='constant')", array="s2s.grad_pad(g, array, pad_width, mode)",
+defrule("np.pad(array, pad_width, mode='constant')", result_shape=shapes.padded, real=shapes.real_as_first,
+        array="s2s.grad_pad(g, array, pad_width, mode)",
         array_dot="s2s.pad_tangent(array_dot, array, pad_width, mode)")
 # np.sort is continuous and piecewise linear: each sorted entry is one entry of the input (x.sort() sorts in place
 # and stays refused: it is no method here)

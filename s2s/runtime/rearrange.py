@@ -83,10 +83,42 @@ def grad_pad(g, array, pad_width, mode):
     """Adjoint of np.pad(array, pad_width, mode) for the modes that copy entries (the constant fill
     of mode='constant' is 0 and carries no derivative)."""
     _check_pad_mode(mode)
+    if mode in ("constant", "edge") and type(array) is np.ndarray and type(g) in (np.ndarray, float) + _NUMPY_FLOATS:
+        return _pad_adjoint_by_slices(g, array, pad_width, mode)
     if mode == "constant":
         return _gather_adjoint(g, array, lambda i: np.pad(i, pad_width, mode="constant", constant_values=-1),
                                missing=-1)
     return _gather_adjoint(g, array, lambda i: np.pad(i, pad_width, mode=mode))
+
+
+_NUMPY_FLOATS = (np.float64, np.float32, np.float16)
+
+
+def _pad_adjoint_by_slices(g, array, pad_width, mode):
+    """`grad_pad` of mode 'constant' or 'edge', axis by axis from the last (np.pad pads the first first): the
+    entries that were the array's, plus, for 'edge', each side's copies summed into the entry at that end."""
+    pairs = ((pad_width, pad_width),) * array.ndim if type(pad_width) is int \
+        else np.broadcast_to(np.asarray(pad_width), (array.ndim, 2))
+    padded = tuple(n + int(a) + int(b) for n, (a, b) in zip(array.shape, pairs))
+    out = g if type(g) is np.ndarray and g.shape == padded else np.broadcast_to(np.asarray(g), padded)
+    owned = False  # (whether `out` is a new array: else a view of g, copied at the end)
+    for axis in reversed(range(array.ndim)):
+        before, n = int(pairs[axis][0]), array.shape[axis]
+        if out.shape[axis] == n:
+            continue
+        cut = [slice(None)] * array.ndim
+
+        def part(lo, hi):
+            cut[axis] = slice(lo, hi)
+            return tuple(cut)
+        inner = out[part(before, before + n)]
+        owned = False
+        if mode == "edge" and n:
+            inner, owned = inner.copy(), True  # (the sums below go into it)
+            inner[part(0, 1)] += out[part(0, before)].sum(axis=axis, keepdims=True)
+            inner[part(n - 1, n)] += out[part(before + n, None)].sum(axis=axis, keepdims=True)
+        out = inner
+    return out.astype(_float_dtype(array, g), copy=not owned)
 
 
 def pad_tangent(t, array, pad_width, mode):
