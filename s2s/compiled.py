@@ -138,7 +138,8 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         zero_d = [i for i, a in enumerate(args) if type(a) is ndarray and a.ndim == 0]
         scalar_args = tuple(a[()] if i in zero_d else a for i, a in enumerate(args))  # numba: 0-d arithmetic
         left_out = api._fixed_defaults(target, args[:passed]) if passed is not None and passed < len(args) else ()
-        entry, plan, reason = _build(target, names, optimize, args, strict, scalar_args, left_out)  # gives scalars
+        entry, plan, reason = _build(target, names, optimize, args, strict, scalar_args, left_out,  # gives scalars
+                                     passed)
         call = getters = None
         if plan is not None:
             call, getters = plan.dispatcher, [_getter(target, n) for n in plan.data]
@@ -516,11 +517,13 @@ def _complete(target, args, kwargs):
     return tuple(bound.arguments.values())
 
 
-def _build(target, names, optimize, args, strict, scalar_args, left_out=()):
+def _build(target, names, optimize, args, strict, scalar_args, left_out=(), passed=None):
     """(NumPy entry, Plan with a compiled dispatcher or None, the warning to give or None); the plan is made
     for `scalar_args` (`args` with 0-d arrays as scalars), specialised to the int defaults `left_out` (parameter,
-    value) of parameters the call leaves out, as the NumPy code is (the variant's key tells such a call apart)."""
-    entry, specialised = api._entry_for(target, names, "grad", optimize, args)
+    value) of parameters the call leaves out, as the NumPy code is (the variant's key tells such a call apart):
+    the NumPy code they are compared with is the one made for the `passed` arguments the call gave."""
+    given = args if passed is None or passed >= len(args) else args[:passed]
+    entry, specialised = api._entry_for(target, names, "grad", optimize, given)
     args = scalar_args
     try:
         # (past api.SHAPE_VARIANTS shapes the NumPy code is the generic one, which returns the value beside the

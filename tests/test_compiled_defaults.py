@@ -143,3 +143,27 @@ def test_a_changed_default_is_not_served_from_the_code_made_for_the_old_one():
     local.__defaults__ = (6,)
     for _ in range(2):
         assert_close(df(x, y), fd_grad(local, (x, y)))
+
+
+def strided_windows(w, b, x, y, k=8, stride=4):
+    loss = 0.0
+    j = 0
+    for i in range(0, x.shape[0] - k + 1, stride):
+        s = x[i:i + k] @ w + b
+        loss = loss + np.logaddexp(0.0, s) - y[j] * s
+        j += 1
+    return loss
+
+
+def test_defaults_left_out_that_make_the_output_a_known_number_compile():
+    """(with k and stride left out, the NumPy code knows the loss is a number and returns the gradient alone;
+    the code it was compared with was made for k and stride passed, which returns the value beside it: a
+    fallback "returns the value ... where the NumPy code does not" (helper 137's review))"""
+    rng = np.random.default_rng(5)
+    w, x = rng.normal(size=8) * 0.3, rng.normal(size=60)
+    y = (rng.random(14) < 0.5).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", compiled.CompiledFallbackWarning)
+        got = s2s.grad(strided_windows, wrt=(0, 1, 2), compile="strict")(w, 0.1, x, y)
+    for g, wi in zip(got, (0, 1, 2)):
+        assert_close(g, fd_grad(strided_windows, (w, 0.1, x, y), wrt=wi))
