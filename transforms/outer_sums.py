@@ -116,7 +116,9 @@ def _batch(loop: ast.For, shapes, np_name, flows, names):
     for i, s in sums:
         total, u, v = _outer_sum(s, np_name)
         mentions = sum(1 for n in walk(loop) if isinstance(n, ast.Name) and n.id == total)
-        if mentions != (2 if isinstance(s, ast.Assign) else 1) or total in assigned_names(loop.target):
+        into = [t for _, t in sums if _outer_sum(t, np_name)[0] == total]  # (an RK4 step's four products into W_bar)
+        if mentions != sum(2 if isinstance(t, ast.Assign) else 1 for t in into) \
+                or total in assigned_names(loop.target):
             continue  # (the loop reads its partial sums, or binds the name otherwise)
         if not all(_one_vector(n, shapes) for n in (u, v)):
             continue

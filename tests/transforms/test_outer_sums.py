@@ -267,6 +267,21 @@ def gru(Wz, Uz, Wh, Uh, xs):
     return np.sum(h ** 2)
 
 
+def _field(x, W, gam):
+    return np.tanh(W @ x) - gam * x
+
+
+def rk2_fit(W, gam, x0, targets):
+    x = x0
+    loss = 0.0
+    for i in range(targets.shape[0]):
+        k1 = _field(x, W, gam)
+        k2 = _field(x + 0.05 * k1, W, gam)
+        x = x + 0.05 * (k1 + k2)
+        loss = loss + np.sum((x - targets[i]) ** 2)
+    return loss
+
+
 def _rnn_args(r, T=5, n=4, d=3, dtype=np.float64):
     return [a.astype(dtype) for a in (r.normal(size=(n, d)) * 0.5, r.normal(size=(n, n)) * 0.4,
                                       r.normal(size=n) * 0.1, r.normal(size=(T, d)))]
@@ -280,6 +295,8 @@ CASES = {
                                                         np.random.default_rng(5).normal(size=(6, 4))], (0, 1)),
     "gru": (gru, [np.random.default_rng(9).normal(size=s) * 0.5 for s in ((4, 3), (4, 4), (4, 3), (4, 4), (6, 3))],
             (0, 1, 2, 3)),
+    "rk2": (rk2_fit, [np.random.default_rng(10).normal(size=(4, 4)) * 0.5, np.full(4, 0.3),
+                      np.random.default_rng(11).normal(size=4), np.random.default_rng(12).normal(size=(6, 4))], (0, 1, 2)),
     "gram sum": (gram_sum, [np.random.default_rng(6).normal(size=(5, 3)),
                             np.random.default_rng(7).normal(size=(4, 3)) * 0.5], (0, 1)),
 }
@@ -304,6 +321,13 @@ def test_the_gru_sums_every_weight_s_outer_products_after_the_loop():
     left in the loop before stop 46)"""
     src = s2s.source(s2s.grad(gru, wrt=(0, 1, 2, 3)), *CASES["gru"][1])
     assert "np.outer" not in src and src.count("@ np.stack(rows_") == 4, src
+
+
+def test_two_sums_into_one_total_both_go_after_the_loop():
+    """(an RK step's stages each add an outer product into W_bar: the name's four mentions are all sums, none a
+    read of a partial sum; before stop 46 each sum counted the others' mentions and stayed in the loop)"""
+    src = s2s.source(s2s.grad(rk2_fit, wrt=(0, 1, 2)), *CASES["rk2"][1])
+    assert "np.outer" not in src and src.count("W_bar += ") == 2, src
 
 
 def test_a_state_changed_in_place_is_taped_as_copies_and_listed_too():
