@@ -297,7 +297,10 @@ def index_adjoints_step(c: Code) -> Code:
     if c.shapes is not None and c.shapes.without_float16:
         dtypes = None if c.shapes.float64_only else \
             {p: {"f": "float32", "d": "float64"}[k] for p, k in c.shapes.kinds.items() if k in ("f", "d")}
+        before = _index_adjoints(c.fdef)
         c.fdef = accumulate_index_adjoints(c.fdef, c.inferred, set(c.adjoints), c.shapes.np_name, dtypes)
+        if _index_adjoints(c.fdef) < before:  # (`g_bar[:10] += t7_bar` reads no `g`: its tape entries may go)
+            c.fdef = eliminate_dead_code(drop_unread_restores(c.fdef, c.stack), c.removable)
         if specialize.fold_negations(c.fdef, c.removable):  # t = -d_bar; P_bar[i] += t  is  P_bar[i] -= d_bar
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
         rechecked = _unread_index_reads(c.fdef) and rechecked_index_reads(c.fdef, c.shapes.shapes(c.fdef))
@@ -306,6 +309,12 @@ def index_adjoints_step(c: Code) -> Code:
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
     return c
+
+
+def _index_adjoints(fdef) -> int:
+    """How many `getitem_grad` calls `fdef` makes."""
+    return sum(1 for n in walk(fdef) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+               and n.func.attr == "getitem_grad")
 
 
 def in_place_step(c: Code) -> Code:
