@@ -204,3 +204,31 @@ def test_the_pad_adjoint_by_slices_is_the_gather_s(shape, width, mode, dtype):
     assert got.shape == want.shape and got.dtype == want.dtype
     np.testing.assert_allclose(got, want, rtol=1e-6 if dtype is np.float32 else 1e-14, atol=1e-6)
     assert got.flags.writeable and not np.shares_memory(got, g)  # (an adjoint of its own: added into in place)
+
+
+def widths_appended(x):
+    p = [1]
+    p.append(3)  # pads (1, 3): y has 10 entries, not 8
+    y = np.pad(x, p, mode="edge")
+    return np.sum(y ** 2) / y.size
+
+
+def widths_reversed(x):
+    p = [[2, 0], [0, 0]]
+    p.reverse()
+    y = np.pad(x, p)
+    return np.sum(y ** 2) * y.shape[0]
+
+
+def widths_in_a_dict(x):
+    return np.sum(np.sin(np.pad(x, {0: (1, 2)}, mode="edge")) * np.arange(9.0))
+
+
+@pytest.mark.parametrize("f, shape", [(widths_appended, (6,)), (widths_reversed, (3, 4)), (widths_in_a_dict, (6,))])
+def test_pad_widths_changed_after_they_are_written_or_in_a_dict(f, shape):
+    """(helper 138: the shape claimed from `p = [1]` while `p.append(3)` made it (1, 3) gave a wrong gradient
+    silently; a dict of widths raised in the adjoint by slices)"""
+    from helpers_fd import fd_grad
+
+    x = np.random.default_rng(9).normal(size=shape)
+    np.testing.assert_allclose(s2s.grad(f)(x), fd_grad(f, (x,)), rtol=1e-6, atol=1e-8)

@@ -207,12 +207,20 @@ class Site:
 
     def int_display(self, which):
         """The ints of a display of int literals passed there, nested (`((1, 2), (0, 1))`), or of the one such
-        display a local bound once holds (lowering names it: `t = (1, 2), (0, 1)`), as Python values; else None."""
+        display a local bound once holds (lowering names it: `t = (1, 2), (0, 1)`), as Python values; else None.
+        Through a name, tuples alone (nothing can change them), or one flat list no one changes (`Shapes.sealed`):
+        `p = [1]; p.append(3)` holds (1, 3) when it is read."""
         node, shapes = self._node(which), self._shapes
-        if isinstance(node, ast.Name) and node.id in shapes.local and node.id not in shapes._params:
-            values = shapes._assigned_values.get(node.id) or []
-            made = [v for v in values if v is not None and not shapes._is_pop(v) and not shapes._placeholder(v, node.id)]
-            node = made[0] if len(made) == 1 and shapes._bindings.get(node.id) == len(values) else None
+        if isinstance(node, ast.Name):
+            name = node.id
+            if name not in shapes.local or name in shapes._params:
+                return None
+            values = shapes._assigned_values.get(name) or []
+            made = [v for v in values if v is not None and not shapes._is_pop(v) and not shapes._placeholder(v, name)]
+            node = made[0] if len(made) == 1 and shapes._bindings.get(name) == len(values) else None
+            lists = [n for n in walk(node) if isinstance(n, ast.List)] if node is not None else []
+            if lists and (lists != [node] or name not in shapes.sealed):
+                return None  # (a list a later statement may change: `p.append(3)`)
         return _int_display(node)
 
     def range_length(self, which):

@@ -83,7 +83,8 @@ def grad_pad(g, array, pad_width, mode):
     """Adjoint of np.pad(array, pad_width, mode) for the modes that copy entries (the constant fill
     of mode='constant' is 0 and carries no derivative)."""
     _check_pad_mode(mode)
-    if mode in ("constant", "edge") and type(array) is np.ndarray and type(g) in (np.ndarray, float) + _NUMPY_FLOATS:
+    if mode in ("constant", "edge") and type(array) is np.ndarray and type(g) in (np.ndarray, float) + _NUMPY_FLOATS \
+            and _int_widths(pad_width):
         return _pad_adjoint_by_slices(g, array, pad_width, mode)
     if mode == "constant":
         return _gather_adjoint(g, array, lambda i: np.pad(i, pad_width, mode="constant", constant_values=-1),
@@ -94,10 +95,18 @@ def grad_pad(g, array, pad_width, mode):
 _NUMPY_FLOATS = (np.float64, np.float32, np.float16)
 
 
+def _int_widths(pad_width) -> bool:
+    """Whether np.pad's widths are an int, or a tuple or list (nested) of ints, as `_pad_adjoint_by_slices` reads
+    them (a dict of widths per axis, NumPy 2's, takes the index gather)."""
+    if type(pad_width) is int or isinstance(pad_width, np.integer):
+        return True
+    return isinstance(pad_width, tuple | list) and bool(pad_width) and all(_int_widths(w) for w in pad_width)
+
+
 def _pad_adjoint_by_slices(g, array, pad_width, mode):
     """`grad_pad` of mode 'constant' or 'edge', axis by axis from the last (np.pad pads the first first): the
     entries that were the array's, plus, for 'edge', each side's copies summed into the entry at that end."""
-    pairs = ((pad_width, pad_width),) * array.ndim if type(pad_width) is int \
+    pairs = ((pad_width, pad_width),) * array.ndim if type(pad_width) is int or isinstance(pad_width, np.integer) \
         else np.broadcast_to(np.asarray(pad_width), (array.ndim, 2))
     padded = tuple(n + int(a) + int(b) for n, (a, b) in zip(array.shape, pairs))
     out = g if type(g) is np.ndarray and g.shape == padded else np.broadcast_to(np.asarray(g), padded)
