@@ -954,6 +954,12 @@ class _Rewrite(ast.NodeTransformer):
         self.changed = self.changed or new is not node
         return new
 
+    def _raveled_vector(self, node) -> bool:
+        """Whether `node` is `np.ravel(v)` of a vector `v` (an array of one axis)."""
+        return isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
+            and self.shapes.callee(node) is np.ravel and _array_shape(shape := self._symbolic_shapes(node.args)[0]) \
+            and len(shape) == 1
+
     def _symbolic_shapes(self, args) -> list:
         """The shapes of the arrays or numbers `args`, lengths that follow a loop's counter (`Extent`s) in them:
         for rewrites that compare lengths and write none into the code."""
@@ -972,9 +978,10 @@ class _Rewrite(ast.NodeTransformer):
         obj = self.shapes.callee(node)
         if obj is np.swapaxes and len(node.args) == 3 and not node.keywords:
             return self._swapaxes(node)
-        if obj is np.ravel and len(node.args) == 1 and not node.keywords \
-                and _array_shape(shape := self._symbolic_shapes(node.args)[0]) and len(shape) == 1:
-            return node.args[0]  # a vector raveled: itself (`np.outer`'s adjoints ravel their vectors)
+        if obj is np.dot or obj is np.matmul:
+            # a vector raveled for a product: the vector itself (`np.outer`'s adjoints ravel their vectors; not where
+            # the result may be a view written into: a non-contiguous vector's ravel is a copy)
+            node.args = [a.args[0] if self._raveled_vector(a) else a for a in node.args]
         if obj is np.reshape and len(node.args) == 2 and not node.keywords and isinstance(node.args[1], ast.Call) \
                 and self.shapes.callee(node.args[1]) is np.shape and len(node.args[1].args) == 1 \
                 and not node.args[1].keywords and self._same_lengths(node.args[0], node.args[1].args[0]):
