@@ -105,7 +105,8 @@ for k in range(3):
 
 def test_broadcast_and_matmul_helpers():
     assert broadcast((4, 1), (3,)) == (4, 3) and broadcast((2,), (3,)) is None and broadcast((2,), None) is None
-    assert matmul((3,), (3,)) == () and matmul((2, 3, 4), (4,)) is None  # only 1-d and 2-d operands
+    assert matmul((3,), (3,)) == () and matmul((2, 3, 4), (4,)) == (2, 3)  # (stacks since stop 46)
+    assert matmul((2, 3, 4), (5,)) is None and matmul((2, 3, 4), (3, 4, 5)) is None  # (lengths or stacks that differ)
 
 
 # ---- functions under test ----------------------------------------------------------
