@@ -323,6 +323,13 @@ def _source_of(func, filename, text, lines, first) -> _Source:
 def _changed_error(func, lines, first, why, hint=_CHANGED_HINT):
     code = func.__code__
     what = "this lambda" if code.co_name == "<lambda>" else f"{code.co_name!r}"
+    module = sys.modules.get(getattr(func, "__module__", None) or "")
+    now = getattr(module, getattr(func, "__name__", ""), None) if module is not None else None
+    if isinstance(now, types.FunctionType) and now is not func and now.__code__ is not code:
+        # (its module was reloaded, and holds a new function of that name; `from m import f` elsewhere keeps the old)
+        hint = (f"{func.__module__} was reloaded and holds a new {func.__name__}, but the function you differentiate "
+                f"still calls the old one (a module that did `from {func.__module__} import {func.__name__}`): "
+                f"import it there again, or reload that module too")
     return SourceUnavailableError(
         f"s2s cannot prove that the source it reads for {what} is the code that runs: {why}. The file has "
         "probably changed since the function was defined, and differentiating the new text would give the "

@@ -105,3 +105,31 @@ def test_a_name_bound_again_in_the_helper_s_module_makes_the_code_stale(monkeypa
     for got, w in zip(grad(W, V, h), (0, 1)):
         np.testing.assert_allclose(got, fd_grad(two_layers, (W, V, h), wrt=w), rtol=1e-6, atol=1e-8)
     assert act is np.tanh
+
+
+def test_a_helper_whose_module_was_reloaded_names_the_importing_module_in_its_hint(tmp_path, monkeypatch):
+    """(helper 136: after `importlib.reload(helpers)`, a module that did `from helpers import plain` still calls the
+    old `plain`, whose source is gone; the hint said to reload the module, which the user had just done)"""
+    import importlib
+    import sys
+
+    (tmp_path / "s2s_reloaded_helpers.py").write_text("import numpy as np\n\n\ndef plain(x):\n    return np.sin(x) * x\n")
+    (tmp_path / "s2s_reloading_caller.py").write_text(
+        "import numpy as np\nfrom s2s_reloaded_helpers import plain\n\n\ndef f(x):\n    return np.sum(plain(x))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        import s2s_reloaded_helpers
+        import s2s_reloading_caller
+
+        x = np.array([0.3, -1.2, 0.8])
+        np.testing.assert_allclose(s2s.grad(s2s_reloading_caller.f)(x), np.cos(x) * x + np.sin(x))
+        (tmp_path / "s2s_reloaded_helpers.py").write_text(
+            "import numpy as np\n\n\n# edited\ndef plain(x):\n    return np.cos(x) * x\n")
+        importlib.invalidate_caches()
+        importlib.reload(s2s_reloaded_helpers)
+        with pytest.raises(s2s.S2SError) as caught:
+            s2s.grad(s2s_reloading_caller.f)(np.array([0.3, -1.2, 0.8, 0.1]))
+        assert "s2s_reloaded_helpers was reloaded" in str(caught.value), caught.value
+    finally:
+        sys.modules.pop("s2s_reloaded_helpers", None)
+        sys.modules.pop("s2s_reloading_caller", None)
