@@ -128,6 +128,13 @@ def reductions(fdef: ast.FunctionDef, numpy_names: set, linalg_names: frozenset 
             continue
         axis = rest[0] if rest else keywords.get("axis", ast.Constant(None))
         keepdims = keywords.get("keepdims", ast.Constant(False))
+        axes = _axes_one_by_one(axis, keepdims, _REDUCTIONS[func.attr])
+        if axes is not None:  # (a tuple of axes: one reduction per axis, the ones after first)
+            for a in axes[:-1]:
+                array = ast.Call(func=ast.Name(id=REDUCE, ctx=ast.Load()),
+                                 args=[array, ast.Constant(_REDUCTIONS[func.attr]), ast.Constant(a), keepdims],
+                                 keywords=[])
+            axis = ast.Constant(axes[-1])
         if not (rest or keywords or function) or int_constant(axis) is None \
                 and not (isinstance(axis, ast.Constant) and axis.value is None) \
                 or not (isinstance(keepdims, ast.Constant) and type(keepdims.value) is bool):
@@ -137,6 +144,22 @@ def reductions(fdef: ast.FunctionDef, numpy_names: set, linalg_names: frozenset 
         node.keywords = []
         done = True
     return done
+
+
+def _axes_one_by_one(axis, keepdims, op):
+    """The ints of a tuple of axes `(0, 2)` in the order one reduction after another over each gives what the
+    reduction over the tuple gives (`x.sum(axis=(0, 2))` is `x.sum(axis=2).sum(axis=0)`: the later axes first, so
+    that the earlier keep their numbers; with keepdims any order), else None: numba reduces over one axis at a
+    time. Sums, products, extremes, and means (each axis's items one count: a mean of means is the mean)."""
+    if not isinstance(axis, ast.Tuple) or not axis.elts or op not in ("sum", "prod", "max", "min", "mean") \
+            or not (isinstance(keepdims, ast.Constant) and type(keepdims.value) is bool):
+        return None
+    axes = [int_constant(e) for e in axis.elts]
+    if any(a is None for a in axes) or len(set(axes)) != len(axes):
+        return None
+    if keepdims.value:
+        return axes if all(a >= 0 for a in axes) or all(a < 0 for a in axes) else None
+    return sorted(axes, reverse=True) if all(a >= 0 for a in axes) else None
 
 
 VARIANCE = "_s2s_variance"  # (x, "var" or "std", axis, keepdims, ddof) -> np.var(x, ...), constants but x and ddof

@@ -268,3 +268,25 @@ def test_a_users_list_stays_a_list_and_its_stack_a_helper():
     copied = _fdef("def f(x):\n    hs = []\n    hs.append(x)\n    return np.stack(hs, axis=1)\n")
     with pytest.raises(numba_lowering.NotLowerable, match="used other than by push"):
         numba_lowering.lower(copied, numpy_names=frozenset({"np"}))  # (another axis: not the user's list form)
+
+
+@pytest.mark.parametrize("text, want", [
+    ("x.sum(axis=(0, 2), keepdims=True)", "_s2s_reduce(_s2s_reduce(x, 'sum', 0, True), 'sum', 2, True)"),
+    ("np.sum(x, axis=(2, 0))", "_s2s_reduce(_s2s_reduce(x, 'sum', 2, False), 'sum', 0, False)"),
+    ("x.max(axis=(-1, -3), keepdims=True)", "_s2s_reduce(_s2s_reduce(x, 'max', -1, True), 'max', -3, True)"),
+    ("np.sum(x, axis=(0, -1))", "np.sum(x, axis=(0, -1))"),  # (one counted from the end, dropped axes: left)
+    ("np.sum(x, axis=(1, 1))", "np.sum(x, axis=(1, 1))"),  # (NumPy raises: left as it is, for numba to refuse)
+])
+def test_a_reduction_over_a_tuple_of_axes_is_one_per_axis(text, want):
+    """numba reduces over one axis at a time: the later axes first, so the earlier keep their numbers (any order
+    with keepdims). The N-body leapfrog's force adjoint `(t * D).sum(axis=(0, 2), keepdims=True)` fell back."""
+    fdef = ast.parse(f"def f(x):\n    return {text}").body[0]
+    numba_lowering.reductions(fdef, {"np"})
+    assert ast.unparse(fdef.body[0].value) == want
+    if want.startswith("_s2s_reduce"):
+        x = np.random.default_rng(3).normal(size=(2, 3, 4))
+
+        def reduce(a, op, axis, keepdims):
+            return getattr(np, op)(a, axis=axis, keepdims=keepdims)
+        got = eval(want, {"_s2s_reduce": reduce, "x": x})
+        np.testing.assert_allclose(got, eval(text, {"np": np, "x": x}), rtol=1e-14)
