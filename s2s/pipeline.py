@@ -479,7 +479,7 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
                                      fixed_params, trip_tuples)
                     gen = _peeled_if_specialised(gen, lambda: _transform(
                         func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record,
-                        fixed_params, trip_tuples, peel_last=True), numba=not trip_tuples)
+                        fixed_params, trip_tuples, peel_last=True))
             except (UnsupportedSyntaxError, NoDerivativeRuleError) as exc:
                 if not adopted:
                     raise
@@ -503,41 +503,21 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
     return gen
 
 
-def _peeled_if_specialised(gen: Generated, peeled, numba: bool = False):
+def _peeled_if_specialised(gen: Generated, peeled):
     """`gen`, or `peeled()` (the same derivative made with the last trip of a loop carrying an array nothing after
     it reads written out: transforms/unroll.py `peel_last_trips`) where that leaves fewer general helpers and zero
     adjoint guards in the code. Only tried where such a loop is, and `gen` keeps a general helper: a loop whose
-    adjoint the shapes follow from its 0.0 already gains nothing from the longer code. For the code numba is given
-    (`numba`: not the NumPy path's), an adjoint that is 0.0 before a loop and rebound in it counts too: numba gives
-    a variable one type."""
+    adjoint the shapes follow from its 0.0 already gains nothing from the longer code."""
     if not getattr(gen, "could_peel_last", False):
         return gen
-
-    def cost(source):
-        return _general_calls(source) + (_zero_started(source) if numba else 0)
-    kept = cost(gen.source)
+    kept = _general_calls(gen.source)
     if not kept:
         return gen
     try:
         other = peeled()
     except (UnsupportedSyntaxError, NoDerivativeRuleError):
         return gen
-    return other if cost(other.source) < kept else gen
-
-
-def _zero_started(source: str) -> int:
-    """How many names the code binds to 0.0 at its top level and again in a later top-level loop (`F_bar = 0.0`,
-    then `F_bar = F_bar + p_bar * t20` in the backward loop: the number 0.0 on its first trip, an array after)."""
-    body = ast.parse(source).body[0].body
-    count = 0
-    for at, stmt in enumerate(body):
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
-                and isinstance(stmt.value, ast.Constant) and stmt.value.value == 0.0:
-            name = stmt.targets[0].id
-            count += any(isinstance(loop, ast.For) and any(isinstance(n, ast.Name) and n.id == name
-                                                           and isinstance(n.ctx, ast.Store) for n in ast.walk(loop))
-                         for loop in body[at + 1:])
-    return count
+    return other if _general_calls(other.source) < kept else gen
 
 
 def _general_calls(source: str) -> int:

@@ -128,7 +128,9 @@ def test_norm_of_a_number_and_of_any_rank():
     ("np.var(z, axis=k)", "np.var(z, axis=k)"),
     ("np.var(z, axis=0, dtype=np.float32)", "np.var(z, axis=0, dtype=np.float32)"),
     ("np.max(z, axis=k)", "np.max(z, axis=k)"),
-    ("np.sum(z, axis=(0, 1))", "np.sum(z, axis=(0, 1))"),
+    # (a tuple of axes: one per axis, the later first, since stop 46)
+    ("np.sum(z, axis=(0, 1))", "_s2s_reduce(_s2s_reduce(z, 'sum', 1, False), 'sum', 0, False)"),
+    ("np.sum(z, axis=(0, -1))", "np.sum(z, axis=(0, -1))"),
     ("np.linalg.norm(z, 1)", "np.linalg.norm(z, 1)"),
     ("z.sum(k, 1)", "z.sum(k, 1)"),
 ])
