@@ -725,8 +725,8 @@ def _write_out_loops(low: Lowered, wrt_names, scalar_params, shaped_params, peel
         shapes = context.shapes(low.tree)
     peeled, shapes = unroll.peel_first_trips(low.tree, context.shapes, low.alloc.fresh, shapes)
 
-    def active(names):
-        return set(names) & analysis.analyze(low.pf, low.tree, list(wrt_names), scalar_params).active
+    def active(tree):
+        return analysis.analyze(low.pf, tree, list(wrt_names), scalar_params).active
 
     could_peel_last = False
     if peel_last:

@@ -127,7 +127,7 @@ def peel_last_trips(fdef: ast.FunctionDef, infer, fresh, active, shapes: Shapes)
     adjoint has no one shape, and every adjoint it reaches keeps the general code. Written out, the last
     trip's adjoints fold from that 0.0, and the loop starts with an array.
 
-    `active(names)` gives those of `names` that need an adjoint. A loop over `range` of at least 2 known trips
+    `active(fdef)` gives the names of the function as it is that need an adjoint. A loop over `range` of at least 2 known trips
     whose body the module docstring allows, of at most MAX_STATEMENTS statements; names the body binds before
     it reads them get names of their own in the copy, but those a later statement reads. The
     counter is bound to its last value where a later statement reads it. `infer(fdef)` gives the `Shapes` of
@@ -148,14 +148,17 @@ def last_trip_to_peel(fdef: ast.FunctionDef, shapes: Shapes, active):
 
         x = x0; for t in range(5): x = A @ x; s = s + x[0]; return s    ->    that loop (x is not read after it)
     """
+    needing = None  # (`active(fdef)`, asked once, where a loop carries such an array)
     for at, loop in enumerate(fdef.body):
         values = _range_values(loop, shapes)
         if not values or len(values) < 2 or not _copyable(loop) or _size(loop) > MAX_STATEMENTS:
             continue
         later = _later_reads(fdef.body[at + 1:])
         carried = [name for name in _carried_arrays(loop, shapes) if name not in later]
-        if carried and active(carried):
-            return loop
+        if carried:
+            needing = active(fdef) if needing is None else needing
+            if needing & set(carried):
+                return loop
     return None
 
 
