@@ -40,7 +40,7 @@ import numpy as np
 from .names import bound_values
 from .ownership import MUTATING_METHODS
 from .unchanged import root
-from .walk import fix_locations, parent_map, walk
+from .walk import binding_counts, fix_locations, parent_map, walk
 
 _ARRAY_WRITING_METHODS = MUTATING_METHODS & set(dir(np.ndarray))  # (not a list's append and pop: the tapes)
 
@@ -802,17 +802,16 @@ def _number_lists_in_joined_tuples(fdef, lists, parents, to_array, numpy_names):
         return
     tuples = {node.targets[0].id: node.value for node in walk(fdef) if isinstance(node, ast.Assign)
               and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Tuple)}
-    bindings = {}
-    for node in walk(fdef):
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            bindings[node.id] = bindings.get(node.id, 0) + 1
-    joined = {name for name in tuples if bindings.get(name) == 1 and all(
-        to_array(parents.get(id(n))) for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name
-        and isinstance(n.ctx, ast.Load))}
+    bindings = binding_counts(fdef.body)
+    reads = {}  # name -> its reads
+    for n in walk(fdef):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            reads.setdefault(n.id, []).append(n)
+    joined = {name for name in tuples if bindings.get(name) == 1
+              and all(to_array(parents.get(id(n))) for n in reads.get(name, ()))}
     holders = {id(e) for name in joined for e in tuples[name].elts if isinstance(e, ast.Name)}
     for name, assigns in lists.items():
-        reads = [n for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
-        if not reads or bindings.get(name) != len(assigns) or any(id(n) not in holders for n in reads):
+        if not reads.get(name) or bindings.get(name) != len(assigns) or any(id(n) not in holders for n in reads[name]):
             continue
         for a in assigns:
             if isinstance(a.value, ast.List) and a.value.elts and all(_number_literal(e) for e in a.value.elts):
