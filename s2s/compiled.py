@@ -428,9 +428,7 @@ def source(func: Callable, *args: Any, wrt=0, optimize: bool = True) -> str:
         left_out = api._fixed_defaults(target, args)
         args = _complete(target, args, {})
     names = pipeline._wrt_names(func, wrt)
-    _, plan = _plan(target, names, optimize, args, left_out=left_out)
-    plan.dispatcher = _dispatcher(plan)
-    _compile_for(plan, target, args)  # (numba's typing may have int arithmetic checked: the code as compiled)
+    plan = _compiled_plan(target, names, optimize, args, left_out)  # (as compiled: int arithmetic checked)
     head = [f"# {name} = {_describe(obj)}" for name, obj in sorted(plan.bindings.items())]
     if plan.data:
         head.append(f"# passed in on every call (read live, as the NumPy code reads them): {', '.join(plan.data)}")
@@ -524,13 +522,28 @@ def _build(target, names, optimize, args, strict, scalar_args, left_out=(), pass
     the NumPy code they are compared with is the one made for the `passed` arguments the call gave."""
     given = args if passed is None or passed >= len(args) else args[:passed]
     entry, specialised = api._entry_for(target, names, "grad", optimize, given)
-    args = scalar_args
     try:
+        plan = _compiled_plan(target, names, optimize, scalar_args, left_out, specialised, entry.fn.__s2s_returns_value__)
+        return entry, plan, None
+    except NotCompilableError as exc:
+        if strict:
+            raise
+        return entry, None, (f"s2s.grad(compile=True) runs the NumPy code of {target.__name__}: {exc}")
+
+
+def _compiled_plan(target, names, optimize, args, left_out=(), specialise=True, returns_value=None):
+    """The Plan `_plan` makes for these arguments, compiled by numba for them (`_compile_for`); NotCompilableError
+    where numba cannot compile it. Where numba refuses the code it is made again, with lists for tapes where an
+    array tape's claimed type did not hold, and with a loop's last trip written out where one can be. The
+    compiled code returns the value beside the gradient where `returns_value` (the NumPy code's) says so."""
+    def attempt(peel_last):
         # (past api.SHAPE_VARIANTS shapes the NumPy code is the generic one, which returns the value beside the
         # gradient: the compiled code is made from it too, so that the two return alike)
-        _, plan = _plan(target, names, optimize, args, left_out=left_out, specialise=specialised)
-        if bool(plan.returns_value) != bool(entry.fn.__s2s_returns_value__) or \
-                plan.flat is not None and plan.flat.with_value != bool(entry.fn.__s2s_returns_value__):
+        _, plan = _plan(target, names, optimize, args, left_out=left_out, specialise=specialise,
+                        peel_last=peel_last)
+        if returns_value is not None and (
+                bool(plan.returns_value) != bool(returns_value)
+                or plan.flat is not None and plan.flat.with_value != bool(returns_value)):
             # (the call reads the value beside the gradient where the NumPy code returns one)
             raise NotCompilableError("its compiled code returns the value beside the gradient where the NumPy "
                                      "code does not, or the other way round")
@@ -541,27 +554,47 @@ def _build(target, names, optimize, args, strict, scalar_args, left_out=(), pass
             if not plan.array_tapes:
                 raise
             _, plan = _plan(target, names, optimize, args, arrays=False, left_out=left_out,
-                            specialise=specialised)  # a claimed tape type did not hold
+                            specialise=specialise, peel_last=peel_last)  # a claimed tape type did not hold
             plan.dispatcher = _dispatcher(plan)
             try:
                 _compile_for(plan, target, args)
             except NotCompilableError as second:
                 # numba crashing inside its typing of the list tapes says less than why the array tapes failed
                 raise (first if str(second).startswith("numba failed compiling") else second) from None
-        return entry, plan, None
-    except NotCompilableError as exc:
-        if strict:
+        return plan
+
+    try:
+        return attempt(False)
+    except NotCompilableError as refused:
+        # an adjoint that starts as 0.0 in the backward sweep's first trip and is an array after it (a loop state
+        # the loss never reads at the end): numba gives a variable one type. With the loop's last trip written
+        # out after it the adjoint starts as an array (the NumPy code keeps its 0.0 where that leaves no general
+        # helper: pipeline._peeled_if_specialised).
+        if not _could_peel_last(target, names, optimize, args, left_out, specialise):
             raise
-        return entry, None, (f"s2s.grad(compile=True) runs the NumPy code of {target.__name__}: {exc}")
+        try:
+            return attempt(True)
+        except NotCompilableError:
+            raise refused from None
 
 
-def _plan(target, names, optimize, args, arrays=True, left_out=(), specialise=True):
-    """The generated code for these arguments, lowered for numba (Generated, Plan); NotCompilableError if not.
-    `left_out`: (parameter, int) for parameters the call leaves to their defaults, which the code may read as
-    those ints (api._fixed_defaults). `specialise`: made for the arguments' shapes (else the generic code)."""
+def _could_peel_last(target, names, optimize, args, left_out=(), specialise=True) -> bool:
+    """Whether the code `_plan` lowers for these arguments has a loop whose last trip could be written out after
+    it (pipeline.derivative_code's `peel_last`), and was made without."""
     shapes = api._shaped_params(target, args) if optimize and specialise else ()
     gen = pipeline.derivative_code(target, names, "grad", optimize, api._scalar_params(target, args), shapes,
                                    left_out if shapes else ())
+    return bool(getattr(gen, "could_peel_last", False))
+
+
+def _plan(target, names, optimize, args, arrays=True, left_out=(), specialise=True, peel_last=False):
+    """The generated code for these arguments, lowered for numba (Generated, Plan); NotCompilableError if not.
+    `left_out`: (parameter, int) for parameters the call leaves to their defaults, which the code may read as
+    those ints (api._fixed_defaults). `specialise`: made for the arguments' shapes (else the generic code).
+    `peel_last`: the code made with a loop's last trip written out (pipeline.derivative_code)."""
+    shapes = api._shaped_params(target, args) if optimize and specialise else ()
+    gen = pipeline.derivative_code(target, names, "grad", optimize, api._scalar_params(target, args), shapes,
+                                   left_out if shapes else (), peel_last=peel_last)
     fdef = ast.parse(gen.source).body[0]
     if gen.links:
         callee = ast.unparse(gen.links[0].callee_expr)

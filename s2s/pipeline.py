@@ -219,7 +219,8 @@ def _wrt_names(func, wrt):
 
 
 def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scalar_params: tuple = (),
-                    shaped_params: tuple = (), fixed_params: tuple = (), trip_tuples: bool = False) -> Generated:
+                    shaped_params: tuple = (), fixed_params: tuple = (), trip_tuples: bool = False,
+                    peel_last: bool = False) -> Generated:
     """Generate (or fetch from the cache) reverse-mode code for `func`.
 
     form: "flat" -> df(*args, *, out_bar=1.0) returning the gradient(s);
@@ -234,7 +235,10 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
     those shapes (transforms/specialize.py). fixed_params holds (name, int) for int
     parameters the call leaves to their defaults: that code reads them as those ints. `trip_tuples`: a
     loop's trip saves its values as one tuple (transforms/trip_records.py), for the code the NumPy path runs
-    and nothing differentiates again (the numba lowering reads the tape push by push).
+    and nothing differentiates again (the numba lowering reads the tape push by push). `peel_last`: the code
+    made with the last trip of a loop carrying an array nothing after it reads written out, wherever there is one
+    (`Generated.could_peel_last` says so of code made without), not only where that leaves fewer general helpers:
+    for the compiled path, where numba refuses an adjoint that starts as 0.0 and turns into an array.
 
     A cached result (s2s/cache.py) is used only while everything its transform read is unchanged
     (`Generated.valid_for`); otherwise the code is made again.
@@ -247,11 +251,13 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
     trip_tuples = trip_tuples and optimize_code and form in ("flat", "value", "grad")
     if trip_tuples:
         key += ("trip tuples",)
+    if peel_last:
+        key += ("peel last",)
     with _lock:
         gen = cache.CODE.find(key, func)
         if gen is None:
             gen = _build(func, wrt_names, form, optimize_code, key, tuple(scalar_params), tuple(shaped_params),
-                         tuple(fixed_params), trip_tuples)
+                         tuple(fixed_params), trip_tuples, peel_last)
             cache.CODE.put(key, gen)
         return gen
 
@@ -464,7 +470,7 @@ _building = threading.local()  # keys of the derivatives being made in this thre
 
 
 def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_params=(), fixed_params=(),
-           trip_tuples=False):
+           trip_tuples=False, peel_last=False):
     version = rules.version
     patches.refuse_replaced(func)
     keys = _building.__dict__.setdefault("keys", set())
@@ -476,10 +482,11 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
             try:
                 with adopt.adopted_in_this_build() as adopted:
                     gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record,
-                                     fixed_params, trip_tuples)
-                    gen = _peeled_if_specialised(gen, lambda: _transform(
-                        func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record,
-                        fixed_params, trip_tuples, peel_last=True))
+                                     fixed_params, trip_tuples, peel_last=peel_last)
+                    if not peel_last:
+                        gen = _peeled_if_specialised(gen, lambda: _transform(
+                            func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record,
+                            fixed_params, trip_tuples, peel_last=True))
             except (UnsupportedSyntaxError, NoDerivativeRuleError) as exc:
                 if not adopted:
                     raise

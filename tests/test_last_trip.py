@@ -308,16 +308,57 @@ def pairwise_leapfrog(q0, p0, m):
     return np.sum(q ** 2) + 0.5 * np.sum(p ** 2)
 
 
-def test_a_force_nothing_reads_after_the_loop_gives_the_numpy_code_s_numbers_compiled():
-    """(its NumPy code keeps no general helper, so the last trip is not tried; numba's code has `F_bar` 0.0 on the
-    backward sweep's first trip and an array after: compile=True falls back, with the NumPy code's numbers)"""
+def test_a_force_nothing_reads_after_the_loop_compiles_with_the_last_trip_written_out():
+    """Its NumPy code keeps no general helper, so it keeps the loop whole (`F_bar` starts as 0.0 and is an array
+    after the backward sweep's first trip); numba refuses that, and the compiled path makes the code again with
+    the last trip written out, which it compiles. `s2s show --compile` prints that code."""
     pytest.importorskip("numba")
     from s2s import compiled
 
     r = np.random.default_rng(12)
     args = (r.normal(size=(5, 2)), r.normal(size=(5, 2)) * 0.2, r.uniform(0.5, 1.5, 5))
     want = check_all(pairwise_leapfrog, args, wrt=(0, 1, 2))
-    with pytest.warns(compiled.CompiledFallbackWarning):
-        got = s2s.grad(pairwise_leapfrog, wrt=(0, 1, 2), compile=True)(*args)
+    assert "for _ in range(12):" in s2s.source(s2s.grad(pairwise_leapfrog, wrt=(0, 1, 2)), *args)
+    got = s2s.grad(pairwise_leapfrog, wrt=(0, 1, 2), compile="strict")(*args)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-12)
+    for w in range(3):
+        compiled_matches(pairwise_leapfrog, args, wrt=w)
+    shown = compiled.source(pairwise_leapfrog, *args, wrt=(0, 1, 2))
+    assert "range(11)" in shown and "range(12)" not in shown, shown
+
+
+def reduced_force(q0, p0, steps=3):
+    q, p = q0, p0
+    F = _pair_forces(q, np.ones(q.shape[0]))
+    for _ in range(steps):
+        p = p + 0.01 * F
+        q = q + 0.01 * p
+        F = _pair_forces(q, np.ones(q.shape[0]))
+    return np.sum(q ** 2) + np.sum(p * q)
+
+
+def test_the_written_out_trip_compiled_where_the_trip_count_is_a_default_left_out():
+    pytest.importorskip("numba")
+    r = np.random.default_rng(3)
+    args = (r.normal(size=(4, 2)), r.normal(size=(4, 2)) * 0.2)
+    want = check_all(reduced_force, args, wrt=(0, 1))
+    got = s2s.grad(reduced_force, wrt=(0, 1), compile="strict")(*args)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("steps", [0, 1, 2, 5])
+def test_a_trip_count_passed_as_an_int_falls_back_with_the_reason(steps):
+    """(an int argument's value is not part of the code's key: the trip count is unknown, no trip is written out,
+    and numba's refusal of `F_bar` is the warning; the numbers are the NumPy code's, for any count)"""
+    pytest.importorskip("numba")
+    from s2s import compiled
+
+    r = np.random.default_rng(steps)
+    args = (r.normal(size=(4, 2)), r.normal(size=(4, 2)) * 0.2, steps)
+    want = check_all(reduced_force, args, wrt=(0, 1))
+    with pytest.warns(compiled.CompiledFallbackWarning, match="F_bar"):
+        got = s2s.grad(reduced_force, wrt=(0, 1), compile="always")(*args)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
