@@ -34,6 +34,7 @@ drop the imaginary part), so no wrong number can come out of it.
 from __future__ import annotations
 
 import ast
+import copy
 
 import numpy as np
 
@@ -238,18 +239,54 @@ def _rewrite_runs(block, adjoints, shapes, np_name, dtypes=None):
         # (in code with float32 arguments: the base's dtype, which its name holds at the first read)
         dtype = None if dtypes is None else ast.Attribute(value=load(np_name), attr=dtypes[base], ctx=ast.Load()) \
             if base in dtypes else ast.Attribute(value=load(base), attr="dtype", ctx=ast.Load())
-        zeros = _zeros(np_name, shape, dtype)
-        made = [ast.copy_location(ast.Assign(targets=[store(name)], value=zeros), first)]
+        reordered = _reordered_copy(first.value, shape, shapes, dtype)
+        if reordered is not None:  # (`x_bar = g[::-1].copy()`: the zeros would all be written over)
+            made = [ast.copy_location(ast.Assign(targets=[store(name)], value=reordered), first)]
+        else:
+            made = [ast.copy_location(ast.Assign(targets=[store(name)], value=_zeros(np_name, shape, dtype)), first)]
         for s in steps:
             call = first.value if s is first else _increment(s, name)
             g, _, index = call.args
             new = add_in_place(name, as_slice(index, shapes), g, shapes, np_name)
             if s is first:
-                made.append(ast.copy_location(new, s))
+                if reordered is None:
+                    made.append(ast.copy_location(new, s))
             else:
                 block[block.index(s)] = ast.copy_location(new, s)
         block[i:i + 1] = made
         i += len(made)
+
+
+def _reordered_copy(read, shape, shapes, dtype):
+    """For `s2s.getitem_grad(g, P, index)` of an index that takes each of P's entries once, in some order (a
+    reversal `[::-1]`, `[:, ::-1]`, ...), and a real g of P's whole `shape`: `g[index].copy()` (`.astype(dtype)`
+    in code with float32 arguments: the dtype the zeros would have), the array the zeros plus `x_bar[index] += g`
+    make, with no zeros to write over; else None. A copy: the adjoint array is the function's own, as its zeros
+    were, and later steps may write into it.
+
+        s2s.getitem_grad(t_bar, w, slice(None, None, -1))    ->    t_bar[::-1].copy()
+    """
+    g, _, index = read.args
+    index = as_slice(index, shapes)
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    if not (isinstance(g, ast.Name) and shapes.of(g) == shape and shapes.real(g) and len(items) <= len(shape)
+            and all(_whole_axis(i) for i in items)):
+        return None
+    view = ast.Subscript(value=load(g.id), slice=copy.deepcopy(index), ctx=ast.Load())
+    method, args = ("copy", []) if dtype is None else ("astype", [dtype])
+    return ast.Call(func=ast.Attribute(value=view, attr=method, ctx=ast.Load()), args=args, keywords=[])
+
+
+def _whole_axis(index) -> bool:
+    """A slice of a whole axis, forwards or backwards: `:`, `::1`, `::-1`."""
+    if not (isinstance(index, ast.Slice) and index.lower is None and index.upper is None):
+        return False
+    step = index.step
+    if step is None or isinstance(step, ast.Constant) and step.value is None:
+        return True
+    if isinstance(step, ast.UnaryOp) and isinstance(step.op, ast.USub) and isinstance(step.operand, ast.Constant):
+        return type(step.operand.value) is int and step.operand.value == 1
+    return isinstance(step, ast.Constant) and type(step.value) is int and step.value in (1, -1)
 
 
 def _run_start(stmt, adjoints, shapes):
@@ -382,9 +419,16 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns, dtypes=Non
            and id(n) not in returns and id(n) not in after for n in nodes):
         return
     init = inits[0]
+    dtype = None if dtypes is None else ast.Attribute(value=load(np_name), attr=dtypes[base], ctx=ast.Load())
     if not fresh:
-        init.value = _zeros(np_name, shape, None if dtypes is None else
-                            ast.Attribute(value=load(np_name), attr=dtypes[base], ctx=ast.Load()))
+        init.value = _zeros(np_name, shape, dtype)
+        first = _first_of(fdef, steps)
+        reordered = None if first not in index_steps else \
+            _reordered_copy(_increment(first, name), shape, shapes, copy.deepcopy(dtype))
+        if reordered is not None:  # (the zeros all written over by the first step: its copy in their place)
+            init.value = ast.Constant(0.0)
+            index_steps.remove(first)
+            _replace_stmt(fdef, first, ast.copy_location(ast.Assign(targets=[store(name)], value=reordered), first))
     for a in index_steps:
         g, _, index = _increment(a, name).args
         index = as_slice(index, shapes)
@@ -399,6 +443,15 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns, dtypes=Non
     for a in other_steps:
         _replace_stmt(fdef, a, ast.copy_location(
             ast.AugAssign(target=store(name), op=ast.Add(), value=_increment(a, name)), a))
+
+
+def _first_of(fdef, steps):
+    """The step of `steps` that is a statement of the function's body and comes before every other step's
+    top-level statement, else None."""
+    tops = sorted((_top_index(fdef, a), k) for k, a in enumerate(steps))
+    at, k = tops[0]
+    first = steps[k]
+    return first if fdef.body[at] is first and all(t > at for t, _ in tops[1:]) else None
 
 
 def _top_index(fdef, stmt) -> int:

@@ -9,7 +9,7 @@ import dataclasses
 
 from s2s import runtime as rt
 from s2s.rules import defrule, family, nondifferentiable
-from s2s.rules.result_shapes import accumulated, accumulated_back, real_of_one, shape_of_array
+from s2s.rules.result_shapes import accumulated, accumulated_back, real_of_one, real_scatter, shape_of_array
 from s2s.rules.runtime_rules import defrule_for as helper_rule
 
 family(elementwise=False)
@@ -109,7 +109,8 @@ defrule("np.cumprod(a, axis=None)", methods=("cumprod",), a="s2s.grad_cumprod(g,
         result_shape=accumulated, real=real_of_one,
         a_dot="s2s.cumprod_tangent(a_dot, a, axis)")
 helper_rule(rt.grad_cumprod, "grad_cumprod(g, x, axis, ans=None)",  # (ans: the products, to reuse; no tangent)
-            x_dot="s2s.grad_cumprod_dot(g, x, x_dot, axis)", linear=("g",), result_shape=accumulated_back)
+            x_dot="s2s.grad_cumprod_dot(g, x, x_dot, axis)", linear=("g",), result_shape=accumulated_back,
+            real=real_scatter)
 # (a rule without a tangent for x: forward over forward mode over cumprod_tangent_dot is refused)
 _cumprod_t = helper_rule(rt.cumprod_tangent, "cumprod_tangent(t, x, axis)",
                          x_dot="s2s.cumprod_tangent_dot(t, x_dot, x, axis)", linear=("t",))

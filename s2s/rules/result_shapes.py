@@ -1269,7 +1269,7 @@ def real_of_two(site) -> bool:
 def real_scatter(site) -> bool:
     """s2s.getitem_grad(g, x, index), s2s.unbroadcast(g, x), s2s.expand_reduced(g, x, axis, keepdims): g placed
     into, summed down to or spread over x's shape, in the dtype of x and g (a number g takes a complex x's):
-    real where both are."""
+    real where both are. Also s2s.grad_cumprod(g, x, axis, ans), computed from g and x alone."""
     return site.nargs >= 2 and site.real(0) and site.real(1)
 
 

@@ -84,7 +84,7 @@ defrule_for(rt.grad_norm, "grad_norm(g, ans, x, ord, axis, keepdims)", result_sh
             ans_dot="s2s.grad_norm(-g * ans_dot / ans, ans, x, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0",
             x_dot="s2s.grad_norm(g, ans, x_dot, ord, axis, keepdims) if ord in (None, 2, 'fro') else 0.0", linear=("g",))
 defrule_for(rt.grad_cumsum, "grad_cumsum(g, x, axis)", shape_only=("x",), linear=("g",),
-            result_shape=shapes.accumulated_back)
+            result_shape=shapes.accumulated_back, real=shapes.real_of_first(3))  # (running sums of g)
 defrule_for(rt.grad_transpose, "grad_transpose(g, axes)", linear=("g",))
 # `x.T` (transforms/desugar.py): an array's transpose, or an object's attribute T; a view of x either way
 defrule_for(rt.transpose_attr, "transpose_attr(x)", x="s2s.transpose_attr_grad(g, x)", result_shape=shapes.transpose_attr,
