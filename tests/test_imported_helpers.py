@@ -133,3 +133,110 @@ def test_a_helper_whose_module_was_reloaded_names_the_importing_module_in_its_hi
     finally:
         sys.modules.pop("s2s_reloaded_helpers", None)
         sys.modules.pop("s2s_reloading_caller", None)
+
+
+# ---- helpers called as a module's attribute (`mod.sigmoid(...)`, `import helpers; helpers.layer(...)`)
+
+import tests.fixtures.imported_helpers  # noqa: E402  (the dotted calls below read the package by its name)
+
+
+def gru_through_the_module(W, U, xs):
+    h = np.zeros(U.shape[0])
+    for t in range(xs.shape[0]):
+        z = mod.sigmoid(W @ xs[t] + U @ h)
+        h = (1 - z) * h + z * np.tanh(U @ h)
+    return np.sum(mod.softplus(h))
+
+
+def through_the_package(W, V, h):
+    return np.sum(tests.fixtures.imported_helpers.layer(V, tests.fixtures.imported_helpers.layer(W, h)))
+
+
+def a_local_of_the_helper_s_name(x):
+    sigmoid = x * 2.0  # (the expanded call's name must be another)
+    return np.sum(mod.sigmoid(sigmoid) * sigmoid)
+
+
+def through_the_module_scaled(x):
+    return np.sum(mod.scaled(x))
+
+
+def through_the_module_layer(W, V, h):
+    return np.sum(mod.layer(V, mod.layer(W, h)))
+
+
+def test_a_helper_called_as_a_module_attribute_is_expanded_and_its_loop_specialised():
+    args = _args()
+    check_all(gru_through_the_module, args, wrt=(0, 1))
+    src = s2s.source(s2s.grad(gru_through_the_module, wrt=(0, 1)), *args)
+    assert "_vjp" not in src and "unbroadcast" not in src and "kept" not in src, src
+
+
+def test_a_helper_called_through_a_package_s_attributes_is_expanded():
+    args = (R.normal(size=(3, 3)) * 0.5, R.normal(size=(3, 3)) * 0.5, R.normal(size=3))
+    check_all(through_the_package, args, wrt=(0, 1))
+    assert "_vjp" not in s2s.source(s2s.grad(through_the_package, wrt=(0, 1)), *args)
+
+
+def test_the_expanded_call_takes_a_name_the_caller_does_not_use():
+    x = R.normal(size=5)
+    check_all(a_local_of_the_helper_s_name, (x,))
+    assert "_vjp" not in s2s.source(s2s.grad(a_local_of_the_helper_s_name), x)
+
+
+def test_a_module_attribute_reading_a_number_of_its_module_stays_a_call_read_live(monkeypatch):
+    x = R.normal(size=5)
+    grad = s2s.grad(through_the_module_scaled)
+    check_all(through_the_module_scaled, (x,))
+    assert "_vjp" in s2s.source(grad, x)
+    monkeypatch.setattr(mod, "SCALE", 3.0)
+    np.testing.assert_allclose(grad(x), fd_grad(through_the_module_scaled, (x,)), rtol=1e-6)
+
+
+def test_a_module_attribute_bound_again_makes_the_code_stale(monkeypatch):
+    W, V, h = R.normal(size=(3, 3)) * 0.5, R.normal(size=(3, 3)) * 0.5, R.normal(size=3)
+    grad = s2s.grad(through_the_module_layer, wrt=(0, 1))
+    check_all(through_the_module_layer, (W, V, h), wrt=(0, 1))
+    assert "_vjp" not in s2s.source(grad, W, V, h)
+    monkeypatch.setattr(mod, "layer", mod.gated)  # gated(x, w): another function under the attribute's name
+    for got, w in zip(grad(W, V, h), (0, 1)):
+        np.testing.assert_allclose(got, fd_grad(through_the_module_layer, (W, V, h), wrt=w), rtol=1e-6, atol=1e-8)
+    monkeypatch.setattr(mod, "act", np.sin)  # layer's own free name, bound again in its module: stale too
+    monkeypatch.setattr(mod, "layer", layer)
+    for got, w in zip(grad(W, V, h), (0, 1)):
+        np.testing.assert_allclose(got, fd_grad(through_the_module_layer, (W, V, h), wrt=w), rtol=1e-6, atol=1e-8)
+
+
+def test_a_reloaded_module_s_attribute_gives_the_new_function_s_derivative(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    (tmp_path / "s2s_attr_helpers.py").write_text("import numpy as np\n\n\ndef plain(x):\n    return np.sin(x) * x\n")
+    (tmp_path / "s2s_attr_caller.py").write_text(
+        "import numpy as np\nimport s2s_attr_helpers as h\n\n\ndef f(x):\n    return np.sum(h.plain(x))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        import s2s_attr_caller
+        import s2s_attr_helpers
+
+        x = np.array([0.3, -1.2, 0.8])
+        grad = s2s.grad(s2s_attr_caller.f)
+        np.testing.assert_allclose(grad(x), np.cos(x) * x + np.sin(x))
+        assert "_vjp" not in s2s.source(grad, x)
+        (tmp_path / "s2s_attr_helpers.py").write_text(
+            "import numpy as np\n\n\n# edited\ndef plain(x):\n    return np.cos(x) * x\n")
+        importlib.invalidate_caches()
+        importlib.reload(s2s_attr_helpers)
+        np.testing.assert_allclose(grad(x), -np.sin(x) * x + np.cos(x))
+    finally:
+        sys.modules.pop("s2s_attr_helpers", None)
+        sys.modules.pop("s2s_attr_caller", None)
+
+
+def test_a_module_attribute_helper_compiles():
+    pytest.importorskip("numba")
+    from tests.helpers_fd import compiled_matches
+
+    args = _args()
+    for w in (0, 1):
+        compiled_matches(gru_through_the_module, args, wrt=w)

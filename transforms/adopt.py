@@ -110,7 +110,7 @@ class _Candidate:
         self.function_params = set()  # parameters it calls (`act(h @ W + b)`): given `np.tanh` and the like
 
 
-def _candidate(pf, name, caller_names):
+def _candidate(pf, name, caller_names, obj=None):
     """The module function `name` as a _Candidate where nothing of it alone bars adopting it, else None:
     a plain Python function of the caller's module (the same globals, so its free names denote the same
     objects) or of another module whose free names all denote there the very modules, functions and classes
@@ -119,9 +119,10 @@ def _candidate(pf, name, caller_names):
     recursive, no rule of its own; its body one the local-helper expansion
     takes (no nested function or lambda, no `return` in a loop), with no walrus, `with`, `try` or generator
     expression, no in-place update, and no attribute of its own values but an array's read-only ones and the
-    array methods desugar writes as NumPy functions (`x.mean(axis=-1)`)."""
+    array methods desugar writes as NumPy functions (`x.mean(axis=-1)`). `obj`: the function a module's attribute
+    names (`helpers.layer`, `_module_attribute_calls`), called under `name` in the caller."""
     from .inline import _expandable_statements
-    obj = pf.globals.get(name, ctx().missing)
+    obj = pf.globals.get(name, ctx().missing) if obj is None else obj
     if not isinstance(obj, types.FunctionType) or obj is pf.func \
             or obj.__closure__ or obj.__kwdefaults__ or obj.__code__.co_flags & (0x08 | 0x20 | 0x80 | 0x100 | 0x200) \
             or obj.__code__.co_kwonlyargcount or obj.__code__.co_posonlyargcount \
@@ -373,6 +374,77 @@ def _same_module(pf, name) -> bool:
     return name in _GENERATED_MODULES and pf.globals.get(name, None) is _GENERATED_MODULES[name]
 
 
+class _Attribute:
+    """A function the caller calls as an imported module's attribute (`helpers.layer(W, b, h)`): the function,
+    the attribute expression, and the calls, whose callee reads a name of its own (`layer`) while adoption
+    decides."""
+
+    def __init__(self, obj, expr):
+        self.obj, self.expr, self.calls = obj, expr, []
+
+
+def _module_attribute_calls(pf, tree, barred, seen) -> dict:
+    """Calls of a plain Python function the caller reads as a module's attribute (`helpers.layer(...)`,
+    `pkg.nn.layer(...)`, the module a global the caller does not bind) written as calls of a name of their
+    own, which no name of the caller or of its module is: {name: _Attribute}. `_restore` writes back those not
+    adopted. Only plain functions of modules: a class's, an object's or a library's attribute is no candidate."""
+    found, names = {}, {}
+    for node in walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        base = node.func
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        if not isinstance(base, ast.Name) or base.id in barred \
+                or not isinstance(pf.globals.get(base.id), types.ModuleType):
+            continue
+        key = ast.dump(node.func)
+        if key not in names:
+            obj = _attribute_value(pf.globals[base.id], node.func)
+            if not isinstance(obj, types.FunctionType) or not ctx().user_code(obj):
+                names[key] = None
+                continue
+            name = _free_name(node.func.attr, pf, seen | set(found))
+            names[key], found[name] = name, _Attribute(obj, copy.deepcopy(node.func))
+        if names[key] is not None:
+            found[names[key]].calls.append(node)
+            node.func = ast.copy_location(ast.Name(id=names[key], ctx=ast.Load()), node.func)
+    return found
+
+
+def _attribute_value(module, expr):
+    """The object the dotted `expr` (`helpers.layer`, its base the name of `module`) names, else None."""
+    parts = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    obj = module
+    for part in reversed(parts):
+        if not isinstance(obj, types.ModuleType):
+            return None
+        obj = obj.__dict__.get(part)
+    return obj
+
+
+def _free_name(attr, pf, taken) -> str:
+    """`attr`, or `attr_2`, ...: a name none of `taken` (the caller's names), of its module's globals or of the
+    builtins is."""
+    import builtins
+    name, k = attr, 1
+    while name in taken or name in pf.globals or hasattr(builtins, name):
+        k += 1
+        name = f"{attr}_{k}"
+    return name
+
+
+def _restore(attributes: dict, kept) -> None:
+    """The calls of module attributes not adopted written back as they were."""
+    for name, a in attributes.items():
+        if name not in kept:
+            for call in a.calls:
+                call.func = copy.deepcopy(a.expr)
+
+
 def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None) -> list[str]:
     """Copy into `tree` (as local helpers, expanded like them) the plain functions of the same module that
     it only calls, and those they only call: `sigmoid(z)` of `def sigmoid(x): return 1.0 / (1.0 + np.exp(-x))`
@@ -388,20 +460,34 @@ def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None) -> list[str]:
         >>> # def f(W, x): return np.sum(sigmoid(W @ x))   ->  sigmoid is expanded inside f
     """
     from .desugar import local_names
-    from .refusals import _allocator
 
     if not _ENABLED.get():
         return []
     local = local_names(tree)
     barred = local | set(pf.closure)  # the caller's own names: a free name of a helper must be none of them
     seen = {n.id for n in walk(tree) if isinstance(n, ast.Name)}
+    # `helpers.layer(...)`: called as `layer(...)` while adoption decides
+    attributes = _module_attribute_calls(pf, tree, barred, seen | (alloc.taken if alloc is not None else set()))
+    seen |= set(attributes)
+    adopted = []
+    try:
+        adopted = _adopt(pf, tree, alloc, local, barred, seen, attributes)
+    finally:
+        _restore(attributes, adopted)
+    return adopted
+
+
+def _adopt(pf, tree, alloc, local, barred, seen, attributes) -> list[str]:
+    """`adopt_module_helpers` once the calls of module attributes have names of their own (`attributes`)."""
+    from .refusals import _allocator
+
     candidates, refused = {}, set()
     todo = sorted({n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - barred)
     while todo:  # the module functions the caller reads, and those they read, in turn
         name = todo.pop()
         if name in candidates or name in refused:
             continue
-        c = _candidate(pf, name, barred)
+        c = _candidate(pf, name, barred, attributes[name].obj if name in attributes else None)
         if c is None:
             refused.add(name)
             continue
@@ -435,7 +521,7 @@ def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None) -> list[str]:
     kept = {n for n in kept if not any(m not in seen and m in alloc.taken and not _same_module(pf, m)
                                        for m in candidates[n].free)}
     for name in kept:
-        alloc.taken.update(candidates[name].own | candidates[name].free)
+        alloc.taken.update(candidates[name].own | candidates[name].free | {name})
     flat = {}
     for name in _flattening_order(kept, candidates):
         c = candidates[name]
@@ -453,7 +539,11 @@ def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None) -> list[str]:
     if flat and _ADOPTED.get() is not None:
         _ADOPTED.get().extend(sorted(flat))
     for name in sorted(flat):
-        pf.resolve(name)  # recorded: the code made is stale when the name or the function's code changes
+        # recorded: the code made is stale when the name (the module, its attribute) or the function's code changes
+        if name in attributes:
+            pf.resolve_expr(attributes[name].expr)
+        else:
+            pf.resolve(name)
     for name in reversed(adopted):
         _fill_arguments(tree, local, flat[name])
         tree.body.insert(0, flat[name].fdef)
