@@ -64,7 +64,8 @@ from .shapes import hashable
 from .tape import _is_pop, _is_push, _reversed_range_of
 from .walk import child_parent_pairs, fix_locations, parent_map, walk
 
-__all__ = ["drop_restored_items", "explain_copies", "split_item_adjoints", "update_items_in_place"]
+__all__ = ["drop_restored_items", "drop_restored_items_copying", "explain_copies", "split_item_adjoints",
+           "update_items_in_place"]
 
 # NumPy functions that make a new array from their arguments and keep no reference to them (never a view of an
 # argument: not reshape, transpose, einsum)
@@ -545,11 +546,13 @@ def _owned_binding(n, parent, parents, nodes, shapes, params):
     """Whether a binding of the name gives it an array no one else holds."""
     if isinstance(parent, ast.AugAssign) and parent.target is n:
         return True  # (its own array, changed in place)
-    if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and parent.targets[0] is n):
+    if not (isinstance(parent, ast.Assign) and any(t is n for t in parent.targets)):
         return False
     value = parent.value
     if isinstance(value, ast.Constant) and (value.value is None or type(value.value) in (int, float)):
-        return True  # a tape's placeholder, or a number (the zero adjoint): no array
+        return True  # a tape's placeholder (`d = f2 = None`, one for several names), or a number: no array
+    if len(parent.targets) != 1:
+        return False
     if _fresh(value, shapes):
         return True
     if isinstance(value, ast.Name) and value.id not in params and not _in_loop(parent, parents):
@@ -671,6 +674,113 @@ def drop_restored_items(fdef: ast.FunctionDef) -> bool:
                     setattr(node, field, kept)
                     changed = True
     return changed
+
+
+def drop_restored_items_copying(fdef: ast.FunctionDef, shapes) -> bool:
+    """`drop_restored_items` for the adjoint of `y[i] += v` as `split_item_adjoints` writes it, before any update
+    runs in place:
+
+        g = y_bar[i]
+        a = s2s.setitem(y_bar, i, 0.0)            ->    a = y_bar   (nothing where a is y_bar)
+        ...
+        a = a + s2s.getitem_grad(g, y, i)         ->    (nothing)
+
+    `a` is then y_bar's values: y_bar with the items at i zeroed and g, those items, added back into zeros of y's
+    shape, which is y_bar's (both known, and equal). Done where the index is the same value both times (as in
+    `drop_restored_items`), g is bound only by the first statement, y_bar and g are not bound again or changed in
+    place from there to the last, and nothing between names `a`. `y` is then not read: the tape need not keep
+    it, and its updates may run in place. Returns whether anything was dropped."""
+    changed = False
+    for node in walk(fdef):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                kept = _copied_restores_dropped(block, shapes)
+                if kept is not None:
+                    setattr(node, field, kept)
+                    changed = True
+    if changed:
+        fix_locations(fdef)
+    return changed
+
+
+def _zeroed_items(stmt, shapes):
+    """(a, y_bar, the index) of `a = s2s.setitem(y_bar, i, 0.0)`, else None."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+        return None
+    call = stmt.value
+    if not (isinstance(call, ast.Call) and len(call.args) == 3 and not call.keywords
+            and isinstance(call.func, ast.Attribute) and shapes.helpers.get(shapes.callee(call)) == "setitem"
+            and isinstance(call.args[0], ast.Name) and isinstance(call.args[2], ast.Constant)
+            and type(call.args[2].value) is float and call.args[2].value == 0.0):
+        return None
+    return stmt.targets[0].id, call.args[0], call.args[1]
+
+
+def _added_back(stmt, a, shapes):
+    """(g, y, the index) of `a = a + s2s.getitem_grad(g, y, i)` (or `s2s.add(a, ...)`), else None."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+            and stmt.targets[0].id == a):
+        return None
+    v = stmt.value
+    if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) and isinstance(v.left, ast.Name) and v.left.id == a:
+        e = v.right
+    elif isinstance(v, ast.Call) and len(v.args) == 2 and not v.keywords and isinstance(v.args[0], ast.Name) \
+            and v.args[0].id == a and shapes.helpers.get(shapes.callee(v)) == "add":
+        e = v.args[1]
+    else:
+        return None
+    if not (isinstance(e, ast.Call) and len(e.args) == 3 and not e.keywords
+            and shapes.helpers.get(shapes.callee(e)) == "getitem_grad" and isinstance(e.args[0], ast.Name)):
+        return None
+    return e.args
+
+
+def _copied_restores_dropped(block, shapes):
+    drop, copies = set(), {}
+    for k, s in enumerate(block):
+        zeroed = _zeroed_items(s, shapes)
+        if zeroed is None:
+            continue
+        a, adjoint, index = zeroed
+        sums = _index_sums(block, k)
+        item = _plain_item(ast.Subscript(value=adjoint, slice=index, ctx=ast.Load()), sums)
+        shape = shapes.of(adjoint)
+        if item is None or not isinstance(shape, tuple) or shape == ():
+            continue
+        name = adjoint.id
+        index_names = _names(index)
+        index_names |= {n for m in index_names & sums.keys() for n in _names(sums[m])}
+        first = None  # `g = y_bar[i]` before it, y_bar and the index's names not bound or changed between
+        for j in range(k - 1, -1, -1):
+            t = block[j]
+            if isinstance(t, ast.Assign) and len(t.targets) == 1 and isinstance(t.targets[0], ast.Name) \
+                    and _item_read(t.value, sums) == item:
+                first = j
+                break
+            if _binds(t) & (index_names | {name}) or _changes(t, name):
+                break
+        if first is None:
+            continue
+        g = block[first].targets[0].id
+        if g in (name, a) or g in index_names or any(_binds(u) & {g, name} or _changes(u, g) or _changes(u, name)
+                                                    for u in block[first + 1:k]):  # (a is y_bar itself, or another)
+            continue
+        for j in range(k + 1, len(block)):
+            t = block[j]
+            back = _added_back(t, a, shapes)
+            if back is not None and back[0].id == g and shapes.of(back[1]) == shape \
+                    and _plain_item(ast.Subscript(value=adjoint, slice=back[2], ctx=ast.Load()), sums) == item:
+                drop.add(j)
+                copies[k] = ast.copy_location(ast.Assign(targets=[ast.Name(id=a, ctx=ast.Store())],
+                                                         value=ast.Name(id=name, ctx=ast.Load())), s)
+                break
+            if a in _names(t) or _binds(t) & (index_names | {g, name}) or _changes(t, g) or _changes(t, name):
+                break
+    if not drop:
+        return None
+    return [copies.get(k, s) for k, s in enumerate(block) if k not in drop
+            and not (k in copies and copies[k].targets[0].id == copies[k].value.id)]  # (`a = a`: nothing)
 
 
 def _plain_item(node, sums=None):

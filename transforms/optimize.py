@@ -86,7 +86,7 @@ from .fusion import fuse_independent_trips
 from .index_adjoints import accumulate_index_adjoints
 from .invariants import hoist_loop_invariants
 from .inverses import share_inverses
-from .item_updates import drop_restored_items, explain_copies, update_items_in_place
+from .item_updates import drop_restored_items, drop_restored_items_copying, explain_copies, update_items_in_place
 from .like_terms import combine_like_terms
 from .list_adjoints import accumulate_item_adjoints, pop_owned_list_adjoints
 from .merge import merge_number_temporaries
@@ -209,6 +209,9 @@ def copyprop_again_step(c: Code) -> Code:
     specialised code is for running), drop, infer again."""
     if c.shapes is not None:
         c.fdef = eliminate_dead_code(propagate_copies(c.fdef, c.removable), c.removable)
+        if _mentions(c.fdef, "setitem") and drop_restored_items_copying(c.fdef, c.shapes.shapes(c.fdef)):
+            # (`y[i] += v`'s adjoint: y_bar's items zeroed and added back, once the copies between are gone)
+            c.fdef = eliminate_dead_code(propagate_copies(c.fdef, c.removable), c.removable)
         if specialize.fold_negations(c.fdef, c.removable):
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
         c.inferred = c.shapes.shapes(c.fdef)
