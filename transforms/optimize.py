@@ -182,7 +182,16 @@ def specialize_step(c: Code) -> Code:
             accumulate_item_adjoints(c.fdef, c.shapes.shapes(c.fdef))
         c.fdef, pure, c.inferred = specialize.specialize(c.fdef, c.shapes, c.stack)
         c.removable |= pure
+        if _adds_zero(c.fdef):
+            # (np.sign's adjoint at a real x is the zero now: `z_bar = z_bar + 0.0`)
+            c.fdef = simplify(c.fdef, c.removable)
     return c
+
+
+def _adds_zero(fdef) -> bool:
+    """Whether some assignment adds the literal 0.0 (`z_bar = z_bar + 0.0`), which `simplify` takes away."""
+    return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add) and isinstance(n.right, ast.Constant)
+               and type(n.right.value) is float and n.right.value == 0.0 for n in walk(fdef))
 
 
 def seed_step(c: Code) -> Code:

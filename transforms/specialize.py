@@ -59,7 +59,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
                          "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",
                          "grad_select", "append_grads", "append_grads_owned", "add_item_grad", "grad_stack", "grad_dot_a", "slice_kept",
-                         "grad_dot_b", "grad_cumsum")
+                         "grad_dot_b", "grad_cumsum", "zero_of_real")
 
 
 def runtime_helpers() -> dict:
@@ -1032,6 +1032,8 @@ class _Rewrite(ast.NodeTransformer):
             return self._norm(node, args, shapes)
         if name == "grad_trace" and len(args) == 5:
             return self._trace_adjoint(node, args, shapes)
+        if name == "zero_of_real" and len(args) == 2 and self.shapes.real(args[1]):
+            return ast.Constant(0.0)  # (np.sign's, np.imag's, np.angle's adjoint at a real x: the zero)
         if name == "grad_cumsum" and len(args) == 3 and _array_shape(shapes[0]) and len(shapes[0]) == 1 \
                 and shapes[0] == shapes[1] and isinstance(args[2], ast.Constant) and args[2].value in (None, 0, -1) \
                 and type(args[2].value) is not bool:
