@@ -169,3 +169,32 @@ def test_adjoints_of_products_whose_parts_overflow_are_finite(dtype, x):
     np.testing.assert_allclose(rt.grad_cumprod(g, x, None), by_sums, rtol=1e-5)
     np.testing.assert_allclose(rt.grad_cumprod(np.stack([g, g]), np.stack([x, x]), 1)[1], by_sums, rtol=1e-5)
     assert np.isfinite(rt.grad_prod(1.0, np.prod(x), x, None, False)).all()
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, 2, -3])
+def test_cumprod_along_an_axis_divides_in_place_and_matches_the_loop(axis):
+    """(along an axis the adjoint divides the running sums by x there, not in a copy with the axis moved first;
+    a zero entry, an overflowing term: the loop, as before)"""
+    r = np.random.default_rng(axis + 7)
+    x, g = r.uniform(0.5, 1.5, size=(3, 4, 5)), r.normal(size=(3, 4, 5))
+    xs, gs = reductions._along_first(x, axis), reductions._cumprod_g(g, reductions._along_first(x, axis), axis)
+    p, tails = reductions._exclusive_and_tails(xs, gs)
+    loop = reductions._back(p * tails, x, axis)
+    np.testing.assert_allclose(rt.grad_cumprod(g, x, axis), loop, rtol=1e-12)
+    np.testing.assert_array_equal(rt.grad_cumprod(g, x, axis, np.cumprod(x, axis=axis)), rt.grad_cumprod(g, x, axis))
+    x[1, 2, 3] = 0.0
+    assert reductions._cumprod_adjoint_along(x, g, axis) is None
+    big = np.full((2, 3), 1e200)
+    assert reductions._cumprod_adjoint_along(big, big, axis % 2) is None
+
+
+def cumulative_rows(q, w):
+    return np.sum(np.cumprod(q, axis=1) * w) + np.sum(np.cumprod(q, axis=-1)[:, -1])
+
+
+def test_cumprod_along_rows_gradients():
+    r = np.random.default_rng(8)
+    q = r.uniform(0.5, 1.5, size=(4, 6))
+    check_all(cumulative_rows, (q, r.normal(size=(4, 6))), wrt=(0, 1), use_autograd=False)
+    q[2, 3] = 0.0
+    check_all(cumulative_rows, (q, r.normal(size=(4, 6))), wrt=(0, 1), use_autograd=False)

@@ -289,6 +289,21 @@ def _cumprod_adjoint_by_division(x, g, products=None):
     return None if found is None else found[1] / x
 
 
+def _cumprod_adjoint_along(x, g, axis, products=None):
+    """`_cumprod_adjoint_by_division` along `axis` of x (an int), without moving the axis first: the same sums
+    in the same order (each running sum along the axis), the same tests, else None."""
+    if not (x.dtype.kind == "f" and g.dtype.kind == "f" and x.size):
+        return None
+    c = products if type(products) is np.ndarray and products.shape == x.shape and products.dtype == x.dtype \
+        else np.cumprod(x, axis=axis)
+    if not float(np.abs(c).min()) >= _smallest_normal(c.dtype):  # (NaN fails too)
+        return None
+    sums = np.cumsum(np.flip(g * c, axis), axis=axis)
+    if not np.isfinite(np.take(sums, -1, axis=axis)).all():
+        return None
+    return np.flip(sums, axis) / x
+
+
 def _running_sums(x, g, products=None):
     """(c, sums) along axis 0: c the running products (shifted by one they are the products before each entry,
     the same products in the same order), sums[j] the sum over i >= j of g[i] * c[i], where every c is a normal
@@ -343,6 +358,11 @@ def grad_cumprod(g, x, axis, ans=None):
     caller has it (the forward sweep's value: not computed again)."""
     if axis is None and type(x) is np.ndarray and x.ndim == 1 and type(g) is np.ndarray and g.shape == x.shape:
         quick = _cumprod_adjoint_by_division(x, g, ans)  # (a vector's, without moving axes)
+        if quick is not None:
+            return quick
+    if type(axis) is int and type(x) is np.ndarray and type(g) is np.ndarray and g.shape == x.shape \
+            and -x.ndim <= axis < x.ndim:
+        quick = _cumprod_adjoint_along(x, g, axis, ans)  # (along its axis in place: no strided copies)
         if quick is not None:
             return quick
     xs = _along_first(x, axis)
