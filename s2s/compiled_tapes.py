@@ -578,6 +578,8 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
     def certainly_array(e, s) -> bool:
         """Whether `e` is an array of shape s in the program as written, where the names that start as 0 may
         still be the number 0: known without them, or + - * / of such an array and a number or such a name."""
+        if s is None:  # (no shape to be certain of: None == None would claim any expression)
+            return False
         if of(e, started) == s:
             return True
         if zero_test_shape(e) == s and shape.get(e.test.args[0].id) == s:
@@ -618,7 +620,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             if isinstance(node, ast.IfExp):
                 break
             node = parents.get(id(node))
-        return zero_test_shape(node) == s \
+        return s is not None and zero_test_shape(node) == s \
             and any(read is x for x in (node.test.args[0], node.body.left, node.orelse.left))
 
     def same_as_zero(read, s):

@@ -8,6 +8,8 @@ shapes are known where nothing reaches the list through the tuple, and `np.outer
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -248,12 +250,25 @@ def vstack_of_a_list_of_numbers(k, x):
     return np.sum(np.vstack((t, [1.0] * t.size)) ** 2)
 
 
+def column_stack_of_a_list_of_numbers(k, x):
+    """(helper 140: grad_column_stack reshaped the list's piece to ())"""
+    t = k * x
+    return np.sum(np.column_stack([t, [1.0] * t.size]) ** 2)
+
+
+def column_stack_of_the_parameter_in_a_list(k, x):
+    t = k * x
+    return np.sum(np.column_stack([t, [k, 2.0 * k, 1.0, k * k, 0.5, k]]) ** 2)
+
+
 @pytest.mark.parametrize("f", [hstack_of_a_list_of_numbers, hstack_of_the_parameter_in_a_list,
-                               vstack_of_a_list_of_numbers])
+                               vstack_of_a_list_of_numbers, column_stack_of_a_list_of_numbers,
+                               column_stack_of_the_parameter_in_a_list])
 def test_hstack_and_vstack_of_lists_of_numbers(f):
     """(their adjoints reshaped each piece to the shape of a list read as a number's, (), and raised; helper 136)"""
     # (autograd's adjoint of k put in a list inside np.hstack is off by 2k: central differences alone judge it)
-    check_all(f, (0.7, R.normal(size=6)), wrt=(0, 1), use_autograd=f is not hstack_of_the_parameter_in_a_list)
+    check_all(f, (0.7, R.normal(size=6)), wrt=(0, 1), use_autograd=f not in (
+        hstack_of_the_parameter_in_a_list, column_stack_of_the_parameter_in_a_list))
 
 
 def monotone_curve(logstep, c0, y):
@@ -362,3 +377,31 @@ def test_a_trip_count_passed_as_an_int_falls_back_with_the_reason(steps):
         got = s2s.grad(reduced_force, wrt=(0, 1), compile="always")(*args)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+
+
+def scaled_state(x0, ys):
+    """(helper 140: compile=True crashed with an AttributeError in the compiled tapes' zero-array claims, a
+    `None == None` taken for a known shape)"""
+    x = x0
+    loss = 0.0
+    for t in range(ys.shape[0]):
+        x = np.sin(x) * ys[t]
+        loss = loss + np.sum(x * x0)
+        x = x * 0.7
+    return loss
+
+
+@pytest.mark.parametrize("trips", [1, 2, 3])
+def test_a_state_scaled_after_its_last_read_compiles_or_falls_back_right(trips):
+    pytest.importorskip("numba")
+    args = (np.array([0.3, -0.2, 0.5]), R.normal(size=trips))
+    want = check_all(scaled_state, args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = s2s.grad(scaled_state, compile=True)(*args)
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+def test_a_loop_of_one_trip_is_written_out_for_numba():
+    pytest.importorskip("numba")
+    compiled_matches(scaled_state, (np.array([0.3, -0.2, 0.5]), np.array([0.8])))

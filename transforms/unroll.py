@@ -127,7 +127,8 @@ def peel_last_trips(fdef: ast.FunctionDef, infer, fresh, active, shapes: Shapes)
     adjoint has no one shape, and every adjoint it reaches keeps the general code. Written out, the last
     trip's adjoints fold from that 0.0, and the loop starts with an array.
 
-    `active(fdef)` gives the names of the function as it is that need an adjoint. A loop over `range` of at least 2 known trips
+    `active(fdef)` gives the names of the function as it is that need an adjoint. A loop over `range` of known trips
+    (one: the loop is its body, the counter bound where a later statement reads it)
     whose body the module docstring allows, of at most MAX_STATEMENTS statements; names the body binds before
     it reads them get names of their own in the copy, but those a later statement reads. The
     counter is bound to its last value where a later statement reads it. `infer(fdef)` gives the `Shapes` of
@@ -151,7 +152,7 @@ def last_trip_to_peel(fdef: ast.FunctionDef, shapes: Shapes, active):
     needing = None  # (`active(fdef)`, asked once, where a loop carries such an array)
     for at, loop in enumerate(fdef.body):
         values = _range_values(loop, shapes)
-        if not values or len(values) < 2 or not _copyable(loop) or _size(loop) > MAX_STATEMENTS:
+        if not values or not _copyable(loop) or _size(loop) > MAX_STATEMENTS:
             continue
         later = _later_reads(fdef.body[at + 1:])
         carried = [name for name in _carried_arrays(loop, shapes) if name not in later]
@@ -172,7 +173,7 @@ def _peel_last(fdef, loop, values, fresh, shapes):
     at = next(k for k, stmt in enumerate(fdef.body) if stmt is loop)
     later = _later_reads(fdef.body[at + 1:])
     counter = loop.target.id
-    step = values[1] - values[0]
+    step = values[1] - values[0] if len(values) > 1 else 1
     bounds = [values[0], values[-1], step] if step != 1 else [values[0], values[-1]] if values[0] else [values[-1]]
     rest = copy.copy(loop)
     rest.iter = ast.copy_location(ast.Call(func=loop.iter.func, args=[ast.Constant(b) for b in bounds], keywords=[]),
@@ -181,7 +182,7 @@ def _peel_last(fdef, loop, values, fresh, shapes):
     last = [_renamed(_with_counter(stmt, counter, values[-1]), renamed) for stmt in loop.body]
     if _read_before_bound(fdef.body[at + 1:], counter, shapes):
         last.insert(0, ast.Assign(targets=[ast.Name(id=counter, ctx=ast.Store())], value=ast.Constant(values[-1])))
-    fdef.body[at:at + 1] = [fix_locations(rest), *last]
+    fdef.body[at:at + 1] = ([fix_locations(rest)] if len(values) > 1 else []) + last  # (one trip: its body alone)
     fix_locations(fdef)
 
 

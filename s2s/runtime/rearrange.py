@@ -15,7 +15,7 @@ import numpy as np
 
 from s2s.runtime.adjoint import unbroadcast
 from s2s.runtime.arrays import _as_array, _float_dtype, is_foreign, shape_of
-from s2s.runtime.shape import _pieces
+from s2s.runtime.shape import _item_shape, _pieces
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g
 
 
@@ -231,8 +231,9 @@ def split_tangent(t, ans, ary, indices_or_sections, axis, kind=None):
 @linear_in_g(zero=lambda tup: [ZERO] * len(tup))
 def grad_column_stack(g, tup):
     """Adjoints of np.column_stack: the columns of `g` cut back into the pieces."""
-    widths = [1 if np.ndim(t) < 2 else shape_of(t)[1] for t in tup]
-    return [np.reshape(p, shape_of(t)) for p, t in zip(_pieces(g, widths, 1), tup)]
+    shapes = [_item_shape(t) for t in tup]  # (a list of numbers: its length, as NumPy reads it)
+    widths = [1 if len(s) < 2 else s[1] for s in shapes]
+    return [np.reshape(p, s) for p, s in zip(_pieces(g, widths, 1), shapes)]
 
 
 @linear_in_g
