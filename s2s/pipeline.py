@@ -22,6 +22,7 @@ from s2s.transforms import (
     context,
     contexts,
     defaults,
+    display_loops,
     exits,
     generators,
     item_reads,
@@ -291,6 +292,7 @@ def _generators(p: Lowered) -> Lowered:
 def _inline(p: Lowered) -> Lowered:
     p.local_helpers = desugar_pass.inline_helpers(p.pf, p.tree, p.alloc)
     records.records_as_names(p.tree, p.alloc)  # a local dict read and written by literal keys: a name per key
+    display_loops.write_out_display_loops(p.tree)  # `for W, b in [l1, l2]:` one copy of the body per item
     return p
 
 
