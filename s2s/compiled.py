@@ -201,7 +201,9 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
                     compiled_call.global_names(fixed), passed, variant.post) or False
             compiled_call.install(fixed, variant.hot[passed] or cold)
         elif variant.call is None and hot_ok and not variant.zero_d \
-                and not any(type(a) in containers for a in args):  # the NumPy code kept: its own hot call
+                and not any(type(a) in containers and type(k) is not tuple
+                            for a, k in zip(args, (kinds,) if len(args) == 1 else kinds)):
+            # the NumPy code kept: its own hot call (a container keyed by its structure, as api's hot code takes it)
             if variant.hot.get(passed) is None:
                 variant.hot[passed] = compiled_call.make_hot_numpy(
                     variant.entry, kinds, args, params, fixed, functools.partial(numpy_failed, variant),

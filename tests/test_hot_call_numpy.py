@@ -455,3 +455,37 @@ def test_nested_containers_are_tested_inline_item_by_item():
             np.testing.assert_allclose(gb, wb, rtol=1e-5)
         assert type(got["layers"]) is type(other["layers"])
         assert [type(p) for p in got["layers"]] == [type(p) for p in other["layers"]]
+
+
+def layers_by_einsum(Ws, x):
+    h = x
+    for W in Ws:
+        h = np.tanh(np.einsum("ij,j->i", W, h))
+    return np.sum(h ** 2)
+
+
+def test_compiled_gradient_of_list_arguments_that_keeps_its_numpy_code_calls_it_hot():
+    """(helper 139: compile=True of container arguments kept the NumPy code but never its hot call: every call
+    took the general path, keys worked out twice, 8-13 us more than s2s.grad's own)"""
+    pytest.importorskip("numba")
+    import warnings
+
+    r = np.random.default_rng(6)
+    Ws, x = [r.normal(size=(3, 3)), r.normal(size=(2, 3))], r.normal(size=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (numba has no einsum: the NumPy code, with a warning)
+        g = s2s.grad(layers_by_einsum, compile=True)
+        first = g(Ws, x)
+    want = s2s.grad(layers_by_einsum)(Ws, x)
+    for a, b in zip(first, want):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert _hot(g)
+    again = g([Ws[0] * 2.0, Ws[1]], x)  # the same structure, other values: hot, read afresh
+    for a, b in zip(again, s2s.grad(layers_by_einsum)([Ws[0] * 2.0, Ws[1]], x)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    longer = [Ws[0], r.normal(size=(3, 3)), Ws[1]]  # another structure: another variant
+    for a, b in zip(g(longer, x), s2s.grad(layers_by_einsum)(longer, x)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    got = g(Ws, x)
+    got[0][...] = 0.0  # (the gradient returned is the caller's own: the next call's is not changed by this)
+    np.testing.assert_allclose(g(Ws, x)[0], want[0], rtol=1e-12)
