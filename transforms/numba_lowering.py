@@ -194,6 +194,29 @@ def _variance(node, function) -> bool:
     return True
 
 
+def _rolls_without_axis(fdef: ast.FunctionDef, numpy_names: set) -> None:
+    r"""`np.roll(x, k, None)` (`axis=None`: np.roll's adjoint, `np.roll(g, np.negative(k), axis)`) -> `np.roll(x, k)`,
+    the same call: numba's roll takes no axis.
+
+        >>> f = ast.parse("def f(g):\n    return np.roll(g, 1, None) + np.roll(g, 2, axis=None)").body[0]
+        >>> _rolls_without_axis(f, {"np"}); ast.unparse(f.body[0])
+        'return np.roll(g, 1) + np.roll(g, 2)'
+    """
+    for node in walk(fdef):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "roll"
+                and isinstance(node.func.value, ast.Name) and node.func.value.id in numpy_names):
+            continue
+        if len(node.args) == 3 and not node.keywords and _is_none(node.args[2]):
+            node.args = node.args[:2]
+        elif len(node.args) == 2 and len(node.keywords) == 1 and node.keywords[0].arg == "axis" \
+                and _is_none(node.keywords[0].value):
+            node.keywords = []
+
+
+def _is_none(e) -> bool:
+    return isinstance(e, ast.Constant) and e.value is None
+
+
 SQUEEZE = "_s2s_squeeze"  # (x, axis) -> np.squeeze(x, axis) for a constant int axis, or None of a one-item array
 
 
@@ -491,6 +514,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     accumulate_outer(fdef, numpy_names)
     reductions(fdef, numpy_names, linalg_names)
     squeezes(fdef, numpy_names)
+    _rolls_without_axis(fdef, numpy_names)
     add_at(fdef, numpy_names)
     reshapes(fdef, numpy_names, runtime)
     reciprocal_divisions(fdef, scalars, ints, runtime)
