@@ -194,6 +194,35 @@ def _variance(node, function) -> bool:
     return True
 
 
+CUMULATIVE = "_s2s_cumulative"  # (x, "sum" or "prod", axis) -> np.cumsum / np.cumprod along a constant int axis
+
+
+def cumulatives(fdef: ast.FunctionDef, numpy_names: set) -> None:
+    r"""`np.cumsum(x, axis=k)` / `np.cumprod(x, k)` of a constant int k -> `_s2s_cumulative(x, "sum", k)`: numba's
+    take no axis (without one, or with None, they are left as they are).
+
+        >>> f = ast.parse("def f(x):\n    return np.cumprod(x, axis=1) + np.cumsum(x, 0)").body[0]
+        >>> cumulatives(f, {"np"}); ast.unparse(f.body[0])
+        "return _s2s_cumulative(x, 'prod', 1) + _s2s_cumulative(x, 'sum', 0)"
+    """
+    for node in walk(fdef):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("cumsum", "cumprod") and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in numpy_names and node.args
+                and not any(isinstance(a, ast.Starred) for a in node.args)):
+            continue
+        keywords = {k.arg: k.value for k in node.keywords}
+        if len(node.args) + len(keywords) != 2 or set(keywords) - {"axis"}:
+            continue  # (no axis, or dtype=, out=: numba's own, or the NumPy code's)
+        axis = node.args[1] if len(node.args) == 2 else keywords["axis"]
+        if int_constant(axis) is None:
+            continue
+        op = "sum" if node.func.attr == "cumsum" else "prod"
+        node.func = ast.Name(id=CUMULATIVE, ctx=ast.Load())
+        node.args = [node.args[0], ast.Constant(op), ast.Constant(int_constant(axis))]
+        node.keywords = []
+
+
 def _rolls_without_axis(fdef: ast.FunctionDef, numpy_names: set) -> None:
     r"""`np.roll(x, k, None)` (`axis=None`: np.roll's adjoint, `np.roll(g, np.negative(k), axis)`) -> `np.roll(x, k)`,
     the same call: numba's roll takes no axis.
@@ -339,7 +368,7 @@ HELPERS = {TAPE_SET: "tape_set", TAPE_GROW: "tape_grow", TAPE_STACK: "tape_stack
            NORM: "norm", RESHAPE: "reshape", ADD_AT: "add_at", SQUEEZE: "squeeze", VARIANCE: "variance",
            ADD_ZERO: "add_zero", PRESENT: "present", WEAK: "weak",
            WEAK_OP: "weak_op", MATMUL: "matmul", STACK_LIST: "stack_list", FLOAT_MASK: "float_mask",
-           STRONG_OP: "strong_op", ZERO_LIKE: "zero_like"}
+           STRONG_OP: "strong_op", ZERO_LIKE: "zero_like", CUMULATIVE: "cumulative"}
 
 
 def _written_in_place(fdef, runtime: str = "s2s", modules=frozenset()):
@@ -515,6 +544,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     reductions(fdef, numpy_names, linalg_names)
     squeezes(fdef, numpy_names)
     _rolls_without_axis(fdef, numpy_names)
+    cumulatives(fdef, numpy_names)
     add_at(fdef, numpy_names)
     reshapes(fdef, numpy_names, runtime)
     reciprocal_divisions(fdef, scalars, ints, runtime)

@@ -182,6 +182,123 @@ def _grad_diff(g, a, n, axis):
     return impl
 
 
+# ------------------------------------------------------------------------------------------- cumprod
+
+def grad_cumprod(g, x, axis, ans=None):
+    """Adjoint of np.cumprod(x, axis) (runtime.grad_cumprod): along the axis, the products of the entries before
+    each one times the sum over the later entries of g times the products between (no division: exact where an
+    entry is 0, as the NumPy helper's loop is). `ans`, the forward products, is not needed here."""
+    raise NotImplementedError("only inside compiled code")
+
+
+_CUMPROD_ADJOINT_SHAPE = FALLBACK + "the adjoint of np.cumprod of another shape than the products'"
+
+
+@_overload(grad_cumprod)
+def _grad_cumprod(g, x, axis, ans=None):
+    if not (_is_array(x) and _is_array(g) and isinstance(_plain(x).dtype, types.Float)
+            and isinstance(_plain(g).dtype, types.Float) and _plain(g).dtype == _plain(x).dtype
+            and (isinstance(axis, types.NoneType) or isinstance(_plain(axis), types.Integer))):
+        _refuse("grad_cumprod", g, x, axis)
+    dtype = _plain(x).dtype
+    nd = _plain(x).ndim
+    flat = isinstance(axis, types.NoneType)
+
+    def impl(g, x, axis, ans=None):
+        if g.size != x.size or (not flat and g.shape != x.shape):
+            raise ValueError(_CUMPROD_ADJOINT_SHAPE)
+        pre, length, post = _lanes(x.shape, nd, -1 if flat else axis % nd, x.size)
+        xs = np.ascontiguousarray(x).reshape((pre, length, post))
+        gs = np.ascontiguousarray(g).reshape((pre, length, post))
+        out = np.empty((pre, length, post), dtype)
+        for i in range(pre):
+            for q in range(post):
+                tail = dtype(0.0)  # sum over the later entries of g times the products after the entry
+                for j in range(length - 1, -1, -1):
+                    tail = gs[i, j, q] + (xs[i, j + 1, q] * tail if j + 1 < length else tail)
+                    out[i, j, q] = tail
+                before = dtype(1.0)  # the products of the entries before
+                for j in range(length):
+                    out[i, j, q] *= before
+                    before *= xs[i, j, q]
+        return out.reshape(x.shape)
+    return impl
+
+
+def grad_cumsum(g, x, axis):
+    """Adjoint of np.cumsum(x, axis) (runtime.grad_cumsum): the running sums of g from the end, along the axis
+    (of the flattened array for None), in g's dtype."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(grad_cumsum)
+def _grad_cumsum(g, x, axis):
+    if not (_is_array(x) and _is_array(g) and isinstance(_plain(g).dtype, types.Float)
+            and (isinstance(axis, types.NoneType) or isinstance(_plain(axis), types.Integer))):
+        _refuse("grad_cumsum", g, x, axis)
+    dtype = _plain(g).dtype
+    nd = _plain(x).ndim
+    flat = isinstance(axis, types.NoneType)
+
+    def impl(g, x, axis):
+        if g.size != x.size or (not flat and g.shape != x.shape):
+            raise ValueError(_CUMPROD_ADJOINT_SHAPE)
+        pre, length, post = _lanes(x.shape, nd, -1 if flat else axis % nd, x.size)
+        gs = np.ascontiguousarray(g).reshape((pre, length, post))
+        out = np.empty((pre, length, post), dtype)
+        for i in range(pre):
+            for q in range(post):
+                tail = dtype(0.0)
+                for j in range(length - 1, -1, -1):
+                    tail += gs[i, j, q]
+                    out[i, j, q] = tail
+        return out.reshape(x.shape)
+    return impl
+
+
+def cumulative(x, op, axis):
+    """np.cumsum(x, axis) / np.cumprod(x, axis) (`op` "sum" or "prod") along an int axis: numba's take none
+    (numba_lowering.cumulatives writes the calls)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(cumulative, prefer_literal=True)
+def _cumulative(x, op, axis):
+    if not (_is_array(x) and isinstance(op, types.StringLiteral) and op.literal_value in ("sum", "prod")
+            and isinstance(_plain(axis), types.Integer) and isinstance(_plain(x).dtype, types.Float)):
+        _refuse("cumulative", x, op, axis)
+    dtype = _plain(x).dtype
+    nd = _plain(x).ndim
+    product = op.literal_value == "prod"
+
+    def impl(x, op, axis):
+        pre, length, post = _lanes(x.shape, nd, axis % nd, x.size)
+        xs = np.ascontiguousarray(x).reshape((pre, length, post))
+        out = np.empty((pre, length, post), dtype)
+        for i in range(pre):
+            for q in range(post):
+                acc = dtype(1.0) if product else dtype(0.0)
+                for j in range(length):
+                    acc = acc * xs[i, j, q] if product else acc + xs[i, j, q]
+                    out[i, j, q] = acc
+        return out.reshape(x.shape)
+    return impl
+
+
+@numba.njit
+def _lanes(shape, nd, k, size):
+    """(entries before the axis, along it, after it) of an array of `shape` along axis k (-1: flattened)."""
+    if k < 0:
+        return 1, size, 1
+    pre, post = 1, 1
+    for d in range(nd):
+        if d < k:
+            pre *= shape[d]
+        elif d > k:
+            post *= shape[d]
+    return pre, shape[k], post
+
+
 # ------------------------------------------------------------------------------------------ convolve
 
 def grad_convolve(g, a, v, mode, which):
@@ -783,8 +900,8 @@ def _append_grads_owned(g):
 # the runtime helpers generated code calls by these names (`s2s.grad_where`), and the lowering's
 HELPERS = {f.__name__: f for f in (grad_squeeze, grad_where, grad_var, det_adjoint, copy, grad_stack, array_grad,
                                    append_grads, append_grads_owned, grad_diff, grad_convolve, safe_div,
-                                   clip_mask, setitem)}
-_WRITTEN = (squeeze, variance, add_zero, present, weak, weak_op, strong_op, matmul, stack_list)
+                                   clip_mask, setitem, grad_cumprod, grad_cumsum)}
+_WRITTEN = (cumulative, squeeze, variance, add_zero, present, weak, weak_op, strong_op, matmul, stack_list)
 
 
 def _register():
