@@ -39,6 +39,7 @@ from .shapes import (
     Overrides,
     Seq,
     Shapes,
+    Site,
     ZeroOrItems,
     ZeroScalar,
     _int_literal,
@@ -59,7 +60,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
                          "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",
                          "grad_select", "append_grads", "append_grads_owned", "add_item_grad", "grad_stack", "grad_dot_a", "slice_kept",
-                         "grad_dot_b", "grad_cumsum", "zero_of_real")
+                         "grad_dot_b", "grad_cumsum", "zero_of_real", "grad_pad")
 
 
 def runtime_helpers() -> dict:
@@ -1032,6 +1033,10 @@ class _Rewrite(ast.NodeTransformer):
             return self._norm(node, args, shapes)
         if name == "grad_trace" and len(args) == 5:
             return self._trace_adjoint(node, args, shapes)
+        if name == "grad_pad" and len(args) == 4:
+            cut = self._pad_cut(args, shapes)
+            if cut is not None:
+                return cut
         if name == "zero_of_real" and len(args) == 2 and self.shapes.real(args[1]):
             return ast.Constant(0.0)  # (np.sign's, np.imag's, np.angle's adjoint at a real x: the zero)
         if name == "grad_cumsum" and len(args) == 3 and _array_shape(shapes[0]) and len(shapes[0]) == 1 \
@@ -1439,6 +1444,30 @@ class _Rewrite(ast.NodeTransformer):
         safe = ast.IfExp(test=ast.Compare(left=ans, ops=[ast.NotEq()], comparators=[ast.Constant(0)]), body=ans,
                          orelse=ast.Constant(1))
         return ast.BinOp(left=ast.BinOp(left=g, op=ast.Mult(), right=x), op=ast.Div(), right=safe)
+
+    def _pad_cut(self, args, shapes):
+        """`s2s.grad_pad(g, a, widths, "constant")` of an array `a` of known shape, int widths (as np.pad reads them)
+        and a real `g` of the padded shape: the entries that were a's, `g[1:-1, 2:5].copy()` (the helper's slices,
+        a copy: the adjoint array is the function's own), else None."""
+        g, a, widths, mode = args
+        shape = shapes[1]
+        if not (isinstance(mode, ast.Constant) and mode.value == "constant" and _array_shape(shape)
+                and all(type(n) is int for n in shape) and isinstance(g, ast.Name) and self.shapes.real(g)):
+            return None
+        ints = Site(self.shapes, [g, a, widths], {}).int_display(2)
+        try:
+            pairs = np.broadcast_to(np.asarray(ints, dtype=np.int64), (len(shape), 2)) if ints is not None else None
+        except ValueError:
+            return None
+        if pairs is None or (pairs < 0).any() \
+                or shapes[0] != tuple(n + int(lo) + int(hi) for n, (lo, hi) in zip(shape, pairs)):
+            return None
+        cut = [ast.Slice(lower=ast.Constant(int(lo)) if lo else None,
+                         upper=ast.Constant(int(lo) + n) if hi else None, step=None)
+               for n, (lo, hi) in zip(shape, pairs)]
+        view = ast.Subscript(value=g, slice=cut[0] if len(cut) == 1 else ast.Tuple(elts=cut, ctx=ast.Load()),
+                             ctx=ast.Load())
+        return ast.Call(func=ast.Attribute(value=view, attr="copy", ctx=ast.Load()), args=[], keywords=[])
 
     def _trace_adjoint(self, node, args, shapes):
         """`grad_trace(g, x, k, 0, 1)` of a matrix x of known shape (n, m) and a number g: `g * np.eye(n, m, k)`, the

@@ -596,6 +596,15 @@ def padded(site):
     return tuple(n + int(a) + int(b) for n, (a, b) in zip(shape, pairs))
 
 
+def real_padded(site) -> bool:
+    """np.pad(array, pad_width, mode=...) of a real array: real (its entries and zeros, in its dtype), the mode
+    given as a keyword too."""
+    return 2 <= site.nargs <= 3 and set(site.keywords) <= {"mode"} and site.real(0)
+
+
+real_padded.judges_keywords = True  # (the shapes pass asks it of a call with keywords too: it checks them itself)
+
+
 def matrix_product(site):
     """np.matmul(a, b): of 1-d and 2-d operands, and of stacks of matrices (`transforms.shapes.matmul`)."""
     return matmul(site.shape(0), site.shape(1)) if _plain(site, 2) else None
@@ -1269,7 +1278,8 @@ def real_of_two(site) -> bool:
 def real_scatter(site) -> bool:
     """s2s.getitem_grad(g, x, index), s2s.unbroadcast(g, x), s2s.expand_reduced(g, x, axis, keepdims): g placed
     into, summed down to or spread over x's shape, in the dtype of x and g (a number g takes a complex x's):
-    real where both are. Also s2s.grad_cumprod(g, x, axis, ans), computed from g and x alone."""
+    real where both are. Also s2s.grad_cumprod(g, x, axis, ans), computed from g and x alone, and s2s.grad_pad(g,
+    array, pad_width, mode), g's entries in the dtype of array and g."""
     return site.nargs >= 2 and site.real(0) and site.real(1)
 
 

@@ -100,7 +100,7 @@ defrule("np.take(a, indices, axis=None)", methods=("take",), a="s2s.grad_take(g,
 defrule("np.take_along_axis(arr, indices, axis)", arr="s2s.grad_take_along_axis(g, arr, indices, axis)",
         arr_dot="np.take_along_axis(s2s.broadcast_like(arr_dot, arr), indices, axis)", real=shapes.real_as_first)
 # np.pad: the modes that copy entries ('constant' pads with zeros; constant_values and the other modes are refused)
-defrule("np.pad(array, pad_width, mode='constant')", result_shape=shapes.padded, real=shapes.real_as_first,
+defrule("np.pad(array, pad_width, mode='constant')", result_shape=shapes.padded, real=shapes.real_padded,
         array="s2s.grad_pad(g, array, pad_width, mode)",
         array_dot="s2s.pad_tangent(array_dot, array, pad_width, mode)")
 # np.sort is continuous and piecewise linear: each sorted entry is one entry of the input (x.sort() sorts in place
@@ -183,13 +183,14 @@ helper_rule(rt.grad_repeat, "grad_repeat(g, a, repeats, axis)", shape_only=("a",
 helper_rule(rt.grad_take, "grad_take(g, a, indices, axis)", shape_only=("a",), linear=("g",))
 helper_rule(rt.grad_take_along_axis, "grad_take_along_axis(g, arr, indices, axis)", shape_only=("arr",),
             linear=("g",))
-helper_rule(rt.grad_pad, "grad_pad(g, array, pad_width, mode)", shape_only=("array",), linear=("g",))
+helper_rule(rt.grad_pad, "grad_pad(g, array, pad_width, mode)", shape_only=("array",), linear=("g",),
+            real=shapes.real_scatter)  # (g's entries, in the dtype of array and g)
 helper_rule(rt.pad_tangent, "pad_tangent(t, array, pad_width, mode)", shape_only=("array",), linear=("t",))
 # (a: the sorting order is piecewise constant in it)
 helper_rule(rt.grad_sort, "grad_sort(g, a, axis)", shape_only=("a",), linear=("g",))
 helper_rule(rt.sort_tangent, "sort_tangent(t, a, axis)", shape_only=("a",), linear=("t",))
 helper_rule(rt.grad_diff, "grad_diff(g, a, n, axis)", shape_only=("a",), linear=("g",),
-            result_shape=shapes.differenced_back)
+            result_shape=shapes.differenced_back, real=shapes.real_of_first(4))  # (in g's dtype)
 helper_rule(rt.grad_split, "grad_split(g, ans, ary, axis, kind=None)", shape_only=("ans", "ary"), linear=("g",),
             result_shape=shapes.split_back)
 helper_rule(rt.split_tangent, "split_tangent(t, ans, ary, indices_or_sections, axis, kind=None)",
