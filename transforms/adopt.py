@@ -383,12 +383,15 @@ class _Attribute:
         self.obj, self.expr, self.calls = obj, expr, []
 
 
-def _module_attribute_calls(pf, tree, barred, seen) -> dict:
+def _module_attribute_calls(pf, tree, barred, seen, found=None) -> dict:
     """Calls of a plain Python function the caller reads as a module's attribute (`helpers.layer(...)`,
     `pkg.nn.layer(...)`, the module a global the caller does not bind) written as calls of a name of their
     own, which no name of the caller or of its module is: {name: _Attribute}. `_restore` writes back those not
-    adopted. Only plain functions of modules: a class's, an object's or a library's attribute is no candidate."""
-    found, names = {}, {}
+    adopted. Only plain functions of modules: a class's, an object's or a library's attribute is no candidate.
+    `found`: the names given so far (a helper of the caller's module calling one: the same attribute, the same
+    name), added to."""
+    found = {} if found is None else found
+    names = {ast.dump(a.expr): name for name, a in found.items()}
     for node in walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
@@ -488,6 +491,11 @@ def _adopt(pf, tree, alloc, local, barred, seen, attributes) -> list[str]:
         if name in candidates or name in refused:
             continue
         c = _candidate(pf, name, barred, attributes[name].obj if name in attributes else None)
+        if c is not None and c.obj.__globals__ is pf.globals:
+            # (a helper of the caller's module calling a module's attribute: `helpers.swish(z)` in it, a name too)
+            _module_attribute_calls(pf, c.fdef, c.own, seen | c.own | c.free | set(attributes), attributes)
+            seen.update(attributes)
+            c.own, c.free = _own_and_free(c.fdef)
         if c is None:
             refused.add(name)
             continue

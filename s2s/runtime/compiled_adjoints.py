@@ -211,15 +211,19 @@ def _grad_cumprod(g, x, axis, ans=None):
         xs = np.ascontiguousarray(x).reshape((pre, length, post))
         gs = np.ascontiguousarray(g).reshape((pre, length, post))
         out = np.empty((pre, length, post), dtype)
+        read = np.empty(length, np.bool_)
         for i in range(pre):
             for q in range(post):
                 tail = dtype(0.0)  # sum over the later entries of g times the products after the entry
+                later = False  # whether g is not 0 at the entry or a later one (else the adjoint is exactly 0)
                 for j in range(length - 1, -1, -1):
                     tail = gs[i, j, q] + (xs[i, j + 1, q] * tail if j + 1 < length else tail)
+                    later = later or gs[i, j, q] != 0
                     out[i, j, q] = tail
+                    read[j] = later
                 before = dtype(1.0)  # the products of the entries before
                 for j in range(length):
-                    out[i, j, q] *= before
+                    out[i, j, q] = out[i, j, q] * before if read[j] else dtype(0.0)
                     before *= xs[i, j, q]
         return out.reshape(x.shape)
     return impl

@@ -371,7 +371,16 @@ def grad_cumprod(g, x, axis, ans=None):
     if quick is not None:
         return _back(quick, x, axis)
     p, r = _exclusive_and_tails(xs, gs)
-    return _back(p * r, x, axis)
+    return _back(_unread_zero(p * r, gs), x, axis)
+
+
+def _unread_zero(adjoint, g):
+    """`adjoint` (along axis 0) with 0 where g is 0 at the entry and at every later one: the products there read
+    no entry from it on, exactly 0 (where an earlier product overflowed to inf, `inf * 0` would give NaN)."""
+    if not (type(g) is np.ndarray and g.size and g.dtype.kind in "fc"):
+        return adjoint
+    read_later = np.flip(np.logical_or.accumulate(np.flip(g != 0, 0), axis=0), 0)
+    return adjoint if read_later.all() else np.where(read_later, adjoint, 0)
 
 
 @linear_in_g
