@@ -195,17 +195,21 @@ def _variance(node, function) -> bool:
 
 
 CUMULATIVE = "_s2s_cumulative"  # (x, "sum" or "prod", axis) -> np.cumsum / np.cumprod along a constant int axis
+DIFF = "_s2s_diff"  # (x, n, axis) -> np.diff(x, n, axis) along a constant int axis
 
 
 def cumulatives(fdef: ast.FunctionDef, numpy_names: set) -> None:
     r"""`np.cumsum(x, axis=k)` / `np.cumprod(x, k)` of a constant int k -> `_s2s_cumulative(x, "sum", k)`: numba's
-    take no axis (without one, or with None, they are left as they are).
+    take no axis (without one, or with None, they are left as they are); `np.diff` with an axis too
+    (`_diff_with_axis`).
 
         >>> f = ast.parse("def f(x):\n    return np.cumprod(x, axis=1) + np.cumsum(x, 0)").body[0]
         >>> cumulatives(f, {"np"}); ast.unparse(f.body[0])
         "return _s2s_cumulative(x, 'prod', 1) + _s2s_cumulative(x, 'sum', 0)"
     """
     for node in walk(fdef):
+        if _diff_with_axis(node, numpy_names):
+            continue
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr in ("cumsum", "cumprod") and isinstance(node.func.value, ast.Name)
                 and node.func.value.id in numpy_names and node.args
@@ -221,6 +225,24 @@ def cumulatives(fdef: ast.FunctionDef, numpy_names: set) -> None:
         node.func = ast.Name(id=CUMULATIVE, ctx=ast.Load())
         node.args = [node.args[0], ast.Constant(op), ast.Constant(int_constant(axis))]
         node.keywords = []
+
+
+def _diff_with_axis(node, numpy_names) -> bool:
+    """`np.diff(x, n, axis)` of a constant int axis (positional or keyword, n an int constant or left out) ->
+    `_s2s_diff(x, n, axis)`: numba's diff takes no axis. Whether `node` was rewritten."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "diff"
+            and isinstance(node.func.value, ast.Name) and node.func.value.id in numpy_names and node.args
+            and not any(isinstance(a, ast.Starred) for a in node.args) and len(node.args) <= 3):
+        return False
+    given = dict(zip(("a", "n", "axis"), node.args)) | {k.arg: k.value for k in node.keywords}
+    if set(given) - {"a", "n", "axis"} or len(given) != len(node.args) + len(node.keywords) or "axis" not in given:
+        return False  # (no axis: numba's own; prepend=, append=: the NumPy code's)
+    n, axis = int_constant(given.get("n", ast.Constant(1))), int_constant(given["axis"])
+    if n is None or axis is None or n < 0:
+        return False
+    node.func = ast.Name(id=DIFF, ctx=ast.Load())
+    node.args, node.keywords = [given["a"], ast.Constant(n), ast.Constant(axis)], []
+    return True
 
 
 def _rolls_without_axis(fdef: ast.FunctionDef, numpy_names: set) -> None:
@@ -368,7 +390,7 @@ HELPERS = {TAPE_SET: "tape_set", TAPE_GROW: "tape_grow", TAPE_STACK: "tape_stack
            NORM: "norm", RESHAPE: "reshape", ADD_AT: "add_at", SQUEEZE: "squeeze", VARIANCE: "variance",
            ADD_ZERO: "add_zero", PRESENT: "present", WEAK: "weak",
            WEAK_OP: "weak_op", MATMUL: "matmul", STACK_LIST: "stack_list", FLOAT_MASK: "float_mask",
-           STRONG_OP: "strong_op", ZERO_LIKE: "zero_like", CUMULATIVE: "cumulative"}
+           STRONG_OP: "strong_op", ZERO_LIKE: "zero_like", CUMULATIVE: "cumulative", DIFF: "diff_along"}
 
 
 def _written_in_place(fdef, runtime: str = "s2s", modules=frozenset()):

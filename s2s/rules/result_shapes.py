@@ -596,6 +596,15 @@ def padded(site):
     return tuple(n + int(a) + int(b) for n, (a, b) in zip(shape, pairs))
 
 
+def real_differenced(site) -> bool:
+    """np.diff(a, n, axis) of a real array: real (differences in its dtype), n and axis given as keywords too (not
+    prepend= or append=, whose values join it)."""
+    return 1 <= site.nargs <= 3 and set(site.keywords) <= {"n", "axis"} and site.real(0)
+
+
+real_differenced.judges_keywords = True  # (the shapes pass asks it of a call with keywords too: it checks them itself)
+
+
 def real_padded(site) -> bool:
     """np.pad(array, pad_width, mode=...) of a real array: real (its entries and zeros, in its dtype), the mode
     given as a keyword too."""

@@ -109,7 +109,7 @@ defrule("np.sort(a, axis=-1, kind=None, order=None)", zero=("kind", "order"), a=
         a_dot="s2s.sort_tangent(a_dot, a, axis)", real=shapes.real_as_first)
 # (n=0: a itself)
 defrule("np.diff(a, n=1, axis=-1)", returns_view="sometimes", a="s2s.grad_diff(g, a, n, axis)",
-        a_dot="np.diff(s2s.broadcast_like(a_dot, a), n, axis)", real=shapes.real_as_first,
+        a_dot="np.diff(s2s.broadcast_like(a_dot, a), n, axis)", real=shapes.real_differenced,
         result_shape=shapes.differenced)
 # the split family returns a list of pieces
 for _name, _kind in (("split", None), ("array_split", "array"), ("hsplit", "h"), ("vsplit", "v"), ("dsplit", "d")):

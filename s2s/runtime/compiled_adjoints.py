@@ -15,6 +15,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 from numba import types
+from numba.cpython.unsafe.tuple import tuple_setitem
 from numba.np import numpy_support
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
@@ -287,6 +288,49 @@ def _cumulative(x, op, axis):
                     out[i, j, q] = acc
         return out.reshape(x.shape)
     return impl
+
+
+def diff_along(x, n, axis):
+    """np.diff(x, n, axis) along a constant int axis: numba's diff takes none (numba_lowering.cumulatives writes
+    the calls)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(diff_along)
+def _diff_along(x, n, axis):
+    if not (_is_array(x) and isinstance(_plain(x).dtype, types.Float) and isinstance(_plain(n), types.Integer)
+            and isinstance(_plain(axis), types.Integer)):
+        _refuse("diff_along", x, n, axis)
+    dtype = _plain(x).dtype
+    nd = _plain(x).ndim
+
+    def impl(x, n, axis):
+        k = axis % nd
+        pre, length, post = _lanes(x.shape, nd, k, x.size)
+        cur = np.ascontiguousarray(x).reshape((pre, length, post)).copy()
+        for _ in range(n):
+            m = cur.shape[1] - 1
+            if m < 0:
+                break
+            nxt = np.empty((pre, m, post), dtype)
+            for i in range(pre):
+                for j in range(m):
+                    for q in range(post):
+                        nxt[i, j, q] = cur[i, j + 1, q] - cur[i, j, q]
+            cur = nxt
+        # (the axis n shorter, empty where it had n entries or fewer)
+        return cur.reshape(_with_length(x.shape, k, cur.shape[1]))
+    return impl
+
+
+@numba.njit
+def _with_length(shape, k, length):
+    """`shape` with its axis k of `length` entries."""
+    out = shape
+    for d in range(len(shape)):
+        if d == k:
+            out = tuple_setitem(out, d, length)
+    return out
 
 
 @numba.njit
@@ -905,7 +949,7 @@ def _append_grads_owned(g):
 HELPERS = {f.__name__: f for f in (grad_squeeze, grad_where, grad_var, det_adjoint, copy, grad_stack, array_grad,
                                    append_grads, append_grads_owned, grad_diff, grad_convolve, safe_div,
                                    clip_mask, setitem, grad_cumprod, grad_cumsum)}
-_WRITTEN = (cumulative, squeeze, variance, add_zero, present, weak, weak_op, strong_op, matmul, stack_list)
+_WRITTEN = (cumulative, diff_along, squeeze, variance, add_zero, present, weak, weak_op, strong_op, matmul, stack_list)
 
 
 def _register():

@@ -1,0 +1,60 @@
+"""np.diff along an axis given as a keyword (`np.diff(u, axis=0)`): real, so the specialised code drops the
+loss's value nobody reads and adds in place; its adjoint's common call (one difference, an adjoint array of the
+difference's shape) is two slice updates; compiled code takes it along any constant axis (`_s2s_diff`: numba's
+diff takes none). Helper 142's total-variation objective ran at 1.9x its hand gradient and fell back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2s
+import s2s.runtime.rearrange as rearrange
+from tests.helpers_fd import check_all_and_general, compiled_matches
+
+R = np.random.default_rng(54)
+
+
+def total_variation(u, y, lam):
+    dx = np.diff(u, axis=0)
+    dy = np.diff(u, axis=1)
+    d2 = np.diff(u, 2, 0)
+    smooth = np.sum(np.sqrt(1e-4 + dx ** 2)) + np.sum(np.sqrt(1e-4 + dy ** 2))
+    return 0.5 * np.sum((u - y) ** 2) + lam * smooth + 0.01 * np.sum(d2 ** 2)
+
+
+def rows_only(u):
+    d = np.diff(u, axis=0)
+    return np.sum(np.sqrt(1e-4 + d ** 2))
+
+
+ARGS = (R.normal(size=(7, 6)), R.normal(size=(7, 6)), 0.3)
+
+
+def test_gradients_match_differences_autograd_and_the_general_code():
+    check_all_and_general(total_variation, ARGS, wrt=(0, 1, 2))
+    check_all_and_general(rows_only, (R.normal(size=(5, 4)),))
+
+
+def test_the_value_nobody_reads_is_not_computed():
+    src = s2s.source(s2s.grad(rows_only), R.normal(size=(5, 4)))
+    assert "= np.sum(" not in src and "out =" not in src, src
+
+
+@pytest.mark.parametrize("shape, axis", [((6,), 0), ((4, 5), 0), ((4, 5), 1), ((4, 5), -1), ((2, 3, 4), 1), ((1, 3), 0)])
+def test_the_adjoint_s_common_call_is_the_general_one_s(shape, axis):
+    a = R.normal(size=shape)
+    g = R.normal(size=np.diff(a, axis=axis).shape)
+    k = axis % a.ndim
+    want = np.zeros_like(a)  # (the general loop's numbers: g added into the later entries, taken from the earlier)
+    want[(slice(None),) * k + (slice(1, None),)] += g
+    want[(slice(None),) * k + (slice(None, -1),)] -= g
+    np.testing.assert_array_equal(rearrange.grad_diff(g, a, 1, axis), want)
+    assert rearrange.grad_diff(g.astype(np.float32), a, 1, axis).dtype == np.float32
+
+
+def test_compiled_matches():
+    pytest.importorskip("numba")
+    for w in (0, 2):
+        compiled_matches(total_variation, ARGS, wrt=w)
+    compiled_matches(rows_only, (R.normal(size=(1, 4)),))  # (one row: the difference is empty)
