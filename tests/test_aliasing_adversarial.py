@@ -253,3 +253,26 @@ def test_a_view_of_a_value_s2s_named_is_described_not_named():
     with pytest.raises(s2s.UnsupportedSyntaxError, match="may be a view of an array or list this line reads") as info:
         s2s.grad(_first_of_a_display)(np.ones(3), np.ones(3))
     assert "`t`" not in str(info.value)
+
+
+def _reversed_running_sums_updated(x):
+    c = np.cumsum(x[::-1])[::-1]
+    c[0] = 3.0 * c[2]
+    return np.sum(c ** 3)
+
+
+def _reversed_running_sums_copied(x):
+    c = np.cumsum(x[::-1])[::-1].copy()
+    c[0] = 3.0 * c[2]
+    return np.sum(c ** 3)
+
+
+def test_a_view_of_a_temporary_named_like_a_numpy_function_is_described_and_its_hint_works():
+    """(helper 141: the temporary `cumsum` of `np.cumsum(...)` counted as the user's name, an attribute in
+    co_names; the hint said `c = cumsum[::-1].copy()`, a name the user's code does not have)"""
+    x = np.arange(1.0, 6.0)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="may be a view of an array or list this line reads") as info:
+        s2s.grad(_reversed_running_sums_updated)(x)
+    assert "`cumsum`" not in str(info.value) and "with `.copy()`" in str(info.value)
+    np.testing.assert_allclose(s2s.grad(_reversed_running_sums_copied)(x),
+                               fd_grad(_reversed_running_sums_copied, (x,)), rtol=1e-6)

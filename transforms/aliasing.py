@@ -87,6 +87,16 @@ def _yours(pf, name) -> bool:
         or name in annotations.get(getattr(pf, "tree", None), annotations.EXPANDED_NAMES, ())
 
 
+def _named_by_user(pf, name) -> bool:
+    """Whether the user's code names `name` as a variable: a local, cell or free name of the function, a global
+    of its module, or a name of a helper expanded in it (`_yours` counts attribute names too: `cumsum` of
+    `np.cumsum`, which lowering also gives the temporary it makes)."""
+    code = getattr(getattr(pf, "func", None), "__code__", None)
+    return code is None or name in code.co_varnames + code.co_cellvars + code.co_freevars \
+        or name in code.co_names and name in getattr(pf, "globals", {}) \
+        or name in annotations.get(getattr(pf, "tree", None), annotations.EXPANDED_NAMES, ())
+
+
 def _view_bindings(pf, tree):
     """{name: the name it may be a view of} for `v = y[...]` and `v = np.reshape(y, ...)`-like lines."""
     out = {}
@@ -278,13 +288,17 @@ def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(
         # and an item of it read and updated is a view of the list in turn)
         if view_of is not None and updated_later(target.id) and not _list_copy(value, lists):
             written = objects.as_written(value)
-            if _yours(pf, target.id):
+            if _yours(pf, target.id) and not _named_by_user(pf, view_of):
+                # (a view of a value s2s named, `cumsum` of `c = np.cumsum(x[::-1])[::-1]`: the user wrote no name)
+                what, hint = f"`{target.id}`", (f"take a copy where the view is made: end the expression bound to "
+                                                f"`{target.id}` on this line with `.copy()`")
+            elif _yours(pf, target.id):
                 what, hint = f"`{target.id}`", f"take a copy where the view is made: `{target.id} = {written}.copy()`"
             else:  # (a name s2s made for `d['vals']` of `d['vals'].append(v)`: the user wrote the expression)
                 what = f"`{written}`"
                 hint = (f"update a name of your own (`part = {written}.copy()`, or a new list or array), and store it "
                         f"back (`{written} = part`) after the updates")
-            base = f"`{view_of}`" if _yours(pf, view_of) else "an array or list this line reads"
+            base = f"`{view_of}`" if _named_by_user(pf, view_of) else "an array or list this line reads"
             raise pf.error(ctx().unsupported,
                            f"s2s cannot differentiate an update of {what}: it may be a view of {base}, "
                            f"so updating it would change {'that' if base[0] != '`' else base} too", s, hint=hint)
