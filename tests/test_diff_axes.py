@@ -41,6 +41,14 @@ def test_the_value_nobody_reads_is_not_computed():
     assert "= np.sum(" not in src and "out =" not in src, src
 
 
+@pytest.mark.parametrize("shape, n, axis", [((7, 6), 2, 0), ((5,), 3, 0), ((3, 4, 5), 2, -1), ((2, 3), 2, 0)])
+def test_several_differences_adjoint_is_the_transposed_jacobian(shape, n, axis):
+    a = R.normal(size=shape)
+    g = R.normal(size=np.diff(a, n, axis).shape)
+    jacobian = np.stack([np.diff(e.reshape(shape), n, axis).ravel() for e in np.eye(a.size)], axis=1)
+    np.testing.assert_allclose(rearrange.grad_diff(g, a, n, axis), (g.ravel() @ jacobian).reshape(shape), rtol=1e-12)
+
+
 @pytest.mark.parametrize("shape, axis", [((6,), 0), ((4, 5), 0), ((4, 5), 1), ((4, 5), -1), ((2, 3, 4), 1), ((1, 3), 0)])
 def test_the_adjoint_s_common_call_is_the_general_one_s(shape, axis):
     a = R.normal(size=shape)
@@ -58,3 +66,17 @@ def test_compiled_matches():
     for w in (0, 2):
         compiled_matches(total_variation, ARGS, wrt=w)
     compiled_matches(rows_only, (R.normal(size=(1, 4)),))  # (one row: the difference is empty)
+
+
+def test_one_difference_s_adjoint_goes_into_the_gradient_in_place():
+    src = s2s.source(s2s.grad(total_variation), *ARGS)
+    assert "[1:] += dx_bar" in src and "[:, :-1] -= dy_bar" in src and "grad_diff(dx_bar" not in src, src
+
+
+def rows_of_one(u, w):
+    d = np.diff(u, axis=0)
+    return np.sum(u * w) + np.sum(d ** 2)
+
+
+def test_an_axis_of_one_entry_adds_nothing():
+    check_all_and_general(rows_of_one, (R.normal(size=(1, 4)), R.normal(size=(1, 4))))

@@ -257,6 +257,68 @@ def _rewrite_runs(block, adjoints, shapes, np_name, dtypes=None):
         i += len(made)
 
 
+def diff_adjoints_in_place(fdef: ast.FunctionDef, shapes) -> bool:
+    """`A += s2s.grad_diff(g, P, 1, k)` (np.diff's adjoint added into an adjoint array the code already updates in
+    place) -> `A[..., 1:, ...] += g` and `A[..., :-1, ...] -= g` along axis k: the two index adjoints the helper adds
+    into its zeros, added into A with no array made between. Where P and A have one known shape, g is real with P's
+    shape one shorter along k, and k is an int literal. (A float64 sum in another order: `A + g[j - 1] - g[j]` where
+    the helper's array held `g[j - 1] - g[j]`.) Returns whether anything was rewritten.
+
+        u_bar += s2s.grad_diff(dx_bar, u, 1, 0)    ->    u_bar[1:] += dx_bar; u_bar[:-1] -= dx_bar
+    """
+    changed = False
+    for holder in list(walk(fdef)):
+        for field in ("body", "orelse"):
+            block = getattr(holder, field, None)
+            if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
+                continue
+            k = 0
+            while k < len(block):
+                parts = _diff_parts(block[k], shapes)
+                if parts is None:
+                    k += 1
+                    continue
+                block[k:k + 1] = [fix_locations(ast.copy_location(p, block[k])) for p in parts]
+                k += 2
+                changed = True
+    return changed
+
+
+def _diff_parts(stmt, shapes):
+    if not (isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add) and isinstance(stmt.target, ast.Name)
+            and _helper_call(stmt.value, shapes, "grad_diff") and len(stmt.value.args) == 4):
+        return None
+    g, base, n, axis = stmt.value.args
+    shape = shapes.of(base)
+    if not (isinstance(n, ast.Constant) and type(n.value) is int and n.value == 1 and _int_literal_of(axis) is not None
+            and isinstance(shape, tuple) and shape and all(type(d) is int for d in shape)
+            and shapes.of(stmt.target) == shape and shapes.real(g) and not _reads(g, stmt.target.id)):
+        return None
+    k = _int_literal_of(axis)
+    if not -len(shape) <= k < len(shape):
+        return None
+    k %= len(shape)
+    if shapes.of(g) != shape[:k] + (shape[k] - 1,) + shape[k + 1:] or shape[k] < 1:
+        return None
+
+    def update(cut, op):
+        index = [ast.Slice(lower=None, upper=None, step=None)] * k + [cut]
+        target = ast.Subscript(value=load(stmt.target.id), slice=index[0] if len(index) == 1 else
+                               ast.Tuple(elts=index, ctx=ast.Load()), ctx=ast.Store())
+        return ast.AugAssign(target=target, op=op, value=copy.deepcopy(g))
+    return [update(ast.Slice(lower=ast.Constant(1), upper=None, step=None), ast.Add()),
+            update(ast.Slice(lower=None, upper=ast.Constant(-1), step=None), ast.Sub())]
+
+
+def _int_literal_of(e):
+    if isinstance(e, ast.Constant) and type(e.value) is int:
+        return e.value
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and isinstance(e.operand, ast.Constant) \
+            and type(e.operand.value) is int:
+        return -e.operand.value
+    return None
+
+
 def _reordered_copy(read, shape, shapes, dtype):
     """For `s2s.getitem_grad(g, P, index)` of an index that takes each of P's entries once, in some order (a
     reversal `[::-1]`, `[:, ::-1]`, ...), and a real g of P's whole `shape`: `g[index].copy()` (`.astype(dtype)`

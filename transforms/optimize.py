@@ -83,7 +83,7 @@ from .finish import (
     returns_container_displays,
 )
 from .fusion import fuse_independent_trips
-from .index_adjoints import accumulate_index_adjoints
+from .index_adjoints import accumulate_index_adjoints, diff_adjoints_in_place
 from .invariants import hoist_loop_invariants
 from .inverses import share_inverses
 from .item_updates import drop_restored_items, drop_restored_items_copying, explain_copies, update_items_in_place
@@ -332,6 +332,8 @@ def _index_adjoints(fdef) -> int:
 def in_place_step(c: Code) -> Code:
     if c.shapes is not None and c.shapes.float64_only:  # (a float32 array must not take float64 terms in place)
         c.fdef = specialize.accumulate_in_place(c.fdef, c.inferred, set(c.adjoints))
+        if _mentions(c.fdef, "grad_diff") and diff_adjoints_in_place(c.fdef, c.shapes.shapes(c.fdef)):
+            c.inferred = c.shapes.shapes(c.fdef)  # (np.diff's adjoint added in place: two slice updates)
     return c
 
 

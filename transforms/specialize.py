@@ -60,7 +60,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
                          "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",
                          "grad_select", "append_grads", "append_grads_owned", "add_item_grad", "grad_stack", "grad_dot_a", "slice_kept",
-                         "grad_dot_b", "grad_cumsum", "zero_of_real", "grad_pad")
+                         "grad_dot_b", "grad_cumsum", "zero_of_real", "grad_pad", "grad_diff")
 
 
 def runtime_helpers() -> dict:

@@ -287,14 +287,17 @@ def np_select_tangent(condlist, choicelist, default, t_choices, t_default):
 def grad_diff(g, a, n, axis):
     """Adjoint of np.diff(a, n, axis): n times the adjoint of one difference, `g` added into the later entries and
     taken from the earlier ones (for CuPy and Dask arrays: -diff of `g` padded with a zero at both ends)."""
-    if n == 1 and type(g) is np.ndarray and type(a) is np.ndarray and g.dtype.kind == "f" and g.ndim == a.ndim \
-            and g.ndim and type(axis) is int and -a.ndim <= axis < a.ndim:
-        k = axis % a.ndim  # (the common call: one difference of an array adjoint of the difference's shape)
-        if g.shape == a.shape[:k] + (a.shape[k] - 1,) + a.shape[k + 1:] and a.shape[k] >= 1:
-            y_bar = np.zeros(a.shape, dtype=g.dtype)
-            y_bar[(slice(None),) * k + (slice(1, None),)] += g
-            y_bar[(slice(None),) * k + (slice(None, -1),)] -= g
-            return y_bar
+    if type(n) is int and n >= 1 and type(g) is np.ndarray and type(a) is np.ndarray and g.dtype.kind == "f" \
+            and g.ndim == a.ndim and g.ndim and type(axis) is int and -a.ndim <= axis < a.ndim:
+        k = axis % a.ndim  # (the common call: an array adjoint of the differences' shape)
+        if g.shape == a.shape[:k] + (a.shape[k] - n,) + a.shape[k + 1:] and a.shape[k] >= n:
+            later, earlier = (slice(None),) * k + (slice(1, None),), (slice(None),) * k + (slice(None, -1),)
+            for _ in range(n):  # (as the loop below: one difference's adjoint at a time)
+                y_bar = np.zeros(g.shape[:k] + (g.shape[k] + 1,) + g.shape[k + 1:], dtype=g.dtype)
+                y_bar[later] += g
+                y_bar[earlier] -= g
+                g = y_bar
+            return g
     out_shape = list(shape_of(a))
     out_shape[axis % len(out_shape)] -= n
     if out_shape[axis % len(out_shape)] < 0:  # fewer than n entries: NumPy's difference is empty
