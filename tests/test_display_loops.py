@@ -153,3 +153,38 @@ def test_kept_a_loop_where_copies_would_differ(name):
 def test_layers_in_a_list_compile():
     pytest.importorskip("numba")
     compiled_matches(scales_and_a_number, CASES["number"][1], wrt=0)
+
+
+SCALE = 2.0
+
+
+def a_global_item(a, x):
+    """(a global may be bound again by a function the body calls: kept a loop)"""
+    s = 0.0
+    for c in (a, SCALE):
+        s = s + np.sum(np.sin(c * x))
+    return s
+
+
+def read_before_bound(a, b, x):
+    s = 0.0
+    if a > 100.0:
+        for c in cs:  # noqa: F821  (Python's UnboundLocalError where it runs)
+            s = s + c
+    cs = [a, b]
+    for c in cs:
+        s = s + np.sum(np.sin(c * x))
+    return s
+
+
+def test_a_global_item_keeps_the_loop():
+    args = (0.3, R.normal(size=5))
+    assert "for " in s2s.source(s2s.grad(a_global_item, wrt=(0, 1)), *args)
+    np.testing.assert_allclose(s2s.grad(a_global_item)(*args), fd_grad(a_global_item, args), rtol=1e-6)
+
+
+def test_a_loop_before_the_binding_keeps_the_name_unbound():
+    args = (0.3, 0.7, R.normal(size=5))
+    np.testing.assert_allclose(s2s.grad(read_before_bound)(*args), fd_grad(read_before_bound, args), rtol=1e-6)
+    with pytest.raises(UnboundLocalError):
+        s2s.grad(read_before_bound)(200.0, 0.7, args[2])

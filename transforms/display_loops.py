@@ -15,8 +15,9 @@ Done only where the copies certainly run what the loop runs:
 
 - the loop is `for T in [a, b, ...]` (or a tuple), or `for T in L` of a name `L` the function binds once, at
   its top level, to such a display and reads nowhere but as the iterable of loops written out here;
-- each item is a number literal or a name the function never binds (a parameter, a global or closure name
-  no statement of it rebinds), so that each copy's `T = a` reads the object the display held;
+- each item is a number literal or a parameter the function never binds again, so that each copy's `T = a`
+  reads the object the display held (a global or closure name may be bound again by a function the body calls);
+- a named display's loops come after its binding (one before it reads the name unbound, as Python raises);
 - the target is names (`W`, `W, b`, nested tuples of names), the loop has no `else`, and its body no `break`,
   `continue`, `return`, `yield`, `global`/`nonlocal`, nested function, lambda or class;
 - at most MAX_ITEMS items, and the copies at most MAX_STATEMENTS statements.
@@ -86,10 +87,15 @@ def _named_displays(fdef, counts, params) -> dict:
     for n in walk(fdef):
         if isinstance(n, ast.Name) and n.id in found and isinstance(n.ctx, ast.Load) and id(n) not in iterables:
             del found[n.id]  # (read otherwise: the list may be seen, changed or kept)
-    loops = [n for n in walk(fdef) if isinstance(n, ast.For) and isinstance(n.iter, ast.Name) and n.iter.id in found]
-    for loop in loops:  # a loop over it that is not written out keeps the name read: leave them all
-        if loop.iter.id in found and not _loop_allowed(loop, len(found[loop.iter.id][1].elts)):
-            del found[loop.iter.id]
+    at = {name: fdef.body.index(stmt) for name, (stmt, _) in found.items()}
+    for k, top in enumerate(fdef.body):
+        for loop in walk(top):
+            if not (isinstance(loop, ast.For) and isinstance(loop.iter, ast.Name) and loop.iter.id in found):
+                continue
+            # a loop over it that is not written out keeps the name read: leave them all; one before the binding
+            # reads it unbound (Python's UnboundLocalError), as the copies would not
+            if k <= at[loop.iter.id] or not _loop_allowed(loop, len(found[loop.iter.id][1].elts)):
+                del found[loop.iter.id]
     return found
 
 
@@ -99,10 +105,11 @@ def _display(value, counts, params) -> bool:
 
 
 def _item(e, counts, params) -> bool:
-    """A number literal, or a name no statement of the function binds (a parameter, a global, a closure name)."""
+    """A number literal, or a parameter no statement of the function binds again (a global or closure name may be
+    bound again by a function the body calls, between the copies)."""
     if isinstance(e, ast.Constant):
         return type(e.value) in (int, float)
-    return isinstance(e, ast.Name) and counts.get(e.id, 0) == 0
+    return isinstance(e, ast.Name) and e.id in params and counts.get(e.id, 0) == 0
 
 
 def _written_out(stmt, named, counts, params):
