@@ -274,7 +274,7 @@ def diff_adjoints_in_place(fdef: ast.FunctionDef, shapes) -> bool:
                 continue
             k = 0
             while k < len(block):
-                parts = _diff_parts(block[k], shapes)
+                parts = _diff_parts(block[k], shapes, fdef)
                 if parts is None:
                     k += 1
                     continue
@@ -284,11 +284,13 @@ def diff_adjoints_in_place(fdef: ast.FunctionDef, shapes) -> bool:
     return changed
 
 
-def _diff_parts(stmt, shapes):
+def _diff_parts(stmt, shapes, fdef):
     if not (isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add) and isinstance(stmt.target, ast.Name)
             and _helper_call(stmt.value, shapes, "grad_diff") and len(stmt.value.args) == 4):
         return None
     g, base, n, axis = stmt.value.args
+    if not (isinstance(g, ast.Name) and _made_by_arithmetic(fdef, g.id)):
+        return None  # (g a view of A, `g = A[1:]`, would change between the two updates)
     shape = shapes.of(base)
     if not (isinstance(n, ast.Constant) and type(n.value) is int and n.value == 1 and _int_literal_of(axis) is not None
             and isinstance(shape, tuple) and shape and all(type(d) is int for d in shape)
@@ -308,6 +310,17 @@ def _diff_parts(stmt, shapes):
         return ast.AugAssign(target=target, op=op, value=copy.deepcopy(g))
     return [update(ast.Slice(lower=ast.Constant(1), upper=None, step=None), ast.Add()),
             update(ast.Slice(lower=None, upper=ast.Constant(-1), step=None), ast.Sub())]
+
+
+def _made_by_arithmetic(fdef, name) -> bool:
+    """Whether every binding of `name` is `name = <arithmetic>` (a new array, no view of another) or `name op= e`."""
+    bindings = [n for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)]
+    values = [s.value for s in walk(fdef) if isinstance(s, ast.Assign) and len(s.targets) == 1
+              and isinstance(s.targets[0], ast.Name) and s.targets[0].id == name]
+    augmented = [s for s in walk(fdef) if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name)
+                 and s.target.id == name]
+    return bool(values) and len(values) + len(augmented) == len(bindings) \
+        and all(isinstance(v, ast.BinOp | ast.UnaryOp) for v in values)
 
 
 def _int_literal_of(e):
