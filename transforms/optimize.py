@@ -182,16 +182,29 @@ def specialize_step(c: Code) -> Code:
             accumulate_item_adjoints(c.fdef, c.shapes.shapes(c.fdef))
         c.fdef, pure, c.inferred = specialize.specialize(c.fdef, c.shapes, c.stack)
         c.removable |= pure
-        if _adds_zero(c.fdef):
-            # (np.sign's adjoint at a real x is the zero now: `z_bar = z_bar + 0.0`)
-            c.fdef = simplify(c.fdef, c.removable)
+        # (np.sign's adjoint at a real x is the zero now: `z_bar = z_bar + 0.0`)
+        _drop_zero_additions(c.fdef, c.removable, c.inferred)
     return c
 
 
-def _adds_zero(fdef) -> bool:
-    """Whether some assignment adds the literal 0.0 (`z_bar = z_bar + 0.0`), which `simplify` takes away."""
-    return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add) and isinstance(n.right, ast.Constant)
-               and type(n.right.value) is float and n.right.value == 0.0 for n in walk(fdef))
+def _drop_zero_additions(fdef, removable, shapes) -> None:
+    """`z_bar = z_bar + 0.0` of a name made up for the derivative that certainly holds real floats (a number or an
+    array, whose values and dtype adding 0.0 keeps): gone."""
+    for holder in list(walk(fdef)):
+        for field in ("body", "orelse"):
+            block = getattr(holder, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                kept = [s for s in block if not _adds_zero_to_itself(s, removable, shapes)]
+                block[:] = kept or ([ast.Pass()] if field == "body" else [])
+
+
+def _adds_zero_to_itself(s, removable, shapes) -> bool:
+    if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+            and s.targets[0].id in removable and isinstance(s.value, ast.BinOp) and isinstance(s.value.op, ast.Add)):
+        return False
+    left, right = s.value.left, s.value.right
+    return isinstance(left, ast.Name) and left.id == s.targets[0].id and isinstance(right, ast.Constant) \
+        and type(right.value) is float and right.value == 0.0 and shapes.real(left)
 
 
 def seed_step(c: Code) -> Code:
