@@ -41,6 +41,79 @@ from .shapes import ListOf, Seq, Shapes, hashable
 from .walk import statement_lists, walk
 
 
+def sum_adjoints_as_items(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+    """The adjoint of `sum(L)` over a list appended to in a loop, `L_bar = s2s.grad_builtin_sum(c, L)`, is a list of
+    `unbroadcast(c, v)`, one per item v, each popped back by `L_bar, g = s2s.append_grads(L_bar)`. Where every item
+    has c's own shape (numbers, or arrays of c's shape: the shapes pass's `ListOf` or `Seq`), each is c itself: the pops are
+    `g = c`, and the list adjoint goes (helper 139: `sum(losses)` of an RNN's per-step losses). Done where c is a
+    number literal or a name bound once, at the function's top level before the sum's adjoint, the sum's adjoint is
+    a statement of the function's body, and `L_bar` is bound by those statements alone and read only by the pops.
+    Returns whether anything changed.
+
+        losses_bar = s2s.grad_builtin_sum(1.0, losses)              (gone)
+        for ...: losses_bar, g = s2s.append_grads(losses_bar)  ->  for ...: g = 1.0
+    """
+    binds, reads = _bindings(fdef), {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            reads.setdefault(node.id, []).append(node)
+    counts = {}
+    for node in walk(fdef):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    changed = False
+    for at, start in enumerate(list(fdef.body)):
+        if not (isinstance(start, ast.Assign) and len(start.targets) == 1 and isinstance(start.targets[0], ast.Name)
+                and _helper_call(start.value, shapes, "grad_builtin_sum") and len(start.value.args) == 2):
+            continue
+        name, (c, listed) = start.targets[0].id, start.value.args
+        fact = shapes.of(listed)
+        items = [fact.item] if isinstance(fact, ListOf) else list(fact.items) if isinstance(fact, Seq) else [None]
+        if not (all(type(v) is tuple and v == shapes.of(c) for v in items) and shapes.real(c)
+                and _fixed(c, fdef, at, counts)):
+            continue
+        stmts = binds.get(name, [])
+        pops = [st for st in stmts if _pop_of(st, name, shapes)]
+        if any(st is not start and st not in pops for st in stmts) or not pops \
+                or any(all(r is not p.value.args[0] for p in pops) for r in reads.get(name, ())):
+            continue
+        for pop in pops:
+            _replace(fdef, pop, ast.copy_location(
+                ast.Assign(targets=[ast.Name(id=pop.targets[0].elts[1].id, ctx=ast.Store())], value=_copy(c)), pop))
+        fdef.body.remove(start)
+        changed = True
+    return changed
+
+
+def _fixed(c, fdef, at, counts) -> bool:
+    """A number literal, a parameter never bound again, or a name bound once, by a statement of the function's body
+    before `fdef.body[at]`."""
+    if isinstance(c, ast.Constant):
+        return type(c.value) in (int, float)
+    if not isinstance(c, ast.Name):
+        return False
+    params = {a.arg for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs}
+    if c.id in params:
+        return counts.get(c.id, 0) == 0
+    if counts.get(c.id) != 1:
+        return False
+    return any(isinstance(n, ast.Name) and n.id == c.id and isinstance(n.ctx, ast.Store)
+               for st in fdef.body[:at] for n in walk(st))
+
+
+def _copy(node):
+    import copy
+    return copy.deepcopy(node)
+
+
+def _replace(fdef, old, new) -> None:
+    for block in statement_lists(fdef):
+        for k, st in enumerate(block):
+            if st is old:
+                block[k] = new
+                return
+
+
 def pop_owned_list_adjoints(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     """Rewrite `L, v = s2s.append_grads(L)` as `s2s.append_grads_owned(L)` where the module docstring's
     conditions hold for L; returns whether anything changed."""

@@ -88,7 +88,7 @@ from .invariants import hoist_loop_invariants
 from .inverses import share_inverses
 from .item_updates import drop_restored_items, drop_restored_items_copying, explain_copies, update_items_in_place
 from .like_terms import combine_like_terms
-from .list_adjoints import accumulate_item_adjoints, pop_owned_list_adjoints
+from .list_adjoints import accumulate_item_adjoints, pop_owned_list_adjoints, sum_adjoints_as_items
 from .merge import merge_number_temporaries
 from .negations import spread_number_negations
 from .normalisation import normalisation_adjoints
@@ -101,7 +101,14 @@ from .seed import fold_unit_seed
 from .shapes import Keyed, Seq
 from .shifts import drop_shift_adjoints
 from .simplify import simplify
-from .tape import drop_dead_placeholders, drop_unread_list_pops, drop_unread_restores, recompute_from_restored, recompute_index_arithmetic
+from .tape import (
+    drop_dead_placeholders,
+    drop_unread_list_pops,
+    drop_unread_restores,
+    drop_write_only_lists,
+    recompute_from_restored,
+    recompute_index_arithmetic,
+)
 from .walk import walk
 from .wheres import merge_wheres
 from .zeros import drop_zero_accumulations
@@ -182,6 +189,9 @@ def specialize_step(c: Code) -> Code:
             accumulate_item_adjoints(c.fdef, c.shapes.shapes(c.fdef))
         c.fdef, pure, c.inferred = specialize.specialize(c.fdef, c.shapes, c.stack)
         c.removable |= pure
+        if _mentions(c.fdef, "grad_builtin_sum") and sum_adjoints_as_items(c.fdef, c.inferred):
+            c.fdef, pure, c.inferred = specialize.specialize(c.fdef, c.shapes, c.stack)  # (`g = 1.0`: a number now)
+            c.removable |= pure
         # (np.sign's adjoint at a real x is the zero now: `z_bar = z_bar + 0.0`)
         _drop_zero_additions(c.fdef, c.removable, c.inferred)
     return c
@@ -261,6 +271,8 @@ def tape_step(c: Code) -> Code:
     if c.shapes is not None and recompute_from_restored(c.fdef, c.stack, c.inferred):
         c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes is not None and drop_unread_list_pops(c.fdef, c.inferred):
+        c.inferred = c.shapes.shapes(c.fdef)
+    if c.shapes is not None and drop_write_only_lists(c.fdef):  # (`losses.append(t12)` of a sum not computed)
         c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes is not None:  # a value no longer taped (`e` of `e = e + t`) may be one nothing reads now
         c.removable |= specialize.pure_names(c.fdef, c.inferred, c.stack)

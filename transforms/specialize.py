@@ -60,7 +60,8 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
                          "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",
                          "grad_select", "append_grads", "append_grads_owned", "add_item_grad", "grad_stack", "grad_dot_a", "slice_kept",
-                         "grad_dot_b", "grad_cumsum", "zero_of_real", "grad_pad", "grad_diff")
+                         "grad_dot_b", "grad_cumsum", "zero_of_real", "grad_pad", "grad_diff",
+                         "grad_builtin_sum")
 
 
 def runtime_helpers() -> dict:
@@ -1905,6 +1906,10 @@ def _pure(node, shapes) -> bool:
     if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords and shapes.callee(node) is len:
         of = shapes.of(node.args[0])  # the length of an array of one axis or more
         return type(of) is tuple and len(of) >= 1 and _pure(node.args[0], shapes)
+    if isinstance(node, ast.Call) and not node.keywords and len(node.args) == 1 and shapes.callee(node) is sum \
+            and isinstance(node.args[0], ast.Name) and node.args[0].id in shapes.local \
+            and _items_of_numbers(shapes.of(node.args[0])) and shapes.items_real(node.args[0], shapes.reals):
+        return True  # builtin `sum` of a list of real numbers (an RNN's per-step losses): it cannot raise
     shape = shapes.of(node)
     if shape is None or not (shapes.real(node) or isinstance(node, ast.Constant)):
         return False
@@ -1946,6 +1951,13 @@ def _pure(node, shapes) -> bool:
             return False
         return all(_pure(a, shapes) for a in node.args)
     return False
+
+
+def _items_of_numbers(fact) -> bool:
+    """Whether a list's or tuple's fact says every item is a number (shape ())."""
+    if isinstance(fact, ListOf):
+        return fact.item == ()
+    return isinstance(fact, Seq) and all(v == () for v in fact.items)
 
 
 def _pure_or_view(node, shapes) -> bool:

@@ -204,6 +204,52 @@ def _reads_items_only(shapes, call, arg) -> bool:
     return at < len(params) and params[at] in shapes.fact(obj, "shape_only", ())
 
 
+def drop_write_only_lists(fdef: ast.FunctionDef) -> bool:
+    r"""Drop `L.append(v)` (of a name or a literal v) and bare `L.pop()` of a list the function binds once, to
+    `[]`, and reads nowhere else: nothing sees what they put in or take out (a loss per step appended for a
+    `sum(L)` the gradient does not compute). Returns whether anything changed.
+
+        >>> f = ast.parse("def f(x):\n    L = []\n    L.append(x)\n    return x").body[0]
+        >>> drop_write_only_lists(f), ast.unparse(f).splitlines()[1:]
+        (True, ['    L = []', '    return x'])
+    """
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    stores, made = {}, {}
+    for n in walk(fdef):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            stores[n.id] = stores.get(n.id, 0) + 1
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                and isinstance(n.value, ast.List) and not n.value.elts:
+            made[n.targets[0].id] = made.get(n.targets[0].id, 0) + 1
+    names = {n for n, k in made.items() if k == 1 and stores.get(n) == 1 and n not in params}
+    writes = set()  # ids of the statements to drop
+    parents = parent_map(fdef)
+    for n in walk(fdef):
+        if not (isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load)):
+            continue
+        attr = parents.get(id(n))
+        call = parents.get(id(attr))
+        stmt = parents.get(id(call))
+        if isinstance(attr, ast.Attribute) and isinstance(call, ast.Call) and call.func is attr \
+                and isinstance(stmt, ast.Expr) and not call.keywords \
+                and (attr.attr == "pop" and not call.args
+                     or attr.attr == "append" and len(call.args) == 1 and isinstance(call.args[0], ast.Name | ast.Constant)):
+            writes.add(id(stmt))
+            continue
+        names.discard(n.id)
+    drop = {id(s) for s in walk(fdef) if id(s) in writes and _list_of(s) in names}
+    if not drop:
+        return False
+    _Drop(None, set(), _read_in_own_loops(fdef), skip=lambda s: id(s) in drop).visit(fdef)
+    fix_locations(fdef)
+    return True
+
+
+def _list_of(stmt):
+    """The name of the list `L` of `L.append(v)` / `L.pop()` as a statement."""
+    return stmt.value.func.value.id
+
+
 def drop_unread_list_pops(fdef: ast.FunctionDef, shapes) -> bool:
     """Drop the backward sweep's `items.pop()` of a list the function made (`items = []`, the forward sweep's
     list comprehension) where nothing reads the list after them, and the loops left doing nothing.
