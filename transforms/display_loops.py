@@ -30,7 +30,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from .walk import binding_counts, fix_locations, walk
+from .walk import binding_counts, fix_locations, rewrite_statements, walk
 
 MAX_ITEMS = 8
 MAX_STATEMENTS = 200
@@ -50,20 +50,14 @@ def write_out_display_loops(fdef: ast.FunctionDef) -> bool:
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
     named = _named_displays(fdef, counts, params)
     changed = False
-    for holder in list(walk(fdef)):
-        for field in ("body", "orelse"):
-            block = getattr(holder, field, None)
-            if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
-                continue
-            k = 0
-            while k < len(block):
-                copies = _written_out(block[k], named, counts, params)
-                if copies is None:
-                    k += 1
-                    continue
-                block[k:k + 1] = copies
-                k += len(copies)
-                changed = True
+
+    def written_out(stmt):
+        nonlocal changed
+        copies = _written_out(stmt, named, counts, params)
+        changed = changed or copies is not None
+        return [stmt] if copies is None else copies
+
+    rewrite_statements(fdef, written_out)
     if changed:
         read = {n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         fdef.body = [s for s in fdef.body if not any(s is stmt and name not in read

@@ -38,8 +38,9 @@ import copy
 
 import numpy as np
 
+from .item_reads import _int_literal
 from .names import load, store
-from .walk import child_parent_pairs, fix_locations, walk
+from .walk import child_parent_pairs, fix_locations, rewrite_statements, walk
 
 
 def _helper_call(node, shapes, name):
@@ -266,22 +267,14 @@ def diff_adjoints_in_place(fdef: ast.FunctionDef, shapes) -> bool:
 
         u_bar += s2s.grad_diff(dx_bar, u, 1, 0)    ->    u_bar[1:] += dx_bar; u_bar[:-1] -= dx_bar
     """
-    changed = False
-    for holder in list(walk(fdef)):
-        for field in ("body", "orelse"):
-            block = getattr(holder, field, None)
-            if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt):
-                continue
-            k = 0
-            while k < len(block):
-                parts = _diff_parts(block[k], shapes, fdef)
-                if parts is None:
-                    k += 1
-                    continue
-                block[k:k + 1] = [fix_locations(ast.copy_location(p, block[k])) for p in parts]
-                k += 2
-                changed = True
-    return changed
+    split = {}  # id(statement) -> its two updates (found before any is rewritten: the checks read the tree)
+    for stmt in walk(fdef):
+        parts = _diff_parts(stmt, shapes, fdef)
+        if parts is not None:
+            split[id(stmt)] = [fix_locations(ast.copy_location(p, stmt)) for p in parts]
+    if split:
+        rewrite_statements(fdef, lambda stmt: split.get(id(stmt), [stmt]))
+    return bool(split)
 
 
 def _diff_parts(stmt, shapes, fdef):
@@ -292,11 +285,11 @@ def _diff_parts(stmt, shapes, fdef):
     if not (isinstance(g, ast.Name) and _made_by_arithmetic(fdef, g.id)):
         return None  # (g a view of A, `g = A[1:]`, would change between the two updates)
     shape = shapes.of(base)
-    if not (isinstance(n, ast.Constant) and type(n.value) is int and n.value == 1 and _int_literal_of(axis) is not None
+    if not (isinstance(n, ast.Constant) and type(n.value) is int and n.value == 1 and _int_literal(axis) is not None
             and isinstance(shape, tuple) and shape and all(type(d) is int for d in shape)
             and shapes.of(stmt.target) == shape and shapes.real(g) and not _reads(g, stmt.target.id)):
         return None
-    k = _int_literal_of(axis)
+    k = _int_literal(axis)
     if not -len(shape) <= k < len(shape):
         return None
     k %= len(shape)
@@ -321,15 +314,6 @@ def _made_by_arithmetic(fdef, name) -> bool:
                  and s.target.id == name]
     return bool(values) and len(values) + len(augmented) == len(bindings) \
         and all(isinstance(v, ast.BinOp | ast.UnaryOp) for v in values)
-
-
-def _int_literal_of(e):
-    if isinstance(e, ast.Constant) and type(e.value) is int:
-        return e.value
-    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and isinstance(e.operand, ast.Constant) \
-            and type(e.operand.value) is int:
-        return -e.operand.value
-    return None
 
 
 def _reordered_copy(read, shape, shapes, dtype):

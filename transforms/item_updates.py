@@ -664,12 +664,18 @@ def drop_restored_items(fdef: ast.FunctionDef) -> bool:
     y_bar is named nowhere from the first to the last but by these statements: every read of y_bar then sees
     what it saw (y_bar[i] is g after the adding either way), nor g changed in place between (`g[0] = v`).
     Returns whether anything was dropped."""
+    return _blocks_rewritten(fdef, lambda block: _restored_items_dropped(block, fdef))
+
+
+def _blocks_rewritten(fdef, rewrite) -> bool:
+    """Each statement list of `fdef` (a body or an `else`) replaced by `rewrite(block)` where that gives one (not
+    None); whether any was."""
     changed = False
     for node in walk(fdef):
         for field in ("body", "orelse"):
             block = getattr(node, field, None)
             if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                kept = _restored_items_dropped(block, fdef)
+                kept = rewrite(block)
                 if kept is not None:
                     setattr(node, field, kept)
                     changed = True
@@ -690,15 +696,7 @@ def drop_restored_items_copying(fdef: ast.FunctionDef, shapes) -> bool:
     `drop_restored_items`), g is bound only by the first statement, y_bar and g are not bound again or changed in
     place from there to the last, and nothing between names `a`. `y` is then not read: the tape need not keep
     it, and its updates may run in place. Returns whether anything was dropped."""
-    changed = False
-    for node in walk(fdef):
-        for field in ("body", "orelse"):
-            block = getattr(node, field, None)
-            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                kept = _copied_restores_dropped(block, shapes)
-                if kept is not None:
-                    setattr(node, field, kept)
-                    changed = True
+    changed = _blocks_rewritten(fdef, lambda block: _copied_restores_dropped(block, shapes))
     if changed:
         fix_locations(fdef)
     return changed
