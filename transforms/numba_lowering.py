@@ -959,8 +959,8 @@ def _user_lists(fdef, numpy_names, runtime) -> set:
     """The user's own lists (`hs = []`, `hs.append(h)` in the loop, `H = np.stack(hs)` after it), which numba
     keeps as lists (of arrays, or of numbers) where each is bound once, to `[]` in the function's body, and
     every other use of its name is a statement `L.append(v)`, `len(L)`, an item read `L[i]`, the whole list
-    stacked along a new first axis (`np.stack(L)`, `np.stack(L, axis=0)`, `np.array(L)`), rewritten as
-    `_s2s_stack_list(L)` (numba's np.stack takes tuples only), or `s2s.grad_stack(g, L, 0)`,
+    stacked along a new axis (`np.stack(L)`, `np.stack(L, axis=k)` of a constant k, `np.array(L)`), rewritten as
+    `_s2s_stack_list(L, k)` (numba's np.stack takes tuples only), or `s2s.grad_stack(g, L, k)`,
     `s2s.array_grad(g, L)` (the adjoints of those, which read only its length and its items' kind). No pop,
     no copy under another name: a list numba types from its appends, holding the same arrays (references, as
     Python's list does) in the same order. The tape is not one of them (it is popped). Returns the names."""
@@ -983,9 +983,10 @@ def _user_lists(fdef, numpy_names, runtime) -> set:
             found.add(name)
             stacks += [parents[id(n)] for n, kind in zip(reads, kinds) if kind == "stack"]
     for call in stacks:
+        axis = ([k.value for k in call.keywords if k.arg == "axis"] + call.args[1:])[:1]
         call.func = ast.Name(id=STACK_LIST, ctx=ast.Load())
         call.keywords = []
-        del call.args[1:]
+        call.args = call.args[:1] + [ast.Constant(int_constant(a)) for a in axis]
     return found
 
 
@@ -1007,11 +1008,11 @@ def _user_list_use(n, parents, numpy_names, runtime):
     if first and isinstance(f, ast.Name) and f.id == "len" and len(parent.args) == 1 and not parent.keywords:
         return "read"
     if first and isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in numpy_names \
-            and f.attr in _STACKING and _axis_zero(parent, f.attr == "stack"):
+            and f.attr in _STACKING and _constant_axis(parent, f.attr == "stack"):
         return "stack"
     if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == runtime \
             and f.attr == "grad_stack" and len(parent.args) == 3 and parent.args[1] is n \
-            and int_constant(parent.args[2]) == 0 and not parent.keywords:
+            and int_constant(parent.args[2]) is not None and not parent.keywords:
         return "read"
     if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == runtime \
             and f.attr == "array_grad" and len(parent.args) == 2 and parent.args[1] is n and not parent.keywords:
@@ -1019,13 +1020,13 @@ def _user_list_use(n, parents, numpy_names, runtime):
     return None
 
 
-def _axis_zero(call, axis_allowed) -> bool:
-    """`np.stack(L)`, `np.stack(L, 0)`, `np.stack(L, axis=0)` (with `axis_allowed`), `np.array(L)`: nothing
-    else passed (a dtype, `out=`)."""
+def _constant_axis(call, axis_allowed) -> bool:
+    """`np.stack(L)`, `np.stack(L, k)`, `np.stack(L, axis=k)` of an int constant k (with `axis_allowed`),
+    `np.array(L)`: nothing else passed (a dtype, `out=`)."""
     extra = list(call.args[1:]) + [k.value for k in call.keywords if k.arg == "axis"]
     if any(k.arg != "axis" for k in call.keywords) or len(extra) > 1 or extra and not axis_allowed:
         return False
-    return not extra or int_constant(extra[0]) == 0
+    return not extra or int_constant(extra[0]) is not None
 
 
 def _parent_assign(fdef, target):

@@ -830,25 +830,37 @@ def _matmul(a, b):
 
 # ------------------------------------------------------------------------------------------- lists
 
-def stack_list(items):
-    """np.stack(items) (and np.array(items)) of a list of arrays of one shape, or of numbers, along a new first
-    axis (the lowering's `_s2s_stack_list`: numba's np.stack takes tuples only)."""
+def stack_list(items, axis=0):
+    """np.stack(items, axis) (and np.array(items)) of a list of arrays of one shape, or of numbers, along a new axis
+    (the lowering's `_s2s_stack_list`: numba's np.stack takes tuples only); `axis` an int constant."""
     raise NotImplementedError("only inside compiled code")
+
+
+def _moved(ndim, source, target):
+    """The axes order of np.transpose that moves axis `source` of an array of `ndim` axes to `target`."""
+    order = [d for d in range(ndim) if d != source]
+    order.insert(target, source)
+    return tuple(order)
 
 
 _STACK_NOTHING = FALLBACK_CALL + "np.stack or np.array of an empty list (np.stack raises; np.array's is float64)"
 _STACK_SHAPES = FALLBACK_CALL + "np.stack of arrays of different shapes (NumPy raises)"
 
 
-@_overload(stack_list)
-def _stack_list(items):
-    if not isinstance(items, types.List):
-        _refuse("stack_list", items)
+@_overload(stack_list, prefer_literal=True)
+def _stack_list(items, axis=0):
+    given = getattr(axis, "literal_value", 0 if isinstance(axis, types.Omitted | int) or axis is None else None)
+    if isinstance(axis, types.Omitted):
+        given = axis.value
+    if not isinstance(items, types.List) or type(given) is not int:
+        _refuse("stack_list", items, axis)
     item = items.dtype
     if _is_number(item):
         dtype = _dtype_of(item)
+        if given not in (0, -1):
+            _refuse("stack_list", items, axis)
 
-        def numbers(items):
+        def numbers(items, axis=0):
             if len(items) == 0:  # (np.stack raises where np.array gives float64: the NumPy code tells them apart)
                 raise ValueError(_STACK_NOTHING)
             out = np.empty(len(items), dtype)
@@ -859,7 +871,13 @@ def _stack_list(items):
     if not _is_array(item):
         _refuse("stack_list", items)
 
-    def arrays(items):
+    nd = item.ndim + 1
+    if not -nd <= given < nd:
+        _refuse("stack_list", items, axis)
+    order = _moved(nd, 0, given % nd)  # (the new first axis moved to `axis`)
+    first_axis = given % nd == 0
+
+    def arrays(items, axis=0):
         if len(items) == 0:
             raise ValueError(_STACK_NOTHING)
         first = items[0]
@@ -868,31 +886,47 @@ def _stack_list(items):
             if items[k].shape != first.shape:
                 raise ValueError(_STACK_SHAPES)
             out[k] = items[k]
-        return out
+        if first_axis:
+            return out
+        return np.ascontiguousarray(np.transpose(out, order))
     return arrays
 
 
 def grad_stack(g, arrays, axis):
-    """Adjoint of np.stack along axis 0 (runtime.grad_stack): the rows of `g`, one new array each."""
+    """Adjoint of np.stack along an axis (runtime.grad_stack): the slices of `g` along it, one new array each."""
     raise NotImplementedError("only inside compiled code")
 
 
 _STACK_ADJOINT = FALLBACK + "np.stack's adjoint along another axis than 0, or of another length"
 
 
-@_overload(grad_stack)
+@_overload(grad_stack, prefer_literal=True)
 def _grad_stack(g, arrays, axis):
     if not (_is_array(g) and isinstance(arrays, types.List) and isinstance(_plain(axis), types.Integer)):
         _refuse("grad_stack", g, arrays, axis)
     if _plain(g).ndim == 1:
         def numbers(g, arrays, axis):
-            if axis != 0 or g.shape[0] != len(arrays):
+            if (axis != 0 and axis != -1) or g.shape[0] != len(arrays):
                 raise ValueError(_STACK_ADJOINT)
             return [g[k] for k in range(g.shape[0])]
         return numbers
 
+    nd = _plain(g).ndim
+    if isinstance(axis, types.IntegerLiteral) and axis.literal_value % nd != 0:
+        order = _moved(nd, axis.literal_value % nd, 0)  # (the stacked axis first: its rows are the items)
+
+        def along(g, arrays, axis):
+            h = np.ascontiguousarray(np.transpose(g, order))
+            if h.shape[0] != len(arrays) or h.shape[0] == 0:
+                raise ValueError(_STACK_ADJOINT)
+            out = [h[0].copy()]
+            for k in range(1, h.shape[0]):
+                out.append(h[k].copy())
+            return out
+        return along
+
     def rows(g, arrays, axis):
-        if axis != 0 or g.shape[0] != len(arrays) or g.shape[0] == 0:
+        if axis % nd != 0 or g.shape[0] != len(arrays) or g.shape[0] == 0:
             raise ValueError(_STACK_ADJOINT)
         out = [np.ascontiguousarray(g[0]).copy()]
         for k in range(1, g.shape[0]):

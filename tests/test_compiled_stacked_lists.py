@@ -1,0 +1,64 @@
+"""A list the user appends arrays to in a loop, stacked along any constant axis (`np.stack(L, axis=1)`), in
+compiled code: `_s2s_stack_list(L, axis)` and the numba `grad_stack` along that axis (a GMM's components stacked
+along axis 1 fell back). Against the NumPy code and central differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.helpers_fd import compiled_matches
+
+pytest.importorskip("numba")
+R = np.random.default_rng(57)
+
+
+def mixture(logits, mus, log_sig, X):
+    logw = logits - np.log(np.sum(np.exp(logits)))
+    comps = []
+    for k in range(mus.shape[0]):
+        d = (X - mus[k]) / np.exp(log_sig[k])
+        comps.append(logw[k] - 0.5 * np.sum(d ** 2, axis=1) - np.sum(log_sig[k]))
+    L = np.stack(comps, axis=1)
+    m = np.max(L, axis=1, keepdims=True)
+    return -np.sum(m[:, 0] + np.log(np.sum(np.exp(L - m), axis=1)))
+
+
+def last_axis(w, xs):
+    cols = []
+    for t in range(xs.shape[0]):
+        cols.append(np.sin(w @ xs[t]))
+    S = np.stack(cols, axis=-1)
+    return np.sum(S[:, 1:] * S[:, :-1])
+
+
+def middle_of_three(W, xs):
+    slabs = []
+    for t in range(xs.shape[0]):
+        slabs.append(np.tanh(W * xs[t]))
+    S = np.stack(slabs, 1)
+    return np.sum(S ** 2 * np.arange(1.0, S.shape[1] + 1.0)[None, :, None])
+
+
+def numbers_along_last(w, xs):
+    vals = []
+    for t in range(xs.shape[0]):
+        vals.append(np.sum(np.sin(w * xs[t])))
+    v = np.stack(vals, axis=-1)
+    return np.sum(v[1:] * v[:-1])
+
+
+CASES = {
+    "mixture": (mixture, (R.normal(size=3), R.normal(size=(3, 2)), R.normal(size=(3, 2)) * 0.3, R.normal(size=(8, 2))),
+                (0, 1, 2)),
+    "last_axis": (last_axis, (R.normal(size=(3, 4)), R.normal(size=(5, 4))), (0,)),
+    "middle_of_three": (middle_of_three, (R.normal(size=(3, 2)), R.normal(size=(4, 3, 2))), (0, 1)),
+    "numbers_along_last": (numbers_along_last, (R.normal(size=3), R.normal(size=(5, 3))), (0,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_compiled_matches_the_numpy_code_and_differences(name):
+    f, args, wrt = CASES[name]
+    for w in wrt:
+        compiled_matches(f, args, wrt=w)
