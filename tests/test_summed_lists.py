@@ -81,3 +81,31 @@ def test_compiled_matches():
     f, args, _ = ARGS["step_losses"]
     for w in (0, 1):
         compiled_matches(f, args, wrt=w)
+
+
+def unbound_append(w, xs):
+    L = []
+    for x in xs:
+        if np.sum(x) > 100.0:
+            v = np.sum(w * x)
+        L.append(v)
+    return np.sum(w ** 2)
+
+
+def unbound_append_once(w, x):
+    L = []
+    if np.sum(x) > 100.0:
+        v = np.sum(w * x)
+    L.append(v)
+    return np.sum(w ** 2)
+
+
+@pytest.mark.parametrize("f, x", [(unbound_append, np.ones((2, 3))), (unbound_append_once, np.ones(3))])
+def test_an_append_of_a_name_never_bound_raises_as_python_does(f, x):
+    """(helper 143: the append to a list nobody reads was dropped, and its read of an unbound name with it)"""
+    w = np.array([0.1, 0.2, 0.3])
+    with pytest.raises(UnboundLocalError):
+        f(w, x)
+    with pytest.raises(UnboundLocalError):
+        s2s.grad(f)(w, x)
+    np.testing.assert_allclose(s2s.grad(f)(w, x * 100.0), 2 * w)  # (bound: the gradient of the sum of squares)

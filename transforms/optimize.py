@@ -272,7 +272,8 @@ def tape_step(c: Code) -> Code:
         c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes is not None and drop_unread_list_pops(c.fdef, c.inferred):
         c.inferred = c.shapes.shapes(c.fdef)
-    if c.shapes is not None and drop_write_only_lists(c.fdef):  # (`losses.append(t12)` of a sum not computed)
+    if c.shapes is not None and drop_write_only_lists(c.fdef, lambda: c.shapes.shapes(c.fdef).maybe_unbound):
+        # (`losses.append(t12)` of a sum the gradient does not compute)
         c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes is not None:  # a value no longer taped (`e` of `e = e + t`) may be one nothing reads now
         c.removable |= specialize.pure_names(c.fdef, c.inferred, c.stack)

@@ -204,10 +204,11 @@ def _reads_items_only(shapes, call, arg) -> bool:
     return at < len(params) and params[at] in shapes.fact(obj, "shape_only", ())
 
 
-def drop_write_only_lists(fdef: ast.FunctionDef) -> bool:
+def drop_write_only_lists(fdef: ast.FunctionDef, maybe_unbound=frozenset) -> bool:
     r"""Drop `L.append(v)` (of a name or a literal v) and bare `L.pop()` of a list the function binds once, to
     `[]`, and reads nowhere else: nothing sees what they put in or take out (a loss per step appended for a
-    `sum(L)` the gradient does not compute). Returns whether anything changed.
+    `sum(L)` the gradient does not compute). Not an append of a name that may be unbound there (`maybe_unbound()`
+    gives the ids of such reads), which raises UnboundLocalError, as Python does. Returns whether anything changed.
 
         >>> f = ast.parse("def f(x):\n    L = []\n    L.append(x)\n    return x").body[0]
         >>> drop_write_only_lists(f), ast.unparse(f).splitlines()[1:]
@@ -222,6 +223,9 @@ def drop_write_only_lists(fdef: ast.FunctionDef) -> bool:
                 and isinstance(n.value, ast.List) and not n.value.elts:
             made[n.targets[0].id] = made.get(n.targets[0].id, 0) + 1
     names = {n for n, k in made.items() if k == 1 and stores.get(n) == 1 and n not in params}
+    if not names:
+        return False
+    unbound = maybe_unbound()
     writes = set()  # ids of the statements to drop
     parents = parent_map(fdef)
     for n in walk(fdef):
@@ -233,7 +237,9 @@ def drop_write_only_lists(fdef: ast.FunctionDef) -> bool:
         if isinstance(attr, ast.Attribute) and isinstance(call, ast.Call) and call.func is attr \
                 and isinstance(stmt, ast.Expr) and not call.keywords \
                 and (attr.attr == "pop" and not call.args
-                     or attr.attr == "append" and len(call.args) == 1 and isinstance(call.args[0], ast.Name | ast.Constant)):
+                     or attr.attr == "append" and len(call.args) == 1 and (
+                         isinstance(call.args[0], ast.Constant)
+                         or isinstance(call.args[0], ast.Name) and id(call.args[0]) not in unbound)):
             writes.add(id(stmt))
             continue
         names.discard(n.id)
