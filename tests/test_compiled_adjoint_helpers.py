@@ -80,9 +80,19 @@ def test_grad_where(dtype, gshape, cshape, xshape):
     _same(got[1], rt.grad_where(g, cond, x, False))
 
 
-def test_grad_where_stretched_axis_falls_back():
-    with pytest.raises(ValueError, match=FALLBACK):  # (unbroadcast over an axis of length 1: the NumPy code's)
-        _grad_where(np.ones((3, 4)), np.ones((3, 4), bool), np.ones((1, 4)))
+def test_grad_where_sums_over_a_stretched_axis():
+    """(an axis of length 1 the condition stretched: summed, as the NumPy helper's unbroadcast does; it fell back
+    before stop 47)"""
+    rng = np.random.default_rng(3)
+    g, cond, x = rng.normal(size=(3, 4)), rng.normal(size=(3, 4)) > 0, np.ones((1, 4))
+    got = _grad_where(g, cond, x)
+    np.testing.assert_allclose(got[0], rt.grad_where(g, cond, x, True), rtol=1e-12)
+    np.testing.assert_allclose(got[1], rt.grad_where(g, cond, x, False), rtol=1e-12)
+
+
+def test_grad_where_of_shapes_that_do_not_broadcast_falls_back():
+    with pytest.raises(ValueError, match=FALLBACK):  # (the NumPy code raises NumPy's error)
+        _grad_where(np.ones((3, 4)), np.ones((3, 4), bool), np.ones((2, 4)))
 
 
 # ---------------------------------------------------------------------------------------------- var

@@ -631,7 +631,7 @@ def unbroadcast(g, x):
     raise NotImplementedError("only inside compiled code")
 
 
-_STRETCHED_AXIS = FALLBACK + "an adjoint summed over a stretched axis of length 1"
+_STRETCHED_AXIS = FALLBACK + "an adjoint of a shape that does not broadcast to its value's"
 
 
 @_overload(unbroadcast)
@@ -652,12 +652,34 @@ def _unbroadcast(g, x):
         return lambda g, x: unbroadcast(np.sum(g, axis=0), x)
     if g.ndim < x.ndim:
         _refuse("unbroadcast", g, x)
-
     def impl(g, x):
         if g.shape == x.shape:
             return g
-        raise ValueError(_STRETCHED_AXIS)
+        return _sum_stretched(g, x.shape)
     return impl
+
+
+@numba.njit
+def _sum_stretched(g, shape):
+    """`g` summed over the axes where `shape` (of as many axes) has length 1 and g does not, kept as axes of length
+    1 (np.sum(g, axis=..., keepdims=True)): each entry of g added into the one entry of the result it broadcast
+    from, in g's order."""
+    nd = g.ndim
+    size, stride = 1, np.zeros(nd, np.int64)
+    for d in range(nd - 1, -1, -1):
+        if shape[d] != g.shape[d] and shape[d] != 1:
+            raise ValueError(_STRETCHED_AXIS)  # (shapes that do not broadcast: the NumPy code's error)
+        stride[d] = size if shape[d] != 1 else 0
+        size *= shape[d]
+    flat = np.ascontiguousarray(g).ravel()
+    out = np.zeros(size, g.dtype)
+    for i in range(flat.size):
+        rest, at = i, 0
+        for d in range(nd - 1, -1, -1):
+            at += (rest % g.shape[d]) * stride[d]
+            rest //= g.shape[d]
+        out[at] += flat[i]
+    return out.reshape(shape)
 
 
 def add(a, b):
