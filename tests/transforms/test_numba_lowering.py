@@ -264,10 +264,13 @@ def test_a_users_list_stays_a_list_and_its_stack_a_helper():
                  "    return np.stack(hs, axis=0) * n + np.array(hs) + hs[0]\n")
     low = numba_lowering.lower(fdef, numpy_names=frozenset({"np"}))
     text = ast.unparse(low.fdef)
-    assert text.count("_s2s_stack_list(hs)") == 2 and "hs.append(x * i)" in text and not low.tapes
-    copied = _fdef("def f(x):\n    hs = []\n    hs.append(x)\n    return np.stack(hs, axis=1)\n")
+    assert "_s2s_stack_list(hs, 0)" in text and "_s2s_stack_list(hs)" in text and "hs.append(x * i)" in text \
+        and not low.tapes
+    other_axis = _fdef("def f(x):\n    hs = []\n    hs.append(x)\n    return np.stack(hs, axis=-1)\n")
+    assert "_s2s_stack_list(hs, -1)" in ast.unparse(numba_lowering.lower(other_axis, numpy_names=frozenset({"np"})).fdef)
+    named = _fdef("def f(x, k):\n    hs = []\n    hs.append(x)\n    return np.stack(hs, axis=k)\n")
     with pytest.raises(numba_lowering.NotLowerable, match="used other than by push"):
-        numba_lowering.lower(copied, numpy_names=frozenset({"np"}))  # (another axis: not the user's list form)
+        numba_lowering.lower(named, numpy_names=frozenset({"np"}))  # (an axis that is no constant: not the form)
 
 
 @pytest.mark.parametrize("text, want", [
