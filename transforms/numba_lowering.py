@@ -194,6 +194,7 @@ def _variance(node, function) -> bool:
     return True
 
 
+CONCAT_LIST = "_s2s_concat_list"  # (L, axis) -> np.concatenate(L, axis) of the user's list along a constant axis
 CUMULATIVE = "_s2s_cumulative"  # (x, "sum" or "prod", axis) -> np.cumsum / np.cumprod along a constant int axis
 DIFF = "_s2s_diff"  # (x, n, axis) -> np.diff(x, n, axis) along a constant int axis
 
@@ -390,7 +391,8 @@ HELPERS = {TAPE_SET: "tape_set", TAPE_GROW: "tape_grow", TAPE_STACK: "tape_stack
            NORM: "norm", RESHAPE: "reshape", ADD_AT: "add_at", SQUEEZE: "squeeze", VARIANCE: "variance",
            ADD_ZERO: "add_zero", PRESENT: "present", WEAK: "weak",
            WEAK_OP: "weak_op", MATMUL: "matmul", STACK_LIST: "stack_list", FLOAT_MASK: "float_mask",
-           STRONG_OP: "strong_op", ZERO_LIKE: "zero_like", CUMULATIVE: "cumulative", DIFF: "diff_along"}
+           STRONG_OP: "strong_op", ZERO_LIKE: "zero_like", CUMULATIVE: "cumulative", DIFF: "diff_along",
+           CONCAT_LIST: "concat_list"}
 
 
 def _written_in_place(fdef, runtime: str = "s2s", modules=frozenset()):
@@ -984,7 +986,9 @@ def _user_lists(fdef, numpy_names, runtime) -> set:
             stacks += [parents[id(n)] for n, kind in zip(reads, kinds) if kind == "stack"]
     for call in stacks:
         axis = ([k.value for k in call.keywords if k.arg == "axis"] + call.args[1:])[:1]
-        call.func = ast.Name(id=STACK_LIST, ctx=ast.Load())
+        if call.func.attr == "concatenate":
+            axis = axis or [ast.Constant(0)]
+        call.func = ast.Name(id=CONCAT_LIST if call.func.attr == "concatenate" else STACK_LIST, ctx=ast.Load())
         call.keywords = []
         call.args = call.args[:1] + [ast.Constant(int_constant(a)) for a in axis]
     return found
@@ -1010,8 +1014,11 @@ def _user_list_use(n, parents, numpy_names, runtime):
     if first and isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in numpy_names \
             and f.attr in _STACKING and _constant_axis(parent, f.attr == "stack"):
         return "stack"
+    if first and isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in numpy_names \
+            and f.attr == "concatenate" and _constant_axis(parent, True):
+        return "stack"  # (joined along a constant axis: `_s2s_concat_list(L, k)`)
     if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == runtime \
-            and f.attr == "grad_stack" and len(parent.args) == 3 and parent.args[1] is n \
+            and f.attr in ("grad_stack", "grad_concatenate") and len(parent.args) == 3 and parent.args[1] is n \
             and int_constant(parent.args[2]) is not None and not parent.keywords:
         return "read"
     if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id == runtime \

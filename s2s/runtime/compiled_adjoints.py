@@ -892,6 +892,78 @@ def _stack_list(items, axis=0):
     return arrays
 
 
+def concat_list(items, axis):
+    """np.concatenate(items, axis) of a list of arrays along a constant axis (the lowering's `_s2s_concat_list`:
+    numba's concatenate takes tuples only)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+_CONCAT_SHAPES = FALLBACK_CALL + "np.concatenate of an empty list, or of arrays whose other axes differ (NumPy raises)"
+
+
+@_overload(concat_list, prefer_literal=True)
+def _concat_list(items, axis):
+    if not (isinstance(items, types.List) and _is_array(items.dtype) and isinstance(axis, types.IntegerLiteral)):
+        _refuse("concat_list", items, axis)
+    nd = items.dtype.ndim
+    if not -nd <= axis.literal_value < nd:
+        _refuse("concat_list", items, axis)
+    k = axis.literal_value % nd
+    first_axis, back = _moved(nd, k, 0), _moved(nd, 0, k)
+    dtype = items.dtype.dtype
+
+    def impl(items, axis):
+        if len(items) == 0:
+            raise ValueError(_CONCAT_SHAPES)
+        parts = [np.ascontiguousarray(np.transpose(item, first_axis)) for item in items]
+        total = 0
+        for p in parts:
+            if p.shape[1:] != parts[0].shape[1:]:
+                raise ValueError(_CONCAT_SHAPES)
+            total += p.shape[0]
+        out = np.empty((total,) + parts[0].shape[1:], dtype)
+        start = 0
+        for p in parts:
+            out[start:start + p.shape[0]] = p
+            start += p.shape[0]
+        return np.ascontiguousarray(np.transpose(out, back))
+    return impl
+
+
+def grad_concatenate(g, arrays, axis):
+    """Adjoint of np.concatenate of a list along a constant axis (runtime.grad_concatenate): `g` cut back into
+    pieces of the items' lengths along it, one new array each."""
+    raise NotImplementedError("only inside compiled code")
+
+
+_CONCAT_ADJOINT = FALLBACK + "np.concatenate's adjoint of another length than its pieces'"
+
+
+@_overload(grad_concatenate, prefer_literal=True)
+def _grad_concatenate(g, arrays, axis):
+    if not (_is_array(g) and isinstance(arrays, types.List) and _is_array(arrays.dtype)
+            and isinstance(axis, types.IntegerLiteral)):
+        _refuse("grad_concatenate", g, arrays, axis)
+    nd = _plain(g).ndim
+    if not -nd <= axis.literal_value < nd:
+        _refuse("grad_concatenate", g, arrays, axis)
+    k = axis.literal_value % nd
+    first_axis, back = _moved(nd, k, 0), _moved(nd, 0, k)
+
+    def impl(g, arrays, axis):
+        h = np.ascontiguousarray(np.transpose(g, first_axis))
+        out = []
+        start = 0
+        for a in arrays:
+            n = a.shape[k]
+            out.append(np.ascontiguousarray(np.transpose(h[start:start + n], back)))
+            start += n
+        if start != h.shape[0]:
+            raise ValueError(_CONCAT_ADJOINT)
+        return out
+    return impl
+
+
 def grad_stack(g, arrays, axis):
     """Adjoint of np.stack along an axis (runtime.grad_stack): the slices of `g` along it, one new array each."""
     raise NotImplementedError("only inside compiled code")
@@ -982,8 +1054,8 @@ def _append_grads_owned(g):
 # the runtime helpers generated code calls by these names (`s2s.grad_where`), and the lowering's
 HELPERS = {f.__name__: f for f in (grad_squeeze, grad_where, grad_var, det_adjoint, copy, grad_stack, array_grad,
                                    append_grads, append_grads_owned, grad_diff, grad_convolve, safe_div,
-                                   clip_mask, setitem, grad_cumprod, grad_cumsum)}
-_WRITTEN = (cumulative, diff_along, squeeze, variance, add_zero, present, weak, weak_op, strong_op, matmul, stack_list)
+                                   clip_mask, setitem, grad_cumprod, grad_cumsum, grad_concatenate)}
+_WRITTEN = (cumulative, diff_along, concat_list, squeeze, variance, add_zero, present, weak, weak_op, strong_op, matmul, stack_list)
 
 
 def _register():
