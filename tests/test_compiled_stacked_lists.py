@@ -9,20 +9,10 @@ import numpy as np
 import pytest
 
 from tests.helpers_fd import compiled_matches
+from tests.test_stacked_realness import gmm_components as mixture  # (the one GMM program of the tests)
 
 pytest.importorskip("numba")
 R = np.random.default_rng(57)
-
-
-def mixture(logits, mus, log_sig, X):
-    logw = logits - np.log(np.sum(np.exp(logits)))
-    comps = []
-    for k in range(mus.shape[0]):
-        d = (X - mus[k]) / np.exp(log_sig[k])
-        comps.append(logw[k] - 0.5 * np.sum(d ** 2, axis=1) - np.sum(log_sig[k]))
-    L = np.stack(comps, axis=1)
-    m = np.max(L, axis=1, keepdims=True)
-    return -np.sum(m[:, 0] + np.log(np.sum(np.exp(L - m), axis=1)))
 
 
 def last_axis(w, xs):

@@ -749,15 +749,9 @@ def _copied_restores_dropped(block, shapes):
         name = adjoint.id
         index_names = _names(index)
         index_names |= {n for m in index_names & sums.keys() for n in _names(sums[m])}
-        first = None  # `g = y_bar[i]` before it, y_bar and the index's names not bound or changed between
-        for j in range(k - 1, -1, -1):
-            t = block[j]
-            if isinstance(t, ast.Assign) and len(t.targets) == 1 and isinstance(t.targets[0], ast.Name) \
-                    and _item_read(t.value, sums) == item:
-                first = j
-                break
-            if _binds(t) & (index_names | {name}) or _changes(t, name):
-                break
+        # `g = y_bar[i]` before it, y_bar and the index's names not bound or changed between
+        first = _item_read_before(block, k, item, sums,
+                                  lambda t: _binds(t) & (index_names | {name}) or _changes(t, name))
         if first is None:
             continue
         g = block[first].targets[0].id
@@ -840,6 +834,19 @@ def _index_sums(block, upto):
     return sums
 
 
+def _item_read_before(block, k, item, sums, stops):
+    """The position of the latest `g = y[i]` (`_item_read` of `item`) among `block[:k]`, looking back no further
+    than a statement `stops(statement)` is true of; None where there is none."""
+    for j in range(k - 1, -1, -1):
+        t = block[j]
+        if isinstance(t, ast.Assign) and len(t.targets) == 1 and isinstance(t.targets[0], ast.Name) \
+                and _item_read(t.value, sums) == item:
+            return j
+        if stops(t):
+            return None
+    return None
+
+
 def _item_read(value, sums):
     """The `_plain_item` of `y[i]` or `y[i].copy()` (g, the item's adjoint, read before its zeroing), else None."""
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "copy" \
@@ -867,15 +874,7 @@ def _restored_items_dropped(block, fdef):
         index_names = _names(s.targets[0].slice)
         index_names |= {n for m in index_names & sums.keys() for n in _names(sums[m])}
         # `g = y_bar[i]` before it, y_bar and the index's names untouched between
-        first = None
-        for j in range(k - 1, -1, -1):
-            t = block[j]
-            if isinstance(t, ast.Assign) and len(t.targets) == 1 and isinstance(t.targets[0], ast.Name) \
-                    and _item_read(t.value, sums) == item:
-                first = j
-                break
-            if name in _names(t) or _binds(t) & index_names:
-                break
+        first = _item_read_before(block, k, item, sums, lambda t: name in _names(t) or _binds(t) & index_names)
         if first is None:
             continue
         g = block[first].targets[0].id
