@@ -4,6 +4,8 @@ max and min; rules in s2s/rules/reductions.py and builtin_rules.py).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from s2s.runtime.adjoint import add, unbroadcast
@@ -296,7 +298,7 @@ def _cumprod_adjoint_along(x, g, axis, products=None):
         return None
     c = products if type(products) is np.ndarray and products.shape == x.shape and products.dtype == x.dtype \
         else np.cumprod(x, axis=axis)
-    if not float(np.abs(c).min()) >= _smallest_normal(c.dtype):  # (NaN fails too)
+    if not _normal_nonzero(c):
         return None
     sums = np.cumsum(np.flip(g * c, axis), axis=axis)
     if not np.isfinite(np.take(sums, -1, axis=axis)).all():
@@ -318,12 +320,20 @@ def _running_sums(x, g, products=None):
         return None
     c = products if type(products) is np.ndarray and products.shape == x.shape and products.dtype == x.dtype \
         else np.cumprod(x, axis=0)
-    if not float(np.abs(c).min()) >= _smallest_normal(c.dtype):  # (NaN fails too)
+    if not _normal_nonzero(c):
         return None
     sums = np.cumsum((g * c)[::-1], axis=0)
-    if not np.isfinite(sums[-1]).all():
+    last = sums[-1]
+    if not (math.isfinite(last) if sums.ndim == 1 else np.isfinite(last).all()):
         return None
     return c, sums[::-1]
+
+
+def _normal_nonzero(c) -> bool:
+    """Whether no entry of the float array c is NaN, zero or subnormal (an infinite one the callers' test of the
+    running sums catches). Where every entry is positive the least one decides: one reduction, no temporary."""
+    tiny = _smallest_normal(c.dtype)
+    return bool(c.min() >= tiny) or bool(np.abs(c).min() >= tiny)  # (NaN fails both)
 
 
 def _tails_by_division(x, g, products=None):
