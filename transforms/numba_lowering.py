@@ -100,10 +100,12 @@ def reductions(fdef: ast.FunctionDef, numpy_names: set, linalg_names: frozenset 
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
         func = node.func
-        if func.attr == "norm" and len(node.args) == 1 and not node.keywords \
-                and not isinstance(node.args[0], ast.Starred) and _is_linalg(func.value, numpy_names, linalg_names):
-            node.func = ast.Name(id=NORM, ctx=ast.Load())
-            done = True
+        if func.attr == "norm" and _is_linalg(func.value, numpy_names, linalg_names):
+            if len(node.args) == 1 and not node.keywords and not isinstance(node.args[0], ast.Starred):
+                node.func = ast.Name(id=NORM, ctx=ast.Load())
+                done = True
+            else:
+                done = _norm_along(node) or done
             continue
         function = isinstance(func.value, ast.Name) and func.value.id in numpy_names
         if func.attr in ("var", "std"):
@@ -162,7 +164,7 @@ def _axes_one_by_one(axis, keepdims, op):
     return sorted(axes, reverse=True) if all(a >= 0 for a in axes) else None
 
 
-VARIANCE = "_s2s_variance"  # (x, "var" or "std", axis, keepdims, ddof) -> np.var(x, ...), constants but x and ddof
+VARIANCE = "_s2s_variance"  # (x, "var", "std" or "norm", axis, keepdims, ddof) -> np.var(x, ...), constants but x, ddof
 
 
 def _variance(node, function) -> bool:
@@ -190,6 +192,34 @@ def _variance(node, function) -> bool:
         return False
     node.func = ast.Name(id=VARIANCE, ctx=ast.Load())
     node.args = [array, ast.Constant(func.attr), axis, keepdims, ddof]
+    node.keywords = []
+    return True
+
+
+def _norm_along(node) -> bool:
+    r"""`np.linalg.norm(x, axis=k)` (ord None or 2 given as a constant, keepdims a bool) of an int constant k ->
+    `_s2s_variance(x, "norm", k, keepdims, 0)`, the 2-norm along the axis: numba's norm takes no axis. Whether it
+    rewrote `node`.
+
+        >>> call = ast.parse("np.linalg.norm(d, axis=1, keepdims=True)").body[0].value
+        >>> _norm_along(call), ast.unparse(call)
+        (True, "_s2s_variance(d, 'norm', 1, True, 0)")
+    """
+    if not node.args or len(node.args) > 3 or any(isinstance(a, ast.Starred) for a in node.args) \
+            or any(k.arg is None for k in node.keywords):
+        return False
+    given = dict(zip(("x", "ord", "axis"), node.args)) | {k.arg: k.value for k in node.keywords}
+    if set(given) - {"x", "ord", "axis", "keepdims"} or len(given) != len(node.args) + len(node.keywords):
+        return False
+    order = given.get("ord", ast.Constant(None))
+    keepdims = given.get("keepdims", ast.Constant(False))
+    if "axis" not in given or int_constant(given["axis"]) is None \
+            or not (isinstance(order, ast.Constant) and (order.value is None or type(order.value) is int
+                                                         and order.value == 2)) \
+            or not (isinstance(keepdims, ast.Constant) and type(keepdims.value) is bool):
+        return False  # (a tuple of axes: a matrix norm; other orders: the NumPy code's)
+    node.func = ast.Name(id=VARIANCE, ctx=ast.Load())
+    node.args = [given["x"], ast.Constant("norm"), given["axis"], keepdims, ast.Constant(0)]
     node.keywords = []
     return True
 

@@ -1487,14 +1487,16 @@ class _Rewrite(ast.NodeTransformer):
         return eye if one else ast.BinOp(left=g, op=ast.Mult(), right=eye)
 
     def _norm_along_axis(self, node, args, shapes):
+        """`_norm`'s along one axis (ord None or 2: along one axis both are the vectors' 2-norm), else None."""
         g, ans, x, order, axis, keepdims = args
         sx = shapes[2]
-        if not (isinstance(order, ast.Constant) and order.value is None and isinstance(axis, ast.Constant)
-                and type(axis.value) is int and isinstance(keepdims, ast.Constant) and type(keepdims.value) is bool
-                and isinstance(sx, tuple) and -len(sx) <= axis.value < len(sx) and len(sx) >= 2 and _simple(ans)
+        number = _number(axis)
+        if not (isinstance(order, ast.Constant) and (order.value is None or type(order.value) is int and order.value == 2)
+                and type(number) is int and isinstance(keepdims, ast.Constant) and type(keepdims.value) is bool
+                and isinstance(sx, tuple) and -len(sx) <= number < len(sx) and len(sx) >= 2 and _simple(ans)
                 and self.shapes.real(ans) and self.shapes.real(g)):
             return None
-        a = axis.value % len(sx)
+        a = number % len(sx)
         reduced = sx[:a] + ((1,) if keepdims.value else ()) + sx[a + 1:]
         if shapes[0] != reduced or shapes[1] != reduced:
             return None

@@ -567,21 +567,25 @@ def variance(x, op, axis, keepdims, ddof):
     """`np.var(x, axis=axis, keepdims=keepdims, ddof=ddof)` (`op` "var"), or np.std's (`op` "std"): numba's take no
     axis, keepdims or ddof. `op`, `axis` (an int or None), `keepdims` must be constants of the code
     (numba_lowering.reductions writes the calls). NumPy's order: the mean, then the sum of the squared
-    differences from it, divided by n - ddof (a division by 0 is NumPy's inf or NaN)."""
+    differences from it, divided by n - ddof (a division by 0 is NumPy's inf or NaN). `op` "norm" is
+    `np.linalg.norm(x, axis=axis, keepdims=keepdims)`: the square root of the sum of the squares (ddof unread)."""
+    if op == "norm":
+        return np.linalg.norm(x, axis=axis, keepdims=keepdims)
     return getattr(np, op)(x, axis=axis, keepdims=keepdims, ddof=ddof)
 
 
 @_overload(variance, prefer_literal=True)
 def _variance(x, op, axis, keepdims, ddof):
     if not (_is_array(x) and isinstance(_plain(x).dtype, types.Float) and isinstance(op, types.StringLiteral)
-            and op.literal_value in ("var", "std") and isinstance(keepdims, types.BooleanLiteral)
+            and op.literal_value in ("var", "std", "norm") and isinstance(keepdims, types.BooleanLiteral)
             and isinstance(_plain(ddof), types.Integer)):
         _refuse("variance", x, op, axis, keepdims, ddof)
     nd = _plain(x).ndim
     ax = _constant_axis(axis, nd)
     if ax is False:
         _refuse("variance", x, op, axis, keepdims, ddof)
-    whole, keep, root = ax is None, keepdims.literal_value, op.literal_value == "std"
+    whole, keep, root = ax is None, keepdims.literal_value, op.literal_value != "var"
+    spread = op.literal_value != "norm"  # (about the mean; a norm's squares are the entries')
     blocks = _blocks(nd, ax)
     out_nd = nd if keep else 0 if whole else nd - 1
 
@@ -591,16 +595,20 @@ def _variance(x, op, axis, keepdims, ddof):
         zero = a.dtype.type(0.0)
         for i in range(pre):
             for k in range(post):
-                total = zero
-                for j in range(n):
-                    total += a[i, j, k]
-                mean = total / a.dtype.type(n) if n else a.dtype.type(np.nan)
+                mean = zero
+                if spread:
+                    total = zero
+                    for j in range(n):
+                        total += a[i, j, k]
+                    mean = total / a.dtype.type(n) if n else a.dtype.type(np.nan)
                 squares = zero
                 for j in range(n):
                     d = a[i, j, k] - mean
                     squares += d * d
                 count = max(n - ddof, 0)
-                if count:
+                if not spread:
+                    v = squares
+                elif count:
                     v = squares / a.dtype.type(count)
                 else:  # NumPy's x / 0: inf, or NaN for 0 / 0 (numba's `/` raises)
                     v = a.dtype.type(np.nan) if squares == 0 or squares != squares else a.dtype.type(np.inf)
