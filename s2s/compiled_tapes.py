@@ -28,7 +28,7 @@ from s2s.transforms.walk import walk
 
 # NumPy functions of one array argument that keep its shape and float64 dtype
 _ELEMENTWISE = {"tanh", "sin", "cos", "exp", "log", "sqrt", "abs", "negative", "square", "sinh", "cosh",
-                "arctan", "log1p", "expm1", "absolute"}
+                "arctan", "log1p", "expm1", "absolute", "sign"}
 
 
 _LIKE = ("zeros_like", "ones_like", "empty_like")
@@ -153,7 +153,8 @@ def array_dtype(arrays: dict) -> str:
 
 def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: set, zeros: bool = False) -> dict:
     """name -> (dtype, shape) for variables that hold an array of that dtype and shape at every assignment
-    (a None placeholder aside), and name -> "float64" for the norms of float64 ones. The dtype is
+    (a None placeholder aside), ("bool_", shape) for those that hold a comparison of such an array and a number
+    or another of its shape (a mask), and name -> "float64" for the norms of float64 ones. The dtype is
     `array_dtype(arrays)`'s: float64, or float32 in a float32 program, where the rules that make float64
     arrays of numbers (np.zeros without a dtype, np.array of numbers, np.asarray of a Python float) claim
     nothing. `arrays` maps parameters to their arguments, `kinds` names the variables known to hold Python
@@ -196,6 +197,10 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
                 value=_stacked_rows_of(made[0]), slice=ast.Constant(0), ctx=ast.Load())
     shape = {p: tuple(a.shape) for p, a in arrays.items()
              if p not in assigns and type(a) is np.ndarray and a.dtype == np.dtype(dtype) and a.ndim >= 1}
+    for p, a in arrays.items():  # a parameter bound again (`h = W @ h` in a loop) starts as its argument
+        if p in assigns and type(a) is np.ndarray and a.dtype == np.dtype(dtype) and a.ndim >= 1:
+            shape[_argument(p)] = tuple(a.shape)
+            assigns[p].append(ast.Name(id=_argument(p), ctx=ast.Load()))
 
     # names bound only as the counters of loops over `range(...)` (or its `reversed`): ints
     def over_range(it):
@@ -358,6 +363,11 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         if isinstance(e, ast.IfExp):
             a, b = mask(e.body, unsure), mask(e.orelse, unsure)
             return a if a is not None and a == b else None
+        if isinstance(e, ast.Name) and e.id not in params and e.id not in unsure:  # `t3` of `t3 = t2 > c`
+            values = [v for v in assigns.get(e.id, [False]) if not _is_none(v)]
+            if values and all(isinstance(v, ast.Compare) for v in values):
+                found = {mask(v, unsure) for v in values}
+                return found.pop() if len(found) == 1 else None
         return None
 
     def zero_d(e):
@@ -554,13 +564,23 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             if a is not None and number(e.args[1]):
                 return a
             return b if b is not None and number(e.args[0]) else None
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "where" \
+                and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
+                and len(e.args) == 3 and not e.keywords:  # `np.where(t3, t4, z2)`: a mask picks between arrays
+            s = mask(e.args[0], unsure)
+            picks = [of(a, unsure) for a in e.args[1:]]
+            if s is None or not any(p == s for p in picks) \
+                    or not all(p == s or p is None and number(a) for p, a in zip(picks, e.args[1:])):
+                return None
+            return s
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _ELEMENTWISE \
                 and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
                 and len(e.args) == 1 and not e.keywords:
             return of(e.args[0], unsure)
         return None
 
-    candidates = [n for n in assigns if n not in params and all(v is not False for v in assigns[n])]
+    candidates = [n for n in assigns if (n not in params or _argument(n) in shape)
+                  and all(v is not False for v in assigns[n])]
     # optimistic: a candidate takes the one shape its assignments give where they are known (a loop's
     # state `h = h0` ... `h = np.tanh(h @ W)` needs its own shape to have one) ...
     for _ in range(len(candidates) + 2):
@@ -672,11 +692,22 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
                 del shape[name]
                 changed = True
     out = {n: (dtype, s) for n, s in shape.items() if n in candidates and s}
+    for name in candidates if not zeros else ():  # `t3 = t2 > c` of a float array: bools of its shape
+        values = [v for v in assigns[name] if not placeholder(v)]
+        found = {mask(v, frozenset()) if isinstance(v, ast.Compare) else None for v in values}
+        if name not in out and values and len(found) == 1 and (s := found.pop()):
+            out[name] = ("bool_", s)
     for name in candidates if wide else ():  # `norm = np.linalg.norm(d)` of a float64 array: a float
         values = [v for v in assigns[name] if not placeholder(v)]
         if values and all(_is_norm(v, numpy_names) and of(v.args[0]) for v in values):
             out[name] = "float64"
     return out
+
+
+def _argument(param: str) -> str:
+    """The name array_kinds reads a parameter's argument by, as if assigned to it first (no identifier: no
+    name of the code)."""
+    return f"<argument {param}>"
 
 
 def zero_arrays(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: set) -> dict:

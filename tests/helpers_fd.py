@@ -99,7 +99,7 @@ def check_all_and_general(f, args, wrt=0, use_autograd=True):
 
 def compiled_matches(f, args, wrt=0, rtol=1e-9, fd_rtol=1e-5):
     """s2s.grad(f, compile="strict") (no fallback warning) equals the NumPy code's gradient and central
-    differences; the compiled gradient."""
+    differences; the compiled gradient (a tuple of them for a tuple `wrt`)."""
     import warnings
 
     import s2s
@@ -107,6 +107,9 @@ def compiled_matches(f, args, wrt=0, rtol=1e-9, fd_rtol=1e-5):
     with warnings.catch_warnings():
         warnings.simplefilter("error", compiled.CompiledFallbackWarning)
         got = s2s.grad(f, wrt=wrt, compile="strict")(*args)
-    np.testing.assert_allclose(got, s2s.grad(f, wrt=wrt)(*args), rtol=rtol, atol=1e-12)
-    np.testing.assert_allclose(got, fd_grad(f, args, wrt), rtol=fd_rtol, atol=1e-6)
+    numpy_code = s2s.grad(f, wrt=wrt)(*args)
+    for k, i in enumerate(wrt) if isinstance(wrt, tuple) else [(None, wrt)]:
+        each, numpy_each = (got, numpy_code) if k is None else (got[k], numpy_code[k])
+        np.testing.assert_allclose(each, numpy_each, rtol=rtol, atol=1e-12)
+        np.testing.assert_allclose(each, fd_grad(f, args, i), rtol=fd_rtol, atol=1e-6)
     return got

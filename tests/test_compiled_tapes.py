@@ -56,9 +56,20 @@ def test_no_claim_where_shapes_differ_or_are_unknown():
             "    e = P[0]\n"
             "    e //= 2.0\n"  # an operation not followed
             "    P2 = P\n"
-            "    P = P * 2.0\n")  # a parameter reassigned is not a known array
+            "    P = P[1:] * 2.0\n")  # a parameter bound again to another shape
     got = _kinds(text, {"P": np.zeros((5, 3)), "x": np.zeros(3, np.float32), "k": 1})
     assert got == {}
+
+
+def test_a_parameter_bound_again_starts_as_its_argument():
+    text = ("def d(h, W):\n"
+            "    for t in range(3):\n"
+            "        a = W @ h\n"
+            "        h = np.tanh(a)\n"
+            "    return h\n")
+    assert _kinds(text, {"h": np.zeros(4), "W": np.zeros((4, 4))}) == {"a": ("float64", (4,)), "h": ("float64", (4,))}
+    # another dtype than the program's arrays (float32 among float64): not claimed
+    assert "h" not in _kinds(text, {"h": np.zeros(4, np.float32), "W": np.zeros((4, 4))})
 
 
 def discounted_path_length(P):
