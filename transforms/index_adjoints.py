@@ -458,7 +458,10 @@ def _rewrite_one(fdef, nodes, name, shapes, np_name, stores, assigns, dtypes=Non
     if not index_steps:
         return
     shape = shapes.env.get(base) if base in shapes.local else None
-    if not isinstance(shape, tuple) or shape == () or base not in shapes.reals or base in shapes.restored \
+    if base in shapes.restored:  # (restored by the tape: the shape each step's read has there, one for all)
+        found = {shapes.of(_increment(a, name).args[1]) for a in index_steps}
+        shape = found.pop() if len(found) == 1 else None
+    if not isinstance(shape, tuple) or shape == () or base not in shapes.reals \
             or dtypes is not None and base not in dtypes:
         return
     if any(shapes.of(_increment(a, name)) not in (shape, ()) for a in other_steps):
