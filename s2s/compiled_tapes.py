@@ -489,6 +489,15 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             if a and b and len(a) == 1 and len(b) == 2 and a[0] == b[0]:
                 return (b[1],)
             return None
+        if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "outer" \
+                and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
+                and len(e.args) == 2 and not e.keywords:  # `np.outer(u, v)` of vectors: (len u, len v)
+            a, b = of(e.args[0], unsure), of(e.args[1], unsure)
+            return (a[0], b[0]) if a and b and len(a) == 1 and len(b) == 1 else None
+        if isinstance(e, ast.Call) and _is_linalg_call(e, "solve", numpy_names) and len(e.args) == 2 \
+                and not e.keywords:  # `np.linalg.solve(A, b)` of a square matrix and a vector or matrix: b's
+            a, b = of(e.args[0], unsure), of(e.args[1], unsure)
+            return b if a and b and len(a) == 2 and a[0] == a[1] and len(b) in (1, 2) and b[0] == a[0] else None
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in ("zeros", "ones") \
                 and isinstance(e.func.value, ast.Name) and e.func.value.id in numpy_names \
                 and _made_dtype(e, numpy_names) == dtype:  # float64 by default
@@ -764,10 +773,14 @@ def _is_zero_or_none(e):
 
 
 def _is_norm(e, numpy_names):
+    return _is_linalg_call(e, "norm", numpy_names) and len(e.args) == 1 and not e.keywords
+
+
+def _is_linalg_call(e, name, numpy_names) -> bool:
+    """Whether `e` calls `np.linalg.<name>` (np one of `numpy_names`)."""
     f = e.func if isinstance(e, ast.Call) else None
-    return isinstance(f, ast.Attribute) and f.attr == "norm" and isinstance(f.value, ast.Attribute) \
-        and f.value.attr == "linalg" and isinstance(f.value.value, ast.Name) and f.value.value.id in numpy_names \
-        and len(e.args) == 1 and not e.keywords
+    return isinstance(f, ast.Attribute) and f.attr == name and isinstance(f.value, ast.Attribute) \
+        and f.value.attr == "linalg" and isinstance(f.value.value, ast.Name) and f.value.value.id in numpy_names
 
 
 def _is_pop(e):

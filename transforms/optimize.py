@@ -99,6 +99,7 @@ from .reuse import reuse_dead_operands
 from .row_writes import write_rows_once
 from .seed import fold_unit_seed
 from .shapes import Keyed, Seq
+from .shared_calls import share_repeated_calls
 from .shifts import drop_shift_adjoints
 from .simplify import simplify
 from .tape import (
@@ -425,6 +426,9 @@ def late_step(c: Code) -> Code:
         if spread_number_negations(c.fdef, shapes, made_up & c.removable):  # (merges made `t = -a / c` forms)
             merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up, c.stack)
         merge_wheres(c.fdef, shapes, c.shapes.np_name)  # (a leaky ReLU's two masked halves: one np.where)
+        if (_mentions(c.fdef, "linalg") or any(isinstance(n, ast.MatMult) for n in walk(c.fdef))) \
+                and share_repeated_calls(c.fdef, c.shapes.shapes):  # (a solve's two adjoints solve with A.T once)
+            shapes = c.shapes.shapes(c.fdef)
         c.inferred = shapes  # (still true: these rewrites move and merge expressions, none changes a shape)
     return c
 

@@ -1,0 +1,168 @@
+"""A costly call computed twice on the same operands, computed once.
+
+The adjoints of `np.linalg.solve(A, x)` both solve with A's transpose: `A_bar` reads
+`np.linalg.solve(A.T, g)` and `x_bar` reads it again. Once specialised, both are written out, one
+after the other, in the backward loop of a fixed-point or implicit-Euler iteration:
+
+    A_bar = A_bar - np.outer(np.linalg.solve(A.T, solve_bar), solve)
+    solve = solve_saved
+    x_bar = x_bar + np.linalg.solve(A.T, solve_bar)
+
+becomes
+
+    solved = np.linalg.solve(A.T, solve_bar)
+    A_bar = A_bar - np.outer(solved, solve)
+    solve = solve_saved
+    x_bar = x_bar + solved
+
+The same call on the same arrays gives the same numbers, bit for bit. Done only where it is the same:
+
+- the calls are a factorisation or solve of `np.linalg` (`_COSTLY`) or a matrix product `@`, with the
+  same text, in statements of one block (`=`, `+=`, an expression: no loop or branch between them);
+- the first is evaluated each time its statement runs (not in a branch of `a if c else b`, nor after the
+  first operand of `and` / `or`), so computing it first, just before that statement, computes it exactly
+  when the code did (a singular matrix raises there, as before);
+- no statement from the first to the last binds a name the call reads (its own target only after it is
+  evaluated: the first statement's target may not be read by the call at all), and none may change in place
+  an array one of them may refer to (`transforms/unchanged.py`: `+=`, item stores, `out=`, a method that
+  changes its object, a function that is not NumPy's or s2s's own);
+- the array shared is never changed in place afterwards through any name that may refer to it (the
+  rewrite is undone where it would be: each reader had an array of its own).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+import numpy as np
+
+from .names import NameAllocator, names_in
+from .unchanged import aliases, changed_in_place
+from .walk import fix_locations, statement_lists, walk
+
+__all__ = ["share_repeated_calls"]
+
+_COSTLY = {np.linalg.solve: "solved", np.linalg.inv: "inverse", np.linalg.cholesky: "factor",
+           np.linalg.pinv: "pseudo_inverse", np.linalg.lstsq: "least_squares", np.linalg.eigh: "eigen",
+           np.linalg.svd: "singular", np.linalg.qr: "factors", np.linalg.slogdet: "logdet", np.linalg.det: "det"}
+_SIMPLE = (ast.Assign, ast.AugAssign, ast.Expr)
+
+
+def share_repeated_calls(fdef: ast.FunctionDef, infer) -> bool:
+    r"""Compute each repeated costly call once (see the module doc); `infer(fdef)` gives the shapes inferred
+    over `fdef`. Whether anything changed.
+
+        >>> # a = a - np.outer(np.linalg.solve(A.T, g), s); x = x + np.linalg.solve(A.T, g)
+        >>> # solved = np.linalg.solve(A.T, g); a = a - np.outer(solved, s); x = x + solved
+    """
+    if any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in walk(fdef) if n is not fdef):
+        return False
+    changed, shapes = False, infer(fdef)
+    tried = set()
+    while True:
+        found = _next_repeat(fdef, shapes, tried)
+        if found is None:
+            break
+        block, index, calls, base = found
+        tried.add(ast.dump(calls[0]))
+        before = copy.deepcopy(fdef.body)
+        name = NameAllocator(names_in(fdef)).fresh(base)
+        value = copy.deepcopy(calls[0])
+        seen = {id(c) for c in calls}
+        for stmt in block[index:]:
+            _replace(stmt, seen, name)
+        block.insert(index, ast.copy_location(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value),
+                                              block[index]))
+        after = infer(fdef)
+        reaching = aliases(fdef, name, after)
+        if any(changed_in_place(stmt, reaching, after) for stmt in fdef.body):
+            fdef.body = before  # (a reader changed its array in place: each needs one of its own)
+            continue
+        shapes, changed = after, True
+    if changed:
+        fix_locations(fdef)
+    return changed
+
+
+def _next_repeat(fdef, shapes, tried):
+    """(block, index of the first statement, the calls in program order, a name for the value) of the first
+    repeated costly call not in `tried`, else None."""
+    for block in statement_lists(fdef):
+        for index, first in enumerate(block):
+            if not isinstance(first, _SIMPLE):
+                continue
+            for call in _unconditional_calls(first):
+                base = _costly(call, shapes)
+                if base is None or ast.dump(call) in tried:
+                    continue
+                calls = _repeats(block, index, call, shapes, fdef)
+                if len(calls) > 1:
+                    return block, index, calls, base
+    return None
+
+
+def _costly(node, shapes):
+    """The name its value is given for a call of `_COSTLY` or a product `a @ b` (no keywords, no starred
+    arguments), else None."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        return "product"
+    if isinstance(node, ast.Call) and not node.keywords and not any(isinstance(a, ast.Starred) for a in node.args):
+        callee = shapes.callee(node)
+        for function, base in _COSTLY.items():
+            if callee is function:
+                return base
+    return None
+
+
+def _unconditional_calls(stmt):
+    """The calls and products in `stmt` evaluated whenever it runs (not in a branch of an `if` expression,
+    an operand of `and` / `or` after the first, a comprehension or a lambda), outermost first."""
+    out, todo = [], [stmt]
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, ast.Call | ast.BinOp):
+            out.append(node)
+        if isinstance(node, ast.IfExp):
+            todo.append(node.test)
+        elif isinstance(node, ast.BoolOp):
+            todo.append(node.values[0])
+        elif not isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _repeats(block, index, call, shapes, fdef):
+    """The nodes with `call`'s text in `block[index:]` up to the first statement that is no simple statement,
+    binds a name `call` reads or may change one of their arrays in place (the first statement: its target may
+    not be read at all)."""
+    text = ast.dump(call)
+    read = {n.id for n in walk(call) if isinstance(n, ast.Name)}
+    reaching = set().union(*(aliases(fdef, n, shapes) for n in read)) | read
+    found = []
+    for k, stmt in enumerate(block[index:]):
+        if not isinstance(stmt, _SIMPLE) or changed_in_place(stmt, reaching, shapes):
+            break
+        found.extend(n for n in walk(stmt) if ast.dump(n) == text and (k or n in _unconditional_calls(stmt)))
+        if _binds(stmt) & read:
+            if k == 0:
+                return []  # (`x = f(x)`: the value read after it is another)
+            break
+    return found
+
+
+def _binds(stmt) -> set:
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AugAssign) else []
+    return {n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)}
+
+
+def _replace(tree, ids, name):
+    """Each node of `tree` whose id is in `ids` replaced by a read of `name`."""
+    for node in walk(tree):
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, ast.AST) and id(value) in ids:
+                setattr(node, field, ast.copy_location(ast.Name(id=name, ctx=ast.Load()), value))
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    if isinstance(item, ast.AST) and id(item) in ids:
+                        value[i] = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), item)
