@@ -44,6 +44,17 @@ def render(tree: ast.AST) -> str:
 
 
 _LINE_MAPS: dict = {}  # generated file name -> (user's file, {generated line: user's line})
+_DEF_LINES: dict = {}  # generated file name -> the line of its function's `def` (the factory's lines come first)
+
+
+def function_line(filename: str, line: int) -> int:
+    """The line of generated file `filename` (the factory's source, whose lines `_LINE_MAPS` counts) that line
+    `line` of the generated function's own source (`def` on line 1) is.
+
+        >>> function_line("<not made here>", 5)
+        5
+    """
+    return line + _DEF_LINES.get(filename, 1) - 1
 
 
 def _release_when_unused(code, filename):
@@ -61,6 +72,7 @@ def _release_when_unused(code, filename):
         if left[0] == 0:
             linecache.cache.pop(filename, None)
             _LINE_MAPS.pop(filename, None)
+            _DEF_LINES.pop(filename, None)
 
     for c in codes:
         weakref.finalize(c, gone)
@@ -122,6 +134,7 @@ def compile_function(fdef: ast.FunctionDef, free_names: list[str], label: str, u
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     try:
         _LINE_MAPS[filename] = (user_file, _line_map(user_lines, source))
+        _DEF_LINES[filename] = ast.parse(source).body[0].body[0].lineno
     except SyntaxError:
         pass
     code = compile(source, filename, "exec")

@@ -1579,7 +1579,16 @@ def _user_lines(gen, fdef, source):
     out = {}
     for old, new in zip(lowered, printed):
         line = getattr(old, "lineno", None)
-        below = [g for g in mapping if line is not None and g <= line + 1]  # (the map counts the factory's def line)
+        if line is None:
+            continue
+        at = codegen.function_line(gen.filename, line)
+        if at not in mapping and isinstance(old, ast.For | ast.While | ast.If) and old.body \
+                and codegen.function_line(gen.filename, old.body[0].lineno) in mapping:
+            # (a loop the backward sweep made has no line of the user's: its body's first statement's, not the
+            # line above it, which is the return or the end of another loop)
+            out[new.lineno] = mapping[codegen.function_line(gen.filename, old.body[0].lineno)]
+            continue
+        below = [g for g in mapping if g <= at]
         if below:
             out[new.lineno] = mapping[max(below)]
     return user_file, out
@@ -1616,7 +1625,7 @@ def _error(gen, what, node):
     user_file, mapping = codegen._LINE_MAPS.get(gen.filename, (None, {}))
     user_line = None
     if line is not None and mapping:
-        below = [g for g in mapping if g <= line + 1]  # the map counts the factory's def line first
+        below = [g for g in mapping if g <= codegen.function_line(gen.filename, line)]  # (the factory's lines first)
         if below:
             user_line = mapping[max(below)]
     construct = ast.unparse(node).splitlines()[0] if node is not None and not isinstance(node, ast.FunctionDef) \

@@ -75,3 +75,4 @@ def test_other_orders_and_matrix_norms_are_left_to_the_numpy_code():
         call = ast.parse(text).body[0].value
         assert not _norm_along(call), text
         assert ast.unparse(call) == text
+

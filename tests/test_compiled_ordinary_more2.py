@@ -27,7 +27,7 @@ def test_compiles_and_gives_the_numpy_code_s_gradient(name):
 @pytest.mark.parametrize("name, line, construct", [
     ("2-layer softplus net", "params", "dict argument read as a whole"),  # (its keys, for the loop over items)
     # (the comprehension's list stacked along axis 1 compiles since stop 47: numba's missing einsum is next)
-    ("small CNN via einsum over patches", "patches = np.stack(", "numpy.einsum"),
+    ("small CNN via einsum over patches", "conv = np.einsum(", "numpy.einsum"),
 ])
 def test_what_still_falls_back_names_the_line(name, line, construct):
     f, args, wrt = PROGRAMS[name]
