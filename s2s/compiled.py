@@ -648,7 +648,8 @@ def _plan(target, names, optimize, args, arrays=True, left_out=(), specialise=Tr
                                    or any(_has_narrow_int(v) for v in global_values)
                                    or _names_numpy(fdef, numpy_names, {"float32"}),
                                    zero_dtype=zero_dtype, strong=strong,
-                                   wide_ints=_wide_ints(fdef, args, global_values, numpy_names, strong))
+                                   wide_ints=_wide_ints(fdef, args, global_values, numpy_names, strong),
+                                   stacks=any(type(a) is np.ndarray and a.ndim > 2 for a in args))
     except numba_lowering.NotLowerable as exc:
         raise _error(gen, exc.message, exc.node or fdef) from None
     bindings, data = _bind(target, gen, low)

@@ -551,7 +551,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
           scalars: frozenset = frozenset(), zero_arrays: dict | None = None,
           numpy_names: frozenset = frozenset(), linalg_names: frozenset = frozenset(),
           ints: frozenset = frozenset(), float32: bool = False, zero_dtype: str = "float64",
-          strong: frozenset = frozenset(), wide_ints: bool = False) -> Lowered:
+          strong: frozenset = frozenset(), wide_ints: bool = False, stacks: bool = False) -> Lowered:
     """`fdef` (not changed) rewritten for numba; raises NotLowerable naming the node it cannot take.
 
     `tape_types` maps a variable pushed on the tape to the NumPy dtype name of the scalars it holds
@@ -566,7 +566,9 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     float32, or an integer array or number of another dtype than int64 (`weak_numbers`: NumPy computes
     `uint8 array + 200` in uint8, numba in int64). `strong` names the variables of `scalars` and `ints` that
     may hold a NumPy number (an item of an array argument, `np.float64`), which NumPy does not convert;
-    `wide_ints`: the code may meet integer arrays or NumPy ints of 32 bits or more (`weak_numbers`).
+    `wide_ints`: the code may meet integer arrays or NumPy ints of 32 bits or more (`weak_numbers`). `stacks`:
+    the code may meet arrays of more than two axes (its products `a @ b` become `_s2s_matmul(a, b)`, which
+    multiplies stacks of matrices: numba's `@` takes vectors and matrices only).
     """
     fdef = copy.deepcopy(fdef)
     _lists_made_arrays(fdef, numpy_names)
@@ -604,10 +606,30 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     reciprocal_divisions(fdef, scalars, ints, runtime)
     if float32:
         weak_numbers(fdef, scalars - strong, ints - strong, numpy_names, wide_ints, strong, ints & strong)
+    if stacks:
+        products_of_stacks(fdef)
     params, defaults = _positional_params(fdef)
     free, attrs = _free_names(fdef, set(params))
     fix_locations(fdef)
     return Lowered(fdef, params, defaults, free, attrs, low_tapes, array_tapes)
+
+
+def products_of_stacks(fdef: ast.FunctionDef) -> None:
+    r"""Each product `a @ b` -> `_s2s_matmul(a, b)`, which multiplies stacks of matrices as NumPy does (of vectors
+    and matrices, numba's `@` itself).
+
+        >>> f = ast.parse("def f(a, b):\n    return (a @ b) @ a").body[0]
+        >>> products_of_stacks(f); ast.unparse(f.body[0])
+        'return _s2s_matmul(_s2s_matmul(a, b), a)'
+    """
+    class Products(ast.NodeTransformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            if not isinstance(node.op, ast.MatMult):
+                return node
+            call = ast.Call(func=ast.Name(id=MATMUL, ctx=ast.Load()), args=[node.left, node.right], keywords=[])
+            return ast.copy_location(call, node)
+    Products().visit(fdef)
 
 
 _WEAK_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",

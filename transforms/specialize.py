@@ -915,6 +915,21 @@ class _Rewrite(ast.NodeTransformer):
             return node.orelse
         return node
 
+    def visit_Subscript(self, node):
+        """`g[k]` of a list adjoint made just before by `g = s2s.getitem_grad(h, t, k)` (`sign, logdet =
+        np.linalg.slogdet(K)` in a loop: the adjoint rule read `slogdet_bar[1]`): h, no list made. (An item other
+        than k, the zero adjoint, stays: 0.0 times an inf is NaN where the zero's product is the zero.)"""
+        self.generic_visit(node)
+        k = _number(node.slice)
+        if not (isinstance(node.value, ast.Name) and isinstance(node.ctx, ast.Load) and type(k) is int and k >= 0
+                and node.value.id in self.item_reads):
+            return node
+        item = self._item_adjoint(node.value, k, node)
+        if item is None or isinstance(item, ast.Constant) and item.value == 0.0:
+            return node
+        self.changed = True
+        return ast.copy_location(item, node)
+
     def _guarded_selection(self, node) -> bool:
         """Whether `node` is `[0.0, ...] if s2s.is_zero(g) else (g if c0 else 0.0, ...)` of as many items, as
         `_selection` writes them: the tuple gives each 0.0 where g is 0.0."""
@@ -1588,6 +1603,28 @@ class _Rewrite(ast.NodeTransformer):
             return None
         return int(np.prod([shape[a] for a in items], dtype=np.int64))
 
+    def _stacked_product_adjoint(self, name, args, shapes):
+        """The adjoint of `a @ b` where a is a stack of matrices (more than two axes) and b a stack of the same
+        shape or one matrix, else None: of two stacks, `g @ swapaxes(b)` and `swapaxes(a) @ g`, no stack axis
+        broadcast to sum over; of a stack and a matrix, `g @ b.T` for a and, for b, the stack's rows times g's
+        rows, `a.reshape(-1, k).T @ g.reshape(-1, m)` (the sum over the stack in one product)."""
+        g, a, b = args
+        sg, sa, sb = shapes
+        if not (all(type(s) is tuple and all(type(d) is int for d in s) for s in shapes)
+                and len(sa) > 2 and len(sb) >= 2 and sa[-1] == sb[-2]):
+            return None
+        if len(sb) == len(sa) and sa[:-2] == sb[:-2] and sg == sa[:-1] + sb[-1:]:
+            if name == "grad_matmul_a":
+                return _matmul(g, _swap_last(b, self.np))
+            return _matmul(_swap_last(a, self.np), g)
+        if len(sb) == 2 and sg == sa[:-1] + sb[-1:] and sa[-1] and sb[-1]:  # (`reshape(-1, 0)` raises)
+            if name == "grad_matmul_a":
+                return _matmul(g, _T(b))
+            rows = [ast.Call(func=ast.Attribute(value=x, attr="reshape", ctx=ast.Load()),
+                             args=[ast.Constant(-1), ast.Constant(n)], keywords=[]) for x, n in ((a, sa[-1]), (g, sb[-1]))]
+            return _matmul(_T(rows[0]), rows[1])
+        return None
+
     def _matmul_adjoint(self, name, node, args, shapes):
         g, a, b = args
         sg, sa, sb = shapes
@@ -1598,6 +1635,9 @@ class _Rewrite(ast.NodeTransformer):
             # as they accumulate (added in place, into an adjoint array that keeps its own dtype, as for any g;
             # compiled code's helper gives those zeros too)
             return ast.BinOp(left=g, op=ast.Mult(), right=b if name == "grad_matmul_a" else a)
+        stacked = self._stacked_product_adjoint(name, args, shapes)
+        if stacked is not None:
+            return stacked
         if sg in (None, ()) or sa is None or sb is None or len(sa) not in (1, 2) or len(sb) not in (1, 2) \
                 or len(sa) + len(sb) < 3 or sa[-1] != sb[0] or tuple(sa[:-1] + sb[1:]) != sg:
             return node
@@ -1609,6 +1649,11 @@ class _Rewrite(ast.NodeTransformer):
         if len(sa) == 1:
             return _call(outer, a, g)  # a (k,), b (k, n): the adjoint of b is a g^T
         return _matmul(_T(a), g) if len(sb) == 2 else _matmul(g, a)
+
+
+def _swap_last(node, np_name):
+    """`np.swapaxes(node, -1, -2)`: each matrix of a stack transposed."""
+    return _call(_attr(np_name, "swapaxes"), node, ast.Constant(-1), ast.Constant(-2))
 
 
 def _matrix_or_vector(shape) -> bool:
@@ -1655,6 +1700,33 @@ def rewrite_helpers(fdef: ast.FunctionDef, shapes: Shapes, np_name: str, float64
     argument is float64)."""
     _rewrite_helpers(fdef, shapes, np_name, float64)
     return fdef
+
+
+class _ItemReads(_Rewrite):
+    """`_Rewrite`'s reads of list adjoints' items alone (`visit_Subscript`)."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        return node
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        return node
+
+
+def read_list_adjoint_items(fdef: ast.FunctionDef, shapes: Shapes, np_name: str) -> bool:
+    """`g[k]` of `g = s2s.getitem_grad(h, t, k)` as h (`_Rewrite.visit_Subscript`), after the clean-up passes
+    have dropped the resets of h between them (`logdet_bar = 0.0` in a loop's body); whether any changed.
+
+        >>> # slogdet_bar = s2s.getitem_grad(logdet_bar, slogdet, 1); K_bar = K_bar + slogdet_bar[1] * ...
+        >>> # ... K_bar = K_bar + logdet_bar * ...
+    """
+    reads = _ItemReads(shapes, np_name)
+    reads.blocks = statement_lists(fdef)
+    reads.item_reads = _read_only_by_items(fdef, shapes)
+    reads.visit(fdef)
+    fix_locations(fdef)
+    return reads.changed
 
 
 def _rewrite_helpers(fdef, shapes, np_name, float64=False) -> bool:

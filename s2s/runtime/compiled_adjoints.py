@@ -821,7 +821,7 @@ def _to_float64(t):
 
 def matmul(a, b):
     """`a @ b`; for arrays of two dtypes, both converted to the one NumPy's promotion gives (numba's matmul takes one
-    dtype), as NumPy's matmul converts them."""
+    dtype), as NumPy's matmul converts them; stacks of matrices too (`batched_matmul`)."""
     return a @ b
 
 
@@ -832,8 +832,49 @@ def _matmul(a, b):
     if _is_array(a) and _is_array(b) and _plain(a).dtype != _plain(b).dtype:
         common = numpy_support.from_dtype(np.result_type(numpy_support.as_dtype(_plain(a).dtype),
                                                          numpy_support.as_dtype(_plain(b).dtype)))
-        return lambda a, b: a.astype(common) @ b.astype(common)
-    return lambda a, b: a @ b
+        return lambda a, b: batched_matmul(a.astype(common), b.astype(common))
+    return lambda a, b: batched_matmul(a, b)
+
+
+_STACKS_OF_OTHER_SHAPES = FALLBACK_CALL + "a product of stacks of matrices whose stack shapes differ (NumPy broadcasts)"
+
+
+def batched_matmul(a, b):
+    """`a @ b` of arrays of one dtype; where one has more than two axes, a stack of matrices: the products of the
+    matrices of two stacks of one shape, or of each matrix of a stack and one matrix (numba's `@` takes vectors
+    and matrices only; NumPy broadcasts other stack shapes: the NumPy code runs those)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(batched_matmul)
+def _batched_matmul(a, b):
+    if not (_is_array(a) and _is_array(b)) or max(_plain(a).ndim, _plain(b).ndim) <= 2:
+        return lambda a, b: a @ b
+    nda, ndb = _plain(a).ndim, _plain(b).ndim
+    if not (nda >= 2 and ndb >= 2 and isinstance(_plain(a).dtype, types.Float)):
+        _refuse("batched_matmul", a, b)
+    if ndb == 2:  # each matrix of the stack times b: one product of the stack's rows
+        def rows(a, b):
+            out = np.ascontiguousarray(a).reshape((-1, a.shape[-1])) @ np.ascontiguousarray(b)
+            return out.reshape(a.shape[:-1] + (b.shape[-1],))
+        return rows
+    if nda != ndb:
+        _refuse("batched_matmul", a, b)
+
+    def stacks(a, b):
+        if a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
+            raise ValueError(_STACKS_OF_OTHER_SHAPES)
+        n, k, m = a.shape[-2], a.shape[-1], b.shape[-1]
+        count = 1
+        for d in a.shape[:-2]:
+            count *= d
+        left = np.ascontiguousarray(a).reshape((count, n, k))
+        right = np.ascontiguousarray(b).reshape((count, k, m))
+        out = np.empty((count, n, m), a.dtype)
+        for i in range(count):
+            out[i] = left[i] @ right[i]
+        return out.reshape(a.shape[:-1] + (m,))
+    return stacks
 
 
 # ------------------------------------------------------------------------------------------- lists
