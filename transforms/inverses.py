@@ -49,7 +49,7 @@ import numpy as np
 from .names import NameAllocator, names_in
 from .rounding import decides
 from .unchanged import aliases, changed_in_place
-from .walk import binding_counts, fix_locations, walk
+from .walk import binding_counts, fix_locations, statement_lists, walk
 
 __all__ = ["share_inverses"]
 
@@ -101,15 +101,19 @@ def _factorisations(fdef, shapes, transposes) -> dict:
 def _share_one(fdef, shapes, infer, np_name, name, found, transposes):
     """Compute `name`'s inverse once and read it at each of `found`, where the conditions hold; the shapes of
     the code then, or None where it is left as it was."""
-    where = _first_use(fdef, name, [call for call, _, _ in found])
-    if where is None or any(transposes[t][0] == name and transposes[t][1] >= where[0] for t in transposes) \
-            or not _same_matrix_throughout(fdef, name, shapes, where[0]) \
+    block = _binding_block(fdef, name, [call for call, _, _ in found])
+    if block is None:
+        return None
+    where = _first_use(fdef, block, name, [call for call, _, _ in found])
+    if where is None or any(transposes[t][0] == name and (block is not fdef.body or transposes[t][1] >= where[0])
+                            for t in transposes) \
+            or not _same_matrix_throughout(fdef, block, name, shapes, where[0]) \
             or not all(_solve_fits(call, shapes, name) for call, callee, _ in found if callee is np.linalg.solve):
         return None
     index, first = where
     transposed_first = next(t for call, _, t in found if call is first)
-    if not any(callee is np.linalg.inv and _unconditional(fdef, call) for call, callee, _ in found):
-        return None  # (an inverse computed only in a branch or a loop: the solves stay cheaper)
+    if not any(callee is np.linalg.inv and _unconditional(block, call) for call, callee, _ in found):
+        return None  # (an inverse computed only in a branch or an inner loop: the solves stay cheaper)
     # A product with the inverse rounds otherwise than the solve did (and `S_inv.T` otherwise than
     # `np.linalg.inv(S)`): where such a value, or one made from it, decides anything (a comparison, a branch,
     # an index, `np.maximum`...), the code would take another way than the function itself took.
@@ -129,7 +133,7 @@ def _share_one(fdef, shapes, infer, np_name, name, found, transposes):
         replacements[id(call)] = (read, callee is np.linalg.solve)
     before = copy.deepcopy(fdef.body)
     _replace(fdef, replacements)
-    fdef.body.insert(index, ast.copy_location(compute, fdef.body[index]))
+    block.insert(index, ast.copy_location(compute, block[index]))
     # An inverse the code made was a fresh array, which the code may change in place (`S_bar += t` after
     # `S_bar = np.linalg.inv(S).T`); the shared one must not be: where it would be, the rewrite is undone.
     after = infer(fdef)
@@ -186,13 +190,31 @@ def _solve_fits(call, shapes, name) -> bool:
         and all(type(k) is int for k in shape)
 
 
-def _first_use(fdef, name, calls):
-    """(index in fdef.body, call) of the first of `calls` in program order, where the top-level statement
+def _binding_block(fdef, name, calls):
+    """The statement list every one of `calls` is in (inside its statements): the function's body for a parameter,
+    else the list holding `name`'s one binding (a loop's body, where each trip binds the matrix anew and uses it
+    there: the inverse is computed in the trip); None where there is no such list."""
+    if name in {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}:
+        block = fdef.body
+    else:
+        stores = [n for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id == name]
+        holders = [b for b in statement_lists(fdef) if any(s is stores[0] for stmt in b
+                                                           if isinstance(stmt, ast.Assign) for s in stmt.targets)] \
+            if len(stores) == 1 else []
+        if len(holders) != 1:
+            return None
+        block = holders[0]
+    inside = {id(n) for stmt in block for n in walk(stmt)}
+    return block if all(id(c) in inside for c in calls) else None
+
+
+def _first_use(fdef, block, name, calls):
+    """(index in `block`, call) of the first of `calls` in program order, where the statement of `block`
     holding it is a simple statement that evaluates it unconditionally and comes after `name`'s binding;
     None otherwise."""
     ids = {id(c) for c in calls}
     bound_before = name in {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
-    for index, stmt in enumerate(fdef.body):
+    for index, stmt in enumerate(block):
         inside = [n for n in walk(stmt) if id(n) in ids]
         if inside:
             if not bound_before or not isinstance(stmt, ast.Assign | ast.AugAssign | ast.Expr | ast.Return):
@@ -227,30 +249,30 @@ def _evaluated_first(stmt, ids):
     return order[0]
 
 
-def _unconditional(fdef, call) -> bool:
-    """Whether `call` is evaluated each time the function runs to its end: in a simple top-level statement,
-    under no condition inside it."""
-    for stmt in fdef.body:
+def _unconditional(block, call) -> bool:
+    """Whether `call` is evaluated each time the statements of `block` run to their end: in a simple statement
+    of the block, under no condition inside it."""
+    for stmt in block:
         if any(n is call for n in walk(stmt)):
             return isinstance(stmt, ast.Assign | ast.AugAssign | ast.Expr | ast.Return) \
                 and _evaluated_first(stmt, {id(call)}) is call
     return False
 
 
-def _same_matrix_throughout(fdef, name, shapes, first_index) -> bool:
-    """Whether `name` is bound at most once (at the top level, before the first use) and, from the first use
-    on, the array it holds is never changed in place by any name that may refer to it or to a view of it."""
+def _same_matrix_throughout(fdef, block, name, shapes, first_index) -> bool:
+    """Whether `name` is bound at most once (by a statement of `block`, before the first use) and, from the first
+    use on, the array it holds is never changed in place by any name that may refer to it or to a view of it."""
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
     stores = [n for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id == name]
-    top_binding = [s for s in fdef.body[:first_index] if isinstance(s, ast.Assign) and len(s.targets) == 1
+    top_binding = [s for s in block[:first_index] if isinstance(s, ast.Assign) and len(s.targets) == 1
                    and isinstance(s.targets[0], ast.Name) and s.targets[0].id == name]
     if name in params and stores or name not in params and (len(stores) != 1 or len(top_binding) != 1):
         return False
     names = aliases(fdef, name, shapes)
     if names & params:  # the caller's array: no parameter may be changed in place, through any name
         names |= params
-    # (changes before the first use are done when the inverse is computed)
-    return not any(changed_in_place(stmt, names, shapes) for stmt in fdef.body[first_index:])
+    # (changes before the first use are done when the inverse is computed; the inverse is read in the block)
+    return not any(changed_in_place(stmt, names, shapes) for stmt in block[first_index:])
 
 
 def _replace(fdef, replacements):

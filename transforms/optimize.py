@@ -398,6 +398,10 @@ def late_step(c: Code) -> Code:
     adjoint, a returned argument's array copied, a list adjoint's own list popped in place, invariant numbers out of loops, once-read number
     temporaries into their reader, like terms added once, two masked halves of an adjoint as one np.where."""
     if c.shapes is not None:
+        if _mentions(c.fdef, "getitem_grad") and \
+                specialize.read_list_adjoint_items(c.fdef, c.inferred, c.shapes.np_name):  # (`slogdet_bar[1]`)
+            c.fdef = eliminate_dead_code(c.fdef, c.removable)
+            c.inferred = c.shapes.shapes(c.fdef)
         made_up = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
         if normalisation_adjoints(c.fdef, c.inferred, c.shapes.shapes, c.shapes.np_name, made_up):
             c.inferred = c.shapes.shapes(c.fdef)
