@@ -179,6 +179,9 @@ class Desugar(loops.LoopRewriter):
             field = target.attr if isinstance(stmt, ast.AugAssign) and isinstance(target, ast.Attribute) and \
                 isinstance(target.value, ast.Name) and target.value.id == update.name else None
             others = ", ".join(f"`{o}`" for o in update.others) or "another element of it"
+            if update.others and isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
+                    and target.value.id == update.name:  # (`L[0] += 1.0` of `L = [a, a]`: L[1] is that array too)
+                others += f" or another item of `{update.name}`"
             updated = update.name
             if field is not None:  # `self.h += v` updates the array self.h, which self's other attributes may hold
                 updated = f"{update.name}.{field}"

@@ -794,7 +794,8 @@ class _Analysis:
                 statement = self.current
                 live = self.live_after.get(id(statement), frozenset()) if statement is not None else frozenset()
                 live = (live | _read_around(statement, call)) - _rebound_by_result(statement, call)
-                for name in sorted(live):
+                passed = {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)}
+                for name in sorted(live, key=lambda n: (n not in passed, n)):  # (the name passed first, if read)
                     if self.reach(self.name_sites(name, env)) & (updated | self.external_twins(updated)):
                         raise OwnershipError(call, f"s2s cannot differentiate this call: {func.__name__} updates its "
                                                    f"argument `{param or ast.unparse(arg)}` in place, which in Python "
