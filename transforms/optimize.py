@@ -37,8 +37,11 @@ order they run, under the names `s2s show --stages` prints; in that order they d
    itself (`transforms/finish.py`), numbers every trip of a loop computes alike are
    computed once before it (`transforms/invariants.py`), a negated number read several
    times is negated where its reads take the sign (`transforms/negations.py`), number
-   temporaries read once are written into their reader (`transforms/merge.py`), and like terms of
-   a sum are added once (`transforms/like_terms.py`: `t * x + t * x` is `2.0 * (t * x)`).
+   temporaries read once are written into their reader (`transforms/merge.py`), like terms of
+   a sum are added once (`transforms/like_terms.py`: `t * x + t * x` is `2.0 * (t * x)`), and a costly
+   call statements of one block compute on the same operands is computed once (`transforms/shared_calls.py`:
+   a solve's two adjoints solve with `A.T` once). Before these, an item of a list adjoint is read straight
+   from what was placed there (`specialize.read_list_adjoint_items`: `slogdet_bar[1]` is `logdet_bar`).
 8. For shape-specialised code, item assignments and index adjoints into arrays no
    one else can see are written in place (`transforms/item_updates.py`); then a
    forward loop and its backward loop whose trips are independent become one loop
