@@ -1181,7 +1181,9 @@ class _Hoist(ast.NodeTransformer):
         # [g(v) for v in xs if c] -> acc = []; for v' in xs: if c: acc.append(g(v'))
         renames = {n.id: self.alloc.fresh(n.id) for gen in node.generators for n in walk(gen.target)
                    if isinstance(n, ast.Name)}
+        first = node.generators[0].iter  # (evaluated in the enclosing scope: its names are not the loop's)
         node = _Rename(renames, None).visit(copy.deepcopy(node))
+        node.generators[0].iter = copy.deepcopy(first)
         acc = self.alloc.fresh("items")
         append = ast.Expr(value=ast.Call(func=ast.Attribute(value=ast.Name(id=acc, ctx=ast.Load()), attr="append",
                                                             ctx=ast.Load()), args=[node.elt], keywords=[]))

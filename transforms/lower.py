@@ -293,7 +293,9 @@ class Lowerer:
             for n in walk(gen.target):
                 if isinstance(n, ast.Name):
                     renames[n.id] = self.alloc.fresh(n.id)
+        first = e.generators[0].iter  # (evaluated in the enclosing scope: its names are not the loop's)
         e = _rename(copy.deepcopy(e), renames)
+        e.generators[0].iter = copy.deepcopy(first)
         self.locals |= set(renames.values())
         append = ast.Expr(value=ast.Call(func=ast.Attribute(value=load(name), attr="append", ctx=ast.Load()),
                                          args=[e.elt], keywords=[]))
