@@ -96,8 +96,6 @@ def test_running_products_by_division_match_the_loop(seed):
 
 @pytest.mark.parametrize("x", [
     np.array([1.0, 0.0, 2.0, 3.0]),  # a zero: no division by it
-    np.array([1e-200, 1e-200, 1e200, 2.0]),  # a running product rounded to zero on the way
-    np.array([1e200, 1e200, 1e-200, 2.0]),  # one rounded to infinity
     np.array([1.0, np.nan, 2.0]),
 ])
 def test_running_products_that_are_not_normal_numbers_take_the_loop(x):
@@ -105,6 +103,18 @@ def test_running_products_that_are_not_normal_numbers_take_the_loop(x):
     assert reductions._tails_by_division(x, g) is None
     p, r = _loop_tails(x, g)
     np.testing.assert_array_equal(rt.grad_cumprod(g, x, None), p * r)
+
+
+@pytest.mark.parametrize("x, exact", [
+    # a running product rounded to zero on the way: the last entry's adjoint is 1e-200, not the loop's 0
+    (np.array([1e-200, 1e-200, 1e200, 2.0]), np.array([4.0, 3.0, 0.0, 1e-200])),
+    # one rounded to infinity: the last entry's adjoint is 1e200, not the loop's inf
+    (np.array([1e200, 1e200, 1e-200, 2.0]), np.array([1e200, 1e200, np.inf, 1e200])),
+])
+def test_products_out_of_range_on_the_way_keep_the_adjoints_range(x, exact):
+    g = np.ones_like(x)
+    assert reductions._tails_by_division(x, g) is None
+    np.testing.assert_allclose(rt.grad_cumprod(g, x, None), exact, rtol=1e-14, atol=0)
 
 
 def test_a_sum_that_could_overflow_takes_the_loop():

@@ -380,8 +380,54 @@ def grad_cumprod(g, x, axis, ans=None):
     quick = _cumprod_adjoint_by_division(xs, gs)
     if quick is not None:
         return _back(quick, x, axis)
-    p, r = _exclusive_and_tails(xs, gs)
-    return _back(_unread_zero(p * r, gs), x, axis)
+    with np.errstate(over="ignore", invalid="ignore"):  # (a range lost is computed again, below)
+        p, r = _exclusive_and_tails(xs, gs)
+        adjoint = p * r
+    if _lost_range(adjoint, p, xs, gs):
+        adjoint = _scaled_cumprod_adjoint(xs, gs)
+    return _back(_unread_zero(adjoint, gs), x, axis)
+
+
+def _lost_range(adjoint, p, x, g) -> bool:
+    """Whether the loop's adjoint `p * r` of finite float x and g may have lost range: an entry not finite (a
+    tail sum r overflowed where its product with a tiny p does not), or a product of the entries before one
+    that is subnormal (rounded to fewer bits) or 0 with no 0 before it (rounded to nothing). Then
+    `_scaled_cumprod_adjoint`."""
+    if not (type(x) is np.ndarray and x.dtype.kind == "f" and type(g) is np.ndarray and g.dtype.kind == "f"
+            and x.size and np.isfinite(x).all() and np.isfinite(g).all()):
+        return False
+    if not np.isfinite(adjoint).all():
+        return True
+    magnitude = np.abs(p)
+    if bool(((magnitude < _smallest_normal(p.dtype)) & (magnitude > 0)).any()):
+        return True
+    zero_before = np.logical_or.accumulate(x == 0, axis=0)[:-1]
+    return bool(((magnitude[1:] == 0) & ~zero_before).any())
+
+
+def _scaled_cumprod_adjoint(x, g):
+    """`_exclusive_and_tails`' p * r along axis 0 with each of p and r kept as a mantissa and a power of two
+    (np.frexp), so that no product or sum between over- or underflows where the adjoint itself does not: the
+    same operations in the same order, each rounded once to the dtype's bits. x = [1e-160, 1e-160, 1e160,
+    1e160]: r overflowed to inf where p is 1e-160 (the adjoint 1e160), and p = 1e-320 kept 13 bits."""
+    dtype = _float_dtype(x, g)
+    n = x.shape[0]
+    pm, pe = np.ones(x.shape[1:], dtype), np.zeros(x.shape[1:], np.int64)
+    before_m, before_e = np.empty(x.shape, dtype), np.empty(x.shape, np.int64)
+    for j in range(n):  # the products of the entries before j
+        before_m[j], before_e[j] = pm, pe
+        pm, e = np.frexp(pm * x[j])
+        pe = pe + e
+    out = np.empty(x.shape, dtype)
+    rm, re = np.zeros(x.shape[1:], dtype), np.zeros(x.shape[1:], np.int64)
+    for j in range(n - 1, -1, -1):  # r[j] = g[j] + x[j + 1] * r[j + 1], at a common power of two
+        scaled = x[j + 1] * rm if j + 1 < n else rm
+        gm, ge = np.frexp(np.asarray(g[j], dtype))
+        common = np.maximum(re, ge)
+        rm, e = np.frexp(np.ldexp(scaled, re - common) + np.ldexp(gm, ge - common))
+        re = common + e
+        out[j] = np.ldexp(before_m[j] * rm, before_e[j] + re)
+    return out
 
 
 def _unread_zero(adjoint, g):
