@@ -352,9 +352,9 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
         `s2s.balanced_eq(t, m, 0.0)` (np.maximum's adjoint at ties), either of those under a condition."""
         if isinstance(e, ast.Compare) and len(e.ops) == 1 and len(e.comparators) == 1:
             a, b = of(e.left, unsure), of(e.comparators[0], unsure)
-            if a is not None and (b == a or number(e.comparators[0])):
+            if a is not None and (b == a or number(e.comparators[0]) or zero_d_argument(e.comparators[0])):
                 return a
-            return b if b is not None and number(e.left) else None
+            return b if b is not None and (number(e.left) or zero_d_argument(e.left)) else None
         if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr == "balanced_eq" \
                 and isinstance(e.func.value, ast.Name) and e.func.value.id not in numpy_names \
                 and len(e.args) == 3 and not e.keywords:
@@ -365,10 +365,43 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             return a if a is not None and a == b else None
         if isinstance(e, ast.Name) and e.id not in params and e.id not in unsure:  # `t3` of `t3 = t2 > c`
             values = [v for v in assigns.get(e.id, [False]) if not _is_none(v)]
-            if values and all(isinstance(v, ast.Compare) for v in values):
+            if values and all(_bools(v) for v in values):
                 found = {mask(v, unsure) for v in values}
                 return found.pop() if len(found) == 1 else None
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.BitAnd | ast.BitOr | ast.BitXor) \
+                and _bools(e.left) and _bools(e.right):  # `(z > -1.0) & (z < 1.0)`: bools of one shape
+            a, b = mask(e.left, unsure), mask(e.right, unsure)
+            return a if a is not None and a == b else None
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.Invert) and _bools(e.operand):
+            return mask(e.operand, unsure)
         return None
+
+    def zero_d_argument(e) -> bool:
+        """`c` of a parameter never bound again given a 0-d real array or a NumPy float (a threshold): compared with
+        an array, one number (the comparison's bools have the array's shape)."""
+        given = arrays.get(e.id) if isinstance(e, ast.Name) and e.id in params and e.id not in assigns else None
+        return isinstance(given, np.floating) or type(given) is np.ndarray and given.ndim == 0 \
+            and given.dtype.kind == "f"
+
+    def _bools(e) -> bool:
+        """Whether `e` certainly evaluates to bools where `mask` gives it a shape: a comparison, `&`, `|`, `^`
+        or `~` of such, or a name bound only to those (a placeholder aside)."""
+        if isinstance(e, ast.Compare):
+            return True
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.BitAnd | ast.BitOr | ast.BitXor):
+            return _bools(e.left) and _bools(e.right)
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.Invert):
+            return _bools(e.operand)
+        if isinstance(e, ast.Name) and e.id not in params and e.id not in bool_asking:
+            values = [v for v in assigns.get(e.id, [False]) if not _is_none(v)]
+            bool_asking.add(e.id)
+            try:
+                return bool(values) and all(_bools(v) for v in values)
+            finally:
+                bool_asking.discard(e.id)
+        return False
+
+    bool_asking = set()  # names `_bools` is asking about (a cycle claims nothing)
 
     def zero_d(e):
         """`np.asarray(x)` of a float64 number x: a 0-d float64 array, which arithmetic with a float64 array
@@ -703,7 +736,7 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
     out = {n: (dtype, s) for n, s in shape.items() if n in candidates and s}
     for name in candidates if not zeros else ():  # `t3 = t2 > c` of a float array: bools of its shape
         values = [v for v in assigns[name] if not placeholder(v)]
-        found = {mask(v, frozenset()) if isinstance(v, ast.Compare) else None for v in values}
+        found = {mask(v, frozenset()) if _bools(v) else None for v in values}
         if name not in out and values and len(found) == 1 and (s := found.pop()):
             out[name] = ("bool_", s)
     for name in candidates if wide else ():  # `norm = np.linalg.norm(d)` of a float64 array: a float

@@ -641,7 +641,8 @@ def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, nump
                  numpy_ints: frozenset = frozenset()) -> bool:
     r"""`c * x`, where `c` is a Python number (a constant, a name of `floats` or `ints`, arithmetic of those) and `x`
     is not -> `_s2s_weak_op(c, x, '*', True)` (`True`: the number is the left operand), and `np.maximum(x, 0.0)` ->
-    `np.maximum(x, _s2s_weak(0.0, x))` where `x` is a name (and `n if n != 0 else _s2s_weak(1, n)`): NumPy
+    `np.maximum(x, _s2s_weak(0.0, x))` where `x` is a name (and `n if n != 0 else _s2s_weak(1, n)`, `np.where(t, 0.0,
+    g)` -> `np.where(t, _s2s_weak(0.0, g), g)`): NumPy
     computes a float32 array (or number) with a Python number in float32 (the number is "weak"), numba in
     float64 (`float32 array * 2.0` is a float64 array, and `z_bar @ X` then mixes dtypes). The helpers
     convert the number to float32 where the other operand is float32 and leave it as it is otherwise:
@@ -734,6 +735,14 @@ def weak_numbers(fdef: ast.FunctionDef, floats: frozenset, ints: frozenset, nump
                 node.args = [ast.copy_location(call(WEAK, [a, copy.deepcopy(strong)]), a) if weak(a) else a
                              for a in node.args]
                 done = True
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "where" \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id in numpy_names \
+                and len(node.args) == 3 and not node.keywords and weak(node.args[1]) != weak(node.args[2]) \
+                and isinstance(node.args[2 if weak(node.args[1]) else 1], ast.Name):
+            # `np.where(t, 0.0, z_bar)` of a float32 z_bar: NumPy picks in float32 (the 0.0 is weak), numba in float64
+            k = 1 if weak(node.args[1]) else 2
+            node.args[k] = ast.copy_location(call(WEAK, [node.args[k], copy.deepcopy(node.args[3 - k])]), node.args[k])
+            done = True
     return done
 
 
