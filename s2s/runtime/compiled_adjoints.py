@@ -193,6 +193,7 @@ def grad_cumprod(g, x, axis, ans=None):
 
 
 _CUMPROD_ADJOINT_SHAPE = FALLBACK + "the adjoint of np.cumprod of another shape than the products'"
+_CUMPROD_OUT_OF_RANGE = FALLBACK_CALL + "np.cumprod's adjoint with products or sums out of the float range on the way"
 
 
 @_overload(grad_cumprod)
@@ -205,6 +206,8 @@ def _grad_cumprod(g, x, axis, ans=None):
     nd = _plain(x).ndim
     flat = isinstance(axis, types.NoneType)
 
+    tiny = dtype(np.finfo(numpy_support.as_dtype(dtype)).tiny)
+
     def impl(g, x, axis, ans=None):
         if g.size != x.size or (not flat and g.shape != x.shape):
             raise ValueError(_CUMPROD_ADJOINT_SHAPE)
@@ -213,19 +216,28 @@ def _grad_cumprod(g, x, axis, ans=None):
         gs = np.ascontiguousarray(g).reshape((pre, length, post))
         out = np.empty((pre, length, post), dtype)
         read = np.empty(length, np.bool_)
+        finite = np.isfinite(xs).all() and np.isfinite(gs).all()
         for i in range(pre):
             for q in range(post):
                 tail = dtype(0.0)  # sum over the later entries of g times the products after the entry
                 later = False  # whether g is not 0 at the entry or a later one (else the adjoint is exactly 0)
+                lost = False  # a product or sum on the way out of range (the NumPy code keeps it: it runs)
                 for j in range(length - 1, -1, -1):
                     tail = gs[i, j, q] + (xs[i, j + 1, q] * tail if j + 1 < length else tail)
                     later = later or gs[i, j, q] != 0
+                    lost = lost or abs(tail) < tiny and (tail != 0 or later)
                     out[i, j, q] = tail
                     read[j] = later
                 before = dtype(1.0)  # the products of the entries before
+                zero_before = False
                 for j in range(length):
+                    lost = lost or abs(before) < tiny and (before != 0 or not zero_before)
                     out[i, j, q] = out[i, j, q] * before if read[j] else dtype(0.0)
+                    lost = lost or not np.isfinite(out[i, j, q])
                     before *= xs[i, j, q]
+                    zero_before = zero_before or xs[i, j, q] == 0
+                if lost and finite:
+                    raise ValueError(_CUMPROD_OUT_OF_RANGE)
         return out.reshape(x.shape)
     return impl
 

@@ -383,50 +383,73 @@ def grad_cumprod(g, x, axis, ans=None):
     with np.errstate(over="ignore", invalid="ignore"):  # (a range lost is computed again, below)
         p, r = _exclusive_and_tails(xs, gs)
         adjoint = p * r
-    if _lost_range(adjoint, p, xs, gs):
+    if _lost_range(adjoint, p, r, xs, gs):
         adjoint = _scaled_cumprod_adjoint(xs, gs)
     return _back(_unread_zero(adjoint, gs), x, axis)
 
 
-def _lost_range(adjoint, p, x, g) -> bool:
-    """Whether the loop's adjoint `p * r` of finite float x and g may have lost range: an entry not finite (a
-    tail sum r overflowed where its product with a tiny p does not), or a product of the entries before one
-    that is subnormal (rounded to fewer bits) or 0 with no 0 before it (rounded to nothing). Then
-    `_scaled_cumprod_adjoint`."""
+def _lost_range(adjoint, p, r, x, g) -> bool:
+    """Whether the loop's adjoint `p * r` of finite float x and g may have lost range on the way: an entry not
+    finite (a tail sum r overflowed where its product with a tiny p does not), a product p of the entries before
+    one or a tail sum r that is subnormal (rounded to fewer bits), a p that is 0 with no 0 before it, or an r
+    that is 0 where g is not 0 at the entry or a later one (rounded to nothing, or cancelled: computed again
+    alike). Then `_scaled_cumprod_adjoint`."""
     if not (type(x) is np.ndarray and x.dtype.kind == "f" and type(g) is np.ndarray and g.dtype.kind == "f"
             and x.size and np.isfinite(x).all() and np.isfinite(g).all()):
         return False
     if not np.isfinite(adjoint).all():
         return True
-    magnitude = np.abs(p)
-    if bool(((magnitude < _smallest_normal(p.dtype)) & (magnitude > 0)).any()):
-        return True
+    tiny = _smallest_normal(np.result_type(p, r))
+    for part in (np.abs(p), np.abs(r)):
+        if bool(((part < tiny) & (part > 0)).any()):
+            return True
     zero_before = np.logical_or.accumulate(x == 0, axis=0)[:-1]
-    return bool(((magnitude[1:] == 0) & ~zero_before).any())
+    if bool(((p[1:] == 0) & ~zero_before).any()):
+        return True
+    read_later = np.flip(np.logical_or.accumulate(np.flip(g != 0, 0), axis=0), 0)
+    return bool(((r == 0) & read_later).any())
+
+
+def _times(m, e, x):
+    """(m * 2**e) * x as a mantissa in [0.5, 1) (or 0) and a power of two: no over- or underflow, one rounding."""
+    xm, xe = np.frexp(x)
+    product, pe = np.frexp(m * xm)
+    return product, e + xe + pe
+
+
+def _plus(m1, e1, m2, e2):
+    """(m1 * 2**e1) + (m2 * 2**e2) as a mantissa and a power of two, a zero mantissa adding nothing whatever its
+    power: both brought to the larger power (a term below the other's last bit by more than the float range is 0
+    there), added once, rounded once."""
+    zero1, zero2 = m1 == 0, m2 == 0
+    common = np.where(zero1, e2, np.where(zero2, e1, np.maximum(e1, e2)))
+    total = np.ldexp(m1, np.where(zero1, 0, e1 - common)) + np.ldexp(m2, np.where(zero2, 0, e2 - common))
+    mantissa, e = np.frexp(total)
+    return mantissa, common + e
 
 
 def _scaled_cumprod_adjoint(x, g):
     """`_exclusive_and_tails`' p * r along axis 0 with each of p and r kept as a mantissa and a power of two
-    (np.frexp), so that no product or sum between over- or underflows where the adjoint itself does not: the
-    same operations in the same order, each rounded once to the dtype's bits. x = [1e-160, 1e-160, 1e160,
-    1e160]: r overflowed to inf where p is 1e-160 (the adjoint 1e160), and p = 1e-320 kept 13 bits."""
+    (`_times`, `_plus`), so that no product or sum on the way over- or underflows where the adjoint itself does
+    not: the same operations in the same order, each rounded once to the dtype's bits. x = [1e-160, 1e-160,
+    1e160, 1e160]: r overflowed to inf where p is 1e-160 (the adjoint 1e160); p = 1e-320 kept 13 bits."""
     dtype = _float_dtype(x, g)
+    x, g = x.astype(dtype, copy=False), g.astype(dtype, copy=False)
     n = x.shape[0]
     pm, pe = np.ones(x.shape[1:], dtype), np.zeros(x.shape[1:], np.int64)
     before_m, before_e = np.empty(x.shape, dtype), np.empty(x.shape, np.int64)
     for j in range(n):  # the products of the entries before j
         before_m[j], before_e[j] = pm, pe
-        pm, e = np.frexp(pm * x[j])
-        pe = pe + e
+        pm, pe = _times(pm, pe, x[j])
     out = np.empty(x.shape, dtype)
     rm, re = np.zeros(x.shape[1:], dtype), np.zeros(x.shape[1:], np.int64)
-    for j in range(n - 1, -1, -1):  # r[j] = g[j] + x[j + 1] * r[j + 1], at a common power of two
-        scaled = x[j + 1] * rm if j + 1 < n else rm
-        gm, ge = np.frexp(np.asarray(g[j], dtype))
-        common = np.maximum(re, ge)
-        rm, e = np.frexp(np.ldexp(scaled, re - common) + np.ldexp(gm, ge - common))
-        re = common + e
-        out[j] = np.ldexp(before_m[j] * rm, before_e[j] + re)
+    for j in range(n - 1, -1, -1):  # r[j] = g[j] + x[j + 1] * r[j + 1]
+        if j + 1 < n:
+            rm, re = _times(rm, re, x[j + 1])
+        gm, ge = np.frexp(g[j])
+        rm, re = _plus(rm, re, gm, ge.astype(np.int64))
+        product, e = np.frexp(before_m[j] * rm)
+        out[j] = np.ldexp(product, before_e[j] + re + e)
     return out
 
 
