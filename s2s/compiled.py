@@ -1051,7 +1051,10 @@ def _compile_for(plan, target, args):
         if not _compiled_for(plan.dispatcher, (*args, *extra)):
             # numba failed inside its own typing (an AttributeError of its ufunc typing for an int32 index
             # array read into a list tape): nothing ran, so the NumPy code can (a fallback, not a crash)
-            raise NotCompilableError(f"numba failed compiling the derivative of {target.__name__} "
+            why = ": a value that may still be None there (the tape's placeholder `t = None` before a loop's " \
+                  "first trip, whose shape the compiled code could not claim) reaches an operation numba types " \
+                  "for arrays only" if "Optional" in str(exc) else ""
+            raise NotCompilableError(f"numba failed compiling the derivative of {target.__name__}{why} "
                                      f"({type(exc).__name__}: {exc})") from None
     if _check_integer_products(plan, target):  # checked int arithmetic written in: compiled again
         plan.dispatcher = _dispatcher(plan)
