@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import types
 
 import numpy as np
 
@@ -40,6 +41,9 @@ def aliases(fdef, name, shapes) -> set:
             targets |= {root(n) for t in node.targets for n in walk(t) if isinstance(n, ast.Subscript | ast.Attribute)
                         and isinstance(n.ctx, ast.Store)} - {None}
             bindings.append((targets, node.value))
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
+                and type(shapes.of(node.target)) is tuple and type(shapes.of(node.value)) is tuple:
+            continue  # (`a += v` of arrays or numbers: a keeps its array, or a number becomes a new value)
         elif isinstance(node, ast.AugAssign | ast.AnnAssign) and node.value is not None:
             bindings.append(({n.id for n in walk(node.target) if isinstance(n, ast.Name)}, node.value))
         elif isinstance(node, ast.For):
@@ -57,9 +61,10 @@ def aliases(fdef, name, shapes) -> set:
 
 
 def _may_view(node, shapes) -> set:
-    """The names whose objects the value of `node` may be, hold, or be a view of."""
+    """The names whose objects the value of `node` may be, hold, or be a view of (not a module's name: `np` of
+    `np.exp(t)` is no array, and through it every NumPy call would seem to view every other)."""
     if isinstance(node, ast.Name):
-        return {node.id}
+        return set() if _is_module(shapes, node.id) else {node.id}
     if isinstance(node, ast.Constant):
         return set()
     if isinstance(node, ast.Attribute):
@@ -73,6 +78,17 @@ def _may_view(node, shapes) -> set:
         if isinstance(child, ast.expr):
             out |= _may_view(child, shapes)
     return out
+
+
+def _is_module(shapes, name) -> bool:
+    """Whether `name`, not a local of the code, denotes a module where the code runs."""
+    resolve = getattr(shapes, "resolve", None)
+    if resolve is None or name in getattr(shapes, "local", {name}):
+        return False
+    try:
+        return isinstance(resolve(name), types.ModuleType)
+    except Exception:  # noqa: BLE001 - a name that does not resolve may be anything
+        return False
 
 
 def changed_in_place(stmt, aliases, shapes) -> bool:
