@@ -32,6 +32,9 @@ _ELEMENTWISE = {"tanh", "sin", "cos", "exp", "log", "sqrt", "abs", "negative", "
 
 
 _LIKE = ("zeros_like", "ones_like", "empty_like")
+# NumPy functions that give bools: of masks (how many), and of one float array
+_LOGICAL = {"logical_and": 2, "logical_or": 2, "logical_xor": 2, "logical_not": 1}
+_TESTS = {"isnan", "isinf", "isfinite"}
 _EXITS = (ast.Break, ast.Continue, ast.Return, ast.Raise)  # statements that end a loop's trip early
 
 
@@ -374,6 +377,12 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             return a if a is not None and a == b else None
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.Invert) and _bools(e.operand):
             return mask(e.operand, unsure)
+        function = _numpy_call(e, numpy_names)
+        if function in _LOGICAL and len(e.args) == _LOGICAL[function] and all(_bools(a) for a in e.args):
+            found = {mask(a, unsure) for a in e.args}  # (`np.logical_and(t, u)` of masks of one shape)
+            return found.pop() if len(found) == 1 else None
+        if function in _TESTS and len(e.args) == 1:  # `np.isnan(z)` of a float array: bools of its shape
+            return of(e.args[0], unsure)
         return None
 
     def zero_d_argument(e) -> bool:
@@ -392,6 +401,11 @@ def array_kinds(fdef: ast.FunctionDef, arrays: dict, kinds: dict, numpy_names: s
             return _bools(e.left) and _bools(e.right)
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.Invert):
             return _bools(e.operand)
+        function = _numpy_call(e, numpy_names)
+        if function in _LOGICAL:
+            return len(e.args) == _LOGICAL[function] and all(_bools(a) for a in e.args)
+        if function in _TESTS:
+            return len(e.args) == 1
         if isinstance(e, ast.Name) and e.id not in params and e.id not in bool_asking:
             values = [v for v in assigns.get(e.id, [False]) if not _is_none(v)]
             bool_asking.add(e.id)
@@ -807,6 +821,14 @@ def _is_zero_or_none(e):
 
 def _is_norm(e, numpy_names):
     return _is_linalg_call(e, "norm", numpy_names) and len(e.args) == 1 and not e.keywords
+
+
+def _numpy_call(e, numpy_names):
+    """The name of the NumPy function `e` calls as `np.<name>(...)` with positional arguments only, else None."""
+    if isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and isinstance(e.func.value, ast.Name) \
+            and e.func.value.id in numpy_names and not e.keywords and not any(isinstance(a, ast.Starred) for a in e.args):
+        return e.func.attr
+    return None
 
 
 def _is_linalg_call(e, name, numpy_names) -> bool:

@@ -56,12 +56,22 @@ def threshold(W, z0, c):
     return np.sum(z ** 2)
 
 
+def logical_masks(W, z0):
+    z = z0
+    for _ in range(5):
+        z = W @ z
+        t = np.logical_and(z > -1.0, np.logical_not(z > 1.0)) | np.isnan(z)
+        z = np.where(t, z, 0.5 * np.tanh(z))
+    return np.sum(z ** 2)
+
+
 CASES = {
     "clipped": (clipped_recurrence, (R.normal(size=(6, 6)) * 0.6, R.normal(size=6) * 2.0), (0, 1)),
     "relu": (relu_steps, (R.normal(size=(5, 5)), R.normal(size=5)), (0, 1)),
     "two_arrays": (pick_between_arrays, (R.normal(size=(4, 4)), R.normal(size=4), R.normal(size=4)), (0, 1, 2)),
     # (helper 146: a mask made with `&` and `~`, a threshold given as a 0-d array)
     "band": (band, (R.normal(size=(5, 5)) * 0.6, R.normal(size=5) * 2.0), (0, 1)),
+    "logical": (logical_masks, (R.normal(size=(5, 5)) * 0.6, R.normal(size=5) * 2.0), (0, 1)),
     "threshold": (threshold, (R.normal(size=(5, 5)) * 0.6, R.normal(size=5) * 2.0, np.array(0.1)), (0, 1)),
 }
 
