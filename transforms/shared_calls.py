@@ -39,7 +39,7 @@ import numpy as np
 
 from .names import NameAllocator, names_in
 from .unchanged import aliases, changed_in_place
-from .walk import fix_locations, statement_lists, walk
+from .walk import child_parent_pairs, fix_locations, replace_child, statement_lists, walk
 
 __all__ = ["share_repeated_calls"]
 
@@ -158,11 +158,6 @@ def _binds(stmt) -> set:
 
 def _replace(tree, ids, name):
     """Each node of `tree` whose id is in `ids` replaced by a read of `name`."""
-    for node in walk(tree):
-        for field, value in ast.iter_fields(node):
-            if isinstance(value, ast.AST) and id(value) in ids:
-                setattr(node, field, ast.copy_location(ast.Name(id=name, ctx=ast.Load()), value))
-            elif isinstance(value, list):
-                for i, item in enumerate(value):
-                    if isinstance(item, ast.AST) and id(item) in ids:
-                        value[i] = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), item)
+    for child, parent in list(child_parent_pairs(tree)):
+        if id(child) in ids:
+            replace_child(parent, child, ast.copy_location(ast.Name(id=name, ctx=ast.Load()), child))

@@ -406,8 +406,7 @@ def _lost_range(adjoint, p, r, x, g) -> bool:
     zero_before = np.logical_or.accumulate(x == 0, axis=0)[:-1]
     if bool(((p[1:] == 0) & ~zero_before).any()):
         return True
-    read_later = np.flip(np.logical_or.accumulate(np.flip(g != 0, 0), axis=0), 0)
-    return bool(((r == 0) & read_later).any())
+    return bool(((r == 0) & _read_later(g)).any())
 
 
 def _times(m, e, x):
@@ -458,8 +457,13 @@ def _unread_zero(adjoint, g):
     no entry from it on, exactly 0 (where an earlier product overflowed to inf, `inf * 0` would give NaN)."""
     if not (type(g) is np.ndarray and g.size and g.dtype.kind in "fc"):
         return adjoint
-    read_later = np.flip(np.logical_or.accumulate(np.flip(g != 0, 0), axis=0), 0)
+    read_later = _read_later(g)
     return adjoint if read_later.all() else np.where(read_later, adjoint, 0)
+
+
+def _read_later(g):
+    """Along axis 0: whether g is not 0 at the entry or a later one (the products there are read)."""
+    return np.flip(np.logical_or.accumulate(np.flip(g != 0, 0), axis=0), 0)
 
 
 @linear_in_g
