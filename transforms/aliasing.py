@@ -200,6 +200,11 @@ def _fresh_binding(pf, s, name) -> bool:
                  or _certainly_new(pf, s.value)))
 
 
+def _binds(loop, name) -> bool:
+    """Whether the loop's target binds `name` (`for z in rows:`): a statement the block scan does not go into."""
+    return isinstance(loop, ast.For) and any(isinstance(t, ast.Name) and t.id == name for t in walk(loop.target))
+
+
 def _updated_later(pf, name, frames) -> bool:
     """Whether an update through `name` may run after the statement `frames` point at, before `name` is bound
     to a new object. `frames`: (statements, index) of that statement's block, then of each enclosing
@@ -216,11 +221,28 @@ def _read_later(pf, name, frames) -> bool:
 def _before_a_new_object(pf, name, frames, hit) -> bool:
     """Whether a statement `hit` accepts may run after the statement `frames` point at, before one binds `name` to
     a new object (a statement that does both: `hit` first)."""
+    def header_hits(*exprs):
+        return any(e is not None and hit(ast.Expr(value=e)) for e in exprs)
+
     def scan(stmts):
+        """True: a hit may come first; False: every way through binds a new object first; None: neither."""
         for s in stmts:
-            if hit(s):
+            if isinstance(s, ast.If):
+                if header_hits(s.test):
+                    return True
+                body, orelse = scan(s.body), scan(s.orelse)
+                if body or orelse:
+                    return True
+                if body is False and orelse is False:
+                    return False
+            elif isinstance(s, ast.For | ast.While) and not _binds(s, name):
+                # (the body's first trip decides each trip: one that binds first leaves the next trip a new object;
+                # no trip at all, a break or the else block leave the way on open)
+                if header_hits(getattr(s, "iter", None), getattr(s, "test", None)) or scan(s.body) or scan(s.orelse):
+                    return True
+            elif hit(s):
                 return True
-            if _fresh_binding(pf, s, name):
+            elif _fresh_binding(pf, s, name):
                 return False
         return None
     for stmts, i, loop in frames:
