@@ -26,7 +26,7 @@ from s2s.transforms import (
     exits,
     generators,
     item_reads,
-    list_reversal,
+    list_methods,
     loop_tests,
     lower,
     objects,
@@ -297,7 +297,7 @@ def _inline(p: Lowered) -> Lowered:
 
 
 def _check(p: Lowered) -> Lowered:
-    list_reversal.reverse_lists(p.tree)  # (`L.reverse()` of a list the function makes: a slice assignment)
+    list_methods.rewrite_list_methods(p.tree)  # (`L.reverse()`, `L.extend(v)` of a list the function makes)
     desugar_pass.check_supported(p.pf, p.tree)
     return p
 

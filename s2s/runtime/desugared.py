@@ -268,6 +268,12 @@ def inplace_check(target, value, op):
     if type(target) is np.ndarray:
         if op != "@" and _fits(target, value, op):
             return
+    elif type(target) is list and op == "+" and type(value) is not list:
+        # (Python extends L by any iterable; s2s computes `L + value`, which takes lists only)
+        from s2s.errors import UnsupportedSyntaxError
+        raise UnsupportedSyntaxError(
+            f"s2s differentiates `L += v` of a list where v is a list too, and this v is a {type(value).__name__}",
+            hint="make it a list: `L += list(v)`")
     elif not isinstance(target, np.ndarray):  # (a subclass, np.matrix...: its own in-place operation, tried below)
         return
     getattr(target.copy(), _IN_PLACE_OPS[op])(value)  # raises NumPy's own error, if any

@@ -1,0 +1,97 @@
+"""`L.extend(items)` of a list the function builds is `L += list(items)` (transforms/list_methods.py): the same
+list, longer, seen so by every name that holds it. `L += v` of a list where v is not a list, which Python
+allows, is refused at run time with a hint (s2s computes `L + v`); extending a list the caller gave is refused
+(the caller's list would change). Gradients against central differences."""
+
+import numpy as np
+import pytest
+from helpers_fd import fd_grad
+
+import s2s
+from s2s.errors import UnsupportedSyntaxError
+
+X = np.array([0.3, -0.7, 1.1, 0.4])
+
+
+def extend_by_comprehension(x):
+    L = [x[0]]
+    L.extend([v * 2.0 for v in x[1:3]])
+    return sum(L) * L[-1]
+
+
+def extend_by_rows_in_a_loop(x):
+    L = []
+    for i in range(3):
+        L.extend(x[i:i + 2] ** 2)
+    return sum(L) * L[-1]
+
+
+def extend_by_itself_then_a_tuple(x):
+    L = [x[0]]
+    L.extend(L)
+    L.extend((x[1], x[2] * x[3]))
+    return L[0] * L[1] + L[-1] * L[-2]
+
+
+def extend_after_plus_equals(x):
+    L = [x[0]]
+    L += [x[1]]
+    L.extend([x[2] ** 3])
+    return L[0] * L[2] + L[1]
+
+
+def extend_in_a_branch(x):
+    L = [x[0], x[1]]
+    if x[0] > 0:
+        L.extend([np.sin(x[2])])
+    else:
+        L.extend([np.cos(x[3]), x[2]])
+    return sum(v * v for v in L) + len(L)
+
+
+@pytest.mark.parametrize("f", [extend_by_comprehension, extend_by_rows_in_a_loop, extend_by_itself_then_a_tuple,
+                               extend_after_plus_equals, extend_in_a_branch], ids=lambda f: f.__name__)
+def test_extend(f):
+    for x in (X, -X):
+        np.testing.assert_allclose(s2s.grad(f)(x), fd_grad(f, (x,)), rtol=1e-6, atol=1e-6)
+        value, _ = s2s.value_and_grad(f)(x)
+        assert value == pytest.approx(f(x.copy()))
+
+
+def extend_seen_through_another_name(x):
+    L = [x[0]]
+    M = L
+    L.extend([x[1]])
+    return sum(M)
+
+
+def extend_the_callers_list(x, L):
+    L.extend([x[1]])
+    return sum(L)
+
+
+def plus_equals_a_tuple(x):
+    L = [x[0]]
+    L += (x[1], x[2])
+    return sum(L) * L[-1]
+
+
+def test_extend_seen_through_another_name_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="`M` refers to the same"):
+        s2s.grad(extend_seen_through_another_name)(X)
+
+
+def test_extend_of_the_callers_list_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="extend"):
+        s2s.grad(extend_the_callers_list)(X, [1.0])
+
+
+def test_plus_equals_a_tuple_is_refused_with_a_hint_that_works():
+    with pytest.raises(UnsupportedSyntaxError, match=r"L \+= list\(v\)"):
+        s2s.grad(plus_equals_a_tuple)(X)
+
+    def as_hinted(x):
+        L = [x[0]]
+        L += list((x[1], x[2]))
+        return sum(L) * L[-1]
+    np.testing.assert_allclose(s2s.grad(as_hinted)(X), fd_grad(as_hinted, (X,)), rtol=1e-6, atol=1e-6)
