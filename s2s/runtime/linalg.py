@@ -193,7 +193,8 @@ def grad_trace(g, x, offset, axis1, axis2):
     eye = _in_library_of(np.eye(x.shape[axis1], x.shape[axis2], k=offset), x, g)
     eye = np.expand_dims(eye, tuple(range(2, x.ndim)))
     eye = np.moveaxis(eye, (0, 1), (axis1, axis2))
-    return eye * np.expand_dims(np.expand_dims(g, axis1 if axis1 < axis2 else axis1 - 1), axis1) if x.ndim > 2 else eye * g
+    # (g's axes are x's less the two traced: a new axis of length 1 where each of those was)
+    return eye * np.expand_dims(g, (axis1 % x.ndim, axis2 % x.ndim)) if x.ndim > 2 else eye * g
 
 
 @linear_in_g
