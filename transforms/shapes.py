@@ -1192,7 +1192,27 @@ class Shapes:
         items = self.sealed_items(node)
         if items is None:
             items = self.appended_items(node)
+        if items is None:
+            items = self._tuple_items(node)
         return bool(items) and all(self.real(e, reals) for e in items)
+
+    def _tuple_items(self, node):
+        """The items of every tuple display a local name is bound to (`t = a, b, c`, lowered from
+        `np.concatenate((a, b, c))`), where it is bound to nothing else (the tape's restores and placeholder
+        aside), else None: a tuple's items are the objects it was made of, whoever rebinds their names."""
+        if isinstance(node, ast.Tuple):
+            values = [node]
+        elif isinstance(node, ast.Name) and node.id in self.assigned:
+            values = self._assigned_values.get(node.id, ())
+            if self._bindings.get(node.id) != len(values) or not all(
+                    isinstance(v, ast.Tuple) or self._is_pop(v) or self._placeholder(v, node.id) for v in values):
+                return None
+        else:
+            return None
+        displays = [v for v in values if isinstance(v, ast.Tuple)]
+        if not displays or any(isinstance(e, ast.Starred) for v in displays for e in v.elts):
+            return None
+        return [e for v in displays for e in v.elts]
 
     def appended_items(self, node):
         """The values appended to a list no one else changes (`_appended_lists`), which are all it ever
