@@ -295,9 +295,8 @@ def uses_sort_method(x):
     return y[0] * x[0]
 
 
-def uses_list_extend(x):
-    L = [x[0]]
-    L.extend([x[1]])
+def uses_list_extend(x, L):
+    L.extend([x[1]])  # (the caller's list; one the function builds is extended as `L += list(...)`)
     return L[0] * L[1]
 
 

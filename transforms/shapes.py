@@ -307,6 +307,10 @@ class Site:
         seq = None if node is None else self._shapes.of(node, self._env)
         return seq.fields if isinstance(seq, Seq) else None
 
+    def joined_items_real(self, which) -> bool:
+        """`items_real`, an item a list or tuple of real floats itself allowed (`Shapes.joined_items_real`)."""
+        return self._shapes.joined_items_real(self._node(which), self._reals)
+
     def items_real(self, which) -> bool:
         """Whether the argument is a list no one changes (`Shapes.sealed`) whose items are all real floats
         (numbers or arrays), or a tuple display of such, or a list no one else changes (`Shapes.appended`)
@@ -1195,6 +1199,16 @@ class Shapes:
         if items is None:
             items = self._tuple_items(node)
         return bool(items) and all(self.real(e, reals) for e in items)
+
+    def joined_items_real(self, node, reals) -> bool:
+        """`items_real`, where an item may also be a list or tuple of real floats itself (`[0.0]` of
+        `np.concatenate(([0.0], x))`): what np.concatenate and np.stack join are real floats then."""
+        items = self.sealed_items(node)
+        if items is None:
+            items = self.appended_items(node)
+        if items is None:
+            items = self._tuple_items(node)
+        return bool(items) and all(self.real(e, reals) or self.items_real(e, reals) for e in items)
 
     def _tuple_items(self, node):
         """The items of every tuple display a local name is bound to (`t = a, b, c`, lowered from

@@ -277,6 +277,7 @@ def stacked(site):
     if not 1 <= site.nargs <= 2 or any(k != "axis" for k in site.keywords):
         return None
     items, axis = site.items(0), site.literal(1 if site.nargs == 2 else "axis", 0)
+    items = None if items is None else as_arrays(items)  # (`[1.0, 2.0]` beside arrays of shape (2,))
     if not items or any(type(i) is not tuple for i in items) or len(set(items)) != 1 or type(axis) is not int \
             or not -len(items[0]) - 1 <= axis <= len(items[0]):
         return None
@@ -556,11 +557,11 @@ def real_items(site) -> bool:
 
 
 def real_joined(site) -> bool:
-    """np.stack(arrays, axis) / np.concatenate(arrays, axis) of a list no one changes whose items are real floats
-    (`real_items`), the axis given by position or keyword: real floats."""
+    """np.stack(arrays, axis) / np.concatenate(arrays, axis) of a list no one changes, or a tuple, whose items are
+    real floats or lists of them (`joined_items_real`), the axis given by position or keyword: real floats."""
     if site.nargs not in (1, 2) or any(k != "axis" for k in site.keywords):
         return False
-    return site.items_real(0) or site.shape(0) is not None and site.real(0)
+    return site.joined_items_real(0) or site.shape(0) is not None and site.real(0)
 
 
 real_joined.judges_keywords = True  # (a call with `axis=` too: the axis does not change the dtype)
