@@ -18,7 +18,8 @@ read still is what it was. The transform records each one (`frontend.recording`:
 (kind, container, key, object, mode)): the function's code, defaults and keyword defaults, every
 global, closure cell and module attribute it resolved, transitively through the helpers it looked
 into. Functions, modules and classes are compared by identity ("is"), data by type ("type": a global
-array may change value, not kind), the rest as `frontend` says. `Generated.valid_for` checks the
+array may change value, not kind; "shape": the type, shape and dtype of an array whose shape the code was
+specialised to), the rest as `frontend` says. `Generated.valid_for` checks the
 relative entries ("g": a global of the function, "c": its closure cell) against the function asking;
 `Bound.fresh` checks a bound function's entries, its callees' included, in one compiled row of
 comparisons before every call. Anything changed: the entry is made again (a function redefined in a
@@ -37,6 +38,7 @@ times or calling one with thousands of shapes keeps memory flat.
 
 from __future__ import annotations
 
+import types
 import weakref
 
 from s2s import frontend, rules
@@ -98,6 +100,8 @@ def same(now, then, mode) -> bool:
         return type(now) is type(then)
     if mode == "eq":
         return type(now) is type(then) and now == then
+    if mode == "shape":  # (then: the array's type, shape and dtype when the code was made from them)
+        return type(now) is then[0] and now.shape == then[1] and now.dtype == then[2]
     if mode == "f":
         return all(a is b for a, b in zip(now, then))
     return False
@@ -195,8 +199,13 @@ def _checker(version, funcs, ident, rest):
     bound methods go through `deps_hold`."""
     typed = tuple((c, k, type(o)) for kind, c, k, o, mode in rest if kind == "d" and mode == "type")
     cells = tuple((c, o) for kind, c, k, o, mode in rest if kind == "C" and mode == "is")
-    other = tuple(e for e in rest if not ((e[0] == "d" and e[4] == "type") or (e[0] == "C" and e[4] == "is")))
-    shape = (len(funcs), tuple(obj is MISSING for _, _, obj in ident), len(typed), len(cells), bool(other))
+    # (arrays the code was specialised to, in a dict or a closure cell: (container, key, type, shape, dtype))
+    shaped = tuple((c, k) + o for kind, c, k, o, mode in rest if kind in ("d", "C") and mode == "shape")
+    inline = {("d", "type"), ("C", "is"), ("d", "shape"), ("C", "shape")}
+    other = tuple(e for e in rest if (e[0], e[4]) not in inline)
+    shape = (len(funcs), tuple(obj is MISSING for _, _, obj in ident), len(typed), len(cells),
+             tuple(kind == "C" for kind, _, _, _, mode in rest if (kind, mode) in (("d", "shape"), ("C", "shape"))),
+             bool(other))
     with lock:
         make = _CHECKERS.find(shape)
         if make is None:
@@ -218,6 +227,10 @@ def _checker(version, funcs, ident, rest):
             for i in range(len(cells)):
                 params += [f"cc{i}", f"co{i}"]
                 tests.append(f"cc{i}.cell_contents is co{i}")
+            for i, (container, _, _, _, _) in enumerate(shaped):
+                params += [f"sc{i}", f"sk{i}", f"st{i}", f"ss{i}", f"sd{i}"]
+                read = f"sc{i}.cell_contents" if isinstance(container, types.CellType) else f"sc{i}.get(sk{i}, _missing)"
+                tests.append(f"type(sv{i} := {read}) is st{i} and sv{i}.shape == ss{i} and sv{i}.dtype == sd{i}")
             if other:
                 tests.append("_hold(_other)")
             body = " and\\\n            ".join(tests)
@@ -233,7 +246,7 @@ def _checker(version, funcs, ident, rest):
             make = namespace["make"]
             _CHECKERS.put(shape, make)
     values = [rules, version, MISSING, deps_hold, other]
-    for group in (funcs, ident, typed, cells):
+    for group in (funcs, ident, typed, cells, shaped):
         for entry in group:
             values.extend(entry[:2] if group is ident and entry[2] is MISSING else entry)
     return make(*values)

@@ -1153,11 +1153,14 @@ def _int_lines(plan, target) -> set:
                         and (st.value.fn in names or st.value._kws.get("immutable_fn") in names):
                     if st.loc.filename != "<s2s compiled>":  # in a helper inlined (weak_op): no line of ours
                         raise NotCompilableError(
-                            f"the derivative of {target.__name__} adds or multiplies integers inside a compiled "
-                            f"helper ({st.loc.filename}, line {st.loc.line}), which s2s cannot bound: numba's "
-                            "int64 wraps around where Python's integers grow, and it computes an int32 product "
-                            "in int64 where NumPy's wraps around",
-                            hint="write the constant as a float, or call s2s.grad(f) without compile")
+                            f"the derivative of {target.__name__} computes with a NumPy integer (an np.int32 or "
+                            "np.int64 argument, or an item of an int array) as NumPy does, in a compiled helper "
+                            "whose integer sums and products s2s cannot bound: numba's int64 wraps around where "
+                            "Python's integers grow, and NumPy's int32 arithmetic wraps around where numba's "
+                            "int64 does not",
+                            hint="pass Python ints (`int(n)`) where the function takes a count, write an int "
+                                 "constant the arithmetic mixes with floats as a float, or call s2s.grad(f) "
+                                 "without compile")
                     risky.add(st.loc.line)
                 elif st.value.op == "call" and st.loc.line in sum_lines:  # an int sum inside a helper
                     risky.add(st.loc.line)
@@ -1598,13 +1601,29 @@ def _user_lines(gen, fdef, source):
     return user_file, out
 
 
+def _plain_reason(reason, lines) -> str:
+    """numba's reason in words a user can read: which helper has no compiled version for which arguments (not a
+    function object's address), which name would hold two types (not numba's name for one of its versions)."""
+    m = re.match(r"No implementation of function Function\(<(?:built-in )?function (\w+)[^>]*>\) found for "
+                 r"signature:?", reason)
+    if m:
+        called = next((ln.lstrip("> ").strip() for ln in lines if ln.startswith(">>>")), None)
+        return f"no compiled version of {m.group(1)} takes these arguments" + (f" ({called})" if called else "")
+    m = re.match(r"Cannot unify (.+) and (.+) for '([A-Za-z_]\w*?)(?:\.\d+)?'", reason)
+    if m:
+        return (f"`{m.group(3)}` holds {m.group(1)} in one place and {m.group(2)} in another, and compiled code "
+                "gives a name one type (keep its dtype the same throughout: `.astype(...)` where it changes)")
+    return reason
+
+
 def _numba_error(target, plan, exc):
     text = str(exc)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     skip = ("Failed in nopython mode", "During:", "File ", "<source", "There are", "- Of which", "Rewrite",
             "Type Restricted", "Overload", "With argument", "No match", "Current", "The following", "Resolution")
     reason = next((ln for ln in lines if not ln.startswith(skip)), lines[0] if lines else "a numba error")
-    reason = re.sub(r"\x1b\[[0-9;]*m", "", reason)[:300]
+    reason = _plain_reason(re.sub(r"\x1b\[[0-9;]*m", "", reason), [re.sub(r"\x1b\[[0-9;]*m", "", ln) for ln in lines])
+    reason = reason[:300]
     where = ""
     m = re.search(r'File "<s2s compiled>", line (\d+)', text)
     if m:

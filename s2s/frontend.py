@@ -25,6 +25,7 @@ _MISSING = object()
 
 # Values whose identity no transform decision depends on, only their type (a global array or number
 # may be rebound between calls without making the derivative code stale).
+_NUMBER_KINDS = {float: "d", int: "l", bool: "?"}  # (the dtype characters api._shaped_params gives Python numbers)
 _DATA = (np.ndarray, np.generic, int, float, complex, str, bytes, type(None))
 # Objects made anew at each attribute access (`obj.method`): compared with ==, which for these
 # types is the identity of the object they are bound to and of the function.
@@ -77,7 +78,7 @@ class ParsedFunction:
             lineno = lineno + self.first_line - 1
         return cls(message, filename=self.filename, lineno=lineno, col=col, line=line, hint=hint)
 
-    def _note(self, kind, container, key, obj, mode):
+    def _note(self, kind, container, key, obj, mode, replace=False):
         """Record what a resolution read, in every `recording()` block running in this thread, so that
         code made from it can be told stale later (s2s/pipeline.py). Kinds: "g" a global of `func`
         (key: the name), "c" a closure cell of `func` (key: its index), "d" an entry of the dict
@@ -89,8 +90,40 @@ class ParsedFunction:
             return
         func = self.func
         for record in records:
-            record.setdefault((id(func), kind, id(container), key), (func, kind, container, key, obj, mode))
+            entry = (func, kind, container, key, obj, mode)
+            if replace:  # (a stronger test than one recorded before: an array's shape and dtype, not its type)
+                record[(id(func), kind, id(container), key)] = entry
+            else:
+                record.setdefault((id(func), kind, id(container), key), entry)
             _note_function(record, obj)
+
+    def data_fact(self, name: str):
+        """(shape, dtype character) of the number or numeric array a free name holds now (a closure cell or a module
+        global: `X` of `make_loss(X, y)`), recorded so that code made from it is stale once the name holds
+        another kind of value (a number: its type; an array: its type, shape and dtype, mode "shape"); None
+        for a local or anything else.
+
+            >>> # X = np.ones((3, 2)) a global: data_fact("X") == ((3, 2), "d")
+        """
+        code = getattr(self.func, "__code__", None)
+        if code is None or name in code.co_varnames or name in code.co_cellvars:
+            return None
+        if name in self.closure:
+            kind, key, obj = "c", code.co_freevars.index(name), self.closure[name]
+        elif name in self.globals:
+            kind, key, obj = "g", name, self.globals[name]
+        else:
+            return None
+        if type(obj) in _NUMBER_KINDS:
+            self._note(kind, None, key, obj, "type")
+            return (), _NUMBER_KINDS[type(obj)]
+        if isinstance(obj, np.generic) and type(obj).__module__ == "numpy" and obj.dtype.kind in "biufc":
+            self._note(kind, None, key, obj, "type")  # (its type is its dtype)
+            return (), obj.dtype.char
+        if type(obj) is np.ndarray and obj.dtype.kind in "biufc":
+            self._note(kind, None, key, (np.ndarray, obj.shape, obj.dtype), "shape", replace=True)
+            return obj.shape, obj.dtype.char
+        return None
 
     def resolve(self, name: str):
         """The object a free name denotes: closure cell, module global or builtin; `_MISSING` for a name the

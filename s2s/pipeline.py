@@ -14,11 +14,13 @@ import numpy as np
 
 from s2s import cache, codegen, frontend, patches, rules, runtime
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError, WrtError
+from s2s.tables import Table
 from s2s.transforms import (
     adopt,
     aliasing,
     analysis,
     annotations,
+    container_methods,
     context,
     contexts,
     defaults,
@@ -26,7 +28,6 @@ from s2s.transforms import (
     exits,
     generators,
     item_reads,
-    list_methods,
     loop_tests,
     lower,
     objects,
@@ -291,13 +292,13 @@ def _generators(p: Lowered) -> Lowered:
 
 def _inline(p: Lowered) -> Lowered:
     p.local_helpers = desugar_pass.inline_helpers(p.pf, p.tree, p.alloc)
+    container_methods.rewrite_container_methods(p.tree)  # (`L.extend(v)`, `d.update(k=v)` of ones the function makes)
     records.records_as_names(p.tree, p.alloc)  # a local dict read and written by literal keys: a name per key
     display_loops.write_out_display_loops(p.tree)  # `for W, b in [l1, l2]:` one copy of the body per item
     return p
 
 
 def _check(p: Lowered) -> Lowered:
-    list_methods.rewrite_list_methods(p.tree)  # (`L.reverse()`, `L.extend(v)` of a list the function makes)
     desugar_pass.check_supported(p.pf, p.tree)
     return p
 
@@ -709,11 +710,46 @@ def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes=frozen
         seed = fdef.args.kwonlyargs[-1].arg
         params[seed], kinds[seed] = (), "d"  # the seed (1.0 from grad and value_and_grad)
     by_name = {name: HELPER_VALUES[h] for h, name in helpers.items()}
+    free = _free_data(pf, fdef, set(params) | set(by_name))
+    params.update((name, shape) for name, (shape, _) in free.items())
+    kinds.update((name, kind) for name, (_, kind) in free.items())
+    numbers = tuple(scalar_params) + tuple(name for name, (shape, kind) in free.items() if shape == () and kind in "dl?"
+                                           and type(pf.resolve(name)) in (float, int, bool))
 
     def resolve(name):
         return by_name[name] if name in by_name else pf.resolve(name)
 
-    return specialize.Context(params, resolve, helpers["np"], kinds, tapes, numbers=scalar_params)
+    return specialize.Context(params, resolve, helpers["np"], kinds, tapes, numbers=numbers)
+
+
+FREE_DATA_VARIANTS = cache.SHAPE_VARIANTS  # per code: beyond this many shapes of its free arrays, none is used
+_FREE_DATA = Table("shapes of free data", cache.CODE_MAX)  # code -> the shapes of its free data seen
+
+
+def _free_data(pf, fdef, taken) -> dict:
+    """{name: (shape, dtype character)} of the numbers and numeric arrays the code reads from the function's
+    closure or module (`X` of a loss made by `make_loss(X, y)`, a global `DT = 0.01`): the code is specialised
+    to them as to the arguments, and stale once one holds another kind or shape of value (frontend.data_fact).
+    None are used for a function whose free arrays have had more than FREE_DATA_VARIANTS shapes (a global
+    that grows between calls): its code reads them as it reads any object."""
+    code = getattr(pf.func, "__code__", None)
+    if code is None:
+        return {}
+    bound = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)} | {
+        n.id for n in walk(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    read = sorted({n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+                  - bound - taken)
+    seen = _FREE_DATA.find(code)
+    if seen is not None and len(seen) > FREE_DATA_VARIANTS:
+        return {}
+    out = {name: fact for name in read if (fact := pf.data_fact(name)) is not None}
+    arrays = tuple(sorted((name, fact) for name, fact in out.items() if fact[0] != ()))
+    if arrays:
+        if seen is None:
+            seen = set()
+            _FREE_DATA.put(code, seen)
+        seen.add(arrays)
+    return out
 
 
 def _write_out_loops(low: Lowered, wrt_names, scalar_params, shaped_params, peel_last=False) -> bool:

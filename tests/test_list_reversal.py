@@ -1,4 +1,4 @@
-"""`L.reverse()` of a list the function makes (transforms/list_reversal.py): discounted returns built backwards and
+"""`L.reverse()` of a list the function makes (transforms/container_methods.py): discounted returns built backwards and
 turned round once were refused ("it changes `out` in place"; helper 133). Checked against central differences,
 autograd and the general code; a list the function did not make stays refused."""
 

@@ -65,6 +65,8 @@ def check_aliasing(pf, tree: ast.FunctionDef) -> None:
 
 def _refuse(pf, node, name, how):
     if _yours(pf, name):
+        # (a variable s2s made for a key of a dict used as a record: the item as written, `d['a']`)
+        name = annotations.get(getattr(pf, "tree", None), annotations.RECORD_ITEMS, {}).get(name, name)
         raise pf.error(ctx().unsupported,
                        f"s2s cannot differentiate this in-place update: {how} `{name}`, so the update "
                        "would be visible through another name", node,
@@ -345,15 +347,28 @@ def _check_view_use(pf, stmts, i, view, base, mutated, seen=None):
         updates = base in _mutations([later])
         if uses and not (updates and _only_reads_before_update(later, view)):
             if updates:
-                _refuse(pf, later, base, "a view is read after an update of")
+                _refuse_view(pf, later, base, stmts[i], "a view is read after an update of")
             continue
         if updates:
             # after the update the view is stale; any later read is refused
             for rest in stmts[stmts.index(later) + 1:]:
                 if view in loaded_names(rest):
-                    _refuse(pf, rest, base, "a view taken before an update is read after it, of")
+                    _refuse_view(pf, rest, base, stmts[i], "a view taken before an update is read after it, of")
             return
     # the view lives past the end of this block (e.g. into the next loop iteration)
+
+
+def _refuse_view(pf, node, base, made, how):
+    """`_refuse`, for a view of `base` read after an update of base: the copy to take is the view's, where the
+    statement `made` takes it (`B[0], B[1] = B[1], B[0]` reads the row B[0] after it was written, in Python)."""
+    if not (_yours(pf, base) and isinstance(made, ast.Assign) and made.value is not None):
+        _refuse(pf, node, base, how)
+    written = objects.as_written(made.value)
+    raise pf.error(ctx().unsupported,
+                   f"s2s cannot differentiate this in-place update: {how} `{base}`: in Python the view "
+                   f"`{written}` shows the update, so what is read from it changes", node,
+                   hint=f"copy it where it is read, `{written}.copy()`, if the value from before the update is "
+                        "what you mean (a swap of rows: `B[[0, 1]] = B[[1, 0]]`)")
 
 
 def _holder(stmt, view):

@@ -62,12 +62,13 @@ REFUSALS = "s2s_refusals"
 NAMES = "s2s_names"
 EXPANDED_NAMES = "s2s_expanded_names"
 EXPANDED_RESULTS = "s2s_expanded_results"  # the names an expanded helper's result is bound to
+RECORD_ITEMS = "s2s_record_items"  # {variable: `d["k"]`}: what the user wrote for a record's variable (records.py)
 PLACEHOLDER = "s2s_placeholder"
 EXTREME_OF = "s2s_extreme_of"
 
 ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, IN_PLACE, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
        CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES, EXPANDED_NAMES, EXPANDED_RESULTS, PLACEHOLDER,
-       EXTREME_OF)
+       EXTREME_OF, RECORD_ITEMS)
 
 _ABSENT = object()
 

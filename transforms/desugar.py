@@ -261,9 +261,11 @@ def _update_hint(stmt, name) -> str:
     if isinstance(stmt, ast.AugAssign) and type(stmt.op) in _OPS:
         target = ast.unparse(stmt.target)
         value = ast.unparse(stmt.value)
-        return (f"write `{target} = {target} {_OPS[type(stmt.op)]} {value}` (a new array, which nothing else holds) "
-                f"instead of `{target} {_OPS[type(stmt.op)]}= {value}`, or copy first (`{name} = {name}.copy()` "
-                "where it is made)")
+        rewrite = (f"write `{target} = {target} {_OPS[type(stmt.op)]} {value}` (a new array, which nothing else "
+                   f"holds) instead of `{target} {_OPS[type(stmt.op)]}= {value}`")
+        if isinstance(stmt.target, ast.Subscript):  # (an item's array may be another item's: a copy of the list
+            return rewrite                           # holds the same arrays, and the check reads them all)
+        return rewrite + f", or copy first (`{name} = {name}.copy()` where it is made)"
     return (f"copy first (`{name} = {name}.copy()` where it is made), or build a new value "
             "instead of updating in place")
 

@@ -230,7 +230,8 @@ def _is_field_call(node) -> bool:
 
 def as_written(node: ast.expr) -> str:
     """The source of a lowered expression with this pass's helper calls shown as the user wrote them
-    (`s2s.field(p, 'w')` -> `p.w`), for hints that are pasted back into the user's code."""
+    (`s2s.field(p, 'w')` -> `p.w`, `s2s.transpose_attr(x)` -> `x.T`), for hints that are pasted back into the
+    user's code."""
     class _Back(ast.NodeTransformer):
         def visit_Call(self, call):
             self.generic_visit(call)
@@ -239,6 +240,8 @@ def as_written(node: ast.expr) -> str:
                 for a in call.args[1:]:
                     out = ast.Attribute(value=out, attr=a.value, ctx=ast.Load())
                 return out
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "transpose_attr" and len(call.args) == 1:
+                return ast.Attribute(value=call.args[0], attr="T", ctx=ast.Load())  # (`x.T`, transforms/desugar.py)
             return call
 
     import copy

@@ -1202,7 +1202,7 @@ def _is_stop_gradient(obj):
 _METHOD_HINTS = {
     "fill": "{x} = np.full_like({x}, value)", "sort": "{x} = np.sort({x})  (or sorted({x}) for a list)",
     "reverse": "{x} = {x}[::-1]", "extend": "{x} = {x} + list(items)", "insert": "{x} = {x}[:i] + [v] + {x}[i:]",
-    "clear": "{x} = []", "update": "{x} = {{**{x}, **other}}", "resize": "{x} = np.resize({x}, shape)",
+    "clear": "{x} = []", "update": "new = {{k: {x}[k] for k in {x}}}; new.update(...)", "resize": "{x} = np.resize({x}, shape)",
     "put": "flat = {x}.reshape(-1).copy(); flat[ind] = v; {x} = flat.reshape({x}.shape)",
     "itemset": "{x}[index] = value", "partition": "{x} = np.partition({x}, kth)",
 }

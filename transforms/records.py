@@ -58,6 +58,8 @@ def records_as_names(tree: ast.FunctionDef, alloc) -> bool:
         # (names for values of your code, as an expanded helper's locals are: transforms/aliasing.py's `_yours`)
         annotations.put(tree, annotations.EXPANDED_NAMES,
                         annotations.get(tree, annotations.EXPANDED_NAMES, frozenset()) | set(variables.values()))
+        annotations.put(tree, annotations.RECORD_ITEMS, {**annotations.get(tree, annotations.RECORD_ITEMS, {}),
+                                                         **{v: f"{name}[{k!r}]" for k, v in variables.items()}})
         for sub, parent, field, at in uses:
             new = ast.copy_location(ast.Name(id=variables[sub.slice.value], ctx=sub.ctx), sub)
             if at is None:

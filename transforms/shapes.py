@@ -883,6 +883,9 @@ class Shapes:
             self.__init__(fdef, params, resolve, runtime_helpers, kinds, tapes)
             return
         params_bound = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+        # (a name given that the code reads and never binds: a number or array of the closure or module, fixed for
+        # the call as a parameter is: s2s/pipeline.py `_free_data`)
+        params_bound |= {p for p in params if p not in self.assigned and p not in params_bound}
         self.local = self.assigned | params_bound
         range_loops, self._ranges = {}, {}
         for n in loops:
@@ -956,7 +959,8 @@ class Shapes:
         """The ids of the reads of local names that may be unbound there (a name a loop of no trips, or one
         branch, leaves unbound): such a read raises, so its statement is not one that cannot raise."""
         if self._maybe_unbound is None:
-            self._maybe_unbound = _maybe_unbound_reads(self._fdef, self.local, self._runs_a_trip)
+            # (a free name given, never bound here, is bound where the code starts, as a parameter is)
+            self._maybe_unbound = _maybe_unbound_reads(self._fdef, self.assigned, self._runs_a_trip)
         return self._maybe_unbound
 
     def _runs_a_trip(self, loop: ast.For) -> bool:

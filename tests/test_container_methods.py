@@ -1,7 +1,8 @@
-"""`L.extend(items)` of a list the function builds is `L += list(items)` (transforms/list_methods.py): the same
-list, longer, seen so by every name that holds it. `L += v` of a list where v is not a list, which Python
-allows, is refused at run time with a hint (s2s computes `L + v`); extending a list the caller gave is refused
-(the caller's list would change). Gradients against central differences."""
+"""In-place methods of lists and dicts the function builds (transforms/container_methods.py): `L.extend(items)`
+is `L += list(items)`, the same list, longer, seen so by every name that holds it; `d.update(a=u, b=v)` is
+`d["a"], d["b"] = u, v`. `L += v` of a list where v is not a list, which Python allows, is refused at run time
+with a hint (s2s computes `L + v`); extending a list, or updating a dict, the caller gave is refused (the
+caller's would change), with a hint that works. Gradients against central differences."""
 
 import numpy as np
 import pytest
@@ -95,3 +96,40 @@ def test_plus_equals_a_tuple_is_refused_with_a_hint_that_works():
         L += list((x[1], x[2]))
         return sum(L) * L[-1]
     np.testing.assert_allclose(s2s.grad(as_hinted)(X), fd_grad(as_hinted, (X,)), rtol=1e-6, atol=1e-6)
+
+
+def update_a_record_in_a_loop(x):
+    state = {"h": x[0], "c": x[1]}
+    for _ in range(3):
+        state.update(h=np.tanh(state["h"] + state["c"]), c=state["h"] * x[2])
+    return state["h"] * state["c"]
+
+
+def update_reads_the_old_values(x):
+    d = {"a": x[0]}
+    d.update({"b": x[1] ** 2, "a": d["a"] * 3.0})
+    return d["a"] * d["b"] + x[3]
+
+
+def update_a_copy_of_the_callers_dict(x, d):
+    new = {k: d[k] for k in d}
+    new.update(a=x[0] * 2.0)
+    return new["a"] * new["b"] * x[1]
+
+
+@pytest.mark.parametrize("f", [update_a_record_in_a_loop, update_reads_the_old_values], ids=lambda f: f.__name__)
+def test_update(f):
+    for x in (X, -X):
+        np.testing.assert_allclose(s2s.grad(f)(x), fd_grad(f, (x,)), rtol=1e-6, atol=1e-6)
+
+
+def test_update_of_the_callers_dict_is_refused_with_a_hint_that_works():
+    def updates_the_callers_dict(x, d):
+        d.update(a=x[0] * 2.0)
+        return d["a"] * d["b"] * x[1]
+    d = {"a": 1.0, "b": 3.0}
+    with pytest.raises(UnsupportedSyntaxError, match=r"new = \{k: d\[k\] for k in d\}"):
+        s2s.grad(updates_the_callers_dict)(X, d)
+    np.testing.assert_allclose(s2s.grad(update_a_copy_of_the_callers_dict)(X, d),
+                               fd_grad(update_a_copy_of_the_callers_dict, (X, d)), rtol=1e-6, atol=1e-6)
+    assert d == {"a": 1.0, "b": 3.0}

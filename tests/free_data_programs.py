@@ -1,0 +1,27 @@
+"""Programs reading numbers and arrays from their module or closure, for tests/test_free_data.py (a module of
+its own: the tests rebind its globals)."""
+
+import numpy as np
+
+X = np.ones((5, 3))
+DT = 0.1
+STEPS = 4
+
+
+def logistic_global(w):
+    z = X @ w
+    return np.sum(np.logaddexp(0.0, z)) * DT
+
+
+def euler_global(x0):
+    x = x0
+    for _ in range(STEPS):
+        x = x + DT * np.tanh(X @ x[:3]).sum() * x
+    return np.sum(x ** 2)
+
+
+def make_loss(A, y, c):
+    def loss(w):
+        r = A @ w - y
+        return np.sum(r ** 2) * c + np.sum(w ** 2)
+    return loss

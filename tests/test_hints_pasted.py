@@ -1,0 +1,90 @@
+"""Refusals of updates seen through another name whose hints name what the user wrote and work when pasted
+(helper 149): `T = B.T` (the hint said `s2s.transpose_attr(B)`), an item of a dict used as a record (it said
+`d_a`, a name s2s made), a swap of rows through views (it said `B = B.copy()`, which changes nothing), an item
+of a list holding one array twice (it said `L = L.copy()`, whose items are the same arrays)."""
+
+import numpy as np
+import pytest
+from helpers_fd import fd_grad
+
+import s2s
+from s2s.errors import UnsupportedSyntaxError
+
+A = np.array([[0.3, -0.7], [1.1, 0.4]])
+X = np.array([0.3, -0.7, 1.1, 0.4])
+
+
+def transpose_view(A):
+    B = A * 1.0
+    T = B.T
+    T[0, 1] = 5.0 * T[0, 1]
+    return np.sum(B * np.arange(4.0).reshape(2, 2))
+
+
+def transpose_as_hinted(A):
+    B = A * 1.0
+    T = B.T.copy()
+    T[0, 1] = 5.0 * T[0, 1]
+    return np.sum(B * np.arange(4.0).reshape(2, 2)) + np.sum(T * A)
+
+
+def record_item_alias(x):
+    z = x * 1.0
+    d = {"a": z}
+    d["a"][0] = 7.0 * x[1]
+    return np.sum(z * x)
+
+
+def record_item_as_hinted(x):
+    z = x * 1.0
+    d = {"a": z}
+    d['a'] = d['a'].copy()
+    d["a"][0] = 7.0 * x[1]
+    return np.sum(z * x) + np.sum(d["a"] ** 2)
+
+
+def swap_rows(A):
+    B = A * 1.0
+    B[0], B[1] = B[1], B[0]
+    return np.sum(B * np.arange(4.0).reshape(2, 2))
+
+
+def swap_rows_as_hinted(A):
+    B = A * 1.0
+    B[0], B[1] = B[1], B[0].copy()
+    return np.sum(B * np.arange(4.0).reshape(2, 2))
+
+
+def swap_rows_by_index(A):
+    B = A * 1.0
+    B[[0, 1]] = B[[1, 0]]
+    return np.sum(B * np.arange(4.0).reshape(2, 2))
+
+
+def list_item_alias(x):
+    z = x * 1.0
+    L = [z, z]
+    L[0] += 1.0
+    return np.sum(z) + np.sum(L[0] * L[1])
+
+
+def list_item_as_hinted(x):
+    z = x * 1.0
+    L = [z, z]
+    L[0] = L[0] + 1.0
+    return np.sum(z) + np.sum(L[0] * L[1])
+
+
+@pytest.mark.parametrize("refused, hinted, arg, hint", [
+    (transpose_view, transpose_as_hinted, A, "`T = B.T.copy()`"),
+    (record_item_alias, record_item_as_hinted, X, "`d['a'] = d['a'].copy()`"),
+    (swap_rows, swap_rows_as_hinted, A, "`B[0].copy()`"),
+    (swap_rows, swap_rows_by_index, A, "`B[[0, 1]] = B[[1, 0]]`"),
+    (list_item_alias, list_item_as_hinted, X, "`L[0] = L[0] + 1.0`"),
+], ids=lambda v: getattr(v, "__name__", None) or "")
+def test_the_hint_works_when_pasted(refused, hinted, arg, hint):
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        s2s.grad(refused)(arg)
+    assert hint in info.value.hint and "transpose_attr" not in str(info.value) and "d_a" not in str(info.value)
+    assert "L.copy()" not in info.value.hint
+    np.testing.assert_allclose(s2s.grad(hinted)(arg), fd_grad(hinted, (arg,)), rtol=1e-6, atol=1e-7)
