@@ -16,6 +16,9 @@ from s2s.runtime import scipy_helpers
 family(elementwise=True, tangent_from_adjoint=True)
 
 H = "s2s.scipy_helpers."
+# (a function of one real argument whose values are real floats, or NaN or inf, and which does not raise: the
+# shape pass may claim its result real and drop it where nothing reads it, as NumPy's ufuncs)
+REAL = {"real": True, "safe": True}
 assert scipy_helpers.digamma is scipy.special.digamma
 
 
@@ -30,27 +33,27 @@ def binary(signature: str, **slopes: str) -> None:
 
 
 # logistic, error functions and the normal distribution function
-defrule("scipy.special.expit(x)", x="g * ans * (1 - ans)")
-defrule("scipy.special.logit(x)", x="g / (x * (1 - x))")
-defrule("scipy.special.erf(x)", x="g * 1.1283791670955126 * np.exp(-x * x)")
-defrule("scipy.special.erfc(x)", x="-g * 1.1283791670955126 * np.exp(-x * x)")
-defrule("scipy.special.erfinv(y)", y="g * 0.886226925452758 * np.exp(ans * ans)")
-defrule("scipy.special.erfcinv(y)", y="-g * 0.886226925452758 * np.exp(ans * ans)")
-defrule("scipy.special.ndtr(x)", x="g * 0.3989422804014327 * np.exp(-0.5 * x * x)")
-defrule("scipy.special.ndtri(y)", y="g * 2.5066282746310002 * np.exp(0.5 * ans * ans)")
-defrule("scipy.special.log_ndtr(x)", x="g * 0.3989422804014327 * np.exp(-0.5 * x * x - ans)")
+defrule("scipy.special.expit(x)", x="g * ans * (1 - ans)", **REAL)
+defrule("scipy.special.logit(x)", x="g / (x * (1 - x))", **REAL)
+defrule("scipy.special.erf(x)", x="g * 1.1283791670955126 * np.exp(-x * x)", **REAL)
+defrule("scipy.special.erfc(x)", x="-g * 1.1283791670955126 * np.exp(-x * x)", **REAL)
+defrule("scipy.special.erfinv(y)", y="g * 0.886226925452758 * np.exp(ans * ans)", **REAL)
+defrule("scipy.special.erfcinv(y)", y="-g * 0.886226925452758 * np.exp(ans * ans)", **REAL)
+defrule("scipy.special.ndtr(x)", x="g * 0.3989422804014327 * np.exp(-0.5 * x * x)", **REAL)
+defrule("scipy.special.ndtri(y)", y="g * 2.5066282746310002 * np.exp(0.5 * ans * ans)", **REAL)
+defrule("scipy.special.log_ndtr(x)", x="g * 0.3989422804014327 * np.exp(-0.5 * x * x - ans)", **REAL)
 
 # log(expit(x)): its slope is expit(-x), written with tanh (no overflow for large |x|); exp(x^2) erfc(x)
-defrule("scipy.special.log_expit(x)", x="g * (0.5 - 0.5 * np.tanh(0.5 * x))")
-defrule("scipy.special.softplus(x)", x="g * (0.5 + 0.5 * np.tanh(0.5 * x))")  # log(1 + exp(x))
-defrule("scipy.special.erfcx(x)", x="g * (2.0 * x * ans - 1.1283791670955126)")
+defrule("scipy.special.log_expit(x)", x="g * (0.5 - 0.5 * np.tanh(0.5 * x))", **REAL)
+defrule("scipy.special.softplus(x)", x="g * (0.5 + 0.5 * np.tanh(0.5 * x))", **REAL)  # log(1 + exp(x))
+defrule("scipy.special.erfcx(x)", x="g * (2.0 * x * ans - 1.1283791670955126)", **REAL)
 # SciPy's own expm1, log1p and the entropy term -x log(x)
-defrule("scipy.special.expm1(x)", x="g * (ans + 1.0)")
-defrule("scipy.special.log1p(x)", x="g / (1.0 + x)")
-defrule("scipy.special.entr(x)", x="-g * (np.log(x) + 1.0)")
+defrule("scipy.special.expm1(x)", x="g * (ans + 1.0)", **REAL)
+defrule("scipy.special.log1p(x)", x="g / (1.0 + x)", **REAL)
+defrule("scipy.special.entr(x)", x="-g * (np.log(x) + 1.0)", **REAL)
 
 # gamma and beta functions (psi is digamma: one object, one rule; loggamma of a real x > 0 is gammaln)
-defrule("scipy.special.gammaln(x)", x=f"g * {H}digamma(x)")
+defrule("scipy.special.gammaln(x)", x=f"g * {H}digamma(x)", **REAL)
 defrule("scipy.special.loggamma(x)", x=f"g * {H}digamma(x)")
 # the regularized incomplete gamma and beta functions in their upper limit (no derivative in the shape
 # parameters: a varied a or b is refused): the slope is the density of the gamma / beta distribution
@@ -61,10 +64,10 @@ binary("scipy.special.betainc(a, b, x)",
 # log of the multivariate gamma function of dimension d: the sum of gammaln(a - j/2), j < d
 defrule("scipy.special.multigammaln(a, d)", zero=("d",),
         a=f"g * np.sum({H}digamma(np.expand_dims(a, -1) - 0.5 * np.arange(d)), axis=-1)")
-defrule("scipy.special.digamma(x)", x=f"g * {H}polygamma(1, x)")
+defrule("scipy.special.digamma(x)", x=f"g * {H}polygamma(1, x)", **REAL)
 binary("scipy.special.polygamma(n, x)", x=f"{H}polygamma(n + 1, x)")
-defrule("scipy.special.gamma(x)", x=f"g * ans * {H}digamma(x)")
-defrule("scipy.special.rgamma(x)", x=f"-g * ans * {H}digamma(x)")
+defrule("scipy.special.gamma(x)", x=f"g * ans * {H}digamma(x)", **REAL)
+defrule("scipy.special.rgamma(x)", x=f"-g * ans * {H}digamma(x)", **REAL)
 binary("scipy.special.beta(a, b)", a=f"ans * ({H}digamma(a) - {H}digamma(a + b))",
        b=f"ans * ({H}digamma(b) - {H}digamma(a + b))")
 binary("scipy.special.betaln(a, b)", a=f"{H}digamma(a) - {H}digamma(a + b)", b=f"{H}digamma(b) - {H}digamma(a + b)")
@@ -74,16 +77,16 @@ binary("scipy.special.xlogy(x, y)", x="np.log(y)", y="x / y")
 binary("scipy.special.xlog1py(x, y)", x="np.log1p(y)", y="x / (1 + y)")
 
 # Bessel functions (no derivative in the order v: a varied order is refused)
-defrule("scipy.special.i0(x)", x=f"g * {H}i1(x)")
-defrule("scipy.special.i1(x)", x=f"g * 0.5 * ({H}i0(x) + {H}iv(2, x))")
-defrule("scipy.special.i0e(x)", x=f"g * ({H}i1e(x) - np.sign(x) * ans)")
-defrule("scipy.special.i1e(x)", x=f"g * (0.5 * ({H}i0e(x) + {H}ive(2, x)) - np.sign(x) * ans)")
+defrule("scipy.special.i0(x)", x=f"g * {H}i1(x)", **REAL)
+defrule("scipy.special.i1(x)", x=f"g * 0.5 * ({H}i0(x) + {H}iv(2, x))", **REAL)
+defrule("scipy.special.i0e(x)", x=f"g * ({H}i1e(x) - np.sign(x) * ans)", **REAL)
+defrule("scipy.special.i1e(x)", x=f"g * (0.5 * ({H}i0e(x) + {H}ive(2, x)) - np.sign(x) * ans)", **REAL)
 binary("scipy.special.iv(v, z)", z=f"0.5 * ({H}iv(v - 1, z) + {H}iv(v + 1, z))")
 binary("scipy.special.ive(v, z)", z=f"0.5 * ({H}ive(v - 1, z) + {H}ive(v + 1, z)) - np.sign(z) * ans")
-defrule("scipy.special.j0(x)", x=f"-g * {H}j1(x)")
-defrule("scipy.special.j1(x)", x=f"g * 0.5 * ({H}j0(x) - {H}jv(2, x))")
-defrule("scipy.special.y0(x)", x=f"-g * {H}y1(x)")
-defrule("scipy.special.y1(x)", x=f"g * 0.5 * ({H}y0(x) - {H}yv(2, x))")
+defrule("scipy.special.j0(x)", x=f"-g * {H}j1(x)", **REAL)
+defrule("scipy.special.j1(x)", x=f"g * 0.5 * ({H}j0(x) - {H}jv(2, x))", **REAL)
+defrule("scipy.special.y0(x)", x=f"-g * {H}y1(x)", **REAL)
+defrule("scipy.special.y1(x)", x=f"g * 0.5 * ({H}y0(x) - {H}yv(2, x))", **REAL)
 binary("scipy.special.jv(v, z)", z=f"0.5 * ({H}jv(v - 1, z) - {H}jv(v + 1, z))")  # also jn: the same ufunc
 binary("scipy.special.yv(v, z)", z=f"0.5 * ({H}yv(v - 1, z) - {H}yv(v + 1, z))")
 binary("scipy.special.yn(n, x)", x=f"0.5 * ({H}yv(n - 1, x) - {H}yv(n + 1, x))")
