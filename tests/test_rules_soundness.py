@@ -284,6 +284,7 @@ NONDIFF_SAMPLES = {
     "np.zeros": "shape arguments are integers", "np.ones": "shape arguments are integers",
     "np.empty": "shape arguments are integers", "np.eye": "size arguments are integers",
     "np.identity": "size arguments are integers", "np.tri": "size arguments are integers",
+    "np.triu_indices": "size arguments are integers", "np.tril_indices": "size arguments are integers",
     # reductions to indices, counts, booleans and shapes
     "np.searchsorted": lambda x: np.searchsorted(np.array([-0.5, 0.0, 0.5]), x),
     "np.digitize": lambda x: np.digitize(x, np.array([-0.5, 0.0, 0.5])), "np.isreal": lambda x: np.isreal(x),

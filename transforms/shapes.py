@@ -1265,6 +1265,9 @@ class Shapes:
             if name in params_bound or self._bindings.get(name) != len(values):
                 continue
             made = [v for v in values if not self._by_tape(v, name)]
+            if len(made) == 1 and self._triangle_item(made[0]):
+                out.add(name)  # (`i = rows_cols[0]` of `rows_cols = np.triu_indices(n, 1)`)
+                continue
             if len(made) == 1 and isinstance(made[0], ast.Call) and self.callee(made[0]) is np.arange \
                     and not made[0].keywords and 1 <= len(made[0].args) <= 3 \
                     and all(type(self.value_of(a)) is int for a in made[0].args) \
@@ -1272,6 +1275,17 @@ class Shapes:
                 out.add(name)
                 self.aranges[name] = range(*(self.value_of(a) for a in made[0].args))
         return out
+
+    def _triangle_item(self, value) -> bool:
+        """Whether `value` is `t[0]` or `t[1]` of a local `t` bound once, to np.triu_indices(...) or
+        np.tril_indices(...) (a tuple of two int arrays)."""
+        if not (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)
+                and isinstance(value.slice, ast.Constant) and value.slice.value in (0, 1)
+                and type(value.slice.value) is int):
+            return False
+        bound = self._assigned_values.get(value.value.id, ())
+        return len(bound) == 1 and self._bindings.get(value.value.id) == 1 and isinstance(bound[0], ast.Call) \
+            and any(self.callee(bound[0]) is f for f in (np.triu_indices, np.tril_indices))
 
     def is_int_array(self, node) -> bool:
         """Whether `node` is a name that certainly holds an integer array (`_integer_arrays`)."""

@@ -365,6 +365,29 @@ def arange(site):
     return (len(range(*values)),)
 
 
+def upper_indices(site):
+    """np.triu_indices(n, k=0, m=None) of ints of known value: two int arrays, as long as the triangle has entries."""
+    return _triangle_indices(site, upper=True)
+
+
+def lower_indices(site):
+    """np.tril_indices(n, k=0, m=None) of ints of known value: two int arrays, as long as the triangle has entries."""
+    return _triangle_indices(site, upper=False)
+
+
+def _triangle_indices(site, upper):
+    if not 1 <= site.nargs <= 3 or not set(site.keywords) <= {"k", "m"}:
+        return None
+    n = site.value(0)
+    k = site.value(1) if site.nargs > 1 else site.value("k") if "k" in site.keywords else 0
+    m = site.value(2) if site.nargs > 2 else site.value("m") if "m" in site.keywords else n
+    if any(type(v) is not int for v in (n, k, m)) or n < 0 or m < 0:
+        return None
+    # (row i holds the columns j >= i + k of the upper triangle, j <= i + k of the lower one, 0 <= j < m)
+    count = sum(max(0, m - max(0, i + k)) if upper else max(0, min(m, i + k + 1)) for i in range(n))
+    return Seq(((count,), (count,)))
+
+
 def _square(shape) -> bool:
     return shape is not None and len(shape) == 2 and shape[0] == shape[1]
 

@@ -142,6 +142,9 @@ defrule("np.bincount(x, weights=None, minlength=0)", zero=("x", "minlength"), we
 # integer results: the positions of values among sorted ones
 nondifferentiable("np.searchsorted(a, v, side='left', sorter=None)", "np.digitize(x, bins, right=False)",
                   "np.isreal(x)")
+# the positions of a triangle's entries (rows, columns): int arrays, of a known length for ints of known value
+nondifferentiable("np.triu_indices(n, k=0, m=None)", result_shape=shapes.upper_indices)
+nondifferentiable("np.tril_indices(n, k=0, m=None)", result_shape=shapes.lower_indices)
 
 # functions without a derivative rule (a call on a differentiated value is refused) whose result may be their
 # argument itself or views of it: the ownership analysis follows them (aliasing leaves them to its run-time guard)
