@@ -111,3 +111,31 @@ def loop_over_the_name(x):
 def test_alias_still_held_is_refused(f, args):
     with pytest.raises(UnsupportedSyntaxError, match="in-place update"):
         s2s.grad(f)(*args)
+
+
+def copy_in_a_loop_of_known_trips(x):
+    z = x
+    for _ in range(3):
+        z = z.copy()
+    z[0] = 5.0 * z[1]
+    return np.sum(z * x)
+
+
+def continue_before_the_copy(x):
+    z = x
+    for i in range(3):
+        if i < 5:
+            continue
+        z = z.copy()
+    z[0] = 5.0 * z[1]
+    return np.sum(z * x)
+
+
+def test_a_loop_of_known_trips_binds_before_the_update():
+    np.testing.assert_allclose(s2s.grad(copy_in_a_loop_of_known_trips)(X), fd_grad(copy_in_a_loop_of_known_trips, (X,)),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_a_continue_before_the_copy_is_refused_naming_the_update():
+    with pytest.raises(UnsupportedSyntaxError, match=r"the update at line \d+ \(`z\[0\] = 5.0 \* z\[1\]`\)"):
+        s2s.grad(continue_before_the_copy)(X)

@@ -71,8 +71,8 @@ def extend_the_callers_list(x, L):
     return sum(L)
 
 
-def plus_equals_a_tuple(x):
-    L = [x[0]]
+def plus_equals_a_tuple(x, L):
+    L = L[:1]  # (a slice of the caller's list: a list, but not one of the function's displays)
     L += (x[1], x[2])
     return sum(L) * L[-1]
 
@@ -89,7 +89,7 @@ def test_extend_of_the_callers_list_is_refused():
 
 def test_plus_equals_a_tuple_is_refused_with_a_hint_that_works():
     with pytest.raises(UnsupportedSyntaxError, match=r"L \+= list\(v\)"):
-        s2s.grad(plus_equals_a_tuple)(X)
+        s2s.grad(plus_equals_a_tuple)(X, [1.0, 2.0])
 
     def as_hinted(x):
         L = [x[0]]
@@ -112,12 +112,28 @@ def update_reads_the_old_values(x):
 
 
 def update_a_copy_of_the_callers_dict(x, d):
-    new = {k: d[k] for k in d}
-    new.update(a=x[0] * 2.0)
-    return new["a"] * new["b"] * x[1]
+    d = {k: d[k] for k in d}
+    for k in ("a",):
+        d[k] = x[0] * 2.0
+    return d["a"] * d["b"] * x[1]
 
 
-@pytest.mark.parametrize("f", [update_a_record_in_a_loop, update_reads_the_old_values], ids=lambda f: f.__name__)
+def plus_equals_other_iterables(x):
+    L = [x[0]]
+    L += (x[1], x[2] * 2.0)
+    L += list(range(2))
+    return sum(v * v for v in L) * L[-2]
+
+
+def plus_equals_an_array(x):
+    L = [x[0], x[1]]
+    L += x[2:4] ** 2  # (in Python an array sum, [x0 + x2**2, x1 + x3**2]: ndarray.__radd__ comes first)
+    return np.sum(L * x[:2])
+
+
+@pytest.mark.parametrize("f", [update_a_record_in_a_loop, update_reads_the_old_values, plus_equals_other_iterables,
+                               plus_equals_an_array],
+                         ids=lambda f: f.__name__)
 def test_update(f):
     for x in (X, -X):
         np.testing.assert_allclose(s2s.grad(f)(x), fd_grad(f, (x,)), rtol=1e-6, atol=1e-6)
@@ -128,8 +144,24 @@ def test_update_of_the_callers_dict_is_refused_with_a_hint_that_works():
         d.update(a=x[0] * 2.0)
         return d["a"] * d["b"] * x[1]
     d = {"a": 1.0, "b": 3.0}
-    with pytest.raises(UnsupportedSyntaxError, match=r"new = \{k: d\[k\] for k in d\}"):
+    with pytest.raises(UnsupportedSyntaxError, match=r"d = \{k: d\[k\] for k in d\}"):
         s2s.grad(updates_the_callers_dict)(X, d)
     np.testing.assert_allclose(s2s.grad(update_a_copy_of_the_callers_dict)(X, d),
                                fd_grad(update_a_copy_of_the_callers_dict, (X, d)), rtol=1e-6, atol=1e-6)
     assert d == {"a": 1.0, "b": 3.0}
+
+
+def extend_after_the_list_became_an_array(x):
+    L = [x[0], x[1]]
+    L += x[2:4]
+    L.extend([x[0]])  # (Python: AttributeError, L is an array now)
+    return np.sum(L)
+
+
+def test_extend_of_what_plus_equals_made_an_array_is_not_rewritten():
+    with pytest.raises(Exception) as python_error:
+        extend_after_the_list_became_an_array(X)
+    with pytest.raises(Exception) as s2s_error:
+        s2s.grad(extend_after_the_list_became_an_array)(X)
+    assert isinstance(python_error.value, AttributeError)
+    assert "extend" in str(s2s_error.value)

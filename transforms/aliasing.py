@@ -10,6 +10,7 @@ ctx().unsupported, so aliasing can never produce a wrong derivative.
 from __future__ import annotations
 
 import ast
+import re
 
 from . import annotations, objects
 from .analysis import atom_names, is_append, is_pop, resolve_call
@@ -63,14 +64,14 @@ def check_aliasing(pf, tree: ast.FunctionDef) -> None:
                  lists=_lists_only(tree), built=_built_lists(pf, tree))
 
 
-def _refuse(pf, node, name, how):
+def _refuse(pf, node, name, how, update=None):
     if _yours(pf, name):
         # (a variable s2s made for a key of a dict used as a record: the item as written, `d['a']`)
         name = annotations.get(getattr(pf, "tree", None), annotations.RECORD_ITEMS, {}).get(name, name)
         raise pf.error(ctx().unsupported,
-                       f"s2s cannot differentiate this in-place update: {how} `{name}`, so the update "
-                       "would be visible through another name", node,
-                       hint=f"make an explicit copy first (`{name} = {name}.copy()` or `list({name})`), "
+                       f"s2s cannot differentiate this in-place update: {how} `{name}`, so the update"
+                       f"{_where(pf, update)} would be visible through another name", node,
+                       hint=f"make an explicit copy first (`{name} = {name}.copy()`), "
                             "or build a new value instead of updating in place")
     # a name s2s made (the list of a comprehension or of a dict view, `items`): not one to show
     raise pf.error(ctx().unsupported,
@@ -79,6 +80,15 @@ def _refuse(pf, node, name, how):
                    "visible through it", node,
                    hint="keep a copy (`list(...)`) of what you read before the update, or build a new value "
                         "instead of updating in place")
+
+
+def _where(pf, update) -> str:
+    """` at line N (`text`)` of the user's line of the update statement `update`, or ""."""
+    line = getattr(update, "lineno", None)
+    lines = getattr(pf, "lines", None)
+    if type(line) is not int or not lines or not 0 < line <= len(lines):
+        return ""
+    return f" at line {line + pf.first_line - 1} (`{lines[line - 1].strip()}`)"
 
 
 def _yours(pf, name) -> bool:
@@ -207,43 +217,65 @@ def _binds(loop, name) -> bool:
     return isinstance(loop, ast.For) and any(isinstance(t, ast.Name) and t.id == name for t in walk(loop.target))
 
 
-def _updated_later(pf, name, frames) -> bool:
-    """Whether an update through `name` may run after the statement `frames` point at, before `name` is bound
+def _runs_a_whole_trip(pf, loop) -> bool:
+    """Whether `loop` is `for ... in range(...)` of int literals giving at least one trip, with no break or continue:
+    its body's first trip runs to its end."""
+    call = loop.iter if isinstance(loop, ast.For) else None
+    if not (isinstance(call, ast.Call) and not call.keywords and 1 <= len(call.args) <= 3
+            and all(isinstance(a, ast.Constant) and type(a.value) is int for a in call.args)
+            and isinstance(call.func, ast.Name) and pf.resolve_expr(call.func) is range) \
+            or any(isinstance(n, ast.Break | ast.Continue) for n in walk(loop)):
+        return False
+    args = [a.value for a in call.args]
+    return (len(args) < 3 or args[2] != 0) and len(range(*args)) > 0
+
+
+def _updated_later(pf, name, frames):
+    """The statement of an update through `name` that may run after the statement `frames` point at, before `name` is bound
     to a new object. `frames`: (statements, index) of that statement's block, then of each enclosing
     statement in its block, innermost first, with whether the block is a loop's body (it runs again)."""
     return _before_a_new_object(pf, name, frames, lambda s: name in _mutations([s]))
 
 
-def _read_later(pf, name, frames) -> bool:
-    """Whether `name` may be read after the statement `frames` point at (as for `_updated_later`) before it is
+def _read_later(pf, name, frames):
+    """The statement of a read of `name` that may come after the statement `frames` point at (as for `_updated_later`) before it is
     bound to a new object."""
     return _before_a_new_object(pf, name, frames, lambda s: name in loaded_names(s))
 
 
-def _before_a_new_object(pf, name, frames, hit) -> bool:
-    """Whether a statement `hit` accepts may run after the statement `frames` point at, before one binds `name` to
-    a new object (a statement that does both: `hit` first)."""
+def _before_a_new_object(pf, name, frames, hit):
+    """The first statement `hit` accepts that may run after the statement `frames` point at, before one binds
+    `name` to a new object (a statement that does both: `hit` first); else False."""
     def header_hits(*exprs):
         return any(e is not None and hit(ast.Expr(value=e)) for e in exprs)
 
     def scan(stmts):
-        """True: a hit may come first; False: every way through binds a new object first; None: neither."""
+        """The statement of a hit that may come first; False: every way through binds a new object first; None:
+        neither."""
         for s in stmts:
             if isinstance(s, ast.If):
                 if header_hits(s.test):
-                    return True
+                    return s
                 body, orelse = scan(s.body), scan(s.orelse)
                 if body or orelse:
-                    return True
+                    return body or orelse
                 if body is False and orelse is False:
                     return False
             elif isinstance(s, ast.For | ast.While) and not _binds(s, name):
                 # (the body's first trip decides each trip: one that binds first leaves the next trip a new object;
-                # no trip at all, a break or the else block leave the way on open)
-                if header_hits(getattr(s, "iter", None), getattr(s, "test", None)) or scan(s.body) or scan(s.orelse):
-                    return True
+                # no trip at all, a break or the else block leave the way on open, unless a trip certainly runs)
+                if header_hits(getattr(s, "iter", None), getattr(s, "test", None)):
+                    return s
+                body = scan(s.body)
+                if body:
+                    return body
+                if body is False and _runs_a_whole_trip(pf, s):
+                    return False
+                orelse = scan(s.orelse)
+                if orelse:
+                    return orelse
             elif hit(s):
-                return True
+                return s
             elif _fresh_binding(pf, s, name):
                 return False
         return None
@@ -251,8 +283,9 @@ def _before_a_new_object(pf, name, frames, hit) -> bool:
         verdict = scan(stmts[i + 1:])
         if verdict is not None:
             return verdict
-        if loop and scan(stmts):  # the next trip (new bindings there leave the way out of the loop open)
-            return True
+        again = scan(stmts) if loop else None  # the next trip (new bindings there leave the way out of the loop open)
+        if again:
+            return again
     return False
 
 
@@ -269,7 +302,7 @@ def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(
         def updated_later(name, here=here):
             # (a list s2s made, `items` of `held = (d.values(), 1)`, stands for a view of what it was read from:
             # an update of that follows no flow of its own, so any update of it refuses, as before; one a
-            # comprehension builds, bound only to new lists, follows the flow)
+            # comprehension builds, bound only to new lists, follows the flow). The update's statement, or True.
             return name in mutated and (not _yours(pf, name) and name not in built or _updated_later(pf, name, here))
         if not isinstance(s, ast.Assign | ast.Expr):
             continue
@@ -285,19 +318,19 @@ def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(
             # (an update before the names are joined, or after the updated one is bound to a new list, is
             # seen by neither: `new = []; new.append(h); hs = new` in a loop)
             for n in (value.id, target.id):
-                if updated_later(n):
-                    _refuse(pf, s, n, "another name is bound to")
+                if update := updated_later(n):
+                    _refuse(pf, s, n, "another name is bound to", update)
         # stored inside a container or handed to a user function
         if isinstance(value, ast.List | ast.Tuple | ast.Dict):
             elts = value.elts if not isinstance(value, ast.Dict) else value.values
             for n in atom_names(elts):
-                if updated_later(n):
-                    _refuse(pf, s, n, "a container holds")
+                if update := updated_later(n):
+                    _refuse(pf, s, n, "a container holds", update)
         if isinstance(value, ast.Call):
             if is_append(value):
                 for n in atom_names(value.args):
-                    if updated_later(n):
-                        _refuse(pf, s, n, "a list holds")
+                    if update := updated_later(n):
+                        _refuse(pf, s, n, "a list holds", update)
         # a view of a mutated array must be used up before the next update
         view_of = None
         if isinstance(target, ast.Name):
@@ -364,11 +397,15 @@ def _refuse_view(pf, node, base, made, how):
     if not (_yours(pf, base) and isinstance(made, ast.Assign) and made.value is not None):
         _refuse(pf, node, base, how)
     written = objects.as_written(made.value)
+    line = pf.lines[made.lineno - 1] if 0 < getattr(made, "lineno", 0) <= len(pf.lines) else ""
+    swap = re.match(r"\s*(\w+)\[(.+)\],\s*\1\[(.+)\]\s*=\s*\1\[\3\],\s*\1\[\2\]\s*$", line)
     raise pf.error(ctx().unsupported,
                    f"s2s cannot differentiate this in-place update: {how} `{base}`: in Python the view "
                    f"`{written}` shows the update, so what is read from it changes", node,
                    hint=f"copy it where it is read, `{written}.copy()`, if the value from before the update is "
-                        "what you mean (a swap of rows: `B[[0, 1]] = B[[1, 0]]`)")
+                        "what you mean, or build a new value instead of updating in place"
+                        + (f" (a swap: `{swap[1]}[[{swap[2]}, {swap[3]}]] = {swap[1]}[[{swap[3]}, {swap[2]}]]`)"
+                           if swap else ""))
 
 
 def _holder(stmt, view):

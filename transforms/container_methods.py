@@ -3,9 +3,10 @@
 * `L.reverse()` is `L[:] = L[::-1]`: the same list, its items in the other order. A list of rewards or returns is
   often built backwards and turned round once (`out.append(G)` in a loop over `t` from the end, then
   `out.reverse()`). s2s differentiates a slice assignment that keeps a list's length (transforms/lower.py).
-* `L.extend(items)` is `L += list(items)` (`L += [...]` where items is a list display or comprehension): Python's
-  `list.__iadd__` is `extend`, and s2s differentiates `L += v` of a list in place, refusing it where another name
-  holds the list (transforms/ownership.py).
+* `L.extend(items)` is `L += list(items)` (`L += [...]` where items is a list display or comprehension), and
+  `L += (a, b)` is `L += [a, b]`: Python's `list.__iadd__` is `extend`, and s2s differentiates `L += v` of two
+  lists in place, refusing it where another name holds the list (transforms/ownership.py). (`L += v` of an array v
+  is not an extend in Python: ndarray's `__radd__` comes first, and adds the array to L's items, as `L + v` does.)
 * `d.update({"a": u, "b": v})` and `d.update(a=u, b=v)` are `d["a"], d["b"] = u, v`: every value computed first,
   then stored in order, as `update` does (a dict local to the function whose keys are then known is one
   variable per key: transforms/records.py).
@@ -44,6 +45,13 @@ def rewrite_container_methods(tree: ast.FunctionDef) -> ast.FunctionDef:
             if not isinstance(block, list):
                 continue
             for k, stmt in enumerate(block):
+                if isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add) and isinstance(stmt.target, ast.Name) \
+                        and stmt.target.id in lists and isinstance(stmt.value, ast.Tuple) \
+                        and not any(isinstance(e, ast.Starred) for e in stmt.value.elts):
+                    # (`L += (a, b)` extends L by the tuple's items; not `L += v` of any v: of an array, Python adds
+                    # the array to L's items, ndarray.__radd__, as s2s's `L + v` does)
+                    stmt.value = _as_list(stmt.value)
+                    continue
                 name, method, items = _list_method(stmt)
                 if name is None or name not in (dicts if method == "update" else lists):
                     continue
@@ -61,11 +69,24 @@ def rewrite_container_methods(tree: ast.FunctionDef) -> ast.FunctionDef:
                                      value=ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=backwards,
                                                          ctx=ast.Load()))
                 else:
-                    if not isinstance(items, ast.List | ast.ListComp):
-                        items = ast.Call(func=ast.Name(id="list", ctx=ast.Load()), args=[items], keywords=[])
-                    new = ast.AugAssign(target=ast.Name(id=name, ctx=ast.Store()), op=ast.Add(), value=items)
+                    new = ast.AugAssign(target=ast.Name(id=name, ctx=ast.Store()), op=ast.Add(), value=_as_list(items))
                 block[k] = ast.fix_missing_locations(ast.copy_location(new, stmt))
     return tree
+
+
+def _list_call(node) -> bool:
+    """`list(...)`: a list, by the builtin of that name."""
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "list"
+
+
+def _as_list(items):
+    """A list of `items`' elements: a list display or comprehension as it is, a tuple display as a list display,
+    anything else as `list(items)`."""
+    if isinstance(items, ast.List | ast.ListComp):
+        return items
+    if isinstance(items, ast.Tuple):
+        return ast.copy_location(ast.List(elts=items.elts, ctx=ast.Load()), items)
+    return ast.copy_location(ast.Call(func=ast.Name(id="list", ctx=ast.Load()), args=[items], keywords=[]), items)
 
 
 def _list_method(stmt):
@@ -109,8 +130,9 @@ def _made(tree: ast.FunctionDef, kinds, extends) -> set[str]:
     params |= {a.arg for a in (tree.args.vararg, tree.args.kwarg) if a is not None}
     made_of = {id(t) for node in walk(tree) if isinstance(node, ast.Assign)
                and isinstance(node.value, kinds) for t in node.targets if isinstance(t, ast.Name)}
+    # (`L += v` of an array v makes L an array: ndarray.__radd__ comes before the extend; of a display it extends)
     made_of |= {id(node.target) for node in walk(tree) if isinstance(node, ast.AugAssign)
-                and isinstance(node.op, extends)}
+                and isinstance(node.op, extends) and (isinstance(node.value, kinds | ast.Tuple) or _list_call(node.value))}
     made, other = set(), set(params)
     for node in walk(tree):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):

@@ -178,7 +178,8 @@ class Desugar(loops.LoopRewriter):
             target = getattr(stmt, "target", None)
             field = target.attr if isinstance(stmt, ast.AugAssign) and isinstance(target, ast.Attribute) and \
                 isinstance(target.value, ast.Name) and target.value.id == update.name else None
-            others = ", ".join(f"`{o}`" for o in update.others) or "another element of it"
+            records = annotations.get(self.pf.tree, annotations.RECORD_ITEMS, {})  # (`d['a']`, not s2s's `d_a`)
+            others = ", ".join(f"`{records.get(o, o)}`" for o in update.others) or "another element of it"
             if update.others and isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) \
                     and target.value.id == update.name:  # (`L[0] += 1.0` of `L = [a, a]`: L[1] is that array too)
                 others += f" or another item of `{update.name}`"
@@ -197,7 +198,7 @@ class Desugar(loops.LoopRewriter):
             for loop in update.loops:  # the sequence a loop runs over may hold the object (`[y] * 2`)
                 others_ += [load(n) for n in self._sequence_names(loop)]
             if field is None and others_:  # the guard names the one that really holds it (of `y`, `x`, `L`)
-                site["names"], site["shown"] = tuple(o.id for o in others_), others
+                site["names"], site["shown"] = tuple(records.get(o.id, o.id) for o in others_), others
             args = [value, refusals.site(self.pf, self.alloc, site), ast.Constant(field or update.deep),
                     load(update.name)]
             others = others_

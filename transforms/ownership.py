@@ -936,7 +936,7 @@ class _Analysis:
                     continue
                 if own and func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS:
                     raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)`: it changes "
-                                               f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value))
+                                               f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value, node))
                 _refuse_positional_out(node, func, _method_out_position(func.attr))
                 if func.attr in MUTATING_METHODS and receiver is not None and receiver not in self.locals \
                         and not isinstance(func.value, ast.Name) and not self.is_module_path(func.value):
@@ -1202,14 +1202,22 @@ def _is_stop_gradient(obj):
 _METHOD_HINTS = {
     "fill": "{x} = np.full_like({x}, value)", "sort": "{x} = np.sort({x})  (or sorted({x}) for a list)",
     "reverse": "{x} = {x}[::-1]", "extend": "{x} = {x} + list(items)", "insert": "{x} = {x}[:i] + [v] + {x}[i:]",
-    "clear": "{x} = []", "update": "new = {{k: {x}[k] for k in {x}}}; new.update(...)", "resize": "{x} = np.resize({x}, shape)",
+    "clear": "{x} = []", "resize": "{x} = np.resize({x}, shape)",
     "put": "flat = {x}.reshape(-1).copy(); flat[ind] = v; {x} = flat.reshape({x}.shape)",
     "itemset": "{x}[index] = value", "partition": "{x} = np.partition({x}, kth)",
 }
 
 
-def _method_hint(attr, receiver):
+def _method_hint(attr, receiver, call=None):
     x = ast.unparse(receiver)
+    args = [ast.unparse(a) for a in getattr(call, "args", ())]
+    if attr == "extend" and len(args) == 1:  # (the call's own arguments where the hint has their places)
+        return f"build a new value instead: `{x} = {x} + list({args[0]})`"
+    if attr == "update":
+        return (f"set the items one at a time, `for k in other: {x}[k] = other[k]` (or `{x}['k'] = v`), on a dict the "
+                f"function makes: `{x} = {{k: {x}[k] for k in {x}}}` first where it is the caller's")
+    if attr == "insert" and len(args) == 2:
+        return f"build a new value instead: `{x} = {x}[:{args[0]}] + [{args[1]}] + {x}[{args[0]}:]`"
     text = _METHOD_HINTS.get(attr)
     return f"build a new value instead: `{text.format(x=x)}`" if text else "build a new value instead of " \
                                                                           "changing this one in place"

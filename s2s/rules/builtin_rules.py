@@ -34,8 +34,7 @@ facts("list.extend(self, items)", mutates="use `L = L + list(items)`")
 facts("list.insert(self, i, v)", mutates="use `L = L[:i] + [v] + L[i:]`")
 facts("list.remove(self, v)", mutates="build a new list without the element")
 facts("list.clear(self)", mutates="use `L = []`")
-facts("dict.update(self, other)", mutates="update a dict the function makes: `new = {k: d[k] for k in d}`, then "
-      "`new.update(...)` (keys written out)")
+facts("dict.update(self, other)", mutates="set the items one at a time: `for k in other: d[k] = other[k]`")
 facts("dict.clear(self)", mutates="use `d = {}`")
 
 _PAIRS = "pairs_"

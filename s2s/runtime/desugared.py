@@ -268,8 +268,9 @@ def inplace_check(target, value, op):
     if type(target) is np.ndarray:
         if op != "@" and _fits(target, value, op):
             return
-    elif type(target) is list and op == "+" and type(value) is not list:
-        # (Python extends L by any iterable; s2s computes `L + value`, which takes lists only)
+    elif type(target) is list and op == "+" and not isinstance(value, list | np.ndarray | np.generic):
+        # (Python extends L by any iterable where `L + value` raises; s2s computes `L + value`. Of an array or a
+        # NumPy number, `L += v` and `L + v` are both NumPy's sum: ndarray.__radd__ comes before the extend)
         from s2s.errors import UnsupportedSyntaxError
         raise UnsupportedSyntaxError(
             f"s2s differentiates `L += v` of a list where v is a list too, and this v is a {type(value).__name__}",
