@@ -171,7 +171,7 @@ def runnable_source(fn) -> str:
     __main__ or of a notebook) is named in a comment instead.
     """
     imports, notes, blocks, records = [], [], [], {}
-    _collect(getattr(fn, "__func__", fn), imports, notes, blocks, {}, records)
+    _collect(getattr(fn, "__func__", fn), imports, notes, blocks, {}, records, {})
     head = sorted(set(imports), key=_import_order)
     head += [n for i, n in enumerate(notes) if n not in notes[:i]]
     if records:  # the records the code reads (transforms/refusals.py), by the name they go by
@@ -185,10 +185,13 @@ def _import_order(line):
             2 if module.split(".")[0] == "s2s" else 3, line.startswith("from"), line)
 
 
-def _collect(fn, imports, notes, blocks, done, records):
+def _collect(fn, imports, notes, blocks, done, records, bound):
     """Add the import lines, comments and source blocks `fn` needs, then `fn`'s own source (once).
     `records` gathers the error records of run-time checks by name; one another function's record holds
-    the name of is printed under a new name, and `fn`'s source reads it by that name."""
+    the name of is printed under a new name, and `fn`'s source reads it by that name. `bound`: {name: (module,
+    object)} of the globals the printed blocks import; a global of `fn` whose name another block imports for
+    another object (a helper's module's `X` beside the caller's) is imported under a new name, which `fn`'s
+    source reads."""
     from s2s.runtime import LocalCode, Refusal
     if id(fn) in done:
         return done[id(fn)]
@@ -205,7 +208,7 @@ def _collect(fn, imports, notes, blocks, done, records):
         except ValueError:  # an empty cell
             continue
         if getattr(value, "__s2s_source__", None) is not None and hasattr(value, "__code__"):
-            callee = _collect(value, imports, notes, blocks, done, records)  # a linked derivative: printed before
+            callee = _collect(value, imports, notes, blocks, done, records, bound)  # a linked derivative: before
             if callee != renames.get(var, var):  # (its own name, renamed above: the source reads the new one)
                 aliases.append(f"{var} = {callee}")
             continue
@@ -236,13 +239,21 @@ def _collect(fn, imports, notes, blocks, done, records):
         if var not in fn.__globals__:
             continue  # a builtin
         value = fn.__globals__[var]
+        own, k = var, 1
+        while own in bound and bound[own] != (module, id(value)) or own != var and own in _global_reads(fn.__code__):
+            k += 1
+            own = f"{var}_{k}"
+        bound[own] = (module, id(value))
+        if own != var:
+            renames[var] = own
         if isinstance(value, types.ModuleType):
-            imports.append(_import_line(var, value))
+            imports.append(_import_line(own, value))
         elif module and module != "__main__" and _importable(module):
-            imports.append(f"from {_import_name(module)} import {var}")
+            imports.append(f"from {_import_name(module)} import {var}" + (f" as {own}" if own != var else ""))
         else:
-            notes.append(f"# {var}: a global of {module or 'the code that defines the function'}; define or import it "
-                         "before this code")
+            what = f"{var} of {module}, read here as {own}" if own != var else \
+                f"a global of {module or 'the code that defines the function'}"
+            notes.append(f"# {own}: {what}; define or import it before this code")
     source = _renamed(fn.__s2s_source__, renames) if renames else fn.__s2s_source__
     blocks.append(source.rstrip("\n") + "\n" + "".join(a + "\n" for a in aliases))
     return name
