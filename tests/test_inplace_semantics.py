@@ -268,8 +268,12 @@ def test_the_code_numba_compiles_has_no_check_where_the_shapes_prove_it_passes()
     assert "inplace_check" not in s2s.source(s2s.grad(plain, compile=True), c)
 
 
-def global_target(c):  # W's shape is not known to the specialised code: the check stays, and numba compiles it
-    Y = W * 1.0
+class _Held:
+    W = W
+
+
+def global_target(c):  # (a class attribute's shape is not known to the specialised code: the check stays, and
+    Y = _Held.W * 1.0  # numba compiles it; a global array's is, since stop 49)
     Y *= c
     return np.sum(Y)
 
