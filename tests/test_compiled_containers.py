@@ -145,3 +145,27 @@ def test_a_list_read_by_a_slice_compiles_and_one_looped_over_with_a_break_falls_
         np.testing.assert_array_equal(a, b)
     with pytest.raises(NotCompilableError, match=r"list argument read as a whole"):
         s2s.grad(with_break, compile="strict")(ps[:2], np.ones(2))
+
+
+def logistic_with_default(params, X, y, lam=1e-2):
+    w, b = params
+    z = X @ w + b
+    return np.mean(np.log1p(np.exp(-y * z))) + lam * np.sum(w ** 2)
+
+
+def test_a_container_argument_beside_a_parameter_with_a_default_compiles():
+    """(was a fallback: 'positional parameters with defaults beside a container argument'; the call passes every
+    positional argument, its defaults completed, so the flattened code needs none: helper 151)"""
+    import warnings
+
+    from s2s.compiled import CompiledFallbackWarning
+    rng = np.random.default_rng(7)
+    w, X, y = rng.normal(size=4), rng.normal(size=(30, 4)), np.sign(rng.normal(size=30))
+    df = s2s.grad(logistic_with_default, compile=True)
+    for extra in ((), (0.5,)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CompiledFallbackWarning)
+            got = df((w, 0.3), X, y, *extra)
+        want = s2s.grad(logistic_with_default)((w, 0.3), X, y, *extra)
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-12)

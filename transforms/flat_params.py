@@ -197,8 +197,9 @@ def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str, returns_value
         else:
             items.append((i, None))
             new_args.append(a)
-    if fdef.args.defaults:
-        raise NotFlattenable("positional parameters with defaults beside a container argument", fdef)
+    # (the caller passes every positional argument, defaults completed: s2s/compiled.py; after the items the
+    # defaults would stand for other parameters)
+    fdef.args.defaults = []
     fdef.args.args = new_args
     ast.fix_missing_locations(fdef)
     if returned_list is not None:
