@@ -114,7 +114,7 @@ from .tape import (
     recompute_index_arithmetic,
 )
 from .walk import walk
-from .wheres import merge_wheres
+from .wheres import merge_wheres, scale_wheres
 from .zeros import drop_zero_accumulations
 
 
@@ -433,6 +433,7 @@ def late_step(c: Code) -> Code:
         if spread_number_negations(c.fdef, shapes, made_up & c.removable):  # (merges made `t = -a / c` forms)
             merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up, c.stack)
         merge_wheres(c.fdef, shapes, c.shapes.np_name)  # (a leaky ReLU's two masked halves: one np.where)
+        scale_wheres(c.fdef, shapes, c.shapes.np_name, float_names)  # (a piecewise loss's seed where, scaled: once)
         if (_mentions(c.fdef, "linalg") or any(isinstance(n, ast.MatMult) for n in walk(c.fdef))) \
                 and share_repeated_calls(c.fdef, c.shapes.shapes):  # (a solve's two adjoints solve with A.T once)
             shapes = c.shapes.shapes(c.fdef)

@@ -1,4 +1,5 @@
-"""Two masked halves of one adjoint added up are one `np.where`.
+"""Two masked halves of one adjoint added up are one `np.where`; a `np.where` of numbers scaled by a number is one
+`np.where` of the scaled numbers.
 
 The adjoint of `a = np.where(c, h, 0.01 * h)` (a leaky ReLU) reaches `h` twice, once through each branch:
 
@@ -15,6 +16,16 @@ Why the value is the same: where `c` holds, the sum is `A + 0.0 * k` and the `np
 `0.0 + B * k` against `B * k`: the same numbers, but that the sign of a zero may differ (`-0.0 + 0.0` is
 `0.0`), which no gradient reads, and that an infinite `k` made the sum NaN where `c` holds (`0.0 * inf`), where
 the `np.where` gives `A`: the adjoint of the branch the mask took, as autograd's is.
+
+The second rewrite: the adjoint of a piecewise loss (`np.where(a <= delta, 0.5 * R ** 2, ...)`) starts as
+`np.where(c, s, 0.0)` of the seed s, a number, and is then scaled by numbers the rules write (`* 0.5`, `* 2`):
+
+    t4_bar = np.where(t2, t8_bar, 0.0)
+    t3_bar = t4_bar * 0.5                     ->     R_bar = np.where(t2, t8_bar * 0.5 * 2, 0.0 * 0.5 * 2) * R
+    R_bar = t3_bar * 2 * R
+
+each scaling a pass over an array. `np.where(c, p, q) * k` is `np.where(c, p * k, q * k)` item by item (each
+item is `p * k` or `q * k`, computed as before), for numbers p, q and k; the temporary is read once, there.
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ import ast
 from .names import loaded_names, name_counts
 from .walk import statement_lists, walk
 
-__all__ = ["merge_wheres"]
+__all__ = ["merge_wheres", "scale_wheres"]
 
 
 def merge_wheres(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
@@ -173,3 +184,90 @@ def _undisturbed(block, start, end, halves, wx, wy, np_name) -> bool:
             if isinstance(n, ast.Lambda | ast.NamedExpr | ast.Yield | ast.Await):
                 return False
     return True
+
+
+def scale_wheres(fdef: ast.FunctionDef, shapes, np_name: str, python_floats=frozenset()) -> bool:
+    """Rewrite each `u * k` or `k * u` of a temporary `u = np.where(c, p, q)` of real numbers p and q, read
+    there alone, and a Python number k (a literal, or a name of `python_floats`: a NumPy number would make the
+    scaled numbers NumPy's, and the where of a float32 one float32) as `np.where(c, p * k, q * k)` (the module
+    doc). Returns whether anything changed.
+
+        >>> # u = np.where(c, s, 0.0); v = u * 0.5 * R   ->   v = np.where(c, s * 0.5, 0.0 * 0.5) * R
+    """
+    changed = False
+    loads, stores = name_counts(fdef)
+    for block in statement_lists(fdef):
+        i = 0
+        while i < len(block):
+            if _scale_one(block, i, shapes, np_name, loads, stores, python_floats):
+                changed = True
+                loads, stores = name_counts(fdef)
+                i = max(i - 1, 0)
+                continue
+            i += 1
+    return changed
+
+
+def _scale_one(block, i, shapes, np_name, loads, stores, python_floats) -> bool:
+    """Scale one where of numbers into its reader at `block[i]`; deletes the temporary's binding."""
+    stmt = block[i]
+    if not isinstance(stmt, ast.Assign | ast.AugAssign | ast.Return | ast.Expr) or stmt.value is None:
+        return False
+    for node in walk(stmt.value):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult)):
+            continue  # (not a division: Python's `0.0 / 0.0` raises, where NumPy's array divided by 0.0 does not)
+        sides = [(node.left, node.right), (node.right, node.left)]
+        for u, k in sides:
+            python_number = isinstance(k, ast.Constant) and type(k.value) in (int, float) \
+                or isinstance(k, ast.Name) and k.id in python_floats
+            if not (isinstance(u, ast.Name) and loads.get(u.id) == 1 and stores.get(u.id) == 1 and python_number):
+                continue
+            bound = _binding(block, i, u.id, None, loads, stores)
+            if bound is None:
+                continue
+            at, value = bound
+            parts = _where_of_numbers(value, shapes, np_name)
+            if parts is None or not _undisturbed(block, at, i, (at,), value, value, np_name) \
+                    or isinstance(k, ast.Name) and k.id in {t.id for s in block[at:i] if isinstance(s, ast.Assign)
+                                                             for t in s.targets if isinstance(t, ast.Name)}:
+                continue
+            c, p, q = parts
+            op = node.op
+
+            def scaled(e, k=k, op=op, left=u is node.left):
+                return ast.BinOp(left=e, op=type(op)(), right=k) if left else ast.BinOp(left=k, op=type(op)(), right=e)
+            where = ast.Call(func=ast.Attribute(value=ast.Name(id=np_name, ctx=ast.Load()), attr="where",
+                                                ctx=ast.Load()), args=[c, scaled(p), scaled(q)], keywords=[])
+            # (the BinOp becomes the where: its fields take the call's place in its parent)
+            parent = next(n for n in walk(stmt) if any(child is node for child in ast.iter_child_nodes(n)))
+            for field, old in ast.iter_fields(parent):
+                if old is node:
+                    setattr(parent, field, where)
+                elif isinstance(old, list):
+                    setattr(parent, field, [where if x is node else x for x in old])
+            ast.fix_missing_locations(stmt)
+            del block[at]
+            return True
+    return False
+
+
+def _where_of_numbers(value, shapes, np_name):
+    """(c, p, q) of `np.where(c, p, q)` whose p and q are real numbers (literals, or names of real numbers) and
+    whose condition is a name, else None."""
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "where"
+            and isinstance(value.func.value, ast.Name) and value.func.value.id == np_name
+            and len(value.args) == 3 and not value.keywords and isinstance(value.args[0], ast.Name)):
+        return None
+    c, p, q = value.args
+    if not (_number_expression(p, shapes) and _number_expression(q, shapes)):
+        return None
+    return c, p, q
+
+
+def _number_expression(e, shapes) -> bool:
+    """A real number (`_real_number`), or arithmetic of such (`t8_bar * 0.5`, this rewrite's own)."""
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add | ast.Sub | ast.Mult | ast.Div):
+        return _number_expression(e.left, shapes) and _number_expression(e.right, shapes)
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        return _number_expression(e.operand, shapes)
+    return _real_number(e, shapes)

@@ -138,3 +138,61 @@ def test_a_leaky_relu_network_s_gradient():
                     if not line.strip().startswith("#"))
     assert src.count("np.where(") == 2, src  # (the forward one and the merged adjoint)
     check_all_and_general(leaky_relu_net, args)
+
+
+def _scale(src, python_floats=frozenset(), **shapes):
+    from s2s.transforms.wheres import scale_wheres
+    fdef = ast.parse(textwrap.dedent(src)).body[0]
+    kinds = {p: ("?" if p.startswith("c") else "d") for p in shapes}
+    ctx = Context(shapes, lambda n: NAMES.get(n, getattr(builtins, n, None)), "np", kinds)
+    scale_wheres(fdef, ctx.shapes(fdef), "np", python_floats)
+    return ast.unparse(fdef)
+
+
+def test_a_where_of_numbers_scaled_by_numbers_is_one_where():
+    src = """
+        def f(s, R, c, delta):
+            t4_bar = np.where(c, s, 0.0)
+            t3_bar = t4_bar * 0.5
+            R_bar = t3_bar * 2 * R
+            t7_bar = np.where(c, 0.0, s)
+            return R_bar + t7_bar * delta
+        """
+    got = _scale(src, python_floats={"delta"}, s=(), R=(4, 3), c=(4, 3), delta=())
+    assert got == textwrap.dedent("""
+        def f(s, R, c, delta):
+            R_bar = np.where(c, s * 0.5 * 2, 0.0 * 0.5 * 2) * R
+            return R_bar + np.where(c, 0.0 * delta, s * delta)""").strip(), got
+    for s, delta in ((0.3, 2.0), (np.inf, 0.0), (-1e308, 1e-308)):
+        with np.errstate(all="ignore"):
+            np.testing.assert_array_equal(_run(got, (s, A, C, delta)), _run(textwrap.dedent(src), (s, A, C, delta)))
+
+
+@pytest.mark.parametrize("src", [
+    # a NumPy number k (not a Python float): the scaled numbers would be NumPy's, a float32 one's where float32
+    "def f(s, c, k):\n    u = np.where(c, s, 0.0)\n    return u * k",
+    # read twice
+    "def f(s, c):\n    u = np.where(c, s, 0.0)\n    return u * 2.0 + u",
+    # a division (Python's 0.0 / 0.0 raises)
+    "def f(s, c):\n    u = np.where(c, s, 0.0)\n    return u / 2.0",
+    # an array branch
+    "def f(R, c):\n    u = np.where(c, R, 0.0)\n    return u * 2.0",
+    # a branch rebound between
+    "def f(s, c):\n    u = np.where(c, s, 0.0)\n    s = s + 1.0\n    return u * 2.0",
+])
+def test_scaling_left_alone(src):
+    assert _scale(src, s=(), c=(4, 3), k=(), R=(4, 3)) == ast.unparse(ast.parse(src))
+
+
+def huber(W, X, Y, delta=1.0):
+    R = X @ W - Y
+    a = np.abs(R)
+    per = np.where(a <= delta, 0.5 * R ** 2, delta * (a - 0.5 * delta))
+    return np.sum(per) / X.shape[0]
+
+
+def test_a_huber_loss_s_gradient():
+    W, X, Y = rng.normal(size=(3, 2)), rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    code = [line for line in s2s.source(s2s.grad(huber), W, X, Y).splitlines() if not line.strip().startswith("#")]
+    assert sum(line.count("np.where(") for line in code) == 2 and any("* 0.5 * 2" in line for line in code)
+    check_all_and_general(huber, (W, X, Y))
