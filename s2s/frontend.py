@@ -36,8 +36,9 @@ def _mode(obj, fresh_each_access=False) -> str:
     """How a recorded dependency is compared later: by identity, by type, or (bound methods) by ==."""
     if isinstance(obj, _DATA):
         return "type"
-    if fresh_each_access and type(obj) in _BOUND_METHODS:
-        return "eq"
+    if fresh_each_access and (type(obj) in _BOUND_METHODS
+                              or type(obj) is tuple and all(type(v) is int for v in obj)):
+        return "eq"  # (a bound method, or `X.shape` of an array: a new tuple each time, equal while X's shape is)
     return "is"
 
 

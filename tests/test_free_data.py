@@ -105,3 +105,21 @@ def test_a_global_that_grows_every_call_stops_being_specialised():
         programs.X = RNG.normal(size=(n, 3))
         np.testing.assert_allclose(df(w), fd_grad(programs.logistic_global, (w,)), rtol=1e-6, atol=1e-8)
     assert "grad_matmul" in s2s.source(df, w)  # (past the limit: code for any shape)
+
+
+def test_reading_the_shape_of_a_free_array_keeps_the_code():
+    """`X.shape[0]` of a global or closure array: the shape, a new tuple at each access, is compared by value, not
+    identity (the code was made again at every call, 20 ms each: helper 153)."""
+    import linecache
+    w = RNG.normal(size=3)
+    programs.X = RNG.normal(size=(6, 3))
+    for f in (programs.mean_over_rows, programs.make_mean_over_rows(RNG.normal(size=(5, 3)))):
+        df = s2s.grad(f)
+        df(w)
+        made = sum(1 for k in linecache.cache if k.startswith("<s2s "))
+        for _ in range(3):
+            np.testing.assert_allclose(df(w), fd_grad(f, (w,)), rtol=1e-6, atol=1e-8)
+        assert sum(1 for k in linecache.cache if k.startswith("<s2s ")) == made
+    programs.X = RNG.normal(size=(4, 3))  # (another shape: made again, and right)
+    np.testing.assert_allclose(s2s.grad(programs.mean_over_rows)(w), fd_grad(programs.mean_over_rows, (w,)),
+                               rtol=1e-6, atol=1e-8)

@@ -135,8 +135,8 @@ def differenced(site):
 
         >>> # np.diff(x) of x (6,): (5,);  np.diff(P, axis=0) of P (4, 3): (3, 3)
     """
-    names = ("a", "n", "axis")
-    if site.nargs > 3 or any(k not in names[1:] for k in site.keywords) \
+    names = ("a", "n", "axis", "prepend", "append")
+    if site.nargs > 5 or any(k not in names[1:] for k in site.keywords) \
             or any(k in names[1:site.nargs] for k in site.keywords):
         return None
     a = site.shape(0)
@@ -146,7 +146,19 @@ def differenced(site):
             or not -len(a) <= axis < len(a):
         return None
     k = axis % len(a)
-    return a[:k] + (max(a[k] - n, 0),) + a[k + 1:]
+    length = a[k]
+    for at, name in ((3, "prepend"), (4, "append")):  # (a number joins as one entry; an array as its length)
+        which = at if site.nargs > at else name if name in site.keywords else None
+        if which is None or site.literal(which, 0) is None:
+            continue
+        end = site.shape(which)
+        if end == ():
+            length += 1
+        elif _array(end) and len(end) == len(a) and all(e == d for i, (e, d) in enumerate(zip(end, a)) if i != k):
+            length += end[k]
+        else:
+            return None
+    return a[:k] + (max(length - n, 0),) + a[k + 1:]
 
 
 def differenced_back(site):
@@ -621,9 +633,11 @@ def padded(site):
 
 
 def real_differenced(site) -> bool:
-    """np.diff(a, n, axis) of a real array: real (differences in its dtype), n and axis given as keywords too (not
-    prepend= or append=, whose values join it)."""
-    return 1 <= site.nargs <= 3 and set(site.keywords) <= {"n", "axis"} and site.real(0)
+    """np.diff(a, n, axis) of a real array: real (differences in its dtype), n and axis given as keywords too; with
+    prepend= or append=, where what they join is real too."""
+    if not (1 <= site.nargs <= 3 and set(site.keywords) <= {"n", "axis", "prepend", "append"} and site.real(0)):
+        return False
+    return all(site.literal(k, 0) is None or site.real(k) for k in ("prepend", "append") if k in site.keywords)
 
 
 real_differenced.judges_keywords = True  # (the shapes pass asks it of a call with keywords too: it checks them itself)

@@ -108,9 +108,19 @@ defrule("np.pad(array, pad_width, mode='constant')", result_shape=shapes.padded,
 defrule("np.sort(a, axis=-1, kind=None, order=None)", zero=("kind", "order"), a="s2s.grad_sort(g, a, axis)",
         a_dot="s2s.sort_tangent(a_dot, a, axis)", real=shapes.real_as_first)
 # (n=0: a itself)
-defrule("np.diff(a, n=1, axis=-1)", returns_view="sometimes", a="s2s.grad_diff(g, a, n, axis)",
-        a_dot="np.diff(s2s.broadcast_like(a_dot, a), n, axis)", real=shapes.real_differenced,
-        result_shape=shapes.differenced)
+_diff = defrule("np.diff(a, n=1, axis=-1)", returns_view="sometimes", a="s2s.grad_diff(g, a, n, axis)",
+                a_dot="np.diff(s2s.broadcast_like(a_dot, a), n, axis)", real=shapes.real_differenced,
+                result_shape=shapes.differenced, register=False)
+# prepend= and append= join values at the ends first (a number as a piece of length 1), as NumPy does
+_ENDS = "n, axis, prepend, append"
+defrule("np.diff(a, n=1, axis=-1, prepend=None, append=None)", returns_view="sometimes",
+        a=f"s2s.grad_diff_ends(g, a, {_ENDS}, 1)", prepend=f"s2s.grad_diff_ends(g, a, {_ENDS}, 0)",
+        append=f"s2s.grad_diff_ends(g, a, {_ENDS}, 2)", a_dot=f"s2s.diff_ends_tangent(a_dot, a, {_ENDS}, 1)",
+        prepend_dot=f"s2s.diff_ends_tangent(prepend_dot, a, {_ENDS}, 0)",
+        append_dot=f"s2s.diff_ends_tangent(append_dot, a, {_ENDS}, 2)", real=shapes.real_differenced,
+        result_shape=shapes.differenced).variant = lambda bound: _diff if all(
+            k not in bound or isinstance(bound[k], ast.Constant) and bound[k].value is None
+            for k in ("prepend", "append")) else None
 # the split family returns a list of pieces
 for _name, _kind in (("split", None), ("array_split", "array"), ("hsplit", "h"), ("vsplit", "v"), ("dsplit", "d")):
     _axis = ", axis=0" if _kind in (None, "array") else ""

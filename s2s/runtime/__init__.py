@@ -171,10 +171,13 @@ from s2s.runtime.matrix_functions import (  # noqa: F401
 )
 from s2s.runtime.rearrange import (  # noqa: F401
     append_tangent,
+    diff_ends,
+    diff_ends_tangent,
     grad_append,
     grad_column_stack,
     grad_diagonal,
     grad_diff,
+    grad_diff_ends,
     grad_np_select,
     grad_pad,
     grad_repeat,

@@ -283,6 +283,55 @@ def np_select_tangent(condlist, choicelist, default, t_choices, t_default):
     return np.broadcast_to(np.select(condlist, dense, 0.0 if is_zero(t_default) else t_default), shape)
 
 
+def diff_ends(a, axis, prepend, append) -> list:
+    """The pieces np.diff(a, n, axis, prepend=..., append=...) joins along the axis before it differences:
+    [prepend, a, append], a number or 0-d array as a piece of length 1 of a's other lengths, None left out (as an
+    empty piece), as NumPy builds them."""
+    a = np.asanyarray(a)
+    axis %= max(a.ndim, 1)
+    out = []
+    for end in (prepend, None, append):
+        if end is None and len(out) != 1:
+            shape = list(a.shape)
+            shape[axis] = 0
+            out.append(np.zeros(shape, dtype=a.dtype))
+        elif len(out) == 1 and end is None:
+            out.append(a)
+        else:
+            end = np.asanyarray(end)
+            if end.ndim == 0:
+                shape = list(a.shape)
+                shape[axis] = 1
+                end = np.broadcast_to(end, tuple(shape))
+            out.append(end)
+    return out
+
+
+@linear_in_g
+def grad_diff_ends(g, a, n, axis, prepend, append, which):
+    """Adjoint of np.diff(a, n, axis, prepend=..., append=...) for the piece `which` (0 prepend, 1 a, 2 append):
+    the adjoint of the difference of the joined pieces (`grad_diff`), that piece's part along the axis, summed to
+    a number for a number prepended (or appended)."""
+    pieces = diff_ends(a, axis, prepend, append)
+    joined = np.concatenate(pieces, axis=axis % max(np.ndim(a), 1))
+    whole = grad_diff(g, joined, n, axis)
+    k = axis % joined.ndim
+    start = sum(p.shape[k] for p in pieces[:which])
+    part = whole[(slice(None),) * k + (slice(start, start + pieces[which].shape[k]),)]
+    own = (prepend, a, append)[which]
+    return np.sum(part) if np.ndim(own) == 0 else part
+
+
+def diff_ends_tangent(t, a, n, axis, prepend, append, which):
+    """Tangent of np.diff(a, n, axis, prepend=..., append=...) for the piece `which`'s tangent `t` (the others held
+    fixed): the difference of the pieces with that one's tangent in its place and zeros in the others'."""
+    pieces = diff_ends(a, axis, prepend, append)
+    k = axis % max(np.ndim(a), 1)
+    parts = [np.broadcast_to(np.asarray(t, dtype=float) if np.ndim(t) == 0 else t, p.shape) if i == which
+             else np.zeros(p.shape) for i, p in enumerate(pieces)]
+    return np.diff(np.concatenate(parts, axis=k), n, axis=axis)
+
+
 @linear_in_g
 def grad_diff(g, a, n, axis):
     """Adjoint of np.diff(a, n, axis): n times the adjoint of one difference, `g` added into the later entries and
