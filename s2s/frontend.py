@@ -126,6 +126,26 @@ class ParsedFunction:
             return obj.shape, obj.dtype.char
         return None
 
+    def int_value(self, name: str):
+        """The Python int a free name (a closure cell, a module global) holds now, recorded by value (mode "eq": code
+        made from it is stale once the name holds another value), else None.
+
+            >>> # VOCAB = 27 a global: int_value("VOCAB") == 27
+        """
+        code = getattr(self.func, "__code__", None)
+        if code is None or name in code.co_varnames or name in code.co_cellvars:
+            return None
+        if name in self.closure:
+            kind, key, obj = "c", code.co_freevars.index(name), self.closure[name]
+        elif name in self.globals:
+            kind, key, obj = "g", name, self.globals[name]
+        else:
+            return None
+        if type(obj) is not int:
+            return None
+        self._note(kind, None, key, obj, "eq", replace=True)
+        return obj
+
     def resolve(self, name: str):
         """The object a free name denotes: closure cell, module global or builtin; `_MISSING` for a name the
         function binds itself (a parameter or a local: never a global, even where a global has its name,

@@ -562,6 +562,10 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
     if fixed_params and optimize_code and form not in ("jvp", "split") and shaped_params:
         # (not a parameter the derivative is taken with respect to: its reads carry its adjoint)
         defaults.read_fixed_params(low.tree, {p: v for p, v in fixed_params if p not in wrt_names})
+    if optimize_code and form not in ("jvp", "split") and shaped_params:
+        # (a global or closure int, `np.zeros(VOCAB)`, `range(STEPS)`: read as the int it is, the code made again
+        # once it holds another)
+        defaults.read_fixed_params(low.tree, _free_ints(low.pf, low.tree), free=True)
     pf, tree, alloc, helpers, stage_text = low.pf, low.tree, low.alloc, low.helpers, low.stage_text
 
     cells = {helpers[h]: types.CellType(v) for h, v in HELPER_VALUES.items()}
@@ -724,6 +728,30 @@ def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes=frozen
 
 FREE_DATA_VARIANTS = cache.SHAPE_VARIANTS  # per code: beyond this many shapes of its free arrays, none is used
 _FREE_DATA = Table("shapes of free data", cache.CODE_MAX)  # code -> the shapes of its free data seen
+
+
+def _free_ints(pf, fdef) -> dict:
+    """{name: int} of the Python ints the code reads from the function's closure or module (`frontend.int_value`:
+    recorded by value), where the function's free ints have had no more than FREE_DATA_VARIANTS values (a counter
+    that grows between calls is read as a number)."""
+    code = getattr(pf.func, "__code__", None)
+    if code is None:
+        return {}
+    bound = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)} | {
+        n.id for n in walk(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    read = sorted({n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound)
+    key = (code, "ints")
+    seen = _FREE_DATA.find(key)
+    if seen is not None and len(seen) > FREE_DATA_VARIANTS:
+        return {}
+    candidates = [n for n in read if type(pf.closure.get(n, pf.globals.get(n))) is int]
+    out = {name: value for name in candidates if (value := pf.int_value(name)) is not None}
+    if out:
+        if seen is None:
+            seen = set()
+            _FREE_DATA.put(key, seen)
+        seen.add(tuple(sorted(out.items())))
+    return out
 
 
 def _free_data(pf, fdef, taken) -> dict:

@@ -16,9 +16,9 @@ RNG = np.random.default_rng(11)
 
 @pytest.fixture(autouse=True)
 def restore_globals():
-    saved = (programs.X, programs.DT, programs.STEPS)
+    saved = (programs.X, programs.DT, programs.STEPS, programs.VOCAB)
     yield
-    programs.X, programs.DT, programs.STEPS = saved
+    programs.X, programs.DT, programs.STEPS, programs.VOCAB = saved
 
 
 def test_a_global_array_specialises_the_code():
@@ -123,3 +123,18 @@ def test_reading_the_shape_of_a_free_array_keeps_the_code():
     programs.X = RNG.normal(size=(4, 3))  # (another shape: made again, and right)
     np.testing.assert_allclose(s2s.grad(programs.mean_over_rows)(w), fd_grad(programs.mean_over_rows, (w,)),
                                rtol=1e-6, atol=1e-8)
+
+
+def test_free_ints_are_read_as_the_ints_they_are():
+    """A global int used as a size or a trip count (`np.zeros(VOCAB)`, `range(STEPS)`) is read as its value, the
+    code made again once it holds another (helper 153: `np.zeros(vocab)` had no shape, and every adjoint of the
+    loop stayed general); past 16 values, read as a number again."""
+    W, idx = RNG.normal(size=(4, 9)) * 0.5, np.array([0, 3, 1, 4, 2, 0, 1, 3])
+    df = s2s.grad(programs.one_hot_rnn)
+    programs.STEPS, programs.VOCAB = 3, 5
+    np.testing.assert_allclose(df(W, idx), fd_grad(programs.one_hot_rnn, (W, idx)), rtol=1e-6, atol=1e-8)
+    text = s2s.source(df, W, idx)
+    assert "np.zeros(5)" in text and "range(3)" in text and "unbroadcast(" not in text
+    for steps, vocab in [(4, 5), (4, 6), (2, 9)] + [(k % 7 + 1, 5) for k in range(20)]:
+        programs.STEPS, programs.VOCAB = steps, vocab
+        np.testing.assert_allclose(df(W, idx), fd_grad(programs.one_hot_rnn, (W, idx)), rtol=1e-6, atol=1e-8)

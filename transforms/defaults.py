@@ -22,9 +22,10 @@ from .walk import replace_nodes, walk_with_tests
 __all__ = ["read_fixed_params"]
 
 
-def read_fixed_params(fdef: ast.FunctionDef, values: dict) -> bool:
+def read_fixed_params(fdef: ast.FunctionDef, values: dict, free: bool = False) -> bool:
     """Replace the reads of each parameter of `values` (name -> int) by its int where the module
-    docstring allows; returns whether any was.
+    docstring allows (with `free`: of each name the function reads and binds nowhere, a global or closure int
+    the derivative is made for); returns whether any was.
 
         >>> # def f(x, n=3): return np.sum(x[:n])    ->    return np.sum(x[:3])   (f called as f(x))
     """
@@ -44,6 +45,6 @@ def read_fixed_params(fdef: ast.FunctionDef, values: dict) -> bool:
             a = node.args
             shadowed.update(x.arg for x in a.args + a.posonlyargs + a.kwonlyargs + [a.vararg, a.kwarg] if x)
     fixed = {name: value for name, value in values.items()
-             if name in params and name not in shadowed and type(value) is int}
+             if (name not in params if free else name in params) and name not in shadowed and type(value) is int}
     return replace_nodes(fdef, lambda n: ast.Constant(fixed[n.id]) if isinstance(n, ast.Name)
                          and isinstance(n.ctx, ast.Load) and n.id in fixed else None)
