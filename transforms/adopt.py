@@ -20,7 +20,7 @@ import types
 import numpy as np
 
 from .context import ctx
-from .names import global_object
+from .names import BUILTINS_WRITTEN, global_object
 from .walk import fix_locations, walk
 
 __all__ = ["adopt_module_helpers", "adopted_in_this_build", "fallback_note", "without_adoption"]
@@ -374,6 +374,16 @@ def _same_module(pf, name) -> bool:
     return name in _GENERATED_MODULES and pf.globals.get(name, None) is _GENERATED_MODULES[name]
 
 
+def _same_builtin(obj, name) -> bool:
+    """Whether a helper's free `name` (`range`, `len`), taken by the generated code but not read by the caller, is
+    Python's builtin of that name in the helper (no global of its module shadows it, its builtins are Python's):
+    the generated code binds that builtin to that name (`BUILTINS_WRITTEN`), so expanded it means the same."""
+    import builtins
+    own = getattr(obj, "__builtins__", None)
+    own = own if type(own) is dict else getattr(own, "__dict__", None)
+    return name in BUILTINS_WRITTEN and name not in obj.__globals__ and own is builtins.__dict__
+
+
 class _Attribute:
     """A function the caller calls as an imported module's attribute (`helpers.layer(W, b, h)`): the function,
     the attribute expression, and the calls, whose callee reads a name of its own (`layer`) while adoption
@@ -527,7 +537,7 @@ def _adopt(pf, tree, alloc, local, barred, seen, attributes) -> list[str]:
     # a free name the caller does not read must be one generated code has not taken already; then every
     # name of the helpers is taken, so that the names their expansion makes are none of them
     kept = {n for n in kept if not any(m not in seen and m in alloc.taken and not _same_module(pf, m)
-                                       for m in candidates[n].free)}
+                                       and not _same_builtin(candidates[n].obj, m) for m in candidates[n].free)}
     for name in kept:
         alloc.taken.update(candidates[name].own | candidates[name].free | {name})
     flat = {}
