@@ -821,6 +821,9 @@ class _Asked:
         return name in self._of
 
 
+_VALUE_DEPTH = 64  # names `value_of` follows through one another's values (a longer chain: not claimed)
+
+
 class Shapes:
     """Shapes of the names of one generated function (`self.env`) and of its expressions (`of`)."""
 
@@ -2815,6 +2818,8 @@ class Shapes:
             return value(Site(self, node.args, {k.arg: k.value for k in node.keywords}, env))
         if isinstance(node, ast.Name) and node.id in self.local and node.id not in self._params \
                 and node.id not in self._valuing:
+            if len(self._valuing) > _VALUE_DEPTH:
+                return None  # (a chain of names bound to arithmetic of the next, `y3_bar * np.cos(y2)`: no int)
             if node.id in self._name_values:
                 return self._name_values[node.id]
             values = self._assigned_values.get(node.id)  # one value however it is bound (`t = x.shape; n = t[0]`)

@@ -1860,8 +1860,14 @@ def _facts_as_numbers(values, shapes) -> Overrides:
     reads (`shapes.Overrides`)."""
     env = Overrides()
     for _ in range(len(values) + 1):
+        changed = False
         for member, value in values.items():
-            env[member] = shapes.of(value, env)
+            fact = shapes.of(value, env)
+            if member not in env or env[member] != fact:
+                env[member] = fact
+                changed = True
+        if not changed:  # (a fixed point: in the order the group grew, a chain takes a round and this one)
+            break
     return env
 
 
