@@ -222,6 +222,9 @@ def check_like(given: Any, like: Any, what: str, of: str) -> None:
         check_like(np.ones(2), np.zeros(3), "the tangent 0", "its primal 0")   # ShapeMismatchError
     """
     leaf = (numbers.Number, np.ndarray, np.generic)
+    if given is None and isinstance(like, leaf):  # (None is no value: JAX refuses it too)
+        raise ShapeMismatchError(f"{what} is None, but {of} has shape {np.shape(like)}",
+                                 hint="give a number or an array of the shape of the value it goes with (0.0 for zeros)")
     if not (isinstance(given, leaf) and isinstance(like, leaf)):
         return
     if np.shape(given) != np.shape(like) and not (np.ndim(given) == 0 and given == 0):

@@ -772,6 +772,7 @@ def test_odd_inputs_refused_as_s2s_errors():
         (lambda: s2s.grad(two, wrt="c")(1.0, 2.0), s2s.errors.WrtError, "names no parameter"),
         (lambda: s2s.jvp(lambda v: np.sum(v ** 2), (x,), (np.ones(2),)), s2s.errors.ShapeMismatchError, "(2,)"),
         (lambda: s2s.vjp(lambda v: v ** 2, x)[1](np.ones(2)), s2s.errors.ShapeMismatchError, "(3,)"),
+        (lambda: s2s.vjp(lambda v: v * np.sum(v), x)[1](None), s2s.errors.ShapeMismatchError, "is None"),
         (lambda: s2s.hvp(lambda v: np.sum(v ** 3))(x, np.ones(2)), s2s.errors.ShapeMismatchError, "vector v"),
         (lambda: s2s.jvp(lambda v: np.sum(v ** 2), x, np.ones(3)), s2s.errors.NotDifferentiableArgumentError,
          "as tuples"),
