@@ -209,8 +209,14 @@ def _wrt_names(func, wrt):
             raise TypeError(f"wrt must be an int, a parameter name or a tuple of them, not {w!r}")
         if isinstance(w, int):
             if not -len(params) <= w < len(params):
+                kinds = inspect.signature(func).parameters
+                starred = [p for p in params if kinds[p].kind is inspect.Parameter.VAR_POSITIONAL]
+                hint = (f"the positional arguments gathered by *{starred[0]} are one parameter: wrt={params.index(starred[0])} "
+                        f"(or wrt={starred[0]!r}) gives a tuple with the gradient of each" if starred else
+                        f"count the parameters from 0 (wrt=0 to wrt={len(params) - 1}), or name one: wrt={params[0]!r}"
+                        if params else "the function takes no parameter to differentiate with respect to")
                 raise WrtError(f"wrt={w} is out of range: {func.__name__} has {len(params)} parameter(s) {params}",
-                               hint="count the parameters from 0, or name the parameter: wrt='x'")
+                               hint=hint)
             out.append(params[w])
         else:
             if w not in params:

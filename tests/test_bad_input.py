@@ -761,6 +761,9 @@ def test_odd_inputs_refused_as_s2s_errors():
     def two(a, b):
         return a * b
 
+    def gathered(*xs):
+        return sum(x * x for x in xs)
+
     cases = [
         (lambda: s2s.grad(lambda p: p ** 2)(decimal.Decimal("0.5")), s2s.errors.NotDifferentiableArgumentError,
          "Decimal"),
@@ -769,6 +772,8 @@ def test_odd_inputs_refused_as_s2s_errors():
         (lambda: s2s.grad(lambda p: np.sum(p ** 2))(np.array([1.0, 2.0], dtype=object)),
          s2s.errors.NotDifferentiableArgumentError, "dtype object"),
         (lambda: s2s.grad(two, wrt=5)(1.0, 2.0), s2s.errors.WrtError, "out of range"),
+        (lambda: s2s.grad(two, wrt=5)(1.0, 2.0), s2s.errors.WrtError, "wrt=0 to wrt=1), or name one: wrt="),
+        (lambda: s2s.grad(gathered, wrt=1)(1.0, 2.0), s2s.errors.WrtError, "gathered by *xs are one parameter: wrt=0"),
         (lambda: s2s.grad(two, wrt="c")(1.0, 2.0), s2s.errors.WrtError, "names no parameter"),
         (lambda: s2s.jvp(lambda v: np.sum(v ** 2), (x,), (np.ones(2),)), s2s.errors.ShapeMismatchError, "(2,)"),
         (lambda: s2s.vjp(lambda v: v ** 2, x)[1](np.ones(2)), s2s.errors.ShapeMismatchError, "(3,)"),
