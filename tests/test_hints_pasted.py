@@ -88,3 +88,27 @@ def test_the_hint_works_when_pasted(refused, hinted, arg, hint):
     assert hint in info.value.hint and "transpose_attr" not in str(info.value) and "d_a" not in str(info.value)
     assert "L.copy()" not in info.value.hint
     np.testing.assert_allclose(s2s.grad(hinted)(arg), fd_grad(hinted, (arg,)), rtol=1e-6, atol=1e-7)
+
+
+def update_through_a_view(x):
+    z = x * 2.0
+    v = z[1:3]
+    v *= z[0]
+    return np.sum(z ** 2)
+
+
+def update_by_index(x):
+    z = x * 2.0
+    z[1:3] *= z[0]
+    return np.sum(z ** 2)
+
+
+def test_a_hint_that_would_leave_the_base_as_it_is_says_so():
+    """(helper 154: the hint `v = v * z[0]` alone gave another function, z no longer changed, differentiated
+    without a word)"""
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        s2s.grad(update_through_a_view)(X)
+    assert "to change `z` as Python does, update it by index" in info.value.hint
+    assert "to leave it as it is, write `v = v * z[0]`" in info.value.hint
+    assert update_by_index(X.copy()) == update_through_a_view(X.copy())
+    np.testing.assert_allclose(s2s.grad(update_by_index)(X), fd_grad(update_by_index, (X,)), rtol=1e-6, atol=1e-7)

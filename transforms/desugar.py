@@ -192,7 +192,7 @@ class Desugar(loops.LoopRewriter):
                 ctx().unsupported,
                 f"s2s cannot differentiate `{ast.unparse(stmt).splitlines()[0]}`: it updates `{updated}` in place, "
                 f"and here {others} refers to the same {'array or list' if update.others or field else 'object'}, "
-                f"so in Python that changes too", stmt, hint=_update_hint(stmt, updated))
+                f"so in Python that changes too", stmt, hint=_update_hint(stmt, updated, others if update.others else None))
             site = {k: getattr(err, k) for k in ("message", "filename", "lineno", "col", "line", "hint")}
             others_ = [load(o) for o in update.others]
             for loop in update.loops:  # the sequence a loop runs over may hold the object (`[y] * 2`)
@@ -257,13 +257,17 @@ def _runtime():
     return ctx().runtime
 
 
-def _update_hint(stmt, name) -> str:
-    """A pasteable rewrite of the refused in-place update `stmt` of `name`: a new value instead."""
+def _update_hint(stmt, name, others=None) -> str:
+    """A pasteable rewrite of the refused in-place update `stmt` of `name`: a new value instead (which leaves
+    `others`, the names that see the update in Python, as they are: said so)."""
     if isinstance(stmt, ast.AugAssign) and type(stmt.op) in _OPS:
         target = ast.unparse(stmt.target)
         value = ast.unparse(stmt.value)
         rewrite = (f"write `{target} = {target} {_OPS[type(stmt.op)]} {value}` (a new array, which nothing else "
                    f"holds) instead of `{target} {_OPS[type(stmt.op)]}= {value}`")
+        if others:
+            rewrite = (f"to change {others} as Python does, update it by index where it is the function's own "
+                       f"(`name[i:j] {_OPS[type(stmt.op)]}= ...`); to leave it as it is, " + rewrite)
         if isinstance(stmt.target, ast.Subscript):  # (an item's array may be another item's: a copy of the list
             return rewrite                           # holds the same arrays, and the check reads them all)
         return rewrite + f", or copy first (`{name} = {name}.copy()` where it is made)"
