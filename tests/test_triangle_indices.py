@@ -26,7 +26,7 @@ def lower_weights(W):
 
 
 @pytest.mark.parametrize("f, shape", [(pair_energy, (7, 3)), (lower_weights, (5, 4)), (lower_weights, (3, 6))],
-                         ids=str)
+                         ids=lambda v: getattr(v, "__name__", str(v)))
 def test_triangle_indices_are_specialised(f, shape):
     X = np.random.default_rng(sum(shape)).normal(size=shape) * 2.0
     df = s2s.grad(f)
