@@ -53,3 +53,20 @@ def test_float32_stays_float32():
     g = s2s.grad(both_ends_of_x)(x.astype(np.float32))
     assert g.dtype == np.float32
     np.testing.assert_allclose(g, s2s.grad(both_ends_of_x)(x), rtol=1e-3, atol=1e-3)
+
+
+def no_difference_with_ends(a, p):
+    return np.sum(np.diff(a, 0, prepend=p, append=p * 2.0) ** 2 * np.arange(1.0, a.size + 1))
+
+
+@pytest.mark.parametrize("a", [np.array([3.0]), np.array([0.5, 1.5, -1.0, 2.0])], ids=["one", "four"])
+@pytest.mark.parametrize("wrt", [0, 1])
+def test_n_zero_joins_nothing(a, wrt):
+    """np.diff(a, 0, prepend=p) is `a` itself: p's gradient is zero (helper 155: 6.0 where it is 0; a NumPy
+    broadcast error where `a` had more than one entry)."""
+    args = (a, 2.0)
+    np.testing.assert_allclose(s2s.grad(no_difference_with_ends, wrt=wrt)(*args),
+                               fd_grad(no_difference_with_ends, args, wrt=wrt), rtol=1e-6, atol=1e-7)
+    tangents = (np.ones_like(a), 0.0) if wrt == 0 else (np.zeros_like(a), 1.0)
+    _, tangent = s2s.jvp(no_difference_with_ends, args, tangents)
+    assert tangent == pytest.approx(np.sum(fd_grad(no_difference_with_ends, args, wrt=wrt) * tangents[wrt]), abs=1e-6)

@@ -147,7 +147,8 @@ def differenced(site):
         return None
     k = axis % len(a)
     length = a[k]
-    for at, name in ((3, "prepend"), (4, "append")):  # (a number joins as one entry; an array as its length)
+    for at, name in ((3, "prepend"), (4, "append")) if n else ():  # (a number joins as one entry; an array as its
+        # length; n = 0 gives `a` itself, joining nothing)
         which = at if site.nargs > at else name if name in site.keywords else None
         if which is None or site.literal(which, 0) is None:
             continue

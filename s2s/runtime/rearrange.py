@@ -312,6 +312,8 @@ def grad_diff_ends(g, a, n, axis, prepend, append, which):
     """Adjoint of np.diff(a, n, axis, prepend=..., append=...) for the piece `which` (0 prepend, 1 a, 2 append):
     the adjoint of the difference of the joined pieces (`grad_diff`), that piece's part along the axis, summed to
     a number for a number prepended (or appended)."""
+    if n == 0:  # (NumPy gives `a` itself, joining nothing)
+        return (g if np.shape(g) == np.shape(a) else np.broadcast_to(g, np.shape(a)).copy()) if which == 1 else 0.0
     pieces = diff_ends(a, axis, prepend, append)
     joined = np.concatenate(pieces, axis=axis % max(np.ndim(a), 1))
     whole = grad_diff(g, joined, n, axis)
@@ -325,6 +327,8 @@ def grad_diff_ends(g, a, n, axis, prepend, append, which):
 def diff_ends_tangent(t, a, n, axis, prepend, append, which):
     """Tangent of np.diff(a, n, axis, prepend=..., append=...) for the piece `which`'s tangent `t` (the others held
     fixed): the difference of the pieces with that one's tangent in its place and zeros in the others'."""
+    if n == 0:  # (NumPy gives `a` itself, joining nothing)
+        return np.broadcast_to(t, np.shape(a)) * 1.0 if which == 1 else np.zeros(np.shape(a))
     pieces = diff_ends(a, axis, prepend, append)
     k = axis % max(np.ndim(a), 1)
     parts = [np.broadcast_to(np.asarray(t, dtype=float) if np.ndim(t) == 0 else t, p.shape) if i == which
