@@ -98,6 +98,18 @@ class ParsedFunction:
                 record.setdefault((id(func), kind, id(container), key), entry)
             _note_function(record, obj)
 
+    def _free_value(self, name: str):
+        """(kind "c" or "g", its key, the object) of a free name: a closure cell or a module global; None for a local
+        or a name neither holds (nothing recorded)."""
+        code = getattr(self.func, "__code__", None)
+        if code is None or name in code.co_varnames or name in code.co_cellvars:
+            return None
+        if name in self.closure:
+            return "c", code.co_freevars.index(name), self.closure[name]
+        if name in self.globals:
+            return "g", name, self.globals[name]
+        return None
+
     def data_fact(self, name: str):
         """(shape, dtype character) of the number or numeric array a free name holds now (a closure cell or a module
         global: `X` of `make_loss(X, y)`), recorded so that code made from it is stale once the name holds
@@ -106,15 +118,10 @@ class ParsedFunction:
 
             >>> # X = np.ones((3, 2)) a global: data_fact("X") == ((3, 2), "d")
         """
-        code = getattr(self.func, "__code__", None)
-        if code is None or name in code.co_varnames or name in code.co_cellvars:
+        found = self._free_value(name)
+        if found is None:
             return None
-        if name in self.closure:
-            kind, key, obj = "c", code.co_freevars.index(name), self.closure[name]
-        elif name in self.globals:
-            kind, key, obj = "g", name, self.globals[name]
-        else:
-            return None
+        kind, key, obj = found
         if type(obj) in _NUMBER_KINDS:
             self._note(kind, None, key, obj, "type")
             return (), _NUMBER_KINDS[type(obj)]
@@ -132,17 +139,10 @@ class ParsedFunction:
 
             >>> # VOCAB = 27 a global: int_value("VOCAB") == 27
         """
-        code = getattr(self.func, "__code__", None)
-        if code is None or name in code.co_varnames or name in code.co_cellvars:
+        found = self._free_value(name)
+        if found is None or type(found[2]) is not int:
             return None
-        if name in self.closure:
-            kind, key, obj = "c", code.co_freevars.index(name), self.closure[name]
-        elif name in self.globals:
-            kind, key, obj = "g", name, self.globals[name]
-        else:
-            return None
-        if type(obj) is not int:
-            return None
+        kind, key, obj = found
         self._note(kind, None, key, obj, "eq", replace=True)
         return obj
 
