@@ -10,6 +10,7 @@ import copy
 import functools
 import inspect
 import linecache
+import os
 import sys
 import threading
 import types
@@ -661,8 +662,22 @@ def importable_name(obj) -> tuple[str, str] | None:
     if not found:
         return None
     home = getattr(obj, "__module__", None) or getattr(type(obj), "__module__", "") or ""
-    # the module nearest the object's own home first (scipy.special for scipy.special._basic), then the shortest
-    return min(found, key=lambda mn: (not home.startswith(mn[0]), mn[0].count("."), len(mn[0]), mn[1]))
+    # the module nearest the object's own home first (scipy.special for scipy.special._basic), then an installed
+    # library's before a module of the user's that imported the name (`from scipy.special import expit`: a ufunc
+    # has no home), then the shortest
+    return min(found, key=lambda mn: (not home.startswith(mn[0]), not _installed(mn[0]), mn[0].count("."),
+                                      len(mn[0]), mn[1]))
+
+
+def _installed(module_name: str) -> bool:
+    """Whether the module's file lies among the installed packages or the standard library (or it has no file:
+    a builtin module)."""
+    import sysconfig
+    path = getattr(sys.modules.get(module_name), "__file__", None)
+    if not path:
+        return True
+    roots = {sysconfig.get_paths().get(k) for k in ("purelib", "platlib", "stdlib", "platstdlib")} - {None}
+    return any(os.path.abspath(path).startswith(os.path.abspath(r) + os.sep) for r in roots)
 
 
 def _hint_params(func, call) -> list[str]:
