@@ -733,30 +733,19 @@ def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes=frozen
 
 
 FREE_DATA_VARIANTS = cache.SHAPE_VARIANTS  # per code: beyond this many shapes of its free arrays, none is used
-_FREE_DATA = Table("shapes of free data", cache.CODE_MAX)  # code -> the shapes of its free data seen
+_FREE_DATA = Table("shapes of free data", cache.CODE_MAX)  # (code, "ints" or "arrays") -> the variants seen
 
 
 def _free_ints(pf, fdef) -> dict:
     """{name: int} of the Python ints the code reads from the function's closure or module (`frontend.int_value`:
     recorded by value), where the function's free ints have had no more than FREE_DATA_VARIANTS values (a counter
     that grows between calls is read as a number)."""
-    code = getattr(pf.func, "__code__", None)
-    if code is None:
-        return {}
-    bound = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)} | {
-        n.id for n in walk(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    read = sorted({n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound)
-    key = (code, "ints")
-    seen = _FREE_DATA.find(key)
-    if seen is not None and len(seen) > FREE_DATA_VARIANTS:
+    read = _free_reads(pf, fdef, set())
+    if read is None or not _variant_allowed(pf, "ints"):
         return {}
     candidates = [n for n in read if type(pf.closure.get(n, pf.globals.get(n))) is int]
     out = {name: value for name in candidates if (value := pf.int_value(name)) is not None}
-    if out:
-        if seen is None:
-            seen = set()
-            _FREE_DATA.put(key, seen)
-        seen.add(tuple(sorted(out.items())))
+    _note_variant(pf, "ints", tuple(sorted(out.items())))
     return out
 
 
@@ -766,24 +755,40 @@ def _free_data(pf, fdef, taken) -> dict:
     to them as to the arguments, and stale once one holds another kind or shape of value (frontend.data_fact).
     None are used for a function whose free arrays have had more than FREE_DATA_VARIANTS shapes (a global
     that grows between calls): its code reads them as it reads any object."""
-    code = getattr(pf.func, "__code__", None)
-    if code is None:
-        return {}
-    bound = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)} | {
-        n.id for n in walk(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    read = sorted({n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-                  - bound - taken)
-    seen = _FREE_DATA.find(code)
-    if seen is not None and len(seen) > FREE_DATA_VARIANTS:
+    read = _free_reads(pf, fdef, taken)
+    if read is None or not _variant_allowed(pf, "arrays"):
         return {}
     out = {name: fact for name in read if (fact := pf.data_fact(name)) is not None}
-    arrays = tuple(sorted((name, fact) for name, fact in out.items() if fact[0] != ()))
-    if arrays:
-        if seen is None:
-            seen = set()
-            _FREE_DATA.put(code, seen)
-        seen.add(arrays)
+    _note_variant(pf, "arrays", tuple(sorted((name, fact) for name, fact in out.items() if fact[0] != ())))
     return out
+
+
+def _free_reads(pf, fdef, taken):
+    """The names `fdef` reads and binds nowhere (not its parameters), less `taken`, sorted; None for a function
+    without code."""
+    if getattr(pf.func, "__code__", None) is None:
+        return None
+    bound = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)} | {
+        n.id for n in walk(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    return sorted({n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound - taken)
+
+
+def _variant_allowed(pf, what) -> bool:
+    """Whether the function's free `what` ("ints", "arrays") have had no more than FREE_DATA_VARIANTS values."""
+    seen = _FREE_DATA.find((pf.func.__code__, what))
+    return seen is None or len(seen) <= FREE_DATA_VARIANTS
+
+
+def _note_variant(pf, what, signature) -> None:
+    """Count `signature` (the values or shapes the code is made for) among the function's variants of `what`."""
+    if not signature:
+        return
+    key = (pf.func.__code__, what)
+    seen = _FREE_DATA.find(key)
+    if seen is None:
+        seen = set()
+        _FREE_DATA.put(key, seen)
+    seen.add(signature)
 
 
 def _write_out_loops(low: Lowered, wrt_names, scalar_params, shaped_params, peel_last=False) -> bool:
