@@ -1200,22 +1200,21 @@ class Shapes:
     def items_real(self, node, reals) -> bool:
         """Whether `node` is a list whose items are all known (`sealed_items`, `appended_items`) and real
         floats where `reals` are (not lists: `np.array` of lists of them is a matrix, its adjoint lists)."""
-        items = self.sealed_items(node)
-        if items is None:
-            items = self.appended_items(node)
-        if items is None:
-            items = self._tuple_items(node)
+        items = self._known_items(node)
         return bool(items) and all(self.real(e, reals) for e in items)
 
     def joined_items_real(self, node, reals) -> bool:
         """`items_real`, where an item may also be a list or tuple of real floats itself (`[0.0]` of
         `np.concatenate(([0.0], x))`): what np.concatenate and np.stack join are real floats then."""
+        items = self._known_items(node)
+        return bool(items) and all(self.real(e, reals) or self.items_real(e, reals) for e in items)
+
+    def _known_items(self, node):
+        """The item expressions of a list no one changes, of one no one else changes, or of a tuple display."""
         items = self.sealed_items(node)
         if items is None:
             items = self.appended_items(node)
-        if items is None:
-            items = self._tuple_items(node)
-        return bool(items) and all(self.real(e, reals) or self.items_real(e, reals) for e in items)
+        return self._tuple_items(node) if items is None else items
 
     def _tuple_items(self, node):
         """The items of every tuple display a local name is bound to (`t = a, b, c`, lowered from
