@@ -33,7 +33,7 @@ from __future__ import annotations
 import ast
 
 from .names import loaded_names, name_counts
-from .walk import statement_lists, walk
+from .walk import replace_child, statement_lists, walk
 
 __all__ = ["merge_wheres", "scale_wheres"]
 
@@ -137,11 +137,10 @@ def _binding(block, i, name, target, loads, stores):
 def _half(value, np_name):
     """(the condition's name, the kept operand, whether it is kept where the condition holds) of
     `np.where(c, a, 0.0)` or `np.where(c, 0.0, a)`, else None."""
-    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "where"
-            and isinstance(value.func.value, ast.Name) and value.func.value.id == np_name
-            and len(value.args) == 3 and not value.keywords and isinstance(value.args[0], ast.Name)):
+    args = _where_args(value, np_name)
+    if args is None:
         return None
-    c, yes, no = value.args
+    c, yes, no = args
 
     def zero(e):
         return isinstance(e, ast.Constant) and type(e.value) is float and e.value == 0.0
@@ -150,6 +149,15 @@ def _half(value, np_name):
     if zero(yes) and not zero(no):
         return c.id, no, False
     return None
+
+
+def _where_args(value, np_name):
+    """The three arguments of `np.where(c, a, b)` whose condition is a name, else None."""
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "where"
+            and isinstance(value.func.value, ast.Name) and value.func.value.id == np_name
+            and len(value.args) == 3 and not value.keywords and isinstance(value.args[0], ast.Name)):
+        return None
+    return tuple(value.args)
 
 
 def _one_shape(cond, a, b, shapes) -> bool:
@@ -238,13 +246,8 @@ def _scale_one(block, i, shapes, np_name, loads, stores, python_floats) -> bool:
                 return ast.BinOp(left=e, op=type(op)(), right=k) if left else ast.BinOp(left=k, op=type(op)(), right=e)
             where = ast.Call(func=ast.Attribute(value=ast.Name(id=np_name, ctx=ast.Load()), attr="where",
                                                 ctx=ast.Load()), args=[c, scaled(p), scaled(q)], keywords=[])
-            # (the BinOp becomes the where: its fields take the call's place in its parent)
             parent = next(n for n in walk(stmt) if any(child is node for child in ast.iter_child_nodes(n)))
-            for field, old in ast.iter_fields(parent):
-                if old is node:
-                    setattr(parent, field, where)
-                elif isinstance(old, list):
-                    setattr(parent, field, [where if x is node else x for x in old])
+            replace_child(parent, node, where)  # (the product becomes the where)
             ast.fix_missing_locations(stmt)
             del block[at]
             return True
@@ -254,14 +257,10 @@ def _scale_one(block, i, shapes, np_name, loads, stores, python_floats) -> bool:
 def _where_of_numbers(value, shapes, np_name):
     """(c, p, q) of `np.where(c, p, q)` whose p and q are real numbers (literals, or names of real numbers) and
     whose condition is a name, else None."""
-    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "where"
-            and isinstance(value.func.value, ast.Name) and value.func.value.id == np_name
-            and len(value.args) == 3 and not value.keywords and isinstance(value.args[0], ast.Name)):
+    args = _where_args(value, np_name)
+    if args is None or not (_number_expression(args[1], shapes) and _number_expression(args[2], shapes)):
         return None
-    c, p, q = value.args
-    if not (_number_expression(p, shapes) and _number_expression(q, shapes)):
-        return None
-    return c, p, q
+    return args
 
 
 def _number_expression(e, shapes) -> bool:
