@@ -235,12 +235,13 @@ def _collect(fn, imports, notes, blocks, done, records, bound):
         else:
             imports.append(imports_or_note)
     module = fn.__globals__.get("__name__")
-    for var in sorted(_global_reads(fn.__code__)):
+    reads = _global_reads(fn.__code__)
+    for var in sorted(reads):
         if var not in fn.__globals__:
             continue  # a builtin
         value = fn.__globals__[var]
         own, k = var, 1
-        while own in bound and bound[own] != (module, id(value)) or own != var and own in _global_reads(fn.__code__):
+        while own in bound and bound[own] != (module, id(value)) or own != var and own in reads:
             k += 1
             own = f"{var}_{k}"
         bound[own] = (module, id(value))

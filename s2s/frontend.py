@@ -672,12 +672,17 @@ def importable_name(obj) -> tuple[str, str] | None:
 def _installed(module_name: str) -> bool:
     """Whether the module's file lies among the installed packages or the standard library (or it has no file:
     a builtin module)."""
-    import sysconfig
     path = getattr(sys.modules.get(module_name), "__file__", None)
-    if not path:
-        return True
-    roots = {sysconfig.get_paths().get(k) for k in ("purelib", "platlib", "stdlib", "platstdlib")} - {None}
-    return any(os.path.abspath(path).startswith(os.path.abspath(r) + os.sep) for r in roots)
+    return not path or os.path.abspath(path).startswith(_library_roots())
+
+
+@functools.cache
+def _library_roots() -> tuple[str, ...]:
+    """The directories of the installed packages and the standard library, each ending in a separator."""
+    import sysconfig
+    paths = sysconfig.get_paths()
+    return tuple({os.path.abspath(paths[k]) + os.sep for k in ("purelib", "platlib", "stdlib", "platstdlib")
+                  if paths.get(k)})
 
 
 def _hint_params(func, call) -> list[str]:

@@ -84,11 +84,15 @@ def _refuse(pf, node, name, how, update=None):
 
 def _where(pf, update) -> str:
     """` at line N (`text`)` of the user's line of the update statement `update`, or ""."""
-    line = getattr(update, "lineno", None)
+    text = _source_line(pf, update)
+    return f" at line {update.lineno + pf.first_line - 1} (`{text.strip()}`)" if text else ""
+
+
+def _source_line(pf, node) -> str:
+    """The user's source line of `node` (its `lineno` counted in the function's own lines), or ""."""
+    line = getattr(node, "lineno", None)
     lines = getattr(pf, "lines", None)
-    if type(line) is not int or not lines or not 0 < line <= len(lines):
-        return ""
-    return f" at line {line + pf.first_line - 1} (`{lines[line - 1].strip()}`)"
+    return lines[line - 1] if type(line) is int and lines and 0 < line <= len(lines) else ""
 
 
 def _yours(pf, name) -> bool:
@@ -397,7 +401,7 @@ def _refuse_view(pf, node, base, made, how):
     if not (_yours(pf, base) and isinstance(made, ast.Assign) and made.value is not None):
         _refuse(pf, node, base, how)
     written = objects.as_written(made.value)
-    line = pf.lines[made.lineno - 1] if 0 < getattr(made, "lineno", 0) <= len(pf.lines) else ""
+    line = _source_line(pf, made)
     swap = re.match(r"\s*(\w+)\[(.+)\],\s*\1\[(.+)\]\s*=\s*\1\[\3\],\s*\1\[\2\]\s*$", line)
     raise pf.error(ctx().unsupported,
                    f"s2s cannot differentiate this in-place update: {how} `{base}`: in Python the view "
