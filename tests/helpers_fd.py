@@ -113,3 +113,14 @@ def compiled_matches(f, args, wrt=0, rtol=1e-9, fd_rtol=1e-5):
         np.testing.assert_allclose(each, numpy_each, rtol=rtol, atol=1e-12)
         np.testing.assert_allclose(each, fd_grad(f, args, i), rtol=fd_rtol, atol=1e-6)
     return got
+
+
+def gradient_and_value_match(f, x, rtol=1e-6, atol=1e-6):
+    """s2s.grad(f)(x) equals central differences, and s2s.value_and_grad's value what Python computes (on a copy of
+    x: programs that update arrays in place must not reach the caller's)."""
+    import pytest
+
+    import s2s
+    np.testing.assert_allclose(s2s.grad(f)(x), fd_grad(f, (x,)), rtol=rtol, atol=atol)
+    value, _ = s2s.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x.copy()))
