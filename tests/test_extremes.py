@@ -3,7 +3,7 @@
 
 import numpy as np
 import pytest
-from helpers_fd import check_all
+from helpers_fd import check_all, check_all_and_general, compiled_matches
 
 import s2s
 
@@ -93,3 +93,48 @@ def test_the_tie_branch_computes_the_extreme_again_instead_of_keeping_it():
     check_all(hinge_steps, (w, xs), wrt=(0, 1))
     capped = (np.full(4, np.arctanh(0.25)), np.ones((3, 4)))  # tanh(h + w * x) == 0.25 on the first step: ties
     np.testing.assert_allclose(s2s.grad(hinge_steps)(*capped), s2s.derivative(hinge_steps)(*capped), rtol=1e-12)
+
+
+def pinball(W, X, y, taus):
+    r = y[:, None] - X @ W
+    return np.mean(np.maximum(taus * r, (taus - 1.0) * r))
+
+
+def clipped_pair(a, b):
+    return np.sum(np.minimum(np.sin(a), b) ** 2) + np.sum(np.fmax(a * b, b))
+
+
+def test_two_array_operands_share_one_tie_test():
+    """np.maximum of two arrays, both differentiated: each operand's mask is a comparison where nothing ties,
+    and the one count of ties is shared by both (transforms/specialize.py `_step`, transforms/shared_calls.py)."""
+    r = np.random.default_rng(5)
+    args = (r.normal(size=(3, 4)), r.normal(size=(6, 3)), r.normal(size=6), np.array([0.1, 0.3, 0.5, 0.9]))
+    src = s2s.source(s2s.grad(pinball), *args)
+    code = "\n".join(line for line in src.splitlines() if not line.strip().startswith("#"))
+    assert code.count("np.count_nonzero(") == 1 and "else t3 > t" in code and "if ties else" in code, src
+    check_all_and_general(pinball, args)
+    check_all_and_general(clipped_pair, (r.normal(size=(4, 3)), r.normal(size=3)), wrt=(0, 1))
+
+
+@pytest.mark.parametrize("case", ["ties", "nan", "inf", "float32"])
+def test_two_array_operands_at_ties_nan_and_inf_give_the_general_codes_numbers(case):
+    a = np.array([[0.5, 1.0, -2.0], [3.0, 0.25, 0.0]])
+    b = np.array([0.5, 2.0, -2.0])  # ties with a's first row in two places
+    if case == "nan":
+        a[1, 1] = np.nan
+    if case == "inf":
+        a[0, 1], b[1] = np.inf, np.inf
+    if case == "float32":
+        a, b = a.astype(np.float32), b.astype(np.float32)
+    f = s2s.grad(clipped_pair, wrt=(0, 1))
+    general = s2s.derivative(clipped_pair, wrt=(0, 1))
+    with np.errstate(invalid="ignore"):
+        for got, expected in zip(f(a, b), general(a, b)):
+            assert got.dtype == expected.dtype == a.dtype
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_two_array_operands_compiled():
+    r = np.random.default_rng(6)
+    args = (r.normal(size=(3, 4)), r.normal(size=(6, 3)), r.normal(size=6), np.array([0.1, 0.3, 0.5, 0.9]))
+    compiled_matches(pinball, args)

@@ -45,7 +45,8 @@ __all__ = ["share_repeated_calls"]
 
 _COSTLY = {np.linalg.solve: "solved", np.linalg.inv: "inverse", np.linalg.cholesky: "factor",
            np.linalg.pinv: "pseudo_inverse", np.linalg.lstsq: "least_squares", np.linalg.eigh: "eigen",
-           np.linalg.svd: "singular", np.linalg.qr: "factors", np.linalg.slogdet: "logdet", np.linalg.det: "det"}
+           np.linalg.svd: "singular", np.linalg.qr: "factors", np.linalg.slogdet: "logdet", np.linalg.det: "det",
+           np.count_nonzero: "ties"}  # (the ties of both operands' masks of np.maximum: `transforms/specialize.py` `_step`)
 _SIMPLE = (ast.Assign, ast.AugAssign, ast.Expr)
 
 

@@ -1538,19 +1538,31 @@ class _Rewrite(ast.NodeTransformer):
                 tie = ast.Compare(left=copy.deepcopy(x), ops=[ast.Eq()], comparators=[copy.deepcopy(c)])
                 return ast.IfExp(test=won, body=ast.Constant(1.0),
                                  orelse=ast.IfExp(test=tie, body=ast.Constant(0.5), orelse=ast.Constant(0.0)))
-        if not (number is not None and np.isfinite(number) and isinstance(x, ast.Name) and isinstance(ans, ast.Name)):
+        if not (isinstance(x, ast.Name) and isinstance(ans, ast.Name)
+                and (number is not None and np.isfinite(number) or self._array_step(x, c))):
             return node
         op = self._extreme_of(node, x, ans, c)
         if op not in (np.maximum, np.minimum):
             return node
         won = ast.Compare(left=x, ops=[ast.Gt() if op is np.maximum else ast.Lt()], comparators=[c])
         # (a count of the ties, true where nonzero: np.count_nonzero is one pass, np.any two and a Python wrapper)
-        tie = _call(_attr(self.np, "count_nonzero"), ast.Compare(left=x, ops=[ast.Eq()], comparators=[c]))
+        pair = sorted((x, c), key=ast.dump)  # (one order for both operands' masks: one test for reuse to share)
+        tie = _call(_attr(self.np, "count_nonzero"), ast.Compare(left=copy.deepcopy(pair[0]), ops=[ast.Eq()],
+                                                                 comparators=[copy.deepcopy(pair[1])]))
         # at a tie the extreme is computed again from x and c (the value ans holds): the forward sweep need not
         # keep ans for this branch alone
         again = _call(_attr(self.np, op.__name__), copy.deepcopy(x), copy.deepcopy(c))
         helper = ast.Call(func=node.func, args=[copy.deepcopy(x), again, copy.deepcopy(c)], keywords=[])
         return ast.IfExp(test=tie, body=ast.copy_location(helper, node), orelse=won)
+
+    def _array_step(self, x, c) -> bool:
+        """Whether `balanced_eq(x, ans, c)` of two names may become `x > c` where nothing ties: both real, at least
+        one an array, in float64 code (the bool mask times a Python float g is float64, as the helper's mask)."""
+        if not (self.float64 and isinstance(c, ast.Name)):
+            return False
+        sx, sc = self.shapes.of(x), self.shapes.of(c)
+        return isinstance(sx, tuple) and isinstance(sc, tuple) and (sx != () or sc != ()) \
+            and self.shapes.real(x) and self.shapes.real(c)
 
     def _number_step(self, x, ans, c) -> bool:
         """Whether x and c of `balanced_eq(x, ans, c)` are names of real numbers in float64 code (a Python float
