@@ -1,7 +1,8 @@
 """Refusals of updates seen through another name whose hints name what the user wrote and work when pasted
 (helper 149): `T = B.T` (the hint said `s2s.transpose_attr(B)`), an item of a dict used as a record (it said
 `d_a`, a name s2s made), a swap of rows through views (it said `B = B.copy()`, which changes nothing), an item
-of a list holding one array twice (it said `L = L.copy()`, whose items are the same arrays)."""
+of a list holding one array twice (it said `L = L.copy()`, whose items are the same arrays); `del L[k]` (it said
+to drop the del, which changes the list)."""
 
 import numpy as np
 import pytest
@@ -75,7 +76,46 @@ def list_item_as_hinted(x):
     return np.sum(z) + np.sum(L[0] * L[1])
 
 
+def delete_item(x):
+    L = [x, 2.0 * x, x * x]
+    del L[-2]
+    return np.sum(L[0] * L[1])
+
+
+def delete_item_as_hinted(x):
+    L = [x, 2.0 * x, x * x]
+    L = L[:-2] + L[-2:][1:]
+    return np.sum(L[0] * L[1])
+
+
+def delete_items(x):
+    L = [x, 2.0 * x, x * x, 3.0 * x]
+    del L[1:3]
+    return np.sum(L[0] * L[1])
+
+
+def delete_items_as_hinted(x):
+    L = [x, 2.0 * x, x * x, 3.0 * x]
+    L = L[:1] + L[3:]
+    return np.sum(L[0] * L[1])
+
+
+def delete_key(x):
+    d = {"a": x, "b": x * x}
+    del d["a"]
+    return np.sum(sum(d.values()))
+
+
+def delete_key_as_hinted(x):
+    d = {"a": x, "b": x * x}
+    d = {key: v for key, v in d.items() if key != 'a'}
+    return np.sum(sum(d.values()))
+
+
 @pytest.mark.parametrize("refused, hinted, arg, hint", [
+    (delete_item, delete_item_as_hinted, X, "`L = L[:-2] + L[-2:][1:]`"),
+    (delete_items, delete_items_as_hinted, X, "`L = L[:1] + L[3:]`"),
+    (delete_key, delete_key_as_hinted, X, "`d = {key: v for key, v in d.items() if key != 'a'}`"),
     (transpose_view, transpose_as_hinted, A, "`T = B.T.copy()`"),
     (record_item_alias, record_item_as_hinted, X, "`d['a'] = d['a'].copy()`"),
     (swap_rows, swap_rows_as_hinted, A, "`B[0].copy()`"),

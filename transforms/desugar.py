@@ -38,11 +38,35 @@ _HINTS = {
     ast.Try: "move the try/except outside the differentiated function",
     ast.With: "move the with block outside the differentiated function (s2s runs the body of "
               "`with np.errstate(...)` and `with np.printoptions(...)` as it is)",
-    ast.Delete: "drop the del; s2s manages the lifetime of values itself",
+    ast.Delete: "drop the del (of a name): s2s manages the lifetime of values itself",
     ast.GeneratorExp: "use a list comprehension instead",
     ast.Global: "pass the value as an argument and return the new value",
     ast.Nonlocal: "pass the value as an argument and return the new value",
 }
+
+
+def _delete_hint(node: ast.Delete) -> str | None:
+    """The hint for `del L[k]` or `del L[i:j]`: the list (or dict) built without the item, which keeps Python's
+    meaning but for other names bound to the same list (they keep the old one). None for `del name`: dropping it
+    changes nothing s2s differentiates.
+
+        >>> _delete_hint(ast.parse("del L[k]").body[0]).split("`")[1]
+        'L = L[:k] + L[k:][1:]'
+    """
+    if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Subscript):
+        return None
+    base, key = ast.unparse(node.targets[0].value), node.targets[0].slice
+    if isinstance(key, ast.Slice):
+        if key.step is not None:
+            return None
+        lo, hi = (ast.unparse(k) if k is not None else "" for k in (key.lower, key.upper))
+        kept = " + ".join(part for part in (f"{base}[:{lo}]" if lo else "", f"{base}[{hi}:]" if hi else "") if part)
+        return f"build the list without the items: `{base} = {kept or '[]'}`; other names bound to the old list " \
+               "do not see the change"
+    k = ast.unparse(key)
+    return f"build the list without the item: `{base} = {base}[:{k}] + {base}[{k}:][1:]` (a dict: " \
+           f"`{base} = {{key: v for key, v in {base}.items() if key != {k}}}`); other names bound to the old list " \
+           "do not see the change"
 
 
 def helper_attr(module_name: str, attr: str, obj) -> ast.Attribute:
@@ -72,9 +96,10 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
             continue
         for cls, what in _REFUSED.items():
             if isinstance(node, cls) and what is not None:
+                hint = _delete_hint(node) if isinstance(node, ast.Delete) else None
                 raise pf.error(ctx().unsupported, f"s2s cannot differentiate {what}", node,
-                               hint=_HINTS.get(cls, "rewrite it without this construct, or wrap the code "
-                                               "in a function with a custom rule (s2s.defvjp)"))
+                               hint=hint or _HINTS.get(cls, "rewrite it without this construct, or wrap the code "
+                                                       "in a function with a custom rule (s2s.defvjp)"))
         if isinstance(node, (ast.For, ast.While)) and node.orelse:
             raise pf.error(ctx().unsupported, "s2s cannot differentiate a loop with an else clause",
                            node, hint="use a flag variable instead of for/else")
