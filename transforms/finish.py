@@ -4,9 +4,9 @@ The runtime's `finish` turns an accumulated adjoint into a gradient shaped like 
 a number broadcast, a float32 argument's gradient cast to float32, a read-only broadcast view
 copied. Given a float64 array argument `x` of known shape and an adjoint `g` every binding of
 which is arithmetic making a new real array of that very shape (an operator on arrays, a sum or
-other reduction over an axis, or `np.zeros` of the shape) and which is otherwise only updated in place (`g += e`,
-`g[i] += e`), `finish` returns `g` itself (same shape, same dtype, writeable), so the call is
-dropped:
+other reduction over an axis, `np.zeros` of the shape or `np.full` of it and a float literal) and
+which is otherwise only updated in place (`g += e`, `g[i] += e`), `finish` returns `g` itself (same
+shape, same dtype, writeable), so the call is dropped:
 
     return s2s.finish(W1_bar, W1)    ->    return W1_bar
 """
@@ -146,6 +146,9 @@ def _own_adjoints(fdef, shapes, made_up):
                                             or shapes.method_reduction(value) is not None) \
                 and all(k.arg in ("axis", "keepdims") for k in value.keywords):
             return shapes.of(value) == shape and shapes.real(value)  # (an array: the shape is not ())
+        if isinstance(value, ast.Call) and shapes.callee(value) is np.full and len(value.args) == 2 \
+                and not value.keywords and isinstance(value.args[1], ast.Constant) and type(value.args[1].value) is float:
+            return shapes.of(value) == shape  # (a float64 array of a float literal: a sum of a broadcast seed)
         return isinstance(value, ast.Call) and shapes.callee(value) is np.zeros and len(value.args) == 1 \
             and not value.keywords and shapes.of(value) == shape
 

@@ -100,11 +100,11 @@ from .products import products
 from .reduction_methods import reads_a_reduction, reductions_as_methods
 from .reuse import reuse_dead_operands
 from .row_writes import write_rows_once
-from .seed import fold_unit_seed
+from .seed import fold_unit_seed, unit_product_is_itself
 from .shapes import Keyed, Seq
 from .shared_calls import share_repeated_calls
 from .shifts import drop_shift_adjoints
-from .simplify import simplify
+from .simplify import fold_literals, simplify
 from .tape import (
     drop_dead_placeholders,
     drop_unread_list_pops,
@@ -229,6 +229,9 @@ def seed_step(c: Code) -> Code:
                 c.fdef, pure, c.inferred = specialize.specialize(c.fdef, c.shapes, c.stack)
                 c.removable |= pure
                 c.fdef = eliminate_dead_code(c.fdef, c.removable)
+            if _mentions(c.fdef, "broadcast_to"):  # (a broadcast of the seed, 1.0 now, summed: a count)
+                c.inferred = c.shapes.shapes(c.fdef)
+                _drop_broadcasts(c)
     return c
 
 
@@ -254,13 +257,18 @@ def copyprop_again_step(c: Code) -> Code:
         if specialize.fold_known_tests(c.fdef, c.inferred):  # (`returned = True; cond2 = not returned`, copied)
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
-        for _ in range(16):  # copies gone, a broadcast read only by sums that broadcast anyway may go
-            if not _mentions(c.fdef, "broadcast_to") or \
-                    not specialize.drop_broadcasts(c.fdef, c.inferred, c.shapes.float64_only):
-                break
-            c.fdef = eliminate_dead_code(c.fdef, c.removable)
-            c.inferred = c.shapes.shapes(c.fdef)
+        _drop_broadcasts(c)
     return c
+
+
+def _drop_broadcasts(c: Code) -> None:
+    """Copies gone (or the seed a number), a broadcast read only by sums that broadcast anyway may go."""
+    for _ in range(16):
+        if not _mentions(c.fdef, "broadcast_to") or \
+                not specialize.drop_broadcasts(c.fdef, c.inferred, c.shapes.float64_only):
+            break
+        c.fdef = eliminate_dead_code(c.fdef, c.removable)
+        c.inferred = c.shapes.shapes(c.fdef)
 
 
 def logistic_step(c: Code) -> Code:
@@ -453,11 +461,25 @@ def inverses_step(c: Code) -> Code:
 def products_step(c: Code) -> Code:
     """In `s2s.grad`'s code, a sum of two products with a shared factor as one product, a number factor on
     the smallest array of a linear chain, three products in the cheaper order (transforms/products.py)."""
+    if c.shapes is not None:  # (`1.0 * 0.5 * 2 * z`: numbers a group of broadcasts left, then `1.0 * e`)
+        fold_literals(c.fdef)
+        if _unit_products(c.fdef):
+            c.inferred = c.shapes.shapes(c.fdef)
+            if fold_literals(c.fdef, lambda e: unit_product_is_itself(e, c.inferred, c.shapes.float64_only)):
+                c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes is not None and c.seed_one is not None and \
             products(c.fdef, c.shapes.shapes, c.shapes.float64_only and c.numpy_path):  # (eye_product: NumPy path)
         c.fdef = eliminate_dead_code(c.fdef, c.removable)
         c.inferred = c.shapes.shapes(c.fdef)
     return c
+
+
+def _unit_products(fdef) -> bool:
+    """Whether some product in `fdef` is `1.0 * e` or `e * 1.0` of an expression e (not a name)."""
+    return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult) and any(
+        isinstance(one, ast.Constant) and type(one.value) is float and one.value == 1.0
+        and not isinstance(other, ast.Name) for one, other in ((n.left, n.right), (n.right, n.left)))
+        for n in walk(fdef))
 
 
 def explain_step(c: Code) -> Code:

@@ -25,7 +25,7 @@ import ast
 from .simplify import _fold
 from .walk import fix_locations, walk
 
-__all__ = ["fold_unit_seed"]
+__all__ = ["fold_unit_seed", "unit_product_is_itself"]
 
 
 def fold_unit_seed(fdef: ast.FunctionDef, seed: str, shapes, float64_only: bool) -> bool:
@@ -45,8 +45,7 @@ def fold_unit_seed(fdef: ast.FunctionDef, seed: str, shapes, float64_only: bool)
         return False
 
     def keeps_itself(node):
-        shape = shapes.of(node)
-        return shapes.real(node) and shape is not None and (shape != () or float64_only)
+        return unit_product_is_itself(node, shapes, float64_only)
 
     class Fold(ast.NodeTransformer):
         changed = False
@@ -89,6 +88,13 @@ def fold_unit_seed(fdef: ast.FunctionDef, seed: str, shapes, float64_only: bool)
     if fold.changed:
         fix_locations(fdef)
     return fold.changed
+
+
+def unit_product_is_itself(node, shapes, float64_only: bool) -> bool:
+    """Whether `1.0 * node` is `node` exactly: real floating point of a known array shape, or a number where every
+    argument is float64 (`float64_only`: NumPy may promote a float32 scalar times a Python float)."""
+    shape = shapes.of(node)
+    return shapes.real(node) and shape is not None and (shape != () or float64_only)
 
 
 def _ones(fdef, seed, params):

@@ -79,6 +79,42 @@ class _Simplify(ast.NodeTransformer):
         return node
 
 
+class _FoldLiterals(ast.NodeTransformer):
+    def __init__(self, keeps_itself):
+        self.changed, self.keeps_itself = False, keeps_itself
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        folded = _fold(node)
+        if folded is None and self.keeps_itself is not None and isinstance(node.op, ast.Mult):
+            # (`1.0 * e` of an expression e, not a name: e's new array, which nothing else holds)
+            for one, other in ((node.left, node.right), (node.right, node.left)):
+                if is_number(one, 1) and type(one.value) is float and not isinstance(other, ast.Name) \
+                        and self.keeps_itself(other):
+                    folded = other
+                    break
+        if folded is None:
+            return node
+        self.changed = True
+        return folded
+
+
+def fold_literals(fdef: ast.FunctionDef, keeps_itself=None) -> bool:
+    """Fold `number op number` of literals, as Python computes it at run time (`1.0 * 0.5 * 2 * z` is `1.0 * z`:
+    left to right, the literals' product first); with `keeps_itself(e)` (whether `1.0 * e` is e exactly: a real
+    float array, say), `1.0 * e` of an expression e is e. Whether anything changed.
+
+        >>> f = ast.parse("def f(z): return 1.0 * 0.5 * 2 * z").body[0]
+        >>> fold_literals(f), ast.unparse(f.body[0])
+        (True, 'return 1.0 * z')
+    """
+    folder = _FoldLiterals(keeps_itself)
+    folder.visit(fdef)
+    if folder.changed:
+        fix_locations(fdef)
+    return folder.changed
+
+
 def simplify(fdef: ast.FunctionDef, names: set[str] | None = None) -> ast.FunctionDef:
     """Apply the rewrites above to assignments to `names` (all assignments when None).
 

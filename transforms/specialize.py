@@ -502,6 +502,8 @@ def drop_broadcasts(fdef: ast.FunctionDef, shapes: Shapes, float64: bool = False
         return True
     if _full_of_a_number(fdef, shapes):
         return True
+    if _sum_of_a_broadcast_number(fdef, shapes):
+        return True
     if float64 and _carried_number(fdef, shapes):
         return True
     defs = _single_defs(fdef)
@@ -788,6 +790,61 @@ def _full_of_a_number(fdef, shapes) -> bool:
         number = ast.BinOp(left=a, op=node.op, right=other) if field == "left" \
             else ast.BinOp(left=other, op=node.op, right=a)
         maker.args = [call.args[1], number]
+        _swap(fdef, node, maker)
+        fix_locations(fdef)
+        return True
+    return False
+
+
+def _sum_of_a_broadcast_number(fdef, shapes) -> bool:
+    """`t.sum(axis=k)` (or `np.sum(t, axis=k)`, keepdims or not) of `t = np.broadcast_to(c, S)`, c a float
+    literal, becomes `np.full(S', c * n)` (`np.float64(c * n)` for a sum over every axis), n the count of the
+    entries summed into each: the adjoint of a bias or scale broadcast over a sum's terms (`np.sum(0.5 * z ** 2 +
+    log_s)`: the seed summed over z's rows is z's row count). Only where every partial sum is exact, so that
+    NumPy's summation in any order gives c * n: c a power of two (or 0) and n below 2**40. Whether anything changed."""
+    defs = None
+    for node in walk(fdef):
+        if not (isinstance(node, ast.Call) and not any(k.arg not in ("axis", "keepdims") for k in node.keywords)):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "sum" and not node.args \
+                and isinstance(node.func.value, ast.Name):
+            summed = node.func.value
+        elif len(node.args) == 1 and isinstance(node.args[0], ast.Name) and shapes.callee(node) is np.sum:
+            summed = node.args[0]
+        else:
+            continue
+        defs = _single_defs(fdef) if defs is None else defs
+        made = defs.get(summed.id)
+        call = made.value if made is not None else None
+        if not (isinstance(call, ast.Call) and shapes.callee(call) is np.broadcast_to and len(call.args) == 2
+                and not call.keywords and isinstance(call.args[0], ast.Constant)
+                and type(call.args[0].value) is float and _array_shape(shapes.of(summed))):
+            continue
+        c, shape = call.args[0].value, shapes.of(summed)
+        options = {k.arg: k.value for k in node.keywords}
+        try:
+            axis = ast.literal_eval(options["axis"]) if "axis" in options else None
+            keepdims = ast.literal_eval(options["keepdims"]) if "keepdims" in options else False
+        except ValueError:
+            continue
+        axes = range(len(shape)) if axis is None else axis if type(axis) is tuple else (axis,)
+        if not (all(type(a) is int and -len(shape) <= a < len(shape) for a in axes) and type(keepdims) is bool):
+            continue
+        axes = {a % len(shape) for a in axes}
+        n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+        if not (c == 0.0 or math.frexp(c)[0] == 0.5) or not (0 < n < 2 ** 40) or not math.isfinite(c):
+            continue
+        kept = tuple(1 if a in axes else d for a, d in enumerate(shape) if keepdims or a not in axes)
+        np_base = call.func.value if isinstance(call.func, ast.Attribute) else None
+        if not isinstance(np_base, ast.Name):
+            continue
+        if kept:
+            maker = _call(_attr(np_base.id, "full"), ast.Tuple(elts=[ast.Constant(d) for d in kept], ctx=ast.Load()),
+                          ast.Constant(c * n))
+        else:
+            maker = _call(_attr(np_base.id, "float64"), ast.Constant(c * n))
+        if shapes.callee(maker) not in (np.full, np.float64):
+            continue
         _swap(fdef, node, maker)
         fix_locations(fdef)
         return True
