@@ -5,6 +5,7 @@ max and min; rules in s2s/rules/reductions.py and builtin_rules.py).
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -15,11 +16,13 @@ from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
 
 
 def _axes(axis, ndim):
+    """The reduced axes, each in range(ndim): `axis` None, an int (NumPy's integers too: `np.int64(0)`, as
+    NumPy takes them) or a tuple of them."""
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, int):
+    if not isinstance(axis, tuple | list):
         axis = (axis,)
-    return tuple(a % ndim for a in axis)
+    return tuple(operator.index(a) % ndim for a in axis)
 
 
 @zero_safe  # a zero `g` (a Python number) is broadcast to zeros of x's shape
