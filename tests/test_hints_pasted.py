@@ -2,7 +2,8 @@
 (helper 149): `T = B.T` (the hint said `s2s.transpose_attr(B)`), an item of a dict used as a record (it said
 `d_a`, a name s2s made), a swap of rows through views (it said `B = B.copy()`, which changes nothing), an item
 of a list holding one array twice (it said `L = L.copy()`, whose items are the same arrays); `del L[k]` (it said
-to drop the del, which changes the list)."""
+to drop the del, which changes the list); `x.tolist()` (it said to call `np.tolist`, which NumPy has not); an
+attribute of an object the function makes (it said `o = o.copy()`, a method the object has not; helper 156)."""
 
 import numpy as np
 import pytest
@@ -112,7 +113,46 @@ def delete_key_as_hinted(x):
     return np.sum(sum(d.values()))
 
 
+def over_a_list(x):
+    s = 0.0
+    for v in x.tolist():
+        s += v ** 2
+    return s
+
+
+def over_a_list_as_hinted(x):
+    s = 0.0
+    for v in x:
+        s += v ** 2
+    return s
+
+
+class State:
+    pass
+
+
+def state_object(x):
+    o = State()
+    o.h = 0.0
+    s = 0.0
+    for k in range(x.shape[0]):
+        o.h = o.h * 0.5 + x[k]
+        s += o.h ** 2
+    return s
+
+
+def state_as_hinted(x):
+    o = {'h': 0.0}
+    s = 0.0
+    for k in range(x.shape[0]):
+        o['h'] = o['h'] * 0.5 + x[k]
+        s += o['h'] ** 2
+    return s
+
+
 @pytest.mark.parametrize("refused, hinted, arg, hint", [
+    (over_a_list, over_a_list_as_hinted, X, "`for v in x`"),
+    (state_object, state_as_hinted, X, "`o = {'h': ...}`"),
     (delete_item, delete_item_as_hinted, X, "`L = L[:-2] + L[-2:][1:]`"),
     (delete_items, delete_items_as_hinted, X, "`L = L[:1] + L[3:]`"),
     (delete_key, delete_key_as_hinted, X, "`d = {key: v for key, v in d.items() if key != 'a'}`"),

@@ -60,6 +60,21 @@ MUTATING_METHODS = {"append", "pop", "extend", "insert", "remove", "clear", "sor
 _SUPPORTED_METHODS = {"append", "pop"}
 
 
+def _attribute_hint(target) -> str | None:
+    """The hint for a store into an object's attribute (`o.h = v`, `o.h[i] = v`), which `.copy()` does not help
+    (an object of your class may have no copy method): a local name for the value, or a dict the function builds.
+    None for other targets."""
+    node = target
+    while isinstance(node, ast.Subscript):
+        node = node.value
+    if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+        return None
+    base, attr = node.value.id, node.attr
+    return (f"keep the value in a local name instead of the attribute (`{base}_{attr} = ...`, read as "
+            f"`{base}_{attr}`), or in a dict the function builds (`{base} = {{'{attr}': ...}}`, read as "
+            f"`{base}['{attr}']`)")
+
+
 @dataclass
 class Update:
     """An in-place update the analysis could not prove owned: guard it against `others` at run time."""
@@ -864,8 +879,8 @@ class _Analysis:
             raise OwnershipError(s, f"s2s cannot differentiate an in-place update of `{name}`, which is not a local "
                                     f"variable (a global or captured value): in Python it changes `{name}` outside "
                                     "the function too",
-                                 f"work on a copy: `{name}_local = {name}.copy()` at the top of the function, "
-                                 f"and update `{name}_local`")
+                                 _attribute_hint(target) or f"work on a copy: `{name}_local = {name}.copy()` at the "
+                                 f"top of the function, and update `{name}_local`")
         sites = env.get(name, frozenset())
         if isinstance(target, ast.Name):
             updated = set(sites)
@@ -888,7 +903,7 @@ class _Analysis:
             raise OwnershipError(s, f"s2s cannot differentiate this update of `{name}` in place: `{name}` may be a "
                                     "global array (or one held by a module or class, or handed back by a function s2s "
                                     "cannot see into), which Python would change outside the function too",
-                                 f"work on a copy: `{name} = {name}.copy()` before updating it")
+                                 _attribute_hint(target) or f"work on a copy: `{name} = {name}.copy()` before updating it")
         if self.recording:
             self.record_params(updated)
         updated |= self.external_twins(updated)

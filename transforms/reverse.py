@@ -813,6 +813,26 @@ def mark_extreme_masks(rule, contribution) -> None:
             annotations.put(node, annotations.EXTREME_OF, op)
 
 
+# methods of arrays with no NumPy function of the name, and what to write instead
+_METHOD_INSTEAD = {"tolist": "iterate over the array itself (`for v in {x}`), or use `list({x})`",
+                   "item": "index it (`{x}[0]`, `{x}[()]` of a 0-d array)", "fill": "use `{x} = np.full_like({x}, value)`"}
+
+
+def _method_hint(call) -> str:
+    """The hint for an unknown method `x.f(...)` of a differentiated value: the NumPy function of the name where
+    NumPy has one, what to write instead for a few that have none (`.tolist()`), else a rule of your own."""
+    import numpy as np
+
+    name, x = call.func.attr, ast.unparse(call.func.value)
+    if name in _METHOD_INSTEAD:
+        return _METHOD_INSTEAD[name].format(x=x)
+    if callable(getattr(np, name, None)):
+        return f"call the NumPy function instead (`np.{name}({x}, ...)` rather than `{x}.{name}(...)`), or register " \
+               "a rule for the function with s2s.defvjp"
+    return f"rewrite `{x}.{name}(...)` with NumPy functions, or wrap the code in a function with a rule of your " \
+           "own (s2s.defvjp)"
+
+
 def refuse_active_callee(pf, call, active):
     """A function value that depends on a differentiated input (a closure over it, a partial of it): s2s
     would miss the derivative through the values it holds, so it refuses."""
@@ -823,8 +843,7 @@ def refuse_active_callee(pf, call, active):
         if method:
             raise pf.error(ctx().unsupported, f"s2s does not know the method .{call.func.attr}() here: it is called "
                            f"on `{ast.unparse(call.func.value)}`, which depends on the differentiated input", call,
-                           hint="call the NumPy function instead (np.f(x) rather than x.f()), or register a rule "
-                                "for the function with s2s.defvjp")
+                           hint=_method_hint(call))
         raise pf.error(ctx().unsupported, f"s2s cannot differentiate a call through `{what}`: the function it holds "
                        f"depends on the differentiated input (through `{names[0]}`), and s2s does not differentiate "
                        "through the values a function value holds", call,
