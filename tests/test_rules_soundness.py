@@ -702,6 +702,7 @@ HESSIAN_SAMPLES = {
     "math.atan": (lambda x: math.atan(x) * x, 0.6), "math.atan2": (lambda x: math.atan2(x, x * x + 1.0), 0.6),
     "math.atanh": (lambda x: math.atanh(x) * x, 0.4), "math.copysign": (lambda x: math.copysign(x, -2.0) ** 3, 0.6),
     "math.cos": (lambda x: math.cos(x) * x, 0.6), "math.cosh": (lambda x: math.cosh(x) * x, 0.6),
+    "math.fsum": (lambda x: math.fsum([x * x, math.sin(x), 2.0 * x]) ** 2, 0.6),
     "math.degrees": (lambda x: math.degrees(x) ** 3, 0.6), "math.erf": (lambda x: math.erf(x) * x, 0.6),
     "math.exp": (lambda x: math.exp(x) * x, 0.6), "math.expm1": (lambda x: math.expm1(x) * x, 0.6),
     "math.fabs": (lambda x: math.fabs(x) ** 3, -0.6), "math.hypot": (lambda x: math.hypot(x, 2.0 * x + 1.0, 0.5) ** 3, 0.6),
@@ -769,6 +770,9 @@ HESSIAN_SAMPLES = {
     "np.divmod": (lambda x: np.sum(np.divmod(x, 0.3)[1] ** 3), _P3),
     # creation
     "np.asarray": (lambda x: np.sum(np.asarray(x * x) * x), _X3),
+    "np.asanyarray": (lambda x: np.sum(np.asanyarray(x * x) * x), _X3),
+    "np.ascontiguousarray": (lambda x: np.sum(np.ascontiguousarray((x * x)[::-1]) * x), _X3),
+    "np.asfortranarray": (lambda x: np.sum(np.asfortranarray(np.outer(x, x)) ** 2), _X3),
     "np.array": (lambda x: np.sum(np.array([x[0] * x[1], x[2]]) ** 3), _X3),
     "np.copy": (lambda x: np.sum(np.copy(x * x) * x), _X3),
     "np.float64": (lambda x: np.float64(x * x) * x, 0.7),

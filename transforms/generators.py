@@ -6,7 +6,7 @@
   each `yield e` adding `e` to a list that it returns at its end and at each bare `return`.
   That is what Python computes only if nothing the generator reads changes between its steps, so the
   consuming loop may not update anything in place that the generator could reach (refused otherwise).
-* A generator expression given to list, tuple, sum, min, max or sorted becomes a list comprehension
+* A generator expression given to list, tuple, sum, min, max, sorted, math.fsum or math.prod becomes a list comprehension
   (the same values in the same order: those consumers take every element anyway).
 * Any other use (next(g), a generator kept in a variable, yield from, send, any/all) is refused
   at the user's line with a hint.
@@ -156,7 +156,7 @@ def rewrite_expressions(pf, tree: ast.FunctionDef) -> None:
                              "objects the key may read, so computing them all first would choose another", arg,
                              f"collect the elements first, `items = [...]`, then `{node.func.id}(items, key=...)`, "
                              "where that is what you mean")
-            if _builtin(pf, node.func, CONSUMERS, local):
+            if _builtin(pf, node.func, CONSUMERS, local) or _math_consumer(pf, node.func):
                 node.args[k] = ast.copy_location(ast.ListComp(elt=arg.elt, generators=arg.generators), arg)
             elif (which := _builtin(pf, node.func, SHORT_CIRCUIT, local)) is not None:
                 raise _error(pf, f"s2s cannot differentiate {which}() of a generator expression: {which} stops at "
@@ -169,6 +169,17 @@ def rewrite_expressions(pf, tree: ast.FunctionDef) -> None:
                              "object array, np.stack refuses it)", arg,
                              "use a list comprehension [...] (or the builtin sum(...) for a sum)")
     fix_locations(tree)
+
+
+def _math_consumer(pf, func) -> bool:
+    """Whether `func` is math.fsum or math.prod, which take every element of an iterable, in order."""
+    import math
+
+    try:
+        obj = pf.resolve_expr(func)
+    except Exception:  # noqa: BLE001
+        return False
+    return any(obj is f for f in (math.fsum, getattr(math, "prod", None)) if f is not None)
 
 
 def _changes_objects(node) -> bool:

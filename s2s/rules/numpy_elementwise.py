@@ -65,8 +65,17 @@ def _dtype_given(cast):
 
 defrule("np.asarray(a, dtype=None)", returns_view=True, a="g", result_shape=shapes.array_of_items, real=shapes.real_items,
         a_dot="s2s.as_array_like(a_dot, dtype)").variant = _dtype_given(_asarray_cast)
-defrule("np.array(object, dtype=None)", object="s2s.array_grad(g, object)", result_shape=shapes.array_of_items,
-        real=shapes.real_items,
+# (asanyarray is asarray for the arrays and numbers s2s differentiates; it keeps a subclass, which s2s refuses)
+defrule("np.asanyarray(a, dtype=None)", returns_view=True, a="g", result_shape=shapes.array_of_items,
+        real=shapes.real_items, a_dot="s2s.as_array_like(a_dot, dtype)").variant = _dtype_given(_asarray_cast)
+# (an array of at least one dimension, in memory in C or Fortran order: the same values; a number becomes (1,))
+for _name in ("ascontiguousarray", "asfortranarray"):
+    defrule(f"np.{_name}(a, dtype=None)", returns_view=True, default_only=("dtype",), a="np.reshape(g, np.shape(a))",
+            a_dot=f"np.{_name}(a_dot)")
+# copy=True is np.array's default; copy=False (the argument itself, or an error where a copy is needed) and
+# copy=None are refused: the rule is for a new array
+defrule("np.array(object, dtype=None, copy=True)", object="s2s.array_grad(g, object)", default_only=("copy",),
+        result_shape=shapes.array_of_items, real=shapes.real_items,
         object_dot="np.array(object_dot, dtype=dtype)").variant = _dtype_given(_array_cast)
 # (of an array: an array of its shape; of a number: a number; of an array of its own dtype, that array itself,
 # hence returns_view: `z = np.float64(y); z[0] = v` changes y)
@@ -74,7 +83,7 @@ defrule("np.float64(x)", result_shape=shapes.copy, real=True, returns_view="some
 defrule("np.float32(x)", result_shape=shapes.copy, real=True, returns_view="sometimes", x="g", x_dot="np.float32(x_dot)")
 defrule("np.copy(a)", methods=("copy",), real=shapes.real_of_one, a="g", a_dot="s2s.copy(a_dot)")
 # (`np.nan_to_num(x, False)`: copy=False given by position, x itself)
-defrule("np.nan_to_num(x)", returns_view="sometimes", x="g * np.isfinite(x)")
+defrule("np.nan_to_num(x, copy=True)", returns_view="sometimes", zero=("copy",), x="g * np.isfinite(x)")
 
 # two arguments
 defrule("np.add(x1, x2)", real=True, safe=True, x1="unbroadcast(g, x1)", x2="unbroadcast(g, x2)",

@@ -1,0 +1,82 @@
+"""np.asanyarray, np.ascontiguousarray, np.asfortranarray, np.array(copy=True), np.nan_to_num(copy=...) and
+math.fsum (a list, an array or a generator expression) are differentiated (helper 156: refused before); np.array's
+copy=False, which gives the argument itself, is refused."""
+
+import math
+
+import numpy as np
+import pytest
+from helpers_fd import fd_grad
+
+import s2s
+from s2s.errors import UnsupportedSyntaxError
+
+X = np.random.default_rng(11).normal(size=(2, 3))
+V = np.random.default_rng(12).normal(size=4)
+M = np.arange(6.0).reshape(3, 2)
+
+
+def any_array(x):
+    return np.sum(np.asanyarray(x) ** 2 * M.T)
+
+
+def contiguous_transpose(x):
+    return np.sum(np.ascontiguousarray(x.T) * M)
+
+
+def fortran_cube(x):
+    return np.sum(np.asfortranarray(x) ** 3)
+
+
+def contiguous_number(x):
+    return np.sum(np.ascontiguousarray(x[0, 1] * 2.0) * np.array([3.0]))  # (a number becomes shape (1,))
+
+
+def array_copied(x):
+    return np.sum(np.array(x, copy=True) ** 2 * M.T)
+
+
+def finite_copied(x):
+    return np.sum(np.nan_to_num(x * x, copy=True) * M.T) + np.sum(np.nan_to_num(x, copy=False))
+
+
+def fsum_list(v):
+    return math.fsum([v[0] * v[1], v[1] ** 2, 3.0 * v[0]])
+
+
+def fsum_array(v):
+    return math.fsum(v * v * np.arange(1.0, 5.0))
+
+
+def fsum_generator(v):
+    return math.fsum(w * w for w in v)
+
+
+@pytest.mark.parametrize("f", [any_array, contiguous_transpose, fortran_cube, contiguous_number, array_copied,
+                               finite_copied], ids=lambda f: f.__name__)
+def test_array_makers(f):
+    got = s2s.grad(f)(X)
+    assert got.shape == X.shape and got.dtype == X.dtype
+    np.testing.assert_allclose(got, fd_grad(f, (X,)), rtol=1e-6, atol=1e-7)
+    _, tangent = s2s.jvp(f, (X,), (M.T,))
+    assert tangent == pytest.approx(np.sum(got * M.T), rel=1e-10)
+
+
+@pytest.mark.parametrize("f", [fsum_list, fsum_array, fsum_generator], ids=lambda f: f.__name__)
+def test_fsum(f):
+    got = s2s.grad(f)(V)
+    np.testing.assert_allclose(got, fd_grad(f, (V,)), rtol=1e-6, atol=1e-7)
+    assert s2s.jvp(f, (V,), (np.ones(4),))[1] == pytest.approx(np.sum(got), rel=1e-10)
+
+
+def test_fsum_hessian():
+    np.testing.assert_allclose(s2s.hessian(fsum_array)(V), np.diag(2.0 * np.arange(1.0, 5.0)), atol=1e-12)
+
+
+def array_view(x):
+    return np.sum(np.array(x, copy=False) ** 2)
+
+
+def test_array_copy_false_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="copy=True"):
+        s2s.grad(array_view)(X)
