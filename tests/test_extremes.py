@@ -138,3 +138,42 @@ def test_two_array_operands_compiled():
     r = np.random.default_rng(6)
     args = (r.normal(size=(3, 4)), r.normal(size=(6, 3)), r.normal(size=6), np.array([0.1, 0.3, 0.5, 0.9]))
     compiled_matches(pinball, args)
+
+
+def row_max_weighted(z, w):
+    return np.sum(np.max(z, axis=1) * w) + np.sum(np.min(np.abs(z), axis=0) ** 2)
+
+
+def max_over_middle(t):
+    return np.sum(np.sin(np.max(t, axis=-2)))
+
+
+def test_max_without_keepdims_reads_the_axis_back():
+    """np.max(z, axis=1) without keepdims (helper 157: its adjoint through s2s.grad_extreme was 18 us of a
+    column-statistics gradient's 93): the mask compares z with `m[:, None]`, and the count runs only where a
+    slice may tie."""
+    r = np.random.default_rng(8)
+    z, w = r.normal(size=(6, 5)), r.normal(size=6)
+    src = s2s.source(s2s.grad(row_max_weighted, wrt=(0, 1)), z, w)
+    assert "grad_extreme" not in src and "[:, None]" in src and "np.count_nonzero(" in src, src
+    check_all_and_general(row_max_weighted, (z, w), wrt=(0, 1))
+    t = r.normal(size=(3, 4, 2))
+    assert "grad_extreme" not in s2s.source(s2s.grad(max_over_middle), t)
+    check_all_and_general(max_over_middle, (t,))
+    compiled_matches(row_max_weighted, (z, w), wrt=(0, 1))
+    compiled_matches(max_over_middle, (t,))
+
+
+@pytest.mark.parametrize("case", ["ties", "nan", "float32"])
+def test_max_without_keepdims_at_ties_and_nan_gives_the_general_codes_numbers(case):
+    z = np.array([[1.0, 3.0, 3.0], [2.0, 0.5, -1.0], [4.0, 4.0, 4.0], [-2.0, 0.0, -2.0]])
+    w = np.array([0.5, -1.0, 2.0, 1.5])
+    if case == "nan":
+        z[1, 1] = np.nan
+    if case == "float32":
+        z, w = z.astype(np.float32), w.astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        for got, expected in zip(s2s.grad(row_max_weighted, wrt=(0, 1))(z, w),
+                                 s2s.derivative(row_max_weighted, wrt=(0, 1))(z, w)):
+            assert got.dtype == expected.dtype == z.dtype
+            np.testing.assert_array_equal(got, expected)

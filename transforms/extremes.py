@@ -5,9 +5,10 @@
     g / np.sum(x == m, axis=1, keepdims=True, dtype=x.dtype) * (x == m)
 
 which splits `g` evenly between the entries of each slice that equal its extreme `m` (s2s's
-convention at ties). Counting per slice is a reduction over a short axis, which NumPy does
-slowly (one inner loop per slice). Here the mask is computed once, into a statement of its own,
-and the count is taken only where some slice could have more than one hit:
+convention at ties; without keepdims, `g` and `m` are read with the axis put back, `m[:, None]`).
+Counting per slice is a reduction over a short axis, which NumPy does slowly (one inner loop per
+slice). Here the mask is computed once, into a statement of its own, and the count is taken only
+where some slice could have more than one hit:
 
     x_extreme = x == m
     ... (g if np.count_nonzero(x_extreme) == 128 and np.count_nonzero(np.isnan(m)) == 0
@@ -77,7 +78,7 @@ def _pattern(node, shapes, np_name):
         return None
     g, count, mask = node.left.left, node.left.right, node.right
     if not (_is_np(count.func, np_name, "sum") and len(count.args) == 1 and _is_eq(count.args[0]) and _is_eq(mask)
-            and ast.dump(count.args[0]) == ast.dump(mask) and isinstance(g, ast.Name | ast.Constant)):
+            and ast.dump(count.args[0]) == ast.dump(mask) and (isinstance(g, ast.Name | ast.Constant) or _expanded(g))):
         return None
     x, m = mask.left, mask.comparators[0]
     keywords = {k.arg: k.value for k in count.keywords}
@@ -85,7 +86,8 @@ def _pattern(node, shapes, np_name):
             or ast.dump(keywords["dtype"]) != ast.dump(ast.Attribute(value=x, attr="dtype", ctx=ast.Load())):
         return None
     shape_m = shapes.of(m)
-    if not isinstance(x, ast.Name) or not isinstance(m, ast.Name) or not isinstance(shape_m, tuple) or shape_m == () \
+    if not isinstance(x, ast.Name) or not (isinstance(m, ast.Name) or _expanded(m)) or not isinstance(shape_m, tuple) \
+            or shape_m == () \
             or not all(type(n) is int for n in shape_m) or not isinstance(shapes.of(x), tuple):
         return None
     return g, x, m, keywords["axis"], math.prod(shape_m)
@@ -107,6 +109,15 @@ def _rewrite(node, g, x, m, axis, slices, mask, np_name):
     share = ast.IfExp(test=ast.BoolOp(op=ast.And(), values=[single, no_nan]), body=copy.deepcopy(g),
                       orelse=ast.BinOp(left=copy.deepcopy(g), op=ast.Div(), right=count))
     node.left, node.right = share, load()
+
+
+def _expanded(node) -> bool:
+    """A name with a new axis, `m[:, None]` (the extreme of a reduction without keepdims, its axis put back)."""
+    if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)):
+        return False
+    index = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    return all(isinstance(i, ast.Slice) and i.lower is None and i.upper is None and i.step is None
+               or isinstance(i, ast.Constant) and i.value is None for i in index)
 
 
 def _is_np(func, np_name, attr):

@@ -1647,9 +1647,20 @@ class _Rewrite(ast.NodeTransformer):
         """`grad_extreme(g, ans, x, axis, True)`: g split evenly between the entries of x equal to the extreme."""
         g, ans, x, axis, keepdims = args
         sg, sa, sx = shapes[:3]
+        if isinstance(keepdims, ast.Constant) and keepdims.value is False and isinstance(sx, tuple) and sx != () \
+                and type(_number(axis)) is int and -len(sx) <= _number(axis) < len(sx) \
+                and sa == sx[:_number(axis) % len(sx)] + sx[_number(axis) % len(sx) + 1:] and _simple(g) and _simple(ans) \
+                and (sg == sa or sg == () and self.float64 and self.shapes.real(g)):
+            # (keepdims=False: g and ans with the axis back, `ans[:, None]`, as the keepdims=True adjoint reads them)
+            k = _number(axis) % len(sx)
+            ans = _expanded(ans, k, sa)
+            g = _expanded(g, k, sa) if sg != () else g
+            sg = sa = sx[:k] + (1,) + sx[k + 1:]
+            keepdims = ast.Constant(True)
         if not (isinstance(keepdims, ast.Constant) and keepdims.value is True) or not isinstance(sx, tuple) \
-                or sx == () or sg != sa or sa is None or len(sa) != len(sx) or not _simple(g) or not _simple(ans) \
-                or not _simple(x) or not _simple(axis):
+                or sx == () or sg != sa and not (sg == () and self.float64 and self.shapes.real(g)) or sa is None \
+                or len(sa) != len(sx) \
+                or not _simple_or_expanded(g) or not _simple_or_expanded(ans) or not _simple(x) or not _simple(axis):
             return node
         mask = ast.Compare(left=x, ops=[ast.Eq()], comparators=[ans])
         count = _call(_attr(self.np, "sum"), mask)
@@ -1762,6 +1773,24 @@ def _number(node):
 def _simple(node):
     """A name or a literal: evaluating it twice is evaluating it once."""
     return isinstance(node, ast.Name | ast.Constant) or (isinstance(node, ast.UnaryOp) and _simple(node.operand))
+
+
+def _expanded(node, k, shape):
+    """`node` with a new axis at k (`a[:, None]` for k = 1): the keepdims=True form of a reduction over axis k of an
+    array whose reduced shape is `shape`; a number (shape ()) as it is."""
+    if shape == ():
+        return node
+    index = [ast.Slice() for _ in range(k)] + [ast.Constant(None)]
+    return ast.Subscript(value=node, slice=ast.Tuple(elts=index, ctx=ast.Load()) if k else index[0], ctx=ast.Load())
+
+
+def _simple_or_expanded(node):
+    """`_simple`, or a name with a new axis (`_expanded`): cheap to evaluate twice (a view)."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        index = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        return all(isinstance(i, ast.Slice) and i.lower is None and i.upper is None and i.step is None
+                   or isinstance(i, ast.Constant) and i.value is None for i in index)
+    return _simple(node)
 
 
 def rewrite_helpers(fdef: ast.FunctionDef, shapes: Shapes, np_name: str, float64: bool = False) -> ast.FunctionDef:
