@@ -81,6 +81,27 @@ def drop_container_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: s
                 and shapes.helpers.get(shapes.callee(s.value)) == "grad_iterated":
             iterated[s.targets[0].id] = {s.value.args[1].id: s.value.args[0]}
 
+    displays = _returned_displays(fdef, stores)
+
+    def items_made(g, shape, kind, x, runtime):
+        """`s2s.as_container_of(x, [...])` of the display g of x's items' gradients, an item that is a list or
+        tuple itself (`params_bar_0 = [W_bar, b_bar]` of a `(W, b)` layer) made so in turn; else None."""
+        if not (len(g.elts) == len(shape.items) == len(kind.items)):
+            return None
+        items = []
+        for k, (e, s, d) in enumerate(zip(g.elts, shape.items, kind.items)):
+            inner = displays.get(e.id) if isinstance(e, ast.Name) else None
+            if isinstance(s, Seq) and isinstance(d, Seq) and inner is not None:
+                item = ast.Subscript(value=copy.deepcopy(x), slice=ast.Constant(k), ctx=ast.Load())
+                made = items_made(inner, s, d, item, runtime)
+            else:
+                made = e if d == "d" and own(e, s) else None
+            if made is None:
+                return None
+            items.append(made)
+        helper = ast.Attribute(value=copy.deepcopy(runtime), attr="as_container_of", ctx=ast.Load())
+        return ast.Call(func=helper, args=[x, ast.List(elts=items, ctx=ast.Load())], keywords=[])
+
     def as_made(node):
         if not _finishes(node, shapes):
             return None
@@ -90,12 +111,8 @@ def drop_container_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: s
         shape, kind = shapes.of(x), kinds.get(x.id)
         if isinstance(g, ast.Name) and isinstance(shape, Seq):
             g = iterated.get(g.id, {}).get(x.id, g)  # (`Ws_bar = s2s.grad_iterated([W_bar, W2_bar], Ws)`)
-        if isinstance(g, ast.List | ast.Tuple) and isinstance(shape, Seq) and isinstance(kind, Seq) \
-                and len(g.elts) == len(shape.items) == len(kind.items) \
-                and all(k == "d" and own(e, s) for e, s, k in zip(g.elts, shape.items, kind.items)):
-            items = ast.List(elts=g.elts, ctx=ast.Load())
-            helper = ast.Attribute(value=copy.deepcopy(node.func.value), attr="as_container_of", ctx=ast.Load())
-            return ast.Call(func=helper, args=[x, items], keywords=[])
+        if isinstance(g, ast.List | ast.Tuple) and isinstance(shape, Seq) and isinstance(kind, Seq):
+            return items_made(g, shape, kind, x, node.func.value)
         if isinstance(g, ast.Dict) and isinstance(shape, Keyed) and isinstance(kind, Keyed) \
                 and all(isinstance(k, ast.Constant) for k in g.keys):
             given = {k.value: v for k, v in zip(g.keys, g.values)}
@@ -110,8 +127,36 @@ def drop_container_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: s
     read = loaded_names(fdef)  # (a `Ws_bar = s2s.grad_iterated(...)` nothing reads now goes)
     fdef.body = [s for s in fdef.body if not (isinstance(s, ast.Assign) and len(s.targets) == 1
                                               and isinstance(s.targets[0], ast.Name)
-                                              and s.targets[0].id in iterated and s.targets[0].id not in read)]
+                                              and s.targets[0].id in iterated.keys() | displays.keys()
+                                              and s.targets[0].id not in read)]
     return True
+
+
+def _returned_displays(fdef, stores) -> dict:
+    """name -> its list or tuple display, for a name bound once, at the top level, to a display of names, read only
+    by the final `return`, and whose items no statement after that binding binds again (the display's items are
+    the values those names hold at the return)."""
+    last = fdef.body[-1] if fdef.body else None
+    loads = {}
+    for n in walk(fdef):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            loads[n.id] = loads.get(n.id, 0) + 1
+    in_return = {}
+    for n in walk(last) if last is not None else ():
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            in_return[n.id] = in_return.get(n.id, 0) + 1
+    out = {}
+    for k, s in enumerate(fdef.body[:-1]):
+        if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+                and isinstance(s.value, ast.List | ast.Tuple) and all(isinstance(e, ast.Name) for e in s.value.elts)):
+            continue
+        name = s.targets[0].id
+        later = {n.id for t in fdef.body[k + 1:] for n in walk(t) if isinstance(n, ast.Name)
+                 and not isinstance(n.ctx, ast.Load)}
+        if stores.get(name) == 1 and loads.get(name) == in_return.get(name) == 1 \
+                and not later & {e.id for e in s.value.elts}:
+            out[name] = s.value
+    return out
 
 
 def returns_container_displays(fdef: ast.FunctionDef) -> bool:
@@ -272,8 +317,9 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
             return any(may_view(v, seen | {node.id}) for v in values)
         if isinstance(node, ast.Attribute):
             return node.attr in ("T", "mT", "real", "imag", "flat") and may_view(node.value, seen)
-        if isinstance(node, ast.Subscript):
-            return may_view(node.value, seen)
+        if isinstance(node, ast.Subscript):  # (an item of a container that may hold one: `t_bar[0]` of
+            # `t_bar = s2s.grad_iterated([w_bar], t)`, a loop of one trip written out)
+            return may_view(node.value, seen) or may_hold(node.value, seen)
         if isinstance(node, ast.Call):
             if hashable(shapes.callee(node)) and shapes.helpers.get(shapes.callee(node)) == "as_sequence":
                 return bool(node.args) and may_view(node.args[0], seen)  # (a list or tuple is given back as it is)
@@ -289,7 +335,7 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
         """Whether `node` may be a container holding an argument's array or a view of one: through names,
         displays and the runtime's helpers that place their arguments in containers (`s2s.add`,
         `s2s.getitem_grad`, ...; a NumPy function makes a new array, or a view `may_view` follows)."""
-        if may_view(node):
+        if may_view(node, seen):
             return True
         if isinstance(node, ast.Name):
             values = bindings.get(node.id, ())

@@ -18,7 +18,8 @@ are: written out, each trip's statements have shapes (and the straight-line copi
 A loop is written out where shape inference over the lowered primal proves its `range(n)` has a known
 number of trips `n` (1 to MAX_TRIPS, `len` of a container argument nothing can change,
 `Shapes._held_containers`), its body reads an item of such a container by the loop's counter, and those
-items' facts are not all one (else the loop is specialised as it is). The body must not bind the
+items' facts are not all one (else the loop is specialised as it is), or where it has one trip (a list of two
+layers, the last read apart: `for W, b in params[:-1]`), which costs no copy. The body must not bind the
 counter, nor hold `break`, `continue`, `return`, a nested function or lambda (lowered code has none of
 the first three left), and the copies stay under MAX_STATEMENTS statements. Each copy starts with
 `k = i` (the counter's value, for a read after the loop), and reads of the counter in it are the
@@ -418,7 +419,8 @@ def _trips(loop, shapes: Shapes):
     differing = any(isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Name) and node.slice.id == counter
                     and isinstance(base := shapes.of(node.value), Seq | Keyed) and len(set(map(repr, items_of(base)))) > 1
                     for stmt in loop.body for node in walk(stmt))
-    return n if differing and size * n <= MAX_STATEMENTS else None
+    # (one trip: written out, the loop's tape and its container's general code go, and nothing is copied)
+    return n if (differing or n == 1) and size * n <= MAX_STATEMENTS else None
 
 
 def _with_counter(stmt, counter: str, value: int):
