@@ -1,6 +1,6 @@
 """np.asanyarray, np.ascontiguousarray, np.asfortranarray, np.array(copy=True), np.nan_to_num(copy=...) and
-math.fsum (a list, an array or a generator expression) are differentiated (helper 156: refused before); np.array's
-copy=False, which gives the argument itself, is refused."""
+math.fsum (a list, an array or a generator expression) are differentiated (helper 156: refused before); copy=False
+of np.array and np.nan_to_num, which give the argument itself (changed in place by nan_to_num), is refused."""
 
 import math
 
@@ -37,7 +37,7 @@ def array_copied(x):
 
 
 def finite_copied(x):
-    return np.sum(np.nan_to_num(x * x, copy=True) * M.T) + np.sum(np.nan_to_num(x, copy=False))
+    return np.sum(np.nan_to_num(x * x, copy=True) * M.T) + np.sum(np.nan_to_num(x))
 
 
 def fsum_list(v):
@@ -77,6 +77,22 @@ def array_view(x):
     return np.sum(np.array(x, copy=False) ** 2)
 
 
-def test_array_copy_false_is_refused():
+def finite_in_place(x):
+    return np.sum(np.nan_to_num(x, copy=False) ** 2)
+
+
+def finite_in_place_by_position(x):
+    y = x * 1.0
+    np.nan_to_num(y, False)
+    return np.sum(np.sin(y))
+
+
+@pytest.mark.parametrize("f", [array_view, finite_in_place, finite_in_place_by_position], ids=lambda f: f.__name__)
+def test_copy_false_is_refused(f):
+    """(helper 158: `np.nan_to_num(x, copy=False)` was accepted and its adjoint read x after NumPy had changed it:
+    g where x had been inf)"""
+    x = np.array([[1.0, np.inf, np.nan], [2.0, -0.5, 3.0]])
     with pytest.raises(UnsupportedSyntaxError, match="copy=True"):
-        s2s.grad(array_view)(X)
+        s2s.grad(f)(x)
+    with pytest.raises(UnsupportedSyntaxError, match="copy=True"):
+        s2s.jvp(f, (x,), (np.ones_like(x),))

@@ -118,8 +118,10 @@ def test_views_of_functions_without_rules_are_facts_records():
     for a function with no derivative rule (which stays refused on a differentiated value)."""
     from s2s.pipeline import CONTEXT
     assert CONTEXT.fact(np.imag, "returns_view") is True and rules.lookup(np.imag).returns_view is True
-    for func in (np.asanyarray, np.broadcast_arrays, np.lib.stride_tricks.as_strided):
+    for func in (np.require, np.broadcast_arrays, np.lib.stride_tricks.as_strided):
         assert rules.lookup(func) is None and CONTEXT.fact(func, "returns_view") == "sometimes", func
+    for func in (np.asanyarray, np.ascontiguousarray, np.asfortranarray):  # (rules of their own, the same fact)
+        assert rules.lookup(func).returns_view == "sometimes" == CONTEXT.fact(func, "returns_view"), func
     assert CONTEXT.fact(np.sum, "returns_view") is False
 
 
@@ -131,8 +133,8 @@ def update_through_asanyarray(x):
 
 
 def test_an_update_through_a_facts_view_is_guarded():
-    """np.asanyarray has no rule; its record's returns_view makes the ownership analysis follow it, so
-    the update of z is checked at run time and refused (it really changes y), never a silent gradient."""
+    """np.asanyarray's returns_view ("sometimes") makes the ownership analysis follow it, so the update of z
+    is checked at run time and refused (it really changes y), never a silent gradient."""
     with pytest.raises(s2s.S2SError, match="`y` refers to the same array"):
         s2s.grad(update_through_asanyarray)(np.ones(3))
 

@@ -373,3 +373,25 @@ def bind_user_call(pf, call: ast.Call):
             arg = arg_of(marker)
         out.append((params.index(pname), pname, arg))
     return func, out
+
+
+def check_discarded_call(pf, stmt, active) -> None:
+    """An expression statement `f(...)` of a function with a rule that reads a differentiated name: its value is
+    dropped, so it matters only for what it may do to its arguments; its arguments are matched to the rule as an
+    assignment's would be, so that an argument the rule takes only at its default (`copy=False` of
+    np.nan_to_num, which changes its argument in place and hands it back) is refused as there."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return
+    call = stmt.value
+    if not any(isinstance(n, ast.Name) and n.id in active for n in ast.walk(call)):
+        return
+    try:
+        rule = ctx().lookup(resolve_call(pf, call))
+    except TypeError:  # (an object that cannot be looked up)
+        return
+    if rule is None or rule.nondiff:
+        return
+    try:
+        rule.bind(call.args, {k.arg: k.value for k in call.keywords if k.arg is not None})
+    except TypeError as exc:
+        raise pf.error(ctx().unsupported, f"s2s cannot match this call to its rule: {exc}", call) from None

@@ -66,11 +66,11 @@ def _dtype_given(cast):
 defrule("np.asarray(a, dtype=None)", returns_view=True, a="g", result_shape=shapes.array_of_items, real=shapes.real_items,
         a_dot="s2s.as_array_like(a_dot, dtype)").variant = _dtype_given(_asarray_cast)
 # (asanyarray is asarray for the arrays and numbers s2s differentiates; it keeps a subclass, which s2s refuses)
-defrule("np.asanyarray(a, dtype=None)", returns_view=True, a="g", result_shape=shapes.array_of_items,
+defrule("np.asanyarray(a, dtype=None)", returns_view="sometimes", a="g", result_shape=shapes.array_of_items,
         real=shapes.real_items, a_dot="s2s.as_array_like(a_dot, dtype)").variant = _dtype_given(_asarray_cast)
 # (an array of at least one dimension, in memory in C or Fortran order: the same values; a number becomes (1,))
 for _name in ("ascontiguousarray", "asfortranarray"):
-    defrule(f"np.{_name}(a, dtype=None)", returns_view=True, default_only=("dtype",), a="np.reshape(g, np.shape(a))",
+    defrule(f"np.{_name}(a, dtype=None)", returns_view="sometimes", default_only=("dtype",), a="np.reshape(g, np.shape(a))",
             a_dot=f"np.{_name}(a_dot)")
 # copy=True is np.array's default; copy=False (the argument itself, or an error where a copy is needed) and
 # copy=None are refused: the rule is for a new array
@@ -82,8 +82,8 @@ defrule("np.array(object, dtype=None, copy=True)", object="s2s.array_grad(g, obj
 defrule("np.float64(x)", result_shape=shapes.copy, real=True, returns_view="sometimes", x="g", x_dot="np.float64(x_dot)")
 defrule("np.float32(x)", result_shape=shapes.copy, real=True, returns_view="sometimes", x="g", x_dot="np.float32(x_dot)")
 defrule("np.copy(a)", methods=("copy",), real=shapes.real_of_one, a="g", a_dot="s2s.copy(a_dot)")
-# (`np.nan_to_num(x, False)`: copy=False given by position, x itself)
-defrule("np.nan_to_num(x, copy=True)", returns_view="sometimes", zero=("copy",), x="g * np.isfinite(x)")
+# copy=False (x changed in place and given back) is refused: the adjoint reads x's entries that were not finite
+defrule("np.nan_to_num(x, copy=True)", returns_view="sometimes", default_only=("copy",), x="g * np.isfinite(x)")
 
 # two arguments
 defrule("np.add(x1, x2)", real=True, safe=True, x1="unbroadcast(g, x1)", x2="unbroadcast(g, x2)",

@@ -158,7 +158,8 @@ nondifferentiable("np.tril_indices(n, k=0, m=None)", result_shape=shapes.lower_i
 
 # functions without a derivative rule (a call on a differentiated value is refused) whose result may be their
 # argument itself or views of it: the ownership analysis follows them (aliasing leaves them to its run-time guard)
-facts("np.asanyarray(a)", "np.ascontiguousarray(a)", "np.asfortranarray(a)", "np.asmatrix(data)", "np.require(a)",
+# (np.asanyarray, np.ascontiguousarray, np.asfortranarray: rules of their own, returns_view="sometimes" there too)
+facts("np.asmatrix(data)", "np.require(a)",
       "np.broadcast_arrays(*args)", "np.trim_zeros(filt)", "np.lib.stride_tricks.as_strided(x)",
       returns_view="sometimes")
 
