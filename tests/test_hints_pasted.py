@@ -101,6 +101,54 @@ def delete_items_as_hinted(x):
     return np.sum(L[0] * L[1])
 
 
+def delete_every_other(x):
+    L = [x, 2.0 * x, x * x, 3.0 * x]
+    del L[::2]
+    return np.sum(L[0] * L[1])
+
+
+def delete_every_other_as_hinted(x):
+    L = [x, 2.0 * x, x * x, 3.0 * x]
+    L = [v for k, v in enumerate(L) if k not in range(len(L))[::2]]
+    return np.sum(L[0] * L[1])
+
+
+def delete_two(x):
+    L = [x, 2.0 * x, x * x]
+    del L[0], L[0]
+    return np.sum(L[0] * x)
+
+
+def delete_two_as_hinted(x):
+    L = [x, 2.0 * x, x * x]
+    L = L[:0] + L[0:][1:]
+    L = L[:0] + L[0:][1:]
+    return np.sum(L[0] * x)
+
+
+def attribute_item(x, o):
+    o.h = x * 1.0
+    o.h[0] = 5.0
+    return np.sum(o.h * x)
+
+
+def attribute_item_as_hinted(x, o):
+    o.h = x * 1.0
+    new = o.h.copy()
+    new[0] = 5.0
+    o.h = new
+    return np.sum(o.h * x)
+
+
+def test_an_attributes_item_hint_names_the_object():
+    """(helper 158: it said `self.h = new_h` of an object named o)"""
+    with pytest.raises(UnsupportedSyntaxError) as info:
+        s2s.grad(attribute_item)(X, State())
+    assert "`new = o.h.copy()`" in info.value.hint and "self" not in info.value.hint
+    np.testing.assert_allclose(s2s.grad(attribute_item_as_hinted)(X, State()),
+                               fd_grad(lambda v: attribute_item_as_hinted(v, State()), (X,)), rtol=1e-6, atol=1e-7)
+
+
 def delete_key(x):
     d = {"a": x, "b": x * x}
     del d["a"]
@@ -155,7 +203,9 @@ def state_as_hinted(x):
     (state_object, state_as_hinted, X, "`o = {'h': ...}`"),
     (delete_item, delete_item_as_hinted, X, "`L = L[:-2] + L[-2:][1:]`"),
     (delete_items, delete_items_as_hinted, X, "`L = L[:1] + L[3:]`"),
-    (delete_key, delete_key_as_hinted, X, "`d = {key: v for key, v in d.items() if key != 'a'}`"),
+    (delete_key, delete_key_as_hinted, X, "build the dict without the key: `d = {key: v for key, v in d.items() if key != 'a'}`"),
+    (delete_every_other, delete_every_other_as_hinted, X, "`L = [v for k, v in enumerate(L) if k not in range(len(L))[::2]]`"),
+    (delete_two, delete_two_as_hinted, X, "one `del` per statement"),
     (transpose_view, transpose_as_hinted, A, "`T = B.T.copy()`"),
     (record_item_alias, record_item_as_hinted, X, "`d['a'] = d['a'].copy()`"),
     (swap_rows, swap_rows_as_hinted, A, "`B[0].copy()`"),

@@ -46,27 +46,40 @@ _HINTS = {
 
 
 def _delete_hint(node: ast.Delete) -> str | None:
-    """The hint for `del L[k]` or `del L[i:j]`: the list (or dict) built without the item, which keeps Python's
-    meaning but for other names bound to the same list (they keep the old one). None for `del name`: dropping it
-    changes nothing s2s differentiates.
+    """The hint for `del L[k]`, `del L[i:j]` or `del d["key"]`: the list (or dict) built without the items, which
+    keeps Python's meaning but for other names bound to the same list (they keep the old one); for `del o.attr`,
+    a local name instead of the attribute. None for `del name`: dropping it changes nothing s2s differentiates.
 
         >>> _delete_hint(ast.parse("del L[k]").body[0]).split("`")[1]
         'L = L[:k] + L[k:][1:]'
     """
-    if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Subscript):
+    hints = [_delete_one_hint(t) for t in node.targets]
+    if all(h is None for h in hints):
         return None
-    base, key = ast.unparse(node.targets[0].value), node.targets[0].slice
+    target, shown = next((t, h) for t, h in zip(node.targets, hints) if h is not None)
+    return shown if len(node.targets) == 1 else \
+        f"one `del` per statement (in order), each rewritten; `del {ast.unparse(target)}`: {shown}"
+
+
+def _delete_one_hint(target) -> str | None:
+    alike = "; other names bound to the old one do not see the change"
+    if isinstance(target, ast.Attribute):
+        return f"keep the value in a local name instead of `{ast.unparse(target)}`, and drop the del"
+    if not isinstance(target, ast.Subscript):
+        return None
+    base, key = ast.unparse(target.value), target.slice
     if isinstance(key, ast.Slice):
-        if key.step is not None:
-            return None
-        lo, hi = (ast.unparse(k) if k is not None else "" for k in (key.lower, key.upper))
+        lo, hi, step = (ast.unparse(k) if k is not None else "" for k in (key.lower, key.upper, key.step))
+        if step:
+            return (f"build the list without the items: `{base} = [v for k, v in enumerate({base}) if k not in "
+                    f"range(len({base}))[{lo}:{hi}:{step}]]`{alike}")
         kept = " + ".join(part for part in (f"{base}[:{lo}]" if lo else "", f"{base}[{hi}:]" if hi else "") if part)
-        return f"build the list without the items: `{base} = {kept or '[]'}`; other names bound to the old list " \
-               "do not see the change"
+        return f"build the list without the items: `{base} = {kept or '[]'}`{alike}"
     k = ast.unparse(key)
-    return f"build the list without the item: `{base} = {base}[:{k}] + {base}[{k}:][1:]` (a dict: " \
-           f"`{base} = {{key: v for key, v in {base}.items() if key != {k}}}`); other names bound to the old list " \
-           "do not see the change"
+    as_dict = f"`{base} = {{key: v for key, v in {base}.items() if key != {k}}}`"
+    if isinstance(key, ast.Constant) and isinstance(key.value, str):  # (a string key: a dict's)
+        return f"build the dict without the key: {as_dict}{alike}"
+    return f"build the list without the item: `{base} = {base}[:{k}] + {base}[{k}:][1:]` (a dict: {as_dict}){alike}"
 
 
 def helper_attr(module_name: str, attr: str, obj) -> ast.Attribute:

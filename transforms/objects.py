@@ -334,8 +334,10 @@ class _StoredAttributes:
             if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and \
                     isinstance(node.value, ast.Attribute) and isinstance(node.value.value, ast.Name) and \
                     node.value.value.id in roots:
+                attribute = ast.unparse(node.value)
                 self.refuse(node, "it updates an attribute's array in place",
-                            "build the new array and assign it: `self.h = new_h`")
+                            f"update a copy and assign it back: `new = {attribute}.copy()`, then "
+                            f"`new{ast.unparse(node)[len(attribute):]} = ...` and `{attribute} = new`")
             if isinstance(node, ast.Call):
                 self.check_call(node)
 
