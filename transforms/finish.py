@@ -83,6 +83,17 @@ def drop_container_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: s
 
     displays = _returned_displays(fdef, stores)
 
+    def leaf(e, shape, kind, item, runtime):
+        """The gradient of the container's item `item` given its adjoint `e`: e itself where the module docstring's
+        proof covers it, `s2s.finish(e, item)` of a number (a Python float's gradient a float: `finish` of the item
+        alone is what `finish` of the container does for it, and quick); else None."""
+        if kind == "d" and own(e, shape):
+            return e
+        if shape == ():
+            return ast.Call(func=ast.Attribute(value=copy.deepcopy(runtime), attr="finish", ctx=ast.Load()),
+                            args=[e, item], keywords=[])
+        return None
+
     def items_made(g, shape, kind, x, runtime):
         """`s2s.as_container_of(x, [...])` of the display g of x's items' gradients, an item that is a list or
         tuple itself (`params_bar_0 = [W_bar, b_bar]` of a `(W, b)` layer) made so in turn; else None."""
@@ -95,7 +106,8 @@ def drop_container_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: s
                 item = ast.Subscript(value=copy.deepcopy(x), slice=ast.Constant(k), ctx=ast.Load())
                 made = items_made(inner, s, d, item, runtime)
             else:
-                made = e if d == "d" and own(e, s) else None
+                made = leaf(e, s, d, ast.Subscript(value=copy.deepcopy(x), slice=ast.Constant(k), ctx=ast.Load()),
+                            runtime)
             if made is None:
                 return None
             items.append(made)
@@ -117,9 +129,12 @@ def drop_container_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: s
                 and all(isinstance(k, ast.Constant) for k in g.keys):
             given = {k.value: v for k, v in zip(g.keys, g.values)}
             facts, dtypes = dict(shape.items), dict(kind.items)
-            if len(given) == len(g.keys) and set(given) == set(facts) == set(dtypes) \
-                    and all(dtypes[k] == "d" and own(given[k], facts[k]) for k in facts):
-                return ast.Dict(keys=[ast.Constant(k) for k, _ in shape.items], values=[given[k] for k, _ in shape.items])
+            if len(given) == len(g.keys) and set(given) == set(facts) == set(dtypes):
+                made = {k: leaf(given[k], facts[k], dtypes[k], ast.Subscript(value=copy.deepcopy(x), slice=ast.Constant(k),
+                                                                           ctx=ast.Load()), node.func.value)
+                        for k in facts}
+                if all(v is not None for v in made.values()):
+                    return ast.Dict(keys=[ast.Constant(k) for k, _ in shape.items], values=[made[k] for k, _ in shape.items])
         return None
 
     if not _replace_returned(fdef, as_made):

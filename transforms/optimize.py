@@ -104,7 +104,7 @@ from .seed import fold_unit_seed, unit_product_is_itself
 from .shapes import Keyed, Seq
 from .shared_calls import share_repeated_calls
 from .shifts import drop_shift_adjoints
-from .simplify import fold_literals, simplify
+from .simplify import fold_literals, fold_unit_copies, simplify
 from .tape import (
     drop_dead_placeholders,
     drop_unread_list_pops,
@@ -465,7 +465,10 @@ def products_step(c: Code) -> Code:
         fold_literals(c.fdef)
         if _unit_products(c.fdef):
             c.inferred = c.shapes.shapes(c.fdef)
-            if fold_literals(c.fdef, lambda e: unit_product_is_itself(e, c.inferred, c.shapes.float64_only)):
+
+            def keeps(e):
+                return unit_product_is_itself(e, c.inferred, c.shapes.float64_only)
+            if fold_literals(c.fdef, keeps) | fold_unit_copies(c.fdef, keeps):
                 c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes is not None and c.seed_one is not None and \
             products(c.fdef, c.shapes.shapes, c.shapes.float64_only and c.numpy_path):  # (eye_product: NumPy path)
@@ -475,11 +478,10 @@ def products_step(c: Code) -> Code:
 
 
 def _unit_products(fdef) -> bool:
-    """Whether some product in `fdef` is `1.0 * e` or `e * 1.0` of an expression e (not a name)."""
+    """Whether some product in `fdef` is `1.0 * e` or `e * 1.0`."""
     return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult) and any(
         isinstance(one, ast.Constant) and type(one.value) is float and one.value == 1.0
-        and not isinstance(other, ast.Name) for one, other in ((n.left, n.right), (n.right, n.left)))
-        for n in walk(fdef))
+        for one, other in ((n.left, n.right), (n.right, n.left))) for n in walk(fdef))
 
 
 def explain_step(c: Code) -> Code:

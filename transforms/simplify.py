@@ -11,7 +11,8 @@ from __future__ import annotations
 import ast
 import operator
 
-from .walk import fix_locations
+from .names import loaded_names
+from .walk import fix_locations, statement_lists
 
 _FOLDABLE = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
              ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
@@ -113,6 +114,50 @@ def fold_literals(fdef: ast.FunctionDef, keeps_itself=None) -> bool:
     if folder.changed:
         fix_locations(fdef)
     return folder.changed
+
+
+def fold_unit_copies(fdef: ast.FunctionDef, keeps_itself) -> bool:
+    """`t = 1.0 * e` (a copy of e's array that `t` may update in place) followed at once by `t op= v` becomes
+    `t = e op v` (op one of + - * /): the same numbers (`1.0 * e` is e exactly, `keeps_itself(e)`: a real float
+    array), one array made instead of a copy and an update. Whether anything changed.
+
+        >>> f = ast.parse("def f(e, v):\n    t = 1.0 * e\n    t *= v\n    return t").body[0]
+        >>> fold_unit_copies(f, lambda e: True), ast.unparse(f.body[0])
+        (True, 't = e * v')
+    """
+    from .reverse import Comment  # (the `#` lines of generated code, between two statements)
+
+    changed = False
+    for block in statement_lists(fdef):
+        k = 0
+        while k < len(block):
+            first, n = block[k], k + 1
+            while n < len(block) and isinstance(block[n], Comment):
+                n += 1
+            then = block[n] if n < len(block) else None
+            copied = _unit_copy(first)
+            if copied is not None and isinstance(then, ast.AugAssign) and isinstance(then.target, ast.Name) \
+                    and then.target.id == first.targets[0].id and isinstance(then.op, ast.Add | ast.Sub | ast.Mult | ast.Div) \
+                    and copied.id != then.target.id and then.target.id not in loaded_names(then.value) \
+                    and keeps_itself(copied):
+                first.value = ast.BinOp(left=copied, op=then.op, right=then.value)
+                del block[n]
+                changed = True
+            k += 1
+    if changed:
+        fix_locations(fdef)
+    return changed
+
+
+def _unit_copy(stmt):
+    """e of `t = 1.0 * e` (or `e * 1.0`), e a name, t a name; else None."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+            and isinstance(stmt.value, ast.BinOp) and isinstance(stmt.value.op, ast.Mult)):
+        return None
+    for one, other in ((stmt.value.left, stmt.value.right), (stmt.value.right, stmt.value.left)):
+        if is_number(one, 1) and type(one.value) is float and isinstance(other, ast.Name):
+            return other
+    return None
 
 
 def simplify(fdef: ast.FunctionDef, names: set[str] | None = None) -> ast.FunctionDef:

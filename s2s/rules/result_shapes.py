@@ -42,7 +42,7 @@ from s2s.transforms.shapes import (
     reshaped,
 )
 
-_REDUCTION_KEYWORDS = frozenset({"axis", "keepdims", "dtype"})  # (dtype= does not change the shape)
+_REDUCTION_KEYWORDS = frozenset({"axis", "keepdims", "dtype", "ddof"})  # (dtype= and var's ddof= keep the shape)
 
 
 def reduction(axis_at: int = 1, keywords=_REDUCTION_KEYWORDS):

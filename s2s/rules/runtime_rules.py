@@ -152,9 +152,10 @@ defrule_for(rt.power_slope, "power_slope(x, y)", x_dot="x_dot * s2s.power_term(y
 defrule_for(rt.power_term, "power_term(c, x, y)", c_dot="c_dot * s2s.power_term(1.0, x, y)",
             x_dot="x_dot * s2s.power_term(c * y, x, y - 1)", y_dot="y_dot * s2s.power_term_dy(c, x, y)")
 defrule_for(rt.real_part, "real_part(t, val)", shape_only=("val",), linear=("t",))
-defrule_for(rt.fdiv, "fdiv(a, b)", b_dot="-s2s.fdiv(a * b_dot, b * b)", linear=("a",))
-defrule_for(rt.safe_div, "safe_div(a, b)",
-            b_dot="-s2s.safe_div(a * b_dot, b * b)", linear=("a",))
+defrule_for(rt.fdiv, "fdiv(a, b)", b_dot="-s2s.fdiv(a * b_dot, b * b)", linear=("a",),
+            result_shape=shapes.broadcasting(2), real=shapes.real_of_all(2))
+defrule_for(rt.safe_div, "safe_div(a, b)", b_dot="-s2s.safe_div(a * b_dot, b * b)", linear=("a",),
+            result_shape=shapes.broadcasting(2), real=shapes.real_of_all(2))
 defrule_for(rt.grad_fill, "grad_fill(g, ans, fill_value)", shape_only=("ans", "fill_value"), linear=("g",))
 defrule_for(rt.fill_tangent, "fill_tangent(t, ans)", shape_only=("ans",), linear=("t",))
 defrule_for(rt.grad_arange, "grad_arange(g, ans, role)", shape_only=("ans",), linear=("g",))

@@ -1,0 +1,93 @@
+"""Straight-line losses of small elementwise operations (helper 159): np.std / np.var's adjoint written out where
+the shapes are known, an array broadcast where the statement's other operand broadcasts it anyway, `t = 1.0 * e`
+then `t op= v` as `t = e op v`, and a tuple or dict argument's gradient with a Python float item returned as made
+(`s2s.finish` of that item alone). The numbers are the general code's, bit for bit."""
+
+import numpy as np
+import pytest
+from helpers_fd import check_all
+
+import s2s
+
+
+def standardize(X, C):
+    mu = np.mean(X, axis=0)
+    sd = np.std(X, axis=0)
+    return np.sum(np.tanh((X - mu) / sd) * C)
+
+
+def spread_rows(X, C):
+    return np.sum(np.var(X, axis=1, ddof=1) * C[:, 0]) + np.sum(np.std(X, axis=-1, keepdims=True) * C)
+
+
+def spread_all(X, C):
+    return np.std(X * C) + np.var(X) ** 2
+
+
+def huber_pair(params, X, y):
+    w, b = params
+    r = X @ w + b - y
+    return np.mean(np.where(np.abs(r) <= 1.0, 0.5 * r * r, np.abs(r) - 0.5))
+
+
+def pinball_dict(p, X, y):
+    r = y - (X @ p["w"] + p["b"])
+    return np.mean(np.where(r >= 0, 0.3 * r, -0.7 * r))
+
+
+def code(f, *args):
+    src = s2s.source(s2s.grad(f), *args)
+    return "\n".join(line for line in src.splitlines() if not line.strip().startswith("#"))
+
+
+R = np.random.default_rng(31)
+
+
+@pytest.mark.parametrize("f", [standardize, spread_rows, spread_all], ids=lambda f: f.__name__)
+def test_std_and_var_written_out(f):
+    X, C = R.normal(size=(7, 4)), R.normal(size=(7, 4))
+    src = code(f, X, C)
+    assert "grad_std" not in src and "grad_var" not in src, src
+    np.testing.assert_array_equal(s2s.grad(f)(X, C), s2s.derivative(f)(X, C))
+    check_all(f, (X, C))
+
+
+@pytest.mark.parametrize("case", ["constant_column", "nan", "float32"])
+def test_std_written_out_at_a_constant_column_nan_and_float32(case):
+    X, C = R.normal(size=(5, 3)), R.normal(size=(5, 3))
+    if case == "constant_column":
+        X[:, 1] = 2.5  # (the deviation 0: safe_div's 0 there, as in the general code)
+    if case == "nan":
+        X[2, 2] = np.nan
+    if case == "float32":
+        X, C = X.astype(np.float32), C.astype(np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        got, general = s2s.grad(spread_rows)(X.T.copy(), C.T.copy()), s2s.derivative(spread_rows)(X.T.copy(), C.T.copy())
+        assert got.dtype == general.dtype == X.dtype
+        np.testing.assert_array_equal(got, general)
+        got, general = s2s.grad(standardize)(X, C), s2s.derivative(standardize)(X, C)
+        np.testing.assert_allclose(got, general, rtol=1e-6 if case == "float32" else 1e-14, equal_nan=True)
+
+
+def test_a_mean_broadcast_where_the_sum_broadcasts_it_anyway():
+    X, C = R.normal(size=(9, 4)), R.normal(size=(9, 4))
+    assert "broadcast_to" not in code(standardize, X, C)
+
+
+def test_a_container_with_a_python_float_is_returned_as_made():
+    X, y = R.normal(size=(12, 3)), R.normal(size=12)
+    pair = (R.normal(size=3), 0.25)
+    src = code(huber_pair, pair, X, y)
+    assert "as_container_of(params, [" in src and "params[1])" in src, src  # (finish of the float item alone)
+    got = s2s.grad(huber_pair)(pair, X, y)
+    assert type(got) is tuple and type(got[1]) is float and got[0].shape == (3,)
+    general = s2s.derivative(huber_pair)(pair, X, y)
+    np.testing.assert_array_equal(got[0], general[0])
+    assert got[1] == general[1] and type(general[1]) is float
+    p = {"w": R.normal(size=3), "b": -0.5}
+    src = code(pinball_dict, p, X, y)
+    assert "{'w':" in src, src
+    got = s2s.grad(pinball_dict)(p, X, y)
+    assert list(got) == ["w", "b"] and type(got["b"]) is float
+    np.testing.assert_allclose(got["w"], s2s.derivative(pinball_dict)(p, X, y)["w"], rtol=1e-14)
+    check_all(lambda w, b: pinball_dict({"w": w, "b": b}, X, y), (p["w"], p["b"]), wrt=(0, 1), use_autograd=False)
