@@ -375,23 +375,25 @@ def bind_user_call(pf, call: ast.Call):
     return func, out
 
 
-def check_discarded_call(pf, stmt, active) -> None:
-    """An expression statement `f(...)` of a function with a rule that reads a differentiated name: its value is
-    dropped, so it matters only for what it may do to its arguments; its arguments are matched to the rule as an
-    assignment's would be, so that an argument the rule takes only at its default (`copy=False` of
-    np.nan_to_num, which changes its argument in place and hands it back) is refused as there."""
+def check_discarded_call(pf, stmt) -> None:
+    """An expression statement `f(...)` of a function with a rule: its value is dropped, so it matters only for
+    what it may do to its arguments; its arguments are matched to the rule as an assignment's would be, so that
+    an argument the rule takes only at its default (`copy=False` of np.nan_to_num, which changes its argument in
+    place and hands it back) is refused as there, and arguments given by `*` or `**` are refused."""
     if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
         return
     call = stmt.value
-    if not any(isinstance(n, ast.Name) and n.id in active for n in ast.walk(call)):
-        return
     try:
         rule = ctx().lookup(resolve_call(pf, call))
     except TypeError:  # (an object that cannot be looked up)
         return
     if rule is None or rule.nondiff:
         return
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        raise pf.error(ctx().unsupported, "s2s cannot match this call to its rule: its arguments are given by "
+                       "* or ** and its value is not used, so it is called for what it may do to them", call,
+                       hint="write the arguments out, or assign the call's value")
     try:
-        rule.bind(call.args, {k.arg: k.value for k in call.keywords if k.arg is not None})
+        rule.bind(call.args, {k.arg: k.value for k in call.keywords})
     except TypeError as exc:
         raise pf.error(ctx().unsupported, f"s2s cannot match this call to its rule: {exc}", call) from None

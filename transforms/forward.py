@@ -93,7 +93,7 @@ class Forward:
             if isinstance(t, ast.Subscript):
                 return self.setitem(s)
             return self.assign(t.id, s.value, s)
-        analysis.check_discarded_call(self.pf, s, self.active)
+        analysis.check_discarded_call(self.pf, s)
         if isinstance(s, ast.Expr) and is_append(s.value):
             name = s.value.func.value.id
             out = [s]

@@ -246,6 +246,27 @@ def _store_targets(targets):
     return out
 
 
+_CHANGED_WITHOUT_A_COPY = (np.nan_to_num,)  # functions that change their first argument in place given copy=False
+
+
+def _copy_maybe_false(call, position: int) -> bool:
+    """Whether `call` may pass `copy` other than True: a `copy=` keyword that is not the literal True, an argument
+    at copy's `position`, or starred arguments or keywords (`*args`, `**options`) that may hold it."""
+    if len(call.args) > position or any(isinstance(a, ast.Starred) for a in call.args):
+        return True
+    return any(k.arg is None or k.arg == "copy" and not (isinstance(k.value, ast.Constant) and k.value.value is True)
+               for k in call.keywords)
+
+
+def _call_receiver_hint(method, receiver, call) -> str:
+    """The hint for `f(x).method(...)` changing what a call gave back: a new value made by NumPy, under a name."""
+    made = {"sort": f"np.sort({ast.unparse(receiver)})",
+            "fill": f"np.full_like({ast.unparse(receiver)}, {ast.unparse(call.args[0]) if call.args else '...'})"}
+    new = made.get(method, f"a new array computed from `{ast.unparse(receiver)}`")
+    return (f"compute the new value and give it a name (`v = {new}`), then read `v`; where the array itself must "
+            "change, assign its new entries to it (`y[...] = ...`, y the array the call read)")
+
+
 def _root(node):
     """The name at the bottom of `a[i][j].b`, or None."""
     while isinstance(node, ast.Subscript | ast.Attribute | ast.Starred):
@@ -928,6 +949,14 @@ class _Analysis:
         if self.recording:
             self.findings.setdefault(id(s), []).append(Update(name, tuple(others), deep, loops))
 
+    def may_view(self, call) -> bool:
+        """Whether the call may give back its argument or receiver, or a view of it: a method of it (`x.reshape(-1)`,
+        `x.ravel()`, `x.view()`), or a function not certain to make a new array (a rule's returns_view)."""
+        if isinstance(call.func, ast.Attribute) and not self.is_module_path(call.func):
+            return True  # (a method: of an array, reshape / ravel / view / transpose / squeeze may be views)
+        obj = self.resolve_call(call.func)
+        return obj is _UNKNOWN or bool(self.returns_view(obj)) or self.rule_of(obj) is None
+
     def check_call_effects(self, e, env, statement=None, bound=None):
         """Refuse calls that change an argument in place (np.copyto, ufunc.at, x.fill(...))."""
         for node in walk(e):
@@ -952,6 +981,13 @@ class _Analysis:
                 if own and func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS:
                     raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)`: it changes "
                                                f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value, node))
+                if func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS \
+                        and isinstance(func.value, ast.Call) and self.may_view(func.value):
+                    # (`y.reshape(-1).sort()`: the call may hand back a view of y, which the method changes)
+                    raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)` of "
+                                               f"`{ast.unparse(func.value)}`: that call may give a view of an array "
+                                               "the function holds, which the method would change in place",
+                                         _call_receiver_hint(func.attr, func.value, node))
                 _refuse_positional_out(node, func, _method_out_position(func.attr))
                 if func.attr in MUTATING_METHODS and receiver is not None and receiver not in self.locals \
                         and not isinstance(func.value, ast.Name) and not self.is_module_path(func.value):
@@ -1005,6 +1041,8 @@ class _Analysis:
                     isinstance(self.resolve_call(func.value), np.ufunc):
                 hint = ("write the update as an assignment; for np.add.at(a, i, v) with repeated indices "
                         "use `a = a + np.bincount(i, weights=v, minlength=len(a))` (1-d a)")
+            if hint is None and any(obj is f for f in _CHANGED_WITHOUT_A_COPY) and _copy_maybe_false(node, 1):
+                hint = f"leave copy out (`{ast.unparse(func)}(x)` makes a new array) and assign the result"
             if hint is not None and self.summarising and node.args:
                 # for a caller: into the helper's own new array (`np.copyto(w, ...)` of `w = np.empty(n)`) nothing
                 # the caller sees changes; into anything else, something outside may

@@ -331,7 +331,7 @@ class Reverse:
             if isinstance(t, ast.Subscript):
                 return self.bwd_setitem(s, in_loop)
             return self.bwd_assign(t.id, s.value, s, in_loop)
-        analysis.check_discarded_call(self.pf, s, self.active)
+        analysis.check_discarded_call(self.pf, s)
         if isinstance(s, ast.Expr) and _list_pop(s.value) in self.active | self.appended:
             # (the backward sweep would need the popped item's adjoint back in the list at its place)
             raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop() in forward mode only", s.value,
