@@ -186,12 +186,30 @@ def parse_shapes(items, func):
         if text == "float":
             given[name] = 1.0
             continue
-        dims = [d for d in text.strip("()").replace(",", "x").split("x") if d.strip()]
-        if not all(d.strip().isdigit() for d in dims):
+        dims = _shape_sizes(text)
+        if dims is None:
             raise UsageError(f"--shape {item!r}: a shape is sizes joined by x (3x4), () for a 0-d array, or float")
         given[name] = np.zeros(tuple(int(d) for d in dims))
     last = max(params.index(n) for n in given)
     return [given.get(p) for p in params[:last + 1]]
+
+
+def _shape_sizes(text: str):
+    """The sizes of `3x4`, `(3, 4)`, `(3,)` or `()` (a 0-d array), else None (`3x`, `x4`, `3xx4`, ``).
+
+        >>> _shape_sizes("3x4"), _shape_sizes("(3,)"), _shape_sizes("()"), _shape_sizes("3x")
+        (['3', '4'], ['3'], [], None)
+    """
+    inner = text.strip()
+    if inner.startswith("(") and inner.endswith(")"):
+        inner = inner[1:-1].strip()
+        if not inner:
+            return []
+        inner = inner[:-1] if inner.endswith(",") else inner  # (`(3,)`, `(3, 4,)`)
+    elif not inner:
+        return None
+    dims = [d.strip() for d in inner.replace(",", "x").split("x")]
+    return dims if all(d.isdigit() for d in dims) else None
 
 
 def parse_at(items, func, self_object=False):

@@ -73,3 +73,12 @@ def test_terminal_colouring_without_pygments_keeps_the_text():
     coloured = cli._colour_tokens(text)
     assert "\033[" in coloured
     assert re.sub(r"\033\[[0-9;]*m", "", coloured) == text
+
+
+def test_a_shape_with_an_empty_size_is_refused():
+    """(`--shape W=3x` was read as 3: an empty size between the x's is a typing slip, not nothing)"""
+    for bad in ("3x", "x4", "3xx4", ""):
+        out = run("show", f"{DEMO}:predict", "--shape", f"W={bad}")
+        assert out.returncode != 0 and "a shape is sizes joined by x" in out.stderr, (bad, out.stderr)
+    from s2s.cli import _shape_sizes
+    assert _shape_sizes("(3, 4,)") == ["3", "4"] and _shape_sizes("()") == [] and _shape_sizes("(3,)") == ["3"]

@@ -146,6 +146,8 @@ def finish(g, x):
             return g
         if type(g) is _FLOAT64 or type(g) is _FLOAT32:  # (`np.sin(x)`, `.sum()`: the long way costs some 1.4 us)
             return float(g)
+    if x is None:  # (no number there: the gradient keeps the argument's structure, None for None, as JAX's does)
+        return None
     if type(g) is not np.ndarray and refused_kind(g) is not None:
         _refuse_kind(g, refused_kind(g))
     if _own(g, x):  # an array's own adjoint (a leaf of a container's)

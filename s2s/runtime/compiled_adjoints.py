@@ -120,13 +120,13 @@ def _grad_var(g, x, axis, ddof, keepdims):
         def impl(g, x, axis, ddof, keepdims):
             pre, n, post = blocks(x.shape)
             mean = reduce_axis(x, "mean", None, True)
-            return expand_reduced(g, x, None, keepdims) * two * (x - mean) / dtype(n - ddof)
+            return expand_reduced(g, x, None, keepdims) * two * (x - mean) / dtype(max(n - ddof, 0))
         return impl
 
     def impl_axis(g, x, axis, ddof, keepdims):
         pre, n, post = blocks(x.shape)
         mean = reduce_axis(x, "mean", ax, True)
-        return expand_reduced(g, x, ax, keepdims) * two * (x - mean) / dtype(n - ddof)
+        return expand_reduced(g, x, ax, keepdims) * two * (x - mean) / dtype(max(n - ddof, 0))
     return impl_axis
 
 

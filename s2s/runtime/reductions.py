@@ -89,7 +89,8 @@ def grad_var(g, x, axis, ddof, keepdims):
     """Adjoint of np.var."""
     n = reduced_size(x, axis)
     mean = np.mean(x, axis=axis, keepdims=True)
-    return expand_reduced(g, x, axis, keepdims) * 2.0 * (x - mean) / (n - ddof)
+    return expand_reduced(g, x, axis, keepdims) * 2.0 * (x - mean) / max(n - ddof, 0)  # (NumPy's divisor: 0, not
+    # negative, where ddof is more than n)
 
 
 @linear_in_g
