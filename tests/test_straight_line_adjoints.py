@@ -91,3 +91,16 @@ def test_a_container_with_a_python_float_is_returned_as_made():
     assert list(got) == ["w", "b"] and type(got["b"]) is float
     np.testing.assert_allclose(got["w"], s2s.derivative(pinball_dict)(p, X, y)["w"], rtol=1e-14)
     check_all(lambda w, b: pinball_dict({"w": w, "b": b}, X, y), (p["w"], p["b"]), wrt=(0, 1), use_autograd=False)
+
+
+def more_freedom_than_entries(X):
+    return np.sum(np.var(X, axis=1, ddof=4))
+
+
+def test_ddof_above_the_count_divides_by_zero_as_numpy_does():
+    """(helper 160: the adjoint divided by n - ddof = -1, a finite gradient of an infinite variance)"""
+    X = np.arange(6.0).reshape(2, 3)
+    with np.errstate(divide="ignore", invalid="ignore"), pytest.warns(RuntimeWarning):
+        assert np.all(np.isinf(more_freedom_than_entries(X)) | np.isnan(more_freedom_than_entries(X)))
+        for g in (s2s.grad(more_freedom_than_entries)(X), s2s.derivative(more_freedom_than_entries)(X)):
+            assert not np.isfinite(g).any()

@@ -2115,7 +2115,8 @@ class Shapes:
             return (not node.keywords or self.fact(method[0], "reduction")
                     and {k.arg for k in node.keywords} <= {"axis", "keepdims"}) \
                 and self._real_call(method[0], as_function, reals)
-        if isinstance(node, ast.Call) and not node.keywords:
+        if isinstance(node, ast.Call) and (not node.keywords or [k.arg for k in node.keywords] == ["axis"]):
+            # (`axis=` chooses where, never the dtype: np.cumsum(x, axis=1) of real x is real)
             return self._real_call(self.callee(node), node, reals)
         return False
 

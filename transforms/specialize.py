@@ -535,7 +535,9 @@ def _broadcast_broadcast_anyway(fdef, shapes) -> bool:
     computed by the same operations on the same numbers (an array's dtype is a's either way). Whether anything
     changed."""
     for stmt in walk(fdef):
-        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1) or not any(
+                isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "broadcast_to"
+                for n in walk(stmt.value)):
             continue
         full = shapes.of(stmt.value)
         if not (isinstance(full, tuple) and full != ()):
@@ -1727,7 +1729,7 @@ class _Rewrite(ast.NodeTransformer):
         mean.keywords = [ast.keyword(arg="axis", value=copy.deepcopy(axis)), ast.keyword(arg="keepdims", value=ast.Constant(True))]
         centred = ast.BinOp(left=copy.deepcopy(x), op=ast.Sub(), right=mean)
         scaled = ast.BinOp(left=ast.BinOp(left=g, op=ast.Mult(), right=ast.Constant(2.0)), op=ast.Mult(), right=centred)
-        return ast.BinOp(left=scaled, op=ast.Div(), right=ast.Constant(n - _number(ddof)))
+        return ast.BinOp(left=scaled, op=ast.Div(), right=ast.Constant(max(n - _number(ddof), 0)))
 
     def _extreme_of(self, node, x, ans, c):
         """np.maximum or np.minimum where `ans` certainly holds that function of x and c here, else None: the

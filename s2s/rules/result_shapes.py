@@ -1108,6 +1108,27 @@ def _fact(site, which):
     return ZeroOr(either[1]) if len(either) == 2 else either[0]
 
 
+def flipped(site):
+    """np.flip(m, axis=None) of an array: m's shape, whatever axes it reverses."""
+    if not 1 <= site.nargs <= 2 or not site.keywords <= {"axis"}:
+        return None
+    m = site.shape(0)
+    return m if _array(m) else None
+
+
+def sorted_shape(site):
+    """np.sort(a, axis=-1) of an array: a's shape along an int axis of it; a's size as one axis for axis=None."""
+    if not 1 <= site.nargs <= 2 or not site.keywords <= {"axis", "kind"}:
+        return None
+    a = site.shape(0)
+    axis = site.literal(1 if site.nargs > 1 else "axis", -1)
+    if not _array(a) or axis is NOT_LITERAL:
+        return None
+    if axis is None:
+        return reshaped(a, -1)
+    return a if type(axis) is int and -len(a) <= axis < len(a) else None
+
+
 def rolled(site):
     """np.roll(a, shift, axis=None) of an array: a's shape (its entries moved along, none made or dropped)."""
     if not 1 <= site.nargs <= 3 or not site.keywords <= {"shift", "axis"}:

@@ -67,7 +67,7 @@ defrule("np.vstack(tup)", tup="s2s.grad_vstack(g, tup)", result_shape=shapes.vst
 defrule("np.hstack(tup)", tup="s2s.grad_hstack(g, tup)", result_shape=shapes.hstacked, real=shapes.real_items,
         tup_dot="np.hstack(s2s.dense_list(tup_dot, tup))")
 defrule("np.flip(m, axis=None)", returns_view=True, tangent_from_adjoint=True, m="np.flip(g, axis)",
-        real=shapes.real_as_first)
+        result_shape=shapes.flipped, real=shapes.real_as_first)
 defrule("np.tile(A, reps)", A="s2s.grad_tile(g, A, reps)", A_dot="np.tile(A_dot, reps)", real=shapes.real_as_first)
 defrule("np.diag(v, k=0)", returns_view="sometimes", result_shape=shapes.diag, v="s2s.grad_diag(g, v, k)", v_dot="np.diag(v_dot, k)",
         real=shapes.real_as_first)
@@ -106,7 +106,7 @@ defrule("np.pad(array, pad_width, mode='constant')", result_shape=shapes.padded,
 # np.sort is continuous and piecewise linear: each sorted entry is one entry of the input (x.sort() sorts in place
 # and stays refused: it is no method here)
 defrule("np.sort(a, axis=-1, kind=None, order=None)", zero=("kind", "order"), a="s2s.grad_sort(g, a, axis)",
-        a_dot="s2s.sort_tangent(a_dot, a, axis)", real=shapes.real_as_first)
+        a_dot="s2s.sort_tangent(a_dot, a, axis)", result_shape=shapes.sorted_shape, real=shapes.real_as_first)
 # (n=0: a itself)
 _diff = defrule("np.diff(a, n=1, axis=-1)", returns_view="sometimes", a="s2s.grad_diff(g, a, n, axis)",
                 a_dot="np.diff(s2s.broadcast_like(a_dot, a), n, axis)", real=shapes.real_differenced,
