@@ -376,7 +376,9 @@ def reshapes(fdef: ast.FunctionDef, numpy_names: set, runtime: str = "s2s") -> b
         # a copy of a non-C array where NumPy may give a view: the same program only where nothing writes
         # into the result (else the helper refuses such an array, and the NumPy code runs)
         copy_ok = isinstance(up, ast.Assign) and len(up.targets) == 1 and isinstance(up.targets[0], ast.Name) \
-            and up.targets[0].id not in written
+            and up.targets[0].id not in written \
+            or isinstance(up, ast.AugAssign) and up.value is node or isinstance(up, ast.BinOp | ast.UnaryOp)
+        # (an operand, or what `a += ...` adds: read once, never written into)
         func = node.func
         if isinstance(func.value, ast.Name) and func.value.id in numpy_names:
             if len(node.args) != 2:
