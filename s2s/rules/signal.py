@@ -42,6 +42,20 @@ helper_rule(rt.grad_trapezoid, "grad_trapezoid(g, y, x, dx, axis, which)",
                    "if which == 0 and x is None else 0.0",
             linear=("g",))
 
+# ---- np.interp(x, xp, fp): piecewise linear in x and xp, linear in fp (period= refused); x outside
+# [xp[0], xp[-1]] takes left / right, fp's ends where they are None
+defrule("np.interp(x, xp, fp, left=None, right=None, period=None)", default_only=("period",),
+        result_shape=shapes.like(0, 3), real=shapes.real_of_all(3),
+        x="s2s.grad_interp(g, x, xp, fp, left, right, 0)", xp="s2s.grad_interp(g, x, xp, fp, left, right, 1)",
+        fp="s2s.grad_interp(g, x, xp, fp, left, right, 2)", left="s2s.grad_interp(g, x, xp, fp, left, right, 3)",
+        right="s2s.grad_interp(g, x, xp, fp, left, right, 4)",
+        x_dot="s2s.broadcast_like(x_dot, x) * s2s.interp_slope(x, xp, fp)",
+        xp_dot="s2s.interp_xp_tangent(x, xp, fp, xp_dot)",
+        fp_dot="np.interp(x, xp, s2s.broadcast_like(fp_dot, fp), None if left is None else 0.0, "
+               "None if right is None else 0.0)",
+        left_dot="np.where(np.asarray(x) < np.ravel(xp)[0], left_dot, 0.0) if left is not None else 0.0",
+        right_dot="np.where(np.asarray(x) > np.ravel(xp)[-1], right_dot, 0.0) if right is not None else 0.0")
+
 # ---- polynomials: p highest power first; d/dx is np.polyval of the derivative's coefficients
 defrule("np.polyval(p, x)",
         p="np.sum(np.reshape(g * np.ones_like(x), (-1, 1)) * np.reshape(x, (-1, 1)) ** s2s.polyval_powers(p), axis=0)",

@@ -243,7 +243,10 @@ from s2s.runtime.shape import (  # noqa: F401
 from s2s.runtime.signal import (  # noqa: F401
     grad_convolve,
     grad_correlate,
+    grad_interp,
     grad_trapezoid,
+    interp_slope,
+    interp_xp_tangent,
     polyder_coefficients,
     polyval_powers,
 )

@@ -147,3 +147,78 @@ def _check_coefficients(p):
     if isinstance(p, np.poly1d) or np.ndim(p) != 1:
         _refuse("s2s differentiates np.polyval with a 1-d array (or list) of coefficients",
                 "pass the coefficients as a 1-d array (p.coeffs of a np.poly1d)")
+
+
+# ---- np.interp: piecewise linear in x, linear in fp; x outside [xp[0], xp[-1]] takes left / right (fp's ends)
+
+def _interp_parts(x, xp, fp):
+    """(j, t, inside, slope) of np.interp(x, xp, fp): x in [xp[j], xp[j + 1]] at fraction t, whether x is inside
+    [xp[0], xp[-1]] (NaN is not), and fp's slope on that interval; an x at a knot takes the interval after it (the
+    last knot, the one before), as NumPy's search does."""
+    x, xp, fp = np.asarray(x, dtype=float), _one_d(xp, "np.interp's xp"), _one_d(fp, "np.interp's fp")
+    if np.iscomplexobj(fp) or np.iscomplexobj(xp) or np.iscomplexobj(x):
+        _refuse("s2s differentiates np.interp of real values only", "interpolate the real and imaginary parts apart")
+    if len(xp) != len(fp) or len(xp) == 0:
+        raise ValueError("fp and xp are not of the same length" if len(xp) != len(fp) else "array of sample points "
+                         "is empty")
+    inside = (x >= xp[0]) & (x <= xp[-1])
+    if len(xp) == 1:  # (one point: fp[0] at that x, nothing to interpolate)
+        zeros = np.zeros(x.shape, dtype=int)
+        return zeros, np.zeros(x.shape), inside, np.zeros(x.shape)
+    j = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = xp[j + 1] - xp[j]
+        t = (x - xp[j]) / h
+        slope = (fp[j + 1] - fp[j]) / h
+    return j, t, inside, slope
+
+
+def grad_interp(g, x, xp, fp, left, right, which):
+    """Adjoint of np.interp(x, xp, fp, left, right) for its argument number `which` (0 x, 1 xp, 2 fp, 3 left,
+    4 right): x's is g times fp's slope inside [xp[0], xp[-1]] and 0 outside (left and right are constants
+    there); fp's and xp's add each x's share into the two knots around it; left's and right's are the sums of g
+    where x is outside on their side. An x at a knot, where the slope jumps, takes the interval after it."""
+    j, t, inside, slope = _interp_parts(x, xp, fp)
+    g = np.broadcast_to(np.asarray(g, dtype=float), inside.shape)
+    xp_, n = np.ravel(xp), len(np.ravel(xp))
+    xv = np.asarray(x, dtype=float)
+    if which == 0:
+        out = np.where(inside, g * slope, 0.0)
+        return out if np.ndim(x) else float(out)
+    if which == 3:
+        return float(np.sum(np.where(xv < xp_[0], g, 0.0))) if left is not None else 0.0
+    if which == 4:
+        return float(np.sum(np.where(xv > xp_[-1], g, 0.0))) if right is not None else 0.0
+    share = np.where(inside, g, 0.0).ravel()
+    j, t, slope = j.ravel(), t.ravel(), slope.ravel()
+    if which == 1:
+        if n == 1:
+            return np.zeros(1)
+        lower = np.where(share != 0, share * slope * (t - 1.0), 0.0)
+        upper = np.where(share != 0, -share * slope * t, 0.0)
+        return np.bincount(j, weights=lower, minlength=n) + np.bincount(j + 1, weights=upper, minlength=n)
+    out = np.bincount(j, weights=share * (1.0 - t), minlength=n)
+    if n > 1:
+        out = out + np.bincount(j + 1, weights=share * t, minlength=n)
+    if left is None:  # (x below xp[0] takes fp[0])
+        out[0] += np.sum(np.where(xv < xp_[0], g, 0.0))
+    if right is None:
+        out[-1] += np.sum(np.where(xv > xp_[-1], g, 0.0))
+    return out
+
+
+def interp_slope(x, xp, fp):
+    """d np.interp(x, xp, fp) / dx: fp's slope on x's interval inside [xp[0], xp[-1]], 0 outside and at NaN."""
+    _, _, inside, slope = _interp_parts(x, xp, fp)
+    out = np.where(inside, slope, 0.0)
+    return out if np.ndim(x) else float(out)
+
+
+def interp_xp_tangent(x, xp, fp, xp_dot):
+    """The tangent of np.interp(x, xp, fp) in the direction xp_dot of the knots."""
+    j, t, inside, slope = _interp_parts(x, xp, fp)
+    xp_dot = np.broadcast_to(np.asarray(xp_dot, dtype=float), np.shape(xp))
+    if len(np.ravel(xp)) == 1:
+        return np.zeros(inside.shape) if np.ndim(x) else 0.0
+    out = np.where(inside, slope * ((t - 1.0) * xp_dot[j] - t * xp_dot[j + 1]), 0.0)
+    return out if np.ndim(x) else float(out)
