@@ -1722,7 +1722,7 @@ class _Rewrite(ast.NodeTransformer):
         if name == "grad_std":
             g = ast.Call(func=ast.Attribute(value=copy.deepcopy(node.func.value), attr="safe_div", ctx=ast.Load()),
                          args=[g, ast.BinOp(left=ast.Constant(2.0), op=ast.Mult(), right=args[1])], keywords=[])
-        if not kept and k is not None and sg != ():
+        if not kept and k is not None and (sg != () or name == "grad_std"):  # (std's g is safe_div's, ans's shape)
             g = _expanded(g, k % len(sx), reduced)
         n = math.prod(sx[a] for a in axes)
         mean = _call(_attr(self.np, "mean"), copy.deepcopy(x))
