@@ -209,7 +209,7 @@ def _shape_sizes(text: str):
     elif not inner:
         return None
     dims = [d.strip() for d in inner.replace(",", "x").split("x")]
-    return dims if all(d.isdigit() for d in dims) else None
+    return dims if all(d.isascii() and d.isdigit() for d in dims) else None
 
 
 def parse_at(items, func, self_object=False):

@@ -59,3 +59,15 @@ def test_numpy_integer_axis(f, ax):
     got = s2s.grad(f)(x, ax)
     np.testing.assert_allclose(got, s2s.grad(f)(x, int(ax)), rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(got, fd_grad(lambda v: f(v, ax), (x,)), rtol=1e-6, atol=1e-7)
+
+
+def sorted_rows(x, ax):
+    return np.sum(np.sort(x, axis=ax)[-1] ** 3)
+
+
+@pytest.mark.parametrize("ax", [True, np.int64(1), np.int32(-1)], ids=["bool", "int64", "int32"])
+def test_sort_along_an_axis_given_otherwise(ax):
+    """(helper 161: np.sort(x, axis=True), which NumPy reads as 1, raised TypeError in the adjoint)"""
+    x = np.random.default_rng(4).normal(size=(3, 4))
+    np.testing.assert_allclose(s2s.grad(sorted_rows)(x, ax), fd_grad(lambda v: sorted_rows(v, ax), (x,)),
+                               rtol=1e-6, atol=1e-7)

@@ -258,6 +258,19 @@ def _copy_maybe_false(call, position: int) -> bool:
                for k in call.keywords)
 
 
+# functions that return a container of their argument's items or views (the container is new, its items are not)
+_LISTS_OF_VIEWS = tuple(f for f in (np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit, getattr(np, "unstack", None),
+                                    np.broadcast_arrays, np.atleast_1d, np.atleast_2d, np.atleast_3d,
+                                    list, tuple, sorted, reversed, dict, zip, enumerate, map, iter) if f is not None)
+
+
+def _base(node):
+    """The node at the bottom of `a[i].b[j]` (a name, a call, a display...)."""
+    while isinstance(node, ast.Subscript | ast.Attribute | ast.Starred):
+        node = node.value
+    return node
+
+
 def _call_receiver_hint(method, receiver, call) -> str:
     """The hint for `f(x).method(...)` changing what a call gave back: a new value made by NumPy, under a name."""
     made = {"sort": f"np.sort({ast.unparse(receiver)})",
@@ -949,13 +962,22 @@ class _Analysis:
         if self.recording:
             self.findings.setdefault(id(s), []).append(Update(name, tuple(others), deep, loops))
 
-    def may_view(self, call) -> bool:
-        """Whether the call may give back its argument or receiver, or a view of it: a method of it (`x.reshape(-1)`,
-        `x.ravel()`, `x.view()`), or a function not certain to make a new array (a rule's returns_view)."""
-        if isinstance(call.func, ast.Attribute) and not self.is_module_path(call.func):
-            return True  # (a method: of an array, reshape / ravel / view / transpose / squeeze may be views)
-        obj = self.resolve_call(call.func)
-        return obj is _UNKNOWN or bool(self.returns_view(obj)) or self.rule_of(obj) is None
+    def fresh(self, base, direct: bool) -> bool:
+        """Whether `base`, at the bottom of a method's receiver (`np.sort(y)` of `np.sort(y)[0].sort()`), is certainly
+        a new array that nothing else holds: a copy (`.copy()`, `.flatten()`, `.astype(t)` without copy=), a NumPy
+        function certain to make one (a rule that never returns a view, not a list of pieces, copy= left as True),
+        or arithmetic read directly (`(y * 2).sort()`; an item of it may be a list's item)."""
+        if isinstance(base, ast.BinOp | ast.UnaryOp):
+            return direct
+        if not isinstance(base, ast.Call) or any(isinstance(a, ast.Starred) for a in base.args) \
+                or any(k.arg is None or k.arg == "copy" and not (isinstance(k.value, ast.Constant) and k.value.value is True)
+                       for k in base.keywords):
+            return False
+        if isinstance(base.func, ast.Attribute) and not self.is_module_path(base.func):
+            return base.func.attr in ("copy", "flatten", "astype")
+        obj = self.resolve_call(base.func)
+        return obj is not _UNKNOWN and self.rule_of(obj) is not None and not self.returns_view(obj) \
+            and not any(obj is f for f in _LISTS_OF_VIEWS)
 
     def check_call_effects(self, e, env, statement=None, bound=None):
         """Refuse calls that change an argument in place (np.copyto, ufunc.at, x.fill(...))."""
@@ -981,13 +1003,17 @@ class _Analysis:
                 if own and func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS:
                     raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)`: it changes "
                                                f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value, node))
+                base = _base(func.value)
                 if func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS \
-                        and isinstance(func.value, ast.Call) and self.may_view(func.value):
-                    # (`y.reshape(-1).sort()`: the call may hand back a view of y, which the method changes)
-                    raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)` of "
-                                               f"`{ast.unparse(func.value)}`: that call may give a view of an array "
-                                               "the function holds, which the method would change in place",
-                                         _call_receiver_hint(func.attr, func.value, node))
+                        and not isinstance(base, ast.Name) and not self.fresh(base, base is func.value):
+                    # (`y.reshape(-1).sort()`, `y.reshape(-1)[:].sort()`, `[y][0].sort()`, `np.split(y, 2)[0]`:
+                    # what the method changes may be y, or a view of it)
+                    what = f"`{ast.unparse(func.value)}`, which may be an array the function holds or a view of one"
+                    if self.summarising:
+                        self.outside(node, f"changes {what} (line {node.lineno}: `.{func.attr}(...)`)")
+                        continue
+                    raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)` of {what}: the method "
+                                               "would change it in place", _call_receiver_hint(func.attr, func.value, node))
                 _refuse_positional_out(node, func, _method_out_position(func.attr))
                 if func.attr in MUTATING_METHODS and receiver is not None and receiver not in self.locals \
                         and not isinstance(func.value, ast.Name) and not self.is_module_path(func.value):

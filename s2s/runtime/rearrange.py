@@ -11,6 +11,8 @@ positions included (np.repeat, np.take with repeated indices, np.pad's reflectio
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from s2s.runtime.adjoint import unbroadcast
@@ -160,11 +162,17 @@ def _tie_mean(sorted_values, v, axis):
 
 
 @linear_in_g
+def _axis_index(axis):
+    """An axis as NumPy reads it: None, or an int (`True` is 1, `np.int64(0)` is 0)."""
+    return None if axis is None else operator.index(axis)
+
+
 def grad_sort(g, a, axis):
     """Adjoint of np.sort(a, axis): `g` put back where each sorted entry came from.
 
     Where entries tie, sort has a kink (no derivative); s2s shares the adjoint of the tied positions
     evenly between them, as np.max does between tied maxima (then sort(x)[-1] and np.max(x) agree)."""
+    axis = _axis_index(axis)
     order = _sort_order(a, axis)
     flat = axis is None
     values = np.ravel(a)[order] if flat else np.take_along_axis(_as_array(a), order, axis)
@@ -177,6 +185,7 @@ def grad_sort(g, a, axis):
 def sort_tangent(t, a, axis):
     """Tangent of np.sort(a, axis): the tangent reordered as the values are (averaged over tied
     entries: the transpose of `grad_sort`)."""
+    axis = _axis_index(axis)
     order = _sort_order(a, axis)
     t = np.broadcast_to(t, shape_of(a))
     if axis is None:

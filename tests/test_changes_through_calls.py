@@ -1,0 +1,82 @@
+"""A method that changes its array in place (`.sort()`, `.fill()`), called on something other than a name: refused
+where that may be an array the function holds or a view of one (helpers 160 and 161: each was accepted and gave
+the gradient of the unchanged array), accepted where it is certainly a new array nothing else holds."""
+
+import numpy as np
+import pytest
+from helpers_fd import fd_grad
+
+import s2s
+from s2s.errors import UnsupportedSyntaxError
+
+X = np.random.default_rng(61).normal(size=(3, 4))
+
+
+def through_reshape(x):
+    y = x * 2.0
+    y.reshape(-1).sort()
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
+def through_a_slice_of_reshape(x):
+    y = x * 2.0
+    y.reshape(-1)[:].sort()
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
+def through_split(x):
+    y = x * 2.0
+    np.split(y, 2, axis=1)[0].sort()
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
+def through_array_without_a_copy(x):
+    y = x * 2.0
+    np.array(y, copy=False).sort()
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
+def through_a_list(x):
+    y = x * 2.0
+    [y][0].sort()
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
+def through_a_dict(x):
+    y = x * 2.0
+    {"a": y}["a"].sort()
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
+def through_rows_of_a_list(x):
+    y = x * 2.0
+    list(y)[0].sort()
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
+def filled_through_swapaxes(x):
+    y = x * 2.0
+    y.swapaxes(0, 1)[0].fill(1.0)
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
+@pytest.mark.parametrize("f", [through_reshape, through_a_slice_of_reshape, through_split, through_array_without_a_copy,
+                               through_a_list, through_a_dict, through_rows_of_a_list, filled_through_swapaxes],
+                         ids=lambda f: f.__name__)
+def test_a_change_that_may_reach_the_functions_array_is_refused(f):
+    with pytest.raises(UnsupportedSyntaxError, match="in place"):
+        s2s.grad(f)(X)
+
+
+def sorted_copy(x):
+    y = x * 2.0
+    y.T.copy().sort()
+    np.sort(y)[0].sort()
+    (y * 3.0).sort()
+    y.flatten().sort()
+    y.astype(np.float64).sort()
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
+def test_a_change_of_a_new_array_is_accepted():
+    np.testing.assert_allclose(s2s.grad(sorted_copy)(X), fd_grad(sorted_copy, (X,)), rtol=1e-6, atol=1e-7)
