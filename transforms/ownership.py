@@ -260,8 +260,8 @@ def _copy_maybe_false(call, position: int) -> bool:
 
 # functions that return a container of their argument's items or views (the container is new, its items are not)
 _LISTS_OF_VIEWS = tuple(f for f in (np.split, np.array_split, np.hsplit, np.vsplit, np.dsplit, getattr(np, "unstack", None),
-                                    np.broadcast_arrays, np.atleast_1d, np.atleast_2d, np.atleast_3d,
-                                    list, tuple, sorted, reversed, dict, zip, enumerate, map, iter) if f is not None)
+                                    np.broadcast_arrays, list, tuple, sorted, reversed, dict, zip, enumerate, map, iter)
+                        if f is not None)
 
 
 def _base(node):
@@ -964,9 +964,10 @@ class _Analysis:
 
     def fresh(self, base, direct: bool) -> bool:
         """Whether `base`, at the bottom of a method's receiver (`np.sort(y)` of `np.sort(y)[0].sort()`), is certainly
-        a new array that nothing else holds: a copy (`.copy()`, `.flatten()`, `.astype(t)` without copy=), a NumPy
-        function certain to make one (a rule that never returns a view, not a list of pieces, copy= left as True),
-        or arithmetic read directly (`(y * 2).sort()`; an item of it may be a list's item)."""
+        a new array that nothing else holds: a copy (`.copy()`, `.astype(t)` without copy=), a NumPy
+        function certain to make one (a rule that never returns a view, copy= left as True), or, read directly, a
+        container of pieces (`sorted(L).reverse()`: its items are the argument's) or arithmetic (`(y * 2).sort()`;
+        an item of it may be a list's item)."""
         if isinstance(base, ast.BinOp | ast.UnaryOp):
             return direct
         if not isinstance(base, ast.Call) or any(isinstance(a, ast.Starred) for a in base.args) \
@@ -974,10 +975,11 @@ class _Analysis:
                        for k in base.keywords):
             return False
         if isinstance(base.func, ast.Attribute) and not self.is_module_path(base.func):
-            return base.func.attr in ("copy", "flatten", "astype")
+            return base.func.attr in ("copy", "astype")  # (not `.flatten()`: s2s reads it as np.ravel, a view)
         obj = self.resolve_call(base.func)
-        return obj is not _UNKNOWN and self.rule_of(obj) is not None and not self.returns_view(obj) \
-            and not any(obj is f for f in _LISTS_OF_VIEWS)
+        if any(obj is f for f in _LISTS_OF_VIEWS):
+            return direct  # (`sorted(L).reverse()` changes the new list alone; `list(y)[0].sort()` changes y)
+        return obj is not _UNKNOWN and self.rule_of(obj) is not None and not self.returns_view(obj)
 
     def check_call_effects(self, e, env, statement=None, bound=None):
         """Refuse calls that change an argument in place (np.copyto, ufunc.at, x.fill(...))."""
