@@ -1,6 +1,7 @@
 """A method that changes its array in place (`.sort()`, `.fill()`), called on something other than a name: refused
-where that may be an array the function holds or a view of one (helpers 160 and 161: each was accepted and gave
-the gradient of the unchanged array), accepted where it is certainly a new array nothing else holds."""
+where that may be an array the function holds or a view of one (helpers 160, 161 and 162: each was accepted and
+gave the gradient of the unchanged array; a shallow `.copy()` of a list or dict, builtin max and s2s.stop_gradient
+hand back the array itself), accepted where it is certainly a new array nothing else holds."""
 
 import numpy as np
 import pytest
@@ -60,6 +61,37 @@ def through_flatten(x):
     return np.sum(y * np.arange(12.0).reshape(3, 4))
 
 
+def through_a_shallow_copy(x):
+    y = x * 2.0
+    L = [y]
+    L.copy()[0].sort()
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
+def through_a_dicts_copy(x):
+    y = x * 2.0
+    {"a": y}.copy()["a"].fill(0.5)
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
+def through_max_of_a_list(x):
+    y = x * 2.0
+    max([y]).sort()
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
+def through_stop_gradient(x):
+    y = x * 2.0
+    s2s.stop_gradient(y).sort()
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
+def through_a_copy_of_pieces(x):
+    y = x * 2.0
+    np.split(y, 3).copy()[0].sort()
+    return np.sum(y * np.arange(12.0).reshape(3, 4))
+
+
 def filled_through_swapaxes(x):
     y = x * 2.0
     y.swapaxes(0, 1)[0].fill(1.0)
@@ -74,7 +106,8 @@ def through_atleast_2d(x):
 
 @pytest.mark.parametrize("f", [through_reshape, through_a_slice_of_reshape, through_split, through_array_without_a_copy,
                                through_a_list, through_a_dict, through_rows_of_a_list, filled_through_swapaxes,
-                               through_atleast_2d, through_flatten],
+                               through_atleast_2d, through_flatten, through_a_shallow_copy, through_a_dicts_copy,
+                               through_max_of_a_list, through_stop_gradient, through_a_copy_of_pieces],
                          ids=lambda f: f.__name__)
 def test_a_change_that_may_reach_the_functions_array_is_refused(f):
     with pytest.raises(UnsupportedSyntaxError, match="in place"):

@@ -964,8 +964,8 @@ class _Analysis:
 
     def fresh(self, base, direct: bool) -> bool:
         """Whether `base`, at the bottom of a method's receiver (`np.sort(y)` of `np.sort(y)[0].sort()`), is certainly
-        a new array that nothing else holds: a copy (`.copy()`, `.astype(t)` without copy=), a NumPy
-        function certain to make one (a rule that never returns a view, copy= left as True), or, read directly, a
+        a new array that nothing else holds: `.astype(t)` without copy=, a NumPy function certain to make one (a
+        rule that never returns a view, copy= left as True), or, read directly, a `.copy()` (shallow of a list), a
         container of pieces (`sorted(L).reverse()`: its items are the argument's) or arithmetic (`(y * 2).sort()`;
         an item of it may be a list's item)."""
         if isinstance(base, ast.BinOp | ast.UnaryOp):
@@ -975,11 +975,16 @@ class _Analysis:
                        for k in base.keywords):
             return False
         if isinstance(base.func, ast.Attribute) and not self.is_module_path(base.func):
-            return base.func.attr in ("copy", "astype")  # (not `.flatten()`: s2s reads it as np.ravel, a view)
+            # (`.astype(t)` is an array's, a new one; `.copy()` of a list or dict is shallow: `L.copy()[0].sort()`
+            # sorts L's item, so only read directly; not `.flatten()`: s2s reads it as np.ravel, a view)
+            return base.func.attr == "astype" or base.func.attr == "copy" and direct
         obj = self.resolve_call(base.func)
         if any(obj is f for f in _LISTS_OF_VIEWS):
             return direct  # (`sorted(L).reverse()` changes the new list alone; `list(y)[0].sort()` changes y)
-        return obj is not _UNKNOWN and self.rule_of(obj) is not None and not self.returns_view(obj)
+        module = getattr(obj, "__module__", None) or ""
+        # (NumPy's: builtin max, sum and s2s.stop_gradient have rules and may hand back an argument itself)
+        return obj is not _UNKNOWN and (module.split(".")[0] == "numpy" or isinstance(obj, np.ufunc)) \
+            and self.rule_of(obj) is not None and not self.returns_view(obj)
 
     def check_call_effects(self, e, env, statement=None, bound=None):
         """Refuse calls that change an argument in place (np.copyto, ufunc.at, x.fill(...))."""
