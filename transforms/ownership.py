@@ -252,10 +252,14 @@ _CHANGED_WITHOUT_A_COPY = (np.nan_to_num,)  # functions that change their first 
 def _copy_maybe_false(call, position: int) -> bool:
     """Whether `call` may pass `copy` other than True: a `copy=` keyword that is not the literal True, an argument
     at copy's `position`, or starred arguments or keywords (`*args`, `**options`) that may hold it."""
-    if len(call.args) > position or any(isinstance(a, ast.Starred) for a in call.args):
-        return True
-    return any(k.arg is None or k.arg == "copy" and not (isinstance(k.value, ast.Constant) and k.value.value is True)
-               for k in call.keywords)
+    return len(call.args) > position or _copy_keyword_maybe_false(call)
+
+
+def _copy_keyword_maybe_false(call) -> bool:
+    """`_copy_maybe_false` but for a positional `copy`: a `copy=` keyword not the literal True, `*args` or `**options`."""
+    return any(isinstance(a, ast.Starred) for a in call.args) or any(
+        k.arg is None or k.arg == "copy" and not (isinstance(k.value, ast.Constant) and k.value.value is True)
+        for k in call.keywords)
 
 
 # functions that return a container of their argument's items or views (the container is new, its items are not)
@@ -970,9 +974,7 @@ class _Analysis:
         an item of it may be a list's item)."""
         if isinstance(base, ast.BinOp | ast.UnaryOp):
             return direct
-        if not isinstance(base, ast.Call) or any(isinstance(a, ast.Starred) for a in base.args) \
-                or any(k.arg is None or k.arg == "copy" and not (isinstance(k.value, ast.Constant) and k.value.value is True)
-                       for k in base.keywords):
+        if not isinstance(base, ast.Call) or _copy_keyword_maybe_false(base):
             return False
         if isinstance(base.func, ast.Attribute) and not self.is_module_path(base.func):
             # (`.astype(t)` is an array's, a new one; `.copy()` of a list or dict is shallow: `L.copy()[0].sort()`
