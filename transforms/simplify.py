@@ -117,7 +117,7 @@ def fold_literals(fdef: ast.FunctionDef, keeps_itself=None) -> bool:
 
 
 def fold_unit_copies(fdef: ast.FunctionDef, keeps_itself) -> bool:
-    """`t = 1.0 * e` (a copy of e's array that `t` may update in place) followed at once by `t op= v` becomes
+    r"""`t = 1.0 * e` (a copy of e's array that `t` may update in place) followed at once by `t op= v` becomes
     `t = e op v` (op one of + - * /): the same numbers (`1.0 * e` is e exactly, `keeps_itself(e)`: a real float
     array), one array made instead of a copy and an update. Whether anything changed.
 
