@@ -249,6 +249,12 @@ def _store_targets(targets):
 _CHANGED_WITHOUT_A_COPY = (np.nan_to_num,)  # functions that change their first argument in place given copy=False
 
 
+def changes_without_a_copy(callee, call) -> bool:
+    """Whether `call` of `callee` may change its first argument in place for want of a copy: `np.nan_to_num(x,
+    copy=False)`, copy given by position, `*args` or `**options` (read by `transforms/unchanged.py` too)."""
+    return any(callee is f for f in _CHANGED_WITHOUT_A_COPY) and _copy_maybe_false(call, 1)
+
+
 def _copy_maybe_false(call, position: int) -> bool:
     """Whether `call` may pass `copy` other than True: a `copy=` keyword that is not the literal True, an argument
     at copy's `position`, or starred arguments or keywords (`*args`, `**options`) that may hold it."""
@@ -1076,7 +1082,7 @@ class _Analysis:
                     isinstance(self.resolve_call(func.value), np.ufunc):
                 hint = ("write the update as an assignment; for np.add.at(a, i, v) with repeated indices "
                         "use `a = a + np.bincount(i, weights=v, minlength=len(a))` (1-d a)")
-            if hint is None and any(obj is f for f in _CHANGED_WITHOUT_A_COPY) and _copy_maybe_false(node, 1):
+            if hint is None and changes_without_a_copy(obj, node):
                 hint = f"leave copy out (`{ast.unparse(func)}(x)` makes a new array) and assign the result"
             if hint is not None and self.summarising and node.args:
                 # for a caller: into the helper's own new array (`np.copyto(w, ...)` of `w = np.empty(n)`) nothing

@@ -19,7 +19,7 @@ import types
 
 import numpy as np
 
-from .ownership import MUTATING_METHODS, out_position
+from .ownership import MUTATING_METHODS, changes_without_a_copy, out_position
 from .walk import walk
 
 __all__ = ["SHAPE_ATTRIBUTES", "aliases", "changed_in_place", "library_function", "root"]
@@ -119,9 +119,7 @@ def changed_in_place(stmt, aliases, shapes) -> bool:
             out = _positional_out(callee)  # (`np.dot(a, b, out)`, `np.cumsum(a, 0, None, out)`)
             if out is not None and len(node.args) > out and _may_view(node.args[out], shapes) & aliases:
                 return True
-            if callee is np.nan_to_num and node.args and _may_view(node.args[0], shapes) & aliases and any(
-                    k.arg == "copy" and not (isinstance(k.value, ast.Constant) and k.value.value is True)
-                    for k in node.keywords):
+            if node.args and changes_without_a_copy(callee, node) and _may_view(node.args[0], shapes) & aliases:
                 return True  # (`np.nan_to_num(x, copy=False)` changes x)
             if isinstance(callee, np.ufunc) and any(_may_view(a, shapes) & aliases for a in node.args[callee.nin:]):
                 return True  # (a ufunc's arguments after its inputs are its outputs: np.add(a, b, a))
