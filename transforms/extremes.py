@@ -31,7 +31,7 @@ import math
 from .names import names_in
 from .walk import fix_locations, walk
 
-__all__ = ["split_extreme_ties"]
+__all__ = ["expanded_name", "split_extreme_ties"]
 
 
 def split_extreme_ties(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
@@ -78,7 +78,7 @@ def _pattern(node, shapes, np_name):
         return None
     g, count, mask = node.left.left, node.left.right, node.right
     if not (_is_np(count.func, np_name, "sum") and len(count.args) == 1 and _is_eq(count.args[0]) and _is_eq(mask)
-            and ast.dump(count.args[0]) == ast.dump(mask) and (isinstance(g, ast.Name | ast.Constant) or _expanded(g))):
+            and ast.dump(count.args[0]) == ast.dump(mask) and (isinstance(g, ast.Name | ast.Constant) or expanded_name(g))):
         return None
     x, m = mask.left, mask.comparators[0]
     keywords = {k.arg: k.value for k in count.keywords}
@@ -86,7 +86,7 @@ def _pattern(node, shapes, np_name):
             or ast.dump(keywords["dtype"]) != ast.dump(ast.Attribute(value=x, attr="dtype", ctx=ast.Load())):
         return None
     shape_m = shapes.of(m)
-    if not isinstance(x, ast.Name) or not (isinstance(m, ast.Name) or _expanded(m)) or not isinstance(shape_m, tuple) \
+    if not isinstance(x, ast.Name) or not (isinstance(m, ast.Name) or expanded_name(m)) or not isinstance(shape_m, tuple) \
             or shape_m == () \
             or not all(type(n) is int for n in shape_m) or not isinstance(shapes.of(x), tuple):
         return None
@@ -111,8 +111,9 @@ def _rewrite(node, g, x, m, axis, slices, mask, np_name):
     node.left, node.right = share, load()
 
 
-def _expanded(node) -> bool:
-    """A name with a new axis, `m[:, None]` (the extreme of a reduction without keepdims, its axis put back)."""
+def expanded_name(node) -> bool:
+    """A name with new axes, `m[:, None]` (the extreme of a reduction without keepdims, its axis put back): a view,
+    cheap to read twice."""
     if not (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)):
         return False
     index = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]

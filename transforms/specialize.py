@@ -31,6 +31,7 @@ import operator
 import numpy as np
 
 from .context import ctx
+from .extremes import expanded_name
 from .item_updates import split_item_adjoints
 from .names import called_name, load, name_counts
 from .shapes import (
@@ -50,6 +51,7 @@ from .shapes import (
     literal,
     matmul,
 )
+from .unchanged import aliases, changed_in_place
 from .walk import child_parent_pairs, fix_locations, replace_child, statement_lists, walk
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
@@ -977,6 +979,7 @@ class _Rewrite(ast.NodeTransformer):
         self.changed = False
         self.defs = {}  # name -> its one Assign (set by the caller)
         self.blocks = []  # the function's lists of statements (set by the caller)
+        self.fdef = None  # the function (set by the caller)
         self.item_reads = set()  # the names read only item by item, `x[0]` (set by the caller)
         self.assigned = {}  # id of a value assigned to a name -> (the name, the value) (set by the caller)
 
@@ -1029,20 +1032,12 @@ class _Rewrite(ast.NodeTransformer):
         return None
 
     def _changed_in_place(self, name) -> bool:
-        """Whether some statement stores into an item of `name` (`g[i] = v`, `g[i] += v`) or hands it to a call
-        that may write into it (`np.add.at(g, ...)`, `out=g`)."""
-        for block in self.blocks:
-            for stmt in block:
-                for n in walk(stmt):
-                    if isinstance(n, ast.Subscript) and not isinstance(n.ctx, ast.Load) \
-                            and isinstance(n.value, ast.Name) and n.value.id == name:
-                        return True
-                    if isinstance(n, ast.Call) and any(isinstance(a, ast.Name) and a.id == name
-                                                       for a in [*n.args, *(k.value for k in n.keywords)]) \
-                            and (isinstance(n.func, ast.Attribute) and n.func.attr == "at"
-                                 or any(k.arg == "out" for k in n.keywords)):
-                        return True
-        return False
+        """Whether some statement may change in place `name`'s array, or an array that may be it or a view of it
+        (`transforms/unchanged.py`: item stores, `+=`, methods that change their object, `out=`, `np.add.at`...)."""
+        if self.fdef is None:
+            return True
+        reaching = aliases(self.fdef, name, self.shapes)
+        return any(changed_in_place(stmt, reaching, self.shapes) for stmt in self.fdef.body)
 
     def visit_Subscript(self, node):
         """`g[k]` of a list adjoint made just before by `g = s2s.getitem_grad(h, t, k)` (`sign, logdet =
@@ -1751,10 +1746,11 @@ class _Rewrite(ast.NodeTransformer):
         """`grad_extreme(g, ans, x, axis, True)`: g split evenly between the entries of x equal to the extreme."""
         g, ans, x, axis, keepdims = args
         sg, sa, sx = shapes[:3]
+        number_g = sg == () and self.float64 and self.shapes.real(g)  # (a Python number g broadcasts as it is)
         if isinstance(keepdims, ast.Constant) and keepdims.value is False and isinstance(sx, tuple) and sx != () \
                 and type(_number(axis)) is int and -len(sx) <= _number(axis) < len(sx) \
                 and sa == sx[:_number(axis) % len(sx)] + sx[_number(axis) % len(sx) + 1:] and _simple(g) and _simple(ans) \
-                and (sg == sa or sg == () and self.float64 and self.shapes.real(g)):
+                and (sg == sa or number_g):
             # (keepdims=False: g and ans with the axis back, `ans[:, None]`, as the keepdims=True adjoint reads them)
             k = _number(axis) % len(sx)
             ans = _expanded(ans, k, sa)
@@ -1762,7 +1758,7 @@ class _Rewrite(ast.NodeTransformer):
             sg = sa = sx[:k] + (1,) + sx[k + 1:]
             keepdims = ast.Constant(True)
         if not (isinstance(keepdims, ast.Constant) and keepdims.value is True) or not isinstance(sx, tuple) \
-                or sx == () or sg != sa and not (sg == () and self.float64 and self.shapes.real(g)) or sa is None \
+                or sx == () or sg != sa and not number_g or sa is None \
                 or len(sa) != len(sx) \
                 or not _simple_or_expanded(g) or not _simple_or_expanded(ans) or not _simple(x) or not _simple(axis):
             return node
@@ -1899,12 +1895,9 @@ def _expanded(node, k, shape):
 
 
 def _simple_or_expanded(node):
-    """`_simple`, or a name with a new axis (`_expanded`): cheap to evaluate twice (a view)."""
-    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
-        index = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
-        return all(isinstance(i, ast.Slice) and i.lower is None and i.upper is None and i.step is None
-                   or isinstance(i, ast.Constant) and i.value is None for i in index)
-    return _simple(node)
+    """`_simple`, or a name with a new axis (`_expanded`, read by `transforms/extremes.py` as such): cheap to
+    evaluate twice (a view)."""
+    return _simple(node) or expanded_name(node)
 
 
 def rewrite_helpers(fdef: ast.FunctionDef, shapes: Shapes, np_name: str, float64: bool = False) -> ast.FunctionDef:
@@ -1944,6 +1937,7 @@ def read_list_adjoint_items(fdef: ast.FunctionDef, shapes: Shapes, np_name: str)
 def _rewrite_helpers(fdef, shapes, np_name, float64=False) -> bool:
     rewrite = _Rewrite(shapes, np_name, float64)
     rewrite.defs = _single_defs(fdef)
+    rewrite.fdef = fdef
     rewrite.blocks = statement_lists(fdef)
     rewrite.item_reads = _read_only_by_items(fdef, shapes)
     rewrite.assigned = {id(n.value): (n.targets[0].id, n.value) for n in walk(fdef) if isinstance(n, ast.Assign)
