@@ -229,7 +229,7 @@ def seed_step(c: Code) -> Code:
                 c.fdef, pure, c.inferred = specialize.specialize(c.fdef, c.shapes, c.stack)
                 c.removable |= pure
                 c.fdef = eliminate_dead_code(c.fdef, c.removable)
-            if _mentions(c.fdef, "broadcast_to"):  # (a broadcast of the seed, 1.0 now, summed: a count)
+            if _broadcasts_a_literal(c.fdef):  # (a broadcast of the seed, 1.0 now, summed: a count)
                 c.inferred = c.shapes.shapes(c.fdef)
                 _drop_broadcasts(c)
     return c
@@ -259,6 +259,13 @@ def copyprop_again_step(c: Code) -> Code:
             c.inferred = c.shapes.shapes(c.fdef)
         _drop_broadcasts(c)
     return c
+
+
+def _broadcasts_a_literal(fdef) -> bool:
+    """Whether `fdef` broadcasts a number literal (`np.broadcast_to(1.0, S)`, the seed once it is 1.0): the cheap
+    test before the shapes are inferred again for `_drop_broadcasts`."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "broadcast_to"
+               and n.args and isinstance(n.args[0], ast.Constant) for n in walk(fdef))
 
 
 def _drop_broadcasts(c: Code) -> None:
