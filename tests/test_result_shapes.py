@@ -177,6 +177,24 @@ def test_claimed_shapes_are_numpys(expr, expected):
 
 
 @pytest.mark.parametrize("expr, pieces", [
+    ("np.meshgrid(v, b)", ((3, 4), (3, 4))), ("np.meshgrid(v, x, indexing='ij')", ((4, 6), (4, 6))),
+    ("np.meshgrid(v, b, sparse=True)", ((1, 4), (3, 1))), ("np.meshgrid(v, b, s, indexing='ij', sparse=True)",
+                                                          ((4, 1, 1), (1, 3, 1), (1, 1, 1))),
+    ("np.meshgrid(v, b, s)", ((3, 4, 1),) * 3), ("np.meshgrid(v)", ((4,),)), ("np.meshgrid(x, copy=False)", ((6,),)),
+])
+def test_meshgrid_outputs_have_numpys_shapes(expr, pieces):
+    assert shape_of(expr) == Seq(pieces)
+    values = {p: np.ones(shape) for p, shape in P.items() if shape is not None}
+    assert tuple(np.shape(p) for p in eval(expr, {**_NAMES, **values})) == pieces
+
+
+@pytest.mark.parametrize("expr", ["np.meshgrid(v, u)", "np.meshgrid(v, b, indexing=k)", "np.meshgrid(v, b, sparse=k)",
+                                  "np.meshgrid(v, b, order='C')"])
+def test_meshgrid_shapes_unknown(expr):
+    assert shape_of(expr) is None
+
+
+@pytest.mark.parametrize("expr, pieces", [
     ("np.split(x, 2)", ((1, 3), (1, 3))), ("np.split(x, 3, axis=1)", ((2, 1),) * 3), ("np.split(x, 3, -1)", ((2, 1),) * 3),
     ("np.array_split(v, 3)", ((2,), (1,), (1,))), ("np.hsplit(W, 2)", ((3, 2), (3, 2))), ("np.hsplit(v, 2)", ((2,), (2,))),
     ("np.vsplit(T, 2)", ((1, 3, 3), (1, 3, 3))), ("np.dsplit(V, 2)", ((2, 3, 2), (2, 3, 2))),

@@ -128,6 +128,13 @@ def splits(x):
         + np.sum(h * W34[:2]) + np.sum(f ** 2) + np.sum(k ** 3)
 
 
+def meshgrid(x):
+    X, Y = np.meshgrid(x[0], x[1, :3] ** 2)
+    P, Q = np.meshgrid(x[2, :2], x[0], indexing="ij", sparse=True)
+    A, B, C = np.meshgrid(x[1, :2], x[2], x[0, :3] * x[1, :3], indexing="ij")
+    return np.sum(np.sin(X) * Y) + np.sum(P * Q ** 2 * W34[:2]) + np.sum(A * B * C ** 2)
+
+
 def dsplit(x):
     a, b = np.dsplit(np.reshape(x, (2, 2, 3)), [1])
     return np.sum(a * W4.reshape(2, 2, 1)) + np.sum(b * b)
@@ -212,14 +219,14 @@ def einsum_forms(x):
 
 
 X34 = _w((3, 4), 20)
-# (False: autograd has no rule for some call in the function: a list of repeats, multi-dimensional sort, a tuple
+# (False: autograd has no rule for some call in the function: np.meshgrid, a list of repeats, multi-dimensional sort, a tuple
 # shift, rot90's axes, cumprod, 2-vectors in cross, diagonal offsets, take, einsum's 'ii->i', .conj() on its boxes, and its
 # p-norm with keepdims gives a wrong shape; finite differences remain the oracle there)
 ALL = [
     (degrees, True), (radians, True), (conj, False), (real_if_close, False), (imag_angle, False), (remainder, True),
     (repeat, True), (repeat_axis, False), (repeat_method, False), (diff, True), (kron, True), (kron_both, True),
     (sort, False), (argsort_index, True), (tril_triu, False), (roll, False), (rollaxis, True), (rot90, False),
-    (flips, True), (cross, False), (splits, True), (dsplit, True), (column_stack, True), (append, True),
+    (flips, True), (cross, False), (splits, True), (meshgrid, False), (dsplit, True), (column_stack, True), (append, True),
     (pad, False), (select, True), (diagonal, False), (atleast_3d, True), (take, False), (take_along_axis, False),
     (cumprod, False), (clip_cumsum_prod, True), (outer_tensordot_trace, True), (inner_scalar, True),
     (norm_p, False), (norm_nuc, False), (list_sum, True), (dict_values, True), (einsum_forms, False),
@@ -236,7 +243,7 @@ def test_tangent(f):
     check_jvp(f, X34)
 
 
-@pytest.mark.parametrize("f", [degrees, sort, cumprod, kron, take, pad, dict_values, norm_p, splits],
+@pytest.mark.parametrize("f", [degrees, sort, cumprod, kron, take, pad, dict_values, norm_p, splits, meshgrid],
                          ids=lambda f: f.__name__)
 def test_float32(f):
     g = s2s.grad(f)(X34.astype(np.float32))

@@ -982,6 +982,7 @@ class _Rewrite(ast.NodeTransformer):
         self.fdef = None  # the function (set by the caller)
         self.item_reads = set()  # the names read only item by item, `x[0]` (set by the caller)
         self.assigned = {}  # id of a value assigned to a name -> (the name, the value) (set by the caller)
+        self._statements = None  # id of a node -> (block, index) of its innermost statement (`_statement_of`)
 
     def visit_IfExp(self, node):
         body = node.body
@@ -1445,12 +1446,25 @@ class _Rewrite(ast.NodeTransformer):
         s2s.getitem_grad(h, t, j)` of a tuple t of known items (h for j == k, the zero 0.0 for another j; h a name,
         a literal or an expression that cannot raise, then computed where it is read) and
         `g = s2s.add(g1, g2)` of two such lists (their items added; one that is the zero is the other). Else None."""
-        found = [(block, i) for block in self.blocks for i, s in enumerate(block) if any(n is use for n in walk(s))]
-        if not found:
+        found = self._statement_of(use)
+        if found is None:
             return None
-        # (the innermost block: a loop's body, not the function's body whose `for` statement holds it too)
-        block, at = min(found, key=lambda f: sum(1 for _ in walk(f[0][f[1]])))
+        block, at = found
         return self._item_at(g, k, block, at, at, 0)
+
+    def _statement_of(self, node):
+        """(block, index) of the innermost statement holding `node` (a loop's body, not the function's body whose
+        `for` statement holds it too), or None. One map of the whole function, made on first use: the blocks are
+        in `walk`'s order, outer before inner, so the last statement found for a node is its innermost; a node
+        the rewrites made since, or a statement they replaced, is looked for statement by statement."""
+        if self._statements is None:  # (the map holds each node: no id is reused while it lives)
+            self._statements = {id(n): (n, block, i) for block in self.blocks for i, s in enumerate(block)
+                                for n in walk(s)}
+        known = self._statements.get(id(node))
+        if known is not None and known[0] is node and any(n is node for n in walk(known[1][known[2]])):
+            return known[1:]
+        found = [(block, i) for block in self.blocks for i, s in enumerate(block) if any(n is node for n in walk(s))]
+        return found[-1] if found else None
 
     def _item_at(self, g, k, block, at, use, depth):
         """Item k of the list `g` holds before statement `at` of `block`, from names that hold their values up to

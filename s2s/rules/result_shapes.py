@@ -279,6 +279,25 @@ def split(kind):
     return shape
 
 
+def meshgrid(site):
+    """np.meshgrid(*xi) of inputs of known shapes, `sparse=` and `indexing=` literals: one output per input, each of
+    the inputs' sizes in order ('xy': the first two swapped); sparse, each of size 1 but along its own axis."""
+    shapes_in = [site.shape(i) for i in range(site.nargs)]
+    if not site.keywords <= {"copy", "sparse", "indexing"} or any(type(s) is not tuple for s in shapes_in):
+        return None
+    sparse, indexing = site.literal("sparse", False), site.literal("indexing", "xy")
+    if type(sparse) is not bool or indexing not in ("xy", "ij"):
+        return None
+    sizes = [math.prod(s) for s in shapes_in]
+    n = len(sizes)
+    if indexing == "xy" and n >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    axes = [1 - k if indexing == "xy" and n >= 2 and k < 2 else k for k in range(n)]
+    if not sparse:
+        return Seq(tuple(sizes) for _ in range(n))
+    return Seq(tuple(sizes[a] if a == axis else 1 for a in range(n)) for axis in axes)
+
+
 def split_back(site):
     """s2s.grad_split(g, ans, ary, axis, kind): ary's shape (the pieces' adjoints joined again)."""
     x = site.shape(2) if 4 <= site.nargs <= 5 and not site.keywords else None
@@ -601,6 +620,15 @@ def real_joined(site) -> bool:
 
 
 real_joined.judges_keywords = True  # (a call with `axis=` too: the axis does not change the dtype)
+
+
+def real_meshgrid(site) -> bool:
+    """np.meshgrid(*xi) of real inputs (`copy=`, `sparse=`, `indexing=` change no dtype): real floats, every output."""
+    return site.nargs >= 1 and site.keywords <= {"copy", "sparse", "indexing"} \
+        and all(site.real(i) for i in range(site.nargs))
+
+
+real_meshgrid.judges_keywords = True
 
 
 def _plain(site, nargs: int) -> bool:

@@ -125,9 +125,13 @@ defrule("np.diff(a, n=1, axis=-1, prepend=None, append=None)", returns_view="som
 for _name, _kind in (("split", None), ("array_split", "array"), ("hsplit", "h"), ("vsplit", "v"), ("dsplit", "d")):
     _axis = ", axis=0" if _kind in (None, "array") else ""
     defrule(f"np.{_name}(ary, indices_or_sections{_axis})", structured=True, returns_view=True,
-            result_shape=shapes.split(_kind),
+            result_shape=shapes.split(_kind), real=shapes.real_as_first,
             ary=f"s2s.grad_split(g, ans, ary, {'axis' if _axis else 0}, {_kind!r})",
             ary_dot=f"s2s.split_tangent(ary_dot, ans, ary, indices_or_sections, {'axis' if _axis else 0}, {_kind!r})")
+# each output of np.meshgrid is one input broadcast along the other axes (copy=False: a view of it)
+defrule("np.meshgrid(*xi, copy=True, sparse=False, indexing='xy')", structured=True, returns_view="sometimes",
+        result_shape=shapes.meshgrid, real=shapes.real_meshgrid, zero=("copy", "sparse", "indexing"),
+        xi="s2s.grad_meshgrid(g, ans, xi, indexing)", xi_dot="s2s.meshgrid_tangent(xi, xi_dot, sparse, indexing)")
 defrule("np.column_stack(tup)", tup="s2s.grad_column_stack(g, tup)",
         tup_dot="np.column_stack(s2s.dense_list(tup_dot, tup))")
 defrule("np.append(arr, values, axis=None)", arr="s2s.grad_append(g, arr, values, axis, 0)",
@@ -209,6 +213,10 @@ helper_rule(rt.grad_split, "grad_split(g, ans, ary, axis, kind=None)", shape_onl
             result_shape=shapes.split_back)
 helper_rule(rt.split_tangent, "split_tangent(t, ans, ary, indices_or_sections, axis, kind=None)",
             shape_only=("ans", "ary"), structured=True, linear=("t",))
+helper_rule(rt.grad_meshgrid, "grad_meshgrid(g, ans, xi, indexing)", shape_only=("ans", "xi"), structured=True,
+            linear=("g",))
+helper_rule(rt.meshgrid_tangent, "meshgrid_tangent(xi, t, sparse, indexing)", shape_only=("xi",), structured=True,
+            linear=("t",))
 helper_rule(rt.grad_column_stack, "grad_column_stack(g, tup)", shape_only=("tup",), structured=True, linear=("g",))
 helper_rule(rt.grad_append, "grad_append(g, arr, values, axis, which)", shape_only=("arr", "values"),
             linear=("g",))

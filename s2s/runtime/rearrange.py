@@ -1,6 +1,6 @@
 """Adjoints of the NumPy functions that copy entries of an array to new places (np.repeat, np.take,
 np.take_along_axis, np.diagonal, np.pad, np.sort, np.rollaxis, the np.split family, np.column_stack,
-np.append, np.select, np.diff; rules in s2s/rules/shape.py).
+np.append, np.select, np.diff, np.meshgrid; rules in s2s/rules/shape.py).
 
 Most of them are *gathers*: every entry of the result is a copy of one entry of the input (or a
 constant). Their adjoint is the matching scatter-add, computed once for all of them by running the
@@ -235,6 +235,41 @@ def split_tangent(t, ans, ary, indices_or_sections, axis, kind=None):
     t = np.broadcast_to(t, shape_of(ary))
     return np.array_split(t, indices_or_sections, axis=axis) if kind == "array" else \
         np.split(t, indices_or_sections, axis=axis)
+
+
+def _meshgrid_axis(k, n, indexing):
+    """The axis of np.meshgrid's outputs along which input k runs ('xy' swaps the first two)."""
+    return 1 - k if indexing == "xy" and n >= 2 and k < 2 else k
+
+
+@linear_in_g(zero=lambda ans, xi, indexing: [ZERO] * len(xi))
+def grad_meshgrid(g, ans, xi, indexing):
+    """Adjoints of np.meshgrid(*xi, indexing=indexing): output k is input k (flattened) broadcast along the other
+    axes, so its adjoint summed over them, in input k's shape.
+
+        >>> x, y = np.arange(3.0), np.arange(2.0)
+        >>> [p.tolist() for p in grad_meshgrid(list(np.meshgrid(x, y)), np.meshgrid(x, y), [x, y], "xy")]
+        [[0.0, 2.0, 4.0], [3.0, 6.0]]
+    """
+    parts = []
+    for k, (gk, out, x) in enumerate(zip(g, ans, xi)):
+        if is_zero(gk):
+            parts.append(ZERO)
+            continue
+        axis = _meshgrid_axis(k, len(xi), indexing)
+        gk = np.broadcast_to(gk, shape_of(out))  # (a number stands for every entry of its output)
+        other = tuple(a for a in range(gk.ndim) if a != axis)
+        parts.append(np.reshape(np.sum(gk, axis=other), shape_of(x)))
+    return parts
+
+
+def meshgrid_tangent(xi, t, sparse, indexing):
+    """Tangent of np.meshgrid(*xi, sparse=sparse, indexing=indexing): the tangents laid out on the same grid (an
+    input without one as zeros)."""
+    t = [ZERO] * len(xi) if is_zero(t) else t
+    dense = [np.zeros(shape_of(x), dtype=_float_dtype(x)) if is_zero(tk) else np.broadcast_to(tk, shape_of(x))
+             for tk, x in zip(t, xi)]
+    return np.meshgrid(*dense, sparse=sparse, indexing=indexing)
 
 
 @linear_in_g(zero=lambda tup: [ZERO] * len(tup))
