@@ -188,6 +188,29 @@ def test_meshgrid_outputs_have_numpys_shapes(expr, pieces):
     assert tuple(np.shape(p) for p in eval(expr, {**_NAMES, **values})) == pieces
 
 
+@pytest.mark.parametrize("expr, expected", [
+    ("np.linalg.eigh(Q)", Seq(((3,), (3, 3)))), ("np.linalg.eigh(T, 'U')", Seq(((2, 3), (2, 3, 3)))),
+    ("np.linalg.svd(W)", Seq(((3, 3), (3,), (4, 4)))), ("np.linalg.svd(W, full_matrices=False)", Seq(((3, 3), (3,), (3, 4)))),
+    ("np.linalg.svd(V, False)", Seq(((2, 3, 3), (2, 3), (2, 3, 4)))), ("np.linalg.svd(W, compute_uv=False)", (3,)),
+    ("np.linalg.svd(W.T, False, True, False)", Seq(((4, 3), (3,), (3, 3)))), ("np.expand_dims(b, -1)", (3, 1)),
+    ("np.expand_dims(x, (0, -1))", (1, 2, 3, 1)), ("np.expand_dims(x, axis=2)", (2, 3, 1)), ("np.expand_dims(s, 0)", (1,)),
+])
+def test_decompositions_and_expand_dims_have_numpys_shapes(expr, expected):
+    assert shape_of(expr) == expected
+    values = {p: np.ones(shape) + np.eye(*shape[-2:]) if len(shape) >= 2 else np.ones(shape)
+              for p, shape in P.items() if shape is not None}
+    out = eval(expr, {**_NAMES, **values})
+    assert (tuple(np.shape(i) for i in out) if isinstance(expected, Seq) else np.shape(out)) == \
+        (tuple(expected.items) if isinstance(expected, Seq) else expected)
+
+
+@pytest.mark.parametrize("expr", ["np.linalg.eigh(x)", "np.linalg.eigh(u)", "np.linalg.svd(W, full_matrices=k)",
+                                  "np.linalg.svd(v)", "np.expand_dims(x, (1, 1))", "np.expand_dims(x, 3)",
+                                  "np.expand_dims(x, k)"])
+def test_decompositions_and_expand_dims_unknown(expr):
+    assert shape_of(expr) is None
+
+
 @pytest.mark.parametrize("expr", ["np.meshgrid(v, u)", "np.meshgrid(v, b, indexing=k)", "np.meshgrid(v, b, sparse=k)",
                                   "np.meshgrid(v, b, order='C')"])
 def test_meshgrid_shapes_unknown(expr):

@@ -122,35 +122,47 @@ defrule("np.linalg.cholesky(a)", result_shape=shapes.square_matrix, real=shapes.
         a=f"s2s.tril_fold({_chol_s})",  # (the symmetric adjoint computed once, folded onto the lower triangle)
         a_dot=f"ans @ (np.tril({_chol_y}) - 0.5 * np.eye(np.shape(ans)[-1]) * {_chol_y})")
 # eigh and svd: the vectors where they are unique (distinct values), refused elsewhere (s2s/runtime/linalg.py)
-defrule("np.linalg.eigh(a, UPLO='L')", structured=True, zero=("UPLO",), a="s2s.grad_eigh(g, ans, a, UPLO)",
+defrule("np.linalg.eigh(a, UPLO='L')", structured=True, zero=("UPLO",), result_shape=shapes.eigh,
+        real=shapes.real_decomposition, a="s2s.grad_eigh(g, ans, a, UPLO)",
         a_dot="s2s.eigh_tangent(s2s.broadcast_like(a_dot, a), ans, UPLO)")
 defrule("np.linalg.eigvalsh(a, UPLO='L')", zero=("UPLO",), a="s2s.grad_eigh([g, 0.0], np.linalg.eigh(a, UPLO), a, UPLO)",
         a_dot="s2s.eigh_tangent(s2s.broadcast_like(a_dot, a), np.linalg.eigh(a, UPLO), UPLO)[0]")
 # the singular values alone: u @ diag(g) @ vh, written with np.linalg.svd itself so that forward mode over it
 # (s2s.hessian) uses svd's own tangent
 # hermitian=True decomposes the lower triangle mirrored (s2s.hermitian_read), so the adjoint and tangent are
-# those of that matrix, taken back to the lower triangle
-_svd_values = defrule("np.linalg.svd(a, full_matrices=True, compute_uv=True, hermitian=False)", register=False,
-                      zero=("full_matrices", "compute_uv", "hermitian"),
-                      a="s2s.hermitian_read_adjoint(np.linalg.svd(s2s.hermitian_read(a, hermitian), "
-                        "full_matrices=False)[0] @ (np.expand_dims(s2s.check_ties(g, ans, "
-                        "'singular values of np.linalg.svd'), -1) * np.linalg.svd(s2s.hermitian_read(a, hermitian), "
-                        "full_matrices=False)[2]), hermitian)",
-                      a_dot="s2s.svd_tangent(s2s.hermitian_read(s2s.broadcast_like(a_dot, a), hermitian), ans, "
-                            "s2s.hermitian_read(a, hermitian), full_matrices, compute_uv)")
+# those of that matrix, taken back to the lower triangle; a call without it (or with the literal False) reads a itself
+_SVD = "np.linalg.svd(a, full_matrices=True, compute_uv=True, hermitian=False)"
+
+
+def _svd_rule(hermitian: bool, values_only: bool, **facts):
+    def read(x):
+        return f"s2s.hermitian_read({x}, hermitian)" if hermitian else x
+
+    def back(x):
+        return f"s2s.hermitian_read_adjoint({x}, hermitian)" if hermitian else x
+
+    factors = f"np.linalg.svd({read('a')}, full_matrices=False)"
+    adjoint = back(f"{factors}[0] @ (np.expand_dims(s2s.check_ties(g, ans, 'singular values of np.linalg.svd'), -1) "
+                   f"* {factors}[2])") if values_only else \
+        back(f"s2s.grad_svd(g, ans, {read('a')}, full_matrices, compute_uv)")
+    return defrule(_SVD, zero=("full_matrices", "compute_uv", "hermitian"), structured=not values_only,
+                   a=adjoint, a_dot=f"s2s.svd_tangent({read('s2s.broadcast_like(a_dot, a)')}, ans, {read('a')}, "
+                                    "full_matrices, compute_uv)", **facts)
+
+
+_svd_variants = {(h, v): _svd_rule(h, v, register=False) for h in (False, True) for v in (False, True)}
 
 
 def _svd_variant(bound):
-    node = bound.get("compute_uv")
-    return _svd_values if isinstance(node, ast.Constant) and node.value is False else None
+    def given(name, value):
+        node = bound.get(name)
+        return isinstance(node, ast.Constant) and node.value is value
+
+    plain = "hermitian" not in bound or given("hermitian", False)
+    return _svd_variants[not plain, given("compute_uv", False)]
 
 
-_svd = defrule("np.linalg.svd(a, full_matrices=True, compute_uv=True, hermitian=False)", structured=True,
-        zero=("full_matrices", "compute_uv", "hermitian"),
-        a="s2s.hermitian_read_adjoint(s2s.grad_svd(g, ans, s2s.hermitian_read(a, hermitian), full_matrices, "
-          "compute_uv), hermitian)",
-        a_dot="s2s.svd_tangent(s2s.hermitian_read(s2s.broadcast_like(a_dot, a), hermitian), ans, "
-              "s2s.hermitian_read(a, hermitian), full_matrices, compute_uv)")
+_svd = _svd_rule(True, False, result_shape=shapes.svd, real=shapes.real_decomposition)
 _svd.variant = _svd_variant
 
 helper_rule(rt.grad_inner, "grad_inner(g, a, b, which)",
@@ -173,11 +185,14 @@ _slogdet_dot = helper_rule(rt.slogdet_tangent, "slogdet_tangent(t, ans, a)", sha
 helper_rule(rt.eigh_tangent, "eigh_tangent(t, ans, UPLO)", structured=True,
             ans_dot="s2s.eigh_tangent_dot(t, ans, ans_dot, UPLO)", linear=("t",))
 helper_rule(rt.grad_eigh, "grad_eigh(g, ans, a, UPLO)", shape_only=("a",), structured=True,
+            result_shape=shapes.grad_decomposition,
             ans_dot="s2s.grad_eigh_dot(g, ans, ans_dot, UPLO)", linear=("g",))
-helper_rule(rt.hermitian_read, "hermitian_read(a, hermitian)", linear=("a",))
-helper_rule(rt.hermitian_read_adjoint, "hermitian_read_adjoint(g, hermitian)", linear=("g",))
+helper_rule(rt.hermitian_read, "hermitian_read(a, hermitian)", linear=("a",), result_shape=shapes.like(0, 2))
+helper_rule(rt.hermitian_read_adjoint, "hermitian_read_adjoint(g, hermitian)", linear=("g",),
+            result_shape=shapes.like(0, 2))
 helper_rule(rt.nuclear_checked, "nuclear_checked(g, x)", linear=("g",))
-helper_rule(rt.check_ties, "check_ties(g, w, what)", linear=("g",))
+helper_rule(rt.check_ties, "check_ties(g, w, what)", linear=("g",), result_shape=shapes.like(0, 3))
 # (grad_svd and the tangent helpers: a varied `ans` or `a` there is refused, so no Hessian through np.linalg.svd)
-_svd_rule = helper_rule(rt.grad_svd, "grad_svd(g, ans, a, full_matrices, compute_uv)", structured=True, linear=("g",))
+_svd_rule = helper_rule(rt.grad_svd, "grad_svd(g, ans, a, full_matrices, compute_uv)", structured=True, linear=("g",),
+                        result_shape=shapes.grad_decomposition)
 del _svd_rule.jvp["ans"], _svd_rule.jvp["a"]

@@ -463,6 +463,64 @@ def slogdet(site):
     return None if batch is None else Seq((batch, batch), ("sign", "logabsdet"))
 
 
+def eigh(site):
+    """np.linalg.eigh(a, UPLO) of a square matrix or a stack of them: (eigenvalues, eigenvectors), the fields of
+    NumPy's EighResult: `(..., n)` and `(..., n, n)`."""
+    if not 1 <= site.nargs <= 2 or not site.keywords <= {"UPLO"}:
+        return None
+    batch = _stack(site.shape(0))
+    if batch is None:
+        return None
+    n = site.shape(0)[-1]
+    return Seq((batch + (n,), batch + (n, n)), ("eigenvalues", "eigenvectors"))
+
+
+def svd(site):
+    """np.linalg.svd(a, full_matrices, compute_uv, hermitian) of a matrix or a stack of them, the two flags literals:
+    (U, S, Vh), the fields of NumPy's SVDResult (`full_matrices=False`: the k = min(m, n) columns and rows); the
+    singular values alone for `compute_uv=False`."""
+    names = ("full_matrices", "compute_uv", "hermitian")
+    if not 1 <= site.nargs <= 4 or not site.keywords <= set(names):
+        return None
+    flags = [site.literal(k + 1 if site.nargs > k + 1 else name, default)
+             for k, (name, default) in enumerate(zip(names, (True, True, False)))]
+    a = site.shape(0)
+    if any(type(f) is not bool for f in flags) or type(a) is not tuple or len(a) < 2:
+        return None
+    full, uv, _ = flags
+    batch, (m, n) = a[:-2], a[-2:]
+    k = min(m, n)
+    if not uv:
+        return batch + (k,)
+    u, vh = (batch + (m, m), batch + (n, n)) if full else (batch + (m, k), batch + (k, n))
+    return Seq((u, batch + (k,), vh), ("U", "S", "Vh"))
+
+
+def grad_decomposition(site):
+    """s2s.grad_eigh(g, ans, a, UPLO) / s2s.grad_svd(g, ans, a, full_matrices, compute_uv): a's shape where some item
+    of g (the singular values' adjoint itself, for `compute_uv=False`) is certainly an array; the zero where every
+    item certainly is the zero (a number may be either: not claimed)."""
+    if site.nargs not in (4, 5) or site.keywords:
+        return None
+    a = site.shape(2)
+    items = site.items(0)
+    if items is None and site.nargs == 5 and site.literal(4) is False:
+        items = (site.shape(0),)
+    if type(a) is not tuple or len(a) < 2 or items is None:
+        return None
+    if all(type(i) is ZeroScalar for i in items):
+        return ZERO_SCALAR
+    return a if any(_array(i) and type(i) is tuple for i in items) else None
+
+
+def real_decomposition(site) -> bool:
+    """np.linalg.eigh / np.linalg.svd of a real matrix (its flags and UPLO change no dtype): real floats, every item."""
+    return site.nargs >= 1 and site.keywords <= {"UPLO", "full_matrices", "compute_uv", "hermitian"} and site.real(0)
+
+
+real_decomposition.judges_keywords = True
+
+
 def field(site):
     """s2s.field(r, name) of a namedtuple of known items and fields (`r.logabsdet`): that item's shape."""
     fields, items = site.fields(0), site.items(0)
@@ -622,6 +680,11 @@ def real_joined(site) -> bool:
 real_joined.judges_keywords = True  # (a call with `axis=` too: the axis does not change the dtype)
 
 
+def real_pieces(site) -> bool:
+    """The np.split family of a real float array: pieces of it, each real floats of its dtype."""
+    return site.nargs >= 1 and site.real(0)
+
+
 def real_meshgrid(site) -> bool:
     """np.meshgrid(*xi) of real inputs (`copy=`, `sparse=`, `indexing=` change no dtype): real floats, every output."""
     return site.nargs >= 1 and site.keywords <= {"copy", "sparse", "indexing"} \
@@ -731,6 +794,24 @@ def reshape(site):
 def ravel(site):
     """np.ravel(a): a's size as one axis."""
     return reshaped(site.shape(0), -1) if _plain(site, 1) else None
+
+
+def expand_dims(site):
+    """np.expand_dims(a, axis), `axis` an int or a tuple of ints: a's shape with an axis of length 1 at each (counted
+    in the result's axes, as NumPy does; repeated or out of range: not claimed)."""
+    a = site.shape(0)
+    if not (site.nargs == 2 and not site.keywords or site.nargs == 1 and site.keywords == {"axis"}) \
+            or type(a) is not tuple:
+        return None
+    axis = site.literal(1 if site.nargs == 2 else "axis", None)
+    axes = (axis,) if type(axis) is int else axis
+    n = len(a) + (len(axes) if type(axes) is tuple else 0)
+    if type(axes) is not tuple or not axes or any(type(k) is not int or not -n <= k < n for k in axes) \
+            or len({k % n for k in axes}) != len(axes):
+        return None
+    new = {k % n for k in axes}
+    rest = iter(a)
+    return tuple(1 if k in new else next(rest) for k in range(n))
 
 
 def broadcast_to(site):

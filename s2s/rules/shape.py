@@ -48,7 +48,7 @@ defrule("np.moveaxis(a, source, destination)", returns_view=True, a="np.moveaxis
         a_dot="np.moveaxis(a_dot, source, destination)", real=shapes.real_as_first)
 defrule("np.squeeze(a, axis=None)", returns_view=True, methods=("squeeze",), result_shape=shapes.squeeze, a="s2s.grad_squeeze(g, a, axis)",
         a_dot="np.squeeze(a_dot, axis)", real=shapes.real_as_first)
-defrule("np.expand_dims(a, axis)", returns_view=True, a="s2s.grad_expand_dims(g, axis)",
+defrule("np.expand_dims(a, axis)", returns_view=True, result_shape=shapes.expand_dims, a="s2s.grad_expand_dims(g, axis)",
         a_dot="np.expand_dims(a_dot, axis)", real=shapes.real_as_first)
 defrule("np.broadcast_to(array, shape)", returns_view=True, result_shape=shapes.broadcast_to, array="unbroadcast(g, array)",
         array_dot="np.broadcast_to(array_dot, shape)", real=shapes.real_as_first)
@@ -125,7 +125,7 @@ defrule("np.diff(a, n=1, axis=-1, prepend=None, append=None)", returns_view="som
 for _name, _kind in (("split", None), ("array_split", "array"), ("hsplit", "h"), ("vsplit", "v"), ("dsplit", "d")):
     _axis = ", axis=0" if _kind in (None, "array") else ""
     defrule(f"np.{_name}(ary, indices_or_sections{_axis})", structured=True, returns_view=True,
-            result_shape=shapes.split(_kind), real=shapes.real_as_first,
+            result_shape=shapes.split(_kind), real=shapes.real_pieces,
             ary=f"s2s.grad_split(g, ans, ary, {'axis' if _axis else 0}, {_kind!r})",
             ary_dot=f"s2s.split_tangent(ary_dot, ans, ary, indices_or_sections, {'axis' if _axis else 0}, {_kind!r})")
 # each output of np.meshgrid is one input broadcast along the other axes (copy=False: a view of it)
