@@ -576,8 +576,9 @@ def test_known_int_scale_and_broadcast_beside_its_shape(f):
         assert "** 2" not in code and "np.sum(" not in code, code
     elif f is softmax_squared:  # the adjoint of the division by the row sums is one sum (transforms/normalisation.py)
         assert "(p_bar - (p_bar * p).sum(axis=1, keepdims=True))" in code and "broadcast_to" not in code, code
-    else:  # `x_bar + np.broadcast_to(t_bar, (4, 3))`: x_bar has that shape, `+` broadcasts t_bar alike
-        assert "x_bar + t_bar" in code and "broadcast_to(t" not in code, code
+    else:  # `x_bar + np.broadcast_to(t_bar, (4, 3))`: x_bar has that shape, `+` broadcasts t_bar alike (in place:
+        # x_bar is the new array `t2_bar * t` made just before, transforms/reuse.py)
+        assert "x_bar += t_bar" in code and "broadcast_to(t" not in code, code
     g32 = s2s.grad(f)(x.astype(np.float32))  # float32: the same rewrites keep its dtype
     assert g32.dtype == np.float32
     assert_close(g32, g, rtol=1e-4, atol=1e-5)

@@ -10,7 +10,8 @@ operations and a sum, and the adjoint of `E = np.exp(S)` as one more product:
     S_bar = E_bar * E                                          S_bar = (P_bar - np.sum(...)) * P
 
 1. `divided_sums`: three statements in a row of one block (comment lines between them aside), `D = g / s` (or `D = D + g / s`) and
-   `b = np.sum(-g * P / s, axis=a, keepdims=True)` (either first; `(-g * P / s).sum(...)` alike), then
+   `b = np.sum(-g * P / s, axis=a, keepdims=True)` (either first; `(-g * P / s).sum(...)` and
+   `-((g * P).sum(...) / s)`, s taken out of the sum by transforms/specialize.py, alike), then
    `D = D + b` (or `D += b`), are the one statement `D = (g - np.sum(g * P, axis=a, keepdims=True)) / s`
    (`D = D + (...) / s`). Why the value is the same: `s` has extent 1 along axis `a` of the shape of
    `g` and `P` (which are the same shape, and `s` broadcasts into it), so it is one number along each
@@ -125,6 +126,33 @@ def _array(node, shapes) -> bool:
     return type(shape) is tuple and len(shape) >= 1 and all(type(n) is int for n in shape) and shapes.real(node)
 
 
+def _summed_quotient(value, s, shapes):
+    """(g, P, s, axis) of the nodes of `np.sum(-g * P / s, axis=a, keepdims=True)` (`(-g * P / s).sum(...)`, the
+    negation also around the product), or of the forms transforms/specialize.py writes it in, the negation taken out of
+    the sum, `-np.sum(g * P / s, ...)`, and s too, `-(np.sum(g * P, ...) / s)`: g and P names, s the name `s`; else
+    None."""
+    negated = isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub)
+    inside = value.operand if negated else value
+    q = _quotient(inside, s) if negated else None
+    summed = _axis_sum(q[0] if q is not None else inside, shapes)
+    if summed is None:
+        return None
+    inner, axis = summed
+    if q is None:
+        q = _quotient(inner, s)
+        if q is None:
+            return None
+        s_node, inner = inner.right, q[0]
+    else:
+        s_node = inside.right
+    product = _negated_product(ast.UnaryOp(op=ast.USub(), operand=inner) if negated else inner)
+    if product is None:
+        return None
+    g_node, p_node = (inner.left, inner.right) if negated else \
+        ((inner.left.operand, inner.right) if isinstance(inner, ast.BinOp) else (inner.operand.left, inner.operand.right))
+    return g_node, p_node, s_node, axis
+
+
 def _negated_product(node):
     """(g, P) of `-g * P` or `-(g * P)` with g and P names; else None."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) and isinstance(node.left, ast.UnaryOp) \
@@ -232,12 +260,11 @@ def _divided_sum(fdef, div, total, add, shapes, np_name, made_up, loads, stores)
     if q is None or not _name(q[0]):
         return None
     g, s = q[0].id, q[1]
-    summed = _axis_sum(total.value, shapes)  # `b = np.sum(-g * P / s, axis=a, keepdims=True)`
-    if summed is None:
+    found = _summed_quotient(total.value, s, shapes)
+    if found is None:
         return None
-    inner, axis = summed
-    q2 = _quotient(inner, s)
-    product = _negated_product(q2[0]) if q2 is not None else None
+    g_node, p_node, s_node, axis = found
+    product = (g_node.id, p_node.id)
     if product is None or product[0] != g:
         return None
     p = product[1]
@@ -259,9 +286,6 @@ def _divided_sum(fdef, div, total, add, shapes, np_name, made_up, loads, stores)
     if _bound_once_as(fdef, p, s) is None:
         return None
     # the shapes: g and P the same real arrays, s real and of extent 1 along the summed axis
-    g_node = q2[0].left.operand if isinstance(q2[0], ast.BinOp) else q2[0].operand.left
-    p_node = q2[0].right if isinstance(q2[0], ast.BinOp) else q2[0].operand.right
-    s_node = inner.right
     if not (_array(g_node, shapes) and _array(p_node, shapes) and _array(s_node, shapes)
             and _array(q[0], shapes) and _array(value.right if accumulated else value, shapes)):
         return None

@@ -79,11 +79,25 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
     def block(stmts, top, loop):
         nonlocal changed
         out = []
+        fresh = set()  # made-up names bound in this block to a new array no statement has read since
         for s in stmts:
             for field in ("body", "orelse"):
                 inner = getattr(s, field, None)
                 if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
                     setattr(s, field, block(inner, False, s if isinstance(s, ast.For | ast.While) else loop))
+            again = _rebinding(s, fresh, shapes)
+            fresh -= {n.id for n in walk(s) if isinstance(n, ast.Name)}
+            if again is not None:  # `y = a + b; y = y + c`: the second into the array the first made
+                out.append(ast.copy_location(ast.AugAssign(target=ast.Name(id=again[0], ctx=ast.Store()),
+                                                           op=s.value.op, value=again[1]), s))
+                fresh.add(again[0])
+                changed = True
+                continue
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                    and s.targets[0].id in made_up and s.targets[0].id not in params \
+                    and isinstance(s.value, ast.BinOp | ast.UnaryOp) and shapes.of(s.value) not in (None, ()) \
+                    and shapes.real(s.value):
+                fresh.add(s.targets[0].id)
             pick = _operand(s, lambda name: own_array(name, loop), shapes)
             if pick is None:
                 out.append(s)
@@ -111,6 +125,22 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
     if changed:
         fix_locations(fdef)
     return changed
+
+
+def _rebinding(s, fresh, shapes):
+    """(y, b) for `y = y op b` (or `y = b op y`, op commutative) where y is in `fresh` (bound just before in this
+    block to a new array nothing has read since), `b` does not read y, and the result has y's shape and dtype;
+    else None."""
+    if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+            and s.targets[0].id in fresh and isinstance(s.value, ast.BinOp) and isinstance(s.value.op, _IN_PLACE)):
+        return None
+    y = s.targets[0].id
+    left, right, op = s.value.left, s.value.right, s.value.op
+    for a, b in ((left, right), (right, left) if isinstance(op, _COMMUTATIVE) else (None, None)):
+        if isinstance(a, ast.Name) and a.id == y and not any(isinstance(n, ast.Name) and n.id == y for n in walk(b)) \
+                and shapes.of(s.value) == shapes.of(a) and _real_or_mask(b, shapes):
+            return y, b
+    return None
 
 
 def _scale_the_negation(out, array, op, b) -> bool:
