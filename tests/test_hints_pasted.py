@@ -198,6 +198,66 @@ def state_as_hinted(x):
     return s
 
 
+def read_only_broadcast(x):
+    b = np.broadcast_to(x * 2.0, (2, 4))
+    b += 1.0  # (Python: ValueError, output array is read-only; s2s once gave the gradient of `b = b + 1.0`)
+    return np.sum(b * b)
+
+
+def read_only_broadcast_as_hinted(x):
+    b = np.broadcast_to(x * 2.0, (2, 4)).copy()
+    b += 1.0
+    return np.sum(b * b)
+
+
+def read_only_broadcast_item(x):
+    b = np.broadcast_to(x, (3, 4))
+    b[0, 1] = 3.0
+    return np.sum(b * x)
+
+
+def read_only_broadcast_item_as_hinted(x):
+    b = np.broadcast_to(x, (3, 4)).copy()
+    b[0, 1] = 3.0
+    return np.sum(b * x)
+
+
+def out_where(x):
+    y = np.ones(4)
+    np.multiply(x, x, out=y, where=x > 0)
+    return np.sum(y * np.arange(4.0))
+
+
+def out_where_as_hinted(x):
+    y = np.ones(4)
+    y = np.where(x > 0, np.multiply(x, x), y)
+    return np.sum(y * np.arange(4.0))
+
+
+def out_by_position(x):
+    y = np.zeros(4)
+    np.add(x, 1.0, y)
+    return np.sum(y ** 2)
+
+
+def out_by_position_as_hinted(x):
+    y = np.zeros(4)
+    y = np.add(x, 1.0)
+    return np.sum(y ** 2)
+
+
+def sorted_in_place(x):
+    z = x * 1.0
+    z.sort()
+    return np.sum(z * np.arange(4.0))
+
+
+def sorted_as_hinted(x):
+    z = x * 1.0
+    z = np.sort(z)
+    return np.sum(z * np.arange(4.0))
+
+
 @pytest.mark.parametrize("refused, hinted, arg, hint", [
     (over_a_list, over_a_list_as_hinted, X, "`for v in x`"),
     (state_object, state_as_hinted, X, "`o = {'h': ...}`"),
@@ -211,6 +271,11 @@ def state_as_hinted(x):
     (swap_rows, swap_rows_as_hinted, A, "`B[0].copy()`"),
     (swap_rows, swap_rows_by_index, A, "`B[[0, 1]] = B[[1, 0]]`"),
     (list_item_alias, list_item_as_hinted, X, "`L[0] = L[0] + 1.0`"),
+    (read_only_broadcast, read_only_broadcast_as_hinted, X, "`np.broadcast_to(x * 2.0, (2, 4)).copy()`"),
+    (read_only_broadcast_item, read_only_broadcast_item_as_hinted, X, "`np.broadcast_to(x, (3, 4)).copy()`"),
+    (out_where, out_where_as_hinted, X, "`y = np.where(x > 0, np.multiply(x, x), y)`"),  # (it said `x = np.multiply(x, 2.0)`)
+    (out_by_position, out_by_position_as_hinted, X, "`y = np.add(x, 1.0)`"),
+    (sorted_in_place, sorted_as_hinted, X, "`z = np.sort(z)` (of a list: `z = sorted(z)`)"),  # (prose inside the quotes)
 ], ids=lambda v: getattr(v, "__name__", None) or "")
 def test_the_hint_works_when_pasted(refused, hinted, arg, hint):
     with pytest.raises(UnsupportedSyntaxError) as info:

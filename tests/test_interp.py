@@ -83,3 +83,26 @@ def test_period_complex_and_hessians_are_refused():
         s2s.grad(squared, wrt=2)(X, XP, FP + 1j)
     with pytest.raises(NoDerivativeRuleError):
         s2s.hessian(squared)(X, XP, FP)
+
+
+def weighted(x, xp, fp):
+    return np.sum(np.interp(x, xp, fp) * np.arange(1.0, 1.0 + np.size(x)))
+
+
+def test_fp_gradient_at_infinite_nan_and_repeated_last_knot():
+    # (helper 164: an x at ±inf made fp's gradient NaN everywhere, 0 * inf in its share; a repeated last knot, the
+    # zero-width interval before it, 0 / 0; np.interp is linear in fp, so its gradient always exists)
+    xp, fp = np.array([0.0, 1.0, 2.5, 4.0]), np.array([1.0, -2.0, 3.0, 0.5])
+    np.testing.assert_array_equal(s2s.grad(weighted, wrt=2)(np.array([np.inf, -np.inf, 1.5]), xp, fp), [2, 2, 1, 1])
+    np.testing.assert_array_equal(s2s.grad(weighted, wrt=2)(np.array([np.nan, 0.5, 1.5]), xp, fp), [1, 3, 1, 0])
+    repeated, values = np.array([0.0, 1.0, 1.0]), np.array([0.0, 2.0, 5.0])
+    x = np.array([1.0, 0.5])
+    assert np.interp(1.0, repeated, values) == 5.0  # (NumPy gives fp[-1] at the last knot)
+    np.testing.assert_array_equal(s2s.grad(weighted, wrt=2)(x, repeated, values), [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(s2s.grad(weighted, wrt=2)(x, repeated, values), fd_grad(weighted, (x, repeated, values), 2))
+
+
+def test_an_empty_x_gives_float_gradients():
+    xp, fp = np.array([0.0, 1.0, 2.5]), np.array([1.0, -2.0, 3.0])
+    for g in s2s.grad(weighted, wrt=(1, 2))(np.zeros(0), xp, fp):
+        assert g.dtype == np.float64 and np.all(g == 0.0)

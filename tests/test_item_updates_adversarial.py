@@ -154,3 +154,16 @@ def test_a_float_written_into_a_dask_int_array_has_no_derivative():
         np.testing.assert_allclose(np.asarray(derivative(dask_int_filled)(a)), [0.0, 3.0, 2.0])
     tangent = s2s.jvp(dask_int_filled, (a,), (da.from_array(np.array([1.0, 0.0, 0.0])),))[1]
     assert float(np.asarray(tangent)) == 0.0
+
+
+def test_an_item_of_a_tuple_assigned_raises_pythons_error():
+    # (helper 164: s2s's functional copy of the container raised AttributeError, 'tuple' has no copy)
+    def f(x):
+        t = (x * 2.0, x)
+        t[0] = x
+        return np.sum(t[0])
+
+    with pytest.raises(TypeError, match="'tuple' object does not support item assignment"):
+        f(np.ones(2))
+    with pytest.raises(TypeError, match="'tuple' object does not support item assignment"):
+        s2s.grad(f)(np.ones(2))

@@ -106,3 +106,19 @@ def test_ddof_above_the_count_divides_by_zero_as_numpy_does():
         assert np.all(np.isinf(more_freedom_than_entries(X)) | np.isnan(more_freedom_than_entries(X)))
         for g in (s2s.grad(more_freedom_than_entries)(X), s2s.derivative(more_freedom_than_entries)(X)):
             assert not np.isfinite(g).any()
+
+
+def relu_total(x):
+    return np.sum(np.maximum(x, 0.0)) + np.sum(np.minimum(x, 1.0) * 2.0) + np.max(x)
+
+
+@pytest.mark.parametrize("make", [list, tuple, np.array], ids=["list", "tuple", "array"])
+def test_a_clamp_of_a_list_argument(make):
+    # (helper 164: the mask `x > 0.0` was written on x itself, a list: TypeError in the generated code; and the
+    # general helper's tie test `x == 1.0` of a list was one False, not a mask: x[0] at the tie got all of the
+    # minimum's adjoint, not half)
+    x = make([1.0, -2.0, 0.5])
+    expected = [1.0 + 2.0 * 0.5 + 1.0, 0.0 + 2.0, 1.0 + 2.0]
+    got = s2s.grad(relu_total)(x)
+    assert type(got) is type(x)
+    np.testing.assert_array_equal(np.asarray(got), expected)

@@ -16,6 +16,7 @@ from . import annotations, objects
 from .analysis import atom_names, is_append, is_pop, resolve_call
 from .context import ctx
 from .names import loaded_names
+from .ownership import out_hint
 from .walk import walk
 
 
@@ -59,7 +60,7 @@ def check_aliasing(pf, tree: ast.FunctionDef) -> None:
         if isinstance(node, ast.Call) and any(k.arg == "out" for k in node.keywords):
             raise pf.error(ctx().unsupported, "s2s cannot differentiate a call that writes its result into an "
                            "existing array (out=...)", node,
-                           hint="drop out= and assign the result instead: `x = np.multiply(x, 2.0)`")
+                           hint=out_hint(node, node.args, next(k.value for k in node.keywords if k.arg == "out")))
     _check_block(pf, tree.body, _mutations(tree.body), views=_view_bindings(pf, tree), handed_on=_handed_on(pf, tree),
                  lists=_lists_only(tree), built=_built_lists(pf, tree))
 

@@ -283,11 +283,17 @@ def _base(node):
 
 def _call_receiver_hint(method, receiver, call) -> str:
     """The hint for `f(x).method(...)` changing what a call gave back: a new value made by NumPy, under a name."""
+    args = list(call.args)
+    if isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Name) and receiver.func.id == "type" and args:
+        receiver = args.pop(0)  # (`type(y).sort(y)`: the method of y's class, called on y)
     made = {"sort": f"np.sort({ast.unparse(receiver)})",
-            "fill": f"np.full_like({ast.unparse(receiver)}, {ast.unparse(call.args[0]) if call.args else '...'})"}
-    new = made.get(method, f"a new array computed from `{ast.unparse(receiver)}`")
-    return (f"compute the new value and give it a name (`v = {new}`), then read `v`; where the array itself must "
-            "change, assign its new entries to it (`y[...] = ...`, y the array the call read)")
+            "fill": f"np.full_like({ast.unparse(receiver)}, {ast.unparse(args[0]) if args else '...'})"}
+    if method not in made:
+        return (f"compute the new value from `{ast.unparse(receiver)}` with a function that returns it, give it a "
+                "name and read that; where the array itself must change, assign its new entries to it (`y[...] = "
+                "...`, y the array the call read)")
+    return (f"compute the new value and give it a name (`v = {made[method]}`), then read `v`; where the array itself "
+            "must change, assign its new entries to it (`y[...] = ...`, y the array the call read)")
 
 
 def _root(node):
@@ -327,6 +333,7 @@ class _Analysis:
         self.mutable_defaults = {}  # parameter -> the type name of its default, a list, dict, set or array
         self.env_now = None  # the points-to sets at the call being looked at (call_sites)
         self.changes_outside = ""
+        self.read_only = {}  # site -> the call that made it, a view NumPy makes read-only (np.broadcast_to's)
 
     # ---- liveness (backward) ------------------------------------------------------------------------
     def loads(self, node):
@@ -686,7 +693,10 @@ class _Analysis:
             return frozenset(reached)
         if self.returns_view(obj) \
                 or any(k.arg == "copy" for k in e.keywords):  # copy=False: maybe the argument
-            return self.new(e, reached) | reached
+            made = self.new(e, reached)
+            if obj is np.broadcast_to:
+                self.read_only.update((site, e) for site in made)
+            return made | reached
         if self.rule_of(obj) or isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", "") == "math":
             return self.new(e)
         summary = self.summary_of(obj) if isinstance(obj, types.FunctionType) else None
@@ -926,6 +936,13 @@ class _Analysis:
                                  _attribute_hint(target) or f"work on a copy: `{name}_local = {name}.copy()` at the "
                                  f"top of the function, and update `{name}_local`")
         sites = env.get(name, frozenset())
+        made = next((self.read_only[site] for site in sites if site in self.read_only), None)
+        if made is not None and not self.summarising and (isinstance(target, ast.Name) or isinstance(target, ast.Subscript)
+                                                          and isinstance(target.value, ast.Name)):
+            raise OwnershipError(s, f"s2s cannot differentiate this update of `{name}` in place: `{name}` may hold "
+                                    f"the array `{ast.unparse(made)}` made, a read-only view (Python raises "
+                                    "`ValueError: output array is read-only` here)",
+                                 f"make it an array of its own where it is made: `{ast.unparse(made)}.copy()`")
         if isinstance(target, ast.Name):
             updated = set(sites)
         elif deep or not isinstance(target, ast.Subscript) or not isinstance(target.value, ast.Name):
@@ -1074,8 +1091,11 @@ class _Analysis:
             if isinstance(obj, np.ufunc) and len(node.args) > obj.nin:
                 raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: its argument after the "
                                            f"first {obj.nin} is an output array that the ufunc writes into in place",
-                                     f"assign the result instead: `y = {ast.unparse(func)}"
-                                     f"({', '.join(ast.unparse(a) for a in node.args[:obj.nin])})`")
+                                     out_hint(node, node.args[:obj.nin], node.args[obj.nin]))
+            out = next((k.value for k in node.keywords if k.arg == "out"), None)
+            if out is not None and not (isinstance(out, ast.Constant) and out.value is None):
+                raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: `out=` is an array it "
+                                           "writes its result into in place", out_hint(node, node.args, out))
             _refuse_positional_out(node, func, out_position(obj))
             hint = self.mutates(obj)  # changes its first argument in place: the hint its record states
             if hint is None and isinstance(func, ast.Attribute) and func.attr in ("at", "reduceat") and \
@@ -1202,8 +1222,24 @@ def _refuse_positional_out(node, func, out_at) -> None:
         return
     raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: its argument "
                                f"{out_at + 1} is `out`, an array it writes its result into in place",
-                         f"assign the result instead: `y = {ast.unparse(func)}"
-                         f"({', '.join(ast.unparse(a) for a in node.args[:out_at])})`")
+                         out_hint(node, node.args[:out_at], node.args[out_at]))
+
+
+def out_hint(call: ast.Call, kept_args, out) -> str:
+    """The hint for `f(..., out=y)` (or y by position, `kept_args` the arguments before it): `y = f(...)`; with
+    `where=w`, `y = np.where(w, f(...), y)`, as where w is False the call leaves y as it was.
+
+        >>> out_hint(ast.parse("np.exp(x, out=y, where=m)").body[0].value, [ast.Name("x")], ast.Name("y"))
+        'assign the result instead: `y = np.where(m, np.exp(x), y)`'
+    """
+    target = out.elts[0] if isinstance(out, ast.Tuple) and len(out.elts) == 1 else out
+    if not isinstance(target, ast.Name | ast.Attribute | ast.Subscript):
+        return "assign the result instead of passing out="
+    where = next((k.value for k in call.keywords if k.arg == "where"), None)
+    plain = ast.unparse(ast.Call(func=call.func, args=list(kept_args),
+                                 keywords=[k for k in call.keywords if k.arg not in ("out", "where")]))
+    y = ast.unparse(target)
+    return f"assign the result instead: `{y} = {plain if where is None else f'np.where({ast.unparse(where)}, {plain}, {y})'}`"
 
 
 def out_position(obj):
@@ -1294,7 +1330,7 @@ def _is_stop_gradient(obj):
 
 
 _METHOD_HINTS = {
-    "fill": "{x} = np.full_like({x}, value)", "sort": "{x} = np.sort({x})  (or sorted({x}) for a list)",
+    "fill": "{x} = np.full_like({x}, value)",
     "reverse": "{x} = {x}[::-1]", "extend": "{x} = {x} + list(items)", "insert": "{x} = {x}[:i] + [v] + {x}[i:]",
     "clear": "{x} = []", "resize": "{x} = np.resize({x}, shape)",
     "put": "flat = {x}.reshape(-1).copy(); flat[ind] = v; {x} = flat.reshape({x}.shape)",
@@ -1310,6 +1346,8 @@ def _method_hint(attr, receiver, call=None):
     if attr == "update":
         return (f"set the items one at a time, `for k in other: {x}[k] = other[k]` (or `{x}['k'] = v`), on a dict the "
                 f"function makes: `{x} = {{k: {x}[k] for k in {x}}}` first where it is the caller's")
+    if attr == "sort":
+        return f"build a new value instead: `{x} = np.sort({x})` (of a list: `{x} = sorted({x})`)"
     if attr == "insert" and len(args) == 2:
         return f"build a new value instead: `{x} = {x}[:{args[0]}] + [{args[1]}] + {x}[{args[0]}:]`"
     text = _METHOD_HINTS.get(attr)

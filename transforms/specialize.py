@@ -1705,7 +1705,7 @@ class _Rewrite(ast.NodeTransformer):
                 return ast.IfExp(test=won, body=ast.Constant(1.0),
                                  orelse=ast.IfExp(test=tie, body=ast.Constant(0.5), orelse=ast.Constant(0.0)))
         if not (isinstance(x, ast.Name) and isinstance(ans, ast.Name)
-                and (number is not None and np.isfinite(number) or self._array_step(x, c))):
+                and (number is not None and np.isfinite(number) and self._array_or_number(x) or self._array_step(x, c))):
             return node
         op = self._extreme_of(node, x, ans, c)
         if op not in (np.maximum, np.minimum):
@@ -1720,6 +1720,11 @@ class _Rewrite(ast.NodeTransformer):
         again = _call(_attr(self.np, op.__name__), copy.deepcopy(x), copy.deepcopy(c))
         helper = ast.Call(func=node.func, args=[copy.deepcopy(x), again, copy.deepcopy(c)], keywords=[])
         return ast.IfExp(test=tie, body=ast.copy_location(helper, node), orelse=won)
+
+    def _array_or_number(self, x) -> bool:
+        """Whether `x` certainly holds an array or a number (`x > c` compares it; a list or tuple argument, which
+        np.maximum takes, would raise), its shape known or its values real floats."""
+        return isinstance(self.shapes.of(x), tuple) or self.shapes.real(x)
 
     def _array_step(self, x, c) -> bool:
         """Whether `balanced_eq(x, ans, c)` of two names may become `x > c` where nothing ties: both real, at least

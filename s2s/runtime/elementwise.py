@@ -34,6 +34,10 @@ def log_scale(base):
 
 def balanced_eq(x, ans, other):
     """Mask for max/min adjoints: 1 where x won, 0.5 where it tied with `other`."""
+    if isinstance(x, list | tuple):  # (np.maximum takes lists: a list's `x == other` is one False, not a mask)
+        x = np.asarray(x)
+    if isinstance(other, list | tuple):
+        other = np.asarray(other)
     dtype = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
     one = np.result_type(dtype, 1.0).type(1.0)  # a NumPy scalar in x's precision (float32 stays float32)
     return (x == ans) / (one + (x == other))

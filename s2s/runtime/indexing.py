@@ -103,6 +103,8 @@ def setitem(x, index, v):
         out = list(x)
     elif isinstance(x, dict):
         out = dict(x)
+    elif isinstance(x, tuple | str):  # (Python's own error for `t[0] = v`)
+        raise TypeError(f"'{type(x).__name__}' object does not support item assignment")
     else:
         out = x.copy()
         if (getattr(v, "dtype", None) is not None and v.dtype.kind == "c" or isinstance(v, complex)) and \

@@ -168,7 +168,9 @@ def _interp_parts(x, xp, fp):
     j = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         h = xp[j + 1] - xp[j]
-        t = (x - xp[j]) / h
+        # (outside, t is 0: an x at ±inf or NaN adds 0 * its share, not 0 * inf; an interval of width 0 is the last
+        # one, where x is the last knot repeated: NumPy gives fp[-1] there, all of it from the knot after)
+        t = np.where(inside, np.where(h == 0, 1.0, (x - xp[j]) / h), 0.0)
         slope = (fp[j + 1] - fp[j]) / h
     return j, t, inside, slope
 
@@ -196,8 +198,8 @@ def grad_interp(g, x, xp, fp, left, right, which):
             return np.zeros(1)
         lower = np.where(share != 0, share * slope * (t - 1.0), 0.0)
         upper = np.where(share != 0, -share * slope * t, 0.0)
-        return np.bincount(j, weights=lower, minlength=n) + np.bincount(j + 1, weights=upper, minlength=n)
-    out = np.bincount(j, weights=share * (1.0 - t), minlength=n)
+        return np.bincount(j, weights=lower, minlength=n) + np.bincount(j + 1, weights=upper, minlength=n) + 0.0
+    out = np.bincount(j, weights=share * (1.0 - t), minlength=n) + 0.0  # (+ 0.0: an empty x's counts are ints)
     if n > 1:
         out = out + np.bincount(j + 1, weights=share * t, minlength=n)
     if left is None:  # (x below xp[0] takes fp[0])
