@@ -102,9 +102,9 @@ from .reuse import reuse_dead_operands
 from .row_writes import write_rows_once
 from .seed import fold_unit_seed, unit_product_is_itself
 from .shapes import Keyed, Seq
-from .shared_calls import share_repeated_calls
+from .shared_calls import repeats_a_reduction, share_repeated_calls
 from .shifts import drop_shift_adjoints
-from .simplify import fold_literals, fold_unit_copies, simplify
+from .simplify import fold_literals, fold_power_of_two_factors, fold_unit_copies, simplify
 from .tape import (
     drop_dead_placeholders,
     drop_unread_list_pops,
@@ -449,7 +449,8 @@ def late_step(c: Code) -> Code:
             merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up, c.stack)
         merge_wheres(c.fdef, shapes, c.shapes.np_name)  # (a leaky ReLU's two masked halves: one np.where)
         scale_wheres(c.fdef, shapes, c.shapes.np_name, float_names)  # (a piecewise loss's seed where, scaled: once)
-        if (_mentions(c.fdef, "linalg") or any(isinstance(n, ast.MatMult) for n in walk(c.fdef))) \
+        if (_mentions(c.fdef, "linalg") or any(isinstance(n, ast.MatMult) for n in walk(c.fdef))
+                or repeats_a_reduction(c.fdef)) \
                 and share_repeated_calls(c.fdef, c.shapes.shapes):  # (a solve's two adjoints solve with A.T once)
             shapes = c.shapes.shapes(c.fdef)
         c.inferred = shapes  # (still true: these rewrites move and merge expressions, none changes a shape)
@@ -470,18 +471,28 @@ def products_step(c: Code) -> Code:
     the smallest array of a linear chain, three products in the cheaper order (transforms/products.py)."""
     if c.shapes is not None:  # (`1.0 * 0.5 * 2 * z`: numbers a group of broadcasts left, then `1.0 * e`)
         fold_literals(c.fdef)
-        if _unit_products(c.fdef):
+        if _unit_products(c.fdef) or _several_literal_factors(c.fdef):
             c.inferred = c.shapes.shapes(c.fdef)
 
             def keeps(e):
                 return unit_product_is_itself(e, c.inferred, c.shapes.float64_only)
-            if fold_literals(c.fdef, keeps) | fold_unit_copies(c.fdef, keeps):
+            if fold_literals(c.fdef, keeps) | fold_unit_copies(c.fdef, keeps) \
+                    | fold_power_of_two_factors(c.fdef, keeps, c.removable):
                 c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes is not None and c.seed_one is not None and \
             products(c.fdef, c.shapes.shapes, c.shapes.float64_only and c.numpy_path):  # (eye_product: NumPy path)
         c.fdef = eliminate_dead_code(c.fdef, c.removable)
         c.inferred = c.shapes.shapes(c.fdef)
     return c
+
+
+def _several_literal_factors(fdef) -> bool:
+    """Whether some product has a number literal factor, or a negation, on both sides, or a statement's product
+    with a literal reads a name another's product with a literal made (the cheap test before inferring shapes for
+    `fold_power_of_two_factors`)."""
+    literal = [n for n in walk(fdef) if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult | ast.Div)
+               and any(isinstance(s, ast.Constant) or isinstance(s, ast.UnaryOp) for s in (n.left, n.right))]
+    return len(literal) >= 2
 
 
 def _unit_products(fdef) -> bool:

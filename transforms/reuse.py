@@ -55,6 +55,9 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             binding[node.targets[0].id] = node.value
     bound_in = {}  # name -> the innermost loop around its assignment (None: none)
+    # (a name another is bound to as a whole, `solve_bar = x_bar`: its arrays are left as they are made, so that the
+    # passes after, which see the two as one array wherever they may be, find none changed in place)
+    copied = {v.id for v in binding.values() if isinstance(v, ast.Name)}
 
     def loops(stmts, loop):
         for s in stmts:
@@ -94,7 +97,7 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
                 changed = True
                 continue
             if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
-                    and s.targets[0].id in made_up and s.targets[0].id not in params \
+                    and s.targets[0].id in made_up and s.targets[0].id not in params and s.targets[0].id not in copied \
                     and isinstance(s.value, ast.BinOp | ast.UnaryOp) and shapes.of(s.value) not in (None, ()) \
                     and shapes.real(s.value):
                 fresh.add(s.targets[0].id)

@@ -17,8 +17,9 @@ becomes
 
 The same call on the same arrays gives the same numbers, bit for bit. Done only where it is the same:
 
-- the calls are a factorisation or solve of `np.linalg` (`_COSTLY`) or a matrix product `@`, with the
-  same text, in statements of one block (`=`, `+=`, an expression: no loop or branch between them);
+- the calls are a factorisation or solve of `np.linalg` (`_COSTLY`), a matrix product `@` or a reduction of an
+  array of known shape over literal axes (`g.sum(axis=0)` in two adjoints of a Gaussian mixture), with the same
+  text, in statements of one block (`=`, `+=`, an expression: no loop or branch between them);
 - the first is evaluated each time its statement runs (not in a branch of `a if c else b`, nor after the
   first operand of `and` / `or`), so computing it first, just before that statement, computes it exactly
   when the code did (a singular matrix raises there, as before);
@@ -41,12 +42,13 @@ from .names import NameAllocator, names_in
 from .unchanged import aliases, changed_in_place
 from .walk import child_parent_pairs, fix_locations, replace_child, statement_lists, walk
 
-__all__ = ["share_repeated_calls"]
+__all__ = ["repeats_a_reduction", "share_repeated_calls"]
 
 _COSTLY = {np.linalg.solve: "solved", np.linalg.inv: "inverse", np.linalg.cholesky: "factor",
            np.linalg.pinv: "pseudo_inverse", np.linalg.lstsq: "least_squares", np.linalg.eigh: "eigen",
            np.linalg.svd: "singular", np.linalg.qr: "factors", np.linalg.slogdet: "logdet", np.linalg.det: "det",
            np.count_nonzero: "ties"}  # (the ties of both operands' masks of np.maximum: `transforms/specialize.py` `_step`)
+_REDUCTIONS = {np.sum: "total", np.mean: "average", np.max: "largest", np.min: "smallest"}
 _SIMPLE = (ast.Assign, ast.AugAssign, ast.Expr)
 
 
@@ -113,7 +115,28 @@ def _costly(node, shapes):
         for function, base in _COSTLY.items():
             if callee is function:
                 return base
+    if isinstance(node, ast.Call) and not any(isinstance(a, ast.Starred) for a in node.args) \
+            and all(k.arg in ("axis", "keepdims") and isinstance(k.value, ast.Constant | ast.Tuple) for k in node.keywords):
+        # (a sum over an axis of an array, `g.sum(axis=0)` in two adjoints: the same reduction, the same bits)
+        method = shapes.method_reduction(node)
+        callee = method[0] if method is not None else shapes.callee(node)
+        array = method[1][0] if method is not None else node.args[0] if node.args else None
+        if any(callee is f for f in _REDUCTIONS) and array is not None and shapes.of(array) not in (None, ()):
+            return _REDUCTIONS[callee]
     return None
+
+
+def repeats_a_reduction(fdef) -> bool:
+    """Whether two calls of a reduction method or function (`sum`, `mean`, `max`, `min`) have the same text (the
+    cheap test before `share_repeated_calls` infers shapes)."""
+    seen = set()
+    for n in walk(fdef):
+        if isinstance(n, ast.Call) and getattr(n.func, "attr", getattr(n.func, "id", None)) in ("sum", "mean", "max", "min"):
+            text = ast.dump(n)
+            if text in seen:
+                return True
+            seen.add(text)
+    return False
 
 
 def _unconditional_calls(stmt):

@@ -9,6 +9,7 @@ names could hold arrays whose shape a rewrite would change.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 
 from .names import loaded_names
@@ -158,6 +159,154 @@ def _unit_copy(stmt):
         if is_number(one, 1) and type(one.value) is float and isinstance(other, ast.Name):
             return other
     return None
+
+
+def _power_of_two(value) -> bool:
+    """Whether `value` is ± 2**k, |k| <= 64 (a product of such is exact, and scaling by one commutes with rounding)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value == 0 or not math.isfinite(value):
+        return False
+    mantissa, exponent = math.frexp(abs(value))
+    return mantissa == 0.5 and -64 <= exponent <= 66
+
+
+def _stripped(node, counts):
+    """(the product of the number literals of the product chain `node`, the chain without them, its other factors
+    in their places: `a * (2 * b)` is (2, `a * b`); None where only literals are left). A negation counts as the
+    factor -1, a division by a power-of-two literal as its reciprocal; `counts` gathers the literals seen (or
+    False for one that is no power of two) and the other factors."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        (a, left), (b, right) = _stripped(node.left, counts), _stripped(node.right, counts)
+        rest = right if left is None else left if right is None else ast.BinOp(left=left, op=ast.Mult(), right=right)
+        return a * b, rest
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and is_number(node.right) \
+            and _power_of_two(node.right.value):
+        counts["numbers"].append(node.right.value)
+        a, left = _stripped(node.left, counts)
+        return a / node.right.value, left
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        counts["numbers"].append(-1)
+        a, operand = _stripped(node.operand, counts)
+        return -a, operand
+    if is_number(node):
+        counts["numbers"].append(node.value if _power_of_two(node.value) else False)
+        return node.value, None
+    counts["others"].append(node)
+    return 1, node
+
+
+def _folded_product(node, keeps_itself):
+    """`node`, a product chain, with its number literals multiplied into one, or None where that changes nothing or
+    may change a number: every literal a power of two (so each is exact, and so is taking it out: `2.0 * (0.5 *
+    alpha * w)` is `alpha * w` bit for bit, barring a product that over- or underflows on the way), every other
+    factor `keeps_itself` (real floats that a Python number times leaves of their dtype), left in its place."""
+    counts = {"numbers": [], "others": []}
+    scale, product = _stripped(node, counts)
+    numbers = counts["numbers"]
+    if product is None or not numbers or False in numbers or not all(keeps_itself(f) for f in counts["others"]) \
+            or len(numbers) == 1 and abs(scale) != 1 or not _power_of_two(scale):
+        return None
+    if scale == 1:
+        return product
+    if scale == -1:
+        return None if len(numbers) == 1 and isinstance(node, ast.UnaryOp) else ast.UnaryOp(op=ast.USub(), operand=product)
+    return ast.BinOp(left=_literal(float(scale), node), op=ast.Mult(), right=product)
+
+
+class _FoldPowers(ast.NodeTransformer):
+    def __init__(self, keeps_itself):
+        self.keeps_itself, self.changed = keeps_itself, False
+
+    def _fold(self, node):
+        folded = _folded_product(node, self.keeps_itself)
+        if folded is None:
+            return self.generic_visit(node)
+        self.changed = True
+        return ast.copy_location(folded, node)
+
+    def visit_BinOp(self, node):
+        return self._fold(node) if isinstance(node.op, ast.Mult | ast.Div) else self.generic_visit(node)
+
+    def visit_UnaryOp(self, node):
+        return self._fold(node) if isinstance(node.op, ast.USub) else self.generic_visit(node)
+
+
+def fold_power_of_two_factors(fdef: ast.FunctionDef, keeps_itself, made_up=frozenset()) -> bool:
+    r"""The number literals of each product chain multiplied into one where all are powers of two (`t8 = -0.5 * g;
+    z_bar = t8 * 2 * z` is `z_bar = -(g * z)`, the adjoint of `-0.5 * z ** 2`): a name in `made_up`, bound once to a
+    product with a literal and read once, in a product with a literal of the next statement, is read as its product
+    there (the next statement computes its value before anything else runs). `keeps_itself(e)`: whether e is real
+    floats that a Python number times keeps of their dtype. Whether anything changed.
+
+        >>> f = ast.parse("def f(k, t):\n    a = 0.5 * k\n    t *= a * 2\n    return 2.0 * (0.5 * k * t)").body[0]
+        >>> fold_power_of_two_factors(f, lambda e: True, {"a"}), ast.unparse(f).splitlines()[1:]
+        (True, ['    t *= k', '    return k * t'])
+    """
+    from .reverse import Comment
+
+    loads, stores = {}, {}
+    for n in ast.walk(fdef):
+        if isinstance(n, ast.Name):
+            counts = loads if isinstance(n.ctx, ast.Load) else stores
+            counts[n.id] = counts.get(n.id, 0) + 1
+    changed = False
+    for block in statement_lists(fdef):
+        k = 0
+        while k < len(block):
+            first, n = block[k], k + 1
+            while n < len(block) and isinstance(block[n], Comment):
+                n += 1
+            if n < len(block) and _substitute_product(first, block[n], made_up, loads, stores, keeps_itself):
+                del block[k]
+                changed = True
+                continue
+            k += 1
+    folder = _FoldPowers(keeps_itself)
+    folder.visit(fdef)
+    if changed or folder.changed:
+        fix_locations(fdef)
+    return changed or folder.changed
+
+
+def _substitute_product(first, then, made_up, loads, stores, keeps_itself) -> bool:
+    """Put the value of `first` (`t = c * e`, t made up, bound and read once, c a power-of-two literal) in place of
+    its one read in `then` where that read is a factor of a product with a literal whose folding then succeeds."""
+    if not (isinstance(first, ast.Assign) and len(first.targets) == 1 and isinstance(first.targets[0], ast.Name)):
+        return False
+    name = first.targets[0].id
+    if name not in made_up or loads.get(name) != 1 or stores.get(name) != 1 \
+            or not isinstance(first.value, ast.BinOp | ast.UnaryOp):
+        return False
+    value = then.value if isinstance(then, ast.Assign | ast.AugAssign) else None
+    if value is None:
+        return False
+    for chain in ast.walk(value):
+        if not isinstance(chain, ast.BinOp | ast.UnaryOp):
+            continue
+        counts = {"numbers": [], "others": []}
+        _stripped(chain, counts)
+        if not any(isinstance(f, ast.Name) and f.id == name for f in counts["others"]):
+            continue
+        trial = _replaced(chain, name, first.value)
+        if not counts["numbers"] or _folded_product(trial, keeps_itself) is None:
+            return False
+        for parent in ast.walk(then):
+            for field, old in ast.iter_fields(parent):
+                if old is chain:
+                    setattr(parent, field, trial)
+                    return True
+        return False
+    return False
+
+
+def _replaced(chain, name, value):
+    """A copy of `chain` with the Name `name` in it replaced by `value`."""
+    import copy
+
+    class Put(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return copy.deepcopy(value) if node.id == name else node
+
+    return Put().visit(copy.deepcopy(chain))
 
 
 def simplify(fdef: ast.FunctionDef, names: set[str] | None = None) -> ast.FunctionDef:

@@ -1,0 +1,106 @@
+"""Number factors and repeated work the chain rule leaves in straight-line adjoints (helper 163's programs, written
+afresh): the adjoint of `c * z ** 2` is `c * g * 2 * z`, of `-0.5 * z ** 2` is `-0.5 * g * 2 * z`, and a penalty
+`0.5 * alpha * np.sum(w * w)` gives `2.0 * (0.5 * alpha * w)`. Where every number literal of a product is a power of
+two they are multiplied into one, through a temporary read once by the next statement (transforms/simplify.py
+`fold_power_of_two_factors`): exact, the general code's numbers bit for bit. A sum over an axis computed twice
+(`-g.sum(axis=0)` and `g.sum(axis=0)`, a mixture's two parameters) is computed once (transforms/shared_calls.py).
+A standardisation's adjoint reads the mean the function computed, takes a divisor constant along a sum out of it
+and writes its last term into the array it made (transforms/specialize.py, transforms/reuse.py): rounded otherwise
+(docs/specialisation.md), so checked against the general code to 1e-13."""
+
+import re
+
+import numpy as np
+import pytest
+from helpers_fd import check_all
+
+import s2s
+
+
+def springs(x, k, rest):
+    d = np.diff(x, axis=0)
+    length = np.sqrt(np.sum(d * d, axis=1))
+    return 0.5 * np.sum(k * (length - rest) ** 2) + 9.81 * np.sum(x[:, 1])
+
+
+def mixture(mu, log_s, logits, x):
+    w = logits - np.max(logits)
+    w = w - np.log(np.sum(np.exp(w)))
+    z = (x[:, None] - mu[None, :]) / np.exp(log_s)[None, :]
+    lp = w - 0.5 * z ** 2 - log_s
+    m = np.max(lp, axis=1, keepdims=True)
+    return -np.sum(m[:, 0] + np.log(np.sum(np.exp(lp - m), axis=1)))
+
+
+def poisson_penalised(w, X, y, alpha):
+    eta = X @ w
+    return np.sum(np.exp(eta) - y * eta) + 0.5 * alpha * np.sum(w * w)
+
+
+def standardised_fit(X, w):
+    mu = np.mean(X, axis=0)
+    sd = np.std(X, axis=0)
+    Z = (X - mu) / (sd + 1e-8)
+    return np.sum((Z @ w) ** 2) / X.shape[0]
+
+
+def code(f, *args, wrt=0):
+    src = s2s.source(s2s.grad(f, wrt=wrt), *args)
+    return "\n".join(line for line in src.splitlines() if not line.strip().startswith("#"))
+
+
+R = np.random.default_rng(61)
+
+
+def test_powers_of_two_through_a_temporary():
+    x, k = R.normal(size=(9, 2)), 1.5
+    src = code(springs, x, k, 0.8)
+    assert "0.5 * k" not in src and "* 2" not in src, src
+    check_all(springs, (x, k, 0.8), use_autograd=False)  # (autograd: np.diff along an axis)
+    np.testing.assert_array_equal(s2s.grad(springs)(x, k, 0.8), s2s.derivative(springs)(x, k, 0.8))
+
+
+def test_a_negated_half_and_a_repeated_sum():
+    args = (R.normal(size=3), 0.3 * R.normal(size=3), R.normal(size=3), R.normal(size=20))
+    src = code(mixture, *args, wrt=(0, 1, 2))
+    assert "-0.5 *" not in src and "* 2 *" not in src, src
+    sums = re.findall(r"(\w+)\.sum\(axis=0\)", src)
+    assert len(sums) == len(set(sums)), src  # (`-g.sum(axis=0)` and `g.sum(axis=0)`: one sum read twice)
+    check_all(mixture, args, wrt=(0, 1, 2))
+    for got, general in zip(s2s.grad(mixture, wrt=(0, 1, 2))(*args), s2s.derivative(mixture, wrt=(0, 1, 2))(*args)):
+        np.testing.assert_allclose(got, general, rtol=1e-13, atol=1e-15)
+
+
+def test_a_penalty_of_half_alpha():
+    args = (0.1 * R.normal(size=4), R.normal(size=(12, 4)), R.poisson(2.0, size=12).astype(float), 0.7)
+    src = code(poisson_penalised, *args)
+    assert "w_bar = alpha * w" in src and "2.0 *" not in src, src
+    check_all(poisson_penalised, args)
+    np.testing.assert_array_equal(s2s.grad(poisson_penalised)(*args), s2s.derivative(poisson_penalised)(*args))
+
+
+def test_standardisation_reads_its_mean_and_sums_before_dividing():
+    X, w = R.normal(size=(16, 5)), R.normal(size=5)
+    src = code(standardised_fit, X, w)
+    assert "X.mean(axis=0, keepdims=True)" not in src and "(X - mu[None])" in src, src
+    assert "(Z_bar * Z).sum(axis=0) / t2" in src and "X_bar +=" in src, src
+    check_all(standardised_fit, (X, w))
+    np.testing.assert_allclose(s2s.grad(standardised_fit)(X, w), s2s.derivative(standardised_fit)(X, w), rtol=1e-13,
+                               atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtypes_kept(dtype):
+    x = R.normal(size=(9, 2)).astype(dtype)
+    assert s2s.grad(springs)(x, 1.5, 0.8).dtype == dtype
+    args = (0.1 * R.normal(size=4).astype(dtype), R.normal(size=(12, 4)).astype(dtype),
+            R.poisson(2.0, size=12).astype(dtype), 0.7)
+    assert s2s.grad(poisson_penalised)(*args).dtype == dtype
+
+
+def test_an_int_factor_keeps_the_literals():
+    def f(w, n):
+        return np.sum(0.5 * (w * n) ** 2)  # (n an int array: n * 2 * 0.5 would be an int product without them)
+
+    w, n = R.normal(size=3), np.array([1, 2, 3])
+    np.testing.assert_allclose(s2s.grad(f)(w, n), w * n * n)
