@@ -104,3 +104,20 @@ def test_an_int_factor_keeps_the_literals():
 
     w, n = R.normal(size=3), np.array([1, 2, 3])
     np.testing.assert_allclose(s2s.grad(f)(w, n), w * n * n)
+
+
+def barrier(x, A, b, c, t):
+    s = b - A @ x
+    return t * (c @ x) - np.sum(np.log(s)) + 0.5 * np.sum(x ** 2)
+
+
+def test_a_folded_product_is_never_the_argument_itself():
+    # (`x_bar = 0.5 * 2 * x` folded to `x_bar = x`, then `x_bar += t * c`, written in place before the fold: the
+    # gradient was added into the caller's x)
+    x, A = 0.05 * R.normal(size=4), R.normal(size=(10, 4))
+    b, c = R.uniform(1.0, 2.0, size=10), R.normal(size=4)
+    kept = x.copy()
+    got = s2s.grad(barrier)(x, A, b, c, 2.0)
+    np.testing.assert_array_equal(x, kept)
+    np.testing.assert_allclose(got, 2.0 * c + (1.0 / (b - A @ x)) @ A + x, rtol=1e-12)
+    assert got is not x

@@ -476,8 +476,8 @@ def products_step(c: Code) -> Code:
 
             def keeps(e):
                 return unit_product_is_itself(e, c.inferred, c.shapes.float64_only)
-            if fold_literals(c.fdef, keeps) | fold_unit_copies(c.fdef, keeps) \
-                    | fold_power_of_two_factors(c.fdef, keeps, c.removable):
+            if fold_power_of_two_factors(c.fdef, keeps, c.removable) | fold_literals(c.fdef, keeps) \
+                    | fold_unit_copies(c.fdef, keeps):
                 c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes is not None and c.seed_one is not None and \
             products(c.fdef, c.shapes.shapes, c.shapes.float64_only and c.numpy_path):  # (eye_product: NumPy path)

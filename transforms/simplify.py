@@ -213,11 +213,16 @@ def _folded_product(node, keeps_itself):
 
 
 class _FoldPowers(ast.NodeTransformer):
-    def __init__(self, keeps_itself):
+    def __init__(self, keeps_itself, operands):
         self.keeps_itself, self.changed = keeps_itself, False
+        self.operands = operands  # ids of the nodes read only by arithmetic (an operand, `+=`'s value)
 
     def _fold(self, node):
         folded = _folded_product(node, self.keeps_itself)
+        if folded is not None and not isinstance(folded, ast.BinOp | ast.UnaryOp) and id(node) not in self.operands:
+            # (`y = 2.0 * (0.5 * x)` made a new array: `y = x` would make y the array x is, which an update of y
+            # in place changes too; `1.0 * x` keeps a new one)
+            folded = ast.BinOp(left=ast.Constant(1.0), op=ast.Mult(), right=folded)
         if folded is None:
             return self.generic_visit(node)
         self.changed = True
@@ -260,7 +265,15 @@ def fold_power_of_two_factors(fdef: ast.FunctionDef, keeps_itself, made_up=froze
                 changed = True
                 continue
             k += 1
-    folder = _FoldPowers(keeps_itself)
+    operands = {id(n.value) for n in ast.walk(fdef) if isinstance(n, ast.AugAssign)}
+    for n in ast.walk(fdef):
+        if isinstance(n, ast.BinOp):
+            operands.update((id(n.left), id(n.right)))
+        elif isinstance(n, ast.UnaryOp):
+            operands.add(id(n.operand))
+        elif isinstance(n, ast.Compare):
+            operands.update(id(c) for c in [n.left, *n.comparators])
+    folder = _FoldPowers(keeps_itself, operands)
     folder.visit(fdef)
     if changed or folder.changed:
         fix_locations(fdef)
