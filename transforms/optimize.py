@@ -98,7 +98,7 @@ from .normalisation import normalisation_adjoints
 from .outer_sums import batch_outer_sums, sums_outer_products
 from .products import products
 from .reduction_methods import reads_a_reduction, reductions_as_methods
-from .reuse import reuse_dead_operands
+from .reuse import rebind_in_place, reuse_dead_operands
 from .row_writes import write_rows_once
 from .seed import fold_unit_seed, unit_product_is_itself
 from .shapes import Keyed, Seq
@@ -447,6 +447,7 @@ def late_step(c: Code) -> Code:
                 break
         if spread_number_negations(c.fdef, shapes, made_up & c.removable):  # (merges made `t = -a / c` forms)
             merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up, c.stack)
+        rebind_in_place(c.fdef, shapes, made_up, c.shapes.float64_only)  # (after like terms: `y = y + e; y = y + e`)
         merge_wheres(c.fdef, shapes, c.shapes.np_name)  # (a leaky ReLU's two masked halves: one np.where)
         scale_wheres(c.fdef, shapes, c.shapes.np_name, float_names)  # (a piecewise loss's seed where, scaled: once)
         if (_mentions(c.fdef, "linalg") or any(isinstance(n, ast.MatMult) for n in walk(c.fdef))

@@ -28,9 +28,9 @@ from __future__ import annotations
 import ast
 
 from .shapes import hashable
-from .walk import fix_locations, walk
+from .walk import fix_locations, statement_lists, walk
 
-__all__ = ["reuse_dead_operands"]
+__all__ = ["rebind_in_place", "reuse_dead_operands"]
 
 _IN_PLACE = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 _COMMUTATIVE = (ast.Add, ast.Mult)
@@ -55,9 +55,6 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             binding[node.targets[0].id] = node.value
     bound_in = {}  # name -> the innermost loop around its assignment (None: none)
-    # (a name another is bound to as a whole, `solve_bar = x_bar`: its arrays are left as they are made, so that the
-    # passes after, which see the two as one array wherever they may be, find none changed in place)
-    copied = {v.id for v in binding.values() if isinstance(v, ast.Name)}
 
     def loops(stmts, loop):
         for s in stmts:
@@ -82,25 +79,11 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
     def block(stmts, top, loop):
         nonlocal changed
         out = []
-        fresh = set()  # made-up names bound in this block to a new array no statement has read since
         for s in stmts:
             for field in ("body", "orelse"):
                 inner = getattr(s, field, None)
                 if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
                     setattr(s, field, block(inner, False, s if isinstance(s, ast.For | ast.While) else loop))
-            again = _rebinding(s, fresh, shapes)
-            fresh -= {n.id for n in walk(s) if isinstance(n, ast.Name)}
-            if again is not None:  # `y = a + b; y = y + c`: the second into the array the first made
-                out.append(ast.copy_location(ast.AugAssign(target=ast.Name(id=again[0], ctx=ast.Store()),
-                                                           op=s.value.op, value=again[1]), s))
-                fresh.add(again[0])
-                changed = True
-                continue
-            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
-                    and s.targets[0].id in made_up and s.targets[0].id not in params and s.targets[0].id not in copied \
-                    and isinstance(s.value, ast.BinOp | ast.UnaryOp) and shapes.of(s.value) not in (None, ()) \
-                    and shapes.real(s.value):
-                fresh.add(s.targets[0].id)
             pick = _operand(s, lambda name: own_array(name, loop), shapes)
             if pick is None:
                 out.append(s)
@@ -125,6 +108,40 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
     for node in walk(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renamed:
             node.id = renamed[node.id]
+    if changed:
+        fix_locations(fdef)
+    return changed
+
+
+def rebind_in_place(fdef: ast.FunctionDef, shapes, made_up: set, float64_only: bool) -> bool:
+    """`y = a op b` then `y = y op c` (y a made-up name, nothing reading y between): the second is `y op= c`, into the
+    new array the first made, where the result has y's shape and dtype. Not where another name is bound to y as a
+    whole (`solve_bar = x_bar`): its arrays are left as they are made, so that the passes after, which see the two
+    as one array wherever they may be, find none changed in place. Whether anything changed.
+
+        >>> # X_bar = t_bar + (X - mu) * c; X_bar = X_bar + m / 32   ->   X_bar = t_bar + ...; X_bar += m / 32
+    """
+    if not float64_only or any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in walk(fdef) if n is not fdef) \
+            or any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in walk(fdef)):
+        return False
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    copied = {n.value.id for n in walk(fdef) if isinstance(n, ast.Assign) and isinstance(n.value, ast.Name)}
+    changed = False
+    for stmts in statement_lists(fdef):
+        fresh = set()  # made-up names bound in this block to a new array no statement has read since
+        for k, s in enumerate(stmts):
+            again = _rebinding(s, fresh, shapes)
+            fresh -= {n.id for n in walk(s) if isinstance(n, ast.Name)}
+            if again is not None:
+                stmts[k] = ast.copy_location(ast.AugAssign(target=ast.Name(id=again[0], ctx=ast.Store()),
+                                                           op=s.value.op, value=again[1]), s)
+                fresh.add(again[0])
+                changed = True
+            elif isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                    and s.targets[0].id in made_up and s.targets[0].id not in params and s.targets[0].id not in copied \
+                    and isinstance(s.value, ast.BinOp | ast.UnaryOp) and shapes.of(s.value) not in (None, ()) \
+                    and shapes.real(s.value):
+                fresh.add(s.targets[0].id)
     if changed:
         fix_locations(fdef)
     return changed

@@ -212,12 +212,34 @@ def _folded_product(node, keeps_itself):
     return ast.BinOp(left=_literal(float(scale), node), op=ast.Mult(), right=product)
 
 
+def _pure_literal(node) -> bool:
+    """A number literal, or one negated (`-1.0`)."""
+    return is_number(node) or isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and _pure_literal(node.operand)
+
+
+def _literal_count(node) -> int:
+    """How many number literals (a negation counting as one) the product chain `node` has among its factors."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        return _literal_count(node.left) + _literal_count(node.right)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and is_number(node.right):
+        return 1 + _literal_count(node.left)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return 1 + _literal_count(node.operand)
+    return 1 if is_number(node) else 0
+
+
 class _FoldPowers(ast.NodeTransformer):
     def __init__(self, keeps_itself, operands):
         self.keeps_itself, self.changed = keeps_itself, False
         self.operands = operands  # ids of the nodes read only by arithmetic (an operand, `+=`'s value)
 
     def _fold(self, node):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) and any(
+                _literal_count(side) == 0 and not _pure_literal(other)
+                for side, other in ((node.left, node.right), (node.right, node.left))):
+            # (every literal on one side: folded there, where it scales the smaller operand it was written on,
+            # `x * (g * 2.0 / 32)` as `x * (g * 0.0625)`, not the whole product)
+            return self.generic_visit(node)
         folded = _folded_product(node, self.keeps_itself)
         if folded is not None and not isinstance(folded, ast.BinOp | ast.UnaryOp) and id(node) not in self.operands:
             # (`y = 2.0 * (0.5 * x)` made a new array: `y = x` would make y the array x is, which an update of y
