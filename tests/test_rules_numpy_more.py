@@ -135,6 +135,18 @@ def meshgrid(x):
     return np.sum(np.sin(X) * Y) + np.sum(P * Q ** 2 * W34[:2]) + np.sum(A * B * C ** 2)
 
 
+def gradients(x):
+    return np.sum(np.gradient(x ** 2, axis=1) * W34) + np.sum(np.gradient(np.sin(x[0])) ** 2)
+
+
+def gradients_spaced(x):  # (autograd's np.gradient takes axis= alone, and along axis 0 of a 3x4 array it raises)
+    gy, gx = np.gradient(x ** 2)
+    ends = np.gradient(x[0], 0.3, edge_order=2)
+    uneven = np.gradient(x[1], np.array([0.0, 0.5, 1.5, 1.7]), edge_order=2)
+    return np.sum(gx * W34) + np.sum(gy ** 2) + np.sum(ends * W4[:4]) + np.sum(uneven ** 2) \
+        + np.sum(np.gradient(x, 2.0, axis=1) * W34) + np.sum(np.gradient(x ** 3, axis=-2)[0])
+
+
 def dsplit(x):
     a, b = np.dsplit(np.reshape(x, (2, 2, 3)), [1])
     return np.sum(a * W4.reshape(2, 2, 1)) + np.sum(b * b)
@@ -219,14 +231,16 @@ def einsum_forms(x):
 
 
 X34 = _w((3, 4), 20)
-# (False: autograd has no rule for some call in the function: np.meshgrid, a list of repeats, multi-dimensional sort, a tuple
-# shift, rot90's axes, cumprod, 2-vectors in cross, diagonal offsets, take, einsum's 'ii->i', .conj() on its boxes, and its
-# p-norm with keepdims gives a wrong shape; finite differences remain the oracle there)
+# (False: autograd has no rule for some call in the function: np.meshgrid, np.gradient's spacings, a list of repeats,
+# multi-dimensional sort, a tuple shift, rot90's axes, cumprod, 2-vectors in cross, diagonal offsets, take, einsum's
+# 'ii->i', .conj() on its boxes, and its p-norm with keepdims gives a wrong shape; finite differences remain the
+# oracle there)
 ALL = [
     (degrees, True), (radians, True), (conj, False), (real_if_close, False), (imag_angle, False), (remainder, True),
     (repeat, True), (repeat_axis, False), (repeat_method, False), (diff, True), (kron, True), (kron_both, True),
     (sort, False), (argsort_index, True), (tril_triu, False), (roll, False), (rollaxis, True), (rot90, False),
-    (flips, True), (cross, False), (splits, True), (meshgrid, False), (dsplit, True), (column_stack, True), (append, True),
+    (flips, True), (cross, False), (splits, True), (meshgrid, False), (gradients, True), (gradients_spaced, False),
+    (dsplit, True), (column_stack, True), (append, True),
     (pad, False), (select, True), (diagonal, False), (atleast_3d, True), (take, False), (take_along_axis, False),
     (cumprod, False), (clip_cumsum_prod, True), (outer_tensordot_trace, True), (inner_scalar, True),
     (norm_p, False), (norm_nuc, False), (list_sum, True), (dict_values, True), (einsum_forms, False),
@@ -243,7 +257,8 @@ def test_tangent(f):
     check_jvp(f, X34)
 
 
-@pytest.mark.parametrize("f", [degrees, sort, cumprod, kron, take, pad, dict_values, norm_p, splits, meshgrid],
+@pytest.mark.parametrize("f", [degrees, sort, cumprod, kron, take, pad, dict_values, norm_p, splits, meshgrid,
+                               gradients, gradients_spaced],
                          ids=lambda f: f.__name__)
 def test_float32(f):
     g = s2s.grad(f)(X34.astype(np.float32))

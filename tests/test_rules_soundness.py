@@ -860,6 +860,7 @@ HESSIAN_SAMPLES = {
     "np.hsplit": (lambda x: np.sum(np.hsplit(x * x, 3)[1] ** 3), _X23),
     "np.vsplit": (lambda x: np.sum(np.vsplit(x * x, 2)[1] ** 3), _X23),
     "np.dsplit": (lambda x: np.sum(np.dsplit(x[None] * x[None], 3)[2] ** 3), _X23),
+    "np.gradient": (lambda x: np.sum(np.gradient(x * x, 0.5, edge_order=2) ** 2) + np.sum(np.gradient(x ** 3) * x), _X3),
     "np.meshgrid": (lambda x: np.sum(np.meshgrid(x * x, x[:2])[0] ** 2 * np.meshgrid(x, x[:2] ** 3)[1]), _X3),
     "np.column_stack": (lambda x: np.sum(np.column_stack([x, x * x]) ** 3 * M23.T), _X3),
     "np.append": (lambda x: np.sum(np.append(x, x[:2] * x[1:]) ** 3), _X3),

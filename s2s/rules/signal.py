@@ -90,3 +90,13 @@ helper_rule(rt.grad_cov, "grad_cov(g, m, rowvar, bias, ddof)",
             m_dot="s2s.grad_cov(g, s2s.broadcast_like(m_dot, m), rowvar, bias, ddof)", linear=("g",))
 helper_rule(rt.cov_cross, "cov_cross(t, m, rowvar, bias, ddof)",
             m_dot="s2s.cov_cross(t, s2s.broadcast_like(m_dot, m), rowvar, bias, ddof)", linear=("t",))
+
+# ---- np.gradient: linear in f (central differences inside, one-sided at the ends); the spacings and coordinates
+# are not differentiated (refused where they carry a derivative), several axes give a tuple of arrays
+defrule("np.gradient(f, *varargs, axis=None, edge_order=1)", structured=True, zero=("axis", "edge_order"),
+        f="s2s.grad_gradient(g, f, varargs, axis, edge_order)",
+        f_dot="s2s.gradient_tangent(f_dot, f, varargs, axis, edge_order)")
+helper_rule(rt.grad_gradient, "grad_gradient(g, f, varargs, axis, edge_order)", shape_only=("f",), structured=True,
+            linear=("g",))
+helper_rule(rt.gradient_tangent, "gradient_tangent(t, f, varargs, axis, edge_order)", shape_only=("f",),
+            structured=True, linear=("t",))

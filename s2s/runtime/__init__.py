@@ -245,8 +245,10 @@ from s2s.runtime.shape import (  # noqa: F401
 from s2s.runtime.signal import (  # noqa: F401
     grad_convolve,
     grad_correlate,
+    grad_gradient,
     grad_interp,
     grad_trapezoid,
+    gradient_tangent,
     interp_slope,
     interp_xp_tangent,
     polyder_coefficients,

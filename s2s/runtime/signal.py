@@ -224,3 +224,71 @@ def interp_xp_tangent(x, xp, fp, xp_dot):
         return np.zeros(inside.shape) if np.ndim(x) else 0.0
     out = np.where(inside, slope * ((t - 1.0) * xp_dot[j] - t * xp_dot[j + 1]), 0.0)
     return out if np.ndim(x) else float(out)
+
+
+def _gradient_axes(f, axis):
+    """The axes np.gradient(f, axis=axis) differentiates along, in order (all of them for None)."""
+    ndim = np.ndim(f)
+    if axis is None:
+        return tuple(range(ndim))
+    axes = tuple(axis) if isinstance(axis, tuple | list) else (axis,)
+    return tuple(int(a) % ndim for a in axes)
+
+
+def _spacing(varargs, k):
+    """The spacing np.gradient uses along its k-th axis: none, one for every axis, or one per axis."""
+    if not varargs:
+        return ()
+    return (varargs[0],) if len(varargs) == 1 else (varargs[k],)
+
+
+def _stencil_adjoint(g, n, spacing, edge_order):
+    """g (..., n), the adjoint of np.gradient along the last axis, taken back to f's entries: np.gradient's output i
+    reads f at three consecutive entries at most (two at an edge of order 1), so the coefficients of each residue
+    class mod 3 are np.gradient of that class's indicator, and each output's share is added to the entry of its
+    window with that residue."""
+    g = np.asarray(g, dtype=np.result_type(g, float))
+    rows = int(np.prod(g.shape[:-1], dtype=int))
+    flat = np.reshape(g, (rows, n))
+    i = np.arange(n)
+    start = np.clip(i - 1, 0, max(n - (3 if edge_order == 2 else 2), 0))
+    out = np.zeros(rows * n, dtype=g.dtype)
+    for r in range(3):
+        coefficients = np.gradient((i % 3 == r).astype(float), *spacing, edge_order=edge_order)
+        column = start + (r - start) % 3
+        inside = column < n  # (a window of two at an edge: no entry of the third residue, coefficient 0)
+        weights = (flat * coefficients)[:, inside]
+        index = (np.arange(rows)[:, None] * n + column[inside][None, :])
+        out += np.bincount(index.ravel(), weights=weights.ravel(), minlength=rows * n).astype(g.dtype)
+    return np.reshape(out, g.shape)
+
+
+def grad_gradient(g, f, varargs, axis, edge_order):
+    """Adjoint of np.gradient(f, *varargs, axis=axis, edge_order=edge_order) in f: each output's adjoint (a list of
+    them for several axes, its items the zero where nothing reached them) taken back along its axis and added.
+
+        >>> grad_gradient(np.ones(4), np.arange(4.0), (), None, 1).tolist()
+        [-1.0, -0.5, 0.5, 1.0]
+    """
+    from s2s.runtime.zero import ZERO, is_zero
+    axes = _gradient_axes(f, axis)
+    parts = list(g) if len(axes) > 1 and isinstance(g, list | tuple) else [g]
+    if np.iscomplexobj(f) or any(not is_zero(p) and np.iscomplexobj(p) for p in parts):
+        _refuse("s2s differentiates np.gradient of real arrays only", "take the gradient of the real and imaginary "
+                "parts apart")
+    total = ZERO
+    shape = np.shape(f)
+    for k, (ax, part) in enumerate(zip(axes, parts)):
+        if is_zero(part):
+            continue
+        moved = np.moveaxis(np.broadcast_to(part, shape), ax, -1)
+        back = np.moveaxis(_stencil_adjoint(moved, shape[ax], _spacing(varargs, k), edge_order), -1, ax)
+        total = back if is_zero(total) else total + back
+    return total
+
+
+def gradient_tangent(t, f, varargs, axis, edge_order):
+    """Tangent of np.gradient(f, *varargs, axis=axis, edge_order=edge_order) in f: np.gradient of the tangent."""
+    from s2s.runtime.zero import is_zero
+    t = np.zeros(np.shape(f)) if is_zero(t) else np.broadcast_to(t, np.shape(f))
+    return np.gradient(t, *varargs, axis=axis, edge_order=edge_order)
