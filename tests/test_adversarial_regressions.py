@@ -44,7 +44,7 @@ def _cho_factor_overwrite(v):
 @pytest.mark.parametrize("f", [_solve_overwrite, _cho_solve_overwrite, _cho_factor_overwrite])
 @pytest.mark.parametrize("mode", ["grad", "jvp"])
 def test_scipy_overwrite_is_refused(f, mode):
-    with pytest.raises(s2s.S2SError, match=r"overwrite_[ab]=False.*leave overwrite_[ab] out"):
+    with pytest.raises(s2s.S2SError, match=r"overwrite_[ab]=False, its default"):
         if mode == "grad":
             s2s.grad(f)(X)
         else:

@@ -147,6 +147,11 @@ def gradients_spaced(x):  # (autograd's np.gradient takes axis= alone, and along
         + np.sum(np.gradient(x, 2.0, axis=1) * W34) + np.sum(np.gradient(x ** 3, axis=-2)[0])
 
 
+def quantiles(x):
+    return np.quantile(x, 0.3) * 2.0 + np.percentile(x[0], 90) + np.sum(np.quantile(x, [0.1, 0.5, 0.93], axis=0) ** 2) \
+        + np.sum(np.percentile(x, np.array([25.0, 75.0]), axis=-1, keepdims=True) ** 2) + np.sum(np.quantile(x, 1.0, axis=1))
+
+
 def dsplit(x):
     a, b = np.dsplit(np.reshape(x, (2, 2, 3)), [1])
     return np.sum(a * W4.reshape(2, 2, 1)) + np.sum(b * b)
@@ -231,7 +236,8 @@ def einsum_forms(x):
 
 
 X34 = _w((3, 4), 20)
-# (False: autograd has no rule for some call in the function: np.meshgrid, np.gradient's spacings, a list of repeats,
+# (False: autograd has no rule for some call in the function: np.meshgrid, np.gradient's spacings, np.quantile,
+# a list of repeats,
 # multi-dimensional sort, a tuple shift, rot90's axes, cumprod, 2-vectors in cross, diagonal offsets, take, einsum's
 # 'ii->i', .conj() on its boxes, and its p-norm with keepdims gives a wrong shape; finite differences remain the
 # oracle there)
@@ -240,7 +246,7 @@ ALL = [
     (repeat, True), (repeat_axis, False), (repeat_method, False), (diff, True), (kron, True), (kron_both, True),
     (sort, False), (argsort_index, True), (tril_triu, False), (roll, False), (rollaxis, True), (rot90, False),
     (flips, True), (cross, False), (splits, True), (meshgrid, False), (gradients, True), (gradients_spaced, False),
-    (dsplit, True), (column_stack, True), (append, True),
+    (quantiles, False), (dsplit, True), (column_stack, True), (append, True),
     (pad, False), (select, True), (diagonal, False), (atleast_3d, True), (take, False), (take_along_axis, False),
     (cumprod, False), (clip_cumsum_prod, True), (outer_tensordot_trace, True), (inner_scalar, True),
     (norm_p, False), (norm_nuc, False), (list_sum, True), (dict_values, True), (einsum_forms, False),
@@ -258,7 +264,7 @@ def test_tangent(f):
 
 
 @pytest.mark.parametrize("f", [degrees, sort, cumprod, kron, take, pad, dict_values, norm_p, splits, meshgrid,
-                               gradients, gradients_spaced],
+                               gradients, gradients_spaced, quantiles],
                          ids=lambda f: f.__name__)
 def test_float32(f):
     g = s2s.grad(f)(X34.astype(np.float32))
@@ -657,3 +663,13 @@ def test_sign_imag_angle_of_a_real_value_have_derivative_zero():
     check_grad(_constants_of_real, x)
     _, t = s2s.jvp(_constants_of_real, (x,), (np.ones(3),))
     np.testing.assert_allclose(t, np.sum(3 * np.sign(x) * x ** 2 + 2 * np.angle(x) * x))
+
+
+def test_quantiles_refuse_other_methods_and_a_differentiated_q():
+    with pytest.raises(S2SError, match="method='linear', its default"):
+        s2s.grad(lambda x: np.quantile(x, 0.5, method="nearest"))(np.arange(5.0))
+    with pytest.raises(NoDerivativeRuleError, match="'q'"):
+        s2s.grad(lambda q, x: np.quantile(x, q))(0.3, np.arange(5.0))
+    # (at a tie the entries the selection read get the weight, as np.median's: argsort's order)
+    np.testing.assert_allclose(s2s.grad(lambda x: np.quantile(x, 0.25))(np.array([2.0, 1.0, 1.0, 3.0, 5.0])),
+                               [0.0, 0.0, 1.0, 0.0, 0.0])

@@ -137,8 +137,9 @@ class Rule:
             bound[k] = v
         for k in self.default_only:
             if k in bound and not _is_literal(bound[k], self.defaults.get(k)):
-                raise TypeError(f"{self.name}() is differentiated only with {k}={self.defaults.get(k)!r} (the rule "
-                                f"does not follow what {k} changes): leave {k} out")
+                raise TypeError(f"{self.name}() is differentiated only with {k}={self.defaults.get(k)!r}, its "
+                                f"default (the rule does not follow what another {k} computes); where that {k} is "
+                                "what you need, give the call a rule of your own with s2s.defvjp")
         return bound
 
     def zero_guard(self, p: str) -> bool:

@@ -63,6 +63,15 @@ defrule("np.median(a, axis=None, out=None, overwrite_input=False, keepdims=False
         a_dot="s2s.median_tangent(a_dot, a, axis, keepdims)")
 helper_rule(rt.grad_median, "grad_median(g, a, axis, keepdims)", shape_only=("a",), linear=("g",))
 helper_rule(rt.median_tangent, "median_tangent(t, a, axis, keepdims)", shape_only=("a",), linear=("t",))
+# np.quantile / np.percentile with the default 'linear' method: the value interpolates two sorted entries, so each
+# q's adjoint is shared between them (piecewise linear, like np.median, which is the quantile 0.5); q is not
+# differentiated (refused where it carries a derivative); other methods, weights= and overwrite_input=True refused
+for _name, _q in (("quantile", "q"), ("percentile", "np.true_divide(q, 100.0)")):
+    defrule(f"np.{_name}(a, q, axis=None, out=None, overwrite_input=False, method='linear', keepdims=False, "
+            "weights=None)", default_only=("overwrite_input", "method", "weights"), zero=("axis", "keepdims"),
+            a=f"s2s.grad_quantile(g, a, {_q}, axis, keepdims)", a_dot=f"s2s.quantile_tangent(a_dot, a, {_q}, axis, keepdims)")
+helper_rule(rt.grad_quantile, "grad_quantile(g, a, q, axis, keepdims)", shape_only=("a",), linear=("g",))
+helper_rule(rt.quantile_tangent, "quantile_tangent(t, a, q, axis, keepdims)", shape_only=("a",), linear=("t",))
 # ptp is max - min: the adjoints of both, the min's negated
 _PTP = ("(s2s.grad_extreme({g}, np.max(a, axis=axis, keepdims={k}), a, axis, {k}) - "
         "s2s.grad_extreme({g}, np.min(a, axis=axis, keepdims={k}), a, axis, {k}))")

@@ -207,11 +207,13 @@ from s2s.runtime.reductions import (  # noqa: F401
     grad_norm,
     grad_prod,
     grad_prod_dot,
+    grad_quantile,
     grad_select,
     grad_std,
     grad_var,
     keep,
     median_tangent,
+    quantile_tangent,
     reduced_size,
     select_tangent,
 )

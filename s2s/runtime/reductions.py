@@ -539,6 +539,70 @@ def _median_weights(a, axis):
     return np.reshape(weights, a.shape)
 
 
+def _quantile_weights(a, q, axis):
+    """For each q (the quantiles, in [0, 1]) the weights np.quantile(a, q, axis) with its default 'linear' method gives
+    each entry of a, stacked on a first axis: 1 - t on the entry at sorted position floor(v) along `axis` and t on
+    the next (v = q * (n - 1), t its fraction; ties broken as np.argsort breaks them), shape q.shape + a.shape."""
+    a = _as_array(a)
+    if isinstance(axis, tuple | list):
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError("s2s has the derivative of np.quantile over one axis or all of them, not a tuple",
+                                    hint="reshape so that the axes are one, or call it over each in turn")
+    qs = np.asarray(q, dtype=float)
+    if np.any(qs < 0) or np.any(qs > 1):
+        raise ValueError("Quantiles must be in the range [0, 1]")
+    work = np.reshape(a, -1) if axis is None else a
+    ax = 0 if axis is None else axis % max(a.ndim, 1)
+    n = work.shape[ax]
+    order = np.argsort(work, axis=ax, kind="stable")
+    out = np.zeros(qs.shape + work.shape, dtype=_float_dtype(a))
+    for k, qk in np.ndenumerate(qs):
+        v = qk * (n - 1)
+        lo = min(int(np.floor(v)), n - 1)
+        t = v - lo
+        weights = out[k]
+        np.put_along_axis(weights, np.take(order, [lo], axis=ax), 1.0 - t, axis=ax)
+        if t > 0:  # (lo < n - 1 here)
+            np.put_along_axis(weights, np.take(order, [lo + 1], axis=ax), t, axis=ax)
+    return np.reshape(out, qs.shape + np.shape(a))
+
+
+def _quantile_g(g, a, q, axis, keepdims):
+    """g, of shape q.shape + the reduced shape, with each q's part broadcast back over a's shape."""
+    qs = np.shape(q)
+    g = np.broadcast_to(g, qs + np.shape(np.quantile(np.zeros(np.shape(a)), 0.5, axis=axis, keepdims=keepdims)))
+    lead = len(qs)
+    parts = np.reshape(g, (-1,) + g.shape[lead:]) if lead else g[None]
+    expanded = np.stack([expand_reduced(p, a, axis, keepdims) for p in parts])
+    return np.reshape(expanded, qs + np.shape(a))
+
+
+@linear_in_g
+def grad_quantile(g, a, q, axis, keepdims):
+    """Adjoint of np.quantile(a, q, axis, keepdims=keepdims) (method 'linear'): each q's g shared between the two
+    sorted entries it interpolates. np.percentile's is this with q / 100.
+
+        >>> grad_quantile(1.0, np.array([3.0, 1.0, 2.0]), 0.25, None, False).tolist()
+        [0.0, 0.5, 0.5]
+    """
+    weights = _quantile_weights(a, q, axis)
+    total = np.sum(_quantile_g(g, a, q, axis, keepdims) * weights, axis=tuple(range(np.ndim(q))))
+    return np.reshape(total, np.shape(a))
+
+
+@linear_in_g
+def quantile_tangent(t, a, q, axis, keepdims):
+    """Tangent of np.quantile(a, q, axis, keepdims=keepdims) for the tangent `t` of a."""
+    weights = _quantile_weights(a, q, axis)
+    lead = np.ndim(q)
+    summed = None if axis is None else (axis % max(np.ndim(a), 1)) + lead
+    out = np.sum(broadcast_to_like(t, _as_array(a)) * weights,
+                 axis=tuple(range(lead, lead + np.ndim(a))) if summed is None else summed, keepdims=keepdims)
+    if keepdims and summed is None:
+        out = np.reshape(out, np.shape(q) + (1,) * np.ndim(a))
+    return out
+
+
 @linear_in_g
 def grad_median(g, a, axis, keepdims):
     """Adjoint of np.median(a, axis, keepdims=keepdims): g on the middle entry (halves on the two middle ones)."""
