@@ -152,6 +152,11 @@ def quantiles(x):
         + np.sum(np.percentile(x, np.array([25.0, 75.0]), axis=-1, keepdims=True) ** 2) + np.sum(np.quantile(x, 1.0, axis=1))
 
 
+def cumulative(x):
+    return np.sum(np.cumulative_sum(x, axis=1) * W34) + np.sum(np.cumulative_prod(x[0] + 2.0) ** 2) \
+        + np.sum(np.cumulative_sum(x[1]) ** 2) + np.sum(np.cumulative_prod(x, axis=0) * W34)
+
+
 def dsplit(x):
     a, b = np.dsplit(np.reshape(x, (2, 2, 3)), [1])
     return np.sum(a * W4.reshape(2, 2, 1)) + np.sum(b * b)
@@ -237,16 +242,15 @@ def einsum_forms(x):
 
 X34 = _w((3, 4), 20)
 # (False: autograd has no rule for some call in the function: np.meshgrid, np.gradient's spacings, np.quantile,
-# a list of repeats,
-# multi-dimensional sort, a tuple shift, rot90's axes, cumprod, 2-vectors in cross, diagonal offsets, take, einsum's
-# 'ii->i', .conj() on its boxes, and its p-norm with keepdims gives a wrong shape; finite differences remain the
-# oracle there)
+# np.cumulative_sum and _prod (NumPy 2.1), a list of repeats, multi-dimensional sort, a tuple shift, rot90's axes,
+# cumprod, 2-vectors in cross, diagonal offsets, take, einsum's 'ii->i', .conj() on its boxes, and its p-norm with
+# keepdims gives a wrong shape; finite differences remain the oracle there)
 ALL = [
     (degrees, True), (radians, True), (conj, False), (real_if_close, False), (imag_angle, False), (remainder, True),
     (repeat, True), (repeat_axis, False), (repeat_method, False), (diff, True), (kron, True), (kron_both, True),
     (sort, False), (argsort_index, True), (tril_triu, False), (roll, False), (rollaxis, True), (rot90, False),
     (flips, True), (cross, False), (splits, True), (meshgrid, False), (gradients, True), (gradients_spaced, False),
-    (quantiles, False), (dsplit, True), (column_stack, True), (append, True),
+    (quantiles, False), (cumulative, False), (dsplit, True), (column_stack, True), (append, True),
     (pad, False), (select, True), (diagonal, False), (atleast_3d, True), (take, False), (take_along_axis, False),
     (cumprod, False), (clip_cumsum_prod, True), (outer_tensordot_trace, True), (inner_scalar, True),
     (norm_p, False), (norm_nuc, False), (list_sum, True), (dict_values, True), (einsum_forms, False),

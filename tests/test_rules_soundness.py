@@ -792,6 +792,8 @@ HESSIAN_SAMPLES = {
     "np.diagflat": (lambda x: np.sum(np.diagflat(x * x, 1) ** 2 @ np.arange(4.0)), _X3),
     "np.ediff1d": (lambda x: np.sum(np.ediff1d(x ** 3) ** 2), _X23),
     "np.bincount": (lambda x: np.sum(np.bincount(np.array([1, 0, 1]), weights=x ** 3) ** 2), _X3),
+    "np.cumulative_sum": (lambda x: np.sum(np.cumulative_sum(x * x, axis=1) ** 2), _X23),
+    "np.cumulative_prod": (lambda x: np.sum(np.cumulative_prod(x + 2.0, axis=0) ** 2), _X23),
     "np.quantile": (lambda x: np.sum(np.quantile(x ** 3, [0.2, 0.7], axis=1) ** 2) + np.quantile(np.sin(x), 0.4) ** 2, _X23),
     "np.percentile": (lambda x: np.sum(np.percentile(x * x, 35, axis=0) ** 2), _X23),
     "np.median": (lambda x: np.sum(np.median(x ** 3, axis=1) ** 2) + np.median(np.sin(x)) ** 2, _X23),

@@ -7,6 +7,8 @@ truncates, so no derivative flows (`_dtype_variant`; the result's dtype decides 
 import ast
 import dataclasses
 
+import numpy as np
+
 from s2s import runtime as rt
 from s2s.rules import defrule, family, nondifferentiable
 from s2s.rules.result_shapes import accumulated, accumulated_back, real_of_one, real_scatter, shape_of_array
@@ -117,6 +119,15 @@ defrule("np.cumsum(a, axis=None)", methods=("cumsum",), a="s2s.grad_cumsum(g, a,
 defrule("np.cumprod(a, axis=None)", methods=("cumprod",), a="s2s.grad_cumprod(g, a, axis, ans)",
         result_shape=accumulated, real=real_of_one,
         a_dot="s2s.cumprod_tangent(a_dot, a, axis)")
+# NumPy 2.1's np.cumulative_sum / np.cumulative_prod are np.cumsum / np.cumprod where include_initial and dtype are
+# left as they are (include_initial=True puts the identity first: refused)
+if hasattr(np, "cumulative_sum"):
+    defrule("np.cumulative_sum(x, axis=None, dtype=None, out=None, include_initial=False)",
+            default_only=("dtype", "include_initial"), zero=("axis",), result_shape=accumulated, real=real_of_one,
+            x="s2s.grad_cumsum(g, x, axis)", x_dot="np.cumsum(x_dot, axis=axis)")
+    defrule("np.cumulative_prod(x, axis=None, dtype=None, out=None, include_initial=False)",
+            default_only=("dtype", "include_initial"), zero=("axis",), result_shape=accumulated, real=real_of_one,
+            x="s2s.grad_cumprod(g, x, axis, ans)", x_dot="s2s.cumprod_tangent(x_dot, x, axis)")
 helper_rule(rt.grad_cumprod, "grad_cumprod(g, x, axis, ans=None)",  # (ans: the products, to reuse; no tangent)
             x_dot="s2s.grad_cumprod_dot(g, x, x_dot, axis)", linear=("g",), result_shape=accumulated_back,
             real=real_scatter)
