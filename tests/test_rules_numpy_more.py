@@ -157,6 +157,15 @@ def cumulative(x):
         + np.sum(np.cumulative_sum(x[1]) ** 2) + np.sum(np.cumulative_prod(x, axis=0) * W34)
 
 
+def deleted_inserted(x):
+    return np.sum(np.delete(x, [0, 2], axis=1) ** 2) + np.sum(np.delete(x, [1, 5]) * W10) \
+        + np.sum(np.insert(x, 1, x[0, 1] * x[2], axis=0) ** 2) + np.sum(np.insert(x[0], [0, 3], 0.5) * np.arange(6.0))
+
+
+def vandermonde(x):
+    return np.sum(np.vander(x[0]) * W34[0]) + np.sum((np.vander(x[1], 3, increasing=True) @ W3) ** 2)
+
+
 def dsplit(x):
     a, b = np.dsplit(np.reshape(x, (2, 2, 3)), [1])
     return np.sum(a * W4.reshape(2, 2, 1)) + np.sum(b * b)
@@ -242,15 +251,16 @@ def einsum_forms(x):
 
 X34 = _w((3, 4), 20)
 # (False: autograd has no rule for some call in the function: np.meshgrid, np.gradient's spacings, np.quantile,
-# np.cumulative_sum and _prod (NumPy 2.1), a list of repeats, multi-dimensional sort, a tuple shift, rot90's axes,
-# cumprod, 2-vectors in cross, diagonal offsets, take, einsum's 'ii->i', .conj() on its boxes, and its p-norm with
-# keepdims gives a wrong shape; finite differences remain the oracle there)
+# np.cumulative_sum and _prod (NumPy 2.1), np.delete, np.insert, np.vander, a list of repeats, multi-dimensional
+# sort, a tuple shift, rot90's axes, cumprod, 2-vectors in cross, diagonal offsets, take, einsum's 'ii->i', .conj()
+# on its boxes, and its p-norm with keepdims gives a wrong shape; finite differences remain the oracle there)
 ALL = [
     (degrees, True), (radians, True), (conj, False), (real_if_close, False), (imag_angle, False), (remainder, True),
     (repeat, True), (repeat_axis, False), (repeat_method, False), (diff, True), (kron, True), (kron_both, True),
     (sort, False), (argsort_index, True), (tril_triu, False), (roll, False), (rollaxis, True), (rot90, False),
     (flips, True), (cross, False), (splits, True), (meshgrid, False), (gradients, True), (gradients_spaced, False),
-    (quantiles, False), (cumulative, False), (dsplit, True), (column_stack, True), (append, True),
+    (quantiles, False), (cumulative, False), (deleted_inserted, False), (vandermonde, False),
+    (dsplit, True), (column_stack, True), (append, True),
     (pad, False), (select, True), (diagonal, False), (atleast_3d, True), (take, False), (take_along_axis, False),
     (cumprod, False), (clip_cumsum_prod, True), (outer_tensordot_trace, True), (inner_scalar, True),
     (norm_p, False), (norm_nuc, False), (list_sum, True), (dict_values, True), (einsum_forms, False),

@@ -316,6 +316,7 @@ NONDIFF_SAMPLES = {
     "layout_order": lambda x: runtime.shape.layout_order(x, "A"),  # 'C' or 'F', read off x's memory layout
     "zero_of_real": lambda g, x: runtime.zero_of_real(g, x),  # the zero adjoint of np.sign/imag/angle of a real x
     "polyval_powers": lambda x: runtime.polyval_powers(x[0]),  # the integer powers of x that np.polyval's p multiply
+    "vander_powers": lambda x: runtime.vander_powers(x, 3, False),  # the exponents of np.vander's columns
     "is_record": lambda x: runtime.is_record(x),  # a boolean: is it a namedtuple or dataclass
     "mapping_keys": "its result is a list of a dict's keys, which carry no derivative",
     "effect_free": "a check that returns nothing: it reads a function value before a checkpointed loop runs",
@@ -794,6 +795,9 @@ HESSIAN_SAMPLES = {
     "np.bincount": (lambda x: np.sum(np.bincount(np.array([1, 0, 1]), weights=x ** 3) ** 2), _X3),
     "np.cumulative_sum": (lambda x: np.sum(np.cumulative_sum(x * x, axis=1) ** 2), _X23),
     "np.cumulative_prod": (lambda x: np.sum(np.cumulative_prod(x + 2.0, axis=0) ** 2), _X23),
+    "np.delete": (lambda x: np.sum(np.delete(x * x, 1, axis=1) ** 2), _X23),
+    "np.insert": (lambda x: np.sum(np.insert(x * x, 1, x[0] ** 2, axis=0) ** 2), _X23),
+    "np.vander": (lambda x: np.sum(np.vander(x * x, 4) ** 2), _X3),
     "np.quantile": (lambda x: np.sum(np.quantile(x ** 3, [0.2, 0.7], axis=1) ** 2) + np.quantile(np.sin(x), 0.4) ** 2, _X23),
     "np.percentile": (lambda x: np.sum(np.percentile(x * x, 35, axis=0) ** 2), _X23),
     "np.median": (lambda x: np.sum(np.median(x ** 3, axis=1) ** 2) + np.median(np.sin(x)) ** 2, _X23),

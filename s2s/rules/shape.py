@@ -95,6 +95,14 @@ defrule("np.diagonal(a, offset=0, axis1=0, axis2=1)", returns_view=True, methods
 # gathers: each entry of the result is a copy of one entry of the input (s2s/runtime/rearrange.py)
 defrule("np.repeat(a, repeats, axis=None)", methods=("repeat",), a="s2s.grad_repeat(g, a, repeats, axis)",
         a_dot="np.repeat(s2s.broadcast_like(a_dot, a), repeats, axis)", real=shapes.real_as_first)
+# np.delete and np.insert copy entries to new places (gathers: the adjoint adds g back where each came from); obj
+# and the axis are not differentiated
+defrule("np.delete(arr, obj, axis=None)", zero=("obj", "axis"), arr="s2s.grad_delete(g, arr, obj, axis)",
+        arr_dot="np.delete(s2s.broadcast_like(arr_dot, arr), obj, axis)", real=shapes.real_as_first)
+defrule("np.insert(arr, obj, values, axis=None)", zero=("obj", "axis"),
+        arr="s2s.grad_insert(g, arr, obj, values, axis, 0)", values="s2s.grad_insert(g, arr, obj, values, axis, 1)",
+        arr_dot="np.insert(s2s.broadcast_like(arr_dot, arr), obj, 0.0, axis)",
+        values_dot="np.insert(np.zeros(np.shape(arr)), obj, values_dot, axis)")
 defrule("np.take(a, indices, axis=None)", methods=("take",), a="s2s.grad_take(g, a, indices, axis)",
         a_dot="np.take(s2s.broadcast_like(a_dot, a), indices, axis)", real=shapes.real_as_first)
 defrule("np.take_along_axis(arr, indices, axis)", arr="s2s.grad_take_along_axis(g, arr, indices, axis)",
@@ -197,6 +205,8 @@ for _op, _sym in (("iadd", "+"), ("isub", "-"), ("imul", "*"), ("itruediv", "/")
 helper_rule(rt_shape.layout_order, "layout_order(a, order)", nondiff=True)
 helper_rule(rt.grad_rollaxis, "grad_rollaxis(g, a, axis, start)", shape_only=("a",), linear=("g",))
 helper_rule(rt.grad_diagonal, "grad_diagonal(g, a, offset, axis1, axis2)", shape_only=("a",), linear=("g",))
+helper_rule(rt.grad_delete, "grad_delete(g, arr, obj, axis)", shape_only=("arr",), linear=("g",))
+helper_rule(rt.grad_insert, "grad_insert(g, arr, obj, values, axis, which)", shape_only=("arr", "values"), linear=("g",))
 helper_rule(rt.grad_repeat, "grad_repeat(g, a, repeats, axis)", shape_only=("a",), linear=("g",))
 helper_rule(rt.grad_take, "grad_take(g, a, indices, axis)", shape_only=("a",), linear=("g",))
 helper_rule(rt.grad_take_along_axis, "grad_take_along_axis(g, arr, indices, axis)", shape_only=("arr",),

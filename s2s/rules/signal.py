@@ -100,3 +100,11 @@ helper_rule(rt.grad_gradient, "grad_gradient(g, f, varargs, axis, edge_order)", 
             linear=("g",))
 helper_rule(rt.gradient_tangent, "gradient_tangent(t, f, varargs, axis, edge_order)", shape_only=("f",),
             structured=True, linear=("t",))
+
+# ---- np.vander(x, N, increasing): the powers of x, highest first (lowest with increasing=True); the adjoint of each
+# column x ** k is g * k * x ** (k - 1), exactly 0 for k = 0 (s2s.power_slope), summed over the columns
+_POWERS = "s2s.vander_powers(x, N, increasing)"
+defrule("np.vander(x, N=None, increasing=False)", zero=("N", "increasing"),
+        x=f"np.sum(g * s2s.power_slope(np.asarray(x)[:, None], {_POWERS}), axis=-1)",
+        x_dot=f"s2s.broadcast_like(x_dot, x)[:, None] * s2s.power_slope(np.asarray(x)[:, None], {_POWERS})")
+helper_rule(rt.vander_powers, "vander_powers(x, N, increasing)", nondiff=True)  # (exponents: constants)

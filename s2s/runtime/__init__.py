@@ -175,9 +175,11 @@ from s2s.runtime.rearrange import (  # noqa: F401
     diff_ends_tangent,
     grad_append,
     grad_column_stack,
+    grad_delete,
     grad_diagonal,
     grad_diff,
     grad_diff_ends,
+    grad_insert,
     grad_meshgrid,
     grad_np_select,
     grad_pad,
@@ -255,6 +257,7 @@ from s2s.runtime.signal import (  # noqa: F401
     interp_xp_tangent,
     polyder_coefficients,
     polyval_powers,
+    vander_powers,
 )
 from s2s.runtime.statistics import (  # noqa: F401
     average_weights,

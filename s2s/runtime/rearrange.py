@@ -1,6 +1,6 @@
 """Adjoints of the NumPy functions that copy entries of an array to new places (np.repeat, np.take,
 np.take_along_axis, np.diagonal, np.pad, np.sort, np.rollaxis, the np.split family, np.column_stack,
-np.append, np.select, np.diff, np.meshgrid; rules in s2s/rules/shape.py).
+np.append, np.select, np.diff, np.meshgrid, np.delete, np.insert; rules in s2s/rules/shape.py).
 
 Most of them are *gathers*: every entry of the result is a copy of one entry of the input (or a
 constant). Their adjoint is the matching scatter-add, computed once for all of them by running the
@@ -55,6 +55,22 @@ def grad_repeat(g, a, repeats, axis):
 def grad_take(g, a, indices, axis):
     """Adjoint of np.take(a, indices, axis) (repeated indices add up)."""
     return _gather_adjoint(g, a, lambda i: np.take(i, indices, axis))
+
+
+@linear_in_g
+def grad_delete(g, arr, obj, axis):
+    """Adjoint of np.delete(arr, obj, axis): g back in the entries kept, 0 in those deleted."""
+    return _gather_adjoint(g, arr, lambda i: np.delete(i, obj, axis))
+
+
+@linear_in_g
+def grad_insert(g, arr, obj, values, axis, which):
+    """Adjoint of np.insert(arr, obj, values, axis) for `arr` (which 0: the entries it kept) or `values` (which 1:
+    the inserted entries, summed where values was broadcast into several)."""
+    if which == 0:
+        return _gather_adjoint(g, arr, lambda i: np.insert(i, obj, -1, axis), missing=-1)
+    holes = np.full(np.shape(arr), -1)
+    return _gather_adjoint(g, values, lambda i: np.insert(holes, obj, i, axis), missing=-1)
 
 
 @linear_in_g

@@ -235,7 +235,7 @@ def _gradient_axes(f, axis):
     return tuple(int(a) % ndim for a in axes)
 
 
-def _spacing(varargs, k):
+def _gradient_spacing(varargs, k):
     """The spacing np.gradient uses along its k-th axis: none, one for every axis, or one per axis."""
     if not varargs:
         return ()
@@ -282,7 +282,7 @@ def grad_gradient(g, f, varargs, axis, edge_order):
         if is_zero(part):
             continue
         moved = np.moveaxis(np.broadcast_to(part, shape), ax, -1)
-        back = np.moveaxis(_stencil_adjoint(moved, shape[ax], _spacing(varargs, k), edge_order), -1, ax)
+        back = np.moveaxis(_stencil_adjoint(moved, shape[ax], _gradient_spacing(varargs, k), edge_order), -1, ax)
         total = back if is_zero(total) else total + back
     return total
 
@@ -292,3 +292,14 @@ def gradient_tangent(t, f, varargs, axis, edge_order):
     from s2s.runtime.zero import is_zero
     t = np.zeros(np.shape(f)) if is_zero(t) else np.broadcast_to(t, np.shape(f))
     return np.gradient(t, *varargs, axis=axis, edge_order=edge_order)
+
+
+def vander_powers(x, N, increasing):
+    """The exponents of np.vander(x, N, increasing)'s columns, as floats: N - 1 down to 0 (up, with increasing).
+
+        >>> vander_powers(np.ones(3), None, False).tolist()
+        [2.0, 1.0, 0.0]
+    """
+    n = len(x) if N is None else int(N)
+    powers = np.arange(n, dtype=float)
+    return powers if increasing else powers[::-1]
