@@ -166,6 +166,13 @@ def vandermonde(x):
     return np.sum(np.vander(x[0]) * W34[0]) + np.sum((np.vander(x[1], 3, increasing=True) @ W3) ** 2)
 
 
+def least_squares(x):
+    a = x.T @ x[:, :3] + np.eye(4, 3) * 2.0  # (4 x 3, full column rank)
+    sol, residuals, rank, _ = np.linalg.lstsq(a, x[0] ** 2, rcond=None)
+    fit, *_ = np.linalg.lstsq(x.T, np.stack([x[1], x[2] * x[0]], axis=1), rcond=None)
+    return np.sum(sol ** 2) + np.sum(np.sin(sol)) + np.sum(residuals) + np.sum(fit * W3[:, None]) + rank * 0.0
+
+
 def dsplit(x):
     a, b = np.dsplit(np.reshape(x, (2, 2, 3)), [1])
     return np.sum(a * W4.reshape(2, 2, 1)) + np.sum(b * b)
@@ -251,7 +258,7 @@ def einsum_forms(x):
 
 X34 = _w((3, 4), 20)
 # (False: autograd has no rule for some call in the function: np.meshgrid, np.gradient's spacings, np.quantile,
-# np.cumulative_sum and _prod (NumPy 2.1), np.delete, np.insert, np.vander, a list of repeats, multi-dimensional
+# np.cumulative_sum and _prod (NumPy 2.1), np.delete, np.insert, np.vander, np.linalg.lstsq, a list of repeats, multi-dimensional
 # sort, a tuple shift, rot90's axes, cumprod, 2-vectors in cross, diagonal offsets, take, einsum's 'ii->i', .conj()
 # on its boxes, and its p-norm with keepdims gives a wrong shape; finite differences remain the oracle there)
 ALL = [
@@ -260,6 +267,7 @@ ALL = [
     (sort, False), (argsort_index, True), (tril_triu, False), (roll, False), (rollaxis, True), (rot90, False),
     (flips, True), (cross, False), (splits, True), (meshgrid, False), (gradients, True), (gradients_spaced, False),
     (quantiles, False), (cumulative, False), (deleted_inserted, False), (vandermonde, False),
+    (least_squares, False),
     (dsplit, True), (column_stack, True), (append, True),
     (pad, False), (select, True), (diagonal, False), (atleast_3d, True), (take, False), (take_along_axis, False),
     (cumprod, False), (clip_cumsum_prod, True), (outer_tensordot_trace, True), (inner_scalar, True),
@@ -687,3 +695,16 @@ def test_quantiles_refuse_other_methods_and_a_differentiated_q():
     # (at a tie the entries the selection read get the weight, as np.median's: argsort's order)
     np.testing.assert_allclose(s2s.grad(lambda x: np.quantile(x, 0.25))(np.array([2.0, 1.0, 1.0, 3.0, 5.0])),
                                [0.0, 0.0, 1.0, 0.0, 0.0])
+
+
+def test_least_squares_refuses_a_rank_deficient_or_wide_matrix_its_singular_values_and_hessians():
+    a, b = np.random.default_rng(5).normal(size=(5, 3)), np.random.default_rng(6).normal(size=5)
+    with pytest.raises(NoDerivativeRuleError, match="full column rank"):
+        s2s.grad(lambda a, b: np.sum(np.linalg.lstsq(a, b, rcond=None)[0]))(a[:2], b[:2])  # (2 x 3: minimum norm)
+    low = np.column_stack([a[:, 0], a[:, 0], a[:, 1]])
+    with pytest.raises(NoDerivativeRuleError, match="of rank 2"):
+        s2s.grad(lambda a, b: np.sum(np.linalg.lstsq(a, b, rcond=None)[0]))(low, b)
+    with pytest.raises(NoDerivativeRuleError, match="singular values"):
+        s2s.grad(lambda a, b: np.sum(np.linalg.lstsq(a, b, rcond=None)[3]))(a, b)
+    with pytest.raises(NoDerivativeRuleError, match="grad_lstsq"):  # (its helpers have no tangent in a)
+        s2s.hessian(lambda a, b: np.sum(np.linalg.lstsq(a, b, rcond=None)[0] ** 2))(a, b)

@@ -121,6 +121,11 @@ _chol_y = ("np.linalg.solve(ans, np.swapaxes(np.linalg.solve(ans, np.swapaxes("
 defrule("np.linalg.cholesky(a)", result_shape=shapes.square_matrix, real=shapes.real_of_one,
         a=f"s2s.tril_fold({_chol_s})",  # (the symmetric adjoint computed once, folded onto the lower triangle)
         a_dot=f"ans @ (np.tril({_chol_y}) - 0.5 * np.eye(np.shape(ans)[-1]) * {_chol_y})")
+# lstsq where a has full column rank: x = (a^T a)^-1 a^T b and the residuals' sums of squares (s2s/runtime/linalg.py);
+# the rank is an int, the singular values' adjoint refused; rcond is not differentiated
+defrule("np.linalg.lstsq(a, b, rcond=None)", structured=True, zero=("rcond",),
+        a="s2s.grad_lstsq(g, ans, a, b, 0)", b="s2s.grad_lstsq(g, ans, a, b, 1)",
+        a_dot="s2s.lstsq_tangent(a_dot, 0.0, ans, a, b)", b_dot="s2s.lstsq_tangent(0.0, b_dot, ans, a, b)")
 # eigh and svd: the vectors where they are unique (distinct values), refused elsewhere (s2s/runtime/linalg.py)
 defrule("np.linalg.eigh(a, UPLO='L')", structured=True, zero=("UPLO",), result_shape=shapes.eigh,
         real=shapes.real_decomposition, a="s2s.grad_eigh(g, ans, a, UPLO)",
@@ -196,3 +201,10 @@ helper_rule(rt.check_ties, "check_ties(g, w, what)", linear=("g",), result_shape
 _svd_rule = helper_rule(rt.grad_svd, "grad_svd(g, ans, a, full_matrices, compute_uv)", structured=True, linear=("g",),
                         result_shape=shapes.grad_decomposition)
 del _svd_rule.jvp["ans"], _svd_rule.jvp["a"]
+# (linear in g and in the tangents; a, b and ans without a tangent, deleted: a Hessian through np.linalg.lstsq is
+# refused, where the helper rule's default would take them for arguments that only steer and drop their terms)
+for _rule in (helper_rule(rt.grad_lstsq, "grad_lstsq(g, ans, a, b, which)", linear=("g",)),
+              helper_rule(rt.lstsq_tangent, "lstsq_tangent(a_dot, b_dot, ans, a, b)", structured=True,
+                          linear=("a_dot", "b_dot"))):
+    for _p in ("ans", "a", "b"):
+        del _rule.jvp[_p]

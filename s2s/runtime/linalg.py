@@ -601,3 +601,70 @@ def eye_product(m, g, n, left):
         return m.copy() if g is None else g * m
     e = np.eye(n) if g is None else g * np.eye(n)
     return e @ m if left else m @ e
+
+
+def _lstsq_parts(g):
+    """The four items of np.linalg.lstsq's adjoint (x, residuals, rank, s), each the zero where nothing reached it."""
+    if is_zero(g):
+        return ZERO, ZERO, ZERO, ZERO
+    return tuple(g)
+
+
+def grad_lstsq(g, ans, a, b, which):
+    """Adjoint of np.linalg.lstsq(a, b) for `a` (which 0) or `b` (which 1), where `a` (m x n, m >= n) has full column
+    rank n: there the solution is x = (a^T a)^-1 a^T b, and with z = (a^T a)^-1 g_x and r = b - a x, the adjoints
+    are r z^T - (a z) x^T and a z; the residuals' (sum of squared r per column, where m > n) add -2 r x^T g_res and
+    2 r g_res. Elsewhere (rank-deficient, m < n: the minimum-norm solution; the singular values read) refused.
+
+        >>> a, b = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]), np.array([1.0, 2.0, 0.0])
+        >>> np.round(grad_lstsq([np.ones(2), 0.0, 0.0, 0.0], np.linalg.lstsq(a, b), a, b, 1), 6).tolist()
+        [0.666667, 0.333333, 0.333333]
+    """
+    gx, gres, _, gs = _lstsq_parts(g)
+    x, _, rank, _ = ans
+    a = np.asarray(a, dtype=np.result_type(a, float))
+    m, n = a.shape
+    if np.iscomplexobj(a) or np.iscomplexobj(b):
+        _refuse("s2s differentiates np.linalg.lstsq of real arrays only", "solve the real system (stack the real and "
+                "imaginary parts)")
+    if m < n or rank < n:
+        _refuse(f"s2s differentiates np.linalg.lstsq where a has full column rank (a is {m} x {n}, of rank {rank}): "
+                "elsewhere the least-squares solution is the minimum-norm one, which jumps where the rank changes",
+                "where a has full column rank, np.linalg.solve(a.T @ a, a.T @ b) is the same solution")
+    if not is_zero(gs):
+        _refuse("s2s has no derivative of the singular values np.linalg.lstsq returns",
+                "take them from np.linalg.svd(a, compute_uv=False), whose derivative s2s has")
+    vector = np.ndim(b) == 1
+    x2 = x[:, None] if vector else x
+    r = np.asarray(b, dtype=a.dtype)[:, None] - a @ x2 if vector else np.asarray(b, dtype=a.dtype) - a @ x2
+    out_a, out_b = np.zeros_like(a), np.zeros_like(r)
+    if not is_zero(gx):
+        z = np.linalg.solve(a.T @ a, np.broadcast_to(gx, np.shape(x)).reshape(x2.shape))
+        az = a @ z
+        out_a = out_a + r @ z.T - az @ x2.T
+        out_b = out_b + az
+    if not is_zero(gres) and m > n:
+        gr = np.broadcast_to(gres, (r.shape[1],)) if np.size(gres) != 1 else np.full(r.shape[1], float(np.ravel(gres)[0]))
+        out_a = out_a - 2.0 * (r * gr) @ x2.T
+        out_b = out_b + 2.0 * r * gr
+    if which == 0:
+        return out_a
+    return out_b[:, 0] if vector else out_b
+
+
+def lstsq_tangent(a_dot, b_dot, ans, a, b):
+    """Tangent of np.linalg.lstsq(a, b) (full column rank, as grad_lstsq): (x_dot, residuals_dot, 0, 0)."""
+    x, res, rank, s = ans
+    a = np.asarray(a, dtype=np.result_type(a, float))
+    m, n = a.shape
+    if m < n or rank < n:
+        _refuse(f"s2s differentiates np.linalg.lstsq where a has full column rank (a is {m} x {n}, of rank {rank})",
+                "where a has full column rank, np.linalg.solve(a.T @ a, a.T @ b) is the same solution")
+    vector = np.ndim(b) == 1
+    x2 = x[:, None] if vector else x
+    r = np.asarray(b, dtype=a.dtype).reshape(m, -1) - a @ x2
+    da = np.zeros_like(a) if is_zero(a_dot) else np.broadcast_to(a_dot, a.shape)
+    db = np.zeros_like(r) if is_zero(b_dot) else np.broadcast_to(b_dot, np.shape(b)).reshape(r.shape)
+    dx = np.linalg.solve(a.T @ a, da.T @ r + a.T @ (db - da @ x2))
+    dres = 2.0 * np.sum(r * (db - da @ x2 - a @ dx), axis=0) if m > n and np.size(res) else np.zeros(np.shape(res))
+    return [dx[:, 0] if vector else dx, dres if np.size(res) else np.zeros(np.shape(res)), 0.0, np.zeros(np.shape(s))]
