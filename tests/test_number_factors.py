@@ -121,3 +121,19 @@ def test_a_folded_product_is_never_the_argument_itself():
     np.testing.assert_array_equal(x, kept)
     np.testing.assert_allclose(got, 2.0 * c + (1.0 / (b - A @ x)) @ A + x, rtol=1e-12)
     assert got is not x
+
+
+def ridge(w, X, y):
+    r = np.tanh(X @ w) - y
+    return np.sum(r * r) * 0.005 + 0.001 * np.sum(w * w)
+
+
+def test_a_power_of_two_goes_into_a_literal_that_is_none():
+    # (`2.0 * (0.001 * w)` is `0.002 * w`, `0.005 * (2.0 * e)` is `0.01 * e`: the literal that is no power of two
+    # keeps its place, so the numbers are the same bit for bit; helper 166's float32 regression)
+    w, X, y = R.normal(size=5), R.normal(size=(12, 5)), R.normal(size=12)
+    src = code(ridge, w, X, y)
+    assert "0.002 * w" in src and "2.0 *" not in src, src
+    # (0.01 then moves onto the smaller array, `0.01 * (t_bar @ X)`: transforms/products.py, rounded otherwise)
+    np.testing.assert_allclose(s2s.grad(ridge)(w, X, y), s2s.derivative(ridge)(w, X, y), rtol=1e-14, atol=1e-17)
+    check_all(ridge, (w, X, y))

@@ -172,8 +172,8 @@ def _power_of_two(value) -> bool:
 def _stripped(node, counts):
     """(the product of the number literals of the product chain `node`, the chain without them, its other factors
     in their places: `a * (2 * b)` is (2, `a * b`); None where only literals are left). A negation counts as the
-    factor -1, a division by a power-of-two literal as its reciprocal; `counts` gathers the literals seen (or
-    False for one that is no power of two) and the other factors."""
+    factor -1, a division by a power-of-two literal as its reciprocal; `counts` gathers the powers of two taken
+    out, the literals that are none (left in place) and the other factors."""
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
         (a, left), (b, right) = _stripped(node.left, counts), _stripped(node.right, counts)
         rest = right if left is None else left if right is None else ast.BinOp(left=left, op=ast.Mult(), right=right)
@@ -187,23 +187,38 @@ def _stripped(node, counts):
         counts["numbers"].append(-1)
         a, operand = _stripped(node.operand, counts)
         return -a, operand
-    if is_number(node):
-        counts["numbers"].append(node.value if _power_of_two(node.value) else False)
+    if is_number(node) and _power_of_two(node.value):
+        counts["numbers"].append(node.value)
         return node.value, None
-    counts["others"].append(node)
+    counts["general" if is_number(node) else "others"].append(node)  # (a literal no power of two stays in its place)
     return 1, node
 
 
 def _folded_product(node, keeps_itself):
-    """`node`, a product chain, with its number literals multiplied into one, or None where that changes nothing or
-    may change a number: every literal a power of two (so each is exact, and so is taking it out: `2.0 * (0.5 *
-    alpha * w)` is `alpha * w` bit for bit, barring a product that over- or underflows on the way), every other
-    factor `keeps_itself` (real floats that a Python number times leaves of their dtype), left in its place."""
-    counts = {"numbers": [], "others": []}
+    """`node`, a product chain, with its power-of-two literals multiplied into one, or None where that changes
+    nothing or may change a number: scaling by a power of two is exact and commutes with rounding, so taking such
+    literals out (`2.0 * (0.5 * alpha * w)` is `alpha * w`) or into another literal where the chain has one that is
+    no power of two (`2.0 * (0.001 * w)` is `0.002 * w`, that literal left in its place) gives the same numbers bit
+    for bit, barring a product that over- or underflows on the way; every other factor `keeps_itself` (real floats
+    that a Python number times leaves of their dtype), left in its place."""
+    counts = {"numbers": [], "others": [], "general": []}
     scale, product = _stripped(node, counts)
-    numbers = counts["numbers"]
-    if product is None or not numbers or False in numbers or not all(keeps_itself(f) for f in counts["others"]) \
-            or len(numbers) == 1 and abs(scale) != 1 or not _power_of_two(scale):
+    numbers, general = counts["numbers"], counts["general"]
+    if product is None or not numbers or not all(keeps_itself(f) for f in counts["others"]) \
+            or not general and len(numbers) == 1 and abs(scale) != 1 or not _power_of_two(scale):
+        return None
+    if general:  # (the powers of two into the first literal that is none: its place, its product, exact)
+        import copy
+        target = general[0]
+        product = copy.deepcopy(product) if product is not target else product
+        scaled = _literal(target.value * scale, target)
+        if product is target or isinstance(product, ast.Constant) and product.value == target.value:
+            return scaled
+        for parent in ast.walk(product):
+            for field, old in ast.iter_fields(parent):
+                if isinstance(old, ast.Constant) and old.value == target.value and type(old.value) is type(target.value):
+                    setattr(parent, field, scaled)
+                    return product
         return None
     if scale == 1:
         return product
@@ -317,7 +332,7 @@ def _substitute_product(first, then, made_up, loads, stores, keeps_itself) -> bo
     for chain in ast.walk(value):
         if not isinstance(chain, ast.BinOp | ast.UnaryOp):
             continue
-        counts = {"numbers": [], "others": []}
+        counts = {"numbers": [], "others": [], "general": []}
         _stripped(chain, counts)
         if not any(isinstance(f, ast.Name) and f.id == name for f in counts["others"]):
             continue
