@@ -115,6 +115,7 @@ from .tape import (
 )
 from .walk import walk
 from .wheres import merge_wheres, scale_wheres
+from .zero_operands import zeros_as_numbers
 from .zeros import drop_zero_accumulations
 
 
@@ -429,6 +430,10 @@ def late_step(c: Code) -> Code:
         shapes = c.shapes.shapes(c.fdef)
         if _mentions(c.fdef, "broadcast_to") and \
                 specialize.drop_broadcasts_into_place(c.fdef, shapes, c.shapes.float64_only):
+            shapes = c.shapes.shapes(c.fdef)
+        if (_mentions(c.fdef, "zeros") or _mentions(c.fdef, "zeros_like")) \
+                and zeros_as_numbers(c.fdef, shapes, c.shapes.float64_only):
+            c.fdef = eliminate_dead_code(c.fdef, c.removable | specialize.pure_names(c.fdef, shapes, c.stack))
             shapes = c.shapes.shapes(c.fdef)
         reuse_dead_operands(c.fdef, shapes, made_up, c.shapes.float64_only)
         drop_finish(c.fdef, shapes, c.shapes.kinds, made_up, c.shapes.float64_only)

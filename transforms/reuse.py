@@ -85,6 +85,16 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
                 if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
                     setattr(s, field, block(inner, False, s if isinstance(s, ast.For | ast.While) else loop))
             pick = _operand(s, lambda name: own_array(name, loop), shapes)
+            if pick is None and _negation_of_a_scale(s, out, renamed, lambda name: own_array(name, loop), shapes):
+                # (`t *= 0.005; y = -t` is `t *= -0.005`, y read as t: one pass over the array, not two)
+                y, array = s.targets[0].id, renamed.get(s.value.operand.id, s.value.operand.id)
+                if top and y in made_up and y not in params and stores.get(y) == 1:
+                    renamed[y] = array
+                else:
+                    out.append(ast.copy_location(ast.Assign(targets=s.targets, value=ast.Name(id=array, ctx=ast.Load())),
+                                                 s))
+                changed = True
+                continue
             if pick is None:
                 out.append(s)
                 continue
@@ -161,6 +171,23 @@ def _rebinding(s, fresh, shapes):
                 and shapes.of(s.value) == shapes.of(a) and _real_or_mask(b, shapes):
             return y, b
     return None
+
+
+def _negation_of_a_scale(s, out, renamed, own_array, shapes) -> bool:
+    """Whether `s` is `y = -t` of a temporary `t` whose array was last scaled in place by a real number (`t *= c` or
+    `t /= c`, the statement just before): then that number is negated there, exactly (negation commutes with
+    rounding: `(c * a)` negated is `(-c) * a` bit for bit, `a / c` negated `a / (-c)`). Rewrites `out[-1]`."""
+    if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+            and isinstance(s.value, ast.UnaryOp) and isinstance(s.value.op, ast.USub)
+            and isinstance(s.value.operand, ast.Name) and own_array(s.value.operand.id) and out):
+        return False
+    array = renamed.get(s.value.operand.id, s.value.operand.id)
+    last = out[-1]
+    if not (isinstance(last, ast.AugAssign) and isinstance(last.target, ast.Name) and last.target.id == array
+            and isinstance(last.op, ast.Mult | ast.Div) and shapes.of(last.value) == () and shapes.real(last.value)):
+        return False
+    last.value = ast.copy_location(ast.UnaryOp(op=ast.USub(), operand=last.value), last.value)
+    return True
 
 
 def _scale_the_negation(out, array, op, b) -> bool:

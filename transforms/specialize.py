@@ -2374,8 +2374,10 @@ def _pure_or_view(node, shapes) -> bool:
             and all(_int_literal(side) or shapes.counter(side) for side in (node.left, node.right)):
         return True  # `i + 1` of a loop's counter: Python ints, whose arithmetic without a division cannot raise
     if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords \
-            and any(shapes.callee(node) is f for f in (np.zeros, np.ones, np.empty)) and _array_shape(shapes.of(node)) \
-            and _pure(node.args[0], shapes):
+            and any(shapes.callee(node) is f for f in (np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like)) \
+            and _array_shape(shapes.of(node)) \
+            and (_pure(node.args[0], shapes) or isinstance(node.args[0], ast.Name) and node.args[0].id in shapes.local
+                 and isinstance(shapes.value_of(node.args[0]), tuple)):  # (`t3 = 50, 8; np.zeros(t3)`: ints known)
         return True  # `var = np.ones(32)`: a new array of a known shape (the rule gives one only for sizes >= 0)
     return _pure(node, shapes)
 

@@ -88,6 +88,7 @@ defrule_for(rt.grad_cumsum, "grad_cumsum(g, x, axis)", shape_only=("x",), linear
 defrule_for(rt.grad_transpose, "grad_transpose(g, axes)", linear=("g",))
 # `x.T` (transforms/desugar.py): an array's transpose, or an object's attribute T; a view of x either way
 defrule_for(rt.transpose_attr, "transpose_attr(x)", x="s2s.transpose_attr_grad(g, x)", result_shape=shapes.transpose_attr,
+            real=shapes.real_of_one,  # (`x.T` of real floats: real floats; an object's T is no real float)
             x_dot="s2s.transpose_attr_tangent(x_dot, x)").returns_view = True
 defrule_for(rt.transpose_attr_grad, "transpose_attr_grad(g, x)", shape_only=("x",), linear=("g",),
             result_shape=shapes.transpose_attr_grad)
