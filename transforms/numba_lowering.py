@@ -599,6 +599,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     _zeros_as_arrays(fdef, zero_arrays or {}, zero_dtype)
     numpy_names = numpy_names | {NUMPY}
     _numbers_like_numbers(fdef, scalars - strong, ints, numpy_names, runtime)
+    _distinct_returns(fdef, scalars | ints)
     accumulate_outer(fdef, numpy_names)
     reductions(fdef, numpy_names, linalg_names)
     squeezes(fdef, numpy_names)
@@ -639,6 +640,41 @@ def _numbers_like_numbers(fdef: ast.FunctionDef, numbers: frozenset, ints: froze
             one = value.func.attr == "ones_like"
             node.value = ast.copy_location(ast.Constant((1 if one else 0) if value.args[0].id in ints
                                                         else (1.0 if one else 0.0)), value)
+
+
+def _distinct_returns(fdef: ast.FunctionDef, numbers: frozenset) -> None:
+    r"""Each name a `return` of a tuple gives back that may hold the array another item of it holds (the same name, or
+    names bound to one another, `c_bar = total; d_bar = total`) is copied there: NumPy's code hands the two gradients
+    back as one object, which the caller's `_unshared` copies, but numba boxes one array twice, as two objects on one
+    buffer (changing one gradient changed the other; helper 165). Names of Python numbers are left as they are.
+
+        >>> f = ast.parse("def f(a):\n    c = a * 2.0\n    d = c\n    return (c, d)").body[0]
+        >>> _distinct_returns(f, frozenset()); ast.unparse(f.body[-1])
+        'return (c, d.copy())'
+    """
+    group = {}
+
+    def find(name):
+        while group.get(name, name) != name:
+            name = group[name]
+        return name
+
+    for node in walk(fdef):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    group[find(target.id)] = find(node.value.id)
+    for node in walk(fdef):
+        if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple):
+            seen = set()
+            for k, item in enumerate(node.value.elts):
+                if not isinstance(item, ast.Name) or item.id in numbers:
+                    continue
+                root_name = find(item.id)
+                if root_name in seen:
+                    node.value.elts[k] = ast.copy_location(ast.Call(
+                        func=ast.Attribute(value=item, attr="copy", ctx=ast.Load()), args=[], keywords=[]), item)
+                seen.add(root_name)
 
 
 def products_of_stacks(fdef: ast.FunctionDef) -> None:
