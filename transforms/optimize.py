@@ -478,13 +478,18 @@ def products_step(c: Code) -> Code:
     if c.shapes is not None:  # (`1.0 * 0.5 * 2 * z`: numbers a group of broadcasts left, then `1.0 * e`)
         fold_literals(c.fdef)
         if _unit_products(c.fdef) or _several_literal_factors(c.fdef):
-            c.inferred = c.shapes.shapes(c.fdef)
+            # (inferred for the folds alone: c.inferred is replaced only where they changed the code, as the later
+            # steps read it; the NumPy path's outer sums of an RK step's stages needed the one they had)
+            inferred = c.shapes.shapes(c.fdef)
 
             def keeps(e):
-                return unit_product_is_itself(e, c.inferred, c.shapes.float64_only)
-            if fold_power_of_two_factors(c.fdef, keeps, c.removable) | fold_literals(c.fdef, keeps) \
+                return unit_product_is_itself(e, inferred, c.shapes.float64_only)
+            if fold_power_of_two_factors(c.fdef, keeps, c.removable, lambda e: inferred.of(e) == ()) \
+                    | fold_literals(c.fdef, keeps) \
                     | fold_unit_copies(c.fdef, keeps):
                 c.inferred = c.shapes.shapes(c.fdef)
+            elif _unit_products(c.fdef):
+                c.inferred = inferred
     if c.shapes is not None and c.seed_one is not None and \
             products(c.fdef, c.shapes.shapes, c.shapes.float64_only and c.numpy_path):  # (eye_product: NumPy path)
         c.fdef = eliminate_dead_code(c.fdef, c.removable)

@@ -1093,7 +1093,7 @@ class _Analysis:
                                            f"first {obj.nin} is an output array that the ufunc writes into in place",
                                      out_hint(node, node.args[:obj.nin], node.args[obj.nin]))
             out = next((k.value for k in node.keywords if k.arg == "out"), None)
-            if out is not None and not (isinstance(out, ast.Constant) and out.value is None):
+            if out is not None and not (isinstance(out, ast.Constant) and out.value is None) and not self.summarising:
                 raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: `out=` is an array it "
                                            "writes its result into in place", out_hint(node, node.args, out))
             _refuse_positional_out(node, func, out_position(obj))

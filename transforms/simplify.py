@@ -244,9 +244,10 @@ def _literal_count(node) -> int:
 
 
 class _FoldPowers(ast.NodeTransformer):
-    def __init__(self, keeps_itself, operands):
+    def __init__(self, keeps_itself, operands, numbers=frozenset()):
         self.keeps_itself, self.changed = keeps_itself, False
         self.operands = operands  # ids of the nodes read only by arithmetic (an operand, `+=`'s value)
+        self.numbers = numbers  # ids of the nodes that are numbers and passed to a call (`np.where(c, 1.0 * g, 0.0)`)
 
     def _fold(self, node):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) and any(
@@ -256,7 +257,8 @@ class _FoldPowers(ast.NodeTransformer):
             # `x * (g * 2.0 / 32)` as `x * (g * 0.0625)`, not the whole product)
             return self.generic_visit(node)
         folded = _folded_product(node, self.keeps_itself)
-        if folded is not None and not isinstance(folded, ast.BinOp | ast.UnaryOp) and id(node) not in self.operands:
+        if folded is not None and not isinstance(folded, ast.BinOp | ast.UnaryOp) and id(node) not in self.operands \
+                and id(node) not in self.numbers:
             # (`y = 2.0 * (0.5 * x)` made a new array: `y = x` would make y the array x is, which an update of y
             # in place changes too; `1.0 * x` keeps a new one)
             folded = ast.BinOp(left=ast.Constant(1.0), op=ast.Mult(), right=folded)
@@ -272,12 +274,13 @@ class _FoldPowers(ast.NodeTransformer):
         return self._fold(node) if isinstance(node.op, ast.USub) else self.generic_visit(node)
 
 
-def fold_power_of_two_factors(fdef: ast.FunctionDef, keeps_itself, made_up=frozenset()) -> bool:
+def fold_power_of_two_factors(fdef: ast.FunctionDef, keeps_itself, made_up=frozenset(), is_number=None) -> bool:
     r"""The number literals of each product chain multiplied into one where all are powers of two (`t8 = -0.5 * g;
     z_bar = t8 * 2 * z` is `z_bar = -(g * z)`, the adjoint of `-0.5 * z ** 2`): a name in `made_up`, bound once to a
     product with a literal and read once, in a product with a literal of the next statement, is read as its product
     there (the next statement computes its value before anything else runs). `keeps_itself(e)`: whether e is real
-    floats that a Python number times keeps of their dtype. Whether anything changed.
+    floats that a Python number times keeps of their dtype; `is_number(e)`: whether e is a number (a bare name it
+    folds to where it is a call's argument needs no `1.0 *` to be an array of its own). Whether anything changed.
 
         >>> f = ast.parse("def f(k, t):\n    a = 0.5 * k\n    t *= a * 2\n    return 2.0 * (0.5 * k * t)").body[0]
         >>> fold_power_of_two_factors(f, lambda e: True, {"a"}), ast.unparse(f).splitlines()[1:]
@@ -310,7 +313,10 @@ def fold_power_of_two_factors(fdef: ast.FunctionDef, keeps_itself, made_up=froze
             operands.add(id(n.operand))
         elif isinstance(n, ast.Compare):
             operands.update(id(c) for c in [n.left, *n.comparators])
-    folder = _FoldPowers(keeps_itself, operands)
+    # (a number handed to a call, `np.where(c, t * 0.5 * 2, 0.0)`: the bare name it folds to is held nowhere else)
+    numbers = {id(a) for n in ast.walk(fdef) if isinstance(n, ast.Call) for a in n.args
+               if is_number is not None and is_number(a)}
+    folder = _FoldPowers(keeps_itself, operands, numbers)
     folder.visit(fdef)
     if changed or folder.changed:
         fix_locations(fdef)

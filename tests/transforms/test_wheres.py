@@ -194,5 +194,6 @@ def huber(W, X, Y, delta=1.0):
 def test_a_huber_loss_s_gradient():
     W, X, Y = rng.normal(size=(3, 2)), rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
     code = [line for line in s2s.source(s2s.grad(huber), W, X, Y).splitlines() if not line.strip().startswith("#")]
-    assert sum(line.count("np.where(") for line in code) == 2 and any("* 0.5 * 2" in line for line in code)
+    # (the branch's `g * 0.5 * 2` is g: its powers of two fold away, transforms/simplify.py)
+    assert sum(line.count("np.where(") for line in code) == 2 and not any("0.5 * 2" in line for line in code)
     check_all_and_general(huber, (W, X, Y))
