@@ -126,15 +126,11 @@ def fold_unit_copies(fdef: ast.FunctionDef, keeps_itself) -> bool:
         >>> fold_unit_copies(f, lambda e: True), ast.unparse(f.body[0])
         (True, 't = e * v')
     """
-    from .reverse import Comment  # (the `#` lines of generated code, between two statements)
-
     changed = False
     for block in statement_lists(fdef):
         k = 0
         while k < len(block):
-            first, n = block[k], k + 1
-            while n < len(block) and isinstance(block[n], Comment):
-                n += 1
+            first, n = block[k], _next_statement(block, k)
             then = block[n] if n < len(block) else None
             copied = _unit_copy(first)
             if copied is not None and isinstance(then, ast.AugAssign) and isinstance(then.target, ast.Name) \
@@ -148,6 +144,17 @@ def fold_unit_copies(fdef: ast.FunctionDef, keeps_itself) -> bool:
     if changed:
         fix_locations(fdef)
     return changed
+
+
+def _next_statement(block, k) -> int:
+    """The index of the statement after `block[k]`, the `#` lines of generated code between skipped (len(block) where
+    none is)."""
+    from .reverse import Comment
+
+    n = k + 1
+    while n < len(block) and isinstance(block[n], Comment):
+        n += 1
+    return n
 
 
 def _unit_copy(stmt):
@@ -286,8 +293,6 @@ def fold_power_of_two_factors(fdef: ast.FunctionDef, keeps_itself, made_up=froze
         >>> fold_power_of_two_factors(f, lambda e: True, {"a"}), ast.unparse(f).splitlines()[1:]
         (True, ['    t *= k', '    return k * t'])
     """
-    from .reverse import Comment
-
     loads, stores = {}, {}
     for n in ast.walk(fdef):
         if isinstance(n, ast.Name):
@@ -297,9 +302,7 @@ def fold_power_of_two_factors(fdef: ast.FunctionDef, keeps_itself, made_up=froze
     for block in statement_lists(fdef):
         k = 0
         while k < len(block):
-            first, n = block[k], k + 1
-            while n < len(block) and isinstance(block[n], Comment):
-                n += 1
+            first, n = block[k], _next_statement(block, k)
             if n < len(block) and _substitute_product(first, block[n], made_up, loads, stores, keeps_itself):
                 del block[k]
                 changed = True
