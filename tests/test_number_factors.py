@@ -137,3 +137,19 @@ def test_a_power_of_two_goes_into_a_literal_that_is_none():
     # (0.01 then moves onto the smaller array, `0.01 * (t_bar @ X)`: transforms/products.py, rounded otherwise)
     np.testing.assert_allclose(s2s.grad(ridge)(w, X, y), s2s.derivative(ridge)(w, X, y), rtol=1e-14, atol=1e-17)
     check_all(ridge, (w, X, y))
+
+
+
+@pytest.mark.parametrize("expr, folded", [
+    ("2.0 * (0.5 * alpha * w)", "alpha * w"), ("-0.5 * g * 2 * z", "-(g * z)"), ("2.0 * (0.001 * w)", "0.002 * w"),
+    ("0.005 * (2.0 * (t @ X))", "0.01 * (t @ X)"), ("-(0.3 * x)", "-0.3 * x"), ("x / 2 * 2", "x"),
+    # (the literal scaled is the chain's own, found by identity: the 0.3 inside the sum is another number)
+    ("(z * 0.3 + 1.0) * (u * (v * 0.3)) * 2.0", "(z * 0.3 + 1.0) * (u * (v * 0.6))"),
+    ("0.3 * x", None), ("a * 2", None), ("3.0 * x * 2.5", None),
+])
+def test_the_product_folds(expr, folded):
+    import ast
+
+    from s2s.transforms.simplify import _folded_product
+    out = _folded_product(ast.parse(expr, mode="eval").body, lambda e: True)
+    assert (None if out is None else ast.unparse(out)) == folded

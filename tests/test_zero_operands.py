@@ -60,3 +60,17 @@ def test_zeros_like_on_either_side_and_float32():
     g32 = s2s.grad(zeros_like_both_sides)(x.astype(np.float32))
     assert g32.dtype == np.float32
     np.testing.assert_allclose(g32, s2s.grad(zeros_like_both_sides)(x), rtol=1e-5)
+
+
+def zeros_and_a_float32_copy(x):
+    acc = np.zeros(x.shape)
+    y = x.astype(np.float32) * 2.0
+    return float(np.sum((y + acc) * x))
+
+
+def test_a_float32_array_keeps_the_zeros_float64_sum():
+    # (`y + acc` of a float32 y and float64 zeros is float64; `y + 0.0` would be float32: left as written)
+    x = R_.normal(size=6)
+    assert "np.zeros" in code(zeros_and_a_float32_copy, x)
+    np.testing.assert_allclose(s2s.grad(zeros_and_a_float32_copy)(x), s2s.derivative(zeros_and_a_float32_copy)(x),
+                               rtol=1e-12)

@@ -217,13 +217,15 @@ def _folded_product(node, keeps_itself):
     if general:  # (the powers of two into the first literal that is none: its place, its product, exact)
         import copy
         target = general[0]
-        product = copy.deepcopy(product) if product is not target else product
         scaled = _literal(target.value * scale, target)
-        if product is target or isinstance(product, ast.Constant) and product.value == target.value:
+        if product is target:
             return scaled
+        memo = {}  # (a copy, the literal's copy found by identity: a literal of the same value elsewhere, in a
+        product = copy.deepcopy(product, memo)  # call's arguments, is another number)
+        target = memo.get(id(target))
         for parent in ast.walk(product):
             for field, old in ast.iter_fields(parent):
-                if isinstance(old, ast.Constant) and old.value == target.value and type(old.value) is type(target.value):
+                if old is target:
                     setattr(parent, field, scaled)
                     return product
         return None

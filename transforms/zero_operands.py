@@ -5,11 +5,12 @@
     (desugared: R2 = R + t4)
 
 `x + zeros` and `x + 0.0` are the same numbers bit for bit (a zero added turns -0.0 into +0.0 either way) where the
-zeros broadcast into x's shape without growing it and the result's dtype is x's: every array argument float64 and x
-real floats. The name must hold its zeros wherever it is read: bound once, to `np.zeros(shape)` or
-`np.zeros_like(a)` without a dtype (float64 zeros, or a's dtype: a real float64 array here), and never changed in
-place, through any name that may hold its array (`transforms/unchanged.py`). A user's accumulator started at zeros
-and added to once (helper 166: a reconstruction loss 3570 us -> 2210 us at 2000 x 64, the zeros' page faults gone).
+zeros broadcast into x's shape without growing it and the result's dtype is x's: every array argument float64, x
+real floats, and no other dtype named in the code (`.astype`, `dtype=`, `np.float32`). The name must hold its zeros
+wherever it is read: bound once, to `np.zeros(shape)` or `np.zeros_like(a)` without a dtype (float64 zeros, or a's
+dtype: a real float64 array here), and never changed in place, through any name that may hold its array
+(`transforms/unchanged.py`). A user's accumulator started at zeros and added to once (helper 166: a reconstruction
+loss 3570 us -> 2210 us at 2000 x 64, the zeros' page faults gone).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def zeros_as_numbers(fdef: ast.FunctionDef, shapes, float64_only: bool) -> bool:
 
         >>> # R = np.zeros((4, 3)); R2 = R + t4   ->   R = np.zeros((4, 3)); R2 = t4 + 0.0
     """
-    if not float64_only:
+    if not float64_only or _names_a_dtype(fdef):
         return False
     zeros = _zero_names(fdef, shapes)
     if not zeros:
@@ -53,6 +54,13 @@ def zeros_as_numbers(fdef: ast.FunctionDef, shapes, float64_only: bool) -> bool:
     if changed:
         fix_locations(fdef)
     return changed
+
+
+def _names_a_dtype(fdef) -> bool:
+    """Whether the code may make an array of another dtype than its float64 arguments' (`.astype(...)`, `dtype=`,
+    `np.float32`): `x + zeros` of a float32 x is float64, `x + 0.0` float32."""
+    return any(isinstance(n, ast.Attribute) and n.attr in ("astype", "float32", "float16", "half", "single", "view")
+               or isinstance(n, ast.keyword) and n.arg == "dtype" for n in walk(fdef))
 
 
 def _zero_names(fdef, shapes) -> set:
