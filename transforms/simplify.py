@@ -13,7 +13,7 @@ import math
 import operator
 
 from .names import loaded_names
-from .walk import fix_locations, statement_lists
+from .walk import fix_locations, replace_child, statement_lists
 
 _FOLDABLE = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
              ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
@@ -223,12 +223,7 @@ def _folded_product(node, keeps_itself):
         memo = {}  # (a copy, the literal's copy found by identity: a literal of the same value elsewhere, in a
         product = copy.deepcopy(product, memo)  # call's arguments, is another number)
         target = memo.get(id(target))
-        for parent in ast.walk(product):
-            for field, old in ast.iter_fields(parent):
-                if old is target:
-                    setattr(parent, field, scaled)
-                    return product
-        return None
+        return product if target is not None and _put(product, target, scaled) else None
     if scale == 1:
         return product
     if scale == -1:
@@ -350,13 +345,13 @@ def _substitute_product(first, then, made_up, loads, stores, keeps_itself) -> bo
         trial = _replaced(chain, name, first.value)
         if not counts["numbers"] or _folded_product(trial, keeps_itself) is None:
             return False
-        for parent in ast.walk(then):
-            for field, old in ast.iter_fields(parent):
-                if old is chain:
-                    setattr(parent, field, trial)
-                    return True
-        return False
+        return _put(then, chain, trial)
     return False
+
+
+def _put(tree, old, new) -> bool:
+    """`new` in `tree` where it holds the node `old` (`walk.replace_child` on each parent); whether it held it."""
+    return any(replace_child(parent, old, new) for parent in ast.walk(tree))
 
 
 def _replaced(chain, name, value):
