@@ -900,6 +900,7 @@ class Shapes:
                      if self._bindings.get(name) == count and name not in params_bound}
         self.ints |= {name for name, count in range_loops.items() if name not in params_bound
                       and self._tape_bound_counter(name, count)}  # (`i` of two loops, saved and restored between)
+        self._for_loops = loops  # (every `for` of fdef: `_undone_trips` looks for two over one counter)
         self._counters = set(self.ints)  # (bound by its loops and the tape alone: a `Counted` fact of one stays
         # true until its loop binds it, or the tape's restore does)
         self._param_names = params_bound
@@ -912,7 +913,7 @@ class Shapes:
         self._facts = {}  # (id(obj), fact) -> (obj, what its record states): the rules read once per run
         self.sealed = self._sealed_lists(calls, reads, item_bases)
         self.appended = self._appended_lists(calls, reads, exprs, item_bases)
-        self._name_reads = reads  # (for `_list_adjoints`)
+        self._name_reads, self._calls = reads, calls  # (for `_list_adjoints`, `_never_read_as_none`)
         self._params = set(params)
         self._valuing = set()  # names whose value `value_of` is finding (a cycle claims nothing)
         self._name_values = {}  # name -> its value, within one outermost question of `value_of` (see there)
@@ -928,7 +929,7 @@ class Shapes:
         self.lost = {}  # name -> the loop or `if` after which its shape is unknown (its shapes there differ)
         self._restores = {}  # name -> the shape a tape's restore gives it (the join of what was saved)
         self._flow(fdef)
-        self._none_unread = self._never_read_as_none(fdef)
+        self._none_unread = self._never_read_as_none()
         self.reals = self._real_names(kinds)
 
     def _placeholder_statement(self, s) -> bool:
@@ -1400,9 +1401,7 @@ class Shapes:
         """The facts at the reads of `node` (an expression, or a statement's own expressions)."""
         reads = self._reads.get(id(node))
         if reads is None or reads[0] is not node:  # (a loop's body is flowed several times: its reads found once)
-            reads = self._reads[id(node)] = (node, [n for n in walk(node) if isinstance(n, ast.Name)
-                                                    and isinstance(n.ctx, ast.Load) and n.id in self.local],
-                                             self._past_zero_tests(node))
+            reads = self._reads[id(node)] = self._local_reads(node)
         env, at = self.env, self.at
         for n in reads[1]:
             shape = state.get(n.id, _UNBOUND)
@@ -1410,16 +1409,23 @@ class Shapes:
                 shape = shape.shape  # (`E` of `0.0 if s2s.is_zero(g) else E`: g is no zero adjoint there)
             at[id(n)] = (n, env.get(n.id) if shape is _UNBOUND else shape)
 
-    def _past_zero_tests(self, node) -> frozenset:
-        """The ids of the reads of `g` in `E` of a guard `0.0 if s2s.is_zero(g) else E` in `node`."""
-        out = set()
-        for guard in walk(node):
-            if isinstance(guard, ast.IfExp):
-                g = self.zero_tested(guard)
-                if isinstance(g, ast.Name):
-                    out.update(id(n) for n in walk(guard.orelse) if isinstance(n, ast.Name) and n.id == g.id
-                               and isinstance(n.ctx, ast.Load))
-        return frozenset(out)
+    def _local_reads(self, node) -> tuple:
+        """(node, the reads of local names in it, the ids of those of `g` in `E` of a guard `0.0 if s2s.is_zero(g)
+        else E` in it): one walk."""
+        reads, guards, local = [], [], self.local
+        for n in walk(node):
+            if n.__class__ is ast.Name:
+                if n.ctx.__class__ is ast.Load and n.id in local:
+                    reads.append(n)
+            elif n.__class__ is ast.IfExp:
+                guards.append(n)
+        past = set()
+        for guard in guards:
+            g = self.zero_tested(guard)
+            if isinstance(g, ast.Name):
+                past.update(id(n) for n in walk(guard.orelse) if isinstance(n, ast.Name) and n.id == g.id
+                            and isinstance(n.ctx, ast.Load))
+        return node, reads, frozenset(past)
 
     def _flow_block(self, stmts, state):
         before = None
@@ -1522,7 +1528,8 @@ class Shapes:
         Its facts there are those at the forward body's end, with the counter holding the same value (the loops'
         heads: the same range, and neither leaves a trip early)."""
         undoes = {}
-        if not self.tapes:
+        heads = [n.target.id for n in self._for_loops if isinstance(n.target, ast.Name) and n.target.id in self._counters]
+        if not self.tapes or len(set(heads)) == len(heads):  # (no counter heads two loops: no pair to find)
             return undoes
         stores = {}
         for n in walk(fdef):
@@ -1794,7 +1801,7 @@ class Shapes:
                 self._set(state, name, None)
 
     # ---- real floating-point values -----------------------------------------
-    def _never_read_as_none(self, fdef) -> set:
+    def _never_read_as_none(self) -> set:
         """The local names bound to None somewhere (`m = None` before a loop that binds `m` on its first trip) whose
         every read the flow has facts for holds an array or a number there (a tape's push of it aside: the
         restore gives the value back, and its later reads are reads too): its None is no value realness asks
@@ -1804,11 +1811,10 @@ class Shapes:
                  or self._entry.get(n) == NONE_VALUE}  # (a parameter given None, bound again: `beta = 1.0 - a`)
         if not nones:
             return set()
-        pushed = {id(c.args[0]) for c in walk(fdef) if isinstance(c, ast.Call) and self._is_push(c)}
+        pushed = {id(c.args[0]) for c in self._calls if self._is_push(c)}
         out = set(nones)
-        for node in walk(fdef):
-            if isinstance(node, ast.Name) and node.id in out and isinstance(node.ctx, ast.Load) \
-                    and id(node) not in pushed:
+        for node in self._name_reads:
+            if node.id in out and id(node) not in pushed:
                 fact = self.at.get(id(node))
                 if fact is None or fact[0] is not node or not isinstance(fact[1], tuple):
                     out.discard(node.id)

@@ -168,13 +168,17 @@ def _one_precision(fdef: ast.FunctionDef, ctx: Context) -> bool:
                               for p, k in kinds.items()):
         return False
     kind = next(iter(floats), "d")
-    named = [n for n in walk(fdef) if isinstance(n, ast.Attribute) and n.attr in _DTYPE_CHARS]
-    if any(_DTYPE_CHARS[n.attr] != kind for n in named):
-        return False
-    given = [k.value for n in walk(fdef) if isinstance(n, ast.Call) for k in n.keywords if k.arg == "dtype"]
-    given += [a for n in walk(fdef) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-              and n.func.attr == "astype" for a in n.args[:1]]
-    return all(isinstance(v, ast.Attribute) and (v.attr in _DTYPE_CHARS or v.attr == "dtype") for v in given)
+    for n in walk(fdef):
+        if isinstance(n, ast.Attribute):
+            if n.attr in _DTYPE_CHARS and _DTYPE_CHARS[n.attr] != kind:
+                return False
+        elif isinstance(n, ast.Call):
+            given = [k.value for k in n.keywords if k.arg == "dtype"]
+            if isinstance(n.func, ast.Attribute) and n.func.attr == "astype":
+                given += n.args[:1]
+            if not all(isinstance(v, ast.Attribute) and (v.attr in _DTYPE_CHARS or v.attr == "dtype") for v in given):
+                return False
+    return True
 
 
 def _has_array(shape) -> bool:

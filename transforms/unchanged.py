@@ -32,7 +32,7 @@ _WRITING = {np.copyto, np.place, np.put, np.putmask, np.put_along_axis, np.fill_
 def aliases(fdef, name, shapes) -> set:
     """The names that may refer to `name`'s array or to a view of it (or hold it in a container), and the
     names whose arrays `name` may be a view of: a fixed point over every binding in `fdef`."""
-    bindings = []  # (target names, value that may be viewed through them)
+    bindings = []  # (target names, the names the value bound to them may be, hold or view)
     for node in walk(fdef):
         if isinstance(node, ast.Assign):
             targets = {n.id for t in node.targets for n in walk(t) if isinstance(n, ast.Name)
@@ -40,19 +40,18 @@ def aliases(fdef, name, shapes) -> set:
             # (`d[k] = x`, `o.a = x`: the container d, o now holds x)
             targets |= {root(n) for t in node.targets for n in walk(t) if isinstance(n, ast.Subscript | ast.Attribute)
                         and isinstance(n.ctx, ast.Store)} - {None}
-            bindings.append((targets, node.value))
+            bindings.append((targets, _may_view(node.value, shapes)))
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
                 and type(shapes.of(node.target)) is tuple and type(shapes.of(node.value)) is tuple:
             continue  # (`a += v` of arrays or numbers: a keeps its array, or a number becomes a new value)
         elif isinstance(node, ast.AugAssign | ast.AnnAssign) and node.value is not None:
-            bindings.append(({n.id for n in walk(node.target) if isinstance(n, ast.Name)}, node.value))
+            bindings.append(({n.id for n in walk(node.target) if isinstance(n, ast.Name)}, _may_view(node.value, shapes)))
         elif isinstance(node, ast.For):
-            bindings.append(({n.id for n in walk(node.target) if isinstance(n, ast.Name)}, node.iter))
+            bindings.append(({n.id for n in walk(node.target) if isinstance(n, ast.Name)}, _may_view(node.iter, shapes)))
     found = {name}
     while True:
         grown = set(found)
-        for targets, value in bindings:
-            viewed = _may_view(value, shapes)
+        for targets, viewed in bindings:
             if targets & grown or viewed & grown:
                 grown |= targets | viewed
         if grown == found:

@@ -127,8 +127,25 @@ def statement_lists(tree: ast.AST) -> list:
         >>> [len(b) for b in statement_lists(ast.parse("for i in y:\\n    x = 1\\n    z = 2\\nelse:\\n    pass"))]
         [1, 2, 1]
     """
-    return [block for node in walk(tree) for field in ("body", "orelse", "finalbody")
-            if isinstance(block := getattr(node, field, None), list) and block and isinstance(block[0], ast.stmt)]
+    blocks = []
+    todo = deque((tree,))
+    pop, push = todo.popleft, todo.append
+    while todo:  # (`walk`'s order, through the nodes that hold statements only: no expression holds one)
+        node = pop()
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if block.__class__ is list and block and isinstance(block[0], ast.stmt):
+                blocks.append(block)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, _HOLDS_STATEMENTS):
+                        push(item)
+    return blocks
+
+
+_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
 def rewrite_statements(fdef: ast.FunctionDef, rewrite) -> None:
