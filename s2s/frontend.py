@@ -11,6 +11,7 @@ import functools
 import inspect
 import linecache
 import os
+import re
 import sys
 import threading
 import types
@@ -20,7 +21,7 @@ import numpy as np
 
 from s2s.errors import SourceUnavailableError
 from s2s.tables import Table
-from s2s.transforms.walk import fix_locations, walk
+from s2s.transforms.walk import copy_tree, fix_locations, walk
 
 _MISSING = object()
 
@@ -260,6 +261,35 @@ def recording():
         stack.pop()
 
 
+_DEF_LINE = re.compile(r"^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|^(\s*@)")  # (inspect.findsource's)
+
+
+def _source_lines(code, module_globals):
+    """`inspect.getsourcelines(code)`: the code's own lines (a function's would follow `__wrapped__`) and the number
+    of the first. For a `.py` file on disk or text Python keeps (`linecache`: a notebook's cell), it reads them as
+    inspect does, but without `inspect.getmodule`'s search of every loaded module for the one defining the file
+    (a fifth of a small function's transform where SciPy and SymPy are loaded); any other file goes to inspect.
+
+        >>> _source_lines(_source_lines.__code__, globals())[1] == _source_lines.__code__.co_firstlineno
+        True
+    """
+    filename = code.co_filename
+    if not (filename in linecache.cache or filename.endswith(".py") and os.path.isfile(filename)):
+        return inspect.getsourcelines(code)
+    linecache.checkcache(filename)  # (a file edited since it was read is read again: the text is what is on disk)
+    lines = linecache.getlines(filename, module_globals)
+    if not lines:
+        raise OSError("could not get source code")
+    lnum = code.co_firstlineno - 1
+    while lnum > 0:
+        if lnum >= len(lines):
+            raise OSError("lineno is out of bounds")
+        if _DEF_LINE.match(lines[lnum]):
+            break
+        lnum -= 1
+    return inspect.getblock(lines[lnum:]), lnum + 1
+
+
 def parse_function(func) -> ParsedFunction:
     """Find and parse the source of `func` (also for functions defined in notebooks).
 
@@ -273,7 +303,7 @@ def parse_function(func) -> ParsedFunction:
         raise _no_code_error(func)
     filename = code.co_filename
     try:
-        lines, first = inspect.getsourcelines(code)  # the code's own lines (a function's would follow __wrapped__)
+        lines, first = _source_lines(code, getattr(func, "__globals__", None))
     except (OSError, TypeError) as exc:
         what = "a lambda" if name == "<lambda>" else repr(name)
         where = (f"it was made in {filename} (by exec() or compile(), or typed at an interactive prompt), "
@@ -398,7 +428,7 @@ def _def_node(func, src, lines, first):
     if len(nodes) == 1:
         for variant in src.variants(func):
             if any(same_code(c, code) for c in src.codes(variant).get((code.co_name, code.co_firstlineno), ())):
-                tree = copy.deepcopy(nodes[0])
+                tree = copy_tree(nodes[0])  # (the parsed text is kept for the next function of the file)
                 tree.decorator_list = []  # an async def is refused by desugar, with its location
                 return _mangled(tree, src.classes.get(id(nodes[0])))
     raise _changed_error(func, lines, first, f"the text at line {code.co_firstlineno} of {code.co_filename} "
