@@ -46,7 +46,7 @@ from s2s.transforms import forward as forward_pass
 from s2s.transforms.desugar import HELPER
 from s2s.transforms.names import BUILTINS_WRITTEN, NameAllocator, called_name, load, names_in
 from s2s.transforms.shapes import Keyed, Seq
-from s2s.transforms.walk import fix_locations, walk
+from s2s.transforms.walk import fix_locations, walk, walk_nodes
 
 # everything the passes take from the rest of s2s (they import nothing from it; transforms/context.py): each
 # run of the passes (`lowered`, `_build`) runs them inside context.using(CONTEXT); installed for the process too,
@@ -769,8 +769,8 @@ def _free_reads(pf, fdef, taken):
     if getattr(pf.func, "__code__", None) is None:
         return None
     bound = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)} | {
-        n.id for n in walk(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    return sorted({n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound - taken)
+        n.id for n in walk_nodes(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    return sorted({n.id for n in walk_nodes(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound - taken)
 
 
 def _variant_allowed(pf, what) -> bool:

@@ -9,7 +9,7 @@ import keyword
 import re
 
 from . import annotations
-from .walk import walk
+from .walk import walk, walk_nodes
 
 
 class NameAllocator:
@@ -41,7 +41,7 @@ class NameAllocator:
 def names_in(tree) -> set[str]:
     """Every identifier that appears in `tree` (loads, stores, parameters)."""
     out = set()
-    for node in walk(tree):
+    for node in walk_nodes(tree):
         if isinstance(node, ast.Name):
             out.add(node.id)
         elif isinstance(node, ast.arg):
@@ -120,7 +120,7 @@ def as_load(node: ast.expr) -> ast.expr:
 
 def loaded_names(node) -> set[str]:
     """Every name `node` reads (nested statements and expressions included)."""
-    return {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return {n.id for n in walk_nodes(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def name_counts(node) -> tuple[dict[str, int], dict[str, int]]:
@@ -130,7 +130,7 @@ def name_counts(node) -> tuple[dict[str, int], dict[str, int]]:
         ({'x': 1, 'y': 1}, {'x': 1})
     """
     loads, stores = {}, {}
-    for n in walk(node):
+    for n in walk_nodes(node):
         if isinstance(n, ast.Name):
             counts = loads if isinstance(n.ctx, ast.Load) else stores
             counts[n.id] = counts.get(n.id, 0) + 1
@@ -148,15 +148,15 @@ def bound_values(node) -> dict[str, list]:
         ['n + 1', None]
     """
     values: dict = {}
-    for n in walk(node):
+    for n in walk_nodes(node):
         if isinstance(n, ast.Assign):
             for t in n.targets:
-                for name in walk(t):
+                for name in walk_nodes(t):
                     if isinstance(name, ast.Name):
                         values.setdefault(name.id, []).append(n.value if name is t else None)
         elif isinstance(n, ast.AugAssign | ast.AnnAssign | ast.For | ast.AsyncFor | ast.NamedExpr | ast.withitem):
             target = n.optional_vars if isinstance(n, ast.withitem) else n.target
-            for name in walk(target) if target is not None else ():
+            for name in walk_nodes(target) if target is not None else ():
                 if isinstance(name, ast.Name):
                     values.setdefault(name.id, []).append(None)
     return values
@@ -164,7 +164,7 @@ def bound_values(node) -> dict[str, list]:
 
 def assigned_names(node) -> set[str]:
     """Every name `node` stores to (nested statements included)."""
-    return {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return {n.id for n in walk_nodes(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def dotted_root(node: ast.expr) -> ast.Name | None:

@@ -113,7 +113,7 @@ from .tape import (
     recompute_from_restored,
     recompute_index_arithmetic,
 )
-from .walk import walk
+from .walk import walk, walk_nodes
 from .wheres import merge_wheres, scale_wheres
 from .zero_operands import zeros_as_numbers
 from .zeros import drop_zero_accumulations
@@ -550,7 +550,7 @@ def _unread_index_reads(fdef) -> bool:
 def _mentions(fdef, name):
     """Whether `name` appears in `fdef` as a name or an attribute (`np.broadcast_to`)."""
     return any(n.attr == name if isinstance(n, ast.Attribute) else isinstance(n, ast.Name) and n.id == name
-               for n in walk(fdef))
+               for n in walk_nodes(fdef))
 
 
 def optimize(fdef: ast.FunctionDef, steps, removable: set[str] = frozenset(), adjoints: set[str] = frozenset(),

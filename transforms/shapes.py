@@ -47,7 +47,7 @@ import numpy as np
 from . import annotations
 from .context import ctx
 from .names import assigned_names
-from .walk import child_parent_pairs, statement_lists, unshare, walk
+from .walk import child_parent_pairs, statement_lists, unshare, walk, walk_nodes
 
 
 def broadcast(*shapes):
@@ -623,7 +623,7 @@ def one_item(fact):
 
 def _leaves_early(body) -> bool:
     """Whether a loop's body holds a `break` or `continue` (at any depth)."""
-    return any(isinstance(n, ast.Break | ast.Continue) for s in body for n in walk(s))
+    return any(isinstance(n, ast.Break | ast.Continue) for s in body for n in walk_nodes(s))
 
 
 def _plain(fact, counter=None):
@@ -842,7 +842,7 @@ class Shapes:
         calls, reads, exprs = [], [], []  # (for `_sealed_lists` and `_appended_lists`: the one walk)
         item_bases = set()  # ids of the Names read for an item (`L[k]`), for `_sealed_lists`
         name_nodes = []  # ids of every Name node, to find one node in two places (`unshare`)
-        for n in walk(fdef):
+        for n in walk_nodes(fdef):
             if isinstance(n, ast.Name):
                 name_nodes.append(id(n))
                 if isinstance(n.ctx, ast.Store):
@@ -1413,7 +1413,7 @@ class Shapes:
         """(node, the reads of local names in it, the ids of those of `g` in `E` of a guard `0.0 if s2s.is_zero(g)
         else E` in it): one walk."""
         reads, guards, local = [], [], self.local
-        for n in walk(node):
+        for n in walk_nodes(node):
             if n.__class__ is ast.Name:
                 if n.ctx.__class__ is ast.Load and n.id in local:
                     reads.append(n)
@@ -1423,7 +1423,7 @@ class Shapes:
         for guard in guards:
             g = self.zero_tested(guard)
             if isinstance(g, ast.Name):
-                past.update(id(n) for n in walk(guard.orelse) if isinstance(n, ast.Name) and n.id == g.id
+                past.update(id(n) for n in walk_nodes(guard.orelse) if isinstance(n, ast.Name) and n.id == g.id
                             and isinstance(n.ctx, ast.Load))
         return node, reads, frozenset(past)
 
@@ -1532,10 +1532,10 @@ class Shapes:
         if not self.tapes or len(set(heads)) == len(heads):  # (no counter heads two loops: no pair to find)
             return undoes
         stores = {}
-        for n in walk(fdef):
+        for n in walk_nodes(fdef):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del):
                 stores[n.id] = stores.get(n.id, 0) + 1
-        placeholders = {t.id for st in walk(fdef) if isinstance(st, ast.Assign) and self._placeholder_statement(st)
+        placeholders = {t.id for st in walk_nodes(fdef) if isinstance(st, ast.Assign) and self._placeholder_statement(st)
                         for t in st.targets if isinstance(t, ast.Name)}
         for block in statement_lists(fdef):
             loops = [(k, st) for k, st in enumerate(block) if isinstance(st, ast.For)
@@ -1554,7 +1554,7 @@ class Shapes:
         pushes = [st for st in forward.body if self.is_push_statement(st)]
         pops = [st for st in back.body if isinstance(st, ast.Assign) and self._is_pop(st.value)]
         nested = [n for loop in (forward, back) for st in loop.body if st not in pushes and st not in pops
-                  for n in walk(st) if isinstance(n, ast.Call) and (self._is_push(n) or self._is_pop(n))]
+                  for n in walk_nodes(st) if isinstance(n, ast.Call) and (self._is_push(n) or self._is_pop(n))]
         if nested or not pushes or len(pushes) != len(pops):
             return set()
         pushed = [(st.value.func.value.id, _pushed_name(st.value)) for st in pushes]
@@ -1587,7 +1587,7 @@ class Shapes:
                 target = st.targets[0].id if len(st.targets) == 1 and isinstance(st.targets[0], ast.Name) else None
                 if not open_pushes or open_pushes.pop() != (st.value.func.value.id, target):
                     return False
-            elif any(isinstance(n, ast.Call) and (self._is_push(n) or self._is_pop(n)) for n in walk(st)):
+            elif any(isinstance(n, ast.Call) and (self._is_push(n) or self._is_pop(n)) for n in walk_nodes(st)):
                 return False
         return not open_pushes
 
@@ -1606,7 +1606,7 @@ class Shapes:
         """After a loop of `trips` trips over a counter's known range whose body appends to a list a known number
         of times per trip (`_appends_per_trip`: at its top level, or in loops of known trips in it) and pops it
         nowhere: the list's entry items and that many items per trip (`Seq`)."""
-        mentioned = {n.id for t in s.body for n in walk(t) if isinstance(n, ast.Name) and n.id in self.appended}
+        mentioned = {n.id for t in s.body for n in walk_nodes(t) if isinstance(n, ast.Name) and n.id in self.appended}
         for name in mentioned:
             per = self._appends_per_trip(s.body, name)
             before, item = entry.get(name), one_item(state.get(name))
@@ -1627,9 +1627,9 @@ class Shapes:
                 if step[1] != "append":
                     return None
                 count += 1
-            elif any(isinstance(n, ast.Name) and n.id == name for n in walk(t)):
+            elif any(isinstance(n, ast.Name) and n.id == name for n in walk_nodes(t)):
                 if not any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == name
-                           for n in walk(t)):
+                           for n in walk_nodes(t)):
                     continue  # (read alone, `seq = s2s.as_sequence(L)`: an appended list's reads cannot change it)
                 bounds = self._range_bounds(t.iter) if isinstance(t, ast.For) and not t.orelse \
                     and not self._leaves_early(t) else None
@@ -2552,7 +2552,7 @@ class Shapes:
         if env is not None:
             inner = self.of(node.orelse, type(env)({**env, g.id: either[1]}))
         else:  # (the facts at E's reads of g: the array's, for this question alone)
-            with self.facts_at([n for n in walk(node.orelse) if isinstance(n, ast.Name) and n.id == g.id], either[1]):
+            with self.facts_at([n for n in walk_nodes(node.orelse) if isinstance(n, ast.Name) and n.id == g.id], either[1]):
                 inner = self.of(node.orelse)
         inner = _array(inner)
         return ZeroOr(inner) if inner is not None and inner != () else None
@@ -2980,11 +2980,11 @@ def _maybe_unbound_reads(fdef, local, runs_a_trip=lambda loop: False) -> set:
 
     def leaves_early(loop):
         if not jumps:
-            jumps.append(any(isinstance(n, ast.Break | ast.Continue) for n in walk(fdef)))
+            jumps.append(any(isinstance(n, ast.Break | ast.Continue) for n in walk_nodes(fdef)))
         return jumps[0] and _leaves_early(loop.body)
 
     def reads(node, bound):
-        for n in walk(node):
+        for n in walk_nodes(node):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in local and n.id not in bound:
                 out.add(id(n))
 

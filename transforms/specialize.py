@@ -52,7 +52,7 @@ from .shapes import (
     matmul,
 )
 from .unchanged import aliases, changed_in_place
-from .walk import child_parent_pairs, fix_locations, replace_child, statement_lists, walk
+from .walk import child_parent_pairs, fix_locations, replace_child, statement_lists, walk, walk_nodes
 
 # the runtime helpers whose results the shape rules know, by the name the rules use
 _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finish", "add", "grad_matmul_a", "grad_matmul_b",
@@ -168,7 +168,7 @@ def _one_precision(fdef: ast.FunctionDef, ctx: Context) -> bool:
                               for p, k in kinds.items()):
         return False
     kind = next(iter(floats), "d")
-    for n in walk(fdef):
+    for n in walk_nodes(fdef):
         if isinstance(n, ast.Attribute):
             if n.attr in _DTYPE_CHARS and _DTYPE_CHARS[n.attr] != kind:
                 return False
@@ -317,8 +317,8 @@ class _OwnReads(ast.NodeTransformer):
 def _loop_test_names(fdef) -> set:
     """The names read by a while loop's test statements, held beside the loop (annotations.LOOP_TEST)."""
     from . import annotations
-    return {n.id for loop in walk(fdef) if isinstance(loop, ast.While)
-            for stmt in annotations.get(loop, annotations.LOOP_TEST, None) or () for n in walk(stmt)
+    return {n.id for loop in walk_nodes(fdef) if isinstance(loop, ast.While)
+            for stmt in annotations.get(loop, annotations.LOOP_TEST, None) or () for n in walk_nodes(stmt)
             if isinstance(n, ast.Name)}
 
 
@@ -373,7 +373,7 @@ def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
             return node
 
     stores = {}
-    for n in walk(fdef):
+    for n in walk_nodes(fdef):
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
             stores[n.id] = stores.get(n.id, 0) + 1
 
@@ -387,7 +387,7 @@ def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     once = bound_once()
     for _ in range(4):  # (`returned = cond`, `cond2 = not returned` of a folded `cond`: lowering's early return)
         copied = False
-        for node in walk(fdef):
+        for node in walk_nodes(fdef):
             for field in ("value", "operand"):
                 read = getattr(node, field, None)
                 if isinstance(node, ast.Assign | ast.UnaryOp) and isinstance(read, ast.Name) and read.id in once \
@@ -442,10 +442,10 @@ def _constant_truths(fdef, shapes: Shapes, skip) -> dict:
     tape's placeholder None is false too): an `if` on it takes one branch in both sweeps. Not a name of a while
     loop's test statements (`skip`)."""
     truths: dict = {}
-    for node in walk(fdef):
+    for node in walk_nodes(fdef):
         if isinstance(node, ast.Assign):
             for t in node.targets:
-                for n in walk(t):
+                for n in walk_nodes(t):
                     if not (isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)):
                         continue
                     if t is not n:  # (an item of a tuple target: anything)
@@ -454,12 +454,12 @@ def _constant_truths(fdef, shapes: Shapes, skip) -> dict:
                         truths.setdefault(n.id, set()).add(bool(node.value.value))
                     elif not shapes._is_pop(node.value):
                         truths.setdefault(n.id, set()).add("other")
-    for node in walk(fdef):  # the other bindings: anything
+    for node in walk_nodes(fdef):  # the other bindings: anything
         targets = [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.NamedExpr
                                                | ast.comprehension) \
             else [i.optional_vars for i in node.items if i.optional_vars is not None] if isinstance(node, ast.With) \
             else node.targets if isinstance(node, ast.Delete) else []
-        for n in (n for t in targets for n in walk(t)):
+        for n in (n for t in targets for n in walk_nodes(t)):
             if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
                 truths.setdefault(n.id, set()).add("other")
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}  # (bound by the call too: any truth)
@@ -2059,7 +2059,7 @@ def _rewrite_helpers(fdef, shapes, np_name, float64=False) -> bool:
     rewrite.fdef = fdef
     rewrite.blocks = statement_lists(fdef)
     rewrite.item_reads = _read_only_by_items(fdef, shapes)
-    rewrite.assigned = {id(n.value): (n.targets[0].id, n.value) for n in walk(fdef) if isinstance(n, ast.Assign)
+    rewrite.assigned = {id(n.value): (n.targets[0].id, n.value) for n in walk_nodes(fdef) if isinstance(n, ast.Assign)
                         and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)}
     rewrite.visit(fdef)
     fix_locations(fdef)
@@ -2080,7 +2080,7 @@ def _read_only_by_items(fdef, shapes):
     parents = _parents(fdef)
     out, other = set(), set()
     copies = {}  # name -> the names it is copied to whole (`y = x`), each read item by item in turn (or not)
-    for node in walk(fdef):
+    for node in walk_nodes(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             up = parents.get(node)
             if isinstance(up, ast.Subscript) and up.value is node and isinstance(up.ctx, ast.Load):
@@ -2106,7 +2106,7 @@ def _read_only_by_items(fdef, shapes):
 def _single_defs(fdef):
     """name -> its Assign, for names assigned exactly once (and not as a loop variable)."""
     count, where = {}, {}
-    for node in walk(fdef):
+    for node in walk_nodes(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             count[node.id] = count.get(node.id, 0) + 1
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -2125,7 +2125,7 @@ def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     defs = _single_defs(fdef)
     parents = _parents(fdef)
     loads = {}
-    for node in walk(fdef):
+    for node in walk_nodes(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             loads.setdefault(node.id, []).append(node)
     changed = False
@@ -2271,11 +2271,11 @@ def pure_names(fdef: ast.FunctionDef, shapes: Shapes, stack: str | None) -> set[
     a statement reading a name that may be unbound there raises (`UnboundLocalError`), as Python would."""
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
     verdicts, assign_targets, stored, pushed = {}, set(), [], set()
-    for node in walk(fdef):  # (one walk: the assignments' verdicts, the other stores, what the tape saves)
+    for node in walk_nodes(fdef):  # (one walk: the assignments' verdicts, the other stores, what the tape saves)
         if isinstance(node, ast.Assign):
             if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 verdicts.setdefault(node.targets[0].id, []).append(_pure_or_view(node.value, shapes) and not any(
-                    isinstance(n, ast.Name) and id(n) in shapes.maybe_unbound for n in walk(node.value)))
+                    isinstance(n, ast.Name) and id(n) in shapes.maybe_unbound for n in walk_nodes(node.value)))
                 assign_targets.add(id(node.targets[0]))
             if isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute) \
                     and node.value.func.attr == "pop":

@@ -20,7 +20,7 @@ import types
 import numpy as np
 
 from .ownership import MUTATING_METHODS, changes_without_a_copy, out_position
-from .walk import walk
+from .walk import walk_nodes
 
 __all__ = ["SHAPE_ATTRIBUTES", "aliases", "changed_in_place", "library_function", "root"]
 
@@ -33,21 +33,21 @@ def aliases(fdef, name, shapes) -> set:
     """The names that may refer to `name`'s array or to a view of it (or hold it in a container), and the
     names whose arrays `name` may be a view of: a fixed point over every binding in `fdef`."""
     bindings = []  # (target names, the names the value bound to them may be, hold or view)
-    for node in walk(fdef):
+    for node in walk_nodes(fdef):
         if isinstance(node, ast.Assign):
-            targets = {n.id for t in node.targets for n in walk(t) if isinstance(n, ast.Name)
+            targets = {n.id for t in node.targets for n in walk_nodes(t) if isinstance(n, ast.Name)
                        and isinstance(n.ctx, ast.Store)}
             # (`d[k] = x`, `o.a = x`: the container d, o now holds x)
-            targets |= {root(n) for t in node.targets for n in walk(t) if isinstance(n, ast.Subscript | ast.Attribute)
+            targets |= {root(n) for t in node.targets for n in walk_nodes(t) if isinstance(n, ast.Subscript | ast.Attribute)
                         and isinstance(n.ctx, ast.Store)} - {None}
             bindings.append((targets, _may_view(node.value, shapes)))
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
                 and type(shapes.of(node.target)) is tuple and type(shapes.of(node.value)) is tuple:
             continue  # (`a += v` of arrays or numbers: a keeps its array, or a number becomes a new value)
         elif isinstance(node, ast.AugAssign | ast.AnnAssign) and node.value is not None:
-            bindings.append(({n.id for n in walk(node.target) if isinstance(n, ast.Name)}, _may_view(node.value, shapes)))
+            bindings.append(({n.id for n in walk_nodes(node.target) if isinstance(n, ast.Name)}, _may_view(node.value, shapes)))
         elif isinstance(node, ast.For):
-            bindings.append(({n.id for n in walk(node.target) if isinstance(n, ast.Name)}, _may_view(node.iter, shapes)))
+            bindings.append(({n.id for n in walk_nodes(node.target) if isinstance(n, ast.Name)}, _may_view(node.iter, shapes)))
     found = {name}
     while True:
         grown = set(found)
@@ -95,13 +95,13 @@ def changed_in_place(stmt, aliases, shapes) -> bool:
     attribute assignments through them, methods that change their object, `out=`, and any call that is
     not NumPy's or s2s's own given one of them (an `out` passed by position, `np.nan_to_num(x, copy=False)`
     too; a store into a view a call made, `x.ravel()[i] = v`, changes x)."""
-    for node in walk(stmt):
+    for node in walk_nodes(stmt):
         if isinstance(node, ast.AugAssign) and _written(node.target, shapes) & aliases:
             return True
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.For):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
-                for n in walk(t):
+                for n in walk_nodes(t):
                     if isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store) \
                             and _written(n, shapes) & aliases:
                         return True

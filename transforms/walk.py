@@ -45,6 +45,43 @@ def walk(node: ast.AST):
         yield node
 
 
+# fields that hold an operator or a context (`op`, `ops`, `ctx`: nodes the parser shares, with no children) or
+# a plain value (a name, a number): `walk_nodes` does not look into them
+_NOT_WALKED = {"ctx", "op", "ops", "id", "attr", "arg", "name", "module", "level", "kind", "type_comment",
+               "conversion", "is_async"}
+_WALKED_FIELDS = {}  # class -> its fields but those
+
+
+def walk_nodes(node: ast.AST):
+    """`walk(node)` without the operators and contexts (`ast.Add`, `ast.Load`, ...): every other node, in the same
+    order, for the many walks that look for names, calls or statements (four nodes in ten are operators and
+    contexts, which a walk of them hands out for nothing). A node's `op` or `ctx` is still read as an attribute.
+
+        >>> [type(n).__name__ for n in walk_nodes(ast.parse("y = x + 1").body[0])]
+        ['Assign', 'Name', 'BinOp', 'Name', 'Constant']
+    """
+    todo = deque((node,))
+    pop, push, fields_of = todo.popleft, todo.append, _WALKED_FIELDS
+    while todo:
+        node = pop()
+        cls = node.__class__
+        fields = fields_of.get(cls)
+        if fields is None:
+            fields = fields_of[cls] = tuple(f for f in cls._fields if f not in _NOT_WALKED)
+        for name in fields:
+            try:
+                value = getattr(node, name)
+            except AttributeError:
+                continue
+            if value.__class__ is list:
+                for item in value:
+                    if isinstance(item, _AST):
+                        push(item)
+            elif isinstance(value, _AST):
+                push(value)
+        yield node
+
+
 def child_parent_pairs(node: ast.AST):
     """(child, parent) for every node under `node`, in the order of
     `for parent in walk(node): for child in ast.iter_child_nodes(parent)` (which is `walk(node)`'s order
