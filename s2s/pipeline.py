@@ -949,7 +949,7 @@ def atom_names_of(a):
 def _stored_names(stmts):
     out = set()
     for s in stmts:
-        for n in walk(s):
+        for n in walk_nodes(s):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 out.add(n.id)
             if isinstance(n, ast.For) and isinstance(n.target, ast.Name):

@@ -21,7 +21,7 @@ import numpy as np
 from .context import ctx
 from .names import called_name, loaded_names, name_counts
 from .shapes import Keyed, Seq, hashable
-from .walk import fix_locations, walk
+from .walk import fix_locations, walk, walk_nodes
 
 __all__ = ["copy_argument_views", "drop_container_finish", "drop_finish", "drop_float_finish", "inline_float_zero_tests",
            "returns_container_displays"]
@@ -187,13 +187,13 @@ def _own_adjoints(fdef, shapes, made_up):
     """`own(g, shape)`: whether `g` is a name made up for an adjoint, every binding of which makes a new real
     array of `shape` (or updates it in place), so that `finish` gives it back as it is for a float64 array of
     that shape; `own.params`, the function's parameters."""
-    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in walk_nodes(fdef.args) if isinstance(a, ast.arg)}
     stores = {}
-    for node in walk(fdef):
+    for node in walk_nodes(fdef):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             stores.setdefault(node.id, []).append(node)
     bindings = {}
-    for node in walk(fdef):
+    for node in walk_nodes(fdef):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             bindings.setdefault(node.targets[0].id, []).append(node.value)
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):

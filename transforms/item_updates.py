@@ -62,7 +62,7 @@ import numpy as np
 from .index_adjoints import add_in_place, as_slice, basic_index, reads_consumed_within
 from .shapes import hashable
 from .tape import _is_pop, _is_push, _reversed_range_of
-from .walk import child_parent_pairs, fix_locations, parent_map, walk
+from .walk import child_parent_pairs, fix_locations, parent_map, walk, walk_nodes
 
 __all__ = ["drop_restored_items", "drop_restored_items_copying", "explain_copies", "split_item_adjoints",
            "update_items_in_place"]
@@ -86,7 +86,7 @@ def split_item_adjoints(fdef: ast.FunctionDef, shapes) -> bool:
         >>> # y_bar, g = s2s.setitem_grads(y_bar, y, i)  ->  g = y_bar[i]; y_bar = s2s.setitem(y_bar, i, 0.0)
     """
     changed = False
-    for node in list(walk(fdef)):
+    for node in list(walk_nodes(fdef)):
         for field in ("body", "orelse", "finalbody"):
             block = getattr(node, field, None)
             if not isinstance(block, list):

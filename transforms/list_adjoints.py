@@ -38,7 +38,7 @@ from __future__ import annotations
 import ast
 
 from .shapes import ListOf, Seq, Shapes, hashable
-from .walk import statement_lists, walk
+from .walk import statement_lists, walk, walk_nodes
 
 
 def sum_adjoints_as_items(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
@@ -221,14 +221,14 @@ def _bindings(fdef) -> dict:
     """name -> the assignments binding it (a tuple target's too), None for any other binding (a loop target,
     `del`, an augmented assignment)."""
     binds, assigned = {}, set()
-    for node in walk(fdef):
+    for node in walk_nodes(fdef):
         if isinstance(node, ast.Assign):
             for target in node.targets:
-                for n in walk(target):
+                for n in walk_nodes(target):
                     if isinstance(n, ast.Name):
                         binds.setdefault(n.id, []).append(node)
                         assigned.add(id(n))
-    for node in walk(fdef):
+    for node in walk_nodes(fdef):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and id(node) not in assigned:
             binds.setdefault(node.id, []).append(None)
     return binds

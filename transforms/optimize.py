@@ -343,7 +343,7 @@ def item_updates_step(c: Code) -> Code:
             c.inferred = c.shapes.shapes(c.fdef)
         explain_copies(c.fdef, c.inferred, params)  # (what keeps the copies that stay)
     if c.shapes is not None and c.shapes.float64_only:  # (rows a backward loop touches once: no dead zeroing, one write)
-        made_up = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
+        made_up = {n.id for n in walk_nodes(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
         if write_rows_once(c.fdef, made_up):
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
@@ -421,7 +421,7 @@ def late_step(c: Code) -> Code:
                 specialize.read_list_adjoint_items(c.fdef, c.inferred, c.shapes.np_name):  # (`slogdet_bar[1]`)
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
-        made_up = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
+        made_up = {n.id for n in walk_nodes(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
         if normalisation_adjoints(c.fdef, c.inferred, c.shapes.shapes, c.shapes.np_name, made_up):
             c.inferred = c.shapes.shapes(c.fdef)
         split_extreme_ties(c.fdef, c.inferred, c.shapes.np_name)
@@ -510,7 +510,7 @@ def _unit_products(fdef) -> bool:
     """Whether some product in `fdef` is `1.0 * e` or `e * 1.0`."""
     return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult) and any(
         isinstance(one, ast.Constant) and type(one.value) is float and one.value == 1.0
-        for one, other in ((n.left, n.right), (n.right, n.left))) for n in walk(fdef))
+        for one, other in ((n.left, n.right), (n.right, n.left))) for n in walk_nodes(fdef))
 
 
 def explain_step(c: Code) -> Code:
@@ -535,7 +535,7 @@ def numpy_path_step(c: Code) -> Code:
                                                          c.shapes.np_name):
         c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes.float64_only and returns_container_displays(c.fdef):  # (finish casts a float32 term to float64)
-        made_up = {n.id for n in walk(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
+        made_up = {n.id for n in walk_nodes(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
         drop_container_finish(c.fdef, c.inferred or c.shapes.shapes(c.fdef), c.shapes.kinds, made_up)
     return c
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import ast
 
 from .shapes import hashable
-from .walk import fix_locations, statement_lists, walk
+from .walk import fix_locations, statement_lists, walk, walk_nodes
 
 __all__ = ["rebind_in_place", "reuse_dead_operands"]
 
@@ -43,12 +43,12 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
     `shapes` are the shapes inferred over `fdef`; `made_up` the names the code generator made.
     Returns whether anything changed.
     """
-    if not float64_only or any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in walk(fdef) if n is not fdef) \
-            or any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in walk(fdef)):
+    if not float64_only or any(isinstance(n, ast.FunctionDef | ast.Lambda) for n in walk_nodes(fdef) if n is not fdef) \
+            or any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in walk_nodes(fdef)):
         return False
-    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    params = {a.arg for a in walk_nodes(fdef.args) if isinstance(a, ast.arg)}
     loads, stores, binding = {}, {}, {}
-    for node in walk(fdef):
+    for node in walk_nodes(fdef):
         if isinstance(node, ast.Name):
             counts = loads if isinstance(node.ctx, ast.Load) else stores
             counts[node.id] = counts.get(node.id, 0) + 1
@@ -115,7 +115,7 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
 
     renamed = {}
     fdef.body = block(fdef.body, True, None)
-    for node in walk(fdef):
+    for node in walk_nodes(fdef):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renamed:
             node.id = renamed[node.id]
     if changed:

@@ -956,7 +956,7 @@ def logistic(fdef: ast.FunctionDef, shapes: Shapes, removable: set, np_name: str
 def _calls(fdef, attr):
     """Whether `fdef` calls something named `attr` (a cheap test before running a rewrite)."""
     return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == attr
-               for n in walk(fdef))
+               for n in walk_nodes(fdef))
 
 
 def _call(func: ast.expr, *args) -> ast.Call:

@@ -16,7 +16,7 @@ import ast
 
 from . import annotations, dce
 from .names import assigned_names, loaded_names
-from .walk import fix_locations, parent_map, walk
+from .walk import fix_locations, parent_map, walk, walk_nodes
 
 
 def _is_push(s, stack):
@@ -360,7 +360,7 @@ def recompute_index_arithmetic(fdef: ast.FunctionDef, stack: str | None, shapes=
     never rebound and literals (`t = -k`) is recomputed the same way: one operation on
     numbers costs less than a push and a pop.
     """
-    if not stack or any(isinstance(n, ast.FunctionDef) for n in walk(fdef) if n is not fdef):
+    if not stack or any(isinstance(n, ast.FunctionDef) for n in walk_nodes(fdef) if n is not fdef):
         return fdef
     body = fdef.body
     loops = [s for s in body if isinstance(s, ast.For)]
@@ -449,7 +449,7 @@ def drop_dead_placeholders(fdef: ast.FunctionDef) -> bool:
 def _drop_idle_placeholders(fdef, stack, unpushed, bound_first):
     """`t = t2 = None` after the tape binds names before the loop that pushes them: a name no longer pushed
     (`unpushed`), or bound at the top level before anything reads it (`bound_first`), needs none."""
-    pushed = {n.value.args[0].id for n in walk(fdef) if _is_push(n, stack)}
+    pushed = {n.value.args[0].id for n in walk_nodes(fdef) if _is_push(n, stack)}
     body = []
     for k, s in enumerate(fdef.body):
         if k > 0 and _is_placeholder(s) and isinstance(fdef.body[k - 1], ast.Assign) \

@@ -17,7 +17,7 @@ import ast
 
 from .names import assigned_names, loaded_names
 from .simplify import is_number
-from .walk import fix_locations, walk
+from .walk import fix_locations, walk_nodes
 
 
 def _zero_literal(node) -> bool:
@@ -45,7 +45,7 @@ def _transfer(stmts, zeros, rewrite, names, jumps=True):
             b = _transfer(s.orelse, zeros, rewrite, names, jumps)
             zeros = a & b
         elif isinstance(s, ast.For | ast.While) and jumps \
-                and any(isinstance(n, ast.Break | ast.Continue) for n in walk(s)):
+                and any(isinstance(n, ast.Break | ast.Continue) for n in walk_nodes(s)):
             zeros -= assigned_names(s)  # jumps: stay out
         elif isinstance(s, ast.For | ast.While):
             head = set(zeros)
@@ -68,6 +68,6 @@ def _transfer(stmts, zeros, rewrite, names, jumps=True):
 def drop_zero_accumulations(fdef: ast.FunctionDef, adjoints: set[str]) -> ast.FunctionDef:
     """Rewrite `a = a + e` to `a = e` wherever the adjoint `a` is known to be the literal 0.0."""
     # (the rewrites only replace an assignment's value: a loop's jumps stay as they are while they run)
-    jumps = any(isinstance(n, ast.Break | ast.Continue) for n in walk(fdef))
+    jumps = any(isinstance(n, ast.Break | ast.Continue) for n in walk_nodes(fdef))
     _transfer(fdef.body, set(), True, set(adjoints), jumps)
     return fix_locations(fdef)
