@@ -60,6 +60,8 @@ def walk_nodes(node: ast.AST):
         >>> [type(n).__name__ for n in walk_nodes(ast.parse("y = x + 1").body[0])]
         ['Assign', 'Name', 'BinOp', 'Name', 'Constant']
     """
+    # (`walk`'s loop, written again: one generator for both, reading each class's fields from a table, made `walk`
+    # 16% slower)
     todo = deque((node,))
     pop, push, fields_of = todo.popleft, todo.append, _WALKED_FIELDS
     while todo:

@@ -7,7 +7,7 @@ import random
 
 import pytest
 from s2s.transforms import annotations
-from s2s.transforms.walk import fix_locations, replace_nodes, walk
+from s2s.transforms.walk import fix_locations, replace_nodes, statement_lists, walk, walk_nodes
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "transforms").glob("*.py"))[:12] + sorted((ROOT / "examples").glob("*.py"))[:4]
@@ -17,6 +17,39 @@ SOURCES = sorted((ROOT / "transforms").glob("*.py"))[:12] + sorted((ROOT / "exam
 def test_walk_visits_the_nodes_of_ast_walk_in_its_order(path):
     tree = ast.parse(path.read_text())
     assert [id(n) for n in walk(tree)] == [id(n) for n in ast.walk(tree)]
+
+
+_SHARED = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)  # (the parser's shared nodes)
+MATCHES = "match p:\n    case [x, *rest] if x:\n        y = 1\n    case {'k': v, **kw}:\n        pass\n    case _:\n        z = 2"
+TRIES = "try:\n    a = 1\nexcept E as e:\n    b = 2\nelse:\n    c = 3\nfinally:\n    d = 4"
+
+
+def _blocks_of_every_node(tree):
+    """What `statement_lists` gives, found the slow way: the statement lists of every node `walk` hands out."""
+    return [block for node in walk(tree) for field in ("body", "orelse", "finalbody")
+            if isinstance(block := getattr(node, field, None), list) and block and isinstance(block[0], ast.stmt)]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_walk_nodes_is_walk_without_operators_and_contexts(path):
+    tree = ast.parse(path.read_text())
+    assert [id(n) for n in walk_nodes(tree)] == [id(n) for n in walk(tree) if not isinstance(n, _SHARED)]
+
+
+@pytest.mark.parametrize("source", [MATCHES, TRIES, "async def f():\n    async for x in y:\n        await z\n"
+                                    "    async with a as b:\n        pass"])
+def test_walk_nodes_and_statement_lists_on_every_statement_kind(source):
+    tree = ast.parse(source)
+    assert [id(n) for n in walk_nodes(tree)] == [id(n) for n in walk(tree) if not isinstance(n, _SHARED)]
+    want = _blocks_of_every_node(tree)
+    assert [id(b) for b in statement_lists(tree)] == [id(b) for b in want]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.name)
+def test_statement_lists_are_those_of_every_node_in_walk_s_order(path):
+    tree = ast.parse(path.read_text())
+    want = _blocks_of_every_node(tree)
+    assert [id(b) for b in statement_lists(tree)] == [id(b) for b in want] and want
 
 
 def test_walk_reads_children_before_handing_a_node_out():
