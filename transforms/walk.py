@@ -45,10 +45,11 @@ def walk(node: ast.AST):
         yield node
 
 
-# fields that hold an operator or a context (`op`, `ops`, `ctx`: nodes the parser shares, with no children) or
-# a plain value (a name, a number): `walk_nodes` does not look into them
-_NOT_WALKED = {"ctx", "op", "ops", "id", "attr", "arg", "name", "module", "level", "kind", "type_comment",
-               "conversion", "is_async"}
+# fields that hold an operator or a context (`op`, `ops`, `ctx`: nodes the parser shares, with no children) or,
+# in every class that has them, a plain value: `walk_nodes` does not look into them (not `name`, a string but in
+# Python 3.12's `type X = ...`, whose `name` is a Name)
+_NOT_WALKED = {"ctx", "op", "ops", "id", "attr", "arg", "module", "level", "kind", "type_comment", "conversion",
+               "is_async"}
 _WALKED_FIELDS = {}  # class -> its fields but those
 
 
