@@ -267,8 +267,9 @@ _DEF_LINE = re.compile(r"^(\s*def\s)|(\s*async\s+def\s)|(.*(?<!\w)lambda(:|\s))|
 def _source_lines(code, module_globals):
     """`inspect.getsourcelines(code)`: the code's own lines (a function's would follow `__wrapped__`) and the number
     of the first. For a `.py` file on disk or text Python keeps (`linecache`: a notebook's cell), it reads them as
-    inspect does, but without `inspect.getmodule`'s search of every loaded module for the one defining the file
-    (a fifth of a small function's transform where SciPy and SymPy are loaded); any other file goes to inspect.
+    inspect does, but without `inspect.getmodule`, which for a file no module in `sys.modules` was loaded from (a
+    program written to a temporary file) searches every loaded module: 1.6 ms a call where SciPy, SymPy and numba
+    are loaded, against 0.03 ms. Any other file goes to inspect.
 
         >>> _source_lines(_source_lines.__code__, globals())[1] == _source_lines.__code__.co_firstlineno
         True

@@ -17,7 +17,7 @@ from collections import deque
 from . import annotations
 
 _AST = ast.AST
-_LOCATED = {}  # class -> which of the four location attributes it has (lineno, end_lineno, col_offset, end_col_offset)
+_LOCATED = {}  # class -> (whether it has the four location attributes, the fields `_fix` looks into)
 
 
 def walk(node: ast.AST):
@@ -126,10 +126,12 @@ def fix_locations(node: ast.AST) -> ast.AST:
 
 def _fix(node, lineno, col, end_lineno, end_col):
     cls = node.__class__
-    has = _LOCATED.get(cls)
-    if has is None:
+    known = _LOCATED.get(cls)
+    if known is None:  # (operators and contexts have no location and no children: `_NOT_WALKED`)
         attributes = cls._attributes
-        has = _LOCATED[cls] = "lineno" in attributes and "end_col_offset" in attributes
+        known = _LOCATED[cls] = ("lineno" in attributes and "end_col_offset" in attributes,
+                                 tuple(f for f in cls._fields if f not in _NOT_WALKED))
+    has, fields = known
     if has:  # (the classes with locations have all four)
         d = node.__dict__
         if "lineno" in d:
@@ -150,7 +152,7 @@ def _fix(node, lineno, col, end_lineno, end_col):
             node.end_col_offset = end_col
         else:
             end_col = value
-    for name in cls._fields:
+    for name in fields:
         value = node.__dict__.get(name)
         if value.__class__ is list:
             for item in value:
