@@ -46,7 +46,7 @@ import numpy as np
 
 from . import annotations
 from .context import ctx
-from .names import assigned_names
+from .names import assigned_names, name_counts
 from .walk import child_parent_pairs, statement_lists, unshare, walk, walk_nodes
 
 
@@ -1531,10 +1531,7 @@ class Shapes:
         heads = [n.target.id for n in self._for_loops if isinstance(n.target, ast.Name) and n.target.id in self._counters]
         if not self.tapes or len(set(heads)) == len(heads):  # (no counter heads two loops: no pair to find)
             return undoes
-        stores = {}
-        for n in walk_nodes(fdef):
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del):
-                stores[n.id] = stores.get(n.id, 0) + 1
+        _, stores = name_counts(fdef)  # (bound or deleted)
         placeholders = {t.id for st in walk_nodes(fdef) if isinstance(st, ast.Assign) and self._placeholder_statement(st)
                         for t in st.targets if isinstance(t, ast.Name)}
         for block in statement_lists(fdef):

@@ -12,8 +12,8 @@ import ast
 import math
 import operator
 
-from .names import loaded_names
-from .walk import fix_locations, replace_child, statement_lists
+from .names import loaded_names, name_counts
+from .walk import fix_locations, replace_child, statement_lists, walk_nodes
 
 _FOLDABLE = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
              ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
@@ -290,11 +290,7 @@ def fold_power_of_two_factors(fdef: ast.FunctionDef, keeps_itself, made_up=froze
         >>> fold_power_of_two_factors(f, lambda e: True, {"a"}), ast.unparse(f).splitlines()[1:]
         (True, ['    t *= k', '    return k * t'])
     """
-    loads, stores = {}, {}
-    for n in ast.walk(fdef):
-        if isinstance(n, ast.Name):
-            counts = loads if isinstance(n.ctx, ast.Load) else stores
-            counts[n.id] = counts.get(n.id, 0) + 1
+    loads, stores = name_counts(fdef)
     changed = False
     for block in statement_lists(fdef):
         k = 0
@@ -305,17 +301,19 @@ def fold_power_of_two_factors(fdef: ast.FunctionDef, keeps_itself, made_up=froze
                 changed = True
                 continue
             k += 1
-    operands = {id(n.value) for n in ast.walk(fdef) if isinstance(n, ast.AugAssign)}
-    for n in ast.walk(fdef):
-        if isinstance(n, ast.BinOp):
+    operands, numbers = set(), set()
+    for n in walk_nodes(fdef):
+        if isinstance(n, ast.AugAssign):
+            operands.add(id(n.value))
+        elif isinstance(n, ast.BinOp):
             operands.update((id(n.left), id(n.right)))
         elif isinstance(n, ast.UnaryOp):
             operands.add(id(n.operand))
         elif isinstance(n, ast.Compare):
             operands.update(id(c) for c in [n.left, *n.comparators])
-    # (a number handed to a call, `np.where(c, t * 0.5 * 2, 0.0)`: the bare name it folds to is held nowhere else)
-    numbers = {id(a) for n in ast.walk(fdef) if isinstance(n, ast.Call) for a in n.args
-               if is_number is not None and is_number(a)}
+        elif isinstance(n, ast.Call) and is_number is not None:
+            # (a number handed to a call, `np.where(c, t * 0.5 * 2, 0.0)`: the bare name it folds to is held nowhere else)
+            numbers.update(id(a) for a in n.args if is_number(a))
     folder = _FoldPowers(keeps_itself, operands, numbers)
     folder.visit(fdef)
     if changed or folder.changed:

@@ -372,10 +372,7 @@ def fold_known_tests(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
                 return ast.copy_location(ast.Constant(not node.operand.value), node)
             return node
 
-    stores = {}
-    for n in walk_nodes(fdef):
-        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
-            stores[n.id] = stores.get(n.id, 0) + 1
+    _, stores = name_counts(fdef)
 
     def bound_once():
         return {s.targets[0].id: s.value.value for s in fdef.body if isinstance(s, ast.Assign) and len(s.targets) == 1
