@@ -393,6 +393,7 @@ OPTIMIZER = [
     ("notes on what shapes blocked", optimize.explain_step),
     ("reductions of arrays as methods", optimize.methods_step),
     ("NumPy path: outer products after their loop, container gradients as made", optimize.numpy_path_step),
+    ("NumPy path: items of float64 arrays read as Python floats", optimize.float_items_step),
 ]
 # 5. "derivative": codegen compiles the function (s2s/codegen.py).
 

@@ -328,3 +328,25 @@ def test_float_scalar(x):
 def test_float_of_array_sum():
     x = np.random.default_rng(3).normal(size=(3, 2))
     check_grad(f_float_array, x, ag=lambda a: anp.sum(a * a) + 2.0)
+
+
+# ---- what the shape-specialised code knows of them ------------------------------------------------
+
+
+def loglik_by_items(s, y):
+    ll = 0.0
+    for t in range(y.shape[0]):
+        ll = ll + y[t] * s + math.log(s) + math.log(s, 2.0) + math.exp(-s) + math.floor(s)
+    return ll
+
+
+def test_math_functions_give_numbers_to_the_specialised_code():
+    """Every function of `math` gives a number: a loss summing them keeps no general helper, and the natural log
+    (no base) has the adjoint `g / x` (no call scaling it by 1.0)."""
+    import s2s
+    y = np.linspace(0.5, 1.5, 6)
+    g = s2s.grad(loglik_by_items)
+    src = s2s.source(g, 1.3, y)
+    assert "unbroadcast" not in src and "# s2s:" not in src and src.count("log_scale") == 1, src
+    check_grad(loglik_by_items, 1.3, y, ag=False)  # (autograd cannot floor a traced number)
+    check_grad(lambda s: math.log(s) * s, 1.7)

@@ -85,6 +85,7 @@ from .finish import (
     inline_float_zero_tests,
     returns_container_displays,
 )
+from .float_items import read_items_as_floats
 from .fusion import fuse_independent_trips
 from .index_adjoints import accumulate_index_adjoints, diff_adjoints_in_place
 from .invariants import hoist_loop_invariants
@@ -538,6 +539,41 @@ def numpy_path_step(c: Code) -> Code:
         made_up = {n.id for n in walk_nodes(c.fdef) if isinstance(n, ast.Name)} - set(c.user_names)
         drop_container_finish(c.fdef, c.inferred or c.shapes.shapes(c.fdef), c.shapes.kinds, made_up)
     return c
+
+
+def float_items_step(c: Code) -> Code:
+    """In the shape-specialised code the NumPy path runs: the items of float64 array arguments a loop reads one
+    by one read as Python floats (transforms/float_items.py), then the rewrites that know Python floats made
+    again with them (a zero adjoint's guard as `g == 0.0`, a float argument's `finish` dropped)."""
+    if not c.numpy_path or c.shapes is None or not _reads_argument_items_in_loops(c.fdef, c.shapes):
+        return c
+    shapes = c.shapes.shapes(c.fdef)
+    if not read_items_as_floats(c.fdef, shapes, c.shapes.params, c.shapes.kinds, c.shapes.np_name, c.shapes.tapes):
+        return c
+    shapes = c.shapes.shapes(c.fdef)
+    floats = {p for p in c.shapes.numbers if c.shapes.kinds.get(p) == "d"} | ({c.seed_one} if c.seed_one else set())
+    names = shapes.python_float_names(floats)
+    drop_float_finish(c.fdef, shapes, floats, names)
+    inline_float_zero_tests(c.fdef, shapes, names)
+    c.inferred = shapes
+    return c
+
+
+def _reads_argument_items_in_loops(fdef, context) -> bool:
+    """Whether a loop reads one item of a float64 array argument (`a[i]`, `a[i, j]`: an index per axis, none a
+    slice), the cheap test before inferring shapes."""
+    ndims = {p: len(context.params[p]) for p, k in context.kinds.items()
+             if k == "d" and isinstance(context.params.get(p), tuple) and len(context.params[p]) >= 1}
+    if not ndims:
+        return False
+    for loop in walk_nodes(fdef):
+        if isinstance(loop, ast.For | ast.While):
+            for n in walk_nodes(loop):
+                if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id in ndims:
+                    index = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]
+                    if len(index) == ndims[n.value.id] and not any(isinstance(i, ast.Slice) for i in index):
+                        return True
+    return False
 
 
 def _unread_index_reads(fdef) -> bool:

@@ -923,6 +923,7 @@ class Shapes:
         self._int_arrays = self._integer_arrays(kinds or {}, params_bound)
         self._int_arithmetic(range_loops, params_bound)
         self._none_unread = set()  # (names bound to None never read as None: known once the facts are flowed)
+        self._float_list_depths = None  # (`_float_lists`, found when first asked)
         self._infer(fdef)
         self.at = {}  # id(Name node read) -> (the node, its shape there): the facts per program point
         self.blame = {}  # name -> the first statement whose value's shape is unknown (for notes in the code)
@@ -2046,7 +2047,34 @@ class Shapes:
                 return self.python_number_kind(node.args[0], floats, ints)
             if callee is len:
                 return "int"
+        if isinstance(node, ast.Subscript) and self._float_list_item(node):
+            return "float"
         return None
+
+    def _float_list_item(self, node) -> bool:
+        """Whether `node` reads an item of a float64 array argument's `.tolist()` (`zs_items[t]`, `X_items[i][j]`,
+        at integer indices): a Python float."""
+        depth = 0
+        while isinstance(node, ast.Subscript) and self._int_expr(node.slice, self.ints):
+            node, depth = node.value, depth + 1
+        return isinstance(node, ast.Name) and depth > 0 and node.id in self._assigned_values \
+            and self._float_lists().get(node.id) == depth
+
+    def _float_lists(self) -> dict:
+        """name -> the number of axes of the float64 array argument whose `.tolist()` is its one binding (its items,
+        taken at as many integer indices, are Python floats)."""
+        if self._float_list_depths is None:
+            self._float_list_depths = {}
+            for name, values in self._assigned_values.items():
+                v = values[0] if len(values) == 1 and self._bindings.get(name) == 1 else None
+                if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr == "tolist" \
+                        and not v.args and not v.keywords and isinstance(v.func.value, ast.Name):
+                    array = v.func.value.id
+                    shape = self._entry.get(array)
+                    if array in self._param_names and array not in self.assigned and self._kinds.get(array) == "d" \
+                            and isinstance(shape, tuple) and len(shape) >= 1:
+                        self._float_list_depths[name] = len(shape)
+        return self._float_list_depths
 
     def _certain_number(self, node, names) -> bool:
         """Whether `node` certainly computes a number (a Python or NumPy scalar) where `names` hold numbers."""
@@ -2477,6 +2505,8 @@ class Shapes:
                 return ()
             return None
         if isinstance(node, ast.Subscript):
+            if isinstance(node.value, ast.Name | ast.Subscript) and self._float_list_item(node):
+                return ()
             return self._subscript(node, env)
         if isinstance(node, ast.Call):
             shape = self._call(node, env)

@@ -3,7 +3,8 @@
 from s2s.rules import defrule, family, nondifferentiable, power_rules
 from s2s.rules import result_shapes as shapes
 
-family(elementwise=True, tangent_from_adjoint=True)  # a tangent is written only where it is not the adjoint with g renamed
+# a tangent is written only where it is not the adjoint with g renamed; every function of `math` gives a number
+family(elementwise=True, tangent_from_adjoint=True, result_shape=shapes.number)
 
 defrule("math.sin(x)", x="g * math.cos(x)", sympy="sympy.sin(x)")
 defrule("math.cos(x)", sympy="sympy.cos(x)", x="-g * math.sin(x)")
@@ -22,8 +23,11 @@ defrule("math.acosh(x)", sympy="sympy.acosh(x)", x="s2s.fdiv(g, math.sqrt(x * x 
 defrule("math.atanh(x)", sympy="sympy.atanh(x)", x="g / (1 - x * x)")
 defrule("math.exp(x)", sympy="sympy.exp(x)", x="g * ans")
 defrule("math.expm1(x)", sympy="sympy.exp(x) - 1", x="g * (ans + 1)")
-defrule("math.log(x, base=None)", sympy="sympy.log(x) if base is None else sympy.log(x, base)",
-        x="g / (x * s2s.log_scale(base))", base="-g * ans / (base * s2s.log_scale(base))")
+_natural_log = defrule("math.log(x, base=None)", register=False, sympy="sympy.log(x)", x="g / x")
+_log = defrule("math.log(x, base=None)", sympy="sympy.log(x) if base is None else sympy.log(x, base)",
+               x="g / (x * s2s.log_scale(base))", base="-g * ans / (base * s2s.log_scale(base))")
+# (no base written: the natural log's `g / x`, without the call that gives its scale 1.0)
+_log.variant = lambda bound: _natural_log if bound.get("base") is None else None
 defrule("math.log1p(x)", sympy="sympy.log(1 + x)", x="g / (1 + x)")
 defrule("math.log2(x)", sympy="sympy.log(x, 2)", x="g / (x * math.log(2))")
 defrule("math.log10(x)", sympy="sympy.log(x, 10)", x="g / (x * math.log(10))")

@@ -1,0 +1,274 @@
+"""transforms/float_items.py: items of float64 array arguments a loop reads, read as Python floats in the code
+`s2s.grad` runs with NumPy. Where the rewrite is made, the gradient is bit for bit that of the code without it
+(and checked against central differences and autograd); where a Python float could behave otherwise than
+NumPy's float64 (a fractional power, bool arithmetic, another precision, an attribute, the returned value), it
+is not made, and the gradient is still right; where a Python float divides by zero or overflows, s2s.grad runs
+the code again in NumPy numbers and gives NumPy's infinities."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.conftest import check_grad
+from tests.plain_code import plain_gradient
+
+
+# ---- programs whose item reads become Python floats ------------------------------------------------------
+def kalman(q, r, zs):
+    x, P, nll = 0.0, 1.0, 0.0
+    for t in range(zs.shape[0]):
+        P = P + q
+        S = P + r
+        e = zs[t] - x
+        K = P / S
+        x = x + K * e
+        P = (1.0 - K) * P
+        nll = nll + np.log(S) + e * e / S
+    return nll
+
+
+def ar1(phi, sigma, y):
+    n = y.shape[0]
+    ll = 0.0
+    for t in range(1, n):
+        e = y[t] - phi * y[t - 1]
+        ll = ll + e * e / (2.0 * sigma * sigma) + math.log(sigma)
+    return ll
+
+
+def smoothing(alpha, y):
+    level = y[0]
+    sse = 0.0
+    for t in range(1, len(y)):
+        err = y[t] - level
+        sse = sse + err ** 2
+        level = level + alpha * err
+    return sse
+
+
+def garch(omega, a, b, r):
+    h = 1.0
+    ll = 0.0
+    for t in range(1, r.shape[0]):
+        h = omega + a * r[t - 1] ** 2 + b * h
+        ll = ll + np.log(h) + r[t] ** 2 / h
+    return 0.5 * ll
+
+
+def grid_walk(w, X):
+    s = 0.0
+    for i in range(X.shape[0]):
+        for j in range(X.shape[1]):
+            v = X[i, j] * w
+            if v > 0.0:
+                s = s + v * v
+            else:
+                s = s - abs(v) * 0.5
+    return s
+
+
+def clipped_steps(c, y):
+    total = 0.0
+    for t in range(y.shape[0]):
+        d = min(max(y[t] - c, -1.0), 1.0)
+        total = total + d * d + (y[t] % 1.5) * c + (y[t] // 0.5) * c
+    return total
+
+
+def items_and_their_array(w, y):
+    s = 0.0
+    for t in range(y.shape[0]):
+        s = s + w * y[t] * y[t]
+    return s + np.sum(w * y)
+
+
+def history_list(a, y):
+    hist = []
+    x = 0.0
+    for t in range(y.shape[0]):
+        x = a * x + y[t]
+        hist.append(x)
+    h = np.array(hist)
+    return np.sum(h * h)
+
+
+CONVERTED = {
+    "kalman": (kalman, lambda r: (0.3, 0.5, np.cumsum(r.normal(size=24)) * 0.3), (0, 1)),
+    "kalman_all": (kalman, lambda r: (0.3, 0.5, np.cumsum(r.normal(size=12)) * 0.3), (0, 1, 2)),
+    "ar1": (ar1, lambda r: (0.6, 1.3, r.normal(size=30)), (0, 1)),
+    "smoothing": (smoothing, lambda r: (0.4, r.normal(size=20)), 0),
+    "garch": (garch, lambda r: (0.2, 0.1, 0.7, r.normal(size=25)), (0, 1, 2)),
+    "grid_walk": (grid_walk, lambda r: (0.7, r.normal(size=(4, 5))), 0),
+    "clipped_steps": (clipped_steps, lambda r: (0.3, r.normal(size=16) * 2.0 + 0.1), 0),
+    "items_and_their_array": (items_and_their_array, lambda r: (0.8, r.normal(size=10)), (0, 1)),
+    "history_list": (history_list, lambda r: (0.5, r.normal(size=10)), (0, 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONVERTED))
+def test_items_read_as_floats_give_the_plain_codes_gradient(name):
+    f, make, wrt = CONVERTED[name]
+    args = make(np.random.default_rng(len(name)))
+    src = s2s.source(s2s.grad(f, argnums=wrt), *args)
+    assert ".tolist()" in src and "read as Python floats" in src, src
+    got = s2s.grad(f, argnums=wrt)(*args)
+    plain = plain_gradient(f, args, wrt)
+    for g, p in zip(got if isinstance(wrt, tuple) else (got,), plain if isinstance(wrt, tuple) else (plain,)):
+        assert type(g) is type(p)
+        np.testing.assert_array_equal(g, p)
+    check_grad(f, *args, wrt=wrt)
+
+
+def test_the_zero_guards_of_python_floats_are_comparisons():
+    args = CONVERTED["kalman"][1](np.random.default_rng(0))
+    src = s2s.source(s2s.grad(kalman, argnums=(0, 1)), *args)
+    assert "zs_items[t]" in src and "is_zero" not in src and "finish" not in src, src
+
+
+def test_the_value_stays_a_numpy_number():
+    args = CONVERTED["kalman"][1](np.random.default_rng(1))
+    value, g = s2s.value_and_grad(kalman, argnums=(0, 1))(*args)
+    assert type(value) is type(kalman(*args)) and value == kalman(*args)
+    assert type(g[0]) is float
+
+
+# ---- programs whose items must stay NumPy numbers --------------------------------------------------------
+def fractional_power(a, y):
+    s = 0.0
+    for t in range(y.shape[0]):
+        s = s + (y[t] - a) ** 0.5  # NaN for y[t] < a in NumPy; complex in Python
+    return s
+
+
+def bool_sum(a, y):
+    s = 0.0
+    for t in range(y.shape[0]):
+        hits = (y[t] > 0.0) + (y[t] > 1.0)  # np.True_ + np.True_ is True (logical or); True + True is 2
+        s = s + a * hits
+    return s
+
+
+def float32_beside(a, y, w):
+    s = 0.0
+    for t in range(y.shape[0]):
+        s = s + a * y[t] * w  # w float32: a Python float keeps it float32, np.float64 does not
+    return np.sum(s)
+
+
+def returned_sum(a, y):
+    s = 0.0
+    for t in range(y.shape[0]):
+        s = s + a * y[t]
+    return s
+
+
+def item_method(a, y):
+    s = 0.0
+    for t in range(y.shape[0]):
+        s = s + a * y[t].item()
+    return s
+
+
+def rebound(a, y):
+    y = y * 2.0
+    s = 0.0
+    for t in range(y.shape[0]):
+        s = s + a * y[t] * y[t]
+    return s
+
+
+def read_once(a, y):
+    return a * y[0] * y[1]
+
+
+def rounded(a, y):
+    s = 0.0
+    for t in range(y.shape[0]):
+        s = s + a * round(y[t] * 3.0)
+    return s
+
+
+def complex_literal(a, y):
+    s = 0.0
+    for t in range(y.shape[0]):
+        s = s + a * np.abs(y[t] * 1j + 1.0)  # complex128 from np.float64; complex from a Python float
+    return s
+
+
+NOT_CONVERTED = {
+    "fractional_power": (fractional_power, lambda r: (-0.5, r.uniform(0.0, 2.0, size=8))),
+    "bool_sum": (bool_sum, lambda r: (0.5, r.normal(size=8) * 2.0)),
+    "float32_beside": (float32_beside, lambda r: (0.5, r.normal(size=8), r.normal(size=3).astype(np.float32))),
+    "item_method": (item_method, lambda r: (0.5, r.normal(size=8))),
+    "rebound": (rebound, lambda r: (0.5, r.normal(size=8))),
+    "read_once": (read_once, lambda r: (0.5, r.normal(size=8))),
+    "rounded": (rounded, lambda r: (0.5, r.normal(size=8))),
+    "complex_literal": (complex_literal, lambda r: (0.5, r.normal(size=8))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NOT_CONVERTED))
+def test_items_stay_numpy_numbers_where_python_floats_may_differ(name):
+    f, make = NOT_CONVERTED[name]
+    args = make(np.random.default_rng(len(name)))
+    g = s2s.grad(f)
+    got = g(*args)
+    assert ".tolist()" not in s2s.source(g, *args)
+    np.testing.assert_array_equal(got, plain_gradient(f, args, 0))
+
+
+def test_a_returned_value_of_items_stays_numpy_but_the_gradient_alone_converts():
+    args = (0.5, np.random.default_rng(3).normal(size=8))
+    assert ".tolist()" in s2s.source(s2s.grad(returned_sum), *args)  # (the value is not computed)
+    value, g = s2s.value_and_grad(returned_sum)(*args)
+    assert type(value) is np.float64 and value == returned_sum(*args)
+    assert g == pytest.approx(float(np.sum(args[1])))
+
+
+def test_bool_arithmetic_of_items_keeps_numpys_logic():
+    args = (0.5, np.array([2.0, 0.5, -1.0, 3.0]))
+    assert s2s.grad(bool_sum)(*args) == pytest.approx(float(bool_sum(1.0, args[1]) - bool_sum(0.0, args[1])))
+
+
+# ---- Python floats' errors: the code runs again in NumPy numbers ---------------------------------------------
+def reciprocal_sum(a, y):
+    s = 0.0
+    for t in range(y.shape[0]):
+        s = s + a / (y[t] - 1.0)
+    return s
+
+
+def high_power(a, y):
+    s = 0.0
+    for t in range(y.shape[0]):
+        s = s + a * y[t] ** 200
+    return s
+
+
+@pytest.mark.parametrize("f, y", [(reciprocal_sum, np.array([0.5, 1.0, 2.0, 3.0])),
+                                  (high_power, np.array([0.5, 40.0, 2.0, 1.0]))], ids=["division", "overflow"])
+def test_a_python_float_error_reruns_in_numpy_numbers(f, y):
+    g = s2s.grad(f)
+    assert ".tolist()" in s2s.source(g, 0.5, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = g(0.5, y)
+        expected = plain_gradient(f, (np.float64(0.5), y), 0)
+    assert math.isinf(got) and got == expected
+
+
+def test_another_ones_error_is_raised():
+    def f(a, y):
+        c = 1.0 / a  # two Python floats: the function itself raises
+        s = 0.0
+        for t in range(y.shape[0]):
+            s = s + y[t] * c
+        return s
+
+    with pytest.raises(ZeroDivisionError):
+        s2s.grad(f)(0.0, np.ones(4))

@@ -1,0 +1,690 @@
+"""Items of float64 array arguments read as Python floats in the NumPy path's scalar code.
+
+A loop that reads an array item by item (`e = zs[t] - x` of a Kalman filter, `y[i] - a * y[i - 1]` of an
+AR(1) likelihood) makes every scalar after it a NumPy scalar, whose arithmetic costs some 50 to 80 ns an
+operation where a Python float's costs 10 to 15. A person writing the gradient by hand reads `zs.tolist()`
+once; this pass does the same in the code `s2s.grad` runs with NumPy:
+
+    zs_items = zs.tolist()
+    for t in range(24):            for t in range(24):
+        e = zs_items[t] - x    <-      e = zs[t] - x
+
+Python floats and NumPy's float64 are the same IEEE doubles and `+ - * / // %`, comparisons and the
+functions of NumPy and `math` give the same results on them. What differs is known, and each is excluded or
+handled (the greatest set of arrays for which the proof below holds is converted; none where it fails):
+
+- a division by zero or an overflowing power raises ZeroDivisionError / OverflowError on Python floats where
+  NumPy gives infinity or NaN: `s2s.grad` then runs the derivative again in NumPy numbers (`api.in_numpy_numbers`,
+  as for a Python float argument), so the result is NumPy's there;
+- `x ** y` of a negative float is complex in Python: only a power with a literal integral exponent (or of a
+  positive literal base) may read a converted value;
+- a Python bool is not NumPy's: `~b` is -2 and `b + b` is 2. A comparison of a converted value may only be
+  tested (`if`, `while`, `and`, `or`, `not`, a conditional expression);
+- NEP 50: a Python float is a "weak" scalar (`x32 * 2.5` stays float32, `x32 * np.float64(2.5)` does not), so
+  every floating argument must be float64, no complex number may appear and no other dtype be named;
+- a Python float has no `.shape`, `.item()` or other array attribute, and the user's value (`value_and_grad`'s)
+  must stay the NumPy scalar it was: a converted value is never an attribute's object, never returned, and
+  passed only to NumPy's and `math`'s functions, a few builtins and the runtime helpers listed below that
+  treat a Python float as they treat float64 (`finish` gives both back as a float). Lists and tuples may hold
+  converted values; what comes out of them is taken to be one again.
+- the items are read once, where the function starts, so the array must not change during the call: it is an
+  argument the code never binds again, never writes into, calls no method of but those that read and passes
+  to no `out=` (a view of it updated in place is copied first: the ownership analysis, transforms/ownership.py).
+
+The zero adjoint's guard `s2s.is_zero(g)` takes a Python float 0.0 for the zero adjoint, as it does for the
+adjoints of Python float arguments: where a partial derivative is infinite or NaN and its adjoint 0.0, the
+term is 0.0 (it is 0.0 * inf = NaN in NumPy numbers). Only arrays read at least a quarter of their items'
+number of times inside loops (counted by the ranges' lengths), of at most `MAX_ITEMS` items, are converted.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+
+import numpy as np
+
+from .context import ctx
+from .names import NameAllocator, called_name
+from .reverse import Comment
+from .walk import fix_locations, walk, walk_nodes
+
+__all__ = ["MAX_ITEMS", "read_items_as_floats"]
+
+MAX_ITEMS = 1 << 20  # (a million Python floats take 24 MB beside the array's 8)
+
+_FLOAT = "float"  # a value that is a Python float here and was a NumPy float64 before
+_BOOL = "bool"  # a comparison of one: a Python bool here, np.bool_ before
+_BOX = "box"  # a list, tuple or dict that may hold them
+
+_PLAIN_KINDS = frozenset("d?bhilqpBHILQPO")  # float64, bools and integers, None and random generators
+_NOT_FLOAT64 = frozenset({"float16", "half", "float32", "single", "longdouble", "float128", "complex64",
+                          "complex128", "complex_", "csingle", "cdouble", "clongdouble"})
+_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
+_ORDER = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
+_READ_ONLY_METHODS = frozenset({"sum", "mean", "max", "min", "prod", "std", "var", "dot", "copy", "tolist", "item",
+                                "cumsum", "cumprod", "any", "all", "argmax", "argmin", "reshape", "ravel", "flatten",
+                                "transpose", "clip", "conj", "round", "trace", "diagonal", "squeeze", "astype"})
+_LIST_METHODS = frozenset({"append", "extend", "insert"})
+# runtime helpers that treat a Python float as they treat a float64 scalar (`finish` gives both back as a float)
+_SAME_ON_FLOATS = frozenset({"is_zero", "finish"})
+# NumPy functions that give a NumPy scalar or array whatever numbers they are given (beside every ufunc)
+_NUMPY_RESULTS = frozenset({"sum", "mean", "prod", "max", "min", "amax", "amin", "dot", "vdot", "inner", "float64",
+                            "array", "asarray", "std", "var", "trace", "where", "clip", "cumsum", "outer"})
+_KEPT_BUILTINS = {float: "number", int: "number", bool: "number", len: "number", abs: "same", min: "same",
+                  max: "same", sum: "items", reversed: "box", list: "box", tuple: "box", zip: "box",
+                  enumerate: "box", iter: "box", sorted: "box"}
+
+
+class _Refused(Exception):
+    """A converted value reaches a place where a Python float may behave otherwise than NumPy's."""
+
+
+def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dict, np_name: str,
+                         tapes=frozenset()) -> list[str]:
+    """Read the items of float64 array arguments as Python floats where that is provably the same computation
+    (see the module's docstring); returns the names of the arrays whose items are now read from lists.
+
+    `shapes`: `Shapes` of `fdef` as it is; `params`: parameter -> shape, `kinds`: parameter -> dtype character
+    (specialize.Context); `tapes`: the lists the tape saves values on (a restore gives a name its own value back).
+
+        >>> # def f(q, zs): ... for t in range(24): e = zs[t] - x ...
+        >>> # read_items_as_floats(fdef, shapes, {"q": (), "zs": (24,)}, {"q": "d", "zs": "d"}, "np") == ["zs"]
+    """
+    if not _one_float64_precision(fdef, kinds):
+        return []
+    arguments = {a.arg for a in (*fdef.args.posonlyargs, *fdef.args.args, *fdef.args.kwonlyargs)}
+    candidates = {p: shape for p, shape in params.items()
+                  if p in arguments and kinds.get(p) == "d" and isinstance(shape, tuple) and len(shape) >= 1
+                  and all(type(n) is int for n in shape) and 0 < math.prod(shape) <= MAX_ITEMS}
+    if not candidates:
+        return []
+    candidates = {p: s for p, s in candidates.items() if p not in _changed_arrays(fdef, set(candidates))}
+    reads = _item_reads(fdef, candidates, shapes)
+    chosen = [p for p in sorted(reads) if _read_enough(reads[p], candidates[p])]
+    if not chosen:
+        return []
+    if not _same_computation(fdef, shapes, reads, chosen, np_name, tapes):
+        kept = []  # (a read of one array reaches a place a Python float may not: the others alone may still pass)
+        for p in chosen:
+            if _same_computation(fdef, shapes, reads, [*kept, p], np_name, tapes):
+                kept.append(p)
+        chosen = kept
+    if chosen:
+        _rewrite(fdef, {p: reads[p] for p in chosen})
+    return chosen
+
+
+def _one_float64_precision(fdef, kinds) -> bool:
+    """Whether every argument is float64, a bool or an integer (or None, or a random generator), and the code
+    names no other floating or complex dtype and holds no complex literal (NEP 50's weak Python scalars
+    then make the same dtypes as float64 ones)."""
+    if not all(isinstance(k, str) and k in _PLAIN_KINDS for k in kinds.values()):
+        return False
+    for n in walk_nodes(fdef):
+        if isinstance(n, ast.Constant) and isinstance(n.value, complex):
+            return False
+        if isinstance(n, ast.Attribute) and n.attr in _NOT_FLOAT64:
+            return False
+        if isinstance(n, ast.Call):
+            given = [k.value for k in n.keywords if k.arg == "dtype"]
+            if isinstance(n.func, ast.Attribute) and n.func.attr == "astype":
+                given += n.args[:1]
+            if not all(isinstance(v, ast.Attribute) and v.attr in ("float64", "double", "dtype") for v in given):
+                return False
+    return True
+
+
+def _changed_arrays(fdef, names: set) -> set:
+    """The names of `names` the code binds again, writes into (an item, an attribute, in place), calls a method of
+    that may write, or passes as `out=`: their items may change during the call."""
+    changed = set()
+    for n in walk_nodes(fdef):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            changed.add(n.id)
+        elif isinstance(n, ast.Subscript | ast.Attribute) and not isinstance(n.ctx, ast.Load):
+            root = _root(n)
+            if root is not None:
+                changed.add(root)
+        elif isinstance(n, ast.Call):
+            if isinstance(n.func, ast.Attribute) and n.func.attr not in _READ_ONLY_METHODS:
+                root = _root(n.func.value)
+                if root is not None and isinstance(n.func.value, ast.Name):
+                    changed.add(root)
+            changed.update(_root(k.value) for k in n.keywords if k.arg == "out")
+    return changed & names
+
+
+def _root(node):
+    while isinstance(node, ast.Subscript | ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _item_reads(fdef, candidates: dict, shapes) -> dict:
+    """array name -> [(the `a[i]` / `a[i, j]` read of one item, how many times it runs: the product of the lengths
+    of the ranges of the loops around it, 1 for any other loop)]."""
+    reads = {}
+
+    def visit(stmts, times, loops):
+        for s in stmts:
+            inner = times
+            if isinstance(s, ast.For):
+                inner = times * _trips(s.iter)
+            for n in _own_nodes(s):
+                if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Load) and isinstance(n.value, ast.Name) \
+                        and n.value.id in candidates and _item_index(n.slice, candidates[n.value.id], shapes) \
+                        and shapes.of(n) == ():
+                    reads.setdefault(n.value.id, []).append((n, times, loops))
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(s, field, None)
+                if isinstance(block, list):
+                    in_loop = loops + isinstance(s, ast.For | ast.While) * (field == "body")
+                    visit(block, inner if field == "body" else times, in_loop)
+            for handler in getattr(s, "handlers", ()):
+                visit(handler.body, times, loops)
+
+    visit(fdef.body, 1, 0)
+    return reads
+
+
+def _own_nodes(stmt):
+    """The nodes of `stmt` outside the statements it holds (a loop's header, a branch's test, an assignment)."""
+    stack = [stmt]
+    while stack:
+        node = stack.pop()
+        yield node
+        for field, value in ast.iter_fields(node):
+            if field in ("body", "orelse", "finalbody", "handlers") and node is stmt:
+                continue
+            if isinstance(value, ast.AST):
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(v for v in value if isinstance(v, ast.AST))
+
+
+def _trips(it) -> int:
+    """How many trips a `for` over `it` makes, where that is a range of literal bounds (reversed or not); else 1."""
+    if isinstance(it, ast.Call) and called_name(it) == "reversed" and len(it.args) == 1:
+        it = it.args[0]
+    if isinstance(it, ast.Call) and called_name(it) == "range" and not it.keywords \
+            and all(isinstance(a, ast.Constant) and type(a.value) is int for a in it.args) and 1 <= len(it.args) <= 3:
+        try:
+            return max(len(range(*(a.value for a in it.args))), 1)
+        except ValueError:
+            return 1
+    return 1
+
+
+def _item_index(index, shape, shapes) -> bool:
+    """Whether `index` picks one item of an array of `shape`: an integer expression per axis (a list takes them
+    one by one; a bool would be a mask, a float no index), each certainly within its axis (a list's IndexError
+    would not say NumPy's words: `index 5 is out of bounds for axis 0 with size 3`)."""
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    if len(items) != len(shape):
+        return False
+    for i, n in zip(items, shape):
+        bounds = _bounds(i, shapes) if shapes._int_expr(i, shapes.ints) else None
+        if bounds is None or not -n <= bounds[0] <= bounds[1] < n:
+            return False
+    return True
+
+
+def _bounds(node, shapes, seen=()):
+    """(least, greatest) an integer expression may be: literals, counters of loops over ranges of literal bounds
+    (bound by those loops and the tape's restores alone), names bound once to such, `+`, `-`, a literal's `*`."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value, node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _bounds(node.operand, shapes, seen)
+        return None if inner is None else (-inner[1], -inner[0])
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult):
+        a, b = _bounds(node.left, shapes, seen), _bounds(node.right, shapes, seen)
+        if a is None or b is None:
+            return None
+        if isinstance(node.op, ast.Add):
+            return a[0] + b[0], a[1] + b[1]
+        if isinstance(node.op, ast.Sub):
+            return a[0] - b[1], a[1] - b[0]
+        ends = [x * y for x in a for y in b]
+        return min(ends), max(ends)
+    if not isinstance(node, ast.Name) or node.id in seen:
+        return None
+    if node.id in shapes._counters:
+        spans = [_range_span(it) for it in shapes._ranges.get(node.id, ())]
+        if not spans or any(span is None for span in spans):
+            return None
+        spans = [span for span in spans if span != ()]
+        return (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
+    values = shapes._assigned_values.get(node.id)
+    if values and len(values) == 1 and values[0] is not None and shapes._bindings.get(node.id) == 1:
+        return _bounds(values[0], shapes, (*seen, node.id))
+    return None
+
+
+def _range_span(it):
+    """(first, last) item of `range(...)` of literal bounds (reversed or not), () for an empty one, else None."""
+    if isinstance(it, ast.Call) and called_name(it) == "reversed" and len(it.args) == 1:
+        it = it.args[0]
+    if not (isinstance(it, ast.Call) and called_name(it) == "range" and not it.keywords and 1 <= len(it.args) <= 3
+            and all(isinstance(a, ast.Constant) and type(a.value) is int for a in it.args)):
+        return None
+    try:
+        r = range(*(a.value for a in it.args))
+    except ValueError:
+        return None
+    return (min(r[0], r[-1]), max(r[0], r[-1])) if len(r) else ()
+
+
+def _read_enough(reads, shape) -> bool:
+    """Whether the reads run at least a quarter as many times as the array has items, one inside a loop."""
+    return any(loops for _, _, loops in reads) and 4 * sum(times for _, times, _ in reads) >= math.prod(shape)
+
+
+# ---- the proof --------------------------------------------------------------------------------------------
+def _same_computation(fdef, shapes, reads, chosen, np_name, tapes) -> bool:
+    """Whether reading the items of `chosen` as Python floats computes what the code computes now."""
+    sources = {id(n) for p in chosen for n, _, _ in reads[p]}
+    taint = _Taint(shapes, sources, np_name, set(tapes))
+    try:
+        for _ in range(64):
+            before = taint.state()
+            taint.block(fdef.body)
+            if taint.state() == before:
+                return True
+    except _Refused:
+        return False
+    return False
+
+
+class _Taint:
+    """Which names may hold a converted value (flow insensitive, to a fixed point), refusing on the way any
+    place where a Python float or bool may behave otherwise than NumPy's float64 or np.bool_."""
+
+    def __init__(self, shapes, sources: set, np_name: str, tapes: set):
+        self.shapes, self.sources, self.np_name, self.tapes = shapes, sources, np_name, tapes
+        self.names = {}  # name -> the kinds it may hold
+        self.contents = set()  # what a list, tuple or dict holding converted values may give back
+        self.taped = set()  # what the tape saved (a restore into a name gives back the name's own value)
+
+    def state(self):
+        return {k: frozenset(v) for k, v in self.names.items()}, frozenset(self.contents), frozenset(self.taped)
+
+    # statements
+    def block(self, stmts):
+        for s in stmts:
+            self.statement(s)
+
+    def statement(self, s):
+        if isinstance(s, ast.Assign):
+            if self._restore(s):
+                return
+            if len(s.targets) == 1 and isinstance(s.targets[0], ast.Tuple | ast.List) \
+                    and isinstance(s.value, ast.Tuple | ast.List) and len(s.value.elts) == len(s.targets[0].elts) \
+                    and not any(isinstance(e, ast.Starred) for e in (*s.value.elts, *s.targets[0].elts)):
+                for target, value in zip(s.targets[0].elts, s.value.elts):
+                    self.bind(target, self.kind(value))
+                return
+            kinds = self.kind(s.value)
+            for target in s.targets:
+                self.bind(target, kinds)
+        elif isinstance(s, ast.AugAssign):
+            load = _as_load(s.target)
+            self.bind(s.target, self.binop(ast.BinOp(left=load, op=s.op, right=s.value)))
+        elif isinstance(s, ast.AnnAssign):
+            if s.value is not None:
+                self.bind(s.target, self.kind(s.value))
+        elif isinstance(s, ast.For):
+            self.bind(s.target, self.iterated(s.iter))
+            self.block(s.body)
+            self.block(s.orelse)
+        elif isinstance(s, ast.While | ast.If):
+            self.kind(s.test)  # (tested: a converted comparison may be)
+            self.block(s.body)
+            self.block(s.orelse)
+        elif isinstance(s, ast.Expr):
+            self.kind(s.value)
+        elif isinstance(s, ast.Return):
+            if s.value is not None and self.kind(s.value):
+                raise _Refused(s)  # (the user's value stays the NumPy scalar it is)
+        elif isinstance(s, ast.Assert):
+            self.kind(s.test)
+            self.untainted(s.msg)
+        elif isinstance(s, ast.Try):
+            self.block(s.body)
+            for h in s.handlers:
+                self.untainted(h.type)
+                self.block(h.body)
+            self.block(s.orelse)
+            self.block(s.finalbody)
+        elif isinstance(s, ast.Pass | ast.Break | ast.Continue | ast.Delete | Comment | ast.Import | ast.ImportFrom):
+            return
+        elif isinstance(s, ast.Raise):
+            self.untainted(s.exc)
+            self.untainted(s.cause)
+        else:  # (a nested function or class, `with`, `global`, `match`: reads no converted value)
+            for n in walk(s):
+                if isinstance(n, ast.Name) and self.names.get(n.id):
+                    raise _Refused(s)
+
+    def _restore(self, s) -> bool:
+        """`v = tape.pop()`: the tape gives `v` a value saved from `v` itself (nothing new)."""
+        return len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.Call) \
+            and isinstance(s.value.func, ast.Attribute) and s.value.func.attr == "pop" and not s.value.args \
+            and isinstance(s.value.func.value, ast.Name) and s.value.func.value.id in self.tapes
+
+    def bind(self, target, kinds):
+        if isinstance(target, ast.Name):
+            if kinds:
+                self.names.setdefault(target.id, set()).update(kinds)
+        elif isinstance(target, ast.Tuple | ast.List):
+            if kinds - {_BOX}:
+                raise _Refused(target)  # (unpacking a number)
+            for e in target.elts:
+                if isinstance(e, ast.Starred):
+                    self.bind(e.value, {_BOX} if kinds else set())
+                else:
+                    self.bind(e, set(self.contents) if kinds else set())
+        elif isinstance(target, ast.Subscript):
+            self.untainted(target.slice)
+            base = target.value
+            if kinds and not (isinstance(base, ast.Name) and _array_shape(self.shapes.env.get(base.id))):
+                if not isinstance(base, ast.Name):
+                    raise _Refused(target)
+                self.names.setdefault(base.id, set()).add(_BOX)  # (a list holding one now)
+                self.contents.update(kinds)
+            else:
+                self.kind(base)
+        elif isinstance(target, ast.Starred):
+            self.bind(target.value, {_BOX} if kinds else set())
+        elif kinds:
+            raise _Refused(target)  # (an attribute)
+
+    def iterated(self, it):
+        """What iterating over `it` gives."""
+        kinds = self.kind(it)
+        if kinds - {_BOX}:
+            raise _Refused(it)
+        return set(self.contents) if kinds else set()
+
+    def untainted(self, node):
+        if node is not None and self.kind(node):
+            raise _Refused(node)
+
+    # expressions
+    def kind(self, node) -> set:
+        """The kinds of converted value `node` may be (empty: none), refusing what may differ."""
+        if isinstance(node, ast.Constant):
+            return set()
+        if isinstance(node, ast.Name):
+            return set(self.names.get(node.id, ()))
+        if isinstance(node, ast.Subscript):
+            if id(node) in self.sources:
+                return {_FLOAT}
+            base = self.kind(node.value)
+            self.untainted(node.slice)
+            if base - {_BOX}:
+                raise _Refused(node)
+            return (set(self.contents) | ({_BOX} if isinstance(node.slice, ast.Slice) else set())) if base else set()
+        if isinstance(node, ast.BinOp):
+            return self.binop(node)
+        if isinstance(node, ast.UnaryOp):
+            operand = self.kind(node.operand)
+            if not operand or isinstance(node.op, ast.Not):
+                return set()
+            if isinstance(node.op, ast.USub | ast.UAdd) and operand == {_FLOAT}:
+                return operand
+            raise _Refused(node)  # (`~b`, `-b` of a bool)
+        if isinstance(node, ast.Compare):
+            return self.compare(node)
+        if isinstance(node, ast.BoolOp):
+            return set().union(*(self.kind(v) for v in node.values))
+        if isinstance(node, ast.IfExp):
+            self.kind(node.test)
+            return self.kind(node.body) | self.kind(node.orelse)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            inner = set().union(*(self.kind(e) for e in node.elts))
+            self.contents.update(inner - {_BOX})
+            return {_BOX} if inner else set()
+        if isinstance(node, ast.Starred):
+            return self.kind(node.value)
+        if isinstance(node, ast.Dict):
+            for k in node.keys:
+                self.untainted(k)
+            inner = set().union(*(self.kind(v) for v in node.values))
+            self.contents.update(inner - {_BOX})
+            return {_BOX} if inner else set()
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            for gen in node.generators:
+                self.bind(gen.target, self.iterated(gen.iter))
+                for test in gen.ifs:
+                    self.kind(test)
+            parts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+            inner = set().union(*(self.kind(p) for p in parts))
+            self.contents.update(inner - {_BOX})
+            return {_BOX} if inner else set()
+        if isinstance(node, ast.NamedExpr):
+            kinds = self.kind(node.value)
+            self.bind(node.target, kinds)
+            return kinds
+        if isinstance(node, ast.Attribute):
+            if self.kind(node.value):
+                raise _Refused(node)  # (`.shape`, `.item` of a Python float)
+            return set()
+        # (a lambda, a slice, an f-string, anything else: it may read no converted value)
+        for n in walk(node):
+            if isinstance(n, ast.Name) and self.names.get(n.id) or id(n) in self.sources:
+                raise _Refused(node)
+        return set()
+
+    def binop(self, node) -> set:
+        left, right = self.kind(node.left), self.kind(node.right)
+        if not left and not right:
+            return set()
+        if _BOOL in left | right:
+            raise _Refused(node)  # (Python's bool arithmetic is an int's; NumPy's is logical)
+        if _BOX in left | right:
+            if isinstance(node.op, ast.Add) and left <= {_BOX} and right <= {_BOX}:
+                return {_BOX}  # (lists joined)
+            raise _Refused(node)
+        if isinstance(node.op, ast.Pow):
+            exponent, base = node.right, node.left
+            if not (not right and isinstance(exponent, ast.Constant) and type(exponent.value) in (int, float)
+                    and float(exponent.value).is_integer()
+                    or not left and isinstance(base, ast.Constant) and type(base.value) in (int, float)
+                    and base.value > 0):
+                raise _Refused(node)  # (a negative float to a fractional power is complex in Python)
+        elif not isinstance(node.op, _ARITHMETIC):
+            raise _Refused(node)  # (`@`, bitwise operators)
+        if self.numpy_typed(node.left) or self.numpy_typed(node.right):
+            return set()  # (with a NumPy scalar or array, NumPy's result either way)
+        return {_FLOAT}
+
+    def compare(self, node) -> set:
+        parts = [node.left, *node.comparators]
+        kinds = [self.kind(p) for p in parts]
+        if not any(kinds):
+            return set()
+        for op, a, b, ka, kb in zip(node.ops, parts, parts[1:], kinds, kinds[1:]):
+            if not (ka or kb):
+                continue
+            if isinstance(op, ast.Is | ast.IsNot) and any(isinstance(x, ast.Constant) and x.value is None
+                                                           for x in (a, b)):
+                continue  # (`t is None`: neither is None)
+            if not isinstance(op, _ORDER) or _BOX in ka | kb:
+                raise _Refused(node)
+        if _array_shape(self.shapes.of(node)):
+            return set()  # (an array of bools either way)
+        return {_BOOL}
+
+    def call(self, node) -> set:
+        func = node.func
+        if isinstance(func, ast.Attribute) and (isinstance(func.value, ast.Name) and func.value.id in self.shapes.local
+                                                or self.kind(func.value)):
+            return self.method(node)
+        args = [self.kind(a) for a in node.args]
+        keywords = [self.kind(k.value) for k in node.keywords]
+        given = set().union(*args, *keywords)
+        callee = self.shapes.callee(node) if not isinstance(func, ast.Name) or func.id not in self.shapes.local \
+            else None
+        if not given:
+            return set()
+        if callee is not None and _hashable(callee):
+            helper = self.shapes.helpers.get(callee) or (callee.__name__ if self._runtime(callee) else None)
+            if helper is not None:
+                if helper in _SAME_ON_FLOATS:
+                    return set()
+                return self.helper(node, callee, args, keywords)
+            if _from_numpy(callee):
+                if callee in (np.real, np.imag):  # (`np.real(x)` gives a Python float back as it is)
+                    raise _Refused(node)
+                return set()
+            if getattr(callee, "__module__", None) == "math":
+                return set()
+            kept = _KEPT_BUILTINS.get(callee)
+            if kept == "number":
+                return set()
+            if kept == "same" and _BOOL not in given:
+                if len(node.args) == 1 and args[0] == {_BOX}:
+                    return set(self.contents) - {_BOX} or {_FLOAT}
+                if _BOX not in given:
+                    return {_FLOAT}
+            if kept == "items" and _BOOL not in given and _BOOL not in self.contents:
+                return {_FLOAT}
+            if kept == "box":
+                return {_BOX}
+        raise _Refused(node)  # (a function that may treat a Python float otherwise)
+
+    def _runtime(self, callee) -> bool:
+        return ctx().is_runtime_helper(callee)
+
+    def helper(self, node, callee, args, keywords) -> set:
+        """A runtime helper given converted values: only as arguments its rule says it reads the shape of
+        (`shape_only`: `unbroadcast(g, x)`'s x) or passes on scaled, as adjoints (`linear`: its g), which it
+        takes as Python floats or NumPy numbers alike (the adjoints of Python float arguments are Python
+        floats); what it gives may be one of the latter."""
+        params = self.shapes.fact(callee, "params", None)
+        if not params:
+            raise _Refused(node)
+        positional = self.shapes.fact(callee, "positional", None)
+        varargs = self.shapes.fact(callee, "varargs", None)
+        npos = len(params) if positional is None else positional
+        names = [params[i] if i < npos else varargs for i in range(len(node.args))]
+        names += [k.arg for k in node.keywords]
+        shape_only = set(self.shapes.fact(callee, "shape_only", ()))
+        linear = set(self.shapes.fact(callee, "linear", ()))
+        out = set()
+        for name, kinds in zip(names, [*args, *keywords]):
+            if not kinds:
+                continue
+            if name is None or name not in shape_only | linear or _BOOL in kinds:
+                raise _Refused(node)
+            if name in linear:
+                out |= kinds
+        return out
+
+    def method(self, node) -> set:
+        """A method call of a local object: a list's append, extend, insert, pop or copy may hold or give back
+        converted values; any other method may be given none, and its object hold none."""
+        func = node.func
+        receiver = self.kind(func.value)
+        args = [self.kind(a) for a in node.args] + [self.kind(k.value) for k in node.keywords]
+        given = set().union(*args)
+        if receiver - {_BOX} or not isinstance(func.value, ast.Name):
+            raise _Refused(node)
+        name = func.value.id
+        if func.attr in _LIST_METHODS and not node.keywords:
+            if func.attr == "extend" and given:
+                given = set(self.contents) | given
+            if name in self.tapes:
+                self.taped.update(given - {_BOX})
+            elif given:
+                self.names.setdefault(name, set()).add(_BOX)
+                self.contents.update(given - {_BOX})
+            return set()
+        if func.attr == "pop" and not given:
+            return set(self.taped if name in self.tapes else self.contents if receiver else ())
+        if func.attr == "copy" and not node.args and not node.keywords:
+            return set(receiver)
+        if receiver or given:
+            raise _Refused(node)
+        return set()
+
+    def numpy_typed(self, node) -> bool:
+        """Whether `node` is certainly a NumPy array or scalar (an operator with it gives NumPy's result)."""
+        if _array_shape(self.shapes.of(node)):
+            return True
+        if isinstance(node, ast.Call) and not self.kind(node):
+            callee = self.shapes.callee(node)
+            return callee is not None and _hashable(callee) and _from_numpy(callee) \
+                and (isinstance(callee, np.ufunc) or getattr(callee, "__name__", None) in _NUMPY_RESULTS)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _ARITHMETIC):
+            return self.numpy_typed(node.left) or self.numpy_typed(node.right)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            return self.numpy_typed(node.operand)
+        return False
+
+
+def _array_shape(shape) -> bool:
+    return isinstance(shape, tuple) and len(shape) >= 1
+
+
+def _hashable(obj) -> bool:
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _from_numpy(obj) -> bool:
+    module = getattr(obj, "__module__", None) or ""
+    return isinstance(obj, np.ufunc) or module == "numpy" or module.startswith("numpy.")
+
+
+def _as_load(target):
+    """The target of `x op= v` read (the same children, a Load context)."""
+    if isinstance(target, ast.Name):
+        return ast.Name(id=target.id, ctx=ast.Load())
+    if isinstance(target, ast.Subscript):
+        return ast.Subscript(value=target.value, slice=target.slice, ctx=ast.Load())
+    return ast.Attribute(value=target.value, attr=target.attr, ctx=ast.Load())
+
+
+# ---- the rewrite ------------------------------------------------------------------------------------------
+def _rewrite(fdef, reads: dict) -> None:
+    """`a_items = a.tolist()` first, and each read `a[i]` / `a[i, j]` as `a_items[i]` / `a_items[i][j]`."""
+    names = NameAllocator({n.id for n in walk_nodes(fdef) if isinstance(n, ast.Name)}
+                          | {a.arg for a in walk_nodes(fdef.args) if isinstance(a, ast.arg)})
+    parents = {id(c): p for p in walk(fdef) for c in ast.iter_child_nodes(p)}
+    lines = []
+    for p, found in reads.items():
+        items = names.fresh(f"{p}_items")
+        lines.append(ast.Assign(targets=[ast.Name(items, ast.Store())],
+                                value=ast.Call(func=ast.Attribute(ast.Name(p, ast.Load()), "tolist", ast.Load()),
+                                               args=[], keywords=[])))
+        for read, _, _ in found:
+            index = read.slice.elts if isinstance(read.slice, ast.Tuple) else [read.slice]
+            new = ast.Name(items, ast.Load())
+            for i in index:
+                new = ast.Subscript(value=new, slice=i, ctx=ast.Load())
+            ast.copy_location(new, read)
+            parent = parents[id(read)]
+            for field, value in ast.iter_fields(parent):
+                if value is read:
+                    setattr(parent, field, new)
+                elif isinstance(value, list):
+                    value[:] = [new if v is read else v for v in value]
+    shown = " and ".join(reads)
+    note = Comment(f"the items of {shown} read as Python floats, whose arithmetic is several times faster than NumPy "
+                   "scalars' (where one divides by zero, s2s.grad runs again in NumPy numbers)")
+    at = 0
+    while at < len(fdef.body) and isinstance(fdef.body[at], Comment):
+        at += 1
+    line = getattr(fdef.body[at] if at < len(fdef.body) else fdef, "lineno", 1)
+    fdef.body[at:at] = [note, *lines]
+    for s in (note, *lines):
+        s.lineno = line
+    fix_locations(fdef)
