@@ -276,3 +276,52 @@ def test_a_view_of_a_temporary_named_like_a_numpy_function_is_described_and_its_
     assert "`cumsum`" not in str(info.value) and "with `.copy()`" in str(info.value)
     np.testing.assert_allclose(s2s.grad(_reversed_running_sums_copied)(x),
                                fd_grad(_reversed_running_sums_copied, (x,)), rtol=1e-6)
+
+
+# ---- the new arrays of np.meshgrid, unpacked ------------------------------------------------------
+def meshgrid_updated(x, y):
+    A, B = np.meshgrid(x, y)
+    A[0] = 0.0
+    return np.sum(A * B ** 2)
+
+
+def meshgrid_ij_added_into(x, y):
+    A, B = np.meshgrid(x, y, copy=True, indexing="ij")
+    B[:, 0] += A[:, 1]
+    return np.sum(A * B ** 2)
+
+
+def meshgrid_sparse_updated(x, y):
+    A, B = np.meshgrid(x, y, sparse=True)
+    A[0, 0] = 1.0
+    return np.sum(A * B ** 2)
+
+
+def meshgrid_views_updated(x, y):
+    A, B = np.meshgrid(x, y, copy=False)  # views of x and y
+    A[0] = 0.0
+    return np.sum(A * B ** 2)
+
+
+def meshgrid_one_item_twice(x, y):
+    grids = np.meshgrid(x, y)
+    A = grids[0]
+    A2 = grids[0]  # the same array under two names
+    A[0] = 0.0
+    return np.sum(A2 * grids[1])
+
+
+@pytest.mark.parametrize("f", [meshgrid_updated, meshgrid_ij_added_into, meshgrid_sparse_updated],
+                         ids=lambda f: f.__name__)
+def test_unpacked_meshgrid_arrays_are_new_and_may_be_updated(f):
+    x, y = np.linspace(0.0, 1.0, 3), np.linspace(1.0, 2.0, 4)
+    g = s2s.grad(f, argnums=(0, 1))(x, y)
+    for k in range(2):
+        np.testing.assert_allclose(g[k], fd_grad(f, (x, y), k), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("f", [meshgrid_views_updated, meshgrid_one_item_twice], ids=lambda f: f.__name__)
+def test_meshgrid_views_and_shared_items_are_refused(f):
+    x, y = np.linspace(0.0, 1.0, 3), np.linspace(1.0, 2.0, 4)
+    with pytest.raises(UnsupportedSyntaxError, match="update"):
+        s2s.grad(f, argnums=(0, 1))(x, y)

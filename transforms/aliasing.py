@@ -15,7 +15,7 @@ import re
 from . import annotations, objects
 from .analysis import atom_names, is_append, is_pop, resolve_call
 from .context import ctx
-from .names import loaded_names
+from .names import called_name, loaded_names
 from .ownership import out_hint
 from .walk import walk
 
@@ -62,7 +62,40 @@ def check_aliasing(pf, tree: ast.FunctionDef) -> None:
                            "existing array (out=...)", node,
                            hint=out_hint(node, node.args, next(k.value for k in node.keywords if k.arg == "out")))
     _check_block(pf, tree.body, _mutations(tree.body), views=_view_bindings(pf, tree), handed_on=_handed_on(pf, tree),
-                 lists=_lists_only(tree), built=_built_lists(pf, tree))
+                 lists=_lists_only(tree), built=_built_lists(pf, tree), unpacked=_unpacked_results(pf, tree))
+
+
+def _unpacked_results(pf, tree) -> set[str]:
+    """The names s2s made for the result of a NumPy function that gives new arrays in a tuple or list (`A, B =
+    np.meshgrid(x, y)`, `U, s, Vt = np.linalg.svd(X)`: its rule returns no view and `copy=` is not passed but as
+    True), bound once and read only to be unpacked, each item into a name of its own: an item is no view of
+    anything another name holds."""
+    binding, reads, items, plain = {}, {}, {}, set()
+    for n in walk(tree):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            name = n.targets[0].id
+            plain.add(id(n.targets[0]))
+            binding[name] = n.value if name not in binding else None
+            v = n.value
+            if isinstance(v, ast.Subscript) and isinstance(v.value, ast.Name) and isinstance(v.slice, ast.Constant) \
+                    and type(v.slice.value) is int:
+                items.setdefault(v.value.id, []).append(v.slice.value)
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            reads[n.id] = reads.get(n.id, 0) + 1
+        elif isinstance(n, ast.Name) and id(n) not in plain or isinstance(n, ast.arg):
+            binding[getattr(n, "id", getattr(n, "arg", None))] = None  # (bound otherwise: a loop, a parameter)
+    out = set()
+    for name, value in binding.items():
+        if not isinstance(value, ast.Call) or _named_by_user(pf, name) or name not in items:
+            continue
+        func = resolve_call(pf, value)
+        module = (getattr(func, "__module__", None) or "").split(".")[0]
+        counted = sum(1 for c in walk(tree) if isinstance(c, ast.Call) and called_name(c) == "unpack_count"
+                      and c.args and isinstance(c.args[0], ast.Name) and c.args[0].id == name)
+        if module == "numpy" and ctx().fact(func, "structured") and _new_value(pf, value) \
+                and len(set(items[name])) == len(items[name]) and reads.get(name) == len(items[name]) + counted:
+            out.add(name)
+    return out
 
 
 def _refuse(pf, node, name, how, update=None):
@@ -132,6 +165,9 @@ def _new_value(pf, v) -> bool:
     never a view of an argument."""
     if isinstance(v, ast.Call):
         func = resolve_call(pf, v)
+        if any(k.arg == "copy" and not (isinstance(k.value, ast.Constant) and k.value.value is True)
+               for k in v.keywords):
+            return False  # (`np.meshgrid(x, y, copy=False)`: views)
         try:
             return ctx().lookup(func) is not None and not ctx().fact(func, "returns_view")
         except TypeError:  # (an object that cannot be looked up)
@@ -295,14 +331,14 @@ def _before_a_new_object(pf, name, frames, hit):
 
 
 def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(), lists=frozenset(),
-                 built=frozenset()):
+                 built=frozenset(), unpacked=frozenset()):
     views = views or {}
     for i, s in enumerate(stmts):
         here = ((stmts, i, frames[0][2]),) + frames[1:] if frames else ((stmts, i, False),)
         for child in (getattr(s, "body", None), getattr(s, "orelse", None)):
             if isinstance(child, list):
                 loop = isinstance(s, ast.For | ast.While) and child is s.body
-                _check_block(pf, child, mutated, views, handed_on, ((child, -1, loop),) + here, lists, built)
+                _check_block(pf, child, mutated, views, handed_on, ((child, -1, loop),) + here, lists, built, unpacked)
 
         def updated_later(name, here=here):
             # (a list s2s made, `items` of `held = (d.values(), 1)`, stands for a view of what it was read from:
@@ -339,7 +375,7 @@ def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(
         # a view of a mutated array must be used up before the next update
         view_of = None
         if isinstance(target, ast.Name):
-            if isinstance(value, ast.Subscript) and atom_names(value.value):
+            if isinstance(value, ast.Subscript) and atom_names(value.value) and value.value.id not in unpacked:
                 view_of = value.value.id
             elif isinstance(value, ast.Call) and _returns_view(resolve_call(pf, value)) and value.args:
                 names = atom_names(value.args[0])

@@ -136,8 +136,9 @@ for _name, _kind in (("split", None), ("array_split", "array"), ("hsplit", "h"),
             result_shape=shapes.split(_kind), real=shapes.real_pieces,
             ary=f"s2s.grad_split(g, ans, ary, {'axis' if _axis else 0}, {_kind!r})",
             ary_dot=f"s2s.split_tangent(ary_dot, ans, ary, indices_or_sections, {'axis' if _axis else 0}, {_kind!r})")
-# each output of np.meshgrid is one input broadcast along the other axes (copy=False: a view of it)
-defrule("np.meshgrid(*xi, copy=True, sparse=False, indexing='xy')", structured=True, returns_view="sometimes",
+# each output of np.meshgrid is one input broadcast along the other axes, a new array; `copy=False` makes it a view
+# (a call passing `copy=` other than a literal True may return a view: transforms/ownership.py, aliasing.py)
+defrule("np.meshgrid(*xi, copy=True, sparse=False, indexing='xy')", structured=True,
         result_shape=shapes.meshgrid, real=shapes.real_meshgrid, zero=("copy", "sparse", "indexing"),
         xi="s2s.grad_meshgrid(g, ans, xi, indexing)", xi_dot="s2s.meshgrid_tangent(xi, xi_dot, sparse, indexing)")
 defrule("np.column_stack(tup)", tup="s2s.grad_column_stack(g, tup)",
