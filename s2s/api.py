@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from s2s import argcheck, argshapes, cache, compiled_call, compose, higher_order, pipeline, pytree, rules, tables
+from s2s import argcheck, argshapes, cache, compiled_call, compose, higher_order, pipeline, pytree, reruns, rules, tables
 from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError, ShapeMismatchError
 from s2s.transforms.shapes import NONE_VALUE, RANDOM_GENERATOR
 
@@ -724,7 +724,7 @@ def in_numpy_numbers(target, names, optimize, args, kwargs, value=_NO_VALUE):
     if value is _NO_VALUE:
         value = _value_on_copies(target, args, kwargs)
     if not isinstance(value, numbers.Real | np.floating) or np.ndim(value) != 0 \
-            or not all(_plain_data(a) for a in [*args, *kwargs.values()]) or _may_differ_when_run_again(target):
+            or not all(reruns.plain_data(a) for a in [*args, *kwargs.values()]) or reruns.may_differ_when_run_again(target):
         return None
 
     def numpy_float(leaf):
@@ -744,35 +744,6 @@ def in_numpy_numbers(target, names, optimize, args, kwargs, value=_NO_VALUE):
     if len(names) == 1:
         return value, _python_floats(g, given[0])
     return value, type(g)(_python_floats(gi, a) for gi, a in zip(g, given, strict=True))
-
-
-def _plain_data(value) -> bool:
-    """Numbers, strings, None, NumPy arrays and lists, tuples and dicts of them: what a second run cannot find
-    changed by the first (no generator, no object with state of its own)."""
-    if value is None or isinstance(value, numbers.Number | np.generic | np.ndarray | str):
-        return True
-    if type(value) in (list, tuple):
-        return all(_plain_data(v) for v in value)
-    return type(value) is dict and all(_plain_data(v) for v in value.values())
-
-
-def _may_differ_when_run_again(target) -> bool:
-    """Whether running `target` again may give another result or change something (transforms/effects.py: random
-    draws, `next()`, methods of objects, stores into attributes or items, functions s2s cannot read; an update
-    of an argument or of something outside it, transforms/ownership.py), or its code tests a type (`type(x) is
-    float` tells a Python float from the np.float64 of the second run)."""
-    from s2s.transforms import effects
-    from s2s.transforms.desugar import callee_summary
-    code = getattr(target, "__code__", None)
-    if code is None or "type" in code.co_names:
-        return True
-    try:
-        # (an argument's list the first run appended to is restored by the backward sweep it did not finish)
-        summary = callee_summary(target)
-        return summary is None or bool(summary.updated_params) or bool(summary.changes_outside) \
-            or effects.function_effect(target) is not None
-    except Exception:  # noqa: BLE001 - s2s cannot read it all: it may
-        return True
 
 
 def _python_floats(g, given):

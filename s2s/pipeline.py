@@ -12,7 +12,7 @@ import types
 
 import numpy as np
 
-from s2s import cache, codegen, frontend, patches, rules, runtime
+from s2s import cache, codegen, frontend, patches, reruns, rules, runtime
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError, WrtError
 from s2s.tables import Table
 from s2s.transforms import (
@@ -651,7 +651,8 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         seed_one = fdef.args.kwonlyargs[-1].arg if form == "grad" and fdef.args.kwonlyargs else None
         fdef = optimize.optimize(fdef, OPTIMIZER, removable, adjoints, stack, context, record=show, seed_one=seed_one,
                                  user_names=low.user_names, primal=tree if form != "jvp" else None,
-                                 numpy_path=trip_tuples)
+                                 numpy_path=trip_tuples,
+                                 rerun_safe=lambda: not reruns.may_differ_when_run_again(func))
         if trip_tuples:  # (Python-speed rewrites of the code the NumPy path runs; numba's lowering reads the plain forms)
             trip_records.record_trips(fdef, stack)
             loop_tests.inline_loop_tests(fdef)

@@ -44,12 +44,14 @@ import math
 
 import numpy as np
 
+from . import annotations
 from .context import ctx
 from .names import NameAllocator, called_name
 from .reverse import Comment
+from .shapes import RandomGenerator
 from .walk import fix_locations, walk, walk_nodes
 
-__all__ = ["MAX_ITEMS", "read_items_as_floats"]
+__all__ = ["MAX_ITEMS", "NUMPY_SAME", "read_items_as_floats"]
 
 MAX_ITEMS = 1 << 20  # (a million Python floats take 24 MB beside the array's 8)
 
@@ -57,20 +59,32 @@ _FLOAT = "float"  # a value that is a Python float here and was a NumPy float64 
 _BOOL = "bool"  # a comparison of one: a Python bool here, np.bool_ before
 _BOX = "box"  # a list, tuple or dict that may hold them
 
-_PLAIN_KINDS = frozenset("d?bhilqpBHILQPO")  # float64, bools and integers, None and random generators
+# float64, integers of 32 and 64 bits, None and random generators (a bool, int8 or int16 array's ufuncs give float16
+# or float32, which a weak Python float would keep; a Python bool argument only where it is tested)
+_PLAIN_KINDS = frozenset("dilqpILQPO")
 _NOT_FLOAT64 = frozenset({"float16", "half", "float32", "single", "longdouble", "float128", "complex64",
-                          "complex128", "complex_", "csingle", "cdouble", "clongdouble"})
+                          "complex128", "complex_", "csingle", "cdouble", "clongdouble", "bool", "bool_", "int8",
+                          "uint8", "int16", "uint16", "byte", "ubyte", "short", "ushort"})
 _ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
+_RAISING = (ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)  # (ZeroDivisionError, OverflowError on Python floats)
 _ORDER = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 _READ_ONLY_METHODS = frozenset({"sum", "mean", "max", "min", "prod", "std", "var", "dot", "copy", "tolist", "item",
                                 "cumsum", "cumprod", "any", "all", "argmax", "argmin", "reshape", "ravel", "flatten",
                                 "transpose", "clip", "conj", "round", "trace", "diagonal", "squeeze", "astype"})
 _LIST_METHODS = frozenset({"append", "extend", "insert"})
-# runtime helpers that treat a Python float as they treat a float64 scalar (`finish` gives both back as a float)
-_SAME_ON_FLOATS = frozenset({"is_zero", "finish"})
-# NumPy functions that give a NumPy scalar or array whatever numbers they are given (beside every ufunc)
+# runtime helpers that treat a Python float as they treat a float64 scalar (`finish` gives both back as a float;
+# `inplace_check` leaves both alone, as numbers, where its target is no list)
+_SAME_ON_FLOATS = frozenset({"is_zero", "finish", "inplace_check"})
+# NumPy functions whose result is a NumPy scalar or array whatever numbers they are given (beside the ufuncs)
 _NUMPY_RESULTS = frozenset({"sum", "mean", "prod", "max", "min", "amax", "amin", "dot", "vdot", "inner", "float64",
-                            "array", "asarray", "std", "var", "trace", "where", "clip", "cumsum", "outer"})
+                            "array", "asarray", "std", "var", "where", "clip", "cumsum", "outer"})
+# NumPy functions that give the same type and value for a Python float as for a float64 (each checked, beside every
+# ufunc, in tests/transforms/test_float_items.py); np.squeeze, np.transpose, np.real, np.isreal and others do not
+NUMPY_SAME = frozenset({"sum", "mean", "prod", "max", "min", "amax", "amin", "dot", "vdot", "inner", "float64",
+                        "array", "asarray", "asanyarray", "std", "var", "where", "clip", "cumsum", "cumprod", "outer",
+                        "round", "around", "norm", "atleast_1d", "ravel", "copy", "full_like", "zeros_like",
+                        "ones_like", "nan_to_num", "median", "average", "nansum", "nanmean", "isclose", "allclose",
+                        "any", "all", "argmax", "argmin", "shape", "ndim", "size", "isscalar", "sinc", "ptp"})
 _KEPT_BUILTINS = {float: "number", int: "number", bool: "number", len: "number", abs: "same", min: "same",
                   max: "same", sum: "items", reversed: "box", list: "box", tuple: "box", zip: "box",
                   enumerate: "box", iter: "box", sorted: "box"}
@@ -81,17 +95,20 @@ class _Refused(Exception):
 
 
 def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dict, np_name: str,
-                         tapes=frozenset()) -> list[str]:
+                         tapes=frozenset(), rerun_safe=lambda: False) -> list[str]:
     """Read the items of float64 array arguments as Python floats where that is provably the same computation
     (see the module's docstring); returns the names of the arrays whose items are now read from lists.
 
     `shapes`: `Shapes` of `fdef` as it is; `params`: parameter -> shape, `kinds`: parameter -> dtype character
-    (specialize.Context); `tapes`: the lists the tape saves values on (a restore gives a name its own value back).
+    (specialize.Context); `tapes`: the lists the tape saves values on (a restore gives a name its own value back);
+    `rerun_safe()`: whether running the derivative again gives the same result and changes nothing (no random
+    draw, no effect, no argument updated): asked only where a converted value may be divided by zero or raised to
+    an overflowing power, where s2s.grad then runs it again in NumPy numbers.
 
         >>> # def f(q, zs): ... for t in range(24): e = zs[t] - x ...
         >>> # read_items_as_floats(fdef, shapes, {"q": (), "zs": (24,)}, {"q": "d", "zs": "d"}, "np") == ["zs"]
     """
-    if not _one_float64_precision(fdef, kinds):
+    if not _one_float64_precision(fdef, params, kinds, np_name):
         return []
     arguments = {a.arg for a in (*fdef.args.posonlyargs, *fdef.args.args, *fdef.args.kwonlyargs)}
     candidates = {p: shape for p, shape in params.items()
@@ -104,10 +121,12 @@ def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dic
     chosen = [p for p in sorted(reads) if _read_enough(reads[p], candidates[p])]
     if not chosen:
         return []
-    if not _same_computation(fdef, shapes, reads, chosen, np_name, tapes):
+    generators = any(isinstance(fact, RandomGenerator) for fact in params.values())  # (a rerun draws again)
+    rerun = _Once(lambda: not generators and _calls_nothing_else(fdef, shapes) and rerun_safe())
+    if not _same_computation(fdef, shapes, reads, chosen, np_name, tapes, rerun):
         kept = []  # (a read of one array reaches a place a Python float may not: the others alone may still pass)
         for p in chosen:
-            if _same_computation(fdef, shapes, reads, [*kept, p], np_name, tapes):
+            if _same_computation(fdef, shapes, reads, [*kept, p], np_name, tapes, rerun):
                 kept.append(p)
         chosen = kept
     if chosen:
@@ -115,23 +134,96 @@ def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dic
     return chosen
 
 
-def _one_float64_precision(fdef, kinds) -> bool:
-    """Whether every argument is float64, a bool or an integer (or None, or a random generator), and the code
-    names no other floating or complex dtype and holds no complex literal (NEP 50's weak Python scalars
-    then make the same dtypes as float64 ones)."""
-    if not all(isinstance(k, str) and k in _PLAIN_KINDS for k in kinds.values()):
-        return False
+class _Once:
+    """A question asked once, when first needed."""
+
+    def __init__(self, ask):
+        self.ask, self.answer = ask, None
+
+    def __call__(self) -> bool:
+        if self.answer is None:
+            self.answer = bool(self.ask())
+        return self.answer
+
+
+def _one_float64_precision(fdef, params, kinds, np_name) -> bool:
+    """Whether every argument is float64 or an integer of 32 or 64 bits (or None, or a random generator; a Python
+    bool only tested), and the code names no other floating, small integer or complex dtype, in a keyword, an
+    `astype`, an attribute or a string, and holds no complex literal (NEP 50's weak Python scalars then make the
+    same dtypes as float64 ones)."""
+    arguments = [a.arg for a in (*fdef.args.posonlyargs, *fdef.args.args)]
+    seed = [a.arg for a in fdef.args.kwonlyargs]
+    if len(seed) > 1 or any(not isinstance(kinds.get(a), str) for a in arguments):
+        return False  # (an argument without a dtype: an object, a function, a container, an object array)
+    for p, k in kinds.items():
+        if not isinstance(k, str) or k not in _PLAIN_KINDS and not (k == "?" and params.get(p) == ()
+                                                                     and _only_tested(fdef, p)):
+            return False
     for n in walk_nodes(fdef):
-        if isinstance(n, ast.Constant) and isinstance(n.value, complex):
+        if isinstance(n, ast.Constant) and (isinstance(n.value, complex) or isinstance(n.value, str)
+                                            and not _plain_dtype_text(n.value)):
             return False
-        if isinstance(n, ast.Attribute) and n.attr in _NOT_FLOAT64:
-            return False
+        if isinstance(n, ast.Attribute) and (n.attr in _NOT_FLOAT64 or n.attr == "dtype" and isinstance(n.value, ast.Name)
+                                             and n.value.id == np_name):
+            return False  # (`np.float32`, `np.dtype(...)`)
         if isinstance(n, ast.Call):
             given = [k.value for k in n.keywords if k.arg == "dtype"]
             if isinstance(n.func, ast.Attribute) and n.func.attr == "astype":
                 given += n.args[:1]
-            if not all(isinstance(v, ast.Attribute) and v.attr in ("float64", "double", "dtype") for v in given):
+            # (`dtype=np.float64`, or an argument's `x.dtype`: float64 or an integer's of 32 or 64 bits)
+            if not all(isinstance(v, ast.Attribute) and (v.attr in ("float64", "double") or v.attr == "dtype"
+                                                         and isinstance(v.value, ast.Name) and v.value.id != np_name)
+                       for v in given):
                 return False
+    return True
+
+
+def _plain_dtype_text(text: str) -> bool:
+    """Whether a string is no dtype, or float64 or an integer of 32 or 64 bits (`"f"`, `"float32"`, `"F"` are not)."""
+    try:
+        dtype = np.dtype(text)
+    except (TypeError, ValueError, SyntaxError):
+        return True
+    return dtype == np.float64 or dtype.kind in "iu" and dtype.itemsize >= 4
+
+
+def _only_tested(fdef, name) -> bool:
+    """Whether every read of `name` is a test (`if`, `while`, a conditional expression, `and`, `or`, `not`)."""
+    tested = set()
+    for n in walk_nodes(fdef):
+        if isinstance(n, ast.If | ast.While | ast.IfExp | ast.Assert):
+            tested.add(id(n.test))
+        elif isinstance(n, ast.BoolOp):
+            tested.update(id(v) for v in n.values)
+        elif isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.Not):
+            tested.add(id(n.operand))
+    return all(id(n) in tested for n in walk_nodes(fdef)
+               if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load))
+
+
+_PURE_BUILTINS = frozenset({len, range, abs, min, max, sum, float, int, bool, reversed, zip, enumerate, list, tuple,
+                            isinstance, sorted, iter, dict, divmod, pow, any, all})
+
+
+def _calls_nothing_else(fdef, shapes) -> bool:
+    """Whether every call of the code is of NumPy, `math`, the runtime, a builtin without effects, or a method of a
+    local list or array that reads (nothing prints, draws, or calls a function whose effects are not known):
+    running it again does nothing more than the first run."""
+    for n in walk_nodes(fdef):
+        if not isinstance(n, ast.Call):
+            continue
+        func = n.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in shapes.local:
+            if func.attr in _READ_ONLY_METHODS or func.attr in _LIST_METHODS or func.attr == "pop":
+                continue
+            return False
+        callee = shapes.callee(n)
+        if callee is None or not _hashable(callee):
+            return False
+        module = (getattr(callee, "__module__", None) or "").split(".")[0]
+        if not (_from_numpy(callee) and module != "numpy.random" and "random" not in getattr(callee, "__module__", "")
+                or module == "math" or ctx().is_runtime_helper(callee) or callee in _PURE_BUILTINS):
+            return False
     return True
 
 
@@ -282,7 +374,7 @@ def _read_enough(reads, shape) -> bool:
 
 
 # ---- the proof --------------------------------------------------------------------------------------------
-def _same_computation(fdef, shapes, reads, chosen, np_name, tapes) -> bool:
+def _same_computation(fdef, shapes, reads, chosen, np_name, tapes, rerun_safe) -> bool:
     """Whether reading the items of `chosen` as Python floats computes what the code computes now."""
     sources = {id(n) for p in chosen for n, _, _ in reads[p]}
     taint = _Taint(shapes, sources, np_name, set(tapes))
@@ -291,7 +383,7 @@ def _same_computation(fdef, shapes, reads, chosen, np_name, tapes) -> bool:
             before = taint.state()
             taint.block(fdef.body)
             if taint.state() == before:
-                return True
+                return not taint.raising or rerun_safe()
     except _Refused:
         return False
     return False
@@ -306,6 +398,8 @@ class _Taint:
         self.names = {}  # name -> the kinds it may hold
         self.contents = set()  # what a list, tuple or dict holding converted values may give back
         self.taped = set()  # what the tape saved (a restore into a name gives back the name's own value)
+        self.raising = False  # whether a converted value may be divided by zero or overflow a power (and raise)
+        self.in_try = 0  # how many `try` statements the statement read is in
 
     def state(self):
         return {k: frozenset(v) for k, v in self.names.items()}, frozenset(self.contents), frozenset(self.taped)
@@ -350,13 +444,15 @@ class _Taint:
         elif isinstance(s, ast.Assert):
             self.kind(s.test)
             self.untainted(s.msg)
-        elif isinstance(s, ast.Try):
+        elif isinstance(s, ast.Try):  # (a ZeroDivisionError a Python float raises must not reach a handler)
+            self.in_try += 1
             self.block(s.body)
             for h in s.handlers:
                 self.untainted(h.type)
                 self.block(h.body)
             self.block(s.orelse)
             self.block(s.finalbody)
+            self.in_try -= 1
         elif isinstance(s, ast.Pass | ast.Break | ast.Continue | ast.Delete | Comment | ast.Import | ast.ImportFrom):
             return
         elif isinstance(s, ast.Raise):
@@ -490,17 +586,30 @@ class _Taint:
                 return {_BOX}  # (lists joined)
             raise _Refused(node)
         if isinstance(node.op, ast.Pow):
-            exponent, base = node.right, node.left
-            if not (not right and isinstance(exponent, ast.Constant) and type(exponent.value) in (int, float)
-                    and float(exponent.value).is_integer()
-                    or not left and isinstance(base, ast.Constant) and type(base.value) in (int, float)
-                    and base.value > 0):
+            exponent, base = _literal(node.right), _literal(node.left)
+            if not (not right and type(exponent) in (int, float) and float(exponent).is_integer()
+                    or not left and type(base) in (int, float) and base > 0):
                 raise _Refused(node)  # (a negative float to a fractional power is complex in Python)
         elif not isinstance(node.op, _ARITHMETIC):
             raise _Refused(node)  # (`@`, bitwise operators)
+        self.numeric(node.left, left, node)
+        self.numeric(node.right, right, node)
+        if isinstance(node.op, _RAISING):
+            if self.in_try:
+                raise _Refused(node)  # (the user's handler would see an error NumPy does not raise)
+            self.raising = True
         if self.numpy_typed(node.left) or self.numpy_typed(node.right):
             return set()  # (with a NumPy scalar or array, NumPy's result either way)
         return {_FLOAT}
+
+    def numeric(self, node, kinds, at):
+        """Refuse `node`, the other operand of a converted value, unless it is one too, a number literal or a value
+        whose shape the shapes pass knows (a number or an array, of the dtypes the arguments allow): not a string
+        (`"%r" % x`), nor an object's attribute or a function's result of unknown kind (a float32 would stay float32
+        beside a weak Python float, and turn float64 beside NumPy's)."""
+        if kinds or type(_literal(node)) in (int, float) or isinstance(self.shapes.of(node), tuple):
+            return
+        raise _Refused(at)
 
     def compare(self, node) -> set:
         parts = [node.left, *node.comparators]
@@ -515,6 +624,8 @@ class _Taint:
                 continue  # (`t is None`: neither is None)
             if not isinstance(op, _ORDER) or _BOX in ka | kb:
                 raise _Refused(node)
+            self.numeric(a, ka, node)
+            self.numeric(b, kb, node)
         if _array_shape(self.shapes.of(node)):
             return set()  # (an array of bools either way)
         return {_BOOL}
@@ -534,12 +645,12 @@ class _Taint:
         if callee is not None and _hashable(callee):
             helper = self.shapes.helpers.get(callee) or (callee.__name__ if self._runtime(callee) else None)
             if helper is not None:
-                if helper in _SAME_ON_FLOATS:
+                if helper in _SAME_ON_FLOATS and not (helper == "inplace_check" and args and _BOX in args[0]):
                     return set()
                 return self.helper(node, callee, args, keywords)
             if _from_numpy(callee):
-                if callee in (np.real, np.imag):  # (`np.real(x)` gives a Python float back as it is)
-                    raise _Refused(node)
+                if not (isinstance(callee, np.ufunc) or getattr(callee, "__name__", None) in NUMPY_SAME):
+                    raise _Refused(node)  # (`np.squeeze(x)` of a Python float is a 0-d array, `np.isreal` a bool)
                 return set()
             if getattr(callee, "__module__", None) == "math":
                 return set()
@@ -619,12 +730,22 @@ class _Taint:
         if isinstance(node, ast.Call) and not self.kind(node):
             callee = self.shapes.callee(node)
             return callee is not None and _hashable(callee) and _from_numpy(callee) \
-                and (isinstance(callee, np.ufunc) or getattr(callee, "__name__", None) in _NUMPY_RESULTS)
+                and (isinstance(callee, np.ufunc) and callee.nout == 1
+                     or getattr(callee, "__name__", None) in _NUMPY_RESULTS)
         if isinstance(node, ast.BinOp) and isinstance(node.op, _ARITHMETIC):
             return self.numpy_typed(node.left) or self.numpy_typed(node.right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             return self.numpy_typed(node.operand)
         return False
+
+
+def _literal(node):
+    """The number a literal (`2`, `-2`, `0.5`) writes, else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd) and isinstance(node.operand,
+                                                                                                 ast.Constant):
+        value = node.operand.value
+        return None if type(value) not in (int, float) else -value if isinstance(node.op, ast.USub) else value
+    return node.value if isinstance(node, ast.Constant) and type(node.value) in (int, float) else None
 
 
 def _array_shape(shape) -> bool:
@@ -655,16 +776,19 @@ def _as_load(target):
 
 # ---- the rewrite ------------------------------------------------------------------------------------------
 def _rewrite(fdef, reads: dict) -> None:
-    """`a_items = a.tolist()` first, and each read `a[i]` / `a[i, j]` as `a_items[i]` / `a_items[i][j]`."""
+    """`a_items = s2s.float_items(a)` (`a.tolist()`) first, and each read `a[i]` / `a[i, j]` as `a_items[i]` /
+    `a_items[i][j]`."""
     names = NameAllocator({n.id for n in walk_nodes(fdef) if isinstance(n, ast.Name)}
                           | {a.arg for a in walk_nodes(fdef.args) if isinstance(a, ast.arg)})
     parents = {id(c): p for p in walk(fdef) for c in ast.iter_child_nodes(p)}
     lines = []
     for p, found in reads.items():
         items = names.fresh(f"{p}_items")
+        runtime = ast.Name("s2s", ast.Load())
+        setattr(runtime, annotations.HELPER, True)  # (the runtime's name in the generated code: pipeline renames it)
         lines.append(ast.Assign(targets=[ast.Name(items, ast.Store())],
-                                value=ast.Call(func=ast.Attribute(ast.Name(p, ast.Load()), "tolist", ast.Load()),
-                                               args=[], keywords=[])))
+                                value=ast.Call(func=ast.Attribute(runtime, "float_items", ast.Load()),
+                                               args=[ast.Name(p, ast.Load())], keywords=[])))
         for read, _, _ in found:
             index = read.slice.elts if isinstance(read.slice, ast.Tuple) else [read.slice]
             new = ast.Name(items, ast.Load())

@@ -134,6 +134,7 @@ class Code:
     user_names: frozenset = frozenset()  # names in the user's function (the others are made up)
     primal: ast.FunctionDef | None = None  # the lowered primal program the code was made from (reverse mode)
     numpy_path: bool = False  # the code s2s.grad runs with NumPy (not lowered for numba, not differentiated again)
+    rerun_safe: object = None  # () -> whether running the derivative again changes nothing (float_items_step)
 
 
 def simplify_step(c: Code) -> Code:
@@ -548,7 +549,8 @@ def float_items_step(c: Code) -> Code:
     if not c.numpy_path or c.shapes is None or not _reads_argument_items_in_loops(c.fdef, c.shapes):
         return c
     shapes = c.shapes.shapes(c.fdef)
-    if not read_items_as_floats(c.fdef, shapes, c.shapes.params, c.shapes.kinds, c.shapes.np_name, c.shapes.tapes):
+    if not read_items_as_floats(c.fdef, shapes, c.shapes.params, c.shapes.kinds, c.shapes.np_name, c.shapes.tapes,
+                                c.rerun_safe or (lambda: False)):
         return c
     shapes = c.shapes.shapes(c.fdef)
     floats = {p for p in c.shapes.numbers if c.shapes.kinds.get(p) == "d"} | ({c.seed_one} if c.seed_one else set())
@@ -591,8 +593,8 @@ def _mentions(fdef, name):
 
 def optimize(fdef: ast.FunctionDef, steps, removable: set[str] = frozenset(), adjoints: set[str] = frozenset(),
              stack: str | None = None, shapes: specialize.Context | None = None, record=None,
-             seed_one: str | None = None, user_names=frozenset(), primal=None, numpy_path: bool = False) \
-        -> ast.FunctionDef:
+             seed_one: str | None = None, user_names=frozenset(), primal=None, numpy_path: bool = False,
+             rerun_safe=None) -> ast.FunctionDef:
     """Apply the clean-up `steps` in order, (name, step) pairs of the step functions above (the list the
     pipeline runs is `s2s.pipeline.OPTIMIZER`); the function computes the same values afterwards.
 
@@ -614,11 +616,12 @@ def optimize(fdef: ast.FunctionDef, steps, removable: set[str] = frozenset(), ad
     where every caller leaves it at its default 1.0 (the code of `s2s.grad`); `user_names` are
     the names of the user's function (only other, made-up, names are merged away); `primal` the lowered
     program a reverse-mode `fdef` was made from (read by `shifts_step`); `numpy_path` says the code is what
-    `s2s.grad` runs with NumPy, neither lowered for numba nor differentiated again (`numpy_path_step`).
+    `s2s.grad` runs with NumPy, neither lowered for numba nor differentiated again (`numpy_path_step`);
+    `rerun_safe()` whether running it again gives the same result and changes nothing (`float_items_step`).
     """
     # (the tape's `stack = []` is removable too: dead-code elimination drops it once no push or pop is left)
     c = Code(fdef, set(removable) | ({stack} if stack else set()), set(adjoints), stack, shapes, seed_one=seed_one,
-             user_names=frozenset(user_names), primal=primal, numpy_path=numpy_path)
+             user_names=frozenset(user_names), primal=primal, numpy_path=numpy_path, rerun_safe=rerun_safe)
     for name, step in steps:
         c = step(c)
         if record is not None:

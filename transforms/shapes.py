@@ -2061,19 +2061,26 @@ class Shapes:
             and self._float_lists().get(node.id) == depth
 
     def _float_lists(self) -> dict:
-        """name -> the number of axes of the float64 array argument whose `.tolist()` is its one binding (its items,
-        taken at as many integer indices, are Python floats)."""
+        """name -> the number of axes of the float64 array argument whose `.tolist()` (or `s2s.float_items`) is its one
+        binding (its items, taken at as many integer indices, are Python floats)."""
         if self._float_list_depths is None:
             self._float_list_depths = {}
             for name, values in self._assigned_values.items():
                 v = values[0] if len(values) == 1 and self._bindings.get(name) == 1 else None
-                if isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute) and v.func.attr == "tolist" \
-                        and not v.args and not v.keywords and isinstance(v.func.value, ast.Name):
+                if not isinstance(v, ast.Call) or v.keywords:
+                    continue
+                if isinstance(v.func, ast.Attribute) and v.func.attr == "tolist" and not v.args \
+                        and isinstance(v.func.value, ast.Name):
                     array = v.func.value.id
-                    shape = self._entry.get(array)
-                    if array in self._param_names and array not in self.assigned and self._kinds.get(array) == "d" \
-                            and isinstance(shape, tuple) and len(shape) >= 1:
-                        self._float_list_depths[name] = len(shape)
+                elif len(v.args) == 1 and isinstance(v.args[0], ast.Name) \
+                        and self.helpers.get(self.callee(v)) == "float_items":  # (`s2s.float_items(zs)`)
+                    array = v.args[0].id
+                else:
+                    continue
+                shape = self._entry.get(array)
+                if array in self._param_names and array not in self.assigned and self._kinds.get(array) == "d" \
+                        and isinstance(shape, tuple) and len(shape) >= 1:
+                    self._float_list_depths[name] = len(shape)
         return self._float_list_depths
 
     def _certain_number(self, node, names) -> bool:

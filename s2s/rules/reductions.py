@@ -53,6 +53,24 @@ defrule("np.nanmean(a, axis=None, dtype=None, out=None, keepdims=False)", reduct
           f"np.sum({_NOT_NAN}, axis=axis, keepdims=True))",
         a_dot=f"np.sum(np.where(np.isnan(a), 0.0, a_dot), axis=axis, keepdims=keepdims) / "
               f"np.sum({_NOT_NAN}, axis=axis, keepdims=keepdims)")
+# np.nanprod is the product of the entries that are not NaN (np.prod's adjoint, NaNs read as 1, theirs 0); np.nanvar and
+# np.nanstd are np.var and np.std over them: 2 (a - nanmean) / (count - ddof), over 2 std for std (0 where std is 0,
+# the minimum-norm subgradient, as for np.std); a slice of NaNs alone gets no adjoint
+_ONE_FOR_NAN = "np.where(np.isnan(a), 1.0, a)"
+defrule("np.nanprod(a, axis=None, dtype=None, out=None, keepdims=False)", reduction=True, default_only=("dtype",),
+        a=f"np.where(np.isnan(a), 0.0, s2s.grad_prod(g, ans, {_ONE_FOR_NAN}, axis, keepdims))",
+        a_dot=f"np.sum(np.where(np.isnan(a), 0.0, a_dot * s2s.grad_prod(1.0, ans, {_ONE_FOR_NAN}, axis, True)), "
+              "axis=axis, keepdims=keepdims)")
+_NAN_SLOPE = ("2.0 * (a - np.nanmean(a, axis=axis, keepdims=True)) / "
+              f"np.maximum(np.sum({_NOT_NAN}, axis=axis, keepdims=True) - ddof, 0)")
+_NAN_VAR_DOT = (f"np.sum(np.where(np.isnan(a), 0.0, a_dot * {_NAN_SLOPE}), axis=axis, keepdims=keepdims)")
+defrule("np.nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)", reduction=True,
+        default_only=("dtype",), zero=("ddof",),
+        a=f"np.where(np.isnan(a), 0.0, s2s.expand_reduced(g, a, axis, keepdims) * {_NAN_SLOPE})", a_dot=_NAN_VAR_DOT)
+defrule("np.nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False)", reduction=True,
+        default_only=("dtype",), zero=("ddof",),
+        a=f"np.where(np.isnan(a), 0.0, s2s.expand_reduced(s2s.safe_div(g, 2.0 * ans), a, axis, keepdims) * {_NAN_SLOPE})",
+        a_dot=f"s2s.safe_div({_NAN_VAR_DOT}, 2.0 * ans)")
 for _name in ("nanmax", "nanmin"):
     defrule(f"np.{_name}(a, axis=None, out=None, keepdims=False)", reduction=True,
             a="s2s.grad_extreme(g, ans, a, axis, keepdims)",

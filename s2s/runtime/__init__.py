@@ -31,6 +31,7 @@ from s2s.runtime.adjoint import (  # noqa: F401
 )
 from s2s.runtime.arrays import (  # noqa: F401
     broadcast_to_like,
+    float_items,
     is_array,
     is_foreign,
     shape_of,

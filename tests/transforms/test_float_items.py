@@ -8,10 +8,12 @@ the code again in NumPy numbers and gives NumPy's infinities."""
 from __future__ import annotations
 
 import math
+import types
 import warnings
 
 import numpy as np
 import pytest
+from s2s.transforms.float_items import NUMPY_SAME
 
 import s2s
 from tests.conftest import check_grad
@@ -115,7 +117,7 @@ def test_items_read_as_floats_give_the_plain_codes_gradient(name):
     f, make, wrt = CONVERTED[name]
     args = make(np.random.default_rng(len(name)))
     src = s2s.source(s2s.grad(f, argnums=wrt), *args)
-    assert ".tolist()" in src and "read as Python floats" in src, src
+    assert "float_items(" in src and "read as Python floats" in src, src
     got = s2s.grad(f, argnums=wrt)(*args)
     plain = plain_gradient(f, args, wrt)
     for g, p in zip(got if isinstance(wrt, tuple) else (got,), plain if isinstance(wrt, tuple) else (plain,)):
@@ -218,13 +220,13 @@ def test_items_stay_numpy_numbers_where_python_floats_may_differ(name):
     args = make(np.random.default_rng(len(name)))
     g = s2s.grad(f)
     got = g(*args)
-    assert ".tolist()" not in s2s.source(g, *args)
+    assert "float_items(" not in s2s.source(g, *args)
     np.testing.assert_array_equal(got, plain_gradient(f, args, 0))
 
 
 def test_a_returned_value_of_items_stays_numpy_but_the_gradient_alone_converts():
     args = (0.5, np.random.default_rng(3).normal(size=8))
-    assert ".tolist()" in s2s.source(s2s.grad(returned_sum), *args)  # (the value is not computed)
+    assert "float_items(" in s2s.source(s2s.grad(returned_sum), *args)  # (the value is not computed)
     value, g = s2s.value_and_grad(returned_sum)(*args)
     assert type(value) is np.float64 and value == returned_sum(*args)
     assert g == pytest.approx(float(np.sum(args[1])))
@@ -254,7 +256,7 @@ def high_power(a, y):
                                   (high_power, np.array([0.5, 40.0, 2.0, 1.0]))], ids=["division", "overflow"])
 def test_a_python_float_error_reruns_in_numpy_numbers(f, y):
     g = s2s.grad(f)
-    assert ".tolist()" in s2s.source(g, 0.5, y)
+    assert "float_items(" in s2s.source(g, 0.5, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         got = g(0.5, y)
@@ -272,3 +274,120 @@ def test_another_ones_error_is_raised():
 
     with pytest.raises(ZeroDivisionError):
         s2s.grad(f)(0.0, np.ones(4))
+
+
+# ---- an adversarial review's programs (helper 167): each left in NumPy numbers, or right ---------------------
+W32 = np.linspace(0.1, 1.0, 8).astype(np.float32)
+
+
+def float32_by_string(a, y):
+    w = np.full(8, 0.1, "float32")  # a weak Python float keeps float32; np.float64 makes float64
+    s = np.float64(0.0)
+    for t in range(8):
+        s = s + a * y[t] * w[t]
+    return s
+
+
+def float32_in_an_object(a, y, cfg):
+    s = 0.0
+    for t in range(8):
+        s = s + a * y[t] * cfg.w
+    return float(s)
+
+
+def isreal_counted(a, y):
+    s = np.float64(0.0)
+    for t in range(8):
+        s = s + a * (np.isreal(y[t]) + np.isreal(y[t]))  # np.True_ + np.True_; True + True is 2
+    return s
+
+
+def repr_length(a, y):
+    s = np.float64(0.0)
+    for t in range(8):
+        s = s + a * len("%r" % y[t])  # 'np.float64(0.5)' against '0.5'
+    return s
+
+
+def squeezed_value(a, y):
+    s = 0.0
+    for t in range(8):
+        s = s + a * y[t] * y[t]
+    return np.squeeze(s)  # np.float64 of a float64, a 0-d array of a Python float
+
+
+def divided_with_draws(a, y, rng):
+    s = np.float64(0.0)
+    for t in range(8):
+        s = s + a / y[t] + 0.0 * rng.normal()
+    return s
+
+
+def divided_and_printed(a, y):
+    s = np.float64(0.0)
+    for t in range(8):
+        s = s + a / y[t]
+    print("done")
+    return s
+
+
+def overflowing(a, y):
+    s = np.float64(0.0)
+    for t in range(8):
+        s = s + a * (y[t] * y[t])
+    return s
+
+
+Y8 = np.linspace(0.5, 2.0, 8)
+Y8_ZERO = np.where(np.arange(8) == 3, 0.0, Y8)
+REVIEWED = {
+    "float32_by_string": (float32_by_string, (0.7, Y8)),
+    "float32_in_an_object": (float32_in_an_object, (0.7, Y8, types.SimpleNamespace(w=np.float32(0.1)))),
+    "isreal_counted": (isreal_counted, (0.7, Y8)),
+    "repr_length": (repr_length, (0.7, Y8)),
+    "squeezed_value": (squeezed_value, (0.7, Y8)),
+    "divided_with_draws": (divided_with_draws, (0.7, Y8_ZERO, None)),
+    "divided_and_printed": (divided_and_printed, (0.7, Y8_ZERO)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REVIEWED))
+def test_reviewed_programs_keep_numpy_numbers(name, capsys):
+    f, args = REVIEWED[name]
+    if name == "divided_with_draws":
+        args = (*args[:2], np.random.default_rng(0))
+    g = s2s.grad(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if name == "divided_with_draws":
+            args = (*args[:2], np.random.default_rng(0))
+            got = g(*args)
+            expected = plain_gradient(f, (*args[:2], np.random.default_rng(0)), 0)
+        else:
+            got = g(*args)
+            expected = plain_gradient(f, args, 0)
+    assert "float_items(" not in s2s.source(g, *args)
+    assert got == expected or math.isnan(got) and math.isnan(expected)
+    value = s2s.value_and_grad(f)(*args)[0] if name == "squeezed_value" else None
+    assert value is None or type(value) is type(f(*args))
+
+
+def test_numpy_error_settings_hold_in_converted_code():
+    y = np.where(np.arange(8) == 1, 1e200, Y8)
+    g = s2s.grad(overflowing)
+    assert "float_items(" in s2s.source(g, 0.7, y)
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        g(0.7, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert g(0.7, y) == plain_gradient(overflowing, (0.7, y), 0) == math.inf
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_SAME))
+def test_numpy_functions_counted_the_same_are_the_same_on_python_floats(name):
+    f = np.linalg.norm if name == "norm" else getattr(np, name)
+    for x in (1.5, -0.25, 0.0):
+        args = (x > 0, x, 2.0) if name == "where" else (x, 0.0, 1.0) if name == "clip" \
+            else (x, 1.5) if name in ("dot", "vdot", "inner", "outer", "isclose", "allclose", "full_like") else (x,)
+        a, b = f(*args), f(*(np.float64(v) if type(v) is float else v for v in args))
+        assert type(a) is type(b) and np.array_equal(a, b), (name, x)

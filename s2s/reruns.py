@@ -1,0 +1,42 @@
+"""Whether a derivative may be run a second time to the same effect: what `s2s.grad` asks before it runs the code
+again in NumPy numbers where Python floats divided by zero (api.in_numpy_numbers), and what the NumPy path's
+Python-float item reads ask at transform time (transforms/float_items.py, through pipeline.py).
+
+    >>> plain_data([1.0, np.ones(2)]), plain_data(np.random.default_rng(0))
+    (True, False)
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def plain_data(value) -> bool:
+    """Numbers, strings, None, NumPy arrays and lists, tuples and dicts of them: what a second run cannot find
+    changed by the first (no generator, no object with state of its own)."""
+    if value is None or isinstance(value, numbers.Number | np.generic | np.ndarray | str):
+        return True
+    if type(value) in (list, tuple):
+        return all(plain_data(v) for v in value)
+    return type(value) is dict and all(plain_data(v) for v in value.values())
+
+
+def may_differ_when_run_again(target) -> bool:
+    """Whether running `target` again may give another result or change something (transforms/effects.py: random
+    draws, `next()`, methods of objects, stores into attributes or items, functions s2s cannot read; an update
+    of an argument or of something outside it, transforms/ownership.py), or its code tests a type (`type(x) is
+    float` tells a Python float from the np.float64 of the second run)."""
+    from s2s.transforms import effects
+    from s2s.transforms.desugar import callee_summary
+    code = getattr(target, "__code__", None)
+    if code is None or "type" in code.co_names:
+        return True
+    try:
+        # (an argument's list the first run appended to is restored by the backward sweep it did not finish)
+        summary = callee_summary(target)
+        return summary is None or bool(summary.updated_params) or bool(summary.changes_outside) \
+            or effects.function_effect(target) is not None
+    except Exception:  # noqa: BLE001 - s2s cannot read it all: it may
+        return True
