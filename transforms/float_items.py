@@ -3,34 +3,45 @@
 A loop that reads an array item by item (`e = zs[t] - x` of a Kalman filter, `y[i] - a * y[i - 1]` of an
 AR(1) likelihood) makes every scalar after it a NumPy scalar, whose arithmetic costs some 50 to 80 ns an
 operation where a Python float's costs 10 to 15. A person writing the gradient by hand reads `zs.tolist()`
-once; this pass does the same in the code `s2s.grad` runs with NumPy:
+once; this pass does the same in the code `s2s.grad` runs with NumPy (`s2s.float_items(zs)` is `zs.tolist()`):
 
-    zs_items = zs.tolist()
+    zs_items = s2s.float_items(zs)
     for t in range(24):            for t in range(24):
         e = zs_items[t] - x    <-      e = zs[t] - x
 
 Python floats and NumPy's float64 are the same IEEE doubles and `+ - * / // %`, comparisons and the
-functions of NumPy and `math` give the same results on them. What differs is known, and each is excluded or
-handled (the greatest set of arrays for which the proof below holds is converted; none where it fails):
+ufuncs give the same results on them. What differs is known, and each is excluded or handled (the greatest
+set of arrays for which the proof below holds is converted; none where it fails):
 
 - a division by zero or an overflowing power raises ZeroDivisionError / OverflowError on Python floats where
   NumPy gives infinity or NaN: `s2s.grad` then runs the derivative again in NumPy numbers (`api.in_numpy_numbers`,
-  as for a Python float argument), so the result is NumPy's there;
+  as for a Python float argument), so the result is NumPy's there. Such an operation is converted only where that
+  second run changes nothing and gives the same (`rerun_safe`: no random draw, no print, no call of anything but
+  NumPy, `math`, the runtime and builtins without effects, no argument updated), and never inside a `try`;
 - `x ** y` of a negative float is complex in Python: only a power with a literal integral exponent (or of a
   positive literal base) may read a converted value;
 - a Python bool is not NumPy's: `~b` is -2 and `b + b` is 2. A comparison of a converted value may only be
   tested (`if`, `while`, `and`, `or`, `not`, a conditional expression);
-- NEP 50: a Python float is a "weak" scalar (`x32 * 2.5` stays float32, `x32 * np.float64(2.5)` does not), so
-  every floating argument must be float64, no complex number may appear and no other dtype be named;
-- a Python float has no `.shape`, `.item()` or other array attribute, and the user's value (`value_and_grad`'s)
-  must stay the NumPy scalar it was: a converted value is never an attribute's object, never returned, and
-  passed only to NumPy's and `math`'s functions, a few builtins and the runtime helpers listed below that
-  treat a Python float as they treat float64 (`finish` gives both back as a float). Lists and tuples may hold
-  converted values; what comes out of them is taken to be one again.
+- NEP 50: a Python float is a "weak" scalar (`x32 * 2.5` stays float32, `x32 * np.float64(2.5)` does not), and a
+  bool, int8 or int16 array's ufuncs give float16 or float32: every argument must have a dtype, float64 or an
+  integer of 32 or 64 bits (a Python bool only tested), no complex number may appear, no other dtype be named
+  (an attribute, a keyword, an `astype`, a string such as `"f"`), and the other operand of a converted value
+  must be one too, a number literal or a value whose shape the shapes pass knows (not an object's attribute);
+- a Python float has no `.shape`, `.item()` or other array attribute, `np.squeeze` of one is a 0-d array and
+  `np.isreal` of one a Python bool, and the user's value (`value_and_grad`'s) must stay the NumPy scalar it
+  was: a converted value is never an attribute's object, never returned, and passed only to ufuncs, the NumPy
+  functions of `NUMPY_SAME` (each checked to give the same), `math`'s functions, a few builtins and the
+  runtime helpers that take it as an adjoint or for its shape. Lists and tuples may hold converted values;
+  what comes out of them is taken to be one again;
 - the items are read once, where the function starts, so the array must not change during the call: it is an
   argument the code never binds again, never writes into, calls no method of but those that read and passes
-  to no `out=` (a view of it updated in place is copied first: the ownership analysis, transforms/ownership.py).
+  to no `out=` (a view of it updated in place is copied first: the ownership analysis, transforms/ownership.py);
+  every index is an integer expression certainly within its axis (a list's IndexError would not say NumPy's
+  words).
 
+NumPy's error settings: where they ask more than a warning (`np.errstate(over="raise")`), `s2s.float_items`
+gives NumPy's scalars instead, so their arithmetic raises as NumPy's does; under the default settings the
+Python floats' overflow gives inf without NumPy's "overflow encountered" warning (the same values).
 The zero adjoint's guard `s2s.is_zero(g)` takes a Python float 0.0 for the zero adjoint, as it does for the
 adjoints of Python float arguments: where a partial derivative is infinite or NaN and its adjoint 0.0, the
 term is 0.0 (it is 0.0 * inf = NaN in NumPy numbers). Only arrays read at least a quarter of their items'
