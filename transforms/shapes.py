@@ -2049,7 +2049,19 @@ class Shapes:
                 return "int"
         if isinstance(node, ast.Subscript) and self._float_list_item(node):
             return "float"
+        if isinstance(node, ast.Attribute) and type(self._constant_attribute(node)) is float:
+            return "float"  # (`math.pi`)
         return None
+
+    def _constant_attribute(self, node):
+        """The number a module's attribute holds (`math.pi`, `np.e`), else None."""
+        if not isinstance(node.value, ast.Name) or node.value.id in self.local:
+            return None
+        module = self.resolve(node.value.id)
+        if getattr(module, "__name__", None) not in ("math", "numpy"):
+            return None
+        value = getattr(module, node.attr, None)
+        return value if type(value) in (int, float) else None
 
     def _float_list_item(self, node) -> bool:
         """Whether `node` reads an item of a float64 array argument's `.tolist()` (`zs_items[t]`, `X_items[i][j]`,
@@ -2096,6 +2108,10 @@ class Shapes:
             return isinstance(node.op, ast.USub | ast.UAdd) and self._certain_number(node.operand, names)
         if isinstance(node, ast.IfExp):
             return self._certain_number(node.body, names) and self._certain_number(node.orelse, names)
+        if isinstance(node, ast.Subscript):  # (one item of a real array, `zs[t]`: a NumPy scalar; of its list, a float)
+            return self._float_list_item(node) or self.of(node) == () and self.real(node)
+        if isinstance(node, ast.Attribute):  # (`math.pi`)
+            return type(self._constant_attribute(node)) in (int, float)
         if not isinstance(node, ast.Call) or node.keywords or not node.args:
             return False
         callee = self.callee(node)

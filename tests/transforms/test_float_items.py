@@ -99,8 +99,22 @@ def history_list(a, y):
     return np.sum(h * h)
 
 
+def kalman_iterated(q, r, zs):
+    x, P, ll = 0.0, 1.0, 0.0
+    for z in zs:
+        P = P + q
+        S = P + r
+        K = P / S
+        e = z - x
+        x = x + K * e
+        P = (1 - K) * P
+        ll -= 0.5 * (math.log(2 * math.pi * S) + e * e / S)
+    return -ll
+
+
 CONVERTED = {
     "kalman": (kalman, lambda r: (0.3, 0.5, np.cumsum(r.normal(size=24)) * 0.3), (0, 1)),
+    "kalman_iterated": (kalman_iterated, lambda r: (0.3, 0.5, np.cumsum(r.normal(size=20)) * 0.3), (0, 1)),
     "kalman_all": (kalman, lambda r: (0.3, 0.5, np.cumsum(r.normal(size=12)) * 0.3), (0, 1, 2)),
     "ar1": (ar1, lambda r: (0.6, 1.3, r.normal(size=30)), (0, 1)),
     "smoothing": (smoothing, lambda r: (0.4, r.normal(size=20)), 0),
@@ -126,10 +140,13 @@ def test_items_read_as_floats_give_the_plain_codes_gradient(name):
     check_grad(f, *args, wrt=wrt)
 
 
-def test_the_zero_guards_of_python_floats_are_comparisons():
+@pytest.mark.parametrize("f", [kalman, kalman_iterated], ids=lambda f: f.__name__)
+def test_the_zero_guards_of_python_floats_are_comparisons(f):
+    """The adjoints are Python floats now: the zero adjoint's guard is a comparison, `finish` of a float argument
+    goes, and so does the check of `ll -= ...` (a number: `math.pi`, an item and `math.log` of numbers)."""
     args = CONVERTED["kalman"][1](np.random.default_rng(0))
-    src = s2s.source(s2s.grad(kalman, argnums=(0, 1)), *args)
-    assert "zs_items[t]" in src and "is_zero" not in src and "finish" not in src, src
+    src = s2s.source(s2s.grad(f, argnums=(0, 1)), *args)
+    assert "zs_items[" in src and "is_zero" not in src and "finish" not in src and "inplace_check" not in src, src
 
 
 def test_the_value_stays_a_numpy_number():
