@@ -333,6 +333,36 @@ def test_nan_reductions_skip_missing_values():
     np.testing.assert_allclose(H, s2s.hessian(nan_reductions_on_the_observed)(a), rtol=1e-9, atol=1e-12)
 
 
+def nan_spread(a):
+    x = a + MISSING
+    return np.sum(np.nanvar(x, axis=0) ** 2) + np.nanstd(x, ddof=1) + np.sum(np.nanprod(x, axis=1) ** 2) \
+        + np.nanstd(x, axis=1, keepdims=True)[0, 0] * np.nanvar(x)
+
+
+def nan_spread_on_the_observed(a):  # the same function written without NaNs
+    obs = ~np.isnan(MISSING)
+    x = a + np.nan_to_num(MISSING)
+    cols = [x[:, j][obs[:, j]] for j in range(3)]
+    rows = [x[i][obs[i]] for i in range(2)]
+    every = x[obs]
+    return sum(np.var(c) ** 2 for c in cols) + np.std(every, ddof=1) + sum(np.prod(r) ** 2 for r in rows) \
+        + np.std(rows[0]) * np.var(every)
+
+
+def test_nan_spread_skips_missing_values():
+    """np.nanvar, np.nanstd (ddof, axis, keepdims) and np.nanprod: the gradient, Hessian and tangent of the same
+    function written over the observed entries alone; 0 at each missing one."""
+    a = rng(16).uniform(0.5, 1.5, size=(2, 3))
+    np.testing.assert_allclose(nan_spread(a), nan_spread_on_the_observed(a))
+    got = s2s.grad(nan_spread)(a)
+    np.testing.assert_allclose(got, s2s.grad(nan_spread_on_the_observed)(a), rtol=1e-10, atol=1e-12)
+    assert got[0, 1] == 0.0 and got[1, 0] == 0.0
+    check_grad(nan_spread, a, ag=False)  # (autograd has no nanvar)
+    check_jvp(nan_spread, (a,))
+    H = s2s.hessian(nan_spread)(a)
+    np.testing.assert_allclose(H, s2s.hessian(nan_spread_on_the_observed)(a), rtol=1e-9, atol=1e-12)
+
+
 def nansum_int_dtype(a):
     return np.nansum(a * 2.0, dtype=int) * 1.0
 
