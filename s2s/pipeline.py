@@ -20,6 +20,7 @@ from s2s.transforms import (
     aliasing,
     analysis,
     annotations,
+    common_terms,
     container_methods,
     context,
     contexts,
@@ -656,6 +657,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         if trip_tuples:  # (Python-speed rewrites of the code the NumPy path runs; numba's lowering reads the plain forms)
             trip_records.record_trips(fdef, stack)
             loop_tests.inline_loop_tests(fdef)
+            common_terms.share_common_terms(fdef)
             show("trip records", fdef)
     why = adopt.fallback_note(func)
     if why is not None:  # (a fast path that falls back says so: transforms/adopt.py)
