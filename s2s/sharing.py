@@ -123,6 +123,13 @@ def reaches(obj, targets, seen=None) -> bool:
     todo = [obj]
     while todo:
         o = todo.pop()
+        if isinstance(o, np.ndarray) and o.dtype == object and id(o) not in seen:
+            # (an object array holds objects, as a list does: `y = o[0]; y += v` changes the array o holds)
+            seen.add(id(o))
+            if any(o is t for t in targets) or any(same_memory(o, t) for t in arrays):
+                return True
+            todo.extend(o.ravel().tolist())
+            continue
         if isinstance(o, np.ndarray | np.flatiter) or is_array(o) and not isinstance(o, np.generic):
             if by_owner and isinstance(o, np.ndarray):
                 base = o

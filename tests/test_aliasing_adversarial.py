@@ -325,3 +325,38 @@ def test_meshgrid_views_and_shared_items_are_refused(f):
     x, y = np.linspace(0.0, 1.0, 3), np.linspace(1.0, 2.0, 4)
     with pytest.raises(UnsupportedSyntaxError, match="update"):
         s2s.grad(f, argnums=(0, 1))(x, y)
+
+
+def meshgrid_copy_in_keywords(x, y):
+    opts = {"copy": False}
+    A, B = np.meshgrid(x, y, **opts)  # views of x and y: A[0] = 0.0 writes into x
+    A[0] = 0.0
+    return np.sum(A * B ** 2) + np.sum(x)
+
+
+def ellipsis_view_updated(x):
+    y = x[..., 0]  # a 0-d array viewing x, not a number
+    y *= 3.0
+    return np.sum(x * x) + y
+
+
+def object_array_item_updated(x, o):
+    y = o[0]  # the array o holds
+    y += x[0]
+    return np.sum(y * x) + np.sum(o[0] * x)
+
+
+def test_copy_false_through_keywords_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="update"):
+        s2s.grad(meshgrid_copy_in_keywords, argnums=(0, 1))(np.linspace(0.5, 1.5, 3), np.linspace(1.0, 2.0, 4))
+
+
+def test_a_zero_d_view_is_no_number():
+    with pytest.raises(UnsupportedSyntaxError, match="update"):
+        s2s.grad(ellipsis_view_updated)(np.array([1.0, 2.0]))
+
+
+def test_an_item_of_an_object_array_is_an_object_it_holds():
+    o = np.array([np.array([1.0, 2.0]), None], dtype=object)
+    with pytest.raises(UnsupportedSyntaxError, match="refers to the same"):
+        s2s.grad(object_array_item_updated)(np.array([1.0, 2.0]), o)

@@ -165,9 +165,9 @@ def _new_value(pf, v) -> bool:
     never a view of an argument."""
     if isinstance(v, ast.Call):
         func = resolve_call(pf, v)
-        if any(k.arg == "copy" and not (isinstance(k.value, ast.Constant) and k.value.value is True)
+        if any(k.arg in ("copy", None) and not (isinstance(k.value, ast.Constant) and k.value.value is True)
                for k in v.keywords):
-            return False  # (`np.meshgrid(x, y, copy=False)`: views)
+            return False  # (`np.meshgrid(x, y, copy=False)`, or `**opts` that may say so: views)
         try:
             return ctx().lookup(func) is not None and not ctx().fact(func, "returns_view")
         except TypeError:  # (an object that cannot be looked up)

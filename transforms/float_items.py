@@ -39,8 +39,8 @@ set of arrays for which the proof below holds is converted; none where it fails)
   every index is an integer expression certainly within its axis (a list's IndexError would not say NumPy's
   words).
 
-NumPy's error settings: where they ask more than a warning (`np.errstate(over="raise")`), `s2s.float_items`
-gives NumPy's scalars instead, so their arithmetic raises as NumPy's does; under the default settings the
+NumPy's error settings: where they ask more than a warning (`np.errstate(over="raise")`), or a warning filter
+makes a RuntimeWarning an error, `s2s.float_items` gives NumPy's scalars instead, so their arithmetic raises as NumPy's does; under the default settings the
 Python floats' overflow gives inf without NumPy's "overflow encountered" warning (the same values).
 The zero adjoint's guard `s2s.is_zero(g)` takes a Python float 0.0 for the zero adjoint, as it does for the
 adjoints of Python float arguments: where a partial derivative is infinite or NaN and its adjoint 0.0, the
@@ -119,7 +119,7 @@ def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dic
         >>> # def f(q, zs): ... for t in range(24): e = zs[t] - x ...
         >>> # read_items_as_floats(fdef, shapes, {"q": (), "zs": (24,)}, {"q": "d", "zs": "d"}, "np") == ["zs"]
     """
-    if not _one_float64_precision(fdef, params, kinds, np_name):
+    if not _one_float64_precision(fdef, params, kinds, np_name, shapes):
         return []
     arguments = {a.arg for a in (*fdef.args.posonlyargs, *fdef.args.args, *fdef.args.kwonlyargs)}
     candidates = {p: shape for p, shape in params.items()
@@ -157,7 +157,7 @@ class _Once:
         return self.answer
 
 
-def _one_float64_precision(fdef, params, kinds, np_name) -> bool:
+def _one_float64_precision(fdef, params, kinds, np_name, shapes) -> bool:
     """Whether every argument is float64 or an integer of 32 or 64 bits (or None, or a random generator; a Python
     bool only tested), and the code names no other floating, small integer or complex dtype, in a keyword, an
     `astype`, an attribute or a string, and holds no complex literal (NEP 50's weak Python scalars then make the
@@ -170,10 +170,14 @@ def _one_float64_precision(fdef, params, kinds, np_name) -> bool:
         if not isinstance(k, str) or k not in _PLAIN_KINDS and not (k == "?" and params.get(p) == ()
                                                                      and _only_tested(fdef, p)):
             return False
+    called = {id(n.func) for n in walk_nodes(fdef) if isinstance(n, ast.Call)}
     for n in walk_nodes(fdef):
         if isinstance(n, ast.Constant) and (isinstance(n.value, complex) or isinstance(n.value, str)
                                             and not _plain_dtype_text(n.value)):
             return False
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in shapes.local \
+                and id(n) not in called and _names_another_dtype(shapes, n.id):
+            return False  # (`DT = np.float32` of the module: `np.zeros(3, DT)`)
         if isinstance(n, ast.Attribute) and (n.attr in _NOT_FLOAT64 or n.attr == "dtype" and isinstance(n.value, ast.Name)
                                              and n.value.id == np_name):
             return False  # (`np.float32`, `np.dtype(...)`)
@@ -187,6 +191,24 @@ def _one_float64_precision(fdef, params, kinds, np_name) -> bool:
                        for v in given):
                 return False
     return True
+
+
+def _names_another_dtype(shapes, name) -> bool:
+    """Whether the free name `name` holds a dtype other than float64's and the wide integers' (`np.float32`, `bool`,
+    `complex`, `np.dtype("f")`, `"float32"`)."""
+    try:
+        obj = shapes.resolve(name)
+    except Exception:  # noqa: BLE001 - none of the function's: s2s's own (a record of a check, a linked derivative)
+        return False
+    if isinstance(obj, str):
+        return not _plain_dtype_text(obj)
+    if isinstance(obj, np.dtype) or isinstance(obj, type) and (issubclass(obj, np.generic) or obj in (bool, complex)):
+        try:
+            dtype = np.dtype(obj)
+        except TypeError:
+            return True
+        return not (dtype == np.float64 or dtype.kind in "iu" and dtype.itemsize >= 4)
+    return False
 
 
 def _plain_dtype_text(text: str) -> bool:

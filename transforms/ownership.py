@@ -691,9 +691,9 @@ class _Analysis:
             return self.new(e, reached)
         if _is_stop_gradient(obj):
             return frozenset(reached)
-        if self.returns_view(obj) or any(k.arg == "copy" and not (isinstance(k.value, ast.Constant)
-                                                                 and k.value.value is True)
-                                         for k in e.keywords):  # copy=False: maybe the argument
+        if self.returns_view(obj) or any(k.arg in ("copy", None) and not (isinstance(k.value, ast.Constant)
+                                                                         and k.value.value is True)
+                                         for k in e.keywords):  # copy=False (or `**opts`): maybe the argument
             made = self.new(e, reached)
             if obj is np.broadcast_to:
                 self.read_only.update((site, e) for site in made)

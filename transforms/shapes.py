@@ -2053,6 +2053,13 @@ class Shapes:
             return "float"  # (`math.pi`)
         return None
 
+    def _one_item(self, node) -> bool:
+        """Whether `node` is `x[i]` / `x[i, j]` of an array `x` of known shape, an integer index per axis: a NumPy
+        scalar (not `x[..., 0]`, `x[0, None]` or a slice, which are arrays, views of x)."""
+        base = self.of(node.value)
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        return isinstance(base, tuple) and len(base) == len(items) and all(self._int_expr(i, self.ints) for i in items)
+
     def _constant_attribute(self, node):
         """The number a module's attribute holds (`math.pi`, `np.e`), else None."""
         if not isinstance(node.value, ast.Name) or node.value.id in self.local:
@@ -2109,7 +2116,7 @@ class Shapes:
         if isinstance(node, ast.IfExp):
             return self._certain_number(node.body, names) and self._certain_number(node.orelse, names)
         if isinstance(node, ast.Subscript):  # (one item of a real array, `zs[t]`: a NumPy scalar; of its list, a float)
-            return self._float_list_item(node) or self.of(node) == () and self.real(node)
+            return self._float_list_item(node) or self._one_item(node) and self.real(node)
         if isinstance(node, ast.Attribute):  # (`math.pi`)
             return type(self._constant_attribute(node)) in (int, float)
         if not isinstance(node, ast.Call) or node.keywords or not node.args:

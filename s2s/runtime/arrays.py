@@ -10,6 +10,8 @@ np.zeros(shape), and write into an array only when it is a fresh one made here.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from s2s.runtime.zero import ZERO
@@ -108,19 +110,29 @@ try:  # (NumPy 2's floating-point error state: a new object whenever np.errstate
     from numpy._core._ufunc_config import _extobj_contextvar as _error_state
 except ImportError:  # pragma: no cover - another NumPy: np.geterr() on every call
     _error_state = None
-_ERRORS_SEEN = [object(), True]  # (the error state last seen, whether it only warns or ignores)
+_ERRORS_SEEN = [object(), None, True]  # (the error state and warning filters last seen, whether both only warn)
 
 
 def float_items(a):
     """The items of a float64 array as Python floats (`a.tolist()`), for scalar code whose arithmetic is several
     times faster on them than on NumPy's float64 (transforms/float_items.py). Where NumPy's error settings ask
-    more than a warning (`np.errstate(over="raise")`, `np.seterr(all="call")`), a list of NumPy's scalars instead:
-    the code's arithmetic is then NumPy's, with its errors.
+    more than a warning (`np.errstate(over="raise")`, `np.seterr(all="call")`), or the warning filters make
+    NumPy's RuntimeWarning an error (`python -W error`), a list of NumPy's scalars instead: the code's arithmetic
+    is then NumPy's, with its errors.
 
         >>> type(float_items(np.ones(2))[0]), type(float_items(np.ones((2, 2)))[0][0])
         (<class 'float'>, <class 'float'>)
     """
     state = _error_state.get() if _error_state is not None else None
-    if state is not _ERRORS_SEEN[0] or state is None:
-        _ERRORS_SEEN[:] = [state, all(v in ("warn", "ignore") for v in np.geterr().values())]
-    return a.tolist() if _ERRORS_SEEN[1] else list(a)
+    filters = warnings.filters
+    shown = (id(filters), len(filters), id(filters[0]) if filters else None)
+    if state is not _ERRORS_SEEN[0] or shown != _ERRORS_SEEN[1] or state is None:
+        _ERRORS_SEEN[:] = [state, shown, all(v in ("warn", "ignore") for v in np.geterr().values())
+                           and _runtime_warnings_warn(filters)]
+    return a.tolist() if _ERRORS_SEEN[2] else list(a)
+
+
+def _runtime_warnings_warn(filters) -> bool:
+    """Whether no warning filter that may apply to a RuntimeWarning of NumPy's makes it an error."""
+    return not any(action == "error" and issubclass(RuntimeWarning, category)
+                   for action, _message, category, _module, _line in filters)

@@ -408,3 +408,33 @@ def test_numpy_functions_counted_the_same_are_the_same_on_python_floats(name):
             else (x, 1.5) if name in ("dot", "vdot", "inner", "outer", "isclose", "allclose", "full_like") else (x,)
         a, b = f(*args), f(*(np.float64(v) if type(v) is float else v for v in args))
         assert type(a) is type(b) and np.array_equal(a, b), (name, x)
+
+
+DT = np.float32
+
+
+def float32_by_a_global_name(w, xs):
+    z = np.zeros(3, DT) + 0.1  # float32: a weak Python float keeps it so
+    t = 0.0
+    for i in range(3):
+        t = t + np.sum(xs[i] * z) * w
+    return t
+
+
+def test_a_dtype_held_by_a_global_name_keeps_numpy_numbers():
+    args = (1.0, np.array([1.1, 2.3, 3.7]))
+    g = s2s.grad(float32_by_a_global_name)
+    assert "float_items(" not in s2s.source(g, *args)
+    value, got = s2s.value_and_grad(float32_by_a_global_name)(*args)
+    assert type(value) is type(float32_by_a_global_name(*args)) and got == plain_gradient(float32_by_a_global_name,
+                                                                                           args, 0)
+
+
+def test_warnings_made_errors_hold_in_converted_code():
+    y = np.where(np.arange(8) == 1, 1e200, Y8)
+    g = s2s.grad(overflowing)
+    assert "float_items(" in s2s.source(g, 0.7, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(RuntimeWarning, match="overflow"):
+            g(0.7, y)
