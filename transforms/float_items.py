@@ -40,8 +40,9 @@ set of arrays for which the proof below holds is converted; none where it fails)
   words).
 
 NumPy's error settings: where they ask more than a warning (`np.errstate(over="raise")`), or a warning filter
-makes a RuntimeWarning an error, `s2s.float_items` gives NumPy's scalars instead, so their arithmetic raises as NumPy's does; under the default settings the
-Python floats' overflow gives inf without NumPy's "overflow encountered" warning (the same values).
+makes a RuntimeWarning an error, `s2s.float_items` gives NumPy's scalars instead, so their arithmetic raises as
+NumPy's does; under the default settings the Python floats' overflow gives inf without NumPy's "overflow
+encountered" warning (the same values).
 The zero adjoint's guard `s2s.is_zero(g)` takes a Python float 0.0 for the zero adjoint, as it does for the
 adjoints of Python float arguments: where a partial derivative is infinite or NaN and its adjoint 0.0, the
 term is 0.0 (it is 0.0 * inf = NaN in NumPy numbers). Only arrays read at least a quarter of their items'
