@@ -9,10 +9,11 @@ from the restored ones, so the same term can be written out several times before
 
 In a run of assignments to names whose values are arithmetic on names and number literals (no call, no item, no
 attribute: nothing that may raise but the arithmetic itself, or change anything), `n = E` moves up to just before
-the first statement of the run that computes `E`, and each `E` between reads `n`, where nothing between binds a
-name `E` reads, or binds or reads `n` (which would then see the new value). Repeated until nothing moves. The
-values are those of the same operations on the same operands, so the numbers are the same; only fewer of them are
-computed.
+the first statement of the run that computes `E` within a larger expression, and each such `E` between reads `n`,
+where nothing between binds a name `E` reads, or binds or reads `n` (which would then see the new value). A
+statement `m = E` is left as it is: `m = n` would make two names of one array, which an update in place of
+either (`m += v`) would change for both. Repeated until nothing moves. The values are those of the same
+operations on the same operands, so the numbers are the same; only fewer of them are computed.
 """
 
 from __future__ import annotations
@@ -69,12 +70,14 @@ def _share_one(stmts) -> bool:
             if not _plain(s) or s.targets[0].id in reads or s.targets[0].id == name \
                     or any(isinstance(n, ast.Name) and n.id == name for n in walk_nodes(s.value)):
                 break
-            if any(type(n) is type(term) and ast.dump(n) == text for n in walk_nodes(s.value)):
+            if ast.dump(s.value) != text and any(type(n) is type(term) and ast.dump(n) == text
+                                                 for n in walk_nodes(s.value)):
                 first = i
         if first is None:
             continue
         for s in stmts[first:j]:
-            s.value = _Replace(text, name).visit(s.value)
+            if ast.dump(s.value) != text:  # (`m = E` itself stays: `m = n` would make m the same array as n)
+                s.value = _Replace(text, name).visit(s.value)
         stmts.insert(first, stmts.pop(j))
         return True
     return False
