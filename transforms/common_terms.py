@@ -13,7 +13,8 @@ the first statement of the run that computes `E` within a larger expression, and
 where nothing between binds a name `E` reads, or binds or reads `n` (which would then see the new value). A
 statement `m = E` is left as it is: `m = n` would make two names of one array, which an update in place of
 either (`m += v`) would change for both. Repeated until nothing moves. The values are those of the same
-operations on the same operands, so the numbers are the same; only fewer of them are computed.
+operations on the same operands, so the numbers are the same; only fewer of them are computed. The moved
+statement takes the line of the statement it moves before (where Python raised an error of `E`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def share_common_terms(fdef: ast.FunctionDef) -> bool:
     """Move each `n = E` up to the first statement of its run computing `E`, which reads `n` instead (see the
     module's docstring); returns whether anything changed.
 
-        >>> fdef = ast.parse("def f(a, b):\\n    t = 1.0 - a / (a + b)\\n    s = a + b\\n    return t * s").body[0]
+        >>> fdef = ast.parse("def f(a, b):\n    t = 1.0 - a / (a + b)\n    s = a + b\n    return t * s").body[0]
         >>> share_common_terms(fdef)
         True
         >>> print(ast.unparse(fdef.body[0]), ast.unparse(fdef.body[1]), sep="; ")
@@ -39,11 +40,34 @@ def share_common_terms(fdef: ast.FunctionDef) -> bool:
     """
     changed = False
     for stmts in statement_lists(fdef):
-        for _ in range(len(stmts)):
-            if not _share_one(stmts):
-                break
-            changed = True
+        facts = {}  # id(statement) -> _Facts (made again for a statement whose value changed)
+        for j in range(len(stmts)):  # (a move puts stmts[j] earlier and shifts those between: j + 1 is next)
+            changed |= _share(stmts, j, facts)
     return changed
+
+
+class _Facts:
+    """What `_share` asks of one statement: whether it is plain, its target, the names its value reads, the text
+    of its value and of each operator expression in it."""
+
+    def __init__(self, stmt):
+        self.plain = _plain(stmt)
+        if not self.plain:
+            return
+        self.target = stmt.targets[0].id
+        self.reads = {n.id for n in walk_nodes(stmt.value) if isinstance(n, ast.Name)}
+        self.text = ast.dump(stmt.value)
+        self.terms = {ast.dump(n) for n in walk_nodes(stmt.value) if isinstance(n, ast.BinOp)}
+
+
+def _facts(stmt, facts) -> _Facts:
+    found = facts.get(id(stmt))
+    if found is None or found[0] is not stmt:
+        found = facts[id(stmt)] = (stmt, _Facts(stmt))
+    return found[1]
+
+
+WINDOW = 32  # statements looked back over for a term (a longer run of straight-line code is looked at in windows)
 
 
 def _plain(stmt) -> bool:
@@ -54,33 +78,33 @@ def _plain(stmt) -> bool:
         and all(type(n.value) in (int, float) for n in ast.walk(stmt.value) if isinstance(n, ast.Constant))
 
 
-def _share_one(stmts) -> bool:
-    """Move one assignment up (the first that can be); whether one moved."""
-    for j, stmt in enumerate(stmts):
-        if not _plain(stmt) or not isinstance(stmt.value, ast.BinOp):
-            continue
-        name, term = stmt.targets[0].id, stmt.value
-        text = ast.dump(term)
-        reads = {n.id for n in walk_nodes(term) if isinstance(n, ast.Name)}
-        if name in reads:
-            continue
-        first = None
-        for i in range(j - 1, -1, -1):
-            s = stmts[i]
-            if not _plain(s) or s.targets[0].id in reads or s.targets[0].id == name \
-                    or any(isinstance(n, ast.Name) and n.id == name for n in walk_nodes(s.value)):
-                break
-            if ast.dump(s.value) != text and any(type(n) is type(term) and ast.dump(n) == text
-                                                 for n in walk_nodes(s.value)):
-                first = i
-        if first is None:
-            continue
-        for s in stmts[first:j]:
-            if ast.dump(s.value) != text:  # (`m = E` itself stays: `m = n` would make m the same array as n)
-                s.value = _Replace(text, name).visit(s.value)
-        stmts.insert(first, stmts.pop(j))
-        return True
-    return False
+def _share(stmts, j, facts) -> bool:
+    """Move `stmts[j]`, `n = E`, up to the first statement of its run (within WINDOW) computing `E` in a larger
+    expression; whether it moved. The moved statement takes that statement's line: an error of `E` is the error
+    of the user's line that computed it first."""
+    stmt = stmts[j]
+    mine = _facts(stmt, facts)
+    if not mine.plain or not isinstance(stmt.value, ast.BinOp) or mine.target in mine.reads:
+        return False
+    name, text = mine.target, mine.text
+    first = None
+    for i in range(j - 1, max(j - WINDOW, 0) - 1, -1):
+        other = _facts(stmts[i], facts)
+        if not other.plain or other.target in mine.reads or other.target == name or name in other.reads:
+            break
+        if other.text != text and text in other.terms:
+            first = i
+    if first is None:
+        return False
+    for s in stmts[first:j]:
+        if _facts(s, facts).text != text:  # (`m = E` itself stays: `m = n` would make m the same array as n)
+            s.value = _Replace(text, name).visit(s.value)
+            facts.pop(id(s), None)
+    for attr in ("lineno", "end_lineno"):
+        if hasattr(stmts[first], attr):
+            setattr(stmt, attr, getattr(stmts[first], attr))
+    stmts.insert(first, stmts.pop(j))
+    return True
 
 
 class _Replace(ast.NodeTransformer):

@@ -107,3 +107,18 @@ def test_a_term_that_is_a_whole_value_is_not_shared():
     (the RK4 loop's adjoints: a wrong gradient before this test)."""
     src = "def f(g, v):\n    k2 = g * 2\n    k3 = g * 2\n    k3 += v\n    return k2, k3"
     assert _shared(src) == ast.unparse(ast.parse(src))
+
+
+def test_a_moved_assignment_takes_the_line_of_the_statement_it_moves_before():
+    """An error of the term is Python's at the line that computed it first: the moved statement says that line."""
+    got = ast.parse("def f(x, n):\n    t = x * (x + 1.0 / n)\n    w = x + 1.0 / n\n    return t + w").body[0]
+    share_common_terms(got)
+    assert ast.unparse(got.body[0]) == "w = x + 1.0 / n" and got.body[0].lineno == 2
+
+
+def test_long_runs_are_looked_at_in_windows():
+    """A term named further back than WINDOW statements is left as it is (the pass stays linear in the run)."""
+    from s2s.transforms.common_terms import WINDOW
+    lines = ["    t = (a + b) * 2.0"] + [f"    u{k} = a * {k}.5" for k in range(WINDOW + 2)] + ["    s = a + b"]
+    src = "def f(a, b):\n" + "\n".join(lines) + "\n    return t + s"
+    assert _shared(src) == ast.unparse(ast.parse(src))
