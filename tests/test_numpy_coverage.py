@@ -321,18 +321,6 @@ def nan_reductions_on_the_observed(a):  # the same function written without NaNs
         + np.sum(x) / np.sum(obs) * np.max(x[obs])
 
 
-def test_nan_reductions_skip_missing_values():
-    a = rng(15).uniform(0.5, 1.5, size=(2, 3))
-    np.testing.assert_allclose(nan_reductions(a), nan_reductions_on_the_observed(a))
-    got = s2s.grad(nan_reductions)(a)
-    np.testing.assert_allclose(got, s2s.grad(nan_reductions_on_the_observed)(a), rtol=1e-10, atol=1e-12)
-    assert got[0, 1] == 0.0 and got[1, 0] == 0.0
-    check_grad(nan_reductions, a, ag=False)  # (autograd has no nansum)
-    check_jvp(nan_reductions, (a,))
-    H = s2s.hessian(nan_reductions)(a)
-    np.testing.assert_allclose(H, s2s.hessian(nan_reductions_on_the_observed)(a), rtol=1e-9, atol=1e-12)
-
-
 def nan_spread(a):
     x = a + MISSING
     return np.sum(np.nanvar(x, axis=0) ** 2) + np.nanstd(x, ddof=1) + np.sum(np.nanprod(x, axis=1) ** 2) \
@@ -349,18 +337,22 @@ def nan_spread_on_the_observed(a):  # the same function written without NaNs
         + np.std(rows[0]) * np.var(every)
 
 
-def test_nan_spread_skips_missing_values():
-    """np.nanvar, np.nanstd (ddof, axis, keepdims) and np.nanprod: the gradient, Hessian and tangent of the same
-    function written over the observed entries alone; 0 at each missing one."""
-    a = rng(16).uniform(0.5, 1.5, size=(2, 3))
-    np.testing.assert_allclose(nan_spread(a), nan_spread_on_the_observed(a))
-    got = s2s.grad(nan_spread)(a)
-    np.testing.assert_allclose(got, s2s.grad(nan_spread_on_the_observed)(a), rtol=1e-10, atol=1e-12)
+@pytest.mark.parametrize("f, on_the_observed, seed", [(nan_reductions, nan_reductions_on_the_observed, 15),
+                                                      (nan_spread, nan_spread_on_the_observed, 16)],
+                         ids=["sum mean max min", "var std prod"])
+def test_nan_reductions_skip_missing_values(f, on_the_observed, seed):
+    """The NaN-ignoring reductions (np.nanvar, np.nanstd and np.nanprod with ddof, axis and keepdims too): the
+    gradient, tangent and Hessian of the same function written over the observed entries alone; 0 at each missing
+    one."""
+    a = rng(seed).uniform(0.5, 1.5, size=(2, 3))
+    np.testing.assert_allclose(f(a), on_the_observed(a))
+    got = s2s.grad(f)(a)
+    np.testing.assert_allclose(got, s2s.grad(on_the_observed)(a), rtol=1e-10, atol=1e-12)
     assert got[0, 1] == 0.0 and got[1, 0] == 0.0
-    check_grad(nan_spread, a, ag=False)  # (autograd has no nanvar)
-    check_jvp(nan_spread, (a,))
-    H = s2s.hessian(nan_spread)(a)
-    np.testing.assert_allclose(H, s2s.hessian(nan_spread_on_the_observed)(a), rtol=1e-9, atol=1e-12)
+    check_grad(f, a, ag=False)  # (autograd has no nansum, nanvar)
+    check_jvp(f, (a,))
+    H = s2s.hessian(f)(a)
+    np.testing.assert_allclose(H, s2s.hessian(on_the_observed)(a), rtol=1e-9, atol=1e-12)
 
 
 def nansum_int_dtype(a):

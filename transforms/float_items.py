@@ -60,7 +60,7 @@ from . import annotations
 from .context import ctx
 from .names import NameAllocator, called_name
 from .reverse import Comment
-from .shapes import RandomGenerator
+from .shapes import RandomGenerator, hashable
 from .walk import fix_locations, walk, walk_nodes
 
 __all__ = ["MAX_ITEMS", "NUMPY_SAME", "read_items_as_floats"]
@@ -252,7 +252,7 @@ def _calls_nothing_else(fdef, shapes) -> bool:
                 continue
             return False
         callee = shapes.callee(n)
-        if callee is None or not _hashable(callee):
+        if callee is None or not hashable(callee):
             return False
         module = getattr(callee, "__module__", None) or ""
         if not (_from_numpy(callee) and "random" not in module or module == "math" or ctx().is_runtime_helper(callee)
@@ -676,7 +676,7 @@ class _Taint:
             else None
         if not given:
             return set()
-        if callee is not None and _hashable(callee):
+        if callee is not None and hashable(callee):
             helper = self.shapes.helpers.get(callee) or (callee.__name__ if self._runtime(callee) else None)
             if helper is not None:
                 if helper in _SAME_ON_FLOATS and not (helper == "inplace_check" and args and _BOX in args[0]):
@@ -763,7 +763,7 @@ class _Taint:
             return True
         if isinstance(node, ast.Call) and not self.kind(node):
             callee = self.shapes.callee(node)
-            return callee is not None and _hashable(callee) and _from_numpy(callee) \
+            return callee is not None and hashable(callee) and _from_numpy(callee) \
                 and (isinstance(callee, np.ufunc) and callee.nout == 1
                      or getattr(callee, "__name__", None) in _NUMPY_RESULTS)
         if isinstance(node, ast.BinOp) and isinstance(node.op, _ARITHMETIC):
@@ -784,14 +784,6 @@ def _literal(node):
 
 def _array_shape(shape) -> bool:
     return isinstance(shape, tuple) and len(shape) >= 1
-
-
-def _hashable(obj) -> bool:
-    try:
-        hash(obj)
-    except TypeError:
-        return False
-    return True
 
 
 def _from_numpy(obj) -> bool:

@@ -8,6 +8,8 @@ the code again in NumPy numbers and gives NumPy's infinities."""
 from __future__ import annotations
 
 import math
+import os
+import sys
 import types
 import warnings
 
@@ -19,21 +21,11 @@ import s2s
 from tests.conftest import check_grad
 from tests.plain_code import plain_gradient
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "benchmarks"))
+from ordinary_losses import kalman  # noqa: E402  (a scalar Kalman filter reading zs[t])
+
 
 # ---- programs whose item reads become Python floats ------------------------------------------------------
-def kalman(q, r, zs):
-    x, P, nll = 0.0, 1.0, 0.0
-    for t in range(zs.shape[0]):
-        P = P + q
-        S = P + r
-        e = zs[t] - x
-        K = P / S
-        x = x + K * e
-        P = (1.0 - K) * P
-        nll = nll + np.log(S) + e * e / S
-    return nll
-
-
 def ar1(phi, sigma, y):
     n = y.shape[0]
     ll = 0.0
