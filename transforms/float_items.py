@@ -172,6 +172,8 @@ def _one_float64_precision(fdef, params, kinds, np_name, shapes) -> bool:
                                                                      and _only_tested(fdef, p)):
             return False
     called = {id(n.func) for n in walk_nodes(fdef) if isinstance(n, ast.Call)}
+    if _float_ufunc_of_bools(fdef, shapes):
+        return False
     for n in walk_nodes(fdef):
         if isinstance(n, ast.Constant) and (isinstance(n.value, complex) or isinstance(n.value, str)
                                             and not _plain_dtype_text(n.value)):
@@ -192,6 +194,31 @@ def _one_float64_precision(fdef, params, kinds, np_name, shapes) -> bool:
                        for v in given):
                 return False
     return True
+
+
+_BOOL_UFUNCS = frozenset({"less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "logical_and",
+                          "logical_or", "logical_not", "logical_xor", "isnan", "isinf", "isfinite", "signbit"})
+
+
+def _float_ufunc_of_bools(fdef, shapes) -> bool:
+    """Whether a ufunc with a floating result may be given booleans (`np.sqrt(x > 0)` is float16, which a weak
+    Python float keeps): a comparison, `~`/`not` of one, a boolean ufunc, or a name bound to one of those."""
+    def boolean(node) -> bool:
+        if isinstance(node, ast.Compare) or isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.Invert):
+            return True
+        if isinstance(node, ast.Call):
+            callee = shapes.callee(node)
+            return isinstance(callee, np.ufunc) and callee.__name__ in _BOOL_UFUNCS
+        return False
+    named = {n.targets[0].id for n in walk_nodes(fdef) if isinstance(n, ast.Assign) and len(n.targets) == 1
+             and isinstance(n.targets[0], ast.Name) and boolean(n.value)}
+    for n in walk_nodes(fdef):
+        if isinstance(n, ast.Call) and n.args:
+            callee = shapes.callee(n)
+            if isinstance(callee, np.ufunc) and callee.__name__ not in _BOOL_UFUNCS and any(
+                    boolean(a) or isinstance(a, ast.Name) and a.id in named for a in n.args):
+                return True
+    return False
 
 
 def _names_another_dtype(shapes, name) -> bool:

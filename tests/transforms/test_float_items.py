@@ -430,3 +430,19 @@ def test_warnings_made_errors_hold_in_converted_code():
         warnings.simplefilter("error", RuntimeWarning)
         with pytest.raises(RuntimeWarning, match="overflow"):
             g(0.7, y)
+
+
+def sqrt_of_a_mask(a, y):
+    s = np.float64(0.0)
+    m = y > 1.0
+    r = np.sqrt(m)  # float16: a weak Python float keeps it so, np.float64 makes float64
+    for t in range(8):
+        s = s + a * y[t] * r[t]
+    return s
+
+
+def test_a_float_ufunc_of_booleans_keeps_numpy_numbers():
+    args = (0.7, Y8 * 1.001)
+    g = s2s.grad(sqrt_of_a_mask)
+    assert "float_items(" not in s2s.source(g, *args)
+    assert g(*args) == plain_gradient(sqrt_of_a_mask, args, 0)
