@@ -2091,7 +2091,7 @@ class Shapes:
                 if isinstance(v.func, ast.Attribute) and v.func.attr == "tolist" and not v.args \
                         and isinstance(v.func.value, ast.Name):
                     array = v.func.value.id
-                elif len(v.args) == 1 and isinstance(v.args[0], ast.Name) \
+                elif len(v.args) == 1 and isinstance(v.args[0], ast.Name) and hashable(self.callee(v)) \
                         and self.helpers.get(self.callee(v)) == "float_items":  # (`s2s.float_items(zs)`)
                     array = v.args[0].id
                 else:
