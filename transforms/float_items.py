@@ -25,7 +25,8 @@ set of arrays for which the proof below holds is converted; none where it fails)
 - NEP 50: a Python float is a "weak" scalar (`x32 * 2.5` stays float32, `x32 * np.float64(2.5)` does not), and a
   bool, int8 or int16 array's ufuncs give float16 or float32: every argument must have a dtype, float64 or an
   integer of 32 or 64 bits (a Python bool only tested), no complex number may appear, no other dtype be named
-  (an attribute, a keyword, an `astype`, a string such as `"f"`), and the other operand of a converted value
+  (an attribute, a keyword, an `astype`, a string such as `"f"`, a free name such as `DT`), no ufunc with a
+  floating result be given booleans (`np.sqrt(x > 0)` is float16), and the other operand of a converted value
   must be one too, a number literal or a value whose shape the shapes pass knows (not an object's attribute);
 - a Python float has no `.shape`, `.item()` or other array attribute, `np.squeeze` of one is a 0-d array and
   `np.isreal` of one a Python bool, and the user's value (`value_and_grad`'s) must stay the NumPy scalar it
