@@ -14,7 +14,10 @@ where nothing between binds a name `E` reads, or binds or reads `n` (which would
 statement `m = E` is left as it is: `m = n` would make two names of one array, which an update in place of
 either (`m += v`) would change for both. Repeated until nothing moves. The values are those of the same
 operations on the same operands, so the numbers are the same; only fewer of them are computed. The moved
-statement takes the line of the statement it moves before (where Python raised an error of `E`).
+statement takes the line of the statement it moves before (where Python raised an error of `E`). Then, the other
+way, where `n = E` comes first, the later statements of its run that compute `E` in a larger expression read
+`n` (`t7_bar = 1.0 / S` then `S_bar = S_bar + 1.0 / S` reads `t7_bar`), up to one that binds `n` or a name `E`
+reads.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ def share_common_terms(fdef: ast.FunctionDef) -> bool:
         facts = {}  # id(statement) -> _Facts (made again for a statement whose value changed)
         for j in range(len(stmts)):  # (a move puts stmts[j] earlier and shifts those between: j + 1 is next)
             changed |= _share(stmts, j, facts)
+        for j in range(len(stmts)):
+            changed |= _reuse(stmts, j, facts)
     return changed
 
 
@@ -105,6 +110,28 @@ def _share(stmts, j, facts) -> bool:
             setattr(stmt, attr, getattr(stmts[first], attr))
     stmts.insert(first, stmts.pop(j))
     return True
+
+
+def _reuse(stmts, j, facts) -> bool:
+    """Where `stmts[j]` is `n = E`, the later statements of its run (within WINDOW) that compute `E` inside a larger
+    expression read `n`, up to the first that binds `n` or a name `E` reads (that one still reads it: its value is
+    computed before its name is bound); whether any changed."""
+    stmt = stmts[j]
+    mine = _facts(stmt, facts)
+    if not mine.plain or not isinstance(stmt.value, ast.BinOp) or mine.target in mine.reads:
+        return False
+    changed = False
+    for k in range(j + 1, min(j + 1 + WINDOW, len(stmts))):
+        other = _facts(stmts[k], facts)
+        if not other.plain:
+            break
+        if other.text != mine.text and mine.text in other.terms:
+            stmts[k].value = _Replace(mine.text, mine.target).visit(stmts[k].value)
+            facts.pop(id(stmts[k]), None)
+            changed = True
+        if other.target == mine.target or other.target in mine.reads:
+            break
+    return changed
 
 
 class _Replace(ast.NodeTransformer):

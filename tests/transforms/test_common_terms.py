@@ -122,3 +122,35 @@ def test_long_runs_are_looked_at_in_windows():
     lines = ["    t = (a + b) * 2.0"] + [f"    u{k} = a * {k}.5" for k in range(WINDOW + 2)] + ["    s = a + b"]
     src = "def f(a, b):\n" + "\n".join(lines) + "\n    return t + s"
     assert _shared(src) == ast.unparse(ast.parse(src))
+
+
+def test_a_later_term_reads_the_name_bound_to_it_first():
+    got = _shared("""
+        def f(S, t8, g):
+            t7_bar = 1.0 / S
+            S_bar = -t8 / S
+            S_bar = S_bar + 1.0 / S
+            S = S * 2.0
+            h = g + 1.0 / S
+            return t7_bar, S_bar, h
+    """)
+    assert got == textwrap.dedent("""\
+        def f(S, t8, g):
+            t7_bar = 1.0 / S
+            S_bar = -t8 / S
+            S_bar = S_bar + t7_bar
+            S = S * 2.0
+            h = g + 1.0 / S
+            return (t7_bar, S_bar, h)""")
+
+
+@pytest.mark.parametrize("src", [
+    # the name bound again between: its new value is another
+    "def f(a, b):\n    n = a + b\n    n = n * 2.0\n    t = (a + b) * 3.0\n    return n + t",
+    # a whole value: `m = n` would make one array of two names
+    "def f(a, b):\n    n = a + b\n    m = a + b\n    m += 1.0\n    return n + m",
+    # an update in place between ends the run
+    "def f(a, b):\n    n = a + b\n    a += 1.0\n    t = (a + b) * 3.0\n    return n + t",
+], ids=["rebound", "whole value", "update"])
+def test_a_later_term_keeps_its_own_value_where_the_name_may_differ(src):
+    assert _shared(src) == ast.unparse(ast.parse(src))
