@@ -60,8 +60,10 @@ import numpy as np
 from . import annotations
 from .context import ctx
 from .names import NameAllocator, called_name
+from .ownership import _root
 from .reverse import Comment
 from .shapes import RandomGenerator, hashable
+from .specialize import _number
 from .walk import fix_locations, walk, walk_nodes
 
 __all__ = ["MAX_ITEMS", "NUMPY_SAME", "read_items_as_floats"]
@@ -309,12 +311,6 @@ def _changed_arrays(fdef, names: set) -> set:
     return changed & names
 
 
-def _root(node):
-    while isinstance(node, ast.Subscript | ast.Attribute):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
-
-
 def _item_reads(fdef, candidates: dict, shapes) -> dict:
     """array name -> [(the `a[i]` / `a[i, j]` read of one item, how many times it runs: the product of the lengths
     of the ranges of the loops around it, 1 for any other loop)]."""
@@ -359,15 +355,21 @@ def _own_nodes(stmt):
 
 def _trips(it) -> int:
     """How many trips a `for` over `it` makes, where that is a range of literal bounds (reversed or not); else 1."""
+    r = _literal_range(it)
+    return max(len(r), 1) if r is not None else 1
+
+
+def _literal_range(it):
+    """The `range` a `for` runs over where it is `range(...)` of int literals, reversed or not; else None."""
     if isinstance(it, ast.Call) and called_name(it) == "reversed" and len(it.args) == 1:
         it = it.args[0]
-    if isinstance(it, ast.Call) and called_name(it) == "range" and not it.keywords \
-            and all(isinstance(a, ast.Constant) and type(a.value) is int for a in it.args) and 1 <= len(it.args) <= 3:
-        try:
-            return max(len(range(*(a.value for a in it.args))), 1)
-        except ValueError:
-            return 1
-    return 1
+    if not (isinstance(it, ast.Call) and called_name(it) == "range" and not it.keywords and 1 <= len(it.args) <= 3
+            and all(isinstance(a, ast.Constant) and type(a.value) is int for a in it.args)):
+        return None
+    try:
+        return range(*(a.value for a in it.args))
+    except ValueError:
+        return None
 
 
 def _item_index(index, shape, shapes) -> bool:
@@ -418,14 +420,8 @@ def _bounds(node, shapes, seen=()):
 
 def _range_span(it):
     """(first, last) item of `range(...)` of literal bounds (reversed or not), () for an empty one, else None."""
-    if isinstance(it, ast.Call) and called_name(it) == "reversed" and len(it.args) == 1:
-        it = it.args[0]
-    if not (isinstance(it, ast.Call) and called_name(it) == "range" and not it.keywords and 1 <= len(it.args) <= 3
-            and all(isinstance(a, ast.Constant) and type(a.value) is int for a in it.args)):
-        return None
-    try:
-        r = range(*(a.value for a in it.args))
-    except ValueError:
+    r = _literal_range(it)
+    if r is None:
         return None
     return (min(r[0], r[-1]), max(r[0], r[-1])) if len(r) else ()
 
@@ -648,7 +644,7 @@ class _Taint:
                 return {_BOX}  # (lists joined)
             raise _Refused(node)
         if isinstance(node.op, ast.Pow):
-            exponent, base = _literal(node.right), _literal(node.left)
+            exponent, base = _number(node.right), _number(node.left)
             if not (not right and type(exponent) in (int, float) and float(exponent).is_integer()
                     or not left and type(base) in (int, float) and base > 0):
                 raise _Refused(node)  # (a negative float to a fractional power is complex in Python)
@@ -669,7 +665,7 @@ class _Taint:
         whose shape the shapes pass knows (a number or an array, of the dtypes the arguments allow): not a string
         (`"%r" % x`), nor an object's attribute or a function's result of unknown kind (a float32 would stay float32
         beside a weak Python float, and turn float64 beside NumPy's)."""
-        if kinds or type(_literal(node)) in (int, float) or isinstance(self.shapes.of(node), tuple):
+        if kinds or type(_number(node)) in (int, float) or isinstance(self.shapes.of(node), tuple):
             return
         raise _Refused(at)
 
@@ -799,15 +795,6 @@ class _Taint:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             return self.numpy_typed(node.operand)
         return False
-
-
-def _literal(node):
-    """The number a literal (`2`, `-2`, `0.5`) writes, else None."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd) and isinstance(node.operand,
-                                                                                                 ast.Constant):
-        value = node.operand.value
-        return None if type(value) not in (int, float) else -value if isinstance(node.op, ast.USub) else value
-    return node.value if isinstance(node, ast.Constant) and type(node.value) in (int, float) else None
 
 
 def _array_shape(shape) -> bool:
