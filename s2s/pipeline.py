@@ -395,6 +395,7 @@ OPTIMIZER = [
     ("reductions of arrays as methods", optimize.methods_step),
     ("NumPy path: outer products after their loop, container gradients as made", optimize.numpy_path_step),
     ("NumPy path: items of float64 arrays read as Python floats", optimize.float_items_step),
+    ("NumPy path: sums into fixed items of adjoint arrays kept in local names", optimize.item_sums_step),
 ]
 # 5. "derivative": codegen compiles the function (s2s/codegen.py).
 

@@ -66,7 +66,7 @@ from .shapes import RandomGenerator, hashable
 from .specialize import _number
 from .walk import fix_locations, walk, walk_nodes
 
-__all__ = ["MAX_ITEMS", "NUMPY_SAME", "read_items_as_floats"]
+__all__ = ["MAX_ITEMS", "NUMPY_SAME", "one_float64_precision", "range_trips", "read_items_as_floats"]
 
 MAX_ITEMS = 1 << 20  # (a million Python floats take 24 MB beside the array's 8)
 
@@ -123,7 +123,7 @@ def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dic
         >>> # def f(q, zs): ... for t in range(24): e = zs[t] - x ...
         >>> # read_items_as_floats(fdef, shapes, {"q": (), "zs": (24,)}, {"q": "d", "zs": "d"}, "np") == ["zs"]
     """
-    if not _one_float64_precision(fdef, params, kinds, np_name, shapes):
+    if not one_float64_precision(fdef, params, kinds, np_name, shapes):
         return []
     arguments = {a.arg for a in (*fdef.args.posonlyargs, *fdef.args.args, *fdef.args.kwonlyargs)}
     candidates = {p: shape for p, shape in params.items()
@@ -133,7 +133,8 @@ def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dic
         return []
     candidates = {p: s for p, s in candidates.items() if p not in _changed_arrays(fdef, set(candidates))}
     reads = _item_reads(fdef, candidates, shapes)
-    chosen = [p for p in sorted(reads) if _read_enough(reads[p], candidates[p])]
+    looped = any(isinstance(n, ast.For | ast.While) for n in walk_nodes(fdef))
+    chosen = [p for p in sorted(reads) if _read_enough(reads[p], candidates[p], looped)]
     if not chosen:
         return []
     generators = any(isinstance(fact, RandomGenerator) for fact in params.values())  # (a rerun draws again)
@@ -161,7 +162,7 @@ class _Once:
         return self.answer
 
 
-def _one_float64_precision(fdef, params, kinds, np_name, shapes) -> bool:
+def one_float64_precision(fdef, params, kinds, np_name, shapes) -> bool:
     """Whether every argument is float64 or an integer of 32 or 64 bits (or None, or a random generator; a Python
     bool only tested), and the code names no other floating, small integer or complex dtype, in a keyword, an
     `astype`, an attribute or a string, and holds no complex literal (NEP 50's weak Python scalars then make the
@@ -320,7 +321,7 @@ def _item_reads(fdef, candidates: dict, shapes) -> dict:
         for s in stmts:
             inner = times
             if isinstance(s, ast.For):
-                inner = times * _trips(s.iter)
+                inner = times * range_trips(s.iter)
             for n in _own_nodes(s):
                 if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Load) and isinstance(n.value, ast.Name) \
                         and n.value.id in candidates and _item_index(n.slice, candidates[n.value.id], shapes) \
@@ -353,7 +354,7 @@ def _own_nodes(stmt):
                 stack.extend(v for v in value if isinstance(v, ast.AST))
 
 
-def _trips(it) -> int:
+def range_trips(it) -> int:
     """How many trips a `for` over `it` makes, where that is a range of literal bounds (reversed or not); else 1."""
     r = _literal_range(it)
     return max(len(r), 1) if r is not None else 1
@@ -426,9 +427,10 @@ def _range_span(it):
     return (min(r[0], r[-1]), max(r[0], r[-1])) if len(r) else ()
 
 
-def _read_enough(reads, shape) -> bool:
-    """Whether the reads run at least a quarter as many times as the array has items, one inside a loop."""
-    return any(loops for _, _, loops in reads) and 4 * sum(times for _, times, _ in reads) >= math.prod(shape)
+def _read_enough(reads, shape, looped) -> bool:
+    """Whether the reads run at least a quarter as many times as the array has items, and one is inside a loop or
+    the function has a loop (`r, K = p[0], p[1]` before it: the loop's arithmetic on them is on Python floats)."""
+    return (looped or any(loops for _, _, loops in reads)) and 4 * sum(times for _, times, _ in reads) >= math.prod(shape)
 
 
 # ---- the proof --------------------------------------------------------------------------------------------

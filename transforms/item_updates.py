@@ -35,7 +35,8 @@ the adjoint of the item is `y_bar[i]` and nothing else reads `y`), then each nam
 - every read of the name consumes the array at once, making a new value: an operand of arithmetic or
   a comparison, an argument of a NumPy ufunc or reduction, of `s2s.balanced_eq`, or of a runtime helper
   that reads it only for its shape (`unbroadcast(g, y)`), `.shape`/`.ndim`/`.size`/`.dtype`, an item or
-  a slice read (a slice bound to a name is copied: it would be a view), an update through the name
+  a slice read (a slice bound to a name is copied: it would be a view), a name the ownership check
+  `s2s.unshared` compares with others (it keeps none), an update through the name
   (`y[j] += e`), the updates' own `y`, or the `return`. A push on the tape, a copy to another name, any
   other call, and a nested function each keep the array, and leave the copies in place (the code says
   which, above the update: `explain_copies`).
@@ -59,6 +60,7 @@ import copy
 
 import numpy as np
 
+from .context import ctx
 from .index_adjoints import add_in_place, as_slice, basic_index, reads_consumed_within
 from .shapes import hashable
 from .tape import _is_pop, _is_push, _reversed_range_of
@@ -162,7 +164,7 @@ def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: s
             continue
         if undo:
             nodes, parents = list(walk(fdef)), parent_map(fdef)
-        views = [sub for sub in views if not _read_before_writes(sub, name, fdef, parents)]
+        views = [sub for sub in views if not _read_before_writes(sub, name, fdef, parents, shapes)]
         for sub in views:  # a slice bound to a name would see the later updates: copied
             _replace(parents[id(sub)], sub, ast.Call(func=ast.Attribute(value=sub, attr="copy", ctx=ast.Load()),
                                                      args=[], keywords=[]))
@@ -423,14 +425,27 @@ def _owned_reads(name, steps, nodes, parents, shapes, params):
                 views.append(parent)
         else:
             return f"{_statement_text(n, parents)} deletes {name}"
+    checked = _checked_names(nodes, shapes)
+    for sub in views:  # (`w = u[:4]; w += a`: the update through the view changes u, which its check must see)
+        view = parents[id(sub)].targets[0].id
+        if view in checked:
+            return f"`{view}`, a slice of {name}, is updated in place"
     return views
 
 
-def _read_before_writes(sub, name, fdef, parents) -> bool:
+def _checked_names(nodes, shapes) -> set:
+    """The names the ownership checks `s2s.unshared(value, site, deep, updated, *others)` ask about."""
+    check = getattr(ctx().runtime, "unshared", None)
+    return {a.id for n in nodes if isinstance(n, ast.Call) and check is not None and shapes.callee(n) is check
+            for a in n.args[3:] if isinstance(a, ast.Name)}
+
+
+def _read_before_writes(sub, name, fdef, parents, shapes) -> bool:
     """Whether the slice `sub` of `name`, bound by `t = name[S]`, is read only before the next statement that names
     `name` (the update of its items, `y[S] = t + v`): every read of `t` in the function is in the assignment's
-    block, after it and before that statement, an operand of arithmetic (a new value made at once), and `t` is
-    bound nowhere else. The view then holds the slice's values wherever it is read, as a copy would."""
+    block, after it and before that statement (statements binding other slices of `name` change nothing), an
+    operand of arithmetic (a new value made at once) or the value of `a += t` into an array or number `a`, and `t`
+    is bound nowhere else. The view then holds the slice's values wherever it is read, as a copy would."""
     stmt = parents.get(id(sub))
     if not (isinstance(stmt, ast.Assign) and stmt.value is sub and len(stmt.targets) == 1
             and isinstance(stmt.targets[0], ast.Name)):
@@ -442,12 +457,21 @@ def _read_before_writes(sub, name, fdef, parents) -> bool:
     if block is None:
         return False
     k = next(j for j, s in enumerate(block) if s is stmt)
-    end = next((j for j in range(k + 1, len(block)) if _reads(block[j], name)), len(block))
+    end = next((j for j in range(k + 1, len(block)) if _reads(block[j], name)
+                and not _binds_a_view_of(block[j], name)), len(block))
     window = {id(n) for s in block[k + 1:end] for n in walk(s)}
     if any(isinstance(n, ast.Name) and n.id == t and not isinstance(n.ctx, ast.Load) and n is not stmt.targets[0]
            for n in walk(fdef)):
         return False
-    return reads_consumed_within(fdef, t, window, parents)
+    return reads_consumed_within(fdef, t, window, parents, also=lambda n, parent: isinstance(parent, ast.AugAssign)
+                                 and parent.value is n and isinstance(shapes.of(parent.target), tuple))
+
+
+def _binds_a_view_of(stmt, name) -> bool:
+    """`t2 = name[S]` (another slice bound, changing nothing): a statement the reads of a view may pass."""
+    return isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+        and stmt.targets[0].id != name and isinstance(stmt.value, ast.Subscript) \
+        and isinstance(stmt.value.value, ast.Name) and stmt.value.value.id == name and not _reads(stmt.value.slice, name)
 
 
 def _taped(node, name):
@@ -532,6 +556,9 @@ _HELPER_READS = {"balanced_eq": (0, 1, 2), "unbroadcast": (1,), "expand_reduced"
 def _read_by_helper(call, arg, shapes):
     callee = shapes.callee(call)
     name = shapes.helpers.get(callee) if callee is not None and hashable(callee) else None
+    if callee is not None and callee is getattr(ctx().runtime, "unshared", None):
+        # (the object updated and the names it is checked against: compared, kept by none)
+        return not call.keywords and any(a is arg for a in call.args[3:])
     return not call.keywords and any(k < len(call.args) and call.args[k] is arg for k in _HELPER_READS.get(name, ()))
 
 

@@ -90,6 +90,7 @@ from .fusion import fuse_independent_trips
 from .index_adjoints import accumulate_index_adjoints, diff_adjoints_in_place
 from .invariants import hoist_loop_invariants
 from .inverses import share_inverses
+from .item_sums import sum_items_in_names, updates_fixed_items
 from .item_updates import drop_restored_items, drop_restored_items_copying, explain_copies, update_items_in_place
 from .like_terms import combine_like_terms
 from .list_adjoints import accumulate_item_adjoints, pop_owned_list_adjoints, sum_adjoints_as_items
@@ -97,7 +98,7 @@ from .merge import merge_number_temporaries
 from .negations import spread_number_negations
 from .normalisation import normalisation_adjoints
 from .outer_sums import batch_outer_sums, sums_outer_products
-from .products import products
+from .products import products, transposed_outers
 from .reduction_methods import reads_a_reduction, reductions_as_methods
 from .reuse import rebind_in_place, reuse_dead_operands
 from .row_writes import write_rows_once
@@ -477,6 +478,8 @@ def inverses_step(c: Code) -> Code:
 def products_step(c: Code) -> Code:
     """In `s2s.grad`'s code, a sum of two products with a shared factor as one product, a number factor on
     the smallest array of a linear chain, three products in the cheaper order (transforms/products.py)."""
+    if c.shapes is not None and transposed_outers(c.fdef, c.shapes.np_name, c.removable):
+        c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes is not None:  # (`1.0 * 0.5 * 2 * z`: numbers a group of broadcasts left, then `1.0 * e`)
         fold_literals(c.fdef)
         if _unit_products(c.fdef) or _several_literal_factors(c.fdef):
@@ -558,6 +561,15 @@ def float_items_step(c: Code) -> Code:
     drop_float_finish(c.fdef, shapes, floats, names)
     inline_float_zero_tests(c.fdef, shapes, names)
     c.inferred = shapes
+    return c
+
+
+def item_sums_step(c: Code) -> Code:
+    """In the shape-specialised code the NumPy path runs: the sums a loop adds into fixed items of a float64 adjoint
+    array (`p_bar[2] -= e`) kept in local names through the loop (transforms/item_sums.py)."""
+    if c.numpy_path and c.shapes is not None and updates_fixed_items(c.fdef, c.shapes.np_name) and sum_items_in_names(
+            c.fdef, c.shapes.shapes(c.fdef), c.shapes.params, c.shapes.kinds, c.shapes.np_name):
+        c.inferred = c.shapes.shapes(c.fdef)
     return c
 
 

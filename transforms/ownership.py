@@ -988,7 +988,19 @@ class _Analysis:
                                     f"refer to the same object, and may not be set here",
                                  f"make an explicit copy first: `{name} = {name}.copy()`")
         if self.recording:
-            self.findings.setdefault(id(s), []).append(Update(name, tuple(others), deep, loops))
+            self.record(s, Update(name, tuple(others), deep, loops))
+
+    def record(self, s, update):
+        """Keep `update` of statement `s`, merged into one of the same object found before: a loop's body is
+        visited until its names' sites stop growing, and each visit finds the update again (one run-time
+        check of the union of the names does the work of the several the visits would write)."""
+        found = self.findings.setdefault(id(s), [])
+        for k, old in enumerate(found):
+            if (old.name, old.deep) == (update.name, update.deep):
+                found[k] = Update(update.name, tuple(dict.fromkeys(old.others + update.others)), update.deep,
+                                  tuple(dict.fromkeys(old.loops + update.loops)))
+                return
+        found.append(update)
 
     def fresh(self, base, direct: bool) -> bool:
         """Whether `base`, at the bottom of a method's receiver (`np.sort(y)` of `np.sort(y)[0].sort()`), is certainly

@@ -2328,10 +2328,11 @@ class Shapes:
         return self.fact(self.callee(node), "reduction") and {k.arg for k in node.keywords} <= {"axis", "keepdims"}
 
     def _real_item(self, node, reals):
-        """`x[i]` of a real array, `t[k]` of a name only ever bound to tuples whose item k is real, or an item
+        """`x[i]` of a real array or of its `s2s.float_items` list, `t[k]` of a name only ever bound to tuples whose
+        item k is real, or an item
         of a container argument (or of a part of one) that is a real float or array."""
-        if self.real(node.value, reals):
-            return True
+        if self.real(node.value, reals) or self._float_list_item(node):
+            return True  # (an item of a float64 array's `s2s.float_items` list: a float)
         if self.item_kinds:
             kinds = self._item_kinds(node)
             if kinds and all(type(k) is str and k in "efdg" for k in kinds):

@@ -212,7 +212,7 @@ _KEYED: dict[int, object] = {}  # objects whose id keys a rule, kept alive so th
 _FAMILY: dict[str, dict] = {}  # module name -> the defaults that module states with `family(...)`
 
 
-def family(*, elementwise: bool, tangent_from_adjoint: bool = False, result_shape=None) -> None:
+def family(*, elementwise: bool, tangent_from_adjoint: bool = False, result_shape=None, real=False) -> None:
     """State the defaults of the rules the calling module registers (each rules module says it once,
     at its top): `family(elementwise=True)` for modules of elementwise functions. A keyword of
     `defrule` overrides it for one rule.
@@ -221,10 +221,11 @@ def family(*, elementwise: bool, tangent_from_adjoint: bool = False, result_shap
     `-g / x`): a parameter `p` with an adjoint and no `p_dot` template gets the adjoint with `g`
     renamed `p_dot` as its tangent (see `derived_tangent`), so a module writes a tangent only where
     it differs. Off by default: elsewhere a rule with an adjoint and no tangent has none. `result_shape`: the
-    shape function of every rule of the module that states none (`math`'s functions all give a number)."""
+    shape function of every rule of the module that states none (`math`'s functions all give a number); `real`:
+    the `real` fact of every differentiable rule of the module that states none (`math`'s give Python floats)."""
     _FAMILY[sys._getframe(1).f_globals.get("__name__", "")] = {"elementwise": elementwise,
                                                                "tangent_from_adjoint": tangent_from_adjoint,
-                                                               "result_shape": result_shape}
+                                                               "result_shape": result_shape, "real": real}
 
 
 def _family_default(depth: int, key: str):
@@ -336,6 +337,8 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, ze
         tangent_from_adjoint = _family_default(_depth, "tangent_from_adjoint")
     if result_shape is None:
         result_shape = _family_default(_depth, "result_shape") or None
+    if real is False and not nondiff:  # (math.floor, a non-differentiable one, gives an int)
+        real = _family_default(_depth, "real")
     rule = Rule(fname, params, defaults, varargs=varargs, nondiff=nondiff, structured=structured,
                 positional=positional, elementwise=elementwise, real=real, safe=safe,
                 safe_if_nonempty=safe_if_nonempty, reduction=reduction, returns_view=returns_view,
@@ -374,6 +377,7 @@ def power_rules(signature: str, base: str, exponent: str, /, *, operator=False, 
     x, y = base, exponent
     elementwise = _family_default(1, "elementwise")
     result_shape = _family_default(1, "result_shape") or None
+    real = _family_default(1, "real")
     if tangent_from_adjoint is None:
         tangent_from_adjoint = _family_default(1, "tangent_from_adjoint")
 
@@ -387,7 +391,8 @@ def power_rules(signature: str, base: str, exponent: str, /, *, operator=False, 
             if not (scalar and tangent_from_adjoint):  # else derived: the adjoint with g renamed
                 templates[x + "_dot"] = f"{x}_dot * {slope}"
         return defrule(signature, operator=operator, register=register, elementwise=elementwise, zero=zero,
-                       sympy=sympy, tangent_from_adjoint=tangent_from_adjoint, result_shape=result_shape, **templates)
+                       sympy=sympy, tangent_from_adjoint=tangent_from_adjoint, result_shape=result_shape, real=real,
+                       **templates)
 
     simple = make(False, slope=f"{y} * {x} ** ({y} - 1)")
     constant = make(False, zero=(x,))

@@ -3,8 +3,9 @@
 from s2s.rules import defrule, family, nondifferentiable, power_rules
 from s2s.rules import result_shapes as shapes
 
-# a tangent is written only where it is not the adjoint with g renamed; every function of `math` gives a number
-family(elementwise=True, tangent_from_adjoint=True, result_shape=shapes.number)
+# a tangent is written only where it is not the adjoint with g renamed; every function of `math` gives a number,
+# and every differentiable one a Python float whatever its argument (or it raises)
+family(elementwise=True, tangent_from_adjoint=True, result_shape=shapes.number, real=shapes.python_float)
 
 defrule("math.sin(x)", x="g * math.cos(x)", sympy="sympy.sin(x)")
 defrule("math.cos(x)", sympy="sympy.cos(x)", x="-g * math.sin(x)")

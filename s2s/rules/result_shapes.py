@@ -918,6 +918,11 @@ def trace(site):
     return () if _plain(site, 1) and site.shape(0) is not None and len(site.shape(0)) == 2 else None
 
 
+def python_float(site) -> bool:
+    """math.exp(x), float(x): a Python float whatever the argument is (or the call raises), so real."""
+    return True
+
+
 def number_of_number(site):
     """float(x), int(x), abs(x), round(x), bool(x) of one number: a number (of an array: not claimed)."""
     return () if _plain(site, 1) and site.shape(0) == () else None
@@ -1362,6 +1367,11 @@ def real_eye_product(site) -> bool:
 def checked(site):
     """s2s.unshared(value, where, deep, updated, *others): value's shape (the ownership check gives it back)."""
     return site.shape(0) if site.nargs >= 4 and not site.keywords else None
+
+
+def real_checked(site) -> bool:
+    """s2s.unshared(value, where, deep, updated, *others) of a real value: real (the check gives it back)."""
+    return site.nargs >= 4 and not site.keywords and site.real(0)
 
 
 def astype(site):

@@ -113,10 +113,29 @@ def unshared(value, where, deep, updated, *others):
         return value
     if deep and len(targets) > 1 and _overlap(targets):
         _refuse_update(where)
+    owned = targets[0] if len(targets) == 1 and type(targets[0]) is np.ndarray and targets[0].base is None else None
     for i, other in enumerate(others):
+        if owned is not None and _apart(other, owned):
+            continue
         if sharing.reaches(other, targets):
             _refuse_update(where, i)
     return value
+
+
+_PLAIN_NUMBERS = frozenset({float, int, bool, np.float64, np.float32, np.int64, np.int32})
+
+
+def _apart(other, owned) -> bool:
+    """`sharing.reaches(other, [owned])` answered without its walk where that is quick and certain: a number
+    holds nothing, and an array of numbers whose chain of bases ends in an array owning its memory other than
+    `owned` (which owns its own) shares no memory with it."""
+    if type(other) in _PLAIN_NUMBERS:
+        return True
+    if type(other) is not np.ndarray or other.dtype.hasobject:
+        return False
+    while type(other.base) is np.ndarray:
+        other = other.base
+    return other.base is None and other is not owned
 
 
 def star_count(items, count, func_name):

@@ -104,6 +104,15 @@ def kalman_iterated(q, r, zs):
     return -ll
 
 
+def growth(p, obs):
+    r, K = p[0], p[1]  # (read before the loop: its arithmetic on them is on Python floats all the same)
+    N, loss = p[2], 0.0
+    for k in range(obs.shape[0]):
+        N = N + 0.05 * r * N * (1.0 - N * K)
+        loss = loss + (N - obs[k]) ** 2
+    return loss
+
+
 CONVERTED = {
     "kalman": (kalman, lambda r: (0.3, 0.5, np.cumsum(r.normal(size=24)) * 0.3), (0, 1)),
     "kalman_iterated": (kalman_iterated, lambda r: (0.3, 0.5, np.cumsum(r.normal(size=20)) * 0.3), (0, 1)),
@@ -115,6 +124,7 @@ CONVERTED = {
     "clipped_steps": (clipped_steps, lambda r: (0.3, r.normal(size=16) * 2.0 + 0.1), 0),
     "items_and_their_array": (items_and_their_array, lambda r: (0.8, r.normal(size=10)), (0, 1)),
     "history_list": (history_list, lambda r: (0.5, r.normal(size=10)), (0, 1)),
+    "growth": (growth, lambda r: (np.array([0.8, 0.5, 0.3]), r.uniform(0.2, 1.5, size=15)), 0),
 }
 
 
