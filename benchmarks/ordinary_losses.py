@@ -213,13 +213,16 @@ def horner(c, x, y):
 
 
 def horner_hand(c, x, y):
-    k = c.shape[0]
-    V = np.empty((k, x.shape[0]))
-    V[0] = 1.0
-    for i in range(1, k):
-        V[i] = V[i - 1] * x
-    r = 2.0 * (c @ V - y)
-    return V @ r
+    """The adjoint of horner's own loop (issue 16's reference where the primal is a loop)."""
+    p = np.zeros_like(x)
+    for i in range(c.shape[0] - 1, -1, -1):
+        p = p * x + c[i]
+    p_bar = 2.0 * (p - y)
+    g = np.empty_like(c)
+    for i in range(c.shape[0]):
+        g[i] = p_bar.sum()
+        p_bar = p_bar * x
+    return g
 
 
 def horner_args(n, rng):
