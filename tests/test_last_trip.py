@@ -145,8 +145,7 @@ def test_a_state_read_after_the_loop_keeps_it_whole():
 
 
 def _compiled_matches(f, args, wrt):
-    for w in wrt if isinstance(wrt, tuple) else (wrt,):
-        compiled_matches(f, args, wrt=w)
+    compiled_matches(f, args, wrt=wrt)
 
 
 @pytest.mark.parametrize("name", ["filter", "stepped_range", "branch_on_the_last_trip"])
@@ -337,8 +336,6 @@ def test_a_force_nothing_reads_after_the_loop_compiles_with_the_last_trip_writte
     got = s2s.grad(pairwise_leapfrog, wrt=(0, 1, 2), compile="strict")(*args)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-12)
-    for w in range(3):
-        compiled_matches(pairwise_leapfrog, args, wrt=w)
     shown = compiled.source(pairwise_leapfrog, *args, wrt=(0, 1, 2))
     assert "range(11)" in shown and "range(12)" not in shown, shown
 
