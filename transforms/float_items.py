@@ -34,9 +34,11 @@ set of arrays for which the proof below holds is converted; none where it fails)
   functions of `NUMPY_SAME` (each checked to give the same), `math`'s functions, a few builtins and the
   runtime helpers that take it as an adjoint or for its shape. Lists and tuples may hold converted values;
   what comes out of them is taken to be one again;
-- the items are read once, where the function starts, so the array must not change during the call: it is an
-  argument the code never binds again, never writes into, calls no method of but those that read and passes
-  to no `out=` (a view of it updated in place is copied first: the ownership analysis, transforms/ownership.py);
+- the items are read once, where the function starts (a slice's where it is bound), so the array must not change
+  during the call: it is an argument, or a slice of one at literal bounds a name is bound to once before any loop
+  (`t = x[:-1]` of `enumerate(x[:-1])`, `zip(x[:-1], x[1:])`), the code never binds again, never writes into,
+  calls no method of but those that read and passes to no `out=` (a view of it updated in place is copied
+  first: the ownership analysis, transforms/ownership.py);
   every index is an integer expression certainly within its axis (a list's IndexError would not say NumPy's
   words).
 
@@ -131,7 +133,10 @@ def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dic
                   and all(type(n) is int for n in shape) and 0 < math.prod(shape) <= MAX_ITEMS}
     if not candidates:
         return []
-    candidates = {p: s for p, s in candidates.items() if p not in _changed_arrays(fdef, set(candidates))}
+    slices = _argument_slices(fdef, candidates, shapes)  # (`t = x[:-1]` of `enumerate(x[:-1])`: read as t[k])
+    candidates.update({t: shape for t, (shape, _) in slices.items()})
+    bindings = {id(stmt.targets[0]) for _, stmt in slices.values()}
+    candidates = {p: s for p, s in candidates.items() if p not in _changed_arrays(fdef, set(candidates), bindings)}
     reads = _item_reads(fdef, candidates, shapes)
     looped = any(isinstance(n, ast.For | ast.While) for n in walk_nodes(fdef))
     chosen = [p for p in sorted(reads) if _read_enough(reads[p], candidates[p], looped)]
@@ -146,8 +151,34 @@ def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dic
                 kept.append(p)
         chosen = kept
     if chosen:
-        _rewrite(fdef, {p: reads[p] for p in chosen})
+        _rewrite(fdef, {p: reads[p] for p in chosen}, {t: stmt for t, (_, stmt) in slices.items()})
     return chosen
+
+
+def _argument_slices(fdef, candidates: dict, shapes) -> dict:
+    """name -> (its shape, its binding) for each name the function's body binds once, before any loop, to a slice of
+    a candidate argument at literal bounds (`t = x[:-1]`, `t2 = X[1:, ::2]`), of known shape: a view of an array
+    whose items do not change, read by its own items like an argument."""
+    stores = {}
+    for n in walk_nodes(fdef):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    out = {}
+    for stmt in fdef.body:
+        if isinstance(stmt, ast.For | ast.While):
+            break
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                and isinstance(stmt.value, ast.Subscript) and isinstance(stmt.value.value, ast.Name)
+                and stmt.value.value.id in candidates and stores.get(stmt.targets[0].id) == 1):
+            continue
+        parts = stmt.value.slice.elts if isinstance(stmt.value.slice, ast.Tuple) else [stmt.value.slice]
+        shape = shapes.of(stmt.targets[0])
+        if all(isinstance(i, ast.Slice) and all(b is None or _number(b) is not None and type(_number(b)) is int
+                                                for b in (i.lower, i.upper, i.step)) for i in parts) \
+                and isinstance(shape, tuple) and shape and all(type(n) is int for n in shape) \
+                and 0 < math.prod(shape) <= MAX_ITEMS:
+            out[stmt.targets[0].id] = (shape, stmt)
+    return out
 
 
 class _Once:
@@ -292,13 +323,15 @@ def _calls_nothing_else(fdef, shapes) -> bool:
     return True
 
 
-def _changed_arrays(fdef, names: set) -> set:
+def _changed_arrays(fdef, names: set, bindings=frozenset()) -> set:
     """The names of `names` the code binds again, writes into (an item, an attribute, in place), calls a method of
-    that may write, or passes as `out=`: their items may change during the call."""
+    that may write, or passes as `out=`: their items may change during the call. `bindings`: the ids of the
+    target nodes of the one binding each slice name has (not a change)."""
     changed = set()
     for n in walk_nodes(fdef):
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
-            changed.add(n.id)
+            if id(n) not in bindings:
+                changed.add(n.id)
         elif isinstance(n, ast.Subscript | ast.Attribute) and not isinstance(n.ctx, ast.Load):
             root = _root(n)
             if root is not None:
@@ -818,20 +851,24 @@ def _as_load(target):
 
 
 # ---- the rewrite ------------------------------------------------------------------------------------------
-def _rewrite(fdef, reads: dict) -> None:
-    """`a_items = s2s.float_items(a)` (`a.tolist()`) first, and each read `a[i]` / `a[i, j]` as `a_items[i]` /
-    `a_items[i][j]`."""
+def _rewrite(fdef, reads: dict, slices: dict) -> None:
+    """`a_items = s2s.float_items(a)` (`a.tolist()`) first (after its binding for a slice `a` of `slices`), and each
+    read `a[i]` / `a[i, j]` as `a_items[i]` / `a_items[i][j]`."""
     names = NameAllocator({n.id for n in walk_nodes(fdef) if isinstance(n, ast.Name)}
                           | {a.arg for a in walk_nodes(fdef.args) if isinstance(a, ast.arg)})
     parents = {id(c): p for p in walk(fdef) for c in ast.iter_child_nodes(p)}
-    lines = []
+    lines, after = [], {}
     for p, found in reads.items():
         items = names.fresh(f"{p}_items")
         runtime = ast.Name("s2s", ast.Load())
         setattr(runtime, annotations.HELPER, True)  # (the runtime's name in the generated code: pipeline renames it)
-        lines.append(ast.Assign(targets=[ast.Name(items, ast.Store())],
-                                value=ast.Call(func=ast.Attribute(runtime, "float_items", ast.Load()),
-                                               args=[ast.Name(p, ast.Load())], keywords=[])))
+        line = ast.Assign(targets=[ast.Name(items, ast.Store())],
+                          value=ast.Call(func=ast.Attribute(runtime, "float_items", ast.Load()),
+                                         args=[ast.Name(p, ast.Load())], keywords=[]))
+        if p in slices:
+            after[id(slices[p])] = line
+        else:
+            lines.append(line)
         for read, _, _ in found:
             index = read.slice.elts if isinstance(read.slice, ast.Tuple) else [read.slice]
             new = ast.Name(items, ast.Load())
@@ -854,4 +891,9 @@ def _rewrite(fdef, reads: dict) -> None:
     fdef.body[at:at] = [note, *lines]
     for s in (note, *lines):
         s.lineno = line
+    for k in range(len(fdef.body) - 1, -1, -1):  # (a slice's items after the slice is bound)
+        made = after.get(id(fdef.body[k]))
+        if made is not None:
+            made.lineno = getattr(fdef.body[k], "lineno", line)
+            fdef.body.insert(k + 1, made)
     fix_locations(fdef)

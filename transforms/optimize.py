@@ -574,12 +574,18 @@ def item_sums_step(c: Code) -> Code:
 
 
 def _reads_argument_items_in_loops(fdef, context) -> bool:
-    """Whether a loop reads one item of a float64 array argument (`a[i]`, `a[i, j]`: an index per axis, none a
-    slice), the cheap test before inferring shapes."""
+    """Whether a loop reads one item of a float64 array argument or of a slice of one bound to a name (`a[i]`,
+    `a[i, j]`: an index per axis, none a slice), the cheap test before inferring shapes."""
     ndims = {p: len(context.params[p]) for p, k in context.kinds.items()
              if k == "d" and isinstance(context.params.get(p), tuple) and len(context.params[p]) >= 1}
     if not ndims:
         return False
+    for s in fdef.body:  # (`t = x[:-1]` of `enumerate(x[:-1])`: a slice keeps its argument's axes)
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and isinstance(s.value, ast.Subscript) and isinstance(s.value.value, ast.Name) \
+                and s.value.value.id in ndims and all(isinstance(i, ast.Slice) for i in (
+                    s.value.slice.elts if isinstance(s.value.slice, ast.Tuple) else [s.value.slice])):
+            ndims.setdefault(s.targets[0].id, ndims[s.value.value.id])
     for loop in walk_nodes(fdef):
         if isinstance(loop, ast.For | ast.While):
             for n in walk_nodes(loop):

@@ -113,6 +113,29 @@ def growth(p, obs):
     return loss
 
 
+def chain_enumerated(x):
+    s = 0.0
+    for i, xi in enumerate(x[:-1]):
+        s = s + 100.0 * (x[i + 1] - xi ** 2) ** 2 + (1.0 - xi) ** 2
+    return s
+
+
+def zipped_neighbours(a, x):
+    s = 0.0
+    for u, v in zip(x[:-1], x[1:]):
+        s = s + a * (v - u) ** 2 + u * v
+    return s
+
+
+def slice_bound_twice(a, y):
+    t = y[:-1]
+    s = 0.0
+    for k in range(7):
+        s = s + a * t[k] * t[k]
+    t = y[1:]  # (another slice after the loop: the lowering names it apart, so the first is bound once)
+    return s + a * np.sum(t)
+
+
 CONVERTED = {
     "kalman": (kalman, lambda r: (0.3, 0.5, np.cumsum(r.normal(size=24)) * 0.3), (0, 1)),
     "kalman_iterated": (kalman_iterated, lambda r: (0.3, 0.5, np.cumsum(r.normal(size=20)) * 0.3), (0, 1)),
@@ -125,6 +148,10 @@ CONVERTED = {
     "items_and_their_array": (items_and_their_array, lambda r: (0.8, r.normal(size=10)), (0, 1)),
     "history_list": (history_list, lambda r: (0.5, r.normal(size=10)), (0, 1)),
     "growth": (growth, lambda r: (np.array([0.8, 0.5, 0.3]), r.uniform(0.2, 1.5, size=15)), 0),
+    # (slices of an argument the loop runs over, `t = x[:-1]`: read like the argument)
+    "chain_enumerated": (chain_enumerated, lambda r: (r.normal(size=12) * 0.5,), 0),
+    "zipped_neighbours": (zipped_neighbours, lambda r: (0.7, r.normal(size=14)), (0, 1)),
+    "slice_bound_twice": (slice_bound_twice, lambda r: (0.5, r.normal(size=8)), 0),
 }
 
 
@@ -221,6 +248,14 @@ def complex_literal(a, y):
     return s
 
 
+def slice_in_the_loop(a, y):
+    s = 0.0
+    for k in range(7):
+        t = y[1:]  # (bound in the loop: not a slice of the function's start)
+        s = s + a * t[k] * t[k]
+    return s
+
+
 NOT_CONVERTED = {
     "fractional_power": (fractional_power, lambda r: (-0.5, r.uniform(0.0, 2.0, size=8))),
     "bool_sum": (bool_sum, lambda r: (0.5, r.normal(size=8) * 2.0)),
@@ -230,6 +265,7 @@ NOT_CONVERTED = {
     "read_once": (read_once, lambda r: (0.5, r.normal(size=8))),
     "rounded": (rounded, lambda r: (0.5, r.normal(size=8))),
     "complex_literal": (complex_literal, lambda r: (0.5, r.normal(size=8))),
+    "slice_in_the_loop": (slice_in_the_loop, lambda r: (0.5, r.normal(size=8))),
 }
 
 
