@@ -2492,8 +2492,8 @@ def accumulate_in_place(fdef: ast.FunctionDef, shapes: Shapes, adjoints: set) ->
 
     That holds for an adjoint that is only ever set to a literal 0.0 or to the result of
     array arithmetic, or accumulated into (so its array is always a fresh one), that is
-    read nowhere else but in the final return, and whose every increment `e` has one
-    known, non-scalar shape and does not read `a_bar` itself.
+    read nowhere else but in the final return (or written into through its name, `a_bar[:, 1] += c`), and
+    whose every increment `e` has one known, non-scalar shape and does not read `a_bar` itself.
     """
     nodes = list(walk(fdef))
     if any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in nodes):
@@ -2505,6 +2505,10 @@ def accumulate_in_place(fdef: ast.FunctionDef, shapes: Shapes, adjoints: set) ->
         return fdef
     returns = {id(n) for r in nodes if isinstance(r, ast.Return) for n in walk(r)}
     in_assign_targets = {id(t) for a in assigns for target in a.targets for t in walk(target)}
+    # (`a_bar[:, 1] += 9.81`: a write into the array through its name, which keeps nothing)
+    written_through = {id(t.value) for n in nodes if isinstance(n, ast.Assign | ast.AugAssign)
+                       for t in (n.targets if isinstance(n, ast.Assign) else [n.target])
+                       if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name)}
     names = [n for n in nodes if isinstance(n, ast.Name) and n.id in candidates]
     for name in sorted(candidates):
         steps, fresh, ok = [], [], True
@@ -2535,7 +2539,7 @@ def accumulate_in_place(fdef: ast.FunctionDef, shapes: Shapes, adjoints: set) ->
         last = max(i for i, top in enumerate(fdef.body) if any(id(n) in step_ids for n in walk(top)))
         after = {id(n) for top in fdef.body[last + 1:] for n in walk(top)}
         if any(n.id == name and isinstance(n.ctx, ast.Load) and id(n) not in own and id(n) not in returns
-               and id(n) not in after for n in names):
+               and id(n) not in after and id(n) not in written_through for n in names):
             continue
         for s in steps:
             _swap(fdef, s, ast.copy_location(ast.AugAssign(target=s.targets[0], op=ast.Add(), value=s.value.right), s))
