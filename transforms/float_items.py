@@ -68,7 +68,7 @@ from .shapes import RandomGenerator, hashable
 from .specialize import _number
 from .walk import fix_locations, walk, walk_nodes
 
-__all__ = ["MAX_ITEMS", "NUMPY_SAME", "one_float64_precision", "range_trips", "read_items_as_floats"]
+__all__ = ["MAX_ITEMS", "NUMPY_SAME", "literal_range", "one_float64_precision", "range_trips", "read_items_as_floats"]
 
 MAX_ITEMS = 1 << 20  # (a million Python floats take 24 MB beside the array's 8)
 
@@ -389,11 +389,11 @@ def _own_nodes(stmt):
 
 def range_trips(it) -> int:
     """How many trips a `for` over `it` makes, where that is a range of literal bounds (reversed or not); else 1."""
-    r = _literal_range(it)
+    r = literal_range(it)
     return max(len(r), 1) if r is not None else 1
 
 
-def _literal_range(it):
+def literal_range(it):
     """The `range` a `for` runs over where it is `range(...)` of int literals, reversed or not; else None."""
     if isinstance(it, ast.Call) and called_name(it) == "reversed" and len(it.args) == 1:
         it = it.args[0]
@@ -454,7 +454,7 @@ def _bounds(node, shapes, seen=()):
 
 def _range_span(it):
     """(first, last) item of `range(...)` of literal bounds (reversed or not), () for an empty one, else None."""
-    r = _literal_range(it)
+    r = literal_range(it)
     if r is None:
         return None
     return (min(r[0], r[-1]), max(r[0], r[-1])) if len(r) else ()

@@ -30,7 +30,7 @@ the loop ends. Done only where that is certain:
   own), or int expressions (the items then in a list, `a.tolist()`, where the loop runs its updates a quarter
   as many times as the array has items at least, counted by the literal ranges of the loops; a list's index
   takes ints as NumPy's does, and one out of range raises IndexError either way, in the list's words); the
-  loop holds no `return`, `yield` or `await`;
+  loop holds no `return`, `yield` or `await`, and runs eight updates at least where its trips are counted;
 - every value the function computes is float64 or an int (`float_items.one_float64_precision`), so a Python
   float's sum with it is float64's: under NEP 50 a Python float would take a float32 term's dtype.
 
@@ -44,12 +44,13 @@ import ast
 import math
 
 from . import annotations
-from .float_items import MAX_ITEMS, one_float64_precision, range_trips
+from .float_items import MAX_ITEMS, literal_range, one_float64_precision, range_trips
 from .names import NameAllocator
 from .walk import fix_locations, walk, walk_nodes
 
 __all__ = ["sum_items_in_names", "updates_fixed_items"]
 
+MIN_UPDATES = 8  # (fewer updates, where the loops' trips are counted, cost less than the reads and write back)
 _INSIDE_A_FRAME = (ast.Return, ast.Yield, ast.YieldFrom, ast.Await, ast.Global, ast.Nonlocal)
 
 
@@ -146,7 +147,7 @@ def _sums(fdef, loop, array, shapes, np_name):
             return None
     runs = _runs(loop)
     inside = [u for u in updates.values() if id(u) in runs]
-    fixed, times = {}, 0
+    fixed, times, counted = {}, 0, True
     for update in inside:
         items = update.target.slice.elts if isinstance(update.target.slice, ast.Tuple) else [update.target.slice]
         if len(items) != len(shape) or not isinstance(update.op, ast.Add | ast.Sub) \
@@ -160,9 +161,10 @@ def _sums(fdef, loop, array, shapes, np_name):
             fixed.setdefault(tuple(i % n for i, n in zip(index, shape)), []).append(update)
         elif index is None:
             fixed = None
-        times += runs[id(update)]
-    if not inside:
-        return None
+        times += runs[id(update)][0]
+        counted = counted and runs[id(update)][1]
+    if not inside or counted and times < MIN_UPDATES:
+        return None  # (reading the items and writing them back would cost more than the updates)
     if fixed is not None:
         return "names", fixed
     size = math.prod(shape)
@@ -170,19 +172,22 @@ def _sums(fdef, loop, array, shapes, np_name):
 
 
 def _runs(loop) -> dict:
-    """id of each node in `loop` -> how many times it runs, counted by the literal ranges of the `for` loops around
-    it (`loop`'s own included; another loop counts once)."""
+    """id of each node in `loop` -> (how many times it runs, counted by the literal ranges of the `for` loops around
+    it, `loop`'s own included, another loop counting once; whether every loop around it was counted so)."""
     out = {}
 
-    def visit(node, times):
-        out[id(node)] = times
+    def visit(node, times, counted):
+        out[id(node)] = times, counted
         for field, value in ast.iter_fields(node):
-            inner = times * range_trips(node.iter) if isinstance(node, ast.For) and field == "body" else times
+            inner = times, counted
+            if isinstance(node, ast.For | ast.While) and field == "body":
+                literal = isinstance(node, ast.For) and literal_range(node.iter) is not None
+                inner = times * (range_trips(node.iter) if literal else 1), counted and literal
             for child in value if isinstance(value, list) else [value]:
                 if isinstance(child, ast.AST):
-                    visit(child, inner)
+                    visit(child, *inner)
 
-    visit(loop, 1)
+    visit(loop, 1, True)
     return out
 
 

@@ -136,6 +136,20 @@ def test_sums_in_local_names_give_the_plain_codes_gradient(name):
     check_grad(f, *args, wrt=wrt, ag=False)
 
 
+def short_loop(p, xs):
+    s = 0.0
+    for k in range(3):
+        s = s + p[0] * xs[k] * xs[k]
+    return s
+
+
+def test_a_loop_of_few_counted_updates_keeps_them():
+    """Three updates: reading the item and writing it back would cost more than they save."""
+    args = (np.array([0.5, 2.0]), np.arange(3.0))
+    assert "float_items(p_bar" not in s2s.source(s2s.grad(short_loop), *args)
+    np.testing.assert_array_equal(s2s.grad(short_loop)(*args), plain_gradient(short_loop, args, 0))
+
+
 def test_the_printed_code_sums_in_names_and_writes_them_back_after_the_loop():
     args = PROGRAMS["heun"][1](np.random.default_rng(0))
     src = s2s.source(s2s.grad(heun, argnums=(0, 1)), *args)
@@ -164,7 +178,7 @@ def test_a_raising_error_state_sums_in_numpy_numbers():
             s = s + p[0] * xs[k]
         return s
 
-    xs = np.full(4, 1e308)
+    xs = np.full(10, 1e308)
     p = np.array([1.0])
     assert "s2s.float_items(p_bar" in s2s.source(s2s.grad(big), p, xs)
     with np.errstate(over="raise"), pytest.raises(FloatingPointError):
