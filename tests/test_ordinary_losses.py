@@ -1,7 +1,9 @@
 """The programs of benchmarks/ordinary_losses.py (twelve programs of a stop-51 performance review: a layer norm,
-attention, a Kalman filter, a Gaussian mixture, a spring chain, a log-barrier, ...): s2s's gradient and the
-hand-written one against central differences at small shapes, the arguments left as they were (a folded
-product once added the gradient into a barrier's x)."""
+attention, a Kalman filter, a Gaussian mixture, a spring chain, a log-barrier, ...) and of
+benchmarks/ordinary_models.py (fourteen models of a stop-54 review: an ODE fitted through `p[k]` and `math.exp`,
+explicit heat steps `u[1:-1] += ...`, a GP likelihood, Sinkhorn iterations, a Lennard-Jones double loop, ...):
+s2s's gradient and the hand-written one against central differences at small shapes, the arguments left as they
+were (a folded product once added the gradient into a barrier's x)."""
 
 from __future__ import annotations
 
@@ -15,14 +17,16 @@ import s2s
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 import ordinary_losses  # noqa: E402
+import ordinary_models  # noqa: E402
 
-PROGRAMS = ordinary_losses.programs(small=True)
+PROGRAMS = [(module, *program) for module in (ordinary_losses, ordinary_models) for program in module.programs(small=True)]
 
 
-@pytest.mark.parametrize("name, f, args, wrt", PROGRAMS, ids=[p[1].__name__ for p in PROGRAMS])
-def test_gradient_matches_differences(name, f, args, wrt):
+@pytest.mark.parametrize("module, name, f, args, wrt", PROGRAMS,
+                         ids=[f"{p[0].__name__}-{p[2].__name__}" for p in PROGRAMS])
+def test_gradient_matches_differences(module, name, f, args, wrt):
     kept = [np.copy(a) for a in args]
-    ordinary_losses.check(name, f, args, wrt, s2s.grad(f, wrt=wrt)(*args))
+    module.check(name, f, args, wrt, s2s.grad(f, wrt=wrt)(*args))
     for a, b in zip(args, kept):
         np.testing.assert_array_equal(a, b)
-    ordinary_losses.check(name, f, args, wrt, ordinary_losses.HAND[f](*args))
+    module.check(name, f, args, wrt, module.HAND[f](*args))
