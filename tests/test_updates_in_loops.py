@@ -86,12 +86,33 @@ def boundary_source(a, u0):
     return np.sum(u ** 2)
 
 
-@pytest.mark.parametrize("f, view", [(view_updated, "w"), (neumann, "inner"), (boundary_source, "inner")],
-                         ids=["view_updated", "neumann", "boundary_source"])
+def view_of_a_view(a, u0):
+    u = u0.copy()
+    w = u[:4]
+    z = w[1:]  # (a view of the view: z += a changes u[1:4])
+    z += a
+    u[-1] += a
+    return np.sum(u ** 2)
+
+
+def reshaped_view(a, u0):
+    u = u0.copy()
+    w = u[:4]
+    z = w.reshape(2, 2)
+    z += a
+    u[-1] += a
+    return np.sum(u ** 2)
+
+
+@pytest.mark.parametrize("f, view", [(view_updated, "w"), (neumann, "inner"), (boundary_source, "inner"),
+                                     (view_of_a_view, "z"), (reshaped_view, "z")],
+                         ids=["view_updated", "neumann", "boundary_source", "view_of_a_view", "reshaped_view"])
 def test_a_slice_updated_in_place_through_its_own_name_is_refused_not_copied(f, view):
     """Helper 171: the updates of `u`'s items written in place copied the slice `w = u[:4]` a check asks about,
     so the check passed and `w += a` no longer changed u (value 3.49 for 2.89, gradient 2.6 for 1.8; the
-    Neumann heat step's gradient 0.0 for -3.45 already before). The check now sees the view: refused."""
+    Neumann heat step's gradient 0.0 for -3.45 already before). Helper 172: the same through a view of the view
+    (`z = w[1:]`, `w.reshape`), whose check asks about z, not w. No slice of u is copied where a check asks
+    whether u sees an update: refused."""
     with pytest.raises(UnsupportedSyntaxError, match=f"updates `{view}` in place, and here `u` refers to the same"):
         s2s.value_and_grad(f)(0.3, np.linspace(-1.0, 1.0, 6))
 

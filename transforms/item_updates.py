@@ -425,19 +425,23 @@ def _owned_reads(name, steps, nodes, parents, shapes, params):
                 views.append(parent)
         else:
             return f"{_statement_text(n, parents)} deletes {name}"
-    checked = _checked_names(nodes, shapes)
+    updated, others = _checked_names(nodes, shapes)
+    if views and name in others:  # (`w = u[:4]; z = w[1:]; z += a`: another name's update may change u's array)
+        return f"an array updated in place under another name may be {name}'s"
     for sub in views:  # (`w = u[:4]; w += a`: the update through the view changes u, which its check must see)
         view = parents[id(sub)].targets[0].id
-        if view in checked:
+        if view in updated | others:
             return f"`{view}`, a slice of {name}, is updated in place"
     return views
 
 
-def _checked_names(nodes, shapes) -> set:
-    """The names the ownership checks `s2s.unshared(value, site, deep, updated, *others)` ask about."""
+def _checked_names(nodes, shapes) -> tuple[set, set]:
+    """The names the ownership checks `s2s.unshared(value, site, deep, updated, *others)` ask about: (those updated,
+    those that may see an update)."""
     check = getattr(ctx().runtime, "unshared", None)
-    return {a.id for n in nodes if isinstance(n, ast.Call) and check is not None and shapes.callee(n) is check
-            for a in n.args[3:] if isinstance(a, ast.Name)}
+    calls = [n for n in nodes if isinstance(n, ast.Call) and check is not None and shapes.callee(n) is check]
+    return ({n.args[3].id for n in calls if len(n.args) > 3 and isinstance(n.args[3], ast.Name)},
+            {a.id for n in calls for a in n.args[4:] if isinstance(a, ast.Name)})
 
 
 def _read_before_writes(sub, name, fdef, parents, shapes) -> bool:
