@@ -43,6 +43,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ordinary_kinds.py
 	$(BIN)/python benchmarks/ordinary_review.py
 	$(BIN)/python benchmarks/ordinary_losses.py
+	$(BIN)/python benchmarks/ordinary_models.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
