@@ -210,7 +210,7 @@ def transposed_outers(fdef: ast.FunctionDef, np_name: str, removable: set) -> bo
 def _outer_of_two(value, np_name) -> bool:
     return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "outer" \
         and isinstance(value.func.value, ast.Name) and value.func.value.id == np_name and len(value.args) == 2 \
-        and not value.keywords and not any(isinstance(a, ast.Starred) for a in value.args)
+        and not value.keywords and all(isinstance(a, ast.Name | ast.Constant) for a in value.args)  # (no order of effects)
 
 
 class _Untranspose(ast.NodeTransformer):
