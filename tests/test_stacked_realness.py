@@ -45,7 +45,8 @@ def test_gmm_gradient(wrt):
 
 def test_gmm_index_adjoint_accumulates_in_place():
     printed = s2s.source(s2s.grad(gmm_components, wrt=(0, 1, 2)), *data())
-    assert ("logw_bar[k] +=" in printed or "logw_bar_items[k] +=" in printed) and "getitem_grad(t" not in printed.split("logw_bar = np.zeros")[1]
+    in_place = "logw_bar[k] +=" in printed or "logw_bar_items[k] +=" in printed  # (into the items' list: item_sums)
+    assert in_place and "getitem_grad(t" not in printed.split("logw_bar = np.zeros")[1]
 
 
 def test_concatenate_with_axis():
