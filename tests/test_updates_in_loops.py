@@ -109,10 +109,10 @@ def reshaped_view(a, u0):
                          ids=["view_updated", "neumann", "boundary_source", "view_of_a_view", "reshaped_view"])
 def test_a_slice_updated_in_place_through_its_own_name_is_refused_not_copied(f, view):
     """Helper 171: the updates of `u`'s items written in place copied the slice `w = u[:4]` a check asks about,
-    so the check passed and `w += a` no longer changed u (value 3.49 for 2.89, gradient 2.6 for 1.8; the
-    Neumann heat step's gradient 0.0 for -3.45 already before). Helper 172: the same through a view of the view
-    (`z = w[1:]`, `w.reshape`), whose check asks about z, not w. No slice of u is copied where a check asks
-    whether u sees an update: refused."""
+    so the check passed and `w += a` no longer changed u (value 3.49 for 2.89, gradient 2.6 for 1.8; a Neumann
+    heat step's gradient 0.0 for -3.45). Helper 172: the same through a view of the view (`z = w[1:]`,
+    `w.reshape`), whose check asks about z, not w. No slice of u is copied where a check asks whether u sees an
+    update: refused, as before the rewrite took these (tests/test_fuzz_view_updates.py: the class)."""
     with pytest.raises(UnsupportedSyntaxError, match=f"updates `{view}` in place, and here `u` refers to the same"):
         s2s.value_and_grad(f)(0.3, np.linspace(-1.0, 1.0, 6))
 
