@@ -137,6 +137,8 @@ def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dic
     candidates.update({t: shape for t, (shape, _) in slices.items()})
     bindings = {id(stmt.targets[0]) for _, stmt in slices.values()}
     candidates = {p: s for p, s in candidates.items() if p not in _changed_arrays(fdef, set(candidates), bindings)}
+    # (a slice's items are read once where it is bound: its argument must not change either)
+    candidates = {p: s for p, s in candidates.items() if p not in slices or slices[p][1].value.value.id in candidates}
     reads = _item_reads(fdef, candidates, shapes)
     looped = any(isinstance(n, ast.For | ast.While) for n in walk_nodes(fdef))
     chosen = [p for p in sorted(reads) if _read_enough(reads[p], candidates[p], looped)]
