@@ -924,6 +924,7 @@ class Shapes:
         self._int_arithmetic(range_loops, params_bound)
         self._none_unread = set()  # (names bound to None never read as None: known once the facts are flowed)
         self._float_list_depths = None  # (`_float_lists`, found when first asked)
+        self._numpy_names = None  # (`numpy_number`'s names, found when first asked)
         self._infer(fdef)
         self.at = {}  # id(Name node read) -> (the node, its shape there): the facts per program point
         self.blame = {}  # name -> the first statement whose value's shape is unknown (for notes in the code)
@@ -1990,6 +1991,33 @@ class Shapes:
                                  self._counters)
         return self._fixed_point(floats, lambda n, names: self.python_number_kind(n, names, ints) == "float")
 
+    def numpy_number(self, node, names=None) -> bool:
+        """Whether `node` certainly computes a NumPy scalar (never a Python number): an item of a real array at an
+        int per axis, or `+ - * / **` and negation of one with any number, where `names` (default: the names bound
+        only to such) hold them. A NumPy scalar's division by zero or overflowing power gives inf or NaN with a
+        warning, where a Python float's raises.
+
+            >>> # y of float64 (5,): y[i] - 1.0 is an np.float64, (y[i] - 1.0) ** 2 too
+        """
+        if names is None:
+            if self._numpy_names is None:
+                self._numpy_names = frozenset()  # (a question asked while they are found claims no name)
+                self._numpy_names = frozenset(self._fixed_point(set(), lambda v, held: self.numpy_number(v, held)))
+            names = self._numpy_names
+        if isinstance(node, ast.Name):
+            return node.id in names and node.id in self.local
+        if isinstance(node, ast.Subscript):
+            base = self.of(node.value) if isinstance(node.value, ast.Name) and node.value.id in self.local else None
+            index = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            return type(base) is tuple and len(base) == len(index) and not self._float_list_item(node) \
+                and all(self._int_expr(i, self.ints) for i in index) and self.real(node.value)
+        if isinstance(node, ast.UnaryOp):
+            return isinstance(node.op, ast.USub | ast.UAdd) and self.numpy_number(node.operand, names)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow):
+            sides = (node.left, node.right)
+            return any(self.numpy_number(x, names) for x in sides) and all(self.of(x) == () for x in sides)
+        return False
+
     def _fixed_point(self, given, holds, loop_bound=frozenset()) -> set:
         """The greatest set of names, parameters of `given` and locals (and names bound only by loops over
         ranges, `loop_bound`), every other binding of which `holds(value, names)` or is a restore."""
@@ -2080,8 +2108,8 @@ class Shapes:
             and self._float_lists().get(node.id) == depth
 
     def _float_lists(self) -> dict:
-        """name -> the number of axes of the float64 array argument whose `.tolist()` (or `s2s.float_items`) is its one
-        binding (its items, taken at as many integer indices, are Python floats)."""
+        """name -> the number of axes of the float64 array argument (or of a slice of one, bound once) whose `.tolist()`
+        (or `s2s.float_items`) is its one binding (its items, taken at as many integer indices, are Python floats)."""
         if self._float_list_depths is None:
             self._float_list_depths = {}
             for name, values in self._assigned_values.items():
@@ -2096,6 +2124,11 @@ class Shapes:
                     array = v.args[0].id
                 else:
                     continue
+                made = self._assigned_values.get(array, [])
+                if len(made) == 1 and self._bindings.get(array) == 1 and isinstance(made[0], ast.Subscript) \
+                        and isinstance(made[0].value, ast.Name) and all(isinstance(i, ast.Slice) for i in (
+                            made[0].slice.elts if isinstance(made[0].slice, ast.Tuple) else [made[0].slice])):
+                    array = made[0].value.id  # (`t = x[:-1]`, read by `s2s.float_items(t)`: a slice keeps x's axes)
                 shape = self._entry.get(array)
                 if array in self._param_names and array not in self.assigned and self._kinds.get(array) == "d" \
                         and isinstance(shape, tuple) and len(shape) >= 1:

@@ -2321,8 +2321,8 @@ def _pure(node, shapes) -> bool:
         if isinstance(node.op, ast.Div) and shape == () and isinstance(node.right, ast.Constant) \
                 and type(node.right.value) in (int, float) and node.right.value != 0:
             return _pure(node.left, shapes)  # (a real number divided by a number literal other than 0: inf at worst)
-        if isinstance(node.op, ast.Div | ast.Pow) and shape == ():
-            return False  # a Python number divided by zero, or overflowing a power, raises
+        if isinstance(node.op, ast.Div | ast.Pow) and shape == () and not shapes.numpy_number(node.left):
+            return False  # a Python number divided by zero, or overflowing a power, raises (a NumPy scalar's: inf)
         if not isinstance(node.op, ast.Add | ast.Sub | ast.Mult | ast.Div | ast.Pow | ast.MatMult):
             return False
         return _pure(node.left, shapes) and _pure(node.right, shapes)
