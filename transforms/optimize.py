@@ -480,6 +480,9 @@ def products_step(c: Code) -> Code:
     the smallest array of a linear chain, three products in the cheaper order (transforms/products.py)."""
     if c.shapes is not None and transposed_outers(c.fdef, c.shapes.np_name, c.removable):
         c.inferred = c.shapes.shapes(c.fdef)
+    if c.shapes is not None and specialize.negate_into_literals(c.fdef, c.removable):  # (`u = -t` of `t = -1.0 / s`)
+        c.fdef = eliminate_dead_code(propagate_copies(c.fdef, c.removable), c.removable)
+        c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes is not None:  # (`1.0 * 0.5 * 2 * z`: numbers a group of broadcasts left, then `1.0 * e`)
         fold_literals(c.fdef)
         if _unit_products(c.fdef) or _several_literal_factors(c.fdef):

@@ -70,3 +70,24 @@ def test_a_product_chain_with_a_negated_operand_inside():
     changed, out = _rewritten(code, {"t", "s"})
     assert changed and "-a" not in out and "-" in out, out
     _same_numbers(code, out, ["a", "b", "c", "y"])
+
+
+def barrier(x, A, b):
+    return -np.sum(np.log(b - A @ x)) + 0.5 * np.sum(x ** 2)
+
+
+def test_a_negated_quotient_read_negated_takes_the_sign_into_its_literal():
+    """`s_bar = -1.0 / s; t2_bar = -s_bar` (the adjoint of `-np.sum(np.log(s))` read by that of `b - A @ x`) is
+    `s_bar = 1.0 / s`, read as it is: one array operation fewer, the same numbers (`-(c / E)` is `(-c) / E`)."""
+    from s2s.transforms.specialize import negate_into_literals
+
+    from tests.plain_code import plain_gradient
+
+    r = np.random.default_rng(3)
+    args = (r.normal(size=4) * 0.05, r.normal(size=(9, 4)), r.uniform(1.0, 2.0, size=9))
+    src = s2s.source(s2s.grad(barrier), *args)
+    assert "= 1.0 / t2" in src and "-1.0 / t2" not in src and "= -t2_bar" not in src, src
+    np.testing.assert_array_equal(s2s.grad(barrier)(*args), plain_gradient(barrier, args, 0))
+    fdef = ast.parse("def f(s, t):\n a = 0 * s\n b = -a\n c = 2.0 * t\n d = -c\n return b + d").body[0]
+    assert negate_into_literals(fdef, {"a", "b", "c", "d"})
+    assert ast.unparse(fdef).splitlines()[1:5] == ["    a = 0 * s", "    b = -a", "    c = -2.0 * t", "    d = c"]
