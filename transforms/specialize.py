@@ -2723,12 +2723,13 @@ def fold_negations(fdef: ast.FunctionDef, removable: set) -> bool:
                 and isinstance(node.right.op, ast.USub):
             node.op, node.right = ast.Sub(), node.right.operand
             changed = True
-    return _negated_literal_factors(fdef, removable, reads, stores) or changed
+    return changed
 
 
 def negate_into_literals(fdef: ast.FunctionDef, removable: set) -> bool:
     """`t = -1.0 / s; ...; u = -t` as `t = 1.0 / s; ...; u = t` (see `_negated_literal_factors`), for code whose
-    literals were merged in after the negations were folded. Returns whether anything changed.
+    literals were merged in after the negations were folded. Its own pass over names counted afresh: after
+    `fold_negations`, a name it read through a negation may be read directly. Returns whether anything changed.
 
         >>> fdef = ast.parse("def f(s):\\n t = -1.0 / s\\n u = -t\\n return u").body[0]
         >>> negate_into_literals(fdef, {"t", "u"}), [ast.unparse(x) for x in fdef.body[:2]]
