@@ -2766,7 +2766,9 @@ def _negated_literal_factors(fdef, removable, reads, stores) -> bool:
             continue
         number = -_nonzero_literal(getattr(value, side))
         literal = ast.Constant(abs(number))
-        setattr(value, side, literal if number > 0 else ast.UnaryOp(op=ast.USub(), operand=literal))
+        negated = copy.copy(value)  # (a new node: a pass may have put the old one in two places)
+        setattr(negated, side, literal if number > 0 else ast.UnaryOp(op=ast.USub(), operand=literal))
+        made[t][0].value = negated
         s.value = s.value.operand
         changed = True
     if changed:
