@@ -64,7 +64,7 @@ from .context import ctx
 from .names import NameAllocator, called_name
 from .ownership import _root
 from .reverse import Comment
-from .shapes import RandomGenerator, hashable
+from .shapes import RandomGenerator, hashable, slices_only
 from .specialize import _number
 from .walk import fix_locations, walk, walk_nodes
 
@@ -175,8 +175,8 @@ def _argument_slices(fdef, candidates: dict, shapes) -> dict:
             continue
         parts = stmt.value.slice.elts if isinstance(stmt.value.slice, ast.Tuple) else [stmt.value.slice]
         shape = shapes.of(stmt.targets[0])
-        if all(isinstance(i, ast.Slice) and all(b is None or _number(b) is not None and type(_number(b)) is int
-                                                for b in (i.lower, i.upper, i.step)) for i in parts) \
+        if slices_only(stmt.value.slice) and all(b is None or type(_number(b)) is int
+                                                 for i in parts for b in (i.lower, i.upper, i.step)) \
                 and isinstance(shape, tuple) and shape and all(type(n) is int for n in shape) \
                 and 0 < math.prod(shape) <= MAX_ITEMS:
             out[stmt.targets[0].id] = (shape, stmt)

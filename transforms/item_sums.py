@@ -45,7 +45,8 @@ import math
 
 from . import annotations
 from .float_items import MAX_ITEMS, literal_range, one_float64_precision, range_trips
-from .names import NameAllocator
+from .names import NameAllocator, names_in
+from .specialize import _number
 from .walk import fix_locations, walk, walk_nodes
 
 __all__ = ["sum_items_in_names", "updates_fixed_items"]
@@ -100,16 +101,8 @@ def _candidates(loop) -> set:
 
 def _literal_index(index):
     """The ints of an index of int literals (`2`, `-1`, `(0, 3)`), else None."""
-    items = index.elts if isinstance(index, ast.Tuple) else [index]
-    out = []
-    for i in items:
-        sign = 1
-        if isinstance(i, ast.UnaryOp) and isinstance(i.op, ast.USub):
-            sign, i = -1, i.operand
-        if not (isinstance(i, ast.Constant) and type(i.value) is int):
-            return None
-        out.append(sign * i.value)
-    return tuple(out)
+    items = [_number(i) for i in (index.elts if isinstance(index, ast.Tuple) else [index])]
+    return tuple(items) if all(type(i) is int for i in items) else None
 
 
 def _zeros_shape(value, np_name):
@@ -141,7 +134,7 @@ def _sums(fdef, loop, array, shapes, np_name):
     updates = {id(n.target.value): n for s in fdef.body[made + 1:at + 1] for n in walk(s)
                if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Subscript)
                and isinstance(n.target.value, ast.Name) and n.target.value.id == array
-               and not _reads(n.target.slice, array) and not _reads(n.value, array)}
+               and array not in names_in(n.target.slice) and array not in names_in(n.value)}
     for s in fdef.body[made + 1:at + 1]:  # before the loop and in it: only updates of items
         if any(isinstance(n, ast.Name) and n.id == array and id(n) not in updates for n in walk(s)):
             return None
@@ -189,10 +182,6 @@ def _runs(loop) -> dict:
 
     visit(loop, 1, True)
     return out
-
-
-def _reads(node, name) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == name for n in walk(node))
 
 
 def _in_names(fdef, loop, array, found: dict, names: NameAllocator) -> None:

@@ -103,7 +103,7 @@ from .reduction_methods import reads_a_reduction, reductions_as_methods
 from .reuse import rebind_in_place, reuse_dead_operands
 from .row_writes import write_rows_once
 from .seed import fold_unit_seed, unit_product_is_itself
-from .shapes import Keyed, Seq
+from .shapes import Keyed, Seq, slices_only
 from .shared_calls import repeats_a_reduction, share_repeated_calls
 from .shifts import drop_shift_adjoints
 from .simplify import fold_literals, fold_power_of_two_factors, fold_unit_copies, simplify
@@ -478,7 +478,7 @@ def inverses_step(c: Code) -> Code:
 def products_step(c: Code) -> Code:
     """In `s2s.grad`'s code, a sum of two products with a shared factor as one product, a number factor on
     the smallest array of a linear chain, three products in the cheaper order (transforms/products.py)."""
-    if c.shapes is not None and transposed_outers(c.fdef, c.shapes.np_name, c.removable):
+    if c.shapes is not None and _mentions(c.fdef, "outer") and transposed_outers(c.fdef, c.shapes.np_name, c.removable):
         c.inferred = c.shapes.shapes(c.fdef)
     if c.shapes is not None and specialize.negate_into_literals(c.fdef, c.removable):  # (`u = -t` of `t = -1.0 / s`)
         c.fdef = eliminate_dead_code(propagate_copies(c.fdef, c.removable), c.removable)
@@ -586,8 +586,7 @@ def _reads_argument_items_in_loops(fdef, context) -> bool:
     for s in fdef.body:  # (`t = x[:-1]` of `enumerate(x[:-1])`: a slice keeps its argument's axes)
         if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
                 and isinstance(s.value, ast.Subscript) and isinstance(s.value.value, ast.Name) \
-                and s.value.value.id in ndims and all(isinstance(i, ast.Slice) for i in (
-                    s.value.slice.elts if isinstance(s.value.slice, ast.Tuple) else [s.value.slice])):
+                and s.value.value.id in ndims and slices_only(s.value.slice):
             ndims.setdefault(s.targets[0].id, ndims[s.value.value.id])
     for loop in walk_nodes(fdef):
         if isinstance(loop, ast.For | ast.While):

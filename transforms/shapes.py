@@ -381,6 +381,15 @@ def _int_display(node):
     return None
 
 
+def slices_only(index) -> bool:
+    """Whether a subscript's index is slices alone (`x[:-1]`, `X[1:, ::2]`): a view with the array's axes.
+
+        >>> slices_only(ast.parse("x[1:, ::2]", mode="eval").body.slice), slices_only(ast.parse("x[0, :]").body[0].value.slice)
+        (True, False)
+    """
+    return all(isinstance(i, ast.Slice) for i in (index.elts if isinstance(index, ast.Tuple) else [index]))
+
+
 def as_arrays(items) -> tuple:
     """The shapes `items` have as the arrays NumPy's joins make of them: a tuple's or list's shape (`Seq`) of
     numbers, or of arrays of one shape, that array's (`[0.0]`: (1,)); the others as they are.
@@ -2126,8 +2135,7 @@ class Shapes:
                     continue
                 made = self._assigned_values.get(array, [])
                 if len(made) == 1 and self._bindings.get(array) == 1 and isinstance(made[0], ast.Subscript) \
-                        and isinstance(made[0].value, ast.Name) and all(isinstance(i, ast.Slice) for i in (
-                            made[0].slice.elts if isinstance(made[0].slice, ast.Tuple) else [made[0].slice])):
+                        and isinstance(made[0].value, ast.Name) and slices_only(made[0].slice):
                     array = made[0].value.id  # (`t = x[:-1]`, read by `s2s.float_items(t)`: a slice keeps x's axes)
                 shape = self._entry.get(array)
                 if array in self._param_names and array not in self.assigned and self._kinds.get(array) == "d" \

@@ -2727,44 +2727,40 @@ def fold_negations(fdef: ast.FunctionDef, removable: set) -> bool:
 
 
 def negate_into_literals(fdef: ast.FunctionDef, removable: set) -> bool:
-    """`t = -1.0 / s; ...; u = -t` as `t = 1.0 / s; ...; u = t` (see `_negated_literal_factors`), for code whose
-    literals were merged in after the negations were folded. Its own pass over names counted afresh: after
-    `fold_negations`, a name it read through a negation may be read directly. Returns whether anything changed.
+    """`t = -1.0 / s; ...; u = -t` (the adjoint of `-np.sum(np.log(s))` read by that of `b - A @ x`) becomes
+    `t = 1.0 / s; ...; u = t`, where `t`, a removable name bound once, is read only there: the sign goes into the
+    number literal of a product or quotient (`-(c / E)` is `(-c) / E` exactly; a literal 0 is left, whose sign a
+    Python int would lose). `u = t` shares t's value with a name nothing else reads. For code whose literals
+    were merged in after `fold_negations`, with the reads counted afresh (after it, a name it read through a
+    negation may be read directly). Returns whether anything changed.
 
         >>> fdef = ast.parse("def f(s):\\n t = -1.0 / s\\n u = -t\\n return u").body[0]
         >>> negate_into_literals(fdef, {"t", "u"}), [ast.unparse(x) for x in fdef.body[:2]]
         (True, ['t = 1.0 / s', 'u = t'])
     """
+    assigns = [s for s in walk(fdef) if isinstance(s, ast.Assign) and len(s.targets) == 1
+               and isinstance(s.targets[0], ast.Name)]
+    negations = [s for s in assigns if isinstance(s.value, ast.UnaryOp) and isinstance(s.value.op, ast.USub)
+                 and isinstance(s.value.operand, ast.Name) and s.value.operand.id in removable]
+    if not negations:
+        return False
     reads, stores = name_counts(fdef)
-    return _negated_literal_factors(fdef, removable, reads, stores)
-
-
-def _negated_literal_factors(fdef, removable, reads, stores) -> bool:
-    """`t = -1.0 / s; ...; u = -t` (the adjoint of `-np.sum(np.log(s))` read by that of `b - A @ x`) becomes
-    `t = 1.0 / s; ...; u = t`, where `t`, a removable name bound once, is read only there: the sign goes into the
-    number literal of a product or quotient (`-(c / E)` is `(-c) / E` exactly; a literal 0 is left, whose sign a
-    Python int would lose). `u = t` shares t's value with a name nothing else reads."""
     made = {}
-    for s in walk(fdef):
-        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
-            made.setdefault(s.targets[0].id, []).append(s)
+    for s in assigns:
+        made.setdefault(s.targets[0].id, []).append(s)
     changed = False
-    for s in walk(fdef):
-        if not (isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
-                and isinstance(s.value, ast.UnaryOp) and isinstance(s.value.op, ast.USub)
-                and isinstance(s.value.operand, ast.Name)):
-            continue
+    for s in negations:
         t = s.value.operand.id
-        if t not in removable or reads.get(t) != 1 or stores.get(t) != 1 or len(made.get(t, ())) != 1:
+        if reads.get(t) != 1 or stores.get(t) != 1 or len(made.get(t, ())) != 1:
             continue
         value = made[t][0].value
         if not (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Mult | ast.Div)):
             continue
         sides = ["left", "right"] if isinstance(value.op, ast.Mult) else ["left"]
-        side = next((k for k in sides if _nonzero_literal(getattr(value, k)) is not None), None)
+        side = next((k for k in sides if _number(getattr(value, k)) not in (None, 0)), None)
         if side is None:
             continue
-        number = -_nonzero_literal(getattr(value, side))
+        number = -_number(getattr(value, side))
         literal = ast.Constant(abs(number))
         negated = copy.copy(value)  # (a new node: a pass may have put the old one in two places)
         setattr(negated, side, literal if number > 0 else ast.UnaryOp(op=ast.USub(), operand=literal))
@@ -2774,16 +2770,6 @@ def _negated_literal_factors(fdef, removable, reads, stores) -> bool:
     if changed:
         fix_locations(fdef)
     return changed
-
-
-def _nonzero_literal(node):
-    """The value of a number literal other than 0 (`2.0`, `-1.0`), else None."""
-    sign = 1
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        sign, node = -1, node.operand
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value != 0:
-        return sign * node.value
-    return None
 
 
 def _fold_into(stmt, t, a):
