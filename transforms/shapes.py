@@ -1344,6 +1344,8 @@ class Shapes:
             return isinstance(node.op, ast.USub | ast.UAdd) and self._int_expr(node.operand, ints)
         if isinstance(node, ast.Call) and self.callee(node) is int and len(node.args) == 1 and not node.keywords:
             return True  # `i = int(x)`: the builtin returns an int (or raises)
+        if isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Slice) and self._is_range(node.value):
+            return self._int_expr(node.slice, ints)  # `k = steps[step]` of a loop with a `break`, lowered
         if isinstance(node, ast.Subscript) and self.is_int_array(node.value):  # `actions[t]`: an item of ints
             base = self.aranges.get(node.value.id)
             ndim = 1 if base is not None else len(self.env.get(node.value.id) or ())
@@ -2742,6 +2744,8 @@ class Shapes:
             fact = self._name_fact(node.value, env)  # (`seq[k]` of a list whose items all have one shape)
             if type(fact) is ListOf and not isinstance(node.slice, ast.Slice) and self._int_index(node.slice):
                 return fact.item
+        if not isinstance(node.slice, ast.Slice) and self._is_range(node.value) and self._int_index(node.slice):
+            return ()  # an item of a range: an int (or IndexError)
         base = self.of(node.value, env)
         if isinstance(base, Seq | Keyed):
             return self._item(base, node.slice, env)

@@ -2371,6 +2371,10 @@ def _pure_or_view(node, shapes) -> bool:
     realness from the later passes.)"""
     if isinstance(node, ast.Subscript) and _basic_in_range(node, shapes):
         return _pure(node.value, shapes)
+    if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords and shapes.callee(node) is len \
+            and isinstance(node.args[0], ast.Name) and node.args[0].id in shapes.local \
+            and shapes._is_range(node.args[0]):
+        return True  # `len(steps)` of a range (the loop with a `break`, lowered, tests it)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult) \
             and all(_int_literal(side) or shapes.counter(side) for side in (node.left, node.right)):
         return True  # `i + 1` of a loop's counter: Python ints, whose arithmetic without a division cannot raise

@@ -106,8 +106,8 @@ PROGRAMS = {
     "heun": (heun, lambda r: (np.array([0.7, 0.6, 0.35]), 1.1, r.normal(size=20)), (0, 1), True),
     "last_item_negative": (last_item_negative, lambda r: (r.normal(size=3), r.normal(size=9)), 0, True),
     "matrix_items": (matrix_items, lambda r: (r.normal(size=(2, 2)), r.normal(size=11)), 0, True),
-    # (a loop with `break` is run as a while loop whose shapes the inference does not follow: kept as it was)
-    "with_a_break": (with_a_break, lambda r: (np.array([0.4, 0.9]), r.normal(size=12)), 0, False),
+    # (a loop with `break` is run as a while loop over `k = steps[step]`, an item of the range)
+    "with_a_break": (with_a_break, lambda r: (np.array([0.4, 0.9]), r.normal(size=12)), 0, True),
     "nested_loops": (nested_loops, lambda r: (np.array([0.3, -0.8]), r.normal(size=(4, 5))), 0, True),
     "while_loop": (while_loop, lambda r: (np.array([0.3, -0.8]), r.normal(size=7)), 0, True),
     # the loop reads the whole adjoint array's value too (np.sum(p * p)'s adjoint adds into all of it)
