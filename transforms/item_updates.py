@@ -161,6 +161,10 @@ def update_items_in_place(fdef: ast.FunctionDef, shapes, params: set, np_name: s
         if isinstance(views, str):
             if undo:
                 undo()
+            for stmt in steps:  # (an update of an array made just before holds where other bindings of the name do not)
+                if _made_just_before(stmt, name, parents, shapes):
+                    _in_place(stmt, name, shapes, np_name, parents)
+                    changed = True
             continue
         if undo:
             nodes, parents = list(walk(fdef)), parent_map(fdef)
@@ -323,10 +327,64 @@ def _updates(fdef, shapes, accumulate):
     return nodes, parents, updates
 
 
+def _made_just_before(stmt, name, parents, shapes) -> bool:
+    """Whether `stmt`, `y = s2s.setitem(y, i, v)` or `y = y + s2s.getitem_grad(g, x, i)`, updates an array the
+    last statement before it in its block that names `y` made (`y = np.zeros_like(u)`, `y = y + t`: arithmetic on
+    arrays), the statements between only updating items of `y` through its name with values that do not read it
+    (what this pass writes of the updates before: `y[:-2] += g`); the index not naming `y`, the value real and
+    reading `y` only by items that are numbers. Nothing but `y` can hold that array, whatever else `y` is bound
+    to elsewhere (the tape's save of an earlier trip's array, before `y` was made again: a wave step's
+    `lap = np.zeros_like(u); lap[1:-1] = ...`, its adjoint's `u_bar = u_bar + t * 2.0` and three slices added in).
+
+        >>> # lap = np.zeros_like(u); lap = s2s.setitem(lap, slice(1, -1), t4)  ->  lap[1:-1] = t4
+    """
+    if _update(stmt, shapes) is not None:
+        _, index, value = stmt.value.args
+        if _reads(index, name) or not _item_reads_only(value, name, shapes) \
+                or not (shapes.real(value) or isinstance(value, ast.Constant) and type(value.value) in (int, float)):
+            return False
+    elif _accumulation(stmt, shapes) is None or _reads(_accumulation(stmt, shapes)[0], name) \
+            or _reads(_accumulation(stmt, shapes)[2], name):
+        return False
+    holder = parents.get(id(stmt))
+    block = next((b for b in (getattr(holder, f, None) for f in ("body", "orelse", "finalbody"))
+                  if isinstance(b, list) and any(s is stmt for s in b)), None)
+    if block is None:
+        return False
+    for j in range(next(j for j, s in enumerate(block) if s is stmt) - 1, -1, -1):
+        made = block[j]
+        if not _reads(made, name):
+            continue
+        if _through_the_name(made, name) or _checks_only(made, name, shapes):
+            continue
+        return isinstance(made, ast.Assign) and len(made.targets) == 1 and isinstance(made.targets[0], ast.Name) \
+            and made.targets[0].id == name and fresh_array(made.value, shapes)
+    return False
+
+
+def _checks_only(stmt, name, shapes) -> bool:
+    """`t2 = s2s.unshared(t, site, deep, new, u)` naming `name` only among the names the ownership check compares
+    (it keeps none of them)."""
+    check = getattr(ctx().runtime, "unshared", None)
+    call = stmt.value if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+        and isinstance(stmt.targets[0], ast.Name) and stmt.targets[0].id != name else None
+    return isinstance(call, ast.Call) and check is not None and shapes.callee(call) is check and not call.keywords \
+        and len(call.args) > 3 and not any(_reads(a, name) for a in call.args[:3])
+
+
+def _through_the_name(stmt, name) -> bool:
+    """`y[i] = v` or `y[i] += v` (`-=`), `v` and `i` not naming `y`: an item update that leaves `y` the one array."""
+    target = stmt.target if isinstance(stmt, ast.AugAssign) else stmt.targets[0] \
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None
+    return isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and target.value.id == name \
+        and not _reads(target.slice, name) and not _reads(stmt.value, name)
+
+
 def _in_place(stmt, name, shapes, np_name, parents):
     if _update(stmt, shapes) is not None:
         _, index, value = stmt.value.args
-        stmt.targets = [ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=index, ctx=ast.Store())]
+        stmt.targets = [ast.Subscript(value=ast.Name(id=name, ctx=ast.Load()), slice=as_slice(index, shapes),
+                                      ctx=ast.Store())]
         stmt.value = value
         return
     g, _, index = _accumulation(stmt, shapes)
@@ -584,7 +642,7 @@ def _owned_binding(n, parent, parents, nodes, shapes, params):
         return True  # a tape's placeholder (`d = f2 = None`, one for several names), or a number: no array
     if len(parent.targets) != 1:
         return False
-    if _fresh(value, shapes):
+    if fresh_array(value, shapes):
         return True
     if isinstance(value, ast.Name) and value.id not in params and not _in_loop(parent, parents):
         source = value.id
@@ -593,7 +651,7 @@ def _owned_binding(n, parent, parents, nodes, shapes, params):
         return all(m is value or _read_apart(m, parent, n.id, parents, shapes) for m in reads) and bool(stores) \
             and all(isinstance(parents.get(id(m)), ast.AugAssign) and parents[id(m)].target is m
                     or isinstance(parents.get(id(m)), ast.Assign) and parents[id(m)].targets == [m]
-                    and _fresh(parents[id(m)].value, shapes) for m in stores)
+                    and fresh_array(parents[id(m)].value, shapes) for m in stores)
     return False
 
 
@@ -614,8 +672,11 @@ def _read_apart(read, copy, name, parents, shapes):
     return here < at or not any(_reads(s, name) for s in block[at + 1:here + 1])
 
 
-def _fresh(value, shapes):
-    """Arithmetic on arrays, or a NumPy function that makes an array: a new array no one else holds."""
+def fresh_array(value, shapes) -> bool:
+    """Arithmetic on arrays, or a NumPy function that makes an array: a new array no one else holds.
+
+        >>> # fresh_array(<np.zeros(3)>, shapes), fresh_array(<x.T>, shapes) == (True, False)
+    """
     if isinstance(value, ast.BinOp | ast.UnaryOp):
         shape = shapes.of(value)
         return isinstance(shape, tuple) and shape != ()

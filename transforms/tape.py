@@ -156,12 +156,16 @@ def _is_placeholder(s):
 
 
 def drop_unread_restores(fdef: ast.FunctionDef, stack: str | None) -> ast.FunctionDef:
-    """Remove the push/pop pairs of names whose every restore is unread (see the module doc)."""
+    """Remove the push/pop pairs of names whose every restore is unread (see the module doc), and in a loop and
+    its backward loop the pair of a restore bound again before anything reads it (`_dead_trip_restores`)."""
     if not stack:
         return fdef
+    dead = _dead_trip_restores(fdef, stack)
+    if dead:
+        fdef = _Drop(stack, set(), set(), skip=lambda s: id(s) in dead).visit(fdef)
     names = _unread_restores(fdef, stack)
     if not names:
-        return fdef
+        return fix_locations(fdef) if dead else fdef
     fdef = _Drop(stack, names, _read_in_own_loops(fdef)).visit(fdef)
     still_used = any(isinstance(n, ast.Name) and n.id == stack and isinstance(n.ctx, ast.Load) for n in walk(fdef))
     body = []
@@ -182,6 +186,56 @@ def drop_unread_restores(fdef: ast.FunctionDef, stack: str | None) -> ast.Functi
         body.append(s)
     fdef.body = body
     return fix_locations(fdef)
+
+
+def _dead_trip_restores(fdef, stack) -> set:
+    """The ids of the push and the pop of each restore a backward loop binds again before anything reads it
+    (`lap = stack.pop(); lap = stack.pop()`: the value `lap` had before `lap = s2s.setitem(lap, ...)` of a trip),
+    in a loop of the function's body and its backward loop whose every push and pop is a statement of their
+    bodies, matched trip by trip in the tape's order (trip_records: the backward loop runs once per trip and pops
+    exactly what the trip pushed, in reverse). Dropping the pair leaves every other restore its own value.
+
+        >>> # for _ in range(3): stack.append(a); a = f(a); stack.append(a); a = g(a)
+        >>> # for _ in reversed(range(3)): a = stack.pop(); a = stack.pop(); ... -> the second push, the first pop
+    """
+    from .trip_records import _pairs, _plain_loop, _pop_of, _push_of, _runs_once_per_trip, _uses_stack
+    dead = set()
+    stores: dict[str, int] = {}
+    for n in walk_nodes(fdef):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    for forward, backward in _pairs(fdef.body, stack):
+        if not (isinstance(forward, ast.For | ast.While) and isinstance(backward, ast.For)
+                and _plain_loop(forward) and _plain_loop(backward)
+                and _runs_once_per_trip(forward, backward, stores)[0] is not None):
+            continue
+        fb, bb = forward.body, backward.body
+        pushes = [s for s in fb if _push_of(s, stack)]
+        pops = [s for s in bb if _pop_of(s, stack)]
+        if sum(_uses_stack(s, stack)[0] for s in fb) != len(pushes) or any(_uses_stack(s, stack)[1] for s in fb) \
+                or any(_uses_stack(s, stack)[0] for s in bb) or sum(_uses_stack(s, stack)[1] for s in bb) != len(pops) \
+                or [_push_of(s, stack) for s in pushes] != [_pop_of(s, stack) for s in reversed(pops)]:
+            continue
+        if _target_names(backward) & {_pop_of(s, stack) for s in pops}:
+            continue
+        for push, pop in zip(reversed(pushes), pops):
+            if _bound_again_unread(bb[bb.index(pop) + 1:], _pop_of(pop, stack)):
+                dead.update((id(push), id(pop)))
+    return dead
+
+
+def _target_names(loop) -> set:
+    return {n.id for n in walk(loop.target) if isinstance(n, ast.Name)}
+
+
+def _bound_again_unread(after, name) -> bool:
+    """Whether a statement of `after` binds `name` (`name = ...`, reading nothing of it) before any reads it."""
+    for s in after:
+        if name in loaded_names(s):
+            return False
+        if name in assigned_names(s):
+            return isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name)
+    return False
 
 
 def _bare_pop(s):
