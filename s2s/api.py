@@ -158,6 +158,7 @@ def _entry(func, names, form, optimize=True, scalars=(), shapes=(), fixed=()):
                                        trip_tuples=form in ("grad", "value"))
         bound = gen.bind(func)
         bound.fn.__s2s_returns_value__ = form == "value" or gen.returns_value
+        bound.fn.__s2s_writes_checked__ = getattr(gen, "writes_checked", False)
         return bound
 
     return cache.entry(func, (names, form, optimize, scalars, shapes, fixed), make)
@@ -595,11 +596,11 @@ def _runner(func, wrt, optimize, need_value=True):
         try:
             out = fn(*args, **kwargs) if kwargs else fn(*args)
         except Exception as exc:
-            return failed(exc, args, kwargs, records)
+            return failed(exc, args, kwargs, records, fn)
         return done(out, args, kwargs, returns_value, records)
 
-    def failed(exc, args, kwargs, records):
-        """The generated function raised: a non-scalar output said in grad's words, a one-element output
+    def failed(exc, args, kwargs, records, fn):
+        """The generated function `fn` raised: a non-scalar output said in grad's words, a one-element output
         computed by the code for arrays, anything else raised with the user's line noted."""
         if isinstance(exc, NonScalarOutputError):
             raise NonScalarOutputError(
@@ -613,7 +614,8 @@ def _runner(func, wrt, optimize, need_value=True):
             if value is not _NO_VALUE:
                 out = _size_one_output(func, target, wrt, optimize, args, kwargs, value)
                 if out is None and isinstance(exc, ZeroDivisionError | OverflowError):
-                    out = in_numpy_numbers(target, pipeline._wrt_names(func, wrt), optimize, args, kwargs, value)
+                    out = in_numpy_numbers(target, pipeline._wrt_names(func, wrt), optimize, args, kwargs, value,
+                                           getattr(fn, "__s2s_writes_checked__", False))
         if out is None:
             _note_user_line(exc)
             raise exc
@@ -656,7 +658,7 @@ def _runner(func, wrt, optimize, need_value=True):
             return done(out, args, {}, returns_value, records)
 
         def failed_here(exc, args):
-            return failed(exc, args, {}, records)
+            return failed(exc, args, {}, records, entry.fn)
 
         return compiled_call.make_hot_numpy(entry, key, args, params, fixed, failed_here, done_here, plain, target,
                                             compiled_call.global_names(fixed), value_first=returns_value)
@@ -705,7 +707,7 @@ def _value_on_copies(target, args, kwargs):
         return _NO_VALUE
 
 
-def in_numpy_numbers(target, names, optimize, args, kwargs, value=_NO_VALUE):
+def in_numpy_numbers(target, names, optimize, args, kwargs, value=_NO_VALUE, writes_checked=False):
     """(value, gradient) where the derivative code raised ZeroDivisionError or OverflowError on Python numbers
     but the function itself gives `value`, a real number: NumPy's numbers make infinity or NaN there.
 
@@ -716,7 +718,8 @@ def in_numpy_numbers(target, names, optimize, args, kwargs, value=_NO_VALUE):
     as np.float64: the same IEEE operations on the same values, except that those which raised give NumPy's
     infinity or NaN (with NumPy's warning). Its value must be the function's; a Python float argument's gradient
     is a Python float again. None where it raises too, or gives another value. `value`: the function's output,
-    where the caller has it; else the function is run on copies (_value_on_copies).
+    where the caller has it; else the function is run on copies (_value_on_copies). `writes_checked`: the code that
+    raised writes only into what it made (reruns.may_differ_when_run_again).
 
         >>> in_numpy_numbers(f, ["x"], True, (0.0,), {}, -np.inf)   # f(x) = np.log(x)
         (-inf, inf)
@@ -724,7 +727,8 @@ def in_numpy_numbers(target, names, optimize, args, kwargs, value=_NO_VALUE):
     if value is _NO_VALUE:
         value = _value_on_copies(target, args, kwargs)
     if not isinstance(value, numbers.Real | np.floating) or np.ndim(value) != 0 \
-            or not all(reruns.plain_data(a) for a in [*args, *kwargs.values()]) or reruns.may_differ_when_run_again(target):
+            or not all(reruns.plain_data(a) for a in [*args, *kwargs.values()]) \
+            or reruns.may_differ_when_run_again(target, writes_checked):
         return None
 
     def numpy_float(leaf):

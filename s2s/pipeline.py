@@ -645,6 +645,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
     cells.update((name, types.CellType(record)) for name, record in _records(pf).items() if name not in cells)
     if _STAGES.get():
         stage_text["forward" if form == "jvp" else "reverse"] = ast.unparse(fdef)
+    rerun_safety = reruns.RerunSafety(func)
     if optimize_code:
         def show(name, code):
             if _STAGES.get():
@@ -654,7 +655,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
         fdef = optimize.optimize(fdef, OPTIMIZER, removable, adjoints, stack, context, record=show, seed_one=seed_one,
                                  user_names=low.user_names, primal=tree if form != "jvp" else None,
                                  numpy_path=trip_tuples,
-                                 rerun_safe=lambda: not reruns.may_differ_when_run_again(func))
+                                 rerun_safe=rerun_safety)
         if trip_tuples:  # (Python-speed rewrites of the code the NumPy path runs; numba's lowering reads the plain forms)
             trip_records.record_trips(fdef, stack)
             loop_tests.inline_loop_tests(fdef)
@@ -677,6 +678,7 @@ def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_
     gen = Generated(code, source, filename, cells, stage_text, kwdefaults, key, links)
     gen.frozen = frozen
     gen.could_peel_last = could_peel_last
+    gen.writes_checked = rerun_safety.writes_checked  # (a rerun in NumPy numbers may trust them: s2s/reruns.py)
     gen.tangent_names = own_tangents if form == "jvp" else {}
     gen.returns_value = form != "jvp" and returns_value
     return gen

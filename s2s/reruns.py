@@ -23,11 +23,19 @@ def plain_data(value) -> bool:
     return type(value) is dict and all(plain_data(v) for v in value.values())
 
 
-def may_differ_when_run_again(target) -> bool:
+def may_differ_when_run_again(target, writes_checked: bool = False) -> bool:
     """Whether running `target` again may give another result or change something (transforms/effects.py: random
     draws, `next()`, methods of objects, stores into attributes or items, functions s2s cannot read; an update
     of an argument or of something outside it, transforms/ownership.py), or its code tests a type (`type(x) is
-    float` tells a Python float from the np.float64 of the second run)."""
+    float` tells a Python float from the np.float64 of the second run).
+
+    `writes_checked`: the derivative code that ran first is known to write into nothing it did not make (its
+    specialised code, calling nothing else, was read: transforms/float_items.py), so what the function's summary
+    says it may update (`N = p[2]; N += d` updates p where p[2] is a 0-d array) it did not.
+
+        >>> may_differ_when_run_again(lambda x: x * 2.0), may_differ_when_run_again(np.random.normal)
+        (False, True)
+    """
     from s2s.transforms import effects
     from s2s.transforms.desugar import callee_summary
     code = getattr(target, "__code__", None)
@@ -36,7 +44,29 @@ def may_differ_when_run_again(target) -> bool:
     try:
         # (an argument's list the first run appended to is restored by the backward sweep it did not finish)
         summary = callee_summary(target)
-        return summary is None or bool(summary.updated_params) or bool(summary.changes_outside) \
+        return summary is None or not writes_checked and (bool(summary.updated_params) or bool(summary.changes_outside)) \
             or effects.function_effect(target) is not None
     except Exception:  # noqa: BLE001 - s2s cannot read it all: it may
         return True
+
+
+class RerunSafety:
+    """The question the NumPy path's Python-float item reads ask at transform time (transforms/float_items.py):
+    called with whether the code writes only into what it made, it answers for `target`, and remembers where
+    that knowledge was needed (`writes_checked`, which the same question at run time is then given).
+
+        >>> safety = RerunSafety(f)   # def f(p): N = p[2]; N += 1.0 / p[0]; return N
+        >>> safety(True), safety.writes_checked
+        (True, True)
+    """
+
+    def __init__(self, target):
+        self.target, self.writes_checked = target, False
+
+    def __call__(self, own_writes_only: bool) -> bool:
+        if not may_differ_when_run_again(self.target):
+            return True
+        if own_writes_only and not may_differ_when_run_again(self.target, writes_checked=True):
+            self.writes_checked = True
+            return True
+        return False

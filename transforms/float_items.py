@@ -61,6 +61,7 @@ import numpy as np
 
 from . import annotations
 from .context import ctx
+from .item_updates import fresh_array
 from .names import NameAllocator, called_name
 from .ownership import _root
 from .reverse import Comment
@@ -112,15 +113,17 @@ class _Refused(Exception):
 
 
 def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dict, np_name: str,
-                         tapes=frozenset(), rerun_safe=lambda: False) -> list[str]:
+                         tapes=frozenset(), rerun_safe=lambda own_writes_only: False) -> list[str]:
     """Read the items of float64 array arguments as Python floats where that is provably the same computation
     (see the module's docstring); returns the names of the arrays whose items are now read from lists.
 
     `shapes`: `Shapes` of `fdef` as it is; `params`: parameter -> shape, `kinds`: parameter -> dtype character
     (specialize.Context); `tapes`: the lists the tape saves values on (a restore gives a name its own value back);
-    `rerun_safe()`: whether running the derivative again gives the same result and changes nothing (no random
-    draw, no effect, no argument updated): asked only where a converted value may be divided by zero or raised to
-    an overflowing power, where s2s.grad then runs it again in NumPy numbers.
+    `rerun_safe(own_writes_only)`: whether running the derivative again gives the same result and changes nothing
+    (no random draw, no effect, no argument updated), told whether this code, calling nothing else, writes only
+    into what it made (`changes_nothing_outside`: then no argument is updated, whatever the function's summary
+    fears of `N = p[2]; N += ...`): asked only where a converted value may be divided by zero or raised to an
+    overflowing power, where s2s.grad then runs it again in NumPy numbers.
 
         >>> # def f(q, zs): ... for t in range(24): e = zs[t] - x ...
         >>> # read_items_as_floats(fdef, shapes, {"q": (), "zs": (24,)}, {"q": "d", "zs": "d"}, "np") == ["zs"]
@@ -145,16 +148,34 @@ def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dic
     if not chosen:
         return []
     generators = any(isinstance(fact, RandomGenerator) for fact in params.values())  # (a rerun draws again)
-    rerun = _Once(lambda: not generators and _calls_nothing_else(fdef, shapes) and rerun_safe())
-    if not _same_computation(fdef, shapes, reads, chosen, np_name, tapes, rerun):
+    rerun = _Once(lambda: not generators and _calls_nothing_else(fdef, shapes)
+                  and rerun_safe(changes_nothing_outside(fdef, shapes)))
+    why_not = {}
+    if _why_not(fdef, shapes, reads, chosen, np_name, tapes, rerun) is not None:
         kept = []  # (a read of one array reaches a place a Python float may not: the others alone may still pass)
         for p in chosen:
-            if _same_computation(fdef, shapes, reads, [*kept, p], np_name, tapes, rerun):
+            why_not[p] = _why_not(fdef, shapes, reads, [*kept, p], np_name, tapes, rerun)
+            if why_not[p] is None:
                 kept.append(p)
         chosen = kept
     if chosen:
         _rewrite(fdef, {p: reads[p] for p in chosen}, {t: stmt for t, (_, stmt) in slices.items()})
+    _note_why_not(fdef, {p: why for p, why in why_not.items() if why is not None and p not in slices})
     return chosen
+
+
+def _note_why_not(fdef, why_not: dict) -> None:
+    """`# s2s: the items of y stay NumPy numbers (line 7: ...)` at the top of the code, for each array whose items a
+    loop reads often enough to be read as Python floats, but which are not."""
+    notes = []
+    for p, why in sorted(why_not.items()):
+        note = Comment(f"s2s: the items of {p} stay NumPy numbers ({why})")
+        note.lineno = getattr(fdef.body[0], "lineno", 1) if fdef.body else 1
+        notes.append(note)
+    at = 0
+    while at < len(fdef.body) and isinstance(fdef.body[at], Comment):
+        at += 1
+    fdef.body[at:at] = notes
 
 
 def _argument_slices(fdef, candidates: dict, shapes) -> dict:
@@ -325,6 +346,59 @@ def _calls_nothing_else(fdef, shapes) -> bool:
     return True
 
 
+def changes_nothing_outside(fdef, shapes) -> bool:
+    """Whether the code writes only into arrays and lists it made: every item or slice stored, updated in place,
+    deleted or changed by a method (`append`) is of a local name bound only to a new array or list (`np.zeros(...)`,
+    arithmetic on arrays, `[]`); no attribute is stored, no `out=` given, no name declared `global` or `nonlocal`.
+    With `_calls_nothing_else` a second run finds what the first found.
+
+        >>> # p_bar = np.zeros((3,)); p_bar[2] += N_bar -> True;   N = p[2:]; N += 1.0 -> False
+    """
+    own = _own_names(fdef, shapes)
+    for n in walk_nodes(fdef):
+        if isinstance(n, ast.Global | ast.Nonlocal):
+            return False
+        if isinstance(n, ast.Subscript | ast.Attribute | ast.Starred) and not isinstance(n.ctx, ast.Load):
+            if isinstance(n, ast.Attribute) or _root(n) not in own:
+                return False
+        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and n.target.id not in own:
+            return False  # (`N += d` of a 0-d array held elsewhere writes into it)
+        elif isinstance(n, ast.Call):
+            if any(k.arg == "out" for k in n.keywords):
+                return False
+            method = n.func
+            if isinstance(method, ast.Attribute) and method.attr not in _READ_ONLY_METHODS \
+                    and isinstance(method.value, ast.Name) and method.value.id in shapes.local \
+                    and method.value.id not in own:
+                return False
+    return True
+
+
+def _own_names(fdef, shapes) -> set:
+    """The local names every binding of which is an assignment of a new array or list (or a number, or None),
+    or an update in place of the name itself."""
+    params = {a.arg for a in (*fdef.args.posonlyargs, *fdef.args.args, *fdef.args.kwonlyargs,
+                              *(a for a in (fdef.args.vararg, fdef.args.kwarg) if a))}
+    new, handled, other = set(), set(), set()
+    for n in walk_nodes(fdef):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            (new if _new_value(n.value, shapes) else other).add(n.targets[0].id)
+            handled.add(id(n.targets[0]))
+        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+            handled.add(id(n.target))
+        elif isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and id(n) not in handled:
+            other.add(n.id)
+    return new - other - params
+
+
+def _new_value(value, shapes) -> bool:
+    """A new array or list, or a number or None (which holds nothing to write into)."""
+    if isinstance(value, ast.Constant):
+        return value.value is None or type(value.value) in (int, float, bool)
+    return isinstance(value, ast.List | ast.ListComp | ast.Dict | ast.DictComp | ast.Set | ast.SetComp) \
+        or fresh_array(value, shapes)
+
+
 def _changed_arrays(fdef, names: set, bindings=frozenset()) -> set:
     """The names of `names` the code binds again, writes into (an item, an attribute, in place), calls a method of
     that may write, or passes as `out=`: their items may change during the call. `bindings`: the ids of the
@@ -352,26 +426,145 @@ def _item_reads(fdef, candidates: dict, shapes) -> dict:
     of the ranges of the loops around it, 1 for any other loop)]."""
     reads = {}
 
-    def visit(stmts, times, loops):
-        for s in stmts:
+    def visit(stmts, times, loops, in_while, known):
+        known = dict(known)
+        for at, s in enumerate(stmts):
             inner = times
             if isinstance(s, ast.For):
                 inner = times * range_trips(s.iter)
             for n in _own_nodes(s):
                 if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Load) and isinstance(n.value, ast.Name) \
-                        and n.value.id in candidates and _item_index(n.slice, candidates[n.value.id], shapes) \
+                        and n.value.id in candidates and _item_index(n.slice, candidates[n.value.id], shapes, known) \
                         and shapes.of(n) == ():
-                    reads.setdefault(n.value.id, []).append((n, times, loops))
+                    # (a `while` of unknown trips: as many as the items its index may pick, `obs[k]` of `k < 24`)
+                    runs = times * _index_span(n.slice, shapes, known) if in_while else times
+                    reads.setdefault(n.value.id, []).append((n, runs, loops))
+            # (a loop's trips, and a handler, may see what its statements bind: an `if`'s branches run once)
+            held = known if isinstance(s, ast.If) else {k: v for k, v in known.items() if k not in _bound_names(s)}
             for field in ("body", "orelse", "finalbody"):
                 block = getattr(s, field, None)
                 if isinstance(block, list):
                     in_loop = loops + isinstance(s, ast.For | ast.While) * (field == "body")
-                    visit(block, inner if field == "body" else times, in_loop)
+                    inside = held if field != "body" or not isinstance(s, ast.While) \
+                        else {**held, **_while_counters(s, stmts[:at], fdef, shapes)}
+                    visit(block, inner if field == "body" else times, in_loop,
+                          in_while or isinstance(s, ast.While) and field == "body", inside)
             for handler in getattr(s, "handlers", ()):
-                visit(handler.body, times, loops)
+                visit(handler.body, times, loops, in_while, held)
+            for name in [k for k in known if k in _bound_names(s)]:
+                del known[name]  # (bound again: its bounds from here are not known)
 
-    visit(fdef.body, 1, 0)
+    visit(fdef.body, 1, 0, False, {})
     return reads
+
+
+def _while_counters(loop, before, fdef, shapes) -> dict:
+    """name -> (least, greatest) of the int counter `k` a `while` tests against a literal bound, where its body
+    starts: `while k < 24:`, or `while cond:` of the lowered loop, `cond = k < 24` the last binding of `cond` both
+    in the statements `before` it and in its body, with `k` bound in neither after it (and no `continue`, which
+    would skip the second); every binding of `k` in the function an int literal of at least 0 or `k + c` of a
+    literal c of at least 0 (the tape's placeholder and restores aside)."""
+    test = loop.test
+    if isinstance(test, ast.Name):
+        if any(isinstance(n, ast.Continue) for n in _loop_own_nodes(loop.body)):
+            return {}
+        first, last = _last_binding(before, test.id), _last_binding(loop.body, test.id)
+        if first is None or last is None or _limit(first[0]) != _limit(last[0]):
+            return {}
+        if any(_limit(first[0])[0] in _bound_names(s) for s in (*first[1], *last[1])):
+            return {}
+        test = first[0].value
+    limit = _limit_of(test)
+    if limit is None:
+        return {}
+    name, greatest = limit
+    least = _least_counter_value(fdef, name, shapes)
+    return {} if least is None or least > greatest else {name: (least, greatest)}
+
+
+def _limit(stmt):
+    """(name, greatest) of `cond = k < 24`, else None."""
+    return _limit_of(stmt.value) if isinstance(stmt, ast.Assign) else None
+
+
+def _limit_of(test):
+    """(k, 23) of `k < 24` or `k <= 23` (an int literal bound), else None."""
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.left, ast.Name) \
+            and isinstance(test.comparators[0], ast.Constant) and type(test.comparators[0].value) is int:
+        bound = test.comparators[0].value
+        if isinstance(test.ops[0], ast.Lt):
+            return test.left.id, bound - 1
+        if isinstance(test.ops[0], ast.LtE):
+            return test.left.id, bound
+    return None
+
+
+def _last_binding(stmts, name):
+    """(`name = k < B`, the statements after the last of `stmts` that binds `name`), where that one is it, or
+    `if name: name = k < B` (a loop with a `break`, lowered: `name` true after it was made so there), else None."""
+    for at in range(len(stmts) - 1, -1, -1):
+        if name in _bound_names(stmts[at]):
+            s = stmts[at]
+            if isinstance(s, ast.If) and isinstance(s.test, ast.Name) and s.test.id == name and not s.orelse \
+                    and len(s.body) == 1:
+                s = s.body[0]
+            single = isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and s.targets[0].id == name
+            return (s, stmts[at + 1:]) if single and _limit(s) is not None else None
+    return None
+
+
+def _least_counter_value(fdef, name, shapes):
+    """The least value of an int name bound only to literals of at least 0 and `name + c` (c >= 0), else None."""
+    least, bindings, stores = None, 0, 0
+    for n in walk_nodes(fdef):
+        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
+            stores += 1
+        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and n.target.id == name:
+            if not (isinstance(n.op, ast.Add) and _nonnegative_int(n.value)):
+                return None
+            bindings += 1
+        elif isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in n.targets):
+            bindings += 1
+            if shapes._by_tape(n.value, name):
+                continue
+            v = n.value
+            if len(n.targets) != 1:
+                return None
+            if _nonnegative_int(v):
+                least = v.value if least is None else min(least, v.value)
+            elif not (isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add) and isinstance(v.left, ast.Name)
+                      and v.left.id == name and _nonnegative_int(v.right)):
+                return None
+    return least if bindings == stores else None  # (a loop's target, a tuple's item, `:=`: not followed)
+
+
+def _nonnegative_int(node) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value >= 0
+
+
+def _bound_names(stmt) -> set:
+    """The names `stmt` binds, at any depth."""
+    return {n.id for n in walk_nodes(stmt) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+
+
+def _loop_own_nodes(body):
+    """The nodes of a loop's body outside the loops it holds."""
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, ast.For | ast.While | ast.FunctionDef | ast.Lambda):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def _index_span(index, shapes, known=None) -> int:
+    """How many items an index known within bounds may pick (the product over its axes)."""
+    count = 1
+    for i in index.elts if isinstance(index, ast.Tuple) else [index]:
+        least, greatest = _bounds(i, shapes, known=known)
+        count *= greatest - least + 1
+    return count
 
 
 def _own_nodes(stmt):
@@ -408,7 +601,7 @@ def literal_range(it):
         return None
 
 
-def _item_index(index, shape, shapes) -> bool:
+def _item_index(index, shape, shapes, known=None) -> bool:
     """Whether `index` picks one item of an array of `shape`: an integer expression per axis (a list takes them
     one by one; a bool would be a mask, a float no index), each certainly within its axis (a list's IndexError
     would not say NumPy's words: `index 5 is out of bounds for axis 0 with size 3`)."""
@@ -416,22 +609,25 @@ def _item_index(index, shape, shapes) -> bool:
     if len(items) != len(shape):
         return False
     for i, n in zip(items, shape):
-        bounds = _bounds(i, shapes) if shapes._int_expr(i, shapes.ints) else None
+        bounds = _bounds(i, shapes, known=known) if shapes._int_expr(i, shapes.ints) else None
         if bounds is None or not -n <= bounds[0] <= bounds[1] < n:
             return False
     return True
 
 
-def _bounds(node, shapes, seen=()):
+def _bounds(node, shapes, seen=(), known=None):
     """(least, greatest) an integer expression may be: literals, counters of loops over ranges of literal bounds
-    (bound by those loops and the tape's restores alone), names bound once to such, `+`, `-`, a literal's `*`."""
+    (bound by those loops and the tape's restores alone), names bound once to such, `+`, `-`, a literal's `*`;
+    `known`: name -> its bounds where the expression is (a `while` counter's, `_while_counters`)."""
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return node.value, node.value
+    if isinstance(node, ast.Subscript):
+        return _range_item_span(node, shapes) or None  # (`steps[step]`; an empty range's item raises)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _bounds(node.operand, shapes, seen)
+        inner = _bounds(node.operand, shapes, seen, known)
         return None if inner is None else (-inner[1], -inner[0])
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub | ast.Mult):
-        a, b = _bounds(node.left, shapes, seen), _bounds(node.right, shapes, seen)
+        a, b = _bounds(node.left, shapes, seen, known), _bounds(node.right, shapes, seen, known)
         if a is None or b is None:
             return None
         if isinstance(node.op, ast.Add):
@@ -442,6 +638,8 @@ def _bounds(node, shapes, seen=()):
         return min(ends), max(ends)
     if not isinstance(node, ast.Name) or node.id in seen:
         return None
+    if known and node.id in known:
+        return known[node.id]
     if node.id in shapes._counters:
         spans = [_range_span(it) for it in shapes._ranges.get(node.id, ())]
         if not spans or any(span is None for span in spans):
@@ -450,8 +648,28 @@ def _bounds(node, shapes, seen=()):
         return (min(a for a, _ in spans), max(b for _, b in spans)) if spans else None
     values = shapes._assigned_values.get(node.id)
     if values and len(values) == 1 and values[0] is not None and shapes._bindings.get(node.id) == 1:
-        return _bounds(values[0], shapes, (*seen, node.id))
+        return _bounds(values[0], shapes, (*seen, node.id), known)
+    if values and node.id in shapes.ints and shapes._bindings.get(node.id) == len(values):
+        # (`k = steps[step]` of a loop with a `break`: the tape's placeholder and restores give back its values)
+        own = [v for v in values if not shapes._by_tape(v, node.id)]
+        spans = [_bounds(v, shapes, (*seen, node.id), known) for v in own]
+        if own and all(span is not None for span in spans):
+            return min(a for a, _ in spans), max(b for _, b in spans)
     return None
+
+
+def _range_item_span(value, shapes):
+    """(least, greatest) item of the range `value` indexes (`steps[step]`, steps bound only to `range(...)` of
+    literal bounds), () for an empty one, else None."""
+    if not (isinstance(value, ast.Subscript) and not isinstance(value.slice, ast.Slice)
+            and isinstance(value.value, ast.Name)):
+        return None
+    ranges = shapes._assigned_values.get(value.value.id) or [None]
+    spans = [_range_span(r) if r is not None else None for r in ranges]
+    if any(span is None for span in spans) or shapes._bindings.get(value.value.id) != len(ranges):
+        return None
+    spans = [span for span in spans if span != ()]
+    return (min(a for a, _ in spans), max(b for _, b in spans)) if spans else ()
 
 
 def _range_span(it):
@@ -469,8 +687,9 @@ def _read_enough(reads, shape, looped) -> bool:
 
 
 # ---- the proof --------------------------------------------------------------------------------------------
-def _same_computation(fdef, shapes, reads, chosen, np_name, tapes, rerun_safe) -> bool:
-    """Whether reading the items of `chosen` as Python floats computes what the code computes now."""
+def _why_not(fdef, shapes, reads, chosen, np_name, tapes, rerun_safe):
+    """None where reading the items of `chosen` as Python floats computes what the code computes now; else why
+    not, in words naming the line (`line 7: `s = s + a ** y[t]`: a Python float may behave otherwise there`)."""
     sources = {id(n) for p in chosen for n, _, _ in reads[p]}
     taint = _Taint(shapes, sources, np_name, set(tapes))
     try:
@@ -478,10 +697,22 @@ def _same_computation(fdef, shapes, reads, chosen, np_name, tapes, rerun_safe) -
             before = taint.state()
             taint.block(fdef.body)
             if taint.state() == before:
-                return not taint.raising or rerun_safe()
-    except _Refused:
-        return False
-    return False
+                if taint.raising is None or rerun_safe():
+                    return None
+                return (f"{_where(taint.raising)}may divide by zero or overflow, which raises on Python floats, and "
+                        "the code may not run again in NumPy numbers to the same effect: it draws, prints, calls "
+                        "a function of yours or may change an argument")
+    except _Refused as refused:
+        return f"{_where(refused.args[0])}a Python float may behave otherwise than NumPy's there"
+    return "the kinds of its values did not settle"
+
+
+def _where(node) -> str:
+    """`line 7: `a / y[t]`: ` for a node of the code (its line the user's)."""
+    text = ast.unparse(node).splitlines()[0] if isinstance(node, ast.AST) else ""
+    text = text if len(text) <= 60 else text[:57] + "..."
+    line = getattr(node, "lineno", None)
+    return (f"line {line}: " if line else "") + (f"`{text}`: " if text else "")
 
 
 class _Taint:
@@ -493,7 +724,7 @@ class _Taint:
         self.names = {}  # name -> the kinds it may hold
         self.contents = set()  # what a list, tuple or dict holding converted values may give back
         self.taped = set()  # what the tape saved (a restore into a name gives back the name's own value)
-        self.raising = False  # whether a converted value may be divided by zero or overflow a power (and raise)
+        self.raising = None  # the first place a converted value may be divided by zero or overflow a power (raise)
         self.in_try = 0  # how many `try` statements the statement read is in
 
     def state(self):
@@ -692,7 +923,7 @@ class _Taint:
         if isinstance(node.op, _RAISING):
             if self.in_try:
                 raise _Refused(node)  # (the user's handler would see an error NumPy does not raise)
-            self.raising = True
+            self.raising = self.raising or node
         if self.numpy_typed(node.left) or self.numpy_typed(node.right):
             return set()  # (with a NumPy scalar or array, NumPy's result either way)
         return {_FLOAT}
