@@ -159,15 +159,26 @@ LINALG = [  # square matrices Q and stacks of them T; C and V: columns for them
     ("np.eye(np.shape(T)[-1])", (3, 3)), ("np.zeros(np.shape(V)[-2:])", None),
 ]
 
+# integer results: positions (the indices of a gather computed in the function)
+POSITIONS = [
+    ("np.searchsorted(v, x)", (2, 3)), ("np.searchsorted(v, b, side='right')", (3,)), ("np.searchsorted(v, s)", ()),
+    ("np.searchsorted(v, u)", None), ("np.digitize(x, v)", (2, 3)), ("np.digitize(b, v, right=True)", (3,)),
+    ("np.argsort(x)", (2, 3)), ("np.argsort(x, 0)", (2, 3)), ("np.argsort(x, axis=None)", (6,)),
+    ("np.argsort(x, 2)", None), ("np.argsort(x, axis=k)", None), ("np.argsort(u)", None),
+    ("np.argmax(x)", ()), ("np.argmax(x, axis=1)", (2,)), ("np.argmin(x, 0)", (3,)), ("np.argmin(x, axis=-1)", (2,)),
+    ("np.argmax(x, 2)", None), ("np.argmax(u, 0)", None), ("np.argmax(x, axis=k)", None),
+]
+
 
 @pytest.mark.parametrize("expr, expected", REDUCTIONS + NORMS + CREATION + ACCUMULATIONS + JOINS + PRODUCTS + MOVES + BUILTINS + HELPERS
-                         + LINALG)
+                         + LINALG + POSITIONS)
 def test_call_shapes(expr, expected):
     assert shape_of(expr) == expected
 
 
 @pytest.mark.parametrize("expr, expected", [c for c in REDUCTIONS + NORMS + CREATION + ACCUMULATIONS + JOINS + PRODUCTS + MOVES + BUILTINS
-                                            + HELPERS + LINALG if c[1] is not None and not _UNKNOWN.search(c[0])])
+                                            + HELPERS + LINALG + POSITIONS
+                                            if c[1] is not None and not _UNKNOWN.search(c[0])])
 def test_claimed_shapes_are_numpys(expr, expected):
     """Each shape claimed above is the one the call gives on arrays of those shapes."""
     rng = np.random.default_rng(0)

@@ -929,6 +929,7 @@ class Shapes:
         self._items_asked = set()  # (name, k) whose item `_real_item` is asking about (a cycle claims nothing)
         self.at = {}
         self._symbolic = False  # (`symbolic()`: the questions asked see `Extent`s)
+        self._int_arrays = set()  # (asked while they are found: none yet)
         self._int_arrays = self._integer_arrays(kinds or {}, params_bound)
         self._int_arithmetic(range_loops, params_bound)
         self._none_unread = set()  # (names bound to None never read as None: known once the facts are flowed)
@@ -1288,7 +1289,70 @@ class Shapes:
                     and (len(made[0].args) < 3 or self.value_of(made[0].args[2]) != 0):
                 out.add(name)
                 self.aranges[name] = range(*(self.value_of(a) for a in made[0].args))
-        return out
+        # names bound only to integer arrays computed from these and ints (`i = np.minimum(s.astype(int), K - 2)`,
+        # `i + 1`), to a fixed point from all such candidates down
+        candidates = {name for name, values in self._assigned_values.items()
+                      if name not in params_bound and name not in out and values
+                      and self._bindings.get(name) == len(values)
+                      and any(v is not None and not self._by_tape(v, name) for v in values)
+                      and all(v is not None for v in values)}
+        while True:
+            ints = out | candidates
+            drop = {name for name in candidates
+                    if not all(self._by_tape(v, name) or self._int_array_value(v, ints)
+                               for v in self._assigned_values[name])}
+            if not drop:
+                return ints
+            candidates -= drop
+
+    _INT_DTYPES = (int, np.int64, np.int32, np.intp, np.int_)
+    _INT_DTYPE_TEXTS = frozenset({"int", "int64", "int32", "intp", "i8", "i4", "l", "q"})
+    _INT_RESULTS = (np.searchsorted, np.digitize, np.argmax, np.argmin, np.argsort, np.flatnonzero,
+                    np.count_nonzero)  # (not np.bincount: with weights, a float array)
+
+    def _int_array_value(self, value, ints) -> bool:
+        """Whether `value` certainly makes an array of a signed integer dtype (or a NumPy int, which indexes as
+        one of no axes) from the integer arrays `ints` and Python ints: `a.astype(int)` (np.int64, "i8", ...),
+        np.searchsorted, np.digitize, np.argmax (argmin, argsort, flatnonzero), np.minimum / np.maximum /
+        np.clip of such and ints, `+ - * // %` of one with ints, `-i`, a name of `ints`."""
+        if isinstance(value, ast.Name):
+            return value.id in ints
+        if isinstance(value, ast.UnaryOp):
+            return isinstance(value.op, ast.USub) and self._int_array_value(value.operand, ints)
+        if isinstance(value, ast.BinOp):
+            sides = (value.left, value.right)
+            return isinstance(value.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod) \
+                and all(self._int_array_value(e, ints) or self._python_int(e) for e in sides) \
+                and any(self._int_array_value(e, ints) for e in sides)
+        if not isinstance(value, ast.Call) or any(k.arg is None for k in value.keywords):
+            return False
+        if isinstance(value.func, ast.Attribute) and value.func.attr == "astype" and len(value.args) == 1 \
+                and not value.keywords:
+            return self._int_dtype(value.args[0])
+        callee = self.callee(value)
+        if callee is not None and callee is getattr(ctx().runtime, "astype", None) and len(value.args) == 2 \
+                and not value.keywords:
+            return self._int_dtype(value.args[1])  # (the lowered `a.astype(int)`: `s2s.astype(a, int)`)
+        if value.keywords and not (callee in self._INT_RESULTS and all(k.arg in ("axis", "side", "right", "kind")
+                                                                          for k in value.keywords)):
+            return False
+        if any(callee is f for f in self._INT_RESULTS):
+            return True
+        if callee is np.minimum or callee is np.maximum or callee is np.clip:
+            return len(value.args) == (3 if callee is np.clip else 2) \
+                and all(self._int_array_value(a, ints) or self._python_int(a) for a in value.args) \
+                and any(self._int_array_value(a, ints) for a in value.args)
+        return False
+
+    def _python_int(self, node) -> bool:
+        """An int (a literal, `len(...)`, a loop's counter, int arithmetic of them, an int of known value)."""
+        return self._int_expr(node, self.ints)
+
+    def _int_dtype(self, node) -> bool:
+        if isinstance(node, ast.Constant):
+            return node.value in self._INT_DTYPE_TEXTS
+        obj = self.dotted(node) if isinstance(node, ast.Name | ast.Attribute) else None
+        return obj is not None and hashable(obj) and any(obj is t for t in self._INT_DTYPES)
 
     def _triangle_item(self, value) -> bool:
         """Whether `value` is `t[0]` or `t[1]` of a local `t` bound once, to np.triu_indices(...) or
@@ -2191,8 +2255,8 @@ class Shapes:
             return any(self.real(x, reals) for x in sides) and all(
                 self.real(x, reals) or _int_literal(x) or self.known_int(x) or self._float_counter(x)
                 or self._int_name(x) and not (isinstance(node.op, ast.Pow) and x is node.left)  # ((-2) ** 0.5: complex)
-                or self._mask(x, reals)
-                or self._real_or_int_choice(x, reals) for x in sides)  # (float * bool is float)
+                or self._mask(x, reals) or self.is_int_array(x)  # (float * bool is float, float - int64 array too)
+                or self._real_or_int_choice(x, reals) for x in sides)
         if isinstance(node, ast.IfExp):
             return self.real(node.body, reals) and self.real(node.orelse, reals)
         if isinstance(node, ast.UnaryOp):
@@ -2956,8 +3020,11 @@ class Shapes:
 
     def callee(self, node):
         """The object a call's function expression denotes, or None (a local, or not a dotted name)."""
+        return self.dotted(node.func)
+
+    def dotted(self, f):
+        """The object a dotted name (`np.int64`, `int`) denotes, or None (a local, or not a dotted name)."""
         parts = []
-        f = node.func
         while isinstance(f, ast.Attribute):
             parts.append(f.attr)
             f = f.value

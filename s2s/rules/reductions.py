@@ -11,7 +11,8 @@ import numpy as np
 
 from s2s import runtime as rt
 from s2s.rules import defrule, family, nondifferentiable
-from s2s.rules.result_shapes import accumulated, accumulated_back, real_of_one, real_scatter, shape_of_array
+from s2s.rules.result_shapes import accumulated, accumulated_back, real_of_one, real_scatter, shape_of_array, sorted_positions
+from s2s.rules.result_shapes import reduction as reduction_shape
 from s2s.rules.runtime_rules import defrule_for as helper_rule
 
 family(elementwise=False)
@@ -152,9 +153,10 @@ helper_rule(rt.grad_cumprod, "grad_cumprod(g, x, axis, ans=None)",  # (ans: the 
 # (a rule without a tangent for x: forward over forward mode over cumprod_tangent_dot is refused)
 _cumprod_t = helper_rule(rt.cumprod_tangent, "cumprod_tangent(t, x, axis)",
                          x_dot="s2s.cumprod_tangent_dot(t, x_dot, x, axis)", linear=("t",))
-nondifferentiable("np.argmax(a, axis=None)", methods=("argmax",))
-nondifferentiable("np.argmin(a, axis=None)", methods=("argmin",))
+nondifferentiable("np.argmax(a, axis=None)", methods=("argmax",), result_shape=reduction_shape(keywords=("axis",)))
+nondifferentiable("np.argmin(a, axis=None)", methods=("argmin",), result_shape=reduction_shape(keywords=("axis",)))
 nondifferentiable("np.any(a, axis=None)", reduction=True, methods=("any",))
 nondifferentiable("np.all(a, axis=None)", reduction=True, methods=("all",))
-nondifferentiable("np.argsort(a, axis=-1)", "np.count_nonzero(a, axis=None)", "np.ndim(a)", "np.size(a, axis=None)")
+nondifferentiable("np.argsort(a, axis=-1)", result_shape=sorted_positions)
+nondifferentiable("np.count_nonzero(a, axis=None)", "np.ndim(a)", "np.size(a, axis=None)")
 nondifferentiable("np.shape(a)", result_value=shape_of_array)  # a tuple of ints, known with the array's shape

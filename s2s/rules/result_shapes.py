@@ -120,6 +120,30 @@ def accumulated(site):
     return a if type(axis) is int and -len(a) <= axis < len(a) else None
 
 
+def positions_of(which: int, name: str, keywords=frozenset()):
+    """The shape function of a function whose integer result has the shape of its argument `which` (or keyword
+    `name`): np.searchsorted(a, v) v's, np.digitize(x, bins) x's; `keywords` are the others it may be given."""
+    keywords = frozenset(keywords)
+
+    def shape(site):
+        if site.nargs > which + 1 + len(keywords) or not (keywords | {name}).issuperset(site.keywords):
+            return None
+        return site.shape(which if site.nargs > which else name)
+    return shape
+
+
+def sorted_positions(site):
+    """np.argsort(a, axis=-1): a's shape along an axis of it (an int literal), its number of entries for None."""
+    if not 1 <= site.nargs <= 2 or any(k != "axis" for k in site.keywords):
+        return None
+    a, axis = site.shape(0), site.literal(1 if site.nargs == 2 else "axis", -1)
+    if a is None or a == ():
+        return None
+    if axis is None:
+        return (math.prod(a),)
+    return a if type(axis) is int and -len(a) <= axis < len(a) else None
+
+
 def accumulated_back(site):
     """s2s.grad_cumsum(g, x, axis) / s2s.grad_cumprod (and its products `ans`) / s2s.grad_squeeze: x's shape, where g
     is certainly an array."""

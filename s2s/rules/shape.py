@@ -163,8 +163,10 @@ defrule("np.ediff1d(ary, to_end=None, to_begin=None)", default_only=("to_end", "
 defrule("np.bincount(x, weights=None, minlength=0)", zero=("x", "minlength"), weights="np.take(g, x)",
         weights_dot="np.bincount(x, weights=s2s.broadcast_like(weights_dot, weights), minlength=minlength)")
 # integer results: the positions of values among sorted ones
-nondifferentiable("np.searchsorted(a, v, side='left', sorter=None)", "np.digitize(x, bins, right=False)",
-                  "np.isreal(x)")
+nondifferentiable("np.searchsorted(a, v, side='left', sorter=None)",
+                  result_shape=shapes.positions_of(1, "v", ("side", "sorter")))
+nondifferentiable("np.digitize(x, bins, right=False)", result_shape=shapes.positions_of(0, "x", ("bins", "right")))
+nondifferentiable("np.isreal(x)")
 # the positions of a triangle's entries (rows, columns): int arrays, of a known length for ints of known value
 nondifferentiable("np.triu_indices(n, k=0, m=None)", result_shape=shapes.upper_indices)
 nondifferentiable("np.tril_indices(n, k=0, m=None)", result_shape=shapes.lower_indices)
