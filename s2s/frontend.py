@@ -793,6 +793,8 @@ def no_rule_text(func, call=None) -> tuple[str, str]:
     where = importable_name(func)
     if where is not None:
         shown = f"{where[0]}.{where[1]}"
+    elif isinstance(getattr(func, "__self__", None), np.ufunc):
+        shown = f"np.{func.__self__.__name__}.{func.__name__}"  # (`np.maximum.accumulate`, not `ufunc.accumulate`)
     else:
         shown = _qualified(func) if not isinstance(func, np.ufunc) else f"the ufunc {func.__name__}"
     if (getattr(func, "__module__", None) or "").split(".")[:2] == ["s2s", "runtime"]:

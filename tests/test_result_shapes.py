@@ -167,6 +167,14 @@ POSITIONS = [
     ("np.argsort(x, 2)", None), ("np.argsort(x, axis=k)", None), ("np.argsort(u)", None),
     ("np.argmax(x)", ()), ("np.argmax(x, axis=1)", (2,)), ("np.argmin(x, 0)", (3,)), ("np.argmin(x, axis=-1)", (2,)),
     ("np.argmax(x, 2)", None), ("np.argmax(u, 0)", None), ("np.argmax(x, axis=k)", None),
+    # ufuncs' reductions and accumulations: axis 0 where none is given
+    ("np.add.reduce(x)", (3,)), ("np.add.reduce(x, axis=1)", (2,)), ("np.maximum.reduce(x, 1, keepdims=True)", (2, 1)),
+    ("np.logaddexp.reduce(x, axis=None)", ()), ("np.multiply.reduce(v)", ()), ("np.add.reduce(x, axis=k)", None),
+    ("np.add.accumulate(x)", (2, 3)), ("np.multiply.accumulate(x, 1)", (2, 3)), ("np.add.accumulate(s)", None),
+    # a reduction's result with its axes kept (the forward-mode and log-sum-exp templates' s2s.keep)
+    ("s2s.keep(np.sum(x, axis=1), x, 1, False)", (2, 1)), ("s2s.keep(v, x, 0, False)", None),
+    ("s2s.keep(np.max(x, 0), x, 0, False)", (1, 3)), ("s2s.keep(r, x, 0, True)", (1, 3)),
+    ("s2s.keep(np.sum(x), x, None, False)", None), ("s2s.keep(np.sum(x, 1), x, k, False)", None),
 ]
 
 
@@ -321,7 +329,7 @@ def test_module_constants_are_real_numbers():
 
 @pytest.mark.parametrize("expr, expected", [
     ("np.sin(x)", (2, 3)), ("np.maximum(x, r)", (2, 3)), ("np.maximum(x, v)", None),  # ufuncs: NumPy's nin broadcast
-    ("np.sin(x, out=u)", None), ("np.add.reduce(x)", None), ("np.sin(*u)", None), ("f(x)", None),
+    ("np.sin(x, out=u)", None), ("np.add.outer(x, v)", None), ("np.sin(*u)", None), ("f(x)", None),
 ])
 def test_calls_without_a_shape_function(expr, expected):
     assert shape_of(expr) == expected

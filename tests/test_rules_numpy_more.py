@@ -587,7 +587,7 @@ def _family(name, rule):
         return "linear algebra"
     if name in _SIGNAL:
         return _FAMILIES[7]
-    if rule.reduction or name in ("np.cumsum", "np.cumprod"):
+    if rule.reduction or name in ("np.cumsum", "np.cumprod") or name.endswith((".reduce", ".accumulate")):
         return "reductions and scans"
     return "elementwise" if rule.elementwise else "shape, indexing and creation"
 

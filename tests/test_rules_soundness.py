@@ -811,6 +811,14 @@ HESSIAN_SAMPLES = {
     "np.var": (lambda x: np.sum(np.var(x, axis=1) ** 2), _X23),
     "np.std": (lambda x: np.sum(np.std(x, axis=1, ddof=1) ** 3), _X23),
     "np.cumsum": (lambda x: np.sum(np.cumsum(x * x, axis=1) ** 2), _X23),
+    # the reductions and accumulations of ufuncs (axis 0 where none is given)
+    "np.add.reduce": (lambda x: np.sum(np.add.reduce(x * x) ** 2), _X23),
+    "np.multiply.reduce": (lambda x: np.sum(np.multiply.reduce(x + 2.0, axis=1) ** 2), _X23),
+    "np.maximum.reduce": (lambda x: np.sum(np.maximum.reduce(x ** 3, axis=1) ** 2), _X23),
+    "np.minimum.reduce": (lambda x: np.sum(np.minimum.reduce(x ** 3) ** 2), _X23),
+    "np.logaddexp.reduce": (lambda x: np.sum(np.logaddexp.reduce(x * x, axis=1) ** 2), _X23),
+    "np.add.accumulate": (lambda x: np.sum(np.add.accumulate(x * x) ** 2), _X23),
+    "np.multiply.accumulate": (lambda x: np.sum(np.multiply.accumulate(x + 2.0, axis=1) ** 2), _X23),
     # linear algebra
     "np.vdot": (lambda x: np.vdot(x, np.sin(x)) ** 2, _X3),
     "np.vecdot": (lambda x: np.sum(np.vecdot(x, np.sin(x) * M23, axis=0) ** 2), _X23),

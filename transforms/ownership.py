@@ -1180,6 +1180,9 @@ class _Analysis:
         if not isinstance(obj, _COMPILED_CALLABLES) or isinstance(obj, np.ufunc) or not self.may_change_arguments(obj) \
                 or obj in _CONTAINER_BUILTINS or obj in _SELECTING_BUILTINS or obj in _READING_ONLY:
             return
+        if isinstance(getattr(obj, "__self__", None), np.ufunc) and obj.__name__ != "at" \
+                and not any(k.arg == "out" for k in node.keywords):
+            return  # (`np.maximum.accumulate(x)` makes a new array: its missing rule is said where it is looked up)
         module = getattr(obj, "__module__", None) or ""
         if module.split(".")[0] in ("numpy", "scipy", "math", "builtins", "s2s") or obj is warnings.warn:
             return

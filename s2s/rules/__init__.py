@@ -257,6 +257,8 @@ def restore(func, rule: Rule | None) -> None:
 def _key(obj):
     if isinstance(obj, types.MethodType):  # made anew at each access (`scipy.stats.norm.logpdf`): its object and function
         return (id(obj.__self__), id(obj.__func__))
+    if isinstance(obj, types.BuiltinMethodType) and isinstance(getattr(obj, "__self__", None), np.ufunc):
+        return (id(obj.__self__), obj.__name__)  # (`np.add.reduce`, made anew at each access too)
     return obj if isinstance(obj, str) else id(obj)
 
 

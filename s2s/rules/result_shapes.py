@@ -45,17 +45,18 @@ from s2s.transforms.shapes import (
 _REDUCTION_KEYWORDS = frozenset({"axis", "keepdims", "dtype", "ddof"})  # (dtype= and var's ddof= keep the shape)
 
 
-def reduction(axis_at: int = 1, keywords=_REDUCTION_KEYWORDS):
+def reduction(axis_at: int = 1, keywords=_REDUCTION_KEYWORDS, default_axis=None):
     """The shape function of a reduction of the first argument over `axis` (the argument at position
-    `axis_at`, or the keyword), `keepdims=` honoured; `keywords` are the ones it follows (another
-    keyword, or more positional arguments than up to `axis`, claim nothing). `reduction=True` gives
-    a rule `reduction()`; np.linalg.norm(x, ord, axis) has `reduction(axis_at=2, ...)`."""
+    `axis_at`, or the keyword, `default_axis` where neither is given), `keepdims=` honoured; `keywords` are
+    the ones it follows (another keyword, or more positional arguments than up to `axis`, claim nothing).
+    `reduction=True` gives a rule `reduction()`; np.linalg.norm(x, ord, axis) has `reduction(axis_at=2, ...)`,
+    np.add.reduce(a, axis=0) `reduction(default_axis=0)`."""
     keywords = frozenset(keywords)
 
     def shape(site):
         if not 1 <= site.nargs <= axis_at + 1 or not keywords.issuperset(site.keywords):
             return None
-        axis = site.literal(axis_at if site.nargs > axis_at else "axis", None)
+        axis = site.literal(axis_at if site.nargs > axis_at else "axis", default_axis)
         keepdims = site.literal("keepdims", False)
         if axis is NOT_LITERAL or keepdims is NOT_LITERAL:
             return None
@@ -142,6 +143,33 @@ def sorted_positions(site):
     if axis is None:
         return (math.prod(a),)
     return a if type(axis) is int and -len(a) <= axis < len(a) else None
+
+
+def accumulated_along_first(site):
+    """np.add.accumulate(a, axis=0) / np.multiply.accumulate: a's shape (the axis 0 where none is given)."""
+    if not 1 <= site.nargs <= 2 or any(k != "axis" for k in site.keywords):
+        return None
+    a, axis = site.shape(0), site.literal(1 if site.nargs == 2 else "axis", 0)
+    if a is None or a == ():
+        return None
+    return a if type(axis) is int and -len(a) <= axis < len(a) else None
+
+
+def kept(site):
+    """s2s.keep(ans, x, axis, keepdims): a reduction's result `ans` with the reduced axes of x kept, x's shape with
+    1 there, where ans certainly has the reduced shape (an array, or a number for all axes) and the axes are
+    literal; ans's own shape where keepdims is True or x is a number."""
+    if not _plain(site, 4):
+        return None
+    ans, x = site.shape(0), site.shape(1)
+    axis, keepdims = site.literal(2, NOT_LITERAL), site.literal(3, NOT_LITERAL)
+    if ans is None or x is None or axis is NOT_LITERAL or not isinstance(keepdims, bool):
+        return None
+    if keepdims or x == ():
+        return ans
+    if not _array(ans) or ans != reduced(x, axis, False):
+        return None
+    return reduced(x, axis, True)
 
 
 def accumulated_back(site):

@@ -213,7 +213,7 @@ defrule_for(rt.mult_seq_tangent, "mult_seq_tangent(t, x, y, which)", structured=
             y_dot="s2s.mult_seq_tangent(t, x, y_dot, 0) if which == 0 else 0.0", linear=("t",))
 
 # helpers that forward-mode templates call (so tangent code can be differentiated again)
-defrule_for(rt.keep, "keep(ans, x, axis, keepdims)", shape_only=("x",), linear=("ans",))
+defrule_for(rt.keep, "keep(ans, x, axis, keepdims)", shape_only=("x",), linear=("ans",), result_shape=shapes.kept)
 defrule_for(rt.builtin_sum_tangent, "builtin_sum_tangent(t, x)", shape_only=("x",), linear=("t",))
 defrule_for(rt.select_tangent, "select_tangent(ans, args, tangents)", shape_only=("ans", "args"), linear=("tangents",))
 defrule_for(rt.dense_list, "dense_list(tangents, values)", shape_only=("values",), linear=("tangents",))

@@ -1,0 +1,56 @@
+"""The rules of ufuncs' reductions and accumulations (s2s/rules/reductions.py): np.add.reduce, np.multiply.reduce,
+np.maximum.reduce, np.minimum.reduce, np.logaddexp.reduce (a log-sum-exp without SciPy), np.add.accumulate and
+np.multiply.accumulate, each along axis 0 where none is given (np.sum's default is None). Gradients against
+central differences, the shapes the shapes pass claims against NumPy's, and the words for a method without a rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2s
+from tests.conftest import check_grad
+
+R = np.random.default_rng(31)
+W = R.normal(size=(3, 4))
+
+PROGRAMS = {
+    "add_reduce": lambda x: np.sum(np.add.reduce(x * x) * W[0]),
+    "add_reduce_axis1": lambda x: np.sum(np.add.reduce(np.sin(x), axis=1) ** 2),
+    "add_reduce_all_keepdims": lambda x: np.sum(np.add.reduce(x ** 3, axis=None, keepdims=True)),
+    "multiply_reduce": lambda x: np.sum(np.multiply.reduce(x, 1) * W[:, 0]),
+    "maximum_reduce": lambda x: np.sum(np.maximum.reduce(x * W) ** 2),
+    "minimum_reduce_keepdims": lambda x: np.sum(np.minimum.reduce(x, axis=1, keepdims=True) * W),
+    "logaddexp_reduce": lambda x: np.sum(np.logaddexp.reduce(x * W, axis=1)),
+    "logaddexp_reduce_axis0": lambda x: np.sum(np.logaddexp.reduce(x) * W[1]),
+    "add_accumulate": lambda x: np.sum(np.add.accumulate(x) ** 2 * W),
+    "multiply_accumulate_axis1": lambda x: np.sum(np.multiply.accumulate(x, axis=1) * W),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_ufunc_method_gradients(name):
+    x = R.normal(size=(3, 4)) + (2.0 if "multiply" in name else 0.0)
+    check_grad(PROGRAMS[name], x, ag=False)  # (autograd has no ufunc methods)
+
+
+def test_log_sum_exp_by_logaddexp_is_the_softmax():
+    x = R.normal(size=(3, 4)) * 3.0
+    g = s2s.grad(lambda x: np.sum(np.logaddexp.reduce(x, axis=1)))(x)
+    np.testing.assert_allclose(g, np.exp(x) / np.sum(np.exp(x), axis=1, keepdims=True), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_the_specialised_code_is_right_and_specialised(name):
+    """The shapes the rules claim make the code specialised (no `unbroadcast`), and its gradient is the general
+    code's (a wrong shape would drop an `unbroadcast` that was needed)."""
+    f = PROGRAMS[name]
+    x = R.normal(size=(3, 4)) + (2.0 if "multiply" in name else 0.0)
+    g = s2s.grad(f)
+    assert "unbroadcast(" not in s2s.source(g, x)
+    np.testing.assert_allclose(g(x), s2s.grad(f, optimize=False)(x), rtol=1e-12, atol=1e-14)
+
+
+def test_a_ufunc_method_without_a_rule_is_named():
+    with pytest.raises(s2s.NoDerivativeRuleError, match=r"no derivative rule for np\.maximum\.accumulate"):
+        s2s.grad(lambda x: np.sum(np.maximum.accumulate(x) ** 2))(np.arange(4.0))
