@@ -828,7 +828,7 @@ def _write_out_loops(low: Lowered, wrt_names, scalar_params, shaped_params, peel
     folded = (unrolled or peeled) and unroll.fold_known_conditions(low.tree, shapes)
     if folded:
         shapes = context.shapes(low.tree)
-    hoisted = any(isinstance(shape, Seq | Keyed) for _, shape, _ in shaped_params) \
+    hoisted = any(isinstance(shape, Seq | Keyed) or type(shape) is tuple and shape for _, shape, _ in shaped_params) \
         and item_reads.hoist_item_reads(low.tree, shapes)
     sliced = any(isinstance(shape, Seq) for _, shape, _ in shaped_params) \
         and item_reads.read_items_through_slices(low.tree, shapes)

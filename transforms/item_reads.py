@@ -34,12 +34,13 @@ def hoist_item_reads(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
         if isinstance(node, ast.Name):
             (loads if isinstance(node.ctx, ast.Load) else stores).setdefault(node.id, []).append(node)
     changed = False
+    parents = {id(c): p for p in walk(fdef) for c in ast.iter_child_nodes(p)}
 
     def hoisted(s):
         nonlocal changed
         if isinstance(s, ast.For) and not s.orelse:
             inside = {id(n) for stmt in s.body for n in walk(stmt)}
-            moved = [stmt for stmt in s.body if _movable(stmt, shapes, stores, loads, inside)]
+            moved = [stmt for stmt in s.body if _movable(stmt, shapes, stores, loads, inside, parents)]
             if moved and len(moved) < len(s.body):
                 s.body = [stmt for stmt in s.body if not any(stmt is m for m in moved)]
                 changed = True
@@ -50,12 +51,14 @@ def hoist_item_reads(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     return changed
 
 
-def _movable(stmt, shapes: Shapes, stores, loads, inside) -> bool:
+def _movable(stmt, shapes: Shapes, stores, loads, inside, parents) -> bool:
     if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
         return False
     name = stmt.targets[0].id
     if len(stores.get(name, ())) != 1 or any(id(n) not in inside for n in loads.get(name, ())):
         return False
+    if _fixed_array_item(stmt.value, shapes, stores, loads, parents):
+        return True
     node, keys = stmt.value, []
     while isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
         if not (isinstance(node.slice, ast.Constant) and type(node.slice.value) in (str, int)):
@@ -149,3 +152,38 @@ def _int_literal(node) -> int | None:
             and type(node.operand.value) is int:
         return -node.operand.value
     return None
+
+
+def _fixed_array_item(value, shapes: Shapes, stores, loads, parents) -> bool:
+    """`p[2]` (`p[0, 1]`): an item at int literals within the shape of an array argument the function never binds
+    and reads only by such items, as an operand of arithmetic or a comparison, or for its `.shape`, `.ndim`,
+    `.size`: nothing can write into it (no view of it is made, no function is given it), so the item is the same
+    number on every trip (the Lotka-Volterra step's `p[0]` .. `p[3]`, taped four times a stage)."""
+    if not (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)):
+        return False
+    array = value.value.id
+    shape = shapes.env.get(array)
+    index = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+    if array in stores or array not in shapes.arguments or type(shape) is not tuple or len(index) != len(shape) \
+            or not all(type(_int_literal(i)) is int and -n <= _int_literal(i) < n for i, n in zip(index, shape)):
+        return False
+    for read in loads.get(array, ()):
+        parent = parents.get(id(read))
+        if isinstance(parent, ast.Subscript) and parent.value is read:
+            items = parent.slice.elts if isinstance(parent.slice, ast.Tuple) else [parent.slice]
+            if len(items) != len(shape) or any(isinstance(i, ast.Slice) or not shapes._int_expr(i, shapes.ints)
+                                               for i in items):
+                return False  # (a slice is a view something may write through)
+        elif isinstance(parent, ast.Attribute) and parent.attr in ("shape", "ndim", "size"):
+            continue
+        elif not isinstance(parent, ast.BinOp | ast.UnaryOp | ast.Compare):
+            return False
+    return True
+
+
+def _int_literal(node):
+    """The int of `3` or `-1`, else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _int_literal(node.operand)
+        return None if inner is None else -inner
+    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
