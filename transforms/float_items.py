@@ -136,12 +136,17 @@ def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dic
                   and all(type(n) is int for n in shape) and 0 < math.prod(shape) <= MAX_ITEMS}
     if not candidates:
         return []
-    slices = _argument_slices(fdef, candidates, shapes)  # (`t = x[:-1]` of `enumerate(x[:-1])`: read as t[k])
+    # (`t = x[:-1]` of `enumerate(x[:-1])`, `V = F @ w`: read as t[k], V[i], their items listed where they are bound)
+    slices = _held_arrays(fdef, candidates, shapes)
     candidates.update({t: shape for t, (shape, _) in slices.items()})
     bindings = {id(stmt.targets[0]) for _, stmt in slices.values()}
     candidates = {p: s for p, s in candidates.items() if p not in _changed_arrays(fdef, set(candidates), bindings)}
-    # (a slice's items are read once where it is bound: its argument must not change either)
-    candidates = {p: s for p, s in candidates.items() if p not in slices or slices[p][1].value.value.id in candidates}
+    # (a slice's or a copy's items are read once where it is bound: the array it is of must not change either)
+    while True:
+        kept = {p: s for p, s in candidates.items() if p not in slices or _source(slices[p][1]) in (None, *candidates)}
+        if len(kept) == len(candidates):
+            break
+        candidates = kept
     reads = _item_reads(fdef, candidates, shapes)
     looped = any(isinstance(n, ast.For | ast.While) for n in walk_nodes(fdef))
     chosen = [p for p in sorted(reads) if _read_enough(reads[p], candidates[p], looped)]
@@ -178,30 +183,40 @@ def _note_why_not(fdef, why_not: dict) -> None:
     fdef.body[at:at] = notes
 
 
-def _argument_slices(fdef, candidates: dict, shapes) -> dict:
-    """name -> (its shape, its binding) for each name the function's body binds once, before any loop, to a slice of
-    a candidate argument at literal bounds (`t = x[:-1]`, `t2 = X[1:, ::2]`), of known shape: a view of an array
-    whose items do not change, read by its own items like an argument."""
+def _held_arrays(fdef, candidates: dict, shapes) -> dict:
+    """name -> (its shape, its binding) for each name the function's body binds once, at its top level, to an array
+    of known shape whose items no one else changes: a slice of a candidate argument at literal bounds (`t = x[:-1]`,
+    `t2 = X[1:, ::2]`), a new real array (`V = F @ w`: float64 in code `one_float64_precision` passed), or a copy of
+    a name bound so (`G_bar = t11`). Read by its own items like an argument, listed where it is bound."""
     stores = {}
     for n in walk_nodes(fdef):
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
             stores[n.id] = stores.get(n.id, 0) + 1
     out = {}
     for stmt in fdef.body:
-        if isinstance(stmt, ast.For | ast.While):
-            break
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
-                and isinstance(stmt.value, ast.Subscript) and isinstance(stmt.value.value, ast.Name)
-                and stmt.value.value.id in candidates and stores.get(stmt.targets[0].id) == 1):
+                and stores.get(stmt.targets[0].id) == 1 and stmt.targets[0].id not in candidates):
             continue
-        parts = stmt.value.slice.elts if isinstance(stmt.value.slice, ast.Tuple) else [stmt.value.slice]
-        shape = shapes.of(stmt.targets[0])
-        if slices_only(stmt.value.slice) and all(b is None or type(_number(b)) is int
-                                                 for i in parts for b in (i.lower, i.upper, i.step)) \
-                and isinstance(shape, tuple) and shape and all(type(n) is int for n in shape) \
-                and 0 < math.prod(shape) <= MAX_ITEMS:
+        shape, value = shapes.of(stmt.targets[0]), stmt.value
+        if not (isinstance(shape, tuple) and shape and all(type(n) is int for n in shape)
+                and 0 < math.prod(shape) <= MAX_ITEMS):
+            continue
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id in candidates:
+            parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+            if slices_only(value.slice) and all(b is None or type(_number(b)) is int
+                                                for i in parts for b in (i.lower, i.upper, i.step)):
+                out[stmt.targets[0].id] = (shape, stmt)
+        elif isinstance(value, ast.Name) and value.id in out or fresh_array(value, shapes) and shapes.real(value):
             out[stmt.targets[0].id] = (shape, stmt)
     return out
+
+
+def _source(binding):
+    """The name whose array the held array's binding is a slice or a copy of, else None (a new array)."""
+    value = binding.value
+    if isinstance(value, ast.Subscript):
+        return value.value.id
+    return value.id if isinstance(value, ast.Name) else None
 
 
 class _Once:

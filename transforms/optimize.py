@@ -106,7 +106,7 @@ from .seed import fold_unit_seed, unit_product_is_itself
 from .shapes import Keyed, Seq, slices_only
 from .shared_calls import repeats_a_reduction, share_repeated_calls
 from .shifts import drop_shift_adjoints
-from .simplify import fold_literals, fold_power_of_two_factors, fold_unit_copies, simplify
+from .simplify import drop_unit_updates, fold_literals, fold_power_of_two_factors, fold_unit_copies, simplify
 from .tape import (
     drop_dead_placeholders,
     drop_unread_list_pops,
@@ -494,7 +494,8 @@ def products_step(c: Code) -> Code:
                 return unit_product_is_itself(e, inferred, c.shapes.float64_only)
             if fold_power_of_two_factors(c.fdef, keeps, c.removable, lambda e: inferred.of(e) == ()) \
                     | fold_literals(c.fdef, keeps) \
-                    | fold_unit_copies(c.fdef, keeps):
+                    | fold_unit_copies(c.fdef, keeps) \
+                    | drop_unit_updates(c.fdef, lambda t: keeps(ast.Name(id=t.id, ctx=ast.Load()))):
                 c.inferred = c.shapes.shapes(c.fdef)
             elif _unit_products(c.fdef):
                 c.inferred = inferred
@@ -515,10 +516,12 @@ def _several_literal_factors(fdef) -> bool:
 
 
 def _unit_products(fdef) -> bool:
-    """Whether some product in `fdef` is `1.0 * e` or `e * 1.0`."""
+    """Whether some product in `fdef` is `1.0 * e`, `e * 1.0` or `t *= 1.0`."""
     return any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult) and any(
         isinstance(one, ast.Constant) and type(one.value) is float and one.value == 1.0
-        for one, other in ((n.left, n.right), (n.right, n.left))) for n in walk_nodes(fdef))
+        for one, other in ((n.left, n.right), (n.right, n.left)))
+        or isinstance(n, ast.AugAssign) and isinstance(n.op, ast.Mult) and isinstance(n.value, ast.Constant)
+        and type(n.value.value) is float and n.value.value == 1.0 for n in walk_nodes(fdef))
 
 
 def explain_step(c: Code) -> Code:

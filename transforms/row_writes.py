@@ -46,7 +46,8 @@ def write_rows_once(fdef: ast.FunctionDef, made_up: set) -> bool:
         after = fdef.body[at + 1:]
         for name in _row_arrays(loop, counter):
             made = [s for s in fdef.body[:at] if _mentions(s, name)]
-            if name not in made_up or len(made) != 1 or not _binds_new_array(made[0], name) \
+            if name not in made_up or len(made) != 1 or not (_binds_new_array(made[0], name) or _binds_a_copy(
+                    fdef.body[:at], made[0], name, made_up, loop, after)) \
                     or any(_mentions(s, name) for s in after if not _returns(s, name)):
                 continue
             returned = any(_returns(s, name) for s in after)
@@ -171,6 +172,20 @@ def _binds_new_array(stmt, name) -> bool:
         and isinstance(v.func.value, ast.Name) and v.func.attr in ("zeros", "ones", "outer", "zeros_like")
 
 
+def _binds_a_copy(before, stmt, name, made_up, loop, after) -> bool:
+    """`A = t` where `t`, a name s2s made, is bound by one top-level statement of `before` to a new array and named
+    neither in the loop nor after it (`t11 = G - t10; G_bar = t11; V_bar[:24] -= t11`): the rows the loop writes
+    into through A are then seen by no one else either."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+            and stmt.targets[0].id == name and isinstance(stmt.value, ast.Name)):
+        return False
+    source = stmt.value.id
+    made = [s for s in before if _mentions(s, source) and isinstance(s, ast.Assign)
+            and any(_mentions(t, source) for t in s.targets)]
+    return source in made_up and len(made) == 1 and _binds_new_array(made[0], source) \
+        and not _mentions(loop, source) and not any(_mentions(s, source) for s in after)
+
+
 def _returns(stmt, name) -> bool:
     return isinstance(stmt, ast.Return) and _mentions(stmt, name)
 
@@ -180,11 +195,14 @@ def _mentions(node, name) -> bool:
 
 
 def _range(node) -> bool:
-    """`range(...)` of int literals, none negative and the step positive: each trip a different row (a negative
-    start would reach row -2 and row 2 of four, the same one, on two trips)."""
-    return _call_of(node, "range") and len(node.args) <= 3 \
-        and all(isinstance(a, ast.Constant) and type(a.value) is int and a.value >= 0 for a in node.args) \
-        and (len(node.args) < 3 or node.args[2].value > 0)
+    """`range(...)` of int literals none of whose items is negative (`range(23, -1, -1)` of a reversed loop too):
+    each trip a different row (an item -2 would reach row 2 of four, the same one as the item 2, on two trips)."""
+    if not (_call_of(node, "range") and 1 <= len(node.args) <= 3
+            and all(isinstance(a, ast.Constant) and type(a.value) is int for a in node.args)
+            and (len(node.args) < 3 or node.args[2].value != 0)):
+        return False
+    items = range(*(a.value for a in node.args))
+    return not items or min(items) >= 0
 
 
 def _call_of(node, name) -> bool:

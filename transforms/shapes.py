@@ -2179,12 +2179,18 @@ class Shapes:
         depth = 0
         while isinstance(node, ast.Subscript) and self._int_expr(node.slice, self.ints):
             node, depth = node.value, depth + 1
-        return isinstance(node, ast.Name) and depth > 0 and node.id in self._assigned_values \
-            and self._float_lists().get(node.id) == depth
+        if not (isinstance(node, ast.Name) and depth > 0 and node.id in self._assigned_values):
+            return False
+        axes = self._float_lists().get(node.id)
+        if type(axes) is tuple:  # (a local array's list: its axes as the inference knows them when asked)
+            shape = self.env.get(axes[1])
+            axes = len(shape) if type(shape) is tuple and shape else None
+        return axes == depth
 
     def _float_lists(self) -> dict:
         """name -> the number of axes of the float64 array argument (or of a slice of one, bound once) whose `.tolist()`
-        (or `s2s.float_items`) is its one binding (its items, taken at as many integer indices, are Python floats)."""
+        (or `s2s.float_items`) is its one binding (its items, taken at as many integer indices, are Python floats);
+        ("local", its name) for a local array bound once that `s2s.float_items` lists (its axes known later)."""
         if self._float_list_depths is None:
             self._float_list_depths = {}
             for name, values in self._assigned_values.items():
@@ -2207,6 +2213,10 @@ class Shapes:
                 if array in self._param_names and array not in self.assigned and self._kinds.get(array) == "d" \
                         and isinstance(shape, tuple) and len(shape) >= 1:
                     self._float_list_depths[name] = len(shape)
+                elif array not in self._param_names and array in self.local and self._bindings.get(array) == 1 \
+                        and self.helpers.get(self.callee(v)) == "float_items":
+                    # (a local array the float_items pass listed: it proved it float64, `V = F @ w`)
+                    self._float_list_depths[name] = ("local", array)
         return self._float_list_depths
 
     def _certain_number(self, node, names) -> bool:

@@ -117,6 +117,26 @@ def fold_literals(fdef: ast.FunctionDef, keeps_itself=None) -> bool:
     return folder.changed
 
 
+def drop_unit_updates(fdef: ast.FunctionDef, keeps_itself) -> bool:
+    r"""`t *= 1.0` and `t /= 1.0` (what folding `0.5 * 2` leaves) go where `t` is itself times 1.0 exactly
+    (`keeps_itself(t)`: real floating point; an int array would become float, or refuse). Whether any went.
+
+        >>> f = ast.parse("def f(e):\n    t = e - 1.0\n    t *= 1.0\n    return t").body[0]
+        >>> drop_unit_updates(f, lambda e: True), len(f.body)
+        (True, 2)
+    """
+    changed = False
+    for block in statement_lists(fdef):
+        kept = [s for s in block if not (isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Mult | ast.Div)
+                                         and isinstance(s.target, ast.Name) and isinstance(s.value, ast.Constant)
+                                         and type(s.value.value) is float and s.value.value == 1.0
+                                         and keeps_itself(s.target))]
+        if len(kept) < len(block):
+            block[:] = kept or [ast.Pass()]
+            changed = True
+    return changed
+
+
 def fold_unit_copies(fdef: ast.FunctionDef, keeps_itself) -> bool:
     r"""`t = 1.0 * e` (a copy of e's array that `t` may update in place) followed at once by `t op= v` becomes
     `t = e op v` (op one of + - * /): the same numbers (`1.0 * e` is e exactly, `keeps_itself(e)`: a real float
