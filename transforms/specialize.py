@@ -1848,6 +1848,15 @@ class _Rewrite(ast.NodeTransformer):
         g, ans, x, axis, keepdims = args
         sg, sa, sx = shapes[:3]
         number_g = sg == () and self.float64 and self.shapes.real(g)  # (a Python number g broadcasts as it is)
+        if isinstance(axis, ast.Constant) and axis.value is None and isinstance(keepdims, ast.Constant) \
+                and keepdims.value is False and number_g and sa == () and isinstance(sx, tuple) and sx != () \
+                and _simple(g) and _simple(ans) and _simple(x) and self.shapes.real(x):
+            # over all axes: `g / count * mask` of one count, where the helper counts into a (1, ..., 1) array
+            mask = ast.Compare(left=x, ops=[ast.Eq()], comparators=[ans])
+            count = _call(_attr(self.np, "sum"), mask)
+            count.keywords = [ast.keyword(arg="dtype", value=ast.Attribute(value=x, attr="dtype", ctx=ast.Load()))]
+            return ast.BinOp(left=ast.BinOp(left=g, op=ast.Div(), right=count), op=ast.Mult(),
+                             right=copy.deepcopy(mask))
         if isinstance(keepdims, ast.Constant) and keepdims.value is False and isinstance(sx, tuple) and sx != () \
                 and type(_number(axis)) is int and -len(sx) <= _number(axis) < len(sx) \
                 and sa == sx[:_number(axis) % len(sx)] + sx[_number(axis) % len(sx) + 1:] and _simple(g) and _simple(ans) \
