@@ -54,6 +54,7 @@ class Exits:
         self.alloc = alloc
         self.ret_flag = None
         self.ret_var = None
+        self.converted = []  # (the while loop a `for` became, its counter's name, the `for`'s target and iterable)
 
     def run(self, tree: ast.FunctionDef) -> ast.FunctionDef:
         body = tree.body
@@ -145,6 +146,7 @@ class Exits:
                                              value=ast.Subscript(value=load(rng), slice=load(k), ctx=ast.Load())), s),
                 assign(k, ast.BinOp(left=load(k), op=ast.Add(), right=ast.Constant(1)), like=s)]
         loop = ast.While(test=test, body=bind + body, orelse=[])
+        self.converted.append((loop, k, s.target, s.iter))
         if annotations.has(s, annotations.CHECKPOINT_EVERY):
             annotations.carry(s, loop, annotations.CHECKPOINT_EVERY)  # refused in reverse mode: a while cannot be checkpointed
         return ast.copy_location(loop, s)
@@ -173,4 +175,58 @@ def _needs_flags(body) -> bool:
 
 def structure_exits(tree: ast.FunctionDef, alloc: NameAllocator) -> ast.FunctionDef:
     """Apply the pass to a desugared function."""
-    return Exits(alloc).run(tree)
+    exits = Exits(alloc)
+    tree = exits.run(tree)
+    for loop, counter, target, iterable in exits.converted:
+        _unbound_after(tree, loop, counter, target, iterable)
+    return tree
+
+
+def _unbound_after(tree, loop, counter, target, iterable) -> None:
+    """A `for` loop's variable that nothing else binds is unbound after a loop of no trips, and Python raises
+    UnboundLocalError where it is read. The `while` it became binds it only in its body too, but the reverse
+    pass saves it on the tape from a placeholder `k = None`, and `x[None]` is the whole array: so each statement
+    after the loop that reads it is preceded by `if step == 0: raise UnboundLocalError(...)` (the loop's counter:
+    0 where no trip ran). Not where the iterable is a `range` of int literals that is not empty."""
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and iterable.func.id == "range" \
+            and 1 <= len(iterable.args) <= 3 and all(isinstance(a, ast.Constant) and type(a.value) is int
+                                                     for a in iterable.args) \
+            and len(range(*(a.value for a in iterable.args))) > 0:
+        return
+    inside = {id(n) for n in walk(loop)}
+    params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
+    names = {n.id for n in walk(target) if isinstance(n, ast.Name)} - params
+    names = {name for name in names if not any(isinstance(n, ast.Name) and n.id == name and id(n) not in inside
+                                               and not isinstance(n.ctx, ast.Load) for n in walk(tree))}
+    if not names:
+        return
+    reading = set()
+    for stmt in walk(tree):
+        if not isinstance(stmt, ast.stmt) or id(stmt) in inside or isinstance(stmt, ast.FunctionDef):
+            continue
+        own = [stmt.test] if isinstance(stmt, ast.If | ast.While) else [stmt.iter] if isinstance(stmt, ast.For) \
+            else [] if isinstance(stmt, ast.Try) else [stmt]
+        if any(isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load)
+               and not isinstance(n, ast.Lambda) for part in own for n in walk(part)):
+            reading.add(id(stmt))
+    if not reading:
+        return
+    for node in walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt) or id(node) in inside:
+                continue
+            new = []
+            for s in block:
+                if id(s) in reading:
+                    read = sorted(n.id for part in ([s.test] if isinstance(s, ast.If | ast.While) else [s])
+                                  for n in walk(part) if isinstance(n, ast.Name) and n.id in names)
+                    name = read[0] if read else sorted(names)[0]
+                    message = f"cannot access local variable '{name}' where it is not associated with a value"
+                    raise_ = ast.Raise(exc=ast.Call(func=builtin("UnboundLocalError"),
+                                                    args=[ast.Constant(message)], keywords=[]), cause=None)
+                    test = ast.Compare(left=load(counter), ops=[ast.Eq()], comparators=[ast.Constant(0)])
+                    new.append(ast.copy_location(ast.If(test=test, body=[ast.copy_location(raise_, s)], orelse=[]), s))
+                new.append(s)
+            block[:] = new
+    fix_locations(tree)

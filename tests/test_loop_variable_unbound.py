@@ -1,0 +1,82 @@
+"""A `for` loop of no trips leaves its variable unbound, and Python raises UnboundLocalError where it is read. A
+loop with `break`, `continue` or an early `return` is run as a `while` whose variable the tape saves from a
+placeholder `k = None`, and `x[None]` is the whole array: s2s.grad gave all ones for `x[k]` after an empty loop
+(helper 175). Each statement after the loop that reads the variable now tests the loop's counter first."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import s2s
+
+
+def broken_loop(x, a):
+    s = 0.0
+    for k in range(len(x) - 6):  # no trip for six items
+        if x[k] > a:
+            break
+        s = s + x[k] * a
+    return s + x[k]
+
+
+def summed_after(x, a):
+    s = 0.0
+    for k in range(len(x) - 6):
+        if x[k] > a:
+            break
+        s = s + x[k] * a
+    return s + np.sum(x[k])
+
+
+def returns_early(x, a):
+    s = 0.0
+    for k in range(len(x) - 6):
+        if x[k] > a:
+            return s
+        s = s + x[k] * a
+    return s + np.sum(x[k])
+
+
+def inner_loop_empty(X, a):
+    s = 0.0
+    for i in range(X.shape[0]):
+        for k in range(X.shape[1]):
+            if X[i, k] > a:
+                break
+            s = s + X[i, k] * a
+        s = s + X[i, k]
+    return s
+
+
+@pytest.mark.parametrize("f, x", [(broken_loop, np.arange(6.0)), (summed_after, np.arange(6.0)),
+                                  (returns_early, np.arange(6.0)), (inner_loop_empty, np.ones((2, 0)))],
+                         ids=lambda v: getattr(v, "__name__", ""))
+def test_the_variable_of_an_empty_loop_is_unbound_as_in_python(f, x):
+    with pytest.raises(UnboundLocalError, match="'k'"):
+        f(x, 0.5)
+    with pytest.raises(UnboundLocalError, match="'k'"):
+        s2s.grad(f)(x, 0.5)
+    with pytest.raises(UnboundLocalError, match="'k'"):
+        s2s.value_and_grad(f, argnums=(0, 1))(x, 0.5)
+
+
+def test_a_loop_with_trips_reads_its_last_value():
+    x = np.array([0.1, 0.9, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])  # two trips, the second breaks
+    g = s2s.grad(broken_loop)(x, 0.5)
+    expected = np.zeros(8)
+    expected[0] = 0.5
+    expected[1] = 1.0  # the break's k: read after the loop
+    np.testing.assert_allclose(g, expected)
+
+
+def test_a_variable_bound_before_the_loop_keeps_that_value():
+    def f(x, a):
+        k = 1
+        for k in range(len(x) - 6):
+            if x[k] > a:
+                break
+        return x[k] * a
+
+    x = np.arange(6.0)
+    np.testing.assert_allclose(s2s.grad(f)(x, 2.0), [0.0, 2.0, 0.0, 0.0, 0.0, 0.0])
