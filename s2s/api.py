@@ -609,7 +609,11 @@ def _runner(func, wrt, optimize, need_value=True):
         # a refusal is final; another failure may be a one-element output in a scalar's code, or Python's
         # division by zero where the function computes in NumPy numbers
         out = None
-        if not isinstance(exc, S2SError):
+        if not isinstance(exc, S2SError) and not (isinstance(exc, ZeroDivisionError | OverflowError)
+                                                  and reruns.may_differ_when_run_again(
+                                                      target, getattr(fn, "__s2s_writes_checked__", False))):
+            # (a function that draws or prints is not run again on copies to find its value: the draw or the
+            # print would be seen twice, and a rerun in NumPy numbers would be refused anyway)
             value = _value_on_copies(target, args, kwargs)
             if value is not _NO_VALUE:
                 out = _size_one_output(func, target, wrt, optimize, args, kwargs, value)

@@ -27,7 +27,9 @@ def may_differ_when_run_again(target, writes_checked: bool = False) -> bool:
     """Whether running `target` again may give another result or change something (transforms/effects.py: random
     draws, `next()`, methods of objects, stores into attributes or items, functions s2s cannot read; an update
     of an argument or of something outside it, transforms/ownership.py), or its code tests a type (`type(x) is
-    float` tells a Python float from the np.float64 of the second run).
+    float` tells a Python float from the np.float64 of the second run). A `print` is no effect here: a function
+    that prints prints again where its derivative is run again in NumPy numbers (an inf or NaN given, with the
+    line twice, rather than a ZeroDivisionError where the function gives a number).
 
     `writes_checked`: the derivative code that ran first is known to write into nothing it did not make (its
     specialised code, calling nothing else, was read: transforms/float_items.py), so what the function's summary
