@@ -54,3 +54,17 @@ def test_the_specialised_code_is_right_and_specialised(name):
 def test_a_ufunc_method_without_a_rule_is_named():
     with pytest.raises(s2s.NoDerivativeRuleError, match=r"no derivative rule for np\.maximum\.accumulate"):
         s2s.grad(lambda x: np.sum(np.maximum.accumulate(x) ** 2))(np.arange(4.0))
+
+
+def test_a_third_positional_argument_is_the_dtype_and_is_refused():
+    """NumPy's order is `reduce(array, axis, dtype, out, keepdims)` (helper 176: a dtype read as keepdims gave
+    wrong gradients): a dtype other than the default is refused, keepdims by keyword is followed."""
+    x = R.normal(size=(3, 3))
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="dtype=None"):
+        s2s.grad(lambda x: np.sum(np.add.reduce(x, 1, np.float64) * W[0, :3]))(x)
+    check_grad(lambda x: np.sum(np.add.reduce(x, 1, None, None, True) * W[:, :1]), x, ag=False)
+
+
+def test_reduceat_is_refused_as_a_function_without_a_rule():
+    with pytest.raises(s2s.NoDerivativeRuleError, match=r"np\.add\.reduceat"):
+        s2s.grad(lambda x: np.sum(np.add.reduceat(x, [0, 2], axis=1) ** 2))(R.normal(size=(2, 4)))

@@ -1111,7 +1111,7 @@ class _Analysis:
                                            "writes its result into in place", out_hint(node, node.args, out))
             _refuse_positional_out(node, func, out_position(obj))
             hint = self.mutates(obj)  # changes its first argument in place: the hint its record states
-            if hint is None and isinstance(func, ast.Attribute) and func.attr in ("at", "reduceat") and \
+            if hint is None and isinstance(func, ast.Attribute) and func.attr == "at" and \
                     isinstance(self.resolve_call(func.value), np.ufunc):
                 hint = ("write the update as an assignment; for np.add.at(a, i, v) with repeated indices "
                         "use `a = a + np.bincount(i, weights=v, minlength=len(a))` (1-d a)")

@@ -149,24 +149,27 @@ defrule("np.cumprod(a, axis=None)", methods=("cumprod",), a="s2s.grad_cumprod(g,
 # the reductions and accumulations of ufuncs along an axis, 0 where none is given (np.sum's is None): np.add.reduce
 # is np.sum there, np.logaddexp.reduce a log-sum-exp (its adjoint the softmax weights), ...
 _FIRST_AXIS = reduction_shape(keywords=("axis", "keepdims"), default_axis=0)
-defrule("np.add.reduce(array, axis=0, keepdims=False)", result_shape=_FIRST_AXIS, real=real_of_one,
+# (NumPy's order: `reduce(array, axis, dtype, out, keepdims)`: a third positional argument is a dtype)
+_UFUNC_REDUCE = {"result_shape": _FIRST_AXIS, "real": real_of_one, "default_only": ("dtype", "out")}
+_UFUNC_ACCUMULATE = {"result_shape": accumulated_along_first, "real": real_of_one, "default_only": ("dtype", "out")}
+defrule("np.add.reduce(array, axis=0, dtype=None, out=None, keepdims=False)", **_UFUNC_REDUCE,
         array="s2s.expand_reduced(g, array, axis, keepdims)",
         array_dot="np.sum(array_dot, axis=axis, keepdims=keepdims)")
-defrule("np.multiply.reduce(array, axis=0, keepdims=False)", result_shape=_FIRST_AXIS, real=real_of_one,
+defrule("np.multiply.reduce(array, axis=0, dtype=None, out=None, keepdims=False)", **_UFUNC_REDUCE,
         array="s2s.grad_prod(g, ans, array, axis, keepdims)",
         array_dot="np.sum(array_dot * s2s.grad_prod(1.0, ans, array, axis, True), axis=axis, keepdims=keepdims)")
 for _extreme in ("maximum", "minimum"):
-    defrule(f"np.{_extreme}.reduce(array, axis=0, keepdims=False)", result_shape=_FIRST_AXIS, real=real_of_one,
+    defrule(f"np.{_extreme}.reduce(array, axis=0, dtype=None, out=None, keepdims=False)", **_UFUNC_REDUCE,
             array="s2s.grad_extreme(g, ans, array, axis, keepdims)",
             array_dot="np.sum(array_dot * s2s.grad_extreme(1.0, s2s.keep(ans, array, axis, keepdims), array, axis, "
                       "True), axis=axis, keepdims=keepdims)")
-defrule("np.logaddexp.reduce(array, axis=0, keepdims=False)", result_shape=_FIRST_AXIS, real=real_of_one,
+defrule("np.logaddexp.reduce(array, axis=0, dtype=None, out=None, keepdims=False)", **_UFUNC_REDUCE,
         array="s2s.keep(g, array, axis, keepdims) * np.exp(array - s2s.keep(ans, array, axis, keepdims))",
         array_dot="np.sum(array_dot * np.exp(array - s2s.keep(ans, array, axis, keepdims)), axis=axis, "
                   "keepdims=keepdims)")
-defrule("np.add.accumulate(array, axis=0)", result_shape=accumulated_along_first, real=real_of_one,
+defrule("np.add.accumulate(array, axis=0, dtype=None, out=None)", **_UFUNC_ACCUMULATE,
         array="s2s.grad_cumsum(g, array, axis)", array_dot="np.cumsum(array_dot, axis=axis)")
-defrule("np.multiply.accumulate(array, axis=0)", result_shape=accumulated_along_first, real=real_of_one,
+defrule("np.multiply.accumulate(array, axis=0, dtype=None, out=None)", **_UFUNC_ACCUMULATE,
         array="s2s.grad_cumprod(g, array, axis, ans)", array_dot="s2s.cumprod_tangent(array_dot, array, axis)")
 # NumPy 2.1's np.cumulative_sum / np.cumulative_prod are np.cumsum / np.cumprod where include_initial and dtype are
 # left as they are (include_initial=True puts the identity first: refused)
