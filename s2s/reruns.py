@@ -31,9 +31,10 @@ def may_differ_when_run_again(target, writes_checked: bool = False) -> bool:
     that prints prints again where its derivative is run again in NumPy numbers (an inf or NaN given, with the
     line twice, rather than a ZeroDivisionError where the function gives a number).
 
-    `writes_checked`: the derivative code that ran first is known to write into nothing it did not make (its
-    specialised code, calling nothing else, was read: transforms/float_items.py), so what the function's summary
-    says it may update (`N = p[2]; N += d` updates p where p[2] is a 0-d array) it did not.
+    `writes_checked`: the derivative code that ran first is known to call nothing but NumPy, `math`, the runtime
+    and builtins without effects, and to write into nothing it did not make (its specialised code was read:
+    transforms/float_items.py), so what the function's summary says it may update (`N = p[2]; N += d` updates p
+    where p[2] is a 0-d array) it did not, and its stores into items were into its own arrays.
 
         >>> may_differ_when_run_again(lambda x: x * 2.0), may_differ_when_run_again(np.random.normal)
         (False, True)
@@ -46,8 +47,12 @@ def may_differ_when_run_again(target, writes_checked: bool = False) -> bool:
     try:
         # (an argument's list the first run appended to is restored by the backward sweep it did not finish)
         summary = callee_summary(target)
-        return summary is None or not writes_checked and (bool(summary.updated_params) or bool(summary.changes_outside)) \
-            or effects.function_effect(target) is not None
+        if summary is None:
+            return True
+        # (the code that ran, calling nothing else, wrote only into what it made: the function's stores into its own
+        # arrays, which the summary and the effects analysis cannot tell from others', changed nothing a rerun reads)
+        return not writes_checked and (bool(summary.updated_params) or bool(summary.changes_outside)
+                                       or effects.function_effect(target) is not None)
     except Exception:  # noqa: BLE001 - s2s cannot read it all: it may
         return True
 

@@ -211,7 +211,8 @@ def test_gradient_is_right(name, seed):
 def test_a_filled_array_is_updated_in_place_both_ways():
     src = _source("conv")
     assert "s2s.setitem" not in src and "setitem_grads" not in src, src
-    assert "y[i] = " in src and "[i] = 0.0" in src
+    # (y_bar is a copy of the tanh's adjoint, named nowhere after the loop: its rows' zeroing is read by no one)
+    assert "y[i] = " in src and "[i] = 0.0" not in src
     assert "stack.append(y)" not in src and "unbroadcast" not in src and "# s2s:" not in src
 
 

@@ -165,16 +165,16 @@ def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dic
         chosen = kept
     if chosen:
         _rewrite(fdef, {p: reads[p] for p in chosen}, {t: stmt for t, (_, stmt) in slices.items()})
-    _note_why_not(fdef, {p: why for p, why in why_not.items() if why is not None and p not in slices})
+    _note_why_not(fdef, {p: why for p, why in why_not.items() if why and p not in slices})
     return chosen
 
 
 def _note_why_not(fdef, why_not: dict) -> None:
-    """`# s2s: the items of y stay NumPy numbers (line 7: ...)` at the top of the code, for each array whose items a
+    """`# the items of y stay NumPy numbers (line 7: ...)` at the top of the code, for each array whose items a
     loop reads often enough to be read as Python floats, but which are not."""
     notes = []
     for p, why in sorted(why_not.items()):
-        note = Comment(f"s2s: the items of {p} stay NumPy numbers ({why})")
+        note = Comment(f"the items of {p} stay NumPy numbers ({why})")
         note.lineno = getattr(fdef.body[0], "lineno", 1) if fdef.body else 1
         notes.append(note)
     at = 0
@@ -347,6 +347,11 @@ def _calls_nothing_else(fdef, shapes) -> bool:
         if not isinstance(n, ast.Call):
             continue
         func = n.func
+        if isinstance(func, ast.Attribute) and func.attr in _READ_ONLY_METHODS:
+            with shapes.symbolic():  # (`x[:i]`: an array whose length follows a loop's counter)
+                receiver = shapes.of(func.value)
+            if isinstance(receiver, tuple):
+                continue  # (an array's method that reads it: `x[:i].copy()`, `t.sum()`)
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in shapes.local:
             if func.attr in _READ_ONLY_METHODS or func.attr in _LIST_METHODS or func.attr == "pop":
                 continue
@@ -704,7 +709,8 @@ def _read_enough(reads, shape, looped) -> bool:
 # ---- the proof --------------------------------------------------------------------------------------------
 def _why_not(fdef, shapes, reads, chosen, np_name, tapes, rerun_safe):
     """None where reading the items of `chosen` as Python floats computes what the code computes now; else why
-    not, in words naming the line (`line 7: `s = s + a ** y[t]`: a Python float may behave otherwise there`)."""
+    not, in words naming the line (`line 7: `s = s + a ** y[t]`: a Python float may behave otherwise there`), or
+    "" where the place is an array's arithmetic (an item times a slice: the note would say nothing useful)."""
     sources = {id(n) for p in chosen for n, _, _ in reads[p]}
     taint = _Taint(shapes, sources, np_name, set(tapes))
     try:
@@ -718,7 +724,14 @@ def _why_not(fdef, shapes, reads, chosen, np_name, tapes, rerun_safe):
                         "the code may not run again in NumPy numbers to the same effect: it draws, prints, calls "
                         "a function of yours or may change an argument")
     except _Refused as refused:
-        return f"{_where(refused.args[0])}a Python float may behave otherwise than NumPy's there"
+        at = refused.args[0]
+        shape = None
+        if isinstance(at, ast.expr):
+            with shapes.symbolic():  # (`x[i] * k[:n - i]`: an array whose length follows a loop's counter)
+                shape = shapes.of(at)
+        if isinstance(shape, tuple) and shape != ():
+            return ""  # (an item meeting arrays, `x[i] * k[:n]`: nothing for Python floats to save, nothing to say)
+        return f"{_where(at)}a Python float may behave otherwise than NumPy's there"
     return "the kinds of its values did not settle"
 
 

@@ -248,4 +248,4 @@ def formats_an_item(a, y):
 def test_the_printed_code_says_why_items_stay_numpys(f, words, capsys):
     src = s2s.source(s2s.grad(f), 0.7, np.linspace(0.5, 2.0, 8))
     line = f.__code__.co_firstlineno + 3
-    assert f"# s2s: the items of y stay NumPy numbers (line {line}: " in src and words in src, src
+    assert f"# the items of y stay NumPy numbers (line {line}: " in src and words in src, src

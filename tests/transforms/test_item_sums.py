@@ -121,7 +121,7 @@ PROGRAMS = {
     # (reads of p's items at literals are hoisted out of the loop: their adjoints are sums in names from the start)
     "heun": (heun, lambda r: (np.array([0.7, 0.6, 0.35]), 1.1, r.normal(size=20)), (0, 1), False),
     "heun_until": (heun_until, lambda r: (np.array([0.7, 0.6, 0.35]), 1.1, r.normal(size=20)), (0, 1), True),
-    "last_item_negative": (last_item_negative, lambda r: (r.normal(size=3), r.normal(size=9)), 0, True),
+    "last_item_negative": (last_item_negative, lambda r: (r.normal(size=3), r.normal(size=9)), 0, False),
     "matrix_items": (matrix_items, lambda r: (r.normal(size=(2, 2)), r.normal(size=11)), 0, False),
     # (a loop with `break` is run as a while loop over `k = steps[step]`, an item of the range)
     "with_a_break": (with_a_break, lambda r: (np.array([0.4, 0.9]), r.normal(size=12)), 0, True),
