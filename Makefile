@@ -44,6 +44,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ordinary_review.py
 	$(BIN)/python benchmarks/ordinary_losses.py
 	$(BIN)/python benchmarks/ordinary_models.py
+	$(BIN)/python benchmarks/ordinary_fits.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
