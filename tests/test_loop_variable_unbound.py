@@ -80,3 +80,21 @@ def test_a_variable_bound_before_the_loop_keeps_that_value():
 
     x = np.arange(6.0)
     np.testing.assert_allclose(s2s.grad(f)(x, 2.0), [0.0, 2.0, 0.0, 0.0, 0.0, 0.0])
+
+
+def test_an_inner_loop_of_no_trips_keeps_the_value_an_earlier_trip_bound():
+    """Python keeps the inner loop's variable from an earlier outer trip where a later inner loop runs no trip."""
+    def f(x, n):
+        s = 0.0
+        for j in range(3):
+            for k in range(n[j]):
+                if x[k] > 5.0:
+                    break
+                s = s + x[k]
+            s = s + x[k] * 2.0
+        return s
+
+    x, n = np.arange(6.0), np.array([3, 0, 2])
+    np.testing.assert_allclose(s2s.grad(f)(x, n), [2.0, 4.0, 5.0, 0.0, 0.0, 0.0])
+    with pytest.raises(UnboundLocalError, match="'k'"):
+        s2s.grad(f)(x, np.array([0, 0, 2]))

@@ -187,13 +187,23 @@ def _unbound_after(tree, loop, counter, target, iterable) -> None:
     UnboundLocalError where it is read. The `while` it became binds it only in its body too, but the reverse
     pass saves it on the tape from a placeholder `k = None`, and `x[None]` is the whole array: so each statement
     after the loop that reads it is preceded by `if step == 0: raise UnboundLocalError(...)` (the loop's counter:
-    0 where no trip ran). Not where the iterable is a `range` of int literals that is not empty."""
+    0 where no trip ran). Only for a loop of the function's body, and the statements after it; not where the
+    iterable is a `range` of int literals that is not empty."""
     if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and iterable.func.id == "range" \
             and 1 <= len(iterable.args) <= 3 and all(isinstance(a, ast.Constant) and type(a.value) is int
                                                      for a in iterable.args) \
             and len(range(*(a.value for a in iterable.args))) > 0:
         return
+    top = next((k for k, s in enumerate(tree.body) if s is loop), None)
+    # (in another loop, a trip of no trips leaves the variable an earlier trip bound; in a branch, the counter is
+    # unbound where the branch did not run: there the test is of the placeholder, for the items of a range)
+    inner = iterable.args[0] if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) \
+        and iterable.func.id == "reversed" and len(iterable.args) == 1 else iterable
+    of_range = isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "range"
+    if top is None and not of_range:
+        return
     inside = {id(n) for n in walk(loop)}
+    after = {id(n) for s in (tree.body[top + 1:] if top is not None else [tree]) for n in walk(s)} - inside
     params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
     names = {n.id for n in walk(target) if isinstance(n, ast.Name)} - params
     names = {name for name in names if not any(isinstance(n, ast.Name) and n.id == name and id(n) not in inside
@@ -202,7 +212,7 @@ def _unbound_after(tree, loop, counter, target, iterable) -> None:
         return
     reading = set()
     for stmt in walk(tree):
-        if not isinstance(stmt, ast.stmt) or id(stmt) in inside or isinstance(stmt, ast.FunctionDef):
+        if not isinstance(stmt, ast.stmt) or id(stmt) not in after or isinstance(stmt, ast.FunctionDef):
             continue
         own = [stmt.test] if isinstance(stmt, ast.If | ast.While) else [stmt.iter] if isinstance(stmt, ast.For) \
             else [] if isinstance(stmt, ast.Try) else [stmt]
@@ -225,7 +235,9 @@ def _unbound_after(tree, loop, counter, target, iterable) -> None:
                     message = f"cannot access local variable '{name}' where it is not associated with a value"
                     raise_ = ast.Raise(exc=ast.Call(func=builtin("UnboundLocalError"),
                                                     args=[ast.Constant(message)], keywords=[]), cause=None)
-                    test = ast.Compare(left=load(counter), ops=[ast.Eq()], comparators=[ast.Constant(0)])
+                    test = ast.Compare(left=load(counter), ops=[ast.Eq()], comparators=[ast.Constant(0)]) \
+                        if top is not None else ast.Compare(left=load(name), ops=[ast.Is()],
+                                                            comparators=[ast.Constant(None)])
                     new.append(ast.copy_location(ast.If(test=test, body=[ast.copy_location(raise_, s)], orelse=[]), s))
                 new.append(s)
             block[:] = new
