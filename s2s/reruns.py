@@ -23,6 +23,9 @@ def plain_data(value) -> bool:
     return type(value) is dict and all(plain_data(v) for v in value.values())
 
 
+_NUMPY_SCALAR_TYPES = {"floating", "generic", "number", "inexact", "float64", "float32", "double", "integer"}
+
+
 def may_differ_when_run_again(target, writes_checked: bool = False) -> bool:
     """Whether running `target` again may give another result or change something (transforms/effects.py: random
     draws, `next()`, methods of objects, stores into attributes or items, functions s2s cannot read; an update
@@ -42,8 +45,9 @@ def may_differ_when_run_again(target, writes_checked: bool = False) -> bool:
     from s2s.transforms import effects
     from s2s.transforms.desugar import callee_summary
     code = getattr(target, "__code__", None)
-    if code is None or "type" in code.co_names:
-        return True
+    if code is None or "type" in code.co_names or "isinstance" in code.co_names and _NUMPY_SCALAR_TYPES & set(
+            code.co_names):
+        return True  # (`isinstance(a, np.floating)` tells the np.float64 of the second run from a Python float)
     try:
         # (an argument's list the first run appended to is restored by the backward sweep it did not finish)
         summary = callee_summary(target)

@@ -98,3 +98,52 @@ def test_an_inner_loop_of_no_trips_keeps_the_value_an_earlier_trip_bound():
     np.testing.assert_allclose(s2s.grad(f)(x, n), [2.0, 4.0, 5.0, 0.0, 0.0, 0.0])
     with pytest.raises(UnboundLocalError, match="'k'"):
         s2s.grad(f)(x, np.array([0, 0, 2]))
+
+
+def read_in_one_branch(x, a):
+    s = 0.0
+    n = len(x) - 6
+    for k in range(n):
+        if x[k] > a:
+            break
+        s = s + x[k] * a
+    return s + (x[k] * a if n > 0 else a)  # (Python reads k only where the loop ran)
+
+
+def bound_again_after(x, a):
+    s = 0.0
+    for k in range(len(x) - 6):
+        if x[k] > a:
+            break
+        s = s + x[k] * a
+    s = s + np.sum(x[k]) * a  # (unbound here where no trip ran)
+    k = 0
+    return s + k
+
+
+def enumerated_items(x, a):
+    s = 0.0
+    for i, v in enumerate(x[6:]):  # noqa: B007 - i is read after the loop
+        if v > a:
+            break
+        s = s + v * a
+    return s + x[i]
+
+
+def test_a_read_that_may_not_run_raises_nothing():
+    """(helper 177) the guard is not put before a statement whose read of the variable runs only on one branch."""
+    x = np.arange(6.0) * 0.1
+    assert read_in_one_branch(x, 0.5) == 0.5
+    got = s2s.grad(read_in_one_branch, argnums=(0, 1))(x, 0.5)
+    np.testing.assert_array_equal(got[0], np.zeros(6))
+    assert got[1] == 1.0
+
+
+@pytest.mark.parametrize("f", [bound_again_after, enumerated_items], ids=lambda f: f.__name__)
+def test_names_bound_again_later_or_by_the_items_are_unbound_too(f):
+    """(helper 177) the variable bound again after the read, and the names of `for i, v in enumerate(...)`."""
+    x = np.arange(6.0) * 0.1
+    with pytest.raises(UnboundLocalError):
+        f(x, 0.5)
+    with pytest.raises(UnboundLocalError):
+        s2s.grad(f, argnums=(0, 1))(x, 0.5)

@@ -32,3 +32,23 @@ def test_a_draw_is_not_made_again_after_a_division_by_zero():
     with pytest.raises(ZeroDivisionError):
         s2s.grad(draws, argnums=(0, 1))(0.0, y)
     assert np.random.uniform() == expected
+
+
+def floating_test(a, b, y):
+    s = 0.0
+    for k in range(3):
+        s = s + y[k] / a
+    if isinstance(a, np.floating):
+        s = s + 5.0 * b
+    return s
+
+
+def test_a_test_of_numpy_scalar_types_is_not_run_again_in_numpy_numbers():
+    """(helper 177) the rerun gives Python float arguments as np.float64: `isinstance(a, np.floating)` would take
+    the other branch there, and its gradient (5.0 for b) was returned for a Python float's (0.0)."""
+    y = np.array([0.5, 1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = s2s.grad(floating_test, argnums=(0, 1))(0.0, 1.0, y)
+    assert got[0] == -np.inf and got[1] == 0.0
+    assert s2s.grad(floating_test, argnums=1)(0.5, 1.0, y) == 0.0

@@ -183,62 +183,95 @@ def structure_exits(tree: ast.FunctionDef, alloc: NameAllocator) -> ast.Function
 
 
 def _unbound_after(tree, loop, counter, target, iterable) -> None:
-    """A `for` loop's variable that nothing else binds is unbound after a loop of no trips, and Python raises
-    UnboundLocalError where it is read. The `while` it became binds it only in its body too, but the reverse
-    pass saves it on the tape from a placeholder `k = None`, and `x[None]` is the whole array: so each statement
-    after the loop that reads it is preceded by `if step == 0: raise UnboundLocalError(...)` (the loop's counter:
-    0 where no trip ran). Only for a loop of the function's body, and the statements after it; not where the
-    iterable is a `range` of int literals that is not empty."""
-    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and iterable.func.id == "range" \
-            and 1 <= len(iterable.args) <= 3 and all(isinstance(a, ast.Constant) and type(a.value) is int
-                                                     for a in iterable.args) \
-            and len(range(*(a.value for a in iterable.args))) > 0:
-        return
-    top = next((k for k, s in enumerate(tree.body) if s is loop), None)
-    # (in another loop, a trip of no trips leaves the variable an earlier trip bound; in a branch, the counter is
-    # unbound where the branch did not run: there the test is of the placeholder, for the items of a range)
+    """A name a `for` loop binds (its variable, or a name its body binds) that nothing else binds is unbound after a
+    loop of no trips, and Python raises UnboundLocalError where it is read. The `while` the loop became binds it in
+    its body too, but the reverse pass saves it on the tape from a placeholder `k = None`, and `x[None]` is the
+    whole array: so each statement after the loop that reads it wherever it runs (not in one branch of a
+    conditional expression, after `and`/`or`, in a comprehension or a lambda) is preceded by
+    `if step == 0: raise UnboundLocalError(...)` (the loop's counter: 0 where no trip ran), for a loop of the
+    function's body; in another loop or a branch, a trip of no trips may leave the variable an earlier trip bound
+    (and the counter is unbound where the branch did not run): there the variable of a loop over a `range`, whose
+    items are never None, is tested, `if k is None: raise ...`. Not where the `range` is of int literals and not
+    empty."""
     inner = iterable.args[0] if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) \
         and iterable.func.id == "reversed" and len(iterable.args) == 1 else iterable
     of_range = isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "range"
+    if of_range and 1 <= len(inner.args) <= 3 and all(isinstance(a, ast.Constant) and type(a.value) is int
+                                                      for a in inner.args) \
+            and len(range(*(a.value for a in inner.args))) > 0:
+        return
+    top = next((k for k, s in enumerate(tree.body) if s is loop), None)
     if top is None and not of_range:
         return
     inside = {id(n) for n in walk(loop)}
-    after = {id(n) for s in (tree.body[top + 1:] if top is not None else [tree]) for n in walk(s)} - inside
     params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
-    names = {n.id for n in walk(target) if isinstance(n, ast.Name)} - params
-    names = {name for name in names if not any(isinstance(n, ast.Name) and n.id == name and id(n) not in inside
-                                               and not isinstance(n.ctx, ast.Load) for n in walk(tree))}
-    if not names:
+    bound_in = walk(loop) if top is not None else walk(target)
+    names = {n.id for n in bound_in if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)} - params
+    names -= {counter}
+    active = {}  # id of a statement after the loop -> the names unbound there where the loop ran no trip
+    if top is None:  # (the placeholder test: the variable must be the loop's alone)
+        names = {name for name in names if not any(isinstance(n, ast.Name) and n.id == name and id(n) not in inside
+                                                   and not isinstance(n.ctx, ast.Load) for n in walk(tree))}
+        later = list(tree.body)
+        active = {id(n): names for s in later for n in walk(s) if isinstance(n, ast.stmt)}
+    else:  # (bound before the loop: not unbound after it; after a statement that binds it, maybe bound)
+        names -= {n.id for s in tree.body[:top] for n in walk(s) if isinstance(n, ast.Name)
+                  and not isinstance(n.ctx, ast.Load)}
+        later = []
+        for s in tree.body[top + 1:]:
+            names = names - {n.id for n in walk(s) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+            if not names:
+                break
+            later.append(s)
+            active.update((id(n), names) for n in walk(s) if isinstance(n, ast.stmt))
+    if not active:
         return
-    reading = set()
-    for stmt in walk(tree):
-        if not isinstance(stmt, ast.stmt) or id(stmt) not in after or isinstance(stmt, ast.FunctionDef):
-            continue
-        own = [stmt.test] if isinstance(stmt, ast.If | ast.While) else [stmt.iter] if isinstance(stmt, ast.For) \
-            else [] if isinstance(stmt, ast.Try) else [stmt]
-        if any(isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load)
-               and not isinstance(n, ast.Lambda) for part in own for n in walk(part)):
-            reading.add(id(stmt))
-    if not reading:
-        return
-    for node in walk(tree):
+    for node in [tree, *(n for s in later for n in walk(s))]:
         for field in ("body", "orelse", "finalbody"):
             block = getattr(node, field, None)
-            if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt) or id(node) in inside:
+            if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt) or id(node) in inside \
+                    or node is tree and top is None:
                 continue
             new = []
-            for s in block:
-                if id(s) in reading:
-                    read = sorted(n.id for part in ([s.test] if isinstance(s, ast.If | ast.While) else [s])
-                                  for n in walk(part) if isinstance(n, ast.Name) and n.id in names)
-                    name = read[0] if read else sorted(names)[0]
-                    message = f"cannot access local variable '{name}' where it is not associated with a value"
+            for k, s in enumerate(block):
+                read = sorted(_reads_where_it_runs(s, active[id(s)])) if id(s) in active and id(s) not in inside \
+                    and not (node is tree and top is not None and k <= top) else []
+                if read:
+                    message = f"cannot access local variable '{read[0]}' where it is not associated with a value"
                     raise_ = ast.Raise(exc=ast.Call(func=builtin("UnboundLocalError"),
                                                     args=[ast.Constant(message)], keywords=[]), cause=None)
                     test = ast.Compare(left=load(counter), ops=[ast.Eq()], comparators=[ast.Constant(0)]) \
-                        if top is not None else ast.Compare(left=load(name), ops=[ast.Is()],
+                        if top is not None else ast.Compare(left=load(read[0]), ops=[ast.Is()],
                                                             comparators=[ast.Constant(None)])
                     new.append(ast.copy_location(ast.If(test=test, body=[ast.copy_location(raise_, s)], orelse=[]), s))
                 new.append(s)
             block[:] = new
     fix_locations(tree)
+
+
+def _reads_where_it_runs(stmt, names) -> set:
+    """The names of `names` that `stmt`'s own expressions (a compound statement's test or iterable, not its body)
+    read wherever they run: not in a branch of a conditional expression, an operand of `and`/`or` after the
+    first, a comprehension's items or conditions, a lambda, a nested function."""
+    if isinstance(stmt, ast.If | ast.While):
+        parts = [stmt.test]
+    elif isinstance(stmt, ast.For):
+        parts = [stmt.iter]
+    elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Try | ast.With):
+        parts = []
+    else:
+        parts = [stmt]
+    found, stack = set(), list(parts)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load):
+            found.add(n.id)
+        elif isinstance(n, ast.IfExp):
+            stack.append(n.test)
+        elif isinstance(n, ast.BoolOp):
+            stack.append(n.values[0])
+        elif isinstance(n, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            stack.append(n.generators[0].iter)
+        elif not isinstance(n, ast.Lambda):
+            stack.extend(ast.iter_child_nodes(n))
+    return found
