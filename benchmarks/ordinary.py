@@ -264,6 +264,28 @@ def programs():
     ]
 
 
+def differences_check(tolerances: dict):
+    """`check(name, f, args, wrt, got, eps=None)`: assert `got` (the gradient for `wrt`, as s2s.grad returns it)
+    matches central differences of f, at the (rtol, atol, eps) `tolerances` gives the program (1e-5, 1e-6, 1e-6
+    where it gives none): the check of ordinary_models.py and ordinary_fits.py."""
+    def check(name, f, args, wrt, got, eps=None):
+        rtol, atol, step = tolerances.get(name, (1e-5, 1e-6, 1e-6))
+        for k, w in enumerate(wrt if isinstance(wrt, tuple) else (wrt,)):
+            mine = got[k] if isinstance(wrt, tuple) else got
+            want = _differences(f, list(args), w, eps or step)
+            assert np.allclose(mine, want, rtol=rtol, atol=atol), (name, w, np.max(np.abs(np.asarray(mine) - want)))
+    return check
+
+
+def main_of_kinds(programs, hand, check, argv):
+    """Time `programs(small)` (`--small` in `argv`: 24 points) as ordinary_kinds.py times its own, against `hand`."""
+    import ordinary_kinds
+
+    small = "--small" in argv
+    ordinary_kinds.programs, ordinary_kinds.HAND, ordinary_kinds.check = lambda: programs(small), hand, check
+    ordinary_kinds.main([a for a in argv if a != "--small"])
+
+
 def _differences(f, args, wrt, eps=1e-6):
     """Central differences of f for argument `wrt` (a list of them, one per array leaf, for a container)."""
     args = list(args)

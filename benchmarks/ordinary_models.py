@@ -25,6 +25,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ordinary  # noqa: E402
+
 
 def _sigmoid(z):
     return 0.5 + 0.5 * np.tanh(0.5 * z)
@@ -500,33 +503,16 @@ _TOL = {  # name -> (rtol, atol, eps) for the central-difference check
     "Rosenbrock chain, enumerate(x[:-1])": (1e-5, 5e-5, 1e-6),  # (differences of a 1e4 sum: 1e-5 of noise)
     "polynomial kernel ridge, (XX^T + c)**3": (1e-5, 1e-5, 1e-6),
 }
-_SMALL = False
 
 
-def programs(small=None):
+def programs(small=False):
     """(name, f, args, wrt) of every program, with fixed data (`small`: 24 points, else 512)."""
-    n = 24 if (_SMALL if small is None else small) else 512
+    n = 24 if small else 512
     return [(name, f, make(n, np.random.default_rng(2027)), wrt) for name, (f, wrt, _, make) in _MADE.items()]
 
 
-def check(name, f, args, wrt, got, eps=None):
-    """Assert `got` (the gradient for `wrt`, as s2s.grad returns it) matches central differences of f."""
-    from ordinary import _differences
-
-    rtol, atol, step = _TOL.get(name, (1e-5, 1e-6, 1e-6))
-    for k, w in enumerate(wrt if isinstance(wrt, tuple) else (wrt,)):
-        mine = got[k] if isinstance(wrt, tuple) else got
-        want = _differences(f, list(args), w, eps or step)
-        assert np.allclose(mine, want, rtol=rtol, atol=atol), (name, w, np.max(np.abs(np.asarray(mine) - want)))
+check = ordinary.differences_check(_TOL)
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import ordinary_kinds  # noqa: E402
-
-    argv = sys.argv[1:]
-    if "--small" in argv:
-        argv.remove("--small")
-        _SMALL = True
-    ordinary_kinds.programs, ordinary_kinds.HAND, ordinary_kinds.check = programs, HAND, check
-    ordinary_kinds.main(argv)
+    ordinary.main_of_kinds(programs, HAND, check, sys.argv[1:])

@@ -7,6 +7,9 @@ entry of a value the backward loop binds again before reading it goes (transform
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 import pytest
 
@@ -14,17 +17,8 @@ import s2s
 from tests.conftest import check_grad
 from tests.plain_code import plain_gradient
 
-
-def wave_steps(c, u0, target, steps=12, dt=0.5, damp=0.05):
-    u_prev = u0.copy()
-    u = u0.copy()
-    for _ in range(steps):
-        lap = np.zeros_like(u)
-        lap[1:-1] = u[2:] - 2.0 * u[1:-1] + u[:-2]
-        u_next = (2.0 * u - (1.0 - damp * dt) * u_prev + (c * dt) ** 2 * lap) / (1.0 + damp * dt)
-        u_prev = u
-        u = u_next
-    return np.sum((u - target) ** 2)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+from ordinary_fits import wave_leapfrog as wave_steps  # noqa: E402  (a damped wave by leapfrog, `lap[1:-1] = ...`)
 
 
 def jacobi_sweeps(a, u0):

@@ -10,12 +10,18 @@ and central differences:
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 import pytest
 
 import s2s
 from tests.conftest import check_grad
 from tests.plain_code import plain_gradient
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+from ordinary_fits import td_lambda as returns_backwards  # noqa: E402  (TD(lambda) returns, `G[t] = g` reversed)
 
 
 def _rates(x, y, p):
@@ -39,17 +45,6 @@ def matrix_entries(W, xs):
     for k in range(xs.shape[0]):
         s = s + np.tanh(W[0, 1] * xs[k]) * W[1, 0] + W[-1, -1] * xs[k] ** 2
     return s
-
-
-def returns_backwards(w, F, r, gamma=0.9, lam=0.7):
-    T = r.shape[0]
-    V = F @ w
-    G = np.zeros(T)
-    g = V[T]
-    for t in reversed(range(T)):
-        g = r[t] + gamma * ((1.0 - lam) * V[t + 1] + lam * g)
-        G[t] = g
-    return 0.5 * np.sum((G - V[:T]) ** 2)
 
 
 R = np.random.default_rng(23)

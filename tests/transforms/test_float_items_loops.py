@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import builtins
 import math
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -23,17 +25,8 @@ import s2s
 from tests.conftest import check_grad
 from tests.plain_code import plain_gradient
 
-
-def growth_fit(p, obs, dt=0.05):
-    r, K = p[0], p[1]
-    N = p[2]
-    loss = 0.0
-    k = 0
-    while k < len(obs):
-        N += dt * r * N * (1.0 - N / K)
-        loss += (N - obs[k]) ** 2
-        k += 1
-    return loss / len(obs)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "benchmarks"))
+from ordinary_models import logistic_growth as growth_fit  # noqa: E402  (`N = p[2]; N += ...` under a `while`)
 
 
 def while_at_most(a, y):
