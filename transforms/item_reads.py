@@ -180,10 +180,3 @@ def _fixed_array_item(value, shapes: Shapes, stores, loads, parents) -> bool:
             return False
     return True
 
-
-def _int_literal(node):
-    """The int of `3` or `-1`, else None."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _int_literal(node.operand)
-        return None if inner is None else -inner
-    return node.value if isinstance(node, ast.Constant) and type(node.value) is int else None
