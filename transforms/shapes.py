@@ -1290,7 +1290,12 @@ class Shapes:
                 out.add(name)
                 self.aranges[name] = range(*(self.value_of(a) for a in made[0].args))
         # names bound only to integer arrays computed from these and ints (`i = np.minimum(s.astype(int), K - 2)`,
-        # `i + 1`), to a fixed point from all such candidates down
+        # `i + 1`), to a fixed point from all such candidates down; none where no call makes one
+        if not out and not any(isinstance(n, ast.Call) and (
+                isinstance(n.func, ast.Attribute) and n.func.attr in ("astype", *(f.__name__ for f in self._INT_RESULTS))
+                or isinstance(n.func, ast.Name) and n.func.id in {f.__name__ for f in self._INT_RESULTS})
+                for values in self._assigned_values.values() for v in values if v is not None for n in walk(v)):
+            return out
         candidates = {name for name, values in self._assigned_values.items()
                       if name not in params_bound and name not in out and values
                       and self._bindings.get(name) == len(values)

@@ -210,6 +210,12 @@ def _dead_trip_restores(fdef, stack) -> set:
                 and _runs_once_per_trip(forward, backward, stores)[0] is not None):
             continue
         fb, bb = forward.body, backward.body
+        bound = {}  # (a restore bound again needs a second top-level binding of its name: the cheap test first)
+        for s in bb:
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
+                bound[s.targets[0].id] = bound.get(s.targets[0].id, 0) + 1
+        if not any(_pop_of(s, stack) and bound[s.targets[0].id] > 1 for s in bb):
+            continue
         pushes = [s for s in fb if _push_of(s, stack)]
         pops = [s for s in bb if _pop_of(s, stack)]
         if sum(_uses_stack(s, stack)[0] for s in fb) != len(pushes) or any(_uses_stack(s, stack)[1] for s in fb) \
