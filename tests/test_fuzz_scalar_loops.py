@@ -21,9 +21,9 @@ ARGUMENTS = [(0.3, 0.7, np.array([1, 2, 3]), 2), (np.float64(0.3), 0.7, np.array
              (-1.1, 0.2, np.array([2, 0, 1]), 0)]
 
 
-def _module(tmp_path, seed):
-    path = tmp_path / f"scalar_loops_{seed}.py"
-    path.write_text(scalar_loop_module(random.Random(seed), COUNT))
+def _module(tmp_path, seed, exits=False):
+    path = tmp_path / f"scalar_loops_{seed}{'_exits' if exits else ''}.py"
+    path.write_text(scalar_loop_module(random.Random(seed), COUNT, exits))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -57,3 +57,35 @@ def test_scalar_loops_match_the_code_made_without_the_optimizer(tmp_path, seed):
             _same(g, want)
             compared += 1
     assert compared >= COUNT * len(ARGUMENTS) * 0.8, compared
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_a_loop_variable_read_after_a_break_loop_is_bound_as_in_python(tmp_path, seed):
+    """Programs whose loops with a `break` over `range(n)` (n = 0 in the third arguments) are followed by a read of
+    their variable: where Python raises UnboundLocalError, so do the gradient and the code made without the
+    optimizer (the tape's placeholder `j = None` once made `a[j % 3]` a TypeError and `x[j]` the whole array);
+    elsewhere the gradients agree."""
+    module = _module(tmp_path, seed, exits=True)
+    raised = compared = 0
+    for k in range(COUNT):
+        f = getattr(module, f"p{k}")
+        for args in ARGUMENTS:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    f(*args)
+                except UnboundLocalError:
+                    for g in (s2s.grad(f), s2s.grad(f, optimize=False), s2s.grad(f, wrt=(0, 1))):
+                        with pytest.raises(UnboundLocalError):
+                            g(*args)
+                    raised += 1
+                    continue
+                except (ZeroDivisionError, OverflowError):
+                    continue
+                try:
+                    want = s2s.grad(f, optimize=False)(*args)
+                except (s2s.UnsupportedSyntaxError, ZeroDivisionError, OverflowError):
+                    continue
+                _same(s2s.grad(f)(*args), want)
+                compared += 1
+    assert raised > 0 and compared >= COUNT, (raised, compared)

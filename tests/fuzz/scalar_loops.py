@@ -41,19 +41,26 @@ def _expression(rnd: random.Random, depth: int = 0, index: str | None = None) ->
     return forms[kind]() if kind in forms else f"({e()} {kind} {e()})"
 
 
-def _block(rnd: random.Random, indent: str, depth: int, index: str | None) -> list[str]:
+def _block(rnd: random.Random, indent: str, depth: int, index: str | None, exits: bool = False) -> list[str]:
     lines = []
     for _ in range(rnd.randint(1, 3)):
         r, v = rnd.random(), rnd.choice(VARIABLES)
-        if r < 0.5 or depth > 1:
+        if exits and r >= 0.7 and depth <= 1:  # a loop with a `break` whose variable is read after it
+            j, n = rnd.choice("ijk"), rnd.choice(["n", "0", "3"])
+            lines.append(f"{indent}for {j} in range({n}):")
+            lines += _block(rnd, indent + "    ", depth + 1, j, exits)
+            lines += [f"{indent}    if {_expression(rnd, 0, j)} > {rnd.choice(['0.3', '0.8', '-5.0'])}:",
+                      f"{indent}        break",
+                      f"{indent}{v} = {v} + a[{j} % 3] * {_expression(rnd, 1)} + {j} * 0.1"]
+        elif r < 0.5 or depth > 1:
             lines.append(f"{indent}{v} = {_expression(rnd, 0, index)}")
         elif r < 0.6:
             lines.append(f"{indent}if {_expression(rnd, 0, index)} > 0.3:")
-            lines += _block(rnd, indent + "    ", depth + 1, index)
+            lines += _block(rnd, indent + "    ", depth + 1, index, exits)
         elif r < 0.75:
             j, n = rnd.choice("ijk"), rnd.choice(["3", "n", "0", "1"])
             lines.append(f"{indent}for {j} in range({n}):")
-            lines += _block(rnd, indent + "    ", depth + 1, j)
+            lines += _block(rnd, indent + "    ", depth + 1, j, exits)
         elif r < 0.82:
             c = rnd.choice("cm")
             lines += [f"{indent}{c} = 0", f"{indent}while {c} < {rnd.randint(0, 3)}:"]
@@ -75,11 +82,13 @@ def _block(rnd: random.Random, indent: str, depth: int, index: str | None) -> li
     return lines
 
 
-def scalar_loop_module(rnd: random.Random, count: int) -> str:
-    """The source of a module of `count` such programs, `p0`, `p1`, ..."""
+def scalar_loop_module(rnd: random.Random, count: int, exits: bool = False) -> str:
+    """The source of a module of `count` such programs, `p0`, `p1`, ...; with `exits`, loops over `range(n)`, of 0
+    and of 3 with a `break`, whose variable the statement after the loop reads (unbound where no trip ran and no
+    earlier loop bound it: Python raises UnboundLocalError there)."""
     out = ["import numpy as np", ""]
     for k in range(count):
-        body = ["    s = x", "    t = y", "    u = 0.5"] + _block(rnd, "    ", 0, None)
+        body = ["    s = x", "    t = y", "    u = 0.5"] + _block(rnd, "    ", 0, None, exits)
         result = rnd.choice(["s + t * u", "s * t + u", "np.sin(s) + t + u * x"])
         out += [f"def p{k}(x, y, a, n):", *body, f"    return {result}", ""]
     return "\n".join(out)
