@@ -79,3 +79,22 @@ def rows_of_one(u, w):
 
 def test_an_axis_of_one_entry_adds_nothing():
     check_all_and_general(rows_of_one, (R.normal(size=(1, 4)), R.normal(size=(1, 4))))
+
+
+def smoothness_penalty(v, x, y):
+    return np.sum((v[:3] * x - y) ** 2) + 0.1 * np.sum(np.diff(v, 2) ** 2) + 0.05 * np.sum(np.diff(v) ** 2)
+
+
+def columns_smoothed(W):
+    return np.sum(np.diff(W, 2, axis=0) ** 2) + np.sum(np.diff(W, axis=0) ** 2)
+
+
+@pytest.mark.parametrize("f, args", [(smoothness_penalty, (R.normal(size=7), R.normal(size=3), R.normal(size=3))),
+                                     (columns_smoothed, (R.normal(size=(5, 3)),))],
+                         ids=["second_difference", "along_axis_0"])
+def test_a_difference_s_adjoint_that_makes_the_gradient_is_written_out(f, args):
+    """`v_bar = s2s.grad_diff(g, v, 2, -1)`, the first binding of the gradient: `v_bar = np.zeros(S)` and the three
+    slice updates of the second difference's adjoint (the helper: two zeros arrays and four updates)."""
+    src = s2s.source(s2s.grad(f), *args)
+    assert "grad_diff(" not in src and "-= 2.0 * " in src, src
+    check_all_and_general(f, args, wrt=0)

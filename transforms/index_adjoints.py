@@ -258,7 +258,7 @@ def _rewrite_runs(block, adjoints, shapes, np_name, dtypes=None):
         i += len(made)
 
 
-def diff_adjoints_in_place(fdef: ast.FunctionDef, shapes) -> bool:
+def diff_adjoints_in_place(fdef: ast.FunctionDef, shapes, np_name: str = "np") -> bool:
     """`A += s2s.grad_diff(g, P, 1, k)` (np.diff's adjoint added into an adjoint array the code already updates in
     place) -> `A[..., 1:, ...] += g` and `A[..., :-1, ...] -= g` along axis k: the two index adjoints the helper adds
     into its zeros, added into A with no array made between. Where P and A have one known shape, g is real with P's
@@ -266,10 +266,14 @@ def diff_adjoints_in_place(fdef: ast.FunctionDef, shapes) -> bool:
     the helper's array held `g[j - 1] - g[j]`.) Returns whether anything was rewritten.
 
         u_bar += s2s.grad_diff(dx_bar, u, 1, 0)    ->    u_bar[1:] += dx_bar; u_bar[:-1] -= dx_bar
+
+    And `A = s2s.grad_diff(g, P, n, k)` of n 1 or 2 (a smoothness penalty's `np.diff(v, 2)`), the helper's array
+    made where A is bound: `A = np.zeros(S); A[2:] += g; A[1:-1] -= 2.0 * g; A[:-2] += g` (the helper computes the
+    second difference's adjoint as two first ones: a float64 sum in another order).
     """
     split = {}  # id(statement) -> its two updates (found before any is rewritten: the checks read the tree)
     for stmt in walk(fdef):
-        parts = _diff_parts(stmt, shapes, fdef)
+        parts = _diff_parts(stmt, shapes, fdef) or _diff_made(stmt, shapes, np_name)
         if parts is not None:
             split[id(stmt)] = [fix_locations(ast.copy_location(p, stmt)) for p in parts]
     if split:
@@ -283,26 +287,60 @@ def _diff_parts(stmt, shapes, fdef):
         return None
     g, base, n, axis = stmt.value.args
     if not (isinstance(g, ast.Name) and _made_by_arithmetic(fdef, g.id)):
-        return None  # (g a view of A, `g = A[1:]`, would change between the two updates)
+        return None  # (g a view of A, `g = A[1:]`, would change between the updates)
+    found = _diff_order_axis(g, base, n, axis, shapes)
+    if found is None or shapes.of(stmt.target) != shapes.of(base) or _reads(g, stmt.target.id):
+        return None
+    return _diff_updates(stmt.target.id, g, *found)
+
+
+def _diff_made(stmt, shapes, np_name):
+    """`A = s2s.grad_diff(g, P, n, k)` (n 1 or 2) as `A = np.zeros(S)` and the slice updates, else None."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+            and _helper_call(stmt.value, shapes, "grad_diff") and len(stmt.value.args) == 4):
+        return None
+    g, base, n, axis = stmt.value.args
+    found = _diff_order_axis(g, base, n, axis, shapes)
+    if found is None or g.id == stmt.targets[0].id:
+        return None
+    zeros = ast.Call(func=ast.Attribute(value=load(np_name), attr="zeros", ctx=ast.Load()),
+                     args=[ast.Tuple(elts=[ast.Constant(d) for d in shapes.of(base)], ctx=ast.Load())], keywords=[])
+    return [ast.Assign(targets=[store(stmt.targets[0].id)], value=zeros), *_diff_updates(stmt.targets[0].id, g, *found)]
+
+
+def _diff_order_axis(g, base, n, axis, shapes):
+    """(order 1 or 2, axis) of `s2s.grad_diff(g, P, n, k)` where P's shape is known, g is a real name of the
+    differences' shape and k an int literal; else None."""
     shape = shapes.of(base)
-    if not (isinstance(n, ast.Constant) and type(n.value) is int and n.value == 1 and _int_literal(axis) is not None
-            and isinstance(shape, tuple) and shape and all(type(d) is int for d in shape)
-            and shapes.of(stmt.target) == shape and shapes.real(g) and not _reads(g, stmt.target.id)):
+    order = n.value if isinstance(n, ast.Constant) and type(n.value) is int else None
+    if not (isinstance(g, ast.Name) and order in (1, 2) and _int_literal(axis) is not None and isinstance(shape, tuple)
+            and shape and all(type(d) is int for d in shape) and shapes.real(g)):
         return None
     k = _int_literal(axis)
     if not -len(shape) <= k < len(shape):
         return None
     k %= len(shape)
-    if shapes.of(g) != shape[:k] + (shape[k] - 1,) + shape[k + 1:] or shape[k] < 1:
+    if shape[k] <= order or shapes.of(g) != shape[:k] + (shape[k] - order,) + shape[k + 1:]:
         return None
+    return order, k
 
-    def update(cut, op):
+
+def _diff_updates(name, g, order, k):
+    """The slice updates that add the adjoint `g` of `np.diff(P, order, axis=k)` into `name`: `[1:] += g`,
+    `[:-1] -= g`; or `[2:] += g`, `[1:-1] -= 2.0 * g`, `[:-2] += g`."""
+    def update(lower, upper, op, factor):
+        cut = ast.Slice(lower=None if lower is None else ast.Constant(lower),
+                        upper=None if upper is None else ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-upper)),
+                        step=None)
         index = [ast.Slice(lower=None, upper=None, step=None)] * k + [cut]
-        target = ast.Subscript(value=load(stmt.target.id), slice=index[0] if len(index) == 1 else
+        target = ast.Subscript(value=load(name), slice=index[0] if len(index) == 1 else
                                ast.Tuple(elts=index, ctx=ast.Load()), ctx=ast.Store())
-        return ast.AugAssign(target=target, op=op, value=copy.deepcopy(g))
-    return [update(ast.Slice(lower=ast.Constant(1), upper=None, step=None), ast.Add()),
-            update(ast.Slice(lower=None, upper=ast.Constant(-1), step=None), ast.Sub())]
+        value = copy.deepcopy(g) if factor is None else ast.BinOp(left=ast.Constant(factor), op=ast.Mult(),
+                                                                  right=copy.deepcopy(g))
+        return ast.AugAssign(target=target, op=op, value=value)
+    if order == 1:
+        return [update(1, None, ast.Add(), None), update(None, -1, ast.Sub(), None)]
+    return [update(2, None, ast.Add(), None), update(1, -1, ast.Sub(), 2.0), update(None, -2, ast.Add(), None)]
 
 
 def _made_by_arithmetic(fdef, name) -> bool:

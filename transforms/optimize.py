@@ -381,8 +381,12 @@ def _index_adjoints(fdef) -> int:
 def in_place_step(c: Code) -> Code:
     if c.shapes is not None and c.shapes.float64_only:  # (a float32 array must not take float64 terms in place)
         c.fdef = specialize.accumulate_in_place(c.fdef, c.inferred, set(c.adjoints))
-        if _mentions(c.fdef, "grad_diff") and diff_adjoints_in_place(c.fdef, c.shapes.shapes(c.fdef)):
+        if _mentions(c.fdef, "grad_diff") and diff_adjoints_in_place(c.fdef, c.shapes.shapes(c.fdef), c.shapes.np_name):
             c.inferred = c.shapes.shapes(c.fdef)  # (np.diff's adjoint added in place: two slice updates)
+            if _mentions(c.fdef, "grad_diff"):  # (an adjoint made of a difference's zeros now: the next adds in place)
+                c.fdef = specialize.accumulate_in_place(c.fdef, c.inferred, set(c.adjoints))
+                if diff_adjoints_in_place(c.fdef, c.shapes.shapes(c.fdef), c.shapes.np_name):
+                    c.inferred = c.shapes.shapes(c.fdef)
     return c
 
 
