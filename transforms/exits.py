@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 
 from . import annotations
-from .names import NameAllocator, assign, builtin, load
+from .names import NameAllocator, assign, bound_names, builtin, load
 from .walk import fix_locations, walk
 
 
@@ -205,8 +205,7 @@ def _unbound_after(tree, loop, counter, target, iterable) -> None:
         return
     inside = {id(n) for n in walk(loop)}
     params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
-    bound_in = walk(loop) if top is not None else walk(target)
-    names = {n.id for n in bound_in if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)} - params
+    names = (bound_names(loop) if top is not None else bound_names(target)) - params
     names -= {counter}
     active = {}  # id of a statement after the loop -> the names unbound there where the loop ran no trip
     if top is None:  # (the placeholder test: the variable must be the loop's alone)
@@ -215,11 +214,10 @@ def _unbound_after(tree, loop, counter, target, iterable) -> None:
         later = list(tree.body)
         active = {id(n): names for s in later for n in walk(s) if isinstance(n, ast.stmt)}
     else:  # (bound before the loop: not unbound after it; after a statement that binds it, maybe bound)
-        names -= {n.id for s in tree.body[:top] for n in walk(s) if isinstance(n, ast.Name)
-                  and not isinstance(n.ctx, ast.Load)}
+        names -= {name for s in tree.body[:top] for name in bound_names(s)}
         later = []
         for s in tree.body[top + 1:]:
-            names = names - {n.id for n in walk(s) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+            names = names - bound_names(s)
             if not names:
                 break
             later.append(s)

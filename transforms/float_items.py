@@ -62,7 +62,7 @@ import numpy as np
 from . import annotations
 from .context import ctx
 from .item_updates import fresh_array
-from .names import NameAllocator, called_name
+from .names import NameAllocator, bound_names, called_name
 from .ownership import _root
 from .reverse import Comment
 from .shapes import RandomGenerator, hashable, slices_only
@@ -460,7 +460,7 @@ def _item_reads(fdef, candidates: dict, shapes) -> dict:
                     runs = times * _index_span(n.slice, shapes, known) if in_while else times
                     reads.setdefault(n.value.id, []).append((n, runs, loops))
             # (a loop's trips, and a handler, may see what its statements bind: an `if`'s branches run once)
-            held = known if isinstance(s, ast.If) else {k: v for k, v in known.items() if k not in _bound_names(s)}
+            held = known if isinstance(s, ast.If) else {k: v for k, v in known.items() if k not in bound_names(s)}
             for field in ("body", "orelse", "finalbody"):
                 block = getattr(s, field, None)
                 if isinstance(block, list):
@@ -471,7 +471,7 @@ def _item_reads(fdef, candidates: dict, shapes) -> dict:
                           in_while or isinstance(s, ast.While) and field == "body", inside)
             for handler in getattr(s, "handlers", ()):
                 visit(handler.body, times, loops, in_while, held)
-            for name in [k for k in known if k in _bound_names(s)]:
+            for name in [k for k in known if k in bound_names(s)]:
                 del known[name]  # (bound again: its bounds from here are not known)
 
     visit(fdef.body, 1, 0, False, {})
@@ -491,7 +491,7 @@ def _while_counters(loop, before, fdef, shapes) -> dict:
         first, last = _last_binding(before, test.id), _last_binding(loop.body, test.id)
         if first is None or last is None or _limit(first[0]) != _limit(last[0]):
             return {}
-        if any(_limit(first[0])[0] in _bound_names(s) for s in (*first[1], *last[1])):
+        if any(_limit(first[0])[0] in bound_names(s) for s in (*first[1], *last[1])):
             return {}
         test = first[0].value
     limit = _limit_of(test)
@@ -523,7 +523,7 @@ def _last_binding(stmts, name):
     """(`name = k < B`, the statements after the last of `stmts` that binds `name`), where that one is it, or
     `if name: name = k < B` (a loop with a `break`, lowered: `name` true after it was made so there), else None."""
     for at in range(len(stmts) - 1, -1, -1):
-        if name in _bound_names(stmts[at]):
+        if name in bound_names(stmts[at]):
             s = stmts[at]
             if isinstance(s, ast.If) and isinstance(s.test, ast.Name) and s.test.id == name and not s.orelse \
                     and len(s.body) == 1:
@@ -561,11 +561,6 @@ def _least_counter_value(fdef, name, shapes):
 
 def _nonnegative_int(node) -> bool:
     return isinstance(node, ast.Constant) and type(node.value) is int and node.value >= 0
-
-
-def _bound_names(stmt) -> set:
-    """The names `stmt` binds, at any depth."""
-    return {n.id for n in walk_nodes(stmt) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
 
 
 def _loop_own_nodes(body):

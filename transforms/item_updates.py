@@ -340,15 +340,13 @@ def _made_just_before(stmt, name, parents, shapes) -> bool:
     """
     if _update(stmt, shapes) is not None:
         _, index, value = stmt.value.args
-        if _reads(index, name) or not _item_reads_only(value, name, shapes) \
-                or not (shapes.real(value) or isinstance(value, ast.Constant) and type(value.value) in (int, float)):
+        if _put_in_why_not(index, value, name, shapes) is not None:
             return False
-    elif _accumulation(stmt, shapes) is None or _reads(_accumulation(stmt, shapes)[0], name) \
-            or _reads(_accumulation(stmt, shapes)[2], name):
-        return False
-    holder = parents.get(id(stmt))
-    block = next((b for b in (getattr(holder, f, None) for f in ("body", "orelse", "finalbody"))
-                  if isinstance(b, list) and any(s is stmt for s in b)), None)
+    else:
+        added = _accumulation(stmt, shapes)
+        if added is None or _reads(added[0], name) or _reads(added[2], name):
+            return False
+    block = _block_of(stmt, parents)
     if block is None:
         return False
     for j in range(next(j for j, s in enumerate(block) if s is stmt) - 1, -1, -1):
@@ -360,6 +358,23 @@ def _made_just_before(stmt, name, parents, shapes) -> bool:
         return isinstance(made, ast.Assign) and len(made.targets) == 1 and isinstance(made.targets[0], ast.Name) \
             and made.targets[0].id == name and fresh_array(made.value, shapes)
     return False
+
+
+def _put_in_why_not(index, value, name, shapes):
+    """Why `name[index] = value` may not be written in place as to what it puts in (None where it may): the value
+    or the index reads `name` other than by number items, or the value may not be real."""
+    if _reads(index, name) or not _item_reads_only(value, name, shapes):
+        return f"the value put in reads {name} other than by number items"
+    if not (shapes.real(value) or isinstance(value, ast.Constant) and type(value.value) in (int, float)):
+        return "the value put in may not be real"
+    return None
+
+
+def _block_of(stmt, parents):
+    """The statement list that holds `stmt` (a body, an `else`, a `finally`), else None."""
+    holder = parents.get(id(stmt))
+    return next((b for b in (getattr(holder, f, None) for f in ("body", "orelse", "finalbody"))
+                 if isinstance(b, list) and any(s is stmt for s in b)), None)
 
 
 def _checks_only(stmt, name, shapes) -> bool:
@@ -460,10 +475,9 @@ def _owned_reads(name, steps, nodes, parents, shapes, params):
                 own.add(id(value.left if isinstance(value, ast.BinOp) else value.args[0]))
             continue
         _, index, value = stmt.value.args
-        if _reads(index, name) or not _item_reads_only(value, name, shapes):
-            return f"the value put in reads {name} other than by number items"
-        if not (shapes.real(value) or isinstance(value, ast.Constant) and type(value.value) in (int, float)):
-            return "the value put in may not be real"
+        why = _put_in_why_not(index, value, name, shapes)
+        if why is not None:
+            return why
         own.add(id(stmt.value.args[0]))
     views = []
     for n in nodes:
@@ -513,9 +527,7 @@ def _read_before_writes(sub, name, fdef, parents, shapes) -> bool:
             and isinstance(stmt.targets[0], ast.Name)):
         return False
     t = stmt.targets[0].id
-    holder = parents.get(id(stmt))
-    block = next((b for b in (getattr(holder, f, None) for f in ("body", "orelse", "finalbody"))
-                  if isinstance(b, list) and any(s is stmt for s in b)), None)
+    block = _block_of(stmt, parents)
     if block is None:
         return False
     k = next(j for j, s in enumerate(block) if s is stmt)

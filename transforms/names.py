@@ -168,6 +168,15 @@ def assigned_names(node) -> set[str]:
     return {n.id for n in walk_nodes(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
+def bound_names(node) -> set[str]:
+    """Every name `node` binds or unbinds (stores and `del`s, nested statements included).
+
+        >>> sorted(bound_names(ast.parse("a = b; del c")))
+        ['a', 'c']
+    """
+    return {n.id for n in walk_nodes(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+
+
 def dotted_root(node: ast.expr) -> ast.Name | None:
     """The name a dotted expression starts from (`np` of `np.linalg.norm`, `relu` of `relu`), else None."""
     while isinstance(node, ast.Attribute):

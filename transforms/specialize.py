@@ -1852,11 +1852,7 @@ class _Rewrite(ast.NodeTransformer):
                 and keepdims.value is False and number_g and sa == () and isinstance(sx, tuple) and sx != () \
                 and _simple(g) and _simple(ans) and _simple(x) and self.shapes.real(x):
             # over all axes: `g / count * mask` of one count, where the helper counts into a (1, ..., 1) array
-            mask = ast.Compare(left=x, ops=[ast.Eq()], comparators=[ans])
-            count = _call(_attr(self.np, "sum"), mask)
-            count.keywords = [ast.keyword(arg="dtype", value=ast.Attribute(value=x, attr="dtype", ctx=ast.Load()))]
-            return ast.BinOp(left=ast.BinOp(left=g, op=ast.Div(), right=count), op=ast.Mult(),
-                             right=copy.deepcopy(mask))
+            return self._split_evenly(g, ans, x, [])
         if isinstance(keepdims, ast.Constant) and keepdims.value is False and isinstance(sx, tuple) and sx != () \
                 and type(_number(axis)) is int and -len(sx) <= _number(axis) < len(sx) \
                 and sa == sx[:_number(axis) % len(sx)] + sx[_number(axis) % len(sx) + 1:] and _simple(g) and _simple(ans) \
@@ -1872,13 +1868,16 @@ class _Rewrite(ast.NodeTransformer):
                 or len(sa) != len(sx) \
                 or not _simple_or_expanded(g) or not _simple_or_expanded(ans) or not _simple(x) or not _simple(axis):
             return node
+        return self._split_evenly(g, ans, x, [ast.keyword(arg="axis", value=axis),
+                                              ast.keyword(arg="keepdims", value=ast.Constant(True))])
+
+    def _split_evenly(self, g, ans, x, keywords):
+        """`g / np.sum(x == ans, <keywords>, dtype=x.dtype) * (x == ans)`: g split evenly between the hits
+        ((g / count) * mask is g * mask / count exactly: mask is 0 or 1)."""
         mask = ast.Compare(left=x, ops=[ast.Eq()], comparators=[ans])
         count = _call(_attr(self.np, "sum"), mask)
-        count.keywords = [ast.keyword(arg="axis", value=axis), ast.keyword(arg="keepdims", value=ast.Constant(True)),
-                          ast.keyword(arg="dtype", value=ast.Attribute(value=x, attr="dtype", ctx=ast.Load()))]
-        # (g / count) * mask is g * mask / count exactly: mask is 0 or 1
-        return ast.BinOp(left=ast.BinOp(left=g, op=ast.Div(), right=count), op=ast.Mult(),
-                         right=copy.deepcopy(mask))
+        count.keywords = [*keywords, ast.keyword(arg="dtype", value=ast.Attribute(value=x, attr="dtype", ctx=ast.Load()))]
+        return ast.BinOp(left=ast.BinOp(left=g, op=ast.Div(), right=count), op=ast.Mult(), right=copy.deepcopy(mask))
 
     @staticmethod
     def _reduced_size(shape, axis_node):
