@@ -1291,9 +1291,10 @@ class Shapes:
                 self.aranges[name] = range(*(self.value_of(a) for a in made[0].args))
         # names bound only to integer arrays computed from these and ints (`i = np.minimum(s.astype(int), K - 2)`,
         # `i + 1`), to a fixed point from all such candidates down; none where no call makes one
+        names = self._INT_RESULT_NAMES
         if not out and not any(isinstance(n, ast.Call) and (
-                isinstance(n.func, ast.Attribute) and n.func.attr in ("astype", *(f.__name__ for f in self._INT_RESULTS))
-                or isinstance(n.func, ast.Name) and n.func.id in {f.__name__ for f in self._INT_RESULTS})
+                isinstance(n.func, ast.Attribute) and (n.func.attr == "astype" or n.func.attr in names)
+                or isinstance(n.func, ast.Name) and n.func.id in names)
                 for values in self._assigned_values.values() for v in values if v is not None for n in walk(v)):
             return out
         candidates = {name for name, values in self._assigned_values.items()
@@ -1314,6 +1315,7 @@ class Shapes:
     _INT_DTYPE_TEXTS = frozenset({"int", "int64", "int32", "intp", "i8", "i4", "l", "q"})
     _INT_RESULTS = (np.searchsorted, np.digitize, np.argmax, np.argmin, np.argsort, np.flatnonzero,
                     np.count_nonzero)  # (not np.bincount: with weights, a float array)
+    _INT_RESULT_NAMES = frozenset(f.__name__ for f in _INT_RESULTS)
 
     def _int_array_value(self, value, ints) -> bool:
         """Whether `value` certainly makes an array of a signed integer dtype (or a NumPy int, which indexes as
