@@ -6,6 +6,11 @@ becomes
     for k in range(min(len(seq), len(seq_))):
         i, (a, b) = (k + 0, (seq[k], seq_[k])); ...
 
+All the items of what the loop runs over are taken before it runs. An iterator (a generator, `iter(...)`,
+`map`) would show that where the loop may leave early, its body reads the iterator too, or `zip` takes
+items of it in turn: there the sequence is first checked to be none (`s2s.not_an_iterator(xs, site)`,
+which raises the error recorded at the user's line).
+
 The desugar pass rewrites every loop of the function with it (`Desugar` is a LoopRewriter), and
 lower the loops it writes for list comprehensions: a loop is rewritten by the same code wherever
 it comes from, and no pass calls another. A loop over a sequence it updates is refused, and
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import itertools
 
 from . import annotations, refusals
 from .context import ctx
@@ -154,6 +160,53 @@ class LoopRewriter(ast.NodeTransformer):
                         keywords=[])
         return ast.copy_location(call, it)
 
+    def _drain_shows(self, loop, iterable):
+        """Why taking all the items of `iterable` before `loop` runs (`s2s.as_sequence`) would show if it is an
+        iterator: the loop may leave early (Python leaves the rest in the iterator), or its body reads a name
+        `iterable` reads (the iterator itself, `next(it)`); None where neither."""
+        if self._never_an_iterator(iterable):
+            return None
+        for stmt in loop.body:
+            for n in _own_nodes(stmt):
+                if isinstance(n, ast.Break | ast.Return):
+                    line = getattr(n, "lineno", loop.lineno)
+                    return f"the loop may leave early (line {line}: `{ast.unparse(n).splitlines()[0]}`)"
+        called = {id(n.func) for n in walk(iterable) if isinstance(n, ast.Call)}
+        names = {n.id for n in walk(iterable) if isinstance(n, ast.Name) and id(n) not in called}
+        for n in walk(ast.Module(body=loop.body, type_ignores=[])):
+            if isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load):
+                return f"the loop's body reads `{n.id}` too (line {getattr(n, 'lineno', loop.lineno)})"
+        return None
+
+    def _never_an_iterator(self, expr) -> bool:
+        """Whether `expr` is certainly not an iterator: a display or comprehension, arithmetic, a slice
+        (`x[:-1]`), a call of list, tuple, sorted, dict, set or range, of a NumPy function that makes arrays, of
+        s2s's `mapping_keys`, or of itertools' combinatoric makers (a new iterator of items made from inputs it
+        read whole when made: no one else holds it, and taking all its items shows nothing)."""
+        if isinstance(expr, ast.List | ast.Tuple | ast.Set | ast.Dict | ast.ListComp | ast.SetComp | ast.DictComp
+                      | ast.Constant | ast.JoinedStr | ast.BinOp | ast.UnaryOp) \
+                or isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Slice):
+            return True
+        if not isinstance(expr, ast.Call) or isinstance(expr.func, ast.Name) and expr.func.id in self.locals:
+            return False
+        func = annotations.resolved(expr.func) or self.pf.resolve_expr(expr.func)
+        if getattr(func, "__module__", None) == "numpy" and getattr(func, "__name__", None) not in _NUMPY_ITERATORS:
+            return True
+        return any(func is f for f in _NEVER_ITERATORS) or func is getattr(ctx().runtime, "mapping_keys", None)
+
+    def _iterator_check(self, loop, items, why):
+        """`s2s.not_an_iterator(items, site)`: before the loop runs, refused where `items` is an iterator."""
+        text = ast.unparse(loop.iter)
+        err = self.pf.error(ctx().unsupported, f"s2s cannot differentiate this loop over `{text}`, here a {{kind}} "
+                            f"(an iterator): s2s takes all of its items before the loop runs, and {why}",
+                            loop.iter, hint=f"loop over a list of its items (`items = list({ast.unparse(items)})`, "
+                                            "then `for ... in items:`), and read from that list what the rest of "
+                                            "the code takes from the iterator")
+        site = {k: getattr(err, k) for k in ("message", "filename", "lineno", "col", "line", "hint")}
+        check = _call_helper("s2s", "not_an_iterator", ctx().runtime.not_an_iterator,
+                             [copy.deepcopy(items), refusals.site(self.pf, self.alloc, site)])
+        return ast.copy_location(ast.Expr(check), loop)
+
     def _effect_check(self, name, call):
         """`s2s.effect_free(site, name)`: before the loop runs, the function value `name` is read, and
         refused at `call` if it draws random numbers or changes objects."""
@@ -187,7 +240,15 @@ class LoopRewriter(ast.NodeTransformer):
 
         reserved = self.loop_sequences.get(id(node), [])  # names the ownership guards in the body already use
 
-        def seq(expr):
+        def seq(expr, why=None):
+            """`seq = s2s.as_sequence(expr)`; where taking all of an iterator's items first would show (`why`),
+            after `s2s.not_an_iterator(expr, site)` (of a name bound to `expr` where it is not a name)."""
+            if why is not None and not self._never_an_iterator(expr):
+                if not isinstance(expr, ast.Name):
+                    held = self.alloc.fresh("items")
+                    before.append(assign(held, expr, like=node))
+                    expr = load(held)
+                before.append(self._iterator_check(node, expr, why))
             name = reserved.pop(0) if reserved else self.alloc.fresh("seq")
             before.append(assign(name, _call_helper("s2s", "as_sequence", ctx().runtime.as_sequence, [expr]),
                                  like=node))
@@ -233,7 +294,7 @@ class LoopRewriter(ast.NodeTransformer):
                 if self._counted(a):
                     value, bound = counted(a)
                 else:
-                    s = seq(a)
+                    s = seq(a, "zip() takes their items in turn and stops at the shortest")
                     value, bound = item(s), length(s)
                 values.append(value)
                 lengths.append(bound)
@@ -250,7 +311,7 @@ class LoopRewriter(ast.NodeTransformer):
             if self._zipped(it) is not None:  # enumerate(zip(a, b)): over a and b themselves
                 value, bound = zipped(it.args[0])
             else:
-                s = seq(it.args[0])
+                s = seq(it.args[0], self._drain_shows(node, it.args[0]))
                 value, bound = item(s), length(s)
             start = it.args[1] if len(it.args) > 1 else next((k.value for k in it.keywords), ast.Constant(0))
             counter = ast.BinOp(left=load(index_name), op=ast.Add(), right=start)
@@ -261,12 +322,12 @@ class LoopRewriter(ast.NodeTransformer):
             bind.append(ast.Assign(targets=[node.target], value=value))
             bounds = [bound]
         elif fn is reversed:
-            s = seq(it.args[0])
+            s = seq(it.args[0], "reversed() takes a sequence: Python raises TypeError for an iterator")
             bind.append(ast.Assign(targets=[node.target], value=item(s)))
             bounds = [ast.BinOp(left=length(s), op=ast.Sub(), right=ast.Constant(1)),
                       ast.Constant(-1), ast.Constant(-1)]
         else:
-            s = seq(it)
+            s = seq(it, self._drain_shows(node, it))
             bind.append(ast.Assign(targets=[node.target], value=item(s)))
             bounds = [length(s)]
         for b in bind:
@@ -276,6 +337,25 @@ class LoopRewriter(ast.NodeTransformer):
         ast.copy_location(loop, node)
         fix_locations(loop)
         return before + [loop]
+
+
+def _own_nodes(stmt):
+    """The nodes of `stmt` but those of the loops, functions and classes in it (a `break` there is their own;
+    a `return` in a nested loop still leaves the loop around it)."""
+    stack = [stmt]
+    while stack:
+        n = stack.pop()
+        yield n
+        for child in ast.iter_child_nodes(n):
+            if isinstance(child, ast.For | ast.While | ast.AsyncFor):
+                stack.extend(r for r in walk(child) if isinstance(r, ast.Return))
+            elif not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+                stack.append(child)
+
+
+_NEVER_ITERATORS = (list, tuple, sorted, dict, set, range, itertools.product, itertools.combinations,
+                    itertools.combinations_with_replacement, itertools.permutations)
+_NUMPY_ITERATORS = ("nditer", "ndenumerate", "ndindex", "nested_iters")
 
 
 def rewrite_loops(pf, stmts: list[ast.stmt], local_names: set[str], alloc: NameAllocator) -> list[ast.stmt]:

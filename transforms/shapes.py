@@ -1399,9 +1399,11 @@ class Shapes:
         return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and self._is_push(stmt.value)
 
     def _pure_helper(self, call) -> bool:
-        """A runtime helper that reads an argument only for its structure (s2s.array_grad(g, obj))."""
+        """A runtime helper that reads an argument only for its structure (s2s.array_grad(g, obj)) or its type
+        (s2s.not_an_iterator(items, site))."""
         callee = self.callee(call)
-        return callee is not None and callee is getattr(ctx().runtime, "array_grad", None)
+        return callee is not None and any(callee is getattr(ctx().runtime, name, None)
+                                          for name in ("array_grad", "not_an_iterator"))
 
     def _int_expr(self, node, ints):
         if isinstance(node, ast.Constant):
@@ -3248,7 +3250,7 @@ def _literal_index(node):
 
 # runtime helpers that read a container argument for its structure alone (the adjoint placed into its shape)
 _STRUCTURE_READERS = ("getitem_grad", "add_item_grad", "finish", "grad_iterated", "grad_as_sequence", "as_sequence_tangent", "mapping_keys",
-                      "zeros_like_value", "unpack_count", "star_count")  # (the last two count the items)
+                      "zeros_like_value", "unpack_count", "star_count", "not_an_iterator")  # (the last three count or test them)
 _CONSTANT_MODULES = (np, math)  # (their float constants: pi, e, inf, nan, tau)
 _INT_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
             ast.Mod: operator.mod}  # int op int is an int (`/` and `**` may not be)

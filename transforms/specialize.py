@@ -192,7 +192,18 @@ def drop_known_counts(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     array of known rows."""
     checks = tuple(c for c in (getattr(ctx().runtime, "star_count", None), getattr(ctx().runtime, "unpack_count", None))
                    if c is not None)
-    return _drop_statements(fdef, lambda stmt: _known_count(stmt, checks, shapes))
+    check = getattr(ctx().runtime, "not_an_iterator", None)
+    return _drop_statements(fdef, lambda stmt: _known_count(stmt, checks, shapes) or _known_sequence(stmt, check, shapes))
+
+
+def _known_sequence(stmt, check, shapes) -> bool:
+    """Whether `stmt` is `s2s.not_an_iterator(items, site)` (the check that a loop taking all of its items first
+    is not over an iterator, transforms/loops.py) of items known to be an array, a list or a tuple."""
+    if not (check is not None and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
+            and len(stmt.value.args) == 2 and shapes.callee(stmt.value) is check):
+        return False
+    fact = shapes.of(stmt.value.args[0])
+    return isinstance(fact, Seq | ListOf) or isinstance(fact, tuple) and len(fact) >= 1
 
 
 def _drop_statements(fdef: ast.FunctionDef, passes) -> bool:

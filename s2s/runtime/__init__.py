@@ -86,6 +86,7 @@ from s2s.runtime.desugared import (  # noqa: F401
     is_float_dtype,
     item,
     mapping_keys,
+    not_an_iterator,
     star_count,
     stop_gradient,
     unpack_count,

@@ -5,7 +5,7 @@ and the records of the errors those two raise (Refusal), stop_gradient.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TypeVar
 
 import numpy as np
@@ -196,6 +196,22 @@ def effect_free(where, func):
         from s2s.errors import UnsupportedSyntaxError
         site = dict(where)
         raise UnsupportedSyntaxError(site.pop("message").replace("{why}", why), **site)
+
+
+def not_an_iterator(items, where):
+    """Check, before a loop that s2s runs over all the items of `items` taken at once (`s2s.as_sequence`), that
+    `items` is not an iterator (a generator, `iter(...)`, `map`, `zip`...: one pass over it) where taking them all
+    first would show (the loop may leave early, its body reads the iterator too, or `zip` takes items in turn
+    and stops at the shortest): else raise the error `where` (its record). s2s cannot know the value when it
+    transforms.
+
+        >>> not_an_iterator([1.0, 2.0], Refusal(message="m"))
+    """
+    if isinstance(items, list | tuple | range | np.ndarray) or not isinstance(items, Iterator):
+        return
+    from s2s.errors import UnsupportedSyntaxError
+    site = dict(where)
+    raise UnsupportedSyntaxError(site.pop("message").replace("{kind}", type(items).__name__), **site)
 
 
 def _refuse_update(where, other=None):

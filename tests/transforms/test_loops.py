@@ -56,7 +56,9 @@ def test_enumerate_of_zip_becomes_a_range_loop_over_explicit_sequences():
     _same(_rewritten(over_enumerate_zip), """
         def over_enumerate_zip(xs, ys):
             s = 0.0
+            s2s.not_an_iterator(xs, site)
             seq = s2s.as_sequence(xs)
+            s2s.not_an_iterator(ys, site2)
             seq2 = s2s.as_sequence(ys)
             for k in range(min(len(seq), len(seq2))):
                 i, (a, b) = (k + 0, (seq[k], seq2[k]))
@@ -69,12 +71,67 @@ def test_a_range_zipped_with_a_sequence_is_counted():
     _same(_rewritten(over_zip_with_range), """
         def over_zip_with_range(xs, n):
             s = 0.0
+            s2s.not_an_iterator(xs, site)
             seq = s2s.as_sequence(xs)
             start = n - 1
             stop = 2 * n
             for k in range(min(len(seq), len(range(start, stop, 3)))):
                 a, i = (seq[k], start + k * 3)
                 s = s + i * a
+            return s
+        """)
+
+
+def left_early(xs, it):
+    s = 0.0
+    for a in xs:
+        s = s + a
+        if s > 1.0:
+            break
+    for i in iter(it):
+        s = s * i
+        if s > 2.0:
+            break
+    for a in xs[1:]:
+        s = s - a
+        if s < 0.0:
+            return s
+    for i in it:
+        s = s + i
+    return s
+
+
+def test_a_loop_that_may_leave_early_checks_first_that_it_runs_over_no_iterator():
+    """A zip's sequences are checked (it takes items in turn and stops at the shortest), and a loop's that may
+    leave early, by a name bound to it where it is not a name; not a slice's, nor a loop's that runs to its end."""
+    _same(_rewritten(left_early), """
+        def left_early(xs, it):
+            s = 0.0
+            s2s.not_an_iterator(xs, site)
+            seq = s2s.as_sequence(xs)
+            for k in range(len(seq)):
+                a = seq[k]
+                s = s + a
+                if s > 1.0:
+                    break
+            items = iter(it)
+            s2s.not_an_iterator(items, site2)
+            seq2 = s2s.as_sequence(items)
+            for k2 in range(len(seq2)):
+                i = seq2[k2]
+                s = s * i
+                if s > 2.0:
+                    break
+            seq3 = s2s.as_sequence(xs[1:])
+            for k3 in range(len(seq3)):
+                a = seq3[k3]
+                s = s - a
+                if s < 0.0:
+                    return s
+            seq4 = s2s.as_sequence(it)
+            for k4 in range(len(seq4)):
+                i = seq4[k4]
+                s = s + i
             return s
         """)
 
