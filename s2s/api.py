@@ -1114,6 +1114,9 @@ def jacobian(func: Callable, wrt: Wrt | None = None, mode: str = "reverse", *, a
 
         @functools.wraps(func)
         def jacobians(*args, **kwargs):
+            if len(parts) > 1:  # (each part evaluates func: random draws or a stepped iterator would differ)
+                from s2s import repeated
+                repeated.check(func, args, kwargs, f"s2s.jacobian(..., wrt={tuple(wrt)!r})")
             results = [p(*args, **kwargs) for p in parts]
             if has_aux:
                 return tuple(r[0] for r in results), results[0][1] if results else None

@@ -50,7 +50,8 @@ from s2s.transforms.walk import walk
 
 _NUMBER_TYPES = (float, int, bool, np.float64, np.float32, np.int64, np.int32)
 _DATA_TYPES = (float, int, bool, np.ndarray, np.floating, np.integer, np.bool_)
-_BUILTINS = {"range", "len", "float", "int", "abs", "min", "max", "bool", "round", "pow", "slice"}
+_BUILTINS = {"range", "len", "float", "int", "abs", "min", "max", "bool", "round", "pow", "slice",
+             "UnboundLocalError"}  # (raised by the guards of reads that may find a name unbound: transforms/definite.py)
 
 
 class CompiledFallbackWarning(UserWarning):

@@ -25,6 +25,7 @@ from s2s.transforms import (
     context,
     contexts,
     defaults,
+    definite,
     display_loops,
     exits,
     generators,
@@ -322,6 +323,7 @@ def _desugar(p: Lowered) -> Lowered:
 
 def _exits(p: Lowered) -> Lowered:
     exits.structure_exits(p.tree, p.alloc)
+    definite.guard_unbound_reads(p.tree, p.alloc)  # (Python's UnboundLocalError where a read may find no value)
     return p
 
 

@@ -19,7 +19,9 @@ other values and the columns would come from different functions. s2s reads the 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+
+import numpy as np
 
 from s2s.errors import UnsupportedSyntaxError
 
@@ -55,6 +57,14 @@ def check(func: Callable, args: tuple, kwargs: dict, what: str) -> None:
         first = next(iter(inspect.signature(target).parameters), None)
         if first is not None:
             bound = {first: func.__self__, **bound}
+    for name, value in bound.items():
+        if isinstance(value, Iterator) and not isinstance(value, np.ndarray):
+            raise UnsupportedSyntaxError(
+                f"{what} evaluates {target.__name__} once per direction (and once for its value), with the same "
+                f"arguments, and its argument {name} is a {type(value).__name__}, an iterator: the first evaluation "
+                "takes its items, and the next would find them gone",
+                hint=f"pass a list of its items (`list({name})`), or use s2s.jacrev / s2s.grad, which evaluate the "
+                     "function once")
     found = effects.known_effect(target, bindings=dict(bound))
     if found is None:
         return

@@ -1,7 +1,8 @@
 """A `for` loop of no trips leaves its variable unbound, and Python raises UnboundLocalError where it is read. A
 loop with `break`, `continue` or an early `return` is run as a `while` whose variable the tape saves from a
 placeholder `k = None`, and `x[None]` is the whole array: s2s.grad gave all ones for `x[k]` after an empty loop
-(helper 175). Each statement after the loop that reads the variable now tests the loop's counter first."""
+(helper 175). Each statement after the loop that reads the variable now tests a flag the loop sets where it binds
+the variable (transforms/definite.py, since stop 56; the loop's counter before)."""
 
 from __future__ import annotations
 

@@ -1,15 +1,19 @@
 """A loop over an iterator (`iter(...)`, `map`, a generator, an iterator argument) is run by s2s over all of its
 items, taken before the loop runs (`s2s.as_sequence`). Where that shows, s2s gave silent wrong gradients (zeros,
 or the items of a later loop missing): the loop leaves early and the code reads the rest of the iterator after it,
-the body takes items of the iterator too (`next(it)`, a nested loop over it), `zip(it, it)` takes them in turn.
-Those loops are refused now, at the loop's line, when the value turns out to be an iterator; loops where taking
-the items first cannot show (the loop runs to its end and its body does not read the iterator, a fresh
-`itertools.product`, a list or an array) still give their gradients, and the check is not in the specialised
-code of a loop over an array or a list."""
+the body takes items of the iterator too (`next(it)`, through another name, a closure, a list holding it, a nested
+loop), `zip(it, it)` takes them in turn (helpers 178 and 179). The value of a name, an attribute or a call of yours
+that a loop runs over is now checked to be no iterator when the loop is about to run (`s2s.not_an_iterator`), and
+refused at the loop's line where it is one, unless the loop runs to its end and its body takes no item of any
+iterator (then taking them first is what Python does: a generator of batches passed in); a new iterator made in
+the loop statement (`map(int, xs)`, `iter(range(n))`, `np.ndindex(...)`, `itertools.product(...)`) is held by no
+one else, and what it runs over is checked instead. The check is not in the specialised code of a loop over an
+array or a list."""
 
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -111,17 +115,122 @@ def zipped_with_counter(x):
     return s
 
 
+def another_name_steps_it(x):
+    it = iter(range(4))
+    it2 = it
+    s = 0.0
+    for i in it:
+        s = s + x[i] * x[next(it2, 0)]
+    return s
+
+
+def closure_steps_it(x):
+    it = iter(range(4))
+    take = lambda d: next(it, d)  # noqa: E731
+    s = 0.0
+    for i in it:
+        s = s + x[i] * x[take(0)]
+    return s
+
+
+def list_holds_it(x):
+    box = [iter(range(4))]
+    s = 0.0
+    for i in box[0]:
+        s = s + x[i] * x[next(box[0], 0)]
+    return s
+
+
+def map_over_it_stepped(x):
+    it = iter(range(4))
+    s = 0.0
+    for i in map(int, it):
+        s = s + x[i] * x[next(it, 0)]
+    return s
+
+
+def runs_to_its_end(x):
+    it = iter(range(4))
+    s = 0.0
+    for i in it:
+        s = s + x[i] * x[(i + 1) % 4]
+    return s * (1.0 + len(list(it)))
+
+
+def iterator_argument_to_its_end(x, it):
+    s = 1.0
+    for i in it:
+        s = s * (1.0 + x[i])
+    return s
+
+
+class OnePass:
+    """Iterable once: each `iter()` gives the same iterator (not an Iterator itself)."""
+
+    def __init__(self, n):
+        self._items = iter(range(n))
+
+    def __iter__(self):
+        return self._items
+
+
+def one_pass_iterable(x):
+    c = OnePass(4)
+    s = 0.0
+    for i in c:
+        s = s + x[i]
+        if s > 0.5:
+            break
+    for i in c:
+        s = s * x[i]
+    return s
+
+
+def over_nditer(x):
+    s = 0.0
+    for i in np.nditer(np.arange(4)):
+        s = s + x[int(i)] ** 2
+    return s
+
+
+def lambda_map_left_early(x):
+    s = 0.0
+    for v in map(lambda i: x[i] * 2.0, range(4)):
+        s = s + v
+        if s > 0.5:
+            break
+    return s
+
+
+def counted_forever(x):
+    s = 0.0
+    for i in itertools.count():
+        s = s + x[i]
+        if s > 0.5:
+            break
+    return s
+
+
+ONCE = "which gives its items once (an iterator)"
 REFUSED = [
-    (rest_read_after_break, lambda: (X,), "may leave early (line"),
-    (second_loop_takes_the_rest, lambda: (X, iter(range(4))), "may leave early (line"),
-    (next_in_body, lambda: (X,), "body reads `it` too"),
-    (nested_loop_over_it, lambda: (X,), "body reads `it` too"),
-    (zipped_with_itself, lambda: (X,), "zip() takes"),
-    (helper_returns_early, lambda: (X,), "may leave early (line"),
-    (map_left_early, lambda: (X,), "here a map (an iterator)"),
-    (comprehension_takes_next, lambda: (X,), "body reads `it` too"),
-    (reversed_iterator, lambda: (X,), "reversed() takes a sequence"),
-    (zipped_with_counter, lambda: (X,), "here a count (an iterator)"),
+    (rest_read_after_break, lambda: (X,), ONCE),
+    (second_loop_takes_the_rest, lambda: (X, iter(range(4))), ONCE),
+    (next_in_body, lambda: (X,), ONCE),
+    (nested_loop_over_it, lambda: (X,), ONCE),
+    (zipped_with_itself, lambda: (X,), ONCE),
+    (helper_returns_early, lambda: (X,), ONCE),
+    (map_left_early, lambda: (X,), "here a map, " + ONCE),
+    (comprehension_takes_next, lambda: (X,), ONCE),
+    (another_name_steps_it, lambda: (X,), ONCE),
+    (closure_steps_it, lambda: (X,), ONCE),
+    (list_holds_it, lambda: (X,), ONCE),
+    (map_over_it_stepped, lambda: (X,), ONCE),
+    (one_pass_iterable, lambda: (X,), ONCE),
+]
+REFUSED_WHEN_TRANSFORMED = [
+    (reversed_iterator, lambda: (X,), "reversed() takes a sequence, and iter(range(4)) is an iterator"),
+    (zipped_with_counter, lambda: (X,), "itertools.count() has no end"),
+    (counted_forever, lambda: (X,), "itertools.count() has no end"),
 ]
 
 
@@ -130,14 +239,22 @@ def test_refused_at_the_loop(f, args, words):
     with pytest.raises(s2s.UnsupportedSyntaxError) as caught:
         s2s.grad(f, wrt=0)(*args())
     text = str(caught.value)
-    assert words in text
-    assert "an iterator" in text and __file__ in text
+    assert words in text and __file__ in text
     assert "items = list(" in text  # (the hint)
+
+
+@pytest.mark.parametrize("f, args, words", REFUSED_WHEN_TRANSFORMED,
+                         ids=[f.__name__ for f, _, _ in REFUSED_WHEN_TRANSFORMED])
+def test_refused_when_transformed(f, args, words):
+    with pytest.raises(s2s.UnsupportedSyntaxError) as caught:
+        s2s.grad(f, wrt=0)
+        s2s.grad(f, wrt=0)(*args())
+    assert words in str(caught.value) and __file__ in str(caught.value)
 
 
 def test_the_refused_programs_run_in_python():
     """(Not programs Python itself refuses, but the reversed iterator: the others give numbers.)"""
-    for f, args, _ in REFUSED:
+    for f, args, _ in REFUSED + REFUSED_WHEN_TRANSFORMED:
         if f is reversed_iterator:
             with pytest.raises(TypeError):
                 f(*args())
@@ -146,14 +263,6 @@ def test_the_refused_programs_run_in_python():
 
 
 # ---- differentiated: taking the items first cannot show ---------------------------------------------------------
-
-def runs_to_its_end(x):
-    it = iter(range(4))
-    s = 0.0
-    for i in it:
-        s = s + x[i] * x[(i + 1) % 4]
-    return s * (1.0 + len(list(it)))  # (empty after the loop, in Python and in s2s)
-
 
 def map_to_its_end(x, index):
     s = 0.0
@@ -175,13 +284,6 @@ def comprehension_over_map(x, index):
     return np.sum(np.array([x[i] ** 2 for i in map(int, index)]))
 
 
-def iterator_argument_to_its_end(x, it):
-    s = 1.0
-    for i in it:
-        s = s * (1.0 + x[i])
-    return s
-
-
 def zip_of_lists_left_early(x):
     s = 0.0
     for a, b in zip([x[0], x[1], x[2]], [x[3], x[2], x[1]]):
@@ -191,24 +293,76 @@ def zip_of_lists_left_early(x):
     return s
 
 
+def ndindex_reading_x(x):
+    s = 0.0
+    for idx in np.ndindex(x.shape):
+        s = s + x[idx] ** 2
+    return s
+
+
+def fresh_iter_left_early(x):
+    s = 0.0
+    for i in iter(range(4)):
+        s = s + x[i]
+        if s > 0.5:
+            break
+    return s
+
+
+def fresh_ndindex_left_early(x):
+    s = 0.0
+    for (i,) in np.ndindex(4):
+        s = s + x[i] ** 2
+        if s > 0.5:
+            break
+    return s
+
+
+def zip_of_a_fresh_iterator(x):
+    s = 0.0
+    for k, (i, v) in enumerate(zip(iter(range(4)), x)):
+        s = s + k * v * x[i]
+    return s
+
+
+def iter_of_a_dict_reading_it(x):
+    d = {0: 1.0, 2: 3.0}
+    s = 0.0
+    for k in iter(d):
+        s = s + d[k] * x[k]
+    return s
+
+
 @pytest.mark.parametrize("f, args", [
-    (runs_to_its_end, lambda: (X,)),
     (map_to_its_end, lambda: (X, [0.0, 2.0, 3.0])),
+    (lambda_map_left_early, lambda: (X,)),  # (a list comprehension: `map` of a lambda is written as one)
+    (runs_to_its_end, lambda: (X,)),  # (its body takes no item of any iterator: what Python's loop does)
+    (over_nditer, lambda: (X,)),
+    (ndindex_reading_x, lambda: (X,)),
+    (fresh_iter_left_early, lambda: (X,)),
+    (fresh_ndindex_left_early, lambda: (X,)),
+    (zip_of_a_fresh_iterator, lambda: (X,)),
+    (iter_of_a_dict_reading_it, lambda: (X,)),
     (product_left_early, lambda: (X,)),
     (comprehension_over_map, lambda: (X, [3.0, 1.0])),
     (zip_of_lists_left_early, lambda: (X,)),
-], ids=["runs_to_its_end", "map_to_its_end", "product_left_early", "comprehension_over_map",
+], ids=["map_to_its_end", "lambda_map_left_early", "runs_to_its_end", "over_nditer", "ndindex_reading_x",
+        "fresh_iter_left_early", "fresh_ndindex_left_early",
+        "zip_of_a_fresh_iterator", "iter_of_a_dict_reading_it", "product_left_early", "comprehension_over_map",
         "zip_of_lists_left_early"])
 def test_differentiated_where_it_cannot_show(f, args):
     check_grad(f, *args(), wrt=0, ag=False)
 
 
-def test_iterator_argument_run_to_its_end():
+def test_an_iterator_argument_run_to_its_end_by_a_loop_that_takes_no_item_elsewhere():
+    """A generator of batches passed in: each evaluation needs a new one (finite differences too)."""
     got = s2s.grad(iterator_argument_to_its_end, wrt=0)(X, iter([0, 2, 3]))
     want = np.zeros(4)
     for i in (0, 2, 3):
         want[i] = np.prod([1.0 + X[j] for j in (0, 2, 3) if j != i])
     np.testing.assert_allclose(got, want)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="an iterator"):  # (evaluated once per row)
+        s2s.hessian(iterator_argument_to_its_end)(X, iter([0, 2, 3]))
 
 
 def rows_left_early(X, w):
@@ -238,3 +392,45 @@ def test_no_check_in_the_specialised_code_of_arrays_and_lists(f):
     text = s2s.source(g, Xs, w)
     assert "not_an_iterator" not in text and "unbroadcast(" not in text
     assert "not_an_iterator" in s2s.source(g)  # (the general code tests it when it runs)
+
+
+# ---- helper 179: a generator reading what the body changes; islice of an endless iterator; np.ndindex(*shape) -----
+
+def lazy_from_state(state):
+    for _ in range(3):
+        yield state[0]
+
+
+def body_changes_what_it_reads(x, items, state):
+    s = 0.0
+    for i in items:
+        state[0] = i + 1
+        s = s + x[i] ** 2
+    return s
+
+
+def test_a_generator_argument_reading_what_the_body_changes_is_refused():
+    state = [0]
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=re.escape("here a generator, " + ONCE)):
+        s2s.grad(body_changes_what_it_reads, wrt=0)(X, lazy_from_state(state), state)
+
+
+def first_of_endless(x):
+    s = 0.0
+    for i in itertools.islice(itertools.count(), 3):
+        s = s + x[i] ** 2
+    for j in itertools.islice(itertools.cycle([0, 1]), 1, 4):
+        s = s + x[j] * x[3]
+    return s
+
+
+def ndindex_of_a_starred_shape(x):
+    s = 0.0
+    for idx in np.ndindex(*x.shape):
+        s = s + np.sin(x[idx])
+    return s
+
+
+@pytest.mark.parametrize("f", [first_of_endless, ndindex_of_a_starred_shape], ids=lambda f: f.__name__)
+def test_islice_ends_an_endless_iterator_and_ndindex_takes_a_starred_shape(f):
+    check_grad(f, X, wrt=0, ag=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 
 from . import annotations
-from .names import NameAllocator, assign, bound_names, builtin, load
+from .names import NameAllocator, assign, builtin, load
 from .walk import fix_locations, walk
 
 
@@ -54,7 +54,6 @@ class Exits:
         self.alloc = alloc
         self.ret_flag = None
         self.ret_var = None
-        self.converted = []  # (the while loop a `for` became, its counter's name, the `for`'s target and iterable)
 
     def run(self, tree: ast.FunctionDef) -> ast.FunctionDef:
         body = tree.body
@@ -146,7 +145,6 @@ class Exits:
                                              value=ast.Subscript(value=load(rng), slice=load(k), ctx=ast.Load())), s),
                 assign(k, ast.BinOp(left=load(k), op=ast.Add(), right=ast.Constant(1)), like=s)]
         loop = ast.While(test=test, body=bind + body, orelse=[])
-        self.converted.append((loop, k, s.target, s.iter))
         if annotations.has(s, annotations.CHECKPOINT_EVERY):
             annotations.carry(s, loop, annotations.CHECKPOINT_EVERY)  # refused in reverse mode: a while cannot be checkpointed
         return ast.copy_location(loop, s)
@@ -175,101 +173,6 @@ def _needs_flags(body) -> bool:
 
 def structure_exits(tree: ast.FunctionDef, alloc: NameAllocator) -> ast.FunctionDef:
     """Apply the pass to a desugared function."""
-    exits = Exits(alloc)
-    tree = exits.run(tree)
-    for loop, counter, target, iterable in exits.converted:
-        _unbound_after(tree, loop, counter, target, iterable)
-    return tree
+    return Exits(alloc).run(tree)
 
 
-def _unbound_after(tree, loop, counter, target, iterable) -> None:
-    """A name a `for` loop binds (its variable, or a name its body binds) that nothing else binds is unbound after a
-    loop of no trips, and Python raises UnboundLocalError where it is read. The `while` the loop became binds it in
-    its body too, but the reverse pass saves it on the tape from a placeholder `k = None`, and `x[None]` is the
-    whole array: so each statement after the loop that reads it wherever it runs (not in one branch of a
-    conditional expression, after `and`/`or`, in a comprehension or a lambda) is preceded by
-    `if step == 0: raise UnboundLocalError(...)` (the loop's counter: 0 where no trip ran), for a loop of the
-    function's body; in another loop or a branch, a trip of no trips may leave the variable an earlier trip bound
-    (and the counter is unbound where the branch did not run): there the variable of a loop over a `range`, whose
-    items are never None, is tested, `if k is None: raise ...`. Not where the `range` is of int literals and not
-    empty."""
-    inner = iterable.args[0] if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) \
-        and iterable.func.id == "reversed" and len(iterable.args) == 1 else iterable
-    of_range = isinstance(inner, ast.Call) and isinstance(inner.func, ast.Name) and inner.func.id == "range"
-    if of_range and 1 <= len(inner.args) <= 3 and all(isinstance(a, ast.Constant) and type(a.value) is int
-                                                      for a in inner.args) \
-            and len(range(*(a.value for a in inner.args))) > 0:
-        return
-    top = next((k for k, s in enumerate(tree.body) if s is loop), None)
-    if top is None and not of_range:
-        return
-    inside = {id(n) for n in walk(loop)}
-    params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
-    names = (bound_names(loop) if top is not None else bound_names(target)) - params
-    names -= {counter}
-    active = {}  # id of a statement after the loop -> the names unbound there where the loop ran no trip
-    if top is None:  # (the placeholder test: the variable must be the loop's alone)
-        names = {name for name in names if not any(isinstance(n, ast.Name) and n.id == name and id(n) not in inside
-                                                   and not isinstance(n.ctx, ast.Load) for n in walk(tree))}
-        later = list(tree.body)
-        active = {id(n): names for s in later for n in walk(s) if isinstance(n, ast.stmt)}
-    else:  # (bound before the loop: not unbound after it; after a statement that binds it, maybe bound)
-        names -= {name for s in tree.body[:top] for name in bound_names(s)}
-        later = []
-        for s in tree.body[top + 1:]:
-            names = names - bound_names(s)
-            if not names:
-                break
-            later.append(s)
-            active.update((id(n), names) for n in walk(s) if isinstance(n, ast.stmt))
-    if not active:
-        return
-    for node in [tree, *(n for s in later for n in walk(s))]:
-        for field in ("body", "orelse", "finalbody"):
-            block = getattr(node, field, None)
-            if not isinstance(block, list) or not block or not isinstance(block[0], ast.stmt) or id(node) in inside \
-                    or node is tree and top is None:
-                continue
-            new = []
-            for k, s in enumerate(block):
-                read = sorted(_reads_where_it_runs(s, active[id(s)])) if id(s) in active and id(s) not in inside \
-                    and not (node is tree and top is not None and k <= top) else []
-                if read:
-                    message = f"cannot access local variable '{read[0]}' where it is not associated with a value"
-                    raise_ = ast.Raise(exc=ast.Call(func=builtin("UnboundLocalError"),
-                                                    args=[ast.Constant(message)], keywords=[]), cause=None)
-                    test = ast.Compare(left=load(counter), ops=[ast.Eq()], comparators=[ast.Constant(0)]) \
-                        if top is not None else ast.Compare(left=load(read[0]), ops=[ast.Is()],
-                                                            comparators=[ast.Constant(None)])
-                    new.append(ast.copy_location(ast.If(test=test, body=[ast.copy_location(raise_, s)], orelse=[]), s))
-                new.append(s)
-            block[:] = new
-    fix_locations(tree)
-
-
-def _reads_where_it_runs(stmt, names) -> set:
-    """The names of `names` that `stmt`'s own expressions (a compound statement's test or iterable, not its body)
-    read wherever they run: not in a branch of a conditional expression, an operand of `and`/`or` after the
-    first, a comprehension's items or conditions, a lambda, a nested function."""
-    if isinstance(stmt, ast.If | ast.While):
-        parts = [stmt.test]
-    elif isinstance(stmt, ast.For):
-        parts = [stmt.iter]
-    elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Try | ast.With):
-        parts = []
-    else:
-        parts = [stmt]
-    found, stack = set(), list(parts)
-    while stack:
-        n = stack.pop()
-        if isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load):
-            found.add(n.id)
-        elif isinstance(n, ast.IfExp):
-            stack.append(n.test)
-        elif isinstance(n, ast.BoolOp):
-            stack.append(n.values[0])
-        elif isinstance(n, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
-            stack.append(n.generators[0].iter)
-        elif not isinstance(n, ast.Lambda):
-            stack.extend(ast.iter_child_nodes(n))
-    return found

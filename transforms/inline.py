@@ -471,6 +471,9 @@ class _Expander(ast.NodeTransformer):
             body.append(ast.Break())
             stmts.append(ast.Assign(targets=[ast.Name(id=result, ctx=ast.Store())], value=ast.Constant(None)))
             stmts.append(ast.While(test=ast.Constant(True), body=body, orelse=[]))
+        locals_ = {renames[n] for n in assigned if n in renames and n not in helper.params}
+        if stmts and locals_:
+            annotations.put(stmts[0], annotations.FRESH_LOCALS, frozenset(locals_))
         for s in stmts:
             ast.copy_location(s, where)
             fix_locations(s)
@@ -752,6 +755,7 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
             return e
         out = _comprehension(pf, e, kind, fresh)
         made[id(out)] = (out, kind)
+        annotations.put(out, annotations.LAZY_MADE)
         return out
 
     for node in walk(tree):

@@ -21,7 +21,11 @@ from __future__ import annotations
 
 import ast
 import copy
+import inspect
 import itertools
+import math
+
+import numpy as np
 
 from . import annotations, refusals
 from .context import ctx
@@ -160,22 +164,125 @@ class LoopRewriter(ast.NodeTransformer):
                         keywords=[])
         return ast.copy_location(call, it)
 
-    def _drain_shows(self, loop, iterable):
-        """Why taking all the items of `iterable` before `loop` runs (`s2s.as_sequence`) would show if it is an
-        iterator: the loop may leave early (Python leaves the rest in the iterator), or its body reads a name
-        `iterable` reads (the iterator itself, `next(it)`); None where neither."""
-        if self._never_an_iterator(iterable):
-            return None
-        for stmt in loop.body:
-            for n in _own_nodes(stmt):
-                if isinstance(n, ast.Break | ast.Return):
-                    line = getattr(n, "lineno", loop.lineno)
-                    return f"the loop may leave early (line {line}: `{ast.unparse(n).splitlines()[0]}`)"
-        called = {id(n.func) for n in walk(iterable) if isinstance(n, ast.Call)}
-        names = {n.id for n in walk(iterable) if isinstance(n, ast.Name) and id(n) not in called}
+    def _checked(self, loop, expr, before, early, reversing=False, bounded=False):
+        """`expr`, what `loop` runs over, for `s2s.as_sequence` to take all of its items before the loop runs, with
+        the checks (put in `before`) that this gives Python's loop. Taking an iterator's items first (a generator,
+        `iter(...)`, `map`, an iterator argument) shows where anything else steps it during the loop (`next`,
+        another name for it, a nested loop) or reads it after a loop that left early: so the value of a name, an
+        attribute or a call of yours is checked to be no iterator when it runs (`s2s.not_an_iterator`). A new
+        iterator made there (`map(int, xs)`, `iter(range(n))`, `np.ndindex(...)`) is held by no one else: what it
+        runs over is checked instead. One without an end (`itertools.count()`) is refused, and so is one applying a
+        function of yours to items a loop that may leave early (`early`: also `zip`, which stops at the shortest)
+        may never reach."""
+        if self._never_an_iterator(expr) or self._generator_call(expr) \
+                or not early and not reversing and self._steps_no_iterator(loop):
+            return expr
+        maker = self._iterator_maker(expr)
+        if maker is None or maker[1] != () and any(isinstance(a, ast.Starred) for a in expr.args):
+            if not isinstance(expr, ast.Name):
+                held = self.alloc.fresh("items")
+                before.append(assign(held, expr, like=loop))
+                expr = load(held)
+            before.append(self._iterator_check(loop, expr))
+            return expr
+        name, iterables, applied = maker
+        if reversing:
+            raise self.pf.error(ctx().unsupported, f"reversed() takes a sequence, and {ast.unparse(expr)} is an "
+                                "iterator: Python raises TypeError here", expr,
+                                hint=f"reverse a list of its items: `reversed(list({ast.unparse(expr)}))`")
+        if name in _ENDLESS and not (name == "repeat" and len(expr.args) + len(expr.keywords) > 1) and not bounded:
+            raise self.pf.error(ctx().unsupported, f"s2s takes all the items of what a loop runs over before the "
+                                f"loop runs, and {ast.unparse(expr)} has no end", expr,
+                                hint="loop over a `range(...)` and compute each item in the loop")
+        function = next((a for k, a in enumerate(expr.args) if k in applied),
+                        next((k.value for k in expr.keywords if k.arg == "func"), None))
+        if early and function is not None and not _known_builtin(self._resolved(function)):
+            raise self.pf.error(ctx().unsupported, f"s2s takes all the items of {ast.unparse(expr)} before the loop "
+                                f"runs, and the loop may stop before Python's would have called "
+                                f"{ast.unparse(function)} on them all", expr,
+                                hint="loop over what it runs over and call the function in the loop's body")
+        args = []
+        for k, a in enumerate(expr.args):
+            if (k not in applied) if iterables == "all" else (k in iterables):
+                a = self._checked(loop, a, before, early, bounded=name == "islice" and _stops(expr))
+            elif any(isinstance(n, ast.Call | ast.NamedExpr) for n in walk(a)):  # (kept in Python's order)
+                held = self.alloc.fresh("arg")
+                before.append(assign(held, a, like=loop))
+                a = load(held)
+            args.append(a)
+        return ast.copy_location(ast.Call(func=expr.func, args=args, keywords=expr.keywords), expr)
+
+    def _steps_no_iterator(self, loop) -> bool:
+        """Whether nothing in `loop`'s body can take an item of any iterator or change what one could read as it
+        gives its items: then taking all the items of what the loop runs over first (it runs to its end) is what
+        Python's loop does (`for b in batches: total = total + np.sum((b @ w) ** 2)` over a generator passed in).
+        Its calls are of NumPy (not its random draws, writers and `out=`) or `math` (not `math.fsum`,
+        `math.prod`), of builtins that take no iterable (`len`, `abs`, `float`...), of s2s's helpers that only
+        read, or methods that read an array; nothing is stored into an item or attribute, nor into a name
+        declared `global` or `nonlocal`; no comprehension, `*` unpacking, `in`, unpacking assignment of a name or
+        item, `yield` or `await`."""
+        declared = {name for n in walk(self.pf.tree) if isinstance(n, ast.Global | ast.Nonlocal) for name in n.names}
         for n in walk(ast.Module(body=loop.body, type_ignores=[])):
-            if isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load):
-                return f"the loop's body reads `{n.id}` too (line {getattr(n, 'lineno', loop.lineno)})"
+            if isinstance(n, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp | ast.Starred | ast.Yield
+                          | ast.YieldFrom | ast.Await | ast.Global | ast.Nonlocal) \
+                    or isinstance(n, ast.Compare) and any(isinstance(op, ast.In | ast.NotIn) for op in n.ops) \
+                    or isinstance(n, ast.Assign) and any(isinstance(t, ast.Tuple | ast.List) for t in n.targets) \
+                    and not isinstance(n.value, ast.Tuple | ast.List) \
+                    or isinstance(n, ast.Subscript | ast.Attribute) and not isinstance(n.ctx, ast.Load) \
+                    or isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and n.id in declared:
+                return False
+            if isinstance(n, ast.Call) and not self._takes_no_item(n) and not _own_append(n, loop):
+                return False
+        return True
+
+    def _takes_no_item(self, call) -> bool:
+        """Whether `call` can neither take an item of an iterator nor change anything (see `_steps_no_iterator`)."""
+        func = call.func
+        if any(k.arg == "out" or k.arg is None for k in call.keywords):
+            return False
+        if isinstance(func, ast.Attribute) and func.attr in _READING_METHODS and self._resolved(func) is None:
+            return True  # (a method of a local value that reads it: `h.sum()`)
+        obj = self._resolved(func)
+        if obj is None:
+            return False
+        if annotations.is_helper(func.value if isinstance(func, ast.Attribute) else func):
+            return getattr(obj, "__name__", None) in _READING_HELPERS
+        if obj in _ITEM_TAKERS:
+            return False
+        module = getattr(obj, "__module__", None) or ""
+        return module == "math" or module.split(".")[0] == "numpy" and "random" not in module \
+            or isinstance(obj, np.ufunc) or any(obj is b for b in _NO_ITERABLE_BUILTINS)
+
+    def _generator_call(self, expr) -> bool:
+        """Whether `expr` calls a generator function of yours: transforms/generators.py differentiates the loop over
+        it where its values are consumed at once and completely, and refuses it elsewhere."""
+        return isinstance(expr, ast.Call) and inspect.isgeneratorfunction(self._resolved(expr.func))
+
+    def _resolved(self, func):
+        """The object the dotted name `func` reads where it is no local's (a method of a local value: None)."""
+        known = annotations.resolved(func)
+        if known is not None:
+            return known
+        root = func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id in self.locals:
+            return None
+        obj = self.pf.resolve_expr(func)
+        return None if obj is ctx().missing else obj
+
+    def _iterator_maker(self, expr):
+        """(name, positions of the iterables it runs over or "all", positions of the function it applies) of a
+        call making a new iterator (`map(f, xs)`, `iter(xs)`, `itertools.islice(xs, 3)`, `np.ndindex(3, 4)`),
+        else None."""
+        if not isinstance(expr, ast.Call):
+            return None
+        func = self._resolved(expr.func)
+        for maker, spec in _ITERATOR_MAKERS:
+            if func is maker:
+                if maker is iter and len(expr.args) != 1:
+                    return None  # (iter(callable, sentinel))
+                return spec
         return None
 
     def _never_an_iterator(self, expr) -> bool:
@@ -194,14 +301,16 @@ class LoopRewriter(ast.NodeTransformer):
             return True
         return any(func is f for f in _NEVER_ITERATORS) or func is getattr(ctx().runtime, "mapping_keys", None)
 
-    def _iterator_check(self, loop, items, why):
+    def _iterator_check(self, loop, items):
         """`s2s.not_an_iterator(items, site)`: before the loop runs, refused where `items` is an iterator."""
         text = ast.unparse(loop.iter)
-        err = self.pf.error(ctx().unsupported, f"s2s cannot differentiate this loop over `{text}`, here a {{kind}} "
-                            f"(an iterator): s2s takes all of its items before the loop runs, and {why}",
-                            loop.iter, hint=f"loop over a list of its items (`items = list({ast.unparse(items)})`, "
-                                            "then `for ... in items:`), and read from that list what the rest of "
-                                            "the code takes from the iterator")
+        err = self.pf.error(ctx().unsupported, f"s2s cannot differentiate this loop over `{text}`, here a {{kind}}, "
+                            "which gives its items once (an iterator): s2s takes all of them before the loop runs, "
+                            "where Python takes one per trip (another name for it, `next(...)` or a `break` would "
+                            "see the difference)", loop.iter,
+                            hint=f"make a list of the items before the loop (`items = list({ast.unparse(items)})`, "
+                                 "then `for ... in items:`) and read from that list what the code takes from the "
+                                 "iterator")
         site = {k: getattr(err, k) for k in ("message", "filename", "lineno", "col", "line", "hint")}
         check = _call_helper("s2s", "not_an_iterator", ctx().runtime.not_an_iterator,
                              [copy.deepcopy(items), refusals.site(self.pf, self.alloc, site)])
@@ -240,15 +349,11 @@ class LoopRewriter(ast.NodeTransformer):
 
         reserved = self.loop_sequences.get(id(node), [])  # names the ownership guards in the body already use
 
-        def seq(expr, why=None):
-            """`seq = s2s.as_sequence(expr)`; where taking all of an iterator's items first would show (`why`),
-            after `s2s.not_an_iterator(expr, site)` (of a name bound to `expr` where it is not a name)."""
-            if why is not None and not self._never_an_iterator(expr):
-                if not isinstance(expr, ast.Name):
-                    held = self.alloc.fresh("items")
-                    before.append(assign(held, expr, like=node))
-                    expr = load(held)
-                before.append(self._iterator_check(node, expr, why))
+        early = _leaves_early(node) or annotations.get(node, annotations.LAZY_MADE, False)
+
+        def seq(expr, zipped=False, reversing=False):
+            """`seq = s2s.as_sequence(expr)`, after the checks that taking all the items first gives Python's loop."""
+            expr = self._checked(node, expr, before, early or zipped, reversing)
             name = reserved.pop(0) if reserved else self.alloc.fresh("seq")
             before.append(assign(name, _call_helper("s2s", "as_sequence", ctx().runtime.as_sequence, [expr]),
                                  like=node))
@@ -294,7 +399,7 @@ class LoopRewriter(ast.NodeTransformer):
                 if self._counted(a):
                     value, bound = counted(a)
                 else:
-                    s = seq(a, "zip() takes their items in turn and stops at the shortest")
+                    s = seq(a, zipped=True)
                     value, bound = item(s), length(s)
                 values.append(value)
                 lengths.append(bound)
@@ -311,7 +416,7 @@ class LoopRewriter(ast.NodeTransformer):
             if self._zipped(it) is not None:  # enumerate(zip(a, b)): over a and b themselves
                 value, bound = zipped(it.args[0])
             else:
-                s = seq(it.args[0], self._drain_shows(node, it.args[0]))
+                s = seq(it.args[0])
                 value, bound = item(s), length(s)
             start = it.args[1] if len(it.args) > 1 else next((k.value for k in it.keywords), ast.Constant(0))
             counter = ast.BinOp(left=load(index_name), op=ast.Add(), right=start)
@@ -322,12 +427,12 @@ class LoopRewriter(ast.NodeTransformer):
             bind.append(ast.Assign(targets=[node.target], value=value))
             bounds = [bound]
         elif fn is reversed:
-            s = seq(it.args[0], "reversed() takes a sequence: Python raises TypeError for an iterator")
+            s = seq(it.args[0], reversing=True)
             bind.append(ast.Assign(targets=[node.target], value=item(s)))
             bounds = [ast.BinOp(left=length(s), op=ast.Sub(), right=ast.Constant(1)),
                       ast.Constant(-1), ast.Constant(-1)]
         else:
-            s = seq(it, self._drain_shows(node, it))
+            s = seq(it)
             bind.append(ast.Assign(targets=[node.target], value=item(s)))
             bounds = [length(s)]
         for b in bind:
@@ -337,6 +442,34 @@ class LoopRewriter(ast.NodeTransformer):
         ast.copy_location(loop, node)
         fix_locations(loop)
         return before + [loop]
+
+
+def _own_append(call, loop) -> bool:
+    """Whether `call` is `items.append(v)` of the list lower made for the comprehension `loop` runs."""
+    own = annotations.get(loop, annotations.COMPREHENSION_LIST, None)
+    func = call.func
+    return own is not None and isinstance(func, ast.Attribute) and func.attr == "append" \
+        and isinstance(func.value, ast.Name) and func.value.id == own
+
+
+def _stops(islice) -> bool:
+    """Whether `itertools.islice(...)` is given a stop (`islice(it, 3)`, `islice(it, 1, 9)`), not None."""
+    args = islice.args
+    stop = args[1] if len(args) == 2 else args[2] if len(args) >= 3 else None
+    return stop is not None and not (isinstance(stop, ast.Constant) and stop.value is None) \
+        and not any(isinstance(a, ast.Starred) for a in args) and not islice.keywords
+
+
+def _leaves_early(loop) -> bool:
+    """Whether `loop`'s body has a `break` of its own or a `return`."""
+    return any(isinstance(n, ast.Break | ast.Return) for stmt in loop.body for n in _own_nodes(stmt))
+
+
+def _known_builtin(func) -> bool:
+    """Whether `func` is a function of Python or NumPy written in C (`int`, `abs`, `np.sqrt`): no effect, and
+    nothing of yours that calling it on more items could run."""
+    return isinstance(func, type) and func.__module__ == "builtins" or isinstance(func, np.ufunc) \
+        or type(func).__name__ == "builtin_function_or_method" and getattr(func, "__module__", None) in ("builtins", "math")
 
 
 def _own_nodes(stmt):
@@ -353,9 +486,31 @@ def _own_nodes(stmt):
                 stack.append(child)
 
 
+_ITERATOR_MAKERS = (  # (maker, (name, positions of the iterables it runs over or "all", of the function it applies))
+    (map, ("map", "all", (0,))), (filter, ("filter", (1,), (0,))), (iter, ("iter", (0,), ())),
+    (enumerate, ("enumerate", (0,), ())), (zip, ("zip", "all", ())), (reversed, ("reversed", (0,), ())),
+    (itertools.islice, ("islice", (0,), ())), (itertools.chain, ("chain", "all", ())),
+    (itertools.accumulate, ("accumulate", (0,), (1,))), (itertools.starmap, ("starmap", (1,), (0,))),
+    (itertools.compress, ("compress", "all", ())), (itertools.takewhile, ("takewhile", (1,), (0,))),
+    (itertools.dropwhile, ("dropwhile", (1,), (0,))), (itertools.filterfalse, ("filterfalse", (1,), (0,))),
+    (itertools.zip_longest, ("zip_longest", "all", ())), (itertools.pairwise, ("pairwise", (0,), ())),
+    (np.ndindex, ("ndindex", (), ())), (np.ndenumerate, ("ndenumerate", (), ())),
+    (itertools.count, ("count", (), ())), (itertools.cycle, ("cycle", (0,), ())),
+    (itertools.repeat, ("repeat", (), ())),
+)
+_ENDLESS = ("count", "cycle", "repeat")
+_NO_ITERABLE_BUILTINS = (len, abs, float, int, bool, round, pow, range, isinstance, divmod, repr, str, type, slice,
+                         hasattr, id, hash, callable)
+_ITEM_TAKERS = (np.fromiter, math.fsum, math.prod, np.copyto, np.put, np.place, np.putmask, np.fill_diagonal,
+                np.put_along_axis)
+_READING_HELPERS = frozenset({"not_an_iterator", "mapping_keys", "astype", "item", "copy", "inplace_check",
+                              "is_float_dtype", "unpack_count", "star_count", "stop_gradient"})
+_READING_METHODS = frozenset({"sum", "mean", "max", "min", "prod", "std", "var", "dot", "copy", "tolist", "item",
+                              "cumsum", "cumprod", "any", "all", "argmax", "argmin", "reshape", "ravel", "flatten",
+                              "transpose", "clip", "conj", "round", "trace", "diagonal", "squeeze", "astype"})
 _NEVER_ITERATORS = (list, tuple, sorted, dict, set, range, itertools.product, itertools.combinations,
                     itertools.combinations_with_replacement, itertools.permutations)
-_NUMPY_ITERATORS = ("nditer", "ndenumerate", "ndindex", "nested_iters")
+_NUMPY_ITERATORS = ("nditer", "ndenumerate", "ndindex", "nested_iters", "broadcast", "flatiter")
 
 
 def rewrite_loops(pf, stmts: list[ast.stmt], local_names: set[str], alloc: NameAllocator) -> list[ast.stmt]:

@@ -46,6 +46,7 @@ import numpy as np
 
 from . import annotations
 from .context import ctx
+from .definite import maybe_unbound_reads
 from .names import assigned_names, name_counts
 from .walk import child_parent_pairs, statement_lists, unshare, walk, walk_nodes
 
@@ -976,7 +977,7 @@ class Shapes:
         branch, leaves unbound): such a read raises, so its statement is not one that cannot raise."""
         if self._maybe_unbound is None:
             # (a free name given, never bound here, is bound where the code starts, as a parameter is)
-            self._maybe_unbound = _maybe_unbound_reads(self._fdef, self.assigned, self._runs_a_trip)
+            self._maybe_unbound = maybe_unbound_reads(self._fdef, self.assigned, self._runs_a_trip)
         return self._maybe_unbound
 
     def _runs_a_trip(self, loop: ast.For) -> bool:
@@ -3157,64 +3158,6 @@ class Shapes:
         if known is None:
             known = self._facts[key] = (obj, ctx().fact(obj, name, default))
         return known[1]
-
-
-def _maybe_unbound_reads(fdef, local, runs_a_trip=lambda loop: False) -> set:
-    """The ids of the Name reads of `local` names that may be unbound there (definite assignment: a name is
-    bound after a statement that binds it on every path; a loop's body may run no trip, unless `runs_a_trip`
-    says it runs one and its body leaves no trip early: what its body binds is then bound after it)."""
-    out = set()
-    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
-    jumps = []  # [whether fdef holds a break or continue], found at the first loop (then no loop without is walked)
-
-    def leaves_early(loop):
-        if not jumps:
-            jumps.append(any(isinstance(n, ast.Break | ast.Continue) for n in walk_nodes(fdef)))
-        return jumps[0] and _leaves_early(loop.body)
-
-    def reads(node, bound):
-        for n in walk_nodes(node):
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in local and n.id not in bound:
-                out.add(id(n))
-
-    def block(stmts, bound):
-        for s in stmts:
-            bound = stmt(s, bound)
-        return bound
-
-    def stmt(s, bound):
-        if isinstance(s, ast.If):
-            reads(s.test, bound)
-            return block(s.body, bound) & block(s.orelse, bound)
-        if isinstance(s, ast.For):
-            reads(s.iter, bound)
-            end = block(s.body, bound | assigned_names(s.target))
-            return block(s.orelse, end if not leaves_early(s) and runs_a_trip(s) else bound)
-        if isinstance(s, ast.While):
-            reads(s.test, bound)
-            block(s.body, bound)
-            return block(s.orelse, bound)
-        if isinstance(s, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Expr | ast.Return):
-            if isinstance(s, ast.AugAssign):
-                reads(s.target, bound)
-            if getattr(s, "value", None) is not None:
-                reads(s.value, bound)
-            targets = s.targets if isinstance(s, ast.Assign) else [s.target] if hasattr(s, "target") else []
-            for t in targets:
-                if not isinstance(t, ast.Name):
-                    reads(t, bound)
-            if isinstance(s.value, ast.Constant) and s.value.value is None \
-                    and annotations.get(s, annotations.PLACEHOLDER, False):
-                return bound  # (the tape's placeholder, `t = t2 = None`, stands for no value yet; `prev = None` binds)
-            return bound | {n for t in targets for n in assigned_names(t)}
-        if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            return bound | {s.name}
-        # anything else (try, with, delete...): every read in it counts as maybe unbound, nothing it binds counts
-        reads(s, frozenset())
-        return bound
-
-    block(fdef.body, frozenset(params))
-    return out
 
 
 def _held_items(fact, index, whole=False):

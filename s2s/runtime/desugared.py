@@ -16,9 +16,13 @@ from s2s.runtime.arrays import is_array
 
 def as_sequence(x):
     """What `for v in x` iterates over, as something indexable (dict keys, sets...)."""
-    if isinstance(x, list | tuple | range) or hasattr(x, "shape"):
-        return x
+    if isinstance(x, list | tuple | range) or hasattr(x, "shape") and not isinstance(x, Iterator):
+        return x  # (an array; np.nditer and np.broadcast have a shape too, and are read item by item)
     return list(x)
+
+
+_REITERABLE = (list, tuple, range, np.ndarray, dict, set, frozenset, str, bytes, type({}.keys()), type({}.values()),
+               type({}.items()))
 
 
 def mapping_keys(d) -> list:
@@ -207,8 +211,15 @@ def not_an_iterator(items, where):
 
         >>> not_an_iterator([1.0, 2.0], Refusal(message="m"))
     """
-    if isinstance(items, list | tuple | range | np.ndarray) or not isinstance(items, Iterator):
+    if isinstance(items, _REITERABLE):
         return
+    if not isinstance(items, Iterator):
+        try:
+            first = iter(items)
+        except TypeError:
+            return  # (not iterable: the loop raises Python's TypeError)
+        if iter(items) is not first:
+            return  # (each loop over it gets a new iterator: a list, a container of yours)
     from s2s.errors import UnsupportedSyntaxError
     site = dict(where)
     raise UnsupportedSyntaxError(site.pop("message").replace("{kind}", type(items).__name__), **site)

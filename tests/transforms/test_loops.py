@@ -101,9 +101,10 @@ def left_early(xs, it):
     return s
 
 
-def test_a_loop_that_may_leave_early_checks_first_that_it_runs_over_no_iterator():
-    """A zip's sequences are checked (it takes items in turn and stops at the shortest), and a loop's that may
-    leave early, by a name bound to it where it is not a name; not a slice's, nor a loop's that runs to its end."""
+def test_a_loop_checks_first_that_it_runs_over_no_iterator():
+    """What a name holds is checked to be no iterator where taking all its items first could show (a break here;
+    another name for it or `next` in the body); of a new iterator made in the loop statement (`iter(it)`), what
+    it runs over; nothing of a slice, nor of a loop that runs to its end and calls nothing that takes items."""
     _same(_rewritten(left_early), """
         def left_early(xs, it):
             s = 0.0
@@ -114,9 +115,8 @@ def test_a_loop_that_may_leave_early_checks_first_that_it_runs_over_no_iterator(
                 s = s + a
                 if s > 1.0:
                     break
-            items = iter(it)
-            s2s.not_an_iterator(items, site2)
-            seq2 = s2s.as_sequence(items)
+            s2s.not_an_iterator(it, site2)
+            seq2 = s2s.as_sequence(iter(it))
             for k2 in range(len(seq2)):
                 i = seq2[k2]
                 s = s * i
