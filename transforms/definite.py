@@ -116,7 +116,7 @@ def guard_unbound_reads(fdef: ast.FunctionDef, alloc: NameAllocator) -> bool:
     local = _own_bound(fdef) - params - declared - untracked
     if not local:
         return False
-    maybe = maybe_unbound_reads(fdef, local, fresh=True)
+    maybe = maybe_unbound_reads(fdef, local, _runs_a_trip, fresh=True)
     if not maybe:
         return False
     guarded = {}  # statement id -> the names it reads where they may be unbound
@@ -151,6 +151,15 @@ def guard_unbound_reads(fdef: ast.FunctionDef, alloc: NameAllocator) -> bool:
     fdef.body[:0] = [assign(flag, ast.Constant(False), like=fdef.body[0]) for flag in flags.values()]
     fix_locations(fdef)
     return True
+
+
+def _runs_a_trip(loop) -> bool:
+    """Whether `loop` is over `range(...)` of int literals that is not empty (`for _ in range(10)`)."""
+    it = loop.iter
+    return isinstance(loop, ast.For) and isinstance(it, ast.Call) and isinstance(it.func, ast.Name) \
+        and it.func.id == "range" and 1 <= len(it.args) <= 3 and not it.keywords \
+        and all(isinstance(a, ast.Constant) and type(a.value) is int for a in it.args) \
+        and (len(it.args) < 3 or it.args[2].value != 0) and len(range(*(a.value for a in it.args))) > 0
 
 
 def _own_blocks(fdef):

@@ -85,3 +85,20 @@ def test_maybe_unbound_reads_follows_definite_assignment():
     reads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) in
              maybe_unbound_reads(tree, {"i", "a", "b", "c"})}
     assert reads == {"a", "c"}
+
+
+def test_no_guard_after_a_loop_of_literal_trips():
+    changed, _ = _guarded("""
+        def f(x):
+            for _ in range(10):
+                u = x * 2.0
+            return u
+        """)
+    assert not changed
+    changed, text = _guarded("""
+        def f(x):
+            for _ in range(0):
+                u = x * 2.0
+            return u
+        """)
+    assert changed and "if not u_bound" in text
