@@ -422,3 +422,4 @@ def ndindex_of_a_starred_shape(x):
 @pytest.mark.parametrize("f", [first_of_endless, ndindex_of_a_starred_shape], ids=lambda f: f.__name__)
 def test_islice_ends_an_endless_iterator_and_ndindex_takes_a_starred_shape(f):
     check_grad(f, X, wrt=0, ag=False)
+

@@ -7,9 +7,11 @@ becomes
         i, (a, b) = (k + 0, (seq[k], seq_[k])); ...
 
 All the items of what the loop runs over are taken before it runs. An iterator (a generator, `iter(...)`,
-`map`) would show that where the loop may leave early, its body reads the iterator too, or `zip` takes
-items of it in turn: there the sequence is first checked to be none (`s2s.not_an_iterator(xs, site)`,
-which raises the error recorded at the user's line).
+`map`, one passed in) would show that where anything else takes its items meanwhile (another name for it,
+`next`, a nested loop), where the loop may leave early, or where `zip` takes items of it in turn: so the value
+a loop runs over is first checked to be none (`s2s.not_an_iterator(xs, site)`, which raises the error recorded
+at the user's line), unless the loop runs to its end and its body can neither take an item of any iterator nor
+change what one reads. A new iterator made in the loop statement has what it runs over checked instead.
 
 The desugar pass rewrites every loop of the function with it (`Desugar` is a LoopRewriter), and
 lower the loops it writes for list comprehensions: a loop is rewritten by the same code wherever
@@ -247,7 +249,7 @@ class LoopRewriter(ast.NodeTransformer):
             return False
         if annotations.is_helper(func.value if isinstance(func, ast.Attribute) else func):
             return getattr(obj, "__name__", None) in _READING_HELPERS
-        if obj in _ITEM_TAKERS:
+        if obj in _ITEM_TAKERS or _writes_out(obj, call):
             return False
         module = getattr(obj, "__module__", None) or ""
         return module == "math" or module.split(".")[0] == "numpy" and "random" not in module \
@@ -294,9 +296,9 @@ class LoopRewriter(ast.NodeTransformer):
                       | ast.Constant | ast.JoinedStr | ast.BinOp | ast.UnaryOp) \
                 or isinstance(expr, ast.Subscript) and isinstance(expr.slice, ast.Slice):
             return True
-        if not isinstance(expr, ast.Call) or isinstance(expr.func, ast.Name) and expr.func.id in self.locals:
+        if not isinstance(expr, ast.Call):
             return False
-        func = annotations.resolved(expr.func) or self.pf.resolve_expr(expr.func)
+        func = self._resolved(expr.func)
         if getattr(func, "__module__", None) == "numpy" and getattr(func, "__name__", None) not in _NUMPY_ITERATORS:
             return True
         return any(func is f for f in _NEVER_ITERATORS) or func is getattr(ctx().runtime, "mapping_keys", None)
@@ -442,6 +444,17 @@ class LoopRewriter(ast.NodeTransformer):
         ast.copy_location(loop, node)
         fix_locations(loop)
         return before + [loop]
+
+
+def _writes_out(obj, call) -> bool:
+    """Whether `call` of the NumPy function `obj` gives it an output array by position (`np.add(a, b, a)`)."""
+    if isinstance(obj, np.ufunc):
+        return len(call.args) > obj.nin
+    try:
+        params = list(inspect.signature(obj).parameters)
+    except (TypeError, ValueError):
+        return False
+    return "out" in params and len(call.args) > params.index("out")
 
 
 def _own_append(call, loop) -> bool:
