@@ -15,6 +15,7 @@ import pytest
 from fuzz.scalar_loops import scalar_loop_module
 
 import s2s
+from tests.conftest import numeric_grad
 
 COUNT = 400 if os.environ.get("S2S_FUZZ", "").lower() == "long" else 25
 ARGUMENTS = [(0.3, 0.7, np.array([1, 2, 3]), 2), (np.float64(0.3), 0.7, np.array([1, 2, 3]), 3),
@@ -66,7 +67,7 @@ def test_a_loop_variable_read_after_a_break_loop_is_bound_as_in_python(tmp_path,
     optimizer (the tape's placeholder `j = None` once made `a[j % 3]` a TypeError and `x[j]` the whole array);
     elsewhere the gradients agree."""
     module = _module(tmp_path, seed, exits=True)
-    raised = compared = 0
+    raised = compared = smooth = 0
     for k in range(COUNT):
         f = getattr(module, f"p{k}")
         for args in ARGUMENTS:
@@ -87,5 +88,11 @@ def test_a_loop_variable_read_after_a_break_loop_is_bound_as_in_python(tmp_path,
                 except (s2s.UnsupportedSyntaxError, ZeroDivisionError, OverflowError):
                     continue
                 _same(s2s.grad(f)(*args), want)
+                # (and against differences where the function is smooth there, two steps agreeing: both codes once
+                # read a nested loop's variable after it as the value the backward sweep's replay left)
+                fine, coarse = numeric_grad(f, args, 0, eps=1e-6), numeric_grad(f, args, 0, eps=1e-5)
+                if np.allclose(fine, coarse, rtol=1e-3, atol=1e-4):
+                    np.testing.assert_allclose(want, fine, rtol=1e-4, atol=1e-5)
+                    smooth += 1
                 compared += 1
-    assert raised > 0 and compared >= COUNT, (raised, compared)
+    assert raised > 0 and compared >= COUNT and smooth >= compared // 2, (raised, compared, smooth)

@@ -4,9 +4,9 @@ or the items of a later loop missing): the loop leaves early and the code reads 
 the body takes items of the iterator too (`next(it)`, through another name, a closure, a list holding it, a nested
 loop), `zip(it, it)` takes them in turn (helpers 178 and 179). The value of a name, an attribute or a call of yours
 that a loop runs over is now checked to be no iterator when the loop is about to run (`s2s.not_an_iterator`), and
-refused at the loop's line where it is one, unless the loop runs to its end and its body takes no item of any
-iterator (then taking them first is what Python does: a generator of batches passed in); a new iterator made in
-the loop statement (`map(int, xs)`, `iter(range(n))`, `np.ndindex(...)`, `itertools.product(...)`) is held by no
+refused at the loop's line where it is one (what else takes its items meanwhile cannot be told from the code:
+NumPy functions take iterables, objects' methods run your code; helper 180); a new iterator made in the loop
+statement (`map(int, xs)`, `iter(range(n))`, `np.ndindex(...)`, `itertools.product(...)`) is held by no
 one else, and what it runs over is checked instead. The check is not in the specialised code of a loop over an
 array or a list."""
 
@@ -214,6 +214,9 @@ REFUSED = [
     (list_holds_it, lambda: (X,), ONCE),
     (map_over_it_stepped, lambda: (X,), ONCE),
     (one_pass_iterable, lambda: (X,), ONCE),
+    (runs_to_its_end, lambda: (X,), ONCE),
+    (iterator_argument_to_its_end, lambda: (X, iter([0, 2, 3])), ONCE),
+    (over_nditer, lambda: (X,), "here a nditer, " + ONCE),
 ]
 REFUSED_WHEN_TRANSFORMED = [
     (reversed_iterator, lambda: (X,), "reversed() takes a sequence, and iter(range(4)) is an iterator"),
@@ -324,8 +327,6 @@ def iter_of_a_dict_reading_it(x):
 @pytest.mark.parametrize("f, args", [
     (map_to_its_end, lambda: (X, [0.0, 2.0, 3.0])),
     (lambda_map_left_early, lambda: (X,)),  # (a list comprehension: `map` of a lambda is written as one)
-    (runs_to_its_end, lambda: (X,)),  # (its body takes no item of any iterator: what Python's loop does)
-    (over_nditer, lambda: (X,)),
     (ndindex_reading_x, lambda: (X,)),
     (fresh_iter_left_early, lambda: (X,)),
     (fresh_ndindex_left_early, lambda: (X,)),
@@ -334,7 +335,7 @@ def iter_of_a_dict_reading_it(x):
     (product_left_early, lambda: (X,)),
     (comprehension_over_map, lambda: (X, [3.0, 1.0])),
     (zip_of_lists_left_early, lambda: (X,)),
-], ids=["map_to_its_end", "lambda_map_left_early", "runs_to_its_end", "over_nditer", "ndindex_reading_x",
+], ids=["map_to_its_end", "lambda_map_left_early", "ndindex_reading_x",
         "fresh_iter_left_early", "fresh_ndindex_left_early",
         "zip_of_a_fresh_iterator", "iter_of_a_dict_reading_it", "product_left_early", "comprehension_over_map",
         "zip_of_lists_left_early"])
@@ -342,14 +343,9 @@ def test_differentiated_where_it_cannot_show(f, args):
     check_grad(f, *args(), wrt=0, ag=False)
 
 
-def test_an_iterator_argument_run_to_its_end_by_a_loop_that_takes_no_item_elsewhere():
-    """A generator of batches passed in: each evaluation needs a new one (finite differences too)."""
-    got = s2s.grad(iterator_argument_to_its_end, wrt=0)(X, iter([0, 2, 3]))
-    want = np.zeros(4)
-    for i in (0, 2, 3):
-        want[i] = np.prod([1.0 + X[j] for j in (0, 2, 3) if j != i])
-    np.testing.assert_allclose(got, want)
-    with pytest.raises(s2s.UnsupportedSyntaxError, match="an iterator"):  # (evaluated once per row)
+def test_hessian_refuses_an_iterator_argument():
+    """Evaluated once per row, a function would find the items gone after the first (before the loop's check)."""
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="an iterator: the first evaluation takes its items"):
         s2s.hessian(iterator_argument_to_its_end)(X, iter([0, 2, 3]))
 
 
@@ -423,3 +419,47 @@ def ndindex_of_a_starred_shape(x):
 def test_islice_ends_an_endless_iterator_and_ndindex_takes_a_starred_shape(f):
     check_grad(f, X, wrt=0, ag=False)
 
+
+
+# ---- helper 180: what else may take an iterator's items cannot be told from the loop's body ------------------------
+
+def numpy_takes_the_rest(x, it):
+    s = 0.0
+    for k in it:
+        s = s + k * np.sum(np.tile(x, it))  # (np.tile reads the rest of `it` as its repetitions)
+    return s
+
+
+class Steps:
+    """Its length steps the iterator it shares."""
+
+    def __init__(self, it):
+        self.it = it
+
+    def __len__(self):
+        return next(self.it, 0) + 1
+
+
+def an_object_takes_them(x, it):
+    t = Steps(it)
+    s = 0.0
+    for k in it:
+        s = s + x[k] * len(t)
+    return s
+
+
+def target_is_an_item(x, it, a):
+    s = 0.0
+    for a[0] in it:
+        s = s + x[a[0]]
+    return s
+
+
+@pytest.mark.parametrize("f, args", [(numpy_takes_the_rest, lambda: (X, iter([1, 2]))),
+                                     (an_object_takes_them, lambda: (X, iter([0, 1, 2, 3]))),
+                                     (target_is_an_item, lambda: (X, iter([0, 2]), [0]))],
+                         ids=["np.tile", "len of an object", "item target"])
+def test_any_iterator_is_refused_whatever_the_body_does(f, args):
+    assert np.isfinite(f(*args()))
+    with pytest.raises(s2s.S2SError, match=re.escape(ONCE)):
+        s2s.grad(f, wrt=0)(*args())

@@ -161,3 +161,68 @@ def test_a_helper_s_local_is_unbound_at_each_call():
     with pytest.raises(UnboundLocalError):
         s2s.grad(calls_it_in_a_loop)(X)
     check_grad(calls_it_with_trips, X, wrt=0, ag=False)
+
+
+# ---- an inner loop's variable read after it, in each trip of an outer loop (helper 180; older) ----------------------
+
+def inner_variable_after_the_inner_loop(x):
+    s = 0.0
+    for j in range(2):
+        for i in range(2 + j):  # noqa: B007 - read after the loop
+            pass
+        s = s + x[i]  # (x[1], then x[2]: the backward sweep read the value its own replay left, x[2] twice)
+    return s
+
+
+def inner_variable_with_work(x):
+    s = 0.0
+    for j in range(2):
+        for i in range(2 + j):
+            s = s + x[i] * 0.5
+        s = s + x[i] * x[j]
+    return s
+
+
+def last_index(x, n):
+    for i in range(n):  # noqa: B007 - read after the loop
+        pass
+    return x[i]
+
+
+def helper_loop_in_a_loop(x):
+    s = 0.0
+    for j in range(2):
+        s = s + last_index(x, 2 + j)
+    return s
+
+
+@pytest.mark.parametrize("f", [inner_variable_after_the_inner_loop, inner_variable_with_work, helper_loop_in_a_loop],
+                         ids=lambda f: f.__name__)
+def test_an_inner_loop_s_variable_read_after_it_has_this_trip_s_value(f):
+    check_grad(f, X, wrt=0, ag=False)
+
+
+def last_tripled(x, n):
+    for i in range(n):
+        w = x[i]
+    return w * 3.0
+
+
+def calls_it_in_its_loop(x, n):
+    s = x[0]
+    for j in range(2):
+        s = s + last_tripled(x, n - j)  # (n = 1: the second call runs no trip)
+    return s
+
+
+def through_another_helper(x, n):
+    return calls_it_in_its_loop(x, n)
+
+
+def test_a_helper_s_local_is_unbound_at_each_call_inside_another_helper():
+    """(The reset's names are renamed with the helper expanded around it: helper 180.)"""
+    with pytest.raises(UnboundLocalError):
+        through_another_helper(X, 1)
+    with pytest.raises(UnboundLocalError):
+        s2s.grad(through_another_helper)(X, 1)
+    check_grad(through_another_helper, X, 3, wrt=0, ag=False)

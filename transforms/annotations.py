@@ -38,11 +38,6 @@ one of these accessors (the attribute names are private to this module). Every s
     np.minimum, either argument order): the function, np.maximum or np.minimum. Where the call runs,
     x and ans hold the values of that statement, as the helper's own result needs (reverse; read by
     specialize, which then needs no single definition of ans to know what it is).
-`lazy_made` (ListComp, then the For lower writes for it): a comprehension inline made of a `map`, `filter` or
-    `zip` that Python runs item by item as the code around asks: that code may take items of what it runs
-    over meanwhile (`next(it)`), so loops.py checks what it runs over whatever its own body does.
-`comprehension_list` (For): the name of the list lower made for the comprehension whose loop this is (its
-    appends change nothing anyone else can read: loops.py).
 `fresh_locals` (a statement): the first statement of a helper's body expanded in place (inline), with the names
     its locals were given: unbound there, as a call's locals are, even where an earlier expansion of the same
     call (in a loop) bound them (definite.py).
@@ -73,13 +68,11 @@ EXPANDED_RESULTS = "s2s_expanded_results"  # the names an expanded helper's resu
 RECORD_ITEMS = "s2s_record_items"  # {variable: `d["k"]`}: what the user wrote for a record's variable (records.py)
 PLACEHOLDER = "s2s_placeholder"
 EXTREME_OF = "s2s_extreme_of"
-LAZY_MADE = "s2s_lazy_made"
 FRESH_LOCALS = "s2s_fresh_locals"
-COMPREHENSION_LIST = "s2s_comprehension_list"
 
 ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, IN_PLACE, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
        CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES, EXPANDED_NAMES, EXPANDED_RESULTS, PLACEHOLDER,
-       EXTREME_OF, RECORD_ITEMS, LAZY_MADE, FRESH_LOCALS, COMPREHENSION_LIST)
+       EXTREME_OF, RECORD_ITEMS, FRESH_LOCALS)
 
 _ABSENT = object()
 

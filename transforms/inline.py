@@ -471,6 +471,10 @@ class _Expander(ast.NodeTransformer):
             body.append(ast.Break())
             stmts.append(ast.Assign(targets=[ast.Name(id=result, ctx=ast.Store())], value=ast.Constant(None)))
             stmts.append(ast.While(test=ast.Constant(True), body=body, orelse=[]))
+        for node in (n for piece in body for n in walk(piece)):  # (a helper of its own expanded in it: renamed too)
+            inner = annotations.get(node, annotations.FRESH_LOCALS, None)
+            if inner:
+                annotations.put(node, annotations.FRESH_LOCALS, frozenset(renames.get(n, n) for n in inner))
         locals_ = {renames[n] for n in assigned if n in renames and n not in helper.params}
         if stmts and locals_:
             annotations.put(stmts[0], annotations.FRESH_LOCALS, frozenset(locals_))
@@ -755,7 +759,6 @@ def rewrite_iteration(pf, tree: ast.FunctionDef) -> None:
             return e
         out = _comprehension(pf, e, kind, fresh)
         made[id(out)] = (out, kind)
-        annotations.put(out, annotations.LAZY_MADE)
         return out
 
     for node in walk(tree):

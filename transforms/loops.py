@@ -10,8 +10,9 @@ All the items of what the loop runs over are taken before it runs. An iterator (
 `map`, one passed in) would show that where anything else takes its items meanwhile (another name for it,
 `next`, a nested loop), where the loop may leave early, or where `zip` takes items of it in turn: so the value
 a loop runs over is first checked to be none (`s2s.not_an_iterator(xs, site)`, which raises the error recorded
-at the user's line), unless the loop runs to its end and its body can neither take an item of any iterator nor
-change what one reads. A new iterator made in the loop statement has what it runs over checked instead.
+at the user's line): what else could take items meanwhile cannot be told from the code (NumPy functions take
+iterables, your objects' methods run your code). A new iterator made in the loop statement has what it runs over
+checked instead.
 
 The desugar pass rewrites every loop of the function with it (`Desugar` is a LoopRewriter), and
 lower the loops it writes for list comprehensions: a loop is rewritten by the same code wherever
@@ -25,7 +26,6 @@ import ast
 import copy
 import inspect
 import itertools
-import math
 
 import numpy as np
 
@@ -176,8 +176,7 @@ class LoopRewriter(ast.NodeTransformer):
         runs over is checked instead. One without an end (`itertools.count()`) is refused, and so is one applying a
         function of yours to items a loop that may leave early (`early`: also `zip`, which stops at the shortest)
         may never reach."""
-        if self._never_an_iterator(expr) or self._generator_call(expr) \
-                or not early and not reversing and self._steps_no_iterator(loop):
+        if self._never_an_iterator(expr) or self._generator_call(expr):
             return expr
         maker = self._iterator_maker(expr)
         if maker is None or maker[1] != () and any(isinstance(a, ast.Starred) for a in expr.args):
@@ -213,47 +212,6 @@ class LoopRewriter(ast.NodeTransformer):
                 a = load(held)
             args.append(a)
         return ast.copy_location(ast.Call(func=expr.func, args=args, keywords=expr.keywords), expr)
-
-    def _steps_no_iterator(self, loop) -> bool:
-        """Whether nothing in `loop`'s body can take an item of any iterator or change what one could read as it
-        gives its items: then taking all the items of what the loop runs over first (it runs to its end) is what
-        Python's loop does (`for b in batches: total = total + np.sum((b @ w) ** 2)` over a generator passed in).
-        Its calls are of NumPy (not its random draws, writers and `out=`) or `math` (not `math.fsum`,
-        `math.prod`), of builtins that take no iterable (`len`, `abs`, `float`...), of s2s's helpers that only
-        read, or methods that read an array; nothing is stored into an item or attribute, nor into a name
-        declared `global` or `nonlocal`; no comprehension, `*` unpacking, `in`, unpacking assignment of a name or
-        item, `yield` or `await`."""
-        declared = {name for n in walk(self.pf.tree) if isinstance(n, ast.Global | ast.Nonlocal) for name in n.names}
-        for n in walk(ast.Module(body=loop.body, type_ignores=[])):
-            if isinstance(n, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp | ast.Starred | ast.Yield
-                          | ast.YieldFrom | ast.Await | ast.Global | ast.Nonlocal) \
-                    or isinstance(n, ast.Compare) and any(isinstance(op, ast.In | ast.NotIn) for op in n.ops) \
-                    or isinstance(n, ast.Assign) and any(isinstance(t, ast.Tuple | ast.List) for t in n.targets) \
-                    and not isinstance(n.value, ast.Tuple | ast.List) \
-                    or isinstance(n, ast.Subscript | ast.Attribute) and not isinstance(n.ctx, ast.Load) \
-                    or isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and n.id in declared:
-                return False
-            if isinstance(n, ast.Call) and not self._takes_no_item(n) and not _own_append(n, loop):
-                return False
-        return True
-
-    def _takes_no_item(self, call) -> bool:
-        """Whether `call` can neither take an item of an iterator nor change anything (see `_steps_no_iterator`)."""
-        func = call.func
-        if any(k.arg == "out" or k.arg is None for k in call.keywords):
-            return False
-        if isinstance(func, ast.Attribute) and func.attr in _READING_METHODS and self._resolved(func) is None:
-            return True  # (a method of a local value that reads it: `h.sum()`)
-        obj = self._resolved(func)
-        if obj is None:
-            return False
-        if annotations.is_helper(func.value if isinstance(func, ast.Attribute) else func):
-            return getattr(obj, "__name__", None) in _READING_HELPERS
-        if obj in _ITEM_TAKERS or _writes_out(obj, call):
-            return False
-        module = getattr(obj, "__module__", None) or ""
-        return module == "math" or module.split(".")[0] == "numpy" and "random" not in module \
-            or isinstance(obj, np.ufunc) or any(obj is b for b in _NO_ITERABLE_BUILTINS)
 
     def _generator_call(self, expr) -> bool:
         """Whether `expr` calls a generator function of yours: transforms/generators.py differentiates the loop over
@@ -351,7 +309,7 @@ class LoopRewriter(ast.NodeTransformer):
 
         reserved = self.loop_sequences.get(id(node), [])  # names the ownership guards in the body already use
 
-        early = _leaves_early(node) or annotations.get(node, annotations.LAZY_MADE, False)
+        early = _leaves_early(node)
 
         def seq(expr, zipped=False, reversing=False):
             """`seq = s2s.as_sequence(expr)`, after the checks that taking all the items first gives Python's loop."""
@@ -446,25 +404,6 @@ class LoopRewriter(ast.NodeTransformer):
         return before + [loop]
 
 
-def _writes_out(obj, call) -> bool:
-    """Whether `call` of the NumPy function `obj` gives it an output array by position (`np.add(a, b, a)`)."""
-    if isinstance(obj, np.ufunc):
-        return len(call.args) > obj.nin
-    try:
-        params = list(inspect.signature(obj).parameters)
-    except (TypeError, ValueError):
-        return False
-    return "out" in params and len(call.args) > params.index("out")
-
-
-def _own_append(call, loop) -> bool:
-    """Whether `call` is `items.append(v)` of the list lower made for the comprehension `loop` runs."""
-    own = annotations.get(loop, annotations.COMPREHENSION_LIST, None)
-    func = call.func
-    return own is not None and isinstance(func, ast.Attribute) and func.attr == "append" \
-        and isinstance(func.value, ast.Name) and func.value.id == own
-
-
 def _stops(islice) -> bool:
     """Whether `itertools.islice(...)` is given a stop (`islice(it, 3)`, `islice(it, 1, 9)`), not None."""
     args = islice.args
@@ -512,15 +451,6 @@ _ITERATOR_MAKERS = (  # (maker, (name, positions of the iterables it runs over o
     (itertools.repeat, ("repeat", (), ())),
 )
 _ENDLESS = ("count", "cycle", "repeat")
-_NO_ITERABLE_BUILTINS = (len, abs, float, int, bool, round, pow, range, isinstance, divmod, repr, str, type, slice,
-                         hasattr, id, hash, callable)
-_ITEM_TAKERS = (np.fromiter, math.fsum, math.prod, np.copyto, np.put, np.place, np.putmask, np.fill_diagonal,
-                np.put_along_axis)
-_READING_HELPERS = frozenset({"not_an_iterator", "mapping_keys", "astype", "item", "copy", "inplace_check",
-                              "is_float_dtype", "unpack_count", "star_count", "stop_gradient"})
-_READING_METHODS = frozenset({"sum", "mean", "max", "min", "prod", "std", "var", "dot", "copy", "tolist", "item",
-                              "cumsum", "cumprod", "any", "all", "argmax", "argmin", "reshape", "ravel", "flatten",
-                              "transpose", "clip", "conj", "round", "trace", "diagonal", "squeeze", "astype"})
 _NEVER_ITERATORS = (list, tuple, sorted, dict, set, range, itertools.product, itertools.combinations,
                     itertools.combinations_with_replacement, itertools.permutations)
 _NUMPY_ITERATORS = ("nditer", "ndenumerate", "ndindex", "nested_iters", "broadcast", "flatiter")

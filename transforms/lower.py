@@ -304,9 +304,6 @@ class Lowerer:
             for cond in reversed(gen.ifs):
                 inner = [ast.copy_location(ast.If(test=cond, body=inner, orelse=[]), e)]
             inner = [ast.copy_location(ast.For(target=gen.target, iter=gen.iter, body=inner, orelse=[]), e)]
-        annotations.carry(e, inner[0], annotations.LAZY_MADE)
-        for loop in (n for n in walk(inner[0]) if isinstance(n, ast.For)):
-            annotations.put(loop, annotations.COMPREHENSION_LIST, name)
         for s in loops.rewrite_loops(self.pf, inner, self.locals, self.alloc):  # over range, as desugar's loops
             fix_locations(s)
             self.stmt(s, out)

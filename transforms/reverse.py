@@ -119,6 +119,22 @@ class Reverse:
             return False
         return self.records(name, in_loop)
 
+    def saves_target(self, loop, in_loop) -> bool:
+        """Whether the forward sweep saves the variable of the `for` loop before it binds it: where the name is bound
+        again (another binding, or this loop's next run inside an enclosing loop) and read after the loop, the
+        backward sweep of what follows the loop needs the value the loop left, not the one its reversed replay or
+        a later trip leaves."""
+        name = loop.target.id
+        if not self.records(name, True):
+            return False
+        if self.facts.assign_count.get(name, 0) > 1:
+            return True
+        if not in_loop:
+            return False
+        inside = {id(n) for n in walk(loop)}
+        return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) and id(n) not in inside
+                   for n in walk(self.tree))
+
     def records(self, name: str, in_loop: bool) -> bool:
         """Whether an assignment to `name` must save the old value for the backward sweep."""
         if self.no_tape or name in self.counters:
@@ -211,8 +227,7 @@ class Reverse:
                         orelse=self.fwd_block(s.orelse, in_loop))
             return [ast.copy_location(s2, s)]
         if isinstance(s, ast.For):
-            pre = [self.push(s.target.id, s)] if self.records(s.target.id, True) and \
-                self.facts.assign_count.get(s.target.id, 0) > 1 else []
+            pre = [self.push(s.target.id, s)] if self.saves_target(s, in_loop) else []
             if annotations.has(s, annotations.CHECKPOINT_CARRIED) and not in_loop:
                 return pre + self.checkpointed_forward(s)
             loop = ast.For(target=s.target, iter=s.iter, body=self.fwd_block(s.body, True) or [ast.Pass()], orelse=[])
@@ -377,7 +392,7 @@ class Reverse:
                 body.append(_assign(self.adj(s.target.id), ast.Constant(0.0), s))
             self.zero -= self.touched(s.body)
             post = []
-            if self.records(s.target.id, True) and self.facts.assign_count.get(s.target.id, 0) > 1:
+            if self.saves_target(s, in_loop):
                 post = [self.pop(s.target.id, s)]
             if not body:
                 return pre + post

@@ -45,13 +45,14 @@ def _block(rnd: random.Random, indent: str, depth: int, index: str | None, exits
     lines = []
     for _ in range(rnd.randint(1, 3)):
         r, v = rnd.random(), rnd.choice(VARIABLES)
-        if exits and r >= 0.7 and depth <= 1:  # a loop with a `break` whose variable is read after it
+        if exits and r >= 0.7 and depth <= 1:  # a loop (with a `break` or not) whose variable is read after it
             j, n = rnd.choice("ijk"), rnd.choice(["n", "0", "3"])
             lines.append(f"{indent}for {j} in range({n}):")
             lines += _block(rnd, indent + "    ", depth + 1, j, exits)
-            lines += [f"{indent}    if {_expression(rnd, 0, j)} > {rnd.choice(['0.3', '0.8', '-5.0'])}:",
-                      f"{indent}        break",
-                      f"{indent}{v} = {v} + a[{j} % 3] * {_expression(rnd, 1)} + {j} * 0.1"]
+            if rnd.random() < 0.6:
+                lines += [f"{indent}    if {_expression(rnd, 0, j)} > {rnd.choice(['0.3', '0.8', '-5.0'])}:",
+                          f"{indent}        break"]
+            lines.append(f"{indent}{v} = {v} + a[{j} % 3] * {_expression(rnd, 1)} + {j} * 0.1")
         elif r < 0.5 or depth > 1:
             lines.append(f"{indent}{v} = {_expression(rnd, 0, index)}")
         elif r < 0.6:
@@ -84,8 +85,9 @@ def _block(rnd: random.Random, indent: str, depth: int, index: str | None, exits
 
 def scalar_loop_module(rnd: random.Random, count: int, exits: bool = False) -> str:
     """The source of a module of `count` such programs, `p0`, `p1`, ...; with `exits`, loops over `range(n)`, of 0
-    and of 3 with a `break`, whose variable the statement after the loop reads (unbound where no trip ran and no
-    earlier loop bound it: Python raises UnboundLocalError there)."""
+    and of 3, with a `break` or not, whose variable the statement after the loop reads (unbound where no trip ran
+    and no earlier loop bound it: Python raises UnboundLocalError there; inside another loop, the value this
+    run of the loop left)."""
     out = ["import numpy as np", ""]
     for k in range(count):
         body = ["    s = x", "    t = y", "    u = 0.5"] + _block(rnd, "    ", 0, None, exits)

@@ -102,9 +102,9 @@ def left_early(xs, it):
 
 
 def test_a_loop_checks_first_that_it_runs_over_no_iterator():
-    """What a name holds is checked to be no iterator where taking all its items first could show (a break here;
-    another name for it or `next` in the body); of a new iterator made in the loop statement (`iter(it)`), what
-    it runs over; nothing of a slice, nor of a loop that runs to its end and calls nothing that takes items."""
+    """What a name holds is checked to be no iterator (taking all its items first would show: another name for
+    it, `next`, a break); of a new iterator made in the loop statement (`iter(it)`), what it runs over; nothing of
+    a slice."""
     _same(_rewritten(left_early), """
         def left_early(xs, it):
             s = 0.0
@@ -128,6 +128,7 @@ def test_a_loop_checks_first_that_it_runs_over_no_iterator():
                 s = s - a
                 if s < 0.0:
                     return s
+            s2s.not_an_iterator(it, site3)
             seq4 = s2s.as_sequence(it)
             for k4 in range(len(seq4)):
                 i = seq4[k4]
@@ -159,6 +160,7 @@ def test_lower_rewrites_a_comprehension_loop_with_the_same_code():
     _same(pipeline.lowered(comprehension).stage_text["lower"], """
         def comprehension(xs):
             items = []
+            s2s.not_an_iterator(xs, site)
             seq = s2s.as_sequence(xs)
             len_out = len(seq)
             for k in range(len_out):
