@@ -5,8 +5,9 @@ A name bound in a loop of no trips, or in a branch not taken, is unbound after i
 is read. The generated code may not: the reverse pass saves such a name on the tape from a placeholder
 (`v = None` before the forward sweep), and a read of the value the gradient does not need is dropped. So
 before each statement whose read of a name may find it unbound, `guard_unbound_reads` puts
-`if not v_bound: raise UnboundLocalError(...)`, with `v_bound = False` at the start and `v_bound = True`
-after each statement that binds it.
+`if not v_bound: raise UnboundLocalError(...)`, with `v_bound = False` at the start, `v_bound = True`
+after each statement that binds it, and `v_bound = False` where the body of a helper expanded in place
+(inline) starts: a call's locals are unbound at its start.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .names import NameAllocator, assign, assigned_names, builtin, load
 from .walk import fix_locations, walk, walk_nodes
 
 
-def _leaves_early(body) -> bool:
+def leaves_early(body) -> bool:
     """Whether a loop's body holds a `break` or `continue` (at any depth)."""
     return any(isinstance(n, ast.Break | ast.Continue) for s in body for n in walk_nodes(s))
 
@@ -31,10 +32,10 @@ def maybe_unbound_reads(fdef, local, runs_a_trip=lambda loop: False, fresh=False
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
     jumps = []  # [whether fdef holds a break or continue], found at the first loop (then no loop without is walked)
 
-    def leaves_early(loop):
+    def left_early(loop):
         if not jumps:
             jumps.append(any(isinstance(n, ast.Break | ast.Continue) for n in walk_nodes(fdef)))
-        return jumps[0] and _leaves_early(loop.body)
+        return jumps[0] and leaves_early(loop.body)
 
     def reads(node, bound):
         for n in walk_nodes(node):
@@ -55,7 +56,7 @@ def maybe_unbound_reads(fdef, local, runs_a_trip=lambda loop: False, fresh=False
         if isinstance(s, ast.For):
             reads(s.iter, bound)
             end = block(s.body, bound | assigned_names(s.target))
-            return block(s.orelse, end if not leaves_early(s) and runs_a_trip(s) else bound)
+            return block(s.orelse, end if not left_early(s) and runs_a_trip(s) else bound)
         if isinstance(s, ast.While):
             reads(s.test, bound)
             block(s.body, bound)
@@ -81,7 +82,7 @@ def maybe_unbound_reads(fdef, local, runs_a_trip=lambda loop: False, fresh=False
         if isinstance(s, ast.Delete):  # (`del v` unbinds v; `del a[i]` reads a and i)
             reads(s, bound)
             return bound - {t.id for t in s.targets if isinstance(t, ast.Name)}
-        # anything else (try, with, delete...): every read in it counts as maybe unbound, nothing it binds counts
+        # anything else (try, with...): every read in it counts as maybe unbound, nothing it binds counts
         reads(s, frozenset())
         return bound
 

@@ -46,7 +46,7 @@ import numpy as np
 
 from . import annotations
 from .context import ctx
-from .definite import maybe_unbound_reads
+from .definite import leaves_early, maybe_unbound_reads
 from .names import assigned_names, name_counts
 from .walk import child_parent_pairs, statement_lists, unshare, walk, walk_nodes
 
@@ -631,11 +631,6 @@ def one_item(fact):
     return None
 
 
-def _leaves_early(body) -> bool:
-    """Whether a loop's body holds a `break` or `continue` (at any depth)."""
-    return any(isinstance(n, ast.Break | ast.Continue) for s in body for n in walk_nodes(s))
-
-
 def _plain(fact, counter=None):
     """A fact without a counter's offset (what a value keeps once the counter may have moved on): of
     `counter`'s alone where it is given; the items of a tuple's too."""
@@ -848,7 +843,7 @@ class Shapes:
         self._bindings, loops = {}, []
         self._unpacked = {}  # name -> (call, k) for each `a, b = call(...)` binding it to the call's item k
         self._placeholders = set()  # ids of the values of the tape's placeholders (`t = t2 = None`, annotated)
-        self._exits = False  # whether some loop of `fdef` breaks or continues (`_leaves_early`)
+        self._exits = False  # whether some loop of `fdef` breaks or continues (`leaves_early`)
         calls, reads, exprs = [], [], []  # (for `_sealed_lists` and `_appended_lists`: the one walk)
         item_bases = set()  # ids of the Names read for an item (`L[k]`), for `_sealed_lists`
         name_nodes = []  # ids of every Name node, to find one node in two places (`unshare`)
@@ -1461,13 +1456,13 @@ class Shapes:
         del self._reads, self._early
 
     def _leaves_early(self, loop) -> bool:
-        """`_leaves_early(loop.body)`, found once per loop while the facts are flowed (and without a walk where
+        """`leaves_early(loop.body)`, found once per loop while the facts are flowed (and without a walk where
         the function holds no `break` or `continue` at all, as generated code seldom does)."""
         if not self._exits:
             return False
         known = self._early.get(id(loop))
         if known is None or known[0] is not loop:
-            known = self._early[id(loop)] = (loop, _leaves_early(loop.body))
+            known = self._early[id(loop)] = (loop, leaves_early(loop.body))
         return known[1]
 
     def _set(self, state, name, fact, restore=False):

@@ -204,10 +204,9 @@ def effect_free(where, func):
 
 def not_an_iterator(items, where):
     """Check, before a loop that s2s runs over all the items of `items` taken at once (`s2s.as_sequence`), that
-    `items` is not an iterator (a generator, `iter(...)`, `map`, `zip`...: one pass over it) where taking them all
-    first would show (the loop may leave early, its body reads the iterator too, or `zip` takes items in turn
-    and stops at the shortest): else raise the error `where` (its record). s2s cannot know the value when it
-    transforms.
+    `items` is not an iterator (a generator, `iter(...)`, `map`, `zip`...: one pass over it, also an object whose
+    `iter()` gives the same iterator each time), whose items Python takes one per trip, while other code may take
+    some too: else raise the error `where` (its record). s2s cannot know the value when it transforms.
 
         >>> not_an_iterator([1.0, 2.0], Refusal(message="m"))
     """
