@@ -463,3 +463,34 @@ def test_any_iterator_is_refused_whatever_the_body_does(f, args):
     assert np.isfinite(f(*args()))
     with pytest.raises(s2s.S2SError, match=re.escape(ONCE)):
         s2s.grad(f, wrt=0)(*args())
+
+
+def gram_schmidt_rows(A):
+    basis = []
+    for j in range(A.shape[0]):
+        v = A[j]
+        for q in basis:  # (a list the function made and appends to: no check left in the specialised code)
+            v = v - (q @ v) * q
+        basis.append(v / np.sqrt(v @ v))
+    return np.sum(np.stack(basis) ** 3)
+
+
+def test_no_check_of_a_list_the_function_makes():
+    A = np.random.default_rng(5).normal(size=(3, 3))
+    check_grad(gram_schmidt_rows, A, wrt=0, ag=False)
+    assert "not_an_iterator" not in s2s.source(s2s.grad(gram_schmidt_rows), A)
+
+
+def rebinds_its_argument(x, it):
+    for _ in it:  # (an iterator argument, then a list bound to the same name: the first loop keeps its check)
+        x = x * 1.0
+    it = [0, 1]
+    s = 0.0
+    for i in it:
+        s = s + x[i]
+    return s
+
+
+def test_a_parameter_rebound_to_a_list_keeps_the_check_where_it_holds_the_argument():
+    with pytest.raises(s2s.S2SError, match=re.escape(ONCE)):
+        s2s.grad(rebinds_its_argument, wrt=0)(X, iter([0, 1]))

@@ -193,17 +193,25 @@ def drop_known_counts(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     checks = tuple(c for c in (getattr(ctx().runtime, "star_count", None), getattr(ctx().runtime, "unpack_count", None))
                    if c is not None)
     check = getattr(ctx().runtime, "not_an_iterator", None)
-    return _drop_statements(fdef, lambda stmt: _known_count(stmt, checks, shapes) or _known_sequence(stmt, check, shapes))
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    return _drop_statements(fdef, lambda stmt: _known_count(stmt, checks, shapes)
+                            or _known_sequence(stmt, check, shapes, params))
 
 
-def _known_sequence(stmt, check, shapes) -> bool:
+def _known_sequence(stmt, check, shapes, params) -> bool:
     """Whether `stmt` is `s2s.not_an_iterator(items, site)` (the check that a loop taking all of its items first
-    is not over an iterator, transforms/loops.py) of items known to be an array, a list or a tuple."""
+    is not over an iterator, transforms/loops.py) of items known to be an array, a list or a tuple: by their
+    shapes, or a local name bound only to list or tuple displays (appending keeps a list a list)."""
     if not (check is not None and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
             and len(stmt.value.args) == 2 and shapes.callee(stmt.value) is check):
         return False
-    fact = shapes.of(stmt.value.args[0])
-    return isinstance(fact, Seq | ListOf) or isinstance(fact, tuple) and len(fact) >= 1
+    items = stmt.value.args[0]
+    fact = shapes.of(items)
+    if isinstance(fact, Seq | ListOf) or isinstance(fact, tuple) and len(fact) >= 1:
+        return True
+    values = shapes._assigned_values.get(items.id) if isinstance(items, ast.Name) and items.id not in params else None
+    return bool(values) and shapes._bindings.get(items.id) == len(values) and all(
+        isinstance(v, ast.List | ast.Tuple | ast.ListComp) or shapes._by_tape(v, items.id) for v in values)
 
 
 def _drop_statements(fdef: ast.FunctionDef, passes) -> bool:
