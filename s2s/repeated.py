@@ -21,8 +21,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator
 
-import numpy as np
-
 from s2s.errors import UnsupportedSyntaxError
 
 _HINT = ("draw the random numbers outside the function and pass them in as an argument "
@@ -58,7 +56,7 @@ def check(func: Callable, args: tuple, kwargs: dict, what: str) -> None:
         if first is not None:
             bound = {first: func.__self__, **bound}
     for name, value in bound.items():
-        if isinstance(value, Iterator) and not isinstance(value, np.ndarray):
+        if isinstance(value, Iterator):
             raise UnsupportedSyntaxError(
                 f"{what} evaluates {target.__name__} once per direction (and once for its value), with the same "
                 f"arguments, and its argument {name} is a {type(value).__name__}, an iterator: the first evaluation "

@@ -143,7 +143,7 @@ def guard_unbound_reads(fdef: ast.FunctionDef, alloc: NameAllocator) -> bool:
             new.append(s)
             if isinstance(s, ast.For):
                 s.body[:0] = [assign(flags[n], ast.Constant(True), like=s)
-                              for n in sorted(_target_names(s.target) & set(flags))]
+                              for n in sorted(assigned_names(s.target) & set(flags))]
             elif not isinstance(s, ast.If | ast.While):
                 stored = _own_stores(s)
                 new.extend(assign(flags[n], ast.Constant(value), like=s)
@@ -185,12 +185,8 @@ def _own_bound(fdef) -> set:
         for s in block:
             out |= set(_own_stores(s))
             if isinstance(s, ast.For):
-                out |= _target_names(s.target)
+                out |= assigned_names(s.target)
     return out
-
-
-def _target_names(target) -> set:
-    return assigned_names(target)
 
 
 def _own_stores(s) -> dict:

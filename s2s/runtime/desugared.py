@@ -197,9 +197,14 @@ def effect_free(where, func):
     from s2s.transforms import effects
     why = effects.object_effect(func)
     if why is not None:
-        from s2s.errors import UnsupportedSyntaxError
-        site = dict(where)
-        raise UnsupportedSyntaxError(site.pop("message").replace("{why}", why), **site)
+        _raise_record(where, "{why}", why)
+
+
+def _raise_record(where, field, text):
+    """Raise the error `where` (its record) at the user's line, `text` put in its message for `field`."""
+    from s2s.errors import UnsupportedSyntaxError
+    site = dict(where)
+    raise UnsupportedSyntaxError(site.pop("message").replace(field, text), **site)
 
 
 def not_an_iterator(items, where):
@@ -219,9 +224,7 @@ def not_an_iterator(items, where):
             return  # (not iterable: the loop raises Python's TypeError)
         if iter(items) is not first:
             return  # (each loop over it gets a new iterator: a list, a container of yours)
-    from s2s.errors import UnsupportedSyntaxError
-    site = dict(where)
-    raise UnsupportedSyntaxError(site.pop("message").replace("{kind}", type(items).__name__), **site)
+    _raise_record(where, "{kind}", type(items).__name__)
 
 
 def _refuse_update(where, other=None):
