@@ -674,10 +674,24 @@ def _called(pf, f, args, fresh):
     return ast.Call(func=copy.deepcopy(f), args=list(args), keywords=[])
 
 
+def _zip_row(pf, call, row):
+    """`s2s.zip_row(row, site)`: a row of `zip(*rows)` as read by position, refused at `call` where an iterator."""
+    from .desugar import helper_attr
+    text = ast.unparse(call)
+    err = pf.error(ctx().unsupported, f"s2s cannot differentiate `{text}` where a row is a {{kind}}, which gives its "
+                   "items once (an iterator): s2s reads each row by position, where zip takes one item of each per "
+                   "step", call, hint=f"make each row a list first: `zip(*[list(row) for row in "
+                                      f"{ast.unparse(call.args[0].value)}])`")
+    site = {k: getattr(err, k) for k in ("message", "filename", "lineno", "col", "line", "hint")}
+    return ast.Call(func=helper_attr("s2s", "zip_row", ctx().runtime.zip_row),
+                    args=[row, refusals.site(pf, None, site)], keywords=[])
+
+
 def _comprehension(pf, call, kind, fresh):
     """`map(f, a, b)` as `[f(u, v) for u, v in zip(a, b)]`, `filter(f, a)` as `[v for v in a if f(v)]`,
     `zip(a, b)` ("pairs") as `[(u, v) for u, v in zip(a, b)]`,
-    `zip(*xs)` as `[tuple([s[k] for s in xs]) for k in range(min([len(s) for s in xs], default=0))]`."""
+    `zip(*xs)` as `[tuple([s2s.zip_row(s, site)[k] for s in xs]) for k in range(min([len(s2s.zip_row(s, site))
+    for s in xs], default=0))]` (zip_row: the row itself where indexing it gives its items, a dict's keys...)."""
     def name(n, ctx_=None):
         return ast.Name(id=n, ctx=ctx_ or ast.Load())
 
@@ -689,10 +703,10 @@ def _comprehension(pf, call, kind, fresh):
         return ast.copy_location(out, call)
     if kind == "zip":
         seqs, s, k = call.args[0].value, fresh("seq_"), fresh("k_")
-        inner = ast.ListComp(elt=ast.Subscript(value=name(s), slice=name(k), ctx=ast.Load()),
+        inner = ast.ListComp(elt=ast.Subscript(value=_zip_row(pf, call, name(s)), slice=name(k), ctx=ast.Load()),
                              generators=[ast.comprehension(target=name(s, ast.Store()), iter=copy.deepcopy(seqs),
                                                            ifs=[], is_async=0)])
-        lengths = ast.ListComp(elt=ast.Call(func=builtin("len"), args=[name(s)], keywords=[]),
+        lengths = ast.ListComp(elt=ast.Call(func=builtin("len"), args=[_zip_row(pf, call, name(s))], keywords=[]),
                                generators=[ast.comprehension(target=name(s, ast.Store()), iter=copy.deepcopy(seqs),
                                                              ifs=[], is_async=0)])
         count = ast.Call(func=builtin("min"), args=[lengths], keywords=[ast.keyword(arg="default", value=ast.Constant(0))])

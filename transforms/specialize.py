@@ -59,7 +59,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "copy", "getitem_grad", "grad_norm", "grad_extreme", "balanced_eq", "is_zero", "grad_mult_seq",
                          "transpose_attr", "transpose_attr_grad", "part", "setitem", "setitem_grads", "grad_trace", "eye_product",
                          "written_into", "grad_slogdet", "grad_solve_a", "grad_solve_b", "grad_det", "field_grad",
-                         "array_grad", "as_sequence", "grad_iterated", "grad_concatenate", "grad_hstack",
+                         "array_grad", "as_sequence", "zip_row", "grad_iterated", "grad_concatenate", "grad_hstack",
                          "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",
                          "grad_select", "append_grads", "append_grads_owned", "add_item_grad", "grad_stack", "grad_dot_a", "slice_kept",
                          "grad_dot_b", "grad_cumsum", "zero_of_real", "grad_pad", "grad_diff",
@@ -1283,8 +1283,11 @@ class _Rewrite(ast.NodeTransformer):
             return self._clip_mask(node, args)
         if name == "as_sequence" and len(args) == 1 and _array_shape(shapes[0]) and not self.shapes.is_zero(args[0]):
             return args[0]  # what `for v in x` runs over, of an array: the array itself
-        if name == "grad_iterated" and len(args) == 2 and _array_shape(shapes[1]):
-            return args[0]  # its adjoint, of an array (not a dict's keys): g itself
+        if name == "zip_row" and len(args) == 2 and not self.shapes.is_zero(args[0]) \
+                and (_array_shape(shapes[0]) or isinstance(raw[0], Seq | ListOf)):
+            return args[0]  # a row of zip(*rows) that is an array, a list or a tuple: the row itself
+        if name == "grad_iterated" and len(args) == 2 and (_array_shape(shapes[1]) or isinstance(raw[1], Seq | ListOf)):
+            return args[0]  # its adjoint, of an array, a list or a tuple (not a dict's keys): g itself
         if name == "grad_concatenate" and len(args) == 3 and isinstance(args[0], ast.Name) \
                 and type(_number(args[2])) is int and isinstance(raw[1], Seq) and self._read_by_items(node):
             return self._pieces(node, args[0], raw[1], _number(args[2]), shapes[0])

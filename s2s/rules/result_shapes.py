@@ -1449,8 +1449,8 @@ def setitem_grads(site):
 def iterated(site):
     """s2s.as_sequence(x), what `for v in x` runs over: x itself where x is an array (of at least one axis), a
     tuple, or a list no one changes; of a list appended to in a loop whose items all have one shape, a
-    `ListOf` that shape (its items read by an int index have it)."""
-    if site.nargs != 1:
+    `ListOf` that shape (its items read by an int index have it). Also s2s.zip_row(x, where)'s (a record second)."""
+    if site.nargs not in (1, 2):
         return None
     items = site.items(0)
     if items is not None:

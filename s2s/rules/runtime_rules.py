@@ -23,6 +23,8 @@ def defrule_for(func, signature, **kwargs):
 # helpers that user-level desugaring introduces
 defrule_for(rt.as_sequence, "as_sequence(x)", tangent_from_adjoint=True, result_shape=shapes.iterated,
             real=shapes.real_of_one, x="s2s.grad_iterated(g, x)")
+defrule_for(rt.zip_row, "zip_row(x, where)", tangent_from_adjoint=True, result_shape=shapes.iterated,
+            real=shapes.real_of_first(2), x="s2s.grad_iterated(g, x)")
 defrule_for(rt.astype, "astype(x, dtype, copy=True)", tangent_from_adjoint=True, result_shape=shapes.astype,
             x="g if s2s.is_float_dtype(dtype) else 0.0")
 defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")

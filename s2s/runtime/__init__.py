@@ -91,6 +91,7 @@ from s2s.runtime.desugared import (  # noqa: F401
     stop_gradient,
     unpack_count,
     unshared,
+    zip_row,
 )
 from s2s.runtime.einsum import (  # noqa: F401
     einsum_jvp,

@@ -227,6 +227,18 @@ def not_an_iterator(items, where):
     _raise_record(where, "{kind}", type(items).__name__)
 
 
+def zip_row(row, where):
+    """A row of `zip(*rows)` as s2s reads it, by position (`row[k]`, transforms/inline.py): the row itself where
+    that gives zip's items (a list, tuple, range or array), else the list of what iterating it gives (a dict's
+    keys, a set's items); an iterator is refused with the error `where` (its record), as loops over one are.
+
+        >>> zip_row({"a": 1.0, "b": 2.0}, Refusal(message="m"))
+        ['a', 'b']
+    """
+    not_an_iterator(row, where)
+    return as_sequence(row)
+
+
 def _refuse_update(where, other=None):
     """Raise the error `where` (a record) of an update, naming the `other`-th name guarded where it is known."""
     from s2s.errors import UnsupportedSyntaxError

@@ -17,8 +17,8 @@ from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
 
 def getitem_grad(g, x, index):
     """Adjoint of `x[index]`: `g` placed into a zero structure shaped like `x` (a string's characters, a
-    dict's keys among them, carry none)."""
-    if isinstance(x, str | bytes):
+    range's ints, a dict's keys among them, carry none)."""
+    if isinstance(x, str | bytes | range):
         return ZERO
     if isinstance(x, list | tuple):
         out = [ZERO] * len(x)
