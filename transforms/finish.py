@@ -122,7 +122,9 @@ def drop_container_finish(fdef: ast.FunctionDef, shapes, kinds: dict, made_up: s
             return None
         shape, kind = shapes.of(x), kinds.get(x.id)
         if isinstance(g, ast.Name) and isinstance(shape, Seq):
-            g = iterated.get(g.id, {}).get(x.id, g)  # (`Ws_bar = s2s.grad_iterated([W_bar, W2_bar], Ws)`)
+            # (`Ws_bar = s2s.grad_iterated([W_bar, W2_bar], Ws)`, or the display itself where specialisation dropped
+            # grad_iterated of a list)
+            g = iterated.get(g.id, {}).get(x.id) or displays.get(g.id, g)
         if isinstance(g, ast.List | ast.Tuple) and isinstance(shape, Seq) and isinstance(kind, Seq):
             return items_made(g, shape, kind, x, node.func.value)
         if isinstance(g, ast.Dict) and isinstance(shape, Keyed) and isinstance(kind, Keyed) \
