@@ -589,7 +589,7 @@ def _family(name, rule):
         return _FAMILIES[7]
     if rule.reduction or name in ("np.cumsum", "np.cumprod") or name.endswith((".reduce", ".accumulate")):
         return "reductions and scans"
-    return "elementwise" if rule.elementwise else "shape, indexing and creation"
+    return "elementwise" if rule.elementwise or name.endswith(".outer") else "shape, indexing and creation"
 
 
 def rules_listing() -> str:

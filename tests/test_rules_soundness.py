@@ -329,6 +329,15 @@ NONDIFF_SAMPLES = {
                    "pass reads back); tests/test_objects.py checks methods that store attributes",
 }
 
+def _outer_of(ufunc, signs=False):
+    return (lambda x, y: ufunc.outer(x > 0, y > 0)) if signs else (lambda x, y: ufunc.outer(x, y))
+
+
+NONDIFF_SAMPLES.update({f"np.{u.__name__}.outer": _outer_of(u) for u in (
+    np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal, np.floor_divide)})
+NONDIFF_SAMPLES.update({f"np.{u.__name__}.outer": _outer_of(u, signs=True) for u in (
+    np.logical_and, np.logical_or, np.logical_xor)})
+
 _SCALAR_ONLY = {"math.floor", "math.ceil", "math.trunc", "math.isnan", "math.isinf", "math.isfinite", "math.isclose",
                 "int", "bool", "round", "isinstance", "op:not_"}
 
@@ -675,6 +684,10 @@ def _h_items(x):
     return t
 
 
+def _h_zip_rows(x):
+    return sum(a * b * b + math.sin(a) for a, b in zip(*[[x, x * x], (math.cos(x), 2.0)]))
+
+
 def _merged(x):
     d = {"a": x, "b": x * x} | {"b": math.sin(x), "c": 2.0 * x}
     return (d["a"] * d["b"] + d["c"] * d["c"]) ** 2
@@ -695,6 +708,7 @@ HESSIAN_SAMPLES = {
     "pow": (lambda x: pow(x, 3.0) + pow(2.0, x) + pow(x, x), 1.3),
     "sum": (lambda x: sum([x, x * x, math.sin(x)]) ** 2, 0.6),
     "as_sequence": (_h_items, 0.9),
+    "zip_row": (_h_zip_rows, 0.9),
     "astype": (lambda x: np.sum(np.sin(x.astype(float)) * x), _X3),
     "copy": (lambda x: np.sum(x.copy() ** 3), _X3),
     "item": (lambda x: np.sin(x).item() ** 3, np.array([0.7])),
@@ -819,6 +833,8 @@ HESSIAN_SAMPLES = {
     "np.minimum.reduce": (lambda x: np.sum(np.minimum.reduce(x ** 3) ** 2), _X23),
     "np.logaddexp.reduce": (lambda x: np.sum(np.logaddexp.reduce(x * x, axis=1) ** 2), _X23),
     "np.add.accumulate": (lambda x: np.sum(np.add.accumulate(x * x) ** 2), _X23),
+    "np.maximum.accumulate": (lambda x: np.sum(np.maximum.accumulate(x ** 3) ** 2 * V3), _X3),
+    "np.minimum.accumulate": (lambda x: np.sum(np.minimum.accumulate(np.sin(x), axis=1) ** 2), _X23),
     "np.multiply.accumulate": (lambda x: np.sum(np.multiply.accumulate(x + 2.0, axis=1) ** 2), _X23),
     # linear algebra
     "np.vdot": (lambda x: np.vdot(x, np.sin(x)) ** 2, _X3),
@@ -934,6 +950,15 @@ HESSIAN_SAMPLES.update({
     "solve_uncolumns": (lambda x: np.sum(runtime.solve_uncolumns(np.sin(x[:, :1]) * x, A22, x[:, 0]) ** 3), _X22),
 })
 
+def _outer_sample(ufunc):
+    # np.F.outer of x against a positive row of another length (power and logs need positive bases)
+    return (lambda x: np.sum(np.sin(ufunc.outer(x, np.array([0.5, 1.1]) + 0.4 * x[:2])) * 1.3), _P3)
+
+
+HESSIAN_SAMPLES.update({f"np.{u.__name__}.outer": _outer_sample(u) for u in (
+    np.add, np.subtract, np.multiply, np.divide, np.power, np.float_power, np.arctan2, np.hypot, np.logaddexp,
+    np.logaddexp2, np.maximum, np.minimum, np.fmax, np.fmin, np.copysign, np.heaviside, np.fmod, np.remainder)})
+
 HESSIAN_EXCLUDED = {
     "plain_attribute": "reads another attribute of an object whose method stores attributes (refusing computed ones "
                        "when it runs); Hessians of such methods: tests/test_objects.py",
@@ -950,6 +975,7 @@ HESSIAN_EXCLUDED = {
     # np.linalg.lstsq's helpers have no tangent in a, b or the solution (deleted from their rules, where the helper
     # rule's default would drop those terms): a Hessian through it is refused (tests/test_rules_numpy_more.py)
     "np.linalg.lstsq": "its helpers have no tangent in a, b or ans: Hessians through it are refused",
+    "np.linalg.qr": "its helpers have no tangent in a or ans: Hessians through it are refused (tests/test_qr.py)",
 }
 
 

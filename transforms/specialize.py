@@ -63,7 +63,8 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",
                          "grad_select", "append_grads", "append_grads_owned", "add_item_grad", "grad_stack", "grad_dot_a", "slice_kept",
                          "grad_dot_b", "grad_cumsum", "zero_of_real", "grad_pad", "grad_diff",
-                         "grad_builtin_sum", "grad_var", "grad_std", "float_items")
+                         "grad_builtin_sum", "grad_var", "grad_std", "float_items",
+                         "outer_operand", "outer_reduced")
 
 
 def runtime_helpers() -> dict:
@@ -1272,6 +1273,13 @@ class _Rewrite(ast.NodeTransformer):
             reshape = ast.Attribute(value=ast.Name(id=self.np, ctx=ast.Load()), attr="reshape", ctx=ast.Load())
             return ast.Call(func=reshape, args=[args[0], ast.Tuple(elts=[ast.Constant(n) for n in shapes[1]],
                                                                    ctx=ast.Load())], keywords=[])
+        if name == "outer_reduced" and len(args) == 2 and _array_shape(shapes[1]) and type(shapes[0]) is tuple \
+                and math.prod(shapes[0]) == math.prod(shapes[1]) and self.shapes.real(args[0]):
+            return _reshaped(args[0], shapes[0], shapes[1], self.np)  # np.F.outer's adjoint of a: g at a's shape
+        if name == "outer_operand" and len(args) == 2 and _array_shape(self.shapes.of(node)):
+            reshape = ast.Attribute(value=ast.Name(id=self.np, ctx=ast.Load()), attr="reshape", ctx=ast.Load())
+            return ast.Call(func=reshape, args=[args[0], ast.Tuple(elts=[ast.Constant(n) for n in self.shapes.of(node)],
+                                                                   ctx=ast.Load())], keywords=[])
         if name == "grad_select" and isinstance(self.shapes.of(node), Seq) and isinstance(args[0], ast.Name) \
                 and isinstance(args[1], ast.Name) and isinstance(args[2], ast.List | ast.Tuple) \
                 and all(isinstance(e, ast.Name) or _number(e) is not None for e in args[2].elts):
@@ -1977,6 +1985,25 @@ def _stack_of(shape):
     if type(shape) is not tuple or len(shape) < 2 or shape[-1] != shape[-2]:
         return None
     return shape[:-2]
+
+
+def _reshaped(g, shape, target, np_name):
+    """`g`, of `shape`, at `target`'s shape (as many items): a sum that kept its axes (`t.sum(axis=(1, 2),
+    keepdims=True)`) whose axes dropped give `target` drops them itself, else `np.reshape(g, target)`."""
+    if isinstance(g, ast.Call) and isinstance(g.func, ast.Attribute) and g.func.attr == "sum" and \
+            (not g.args or len(g.args) == 1 and isinstance(g.func.value, ast.Name) and g.func.value.id == np_name):
+        kw = {k.arg: k.value for k in g.keywords}
+        axis = _number(kw["axis"]) if "axis" in kw else None
+        axes = (axis,) if type(axis) is int else tuple(_number(e) for e in kw["axis"].elts) \
+            if isinstance(kw.get("axis"), ast.Tuple) else None
+        if set(kw) == {"axis", "keepdims"} and isinstance(kw["keepdims"], ast.Constant) and kw["keepdims"].value is True \
+                and axes is not None \
+                and all(type(a) is int and 0 <= a < len(shape) for a in axes) \
+                and tuple(n for k, n in enumerate(shape) if k not in axes) == tuple(target):
+            return ast.Call(func=g.func, args=g.args, keywords=[k for k in g.keywords if k.arg == "axis"])
+    reshape = ast.Attribute(value=ast.Name(id=np_name, ctx=ast.Load()), attr="reshape", ctx=ast.Load())
+    return ast.Call(func=reshape, args=[g, ast.Tuple(elts=[ast.Constant(n) for n in target], ctx=ast.Load())],
+                    keywords=[])
 
 
 def _array_shape(shape) -> bool:

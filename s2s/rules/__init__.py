@@ -529,6 +529,7 @@ from s2s.rules import (  # noqa: E402,F401
     shape,
     signal,
     structures,
+    ufunc_outer,
 )
 
 try:  # SciPy is optional (the `scipy` extra): its rules are there when it can be imported

@@ -132,6 +132,11 @@ defrule("np.linalg.eigh(a, UPLO='L')", structured=True, zero=("UPLO",), result_s
         a_dot="s2s.eigh_tangent(s2s.broadcast_like(a_dot, a), ans, UPLO)")
 defrule("np.linalg.eigvalsh(a, UPLO='L')", zero=("UPLO",), a="s2s.grad_eigh([g, 0.0], np.linalg.eigh(a, UPLO), a, UPLO)",
         a_dot="s2s.eigh_tangent(s2s.broadcast_like(a_dot, a), np.linalg.eigh(a, UPLO), UPLO)[0]")
+# QR of a full-rank matrix (its factors as LAPACK gives them, signs kept where they are smooth); mode 'raw', and q's
+# extra columns of mode 'complete' for a tall matrix, refused (s2s/runtime/linalg.py)
+defrule("np.linalg.qr(a, mode='reduced')", structured=True, zero=("mode",), result_shape=shapes.qr,
+        real=shapes.real_decomposition, a="s2s.grad_qr(g, ans, a, mode)",
+        a_dot="s2s.qr_tangent(s2s.broadcast_like(a_dot, a), ans, a, mode)")
 # the singular values alone: u @ diag(g) @ vh, written with np.linalg.svd itself so that forward mode over it
 # (s2s.hessian) uses svd's own tangent
 # hermitian=True decomposes the lower triangle mirrored (s2s.hermitian_read), so the adjoint and tangent are
@@ -192,6 +197,12 @@ helper_rule(rt.eigh_tangent, "eigh_tangent(t, ans, UPLO)", structured=True,
 helper_rule(rt.grad_eigh, "grad_eigh(g, ans, a, UPLO)", shape_only=("a",), structured=True,
             result_shape=shapes.grad_decomposition,
             ans_dot="s2s.grad_eigh_dot(g, ans, ans_dot, UPLO)", linear=("g",))
+# (grad_qr and qr_tangent: linear in g and t; ans and a without a tangent, deleted, so that a Hessian through
+# np.linalg.qr is refused where the helper rule's default would take them for arguments that only steer)
+for _rule in (helper_rule(rt.grad_qr, "grad_qr(g, ans, a, mode)", structured=True, linear=("g",),
+                          result_shape=shapes.grad_qr),
+              helper_rule(rt.qr_tangent, "qr_tangent(t, ans, a, mode)", structured=True, linear=("t",))):
+    del _rule.jvp["ans"], _rule.jvp["a"]
 helper_rule(rt.hermitian_read, "hermitian_read(a, hermitian)", linear=("a",), result_shape=shapes.like(0, 2))
 helper_rule(rt.hermitian_read_adjoint, "hermitian_read_adjoint(g, hermitian)", linear=("g",),
             result_shape=shapes.like(0, 2))

@@ -171,6 +171,16 @@ defrule("np.add.accumulate(array, axis=0, dtype=None, out=None)", **_UFUNC_ACCUM
         array="s2s.grad_cumsum(g, array, axis)", array_dot="np.cumsum(array_dot, axis=axis)")
 defrule("np.multiply.accumulate(array, axis=0, dtype=None, out=None)", **_UFUNC_ACCUMULATE,
         array="s2s.grad_cumprod(g, array, axis, ans)", array_dot="s2s.cumprod_tangent(array_dot, array, axis)")
+# running maxima and minima: each output's adjoint split evenly between the entries so far that equal it (np.max's
+# rule for each prefix); piecewise linear, so their helpers' weights carry no derivative (`shape_only`)
+for _extreme in ("maximum", "minimum"):
+    defrule(f"np.{_extreme}.accumulate(array, axis=0, dtype=None, out=None)", **_UFUNC_ACCUMULATE,
+            array="s2s.grad_running_extreme(g, array, ans, axis)",
+            array_dot="s2s.running_extreme_tangent(array_dot, array, ans, axis)")
+helper_rule(rt.grad_running_extreme, "grad_running_extreme(g, x, ans, axis)", shape_only=("x", "ans"), linear=("g",),
+            result_shape=accumulated_back, real=real_scatter)
+helper_rule(rt.running_extreme_tangent, "running_extreme_tangent(t, x, ans, axis)", shape_only=("x", "ans"),
+            linear=("t",), result_shape=accumulated_back, real=real_scatter)
 # NumPy 2.1's np.cumulative_sum / np.cumulative_prod are np.cumsum / np.cumprod where include_initial and dtype are
 # left as they are (include_initial=True puts the identity first: refused)
 if hasattr(np, "cumulative_sum"):

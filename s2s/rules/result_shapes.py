@@ -440,13 +440,19 @@ def _joined(items, axis):
 
 
 def arange(site):
-    """np.arange(stop), np.arange(start, stop[, step]) of ints: (the number of items,)."""
+    """np.arange(stop), np.arange(start, stop[, step]) of ints, or of float literals among them (`np.arange(1.0,
+    n + 1)`): (the number of items,), which NumPy computes from the same values."""
     if not 1 <= site.nargs <= 3 or site.keywords:
         return None
-    values = [site.value(i) for i in range(site.nargs)]
-    if any(type(v) is not int for v in values) or (len(values) == 3 and values[2] == 0):
+    values = [site.value(i) if site.value(i) is not None else site.literal(i) for i in range(site.nargs)]
+    if any(type(v) not in (int, float) or not math.isfinite(v) for v in values) or (len(values) == 3 and values[2] == 0):
         return None
-    return (len(range(*values)),)
+    if all(type(v) is int for v in values):
+        return (len(range(*values)),)
+    start, stop, step = (0, *values, 1)[-3:] if len(values) == 1 else (*values, 1)[:3]
+    if math.ceil((stop - start) / step) > 10 ** 6:
+        return None  # (not made here to count it)
+    return (len(np.arange(*values)),)
 
 
 def upper_indices(site):
@@ -527,6 +533,26 @@ def eigh(site):
     return Seq((batch + (n,), batch + (n, n)), ("eigenvalues", "eigenvectors"))
 
 
+def qr(site):
+    """np.linalg.qr(a, mode) of a matrix or a stack of them, mode a literal: (q, r), NumPy's QRResult, for
+    'reduced' ((m, k), (k, n), k the lesser of m and n) and 'complete' ((m, m), (m, n)); r alone for 'r'."""
+    if not 1 <= site.nargs <= 2 or not site.keywords <= {"mode"}:
+        return None
+    a, mode = site.shape(0), site.literal("mode" if "mode" in site.keywords else 1, "reduced")
+    if type(a) is not tuple or len(a) < 2 or mode not in ("reduced", "complete", "r"):
+        return None
+    batch, (m, n) = a[:-2], a[-2:]
+    k = m if mode == "complete" else min(m, n)
+    if mode == "r":
+        return batch + (k, n)
+    return Seq((batch + (m, k), batch + (k, n)), ("Q", "R"))
+
+
+def grad_qr(site):
+    """s2s.grad_qr(g, ans, a, mode): a's shape, where a is an array of a known shape."""
+    return site.shape(2) if _plain(site, 4) and _array(site.shape(2)) else None
+
+
 def svd(site):
     """np.linalg.svd(a, full_matrices, compute_uv, hermitian) of a matrix or a stack of them, the two flags literals:
     (U, S, Vh), the fields of NumPy's SVDResult (`full_matrices=False`: the k = min(m, n) columns and rows); the
@@ -566,8 +592,9 @@ def grad_decomposition(site):
 
 
 def real_decomposition(site) -> bool:
-    """np.linalg.eigh / np.linalg.svd of a real matrix (its flags and UPLO change no dtype): real floats, every item."""
-    return site.nargs >= 1 and site.keywords <= {"UPLO", "full_matrices", "compute_uv", "hermitian"} and site.real(0)
+    """np.linalg.eigh / np.linalg.svd / np.linalg.qr of a real matrix (their flags, UPLO and mode change no dtype): real
+    floats, every item."""
+    return site.nargs >= 1 and site.keywords <= {"UPLO", "full_matrices", "compute_uv", "hermitian", "mode"} and site.real(0)
 
 
 real_decomposition.judges_keywords = True
@@ -818,6 +845,34 @@ def outer(site):
         return None
     a, b = site.shape(0), site.shape(1)
     return None if a is None or b is None else (math.prod(a), math.prod(b))
+
+
+def ufunc_outer(site):
+    """np.F.outer(a, b) of a two-argument ufunc F: a's axes, then b's."""
+    if not _plain(site, 2):
+        return None
+    a, b = site.shape(0), site.shape(1)
+    return None if a is None or b is None else tuple(a) + tuple(b)
+
+
+def outer_operand(site):
+    """s2s.outer_operand(a, b): a's axes, then one of length 1 per axis of b."""
+    if not _plain(site, 2):
+        return None
+    a, b = site.shape(0), site.shape(1)
+    return None if a is None or b is None else tuple(a) + (1,) * len(b)
+
+
+def outer_reduced(site):
+    """s2s.outer_reduced(g, a): a's shape, where g is certainly an array of a's size (the zero adjoint is kept)."""
+    if not _plain(site, 2):
+        return None
+    g, a = site.shape(0), site.shape(1)
+    if type(g) is ZeroScalar:
+        return ZERO_SCALAR
+    if type(g) is not tuple or a is None:
+        return None
+    return tuple(a) if math.prod(g) == math.prod(a) else None
 
 
 def broadcasting(nargs: int):

@@ -148,6 +148,7 @@ from s2s.runtime.linalg import (  # noqa: F401
     grad_matmul_a,
     grad_matmul_b,
     grad_nuclear,
+    grad_qr,
     grad_slogdet,
     grad_slogdet_dot,
     grad_solve_a,
@@ -162,6 +163,7 @@ from s2s.runtime.linalg import (  # noqa: F401
     lstsq_tangent,
     nuclear_checked,
     pinv_full_rank,
+    qr_tangent,
     slogdet_tangent,
     slogdet_tangent_dot,
     solve_columns,
@@ -215,6 +217,7 @@ from s2s.runtime.reductions import (  # noqa: F401
     grad_prod,
     grad_prod_dot,
     grad_quantile,
+    grad_running_extreme,
     grad_select,
     grad_std,
     grad_var,
@@ -222,6 +225,7 @@ from s2s.runtime.reductions import (  # noqa: F401
     median_tangent,
     quantile_tangent,
     reduced_size,
+    running_extreme_tangent,
     select_tangent,
 )
 from s2s.runtime.sequences import (  # noqa: F401
@@ -250,6 +254,8 @@ from s2s.runtime.shape import (  # noqa: F401
     grad_transpose,
     grad_vstack,
     layout_order,
+    outer_operand,
+    outer_reduced,
 )
 from s2s.runtime.signal import (  # noqa: F401
     grad_convolve,

@@ -668,3 +668,78 @@ def lstsq_tangent(a_dot, b_dot, ans, a, b):
     dx = np.linalg.solve(a.T @ a, da.T @ r + a.T @ (db - da @ x2))
     dres = 2.0 * np.sum(r * (db - da @ x2 - a @ dx), axis=0) if m > n and np.size(res) else np.zeros(np.shape(res))
     return [dx[:, 0] if vector else dx, dres if np.size(res) else np.zeros(np.shape(res)), 0.0, np.zeros(np.shape(s))]
+
+
+def _qr_factors(ans, a, mode):
+    """(q, r) of np.linalg.qr(a, mode) as the call gave them (mode 'r' gives r alone: q made again, the same
+    LAPACK factorisation, its signs those of that r); refused where they have no derivative."""
+    m, n = np.shape(a)[-2:]
+    if mode not in ("reduced", "complete", "r"):
+        _refuse(f"s2s has no derivative of np.linalg.qr with mode={mode!r} (LAPACK's raw Householder factors)",
+                "call np.linalg.qr(a) and use q and r")
+    if mode == "complete" and m > n:
+        _refuse("s2s has no derivative of np.linalg.qr(a, mode='complete') for a matrix with more rows than columns "
+                "(q's last columns are not unique)", "call np.linalg.qr(a) (mode='reduced')")
+    q, r = _linalg.qr(a) if mode == "r" else ans
+    k = min(m, n)
+    d = np.abs(np.diagonal(r, axis1=-2, axis2=-1)[..., :k])
+    if k and np.any(d <= 1e-12 * np.maximum(np.max(d, axis=-1, keepdims=True), 1e-300)):  # (as svd's check)
+        _refuse("np.linalg.qr of a rank-deficient matrix has no derivative (r has a zero on its diagonal)",
+                "make the matrix full rank, or differentiate a function that does not factor it")
+    return q, r
+
+
+def _copy_lower_up(x):
+    """x's lower triangle, mirrored into the upper one."""
+    return np.tril(x) + _T(np.tril(x, -1))
+
+
+def _qr_square_adjoint(gq, gr, q, r):
+    """The adjoint of the square-r QR of a matrix of at least as many rows as columns (Seeger et al.'s formula):
+    (gq + q copyltu(r gr' - gq' q)) r^-T."""
+    inner = _copy_lower_up(r @ _T(gr) - _T(gq) @ q)
+    return _T(np.linalg.solve(r, _T(gq + q @ inner)))
+
+
+def grad_qr(g, ans, a, mode):
+    """Adjoint of np.linalg.qr(a, mode) (modes 'reduced', 'complete' of a matrix with no more rows than columns,
+    and 'r'), for a of full rank: a wide a = [x | y] is the QR of its square part x with r's right part q' y.
+
+        >>> a = np.array([[2.0, 1.0], [1.0, 3.0], [0.5, 1.0]])
+        >>> np.round(grad_qr([0.0, np.eye(2)], np.linalg.qr(a), a, "reduced"), 3).shape
+        (3, 2)
+    """
+    q, r = _qr_factors(ans, a, mode)
+    gq, gr = (ZERO, g) if mode == "r" else (g[0], g[1]) if isinstance(g, list | tuple) else (g, ZERO)
+    if is_zero(gq) and is_zero(gr):
+        return ZERO
+    gq = np.zeros(np.shape(q)) if is_zero(gq) else np.broadcast_to(gq, np.shape(q))
+    gr = np.zeros(np.shape(r)) if is_zero(gr) else np.broadcast_to(gr, np.shape(r))
+    m, n = np.shape(a)[-2:]
+    if m >= n:
+        return _qr_square_adjoint(gq, gr, q, r)
+    right = np.asarray(a)[..., :, m:]
+    square = _qr_square_adjoint(gq + right @ _T(gr[..., :, m:]), gr[..., :, :m], q, r[..., :, :m])
+    return np.concatenate([square, q @ gr[..., :, m:]], axis=-1)
+
+
+def _qr_square_tangent(t, q, r):
+    """(q_dot, r_dot) of the square-r QR for the tangent `t` of a (rows at least columns)."""
+    b = _T(np.linalg.solve(_T(r), _T(_T(q) @ t)))  # q' t r^-1
+    lower = np.tril(b, -1)
+    r_dot = (b - lower + _T(lower)) @ r
+    q_dot = _T(np.linalg.solve(_T(r), _T(t - q @ r_dot)))  # (t - q r_dot) r^-1
+    return q_dot, r_dot
+
+
+def qr_tangent(t, ans, a, mode):
+    """Tangent of np.linalg.qr(a, mode) for the tangent `t` of a: [q_dot, r_dot] (r_dot alone for mode 'r')."""
+    q, r = _qr_factors(ans, a, mode)
+    m, n = np.shape(a)[-2:]
+    if m >= n:
+        q_dot, r_dot = _qr_square_tangent(t, q, r)
+    else:
+        q_dot, r_left = _qr_square_tangent(t[..., :, :m], q, r[..., :, :m])
+        right = np.asarray(a)[..., :, m:]
+        r_dot = np.concatenate([r_left, _T(q_dot) @ right + _T(q) @ t[..., :, m:]], axis=-1)
+    return r_dot if mode == "r" else [q_dot, r_dot]

@@ -113,6 +113,66 @@ def grad_cumsum(g, x, axis):
     return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
 
 
+def _running_ties(x, ans):
+    """Along the last axis of `x` and of its running extreme `ans` (np.maximum.accumulate's or minimum's): where x
+    equals the running extreme (NaN equal to NaN), how many entries of the run of one extreme value so far do (the
+    run starts where the extreme changes, at an entry equal to it), and where each run starts."""
+    def same(a, b):
+        return (a == b) | (np.isnan(a) & np.isnan(b))
+
+    hit = same(x, ans)
+    start = np.ones(hit.shape, dtype=bool)
+    start[..., 1:] = ~same(ans[..., 1:], ans[..., :-1])
+    counted = np.cumsum(hit, axis=-1)
+    before = counted - hit  # (nondecreasing: the running maximum of its values at run starts is the latest one's)
+    count = counted - np.maximum.accumulate(np.where(start, before, 0), axis=-1)
+    return hit, count, start
+
+
+def _along_last(axis, *arrays):
+    return [np.moveaxis(np.asarray(a), axis, -1) for a in arrays]
+
+
+@linear_in_g
+def grad_running_extreme(g, x, ans, axis):
+    """Adjoint of np.maximum.accumulate / np.minimum.accumulate along `axis` (`ans` its result): each output's `g`
+    split evenly between the entries so far that equal it, as np.max's adjoint does for each prefix.
+
+        >>> grad_running_extreme(np.ones(4), np.array([1.0, 3.0, 2.0, 3.0]), np.array([1.0, 3.0, 3.0, 3.0]), 0)
+        array([1. , 2.5, 0. , 0.5])
+    """
+    x = _as_array(x)
+    xs, running, gs = _along_last(axis, x, ans, np.broadcast_to(g, x.shape))
+    hit, count, start = _running_ties(xs, running)
+    share = gs / count.astype(_float_dtype(x))
+    sums = np.cumsum(share, axis=-1)
+    last = np.ones(start.shape, dtype=bool)  # the last entry of each run
+    last[..., :-1] = start[..., 1:]
+    positions = np.arange(xs.shape[-1])
+    end = np.minimum.accumulate(np.where(last, positions, xs.shape[-1] - 1)[..., ::-1], axis=-1)[..., ::-1]
+    out = np.where(hit, np.take_along_axis(sums, end, axis=-1) - (sums - share), 0.0)
+    return np.moveaxis(out.astype(share.dtype, copy=False), -1, axis)
+
+
+def running_extreme_tangent(t, x, ans, axis):
+    """Tangent of np.maximum.accumulate / np.minimum.accumulate along `axis`: at each output, the mean of the
+    tangents of the entries so far that equal it (`grad_running_extreme`'s transpose).
+
+        >>> running_extreme_tangent(np.arange(4.0), np.array([1.0, 3.0, 2.0, 3.0]), np.array([1.0, 3.0, 3.0, 3.0]), 0)
+        array([0., 1., 1., 2.])
+    """
+    if is_zero(t):
+        return ZERO
+    x = _as_array(x)
+    xs, running, ts = _along_last(axis, x, ans, np.broadcast_to(t, x.shape))
+    hit, count, start = _running_ties(xs, running)
+    taken = np.cumsum(np.where(hit, ts, 0.0), axis=-1)
+    positions = np.arange(xs.shape[-1])
+    first = np.maximum.accumulate(np.where(start, positions, 0), axis=-1)
+    before = np.take_along_axis(taken - np.where(hit, ts, 0.0), first, axis=-1)
+    return np.moveaxis((taken - before) / count.astype(taken.dtype), -1, axis)
+
+
 _NUMPY_FLOATS = (np.float64, np.float32, np.float16)
 
 

@@ -144,3 +144,24 @@ def layout_order(a, order):
     raise NoDerivativeRuleError(
         f"s2s has no derivative of np.ravel(a, order={order!r}) for an array neither C- nor Fortran-contiguous:"
         " the order in memory of its entries is not one s2s follows. Hint: pass order='C' or order='F'.")
+
+
+def outer_operand(a, b):
+    """`a` with one axis of length 1 added at its end per axis of `b`: `np.F.outer(a, b)` is `F` of this and `b`
+    (the rules of a ufunc's outer method, s2s/rules/ufunc_outer.py, are F's own with this operand).
+
+        >>> outer_operand(np.ones(2), np.ones((3, 4))).shape
+        (2, 1, 1)
+    """
+    return np.reshape(a, np.shape(a) + (1,) * np.ndim(b))
+
+
+@zero_safe
+@linear_in_g
+def outer_reduced(g, a):
+    """The adjoint of `outer_operand(a, b)`: `g`, of that operand's shape, reshaped to `a`'s.
+
+        >>> outer_reduced(np.ones((2, 1, 1)), np.ones(2)).shape
+        (2,)
+    """
+    return np.reshape(g, np.shape(a))
