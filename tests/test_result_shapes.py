@@ -329,7 +329,7 @@ def test_module_constants_are_real_numbers():
 
 @pytest.mark.parametrize("expr, expected", [
     ("np.sin(x)", (2, 3)), ("np.maximum(x, r)", (2, 3)), ("np.maximum(x, v)", None),  # ufuncs: NumPy's nin broadcast
-    ("np.sin(x, out=u)", None), ("np.add.outer(x, v)", None), ("np.sin(*u)", None), ("f(x)", None),
+    ("np.sin(x, out=u)", None), ("np.add.reduceat(x, v)", None), ("np.sin(*u)", None), ("f(x)", None),
 ])
 def test_calls_without_a_shape_function(expr, expected):
     assert shape_of(expr) == expected
@@ -490,3 +490,13 @@ def test_clip_broadcasts_its_bounds_and_takes_none_for_no_bound():
     for expr, expected in [("np.clip(x, 0.0, 6.0)", (2, 3)), ("np.clip(x, None, r)", (2, 3)), ("np.clip(s, v, None)", (4,)),
                            ("np.clip(x, v, 1.0)", None), ("np.clip(x, 0.0, u)", None)]:
         assert shape_of(expr) == expected, expr
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("np.subtract.outer(x, v)", (2, 3, 4)), ("np.multiply.outer(v, s)", (4,)), ("np.add.outer(x, u)", None),
+    ("np.linalg.qr(W)[1]", (3, 4)), ("np.linalg.qr(x, 'complete')[0]", (2, 2)), ("np.linalg.qr(T, mode='r')", (2, 3, 3)),
+    ("np.arange(1.0, 5)", (4,)), ("np.arange(0.0, 1.0, 0.1)", (10,)), ("np.arange(2, 1.0, -0.25)", (4,)),
+    ("np.arange(0.0, 1e12)", None),  # (not counted: too many to make)
+])
+def test_outer_methods_qr_and_float_ranges(expr, expected):
+    assert shape_of(expr) == expected

@@ -95,3 +95,11 @@ def test_hessian_is_zero_where_the_function_is_piecewise_linear():
     x = np.array([0.3, 1.2, -0.4, 2.0])
     h = s2s.hessian(lambda v: np.sum(np.maximum.accumulate(v) * np.array([1.0, 2.0, 3.0, 4.0])))(x)
     np.testing.assert_array_equal(h, np.zeros((4, 4)))
+
+
+def test_axis_none_of_a_vector_is_its_one_axis():
+    # (helper 181: NumPy takes axis=None of a 1-d array; the adjoint raised TypeError)
+    x = np.array([0.3, 0.1, 0.5])
+    f = lambda v: np.sum(np.maximum.accumulate(v, axis=None) * v)  # noqa: E731
+    check_grad(s2s.grad(f)(x), f, (x,))
+    jvp_check(f, (x,))

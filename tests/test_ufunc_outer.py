@@ -113,3 +113,26 @@ def test_outer_of_a_comparison_carries_no_derivative(ufunc):
 
     x = np.array([0.3, -1.1, 0.8, 1.9])
     check_grad(s2s.grad(f)(x), f, (x,))
+
+
+def test_the_tangent_of_a_sum_outer_product_has_the_result_s_shape():
+    # (helper 181: the tangent of `np.subtract.outer(x, c)` in x alone kept x's shape, so a sum over it was short)
+    c = np.array([1.0, 2.0, 3.0])
+
+    def f(x):
+        return np.sum(np.subtract.outer(x, c).sum(axis=1) ** 2)
+
+    x = np.array([0.5, 1.5])
+    assert_close(s2s.hessian(f)(x), np.diag([18.0, 18.0]), rtol=1e-12, atol=1e-12)
+    for ufunc in (np.add, np.subtract):
+        def g(a, ufunc=ufunc):
+            return np.sum(np.sin(ufunc.outer(c, a).T) * np.arange(6.0).reshape(2, 3))
+        jvp_check(g, (x,), 0)
+        jvp_check(lambda a, ufunc=ufunc: np.sum(ufunc.outer(a, c)), (x,), 0)
+
+
+def test_a_list_exponent_or_base():
+    x = np.array([1.0, 2.0, 3.0])
+    for f in (lambda v: np.sum(np.power.outer(v, [1, 2, 3])), lambda v: np.sum(np.power(v, [1, 2, 3])),
+              lambda v: np.sum(np.power([1.5, 2.0, 3.0], v)), lambda v: np.sum(np.float_power.outer([1.5, 2.0], v))):
+        check_grad(s2s.grad(f)(x), f, (x,))

@@ -98,12 +98,12 @@ defrule("np.true_divide(x1, x2)", real=True, safe=True,  # (np.divide itself)
         x1="unbroadcast(g / x2, x1)", x2="unbroadcast(-g * ans / x2, x2)",
         x1_dot="x1_dot / x2", x2_dot="-x2_dot * ans / x2")
 power_rules("np.power(x1, x2)", "x1", "x2", sympy="sympy.sympify(x1) ** x2",
-            x2="unbroadcast(g * ans * np.log(np.where(x1 > 0, x1, 1)), x2)",
-            x2_dot="x2_dot * ans * np.log(np.where(x1 > 0, x1, 1))")
+            x2="unbroadcast(g * ans * np.log(np.where(np.greater(x1, 0), x1, 1)), x2)",
+            x2_dot="x2_dot * ans * np.log(np.where(np.greater(x1, 0), x1, 1))")
 # float_power is power computed in float64 (or complex128): the same slopes
 power_rules("np.float_power(x1, x2)", "x1", "x2",
-            x2="unbroadcast(g * ans * np.log(np.where(x1 > 0, x1, 1)), x2)",
-            x2_dot="x2_dot * ans * np.log(np.where(x1 > 0, x1, 1))")
+            x2="unbroadcast(g * ans * np.log(np.where(np.greater(x1, 0), x1, 1)), x2)",
+            x2_dot="x2_dot * ans * np.log(np.where(np.greater(x1, 0), x1, 1))")
 defrule("np.arctan2(x1, x2)", real=True, safe=True, sympy="sympy.atan2(x1, x2)", x1="unbroadcast(g * x2 / (x1 * x1 + x2 * x2), x1)",
         x2="unbroadcast(-g * x1 / (x1 * x1 + x2 * x2), x2)",
         x1_dot="x1_dot * x2 / (x1 * x1 + x2 * x2)", x2_dot="-x2_dot * x1 / (x1 * x1 + x2 * x2)")

@@ -25,8 +25,7 @@ from s2s.rules.runtime_rules import defrule_for
 
 def _operand(node: ast.expr, other: str) -> ast.expr:
     """`s2s.outer_operand(node, other)`, as a template expression."""
-    func = ast.Attribute(value=ast.Name(id="s2s", ctx=ast.Load()), attr="outer_operand", ctx=ast.Load())
-    return ast.Call(func=func, args=[node, ast.Name(id=other, ctx=ast.Load())], keywords=[])
+    return _helper("outer_operand", node, ast.Name(id=other, ctx=ast.Load()))
 
 
 class _WithOperand(ast.NodeTransformer):
@@ -41,7 +40,15 @@ class _WithOperand(ast.NodeTransformer):
         return node
 
 
+def _helper(name: str, *args: ast.expr) -> ast.Call:
+    func = ast.Attribute(value=ast.Name(id="s2s", ctx=ast.Load()), attr=name, ctx=ast.Load())
+    return ast.Call(func=func, args=list(args), keywords=[])
+
+
 def _outer_templates(templates: dict, first: str, second: str, adjoints: bool) -> dict:
+    """The templates of F with F's first argument its outer operand; the first argument's adjoint reshaped back
+    to its shape, and each tangent broadcast to the result's (a term of one argument alone, `x1_dot` of `+`, has
+    that argument's shape: F's elementwise broadcasting of it is the outer product's)."""
     out = {}
     for param, template in templates.items():
         if template is None:
@@ -49,8 +56,9 @@ def _outer_templates(templates: dict, first: str, second: str, adjoints: bool) -
             continue
         body = _WithOperand(first, second).visit(copy.deepcopy(template))
         if adjoints and param == first:  # (of the operand's shape: back to a's)
-            func = ast.Attribute(value=ast.Name(id="s2s", ctx=ast.Load()), attr="outer_reduced", ctx=ast.Load())
-            body = ast.Call(func=func, args=[body, ast.Name(id=first, ctx=ast.Load())], keywords=[])
+            body = _helper("outer_reduced", body, ast.Name(id=first, ctx=ast.Load()))
+        elif not adjoints:
+            body = _helper("broadcast_like", body, ast.Name(id="ans", ctx=ast.Load()))
         out[param] = ast.fix_missing_locations(body)
     return out
 

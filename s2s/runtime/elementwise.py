@@ -62,7 +62,13 @@ def power_slope(x, y):
     Elsewhere NumPy's values with its warnings: inf at x == 0 for 0 < y < 1 (where Python floats
     would raise ZeroDivisionError), nan where the power is not real.
     """
+    x, y = _listed(x), _listed(y)
     return power_term(y, x, y - 1)
+
+
+def _listed(v):
+    """A list or tuple of numbers as the array NumPy reads it as (`np.power(x, [1, 2, 3])`), else v itself."""
+    return np.asarray(v) if isinstance(v, list | tuple) else v
 
 
 def power_term(c, x, y):
@@ -73,6 +79,7 @@ def power_term(c, x, y):
         >>> power_term(0.0, 0.0, -1), power_term(6.0, 2.0, 1)
         (0.0, 12.0)
     """
+    c, x, y = _listed(c), _listed(x), _listed(y)
     if type(y) is int and not -2 ** 63 <= y < 2 ** 63:  # (NumPy would wrap it: np.where(zero, 1, 2 ** 64) is 0)
         return _power_term_of_a_big_int(c, x, y)
     if is_array(c) or is_array(x) or is_array(y):
@@ -96,6 +103,7 @@ def _power_term_of_a_big_int(c, x, y):
 def power_term_dy(c, x, y):
     """d(power_term(c, x, y))/dy = c * x ** y * log(x) for x > 0; 0 elsewhere (the exponent's derivative of a
     power is taken to be 0 where x <= 0, as in `power_slope_dy`) and where c == 0."""
+    c, x, y = _listed(c), _listed(x), _listed(y)
     if is_array(c) or is_array(x) or is_array(y):
         keep = (x > 0) & (c != 0)
         safe = np.where(keep, x, 1.0)
@@ -108,6 +116,7 @@ def power_term_dy(c, x, y):
 def power_slope_dy(x, y):
     """d(power_slope(x, y))/dy = x ** (y - 1) * (1 + y * log(x)) for x > 0; 0 elsewhere, as the
     exponent's derivative of `x ** y` is taken to be 0 where x <= 0."""
+    x, y = _listed(x), _listed(y)
     if is_array(x) or is_array(y):
         pos = x > 0
         safe = np.where(pos, x, 1.0)

@@ -130,7 +130,11 @@ def _running_ties(x, ans):
 
 
 def _along_last(axis, *arrays):
-    return [np.moveaxis(np.asarray(a), axis, -1) for a in arrays]
+    return [np.moveaxis(np.asarray(a), _accumulated_axis(axis), -1) for a in arrays]
+
+
+def _accumulated_axis(axis):
+    return 0 if axis is None else axis  # (NumPy's accumulate takes axis=None of a 1-d array: its one axis)
 
 
 @linear_in_g
@@ -151,7 +155,7 @@ def grad_running_extreme(g, x, ans, axis):
     positions = np.arange(xs.shape[-1])
     end = np.minimum.accumulate(np.where(last, positions, xs.shape[-1] - 1)[..., ::-1], axis=-1)[..., ::-1]
     out = np.where(hit, np.take_along_axis(sums, end, axis=-1) - (sums - share), 0.0)
-    return np.moveaxis(out.astype(share.dtype, copy=False), -1, axis)
+    return np.moveaxis(out.astype(share.dtype, copy=False), -1, _accumulated_axis(axis))
 
 
 def running_extreme_tangent(t, x, ans, axis):
@@ -170,7 +174,7 @@ def running_extreme_tangent(t, x, ans, axis):
     positions = np.arange(xs.shape[-1])
     first = np.maximum.accumulate(np.where(start, positions, 0), axis=-1)
     before = np.take_along_axis(taken - np.where(hit, ts, 0.0), first, axis=-1)
-    return np.moveaxis((taken - before) / count.astype(taken.dtype), -1, axis)
+    return np.moveaxis((taken - before) / count.astype(taken.dtype), -1, _accumulated_axis(axis))
 
 
 _NUMPY_FLOATS = (np.float64, np.float32, np.float16)
