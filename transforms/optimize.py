@@ -460,8 +460,9 @@ def late_step(c: Code) -> Code:
         if spread_number_negations(c.fdef, shapes, made_up & c.removable):  # (merges made `t = -a / c` forms)
             merge_number_temporaries(c.fdef, shapes, specialize._pure, made_up, c.stack)
         rebind_in_place(c.fdef, shapes, made_up, c.shapes.float64_only)  # (after like terms: `y = y + e; y = y + e`)
-        merge_wheres(c.fdef, shapes, c.shapes.np_name)  # (a leaky ReLU's two masked halves: one np.where)
         scale_wheres(c.fdef, shapes, c.shapes.np_name, float_names)  # (a piecewise loss's seed where, scaled: once)
+        # (a leaky ReLU's two masked halves: one np.where; after scaling, the halves of a piecewise loss too)
+        merge_wheres(c.fdef, shapes, c.shapes.np_name, c.shapes.float64_only)
         if (_mentions(c.fdef, "linalg") or any(isinstance(n, ast.MatMult) for n in walk(c.fdef))
                 or repeats_a_reduction(c.fdef)) \
                 and share_repeated_calls(c.fdef, c.shapes.shapes):  # (a solve's two adjoints solve with A.T once)

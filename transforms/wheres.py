@@ -33,14 +33,17 @@ from __future__ import annotations
 import ast
 
 from .names import loaded_names, name_counts
+from .reverse import Comment
 from .walk import replace_child, statement_lists, walk
 
 __all__ = ["merge_wheres", "scale_wheres"]
 
 
-def merge_wheres(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
+def merge_wheres(fdef: ast.FunctionDef, shapes, np_name: str, float64_only: bool = False) -> bool:
     """Rewrite each sum of two complementary masked halves in `fdef` as one `np.where` (the module doc);
-    `shapes` are inferred over `fdef`. Returns whether anything changed.
+    `shapes` are inferred over `fdef`. Where every array is float64 (`float64_only`), also halves scaled by real
+    arrays or numbers on both sides, of numbers, and summed by `z = x * k; z += y * m`. Returns whether anything
+    changed.
 
         >>> # x = np.where(c, a, 0.0); y = np.where(c, 0.0, b); z = x + y * 0.5   ->   z = np.where(c, a, b * 0.5)
     """
@@ -49,21 +52,55 @@ def merge_wheres(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
     for block in statement_lists(fdef):
         i = 0
         while i < len(block):
-            found = _halves_summed(block, i, shapes, np_name, loads, stores)
+            found = _halves_summed(block, i, shapes, np_name, loads, stores, float64_only)
+            pair = _sum_of_a_pair(block, i) if found is None and float64_only else None
+            if pair is not None:  # `z = x * k; z += y * m`, the pair taken as `z = x * k + y * m` at the second's place
+                at, value = pair
+                summed = ast.copy_location(ast.Assign(targets=[block[i].target], value=value), block[i])
+                trial = block[:at] + block[at + 1:i] + [summed] + block[i + 1:]
+                counts = _counts_without(loads, stores, block[i].target.id)
+                found = _halves_summed(trial, i - 1, shapes, np_name, *counts, float64_only)
+                if found is not None:
+                    block[:] = trial
+                    i -= 1
             if found is None:
                 i += 1
                 continue
             first, second, merged = found
             block[i] = ast.copy_location(ast.Assign(targets=block[i].targets, value=merged), block[i])
-            for k in sorted((first, second), reverse=True):
+            gone = sorted((k for k in (first, second) if k is not None), reverse=True)
+            for k in gone:
                 del block[k]
-            i -= 2
+            i -= len(gone)
             changed = True
             loads, stores = name_counts(fdef)
     return changed
 
 
-def _halves_summed(block, i, shapes, np_name, loads, stores):
+def _sum_of_a_pair(block, i):
+    """(the position of `z = x * k`, `x * k + y * m`) where `block[i]` is `z += y * m` and the statement before it
+    (comments aside) `z = x * k`, z not read there, else None."""
+    stmt, k = block[i], i - 1
+    while k >= 0 and isinstance(block[k], Comment):  # (the user's line a statement of the sweep comes from)
+        k -= 1
+    before = block[k] if k >= 0 else None
+    if not (isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add) and isinstance(stmt.target, ast.Name)
+            and isinstance(before, ast.Assign) and len(before.targets) == 1 and isinstance(before.targets[0], ast.Name)
+            and before.targets[0].id == stmt.target.id and stmt.target.id not in loaded_names(before.value)
+            and stmt.target.id not in loaded_names(stmt.value)):
+        return None
+    return k, ast.BinOp(left=before.value, op=ast.Add(), right=stmt.value)
+
+
+def _counts_without(loads, stores, name):
+    """The name counts once `z = a; z += b` is `z = a + b`: one binding and no read of `z` fewer."""
+    loads, stores = dict(loads), dict(stores)
+    loads[name] = loads.get(name, 0) - 1
+    stores[name] = stores.get(name, 0) - 1
+    return loads, stores
+
+
+def _halves_summed(block, i, shapes, np_name, loads, stores, float64_only=False):
     """(the positions of the two halves' bindings, the merged `np.where`) where `block[i]` sums two halves, else
     None."""
     stmt = block[i]
@@ -72,43 +109,69 @@ def _halves_summed(block, i, shapes, np_name, loads, stores):
         return None
     target = stmt.targets[0].id
     for x_side, y_side in ((stmt.value.left, stmt.value.right), (stmt.value.right, stmt.value.left)):
-        if not isinstance(x_side, ast.Name):
+        x_scaled = _scaled_name(x_side, shapes, float64_only, np_name)
+        scaled = _scaled_name(y_side, shapes, float64_only, np_name)
+        if x_scaled is None or scaled is None or (not float64_only and not isinstance(x_side, ast.Name)):
             continue
-        scaled = _scaled_name(y_side, shapes)
-        if scaled is None:
+        (x, x_rescale), (y, rescale) = x_scaled, scaled
+        if x == y or isinstance(x, ast.Call) and isinstance(y, ast.Call):
             continue
-        y, rescale = scaled
-        if y == x_side.id:
-            continue
-        halves = [_binding(block, i, name, target, loads, stores) for name in (x_side.id, y)]
+        # a half given by a name bound before (its binding goes), or written in the sum itself (with float64_only)
+        halves = [(None, h) if isinstance(h, ast.Call) else _binding(block, i, h, target, loads, stores)
+                  for h in (x, y)]
         if any(h is None for h in halves):
             continue
         (kx, wx), (ky, wy) = halves
-        parts = [_half(w, np_name) for w in (wx, wy)]
+        parts = [_half(w, np_name, shapes if float64_only else None) for w in (wx, wy)]
         if any(p is None for p in parts) or parts[0][0] != parts[1][0] or parts[0][2] == parts[1][2]:
             continue
         cond, a, a_true = parts[0]
         _, b, _ = parts[1]
-        if not _one_shape(cond, a, b, shapes) or not _undisturbed(block, min(kx, ky), i, (kx, ky), wx, wy, np_name):
+        general = float64_only and _real_operands(shapes, a, b)
+        bound = tuple(k for k in (kx, ky) if k is not None)
+        if not (general or _one_shape(cond, a, b, shapes)) \
+                or not _undisturbed(block, min(bound), i, bound, wx, wy, np_name):
             continue
-        b_scaled = rescale(b)
+        a_scaled, b_scaled = x_rescale(a), rescale(b)
         where = ast.Attribute(value=ast.Name(id=np_name, ctx=ast.Load()), attr="where", ctx=ast.Load())
-        args = [ast.Name(id=cond, ctx=ast.Load()), a, b_scaled] if a_true else \
-            [ast.Name(id=cond, ctx=ast.Load()), b_scaled, a]
+        args = [ast.Name(id=cond, ctx=ast.Load()), a_scaled, b_scaled] if a_true else \
+            [ast.Name(id=cond, ctx=ast.Load()), b_scaled, a_scaled]
         return kx, ky, ast.Call(func=where, args=args, keywords=[])
     return None
 
 
-def _scaled_name(e, shapes):
+def _numpy_calls_alone(e, shapes) -> bool:
+    """Whether every call in `e` is one of NumPy's functions (which change none of their arguments) without `out=`."""
+    return all(not isinstance(n, ast.Call) or getattr(shapes.callee(n), "__module__", None) == "numpy"
+               and not any(kw.arg in (None, "out") for kw in n.keywords)
+               for n in walk(e)) and not any(isinstance(n, ast.Lambda | ast.NamedExpr) for n in walk(e))
+
+
+def _real_operands(shapes, *operands) -> bool:
+    """Whether each operand is a number literal or certainly real floats of a known shape."""
+    return all(isinstance(e, ast.Constant) and type(e.value) in (int, float)
+               or isinstance(shapes.of(e), tuple) and shapes.real(e) for e in operands)
+
+
+def _scaled_name(e, shapes, arrays=False, np_name=None):
     """(y, a function making `e` of another operand) where `e` is `y`, `y * k` or `k * y` of a name y and a real
-    number k (a number literal, or a name of a real number), else None."""
-    if isinstance(e, ast.Name):
+    number k (a number literal, or a name of a real number), else None. With `arrays`, k may also be any expression
+    of real floats of a known shape whose calls are NumPy's (`np.sign(r)`), and y a `np.where` written there (the
+    half itself, returned as the call)."""
+    def operand(y):
+        if isinstance(y, ast.Name):
+            return y.id
+        return y if arrays and _where_args(y, np_name) is not None else None
+
+    if operand(e) is not None and isinstance(e, ast.Name):
         return e.id, lambda b: b
     if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Mult):
         for y, k, left in ((e.left, e.right, True), (e.right, e.left, False)):
-            if isinstance(y, ast.Name) and _real_number(k, shapes):
-                return y.id, (lambda b, k=k, left=left:
-                              ast.BinOp(left=b, op=ast.Mult(), right=k) if left else ast.BinOp(left=k, op=ast.Mult(), right=b))
+            if operand(y) is not None and (_real_number(k, shapes) or arrays and _real_operands(shapes, k)
+                                           and _numpy_calls_alone(k, shapes)):
+                return operand(y), (lambda b, k=k, left=left:
+                                    ast.BinOp(left=b, op=ast.Mult(), right=k) if left else
+                                    ast.BinOp(left=k, op=ast.Mult(), right=b))
     return None
 
 
@@ -134,16 +197,20 @@ def _binding(block, i, name, target, loads, stores):
     return None
 
 
-def _half(value, np_name):
+def _half(value, np_name, shapes=None):
     """(the condition's name, the kept operand, whether it is kept where the condition holds) of
-    `np.where(c, a, 0.0)` or `np.where(c, 0.0, a)`, else None."""
+    `np.where(c, a, 0.0)` or `np.where(c, 0.0, a)`, else None. With `shapes`, a zero may also be `0.0 * k` of a
+    real number k (a rule's adjoint of a branch the mask does not take, scaled)."""
     args = _where_args(value, np_name)
     if args is None:
         return None
     c, yes, no = args
 
     def zero(e):
-        return isinstance(e, ast.Constant) and type(e.value) is float and e.value == 0.0
+        if isinstance(e, ast.Constant) and type(e.value) is float and e.value == 0.0:
+            return True
+        return shapes is not None and isinstance(e, ast.BinOp) and isinstance(e.op, ast.Mult) and any(
+            zero(z) and _real_number(k, shapes) for z, k in ((e.left, e.right), (e.right, e.left)))
     if zero(no) and not zero(yes):
         return c.id, yes, True
     if zero(yes) and not zero(no):
@@ -178,7 +245,7 @@ def _undisturbed(block, start, end, halves, wx, wy, np_name) -> bool:
     if read & bound:
         return False
     for k in range(start, end):
-        if k in halves:
+        if k in halves or isinstance(block[k], Comment):
             continue
         s = block[k]
         if not (isinstance(s, ast.Assign) and all(isinstance(t, ast.Name) for t in s.targets)) \
