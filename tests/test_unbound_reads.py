@@ -226,3 +226,26 @@ def test_a_helper_s_local_is_unbound_at_each_call_inside_another_helper():
     with pytest.raises(UnboundLocalError):
         s2s.grad(through_another_helper)(X, 1)
     check_grad(through_another_helper, X, 3, wrt=0, ag=False)
+
+
+def _last_multiple(x, n):
+    for i in range(n):
+        last = x * i
+    return last
+
+
+def _twice_the_last(x, n):
+    s = _last_multiple(x, n)
+    return s * 2.0
+
+
+def _outer_of_two_helpers(x, n):
+    return _twice_the_last(x, n) + x
+
+
+def test_the_message_names_the_variable_as_written_in_an_expanded_helper():
+    # (a helper expanded in place has its locals renamed: the message named `last2`)
+    for f in (_twice_the_last, _outer_of_two_helpers):
+        with pytest.raises(UnboundLocalError, match="local variable 'last' where"):
+            s2s.grad(f)(1.5, 0)
+        check_grad(f, 1.5, 3)

@@ -19,6 +19,7 @@ import types
 
 import numpy as np
 
+from . import annotations
 from .context import ctx
 from .names import BUILTINS_WRITTEN, global_object
 from .walk import fix_locations, walk
@@ -319,9 +320,12 @@ def _expand_callees(pf, c: _Candidate, callees: list, alloc) -> None:
     helpers = {}
     for g in callees:
         _fill_arguments(c.fdef, c.own, g)
-        helpers[g.name] = LocalHelper(g.name, g.params, None, g.fdef.body)
+        helpers[g.name] = LocalHelper(g.name, g.params, None, g.fdef.body,
+                                      user_names=annotations.get(g.fdef, annotations.USER_NAMES, {}))
     c.fdef.body = hoist_block(pf, c.fdef.body, set(helpers), alloc)
-    _Expander(pf, helpers, alloc, fixed_parameters(c.fdef), set(c.own)).visit(c.fdef)
+    expander = _Expander(pf, helpers, alloc, fixed_parameters(c.fdef), set(c.own))
+    expander.visit(c.fdef)
+    annotations.put(c.fdef, annotations.USER_NAMES, expander.user_names)  # (for the messages of its callers)
     fix_locations(c.fdef)
     c.own, c.free = _own_and_free(c.fdef)
 

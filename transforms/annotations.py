@@ -69,10 +69,11 @@ RECORD_ITEMS = "s2s_record_items"  # {variable: `d["k"]`}: what the user wrote f
 PLACEHOLDER = "s2s_placeholder"
 EXTREME_OF = "s2s_extreme_of"
 FRESH_LOCALS = "s2s_fresh_locals"
+USER_NAMES = "s2s_user_names"  # {name: the name you wrote}: the locals and parameters of helpers expanded in place
 
 ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, IN_PLACE, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
        CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES, EXPANDED_NAMES, EXPANDED_RESULTS, PLACEHOLDER,
-       EXTREME_OF, RECORD_ITEMS, FRESH_LOCALS)
+       EXTREME_OF, RECORD_ITEMS, FRESH_LOCALS, USER_NAMES)
 
 _ABSENT = object()
 

@@ -135,7 +135,7 @@ def guard_unbound_reads(fdef: ast.FunctionDef, alloc: NameAllocator) -> bool:
             new.extend(assign(flags[n], ast.Constant(False), like=s)
                        for n in sorted(annotations.get(s, annotations.FRESH_LOCALS, frozenset())) if n in flags)
             for name in guarded.get(id(s), ()):
-                message = f"cannot access local variable '{name}' where it is not associated with a value"
+                message = f"cannot access local variable '{_written(fdef, name)}' where it is not associated with a value"
                 raise_ = ast.Raise(exc=ast.Call(func=builtin("UnboundLocalError"), args=[ast.Constant(message)],
                                                 keywords=[]), cause=None)
                 new.append(ast.copy_location(ast.If(test=ast.UnaryOp(op=ast.Not(), operand=load(flags[name])),
@@ -208,6 +208,17 @@ def _own_stores(s) -> dict:
         elif not isinstance(n, ast.Lambda | ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
             stack.extend(ast.iter_child_nodes(n))
     return out
+
+
+def _written(fdef, name: str) -> str:
+    """The name you wrote for `name`: a helper's local renamed where the helper was expanded in place (through
+    each helper it was expanded into)."""
+    user_names = annotations.get(fdef, annotations.USER_NAMES, {})
+    seen = set()
+    while name in user_names and name not in seen:
+        seen.add(name)
+        name = user_names[name]
+    return name
 
 
 def _sure_reads(stmt) -> list:

@@ -84,11 +84,12 @@ class LocalHelper:
     """A local function: parameter names and either the returned expression (`body`) or the
     statements of a longer function (`statements`)."""
 
-    def __init__(self, name, params, body, statements=None):
+    def __init__(self, name, params, body, statements=None, user_names=None):
         self.name = name
         self.params = params
         self.body = body
         self.statements = statements
+        self.user_names = user_names or {}  # its names -> the names written (helpers expanded in it: renamed)
 
     def expand(self, args: list[ast.expr]) -> ast.expr:
         """The body with each parameter replaced by the matching argument (atoms)."""
@@ -191,7 +192,8 @@ def extract_local_helpers(pf, tree: ast.FunctionDef, alloc=None) -> dict[str, Lo
             if body is not None and params is not None:
                 helper = LocalHelper(s.name, params, body)
             elif params is not None and _expandable_statements(s):
-                helper = LocalHelper(s.name, params, None, s.body)
+                helper = LocalHelper(s.name, params, None, s.body,
+                                     user_names=annotations.get(s, annotations.USER_NAMES, {}))
         elif isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
                 and isinstance(s.value, ast.Lambda):
             params = _plain_params(s.value.args)
@@ -376,6 +378,7 @@ class _Expander(ast.NodeTransformer):
         self.host_names = host_names  # the host's own names (None: no function given is read in place)
         self.expanded_names = set()  # the names given the helpers' parameters and locals (code you wrote)
         self.results = set()  # the names the helpers' results are bound to
+        self.user_names = {}  # the names given the helpers' parameters and locals -> the names written there
 
     def _helper_call(self, value):
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in self.helpers:
@@ -455,6 +458,7 @@ class _Expander(ast.NodeTransformer):
         renames = {p: self.alloc.fresh(p) for p in helper.params if p not in constants}
         renames.update({n: self.alloc.fresh(n) for n in sorted(assigned) if n not in renames})
         self.expanded_names.update(renames.values())
+        self.user_names.update({new: helper.user_names.get(old, old) for old, new in renames.items()})
         result = self.alloc.fresh(f"{helper.name}_result")
         self.results.add(result)
         body = []
@@ -619,6 +623,8 @@ def expand_statement_helpers(pf, tree: ast.FunctionDef, helpers: dict, alloc) ->
     expander.visit(tree)
     annotations.put(tree, annotations.EXPANDED_NAMES,
                     annotations.get(tree, annotations.EXPANDED_NAMES, frozenset()) | expander.expanded_names)
+    annotations.put(tree, annotations.USER_NAMES,
+                    {**annotations.get(tree, annotations.USER_NAMES, {}), **expander.user_names})
     annotations.put(tree, annotations.EXPANDED_RESULTS,
                     annotations.get(tree, annotations.EXPANDED_RESULTS, frozenset()) | expander.results)
     for node in walk(tree):
