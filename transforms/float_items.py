@@ -260,10 +260,14 @@ def one_float64_precision(fdef, params, kinds, np_name, shapes) -> bool:
         if isinstance(n, ast.Call):
             given = [k.value for k in n.keywords if k.arg == "dtype"]
             if isinstance(n.func, ast.Attribute) and n.func.attr == "astype":
-                given += n.args[:1]
-            # (`dtype=np.float64`, or an argument's `x.dtype`: float64 or an integer's of 32 or 64 bits)
+                # (`x.astype(d)`, or `s2s.astype(x, d)` as desugaring writes it)
+                helper = shapes.callee(n) is getattr(ctx().runtime, "astype", None)
+                given += n.args[1:2] if helper else n.args[:1]
+            # (`dtype=np.float64`, or an argument's `x.dtype`: float64 or an integer's of 32 or 64 bits; `int` and
+            # `float`, Python's: int64 and float64)
             if not all(isinstance(v, ast.Attribute) and (v.attr in ("float64", "double") or v.attr == "dtype"
                                                          and isinstance(v.value, ast.Name) and v.value.id != np_name)
+                       or isinstance(v, ast.Name) and v.id in ("int", "float") and v.id not in shapes.local
                        for v in given):
                 return False
     return True

@@ -85,7 +85,7 @@ from .finish import (
     inline_float_zero_tests,
     returns_container_displays,
 )
-from .float_items import read_items_as_floats
+from .float_items import one_float64_precision, read_items_as_floats
 from .fusion import fuse_independent_trips
 from .index_adjoints import accumulate_index_adjoints, diff_adjoints_in_place
 from .invariants import hoist_loop_invariants
@@ -443,7 +443,11 @@ def late_step(c: Code) -> Code:
             c.fdef = eliminate_dead_code(c.fdef, c.removable | specialize.pure_names(c.fdef, shapes, c.stack))
             shapes = c.shapes.shapes(c.fdef)
         reuse_dead_operands(c.fdef, shapes, made_up, c.shapes.float64_only)
-        drop_finish(c.fdef, shapes, c.shapes.kinds, made_up, c.shapes.float64_only)
+        # (float64 arguments, and no other floating dtype named in the code: `np.float32(0.3) * ...` makes float32
+        # arrays of float64 ones, and a float32 number scales a where of Python floats into float32)
+        float64_only = c.shapes.float64_only and one_float64_precision(c.fdef, c.shapes.params, c.shapes.kinds,
+                                                                       c.shapes.np_name, shapes)
+        drop_finish(c.fdef, shapes, c.shapes.kinds, made_up, float64_only)
         floats = {p for p in c.shapes.numbers if c.shapes.kinds.get(p) == "d"} | ({c.seed_one} if c.seed_one else set())
         float_names = shapes.python_float_names(floats) if floats else frozenset()  # (once, for both rewrites)
         drop_float_finish(c.fdef, shapes, floats, float_names)
@@ -462,7 +466,7 @@ def late_step(c: Code) -> Code:
         rebind_in_place(c.fdef, shapes, made_up, c.shapes.float64_only)  # (after like terms: `y = y + e; y = y + e`)
         scale_wheres(c.fdef, shapes, c.shapes.np_name, float_names)  # (a piecewise loss's seed where, scaled: once)
         # (a leaky ReLU's two masked halves: one np.where; after scaling, the halves of a piecewise loss too)
-        merge_wheres(c.fdef, shapes, c.shapes.np_name, c.shapes.float64_only)
+        merge_wheres(c.fdef, shapes, c.shapes.np_name, float64_only)
         if (_mentions(c.fdef, "linalg") or any(isinstance(n, ast.MatMult) for n in walk(c.fdef))
                 or repeats_a_reduction(c.fdef)) \
                 and share_repeated_calls(c.fdef, c.shapes.shapes):  # (a solve's two adjoints solve with A.T once)

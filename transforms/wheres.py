@@ -15,7 +15,13 @@ shape, which the condition's broadcasts to (so the result has the sum's shape an
 Why the value is the same: where `c` holds, the sum is `A + 0.0 * k` and the `np.where` gives `A`; elsewhere
 `0.0 + B * k` against `B * k`: the same numbers, but that the sign of a zero may differ (`-0.0 + 0.0` is
 `0.0`), which no gradient reads, and that an infinite `k` made the sum NaN where `c` holds (`0.0 * inf`), where
-the `np.where` gives `A`: the adjoint of the branch the mask took, as autograd's is.
+the `np.where` gives `A`: the adjoint of the branch the mask took (a Huber loss with `delta=np.inf`, an ELU's
+`np.exp(x)` overflowing on the branch not taken), where the general code, as autograd, gives NaN.
+
+Where every array is float64 and the code names no other floating dtype, the halves may also be numbers, and
+each may be scaled by real arrays (`np.where(c, s, 0.0) * taus + np.where(c, 0.0, s) * (taus - 1.0)`, a pinball
+loss's, is `np.where(c, s * taus, s * (taus - 1.0))`): the products then have the sum's shape and dtype (a
+`np.float32` number among them would make the where's Python floats float32, so it is not done there).
 
 The second rewrite: the adjoint of a piecewise loss (`np.where(a <= delta, 0.5 * R ** 2, ...)`) starts as
 `np.where(c, s, 0.0)` of the seed s, a number, and is then scaled by numbers the rules write (`* 0.5`, `* 2`):

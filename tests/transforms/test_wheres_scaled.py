@@ -162,3 +162,35 @@ def test_a_huber_loss_s_gradient_has_one_adjoint_where():
             if not line.strip().startswith("#")]
     assert sum(line.count("np.where(") for line in code) == 1, "\n".join(code)
     check_all_and_general(huber, args, wrt=(0, 1))
+
+
+def leaky_with_a_float32_slope(h):
+    a = np.float32(0.2)
+    return np.sum(np.where(h > 0, h, a * h)) / 7.0
+
+
+def pinball_with_a_float32_level(r):
+    tau = np.float32(0.9)
+    return 0.1 * np.sum(np.where(r >= 0, tau * r, (tau - 1.0) * r))
+
+
+def scaled_by_a_float32_number(h):
+    return np.sum(np.where(h > 0, 2.0 * h, 0.01 * h)) * np.float32(0.3)
+
+
+@pytest.mark.parametrize("f", [leaky_with_a_float32_slope, pinball_with_a_float32_level, scaled_by_a_float32_number],
+                         ids=lambda f: f.__name__)
+def test_a_float32_number_made_in_the_function_keeps_the_general_code_s_numbers(f):
+    # (helper 182: the merged where of Python floats scaled by a np.float32 number was float32; finish was dropped
+    # of a float32 adjoint, older)
+    h = np.array([1.0, -1.0, 0.3])
+    got, general = s2s.grad(f)(h), s2s.derivative(f)(h)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, general)
+
+
+def test_an_infinite_scale_on_the_branch_not_taken_gives_the_taken_branch_s_adjoint():
+    # (the general code gives NaN there, 0.0 * inf, as autograd does; the merged where the branch the mask took)
+    r = np.array([0.5, -2.0, 3.0])
+    got = s2s.grad(lambda w: huber(w, 0.0, np.eye(3), np.zeros(3), np.inf))(r)
+    np.testing.assert_allclose(got, r / 3.0)
