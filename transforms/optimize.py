@@ -116,7 +116,7 @@ from .tape import (
     recompute_index_arithmetic,
 )
 from .walk import walk, walk_nodes
-from .wheres import merge_wheres, scale_wheres
+from .wheres import merge_wheres, negate_wheres, scale_wheres
 from .zero_operands import zeros_as_numbers
 from .zeros import drop_zero_accumulations
 
@@ -466,7 +466,8 @@ def late_step(c: Code) -> Code:
         rebind_in_place(c.fdef, shapes, made_up, c.shapes.float64_only)  # (after like terms: `y = y + e; y = y + e`)
         scale_wheres(c.fdef, shapes, c.shapes.np_name, float_names)  # (a piecewise loss's seed where, scaled: once)
         # (a leaky ReLU's two masked halves: one np.where; after scaling, the halves of a piecewise loss too)
-        merge_wheres(c.fdef, shapes, c.shapes.np_name, float64_only)
+        if merge_wheres(c.fdef, shapes, c.shapes.np_name, float64_only):
+            negate_wheres(c.fdef, c.shapes.shapes(c.fdef), c.shapes.np_name)  # (a pinball loss's `-r_bar`)
         if (_mentions(c.fdef, "linalg") or any(isinstance(n, ast.MatMult) for n in walk(c.fdef))
                 or repeats_a_reduction(c.fdef)) \
                 and share_repeated_calls(c.fdef, c.shapes.shapes):  # (a solve's two adjoints solve with A.T once)

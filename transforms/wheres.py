@@ -37,12 +37,13 @@ item is `p * k` or `q * k`, computed as before), for numbers p, q and k; the tem
 from __future__ import annotations
 
 import ast
+import math
 
 from .names import loaded_names, name_counts
 from .reverse import Comment
 from .walk import replace_child, statement_lists, walk
 
-__all__ = ["merge_wheres", "scale_wheres"]
+__all__ = ["merge_wheres", "negate_wheres", "scale_wheres"]
 
 
 def merge_wheres(fdef: ast.FunctionDef, shapes, np_name: str, float64_only: bool = False) -> bool:
@@ -343,3 +344,53 @@ def _number_expression(e, shapes) -> bool:
     if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
         return _number_expression(e.operand, shapes)
     return _real_number(e, shapes)
+
+
+def negate_wheres(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
+    """Rewrite each `y = -u` of a temporary `u = np.where(c, p, q)` read there alone, whose branches are numbers or
+    arrays smaller than its result, as `y = np.where(c, -p, -q)`: a pass over the result saved, the negation
+    taken by the small branches (a number factor's sign, `-s * taus`). The same numbers: negation is exact.
+    Returns whether anything changed.
+
+        >>> # u = np.where(c, s * taus, s * t6); y = -u   ->   y = np.where(c, -s * taus, -s * t6)
+    """
+    changed = False
+    loads, stores = name_counts(fdef)
+    for block in statement_lists(fdef):
+        i = 0
+        while i < len(block):
+            stmt = block[i]
+            negated = isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.value, ast.UnaryOp) \
+                and isinstance(stmt.value.op, ast.USub) and isinstance(stmt.value.operand, ast.Name)
+            bound = negated and _binding(block, i, stmt.value.operand.id, None, loads, stores)
+            args = bound and _where_args(bound[1], np_name)
+            if not args or not _undisturbed(block, bound[0], i, (bound[0],), bound[1], bound[1], np_name) \
+                    or not all(_smaller(e, shapes.of(stmt.value.operand), shapes) for e in args[1:]):
+                i += 1
+                continue
+            stmt.value = ast.Call(func=bound[1].func, args=[args[0], *(_negated(e, shapes) for e in args[1:])],
+                                  keywords=[])
+            ast.fix_missing_locations(stmt)
+            del block[bound[0]]
+            changed = True
+            loads, stores = name_counts(fdef)
+    return changed
+
+
+def _smaller(e, result, shapes) -> bool:
+    """Whether `e` is a number literal or real floats of a known shape with fewer items than `result`'s."""
+    if isinstance(e, ast.Constant):
+        return type(e.value) in (int, float)
+    shape = shapes.of(e)
+    return isinstance(shape, tuple) and isinstance(result, tuple) and shapes.real(e) \
+        and math.prod(shape) < math.prod(result)
+
+
+def _negated(e, shapes):
+    """`-e`, the sign on a number factor where `e` is a product with one first (`-s * taus`)."""
+    if isinstance(e, ast.Constant):
+        return ast.Constant(-e.value)
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Mult | ast.Div) and _real_number(e.left, shapes) \
+            and not isinstance(e.left, ast.BinOp):
+        return ast.BinOp(left=_negated(e.left, shapes), op=e.op, right=e.right)
+    return ast.UnaryOp(op=ast.USub(), operand=e)

@@ -152,6 +152,7 @@ def test_a_pinball_loss_s_gradient_has_one_adjoint_where():
     code = [line for line in s2s.source(s2s.grad(pinball, wrt=(0, 1)), *args).splitlines()
             if not line.strip().startswith("#")]
     assert sum(line.count("np.where(") for line in code) == 1, "\n".join(code)
+    assert not any(line.strip().split(" = ")[-1].startswith("-") for line in code), "\n".join(code)  # (negate_wheres)
     check_all_and_general(pinball, args, wrt=(0, 1), use_autograd=False)
 
 
@@ -194,3 +195,37 @@ def test_an_infinite_scale_on_the_branch_not_taken_gives_the_taken_branch_s_adjo
     r = np.array([0.5, -2.0, 3.0])
     got = s2s.grad(lambda w: huber(w, 0.0, np.eye(3), np.zeros(3), np.inf))(r)
     np.testing.assert_allclose(got, r / 3.0)
+
+
+def _negate(src, **shapes):
+    from s2s.transforms.wheres import negate_wheres
+    fdef = ast.parse(textwrap.dedent(src)).body[0]
+    kinds = {p: ("?" if p.startswith("c") else "d") for p in shapes}
+    ctx = Context(shapes, lambda n: NAMES.get(n, getattr(builtins, n, None)), "np", kinds)
+    negate_wheres(fdef, ctx.shapes(fdef), "np")
+    return ast.unparse(fdef)
+
+
+def test_a_negated_where_of_small_branches_negates_the_branches():
+    src = """
+        def f(s, c, taus, r):
+            u = np.where(c, s * taus, s * (taus - 1.0))
+            y = -u
+            return y
+        """
+    got = _negate(src, s=(), c=(6, 5), taus=(5,), r=(6, 5))
+    assert got == textwrap.dedent("""
+        def f(s, c, taus, r):
+            y = np.where(c, -s * taus, -s * (taus - 1.0))
+            return y""").strip(), got
+    np.testing.assert_array_equal(_run(got, (0.3, C, TAUS, R)), _run(textwrap.dedent(src), (0.3, C, TAUS, R)))
+
+
+@pytest.mark.parametrize("src", [
+    # a branch as large as the result: negating it costs the pass the rewrite would save
+    "def f(s, c, taus, r):\n    u = np.where(c, r, s * taus)\n    y = -u\n    return y",
+    # the where read twice
+    "def f(s, c, taus, r):\n    u = np.where(c, s * taus, s)\n    y = -u\n    return y + u",
+])
+def test_negation_left_alone(src):
+    assert _negate(src, s=(), c=(6, 5), taus=(5,), r=(6, 5)) == ast.unparse(ast.parse(src))
