@@ -249,3 +249,23 @@ def test_the_message_names_the_variable_as_written_in_an_expanded_helper():
         with pytest.raises(UnboundLocalError, match="local variable 'last' where"):
             s2s.grad(f)(1.5, 0)
         check_grad(f, 1.5, 3)
+
+
+def _over_an_empty_display(x):
+    for v in []:
+        y = v * x
+    return x + y
+
+
+def _over_an_empty_tuple_then_bound(x):
+    for v in ():
+        y = v
+    y = 2.0 * x
+    return y
+
+
+def test_a_loop_over_an_empty_display_makes_its_names_local():
+    # (the loop was written out as no copies: `y` was no local, and s2s raised NameError)
+    with pytest.raises(UnboundLocalError, match="local variable 'y'"):
+        s2s.grad(_over_an_empty_display)(1.5)
+    assert s2s.grad(_over_an_empty_tuple_then_bound)(1.5) == 2.0

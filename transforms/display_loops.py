@@ -116,8 +116,8 @@ def _written_out(stmt, named, counts, params):
         display = stmt.iter
     else:
         return None
-    if not _loop_allowed(stmt, len(display.elts)):
-        return None
+    if not display.elts or not _loop_allowed(stmt, len(display.elts)):
+        return None  # (a loop over `[]` stays: it makes the names it binds local, unbound where read)
     out = []
     for item in display.elts:
         start = ast.Assign(targets=[_stored(copy.deepcopy(stmt.target))], value=copy.deepcopy(item))
