@@ -213,6 +213,43 @@ class LoopRewriter(ast.NodeTransformer):
             args.append(a)
         return ast.copy_location(ast.Call(func=expr.func, args=args, keywords=expr.keywords), expr)
 
+    def _chained_loops(self, loop):
+        """A loop over `itertools.chain(a, b, ...)` as a loop over each in turn, what it chains evaluated first
+        (`part = a; part2 = b; for v in part: ...; for v in part2: ...`), and one over `itertools.chain(*parts)` or
+        `itertools.chain.from_iterable(parts)` as a loop over each of parts (`for part in parts: for v in part:
+        ...`): the same trips in the same order, each over a sequence s2s reads as it reads any. Not a loop that
+        may leave early (a `break` would end only its own part) or with an `else`; None there."""
+        it = loop.iter
+        if not isinstance(it, ast.Call) or it.keywords or loop.orelse or _leaves_early(loop):
+            return None
+        func = self._resolved(it.func)
+        from_iterable = getattr(func, "__self__", None) is itertools.chain and getattr(func, "__name__", "") == \
+            "from_iterable"  # (a bound method: made anew at each access)
+        nested = from_iterable and len(it.args) == 1 or func is itertools.chain \
+            and len(it.args) == 1 and isinstance(it.args[0], ast.Starred)
+        if nested:
+            parts = it.args[0].value if isinstance(it.args[0], ast.Starred) else it.args[0]
+            part = self.alloc.fresh("part")
+            inner = ast.copy_location(ast.For(target=loop.target, iter=load(part), body=loop.body, orelse=[]), loop)
+            return [ast.copy_location(ast.For(target=ast.Name(id=part, ctx=ast.Store()), iter=parts, body=[inner],
+                                              orelse=[]), loop)]
+        if func is not itertools.chain or not it.args or any(isinstance(a, ast.Starred) for a in it.args):
+            return None
+        # (each part evaluated before the first loop, as chain's call evaluates them; a new iterator made there,
+        # `iter(xs)` or `zip(a, b)`, is left in its loop's statement, where its own checks are made)
+        parts, out = [], []
+        for a in it.args:
+            if self._iterator_maker(a) is None:
+                name = self.alloc.fresh("part")
+                out.append(assign(name, a, like=loop))
+                a = load(name)
+            parts.append(a)
+        for k, part in enumerate(parts):
+            out.append(ast.copy_location(ast.For(target=copy.deepcopy(loop.target), iter=part,
+                                                 body=loop.body if k == len(parts) - 1 else copy.deepcopy(loop.body),
+                                                 orelse=[]), loop))
+        return out
+
     def _generator_call(self, expr) -> bool:
         """Whether `expr` calls a generator function of yours: transforms/generators.py differentiates the loop over
         it where its values are consumed at once and completely, and refuses it elsewhere."""
@@ -297,6 +334,13 @@ class LoopRewriter(ast.NodeTransformer):
             annotations.put(loops[-1], annotations.CHECKPOINT_EVERY, every)
             return checks + (out if isinstance(out, list) else [out])
         self.generic_visit(node)
+        chained = self._chained_loops(node)
+        if chained is not None:
+            out = []
+            for s in chained:
+                visited = self.visit_For(s) if isinstance(s, ast.For) else s
+                out.extend(visited if isinstance(visited, list) else [visited])
+            return out
         it = node.iter
         if isinstance(it, ast.Call) and self.pf.resolve_expr(it.func) is range and it.func.id not in self.locals:
             return node

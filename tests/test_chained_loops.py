@@ -1,0 +1,110 @@
+"""Loops over `itertools.chain(a, b, ...)`, `itertools.chain(*parts)` and `itertools.chain.from_iterable(parts)`
+(transforms/loops.py writes them as a loop over each part in turn): values and gradients against central
+differences and the general code, through a for loop, a comprehension and a nested loop; what chain runs over is
+read once, when the loop starts; and what is refused (a `break`, a part that is an iterator, a part updated while
+the loop runs)."""
+
+import itertools
+from itertools import chain
+
+import numpy as np
+import pytest
+from helpers_fd import assert_close, check_grad
+
+import s2s
+
+X = np.arange(1.0, 7.0) / 3
+
+
+def over_three_sequences(x):
+    s = 0.0
+    for v in itertools.chain([x[0], x[1]], (x[2],), x[3:]):
+        s = s + np.sin(v) * v
+    return s
+
+
+def over_starred_parts(x):
+    groups = [[x[0], x[1]], (x[2],), x[3:5]]
+    s = 0.0
+    for v in chain(*groups):
+        s = s * 0.5 + v ** 2  # (the order of the items matters)
+    return s
+
+
+def comprehension_from_iterable(x):
+    layers = [[x[0], x[1]], [x[2] * x[3]], []]
+    return sum([v * 3.0 + v ** 3 for v in chain.from_iterable(layers)])
+
+
+def parts_read_when_the_loop_starts(x):
+    a = [x[0], x[1]]
+    s = 0.0
+    for v in chain(a, [x[2]]):
+        s = s + v
+        a = [x[4]]  # (chain holds the list a was bound to)
+    return s * v
+
+
+def arrays_chained_in_a_nested_loop(x):
+    rows = [x[:2], x[2:4]]
+    total = 0.0
+    for w in (1.0, 2.0):
+        for v in chain(rows[0], rows[1], [w * x[5]]):
+            total = total + w * np.tanh(v)
+    return total
+
+
+def tuple_targets(x):
+    s = 0.0
+    for k, v in chain([(1.0, x[0])], zip([2.0, 3.0], x[1:3])):
+        s = s + k * v ** 2
+    return s
+
+
+CASES = [over_three_sequences, over_starred_parts, comprehension_from_iterable, parts_read_when_the_loop_starts,
+         arrays_chained_in_a_nested_loop, tuple_targets]
+
+
+@pytest.mark.parametrize("f", CASES, ids=lambda f: f.__name__)
+def test_against_differences_and_the_general_code(f):
+    value, grad = s2s.value_and_grad(f)(X)
+    assert_close(value, f(X), rtol=1e-12, atol=0.0)
+    check_grad(grad, f, (X,))
+    assert_close(s2s.derivative(f)(X), grad, rtol=1e-12, atol=1e-14)
+
+
+def leaves_early(x):
+    s = 0.0
+    for v in chain([x[0]], [x[1], x[2]]):
+        if v > 0.5:
+            break
+        s = s + v
+    return s
+
+
+def an_iterator_part(x, weights):
+    s = 0.0
+    for v in chain(weights, [x[2]]):
+        s = s + v * x[0]
+    return s
+
+
+def a_part_updated_in_the_loop(x):
+    a = [x[0], x[1]]
+    s = 0.0
+    for v in chain(a, [x[2]]):
+        if len(a) < 4:
+            a.append(v * 2.0)
+        s = s + v
+    return s
+
+
+@pytest.mark.parametrize("f, error, needle", [
+    (leaves_early, s2s.NoDerivativeRuleError, "itertools.chain"),  # (a break would end only its own part's loop)
+    (an_iterator_part, s2s.UnsupportedSyntaxError, "iterator"),
+    (a_part_updated_in_the_loop, s2s.UnsupportedSyntaxError, "updates `a` in place"),
+], ids=["break", "iterator", "updated"])
+def test_refused(f, error, needle):
+    args = (X, (w for w in (1.0, 2.0))) if f is an_iterator_part else (X,)
+    with pytest.raises(error, match=needle):
+        s2s.grad(f)(*args)
