@@ -108,3 +108,70 @@ def test_refused(f, error, needle):
     args = (X, (w for w in (1.0, 2.0))) if f is an_iterator_part else (X,)
     with pytest.raises(error, match=needle):
         s2s.grad(f)(*args)
+
+
+def an_iterator_part_of_a_name_rebound_in_the_body(x):
+    # (helper 183: zip(b, b) was made after the first part's loop, reading the b the body bound)
+    b = [x[0]]
+    s = 0.0
+    for v, w in chain([(x[1], x[1])], zip(b, b)):
+        b = [x[2]]
+        s = s + v * w
+    return s
+
+
+def a_nested_chain_of_a_rebound_name(x):
+    b = [x[0]]
+    s = 0.0
+    for v in chain([x[1]], chain(b, [x[1]])):
+        b = [x[2]]
+        s = s + v * v
+    return s
+
+
+def draws_in_python_s_order(x):
+    rng = np.random.default_rng(3)
+    s = 0.0
+    for v, w in chain([(x[0], 1.0)], zip(x, rng.normal(size=3))):
+        s = s + v * w * rng.normal()
+    return s
+
+
+@pytest.mark.parametrize("f", [an_iterator_part_of_a_name_rebound_in_the_body, a_nested_chain_of_a_rebound_name,
+                               draws_in_python_s_order], ids=lambda f: f.__name__)
+def test_what_a_part_is_made_of_is_read_when_chain_is_called(f):
+    value, grad = s2s.value_and_grad(f)(X)
+    assert_close(value, f(X), rtol=1e-12, atol=0.0)
+    check_grad(grad, f, (X,))
+
+
+def an_ownership_guard_in_the_body(x, flag):
+    y = x * 1.0
+    L = [y] if flag else [x * 2.0]
+    s = 0.0
+    for v in chain(L, [x]):
+        y += 1.0
+        s = s + np.sum(v * v)
+    return s + np.sum(y)
+
+
+def test_a_body_whose_update_is_checked_against_the_loop_s_items_is_refused_not_broken():
+    # (helper 183: the check named the sequence the loop over the whole chain would have had: NameError)
+    for flag in (False, True):
+        with pytest.raises(s2s.NoDerivativeRuleError, match="itertools.chain"):
+            s2s.grad(an_ownership_guard_in_the_body)(X, flag)
+
+
+def a_break_of_a_loop_in_the_body(x):
+    # (a nested loop's own break leaves only that loop: the chained loop is still written out)
+    s = 0.0
+    for v in chain([x[0], x[1]], [x[2]]):
+        for k in range(3):
+            if k == 2:
+                break
+            s = s + k * v
+    return s
+
+
+def test_a_nested_loop_s_break_is_its_own():
+    check_grad(s2s.grad(a_break_of_a_loop_in_the_body)(X), a_break_of_a_loop_in_the_body, (X,))

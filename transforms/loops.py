@@ -220,7 +220,8 @@ class LoopRewriter(ast.NodeTransformer):
         ...`): the same trips in the same order, each over a sequence s2s reads as it reads any. Not a loop that
         may leave early (a `break` would end only its own part) or with an `else`; None there."""
         it = loop.iter
-        if not isinstance(it, ast.Call) or it.keywords or loop.orelse or _leaves_early(loop):
+        if not isinstance(it, ast.Call) or it.keywords or loop.orelse or _leaves_early(loop) \
+                or self.loop_sequences.get(id(loop)):  # (an ownership guard in the body reads the loop's sequence)
             return None
         func = self._resolved(it.func)
         from_iterable = getattr(func, "__self__", None) is itertools.chain and getattr(func, "__name__", "") == \
@@ -236,19 +237,46 @@ class LoopRewriter(ast.NodeTransformer):
         if func is not itertools.chain or not it.args or any(isinstance(a, ast.Starred) for a in it.args):
             return None
         # (each part evaluated before the first loop, as chain's call evaluates them; a new iterator made there,
-        # `iter(xs)` or `zip(a, b)`, is left in its loop's statement, where its own checks are made)
+        # `zip(a, b)`, is left in its loop's statement, where its own checks are made, with what it is made of
+        # evaluated before the first loop too)
         parts, out = [], []
         for a in it.args:
             if self._iterator_maker(a) is None:
                 name = self.alloc.fresh("part")
                 out.append(assign(name, a, like=loop))
                 a = load(name)
+            else:
+                a = self._arguments_first(a, out, loop)
             parts.append(a)
         for k, part in enumerate(parts):
             out.append(ast.copy_location(ast.For(target=copy.deepcopy(loop.target), iter=part,
                                                  body=loop.body if k == len(parts) - 1 else copy.deepcopy(loop.body),
                                                  orelse=[]), loop))
         return out
+
+    def _arguments_first(self, call, out, loop):
+        """`call` with each argument but a literal (and those of an iterator made in one, in Python's order) bound
+        to a fresh name by statements appended to `out`: evaluated where the call's statement is."""
+        args = []
+        for a in call.args:
+            starred = isinstance(a, ast.Starred)
+            value = a.value if starred else a
+            if isinstance(value, ast.Call) and self._iterator_maker(value) is not None:
+                value = self._arguments_first(value, out, loop)
+            elif not isinstance(value, ast.Constant):
+                name = self.alloc.fresh("arg")
+                out.append(assign(name, value, like=loop))
+                value = load(name)
+            args.append(ast.copy_location(ast.Starred(value=value, ctx=ast.Load()), a) if starred else value)
+        keywords = []
+        for k in call.keywords:
+            value = k.value
+            if not isinstance(value, ast.Constant):
+                name = self.alloc.fresh("arg")
+                out.append(assign(name, value, like=loop))
+                value = load(name)
+            keywords.append(ast.keyword(arg=k.arg, value=value))
+        return ast.copy_location(ast.Call(func=call.func, args=args, keywords=keywords), call)
 
     def _generator_call(self, expr) -> bool:
         """Whether `expr` calls a generator function of yours: transforms/generators.py differentiates the loop over
@@ -470,7 +498,10 @@ def _known_builtin(func) -> bool:
 
 def _own_nodes(stmt):
     """The nodes of `stmt` but those of the loops, functions and classes in it (a `break` there is their own;
-    a `return` in a nested loop still leaves the loop around it)."""
+    a `return` in a nested loop still leaves the loop around it); of a loop, its returns alone."""
+    if isinstance(stmt, ast.For | ast.While | ast.AsyncFor):
+        yield from (r for r in walk(stmt) if isinstance(r, ast.Return))
+        return
     stack = [stmt]
     while stack:
         n = stack.pop()
