@@ -19,12 +19,18 @@ rng = np.random.default_rng(8)
 A, C = rng.normal(size=(4, 3)), rng.normal(size=(4, 3)) > 0
 
 
-def _rewrite(src, **shapes):
+def applied(rewrite, src, *extra, **shapes):
+    """The text of `src`'s function after `rewrite(fdef, shapes, "np", *extra)`, the parameters of the given
+    shapes (those starting with `c` booleans, the others float64)."""
     fdef = ast.parse(textwrap.dedent(src)).body[0]
     kinds = {p: ("?" if p.startswith("c") else "d") for p in shapes}
     ctx = Context(shapes, lambda n: NAMES.get(n, getattr(builtins, n, None)), "np", kinds)
-    merge_wheres(fdef, ctx.shapes(fdef), "np")
+    rewrite(fdef, ctx.shapes(fdef), "np", *extra)
     return ast.unparse(fdef)
+
+
+def _rewrite(src, **shapes):
+    return applied(merge_wheres, src, **shapes)
 
 
 def _run(text, args):
@@ -142,11 +148,7 @@ def test_a_leaky_relu_network_s_gradient():
 
 def _scale(src, python_floats=frozenset(), **shapes):
     from s2s.transforms.wheres import scale_wheres
-    fdef = ast.parse(textwrap.dedent(src)).body[0]
-    kinds = {p: ("?" if p.startswith("c") else "d") for p in shapes}
-    ctx = Context(shapes, lambda n: NAMES.get(n, getattr(builtins, n, None)), "np", kinds)
-    scale_wheres(fdef, ctx.shapes(fdef), "np", python_floats)
-    return ast.unparse(fdef)
+    return applied(scale_wheres, src, python_floats, **shapes)
 
 
 def test_a_where_of_numbers_scaled_by_numbers_is_one_where():

@@ -4,35 +4,23 @@ losses), merged into one np.where with the same numbers; left alone where the ha
 call computes, and where an array is not float64 (the merged call's dtype would differ)."""
 
 import ast
-import builtins
 import textwrap
 
 import numpy as np
 import pytest
-from s2s.transforms.specialize import Context
-from s2s.transforms.wheres import merge_wheres
+from s2s.transforms.wheres import merge_wheres, negate_wheres
 
 import s2s
-from s2s import pipeline, runtime  # noqa: F401  (pipeline installs the context the shape inference reads)
+from s2s import pipeline  # noqa: F401  (pipeline installs the context the shape inference reads)
 from tests.helpers_fd import check_all_and_general
+from tests.transforms.test_wheres import NAMES, _run, applied
 
-NAMES = {"np": np, "s2s": runtime}
 rng = np.random.default_rng(18)
 R, C, TAUS = rng.normal(size=(6, 5)), rng.normal(size=(6, 5)) > 0, rng.uniform(size=5)
 
 
 def _rewrite(src, float64_only=True, **shapes):
-    fdef = ast.parse(textwrap.dedent(src)).body[0]
-    kinds = {p: ("?" if p.startswith("c") else "d") for p in shapes}
-    ctx = Context(shapes, lambda n: NAMES.get(n, getattr(builtins, n, None)), "np", kinds)
-    merge_wheres(fdef, ctx.shapes(fdef), "np", float64_only)
-    return ast.unparse(fdef)
-
-
-def _run(text, args):
-    namespace = dict(NAMES)
-    exec(compile(text, "<test>", "exec"), namespace)
-    return namespace["f"](*args)
+    return applied(merge_wheres, src, float64_only, **shapes)
 
 
 PINBALL = """
@@ -198,12 +186,7 @@ def test_an_infinite_scale_on_the_branch_not_taken_gives_the_taken_branch_s_adjo
 
 
 def _negate(src, **shapes):
-    from s2s.transforms.wheres import negate_wheres
-    fdef = ast.parse(textwrap.dedent(src)).body[0]
-    kinds = {p: ("?" if p.startswith("c") else "d") for p in shapes}
-    ctx = Context(shapes, lambda n: NAMES.get(n, getattr(builtins, n, None)), "np", kinds)
-    negate_wheres(fdef, ctx.shapes(fdef), "np")
-    return ast.unparse(fdef)
+    return applied(negate_wheres, src, **shapes)
 
 
 def test_a_negated_where_of_small_branches_negates_the_branches():
