@@ -94,3 +94,17 @@ def test_the_specialised_code_knows_the_factors_shapes():
     a = np.random.default_rng(5).normal(size=(5, 3))
     text = s2s.source(s2s.grad(both_factors), a)
     assert "s2s.grad_qr(" in text and "unbroadcast" not in text
+
+
+def complete_of_a_tall_matrix_read_for_r_and_q_s_first_columns(a):
+    q, r = np.linalg.qr(a, mode="complete")
+    return np.sum(np.sin(r) * W[1, : r.shape[-2], : r.shape[-1]]) + np.sum(q[..., : a.shape[-1]] ** 3)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 4, 2)], ids=["5x3", "2x4x2"])
+def test_complete_mode_of_a_tall_matrix_where_q_s_last_columns_are_not_read(shape):
+    # (r's last rows are zeros, q's first columns the reduced q: both have a derivative; q's last columns have none,
+    # and reading them is refused, tests above)
+    a = np.random.default_rng(7).normal(size=shape)
+    f = complete_of_a_tall_matrix_read_for_r_and_q_s_first_columns
+    check_grad(s2s.grad(f)(a), f, (a,))

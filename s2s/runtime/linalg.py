@@ -670,17 +670,20 @@ def lstsq_tangent(a_dot, b_dot, ans, a, b):
     return [dx[:, 0] if vector else dx, dres if np.size(res) else np.zeros(np.shape(res)), 0.0, np.zeros(np.shape(s))]
 
 
-def _qr_factors(ans, a, mode):
+def _qr_factors(ans, a, mode, q_extra_read=True):
     """(q, r) of np.linalg.qr(a, mode) as the call gave them (mode 'r' gives r alone: q made again, the same
-    LAPACK factorisation, its signs those of that r); refused where they have no derivative."""
+    LAPACK factorisation, its signs those of that r; mode 'complete' of a tall matrix: the reduced factors, its q's
+    last columns, which are not unique, refused where `q_extra_read`); refused where they have no derivative."""
     m, n = np.shape(a)[-2:]
     if mode not in ("reduced", "complete", "r"):
         _refuse(f"s2s has no derivative of np.linalg.qr with mode={mode!r} (LAPACK's raw Householder factors)",
                 "call np.linalg.qr(a) and use q and r")
-    if mode == "complete" and m > n:
-        _refuse("s2s has no derivative of np.linalg.qr(a, mode='complete') for a matrix with more rows than columns "
-                "(q's last columns are not unique)", "call np.linalg.qr(a) (mode='reduced')")
+    if mode == "complete" and m > n and q_extra_read:
+        _refuse("s2s has no derivative of the last columns of q of np.linalg.qr(a, mode='complete') for a matrix "
+                "with more rows than columns (they are not unique)", "call np.linalg.qr(a) (mode='reduced')")
     q, r = _linalg.qr(a) if mode == "r" else ans
+    if mode == "complete" and m > n:
+        q, r = q[..., :, :n], r[..., :n, :]  # (r's last rows are zeros whatever a is)
     k = min(m, n)
     d = np.abs(np.diagonal(r, axis1=-2, axis2=-1)[..., :k])
     if k and np.any(d <= 1e-12 * np.maximum(np.max(d, axis=-1, keepdims=True), 1e-300)):  # (as svd's check)
@@ -702,20 +705,21 @@ def _qr_square_adjoint(gq, gr, q, r):
 
 
 def grad_qr(g, ans, a, mode):
-    """Adjoint of np.linalg.qr(a, mode) (modes 'reduced', 'complete' of a matrix with no more rows than columns,
-    and 'r'), for a of full rank: a wide a = [x | y] is the QR of its square part x with r's right part q' y.
+    """Adjoint of np.linalg.qr(a, mode) (modes 'reduced', 'r', and 'complete', but for q's last columns of a tall
+    matrix), for a of full rank: a wide a = [x | y] is the QR of its square part x with r's right part q' y.
 
         >>> a = np.array([[2.0, 1.0], [1.0, 3.0], [0.5, 1.0]])
         >>> np.round(grad_qr([0.0, np.eye(2)], np.linalg.qr(a), a, "reduced"), 3).shape
         (3, 2)
     """
-    q, r = _qr_factors(ans, a, mode)
     gq, gr = (ZERO, g) if mode == "r" else (g[0], g[1]) if isinstance(g, list | tuple) else (g, ZERO)
     if is_zero(gq) and is_zero(gr):
         return ZERO
-    gq = np.zeros(np.shape(q)) if is_zero(gq) else np.broadcast_to(gq, np.shape(q))
-    gr = np.zeros(np.shape(r)) if is_zero(gr) else np.broadcast_to(gr, np.shape(r))
     m, n = np.shape(a)[-2:]
+    extra = mode == "complete" and m > n  # (of q's columns past n, only a zero adjoint is taken)
+    q, r = _qr_factors(ans, a, mode, q_extra_read=extra and not is_zero(gq) and np.any(np.asarray(gq)[..., :, n:]))
+    gq = np.zeros(np.shape(q)) if is_zero(gq) else np.broadcast_to(gq, np.shape(ans[0]))[..., :, :np.shape(q)[-1]]
+    gr = np.zeros(np.shape(r)) if is_zero(gr) else np.broadcast_to(gr, np.shape(ans[1] if extra else r))[..., :np.shape(r)[-2], :]
     if m >= n:
         return _qr_square_adjoint(gq, gr, q, r)
     right = np.asarray(a)[..., :, m:]
