@@ -175,15 +175,3 @@ def a_break_of_a_loop_in_the_body(x):
 
 def test_a_nested_loop_s_break_is_its_own():
     check_grad(s2s.grad(a_break_of_a_loop_in_the_body)(X), a_break_of_a_loop_in_the_body, (X,))
-
-
-def test_hessian_and_forward_mode_through_a_chained_loop():
-    # (hessian evaluates f once per direction: making an itertools.chain holds its parts, no effect to refuse)
-    def cubes(x):
-        s = 0.0
-        for v in itertools.chain([x[0], x[1]], [x[2]]):
-            s = s + v ** 3
-        return s
-
-    x = np.array([0.3, 0.5, 0.7])
-    assert_close(s2s.hessian(cubes)(x), np.diag(6.0 * x), rtol=1e-12, atol=1e-12)

@@ -128,8 +128,7 @@ def object_effect(obj, _active=()) -> str | None:
     if _makes_generator(obj):  # (seeded with a number it is pure: _call_effect reads the call's arguments)
         return "makes a random generator seeded with fresh entropy from the system (another one at each call)"
     if isinstance(obj, type):
-        # (itertools' types, as builtins' map and zip, only hold what they are given when made)
-        if module in ("builtins", "collections", "itertools") or module.split(".")[0] == "numpy" or \
+        if module in ("builtins", "collections") or module.split(".")[0] == "numpy" or \
                 issubclass(obj, tuple) or (hasattr(obj, "__dataclass_fields__") and
                                            not hasattr(obj, "__post_init__")):
             return None
