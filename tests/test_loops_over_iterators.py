@@ -494,3 +494,17 @@ def rebinds_its_argument(x, it):
 def test_a_parameter_rebound_to_a_list_keeps_the_check_where_it_holds_the_argument():
     with pytest.raises(s2s.S2SError, match=re.escape(ONCE)):
         s2s.grad(rebinds_its_argument, wrt=0)(X, iter([0, 1]))
+
+
+WEIGHTS_LIST = [2.0, 3.0]
+
+
+def _unpacks_an_iterator(x):
+    a, b = itertools.islice(WEIGHTS_LIST, 2)
+    return a * x[0] + b * x[1] ** 2
+
+
+def test_unpacking_an_iterator_is_refused_with_a_hint_not_a_false_type_error():
+    # (helper 184: s2s said "cannot unpack non-iterable islice object", which Python does unpack)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="list\\(items\\)"):
+        s2s.grad(_unpacks_an_iterator)(np.array([0.3, 0.5]))

@@ -174,6 +174,11 @@ def unpack_count(items, count, starred):
     try:
         have = len(items)
     except TypeError:
+        if hasattr(items, "__iter__") or hasattr(items, "__getitem__"):  # (an iterator: `a, b = islice(xs, 2)`)
+            from s2s.errors import UnsupportedSyntaxError
+            raise UnsupportedSyntaxError(
+                f"s2s unpacks a tuple, list or array by position, and this is a {type(items).__name__}, whose items "
+                "are taken one by one", hint="unpack a list of its items (`a, b = list(items)`)") from None
         raise TypeError(f"cannot unpack non-iterable {type(items).__name__} object") from None
     if have < count or have > count and not starred:
         raise ValueError(_unpack_message(have, count, starred))
