@@ -217,41 +217,63 @@ class LoopRewriter(ast.NodeTransformer):
         """A loop over `itertools.chain(a, b, ...)` as a loop over each in turn, what it chains evaluated first
         (`part = a; part2 = b; for v in part: ...; for v in part2: ...`), and one over `itertools.chain(*parts)` or
         `itertools.chain.from_iterable(parts)` as a loop over each of parts (`for part in parts: for v in part:
-        ...`): the same trips in the same order, each over a sequence s2s reads as it reads any. Not a loop that
-        may leave early (a `break` would end only its own part) or with an `else`; None there."""
+        ...`): the same trips in the same order, each over a sequence s2s reads as it reads any. A `break` of the
+        loop sets a flag the loops after it test (`stopped = True; break`). None for another loop (one with an
+        `else` is refused before), or where an ownership guard in the body reads the loop's sequence."""
         it = loop.iter
-        if not isinstance(it, ast.Call) or it.keywords or loop.orelse or _leaves_early(loop) \
-                or self.loop_sequences.get(id(loop)):  # (an ownership guard in the body reads the loop's sequence)
+        if not isinstance(it, ast.Call) or it.keywords or loop.orelse or self.loop_sequences.get(id(loop)):
             return None
         func = self._resolved(it.func)
         from_iterable = getattr(func, "__self__", None) is itertools.chain and getattr(func, "__name__", "") == \
             "from_iterable"  # (a bound method: made anew at each access)
         nested = from_iterable and len(it.args) == 1 or func is itertools.chain \
             and len(it.args) == 1 and isinstance(it.args[0], ast.Starred)
+        if not nested and (func is not itertools.chain or not it.args
+                           or any(isinstance(a, ast.Starred) for a in it.args)):
+            return None
+        breaks = _own_breaks(loop.body)
+        stopped = self.alloc.fresh("stopped") if breaks else None
+        out = [assign(stopped, ast.Constant(False), like=loop)] if stopped else []
+
+        def body():
+            """A copy of the loop's body whose own breaks set the flag first."""
+            copied = copy.deepcopy(loop.body)
+            if breaks:
+                _flag_breaks(copied, stopped)
+            return copied
+
+        def unless_stopped(stmts):
+            if not breaks:
+                return stmts
+            test = ast.UnaryOp(op=ast.Not(), operand=load(stopped))
+            return [ast.copy_location(ast.If(test=test, body=stmts, orelse=[]), loop)]
+
         if nested:
             parts = it.args[0].value if isinstance(it.args[0], ast.Starred) else it.args[0]
             part = self.alloc.fresh("part")
-            inner = ast.copy_location(ast.For(target=loop.target, iter=load(part), body=loop.body, orelse=[]), loop)
-            return [ast.copy_location(ast.For(target=ast.Name(id=part, ctx=ast.Store()), iter=parts, body=[inner],
-                                              orelse=[]), loop)]
-        if func is not itertools.chain or not it.args or any(isinstance(a, ast.Starred) for a in it.args):
-            return None
-        # (each part evaluated before the first loop, as chain's call evaluates them; a new iterator made there,
-        # `zip(a, b)`, is left in its loop's statement, where its own checks are made, with what it is made of
-        # evaluated before the first loop too)
-        parts, out = [], []
-        for a in it.args:
-            if self._iterator_maker(a) is None:
-                name = self.alloc.fresh("part")
-                out.append(assign(name, a, like=loop))
-                a = load(name)
-            else:
-                a = self._arguments_first(a, out, loop)
-            parts.append(a)
-        for k, part in enumerate(parts):
-            out.append(ast.copy_location(ast.For(target=copy.deepcopy(loop.target), iter=part,
-                                                 body=loop.body if k == len(parts) - 1 else copy.deepcopy(loop.body),
-                                                 orelse=[]), loop))
+            inner = ast.copy_location(ast.For(target=copy.deepcopy(loop.target), iter=load(part), body=body(),
+                                              orelse=[]), loop)
+            outer_body = [inner] + ([ast.copy_location(ast.If(test=load(stopped), body=[ast.Break()], orelse=[]),
+                                                       loop)] if breaks else [])
+            out.append(ast.copy_location(ast.For(target=ast.Name(id=part, ctx=ast.Store()), iter=parts,
+                                                 body=outer_body, orelse=[]), loop))
+        else:
+            # (each part evaluated before the first loop, as chain's call evaluates them; a new iterator made
+            # there, `zip(a, b)`, is left in its loop's statement, where its own checks are made, with what it is
+            # made of evaluated before the first loop too)
+            parts = []
+            for a in it.args:
+                if self._iterator_maker(a) is None:
+                    name = self.alloc.fresh("part")
+                    out.append(assign(name, a, like=loop))
+                    a = load(name)
+                else:
+                    a = self._arguments_first(a, out, loop)
+                parts.append(a)
+            for k, part in enumerate(parts):
+                step = ast.copy_location(ast.For(target=copy.deepcopy(loop.target), iter=part, body=body(),
+                                                 orelse=[]), loop)
+                out.extend([step] if k == 0 else unless_stopped([step]))
         return out
 
     def _arguments_first(self, call, out, loop):
@@ -365,8 +387,8 @@ class LoopRewriter(ast.NodeTransformer):
         chained = self._chained_loops(node)
         if chained is not None:
             out = []
-            for s in chained:
-                visited = self.visit_For(s) if isinstance(s, ast.For) else s
+            for s in chained:  # (a loop of a later part in `if not stopped:`: visited through the `if`)
+                visited = self.visit(s) if isinstance(s, ast.For | ast.If) else s
                 out.extend(visited if isinstance(visited, list) else [visited])
             return out
         it = node.iter
@@ -482,6 +504,36 @@ def _stops(islice) -> bool:
     stop = args[1] if len(args) == 2 else args[2] if len(args) >= 3 else None
     return stop is not None and not (isinstance(stop, ast.Constant) and stop.value is None) \
         and not any(isinstance(a, ast.Starred) for a in args) and not islice.keywords
+
+
+def _own_breaks(stmts) -> bool:
+    """Whether `stmts` hold a `break` of the loop they are the body of (not one of a loop inside them)."""
+    return any(isinstance(n, ast.Break) for stmt in stmts for n in _own_nodes(stmt))
+
+
+def _flag_breaks(stmts, flag) -> None:
+    """Put `flag = True` before each `break` of the loop `stmts` are the body of, in place."""
+    k = 0
+    while k < len(stmts):
+        s = stmts[k]
+        if isinstance(s, ast.Break):
+            stmts.insert(k, ast.copy_location(ast.Assign(targets=[ast.Name(id=flag, ctx=ast.Store())],
+                                                         value=ast.Constant(True)), s))
+            k += 2
+            continue
+        if not isinstance(s, ast.For | ast.While | ast.AsyncFor | ast.FunctionDef | ast.AsyncFunctionDef |
+                          ast.ClassDef):
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list):
+                    for item in inner:
+                        if isinstance(item, ast.ExceptHandler):
+                            _flag_breaks(item.body, flag)
+                    if inner and isinstance(inner[0], ast.stmt):
+                        _flag_breaks(inner, flag)
+            for case in getattr(s, "cases", ()):
+                _flag_breaks(case.body, flag)
+        k += 1
 
 
 def _leaves_early(loop) -> bool:
