@@ -219,3 +219,41 @@ def test_evaluating_again_refuses_what_an_itertools_object_may_take_from_elsewhe
     # k = 2, 3, 4: a wrong Hessian; an itertools object may step an iterator that outlives the call)
     with pytest.raises(s2s.UnsupportedSyntaxError, match="itertools.islice"):
         s2s.hessian(consumes_a_global_iterator)(np.array([0.3, 0.5, 0.7]))
+
+
+arg = abs  # (a module global that a fresh name of s2s's once read as: helper 185)
+
+
+def _never_past_five(r):
+    if r > 5.5:
+        raise ValueError("Python never calls it on 6")
+    return r * 1.0
+
+
+def maps_your_function_in_a_loop_that_breaks(x):
+    s = 0.0
+    for v in chain([x], map(_never_past_five, [5, 6])):
+        s = s + v * x
+        if v > 4:
+            break
+    return s
+
+
+def test_a_function_of_yours_mapped_in_a_part_is_checked_by_what_it_is():
+    # (the check that refuses map of your function in a loop that may break read the fresh name `arg` it was bound
+    # to, which the module's global `arg = abs` answered: s2s called it on 6, where Python stops at 5)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="may stop before"):
+        s2s.grad(maps_your_function_in_a_loop_that_breaks)(2.0)
+
+
+def enumerates_from_a_float(x):
+    s = 0.0
+    for i, v in enumerate([x, 2 * x], 1.5):
+        s = s + v * i
+    return s
+
+
+def test_enumerate_s_start_is_an_int_as_python_asks():
+    # (helper 185, older: s2s counted from 1.5 where Python raises TypeError)
+    with pytest.raises(TypeError, match="cannot be interpreted as an integer"):
+        s2s.grad(enumerates_from_a_float)(2.0)

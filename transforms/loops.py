@@ -51,6 +51,7 @@ class LoopRewriter(ast.NodeTransformer):
         self.locals = local_names
         self.alloc = alloc
         self.loop_sequences = {}  # id(for loop) -> names of the sequences it will run over
+        self.held = {}  # a fresh name a chained loop's part or argument is bound to -> the expression it holds
 
     def _sequence_names(self, loop):
         """The names `visit_For` will give the sequences `loop` runs over (one per zip argument)."""
@@ -288,6 +289,7 @@ class LoopRewriter(ast.NodeTransformer):
             elif not isinstance(value, ast.Constant):
                 name = self.alloc.fresh("arg")
                 out.append(assign(name, value, like=loop))
+                self.held[name] = value
                 value = load(name)
             args.append(ast.copy_location(ast.Starred(value=value, ctx=ast.Load()), a) if starred else value)
         keywords = []
@@ -306,7 +308,10 @@ class LoopRewriter(ast.NodeTransformer):
         return isinstance(expr, ast.Call) and inspect.isgeneratorfunction(self._resolved(expr.func))
 
     def _resolved(self, func):
-        """The object the dotted name `func` reads where it is no local's (a method of a local value: None)."""
+        """The object the dotted name `func` reads where it is no local's (a method of a local value: None); of a
+        name a chained loop's argument is bound to, what that argument reads."""
+        if isinstance(func, ast.Name) and func.id in self.held:
+            return self._resolved(self.held[func.id])
         known = annotations.resolved(func)
         if known is not None:
             return known
@@ -473,6 +478,13 @@ class LoopRewriter(ast.NodeTransformer):
                 s = seq(it.args[0])
                 value, bound = item(s), length(s)
             start = it.args[1] if len(it.args) > 1 else next((k.value for k in it.keywords), ast.Constant(0))
+            if not (isinstance(start, ast.Constant) and type(start.value) is int):
+                # (evaluated once, as enumerate's call does, and an int: `range(start)` raises Python's TypeError
+                # for a float, as enumerate does)
+                name = self.alloc.fresh("start")
+                before.append(assign(name, start, like=node))
+                before.append(ast.copy_location(ast.Expr(_call_builtin("range", [load(name)])), node))
+                start = load(name)
             counter = ast.BinOp(left=load(index_name), op=ast.Add(), right=start)
             bind.append(ast.Assign(targets=[node.target], value=ast.Tuple(elts=[counter, value], ctx=ast.Load())))
             bounds = [bound]
