@@ -280,26 +280,19 @@ class LoopRewriter(ast.NodeTransformer):
     def _arguments_first(self, call, out, loop):
         """`call` with each argument but a literal (and those of an iterator made in one, in Python's order) bound
         to a fresh name by statements appended to `out`: evaluated where the call's statement is."""
-        args = []
-        for a in call.args:
-            starred = isinstance(a, ast.Starred)
-            value = a.value if starred else a
+        def held(value):
             if isinstance(value, ast.Call) and self._iterator_maker(value) is not None:
-                value = self._arguments_first(value, out, loop)
-            elif not isinstance(value, ast.Constant):
-                name = self.alloc.fresh("arg")
-                out.append(assign(name, value, like=loop))
-                self.held[name] = value
-                value = load(name)
-            args.append(ast.copy_location(ast.Starred(value=value, ctx=ast.Load()), a) if starred else value)
-        keywords = []
-        for k in call.keywords:
-            value = k.value
-            if not isinstance(value, ast.Constant):
-                name = self.alloc.fresh("arg")
-                out.append(assign(name, value, like=loop))
-                value = load(name)
-            keywords.append(ast.keyword(arg=k.arg, value=value))
+                return self._arguments_first(value, out, loop)
+            if isinstance(value, ast.Constant):
+                return value
+            name = self.alloc.fresh("arg")
+            out.append(assign(name, value, like=loop))
+            self.held[name] = value
+            return load(name)
+
+        args = [ast.copy_location(ast.Starred(value=held(a.value), ctx=ast.Load()), a) if isinstance(a, ast.Starred)
+                else held(a) for a in call.args]
+        keywords = [ast.keyword(arg=k.arg, value=held(k.value)) for k in call.keywords]
         return ast.copy_location(ast.Call(func=call.func, args=args, keywords=keywords), call)
 
     def _generator_call(self, expr) -> bool:

@@ -147,11 +147,17 @@ def _halves_summed(block, i, shapes, np_name, loads, stores, float64_only=False)
     return None
 
 
-def _numpy_calls_alone(e, shapes) -> bool:
-    """Whether every call in `e` is one of NumPy's functions (which change none of their arguments) without `out=`."""
-    return all(not isinstance(n, ast.Call) or getattr(shapes.callee(n), "__module__", None) == "numpy"
-               and not any(kw.arg in (None, "out") for kw in n.keywords)
-               for n in walk(e)) and not any(isinstance(n, ast.Lambda | ast.NamedExpr) for n in walk(e))
+def _numpy_calls_alone(e, np_name) -> bool:
+    """Whether every call in `e` is one of NumPy's functions (`np.sign(r)`: they change none of their arguments)
+    without `out=`, and `e` holds no lambda, `:=`, `yield` or `await`."""
+    for n in walk(e):
+        if isinstance(n, ast.Call) and not (
+                isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name)
+                and n.func.value.id == np_name and not any(kw.arg in (None, "out") for kw in n.keywords)):
+            return False
+        if isinstance(n, ast.Lambda | ast.NamedExpr | ast.Yield | ast.Await):
+            return False
+    return True
 
 
 def _real_operands(shapes, *operands) -> bool:
@@ -175,7 +181,7 @@ def _scaled_name(e, shapes, arrays=False, np_name=None):
     if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Mult):
         for y, k, left in ((e.left, e.right, True), (e.right, e.left, False)):
             if operand(y) is not None and (_real_number(k, shapes) or arrays and _real_operands(shapes, k)
-                                           and _numpy_calls_alone(k, shapes)):
+                                           and _numpy_calls_alone(k, np_name)):
                 return operand(y), (lambda b, k=k, left=left:
                                     ast.BinOp(left=b, op=ast.Mult(), right=k) if left else
                                     ast.BinOp(left=k, op=ast.Mult(), right=b))
@@ -258,13 +264,8 @@ def _undisturbed(block, start, end, halves, wx, wy, np_name) -> bool:
         if not (isinstance(s, ast.Assign) and all(isinstance(t, ast.Name) for t in s.targets)) \
                 or {t.id for t in s.targets} & (read | bound):
             return False
-        for n in walk(s.value):
-            if isinstance(n, ast.Call) and not (
-                    isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name)
-                    and n.func.value.id == np_name and not any(kw.arg in (None, "out") for kw in n.keywords)):
-                return False
-            if isinstance(n, ast.Lambda | ast.NamedExpr | ast.Yield | ast.Await):
-                return False
+        if not _numpy_calls_alone(s.value, np_name):
+            return False
     return True
 
 
@@ -379,11 +380,8 @@ def negate_wheres(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
 
 def _smaller(e, result, shapes) -> bool:
     """Whether `e` is a number literal or real floats of a known shape with fewer items than `result`'s."""
-    if isinstance(e, ast.Constant):
-        return type(e.value) in (int, float)
-    shape = shapes.of(e)
-    return isinstance(shape, tuple) and isinstance(result, tuple) and shapes.real(e) \
-        and math.prod(shape) < math.prod(result)
+    return _real_operands(shapes, e) and (isinstance(e, ast.Constant) or isinstance(result, tuple)
+                                          and math.prod(shapes.of(e)) < math.prod(result))
 
 
 def _negated(e, shapes):
