@@ -116,7 +116,8 @@ defrule_for(rt.grad_trace, "grad_trace(g, x, offset, axis1, axis2)", shape_only=
             result_shape=shapes.trace_back)
 defrule_for(rt.item_grad, "item_grad(g, x, index)", shape_only=("x",), linear=("g",))
 defrule_for(rt.grad_tile, "grad_tile(g, a, reps)", shape_only=("a",), linear=("g",))
-defrule_for(rt.grad_diag, "grad_diag(g, v, k)", shape_only=("v",), linear=("g",), result_shape=shapes.grad_diag)
+defrule_for(rt.grad_diag, "grad_diag(g, v, k)", shape_only=("v",), linear=("g",), result_shape=shapes.grad_diag,
+            real=shapes.real_scatter)
 defrule_for(rt.array_grad, "array_grad(g, obj)", shape_only=("obj",), linear=("g",), result_shape=shapes.array_grad)
 
 # adjoints of products: linear in g and in the other factor
