@@ -40,7 +40,7 @@ import numpy as np
 
 from .item_reads import _int_literal
 from .names import load, store
-from .walk import child_parent_pairs, fix_locations, rewrite_statements, walk
+from .walk import child_parent_pairs, fix_locations, rewrite_statements, walk, walk_nodes
 
 
 def _helper_call(node, shapes, name):
@@ -286,7 +286,7 @@ def _diff_parts(stmt, shapes, fdef):
             and _helper_call(stmt.value, shapes, "grad_diff") and len(stmt.value.args) == 4):
         return None
     g, base, n, axis = stmt.value.args
-    if not (isinstance(g, ast.Name) and _made_by_arithmetic(fdef, g.id)):
+    if not (isinstance(g, ast.Name) and made_by_arithmetic(fdef, g.id, shapes)):
         return None  # (g a view of A, `g = A[1:]`, would change between the updates)
     found = _diff_order_axis(g, base, n, axis, shapes)
     if found is None or shapes.of(stmt.target) != shapes.of(base) or _reads(g, stmt.target.id):
@@ -343,15 +343,28 @@ def _diff_updates(name, g, order, k):
     return [update(2, None, ast.Add(), None), update(1, -1, ast.Sub(), 2.0), update(None, -2, ast.Add(), None)]
 
 
-def _made_by_arithmetic(fdef, name) -> bool:
-    """Whether every binding of `name` is `name = <arithmetic>` (a new array, no view of another) or `name op= e`."""
-    bindings = [n for n in walk(fdef) if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load)]
-    values = [s.value for s in walk(fdef) if isinstance(s, ast.Assign) and len(s.targets) == 1
-              and isinstance(s.targets[0], ast.Name) and s.targets[0].id == name]
-    augmented = [s for s in walk(fdef) if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name)
-                 and s.target.id == name]
-    return bool(values) and len(values) + len(augmented) == len(bindings) \
-        and all(isinstance(v, ast.BinOp | ast.UnaryOp) for v in values)
+def made_by_arithmetic(fdef, name, shapes) -> bool:
+    """Whether `name` is a local (no parameter) whose every binding is `name = <arithmetic>` or
+    `name = np.zeros(...)` (a new array, never a view of another) or `name op= e` (in place: the same array); an
+    update of its items (`name[i] += e`) binds nothing.
+
+        >>> # t = u - f; t += g; t[1:] -= h   -> True for t;   t = u[1:]   -> False
+    """
+    if any(a.arg == name for a in walk(fdef.args) if isinstance(a, ast.arg)):
+        return False
+    bound = assigned = 0
+    for n in walk_nodes(fdef):
+        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
+            bound += 1
+        elif isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                and n.targets[0].id == name:
+            v = n.value
+            if not (isinstance(v, ast.BinOp | ast.UnaryOp) or isinstance(v, ast.Call) and shapes.callee(v) is np.zeros):
+                return False
+            assigned += 1
+        elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name) and n.target.id == name:
+            assigned += 1
+    return assigned > 0 and assigned == bound
 
 
 def _reordered_copy(read, shape, shapes, dtype):

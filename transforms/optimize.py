@@ -107,6 +107,7 @@ from .shapes import Keyed, Seq, slices_only
 from .shared_calls import repeats_a_reduction, share_repeated_calls
 from .shifts import drop_shift_adjoints
 from .simplify import drop_unit_updates, fold_literals, fold_power_of_two_factors, fold_unit_copies, simplify
+from .sliced_adjoints import compose_slice_adjoints
 from .tape import (
     drop_dead_placeholders,
     drop_unread_list_pops,
@@ -443,6 +444,11 @@ def late_step(c: Code) -> Code:
             c.fdef = eliminate_dead_code(c.fdef, c.removable | specialize.pure_names(c.fdef, shapes, c.stack))
             shapes = c.shapes.shapes(c.fdef)
         reuse_dead_operands(c.fdef, shapes, made_up, c.shapes.float64_only)
+        if c.shapes.float64_only:  # (np.diff's adjoint into an array reused now: `t += s2s.grad_diff(g, u, 1, 0)`)
+            if _mentions(c.fdef, "grad_diff") and diff_adjoints_in_place(c.fdef, shapes, c.shapes.np_name):
+                shapes = c.shapes.shapes(c.fdef)
+            if _mentions(c.fdef, "zeros") and compose_slice_adjoints(c.fdef, shapes):  # (`t[:-1, 1:] += d_bar`)
+                shapes = c.shapes.shapes(c.fdef)
         # (float64 arguments, and no other floating dtype named in the code: `np.float32(0.3) * ...` makes float32
         # arrays of float64 ones, and a float32 number scales a where of Python floats into float32)
         float64_only = c.shapes.float64_only and one_float64_precision(c.fdef, c.shapes.params, c.shapes.kinds,
