@@ -98,6 +98,7 @@ from .merge import merge_number_temporaries
 from .negations import spread_number_negations
 from .normalisation import normalisation_adjoints
 from .outer_sums import batch_outer_sums, sums_outer_products
+from .powers import powers_from_squares
 from .products import products, transposed_outers
 from .reduction_methods import reads_a_reduction, reductions_as_methods
 from .reuse import rebind_in_place, reuse_dead_operands
@@ -518,6 +519,9 @@ def products_step(c: Code) -> Code:
     if c.shapes is not None and c.seed_one is not None and \
             products(c.fdef, c.shapes.shapes, c.shapes.float64_only and c.numpy_path):  # (eye_product: NumPy path)
         c.fdef = eliminate_dead_code(c.fdef, c.removable)
+        c.inferred = c.shapes.shapes(c.fdef)
+    if c.shapes is not None and c.seed_one is not None and c.shapes.float64_only and c.numpy_path \
+            and powers_from_squares(c.fdef, c.shapes.shapes):  # (`x ** 3` as `x_sq * x`: no pow per entry)
         c.inferred = c.shapes.shapes(c.fdef)
     return c
 
