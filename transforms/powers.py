@@ -114,8 +114,10 @@ def _square_before(b, x, k):
 
 
 def _squares_after(b, x, k):
-    """([(parent, field, node) of each `x ** 2`], whether another cube or fourth power of x is there) in the simple
-    top-level statements from k on, up to where x may change (the statement k itself binding x: none after it)."""
+    """([(parent, field, node) of each `x ** 2` read as an operand of arithmetic], whether another cube or fourth
+    power of x is there) in the simple top-level statements from k on, up to where x may change (the statement k
+    itself binding x: none after it). A square bound to a name as it is stays: that name's array may be updated in
+    place (`t2 = x ** 2; t2 += 1.0`), which must not change the shared square."""
     found, powers = [], 0
     for j in range(k, len(b.body)):
         if j > k and not b.steady(x, k, j):
@@ -126,8 +128,8 @@ def _squares_after(b, x, k):
             for field, value in ast.iter_fields(parent):
                 items = [((field, i), v) for i, v in enumerate(value)] if isinstance(value, list) else [(field, value)]
                 for where, v in items:
-                    if _power_of(v) == 2 and v.left.id == x:
-                        found.append((parent, where, v))
+                    if _power_of(v) == 2 and v.left.id == x and isinstance(parent, ast.BinOp | ast.UnaryOp):
+                        found.append((parent, where, v))  # (an operand only: `t2 = x_sq` would alias the square)
                     elif _power_of(v) in (3, 4) and v.left.id == x:
                         powers += 1
     return found, powers > 1  # (the power rewritten now is one of them)

@@ -123,3 +123,24 @@ def test_the_kernel_ridge_gradient_computes_no_cube_by_pow():
     src = s2s.source(s2s.grad(kernel_ridge, wrt=(0, 2)), *args)
     code = [line for line in src.splitlines() if not line.strip().startswith("#")]
     assert not any("** 3" in line for line in code) and "    t_sq = t ** 2" in code, src
+
+
+def square_updated_in_place(x):
+    return np.sum(x ** 3 * (x ** 2 + 1.0))
+
+
+def square_scaled_in_place(x, w):
+    a = x ** 3
+    b = w * x ** 2
+    c = x ** 4
+    return np.sum(a * b + np.sin(c)) / np.sum(x ** 2 + 1.0)
+
+
+@pytest.mark.parametrize("f, args, wrt", [
+    (square_updated_in_place, (np.array([0.5, -1.2, 2.0]),), 0),
+    (square_scaled_in_place, (rng.normal(size=5), rng.normal(size=5)), (0, 1)),
+])
+def test_a_square_the_code_binds_and_updates_in_place_is_not_the_shared_one(f, args, wrt):
+    """Helper 186: the derivative code binds `t2 = x ** 2` and then updates t2 in place (`t2 += 1.0`): read as the
+    shared square, that update changed it (a gradient of 4.81 for 1.06)."""
+    check_all_and_general(f, args, wrt=wrt)
