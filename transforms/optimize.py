@@ -352,6 +352,10 @@ def item_updates_step(c: Code) -> Code:
         if write_rows_once(c.fdef, made_up):
             c.fdef = eliminate_dead_code(c.fdef, c.removable)
             c.inferred = c.shapes.shapes(c.fdef)
+        # (a slice's adjoint into slices of another, as np.diff's and the index adjoints written in place above add
+        # it: `t[:-1, 1:] += d_bar`, no zeros between)
+        if _mentions(c.fdef, "zeros") and compose_slice_adjoints(c.fdef, c.inferred):
+            c.inferred = c.shapes.shapes(c.fdef)
     return c
 
 
@@ -447,8 +451,6 @@ def late_step(c: Code) -> Code:
         reuse_dead_operands(c.fdef, shapes, made_up, c.shapes.float64_only)
         if c.shapes.float64_only:  # (np.diff's adjoint into an array reused now: `t += s2s.grad_diff(g, u, 1, 0)`)
             if _mentions(c.fdef, "grad_diff") and diff_adjoints_in_place(c.fdef, shapes, c.shapes.np_name):
-                shapes = c.shapes.shapes(c.fdef)
-            if _mentions(c.fdef, "zeros") and compose_slice_adjoints(c.fdef, shapes):  # (`t[:-1, 1:] += d_bar`)
                 shapes = c.shapes.shapes(c.fdef)
         # (float64 arguments, and no other floating dtype named in the code: `np.float32(0.3) * ...` makes float32
         # arrays of float64 ones, and a float32 number scales a where of Python floats into float32)

@@ -25,7 +25,7 @@ import numpy as np
 
 from .index_adjoints import made_by_arithmetic
 from .names import load, name_counts
-from .walk import statement_lists
+from .walk import child_parent_pairs, statement_lists, walk_nodes
 
 
 def compose_slice_adjoints(fdef: ast.FunctionDef, shapes) -> bool:
@@ -35,7 +35,7 @@ def compose_slice_adjoints(fdef: ast.FunctionDef, shapes) -> bool:
         >>> # g = np.zeros((7, 8)); g[:, :-1] += dy_bar; t[1:, :] += g; t[:-1, :] -= g
         >>> # -> t[1:, :-1] += dy_bar; t[:-1, :-1] -= dy_bar   (t of shape (8, 8))
     """
-    changed = False
+    changed = _negations_into_updates(fdef)
     reads, bindings = name_counts(fdef)
     for block in statement_lists(fdef):
         k = 0
@@ -44,15 +44,40 @@ def compose_slice_adjoints(fdef: ast.FunctionDef, shapes) -> bool:
             if made is None:
                 k += 1
                 continue
-            start, end, new = made
-            block[start:end] = new
+            for i, stmt in made.items():
+                block[i] = stmt
+            del block[k:k + 2]  # (the zeros and the update)
             changed = True
             reads, bindings = name_counts(fdef)
     return changed
 
 
+def _negations_into_updates(fdef) -> bool:
+    """`n = -g` read only by the next statement, `A[r] += n` (or `-=`), as `A[r] -= g` (`+=`): `a + (-b)` is
+    `a - b` in floating point, bit for bit. Whether anything changed."""
+    reads, bindings = name_counts(fdef)
+    changed = False
+    for block in statement_lists(fdef):
+        k = 0
+        while k + 1 < len(block):
+            s, then = block[k], block[k + 1]
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                    and isinstance(s.value, ast.UnaryOp) and isinstance(s.value.op, ast.USub) \
+                    and isinstance(s.value.operand, ast.Name) and _adds_whole(then, s.targets[0].id) \
+                    and reads.get(s.targets[0].id) == 1 and bindings.get(s.targets[0].id) == 1 \
+                    and then.target.value.id not in (s.targets[0].id, s.value.operand.id):
+                then.op = ast.Sub() if isinstance(then.op, ast.Add) else ast.Add()
+                then.value = load(s.value.operand.id)
+                del block[k]
+                changed = True
+                continue
+            k += 1
+    return changed
+
+
 def _composed(block, k, shapes, reads, bindings, fdef):
-    """(first, past-the-last statement index, statements in their place) where `block[k]` starts the pattern."""
+    """{index in the block: the update in its place} for each `A[r] op= g` where `block[k]` starts the pattern
+    (its zeros and update then go), else None."""
     zeros = block[k]
     if not (isinstance(zeros, ast.Assign) and len(zeros.targets) == 1 and isinstance(zeros.targets[0], ast.Name)
             and isinstance(zeros.value, ast.Call) and shapes.callee(zeros.value) is np.zeros
@@ -68,14 +93,18 @@ def _composed(block, k, shapes, reads, bindings, fdef):
     if not (isinstance(h, ast.Name) and h.id != g and inner is not None and shapes.real(h)
             and shapes.of(h) == tuple(b - a for a, b in inner) and made_by_arithmetic(fdef, h.id, shapes)):
         return None
-    users, end, wanted = [], k + 2, reads.get(g, 0) - 1  # (every read of g but the update's own)
-    while end < len(block) and len(users) < wanted and _adds_whole(block[end], g):
-        users.append(block[end])
-        end += 1
-    if not users or len(users) != wanted:
+    users, at, wanted = [], k + 2, reads.get(g, 0) - 1  # (every read of g but the update's own)
+    while at < len(block) and len(users) < wanted:
+        if _adds_whole(block[at], g):
+            users.append(at)
+        elif _mentions(block[at], (g, h.id)):
+            return None  # (h must hold at each update what it held where g took it: not bound, not read, between)
+        at += 1
+    if not users or len(users) != wanted or not _read_by_arithmetic(fdef, h.id, update):
         return None
-    new = []
-    for stmt in users:
+    new = {}
+    for i in users:
+        stmt = block[i]
         target, length = stmt.target.value.id, _int_shape(shapes.of(stmt.target.value))
         outer = _slices(stmt.target.slice, length)
         if target in (g, h.id) or outer is None or tuple(b - a for a, b in outer) != shape \
@@ -84,10 +113,25 @@ def _composed(block, k, shapes, reads, bindings, fdef):
         from_end = [_from_end(a) or _from_end(b) for a, b in zip(_items(stmt.target.slice, length),
                                                                    _items(update.target.slice, shape))]
         index = _as_index([(a + c, a + d) for (a, _), (c, d) in zip(outer, inner)], length, from_end)
-        new.append(ast.copy_location(ast.AugAssign(target=ast.Subscript(value=load(target), slice=index,
-                                                                         ctx=ast.Store()),
-                                                   op=stmt.op, value=load(h.id)), stmt))
-    return k, end, new
+        new[i] = ast.copy_location(ast.AugAssign(target=ast.Subscript(value=load(target), slice=index, ctx=ast.Store()),
+                                                 op=stmt.op, value=load(h.id)), stmt)
+    return new
+
+
+def _mentions(stmt, names) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in names for n in walk_nodes(stmt))
+
+
+def _read_by_arithmetic(fdef, name, update) -> bool:
+    """Whether every read of `name` but `update`'s is an operand of arithmetic or the value of an update in place
+    (so no other name holds its array or a view of it, which a statement between could change)."""
+    own = update.value
+    for child, parent in child_parent_pairs(fdef):
+        if isinstance(child, ast.Name) and child.id == name and isinstance(child.ctx, ast.Load) and child is not own \
+                and not isinstance(parent, ast.BinOp | ast.UnaryOp | ast.Compare) \
+                and not (isinstance(parent, ast.AugAssign) and parent.value is child):
+            return False
+    return True
 
 
 def _slice_update(stmt, g) -> bool:

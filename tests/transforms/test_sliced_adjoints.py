@@ -66,7 +66,55 @@ def test_inner_bounds_counted_from_the_outer_slice_start():
     np.testing.assert_allclose(_run(got, args), _run(textwrap.dedent(src), args), rtol=0, atol=0)
 
 
+def test_updates_further_on_and_through_a_negation():
+    """Statements between that neither bind nor read g or h, and `n = -g` read only by the next update (`A[r] += n`
+    is `A[r] -= g` bit for bit)."""
+    src = """
+        def f(u, h, w):
+            t = u * 2.0
+            d_bar = h * 1.0
+            g = np.zeros((7, 8))
+            g[:, :-1] += d_bar
+            e_bar = w * 3.0
+            n = -g
+            t[:-1] += n
+            t[:, :2] -= e_bar
+            t[1:] += g
+            return t
+        """
+    args = (rng.normal(size=(8, 8)), rng.normal(size=(7, 7)), rng.normal(size=(8, 2)))
+    changed, got = _rewrite(src, u=(8, 8), h=(7, 7), w=(8, 2))
+    assert changed and "np.zeros" not in got and "n = -g" not in got, got
+    assert "t[:-1, :-1] -= d_bar" in got and "t[1:, :-1] += d_bar" in got, got
+    np.testing.assert_allclose(_run(got, args), _run(textwrap.dedent(src), args), rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("src", [
+    # h changed between the update and a later use
+    """
+    def f(u, h):
+        t = u * 2.0
+        d_bar = h * 1.0
+        g = np.zeros((7, 8))
+        g[:, :-1] += d_bar
+        t[1:] += g
+        d_bar *= 3.0
+        t[:-1] -= g
+        return t
+    """,
+    # a view of h taken before, changed between
+    """
+    def f(u, h):
+        t = u * 2.0
+        d_bar = h * 1.0
+        v = d_bar[0]
+        g = np.zeros((7, 8))
+        g[:, :-1] += d_bar
+        t[1:] += g
+        v += 5.0
+        t[:-1] -= g
+        return t
+    """,
     # the update's value is a view of the array updated: the second update would read the first's result
     """
     def f(u, h):
