@@ -155,3 +155,41 @@ def test_the_product_folds(expr, folded):
     from s2s.transforms.simplify import _folded_product
     out = _folded_product(ast.parse(expr, mode="eval").body, lambda e: True)
     assert (None if out is None else ast.unparse(out)) == folded
+
+
+def norm_penalty(u, f, lam=0.1):
+    dx = u[1:, :] - u[:-1, :]
+    dy = u[:, 1:] - u[:, :-1]
+    return 0.5 * np.sum((u - f) ** 2) + lam * np.sum(np.sqrt(1e-3 + dx[:, :-1] ** 2 + dy[:-1, :] ** 2))
+
+
+def test_a_factor_every_read_of_a_temporary_takes_goes_into_its_binding():
+    """The adjoint of `np.sqrt(s)` scales by 0.5 / sqrt, each square's by 2: `t = lam * 0.5 / sqrt` read as
+    `t * 2 * dx` and `t * 2 * dy` is `t = lam / sqrt`, read as `t * dx` and `t * dy`, bit for bit."""
+    u, f = R.normal(size=(6, 7)), R.normal(size=(6, 7))
+    src = code(norm_penalty, u, f)
+    assert "0.5" not in src and "* 2 *" not in src and re.search(r"= lam / sqrt", src), src
+    check_all(norm_penalty, (u, f))
+    np.testing.assert_array_equal(s2s.grad(norm_penalty)(u, f), s2s.derivative(norm_penalty)(u, f))
+
+
+@pytest.mark.parametrize("src, scaled", [
+    ("t = a * 0.5 / s\ny = t * 2 * x\nz = t * 2 * w", "t = a * 0.5 * 2 / s"),
+    # a read without the factor, another factor, a factor that is no power of two: left
+    ("t = a * 0.5 / s\ny = t * 2 * x\nz = t * w", None),
+    ("t = a * 0.5 / s\ny = t * 2 * x\nz = t * 4 * w", None),
+    ("t = a * 0.5 / s\ny = t * 3 * x\nz = t * 3 * w", None),
+    # bound twice: left
+    ("t = a * 0.5 / s\ny = t * 2 * x\nt = a / s\nz = t * 2 * w", None),
+])
+def test_the_factor_goes_into_the_binding_only_where_every_read_takes_it(src, scaled):
+    import ast
+
+    from s2s.transforms.names import name_counts
+    from s2s.transforms.simplify import _scale_into_bindings
+    fdef = ast.parse("def f(a, s, x, w):\n" + "\n".join("    " + line for line in src.splitlines())).body[0]
+    loads, stores = name_counts(fdef)
+    changed = _scale_into_bindings(fdef, {"t"}, loads, stores, lambda e: True)
+    assert changed == (scaled is not None)
+    if scaled is not None:
+        assert ast.unparse(fdef.body[0]) == scaled and "1.0 * t * x" in ast.unparse(fdef)

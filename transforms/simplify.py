@@ -13,7 +13,7 @@ import math
 import operator
 
 from .names import loaded_names, name_counts
-from .walk import fix_locations, replace_child, statement_lists, walk_nodes
+from .walk import child_parent_pairs, fix_locations, replace_child, statement_lists, walk_nodes
 
 _FOLDABLE = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
              ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
@@ -321,6 +321,8 @@ def fold_power_of_two_factors(fdef: ast.FunctionDef, keeps_itself, made_up=froze
                 changed = True
                 continue
             k += 1
+    if _scale_into_bindings(fdef, made_up, loads, stores, keeps_itself):
+        changed = True
     operands, numbers = set(), set()
     for n in walk_nodes(fdef):
         if isinstance(n, ast.AugAssign):
@@ -365,6 +367,47 @@ def _substitute_product(first, then, made_up, loads, stores, keeps_itself) -> bo
             return False
         return _put(then, chain, trial)
     return False
+
+
+def _scale_into_bindings(fdef, made_up, loads, stores, keeps_itself) -> bool:
+    """`t = a * e` (or `a / e`; t made up, bound once) whose every read, two or more, is a factor of `t * c` with
+    one power-of-two literal c: `t = a * c * e` and the reads `t` (`t8_bar = lam * 0.5 / s` read as `t8_bar * 2 *
+    dx` and `t8_bar * 2 * dy`, the adjoints of a norm's squares: `t8_bar = lam / s`, read as `t8_bar * dx`). Each
+    read computed `(a op e) * c`, the same number bit for bit as `(a * c) op e` (scaling by a power of two commutes
+    with rounding), barring a value that over- or underflows on the way. Whether anything changed."""
+    reads = {}
+    for child, parent in child_parent_pairs(fdef):
+        if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and child.id in made_up \
+                and loads.get(child.id, 0) >= 2 and stores.get(child.id) == 1:
+            reads.setdefault(child.id, []).append(parent)
+    bindings = {s.targets[0].id: s for s in walk_nodes(fdef) if isinstance(s, ast.Assign) and len(s.targets) == 1
+                and isinstance(s.targets[0], ast.Name) and s.targets[0].id in reads}
+    changed = False
+    for name, parents in reads.items():
+        binding = bindings.get(name)
+        scale = {_literal_factor(p, name) for p in parents}
+        c = scale.pop() if len(scale) == 1 else None
+        if binding is None or c is None or len(parents) != loads[name] \
+                or not (isinstance(binding.value, ast.BinOp) and isinstance(binding.value.op, ast.Mult | ast.Div)) \
+                or not keeps_itself(binding.value.left) or not keeps_itself(binding.value.right):
+            continue
+        v = binding.value
+        v.left = ast.BinOp(left=v.left, op=ast.Mult(), right=ast.Constant(c))
+        for p in parents:  # (`t * c` as `1.0 * t`, which the folding below drops where t needs no copy)
+            p.left, p.op, p.right = ast.Constant(1.0), ast.Mult(), ast.Name(id=name, ctx=ast.Load())
+        changed = True
+    return changed
+
+
+def _literal_factor(parent, name):
+    """c of a product `t * c` / `c * t` (c a power-of-two number literal, not 1) where `parent` is it, else None."""
+    if not (isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mult)):
+        return None
+    for one, other in ((parent.left, parent.right), (parent.right, parent.left)):
+        if isinstance(one, ast.Name) and one.id == name and is_number(other) and _power_of_two(other.value) \
+                and other.value not in (1, -1):
+            return other.value
+    return None
 
 
 def _put(tree, old, new) -> bool:
