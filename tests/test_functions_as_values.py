@@ -687,8 +687,36 @@ def test_lambdas_passed_where_they_are_written():
 
 
 def test_a_lambda_made_in_a_loop_body_is_still_refused():
-    with pytest.raises(s2s.UnsupportedSyntaxError, match="defined inside"):
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="made again on each trip") as err:
         s2s.grad(lambda_inside_a_loop_body)(np.ones(3))
+    assert "define it once before the loop" in str(err.value)
+
+
+def powers_made_in_a_comprehension(w, x):
+    fs = [lambda z, p=p: z ** p for p in range(3)]
+    return np.sum(np.stack([f(x @ w) for f in fs]))
+
+
+def counts_its_calls(w, x):
+    calls = 0
+
+    def step(z):
+        nonlocal calls
+        calls += 1
+        return np.tanh(z @ w)
+    return np.sum(step(x) ** 2) * calls
+
+
+@pytest.mark.parametrize("f, why, hint", [
+    (powers_made_in_a_comprehension, "made again on each trip of a loop or comprehension", "def power(z, p)"),
+    (counts_its_calls, "rebinds a name of the function around it", "return the new one"),
+])
+def test_a_local_function_not_expanded_says_why(f, why, hint):
+    """Helper 187: the message said s2s expands only helpers whose body is a single return, which has long been
+    untrue (helpers of any length are expanded): it names what stops this one."""
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="defined inside the differentiated function") as err:
+        s2s.grad(f)(np.ones((3, 3)), np.ones((4, 3)))
+    assert why in str(err.value) and hint in str(err.value) and "single return" not in str(err.value)
 
 
 def test_two_functions_on_one_line_passed_as_values_are_refused():

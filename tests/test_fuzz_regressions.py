@@ -485,9 +485,8 @@ def lambda_defined_in_loop(x):
     return acc
 
 
-@pytest.mark.xfail(strict=True, reason="UnsupportedSyntaxError 'it expands only local helpers whose body is a single "
-                                       "return, with plain parameters, that are only called' for such a lambda, "
-                                       "because it is defined inside a loop")
+@pytest.mark.xfail(strict=True, reason="UnsupportedSyntaxError 'it is made again on each trip of a loop or "
+                                       "comprehension' for a lambda defined inside a loop")
 def test_lambda_defined_in_loop():
     _all_reverse_forms(lambda_defined_in_loop, (X3,))
 

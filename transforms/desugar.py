@@ -45,6 +45,43 @@ _HINTS = {
 }
 
 
+def _not_expanded(node, tree) -> tuple[str, str]:
+    """(why s2s did not expand the local function `node` of `tree`, a hint): local functions are expanded where
+    they are defined once and called or passed as values (transforms/inline.py); these are the forms that are not."""
+    if any(isinstance(n, ast.Nonlocal | ast.Global) for n in walk(node)):
+        return ("it rebinds a name of the function around it (`nonlocal`/`global`), which s2s does not follow",
+                "pass the value in and return the new one (`z, calls = step(z, calls)`), or define the helper at "
+                "module level")
+    if any(isinstance(n, ast.Yield | ast.YieldFrom) for n in walk(node)):
+        return ("it is a generator", "define the generator at module level, or build a list in the function")
+    if getattr(node, "decorator_list", None):
+        return ("it is decorated", "define the helper at module level (s2s differentiates calls to it), or apply "
+                "the decorator's effect by hand")
+    if _made_per_trip(node, tree):
+        return ("it is made again on each trip of a loop or comprehension (each trip's function is another object)",
+                "define it once before the loop, with what varies as a parameter: `def power(z, p): return z ** p`, "
+                "then `power(x, p)` in the loop")
+    return ("s2s expands a local function defined once and called or passed as a value, and could not expand this "
+            "one", "define the helper at module level; s2s differentiates calls to it")
+
+
+def _made_per_trip(node, tree) -> bool:
+    """Whether `node` lies in the body of a loop or in a comprehension of `tree` (not in a local function's)."""
+    def inside(parent, found=False):
+        for child in ast.iter_child_nodes(parent):
+            if isinstance(child, ast.FunctionDef | ast.Lambda) and child is not node:
+                continue  # (a trip of a loop in another local function makes that one's helpers, not tree's)
+            trips = found or isinstance(parent, ast.For | ast.While) and child is not getattr(parent, "iter", None) \
+                or isinstance(parent, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp)
+            if child is node:
+                return trips
+            result = inside(child, trips)
+            if result is not None:
+                return result
+        return None
+    return bool(inside(tree))
+
+
 def _delete_hint(node: ast.Delete) -> str | None:
     """The hint for `del L[k]`, `del L[i:j]` or `del d["key"]`: the list (or dict) built without the items, which
     keeps Python's meaning but for other names bound to the same list (they keep the old one); for `del o.attr`,
@@ -117,10 +154,9 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
             raise pf.error(ctx().unsupported, "s2s cannot differentiate a loop with an else clause",
                            node, hint="use a flag variable instead of for/else")
         if isinstance(node, ast.FunctionDef | ast.Lambda) and node is not tree:
-            raise pf.error(ctx().unsupported, "s2s cannot differentiate this function defined inside "
-                           "the differentiated function (it expands only local helpers whose body is a single "
-                           "return, with plain parameters, that are only called)", node,
-                           hint="define the helper at module level; s2s differentiates calls to it")
+            why, hint = _not_expanded(node, tree)
+            raise pf.error(ctx().unsupported, "s2s cannot differentiate this function defined inside the "
+                           f"differentiated function: {why}", node, hint=hint)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _BY_NAME \
                 and not (node.func.id == "vars" and node.args) \
                 and pf.resolve(node.func.id) is getattr(builtins, node.func.id):
