@@ -36,6 +36,7 @@ from s2s.transforms import (
     optimize,
     rebinding,
     records,
+    reduce_loops,
     refusals,
     reverse,
     specialize,
@@ -293,6 +294,11 @@ def _contexts(p: Lowered) -> Lowered:
     return p
 
 
+def _reduce(p: Lowered) -> Lowered:
+    reduce_loops.reduce_as_loops(p.pf, p.tree, p.alloc)
+    return p
+
+
 def _generators(p: Lowered) -> Lowered:
     generators.rewrite(p.pf, p.tree)
     return p
@@ -355,6 +361,7 @@ def _rebinding(p: Lowered) -> Lowered:
 # 1. the lowering passes, from the user's function to primitive statements (a `Lowered` each):
 LOWERING = [
     ("contexts", _contexts),  # `with np.errstate(...)`: its body (transforms/contexts.py)
+    ("reduce", _reduce),  # functools.reduce(f, items[, initial]) as its loop (transforms/reduce_loops.py)
     ("generators", _generators),  # generators consumed at once: lists (transforms/generators.py)
     ("inline", _inline),  # local helper functions: statement helpers expanded, expression helpers kept for lower
     ("check", _check),  # refuse what s2s cannot differentiate, at the user's line
