@@ -22,7 +22,10 @@ from it, how a shift `m + d` changes it, exactly, for every `d`:
   number literal, reductions over axes along which `d` is constant (`np.max`, `np.mean`, `np.sum`);
 - `v * exp(k*d)` (multiplicative): `np.exp` of an additive value, its products and quotients with
   values that do not depend on `m`, sums over axes along which `d` is constant, powers by literals;
-- `np.log` of a multiplicative value is additive again, with the same k.
+- `np.log` of a multiplicative value is additive again, with the same k;
+- slices with literal bounds (`[::-1]`, `[1:]`) along an axis where `d` is constant keep k, and so do the
+  partial sums of a multiplicative value along such an axis (`np.cumsum(e[::-1])[::-1]`: a Cox likelihood's
+  risk sets).
 
 A value whose k is 0 does not depend on `m`. `d` has `m`'s shape; each value also records along which
 of its axes `d` varies (`m[:, None]`, broadcasting, `keepdims`), so that a sum over an axis along which
@@ -208,6 +211,8 @@ class _Proof:
             return self.shifted[node.id]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             inner = self._value(node.operand)
+            if inner is None:
+                return None  # (read m, yet does not depend on it: `-(z - m - log(s))`)
             if inner.multiplicative:
                 raise _Unproven
             return inner if isinstance(node.op, ast.UAdd) else _made(False, -inner.k, inner.axes, inner.shape)
@@ -256,6 +261,8 @@ class _Proof:
         if self._reads(node.slice):
             raise _Unproven
         shift = self._value(node.value)
+        if shift is None:
+            return None
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         axes, sizes = list(shift.axes), list(shift.shape)
         out, shape = [], []
@@ -278,6 +285,10 @@ class _Proof:
             elif _integer(item) and axes and axes[0] is None and -sizes[0] <= _number(item) < sizes[0]:
                 axes.pop(0)  # an item along an axis where the shift is constant
                 sizes.pop(0)
+            elif isinstance(item, ast.Slice) and axes and axes[0] is None and _slice_bounds(item) is not None:
+                axes.pop(0)  # a slice (`[::-1]`, `[1:]`) along an axis where the shift is constant: the same d
+                out.append(None)
+                shape.append(len(range(*slice(*_slice_bounds(item)).indices(sizes.pop(0)))))
             else:
                 raise _Unproven
         return _Shift(shift.multiplicative, shift.k, tuple(out + axes), tuple(shape + sizes))
@@ -291,18 +302,45 @@ class _Proof:
             if len(node.args) != 1 or node.keywords:
                 raise _Unproven
             inner = self._value(node.args[0])
+            if inner is None:
+                return None
             if inner.multiplicative != (callee is np.log):
                 raise _Unproven
             return _Shift(callee is np.exp, inner.k, inner.axes, inner.shape)
         if any(callee is f for f in _REDUCTIONS):
             return self._reduction(node, callee)
+        if callee is np.cumsum:
+            return self._cumsum(node)
         raise _Unproven
+
+    def _cumsum(self, node):
+        """np.cumsum of a multiplicative value along an axis where the shift is constant (along every axis for
+        axis None, which flattens): each partial sum of `v * exp(k*d)` is that of v times exp(k*d)."""
+        keywords = {k.arg: k.value for k in node.keywords}
+        if len(node.args) > 2 or set(keywords) - {"axis"} or (len(node.args) == 2 and "axis" in keywords):
+            raise _Unproven
+        inner = self._value(node.args[0])
+        axis = _literal(node.args[1] if len(node.args) == 2 else keywords.get("axis"), None)
+        if inner is None:
+            return None
+        if not inner.multiplicative:
+            raise _Unproven  # (partial sums of v + k*d add k*d once per term: no shift form)
+        if axis is None:
+            if any(a is not None for a in inner.axes):
+                raise _Unproven
+            return _Shift(True, inner.k, (None,), (math.prod(inner.shape),))
+        if type(axis) is not int or not -len(inner.shape) <= axis < len(inner.shape) \
+                or inner.axes[axis % len(inner.shape)] is not None:
+            raise _Unproven
+        return inner
 
     def _reduction(self, node, callee):
         keywords = {k.arg: k.value for k in node.keywords}
         if len(node.args) > 2 or set(keywords) - {"axis", "keepdims"} or (len(node.args) == 2 and "axis" in keywords):
             raise _Unproven
         inner = self._value(node.args[0])
+        if inner is None:
+            return None
         shape = inner.shape
         axis = _literal(node.args[1] if len(node.args) == 2 else keywords.get("axis"), None)
         keepdims = _literal(keywords.get("keepdims"), False)
@@ -320,6 +358,19 @@ class _Proof:
         kept = [a for a in range(len(shape)) if keepdims or a not in summed]
         return _made(inner.multiplicative, k, tuple(None if a in summed else inner.axes[a] for a in kept),
                      tuple(1 if a in summed else shape[a] for a in kept))
+
+
+def _slice_bounds(item):
+    """(start, stop, step) of a slice of int literals (or none), step not 0; else None."""
+    bounds = []
+    for part in (item.lower, item.upper, item.step):
+        if part is None:
+            bounds.append(None)
+        elif _integer(part):
+            bounds.append(int(_number(part)))
+        else:
+            return None
+    return None if bounds[2] == 0 else tuple(bounds)
 
 
 def _made(multiplicative, k, axes, shape):
