@@ -43,8 +43,31 @@ def over_rows(A):
 
 
 def over_a_generator(xs):
-    total = reduce(lambda a, b: a + b * b, (2.0 * v for v in xs), 0.0)
-    return total
+    buf = [1.0]
+
+    def f(a, b):
+        buf.append(a)
+        return a * b
+    return reduce(f, (v + buf[-1] for v in xs), 1.0)
+
+
+def in_branches(x):
+    if np.sum(x) > 0:
+        y = reduce(lambda a, b: a * b, x)
+    else:
+        y = reduce(lambda a, b: a + b * b, x, 1.0)
+    return y
+
+
+def per_row(A):
+    s = 0.0
+    for row in A:
+        s = s + reduce(lambda a, b: a * np.cos(b), row, 1.0)
+    return s
+
+
+def over_enumerate_and_map(x):
+    return reduce(lambda a, p: a + p[0] * p[1], enumerate(x), 0.0) * reduce(lambda a, b: a * b, map(np.sin, x))
 
 
 def reduced_in_a_test(x):
@@ -65,7 +88,9 @@ def test_gradients_of_the_list_of_weights(f):
 @pytest.mark.parametrize("f, args, wrt", [
     (tanh_net, (WEIGHTS, X), 1), (matrix_chain, (WEIGHTS, X), 1), (running_product, (np.array([1.5, 2.0, -0.5]),), 0),
     (layers_by_helper, (WEIGHTS, X), 1), (over_rows, (R.normal(size=(4, 3)),), 0),
-    (over_a_generator, (R.normal(size=4),), 0), (reduced_in_a_test, (R.normal(size=4),), 0),
+    (reduced_in_a_test, (R.normal(size=4),), 0), (in_branches, (R.normal(size=4),), 0),
+    (in_branches, (-np.abs(R.normal(size=4)),), 0), (per_row, (R.normal(size=(3, 4)),), 0),
+    (over_enumerate_and_map, (R.normal(size=4),), 0),
 ])
 def test_gradients_match_differences_and_autograd(f, args, wrt):
     check_grad(f, *args, wrt=wrt)
@@ -99,8 +124,37 @@ def after_a_call_of_yours(x):
     return leaky_layer(x, np.eye(3)).sum() + reduce(lambda a, b: a + b, x, 0.0)
 
 
-@pytest.mark.parametrize("f, args", [(chosen_reduce, (X, False)), (after_a_call_of_yours, (X,))])
+def after_an_item_read(x):
+    buf = [1.0]
+
+    def f(acc, v):
+        buf[0] = acc
+        return acc * v
+    return buf[0] * x[0] + reduce(f, x, 1.0)
+
+
+def into_an_item(x):
+    a = [0.5]
+
+    def f(acc, v):
+        a[0] = acc * 3.0
+        return acc * v
+    a[0] += reduce(f, x, 1.0)
+    return a[0]
+
+
+@pytest.mark.parametrize("f, args", [(chosen_reduce, (X, False)), (after_a_call_of_yours, (X,)),
+                                     (after_an_item_read, (X,)), (into_an_item, (X,))])
 def test_a_reduce_the_loop_cannot_go_before_is_refused_with_a_hint(f, args):
+    """Helper 188: `buf[0] * x[0] + reduce(f, ...)` read buf[0] after f had changed it (a value of -1.456 for
+    -0.469): what the statement computes before the reduce must be names, literals or modules' attributes."""
     with pytest.raises(s2s.UnsupportedSyntaxError, match="functools.reduce") as err:
         s2s.grad(f)(*args)
     assert "acc = reduce(f, items, start)" in str(err.value)
+
+
+def test_a_generator_s_items_are_not_computed_ahead_of_the_calls():
+    """Helper 188: the items of a generator expression were listed first, so one reading what f changes gave
+    another value (-0.969 for -1.326); such a generator is refused, as a loop over one is."""
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="generator expression"):
+        s2s.grad(over_a_generator)(X)

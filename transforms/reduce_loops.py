@@ -1,32 +1,32 @@
 """`functools.reduce(f, items[, initial])` as the loop it runs.
 
 reduce calls `f` on the running value and each item in turn; s2s does not read library code, so the call
-is written out as that loop before anything else reads the function (a lambda given to it becomes a local
-function defined once before the loop, which the inline pass expands as any other):
+is written out as that loop before anything else reads the function (a lambda's body written in the loop
+with its parameters read as the running value and the item; any other function called there):
 
     h = reduce(lambda acc, W: np.tanh(acc @ W), weights, x)
 ->
-    fn = lambda acc, W: np.tanh(acc @ W)
-    items = weights
-    h_acc = x
-    for item in items:
-        h_acc = fn(h_acc, item)
-    h = h_acc
+    acc2 = x
+    for item in weights:
+        acc2 = np.tanh(acc2 @ item)
+    h = acc2
 
 Python evaluates reduce's arguments in order (the function, the items, the initial value), then takes the
-items one at a time; the loop does the same (a generator expression's items are listed first, as the
-generators pass reads a generator consumed at once). Without an initial value, reduce starts from the first item
-and raises `TypeError: reduce() of empty iterable with no initial value` for none: the loop lists the
-items first (`list(items)`) and raises the same error. A reduce that is not the whole value of an
-assignment to a name or of a `return` is refused with the hint to assign it first (its place in the
-statement's order of evaluation would move).
+items one at a time; the loop does the same (a generator expression kept in a name is refused further on, as
+a loop over one is). Without an initial value the first item starts the running value, and no items raise
+`TypeError: reduce() of empty iterable with no initial value`, as reduce does. The loop goes before the
+statement that holds the reduce: where that statement computes anything before it (`buf[0] * x +
+reduce(...)`, `a[0] += reduce(...)`: f may change what it reads) or evaluates it on some paths only, or in a
+`while` test, it is refused with the hint to assign it to a name first.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import functools
+import types
 
 from .context import ctx
 from .names import NameAllocator, load, store
@@ -42,11 +42,11 @@ def reduce_as_loops(pf, tree: ast.FunctionDef, alloc: NameAllocator) -> None:
     """
     if not any(isinstance(n, ast.Call) and _is_reduce(pf, n) for n in walk(tree)):
         return
-    shadowed = [b for b in ("list", "len", "TypeError") if pf.resolve(b) is not getattr(builtins, b)]
+    shadowed = [b for b in ("TypeError",) if pf.resolve(b) is not getattr(builtins, b)]
     if shadowed:
         call = next(n for n in walk(tree) if isinstance(n, ast.Call) and _is_reduce(pf, n))
         raise pf.error(ctx().unsupported, f"s2s writes functools.reduce as a loop that calls the builtin "
-                       f"{shadowed[0]}, which this function's module rebinds", call,
+                       f"{shadowed[0]}, which this function or its module binds to something else", call,
                        hint="write the loop yourself: `acc = start; for item in items: acc = f(acc, item)`")
     changed = True
     while changed:
@@ -76,40 +76,60 @@ def _is_reduce(pf, node) -> bool:
         and pf.resolve_expr(node.func) is functools.reduce
 
 
-def _own_nodes(stmt):
-    """The nodes of `stmt` outside the local functions and lambdas in it (those are checked where they run)."""
-    todo = [stmt]
-    while todo:
-        node = todo.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
-                todo.append(child)
+def _header(stmt) -> list:
+    """The expressions a statement evaluates itself (a compound statement's header; its blocks are statements of
+    their own)."""
+    if isinstance(stmt, ast.If | ast.While):
+        return [stmt.test]
+    if isinstance(stmt, ast.For):
+        return [stmt.iter]
+    if isinstance(stmt, ast.With):
+        return [item.context_expr for item in stmt.items]
+    if isinstance(stmt, ast.Try | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return []
+    return [stmt]
 
 
 def _reduce_of(pf, stmt):
-    """The reduce call `stmt` evaluates first of its calls of the user's, unconditionally (`x = reduce(...)`,
-    `np.sum(reduce(...) @ v)`, `if reduce(...) > 0:`), None where it makes none; refused where it makes one
-    that the loop cannot be written before."""
-    parts = [stmt.test] if isinstance(stmt, ast.If) else [stmt.iter] if isinstance(stmt, ast.For) else \
-        [stmt] if isinstance(stmt, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Return | ast.Expr) else []
-    calls = [n for n in _own_nodes(stmt) if isinstance(n, ast.Call) and _is_reduce(pf, n)]
+    """The reduce call `stmt` evaluates before anything that a call of f could change (`x = reduce(...)`,
+    `np.sum(reduce(...) @ v)`, `if reduce(...) > 0:`), None where it makes none; refused where it makes one that
+    the loop cannot be written before."""
+    parts = _header(stmt)
+    calls = [n for part in parts for n in _outside_functions(part) if isinstance(n, ast.Call) and _is_reduce(pf, n)]
     if not calls:
         return None
-    call = calls[0]
+    # (the first of them Python evaluates: the others are written after it, in turn)
+    call = next((c for c in calls if not any(isinstance(n, ast.Call) and _is_reduce(pf, n)
+                                             for b in _evaluated_before(pf, stmt, parts, c) or () for n in walk(b))),
+                calls[0])
+    if call.keywords or not 2 <= len(call.args) <= 3 or any(isinstance(a, ast.Starred) for a in call.args):
+        raise pf.error(ctx().unsupported, "s2s differentiates functools.reduce(f, items) and reduce(f, items, "
+                       "initial), given by position (Python's reduce takes no keywords)", call,
+                       hint="call it as `reduce(f, items, start)`")
     path = _path(parts, call)
-    if path is None or len(calls) > 1 or call.keywords or not 2 <= len(call.args) <= 3 \
-            or any(isinstance(a, ast.Starred) for a in call.args) \
+    before = None if path is None else _evaluated_before(pf, stmt, parts, call)
+    if isinstance(stmt, ast.While) or path is None \
             or any(isinstance(n, _CONDITIONAL) or isinstance(n, ast.Compare) and len(n.ops) > 1 for n in path) \
-            or not _others_pure(pf, parts, call, path):
+            or before is None or before:
         raise pf.error(ctx().unsupported, "s2s differentiates functools.reduce(f, items[, initial]) where it can "
-                       "write the loop reduce runs before the statement: evaluated once, unconditionally, after "
-                       "no call of yours in that statement", call,
+                       "write the loop reduce runs before the statement: evaluated once, unconditionally, with "
+                       "nothing but names read before it in that statement (f may change what else is read)", call,
                        hint="assign it to a name first: `acc = reduce(f, items, start)`, then use `acc`")
     return call
 
 
 _CONDITIONAL = (ast.IfExp, ast.BoolOp, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)
+
+
+def _outside_functions(node):
+    """The nodes of `node` outside the local functions and lambdas in it (those are checked where they run)."""
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        yield n
+        for child in ast.iter_child_nodes(n):
+            if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+                todo.append(child)
 
 
 def _path(roots, target):
@@ -124,51 +144,110 @@ def _path(roots, target):
     return None
 
 
-def _others_pure(pf, parts, call, path) -> bool:
-    """Whether every other call the statement makes (but the reduce's enclosing calls, whose callees are only
-    looked up first, and the calls inside its arguments) is of a NumPy, math or builtin function."""
-    inside = {id(n) for n in walk(call)}
-    enclosing = {id(n) for n in path}
+def _evaluated_before(pf, stmt, parts, call):
+    """The values Python computes, in `stmt`, before it starts evaluating `call`, but names, literals and
+    attributes of modules, which a call of f cannot change (None where the call is not found): an augmented
+    assignment reads its target first; operands, arguments and items go left to right."""
+    done = []
+
+    def visit(node):
+        if node is call:
+            return True
+        for child in _in_order(node):
+            if visit(child):
+                return True
+        if isinstance(node, ast.expr) and not isinstance(node, ast.Name | ast.Constant) \
+                and not (isinstance(node, ast.Attribute) and _module_attribute(pf, node)):
+            done.append(node)  # (a value computed before the reduce runs: f may change what it reads)
+        return False
+
+    if isinstance(stmt, ast.AugAssign):
+        if not isinstance(stmt.target, ast.Name):
+            done.append(stmt.target)  # (read before the value)
+        return done if visit(stmt.value) else None
+    if isinstance(stmt, ast.Assign | ast.AnnAssign):
+        return done if visit(stmt.value) else None  # (the targets' subscripts are evaluated after the value)
     for part in parts:
-        for n in walk(part):
-            if isinstance(n, ast.Call) and id(n) not in inside and id(n) not in enclosing:
-                obj = pf.resolve_expr(n.func) if isinstance(n.func, ast.Name | ast.Attribute) else None
-                module = (getattr(obj, "__module__", None) or "").split(".")[0]
-                if obj is None or module not in ("numpy", "math", "builtins") and not isinstance(obj, type):
-                    return False
-    return True
+        if visit(part):
+            return done
+    return None
+
+
+def _module_attribute(pf, node) -> bool:
+    """Whether `node` is a dotted name of a module's (`np.linalg.norm`)."""
+    base = node.value
+    while isinstance(base, ast.Attribute):
+        base = base.value
+    return isinstance(base, ast.Name) and isinstance(pf.resolve(base.id), types.ModuleType)
+
+
+def _in_order(node):
+    """The child expressions of `node` in the order Python evaluates them."""
+    if isinstance(node, ast.Dict):
+        return [x for pair in zip(node.keys, node.values) for x in pair if x is not None]
+    if isinstance(node, ast.Call):
+        return [node.func, *node.args, *(k.value for k in node.keywords)]
+    return list(ast.iter_child_nodes(node))
 
 
 def _loop(pf, stmt, call, alloc):
     """The statements that compute `call` (a reduce) and then do what `stmt` did with its value."""
     f, items = call.args[0], call.args[1]
     made = []
-    if not isinstance(f, ast.Name | ast.Attribute):  # (evaluated once, first, as reduce's argument is)
-        fn = alloc.fresh("fn")
+    acc, item = alloc.fresh("acc"), alloc.fresh("item")
+    body = _lambda_body(f, acc, item)
+    if body is None and not isinstance(f, ast.Name | ast.Attribute):  # (evaluated once, first, as reduce's is)
+        fn = alloc.fresh("reduced_with")
         made.append(ast.Assign(targets=[store(fn)], value=f))
         f = load(fn)
-    if isinstance(items, ast.GeneratorExp):  # (its items computed first, as a list: the generators pass's reading)
-        items = ast.ListComp(elt=items.elt, generators=items.generators)
-    seq, acc, item = alloc.fresh("items"), alloc.fresh("acc"), alloc.fresh("item")
+    step = ast.Assign(targets=[store(acc)], value=body if body is not None else
+                      ast.Call(func=f, args=[load(acc), load(item)], keywords=[]))
+    if len(call.args) == 3 and not _plain(pf, call.args[2]):  # (the items evaluated before the initial value)
+        seq = alloc.fresh("items")
+        made.append(ast.Assign(targets=[store(seq)], value=items))
+        items = load(seq)
     if len(call.args) == 3:
-        made += [ast.Assign(targets=[store(seq)], value=items), ast.Assign(targets=[store(acc)], value=call.args[2])]
-    else:  # (the first item starts the sum: the items listed, the empty case raising reduce's error)
-        listed = ast.Call(func=ast.Name(id="list", ctx=ast.Load()), args=[items], keywords=[])
+        made += [ast.Assign(targets=[store(acc)], value=call.args[2]),
+                 ast.For(target=store(item), iter=items, body=[step], orelse=[])]
+    else:  # (the first item starts the running value; none raises reduce's error)
+        first = alloc.fresh("first")
+        take = [ast.Assign(targets=[store(acc)], value=load(item)),
+                ast.Assign(targets=[store(first)], value=ast.Constant(False))]
         raise_empty = ast.Raise(exc=ast.Call(func=ast.Name(id="TypeError", ctx=ast.Load()),
                                              args=[ast.Constant(_EMPTY)], keywords=[]), cause=None)
-        empty = ast.Compare(left=ast.Call(func=ast.Name(id="len", ctx=ast.Load()), args=[load(seq)], keywords=[]),
-                            ops=[ast.Eq()], comparators=[ast.Constant(0)])
-        made += [ast.Assign(targets=[store(seq)], value=listed), ast.If(test=empty, body=[raise_empty], orelse=[]),
-                 ast.Assign(targets=[store(acc)], value=ast.Subscript(value=load(seq), slice=ast.Constant(0),
-                                                                      ctx=ast.Load())),
-                 ast.Assign(targets=[store(seq)], value=ast.Subscript(
-                     value=load(seq), slice=ast.Slice(lower=ast.Constant(1), upper=None, step=None),
-                     ctx=ast.Load()))]
-    step = ast.Assign(targets=[store(acc)], value=ast.Call(func=f, args=[load(acc), load(item)], keywords=[]))
-    made.append(ast.For(target=store(item), iter=load(seq), body=[step], orelse=[]))
+        made += [ast.Assign(targets=[store(first)], value=ast.Constant(True)),
+                 ast.For(target=store(item), iter=items, body=[ast.If(test=load(first), body=take, orelse=[step])],
+                         orelse=[]),
+                 ast.If(test=load(first), body=[raise_empty], orelse=[])]
     _replace(stmt, call, load(acc))
     made.append(stmt)
     return [ast.copy_location(s, stmt) for s in made]
+
+
+def _lambda_body(f, acc, item):
+    """The body of `lambda a, b: e` with a and b read as `acc` and `item` (the call written where it is made,
+    so that no function is defined in the loop); None for any other f, or a lambda whose body binds or
+    reads those names in a scope of its own."""
+    if not isinstance(f, ast.Lambda):
+        return None
+    a = f.args
+    if a.posonlyargs or a.vararg or a.kwonlyargs or a.kwarg or a.defaults or len(a.args) != 2:
+        return None
+    names = {a.args[0].arg: acc, a.args[1].arg: item}
+    if any(isinstance(n, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp | ast.NamedExpr)
+           for n in walk(f.body)):
+        return None  # (a scope of its own, or a binding, may shadow the parameters)
+    body = copy.deepcopy(f.body)
+    for n in walk(body):
+        if isinstance(n, ast.Name) and n.id in names:
+            n.id = names[n.id]
+    return body
+
+
+def _plain(pf, node) -> bool:
+    """Whether evaluating `node` computes nothing (a name, a literal, a module's attribute): evaluated before
+    or after the items, the same."""
+    return isinstance(node, ast.Name | ast.Constant) or isinstance(node, ast.Attribute) and _module_attribute(pf, node)
 
 
 def _replace(tree, old, new) -> None:
