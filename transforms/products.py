@@ -28,6 +28,12 @@ chain of three matrix products multiplied in its cheaper order.
    unchanged since: after `solve = S_inv @ D.T`, `S_inv @ (D.T @ solve.T)` is `solve @ solve.T`
    (`Q.T @ P.T` is `N.T`).
 
+4. `shared_outer_factors`: `X = np.outer(a1, c)` and a later `X += np.outer(a2, c)` (X read nowhere between) are
+   `X = np.outer(a1 + a2, c)`: the adjoints of a matrix read twice by products with one vector.
+
+5. `summed_outer_products`: the sum of all entries of `np.outer(u, v) * c * M` is `c * (u @ M @ v)`, without the
+   n x m arrays (a polynomial kernel's adjoint with respect to its offset).
+
 Between them `transforms/symmetric.py` reads the transpose of a matrix symmetric by construction as the
 matrix (`S_inv.T` as `S_inv` where `S_inv = np.linalg.inv(A @ A.T + c * I)`), which lets 3. see the product
 the primal computed; the rewrites run again while one of them changes something.
@@ -48,11 +54,13 @@ import math
 import numpy as np
 
 from .context import ctx
+from .names import load, store
 from .rounding import decides
 from .unchanged import aliases, changed_in_place
 from .walk import child_parent_pairs, fix_locations, parent_map, replace_child, walk, walk_with_tests
 
-__all__ = ["cheaper_chains", "identity_products", "products", "scalars_outward", "shared_factors"]
+__all__ = ["cheaper_chains", "identity_products", "products", "scalars_outward", "shared_factors", "shared_outer_factors",
+           "summed_outer_products"]
 
 _UNSUPPORTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
                 ast.GeneratorExp, ast.NamedExpr, ast.Global, ast.Nonlocal, ast.With, ast.Try, ast.Delete,
@@ -74,7 +82,8 @@ def products(fdef: ast.FunctionDef, infer, float64: bool = False) -> bool:
     from .symmetric import symmetric_transposes  # (it reads this module's analyses of the statements)
 
     changed, shapes = False, infer(fdef)
-    rewrites = (scalars_outward, symmetric_transposes, cheaper_chains, shared_factors) \
+    rewrites = (scalars_outward, symmetric_transposes, cheaper_chains, shared_factors, shared_outer_factors,
+                summed_outer_products) \
         + ((identity_products,) if float64 else ())
     for _ in range(4):  # (a Gram adjoint made one product reads a transpose of a symmetric matrix again)
         changed_here = False
@@ -381,6 +390,140 @@ def shared_factors(fdef: ast.FunctionDef, shapes, infer) -> bool:
             return _undo(fdef, before)
         return True
     return False
+
+
+def shared_outer_factors(fdef: ast.FunctionDef, shapes, infer) -> bool:
+    """`X = np.outer(a1, c)` and a later `X += np.outer(a2, c)` (X read nowhere between) as one
+    `X = np.outer(a1 + a2, c)` where the second was (`np.outer(a, c1 + c2)` for a shared left factor): the two
+    adjoints of a matrix read as `K @ alpha` twice, one product of n x n entries and one sum of them fewer. The
+    shared factor and the first's other factor must be unchanged between the two (1-d real arrays of known shape,
+    the same name); the sum is rounded once where two products were added. Whether one was rewritten."""
+    b = _Body(fdef, shapes)
+    for k, first in enumerate(b.body):
+        if not (isinstance(first, ast.Assign) and len(first.targets) == 1 and isinstance(first.targets[0], ast.Name)
+                and _outer_call(first.value, shapes)):
+            continue
+        name = first.targets[0].id
+        for j in range(k + 1, len(b.body)):
+            then = b.body[j]
+            if isinstance(then, ast.AugAssign) and isinstance(then.op, ast.Add) and isinstance(then.target, ast.Name) \
+                    and then.target.id == name and _outer_call(then.value, shapes):
+                break
+            if name in b.stores[j] or b.loads[j].get(name) or name in b.updates[j]:
+                j = None
+                break
+        else:
+            j = None
+        if j is None or b.read(name, k + 1, j) or b.changed(name, k + 1, j):
+            continue
+        (a1, c1), (a2, c2) = first.value.args, then.value.args
+        for shared, one, other, left in ((c1, a1, a2, True), (a1, c1, c2, False)):
+            twin = c2 if left else a2
+            if not (isinstance(shared, ast.Name) and isinstance(twin, ast.Name) and shared.id == twin.id
+                    and isinstance(one, ast.Name) and isinstance(other, ast.Name)
+                    and shapes.of(one) == shapes.of(other) and _int_shape(shapes.of(one), 1)
+                    and _int_shape(shapes.of(shared), 1) and all(shapes.real(v) for v in (one, other, shared))
+                    and b.steady(shared.id, k + 1, j) and b.steady(one.id, k + 1, j)):
+                continue
+            total = ast.BinOp(left=load(one.id), op=ast.Add(), right=load(other.id))
+            args = [total, load(shared.id)] if left else [load(shared.id), total]
+            new = ast.Call(func=copy.deepcopy(first.value.func), args=args, keywords=[])
+            if decides(fdef, [then.value], shapes):
+                break
+            before = list(fdef.body)
+            fdef.body[j] = ast.copy_location(ast.Assign(targets=[store(name)], value=new), then)
+            del fdef.body[k]
+            if decides(fdef, [new], shapes):
+                return _undo(fdef, before)
+            return True
+    return False
+
+
+def summed_outer_products(fdef: ast.FunctionDef, shapes, infer) -> bool:
+    """`X = np.outer(u, v)` (u and v arithmetic of names), `T = X * c * M` (number literals c, real matrices M of
+    X's shape, arithmetic of names) and `S = T.sum()` (all axes), X and T read nowhere else, as
+    `S = c * (u @ M @ v)` where the sum was: the sum of the entries of `u_i v_j M_ij` is the quadratic form,
+    computed without the n x m arrays (a polynomial kernel's adjoint with respect to its offset). u, v and M must
+    be unchanged from where they were read to the sum; the sum is rounded otherwise. Whether one was rewritten."""
+    b = _Body(fdef, shapes)
+    for r, total in enumerate(b.body):
+        summed = _summed_name(total, shapes)
+        if summed is None:
+            continue
+        q = b.single_def(summed, r)
+        if q is None:
+            continue
+        factors, numbers = [], []
+        _product_factors(b.body[q].value, factors, numbers)
+        for outer_name in [f for f in factors if isinstance(f, ast.Name)]:
+            k = b.single_def(outer_name.id, q)
+            outer = b.body[k].value if k is not None else None
+            if not (isinstance(outer, ast.Call) and shapes.callee(outer) is np.outer and len(outer.args) == 2
+                    and not outer.keywords and all(isinstance(n, _PLAIN) for a in outer.args for n in walk(a))):
+                continue
+            u, v = outer.args
+            others = [f for f in factors if f is not outer_name]
+            shape = shapes.of(outer_name)
+            read = {n.id for a in (u, v) for n in walk(a) if isinstance(n, ast.Name)}
+            later = {n.id for f in others for n in walk(f) if isinstance(n, ast.Name)}
+            if not (others and _int_shape(shape, 2) and shapes.of(u) == shape[:1] and shapes.of(v) == shape[1:]
+                    and all(shapes.of(f) == shape and shapes.real(f) for f in others)
+                    and all(isinstance(n, _PLAIN + (ast.Pow,)) for f in others for n in walk(f))
+                    and shapes.real(u) and shapes.real(v)
+                    and all(b.steady(n, k + 1, r) for n in read) and all(b.steady(n, q + 1, r) for n in later)):
+                continue
+            matrix = copy.deepcopy(others[0])
+            for f in others[1:]:
+                matrix = ast.BinOp(left=matrix, op=ast.Mult(), right=copy.deepcopy(f))
+            form = ast.BinOp(left=ast.BinOp(left=copy.deepcopy(u), op=ast.MatMult(), right=matrix),
+                             op=ast.MatMult(), right=copy.deepcopy(v))
+            for c in numbers:
+                form = ast.BinOp(left=copy.deepcopy(c), op=ast.Mult(), right=form)
+            before = list(fdef.body)
+            fdef.body[r] = ast.copy_location(ast.Assign(targets=[store(total.targets[0].id)], value=form), total)
+            del fdef.body[q]
+            del fdef.body[k]
+            if decides(fdef, [form], shapes):
+                return _undo(fdef, before)
+            return True
+    return False
+
+
+def _summed_name(stmt, shapes):
+    """T of `S = T.sum()` / `np.sum(T)` / either over `axis=(0, 1)` of a 2-d T (a name), else None."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+            and isinstance(stmt.value, ast.Call)):
+        return None
+    call = stmt.value
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "sum" and isinstance(call.func.value, ast.Name) \
+            and not call.args:
+        operand = call.func.value
+    elif shapes.callee(call) is np.sum and len(call.args) == 1 and isinstance(call.args[0], ast.Name):
+        operand = call.args[0]
+    else:
+        return None
+    if not _int_shape(shapes.of(operand), 2) or any(k.arg != "axis" for k in call.keywords):
+        return None
+    axis = [k.value for k in call.keywords]
+    if axis and not (isinstance(axis[0], ast.Tuple) and [getattr(e, "value", None) for e in axis[0].elts] == [0, 1]):
+        return None
+    return operand.id
+
+
+def _product_factors(node, factors, numbers):
+    """The factors of a product chain `a * 3 * b`: number literals into `numbers`, the rest into `factors`."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        _product_factors(node.left, factors, numbers)
+        _product_factors(node.right, factors, numbers)
+    elif isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        numbers.append(node)
+    else:
+        factors.append(node)
+
+
+def _outer_call(value, shapes) -> bool:
+    return isinstance(value, ast.Call) and shapes.callee(value) is np.outer and len(value.args) == 2 \
+        and not value.keywords and all(isinstance(a, ast.Name) for a in value.args)
 
 
 # ---- 2. a number factor onto the smallest array of a linear chain ---------------------------------
