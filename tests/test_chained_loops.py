@@ -257,3 +257,67 @@ def test_enumerate_s_start_is_an_int_as_python_asks():
     # (helper 185, older: s2s counted from 1.5 where Python raises TypeError)
     with pytest.raises(TypeError, match="cannot be interpreted as an integer"):
         s2s.grad(enumerates_from_a_float)(2.0)
+
+
+GLOBAL_STEPS = [0.5, 1.5]
+GLOBAL_ITERATOR = iter([0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5])
+
+
+def chain_of_arguments(x, y):
+    s = 0.0
+    for v in chain(x, y):
+        s = s + np.sin(v) * v
+    return s
+
+
+def chain_of_displays_and_globals(x):
+    s = 0.0
+    for v in itertools.chain.from_iterable([x[:2], [x[2] ** 2], GLOBAL_STEPS, range(2)]):
+        s = s + v * v * x[0]
+    return s
+
+
+def chain_of_zipped_arguments(x, y):
+    s = 0.0
+    for a, b in chain(zip(x, y), enumerate(y)):
+        s = s + a * np.cos(b)
+    return s
+
+
+def chain_of_a_global_iterator(x):
+    s = 0.0
+    for v in chain(x, GLOBAL_ITERATOR):
+        s = s + v * x[0]
+        if v > 2.0:
+            break
+    return s
+
+
+def chain_of_a_local_iterator(x):
+    it = iter(x)
+    s = 0.0
+    for v in chain(it, [1.0]):
+        s = s + v ** 3
+    return s
+
+
+@pytest.mark.parametrize("f, args", [
+    (chain_of_arguments, (np.array([0.1, 0.5]), np.array([0.3]))),
+    (chain_of_displays_and_globals, (np.array([0.4, -0.7, 1.1]),)),
+    (chain_of_zipped_arguments, (np.array([0.4, -0.7]), np.array([1.1, 0.2]))),
+])
+def test_hessian_and_jacfwd_of_loops_over_chains_of_fresh_iterables(f, args):
+    """Stop 57 left hessian and jacfwd refusing every loop over itertools.chain (making an itertools object
+    may step an iterator that outlives the call); a chain of displays, ranges, arguments (jacfwd refuses
+    iterator arguments) and module values that are no iterator steps none."""
+    from helpers_fd import fd_grad
+    np.testing.assert_allclose(s2s.jacfwd(f)(*args), s2s.grad(f)(*args), rtol=1e-12, atol=1e-14)
+    hess = s2s.hessian(f)(*args)
+    rows = [fd_grad(lambda x, k=k: s2s.grad(f)(x, *args[1:])[k], (args[0],)) for k in range(args[0].size)]
+    np.testing.assert_allclose(hess, np.array(rows).reshape(hess.shape), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("f", [chain_of_a_global_iterator, chain_of_a_local_iterator])
+def test_hessian_refuses_a_chain_that_may_step_an_iterator_it_does_not_make(f):
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="chain"):
+        s2s.hessian(f)(np.array([0.3, 0.5, 0.7]))

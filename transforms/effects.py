@@ -405,6 +405,53 @@ def impure_calls(pf, node: ast.AST, local: set, _active=(), bindings: dict | Non
     return out
 
 
+def _chain_of_fresh_iterables(pf, call, obj, local, bindings) -> bool:
+    """Whether `call` is `itertools.chain(a, b, ...)` or `itertools.chain.from_iterable([a, b, ...])` of iterables
+    that are no iterator another evaluation could find stepped: displays and comprehensions, `range(...)`, the
+    function's arguments (jacfwd refuses iterator arguments: `s2s/repeated.py`), items and slices of array
+    arguments and module values that are no iterator, and `zip`, `enumerate` or `reversed` of those (a new
+    iterator each evaluation)."""
+    import itertools
+    if call.keywords:
+        return False
+    if obj is itertools.chain:
+        parts = call.args
+    elif obj == itertools.chain.from_iterable and len(call.args) == 1 \
+            and isinstance(call.args[0], ast.List | ast.Tuple):
+        parts = call.args[0].elts
+    else:
+        return False
+    return all(_fresh_iterable(pf, p, local, bindings, 3) for p in parts)
+
+
+def _fresh_iterable(pf, node, local, bindings, depth) -> bool:
+    from collections.abc import Iterator
+    if isinstance(node, ast.List | ast.Tuple | ast.Set | ast.ListComp | ast.SetComp | ast.DictComp | ast.Dict):
+        return not any(isinstance(e, ast.Starred) for e in getattr(node, "elts", ()))
+    if isinstance(node, ast.Name):
+        if node.id in bindings:
+            return not isinstance(bindings[node.id], Iterator)
+        if node.id in local or pf is None:
+            return False  # (a local's object is not known here)
+        try:
+            obj = pf.resolve_expr(node)
+        except Exception:  # noqa: BLE001
+            return False
+        return obj is not ctx().missing and not isinstance(obj, Iterator) and hasattr(obj, "__iter__")
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+            and isinstance(bindings.get(node.value.id), np.ndarray):
+        return True  # (an item or slice of an array argument: an array or a number, no iterator)
+    if isinstance(node, ast.Call) and depth > 0 and not node.keywords and isinstance(node.func, ast.Name) \
+            and node.func.id not in local and pf is not None:
+        made = pf.resolve_expr(node.func)
+        if made is range:
+            return True
+        if made in (zip, enumerate, reversed) and node.args:
+            return all(_fresh_iterable(pf, a, local, bindings, depth - 1) for a in node.args[:1 if made is not zip
+                                                                                               else None])
+    return False
+
+
 def _call_effect(pf, call, local, _active, bindings, made_here):
     func = call.func
     root = func
@@ -444,6 +491,8 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
         return Effect(call, f"calls {text}, which s2s cannot read", touched | {ANY})
     if _seeded(pf, call, bindings):
         return None  # a generator seeded with a number: each evaluation makes the same one
+    if _chain_of_fresh_iterables(pf, call, obj, local, bindings):
+        return None  # (a chain of lists, arrays, ranges: iterating it steps no iterator that outlives the call)
     if inspect.isfunction(obj) and ctx().user_code(obj):  # read it with the numbers it is called with
         why = function_effect(obj, _active, _constant_arguments(obj, call, bindings))
     else:
