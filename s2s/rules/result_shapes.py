@@ -847,6 +847,14 @@ def outer(site):
     return None if a is None or b is None else (math.prod(a), math.prod(b))
 
 
+def cdist(site):
+    """scipy.spatial.distance.cdist(XA, XB, metric): (rows of XA, rows of XB), of 2-d arrays."""
+    if site.nargs < 2:
+        return None
+    a, b = site.shape(0), site.shape(1)
+    return (a[0], b[0]) if a is not None and b is not None and len(a) == 2 and len(b) == 2 else None
+
+
 def ufunc_outer(site):
     """np.F.outer(a, b) of a two-argument ufunc F: a's axes, then b's."""
     if not _plain(site, 2):

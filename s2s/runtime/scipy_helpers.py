@@ -369,3 +369,60 @@ def grad_odeint(g, ans, func, start, times, args, rtol, atol, mxstep, which):
 
 
 __all__ = ["unbroadcast"]  # the rest is reached by attribute from generated code
+
+
+# ---- scipy.spatial.distance.cdist ----------------------------------------------------------------------------
+CDIST_METRICS = ("sqeuclidean", "euclidean", "cityblock")
+
+
+def _cdist_metric(metric):
+    if not isinstance(metric, str) or metric not in CDIST_METRICS:
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            f"s2s differentiates scipy.spatial.distance.cdist with metric {', '.join(map(repr, CDIST_METRICS))}, "
+            f"not {metric!r}", hint="compute the distances with NumPy, e.g. `np.sum((XA[:, None, :] - "
+            "XB[None, :, :]) ** 2, axis=-1)` for squared Euclidean distances")
+    return metric
+
+
+def _per_distance(g, ans, metric):
+    """The adjoint of each distance as the adjoint of its squared distance's half-terms: `2 g` for sqeuclidean,
+    `g / D` for euclidean (0 where D is 0: the zero subgradient, as np.abs's at 0)."""
+    if metric == "sqeuclidean":
+        return 2.0 * g
+    safe = np.where(ans > 0, ans, 1.0)
+    return np.where(ans > 0, g / safe, 0.0)
+
+
+def grad_cdist(g, ans, XA, XB, metric, which):
+    """Adjoint of `cdist(XA, XB, metric)` for XA (`which` 0) or XB (1), for the metrics CDIST_METRICS.
+
+        >>> XA, XB = np.array([[0.0, 0.0]]), np.array([[3.0, 4.0]])
+        >>> grad_cdist(np.ones((1, 1)), np.array([[5.0]]), XA, XB, "euclidean", 0)
+        array([[-0.6, -0.8]])
+    """
+    metric = _cdist_metric(metric)
+    XA, XB, g = np.asarray(XA), np.asarray(XB), np.asarray(g)
+    if metric == "cityblock":
+        signs = np.sign(XA[:, None, :] - XB[None, :, :])
+        return np.einsum("ij,ijk->ik", g, signs) if which == 0 else -np.einsum("ij,ijk->jk", g, signs)
+    s = _per_distance(g, ans, metric)
+    if which == 0:
+        return s.sum(axis=1)[:, None] * XA - s @ XB
+    return s.sum(axis=0)[:, None] * XB - s.T @ XA
+
+
+def cdist_tangent(XA_dot, XB_dot, ans, XA, XB, metric):
+    """Tangent of `cdist(XA, XB, metric)` for tangents XA_dot and XB_dot of XA and XB (0.0 for none)."""
+    metric = _cdist_metric(metric)
+    XA, XB = np.asarray(XA), np.asarray(XB)
+    dA = np.broadcast_to(XA_dot, XA.shape)
+    dB = np.broadcast_to(XB_dot, XB.shape)
+    if metric == "cityblock":
+        return np.einsum("ijk,ijk->ij", np.sign(XA[:, None, :] - XB[None, :, :]), dA[:, None, :] - dB[None, :, :])
+    # d/dt of |a_i - b_j|^2 / 2: (a_i - b_j) . (da_i - db_j)
+    half = (np.sum(XA * dA, axis=1)[:, None] - dA @ XB.T - XA @ dB.T + np.sum(XB * dB, axis=1)[None, :])
+    if metric == "sqeuclidean":
+        return 2.0 * half
+    safe = np.where(ans > 0, ans, 1.0)
+    return np.where(ans > 0, half / safe, 0.0)

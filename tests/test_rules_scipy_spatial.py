@@ -1,0 +1,84 @@
+"""scipy.spatial.distance.cdist (s2s/rules/scipy_spatial.py): squared Euclidean, Euclidean and city-block distances
+between rows, in reverse and forward mode, against differences and autograd's broadcast formula (helper 187 found a
+GP with an ARD kernel by cdist refused)."""
+
+import numpy as np
+import pytest
+import scipy.spatial.distance as ssd
+from conftest import rng
+from scipy.spatial.distance import cdist
+from test_rules_scipy_special import check_scipy
+
+import s2s
+
+XA, XB = rng(1).normal(size=(5, 3)), rng(2).normal(size=(4, 3))
+
+
+def squared(XA, XB):
+    return np.sum(np.sin(cdist(XA, XB, "sqeuclidean")))
+
+
+def euclidean(XA, XB):
+    D = cdist(XA, XB)
+    return np.sum(np.exp(-D) * D)
+
+
+def city_block(XA, XB):
+    return np.sum(ssd.cdist(XA, XB, metric="cityblock") ** 2)
+
+
+def ard_evidence(log_ell, X, y):
+    Z = X / np.exp(log_ell)
+    K = np.exp(-0.5 * cdist(Z, Z, "sqeuclidean")) + 0.1 * np.eye(X.shape[0])
+    return y @ np.linalg.solve(K, y) + np.linalg.slogdet(K)[1]
+
+
+@pytest.mark.parametrize("f", [squared, euclidean, city_block])
+@pytest.mark.parametrize("wrt", [0, 1, (0, 1)])
+def test_gradients_and_tangents(f, wrt):
+    check_scipy(f, XA, XB, wrt=wrt, ag=False)
+
+
+def test_against_the_broadcast_formula():
+    def by_hand(XA, XB):
+        D = np.sqrt(np.sum((XA[:, None, :] - XB[None, :, :]) ** 2, axis=-1))
+        return np.sum(np.exp(-D) * D)
+    np.testing.assert_allclose(s2s.grad(euclidean, wrt=(0, 1))(XA, XB)[1], s2s.grad(by_hand, wrt=1)(XA, XB),
+                               rtol=1e-12)
+
+
+def test_a_gaussian_process_with_an_ard_kernel():
+    X, y = rng(3).normal(size=(6, 3)), rng(4).normal(size=6)
+    check_scipy(ard_evidence, np.array([0.2, -0.1, 0.3]), X, y, ag=False)
+
+
+def test_zero_distances_take_the_zero_subgradient():
+    """cdist(X, X)'s diagonal is 0, where the Euclidean distance has no derivative: its share is 0, as np.abs's."""
+    X = rng(5).normal(size=(4, 2))
+    g = s2s.grad(lambda X: np.sum(cdist(X, X)))(X)
+    diff = X[:, None, :] - X[None, :, :]
+    norms = np.sqrt(np.sum(diff ** 2, axis=-1))
+    expected = 2 * np.sum(diff / np.where(norms > 0, norms, 1.0)[..., None], axis=1)
+    np.testing.assert_allclose(g, expected, rtol=1e-12)
+    assert np.all(np.isfinite(g))
+
+
+def cosine(XA, XB):
+    return np.sum(cdist(XA, XB, "cosine"))
+
+
+def into_out(XA, XB):
+    out = np.zeros((5, 4))
+    return np.sum(cdist(XA, XB, "sqeuclidean", out=out))
+
+
+def test_other_metrics_and_out_are_refused():
+    with pytest.raises(s2s.NoDerivativeRuleError, match="'cosine'"):
+        s2s.grad(cosine)(XA, XB)
+    with pytest.raises((s2s.NoDerivativeRuleError, s2s.UnsupportedSyntaxError), match="out"):
+        s2s.grad(into_out)(XA, XB)
+
+
+def test_hessians_through_cdist_are_refused_not_wrong():
+    with pytest.raises((s2s.NoDerivativeRuleError, s2s.UnsupportedSyntaxError)):
+        s2s.hessian(squared)(XA, XB)
