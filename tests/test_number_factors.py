@@ -174,7 +174,9 @@ def test_a_factor_every_read_of_a_temporary_takes_goes_into_its_binding():
 
 
 @pytest.mark.parametrize("src, scaled", [
-    ("t = a * 0.5 / s\ny = t * 2 * x\nz = t * 2 * w", "t = a * 0.5 * 2 / s"),
+    ("t = a * 0.5 / s\ny = t * 2 * x\nz = t * 2 * w", "t = a / s"),
+    # no factor the literal cancels: the product each read made, made once at the binding
+    ("t = a / s\ny = t * 2 * x\nz = t * 2 * w", "t = a / s * 2"),
     # a read without the factor, another factor, a factor that is no power of two: left
     ("t = a * 0.5 / s\ny = t * 2 * x\nz = t * w", None),
     ("t = a * 0.5 / s\ny = t * 2 * x\nz = t * 4 * w", None),
@@ -193,3 +195,18 @@ def test_the_factor_goes_into_the_binding_only_where_every_read_takes_it(src, sc
     assert changed == (scaled is not None)
     if scaled is not None:
         assert ast.unparse(fdef.body[0]) == scaled and "1.0 * t * x" in ast.unparse(fdef)
+
+
+def log_penalty(x, y, lam):
+    return lam * np.sum(np.log(1.0 + x ** 2 + y ** 2))
+
+
+def test_a_factor_moved_into_a_binding_overflows_where_the_reads_did():
+    """Helper 189: `t = lam / s` read as `t * 2 * x` once became `t = lam * 2 / s`, and `lam * 2` overflowed at
+    lam = 1e308 where `lam / s * 2` does not (inf for 7.06e307)."""
+    args = (np.array([1.5]), np.array([1.0]), 1e308)
+    got = s2s.grad(log_penalty, wrt=(0, 1))(*args)
+    want = s2s.derivative(log_penalty, wrt=(0, 1))(*args)
+    for a, b in zip(got, want):
+        assert np.all(np.isfinite(a))
+        np.testing.assert_allclose(a, b, rtol=1e-15)

@@ -82,9 +82,8 @@ def products(fdef: ast.FunctionDef, infer, float64: bool = False) -> bool:
     from .symmetric import symmetric_transposes  # (it reads this module's analyses of the statements)
 
     changed, shapes = False, infer(fdef)
-    rewrites = (scalars_outward, symmetric_transposes, cheaper_chains, shared_factors, shared_outer_factors,
-                summed_outer_products) \
-        + ((identity_products,) if float64 else ())
+    rewrites = (scalars_outward, symmetric_transposes, cheaper_chains, shared_factors) \
+        + ((identity_products, shared_outer_factors, summed_outer_products) if float64 else ())
     for _ in range(4):  # (a Gram adjoint made one product reads a transpose of a symmetric matrix again)
         changed_here = False
         for rewrite in rewrites:
@@ -414,8 +413,10 @@ def shared_outer_factors(fdef: ast.FunctionDef, shapes, infer) -> bool:
                 break
         else:
             j = None
-        if j is None or b.read(name, k + 1, j) or b.changed(name, k + 1, j):
-            continue
+        if j is None or b.read(name, k + 1, j) or b.changed(name, k + 1, j) \
+                or any(isinstance(n, ast.Name) and n.id == name for n in walk(first.value) if n is not first.targets[0]) \
+                or b.loads[j].get(name):
+            continue  # (X one of the factors: `X = np.outer(a, X)` reads the old X, the sum would not)
         (a1, c1), (a2, c2) = first.value.args, then.value.args
         for shared, one, other, left in ((c1, a1, a2, True), (a1, c1, c2, False)):
             twin = c2 if left else a2

@@ -371,10 +371,11 @@ def _substitute_product(first, then, made_up, loads, stores, keeps_itself) -> bo
 
 def _scale_into_bindings(fdef, made_up, loads, stores, keeps_itself) -> bool:
     """`t = a * e` (or `a / e`; t made up, bound once) whose every read, two or more, is a factor of `t * c` with
-    one power-of-two literal c: `t = a * c * e` and the reads `t` (`t8_bar = lam * 0.5 / s` read as `t8_bar * 2 *
-    dx` and `t8_bar * 2 * dy`, the adjoints of a norm's squares: `t8_bar = lam / s`, read as `t8_bar * dx`). Each
-    read computed `(a op e) * c`, the same number bit for bit as `(a * c) op e` (scaling by a power of two commutes
-    with rounding), barring a value that over- or underflows on the way. Whether anything changed."""
+    one power-of-two literal c: `t = a * e * c` and the reads `t`, the product each read made computed once, bit
+    for bit; where a is `X * k` with k * c == 1, `t = X * e` (`t8_bar = lam * 0.5 / s` read as `t8_bar * 2 * dx` and
+    `t8_bar * 2 * dy`, the adjoints of a norm's squares: `t8_bar = lam / s`, read as `t8_bar * dx`: the same numbers,
+    scaling by a power of two commuting with rounding, `lam * 0.5` neither overflowing nor, but for subnormal
+    numbers, losing a bit). Whether anything changed."""
     reads = {}
     for child, parent in child_parent_pairs(fdef):
         if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and child.id in made_up \
@@ -392,11 +393,24 @@ def _scale_into_bindings(fdef, made_up, loads, stores, keeps_itself) -> bool:
                 or not keeps_itself(binding.value.left) or not keeps_itself(binding.value.right):
             continue
         v = binding.value
-        v.left = ast.BinOp(left=v.left, op=ast.Mult(), right=ast.Constant(c))
+        unit = _cancelled_factor(v.left, c)
+        if unit is not None:  # (`lam * 0.5 / s` times 2 is `lam / s`: the same number, 0.5 * 2 being 1)
+            v.left = unit
+        else:  # (`t = lam / s * 2`: the product each read made, made once, in the same order)
+            binding.value = ast.BinOp(left=v, op=ast.Mult(), right=ast.Constant(c))
         for p in parents:  # (`t * c` as `1.0 * t`, which the folding below drops where t needs no copy)
             p.left, p.op, p.right = ast.Constant(1.0), ast.Mult(), ast.Name(id=name, ctx=ast.Load())
         changed = True
     return changed
+
+
+def _cancelled_factor(node, c):
+    """X of a product `X * k` or `k * X` whose literal k times c is 1, else None."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        for k, other in ((node.right, node.left), (node.left, node.right)):
+            if is_number(k) and k.value * c == 1:
+                return other
+    return None
 
 
 def _literal_factor(parent, name):

@@ -35,7 +35,7 @@ def compose_slice_adjoints(fdef: ast.FunctionDef, shapes) -> bool:
         >>> # g = np.zeros((7, 8)); g[:, :-1] += dy_bar; t[1:, :] += g; t[:-1, :] -= g
         >>> # -> t[1:, :-1] += dy_bar; t[:-1, :-1] -= dy_bar   (t of shape (8, 8))
     """
-    changed = _negations_into_updates(fdef)
+    changed = _negations_into_updates(fdef, shapes)
     reads, bindings = name_counts(fdef)
     for block in statement_lists(fdef):
         k = 0
@@ -52,9 +52,10 @@ def compose_slice_adjoints(fdef: ast.FunctionDef, shapes) -> bool:
     return changed
 
 
-def _negations_into_updates(fdef) -> bool:
-    """`n = -g` read only by the next statement, `A[r] += n` (or `-=`), as `A[r] -= g` (`+=`): `a + (-b)` is
-    `a - b` in floating point, bit for bit. Whether anything changed."""
+def _negations_into_updates(fdef, shapes) -> bool:
+    """`n = -g` of real floats read only by the next statement, `A[r] += n` (or `-=`), as `A[r] -= g` (`+=`):
+    `a + (-b)` is `a - b` in floating point, bit for bit (an unsigned g's negation wraps, a bool's raises: not
+    floats). Whether anything changed."""
     reads, bindings = name_counts(fdef)
     changed = False
     for block in statement_lists(fdef):
@@ -65,7 +66,8 @@ def _negations_into_updates(fdef) -> bool:
                     and isinstance(s.value, ast.UnaryOp) and isinstance(s.value.op, ast.USub) \
                     and isinstance(s.value.operand, ast.Name) and _adds_whole(then, s.targets[0].id) \
                     and reads.get(s.targets[0].id) == 1 and bindings.get(s.targets[0].id) == 1 \
-                    and then.target.value.id not in (s.targets[0].id, s.value.operand.id):
+                    and then.target.value.id not in (s.targets[0].id, s.value.operand.id) \
+                    and shapes.real(s.value.operand):
                 then.op = ast.Sub() if isinstance(then.op, ast.Add) else ast.Add()
                 then.value = load(s.value.operand.id)
                 del block[k]

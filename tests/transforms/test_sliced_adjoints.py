@@ -209,3 +209,19 @@ def test_the_total_variation_gradient_adds_each_difference_into_the_result():
     src = s2s.source(s2s.grad(total_variation), u, f)
     assert "np.zeros" not in src and "grad_diff" not in src, src
     assert "[1:, :-1] += dy_bar" in src and "[:-1, 1:] += dx_bar" in src, src
+
+
+def test_a_negation_of_unsigned_ints_stays():
+    """Helper 189: `n = -g; t[1:] += n` of a uint8 g (whose negation wraps) must not become `t[1:] -= g`."""
+    src = """
+        def f(u, g):
+            t = u * 2.0
+            n = -g
+            t[1:] += n
+            return t
+        """
+    fdef = ast.parse(textwrap.dedent(src)).body[0]
+    ctx = Context({"u": (4,), "g": (3,)}, lambda n: NAMES.get(n, getattr(builtins, n, None)), "np",
+                  {"u": "d", "g": "B"})
+    compose_slice_adjoints(fdef, ctx.shapes(fdef))
+    assert "n = -g" in ast.unparse(fdef)
