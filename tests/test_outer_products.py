@@ -6,9 +6,8 @@ it must not, on the rewritten source, and end to end against differences and aut
 import numpy as np
 import pytest
 from helpers_fd import check_all
-from test_gram_adjoint import _args, _compile, _context
-
 from s2s.transforms.products import products
+from test_gram_adjoint import _args, _compile, _context
 
 import s2s
 import s2s.pipeline  # noqa: F401  (installs the transforms' context)
