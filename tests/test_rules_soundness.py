@@ -976,6 +976,10 @@ HESSIAN_EXCLUDED = {
     # rule's default would drop those terms): a Hessian through it is refused (tests/test_rules_numpy_more.py)
     "np.linalg.lstsq": "its helpers have no tangent in a, b or ans: Hessians through it are refused",
     "np.linalg.qr": "its helpers have no tangent in a or ans: Hessians through it are refused (tests/test_qr.py)",
+    # s2s.solve_lower(L, B, trans) solves with np.linalg.cholesky's factor inside that rule's templates: the
+    # Cholesky sample's Hessian runs through its rule, and so do tests/test_cholesky_solves.py's (at 40 x 40, by
+    # SciPy's triangular substitution)
+    "solve_lower": "np.linalg.cholesky's solves; Hessians through it: the Cholesky sample, tests/test_cholesky_solves.py",
 }
 
 

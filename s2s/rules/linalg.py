@@ -112,12 +112,13 @@ defrule("np.linalg.slogdet(a)", structured=True, result_shape=shapes.slogdet, re
         a_dot="s2s.slogdet_tangent(s2s.broadcast_like(a_dot, a), ans, a)")
 # np.linalg.cholesky reads the lower triangle of `a` only: its adjoint (Murray 2016, arXiv:1602.07527) is
 # the symmetric one folded onto that triangle, which is what finite differences of the NumPy function see
-_chol_s = ("np.linalg.solve(np.swapaxes(ans, -1, -2), np.swapaxes(np.linalg.solve(np.swapaxes(ans, -1, -2), "
+# (its solves with the factor, by triangular substitution where SciPy is there: s2s.solve_lower)
+_chol_s = ("s2s.solve_lower(ans, np.swapaxes(s2s.solve_lower(ans, "
            "np.swapaxes(np.tril(np.swapaxes(ans, -1, -2) @ g) - 0.5 * np.eye(np.shape(ans)[-1]) * "
-           "(np.swapaxes(ans, -1, -2) @ g), -1, -2)), -1, -2))")
-_chol_y = ("np.linalg.solve(ans, np.swapaxes(np.linalg.solve(ans, np.swapaxes("
+           "(np.swapaxes(ans, -1, -2) @ g), -1, -2), True), -1, -2), True)")
+_chol_y = ("s2s.solve_lower(ans, np.swapaxes(s2s.solve_lower(ans, np.swapaxes("
            "np.tril(s2s.broadcast_like(a_dot, a)) + np.swapaxes(np.tril(s2s.broadcast_like(a_dot, a), -1), -1, -2), "
-           "-1, -2)), -1, -2))")
+           "-1, -2), False), -1, -2), False)")
 defrule("np.linalg.cholesky(a)", result_shape=shapes.square_matrix, real=shapes.real_of_one,
         a=f"s2s.tril_fold({_chol_s})",  # (the symmetric adjoint computed once, folded onto the lower triangle)
         a_dot=f"ans @ (np.tril({_chol_y}) - 0.5 * np.eye(np.shape(ans)[-1]) * {_chol_y})")
@@ -203,6 +204,15 @@ for _rule in (helper_rule(rt.grad_qr, "grad_qr(g, ans, a, mode)", structured=Tru
                           result_shape=shapes.grad_qr),
               helper_rule(rt.qr_tangent, "qr_tangent(t, ans, a, mode)", structured=True, linear=("t",))):
     del _rule.jvp["ans"], _rule.jvp["a"]
+# solve(L, B) or solve(L^T, B) for the lower-triangular factor L (B a matrix: the Cholesky rule's calls): linear in B;
+# y = L^-1 B changes by -L^-1 dL y, y = L^-T B by -L^-T dL^T y
+helper_rule(rt.solve_lower, "solve_lower(L, B, trans)", linear=("B",), result_shape=shapes.like(1, 3),
+            real=lambda site: site.real(0) and site.real(1),
+            B="s2s.solve_lower(L, g, not trans)",
+            L="-(ans @ np.swapaxes(s2s.solve_lower(L, g, False), -1, -2) if trans "
+              "else s2s.solve_lower(L, g, True) @ np.swapaxes(ans, -1, -2))",
+            B_dot="s2s.solve_lower(L, B_dot, trans)",
+            L_dot="-s2s.solve_lower(L, (np.swapaxes(L_dot, -1, -2) if trans else L_dot) @ ans, trans)")
 helper_rule(rt.hermitian_read, "hermitian_read(a, hermitian)", linear=("a",), result_shape=shapes.like(0, 2))
 helper_rule(rt.hermitian_read_adjoint, "hermitian_read_adjoint(g, hermitian)", linear=("g",),
             result_shape=shapes.like(0, 2))

@@ -167,6 +167,7 @@ from s2s.runtime.linalg import (  # noqa: F401
     slogdet_tangent,
     slogdet_tangent_dot,
     solve_columns,
+    solve_lower,
     solve_uncolumns,
     solves_vectors,
     svd_tangent,
