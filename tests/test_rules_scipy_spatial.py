@@ -82,3 +82,24 @@ def test_other_metrics_and_out_are_refused():
 def test_hessians_through_cdist_are_refused_not_wrong():
     with pytest.raises((s2s.NoDerivativeRuleError, s2s.UnsupportedSyntaxError)):
         s2s.hessian(squared)(XA, XB)
+
+
+def test_close_points_far_from_the_origin_keep_their_digits():
+    """Helper 190: the adjoint was `s.sum(1) * XA - s @ XB`, which cancels large coordinates of close points (0.7%
+    off at 1e12); it sums over the rows' differences, as SciPy subtracts them."""
+    a = np.array([[1e12 + 0.3, 0.0]])
+    b = np.array([[1e12 + 0.31, 0.0], [1e12 + 0.32, 0.01]])
+
+    def by_hand(a, b):
+        return np.sum(np.sqrt(np.sum((a[:, None, :] - b[None, :, :]) ** 2, axis=-1)))
+    for wrt in (0, 1):
+        np.testing.assert_allclose(s2s.grad(euclidean_sum, wrt=wrt)(a, b), s2s.grad(by_hand, wrt=wrt)(a, b),
+                                   rtol=1e-9)
+    v = np.array([[0.5, -0.25]])
+    _, t = s2s.jvp(euclidean_sum, (a, b), (v, np.zeros_like(b)))
+    _, want = s2s.jvp(by_hand, (a, b), (v, np.zeros_like(b)))
+    np.testing.assert_allclose(t, want, rtol=1e-9)
+
+
+def euclidean_sum(XA, XB):
+    return np.sum(cdist(XA, XB))
