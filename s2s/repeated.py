@@ -32,6 +32,12 @@ _STORE_HINT = ("store the attribute as the function's first statement (`self.h =
                "name and store it after differentiating; s2s.jacrev / s2s.grad evaluate the function once")
 
 
+_ITERATOR_HINT = ("chain lists or arrays (`chain(list(part), ...)`, made in the function from what an iterator "
+                  "gives), or use s2s.jacrev / s2s.grad, which evaluate the function once")
+
+_MODULE_ITERATOR_HINT = ("keep a list of its items at module level (`items = list(...)`) and read that, or pass "
+                         "them in as an argument; s2s.jacrev / s2s.grad evaluate the function once")
+
 _SHARED_HINT = ("make the list or dict inside the function (`def f(x, memo=None): memo = [] if memo is None else "
                 "list(memo)`), or use s2s.jacrev / s2s.grad, which evaluate the function once")
 
@@ -70,7 +76,9 @@ def check(func: Callable, args: tuple, kwargs: dict, what: str) -> None:
     message = (f"{what} evaluates {target.__name__} once per direction (and once for its value), with the "
                f"same arguments, and {target.__name__} {reason}: each evaluation would see other values, and "
                "the derivative would mix them")
-    hint = _STORE_HINT if "attribute" in reason else _SHARED_HINT if "in place" in reason else _HINT
+    hint = _STORE_HINT if "attribute" in reason else _SHARED_HINT if "in place" in reason else \
+        _ITERATOR_HINT if "iterator made outside" in reason else \
+        _MODULE_ITERATOR_HINT if "an iterator of its module" in reason else _HINT
     if pf is not None and node is not None:
         raise pf.error(UnsupportedSyntaxError, message, node, hint=hint)
     raise UnsupportedSyntaxError(message, hint=hint)

@@ -321,3 +321,29 @@ def test_hessian_and_jacfwd_of_loops_over_chains_of_fresh_iterables(f, args):
 def test_hessian_refuses_a_chain_that_may_step_an_iterator_it_does_not_make(f):
     with pytest.raises(s2s.UnsupportedSyntaxError, match="chain"):
         s2s.hessian(f)(np.array([0.3, 0.5, 0.7]))
+
+
+MODULE_ITEMS = iter([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0])
+
+
+def takes_a_module_iterator_s_items(x):
+    k = sum(list(MODULE_ITEMS)[:1])
+    return k * np.sum(x ** 3)
+
+
+def loops_over_a_module_iterator(x):
+    s = 0.0
+    for v in MODULE_ITEMS:
+        s = s + v * np.sum(x ** 2)
+        break
+    return s
+
+
+@pytest.mark.parametrize("f", [takes_a_module_iterator_s_items, loops_over_a_module_iterator])
+@pytest.mark.parametrize("transform", [s2s.hessian, s2s.jacfwd])
+def test_evaluating_again_refuses_a_module_iterator(f, transform):
+    """A silent wrong Hessian found at stop 58 (older): `list(GI)` of a module's iterator is a pure builtin call
+    of a name, so hessian's evaluations took GI's items one after the other (a Hessian of zeros for
+    [[1.8, 0], [0, 3.0]]); a function that reads a module's or a closure's iterator is refused."""
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="an iterator of its module"):
+        transform(f)(np.array([0.3, 0.5]))

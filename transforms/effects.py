@@ -197,6 +197,10 @@ def first_effect(func, _active=(), bindings: dict | None = None):
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and \
                 _attribute_key(node) not in fresh:
             return pf, node, "stores into an attribute"
+    held = _module_iterator(pf, tree, local)
+    if held is not None:
+        return pf, held, (f"reads {held.id}, an iterator of its module's or a closure's: the first evaluation takes "
+                          "its items, and the next would find them gone")
     params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
     shared = _shared_updates(func, tree, bindings or {})
     if shared:
@@ -211,6 +215,21 @@ def first_effect(func, _active=(), bindings: dict | None = None):
         held = _held_effect(pf, tree, local, bindings or {}, _active + (code,))
         if held is not None:
             return pf, *held
+    return None
+
+
+def _module_iterator(pf, tree, local):
+    """The first read of a module global or closure value that is an iterator (a generator, `iter(...)`, a map or
+    zip object): `list(it)`, `sum(it)`, a loop over it take its items, which a second evaluation would not find."""
+    from collections.abc import Iterator
+    for node in walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local:
+            try:
+                obj = pf.resolve(node.id)
+            except Exception:  # noqa: BLE001
+                continue
+            if isinstance(obj, Iterator):
+                return node
     return None
 
 
@@ -493,6 +512,11 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
         return None  # a generator seeded with a number: each evaluation makes the same one
     if _chain_of_fresh_iterables(pf, call, obj, local, bindings):
         return None  # (a chain of lists, arrays, ranges: iterating it steps no iterator that outlives the call)
+    import itertools
+    if obj is itertools.chain or obj == itertools.chain.from_iterable:
+        return Effect(call, f"calls {text}() of a part that may be an iterator made outside it (a name of the "
+                      "function's own, a module's iterator, or an item of an argument), whose items the first "
+                      "evaluation would take", touched)
     if inspect.isfunction(obj) and ctx().user_code(obj):  # read it with the numbers it is called with
         why = function_effect(obj, _active, _constant_arguments(obj, call, bindings))
     else:
