@@ -62,6 +62,14 @@ def check(func: Callable, args: tuple, kwargs: dict, what: str) -> None:
         if first is not None:
             bound = {first: func.__self__, **bound}
     for name, value in bound.items():
+        inner = _held_iterator(value)
+        if inner is not None and not isinstance(value, Iterator):
+            raise UnsupportedSyntaxError(
+                f"{what} evaluates {target.__name__} once per direction (and once for its value), with the same "
+                f"arguments, and its argument {name} holds a {type(inner).__name__}, an iterator: the first "
+                "evaluation may take its items, and the next would find them gone",
+                hint=f"pass lists of its items instead (`list(it)` for each iterator in {name}), or use s2s.jacrev / "
+                     "s2s.grad, which evaluate the function once")
         if isinstance(value, Iterator):
             raise UnsupportedSyntaxError(
                 f"{what} evaluates {target.__name__} once per direction (and once for its value), with the same "
@@ -82,6 +90,18 @@ def check(func: Callable, args: tuple, kwargs: dict, what: str) -> None:
     if pf is not None and node is not None:
         raise pf.error(UnsupportedSyntaxError, message, node, hint=hint)
     raise UnsupportedSyntaxError(message, hint=hint)
+
+
+def _held_iterator(value, depth=3):
+    """The first iterator `value` is or holds in its lists, tuples and dicts (a few levels deep), else None."""
+    if isinstance(value, Iterator):
+        return value
+    if depth and isinstance(value, list | tuple | dict):
+        for item in value.values() if isinstance(value, dict) else value:
+            found = _held_iterator(item, depth - 1)
+            if found is not None:
+                return found
+    return None
 
 
 def _user_code(func) -> bool:

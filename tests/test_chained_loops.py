@@ -347,3 +347,17 @@ def test_evaluating_again_refuses_a_module_iterator(f, transform):
     [[1.8, 0], [0, 3.0]]); a function that reads a module's or a closure's iterator is refused."""
     with pytest.raises(s2s.UnsupportedSyntaxError, match="an iterator of its module"):
         transform(f)(np.array([0.3, 0.5]))
+
+
+def takes_from_a_held_iterator(x, its):
+    k = sum(list(its[0])[:1])
+    return k * np.sum(x ** 3)
+
+
+def test_evaluating_again_refuses_an_iterator_inside_an_argument():
+    """As a module's iterator: an iterator in a list argument gave a Hessian of zeros (its items taken by the first
+    evaluation); an argument that holds one is refused, one that holds lists is not."""
+    x = np.array([0.3, 0.5])
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="holds a list_iterator"):
+        s2s.hessian(takes_from_a_held_iterator)(x, [iter([1.0, 2.0, 3.0])])
+    np.testing.assert_allclose(s2s.hessian(takes_from_a_held_iterator)(x, [[1.0, 2.0]]), np.diag(6.0 * x))
