@@ -13,8 +13,8 @@ from s2s.transforms.specialize import Context
 import s2s
 from s2s import pipeline, runtime  # noqa: F401  (pipeline installs the context the shape inference reads)
 from tests.helpers_fd import check_all_and_general
+from tests.transforms.test_wheres import NAMES, _run
 
-NAMES = {"np": np, "s2s": runtime}
 rng = np.random.default_rng(581)
 
 
@@ -24,12 +24,6 @@ def _rewrite(src, kinds=None, **shapes):
     ctx = Context(shapes, lambda n: NAMES.get(n, getattr(builtins, n, None)), "np", kinds)
     changed = powers_from_squares(fdef, ctx.shapes)
     return changed, ast.unparse(fdef)
-
-
-def _run(text, args):
-    namespace = dict(NAMES)
-    exec(compile(text, "<test>", "exec"), namespace)
-    return namespace["f"](*args)
 
 
 def _same_numbers(got, src, args):

@@ -14,8 +14,8 @@ from s2s.transforms.specialize import Context
 import s2s
 from s2s import pipeline, runtime  # noqa: F401  (pipeline installs the context the shape inference reads)
 from tests.helpers_fd import check_all_and_general
+from tests.transforms.test_wheres import NAMES, _run
 
-NAMES = {"np": np, "s2s": runtime}
 rng = np.random.default_rng(58)
 
 
@@ -24,12 +24,6 @@ def _rewrite(src, **shapes):
     ctx = Context(shapes, lambda n: NAMES.get(n, getattr(builtins, n, None)), "np", {p: "d" for p in shapes})
     changed = compose_slice_adjoints(fdef, ctx.shapes(fdef))
     return changed, ast.unparse(fdef)
-
-
-def _run(text, args):
-    namespace = dict(NAMES)
-    exec(compile(text, "<test>", "exec"), namespace)
-    return namespace["f"](*args)
 
 
 def test_two_slices_of_a_difference_s_adjoint_are_one_slice_each():
