@@ -354,7 +354,9 @@ def item_updates_step(c: Code) -> Code:
             c.inferred = c.shapes.shapes(c.fdef)
         # (a slice's adjoint into slices of another, as np.diff's and the index adjoints written in place above add
         # it: `t[:-1, 1:] += d_bar`, no zeros between)
-        if _mentions(c.fdef, "zeros") and compose_slice_adjoints(c.fdef, c.inferred):
+        if _mentions(c.fdef, "zeros") and one_float64_precision(c.fdef, c.shapes.params, c.shapes.kinds,
+                                                                c.shapes.np_name, c.inferred) \
+                and compose_slice_adjoints(c.fdef, c.inferred):  # (no float32 made here: A + h is A + (0.0 + h))
             c.inferred = c.shapes.shapes(c.fdef)
     return c
 

@@ -219,3 +219,19 @@ def test_a_negation_of_unsigned_ints_stays():
                   {"u": "d", "g": "B"})
     compose_slice_adjoints(fdef, ctx.shapes(fdef))
     assert "n = -g" in ast.unparse(fdef)
+
+
+def total_variation_with_a_float32_weight(u, f, lam=0.1, eps=1e-3):
+    dx = np.diff(u, axis=1)[:-1, :] * np.float32(1.5)
+    dy = np.diff(u, axis=0)[:, :-1]
+    return 0.5 * np.sum((u - f) ** 2) + lam * np.sum(np.sqrt(eps + dx ** 2 + dy ** 2))
+
+
+def test_code_that_makes_float32_values_keeps_the_zeros():
+    """`A[r] += g` of g = 0.0 + h in float64 is `A[r] += h` only where no value is float32 (a float32 A would add
+    h in float32 where it added g in float64): a float32 number made in the function leaves the pass out."""
+    u, f = rng.normal(size=(6, 6)), rng.normal(size=(6, 6))
+    np.testing.assert_allclose(s2s.grad(total_variation_with_a_float32_weight)(u, f),
+                               s2s.derivative(total_variation_with_a_float32_weight)(u, f), rtol=1e-6)
+    src = s2s.source(s2s.grad(total_variation_with_a_float32_weight), u, f)
+    assert "np.zeros" in src or "grad_diff" in src, src
