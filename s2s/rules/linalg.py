@@ -211,7 +211,6 @@ helper_rule(rt.solve_lower, "solve_lower(L, B, trans)", linear=("B",), result_sh
             B="s2s.solve_lower(L, g, not trans)",
             L="-(ans @ np.swapaxes(s2s.solve_lower(L, g, False), -1, -2) if trans "
               "else s2s.solve_lower(L, g, True) @ np.swapaxes(ans, -1, -2))",
-            B_dot="s2s.solve_lower(L, B_dot, trans)",
             L_dot="-s2s.solve_lower(L, (np.swapaxes(L_dot, -1, -2) if trans else L_dot) @ ans, trans)")
 helper_rule(rt.hermitian_read, "hermitian_read(a, hermitian)", linear=("a",), result_shape=shapes.like(0, 2))
 helper_rule(rt.hermitian_read_adjoint, "hermitian_read_adjoint(g, hermitian)", linear=("g",),
