@@ -27,6 +27,8 @@ import builtins
 import contextvars
 import functools
 import inspect
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -221,7 +223,6 @@ def first_effect(func, _active=(), bindings: dict | None = None):
 def _module_iterator(pf, tree, local):
     """The first read of a module global or closure value that is an iterator (a generator, `iter(...)`, a map or
     zip object): `list(it)`, `sum(it)`, a loop over it take its items, which a second evaluation would not find."""
-    from collections.abc import Iterator
     for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local:
             try:
@@ -430,7 +431,6 @@ def _chain_of_fresh_iterables(pf, call, obj, local, bindings) -> bool:
     function's arguments (jacfwd refuses iterator arguments: `s2s/repeated.py`), items and slices of array
     arguments and module values that are no iterator, and `zip`, `enumerate` or `reversed` of those (a new
     iterator each evaluation)."""
-    import itertools
     if call.keywords:
         return False
     if obj is itertools.chain:
@@ -444,7 +444,6 @@ def _chain_of_fresh_iterables(pf, call, obj, local, bindings) -> bool:
 
 
 def _fresh_iterable(pf, node, local, bindings, depth) -> bool:
-    from collections.abc import Iterator
     if isinstance(node, ast.List | ast.Tuple | ast.Set | ast.ListComp | ast.SetComp | ast.DictComp | ast.Dict):
         return not any(isinstance(e, ast.Starred) for e in getattr(node, "elts", ()))
     if isinstance(node, ast.Name):
@@ -512,7 +511,6 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
         return None  # a generator seeded with a number: each evaluation makes the same one
     if _chain_of_fresh_iterables(pf, call, obj, local, bindings):
         return None  # (a chain of lists, arrays, ranges: iterating it steps no iterator that outlives the call)
-    import itertools
     if obj is itertools.chain or obj == itertools.chain.from_iterable:
         return Effect(call, f"calls {text}() of a part that may be an iterator made outside it (a name of the "
                       "function's own, a module's iterator, or an item of an argument), whose items the first "
