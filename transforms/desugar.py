@@ -12,7 +12,7 @@ import numpy as np
 from . import annotations, loops, mappings, refusals
 from .context import ctx
 from .names import NameAllocator, as_load, load, names_in
-from .walk import fix_locations, walk
+from .walk import fix_locations, own_scope_nodes, walk
 
 HELPER = annotations.HELPER  # attribute on Name nodes that denote s2s's own helpers
 
@@ -48,7 +48,7 @@ _HINTS = {
 def _not_expanded(node, tree) -> tuple[str, str]:
     """(why s2s did not expand the local function `node` of `tree`, a hint): local functions are expanded where
     they are defined once and called or passed as values (transforms/inline.py); these are the forms that are not."""
-    own = list(_own_scope(node))
+    own = list(own_scope_nodes(node))
     if any(isinstance(n, ast.Nonlocal | ast.Global) for n in own):
         return ("it rebinds a name of the function around it (`nonlocal`/`global`), which s2s does not follow",
                 "pass the value in and return the new one (`z, calls = step(z, calls)`), or define the helper at "
@@ -64,16 +64,6 @@ def _not_expanded(node, tree) -> tuple[str, str]:
                 "then `power(x, p)` in the loop")
     return ("s2s expands a local function defined once and called or passed as a value, and could not expand this "
             "one", "define the helper at module level; s2s differentiates calls to it")
-
-
-def _own_scope(node):
-    """The nodes of the function `node` outside the functions and lambdas defined in it."""
-    todo = list(ast.iter_child_nodes(node))
-    while todo:
-        n = todo.pop()
-        yield n
-        if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
-            todo.extend(ast.iter_child_nodes(n))
 
 
 def _made_per_trip(node, tree) -> bool:

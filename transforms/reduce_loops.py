@@ -30,7 +30,7 @@ import types
 
 from .context import ctx
 from .names import NameAllocator, load, store
-from .walk import fix_locations, walk
+from .walk import fix_locations, own_scope_nodes, walk
 
 _EMPTY = "reduce() of empty iterable with no initial value"
 
@@ -95,7 +95,7 @@ def _reduce_of(pf, stmt):
     `np.sum(reduce(...) @ v)`, `if reduce(...) > 0:`), None where it makes none; refused where it makes one that
     the loop cannot be written before."""
     parts = _header(stmt)
-    calls = [n for part in parts for n in _outside_functions(part) if isinstance(n, ast.Call) and _is_reduce(pf, n)]
+    calls = [n for part in parts for n in (part, *own_scope_nodes(part)) if isinstance(n, ast.Call) and _is_reduce(pf, n)]
     if not calls:
         return None
     # (the first of them Python evaluates: the others are written after it, in turn)
@@ -119,17 +119,6 @@ def _reduce_of(pf, stmt):
 
 
 _CONDITIONAL = (ast.IfExp, ast.BoolOp, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)
-
-
-def _outside_functions(node):
-    """The nodes of `node` outside the local functions and lambdas in it (those are checked where they run)."""
-    todo = [node]
-    while todo:
-        n = todo.pop()
-        yield n
-        for child in ast.iter_child_nodes(n):
-            if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
-                todo.append(child)
 
 
 def _path(roots, target):

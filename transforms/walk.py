@@ -303,6 +303,21 @@ def replace_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> bool:
     return False
 
 
+def own_scope_nodes(node: ast.AST):
+    """Every node under `node` (not `node` itself) outside the bodies of the functions, lambdas and classes defined
+    in it (those nodes themselves included): what runs where `node` runs.
+
+        >>> [type(n).__name__ for n in own_scope_nodes(ast.parse("f(lambda v: g(v))").body[0])]
+        ['Call', 'Name', 'Load', 'Lambda']
+    """
+    todo = list(ast.iter_child_nodes(node))[::-1]
+    while todo:
+        n = todo.pop()
+        yield n
+        if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            todo.extend(list(ast.iter_child_nodes(n))[::-1])
+
+
 def walk_with_tests(node: ast.AST):
     """`walk(node)`, and the statements of each while loop's test, which lowering holds beside the loop
     (`annotations.LOOP_TEST`: run before each test after the first) where `walk` does not see them."""
