@@ -62,7 +62,24 @@ def check_aliasing(pf, tree: ast.FunctionDef) -> None:
                            "existing array (out=...)", node,
                            hint=out_hint(node, node.args, next(k.value for k in node.keywords if k.arg == "out")))
     _check_block(pf, tree.body, _mutations(tree.body), views=_view_bindings(pf, tree), handed_on=_handed_on(pf, tree),
-                 lists=_lists_only(tree), built=_built_lists(pf, tree), unpacked=_unpacked_results(pf, tree))
+                 lists=_lists_only(tree), built=_built_lists(pf, tree), unpacked=_unpacked_results(pf, tree),
+                 private=_private_temporaries(pf, tree))
+
+
+def _private_temporaries(pf, tree) -> frozenset:
+    """The names lowering made for a nested expression's new object (`np.linspace(...)` of
+    `v = np.linspace(...).reshape(1, 4)`): bound once to a certainly new value and read once, so a view of it
+    is the only way to its array, and updating the view changes nothing anyone reads."""
+    stores, loads, values = {}, {}, {}
+    for n in walk(tree):
+        if isinstance(n, ast.Name):
+            counts = loads if isinstance(n.ctx, ast.Load) else stores
+            counts[n.id] = counts.get(n.id, 0) + 1
+        elif isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
+            values[n.targets[0].id] = n.value
+    params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
+    return frozenset(name for name, v in values.items() if stores.get(name) == 1 and loads.get(name) == 1
+                     and name not in params and not _named_by_user(pf, name) and _certainly_new(pf, v))
 
 
 def _unpacked_results(pf, tree) -> set[str]:
@@ -331,14 +348,15 @@ def _before_a_new_object(pf, name, frames, hit):
 
 
 def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(), lists=frozenset(),
-                 built=frozenset(), unpacked=frozenset()):
+                 built=frozenset(), unpacked=frozenset(), private=frozenset()):
     views = views or {}
     for i, s in enumerate(stmts):
         here = ((stmts, i, frames[0][2]),) + frames[1:] if frames else ((stmts, i, False),)
         for child in (getattr(s, "body", None), getattr(s, "orelse", None)):
             if isinstance(child, list):
                 loop = isinstance(s, ast.For | ast.While) and child is s.body
-                _check_block(pf, child, mutated, views, handed_on, ((child, -1, loop),) + here, lists, built, unpacked)
+                _check_block(pf, child, mutated, views, handed_on, ((child, -1, loop),) + here, lists, built, unpacked,
+                             private)
 
         def updated_later(name, here=here):
             # (a list s2s made, `items` of `held = (d.values(), 1)`, stands for a view of what it was read from:
@@ -384,7 +402,8 @@ def _check_block(pf, stmts, mutated, views=None, handed_on=frozenset(), frames=(
             view_of = None  # `x = np.asarray(x)`: x is rebound; the ownership analysis follows the old value
         # (an update before it held the view changes no base; one of a slice of a list changes that new list alone,
         # and an item of it read and updated is a view of the list in turn)
-        if view_of is not None and updated_later(target.id) and not _list_copy(value, lists):
+        if view_of is not None and updated_later(target.id) and not _list_copy(value, lists) \
+                and view_of not in private:  # (a view of a new array nothing else reads: `np.linspace(...).reshape(...)`)
             written = objects.as_written(value)
             if _yours(pf, target.id) and not _named_by_user(pf, view_of):
                 # (a view of a value s2s named, `cumsum` of `c = np.cumsum(x[::-1])[::-1]`: the user wrote no name)
