@@ -63,20 +63,21 @@ def check(func: Callable, args: tuple, kwargs: dict, what: str) -> None:
             bound = {first: func.__self__, **bound}
     for name, value in bound.items():
         inner = _held_iterator(value)
-        if inner is not None and not isinstance(value, Iterator):
+        if inner is None:
+            continue
+        if inner is not value:
             raise UnsupportedSyntaxError(
                 f"{what} evaluates {target.__name__} once per direction (and once for its value), with the same "
                 f"arguments, and its argument {name} holds a {type(inner).__name__}, an iterator: the first "
                 "evaluation may take its items, and the next would find them gone",
                 hint=f"pass lists of its items instead (`list(it)` for each iterator in {name}), or use s2s.jacrev / "
                      "s2s.grad, which evaluate the function once")
-        if isinstance(value, Iterator):
-            raise UnsupportedSyntaxError(
-                f"{what} evaluates {target.__name__} once per direction (and once for its value), with the same "
-                f"arguments, and its argument {name} is a {type(value).__name__}, an iterator: the first evaluation "
-                "takes its items, and the next would find them gone",
-                hint=f"pass a list of its items (`list({name})`), or use s2s.jacrev / s2s.grad, which evaluate the "
-                     "function once")
+        raise UnsupportedSyntaxError(
+            f"{what} evaluates {target.__name__} once per direction (and once for its value), with the same "
+            f"arguments, and its argument {name} is a {type(value).__name__}, an iterator: the first evaluation "
+            "takes its items, and the next would find them gone",
+            hint=f"pass a list of its items (`list({name})`), or use s2s.jacrev / s2s.grad, which evaluate the "
+                 "function once")
     found = effects.known_effect(target, bindings=dict(bound))
     if found is None:
         return

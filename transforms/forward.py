@@ -434,8 +434,7 @@ class Forward:
         if isinstance(value, ast.Compare | ast.Constant | ast.JoinedStr):
             return ast.Constant(0.0)
         if isinstance(value, ast.Attribute):
-            if value.attr in analysis.NONDIFF_ATTRS or not any(
-                    isinstance(n, ast.Name) and n.id in self.active for n in walk(value)):
+            if value.attr in analysis.NONDIFF_ATTRS or not self.active.intersection(analysis.atom_names(value)):
                 return ast.Constant(0.0)  # (`np.pi`, `math.inf` of no active name: a constant)
             raise self.pf.error(ctx().no_rule, f"s2s has no derivative for the attribute .{value.attr}", value)
         if isinstance(value, ast.Call):

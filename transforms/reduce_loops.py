@@ -30,7 +30,7 @@ import types
 
 from .context import ctx
 from .names import NameAllocator, load, store
-from .walk import fix_locations, own_scope_nodes, walk
+from .walk import fix_locations, own_scope_nodes, statement_lists, walk
 
 _EMPTY = "reduce() of empty iterable with no initial value"
 
@@ -42,32 +42,19 @@ def reduce_as_loops(pf, tree: ast.FunctionDef, alloc: NameAllocator) -> None:
     """
     if not any(isinstance(n, ast.Call) and _is_reduce(pf, n) for n in walk(tree)):
         return
-    shadowed = [b for b in ("TypeError",) if pf.resolve(b) is not getattr(builtins, b)]
-    if shadowed:
+    if pf.resolve("TypeError") is not builtins.TypeError:
         call = next(n for n in walk(tree) if isinstance(n, ast.Call) and _is_reduce(pf, n))
-        raise pf.error(ctx().unsupported, f"s2s writes functools.reduce as a loop that calls the builtin "
-                       f"{shadowed[0]}, which this function or its module binds to something else", call,
+        raise pf.error(ctx().unsupported, "s2s writes functools.reduce as a loop that raises the builtin TypeError "
+                       "where there are no items, which this function or its module binds to something else", call,
                        hint="write the loop yourself: `acc = start; for item in items: acc = f(acc, item)`")
-    changed = True
-    while changed:
-        changed = False
-        for holder in walk(tree):
-            for field in ("body", "orelse", "finalbody"):
-                block = getattr(holder, field, None)
-                if not isinstance(block, list):
-                    continue
-                for k, stmt in enumerate(block):
-                    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                        continue
-                    found = _reduce_of(pf, stmt)
-                    if found is not None:
-                        block[k:k + 1] = _loop(pf, stmt, found, alloc)
-                        changed = True
-                        break
-                if changed:
-                    break
-            if changed:
-                break
+    while True:  # (one at a time, the blocks found again: a lambda's body written in a loop may hold another)
+        site = next(((block, k, call) for block in statement_lists(tree) for k, stmt in enumerate(block)
+                     if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                     and (call := _reduce_of(pf, stmt)) is not None), None)
+        if site is None:
+            break
+        block, k, call = site
+        block[k:k + 1] = _loop(pf, block[k], call, alloc)
     fix_locations(tree)
 
 

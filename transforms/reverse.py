@@ -638,7 +638,7 @@ class Reverse:
                     out += self.accumulate(v.id, part, s)
             return out
         if isinstance(value, ast.Attribute):
-            if not any(isinstance(n, ast.Name) and n.id in self.active for n in walk(value)):
+            if not self.active.intersection(atom_names(value)):
                 return out  # (`np.pi`, `math.inf`, `cfg.rate` of no active name: a constant, `E = np.pi` before a loop)
             raise self.pf.error(ctx().no_rule, f"s2s has no derivative for the attribute .{value.attr}", value)
         if isinstance(value, ast.Call) and via_dispatcher(self.pf, value):

@@ -386,8 +386,9 @@ def _cdist_metric(metric):
 
 
 def _per_distance(g, ans, metric):
-    """The adjoint of each distance as the adjoint of its squared distance's half-terms: `2 g` for sqeuclidean,
-    `g / D` for euclidean (0 where D is 0: the zero subgradient, as np.abs's at 0)."""
+    """`g` per distance as per half its squared distance, the factor its derivative takes: `2 g` for sqeuclidean,
+    `g / D` for euclidean (0 where D is 0: the zero subgradient, as np.abs's at 0). The adjoint's and the
+    tangent's."""
     if metric == "sqeuclidean":
         return 2.0 * g
     safe = np.where(ans > 0, ans, 1.0)
@@ -420,8 +421,4 @@ def cdist_tangent(XA_dot, XB_dot, ans, XA, XB, metric):
     moved = dA[:, None, :] - dB[None, :, :]
     if metric == "cityblock":
         return np.sum(np.sign(diff) * moved, axis=-1)
-    half = np.sum(diff * moved, axis=-1)  # (d/dt of |a_i - b_j|^2 / 2)
-    if metric == "sqeuclidean":
-        return 2.0 * half
-    safe = np.where(ans > 0, ans, 1.0)
-    return np.where(ans > 0, half / safe, 0.0)
+    return _per_distance(np.sum(diff * moved, axis=-1), ans, metric)  # (of d/dt |a_i - b_j|^2 / 2)
