@@ -42,6 +42,7 @@ from s2s.transforms import (
     specialize,
     trip_records,
     tuple_items,
+    ufunc_at,
     unroll,
 )
 from s2s.transforms import desugar as desugar_pass
@@ -312,6 +313,11 @@ def _inline(p: Lowered) -> Lowered:
     return p
 
 
+def _ufunc_at(p: Lowered) -> Lowered:
+    ufunc_at.rewrite_ufunc_at(p.pf, p.tree, p.alloc)
+    return p
+
+
 def _check(p: Lowered) -> Lowered:
     desugar_pass.check_supported(p.pf, p.tree)
     return p
@@ -364,6 +370,7 @@ LOWERING = [
     ("reduce", _reduce),  # functools.reduce(f, items[, initial]) as its loop (transforms/reduce_loops.py)
     ("generators", _generators),  # generators consumed at once: lists (transforms/generators.py)
     ("inline", _inline),  # local helper functions: statement helpers expanded, expression helpers kept for lower
+    ("ufunc_at", _ufunc_at),  # np.add.at(a, i, b) as `a[...] = s2s.add_at(a, i, b)` (transforms/ufunc_at.py)
     ("check", _check),  # refuse what s2s cannot differentiate, at the user's line
     ("ownership", _ownership),  # which in-place updates may be seen through another name
     ("desugar", _desugar),  # augmented assignment, methods, loops over sequences, guarded updates

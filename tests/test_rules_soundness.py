@@ -698,6 +698,18 @@ def _h_unpack(x):
     return r ** 3 + q * r * r
 
 
+def _h_add_at(x):
+    a = np.sin(x) * 0.5
+    np.add.at(a, [0, 2, 0], x * x)
+    return np.sum(a ** 3)
+
+
+def _h_subtract_at(x):
+    a = np.cos(x)
+    np.subtract.at(a, [1, 1], x[:2] * x[2])
+    return np.sum(a ** 3)
+
+
 HESSIAN_SAMPLES = {
     # builtins and the helpers desugaring brings in
     "abs": (lambda x: abs(x) ** 3 + abs(x) * math.sin(x), -0.7),
@@ -712,6 +724,8 @@ HESSIAN_SAMPLES = {
     "astype": (lambda x: np.sum(np.sin(x.astype(float)) * x), _X3),
     "copy": (lambda x: np.sum(x.copy() ** 3), _X3),
     "item": (lambda x: np.sin(x).item() ** 3, np.array([0.7])),
+    "add_at": (_h_add_at, _X3),
+    "subtract_at": (_h_subtract_at, _X3),
     # math
     "math.acos": (lambda x: math.acos(x) * x, 0.3), "math.acosh": (lambda x: math.acosh(x) * x, 1.7),
     "math.asin": (lambda x: math.asin(x) * x, 0.3), "math.asinh": (lambda x: math.asinh(x) * x, 0.6),

@@ -112,6 +112,8 @@ def object_effect(obj, _active=()) -> str | None:
     if self_ is not None and not inspect.ismodule(self_):  # a bound method
         if _random_object(self_):
             return "draws random numbers"
+        if isinstance(self_, np.ufunc):  # (reduce, outer, ...; `at` changes its first argument: an update
+            return None  # that the ownership pass proves or refuses, as `a[i] += b`: transforms/ufunc_at.py)
         if isinstance(self_, np.ndarray | np.generic):
             return None if getattr(obj, "__name__", "") in _ARRAY_METHODS else "updates an array in place"
         if type(self_) in (dict, list, tuple, str, set, frozenset):

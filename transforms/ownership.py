@@ -1113,8 +1113,7 @@ class _Analysis:
             hint = self.mutates(obj)  # changes its first argument in place: the hint its record states
             if hint is None and isinstance(func, ast.Attribute) and func.attr == "at" and \
                     isinstance(self.resolve_call(func.value), np.ufunc):
-                hint = ("write the update as an assignment; for np.add.at(a, i, v) with repeated indices "
-                        "use `a = a + np.bincount(i, weights=v, minlength=len(a))` (1-d a)")
+                hint = _ufunc_at_hint(self.resolve_call(func.value), node)
             if hint is None and changes_without_a_copy(obj, node):
                 hint = f"leave copy out (`{ast.unparse(func)}(x)` makes a new array) and assign the result"
             if hint is not None and self.summarising and node.args:
@@ -1239,6 +1238,16 @@ def _refuse_positional_out(node, func, out_at) -> None:
     raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: its argument "
                                f"{out_at + 1} is `out`, an array it writes its result into in place",
                          out_hint(node, node.args[:out_at], node.args[out_at]))
+
+
+def _ufunc_at_hint(ufunc, call: ast.Call) -> str:
+    """The hint for a `ufunc.at(...)` call that transforms/ufunc_at.py did not write as an update."""
+    if ufunc in (np.add, np.subtract) or len(call.args) != 3:
+        return (f"call it as a statement of its own with three arguments, `np.{ufunc.__name__}.at(a, indices, "
+                "values)`: s2s differentiates np.add.at and np.subtract.at written so")
+    a, i, v = (ast.unparse(arg) for arg in call.args)
+    return (f"write it as a loop over the indices: `for k in range(len({i})): {a}[{i}[k]] = "
+            f"np.{ufunc.__name__}({a}[{i}[k]], {v}[k])` (s2s differentiates np.add.at and np.subtract.at)")
 
 
 def out_hint(call: ast.Call, kept_args, out) -> str:

@@ -116,6 +116,7 @@ from s2s.runtime.elementwise import (  # noqa: F401
     safe_div,
 )
 from s2s.runtime.indexing import (  # noqa: F401
+    add_at,
     add_item_grad,
     append_grads,
     append_grads_owned,
@@ -128,6 +129,7 @@ from s2s.runtime.indexing import (  # noqa: F401
     setitem,
     setitem_grads,
     slice_kept,
+    subtract_at,
     written_into,
 )
 from s2s.runtime.linalg import (  # noqa: F401

@@ -117,6 +117,37 @@ def setitem(x, index, v):
     return out
 
 
+def add_at(a, indices, b):
+    """`np.add.at(a, indices, b)` on a copy of the array `a`: repeated indices add once per occurrence.
+
+    >>> add_at(np.zeros(3), [0, 2, 0], 1.0)
+    array([2., 0., 1.])
+    """
+    out = _copy_for_at(a, b)
+    np.add.at(out, indices, b)
+    return out
+
+
+def subtract_at(a, indices, b):
+    """`np.subtract.at(a, indices, b)` on a copy of the array `a`.
+
+    >>> subtract_at(np.ones(2), [1, 1], 0.25)
+    array([1. , 0.5])
+    """
+    out = _copy_for_at(a, b)
+    np.subtract.at(out, indices, b)
+    return out
+
+
+def _copy_for_at(a, b):
+    if not isinstance(a, np.ndarray):  # (ufunc.at's own TypeError for a list or a number)
+        np.add.at(a, (), 0)
+    if (getattr(b, "dtype", None) is not None and b.dtype.kind == "c" or isinstance(b, complex)) and \
+            a.dtype.kind != "c":
+        _refuse_complex()
+    return a.copy()
+
+
 def slice_kept(x, index, v):
     """`v`, where `x[index] = v` keeps the length of the list `x` (anything else than a list sliced: `v`).
 

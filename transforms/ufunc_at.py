@@ -1,0 +1,75 @@
+"""`np.add.at(a, i, b)` and `np.subtract.at(a, i, b)` as an update of the whole array.
+
+ufunc.at changes `a` in place, each occurrence of a repeated index adding its own `b` (`a[i] += b` adds
+once per distinct index). s2s writes the call as the in-place update it is, of all of `a`, with a runtime
+helper that computes the new values on a copy:
+
+    np.add.at(counts, idx, w)    ->    counts[...] = s2s.add_at(counts, idx, w)
+
+so the ownership and aliasing passes prove it as any other update of `a` (an array the function made:
+differentiated; an argument, or a view another name also reaches: refused or copied as they decide), and
+the helper's rule gives the adjoints (`g` for a, `g[idx]` summed to b's shape for b). An `a` that is not a
+name (`np.add.at(out[0], idx, w)`) is bound to one first, so it is evaluated once, as the call does. The
+method may go by any name that resolves to it (`add_at = np.add.at` at module level, a closure's).
+Other ufuncs' `.at` (multiply, maximum) stay refused by the ownership pass, with a loop as the hint.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+
+from .context import ctx
+from .desugar import helper_attr
+from .names import NameAllocator, load, store
+from .walk import fix_locations, statement_lists
+
+_HELPERS = {np.add: "add_at", np.subtract: "subtract_at"}
+
+
+def rewrite_ufunc_at(pf, tree: ast.FunctionDef, alloc: NameAllocator) -> None:
+    """Write each statement `np.add.at(a, i, b)` / `np.subtract.at(a, i, b)` of `tree` as `a[...] = ...`.
+
+        >>> # np.add.at(out, idx, x)  ->  out[...] = s2s.add_at(out, idx, x)
+    """
+    for block in statement_lists(tree):
+        k = 0
+        while k < len(block):
+            helper = _helper_of(pf, block[k])
+            if helper is None:
+                k += 1
+                continue
+            written = _as_update(block[k], helper, alloc)
+            block[k:k + 1] = written
+            k += len(written)
+    fix_locations(tree)
+
+
+def _helper_of(pf, stmt) -> str | None:
+    """The runtime helper's name for a statement that is only a call `np.add.at(a, i, b)`, else None."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return None
+    call = stmt.value
+    if not (isinstance(call.func, ast.Attribute | ast.Name) and len(call.args) == 3 and not call.keywords
+            and not any(isinstance(a, ast.Starred) for a in call.args)):
+        return None
+    method = pf.resolve_expr(call.func)
+    ufunc = getattr(method, "__self__", None)
+    if not isinstance(ufunc, np.ufunc) or getattr(method, "__name__", None) != "at":
+        return None
+    return _HELPERS.get(ufunc)
+
+
+def _as_update(stmt: ast.Expr, helper: str, alloc: NameAllocator) -> list[ast.stmt]:
+    target, indices, values = stmt.value.args
+    bound = []
+    if not isinstance(target, ast.Name):
+        name = alloc.fresh("at_target")
+        bound = [ast.copy_location(ast.Assign(targets=[store(name)], value=target), stmt)]
+        target = load(name)
+    func = helper_attr("s2s", helper, getattr(ctx().runtime, helper))
+    new_values = ast.Call(func=func, args=[load(target.id), indices, values], keywords=[])
+    whole = ast.Subscript(value=load(target.id), slice=ast.Constant(value=Ellipsis), ctx=ast.Store())
+    update = ast.copy_location(ast.Assign(targets=[whole], value=new_values), stmt)
+    return bound + [update]
