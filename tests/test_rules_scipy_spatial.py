@@ -5,7 +5,7 @@ GP with an ARD kernel by cdist refused)."""
 import numpy as np
 import pytest
 import scipy.spatial.distance as ssd
-from conftest import rng
+from conftest import numeric_grad, rng
 from scipy.spatial.distance import cdist
 from test_rules_scipy_special import check_scipy
 
@@ -72,16 +72,47 @@ def into_out(XA, XB):
     return np.sum(cdist(XA, XB, "sqeuclidean", out=out))
 
 
+def by_variable(XA, XB, metric):
+    return np.sum(cdist(XA, XB, metric))
+
+
 def test_other_metrics_and_out_are_refused():
-    with pytest.raises(s2s.NoDerivativeRuleError, match="'cosine'"):
+    """A literal metric s2s has no adjoint for is refused where the gradient is made, at its line, with the hint
+    (it was refused when the gradient ran, with no line); one in a variable when the gradient runs."""
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="'cosine'") as info:
         s2s.grad(cosine)(XA, XB)
+    message = str(info.value)
+    assert "line 67" in message and "cdist(XA, XB, \"cosine\")" in message and "np.sum((XA[:, None, :]" in message
+    with pytest.raises(s2s.NoDerivativeRuleError, match="'cosine'"):
+        s2s.grad(by_variable)(XA, XB, "cosine")
+    np.testing.assert_allclose(s2s.grad(by_variable)(XA, XB, "euclidean"), s2s.grad(euclidean_sum)(XA, XB))
     with pytest.raises((s2s.NoDerivativeRuleError, s2s.UnsupportedSyntaxError), match="out"):
         s2s.grad(into_out)(XA, XB)
 
 
-def test_hessians_through_cdist_are_refused_not_wrong():
-    with pytest.raises((s2s.NoDerivativeRuleError, s2s.UnsupportedSyntaxError)):
-        s2s.hessian(squared)(XA, XB)
+def _hessian_by_differences(f, wrt, args):
+    g = s2s.grad(f, wrt=wrt)
+    x = args[wrt]
+
+    def item(v, i):
+        moved = list(args)
+        moved[wrt] = v
+        return g(*moved).ravel()[i]
+    return np.array([numeric_grad(lambda v: item(v, i), (x,)).ravel() for i in range(x.size)])
+
+
+@pytest.mark.parametrize("metric", ["sqeuclidean", "euclidean", "cityblock"])
+@pytest.mark.parametrize("wrt", [0, 1])
+def test_hessians_go_through_the_adjoints_tangent(metric, wrt):
+    """grad_cdist_dot: the adjoint's tangent in the distances and both arrays (refused before stop 59), with the
+    distances of X to itself (zeros on the diagonal) beside those to Y."""
+    def f(X, Y):
+        D = cdist(X, Y, metric)
+        return np.sum(np.exp(-0.3 * D) * np.arange(20.0).reshape(5, 4)) + np.sum(cdist(X, X, metric) ** 2)
+
+    H = s2s.hessian(f, wrt=wrt)(XA, XB)
+    n = (XA, XB)[wrt].size
+    np.testing.assert_allclose(H.reshape(n, n), _hessian_by_differences(f, wrt, (XA, XB)), rtol=1e-5, atol=1e-6)
 
 
 def test_close_points_far_from_the_origin_keep_their_digits():

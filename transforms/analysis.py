@@ -396,4 +396,5 @@ def check_discarded_call(pf, stmt) -> None:
     try:
         rule.bind(call.args, {k.arg: k.value for k in call.keywords})
     except TypeError as exc:
-        raise pf.error(ctx().unsupported, f"s2s cannot match this call to its rule: {exc}", call) from None
+        raise pf.error(ctx().unsupported, f"s2s cannot match this call to its rule: {exc}", call,
+                       hint=getattr(exc, "hint", None)) from None

@@ -747,7 +747,8 @@ class Reverse:
         try:
             bound = rule.bind(args, kws)
         except TypeError as exc:
-            raise self.pf.error(ctx().unsupported, f"s2s cannot match this call to its rule: {exc}", node) from None
+            raise self.pf.error(ctx().unsupported, f"s2s cannot match this call to its rule: {exc}", node,
+                                hint=getattr(exc, "hint", None)) from None
         rule = rule.at_site(bound)  # a simpler exact template where the arguments allow it
         mapping = {"g": g, "ans": ans}
         for p in rule.params:

@@ -111,6 +111,7 @@ class Rule:
     derived: tuple[str, ...] = ()  # the parameters whose tangent was so derived
     linear: tuple[str, ...] = ()  # the parameters whose tangent is the (linear) helper itself, derived (`linear=`)
     default_only: tuple[str, ...] = ()  # parameters differentiated only at their default (a literal of it, or left out)
+    choices: dict = field(default_factory=dict)  # parameter -> (literal values its templates take, hint) (`choices=`)
     shape_only: tuple[str, ...] = ()  # a runtime helper's parameters whose shapes alone it reads (`defrule_for`)
 
     def __post_init__(self):
@@ -140,6 +141,12 @@ class Rule:
                 raise TypeError(f"{self.name}() is differentiated only with {k}={self.defaults.get(k)!r}, its "
                                 f"default (the rule does not follow what another {k} computes); where that {k} is "
                                 "what you need, give the call a rule of your own with s2s.defvjp")
+        for k, (allowed, hint) in self.choices.items():
+            if isinstance(bound.get(k), ast.Constant) and bound[k].value not in allowed:
+                refused = TypeError(f"{self.name}() is differentiated with {k} {', '.join(map(repr, allowed))}, "
+                                    f"not {bound[k].value!r}")
+                refused.hint = hint  # (the transforms give it as the error's hint)
+                raise refused
         return bound
 
     def zero_guard(self, p: str) -> bool:
@@ -318,7 +325,7 @@ def _template(text: str) -> ast.expr:
 def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, zero=(), structured=False,
             register=True, elementwise=None, real=False, safe=False, safe_if_nonempty=False, reduction=False,
             returns_view=False, methods=(), array_method=None, sympy=None, result_shape=None, result_value=None,
-            tangent_from_adjoint=None, default_only=(), _depth=1, **templates: str) -> Rule:
+            tangent_from_adjoint=None, default_only=(), choices=None, _depth=1, **templates: str) -> Rule:
     """Register a rule. `signature` like "np.sum(a, axis=None, keepdims=False)".
 
     Operators use their name as the function: "add(x, y)", "neg(x)".
@@ -329,7 +336,10 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, ze
     module's docstring); `elementwise` defaults to what the calling module stated with `family(...)`. `tangent_from_adjoint` (default: the
     family's) derives a missing `p_dot` from `p`'s adjoint (see `family`). `default_only` names
     parameters the templates hold only at their default: a call passing anything but that literal
-    (`overwrite_b=True`, a variable) is refused where it is differentiated.
+    (`overwrite_b=True`, a variable) is refused where it is differentiated. `choices` maps a parameter to the
+    literal values its templates take and the hint for another (`choices={"metric": (("euclidean", ...), "compute
+    ...")}`): a call passing another literal is refused where it is differentiated, with that hint (a variable is
+    left to the templates' helpers to check when they run).
     """
     fname, params, defaults, varargs, positional = _parse_signature(signature)
     obj = "op:" + fname if operator else eval(fname, _NAMESPACE)
@@ -345,8 +355,8 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, ze
                 positional=positional, elementwise=elementwise, real=real, safe=safe,
                 safe_if_nonempty=safe_if_nonempty, reduction=reduction, returns_view=returns_view,
                 methods=tuple(methods), array_method=array_method, sympy=sympy, result_shape=result_shape,
-                result_value=result_value, default_only=tuple(default_only))
-    assert all(p in params for p in default_only), (signature, default_only)
+                result_value=result_value, default_only=tuple(default_only), choices=dict(choices or {}))
+    assert all(p in params for p in default_only) and all(p in params for p in rule.choices), signature
     _fill(rule, templates, zero, tangent_from_adjoint)
     return _registered(_key(obj), rule, obj) if register else rule
 

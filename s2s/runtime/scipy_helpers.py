@@ -373,6 +373,8 @@ __all__ = ["unbroadcast"]  # the rest is reached by attribute from generated cod
 
 # ---- scipy.spatial.distance.cdist ----------------------------------------------------------------------------
 CDIST_METRICS = ("sqeuclidean", "euclidean", "cityblock")
+CDIST_HINT = ("compute the distances with NumPy, e.g. `np.sum((XA[:, None, :] - XB[None, :, :]) ** 2, axis=-1)` for "
+              "squared Euclidean distances")
 
 
 def _cdist_metric(metric):
@@ -380,8 +382,7 @@ def _cdist_metric(metric):
         from s2s.errors import NoDerivativeRuleError
         raise NoDerivativeRuleError(
             f"s2s differentiates scipy.spatial.distance.cdist with metric {', '.join(map(repr, CDIST_METRICS))}, "
-            f"not {metric!r}", hint="compute the distances with NumPy, e.g. `np.sum((XA[:, None, :] - "
-            "XB[None, :, :]) ** 2, axis=-1)` for squared Euclidean distances")
+            f"not {metric!r}", hint=CDIST_HINT)
     return metric
 
 
@@ -408,6 +409,29 @@ def grad_cdist(g, ans, XA, XB, metric, which):
     # cancel large coordinates of close points, a relative error of 3e-3 at 1e12)
     diff = XA[:, None, :] - XB[None, :, :]
     s = np.sign(diff) * g[:, :, None] if metric == "cityblock" else _per_distance(g, ans, metric)[:, :, None] * diff
+    return s.sum(axis=1) if which == 0 else -s.sum(axis=0)
+
+
+def grad_cdist_dot(g, ans, ans_dot, XA, XB, XA_dot, XB_dot, metric, which):
+    """Tangent of `grad_cdist(g, ans, XA, XB, metric, which)` for tangents of the distances and the arrays (0.0
+    for none), g held: what s2s.hessian's forward sweep over the adjoint computes. City-block adjoints are
+    piecewise constant (0).
+
+        >>> XA, XB = np.array([[0.0, 0.0]]), np.array([[3.0, 4.0]])
+        >>> grad_cdist_dot(np.ones((1, 1)), np.array([[25.0]]), 0.0, XA, XB, np.array([[1.0, 0.0]]), 0.0,
+        ...                "sqeuclidean", 0)
+        array([[2., 0.]])
+    """
+    metric = _cdist_metric(metric)
+    XA, XB, g = np.asarray(XA), np.asarray(XB), np.asarray(g)
+    if metric == "cityblock":
+        return np.zeros_like(XA if which == 0 else XB, dtype=float)
+    diff = XA[:, None, :] - XB[None, :, :]
+    moved = np.broadcast_to(XA_dot, XA.shape)[:, None, :] - np.broadcast_to(XB_dot, XB.shape)[None, :, :]
+    s = _per_distance(g, ans, metric)[:, :, None] * moved
+    if metric == "euclidean":  # (g / D's own tangent, -g D' / D^2, where D > 0)
+        safe = np.where(ans > 0, ans, 1.0)
+        s = s + np.where(ans > 0, -g * ans_dot / (safe * safe), 0.0)[:, :, None] * diff
     return s.sum(axis=1) if which == 0 else -s.sum(axis=0)
 
 
