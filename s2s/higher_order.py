@@ -92,6 +92,33 @@ def _custom_rule_in(exc) -> str | None:
     return None
 
 
+def _at_your_line(exc: NoDerivativeRuleError, what: str) -> NoDerivativeRuleError | None:
+    """`exc`, raised at a line of a derivative's generated code that has no rule to go through once more (an
+    adjoint helper without a tangent: np.linalg.qr's), told at your line: the statement the generated code's
+    comment above that line copies from your file. None where `exc` is not such an error or the line is not found.
+    """
+    import linecache
+    import re
+
+    file = re.search(r"from ([^<>]+?)>+$", exc.filename or "")
+    if not (exc.filename or "").startswith("<s2s") or file is None or exc.lineno is None:
+        return None
+    generated = linecache.getlines(exc.filename)[:exc.lineno]
+    comment = next((line.strip()[2:] for line in reversed(generated) if line.strip().startswith("# ")), None)
+    yours = linecache.getlines(file.group(1))
+    lineno = next((k + 1 for k, line in enumerate(yours) if comment and line.strip() == comment), None)
+    if lineno is None:
+        return None
+    called = exc.line.strip() if exc.line else "it"
+    why = exc.message.removeprefix("s2s cannot differentiate its own generated derivative code once more here: ")
+    return NoDerivativeRuleError(
+        f"{what} differentiates the derivative of this line once more, and that derivative's code cannot be "
+        f"differentiated again: {why} (in `{called}`)", filename=file.group(1), lineno=lineno,
+        line=yours[lineno - 1], hint="take this second derivative by central differences of s2s.grad, "
+                                     "`(s2s.grad(f)(x + h * e) - s2s.grad(f)(x - h * e)) / (2 * h)` for each unit "
+                                     "vector e, or write this part with functions whose rules s2s differentiates again")
+
+
 def refuses_custom_rules(what: str) -> Callable:
     """Decorate a second-order computation: a derivative rule written as a Python function inside is
     refused with a clear error (s2s runs such a rule; it does not differentiate it again)."""
@@ -103,7 +130,10 @@ def refuses_custom_rules(what: str) -> Callable:
             except NoDerivativeRuleError as exc:
                 key = _custom_rule_in(exc)
                 if key is None:
-                    raise
+                    at_your_line = _at_your_line(exc, what)
+                    if at_your_line is None:
+                        raise
+                    raise at_your_line from None
                 raise NoDerivativeRuleError(
                     f"{what} differentiates a derivative once more, and that derivative calls the rule of {key}, "
                     "written as Python functions (s2s.custom_vjp, s2s.custom_jvp, or s2s.defvjp / s2s.defjvp with "
