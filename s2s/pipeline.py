@@ -314,7 +314,7 @@ def _inline(p: Lowered) -> Lowered:
 
 
 def _ufunc_at(p: Lowered) -> Lowered:
-    ufunc_at.rewrite_ufunc_at(p.pf, p.tree, p.alloc)
+    ufunc_at.rewrite_ufunc_at(p.pf, p.tree)
     return p
 
 

@@ -43,6 +43,8 @@ one of these accessors (the attribute names are private to this module). Every s
     call (in a loop) bound them (definite.py).
 `expanded_names` (FunctionDef): the names the expansion of a helper's statements gave its parameters and
     locals (inline): names of code you wrote, as the function's own are (aliasing reads it).
+`written_as` (a statement): the text you wrote for a statement a pass rewrote (`np.add.at(a, i, b)`, written
+    `a[...] = s2s.add_at(a, i, b)` by ufunc_at): the messages that quote the statement quote it so (desugar).
 """
 
 from __future__ import annotations
@@ -70,10 +72,11 @@ PLACEHOLDER = "s2s_placeholder"
 EXTREME_OF = "s2s_extreme_of"
 FRESH_LOCALS = "s2s_fresh_locals"
 USER_NAMES = "s2s_user_names"  # {name: the name you wrote}: the locals and parameters of helpers expanded in place
+WRITTEN_AS = "s2s_written_as"
 
 ALL = (GLOBAL, HELPER, RESOLVED, AUGMENTED, IN_PLACE, CHECKPOINT_EVERY, LOCAL_HELPERS, TRIP_COUNTER, CHECKPOINT_NAMES,
        CHECKPOINT_CARRIED, LOOP_TEST, REFUSALS, NAMES, EXPANDED_NAMES, EXPANDED_RESULTS, PLACEHOLDER,
-       EXTREME_OF, RECORD_ITEMS, FRESH_LOCALS, USER_NAMES)
+       EXTREME_OF, RECORD_ITEMS, FRESH_LOCALS, USER_NAMES, WRITTEN_AS)
 
 _ABSENT = object()
 

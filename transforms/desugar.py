@@ -265,7 +265,7 @@ class Desugar(loops.LoopRewriter):
                     (f" or {', '.join(f'`{o}`' for o in update.others)}" if update.others else "")
             err = self.pf.error(
                 ctx().unsupported,
-                f"s2s cannot differentiate `{ast.unparse(stmt).splitlines()[0]}`: it updates `{updated}` in place, "
+                f"s2s cannot differentiate `{_written(stmt)}`: it updates `{updated}` in place, "
                 f"and here {others} refers to the same {'array or list' if update.others or field else 'object'}, "
                 f"so in Python that changes too", stmt, hint=_update_hint(stmt, updated, others if update.others else None))
             site = {k: getattr(err, k) for k in ("message", "filename", "lineno", "col", "line", "hint")}
@@ -330,6 +330,11 @@ class Desugar(loops.LoopRewriter):
 
 def _runtime():
     return ctx().runtime
+
+
+def _written(stmt) -> str:
+    """The first line of the statement as you wrote it (a statement a pass rewrote: its `written_as` text)."""
+    return annotations.get(stmt, annotations.WRITTEN_AS) or ast.unparse(stmt).splitlines()[0]
 
 
 def _update_hint(stmt, name, others=None) -> str:

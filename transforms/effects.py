@@ -112,8 +112,9 @@ def object_effect(obj, _active=()) -> str | None:
     if self_ is not None and not inspect.ismodule(self_):  # a bound method
         if _random_object(self_):
             return "draws random numbers"
-        if isinstance(self_, np.ufunc):  # (reduce, outer, ...; `at` changes its first argument: an update
-            return None  # that the ownership pass proves or refuses, as `a[i] += b`: transforms/ufunc_at.py)
+        if isinstance(self_, np.ufunc):  # (reduce, outer, ... compute; called by name, `at` is read as the
+            # update of its first argument it is: _call_effect; called as a value, s2s cannot see what it changes)
+            return "changes its first argument in place" if getattr(obj, "__name__", "") == "at" else None
         if isinstance(self_, np.ndarray | np.generic):
             return None if getattr(obj, "__name__", "") in _ARRAY_METHODS else "updates an array in place"
         if type(self_) in (dict, list, tuple, str, set, frozenset):
@@ -517,6 +518,8 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
         return Effect(call, f"calls {text}() of a part that may be an iterator made outside it (a name of the "
                       "function's own, a module's iterator, or an item of an argument), whose items the first "
                       "evaluation would take", touched)
+    if _ufunc_at(obj):
+        return None  # (an update of its first argument, as `a[i] += b`: ownership proves or refuses it)
     if inspect.isfunction(obj) and ctx().user_code(obj):  # read it with the numbers it is called with
         why = function_effect(obj, _active, _constant_arguments(obj, call, bindings))
     else:
@@ -531,6 +534,11 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
 
 
 _MISSING = object()
+
+
+def _ufunc_at(obj) -> bool:
+    """Whether `obj` is a ufunc's `at` method (`np.add.at`), which updates its first argument in place."""
+    return isinstance(getattr(obj, "__self__", None), np.ufunc) and getattr(obj, "__name__", "") == "at"
 
 
 def _computed_call_effect(pf, call, local, _active, bindings, made_here, root, text, touched):

@@ -1025,11 +1025,19 @@ class _Analysis:
             and self.rule_of(obj) is not None and not self.returns_view(obj)
 
     def check_call_effects(self, e, env, statement=None, bound=None):
-        """Refuse calls that change an argument in place (np.copyto, ufunc.at, x.fill(...))."""
+        """Refuse calls that change an argument in place (np.copyto, ufunc.at, x.fill(...)), also in the body of a
+        local function of one expression the call expands (`upd = lambda: a.fill(0.0)`, then `upd()`: s2s
+        writes its body at the call, after this pass)."""
         for node in walk(e):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
+            if isinstance(func, ast.Name) and func.id in self.local_bodies and func.id not in self.expanding:
+                self.expanding.add(func.id)
+                try:
+                    self.check_call_effects(self.local_bodies[func.id][1], env)
+                finally:
+                    self.expanding.discard(func.id)
             if isinstance(func, ast.Attribute) and not self.is_module_path(func):
                 receiver = _root(func.value)
                 own = receiver in self.locals or receiver is not None and self.is_data(receiver) \

@@ -8,27 +8,29 @@ helper that computes the new values on a copy:
 
 so the ownership and aliasing passes prove it as any other update of `a` (an array the function made:
 differentiated; an argument, or a view another name also reaches: refused or copied as they decide), and
-the helper's rule gives the adjoints (`g` for a, `g[idx]` summed to b's shape for b). An `a` that is not a
-name (`np.add.at(out[0], idx, w)`) is bound to one first, so it is evaluated once, as the call does. The
-method may go by any name that resolves to it (`add_at = np.add.at` at module level, a closure's).
+the helper's rule gives the adjoints (`g` for a, `g[idx]` summed to b's shape for b). An `a` that is an item
+or attribute of a name (`d["w"]`, `out[k]`, `self.acc`) is read twice, which gives the same object; any other
+(`get_buffer()`, `a.view()`) is refused with the hint to bind it to a name first. The method may go by any name
+that resolves to it (`add_at = np.add.at` at module level, a closure's).
 Other ufuncs' `.at` (multiply, maximum) stay refused by the ownership pass, with a loop as the hint.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 
 import numpy as np
 
+from . import annotations
 from .context import ctx
 from .desugar import helper_attr
-from .names import NameAllocator, load, store
-from .walk import fix_locations, statement_lists
+from .walk import fix_locations, statement_lists, walk
 
 _HELPERS = {np.add: "add_at", np.subtract: "subtract_at"}
 
 
-def rewrite_ufunc_at(pf, tree: ast.FunctionDef, alloc: NameAllocator) -> None:
+def rewrite_ufunc_at(pf, tree: ast.FunctionDef) -> None:
     """Write each statement `np.add.at(a, i, b)` / `np.subtract.at(a, i, b)` of `tree` as `a[...] = ...`.
 
         >>> # np.add.at(out, idx, x)  ->  out[...] = s2s.add_at(out, idx, x)
@@ -40,9 +42,8 @@ def rewrite_ufunc_at(pf, tree: ast.FunctionDef, alloc: NameAllocator) -> None:
             if helper is None:
                 k += 1
                 continue
-            written = _as_update(block[k], helper, alloc)
-            block[k:k + 1] = written
-            k += len(written)
+            block[k] = _as_update(pf, block[k], helper)
+            k += 1
     fix_locations(tree)
 
 
@@ -61,15 +62,38 @@ def _helper_of(pf, stmt) -> str | None:
     return _HELPERS.get(ufunc)
 
 
-def _as_update(stmt: ast.Expr, helper: str, alloc: NameAllocator) -> list[ast.stmt]:
+def _as_update(pf, stmt: ast.Expr, helper: str) -> ast.Assign:
     target, indices, values = stmt.value.args
-    bound = []
-    if not isinstance(target, ast.Name):
-        name = alloc.fresh("at_target")
-        bound = [ast.copy_location(ast.Assign(targets=[store(name)], value=target), stmt)]
-        target = load(name)
+    if not _read_twice_alike(target) or any(isinstance(n, ast.NamedExpr) for n in walk(stmt)):
+        text = ast.unparse(target)
+        raise pf.error(ctx().unsupported, f"s2s differentiates `{ast.unparse(stmt.value.func)}(a, ...)` of a name or "
+                       f"an item or attribute of one, not of `{text}`", stmt,
+                       hint=f"bind it to a name first: `target = {text}`, then `{ast.unparse(stmt.value.func)}(target, "
+                            f"{ast.unparse(indices)}, {ast.unparse(values)})`")
     func = helper_attr("s2s", helper, getattr(ctx().runtime, helper))
-    new_values = ast.Call(func=func, args=[load(target.id), indices, values], keywords=[])
-    whole = ast.Subscript(value=load(target.id), slice=ast.Constant(value=Ellipsis), ctx=ast.Store())
+    new_values = ast.Call(func=func, args=[copy.deepcopy(target), indices, values], keywords=[])
+    whole = ast.Subscript(value=_as_load(copy.deepcopy(target)), slice=ast.Constant(value=Ellipsis), ctx=ast.Store())
     update = ast.copy_location(ast.Assign(targets=[whole], value=new_values), stmt)
-    return bound + [update]
+    annotations.put(update, annotations.WRITTEN_AS, ast.unparse(stmt))
+    return update
+
+
+_PLAIN_INDEX = (ast.Name, ast.Constant, ast.Tuple, ast.Slice, ast.UnaryOp, ast.BinOp, ast.unaryop, ast.operator,
+                ast.expr_context)
+
+
+def _read_twice_alike(node) -> bool:
+    """Whether reading `node` again gives the same object: a name, or items and attributes of one by names and
+    literals (`out`, `d["a"]`, `grid[k]`, `self.acc`), with no call to run twice."""
+    while isinstance(node, ast.Subscript | ast.Attribute):
+        if isinstance(node, ast.Subscript) and not all(isinstance(n, _PLAIN_INDEX) for n in walk(node.slice)):
+            return False
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def _as_load(node):
+    for n in walk(node):
+        if hasattr(n, "ctx"):
+            n.ctx = ast.Load()
+    return node

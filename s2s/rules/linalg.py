@@ -84,7 +84,7 @@ defrule("np.linalg.inv(a)", result_shape=shapes.square_matrix, real=shapes.real_
         a="-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)",
         a_dot="-ans @ a_dot @ ans")
 defrule("np.linalg.det(a)", result_shape=shapes.det, real=shapes.real_of_one, safe=True, a="s2s.grad_det(g, ans, a)",
-        a_dot="ans * np.trace(np.linalg.solve(a, a_dot), axis1=-2, axis2=-1)")
+        a_dot="np.sum(s2s.det_adjoint(1.0, ans, a) * a_dot, axis=(-2, -1))")  # (the cofactors: also singular a)
 defrule("np.linalg.solve(a, b)", result_shape=shapes.solve, real=shapes.real_of_two,
         a="s2s.grad_solve_a(g, ans, a, b)", b="s2s.grad_solve_b(g, a, b)",
         a_dot="-s2s.solve_uncolumns(np.linalg.solve(a, np.matmul(a_dot, s2s.solve_columns(ans, a, b))), a, b)",

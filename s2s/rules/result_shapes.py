@@ -1502,11 +1502,12 @@ def setitem(site):
 
 def setitem_grads(site):
     """s2s.setitem_grads(g, x, index): (the adjoint for x, the item's): the first has the array g's shape, the
-    second that of g[index] (the item's adjoint is read from g, then cast as x holds it)."""
+    second that of g[index] (the item's adjoint is read from g, then cast as x holds it) where x holds real floats:
+    into an int or bool array the item's adjoint is the zero adjoint 0.0 (`np.add.at(counts, i, w)`: w's)."""
     g = site.shape(0) if _plain(site, 3) else None
     if not (_array(g) and g != ()):
         return Seq((None, None))
-    return Seq((g, site.item(0, 2)))
+    return Seq((g, site.item(0, 2) if site.real(1) else None))
 
 
 def iterated(site):

@@ -140,13 +140,11 @@ defrule_for(rt.grad_matmul_b, "grad_matmul_b(g, a, b)", shape_only=("b",), resul
 defrule_for(rt.grad_tensordot, "grad_tensordot(g, a, b, axes, which)",
             a_dot="s2s.grad_tensordot(g, a_dot, b, axes, which) if which == 1 else 0.0",
             b_dot="s2s.grad_tensordot(g, a, b_dot, axes, which) if which == 0 else 0.0", linear=("g",))
-defrule_for(rt.grad_det, "grad_det(g, ans, a)", result_shape=shapes.grad_det, ans_dot="s2s.grad_det(g * ans_dot / ans, ans, a)",
-            a_dot="-np.expand_dims(np.expand_dims(g * ans, -1), -1) * "
-                  "np.swapaxes(np.linalg.inv(a) @ a_dot @ np.linalg.inv(a), -1, -2)", linear=("g",))
-defrule_for(rt.det_adjoint, "det_adjoint(g, ans, a)", result_shape=shapes.det_adjoint, real=shapes.real_of_first(3),
-            ans_dot="s2s.det_adjoint(g * ans_dot / ans, ans, a)",
-            a_dot="-np.expand_dims(np.expand_dims(g * ans, -1), -1) * "
-                  "np.swapaxes(np.linalg.inv(a) @ a_dot @ np.linalg.inv(a), -1, -2)", linear=("g",))
+# (det's adjoint g ans inv(a).T, or g times the cofactors where a is singular: its tangents' helpers take both cases)
+for _det, _facts in ((rt.grad_det, {"result_shape": shapes.grad_det}),
+                     (rt.det_adjoint, {"result_shape": shapes.det_adjoint, "real": shapes.real_of_first(3)})):
+    defrule_for(_det, f"{_det.__name__}(g, ans, a)", **_facts, ans_dot="s2s.det_adjoint_dot_ans(g, ans, ans_dot, a)",
+                a_dot="s2s.det_adjoint_dot_a(g, ans, a, a_dot)", linear=("g",))
 defrule_for(rt.grad_solve_b, "grad_solve_b(g, a, b)", shape_only=("b",), result_shape=shapes.grad_solve_b,
             a_dot="s2s.grad_solve_b_dot(g, a, b, a_dot)", linear=("g",))
 # np.linalg.solve's tangent's reshapes (a vector a column of its own, and back): linear, each the other's adjoint

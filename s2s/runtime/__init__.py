@@ -135,6 +135,8 @@ from s2s.runtime.indexing import (  # noqa: F401
 from s2s.runtime.linalg import (  # noqa: F401
     check_ties,
     det_adjoint,
+    det_adjoint_dot_a,
+    det_adjoint_dot_ans,
     eigh_tangent,
     eigh_tangent_dot,
     eye_product,

@@ -25,6 +25,8 @@ import itertools
 import linecache
 import types
 
+import numpy as np
+
 from s2s.tables import Table, lock
 
 _lock = lock
@@ -238,9 +240,39 @@ def _updated_params(func):
     return found
 
 
+def _first_argument_changed(func) -> tuple[str, str] | None:
+    """(its name, the hint) for a library function `func` that changes its first argument in place: a ufunc's
+    `at` (np.add.at) or one whose facts say so (np.copyto, np.put, list.sort: s2s/rules `mutates`), else None."""
+    owner = getattr(func, "__self__", None)
+    if isinstance(owner, np.ufunc) and getattr(func, "__name__", "") == "at":
+        name = f"np.{owner.__name__}.at"
+        if owner not in (np.add, np.subtract):
+            return name, (f"write it as a loop over the indices: `for k in range(len(i)): a[i[k]] = "
+                          f"np.{owner.__name__}(a[i[k]], v[k])`")
+        return name, (f"call {name} by its name in the differentiated function, as a statement of its own "
+                      f"(`{name}(a, i, v)` is differentiated so)")
+    from s2s import rules
+    try:
+        record = rules.record(func)
+    except TypeError:  # unhashable
+        return None
+    if record is None or record.mutates is None:
+        return None
+    return record.name, record.mutates
+
+
 def _refuse_updates(func, const, const_kw, args, kwargs, site):
     """A function value that updates an argument in place: Python changes the caller's array, s2s's
     derivative code would not (and a later read would differ), so it is refused at the user's line."""
+    changed = _first_argument_changed(func)
+    if changed is not None and (const or args):
+        from s2s.errors import UnsupportedSyntaxError
+        where = _where(site)
+        raise UnsupportedSyntaxError(
+            f"s2s cannot differentiate this call: the function it calls at run time ({changed[0]}) changes its "
+            "first argument in place, which s2s's derivative code does not follow through a function value",
+            filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"), line=where.get("line"),
+            hint=changed[1])
     updated = _updated_params(func)
     if not updated:
         return

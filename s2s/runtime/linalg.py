@@ -107,12 +107,62 @@ def det_adjoint(g, ans, a):
     """`grad_det(g, ans, a)` as an array of a's shape also for a zero `g` (zeros then): the specialised code's
     form, where the shapes after it are known only if it is certainly an array."""
     scale = np.expand_dims(np.expand_dims(g, -1), -1)
+    inverse = _nonsingular_inverse(ans, a)
+    if inverse is not None:
+        return scale * np.expand_dims(np.expand_dims(ans, -1), -1) * np.swapaxes(inverse, -1, -2)
+    return scale * _cofactors(a)  # singular: det * inv(a).T has no inverse to use, but the cofactors exist
+
+
+def _nonsingular_inverse(ans, a):
+    """inv(a) where every determinant `ans` is nonzero and NumPy inverts `a`, else None (det_adjoint's test)."""
     if np.all(ans != 0):
         try:
-            return scale * np.expand_dims(np.expand_dims(ans, -1), -1) * np.swapaxes(_linalg.inv(a), -1, -2)
+            return _linalg.inv(a)
         except _linalg.LinAlgError:
             pass
-    return scale * _cofactors(a)  # singular: det * inv(a).T has no inverse to use, but the cofactors exist
+    return None
+
+
+def det_adjoint_dot_ans(g, ans, ans_dot, a):
+    """Tangent of `det_adjoint(g, ans, a)` = `g ans inv(a).T` in the determinant `ans`: `g ans_dot inv(a).T`; 0 where
+    a is singular, whose cofactors det_adjoint reads from `a` alone (`det_adjoint_dot_a` then gives the whole
+    tangent, along `ans = det(a)`, the only values the helper is given)."""
+    inverse = _nonsingular_inverse(ans, a)
+    scale = np.expand_dims(np.expand_dims(g * ans_dot, -1), -1)
+    if inverse is None:
+        return scale * np.zeros_like(a, dtype=float)
+    return scale * np.swapaxes(inverse, -1, -2)
+
+
+def det_adjoint_dot_a(g, ans, a, a_dot):
+    """Tangent of `det_adjoint(g, ans, a)` in `a`: `-g ans (inv(a) a_dot inv(a)).T`; where a is singular, g times
+    the cofactors' own derivative (`_cofactors_tangent`: the cofactors are a polynomial in a's entries)."""
+    inverse = _nonsingular_inverse(ans, a)
+    if inverse is None:
+        return np.expand_dims(np.expand_dims(g, -1), -1) * _cofactors_tangent(a, np.broadcast_to(a_dot, np.shape(a)))
+    scale = np.expand_dims(np.expand_dims(g * ans, -1), -1)
+    return -scale * np.swapaxes(inverse @ a_dot @ inverse, -1, -2)
+
+
+def _cofactors_tangent(a, e):
+    """The derivative of the cofactor matrix of each matrix in `a` in the direction `e`, also where `a` is
+    singular: cofactor (i, j) is (-1)^(i+j) times the determinant of the minor without row i and column j,
+    whose derivative is the minor's own cofactors against e's minor.
+
+        >>> _cofactors_tangent(np.array([[1.0, 2.0], [2.0, 4.0]]), np.eye(2))
+        array([[ 1., -0.],
+               [-0.,  1.]])
+    """
+    n = np.shape(a)[-1]
+    out = np.zeros(np.broadcast_shapes(np.shape(a), np.shape(e)), dtype=float)
+    if n == 1:
+        return out
+    for i in range(n):
+        for j in range(n):
+            minor = np.delete(np.delete(a, i, axis=-2), j, axis=-1)
+            moved = np.delete(np.delete(e, i, axis=-2), j, axis=-1)
+            out[..., i, j] = (-1.0) ** (i + j) * np.sum(_cofactors(minor) * moved, axis=(-2, -1))
+    return out
 
 
 def _cofactors(a):

@@ -191,10 +191,65 @@ def test_refusals_name_the_line_and_give_a_hint_that_works():
 
     assert "not a local variable" in _refusal(module_array, x)
     assert np.all(G_TABLE == 0.0)
-    assert "may be a view of `out`" in _refusal(view, x)
+    message = _refusal(view, x)  # (as `out[1][idx] += x` is)
+    assert "np.add.at(out[1], idx, x)" in message and "bind the inner part to a name" in message
     message = _refusal(product, x)
     assert "np.multiply.at" in message and "line" in message.lower()
     assert "for k in range(len(idx)): a[idx[k]] = np.multiply(a[idx[k]], x[k])" in message
     check_grad(product_as_hinted, x, ag=False)
     assert product_as_hinted(x) == product(x)
     assert "as a statement of its own" in _refusal(value_used, x)
+
+    def computed_target(x):
+        a = np.zeros(3)
+        np.add.at(a.reshape(3), idx, x)
+        return np.sum(a ** 2)
+
+    message = _refusal(computed_target, x)
+    assert "not of `a.reshape(3)`" in message and "target = a.reshape(3)" in message
+
+
+def test_messages_quote_the_call_as_written():
+    """Helper 192: a refusal of the rewritten update quoted `b[...] = s2s.add_at(b, ...)`, s2s's own code."""
+    def aliased(x):
+        a = np.zeros(3) + x
+        b = np.ascontiguousarray(a)
+        np.add.at(b, [1, 1, 2], x)
+        return np.sum(a ** 2)
+
+    message = _refusal(aliased, np.ones(3))
+    assert "`np.add.at(b, [1, 1, 2], x)`" in message and "s2s.add_at" not in message
+
+
+def test_integer_arrays_take_no_adjoint_and_function_values_are_refused():
+    """Helper 192: an int array updated by np.add.at (NumPy casts unsafely) crashed the specialised code (its
+    item adjoint is the zero adjoint, read as an array); np.add.at passed as a function value and called with
+    its result assigned gave a zero gradient, and in a checkpointed loop a wrong one: refused when it runs."""
+    idx = np.array([0, 2, 2, 1, 0])
+
+    def into_ints(x):
+        a = np.zeros(3, dtype=int)
+        np.add.at(a, idx, x)
+        return np.sum(a ** 2) + np.sum(x * x)
+
+    x = np.array([0.3, -1.2, 0.7, 1.5, -0.4])
+    for call in (s2s.grad(into_ints), s2s.grad(into_ints, optimize=False)):
+        np.testing.assert_array_equal(call(x), 2 * x)
+
+    def through_a_value(x, op):
+        a = np.ones(3)
+        r = op(a, [0, 1], x[:2] * 2.0)
+        return np.sum(a ** 2) + (0.0 if r is None else 1.0)
+
+    def checkpointed(x, op):
+        a = np.ones(3)
+        s = 0.0
+        for k in s2s.checkpoint(range(3)):
+            r = op(a, [k, 0], x[k] * 2.0)
+            s = s + np.sum(a * x[k]) + (0.0 if r is None else 1.0)
+        return s
+
+    for f in (through_a_value, checkpointed):
+        for op in (np.add.at, np.multiply.at, np.put):
+            with pytest.raises(UnsupportedSyntaxError):
+                s2s.grad(f)(x, op)
