@@ -879,3 +879,46 @@ def test_a_generator_that_changes_what_the_key_reads_is_refused():
     # (min calls the key as each element comes: computing the elements first chose another; helper 126)
     with pytest.raises(s2s.UnsupportedSyntaxError, match="each element as it comes"):
         s2s.jvp(popped_by_key, (np.array([0.3, -0.9, 0.2]),), (np.array([0.0, 1.0, 0.0]),))
+
+
+def test_a_local_function_of_one_expression_that_changes_an_array_is_refused_where_called():
+    """Helper 192: a lambda (or a def returning one expression) whose body changes an array in place, called by
+    the function, was written at the call after the ownership pass, which never saw the change: zero or wrong
+    gradients (`np.add.at(a, i, x)`, `a.fill(1.0)` of an `a` rebound before the call, `a.__setitem__(0, v)`).
+    The same change as a statement of a local def is differentiated."""
+    idx = np.array([0, 2, 2, 1, 0])
+
+    def at_in_lambda(x):
+        a = np.ones(3)
+        upd = lambda: np.add.at(a, idx, x)  # noqa: E731
+        upd()
+        return np.sum(a ** 3)
+
+    def fill_late_bound(x):
+        a = np.zeros(3)
+        upd = lambda: a.fill(1.0)  # noqa: E731
+        a = a + x[:3]
+        upd()
+        return np.sum(a ** 2)
+
+    def setitem_returned(x):
+        a = np.zeros(3) + x[:3]
+
+        def set0(v):
+            return a.__setitem__(0, v)
+        set0(x[4] * 3)
+        return np.sum(a ** 2)
+
+    def at_in_statement_helper(x):
+        a = np.ones(3)
+
+        def upd():
+            np.add.at(a, idx, x)
+        upd()
+        return np.sum(a ** 3)
+
+    x = np.array([0.3, -1.2, 0.7, 1.5, -0.4])
+    for f in (at_in_lambda, fill_late_bound, setitem_returned):
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
+            s2s.grad(f)(x)
+    np.testing.assert_allclose(s2s.grad(at_in_statement_helper)(x), fd_grad(at_in_statement_helper, [x]), rtol=1e-6)
