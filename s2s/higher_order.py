@@ -155,12 +155,13 @@ def hessian_function(func: Callable, wrt: int | str) -> Callable:
         value = func(*pytree.copied(args))
         if _not_scalar(value):  # as JAX's and autograd's: the second derivatives of each output element
             return _of_any_output(func, (wrt, wrt), args)
-        df = api.derivative(func, wrt=wrt)
         try:
+            df = api.derivative(func, wrt=wrt)
             return jacobian_function(df, wrt, "forward", out_like=lambda a: _argument(func, wrt, a, {})[2])(*args)
         except UnsupportedSyntaxError:
-            # the gradient code calls helpers through pullback closures, which forward mode does
-            # not transform: use forward over forward instead (n * n sweeps, same numbers)
+            # the gradient code calls helpers through pullback closures, which forward mode does not transform,
+            # or reverse mode refuses the function (list.pop()): use forward over forward instead (n * n sweeps,
+            # same numbers; its own refusals where it has them)
             return _hessian_forward_over_forward(func, wrt, args)
 
     return hess

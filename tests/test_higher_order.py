@@ -658,3 +658,20 @@ def test_second_derivatives_of_a_power_in_both_arguments_match_autograd():
             got = s2s.hessian(power_of_k, wrt=wrt)(x, k)
             want = autograd.hessian(power_of_k, wrt)(x, k)
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_a_hessian_of_what_reverse_mode_refuses_goes_forward_over_forward():
+    """Helper 193 (Tangent's corpus, a stack ported to a list): list.pop() is differentiated in forward mode only;
+    s2s.hessian refused it with reverse mode's error, whose hint named s2s.hessian. It goes forward over forward."""
+    def stack_pushing(x):
+        stack = []
+        stack.append(x)
+        top = stack.pop()
+        return np.sum(x * x * top * top)
+
+    x = np.array([0.7, -0.3])
+    np.testing.assert_allclose(s2s.hessian(stack_pushing)(x), np.diag(12 * x ** 2))
+    np.testing.assert_allclose(s2s.jacfwd(stack_pushing)(x), 4 * x ** 3)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="forward mode only") as info:
+        s2s.grad(stack_pushing)(x)
+    assert "s2s.jacfwd(f)` gives the gradient" in str(info.value)

@@ -48,6 +48,10 @@ def _src_comment(pf, s):
     return pf.lines[line - 1].strip()
 
 
+_POP_HINT = ("use forward mode (`s2s.jacfwd(f)` gives the gradient, `s2s.jvp`, and `s2s.hessian` goes forward over "
+             "forward), or index the list instead of popping")
+
+
 class Comment(ast.stmt):
     """A `# ...` line in generated code (rendered by s2s.codegen)."""
 
@@ -350,7 +354,7 @@ class Reverse:
         if isinstance(s, ast.Expr) and _list_pop(s.value) in self.active | self.appended:
             # (the backward sweep would need the popped item's adjoint back in the list at its place)
             raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop() in forward mode only", s.value,
-                                hint="use s2s.jvp, or index the list instead of popping")
+                                hint=_POP_HINT)
         if isinstance(s, ast.Expr) and is_append(s.value):
             name = s.value.func.value.id
             out = []
@@ -505,7 +509,7 @@ class Reverse:
     def bwd_assign(self, y, value, s, in_loop):
         if analysis.is_pop(value) and (y in self.active or _list_pop(value) in self.appended):
             raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop() in forward mode only", value,
-                                hint="use s2s.jvp / s2s.hessian, or index the list instead of popping")
+                                hint=_POP_HINT)
         if y not in self.active or y in self.zero:
             return self.restore_pullback(s, in_loop) + self.restore(y, s, in_loop)
         operands = analysis.diff_inputs(self.pf, value)
