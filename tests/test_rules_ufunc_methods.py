@@ -52,8 +52,8 @@ def test_the_specialised_code_is_right_and_specialised(name):
 
 
 def test_a_ufunc_method_without_a_rule_is_named():
-    with pytest.raises(s2s.NoDerivativeRuleError, match=r"no derivative rule for np\.fmax\.accumulate"):
-        s2s.grad(lambda x: np.sum(np.fmax.accumulate(x) ** 2))(np.arange(4.0))
+    with pytest.raises(s2s.NoDerivativeRuleError, match=r"no derivative rule for np\.hypot\.accumulate"):
+        s2s.grad(lambda x: np.sum(np.hypot.accumulate(x) ** 2))(np.arange(4.0))
 
 
 def test_a_third_positional_argument_is_the_dtype_and_is_refused():
@@ -68,3 +68,43 @@ def test_a_third_positional_argument_is_the_dtype_and_is_refused():
 def test_reduceat_is_refused_as_a_function_without_a_rule():
     with pytest.raises(s2s.NoDerivativeRuleError, match=r"np\.add\.reduceat"):
         s2s.grad(lambda x: np.sum(np.add.reduceat(x, [0, 2], axis=1) ** 2))(R.normal(size=(2, 4)))
+
+
+NAN_AT = (slice(None), 1)  # (one column of NaNs, one entry of another row too)
+
+
+def _with_nans(x):
+    y = np.array(x, dtype=float)
+    y[NAN_AT] = np.nan
+    y[0, 3] = np.nan
+    return y
+
+
+NAN_PROGRAMS = {  # (stop 59: the NaN-ignoring ufunc methods and scans, np.ldexp)
+    "fmax_reduce": lambda x: np.sum(np.fmax.reduce(_with_nans(x) * W, axis=1) ** 2),
+    "fmin_reduce_axis0": lambda x: np.nansum(np.fmin.reduce(_with_nans(x) ** 3)),  # (an all-NaN column: NaN)
+    "fmax_accumulate": lambda x: np.sum(np.nan_to_num(np.fmax.accumulate(_with_nans(x) * W, axis=1)) ** 2),
+    "fmin_accumulate": lambda x: np.sum(np.nan_to_num(np.fmin.accumulate(_with_nans(x))) * W),
+    "nancumsum": lambda x: np.sum(np.nancumsum(_with_nans(x) * W, axis=1) ** 2),
+    "nancumsum_flat": lambda x: np.sum(np.nancumsum(np.sin(_with_nans(x))) * np.arange(12.0)),
+    "nancumprod": lambda x: np.sum(np.nancumprod(_with_nans(x) + 2.0, axis=0) * W),
+    "ldexp": lambda x: np.sum(np.ldexp(x, np.array([1, -2, 0, 3])) ** 2),
+    "ldexp_broadcast": lambda x: np.sum(np.sin(np.ldexp(x[:, :1], np.array([[0, 1, 2]]))) * W[:, :3]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NAN_PROGRAMS))
+def test_nan_ignoring_methods_and_ldexp(name):
+    """NaN entries (read as absent) get no adjoint; the others match central differences."""
+    x = R.normal(size=(3, 4))
+    check_grad(NAN_PROGRAMS[name], x, ag=False)
+    assert np.all(np.isfinite(s2s.grad(NAN_PROGRAMS[name])(x)))
+
+
+def test_nancumsum_matches_cumsum_of_the_numbers_and_spacing_is_constant():
+    x = R.normal(size=(3, 4))
+    mask = np.isnan(_with_nans(x))
+    by_nan = s2s.grad(lambda x: np.sum(np.nancumsum(_with_nans(x), axis=1) * W))(x)
+    by_hand = s2s.grad(lambda x: np.sum(np.cumsum(np.where(mask, 0.0, x), axis=1) * W))(x)
+    np.testing.assert_allclose(by_nan, by_hand, rtol=1e-12)
+    np.testing.assert_array_equal(s2s.grad(lambda x: np.sum(np.spacing(x) * 3.0 + x))(x), np.ones_like(x))

@@ -145,6 +145,8 @@ defrule("np.fmod(x1, x2)", x1="unbroadcast(g, x1)", x2="unbroadcast(-g * np.trun
 defrule("np.divmod(x1, x2)", structured=True, x1="s2s.grad_divmod(g, ans, x1, 0)", x2="s2s.grad_divmod(g, ans, x2, 1)",
         x1_dot="s2s.divmod_tangent(x1_dot, ans, 0)", x2_dot="s2s.divmod_tangent(x2_dot, ans, 1)")
 # copysign(x1, x2) is |x1| with x2's sign: slope sign(x1) * sign(x2) (0 at x1 == 0, as for abs); x2 only flips it
+defrule("np.ldexp(x1, x2)", zero=("x2",), x1="unbroadcast(g * np.ldexp(1.0, x2), x1)",  # (x1 * 2**x2, x2 an int)
+        x1_dot="s2s.broadcast_like(x1_dot * np.ldexp(1.0, x2), ans)")
 defrule("np.copysign(x1, x2)", zero=("x2",), x1="unbroadcast(g * np.sign(x1) * np.copysign(1.0, x2), x1)",
         x1_dot="s2s.broadcast_like(x1_dot * np.sign(x1) * np.copysign(1.0, x2), ans)")
 # heaviside(x1, x2) is 0 or 1 away from x1 == 0 and x2 where x1 == 0
@@ -199,6 +201,7 @@ nondifferentiable(
     "np.greater_equal(x1, x2)", "np.less_equal(x1, x2)", "np.logical_and(x1, x2)",
     "np.logical_or(x1, x2)", "np.logical_not(x)", "np.logical_xor(x1, x2)",
     "np.floor_divide(x1, x2)", "np.isclose(a, b)",
+    "np.spacing(x)",  # (the gap to the next float: constant between powers of two)
 )
 nondifferentiable(  # not elementwise: whole-array answers and creation functions
     "np.allclose(a, b)", "np.array_equal(a1, a2)", "np.empty_like(a, dtype=None)",

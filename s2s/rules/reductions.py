@@ -146,6 +146,13 @@ defrule("np.cumsum(a, axis=None)", methods=("cumsum",), a="s2s.grad_cumsum(g, a,
 defrule("np.cumprod(a, axis=None)", methods=("cumprod",), a="s2s.grad_cumprod(g, a, axis, ans)",
         result_shape=accumulated, real=real_of_one,
         a_dot="s2s.cumprod_tangent(a_dot, a, axis)")
+# np.nancumsum / np.nancumprod: np.cumsum / np.cumprod with NaN read as 0 / 1 (a NaN entry gets no adjoint)
+defrule("np.nancumsum(a, axis=None, dtype=None, out=None)", default_only=("dtype",), result_shape=accumulated,
+        real=real_of_one, a="np.where(np.isnan(a), 0.0, s2s.grad_cumsum(g, a, axis))",
+        a_dot="np.cumsum(np.where(np.isnan(a), 0.0, a_dot), axis=axis)")
+defrule("np.nancumprod(a, axis=None, dtype=None, out=None)", default_only=("dtype",), result_shape=accumulated,
+        real=real_of_one, a=f"np.where(np.isnan(a), 0.0, s2s.grad_cumprod(g, {_ONE_FOR_NAN}, axis, ans))",
+        a_dot=f"s2s.cumprod_tangent(np.where(np.isnan(a), 0.0, a_dot), {_ONE_FOR_NAN}, axis)")
 # the reductions and accumulations of ufuncs along an axis, 0 where none is given (np.sum's is None): np.add.reduce
 # is np.sum there, np.logaddexp.reduce a log-sum-exp (its adjoint the softmax weights), ...
 _FIRST_AXIS = reduction_shape(keywords=("axis", "keepdims"), default_axis=0)
@@ -158,7 +165,8 @@ defrule("np.add.reduce(array, axis=0, dtype=None, out=None, keepdims=False)", **
 defrule("np.multiply.reduce(array, axis=0, dtype=None, out=None, keepdims=False)", **_UFUNC_REDUCE,
         array="s2s.grad_prod(g, ans, array, axis, keepdims)",
         array_dot="np.sum(array_dot * s2s.grad_prod(1.0, ans, array, axis, True), axis=axis, keepdims=keepdims)")
-for _extreme in ("maximum", "minimum"):
+# (np.fmax / np.fmin leave NaNs out: the mask `array == ans` of max's adjoint never holds at a NaN)
+for _extreme in ("maximum", "minimum", "fmax", "fmin"):
     defrule(f"np.{_extreme}.reduce(array, axis=0, dtype=None, out=None, keepdims=False)", **_UFUNC_REDUCE,
             array="s2s.grad_extreme(g, ans, array, axis, keepdims)",
             array_dot="np.sum(array_dot * s2s.grad_extreme(1.0, s2s.keep(ans, array, axis, keepdims), array, axis, "
@@ -173,7 +181,7 @@ defrule("np.multiply.accumulate(array, axis=0, dtype=None, out=None)", **_UFUNC_
         array="s2s.grad_cumprod(g, array, axis, ans)", array_dot="s2s.cumprod_tangent(array_dot, array, axis)")
 # running maxima and minima: each output's adjoint split evenly between the entries so far that equal it (np.max's
 # rule for each prefix); piecewise linear, so their helpers' weights carry no derivative (`shape_only`)
-for _extreme in ("maximum", "minimum"):
+for _extreme in ("maximum", "minimum", "fmax", "fmin"):
     defrule(f"np.{_extreme}.accumulate(array, axis=0, dtype=None, out=None)", **_UFUNC_ACCUMULATE,
             array="s2s.grad_running_extreme(g, array, ans, axis)",
             array_dot="s2s.running_extreme_tangent(array_dot, array, ans, axis)")
