@@ -724,8 +724,8 @@ HESSIAN_SAMPLES = {
     "astype": (lambda x: np.sum(np.sin(x.astype(float)) * x), _X3),
     "copy": (lambda x: np.sum(x.copy() ** 3), _X3),
     "item": (lambda x: np.sin(x).item() ** 3, np.array([0.7])),
-    "add_at": (_h_add_at, _X3),
-    "subtract_at": (_h_subtract_at, _X3),
+    "added_at": (_h_add_at, _X3),
+    "subtracted_at": (_h_subtract_at, _X3),
     # math
     "math.acos": (lambda x: math.acos(x) * x, 0.3), "math.acosh": (lambda x: math.acosh(x) * x, 1.7),
     "math.asin": (lambda x: math.asin(x) * x, 0.3), "math.asinh": (lambda x: math.asinh(x) * x, 0.6),

@@ -44,7 +44,7 @@ one of these accessors (the attribute names are private to this module). Every s
 `expanded_names` (FunctionDef): the names the expansion of a helper's statements gave its parameters and
     locals (inline): names of code you wrote, as the function's own are (aliasing reads it).
 `written_as` (a statement): the text you wrote for a statement a pass rewrote (`np.add.at(a, i, b)`, written
-    `a[...] = s2s.add_at(a, i, b)` by ufunc_at): the messages that quote the statement quote it so (desugar).
+    `a[...] = s2s.added_at(a, i, b)` by ufunc_at): the messages that quote the statement quote it so (desugar).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ ufunc.at changes `a` in place, each occurrence of a repeated index adding its ow
 once per distinct index). s2s writes the call as the in-place update it is, of all of `a`, with a runtime
 helper that computes the new values on a copy:
 
-    np.add.at(counts, idx, w)    ->    counts[...] = s2s.add_at(counts, idx, w)
+    np.add.at(counts, idx, w)    ->    counts[...] = s2s.added_at(counts, idx, w)
 
 so the ownership and aliasing passes prove it as any other update of `a` (an array the function made:
 differentiated; an argument, or a view another name also reaches: refused or copied as they decide), and
@@ -27,13 +27,13 @@ from .context import ctx
 from .desugar import helper_attr
 from .walk import fix_locations, statement_lists, walk
 
-_HELPERS = {np.add: "add_at", np.subtract: "subtract_at"}
+_HELPERS = {np.add: "added_at", np.subtract: "subtracted_at"}
 
 
 def rewrite_ufunc_at(pf, tree: ast.FunctionDef) -> None:
     """Write each statement `np.add.at(a, i, b)` / `np.subtract.at(a, i, b)` of `tree` as `a[...] = ...`.
 
-        >>> # np.add.at(out, idx, x)  ->  out[...] = s2s.add_at(out, idx, x)
+        >>> # np.add.at(out, idx, x)  ->  out[...] = s2s.added_at(out, idx, x)
     """
     for block in statement_lists(tree):
         k = 0

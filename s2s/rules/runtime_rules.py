@@ -40,7 +40,7 @@ defrule_for(rt.setitem, "setitem(x, index, v)", structured=True, result_shape=sh
             v_dot="s2s.setitem(s2s.dense_tangent(0.0, x), index, s2s.written_into(v_dot, x))")
 # np.add.at(a, i, b) / np.subtract.at (transforms/ufunc_at.py): `a` plus b scattered to the indices, each
 # occurrence of a repeated index adding its own b (the adjoint of b reads g at every occurrence)
-for _at, _sign in ((rt.add_at, ""), (rt.subtract_at, "-")):
+for _at, _sign in ((rt.added_at, ""), (rt.subtracted_at, "-")):
     defrule_for(_at, f"{_at.__name__}(a, indices, b)", result_shape=shapes.setitem, real=shapes.real_of_first(3),
                 a="g", b=f"unbroadcast({_sign}g[indices], b)", a_dot="s2s.dense_tangent(a_dot, a)",
                 b_dot=f"s2s.{_at.__name__}(s2s.dense_tangent(0.0, a), indices, b_dot)")

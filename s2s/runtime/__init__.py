@@ -116,8 +116,8 @@ from s2s.runtime.elementwise import (  # noqa: F401
     safe_div,
 )
 from s2s.runtime.indexing import (  # noqa: F401
-    add_at,
     add_item_grad,
+    added_at,
     append_grads,
     append_grads_owned,
     getitem_grad,
@@ -129,7 +129,7 @@ from s2s.runtime.indexing import (  # noqa: F401
     setitem,
     setitem_grads,
     slice_kept,
-    subtract_at,
+    subtracted_at,
     written_into,
 )
 from s2s.runtime.linalg import (  # noqa: F401

@@ -462,6 +462,24 @@ def _setitem(x, index, v):
     return impl
 
 
+def setitem_grads(g, x, index):
+    """The adjoints of `setitem(x, ..., v)`, the update of a whole array (runtime.setitem_grads): zeros for the
+    array before, all of `g` for v (`a[...] = ...`, as np.add.at of your code is written); other indices are
+    refused (the NumPy code runs)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(setitem_grads)
+def _setitem_grads(g, x, index):
+    if not (_is_array(g) and _is_array(x) and isinstance(_plain(x).dtype, types.Float)
+            and isinstance(index, types.EllipsisType)):
+        _refuse("setitem_grads", g, x, index)
+
+    def impl(g, x, index):
+        return np.zeros_like(g), g.astype(x.dtype)  # (written into x: in its dtype, as NumPy's)
+    return impl
+
+
 # ----------------------------------------------------------------------------------------------- det
 
 def det_adjoint(g, ans, a):
@@ -1115,7 +1133,7 @@ def _append_grads_owned(g):
 # the runtime helpers generated code calls by these names (`s2s.grad_where`), and the lowering's
 HELPERS = {f.__name__: f for f in (grad_squeeze, grad_where, grad_var, det_adjoint, copy, grad_stack, array_grad,
                                    append_grads, append_grads_owned, grad_diff, grad_convolve, safe_div,
-                                   clip_mask, setitem, grad_cumprod, grad_cumsum, grad_concatenate)}
+                                   clip_mask, setitem, setitem_grads, grad_cumprod, grad_cumsum, grad_concatenate)}
 _WRITTEN = (cumulative, diff_along, concat_list, squeeze, variance, add_zero, present, weak, weak_op, strong_op, matmul, stack_list)
 
 

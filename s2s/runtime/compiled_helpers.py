@@ -1384,6 +1384,41 @@ def _add_at(a, index, v):
     _refuse("add_at", a, index, v)
 
 
+def added_at(a, indices, b):
+    """`np.add.at` on a copy of the array `a` (runtime.added_at: `np.add.at(a, i, b)` of your code), as add_at
+    takes its indices and values."""
+    raise NotImplementedError("only inside compiled code")
+
+
+def subtracted_at(a, indices, b):
+    """`np.subtract.at` on a copy of the array `a` (runtime.subtracted_at): add_at of `-b`."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(added_at)
+def _added_at(a, indices, b):
+    if not (_is_array(a) and (_is_number(b) or _is_array(b))):
+        _refuse("added_at", a, indices, b)
+
+    def impl(a, indices, b):
+        out = a.copy()
+        add_at(out, indices, b)
+        return out
+    return impl
+
+
+@_overload(subtracted_at)
+def _subtracted_at(a, indices, b):
+    if not (_is_array(a) and (_is_number(b) or _is_array(b))):
+        _refuse("subtracted_at", a, indices, b)
+
+    def impl(a, indices, b):
+        out = a.copy()
+        add_at(out, indices, -b)
+        return out
+    return impl
+
+
 def is_zero(g):
     """Whether `g` is the zero adjoint 0.0 (runtime.is_zero): of a number, whether it is 0.0; of an array, whether
     all its entries are 0 (compiled code starts an adjoint that is 0.0 before a loop as an array of zeros)."""
@@ -1403,7 +1438,7 @@ def _is_zero(g):
 HELPERS = {f.__name__: f for f in (accumulate, finish, inplace_check, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
                                     grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero,
-                                    reduced_size, power_slope)}
+                                    reduced_size, power_slope, added_at, subtracted_at)}
 
 __all__ = ["FALLBACK", "FALLBACK_CALL", "HELPERS", "counter_check", "checked_int", "int_op", "float_pow",
            "math_result", "tape_set", "tape_grow", "tape_stack",

@@ -117,10 +117,10 @@ def setitem(x, index, v):
     return out
 
 
-def add_at(a, indices, b):
+def added_at(a, indices, b):
     """`np.add.at(a, indices, b)` on a copy of the array `a`: repeated indices add once per occurrence.
 
-    >>> add_at(np.zeros(3), [0, 2, 0], 1.0)
+    >>> added_at(np.zeros(3), [0, 2, 0], 1.0)
     array([2., 0., 1.])
     """
     out = _copy_for_at(a, b)
@@ -128,10 +128,10 @@ def add_at(a, indices, b):
     return out
 
 
-def subtract_at(a, indices, b):
+def subtracted_at(a, indices, b):
     """`np.subtract.at(a, indices, b)` on a copy of the array `a`.
 
-    >>> subtract_at(np.ones(2), [1, 1], 0.25)
+    >>> subtracted_at(np.ones(2), [1, 1], 0.25)
     array([1. , 0.5])
     """
     out = _copy_for_at(a, b)
