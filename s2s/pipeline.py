@@ -33,6 +33,7 @@ from s2s.transforms import (
     loop_tests,
     lower,
     objects,
+    operator_calls,
     optimize,
     rebinding,
     records,
@@ -318,6 +319,11 @@ def _ufunc_at(p: Lowered) -> Lowered:
     return p
 
 
+def _operator_calls(p: Lowered) -> Lowered:
+    operator_calls.write_operator_calls(p.pf, p.tree)
+    return p
+
+
 def _check(p: Lowered) -> Lowered:
     desugar_pass.check_supported(p.pf, p.tree)
     return p
@@ -370,6 +376,7 @@ LOWERING = [
     ("reduce", _reduce),  # functools.reduce(f, items[, initial]) as its loop (transforms/reduce_loops.py)
     ("generators", _generators),  # generators consumed at once: lists (transforms/generators.py)
     ("inline", _inline),  # local helper functions: statement helpers expanded, expression helpers kept for lower
+    ("operator calls", _operator_calls),  # operator.mul(a, b) as a * b (transforms/operator_calls.py)
     ("ufunc_at", _ufunc_at),  # np.add.at(a, i, b) as `a[...] = s2s.add_at(a, i, b)` (transforms/ufunc_at.py)
     ("check", _check),  # refuse what s2s cannot differentiate, at the user's line
     ("ownership", _ownership),  # which in-place updates may be seen through another name

@@ -1,0 +1,75 @@
+"""Calls of the `operator` module's functions as the operators they are.
+
+`operator.mul(a, b)` is `a * b` in Python, by definition: the same methods run (`__mul__`, then `__rmul__`),
+lists concatenate under `operator.add` as under `+`. s2s writes such a call as the operator, so every pass
+after it reads it as it reads the operator (its rule, a list's concatenation, the specialised rewrites):
+
+    h = functools.reduce(operator.mul, xs, 1.0)   ->   for item in xs: acc = acc * item
+    r = operator.truediv(operator.neg(a), b)       ->   r = -a / b
+
+The in-place forms (`operator.iadd`, which changes a list or array it is given) are left alone: s2s refuses
+them where they are called, as it refuses any function of a library without a rule.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+
+from .walk import fix_locations, walk
+
+_BINARY = {operator.add: ast.Add, operator.sub: ast.Sub, operator.mul: ast.Mult, operator.truediv: ast.Div,
+           operator.floordiv: ast.FloorDiv, operator.mod: ast.Mod, operator.pow: ast.Pow,
+           operator.matmul: ast.MatMult}
+_UNARY = {operator.neg: ast.USub, operator.pos: ast.UAdd, operator.not_: ast.Not, operator.invert: ast.Invert}
+_COMPARE = {operator.lt: ast.Lt, operator.le: ast.LtE, operator.eq: ast.Eq, operator.ne: ast.NotEq,
+            operator.ge: ast.GtE, operator.gt: ast.Gt}
+
+
+def write_operator_calls(pf, tree: ast.FunctionDef) -> None:
+    """Write each call of `operator.add`, `.mul`, `.neg`, `.lt`, `.getitem`, ... in `tree` as its operator, in
+    place (a name the function binds itself is its own, not the module's).
+
+        >>> # operator.mul(acc, w)  ->  acc * w;  operator.getitem(x, 0)  ->  x[0]
+    """
+    own = {n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)} | \
+        {a.arg for a in walk(tree) if isinstance(a, ast.arg)}
+
+    class Calls(ast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)  # (inner calls first: operator.truediv(operator.neg(a), b))
+            root = node.func
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in own:
+                return node
+            return _as_operator(pf, node) or node
+
+    Calls().visit(tree)
+    fix_locations(tree)
+
+
+def _as_operator(pf, node):
+    """The operator expression a call of an operator function is, or None."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute) and not node.keywords
+            and not any(isinstance(a, ast.Starred) for a in node.args)):
+        return None
+    try:
+        func = pf.resolve_expr(node.func)
+    except Exception:  # noqa: BLE001 - a local name, or one s2s cannot read: not an operator function
+        return None
+    try:
+        args = node.args
+        if func in _BINARY and len(args) == 2:
+            new = ast.BinOp(left=args[0], op=_BINARY[func](), right=args[1])
+        elif func in _UNARY and len(args) == 1:
+            new = ast.UnaryOp(op=_UNARY[func](), operand=args[0])
+        elif func in _COMPARE and len(args) == 2:
+            new = ast.Compare(left=args[0], ops=[_COMPARE[func]()], comparators=[args[1]])
+        elif func is operator.getitem and len(args) == 2:
+            new = ast.Subscript(value=args[0], slice=args[1], ctx=ast.Load())
+        else:
+            return None
+    except TypeError:  # (an unhashable object)
+        return None
+    return ast.copy_location(new, node)
