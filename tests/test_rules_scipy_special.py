@@ -79,7 +79,7 @@ UNARY = [
     ("j0", (0.1, 5.0), True), ("j1", (0.1, 5.0), True), ("y0", (0.3, 5.0), True), ("y1", (0.3, 5.0), True),
     ("log_expit", (-4.0, 4.0), False), ("softplus", (-4.0, 4.0), False), ("erfcx", (-1.0, 2.0), False),
     ("expm1", (-1.0, 1.0), False), ("log1p", (-0.5, 2.0), False), ("entr", (0.1, 2.0), False),
-    ("loggamma", (0.3, 5.0), False),
+    ("loggamma", (0.3, 5.0), False), ("exp1", (0.2, 3.0), False), ("spence", (0.1, 3.0), False),
 ]
 
 
@@ -357,8 +357,193 @@ def test_every_scipy_special_rule_is_tested_here():
         "scipy.special.polygamma", "scipy.special.jv", "scipy.special.yn", "scipy.special.iv", "scipy.special.ive",
         "scipy.special.yv", "scipy.special.beta", "scipy.special.betaln", "scipy.special.xlogy",
         "scipy.special.xlog1py", "scipy.special.logsumexp", "scipy.special.softmax", "scipy.special.log_softmax",
-        "scipy.special.gammainc", "scipy.special.gammaincc", "scipy.special.betainc", "scipy.special.multigammaln"}
+        "scipy.special.gammainc", "scipy.special.gammaincc", "scipy.special.betainc", "scipy.special.multigammaln",
+        "scipy.special.kl_div", "scipy.special.rel_entr", "scipy.special.huber", "scipy.special.pseudo_huber",
+        "scipy.special.expn", "scipy.special.kv", "scipy.special.kve", "scipy.special.zeta", "scipy.special.hyp2f1"}
     assert names == tested
+
+
+# ---- divergences and Huber losses: both arguments, broadcasting --------------------------------------------------
+
+
+def f_divergences(x, y):
+    return np.sum(sp.kl_div(x, y) * W23) + np.sum(sp.rel_entr(x, y) ** 2)
+
+
+@pytest.mark.parametrize("shapes", PAIRS, ids=str)
+def test_kl_div_rel_entr(shapes):
+    x, y = _in(0.2, 2.0, shapes[0], 50), _in(0.2, 2.0, shapes[1], 51)
+    g = check_scipy(f_divergences, x, y, wrt=(0, 1), ag=False, hessian=True)
+    if shapes == ((2, 3), (2, 3)):  # the formulas: d/dx x log(x / y) - x + y = log(x / y), d/dy = 1 - x / y
+        r = sp.rel_entr(x, y)
+        np.testing.assert_allclose(g[0], W23 * np.log(x / y) + 2 * r * (np.log(x / y) + 1), rtol=1e-12)
+        np.testing.assert_allclose(g[1], W23 * (1 - x / y) - 2 * r * x / y, rtol=1e-12)
+
+
+def test_kl_div_rel_entr_at_x_zero():
+    """SciPy's conventions: kl_div(0, y) = y and rel_entr(0, y) = 0 (y >= 0), so their slopes in y are 1 and 0 there;
+    in x the slope is the one-sided log(0) = -inf (as entr's at 0)."""
+    x, y = np.array([0.0, 0.5]), np.array([2.0, 1.5])
+    gy = s2s.grad(lambda x, y: np.sum(sp.kl_div(x, y)), wrt=1)(x, y)
+    np.testing.assert_allclose(gy, [1.0, 1.0 - 0.5 / 1.5])
+    np.testing.assert_allclose(s2s.grad(lambda x, y: np.sum(sp.rel_entr(x, y)), wrt=1)(x, y), [0.0, -0.5 / 1.5])
+    with np.errstate(divide="ignore"):
+        gx = s2s.grad(lambda x, y: np.sum(sp.kl_div(x, y)), wrt=0)(x, y)
+    assert gx[0] == -np.inf and gx[1] == pytest.approx(np.log(0.5 / 1.5))
+
+
+def f_huber(delta, r):
+    return np.sum(sp.huber(delta, r) * W23) + np.sum(sp.pseudo_huber(delta, r) ** 2)
+
+
+@pytest.mark.parametrize("shapes", PAIRS, ids=str)
+def test_huber_pseudo_huber(shapes):
+    delta, r = _in(0.3, 1.5, shapes[0], 52), rng(53).normal(scale=1.5, size=shapes[1])
+    gap = np.abs(np.abs(r) - delta)
+    assert np.min(gap) > 1e-3  # (differences of the gradient step away from the kink |r| = delta)
+    check_scipy(f_huber, delta, r, wrt=(0, 1), ag=False, hessian=True)
+
+
+def test_huber_both_pieces_and_the_boundary():
+    """r^2 / 2 inside |r| <= delta, delta (|r| - delta / 2) beyond: slopes r, 0 inside; delta sign(r), |r| - delta
+    beyond; equal at |r| = delta (C^1). delta = 0 gives huber = 0 and the slope in delta from above, |r|."""
+    delta, r = np.array([1.0, 1.0, 0.5, 0.5, 0.0]), np.array([0.4, -3.0, -0.5, 0.5, 2.0])
+    gd, gr = s2s.grad(lambda d, r: np.sum(sp.huber(d, r)), wrt=(0, 1))(delta, r)
+    np.testing.assert_array_equal(gd, [0.0, 2.0, 0.0, 0.0, 2.0])
+    np.testing.assert_array_equal(gr, [0.4, -1.0, -0.5, 0.5, 0.0])
+
+
+def test_pseudo_huber_formulas():
+    """delta^2 (sqrt(1 + (r / delta)^2) - 1): slopes delta r / s and s + delta^2 / s - 2 delta (s = hypot(delta, r)),
+    the latter without cancellation for small r (r^4 / (4 delta^3)) and |r| for large r; the curvature in r is 1 at
+    r = 0."""
+    delta, r = _in(0.3, 2.0, (2, 3), 54), rng(55).normal(size=(2, 3))
+    s = np.hypot(delta, r)
+    gd, gr = s2s.grad(lambda d, r: np.sum(sp.pseudo_huber(d, r) * W23), wrt=(0, 1))(delta, r)
+    np.testing.assert_allclose(gd, W23 * (s + delta ** 2 / s - 2 * delta), rtol=1e-10)
+    np.testing.assert_allclose(gr, W23 * delta * r / s, rtol=1e-12)
+    small = s2s.grad(lambda d: sp.pseudo_huber(d, 1e-5))(2.0)
+    assert small == pytest.approx(1e-20 / 32, rel=1e-9)  # (s + delta^2 / s - 2 delta gives 0 or noise)
+    assert s2s.grad(lambda d: sp.pseudo_huber(d, 1e200))(1.0) == pytest.approx(1e200)
+    assert s2s.hessian(lambda r: sp.pseudo_huber(1.5, r))(0.0) == pytest.approx(1.0)
+
+
+# ---- exponential integrals, the dilogarithm, K_v, Hurwitz zeta, 2F1: in x / z / q, not in the other parameters ----
+
+
+def f_kv(z):
+    return np.sum(sp.kv(1.5, z) * W3) + np.sum(sp.kve(np.array([0.0, 1.0, -2.5]), z) ** 2) + np.sum(sp.kv(2, z * z))
+
+
+def f_expn(x):
+    return np.sum(sp.expn(2, x) * W3) + np.sum(sp.expn(np.array([0, 1, 3]), x) ** 2) + np.sum(sp.exp1(x * x))
+
+
+def f_zeta(q):
+    return np.sum(sp.zeta(np.array([1.5, 2.0, 3.5]), q) * W3) + np.sum(sp.zeta(2.0, q * q) ** 2)
+
+
+def f_hyp2f1(z):
+    return np.sum(sp.hyp2f1(0.5, 1.5, np.array([2.5, 3.0, 1.2]), z) * W3) + np.sum(sp.hyp2f1(1.0, -0.5, 2.0, z) ** 2)
+
+
+@pytest.mark.parametrize("f,domain", [(f_kv, (0.3, 3.0)), (f_expn, (0.2, 3.0)), (f_zeta, (0.4, 3.0)),
+                                      (f_hyp2f1, (-2.0, 0.8))], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize("shape", [(3,), (2, 3)], ids=str)
+def test_in_the_argument_not_the_order(f, domain, shape):
+    check_scipy(f, _in(*domain, shape, 60), ag=False, hessian=True)
+
+
+def f_orders_broadcast(z):
+    v = np.array([[0.5], [2.0]])  # (2, 1) orders against a (3,) argument: z's adjoint sums over the rows
+    return np.sum(sp.kv(v, z) * W23 + sp.kve(v, z) + sp.expn(np.array([[1], [4]]), z) + sp.zeta(v + 1.5, z) +
+                  sp.hyp2f1(v, 1.0, 3.0, z / 4.0))
+
+
+def test_orders_broadcast_against_the_argument():
+    check_scipy(f_orders_broadcast, _in(0.3, 2.0, (3,), 61), ag=False, hessian=True)
+
+
+def test_formulas_of_the_argument_slopes():
+    x = _in(0.3, 2.5, (4,), 62)
+    v, a, b, c, s = 1.3, 0.7, -1.2, 2.2, 2.5
+    cases = [(lambda t: sp.kv(v, t), -0.5 * (sp.kv(v - 1, x) + sp.kv(v + 1, x))),
+             (lambda t: sp.kve(v, t), sp.kve(v, x) - 0.5 * (sp.kve(v - 1, x) + sp.kve(v + 1, x))),
+             (lambda t: sp.exp1(t), -np.exp(-x) / x), (lambda t: sp.expn(3, t), -sp.expn(2, x)),
+             (lambda t: sp.expn(0, t), -np.exp(-x) * (1 + x) / x ** 2), (lambda t: sp.zeta(s, t), -s * sp.zeta(s + 1, x)),
+             (lambda t: sp.hyp2f1(a, b, c, t / 3), a * b / c * sp.hyp2f1(a + 1, b + 1, c + 1, x / 3) / 3),
+             (lambda t: sp.spence(t), np.log(x) / (1 - x))]
+    for f, expected in cases:
+        np.testing.assert_allclose(s2s.grad(lambda t: np.sum(f(t)))(x), expected, rtol=1e-12)
+
+
+def test_expn_at_zero_and_its_integer_order():
+    """E_n(0) = 1 / (n - 1) for n >= 2, and E_n' = -E_{n-1}: -1 / (n - 2) at 0, -inf for n = 2; E_0 = exp(-x) / x.
+    The order n is an integer (SciPy truncates a float one): derivative zero, not refused."""
+    assert s2s.grad(lambda x: sp.expn(4, x))(0.0) == pytest.approx(-0.5)
+    assert s2s.grad(lambda x: sp.expn(2, x))(0.0) == -np.inf
+    assert s2s.hessian(lambda x: sp.expn(4, x))(0.0) == pytest.approx(1.0)
+    assert s2s.grad(lambda x: sp.expn(0, x))(1.0) == pytest.approx(-2 * np.exp(-1.0))
+    assert s2s.grad(lambda n, x: sp.expn(n, x) * x, wrt=0)(2, 1.5) == 0.0
+    with warnings.catch_warnings():  # (a float n: SciPy truncates it, and says so)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        g = s2s.grad(lambda n, x: np.sum(sp.expn(n, x)), wrt=(0, 1))(np.array([1.0, 2.7]), 1.5)
+    np.testing.assert_array_equal(g[0], [0.0, 0.0])
+    assert g[1] == pytest.approx(-sp.expn(0, 1.5) - sp.expn(1, 1.5))
+
+
+def test_spence_at_one():
+    """spence(z) = the integral of log(t) / (1 - t) from 1 to z: the slope log(z) / (1 - z) is -1 at z = 1, where
+    the series -1 + u/2 - u^2/3 + ... (u = z - 1) takes over, and gives the curvature 1/2 there."""
+    assert s2s.grad(sp.spence)(1.0) == -1.0
+    assert s2s.hessian(sp.spence)(1.0) == pytest.approx(0.5, rel=1e-12)
+    for u in (5e-5, -5e-5, 2e-4, -2e-4, 1e-8):  # inside and outside the series' band |u| < 1e-4
+        z = 1.0 + u
+        assert s2s.grad(sp.spence)(z) == pytest.approx(np.log(z) / (1 - z), rel=1e-13)
+        curvature = 0.5 - 2 * u / 3 + 0.75 * u * u - 0.8 * u ** 3
+        assert s2s.hessian(sp.spence)(z) == pytest.approx(curvature, rel=1e-7)
+    check_scipy(lambda z: np.sum(sp.spence(z) * W3), np.array([1.0, 1.00003, 0.9999]), ag=False, hessian=True)
+
+
+def _kv_order(v, z):
+    return np.sum(sp.kv(v, z))
+
+
+def _kve_order(v, z):
+    return np.sum(sp.kve(v, z))
+
+
+def _zeta_x(x, q):
+    return np.sum(sp.zeta(x, q))
+
+
+def _riemann_zeta(x, q):
+    return np.sum(sp.zeta(x) * q)
+
+
+def _hyp2f1_a(a, z):
+    return np.sum(sp.hyp2f1(a, 1.0, 2.0, z))
+
+
+def _hyp2f1_b(b, z):
+    return np.sum(sp.hyp2f1(0.5, b, 2.0, z))
+
+
+def _hyp2f1_c(c, z):
+    return np.sum(sp.hyp2f1(0.5, 1.0, c, z))
+
+
+@pytest.mark.parametrize("f,name", [(_kv_order, "v"), (_kve_order, "v"), (_zeta_x, "x"), (_riemann_zeta, "x"),
+                                    (_hyp2f1_a, "a"), (_hyp2f1_b, "b"), (_hyp2f1_c, "c")],
+                         ids=lambda v: getattr(v, "__name__", v))
+def test_parameters_without_a_closed_form_derivative_are_refused(f, name):
+    """The order of K_v, zeta's x and 2F1's a, b, c have no closed-form derivative: refused, not zero, where
+    differentiated (forward mode too), while the other argument is differentiated."""
+    with pytest.raises(s2s.NoDerivativeRuleError, match=f"'{name}'"):
+        s2s.grad(f, wrt=0)(1.5, np.array([0.3, 0.6]))
+    with pytest.raises(s2s.NoDerivativeRuleError, match=f"'{name}'"):
+        s2s.jvp(f, (1.5, np.array([0.3, 0.6])), (1.0, np.zeros(2)))
+    assert np.all(np.isfinite(s2s.grad(f, wrt=1)(1.5, np.array([0.3, 0.6]))))
 
 
 def test_yv_directly():

@@ -19,17 +19,18 @@ H = "s2s.scipy_helpers."
 # (a function of one real argument whose values are real floats, or NaN or inf, and which does not raise: the
 # shape pass may claim its result real and drop it where nothing reads it, as NumPy's ufuncs)
 REAL = {"real": True, "safe": True}
-assert scipy_helpers.digamma is scipy.special.digamma
+assert scipy_helpers.digamma is scipy.special.digamma and scipy_helpers.zeta is scipy.special.zeta
 
 
-def binary(signature: str, **slopes: str) -> None:
+def binary(signature: str, zero=(), **slopes: str) -> None:
     """A broadcasting function of two or more arguments, from each differentiable argument's slope:
-    adjoint `unbroadcast(g * slope, p)`, tangent `p_dot * slope`."""
+    adjoint `unbroadcast(g * slope, p)`, tangent `p_dot * slope`. `zero` names the parameters of derivative
+    zero (integers); a parameter in neither is refused where it is differentiated."""
     templates = {}
     for p, slope in slopes.items():
         templates[p] = f"unbroadcast(g * ({slope}), {p})"
         templates[p + "_dot"] = f"{p}_dot * ({slope})"
-    defrule(signature, _depth=2, **templates)
+    defrule(signature, _depth=2, zero=zero, **templates)
 
 
 # logistic, error functions and the normal distribution function
@@ -76,7 +77,7 @@ binary("scipy.special.betaln(a, b)", a=f"{H}digamma(a) - {H}digamma(a + b)", b=f
 binary("scipy.special.xlogy(x, y)", x="np.log(y)", y="x / y")
 binary("scipy.special.xlog1py(x, y)", x="np.log1p(y)", y="x / (1 + y)")
 
-# Bessel functions (no derivative in the order v: a varied order is refused)
+# Bessel functions (no derivative in the order v: a varied order is refused); K_v' = -(K_{v-1} + K_{v+1}) / 2
 defrule("scipy.special.i0(x)", x=f"g * {H}i1(x)", **REAL)
 defrule("scipy.special.i1(x)", x=f"g * 0.5 * ({H}i0(x) + {H}iv(2, x))", **REAL)
 defrule("scipy.special.i0e(x)", x=f"g * ({H}i1e(x) - np.sign(x) * ans)", **REAL)
@@ -90,6 +91,41 @@ defrule("scipy.special.y1(x)", x=f"g * 0.5 * ({H}y0(x) - {H}yv(2, x))", **REAL)
 binary("scipy.special.jv(v, z)", z=f"0.5 * ({H}jv(v - 1, z) - {H}jv(v + 1, z))")  # also jn: the same ufunc
 binary("scipy.special.yv(v, z)", z=f"0.5 * ({H}yv(v - 1, z) - {H}yv(v + 1, z))")
 binary("scipy.special.yn(n, x)", x=f"0.5 * ({H}yv(n - 1, x) - {H}yv(n + 1, x))")
+binary("scipy.special.kv(v, z)", z=f"-0.5 * ({H}kv(v - 1, z) + {H}kv(v + 1, z))")
+binary("scipy.special.kve(v, z)", z=f"ans - 0.5 * ({H}kve(v - 1, z) + {H}kve(v + 1, z))")  # kv(v, z) exp(z)
+
+# relative entropy x log(x / y) and the Kullback-Leibler divergence x log(x / y) - x + y (SciPy: 0 and y at
+# x = 0, where the slope in x is the one-sided -inf; inf outside x >= 0, y > 0)
+binary("scipy.special.rel_entr(x, y)", x="np.log(x / y) + 1.0", y="-x / y")
+binary("scipy.special.kl_div(x, y)", x="np.log(x / y)", y="1.0 - x / y")
+# the Huber loss r^2 / 2 where |r| <= delta, delta (|r| - delta / 2) beyond (C^1: both slopes meet at |r| = delta),
+# and the pseudo-Huber loss delta^2 (sqrt(1 + (r / delta)^2) - 1) = delta (s - delta), s = hypot(delta, r): its
+# slope in delta, s + delta^2 / s - 2 delta, written r^4 / ((delta + s)^2 s) (no cancellation for small r)
+binary("scipy.special.huber(delta, r)", delta="np.where(np.abs(r) <= delta, 0.0, np.abs(r) - delta)",
+       r="np.where(np.abs(r) <= delta, r, delta * np.sign(r))")
+binary("scipy.special.pseudo_huber(delta, r)",
+       delta="(r / (delta + np.hypot(delta, r))) ** 2 * (r / np.hypot(delta, r)) * r",
+       r="delta * (r / np.hypot(delta, r))")
+
+# exponential integrals: E_n(x) = the integral of exp(-x t) / t^n over t > 1, of slope -E_{n-1}(x) (E_1 = exp1).
+# E_{-1}, which SciPy's expn does not take, is E_0 (1 + 1 / x), E_0 = exp(-x) / x: n = 0 adds ans / x (x replaced
+# by 1 for the other n, whose slope stays finite at x = 0 for n >= 3). n is an integer (SciPy truncates a float
+# n): derivative zero
+defrule("scipy.special.exp1(x)", x="-g * np.exp(-x) / x", **REAL)
+binary("scipy.special.expn(n, x)", zero=("n",),
+       x=f"-{H}expn(np.maximum(n - 1, 0), x) - (n == 0) * ans / np.where(n == 0, x, 1.0)")
+# the dilogarithm as SciPy defines it: spence(z) = the integral of log(t) / (1 - t) from 1 to z, of slope
+# log(z) / (1 - z), -1 at z = 1: within 1e-4 of 1, its series in u = z - 1, -1 + u/2 - u^2/3 + u^3/4 - u^4/5 (the
+# quotient's own derivatives cancel there)
+_U, _NEAR = "(z - 1.0)", "np.abs(z - 1.0) < 1e-4"
+_SAFE = f"np.where({_NEAR}, 2.0, z)"
+defrule("scipy.special.spence(z)", **REAL,
+        z=f"g * np.where({_NEAR}, (((0.25 - 0.2 * {_U}) * {_U} - 1.0 / 3.0) * {_U} + 0.5) * {_U} - 1.0, "
+          f"np.log({_SAFE}) / (1.0 - {_SAFE}))")
+# Hurwitz zeta in q (no derivative in x, nor of the Riemann zeta(x): a varied x is refused), and the Gauss
+# hypergeometric function in z (none in a, b, c: refused)
+binary("scipy.special.zeta(x, q=None)", q=f"-x * {H}zeta(x + 1.0, q)")
+binary("scipy.special.hyp2f1(a, b, c, z)", z=f"a * b / c * {H}hyp2f1(a + 1.0, b + 1.0, c + 1.0, z)")
 
 # reductions over an axis. logsumexp's return_sign is not in the signature: a call passing it is refused (its
 # result is then a pair); the variant below gives the template without `b` where no b is passed (and lse_b(b)

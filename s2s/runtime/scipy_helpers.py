@@ -17,7 +17,9 @@ from scipy.linalg import cho_solve, solve_sylvester, solve_triangular  # noqa: F
 from scipy.special import (  # noqa: F401 - templates call them
     betaln,
     digamma,
+    expn,
     gammaln,
+    hyp2f1,
     i0,
     i0e,
     i1,
@@ -27,10 +29,13 @@ from scipy.special import (  # noqa: F401 - templates call them
     j0,
     j1,
     jv,
+    kv,
+    kve,
     polygamma,
     y0,
     y1,
     yv,
+    zeta,
 )
 from scipy.stats import beta, chi2, gamma, poisson, t  # noqa: F401 - templates call them
 
