@@ -41,6 +41,7 @@ from s2s.transforms import (
     refusals,
     reverse,
     specialize,
+    star_displays,
     trip_records,
     tuple_items,
     ufunc_at,
@@ -324,6 +325,11 @@ def _operator_calls(p: Lowered) -> Lowered:
     return p
 
 
+def _star_displays(p: Lowered) -> Lowered:
+    star_displays.write_star_displays(p.tree)
+    return p
+
+
 def _check(p: Lowered) -> Lowered:
     desugar_pass.check_supported(p.pf, p.tree)
     return p
@@ -373,11 +379,12 @@ def _rebinding(p: Lowered) -> Lowered:
 # 1. the lowering passes, from the user's function to primitive statements (a `Lowered` each):
 LOWERING = [
     ("contexts", _contexts),  # `with np.errstate(...)`: its body (transforms/contexts.py)
+    ("star displays", _star_displays),  # [*a, b] as list(a) + [b] (transforms/star_displays.py)
     ("reduce", _reduce),  # functools.reduce(f, items[, initial]) as its loop (transforms/reduce_loops.py)
     ("generators", _generators),  # generators consumed at once: lists (transforms/generators.py)
     ("inline", _inline),  # local helper functions: statement helpers expanded, expression helpers kept for lower
     ("operator calls", _operator_calls),  # operator.mul(a, b) as a * b (transforms/operator_calls.py)
-    ("ufunc_at", _ufunc_at),  # np.add.at(a, i, b) as `a[...] = s2s.add_at(a, i, b)` (transforms/ufunc_at.py)
+    ("ufunc_at", _ufunc_at),  # np.add.at(a, i, b) as `a[...] = s2s.added_at(a, i, b)` (transforms/ufunc_at.py)
     ("check", _check),  # refuse what s2s cannot differentiate, at the user's line
     ("ownership", _ownership),  # which in-place updates may be seen through another name
     ("desugar", _desugar),  # augmented assignment, methods, loops over sequences, guarded updates

@@ -9,7 +9,7 @@ import builtins
 
 import numpy as np
 
-from . import annotations, loops, mappings, refusals
+from . import annotations, loops, mappings, refusals, star_displays
 from .context import ctx
 from .names import NameAllocator, as_load, load, names_in
 from .walk import fix_locations, own_scope_nodes, walk
@@ -308,8 +308,11 @@ class Desugar(loops.LoopRewriter):
                 "s2s", "mapping_keys", _runtime().mapping_keys, receiver))
         np_func = ctx().method(name)  # the NumPy function whose rule lists this method (`methods=` in s2s/rules)
         if name in ("reshape", "transpose") and np_func is not None:  # x.reshape(2, 3) is np.reshape(x, (2, 3))
-            if len(args) > 1 or (len(args) == 1 and isinstance(args[0], ast.Constant) and
-                                 isinstance(args[0].value, int)):
+            if any(isinstance(a, ast.Starred) for a in args):  # (x.reshape(*t): t may hold ints or one tuple)
+                args = [_call_helper("s2s", "shape_arguments", _runtime().shape_arguments,
+                                     [star_displays.concatenation(args)])]
+            elif len(args) > 1 or (len(args) == 1 and isinstance(args[0], ast.Constant) and
+                                   isinstance(args[0].value, int)):
                 args = [ast.Tuple(elts=list(args), ctx=ast.Load())]
             return ast.copy_location(ast.Call(func=helper_attr("np", name, np_func),
                                               args=[value, *args], keywords=node.keywords), node)

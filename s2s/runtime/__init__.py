@@ -261,6 +261,7 @@ from s2s.runtime.shape import (  # noqa: F401
     layout_order,
     outer_operand,
     outer_reduced,
+    shape_arguments,
 )
 from s2s.runtime.signal import (  # noqa: F401
     grad_convolve,

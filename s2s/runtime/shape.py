@@ -14,6 +14,18 @@ _math = patches.genuine("math")  # math as s2s loaded it: a later math.prod = ..
 
 
 @linear_in_g(zero=lambda arrays, axis: [ZERO] * len(arrays))
+def shape_arguments(args: tuple):
+    """What `x.reshape(*args)` / `x.transpose(*args)` take as the shape or axes: the one tuple or list given,
+    else the arguments themselves (NumPy's methods take either).
+
+        >>> shape_arguments(((2, 3),)), shape_arguments((2, 3))
+        ((2, 3), (2, 3))
+    """
+    if len(args) == 1 and isinstance(args[0], tuple | list):
+        return args[0]
+    return args
+
+
 def grad_concatenate(g, arrays, axis):
     """Adjoints of np.concatenate: split `g` back into the pieces."""
     if axis is None:
