@@ -616,3 +616,41 @@ def test_a_global_named_like_a_temporary_is_read_as_the_global(monkeypatch):
     assert_close(s2s.grad(track)(A, m0), autograd.grad(ag_track)(A, m0), rtol=1e-9)
     monkeypatch.setattr(THIS, "t", 1.5)
     assert_close(s2s.grad(track)(A, m0), autograd.grad(ag_track)(A, m0), rtol=1e-9)
+
+
+def _stats_pair(v):
+    return v.mean(), v.std()
+
+
+def test_array_methods_in_helpers_of_one_expression():
+    """A lambda or a def of one `return` (local or adopted from the module) whose body calls a method of its
+    parameter (`lambda v: v.std()`, `return v.mean(), v.std()`) was refused: its body, written at the call after
+    desugaring, kept `x.std()`, which s2s reads only as np.std(x). The methods are desugared in the body too."""
+    def local_lambda(x):
+        spread = lambda v: v.std() * v.sum()  # noqa: E731
+        return spread(x) ** 2
+
+    def local_pair(x):
+        def stats(v):
+            return v.mean(), v.max() - v.min()
+        m, r = stats(x)
+        return m * r
+
+    def module_pair(x):
+        m, s = _stats_pair(x * 2.0)
+        return m * s
+
+    def in_a_list(x):
+        def parts(v):
+            return [v.sum(), v.prod(), v.T.dot(v)]
+        p = parts(x)
+        return p[0] * p[1] + p[2]
+
+    x = np.array([0.3, 0.9, 1.4, 0.6])
+    for f in (local_lambda, local_pair, module_pair, in_a_list):
+        np.testing.assert_allclose(s2s.grad(f)(x), fd_grad(f, [x]), rtol=1e-6, atol=1e-8)
+        n = x.size
+        H = s2s.hessian(f)(x)
+        g = s2s.grad(f)
+        expected = np.array([fd_grad(lambda v: g(v)[i], [x]) for i in range(n)])
+        np.testing.assert_allclose(H, expected, rtol=1e-5, atol=1e-6)

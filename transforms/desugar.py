@@ -389,9 +389,12 @@ def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict) -> a
     desugarer.visit(tree)
     fix_locations(tree)
     # the single-expression local helpers (adopted module helpers among them) are expanded by `lower`, after
-    # this pass: their `.T` and `.real` of values are read as the caller's own are
+    # this pass: their methods of values (`lambda v: v.sum()`: refused as unknown methods before stop 59),
+    # `.T` and `.real` are read as the caller's own are
     for helper in annotations.get(tree, annotations.LOCAL_HELPERS, {}).values():
-        helper.body = _ValueAttributes(pf, local_names(tree) | set(helper.params)).visit(helper.body)
+        names = local_names(tree) | set(helper.params)
+        helper.body = Desugar(pf, names, alloc).visit(helper.body)
+        helper.body = _ValueAttributes(pf, names).visit(helper.body)
     return tree
 
 
