@@ -32,6 +32,7 @@ from s2s.transforms import (
     item_reads,
     loop_tests,
     lower,
+    named_expressions,
     objects,
     operator_calls,
     optimize,
@@ -330,6 +331,11 @@ def _star_displays(p: Lowered) -> Lowered:
     return p
 
 
+def _named_expressions(p: Lowered) -> Lowered:
+    named_expressions.write_named_expressions(p.pf, p.tree)
+    return p
+
+
 def _check(p: Lowered) -> Lowered:
     desugar_pass.check_supported(p.pf, p.tree)
     return p
@@ -379,6 +385,7 @@ def _rebinding(p: Lowered) -> Lowered:
 # 1. the lowering passes, from the user's function to primitive statements (a `Lowered` each):
 LOWERING = [
     ("contexts", _contexts),  # `with np.errstate(...)`: its body (transforms/contexts.py)
+    ("named expressions", _named_expressions),  # `if (n := len(x)) > 2:` as `n = len(x)` first (named_expressions.py)
     ("star displays", _star_displays),  # [*a, b] as list(a) + [b] (transforms/star_displays.py)
     ("reduce", _reduce),  # functools.reduce(f, items[, initial]) as its loop (transforms/reduce_loops.py)
     ("generators", _generators),  # generators consumed at once: lists (transforms/generators.py)

@@ -26,9 +26,9 @@ import ast
 import builtins
 import copy
 import functools
-import types
 
 from .context import ctx
+from .evaluation_order import CONDITIONAL, evaluated_before, header, module_attribute, path_to, replace_node
 from .names import NameAllocator, load, store
 from .walk import fix_locations, own_scope_nodes, statement_lists, walk
 
@@ -63,107 +63,32 @@ def _is_reduce(pf, node) -> bool:
         and pf.resolve_expr(node.func) is functools.reduce
 
 
-def _header(stmt) -> list:
-    """The expressions a statement evaluates itself (a compound statement's header; its blocks are statements of
-    their own)."""
-    if isinstance(stmt, ast.If | ast.While):
-        return [stmt.test]
-    if isinstance(stmt, ast.For):
-        return [stmt.iter]
-    if isinstance(stmt, ast.With):
-        return [item.context_expr for item in stmt.items]
-    if isinstance(stmt, ast.Try | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return []
-    return [stmt]
-
-
 def _reduce_of(pf, stmt):
     """The reduce call `stmt` evaluates before anything that a call of f could change (`x = reduce(...)`,
     `np.sum(reduce(...) @ v)`, `if reduce(...) > 0:`), None where it makes none; refused where it makes one that
     the loop cannot be written before."""
-    parts = _header(stmt)
+    parts = header(stmt)
     calls = [n for part in parts for n in (part, *own_scope_nodes(part)) if isinstance(n, ast.Call) and _is_reduce(pf, n)]
     if not calls:
         return None
     # (the first of them Python evaluates: the others are written after it, in turn)
     call = next((c for c in calls if not any(isinstance(n, ast.Call) and _is_reduce(pf, n)
-                                             for b in _evaluated_before(pf, stmt, parts, c) or () for n in walk(b))),
+                                             for b in evaluated_before(pf, stmt, parts, c) or () for n in walk(b))),
                 calls[0])
     if call.keywords or not 2 <= len(call.args) <= 3 or any(isinstance(a, ast.Starred) for a in call.args):
         raise pf.error(ctx().unsupported, "s2s differentiates functools.reduce(f, items) and reduce(f, items, "
                        "initial), given by position (Python's reduce takes no keywords)", call,
                        hint="call it as `reduce(f, items, start)`")
-    path = _path(parts, call)
-    before = None if path is None else _evaluated_before(pf, stmt, parts, call)
+    path = path_to(parts, call)
+    before = None if path is None else evaluated_before(pf, stmt, parts, call)
     if isinstance(stmt, ast.While) or path is None \
-            or any(isinstance(n, _CONDITIONAL) or isinstance(n, ast.Compare) and len(n.ops) > 1 for n in path) \
+            or any(isinstance(n, CONDITIONAL) or isinstance(n, ast.Compare) and len(n.ops) > 1 for n in path) \
             or before is None or before:
         raise pf.error(ctx().unsupported, "s2s differentiates functools.reduce(f, items[, initial]) where it can "
                        "write the loop reduce runs before the statement: evaluated once, unconditionally, with "
                        "nothing but names read before it in that statement (f may change what else is read)", call,
                        hint="assign it to a name first: `acc = reduce(f, items, start)`, then use `acc`")
     return call
-
-
-_CONDITIONAL = (ast.IfExp, ast.BoolOp, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)
-
-
-def _path(roots, target):
-    """The nodes from one of `roots` down to `target` (both included), else None."""
-    for root in roots:
-        todo = [(root, [root])]
-        while todo:
-            node, path = todo.pop()
-            if node is target:
-                return path
-            todo.extend((c, path + [c]) for c in ast.iter_child_nodes(node))
-    return None
-
-
-def _evaluated_before(pf, stmt, parts, call):
-    """The values Python computes, in `stmt`, before it starts evaluating `call`, but names, literals and
-    attributes of modules, which a call of f cannot change (None where the call is not found): an augmented
-    assignment reads its target first; operands, arguments and items go left to right."""
-    done = []
-
-    def visit(node):
-        if node is call:
-            return True
-        for child in _in_order(node):
-            if visit(child):
-                return True
-        if isinstance(node, ast.expr) and not isinstance(node, ast.Name | ast.Constant) \
-                and not (isinstance(node, ast.Attribute) and _module_attribute(pf, node)):
-            done.append(node)  # (a value computed before the reduce runs: f may change what it reads)
-        return False
-
-    if isinstance(stmt, ast.AugAssign):
-        if not isinstance(stmt.target, ast.Name):
-            done.append(stmt.target)  # (read before the value)
-        return done if visit(stmt.value) else None
-    if isinstance(stmt, ast.Assign | ast.AnnAssign):
-        return done if visit(stmt.value) else None  # (the targets' subscripts are evaluated after the value)
-    for part in parts:
-        if visit(part):
-            return done
-    return None
-
-
-def _module_attribute(pf, node) -> bool:
-    """Whether `node` is a dotted name of a module's (`np.linalg.norm`)."""
-    base = node.value
-    while isinstance(base, ast.Attribute):
-        base = base.value
-    return isinstance(base, ast.Name) and isinstance(pf.resolve(base.id), types.ModuleType)
-
-
-def _in_order(node):
-    """The child expressions of `node` in the order Python evaluates them."""
-    if isinstance(node, ast.Dict):
-        return [x for pair in zip(node.keys, node.values) for x in pair if x is not None]
-    if isinstance(node, ast.Call):
-        return [node.func, *node.args, *(k.value for k in node.keywords)]
-    return list(ast.iter_child_nodes(node))
 
 
 def _loop(pf, stmt, call, alloc):
@@ -195,7 +120,7 @@ def _loop(pf, stmt, call, alloc):
                  ast.For(target=store(item), iter=items, body=[ast.If(test=load(first), body=take, orelse=[step])],
                          orelse=[]),
                  ast.If(test=load(first), body=[raise_empty], orelse=[])]
-    _replace(stmt, call, load(acc))
+    replace_node(stmt, call, load(acc))
     made.append(stmt)
     return [ast.copy_location(s, stmt) for s in made]
 
@@ -223,15 +148,4 @@ def _lambda_body(f, acc, item):
 def _plain(pf, node) -> bool:
     """Whether evaluating `node` computes nothing (a name, a literal, a module's attribute): evaluated before
     or after the items, the same."""
-    return isinstance(node, ast.Name | ast.Constant) or isinstance(node, ast.Attribute) and _module_attribute(pf, node)
-
-
-def _replace(tree, old, new) -> None:
-    for parent in walk(tree):
-        for field, value in ast.iter_fields(parent):
-            if value is old:
-                setattr(parent, field, new)
-                return
-            if isinstance(value, list) and any(v is old for v in value):
-                value[[id(v) for v in value].index(id(old))] = new
-                return
+    return isinstance(node, ast.Name | ast.Constant) or isinstance(node, ast.Attribute) and module_attribute(pf, node)
