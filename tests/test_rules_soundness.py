@@ -321,6 +321,7 @@ NONDIFF_SAMPLES = {
     "mapping_keys": "its result is a list of a dict's keys, which carry no derivative",
     "effect_free": "a check that returns nothing: it reads a function value before a checkpointed loop runs",
     "star_count": "a check that returns nothing: it counts the items `*p` passes to a helper s2s expanded",
+    "shape_arguments": "the shape or axes `x.reshape(*t)` / `x.transpose(*t)` take: ints, no values to differentiate",
     "not_an_iterator": "a check that returns nothing: it tests the type of what a loop takes all the items of at once",
     "unpack_count": "a check that returns nothing: it counts the items `a, b = p` unpacks",
     "inplace_check": "a check that returns nothing: it reads the shapes and dtypes of `y op= v` (NumPy's error where the "

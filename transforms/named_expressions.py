@@ -71,13 +71,13 @@ def _hint(stmt, named, conditional, before) -> str:
     name, value = named.target.id, ast.unparse(named.value)
     if isinstance(stmt, ast.While):
         test = ast.unparse(_replaced(stmt.test, named, name))
-        return (f"write the loop as `while True:` whose body starts with `{name} = {value}` and "
+        return (f"rewrite the loop as `while True:` whose body starts with `{name} = {value}` and "
                 f"`if not ({test}): break`")
     if conditional:
-        return (f"write the condition or comprehension out as `if` statements or a `for` loop, with `{name} = "
+        return (f"rewrite the condition or comprehension as `if` statements or a `for` loop, with `{name} = "
                 f"{value}` on a line of its own where it is computed")
     if before and any(isinstance(n, ast.Name) and n.id == name for n in before):
-        return (f"compute the new value under another name first, `{name}_new = {value}`, use `{name}_new` where "
+        return (f"assign the new value to another name first, `{name}_new = {value}`, use `{name}_new` where "
                 f"the `:=` was, and assign `{name} = {name}_new` after the statement")
     return (f"assign it first, `{name} = {value}` on a line of its own, if what the statement computes before it "
             "does not change it; else split the statement")

@@ -13,7 +13,6 @@ from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
 _math = patches.genuine("math")  # math as s2s loaded it: a later math.prod = ... is not read
 
 
-@linear_in_g(zero=lambda arrays, axis: [ZERO] * len(arrays))
 def shape_arguments(args: tuple):
     """What `x.reshape(*args)` / `x.transpose(*args)` take as the shape or axes: the one tuple or list given,
     else the arguments themselves (NumPy's methods take either).
@@ -26,6 +25,7 @@ def shape_arguments(args: tuple):
     return args
 
 
+@linear_in_g(zero=lambda arrays, axis: [ZERO] * len(arrays))
 def grad_concatenate(g, arrays, axis):
     """Adjoints of np.concatenate: split `g` back into the pieces."""
     if axis is None:
