@@ -92,7 +92,7 @@ def _custom_rule_in(exc) -> str | None:
     return None
 
 
-def _at_your_line(exc: NoDerivativeRuleError, what: str) -> NoDerivativeRuleError | None:
+def _at_your_line(exc: NoDerivativeRuleError, what: str, func=None) -> NoDerivativeRuleError | None:
     """`exc`, raised at a line of a derivative's generated code that has no rule to go through once more (an
     adjoint helper without a tangent: np.linalg.qr's), told at your line: the statement the generated code's
     comment above that line copies from your file. None where `exc` is not such an error or the line is not found.
@@ -106,7 +106,9 @@ def _at_your_line(exc: NoDerivativeRuleError, what: str) -> NoDerivativeRuleErro
     generated = linecache.getlines(exc.filename)[:exc.lineno]
     comment = next((line.strip()[2:] for line in reversed(generated) if line.strip().startswith("# ")), None)
     yours = linecache.getlines(file.group(1))
-    lineno = next((k + 1 for k, line in enumerate(yours) if comment and line.strip() == comment), None)
+    found = [k + 1 for k, line in enumerate(yours) if comment and line.strip() == comment]
+    lines = _lines_of(func)  # (the differentiated function's own line first, where the text repeats in the file)
+    lineno = next((k for k in found if k in lines), found[0] if found else None)
     if lineno is None:
         return None
     called = exc.line.strip() if exc.line else "it"
@@ -119,9 +121,20 @@ def _at_your_line(exc: NoDerivativeRuleError, what: str) -> NoDerivativeRuleErro
                                      "vector e, or write this part with functions whose rules s2s differentiates again")
 
 
-def refuses_custom_rules(what: str) -> Callable:
+def _lines_of(func) -> range:
+    """The lines of the file `func` is written on (none where it has no source)."""
+    import inspect
+    try:
+        source, start = inspect.getsourcelines(inspect.unwrap(getattr(func, "__func__", func)))
+    except (TypeError, OSError):
+        return range(0)
+    return range(start, start + len(source))
+
+
+def refuses_custom_rules(what: str, func=None) -> Callable:
     """Decorate a second-order computation: a derivative rule written as a Python function inside is
-    refused with a clear error (s2s runs such a rule; it does not differentiate it again)."""
+    refused with a clear error (s2s runs such a rule; it does not differentiate it again); a rule without a
+    derivative of its own met in the generated code is told at `func`'s line (`_at_your_line`)."""
     def wrap(inner):
         @functools.wraps(inner)
         def run(*args, **kwargs):
@@ -130,7 +143,7 @@ def refuses_custom_rules(what: str) -> Callable:
             except NoDerivativeRuleError as exc:
                 key = _custom_rule_in(exc)
                 if key is None:
-                    at_your_line = _at_your_line(exc, what)
+                    at_your_line = _at_your_line(exc, what, func)
                     if at_your_line is None:
                         raise
                     raise at_your_line from None
@@ -148,7 +161,7 @@ def refuses_custom_rules(what: str) -> Callable:
 def hessian_function(func: Callable, wrt: int | str) -> Callable:
     """The function `s2s.hessian(func, wrt)` returns: forward mode over the reverse-mode gradient."""
 
-    @refuses_custom_rules("s2s.hessian")
+    @refuses_custom_rules("s2s.hessian", func)
     def hess(*args):
         repeated.check(func, args, {}, "s2s.hessian")
         # the user's own function may update its arguments in place: run it on copies
@@ -183,7 +196,7 @@ def hessian_blocks(func: Callable, wrt: tuple) -> Callable:
     (JAX's layout), each the forward-mode Jacobian, with respect to wrt[b], of the gradient with
     respect to wrt[a]."""
 
-    @refuses_custom_rules("s2s.hessian")
+    @refuses_custom_rules("s2s.hessian", func)
     def hess(*args):
         repeated.check(func, args, {}, "s2s.hessian")
         value = func(*pytree.copied(args))
@@ -206,7 +219,7 @@ def hvp_function(func: Callable, wrt: int | str) -> Callable:
     refused = []  # forward over reverse was refused once: later calls go to forward over forward at once
     scalar = set()  # the argument shapes for which func's output was seen to be a scalar
 
-    @refuses_custom_rules("s2s.hvp")
+    @refuses_custom_rules("s2s.hvp", func)
     def hessian_vector_product(*args_and_v):
         *args, v = args_and_v
         shapes = tuple(np.shape(a) if pytree.is_leaf(a) else type(a) for a in args)

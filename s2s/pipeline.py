@@ -311,7 +311,10 @@ def _generators(p: Lowered) -> Lowered:
 def _inline(p: Lowered) -> Lowered:
     p.local_helpers = desugar_pass.inline_helpers(p.pf, p.tree, p.alloc)
     container_methods.rewrite_container_methods(p.tree)  # (`L.extend(v)`, `d.update(k=v)` of ones the function makes)
-    records.records_as_names(p.tree, p.alloc)  # a local dict read and written by literal keys: a name per key
+    helpers_read = frozenset(n.id for h in p.local_helpers.values()  # (their bodies are written in later)
+                             for part in ([h.body] if h.body is not None else h.statements or [])
+                             for n in walk(part) if isinstance(n, ast.Name))
+    records.records_as_names(p.tree, p.alloc, helpers_read)  # a local dict read and written by literal keys: a name per key
     display_loops.write_out_display_loops(p.tree)  # `for W, b in [l1, l2]:` one copy of the body per item
     return p
 
@@ -388,9 +391,9 @@ LOWERING = [
     ("named expressions", _named_expressions),  # `if (n := len(x)) > 2:` as `n = len(x)` first (named_expressions.py)
     ("star displays", _star_displays),  # [*a, b] as list(a) + [b] (transforms/star_displays.py)
     ("reduce", _reduce),  # functools.reduce(f, items[, initial]) as its loop (transforms/reduce_loops.py)
+    ("operator calls", _operator_calls),  # operator.mul(a, b) as a * b (transforms/operator_calls.py)
     ("generators", _generators),  # generators consumed at once: lists (transforms/generators.py)
     ("inline", _inline),  # local helper functions: statement helpers expanded, expression helpers kept for lower
-    ("operator calls", _operator_calls),  # operator.mul(a, b) as a * b (transforms/operator_calls.py)
     ("ufunc_at", _ufunc_at),  # np.add.at(a, i, b) as `a[...] = s2s.added_at(a, i, b)` (transforms/ufunc_at.py)
     ("check", _check),  # refuse what s2s cannot differentiate, at the user's line
     ("ownership", _ownership),  # which in-place updates may be seen through another name

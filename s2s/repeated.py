@@ -79,8 +79,8 @@ def check(func: Callable, args: tuple, kwargs: dict, what: str) -> None:
             hint=f"pass a list of its items (`list({name})`), or use s2s.jacrev / s2s.grad, which evaluate the "
                  "function once")
     found = effects.known_effect(target, bindings=dict(bound))
-    if found is None:
-        return
+    if found is None or found[0] is None and found[2] == "has no source s2s can read":
+        return  # (the transform says so itself, with its own hint: SourceUnavailableError)
     pf, node, reason = found
     message = (f"{what} evaluates {target.__name__} once per direction (and once for its value), with the "
                f"same arguments, and {target.__name__} {reason}: each evaluation would see other values, and "

@@ -922,3 +922,58 @@ def test_a_local_function_of_one_expression_that_changes_an_array_is_refused_whe
         with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
             s2s.grad(f)(x)
     np.testing.assert_allclose(s2s.grad(at_in_statement_helper)(x), fd_grad(at_in_statement_helper, [x]), rtol=1e-6)
+
+
+def test_a_change_in_a_test_or_a_loop_header_is_seen():
+    """Helper 195: a call that changes an array in place in an `if` or `while` test or a `for` header (directly,
+    or through a local lambda) was not seen by the ownership pass: wrong gradients ([5.4, 1.4, 4.2] for
+    [5.4, 12.2, 4.2]). Refused there, as it is as a statement."""
+    def bump_in_if(x):
+        y = x * 1.0
+        bump = lambda: np.add.at(y, [0, 0], x[1])  # noqa: E731
+        if bump() is None:
+            return np.sum(y * x)
+        return 0.0
+
+    def copy_in_if(x):
+        y = x * 2.0
+        if np.copyto(y, 1.0) is None:
+            return np.sum(y * x)
+        return 0.0
+
+    def sort_in_while(x):
+        y = x * 1.0
+        while y.sort() is not None:
+            pass
+        return np.sum(y * np.arange(3.0))
+
+    def sort_in_for(x):
+        y = x * 1.0
+        for _ in [y.sort()]:
+            pass
+        return np.sum(y * np.arange(3.0))
+
+    x = np.array([0.7, 0.2, 1.1])
+    for f in (bump_in_if, copy_in_if, sort_in_while, sort_in_for):
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
+            s2s.grad(f)(x)
+
+
+def test_a_lambda_reading_a_local_dict_and_a_literal_receiver():
+    """Helper 195: a local lambda reading a local dict by a literal key raised NameError in the generated code (the
+    dict had become one variable per key, which the lambda's body, taken out before, still read as a dict); a
+    string literal's method (`"a:1".partition(":")`) in a lambda was refused as changing it in place."""
+    def dict_in_lambda(x):
+        params = {"w": x[:2], "b": x[2]}
+        pred = lambda z: np.dot(params["w"], z) + params["b"]  # noqa: E731
+        return pred(np.array([1.0, 2.0])) ** 2
+
+    weights = {"a": 2.0, "b": 3.0}
+
+    def literal_receiver(x):
+        field = lambda spec: spec.partition(":")[0]  # noqa: E731
+        return x[0] * weights[field("a:1")]
+
+    x = np.array([0.3, -0.2, 0.5])
+    np.testing.assert_allclose(s2s.grad(dict_in_lambda)(x), 2 * 0.4 * np.array([1.0, 2.0, 1.0]))
+    np.testing.assert_allclose(s2s.grad(literal_receiver)(x), [2.0, 0.0, 0.0])

@@ -675,3 +675,13 @@ def test_a_hessian_of_what_reverse_mode_refuses_goes_forward_over_forward():
     with pytest.raises(s2s.UnsupportedSyntaxError, match="forward mode only") as info:
         s2s.grad(stack_pushing)(x)
     assert "s2s.jacfwd(f)` gives the gradient" in str(info.value)
+
+
+def test_a_function_without_source_is_told_so_by_hessian():
+    """Helper 195's probe: s2s.hessian of a lambda made by exec said it may draw random numbers (the effects
+    reader found no source): the transform's own error says what is wrong."""
+    namespace = {"np": np}
+    exec("f = lambda x: np.abs(x) ** 2", namespace)  # noqa: S102
+    for second in (s2s.hessian, s2s.jacfwd):
+        with pytest.raises(s2s.errors.SourceUnavailableError, match="cannot find the source"):
+            second(namespace["f"])(0.5)

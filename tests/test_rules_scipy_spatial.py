@@ -86,6 +86,14 @@ def test_other_metrics_and_out_are_refused():
     with pytest.raises(s2s.NoDerivativeRuleError, match="'cosine'"):
         s2s.grad(by_variable)(XA, XB, "cosine")
     np.testing.assert_allclose(s2s.grad(by_variable)(XA, XB, "euclidean"), s2s.grad(euclidean_sum)(XA, XB))
+    # (SciPy's other names for the metrics, in any case: helper 195 found 'SQEUCLIDEAN' refused)
+    for name in ("Euclidean", "eu", "EUCLID"):
+        np.testing.assert_allclose(s2s.grad(by_variable)(XA, XB, name), s2s.grad(euclidean_sum)(XA, XB))
+
+    def by_alias(XA, XB):
+        return np.sum(np.sin(cdist(XA, XB, "SQE")))
+
+    np.testing.assert_allclose(s2s.grad(by_alias)(XA, XB), s2s.grad(squared)(XA, XB))
     with pytest.raises((s2s.NoDerivativeRuleError, s2s.UnsupportedSyntaxError), match="out"):
         s2s.grad(into_out)(XA, XB)
 

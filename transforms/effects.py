@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .context import ctx
+from .operator_calls import is_operator
 from .walk import walk
 
 _PURE_BUILTINS = frozenset(getattr(builtins, n) for n in (
@@ -106,7 +107,7 @@ def object_effect(obj, _active=()) -> str | None:
             return function_effect(own, _active)
         finally:
             _LENIENT.reset(token)
-    if ruled:  # (st.norm.logpdf: a method of a library object with a derivative rule)
+    if ruled or is_operator(obj):  # (st.norm.logpdf: a library object's method with a rule; operator.mul is `*`)
         return None
     self_ = getattr(obj, "__self__", None)
     if self_ is not None and not inspect.ismodule(self_):  # a bound method

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import operator
 
+from .names import load
 from .walk import fix_locations, walk
 
 _BINARY = {operator.add: ast.Add, operator.sub: ast.Sub, operator.mul: ast.Mult, operator.truediv: ast.Div,
@@ -35,29 +36,75 @@ def write_operator_calls(pf, tree: ast.FunctionDef) -> None:
     own = {n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store | ast.Del)} | \
         {a.arg for a in walk(tree) if isinstance(a, ast.arg)}
 
+    def yours(node) -> bool:  # (`operator.mul` of a name the function binds: its own, not the module's)
+        while isinstance(node, ast.Attribute):
+            node = node.value
+        return isinstance(node, ast.Name) and node.id in own
+
     class Calls(ast.NodeTransformer):
         def visit_Call(self, node):
-            self.generic_visit(node)  # (inner calls first: operator.truediv(operator.neg(a), b))
-            root = node.func
-            while isinstance(root, ast.Attribute):
-                root = root.value
-            if isinstance(root, ast.Name) and root.id in own:
+            # (inner calls first: operator.truediv(operator.neg(a), b); the function called is no value passed)
+            node.args = [self.visit(a) for a in node.args]
+            for k in node.keywords:
+                k.value = self.visit(k.value)
+            if not isinstance(node.func, ast.Name | ast.Attribute):
+                node.func = self.visit(node.func)
+                return node
+            if isinstance(node.func, ast.Attribute):
+                node.func.value = self.visit(node.func.value)
+            if yours(node.func):
                 return node
             return _as_operator(pf, node) or node
+
+        def visit_Attribute(self, node):
+            return self._value(node) or self.generic_visit(node)
+
+        def visit_Name(self, node):
+            return self._value(node) or node
+
+        def _value(self, node):
+            """A function passed as a value (`map(operator.mul, xs, ys)`): the lambda of its operator."""
+            if not isinstance(node.ctx, ast.Load) or yours(node):
+                return None
+            try:
+                func = pf.resolve_expr(node)
+            except Exception:  # noqa: BLE001 - not a name s2s can read: not an operator function
+                return None
+            if not is_operator(func):
+                return None
+            params = ["_a", "_b"][:1 if func in _UNARY else 2]
+            body = _as_operator(pf, ast.Call(func=node, args=[load(p) for p in params], keywords=[]),
+                                func=func)
+            args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params], kwonlyargs=[],
+                                 kw_defaults=[], defaults=[])
+            return ast.copy_location(ast.Lambda(args=args, body=body), node)
 
     Calls().visit(tree)
     fix_locations(tree)
 
 
-def _as_operator(pf, node):
-    """The operator expression a call of an operator function is, or None."""
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute) and not node.keywords
-            and not any(isinstance(a, ast.Starred) for a in node.args)):
-        return None
+def is_operator(obj) -> bool:
+    """Whether `obj` is one of the operator module's functions this pass writes as its operator (`operator.mul`),
+    which changes nothing (not `operator.iadd`).
+
+        >>> is_operator(operator.mul), is_operator(operator.iadd)
+        (True, False)
+    """
     try:
-        func = pf.resolve_expr(node.func)
-    except Exception:  # noqa: BLE001 - a local name, or one s2s cannot read: not an operator function
+        return obj in _BINARY or obj in _UNARY or obj in _COMPARE or obj is operator.getitem
+    except TypeError:  # (unhashable)
+        return False
+
+
+def _as_operator(pf, node, func=None):
+    """The operator expression a call of an operator function is (`func`, where the caller resolved it), else None."""
+    if not (isinstance(node, ast.Call) and not node.keywords and not any(isinstance(a, ast.Starred) for a in node.args)):
         return None
+    if func is None:
+        try:
+            func = pf.resolve_expr(node.func)
+        except Exception:  # noqa: BLE001 - a local name, or one s2s cannot read: not an operator function
+            return None
     try:
         args = node.args
         if func in _BINARY and len(args) == 2:

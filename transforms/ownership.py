@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import copy
 import operator
 import types
 import warnings
@@ -413,10 +414,12 @@ class _Analysis:
 
     def stmt(self, s, env, bound):
         if isinstance(s, ast.If):
+            self.check_call_effects(s.test, env)  # (`if np.copyto(y, v) is None:` changes y as a statement would)
             self.pts(s.test, env)
             return self.join(self.block(s.body, dict(env), bound), self.block(s.orelse, dict(env), bound))
         if isinstance(s, ast.For | ast.While):
             unnamed = isinstance(s, ast.For) and not isinstance(s.iter, ast.Name) and not self.is_range(s.iter)
+            self.check_call_effects(s.iter if isinstance(s, ast.For) else s.test, env)
             if isinstance(s, ast.For):
                 elements = self.reach(self.pts(s.iter, env))
                 if unnamed:
@@ -1035,7 +1038,7 @@ class _Analysis:
             if isinstance(func, ast.Name) and func.id in self.local_bodies and func.id not in self.expanding:
                 self.expanding.add(func.id)
                 try:
-                    self.check_call_effects(self.local_bodies[func.id][1], env)
+                    self.check_call_effects(_expanded(*self.local_bodies[func.id], node), env)
                 finally:
                     self.expanding.discard(func.id)
             if isinstance(func, ast.Attribute) and not self.is_module_path(func):
@@ -1058,7 +1061,8 @@ class _Analysis:
                                                f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value, node))
                 base = _base(func.value)
                 if func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS \
-                        and not isinstance(base, ast.Name) and not self.fresh(base, base is func.value):
+                        and not isinstance(base, ast.Name | ast.Constant | ast.JoinedStr) \
+                        and not self.fresh(base, base is func.value):  # (a literal is no array anyone holds)
                     # (`y.reshape(-1).sort()`, `y.reshape(-1)[:].sort()`, `[y][0].sort()`, `np.split(y, 2)[0]`:
                     # what the method changes may be y, or a view of it)
                     what = f"`{ast.unparse(func.value)}`, which may be an array the function holds or a view of one"
@@ -1246,6 +1250,22 @@ def _refuse_positional_out(node, func, out_at) -> None:
     raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: its argument "
                                f"{out_at + 1} is `out`, an array it writes its result into in place",
                          out_hint(node, node.args[:out_at], node.args[out_at]))
+
+
+def _expanded(params, body, call: ast.Call) -> ast.expr:
+    """The body of a local function of one expression as the call writes it (its parameters replaced by the call's
+    arguments: `lambda spec: spec.partition(":")` of `"a:b"` changes no name of the function), else as written."""
+    if call.keywords or len(call.args) != len(params) or any(isinstance(a, ast.Starred) for a in call.args):
+        return body
+    mapping = dict(zip(params, call.args))
+
+    class Arguments(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in mapping and isinstance(node.ctx, ast.Load):
+                return copy.deepcopy(mapping[node.id])
+            return node
+
+    return Arguments().visit(copy.deepcopy(body))
 
 
 def _ufunc_at_hint(ufunc, call: ast.Call) -> str:

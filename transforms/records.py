@@ -35,9 +35,10 @@ _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ListComp, ast.
            ast.GeneratorExp, ast.ClassDef)
 
 
-def records_as_names(tree: ast.FunctionDef, alloc) -> bool:
+def records_as_names(tree: ast.FunctionDef, alloc, elsewhere: frozenset = frozenset()) -> bool:
     """Rewrite, in place, each local dict of `tree` used as a record (the module docstring); returns whether any
-    was."""
+    was. `elsewhere`: the names code outside `tree.body` reads (the bodies of local helpers already taken out of
+    it, written in at their calls later), whose dicts stay dicts."""
     if any(isinstance(n, ast.Global | ast.Nonlocal) for n in walk(tree)):
         return False
     params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
@@ -48,7 +49,7 @@ def records_as_names(tree: ast.FunctionDef, alloc) -> bool:
             continue
         name, display = stmt.targets[0].id, stmt.value
         keys = [key.value if isinstance(key, ast.Constant) and type(key.value) is str else None for key in display.keys]
-        if name in params or None in keys or len(set(keys)) != len(keys):
+        if name in params or name in elsewhere or None in keys or len(set(keys)) != len(keys):
             continue
         position = tree.body.index(stmt)
         uses = _uses(tree, name, stmt, set(keys), position)

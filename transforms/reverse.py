@@ -48,8 +48,8 @@ def _src_comment(pf, s):
     return pf.lines[line - 1].strip()
 
 
-_POP_HINT = ("use forward mode (`s2s.jacfwd(f)` gives the gradient, `s2s.jvp`, and `s2s.hessian` goes forward over "
-             "forward), or index the list instead of popping")
+_POP_HINT = ("use forward mode (`s2s.jacfwd(f)` gives the gradient, `s2s.jvp`, and `s2s.hessian(f, wrt=i)` of one "
+             "argument goes forward over forward), or index the list instead of popping")
 
 
 class Comment(ast.stmt):

@@ -8,10 +8,10 @@ helper that computes the new values on a copy:
 
 so the ownership and aliasing passes prove it as any other update of `a` (an array the function made:
 differentiated; an argument, or a view another name also reaches: refused or copied as they decide), and
-the helper's rule gives the adjoints (`g` for a, `g[idx]` summed to b's shape for b). An `a` that is an item
-or attribute of a name (`d["w"]`, `out[k]`, `self.acc`) is read twice, which gives the same object; any other
-(`get_buffer()`, `a.view()`) is refused with the hint to bind it to a name first. The method may go by any name
-that resolves to it (`add_at = np.add.at` at module level, a closure's).
+the helper's rule gives the adjoints (`g` for a, `g[idx]` summed to b's shape for b). `a` is a variable (a
+local dict's item read by a literal key is one by then: transforms/records.py); an item, attribute or computed
+array (`grid[1]`, `self.acc`, `a.view()`) is refused with the hint to update a copy and store it back. The method
+may go by any name that resolves to it (`add_at = np.add.at` at module level, a closure's).
 Other ufuncs' `.at` (multiply, maximum) stay refused by the ownership pass, with a loop as the hint.
 """
 
@@ -64,32 +64,20 @@ def _helper_of(pf, stmt) -> str | None:
 
 def _as_update(pf, stmt: ast.Expr, helper: str) -> ast.Assign:
     target, indices, values = stmt.value.args
-    if not _read_twice_alike(target) or any(isinstance(n, ast.NamedExpr) for n in walk(stmt)):
-        text = ast.unparse(target)
-        raise pf.error(ctx().unsupported, f"s2s differentiates `{ast.unparse(stmt.value.func)}(a, ...)` of a name or "
-                       f"an item or attribute of one, not of `{text}`", stmt,
-                       hint=f"bind it to a name first: `target = {text}`, then `{ast.unparse(stmt.value.func)}(target, "
-                            f"{ast.unparse(indices)}, {ast.unparse(values)})`")
+    if not isinstance(target, ast.Name):
+        text, called = ast.unparse(target), ast.unparse(stmt.value.func)
+        rest = f"{ast.unparse(indices)}, {ast.unparse(values)}"
+        stored = f", `{text} = part`" if isinstance(target, ast.Subscript | ast.Attribute) else ""
+        raise pf.error(ctx().unsupported, f"s2s differentiates `{called}(a, ...)` of an array named by a variable, "
+                       f"not of `{text}`", stmt,
+                       hint=f"update a copy and store it back: `part = {text}.copy()`, `{called}(part, {rest})`"
+                            f"{stored}")
     func = helper_attr("s2s", helper, getattr(ctx().runtime, helper))
     new_values = ast.Call(func=func, args=[copy.deepcopy(target), indices, values], keywords=[])
     whole = ast.Subscript(value=_as_load(copy.deepcopy(target)), slice=ast.Constant(value=Ellipsis), ctx=ast.Store())
     update = ast.copy_location(ast.Assign(targets=[whole], value=new_values), stmt)
     annotations.put(update, annotations.WRITTEN_AS, ast.unparse(stmt))
     return update
-
-
-_PLAIN_INDEX = (ast.Name, ast.Constant, ast.Tuple, ast.Slice, ast.UnaryOp, ast.BinOp, ast.unaryop, ast.operator,
-                ast.expr_context)
-
-
-def _read_twice_alike(node) -> bool:
-    """Whether reading `node` again gives the same object: a name, or items and attributes of one by names and
-    literals (`out`, `d["a"]`, `grid[k]`, `self.acc`), with no call to run twice."""
-    while isinstance(node, ast.Subscript | ast.Attribute):
-        if isinstance(node, ast.Subscript) and not all(isinstance(n, _PLAIN_INDEX) for n in walk(node.slice)):
-            return False
-        node = node.value
-    return isinstance(node, ast.Name)
 
 
 def _as_load(node):

@@ -111,7 +111,7 @@ class Rule:
     derived: tuple[str, ...] = ()  # the parameters whose tangent was so derived
     linear: tuple[str, ...] = ()  # the parameters whose tangent is the (linear) helper itself, derived (`linear=`)
     default_only: tuple[str, ...] = ()  # parameters differentiated only at their default (a literal of it, or left out)
-    choices: dict = field(default_factory=dict)  # parameter -> (literal values its templates take, hint) (`choices=`)
+    choices: dict = field(default_factory=dict)  # parameter -> (test of the literals its templates take, hint)
     shape_only: tuple[str, ...] = ()  # a runtime helper's parameters whose shapes alone it reads (`defrule_for`)
 
     def __post_init__(self):
@@ -142,9 +142,9 @@ class Rule:
                                 f"default (the rule does not follow what another {k} computes); where that {k} is "
                                 "what you need, give the call a rule of your own with s2s.defvjp")
         for k, (allowed, hint) in self.choices.items():
-            if isinstance(bound.get(k), ast.Constant) and bound[k].value not in allowed:
-                refused = TypeError(f"{self.name}() is differentiated with {k} {', '.join(map(repr, allowed))}, "
-                                    f"not {bound[k].value!r}")
+            if isinstance(bound.get(k), ast.Constant) and not allowed(bound[k].value):
+                refused = TypeError(f"{self.name}() is differentiated with {k} {allowed.__doc__}, not "
+                                    f"{bound[k].value!r}")
                 refused.hint = hint  # (the transforms give it as the error's hint)
                 raise refused
         return bound
@@ -336,10 +336,10 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, ze
     module's docstring); `elementwise` defaults to what the calling module stated with `family(...)`. `tangent_from_adjoint` (default: the
     family's) derives a missing `p_dot` from `p`'s adjoint (see `family`). `default_only` names
     parameters the templates hold only at their default: a call passing anything but that literal
-    (`overwrite_b=True`, a variable) is refused where it is differentiated. `choices` maps a parameter to the
-    literal values its templates take and the hint for another (`choices={"metric": (("euclidean", ...), "compute
-    ...")}`): a call passing another literal is refused where it is differentiated, with that hint (a variable is
-    left to the templates' helpers to check when they run).
+    (`overwrite_b=True`, a variable) is refused where it is differentiated. `choices` maps a parameter to a test of
+    the literal values its templates take (a function whose docstring names them) and the hint for another
+    (`choices={"metric": (known_metric, "compute ...")}`): a call passing another literal is refused where it is
+    differentiated, with that hint (a variable is left to the templates' helpers to check when they run).
     """
     fname, params, defaults, varargs, positional = _parse_signature(signature)
     obj = "op:" + fname if operator else eval(fname, _NAMESPACE)

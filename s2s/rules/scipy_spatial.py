@@ -19,7 +19,7 @@ family(elementwise=False)
 
 H = "s2s.scipy_helpers."
 defrule("scipy.spatial.distance.cdist(XA, XB, metric='euclidean', out=None)", zero=("metric", "out"),
-        default_only=("out",), choices={"metric": (sh.CDIST_METRICS, sh.CDIST_HINT)}, result_shape=shapes.cdist,
+        default_only=("out",), choices={"metric": (sh.known_metric, sh.CDIST_HINT)}, result_shape=shapes.cdist,
         real=True,  # (SciPy gives float64 distances)
         XA=f"{H}grad_cdist(g, ans, XA, XB, metric, 0)", XB=f"{H}grad_cdist(g, ans, XA, XB, metric, 1)",
         XA_dot=f"{H}cdist_tangent(XA_dot, 0.0, ans, XA, XB, metric)",

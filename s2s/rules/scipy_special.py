@@ -110,10 +110,11 @@ binary("scipy.special.pseudo_huber(delta, r)",
 # exponential integrals: E_n(x) = the integral of exp(-x t) / t^n over t > 1, of slope -E_{n-1}(x) (E_1 = exp1).
 # E_{-1}, which SciPy's expn does not take, is E_0 (1 + 1 / x), E_0 = exp(-x) / x: n = 0 adds ans / x (x replaced
 # by 1 for the other n, whose slope stays finite at x = 0 for n >= 3). n is an integer (SciPy truncates a float
-# n): derivative zero
+# n, and so do the slopes): derivative zero
 defrule("scipy.special.exp1(x)", x="-g * np.exp(-x) / x", **REAL)
+_N = "np.trunc(n)"  # (the order SciPy computes with: a float n truncated)
 binary("scipy.special.expn(n, x)", zero=("n",),
-       x=f"-{H}expn(np.maximum(n - 1, 0), x) - (n == 0) * ans / np.where(n == 0, x, 1.0)")
+       x=f"-{H}expn(np.maximum({_N} - 1, 0), x) - np.where({_N} == 0, ans / np.where({_N} == 0, x, 1.0), 0.0)")
 # the dilogarithm as SciPy defines it: spence(z) = the integral of log(t) / (1 - t) from 1 to z, of slope
 # log(z) / (1 - z), -1 at z = 1: within 1e-4 of 1, its series in u = z - 1, -1 + u/2 - u^2/3 + u^3/4 - u^4/5 (the
 # quotient's own derivatives cancel there)

@@ -378,17 +378,26 @@ __all__ = ["unbroadcast"]  # the rest is reached by attribute from generated cod
 
 # ---- scipy.spatial.distance.cdist ----------------------------------------------------------------------------
 CDIST_METRICS = ("sqeuclidean", "euclidean", "cityblock")
+# the other names SciPy takes for them (in any case: SciPy lowers the name first)
+_METRIC_ALIASES = {"sqeuclid": "sqeuclidean", "sqe": "sqeuclidean", "euclid": "euclidean", "eu": "euclidean",
+                   "e": "euclidean", "cblock": "cityblock", "cb": "cityblock", "c": "cityblock"}
 CDIST_HINT = ("compute the distances with NumPy, e.g. `np.sum((XA[:, None, :] - XB[None, :, :]) ** 2, axis=-1)` for "
               "squared Euclidean distances")
 
 
+def known_metric(metric) -> bool:
+    """'sqeuclidean', 'euclidean' or 'cityblock' (SciPy's other names and any case)"""
+    return isinstance(metric, str) and _METRIC_ALIASES.get(metric.lower(), metric.lower()) in CDIST_METRICS
+
+
 def _cdist_metric(metric):
-    if not isinstance(metric, str) or metric not in CDIST_METRICS:
+    """The metric's own name ('sqeuclidean' of 'SQE'), or NoDerivativeRuleError for one without an adjoint."""
+    if not known_metric(metric):
         from s2s.errors import NoDerivativeRuleError
         raise NoDerivativeRuleError(
             f"s2s differentiates scipy.spatial.distance.cdist with metric {', '.join(map(repr, CDIST_METRICS))}, "
             f"not {metric!r}", hint=CDIST_HINT)
-    return metric
+    return _METRIC_ALIASES.get(metric.lower(), metric.lower())
 
 
 def _per_distance(g, ans, metric):

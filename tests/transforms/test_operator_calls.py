@@ -45,14 +45,30 @@ def by_operators(x):
     return np.sum(-(x * x) + x / (x + 2.0) ** 2)
 
 
+def in_a_lambda(x):
+    scale = lambda v: operator.mul(v, 2.0)  # noqa: E731
+    return np.sum(scale(x) ** 2)
+
+
+def reduce_of_a_map(x, y):
+    return functools.reduce(operator.add, map(operator.mul, x, y))
+
+
+def sum_of_a_map(x, y):
+    return sum(map(operator.mul, x, y))
+
+
 @pytest.mark.parametrize("f, args", [
+    (in_a_lambda, (RNG.normal(size=3),)),
+    (reduce_of_a_map, (RNG.normal(size=3), RNG.normal(size=3))),
+    (sum_of_a_map, (RNG.normal(size=3), RNG.normal(size=3))),
     (product, (RNG.normal(size=4),)),
     (chained_matrices, (RNG.normal(size=3), RNG.normal(size=(3, 3)))),
     (mapped, (RNG.normal(size=3), RNG.normal(size=3))),
     (concatenated, (RNG.normal(size=3),)),
     (imported_names, (RNG.uniform(0.5, 1.5, size=(2, 3)),)),
     (compared_and_indexed, (np.array([0.2, 0.7, 1.3]),)),
-], ids=["reduce-mul", "reduce-matmul", "map-mul", "list-add", "imported", "compare-getitem"])
+], ids=["lambda", "reduce-of-map", "sum-of-map", "reduce-mul", "reduce-matmul", "map-mul", "list-add", "imported", "compare-getitem"])
 def test_gradients_match_differences(f, args):
     for wrt in range(len(args)):
         check_grad(f, *args, wrt=wrt, ag=False)

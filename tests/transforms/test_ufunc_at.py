@@ -191,8 +191,18 @@ def test_refusals_name_the_line_and_give_a_hint_that_works():
 
     assert "not a local variable" in _refusal(module_array, x)
     assert np.all(G_TABLE == 0.0)
-    message = _refusal(view, x)  # (as `out[1][idx] += x` is)
-    assert "np.add.at(out[1], idx, x)" in message and "bind the inner part to a name" in message
+    message = _refusal(view, x)
+    assert "np.add.at(out[1], idx, x)" in message and "`part = out[1].copy()`, `np.add.at(part, idx, x)`, " \
+        "`out[1] = part`" in message
+
+    def view_as_hinted(x):
+        out = np.zeros((2, 3))
+        part = out[1].copy()
+        np.add.at(part, idx, x)
+        out[1] = part
+        return np.sum(out ** 2)
+
+    check_grad(view_as_hinted, x, ag=False)
     message = _refusal(product, x)
     assert "np.multiply.at" in message and "line" in message.lower()
     assert "for k in range(len(idx)): a[idx[k]] = np.multiply(a[idx[k]], x[k])" in message
@@ -206,7 +216,7 @@ def test_refusals_name_the_line_and_give_a_hint_that_works():
         return np.sum(a ** 2)
 
     message = _refusal(computed_target, x)
-    assert "not of `a.reshape(3)`" in message and "target = a.reshape(3)" in message
+    assert "not of `a.reshape(3)`" in message and "part = a.reshape(3).copy()" in message
 
 
 def test_messages_quote_the_call_as_written():
