@@ -9,6 +9,7 @@ import copy
 import math
 import threading
 import types
+from collections.abc import Callable
 
 import numpy as np
 
@@ -293,6 +294,15 @@ class Lowered:
         self.refusals = {}  # name -> the record generated code passes under that name (transforms/refusals.py)
 
 
+def _on_tree(rewrite: Callable, reads_names: bool = True) -> Callable[[Lowered], Lowered]:
+    """A lowering stage that rewrites (or checks) the function's tree in place, given the parsed function where
+    it resolves names (`rewrite(pf, tree)`), else the tree alone."""
+    def stage(p: Lowered) -> Lowered:
+        rewrite(p.pf, p.tree) if reads_names else rewrite(p.tree)
+        return p
+    return stage
+
+
 def _contexts(p: Lowered) -> Lowered:
     contexts.unwrap_neutral_blocks(p.tree, p.pf.resolve_expr)
     return p
@@ -300,11 +310,6 @@ def _contexts(p: Lowered) -> Lowered:
 
 def _reduce(p: Lowered) -> Lowered:
     reduce_loops.reduce_as_loops(p.pf, p.tree, p.alloc)
-    return p
-
-
-def _generators(p: Lowered) -> Lowered:
-    generators.rewrite(p.pf, p.tree)
     return p
 
 
@@ -316,31 +321,6 @@ def _inline(p: Lowered) -> Lowered:
                              for n in walk(part) if isinstance(n, ast.Name))
     records.records_as_names(p.tree, p.alloc, helpers_read)  # a local dict read and written by literal keys: a name per key
     display_loops.write_out_display_loops(p.tree)  # `for W, b in [l1, l2]:` one copy of the body per item
-    return p
-
-
-def _ufunc_at(p: Lowered) -> Lowered:
-    ufunc_at.rewrite_ufunc_at(p.pf, p.tree)
-    return p
-
-
-def _operator_calls(p: Lowered) -> Lowered:
-    operator_calls.write_operator_calls(p.pf, p.tree)
-    return p
-
-
-def _star_displays(p: Lowered) -> Lowered:
-    star_displays.write_star_displays(p.tree)
-    return p
-
-
-def _named_expressions(p: Lowered) -> Lowered:
-    named_expressions.write_named_expressions(p.pf, p.tree)
-    return p
-
-
-def _check(p: Lowered) -> Lowered:
-    desugar_pass.check_supported(p.pf, p.tree)
     return p
 
 
@@ -388,14 +368,20 @@ def _rebinding(p: Lowered) -> Lowered:
 # 1. the lowering passes, from the user's function to primitive statements (a `Lowered` each):
 LOWERING = [
     ("contexts", _contexts),  # `with np.errstate(...)`: its body (transforms/contexts.py)
-    ("named expressions", _named_expressions),  # `if (n := len(x)) > 2:` as `n = len(x)` first (named_expressions.py)
-    ("star displays", _star_displays),  # [*a, b] as list(a) + [b] (transforms/star_displays.py)
+    # `if (n := len(x)) > 2:` as `n = len(x)` first (transforms/named_expressions.py)
+    ("named expressions", _on_tree(named_expressions.write_named_expressions)),
+    # [*a, b] as list(a) + [b] (transforms/star_displays.py)
+    ("star displays", _on_tree(star_displays.write_star_displays, reads_names=False)),
     ("reduce", _reduce),  # functools.reduce(f, items[, initial]) as its loop (transforms/reduce_loops.py)
-    ("operator calls", _operator_calls),  # operator.mul(a, b) as a * b (transforms/operator_calls.py)
-    ("generators", _generators),  # generators consumed at once: lists (transforms/generators.py)
+    # operator.mul(a, b) as a * b (transforms/operator_calls.py)
+    ("operator calls", _on_tree(operator_calls.write_operator_calls)),
+    # generators consumed at once: lists (transforms/generators.py)
+    ("generators", _on_tree(generators.rewrite)),
     ("inline", _inline),  # local helper functions: statement helpers expanded, expression helpers kept for lower
-    ("ufunc_at", _ufunc_at),  # np.add.at(a, i, b) as `a[...] = s2s.added_at(a, i, b)` (transforms/ufunc_at.py)
-    ("check", _check),  # refuse what s2s cannot differentiate, at the user's line
+    # np.add.at(a, i, b) as `a[...] = s2s.added_at(a, i, b)` (transforms/ufunc_at.py)
+    ("ufunc_at", _on_tree(ufunc_at.rewrite_ufunc_at)),
+    # refuse what s2s cannot differentiate, at the user's line
+    ("check", _on_tree(desugar_pass.check_supported)),
     ("ownership", _ownership),  # which in-place updates may be seen through another name
     ("desugar", _desugar),  # augmented assignment, methods, loops over sequences, guarded updates
     ("exits", _exits),  # break, continue and early return become flags

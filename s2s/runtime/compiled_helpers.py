@@ -1395,28 +1395,22 @@ def subtracted_at(a, indices, b):
     raise NotImplementedError("only inside compiled code")
 
 
-@_overload(added_at)
-def _added_at(a, indices, b):
-    if not (_is_array(a) and (_is_number(b) or _is_array(b))):
-        _refuse("added_at", a, indices, b)
+def _on_a_copy(name: str, sign: float):
+    """The overload of added_at (`sign` 1) or subtracted_at (-1): add_at of `sign * b` into a copy of `a`."""
+    def typer(a, indices, b):
+        if not (_is_array(a) and (_is_number(b) or _is_array(b))):
+            _refuse(name, a, indices, b)
 
-    def impl(a, indices, b):
-        out = a.copy()
-        add_at(out, indices, b)
-        return out
-    return impl
+        def impl(a, indices, b):
+            out = a.copy()
+            add_at(out, indices, b if sign > 0 else -b)
+            return out
+        return impl
+    return typer
 
 
-@_overload(subtracted_at)
-def _subtracted_at(a, indices, b):
-    if not (_is_array(a) and (_is_number(b) or _is_array(b))):
-        _refuse("subtracted_at", a, indices, b)
-
-    def impl(a, indices, b):
-        out = a.copy()
-        add_at(out, indices, -b)
-        return out
-    return impl
+_overload(added_at)(_on_a_copy("added_at", 1.0))
+_overload(subtracted_at)(_on_a_copy("subtracted_at", -1.0))
 
 
 def is_zero(g):
