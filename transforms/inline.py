@@ -25,7 +25,7 @@ import copy
 
 from . import annotations, refusals
 from .context import ctx
-from .names import builtin, dotted_root
+from .names import builtin, dotted_root, substituted
 from .walk import fix_locations, walk
 
 
@@ -93,15 +93,7 @@ class LocalHelper:
 
     def expand(self, args: list[ast.expr]) -> ast.expr:
         """The body with each parameter replaced by the matching argument (atoms)."""
-        mapping = dict(zip(self.params, args))
-
-        class Sub(ast.NodeTransformer):
-            def visit_Name(self, node):
-                if node.id in mapping and isinstance(node.ctx, ast.Load):
-                    return copy.deepcopy(mapping[node.id])
-                return node
-
-        return Sub().visit(copy.deepcopy(self.body))
+        return substituted(self.body, dict(zip(self.params, args)))
 
 
 def _single_return(fn):

@@ -208,3 +208,19 @@ def global_object(pf, node: ast.expr, local) -> object | None:
         return pf.resolve_expr(node)
     except Exception:  # noqa: BLE001 - not a dotted name s2s can read
         return None
+
+
+def substituted(expr: ast.expr, mapping: dict) -> ast.expr:
+    """A copy of `expr` with each name of `mapping` it reads replaced by a copy of the expression mapped to (a
+    local function's body as a call writes it: its parameters replaced by the arguments).
+
+        >>> ast.unparse(substituted(ast.parse("v * v + w", mode="eval").body, {"v": ast.parse("x[0]").body[0].value}))
+        'x[0] * x[0] + w'
+    """
+    class Replaced(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in mapping and isinstance(node.ctx, ast.Load):
+                return copy.deepcopy(mapping[node.id])
+            return node
+
+    return Replaced().visit(copy.deepcopy(expr))

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import ast
 import bisect
-import copy
 import operator
 import types
 import warnings
@@ -39,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import annotations
+from .names import substituted
 from .walk import walk
 
 EXTERNAL = "external"  # parameters, globals, closure values: anything the caller may also hold
@@ -1257,15 +1257,7 @@ def _expanded(params, body, call: ast.Call) -> ast.expr:
     arguments: `lambda spec: spec.partition(":")` of `"a:b"` changes no name of the function), else as written."""
     if call.keywords or len(call.args) != len(params) or any(isinstance(a, ast.Starred) for a in call.args):
         return body
-    mapping = dict(zip(params, call.args))
-
-    class Arguments(ast.NodeTransformer):
-        def visit_Name(self, node):
-            if node.id in mapping and isinstance(node.ctx, ast.Load):
-                return copy.deepcopy(mapping[node.id])
-            return node
-
-    return Arguments().visit(copy.deepcopy(body))
+    return substituted(body, dict(zip(params, call.args)))
 
 
 def _ufunc_at_hint(ufunc, call: ast.Call) -> str:
