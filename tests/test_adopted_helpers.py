@@ -654,3 +654,21 @@ def test_array_methods_in_helpers_of_one_expression():
         g = s2s.grad(f)
         expected = np.array([fd_grad(lambda v: g(v)[i], [x]) for i in range(n)])
         np.testing.assert_allclose(H, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_module_held_in_a_name_inside_helpers_of_one_expression():
+    """Helper 196: with `xp = np` (or a parameter `xp=np`), `lambda v: xp.mean(v ** 2)` was read as the method
+    `v.mean` of a value named xp once helper bodies were desugared."""
+    def by_local(x):
+        xp = np
+        spread = lambda v: xp.mean(v ** 2) * xp.std(v)  # noqa: E731
+        return spread(x)
+
+    def by_default(x, xp=np):
+        def peak(v):
+            return xp.max(v) * xp.sum(v)
+        return peak(x * 2.0)
+
+    x = np.array([0.3, 0.9, 1.4, 0.6])
+    for f in (by_local, by_default):
+        np.testing.assert_allclose(s2s.grad(f)(x), fd_grad(f, [x]), rtol=1e-6, atol=1e-8)

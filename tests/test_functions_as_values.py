@@ -977,3 +977,31 @@ def test_a_lambda_reading_a_local_dict_and_a_literal_receiver():
     x = np.array([0.3, -0.2, 0.5])
     np.testing.assert_allclose(s2s.grad(dict_in_lambda)(x), 2 * 0.4 * np.array([1.0, 2.0, 1.0]))
     np.testing.assert_allclose(s2s.grad(literal_receiver)(x), [2.0, 0.0, 0.0])
+
+
+def test_string_methods_in_tests_and_a_popped_list_that_carries_derivatives():
+    """Helper 196: a string's `.partition(":")` in an `if` test or `for` header was refused as an array's in-place
+    partition (it takes a string); a list of differentiated values popped, the item used only in a test or not at
+    all, crashed the backward sweep (IndexError): refused as a pop whose item is read (forward mode only)."""
+    def partition_in_if(x, spec="relu:1"):
+        if spec.partition(":")[0] == "relu":
+            return np.sum(np.maximum(x, 0.0) ** 2)
+        return np.sum(x)
+
+    def popped_unused(x):
+        items = [x[0] * 2.0, x[1] + 1.0, x[2]]
+        items.pop()
+        return items[0] * items[1]
+
+    def popped_in_test(x):
+        items = [x[0] * 2.0, x[1] + 1.0, x[2]]
+        if items.pop() > 0:
+            return items[0] * items[1]
+        return 0.0
+
+    x = np.array([0.3, 0.5, 0.7])
+    np.testing.assert_allclose(s2s.grad(partition_in_if)(x), 2 * x)
+    for f in (popped_unused, popped_in_test):
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="forward mode only"):
+            s2s.grad(f)(x)
+        np.testing.assert_allclose(s2s.jacfwd(f)(x), fd_grad(f, [x]), rtol=1e-6, atol=1e-8)

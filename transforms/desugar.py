@@ -391,11 +391,37 @@ def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict) -> a
     # the single-expression local helpers (adopted module helpers among them) are expanded by `lower`, after
     # this pass: their methods of values (`lambda v: v.sum()`: refused as unknown methods before stop 59),
     # `.T` and `.real` are read as the caller's own are
+    modules = _names_of_modules(pf, tree)  # (`xp = np`, `def f(x, xp=np)`: `xp.mean(v)` is no method of a value)
     for helper in annotations.get(tree, annotations.LOCAL_HELPERS, {}).values():
-        names = local_names(tree) | set(helper.params)
+        names = (local_names(tree) - modules) | set(helper.params)
         helper.body = Desugar(pf, names, alloc).visit(helper.body)
         helper.body = _ValueAttributes(pf, names).visit(helper.body)
     return tree
+
+
+def _names_of_modules(pf, tree: ast.FunctionDef) -> set[str]:
+    """The function's names that hold a module: a parameter whose default is one (`xp=np`), or a local bound once,
+    to one (`xp = np`)."""
+    import types
+
+    def module(node) -> bool:
+        try:
+            return isinstance(pf.resolve_expr(node), types.ModuleType)
+        except Exception:  # noqa: BLE001 - not a name s2s can read
+            return False
+    args = tree.args
+    positional = [*args.posonlyargs, *args.args]
+    out = {a.arg for a, d in zip(positional[len(positional) - len(args.defaults):], args.defaults) if module(d)}
+    out |= {a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None and module(d)}
+    bound: dict[str, list] = {}
+    for n in walk(tree):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            bound.setdefault(n.id, []).append(n)
+    for n in walk(tree):
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
+                and len(bound.get(n.targets[0].id, ())) == 1 and module(n.value):
+            out.add(n.targets[0].id)
+    return out
 
 
 def _is_value(pf, locals_, node: ast.expr) -> bool:

@@ -67,8 +67,8 @@ def evaluated_before(pf, stmt, parts, call, names: bool = False):
         return False
 
     if isinstance(stmt, ast.AugAssign):
-        if not isinstance(stmt.target, ast.Name):
-            done.append(stmt.target)  # (read before the value)
+        if names or not isinstance(stmt.target, ast.Name):
+            done.append(stmt.target)  # (read before the value: `s += (s := v)` adds v to the old s)
         return done if visit(stmt.value) else None
     if isinstance(stmt, ast.Assign | ast.AnnAssign):
         return done if visit(stmt.value) else None  # (the targets' subscripts are evaluated after the value)

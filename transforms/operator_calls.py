@@ -47,6 +47,12 @@ def write_operator_calls(pf, tree: ast.FunctionDef) -> None:
             node.args = [self.visit(a) for a in node.args]
             for k in node.keywords:
                 k.value = self.visit(k.value)
+            called = _called_argument(pf, node)  # (map(operator.mul, xs, ys), sorted(xs, key=operator.neg))
+            if called == 0 and node.args:
+                node.args[0] = self._value(node.args[0]) or node.args[0]
+            for k in node.keywords:
+                if called == "key" and k.arg == "key":
+                    k.value = self._value(k.value) or k.value
             if not isinstance(node.func, ast.Name | ast.Attribute):
                 node.func = self.visit(node.func)
                 return node
@@ -56,15 +62,10 @@ def write_operator_calls(pf, tree: ast.FunctionDef) -> None:
                 return node
             return _as_operator(pf, node) or node
 
-        def visit_Attribute(self, node):
-            return self._value(node) or self.generic_visit(node)
-
-        def visit_Name(self, node):
-            return self._value(node) or node
-
         def _value(self, node):
-            """A function passed as a value (`map(operator.mul, xs, ys)`): the lambda of its operator."""
-            if not isinstance(node.ctx, ast.Load) or yours(node):
+            """A function passed to a call that calls it (`map(operator.mul, xs, ys)`): the lambda of its operator
+            (elsewhere a value keeps what it is: `op is operator.mul`, a default, a dict's key)."""
+            if not isinstance(node, ast.Name | ast.Attribute) or not isinstance(node.ctx, ast.Load) or yours(node):
                 return None
             try:
                 func = pf.resolve_expr(node)
@@ -81,6 +82,20 @@ def write_operator_calls(pf, tree: ast.FunctionDef) -> None:
 
     Calls().visit(tree)
     fix_locations(tree)
+
+
+# the builtins that only call the function they are given: where it is given
+_CALLING = {map: 0, filter: 0, sorted: "key", min: "key", max: "key"}
+
+
+def _called_argument(pf, call):
+    """0 for `map(f, xs)` / `filter(f, xs)`, "key" for `sorted(xs, key=f)`, `min`, `max`; else None."""
+    if not isinstance(call.func, ast.Name):
+        return None
+    try:
+        return _CALLING.get(pf.resolve_expr(call.func))
+    except Exception:  # noqa: BLE001 - a local name, or unhashable: not the builtin
+        return None
 
 
 def is_operator(obj) -> bool:

@@ -1041,7 +1041,7 @@ class _Analysis:
                     self.check_call_effects(_expanded(*self.local_bodies[func.id], node), env)
                 finally:
                     self.expanding.discard(func.id)
-            if isinstance(func, ast.Attribute) and not self.is_module_path(func):
+            if isinstance(func, ast.Attribute) and not self.is_module_path(func) and not _a_string_s(node):
                 receiver = _root(func.value)
                 own = receiver in self.locals or receiver is not None and self.is_data(receiver) \
                     and not self.reads_only(func)
@@ -1250,6 +1250,13 @@ def _refuse_positional_out(node, func, out_at) -> None:
     raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: its argument "
                                f"{out_at + 1} is `out`, an array it writes its result into in place",
                          out_hint(node, node.args[:out_at], node.args[out_at]))
+
+
+def _a_string_s(call: ast.Call) -> bool:
+    """Whether a method call is certainly a string's, whose name an array's changing method shares:
+    `spec.partition(":")` (an array's `partition` takes ints)."""
+    return call.func.attr == "partition" and len(call.args) == 1 and isinstance(call.args[0], ast.Constant) \
+        and isinstance(call.args[0].value, str)
 
 
 def _expanded(params, body, call: ast.Call) -> ast.expr:

@@ -507,7 +507,8 @@ class Reverse:
         return [self.pop(name, s)] if self.records_at(name, s, in_loop) else []
 
     def bwd_assign(self, y, value, s, in_loop):
-        if analysis.is_pop(value) and (y in self.active or _list_pop(value) in self.appended):
+        # (a popped list that carries derivatives: its adjoint would need the item's place back, used or not)
+        if analysis.is_pop(value) and (y in self.active or _list_pop(value) in self.active | self.appended):
             raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop() in forward mode only", value,
                                 hint=_POP_HINT)
         if y not in self.active or y in self.zero:

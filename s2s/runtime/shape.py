@@ -15,14 +15,14 @@ _math = patches.genuine("math")  # math as s2s loaded it: a later math.prod = ..
 
 def shape_arguments(args: tuple):
     """What `x.reshape(*args)` / `x.transpose(*args)` take as the shape or axes: the one tuple or list given,
-    else the arguments themselves (NumPy's methods take either).
+    else the arguments themselves (NumPy's methods take either), None for none.
 
         >>> shape_arguments(((2, 3),)), shape_arguments((2, 3))
         ((2, 3), (2, 3))
     """
     if len(args) == 1 and isinstance(args[0], tuple | list):
         return args[0]
-    return args
+    return args if args else None  # (`x.transpose(*())`: the axes reversed, as np.transpose(x, None))
 
 
 @linear_in_g(zero=lambda arrays, axis: [ZERO] * len(arrays))

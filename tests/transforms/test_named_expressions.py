@@ -104,3 +104,16 @@ def test_refused_with_a_hint(f, hint):
 def test_the_while_hint_computes_the_same():
     assert while_as_hinted(X) == in_a_while_test(X)
     check_grad(while_as_hinted, X, ag=False)
+
+
+def test_an_augmented_target_read_before_its_walrus_is_refused():
+    """Helper 196: `s += (s := v)` reads the old s first; the assignment moved before the statement made it v + v
+    (a wrong gradient, 4x for 1 + 2x)."""
+    def added(x):
+        s = np.sum(x)
+        s += (s := np.sum(x ** 2))
+        return s
+
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=":=") as info:
+        s2s.grad(added)(X)
+    assert "s_new = np.sum(x ** 2)" in str(info.value)

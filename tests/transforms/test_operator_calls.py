@@ -106,3 +106,23 @@ def test_in_place_forms_stay_refused():
 
     with pytest.raises((s2s.UnsupportedSyntaxError, s2s.NoDerivativeRuleError)):
         s2s.grad(in_place)(np.ones(3))
+
+
+def test_operator_functions_as_values_keep_what_they_are():
+    """Helper 196: every operator function named as a value had become a lambda, so `op is operator.mul`, a default
+    `op=operator.mul` and a list of them were refused; only those given to map, filter or a key are lambdas."""
+    def default_and_identity(x, op=operator.mul):
+        scale = 2.0 if op is operator.mul else 3.0
+        return np.sum(x * scale)
+
+    def in_a_list(x):
+        ops = [operator.add, operator.mul]
+        return np.sum(x) * (2.0 if operator.mul in ops else 1.0)
+
+    def sort_key(x):
+        return np.sum(np.array(sorted(list(x), key=operator.neg)) * np.arange(3.0))
+
+    x = np.array([0.3, -1.2, 0.7])
+    np.testing.assert_array_equal(s2s.grad(default_and_identity)(x), np.full(3, 2.0))
+    np.testing.assert_array_equal(s2s.grad(in_a_list)(x), np.full(3, 2.0))
+    check_grad(sort_key, x, ag=False)

@@ -88,3 +88,12 @@ def test_sets_and_targets_are_other_constructs():
         return first * np.sum(np.array(rest) ** 2)
 
     check_grad(starred_target, np.array([0.5, 1.0, 2.0]), ag=False)
+
+
+def test_transpose_of_no_axes_reverses_them():
+    """Helper 196: `A.transpose(*())` became np.transpose(A, ()), NumPy's ValueError."""
+    def transposed(A):
+        axes = ()
+        return np.sum(A.transpose(*axes) * np.arange(6.0).reshape(3, 2))
+
+    check_grad(transposed, RNG.normal(size=(2, 3)), ag=False)
