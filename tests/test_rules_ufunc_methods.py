@@ -108,3 +108,23 @@ def test_nancumsum_matches_cumsum_of_the_numbers_and_spacing_is_constant():
     by_hand = s2s.grad(lambda x: np.sum(np.cumsum(np.where(mask, 0.0, x), axis=1) * W))(x)
     np.testing.assert_allclose(by_nan, by_hand, rtol=1e-12)
     np.testing.assert_array_equal(s2s.grad(lambda x: np.sum(np.spacing(x) * 3.0 + x))(x), np.ones_like(x))
+
+
+def test_clip_by_numpy_2_keywords():
+    """Helper 196: `x.clip(min=0.2)` (NumPy 2.1's names of a_min and a_max) was refused as a parameter s2s did not
+    know; both names bind the same bound (a rule's `aliases=`)."""
+    def lower(x):
+        return np.sum(x.clip(min=0.2) ** 2)
+
+    def upper(x, hi):
+        return np.sum(np.clip(x, max=hi) ** 2)
+
+    def both(x):
+        return np.sum(np.clip(x, min=0.2, max=0.8) * x)
+
+    x = np.array([0.1, 0.5, 0.9, 0.3])
+    check_grad(lower, x, ag=False)
+    check_grad(upper, x, 0.6, ag=False)
+    check_grad(upper, x, 0.6, wrt=1, ag=False)
+    check_grad(both, x, ag=False)
+    np.testing.assert_array_equal(s2s.grad(both)(x), s2s.grad(lambda x: np.sum(np.clip(x, 0.2, 0.8) * x))(x))

@@ -112,6 +112,7 @@ class Rule:
     linear: tuple[str, ...] = ()  # the parameters whose tangent is the (linear) helper itself, derived (`linear=`)
     default_only: tuple[str, ...] = ()  # parameters differentiated only at their default (a literal of it, or left out)
     choices: dict = field(default_factory=dict)  # parameter -> (test of the literals its templates take, hint)
+    aliases: dict = field(default_factory=dict)  # keyword -> the parameter it also names (`aliases=`)
     shape_only: tuple[str, ...] = ()  # a runtime helper's parameters whose shapes alone it reads (`defrule_for`)
 
     def __post_init__(self):
@@ -131,6 +132,7 @@ class Rule:
             else:
                 raise TypeError(f"{self.name}() takes at most {npos} positional arguments")
         for k, v in keywords.items():
+            k = self.aliases.get(k, k)  # (np.clip(a, min=0.0): NumPy 2.1's names of a_min and a_max)
             if k not in params:
                 raise TypeError(f"{self.name}() has no parameter {k!r} that s2s knows")
             if k in bound:
@@ -325,7 +327,8 @@ def _template(text: str) -> ast.expr:
 def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, zero=(), structured=False,
             register=True, elementwise=None, real=False, safe=False, safe_if_nonempty=False, reduction=False,
             returns_view=False, methods=(), array_method=None, sympy=None, result_shape=None, result_value=None,
-            tangent_from_adjoint=None, default_only=(), choices=None, _depth=1, **templates: str) -> Rule:
+            tangent_from_adjoint=None, default_only=(), choices=None, aliases=None, _depth=1,
+            **templates: str) -> Rule:
     """Register a rule. `signature` like "np.sum(a, axis=None, keepdims=False)".
 
     Operators use their name as the function: "add(x, y)", "neg(x)".
@@ -340,6 +343,7 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, ze
     the literal values its templates take (a function whose docstring names them) and the hint for another
     (`choices={"metric": (known_metric, "compute ...")}`): a call passing another literal is refused where it is
     differentiated, with that hint (a variable is left to the templates' helpers to check when they run).
+    `aliases` maps a keyword to the parameter it also names (`aliases={"min": "a_min"}`: np.clip takes either).
     """
     fname, params, defaults, varargs, positional = _parse_signature(signature)
     obj = "op:" + fname if operator else eval(fname, _NAMESPACE)
@@ -355,7 +359,8 @@ def defrule(signature: str, *, nondiff: bool = False, operator: bool = False, ze
                 positional=positional, elementwise=elementwise, real=real, safe=safe,
                 safe_if_nonempty=safe_if_nonempty, reduction=reduction, returns_view=returns_view,
                 methods=tuple(methods), array_method=array_method, sympy=sympy, result_shape=result_shape,
-                result_value=result_value, default_only=tuple(default_only), choices=dict(choices or {}))
+                result_value=result_value, default_only=tuple(default_only), choices=dict(choices or {}),
+                aliases=dict(aliases or {}))
     assert all(p in params for p in default_only) and all(p in params for p in rule.choices), signature
     _fill(rule, templates, zero, tangent_from_adjoint)
     return _registered(_key(obj), rule, obj) if register else rule

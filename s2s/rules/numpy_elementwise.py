@@ -179,6 +179,7 @@ defrule("np.arange(*args, start=None, stop=None, step=None, dtype=None)", elemen
 _CLIP_LO = "((a < a_min) & s2s.clip_mask(a_min, None, a_max))"
 _CLIP_HI = "~(s2s.clip_mask(a_max, a, None) & s2s.clip_mask(a_max, a_min, None))"
 defrule("np.clip(a, a_min=None, a_max=None)", methods=("clip",), result_shape=shapes.clipped, real=shapes.real_clipped,
+        aliases={"min": "a_min", "max": "a_max"},
         a="s2s.grad_clip(g, a, a_min, a_max)",
         a_min=f"unbroadcast(g * {_CLIP_LO}, a_min)", a_max=f"unbroadcast(g * {_CLIP_HI}, a_max)",
         a_dot="s2s.broadcast_like(a_dot * s2s.clip_mask(a, a_min, a_max), ans)",
