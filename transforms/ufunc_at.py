@@ -18,14 +18,14 @@ Other ufuncs' `.at` (multiply, maximum) stay refused by the ownership pass, with
 from __future__ import annotations
 
 import ast
-import copy
 
 import numpy as np
 
 from . import annotations
 from .context import ctx
 from .desugar import helper_attr
-from .walk import fix_locations, statement_lists, walk
+from .names import load
+from .walk import fix_locations, statement_lists
 
 _HELPERS = {np.add: "added_at", np.subtract: "subtracted_at"}
 
@@ -36,14 +36,10 @@ def rewrite_ufunc_at(pf, tree: ast.FunctionDef) -> None:
         >>> # np.add.at(out, idx, x)  ->  out[...] = s2s.added_at(out, idx, x)
     """
     for block in statement_lists(tree):
-        k = 0
-        while k < len(block):
-            helper = _helper_of(pf, block[k])
-            if helper is None:
-                k += 1
-                continue
-            block[k] = _as_update(pf, block[k], helper)
-            k += 1
+        for k, stmt in enumerate(block):
+            helper = _helper_of(pf, stmt)
+            if helper is not None:
+                block[k] = _as_update(pf, stmt, helper)
     fix_locations(tree)
 
 
@@ -73,15 +69,8 @@ def _as_update(pf, stmt: ast.Expr, helper: str) -> ast.Assign:
                        hint=f"update a copy and store it back: `part = {text}.copy()`, `{called}(part, {rest})`"
                             f"{stored}")
     func = helper_attr("s2s", helper, getattr(ctx().runtime, helper))
-    new_values = ast.Call(func=func, args=[copy.deepcopy(target), indices, values], keywords=[])
-    whole = ast.Subscript(value=_as_load(copy.deepcopy(target)), slice=ast.Constant(value=Ellipsis), ctx=ast.Store())
+    new_values = ast.Call(func=func, args=[target, indices, values], keywords=[])
+    whole = ast.Subscript(value=load(target.id), slice=ast.Constant(value=Ellipsis), ctx=ast.Store())
     update = ast.copy_location(ast.Assign(targets=[whole], value=new_values), stmt)
     annotations.put(update, annotations.WRITTEN_AS, ast.unparse(stmt))
     return update
-
-
-def _as_load(node):
-    for n in walk(node):
-        if hasattr(n, "ctx"):
-            n.ctx = ast.Load()
-    return node
