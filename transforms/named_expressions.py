@@ -34,7 +34,7 @@ def write_named_expressions(pf, tree: ast.FunctionDef) -> None:
     while True:  # (one at a time, the innermost first where they nest: the blocks found again after each)
         site = next(((block, k, named) for block in statement_lists(tree) for k, stmt in enumerate(block)
                      if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-                     and (named := _first_named(stmt)) is not None), None)
+                     and (named := _first_named(pf, stmt)) is not None), None)
         if site is None:
             break
         block, k, named = site
@@ -42,10 +42,15 @@ def write_named_expressions(pf, tree: ast.FunctionDef) -> None:
     fix_locations(tree)
 
 
-def _first_named(stmt):
-    """The innermost named expression the statement itself evaluates (not its blocks'), else None."""
+def _first_named(pf, stmt):
+    """The named expression the statement itself evaluates first (not its blocks'; of nested ones the innermost),
+    else None."""
     found = [n for part in header(stmt) for n in walk(part) if isinstance(n, ast.NamedExpr)]
     inner = [n for n in found if not any(isinstance(m, ast.NamedExpr) for m in walk(n.value))]
+    for named in inner:  # (the one none of the others is evaluated before: `(a := f(x)) * 2 + (b := g(x))`'s a)
+        before = evaluated_before(pf, stmt, header(stmt), named, names=True) or []
+        if not any(m is other for b in before for m in walk(b) for other in inner if other is not named):
+            return named
     return inner[0] if inner else None
 
 
