@@ -21,7 +21,7 @@ import copy
 from .context import ctx
 from .evaluation_order import CONDITIONAL, evaluated_before, header, path_to, replace_node
 from .names import load, store
-from .walk import fix_locations, statement_lists, walk
+from .walk import fix_locations, rewrite_statements_one_at_a_time, walk
 
 
 def write_named_expressions(pf, tree: ast.FunctionDef) -> None:
@@ -31,14 +31,9 @@ def write_named_expressions(pf, tree: ast.FunctionDef) -> None:
     """
     if not any(isinstance(n, ast.NamedExpr) for n in walk(tree)):
         return
-    while True:  # (one at a time, the innermost first where they nest: the blocks found again after each)
-        site = next(((block, k, named) for block in statement_lists(tree) for k, stmt in enumerate(block)
-                     if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-                     and (named := _first_named(pf, stmt)) is not None), None)
-        if site is None:
-            break
-        block, k, named = site
-        block[k:k + 1] = [_assignment(pf, block[k], named), block[k]]
+    # (one at a time, the innermost first where they nest)
+    rewrite_statements_one_at_a_time(tree, lambda stmt: _first_named(pf, stmt),
+                                     lambda stmt, named: [_assignment(pf, stmt, named), stmt])
     fix_locations(tree)
 
 

@@ -30,7 +30,7 @@ import functools
 from .context import ctx
 from .evaluation_order import CONDITIONAL, evaluated_before, header, module_attribute, path_to, replace_node
 from .names import NameAllocator, load, store
-from .walk import fix_locations, own_scope_nodes, statement_lists, walk
+from .walk import fix_locations, own_scope_nodes, rewrite_statements_one_at_a_time, walk
 
 _EMPTY = "reduce() of empty iterable with no initial value"
 
@@ -47,14 +47,9 @@ def reduce_as_loops(pf, tree: ast.FunctionDef, alloc: NameAllocator) -> None:
         raise pf.error(ctx().unsupported, "s2s writes functools.reduce as a loop that raises the builtin TypeError "
                        "where there are no items, which this function or its module binds to something else", call,
                        hint="write the loop yourself: `acc = start; for item in items: acc = f(acc, item)`")
-    while True:  # (one at a time, the blocks found again: a lambda's body written in a loop may hold another)
-        site = next(((block, k, call) for block in statement_lists(tree) for k, stmt in enumerate(block)
-                     if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-                     and (call := _reduce_of(pf, stmt)) is not None), None)
-        if site is None:
-            break
-        block, k, call = site
-        block[k:k + 1] = _loop(pf, block[k], call, alloc)
+    # (one at a time, the blocks found again: a lambda's body written in a loop may hold another)
+    rewrite_statements_one_at_a_time(tree, lambda stmt: _reduce_of(pf, stmt),
+                                     lambda stmt, call: _loop(pf, stmt, call, alloc))
     fix_locations(tree)
 
 

@@ -190,6 +190,27 @@ def statement_lists(tree: ast.AST) -> list:
 _HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
+
+def rewrite_statements_one_at_a_time(tree: ast.AST, site_of, rewrite) -> None:
+    """Replace, one at a time, each statement `stmt` of `tree` (not a function or class definition) for which
+    `site_of(stmt)` gives a site, by the statements `rewrite(stmt, site)` returns; the blocks are found again after
+    each, as a rewrite may write statements that hold more sites.
+
+        >>> tree = ast.parse("a = 1; b = 2")
+        >>> rewrite_statements_one_at_a_time(tree, lambda s: s.targets[0].id if s.targets[0].id == "b" else None,
+        ...                                  lambda s, site: [ast.parse("c = 3").body[0]])
+        >>> [ast.unparse(s) for s in tree.body]
+        ['a = 1', 'c = 3']
+    """
+    while True:
+        found = next(((block, k, site) for block in statement_lists(tree) for k, stmt in enumerate(block)
+                      if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                      and (site := site_of(stmt)) is not None), None)
+        if found is None:
+            return
+        block, k, site = found
+        block[k:k + 1] = rewrite(block[k], site)
+
 def rewrite_statements(fdef: ast.FunctionDef, rewrite) -> None:
     """Replace each statement of `fdef`'s body, and of every statement list nested in it (a loop's or
     branch's body, not a nested function's), by the statements `rewrite(stmt)` gives (a list; `[stmt]`
