@@ -15,7 +15,7 @@ import re
 from . import annotations, objects
 from .analysis import atom_names, is_append, is_pop, resolve_call
 from .context import ctx
-from .names import called_name, loaded_names
+from .names import called_name, loaded_names, name_counts
 from .ownership import out_hint
 from .walk import walk
 
@@ -70,13 +70,9 @@ def _private_temporaries(pf, tree) -> frozenset:
     """The names lowering made for a nested expression's new object (`np.linspace(...)` of
     `v = np.linspace(...).reshape(1, 4)`): bound once to a certainly new value and read once, so a view of it
     is the only way to its array, and updating the view changes nothing anyone reads."""
-    stores, loads, values = {}, {}, {}
-    for n in walk(tree):
-        if isinstance(n, ast.Name):
-            counts = loads if isinstance(n.ctx, ast.Load) else stores
-            counts[n.id] = counts.get(n.id, 0) + 1
-        elif isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name):
-            values[n.targets[0].id] = n.value
+    loads, stores = name_counts(tree)
+    values = {n.targets[0].id: n.value for n in walk(tree)
+              if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)}
     params = {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
     return frozenset(name for name, v in values.items() if stores.get(name) == 1 and loads.get(name) == 1
                      and name not in params and not _named_by_user(pf, name) and _certainly_new(pf, v))
@@ -241,11 +237,9 @@ def _list_copy(value, lists) -> bool:
 def _handed_on(pf, tree) -> set[str]:
     """Names read at one place only and bound only to new values (arithmetic, or calls with a rule whose
     result is never a view of an argument): `x = name` there hands the value on to x alone."""
-    loads, bindings, fresh = {}, {}, {}
+    loads, bindings = name_counts(tree)
+    fresh = {}
     for n in walk(tree):
-        if isinstance(n, ast.Name):
-            counts = loads if isinstance(n.ctx, ast.Load) else bindings
-            counts[n.id] = counts.get(n.id, 0) + 1
         if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) \
                 and _new_value(pf, n.value):
             fresh[n.targets[0].id] = fresh.get(n.targets[0].id, 0) + 1

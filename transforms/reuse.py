@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 
+from .names import name_counts
 from .shapes import hashable
 from .walk import fix_locations, statement_lists, walk, walk_nodes
 
@@ -47,13 +48,9 @@ def reuse_dead_operands(fdef: ast.FunctionDef, shapes, made_up: set, float64_onl
             or any(isinstance(n, ast.Constant) and isinstance(n.value, complex) for n in walk_nodes(fdef)):
         return False
     params = {a.arg for a in walk_nodes(fdef.args) if isinstance(a, ast.arg)}
-    loads, stores, binding = {}, {}, {}
-    for node in walk_nodes(fdef):
-        if isinstance(node, ast.Name):
-            counts = loads if isinstance(node.ctx, ast.Load) else stores
-            counts[node.id] = counts.get(node.id, 0) + 1
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            binding[node.targets[0].id] = node.value
+    loads, stores = name_counts(fdef)
+    binding = {node.targets[0].id: node.value for node in walk_nodes(fdef)
+               if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)}
     bound_in = {}  # name -> the innermost loop around its assignment (None: none)
 
     def loops(stmts, loop):
