@@ -416,6 +416,7 @@ OPTIMIZER = [
     ("item assignments in place", optimize.item_updates_step),
     ("independent trips fused", optimize.fusion_step),
     ("one inverse per matrix", optimize.inverses_step),
+    ("NumPy path: solves with a triangular factor by substitution", optimize.triangular_step),
     ("products: shared factors, number factors, cheaper order", optimize.products_step),
     ("notes on what shapes blocked", optimize.explain_step),
     ("reductions of arrays as methods", optimize.methods_step),

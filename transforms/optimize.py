@@ -47,7 +47,8 @@ order they run, under the names `s2s show --stages` prints; in that order they d
    forward loop and its backward loop whose trips are independent become one loop
    without the tape (`transforms/fusion.py`).
 9. In `s2s.grad`'s shape-specialised code, solves with a matrix whose inverse the
-   code computes anyway read that inverse (`transforms/inverses.py`); a sum of two products
+   code computes anyway read that inverse (`transforms/inverses.py`), and in its NumPy path solves with
+   a triangular factor substitute (`transforms/triangular.py`); a sum of two products
    with a shared factor is one product (the adjoint of a Gram product `A @ A.T`: `(G + G.T) @ A`), a
    number factor multiplies the smallest array of the linear chain reading it, three products go in
    the cheaper order, a product computed before read from its name (`transforms/products.py`), and the
@@ -117,6 +118,7 @@ from .tape import (
     recompute_from_restored,
     recompute_index_arithmetic,
 )
+from .triangular import triangular_solves
 from .walk import walk, walk_nodes
 from .wheres import merge_wheres, negate_wheres, scale_wheres
 from .zero_operands import zeros_as_numbers
@@ -492,6 +494,15 @@ def inverses_step(c: Code) -> Code:
     if c.shapes is not None and c.shapes.float64_only and c.seed_one is not None \
             and _mentions(c.fdef, "inv") and _mentions(c.fdef, "solve"):
         if share_inverses(c.fdef, c.shapes.shapes, c.shapes.np_name):
+            c.inferred = c.shapes.shapes(c.fdef)
+    return c
+
+
+def triangular_step(c: Code) -> Code:
+    """In the NumPy path of `s2s.grad`'s code, solves with a triangular factor by substitution
+    (transforms/triangular.py)."""
+    if c.shapes is not None and c.seed_one is not None and c.numpy_path and _mentions(c.fdef, "solve"):
+        if triangular_solves(c.fdef, c.shapes.shapes(c.fdef)):
             c.inferred = c.shapes.shapes(c.fdef)
     return c
 

@@ -29,7 +29,7 @@ __all__ = ["decides"]
 # theirs (linear maps and smooth elementwise functions): a rounding of an argument rounds the value.
 _SMOOTH = {np.sum, np.mean, np.outer, np.dot, np.matmul, np.inner, np.tensordot, np.kron, np.trace, np.transpose,
            np.swapaxes, np.reshape, np.ravel, np.squeeze, np.expand_dims, np.broadcast_to, np.atleast_1d,
-           np.atleast_2d, np.diag, np.diagonal, np.concatenate, np.stack, np.hstack, np.vstack, np.cumsum,
+           np.atleast_2d, np.diag, np.diagonal, np.tril, np.triu, np.concatenate, np.stack, np.hstack, np.vstack, np.cumsum,
            np.negative, np.add, np.subtract, np.multiply, np.exp, np.sin, np.cos, np.tanh, np.sinh, np.cosh,
            np.square, np.copy, np.asarray, np.array, float}
 _SMOOTH_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult)

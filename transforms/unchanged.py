@@ -72,11 +72,27 @@ def _may_view(node, shapes) -> set:
         return set()  # arithmetic on arrays and numbers makes a new array or number
     if isinstance(node, ast.Call) and shapes.callee(node) in (np.linalg.inv, np.linalg.solve):
         return set()
+    read_for_shape = _read_for_shape(node, shapes) if isinstance(node, ast.Call) else ()
     out = set()
     for child in ast.iter_child_nodes(node):
-        if isinstance(child, ast.expr):
+        if isinstance(child, ast.expr) and not any(child is a for a in read_for_shape):
             out |= _may_view(child, shapes)
     return out
+
+
+def _read_for_shape(call, shapes) -> list:
+    """The arguments of `call` whose shapes alone a runtime helper reads (its rule's `shape_only`: the value
+    `s2s.grad_diag(g, v, k)` makes is no view of v)."""
+    fact = getattr(shapes, "fact", None)
+    callee = shapes.callee(call) if fact is not None else None
+    if callee is None:
+        return []
+    shape_only = fact(callee, "shape_only", ())
+    if not shape_only:
+        return []
+    params = fact(callee, "params", ())
+    return [a for i, a in enumerate(call.args) if i < len(params) and params[i] in shape_only] \
+        + [k.value for k in call.keywords if k.arg in shape_only]
 
 
 def _is_module(shapes, name) -> bool:

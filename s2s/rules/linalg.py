@@ -114,8 +114,7 @@ defrule("np.linalg.slogdet(a)", structured=True, result_shape=shapes.slogdet, re
 # the symmetric one folded onto that triangle, which is what finite differences of the NumPy function see
 # (its solves with the factor, by triangular substitution where SciPy is there: s2s.solve_lower)
 _chol_s = ("s2s.solve_lower(ans, np.swapaxes(s2s.solve_lower(ans, "
-           "np.swapaxes(np.tril(np.swapaxes(ans, -1, -2) @ g) - 0.5 * np.eye(np.shape(ans)[-1]) * "
-           "(np.swapaxes(ans, -1, -2) @ g), -1, -2), True), -1, -2), True)")
+           "np.swapaxes(s2s.tril_half_diagonal(np.swapaxes(ans, -1, -2) @ g), -1, -2), True), -1, -2), True)")
 _chol_y = ("s2s.solve_lower(ans, np.swapaxes(s2s.solve_lower(ans, np.swapaxes("
            "np.tril(s2s.broadcast_like(a_dot, a)) + np.swapaxes(np.tril(s2s.broadcast_like(a_dot, a), -1), -1, -2), "
            "-1, -2), False), -1, -2), False)")
@@ -187,6 +186,8 @@ helper_rule(rt.grad_cross, "grad_cross(g, a, b, which)",
             b_dot="s2s.grad_cross(g, a, s2s.broadcast_like(b_dot, b), which) if which == 0 else 0.0", linear=("g",))
 helper_rule(rt.tril_fold, "tril_fold(s)", linear=("s",),
             result_shape=shapes.like(0, 1), real=shapes.real_of_one)
+helper_rule(rt.tril_half_diagonal, "tril_half_diagonal(p)", linear=("p",),
+            result_shape=shapes.like(0, 1), real=shapes.real_of_one)
 helper_rule(rt.pinv_full_rank, "pinv_full_rank(value, a, rcond=1e-15)", linear=("value",))
 helper_rule(rt.grad_slogdet, "grad_slogdet(g, a)", structured=True, result_shape=shapes.grad_slogdet,
             a_dot="s2s.grad_slogdet_dot(g, a, a_dot)", linear=("g",))
@@ -206,7 +207,7 @@ for _rule in (helper_rule(rt.grad_qr, "grad_qr(g, ans, a, mode)", structured=Tru
     del _rule.jvp["ans"], _rule.jvp["a"]
 # solve(L, B) or solve(L^T, B) for the lower-triangular factor L (B a matrix: the Cholesky rule's calls): linear in B;
 # y = L^-1 B changes by -L^-1 dL y, y = L^-T B by -L^-T dL^T y
-helper_rule(rt.solve_lower, "solve_lower(L, B, trans)", linear=("B",), result_shape=shapes.like(1, 3),
+helper_rule(rt.solve_lower, "solve_lower(L, B, trans, triangular=False)", linear=("B",), result_shape=shapes.solve_lower,
             real=lambda site: site.real(0) and site.real(1),
             B="s2s.solve_lower(L, g, not trans)",
             L="-(ans @ np.swapaxes(s2s.solve_lower(L, g, False), -1, -2) if trans "

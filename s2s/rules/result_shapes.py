@@ -707,6 +707,11 @@ def triangle(site):
     return m if type(m) is tuple and len(m) >= 2 and _k(site, 1, "k") is not None else None
 
 
+def solve_lower(site):
+    """s2s.solve_lower(L, B, trans) or (L, B, trans, triangular): B's shape."""
+    return site.shape(1) if site.nargs in (3, 4) and not site.keywords else None
+
+
 def grad_diag(site):
     """s2s.grad_diag(g, v, k): v's shape, where g is certainly an array of np.diag(v, k)'s shape."""
     if not _plain(site, 3):

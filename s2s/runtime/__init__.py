@@ -176,6 +176,7 @@ from s2s.runtime.linalg import (  # noqa: F401
     solves_vectors,
     svd_tangent,
     tril_fold,
+    tril_half_diagonal,
 )
 from s2s.runtime.matrix_functions import (  # noqa: F401
     block_upper,

@@ -10,6 +10,7 @@ from s2s import patches
 from s2s.runtime.adjoint import unbroadcast
 from s2s.runtime.arrays import _arr, _as_array, _in_library_of, is_array, is_foreign
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g
+from s2s.transforms.triangular import SUBSTITUTION_FROM
 
 _linalg = patches.genuine("numpy.linalg")  # np.linalg as s2s loaded it: a later np.linalg.inv = ... is not read
 
@@ -414,11 +415,12 @@ def check_ties(g, w, what):
     return g
 
 
-def solve_lower(L, B, trans):
+def solve_lower(L, B, trans, triangular=False):
     """`np.linalg.solve(L, B)` (`trans` False) or `np.linalg.solve(L.T, B)` (True, L's last two axes swapped) for
     np.linalg.cholesky's lower-triangular factor L: by triangular substitution where SciPy is installed, L is
     one float matrix and its strict upper triangle is zero (about a third of the LU solve's work at 256 x 256), else
     by np.linalg.solve. The same solution either way (L's upper triangle zero: SciPy reads the lower one).
+    `triangular`: the caller has proved the upper triangle zero (transforms/triangular.py), not checked again.
 
         >>> L = np.array([[2.0, 0.0], [1.0, 1.0]])
         >>> solve_lower(L, np.array([2.0, 3.0]), False), solve_lower(L, np.array([2.0, 3.0]), True)
@@ -426,7 +428,7 @@ def solve_lower(L, B, trans):
     """
     if type(L) is np.ndarray and type(B) is np.ndarray and L.ndim == 2 and L.dtype.kind == "f" \
             and B.dtype.kind == "f" and B.ndim in (1, 2) and L.shape[0] == L.shape[1] == B.shape[0] \
-            and L.shape[0] > 32 and not np.any(np.triu(L, 1)):
+            and L.shape[0] >= SUBSTITUTION_FROM and (triangular or not np.any(np.triu(L, 1))):
         try:
             from scipy.linalg import solve_triangular
         except ImportError:  # pragma: no cover - the dev extra installs SciPy
@@ -442,13 +444,28 @@ def tril_fold(s):
     return _lower(s, "L")
 
 
+def tril_half_diagonal(p):
+    """The lower triangle of `p` with its diagonal halved (Murray's Phi in np.linalg.cholesky's adjoint), one
+    copy of p made; `p`'s dtype kept.
+
+        >>> tril_half_diagonal(np.array([[2.0, 3.0], [4.0, 6.0]]))
+        array([[1., 0.],
+               [4., 3.]])
+    """
+    out = np.tril(p)
+    diagonal = np.arange(np.shape(p)[-1])
+    out[..., diagonal, diagonal] *= 0.5
+    return out
+
+
 def _lower(s, uplo):
     """The adjoint of a function that reads only one triangle of a symmetric matrix, from its
-    symmetric-input adjoint form `s`: diag(s) + the strict lower (or upper) part of s + s^T."""
-    n = np.shape(s)[-1]
+    symmetric-input adjoint form `s`: diag(s) + the strict lower (or upper) part of s + s^T (s's dtype kept)."""
     both = s + _T(s)
     tri = np.tril(both, -1) if uplo == "L" else np.triu(both, 1)
-    return tri + np.eye(n) * s
+    diagonal = np.arange(np.shape(s)[-1])
+    tri[..., diagonal, diagonal] = s[..., diagonal, diagonal]
+    return tri
 
 
 def _eigh_parts(g):
