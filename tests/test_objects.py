@@ -537,3 +537,74 @@ def test_stores_beside_a_plain_attribute_of_a_global_object():
     x = np.array([0.3, -0.7])
     np.testing.assert_allclose(s2s.grad(StoresAndReadsAConstant().loss)(x),
                                fd(lambda v: StoresAndReadsAConstant().loss(v), x), rtol=1e-6)
+
+
+# ---- methods named like a container's changing methods, on a local object of your class -----------------------
+
+class Blend:
+    """A class whose methods are named like dict/set methods but change nothing."""
+
+    def __init__(self, w):
+        self.w = w
+
+    def update(self, x):
+        return self.w * np.tanh(x)
+
+    def add(self, x):
+        return self.w + x ** 2
+
+
+class Tally:
+    def __init__(self):
+        self.total = 0.0
+
+    def add(self, v):  # (changes the object: refused, as a set's add would be)
+        self.total = self.total + v
+        return self
+
+
+class HiddenUpdate:
+    def __init__(self):
+        self.parts = {}
+        self.update = self.parts.update  # (an attribute of the object that hides the class's function)
+
+    def update(self, x):  # noqa: F811 - the point of the test
+        return x
+
+
+def test_a_local_object_s_own_update_and_add_are_differentiated():
+    def f(x):
+        m = Blend(np.linspace(0.5, 1.5, 3))
+        return np.sum(m.update(x) * m.add(x))
+
+    x = np.array([0.3, -0.7, 1.1])
+    got = s2s.grad(f)(x)
+    np.testing.assert_allclose(got, fd(f, x), rtol=1e-6, atol=1e-9)
+    w = np.linspace(0.5, 1.5, 3)
+    want = autograd.grad(lambda v: autograd.numpy.sum(w * autograd.numpy.tanh(v) * (w + v ** 2)))(x)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def _changes_itself(x):
+    t = Tally()
+    t.add(np.sum(x))
+    return t.total
+
+
+def _hidden_by_an_attribute(x):
+    m = HiddenUpdate()
+    m.update({"a": x})
+    return np.sum(x)
+
+
+def _maybe_a_dict(x):
+    m = Blend(2.0) if x[0] > 0 else {}
+    m.update({"a": x})
+    return np.sum(x)
+
+
+@pytest.mark.parametrize("f", [_changes_itself, _hidden_by_an_attribute, _maybe_a_dict],
+                         ids=["changes-itself", "hidden-by-an-attribute", "maybe-a-dict"])
+def test_a_method_that_may_change_its_object_is_still_refused(f):
+    with pytest.raises(s2s.errors.UnsupportedSyntaxError, match="changes `[mt]` in place"):
+        s2s.grad(f)(np.ones(3))

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import ast
 import bisect
+import dis
+import inspect
 import operator
 import types
 import warnings
@@ -335,6 +337,7 @@ class _Analysis:
         self.env_now = None  # the points-to sets at the call being looked at (call_sites)
         self.changes_outside = ""
         self.read_only = {}  # site -> the call that made it, a view NumPy makes read-only (np.broadcast_to's)
+        self.instances = {}  # site -> the class of yours `Model(...)` made it an object of
 
     # ---- liveness (backward) ------------------------------------------------------------------------
     def loads(self, node):
@@ -703,6 +706,10 @@ class _Analysis:
             return made | reached
         if self.rule_of(obj) or isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", "") == "math":
             return self.new(e)
+        if _plain_class(obj):  # (a new object, which may hold the arguments or globals)
+            made = self.new(e, reached | {EXTERNAL})
+            self.instances.update(dict.fromkeys(made, obj))
+            return made
         summary = self.summary_of(obj) if isinstance(obj, types.FunctionType) else None
         if summary is None and isinstance(obj, types.FunctionType):
             self.callee_changes_outside(e, obj, self.summary_or_unread(obj))
@@ -1043,8 +1050,10 @@ class _Analysis:
                     self.expanding.discard(func.id)
             if isinstance(func, ast.Attribute) and not self.is_module_path(func) and not _a_string_s(node):
                 receiver = _root(func.value)
-                own = receiver in self.locals or receiver is not None and self.is_data(receiver) \
-                    and not self.reads_only(func)
+                if receiver in self.locals:
+                    own = not self.instance_method_reads_only(func, env)
+                else:
+                    own = receiver is not None and self.is_data(receiver) and not self.reads_only(func)
                 if own and func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS \
                         and self.summarising and isinstance(func.value, ast.Name):
                     # for a caller: the helper's own new object changed is nothing the caller sees; a
@@ -1173,6 +1182,22 @@ class _Analysis:
             return False
         summary = self.summary_of(target)
         return summary is not None and not summary.updated_params and not summary.changes_outside
+
+    def instance_method_reads_only(self, func, env) -> bool:
+        """`m.update(x)` of a local `m = Model(...)`, an object of your class whose `update` is a function of the
+        class (not a dict's or set's method of that name): its summary says it changes neither the object, nor its
+        arguments, nor anything outside it."""
+        if not isinstance(func.value, ast.Name):
+            return False
+        sites = env.get(func.value.id)
+        if not sites or any(site not in self.instances for site in sites):
+            return False
+        for cls in {self.instances[site] for site in sites}:
+            method = _class_function(cls, func.attr)
+            summary = self.summary_of(method) if method is not None else None
+            if summary is None or summary.updated_params or summary.changes_outside:
+                return False
+        return True
 
     def only_reports(self, func) -> bool:
         """`log.debug(...)`, `logging.info(...)`: a method of a `logging.Logger` (or of the logging module) that
@@ -1328,6 +1353,33 @@ def _method_out_position(name):
         if p.name == "out":
             return i
     return None
+
+
+def _plain_class(obj) -> bool:
+    """A class of yours whose call makes a new object: Python's own `__new__` and metaclass call (not a
+    singleton's), defined outside NumPy and the builtins."""
+    return isinstance(obj, type) and type(obj).__call__ is type.__call__ and obj.__new__ is object.__new__ \
+        and (getattr(obj, "__module__", None) or "builtins").split(".")[0] not in ("builtins", "numpy", "s2s")
+
+
+def _class_function(cls, name):
+    """The function `name` of class `cls` that `obj.name(...)` calls on every object of it, or None: not where
+    the class reads attributes its own way (`__getattribute__`, `__getattr__`) or where one of its functions may
+    store an attribute of that name on an object (`self.update = d.update` would hide the method)."""
+    method = inspect.getattr_static(cls, name, None)
+    if not isinstance(method, types.FunctionType) or cls.__getattribute__ is not object.__getattribute__ \
+            or inspect.getattr_static(cls, "__getattr__", None) is not None:
+        return None
+    codes = [getattr(value, "__code__", None) for klass in cls.__mro__[:-1] for value in vars(klass).values()]
+    while codes:
+        code = codes.pop()
+        if code is None:
+            continue
+        if "setattr" in code.co_names or any(i.opname == "STORE_ATTR" and i.argval == name
+                                             for i in dis.get_instructions(code)):
+            return None
+        codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))  # (functions defined inside)
+    return method
 
 
 def _is_data_object(obj) -> bool:
