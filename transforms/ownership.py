@@ -338,6 +338,7 @@ class _Analysis:
         self.changes_outside = ""
         self.read_only = {}  # site -> the call that made it, a view NumPy makes read-only (np.broadcast_to's)
         self.instances = {}  # site -> the class of yours `Model(...)` made it an object of
+        self.containers = set()  # sites certainly a list, dict or set (a display, a comprehension, `list(...)`)
 
     # ---- liveness (backward) ------------------------------------------------------------------------
     def loads(self, node):
@@ -556,6 +557,12 @@ class _Analysis:
         self.contents.setdefault(site, set()).update(holds)
         return frozenset({site})
 
+    def container(self, node, holds):
+        """The site of a list, tuple, dict or set `node` makes, holding `holds`."""
+        made = self.new(node, holds)
+        self.containers.update(made)
+        return made
+
     def name_sites(self, name, env):
         if name in env:
             return env[name]
@@ -608,7 +615,7 @@ class _Analysis:
             for elt in e.elts:
                 sites = self.pts(elt, env)
                 holds |= self.elements(sites) if isinstance(elt, ast.Starred) else sites
-            return self.new(e, holds)
+            return self.container(e, holds)
         if isinstance(e, ast.Starred):
             return self.pts(e.value, env)
         if isinstance(e, ast.Dict):
@@ -616,7 +623,7 @@ class _Analysis:
             for k, v in zip(e.keys, e.values):
                 self.pts(k, env)
                 holds |= self.pts(v, env) if k is not None else self.elements(self.pts(v, env))
-            return self.new(e, holds)
+            return self.container(e, holds)
         if isinstance(e, ast.ListComp | ast.DictComp | ast.SetComp | ast.GeneratorExp | ast.Lambda):
             inner = set()
             for name in _loads(e):
@@ -624,7 +631,9 @@ class _Analysis:
             for call in walk(e):  # (`[cb(v) for v in xs]`: what the calls inside may change)
                 if isinstance(call, ast.Call) and call is not e:
                     self.callees_change_outside(call)
-            return self.new(e, inner | {EXTERNAL} if isinstance(e, ast.Lambda) else inner)
+            if isinstance(e, ast.Lambda | ast.GeneratorExp):
+                return self.new(e, inner | {EXTERNAL} if isinstance(e, ast.Lambda) else inner)
+            return self.container(e, inner)
         if isinstance(e, ast.Call):
             return self.call_sites(e, env)
         if isinstance(e, ast.NamedExpr):
@@ -668,6 +677,9 @@ class _Analysis:
             # the dict methods that hand back their default, so that `x.dot(W)` of a global W stays new)
             if func.attr not in ("get", "pop", "setdefault"):
                 reached = reached - {EXTERNAL}
+            if func.attr in ("get", "pop", "setdefault") and receiver and receiver <= self.containers:
+                # (a list's, dict's or set's own: one of its items, or the default given; not the object itself)
+                return frozenset(set().union(*(self.contents.get(site, set()) for site in receiver))) | reached
             if func.attr in _FRESH_METHODS:
                 return self.new(e) | reached
             if func.attr == "copy":  # a new array, or a shallow copy of a list or dict: the same elements
@@ -693,6 +705,8 @@ class _Analysis:
             return self.new(e)
         if obj in _SELECTING_BUILTINS:
             return frozenset(self.elements(set().union(*args))) if args else frozenset()
+        if obj in (list, dict):
+            return self.container(e, reached)
         if obj in _CONTAINER_BUILTINS:
             return self.new(e, reached)
         if _is_stop_gradient(obj):

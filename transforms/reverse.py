@@ -508,9 +508,19 @@ class Reverse:
 
     def bwd_assign(self, y, value, s, in_loop):
         # (a popped list that carries derivatives: its adjoint would need the item's place back, used or not)
-        if analysis.is_pop(value) and (y in self.active or _list_pop(value) in self.active | self.appended):
+        if _list_pop(value) is not None and (y in self.active or _list_pop(value) in self.active):
             raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop() in forward mode only", value,
                                 hint=_POP_HINT)
+        if _list_pop(value) in self.appended:
+            # a worklist of values no derivative reads (`i = stack.pop()`, `queue.pop(0)`, `stack.append(i + 1)`): the
+            # item goes back where the forward sweep took it, so the pops that undo the appends stay in step
+            put_back = _put_back(value, y)
+            if put_back is None:
+                raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop(i) of a list the function also "
+                                    "appends to in forward mode only where i is not an int written in the code",
+                                    value, hint=_POP_HINT)
+            self.reads.update((_list_pop(value), y))
+            return [ast.copy_location(put_back, s)] + self.restore_pullback(s, in_loop) + self.restore(y, s, in_loop)
         if y not in self.active or y in self.zero:
             return self.restore_pullback(s, in_loop) + self.restore(y, s, in_loop)
         operands = analysis.diff_inputs(self.pf, value)
@@ -1101,6 +1111,25 @@ def _read_by_items(pf, tree) -> set:
                     or obj is getattr(ctx().runtime, "inplace_check", None):  # (of `y op= v`: y and v read whole)
                 whole.update(id(a) for a in [*node.args, *(k.value for k in node.keywords)] if isinstance(a, ast.Name))
     return {n.id for n in walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in whole}
+
+
+def _put_back(pop, item: str):
+    """The statement that undoes `item = L.pop()` (`L.append(item)`) or `item = L.pop(k)` of an int k written in
+    the code (`L.insert(k, item)`; from the end, `L.insert(len(L) + 1 + k, item)`), else None."""
+    name = pop.func.value.id
+    if not pop.args and not pop.keywords:
+        return ast.Expr(value=ast.Call(func=ast.Attribute(value=load(name), attr="append", ctx=ast.Load()),
+                                       args=[load(item)], keywords=[]))
+    k = pop.args[0] if len(pop.args) == 1 and not pop.keywords else None
+    if isinstance(k, ast.UnaryOp) and isinstance(k.op, ast.USub) and isinstance(k.operand, ast.Constant):
+        k = ast.Constant(value=-k.operand.value) if type(k.operand.value) is int else None
+    if not (isinstance(k, ast.Constant) and type(k.value) is int):
+        return None
+    if k.value == -1:
+        return _put_back(ast.Call(func=pop.func, args=[], keywords=[]), item)
+    where = expr(f"len({name}) + {1 + k.value}") if k.value < 0 else ast.Constant(value=k.value)
+    return ast.Expr(value=ast.Call(func=ast.Attribute(value=load(name), attr="insert", ctx=ast.Load()),
+                                   args=[where, load(item)], keywords=[]))
 
 
 def _list_pop(e):
