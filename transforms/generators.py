@@ -58,11 +58,7 @@ def is_generator(tree: ast.FunctionDef) -> bool:
 
 def as_list_function(pf, tree: ast.FunctionDef) -> ast.FunctionDef:
     """Rewrite the generator function `tree` in place into the function returning the list of what it yields."""
-    taken = {n.id for n in walk(tree) if isinstance(n, ast.Name)} | \
-        {a.arg for a in walk(tree.args) if isinstance(a, ast.arg)}
-    acc = "yielded_"
-    while acc in taken:
-        acc += "_"
+    acc = _fresh_name(tree, "yielded_")
     _check_generator(pf, tree)
 
     class Rewrite(ast.NodeTransformer):
@@ -140,12 +136,19 @@ def _generator_function(pf, call, local):
 
 
 def rewrite_expressions(pf, tree: ast.FunctionDef) -> None:
-    """Generator expressions given to list, tuple, sum, min, max or sorted become list comprehensions;
-    those given to any/all or to NumPy are refused with the reason."""
+    """Generator expressions given to list, tuple, sum, min, max or sorted become list comprehensions, and so
+    do iterators those take at once (`list(reversed(xs))` is `list([v for v in reversed(xs)])`, a loop s2s
+    differentiates); generator expressions given to any/all or to NumPy are refused with the reason."""
     local = _local_names(tree)
     for node in walk(tree):
         if not isinstance(node, ast.Call):
             continue
+        if (_builtin(pf, node.func, CONSUMERS, local) or _math_consumer(pf, node.func)) and len(node.args) == 1 \
+                and not node.keywords and _plain_iterator(pf, node.args[0], local):
+            item = _fresh_name(tree, "item")
+            loop = ast.comprehension(target=ast.Name(id=item, ctx=ast.Store()), iter=node.args[0], ifs=[], is_async=0)
+            node.args[0] = ast.copy_location(ast.ListComp(elt=ast.Name(id=item, ctx=ast.Load()), generators=[loop]),
+                                             node.args[0])
         for k, arg in enumerate(node.args):
             if not isinstance(arg, ast.GeneratorExp):
                 continue
@@ -169,6 +172,40 @@ def rewrite_expressions(pf, tree: ast.FunctionDef) -> None:
                              "object array, np.stack refuses it)", arg,
                              "use a list comprehension [...] (or the builtin sum(...) for a sum)")
     fix_locations(tree)
+
+
+# iterators that apply no function of the user's and whose loops s2s writes over sequences (transforms/loops.py):
+# their items, in order, are what a loop over them binds
+_PLAIN_ITERATORS = ("reversed", "enumerate")
+_PLAIN_ITERTOOLS = ("chain",)
+
+
+def _plain_iterator(pf, arg, local) -> bool:
+    """Whether `arg` is a call of `reversed`, `enumerate` or `itertools.chain` (`.from_iterable`): taking all its
+    items at once gives them in the order a loop does."""
+    if not isinstance(arg, ast.Call) or any(isinstance(a, ast.Starred) for a in arg.args) \
+            or any(k.arg is None for k in arg.keywords):
+        return False
+    if _builtin(pf, arg.func, _PLAIN_ITERATORS, local) is not None:
+        return True
+    if isinstance(arg.func, ast.Attribute) and arg.func.attr == "from_iterable":
+        return _plain_iterator_function(pf, arg.func.value, local) == "chain"
+    return _plain_iterator_function(pf, arg.func, local) in _PLAIN_ITERTOOLS
+
+
+def _plain_iterator_function(pf, func, local):
+    import itertools
+    obj = global_object(pf, func, local)
+    return next((name for name in _PLAIN_ITERTOOLS if obj is getattr(itertools, name, None)), None)
+
+
+def _fresh_name(tree, stem):
+    taken = {n.id for n in walk(tree) if isinstance(n, ast.Name)} | {a.arg for a in walk(tree.args)
+                                                                    if isinstance(a, ast.arg)}
+    name = stem
+    while name in taken:
+        name += "_"
+    return name
 
 
 def _math_consumer(pf, func) -> bool:

@@ -435,6 +435,18 @@ class LoopRewriter(ast.NodeTransformer):
             bound = _call_builtin("len", [_call_builtin("range", [copy.deepcopy(a) for a in args])])
             return value, bound
 
+        def items(a, zipped=False):
+            """The item at the counter and the length of a sequence `a` the loop runs over beside others, or of
+            `reversed(y)`: y's items from its end, `y[len(y) - 1 - k]` (`zip(x, reversed(y))`,
+            `enumerate(reversed(y))`)."""
+            if self._builtin_call(a, reversed) and len(a.args) == 1 and not a.keywords:
+                s = seq(a.args[0], zipped=zipped, reversing=True)
+                back = ast.BinOp(left=ast.BinOp(left=length(s), op=ast.Sub(), right=ast.Constant(1)),
+                                 op=ast.Sub(), right=load(index_name))
+                return ast.Subscript(value=load(s), slice=back, ctx=ast.Load()), length(s)
+            s = seq(a, zipped=zipped)
+            return item(s), length(s)
+
         def zipped(call):
             """The loop target's value at the counter (a tuple of the items) and the number of trips of a loop
             over `call`, zip(a, b, ...): the shortest length (a range's items are counted, not read)."""
@@ -448,11 +460,7 @@ class LoopRewriter(ast.NodeTransformer):
                                          "ValueError(...)`) and write zip(a, b)")
             values, lengths = [], []
             for a in call.args:
-                if self._counted(a):
-                    value, bound = counted(a)
-                else:
-                    s = seq(a, zipped=True)
-                    value, bound = item(s), length(s)
+                value, bound = counted(a) if self._counted(a) else items(a, zipped=True)
                 values.append(value)
                 lengths.append(bound)
             bound = _call_builtin("min", lengths) if len(lengths) > 1 else lengths[0] if lengths else ast.Constant(0)
@@ -468,8 +476,7 @@ class LoopRewriter(ast.NodeTransformer):
             if self._zipped(it) is not None:  # enumerate(zip(a, b)): over a and b themselves
                 value, bound = zipped(it.args[0])
             else:
-                s = seq(it.args[0])
-                value, bound = item(s), length(s)
+                value, bound = items(it.args[0])
             start = it.args[1] if len(it.args) > 1 else next((k.value for k in it.keywords), ast.Constant(0))
             if not (isinstance(start, ast.Constant) and type(start.value) is int):
                 # (evaluated once, as enumerate's call does, and an int: `range(start)` raises Python's TypeError
