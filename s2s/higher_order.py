@@ -202,13 +202,16 @@ def hessian_blocks(func: Callable, wrt: tuple) -> Callable:
         value = func(*pytree.copied(args))
         if _not_scalar(value):
             return tuple(tuple(_of_any_output(func, (a, b), args) for b in wrt) for a in wrt)
-        rows = []
-        for a in wrt:
-            df = api.derivative(func, wrt=a)
-            like = _argument(func, a, args, {})[2]
-            rows.append(tuple(jacobian_function(df, b, "forward", out_like=lambda _, like=like: like)(*args)
-                              for b in wrt))
-        return tuple(rows)
+        try:
+            rows = []
+            for a in wrt:
+                df = api.derivative(func, wrt=a)
+                like = _argument(func, a, args, {})[2]
+                rows.append(tuple(jacobian_function(df, b, "forward", out_like=lambda _, like=like: like)(*args)
+                                  for b in wrt))
+            return tuple(rows)
+        except UnsupportedSyntaxError:  # (as hessian_function: forward over forward, block by block)
+            return _blocks_forward_over_forward(func, wrt, args)
 
     return hess
 
@@ -404,13 +407,43 @@ def _forward_over_forward(func, wrt, args):
 
     `second(*args, first_dot=u, second_dot=v)` returns ((f, f'u), (f'v, u'Hv)).
     """
-    name = pipeline._wrt_names(func, wrt)[0]
-    index = pipeline._param_names_of(func).index(name)
-    first, _ = api._bound(func, wrt, "jvp")
-    first_dot = api._dot_kwargs(first, {f"{name}_dot": None}).popitem()[0]
+    second, first_dots, second_dots, xs = _joint_forward_over_forward(func, (wrt,), args)
+    return second, first_dots[0], second_dots[0], xs[0]
+
+
+def _joint_forward_over_forward(func, wrts, args):
+    """(second, first_dots, second_dots, xs) for the parameters `wrts` together: `second(*args, **tangents)`
+    with a first and a second tangent keyword per parameter returns ((f, f'u), (f'v, u'Hv)), u and v in the
+    space of all of them."""
+    names = [pipeline._wrt_names(func, w)[0] for w in wrts]
+    params = pipeline._param_names_of(func)
+    first, _ = api._bound(func, tuple(wrts) if len(wrts) > 1 else wrts[0], "jvp")
+    dots = api._dot_kwargs(first, {f"{name}_dot": None for name in names})
     target, prefix = api._unbind(first)
-    gen = pipeline.derivative_code(target, (name,), "jvp", True)
-    return api._rebind(gen.bind(target).fn, prefix), first_dot, gen.tangent_names[name], args[index]
+    gen = pipeline.derivative_code(target, tuple(names), "jvp", True)
+    return api._rebind(gen.bind(target).fn, prefix), list(dots), [gen.tangent_names[name] for name in names], \
+        [args[params.index(name)] for name in names]
+
+
+def _blocks_forward_over_forward(func, wrt, args):
+    """s2s.hessian's blocks d2f / dwrt[a] dwrt[b] by forward over forward over all of `wrt` at once: entry (i, j)
+    of a block is the second-order tangent for the i-th unit vector of wrt[a] and the j-th of wrt[b]."""
+    second, first_dots, second_dots, xs = _joint_forward_over_forward(func, tuple(wrt), args)
+    zeros = [pytree.restore(np.zeros(pytree.size(x)), x) for x in xs]
+    bases = [list(pytree.basis(x)) for x in xs]
+
+    def entry(a, i, b, j):
+        tangents = dict(zip(first_dots, zeros)) | dict(zip(second_dots, zeros))
+        tangents[first_dots[a]], tangents[second_dots[b]] = bases[a][i], bases[b][j]
+        _, (_, second_order) = second(*args, **tangents)
+        return np.asarray(second_order).item()
+
+    blocks = {}
+    for a in range(len(wrt)):
+        for b in range(a, len(wrt)):
+            out = np.array([[entry(a, i, b, j) for j in range(len(bases[b]))] for i in range(len(bases[a]))])
+            blocks[a, b], blocks[b, a] = pytree.pack(out, xs[a], xs[b]), pytree.pack(out.T, xs[b], xs[a])
+    return tuple(tuple(blocks[a, b] for b in range(len(wrt))) for a in range(len(wrt)))
 
 
 def _hessian_forward_over_forward(func, wrt, args):

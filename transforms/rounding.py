@@ -29,10 +29,13 @@ __all__ = ["decides"]
 # theirs (linear maps and smooth elementwise functions): a rounding of an argument rounds the value.
 _SMOOTH = {np.sum, np.mean, np.outer, np.dot, np.matmul, np.inner, np.tensordot, np.kron, np.trace, np.transpose,
            np.swapaxes, np.reshape, np.ravel, np.squeeze, np.expand_dims, np.broadcast_to, np.atleast_1d,
-           np.atleast_2d, np.diag, np.diagonal, np.tril, np.triu, np.concatenate, np.stack, np.hstack, np.vstack, np.cumsum,
+           np.atleast_2d, np.diag, np.diagonal, np.concatenate, np.stack, np.hstack, np.vstack, np.cumsum,
            np.negative, np.add, np.subtract, np.multiply, np.exp, np.sin, np.cos, np.tanh, np.sinh, np.cosh,
            np.square, np.copy, np.asarray, np.array, float}
 _SMOOTH_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult)
+# smooth (linear) in their first argument only: NumPy takes a float k and steps at it (`np.tril(M, 1e-16)` keeps
+# the whole first superdiagonal, `np.tril(M, 0.0)` none of it)
+_SMOOTH_FIRST = {np.tril, np.triu}
 # where those of `_SMOOTH` take a dtype by position: `np.asarray(x, int)` rounds to a step (2.9999999999999996
 # is 2, 3.0 is 3), so a call given a dtype is not smooth
 _DTYPE_POSITION = {np.array: 1, np.asarray: 1, np.sum: 2, np.mean: 2, np.cumsum: 2, np.trace: 4}
@@ -82,6 +85,8 @@ def decides(fdef, calls, shapes) -> bool:
             if isinstance(parent, ast.Call) and any(node is a for a in parent.args):
                 callee = shapes.callee(parent)
                 position = next(i for i, a in enumerate(parent.args) if a is node)
+                if isinstance(node, ast.Starred) or any(isinstance(a, ast.Starred) for a in parent.args[:position]):
+                    position = None  # (the place of the value among the arguments is not known)
                 if callee is len or _helper(callee) == "is_zero":
                     break  # (a length; whether an adjoint is the zero one, where 0.0 stands for zeros)
                 if _smooth_in(shapes, callee, position) and not _casts(parent, callee):
@@ -123,7 +128,11 @@ def _smooth_in(shapes, callee, position) -> bool:
     (its rule says so: `getitem_grad(g, x, index)` in g)."""
     if callee is None or not hashable(callee):
         return False
-    if callee in _SMOOTH or callee is np.linalg.solve and position == 1 or _helper(callee) in _SMOOTH_HELPERS:
+    if callee in _SMOOTH or _helper(callee) in _SMOOTH_HELPERS:
+        return True
+    if position is None:
+        return False
+    if callee in _SMOOTH_FIRST and position == 0 or callee is np.linalg.solve and position == 1:
         return True
     params = shapes.fact(callee, "params", ()) if _helper(callee) else ()
     return position < len(params) and params[position] in shapes.fact(callee, "linear", ())

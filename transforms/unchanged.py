@@ -19,6 +19,7 @@ import types
 
 import numpy as np
 
+from .context import ctx
 from .ownership import MUTATING_METHODS, changes_without_a_copy, out_position
 from .walk import walk_nodes
 
@@ -81,12 +82,12 @@ def _may_view(node, shapes) -> set:
 
 
 def _read_for_shape(call, shapes) -> list:
-    """The arguments of `call` whose shapes alone a runtime helper reads (its rule's `shape_only`: the value
-    `s2s.grad_diag(g, v, k)` makes is no view of v)."""
+    """The arguments of `call` whose shapes alone a runtime helper of s2s.runtime reads (its rule's `shape_only`:
+    the value `s2s.grad_diag(g, v, k)` makes is no view of v); none of a helper that returns a structure."""
     fact = getattr(shapes, "fact", None)
     callee = shapes.callee(call) if fact is not None else None
-    if callee is None:
-        return []
+    if callee is None or not ctx().is_runtime_helper(callee) or fact(callee, "structured", False):
+        return []  # (s2s.custom.flatten_adjoint(g, value) hands back value's non-leaf entries themselves)
     shape_only = fact(callee, "shape_only", ())
     if not shape_only:
         return []

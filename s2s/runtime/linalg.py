@@ -415,6 +415,9 @@ def check_ties(g, w, what):
     return g
 
 
+_LAPACK_REALS = (np.float32, np.float64)  # (np.linalg refuses float16 and longdouble: so must the substitution)
+
+
 def solve_lower(L, B, trans, triangular=False):
     """`np.linalg.solve(L, B)` (`trans` False) or `np.linalg.solve(L.T, B)` (True, L's last two axes swapped) for
     np.linalg.cholesky's lower-triangular factor L: by triangular substitution where SciPy is installed, L is
@@ -426,8 +429,8 @@ def solve_lower(L, B, trans, triangular=False):
         >>> solve_lower(L, np.array([2.0, 3.0]), False), solve_lower(L, np.array([2.0, 3.0]), True)
         (array([1., 2.]), array([-0.5,  3. ]))
     """
-    if type(L) is np.ndarray and type(B) is np.ndarray and L.ndim == 2 and L.dtype.kind == "f" \
-            and B.dtype.kind == "f" and B.ndim in (1, 2) and L.shape[0] == L.shape[1] == B.shape[0] \
+    if type(L) is np.ndarray and type(B) is np.ndarray and L.ndim == 2 and L.dtype in _LAPACK_REALS \
+            and B.dtype in _LAPACK_REALS and B.ndim in (1, 2) and L.shape[0] == L.shape[1] == B.shape[0] \
             and L.shape[0] >= SUBSTITUTION_FROM and (triangular or not np.any(np.triu(L, 1))):
         try:
             from scipy.linalg import solve_triangular
@@ -452,6 +455,8 @@ def tril_half_diagonal(p):
         array([[1., 0.],
                [4., 3.]])
     """
+    if type(p) is not np.ndarray:  # (Dask, CuPy: arithmetic they all have, no item assignment)
+        return np.tril(p) - 0.5 * np.eye(np.shape(p)[-1]) * p
     out = np.tril(p)
     diagonal = np.arange(np.shape(p)[-1])
     out[..., diagonal, diagonal] *= 0.5
@@ -463,6 +468,8 @@ def _lower(s, uplo):
     symmetric-input adjoint form `s`: diag(s) + the strict lower (or upper) part of s + s^T (s's dtype kept)."""
     both = s + _T(s)
     tri = np.tril(both, -1) if uplo == "L" else np.triu(both, 1)
+    if type(tri) is not np.ndarray:  # (Dask, CuPy: arithmetic they all have, no item assignment)
+        return tri + np.eye(np.shape(s)[-1]) * s
     diagonal = np.arange(np.shape(s)[-1])
     tri[..., diagonal, diagonal] = s[..., diagonal, diagonal]
     return tri

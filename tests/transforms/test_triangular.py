@@ -191,3 +191,34 @@ def test_the_cholesky_adjoint_helpers_keep_dtype_and_match_their_definition():
     s = R.normal(size=(6, 6))
     L = np.linalg.cholesky(SPD[:6, :6])
     np.testing.assert_allclose(runtime.solve_lower(L, s, True, True), np.linalg.solve(L.T, s), rtol=1e-10)
+
+
+def band_from_the_solution(K, y, M):
+    L = np.linalg.cholesky(K)
+    x = np.linalg.solve(L, y)
+    T = np.tril(M, x[0])  # (a float k: NumPy steps at it, so a rounding of x[0] may change T)
+    return np.sum(T * T) + np.sum(x)
+
+
+def band_through_a_starred_call(K, y, M):
+    L = np.linalg.cholesky(K)
+    x = np.linalg.solve(L, y)
+    T = np.tril(*(M, x[0]))
+    return np.sum(T * T) + np.sum(x)
+
+
+@pytest.mark.parametrize("f", [band_from_the_solution, band_through_a_starred_call])
+def test_a_solution_np_tril_reads_as_its_diagonal_is_solved_as_written(f):
+    """Helper 197: np.tril counted smooth in k too; substitution gave x[0] == 0.0 where LU gave 2.9e-15, and the
+    gradient in M lost the first superdiagonal."""
+    code = s2s.source(s2s.grad(f, wrt=2), SPD, B, A)
+    assert "x = np.linalg.solve(L, y)" in code, code
+
+
+def test_float16_is_refused_by_the_solve_as_numpy_refuses_it():
+    """Helper 197: SciPy's substitution took float16 (and longdouble), where np.linalg raises."""
+    A16, b16 = A.astype(np.float16), B.astype(np.float16)
+    with pytest.raises(TypeError, match="unsupported in linalg"):
+        lower_triangle(A16, b16)
+    with pytest.raises(TypeError, match="unsupported in linalg"):
+        s2s.grad(lower_triangle, wrt=1)(A16, b16)
