@@ -109,13 +109,27 @@ def user_line_note(exc) -> str | None:
     if found is None:
         return None
     name, line = found
-    user_file, mapping = _LINE_MAPS[name]
+    yours = user_line(name, line)
+    if yours is None:
+        return None
+    user_file, n = yours
+    text = linecache.getline(user_file, n).strip()
+    return f'The generated line {line} of "{name}" comes from your line\n  File "{user_file}", line {n}\n    {text}'
+
+
+def user_line(filename: str, line: int) -> tuple[str, int] | None:
+    """(your file, your line) that line `line` of the generated code in `filename` was made from, or None.
+
+        >>> user_line("<not generated>", 3) is None
+        True
+    """
+    if filename not in _LINE_MAPS:
+        return None
+    user_file, mapping = _LINE_MAPS[filename]
     user = max((g for g in mapping if g <= line), default=None)
     if user is None or not user_file:
         return None
-    n = mapping[user]
-    text = linecache.getline(user_file, n).strip()
-    return f'The generated line {line} of "{name}" comes from your line\n  File "{user_file}", line {n}\n    {text}'
+    return user_file, mapping[user]
 
 
 def compile_function(fdef: ast.FunctionDef, free_names: list[str], label: str, user_file: str | None = None):

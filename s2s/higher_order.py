@@ -109,7 +109,10 @@ def _at_your_line(exc: NoDerivativeRuleError, what: str, func=None) -> NoDerivat
     found = [k + 1 for k, line in enumerate(yours) if comment and line.strip() == comment]
     lines = _lines_of(func)  # (the differentiated function's own line first, where the text repeats in the file)
     lineno = next((k for k in found if k in lines), found[0] if found else None)
-    if lineno is None:
+    mapped = codegen.user_line(exc.filename, exc.lineno)  # (tangent code has no comments: the line it came from)
+    if lineno is None and mapped is not None and mapped[0] == file.group(1):
+        lineno = mapped[1]
+    if lineno is None or not 0 < lineno <= len(yours):
         return None
     called = exc.line.strip() if exc.line else "it"
     why = exc.message.removeprefix("s2s cannot differentiate its own generated derivative code once more here: ")

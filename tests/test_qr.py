@@ -93,6 +93,19 @@ def test_a_hessian_through_qr_is_refused_not_wrong():
     assert "test_qr.py\", line 17" in message and "q, r = np.linalg.qr(a)" in message and "grad_qr" in message
 
 
+@pytest.mark.parametrize("second", [lambda f: s2s.jacfwd(s2s.jacrev(f)), lambda f: s2s.jacrev(s2s.jacrev(f)),
+                                    lambda f: s2s.jacfwd(s2s.grad(f))], ids=["jacfwd-jacrev", "jacrev-jacrev",
+                                                                              "jacfwd-grad"])
+def test_composed_second_derivatives_through_qr_are_refused_at_your_line(second):
+    """Stop 60: refused in the tangent code of the function, which has no comments to read your line from: the
+    line map of the generated code gives it."""
+    a = np.random.default_rng(6).normal(size=(4, 3))
+    with pytest.raises(s2s.NoDerivativeRuleError) as info:
+        second(both_factors)(a)
+    message = str(info.value)
+    assert "test_qr.py\", line 17" in message and "q, r = np.linalg.qr(a)" in message and "<s2s" not in message
+
+
 def test_the_specialised_code_knows_the_factors_shapes():
     a = np.random.default_rng(5).normal(size=(5, 3))
     text = s2s.source(s2s.grad(both_factors), a)
