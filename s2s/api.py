@@ -16,6 +16,7 @@ import ast
 import copy
 import functools
 import inspect
+import linecache
 import numbers
 import os
 import types
@@ -204,8 +205,16 @@ def _check_scalar(value, func):
 
 
 def _note_user_line(exc):
-    """Add to an exception from generated code the user's line that code came from (Python 3.11+ notes)."""
+    """Add to an exception from generated code the user's line that code came from (Python 3.11+ notes); an
+    error of s2s's own that a runtime helper raised without a place (a cdist metric held in a variable) is told
+    at that line, as those raised when the code is made are."""
     from s2s import codegen
+    found = codegen.raised_at(exc)
+    if isinstance(exc, S2SError) and exc.filename is None and found is not None:
+        exc.filename, exc.lineno = found[1]
+        exc.line = linecache.getline(exc.filename, exc.lineno)
+        exc.args = (exc._render(),)
+        return
     note = codegen.user_line_note(exc)
     if note and hasattr(exc, "add_note") and note not in getattr(exc, "__notes__", ()):
         exc.add_note(note)

@@ -100,21 +100,25 @@ def _line_map(user_lines, source):
 
 def user_line_note(exc) -> str | None:
     """For an exception raised inside generated code: where in the user's file that line came from."""
+    found = raised_at(exc)
+    if found is None:
+        return None
+    (name, line), (user_file, n) = found
+    text = linecache.getline(user_file, n).strip()
+    return f'The generated line {line} of "{name}" comes from your line\n  File "{user_file}", line {n}\n    {text}'
+
+
+def raised_at(exc) -> tuple[tuple[str, int], tuple[str, int]] | None:
+    """((generated file, line), (your file, line)) of the innermost line of generated code `exc` passed through,
+    or None."""
     tb, found = exc.__traceback__, None
     while tb is not None:
         name = tb.tb_frame.f_code.co_filename
         if name in _LINE_MAPS:
             found = (name, tb.tb_lineno)
         tb = tb.tb_next
-    if found is None:
-        return None
-    name, line = found
-    yours = user_line(name, line)
-    if yours is None:
-        return None
-    user_file, n = yours
-    text = linecache.getline(user_file, n).strip()
-    return f'The generated line {line} of "{name}" comes from your line\n  File "{user_file}", line {n}\n    {text}'
+    yours = None if found is None else user_line(*found)
+    return None if yours is None else (found, yours)
 
 
 def user_line(filename: str, line: int) -> tuple[str, int] | None:
