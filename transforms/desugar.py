@@ -300,6 +300,9 @@ class Desugar(loops.LoopRewriter):
     def visit_Call(self, node):
         self.generic_visit(node)
         func = node.func
+        listed = mappings.display_view(node)  # {"a": u, "b": v}.items(): [("a", u), ("b", v)]
+        if listed is not None:
+            return listed
         if not (isinstance(func, ast.Attribute) and self._is_value(func.value)):
             return node
         name, value, args = func.attr, func.value, node.args

@@ -1185,18 +1185,28 @@ class _Hoist(ast.NodeTransformer):
     def visit_Lambda(self, node):
         return self._blocked(node)
 
+    def _comprehension(self, node):
+        """A comprehension's first source is evaluated once, in the enclosing scope, where the comprehension is
+        (`sum(v for k, v in sorted(d.items()))` sorts the items there); the rest is blocked."""
+        node.generators[0].iter = self.visit(node.generators[0].iter)
+        first, node.generators[0].iter = node.generators[0].iter, ast.Constant(value=None)
+        try:
+            return self._blocked(node)
+        finally:
+            node.generators[0].iter = first
+
     def visit_GeneratorExp(self, node):
-        return self._blocked(node)
+        return self._comprehension(node)
 
     def visit_SetComp(self, node):
-        return self._blocked(node)
+        return self._comprehension(node)
 
     def visit_DictComp(self, node):
-        return self._blocked(node)
+        return self._comprehension(node)
 
     def visit_ListComp(self, node):
         if self.blocked or not self._has_helper_call(node):
-            return self._blocked(node)
+            return self._comprehension(node)
         # [g(v) for v in xs if c] -> acc = []; for v' in xs: if c: acc.append(g(v'))
         renames = {n.id: self.alloc.fresh(n.id) for gen in node.generators for n in walk(gen.target)
                    if isinstance(n, ast.Name)}

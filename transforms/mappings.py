@@ -44,6 +44,28 @@ def is_view_call(node: ast.AST) -> bool:
     return isinstance(root, ast.Name)
 
 
+def display_view(call: ast.AST) -> ast.expr | None:
+    """The list a view of a dict display is, `{"a": u, "b": v}.items()` -> `[("a", u), ("b", v)]` (`.values()`:
+    `[u, v]`; `.keys()` where the values are names or constants, which nothing evaluates for an effect), where
+    the keys are distinct constants and nothing is unpacked into it (`**d`); else None.
+
+        >>> ast.unparse(display_view(ast.parse("{'a': u, 'b': v}.items()").body[0].value))
+        "[('a', u), ('b', v)]"
+    """
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in VIEWS
+            and not call.args and not call.keywords and isinstance(call.func.value, ast.Dict)):
+        return None
+    d = call.func.value
+    if any(k is None or not isinstance(k, ast.Constant) or type(k.value) not in (str, int) for k in d.keys) \
+            or len({(type(k.value), k.value) for k in d.keys}) != len(d.keys):
+        return None
+    if call.func.attr == "keys" and not all(isinstance(v, ast.Name | ast.Constant) for v in d.values):
+        return None
+    items = {"items": [ast.Tuple(elts=[k, v], ctx=ast.Load()) for k, v in zip(d.keys, d.values)],
+             "values": list(d.values), "keys": list(d.keys)}[call.func.attr]
+    return ast.copy_location(ast.List(elts=items, ctx=ast.Load()), call)
+
+
 def view_as_list(call: ast.Call, key: str, keys_of: Callable[[list], ast.expr]) -> ast.expr:
     """The list `call` (a view call, see is_view_call) stands for, its comprehension's variable named `key`;
     `keys_of([receiver])` builds the call that lists the receiver's keys."""

@@ -62,13 +62,20 @@ def _assignment(pf, stmt, named: ast.NamedExpr) -> ast.Assign:
             or any(not isinstance(n, ast.Name) or n.id == name for n in before):
         raise pf.error(ctx().unsupported, "s2s differentiates `name := value` where it can write the assignment "
                        "before the statement: evaluated once, unconditionally, with nothing but other names read "
-                       "before it in that statement", named, hint=_hint(stmt, named, conditional, before))
+                       "before it in that statement", named, hint=_hint(stmt, named, conditional, before, path))
     replace_node(stmt, named, load(name))
     return ast.copy_location(ast.Assign(targets=[store(name)], value=named.value), stmt)
 
 
-def _hint(stmt, named, conditional, before) -> str:
+def _hint(stmt, named, conditional, before, path=None) -> str:
     name, value = named.target.id, ast.unparse(named.value)
+    lam = next((n for n in reversed(path or []) if isinstance(n, ast.Lambda)), None)
+    if lam is not None:
+        called = stmt.targets[0].id if isinstance(stmt, ast.Assign) and stmt.value is lam and len(stmt.targets) == 1 \
+            and isinstance(stmt.targets[0], ast.Name) else "helper"
+        body = ast.unparse(_replaced(lam.body, named, name))
+        return (f"write the lambda as a local function whose body assigns first: `def {called}"
+                f"({ast.unparse(lam.args)}):` with `{name} = {value}` and `return {body}` on lines of their own")
     if isinstance(stmt, ast.While):
         test = ast.unparse(_replaced(stmt.test, named, name))
         return (f"rewrite the loop as `while True:` whose body starts with `{name} = {value}` and "

@@ -104,8 +104,26 @@ def mlp_layers(layers, x):
     return np.sum(h ** 2)
 
 
+def display_items_sorted(p):
+    # (a view of a dict display is the list of its pairs; sorted in a generator's source: stop 60, refused before
+    # as "no derivative rule for builtins.sorted" and ".items() called on `t4`")
+    return sum(np.sum(v ** 2) * len(k) for k, v in sorted({"w": p["W"], "b": p["b"] * 2.0}.items()))
+
+
+def display_values_loop(p):
+    s = 0.0
+    for v in {"a": p["b"], "c": p["W"][0]}.values():
+        s = s + np.sum(np.sin(v))
+    return s
+
+
+def sorted_items_in_a_generator(p):
+    return sum(np.sum(v * 3.0) for _, v in sorted(p.items()))
+
+
 FUNCTIONS = [items_loop, values_generator, keys_then_index, values_listed, view_kept_unchanged,
-             comprehension_scaled, comprehension_repeated_key, pairs_to_dict, comprehension_over_a_range]
+             comprehension_scaled, comprehension_repeated_key, pairs_to_dict, comprehension_over_a_range,
+             display_items_sorted, display_values_loop, sorted_items_in_a_generator]
 
 
 @pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)

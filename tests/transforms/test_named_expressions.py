@@ -84,6 +84,18 @@ def while_as_hinted(x):
     return np.sum(x)
 
 
+def in_a_lambda(x):
+    h = lambda v: (w := v * 2.0) + w * w  # noqa: E731
+    return np.sum(h(x))
+
+
+def lambda_as_hinted(x):
+    def h(v):
+        w = v * 2.0
+        return w + w * w
+    return np.sum(h(x))
+
+
 def behind_and(x):
     z = x[0] > 0 and (t := x[1] * 2.0) > 0
     return x[0] * t if z else x[1]
@@ -94,7 +106,8 @@ def behind_and(x):
     (in_a_comprehension, "`t = v * 2.0`"),
     (in_a_while_test, "`while True:` whose body starts with `k = k + 1` and `if not (k < 3): break`"),
     (behind_and, "`t = x[1] * 2.0`"),
-], ids=["rebound", "comprehension", "while", "and"])
+    (in_a_lambda, "`def h(v):` with `w = v * 2.0` and `return w + w * w`"),
+], ids=["rebound", "comprehension", "while", "and", "lambda"])
 def test_refused_with_a_hint(f, hint):
     with pytest.raises(s2s.UnsupportedSyntaxError, match=":=") as info:
         s2s.grad(f)(X)
@@ -104,6 +117,11 @@ def test_refused_with_a_hint(f, hint):
 def test_the_while_hint_computes_the_same():
     assert while_as_hinted(X) == in_a_while_test(X)
     check_grad(while_as_hinted, X, ag=False)
+
+
+def test_the_lambda_hint_computes_the_same():
+    assert lambda_as_hinted(X) == in_a_lambda(X)
+    check_grad(lambda_as_hinted, X)
 
 
 def test_an_augmented_target_read_before_its_walrus_is_refused():
