@@ -958,6 +958,10 @@ HESSIAN_SAMPLES.update({
     "np.cov": (lambda x: np.sum(np.cov(x ** 3 + M23) ** 2) + np.sum(np.cov(x, rowvar=False, bias=True) * x[0]), _X23),
     "np.linalg.matrix_power": (lambda x: np.sum(np.linalg.matrix_power(x * x + A22, 3) ** 2)
                                + np.sum(np.linalg.matrix_power(x + A22, -2) * x), _X22),
+    # (every item differentiated, vectors at both ends and matrices between: grad_multi_dot's and the tangent's
+    # own tangents)
+    "np.linalg.multi_dot": (lambda x: np.sum(np.linalg.multi_dot([x * x, A22, np.sin(x), x]) ** 2)
+                            + np.linalg.multi_dot([x[0], x.T, A22, x[1] ** 2]) ** 2, _X22),
 })
 
 HESSIAN_SAMPLES.update({

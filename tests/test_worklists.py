@@ -114,3 +114,127 @@ def test_what_reverse_mode_cannot_put_back_is_forward_mode_only(f, message):
     with pytest.raises(s2s.UnsupportedSyntaxError, match=message):
         s2s.grad(f)(X)
     np.testing.assert_allclose(s2s.jacfwd(f)(X), numeric_grad(f, (X,), 0), rtol=1e-6, atol=1e-8)
+
+
+# ---- review 198's programs -------------------------------------------------------------------------------------
+
+def popped_again_if_any_left(x):
+    q = [0]
+    s = 0.0
+    for r in range(3):
+        q.append(r + 1)
+        i = q.pop()
+        s = s + np.sin(x[i]) * s + x[i]
+        if q:  # (the backward sweep must read this test as it was, not on the emptied list)
+            j = q.pop()
+            s = s * x[j]
+    return s
+
+
+def guarded_pops_of_a_fixed_list(x):
+    q = [0, 1, 2]
+    s = 0.0
+    for _ in range(4):
+        if q:
+            i = q.pop()
+            s = s + x[i] ** 2
+    return s
+
+
+def guarded_pops_of_a_dict(x):
+    d = {"a": 0, "b": 1}
+    s = 0.0
+    for k in ("a", "b", "c"):
+        if d:
+            i = d.pop(k)
+            s = s + x[i] ** 2
+    return s
+
+
+def guarded_pops_and_an_append(x):
+    q = [0, 1]
+    s = 0.0
+    for r in range(4):
+        if q:
+            i = q.pop()
+            s = s + x[i] ** 2 * (r + 1)
+        if r == 1:
+            q.append(3)
+    return s
+
+
+def an_index_in_a_name_that_held_a_value(x):
+    q = [0, 1]
+    s = 0.0
+    i = x[0] * 2  # (i carries a derivative here, none after the pop)
+    s = s + i
+    for r in range(2):
+        i = q.pop()
+        s = s + x[i] * s
+        q.append(r)
+    return s
+
+
+def underscore_of_its_own(x):
+    s = 1.0
+    k = 0
+    while k < 3:
+        _ = np.sin(x[k])  # (the backward sweep's trip loop took `_` for its counter)
+        s = s * _ + 1.0
+        k += 1
+    return s
+
+
+def appended_in_a_comprehension(x):
+    stack = [0]
+    total = 0.0
+    while stack:
+        i = stack.pop()
+        total = total + x[i] ** 2 * (i + 1)
+        _ = [stack.append(c) for c in CHILDREN[i]]
+    return total
+
+
+REVIEWED = [popped_again_if_any_left, guarded_pops_of_a_fixed_list, guarded_pops_of_a_dict, guarded_pops_and_an_append,
+            an_index_in_a_name_that_held_a_value, underscore_of_its_own, appended_in_a_comprehension]
+
+
+@pytest.mark.parametrize("f", REVIEWED, ids=[f.__name__ for f in REVIEWED])
+def test_review_198_programs_differentiate_right(f):
+    """Helper 198: wrong gradients (a test re-read after its branch popped the list, a user's `_` overwritten by
+    the backward loop), an IndexError and a NameError (`q_dot`) in the generated code."""
+    check_grad(f, X, ag=False)
+    _, tangent = s2s.jvp(f, (X,), (V,))
+    np.testing.assert_allclose(tangent, numeric_grad(f, (X,), 0) @ V, rtol=1e-6, atol=1e-8)
+
+
+def appended_through_map(x):
+    a = x * 2.0
+    L = []
+    list(map(L.append, [a]))  # (an item s2s's analysis does not see go in)
+    v = L.pop()
+    v[0] = 0.0  # (changes a)
+    return np.sum(a * x)
+
+
+def _pop_of(s):
+    return s.pop()
+
+
+def popped_by_a_helper(x):
+    stack = [0]
+    total = 0.0
+    while stack:
+        i = _pop_of(stack)
+        total = total + x[i] ** 2
+        if i + 1 < 3:
+            stack.append(i + 1)
+    return total
+
+
+@pytest.mark.parametrize("f", [appended_through_map, popped_by_a_helper], ids=["map-append", "helper-pop"])
+def test_what_the_analysis_cannot_follow_is_refused(f):
+    """Helper 198: an update of an item put in by `map(L.append, ...)` was missed (a wrong gradient); a helper's
+    `return s.pop()` was summarised as changing nothing (an IndexError in the backward sweep)."""
+    with pytest.raises(s2s.UnsupportedSyntaxError):
+        s2s.grad(f)(X)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import inspect
 
 import numpy as np
 
@@ -513,13 +514,22 @@ def callee_summary(func, _active=()):
         pf = _parsed(func)
         return ownership.summarise(pf.tree, pf.resolve, _rule_of,
                                    lambda callee: callee_summary(callee, _active + (code,)), _returns_view, _mutates,
-                                   _mutable_defaults(func))
+                                   _mutable_defaults(func), _owner_class(func))
     except ownership.OwnershipError as exc:  # an update s2s cannot follow (np.copyto, out=, ufunc.at, ...)
         line = getattr(exc.node, "lineno", None)
         return ownership.Summary(False, frozenset(), True, f"has an update s2s cannot follow (line {line}: "
                                                            f"{exc.message})")
     except Exception:  # noqa: BLE001 - no source: the caller assumes the worst
         return None
+
+
+def _owner_class(func):
+    """The class of module level whose function `func` is (`Model.loss`), else None."""
+    owner, _, name = (getattr(func, "__qualname__", "") or "").partition(".")
+    cls = getattr(func, "__globals__", {}).get(owner)
+    if not name or "." in name or not isinstance(cls, type):
+        return None
+    return cls if inspect.getattr_static(cls, name, None) is func else None
 
 
 _PARSED: dict = {}  # code object -> its parsed function (a code object's source never changes)

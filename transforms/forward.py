@@ -159,6 +159,8 @@ class Forward:
                                                   ctx=ast.Load()), args=[], keywords=[])
                 return [s, ast.copy_location(ast.Expr(value=pop), s)]
             return [s]
+        if analysis.is_pop(value) and value.func.value.id not in self.active:  # (an item of no derivative)
+            return [s, _assign(self.dot(y), ast.Constant(0.0), s)]
         if analysis.is_pop(value):
             lst = value.func.value.id
             pop = ast.Call(func=ast.Attribute(value=load(self.dot(lst)), attr="pop", ctx=ast.Load()), args=[],

@@ -278,7 +278,7 @@ class Lowerer:
 
     def atom_of_ifexp(self, e, out):
         name = self.alloc.fresh("choice")
-        test = self.test_atom(e.test, out, assigned=set())
+        test = self.test_atom(e.test, out, assigned=set(), branches=[e.body, e.orelse])
         body, orelse = [], []
         body.append(ast.copy_location(ast.Assign(targets=[store(name)], value=self.simple(e.body, body)), e))
         orelse.append(ast.copy_location(ast.Assign(targets=[store(name)], value=self.simple(e.orelse, orelse)), e))
@@ -309,11 +309,16 @@ class Lowerer:
             self.stmt(s, out)
         return load(name)
 
-    def test_atom(self, test, out, assigned):
+    def test_atom(self, test, out, assigned, branches=()):
+        """The test as an atom the branches cannot change: a copy where they bind its name again, its truth where
+        they may change its object in place (`if q: j = q.pop()`: the backward sweep reads the test after the
+        branch, when q may be empty)."""
         a = self.atom(test, out, "cond")
-        if isinstance(a, ast.Name) and a.id in assigned:
+        if isinstance(a, ast.Name) and (a.id in assigned or a.id in _changed_in_place(branches)):
             name = self.alloc.fresh("cond")
-            out.append(ast.copy_location(ast.Assign(targets=[store(name)], value=a), test))
+            value = a if a.id in assigned and a.id not in _changed_in_place(branches) else \
+                ast.Call(func=builtin("bool"), args=[a], keywords=[])
+            out.append(ast.copy_location(ast.Assign(targets=[store(name)], value=value), test))
             return load(name)
         return a
 
@@ -340,7 +345,7 @@ class Lowerer:
             return None
         if isinstance(s, ast.If):
             assigned = _assigned(s.body + s.orelse)
-            test = self.test_atom(s.test, out, assigned)
+            test = self.test_atom(s.test, out, assigned, s.body + s.orelse)
             out.append(ast.copy_location(ast.If(test=test, body=self.block(s.body) or [ast.Pass()],
                                                 orelse=self.block(s.orelse)), s))
             return None
@@ -550,6 +555,22 @@ def _reads(e, name):
 
 def _assigned(stmts):
     return {n.id for s in stmts for n in walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _changed_in_place(nodes) -> set:
+    """The names whose objects `nodes` may change in place: a method's receiver (`q.pop()`), an item or attribute
+    stored into, an augmented target."""
+    out = set()
+    for node in nodes:
+        for n in walk(node):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and isinstance(n.func.value, ast.Name):
+                out.add(n.func.value.id)
+            elif isinstance(n, ast.Subscript | ast.Attribute) and isinstance(n.ctx, ast.Store | ast.Del) \
+                    and isinstance(n.value, ast.Name):
+                out.add(n.value.id)
+            elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):
+                out.add(n.target.id)
+    return out
 
 
 def _rename(tree, mapping):

@@ -55,7 +55,7 @@ def load(name: str) -> ast.Name:
 
 
 # the builtins code s2s writes itself may call (loops over trips and items, slices, lists of items)
-BUILTINS_WRITTEN = ("range", "reversed", "len", "zip", "tuple", "list", "min", "max", "sorted", "slice", "dict",
+BUILTINS_WRITTEN = ("range", "reversed", "len", "zip", "tuple", "list", "min", "max", "sorted", "slice", "dict", "bool",
                     "UnboundLocalError")
 
 

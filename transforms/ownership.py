@@ -138,8 +138,10 @@ def analyse(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of
 
 
 def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of=lambda func: None,
-              returns_view=lambda obj: False, mutates=lambda obj: None, mutable_defaults=None) -> Summary:
-    """The Summary of a function for its callers (raises OwnershipError where `analyse` would).
+              returns_view=lambda obj: False, mutates=lambda obj: None, mutable_defaults=None,
+              owner: type | None = None) -> Summary:
+    """The Summary of a function for its callers (raises OwnershipError where `analyse` would); `owner`: the class
+    whose method it is (`self.forward(x)` in it is read as that class's function, and its subclasses').
 
         >>> tree = ast.parse("def f(p):\\n    q = p\\n    q += 1.0\\n    return q * 2.0").body[0]
         >>> summarise(tree, lambda n: None)
@@ -147,6 +149,7 @@ def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_
     """
     analysis = _Analysis(tree, resolve, rule_of, summary_of, returns_view=returns_view, mutates=mutates)
     analysis.summarising = True
+    analysis.owner = owner
     analysis.mutable_defaults = dict(mutable_defaults or {})
     analysis.run()
     returned = analysis.reach(analysis.returned)
@@ -338,6 +341,7 @@ class _Analysis:
         self.changes_outside = ""
         self.read_only = {}  # site -> the call that made it, a view NumPy makes read-only (np.broadcast_to's)
         self.instances = {}  # site -> the class of yours `Model(...)` made it an object of
+        self.owner = None  # summarising a method: its class
         self.containers = set()  # sites certainly a list, dict or set (a display, a comprehension, `list(...)`)
 
     # ---- liveness (backward) ------------------------------------------------------------------------
@@ -669,6 +673,14 @@ class _Analysis:
             held = self.resolve_call(func)  # a function held by a global namespace or class (`NS.bump()`)
             if isinstance(held, types.FunctionType):
                 self.callee_changes_outside(e, held, self.summary_or_unread(held))
+            elif self.summarising and not _builtin_method_name(func.attr) and args \
+                    and not self.own_method_keeps_arguments(func):
+                # (`self.fn(v)`: a function the object holds, which s2s cannot see, may change what it is given)
+                given = set().union(*(self.reach(a) for a in args))
+                if EXTERNAL in given:
+                    self.outside(e, f"passes a value to `{ast.unparse(func)}` (line {e.lineno}), a function s2s "
+                                    "cannot see, and it may be a global or captured value")
+                self.record_params(given - {EXTERNAL})
             receiver = self.pts(func.value, env)
             if any(k.arg == "copy" for k in e.keywords):
                 return self.new(e, self.reach(receiver)) | self.reach(receiver)  # copy=False may hand x back
@@ -678,8 +690,10 @@ class _Analysis:
             if func.attr not in ("get", "pop", "setdefault"):
                 reached = reached - {EXTERNAL}
             if func.attr in ("get", "pop", "setdefault") and receiver and receiver <= self.containers:
-                # (a list's, dict's or set's own: one of its items, or the default given; not the object itself)
-                return frozenset(set().union(*(self.contents.get(site, set()) for site in receiver))) | reached
+                # (a list's, dict's or set's own: one of its items, or the default given; not the object itself,
+                # though an item put there in a way s2s does not follow, `list(map(L.append, xs))`, may be anything)
+                items = set().union(*(self.contents.get(site, set()) for site in receiver))
+                return frozenset(items) | reached | {EXTERNAL}
             if func.attr in _FRESH_METHODS:
                 return self.new(e) | reached
             if func.attr == "copy":  # a new array, or a shallow copy of a list or dict: the same elements
@@ -721,6 +735,12 @@ class _Analysis:
         if self.rule_of(obj) or isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", "") == "math":
             return self.new(e)
         if _plain_class(obj):  # (a new object, which may hold the arguments or globals)
+            init = inspect.getattr_static(obj, "__init__", None)
+            if isinstance(init, types.FunctionType):  # (what `__init__(self, ...)` changes: the call with self first)
+                summary = self.summary_or_unread(init)  # (its stores into the new self are no change outside)
+                with_self = ast.copy_location(ast.Call(func=e.func, args=[ast.Constant(None), *e.args],
+                                                       keywords=e.keywords), e)
+                self.callee_updates(with_self, init, summary, env)
             made = self.new(e, reached | {EXTERNAL})
             self.instances.update(dict.fromkeys(made, obj))
             return made
@@ -1064,6 +1084,14 @@ class _Analysis:
                     self.expanding.discard(func.id)
             if isinstance(func, ast.Attribute) and not self.is_module_path(func) and not _a_string_s(node):
                 receiver = _root(func.value)
+                if func.attr in _SUPPORTED_METHODS and isinstance(func.value, ast.Name) and receiver in self.locals \
+                        and not self.summarising and any(site in self.instances for site in env.get(receiver, ())):
+                    cls = next(self.instances[site] for site in env[receiver] if site in self.instances)
+                    raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: s2s writes "
+                                               f"`.{func.attr}(...)` as a list's, and `{receiver}` may be an object "
+                                               f"of your class {cls.__name__}",
+                                         f"give the method another name (`{receiver}.{func.attr}_item(...)`), "
+                                         "or keep the values in a list of the function's own")
                 if receiver in self.locals:
                     own = not self.instance_method_reads_only(func, env)
                 else:
@@ -1080,6 +1108,14 @@ class _Analysis:
                                                "which may be a global or captured value")
                     continue
                 if own and func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS:
+                    cls = next((self.instances[site] for site in env.get(receiver, ()) if site in self.instances), None)
+                    if cls is not None:
+                        raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: `{receiver}` may "
+                                                   f"be an object of your class {cls.__name__}, whose `{func.attr}` "
+                                                   "may change the object or what it is given in place",
+                                             f"make {cls.__name__}.{func.attr} return new values and change nothing "
+                                             "(no attribute stores, no calls of functions the object holds on "
+                                             "its arguments)")
                     raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)`: it changes "
                                                f"`{ast.unparse(func.value)}` in place", _method_hint(func.attr, func.value, node))
                 base = _base(func.value)
@@ -1107,8 +1143,11 @@ class _Analysis:
                                                "s2s's derivative code does not follow",
                                          "work on a local list or array and store it on the object after the "
                                          "computation, or make the call outside the differentiated function")
-                if func.attr in _SUPPORTED_METHODS and statement is not None and isinstance(func.value, ast.Name):
-                    self.update(statement, func.value, env, bound, deep=False, call=node)
+                if func.attr in _SUPPORTED_METHODS and (statement or self.current) is not None \
+                        and isinstance(func.value, ast.Name):
+                    # (in a test or a return too: `return s.pop()` changes its caller's list)
+                    self.update(statement or self.current, func.value, env, bound or frozenset(), deep=False,
+                                call=node)
                     if func.attr == "append":  # the list now holds the value
                         held = set().union(*(self.pts(a, env) for a in node.args)) if node.args else set()
                         for site in env.get(func.value.id, ()):
@@ -1196,6 +1235,25 @@ class _Analysis:
             return False
         summary = self.summary_of(target)
         return summary is not None and not summary.updated_params and not summary.changes_outside
+
+    def own_method_keeps_arguments(self, func) -> bool:
+        """`self.forward(x)` in a method of the class `self.owner`: the class's function of that name, and each
+        subclass's, changes none of the arguments it is given (its summary says so)."""
+        params = _params(self.tree)
+        if self.owner is None or not params or not isinstance(func.value, ast.Name) or func.value.id != params[0]:
+            return False
+        classes, todo = [], [self.owner]
+        while todo:
+            cls = todo.pop()
+            classes.append(cls)
+            todo.extend(cls.__subclasses__())
+        for cls in classes:
+            method = _class_function(cls, func.attr)
+            summary = self.summary_of(method) if method is not None else None
+            first = method.__code__.co_varnames[:1] if method is not None else ()
+            if summary is None or summary.updated_params - set(first) or summary.changes_outside:
+                return False
+        return True
 
     def instance_method_reads_only(self, func, env) -> bool:
         """`m.update(x)` of a local `m = Model(...)`, an object of your class whose `update` is a function of the
@@ -1367,6 +1425,11 @@ def _method_out_position(name):
         if p.name == "out":
             return i
     return None
+
+
+def _builtin_method_name(name) -> bool:
+    """Whether arrays, lists, dicts, sets or strings have a method `name` (none of which changes its arguments)."""
+    return any(hasattr(kind, name) for kind in (np.ndarray, list, dict, set, str))
 
 
 def _plain_class(obj) -> bool:

@@ -426,7 +426,10 @@ class Reverse:
             self.reads.add(annotations.get(s, annotations.TRIP_COUNTER))
             out = pre + ([self.pop(annotations.get(s, annotations.TRIP_COUNTER), s)] if in_loop else [])
             trips = ast.Call(func=builtin("range"), args=[load(annotations.get(s, annotations.TRIP_COUNTER))], keywords=[])
-            loop = ast.For(target=store("_"), iter=trips, body=body, orelse=[])
+            # (`_` unless the function has a name `_` of its own, which the loop would overwrite)
+            counter = "_" if not any(isinstance(n, ast.Name) and n.id == "_" for n in walk(self.tree)) \
+                else self.temp("trip")
+            loop = ast.For(target=store(counter), iter=trips, body=body, orelse=[])
             return out + [ast.copy_location(loop, s)]
         return []
 
@@ -508,19 +511,24 @@ class Reverse:
 
     def bwd_assign(self, y, value, s, in_loop):
         # (a popped list that carries derivatives: its adjoint would need the item's place back, used or not)
-        if _list_pop(value) is not None and (y in self.active or _list_pop(value) in self.active):
+        popped = _list_pop(value)
+        if popped is not None and popped in self.active:
             raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop() in forward mode only", value,
                                 hint=_POP_HINT)
-        if _list_pop(value) in self.appended:
+        if popped is not None and (popped in self.appended or y in self.active):
             # a worklist of values no derivative reads (`i = stack.pop()`, `queue.pop(0)`, `stack.append(i + 1)`): the
-            # item goes back where the forward sweep took it, so the pops that undo the appends stay in step
-            put_back = _put_back(value, y)
-            if put_back is None:
+            # item goes back where the forward sweep took it, so the pops that undo the appends stay in step; a
+            # name that held a value of a derivative before has none from here (its adjoint ends, as for a constant)
+            put_back = _put_back(value, y) if popped in self.appended else None
+            if popped in self.appended and put_back is None:
                 raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop(i) of a list the function also "
                                     "appends to in forward mode only where i is not an int written in the code",
                                     value, hint=_POP_HINT)
-            self.reads.update((_list_pop(value), y))
-            return [ast.copy_location(put_back, s)] + self.restore_pullback(s, in_loop) + self.restore(y, s, in_loop)
+            if put_back is not None:
+                self.reads.update((popped, y))
+            return ([ast.copy_location(put_back, s)] if put_back is not None else []) \
+                + (self.reset(y, s) if y in self.active else []) + self.restore_pullback(s, in_loop) \
+                + self.restore(y, s, in_loop)
         if y not in self.active or y in self.zero:
             return self.restore_pullback(s, in_loop) + self.restore(y, s, in_loop)
         operands = analysis.diff_inputs(self.pf, value)

@@ -121,6 +121,17 @@ _chol_y = ("s2s.solve_lower(ans, np.swapaxes(s2s.solve_lower(ans, np.swapaxes("
 defrule("np.linalg.cholesky(a)", result_shape=shapes.square_matrix, real=shapes.real_of_one,
         a=f"s2s.tril_fold({_chol_s})",  # (the symmetric adjoint computed once, folded onto the lower triangle)
         a_dot=f"ans @ (np.tril({_chol_y}) - 0.5 * np.eye(np.shape(ans)[-1]) * {_chol_y})")
+# a chain of matrix products (a first 1-d item a row, a last one a column): each item's adjoint is the product
+# before it, transposed, times g times the product after it, transposed; the tangent the sum of the chains with one
+# item replaced by its tangent (s2s/runtime/linalg.py)
+defrule("np.linalg.multi_dot(arrays, out=None)", default_only=("out",), result_shape=shapes.multi_dot,
+        real=shapes.real_joined, arrays="s2s.grad_multi_dot(g, arrays)",
+        arrays_dot="s2s.multi_dot_tangent(s2s.dense_list(arrays_dot, arrays), arrays)")
+helper_rule(rt.grad_multi_dot, "grad_multi_dot(g, arrays)", structured=True, linear=("g",),
+            result_shape=shapes.multi_dot_pieces,
+            arrays_dot="s2s.grad_multi_dot_dot(g, arrays, s2s.dense_list(arrays_dot, arrays))")
+helper_rule(rt.multi_dot_tangent, "multi_dot_tangent(tangents, arrays)", linear=("tangents",),
+            arrays_dot="s2s.multi_dot_tangent_dot(tangents, arrays, s2s.dense_list(arrays_dot, arrays))")
 # lstsq where a has full column rank: x = (a^T a)^-1 a^T b and the residuals' sums of squares (s2s/runtime/linalg.py);
 # the rank is an int, the singular values' adjoint refused; rcond is not differentiated
 defrule("np.linalg.lstsq(a, b, rcond=None)", structured=True, zero=("rcond",),

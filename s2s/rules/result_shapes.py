@@ -707,6 +707,36 @@ def triangle(site):
     return m if type(m) is tuple and len(m) >= 2 and _k(site, 1, "k") is not None else None
 
 
+def multi_dot(site):
+    """np.linalg.multi_dot(arrays) of a tuple, or a list no one changes, of matrices of known shapes whose inner
+    lengths agree (the first and the last may be vectors): the rows of the first by the columns of the last."""
+    return multi_dot_shape(site.items(0)) if _plain(site, 1) else None
+
+
+def multi_dot_shape(items):
+    """The shape of np.linalg.multi_dot of arrays of the shapes `items`, else None."""
+    if not items or len(items) < 2 or any(not _array(i) for i in items) or any(len(i) != 2 for i in items[1:-1]) \
+            or not 1 <= len(items[0]) <= 2 or not 1 <= len(items[-1]) <= 2:
+        return None
+    rows = items[0][:-1]  # (a vector first: no rows)
+    cols = items[-1][1:] if len(items[-1]) == 2 else ()
+    inner = [items[0][-1]] + [n for i in items[1:-1] for n in i] + [items[-1][0]]
+    if any(type(n) is not int for n in inner) or any(inner[k] != inner[k + 1] for k in range(0, len(inner), 2)):
+        return None
+    return tuple(rows) + tuple(cols)
+
+
+def multi_dot_pieces(site):
+    """s2s.grad_multi_dot(g, arrays): the arrays' shapes, where g is certainly an array of their chain's shape."""
+    if not _plain(site, 2):
+        return None
+    items = site.items(1)
+    if items is None or any(not _array(i) for i in items):
+        return None
+    chained = multi_dot_shape(items)
+    return Seq(items) if chained is not None and site.shape(0) == chained else None
+
+
 def solve_lower(site):
     """s2s.solve_lower(L, B, trans) or (L, B, trans, triangular): B's shape."""
     return site.shape(1) if site.nargs in (3, 4) and not site.keywords else None

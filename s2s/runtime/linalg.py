@@ -843,3 +843,102 @@ def qr_tangent(t, ans, a, mode):
         right = np.asarray(a)[..., :, m:]
         r_dot = np.concatenate([r_left, _T(q_dot) @ right + _T(q) @ t[..., :, m:]], axis=-1)
     return r_dot if mode == "r" else [q_dot, r_dot]
+
+
+# ---- np.linalg.multi_dot: a chain of matrix products, its first and last items possibly vectors -----------------
+
+def _as_matrices(arrays):
+    """The items of a multi_dot as matrices (a first 1-d item a row, a last one a column), and the result's shape
+    as those products make it: multi_dot's own reading of vectors."""
+    mats = [np.asarray(a) for a in arrays]
+    first_vector, last_vector = mats[0].ndim == 1, mats[-1].ndim == 1
+    if first_vector:
+        mats[0] = mats[0][None, :]
+    if last_vector:
+        mats[-1] = mats[-1][:, None]
+    shape = (() if first_vector else (mats[0].shape[0],)) + (() if last_vector else (mats[-1].shape[1],))
+    return mats, shape
+
+
+def _chain(mats):
+    """The product of `mats` (matrices) in NumPy's order for the chain, or None for none."""
+    if not mats:
+        return None
+    return mats[0] if len(mats) == 1 else np.linalg.multi_dot(mats)
+
+
+def _chain_tangent(mats, dots, skip=None):
+    """The sum over j (not `skip`) of the chain `mats` with item j replaced by `dots[j]`: the chain's tangent;
+    None for an empty chain."""
+    if not mats:
+        return None
+    return sum(_chain(mats[:j] + [dots[j]] + mats[j + 1:]) for j in range(len(mats)) if j != skip)
+
+
+@linear_in_g
+def grad_multi_dot(g, arrays):
+    """Adjoints of np.linalg.multi_dot(arrays): for item i, (the product before it)^T g (the product after it)^T,
+    each shaped as its item.
+
+        >>> [a.tolist() for a in grad_multi_dot(1.0, [np.array([1.0, 2.0]), np.eye(2), np.array([3.0, 4.0])])]
+        [[3.0, 4.0], [[3.0, 4.0], [6.0, 8.0]], [1.0, 2.0]]
+    """
+    mats, _ = _as_matrices(arrays)
+    g = np.reshape(g, (mats[0].shape[0], mats[-1].shape[1]))
+    out = []
+    for i, a in enumerate(arrays):
+        before, after = _chain(mats[:i]), _chain(mats[i + 1:])
+        adjoint = g if after is None else g @ after.T
+        adjoint = adjoint if before is None else before.T @ adjoint
+        out.append(np.reshape(adjoint, np.shape(a)))
+    return out
+
+
+def multi_dot_tangent(tangents, arrays):
+    """The tangent of np.linalg.multi_dot(arrays) for the items' tangents: the sum over i of the chain with item i
+    replaced by its tangent.
+
+        >>> multi_dot_tangent([np.array([1.0, 0.0]), np.zeros((2, 2)), np.zeros(2)],
+        ...                   [np.array([1.0, 2.0]), np.eye(2), np.array([3.0, 4.0])])
+        3.0
+    """
+    mats, shape = _as_matrices(arrays)
+    dots, _ = _as_matrices(tangents)
+    total = sum(_chain(mats[:i] + [dots[i]] + mats[i + 1:]) for i in range(len(mats)))
+    return total.reshape(shape) if shape else total.item()
+
+
+@linear_in_g
+def grad_multi_dot_dot(g, arrays, dots):
+    """The tangent of grad_multi_dot(g, arrays) for the items' tangents `dots` (s2s.hessian through multi_dot):
+    each adjoint's two products, before and after the item, differentiated."""
+    mats, _ = _as_matrices(arrays)
+    ds, _ = _as_matrices(dots)
+    g = np.reshape(g, (mats[0].shape[0], mats[-1].shape[1]))
+    out = []
+    for i, a in enumerate(arrays):
+        before, after = _chain(mats[:i]), _chain(mats[i + 1:])
+        before_dot, after_dot = _chain_tangent(mats[:i], ds[:i]), _chain_tangent(mats[i + 1:], ds[i + 1:])
+        total = 0.0
+        if after_dot is not None:
+            term = g @ after_dot.T
+            total = total + (term if before is None else before.T @ term)
+        if before_dot is not None:
+            term = g if after is None else g @ after.T
+            total = total + before_dot.T @ term
+        out.append(np.reshape(total, np.shape(a)) if np.ndim(total) else np.zeros(np.shape(a)))
+    return out
+
+
+def multi_dot_tangent_dot(tangents, arrays, dots):
+    """The tangent of multi_dot_tangent(tangents, arrays) for the items' tangents `dots`: the chains with two
+    items replaced, one by its tangent and another by its `dots` entry."""
+    mats, shape = _as_matrices(arrays)
+    ts, _ = _as_matrices(tangents)
+    ds, _ = _as_matrices(dots)
+    total = 0.0
+    for i in range(len(mats)):
+        with_t = mats[:i] + [ts[i]] + mats[i + 1:]
+        total = total + (_chain_tangent(with_t, ds, skip=i) if len(mats) > 1 else 0.0)
+    total = np.asarray(total)
+    return total.reshape(shape) if shape else total.item()
