@@ -672,3 +672,46 @@ def test_methods_s2s_cannot_read_as_they_run_are_refused(f):
     argument, were taken as changing nothing (wrong gradients)."""
     with pytest.raises(s2s.errors.UnsupportedSyntaxError):
         s2s.grad(f)(np.array([0.3, -0.7, 1.1]))
+
+
+class ChangesItselfThroughAnother:
+    def __init__(self, w):
+        self.w = w
+
+    def bump(self):
+        self.w[0] = 5.0
+
+    def update(self, v):
+        self.bump()  # (changes the object through another method of the class)
+        return self.w * v
+
+
+def _changed_through_another_method(x):
+    a = x * 2.0
+    m = ChangesItselfThroughAnother(a)
+    y = m.update(x)
+    return np.sum(y * a)
+
+
+def test_a_method_changing_its_object_through_another_is_refused():
+    with pytest.raises(s2s.errors.UnsupportedSyntaxError, match="ChangesItselfThroughAnother"):
+        s2s.grad(_changed_through_another_method)(np.array([0.3, -0.7, 1.1]))
+
+
+_RNG = np.random.RandomState(0)
+
+
+def _draws(mu, rng):
+    return rng.normal(mu, 1.0)
+
+
+def _drawn_around(x):
+    a = x * 2.0
+    return np.sum(_draws(a, _RNG)) + np.sum(a)
+
+
+def test_a_helper_s_method_call_on_a_parameter_is_not_taken_for_an_update_of_its_arguments():
+    """(A draw from a generator passed in is refused for what it is, a function without a rule, not as an update
+    of `mu`: only a method's calls on its own object are read through its class.)"""
+    with pytest.raises(s2s.NoDerivativeRuleError, match="RandomState.normal"):
+        s2s.grad(_drawn_around)(np.array([0.3, -0.7, 1.1]))

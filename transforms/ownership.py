@@ -673,13 +673,16 @@ class _Analysis:
             held = self.resolve_call(func)  # a function held by a global namespace or class (`NS.bump()`)
             if isinstance(held, types.FunctionType):
                 self.callee_changes_outside(e, held, self.summary_or_unread(held))
-            elif self.summarising and not _builtin_method_name(func.attr) and args \
-                    and not self.own_method_keeps_arguments(func):
-                # (`self.fn(v)`: a function the object holds, which s2s cannot see, may change what it is given)
-                given = set().union(*(self.reach(a) for a in args))
+            elif self.summarising and self.owner is not None and not _builtin_method_name(func.attr):
+                # in a method, `self.forward(x)` is its class's function or a subclass's (whose summaries say what
+                # they change), `self.fn(v)` a function the object holds, which may change what it is given
+                changes_arguments, changes_object = self.own_method_changes(func)
+                given = set().union(*(self.reach(a) for a in args)) if changes_arguments and args else set()
                 if EXTERNAL in given:
                     self.outside(e, f"passes a value to `{ast.unparse(func)}` (line {e.lineno}), a function s2s "
                                     "cannot see, and it may be a global or captured value")
+                if changes_object:
+                    given |= self.reach(self.pts(func.value, env))
                 self.record_params(given - {EXTERNAL})
             receiver = self.pts(func.value, env)
             if any(k.arg == "copy" for k in e.keywords):
@@ -1236,24 +1239,29 @@ class _Analysis:
         summary = self.summary_of(target)
         return summary is not None and not summary.updated_params and not summary.changes_outside
 
-    def own_method_keeps_arguments(self, func) -> bool:
-        """`self.forward(x)` in a method of the class `self.owner`: the class's function of that name, and each
-        subclass's, changes none of the arguments it is given (its summary says so)."""
+    def own_method_changes(self, func) -> tuple[bool, bool]:
+        """(whether it may change the arguments it is given, whether it may change the object) for `self.m(...)` in
+        a method of the class `self.owner`: the class's function `m` and each subclass's, by their summaries; a
+        name no class has a function of (`self.fn`, a function the object holds) may change both. (False, False)
+        where the receiver is not the method's own object."""
         params = _params(self.tree)
-        if self.owner is None or not params or not isinstance(func.value, ast.Name) or func.value.id != params[0]:
-            return False
+        if not params or not isinstance(func.value, ast.Name) or func.value.id != params[0]:
+            return False, False
         classes, todo = [], [self.owner]
         while todo:
             cls = todo.pop()
             classes.append(cls)
             todo.extend(cls.__subclasses__())
+        arguments = obj = False
         for cls in classes:
             method = _class_function(cls, func.attr)
             summary = self.summary_of(method) if method is not None else None
-            first = method.__code__.co_varnames[:1] if method is not None else ()
-            if summary is None or summary.updated_params - set(first) or summary.changes_outside:
-                return False
-        return True
+            if summary is None or summary.changes_outside:
+                return True, True
+            first = set(method.__code__.co_varnames[:1])
+            arguments |= bool(summary.updated_params - first)
+            obj |= bool(summary.updated_params & first)
+        return arguments, obj
 
     def instance_method_reads_only(self, func, env) -> bool:
         """`m.update(x)` of a local `m = Model(...)`, an object of your class whose `update` is a function of the
