@@ -281,6 +281,95 @@ def diff_adjoints_in_place(fdef: ast.FunctionDef, shapes, np_name: str = "np") -
     return bool(split)
 
 
+def diagonal_adjoints_in_place(fdef: ast.FunctionDef, shapes, np_name: str = "np") -> bool:
+    """np.diag's adjoint added into an adjoint array the code already updates in place, `A += Y` of
+    `Y = s2s.grad_diag(g, v, 0)` (bound once, at the top level, read there alone) or `A += s2s.grad_diag(g, v, 0)`
+    -> `A[np.diag_indices(n)] += g`: the helper's zeros (n x n of them, a fresh allocation each call) and the
+    addition of every entry go; the diagonal gets the same sums. Where v and A are real n x n arrays of one known
+    shape, g real of shape (n,) and a new array (`made_by_arithmetic`) that no statement between the two binds or
+    changes. (Off the diagonal A's entries are no longer added 0.0: a -0.0 stays -0.0.) Returns whether anything
+    was rewritten.
+
+        S_bar = s2s.grad_diag(diag_bar, S, 0); ...; t2_bar += S_bar    ->    ...; t2_bar[np.diag_indices(512)] += diag_bar
+    """
+    body = fdef.body
+    changed = False
+    for k, stmt in enumerate(body):
+        if not (isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add) and isinstance(stmt.target, ast.Name)):
+            continue
+        made, value = None, stmt.value
+        if isinstance(value, ast.Name):
+            made = _read_once_binding(body, k, value.id)
+            value = body[made].value if made is not None else None
+        g = _diagonal_of(value, stmt.target, shapes, fdef)
+        if g is None or made is not None and _touched(body[made + 1:k], g.id):
+            continue
+        n = shapes.of(stmt.target)[0]
+        index = ast.Call(func=ast.Attribute(value=load(np_name), attr="diag_indices", ctx=ast.Load()),
+                         args=[ast.Constant(n)], keywords=[])
+        body[k] = ast.copy_location(ast.AugAssign(
+            target=ast.Subscript(value=load(stmt.target.id), slice=index, ctx=ast.Store()), op=ast.Add(),
+            value=load(g.id)), stmt)
+        if made is not None:
+            body[made] = ast.copy_location(ast.Pass(), body[made])
+        changed = True
+    if changed:
+        fdef.body = [s for s in body if not isinstance(s, ast.Pass)] or [ast.Pass()]
+        fix_locations(fdef)
+    return changed
+
+
+def _read_once_binding(body, k, name):
+    """The index of the top-level `name = value` whose value statement k reads as its operand and nothing else
+    reads (no read between, none after until a statement binds `name` again without reading it), else None."""
+    q = next((q for q in range(k - 1, -1, -1) if any(isinstance(n, ast.Name) and n.id == name
+                                                    for n in walk(body[q]))), None)
+    if q is None or not (isinstance(body[q], ast.Assign) and len(body[q].targets) == 1
+                         and isinstance(body[q].targets[0], ast.Name) and body[q].targets[0].id == name
+                         and not _reads(body[q].value, name)):
+        return None
+    for later in body[k + 1:]:
+        if any(isinstance(n, ast.Name) and n.id == name for n in walk(later)):
+            rebinds = isinstance(later, ast.Assign) and len(later.targets) == 1 \
+                and isinstance(later.targets[0], ast.Name) and later.targets[0].id == name
+            return q if rebinds and not _reads(later.value, name) else None
+    return q
+
+
+def _diagonal_of(value, target, shapes, fdef):
+    """g of `s2s.grad_diag(g, v, 0)` added into `target`, where the rewrite holds (diagonal_adjoints_in_place), else
+    None."""
+    if not (_helper_call(value, shapes, "grad_diag") and len(value.args) == 3):
+        return None
+    g, v, k = value.args
+    shape = shapes.of(v)
+    if not (isinstance(k, ast.Constant) and k.value == 0 and type(k.value) is int and isinstance(g, ast.Name)
+            and type(shape) is tuple and len(shape) == 2 and type(shape[0]) is int and shape[0] == shape[1]
+            and shapes.of(target) == shape and shapes.of(g) == shape[:1] and shapes.real(target) and shapes.real(g)
+            and g.id != target.id and made_by_arithmetic(fdef, g.id, shapes)):
+        return None
+    return g
+
+
+def _touched(stmts, name) -> bool:
+    """Whether `stmts` bind `name` or may change its array in place (an item store, `name op= e`, a method)."""
+    for n in walk(ast.Module(body=list(stmts), type_ignores=[])):
+        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
+            return True
+        if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and _reads(n.value, name):
+            return True
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and _reads(n.func.value, name):
+            return True  # (`g.fill(0.0)`)
+        if isinstance(n, ast.Call) and (any(kw.arg == "out" and _reads(kw.value, name) for kw in n.keywords)
+                                        or isinstance(n.func, ast.Attribute) and n.func.attr in _WRITING_INTO
+                                        and n.args and _reads(n.args[0], name)):
+            return True  # (`np.copyto(g, v)`, `np.multiply(a, b, out=g)`)
+    return False
+
+
+_WRITING_INTO = ("copyto", "put", "place", "putmask", "fill_diagonal", "at")
+
+
 def _diff_parts(stmt, shapes, fdef):
     if not (isinstance(stmt, ast.AugAssign) and isinstance(stmt.op, ast.Add) and isinstance(stmt.target, ast.Name)
             and _helper_call(stmt.value, shapes, "grad_diff") and len(stmt.value.args) == 4):

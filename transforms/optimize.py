@@ -88,7 +88,7 @@ from .finish import (
 )
 from .float_items import one_float64_precision, read_items_as_floats
 from .fusion import fuse_independent_trips
-from .index_adjoints import accumulate_index_adjoints, diff_adjoints_in_place
+from .index_adjoints import accumulate_index_adjoints, diagonal_adjoints_in_place, diff_adjoints_in_place
 from .invariants import hoist_loop_invariants
 from .inverses import share_inverses
 from .item_sums import sum_items_in_names, updates_fixed_items
@@ -453,6 +453,8 @@ def late_step(c: Code) -> Code:
             c.fdef = eliminate_dead_code(c.fdef, c.removable | specialize.pure_names(c.fdef, shapes, c.stack))
             shapes = c.shapes.shapes(c.fdef)
         reuse_dead_operands(c.fdef, shapes, made_up, c.shapes.float64_only)
+        if _mentions(c.fdef, "grad_diag") and diagonal_adjoints_in_place(c.fdef, shapes, c.shapes.np_name):
+            shapes = c.shapes.shapes(c.fdef)  # (np.diag's adjoint added on the diagonal: no n x n zeros)
         if c.shapes.float64_only:  # (np.diff's adjoint into an array reused now: `t += s2s.grad_diff(g, u, 1, 0)`)
             if _mentions(c.fdef, "grad_diff") and diff_adjoints_in_place(c.fdef, shapes, c.shapes.np_name):
                 shapes = c.shapes.shapes(c.fdef)

@@ -62,7 +62,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "array_grad", "as_sequence", "zip_row", "grad_iterated", "grad_concatenate", "grad_hstack",
                          "grad_squeeze", "grad_add_seq", "grad_where", "grad_clip", "grad_einsum_parts",
                          "grad_select", "append_grads", "append_grads_owned", "add_item_grad", "grad_stack", "grad_dot_a", "slice_kept",
-                         "grad_dot_b", "grad_cumsum", "zero_of_real", "grad_pad", "grad_diff",
+                         "grad_dot_b", "grad_cumsum", "zero_of_real", "grad_pad", "grad_diff", "grad_diag",
                          "grad_builtin_sum", "grad_var", "grad_std", "float_items",
                          "outer_operand", "outer_reduced")
 
