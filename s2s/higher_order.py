@@ -432,8 +432,8 @@ def _blocks_forward_over_forward(func, wrt, args):
     """s2s.hessian's blocks d2f / dwrt[a] dwrt[b] by forward over forward over all of `wrt` at once: entry (i, j)
     of a block is the second-order tangent for the i-th unit vector of wrt[a] and the j-th of wrt[b]."""
     second, first_dots, second_dots, xs = _joint_forward_over_forward(func, tuple(wrt), args)
-    zeros = [pytree.restore(np.zeros(pytree.size(x)), x) for x in xs]
     bases = [list(pytree.basis(x)) for x in xs]
+    zeros = [pytree.map_leaves(lambda leaf: leaf * 0.0, basis[0]) for basis in bases]  # (each basis vector's kind)
 
     def entry(a, i, b, j):
         tangents = dict(zip(first_dots, zeros)) | dict(zip(second_dots, zeros))

@@ -699,6 +699,22 @@ def test_hessian_blocks_of_what_reverse_mode_refuses_go_forward_over_forward():
             np.testing.assert_allclose(got[a][b], want, rtol=1e-10, atol=1e-12)
 
 
+def popped_with_a_number(u, c):
+    held = [u, c * u]
+    top = held.pop()
+    return np.sum(u) * c ** 2 + np.sum(top)
+
+
+def test_hessian_blocks_forward_over_forward_with_a_number():
+    """Helper 199: a number argument's zero tangent was an array of shape (1,)."""
+    u = np.array([0.3, -0.4])
+    for c in (0.7, np.array(0.7)):
+        H = s2s.hessian(popped_with_a_number, wrt=(0, 1))(u, c)
+        np.testing.assert_allclose(H[0][1], [2 * 0.7 + 1.0] * 2)
+        np.testing.assert_allclose(H[1][1], 2 * np.sum(u))
+        np.testing.assert_allclose(H[0][0], np.zeros((2, 2)))
+
+
 def test_a_function_without_source_is_told_so_by_hessian():
     """Helper 195's probe: s2s.hessian of a lambda made by exec said it may draw random numbers (the effects
     reader found no source): the transform's own error says what is wrong."""

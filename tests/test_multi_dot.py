@@ -76,3 +76,13 @@ def test_out_is_refused():
 
     with pytest.raises((s2s.UnsupportedSyntaxError, s2s.NoDerivativeRuleError), match="out"):
         s2s.grad(into_out)(A, B)
+
+
+def list_display_first(x):
+    return np.sum(np.linalg.multi_dot([[1.0, 2.0, 3.0], np.ones((3, 4)) / 10, x.reshape(4, 4)]) ** 2)
+
+
+def test_a_list_display_item_is_a_vector():
+    """Helper 199: an item written as a list display crashed the result shape (a Seq has no len)."""
+    x = R.normal(size=16)
+    check_grad(list_display_first, x, ag=False)

@@ -664,8 +664,40 @@ def _constructed_with_a_change(x):
     return np.sum(a * x)
 
 
-@pytest.mark.parametrize("f", [_logged, _hooked, _hooked_result_unused, _constructed_with_a_change],
-                         ids=["append-method", "callback", "callback-result", "init-changes"])
+class Bunch:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)  # (may store an attribute `update` that hides the method)
+
+    def update(self, v):
+        return v
+
+
+class HoldsAFill:
+    def __init__(self):
+        self.get = np.ndarray.fill  # (a function held under a builtin method's name)
+
+    def update(self, v):
+        return self.get(v, 1.0)
+
+
+def _hidden_through_dict(x):
+    d = {}
+    m = Bunch(update=d.update)
+    y = m.update({"a": x * 3.0})  # noqa: F841
+    return np.sum(x * d.get("a", x))
+
+
+def _held_fill(x):
+    a = x * 3.0
+    m = HoldsAFill()
+    y = m.update(a)  # noqa: F841 - Python fills a with ones
+    return np.sum(a * x)
+
+
+@pytest.mark.parametrize("f", [_logged, _hooked, _hooked_result_unused, _constructed_with_a_change,
+                               _hidden_through_dict, _held_fill],
+                         ids=["append-method", "callback", "callback-result", "init-changes", "dict-hidden",
+                              "held-fill"])
 def test_methods_s2s_cannot_read_as_they_run_are_refused(f):
     """Helper 198: `log.append(v)` of a class's own append was written as a list's (AttributeError, or a wrong
     gradient with a pop of its own); `update` calling a function the object holds, and `__init__` changing its

@@ -195,7 +195,28 @@ def appended_in_a_comprehension(x):
     return total
 
 
-REVIEWED = [popped_again_if_any_left, guarded_pops_of_a_fixed_list, guarded_pops_of_a_dict, guarded_pops_and_an_append,
+def popped_after_the_test(x):
+    q = [0, 1]
+    s = 1.0
+    for _ in range(2):
+        if q:  # (helper 199: the list changes after the `if`, before the backward sweep reads the test)
+            s = s * x[1] + x[0]
+        j = q.pop()
+        s = s + x[j] * s
+    return s
+
+
+def ternary_then_pop(x):
+    q = [2, 0]
+    s = 0.0
+    for _ in range(2):
+        t = x[0] * 2.0 if q else x[1]
+        s = s + t * x[q.pop()]
+    return s
+
+
+REVIEWED = [popped_after_the_test, ternary_then_pop, popped_again_if_any_left, guarded_pops_of_a_fixed_list,
+            guarded_pops_of_a_dict, guarded_pops_and_an_append,
             an_index_in_a_name_that_held_a_value, underscore_of_its_own, appended_in_a_comprehension]
 
 

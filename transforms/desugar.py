@@ -301,9 +301,6 @@ class Desugar(loops.LoopRewriter):
     def visit_Call(self, node):
         self.generic_visit(node)
         func = node.func
-        listed = mappings.display_view(node)  # {"a": u, "b": v}.items(): [("a", u), ("b", v)]
-        if listed is not None:
-            return listed
         if not (isinstance(func, ast.Attribute) and self._is_value(func.value)):
             return node
         name, value, args = func.attr, func.value, node.args
@@ -388,7 +385,11 @@ def inline_helpers(pf, tree: ast.FunctionDef, alloc: NameAllocator) -> dict:
 
 def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict) -> ast.FunctionDef:
     """The desugaring proper: augmented assignments, methods, loops over sequences, guarded updates."""
-    desugarer = Desugar(pf, local_names(tree), alloc)
+    names = local_names(tree)
+    # (`for k, v in {"a": u, "b": v}.items()`: the list of pairs the view iterates)
+    mappings.iterated_display_views(tree, lambda func, name: name not in names
+                                    and pf.resolve(name) is getattr(builtins, name))
+    desugarer = Desugar(pf, names, alloc)
     desugarer.updates = updates
     desugarer.visit(tree)
     fix_locations(tree)

@@ -1031,6 +1031,14 @@ _PURE_BUILTINS = tuple(getattr(__import__("builtins"), n) for n in (
     "sorted", "reversed", "isinstance", "dict", "pow", "map", "filter", "divmod", "complex"))
 
 
+_READING_METHODS = ("keys", "values", "items")
+
+
+def _reads_its_object(call) -> bool:
+    """`d.keys()`, `d.values()`, `d.items()`: a dict's views, which change nothing `sorted` could read."""
+    return isinstance(call.func, ast.Attribute) and call.func.attr in _READING_METHODS
+
+
 class _Hoist(ast.NodeTransformer):
     """Inside one statement's expressions: each call of a multi-statement local function becomes a name
     assigned just before the statement (innermost and leftmost first, as Python evaluates them), a list
@@ -1046,6 +1054,8 @@ class _Hoist(ast.NodeTransformer):
         self.blocked = 0
         self.keep_top = keep_top
         self.impure = None  # the first call on the line that may have side effects, once it has run
+        self.sources = True  # whether a comprehension's first source is rewritten where the comprehension is
+        self.changing = None  # the first call on the line that may change an object, once it has run
 
     def _has_helper_call(self, node):
         return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self.helpers
@@ -1055,6 +1065,7 @@ class _Hoist(ast.NodeTransformer):
         if isinstance(node.func, ast.Name) and node.func.id == "sorted" and not self.blocked and \
                 _builtin_named(self.pf, node.func, "sorted", set()) and len(node.args) == 1 and \
                 all(k.arg in ("key", "reverse") for k in node.keywords):
+            self._after_impure(node)  # (before its own argument's calls, which run before it anyway)
             node.args[0] = self.visit(node.args[0])
             return self._sorted(node)
         if isinstance(node.func, ast.Name) and node.func.id in ("min", "max") and not self.blocked and node.args \
@@ -1063,6 +1074,7 @@ class _Hoist(ast.NodeTransformer):
                 and not any(isinstance(a, ast.Starred) for a in node.args) \
                 and (len(node.args) == 1 or not any(k.arg == "default" for k in node.keywords)) \
                 and (len(node.args) > 1 or not self._lazy_with_effects(node.args[0])):
+            self._after_impure(node)
             node.args = [self.visit(a) for a in node.args]
             return self._extreme_by_key(node)
         self.generic_visit(node)
@@ -1081,6 +1093,8 @@ class _Hoist(ast.NodeTransformer):
             return self._bind(node, f"{node.func.id}_value")
         if not self.impure and not self._pure(node):
             self.impure = ast.unparse(node.func)
+        if not self.changing and not self._pure(node) and not _reads_its_object(node):
+            self.changing = ast.unparse(node.func)
         return node
 
     def _pure(self, call):
@@ -1095,6 +1109,16 @@ class _Hoist(ast.NodeTransformer):
         self.pre.append(ast.copy_location(ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value),
                                           value))
         return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), value)
+
+    def _after_impure(self, node):
+        """Refuse a `sorted(...)` or `max(..., key=)` whose items would be listed before the statement where a call
+        earlier on the line may change them (`(L.append(0), sorted(L))`)."""
+        if self.changing:
+            what = f"{node.func.id}(...)"
+            raise self.pf.error(ctx().unsupported, f"s2s cannot take `{what}` out of this line: "
+                                f"`{self.changing}(...)` runs before it here and may change what it reads", node,
+                                hint=f"compute `{what}` in a statement of its own, before or after the call of "
+                                     f"{self.changing} as you mean it")
 
     def _sorted(self, node):
         key = next((k.value for k in node.keywords if k.arg == "key"), None)
@@ -1188,6 +1212,8 @@ class _Hoist(ast.NodeTransformer):
     def _comprehension(self, node):
         """A comprehension's first source is evaluated once, in the enclosing scope, where the comprehension is
         (`sum(v for k, v in sorted(d.items()))` sorts the items there); the rest is blocked."""
+        if not self.sources:
+            return self._blocked(node)
         node.generators[0].iter = self.visit(node.generators[0].iter)
         first, node.generators[0].iter = node.generators[0].iter, ast.Constant(value=None)
         try:
@@ -1286,6 +1312,7 @@ def hoist_block(pf, stmts, helpers, alloc, simple=None):
             s.body = hoist_block(pf, s.body, helpers, alloc, simple)
         elif isinstance(s, ast.While):
             probe = _Hoist(pf, helpers, alloc)
+            probe.sources = False  # (a comprehension's sorted source there stays where it is, as before)
             probe.visit(copy.deepcopy(s.test))
             if probe.pre:
                 raise pf.error(ctx().unsupported, "s2s cannot expand a local function or sorted(...) in a while "

@@ -48,6 +48,7 @@ class Lowerer:
         self.locals = local_names
         self.alloc = _LocalAllocator(alloc, self.locals)
         self.local_helpers = {}
+        self.changed_in_place = set()  # names whose objects the function may change in place (`lower` sets it)
         self.has_try = False  # (a `try` could see the first of a parallel assignment made, the next raising)
 
     # -- expressions --------------------------------------------------------
@@ -278,7 +279,7 @@ class Lowerer:
 
     def atom_of_ifexp(self, e, out):
         name = self.alloc.fresh("choice")
-        test = self.test_atom(e.test, out, assigned=set(), branches=[e.body, e.orelse])
+        test = self.test_atom(e.test, out, assigned=set())
         body, orelse = [], []
         body.append(ast.copy_location(ast.Assign(targets=[store(name)], value=self.simple(e.body, body)), e))
         orelse.append(ast.copy_location(ast.Assign(targets=[store(name)], value=self.simple(e.orelse, orelse)), e))
@@ -309,15 +310,15 @@ class Lowerer:
             self.stmt(s, out)
         return load(name)
 
-    def test_atom(self, test, out, assigned, branches=()):
-        """The test as an atom the branches cannot change: a copy where they bind its name again, its truth where
-        they may change its object in place (`if q: j = q.pop()`: the backward sweep reads the test after the
-        branch, when q may be empty)."""
+    def test_atom(self, test, out, assigned):
+        """The test as an atom nothing after it can change: a copy where the branches bind its name again, its truth
+        where the function may change its object in place (`if q: j = q.pop()`, or a pop after the `if`: the
+        backward sweep reads the test after those, when q may be empty)."""
         a = self.atom(test, out, "cond")
-        if isinstance(a, ast.Name) and (a.id in assigned or a.id in _changed_in_place(branches)):
+        changed = isinstance(a, ast.Name) and a.id in self.changed_in_place
+        if isinstance(a, ast.Name) and (a.id in assigned or changed):
             name = self.alloc.fresh("cond")
-            value = a if a.id in assigned and a.id not in _changed_in_place(branches) else \
-                ast.Call(func=builtin("bool"), args=[a], keywords=[])
+            value = ast.Call(func=builtin("bool"), args=[a], keywords=[]) if changed else a
             out.append(ast.copy_location(ast.Assign(targets=[store(name)], value=value), test))
             return load(name)
         return a
@@ -345,7 +346,7 @@ class Lowerer:
             return None
         if isinstance(s, ast.If):
             assigned = _assigned(s.body + s.orelse)
-            test = self.test_atom(s.test, out, assigned, s.body + s.orelse)
+            test = self.test_atom(s.test, out, assigned)
             out.append(ast.copy_location(ast.If(test=test, body=self.block(s.body) or [ast.Pass()],
                                                 orelse=self.block(s.orelse)), s))
             return None
@@ -594,6 +595,7 @@ def _hint(simple, default):
 def lower(pf, tree: ast.FunctionDef, alloc: NameAllocator, local_names: set[str]) -> ast.FunctionDef:
     """Lower a desugared function to A-normal form (in place)."""
     lw = Lowerer(pf, alloc, set(local_names))
+    lw.changed_in_place = _changed_in_place(tree.body)  # (a test read again by the backward sweep after them)
     lw.local_helpers = annotations.get(tree, annotations.LOCAL_HELPERS, {})
     lw.has_try = any(isinstance(n, ast.Try | ast.TryStar) for n in walk(tree))
     tree.body = lw.block(tree.body)

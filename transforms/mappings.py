@@ -44,10 +44,35 @@ def is_view_call(node: ast.AST) -> bool:
     return isinstance(root, ast.Name)
 
 
+_ITERATING = ("list", "tuple", "sorted", "sum", "min", "max", "enumerate", "zip", "reversed")
+
+
+def iterated_display_views(tree: ast.AST, builtin: Callable[[ast.expr, str], bool]) -> None:
+    """Each view of a dict display that is only iterated (a `for`'s or a comprehension's source, or an argument
+    of list, tuple, sorted, sum, min, max, enumerate, zip or reversed, `builtin(func, name)` telling those) becomes
+    the list `display_view` gives, in place: a view compared (`==`, set-like for keys) or printed stays a view."""
+    sources = []
+    for node in walk(tree):
+        if isinstance(node, ast.For | ast.comprehension):
+            sources.append((node, "iter"))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _ITERATING \
+                and builtin(node.func, node.func.id):
+            sources += [(node.args, k) for k in range(len(node.args))]
+    for holder, key in sources:
+        value = holder[key] if isinstance(holder, list) else getattr(holder, key)
+        listed = display_view(value)
+        if listed is not None:
+            if isinstance(holder, list):
+                holder[key] = listed
+            else:
+                setattr(holder, key, listed)
+
+
 def display_view(call: ast.AST) -> ast.expr | None:
     """The list a view of a dict display is, `{"a": u, "b": v}.items()` -> `[("a", u), ("b", v)]` (`.values()`:
     `[u, v]`; `.keys()` where the values are names or constants, which nothing evaluates for an effect), where
-    the keys are distinct constants and nothing is unpacked into it (`**d`); else None.
+    the keys are distinct constants and nothing is unpacked into it (`**d`); else None. Only where it is iterated
+    is it the same (`iterated_display_views`).
 
         >>> ast.unparse(display_view(ast.parse("{'a': u, 'b': v}.items()").body[0].value))
         "[('a', u), ('b', v)]"

@@ -673,9 +673,10 @@ class _Analysis:
             held = self.resolve_call(func)  # a function held by a global namespace or class (`NS.bump()`)
             if isinstance(held, types.FunctionType):
                 self.callee_changes_outside(e, held, self.summary_or_unread(held))
-            elif self.summarising and self.owner is not None and not _builtin_method_name(func.attr):
+            elif self.summarising and self.owner is not None:
                 # in a method, `self.forward(x)` is its class's function or a subclass's (whose summaries say what
-                # they change), `self.fn(v)` a function the object holds, which may change what it is given
+                # they change), `self.fn(v)` a function the object holds, which may change what it is given (under
+                # any name: `self.get = np.ndarray.fill`)
                 changes_arguments, changes_object = self.own_method_changes(func)
                 given = set().union(*(self.reach(a) for a in args)) if changes_arguments and args else set()
                 if EXTERNAL in given:
@@ -1435,11 +1436,6 @@ def _method_out_position(name):
     return None
 
 
-def _builtin_method_name(name) -> bool:
-    """Whether arrays, lists, dicts, sets or strings have a method `name` (none of which changes its arguments)."""
-    return any(hasattr(kind, name) for kind in (np.ndarray, list, dict, set, str))
-
-
 def _plain_class(obj) -> bool:
     """A class of yours whose call makes a new object: Python's own `__new__` and metaclass call (not a
     singleton's), defined outside NumPy and the builtins."""
@@ -1450,7 +1446,8 @@ def _plain_class(obj) -> bool:
 def _class_function(cls, name):
     """The function `name` of class `cls` that `obj.name(...)` calls on every object of it, or None: not where
     the class reads attributes its own way (`__getattribute__`, `__getattr__`) or where one of its functions may
-    store an attribute of that name on an object (`self.update = d.update` would hide the method)."""
+    store an attribute of that name on an object (`self.update = d.update` would hide the method; `setattr`,
+    `__dict__` and `vars` may store any name)."""
     method = inspect.getattr_static(cls, name, None)
     if not isinstance(method, types.FunctionType) or cls.__getattribute__ is not object.__getattribute__ \
             or inspect.getattr_static(cls, "__getattr__", None) is not None:
@@ -1460,9 +1457,9 @@ def _class_function(cls, name):
         code = codes.pop()
         if code is None:
             continue
-        if "setattr" in code.co_names or any(i.opname == "STORE_ATTR" and i.argval == name
-                                             for i in dis.get_instructions(code)):
-            return None
+        if {"setattr", "__setattr__", "__dict__", "vars"} & set(code.co_names) \
+                or any(i.opname == "STORE_ATTR" and i.argval == name for i in dis.get_instructions(code)):
+            return None  # (`self.__dict__.update(kw)`, `vars(self)[...]` may store one too)
         codes.extend(c for c in code.co_consts if isinstance(c, types.CodeType))  # (functions defined inside)
     return method
 

@@ -715,7 +715,8 @@ def multi_dot(site):
 
 def multi_dot_shape(items):
     """The shape of np.linalg.multi_dot of arrays of the shapes `items`, else None."""
-    if not items or len(items) < 2 or any(not _array(i) for i in items) or any(len(i) != 2 for i in items[1:-1]) \
+    if not items or len(items) < 2 or any(type(i) is not tuple or not i for i in items) \
+            or any(len(i) != 2 for i in items[1:-1]) \
             or not 1 <= len(items[0]) <= 2 or not 1 <= len(items[-1]) <= 2:
         return None
     rows = items[0][:-1]  # (a vector first: no rows)
@@ -731,8 +732,6 @@ def multi_dot_pieces(site):
     if not _plain(site, 2):
         return None
     items = site.items(1)
-    if items is None or any(not _array(i) for i in items):
-        return None
     chained = multi_dot_shape(items)
     return Seq(items) if chained is not None and site.shape(0) == chained else None
 

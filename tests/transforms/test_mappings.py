@@ -487,3 +487,41 @@ def test_loop_over_keys_source():
     assert ast.unparse(loop) == "for key in keys(d):\n    k, v = (key, d[key])\n    d2 = v"
     rebinding = ast.parse("for k, v in d.items():\n    d = v").body[0]
     assert not mappings.loop_over_keys(rebinding, "key", lambda args: ast.Call(ast.Name("keys"), args, []))
+
+
+def views_compared(p):
+    # (helper 199: a compared view is a view, not the list of its items: keys compare as sets)
+    same = {"a": 1, "b": 2}.keys() == {"b": 1, "a": 2}.keys()
+    return np.sum(p["b"] ** 2) if same else np.sum(p["b"])
+
+
+def test_a_view_of_a_display_compared_stays_a_view():
+    p = _params()
+    _close(s2s.grad(views_compared)(p), _fd(views_compared, p))
+
+
+def sorted_after_an_append(p):
+    L = [1, 0]
+    t = (L.append(2), sum(float(i) * np.sum(p["b"]) for i in sorted(L)))
+    return t[1]
+
+
+def test_sorted_after_a_call_on_its_line_is_refused():
+    """Helper 199: the sorted source of a comprehension was listed before the statement, before `L.append(2)`
+    ran (a wrong gradient: 1 + 0 where Python's is 1 + 0 + 2)."""
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="cannot take `sorted"):
+        s2s.grad(sorted_after_an_append)(_params())
+
+
+def sorted_in_a_while_test(p):
+    L = [2, 1]
+    s, n = 0.0, 0
+    while sum(v for v in sorted(L)) + n < 6:  # (left where it is, as before stop 60)
+        s = s + np.sum(p["b"]) * n
+        n += 1
+    return s
+
+
+def test_sorted_in_a_while_test_s_comprehension_is_taken():
+    p = _params()
+    _close(s2s.grad(sorted_in_a_while_test)(p), _fd(sorted_in_a_while_test, p))
