@@ -208,8 +208,8 @@ def test_length_change_refused_at_the_line(f):
     message = str(info.value)
     assert "slice assignment into a list" in message and "changing the list's length" in message
     assert "L = L[:i] + list(v) + L[j:]" in message
-    notes = "".join(getattr(info.value, "__notes__", ()))
-    assert "L[" in notes and "] = " in notes, notes  # the user's line
+    # the user's line (raised when the gradient runs: told as the transform's refusals are, since stop 60)
+    assert info.value.filename == __file__ and "L[" in info.value.line and "] = " in info.value.line, message
 
 
 def grows_rewritten(x):

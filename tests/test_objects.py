@@ -747,3 +747,21 @@ def test_a_helper_s_method_call_on_a_parameter_is_not_taken_for_an_update_of_its
     of `mu`: only a method's calls on its own object are read through its class.)"""
     with pytest.raises(s2s.NoDerivativeRuleError, match="RandomState.normal"):
         s2s.grad(_drawn_around)(np.array([0.3, -0.7, 1.1]))
+
+
+class StoresIt:
+    def __init__(self, w):
+        self.w = w  # (stores its argument: changes no array)
+
+
+def _held_and_read_again(x):
+    a = np.arange(3.0)
+    m = StoresIt(a)  # (Python leaves a as it was: the gradient reads it again below)
+    return np.sum(m.w * x) + np.sum(a * x ** 2)
+
+
+def test_a_constructor_storing_its_argument_changes_nothing_the_caller_reads():
+    """A store into the new object is no update of what it stores (an `__init__`'s summary read with its self
+    made there); a constructor that changes its argument is refused (`_constructed_with_a_change`)."""
+    x = np.array([0.3, -0.7, 1.1])
+    np.testing.assert_allclose(s2s.grad(_held_and_read_again)(x), np.arange(3.0) * (1.0 + 2.0 * x))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import inspect
 
 import numpy as np
@@ -501,8 +502,10 @@ def _mutable_defaults(func) -> dict:
     return {p: type(v).__name__ for p, v in named.items() if isinstance(v, _MUTABLE)}
 
 
-def callee_summary(func, _active=()):
-    """transforms/ownership.py's Summary of a user function s2s can read (None where it cannot).
+def callee_summary(func, _active=(), fresh_first=False):
+    """transforms/ownership.py's Summary of a user function s2s can read (None where it cannot); `fresh_first`:
+    its first parameter is a new object nothing else holds (`__init__`'s self: a store into it changes none of
+    the other arguments, which an argument might otherwise be).
 
     Not cached: a summary depends on the functions the callee calls, which may be redefined.
     """
@@ -513,15 +516,28 @@ def callee_summary(func, _active=()):
         return None  # (s2s's own helpers and library code are not read: no summary, the caller assumes the worst)
     try:
         pf = _parsed(func)
-        return ownership.summarise(pf.tree, pf.resolve, _rule_of,
-                                   lambda callee: callee_summary(callee, _active + (code,)), _returns_view, _mutates,
-                                   _mutable_defaults(func), _owner_class(func))
+        tree = _first_made_here(pf.tree) if fresh_first else pf.tree
+        return ownership.summarise(tree, pf.resolve, _rule_of,
+                                   lambda callee, **kw: callee_summary(callee, _active + (code,), **kw),
+                                   _returns_view, _mutates, _mutable_defaults(func), _owner_class(func))
     except ownership.OwnershipError as exc:  # an update s2s cannot follow (np.copyto, out=, ufunc.at, ...)
         line = getattr(exc.node, "lineno", None)
         return ownership.Summary(False, frozenset(), True, f"has an update s2s cannot follow (line {line}: "
                                                            f"{exc.message})")
     except Exception:  # noqa: BLE001 - no source: the caller assumes the worst
         return None
+
+
+def _first_made_here(tree):
+    """A copy of the function `tree` whose first positional parameter is instead a new object made first thing
+    (`self = {}`), else `tree` itself."""
+    if not tree.args.args:
+        return tree
+    tree = copy.deepcopy(tree)
+    first = tree.args.args.pop(0).arg
+    tree.body.insert(0, ast.Assign(targets=[ast.Name(id=first, ctx=ast.Store())], value=ast.Dict(keys=[], values=[])))
+    fix_locations(tree)
+    return tree
 
 
 def _owner_class(func):

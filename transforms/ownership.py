@@ -740,8 +740,11 @@ class _Analysis:
             return self.new(e)
         if _plain_class(obj):  # (a new object, which may hold the arguments or globals)
             init = inspect.getattr_static(obj, "__init__", None)
-            if isinstance(init, types.FunctionType):  # (what `__init__(self, ...)` changes: the call with self first)
-                summary = self.summary_or_unread(init)  # (its stores into the new self are no change outside)
+            if isinstance(init, types.FunctionType):  # (what `__init__(self, ...)` changes of its arguments)
+                try:
+                    summary = self.summary_of(init, fresh_first=True) or _unread_summary(init, self.summary_of)
+                except TypeError:  # (a summary_of that knows no fresh first parameter)
+                    summary = self.summary_or_unread(init)
                 with_self = ast.copy_location(ast.Call(func=e.func, args=[ast.Constant(None), *e.args],
                                                        keywords=e.keywords), e)
                 self.callee_updates(with_self, init, summary, env)
@@ -994,10 +997,10 @@ class _Analysis:
                                  f"make it an array of its own where it is made: `{ast.unparse(made)}.copy()`")
         if isinstance(target, ast.Name):
             updated = set(sites)
-        elif deep or not isinstance(target, ast.Subscript) or not isinstance(target.value, ast.Name):
+        elif deep or not isinstance(target, ast.Subscript | ast.Attribute) or not isinstance(target.value, ast.Name):
             updated = self.reach(sites)  # `L[i] += v` may update the element itself; `L[i][j] = v` updates L[i]
             deep = True
-        else:
+        else:  # (`L[i] = v`, `o.h = v`: the object itself, not what it holds)
             updated = set(sites)
         if not updated:
             return
@@ -1009,6 +1012,11 @@ class _Analysis:
             self.outside(s, f"changes `{name}` (line {s.lineno}: `{ast.unparse(s).splitlines()[0]}`), which may be a "
                             "global or captured value")
             return
+        made_of = next((self.instances[site] for site in sites if site in self.instances), None)
+        if made_of is not None and not isinstance(target, ast.Name) and _attribute_hint(target) is not None:
+            raise OwnershipError(s, f"s2s cannot differentiate this store into `{ast.unparse(target)}`: `{name}` is an "
+                                    f"object of your class {made_of.__name__}, and s2s's derivative code does not "
+                                    "follow values through its attributes", _attribute_hint(target))
         if EXTERNAL in sites:
             raise OwnershipError(s, f"s2s cannot differentiate this update of `{name}` in place: `{name}` may be a "
                                     "global array (or one held by a module or class, or handed back by a function s2s "
