@@ -765,3 +765,100 @@ def test_a_constructor_storing_its_argument_changes_nothing_the_caller_reads():
     made there); a constructor that changes its argument is refused (`_constructed_with_a_change`)."""
     x = np.array([0.3, -0.7, 1.1])
     np.testing.assert_allclose(s2s.grad(_held_and_read_again)(x), np.arange(3.0) * (1.0 + 2.0 * x))
+
+
+# ---- review 200 -------------------------------------------------------------------------------------------------
+
+def _zero_first(v):
+    v[0] = 0.0
+
+
+class CallsThroughALocal:
+    def __init__(self):
+        self.fn = _zero_first
+
+    def update(self, v):
+        f = self.fn  # (a function the object holds, called through a local: no summary follows it)
+        return f(v)
+
+
+class Appends:
+    def __init__(self):
+        self.items = []
+
+    def append(self, v):
+        v[0] = 0.0
+
+
+def _push(m, v):
+    m.append(v)
+
+
+class FillsInInit:
+    def __init__(self, w):
+        self.w = w
+        self.w.fill(0.5)  # (changes the caller's array)
+
+
+_GLOBAL = np.zeros(3)
+
+
+class ChangesAGlobal:
+    def __init__(self, w):
+        _GLOBAL[0] = 7.0
+        self.w = w
+
+
+class SetsThroughAProperty:
+    def __init__(self, buf, v):
+        self.buf = buf
+        self.h = v  # (the setter writes into buf, the caller's array)
+
+    @property
+    def h(self):
+        return self.buf
+
+    @h.setter
+    def h(self, v):
+        self.buf[:] = v
+
+
+def _through_a_local(x):
+    a = x * 3.0
+    m = CallsThroughALocal()
+    y = m.update(a)  # noqa: F841
+    return np.sum(a * x)
+
+
+def _helper_appends(x):
+    a = x * 3.0
+    _push(Appends(), a)
+    return np.sum(a * x)
+
+
+def _fills_in_init(x):
+    a = x * 2.0
+    FillsInInit(a)
+    return np.sum(a * x)
+
+
+def _changes_a_global_in_init(x):
+    ChangesAGlobal(x)
+    return np.sum(_GLOBAL * x)
+
+
+def _sets_through_a_property(x):
+    y = x * 2.0
+    SetsThroughAProperty(y, x * x)
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("f", [_through_a_local, _helper_appends, _fills_in_init, _changes_a_global_in_init,
+                               _sets_through_a_property],
+                         ids=["held-through-a-local", "helper-append", "init-fill", "init-global", "init-property"])
+def test_review_200_constructors_and_methods_are_refused(f):
+    """Helper 200: a held function called through a local, a helper's `.append` of an object of your class, an
+    `__init__` that fills its argument, changes a global or sets an attribute through a property (wrong gradients,
+    a crash in generated code)."""
+    with pytest.raises(s2s.errors.UnsupportedSyntaxError):
+        s2s.grad(f)(np.array([0.3, -0.7, 1.1]))

@@ -33,6 +33,7 @@ import bisect
 import dis
 import inspect
 import operator
+import textwrap
 import types
 import warnings
 from dataclasses import dataclass
@@ -740,6 +741,14 @@ class _Analysis:
             return self.new(e)
         if _plain_class(obj):  # (a new object, which may hold the arguments or globals)
             init = inspect.getattr_static(obj, "__init__", None)
+            if _stores_through_code(obj):  # (`self.h = v` of a property's setter may write into an argument's array)
+                what = f"constructs a {obj.__name__}, whose attribute stores run code of the class (a property's " \
+                       "setter or `__setattr__`) that s2s does not follow"
+                if self.summarising:
+                    self.outside(e, what)
+                else:
+                    raise OwnershipError(e, f"s2s cannot differentiate `{ast.unparse(e)}`: it {what}",
+                                         "make the class store plain attributes (or use a dataclass)")
             if isinstance(init, types.FunctionType):  # (what `__init__(self, ...)` changes of its arguments)
                 try:
                     summary = self.summary_of(init, fresh_first=True) or _unread_summary(init, self.summary_of)
@@ -747,6 +756,7 @@ class _Analysis:
                     summary = self.summary_or_unread(init)
                 with_self = ast.copy_location(ast.Call(func=e.func, args=[ast.Constant(None), *e.args],
                                                        keywords=e.keywords), e)
+                self.callee_changes_outside(e, init, summary)
                 self.callee_updates(with_self, init, summary, env)
             made = self.new(e, reached | {EXTERNAL})
             self.instances.update(dict.fromkeys(made, obj))
@@ -907,6 +917,13 @@ class _Analysis:
             updated = self.pts(arg, env) if shallow else self.reach(self.pts(arg, env))
             if not updated:
                 continue
+            made_of = next((self.instances[site] for site in updated if site in self.instances), None)
+            if made_of is not None and not self.summarising:
+                # (the helper's `m.append(v)` is written as a list's, and the class's own `append` may change v)
+                raise OwnershipError(call, f"s2s cannot differentiate this call: {func.__name__} changes its argument "
+                                           f"`{param or ast.unparse(arg)}`, an object of your class "
+                                           f"{made_of.__name__}, whose changes s2s's derivative code does not follow",
+                                     f"make {func.__name__} return the new values instead of changing the object")
             if self.summarising and EXTERNAL in updated:
                 self.outside(call, f"passes `{ast.unparse(arg)}` (line {call.lineno}) to {func.__name__}, which updates "
                                    "its argument in place, and it may be a global or captured value")
@@ -1156,6 +1173,12 @@ class _Analysis:
                                          "work on a local list or array and store it on the object after the "
                                          "computation, or make the call outside the differentiated function")
                 if func.attr in _SUPPORTED_METHODS and (statement or self.current) is not None \
+                        and not isinstance(func.value, ast.Name) and receiver is not None and self.summarising:
+                    # (`self.L.append(v)`, `d["L"].pop()`: a list the root holds changes; for a caller, the root
+                    # and what it holds)
+                    self.update(statement or self.current, func.value, env, bound or frozenset(), deep=True,
+                                call=node)
+                if func.attr in _SUPPORTED_METHODS and (statement or self.current) is not None \
                         and isinstance(func.value, ast.Name):
                     # (in a test or a return too: `return s.pop()` changes its caller's list)
                     self.update(statement or self.current, func.value, env, bound or frozenset(), deep=False,
@@ -1284,7 +1307,8 @@ class _Analysis:
         for cls in {self.instances[site] for site in sites}:
             method = _class_function(cls, func.attr)
             summary = self.summary_of(method) if method is not None else None
-            if summary is None or summary.updated_params or summary.changes_outside:
+            if summary is None or summary.updated_params or summary.changes_outside \
+                    or not _calls_what_summaries_follow(method):
                 return False
         return True
 
@@ -1449,6 +1473,45 @@ def _plain_class(obj) -> bool:
     singleton's), defined outside NumPy and the builtins."""
     return isinstance(obj, type) and type(obj).__call__ is type.__call__ and obj.__new__ is object.__new__ \
         and (getattr(obj, "__module__", None) or "builtins").split(".")[0] not in ("builtins", "numpy", "s2s")
+
+
+def _stores_through_code(cls) -> bool:
+    """Whether storing an attribute on an object of `cls` may run code of the class: a `__setattr__` of its own or
+    a data descriptor (a property with a setter)."""
+    if cls.__setattr__ is not object.__setattr__:
+        return True
+    return any(hasattr(value, "__set__") for klass in cls.__mro__[:-1] for value in vars(klass).values()
+               if not isinstance(value, types.FunctionType | types.GetSetDescriptorType | types.MemberDescriptorType))
+    # (`__dict__`, `__weakref__` and `__slots__`' descriptors store plain attributes)
+
+
+def _calls_what_summaries_follow(method) -> bool:
+    """Whether every call in `method`'s body is of a global name (a function, a builtin, a class), of a module's
+    attribute (`np.tanh(v)`), `self.m(...)` of its own object (read through its class) or an array's or list's
+    method of a value (`v.sum()`): not of a function held in a local, an item, `getattr(...)` or another object's
+    attribute (`f = self.fn; f(v)`, `self.fns[0](v)`, `o.forward(v)`), whose changes a summary does not follow."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    fdef = tree.body[0]
+    if not isinstance(fdef, ast.FunctionDef) or not fdef.args.args:
+        return False
+    own, local = fdef.args.args[0].arg, {n.id for n in walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    local |= {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    for call in walk(fdef):
+        if not isinstance(call, ast.Call):
+            continue
+        f = call.func
+        if isinstance(f, ast.Name) and f.id not in local:
+            continue
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (f.value.id == own or f.value.id not in local):
+            continue  # (`self.m(...)`, `np.tanh(...)`)
+        if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) \
+                and any(hasattr(kind, f.attr) for kind in (np.ndarray, list, dict, set, str)):
+            continue  # (an array's or a list's method of a value, `v.sum()`: the summary reads what it changes)
+        return False
+    return True
 
 
 def _class_function(cls, name):
