@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import dataclasses
 import dis
 import inspect
 import operator
@@ -1472,7 +1473,8 @@ def _plain_class(obj) -> bool:
     """A class of yours whose call makes a new object: Python's own `__new__` and metaclass call (not a
     singleton's), defined outside NumPy and the builtins."""
     return isinstance(obj, type) and type(obj).__call__ is type.__call__ and obj.__new__ is object.__new__ \
-        and (getattr(obj, "__module__", None) or "builtins").split(".")[0] not in ("builtins", "numpy", "s2s")
+        and (getattr(obj, "__module__", None) or "builtins").split(".")[0] not in ("builtins", "numpy", "s2s") \
+        and not dataclasses.is_dataclass(obj)  # (records: transforms/objects.py builds them, and refuses their code)
 
 
 def _stores_through_code(cls) -> bool:
