@@ -1482,9 +1482,9 @@ def _stores_through_code(cls) -> bool:
     a data descriptor (a property with a setter)."""
     if cls.__setattr__ is not object.__setattr__:
         return True
+    # (`__dict__`, `__weakref__` and `__slots__`' descriptors store plain attributes)
     return any(hasattr(value, "__set__") for klass in cls.__mro__[:-1] for value in vars(klass).values()
                if not isinstance(value, types.FunctionType | types.GetSetDescriptorType | types.MemberDescriptorType))
-    # (`__dict__`, `__weakref__` and `__slots__`' descriptors store plain attributes)
 
 
 def _calls_what_summaries_follow(method) -> bool:
