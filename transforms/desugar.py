@@ -502,10 +502,11 @@ def _mutable_defaults(func) -> dict:
     return {p: type(v).__name__ for p, v in named.items() if isinstance(v, _MUTABLE)}
 
 
-def callee_summary(func, _active=(), fresh_first=False):
+def callee_summary(func, _active=(), fresh_first=False, instance=None):
     """transforms/ownership.py's Summary of a user function s2s can read (None where it cannot); `fresh_first`:
     its first parameter is a new object nothing else holds (`__init__`'s self: a store into it changes none of
-    the other arguments, which an argument might otherwise be).
+    the other arguments, which an argument might otherwise be); `instance`: the object a method is called on,
+    whose functions held in attributes (`self.act = np.tanh`) its calls `self.act(v)` then read.
 
     Not cached: a summary depends on the functions the callee calls, which may be redefined.
     """
@@ -519,7 +520,7 @@ def callee_summary(func, _active=(), fresh_first=False):
         tree = _first_made_here(pf.tree) if fresh_first else pf.tree
         return ownership.summarise(tree, pf.resolve, _rule_of,
                                    lambda callee, **kw: callee_summary(callee, _active + (code,), **kw),
-                                   _returns_view, _mutates, _mutable_defaults(func), _owner_class(func))
+                                   _returns_view, _mutates, _mutable_defaults(func), _owner_class(func), instance)
     except ownership.OwnershipError as exc:  # an update s2s cannot follow (np.copyto, out=, ufunc.at, ...)
         line = getattr(exc.node, "lineno", None)
         return ownership.Summary(False, frozenset(), True, f"has an update s2s cannot follow (line {line}: "

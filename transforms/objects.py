@@ -130,7 +130,7 @@ class _Objects(ast.NodeTransformer):
             # `layer.forward_pass(x, w)` with `layer` a global object: the method's function with the object
             # first, which s2s reads and links like any helper of yours (the object is not differentiated)
             from .desugar import callee_summary
-            summary = callee_summary(obj.__func__)
+            summary = callee_summary(obj.__func__, instance=obj.__self__)  # (`self.act` read on this object)
             if summary is None or summary.updated_params or summary.changes_outside:
                 what = ("cannot be read to show it changes nothing" if summary is None else
                         f"updates {', '.join(sorted(summary.updated_params))} in place" if summary.updated_params

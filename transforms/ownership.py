@@ -141,7 +141,7 @@ def analyse(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of
 
 def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_of=lambda func: None,
               returns_view=lambda obj: False, mutates=lambda obj: None, mutable_defaults=None,
-              owner: type | None = None) -> Summary:
+              owner: type | None = None, instance=None) -> Summary:
     """The Summary of a function for its callers (raises OwnershipError where `analyse` would); `owner`: the class
     whose method it is (`self.forward(x)` in it is read as that class's function, and its subclasses').
 
@@ -151,7 +151,8 @@ def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_
     """
     analysis = _Analysis(tree, resolve, rule_of, summary_of, returns_view=returns_view, mutates=mutates)
     analysis.summarising = True
-    analysis.owner = owner
+    analysis.owner = owner if instance is None else type(instance)
+    analysis.instance = instance
     analysis.mutable_defaults = dict(mutable_defaults or {})
     analysis.run()
     returned = analysis.reach(analysis.returned)
@@ -344,6 +345,7 @@ class _Analysis:
         self.read_only = {}  # site -> the call that made it, a view NumPy makes read-only (np.broadcast_to's)
         self.instances = {}  # site -> the class of yours `Model(...)` made it an object of
         self.owner = None  # summarising a method: its class
+        self.instance = None  # summarising a method for the object it is called on: that object
         self.containers = set()  # sites certainly a list, dict or set (a display, a comprehension, `list(...)`)
 
     # ---- liveness (backward) ------------------------------------------------------------------------
@@ -1269,7 +1271,10 @@ class _Analysis:
         target = getattr(method, "__func__", None)
         if not isinstance(method, types.MethodType) or not isinstance(target, types.FunctionType):
             return False
-        summary = self.summary_of(target)
+        try:
+            summary = self.summary_of(target, instance=method.__self__)
+        except TypeError:  # (a summary_of that knows no instance)
+            summary = self.summary_of(target)
         return summary is not None and not summary.updated_params and not summary.changes_outside
 
     def own_method_changes(self, func) -> tuple[bool, bool]:
@@ -1280,13 +1285,17 @@ class _Analysis:
         params = _params(self.tree)
         if not params or not isinstance(func.value, ast.Name) or func.value.id != params[0]:
             return False, False
+        if self.instance is not None and _class_function(type(self.instance), func.attr) is None:
+            held = inspect.getattr_static(self.instance, func.attr, None)  # (`self.act = np.tanh`)
+            if isinstance(held, np.ufunc) or self.rule_of(held) is not None and self.mutates(held) is None:
+                return False, False
         classes, todo = [], [self.owner]
-        while todo:
+        while todo and self.instance is None:  # (an object's own class alone; else its subclasses too)
             cls = todo.pop()
             classes.append(cls)
             todo.extend(cls.__subclasses__())
         arguments = obj = False
-        for cls in classes:
+        for cls in classes or [self.owner]:
             method = _class_function(cls, func.attr)
             summary = self.summary_of(method) if method is not None else None
             if summary is None or summary.changes_outside:
