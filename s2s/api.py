@@ -210,13 +210,15 @@ def _note_user_line(exc):
     at that line, as those raised when the code is made are."""
     from s2s import codegen
     found = codegen.raised_at(exc)
-    if isinstance(exc, S2SError) and exc.filename is None and found is not None:
+    if found is None:
+        return
+    if isinstance(exc, S2SError) and exc.filename is None:
         exc.filename, exc.lineno = found[1]
         exc.line = linecache.getline(exc.filename, exc.lineno)
         exc.args = (exc._render(),)
         return
-    note = codegen.user_line_note(exc)
-    if note and hasattr(exc, "add_note") and note not in getattr(exc, "__notes__", ()):
+    note = codegen.user_line_note(found)
+    if hasattr(exc, "add_note") and note not in getattr(exc, "__notes__", ()):
         exc.add_note(note)
 
 

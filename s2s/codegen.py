@@ -98,11 +98,9 @@ def _line_map(user_lines, source):
     return {g.lineno: u for g, u in zip(generated, user_lines) if u and u > 1}
 
 
-def user_line_note(exc) -> str | None:
-    """For an exception raised inside generated code: where in the user's file that line came from."""
-    found = raised_at(exc)
-    if found is None:
-        return None
+def user_line_note(found) -> str:
+    """Where in the user's file the line of generated code an exception passed through came from, for `found` of
+    `raised_at(exc)`."""
     (name, line), (user_file, n) = found
     text = linecache.getline(user_file, n).strip()
     return f'The generated line {line} of "{name}" comes from your line\n  File "{user_file}", line {n}\n    {text}'

@@ -40,6 +40,7 @@ import numpy as np
 
 from .item_reads import _int_literal
 from .names import load, store
+from .unchanged import aliases, changed_in_place
 from .walk import child_parent_pairs, fix_locations, rewrite_statements, walk, walk_nodes
 
 
@@ -302,7 +303,7 @@ def diagonal_adjoints_in_place(fdef: ast.FunctionDef, shapes, np_name: str = "np
             made = _read_once_binding(body, k, value.id)
             value = body[made].value if made is not None else None
         g = _diagonal_of(value, stmt.target, shapes, fdef)
-        if g is None or made is not None and _touched(body[made + 1:k], g.id):
+        if g is None or made is not None and _touched(fdef, body[made + 1:k], g.id, shapes):
             continue
         n = shapes.of(stmt.target)[0]
         index = ast.Call(func=ast.Attribute(value=load(np_name), attr="diag_indices", ctx=ast.Load()),
@@ -351,23 +352,13 @@ def _diagonal_of(value, target, shapes, fdef):
     return g
 
 
-def _touched(stmts, name) -> bool:
-    """Whether `stmts` bind `name` or may change its array in place (an item store, `name op= e`, a method)."""
-    for n in walk(ast.Module(body=list(stmts), type_ignores=[])):
-        if isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load):
-            return True
-        if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and _reads(n.value, name):
-            return True
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and _reads(n.func.value, name):
-            return True  # (`g.fill(0.0)`)
-        if isinstance(n, ast.Call) and (any(kw.arg == "out" and _reads(kw.value, name) for kw in n.keywords)
-                                        or isinstance(n.func, ast.Attribute) and n.func.attr in _WRITING_INTO
-                                        and n.args and _reads(n.args[0], name)):
-            return True  # (`np.copyto(g, v)`, `np.multiply(a, b, out=g)`)
-    return False
-
-
-_WRITING_INTO = ("copyto", "put", "place", "putmask", "fill_diagonal", "at")
+def _touched(fdef, stmts, name, shapes) -> bool:
+    """Whether `stmts` bind `name` or may change its array in place through any name that may refer to it
+    (transforms/unchanged.py)."""
+    if any(isinstance(n, ast.Name) and n.id == name and not isinstance(n.ctx, ast.Load) for s in stmts for n in walk(s)):
+        return True
+    names = aliases(fdef, name, shapes)
+    return any(changed_in_place(s, names, shapes) for s in stmts)
 
 
 def _diff_parts(stmt, shapes, fdef):
