@@ -1065,7 +1065,7 @@ class _Hoist(ast.NodeTransformer):
         if isinstance(node.func, ast.Name) and node.func.id == "sorted" and not self.blocked and \
                 _builtin_named(self.pf, node.func, "sorted", set()) and len(node.args) == 1 and \
                 all(k.arg in ("key", "reverse") for k in node.keywords):
-            self._after_impure(node)  # (before its own argument's calls, which run before it anyway)
+            self._after_changing(node)  # (before its own argument's calls, which run before it anyway)
             node.args[0] = self.visit(node.args[0])
             return self._sorted(node)
         if isinstance(node.func, ast.Name) and node.func.id in ("min", "max") and not self.blocked and node.args \
@@ -1074,7 +1074,7 @@ class _Hoist(ast.NodeTransformer):
                 and not any(isinstance(a, ast.Starred) for a in node.args) \
                 and (len(node.args) == 1 or not any(k.arg == "default" for k in node.keywords)) \
                 and (len(node.args) > 1 or not self._lazy_with_effects(node.args[0])):
-            self._after_impure(node)
+            self._after_changing(node)
             node.args = [self.visit(a) for a in node.args]
             return self._extreme_by_key(node)
         self.generic_visit(node)
@@ -1110,7 +1110,7 @@ class _Hoist(ast.NodeTransformer):
                                           value))
         return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), value)
 
-    def _after_impure(self, node):
+    def _after_changing(self, node):
         """Refuse a `sorted(...)` or `max(..., key=)` whose items would be listed before the statement where a call
         earlier on the line may change them (`(L.append(0), sorted(L))`)."""
         if self.changing:

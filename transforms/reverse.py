@@ -167,6 +167,9 @@ class Reverse:
         # (even of a list no derivative reads) leaves those pops one item short (IndexError), or out of step
         self.appended = {n.value.func.value.id for n in walk(self.tree)
                          if isinstance(n, ast.Expr) and is_append(n.value)}
+        # (the backward trip loops count with `_` unless the function has a name `_` of its own, which they would
+        # overwrite)
+        self.underscore_taken = any(isinstance(n, ast.Name) and n.id == "_" for n in walk(self.tree))
         for attempt in range(2):  # the second run knows which names the backward sweep reads
             self.alloc.taken = snapshot | set(self.bar.values()) | self.counters | {
                 pb for pb, _, _ in self.pullbacks.values()} | ({self.stack} if self.stack else set())
@@ -426,9 +429,7 @@ class Reverse:
             self.reads.add(annotations.get(s, annotations.TRIP_COUNTER))
             out = pre + ([self.pop(annotations.get(s, annotations.TRIP_COUNTER), s)] if in_loop else [])
             trips = ast.Call(func=builtin("range"), args=[load(annotations.get(s, annotations.TRIP_COUNTER))], keywords=[])
-            # (`_` unless the function has a name `_` of its own, which the loop would overwrite)
-            counter = "_" if not any(isinstance(n, ast.Name) and n.id == "_" for n in walk(self.tree)) \
-                else self.temp("trip")
+            counter = self.temp("trip") if self.underscore_taken else "_"
             loop = ast.For(target=store(counter), iter=trips, body=body, orelse=[])
             return out + [ast.copy_location(loop, s)]
         return []
