@@ -7,7 +7,9 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import dataclasses
 import inspect
+import types
 
 import numpy as np
 
@@ -195,6 +197,7 @@ class Desugar(loops.LoopRewriter):
     def __init__(self, pf, local_names: set[str], alloc: NameAllocator):
         super().__init__(pf, local_names, alloc)
         self.updates = {}  # id(statement) -> the ownership guards it needs (transforms/ownership.py)
+        self.bindings = {}  # name -> the values of its plain assignments (None: also bound otherwise): _bindings
 
     def _is_value(self, node: ast.expr) -> bool:
         """True when `node` is a run-time value rather than a module or class."""
@@ -286,6 +289,20 @@ class Desugar(loops.LoopRewriter):
         self.generic_visit(node)
         return _value_attribute(self.pf, self.locals, node)
 
+    def _defined_by_your_class(self, receiver, name) -> bool:
+        """Whether `receiver` is, wherever it is bound, an object of a class of yours that defines `name` itself
+        (`Bag(2.0)`, or a name every assignment of which is one): its method, not the array method of that name."""
+        if isinstance(receiver, ast.Name) and receiver.id in self.locals:
+            values = self.bindings.get(receiver.id)
+            return bool(values) and all(self._defined_by_your_class(v, name) for v in values)
+        if isinstance(receiver, ast.IfExp):  # (`Bag(2.0) if c else Bag(3.0)`)
+            return all(self._defined_by_your_class(v, name) for v in (receiver.body, receiver.orelse))
+        if not isinstance(receiver, ast.Call):
+            return False
+        cls = self.pf.resolve_expr(receiver.func) if isinstance(receiver.func, ast.Name | ast.Attribute) else None
+        return isinstance(cls, type) and _your_class(cls) \
+            and any(name in vars(klass) for klass in cls.__mro__[:-1])
+
     def visit_For(self, node):
         it = node.iter
         if mappings.is_view_call(it) and self._is_value(it.func.value) and it.func.value.id in self.locals:
@@ -303,6 +320,8 @@ class Desugar(loops.LoopRewriter):
         self.generic_visit(node)
         func = node.func
         if not (isinstance(func, ast.Attribute) and self._is_value(func.value)):
+            return node
+        if self._defined_by_your_class(func.value, func.attr):  # (`b.take(x)` of `b = Bag(2.0)`: Bag's own take)
             return node
         name, value, args = func.attr, func.value, node.args
         if mappings.is_view_call(node):  # d.items(): a list of (key, d[key])
@@ -335,6 +354,29 @@ class Desugar(loops.LoopRewriter):
 
 def _runtime():
     return ctx().runtime
+
+
+def _your_class(cls) -> bool:
+    """A class defined outside NumPy, SciPy, s2s and the builtins, and no array, container or number."""
+    module = (getattr(cls, "__module__", None) or "builtins").split(".")[0]
+    return module not in ("builtins", "numpy", "scipy", "s2s") and not issubclass(
+        cls, np.ndarray | np.generic | list | dict | set | tuple | str | int | float | complex)
+
+
+def _bindings(tree) -> dict:
+    """{name: [value, ...]} for the names of `tree` every binding of which is a plain `name = value`; a name also
+    bound otherwise (a loop, a tuple target, `+=`, a parameter) maps to None."""
+    out: dict = {a.arg: None for a in walk(tree.args) if isinstance(a, ast.arg)}
+    plain = set()
+    for s in walk(tree):
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
+            plain.add(id(s.targets[0]))
+            if out.get(s.targets[0].id, []) is not None:
+                out.setdefault(s.targets[0].id, []).append(s.value)
+    for n in walk(tree):
+        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and id(n) not in plain:
+            out[n.id] = None
+    return out
 
 
 def _written(stmt) -> str:
@@ -392,6 +434,7 @@ def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict) -> a
                                     and pf.resolve(name) is getattr(builtins, name))
     desugarer = Desugar(pf, names, alloc)
     desugarer.updates = updates
+    desugarer.bindings = _bindings(tree)
     desugarer.visit(tree)
     fix_locations(tree)
     # the single-expression local helpers (adopted module helpers among them) are expanded by `lower`, after
@@ -515,6 +558,8 @@ def callee_summary(func, _active=(), fresh_first=False, instance=None):
     if code is None or code in _active or len(_active) >= _SUMMARY_DEPTH or ctx().is_runtime_helper(func) \
             or not ctx().user_code(func):
         return None  # (s2s's own helpers and library code are not read: no summary, the caller assumes the worst)
+    if code.co_filename.startswith("<s2s"):  # (a derivative s2s wrote: functional; what it calls checks itself)
+        return ownership.Summary(False, frozenset(), True)
     try:
         pf = _parsed(func)
         tree = _first_made_here(pf.tree) if fresh_first else pf.tree
@@ -523,10 +568,118 @@ def callee_summary(func, _active=(), fresh_first=False, instance=None):
                                    _returns_view, _mutates, _mutable_defaults(func), _owner_class(func), instance)
     except ownership.OwnershipError as exc:  # an update s2s cannot follow (np.copyto, out=, ufunc.at, ...)
         line = getattr(exc.node, "lineno", None)
-        return ownership.Summary(False, frozenset(), True, f"has an update s2s cannot follow (line {line}: "
-                                                           f"{exc.message})")
+        # (which may be of any argument: a caller that runs the function as it is, `s2s.call_plain`, refuses)
+        every = frozenset(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount
+                                           + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)])
+        return ownership.Summary(False, every, True, f"has an update s2s cannot follow (line {line}: {exc.message})",
+                                 certain=every)
     except Exception:  # noqa: BLE001 - no source: the caller assumes the worst
         return None
+
+
+def summary_at(pf, func, call: ast.Call, is_local=lambda node: False, local_functions=None):
+    """callee_summary(func) for the call `call` of it: its calls of what it is given settled by what `call`
+    passes (transforms/callees.py): a global read as it is now, a lambda or a local function of yours
+    (`local_functions`: name -> (parameters, statements)) by its own summary; those of a local value (a Name
+    node `is_local` tells), which only the run can tell, stay in the result's `deferred` (and count as changing
+    nothing here: s2s.call_plain and s2s.call_vjp check them when the call runs).
+
+        >>> # def apply(f, v): return f(v)  -- apply(np.sin, x) updates nothing, apply(double, x) updates v
+    """
+    from . import callees, ownership
+    summary = callee_summary(func)
+    if summary is None or not summary.deferred:
+        return summary
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return dataclasses.replace(callees.settle(summary, lambda entry: set()), deferred=summary.deferred)
+    try:
+        signature = inspect.signature(func)
+        passed = signature.bind_partial(*call.args, **{k.arg: k.value for k in call.keywords}).arguments
+    except (TypeError, ValueError):
+        return callees.settle(summary, lambda entry: callees.ALL)
+    reader = callee_reader()
+
+    def keys(entry):
+        node = passed.get(entry.root)
+        if node is None:
+            default = signature.parameters.get(entry.root)
+            if default is None or default.default is inspect.Parameter.empty:
+                return callees.ALL
+            return callees.changed_keys(callees.follow(default.default, entry.steps), reader)
+        if isinstance(node, ast.Lambda) and not entry.steps:
+            params, body = [a.arg for a in node.args.posonlyargs + node.args.args], [ast.Return(value=node.body)]
+            outer = frozenset(n.id for n in walk(node.body) if isinstance(n, ast.Name) and is_local(n))
+        elif isinstance(node, ast.Name) and node.id in (local_functions or {}) and not entry.steps:
+            params, body = local_functions[node.id]
+            outer = frozenset(n.id for s in body for n in walk(s) if isinstance(n, ast.Name) and is_local(n))
+        else:
+            root = node
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            value = pf.resolve_expr(node) if isinstance(root, ast.Name) and not is_local(root) else ctx().missing
+            if value is ctx().missing:
+                unseen.append(entry)  # (a value the caller computes: checked when the call runs)
+                return set()
+            return callees.changed_keys(callees.follow(value, entry.steps), reader)
+        return ownership.function_keys(params, body, pf.resolve, _rule_of, callee_summary, _returns_view, _mutates,
+                                       outer)
+    unseen = []
+    settled = callees.settle(summary, keys)
+    return dataclasses.replace(settled, deferred=tuple(unseen))
+
+
+def returned_function_keys(factory):
+    """What a function the user function `factory` returns (`def make_scale(c): def scale(v): ...; return scale`,
+    or a lambda) may change of its arguments (transforms/callees.py's keys), read from the returned function's
+    body; callees.ALL where a return is anything else or s2s cannot read the factory.
+
+        >>> # f = make_scale(3.0); f(x)  -- what scale's body changes of v
+    """
+    from . import callees, ownership
+    if not isinstance(factory, types.FunctionType) or not ctx().user_code(factory):
+        return callees.ALL
+    try:
+        pf = _parsed(factory)
+    except Exception:  # noqa: BLE001 - no source
+        return callees.ALL
+    scope = list(own_scope_nodes(pf.tree))
+    bound = [s.name for s in scope if isinstance(s, ast.FunctionDef)] + \
+        [n.id for n in scope if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)]
+    # (a def the returned name is bound to once: not one shadowed under an `if`, or bound again)
+    defs = {s.name: s for s in scope if isinstance(s, ast.FunctionDef) and not s.decorator_list
+            and bound.count(s.name) == 1}
+    returns = [s for s in scope if isinstance(s, ast.Return)]
+    keys = set()
+    for r in returns:
+        if isinstance(r.value, ast.Lambda):
+            params, body = r.value.args, [ast.Return(value=r.value.body)]
+        elif isinstance(r.value, ast.Name) and r.value.id in defs:
+            params, body = defs[r.value.id].args, defs[r.value.id].body
+        elif isinstance(r.value, ast.Name | ast.Attribute) and not bound.count(getattr(r.value, "id", None)) \
+                and pf.resolve_expr(r.value) is not ctx().missing:  # (`return double`: a global function)
+            found = callees.changed_keys(pf.resolve_expr(r.value), callee_reader())
+            if found is callees.ALL:
+                return callees.ALL
+            keys |= found
+            continue
+        else:
+            return callees.ALL
+        if params.vararg or params.kwarg or params.kwonlyargs:
+            return callees.ALL
+        found = ownership.function_keys([a.arg for a in params.posonlyargs + params.args], body, pf.resolve,
+                                        _rule_of, callee_summary, _returns_view, _mutates, frozenset(local_names(pf.tree)))
+        if found is callees.ALL:
+            return callees.ALL
+        keys |= found
+    return keys if returns else callees.ALL
+
+
+def callee_reader():
+    """A transforms/callees.Reader that reads user functions by their summaries (callee_summary) and library
+    functions by their rules and facts."""
+    from . import callees, ownership
+    return callees.Reader(callee_summary, _rule_of, _mutates, ownership._changes_nothing, ownership._changes_anything,
+                          frozenset(ownership.MUTATING_METHODS), returned_function_keys)
 
 
 def _first_made_here(tree):

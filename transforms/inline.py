@@ -229,8 +229,11 @@ def _movable(pf, call, helpers) -> bool:
     if module.startswith("numpy") and not module.startswith("numpy.random"):
         return True
     if isinstance(obj, types.FunctionType):
-        from .desugar import callee_summary
-        summary = callee_summary(obj)
+        from .desugar import local_names, summary_at
+        names = local_names(pf.tree)
+        bodies = {name: (h.params, h.statements if h.statements is not None else [ast.Return(value=h.body)])
+                  for name, h in helpers.items()} if isinstance(helpers, dict) else {}
+        summary = summary_at(pf, obj, call, lambda node: node.id in names, bodies)
         return summary is not None and not summary.updated_params and not summary.changes_outside
     return False
 

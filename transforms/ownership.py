@@ -32,6 +32,7 @@ import ast
 import bisect
 import dataclasses
 import dis
+import functools
 import inspect
 import operator
 import textwrap
@@ -41,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import annotations
+from . import annotations, callees
 from .names import substituted
 from .walk import walk
 
@@ -105,6 +106,11 @@ class Summary:
     # never one it holds: the caller's `z = x * y` (new, though a list repetition would hold x's items) is
     # then all it changes
     shallow_params: frozenset = frozenset()
+    # calls of a callee reached from a parameter (`f(v)`, `o.forward(v)`: transforms/callees.py), whose
+    # parameters count among updated_params until a caller that knows what it passes settles them; `certain`:
+    # the parameters updated whatever those callees are
+    deferred: tuple = ()
+    certain: frozenset = frozenset()
 
 
 class OwnershipError(Exception):
@@ -152,14 +158,18 @@ def summarise(tree: ast.FunctionDef, resolve, rule_of=lambda obj: None, summary_
     analysis = _Analysis(tree, resolve, rule_of, summary_of, returns_view=returns_view, mutates=mutates)
     analysis.summarising = True
     analysis.owner = owner if instance is None else type(instance)
+    analysis.defining = owner
     analysis.instance = instance
     analysis.mutable_defaults = dict(mutable_defaults or {})
     analysis.run()
     returned = analysis.reach(analysis.returned)
     fresh = not any(_is_external(site) for site in returned)
     outside = _rebound_outside(tree) or analysis.changes_outside or _nested_changes(tree, resolve)
-    updated = frozenset(analysis.updated_params)
-    return Summary(fresh, updated, EXTERNAL in returned, outside, updated - analysis.deep_params)
+    certain = frozenset(analysis.updated_params)
+    deferred = tuple(analysis.deferred.values())
+    given = frozenset().union(*(entry.params(callees.ALL) for entry in deferred))
+    updated, shallow = certain | given, certain - analysis.deep_params - given
+    return Summary(fresh, updated, EXTERNAL in returned, outside, shallow, deferred, certain)
 
 
 def _rebound_outside(tree) -> str:
@@ -345,8 +355,16 @@ class _Analysis:
         self.read_only = {}  # site -> the call that made it, a view NumPy makes read-only (np.broadcast_to's)
         self.instances = {}  # site -> the class of yours `Model(...)` made it an object of
         self.owner = None  # summarising a method: its class
+        self.defining = None  # summarising a method: the class that defines it (what `super()` follows)
         self.instance = None  # summarising a method for the object it is called on: that object
         self.containers = set()  # sites certainly a list, dict or set (a display, a comprehension, `list(...)`)
+        self.deferred = {}  # id(call) -> callees.Deferred: a call of a callee reached from a parameter
+        stored = [n.id for n in walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)]
+        # (a function defined inside: a value of the function, called as one s2s cannot name)
+        self.nested = {n.name for n in walk(tree) if isinstance(n, ast.FunctionDef) and n is not tree}
+        self.rebound = set(self.params) & set(stored)  # parameters bound again in the body
+        self.aliases = _callee_aliases(tree, stored)  # `fn = self.g` (bound once): fn -> ("self", steps)
+        self.factories = self.made_by_factories(tree, stored)  # `f = make_scale(3.0)` (bound once): f -> make_scale
 
     # ---- liveness (backward) ------------------------------------------------------------------------
     def loads(self, node):
@@ -636,9 +654,12 @@ class _Analysis:
             inner = set()
             for name in _loads(e):
                 inner |= self.reach(self.name_sites(name, env))
+            inner_env = self.comprehension_env(e, env)
             for call in walk(e):  # (`[cb(v) for v in xs]`: what the calls inside may change)
                 if isinstance(call, ast.Call) and call is not e:
                     self.callees_change_outside(call)
+                    if inner_env is not None:  # (`[f(v) for f in fs]`, `[double(v) for v in [z]]`)
+                        self.comprehension_call(call, inner_env)
             if isinstance(e, ast.Lambda | ast.GeneratorExp):
                 return self.new(e, inner | {EXTERNAL} if isinstance(e, ast.Lambda) else inner)
             return self.container(e, inner)
@@ -660,6 +681,8 @@ class _Analysis:
     def call_sites(self, e, env):
         self.env_now = env
         args = [self.pts(a, env) for a in e.args] + [self.pts(k.value, env) for k in e.keywords]
+        if self.summarising:
+            self.note_unknown_callee(e, env, args)
         reached = set().union(*(self.reach(a) for a in args)) if args else set()
         func = e.func
         if isinstance(func, ast.Name) and func.id in self.local_bodies and func.id not in self.expanding \
@@ -677,11 +700,23 @@ class _Analysis:
             held = self.resolve_call(func)  # a function held by a global namespace or class (`NS.bump()`)
             if isinstance(held, types.FunctionType):
                 self.callee_changes_outside(e, held, self.summary_or_unread(held))
+                summary = self.summary_of(held)
+                if summary is not None:  # (`Static.run(w)` may update w as a function called by name would)
+                    self.callee_updates(e, held, summary, env)
+            elif isinstance(held, types.MethodType) and isinstance(held.__func__, types.FunctionType) \
+                    and not self.summarising:  # (`RUNNER.run(w)`: its object bound first)
+                summary = callees.Reader(self.summary_of, self.rule_of, self.mutates).summary(
+                    held.__func__, instance=held.__self__)
+                if summary is not None:
+                    with_self = ast.copy_location(ast.Call(func=e.func, args=[ast.Constant(None), *e.args],
+                                                           keywords=e.keywords), e)
+                    self.callee_updates(with_self, held.__func__, dataclasses.replace(
+                        summary, updated_params=summary.updated_params - set(_params_of(held.__func__)[:1])), env)
             elif self.summarising and self.owner is not None:
                 # in a method, `self.forward(x)` is its class's function or a subclass's (whose summaries say what
                 # they change), `self.fn(v)` a function the object holds, which may change what it is given (under
                 # any name: `self.get = np.ndarray.fill`)
-                changes_arguments, changes_object = self.own_method_changes(func)
+                changes_arguments, changes_object = self.own_method_changes(func, e)
                 given = set().union(*(self.reach(a) for a in args)) if changes_arguments and args else set()
                 if EXTERNAL in given:
                     self.outside(e, f"passes a value to `{ast.unparse(func)}` (line {e.lineno}), a function s2s "
@@ -710,6 +745,17 @@ class _Analysis:
                 return frozenset(self.reach(receiver)) | reached
             return self.new(e, self.reach(receiver) | reached | {EXTERNAL}) | self.reach(receiver) | {EXTERNAL}
         obj = self.resolve_call(func)
+        if _hashable(obj) and obj in _CALLING_BUILTINS:
+            given = [k.value for k in e.keywords if k.arg == "key"] or e.args[:1]
+            if given:  # (`map(f, [v])` calls f with v: as `f(*[v])` would)
+                items = [a for a in [*e.args, *(k.value for k in e.keywords)] if a is not given[0]]
+                # (map's iterables give the positional arguments in order; a key function takes one)
+                as_called = ast.copy_location(ast.Call(func=given[0], args=items, keywords=[]), e)
+                value = self.resolve_call(given[0]) if isinstance(given[0], ast.Name | ast.Attribute) else _UNKNOWN
+                if self.summarising:
+                    self.note_unknown_callee(as_called, env, [self.pts(a, env) for a in items])
+                elif value is not _UNKNOWN:
+                    self.keys_updated(as_called, value, callees.changed_keys(value, self.reader), env)
         if self.summarising:
             self.note_dynamic_call(e, func, obj)
         else:
@@ -718,6 +764,17 @@ class _Analysis:
             value = self.resolve_call(given) if isinstance(given, ast.Name | ast.Attribute) else _UNKNOWN
             if isinstance(value, types.FunctionType):
                 self.callee_changes_outside(e, value, self.summary_or_unread(value))
+        made = self.static_value(func) if obj is _UNKNOWN and isinstance(func, ast.Call) else obj
+        if obj is _UNKNOWN and isinstance(func, ast.Call) and made is _UNKNOWN \
+                and isinstance(func.func, ast.Name | ast.Attribute) and not self.summarising:
+            factory = self.resolve_call(func.func)  # (`get_double()(w)`: what the function it returns changes)
+            if isinstance(factory, types.FunctionType):
+                from .desugar import returned_function_keys
+                self.keys_updated(e, factory, returned_function_keys(factory), env)
+        if not isinstance(made, types.FunctionType | type | types.ModuleType) and callable(made) \
+                and (isinstance(made, functools.partial) or callees.is_callable_object(made)):
+            # (`PARTIAL(w)` of `functools.partial(double)`, `functools.partial(apply, double)(w)`, a layer object)
+            self.keys_updated(e, made, callees.changed_keys(made, self.reader), env)
         self.check_held_callee(e, obj)
         if obj is _UNKNOWN or isinstance(func, ast.Name) and func.id in self.locals:
             return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
@@ -742,31 +799,31 @@ class _Analysis:
             return made | reached
         if self.rule_of(obj) or isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", "") == "math":
             return self.new(e)
+        if _class_with_own_new(obj):  # (`__new__` may hand back anything; what it changes, its summary says)
+            new = inspect.getattr_static(obj, "__new__")
+            new = new.__func__ if isinstance(new, staticmethod) else new
+            summary = self.summary_of(new) if isinstance(new, types.FunctionType) else None
+            if summary is None:
+                summary = Summary(False, frozenset(_params_of(new)), True, "", certain=frozenset(_params_of(new)))
+            with_cls = ast.copy_location(ast.Call(func=e.func, args=[ast.Constant(None), *e.args],
+                                                  keywords=e.keywords), e)
+            if isinstance(new, types.FunctionType):
+                self.callee_changes_outside(e, new, summary)
+                self.callee_updates(with_cls, new, summary, env)
+            self.check_init(e, obj, env, stores=False)  # (a namedtuple's fields are descriptors nothing stores into)
+            return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
         if _plain_class(obj):  # (a new object, which may hold the arguments or globals)
-            init = inspect.getattr_static(obj, "__init__", None)
-            if _stores_through_code(obj):  # (`self.h = v` of a property's setter may write into an argument's array)
-                what = f"constructs a {obj.__name__}, whose attribute stores run code of the class (a property's " \
-                       "setter or `__setattr__`) that s2s does not follow"
-                if self.summarising:
-                    self.outside(e, what)
-                else:
-                    raise OwnershipError(e, f"s2s cannot differentiate `{ast.unparse(e)}`: it {what}",
-                                         "make the class store plain attributes (or use a dataclass)")
-            if isinstance(init, types.FunctionType):  # (what `__init__(self, ...)` changes of its arguments)
-                try:
-                    summary = self.summary_of(init, fresh_first=True) or _unread_summary(init, self.summary_of)
-                except TypeError:  # (a summary_of that knows no fresh first parameter)
-                    summary = self.summary_or_unread(init)
-                with_self = ast.copy_location(ast.Call(func=e.func, args=[ast.Constant(None), *e.args],
-                                                       keywords=e.keywords), e)
-                self.callee_changes_outside(e, init, summary)
-                self.callee_updates(with_self, init, summary, env)
+            self.check_init(e, obj, env)
             made = self.new(e, reached | {EXTERNAL})
             self.instances.update(dict.fromkeys(made, obj))
             return made
         summary = self.summary_of(obj) if isinstance(obj, types.FunctionType) else None
         if summary is None and isinstance(obj, types.FunctionType):
             self.callee_changes_outside(e, obj, self.summary_or_unread(obj))
+            wrapped = _wrapped_function(obj)  # (a functools.wraps wrapper passes its arguments on)
+            inner = self.summary_of(wrapped) if wrapped is not None else None
+            if inner is not None:
+                self.callee_updates(e, wrapped, inner, env)
         if summary is not None:
             self.callee_changes_outside(e, obj, summary)
             self.callee_updates(e, obj, summary, env)
@@ -776,6 +833,277 @@ class _Analysis:
                 ({EXTERNAL} if summary.returns_global else set())
         # a user function or anything else: may return (a part of) an argument or a global
         return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
+
+    # ---- callees this function cannot name (transforms/callees.py) -----------------------------------
+    @property
+    def reader(self) -> callees.Reader:
+        from .desugar import returned_function_keys
+        return callees.Reader(self.summary_of, self.rule_of, self.mutates, _changes_nothing, _changes_anything,
+                              frozenset(MUTATING_METHODS), returned_function_keys)
+
+    def param_names(self, sites) -> frozenset:
+        """The parameters whose objects (or what they hold) `sites` may be."""
+        return frozenset(site[1] for site in self.reach(sites)
+                         if isinstance(site, tuple) and len(site) == 2 and site[0] in ("param", "held"))
+
+    def note_unknown_callee(self, e, env, args):
+        """Summarising: a call may change what it is given (a bound method, its object). Where its callee is
+        reached from a parameter never rebound (`f(v)`, `o.forward(v)`, `fn = o.g; fn(v)`), the caller, which
+        knows what it passes, settles it (a callees.Deferred entry); where the callee can be named here (a global
+        object's method, the function of a local object's class), its summary tells; a callee of anything else
+        (a function in a local list, a method of a value a call made) may change every parameter it is given."""
+        func = e.func
+        starred = any(isinstance(a, ast.Starred) for a in e.args) or any(k.arg is None for k in e.keywords)
+        keys = [*range(len(e.args)), *(k.arg or "**" for k in e.keywords)]
+        given = tuple((key, self.param_names(sites)) for key, sites in zip(keys, args) if self.param_names(sites))
+        # (a method's object; a function value's own, which may hold what it changes: `f()` of `f = w.sort`)
+        receiver = self.param_names(self.pts(func.value if isinstance(func, ast.Attribute | ast.Subscript) else func,
+                                             env))
+        if not given and not receiver:
+            return
+        changes = self.callee_keys(func, env)
+        if changes == set():
+            return
+        path = self.path_of(func)
+        entry = callees.Deferred(*(path or ("", ())), given, receiver, starred)
+        if changes is _DEFER:
+            if self.recording:
+                self.deferred[id(e)] = entry
+            return
+        updated = entry.params(changes)
+        self.updated_params |= updated
+        self.deep_params |= updated
+
+    def made_by_factories(self, tree, stored) -> dict:
+        """{name: function} for the names bound once in `tree` to what a global function of yours returns."""
+        out = {}
+        for s in walk(tree):
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                    and stored.count(s.targets[0].id) == 1 and isinstance(s.value, ast.Call) \
+                    and isinstance(s.value.func, ast.Name | ast.Attribute) and _root(s.value.func) not in self.locals:
+                made_by = self.resolve_call(s.value.func)
+                if isinstance(made_by, types.FunctionType):
+                    out[s.targets[0].id] = made_by
+        return out
+
+    def path_of(self, func):
+        """(parameter, steps) of a callee reached from a parameter never rebound, through a name bound once to
+        such a path (`fn = self.g`) too, else None."""
+        path = callees.callee_path(func)
+        if path is not None and path[0] in self.aliases:
+            root, steps = self.aliases[path[0]]
+            path = root, steps + path[1]
+        if path is None or path[0] not in self.params or path[0] in self.rebound:
+            return None
+        return path
+
+    def callee_keys(self, func, env):
+        """What a call of `func` may change (callees.changed_keys's keys, ALL), set() where other checks read
+        it, or _DEFER where a caller settles it."""
+        if isinstance(func, ast.Name) and func.id not in self.nested and (
+                func.id not in self.locals or func.id in self.local_helpers or func.id in self.local_bodies):
+            return set()  # (a global function: call_sites reads its summary; a local one is expanded)
+        if isinstance(func, ast.Attribute):
+            if self.is_module_path(func):
+                return set()
+            if _calls_super(func.value):  # `super().__call__(x)`: the function of a class after this one
+                method = next((vars(c)[func.attr] for c in (self.defining.__mro__[1:] if self.defining else ())
+                               if func.attr in vars(c)), None)
+                if not isinstance(method, types.FunctionType):
+                    return callees.ALL
+                summary = self.summary_of(method)
+                return callees.ALL if summary is None else callees.keys_of(method, summary.updated_params, 1)
+            root = _root(func)
+            if root is not None and root not in self.locals:  # a function or method of a global (`G.forward(v)`)
+                held = self.resolve_call(func)
+                return set() if held is _UNKNOWN else callees.changed_keys(held, self.reader)
+            if self.owner is not None and isinstance(func.value, ast.Name) and func.value.id == self.params[0]:
+                return set()  # (`self.m(...)`: own_method_changes reads it through the class)
+            sites = env.get(func.value.id, ()) if isinstance(func.value, ast.Name) else ()
+            if sites and all(site in self.instances for site in sites):  # a local object of your class
+                return self.class_method_keys(sites, func.attr)
+            if func.attr in _BUILTIN_METHOD_NAMES and (isinstance(func.value, ast.Name)
+                                                        or func.attr not in MUTATING_METHODS):
+                return set()  # (read as an array's, list's or dict's method: what those change is read by name)
+        path = self.path_of(func)
+        if path is None and isinstance(func, ast.Name) and func.id in self.factories:
+            # (`f = make_scale(3.0)`: what the function the factory returns changes, read from its body)
+            from .desugar import returned_function_keys
+            return returned_function_keys(self.factories[func.id])
+        if path is None:  # (a function value the function makes itself, `f, g = fs`, `d.get("f")`: run as it is,
+            return callees.ALL  # nothing checks it)
+        if self.instance is not None and path[0] == self.params[0]:
+            return callees.changed_keys(callees.follow(self.instance, path[1]), self.reader)
+        return _DEFER
+
+    def method_of_yours(self, func) -> bool:
+        """Summarising a method for its object: whether `func` (`self.z.update`) leads from it to a method of a
+        class of yours, whose summary tells what it changes (not a dict's `update`)."""
+        path = self.path_of(func)
+        if self.instance is None or path is None or path[0] != self.params[0]:
+            return False
+        method = callees.follow(self.instance, path[1])
+        return isinstance(method, types.MethodType) and isinstance(method.__func__, types.FunctionType)
+
+    def settled(self, call, func, summary, env):
+        """`summary` of the user function `func`, its calls of callees reached from its parameters settled by
+        what `call` passes (`apply(np.sin, x)` changes nothing of x; `apply(double, x)` does); passed on, for
+        a caller, where this function passes a parameter of its own."""
+        if not summary.deferred:
+            return summary
+        try:
+            bound = inspect.signature(func).bind_partial(*range(len(call.args)), **{
+                k.arg: k.arg for k in call.keywords if k.arg is not None}).arguments
+        except (TypeError, ValueError):
+            return callees.settle(summary, lambda entry: callees.ALL)
+        passed = {p: call.args[v] if isinstance(v, int) else next(k.value for k in call.keywords if k.arg == v)
+                  for p, v in bound.items() if isinstance(v, int | str)}
+        starred = any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
+
+        def keys(entry):
+            node = passed.get(entry.root)
+            if starred:
+                return set()  # (`f(x, *args)`: s2s.call_plain and s2s.call_vjp check it when the call runs)
+            if node is None:
+                default = inspect.signature(func).parameters.get(entry.root)
+                if default is None or default.default is inspect.Parameter.empty:
+                    return callees.ALL
+                return callees.changed_keys(callees.follow(default.default, entry.steps), self.reader)
+            return self.passed_keys(call, entry, node, entry.steps, passed, env)
+        return callees.settle(summary, keys)
+
+    def passed_keys(self, call, entry, node, steps, passed, env):
+        """What the callee `steps` lead to from `node`, an argument of `call`, may change: a lambda or local
+        function by its body, items of a list or tuple display one by one, a global by its summary, a local value
+        as `passed_on` says; ALL where s2s cannot tell."""
+        if isinstance(node, ast.List | ast.Tuple) and steps and not any(isinstance(e, ast.Starred) for e in node.elts):
+            kind, key = steps[0]
+            if kind == "each" or kind == "item" and isinstance(key, int) and -len(node.elts) <= key < len(node.elts):
+                keys = set()
+                for elt in (node.elts if kind == "each" else [node.elts[key]]):
+                    found = self.passed_keys(call, entry, elt, steps[1:], passed, env)
+                    if found is callees.ALL:
+                        return callees.ALL
+                    keys |= found
+                return keys
+        if isinstance(node, ast.Lambda) and not steps:
+            return self.lambda_keys(node)
+        if isinstance(node, ast.Name) and node.id in self.local_bodies and not steps:
+            params, body = self.local_bodies[node.id]
+            return self.lambda_keys(ast.Lambda(args=ast.arguments(
+                posonlyargs=[], args=[ast.arg(arg=p) for p in params], kwonlyargs=[], kw_defaults=[], defaults=[]),
+                body=body))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.local_bodies \
+                and node.func.id not in self.expanding:  # (`get_double()` of a helper of one `return double`)
+            self.expanding.add(node.func.id)
+            try:
+                return self.passed_keys(call, entry, _expanded(*self.local_bodies[node.func.id], node), steps,
+                                        passed, env)
+            finally:
+                self.expanding.discard(node.func.id)
+        if isinstance(node, ast.IfExp):  # (`f if c else g`: either)
+            found = [self.passed_keys(call, entry, v, steps, passed, env) for v in (node.body, node.orelse)]
+            return callees.ALL if callees.ALL in found else found[0] | found[1]
+        path = callees.callee_path(node)
+        if path is not None and path[0] in self.aliases:  # (`for f in self.fns: apply(f, v)`)
+            root, more = self.aliases[path[0]]
+            path = root, more + path[1]
+        if path is not None and path[0] in self.locals:
+            return self.passed_on(call, entry, passed, env, (path[0], path[1] + steps))
+        if isinstance(node, ast.Call) and not steps and isinstance(node.func, ast.Name | ast.Attribute) \
+                and isinstance(self.resolve_call(node.func), types.FunctionType):  # (`apply(get_double(), w)`)
+            from .desugar import returned_function_keys
+            found = returned_function_keys(self.resolve_call(node.func))
+            return found if found is not callees.ALL or self.summarising else set()
+        value = self.resolve_call(node) if path is not None else self.static_value(node)
+        if value is _UNKNOWN:
+            # (a value the function computes: checked where it runs, s2s.call_vjp or s2s.call_plain; for a
+            # caller of this function, anything)
+            return callees.ALL if self.summarising else set()
+        return callees.changed_keys(callees.follow(value, steps), self.reader)
+
+    def static_value(self, node):
+        """The function an expression of globals and constants makes where s2s can tell without running your
+        code (`functools.partial(scale, s=3.0)`, `getattr(np, "tanh")`), else _UNKNOWN."""
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name | ast.Attribute):
+            return _UNKNOWN
+        maker = self.resolve_call(node.func)
+        parts = [*node.args, *(k.value for k in node.keywords)]
+        values = [p.value if isinstance(p, ast.Constant) else self.resolve_call(p)
+                  if isinstance(p, ast.Name | ast.Attribute) else _UNKNOWN for p in parts]
+        if maker not in (functools.partial, getattr) or _UNKNOWN in values or any(k.arg is None for k in node.keywords):
+            return _UNKNOWN
+        try:
+            return maker(*values[:len(node.args)], **dict(zip((k.arg for k in node.keywords), values[len(node.args):])))
+        except Exception:  # noqa: BLE001 - not a value s2s can make here
+            return _UNKNOWN
+
+    def passed_on(self, call, entry, passed, env, path):
+        """Settle `entry` where what the call passes is reached from the local `path` (`g`, `o.run`): a local
+        object of your class (its class's function); summarising, a parameter of this function (the entry
+        passes to its callers); at the differentiated function's own level, a value only the run can tell
+        (s2s.call_vjp or s2s.call_plain checks it then: transforms/raw_calls.py)."""
+        name, steps = path
+        sites = env.get(name, ())
+        if sites and all(site in self.instances for site in sites) and len(steps) == 1 and steps[0][0] == "attr":
+            return self.class_method_keys(sites, steps[0][1])
+        if not self.summarising:
+            return set()
+        if self.instance is not None and name == self.params[0] and name not in self.rebound:
+            return callees.changed_keys(callees.follow(self.instance, steps), self.reader)  # (`step(self.f, y)`)
+        if name not in self.params or name in self.rebound:
+            return callees.ALL
+        mine = {p: self.param_names(self.pts(passed[p], env)) if p in passed else None
+                for _, params in entry.given for p in params} | \
+               {p: self.param_names(self.pts(passed[p], env)) if p in passed else None for p in entry.receiver}
+        if any(v is None for v in mine.values()):
+            return callees.ALL
+        given = tuple((key, frozenset().union(*(mine[p] for p in params))) for key, params in entry.given)
+        receiver = frozenset().union(*(mine[p] for p in entry.receiver))
+        if self.recording:
+            self.deferred[(id(call), entry)] = callees.Deferred(name, steps, given, receiver, entry.starred)
+        return set()
+
+    def class_method_keys(self, sites, name):
+        """What `o.name(...)` may change, `o` a local object of a class of yours (one of those `sites` were made
+        by): the argument keys of its class's function by its summary, ALL where there is none."""
+        keys = set()
+        for cls in {self.instances[site] for site in sites}:
+            method = _class_function(cls, name)
+            summary = self.summary_of(method) if method is not None else None
+            found = callees.ALL if summary is None else callees.keys_of(method, summary.updated_params, 1)
+            if found is callees.ALL:
+                return callees.ALL
+            keys |= found
+        return keys
+
+    def lambda_keys(self, node: ast.Lambda):
+        """What a lambda passed to a helper (or a local function of one expression) changes of its arguments."""
+        return function_keys([a.arg for a in node.args.posonlyargs + node.args.args], [ast.Return(value=node.body)],
+                             self.resolve, self.rule_of, self.summary_of, self.returns_view, self.mutates,
+                             frozenset(self.locals))
+
+    def check_init(self, e, obj, env, stores=True):
+        """`Model(...)`: what its class's `__init__(self, ...)` changes of the arguments, and (`stores`) attribute
+        stores that run code of the class."""
+        init = inspect.getattr_static(obj, "__init__", None)
+        if stores and _stores_through_code(obj):  # (`self.h = v` of a property's setter may write into an argument's array)
+            what = f"constructs a {obj.__name__}, whose attribute stores run code of the class (a property's " \
+                   "setter or `__setattr__`) that s2s does not follow"
+            if self.summarising:
+                self.outside(e, what)
+            else:
+                raise OwnershipError(e, f"s2s cannot differentiate `{ast.unparse(e)}`: it {what}",
+                                     "make the class store plain attributes (or use a dataclass)")
+        if isinstance(init, types.FunctionType):  # (what `__init__(self, ...)` changes of its arguments)
+            try:
+                summary = self.summary_of(init, fresh_first=True) or _unread_summary(init, self.summary_of)
+            except TypeError:  # (a summary_of that knows no fresh first parameter)
+                summary = self.summary_or_unread(init)
+            with_self = ast.copy_location(ast.Call(func=e.func, args=[ast.Constant(None), *e.args],
+                                                   keywords=e.keywords), e)
+            self.callee_changes_outside(e, init, summary)
+            self.callee_updates(with_self, init, summary, env)
 
     def is_range(self, node):
         return isinstance(node, ast.Call) and self.resolve_call(node.func) is range
@@ -838,7 +1166,9 @@ class _Analysis:
             return
         if not isinstance(target, types.FunctionType):
             return
-        summary = self.summary_or_unread(target)
+        summary = self.summary_or_unread(target) if method is None else \
+            callees.Reader(self.summary_of, self.rule_of, self.mutates).summary(target, instance=obj) \
+            or _unread_summary(target, self.summary_of)  # (a callable object's `__call__`, read for that object)
         changes = summary.changes_outside or (
             f"updates {', '.join(sorted(summary.updated_params))} in place" if method and summary.updated_params else "")
         if not changes:
@@ -904,6 +1234,7 @@ class _Analysis:
     def callee_updates(self, call, func, summary, env):
         """A user function that updates an argument in place: Python's caller sees the change, s2s's would
         not. Refused when the caller can still read the argument; recorded for this function's own callers."""
+        summary = self.settled(call, func, summary, env)
         if not summary.updated_params:
             return
         code = func.__code__
@@ -943,6 +1274,58 @@ class _Analysis:
                                                    f"changes `{name}` here too",
                                              f"copy in the helper first (`{param} = {param}.copy()`), or write "
                                              f"`{param} = {param} + ...` there instead of an in-place update")
+
+    def comprehension_env(self, e, env):
+        """The points-to sets inside the comprehension `e`, its targets bound to the items of its sources (None
+        for a lambda)."""
+        if isinstance(e, ast.Lambda):
+            return None
+        inner = dict(env)
+        for gen in e.generators:
+            items = self.elements(self.reach(self.pts(gen.iter, inner)))
+            for n in walk(gen.target):
+                if isinstance(n, ast.Name):
+                    inner[n.id] = frozenset(items)
+        return inner
+
+    def comprehension_call(self, call, env):
+        """A call inside a comprehension: summarising, noted as any call (`note_unknown_callee`); at the function's
+        own level, a function of yours that updates an item in place is checked as a call by name is."""
+        args = [self.pts(a, env) for a in call.args] + [self.pts(k.value, env) for k in call.keywords]
+        if self.summarising:
+            self.note_unknown_callee(call, env, args)
+            return
+        value = self.resolve_call(call.func) if isinstance(call.func, ast.Name | ast.Attribute) else _UNKNOWN
+        summary = self.summary_of(value) if isinstance(value, types.FunctionType) and not self.rule_of(value) \
+            else None
+        if summary is not None:
+            self.callee_updates(call, value, summary, env)
+
+    def keys_updated(self, call, callee, keys, env):
+        """Refuse `call` of `callee`, which may update its arguments at `keys` (callees.changed_keys's), where the
+        function reads one of them later; summarising, note them for its own callers."""
+        if keys == set():
+            return
+        every = keys is callees.ALL or any(isinstance(a, ast.Starred) for a in call.args)
+        hit = [a for i, a in enumerate(call.args) if every or i in keys] + \
+              [k.value for k in call.keywords if every or k.arg in keys]
+        updated = set().union(*(self.reach(self.pts(a, env)) for a in hit)) if hit else set()
+        if not updated:
+            return
+        if self.summarising:
+            self.record_params(updated)
+            return
+        if not self.recording:
+            return
+        statement = self.current
+        live = self.live_after.get(id(statement), frozenset()) if statement is not None else frozenset()
+        live = (live | _read_around(statement, call)) - _rebound_by_result(statement, call)
+        name = getattr(callee, "__qualname__", None) or type(callee).__name__
+        for other in sorted(live):
+            if self.reach(self.name_sites(other, env)) & (updated | self.external_twins(updated)):
+                raise OwnershipError(call, f"s2s cannot differentiate this call: {name} updates an argument in "
+                                           f"place, which in Python changes `{other}` here too",
+                                     "make the function return the new value instead of updating its argument")
 
     def record_params(self, updated):
         self.updated_params |= {site[1] for site in updated if isinstance(site, tuple) and site[0] in ("param", "held")}
@@ -1111,7 +1494,13 @@ class _Analysis:
             if isinstance(func, ast.Name) and func.id in self.local_bodies and func.id not in self.expanding:
                 self.expanding.add(func.id)
                 try:
-                    self.check_call_effects(_expanded(*self.local_bodies[func.id], node), env)
+                    body = _expanded(*self.local_bodies[func.id], node)
+                    self.check_call_effects(body, env)
+                    if self.recording:
+                        # (the body as the call writes it: `apply(RUNNER.run, w)` of `apply = lambda f, v: f(v)`
+                        # calls RUNNER.run(w), whose update of w the walk of the body, with f unknown there,
+                        # does not see)
+                        self.pts(body, env)
                 finally:
                     self.expanding.discard(func.id)
             if isinstance(func, ast.Attribute) and not self.is_module_path(func) and not _a_string_s(node):
@@ -1129,9 +1518,13 @@ class _Analysis:
                 else:
                     own = receiver is not None and self.is_data(receiver) and not self.reads_only(func)
                 if own and func.attr in MUTATING_METHODS and func.attr not in _SUPPORTED_METHODS \
-                        and self.summarising and isinstance(func.value, ast.Name):
+                        and self.summarising and (isinstance(func.value, ast.Name) or self.path_of(func) is not None):
+                    # (`self.z.update(v)`: changes self.z, held by self; what it does to v, the call's callee
+                    # entry says, callees.Deferred; where the object is known and its method is yours, that alone)
                     # for a caller: the helper's own new object changed is nothing the caller sees; a
                     # parameter's is an update of that argument, anything else's a change outside
+                    if self.method_of_yours(func):
+                        continue
                     sites = self.reach(env.get(receiver, frozenset())) if receiver in self.locals else {EXTERNAL}
                     if any(_is_external(site) for site in sites):
                         self.record_params(sites)
@@ -1232,8 +1625,14 @@ class _Analysis:
                 # for a caller: into the helper's own new array (`np.copyto(w, ...)` of `w = np.empty(n)`) nothing
                 # the caller sees changes; into anything else, something outside may
                 self.env_now = env
-                if not self.own_new(node.args[0]):
-                    self.outside(node, f"changes `{ast.unparse(node.args[0])}` in place (line {node.lineno}: "
+                target = node.args[0]
+                if isinstance(target, ast.Name) and target.id in self.locals:
+                    sites = self.reach(self.name_sites(target.id, env))
+                    self.record_params(sites)  # (`np.copyto(v, 0.0)` of a parameter v: an update of v)
+                    if EXTERNAL not in sites:
+                        continue
+                if not self.own_new(target):
+                    self.outside(node, f"changes `{ast.unparse(target)}` in place (line {node.lineno}: "
                                        f"`{ast.unparse(func)}(...)`), which may be an argument, a global or a "
                                        "captured value")
                 continue
@@ -1241,14 +1640,17 @@ class _Analysis:
                 raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(func)}(...)`: it changes its "
                                            "first argument in place", hint)
             if isinstance(statement, ast.Expr) and node is statement.value and obj is _UNKNOWN \
-                    and isinstance(func, ast.Name) and func.id in self.locals and func.id not in self.local_helpers:
+                    and isinstance(func, ast.Name) and func.id in self.locals and func.id not in self.local_helpers \
+                    and not (self.summarising and self.path_of(func) is not None):  # (a caller settles it)
                 raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: `{func.id}` is a function "
                                            "value and its result is not used, so it is called for what it does, which "
                                            "s2s cannot see (a change of an object the function reads would carry no "
                                            "derivative)",
                                      f"return the new value from {func.id} and assign it, or make the call outside "
                                      "the differentiated function")
-            if isinstance(statement, ast.Expr) and node is statement.value and self.may_change_arguments(obj):
+            settled_by_caller = self.summarising and isinstance(func, ast.Name) and self.path_of(func) is not None
+            if isinstance(statement, ast.Expr) and node is statement.value and self.may_change_arguments(obj) \
+                    and not settled_by_caller:
                 local = [a for a in node.args + [k.value for k in node.keywords] if _root(a) in self.locals]
                 if local and isinstance(obj, types.FunctionType):
                     raise OwnershipError(node, f"s2s cannot differentiate `{ast.unparse(node)}`: {obj.__name__} updates "
@@ -1277,7 +1679,7 @@ class _Analysis:
             summary = self.summary_of(target)
         return summary is not None and not summary.updated_params and not summary.changes_outside
 
-    def own_method_changes(self, func) -> tuple[bool, bool]:
+    def own_method_changes(self, func, call=None) -> tuple[bool, bool]:
         """(whether it may change the arguments it is given, whether it may change the object) for `self.m(...)` in
         a method of the class `self.owner`: the class's function `m` and each subclass's, by their summaries; a
         name no class has a function of (`self.fn`, a function the object holds) may change both. (False, False)
@@ -1286,9 +1688,12 @@ class _Analysis:
         if not params or not isinstance(func.value, ast.Name) or func.value.id != params[0]:
             return False, False
         if self.instance is not None and _class_function(type(self.instance), func.attr) is None:
-            held = inspect.getattr_static(self.instance, func.attr, None)  # (`self.act = np.tanh`)
-            if isinstance(held, np.ufunc) or self.rule_of(held) is not None and self.mutates(held) is None:
-                return False, False
+            held = callees.follow(self.instance, (("attr", func.attr),))  # (`self.act = np.tanh`)
+            keys = callees.ALL if held is callees.UNKNOWN else callees.changed_keys(held, self.reader)
+            if keys is not callees.ALL:
+                passed = set(range(len(call.args))) | {k.arg for k in call.keywords} if call is not None else keys
+                starred = call is not None and any(isinstance(a, ast.Starred) for a in call.args)
+                return bool((keys - {callees.SELF}) & passed or starred and keys - {callees.SELF}), callees.SELF in keys
         classes, todo = [], [self.owner]
         while todo and self.instance is None:  # (an object's own class alone; else its subclasses too)
             cls = todo.pop()
@@ -1297,9 +1702,16 @@ class _Analysis:
         arguments = obj = False
         for cls in classes or [self.owner]:
             method = _class_function(cls, func.attr)
-            summary = self.summary_of(method) if method is not None else None
+            summary = None if method is None else self.summary_of(method) if self.instance is None else \
+                callees.Reader(self.summary_of, self.rule_of, self.mutates).summary(method, instance=self.instance)
             if summary is None or summary.changes_outside:
                 return True, True
+            if call is not None and self.env_now is not None and summary.deferred:
+                # (its calls of what the object holds, `rk4_step(self.f, y)`: passed on as this method's own,
+                # for a caller that knows the object)
+                with_self = ast.copy_location(ast.Call(func=func, args=[func.value, *call.args],
+                                                       keywords=call.keywords), call)
+                summary = self.settled(with_self, method, summary, self.env_now)
             first = set(method.__code__.co_varnames[:1])
             arguments |= bool(summary.updated_params - first)
             obj |= bool(summary.updated_params & first)
@@ -1373,6 +1785,14 @@ class _Analysis:
 
 
 _UNKNOWN = object()
+_DEFER = object()  # what a callee reached from a parameter changes: its caller settles it (callees.Deferred)
+_OUTER_VALUE = type("OuterValue", (), {})()  # a value of the function around a local function: data from outside
+_CALLING_BUILTINS = {map, filter, sorted, min, max}  # builtins that call the function they are given on items
+# names of the methods of arrays, lists, dicts, sets and strings: a method of these names of a value of unknown
+# kind is read as theirs (what they change, the analysis reads by name: MUTATING_METHODS)
+_BUILTIN_METHOD_NAMES = frozenset(name for kind in (np.ndarray, np.generic, list, dict, set, frozenset, str, bytes,
+                                                    tuple, int, float, complex)
+                                  for name in dir(kind) if not name.startswith("_"))
 _REPORTING = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
 # builtins and operators that may change any object or namespace: a summarised function calling one changes
 # something s2s cannot follow
@@ -1387,6 +1807,80 @@ _READING_ONLY = {bisect.bisect, bisect.bisect_left, bisect.bisect_right, operato
 # functions written in C (no code s2s could read), as opposed to classes, partials and other callable objects
 _COMPILED_CALLABLES = (types.BuiltinFunctionType, types.WrapperDescriptorType, types.MethodDescriptorType,
                        types.MethodWrapperType, types.ClassMethodDescriptorType)
+
+
+def function_keys(params, body, resolve, rule_of=lambda obj: None, summary_of=lambda func: None,
+                  returns_view=lambda obj: False, mutates=lambda obj: None, outer=frozenset()):
+    """The argument keys (callees.changed_keys's) a local function of yours with parameters `params` and the
+    statements `body` (a lambda's: its `return`) may change, by its summary; callees.ALL where s2s cannot tell,
+    also where it calls a value of the function around it (`outer`: its local names; `lambda u: f(u)` of a
+    parameter f) or passes one to a function of yours.
+
+        >>> function_keys(["v"], ast.parse("v.sort()").body, lambda n: None)
+        {0, 'v'}
+    """
+    for call in (n for s in body for n in walk(s) if isinstance(n, ast.Call)):
+        root = _root(call.func)
+        if root in outer and root not in params:  # (`lambda u: f(u)` of the function's own f)
+            return callees.ALL
+    if outer:  # (the function's own values it reads are values from outside it, which it may not change)
+        global_of = resolve
+        resolve = lambda name: _OUTER_VALUE if name in outer and name not in params else global_of(name)  # noqa: E731
+    tree = ast.FunctionDef(name="local", args=ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params],
+                                                            kwonlyargs=[], kw_defaults=[], defaults=[]),
+                           body=list(body), decorator_list=[], returns=None, type_params=[])
+    tree = ast.fix_missing_locations(ast.copy_location(tree, body[0]) if body else tree)
+    try:
+        summary = summarise(tree, resolve, rule_of, summary_of, returns_view, mutates)
+    except OwnershipError:
+        return callees.ALL
+    if summary.changes_outside or summary.updated_params - set(params):
+        return callees.ALL
+    return {i for i, p in enumerate(params) if p in summary.updated_params} | set(summary.updated_params)
+
+
+def _changes_nothing(obj) -> bool:
+    """Builtins and operators that change none of their arguments."""
+    return _hashable(obj) and (obj in _VALUE_BUILTINS or obj in _PURE_BUILTINS or obj in _READING_ONLY
+                               or obj in _SELECTING_BUILTINS or obj in _CONTAINER_BUILTINS)
+
+
+def _changes_anything(obj) -> bool:
+    return _hashable(obj) and obj in _CHANGING_BUILTINS
+
+
+def _wrapped_function(func):
+    """The function a `functools.wraps` wrapper (`w(*a, **k)`) wraps, at the end of the `__wrapped__` chain."""
+    wrapped = getattr(func, "__wrapped__", None)
+    for _ in range(4):
+        if isinstance(getattr(wrapped, "__wrapped__", None), types.FunctionType):
+            wrapped = wrapped.__wrapped__
+    return wrapped if isinstance(wrapped, types.FunctionType) else None
+
+
+def _calls_super(node) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super" \
+        and not node.args
+
+
+def _callee_aliases(tree, stored) -> dict:
+    """{name: (root, steps)} for the names bound once in `tree`, by `name = <a name, attributes and constant
+    items>` (`fn = self.g`), by a call of one (`step = f(a)`: its steps end ("result", None)) or as a loop's
+    variable (`for layer in self.layers`: ("each", None)): a call `fn(v)` calls what that path leads to."""
+    once = {name for name in stored if stored.count(name) == 1}
+    out = {}
+    for s in walk(tree):
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) \
+                and s.targets[0].id in once:
+            call = s.value if isinstance(s.value, ast.Call) and not s.value.keywords else None
+            path = callees.callee_path(call.func if call is not None else s.value)
+            if path is not None and path[0] not in stored:  # (`step = f(a)`: what a call of f returns)
+                out[s.targets[0].id] = (path[0], path[1] + (("result", None),)) if call is not None else path
+        elif isinstance(s, ast.For) and isinstance(s.target, ast.Name) and s.target.id in once:
+            path = callees.callee_path(s.iter)
+            if path is not None and path[0] not in stored:
+                out[s.target.id] = path[0], path[1] + (("each", None),)
+    return out
 
 
 def _refuse_positional_out(node, func, out_at) -> None:
@@ -1484,6 +1978,21 @@ def _plain_class(obj) -> bool:
     return isinstance(obj, type) and type(obj).__call__ is type.__call__ and obj.__new__ is object.__new__ \
         and (getattr(obj, "__module__", None) or "builtins").split(".")[0] not in ("builtins", "numpy", "s2s") \
         and not dataclasses.is_dataclass(obj)  # (records: transforms/objects.py builds them, and refuses their code)
+
+
+def _class_with_own_new(obj) -> bool:
+    """A class of yours (outside NumPy and the builtins) with a `__new__` written in Python (not a namedtuple's,
+    which makes a tuple of its arguments)."""
+    if not isinstance(obj, type) or obj.__new__ is object.__new__ or issubclass(obj, tuple) or \
+            (getattr(obj, "__module__", None) or "builtins").split(".")[0] in ("builtins", "numpy", "s2s"):
+        return False
+    new = inspect.getattr_static(obj, "__new__", None)
+    return isinstance(new, staticmethod | types.FunctionType)
+
+
+def _params_of(func) -> list:
+    code = getattr(func, "__code__", None)
+    return list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]) if code is not None else []
 
 
 def _stores_through_code(cls) -> bool:

@@ -17,7 +17,7 @@ import copy
 
 import numpy as np
 
-from . import analysis, annotations, refusals, templates
+from . import analysis, annotations, raw_calls, refusals, templates
 from .analysis import (
     atom_names,
     has_star,
@@ -226,7 +226,8 @@ class Reverse:
                 pre += [self.push(pb, s)] if self.records_at(pb, s, in_loop) else []
                 tup = ast.Tuple(elts=[store(name), store(pb)], ctx=ast.Store())
                 return pre + [ast.copy_location(ast.Assign(targets=[tup], value=call), s)]
-            return pre + [checked_plain_call(self.pf, s, self.helpers["s2s"])]
+            checked = raw_calls.copied_arguments(self.pf, s, self.helpers["s2s"])
+            return pre + [checked if checked is not s else checked_plain_call(self.pf, s, self.helpers["s2s"])]
         if isinstance(s, ast.Expr) and is_append(s.value):
             return [s]
         if isinstance(s, ast.If):
@@ -251,7 +252,7 @@ class Reverse:
             if in_loop and not self.no_tape:
                 out.append(self.push(counter, s))
             return out
-        return [s]
+        return [raw_calls.copied_arguments(self.pf, s, self.helpers["s2s"])]  # (`assert apply(double, w) > 0`)
 
     # -- backward sweep -----------------------------------------------------
     def bwd_block(self, stmts, in_loop):
@@ -1004,7 +1005,8 @@ def checked_plain_call(pf, s, s2s_name):
     if not (isinstance(s, ast.Assign) and isinstance(call, ast.Call) and via_dispatcher(pf, call)):
         return s
     values = [a.value if isinstance(a, ast.Starred) else a for a in call.args] + [k.value for k in call.keywords]
-    if not any(isinstance(v, ast.Name) and not annotations.is_global(v) for v in values):
+    held = isinstance(call.func, ast.Name) and not annotations.is_global(call.func)  # (`g()` of a partial over w)
+    if not held and not any(isinstance(v, ast.Name) and not annotations.is_global(v) for v in values):
         return s
     func = ast.Attribute(value=load(s2s_name), attr="call_plain", ctx=ast.Load())
     new = ast.Call(func=func, args=[call.func, call_site(pf, call)] + list(call.args),
@@ -1012,7 +1014,8 @@ def checked_plain_call(pf, s, s2s_name):
     return ast.copy_location(ast.Assign(targets=s.targets, value=ast.copy_location(new, call)), s)
 
 
-_DISPATCHERS = ("call_vjp", "call_closure_vjp", "call_closure_jvp", "call_jvp", "call_star_vjp", "call_star_jvp", "call_plain")
+_DISPATCHERS = ("call_vjp", "call_closure_vjp", "call_closure_jvp", "call_jvp", "call_star_vjp", "call_star_jvp", "call_plain",
+                "call_copied")
 
 
 def refuse_dispatch_again(pf, call, func):

@@ -41,6 +41,7 @@ from s2s.runtime.calls import (  # noqa: F401
     LocalCode,
     call_closure_jvp,
     call_closure_vjp,
+    call_copied,
     call_jvp,
     call_jvp_of_jvp,
     call_plain,

@@ -215,29 +215,69 @@ def _wrapper(f, n_const, const_kw, n_args, kwnames):
         return wrapper
 
 
-_UPDATES = Table("parameters updated in place", 1024)  # code -> the parameters the function may update (None: unknown)
+_UPDATES = Table("summaries of callees", 1024)  # function -> its ownership Summary (what it may update; None: unknown)
 _NOT_KEPT = object()
+_SETTLED = Table("callees settled", 512)  # (function, the callees its entries lead to) -> (those callees, answer)
 
 
-def _updated_params(func):
-    """The parameters the Python function `func` may update in place (transforms/ownership.py's summary)."""
-    if not isinstance(func, types.FunctionType):
-        return None
-    code = func.__code__
-    found = _UPDATES.find(code, _NOT_KEPT)
-    if found is not _NOT_KEPT:
-        return found
-    from s2s import rules
-    from s2s.transforms.desugar import callee_summary
-    try:
-        if rules.lookup(func) is not None:
+def _identity(callee):
+    """What tells a callee apart (a bound method is made anew at each read: its function and object)."""
+    if isinstance(callee, list):
+        return tuple(map(_identity, callee))
+    if hasattr(callee, "factory"):  # (callees.Returned: what a call of the factory returns)
+        return "returned", id(callee.factory)
+    if isinstance(callee, types.MethodType):
+        return id(callee.__func__), id(callee.__self__)
+    return id(callee)
+
+
+def _summary_of(func):
+    """transforms/ownership.py's Summary of the Python function `func` (None: not one s2s reads)."""
+    if not isinstance(func, types.FunctionType) or func.__code__.co_filename.startswith("<s2s"):
+        return None  # (code s2s wrote: functional by construction)
+    summary = _UPDATES.find(func, _NOT_KEPT)  # (by the function: closures of one code hold other functions)
+    if summary is _NOT_KEPT:
+        from s2s import rules
+        from s2s.transforms.desugar import callee_summary
+        try:
+            if rules.lookup(func) is not None:
+                return None
+        except TypeError:
             return None
-    except TypeError:
-        return None
-    summary = callee_summary(func)
-    found = frozenset(summary.updated_params) if summary is not None else None
-    _UPDATES.put(code, found)
-    return found
+        summary = callee_summary(func)
+        _UPDATES.put(func, summary)
+    return summary
+
+
+def _updated_params(func, bound: dict, roots=None):
+    """(the parameters the Python function `func` may update in place, called with the values `bound` to its
+    parameters, the names of the functions it is given that make the change): transforms/ownership.py's
+    summary, its calls of a function or object it is given settled by what it is given (transforms/callees.py)."""
+    summary = _summary_of(func)
+    if summary is None:
+        return None, []
+    if not summary.deferred:
+        return summary.updated_params, []
+    from s2s.transforms import callees
+    from s2s.transforms.desugar import callee_reader
+    defaults = {p: v.default for p, v in inspect.signature(func).parameters.items()
+                if v.default is not inspect.Parameter.empty}
+
+    followed = [callees.follow(bound[e.root] if e.root in bound else defaults[e.root], e.steps)
+                if (e.root in bound or e.root in defaults) and (roots is None or e.root in roots)
+                else callees.UNKNOWN if roots is None else None for e in summary.deferred]
+    # (settled once per callee and what the entries lead to: a call in a loop reads no summary again)
+    key = (func, *map(_identity, followed))
+    kept = _SETTLED.find(key, None)
+    if kept is not None:  # (the callees it holds are alive: an equal key is of the same objects)
+        return kept[1]
+    reader = callee_reader()
+    found = [set() if c is None else callees.changed_keys(c, reader) for c in followed]  # (None: settled already)
+    through = [getattr(getattr(c, "__func__", c), "__qualname__", None) or type(c).__name__
+               for c, keys in zip(followed, found) if keys is callees.ALL or keys]
+    answer = callees.settle(summary, lambda entry: found[summary.deferred.index(entry)]).updated_params, through
+    _SETTLED.put(key, (followed, answer))
+    return answer
 
 
 def _first_argument_changed(func) -> tuple[str, str] | None:
@@ -252,6 +292,10 @@ def _first_argument_changed(func) -> tuple[str, str] | None:
         return name, (f"call {name} by its name in the differentiated function, as a statement of its own "
                       f"(`{name}(a, i, v)` is differentiated so)")
     from s2s import rules
+    from s2s.transforms.ownership import _changes_anything
+    if _changes_anything(func):  # (`operator.setitem`, `setattr`: they change their first argument)
+        name = getattr(func, "__name__", "it")
+        return name, f"write the change as an assignment (`a[i] = v`) instead of calling {name}"
     try:
         record = rules.record(func)
     except TypeError:  # unhashable
@@ -261,10 +305,15 @@ def _first_argument_changed(func) -> tuple[str, str] | None:
     return record.name, record.mutates
 
 
-def _refuse_updates(func, const, const_kw, args, kwargs, site):
+def _refuse_updates(func, const, const_kw, args, kwargs, site, passed_on=None):
     """A function value that updates an argument in place: Python changes the caller's array, s2s's
-    derivative code would not (and a later read would differ), so it is refused at the user's line."""
-    changed = _first_argument_changed(func)
+    derivative code would not (and a later read would differ), so it is refused at the user's line.
+    `passed_on`: only the updates made through the function values it is given at these parameters (its summary's
+    deferred calls), the others being checked by transforms/ownership.py and copied (`call_copied`)."""
+    passed_on_only = passed_on is not None
+    changed = None if passed_on_only else _first_argument_changed(func)
+    if isinstance(func, np.ufunc) and not passed_on_only and (len(const) + len(args) > func.nin or "out" in kwargs or "out" in const_kw):
+        changed = f"np.{func.__name__}", f"leave the output array out and assign the result of np.{func.__name__}"
     if changed is not None and (const or args):
         from s2s.errors import UnsupportedSyntaxError
         where = _where(site)
@@ -273,26 +322,164 @@ def _refuse_updates(func, const, const_kw, args, kwargs, site):
             "first argument in place, which s2s's derivative code does not follow through a function value",
             filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"), line=where.get("line"),
             hint=changed[1])
-    updated = _updated_params(func)
-    if not updated:
-        return
+    summary = _summary_of(func)
+    if summary is not None and summary.changes_outside and func.__closure__ and not passed_on_only:
+        # (`lambda: double(w)` of a w it captured: the change of w carries no derivative, and values read before
+        # the call would change under the backward sweep)
+        from s2s.errors import UnsupportedSyntaxError
+        where = _where(site)
+        raise UnsupportedSyntaxError(
+            f"s2s cannot differentiate this call: the function it calls at run time ({func.__qualname__}) "
+            f"{summary.changes_outside}, which s2s's derivative code does not follow",
+            filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"), line=where.get("line"),
+            hint="pass the value to the function as an argument and return the new value from it")
     try:
-        bound = inspect.signature(func).bind_partial(*const, *args, **const_kw, **kwargs).arguments
+        bound = inspect.signature(func).bind_partial(*const, *args, **{**const_kw, **kwargs}).arguments
     except (TypeError, ValueError):
+        return
+    updated, through = _updated_params(func, bound, passed_on)
+    if passed_on_only and updated and summary is not None:
+        updated = updated - summary.certain
+    if not updated:
         return
     hit = sorted(p for p in bound if p in updated)
     if hit:
         from s2s.errors import UnsupportedSyntaxError
         where = _where(site)
+        how = f" (through {', '.join(dict.fromkeys(through))}, which it is given)" if through else ""
         raise UnsupportedSyntaxError(
             f"s2s cannot differentiate this call: the function it calls at run time ({func.__qualname__}) updates "
-            f"its argument `{hit[0]}` in place, which in Python changes the caller's value too",
+            f"its argument `{hit[0]}` in place{how}, which in Python changes the caller's value too",
             filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"), line=where.get("line"),
             hint=f"make {func.__name__} return the new value instead of updating `{hit[0]}` (e.g. `{hit[0]} = "
                  f"{hit[0]} + ...` instead of `{hit[0]} += ...`), or copy the argument inside it first")
 
 
-def call_plain(f, site, *args, **kwargs):
+def call_copied(f, site, updated, unseen, /, *args, **kwargs):
+    """`f(*args, **kwargs)` given copies of the arguments it updates in place (`updated`: their positions and
+    keyword names; None: any), for a call of your function run as it is by the derivative (transforms/raw_calls.py):
+    the values read before the call, which the backward sweep reads later, stay as they were read. The copies are
+    made together, and an argument that is (or holds) one of the copied objects is given its copy; one that shares
+    memory with a copied array otherwise (a view), or an object that cannot be copied, is refused at your line. What
+    `f` does with the function values it is given at its parameters `unseen` (which only the run can tell) is checked
+    first, as `call_plain` checks it.
+
+        >>> def double(a): a *= 2.0; return a
+        >>> w = np.ones(2); call_copied(double, None, (0,), (), w); w
+        array([1., 1.])
+    """
+    if unseen:
+        func, const, const_kw = _unwrap(f)
+        _refuse_updates(func, const, const_kw, args, kwargs, site, passed_on=frozenset(unseen))
+    memo: dict = {}
+    arrays: list = []
+    try:
+        new_args = [_copied(a, memo, arrays) if updated is None or i in updated else a for i, a in enumerate(args)]
+        new_kwargs = {k: _copied(v, memo, arrays) if updated is None or k in updated else v for k, v in kwargs.items()}
+    except TypeError as exc:  # (`copy.deepcopy` of a lock, a generator)
+        _refuse_copy(f, site, f"an argument it updates cannot be copied ({exc})")
+    kept = memo.pop("kept", [])
+    new_args = [a if updated is None or i in updated else _rebuilt(a, memo, arrays, f, site)
+                for i, a in enumerate(new_args)]
+    new_kwargs = {k: v if updated is None or k in updated else _rebuilt(v, memo, arrays, f, site)
+                  for k, v in new_kwargs.items()}
+    for i, a in enumerate(arrays):
+        if any(np.may_share_memory(a, b) for b in arrays[i + 1:]):
+            _refuse_copy(f, site, "two of the arrays it is given are views of one another, which s2s's copies of "
+                                  "them would not be")
+    del kept
+    return f(*new_args, **new_kwargs)
+
+
+def _refuse_copy(f, site, why):
+    from s2s.errors import UnsupportedSyntaxError
+    where = _where(site)
+    raise UnsupportedSyntaxError(
+        f"s2s cannot differentiate this call: {getattr(f, '__qualname__', f)} updates an argument in place, and {why}",
+        filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"), line=where.get("line"),
+        hint="pass copies (`v.copy()`) of what the function changes, or make it return the new value instead")
+
+
+def _copied(value, memo, arrays):
+    """A copy of `value` (arrays copied, lists, tuples and dicts with copies of what they hold, of their own
+    class; other objects as `copy.deepcopy` copies them), sharing `memo` with the other arguments; the original
+    arrays met go in `arrays`."""
+    import copy
+    if id(value) in memo:
+        return memo[id(value)]
+    if isinstance(value, np.ndarray):
+        arrays.append(value)
+        out = value.copy()
+    elif isinstance(value, list):
+        out = memo[id(value)] = copy.copy(value)
+        out[:] = [_copied(v, memo, arrays) for v in value]
+    elif type(value) is tuple:
+        out = tuple(_copied(v, memo, arrays) for v in value)
+    elif isinstance(value, dict):
+        out = memo[id(value)] = copy.copy(value)
+        out.update((k, _copied(v, memo, arrays)) for k, v in value.items())
+    elif isinstance(value, int | float | complex | str | bytes | bool | np.generic) or value is None:
+        return value
+    else:
+        out = copy.deepcopy(value, memo)
+        arrays.extend(_arrays_held(value))
+    memo[id(value)] = out
+    memo.setdefault("kept", []).append(value)  # (an id is only unique while its object is alive)
+    return out
+
+
+def _rebuilt(value, memo, arrays, f, site, depth=0):
+    """An argument `f` only reads: itself, or, where it is (or holds, in a list, tuple or dict) an object copied for
+    another argument, with the copy in its place; refused where it holds a view of a copied array otherwise."""
+    if id(value) in memo:
+        return memo[id(value)]
+    if isinstance(value, np.ndarray | np.generic):
+        if isinstance(value, np.ndarray) and any(np.may_share_memory(value, a) for a in arrays):
+            _refuse_copy(f, site, "another argument is a view of an array it changes, which s2s's copy would not be")
+        return value
+    if depth > 8:
+        return value
+    if type(value) in (list, tuple):
+        items = [_rebuilt(v, memo, arrays, f, site, depth + 1) for v in value]
+        return value if all(a is b for a, b in zip(items, value)) else type(value)(items)
+    if type(value) is dict:
+        items = {k: _rebuilt(v, memo, arrays, f, site, depth + 1) for k, v in value.items()}
+        return value if all(items[k] is v for k, v in value.items()) else items
+    held = _arrays_held(value)
+    if any(np.may_share_memory(h, a) for h in held for a in arrays) or any(id(h) in memo for h in held):
+        _refuse_copy(f, site, "another argument holds an array it changes, which s2s's copy would not be")
+    return value
+
+
+def _arrays_held(value, depth=0):
+    """The arrays an object holds in its attributes, lists, tuples and dicts (a few levels deep)."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if depth > 4 or isinstance(value, int | float | complex | str | bytes | bool | np.generic) or value is None:
+        return []
+    if isinstance(value, list | tuple):
+        parts = value
+    elif isinstance(value, dict):
+        parts = list(value.values())
+    elif isinstance(value, functools.partial):
+        parts = [*value.args, *value.keywords.values()]
+    elif isinstance(value, types.MethodType | types.BuiltinMethodType):  # (`w.sum`: its array)
+        parts = [] if isinstance(value.__self__, types.ModuleType) else [value.__self__]
+    elif isinstance(value, types.FunctionType):  # (`lambda: np.sum(w)` reads the w it captured)
+        parts = [_cell_value(c) for c in value.__closure__ or ()]
+    else:
+        parts = list(getattr(value, "__dict__", {}).values()) if not isinstance(value, type) else []
+    return [a for p in parts for a in _arrays_held(p, depth + 1)]
+
+
+def _cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:  # (an empty cell)
+        return None
+
+
+def call_plain(f, site, /, *args, **kwargs):
     """`f(*args, **kwargs)` for a call through a function value whose arguments carry no derivative: run as
     written, once s2s has checked that a Python function there updates none of them in place (the
     derivative code reads those values later)."""
@@ -352,14 +539,14 @@ def _entry_for(f, site, active, args, kwargs, form):
     return entry, values
 
 
-def call_vjp(f, site, active, *args, **kwargs):
+def call_vjp(f, site, active, /, *args, **kwargs):
     """`(f(*args, **kwargs), pullback)`; `pullback(g)` is the tuple of the gradients of the arguments
     named in `active` (positions of `args`, names in `kwargs`), in that order."""
     entry, values = _entry_for(f, site, active, args, kwargs, "split")
     return entry.fn(*values)
 
 
-def call_jvp(f, site, active, tangents, *args, **kwargs):
+def call_jvp(f, site, active, tangents, /, *args, **kwargs):
     """`(f(*args, **kwargs), its tangent)` for the tangents `tangents` of the arguments named in `active`."""
     entry, values = _entry_for(f, site, active, args, kwargs, "jvp")
     names = entry.fn.__s2s_tangent_names__
@@ -425,7 +612,7 @@ def _regroup(where, active, values, flat_grads):
     return tuple(out)
 
 
-def call_star_vjp(f, site, layout, active, *values):
+def call_star_vjp(f, site, layout, active, /, *values):
     """`call_vjp` of a call written with `*xs` or `**d`: `layout` says how each value is passed ('' positional,
     '*' unpacked, '=name' by keyword, '**' a dict unpacked); `active` lists the differentiated values.
     The pullback returns one gradient per active value (a tuple for `*xs`, a dict for `**d`)."""
@@ -439,7 +626,7 @@ def call_star_vjp(f, site, layout, active, *values):
     return value, star_pullback
 
 
-def call_star_jvp(f, site, layout, active, tangents, *values):
+def call_star_jvp(f, site, layout, active, tangents, /, *values):
     """`call_jvp` of a call written with `*xs` or `**d` (see call_star_vjp)."""
     args, kwargs, where = _flatten(layout, values)
     flat = _flat_active(where, active)
@@ -455,7 +642,7 @@ def call_star_jvp(f, site, layout, active, tangents, *values):
     return call_jvp(f, site, flat, tuple(flat_tangents), *args, **kwargs)
 
 
-def call_jvp_of_jvp(f, site, active, tangents, active2, tangents2, tangents_dot, *args, **kwargs):
+def call_jvp_of_jvp(f, site, active, tangents, active2, tangents2, tangents_dot, /, *args, **kwargs):
     """The tangent of `call_jvp(f, site, active, tangents, *args, **kwargs)` itself (forward over forward:
     Hessians through a function value): `call_jvp` of the generated tangent function of the call, along
     `tangents2` of the arguments `active2` names and `tangents_dot` of `tangents` (None: constant)."""
@@ -640,7 +827,7 @@ def _closure_entry(f, site, active, args, kwargs, form):
     return entry, values, diff, active
 
 
-def call_closure_vjp(f, site, active, *args, **kwargs):
+def call_closure_vjp(f, site, active, /, *args, **kwargs):
     """`call_vjp` of a call through a function value that depends on the differentiated input: a closure
     whose cells hold differentiated values. `f`'s code is differentiated with its free variables as extra
     parameters; the pullback returns the gradients of the arguments `active` names, then the closure's
@@ -679,7 +866,7 @@ def _dense_tangent(t, v):
     return t
 
 
-def call_closure_jvp(f, site, active, tangents, f_tangent, *args, **kwargs):
+def call_closure_jvp(f, site, active, tangents, f_tangent, /, *args, **kwargs):
     """`call_jvp` of a call through a closure that depends on the differentiated input: the tangents of the
     arguments `active` names, and the closure's own tangent `f_tangent` (a FunctionAdjoint of its cells'
     tangents; a missing name, or the zero tangent, is zero)."""

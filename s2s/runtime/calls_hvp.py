@@ -26,7 +26,7 @@ def _seeded(f, site, active, args, kwargs):
     return entry.fn, values, seed
 
 
-def call_vjp_jvp(f, site, active, active2, tangents2, *args, **kwargs):
+def call_vjp_jvp(f, site, active, active2, tangents2, /, *args, **kwargs):
     """The tangent of `call_vjp(f, site, active, *args, **kwargs)` (forward over reverse: Hessian-vector
     products through a function value) along `tangents2` of the arguments `active2` names: returns
     `((value, pullback), (value_dot, pullback_dot))`. `pullback_dot(g, g_dot)` is `(pullback(g), its
@@ -57,7 +57,7 @@ def call_vjp_jvp(f, site, active, active2, tangents2, *args, **kwargs):
     return (value, pullback), (value_dot, pullback_dot)
 
 
-def call_star_vjp_jvp(f, site, layout, active, active2, tangents2, *values):
+def call_star_vjp_jvp(f, site, layout, active, active2, tangents2, /, *values):
     """`call_vjp_jvp` of a call written with `*xs` or `**d` (see call_star_vjp); `active2` lists the values
     with tangents, `tangents2` their tangents (a sequence for `*xs`, a dict for `**d`)."""
     args, kwargs, where = _flatten(layout, values)
@@ -98,7 +98,7 @@ def _flat_tangents(where, active, tangents):
     return tuple(out)
 
 
-def call_star_jvp_of_jvp(f, site, layout, active, tangents, active2, tangents2, tangents_dot, *values):
+def call_star_jvp_of_jvp(f, site, layout, active, tangents, active2, tangents2, tangents_dot, /, *values):
     """`call_jvp_of_jvp` of a call written with `*xs` or `**d` (forward over forward through call_star_jvp):
     `active2` lists the values with tangents `tangents2`, `tangents_dot` the tangents of `tangents` (None:
     constant)."""

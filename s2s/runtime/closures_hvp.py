@@ -65,7 +65,7 @@ def _seeded(f, site, active, args, kwargs):
     return gfn, values, seed, diff, len(positions)
 
 
-def call_closure_vjp_jvp(f, site, active, f_dot, active2, tangents2, *args, **kwargs):
+def call_closure_vjp_jvp(f, site, active, f_dot, active2, tangents2, /, *args, **kwargs):
     """The tangent of `call_closure_vjp(f, site, active, *args, **kwargs)` (forward over reverse) along the
     closure's tangent `f_dot` (a FunctionAdjoint of its cells' tangents, or zero) and `tangents2` of the
     arguments `active2` names: `((value, pullback), (value_dot, pullback_dot))`, as s2s.call_vjp_jvp gives.
@@ -96,7 +96,7 @@ def call_closure_vjp_jvp(f, site, active, f_dot, active2, tangents2, *args, **kw
 
 
 def call_closure_jvp_of_jvp(f, site, active, tangents, f_tangent, active2, tangents2, f_dot2, tangents_dot,
-                            f_tangent_dot, *args, **kwargs):
+                            f_tangent_dot, /, *args, **kwargs):
     """The tangent of `call_closure_jvp(f, site, active, tangents, f_tangent, *args, **kwargs)` itself (forward
     over forward: Hessians through a closure): `((value, tangent), (value_dot, tangent_dot))`, the second
     direction given by the closure's tangent `f_dot2`, `tangents2` of the arguments `active2` names, and the
@@ -123,7 +123,7 @@ def call_closure_jvp_of_jvp(f, site, active, tangents, f_tangent, active2, tange
     return call_jvp(jf, site, outer, outer_tangents, *values, **dict(zip(names, first)))
 
 
-def call_vjp_closure_jvp(f, site, active, f_dot, active2, tangents2, *args, **kwargs):
+def call_vjp_closure_jvp(f, site, active, f_dot, active2, tangents2, /, *args, **kwargs):
     """The tangent of `call_vjp(f, site, active, *args, **kwargs)` where the closure `f` held values the first
     derivative did not differentiate and the second one does (a mixed second derivative): as
     call_closure_vjp_jvp along the closure's tangent `f_dot`, the pullback giving the arguments' gradients

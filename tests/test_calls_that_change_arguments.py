@@ -1,0 +1,666 @@
+"""Calls of your functions that update an argument in place, through every way the callee can be reached (stop 61,
+found probing issue 16's "left" list): a helper run as it is by the derivative (its arguments carry no
+derivative) changed an array the backward sweep reads later (`z = x * w`, then `double(w)`: a wrong gradient, now
+passed a copy: transforms/raw_calls.py); a helper calling a function or method it is given (`apply(double, w)`,
+`o.forward(w)`, `self.z.update(v)`) was summarised as changing nothing (wrong gradients, now settled by what the
+caller passes: transforms/callees.py); a class's own `__new__` changing its argument went unread; a method of a
+local object of your class named like an array's (`b.take(x)`) was read as NumPy's."""
+
+import functools
+import operator
+
+import numpy as np
+import pytest
+from conftest import check_grad, numeric_grad
+
+import s2s
+
+X = np.array([0.7, -1.3, 2.1])
+
+
+def double(a):
+    a *= 2.0
+    return 1.0
+
+
+def double_and_return(a):
+    a *= 2.0
+    return a
+
+
+def apply(f, v):
+    return f(v)
+
+
+def bump_first(items):
+    items[0] *= 3.0
+    return 0.5
+
+
+# ---- run as it is: passed a copy --------------------------------------------------------------------------
+
+def read_then_doubled(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    c = double(w)
+    return np.sum(z * x) * c
+
+
+def read_then_doubled_and_rebound(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    w = double_and_return(w)
+    return np.sum(z * x) + np.sum(w * x)
+
+
+def read_then_doubled_through_apply(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    c = apply(double, w)
+    return np.sum(z * x) * c
+
+
+def read_then_doubled_through_a_lambda(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    c = apply(lambda v: double(v), w)
+    return np.sum(z * x) * c
+
+
+def doubled_in_a_loop(x):
+    w = np.ones(3)
+    z = x * 1.0
+    for _ in range(3):
+        z = z * w
+        w = double_and_return(w)
+    return np.sum(z)
+
+
+def an_item_of_a_list_changed(x):
+    items = [np.ones(3) * 0.5, np.ones(3)]
+    z = x * items[0]
+    c = bump_first(items)
+    return np.sum(z * x) * c
+
+
+class Scaler:
+    def __new__(cls, arr):
+        arr *= 2.0
+        return super().__new__(cls)
+
+    def __init__(self, arr):
+        self.a = 1.0
+
+
+def made_by_a_new_that_changes_its_argument(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    s = Scaler(w)
+    return np.sum(z * x) * s.a
+
+
+@pytest.mark.parametrize("f", [read_then_doubled, read_then_doubled_and_rebound, read_then_doubled_through_apply,
+                               doubled_in_a_loop, an_item_of_a_list_changed,
+                               made_by_a_new_that_changes_its_argument])
+def test_a_helper_run_as_it_is_changes_a_copy(f):
+    g = s2s.grad(f)(X)
+    np.testing.assert_allclose(g, numeric_grad(f, (X,)), rtol=1e-6, atol=1e-8)
+    _, t = s2s.jvp(f, (X,), (np.ones(3),))
+    np.testing.assert_allclose(t, np.sum(numeric_grad(f, (X,))), rtol=1e-6, atol=1e-8)
+
+
+def test_the_copy_is_in_the_printed_code():
+    assert "s2s.call_copied(double, " in s2s.source(s2s.grad(read_then_doubled), X)
+
+
+def test_a_function_that_changes_nothing_is_passed_as_it_is():
+    def f(x):
+        w = np.ones(3) * 1.5
+        z = x * w
+        c = apply(np.sin, w)
+        return np.sum(z * x) * np.sum(c)
+    check_grad(f, X, ag=False)
+    assert "call_copied" not in s2s.source(s2s.grad(f), X)
+
+
+# ---- refused: Python's change would be seen -------------------------------------------------------------
+
+def doubled_through_apply_then_read(x):
+    z = x * 1.0
+    c = apply(double, z)
+    return np.sum(z * x) * c
+
+
+def test_a_change_through_apply_the_function_sees_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="apply updates its argument"):
+        s2s.grad(doubled_through_apply_then_read)(X)
+
+
+class Holder:
+    def __init__(self, g):
+        self.g = g
+
+    def forward(self, v):
+        fn = self.g
+        fn(v)
+        return 1.0
+
+
+class Z:
+    def update(self, v):
+        v *= 3.0
+
+
+class HoldsAnObject:
+    def __init__(self):
+        self.z = Z()
+
+    def forward(self, v):
+        self.z.update(v)
+        return 1.0
+
+
+HOLDER = Holder(double_and_return)
+HOLDS = HoldsAnObject()
+
+
+def through_a_helper(o, w):
+    return o.forward(w)
+
+
+def a_global_object_through_a_helper(x):
+    w = np.ones(3)
+    z = x * w
+    c = through_a_helper(HOLDER, w)
+    return np.sum(z * x) * c
+
+
+def a_held_object_s_method_through_a_helper(x):
+    w = np.ones(3)
+    z = x * w
+    c = through_a_helper(HOLDS, w)
+    return np.sum(z * x) * c
+
+
+def a_local_object_s_method(x):
+    o = Holder(double_and_return)
+    w = np.ones(3)
+    z = x * w
+    c = o.forward(w)
+    return np.sum(z * x) * c
+
+
+@pytest.mark.parametrize("f", [a_global_object_through_a_helper, a_held_object_s_method_through_a_helper])
+def test_a_method_that_changes_its_argument_through_what_its_object_holds_changes_a_copy(f):
+    # (helper 200's c1/c2 forms: the summaries followed neither the function the object holds nor its object's
+    # method; the object is known here, so the helper, run as it is, is given a copy of w)
+    g = s2s.grad(f)(X)
+    np.testing.assert_allclose(g, numeric_grad(f, (X,)), rtol=1e-6, atol=1e-8)
+    assert "s2s.call_copied(" in s2s.source(s2s.grad(f), X)
+
+
+def test_a_local_object_s_method_that_changes_its_argument_is_refused_when_it_runs():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"Holder.forward\) updates its argument `v` in place "
+                                                          r"\(through double_and_return"):
+        s2s.grad(a_local_object_s_method)(X)
+
+
+def passed_a_function_value(x, use_double):
+    g = double_and_return if use_double else np.sin
+    w = np.ones(3)
+    z = x * w
+    c = apply(g, w)
+    return np.sum(z * x) + np.sum(c)
+
+
+def test_a_function_value_passed_on_is_checked_when_the_call_runs():
+    g = s2s.grad(passed_a_function_value)(X, False)
+    np.testing.assert_allclose(g, numeric_grad(lambda v: passed_a_function_value(v, False), (X,)), rtol=1e-6)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"\(apply\) updates its argument `v` in place \(through "
+                                                          "double_and_return"):
+        s2s.grad(passed_a_function_value)(X, True)
+
+
+def test_a_lambda_that_changes_its_argument_is_refused():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="apply updates its argument"):
+        s2s.grad(read_then_doubled_through_a_lambda)(X)
+
+
+# ---- a method of your class named like an array's ----------------------------------------------------------
+
+class Bag:
+    def __init__(self, w):
+        self.w = w
+
+    def take(self, x):
+        return self.w * x * x
+
+    def dot(self, x):
+        return self.w * x
+
+
+def takes_from_a_local_bag(x):
+    b = Bag(3.0)
+    return np.sum(b.take(x)) + np.sum(b.dot(x))
+
+
+def takes_from_a_bag_made_on_the_line(x):
+    return np.sum(Bag(2.0).take(x))
+
+
+@pytest.mark.parametrize("f", [takes_from_a_local_bag, takes_from_a_bag_made_on_the_line])
+def test_your_class_s_method_named_like_an_array_s(f):
+    check_grad(f, X, ag=False)
+
+
+# ---- review 201: each of these gave a wrong gradient or crashed ---------------------------------------------
+
+def double_first_sum_second(a, b):
+    a *= 2.0
+    return np.sum(b)
+
+
+def one_array_under_two_names(x):
+    w = np.ones(3) * 0.5
+    z = x * w
+    c = double_first_sum_second(w, w)  # (Python's b is the doubled a: the copies are made together)
+    return np.sum(z * x) * c
+
+
+def one_array_twice_in_a_list(x):
+    w = np.ones(3) * 0.5
+    z = x * w
+    c = bump_first([w, w])
+    return np.sum(z * x) * c
+
+
+def apply_inside(f, v):
+    def inner(u):
+        return f(u)
+    return inner(v)
+
+
+def through_a_nested_def(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    c = apply_inside(double, w)
+    return np.sum(z * x) * c
+
+
+class Runner:
+    def run(self, a):
+        a *= 2.0
+        return 1.0
+
+
+RUNNER = Runner()
+
+
+def a_global_object_s_method_passed(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    c = apply(RUNNER.run, w)
+    return np.sum(z * x) * c
+
+
+def copy_into(a):
+    np.copyto(a, 4.0)
+    return 1.0
+
+
+def through_np_copyto_in_a_helper(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    c = apply(copy_into, w)
+    return np.sum(z * x) * c
+
+
+def logged(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+doubled_and_logged = logged(double)
+
+
+def through_a_wraps_decorator(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    c = doubled_and_logged(w)
+    return np.sum(z * x) * c
+
+
+def in_an_assert(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    assert apply(double, w) > 0.0
+    return np.sum(z * x)
+
+
+@pytest.mark.parametrize("f", [one_array_under_two_names, one_array_twice_in_a_list, through_a_nested_def,
+                               a_global_object_s_method_passed, through_np_copyto_in_a_helper,
+                               through_a_wraps_decorator, in_an_assert])
+def test_review_201_programs_are_right(f):
+    g = s2s.grad(f)(X)
+    np.testing.assert_allclose(g, numeric_grad(f, (X,)), rtol=1e-6, atol=1e-8)
+
+
+class Static:
+    @staticmethod
+    def run(a):
+        a *= 2.0
+        return 1.0
+
+
+def a_staticmethod_then_read(x):
+    w = np.ones(3) * 1.5
+    c = Static.run(w)
+    return np.sum(x * x * w) * c
+
+
+def a_staticmethod_of_a_differentiated_value(x):
+    z = x * 1.0
+    c = Static.run(z)
+    return np.sum(z * x) * c
+
+
+def apply_many(f, *args):
+    return f(*args)
+
+
+def through_operator_setitem(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    c = apply_many(operator.setitem, w, 0, 9.0)
+    return np.sum(z * x) + 0.0 * (c is None)
+
+
+def a_partial_holding_the_array(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    g = functools.partial(double, w)
+    c = g()
+    return np.sum(z * x) * c
+
+
+def call_it(f):
+    return f()
+
+
+def a_bound_method_of_a_local_array(x):
+    w = np.array([3.0, 1.0, 2.0])
+    z = x * w
+    call_it(w.sort)
+    return np.sum(z * x)
+
+
+def test_a_library_function_that_changes_its_argument_passed_to_a_helper_changes_a_copy():
+    g = s2s.grad(through_operator_setitem)(X)
+    np.testing.assert_allclose(g, numeric_grad(through_operator_setitem, (X,)), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("f", [a_staticmethod_then_read, a_staticmethod_of_a_differentiated_value,
+                               a_partial_holding_the_array,
+                               a_bound_method_of_a_local_array])
+def test_review_201_programs_are_refused(f):
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
+        s2s.grad(f)(X)
+
+
+def test_a_keyword_named_like_the_dispatcher_s_own_parameters():
+    def h(v, f):
+        return f(v)
+
+    def pick():
+        return np.sin
+
+    def g(x):
+        fn = pick()
+        w = np.ones(3) * 1.5
+        return np.sum(x * w) * np.sum(h(w, f=fn))
+    check_grad(g, X, ag=False)
+
+
+class Pot:
+    def __init__(self, w):
+        self.w = w
+
+    def dot(self, v):
+        return np.sum(v * self.w)
+
+
+def a_pot_chosen_by_a_condition(x):
+    p = Pot(2.0) if x[0] > 0 else Pot(3.0)
+    return p.dot(x)
+
+
+def test_your_class_s_dot_on_an_object_a_condition_chose():
+    check_grad(a_pot_chosen_by_a_condition, X, ag=False)
+
+
+DOUBLE_LATER = functools.partial(double_and_return)
+
+
+def a_global_partial_then_read(x):
+    w = np.ones(3) * 1.5
+    c = DOUBLE_LATER(w)
+    return np.sum(x * x * w) * np.sum(c)
+
+
+def mapped_over_a_differentiated_value(x):
+    z = x * 1.0
+    c = list(map(double, [z]))[0]
+    return np.sum(z * x) * c
+
+
+def doubled_in_a_comprehension(x):
+    z = x * 1.0
+    c = [double(v) for v in [z]]
+    return np.sum(z * x) * c[0]
+
+
+@pytest.mark.parametrize("f", [a_global_partial_then_read, mapped_over_a_differentiated_value,
+                               doubled_in_a_comprehension])
+def test_review_201_changes_python_would_show_are_refused(f):
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
+        s2s.grad(f)(X)
+
+
+def in_an_f_string(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    s = f"{apply(double, w)}"
+    return np.sum(z * x) * len(s)
+
+
+def picked_from_a_list_in_a_helper(fs, v):
+    return [f(v) for f in fs][0]
+
+
+def through_a_comprehension_in_a_helper(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    c = picked_from_a_list_in_a_helper([double], w)
+    return np.sum(z * x) * c
+
+
+@pytest.mark.parametrize("f", [in_an_f_string, through_a_comprehension_in_a_helper])
+def test_review_201_calls_inside_expressions_change_a_copy(f):
+    g = s2s.grad(f)(X)
+    np.testing.assert_allclose(g, numeric_grad(f, (X,)), rtol=1e-6, atol=1e-8)
+
+
+# ---- review 202: ordinary code that must stay accepted, and the last wrong gradients ------------------------
+
+def rk4_like_step(f, y, h):
+    return y + h * f(y + 0.5 * h * f(y))
+
+
+class Solver:
+    def __init__(self, f, h):
+        self.f = f
+        self.h = h
+
+    def step(self, y):
+        return rk4_like_step(self.f, y, self.h)
+
+    def solve(self, y, n):
+        for _ in range(n):
+            y = self.step(y)
+        return y
+
+
+def decay(y):
+    return -0.5 * y
+
+
+SOLVER = Solver(decay, 0.1)
+
+
+def solved_by_a_global_object(x):
+    return np.sum(SOLVER.solve(x, 3) ** 2)
+
+
+def solved_by_a_local_object(x):
+    s = Solver(decay, 0.1)
+    return np.sum(s.solve(x, 3) ** 2)
+
+
+def scale(v, s=2.0):
+    return v * s
+
+
+def an_inline_partial_passed(x):
+    return np.sum(apply(functools.partial(scale, s=3.0), x) * x)
+
+
+def noise_into(buf, rng):
+    buf += rng.normal(size=buf.shape)
+    return buf
+
+
+def a_fresh_buffer_and_a_generator(x):
+    rng = np.random.default_rng(0)
+    b = noise_into(np.zeros(3), rng)
+    return np.sum(x * b)
+
+
+@pytest.mark.parametrize("f", [solved_by_a_global_object, solved_by_a_local_object, an_inline_partial_passed,
+                               a_fresh_buffer_and_a_generator])
+def test_review_202_ordinary_programs_stay_accepted(f):
+    g = s2s.grad(f)(X)
+    np.testing.assert_allclose(g, numeric_grad(f, (X,)), rtol=1e-5, atol=1e-7)
+
+
+def bump_then_call(v, g):
+    v *= 2.0
+    return g()
+
+
+def a_closure_reads_the_changed_argument(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    c = bump_then_call(w, lambda: np.sum(w))  # (Python's lambda reads the doubled w: the copy must not hide it)
+    return np.sum(z * x) * c
+
+
+def a_bound_method_reads_the_changed_argument(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    c = bump_then_call(w, w.sum)
+    return np.sum(z * x) * c
+
+
+class Box:
+    def __init__(self, a):
+        self.a = a
+
+
+def double_then_read_box(box, v):
+    v *= 2.0
+    return np.sum(box.a)
+
+
+def an_object_holds_a_view_of_the_changed_argument(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    c = double_then_read_box(Box(w[0:2]), w)
+    return np.sum(z * x) * c
+
+
+@pytest.mark.parametrize("f", [a_closure_reads_the_changed_argument, a_bound_method_reads_the_changed_argument,
+                               an_object_holds_a_view_of_the_changed_argument])
+def test_review_202_what_a_copy_would_hide_is_refused(f):
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="in place"):
+        s2s.grad(f)(X)
+
+
+def update_second(a, b):
+    b *= 2.0
+    return 1.0
+
+
+def a_partial_s_keyword_given_again(x):
+    w = np.ones(3) * 1.5
+    u = np.ones(3)
+    z = x * w
+    g = functools.partial(update_second, b=u)
+    c = g(np.ones(3), b=w)
+    return np.sum(z * x) * c
+
+
+def test_a_partial_s_keyword_given_again_is_checked_when_the_call_runs():
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="update_second"):
+        s2s.grad(a_partial_s_keyword_given_again)(X)
+
+
+class Items(list):
+    def total(self):
+        return sum(np.sum(v) for v in self)
+
+
+def make_step(flag):
+    def g(v):
+        return 1.0
+    if flag:
+        def g(v):
+            v *= 2.0
+            return 1.0
+    return g
+
+
+def run_made_step(factory, v):
+    step = factory(True)
+    return step(v)
+
+
+def a_factory_s_def_shadowed_under_an_if(x):
+    w = np.ones(3) * 1.5
+    z = x * w
+    c = run_made_step(make_step, w)
+    return np.sum(z * x) * c
+
+
+def test_review_202_a_factory_s_def_shadowed_under_an_if_is_right():
+    f = a_factory_s_def_shadowed_under_an_if
+    np.testing.assert_allclose(s2s.grad(f)(X), numeric_grad(f, (X,)), rtol=1e-6, atol=1e-8)
+
+
+def test_the_copies_keep_their_class_and_one_object_stays_one():
+    from s2s.runtime import call_copied
+    w = np.ones(3)
+    items = Items([w, w])
+    seen = {}
+
+    def record(a, b):
+        seen["a"], seen["b"] = a, b
+        a[0] *= 2.0
+        return b
+
+    out = call_copied(record, None, (0,), (), items, items)
+    assert type(seen["a"]) is Items and seen["a"] is seen["b"] is out  # (the read-only argument is the same copy)
+    assert seen["a"][0] is seen["a"][1] and np.all(w == 1.0)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="views of one another|view of an array"):
+        call_copied(record, None, (0,), (), w, w[1:])
