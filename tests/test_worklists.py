@@ -71,7 +71,39 @@ def countdown(x):
     return s
 
 
-@pytest.mark.parametrize("f", [depth_first, breadth_first, pairs_of_indices, popped_from_the_end, countdown])
+def two_worklists(x):
+    todo, extra = [0, 1, 2], []
+    s = 0.0
+    while extra or todo:  # (`extra or todo` is todo itself: the test reads its truth, stop 61)
+        i = todo.pop()
+        s = s + x[i] ** 2
+        if i == 1 and not extra:
+            extra.append(3)
+            i = extra.pop()
+            s = s + np.sin(x[i])
+    return s
+
+
+def bounded_worklist(x):
+    todo = [0, 1, 2, 4]
+    s = 0.0
+    while todo and s < 5.0:
+        i = todo.pop()
+        s = s + x[i] ** 2
+    return s
+
+
+def popped_under_or(x):
+    todo = [0, 1, 2]
+    s = 0.0
+    if todo or x[0] > 5.0:
+        i = todo.pop()
+        s = s + x[i] ** 3
+    return s + x[todo[0]]
+
+
+@pytest.mark.parametrize("f", [depth_first, breadth_first, pairs_of_indices, popped_from_the_end, countdown,
+                               two_worklists, bounded_worklist, popped_under_or])
 def test_a_worklist_of_indices_differentiates_in_both_modes(f):
     check_grad(f, X)
     _, tangent = s2s.jvp(f, (X,), (V,))

@@ -313,8 +313,9 @@ class Lowerer:
     def test_atom(self, test, out, assigned):
         """The test as an atom nothing after it can change: a copy where the branches bind its name again, its truth
         where the function may change its object in place (`if q: j = q.pop()`, or a pop after the `if`: the
-        backward sweep reads the test after those, when q may be empty)."""
-        a = self.atom(test, out, "cond")
+        backward sweep reads the test after those, when q may be empty); so are such names among the operands of
+        `and`/`or` (`while p or q:` would otherwise hold q itself)."""
+        a = self.atom(self.truths(test), out, "cond")
         changed = isinstance(a, ast.Name) and a.id in self.changed_in_place
         if isinstance(a, ast.Name) and (a.id in assigned or changed):
             name = self.alloc.fresh("cond")
@@ -322,6 +323,16 @@ class Lowerer:
             out.append(ast.copy_location(ast.Assign(targets=[store(name)], value=value), test))
             return load(name)
         return a
+
+    def truths(self, test):
+        """`test` with the names among the operands of its `and`/`or` that the function changes in place read as
+        their truth (`p or q` would hold q itself, which a later `q.pop()` changes)."""
+        if not isinstance(test, ast.BoolOp):
+            return test
+        return ast.copy_location(ast.BoolOp(op=test.op, values=[
+            ast.copy_location(ast.Call(func=builtin("bool"), args=[v], keywords=[]), v)
+            if isinstance(v, ast.Name) and v.id in self.changed_in_place else self.truths(v) for v in test.values]),
+            test)
 
     # -- statements ---------------------------------------------------------
     def block(self, stmts):
@@ -364,7 +375,7 @@ class Lowerer:
             return None
         if isinstance(s, ast.While):
             test_stmts = []
-            test = self.atom(s.test, test_stmts, "cond")
+            test = self.atom(self.truths(s.test), test_stmts, "cond")
             out.extend(copy.deepcopy(test_stmts))
             loop = ast.copy_location(ast.While(test=test, body=self.block(s.body), orelse=[]), s)
             if annotations.has(s, annotations.CHECKPOINT_EVERY):
