@@ -78,7 +78,11 @@ def callee_path(func: ast.expr):
 def follow(obj, steps):
     """The callee `steps` lead to from the object `obj`, without running code of it (no property, no
     `__getattr__`): a function the class defines comes bound to the object; an ("each", None) step (a loop's
-    variable, `for layer in self.layers`) leads to every item, as a list of callees; UNKNOWN where it cannot tell."""
+    variable, `for layer in self.layers`) leads to every item, as a list of callees; UNKNOWN where it cannot tell.
+
+        >>> follow({"act": np.tanh}, (("item", "act"),)) is np.tanh
+        True
+    """
     for at, (kind, key) in enumerate(steps):
         if kind == "result":  # (`step = f(a)`: what a call of it returns, read from its body by changed_keys)
             return Returned(obj) if not steps[at + 1:] else UNKNOWN
@@ -154,7 +158,11 @@ class Returned:
 
 
 def is_callable_object(obj) -> bool:
-    """An object of a class of yours with a `__call__` written in Python (a layer called as `layer(x)`)."""
+    """An object of a class of yours with a `__call__` written in Python (a layer called as `layer(x)`).
+
+        >>> is_callable_object(np.tanh)
+        False
+    """
     return not isinstance(obj, type) and isinstance(inspect.getattr_static(type(obj), "__call__", None),
                                                     types.FunctionType)
 
@@ -302,7 +310,10 @@ def keys_of(func, updated, offset) -> set | None:
 
 def settle(summary, keys_of):
     """`summary` with its deferred calls settled: `keys_of(entry)` the argument keys the callee of `entry` may
-    change (ALL where unknown); the parameters given only to callees that change nothing are no longer updated."""
+    change (ALL where unknown); the parameters given only to callees that change nothing are no longer updated.
+
+        >>> # settle(summary of `def apply(f, v): return f(v)`, lambda entry: set()).updated_params == frozenset()
+    """
     if not summary.deferred:
         return summary
     updated = set(summary.certain)

@@ -676,9 +676,12 @@ def returned_function_keys(factory):
 
 def callee_reader():
     """A transforms/callees.Reader that reads user functions by their summaries (callee_summary) and library
-    functions by their rules and facts."""
+    functions by their rules and facts.
+
+        >>> # callees.changed_keys(np.copyto, callee_reader()) == {0}
+    """
     from . import callees, ownership
-    return callees.Reader(callee_summary, _rule_of, _mutates, ownership._changes_nothing, ownership._changes_anything,
+    return callees.Reader(callee_summary, _rule_of, _mutates, ownership.changes_nothing, ownership.changes_anything,
                           frozenset(ownership.MUTATING_METHODS), returned_function_keys)
 
 

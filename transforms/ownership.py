@@ -659,7 +659,7 @@ class _Analysis:
                 if isinstance(call, ast.Call) and call is not e:
                     self.callees_change_outside(call)
                     if inner_env is not None:  # (`[f(v) for f in fs]`, `[double(v) for v in [z]]`)
-                        self.comprehension_call(call, inner_env)
+                        self.comprehension_call(call, inner_env, env)
             if isinstance(e, ast.Lambda | ast.GeneratorExp):
                 return self.new(e, inner | {EXTERNAL} if isinstance(e, ast.Lambda) else inner)
             return self.container(e, inner)
@@ -838,7 +838,7 @@ class _Analysis:
     @property
     def reader(self) -> callees.Reader:
         from .desugar import returned_function_keys
-        return callees.Reader(self.summary_of, self.rule_of, self.mutates, _changes_nothing, _changes_anything,
+        return callees.Reader(self.summary_of, self.rule_of, self.mutates, changes_nothing, changes_anything,
                               frozenset(MUTATING_METHODS), returned_function_keys)
 
     def param_names(self, sites) -> frozenset:
@@ -1231,9 +1231,10 @@ class _Analysis:
                              f"(`obj = {func.__name__}(obj, ...)`), or make the call outside the differentiated "
                              "function")
 
-    def callee_updates(self, call, func, summary, env):
+    def callee_updates(self, call, func, summary, env, outer_env=None):
         """A user function that updates an argument in place: Python's caller sees the change, s2s's would
-        not. Refused when the caller can still read the argument; recorded for this function's own callers."""
+        not. Refused when the caller can still read the argument; recorded for this function's own callers.
+        `outer_env`: the points-to sets of the names read after the call, where `env` is a comprehension's own."""
         summary = self.settled(call, func, summary, env)
         if not summary.updated_params:
             return
@@ -1268,7 +1269,7 @@ class _Analysis:
                 live = (live | _read_around(statement, call)) - _rebound_by_result(statement, call)
                 passed = {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)}
                 for name in sorted(live, key=lambda n: (n not in passed, n)):  # (the name passed first, if read)
-                    if self.reach(self.name_sites(name, env)) & (updated | self.external_twins(updated)):
+                    if self.reach(self.name_sites(name, outer_env or env)) & (updated | self.external_twins(updated)):
                         raise OwnershipError(call, f"s2s cannot differentiate this call: {func.__name__} updates its "
                                                    f"argument `{param or ast.unparse(arg)}` in place, which in Python "
                                                    f"changes `{name}` here too",
@@ -1288,7 +1289,7 @@ class _Analysis:
                     inner[n.id] = frozenset(items)
         return inner
 
-    def comprehension_call(self, call, env):
+    def comprehension_call(self, call, env, outer_env=None):
         """A call inside a comprehension: summarising, noted as any call (`note_unknown_callee`); at the function's
         own level, a function of yours that updates an item in place is checked as a call by name is."""
         args = [self.pts(a, env) for a in call.args] + [self.pts(k.value, env) for k in call.keywords]
@@ -1299,7 +1300,7 @@ class _Analysis:
         summary = self.summary_of(value) if isinstance(value, types.FunctionType) and not self.rule_of(value) \
             else None
         if summary is not None:
-            self.callee_updates(call, value, summary, env)
+            self.callee_updates(call, value, summary, env, outer_env)
 
     def keys_updated(self, call, callee, keys, env):
         """Refuse `call` of `callee`, which may update its arguments at `keys` (callees.changed_keys's), where the
@@ -1839,13 +1840,13 @@ def function_keys(params, body, resolve, rule_of=lambda obj: None, summary_of=la
     return {i for i, p in enumerate(params) if p in summary.updated_params} | set(summary.updated_params)
 
 
-def _changes_nothing(obj) -> bool:
+def changes_nothing(obj) -> bool:
     """Builtins and operators that change none of their arguments."""
     return _hashable(obj) and (obj in _VALUE_BUILTINS or obj in _PURE_BUILTINS or obj in _READING_ONLY
                                or obj in _SELECTING_BUILTINS or obj in _CONTAINER_BUILTINS)
 
 
-def _changes_anything(obj) -> bool:
+def changes_anything(obj) -> bool:
     return _hashable(obj) and obj in _CHANGING_BUILTINS
 
 

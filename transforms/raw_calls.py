@@ -28,7 +28,10 @@ from .walk import walk
 def copied_arguments(pf, s: ast.stmt, s2s_name: str) -> ast.stmt:
     """The statement `s` (run as it is by the forward sweep: an assignment, an `assert`) with each call in it
     made through `s2s.call_copied` where its callee may update an argument in place, through `s2s.call_plain`
-    where what it does depends on a function value it is given; `s` itself where there is none."""
+    where what it does depends on a function value it is given; `s` itself where there is none.
+
+        >>> # c = double(w)  ->  c = s2s.call_copied(double, site, (0,), (), w)
+    """
     if not isinstance(s, ast.Assign | ast.Assert | ast.Expr):
         return s
     top = s.value if isinstance(s, ast.Assign | ast.Expr) else None

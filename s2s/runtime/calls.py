@@ -292,8 +292,8 @@ def _first_argument_changed(func) -> tuple[str, str] | None:
         return name, (f"call {name} by its name in the differentiated function, as a statement of its own "
                       f"(`{name}(a, i, v)` is differentiated so)")
     from s2s import rules
-    from s2s.transforms.ownership import _changes_anything
-    if _changes_anything(func):  # (`operator.setitem`, `setattr`: they change their first argument)
+    from s2s.transforms.ownership import changes_anything
+    if changes_anything(func):  # (`operator.setitem`, `setattr`: they change their first argument)
         name = getattr(func, "__name__", "it")
         return name, f"write the change as an assignment (`a[i] = v`) instead of calling {name}"
     try:
