@@ -770,7 +770,9 @@ class _Analysis:
             factory = self.resolve_call(func.func)  # (`get_double()(w)`: what the function it returns changes)
             if isinstance(factory, types.FunctionType):
                 from .desugar import returned_function_keys
-                self.keys_updated(e, factory, returned_function_keys(factory), env)
+                found = returned_function_keys(factory)
+                if found is not callees.ALL:  # (else a function value: checked where it runs, s2s.call_vjp)
+                    self.keys_updated(e, factory, found, env)
         if not isinstance(made, types.FunctionType | type | types.ModuleType) and callable(made) \
                 and (isinstance(made, functools.partial) or callees.is_callable_object(made)):
             # (`PARTIAL(w)` of `functools.partial(double)`, `functools.partial(apply, double)(w)`, a layer object)
@@ -1031,7 +1033,8 @@ class _Analysis:
         parts = [*node.args, *(k.value for k in node.keywords)]
         values = [p.value if isinstance(p, ast.Constant) else self.resolve_call(p)
                   if isinstance(p, ast.Name | ast.Attribute) else _UNKNOWN for p in parts]
-        if maker not in (functools.partial, getattr) or _UNKNOWN in values or any(k.arg is None for k in node.keywords):
+        if not (maker is functools.partial or maker is getattr) or any(v is _UNKNOWN for v in values) \
+                or any(k.arg is None for k in node.keywords):
             return _UNKNOWN
         try:
             return maker(*values[:len(node.args)], **dict(zip((k.arg for k in node.keywords), values[len(node.args):])))
