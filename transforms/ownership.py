@@ -705,7 +705,7 @@ class _Analysis:
                     self.callee_updates(e, held, summary, env)
             elif isinstance(held, types.MethodType) and isinstance(held.__func__, types.FunctionType) \
                     and not self.summarising:  # (`RUNNER.run(w)`: its object bound first)
-                summary = callees.Reader(self.summary_of, self.rule_of, self.mutates).summary(
+                summary = self.reader.summary(
                     held.__func__, instance=held.__self__)
                 if summary is not None:
                     with_self = ast.copy_location(ast.Call(func=e.func, args=[ast.Constant(None), *e.args],
@@ -888,13 +888,17 @@ class _Analysis:
                     out[s.targets[0].id] = made_by
         return out
 
+    def unaliased(self, path):
+        """`path` (root, steps) with a root bound once to a path of its own (`fn = self.g`) written as that path."""
+        if path is None or path[0] not in self.aliases:
+            return path
+        root, steps = self.aliases[path[0]]
+        return root, steps + path[1]
+
     def path_of(self, func):
         """(parameter, steps) of a callee reached from a parameter never rebound, through a name bound once to
         such a path (`fn = self.g`) too, else None."""
-        path = callees.callee_path(func)
-        if path is not None and path[0] in self.aliases:
-            root, steps = self.aliases[path[0]]
-            path = root, steps + path[1]
+        path = self.unaliased(callees.callee_path(func))
         if path is None or path[0] not in self.params or path[0] in self.rebound:
             return None
         return path
@@ -991,10 +995,7 @@ class _Analysis:
         if isinstance(node, ast.Lambda) and not steps:
             return self.lambda_keys(node)
         if isinstance(node, ast.Name) and node.id in self.local_bodies and not steps:
-            params, body = self.local_bodies[node.id]
-            return self.lambda_keys(ast.Lambda(args=ast.arguments(
-                posonlyargs=[], args=[ast.arg(arg=p) for p in params], kwonlyargs=[], kw_defaults=[], defaults=[]),
-                body=body))
+            return self.body_keys(*self.local_bodies[node.id])
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.local_bodies \
                 and node.func.id not in self.expanding:  # (`get_double()` of a helper of one `return double`)
             self.expanding.add(node.func.id)
@@ -1006,10 +1007,7 @@ class _Analysis:
         if isinstance(node, ast.IfExp):  # (`f if c else g`: either)
             found = [self.passed_keys(call, entry, v, steps, passed, env) for v in (node.body, node.orelse)]
             return callees.ALL if callees.ALL in found else found[0] | found[1]
-        path = callees.callee_path(node)
-        if path is not None and path[0] in self.aliases:  # (`for f in self.fns: apply(f, v)`)
-            root, more = self.aliases[path[0]]
-            path = root, more + path[1]
+        path = self.unaliased(callees.callee_path(node))  # (`for f in self.fns: apply(f, v)`)
         if path is not None and path[0] in self.locals:
             return self.passed_on(call, entry, passed, env, (path[0], path[1] + steps))
         if isinstance(node, ast.Call) and not steps and isinstance(node.func, ast.Name | ast.Attribute) \
@@ -1081,10 +1079,13 @@ class _Analysis:
         return keys
 
     def lambda_keys(self, node: ast.Lambda):
-        """What a lambda passed to a helper (or a local function of one expression) changes of its arguments."""
-        return function_keys([a.arg for a in node.args.posonlyargs + node.args.args], [ast.Return(value=node.body)],
-                             self.resolve, self.rule_of, self.summary_of, self.returns_view, self.mutates,
-                             frozenset(self.locals))
+        """What a lambda passed to a helper changes of its arguments."""
+        return self.body_keys([a.arg for a in node.args.posonlyargs + node.args.args], node.body)
+
+    def body_keys(self, params, body: ast.expr):
+        """What a local function of one expression (a lambda's, or a local def's `return`) changes of its arguments."""
+        return function_keys(params, [ast.Return(value=body)], self.resolve, self.rule_of, self.summary_of,
+                             self.returns_view, self.mutates, frozenset(self.locals))
 
     def check_init(self, e, obj, env, stores=True):
         """`Model(...)`: what its class's `__init__(self, ...)` changes of the arguments, and (`stores`) attribute
@@ -1170,7 +1171,7 @@ class _Analysis:
         if not isinstance(target, types.FunctionType):
             return
         summary = self.summary_or_unread(target) if method is None else \
-            callees.Reader(self.summary_of, self.rule_of, self.mutates).summary(target, instance=obj) \
+            self.reader.summary(target, instance=obj) \
             or _unread_summary(target, self.summary_of)  # (a callable object's `__call__`, read for that object)
         changes = summary.changes_outside or (
             f"updates {', '.join(sorted(summary.updated_params))} in place" if method and summary.updated_params else "")
@@ -1267,17 +1268,14 @@ class _Analysis:
                                    "its argument in place, and it may be a global or captured value")
             if self.recording:
                 self.record_params(updated)
-                statement = self.current
-                live = self.live_after.get(id(statement), frozenset()) if statement is not None else frozenset()
-                live = (live | _read_around(statement, call)) - _rebound_by_result(statement, call)
                 passed = {n.id for n in ast.walk(arg) if isinstance(n, ast.Name)}
-                for name in sorted(live, key=lambda n: (n not in passed, n)):  # (the name passed first, if read)
-                    if self.reach(self.name_sites(name, outer_env or env)) & (updated | self.external_twins(updated)):
-                        raise OwnershipError(call, f"s2s cannot differentiate this call: {func.__name__} updates its "
-                                                   f"argument `{param or ast.unparse(arg)}` in place, which in Python "
-                                                   f"changes `{name}` here too",
-                                             f"copy in the helper first (`{param} = {param}.copy()`), or write "
-                                             f"`{param} = {param} + ...` there instead of an in-place update")
+                name = self.read_after(call, updated, outer_env or env, first=passed)
+                if name is not None:
+                    raise OwnershipError(call, f"s2s cannot differentiate this call: {func.__name__} updates its "
+                                               f"argument `{param or ast.unparse(arg)}` in place, which in Python "
+                                               f"changes `{name}` here too",
+                                         f"copy in the helper first (`{param} = {param}.copy()`), or write "
+                                         f"`{param} = {param} + ...` there instead of an in-place update")
 
     def comprehension_env(self, e, env):
         """The points-to sets inside the comprehension `e`, its targets bound to the items of its sources (None
@@ -1319,17 +1317,23 @@ class _Analysis:
         if self.summarising:
             self.record_params(updated)
             return
-        if not self.recording:
-            return
+        other = self.read_after(call, updated, env) if self.recording else None
+        if other is not None:
+            name = getattr(callee, "__qualname__", None) or type(callee).__name__
+            raise OwnershipError(call, f"s2s cannot differentiate this call: {name} updates an argument in "
+                                       f"place, which in Python changes `{other}` here too",
+                                 "make the function return the new value instead of updating its argument")
+
+    def read_after(self, call, updated, env, first=frozenset()):
+        """A name the function reads after `call` (or beside it, in its statement) that may reach the objects
+        `updated` (or a parameter or global that may be one of them), those in `first` tried first; else None."""
         statement = self.current
         live = self.live_after.get(id(statement), frozenset()) if statement is not None else frozenset()
         live = (live | _read_around(statement, call)) - _rebound_by_result(statement, call)
-        name = getattr(callee, "__qualname__", None) or type(callee).__name__
-        for other in sorted(live):
-            if self.reach(self.name_sites(other, env)) & (updated | self.external_twins(updated)):
-                raise OwnershipError(call, f"s2s cannot differentiate this call: {name} updates an argument in "
-                                           f"place, which in Python changes `{other}` here too",
-                                     "make the function return the new value instead of updating its argument")
+        for name in sorted(live, key=lambda n: (n not in first, n)):
+            if self.reach(self.name_sites(name, env)) & (updated | self.external_twins(updated)):
+                return name
+        return None
 
     def record_params(self, updated):
         self.updated_params |= {site[1] for site in updated if isinstance(site, tuple) and site[0] in ("param", "held")}
@@ -1707,7 +1711,7 @@ class _Analysis:
         for cls in classes or [self.owner]:
             method = _class_function(cls, func.attr)
             summary = None if method is None else self.summary_of(method) if self.instance is None else \
-                callees.Reader(self.summary_of, self.rule_of, self.mutates).summary(method, instance=self.instance)
+                self.reader.summary(method, instance=self.instance)
             if summary is None or summary.changes_outside:
                 return True, True
             if call is not None and self.env_now is not None and summary.deferred:

@@ -315,24 +315,16 @@ def _refuse_updates(func, const, const_kw, args, kwargs, site, passed_on=None):
     if isinstance(func, np.ufunc) and not passed_on_only and (len(const) + len(args) > func.nin or "out" in kwargs or "out" in const_kw):
         changed = f"np.{func.__name__}", f"leave the output array out and assign the result of np.{func.__name__}"
     if changed is not None and (const or args):
-        from s2s.errors import UnsupportedSyntaxError
-        where = _where(site)
-        raise UnsupportedSyntaxError(
-            f"s2s cannot differentiate this call: the function it calls at run time ({changed[0]}) changes its "
-            "first argument in place, which s2s's derivative code does not follow through a function value",
-            filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"), line=where.get("line"),
-            hint=changed[1])
+        _refuse_at_site(site, f"s2s cannot differentiate this call: the function it calls at run time ({changed[0]}) "
+                              "changes its first argument in place, which s2s's derivative code does not follow "
+                              "through a function value", changed[1])
     summary = _summary_of(func)
     if summary is not None and summary.changes_outside and func.__closure__ and not passed_on_only:
         # (`lambda: double(w)` of a w it captured: the change of w carries no derivative, and values read before
         # the call would change under the backward sweep)
-        from s2s.errors import UnsupportedSyntaxError
-        where = _where(site)
-        raise UnsupportedSyntaxError(
-            f"s2s cannot differentiate this call: the function it calls at run time ({func.__qualname__}) "
-            f"{summary.changes_outside}, which s2s's derivative code does not follow",
-            filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"), line=where.get("line"),
-            hint="pass the value to the function as an argument and return the new value from it")
+        _refuse_at_site(site, f"s2s cannot differentiate this call: the function it calls at run time "
+                              f"({func.__qualname__}) {summary.changes_outside}, which s2s's derivative code does not "
+                              "follow", "pass the value to the function as an argument and return the new value from it")
     try:
         bound = inspect.signature(func).bind_partial(*const, *args, **{**const_kw, **kwargs}).arguments
     except (TypeError, ValueError):
@@ -344,15 +336,20 @@ def _refuse_updates(func, const, const_kw, args, kwargs, site, passed_on=None):
         return
     hit = sorted(p for p in bound if p in updated)
     if hit:
-        from s2s.errors import UnsupportedSyntaxError
-        where = _where(site)
         how = f" (through {', '.join(dict.fromkeys(through))}, which it is given)" if through else ""
-        raise UnsupportedSyntaxError(
-            f"s2s cannot differentiate this call: the function it calls at run time ({func.__qualname__}) updates "
-            f"its argument `{hit[0]}` in place{how}, which in Python changes the caller's value too",
-            filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"), line=where.get("line"),
-            hint=f"make {func.__name__} return the new value instead of updating `{hit[0]}` (e.g. `{hit[0]} = "
-                 f"{hit[0]} + ...` instead of `{hit[0]} += ...`), or copy the argument inside it first")
+        _refuse_at_site(site, f"s2s cannot differentiate this call: the function it calls at run time "
+                              f"({func.__qualname__}) updates its argument `{hit[0]}` in place{how}, which in Python "
+                              "changes the caller's value too",
+                        f"make {func.__name__} return the new value instead of updating `{hit[0]}` (e.g. `{hit[0]} = "
+                        f"{hit[0]} + ...` instead of `{hit[0]} += ...`), or copy the argument inside it first")
+
+
+def _refuse_at_site(site, message, hint):
+    """Raise UnsupportedSyntaxError(message) at the user's call `site` (a record generated code passes)."""
+    from s2s.errors import UnsupportedSyntaxError
+    where = _where(site)
+    raise UnsupportedSyntaxError(message, filename=where.get("filename"), lineno=where.get("lineno"),
+                                 col=where.get("col"), line=where.get("line"), hint=hint)
 
 
 def call_copied(f, site, updated, unseen, /, *args, **kwargs):
@@ -378,7 +375,6 @@ def call_copied(f, site, updated, unseen, /, *args, **kwargs):
         new_kwargs = {k: _copied(v, memo, arrays) if updated is None or k in updated else v for k, v in kwargs.items()}
     except TypeError as exc:  # (`copy.deepcopy` of a lock, a generator)
         _refuse_copy(f, site, f"an argument it updates cannot be copied ({exc})")
-    kept = memo.pop("kept", [])
     new_args = [a if updated is None or i in updated else _rebuilt(a, memo, arrays, f, site)
                 for i, a in enumerate(new_args)]
     new_kwargs = {k: v if updated is None or k in updated else _rebuilt(v, memo, arrays, f, site)
@@ -387,17 +383,13 @@ def call_copied(f, site, updated, unseen, /, *args, **kwargs):
         if any(np.may_share_memory(a, b) for b in arrays[i + 1:]):
             _refuse_copy(f, site, "two of the arrays it is given are views of one another, which s2s's copies of "
                                   "them would not be")
-    del kept
     return f(*new_args, **new_kwargs)
 
 
 def _refuse_copy(f, site, why):
-    from s2s.errors import UnsupportedSyntaxError
-    where = _where(site)
-    raise UnsupportedSyntaxError(
-        f"s2s cannot differentiate this call: {getattr(f, '__qualname__', f)} updates an argument in place, and {why}",
-        filename=where.get("filename"), lineno=where.get("lineno"), col=where.get("col"), line=where.get("line"),
-        hint="pass copies (`v.copy()`) of what the function changes, or make it return the new value instead")
+    _refuse_at_site(site, f"s2s cannot differentiate this call: {getattr(f, '__qualname__', f)} updates an argument "
+                          f"in place, and {why}",
+                    "pass copies (`v.copy()`) of what the function changes, or make it return the new value instead")
 
 
 def _copied(value, memo, arrays):
@@ -423,8 +415,7 @@ def _copied(value, memo, arrays):
     else:
         out = copy.deepcopy(value, memo)
         arrays.extend(_arrays_held(value))
-    memo[id(value)] = out
-    memo.setdefault("kept", []).append(value)  # (an id is only unique while its object is alive)
+    memo[id(value)] = out  # (ids stay unique: the call's own arguments keep the originals alive)
     return out
 
 
