@@ -234,6 +234,8 @@ def check_like(given: Any, like: Any, what: str, of: str) -> None:
         check_like(np.ones(2), np.zeros(3), "the tangent 0", "its primal 0")   # ShapeMismatchError
     """
     leaf = (numbers.Number, np.ndarray, np.generic)
+    if type(given) is not np.ndarray:
+        argcheck.check_vector(given, what)
     if given is None and isinstance(like, leaf):  # (None is no value: JAX refuses it too)
         raise ShapeMismatchError(f"{what} is None, but {of} has shape {np.shape(like)}",
                                  hint="give a number or an array of the shape of the value it goes with (0.0 for zeros)")
@@ -263,7 +265,7 @@ def _check_args(positions, args, kwargs, func=None):
     """Refuse integer arrays as differentiated arguments (their gradient has no dtype to live in), and
     arguments that are neither numbers, arrays nor containers (an object: `self`, when a method was
     decorated with @s2s.grad and wrt=0 names `self`)."""
-    argcheck.check_arguments(args, kwargs)
+    argcheck.check_arguments(args, kwargs, func)
     for i, n in positions:
         if i >= len(args) and n not in kwargs:
             v = _default_of(func, i, n)  # its default value: checked as the value passed would be
@@ -488,7 +490,7 @@ def _aux_runner(func, wrt, optimize, need_value):
 
     def run(*args, **kwargs):
         args = prefix + args
-        argcheck.check_arguments(args, kwargs)
+        argcheck.check_arguments(args, kwargs, target)
         if not known:
             known["names"] = pipeline._wrt_names(func, wrt)
             known["positions"] = _positions(target, known["names"])
@@ -557,7 +559,7 @@ def _runner(func, wrt, optimize, need_value=True):
     structure_key = argshapes.structure_key  # a list, tuple or dict of arrays and numbers: keyed by its structure
 
     def make(args, key, kwargs):
-        argcheck.check_arguments(args, kwargs)  # np.matrix and complex arguments have keys of their own
+        argcheck.check_arguments(args, kwargs, target)  # np.matrix and complex arguments have keys of their own
         _require_code(target)
         names = pipeline._wrt_names(func, wrt)
         entry, _ = _entry_for(target, names, form, optimize, args, kwargs=kwargs)
@@ -594,7 +596,7 @@ def _runner(func, wrt, optimize, need_value=True):
         if variant is None or not variant[0].fresh():
             variant = make(args, key, kwargs)
         elif variant[5]:
-            argcheck.check_arguments(args, kwargs)  # what a list or a keyword holds is not in the key
+            argcheck.check_arguments(args, kwargs, target)  # what a list or a keyword holds is not in the key
         entry, fn, positions, returns_value, records, recheck, hot = variant
         if positions:
             _check_args(positions, args, kwargs, target)

@@ -6,6 +6,11 @@
 * Masked arrays (`np.ma.MaskedArray`): NumPy's masked reductions count only the unmasked entries (`np.mean`
   divides by their number, `np.var` and `np.std` too), which s2s's rules do not follow, so the derivative would
   be wrong. Hint: pass `x.compressed()` (the unmasked entries) or `x.filled(0.0)`.
+* Any other subclass of `np.ndarray` whose class (or a base of it below `np.ndarray`) redefines something
+  `np.ndarray` has (`dot`, `__mul__`, `sum`, `__array_ufunc__`...): s2s's rules are NumPy's, so the subclass's own
+  method would be read as NumPy's and the derivative would be wrong. A subclass that only adds attributes
+  (`__new__`, `__array_finalize__`, methods of new names) is differentiated as a plain array. Hint: pass
+  `np.asarray(a)`.
 * Complex numbers and complex arrays: s2s has no complex derivative convention (autograd and
   JAX each have one, and they differ), and its rules are written for real values. Hint: pass the
   real and imaginary parts as two float arguments.
@@ -28,40 +33,94 @@ _PLAIN = (float, int, bool, str, type(None))
 # arrays whose NumPy operations s2s's rules do not follow, refused wherever s2s meets one: as an argument (here), as a
 # global or closure value the function reads (frontend.resolve), as a gradient that comes out of that kind (finish)
 WHY_REFUSED = ("whose NumPy operations s2s's rules do not follow (a masked mean counts the unmasked entries, a "
-               "matrix's `*` is a matrix product), so the derivative would be wrong")
+               "matrix's `*` is a matrix product, a subclass's own method is not NumPy's), so the derivative would be "
+               "wrong")
+
+
+# what a subclass of np.ndarray may define without changing what NumPy's operations on its arrays compute
+_HARMLESS = frozenset((
+    "__new__", "__init__", "__array_finalize__", "__array_priority__", "__repr__", "__str__", "__format__", "__doc__",
+    "__module__", "__qualname__", "__dict__", "__weakref__", "__slots__", "__annotations__", "__firstlineno__",
+    "__static_attributes__", "__reduce__", "__reduce_ex__", "__setstate__", "__init_subclass__", "__hash__",
+    "__class_getitem__", "__orig_bases__", "__parameters__", "__type_params__"))
+
+
+def redefined_array_names(kind: type) -> list[str]:
+    """The names of `np.ndarray`'s that the ndarray subclass `kind`, or a base of it below ndarray, defines again.
+
+        >>> class Scaled(np.ndarray):
+        ...     def dot(self, other): return 2.0 * np.asarray(self).dot(other)
+        >>> redefined_array_names(Scaled), redefined_array_names(np.ndarray)
+        (['dot'], [])
+    """
+    names = set()
+    for klass in kind.__mro__:
+        if klass is np.ndarray or klass is object:
+            break
+        names.update(name for name in vars(klass) if name not in _HARMLESS and hasattr(np.ndarray, name))
+    return sorted(names)
 
 
 def refused_kind(obj) -> str | None:
-    """"a masked array" or "an np.matrix" for a value of a kind s2s refuses, else None.
+    """"a masked array", "an np.matrix" or "an array of a subclass that redefines `dot`" for a value of a kind s2s
+    refuses, else None.
 
         >>> refused_kind(np.ma.array([1.0], mask=[True])), refused_kind(np.ones(2))
         ('a masked array', None)
     """
     if type(obj) is np.ndarray or not isinstance(obj, np.ndarray):
         return None
-    return "a masked array" if isinstance(obj, np.ma.MaskedArray) else "an np.matrix" if isinstance(obj, np.matrix) \
-        else None
+    if isinstance(obj, np.ma.MaskedArray):
+        return "a masked array"
+    if isinstance(obj, np.matrix):
+        return "an np.matrix"
+    names = redefined_array_names(type(obj))
+    return f"an array of class {type(obj).__name__}, which redefines {_listed(names)}" if names else None
+
+
+def _listed(names) -> str:
+    shown = ", ".join(f"`{n}`" for n in names[:4])
+    return shown + (f" and {len(names) - 4} more" if len(names) > 4 else "")
 
 
 def plain_hint(name: str) -> str:
     """How to pass `name` as a plain array, for a refused kind's message."""
-    return f"{name}.filled(0.0) or {name}.compressed() for a masked array, np.asarray({name}) for a matrix"
+    return (f"{name}.filled(0.0) or {name}.compressed() for a masked array, np.asarray({name}) for a matrix or "
+            "another ndarray subclass")
 
 
-def check_arguments(args, kwargs=None, names=None) -> None:
-    """Raise NoDerivativeRuleError for an `np.matrix`, masked-array or complex argument (see the module docstring).
+def check_arguments(args, kwargs=None, func=None) -> None:
+    """Raise NoDerivativeRuleError for an `np.matrix`, masked-array, complex argument or one of an ndarray subclass
+    that redefines NumPy's methods (see the module docstring).
 
-    `names` (optional) gives the parameter name of each positional argument, for the message.
+    `func` (optional) is the function called, whose parameter names the message gives.
+
+        >>> check_arguments((np.ones(2), 1.0))   # nothing to say
     """
     for i, a in enumerate(args):
         if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c"):
             continue
-        _check_one(a, names[i] if names is not None and i < len(names) else f"argument {i}")
+        code = getattr(func, "__code__", None)
+        names = code.co_varnames[:code.co_argcount] if code is not None else ()
+        _check_one(a, names[i] if i < len(names) else f"argument {i}")
     if kwargs:
         for k, a in kwargs.items():
             if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c"):
                 continue
             _check_one(a, k)
+
+
+def check_vector(given, what: str) -> None:
+    """Raise NoDerivativeRuleError where a tangent, cotangent or vector `given` (or an item of its list, tuple or
+    dict) is of a kind s2s refuses (`refused_kind`): the derivative code would run the kind's own operations on it.
+
+        >>> check_vector(np.ones(2), "the tangent 0")   # nothing to say
+    """
+    for leaf in (given.values() if type(given) is dict else given if type(given) in (list, tuple) else (given,)):
+        kind = refused_kind(leaf)
+        if kind is not None:
+            raise NoDerivativeRuleError(f"s2s cannot use {what}: it is {kind}, {WHY_REFUSED}",
+                                        hint=f"pass a plain array: {plain_hint('v')}")
 
 
 def _check_one(a, name, depth=0) -> None:
@@ -77,6 +136,11 @@ def _check_one(a, name, depth=0) -> None:
             "follow, so the derivative would be wrong",
             hint=f"pass the unmasked entries, {_pasteable(name)}.compressed(), or the data with the masked entries "
                  f"filled: {_pasteable(name)}.filled(0.0)")
+    if isinstance(a, np.ndarray) and (names := redefined_array_names(type(a))):
+        raise NoDerivativeRuleError(
+            f"s2s does not differentiate with this argument ({_label(name)}, an array of class {type(a).__name__}): "
+            f"its class redefines {_listed(names)}, which s2s's rules read as NumPy's, so the derivative would be "
+            "wrong", hint=f"pass np.asarray({_pasteable(name)}) instead")
     if _is_complex(a):
         raise NoDerivativeRuleError(
             f"s2s does not differentiate complex arguments ({_label(name)} is complex): it has no complex "

@@ -133,7 +133,7 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
 
     def make(args, key, passed=None):
         api._require_code(target)
-        api.argcheck.check_arguments(args, {})
+        api.argcheck.check_arguments(args, {}, target)
         names = pipeline._wrt_names(func, wrt)
         api._check_args(api._positions(target, names), args, {}, target)
         zero_d = [i for i, a in enumerate(args) if type(a) is ndarray and a.ndim == 0]
