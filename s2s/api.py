@@ -572,7 +572,9 @@ def _runner(func, wrt, optimize, need_value=True):
                      and not (kinds[p[0]] in _CONTAINERS and structure_key(args[p[0]]) is not None)]
         # a namedtuple's or dataclass's gradient made as a plain tuple or dict gets its type (pytree.restore)
         records = every if any(i < len(args) and _is_record(args[i]) for i, _ in every) else None
-        recheck = bool(kwargs) or bool(_CONTAINERS.intersection(key if type(key) is tuple else (key,)))
+        # (an ndarray subclass's key is its class: an instance's own `dot`, argcheck, is checked on each call)
+        recheck = bool(kwargs) or bool(_CONTAINERS.intersection(key if type(key) is tuple else (key,))) \
+            or any(type(a) is not ndarray and isinstance(a, ndarray) for a in args)
         hot = {}  # its hot codes for the runner by how many arguments a call gives (False: none), made on the
         # first call that may use one
         return variants.put(key, (entry, entry.fn, positions, entry.fn.__s2s_returns_value__, records, recheck, hot))

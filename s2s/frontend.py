@@ -49,6 +49,12 @@ def _refuse_refused_kinds(name, obj, func):
     np.matrix) is refused where the function reads it: its values reach the derivative as an argument's do."""
     from s2s import argcheck
     kind = argcheck.refused_kind(obj)
+    made = argcheck.refused_class(obj) if isinstance(obj, type) else None
+    if made is not None:  # (`x.view(M)`, `M(x)`: arrays of it made inside, their operations M's own)
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            f"s2s cannot differentiate {getattr(func, '__qualname__', 'the function')}: it reads {name!r}, the class "
+            f"of {made}, {argcheck.WHY_REFUSED}", hint=f"make plain arrays instead of {name}'s (np.asarray(...))")
     if kind is not None:
         from s2s.errors import NoDerivativeRuleError
         raise NoDerivativeRuleError(
@@ -205,6 +211,7 @@ class ParsedFunction:
                 self._note("d", space, node.attr, obj, _mode(obj))
             else:
                 self._note("a", base, node.attr, obj, _mode(obj, fresh_each_access=True))
+            _refuse_refused_kinds(ast.unparse(node), obj, self.func)  # (`mod.W`, `CONFIG.W`: read as a global is)
             return self._now(obj)
         return _MISSING
 

@@ -1,6 +1,11 @@
-"""Subclasses of np.ndarray (s2s/argcheck.py): one that redefines a method or operator NumPy arrays have is refused
-wherever it reaches a derivative (an argument, an item of one, a tangent, a cotangent, a vector, a global), since
-s2s's rules are NumPy's; one that only adds attributes is differentiated as a plain array."""
+"""Subclasses of np.ndarray and of numbers, and array-likes (s2s/argcheck.py): one that redefines a method or operator
+NumPy arrays (or numbers) have is refused wherever it reaches a derivative (an argument, an item of one at any depth,
+a dataclass field, an attribute of an object argument, a default, a tangent, a cotangent, a vector, a global, a
+module attribute, a helper's result, a class the function makes arrays of), since s2s's rules are NumPy's; one that
+only adds attributes is differentiated as a plain array, and its gradient is a plain array."""
+
+import dataclasses
+import types
 
 import numpy as np
 import pytest
@@ -123,7 +128,7 @@ def test_a_subclass_that_redefines_numpys_methods_is_refused(call, name):
 
 
 def test_the_message_names_the_parameter_and_the_hint_works():
-    with pytest.raises(NoDerivativeRuleError, match="argument 'A', an array of class Tripled") as info:
+    with pytest.raises(NoDerivativeRuleError, match="argument 'A' is one: an array of class Tripled") as info:
         s2s.grad(linear, wrt=1)(A.view(Tripled), X)
     assert "np.asarray(A)" in info.value.hint
     assert np.allclose(s2s.grad(linear, wrt=1)(np.asarray(A.view(Tripled)), X), A.sum(axis=0))
@@ -154,3 +159,145 @@ def test_a_subclass_that_only_adds_is_differentiated_as_an_array(kind):
     assert np.allclose(g[0], np.broadcast_to(X, A.shape)) and np.allclose(g[1], A.sum(axis=0))
     check_grad(products, a, X, wrt=(0, 1), ag=False)  # (autograd refuses subclasses)
     check_grad(lambda a: np.sum(np.tanh(a.T @ a)), a, ag=False)
+
+
+class Clipped(np.ndarray):
+    """`__array_finalize__` that changes the values of every array NumPy makes of the class: not a label."""
+
+    def __array_finalize__(self, obj):
+        if obj is not None:
+            np.maximum(self, 0.0, out=np.asarray(self))
+
+
+class ScaledFloat(float):
+    def __mul__(self, other):
+        return 2.0 * float(self) * other
+
+    __rmul__ = __mul__
+
+
+class Quantity:
+    """An array-like that is no ndarray: NumPy hands its own operations to it."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values, dtype=float)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        inputs = [v.values if isinstance(v, Quantity) else v for v in inputs]
+        return Quantity(2.0 * getattr(ufunc, method)(*inputs, **kwargs))
+
+    def __array_function__(self, func, types, args, kwargs):
+        args = [a.values if isinstance(a, Quantity) else a for a in args]
+        return 2.0 * func(*args, **kwargs)
+
+
+@dataclasses.dataclass
+class Params:
+    W: np.ndarray
+
+
+class Model:
+    def __init__(self, W):
+        self.W = W
+
+    def loss(self, x):
+        return np.sum(self.W.dot(x))
+
+
+MODULE = types.SimpleNamespace(W=A.view(Tripled))
+HELD = A.view(Tripled)
+
+
+def held_weights():
+    return HELD
+
+
+def by_default(x, W=HELD):
+    return np.sum(W.dot(x))
+
+
+def through_the_module(x):
+    return np.sum(MODULE.W.dot(x))
+
+
+def through_a_helper(x):
+    return np.sum(held_weights().dot(x))
+
+
+def made_inside(x):
+    return np.sum(A.view(Tripled).dot(x))
+
+
+def through_a_dataclass(x, p):
+    return np.sum(p.W.dot(x))
+
+
+def nested(x, d):
+    return np.sum(d["k"][0][0].dot(x))
+
+
+def scaled(x, s):
+    return np.sum(s * x)
+
+
+def with_an_instance_dot():
+    W = A.view(Plain)
+    W.dot = lambda other: 3.0 * np.asarray(W).dot(other)
+    return W
+
+
+REACHED = {
+    "two levels into an argument": lambda: s2s.grad(nested)(X, {"k": [[A.view(Tripled)]]}),
+    "a dataclass field": lambda: s2s.grad(through_a_dataclass)(X, Params(A.view(Tripled))),
+    "an object's attribute (a method's self)": lambda: s2s.grad(Model(A.view(Tripled)).loss)(X),
+    "a default": lambda: s2s.grad(by_default)(X),
+    "a module attribute": lambda: s2s.grad(through_the_module)(X),
+    "a helper's result": lambda: s2s.grad(through_a_helper)(X),
+    "a class it makes arrays of": lambda: s2s.grad(made_inside)(X),
+    "an instance's own dot": lambda: s2s.grad(linear, wrt=1)(with_an_instance_dot(), X),
+    "values changed by __array_finalize__": lambda: s2s.grad(products, wrt=1)(A.view(Clipped), X),
+    "a float subclass": lambda: s2s.grad(scaled)(X, ScaledFloat(3.0)),
+    "a float subclass, compiled": lambda: s2s.grad(scaled, compile=True)(X, ScaledFloat(3.0)),
+    "an array-like that is no array": lambda: s2s.grad(products, wrt=1)(Quantity(A), X),
+}
+
+
+@pytest.mark.parametrize("call", list(REACHED.values()), ids=list(REACHED))
+def test_a_refused_value_is_refused_however_it_is_reached(call):
+    with pytest.raises(NoDerivativeRuleError, match="redefines|array-like|class of arrays|arrays of class"):
+        call()
+
+
+def test_a_sparse_matrix_is_refused_with_a_hint_that_works():
+    sparse = pytest.importorskip("scipy.sparse")
+    A_sparse = sparse.csr_matrix(A)
+    with pytest.raises(NoDerivativeRuleError, match="scipy.sparse csr_matrix") as info:
+        s2s.grad(lambda A, x: np.sum(np.sin(A @ x)), wrt=1)(A_sparse, X)
+    assert "A.toarray()" in info.value.hint
+    g = s2s.grad(lambda A, x: np.sum(np.sin(A @ x)), wrt=1)(A_sparse.toarray(), X)
+    assert np.allclose(g, A.T @ np.cos(A @ X))
+
+
+class Labels(np.ndarray):
+    """`__array_finalize__` that only labels (NumPy's documented pattern, with a guard and a default)."""
+
+    def __array_finalize__(self, obj):
+        if obj is None:
+            return
+        self.unit = getattr(obj, "unit", "m")
+        self.note = None
+
+
+def test_labelling_finalize_numpy_subclasses_and_enums_are_accepted(tmp_path):
+    import enum
+
+    class Count(enum.IntEnum):
+        THREE = 3
+
+    assert argcheck.redefined_array_names(Labels) == []
+    g = s2s.grad(products, wrt=1)(A.view(Labels), X)
+    assert type(g) is np.ndarray and np.allclose(g, A.sum(axis=0))
+    stored = np.memmap(tmp_path / "A.dat", dtype=float, mode="w+", shape=A.shape)
+    stored[:] = A
+    check_grad(products, stored, X, wrt=(0, 1), ag=False)
+    assert np.allclose(s2s.grad(lambda x, n: np.sum(x ** n))(X, Count.THREE), 3 * X ** 2)

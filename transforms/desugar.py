@@ -656,8 +656,8 @@ def returned_function_keys(factory):
         elif isinstance(r.value, ast.Name) and r.value.id in defs:
             params, body = defs[r.value.id].args, defs[r.value.id].body
         elif isinstance(r.value, ast.Name | ast.Attribute) and not bound.count(getattr(r.value, "id", None)) \
-                and pf.resolve_expr(r.value) is not ctx().missing:  # (`return double`: a global function)
-            found = callees.changed_keys(pf.resolve_expr(r.value), callee_reader())
+                and (returned := pf.resolve_expr(r.value)) is not ctx().missing:  # (`return double`: a global)
+            found = callees.changed_keys(returned, callee_reader())
             if found is callees.ALL:
                 return callees.ALL
             keys |= found

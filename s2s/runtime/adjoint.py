@@ -148,8 +148,11 @@ def finish(g, x):
             return float(g)
     if x is None:  # (no number there: the gradient keeps the argument's structure, None for None, as JAX's does)
         return None
-    if type(g) is not np.ndarray and refused_kind(g) is not None:
-        _refuse_kind(g, refused_kind(g))
+    if type(g) is not np.ndarray:
+        if refused_kind(g) is not None:
+            _refuse_kind(g, refused_kind(g))
+        if isinstance(g, np.ndarray):  # (of a subclass that only adds attributes, argcheck: a plain array, as documented)
+            g = g.view(np.ndarray)
     if _own(g, x):  # an array's own adjoint (a leaf of a container's)
         return g
     if (type(x) is list or type(x) is tuple) and (type(g) is list or type(g) is tuple) and len(g) == len(x):

@@ -27,6 +27,7 @@ import types
 
 import numpy as np
 
+from s2s import argcheck
 from s2s.tables import Table, lock
 
 _lock = lock
@@ -344,11 +345,12 @@ def _refuse_updates(func, const, const_kw, args, kwargs, site, passed_on=None):
                         f"{hit[0]} + ...` instead of `{hit[0]} += ...`), or copy the argument inside it first")
 
 
-def _refuse_at_site(site, message, hint):
-    """Raise UnsupportedSyntaxError(message) at the user's call `site` (a record generated code passes)."""
+def _refuse_at_site(site, message, hint, error=None):
+    """Raise UnsupportedSyntaxError(message) (or `error`, another S2SError class) at the user's call `site` (a record
+    generated code passes)."""
     from s2s.errors import UnsupportedSyntaxError
     where = _where(site)
-    raise UnsupportedSyntaxError(message, filename=where.get("filename"), lineno=where.get("lineno"),
+    raise (error or UnsupportedSyntaxError)(message, filename=where.get("filename"), lineno=where.get("lineno"),
                                  col=where.get("col"), line=where.get("line"), hint=hint)
 
 
@@ -383,7 +385,22 @@ def call_copied(f, site, updated, unseen, /, *args, **kwargs):
         if any(np.may_share_memory(a, b) for b in arrays[i + 1:]):
             _refuse_copy(f, site, "two of the arrays it is given are views of one another, which s2s's copies of "
                                   "them would not be")
-    return f(*new_args, **new_kwargs)
+    return _checked_result(f(*new_args, **new_kwargs), f, site)
+
+
+def _checked_result(out, f, site):
+    """`out`, the result of your function `f` run as it is, unless it is (or holds) a value s2s refuses
+    (argcheck.refused_kind: a masked array, an array whose class redefines `dot`...), which the derivative code
+    would read as a NumPy array: refused at the call."""
+    if type(out) is np.ndarray or type(out) is float:
+        return out
+    kind = argcheck.refused_kind(out)
+    if kind is not None:
+        from s2s.errors import NoDerivativeRuleError
+        _refuse_at_site(site, f"s2s cannot differentiate past this call: {getattr(f, '__qualname__', f)} returns "
+                              f"{kind}, {argcheck.WHY_REFUSED}", f"return plain arrays: {argcheck.plain_hint('v')}",
+                        NoDerivativeRuleError)
+    return out
 
 
 def _refuse_copy(f, site, why):
@@ -476,7 +493,7 @@ def call_plain(f, site, /, *args, **kwargs):
     derivative code reads those values later)."""
     func, const, const_kw = _unwrap(f)
     _refuse_updates(func, const, const_kw, args, kwargs, site)
-    return f(*args, **kwargs)
+    return _checked_result(f(*args, **kwargs), f, site)
 
 
 def _plan(f, active, args, kwargs, site=-1):
