@@ -18,9 +18,11 @@
   JAX each have one, and they differ), and its rules are written for real values. Hint: pass the
   real and imaginary parts as two float arguments.
 
-The check looks at every argument, into its lists, tuples and dicts at any depth and a dataclass's fields (where
-s2s's gradients of containers go), at the arrays an object argument holds as attributes, and at the defaults a
-call leaves; a float or an exact `np.ndarray` of real dtype costs one type test.
+The check looks at every argument, into its lists, tuples and dicts at any depth (where s2s's gradients of
+containers go), and at the defaults a call leaves; in a dataclass's fields and an object argument's attributes
+(three objects deep) at the values whose class redefines NumPy's or Python's operations only (an unread masked
+array or sparse matrix there costs nothing). A float or an exact `np.ndarray` of real dtype costs one type
+test.
 A complex value that appears *inside* the function (a `1j` constant, `np.sqrt` of a negative
 complex...) is refused where the gradient is finished (`s2s.runtime.finish`).
 """
@@ -41,51 +43,68 @@ WHY_REFUSED = ("whose NumPy operations s2s's rules do not follow (a masked mean 
                "wrong")
 
 
-# what a subclass of np.ndarray (or of a number type) may define without changing what NumPy's operations on its
-# values compute; `__array_finalize__` is read apart (`_finalize_only_labels`)
+# what a subclass of np.ndarray may define without changing what NumPy's operations on its values compute;
+# `__array_finalize__` is read apart (`_finalize_only_labels`)
 _HARMLESS = frozenset((
     "__new__", "__init__", "__array_priority__", "__repr__", "__str__", "__format__", "__doc__", "__dir__",
     "__module__", "__qualname__", "__dict__", "__weakref__", "__slots__", "__annotations__", "__firstlineno__",
     "__static_attributes__", "__reduce__", "__reduce_ex__", "__setstate__", "__getnewargs__", "__init_subclass__",
-    "__hash__", "__class_getitem__", "__orig_bases__", "__parameters__", "__type_params__"))
+    "__hash__", "__class_getitem__", "__orig_bases__", "__parameters__", "__type_params__", "__copy__",
+    "__deepcopy__"))
+# what of a number's a subclass of float, int or a NumPy number may not redefine: what computes a value from it
+# (a flag's `__or__`, an enum's `__eq__` or `__str__` do not)
+_NUMBER_VALUES = frozenset(
+    f"__{op}__" for name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "divmod", "pow", "matmul")
+    for op in (name, "r" + name)) | frozenset(
+    f"__{name}__" for name in ("neg", "pos", "abs", "float", "int", "index", "complex", "round", "trunc", "floor",
+                               "ceil", "lt", "le", "gt", "ge", "array", "array_ufunc", "array_function"))
 # NumPy's own subclasses whose values compute as a plain array's (np.memmap's redefinitions hand back plain arrays)
 _PLAIN_NUMPY_SUBCLASSES = (np.memmap,)
 _NUMBER_BASES = int | float | complex | np.generic
 _ARRAY_LIBRARIES = frozenset(("numpy", "cupy", "cupyx", "dask"))  # array types s2s's runtime dispatches on
 _LIMIT = 10_000  # values a check walks in one argument (a long list of numbers costs one type test each)
+_OBJECT_DEPTH = 3  # attributes of attributes: `self.layers[0].W`, `self.cfg.W`
 
 
 def redefined_array_names(kind: type, instance=None) -> list[str]:
     """The names of `np.ndarray`'s (or of the number type's) that the subclass `kind`, a base of it below NumPy's or
     Python's class, or `instance`'s own attributes define again; `__array_finalize__` where it does more than set
-    attributes of names arrays do not have.
+    attributes of names arrays do not have. Of a number type's, those that compute values (`_NUMBER_VALUES`).
 
         >>> class Scaled(np.ndarray):
         ...     def dot(self, other): return 2.0 * np.asarray(self).dot(other)
         >>> redefined_array_names(Scaled), redefined_array_names(np.ndarray)
         (['dot'], [])
     """
-    names = set()
+    names, finalizers = set(), []
     for klass in kind.__mro__:
         if klass is np.ndarray or klass in _PLAIN_NUMPY_SUBCLASSES or not issubclass(klass, np.ndarray) and (
                 klass.__module__ or "").split(".")[0] in ("numpy", "builtins"):
             base = klass
             break
-        names.update(name for name in vars(klass) if name not in _HARMLESS)
+        own = vars(klass)
+        names.update(name for name in own if name not in _HARMLESS)
+        if "__array_finalize__" in own:
+            finalizers.append(own["__array_finalize__"])
     else:
         return []
-    finalize = "__array_finalize__" in names and _finalize_only_labels(kind.__array_finalize__)
-    names = {n for n in names if hasattr(base, n)} - ({"__array_finalize__"} if finalize else set())
+    if finalizers and all(_finalize_only_labels(f) for f in finalizers):
+        names.discard("__array_finalize__")
     if instance is not None:
-        names.update(n for n in getattr(instance, "__dict__", ()) if hasattr(base, n))
+        names.update(getattr(instance, "__dict__", ()))
+    names = {n for n in names if hasattr(base, n)}
+    if not issubclass(base, np.ndarray):
+        names &= _NUMBER_VALUES
     return sorted(names)
 
 
 def _finalize_only_labels(method) -> bool:
     """Whether `__array_finalize__` only labels the new array: its statements are `self.<name> = <value>` (a name
-    arrays do not have; a value of names, constants, attributes and `getattr(...)`), `return`, `pass`, a docstring
-    or an `if` of them. NumPy calls it on every array it makes of the class, so one that does more may change
-    values (`np.clip(self, 0, None, out=self)`)."""
+    arrays do not have), `self.__dict__.update(<value>)`, `super().__array_finalize__(obj)` (a base's, read too),
+    `return`, `pass`, a docstring or an `if` of them, where a value is made of names, constants, attributes and
+    calls of `getattr`, `hasattr`, `isinstance`, `dict`, `list`, `tuple`, `set`, `copy.copy` and `copy.deepcopy`.
+    NumPy calls it on every array it makes of the class, so one that does more may change values
+    (`np.clip(self, 0, None, out=self)`)."""
     import ast
     import inspect
     import textwrap
@@ -97,10 +116,22 @@ def _finalize_only_labels(method) -> bool:
     return body is not None and all(_labels(stmt) for stmt in body)
 
 
+_LABEL_CALLS = frozenset(("getattr", "hasattr", "isinstance", "dict", "list", "tuple", "set", "copy", "deepcopy"))
+
+
 def _labels(stmt) -> bool:
     import ast
-    if isinstance(stmt, ast.Return | ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
-        return stmt.value is None or _plain_value(stmt.value) if isinstance(stmt, ast.Return) else True
+    if isinstance(stmt, ast.Pass):
+        return True
+    if isinstance(stmt, ast.Return):
+        return stmt.value is None or _plain_value(stmt.value)
+    if isinstance(stmt, ast.Expr):
+        call = stmt.value
+        if isinstance(call, ast.Constant):
+            return True
+        return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and all(
+            _plain_value(a) for a in [*call.args, *(k.value for k in call.keywords)]) and (
+            ast.unparse(call.func) in ("super().__array_finalize__", "self.__dict__.update"))
     if isinstance(stmt, ast.If):
         return _plain_value(stmt.test) and all(_labels(s) for s in stmt.body + stmt.orelse)
     if isinstance(stmt, ast.Assign):
@@ -114,41 +145,38 @@ def _plain_value(node) -> bool:
     import ast
     for n in ast.walk(node):
         if isinstance(n, ast.Call):
-            if not (isinstance(n.func, ast.Name) and n.func.id == "getattr"):
+            name = n.func.id if isinstance(n.func, ast.Name) else n.func.attr if isinstance(n.func, ast.Attribute) \
+                else None
+            if name not in _LABEL_CALLS:
                 return False
         elif not isinstance(n, ast.Name | ast.Constant | ast.Attribute | ast.Load | ast.Compare | ast.BoolOp
                             | ast.UnaryOp | ast.IfExp | ast.Tuple | ast.List | ast.Dict | ast.cmpop | ast.boolop
-                            | ast.unaryop):
+                            | ast.unaryop | ast.keyword):
             return False
     return True
 
 
 def _parts(value, attributes=False):
-    """(v, whether v is an object's attribute) for `value` and what it holds, depth first: the items of lists, tuples
-    and dicts at any depth, a dataclass's fields, and with `attributes` the attributes of an object of a class of
-    yours (one level: `self.W`, or a layer object's in a list)."""
-    todo, seen, budget = [(value, False)], set(), _LIMIT
+    """(v, whether v is an object's attribute or a dataclass's field) for `value` and what it holds, depth first: the
+    items of lists, tuples and dicts at any depth, a dataclass's fields, and with `attributes` the attributes of an
+    object of a class of yours, to _OBJECT_DEPTH objects deep (`self.layers[0].W`)."""
+    todo, seen, budget = [(value, 0)], set(), _LIMIT
     while todo and budget:
-        v, attribute = todo.pop()
+        v, depth = todo.pop()
         budget -= 1
         kind = type(v)
         if kind in _PLAIN:
             continue
-        yield v, attribute
+        yield v, depth > 0
         if isinstance(v, np.ndarray | np.generic) or id(v) in seen:
             continue
         seen.add(id(v))
         if isinstance(v, list | tuple):
-            todo.extend((item, attribute) for item in reversed(v))
+            todo.extend((item, depth) for item in reversed(v))
         elif isinstance(v, dict):
-            todo.extend((item, attribute) for item in reversed(list(v.values())))
-        elif not attribute and _holds_fields(v, attributes):
-            todo.extend((item, not _is_dataclass(v)) for item in reversed(_fields(v)))
-
-
-def _is_dataclass(v) -> bool:
-    import dataclasses
-    return dataclasses.is_dataclass(v)
+            todo.extend((item, depth) for item in reversed(list(v.values())))
+        elif depth < _OBJECT_DEPTH and _holds_fields(v, attributes):
+            todo.extend((item, depth + 1) for item in reversed(_fields(v)))
 
 
 def _holds_fields(v, attributes) -> bool:
@@ -165,18 +193,26 @@ def _fields(v) -> list:
     if dataclasses.is_dataclass(v):
         return [getattr(v, f.name, None) for f in dataclasses.fields(v)]
     held = getattr(v, "__dict__", None)
-    return list(held.values()) if type(held) is dict else []
+    values = list(held.values()) if type(held) is dict else []
+    for klass in type(v).__mro__:  # (`__slots__` objects keep their attributes outside any __dict__)
+        slots = vars(klass).get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__dict__", "__weakref__"):
+                values.append(getattr(v, name, None))
+    return values
 
 
-def refused_kind(obj) -> str | None:
-    """What s2s refuses in `obj` (itself, or what its lists, tuples, dicts and dataclass fields hold): "a masked
-    array", "an np.matrix", "an array of class M, which redefines `dot`"..., else None.
+def refused_kind(obj, inside: bool = True) -> str | None:
+    """What s2s refuses in `obj` (itself, or with `inside` what its lists, tuples, dicts and dataclass fields hold):
+    "a masked array", "an np.matrix", "an array of class M, which redefines `dot`"..., else None.
 
         >>> refused_kind(np.ma.array([1.0], mask=[True])), refused_kind([np.ones(2), {"a": 1.0}])
         ('a masked array', None)
     """
-    if type(obj) is np.ndarray or type(obj) in _PLAIN:
+    if type(obj) is np.ndarray or type(obj) in _PLAIN or _plain_items(obj):
         return None
+    if not inside:
+        return _kind(obj)
     for v, _ in _parts(obj):
         kind = _kind(v)
         if kind is not None:
@@ -224,6 +260,26 @@ def refused_class(obj) -> str | None:
     return f"arrays of class {obj.__name__}, which redefines {_listed(names)}" if names else None
 
 
+def refused_maker(obj) -> str | None:
+    """What a call of `obj` (or `x.view(obj)`) makes where s2s refuses it, else None: "an np.matrix" for `np.matrix`,
+    `np.asmatrix`, `np.bmat` (whose `*` s2s's adjoints would read elementwise); arrays of a subclass of yours that
+    redefines NumPy's methods (`refused_class`). (A masked array made inside is refused where the gradient comes
+    out masked, `finish`: one made of data and read back with `.filled()` is fine.)
+
+        >>> refused_maker(np.asmatrix), refused_maker(np.asarray)
+        ('an np.matrix', None)
+    """
+    try:
+        if obj is np.asmatrix or obj is np.bmat or isinstance(obj, type) and issubclass(obj, np.matrix):
+            return "an np.matrix"
+    except TypeError:  # (an object whose `is`-comparison is fine but issubclass is not)
+        return None
+    if isinstance(obj, type) and issubclass(obj, np.ma.MaskedArray):
+        return None
+    made = refused_class(obj)
+    return f"an array of class {obj.__name__}" if made is not None and made.startswith("arrays of class") else made
+
+
 def _listed(names) -> str:
     shown = ", ".join(f"`{n}`" for n in names[:4])
     return shown + (f" and {len(names) - 4} more" if len(names) > 4 else "")
@@ -247,12 +303,12 @@ def check_arguments(args, kwargs=None, func=None) -> None:
     code = getattr(func, "__code__", None)
     names = code.co_varnames[:code.co_argcount] if code is not None else ()
     for i, a in enumerate(args):
-        if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c"):
+        if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c") or _plain_items(a):
             continue
         _check_one(a, names[i] if i < len(names) else f"argument {i}")
     if kwargs:
         for k, a in kwargs.items():
-            if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c"):
+            if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c") or _plain_items(a):
                 continue
             _check_one(a, k)
     defaults = getattr(func, "__defaults__", None) or ()
@@ -262,6 +318,21 @@ def check_arguments(args, kwargs=None, func=None) -> None:
     for name, value in (getattr(func, "__kwdefaults__", None) or {}).items():
         if (not kwargs or name not in kwargs) and type(value) not in _PLAIN:
             _check_one(value, name, default=True)
+
+
+def _plain_items(a) -> bool:
+    """Whether `a` is a list, tuple or dict of numbers and exact real ndarrays only (a model's parameters): checked
+    on every call, without the walk `_parts` makes."""
+    kind = type(a)
+    if kind is not list and kind is not tuple and kind is not dict:
+        return False
+    for v in a.values() if kind is dict else a:
+        if type(v) is np.ndarray:
+            if v.dtype.kind == "c":
+                return False
+        elif type(v) not in _PLAIN:
+            return False
+    return True
 
 
 def check_vector(given, what: str) -> None:
@@ -282,11 +353,18 @@ def _check_one(a, name, default=False) -> None:
     the arrays the function would read as NumPy's (one it does not read costs nothing: other kinds are left to the
     run)."""
     for v, attribute in _parts(a, attributes=True):
-        if attribute and not isinstance(v, np.ndarray):
-            continue
         held = v is not a
         label = (f"the default of {name!r}" if default else _label(name)) + (" holds one" if held else " is one")
         where = "it" if held else f"{_pasteable(name)}"
+        if attribute:  # (only what the derivative code would read as NumPy's or Python's own: a matrix or masked
+            # array is refused where the gradient comes out of its kind, and an unread one costs nothing)
+            if isinstance(v, np.ndarray | _NUMBER_BASES) and (type(v).__module__ or "").split(".")[0] != "numpy" \
+                    and (names := redefined_array_names(type(v), v)):
+                raise NoDerivativeRuleError(
+                    f"s2s does not differentiate with this value ({label} as an attribute or field: a value of class "
+                    f"{type(v).__name__}, which redefines {_listed(names)}): s2s's rules are NumPy's and Python's "
+                    "own, so the derivative would be wrong", hint="hold np.asarray(...) (or float(...)) there instead")
+            continue
         if isinstance(v, np.matrix):
             raise NoDerivativeRuleError(
                 f"s2s does not differentiate with np.matrix arguments ({label}): `*` and `**` are matrix "

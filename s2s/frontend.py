@@ -48,13 +48,7 @@ def _refuse_refused_kinds(name, obj, func):
     """A global or closure value of a kind s2s refuses as an argument (`argcheck.refused_kind`: a masked array, an
     np.matrix) is refused where the function reads it: its values reach the derivative as an argument's do."""
     from s2s import argcheck
-    kind = argcheck.refused_kind(obj)
-    made = argcheck.refused_class(obj) if isinstance(obj, type) else None
-    if made is not None:  # (`x.view(M)`, `M(x)`: arrays of it made inside, their operations M's own)
-        from s2s.errors import NoDerivativeRuleError
-        raise NoDerivativeRuleError(
-            f"s2s cannot differentiate {getattr(func, '__qualname__', 'the function')}: it reads {name!r}, the class "
-            f"of {made}, {argcheck.WHY_REFUSED}", hint=f"make plain arrays instead of {name}'s (np.asarray(...))")
+    kind = argcheck.refused_kind(obj, inside=False)  # (an item of a global container: where the gradient comes out)
     if kind is not None:
         from s2s.errors import NoDerivativeRuleError
         raise NoDerivativeRuleError(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from s2s import cache, codegen, frontend, patches, reruns, rules, runtime
+from s2s import argcheck, cache, codegen, frontend, patches, reruns, rules, runtime
 from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError, WrtError
 from s2s.tables import Table
 from s2s.transforms import (
@@ -63,7 +63,8 @@ CONTEXT = context.Context(lookup=rules.lookup, missing=frontend.missing(), runti
                           parse_function=frontend.parse_function, unsupported=UnsupportedSyntaxError,
                           no_rule=NoDerivativeRuleError, runtime_module=runtime.__name__, method=rules.method,
                           record=rules.record,
-                          user_code=frontend.is_user_code, no_rule_text=frontend.no_rule_text)
+                          user_code=frontend.is_user_code, no_rule_text=frontend.no_rule_text,
+                          makes_refused=argcheck.refused_maker)
 context.install(CONTEXT)
 
 HELPER_VALUES = {"np": np, "math": math, "s2s": runtime, "unbroadcast": runtime.unbroadcast}

@@ -40,6 +40,8 @@ class Context:
     # what s2s knows about an object: its rule, or the facts stated for a function without one (rules.record);
     # None: the rule alone
     record: Callable[[Any], Any] | None = None
+    # a callable -> what its call makes where s2s refuses it ("an np.matrix", "a masked array"), else None
+    makes_refused: Callable[[Any], Any] = lambda obj: None
 
     def has_rule(self, obj) -> bool:
         try:

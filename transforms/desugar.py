@@ -289,6 +289,22 @@ class Desugar(loops.LoopRewriter):
         self.generic_visit(node)
         return _value_attribute(self.pf, self.locals, node)
 
+    def _refuse_refused_makers(self, node):
+        """Refuse a call that makes a value whose operations s2s's rules do not follow: `np.asmatrix(W)`,
+        `np.ma.masked_where(...)`, `x.view(M)` or `M(...)` of an ndarray subclass of yours that redefines `dot`
+        (the context's `makes_refused`). Reading such a class (`isinstance(x, np.matrix)`) is not refused."""
+        makers = [node.func]
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "view":
+            makers += node.args[:1] + [k.value for k in node.keywords if k.arg in ("type", "dtype")]
+        for maker in makers:
+            obj = self.pf.resolve_expr(maker) if isinstance(maker, ast.Name | ast.Attribute) else ctx().missing
+            made = ctx().makes_refused(obj) if obj is not ctx().missing else None
+            if made is not None:
+                raise self.pf.error(
+                    ctx().no_rule, f"s2s cannot differentiate `{ast.unparse(node)}`: it makes {made}, whose NumPy "
+                    "operations s2s's rules do not follow, so the derivative would be wrong", node,
+                    hint="make a plain array instead (np.asarray(...)), and write matrix products with @")
+
     def _defined_by_your_class(self, receiver, name) -> bool:
         """Whether `receiver` is, wherever it is bound, an object of a class of yours that defines `name` itself
         (`Bag(2.0)`, or a name every assignment of which is one): its method, not the array method of that name."""
@@ -297,11 +313,32 @@ class Desugar(loops.LoopRewriter):
             return bool(values) and all(self._defined_by_your_class(v, name) for v in values)
         if isinstance(receiver, ast.IfExp):  # (`Bag(2.0) if c else Bag(3.0)`)
             return all(self._defined_by_your_class(v, name) for v in (receiver.body, receiver.orelse))
+        held = self._global_value(receiver)  # (`BAG.take(x)`, `BAGS[0].dot(x)`, `CFG["bag"].sum(x)`)
+        if held is not ctx().missing:
+            return _your_class(type(held)) and any(name in vars(klass) for klass in type(held).__mro__[:-1])
         if not isinstance(receiver, ast.Call):
             return False
         cls = self.pf.resolve_expr(receiver.func) if isinstance(receiver.func, ast.Name | ast.Attribute) else None
         return isinstance(cls, type) and _your_class(cls) \
             and any(name in vars(klass) for klass in cls.__mro__[:-1])
+
+    def _global_value(self, node):
+        """The value of `node` where it is a global or closure value, an attribute of one or an item of one at a
+        constant key (`BAGS[0]`), read now; the context's missing marker otherwise. (Where such an item is later an
+        array, the method call kept for it is one s2s checks when it runs.)"""
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            base = self._global_value(node.value)
+            try:
+                return base[node.slice.value] if base is not ctx().missing and type(base) in (list, tuple, dict) \
+                    else ctx().missing
+            except (LookupError, TypeError):
+                return ctx().missing
+        root = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or root.id in self.locals:
+            return ctx().missing
+        return self.pf.resolve_expr(node)
 
     def visit_For(self, node):
         it = node.iter
@@ -318,6 +355,7 @@ class Desugar(loops.LoopRewriter):
 
     def visit_Call(self, node):
         self.generic_visit(node)
+        self._refuse_refused_makers(node)
         func = node.func
         if not (isinstance(func, ast.Attribute) and self._is_value(func.value)):
             return node
@@ -562,6 +600,11 @@ def callee_summary(func, _active=(), fresh_first=False, instance=None):
         return ownership.Summary(False, frozenset(), True)
     try:
         pf = _parsed(func)
+    except Exception:  # noqa: BLE001 - no source: the caller assumes the worst
+        return None
+    every = frozenset(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount
+                                       + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)])
+    try:
         tree = _first_made_here(pf.tree) if fresh_first else pf.tree
         return ownership.summarise(tree, pf.resolve, _rule_of,
                                    lambda callee, **kw: callee_summary(callee, _active + (code,), **kw),
@@ -569,12 +612,14 @@ def callee_summary(func, _active=(), fresh_first=False, instance=None):
     except ownership.OwnershipError as exc:  # an update s2s cannot follow (np.copyto, out=, ufunc.at, ...)
         line = getattr(exc.node, "lineno", None)
         # (which may be of any argument: a caller that runs the function as it is, `s2s.call_plain`, refuses)
-        every = frozenset(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount
-                                           + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)])
         return ownership.Summary(False, every, True, f"has an update s2s cannot follow (line {line}: {exc.message})",
                                  certain=every)
-    except Exception:  # noqa: BLE001 - no source: the caller assumes the worst
-        return None
+    except (ctx().unsupported, ctx().no_rule):  # a refusal of what it reads (a refused global): no summary, as
+        return None                               # for one without source; where it is called, that call decides
+    except Exception as exc:  # noqa: BLE001 - s2s's own reading failed: it may update any argument (not "unknown",
+        # which some readers take as changing nothing they must check: a failure must not hide an update)
+        return ownership.Summary(False, every, True, f"could not be read by s2s ({type(exc).__name__}: {exc})",
+                                 certain=every)
 
 
 def summary_at(pf, func, call: ast.Call, is_local=lambda node: False, local_functions=None):
