@@ -724,3 +724,42 @@ def test_a_summary_that_fails_inside_s2s_counts_as_changing_anything(monkeypatch
     BUMPED[:] = np.arange(3.0)
     with pytest.raises(s2s.UnsupportedSyntaxError, match="bump_the_global could not be read by s2s"):
         s2s.grad(reads_the_global_before_a_bump)(np.ones(3))
+
+
+def leave(v):
+    return v
+
+
+CALLED = leave
+
+
+def calls_the_global(v):
+    CALLED(v)
+    return 0.5
+
+
+def runs_what_it_is_given(x, w, fn):
+    z = x * w
+    c = fn(w)  # (s2s.call_plain: what fn updates is read when the call runs)
+    return np.sum(z) + c
+
+
+def apply_to(fn, v):
+    return fn(v)
+
+
+def applies_what_it_is_given(x, w, fn):
+    z = x * w
+    c = apply_to(fn, w)
+    return np.sum(z) + c
+
+
+@pytest.mark.parametrize("f", [runs_what_it_is_given, applies_what_it_is_given])
+def test_a_summary_kept_at_run_time_is_made_again_when_a_helper_it_reads_is_redefined(f, monkeypatch):
+    """The run-time summaries were kept per function: after `CALLED = double`, calls_the_global's kept summary (it
+    updates nothing) gave the gradient of the doubled w, [0, 2, 4]."""
+    df = s2s.grad(f)
+    assert np.allclose(df(np.ones(3), np.arange(3.0), calls_the_global), [0.0, 1.0, 2.0])
+    monkeypatch.setitem(globals(), "CALLED", double)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="updates its argument"):
+        df(np.ones(3), np.arange(3.0), calls_the_global)

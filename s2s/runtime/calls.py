@@ -27,7 +27,7 @@ import types
 
 import numpy as np
 
-from s2s import argcheck
+from s2s import argcheck, cache
 from s2s.tables import Table, lock
 
 _lock = lock
@@ -216,9 +216,28 @@ def _wrapper(f, n_const, const_kw, n_args, kwnames):
         return wrapper
 
 
-_UPDATES = Table("summaries of callees", 1024)  # function -> its ownership Summary (what it may update; None: unknown)
+# function -> (its ownership Summary (what it may update; None: unknown), what the summary read: `_reads`)
+_UPDATES = Table("summaries of callees", 1024)
 _NOT_KEPT = object()
-_SETTLED = Table("callees settled", 512)  # (function, the callees its entries lead to) -> (those callees, answer)
+# (function, the callees its entries lead to) -> (those callees, answer, what the answer read: `_reads`)
+_SETTLED = Table("callees settled", 512)
+
+
+def _reading(make, func):
+    """(make(), what it read): the globals, closure cells and functions' code and defaults the names it resolved
+    denoted (frontend.recording, as a derivative's cache notes them), so that a summary kept for `func` is made
+    again once a helper it reads is redefined (`g = double` after a first call through `h`, which calls `g`)."""
+    from s2s import frontend
+    with frontend.recording() as record:
+        made = make()
+    return made, ((func.__code__, func.__defaults__, func.__kwdefaults__), cache.deps_of(func, record))
+
+
+def _still(reads, func) -> bool:
+    """Whether what `_reading` noted for `func` still holds."""
+    (code, defaults, kwdefaults), deps = reads
+    return func.__code__ is code and func.__defaults__ is defaults and func.__kwdefaults__ is kwdefaults \
+        and cache.deps_hold(deps, func)
 
 
 def _identity(callee):
@@ -236,17 +255,18 @@ def _summary_of(func):
     """transforms/ownership.py's Summary of the Python function `func` (None: not one s2s reads)."""
     if not isinstance(func, types.FunctionType) or func.__code__.co_filename.startswith("<s2s"):
         return None  # (code s2s wrote: functional by construction)
-    summary = _UPDATES.find(func, _NOT_KEPT)  # (by the function: closures of one code hold other functions)
-    if summary is _NOT_KEPT:
-        from s2s import rules
-        from s2s.transforms.desugar import callee_summary
-        try:
-            if rules.lookup(func) is not None:
-                return None
-        except TypeError:
+    kept = _UPDATES.find(func, _NOT_KEPT)  # (by the function: closures of one code hold other functions)
+    if kept is not _NOT_KEPT and _still(kept[1], func):
+        return kept[0]
+    from s2s import rules
+    from s2s.transforms.desugar import callee_summary
+    try:
+        if rules.lookup(func) is not None:
             return None
-        summary = callee_summary(func)
-        _UPDATES.put(func, summary)
+    except TypeError:
+        return None
+    summary, reads = _reading(lambda: callee_summary(func), func)
+    _UPDATES.put(func, (summary, reads))
     return summary
 
 
@@ -270,14 +290,18 @@ def _updated_params(func, bound: dict, roots=None):
     # (settled once per callee and what the entries lead to: a call in a loop reads no summary again)
     key = (func, *map(_identity, followed))
     kept = _SETTLED.find(key, None)
-    if kept is not None:  # (the callees it holds are alive: an equal key is of the same objects)
-        return kept[1]
+    if kept is not None and _still(kept[2], func):  # (the callees it holds are alive: an equal key is of the same
+        return kept[1]                               # objects; what their summaries read is checked)
     reader = callee_reader()
-    found = [set() if c is None else callees.changed_keys(c, reader) for c in followed]  # (None: settled already)
-    through = [getattr(getattr(c, "__func__", c), "__qualname__", None) or type(c).__name__
-               for c, keys in zip(followed, found) if keys is callees.ALL or keys]
-    answer = callees.settle(summary, lambda entry: found[summary.deferred.index(entry)]).updated_params, through
-    _SETTLED.put(key, (followed, answer))
+
+    def settled():
+        found = [set() if c is None else callees.changed_keys(c, reader) for c in followed]  # (None: settled before)
+        through = [getattr(getattr(c, "__func__", c), "__qualname__", None) or type(c).__name__
+                   for c, keys in zip(followed, found) if keys is callees.ALL or keys]
+        return callees.settle(summary, lambda entry: found[summary.deferred.index(entry)]).updated_params, through
+
+    answer, reads = _reading(settled, func)
+    _SETTLED.put(key, (followed, answer, reads))
     return answer
 
 
