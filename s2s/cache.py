@@ -80,6 +80,11 @@ def current(kind, container, key, func):
         return container.__code__, container.__defaults__, container.__kwdefaults__
     if kind == "n":  # s2s.grad(functools.partial(...)): the derivative function it calls now (api._following)
         return container.__s2s_follows__()
+    if kind == "i":  # an item of a list or tuple a callee was reached through (transforms/callees.follow)
+        try:
+            return container[key]
+        except (IndexError, TypeError):
+            return MISSING
     try:
         if kind == "c":
             return func.__closure__[key].cell_contents

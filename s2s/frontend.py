@@ -249,6 +249,19 @@ def missing():
 _recording = threading.local()
 
 
+def note_read(kind, container, key, value) -> None:
+    """Record, in every `recording()` block running in this thread, a read a pass made without name resolution
+    (transforms/callees.follow: `HOLDER.g`, `NET.act`, `LAYERS[0]`): kind "a" an attribute, "d" a dict item, "i" a
+    list or tuple item of `container` (see `_note`)."""
+    records = getattr(_recording, "stack", None)
+    if not records:
+        return
+    mode = _mode(value, fresh_each_access=True)
+    for record in records:
+        record.setdefault((0, kind, id(container), key), (None, kind, container, key, value, mode))
+        _note_function(record, value)
+
+
 @contextlib.contextmanager
 def recording():
     """Collect what every resolution of a name reads in this thread while the block runs (a transform's

@@ -64,7 +64,7 @@ CONTEXT = context.Context(lookup=rules.lookup, missing=frontend.missing(), runti
                           no_rule=NoDerivativeRuleError, runtime_module=runtime.__name__, method=rules.method,
                           record=rules.record,
                           user_code=frontend.is_user_code, no_rule_text=frontend.no_rule_text,
-                          makes_refused=argcheck.refused_maker)
+                          makes_refused=argcheck.refused_maker, note_read=frontend.note_read)
 context.install(CONTEXT)
 
 HELPER_VALUES = {"np": np, "math": math, "s2s": runtime, "unbroadcast": runtime.unbroadcast}

@@ -763,3 +763,59 @@ def test_a_summary_kept_at_run_time_is_made_again_when_a_helper_it_reads_is_rede
     monkeypatch.setitem(globals(), "CALLED", double)
     with pytest.raises(s2s.UnsupportedSyntaxError, match="updates its argument"):
         df(np.ones(3), np.arange(3.0), calls_the_global)
+
+
+class Hook:
+    pass
+
+
+HOOK = Hook()
+
+
+def calls_what_it_holds(o, v):
+    u = o.g(v)
+    return 0.5 + 0.0 * np.sum(u)
+
+
+def passes_a_global_holder(x, w):
+    z = x * w
+    c = calls_what_it_holds(HOOK, w)  # (settled when the code is made: HOOK.g read then)
+    return np.sum(z) + c
+
+
+class Activation:
+    def act(self, v):
+        return v
+
+
+ACTIVATION = Activation()
+
+
+def calls_its_method(o, v):
+    u = o.act(v)
+    return 0.5 + 0.0 * np.sum(u)
+
+
+def passes_a_global_object(x, w):
+    z = x * w
+    c = calls_its_method(ACTIVATION, w)
+    return np.sum(z) + c
+
+
+def _rebind_method(monkeypatch):
+    monkeypatch.setattr(Activation, "act", lambda self, v: double(v))
+
+
+@pytest.mark.parametrize("f, change", [(passes_a_global_holder, "attribute"), (passes_a_global_object, "method")])
+def test_code_settled_through_an_object_s_attribute_is_stale_once_it_changes(f, change, monkeypatch):
+    """transforms/callees.follow read `HOOK.g` and `ACTIVATION.act` without the derivative's cache noting them:
+    after `HOOK.g = double` (or a new `Activation.act`) the code made before gave the doubled w's gradient."""
+    monkeypatch.setattr(HOOK, "g", leave, raising=False)
+    df = s2s.grad(f)
+    assert np.allclose(df(np.ones(3), np.arange(3.0)), [0.0, 1.0, 2.0])
+    if change == "attribute":
+        monkeypatch.setattr(HOOK, "g", double)
+    else:
+        _rebind_method(monkeypatch)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="updates its argument"):
+        df(np.ones(3), np.arange(3.0))

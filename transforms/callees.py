@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import context
+
 ALL = None  # what `changed_keys` gives where it cannot tell: every argument and the callee's object may change
 SELF = "self"  # the key of a bound method's own object
 UNKNOWN = object()
@@ -94,12 +96,16 @@ def follow(obj, steps):
             if not isinstance(obj, dict | list | tuple):
                 return UNKNOWN
             try:
-                obj = obj[key]
+                item = obj[key]
             except (KeyError, IndexError, TypeError):
                 return UNKNOWN
+            context.note_read("d" if isinstance(obj, dict) else "i", obj, key, item)
+            obj = item
             continue
         if isinstance(obj, types.ModuleType):
-            obj = getattr(obj, key, UNKNOWN)
+            found = getattr(obj, key, UNKNOWN)
+            context.note_read("a", obj, key, found)
+            obj = found
             continue
         cls = obj if isinstance(obj, type) else type(obj)
         if inspect.getattr_static(cls, "__getattr__", None) is not None or \
@@ -119,6 +125,8 @@ def follow(obj, steps):
         elif found is not UNKNOWN and not own and hasattr(type(found), "__get__") \
                 and not isinstance(found, types.FunctionType | types.BuiltinFunctionType):
             return UNKNOWN  # (a property or another descriptor: code of the class decides)
+        if found is not UNKNOWN:  # (what `getattr(obj, key)` gives now: `HOLDER.g = double`, `Net.act = ...` later
+            context.note_read("a", obj, key, found)  # make code settled from it stale)
         obj = found
     return obj
 

@@ -42,6 +42,10 @@ class Context:
     record: Callable[[Any], Any] | None = None
     # a callable -> what its call makes where s2s refuses it ("an np.matrix", "a masked array"), else None
     makes_refused: Callable[[Any], Any] = lambda obj: None
+    # (kind, container, key, value): a read a pass made without name resolution (an attribute or item a callee is
+    # reached through: transforms/callees.follow), noted so that code made from it is stale once it changes;
+    # kinds "a" (attribute), "d" (dict item), "i" (list or tuple item)
+    note_read: Callable[..., Any] = lambda kind, container, key, value: None
 
     def has_rule(self, obj) -> bool:
         try:
@@ -104,6 +108,17 @@ def ctx() -> Context:
         raise RuntimeError("s2s.transforms needs a Context: import s2s.pipeline, or call "
                            "s2s.transforms.context.install(Context(...)) first")
     return _current
+
+
+def note_read(kind, container, key, value) -> None:
+    """The context's `note_read(kind, container, key, value)` where one is installed or running; nothing otherwise
+    (a pass called on its own, with no derivative cache to tell).
+
+        >>> note_read("a", object(), "g", None)   # nothing to note without a context
+    """
+    current = _run.get() or _current
+    if current is not None:
+        current.note_read(kind, container, key, value)
 
 
 def missing():

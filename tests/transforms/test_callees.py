@@ -2,6 +2,7 @@
 what it is given settled by what its caller passes."""
 
 import ast
+import dataclasses
 import functools
 
 import numpy as np
@@ -101,3 +102,20 @@ def test_a_method_s_own_object_counts_only_where_the_callee_says_so():
     assert entry.params({callees.SELF}) == {"o"}
     assert entry.params({0}) == {"v"}
     assert entry.params(set()) == frozenset()
+
+
+def test_follow_notes_what_it_reads_for_the_cache():
+    """Each attribute or item `follow` reads is handed to the context's `note_read`, so that code settled from it
+    is stale once it changes (`HOLDER.g = double` after a first gradient)."""
+    from s2s.transforms import context
+
+    seen = []
+    holder = Layer(double)
+    holder.layers, holder.table = [Layer(double)], {"f": reads}
+    noting = dataclasses.replace(context.ctx(), note_read=lambda *read: seen.append(read))
+    with context.using(noting):
+        assert callees.follow(holder, (("attr", "g"),)) is double
+        assert callees.follow(holder, (("attr", "table"), ("item", "f"))) is reads
+        callees.follow(holder, (("attr", "layers"), ("item", 0)))
+    kinds = [(kind, key) for kind, _, key, _ in seen]
+    assert kinds == [("a", "g"), ("a", "table"), ("d", "f"), ("a", "layers"), ("i", 0)]
