@@ -311,6 +311,10 @@ class Desugar(loops.LoopRewriter):
         if isinstance(receiver, ast.Name) and receiver.id in self.locals:
             values = self.bindings.get(receiver.id)
             return bool(values) and all(self._defined_by_your_class(v, name) for v in values)
+        if isinstance(receiver, _EachOf):  # (`for b in BAGS: b.take(x)`: every item of a global list or tuple)
+            items = self._global_value(receiver.sequence)
+            return type(items) in (list, tuple) and bool(items) and all(
+                _your_class(type(item)) and any(name in vars(k) for k in type(item).__mro__[:-1]) for item in items)
         if isinstance(receiver, ast.IfExp):  # (`Bag(2.0) if c else Bag(3.0)`)
             return all(self._defined_by_your_class(v, name) for v in (receiver.body, receiver.orelse))
         held = self._global_value(receiver)  # (`BAG.take(x)`, `BAGS[0].dot(x)`, `CFG["bag"].sum(x)`)
@@ -401,9 +405,17 @@ def _your_class(cls) -> bool:
         cls, np.ndarray | np.generic | list | dict | set | tuple | str | int | float | complex)
 
 
+class _EachOf:
+    """The value of a loop's variable: each item of `sequence` (a `_bindings` value)."""
+
+    def __init__(self, sequence):
+        self.sequence = sequence
+
+
 def _bindings(tree) -> dict:
-    """{name: [value, ...]} for the names of `tree` every binding of which is a plain `name = value`; a name also
-    bound otherwise (a loop, a tuple target, `+=`, a parameter) maps to None."""
+    """{name: [value, ...]} for the names of `tree` every binding of which is a plain `name = value` or a loop's
+    plain variable (`for b in BAGS:`, an `_EachOf` the sequence); a name also bound otherwise (a tuple target,
+    `+=`, a parameter) maps to None."""
     out: dict = {a.arg: None for a in walk(tree.args) if isinstance(a, ast.arg)}
     plain = set()
     for s in walk(tree):
@@ -411,6 +423,10 @@ def _bindings(tree) -> dict:
             plain.add(id(s.targets[0]))
             if out.get(s.targets[0].id, []) is not None:
                 out.setdefault(s.targets[0].id, []).append(s.value)
+        elif isinstance(s, ast.For) and isinstance(s.target, ast.Name):
+            plain.add(id(s.target))
+            if out.get(s.target.id, []) is not None:
+                out.setdefault(s.target.id, []).append(_EachOf(s.iter))
     for n in walk(tree):
         if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and id(n) not in plain:
             out[n.id] = None
