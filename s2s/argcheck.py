@@ -12,8 +12,8 @@
   as NumPy's and the derivative would be wrong. A subclass that only adds attributes (`__new__`, a labelling
   `__array_finalize__`, methods of new names) and `np.memmap` are differentiated as plain arrays. Hint: pass
   `np.asarray(a)`. The same for a subclass of a number type that redefines an operator (hint: `float(s)`).
-* `scipy.sparse` matrices and arrays (hint: `A.toarray()`), and array-likes that are no ndarray but take NumPy's
-  functions over (`__array_ufunc__`, `__array_function__`), but the array libraries s2s runs (Dask, CuPy).
+* Array-likes that are no ndarray but take NumPy's functions over (`__array_ufunc__`, `__array_function__`), but
+  the array libraries s2s runs (Dask, CuPy) and SciPy's sparse matrices (read back with `.toarray()`).
 * Complex numbers and complex arrays: s2s has no complex derivative convention (autograd and
   JAX each have one, and they differ), and its rules are written for real values. Hint: pass the
   real and imaginary parts as two float arguments.
@@ -230,14 +230,12 @@ def _kind(v) -> str | None:
         return "a masked array"
     if isinstance(v, np.matrix):
         return "an np.matrix"
-    if module.startswith("scipy.sparse"):
-        return f"a scipy.sparse {kind.__name__}"
     if isinstance(v, np.ndarray | _NUMBER_BASES):
         names = redefined_array_names(kind, v)
         what = "an array" if isinstance(v, np.ndarray) else "a number"
         return f"{what} of class {kind.__name__}, which redefines {_listed(names)}" if names else None
     if (hasattr(kind, "__array_ufunc__") or hasattr(kind, "__array_function__")) \
-            and module.split(".")[0] not in _ARRAY_LIBRARIES:
+            and module.split(".")[0] not in _ARRAY_LIBRARIES and not module.startswith("scipy.sparse"):
         return f"an array-like of class {kind.__name__}, which NumPy's functions hand its own operations"
     return None
 
@@ -261,20 +259,16 @@ def refused_class(obj) -> str | None:
 
 
 def refused_maker(obj) -> str | None:
-    """What a call of `obj` (or `x.view(obj)`) makes where s2s refuses it, else None: "an np.matrix" for `np.matrix`,
-    `np.asmatrix`, `np.bmat` (whose `*` s2s's adjoints would read elementwise); arrays of a subclass of yours that
-    redefines NumPy's methods (`refused_class`). (A masked array made inside is refused where the gradient comes
-    out masked, `finish`: one made of data and read back with `.filled()` is fine.)
+    """What a call of `obj` (or `x.view(obj)`) makes where s2s refuses it, else None: arrays of a subclass of yours
+    that redefines NumPy's methods (`refused_class`), whose operations (an `__array_ufunc__` that hands back plain
+    arrays) may leave nothing of the class in the gradient. (NumPy's matrices and masked arrays made inside are
+    refused where the gradient comes out of their kind, `finish`: one made of data and read back with `np.asarray`
+    or `.filled()` is fine.)
 
         >>> refused_maker(np.asmatrix), refused_maker(np.asarray)
-        ('an np.matrix', None)
+        (None, None)
     """
-    try:
-        if obj is np.asmatrix or obj is np.bmat or isinstance(obj, type) and issubclass(obj, np.matrix):
-            return "an np.matrix"
-    except TypeError:  # (an object whose `is`-comparison is fine but issubclass is not)
-        return None
-    if isinstance(obj, type) and issubclass(obj, np.ma.MaskedArray):
+    if not isinstance(obj, type) or not issubclass(obj, np.ndarray) or obj.__module__.split(".")[0] == "numpy":
         return None
     made = refused_class(obj)
     return f"an array of class {obj.__name__}" if made is not None and made.startswith("arrays of class") else made

@@ -13,7 +13,7 @@ import types
 
 import numpy as np
 
-from . import annotations, loops, mappings, refusals, star_displays
+from . import annotations, context, loops, mappings, refusals, star_displays
 from .context import ctx
 from .names import NameAllocator, as_load, load, names_in
 from .walk import fix_locations, own_scope_nodes, walk
@@ -290,9 +290,9 @@ class Desugar(loops.LoopRewriter):
         return _value_attribute(self.pf, self.locals, node)
 
     def _refuse_refused_makers(self, node):
-        """Refuse a call that makes a value whose operations s2s's rules do not follow: `np.asmatrix(W)`,
-        `np.ma.masked_where(...)`, `x.view(M)` or `M(...)` of an ndarray subclass of yours that redefines `dot`
-        (the context's `makes_refused`). Reading such a class (`isinstance(x, np.matrix)`) is not refused."""
+        """Refuse a call that makes a value whose operations s2s's rules do not follow: `x.view(M)` or `M(...)` of
+        an ndarray subclass of yours that redefines `dot` (the context's `makes_refused`). Reading such a class
+        (`isinstance(x, M)`) is not refused."""
         makers = [node.func]
         if isinstance(node.func, ast.Attribute) and node.func.attr == "view":
             makers += node.args[:1] + [k.value for k in node.keywords if k.arg in ("type", "dtype")]
@@ -313,6 +313,8 @@ class Desugar(loops.LoopRewriter):
             return bool(values) and all(self._defined_by_your_class(v, name) for v in values)
         if isinstance(receiver, _EachOf):  # (`for b in BAGS: b.take(x)`: every item of a global list or tuple)
             items = self._global_value(receiver.sequence)
+            for at, item in enumerate(items if type(items) in (list, tuple) else ()):
+                context.note_read("i", items, at, item)
             return type(items) in (list, tuple) and bool(items) and all(
                 _your_class(type(item)) and any(name in vars(k) for k in type(item).__mro__[:-1]) for item in items)
         if isinstance(receiver, ast.IfExp):  # (`Bag(2.0) if c else Bag(3.0)`)
@@ -328,15 +330,18 @@ class Desugar(loops.LoopRewriter):
 
     def _global_value(self, node):
         """The value of `node` where it is a global or closure value, an attribute of one or an item of one at a
-        constant key (`BAGS[0]`), read now; the context's missing marker otherwise. (Where such an item is later an
-        array, the method call kept for it is one s2s checks when it runs.)"""
+        constant key (`BAGS[0]`), read now (and noted: code made from it is stale once the item is another object);
+        the context's missing marker otherwise."""
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
             base = self._global_value(node.value)
             try:
-                return base[node.slice.value] if base is not ctx().missing and type(base) in (list, tuple, dict) \
+                item = base[node.slice.value] if base is not ctx().missing and type(base) in (list, tuple, dict) \
                     else ctx().missing
             except (LookupError, TypeError):
                 return ctx().missing
+            if item is not ctx().missing:  # (the code made from it is stale once the item is another object)
+                context.note_read("d" if type(base) is dict else "i", base, node.slice.value, item)
+            return item
         root = node
         while isinstance(root, ast.Attribute):
             root = root.value
