@@ -203,21 +203,40 @@ def _fields(v) -> list:
 
 
 def refused_kind(obj, inside: bool = True) -> str | None:
-    """What s2s refuses in `obj` (itself, or with `inside` what its lists, tuples, dicts and dataclass fields hold):
-    "a masked array", "an np.matrix", "an array of class M, which redefines `dot`"..., else None.
+    """What s2s refuses in `obj` (itself, or what its lists, tuples, dicts and dataclass fields hold): "a masked
+    array", "an np.matrix", "an array of class M, which redefines `dot`"..., else None. Without `inside`, of what
+    it holds only values whose class redefines NumPy's or Python's operations (`redefining`): a global's unread
+    masked entry costs nothing, and one that is read is refused where the gradient comes out masked.
 
         >>> refused_kind(np.ma.array([1.0], mask=[True])), refused_kind([np.ones(2), {"a": 1.0}])
         ('a masked array', None)
     """
     if type(obj) is np.ndarray or type(obj) in _PLAIN or _plain_items(obj):
         return None
-    if not inside:
-        return _kind(obj)
     for v, _ in _parts(obj):
-        kind = _kind(v)
+        kind = _kind(v) if inside or v is obj else redefining(v)
         if kind is not None:
             return kind
     return None
+
+
+def redefining(v) -> str | None:
+    """"an array of class M, which redefines `dot`" (or a number's) where the class of `v`, not one of NumPy's,
+    redefines NumPy's or Python's operations (`redefined_array_names`), else None: what derivative code would read
+    as NumPy's wherever it meets it.
+
+        >>> redefining(np.ones(2)), redefining(np.float32(1.0))
+        (None, None)
+    """
+    if not isinstance(v, np.ndarray | _NUMBER_BASES) or (type(v).__module__ or "").split(".")[0] == "numpy" \
+            or type(v) in _PLAIN:
+        return None
+    return _described(v, redefined_array_names(type(v), v))
+
+
+def _described(v, names) -> str | None:
+    what = "an array" if isinstance(v, np.ndarray) else "a number"
+    return f"{what} of class {type(v).__name__}, which redefines {_listed(names)}" if names else None
 
 
 def _kind(v) -> str | None:
@@ -231,9 +250,7 @@ def _kind(v) -> str | None:
     if isinstance(v, np.matrix):
         return "an np.matrix"
     if isinstance(v, np.ndarray | _NUMBER_BASES):
-        names = redefined_array_names(kind, v)
-        what = "an array" if isinstance(v, np.ndarray) else "a number"
-        return f"{what} of class {kind.__name__}, which redefines {_listed(names)}" if names else None
+        return _described(v, redefined_array_names(kind, v))
     if (hasattr(kind, "__array_ufunc__") or hasattr(kind, "__array_function__")) \
             and module.split(".")[0] not in _ARRAY_LIBRARIES and not module.startswith("scipy.sparse"):
         return f"an array-like of class {kind.__name__}, which NumPy's functions hand its own operations"
@@ -350,14 +367,14 @@ def _check_one(a, name, default=False) -> None:
         held = v is not a
         label = (f"the default of {name!r}" if default else _label(name)) + (" holds one" if held else " is one")
         where = "it" if held else f"{_pasteable(name)}"
-        if attribute:  # (only what the derivative code would read as NumPy's or Python's own: a matrix or masked
-            # array is refused where the gradient comes out of its kind, and an unread one costs nothing)
-            if isinstance(v, np.ndarray | _NUMBER_BASES) and (type(v).__module__ or "").split(".")[0] != "numpy" \
-                    and (names := redefined_array_names(type(v), v)):
+        if attribute or default:  # (only what the derivative code would read as NumPy's or Python's own: a matrix
+            # or masked array is refused where the gradient comes out of its kind, and an unread one costs nothing)
+            kind = redefining(v)
+            if kind is not None:
                 raise NoDerivativeRuleError(
-                    f"s2s does not differentiate with this value ({label} as an attribute or field: a value of class "
-                    f"{type(v).__name__}, which redefines {_listed(names)}): s2s's rules are NumPy's and Python's "
-                    "own, so the derivative would be wrong", hint="hold np.asarray(...) (or float(...)) there instead")
+                    f"s2s does not differentiate with this value ({label}{' as an attribute or field' * attribute}: "
+                    f"{kind}): s2s's rules are NumPy's and Python's own, so the derivative would be wrong",
+                    hint="hold np.asarray(...) (or float(...)) there instead")
             continue
         if isinstance(v, np.matrix):
             raise NoDerivativeRuleError(

@@ -48,7 +48,7 @@ def _refuse_refused_kinds(name, obj, func):
     """A global or closure value of a kind s2s refuses as an argument (`argcheck.refused_kind`: a masked array, an
     np.matrix) is refused where the function reads it: its values reach the derivative as an argument's do."""
     from s2s import argcheck
-    kind = argcheck.refused_kind(obj, inside=False)  # (an item of a global container: where the gradient comes out)
+    kind = argcheck.refused_kind(obj, inside=False)  # (of its items, those whose class redefines NumPy's)
     if kind is not None:
         from s2s.errors import NoDerivativeRuleError
         raise NoDerivativeRuleError(

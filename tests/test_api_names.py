@@ -362,3 +362,15 @@ def test_docs_api_examples_run(tmp_path):
 def test_has_aux_with_compile_is_refused_not_ignored():
     with pytest.raises(TypeError, match="compile= does not take an auxiliary output"):
         s2s.grad(loss_aux, has_aux=True, compile=True)
+
+
+@pytest.mark.parametrize("module", ["s2s.runtime", "s2s.runtime.calls", "s2s.argcheck", "s2s.cache", "s2s.frontend"])
+def test_a_module_imported_first_in_a_fresh_process(module):
+    """`import s2s.runtime` first (what printed derivative code does) failed with a circular import once
+    s2s/runtime/calls.py read s2s.cache at its top (s2s.cache reads the rules, which read the runtime)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"import {module}; import s2s; s2s.flatten([1.0])"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -413,3 +413,31 @@ def test_ordinary_values_that_redefine_nothing_of_numpys_are_accepted():
     assert np.allclose(s2s.grad(lambda x, u: u * np.sum(x * x))(X, Units(2.0)), 4 * X)
     assert np.allclose(s2s.grad(products, wrt=1)(A.view(Tagged), X), A.sum(axis=0))
     assert np.allclose(s2s.grad(Holder().loss)(X), A.T @ np.cos(A @ X))
+
+
+SHELF = {"S": A.T.copy().view(Tripled), "unused": np.ma.array([1.0], mask=[True])}
+
+
+def reads_a_global_dict_item(x):
+    return np.sum(SHELF["S"].dot(x[:2]))
+
+
+def test_a_global_container_s_item_whose_class_redefines_numpys_is_refused():
+    """An item of a global dict was not looked at (a wrong gradient); an unread masked entry beside it costs
+    nothing in another function."""
+    with pytest.raises(NoDerivativeRuleError, match="class Tripled"):
+        s2s.grad(reads_a_global_dict_item)(X)
+
+
+MASKED_WEIGHTS = np.ma.array([1.0, 2.0, 3.0], mask=[False, True, False])
+CONFIG = {"lam": 0.5, "w": 1 + 0j}
+
+
+def densified_default(x, L=MASKED_WEIGHTS, cfg=CONFIG):
+    return cfg["lam"] * np.sum(L.filled(0.0) * x * x)
+
+
+def test_defaults_are_refused_only_for_classes_that_redefine_numpys():
+    """A masked default read back with `.filled` and an unused complex entry of a dict default are fine (never
+    checked before); a default whose class redefines NumPy's is refused ("a default" in REACHED)."""
+    assert np.allclose(s2s.grad(densified_default)(X), 0.5 * 2 * np.array([1.0, 0.0, 3.0]) * X)

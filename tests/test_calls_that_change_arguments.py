@@ -265,6 +265,10 @@ def dots_with_a_bag_in_a_global_dict(x):  # (np.dot(bag, x): a TypeError at the 
     return np.sum(BAGGED["bag"].dot(x))
 
 
+def takes_from_the_last_bag(x):
+    return np.sum(BAGS[-1].take(x))
+
+
 BAG_PAIR = (Bag(1.0), Bag(-2.0))
 
 
@@ -278,7 +282,7 @@ def sums_over_the_bags_of_a_global_list(x):
 
 
 @pytest.mark.parametrize("f", [takes_from_a_local_bag, takes_from_a_bag_made_on_the_line, takes_from_a_global_bag,
-                               dots_with_a_bag_in_a_global_list, dots_with_a_bag_in_a_global_dict,
+                               dots_with_a_bag_in_a_global_list, dots_with_a_bag_in_a_global_dict, takes_from_the_last_bag,
                                sums_over_the_bags_of_a_global_list])
 def test_your_class_s_method_named_like_an_array_s(f):
     check_grad(f, X, ag=False)

@@ -332,15 +332,19 @@ class Desugar(loops.LoopRewriter):
         """The value of `node` where it is a global or closure value, an attribute of one or an item of one at a
         constant key (`BAGS[0]`), read now (and noted: code made from it is stale once the item is another object);
         the context's missing marker otherwise."""
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        key = node.slice if isinstance(node, ast.Subscript) else None
+        if isinstance(key, ast.UnaryOp) and isinstance(key.op, ast.USub) and isinstance(key.operand, ast.Constant) \
+                and type(key.operand.value) is int:
+            key = ast.Constant(-key.operand.value)  # (`BAGS[-1]`)
+        if isinstance(key, ast.Constant):
             base = self._global_value(node.value)
             try:
-                item = base[node.slice.value] if base is not ctx().missing and type(base) in (list, tuple, dict) \
+                item = base[key.value] if base is not ctx().missing and type(base) in (list, tuple, dict) \
                     else ctx().missing
             except (LookupError, TypeError):
                 return ctx().missing
             if item is not ctx().missing:  # (the code made from it is stale once the item is another object)
-                context.note_read("d" if type(base) is dict else "i", base, node.slice.value, item)
+                context.note_read("d" if type(base) is dict else "i", base, key.value, item)
             return item
         root = node
         while isinstance(root, ast.Attribute):

@@ -27,7 +27,7 @@ import types
 
 import numpy as np
 
-from s2s import argcheck, cache
+from s2s import argcheck
 from s2s.tables import Table, lock
 
 _lock = lock
@@ -227,7 +227,7 @@ def _reading(make, func):
     """(make(), what it read): the globals, closure cells and functions' code and defaults the names it resolved
     denoted (frontend.recording, as a derivative's cache notes them), so that a summary kept for `func` is made
     again once a helper it reads is redefined (`g = double` after a first call through `h`, which calls `g`)."""
-    from s2s import frontend
+    from s2s import cache, frontend  # (not at the top: s2s.cache reads the rules, which read this module)
     with frontend.recording() as record:
         made = make()
     return made, ((func.__code__, func.__defaults__, func.__kwdefaults__), cache.deps_of(func, record))
@@ -235,6 +235,7 @@ def _reading(make, func):
 
 def _still(reads, func) -> bool:
     """Whether what `_reading` noted for `func` still holds."""
+    from s2s import cache
     (code, defaults, kwdefaults), deps = reads
     return func.__code__ is code and func.__defaults__ is defaults and func.__kwdefaults__ is kwdefaults \
         and cache.deps_hold(deps, func)
