@@ -23,6 +23,7 @@ import functools
 import inspect
 import itertools
 import linecache
+import sys
 import types
 
 import numpy as np
@@ -235,7 +236,7 @@ def _reading(make, func):
 
 def _still(reads, func) -> bool:
     """Whether what `_reading` noted for `func` still holds."""
-    from s2s import cache
+    cache = sys.modules["s2s.cache"]  # (imported by `_reading`, which made `reads`: no import on each call)
     (code, defaults, kwdefaults), deps = reads
     return func.__code__ is code and func.__defaults__ is defaults and func.__kwdefaults__ is kwdefaults \
         and cache.deps_hold(deps, func)
@@ -271,11 +272,11 @@ def _summary_of(func):
     return summary
 
 
-def _updated_params(func, bound: dict, roots=None):
+def _updated_params(func, bound: dict, roots=None, summary=_NOT_KEPT):
     """(the parameters the Python function `func` may update in place, called with the values `bound` to its
     parameters, the names of the functions it is given that make the change): transforms/ownership.py's
     summary, its calls of a function or object it is given settled by what it is given (transforms/callees.py)."""
-    summary = _summary_of(func)
+    summary = _summary_of(func) if summary is _NOT_KEPT else summary  # (its caller may have read it)
     if summary is None:
         return None, []
     if not summary.deferred:
@@ -355,7 +356,7 @@ def _refuse_updates(func, const, const_kw, args, kwargs, site, passed_on=None):
         bound = inspect.signature(func).bind_partial(*const, *args, **{**const_kw, **kwargs}).arguments
     except (TypeError, ValueError):
         return
-    updated, through = _updated_params(func, bound, passed_on)
+    updated, through = _updated_params(func, bound, passed_on, summary)
     if passed_on_only and updated and summary is not None:
         updated = updated - summary.certain
     if not updated:
