@@ -64,6 +64,7 @@ _NUMBER_BASES = int | float | complex | np.generic
 _ARRAY_LIBRARIES = frozenset(("numpy", "cupy", "cupyx", "dask"))  # array types s2s's runtime dispatches on
 _LIMIT = 10_000  # values a check walks in one argument (a long list of numbers costs one type test each)
 _OBJECT_DEPTH = 3  # attributes of attributes: `self.layers[0].W`, `self.cfg.W`
+_GLOBAL_LIMIT = 1_000  # values looked at in a global container the function reads
 
 
 def redefined_array_names(kind: type, instance=None) -> list[str]:
@@ -156,11 +157,11 @@ def _plain_value(node) -> bool:
     return True
 
 
-def _parts(value, attributes=False):
+def _parts(value, attributes=False, limit=_LIMIT):
     """(v, whether v is an object's attribute or a dataclass's field) for `value` and what it holds, depth first: the
     items of lists, tuples and dicts at any depth, a dataclass's fields, and with `attributes` the attributes of an
     object of a class of yours, to _OBJECT_DEPTH objects deep (`self.layers[0].W`)."""
-    todo, seen, budget = [(value, 0)], set(), _LIMIT
+    todo, seen, budget = [(value, 0)], set(), limit
     while todo and budget:
         v, depth = todo.pop()
         budget -= 1
@@ -211,9 +212,10 @@ def refused_kind(obj, inside: bool = True) -> str | None:
         >>> refused_kind(np.ma.array([1.0], mask=[True])), refused_kind([np.ones(2), {"a": 1.0}])
         ('a masked array', None)
     """
-    if type(obj) is np.ndarray or type(obj) in _PLAIN or _plain_items(obj):
+    if type(obj) is np.ndarray or type(obj) in _PLAIN or _plain_items(obj, None if inside else _GLOBAL_LIMIT):
         return None
-    for v, _ in _parts(obj):
+    # (a global is read at each of its resolutions in a transform: a long global list is looked into less far)
+    for v, _ in _parts(obj, limit=_LIMIT if inside else _GLOBAL_LIMIT):
         kind = _kind(v) if inside or v is obj else redefining(v)
         if kind is not None:
             return kind
@@ -331,11 +333,11 @@ def check_arguments(args, kwargs=None, func=None) -> None:
             _check_one(value, name, default=True)
 
 
-def _plain_items(a) -> bool:
-    """Whether `a` is a list, tuple or dict of numbers and exact real ndarrays only (a model's parameters): checked
-    on every call, without the walk `_parts` makes."""
+def _plain_items(a, limit=None) -> bool:
+    """Whether `a` is a list, tuple or dict of numbers and exact real ndarrays only (a model's parameters), of at most
+    `limit` items where one is given: checked on every call, without the walk `_parts` makes."""
     kind = type(a)
-    if kind is not list and kind is not tuple and kind is not dict:
+    if kind is not list and kind is not tuple and kind is not dict or limit is not None and len(a) > limit:
         return False
     for v in a.values() if kind is dict else a:
         if type(v) is np.ndarray:

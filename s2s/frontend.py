@@ -51,6 +51,7 @@ def _refuse_refused_kinds(name, obj, func):
     kind = argcheck.refused_kind(obj, inside=False)  # (of its items, those whose class redefines NumPy's)
     if kind is not None:
         from s2s.errors import NoDerivativeRuleError
+        name = name if isinstance(name, str) else ast.unparse(name)  # (a node: `cfg.W`, written out only here)
         raise NoDerivativeRuleError(
             f"s2s cannot differentiate {getattr(func, '__qualname__', 'the function')}: it reads {name!r}, {kind}, "
             f"{argcheck.WHY_REFUSED}", hint=f"bind {name} to a plain array: {argcheck.plain_hint(name)}")
@@ -205,7 +206,7 @@ class ParsedFunction:
                 self._note("d", space, node.attr, obj, _mode(obj))
             else:
                 self._note("a", base, node.attr, obj, _mode(obj, fresh_each_access=True))
-            _refuse_refused_kinds(ast.unparse(node), obj, self.func)  # (`mod.W`, `CONFIG.W`: read as a global is)
+            _refuse_refused_kinds(node, obj, self.func)  # (`mod.W`, `CONFIG.W`: read as a global is)
             return self._now(obj)
         return _MISSING
 

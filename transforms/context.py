@@ -40,7 +40,7 @@ class Context:
     # what s2s knows about an object: its rule, or the facts stated for a function without one (rules.record);
     # None: the rule alone
     record: Callable[[Any], Any] | None = None
-    # a callable -> what its call makes where s2s refuses it ("an np.matrix", "a masked array"), else None
+    # a callable -> what its call (or `x.view(it)`) makes where s2s refuses it ("an array of class M"), else None
     makes_refused: Callable[[Any], Any] = lambda obj: None
     # (kind, container, key, value): a read a pass made without name resolution (an attribute or item a callee is
     # reached through: transforms/callees.follow), noted so that code made from it is stale once it changes;

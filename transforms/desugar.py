@@ -303,7 +303,7 @@ class Desugar(loops.LoopRewriter):
                 raise self.pf.error(
                     ctx().no_rule, f"s2s cannot differentiate `{ast.unparse(node)}`: it makes {made}, whose NumPy "
                     "operations s2s's rules do not follow, so the derivative would be wrong", node,
-                    hint="make a plain array instead (np.asarray(...)), and write matrix products with @")
+                    hint="make a plain array instead (np.asarray(...)), with NumPy's operations on it")
 
     def _defined_by_your_class(self, receiver, name) -> bool:
         """Whether `receiver` is, wherever it is bound, an object of a class of yours that defines `name` itself
