@@ -838,3 +838,39 @@ def test_code_settled_through_an_object_s_attribute_is_stale_once_it_changes(f, 
         _rebind_method(monkeypatch)
     with pytest.raises(s2s.UnsupportedSyntaxError, match="updates its argument"):
         df(np.ones(3), np.arange(3.0))
+
+
+class Ops:
+    def dot(self, a, b):
+        return 3.0 * (a @ b)
+
+    def take(self, x, i, j):
+        return x[i] * x[j]
+
+    @staticmethod
+    def dot_of(a, b):
+        return 2.0 * (a @ b)
+
+
+OPS = Ops()
+SQUARE = np.arange(9.0).reshape(3, 3) / 9.0
+
+
+def global_ops_with_array_named_methods(x):
+    return np.sum(OPS.dot(SQUARE, x) ** 2) + OPS.take(x, 0, 2)
+
+
+def local_ops_with_array_named_methods(x):
+    o = Ops()
+    return np.sum(o.dot(SQUARE, x) ** 2) + o.take(x, 0, 1)
+
+
+def a_static_method_through_the_class(x):
+    return np.sum(Ops.dot_of(SQUARE, x))
+
+
+@pytest.mark.parametrize("f", [global_ops_with_array_named_methods, local_ops_with_array_named_methods,
+                               a_static_method_through_the_class])
+def test_your_method_named_like_an_array_s_is_not_given_numpy_s_out_argument(f):
+    """`OBJ.dot(A, x)` was refused as NumPy's `dot(a, b, out)`: its argument 2 read as `out` (review 205)."""
+    check_grad(f, X, ag=False)

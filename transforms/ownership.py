@@ -942,6 +942,20 @@ class _Analysis:
             return callees.changed_keys(callees.follow(self.instance, path[1]), self.reader)
         return _DEFER
 
+    def method_named_like_an_arrays(self, func, env) -> bool:
+        """Whether the method `func` (`OBJ.dot`, `Ops.dot`, `o.take` of `o = K()`) is certainly one of a class of yours
+        (or its static or class method), not the array method of its name: its arguments are not NumPy's (`out`
+        third)."""
+        if isinstance(func.value, ast.Name) and func.value.id in self.locals:
+            sites = env.get(func.value.id, ())
+            return bool(sites) and all(
+                site in self.instances and any(func.attr in vars(k) for k in self.instances[site].__mro__[:-1])
+                for site in sites)
+        found = self.resolve_call(func)
+        target = getattr(found, "__func__", found)
+        return isinstance(target, types.FunctionType) and (target.__module__ or "").split(".")[0] not in (
+            "numpy", "scipy", "s2s", "builtins")
+
     def method_of_yours(self, func) -> bool:
         """Summarising a method for its object: whether `func` (`self.z.update`) leads from it to a method of a
         class of yours, whose summary tells what it changes (not a dict's `update`)."""
@@ -1563,7 +1577,8 @@ class _Analysis:
                         continue
                     raise OwnershipError(node, f"s2s cannot differentiate `.{func.attr}(...)` of {what}: the method "
                                                "would change it in place", _call_receiver_hint(func.attr, func.value, node))
-                _refuse_positional_out(node, func, _method_out_position(func.attr))
+                if not self.method_named_like_an_arrays(func, env):
+                    _refuse_positional_out(node, func, _method_out_position(func.attr))
                 if func.attr in MUTATING_METHODS and receiver is not None and receiver not in self.locals \
                         and not isinstance(func.value, ast.Name) and not self.is_module_path(func.value):
                     # `O.buf.append(v)`: a list held by a global or captured object
