@@ -29,6 +29,8 @@ complex...) is refused where the gradient is finished (`s2s.runtime.finish`).
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 from s2s.errors import NoDerivativeRuleError
@@ -182,7 +184,6 @@ def _parts(value, attributes=False, limit=_LIMIT):
 
 def _holds_fields(v, attributes) -> bool:
     import dataclasses
-    import types
     if isinstance(v, type | types.ModuleType | types.FunctionType | types.MethodType | types.BuiltinFunctionType):
         return False
     return (dataclasses.is_dataclass(v) or attributes) and (type(v).__module__ or "").split(".")[0] not in (
@@ -230,10 +231,26 @@ def redefining(v) -> str | None:
         >>> redefining(np.ones(2)), redefining(np.float32(1.0))
         (None, None)
     """
-    if not isinstance(v, np.ndarray | _NUMBER_BASES) or (type(v).__module__ or "").split(".")[0] == "numpy" \
-            or type(v) in _PLAIN:
+    if type(v) in _PLAIN or (type(v).__module__ or "").split(".")[0] == "numpy":
         return None
+    if not isinstance(v, np.ndarray | _NUMBER_BASES):
+        return _convertible(v)
     return _described(v, redefined_array_names(type(v), v))
+
+
+def _convertible(v) -> str | None:
+    """"an array-like of class Bag ..." where `v` is an object of a class of yours that NumPy turns into an array
+    (`__array__`) and that has a method of its own named like an array's (`dot`): s2s, which cannot always tell
+    `b.dot(x)` of such an object from an array's, would compute NumPy's `dot` of its array."""
+    kind = type(v)
+    if not hasattr(kind, "__array__") or (kind.__module__ or "").split(".")[0] in (
+            "builtins", "scipy", "s2s", *_ARRAY_LIBRARIES):
+        return None
+    names = sorted({name for klass in kind.__mro__[:-1] for name, value in vars(klass).items()
+                    if not name.startswith("__") and hasattr(np.ndarray, name)
+                    and isinstance(getattr(value, "__func__", value), types.FunctionType)})
+    return (f"an array-like of class {kind.__name__} (NumPy makes an array of it, `__array__`) with methods of its own "
+            f"named like an array's ({_listed(names)}), which s2s may read as NumPy's") if names else None
 
 
 def _described(v, names) -> str | None:
@@ -256,7 +273,7 @@ def _kind(v) -> str | None:
     if (hasattr(kind, "__array_ufunc__") or hasattr(kind, "__array_function__")) \
             and module.split(".")[0] not in _ARRAY_LIBRARIES and not module.startswith("scipy.sparse"):
         return f"an array-like of class {kind.__name__}, which NumPy's functions hand its own operations"
-    return None
+    return _convertible(v)
 
 
 def refused_class(obj) -> str | None:

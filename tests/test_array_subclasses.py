@@ -441,3 +441,59 @@ def test_defaults_are_refused_only_for_classes_that_redefine_numpys():
     """A masked default read back with `.filled` and an unused complex entry of a dict default are fine (never
     checked before); a default whose class redefines NumPy's is refused ("a default" in REACHED)."""
     assert np.allclose(s2s.grad(densified_default)(X), 0.5 * 2 * np.array([1.0, 0.0, 3.0]) * X)
+
+
+class Convertible:
+    """NumPy makes an array of it (`__array__`), and it has a `dot` of its own: `b.dot(x)` where s2s cannot tell it
+    from an array's was computed as NumPy's `dot` of its array (a wrong gradient)."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values, dtype=float)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values
+
+    def dot(self, x):
+        return 1.2 * (self.values @ x)
+
+
+CONVERTIBLES = [Convertible(A[0]), Convertible(A[1])]
+
+
+def dots_of_a_parameter(x, b):
+    return np.sum(b.dot(x))
+
+
+def dots_in_a_comprehension(x):
+    return sum([np.sum(b.dot(x)) for b in CONVERTIBLES])
+
+
+@pytest.mark.parametrize("call", [lambda: s2s.grad(dots_of_a_parameter)(X, Convertible(A[0])),
+                                  lambda: s2s.grad(dots_in_a_comprehension)(X)], ids=["parameter", "comprehension"])
+def test_an_array_like_with_its_own_array_named_method_is_refused(call):
+    with pytest.raises(NoDerivativeRuleError, match="array-like of class Convertible .* named like an array's"):
+        call()
+
+
+class HoldsNumpysDot:
+    dot = np.dot  # (a NumPy function as a class attribute: `b.dot(x)` is NumPy's)
+
+    def __init__(self, values):
+        self.values = np.asarray(values, dtype=float)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values
+
+
+HELD_DOTS = [HoldsNumpysDot(A[0]), HoldsNumpysDot(A[1])]
+
+
+def loops_over_numpys_dot(x):
+    total = 0.0
+    for b in HELD_DOTS:
+        total = total + np.sum(b.dot(x))
+    return total
+
+
+def test_a_class_attribute_that_is_numpys_function_is_numpys():
+    assert np.allclose(s2s.grad(loops_over_numpys_dot)(X), A[0] + A[1])

@@ -874,3 +874,36 @@ def a_static_method_through_the_class(x):
 def test_your_method_named_like_an_array_s_is_not_given_numpy_s_out_argument(f):
     """`OBJ.dot(A, x)` was refused as NumPy's `dot(a, b, out)`: its argument 2 read as `out` (review 205)."""
     check_grad(f, X, ag=False)
+
+
+class Module:
+    pass
+
+
+SETTINGS = Module()
+SETTINGS.step = leave
+
+
+def steps_through_settings(v):
+    u = SETTINGS.step(v)
+    return 0.5 + 0.0 * np.sum(u)
+
+
+def applies_a_helper_reading_an_attribute(x, w):
+    z = x * w
+    c = apply_to(steps_through_settings, w)  # (ownership reads SETTINGS.step: noted for the cache)
+    return np.sum(z) + c
+
+
+def test_code_made_from_an_attribute_a_helper_s_call_reads_is_stale_once_it_changes(monkeypatch):
+    """ownership.resolve_call read `SETTINGS.step` unnoted: after `SETTINGS.step = double` the code made before gave
+    the doubled w's gradient (review 206); at run time, `fn(w)` kept the summary so too."""
+    monkeypatch.setattr(SETTINGS, "step", leave)
+    for f in (applies_a_helper_reading_an_attribute, None):
+        df = s2s.grad(f) if f is not None else s2s.grad(runs_what_it_is_given)
+        args = (np.ones(3), np.arange(3.0)) if f is not None else (np.ones(3), np.arange(3.0), steps_through_settings)
+        monkeypatch.setattr(SETTINGS, "step", leave)
+        assert np.allclose(df(*args), [0.0, 1.0, 2.0])
+        monkeypatch.setattr(SETTINGS, "step", double)
+        with pytest.raises(s2s.UnsupportedSyntaxError, match="updates its argument"):
+            df(*args)

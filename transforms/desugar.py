@@ -316,17 +316,16 @@ class Desugar(loops.LoopRewriter):
             for at, item in enumerate(items if type(items) in (list, tuple) else ()):
                 context.note_read("i", items, at, item)
             return type(items) in (list, tuple) and bool(items) and all(
-                _your_class(type(item)) and any(name in vars(k) for k in type(item).__mro__[:-1]) for item in items)
+                _your_class(type(item)) and _defines(type(item), name) for item in items)
         if isinstance(receiver, ast.IfExp):  # (`Bag(2.0) if c else Bag(3.0)`)
             return all(self._defined_by_your_class(v, name) for v in (receiver.body, receiver.orelse))
         held = self._global_value(receiver)  # (`BAG.take(x)`, `BAGS[0].dot(x)`, `CFG["bag"].sum(x)`)
         if held is not ctx().missing:
-            return _your_class(type(held)) and any(name in vars(klass) for klass in type(held).__mro__[:-1])
+            return _your_class(type(held)) and _defines(type(held), name)
         if not isinstance(receiver, ast.Call):
             return False
         cls = self.pf.resolve_expr(receiver.func) if isinstance(receiver.func, ast.Name | ast.Attribute) else None
-        return isinstance(cls, type) and _your_class(cls) \
-            and any(name in vars(klass) for klass in cls.__mro__[:-1])
+        return isinstance(cls, type) and _your_class(cls) and _defines(cls, name)
 
     def _global_value(self, node):
         """The value of `node` where it is a global or closure value, an attribute of one or an item of one at a
@@ -412,6 +411,16 @@ def _your_class(cls) -> bool:
     module = (getattr(cls, "__module__", None) or "builtins").split(".")[0]
     return module not in ("builtins", "numpy", "scipy", "s2s") and not issubclass(
         cls, np.ndarray | np.generic | list | dict | set | tuple | str | int | float | complex)
+
+
+def _defines(cls, name) -> bool:
+    """Whether `cls` (or a base of it) defines `name` as a Python function of its own (a method, a static or class
+    method), not a NumPy function held as a class attribute (`dot = np.dot`, whose call is NumPy's)."""
+    for klass in cls.__mro__[:-1]:
+        if name in vars(klass):
+            value = vars(klass)[name]
+            return isinstance(getattr(value, "__func__", value), types.FunctionType)
+    return False
 
 
 class _EachOf:

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import annotations, callees
+from . import annotations, callees, context
 from .names import substituted
 from .walk import walk
 
@@ -1383,14 +1383,23 @@ class _Analysis:
             base = self.resolve_call(func.value)
             if base is _UNKNOWN:
                 return _UNKNOWN
-            return getattr(base, func.attr, _UNKNOWN)
+            found = getattr(base, func.attr, _UNKNOWN)
+            if found is not _UNKNOWN:  # (noted for the caches: code read from `MOD.g`, `HB.g` is stale once it changes)
+                space = vars(base) if isinstance(base, types.ModuleType) else None
+                if space is not None and space.get(func.attr, _UNKNOWN) is found:
+                    context.note_read("d", space, func.attr, found)  # (as frontend notes a module's names)
+                else:
+                    context.note_read("a", base, func.attr, found)
+            return found
         if isinstance(func, ast.Subscript) and isinstance(func.slice, ast.Constant):  # `HELP["bump"]`, `HL[0]`
             base = self.resolve_call(func.value)
             if type(base) in (dict, list, tuple):
                 try:
-                    return base[func.slice.value]
+                    found = base[func.slice.value]
                 except (KeyError, IndexError, TypeError):
                     return _UNKNOWN
+                context.note_read("d" if type(base) is dict else "i", base, func.slice.value, found)
+                return found
         return _UNKNOWN
 
     # ---- updates ------------------------------------------------------------------------------------
