@@ -67,6 +67,7 @@ _ARRAY_LIBRARIES = frozenset(("numpy", "cupy", "cupyx", "dask"))  # array types 
 _LIMIT = 10_000  # values a check walks in one argument (a long list of numbers costs one type test each)
 _OBJECT_DEPTH = 3  # attributes of attributes: `self.layers[0].W`, `self.cfg.W`
 _GLOBAL_LIMIT = 1_000  # values looked at in a global container the function reads
+_NEVER_REFUSED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type, np.ufunc)
 
 
 def redefined_array_names(kind: type, instance=None) -> list[str]:
@@ -213,8 +214,9 @@ def refused_kind(obj, inside: bool = True) -> str | None:
         >>> refused_kind(np.ma.array([1.0], mask=[True])), refused_kind([np.ones(2), {"a": 1.0}])
         ('a masked array', None)
     """
-    if type(obj) is np.ndarray or type(obj) in _PLAIN or _plain_items(obj, None if inside else _GLOBAL_LIMIT):
-        return None
+    if type(obj) is np.ndarray or type(obj) in _PLAIN or isinstance(obj, _NEVER_REFUSED) \
+            or _plain_items(obj, None if inside else _GLOBAL_LIMIT):
+        return None  # (the modules, functions and classes a transform resolves: no walk for each)
     # (a global is read at each of its resolutions in a transform: a long global list is looked into less far)
     for v, _ in _parts(obj, limit=_LIMIT if inside else _GLOBAL_LIMIT):
         kind = _kind(v) if inside or v is obj else redefining(v)
@@ -330,24 +332,30 @@ def check_arguments(args, kwargs=None, func=None) -> None:
 
         >>> check_arguments((np.ones(2), 1.0))   # nothing to say
     """
-    code = getattr(func, "__code__", None)
-    names = code.co_varnames[:code.co_argcount] if code is not None else ()
     for i, a in enumerate(args):
         if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c") or _plain_items(a):
             continue
+        names = _positional_names(func)
         _check_one(a, names[i] if i < len(names) else f"argument {i}")
     if kwargs:
         for k, a in kwargs.items():
             if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c") or _plain_items(a):
                 continue
             _check_one(a, k)
-    defaults = getattr(func, "__defaults__", None) or ()
-    for name, value in zip(names[len(names) - len(defaults):], defaults):
-        if names.index(name) >= len(args) and (not kwargs or name not in kwargs) and type(value) not in _PLAIN:
-            _check_one(value, name, default=True)
+    defaults = getattr(func, "__defaults__", None)  # (most functions have none, or numbers: one type test each)
+    if defaults:
+        names = _positional_names(func)
+        for at, value in enumerate(defaults, len(names) - len(defaults)):
+            if type(value) not in _PLAIN and at >= len(args) and (not kwargs or names[at] not in kwargs):
+                _check_one(value, names[at], default=True)
     for name, value in (getattr(func, "__kwdefaults__", None) or {}).items():
         if (not kwargs or name not in kwargs) and type(value) not in _PLAIN:
             _check_one(value, name, default=True)
+
+
+def _positional_names(func) -> tuple:
+    code = getattr(func, "__code__", None)
+    return code.co_varnames[:code.co_argcount] if code is not None else ()
 
 
 def _plain_items(a, limit=None) -> bool:

@@ -77,6 +77,23 @@ def callee_path(func: ast.expr):
             return None
 
 
+def defines_function(cls, name) -> bool:
+    """Whether the class `cls` (or a base of it) defines `name` as a Python function of its own (a method, a static or
+    class method), not another callable held as a class attribute (`dot = np.dot`, whose call is NumPy's).
+
+        >>> class Bag:
+        ...     def take(self, x): return x
+        ...     dot = np.dot
+        >>> defines_function(Bag, "take"), defines_function(Bag, "dot"), defines_function(Bag, "sum")
+        (True, False, False)
+    """
+    for klass in cls.__mro__[:-1]:
+        if name in vars(klass):
+            value = vars(klass)[name]
+            return isinstance(getattr(value, "__func__", value), types.FunctionType)
+    return False
+
+
 def follow(obj, steps):
     """The callee `steps` lead to from the object `obj`, without running code of it (no property, no
     `__getattr__`): a function the class defines comes bound to the object; an ("each", None) step (a loop's

@@ -13,7 +13,7 @@ import types
 
 import numpy as np
 
-from . import annotations, context, loops, mappings, refusals, star_displays
+from . import annotations, callees, context, loops, mappings, refusals, star_displays
 from .context import ctx
 from .names import NameAllocator, as_load, load, names_in
 from .walk import fix_locations, own_scope_nodes, walk
@@ -316,16 +316,16 @@ class Desugar(loops.LoopRewriter):
             for at, item in enumerate(items if type(items) in (list, tuple) else ()):
                 context.note_read("i", items, at, item)
             return type(items) in (list, tuple) and bool(items) and all(
-                _your_class(type(item)) and _defines(type(item), name) for item in items)
+                _your_class(type(item)) and callees.defines_function(type(item), name) for item in items)
         if isinstance(receiver, ast.IfExp):  # (`Bag(2.0) if c else Bag(3.0)`)
             return all(self._defined_by_your_class(v, name) for v in (receiver.body, receiver.orelse))
         held = self._global_value(receiver)  # (`BAG.take(x)`, `BAGS[0].dot(x)`, `CFG["bag"].sum(x)`)
         if held is not ctx().missing:
-            return _your_class(type(held)) and _defines(type(held), name)
+            return _your_class(type(held)) and callees.defines_function(type(held), name)
         if not isinstance(receiver, ast.Call):
             return False
         cls = self.pf.resolve_expr(receiver.func) if isinstance(receiver.func, ast.Name | ast.Attribute) else None
-        return isinstance(cls, type) and _your_class(cls) and _defines(cls, name)
+        return isinstance(cls, type) and _your_class(cls) and callees.defines_function(cls, name)
 
     def _global_value(self, node):
         """The value of `node` where it is a global or closure value, an attribute of one or an item of one at a
@@ -411,16 +411,6 @@ def _your_class(cls) -> bool:
     module = (getattr(cls, "__module__", None) or "builtins").split(".")[0]
     return module not in ("builtins", "numpy", "scipy", "s2s") and not issubclass(
         cls, np.ndarray | np.generic | list | dict | set | tuple | str | int | float | complex)
-
-
-def _defines(cls, name) -> bool:
-    """Whether `cls` (or a base of it) defines `name` as a Python function of its own (a method, a static or class
-    method), not a NumPy function held as a class attribute (`dot = np.dot`, whose call is NumPy's)."""
-    for klass in cls.__mro__[:-1]:
-        if name in vars(klass):
-            value = vars(klass)[name]
-            return isinstance(getattr(value, "__func__", value), types.FunctionType)
-    return False
 
 
 class _EachOf:
@@ -665,7 +655,7 @@ def summary_at(pf, func, call: ast.Call, is_local=lambda node: False, local_func
 
         >>> # def apply(f, v): return f(v)  -- apply(np.sin, x) updates nothing, apply(double, x) updates v
     """
-    from . import callees, ownership
+    from . import ownership
     summary = callee_summary(func)
     if summary is None or not summary.deferred:
         return summary
@@ -714,7 +704,7 @@ def returned_function_keys(factory):
 
         >>> # f = make_scale(3.0); f(x)  -- what scale's body changes of v
     """
-    from . import callees, ownership
+    from . import ownership
     if not isinstance(factory, types.FunctionType) or not ctx().user_code(factory):
         return callees.ALL
     try:
@@ -759,7 +749,7 @@ def callee_reader():
 
         >>> # callees.changed_keys(np.copyto, callee_reader()) == {0}
     """
-    from . import callees, ownership
+    from . import ownership
     return callees.Reader(callee_summary, _rule_of, _mutates, ownership.changes_nothing, ownership.changes_anything,
                           frozenset(ownership.MUTATING_METHODS), returned_function_keys)
 

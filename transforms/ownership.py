@@ -949,8 +949,7 @@ class _Analysis:
         if isinstance(func.value, ast.Name) and func.value.id in self.locals:
             sites = env.get(func.value.id, ())
             return bool(sites) and all(
-                site in self.instances and any(func.attr in vars(k) for k in self.instances[site].__mro__[:-1])
-                for site in sites)
+                site in self.instances and callees.defines_function(self.instances[site], func.attr) for site in sites)
         found = self.resolve_call(func)
         target = getattr(found, "__func__", found)
         return isinstance(target, types.FunctionType) and (target.__module__ or "").split(".")[0] not in (
