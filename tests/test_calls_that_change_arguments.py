@@ -749,6 +749,15 @@ def leave(v):
     return v
 
 
+def right_then_refused(df, args, change):
+    """`df(*args)` is w's gradient [0, 1, 2] (x is ones) until `change()`; then the call is refused, where the code or
+    summary made before, kept, gave the doubled w's [0, 2, 4]."""
+    assert np.allclose(df(*args), [0.0, 1.0, 2.0])
+    change()
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="updates its argument"):
+        df(*args)
+
+
 CALLED = leave
 
 
@@ -763,25 +772,18 @@ def runs_what_it_is_given(x, w, fn):
     return np.sum(z) + c
 
 
-def apply_to(fn, v):
-    return fn(v)
-
-
 def applies_what_it_is_given(x, w, fn):
     z = x * w
-    c = apply_to(fn, w)
+    c = apply(fn, w)
     return np.sum(z) + c
 
 
 @pytest.mark.parametrize("f", [runs_what_it_is_given, applies_what_it_is_given])
 def test_a_summary_kept_at_run_time_is_made_again_when_a_helper_it_reads_is_redefined(f, monkeypatch):
     """The run-time summaries were kept per function: after `CALLED = double`, calls_the_global's kept summary (it
-    updates nothing) gave the gradient of the doubled w, [0, 2, 4]."""
-    df = s2s.grad(f)
-    assert np.allclose(df(np.ones(3), np.arange(3.0), calls_the_global), [0.0, 1.0, 2.0])
-    monkeypatch.setitem(globals(), "CALLED", double)
-    with pytest.raises(s2s.UnsupportedSyntaxError, match="updates its argument"):
-        df(np.ones(3), np.arange(3.0), calls_the_global)
+    updates nothing) gave the gradient of the doubled w."""
+    right_then_refused(s2s.grad(f), (np.ones(3), np.arange(3.0), calls_the_global),
+                       lambda: monkeypatch.setitem(globals(), "CALLED", double))
 
 
 class Hook:
@@ -789,6 +791,7 @@ class Hook:
 
 
 HOOK = Hook()
+HOOK.step = leave
 
 
 def calls_what_it_holds(o, v):
@@ -821,23 +824,14 @@ def passes_a_global_object(x, w):
     return np.sum(z) + c
 
 
-def _rebind_method(monkeypatch):
-    monkeypatch.setattr(Activation, "act", lambda self, v: double(v))
-
-
 @pytest.mark.parametrize("f, change", [(passes_a_global_holder, "attribute"), (passes_a_global_object, "method")])
 def test_code_settled_through_an_object_s_attribute_is_stale_once_it_changes(f, change, monkeypatch):
     """transforms/callees.follow read `HOOK.g` and `ACTIVATION.act` without the derivative's cache noting them:
     after `HOOK.g = double` (or a new `Activation.act`) the code made before gave the doubled w's gradient."""
     monkeypatch.setattr(HOOK, "g", leave, raising=False)
-    df = s2s.grad(f)
-    assert np.allclose(df(np.ones(3), np.arange(3.0)), [0.0, 1.0, 2.0])
-    if change == "attribute":
-        monkeypatch.setattr(HOOK, "g", double)
-    else:
-        _rebind_method(monkeypatch)
-    with pytest.raises(s2s.UnsupportedSyntaxError, match="updates its argument"):
-        df(np.ones(3), np.arange(3.0))
+    right_then_refused(s2s.grad(f), (np.ones(3), np.arange(3.0)),
+                       lambda: monkeypatch.setattr(HOOK, "g", double) if change == "attribute"
+                       else monkeypatch.setattr(Activation, "act", lambda self, v: double(v)))
 
 
 class Ops:
@@ -876,34 +870,24 @@ def test_your_method_named_like_an_array_s_is_not_given_numpy_s_out_argument(f):
     check_grad(f, X, ag=False)
 
 
-class Module:
-    pass
-
-
-SETTINGS = Module()
-SETTINGS.step = leave
-
-
 def steps_through_settings(v):
-    u = SETTINGS.step(v)
+    u = HOOK.step(v)
     return 0.5 + 0.0 * np.sum(u)
 
 
 def applies_a_helper_reading_an_attribute(x, w):
     z = x * w
-    c = apply_to(steps_through_settings, w)  # (ownership reads SETTINGS.step: noted for the cache)
+    c = apply(steps_through_settings, w)  # (ownership reads HOOK.step: noted for the cache)
     return np.sum(z) + c
 
 
-def test_code_made_from_an_attribute_a_helper_s_call_reads_is_stale_once_it_changes(monkeypatch):
-    """ownership.resolve_call read `SETTINGS.step` unnoted: after `SETTINGS.step = double` the code made before gave
-    the doubled w's gradient (review 206); at run time, `fn(w)` kept the summary so too."""
-    monkeypatch.setattr(SETTINGS, "step", leave)
-    for f in (applies_a_helper_reading_an_attribute, None):
-        df = s2s.grad(f) if f is not None else s2s.grad(runs_what_it_is_given)
-        args = (np.ones(3), np.arange(3.0)) if f is not None else (np.ones(3), np.arange(3.0), steps_through_settings)
-        monkeypatch.setattr(SETTINGS, "step", leave)
-        assert np.allclose(df(*args), [0.0, 1.0, 2.0])
-        monkeypatch.setattr(SETTINGS, "step", double)
-        with pytest.raises(s2s.UnsupportedSyntaxError, match="updates its argument"):
-            df(*args)
+@pytest.mark.parametrize("f, args", [
+    (applies_a_helper_reading_an_attribute, ()),
+    (runs_what_it_is_given, (steps_through_settings,)),  # (at run time: `fn(w)` kept the summary so too)
+])
+def test_code_made_from_an_attribute_a_helper_s_call_reads_is_stale_once_it_changes(f, args, monkeypatch):
+    """ownership.resolve_call read `HOOK.step` unnoted: after `HOOK.step = double` the code made before gave the
+    doubled w's gradient (review 206)."""
+    monkeypatch.setattr(HOOK, "step", leave)
+    right_then_refused(s2s.grad(f), (np.ones(3), np.arange(3.0), *args),
+                       lambda: monkeypatch.setattr(HOOK, "step", double))
