@@ -160,19 +160,41 @@ def _repeats(block, index, call, shapes, fdef):
     """The nodes with `call`'s text in `block[index:]` up to the first statement that is no simple statement,
     binds a name `call` reads or may change one of their arrays in place (the first statement: its target may
     not be read at all)."""
-    text = ast.dump(call)
+    text, kind = ast.dump(call), type(call)
     read = {n.id for n in walk(call) if isinstance(n, ast.Name)}
+
+    def same_text(stmt, k):
+        return [n for n in walk(stmt) if type(n) is kind and ast.dump(n) == text
+                and (k or n in _unconditional_calls(stmt))]
+
+    # (the statements up to the first that binds a name read hold every repeat: aliases, a walk over the whole
+    # function, are found only where there are two calls to share)
+    if len([n for k, stmt in enumerate(_up_to_a_binding(block[index:], read)) for n in same_text(stmt, k)]) < 2:
+        return []
     reaching = set().union(*(aliases(fdef, n, shapes) for n in read)) | read
     found = []
     for k, stmt in enumerate(block[index:]):
         if not isinstance(stmt, _SIMPLE) or changed_in_place(stmt, reaching, shapes):
             break
-        found.extend(n for n in walk(stmt) if ast.dump(n) == text and (k or n in _unconditional_calls(stmt)))
+        found.extend(same_text(stmt, k))
         if _binds(stmt) & read:
             if k == 0:
                 return []  # (`x = f(x)`: the value read after it is another)
             break
     return found
+
+
+def _up_to_a_binding(statements, read):
+    """The simple statements of `statements` up to the first that is not one or binds a name in `read` (that one
+    included, but for a first one that binds one: none then)."""
+    for k, stmt in enumerate(statements):
+        if not isinstance(stmt, _SIMPLE):
+            return
+        if _binds(stmt) & read:
+            if k:
+                yield stmt
+            return
+        yield stmt
 
 
 def _binds(stmt) -> set:

@@ -285,8 +285,8 @@ def drop_write_only_lists(fdef: ast.FunctionDef, maybe_unbound=frozenset) -> boo
     names = {n for n, k in made.items() if k == 1 and stores.get(n) == 1 and n not in params}
     if not names:
         return False
-    unbound = maybe_unbound()
     writes = set()  # ids of the statements to drop
+    appended = []  # (the list's name, the id of a name appended to it)
     parents = parent_map(fdef)
     for n in walk(fdef):
         if not (isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load)):
@@ -297,12 +297,15 @@ def drop_write_only_lists(fdef: ast.FunctionDef, maybe_unbound=frozenset) -> boo
         if isinstance(attr, ast.Attribute) and isinstance(call, ast.Call) and call.func is attr \
                 and isinstance(stmt, ast.Expr) and not call.keywords \
                 and (attr.attr == "pop" and not call.args
-                     or attr.attr == "append" and len(call.args) == 1 and (
-                         isinstance(call.args[0], ast.Constant)
-                         or isinstance(call.args[0], ast.Name) and id(call.args[0]) not in unbound)):
+                     or attr.attr == "append" and len(call.args) == 1 and isinstance(call.args[0], ast.Constant | ast.Name)):
             writes.add(id(stmt))
+            if attr.attr == "append" and isinstance(call.args[0], ast.Name):
+                appended.append((n.id, id(call.args[0])))
             continue
         names.discard(n.id)
+    if any(name in names for name, _ in appended):  # (the reads that may be unbound: inferred only where needed)
+        unbound = maybe_unbound()
+        names -= {name for name, read in appended if read in unbound}
     drop = {id(s) for s in walk(fdef) if id(s) in writes and _list_of(s) in names}
     if not drop:
         return False
