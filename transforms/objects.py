@@ -33,6 +33,7 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
+import inspect
 import types
 
 from . import annotations
@@ -64,7 +65,9 @@ def rewrite(pf, tree: ast.FunctionDef, alloc=None) -> ast.FunctionDef:
     """Rewrite the object operations of `tree` (in place; returned)."""
     if alloc is not None:
         _StoredAttributes(pf, tree, alloc).run()
-    _Objects(pf, local_names(tree)).visit(tree)
+    objects = _Objects(pf, local_names(tree))
+    objects.receivers = _known_receivers(pf, tree, objects._resolve)
+    objects.visit(tree)
     fix_locations(tree)
     return tree
 
@@ -82,6 +85,7 @@ class _Objects(ast.NodeTransformer):
     def __init__(self, pf, locals_):
         self.pf = pf
         self.locals = locals_
+        self.receivers = {}  # local name -> (its record class, an expression of the class, its exact type known)
 
     def _is_value(self, node) -> bool:
         """A run-time value of the function (rooted at a local name, a call, a subscript...), not a
@@ -123,6 +127,9 @@ class _Objects(ast.NodeTransformer):
             k.value = self.visit(k.value)
         if isinstance(func, ast.Attribute) and func.attr == "_replace" and self._is_value(func.value):
             return self._replace(node, func.value, node.args, node.keywords)
+        method = self._record_method(node)
+        if method is not None:
+            return method
         obj = self._resolve(func)
         if obj is missing():
             return node
@@ -152,6 +159,34 @@ class _Objects(ast.NodeTransformer):
         if kind is not None:
             return self._record(node, obj, kind)
         return node
+
+    def _record_method(self, node):
+        """`p.forward(x)` / `p(x)` with `p` a record of a known class C (`_known_receivers`) -> `C.forward(p, x)` /
+        `C.__call__(p, x)`: the method's function, which s2s reads and differentiates like any function of
+        yours. `p` goes through `s2s.receiver(p, C, "forward")` where Python might call another function when it
+        runs (a dataclass instance may hold an attribute `forward` of its own; `self` of a method may be of a
+        subclass): that checks it is C's. None where the call is no such method call."""
+        func = node.func
+        receiver, method = (func.value, func.attr) if isinstance(func, ast.Attribute) else (func, "__call__")
+        if isinstance(receiver, ast.Name):
+            known = self.receivers.get(receiver.id)
+        elif isinstance(receiver, ast.Subscript) and isinstance(receiver.value, ast.Name):  # `layers[0](h)`
+            known = self.receivers.get((_LISTED, receiver.value.id))
+        else:
+            return None
+        if known is None:
+            return None
+        cls, cls_expr, exact = known
+        fields = record_fields(cls)
+        if method in fields or not _user_function(inspect.getattr_static(cls, method, None)):
+            return None
+        obj = copy.deepcopy(receiver)
+        if not exact or not _slotted(cls):
+            obj = _call("receiver", [obj, copy.deepcopy(cls_expr), ast.Constant(method)], node)
+        callee = ast.Attribute(value=copy.deepcopy(cls_expr), attr=method, ctx=ast.Load())
+        self.pf.resolve_expr(callee)  # (noted: the code is made again once `C.forward` is another function)
+        return ast.copy_location(ast.Call(func=ast.copy_location(callee, func), args=[obj, *node.args],
+                                          keywords=node.keywords), node)
 
     def _replace(self, node, obj, args, keywords):
         if args or any(k.arg is None for k in keywords):
@@ -196,6 +231,156 @@ class _Objects(ast.NodeTransformer):
         names = fields[:len(node.args)] + [k.arg for k in node.keywords]
         values = ast.Tuple(elts=list(node.args) + [k.value for k in node.keywords], ctx=ast.Load())
         return _call("record", [values, node.func, *_names(names)], node)
+
+
+def record_fields(cls) -> tuple:
+    """The field names of a namedtuple or dataclass class."""
+    if record_type(cls) == "namedtuple":
+        return tuple(cls._fields)
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _slotted(cls) -> bool:
+    """Whether instances of `cls` have no `__dict__` (every class of its MRO below object lists `__slots__` without
+    one): an instance then holds no attribute that would hide a method."""
+    return all("__slots__" in c.__dict__ and "__dict__" not in c.__slots__ for c in cls.__mro__[:-1])
+
+
+def _user_function(obj) -> bool:
+    """A plain function of the user's (not a staticmethod, classmethod, property or a library's method)."""
+    if not isinstance(obj, types.FunctionType) or ctx().has_rule(obj) or ctx().is_runtime_helper(obj):
+        return False
+    user_code = getattr(ctx(), "user_code", None)
+    return user_code(obj) if user_code is not None else True
+
+
+def _plain_lookup(cls) -> bool:
+    """Whether attribute lookup on instances of `cls` is Python's own (no `__getattribute__` of the class's)."""
+    return cls.__getattribute__ in (object.__getattribute__, tuple.__getattribute__)
+
+
+def _known_receivers(pf, tree, resolve) -> dict:
+    """Local names whose record class s2s knows: name -> (class, an expression of the class, whether the value's
+    type is certainly exactly it), and (_LISTED, name) -> the same for a local list of such records.
+
+    - a name every binding of which (at least one) is `name = C(...)`, for one namedtuple or dataclass class C
+      (a record built here, of exactly that class);
+    - a name every binding of which is `name = layers[k]` or `for name in layers`, of lists of records of one class
+      (`_record_lists`; `s2s.receiver` checks each where a method is called);
+    - the first parameter of the function being differentiated where it is a method of such a class
+      (`C.__dict__["forward"] is the function`) and never bound again (`self`; any type may be passed, so
+      `s2s.receiver` checks it where it is used).
+    """
+    stores = {}
+    for node in walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            stores[node.id] = stores.get(node.id, 0) + 1
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            return {}
+        elif isinstance(node, ast.arg):
+            stores[node.arg] = stores.get(node.arg, 0) + 1
+    # (a name a nested function, lambda or comprehension binds is another variable there, whose reads are its own)
+    nested = {n.id if isinstance(n, ast.Name) else n.arg for scope in walk(tree) if scope is not tree
+              and isinstance(scope, _NESTED_SCOPES) for n in walk(scope)
+              if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) or isinstance(n, ast.arg)}
+    lists = _record_lists(tree, resolve, stores, nested)
+    bindings = {}  # name -> (class, expression, exact) of each binding, None for a binding of anything else
+    for node in walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            bindings.setdefault(node.targets[0].id, []).append(_record_made(node.value, resolve, lists))
+        elif isinstance(node, ast.For) and isinstance(node.target, ast.Name):
+            listed = lists.get(getattr(node.iter, "id", None))
+            bindings.setdefault(node.target.id, []).append(None if listed is None else (*listed, False))
+    out = {(_LISTED, name): (*made, False) for name, made in lists.items()}
+    for name, made in bindings.items():
+        if name not in nested and len(made) == stores.get(name) and None not in made \
+                and all(m[0] is made[0][0] for m in made):
+            out[name] = (made[0][0], made[0][1], all(m[2] for m in made))
+    owner = _method_owner(pf)
+    params = tree.args.posonlyargs + tree.args.args
+    if owner is not None and params and stores.get(params[0].arg) == 1 and params[0].arg not in nested:
+        out[params[0].arg] = (*owner, False)
+    return out
+
+
+def _record_made(value, resolve, lists):
+    """(class, expression of it, exact) where `value` is `C(...)` of a record class (exactly C) or `layers[k]` of a
+    list of records (`_record_lists`: C's, checked where used), else None."""
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name | ast.Attribute):
+        cls = resolve(value.func)
+        return (cls, value.func, True) if record_type(cls) is not None and _plain_lookup(cls) else None
+    if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and value.value.id in lists:
+        return (*lists[value.value.id], False)
+    return None
+
+
+_LISTED = "list of records"  # (a key of `_known_receivers`' result beside names: (_LISTED, name) for such a list)
+_SEQUENCE_HELPERS = ("as_sequence", "not_an_iterator")  # (what `for v in layers` is desugared into reads the list)
+
+
+def _record_lists(tree, resolve, stores, nested) -> dict:
+    """Local names bound once to a list or tuple display (or a list comprehension) of records built of one class,
+    or to `s2s.as_sequence` of such a name (a loop over it, desugared), and read only as a loop's iterable, by index
+    (`layers[0]`), by `len` or by those helpers: name -> (class, expression of it)."""
+    out = {}
+    for node in walk(tree):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        name, value = node.targets[0].id, node.value
+        if stores.get(name) != 1 or name in nested:
+            continue
+        if _sequence_helper(value) and len(value.args) == 1 and isinstance(value.args[0], ast.Name) \
+                and value.args[0].id in out:
+            out[name] = out[value.args[0].id]
+            continue
+        items = value.elts if isinstance(value, ast.List | ast.Tuple) else \
+            [value.elt] if isinstance(value, ast.ListComp) else []
+        if not items or not all(isinstance(i, ast.Call) and isinstance(i.func, ast.Name | ast.Attribute) for i in items) \
+                or len({ast.dump(i.func) for i in items}) != 1:
+            continue
+        cls = resolve(items[0].func)
+        if record_type(cls) is not None and _plain_lookup(cls):
+            out[name] = (cls, items[0].func)
+    if out:
+        parents = {id(child): parent for parent in walk(tree) for child in ast.iter_child_nodes(parent)}
+        for node in walk(tree):
+            if isinstance(node, ast.Name) and node.id in out and isinstance(node.ctx, ast.Load):
+                parent = parents.get(id(node))
+                if not (isinstance(parent, ast.For) and parent.iter is node
+                        or isinstance(parent, ast.Subscript) and parent.value is node and isinstance(parent.ctx, ast.Load)
+                        or isinstance(parent, ast.Call) and node in parent.args
+                        and (_sequence_helper(parent) or annotations.resolved(parent.func) is len
+                             or resolve(parent.func) is len)):
+                    out.pop(node.id, None)
+    return out
+
+
+def _sequence_helper(node) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _SEQUENCE_HELPERS \
+        and annotations.is_helper(node.func.value)
+
+
+_NESTED_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp,
+                  ast.DictComp, ast.GeneratorExp)
+
+
+def _method_owner(pf):
+    """(the record class, an expression of it) of which the function `pf.func` is a method, found by its
+    qualified name in its module, else None."""
+    func = getattr(pf, "func", None)
+    path = getattr(func, "__qualname__", "").split(".")
+    if len(path) < 2 or "<locals>" in path:
+        return None
+    expr = ast.Name(id=path[0], ctx=ast.Load())
+    for part in path[1:-1]:
+        expr = ast.Attribute(value=expr, attr=part, ctx=ast.Load())
+    try:
+        cls = pf.resolve_expr(expr)
+    except Exception:  # noqa: BLE001 - a class attribute that raises: no class of a method here
+        return None
+    if record_type(cls) is None or not _plain_lookup(cls) or cls.__dict__.get(path[-1]) is not func:
+        return None
+    return cls, expr
 
 
 # builtins that call no code of the user's (map, filter, sorted, getattr... may: not here)

@@ -873,8 +873,9 @@ def _method_hint(call) -> str:
     if callable(getattr(np, name, None)):
         return f"call the NumPy function instead (`np.{name}({x}, ...)` rather than `{x}.{name}(...)`), or register " \
                "a rule for the function with s2s.defvjp"
-    return f"rewrite `{x}.{name}(...)` with NumPy functions, or wrap the code in a function with a rule of your " \
-           "own (s2s.defvjp)"
+    return f"if it is a method of your class, call it through the class (`YourClass.{name}({x}, ...)`), which s2s " \
+           f"reads like any function of yours; else rewrite `{x}.{name}(...)` with NumPy functions, or wrap the " \
+           "code in a function with a rule of your own (s2s.defvjp)"
 
 
 def refuse_active_callee(pf, call, active):

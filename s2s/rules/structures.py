@@ -38,6 +38,9 @@ _base_defrule_for(rt.store_field, "store_field(obj, *args)", nondiff=True)
 _steering(defrule_for(rt.record, "record(values, cls, *names)", structured=True,
                       values="s2s.record_grad(g, ans, names)",
                       values_dot="s2s.record_tangent(values_dot, ans, names)"), "names").returns_view = True
+# p.forward(x) -> C.forward(s2s.receiver(p, C, "forward"), x) (transforms/objects.py): p itself, checked
+_steering(defrule_for(rt.receiver, "receiver(obj, *steer)", structured=True, obj="g", obj_dot="obj_dot"),
+          "steer").returns_view = True
 # obj._replace(w=v) / dataclasses.replace(obj, w=v) -> s2s.replace(obj, (v,), "w")
 _steering(defrule_for(rt.replace, "replace(obj, values, *names)", structured=True, tangent_from_adjoint=True,
                       obj="s2s.replace_grad(g, obj, names)", values="s2s.record_grad(g, ans, names)",

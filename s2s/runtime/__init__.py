@@ -303,6 +303,7 @@ from s2s.runtime.structures import (  # noqa: F401
     is_record,
     plain_attribute,
     rebuild,
+    receiver,
     record,
     record_grad,
     record_tangent,

@@ -811,6 +811,10 @@ def _closure_entry(f, site, active, args, kwargs, form):
     hint = "pass those values to the function as arguments instead of capturing them (def f(w, x) rather " \
            "than a closure or functools.partial over w)"
     if not isinstance(f, types.FunctionType):
+        if isinstance(type(f).__dict__.get("__call__") or inspect.getattr_static(type(f), "__call__", None),
+                      types.FunctionType):  # (an object of yours: its method, through its class, is read)
+            hint = f"call its method through its class, `{type(f).__name__}.__call__(obj, ...)` (with the object " \
+                   "first), which s2s reads like any function of yours"
         _refuse_closure(site, f"it is a {type(f).__name__} (s2s differentiates through the values held by "
                               "closures only)", hint)
     if not _made_by_local_function(f):  # its adjoint flows back only through s2s.local_function's rule

@@ -252,6 +252,36 @@ def field_tangent(t, obj, names):
     return t
 
 
+def receiver(obj, cls, name):
+    """`obj`, checked to be what Python would call `cls.name` of: `cls.name(receiver(p, cls, "name"), x)` is the
+    call transforms/objects.py writes for `p.name(x)`, whose derivative s2s makes from `cls.name`'s code. Refused
+    where Python would call something else: `obj` of another class whose `name` is not `cls`'s, or holding an
+    attribute `name` of its own (not for a special method such as `__call__`, which Python looks up on the class).
+
+        >>> import collections
+        >>> P = collections.namedtuple("P", "w")
+        >>> receiver(P(1.0), P, "count") == P(1.0)
+        True
+    """
+    kind = type(obj)
+    special = name.startswith("__") and name.endswith("__")
+    if kind is cls and (special or name not in getattr(obj, "__dict__", ())):
+        return obj
+    import inspect
+    mine = inspect.getattr_static(cls, name, None)
+    if (mine is not None and inspect.getattr_static(kind, name, None) is mine
+            and kind.__getattribute__ is cls.__getattribute__ and (special or name not in getattr(obj, "__dict__", ()))):
+        return obj
+    from s2s.errors import NoDerivativeRuleError
+    why = f"it holds an attribute .{name} of its own" if kind is cls or mine is not None and \
+        inspect.getattr_static(kind, name, None) is mine else f"its .{name} is not {cls.__name__}'s"
+    raise NoDerivativeRuleError(
+        f"s2s differentiated {cls.__name__}.{name} for this call of .{name}() on a {kind.__name__}, but Python "
+        f"would call another function: {why}",
+        hint=f"call the function you mean through its class ({kind.__name__}.{name}(obj, ...)), or give the "
+             "method another name than the attribute")
+
+
 def record(values, cls, *names):
     """`cls(**dict(zip(names, values)))`: a record built in differentiated code."""
     return cls(**dict(zip(names, values)))

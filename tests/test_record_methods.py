@@ -1,0 +1,258 @@
+"""Methods of namedtuples and dataclass instances the differentiated function builds: `p.forward(x)`, `p(x)`,
+`layers[0](h)`, `for layer in layers: h = layer(h)`, and `self.other(...)` inside such a method
+(transforms/objects.py `_known_receivers`). Each is C's function called with the object first, which s2s reads
+like any function of yours; where Python might call another function (an instance's own attribute of the
+method's name, `self` of another class), `s2s.receiver` refuses at the call. Checked against central
+differences and autograd."""
+
+import collections
+import dataclasses
+
+import numpy as np
+import pytest
+from conftest import check_grad, rng
+
+import s2s
+from s2s.errors import S2SError
+
+
+@dataclasses.dataclass
+class Dense:
+    W: np.ndarray
+    b: np.ndarray
+
+    def forward(self, x):
+        return np.tanh(x @ self.W + self.b)
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def penalty(self, scale=0.1):
+        return scale * np.sum(self.W ** 2)
+
+
+_Affine = collections.namedtuple("_Affine", "W b")
+
+
+class Affine(_Affine):
+    __slots__ = ()
+
+    def __call__(self, x):
+        return x @ self.W + self.b
+
+    def norm(self):
+        return np.sum(self.W * self.W) + np.sum(self.b * self.b)
+
+
+@dataclasses.dataclass
+class Base:
+    W: np.ndarray
+
+    def apply(self, x):
+        return np.sin(x @ self.W)
+
+
+@dataclasses.dataclass
+class Derived(Base):
+    scale: float = 2.0
+
+    def __call__(self, x):
+        return self.scale * self.apply(x)
+
+
+def built_and_called(W, b, x):
+    layer = Dense(W, b)
+    return np.sum(layer(x)) + layer.penalty()
+
+
+def method_by_name(W, b, x):
+    layer = Dense(W, b)
+    return np.sum(layer.forward(x) ** 2) + layer.penalty(scale=0.5)
+
+
+def namedtuple_called(W, b, x):
+    layer = Affine(W, b)
+    return np.sum(np.tanh(layer(x))) + layer.norm()
+
+
+def inherited_method(W, b, x):
+    layer = Derived(W, 3.0)
+    return np.sum(layer(x)) + np.sum(b)
+
+
+def layers_in_a_loop(W, b, x):
+    layers = [Dense(W, b), Dense(W * 0.5, b - 1.0)]
+    h = x
+    for layer in layers:
+        h = layer(h)
+    return np.sum(h ** 2)
+
+
+def layers_from_a_comprehension(W, b, x):
+    layers = [Dense(W * k, b) for k in (1.0, 2.0, 3.0)]
+    h = x
+    for k in range(len(layers)):
+        h = layers[k](h)
+    return np.sum(h)
+
+
+def layer_by_index(W, b, x):
+    layers = (Affine(W, b), Affine(W.T, b))
+    return np.sum(np.tanh(layers[1](layers[0](x))))
+
+
+def built_each_trip(W, b, x):
+    h = x
+    for k in range(3):
+        layer = Dense(W * (k + 1), b)
+        h = layer(h)
+    return np.sum(h)
+
+
+PROGRAMS = [built_and_called, method_by_name, namedtuple_called, inherited_method, layers_in_a_loop,
+            layers_from_a_comprehension, layer_by_index, built_each_trip]
+
+
+def _args(seed=0):
+    r = rng(seed)
+    return r.normal(size=(3, 3)) * 0.5, r.normal(size=3), r.normal(size=(4, 3))
+
+
+def _autograd_twin(f):
+    """`f` with NumPy's functions traced by autograd: the classes read `np` from this module, so the twin runs the
+    same source with this module's `np` swapped for autograd's."""
+    import autograd.numpy as anp
+
+    def twin(*args):
+        global np
+        saved, np = np, anp
+        try:
+            return f(*args)
+        finally:
+            np = saved
+    return twin
+
+
+@pytest.mark.parametrize("f", PROGRAMS, ids=lambda f: f.__name__)
+def test_methods_of_records_built_in_the_function_are_differentiated(f):
+    check_grad(f, *_args(), wrt=(0, 1), ag=_autograd_twin(f))
+
+
+def test_a_method_of_a_record_parameter_called_through_its_class():
+    """The hint's form for a record passed in: `Dense.forward(p, x)`, and `self.forward` inside `__call__`."""
+    def through_class(p, x):
+        return np.sum(Dense.__call__(p, x) ** 2)
+
+    W, b, x = _args(1)
+    g = s2s.grad(through_class)(Dense(W, b), x)
+    eps = 1e-6
+    for name in ("W", "b"):
+        value = getattr(Dense(W, b), name)
+        fd = np.zeros_like(value)
+        for i in np.ndindex(value.shape):
+            up, down = value.copy(), value.copy()
+            up[i] += eps
+            down[i] -= eps
+            fd[i] = (through_class(dataclasses.replace(Dense(W, b), **{name: up}), x)
+                     - through_class(dataclasses.replace(Dense(W, b), **{name: down}), x)) / (2 * eps)
+        np.testing.assert_allclose(getattr(g, name), fd, rtol=1e-5, atol=1e-7)
+
+
+def test_the_generated_code_calls_the_class_s_function_with_the_object_first():
+    text = s2s.source(s2s.grad(method_by_name), *_args())
+    assert "forward_vjp(" in text and "s2s.receiver(layer, Dense, 'forward')" in text
+
+
+def test_an_instance_s_own_attribute_of_the_method_s_name_is_refused_at_the_call():
+    """Inside `Dense.__call__`, `self.forward(x)` of an instance holding an attribute `forward` calls that
+    attribute, not Dense.forward: the derivative would be of the wrong code."""
+    def through_class(p, x):
+        return np.sum(Dense.__call__(p, x))
+
+    W, b, x = _args()
+    p = Dense(W, b)
+    p.forward = lambda v: v * 0.0
+    assert through_class(p, x) == 0.0
+    with pytest.raises(S2SError, match="holds an attribute .forward of its own"):
+        s2s.grad(through_class)(p, x)
+    np.testing.assert_allclose(s2s.grad(through_class)(Dense(W, b), x).b,  # (a plain one: its derivative)
+                               np.sum(1 - np.tanh(x @ W + b) ** 2, axis=0), rtol=1e-10)
+
+
+def test_self_of_another_class_is_refused_where_its_method_differs():
+    """`Dense.__call__(other, x)`: inside it, `self.forward` is other's, not Dense's."""
+    @dataclasses.dataclass
+    class Other:
+        W: np.ndarray
+        b: np.ndarray
+
+        def forward(self, x):
+            return x * 0.0
+
+    def called(W, b, x):
+        return np.sum(Dense.__call__(Other(W, b), x))
+
+    with pytest.raises(S2SError, match="is not Dense's"):
+        s2s.grad(called)(*_args())
+    assert called(*_args()) == 0.0  # (what Python computes: Other.forward)
+
+
+def test_a_subclass_instance_whose_method_is_the_same_is_differentiated():
+    @dataclasses.dataclass
+    class Mine(Dense):
+        pass
+
+    def called(W, b, x):
+        return np.sum(Dense.__call__(Mine(W, b), x) ** 2)
+
+    check_grad(called, *_args(2), wrt=(0, 1), ag=False)
+
+
+def test_a_name_bound_to_a_record_and_to_something_else_keeps_the_refusal():
+    def rebound(W, b, x, flag=True):
+        layer = Dense(W, b)
+        if flag:
+            layer = Affine(W, b)
+        return np.sum(layer(x))
+
+    with pytest.raises(S2SError):
+        s2s.grad(rebound)(*_args())
+
+
+def test_a_comprehension_s_own_variable_of_the_same_name_keeps_the_refusal():
+    """`[layer(x) for layer in others]` reads the comprehension's `layer`, a NumPy function here: s2s does not take
+    the name for the record's (whose calls stay refused as before), nor the functions for records."""
+    def shadowed(W, b, x):
+        layer = Dense(W, b)
+        others = [np.tanh, np.sin]
+        return np.sum(layer(x)) + sum(np.sum(layer(x)) for layer in others)
+
+    with pytest.raises(S2SError, match="it is a Dense"):
+        s2s.grad(shadowed)(*_args(3))
+
+
+def test_the_code_is_made_again_when_the_method_is_redefined():
+    @dataclasses.dataclass
+    class Scaled:
+        W: np.ndarray
+
+        def __call__(self, x):
+            return x @ self.W
+
+    def f(W, x):
+        layer = Scaled(W)
+        return np.sum(layer(x) ** 2)
+
+    W, _, x = _args(4)
+    g = s2s.grad(f)
+    first = g(W, x)
+    np.testing.assert_allclose(first, 2 * x.T @ (x @ W), rtol=1e-10)
+    original = Scaled.__call__
+    try:
+        def tripled(self, x):
+            return 3.0 * (x @ self.W)
+        Scaled.__call__ = tripled
+        np.testing.assert_allclose(g(W, x), 18 * x.T @ (x @ W), rtol=1e-10)
+    finally:
+        Scaled.__call__ = original
+    np.testing.assert_allclose(g(W, x), first, rtol=1e-12)
