@@ -150,19 +150,19 @@ def _require_code(func):
         frontend.parse_function(func)  # raises SourceUnavailableError with a hint
 
 
-def _entry(func, names, form, optimize=True, scalars=(), shapes=(), fixed=()):
+def _entry(func, names, form, optimize=True, scalars=(), shapes=(), fixed=(), records=()):
     """The generated function for the plain function `func`, kept on it while it is fresh (cache.entry)."""
     _require_code(func)
 
     def make():
         gen = pipeline.derivative_code(func, names, form, optimize, scalars, shapes, fixed,
-                                       trip_tuples=form in ("grad", "value"))
+                                       trip_tuples=form in ("grad", "value"), record_params=records)
         bound = gen.bind(func)
         bound.fn.__s2s_returns_value__ = form == "value" or gen.returns_value
         bound.fn.__s2s_writes_checked__ = getattr(gen, "writes_checked", False)
         return bound
 
-    return cache.entry(func, (names, form, optimize, scalars, shapes, fixed), make)
+    return cache.entry(func, (names, form, optimize, scalars, shapes, fixed) + ((records,) if records else ()), make)
 
 
 def _entry_for(func, names, form, optimize, args, specialise=True, kwargs=None):
@@ -173,7 +173,22 @@ def _entry_for(func, names, form, optimize, args, specialise=True, kwargs=None):
     """
     shapes = cache.shapes_for(func, _shaped_params(func, args, kwargs) if optimize and specialise else ())
     fixed = _fixed_defaults(func, args, kwargs) if shapes else ()
-    return _entry(func, names, form, optimize, _scalar_params(func, args, kwargs), shapes, fixed), bool(shapes)
+    return _entry(func, names, form, optimize, _scalar_params(func, args, kwargs), shapes, fixed,
+                  _record_params(func, args, kwargs)), bool(shapes)
+
+
+def _record_params(func, args, kwargs=None) -> tuple:
+    """(name, class) for the parameters given a namedtuple or dataclass instance whose class has a method of yours:
+    the code made for the call reads `model(x)`, `model.forward(x)` as that class's (transforms/objects.py; a
+    variant is keyed by its arguments' types, and `s2s.receiver` checks each such call when it runs)."""
+    return tuple((p, type(a)) for p, a in _positional_values(func, args, kwargs)
+                 if _is_record(a) and _has_own_methods(type(a)))
+
+
+def _has_own_methods(cls) -> bool:
+    from s2s import frontend
+    return any(isinstance(v, types.FunctionType) and frontend.is_user_code(v)
+               for c in cls.__mro__[:-1] for k, v in vars(c).items() if not k.startswith("__") or k == "__call__")
 
 
 def _bound_for(func, wrt, form, optimize, args, specialise=True):

@@ -822,4 +822,12 @@ def no_rule_text(func, call=None) -> tuple[str, str]:
     why = ""
     if isinstance(getattr(func, "__code__", None), types.CodeType) and not is_user_code(func):
         why = " (an installed library's function: s2s differentiates your own code, and library functions by rules)"
+    init = getattr(func, "__init__", None) if isinstance(func, type) else None
+    if isinstance(init, types.FunctionType) and is_user_code(init):
+        # (an object of your class built from differentiated values: its __init__ may do anything with them)
+        return (f"s2s cannot differentiate building an object of your class {func.__name__} from differentiated "
+                "values: its __init__ is code s2s does not follow into the object it makes",
+                f"make {func.__name__} a dataclass (@dataclasses.dataclass, its fields the values __init__ stores) or a "
+                "namedtuple: s2s differentiates the records a function builds, their fields and their methods "
+                "(docs/objects.md)")
     return f"s2s has no derivative rule for {shown}{why}", rule_hint(func, call)

@@ -237,7 +237,7 @@ def _wrt_names(func, wrt):
 
 def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scalar_params: tuple = (),
                     shaped_params: tuple = (), fixed_params: tuple = (), trip_tuples: bool = False,
-                    peel_last: bool = False) -> Generated:
+                    peel_last: bool = False, record_params: tuple = ()) -> Generated:
     """Generate (or fetch from the cache) reverse-mode code for `func`.
 
     form: "flat" -> df(*args, *, out_bar=1.0) returning the gradient(s);
@@ -256,6 +256,8 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
     made with the last trip of a loop carrying an array nothing after it reads written out, wherever there is one
     (`Generated.could_peel_last` says so of code made without), not only where that leaves fewer general helpers:
     for the compiled path, where numba refuses an adjoint that starts as 0.0 and turns into an array.
+    `record_params`: (name, class) for parameters given a namedtuple or dataclass instance with methods of yours,
+    whose method calls (`model(x)`, `model.forward(x)`) that code reads as the class's (transforms/objects.py).
 
     A cached result (s2s/cache.py) is used only while everything its transform read is unchanged
     (`Generated.valid_for`); otherwise the code is made again.
@@ -270,11 +272,13 @@ def derivative_code(func, wrt_names: tuple, form: str, optimize_code: bool, scal
         key += ("trip tuples",)
     if peel_last:
         key += ("peel last",)
+    if record_params:
+        key += (("records",) + tuple(record_params),)
     with _lock:
         gen = cache.CODE.find(key, func)
         if gen is None:
             gen = _build(func, wrt_names, form, optimize_code, key, tuple(scalar_params), tuple(shaped_params),
-                         tuple(fixed_params), trip_tuples, peel_last)
+                         tuple(fixed_params), trip_tuples, peel_last, tuple(record_params))
             cache.CODE.put(key, gen)
         return gen
 
@@ -293,6 +297,7 @@ class Lowered:
         self.updates = {}  # in-place updates ownership could not prove owned (ownership)
         self.user_names = frozenset()  # every name in the user's function (the others are made up)
         self.refusals = {}  # name -> the record generated code passes under that name (transforms/refusals.py)
+        self.record_params = ()  # (name, class) of parameters given records with methods (`derivative_code`)
 
 
 def _on_tree(rewrite: Callable, reads_names: bool = True) -> Callable[[Lowered], Lowered]:
@@ -342,7 +347,7 @@ def _exits(p: Lowered) -> Lowered:
 
 
 def _objects(p: Lowered) -> Lowered:
-    objects.rewrite(p.pf, p.tree, p.alloc)
+    objects.rewrite(p.pf, p.tree, p.alloc, record_params=p.record_params)
     return p
 
 
@@ -446,18 +451,19 @@ def _facts_text(facts) -> str:
             f"# Python numbers: {names(facts.scalars)}\n")
 
 
-def lowered(func, stages: bool = True) -> Lowered:
+def lowered(func, stages: bool = True, record_params: tuple = ()) -> Lowered:
     """Parse `func` and run the lowering passes: the primitive program every derivative is built from
-    (with `stages`, the program after each pass is kept as text in `stage_text`)."""
+    (with `stages`, the program after each pass is kept as text in `stage_text`; `record_params`: see
+    `derivative_code`)."""
     token = _STAGES.set(stages)
     try:
         with context.using(CONTEXT):
-            return _lowered(func)
+            return _lowered(func, record_params)
     finally:
         _STAGES.reset(token)
 
 
-def _lowered(func) -> Lowered:
+def _lowered(func, record_params=()) -> Lowered:
     pf = frontend.parse_function(func)
     tree = pf.tree
     stage_text = {"source": ast.unparse(tree)}
@@ -472,6 +478,7 @@ def _lowered(func) -> Lowered:
         helpers[h] = name
         alloc.reserve(name)
     program = Lowered(pf, tree, alloc, helpers, stage_text)
+    program.record_params = record_params
     program.user_names = frozenset(user_free)
     refusals.names(pf.tree, alloc)  # for the records passes handed no allocator name (reverse's call sites)
     for name, run in LOWERING:
@@ -510,7 +517,7 @@ _building = threading.local()  # keys of the derivatives being made in this thre
 
 
 def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_params=(), fixed_params=(),
-           trip_tuples=False, peel_last=False):
+           trip_tuples=False, peel_last=False, record_params=()):
     version = rules.version
     patches.refuse_replaced(func)
     keys = _building.__dict__.setdefault("keys", set())
@@ -522,11 +529,11 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
             try:
                 with adopt.adopted_in_this_build() as adopted:
                     gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record,
-                                     fixed_params, trip_tuples, peel_last=peel_last)
+                                     fixed_params, trip_tuples, peel_last=peel_last, record_params=record_params)
                     if not peel_last:
                         gen = _peeled_if_specialised(gen, lambda: _transform(
                             func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record,
-                            fixed_params, trip_tuples, peel_last=True))
+                            fixed_params, trip_tuples, peel_last=True, record_params=record_params))
             except (UnsupportedSyntaxError, NoDerivativeRuleError) as exc:
                 if not adopted:
                     raise
@@ -538,7 +545,7 @@ def _build(func, wrt_names, form, optimize_code, key, scalar_params=(), shaped_p
                 why = f"s2s: {', '.join(names)} {kept}: expanded here, the code was refused ({reason})"
                 with adopt.without_adoption(func, why):
                     gen = _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record,
-                                     fixed_params, trip_tuples)
+                                     fixed_params, trip_tuples, record_params=record_params)
     finally:
         order.pop()
         if key not in order:
@@ -594,8 +601,8 @@ def _frozen_globals(func, fdef, record, taken) -> dict:
 
 
 def _transform(func, wrt_names, form, optimize_code, key, scalar_params, shaped_params, record, fixed_params=(),
-               trip_tuples=False, peel_last=False):
-    low = lowered(func, stages=_STAGES.get())
+               trip_tuples=False, peel_last=False, record_params=()):
+    low = lowered(func, stages=_STAGES.get(), record_params=record_params)
     if fixed_params and optimize_code and form not in ("jvp", "split") and shaped_params:
         # (not a parameter the derivative is taken with respect to: its reads carry its adjoint)
         defaults.read_fixed_params(low.tree, {p: v for p, v in fixed_params if p not in wrt_names})

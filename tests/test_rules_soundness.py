@@ -16,6 +16,7 @@ has the rule; forward mode (s2s.jvp) with a finite-difference directional deriva
 
 import ast
 import collections
+import dataclasses
 import math
 import warnings
 
@@ -697,6 +698,19 @@ def _merged(x):
     return (d["a"] * d["b"] + d["c"] * d["c"]) ** 2
 
 
+@dataclasses.dataclass
+class _Cubic:
+    w: np.ndarray
+
+    def value(self, x):
+        return np.sum(self.w ** 3 * np.sin(x))
+
+
+def _h_receiver(x):
+    p = _Cubic(x * 2.0)
+    return p.value(x)
+
+
 def _h_unpack(x):
     q, r = divmod(x, 0.7)
     return r ** 3 + q * r * r
@@ -943,6 +957,7 @@ HESSIAN_SAMPLES = {
 HESSIAN_SAMPLES.update({
     # records (transforms/objects.py): a namedtuple built, read, replaced
     "record": (lambda x: np.sum(_Pair(x, x * 2.0).w ** 3 * np.sin(x)), _X3),
+    "receiver": (_h_receiver, _X3),
     "field": (lambda x: np.sum(_Pair(np.sin(x), x).w * _Pair(x, x * x).b), _X3),
     "replace": (lambda x: np.sum(_Pair(x, x)._replace(w=x ** 2).w ** 2 * x), _X3),
     # `x.T` of a value (transforms/desugar.py): an array's transpose, or an object's own attribute T

@@ -61,12 +61,13 @@ def record_type(obj) -> str | None:
     return None
 
 
-def rewrite(pf, tree: ast.FunctionDef, alloc=None) -> ast.FunctionDef:
-    """Rewrite the object operations of `tree` (in place; returned)."""
+def rewrite(pf, tree: ast.FunctionDef, alloc=None, record_params=()) -> ast.FunctionDef:
+    """Rewrite the object operations of `tree` (in place; returned). `record_params`: (name, class) of parameters
+    given a record with methods in the call the code is made for (its method calls are read as the class's)."""
     if alloc is not None:
         _StoredAttributes(pf, tree, alloc).run()
     objects = _Objects(pf, local_names(tree))
-    objects.receivers = _known_receivers(pf, tree, objects._resolve)
+    objects.receivers = _known_receivers(pf, tree, objects._resolve, record_params)
     objects.visit(tree)
     fix_locations(tree)
     return tree
@@ -259,7 +260,7 @@ def _plain_lookup(cls) -> bool:
     return cls.__getattribute__ in (object.__getattribute__, tuple.__getattribute__)
 
 
-def _known_receivers(pf, tree, resolve) -> dict:
+def _known_receivers(pf, tree, resolve, record_params=()) -> dict:
     """Local names whose record class s2s knows: name -> (class, an expression of the class, whether the value's
     type is certainly exactly it), and (_LISTED, name) -> the same for a local list of such records.
 
@@ -269,7 +270,9 @@ def _known_receivers(pf, tree, resolve) -> dict:
       (`_record_lists`; `s2s.receiver` checks each where a method is called);
     - the first parameter of the function being differentiated where it is a method of such a class
       (`C.__dict__["forward"] is the function`) and never bound again (`self`; any type may be passed, so
-      `s2s.receiver` checks it where it is used).
+      `s2s.receiver` checks it where it is used);
+    - a parameter given such a record in the call the code is made for (`record_params`), never bound again and
+      whose class the function can name (`Dense` or `models.Dense` among its globals), checked the same way.
     """
     stores = {}
     for node in walk(tree):
@@ -300,7 +303,33 @@ def _known_receivers(pf, tree, resolve) -> dict:
     params = tree.args.posonlyargs + tree.args.args
     if owner is not None and params and stores.get(params[0].arg) == 1 and params[0].arg not in nested:
         out[params[0].arg] = (*owner, False)
+    for name, cls in record_params:
+        expr = _class_named(pf, cls)
+        if expr is not None and stores.get(name) == 1 and name not in nested and name not in out:
+            out[name] = (cls, expr, False)
     return out
+
+
+def _class_named(pf, cls):
+    """An expression of `cls` the function's globals resolve (`Dense`, or `models.Dense` of an imported module),
+    else None. (Resolved through `pf`: the code is made again once the name holds another class.)"""
+    path = cls.__qualname__.split(".")
+    if "<locals>" in path or record_type(cls) is None or not _plain_lookup(cls):
+        return None
+    starts = [ast.Name(id=path[0], ctx=ast.Load())]
+    module = next((name for name, value in pf.globals.items() if isinstance(value, types.ModuleType)
+                   and value.__name__ == cls.__module__), None)
+    if module is not None:
+        starts.append(ast.Attribute(value=ast.Name(id=module, ctx=ast.Load()), attr=path[0], ctx=ast.Load()))
+    for expr in starts:
+        for part in path[1:]:
+            expr = ast.Attribute(value=expr, attr=part, ctx=ast.Load())
+        try:
+            if pf.resolve_expr(expr) is cls:
+                return expr
+        except Exception:  # noqa: BLE001 - a module attribute that raises: not this one
+            continue
+    return None
 
 
 def _record_made(value, resolve, lists):

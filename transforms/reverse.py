@@ -873,9 +873,12 @@ def _method_hint(call) -> str:
     if callable(getattr(np, name, None)):
         return f"call the NumPy function instead (`np.{name}({x}, ...)` rather than `{x}.{name}(...)`), or register " \
                "a rule for the function with s2s.defvjp"
-    return f"if it is a method of your class, call it through the class (`YourClass.{name}({x}, ...)`), which s2s " \
-           f"reads like any function of yours; else rewrite `{x}.{name}(...)` with NumPy functions, or wrap the " \
-           "code in a function with a rule of your own (s2s.defvjp)"
+    if hasattr(np.ndarray, name):  # (an array's method, most likely)
+        return f"rewrite `{x}.{name}(...)` with NumPy functions, or wrap the code in a function with a rule of " \
+               "your own (s2s.defvjp)"
+    return f"call it through its class if it is a method of yours (`YourClass.{name}({x}, ...)`, which s2s reads " \
+           f"like any function of yours), or rewrite `{x}.{name}(...)` with NumPy functions, or wrap the code in a " \
+           "function with a rule of your own (s2s.defvjp)"
 
 
 def refuse_active_callee(pf, call, active):
