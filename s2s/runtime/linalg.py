@@ -15,12 +15,43 @@ from s2s.transforms.triangular import SUBSTITUTION_FROM
 _linalg = patches.genuine("numpy.linalg")  # np.linalg as s2s loaded it: a later np.linalg.inv = ... is not read
 
 
+def _sparse(x) -> bool:
+    """A SciPy sparse matrix or array (2-d; NumPy's functions read it as an object, not as its entries)."""
+    return type(x).__module__.startswith("scipy.sparse")
+
+
+def _refuse_sparse_operand(x):
+    from s2s.errors import NoDerivativeRuleError
+    raise NoDerivativeRuleError(
+        f"s2s cannot differentiate a matrix product with respect to a SciPy sparse {type(x).__name__}: its gradient "
+        "would be dense where the matrix has no entries",
+        hint="differentiate with respect to the values of its entries (`A.data`, rebuilt with the same pattern "
+             "inside the function), or pass the matrix as a constant (not in wrt=)")
+
+
+def _sparse_product_adjoint(g, sparse, dense, sparse_first):
+    """The adjoint for the dense operand of `sparse @ dense` (`sparse_first`) or `dense @ sparse`: the sparse
+    matrix's transpose applied to g, a plain ndarray."""
+    g = np.asarray(g)
+    if np.ndim(dense) > 2 or g.ndim > 2:
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError("s2s differentiates products of a SciPy sparse matrix with vectors and matrices "
+                                    "only", hint="loop over the batch axis")
+    if sparse_first:
+        return unbroadcast(np.asarray(sparse.T @ g), dense)
+    return unbroadcast(np.asarray(sparse @ g) if g.ndim < 2 else np.asarray(sparse @ g.T).T, dense)
+
+
 @linear_in_g
 def grad_matmul_a(g, a, b):
     """Adjoint of a @ b for a, with vectors and batches."""
     if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2 \
             and g.shape == (a.shape[0], b.shape[1]):
         return g @ b.T  # (matrices: no batch axes to sum)
+    if _sparse(a):
+        _refuse_sparse_operand(a)
+    if _sparse(b):
+        return _sparse_product_adjoint(g, b, a, sparse_first=False)
     a, b, g = _arr(a), _arr(b), _arr(g)
     if np.ndim(b) == 1:
         if np.ndim(a) == 1:
@@ -39,6 +70,10 @@ def grad_matmul_b(g, a, b):
     if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2 \
             and g.shape == (a.shape[0], b.shape[1]):
         return a.T @ g
+    if _sparse(b):
+        _refuse_sparse_operand(b)
+    if _sparse(a):
+        return _sparse_product_adjoint(g, a, b, sparse_first=True)
     a, b, g = _arr(a), _arr(b), _arr(g)
     if np.ndim(a) == 1:
         if np.ndim(b) == 1:

@@ -1,0 +1,68 @@
+"""Products of a SciPy sparse matrix (a constant: a graph Laplacian, a finite-element stiffness matrix) with the
+differentiated vectors and matrices, `A @ x` and `x @ A.T`: the adjoint applies the sparse matrix's transpose
+(s2s/runtime/linalg.py `_sparse_product_adjoint`; NumPy's functions read a sparse matrix as one object, which
+crashed the adjoint). Differentiating with respect to the sparse matrix itself is refused: its gradient would be
+dense. Checked against central differences and against the same program on the dense matrix."""
+
+import numpy as np
+import pytest
+from conftest import rng
+from helpers_fd import fd_grad
+
+import s2s
+
+sparse = pytest.importorskip("scipy.sparse")
+
+A = sparse.random(5, 4, density=0.5, random_state=3, format="csr")
+L = sparse.diags([1.0, -2.0, 1.0], [-1, 0, 1], shape=(4, 4), format="csc")
+
+
+def energy(x):
+    return 0.5 * x @ (L @ x) + np.sum(np.cos(x))
+
+
+def least_squares(x, y):
+    r = A @ x - y
+    return np.sum(r ** 2)
+
+
+def row_products(X):
+    return np.sum(np.tanh(X @ A.T))
+
+
+def columns(X):
+    return np.sum((A @ X) ** 2)
+
+
+def laplacian_steps(u):
+    for _ in range(3):
+        u = u + 0.1 * (L @ u)
+    return np.sum(u ** 3)
+
+
+CASES = [(energy, lambda r: (r.normal(size=4),)), (least_squares, lambda r: (r.normal(size=4), r.normal(size=5))),
+         (row_products, lambda r: (r.normal(size=(3, 4)),)), (columns, lambda r: (r.normal(size=(4, 2)),)),
+         (laplacian_steps, lambda r: (r.normal(size=4),))]
+
+
+@pytest.mark.parametrize("f, make", CASES, ids=[f.__name__ for f, _ in CASES])
+def test_products_with_a_sparse_constant_are_differentiated(f, make):
+    args = make(rng(0))
+    g = s2s.grad(f)(*args)
+    assert type(g) is np.ndarray and g.shape == np.shape(args[0])
+    np.testing.assert_allclose(g, fd_grad(f, args, 0), rtol=1e-5, atol=1e-7)
+
+
+def test_the_hessian_through_a_sparse_product_is_the_dense_one():
+    x = rng(1).normal(size=4)
+    dense = A.toarray()
+    np.testing.assert_allclose(s2s.hessian(least_squares)(x, np.zeros(5)), 2 * dense.T @ dense, rtol=1e-10, atol=1e-12)
+
+
+def test_a_gradient_with_respect_to_the_sparse_matrix_is_refused():
+    def product(M, x):
+        return np.sum((M @ x) ** 2)
+
+    with pytest.raises(s2s.NoDerivativeRuleError, match="sparse csr_matrix"):
+        s2s.grad(product)(A, np.ones(4))
+    np.testing.assert_allclose(s2s.grad(product, wrt=1)(A, np.ones(4)), 2 * A.T @ (A @ np.ones(4)), rtol=1e-12)
