@@ -394,6 +394,14 @@ def _check_one(a, name, default=False) -> None:
         held = v is not a
         label = (f"the default of {name!r}" if default else _label(name)) + (" holds one" if held else " is one")
         where = "it" if held else f"{_pasteable(name)}"
+        container = _container_kind(v, held)
+        if container is not None:
+            raise NoDerivativeRuleError(
+                f"s2s does not differentiate with this value ({label}: {container}): s2s reads a list, tuple or dict "
+                "by Python's own operations and its methods named like an array's as NumPy's, so the derivative "
+                "would be wrong", hint=f"pass a plain {_container_base(v)} "
+                                       f"of the values ({_container_base(v)}({where})), and call your methods "
+                                       "through the class (`YourClass.sum(obj)`)")
         if attribute or default:  # (only what the derivative code would read as NumPy's or Python's own: a matrix
             # or masked array is refused where the gradient comes out of its kind, and an unread one costs nothing)
             kind = redefining(v)
@@ -428,6 +436,38 @@ def _check_one(a, name, default=False) -> None:
                 "no complex derivative convention whose rules it can prove right",
                 hint=f"pass the real and imaginary parts as two float arguments: np.real({where}), "
                      f"np.imag({where})")
+
+
+# what s2s reads as a list's, tuple's or dict's own operation (`L + M`, `L[i]`, `for v in L`, `len(L)`); the others
+# (`__getattr__` of a dict read by attribute, `__repr__`) compute nothing s2s derives
+_CONTAINER_OPERATIONS = frozenset(f"__{name}__" for name in (
+    "add", "radd", "iadd", "mul", "rmul", "imul", "getitem", "setitem", "delitem", "iter", "reversed", "len",
+    "contains", "or", "ror", "ior", "array", "array_ufunc", "array_function", "float", "index"))
+
+
+def _container_base(v) -> str:
+    return "list" if isinstance(v, list) else "dict" if isinstance(v, dict) else "tuple"
+
+
+def _container_kind(v, held) -> str | None:
+    """"a list of class Bag, which redefines `sum`" where `v` is a list, tuple or dict of a class of yours that
+    defines a name lists, tuples, dicts or arrays have (`sum`, `__add__`, `append`): s2s would read `bag.sum()` as
+    NumPy's sum and `bag + other` as a list's. A record (a namedtuple) given as an argument itself is not one: its
+    methods are read as its class's (transforms/objects.py); one held in a container is, since they are not."""
+    kind = type(v)
+    if kind in (list, tuple, dict) or not isinstance(v, list | tuple | dict):
+        return None
+    # (a record given as an argument itself: only what s2s reads as a tuple's own operation, `p[0]`, `a, b = p`)
+    record = not held and issubclass(kind, tuple) and isinstance(getattr(kind, "_fields", None), tuple)
+    base = list if isinstance(v, list) else dict if isinstance(v, dict) else tuple
+    names = set()
+    for klass in kind.__mro__:
+        if (klass.__module__ or "").split(".")[0] in ("builtins", "collections", "typing") \
+                or issubclass(klass, tuple) and "_fields" in vars(klass):  # (the class namedtuple() wrote)
+            continue
+        names.update(n for n in vars(klass) if n in _CONTAINER_OPERATIONS
+                     or not record and not n.startswith("__") and (hasattr(base, n) or hasattr(np.ndarray, n)))
+    return f"a {base.__name__} of class {kind.__name__}, which redefines {_listed(sorted(names))}" if names else None
 
 
 def _is_complex(a) -> bool:

@@ -336,7 +336,7 @@ def _ownership(p: Lowered) -> Lowered:
 
 
 def _desugar(p: Lowered) -> Lowered:
-    desugar_pass.rewrite(p.pf, p.tree, p.alloc, p.updates)
+    desugar_pass.rewrite(p.pf, p.tree, p.alloc, p.updates, p.record_params)
     return p
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import numpy as np
 import pytest
 from conftest import check_grad, rng
+from helpers_fd import fd_grad
 
 import s2s
 from s2s.errors import S2SError
@@ -370,4 +371,181 @@ def test_hessians_through_record_methods():
             e = np.zeros_like(a)
             e[i] = 1e-5
             fd[(Ellipsis,) + i] = (s2s.grad(f)(a + e, *args[1:]) - s2s.grad(f)(a - e, *args[1:])) / 2e-5
+        np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-6)
+
+
+_Pair = collections.namedtuple("_Pair", "a b")
+
+
+class Pair(_Pair):
+    __slots__ = ()
+
+    def sum(self):  # (named like an array's method: still Pair's own, not NumPy's sum of the fields)
+        return self.a * self.a + self.b
+
+
+def pair_sum(p):
+    return p.sum() * 2.0
+
+
+def pair_built(x):
+    p = Pair(x, 3.0 * x)
+    return p.sum()
+
+
+def test_a_record_s_method_named_like_an_array_s_is_its_own():
+    assert s2s.grad(pair_sum)(Pair(1.5, 2.0)) == Pair(6.0, 2.0)
+    assert s2s.grad(pair_built)(1.5) == pytest.approx(2 * 1.5 + 3.0)
+
+
+class SquaresBag(list):
+    def sum(self, *args, **kwargs):
+        return float(np.sum(np.asarray(list(self)) ** 2))
+
+
+class Config(dict):
+    """An attribute dict: `cfg.scale` computes nothing s2s derives."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def bag_sum(bag):
+    return bag.sum() * 2.0
+
+
+def test_a_container_of_a_class_that_redefines_what_s2s_reads_is_refused():
+    """`bag.sum()` of a list subclass with its own `sum` was read as NumPy's sum of the items: [2, 2] for the
+    gradient [4, 8] of 2 * (1 + 4)."""
+    with pytest.raises(s2s.NoDerivativeRuleError, match="a list of class SquaresBag, which redefines `sum`"):
+        s2s.grad(bag_sum)(SquaresBag([1.0, 2.0]))
+    with pytest.raises(s2s.NoDerivativeRuleError, match="a tuple of class Pair, which redefines `sum`"):
+        s2s.grad(lambda ps: ps[0].sum())([Pair(1.0, 2.0)])  # (held in a list: its class is not known there)
+
+    def scaled(x, cfg):
+        return np.sum(x * cfg.scale)
+
+    np.testing.assert_allclose(s2s.grad(scaled)(np.ones(3), Config(scale=2.0)), 2.0 * np.ones(3))
+
+
+@dataclasses.dataclass
+class Growing:
+    W: np.ndarray
+
+    def step(self, x):
+        self.W = self.W * 2.0  # (changes the record: what the caller reads of it afterwards is the doubled W)
+        return np.sum(x @ self.W)
+
+    def record(self, x, acts):
+        acts.append(np.tanh(x @ self.W))
+        return acts[-1]
+
+
+def test_a_method_that_changes_its_record_or_an_argument_is_refused():
+    """Read as a function of the record, `layer.step(x)` lost the doubling the caller sees afterwards (a gradient
+    half the right one), and `layer.record(x, acts)` the item it appends (reviews 207 and 208)."""
+    def doubled(W, x):
+        layer = Growing(W)
+        s = layer.step(x)
+        return s + np.sum(layer.W ** 2)
+
+    def appended(W, x):
+        layer = Growing(W)
+        acts = []
+        h = layer.record(x, acts)
+        return np.sum(acts[0]) + np.sum(h)
+
+    def passed(model, x):
+        return model.step(x) + np.sum(model.W)
+
+    W, _, x = _args(9)
+    for f, args in ((doubled, (W, x)), (appended, (W, x)), (passed, (Growing(W), x))):
+        with pytest.raises(S2SError, match=r"method Growing\.(step|record): it changes (self|acts) in place"):
+            s2s.grad(f)(*args)
+
+
+@dataclasses.dataclass
+class Doubled(Dense):
+    def __call__(self, x):
+        return 2.0 * super().__call__(x)
+
+
+class PlainBase:
+    def __init__(self, W):
+        self.W = W
+
+    def loss(self, x):
+        return np.sum(np.sin(x @ self.W))
+
+
+class PlainScaled(PlainBase):
+    def loss(self, x):
+        return 3.0 * super().loss(x)
+
+
+def test_super_of_a_differentiated_record_is_refused_and_of_a_constant_object_differentiated():
+    """`super().__call__(x)` ran on the record without s2s seeing it passed (a zero gradient); written as
+    `super(__class__, self)` it is refused where `self` is differentiated, and where it is a constant (a plain
+    object's method, differentiated with respect to x) it runs as before."""
+    def built(W, b, x):
+        layer = Doubled(W, b)
+        return np.sum(layer(x))
+
+    W, b, x = _args(10)
+    with pytest.raises(S2SError, match="BaseClass.__call__"):
+        s2s.grad(built)(W, b, x)
+    model = PlainScaled(W)
+    np.testing.assert_allclose(s2s.grad(model.loss)(x), fd_grad(model.loss, (x,), 0), rtol=1e-5, atol=1e-7)
+
+
+_Scaled = collections.namedtuple("_Scaled", "W b")
+
+
+class IndexedTwice(_Scaled):
+    __slots__ = ()
+
+    def __getitem__(self, k):  # (`p[0]` is 3 W here, not W)
+        return 3.0 * tuple.__getitem__(self, k)
+
+
+def test_a_record_that_redefines_indexing_is_refused():
+    def first(p, x):
+        return np.sum(p[0] @ x)
+
+    W, b, x = _args(11)
+    with pytest.raises(s2s.NoDerivativeRuleError, match="a tuple of class IndexedTwice, which redefines `__getitem__`"):
+        s2s.grad(first)(IndexedTwice(W, b), x[0])
+
+
+MODEL = Dense(*_args(12)[:2])
+
+
+def global_model(x):
+    return np.sum(MODEL(x) ** 2)
+
+
+def test_a_global_record_called_as_a_function_is_differentiated():
+    """A dataclass instance is unhashable: looking it up among builtins crashed (TypeError)."""
+    x = _args(12)[2]
+    np.testing.assert_allclose(s2s.grad(global_model)(x), fd_grad(global_model, (x,), 0), rtol=1e-5, atol=1e-7)
+
+
+def test_a_hessian_in_one_field_through_a_product_with_another():
+    """The tangent of `layer.W` in a Hessian with respect to b alone met `x @ field_dot` as the zero marker (a
+    ValueError in matmul): a field the direction does not move now has zeros of its shape."""
+    def inline(W, b, x):
+        layer = Dense(W, b)
+        return np.sum(np.tanh(x @ layer.W + layer.b) ** 2)
+
+    W, b, x = _args(13)
+    for f in (inline, built_and_called):
+        H = s2s.hessian(f, wrt=1)(W, b, x)
+        fd = np.zeros((3, 3))
+        for i in range(3):
+            e = np.zeros(3)
+            e[i] = 1e-5
+            fd[:, i] = (s2s.grad(f, wrt=1)(W, b + e, x) - s2s.grad(f, wrt=1)(W, b - e, x)) / 2e-5
         np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-6)

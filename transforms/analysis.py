@@ -233,7 +233,7 @@ def scalar_value(pf, v, scalars) -> bool:
         if obj is len:
             return True
         if getattr(obj, "__module__", None) == "math" or obj is getattr(math, getattr(obj, "__name__", ""), None) \
-                or obj in _SCALAR_BUILTINS:
+                or any(obj is b for b in _SCALAR_BUILTINS):  # (not `in`: a dataclass object may be unhashable)
             return all(_is_scalar_atom(a, scalars) for a in args)
     return False
 

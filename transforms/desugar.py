@@ -198,6 +198,8 @@ class Desugar(loops.LoopRewriter):
         super().__init__(pf, local_names, alloc)
         self.updates = {}  # id(statement) -> the ownership guards it needs (transforms/ownership.py)
         self.bindings = {}  # name -> the values of its plain assignments (None: also bound otherwise): _bindings
+        self.records = {}  # parameter -> the record class it is given in the call the code is made for
+        self.stored = set()  # the names the function binds
 
     def _is_value(self, node: ast.expr) -> bool:
         """True when `node` is a run-time value rather than a module or class."""
@@ -308,6 +310,10 @@ class Desugar(loops.LoopRewriter):
     def _defined_by_your_class(self, receiver, name) -> bool:
         """Whether `receiver` is, wherever it is bound, an object of a class of yours that defines `name` itself
         (`Bag(2.0)`, or a name every assignment of which is one): its method, not the array method of that name."""
+        if isinstance(receiver, ast.Name) and receiver.id in self.records and receiver.id not in self.stored:
+            # (a parameter given a record of a class of yours in the call the code is made for: `model.sum()`)
+            cls = self.records[receiver.id]
+            return _your_class(cls) and callees.defines_function(cls, name)
         if isinstance(receiver, ast.Name) and receiver.id in self.locals:
             values = self.bindings.get(receiver.id)
             return bool(values) and all(self._defined_by_your_class(v, name) for v in values)
@@ -407,10 +413,12 @@ def _runtime():
 
 
 def _your_class(cls) -> bool:
-    """A class defined outside NumPy, SciPy, s2s and the builtins, and no array, container or number."""
+    """A class defined outside NumPy, SciPy, s2s and the builtins, and no array, container or number (a namedtuple
+    class of yours is one: a record, whose methods s2s reads as yours)."""
     module = (getattr(cls, "__module__", None) or "builtins").split(".")[0]
-    return module not in ("builtins", "numpy", "scipy", "s2s") and not issubclass(
-        cls, np.ndarray | np.generic | list | dict | set | tuple | str | int | float | complex)
+    namedtuple = issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)
+    return module not in ("builtins", "numpy", "scipy", "s2s", "collections") and (namedtuple or not issubclass(
+        cls, np.ndarray | np.generic | list | dict | set | tuple | str | int | float | complex))
 
 
 class _EachOf:
@@ -488,8 +496,9 @@ def inline_helpers(pf, tree: ast.FunctionDef, alloc: NameAllocator) -> dict:
     return helpers
 
 
-def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict) -> ast.FunctionDef:
-    """The desugaring proper: augmented assignments, methods, loops over sequences, guarded updates."""
+def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict, record_params=()) -> ast.FunctionDef:
+    """The desugaring proper: augmented assignments, methods, loops over sequences, guarded updates.
+    `record_params`: (name, class) of parameters given records of classes of yours (their methods stay theirs)."""
     names = local_names(tree)
     # (`for k, v in {"a": u, "b": v}.items()`: the list of pairs the view iterates)
     mappings.iterated_display_views(tree, lambda func, name: name not in names
@@ -497,6 +506,8 @@ def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict) -> a
     desugarer = Desugar(pf, names, alloc)
     desugarer.updates = updates
     desugarer.bindings = _bindings(tree)
+    desugarer.records = dict(record_params)
+    desugarer.stored = {n.id for n in walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     desugarer.visit(tree)
     fix_locations(tree)
     # the single-expression local helpers (adopted module helpers among them) are expanded by `lower`, after

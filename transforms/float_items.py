@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 
 import numpy as np
 
@@ -319,7 +320,9 @@ def _names_another_dtype(shapes, name) -> bool:
 def _plain_dtype_text(text: str) -> bool:
     """Whether a string is no dtype, or float64 or an integer of 32 or 64 bits (`"f"`, `"float32"`, `"F"` are not)."""
     try:
-        dtype = np.dtype(text)
+        with warnings.catch_warnings():  # (a field's name "a" reads as NumPy 2's deprecated alias of "S")
+            warnings.simplefilter("ignore", DeprecationWarning)
+            dtype = np.dtype(text)
     except (TypeError, ValueError, SyntaxError):
         return True
     return dtype == np.float64 or dtype.kind in "iu" and dtype.itemsize >= 4
@@ -365,7 +368,7 @@ def _calls_nothing_else(fdef, shapes) -> bool:
             return False
         module = getattr(callee, "__module__", None) or ""
         if not (_from_numpy(callee) and "random" not in module or module == "math" or ctx().is_runtime_helper(callee)
-                or callee in _PURE_BUILTINS):
+                or any(callee is b for b in _PURE_BUILTINS)):
             return False  # (`print`, `np.random.normal`, a function of yours)
     return True
 

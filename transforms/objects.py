@@ -68,6 +68,10 @@ def rewrite(pf, tree: ast.FunctionDef, alloc=None, record_params=()) -> ast.Func
         _StoredAttributes(pf, tree, alloc).run()
     objects = _Objects(pf, local_names(tree))
     objects.receivers = _known_receivers(pf, tree, objects._resolve, record_params)
+    params = tree.args.posonlyargs + tree.args.args
+    code = getattr(getattr(pf, "func", None), "__code__", None)
+    if params and code is not None and "__class__" in code.co_freevars:
+        objects.first = params[0].arg  # (a method that calls super(): its object)
     objects.visit(tree)
     fix_locations(tree)
     return tree
@@ -87,6 +91,7 @@ class _Objects(ast.NodeTransformer):
         self.pf = pf
         self.locals = locals_
         self.receivers = {}  # local name -> (its record class, an expression of the class, its exact type known)
+        self.first = None  # the first parameter of a method that calls super()
 
     def _is_value(self, node) -> bool:
         """A run-time value of the function (rooted at a local name, a call, a subscript...), not a
@@ -119,6 +124,12 @@ class _Objects(ast.NodeTransformer):
 
     def visit_Call(self, node):
         func = node.func
+        if isinstance(func, ast.Name) and func.id == "super" and not node.args and not node.keywords \
+                and self._resolve(func) is super and self.first is not None:
+            # (`super()` in a method is `super(__class__, self)`: written so, `self` is seen flowing into it, and a
+            # differentiated `self` is refused there instead of its derivative lost)
+            node.args = [ast.Name(id="__class__", ctx=ast.Load()), ast.Name(id=self.first, ctx=ast.Load())]
+            return node
         if isinstance(func, ast.Attribute):  # a method call: its object's parts are read, the method is not
             func.value = self.visit(func.value)
         else:
@@ -179,8 +190,22 @@ class _Objects(ast.NodeTransformer):
             return None
         cls, cls_expr, exact = known
         fields = record_fields(cls)
-        if method in fields or not _user_function(inspect.getattr_static(cls, method, None)):
+        function = inspect.getattr_static(cls, method, None)
+        if method in fields or not _user_function(function):
             return None
+        from .desugar import callee_summary
+        summary = callee_summary(function)
+        if summary is None or summary.updated_params or summary.changes_outside:
+            # (a method that changes its object or an argument: what the caller reads of them afterwards would
+            # carry no derivative of the change, and this pass runs after the ownership checks of calls)
+            what = ("cannot be read to show it changes nothing" if summary is None else
+                    f"changes {', '.join(sorted(summary.updated_params))} in place" if summary.updated_params
+                    else summary.changes_outside)
+            raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this call of the method "
+                                f"{cls.__name__}.{method}: it {what}, and what the rest of the function reads of "
+                                "them would carry no derivative of that change", node,
+                                hint="return the new values from the method instead of changing the object or its "
+                                     "arguments (a new record: `return dataclasses.replace(self, W=...)`)")
         obj = copy.deepcopy(receiver)
         if not exact or not _slotted(cls):
             obj = _call("receiver", [obj, copy.deepcopy(cls_expr), ast.Constant(method)], node)

@@ -106,7 +106,7 @@ def is_operator(obj) -> bool:
         (True, False)
     """
     try:
-        return obj in _BINARY or obj in _UNARY or obj in _COMPARE or obj is operator.getitem
+        return any(obj is f for table in (_BINARY, _UNARY, _COMPARE) for f in table) or obj is operator.getitem
     except TypeError:  # (unhashable)
         return False
 

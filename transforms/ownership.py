@@ -782,13 +782,13 @@ class _Analysis:
             return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
         if not _hashable(obj):
             return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
-        if isinstance(obj, np.ufunc) or obj in _VALUE_BUILTINS:
+        if isinstance(obj, np.ufunc) or _hashable(obj) and obj in _VALUE_BUILTINS:
             return self.new(e)
-        if obj in _SELECTING_BUILTINS:
+        if _hashable(obj) and obj in _SELECTING_BUILTINS:
             return frozenset(self.elements(set().union(*args))) if args else frozenset()
         if obj in (list, dict):
             return self.container(e, reached)
-        if obj in _CONTAINER_BUILTINS:
+        if _hashable(obj) and obj in _CONTAINER_BUILTINS:
             return self.new(e, reached)
         if _is_stop_gradient(obj):
             return frozenset(reached)

@@ -105,7 +105,7 @@ class Sequences:
             obj = resolve_call(self.pf, v)
             if obj is missing():
                 return False
-            if any(obj is h for h in _plain_helpers()) or obj in _PLAIN_BUILTINS:
+            if any(obj is h for h in _plain_helpers()) or any(obj is b for b in _PLAIN_BUILTINS):
                 return True
             module = getattr(obj, "__module__", None) or ""
             rule = ctx().lookup(obj)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import types
 
+import numpy as np
+
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g
 
 # fields s2s reads as an array's attributes (transforms/objects.py ARRAY_NAMES): .shape, .size... have no
@@ -249,6 +251,10 @@ def field_tangent(t, obj, names):
         _check_is_field(obj, n)
         t = _by_name(t, obj).get(n, ZERO)
         obj = getattr(obj, n)
+    if is_zero(t) and isinstance(obj, np.ndarray) and obj.ndim:
+        # (a field the direction does not move, read where its tangent meets an operation that needs its shape:
+        # `x @ layer.W` of a Hessian in b alone)
+        return np.zeros(obj.shape, np.result_type(obj.dtype, 1.0))
     return t
 
 
