@@ -364,14 +364,20 @@ def test_hessians_through_record_methods():
     W, b, x = _args(8)
     model = Dense(W, b)
     for f, args in ((built, (W, b, x)), (passed, (x[0], model))):
-        H = s2s.hessian(f)(*args)
-        a = args[0]
-        fd = np.zeros(a.shape + a.shape)
-        for i in np.ndindex(a.shape):
-            e = np.zeros_like(a)
-            e[i] = 1e-5
-            fd[(Ellipsis,) + i] = (s2s.grad(f)(a + e, *args[1:]) - s2s.grad(f)(a - e, *args[1:])) / 2e-5
-        np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(s2s.hessian(f)(*args), _hessian_by_differences(f, args), rtol=1e-5, atol=1e-6)
+
+
+def _hessian_by_differences(f, args, wrt=0):
+    """Central differences of s2s.grad(f, wrt=wrt) along each entry of args[wrt]."""
+    a = args[wrt]
+    out = np.zeros(a.shape + a.shape)
+    for i in np.ndindex(a.shape):
+        e = np.zeros_like(a)
+        e[i] = 1e-5
+        up, down = list(args), list(args)
+        up[wrt], down[wrt] = a + e, a - e
+        out[(Ellipsis,) + i] = (s2s.grad(f, wrt=wrt)(*up) - s2s.grad(f, wrt=wrt)(*down)) / 2e-5
+    return out
 
 
 _Pair = collections.namedtuple("_Pair", "a b")
@@ -542,10 +548,5 @@ def test_a_hessian_in_one_field_through_a_product_with_another():
 
     W, b, x = _args(13)
     for f in (inline, built_and_called):
-        H = s2s.hessian(f, wrt=1)(W, b, x)
-        fd = np.zeros((3, 3))
-        for i in range(3):
-            e = np.zeros(3)
-            e[i] = 1e-5
-            fd[:, i] = (s2s.grad(f, wrt=1)(W, b + e, x) - s2s.grad(f, wrt=1)(W, b - e, x)) / 2e-5
-        np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(s2s.hessian(f, wrt=1)(W, b, x), _hessian_by_differences(f, (W, b, x), wrt=1),
+                                   rtol=1e-5, atol=1e-6)

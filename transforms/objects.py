@@ -148,17 +148,10 @@ class _Objects(ast.NodeTransformer):
         if isinstance(func, ast.Attribute) and _is_user_method(obj):
             # `layer.forward_pass(x, w)` with `layer` a global object: the method's function with the object
             # first, which s2s reads and links like any helper of yours (the object is not differentiated)
-            from .desugar import callee_summary
-            summary = callee_summary(obj.__func__, instance=obj.__self__)  # (`self.act` read on this object)
-            if summary is None or summary.updated_params or summary.changes_outside:
-                what = ("cannot be read to show it changes nothing" if summary is None else
-                        f"updates {', '.join(sorted(summary.updated_params))} in place" if summary.updated_params
-                        else summary.changes_outside)
-                raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this call of the method "
-                                    f"{obj.__func__.__qualname__} of a global object: it {what}, and what the rest "
-                                    "of the function reads of that object would then carry no derivative", node,
-                                    hint="return the new values from the method instead of storing them, or pass "
-                                         "the object as an argument")
+            self._refuse_changing_method(
+                node, obj.__func__, f"{obj.__func__.__qualname__} of a global object", "that object would then",
+                "return the new values from the method instead of storing them, or pass the object as an argument",
+                instance=obj.__self__)  # (`self.act` read on this object)
             plain = ast.copy_location(ast.Attribute(value=func, attr="__func__", ctx=ast.Load()), func)
             return ast.copy_location(ast.Call(func=plain, args=[copy.deepcopy(func.value), *node.args],
                                               keywords=node.keywords), node)
@@ -171,6 +164,19 @@ class _Objects(ast.NodeTransformer):
         if kind is not None:
             return self._record(node, obj, kind)
         return node
+
+    def _refuse_changing_method(self, node, function, shown, reads, hint, instance=None):
+        """Refuse the call `node` of the method `function` where its summary says it changes its object, an argument
+        or something outside, or cannot be read."""
+        from .desugar import callee_summary
+        summary = callee_summary(function, instance=instance)
+        if summary is None or summary.updated_params or summary.changes_outside:
+            what = ("cannot be read to show it changes nothing" if summary is None else
+                    f"changes {', '.join(sorted(summary.updated_params))} in place" if summary.updated_params
+                    else summary.changes_outside)
+            raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this call of the method {shown}: it "
+                                f"{what}, and what the rest of the function reads of {reads} carry no derivative",
+                                node, hint=hint)
 
     def _record_method(self, node):
         """`p.forward(x)` / `p(x)` with `p` a record of a known class C (`_known_receivers`) -> `C.forward(p, x)` /
@@ -193,18 +199,10 @@ class _Objects(ast.NodeTransformer):
         function = inspect.getattr_static(cls, method, None)
         if method in fields or not _user_function(function):
             return None
-        from .desugar import callee_summary
-        summary = callee_summary(function)
-        if summary is None or summary.updated_params or summary.changes_outside:
-            # (a method that changes its object or an argument: what the caller reads of them afterwards would
-            # carry no derivative of the change, and this pass runs after the ownership checks of calls)
-            what = ("cannot be read to show it changes nothing" if summary is None else
-                    f"changes {', '.join(sorted(summary.updated_params))} in place" if summary.updated_params
-                    else summary.changes_outside)
-            raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this call of the method "
-                                f"{cls.__name__}.{method}: it {what}, and what the rest of the function reads of "
-                                "them would carry no derivative of that change", node,
-                                hint="return the new values from the method instead of changing the object or its "
+        # (a method that changes its object or an argument: what the caller reads of them afterwards would carry no
+        # derivative of the change, and this pass runs after the ownership checks of calls)
+        self._refuse_changing_method(node, function, f"{cls.__name__}.{method}", "them would",
+                                     "return the new values from the method instead of changing the object or its "
                                      "arguments (a new record: `return dataclasses.replace(self, W=...)`)")
         obj = copy.deepcopy(receiver)
         if not exact or not _slotted(cls):
