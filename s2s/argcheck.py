@@ -29,6 +29,7 @@ complex...) is refused where the gradient is finished (`s2s.runtime.finish`).
 
 from __future__ import annotations
 
+import functools
 import types
 
 import numpy as np
@@ -445,6 +446,13 @@ _CONTAINER_OPERATIONS = frozenset(f"__{name}__" for name in (
     "contains", "or", "ror", "ior", "array", "array_ufunc", "array_function", "float", "index"))
 
 
+@functools.lru_cache(maxsize=64)
+def _namedtuple_names(fields: tuple) -> frozenset:
+    """The names `collections.namedtuple` itself writes into a class of these fields."""
+    import collections
+    return frozenset(vars(collections.namedtuple("_Written", fields, rename=True))) | frozenset(fields)
+
+
 def _container_base(v) -> str:
     return "list" if isinstance(v, list) else "dict" if isinstance(v, dict) else "tuple"
 
@@ -462,18 +470,25 @@ def _container_kind(v, held) -> str | None:
     base = list if isinstance(v, list) else dict if isinstance(v, dict) else tuple
     names = set()
     for klass in kind.__mro__:
-        if (klass.__module__ or "").split(".")[0] in ("builtins", "collections", "typing") \
-                or issubclass(klass, tuple) and "_fields" in vars(klass):  # (the class namedtuple() wrote)
+        if (klass.__module__ or "").split(".")[0] in ("builtins", "collections", "typing"):
             continue
-        names.update(n for n in vars(klass) if n in _CONTAINER_OPERATIONS
-                     or not record and not n.startswith("__") and (hasattr(base, n) or hasattr(np.ndarray, n)))
+        own = set(vars(klass))
+        if issubclass(klass, tuple) and "_fields" in own:  # (what namedtuple() writes; a typing.NamedTuple's own too)
+            own -= _namedtuple_names(klass._fields)
+        # (a list's or dict's own methods, `get`, `copy`, `update`, run as they are: only array-named ones s2s reads
+        # as NumPy's functions, and the operators it reads as a list's, tuple's or dict's)
+        names.update(n for n in own if n in _CONTAINER_OPERATIONS
+                     or not record and not n.startswith("__") and hasattr(np.ndarray, n) and not hasattr(base, n))
     return f"a {base.__name__} of class {kind.__name__}, which redefines {_listed(sorted(names))}" if names else None
 
 
 def _is_complex(a) -> bool:
     if isinstance(a, complex):
         return True
-    dtype = getattr(a, "dtype", None)
+    try:  # (an attribute dict whose `__getattr__` raises KeyError: no dtype)
+        dtype = getattr(a, "dtype", None)
+    except Exception:  # noqa: BLE001
+        return False
     try:
         return dtype is not None and np.dtype(dtype).kind == "c"
     except TypeError:  # a dtype NumPy does not know (another library's): not complex as far as s2s can tell

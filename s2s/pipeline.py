@@ -44,6 +44,7 @@ from s2s.transforms import (
     reverse,
     specialize,
     star_displays,
+    supers,
     trip_records,
     tuple_items,
     ufunc_at,
@@ -309,6 +310,10 @@ def _on_tree(rewrite: Callable, reads_names: bool = True) -> Callable[[Lowered],
     return stage
 
 
+def _refuse(pf, node, why, hint):
+    raise pf.error(UnsupportedSyntaxError, f"s2s cannot differentiate this: {why}", node, hint=hint)
+
+
 def _contexts(p: Lowered) -> Lowered:
     contexts.unwrap_neutral_blocks(p.tree, p.pf.resolve_expr)
     return p
@@ -320,6 +325,8 @@ def _reduce(p: Lowered) -> Lowered:
 
 
 def _inline(p: Lowered) -> Lowered:
+    supers.write_super_arguments(p.tree, lambda node: p.pf.resolve(node.id) is super, lambda node, why, hint: _refuse(
+        p.pf, node, why, hint))  # (before local functions are expanded: each super() names its own function's self)
     p.local_helpers = desugar_pass.inline_helpers(p.pf, p.tree, p.alloc)
     container_methods.rewrite_container_methods(p.tree)  # (`L.extend(v)`, `d.update(k=v)` of ones the function makes)
     helpers_read = frozenset(n.id for h in p.local_helpers.values()  # (their bodies are written in later)

@@ -550,3 +550,69 @@ def test_a_hessian_in_one_field_through_a_product_with_another():
     for f in (inline, built_and_called):
         np.testing.assert_allclose(s2s.hessian(f, wrt=1)(W, b, x), _hessian_by_differences(f, (W, b, x), wrt=1),
                                    rtol=1e-5, atol=1e-6)
+
+
+@dataclasses.dataclass
+class Energy:
+    W: np.ndarray
+
+    def energy(self):
+        return np.sum(self.W ** 2)
+
+
+@dataclasses.dataclass
+class TripledEnergy(Energy):
+    def nested(self):
+        other = TripledEnergy(3.0 * self.W)
+
+        def of(o):
+            return super().energy()  # (Python: super(__class__, o), o's energy, 9 times self's)
+        return of(other)
+
+
+def test_super_in_a_function_nested_in_a_method_runs_on_that_function_s_argument():
+    """It was rewritten with the method's `self` (after the nested function was expanded): the value of self's
+    energy and a zero gradient where Python computes other's; now it names `o`, and is refused (o is differentiated)."""
+    def f(W):
+        t = TripledEnergy(W)
+        return t.nested()
+
+    W = _args(14)[0]
+    assert f(W) == pytest.approx(9.0 * np.sum(W ** 2))
+    with pytest.raises(S2SError, match="BaseClass.energy"):
+        s2s.grad(f)(W)
+
+
+class Settings(dict):
+    """A dict of your class whose own `get`, `update` and `copy` run as they are (s2s reads no NumPy function in
+    them): accepted."""
+
+    def get(self, key, default=None):
+        return dict.get(self, key, default if default is not None else 1.0)
+
+    def copy(self):
+        return Settings(self)
+
+
+def test_a_dict_subclass_with_its_own_get_and_copy_is_accepted():
+    def scaled(x, cfg):
+        return np.sum(x * cfg.get("scale"))
+
+    np.testing.assert_allclose(s2s.grad(scaled)(np.ones(3), Settings(scale=2.0)), 2.0 * np.ones(3))
+
+
+def test_a_typing_namedtuple_that_redefines_iteration_is_refused():
+    import typing
+
+    class Doubled(typing.NamedTuple):
+        W: np.ndarray
+
+        def __iter__(self):
+            yield 2.0 * self.W
+
+    def unpacked(p):
+        (a,) = p
+        return np.sum(a ** 2)
+
+    with pytest.raises(s2s.NoDerivativeRuleError, match="a tuple of class Doubled, which redefines `__iter__`"):
+        s2s.grad(unpacked)(Doubled(np.ones(2)))

@@ -66,3 +66,13 @@ def test_a_gradient_with_respect_to_the_sparse_matrix_is_refused():
     with pytest.raises(s2s.NoDerivativeRuleError, match="sparse csr_matrix"):
         s2s.grad(product)(A, np.ones(4))
     np.testing.assert_allclose(s2s.grad(product, wrt=1)(A, np.ones(4)), 2 * A.T @ (A @ np.ones(4)), rtol=1e-12)
+
+
+def dotted(x):
+    return np.sum(np.sin(A.dot(x)))
+
+
+def test_a_global_sparse_matrix_s_dot_is_its_product():
+    """`A.dot(x)` was read as `np.dot(A, x)`, which NumPy computes as an object array (a TypeError after it)."""
+    x = rng(2).normal(size=4)
+    np.testing.assert_allclose(s2s.grad(dotted)(x), fd_grad(dotted, (x,), 0), rtol=1e-5, atol=1e-7)

@@ -375,6 +375,11 @@ class Desugar(loops.LoopRewriter):
         self.generic_visit(node)
         self._refuse_refused_makers(node)
         func = node.func
+        if isinstance(func, ast.Attribute) and func.attr == "dot" and len(node.args) == 1 and not node.keywords \
+                and not isinstance(node.args[0], ast.Starred) and _sparse(self._global_value(func.value)):
+            # (`A.dot(x)` of a global SciPy sparse matrix is its product `A @ x`: no rule of the method, and np.dot
+            # would compute with the matrix as one object)
+            return ast.copy_location(ast.BinOp(left=func.value, op=ast.MatMult(), right=node.args[0]), node)
         if not (isinstance(func, ast.Attribute) and self._is_value(func.value)):
             return node
         if self._defined_by_your_class(func.value, func.attr):  # (`b.take(x)` of `b = Bag(2.0)`: Bag's own take)
@@ -410,6 +415,11 @@ class Desugar(loops.LoopRewriter):
 
 def _runtime():
     return ctx().runtime
+
+
+def _sparse(value) -> bool:
+    """A SciPy sparse matrix or array."""
+    return (type(value).__module__ or "").startswith("scipy.sparse")
 
 
 def _your_class(cls) -> bool:

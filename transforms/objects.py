@@ -68,10 +68,6 @@ def rewrite(pf, tree: ast.FunctionDef, alloc=None, record_params=()) -> ast.Func
         _StoredAttributes(pf, tree, alloc).run()
     objects = _Objects(pf, local_names(tree))
     objects.receivers = _known_receivers(pf, tree, objects._resolve, record_params)
-    params = tree.args.posonlyargs + tree.args.args
-    code = getattr(getattr(pf, "func", None), "__code__", None)
-    if params and code is not None and "__class__" in code.co_freevars:
-        objects.first = params[0].arg  # (a method that calls super(): its object)
     objects.visit(tree)
     fix_locations(tree)
     return tree
@@ -91,7 +87,6 @@ class _Objects(ast.NodeTransformer):
         self.pf = pf
         self.locals = locals_
         self.receivers = {}  # local name -> (its record class, an expression of the class, its exact type known)
-        self.first = None  # the first parameter of a method that calls super()
 
     def _is_value(self, node) -> bool:
         """A run-time value of the function (rooted at a local name, a call, a subscript...), not a
@@ -124,12 +119,6 @@ class _Objects(ast.NodeTransformer):
 
     def visit_Call(self, node):
         func = node.func
-        if isinstance(func, ast.Name) and func.id == "super" and not node.args and not node.keywords \
-                and self._resolve(func) is super and self.first is not None:
-            # (`super()` in a method is `super(__class__, self)`: written so, `self` is seen flowing into it, and a
-            # differentiated `self` is refused there instead of its derivative lost)
-            node.args = [ast.Name(id="__class__", ctx=ast.Load()), ast.Name(id=self.first, ctx=ast.Load())]
-            return node
         if isinstance(func, ast.Attribute):  # a method call: its object's parts are read, the method is not
             func.value = self.visit(func.value)
         else:
