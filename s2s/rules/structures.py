@@ -39,7 +39,7 @@ _steering(defrule_for(rt.record, "record(values, cls, *names)", structured=True,
                       values="s2s.record_grad(g, ans, names)",
                       values_dot="s2s.record_tangent(values_dot, ans, names)"), "names").returns_view = True
 # p.forward(x) -> C.forward(s2s.receiver(p, C, "forward"), x) (transforms/objects.py): p itself, checked
-_steering(defrule_for(rt.receiver, "receiver(obj, *steer)", structured=True, obj="g", obj_dot="obj_dot"),
+_steering(defrule_for(rt.receiver, "receiver(obj, *steer)", structured=True, obj="g", tangent_from_adjoint=True),
           "steer").returns_view = True
 # obj._replace(w=v) / dataclasses.replace(obj, w=v) -> s2s.replace(obj, (v,), "w")
 _steering(defrule_for(rt.replace, "replace(obj, values, *names)", structured=True, tangent_from_adjoint=True,
