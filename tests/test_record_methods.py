@@ -162,6 +162,9 @@ def test_a_method_of_a_record_parameter_called_through_its_class():
 def test_the_generated_code_calls_the_class_s_function_with_the_object_first():
     text = s2s.source(s2s.grad(method_by_name), *_args())
     assert "forward_vjp(" in text and "s2s.receiver(layer, Dense, 'forward')" in text
+    # (a namedtuple built here, its class's instances without a __dict__: nothing can hide its methods, no check)
+    text = s2s.source(s2s.grad(namedtuple_called), *_args())
+    assert "__call___vjp(layer, x)" in text and "receiver" not in text
 
 
 def test_an_instance_s_own_attribute_of_the_method_s_name_is_refused_at_the_call():

@@ -256,7 +256,8 @@ def record_fields(cls) -> tuple:
 def _slotted(cls) -> bool:
     """Whether instances of `cls` have no `__dict__` (every class of its MRO below object lists `__slots__` without
     one): an instance then holds no attribute that would hide a method."""
-    return all("__slots__" in c.__dict__ and "__dict__" not in c.__slots__ for c in cls.__mro__[:-1])
+    return all("__slots__" in c.__dict__ and "__dict__" not in c.__slots__ for c in cls.__mro__[:-1]
+               if c.__module__ != "builtins")  # (tuple's instances hold no attributes)
 
 
 def _user_function(obj) -> bool:
