@@ -443,7 +443,8 @@ def _check_one(a, name, default=False) -> None:
 # (`__getattr__` of a dict read by attribute, `__repr__`) compute nothing s2s derives
 _CONTAINER_OPERATIONS = frozenset(f"__{name}__" for name in (
     "add", "radd", "iadd", "mul", "rmul", "imul", "getitem", "setitem", "delitem", "iter", "reversed", "len",
-    "contains", "or", "ror", "ior", "array", "array_ufunc", "array_function", "float", "index"))
+    "contains", "or", "ror", "ior", "array", "array_ufunc", "array_function", "float", "index", "missing"))
+_RUN_AS_THEY_ARE = frozenset(("index", "count"))  # (a subclass's own are called as they are, never read as a list's)
 
 
 @functools.lru_cache(maxsize=64)
@@ -475,10 +476,10 @@ def _container_kind(v, held) -> str | None:
         own = set(vars(klass))
         if issubclass(klass, tuple) and "_fields" in own:  # (what namedtuple() writes; a typing.NamedTuple's own too)
             own -= _namedtuple_names(klass._fields)
-        # (a list's or dict's own methods, `get`, `copy`, `update`, run as they are: only array-named ones s2s reads
-        # as NumPy's functions, and the operators it reads as a list's, tuple's or dict's)
-        names.update(n for n in own if n in _CONTAINER_OPERATIONS
-                     or not record and not n.startswith("__") and hasattr(np.ndarray, n) and not hasattr(base, n))
+        # (s2s reads a list's or dict's own methods, `values`, `items`, `copy`, `append`, as the builtin's: a
+        # subclass's changed ones gave wrong gradients, even of a dict held constant; `index` and `count` it runs)
+        names.update(n for n in own if n in _CONTAINER_OPERATIONS or not record and not n.startswith("__")
+                     and (hasattr(np.ndarray, n) or hasattr(base, n)) and n not in _RUN_AS_THEY_ARE)
     return f"a {base.__name__} of class {kind.__name__}, which redefines {_listed(sorted(names))}" if names else None
 
 

@@ -586,22 +586,32 @@ def test_super_in_a_function_nested_in_a_method_runs_on_that_function_s_argument
         s2s.grad(f)(W)
 
 
-class Settings(dict):
-    """A dict of your class whose own `get`, `update` and `copy` run as they are (s2s reads no NumPy function in
-    them): accepted."""
+class Doubling(dict):
+    """A dict of your class whose `values` doubles them: s2s read `d.values()` as a dict's (review 210: 4 for the
+    gradient 8 of `sum(d.values()) * x`, the dict held constant)."""
 
-    def get(self, key, default=None):
-        return dict.get(self, key, default if default is not None else 1.0)
-
-    def copy(self):
-        return Settings(self)
+    def values(self):
+        return [2.0 * v for v in dict.values(self)]
 
 
-def test_a_dict_subclass_with_its_own_get_and_copy_is_accepted():
-    def scaled(x, cfg):
-        return np.sum(x * cfg.get("scale"))
+class Counted(list):
+    """A list of your class that only adds `index` and `count` of its own (called as they are): accepted."""
 
-    np.testing.assert_allclose(s2s.grad(scaled)(np.ones(3), Settings(scale=2.0)), 2.0 * np.ones(3))
+    def count(self, value):
+        return 0
+
+
+def test_a_container_that_redefines_a_builtin_method_is_refused_even_held_constant():
+    def scaled(x, d):
+        return sum(d.values()) * x
+
+    with pytest.raises(s2s.NoDerivativeRuleError, match="a dict of class Doubling, which redefines `values`"):
+        s2s.grad(scaled)(2.0, Doubling(a=1.5, b=2.5))
+
+    def product(L):
+        return L[0] * L[1]
+
+    assert s2s.grad(product)(Counted([2.0, 3.0])) == [3.0, 2.0]
 
 
 def test_a_typing_namedtuple_that_redefines_iteration_is_refused():

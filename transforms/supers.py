@@ -20,7 +20,8 @@ from .walk import walk
 __all__ = ["write_super_arguments"]
 
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-_IMPLICIT_SCOPES = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.ClassDef)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_IMPLICIT_SCOPES = (*_COMPREHENSIONS, ast.ClassDef)
 
 
 def write_super_arguments(tree: ast.FunctionDef, is_super, refuse) -> bool:
@@ -56,6 +57,9 @@ def _own_nodes(scope):
     while todo:
         node, implicit = todo.pop()
         yield node, implicit
+        first = node.generators[0].iter if isinstance(node, _COMPREHENSIONS) else None
         for child in ast.iter_child_nodes(node):
-            if not isinstance(child, _SCOPES):
+            if isinstance(child, ast.comprehension):  # (the first `in` runs in the function itself)
+                todo.extend((part, implicit or part is not first) for part in ast.iter_child_nodes(child))
+            elif not isinstance(child, _SCOPES):
                 todo.append((child, implicit or isinstance(node, _IMPLICIT_SCOPES)))

@@ -36,3 +36,9 @@ def test_a_nested_function_s_and_a_lambda_s_super_name_their_own_first_argument(
 def test_a_super_with_no_object_to_name_is_refused(source):
     _, _, refused = _written(source)
     assert refused and "no object of a method" in refused[0]
+
+
+def test_super_in_a_comprehension_s_first_iterable_names_the_method_s_self():
+    """Python evaluates the first `in` of a comprehension in the function itself."""
+    _, text, refused = _written("def f(self, x):\n    return [v * 2.0 for v in super().vec(x)]")
+    assert not refused and "super(__class__, self).vec(x)" in text
