@@ -460,9 +460,16 @@ def _container_base(v) -> str:
 
 def _container_kind(v, held) -> str | None:
     """"a list of class Bag, which redefines `sum`" where `v` is a list, tuple or dict of a class of yours that
-    defines a name lists, tuples, dicts or arrays have (`sum`, `__add__`, `append`): s2s would read `bag.sum()` as
-    NumPy's sum and `bag + other` as a list's. A record (a namedtuple) given as an argument itself is not one: its
-    methods are read as its class's (transforms/objects.py); one held in a container is, since they are not."""
+    defines a name lists, tuples, dicts or arrays have (`sum`, `values`, `__add__`, `append`), else None: s2s would
+    read `bag.sum()` as NumPy's sum and `bag + other` as a list's. A record (a namedtuple) given as an argument
+    itself is one only where it redefines an operator s2s reads as a tuple's (`p[0]`, `a, b = p`): its methods are
+    read as its class's (transforms/objects.py); one held in a container is checked as the others.
+
+        >>> class Bag(list):
+        ...     def sum(self): return 42.0
+        >>> _container_kind(Bag([1.0]), held=False), _container_kind([1.0], held=False)
+        ('a list of class Bag, which redefines `sum`', None)
+    """
     kind = type(v)
     if kind in (list, tuple, dict) or not isinstance(v, list | tuple | dict):
         return None
