@@ -178,11 +178,18 @@ def _entry_for(func, names, form, optimize, args, specialise=True, kwargs=None):
 
 
 def _record_params(func, args, kwargs=None) -> tuple:
-    """(name, class) for the parameters given a namedtuple or dataclass instance whose class has a method of yours:
-    the code made for the call reads `model(x)`, `model.forward(x)` as that class's (transforms/objects.py; a
-    variant is keyed by its arguments' types, and `s2s.receiver` checks each such call when it runs)."""
-    return tuple((p, type(a)) for p, a in _positional_values(func, args, kwargs)
-                 if _is_record(a) and _has_own_methods(type(a)))
+    """(name, class) for the parameters given a namedtuple or dataclass instance whose class has a method of yours,
+    (name, ("items", class)) for those given a list or tuple of such records of one class: the code made for the
+    call reads `model(x)`, `model.forward(x)`, `layer(h)` of `for layer in layers` as that class's
+    (transforms/objects.py; `s2s.receiver` checks each such call when it runs)."""
+    out = []
+    for p, a in _positional_values(func, args, kwargs):
+        if _is_record(a) and _has_own_methods(type(a)):
+            out.append((p, type(a)))
+        elif type(a) in (list, tuple) and a and _is_record(a[0]) and all(type(v) is type(a[0]) for v in a) \
+                and _has_own_methods(type(a[0])):
+            out.append((p, ("items", type(a[0]))))  # (`for layer in layers: h = layer(h)` of a list passed in)
+    return tuple(out)
 
 
 def _has_own_methods(cls) -> bool:

@@ -629,3 +629,50 @@ def test_a_typing_namedtuple_that_redefines_iteration_is_refused():
 
     with pytest.raises(s2s.NoDerivativeRuleError, match="a tuple of class Doubled, which redefines `__iter__`"):
         s2s.grad(unpacked)(Doubled(np.ones(2)))
+
+
+def mlp_of_layers(layers, x):
+    h = x
+    for layer in layers:
+        h = layer(h)
+    return np.sum(h ** 2)
+
+
+def ends_of_layers(layers, x):
+    return np.sum(layers[-1](layers[0](x)))
+
+
+def _layers_fd(f, layers, x, eps=1e-6):
+    """Central differences of f with respect to each field of each Dense of the list `layers`."""
+    out = []
+    for k, layer in enumerate(layers):
+        fields = {}
+        for name in ("W", "b"):
+            value = getattr(layer, name)
+            fd = np.zeros_like(value)
+            for i in np.ndindex(value.shape):
+                up, down = value.copy(), value.copy()
+                up[i] += eps
+                down[i] -= eps
+                fd[i] = (f([*layers[:k], dataclasses.replace(layer, **{name: up}), *layers[k + 1:]], x)
+                         - f([*layers[:k], dataclasses.replace(layer, **{name: down}), *layers[k + 1:]], x)) / (2 * eps)
+            fields[name] = fd
+        out.append(fields)
+    return out
+
+
+@pytest.mark.parametrize("f", [mlp_of_layers, ends_of_layers], ids=lambda f: f.__name__)
+def test_methods_of_a_list_of_records_passed_in_are_differentiated(f):
+    """`for layer in layers: h = layer(h)` of a list of Dense given as the argument; its gradient is a list of
+    Dense. A later call with a list of another class whose `__call__` differs finds the code made for the first
+    class (a list argument's code is chosen by its type, and `s2s.grad(f)` of the same f is the same function), and
+    s2s.receiver refuses it."""
+    W, b, x = _args(15)
+    layers = [Dense(W, b), Dense(W * 0.5, b - 1.0)]
+    g = s2s.grad(f)(layers, x)
+    assert type(g) is list and all(type(v) is Dense for v in g)
+    for got, want in zip(g, _layers_fd(f, layers, x)):
+        for name, fd in want.items():
+            np.testing.assert_allclose(getattr(got, name), fd, rtol=1e-5, atol=1e-7)
+    with pytest.raises(S2SError, match="its .__call__ is not Dense's"):
+        s2s.grad(f)([Derived(W, 2.0), Derived(W, 3.0)], x)

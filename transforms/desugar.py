@@ -516,7 +516,7 @@ def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict, reco
     desugarer = Desugar(pf, names, alloc)
     desugarer.updates = updates
     desugarer.bindings = _bindings(tree)
-    desugarer.records = dict(record_params)
+    desugarer.records = {name: cls for name, cls in record_params if isinstance(cls, type)}
     desugarer.stored = {n.id for n in walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     desugarer.visit(tree)
     fix_locations(tree)

@@ -281,6 +281,8 @@ def _known_receivers(pf, tree, resolve, record_params=()) -> dict:
       (a record built here, of exactly that class);
     - a name every binding of which is `name = layers[k]` or `for name in layers`, of lists of records of one class
       (`_record_lists`; `s2s.receiver` checks each where a method is called);
+    - a list parameter given records of one such class (`record_params`' ("items", class)), looped over or indexed
+      as a list of records is (each checked by `s2s.receiver` where called);
     - the first parameter of the function being differentiated where it is a method of such a class
       (`C.__dict__["forward"] is the function`) and never bound again (`self`; any type may be passed, so
       `s2s.receiver` checks it where it is used);
@@ -299,7 +301,13 @@ def _known_receivers(pf, tree, resolve, record_params=()) -> dict:
     nested = {n.id if isinstance(n, ast.Name) else n.arg for scope in walk(tree) if scope is not tree
               and isinstance(scope, _NESTED_SCOPES) for n in walk(scope)
               if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) or isinstance(n, ast.arg)}
-    lists = _record_lists(tree, resolve, stores, nested)
+    seeds = {}  # a list parameter given records of one class: looped over or indexed as a list of records is
+    for name, given in record_params:
+        if type(given) is tuple and given[0] == "items" and stores.get(name) == 1 and name not in nested:
+            expr = _class_named(pf, given[1])
+            if expr is not None:
+                seeds[name] = (given[1], expr)
+    lists = _record_lists(tree, resolve, stores, nested, seeds)
     bindings = {}  # name -> (class, expression, exact) of each binding, None for a binding of anything else
     for node in walk(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -317,6 +325,8 @@ def _known_receivers(pf, tree, resolve, record_params=()) -> dict:
     if owner is not None and params and stores.get(params[0].arg) == 1 and params[0].arg not in nested:
         out[params[0].arg] = (*owner, False)
     for name, cls in record_params:
+        if not isinstance(cls, type):
+            continue
         expr = _class_named(pf, cls)
         if expr is not None and stores.get(name) == 1 and name not in nested and name not in out:
             out[name] = (cls, expr, False)
@@ -360,11 +370,12 @@ _LISTED = "list of records"  # (a key of `_known_receivers`' result beside names
 _SEQUENCE_HELPERS = ("as_sequence", "not_an_iterator")  # (what `for v in layers` is desugared into reads the list)
 
 
-def _record_lists(tree, resolve, stores, nested) -> dict:
+def _record_lists(tree, resolve, stores, nested, seeds=None) -> dict:
     """Local names bound once to a list or tuple display (or a list comprehension) of records built of one class,
-    or to `s2s.as_sequence` of such a name (a loop over it, desugared), and read only as a loop's iterable, by index
-    (`layers[0]`), by `len` or by those helpers: name -> (class, expression of it)."""
-    out = {}
+    the parameters in `seeds` (given a list of them), or names bound to `s2s.as_sequence` of such a name (a loop over
+    it, desugared), each read only as a loop's iterable, by index (`layers[0]`), by `len` or by those helpers:
+    name -> (class, expression of it)."""
+    out = dict(seeds or {})
     for node in walk(tree):
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
             continue
