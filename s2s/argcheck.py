@@ -473,8 +473,9 @@ def _container_kind(v, held) -> str | None:
     kind = type(v)
     if kind in (list, tuple, dict) or not isinstance(v, list | tuple | dict):
         return None
+    from s2s.runtime.structures import is_namedtuple_type  # (the runtime imports this module)
     # (a record given as an argument itself: only what s2s reads as a tuple's own operation, `p[0]`, `a, b = p`)
-    record = not held and issubclass(kind, tuple) and isinstance(getattr(kind, "_fields", None), tuple)
+    record = not held and is_namedtuple_type(kind)
     base = list if isinstance(v, list) else dict if isinstance(v, dict) else tuple
     names = set()
     for klass in kind.__mro__:

@@ -376,7 +376,7 @@ class Desugar(loops.LoopRewriter):
         self._refuse_refused_makers(node)
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr == "dot" and len(node.args) == 1 and not node.keywords \
-                and not isinstance(node.args[0], ast.Starred) and _sparse(self._global_value(func.value)):
+                and not isinstance(node.args[0], ast.Starred) and _runtime().is_sparse(self._global_value(func.value)):
             # (`A.dot(x)` of a global SciPy sparse matrix is its product `A @ x`: no rule of the method, and np.dot
             # would compute with the matrix as one object)
             return ast.copy_location(ast.BinOp(left=func.value, op=ast.MatMult(), right=node.args[0]), node)
@@ -417,17 +417,12 @@ def _runtime():
     return ctx().runtime
 
 
-def _sparse(value) -> bool:
-    """A SciPy sparse matrix or array."""
-    return (type(value).__module__ or "").startswith("scipy.sparse")
-
-
 def _your_class(cls) -> bool:
     """A class defined outside NumPy, SciPy, s2s and the builtins, and no array, container or number (a namedtuple
     class of yours is one: a record, whose methods s2s reads as yours)."""
     module = (getattr(cls, "__module__", None) or "builtins").split(".")[0]
-    namedtuple = issubclass(cls, tuple) and isinstance(getattr(cls, "_fields", None), tuple)
-    return module not in ("builtins", "numpy", "scipy", "s2s", "collections") and (namedtuple or not issubclass(
+    return module not in ("builtins", "numpy", "scipy", "s2s", "collections") and (
+        _runtime().is_namedtuple_type(cls) or not issubclass(
         cls, np.ndarray | np.generic | list | dict | set | tuple | str | int | float | complex))
 
 

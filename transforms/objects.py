@@ -39,7 +39,7 @@ import types
 from . import annotations
 from .context import ctx, missing
 from .desugar import VALUE_ATTRIBUTES, helper_attr, local_names
-from .walk import fix_locations, walk
+from .walk import fix_locations, parent_map, walk
 
 # an array's data attributes stay attribute reads: the shape-like ones have no derivative, and the others
 # (x.flat, x.data) are refused where they are differentiated, as before (a record's field of such a name too)
@@ -395,7 +395,7 @@ def _record_lists(tree, resolve, stores, nested, seeds=None) -> dict:
         if record_type(cls) is not None and _plain_lookup(cls):
             out[name] = (cls, items[0].func)
     if out:
-        parents = {id(child): parent for parent in walk(tree) for child in ast.iter_child_nodes(parent)}
+        parents = parent_map(tree)
         for node in walk(tree):
             if isinstance(node, ast.Name) and node.id in out and isinstance(node.ctx, ast.Load):
                 parent = parents.get(id(node))

@@ -34,6 +34,7 @@ from s2s.runtime.arrays import (  # noqa: F401
     float_items,
     is_array,
     is_foreign,
+    is_sparse,
     shape_of,
 )
 from s2s.runtime.calls import (  # noqa: F401

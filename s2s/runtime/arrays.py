@@ -27,6 +27,15 @@ def is_foreign(x) -> bool:
     return is_array(x) and not isinstance(x, np.ndarray | np.generic)
 
 
+def is_sparse(x) -> bool:
+    """True for a SciPy sparse matrix or array (2-d; NumPy's functions read it as one object, not as its entries).
+
+        >>> is_sparse(np.eye(2))
+        False
+    """
+    return (type(x).__module__ or "").startswith("scipy.sparse")
+
+
 def _arr(x):
     """An array for `x`: arrays of any library and Python numbers pass unchanged, lists become NumPy arrays."""
     if is_array(x) or isinstance(x, int | float | complex):

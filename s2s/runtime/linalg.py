@@ -8,16 +8,11 @@ import numpy as np
 
 from s2s import patches
 from s2s.runtime.adjoint import unbroadcast
-from s2s.runtime.arrays import _arr, _as_array, _in_library_of, is_array, is_foreign
+from s2s.runtime.arrays import _arr, _as_array, _in_library_of, is_array, is_foreign, is_sparse
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g
 from s2s.transforms.triangular import SUBSTITUTION_FROM
 
 _linalg = patches.genuine("numpy.linalg")  # np.linalg as s2s loaded it: a later np.linalg.inv = ... is not read
-
-
-def _sparse(x) -> bool:
-    """A SciPy sparse matrix or array (2-d; NumPy's functions read it as an object, not as its entries)."""
-    return type(x).__module__.startswith("scipy.sparse")
 
 
 def _refuse_sparse_operand(x):
@@ -48,9 +43,9 @@ def grad_matmul_a(g, a, b):
     if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2 \
             and g.shape == (a.shape[0], b.shape[1]):
         return g @ b.T  # (matrices: no batch axes to sum)
-    if _sparse(a):
+    if is_sparse(a):
         _refuse_sparse_operand(a)
-    if _sparse(b):
+    if is_sparse(b):
         return _sparse_product_adjoint(g, b, a, sparse_first=False)
     a, b, g = _arr(a), _arr(b), _arr(g)
     if np.ndim(b) == 1:
@@ -70,9 +65,9 @@ def grad_matmul_b(g, a, b):
     if type(g) is np.ndarray and type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2 \
             and g.shape == (a.shape[0], b.shape[1]):
         return a.T @ g
-    if _sparse(b):
+    if is_sparse(b):
         _refuse_sparse_operand(b)
-    if _sparse(a):
+    if is_sparse(a):
         return _sparse_product_adjoint(g, a, b, sparse_first=True)
     a, b, g = _arr(a), _arr(b), _arr(g)
     if np.ndim(a) == 1:
