@@ -579,6 +579,7 @@ def _runner(func, wrt, optimize, need_value=True):
     form = "value" if need_value else "grad"
     ndarray = np.ndarray
     structure_key = argshapes.structure_key  # a list, tuple or dict of arrays and numbers: keyed by its structure
+    settled = argcheck.settled
 
     def make(args, key, kwargs):
         argcheck.check_arguments(args, kwargs, target)  # np.matrix and complex arguments have keys of their own
@@ -597,9 +598,13 @@ def _runner(func, wrt, optimize, need_value=True):
         # (an ndarray subclass's key is its class: an instance's own `dot`, argcheck, is checked on each call)
         recheck = bool(kwargs) or bool(_CONTAINERS.intersection(key if type(key) is tuple else (key,))) \
             or any(type(a) is not ndarray and isinstance(a, ndarray) for a in args)
+        # (an object's attributes, a record's lists: what they hold may change between calls, so `settled` tests
+        # them on every call, and the full check runs where it cannot tell)
+        watched = tuple(i for i, a in enumerate(args) if argcheck.may_change(a))
         hot = {}  # its hot codes for the runner by how many arguments a call gives (False: none), made on the
         # first call that may use one
-        return variants.put(key, (entry, entry.fn, positions, entry.fn.__s2s_returns_value__, records, recheck, hot))
+        return variants.put(key, (entry, entry.fn, positions, entry.fn.__s2s_returns_value__, records, recheck, hot,
+                                  watched))
 
     def slow(args, kwargs):
         """The general call: the variant for these arguments' kind, made or made again when stale."""
@@ -619,9 +624,9 @@ def _runner(func, wrt, optimize, need_value=True):
         variant = find(key)
         if variant is None or not variant[0].fresh():
             variant = make(args, key, kwargs)
-        elif variant[5]:
+        elif variant[5] or variant[7] and not all(map(settled, map(args.__getitem__, variant[7]))):
             argcheck.check_arguments(args, kwargs, target)  # what a list or a keyword holds is not in the key
-        entry, fn, positions, returns_value, records, recheck, hot = variant
+        entry, fn, positions, returns_value, records, recheck, hot, _ = variant
         if positions:
             _check_args(positions, args, kwargs, target)
         if fixed is not None and not kwargs and not positions and not recheck and len(args) <= arity:
@@ -716,6 +721,7 @@ def _runner(func, wrt, optimize, need_value=True):
 
 
 _NO_VALUE = object()
+
 
 
 def _size_one_output(func, target, wrt, optimize, args, kwargs, value):

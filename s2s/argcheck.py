@@ -184,12 +184,25 @@ def _parts(value, attributes=False, limit=_LIMIT):
             todo.extend((item, depth + 1) for item in reversed(_fields(v)))
 
 
+def holds_fields(v) -> bool:
+    """Whether `v` is an object whose attributes s2s looks into (a dataclass, an object of a class of yours), not a
+    module, function, class or a library's object.
+
+        >>> holds_fields(np.ones(2)), holds_fields(np), holds_fields(types.SimpleNamespace(W=1.0))
+        (False, False, True)
+    """
+    return _holds_fields(v, True)
+
+
+_NOT_LOOKED_INTO = frozenset(("builtins", "scipy", "s2s", "functools", *_ARRAY_LIBRARIES))
+
+
 def _holds_fields(v, attributes) -> bool:
     import dataclasses
     if isinstance(v, type | types.ModuleType | types.FunctionType | types.MethodType | types.BuiltinFunctionType):
         return False
-    return (dataclasses.is_dataclass(v) or attributes) and (type(v).__module__ or "").split(".")[0] not in (
-        "builtins", "scipy", "s2s", "functools", *_ARRAY_LIBRARIES)
+    return (dataclasses.is_dataclass(v) or attributes) and (type(v).__module__ or "").split(".")[0] not in \
+        _NOT_LOOKED_INTO
 
 
 def _fields(v) -> list:
@@ -206,6 +219,76 @@ def _fields(v) -> list:
     return values
 
 
+_SETTLED_BUDGET = 256  # values `settled` looks at before it leaves the value to the full check
+# numbers and strings no check refuses, and what is never looked into (modules, functions, classes, bound methods)
+_SETTLED_LEAVES = frozenset((float, int, bool, str, type(None), np.float64, np.float32, np.float16, np.int64, np.int32,
+                             np.int16, np.int8, np.uint8, np.bool_, types.ModuleType, types.FunctionType,
+                             types.BuiltinFunctionType, types.MethodType, types.BuiltinMethodType, type, np.ufunc))
+_NOT_SETTLED = frozenset((np.ndarray, int, float, complex, np.generic, list, tuple, dict, *_NEVER_REFUSED))
+
+
+def settled(value) -> bool:
+    """Whether `value` is, and holds, only what no check of this module refuses, seen by type tests alone: real
+    exact ndarrays, numbers, strings, exact lists, tuples and dicts of such, functions and modules, and objects
+    whose class is no array-like (no `__array__` protocol, no ndarray or number subclass), their attributes three
+    objects deep. False leaves the value to the full check (`check_arguments`, `refused_kind`), which is slower
+    and may still pass it: this is the test made on every call of a value that may change between calls (an
+    object argument's attributes, a global list's items).
+
+        >>> class Layer:
+        ...     def __init__(self): self.W, self.act = np.ones(2), np.tanh
+        >>> settled({"layers": [Layer(), Layer()], "lr": 0.1}), settled(np.ones(2).view(np.matrix))
+        (True, False)
+    """
+    return _settled_items((value,), 0, [_SETTLED_BUDGET])
+
+
+def may_change(a) -> bool:
+    """Whether the argument `a`, which a derivative is made for by its type alone, holds what may change between
+    calls: an object's attributes (`net.W = M(...)`, an array of a class that redefines `@`, after the first call),
+    a record's lists. `settled` tests it on every call.
+
+        >>> may_change(types.SimpleNamespace()), may_change((np.ones(2), 1.0))
+        (True, False)
+    """
+    if isinstance(a, tuple):  # (a namedtuple's items stay; a list among them may change)
+        return type(a) is not tuple and not all(type(v) is np.ndarray or type(v) in _PLAIN for v in a)
+    return holds_fields(a)
+
+
+def _settled_items(values, depth, budget) -> bool:
+    for v in values:
+        kind = type(v)
+        if kind is np.ndarray:
+            if v.dtype.kind == "c":
+                return False
+            continue
+        if kind in _SETTLED_LEAVES:
+            continue
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        if kind is list or kind is tuple:
+            if not _settled_items(v, depth, budget):
+                return False
+        elif kind is dict:
+            if not _settled_items(v.values(), depth, budget):
+                return False
+        else:
+            for klass in kind.__mro__[:-1]:  # (`in` tests of each class's dict: hasattr of a missing name raises
+                # inside, slower; `object` defines none of these)
+                names = klass.__dict__
+                if klass in _NOT_SETTLED or "__array__" in names or "__array_ufunc__" in names \
+                        or "__array_function__" in names or "dtype" in names or "__slots__" in names:
+                    return False  # (a subclass of an array, a number or a container, an array-like, a dtype,
+                    # attributes outside a __dict__: the full check says what it is)
+            if depth < _OBJECT_DEPTH and (kind.__module__ or "").partition(".")[0] not in _NOT_LOOKED_INTO:
+                held = getattr(v, "__dict__", None)
+                if type(held) is not dict or "dtype" in held or not _settled_items(held.values(), depth + 1, budget):
+                    return False  # (a dtype, maybe complex: `_is_complex`)
+    return True
+
+
 def refused_kind(obj, inside: bool = True) -> str | None:
     """What s2s refuses in `obj` (itself, or what its lists, tuples, dicts and dataclass fields hold): "a masked
     array", "an np.matrix", "an array of class M, which redefines `dot`"..., else None. Without `inside`, of what
@@ -216,10 +299,11 @@ def refused_kind(obj, inside: bool = True) -> str | None:
         ('a masked array', None)
     """
     if type(obj) is np.ndarray or type(obj) in _PLAIN or isinstance(obj, _NEVER_REFUSED) \
-            or _plain_items(obj, None if inside else _GLOBAL_LIMIT):
+            or _plain_items(obj, None if inside else _GLOBAL_LIMIT) or not inside and settled(obj):
         return None  # (the modules, functions and classes a transform resolves: no walk for each)
-    # (a global is read at each of its resolutions in a transform: a long global list is looked into less far)
-    for v, _ in _parts(obj, limit=_LIMIT if inside else _GLOBAL_LIMIT):
+    # (a global is read at each of its resolutions in a transform: a long global list is looked into less far; its
+    # objects' attributes too, which the function may read at run time: `for layer in LAYERS: layer.W @ h`)
+    for v, _ in _parts(obj, attributes=not inside, limit=_LIMIT if inside else _GLOBAL_LIMIT):
         kind = _kind(v) if inside or v is obj else redefining(v)
         if kind is not None:
             return kind
@@ -334,13 +418,13 @@ def check_arguments(args, kwargs=None, func=None) -> None:
         >>> check_arguments((np.ones(2), 1.0))   # nothing to say
     """
     for i, a in enumerate(args):
-        if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c") or _plain_items(a):
+        if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c") or _plain_items(a) or settled(a):
             continue
         names = _positional_names(func)
         _check_one(a, names[i] if i < len(names) else f"argument {i}")
     if kwargs:
         for k, a in kwargs.items():
-            if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c") or _plain_items(a):
+            if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c") or _plain_items(a) or settled(a):
                 continue
             _check_one(a, k)
     defaults = getattr(func, "__defaults__", None)  # (most functions have none, or numbers: one type test each)

@@ -41,7 +41,7 @@ from __future__ import annotations
 import types
 import weakref
 
-from s2s import frontend, rules
+from s2s import argcheck, frontend, rules
 from s2s.tables import TABLES, Table, lock
 
 MISSING = frontend.missing()
@@ -99,8 +99,8 @@ def current(kind, container, key, func):
 
 
 def same(now, then, mode) -> bool:
-    if now is then:
-        return True
+    if now is then:  # (a container or object of yours: what it holds may have become a value s2s refuses since)
+        return mode != "held" or argcheck.refused_kind(now, inside=False) is None
     if mode == "type":
         return type(now) is type(then)
     if mode == "eq":

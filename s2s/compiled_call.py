@@ -35,7 +35,7 @@ import weakref
 
 import numpy as np
 
-from s2s import cache, rules
+from s2s import argcheck, cache, rules
 from s2s.argshapes import structure_key
 from s2s.tables import Table
 
@@ -264,6 +264,9 @@ def _kind_tests(ref, key, value, tag, values, budget):
         values.update({f"{_P}S{tag}": key[0], f"{_P}D{tag}": value.dtype})
         return [f"{_P}type({ref}) is {_P}ndarray and {ref}.shape == {_P}S{tag} and {ref}.dtype is {_P}D{tag}"]
     values[f"{_P}T{tag}"] = key
+    if argcheck.may_change(value):  # (an object's attributes may change between calls: api._runner's `watched`)
+        values[f"{_P}settled"] = argcheck.settled
+        return [f"{_P}type({ref}) is {_P}T{tag} and {_P}settled({ref})"]
     return [f"{_P}type({ref}) is {_P}T{tag}"]
 
 

@@ -35,13 +35,23 @@ _BOUND_METHODS = (types.MethodType, types.BuiltinMethodType, types.MethodWrapper
 
 
 def _mode(obj, fresh_each_access=False) -> str:
-    """How a recorded dependency is compared later: by identity, by type, or (bound methods) by ==."""
+    """How a recorded dependency is compared later: by identity, by type, (bound methods) by ==, or (containers and
+    objects, `_identity_mode`) by identity and what they hold."""
     if isinstance(obj, _DATA):
         return "type"
     if fresh_each_access and (type(obj) in _BOUND_METHODS
                               or type(obj) is tuple and all(type(v) is int for v in obj)):
         return "eq"  # (a bound method, or `X.shape` of an array: a new tuple each time, equal while X's shape is)
-    return "is"
+    return _identity_mode(obj)
+
+
+def _identity_mode(obj) -> str:
+    """"held" for a list, tuple, dict or object of a class of yours, whose items and attributes the derivative code
+    reads when it runs (`LAYERS[0].W`, `CONFIG["W"]`): compared by identity and by what it holds still passing
+    `argcheck.refused_kind` (cache.same), since an item or attribute may become a value s2s refuses (an array of a
+    class that redefines `@`) after the code was made; else "is" (identity)."""
+    from s2s import argcheck
+    return "held" if isinstance(obj, list | tuple | dict | set) or argcheck.holds_fields(obj) else "is"
 
 
 def _refuse_refused_kinds(name, obj, func):
@@ -52,6 +62,8 @@ def _refuse_refused_kinds(name, obj, func):
     if kind is not None:
         from s2s.errors import NoDerivativeRuleError
         name = name if isinstance(name, str) else ast.unparse(name)  # (a node: `cfg.W`, written out only here)
+        if _identity_mode(obj) == "held" and argcheck.redefining(obj) is None:
+            kind = f"which holds {kind}"  # (`LAYERS[0].W`: the list is no such value itself)
         raise NoDerivativeRuleError(
             f"s2s cannot differentiate {getattr(func, '__qualname__', 'the function')}: it reads {name!r}, {kind}, "
             f"{argcheck.WHY_REFUSED}", hint=f"bind {name} to a plain array: {argcheck.plain_hint(name)}")
@@ -189,7 +201,7 @@ class ParsedFunction:
             self._note("d", space, name, _MISSING, "is")  # (a global of that name defined later shadows the builtin)
             space = _own_builtins(func)
         obj = space.get(name, _MISSING)
-        self._note("d", space, name, obj, "is")
+        self._note("d", space, name, obj, _identity_mode(obj))
         return obj
 
     def resolve_expr(self, node: ast.expr):

@@ -603,7 +603,7 @@ def _frozen_globals(func, fdef, record, taken) -> dict:
         elif isinstance(node, ast.arg):
             stored.add(node.arg)
     return {key: obj for owner, kind, _, key, obj, mode in record.values()
-            if owner is func and kind == "g" and mode == "is" and obj is not _MISSING
+            if owner is func and kind == "g" and mode in ("is", "held") and obj is not _MISSING
             and key in loaded and key not in stored and key not in taken}
 
 
