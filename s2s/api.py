@@ -117,7 +117,7 @@ def _shaped_params(func, args, kwargs=None):
             out.append((p, a.shape, a.dtype.char))
         elif type(a) in (float, int, bool):
             out.append((p, (), {float: "d", int: "l", bool: "?"}[type(a)]))
-        elif type(a) in _CONTAINERS:
+        elif type(a) in _CONTAINERS or argshapes.is_record(a):  # (a record: its fields' facts, `p.W`)
             key = argshapes.structure_key(a)
             if key is not None:
                 out.append((p, *argshapes.structure_facts(key)))
@@ -580,6 +580,7 @@ def _runner(func, wrt, optimize, need_value=True):
     ndarray = np.ndarray
     structure_key = argshapes.structure_key  # a list, tuple or dict of arrays and numbers: keyed by its structure
     settled = argcheck.settled
+    is_record = argshapes.is_record  # a namedtuple or dataclass: keyed by its fields' structure (`model.W`)
 
     def make(args, key, kwargs):
         argcheck.check_arguments(args, kwargs, target)  # np.matrix and complex arguments have keys of their own
@@ -600,7 +601,8 @@ def _runner(func, wrt, optimize, need_value=True):
             or any(type(a) is not ndarray and isinstance(a, ndarray) for a in args)
         # (an object's attributes, a record's lists: what they hold may change between calls, so `settled` tests
         # them on every call, and the full check runs where it cannot tell)
-        watched = tuple(i for i, a in enumerate(args) if argcheck.may_change(a))
+        keys = (key,) if len(args) == 1 else key
+        watched = () if kwargs else tuple(i for i, a in enumerate(args) if type(keys[i]) is type and argcheck.may_change(a))
         hot = {}  # its hot codes for the runner by how many arguments a call gives (False: none), made on the
         # first call that may use one
         return variants.put(key, (entry, entry.fn, positions, entry.fn.__s2s_returns_value__, records, recheck, hot,
@@ -614,11 +616,11 @@ def _runner(func, wrt, optimize, need_value=True):
             kwargs = {}
         if len(args) == 1:
             a = args[0]
-            key = (a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in _CONTAINERS \
-                else structure_key(a) or type(a)
+            key = (a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) in _NUMBER or (
+                type(a) not in _CONTAINERS and not is_record(a)) else structure_key(a) or type(a)
         else:
-            key = tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in _CONTAINERS
-                         else structure_key(a) or type(a) for a in args])
+            key = tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) in _NUMBER or (
+                type(a) not in _CONTAINERS and not is_record(a)) else structure_key(a) or type(a) for a in args])
         if kwargs:  # the code for a call without keywords may be specialised to defaults these replace
             key = (key, _KEYWORDS, tuple(kwargs))
         variant = find(key)

@@ -15,9 +15,13 @@ of the leaves' shapes, and one of their dtype characters.
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import functools
+
 import numpy as np
 
-from s2s.transforms.shapes import Keyed, Seq
+from s2s.transforms.shapes import Fields, Keyed, Record, Seq
 
 MAX_LEAVES = 64  # a bigger container is not specialised: its walk would cost every call
 MAX_DEPTH = 3
@@ -47,6 +51,8 @@ def _key(a, budget, depth):
     kind = type(a)
     if kind in _OPEN and len(a) > budget[0]:
         return None  # (too many leaves: a long list is not walked on every call)
+    if kind not in _OPEN:
+        return _record_key(a, kind, budget, depth)
     if kind is dict:
         keys = tuple(map(type, a))
         if not _KEY_TYPES.issuperset(keys):
@@ -82,6 +88,70 @@ def _key(a, budget, depth):
     return (_OPEN[kind], *zip(a, items)) if kind is dict else (_OPEN[kind], *items)
 
 
+def _record_key(a, kind, budget, depth):
+    """The key of a namedtuple (`("N", its class, items...)`) or a dataclass (`(".", its class, fields...)`) of
+    arrays, numbers, strings and containers, read as Python reads its attributes: None for any other value, a
+    dataclass whose class reads attributes its own way (`__getattribute__`, a descriptor named as a field, a field
+    kept outside its `__dict__`), or one that is too big."""
+    if isinstance(a, tuple):
+        fields = getattr(kind, "_fields", None)
+        if type(fields) is not tuple or len(fields) != len(a) or kind.__getattribute__ is not _TUPLE_GETATTRIBUTE:
+            return None
+        for name in fields:  # (`p.W` reads item 0 only through namedtuple's own getter, not a subclass's property)
+            for klass in kind.__mro__:
+                getter = klass.__dict__.get(name, _NO_FIELD)
+                if getter is not _NO_FIELD:
+                    if type(getter) is not _TUPLE_GETTER:
+                        return None
+                    break
+        inner = _key(tuple(a), budget, depth)
+        return None if inner is None else ("N", kind, *inner[1:])
+    names = dataclass_fields(kind)
+    held = getattr(a, "__dict__", None)
+    if names is None or type(held) is not dict or kind.__getattribute__ is not _OBJECT_GETATTRIBUTE:
+        return None
+    values = []
+    for name in names:
+        value = held.get(name, _NO_FIELD)
+        if value is _NO_FIELD:
+            return None
+        for klass in kind.__mro__:
+            default = klass.__dict__.get(name, _NO_FIELD)  # (a default, or a descriptor: `p.name` would read that)
+            if default is not _NO_FIELD and type(default) not in _PLAIN_DEFAULTS and hasattr(type(default), "__set__"):
+                return None
+        values.append(value)
+    inner = _key(values, budget, depth)
+    return None if inner is None else (".", kind, *inner[1:])
+
+
+_OBJECT_GETATTRIBUTE = object.__getattribute__
+_TUPLE_GETATTRIBUTE = tuple.__getattribute__
+_TUPLE_GETTER = type(collections.namedtuple("_Probe", "a").a)  # (what namedtuple writes for each field)
+_PLAIN_DEFAULTS = frozenset((float, int, bool, str, type(None), tuple))  # (no descriptor: one type test each)
+_NO_FIELD = object()
+
+
+@functools.lru_cache(maxsize=256)
+def dataclass_fields(kind):
+    """The names of the fields of the dataclass `kind` (what `dataclasses.fields` gives: no class variables or
+    init-only ones), None for any other class."""
+    if not dataclasses.is_dataclass(kind) or kind.__module__.partition(".")[0] in ("numpy", "scipy", "s2s"):
+        return None
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+def is_record(a) -> bool:
+    """Whether `a` is a namedtuple or a dataclass, which `structure_key` may key by its fields.
+
+        >>> import collections
+        >>> is_record(collections.namedtuple("P", "W b")(1.0, 2.0)), is_record((1.0, 2.0))
+        (True, False)
+    """
+    kind = type(a)
+    return kind is not tuple and isinstance(a, tuple) and type(getattr(kind, "_fields", None)) is tuple \
+        or dataclass_fields(kind) is not None
+
+
 def structure_facts(key):
     """(shape fact, dtype fact) of a `structure_key`: `Seq`/`Keyed` of the leaves' shapes (`()` for a
     number) and of their dtype characters.
@@ -93,8 +163,13 @@ def structure_facts(key):
         return None, "U"  # (a string leaf: no shape is claimed for it)
     if type(key) is type:
         return (), _NUMBER_KINDS[key]
-    if key[0] not in ("[", "(", "{"):
+    if key[0] not in ("[", "(", "{", "N", "."):
         return key
+    if key[0] in ("N", "."):  # (a namedtuple's or a dataclass's fields)
+        fields = key[1]._fields if key[0] == "N" else dataclass_fields(key[1])
+        facts = [structure_facts(item) for item in key[2:]]
+        record = Record if key[0] == "N" else Fields
+        return record((fact for fact, _ in facts), fields), record((kind for _, kind in facts), fields)
     if key[0] == "{":
         pairs = [(k, structure_facts(item)) for k, item in key[1:]]
         return Keyed((k, fact) for k, (fact, _) in pairs), Keyed((k, kind) for k, (_, kind) in pairs)

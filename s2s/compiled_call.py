@@ -36,7 +36,7 @@ import weakref
 import numpy as np
 
 from s2s import argcheck, cache, rules
-from s2s.argshapes import structure_key
+from s2s.argshapes import dataclass_fields, structure_key
 from s2s.tables import Table
 
 # argument types whose numba type is fixed by their Python type, so that the entry point compiled for them
@@ -277,6 +277,8 @@ def _structure_tests(ref, key, value, tag, values, budget):
     nested list, tuple or dict the same way (`_kind_tests` of each item). One Python expression per test, in the
     hot code's guard: a few hundred nanoseconds where the call costs a microsecond or more. None where `key`
     holds more leaves than `budget` has left."""
+    if key[0] in ("N", "."):
+        return _record_tests(ref, key, value, tag, values, budget)
     container = _CONTAINER_OF.get(key[0])
     if container is None or type(value) is not container or len(value) != len(key) - 1:
         return None
@@ -295,6 +297,24 @@ def _structure_tests(ref, key, value, tag, values, budget):
     for j, (item_ref, item, item_value) in enumerate(parts):
         budget[0] -= 1
         inner = _kind_tests(item_ref, item, item_value, f"{tag}_{j}", values, budget) if budget[0] >= 0 else None
+        if inner is None:
+            return None
+        tests += inner
+    return tests
+
+
+def _record_tests(ref, key, value, tag, values, budget):
+    """`_structure_tests` of a namedtuple's or dataclass's key: its exact class, then each field read as the
+    derivative reads it (`p.W`) tested as `_kind_tests` says."""
+    if type(value) is not key[1]:
+        return None
+    values[f"{_P}C{tag}"] = key[1]
+    tests = [f"{_P}type({ref}) is {_P}C{tag}"]
+    names = key[1]._fields if key[0] == "N" else dataclass_fields(key[1])
+    for j, (name, item) in enumerate(zip(names, key[2:])):
+        budget[0] -= 1
+        inner = _kind_tests(f"{ref}.{name}", item, getattr(value, name), f"{tag}_{j}", values, budget) \
+            if budget[0] >= 0 else None
         if inner is None:
             return None
         tests += inner

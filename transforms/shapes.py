@@ -372,6 +372,39 @@ class Seq:
         return f"Seq{self.items!r}"
 
 
+class Record(Seq):
+    """The shape of a namedtuple argument no one changes (s2s/argshapes.py): a tuple's, whose field names are part
+    of its equality (code made for one class is not another's whose fields are in another order)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.items == self.items and other.fields == self.fields
+
+    def __hash__(self):
+        return hash((type(self).__name__, self.items, self.fields))
+
+    def __repr__(self):
+        return f"{type(self).__name__}{dict(zip(self.fields or (), self.items))!r}"
+
+
+class Fields(Record):
+    """The shape of a dataclass argument no one changes: its fields' facts in order, with their names; read only as
+    its attributes (`s2s.field(p, "W")`), never as a tuple's items (`_container_reads_hold`)."""
+
+    __slots__ = ()
+
+
+def _field_items(fact, names):
+    """[the fact of `s2s.field(r, *names)`] of a record's fact `fact` (a `Seq` with field names: a namedtuple's or a
+    dataclass's), [None] where a name is no field of it."""
+    for name in names:
+        if not isinstance(fact, Seq) or fact.fields is None or name not in fact.fields:
+            return [None]
+        fact = fact.items[fact.fields.index(name)]
+    return [fact]
+
+
 def _int_display(node):
     """An int literal, or a tuple or list display of such (nested), as Python values; else None."""
     if isinstance(node, ast.Constant) and type(node.value) is int:
@@ -1023,6 +1056,8 @@ class Shapes:
                 reads.setdefault(node.id, []).append(node)
         runtime = ctx().runtime
         as_sequence = getattr(runtime, "as_sequence", None)
+        field_reader, finisher = getattr(runtime, "field", None), getattr(runtime, "finish", None)
+        receiver = getattr(runtime, "receiver", None)
         readers = {getattr(runtime, name, None) for name in _STRUCTURE_READERS} - {None}
         todo = list(held)
         while todo:
@@ -1030,6 +1065,24 @@ class Shapes:
                 node, pairs = read, held[read.id]
                 while True:
                     parent = parents.get(id(node))
+                    if isinstance(parent, ast.Call) and parent.args and parent.args[0] is node \
+                            and self.callee(parent) is field_reader and not parent.keywords and len(parent.args) > 1 \
+                            and all(isinstance(a, ast.Constant) and type(a.value) is str for a in parent.args[1:]):
+                        names = [a.value for a in parent.args[1:]]  # (`p.W`, `p.cfg.lr` of a record: its fields)
+                        pairs = [(f, k) for fact, kind in pairs
+                                 for f, k in zip(_field_items(fact, names), _field_items(kind, names))]
+                        if all(isinstance(fact, tuple) or kind == "U" for fact, kind in pairs):
+                            break
+                        node = parent
+                        continue
+                    if isinstance(parent, ast.Call) and parent.args and parent.args[0] is node \
+                            and self.callee(parent) is receiver:
+                        node = parent  # (`s2s.receiver(model, Dense, "forward")`: the record itself, as `self`)
+                        continue
+                    if any(isinstance(fact, Fields) for fact, _ in pairs) and not (
+                            isinstance(parent, ast.Assign) or isinstance(parent, ast.Call) and (
+                            self._is_push(parent) or self.callee(parent) is finisher)):
+                        return False  # (a dataclass is read by its fields only: no item, length or iteration)
                     if isinstance(parent, ast.Subscript) and parent.value is node and isinstance(parent.ctx, ast.Load):
                         whole = not self._int_index(parent.slice)
                         pairs = [(f, k) for fact, kind in pairs for f, k in zip(_held_items(fact, parent.slice, whole),
