@@ -603,6 +603,8 @@ def _runner(func, wrt, optimize, need_value=True):
         # them on every call, and the full check runs where it cannot tell)
         keys = (key,) if len(args) == 1 else key
         watched = () if kwargs else tuple(i for i, a in enumerate(args) if type(keys[i]) is type and argcheck.may_change(a))
+        # (a default the call leaves that is a list, dict or object: `def f(x, Ws=[W0])`, changed in place later)
+        watched += tuple(("default", v) for v in _changing_defaults(target, len(args)))
         hot = {}  # its hot codes for the runner by how many arguments a call gives (False: none), made on the
         # first call that may use one
         return variants.put(key, (entry, entry.fn, positions, entry.fn.__s2s_returns_value__, records, recheck, hot,
@@ -626,12 +628,13 @@ def _runner(func, wrt, optimize, need_value=True):
         variant = find(key)
         if variant is None or not variant[0].fresh():
             variant = make(args, key, kwargs)
-        elif variant[5] or variant[7] and not all(map(settled, map(args.__getitem__, variant[7]))):
+        elif variant[5] or variant[7] and not all(settled(v) is not False for v in _watched_values(variant[7], args)):
             argcheck.check_arguments(args, kwargs, target)  # what a list or a keyword holds is not in the key
-        entry, fn, positions, returns_value, records, recheck, hot, _ = variant
+        entry, fn, positions, returns_value, records, recheck, hot, watched = variant
         if positions:
             _check_args(positions, args, kwargs, target)
-        if fixed is not None and not kwargs and not positions and not recheck and len(args) <= arity:
+        if fixed is not None and not kwargs and not positions and not recheck and len(args) <= arity \
+                and not any(type(w) is tuple for w in watched):  # (the hot code tests arguments, not defaults)
             code = hot.get(len(args))  # (fewer: parameters left out, their defaults part of the variant's freshness)
             if code is None:
                 code = hot[len(args)] = _hot_code(entry, key, args, returns_value, records) or False
@@ -723,6 +726,21 @@ def _runner(func, wrt, optimize, need_value=True):
 
 
 _NO_VALUE = object()
+
+
+def _watched_values(watched, args):
+    """The values a variant's `watched` names: argument positions, ("default", value) for defaults."""
+    return [w[1] if type(w) is tuple else args[w] for w in watched]
+
+
+def _changing_defaults(func, given) -> list:
+    """The defaults of `func` a call of `given` positional arguments leaves (keyword-only ones too) that may change
+    in place between calls: lists, dicts and objects (`argcheck.may_change`)."""
+    code = getattr(func, "__code__", None)
+    defaults = getattr(func, "__defaults__", None) or ()
+    left = defaults[max(0, given - (code.co_argcount - len(defaults))):] if code is not None else ()
+    values = list(left) + list((getattr(func, "__kwdefaults__", None) or {}).values())
+    return [v for v in values if type(v) in _CONTAINERS or argcheck.may_change(v)]
 
 
 

@@ -29,6 +29,7 @@ complex...) is refused where the gradient is finished (`s2s.runtime.finish`).
 
 from __future__ import annotations
 
+import abc
 import functools
 import types
 
@@ -223,24 +224,31 @@ _SETTLED_BUDGET = 256  # values `settled` looks at before it leaves the value to
 # numbers and strings no check refuses, and what is never looked into (modules, functions, classes, bound methods)
 _SETTLED_LEAVES = frozenset((float, int, bool, str, type(None), np.float64, np.float32, np.float16, np.int64, np.int32,
                              np.int16, np.int8, np.uint8, np.bool_, types.ModuleType, types.FunctionType,
-                             types.BuiltinFunctionType, types.MethodType, types.BuiltinMethodType, type, np.ufunc))
+                             types.BuiltinFunctionType, types.MethodType, types.BuiltinMethodType, type, np.ufunc,
+                             bytes, range, slice, type(Ellipsis), np.dtype))
 _NOT_SETTLED = frozenset((np.ndarray, int, float, complex, np.generic, list, tuple, dict, *_NEVER_REFUSED))
 
 
-def settled(value) -> bool:
+def settled(value) -> bool | None:
     """Whether `value` is, and holds, only what no check of this module refuses, seen by type tests alone: real
     exact ndarrays, numbers, strings, exact lists, tuples and dicts of such, functions and modules, and objects
-    whose class is no array-like (no `__array__` protocol, no ndarray or number subclass), their attributes three
-    objects deep. False leaves the value to the full check (`check_arguments`, `refused_kind`), which is slower
-    and may still pass it: this is the test made on every call of a value that may change between calls (an
-    object argument's attributes, a global list's items).
+    whose class is no array-like (no `__array__` protocol, no ndarray or number subclass, no `__getattr__`), their
+    attributes three objects deep. False leaves the value to the full check (`check_arguments`, `refused_kind`),
+    which is slower and may still pass it; None where it holds more than _SETTLED_BUDGET values (a list longer
+    than what is left is not looked into): what was seen is plain. This is the test made on every call of a value
+    that may change between calls (an object argument's attributes, a global list's items), so its cost is
+    bounded whatever the value holds.
 
         >>> class Layer:
         ...     def __init__(self): self.W, self.act = np.ones(2), np.tanh
         >>> settled({"layers": [Layer(), Layer()], "lr": 0.1}), settled(np.ones(2).view(np.matrix))
         (True, False)
+        >>> settled([0.0] * 10_000) is None
+        True
     """
-    return _settled_items((value,), 0, [_SETTLED_BUDGET])
+    budget = [_SETTLED_BUDGET]
+    plain = _settled_items((value,), 0, budget)
+    return None if plain and budget[0] < 0 else plain
 
 
 def may_change(a) -> bool:
@@ -257,7 +265,9 @@ def may_change(a) -> bool:
 
 
 def _settled_items(values, depth, budget) -> bool:
+    """`settled` of each of `values`; True with budget[0] < 0 where it stopped looking (a list too long)."""
     for v in values:
+        budget[0] -= 1
         kind = type(v)
         if kind is np.ndarray:
             if v.dtype.kind == "c":
@@ -265,28 +275,56 @@ def _settled_items(values, depth, budget) -> bool:
             continue
         if kind in _SETTLED_LEAVES:
             continue
-        budget[0] -= 1
-        if budget[0] < 0:
-            return False
-        if kind is list or kind is tuple:
-            if not _settled_items(v, depth, budget):
-                return False
-        elif kind is dict:
-            if not _settled_items(v.values(), depth, budget):
+        if kind is list or kind is tuple or kind is dict or isinstance(v, list | tuple | dict) and not isinstance(
+                v, np.ndarray) and _container_kind(v, True) is None:  # (a subclass that redefines nothing of theirs)
+            if len(v) > budget[0]:
+                budget[0] = -1
+                return True  # (what is left of the budget would not see it all: not looked into)
+            if not _settled_items(v.values() if isinstance(v, dict) else v, depth, budget):
                 return False
         else:
-            for klass in kind.__mro__[:-1]:  # (`in` tests of each class's dict: hasattr of a missing name raises
-                # inside, slower; `object` defines none of these)
-                names = klass.__dict__
-                if klass in _NOT_SETTLED or "__array__" in names or "__array_ufunc__" in names \
-                        or "__array_function__" in names or "dtype" in names or "__slots__" in names:
-                    return False  # (a subclass of an array, a number or a container, an array-like, a dtype,
-                    # attributes outside a __dict__: the full check says what it is)
-            if depth < _OBJECT_DEPTH and (kind.__module__ or "").partition(".")[0] not in _NOT_LOOKED_INTO:
+            walked = _PLAIN_CLASSES.get(kind)
+            if walked is None:
+                walked = _plain_class(kind)
+            if walked is False:
+                return False  # (an array-like, a dtype, attributes outside a __dict__ or computed: the full check)
+            if depth < _OBJECT_DEPTH and walked is True:
                 held = getattr(v, "__dict__", None)
-                if type(held) is not dict or "dtype" in held or not _settled_items(held.values(), depth + 1, budget):
+                if type(held) is not dict or "dtype" in held:
                     return False  # (a dtype, maybe complex: `_is_complex`)
+                if len(held) > budget[0]:
+                    budget[0] = -1
+                    return True
+                if not _settled_items(held.values(), depth + 1, budget):
+                    return False
+        if budget[0] < 0:
+            return True
     return True
+
+
+_PLAIN_CLASSES: dict = {}  # class -> `_plain_class` of it (a class's own names are read once)
+
+
+def _plain_class(kind):
+    """For `settled`: False where objects of class `kind` are left to the full check (a subclass of an array, a
+    number or a container, a metaclass of its own, a class with `__array__`, `__array_ufunc__`,
+    `__array_function__`, `dtype`, `__slots__`, `__getattr__` or a `__getattribute__` of yours), "library" where
+    their attributes are not looked into (a library's class), else True."""
+    verdict = True
+    if type(kind) is not type and type(kind) is not abc.ABCMeta:
+        verdict = False  # (a metaclass of its own may give the class `__array__`)
+    for klass in kind.__mro__[:-1]:  # (`object` defines none of these)
+        names = klass.__dict__
+        if klass in _NOT_SETTLED or "__array__" in names or "__array_ufunc__" in names \
+                or "__array_function__" in names or "dtype" in names or "__slots__" in names \
+                or "__getattr__" in names or type(names.get("__getattribute__")) is types.FunctionType:
+            verdict = False
+    if verdict and (kind.__module__ or "").partition(".")[0] in _NOT_LOOKED_INTO:
+        verdict = "library"
+    if len(_PLAIN_CLASSES) > 4096:
+        _PLAIN_CLASSES.clear()
+    _PLAIN_CLASSES[kind] = verdict
+    return verdict
 
 
 def refused_kind(obj, inside: bool = True) -> str | None:
@@ -299,15 +337,30 @@ def refused_kind(obj, inside: bool = True) -> str | None:
         ('a masked array', None)
     """
     if type(obj) is np.ndarray or type(obj) in _PLAIN or isinstance(obj, _NEVER_REFUSED) \
-            or _plain_items(obj, None if inside else _GLOBAL_LIMIT) or not inside and settled(obj):
+            or _plain_items(obj, None if inside else _GLOBAL_LIMIT) or not inside and settled(obj) is True:
         return None  # (the modules, functions and classes a transform resolves: no walk for each)
     # (a global is read at each of its resolutions in a transform: a long global list is looked into less far; its
     # objects' attributes too, which the function may read at run time: `for layer in LAYERS: layer.W @ h`)
-    for v, _ in _parts(obj, attributes=not inside, limit=_LIMIT if inside else _GLOBAL_LIMIT):
-        kind = _kind(v) if inside or v is obj else redefining(v)
+    for v, attribute in _parts(obj, attributes=not inside, limit=_LIMIT if inside else _GLOBAL_LIMIT):
+        # (of an attribute of a global object, only an array or number whose class redefines NumPy's: an unread
+        # array-like beside the weights, a DataFrame or a SymPy matrix, is no value the derivative reads as NumPy's)
+        kind = _kind(v) if inside or v is obj else redefining(v) if not attribute or isinstance(
+            v, np.ndarray | _NUMBER_BASES) else None
         if kind is not None:
             return kind
     return None
+
+
+def still_plain(obj) -> bool:
+    """Whether a global or closure container or object the derivative reads (cache.same, mode "held") still holds
+    nothing `refused_kind` refuses: `settled` on every call, the full check where it cannot tell; one too big for
+    `settled` to look into was looked into when the code was made.
+
+        >>> still_plain({"W": np.ones(2)}), still_plain([np.ones(2).view(np.matrix)])
+        (True, True)
+    """
+    plain = settled(obj)
+    return plain is not False or refused_kind(obj, inside=False) is None
 
 
 def redefining(v) -> str | None:
@@ -418,13 +471,13 @@ def check_arguments(args, kwargs=None, func=None) -> None:
         >>> check_arguments((np.ones(2), 1.0))   # nothing to say
     """
     for i, a in enumerate(args):
-        if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c") or _plain_items(a) or settled(a):
+        if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c") or _plain_items(a) or settled(a) is True:
             continue
         names = _positional_names(func)
         _check_one(a, names[i] if i < len(names) else f"argument {i}")
     if kwargs:
         for k, a in kwargs.items():
-            if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c") or _plain_items(a) or settled(a):
+            if type(a) in _PLAIN or (type(a) is np.ndarray and a.dtype.kind != "c") or _plain_items(a) or settled(a) is True:
                 continue
             _check_one(a, k)
     defaults = getattr(func, "__defaults__", None)  # (most functions have none, or numbers: one type test each)

@@ -100,7 +100,7 @@ def current(kind, container, key, func):
 
 def same(now, then, mode) -> bool:
     if now is then:  # (a container or object of yours: what it holds may have become a value s2s refuses since)
-        return mode != "held" or argcheck.refused_kind(now, inside=False) is None
+        return mode != "held" or argcheck.still_plain(now)
     if mode == "type":
         return type(now) is type(then)
     if mode == "eq":
@@ -171,7 +171,17 @@ class Flat:
             self.rest[(entry[0], id(entry[1]), entry[2])] = entry
 
     def bound(self, fn, version):
-        return Bound(fn, version, tuple(self.funcs.values()), tuple(self.ident.values()), tuple(self.rest.values()))
+        return Bound(fn, version, tuple(self.funcs.values()), tuple(self.ident.values()),
+                     _held_once(tuple(self.rest.values())))
+
+
+def _held_once(rest) -> tuple:
+    """`rest` where an attribute or item read of a container or object itself compared as "held" (`NET.layers` of
+    `NET`) is compared by identity alone: what it holds is looked into with its container's, once per call."""
+    held = {id(obj) for kind, container, key, obj, mode in rest if mode == "held"}
+    return tuple((kind, container, key, obj, "is") if mode == "held" and kind in ("a", "i", "d")
+                 and id(container) in held else (kind, container, key, obj, mode)
+                 for kind, container, key, obj, mode in rest)
 
 
 class Bound:

@@ -191,6 +191,9 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
         variant = variants.get(key)
         if variant is None or not variant.fresh():
             variant = make(args, key, passed)
+        elif any(type(a) is not ndarray and type(a) not in _NUMBER_TYPES and api.argcheck.settled(a) is False
+                 for a in args):
+            api.argcheck.check_arguments(args, {}, target)  # (what an object, list or dict holds may have changed)
         hot_ok = fixed and passed is not None and len(args) == arity and not numpy_only
         if (variant.plain or variant.post) and hot_ok:  # next calls: straight to machine code
             if variant.hot.get(passed) is None:

@@ -266,7 +266,7 @@ def _kind_tests(ref, key, value, tag, values, budget):
     values[f"{_P}T{tag}"] = key
     if argcheck.may_change(value):  # (an object's attributes may change between calls: api._runner's `watched`)
         values[f"{_P}settled"] = argcheck.settled
-        return [f"{_P}type({ref}) is {_P}T{tag} and {_P}settled({ref})"]
+        return [f"{_P}type({ref}) is {_P}T{tag} and {_P}settled({ref}) is not False"]
     return [f"{_P}type({ref}) is {_P}T{tag}"]
 
 

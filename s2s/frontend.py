@@ -59,6 +59,9 @@ def _refuse_refused_kinds(name, obj, func):
     np.matrix) is refused where the function reads it: its values reach the derivative as an argument's do."""
     from s2s import argcheck
     kind = argcheck.refused_kind(obj, inside=False)  # (of its items, those whose class redefines NumPy's)
+    if kind is None and isinstance(obj, functools.partial):  # (what it passes its function when called)
+        kind = argcheck.refused_kind((obj.args, obj.keywords), inside=False)
+        kind = kind and f"which holds {kind}"
     if kind is not None:
         from s2s.errors import NoDerivativeRuleError
         name = name if isinstance(name, str) else ast.unparse(name)  # (a node: `cfg.W`, written out only here)
@@ -243,6 +246,9 @@ def _note_function(record, obj):
                           (None, "f", obj, None, (obj.__code__, obj.__defaults__, obj.__kwdefaults__), "f"))
     elif isinstance(obj, functools.partial):
         record.setdefault((0, "a", id(obj), "func"), (None, "a", obj, "func", obj.func, "is"))
+        # (what its arguments and keywords hold, read when the call runs, may become a value s2s refuses)
+        record.setdefault((0, "a", id(obj), "args"), (None, "a", obj, "args", obj.args, "held"))
+        record.setdefault((0, "a", id(obj), "keywords"), (None, "a", obj, "keywords", obj.keywords, "held"))
         _note_function(record, obj.func)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import s2s
-from s2s import argcheck
+from s2s import argcheck, compiled
 from s2s.errors import NoDerivativeRuleError
 from tests.conftest import check_grad
 
@@ -609,3 +609,89 @@ def test_settled_passes_only_what_the_full_checks_pass():
                 assert all(argcheck.redefining(p) is None for p, _ in argcheck._parts(held, attributes=True)
                            if p is not held)
     assert passed > 40  # (most plain values pass by type tests)
+
+
+def reads_its_default(x, Ws=[A]):  # noqa: B006 (the default list is the point: changed in place later)
+    return np.sum(Ws[0].dot(x))
+
+
+def test_a_default_list_changed_in_place_after_the_first_call():
+    df = s2s.grad(reads_its_default)
+    assert np.allclose(df(X), A.sum(axis=0))
+    reads_its_default.__defaults__[0][0] = A.view(Tripled)
+    try:
+        with pytest.raises(NoDerivativeRuleError, match="the default of 'Ws' holds one"):
+            df(X)
+    finally:
+        reads_its_default.__defaults__[0][0] = A
+    assert np.allclose(df(X), A.sum(axis=0))
+
+
+def through_a_partial(x, Ws):
+    return np.sum(Ws[0].dot(x))
+
+
+PARTIAL_WEIGHTS = [A]
+PARTIAL = __import__("functools").partial(through_a_partial, Ws=PARTIAL_WEIGHTS)
+
+
+def calls_a_global_partial(x):
+    return PARTIAL(x)
+
+
+def test_a_global_partial_s_keywords_changed_after_the_first_call():
+    df = s2s.grad(calls_a_global_partial)
+    assert np.allclose(df(X), A.sum(axis=0))
+    PARTIAL_WEIGHTS[0] = A.view(Tripled)
+    try:
+        with pytest.raises(NoDerivativeRuleError, match="Tripled"):
+            df(X)
+    finally:
+        PARTIAL_WEIGHTS[0] = A
+    assert np.allclose(df(X), A.sum(axis=0))
+
+
+def test_an_object_argument_changed_under_compile_true():
+    unit = Unit(A)
+    df = s2s.grad(dots_of_an_attribute, compile=True)
+    with pytest.warns(compiled.CompiledFallbackWarning):
+        assert np.allclose(df(X, unit), A.sum(axis=0))
+    assert np.allclose(df(X, unit), A.sum(axis=0))
+    unit.W = A.view(Tripled)
+    with pytest.raises(NoDerivativeRuleError, match="Tripled"):
+        df(X, unit)
+
+
+class LooksLikeAnArray:
+    """An array-like with array-named methods (a SymPy matrix, a DataFrame), kept beside the weights, unread."""
+
+    def __array__(self, dtype=None, copy=None):
+        return np.zeros(2)
+
+    def dot(self, other):
+        return 0.0
+
+
+class Keeper:
+    def __init__(self):
+        self.W = A
+        self.history = LooksLikeAnArray()
+
+
+KEEPER = Keeper()
+
+
+def reads_the_keeper_s_weights(x):
+    return np.sum(KEEPER.W.dot(x))
+
+
+def test_an_unread_array_like_beside_a_global_s_weights_is_fine():
+    assert np.allclose(s2s.grad(reads_the_keeper_s_weights)(X), A.sum(axis=0))
+
+
+def test_the_check_on_every_call_is_bounded():
+    """A global list of 100,000 numbers, or an object argument holding 300 objects, is looked into on every call
+    only as far as `settled`'s budget goes (it was a full walk: 600x and 200x slower in review 212)."""
+    assert argcheck.settled([0.0] * 100_000) is None
+    assert argcheck.settled(types.SimpleNamespace(layers=[Unit(A) for _ in range(300)])) is None
+    assert argcheck.still_plain([0.0] * 100_000)
