@@ -593,7 +593,8 @@ def _runner(func, wrt, optimize, need_value=True):
         # a number, an exact ndarray (its dtype) or a container keyed by its structure is what the key says:
         # `_check_args` has nothing to add on the calls that find this variant
         positions = [p for p in every if p[0] >= len(args) or kinds[p[0]] not in _NUMBER and kinds[p[0]] is not ndarray
-                     and not (kinds[p[0]] in _CONTAINERS and structure_key(args[p[0]]) is not None)]
+                     and not ((kinds[p[0]] in _CONTAINERS or is_record(args[p[0]]))
+                              and structure_key(args[p[0]]) is not None)]
         # a namedtuple's or dataclass's gradient made as a plain tuple or dict gets its type (pytree.restore)
         records = every if any(i < len(args) and _is_record(args[i]) for i, _ in every) else None
         # (an ndarray subclass's key is its class: an instance's own `dot`, argcheck, is checked on each call)

@@ -135,7 +135,7 @@ _NO_FIELD = object()
 def dataclass_fields(kind):
     """The names of the fields of the dataclass `kind` (what `dataclasses.fields` gives: no class variables or
     init-only ones), None for any other class."""
-    if not dataclasses.is_dataclass(kind) or kind.__module__.partition(".")[0] in ("numpy", "scipy", "s2s"):
+    if not dataclasses.is_dataclass(kind) or (kind.__module__ or "").partition(".")[0] in ("numpy", "scipy", "s2s"):
         return None
     return tuple(f.name for f in dataclasses.fields(kind))
 

@@ -308,12 +308,14 @@ def _record_tests(ref, key, value, tag, values, budget):
     derivative reads it (`p.W`) tested as `_kind_tests` says."""
     if type(value) is not key[1]:
         return None
-    values[f"{_P}C{tag}"] = key[1]
+    values.update({f"{_P}C{tag}": key[1], f"{_P}getattr": getattr})
     tests = [f"{_P}type({ref}) is {_P}C{tag}"]
     names = key[1]._fields if key[0] == "N" else dataclass_fields(key[1])
     for j, (name, item) in enumerate(zip(names, key[2:])):
         budget[0] -= 1
-        inner = _kind_tests(f"{ref}.{name}", item, getattr(value, name), f"{tag}_{j}", values, budget) \
+        # (read as the derivative reads it; a field not set on this instance is None, no value a key holds)
+        read = f"{_P}getattr({ref}, {name!r}, None)"
+        inner = _kind_tests(read, item, getattr(value, name), f"{tag}_{j}", values, budget) \
             if budget[0] >= 0 else None
         if inner is None:
             return None

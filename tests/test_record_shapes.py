@@ -208,3 +208,39 @@ def test_a_list_of_records():
         want = fd_fields(lambda lay, v: mlp([*layers[:k], lay, *layers[k + 1:]], v), layer, x)
         np.testing.assert_allclose(g[0][k].W, want["W"], rtol=1e-5, atol=1e-7)
     assert argshapes.structure_key(layers)[1][0] == "N"
+
+
+@pytest.mark.parametrize("model", [Shadowed(np.ones((4, 3)), np.ones(3)), Described(np.ones((4, 3)), np.ones(3))],
+                         ids=["namedtuple property", "dataclass descriptor"])
+def test_a_gradient_for_a_field_python_reads_another_way_is_refused(model):
+    """With respect to the record, `model.W` through a property is no field's value: its gradient was the field's
+    read as the value (8x the right one for the doubling descriptor, review 213), refused now."""
+    x = np.random.default_rng(5).normal(size=(5, 4))
+    with pytest.raises(NoDerivativeRuleError, match="read through a property or descriptor"):
+        s2s.grad(affine_loss)(model, x)
+
+
+@dataclasses.dataclass
+class WithState:
+    W: np.ndarray
+    b: np.ndarray
+    stats: np.ndarray = dataclasses.field(init=False, repr=False)  # (set later, or never)
+
+
+def test_a_field_not_set_on_a_later_instance():
+    """The runner's hot code read every field of the class (`p.stats`): a later instance without `stats` raised an
+    AttributeError there (review 213); it takes the general path now, as Python reads the fields it reads."""
+    x = np.random.default_rng(8).normal(size=(5, 4))
+    first = WithState(np.ones((4, 3)), np.ones(3))
+    first.stats = np.zeros(3)
+    later = WithState(np.full((4, 3), 0.5), np.ones(3))
+    df = s2s.grad(affine_loss, wrt=1)
+    for model in (first, first, first, later, later):
+        np.testing.assert_allclose(df(model, x), fd_x(affine_loss, model, x), rtol=1e-5, atol=1e-7)
+
+
+def test_with_respect_to_the_record_the_code_knows_its_shapes():
+    model, x = _model(Dense), np.random.default_rng(9).normal(size=(5, 4))
+    text = s2s.source(s2s.grad(affine_loss), model, x)
+    assert "unbroadcast" not in text and "grad_matmul" not in text
+    check_record(affine_loss, model, x)

@@ -1057,7 +1057,7 @@ class Shapes:
         runtime = ctx().runtime
         as_sequence = getattr(runtime, "as_sequence", None)
         field_reader, finisher = getattr(runtime, "field", None), getattr(runtime, "finish", None)
-        receiver = getattr(runtime, "receiver", None)
+        receiver, field_adjoint = getattr(runtime, "receiver", None), getattr(runtime, "field_grad", None)
         readers = {getattr(runtime, name, None) for name in _STRUCTURE_READERS} - {None}
         todo = list(held)
         while todo:
@@ -1081,7 +1081,7 @@ class Shapes:
                         continue
                     if any(isinstance(fact, Fields) for fact, _ in pairs) and not (
                             isinstance(parent, ast.Assign) or isinstance(parent, ast.Call) and (
-                            self._is_push(parent) or self.callee(parent) is finisher)):
+                            self._is_push(parent) or self.callee(parent) in (finisher, field_adjoint))):
                         return False  # (a dataclass is read by its fields only: no item, length or iteration)
                     if isinstance(parent, ast.Subscript) and parent.value is node and isinstance(parent.ctx, ast.Load):
                         whole = not self._int_index(parent.slice)
@@ -3240,7 +3240,7 @@ def _literal_index(node):
 
 
 # runtime helpers that read a container argument for its structure alone (the adjoint placed into its shape)
-_STRUCTURE_READERS = ("getitem_grad", "add_item_grad", "finish", "grad_iterated", "grad_as_sequence", "as_sequence_tangent", "mapping_keys",
+_STRUCTURE_READERS = ("getitem_grad", "add_item_grad", "finish", "field_grad", "grad_iterated", "grad_as_sequence", "as_sequence_tangent", "mapping_keys",
                       "zeros_like_value", "unpack_count", "star_count", "not_an_iterator")  # (the last three count or test them)
 _CONSTANT_MODULES = (np, math)  # (their float constants: pi, e, inf, nan, tau)
 _INT_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,

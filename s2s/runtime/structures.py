@@ -14,6 +14,7 @@ s2s/runtime/adjoint.py hand records to `add_records`, `finish_record` and `zeros
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import types
 
@@ -115,14 +116,33 @@ def _refuse(obj, why=""):
 
 def _check_is_field(obj, name):
     """Refuse an attribute of a record that is not one of its fields (a property, a method, a class
-    attribute): its value is computed from the fields in code s2s has not read, so no derivative."""
-    if name not in field_names(obj):
+    attribute): its value is computed from the fields in code s2s has not read, so no derivative. So is a field
+    that Python reads through a descriptor of its class (a property of a namedtuple's subclass named as a field, a
+    data descriptor named as a dataclass's field): `obj.W` is not the value the field holds."""
+    if name not in field_names(obj) or _read_another_way(type(obj), name):
         from s2s.errors import NoDerivativeRuleError
+        what = ("is read through a property or descriptor of its class, not as the value the field holds"
+                if name in field_names(obj) else
+                "is not one (a property, a method or a class attribute computes it in code s2s does not read)")
         raise NoDerivativeRuleError(
             f"s2s differentiates the fields of a {type(obj).__name__} ({', '.join(field_names(obj))}), and .{name} "
-            "is not one (a property, a method or a class attribute computes it in code s2s does not read)",
+            f"{what}",
             hint=f"compute it from the fields in the differentiated function, or make it a function of the record "
                  f"(def {name}(p): ...) that s2s reads")
+
+
+def _read_another_way(cls, name) -> bool:
+    """Whether `cls` reads its field `name` through a data descriptor of its own (a property), not namedtuple's
+    getter of the item or a `__slots__` member."""
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(name, _ABSENT)
+        if found is not _ABSENT:
+            return hasattr(type(found), "__set__") and type(found) not in _FIELD_GETTERS
+    return False
+
+
+_ABSENT = object()
+_FIELD_GETTERS = (type(collections.namedtuple("_Probe", "a").a), types.MemberDescriptorType)
 
 
 def field(obj, *names):
