@@ -229,6 +229,9 @@ def size(value: Any) -> int:
 def restore(grad: Any, like: Any) -> Any:
     """`grad` given the container types of `like`: a namedtuple's gradient computed as a plain tuple
     becomes that namedtuple, a dataclass's computed as a dict (or tuple of fields) that dataclass."""
+    if type(grad) is type(like) and (_is_namedtuple(like) or _is_dataclass(like)) and all(
+            type(x) is np.ndarray or type(x) is float for x in _children(like)[1]):
+        return grad  # (finished already, `s2s.finish`: each field an array's or a number's gradient)
     if _is_namedtuple(like) and isinstance(grad, tuple) and len(grad) == len(like):
         return type(like)(*(_field(g, x) for g, x in zip(grad, like)))
     if _is_dataclass(like):

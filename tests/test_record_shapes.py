@@ -239,8 +239,15 @@ def test_a_field_not_set_on_a_later_instance():
         np.testing.assert_allclose(df(model, x), fd_x(affine_loss, model, x), rtol=1e-5, atol=1e-7)
 
 
-def test_with_respect_to_the_record_the_code_knows_its_shapes():
-    model, x = _model(Dense), np.random.default_rng(9).normal(size=(5, 4))
+@pytest.mark.parametrize("cls", [Dense, Pair, Swapped], ids=["dataclass", "namedtuple", "swapped namedtuple"])
+def test_with_respect_to_the_record_the_code_knows_its_shapes(cls):
+    """The record's adjoint is one name per field, returned as `s2s.finish({'W': ..., 'b': ...}, model)`, not a
+    record per field read added record to record (`s2s.field_grad`, `s2s.add`: 45 against 23 us at 16 x 32)."""
+    model, x = _model(cls), np.random.default_rng(9).normal(size=(5, 4))
     text = s2s.source(s2s.grad(affine_loss), model, x)
-    assert "unbroadcast" not in text and "grad_matmul" not in text
+    assert "unbroadcast" not in text and "grad_matmul" not in text and "field_grad" not in text
     check_record(affine_loss, model, x)
+    for _ in range(3):  # (the hot code)
+        g = s2s.grad(affine_loss)(model, x)
+        assert type(g) is cls
+        np.testing.assert_allclose(g.W, fd_fields(affine_loss, model, x)["W"], rtol=1e-5, atol=1e-7)

@@ -31,7 +31,7 @@ import ast
 import re
 
 from .analysis import is_pop
-from .shapes import Keyed, Seq, Shapes, hashable
+from .shapes import Keyed, Record, Seq, Shapes, hashable
 from .walk import fix_locations, rewrite_statements, walk
 
 
@@ -98,11 +98,14 @@ class _Plan:
     @property
     def keys(self):
         s = self.structure
+        if isinstance(s, Record):
+            return list(s.fields)
         return [k for k, _ in s.items] if isinstance(s, Keyed) else list(range(len(s.items)))
 
     @property
     def display(self):
-        return "dict" if isinstance(self.structure, Keyed) else "list"
+        # (a record's adjoint as a dict by field names: what `s2s.finish` and `s2s.add` read of one)
+        return "dict" if isinstance(self.structure, Keyed | Record) else "list"
 
 
 def _plan(name, assigns, shapes, helper, stores):
@@ -123,15 +126,17 @@ def _plan(name, assigns, shapes, helper, stores):
         if isinstance(value, ast.Name) and value.id != name:
             copies.append(value.id)  # another adjoint, of a copy of the container (`state2 = state`)
             continue
-        if not (helper.get(id(value)) == "getitem_grad" and len(value.args) == 3 and not value.keywords
-                and isinstance(value.args[1], ast.Name) and _literal(value.args[2]) is not _NO_KEY):
+        if not (helper.get(id(value)) in ("getitem_grad", "field_grad") and len(value.args) == 3
+                and not value.keywords and isinstance(value.args[1], ast.Name) and _item_key(value) is not _NO_KEY):
             return None
         fact = shapes.of(value.args[1])
         if not isinstance(fact, Keyed | Seq) or (container is not None and (value.args[1].id != container
                                                                             or fact != structure)):
             return None
+        if (helper.get(id(value)) == "field_grad") != isinstance(fact, Record):
+            return None  # (a record's adjoint by its fields' names, a container's by its keys)
         container, structure = value.args[1].id, fact
-        if _key(structure, _literal(value.args[2])) is None:
+        if _key(structure, _item_key(value)) is None:
             return None
         if add is None and isinstance(value.func, ast.Attribute):  # (`s2s.getitem_grad`: the same module's add)
             add = ast.Attribute(value=value.func.value, attr="add", ctx=ast.Load())
@@ -202,8 +207,20 @@ def _literal(node):
     return _NO_KEY
 
 
+def _item_key(call):
+    """The literal key of `s2s.getitem_grad(g, p, key)`, or the one field name of `s2s.field_grad(g, p, [name])`;
+    else _NO_KEY."""
+    index = call.args[2]
+    if isinstance(index, ast.List):
+        return index.elts[0].value if len(index.elts) == 1 and isinstance(index.elts[0], ast.Constant) \
+            and type(index.elts[0].value) is str else _NO_KEY
+    return _literal(index)
+
+
 def _key(structure, key):
     """`key` as the structure names it (a position counted from the start), or None where it has no such item."""
+    if isinstance(structure, Record):
+        return key if type(key) is str and structure.fields is not None and key in structure.fields else None
     if isinstance(structure, Keyed):
         return key if type(key) in (str, int) and any(k == key and type(k) is type(key) for k, _ in structure.items) \
             else None
@@ -246,7 +263,7 @@ def _rewrite(fdef, plans):
         return out + [zero(plan.names[k]) for k in plan.keys if k != key]
 
     def _key_of(item, plan):
-        key = _literal(item.args[2])
+        key = _item_key(item)
         if plan.display == "list":
             return key % len(plan.keys)
         return key

@@ -94,6 +94,8 @@ def _by_name(g, like) -> dict:
     names = field_names(like)
     if is_record(g):
         return {n: getattr(g, n) for n in field_names(g)}
+    if type(g) is dict and set(g) <= set(names):  # (by its fields' names: transforms/container_adjoints.py)
+        return g
     if isinstance(g, list | tuple) and is_namedtuple(like) and len(g) == len(names):
         return dict(zip(names, g))
     from s2s.errors import NoDerivativeRuleError
