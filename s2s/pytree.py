@@ -79,7 +79,7 @@ def rebuild(like: Any, children: list) -> Any:
             out[k] = by_key[k]
         return out
     if _is_namedtuple(like):
-        return type(like)(*children)
+        return tuple.__new__(type(like), children)
     if isinstance(like, tuple):
         return tuple(children) if type(like) is tuple else type(like)(children)
     if isinstance(like, list):
@@ -229,11 +229,14 @@ def size(value: Any) -> int:
 def restore(grad: Any, like: Any) -> Any:
     """`grad` given the container types of `like`: a namedtuple's gradient computed as a plain tuple
     becomes that namedtuple, a dataclass's computed as a dict (or tuple of fields) that dataclass."""
-    if type(grad) is type(like) and (_is_namedtuple(like) or _is_dataclass(like)) and all(
+    if type(grad) is type(like) and (_is_namedtuple(like) or _is_dataclass(like) and len(
+            getattr(like, "__dict__", ())) == len(dataclasses.fields(like))) and all(
             type(x) is np.ndarray or type(x) is float for x in _children(like)[1]):
-        return grad  # (finished already, `s2s.finish`: each field an array's or a number's gradient)
+        return grad  # (finished already, `s2s.finish`: each field an array's or a number's gradient, and no
+        # attribute but its fields, which a copy of `like` would carry)
     if _is_namedtuple(like) and isinstance(grad, tuple) and len(grad) == len(like):
-        return type(like)(*(_field(g, x) for g, x in zip(grad, like)))
+        # (tuple.__new__: the gradient is no argument list for a `__new__` of the class to validate or change)
+        return tuple.__new__(type(like), [_field(g, x) for g, x in zip(grad, like)])
     if _is_dataclass(like):
         names = [f.name for f in dataclasses.fields(like)]
         if isinstance(grad, dict) and set(grad) <= set(names):

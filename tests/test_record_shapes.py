@@ -251,3 +251,49 @@ def test_with_respect_to_the_record_the_code_knows_its_shapes(cls):
         g = s2s.grad(affine_loss)(model, x)
         assert type(g) is cls
         np.testing.assert_allclose(g.W, fd_fields(affine_loss, model, x)["W"], rtol=1e-5, atol=1e-7)
+
+
+def unpacked_and_read_by_name(layers, x):
+    first = layers[0]
+    W, b = layers[0]
+    return np.sum(np.tanh(x @ first.W + b)) + np.sum(W * first.W)
+
+
+def test_a_namedtuple_unpacked_through_one_name_and_read_by_field_through_another():
+    """The unpacked copy's adjoint (a list by position) met the field reads' (a dict by name) in `s2s.add`: a
+    crash (review 214). A namedtuple's adjoint by fields is a list in its fields' order now."""
+    rng = np.random.default_rng(10)
+    layers = [Pair(rng.normal(size=(4, 3)), rng.normal(size=3))]
+    x = rng.normal(size=(5, 4))
+    g = s2s.grad(unpacked_and_read_by_name)(layers, x)
+    want = fd_fields(lambda layer, v: unpacked_and_read_by_name([layer], v), layers[0], x)
+    assert type(g[0]) is Pair
+    np.testing.assert_allclose(g[0].W, want["W"], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(g[0].b, want["b"], rtol=1e-5, atol=1e-7)
+
+
+@dataclasses.dataclass
+class Sized:
+    W: np.ndarray
+    b: np.ndarray
+
+    def __post_init__(self):
+        self.n = self.W.shape[0]  # (an attribute that is no field: the gradient carries the argument's)
+
+
+class Clipped(Pair):
+    """A namedtuple whose `__new__` changes its arguments: a gradient is no argument list to clip."""
+
+    __slots__ = ()
+
+    def __new__(cls, W, b):
+        return super().__new__(cls, W, np.clip(b, -0.1, 0.1))
+
+
+@pytest.mark.parametrize("model", [Sized(np.ones((4, 3)), np.ones(3)), Clipped(np.ones((4, 3)) * 0.5, np.ones(3))],
+                         ids=["attribute beside the fields", "namedtuple with its own __new__"])
+def test_a_record_s_gradient_is_made_as_its_fields(model):
+    x = np.random.default_rng(11).normal(size=(5, 4))
+    g, _ = check_record(affine_loss, model, x)
+    if isinstance(model, Sized):
+        assert g.n == 4

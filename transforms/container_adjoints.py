@@ -31,7 +31,7 @@ import ast
 import re
 
 from .analysis import is_pop
-from .shapes import Keyed, Record, Seq, Shapes, hashable
+from .shapes import Fields, Keyed, Record, Seq, Shapes, hashable
 from .walk import fix_locations, rewrite_statements, walk
 
 
@@ -104,8 +104,9 @@ class _Plan:
 
     @property
     def display(self):
-        # (a record's adjoint as a dict by field names: what `s2s.finish` and `s2s.add` read of one)
-        return "dict" if isinstance(self.structure, Keyed | Record) else "list"
+        # (a dataclass's adjoint as a dict by field names, a namedtuple's as a list in its fields' order, as its
+        # items' adjoint is where it is unpacked: what `s2s.finish` and `s2s.add` read of one)
+        return "dict" if isinstance(self.structure, Keyed | Fields) else "list"
 
 
 def _plan(name, assigns, shapes, helper, stores):
@@ -264,7 +265,7 @@ def _rewrite(fdef, plans):
 
     def _key_of(item, plan):
         key = _item_key(item)
-        if plan.display == "list":
+        if plan.display == "list" and type(key) is int:
             return key % len(plan.keys)
         return key
 
