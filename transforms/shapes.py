@@ -564,8 +564,8 @@ def _kept_counter(fact, counter):
     """The fact with only `counter`'s `Extent`s and `Counted` offsets kept (another counter's may have moved)."""
     if type(fact) is Counted:
         return fact if fact.counter == counter else ()
-    if isinstance(fact, Seq):
-        return Seq((_kept_counter(item, counter) for item in fact.items), fact.fields)
+    if isinstance(fact, Seq):  # (a Record's or Fields' kind kept: `type(fact)`)
+        return type(fact)((_kept_counter(item, counter) for item in fact.items), fact.fields)
     if _has_extent(fact):
         if isinstance(fact, tuple) and type(fact) not in (Counted, ZeroScalar):
             return fact if all(type(n) is not Extent or n.counter == counter for n in fact) else None
@@ -585,7 +585,7 @@ def _concrete(fact, counter=None):
     if fact is None or not _has_extent(fact):
         return fact
     if isinstance(fact, Seq):
-        return Seq((_concrete(item, counter) for item in fact.items), fact.fields)
+        return type(fact)((_concrete(item, counter) for item in fact.items), fact.fields)
     if isinstance(fact, tuple) and type(fact) not in (Counted, ZeroScalar):
         return None if any(type(n) is Extent and (counter is None or n.counter == counter) for n in fact) else fact
     return None
@@ -796,7 +796,9 @@ def _join_shapes(a, b):
     if type(a) is Counted or type(b) is Counted:  # two ints, not the same offset of one counter
         return () if a == () and b == () else None
     if isinstance(a, Seq) and isinstance(b, Seq) and len(a.items) == len(b.items):
-        return Seq((_join_shapes(x, y) for x, y in zip(a.items, b.items)), a.fields if a.fields == b.fields else None)
+        same = type(a) is type(b) and a.fields == b.fields  # (a record's kind only where both are that record)
+        return (type(a) if same else Seq)((_join_shapes(x, y) for x, y in zip(a.items, b.items)),
+                                          a.fields if a.fields == b.fields else None)
     if type(a) is ListOf or type(b) is ListOf or isinstance(a, Seq) and isinstance(b, Seq):
         items = {one_item(x) if x != Seq(()) else "empty" for x in (a, b)} - {"empty"}
         if len(items) == 1 and None not in items:
@@ -1128,8 +1130,20 @@ class Shapes:
                     and all(isinstance(f, tuple) or k == "U" for f, k in zip(items_of(fact), items_of(kind)))
                     for fact, kind in pairs)
 
+    def _field_read(self, node):
+        """The field names of `s2s.field(r, "a", "b")` (`r.a.b` of a record), else None."""
+        if isinstance(node, ast.Call) and len(node.args) > 1 and not node.keywords \
+                and all(isinstance(a, ast.Constant) and type(a.value) is str for a in node.args[1:]) \
+                and self.callee(node) is getattr(ctx().runtime, "field", None):
+            return [a.value for a in node.args[1:]]
+        return None
+
     def _item_kinds(self, node):
         """The dtype characters (or structures) an item read `node` of a held container may give, else None."""
+        names = self._field_read(node)
+        if names is not None:
+            kinds = self._item_kinds(node.args[0])
+            return None if kinds is None else [k for kind in kinds for k in _field_items(kind, names)]
         if isinstance(node, ast.Name):
             return self.item_kinds.get(node.id) if node.id in self.local else None
         if isinstance(node, ast.Subscript):
@@ -2333,6 +2347,9 @@ class Shapes:
             return node.attr == "T" and self.real(node.value, reals) or self.number_constant(node)
         if isinstance(node, ast.Subscript):
             return self._real_item(node, reals)
+        if isinstance(node, ast.Call) and self.item_kinds and self._field_read(node) is not None:
+            kinds = self._item_kinds(node)  # (a record argument's field: its dtype, argshapes)
+            return bool(kinds) and all(type(k) is str and k in "efdg" for k in kinds)
         if isinstance(node, ast.Call) and node.keywords \
                 and getattr(self.fact(self.callee(node), "real"), "judges_keywords", False):
             return self._real_call(self.callee(node), node, reals)  # (a rule's `real` that checks keywords itself)
