@@ -325,3 +325,36 @@ def test_an_rnn_whose_weights_are_a_record_s_fields():
     g = s2s.grad(rnn_of_a_cell)(cell, xs)
     for name, want in fd_fields(rnn_of_a_cell, cell, xs).items():
         np.testing.assert_allclose(getattr(g, name), want, rtol=1e-5, atol=1e-7)
+
+
+@dataclasses.dataclass
+class Encoder:
+    W: np.ndarray
+    b: np.ndarray
+
+
+@dataclasses.dataclass
+class Outer:
+    enc: Encoder
+    scale: float
+
+
+def reads_a_nested_record(m, xs):
+    h = np.zeros(m.enc.b.shape[0])
+    for t in range(xs.shape[0]):
+        h = np.tanh(m.enc.W @ h + xs[t] + m.enc.b) * m.scale
+    return np.sum(h ** 2)
+
+
+def test_a_nested_record_s_fields_have_shapes():
+    """`m.enc.W` (`s2s.field(m, "enc", "W")`) has the inner field's shape (review 215 found the general helpers)."""
+    rng = np.random.default_rng(13)
+    m, xs = Outer(Encoder(rng.normal(size=(4, 4)) * 0.3, rng.normal(size=4)), 0.9), rng.normal(size=(5, 4))
+    assert "grad_matmul" not in s2s.source(s2s.grad(reads_a_nested_record), m, xs)
+    g = s2s.grad(reads_a_nested_record)(m, xs)
+    want = fd_fields(lambda enc, v: reads_a_nested_record(Outer(enc, 0.9), v), m.enc, xs)
+    np.testing.assert_allclose(g.enc.W, want["W"], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(g.enc.b, want["b"], rtol=1e-5, atol=1e-7)
+    e = 1e-6
+    assert np.isclose(g.scale, (reads_a_nested_record(Outer(m.enc, 0.9 + e), xs)
+                                - reads_a_nested_record(Outer(m.enc, 0.9 - e), xs)) / (2 * e), rtol=1e-5)

@@ -601,10 +601,18 @@ real_decomposition.judges_keywords = True
 
 
 def field(site):
-    """s2s.field(r, name) of a namedtuple of known items and fields (`r.logabsdet`): that item's shape."""
-    fields, items = site.fields(0), site.items(0)
-    name = site.literal(1) if site.nargs == 2 and not site.keywords else None
-    return items[fields.index(name)] if fields is not None and name in fields else None
+    """s2s.field(r, name, ...) of a record of known items and fields (`r.logabsdet` of a namedtuple a rule returns,
+    `model.enc.W` of a record argument, s2s/argshapes.py): that item's shape."""
+    if site.nargs < 2 or site.keywords:
+        return None
+    fields, items, fact = site.fields(0), site.items(0), None
+    for k in range(1, site.nargs):
+        name = site.literal(k)
+        if fields is None or items is None or type(name) is not str or name not in fields:
+            return None
+        fact = items[fields.index(name)]
+        fields, items = (fact.fields, fact.items) if isinstance(fact, Seq) else (None, None)
+    return fact
 
 
 def field_grad(site):
