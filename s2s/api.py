@@ -744,7 +744,6 @@ def _changing_defaults(func, given) -> list:
     return [v for v in values if type(v) in _CONTAINERS or argcheck.may_change(v)]
 
 
-
 def _size_one_output(func, target, wrt, optimize, args, kwargs, value):
     """(value, gradient) of a function whose output is an array of one element (shape (1,), (1, 1)), as
     autograd accepts it: the pullback of an array of ones of that shape, through code not specialised to

@@ -131,10 +131,17 @@ _PLAIN_DEFAULTS = frozenset((float, int, bool, str, type(None), tuple))  # (no d
 _NO_FIELD = object()
 
 
-@functools.lru_cache(maxsize=256)
 def dataclass_fields(kind):
     """The names of the fields of the dataclass `kind` (what `dataclasses.fields` gives: no class variables or
     init-only ones), None for any other class."""
+    try:
+        return _dataclass_fields(kind)
+    except TypeError:  # (a class whose metaclass makes it unhashable: read each time)
+        return _dataclass_fields.__wrapped__(kind)
+
+
+@functools.lru_cache(maxsize=256)
+def _dataclass_fields(kind):
     if not dataclasses.is_dataclass(kind) or (kind.__module__ or "").partition(".")[0] in ("numpy", "scipy", "s2s"):
         return None
     return tuple(f.name for f in dataclasses.fields(kind))
