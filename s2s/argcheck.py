@@ -220,7 +220,7 @@ def _fields(v) -> list:
     return values
 
 
-_SETTLED_BUDGET = 256  # values `settled` looks at before it leaves the value to the full check
+_SETTLED_BUDGET = 256  # values `settled` looks at on a call (a value holding more: what it saw is plain)
 # numbers and strings no check refuses, and what is never looked into (modules, functions, classes, bound methods)
 _SETTLED_LEAVES = frozenset((float, int, bool, str, type(None), np.float64, np.float32, np.float16, np.int64, np.int32,
                              np.int16, np.int8, np.uint8, np.bool_, types.ModuleType, types.FunctionType,
@@ -275,8 +275,8 @@ def _settled_items(values, depth, budget) -> bool:
             continue
         if kind in _SETTLED_LEAVES:
             continue
-        if kind is list or kind is tuple or kind is dict or isinstance(v, list | tuple | dict) and not isinstance(
-                v, np.ndarray) and _container_kind(v, True) is None:  # (a subclass that redefines nothing of theirs)
+        if kind is list or kind is tuple or kind is dict or isinstance(v, list | tuple | dict) \
+                and _container_kind(v, True) is None:  # (a subclass that redefines nothing of theirs)
             if len(v) > budget[0]:
                 budget[0] = -1
                 return True  # (what is left of the budget would not see it all: not looked into)
