@@ -627,7 +627,8 @@ def _runner(func, wrt, optimize, need_value=True):
         if kwargs:  # the code for a call without keywords may be specialised to defaults these replace
             key = (key, _KEYWORDS, tuple(kwargs))
         variant = find(key)
-        if variant is None or not variant[0].fresh():
+        made = variant is None or not variant[0].fresh()
+        if made:
             variant = make(args, key, kwargs)
         elif variant[5] or variant[7] and not all(settled(v) is not False for v in _watched_values(variant[7], args)):
             argcheck.check_arguments(args, kwargs, target)  # what a list or a keyword holds is not in the key
@@ -637,7 +638,9 @@ def _runner(func, wrt, optimize, need_value=True):
         if fixed is not None and not kwargs and not positions and not recheck and len(args) <= arity \
                 and not any(type(w) is tuple for w in watched):  # (the hot code tests arguments, not defaults)
             code = hot.get(len(args))  # (fewer: parameters left out, their defaults part of the variant's freshness)
-            if code is None:
+            if code is None and not (made and len(variants) > 1):
+                # (a variant made beside others has its hot code made when it is found again: one made for each
+                # call, a record's class made anew each step, would pay for a hot code it never runs)
                 code = hot[len(args)] = _hot_code(entry, key, args, returns_value, records) or False
             if code:
                 compiled_call.install(fixed, code)  # the next calls of this kind go straight to fn

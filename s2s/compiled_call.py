@@ -484,7 +484,8 @@ def _with_constants(text, values, keep=()):
         code = next(c for c in module.co_consts if isinstance(c, types.CodeType))
         _CODES.put(body, code)
     used = {c for c in code.co_consts if type(c) is str and c.startswith("\x00")}
-    read = {name for name in (*values, *held) if re.search(r"\b" + re.escape(name) + r"\b", text)}
+    words = set(re.findall(r"\w+", text))  # (one scan: a name is read where it is one of the text's words)
+    read = {name for name in (*values, *held) if name in words}
     if any(f"\x00{name}" not in used for name in values if name in read) \
             or (read & held.keys() and f"\x00{_P}held" not in used) or not used <= placeholders.keys():
         return None

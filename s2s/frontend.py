@@ -662,18 +662,23 @@ def is_user_code(func) -> bool:
         >>> is_user_code(mine), is_user_code(json.dumps), is_user_code(np.sin)
         (True, False, False)
     """
-    import os
     code = getattr(func, "__code__", None)
     if not isinstance(code, types.CodeType) or other_signature(func):
         return False
     filename = code.co_filename
     if filename.startswith("<"):  # exec, a notebook cell, the interactive prompt: the user's
         return True
+    return not _library_file(filename)
+
+
+@functools.lru_cache(maxsize=1024)
+def _library_file(filename) -> bool:
+    """Whether the file `filename` is in Python's standard library, site-packages or dist-packages (its real
+    path, found once per file name: `os.path.realpath` costs some 60 µs a call)."""
+    import os
     path = os.path.realpath(filename)
     parts = path.split(os.sep)
-    if "site-packages" in parts or "dist-packages" in parts:
-        return False
-    return not path.startswith(_library_dirs())
+    return "site-packages" in parts or "dist-packages" in parts or path.startswith(_library_dirs())
 
 
 def other_signature(func) -> tuple[list, list] | None:
