@@ -220,7 +220,7 @@ def _fields(v) -> list:
     return values
 
 
-_SETTLED_BUDGET = 256  # values `settled` looks at on a call (a value holding more: what it saw is plain)
+_SETTLED_BUDGET = 256  # values `settled` looks at on a call (a list longer than what is left: not looked into)
 # numbers and strings no check refuses, and what is never looked into (modules, functions, classes, bound methods)
 _SETTLED_LEAVES = frozenset((float, int, bool, str, type(None), np.float64, np.float32, np.float16, np.int64, np.int32,
                              np.int16, np.int8, np.uint8, np.bool_, types.ModuleType, types.FunctionType,
@@ -229,15 +229,17 @@ _SETTLED_LEAVES = frozenset((float, int, bool, str, type(None), np.float64, np.f
 _NOT_SETTLED = frozenset((np.ndarray, int, float, complex, np.generic, list, tuple, dict, *_NEVER_REFUSED))
 
 
-def settled(value) -> bool | None:
+def settled(value, seen=None) -> bool | None:
     """Whether `value` is, and holds, only what no check of this module refuses, seen by type tests alone: real
     exact ndarrays, numbers, strings, exact lists, tuples and dicts of such, functions and modules, and objects
     whose class is no array-like (no `__array__` protocol, no ndarray or number subclass, no `__getattr__`), their
     attributes three objects deep. False leaves the value to the full check (`check_arguments`, `refused_kind`),
-    which is slower and may still pass it; None where it holds more than _SETTLED_BUDGET values (a list longer
-    than what is left is not looked into): what was seen is plain. This is the test made on every call of a value
-    that may change between calls (an object argument's attributes, a global list's items), so its cost is
-    bounded whatever the value holds.
+    which is slower and may still pass it; None where it left a list, dict or object longer than what was left of
+    _SETTLED_BUDGET values unseen (and looked at the others): what was seen is plain. This is the test made on every
+    call of a value that may change between calls (an object argument's attributes, a global list's items), so its
+    cost is bounded whatever the value holds. `seen` (a dict kept through one check of several values: a global
+    `NET` and `NET.layers` read through it) holds the ids of the lists, dicts and objects found plain to their end
+    (nothing skipped, no object past the depth left unseen), not walked again.
 
         >>> class Layer:
         ...     def __init__(self): self.W, self.act = np.ones(2), np.tanh
@@ -246,9 +248,9 @@ def settled(value) -> bool | None:
         >>> settled([0.0] * 10_000) is None
         True
     """
-    budget = [_SETTLED_BUDGET]
-    plain = _settled_items((value,), 0, budget)
-    return None if plain and budget[0] < 0 else plain
+    budget = [_SETTLED_BUDGET, 0, 0]  # (values left to look at, parts skipped, objects past the depth not walked)
+    plain = _settled_items((value,), 0, budget, {} if seen is None else seen)
+    return None if plain and (budget[0] < 0 or budget[1]) else plain
 
 
 def may_change(a) -> bool:
@@ -264,8 +266,10 @@ def may_change(a) -> bool:
     return holds_fields(a)
 
 
-def _settled_items(values, depth, budget) -> bool:
-    """`settled` of each of `values`; True with budget[0] < 0 where it stopped looking (a list too long)."""
+def _settled_items(values, depth, budget, seen) -> bool:
+    """`settled` of each of `values`; True with budget[0] < 0 where it stopped looking, or budget[1] counting the
+    lists, dicts or objects longer than what was left of the budget, left unseen (it goes on with the others: a loss
+    history of 300 numbers beside the layers)."""
     for v in values:
         budget[0] -= 1
         kind = type(v)
@@ -273,14 +277,15 @@ def _settled_items(values, depth, budget) -> bool:
             if v.dtype.kind == "c":
                 return False
             continue
-        if kind in _SETTLED_LEAVES:
+        if kind in _SETTLED_LEAVES or id(v) in seen:
             continue
+        before = budget[1] + budget[2]
         if kind is list or kind is tuple or kind is dict or isinstance(v, list | tuple | dict) \
                 and _container_kind(v, True) is None:  # (a subclass that redefines nothing of theirs)
             if len(v) > budget[0]:
-                budget[0] = -1
-                return True  # (what is left of the budget would not see it all: not looked into)
-            if not _settled_items(v.values() if isinstance(v, dict) else v, depth, budget):
+                budget[1] += 1  # (what is left of the budget would not see it all: not looked into)
+                continue
+            if not _settled_items(v.values() if isinstance(v, dict) else v, depth, budget, seen):
                 return False
         else:
             walked = _PLAIN_CLASSES.get(kind)
@@ -288,17 +293,22 @@ def _settled_items(values, depth, budget) -> bool:
                 walked = _plain_class(kind)
             if walked is False:
                 return False  # (an array-like, a dtype, attributes outside a __dict__ or computed: the full check)
-            if depth < _OBJECT_DEPTH and walked is True:
+            if walked is True and depth >= _OBJECT_DEPTH:
+                budget[2] += 1  # (its attributes not looked at, as the full check does not look that deep)
+            elif walked is True:
                 held = getattr(v, "__dict__", None)
                 if type(held) is not dict or "dtype" in held:
                     return False  # (a dtype, maybe complex: `_is_complex`)
                 if len(held) > budget[0]:
-                    budget[0] = -1
-                    return True
-                if not _settled_items(held.values(), depth + 1, budget):
+                    budget[1] += 1
+                    continue
+                if not _settled_items(held.values(), depth + 1, budget, seen):
                     return False
         if budget[0] < 0:
             return True
+        if budget[1] + budget[2] == before:
+            seen[id(v)] = v  # (plain to its end: another walk reaching it, at any depth, would find it so; kept
+            # alive by the dict while the check runs, so its id is no other object's)
     return True
 
 
@@ -351,7 +361,7 @@ def refused_kind(obj, inside: bool = True) -> str | None:
     return None
 
 
-def still_plain(obj) -> bool:
+def still_plain(obj, seen=None) -> bool:
     """Whether a global or closure container or object the derivative reads (cache.same, mode "held") still holds
     nothing `refused_kind` refuses: `settled` on every call, the full check where it cannot tell; one too big for
     `settled` to look into was looked into when the code was made.
@@ -359,7 +369,7 @@ def still_plain(obj) -> bool:
         >>> still_plain({"W": np.ones(2)}), still_plain([np.ones(2).view(np.matrix)])
         (True, True)
     """
-    plain = settled(obj)
+    plain = settled(obj, seen)
     return plain is not False or refused_kind(obj, inside=False) is None
 
 

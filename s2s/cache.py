@@ -98,9 +98,11 @@ def current(kind, container, key, func):
         return MISSING
 
 
-def same(now, then, mode) -> bool:
+def same(now, then, mode, seen=None) -> bool:
+    """Whether the object a dependency denotes `now` is still what the code was made from (`then`), as `mode`
+    says. `seen`: the parts of "held" values found plain so far in this check (argcheck.settled)."""
     if now is then:  # (a container or object of yours: what it holds may have become a value s2s refuses since)
-        return mode != "held" or argcheck.still_plain(now)
+        return mode != "held" or argcheck.still_plain(now, seen)
     if mode == "type":
         return type(now) is type(then)
     if mode == "eq":
@@ -113,8 +115,9 @@ def same(now, then, mode) -> bool:
 
 
 def deps_hold(deps, func=None) -> bool:
+    seen = {}  # (`NET` and `NET.layers`: what the first walk found plain is not walked again in this check)
     for kind, container, key, obj, mode in deps:
-        if not same(current(kind, container, key, func), obj, mode):
+        if not same(current(kind, container, key, func), obj, mode, seen):
             return False
     return True
 
@@ -171,17 +174,7 @@ class Flat:
             self.rest[(entry[0], id(entry[1]), entry[2])] = entry
 
     def bound(self, fn, version):
-        return Bound(fn, version, tuple(self.funcs.values()), tuple(self.ident.values()),
-                     _held_once(tuple(self.rest.values())))
-
-
-def _held_once(rest) -> tuple:
-    """`rest` where an attribute or item read of a container or object itself compared as "held" (`NET.layers` of
-    `NET`) is compared by identity alone: what it holds is looked into with its container's, once per call."""
-    held = {id(obj) for kind, container, key, obj, mode in rest if mode == "held"}
-    return tuple((kind, container, key, obj, "is") if mode == "held" and kind in ("a", "i", "d")
-                 and id(container) in held else (kind, container, key, obj, mode)
-                 for kind, container, key, obj, mode in rest)
+        return Bound(fn, version, tuple(self.funcs.values()), tuple(self.ident.values()), tuple(self.rest.values()))
 
 
 class Bound:

@@ -65,7 +65,7 @@ def _refuse_refused_kinds(name, obj, func):
     if kind is not None:
         from s2s.errors import NoDerivativeRuleError
         name = name if isinstance(name, str) else ast.unparse(name)  # (a node: `cfg.W`, written out only here)
-        if _identity_mode(obj) == "held" and argcheck.redefining(obj) is None:
+        if _identity_mode(obj) == "held" and argcheck.redefining(obj) is None and not kind.startswith("which holds"):
             kind = f"which holds {kind}"  # (`LAYERS[0].W`: the list is no such value itself)
         raise NoDerivativeRuleError(
             f"s2s cannot differentiate {getattr(func, '__qualname__', 'the function')}: it reads {name!r}, {kind}, "

@@ -695,3 +695,103 @@ def test_the_check_on_every_call_is_bounded():
     assert argcheck.settled([0.0] * 100_000) is None
     assert argcheck.settled(types.SimpleNamespace(layers=[Unit(A) for _ in range(300)])) is None
     assert argcheck.still_plain([0.0] * 100_000)
+
+
+class Projection:
+    def __init__(self):
+        self.W = np.eye(3)
+
+
+class Block:
+    def __init__(self):
+        self.attn = types.SimpleNamespace(proj=Projection())
+
+
+class Stack:
+    layers = [np.eye(3), np.eye(3)]  # (a class attribute, read through the instance)
+
+    def __init__(self):
+        self.history = [0.0] * 300  # (a loss history longer than the check's budget, before the layers)
+        self.blocks = [Block(), Block()]
+
+
+STACK = Stack()
+
+
+def through_nested_blocks(x):
+    h = x
+    for block in STACK.blocks:
+        h = np.tanh(block.attn.proj.W @ h)
+    return np.sum(h)
+
+
+def through_class_attribute_layers(x):
+    h = x
+    for W in STACK.layers:
+        h = np.tanh(W @ h)
+    return np.sum(h)
+
+
+class OwnPartial(__import__("functools").partial):
+    """A partial subclass: its state lives outside its `__dict__`."""
+
+
+def applies_weights(x, W):
+    return np.sum(np.tanh(W @ x))
+
+
+OWN_PARTIAL = OwnPartial(applies_weights, W=np.eye(3))
+
+
+def through_a_partial_subclass(x):
+    return OWN_PARTIAL(x)
+
+
+def _tripled_eye():
+    return np.eye(3).view(TripledProducts)
+
+
+class TripledProducts(np.ndarray):
+    def __matmul__(self, other):
+        return 3.0 * (np.asarray(self) @ other)
+
+    def __rmatmul__(self, other):
+        return 3.0 * (other @ np.asarray(self))
+
+
+@pytest.mark.parametrize("loss,replace,restore", [
+    (through_nested_blocks, lambda: setattr(STACK.blocks[1].attn.proj, "W", _tripled_eye()),
+     lambda: setattr(STACK.blocks[1].attn.proj, "W", np.eye(3))),
+    (through_class_attribute_layers, lambda: Stack.layers.__setitem__(0, _tripled_eye()),
+     lambda: Stack.layers.__setitem__(0, np.eye(3))),
+    (through_a_partial_subclass, lambda: OWN_PARTIAL.keywords.__setitem__("W", _tripled_eye()),
+     lambda: OWN_PARTIAL.keywords.__setitem__("W", np.eye(3)))],
+    ids=["four objects deep in a global", "a class attribute's list", "a partial subclass's keywords"])
+def test_what_a_read_through_a_held_value_reaches_is_checked_on_its_own(loss, replace, restore):
+    """Review 217: a read through a global the check looks into (`STACK.blocks`, `STACK.layers`) was compared by
+    identity alone, its contents left to the outer walk, which stops three objects deep, walks no class attribute
+    and no partial's state, and stopped at a list longer than its budget: wrong gradients. Each read is checked on
+    its own again, and a list too long for the budget is skipped, not the end of the walk."""
+    x = np.array([0.3, -0.2, 0.5])
+    df = s2s.grad(loss)
+    want = df(x)
+    replace()
+    try:
+        with pytest.raises(NoDerivativeRuleError, match="TripledProducts"):
+            df(x)
+    finally:
+        restore()
+    assert np.allclose(df(x), want)
+
+
+def test_an_object_argument_s_layers_after_a_long_history_are_checked():
+    """`settled` stopped at a list longer than what was left of its budget (a loss history of 300 numbers), so the
+    layers after it were not looked at on later calls (review 217, a wrong gradient)."""
+    unit = Unit(A)
+    unit.history = [0.0] * 300
+    unit.layers = [A]
+    df = s2s.grad(lambda x, u: np.sum(u.layers[0].dot(x)))
+    assert np.allclose(df(X, unit), A.sum(axis=0))
+    unit.layers[0] = A.view(Tripled)
+    with pytest.raises(NoDerivativeRuleError, match="Tripled"):
+        df(X, unit)
