@@ -15,12 +15,12 @@ of the leaves' shapes, and one of their dtype characters.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
 
 import numpy as np
 
+from s2s.runtime.structures import read_as_stored
 from s2s.transforms.shapes import Fields, Keyed, Record, Seq
 
 MAX_LEAVES = 64  # a bigger container is not specialised: its walk would cost every call
@@ -97,13 +97,8 @@ def _record_key(a, kind, budget, depth):
         fields = getattr(kind, "_fields", None)
         if type(fields) is not tuple or len(fields) != len(a) or kind.__getattribute__ is not _TUPLE_GETATTRIBUTE:
             return None
-        for name in fields:  # (`p.W` reads item 0 only through namedtuple's own getter, not a subclass's property)
-            for klass in kind.__mro__:
-                getter = klass.__dict__.get(name, _NO_FIELD)
-                if getter is not _NO_FIELD:
-                    if type(getter) is not _TUPLE_GETTER:
-                        return None
-                    break
+        if not all(read_as_stored(kind, name) for name in fields):  # (`p.W` through a subclass's property)
+            return None
         inner = _key(tuple(a), budget, depth)
         return None if inner is None else ("N", kind, *inner[1:])
     names = dataclass_fields(kind)
@@ -113,12 +108,8 @@ def _record_key(a, kind, budget, depth):
     values = []
     for name in names:
         value = held.get(name, _NO_FIELD)
-        if value is _NO_FIELD:
+        if value is _NO_FIELD or not read_as_stored(kind, name):  # (a descriptor named as the field: `p.W` reads it)
             return None
-        for klass in kind.__mro__:
-            default = klass.__dict__.get(name, _NO_FIELD)  # (a default, or a descriptor: `p.name` would read that)
-            if default is not _NO_FIELD and type(default) not in _PLAIN_DEFAULTS and hasattr(type(default), "__set__"):
-                return None
         values.append(value)
     inner = _key(values, budget, depth)
     return None if inner is None else (".", kind, *inner[1:])
@@ -126,8 +117,6 @@ def _record_key(a, kind, budget, depth):
 
 _OBJECT_GETATTRIBUTE = object.__getattribute__
 _TUPLE_GETATTRIBUTE = tuple.__getattribute__
-_TUPLE_GETTER = type(collections.namedtuple("_Probe", "a").a)  # (what namedtuple writes for each field)
-_PLAIN_DEFAULTS = frozenset((float, int, bool, str, type(None), tuple))  # (no descriptor: one type test each)
 _NO_FIELD = object()
 
 

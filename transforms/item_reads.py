@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 
 from .context import ctx
-from .shapes import Fields, Keyed, Record, Seq, Shapes
+from .shapes import Fields, Keyed, Record, Seq, Shapes, field_fact
 from .walk import fix_locations, replace_nodes, rewrite_statements, walk
 
 
@@ -84,11 +84,8 @@ def _movable(stmt, shapes: Shapes, stores, loads, inside, parents) -> bool:
             fact = fact.items[key]
         else:
             return False
-    for name in names:  # (a field the key holds: the record's class reads it as the field, argshapes)
-        if not isinstance(fact, Record) or fact.fields is None or name not in fact.fields:
-            return False
-        fact = fact.items[fact.fields.index(name)]
-    return True
+    # (a field the key holds: the record's class reads it as the field, argshapes)
+    return not names or isinstance(fact, Record) and field_fact(fact, names) is not None
 
 
 def read_items_through_slices(fdef: ast.FunctionDef, shapes: Shapes) -> bool:

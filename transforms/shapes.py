@@ -395,14 +395,19 @@ class Fields(Record):
     __slots__ = ()
 
 
-def _field_items(fact, names):
-    """[the fact of `s2s.field(r, *names)`] of a record's fact `fact` (a `Seq` with field names: a namedtuple's or a
-    dataclass's), [None] where a name is no field of it."""
+def field_fact(fact, names):
+    """The fact of `s2s.field(r, *names)` of a record's fact `fact` (a `Seq` with field names: a namedtuple's or a
+    dataclass's, one a rule returns), None where a name is no field of it."""
     for name in names:
         if not isinstance(fact, Seq) or fact.fields is None or name not in fact.fields:
-            return [None]
+            return None
         fact = fact.items[fact.fields.index(name)]
-    return [fact]
+    return fact
+
+
+def _field_items(fact, names):
+    """[`field_fact`]: the facts an item read gives, as `_held_items` lists them."""
+    return [field_fact(fact, names)]
 
 
 def _int_display(node):

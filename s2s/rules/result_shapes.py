@@ -35,6 +35,7 @@ from s2s.transforms.shapes import (
     ZeroScalar,
     as_arrays,
     broadcast,
+    field_fact,
     literal,
     matmul,
     one_item,
@@ -605,14 +606,11 @@ def field(site):
     `model.enc.W` of a record argument, s2s/argshapes.py): that item's shape."""
     if site.nargs < 2 or site.keywords:
         return None
-    fields, items, fact = site.fields(0), site.items(0), None
-    for k in range(1, site.nargs):
-        name = site.literal(k)
-        if fields is None or items is None or type(name) is not str or name not in fields:
-            return None
-        fact = items[fields.index(name)]
-        fields, items = (fact.fields, fact.items) if isinstance(fact, Seq) else (None, None)
-    return fact
+    names = [site.literal(k) for k in range(1, site.nargs)]
+    fields, items = site.fields(0), site.items(0)
+    if items is None or not all(type(name) is str for name in names):
+        return None
+    return field_fact(Seq(items, fields), names)
 
 
 def field_grad(site):

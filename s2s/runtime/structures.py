@@ -121,7 +121,7 @@ def _check_is_field(obj, name):
     attribute): its value is computed from the fields in code s2s has not read, so no derivative. So is a field
     that Python reads through a descriptor of its class (a property of a namedtuple's subclass named as a field, a
     data descriptor named as a dataclass's field): `obj.W` is not the value the field holds."""
-    if name not in field_names(obj) or _read_another_way(type(obj), name):
+    if name not in field_names(obj) or not read_as_stored(type(obj), name):
         from s2s.errors import NoDerivativeRuleError
         what = ("is read through a property or descriptor of its class, not as the value the field holds"
                 if name in field_names(obj) else
@@ -133,18 +133,29 @@ def _check_is_field(obj, name):
                  f"(def {name}(p): ...) that s2s reads")
 
 
-def _read_another_way(cls, name) -> bool:
-    """Whether `cls` reads its field `name` through a data descriptor of its own (a property), not namedtuple's
-    getter of the item or a `__slots__` member."""
+def read_as_stored(cls, name) -> bool:
+    """Whether `obj.name` of an instance of the record class `cls` reads the value its field holds: the first class
+    of its MRO that defines `name` holds namedtuple's getter of the item or a `__slots__` member, or (a dataclass's
+    field, in the instance's dict) nothing that reads it another way (a property or another data descriptor); no
+    class defines it at all for a dataclass field without a default. Else Python reads something else there (a
+    subclass's property named as a namedtuple's field): no gradient of the field, and no shape of its value.
+
+        >>> import collections
+        >>> read_as_stored(collections.namedtuple("P", "W b"), "W")
+        True
+    """
     for klass in cls.__mro__:
         found = klass.__dict__.get(name, _ABSENT)
         if found is not _ABSENT:
-            return hasattr(type(found), "__set__") and type(found) not in _FIELD_GETTERS
-    return False
+            if type(found) in _FIELD_GETTERS:
+                return True
+            return not issubclass(cls, tuple) and (type(found) in _PLAIN_DEFAULTS or not hasattr(type(found), "__set__"))
+    return not issubclass(cls, tuple)
 
 
 _ABSENT = object()
 _FIELD_GETTERS = (type(collections.namedtuple("_Probe", "a").a), types.MemberDescriptorType)
+_PLAIN_DEFAULTS = frozenset((float, int, bool, str, type(None), tuple))  # (a default's type: one test, no hasattr)
 
 
 def field(obj, *names):
