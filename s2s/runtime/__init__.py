@@ -303,6 +303,7 @@ from s2s.runtime.structures import (  # noqa: F401
     is_namedtuple_type,
     is_record,
     plain_attribute,
+    read_as_stored,
     rebuild,
     receiver,
     record,
