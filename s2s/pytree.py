@@ -55,8 +55,13 @@ def _children(value):
         return keys, [value[k] for k in keys]
     if isinstance(value, list | tuple):
         return list(range(len(value))), list(value)
-    names = [f.name for f in dataclasses.fields(value)]
+    names = _set_fields(value)
     return names, [getattr(value, n) for n in names]
+
+
+def _set_fields(value) -> list:
+    """A dataclass instance's fields that hold a value (one declared `field(init=False)` may never be set)."""
+    return [f.name for f in dataclasses.fields(value) if hasattr(value, f.name)]
 
 
 def _sorted_keys(d: dict) -> list:
@@ -85,8 +90,8 @@ def rebuild(like: Any, children: list) -> Any:
     if isinstance(like, list):
         return list(children)
     new = copy.copy(like)  # a dataclass: every field set, frozen ones too
-    for f, c in zip(dataclasses.fields(like), children):
-        object.__setattr__(new, f.name, c)
+    for name, c in zip(_set_fields(like), children):
+        object.__setattr__(new, name, c)
     return new
 
 
@@ -238,7 +243,7 @@ def restore(grad: Any, like: Any) -> Any:
         # (tuple.__new__: the gradient is no argument list for a `__new__` of the class to validate or change)
         return tuple.__new__(type(like), [_field(g, x) for g, x in zip(grad, like)])
     if _is_dataclass(like):
-        names = [f.name for f in dataclasses.fields(like)]
+        names = _set_fields(like)
         if isinstance(grad, dict) and set(grad) <= set(names):
             return rebuild(like, [_field(grad.get(n, 0.0), getattr(like, n)) for n in names])
         if type(grad) is type(like):

@@ -4,6 +4,7 @@ is checked against central differences; the code is made again (or the general p
 kind, shape or the way Python reads it changes."""
 
 import collections
+import copy
 import dataclasses
 
 import numpy as np
@@ -31,7 +32,8 @@ def affine_loss(model, x):
 def fd_fields(f, model, x, eps=1e-6):
     """Central differences of f with respect to every array field of the record `model`."""
     out = {}
-    for name in model._fields if isinstance(model, tuple) else [fd.name for fd in dataclasses.fields(model)]:
+    for name in model._fields if isinstance(model, tuple) else [
+            fd.name for fd in dataclasses.fields(model) if hasattr(model, fd.name)]:
         value = getattr(model, name)
         g = np.zeros(value.shape)
         for i in np.ndindex(value.shape):
@@ -44,7 +46,11 @@ def fd_fields(f, model, x, eps=1e-6):
 
 
 def _replaced(model, name, value):
-    return model._replace(**{name: value}) if isinstance(model, tuple) else dataclasses.replace(model, **{name: value})
+    if isinstance(model, tuple):
+        return model._replace(**{name: value})
+    out = copy.copy(model)  # (not dataclasses.replace: it sets no `init=False` field)
+    setattr(out, name, value)
+    return out
 
 
 def fd_x(f, model, x, eps=1e-6):
@@ -237,6 +243,28 @@ def test_a_field_not_set_on_a_later_instance():
     df = s2s.grad(affine_loss, wrt=1)
     for model in (first, first, first, later, later):
         np.testing.assert_allclose(df(model, x), fd_x(affine_loss, model, x), rtol=1e-5, atol=1e-7)
+
+
+def test_a_field_never_set_with_respect_to_the_record():
+    """`field(init=False)` never set: the gradient with respect to the record read every declared field of it (an
+    AttributeError in `s2s.finish`, and in flattening it); its gradient has the fields the record holds."""
+    x = np.random.default_rng(9).normal(size=(5, 4))
+    unset = WithState(np.random.default_rng(1).normal(size=(4, 3)), np.ones(3))
+    for _ in range(3):  # (the first call, the variant's code, its hot code)
+        g_model, _ = check_record(affine_loss, unset, x)
+        assert not hasattr(g_model, "stats")
+    value, g = s2s.value_and_grad(affine_loss)(unset, x)
+    assert value == affine_loss(unset, x) and not hasattr(g, "stats")
+    flat, unflatten = s2s.pytree.flatten(unset)
+    assert flat.size == 15 and not hasattr(unflatten(flat), "stats")
+    set_later = WithState(unset.W, unset.b)
+    set_later.stats = np.zeros(3)  # set: its gradient is zero
+    g_model, _ = check_record(affine_loss, set_later, x)
+    np.testing.assert_array_equal(g_model.stats, 0.0)
+    layers = [unset, set_later]
+    g_layers = s2s.grad(lambda ls, x: affine_loss(ls[0], x) + affine_loss(ls[1], x))(layers, x)
+    assert not hasattr(g_layers[0], "stats") and np.all(g_layers[1].stats == 0.0)
+    np.testing.assert_allclose(g_layers[0].W, g_model.W, rtol=1e-12)
 
 
 @pytest.mark.parametrize("cls", [Dense, Pair, Swapped], ids=["dataclass", "namedtuple", "swapped namedtuple"])

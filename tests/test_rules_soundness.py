@@ -880,6 +880,7 @@ HESSIAN_SAMPLES = {
     "np.vdot": (lambda x: np.vdot(x, np.sin(x)) ** 2, _X3),
     "np.vecdot": (lambda x: np.sum(np.vecdot(x, np.sin(x) * M23, axis=0) ** 2), _X23),
     "np.dot": (lambda x: np.dot(x, np.sin(x)) ** 2, _X3),
+    "dot_method": (lambda x: np.sum(x.dot(np.sin(x).T) ** 2), _X23),  # (`a.dot(b)` of a value of unknown kind)
     "np.matmul": (lambda x: np.sum(np.matmul(x, x.T) ** 2), _X23),
     "np.inner": (lambda x: np.inner(x, np.sin(x)) ** 2, _X3),
     "np.outer": (lambda x: np.sum(np.outer(x, np.sin(x)) ** 2), _X3),

@@ -76,3 +76,51 @@ def test_a_global_sparse_matrix_s_dot_is_its_product():
     """`A.dot(x)` was read as `np.dot(A, x)`, which NumPy computes as an object array (a TypeError after it)."""
     x = rng(2).normal(size=4)
     np.testing.assert_allclose(s2s.grad(dotted)(x), fd_grad(dotted, (x,), 0), rtol=1e-5, atol=1e-7)
+
+
+def dotted_argument(M, x):
+    return np.sum(np.sin(M.dot(x)))
+
+
+def dotted_transpose(M, x):
+    Mt = M.T  # (a local: its kind is known only when it runs)
+    return np.sum(Mt.dot(M.dot(x)) ** 2)
+
+
+def dotted_from_a_list(mats, x):
+    for M in mats:
+        x = np.tanh(M.dot(x))
+    return np.sum(x)
+
+
+def dotted_in_a_loop(M, X):
+    total = 0.0
+    for i in range(X.shape[0]):
+        total = total + np.sum(M.dot(X[i]) ** 2)
+    return total
+
+
+SQUARE = sparse.random(4, 4, density=0.6, random_state=5, format="csr")
+
+
+@pytest.mark.parametrize("f, make", [
+    (dotted_argument, lambda r: (A, r.normal(size=4))),
+    (dotted_transpose, lambda r: (A, r.normal(size=4))),
+    (dotted_from_a_list, lambda r: ([SQUARE, SQUARE.T.tocsr()], r.normal(size=4))),
+    (dotted_in_a_loop, lambda r: (A, r.normal(size=(3, 4))))],
+    ids=["argument", "transpose", "list", "loop"])
+def test_a_sparse_matrix_s_dot_reached_as_a_value_is_its_product(f, make):
+    """`M.dot(x)` of an argument, a local or a list's item was read as `np.dot(M, x)` (a TypeError, or a
+    dimension mismatch in the adjoint): the kind is known when it runs, and `s2s.dot_method` is the method. The
+    same function of arrays gets np.dot in its specialised code, and the gradient of the dense matrices."""
+    args = make(rng(3))
+    for _ in range(3):  # (the first call, the variant's code, its hot code)
+        g = s2s.grad(f, wrt=1)(*args)
+        np.testing.assert_allclose(g, fd_grad(f, args, 1), rtol=1e-5, atol=1e-7)
+    dense = [m.toarray() for m in args[0]] if isinstance(args[0], list) else args[0].toarray()
+    np.testing.assert_allclose(s2s.grad(f, wrt=1)(dense, args[1]), g, rtol=1e-10, atol=1e-12)
+    if not isinstance(dense, list):
+        source = s2s.source(s2s.grad(f, wrt=1), dense, args[1])
+        assert "np.dot(" in source and "s2s.dot_method" not in source
+    with pytest.raises(s2s.NoDerivativeRuleError, match="with respect to a SciPy sparse"):
+        s2s.grad(f, wrt=0)(*args)

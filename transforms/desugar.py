@@ -407,6 +407,12 @@ class Desugar(loops.LoopRewriter):
         if name == "item":
             return ast.copy_location(ast.Call(func=helper_attr("s2s", "item", _runtime().item),
                                               args=[value, *args], keywords=[]), node)
+        if name == "dot" and len(args) == 1 and not node.keywords and not isinstance(args[0], ast.Starred) \
+                and type(self._global_value(value)) is not np.ndarray:
+            # (`A.dot(x)` of a value whose kind is known only when it runs: np.dot would read a SciPy sparse matrix
+            # as one object; specialised code calls np.dot where A's shape is known)
+            return ast.copy_location(ast.Call(func=helper_attr("s2s", "dot_method", _runtime().dot_method),
+                                              args=[value, *args], keywords=[]), node)
         if np_func is not None:
             return ast.copy_location(ast.Call(func=helper_attr("np", np_func.__name__, np_func),
                                               args=[value, *args], keywords=node.keywords), node)

@@ -596,6 +596,8 @@ def _hint(simple, default):
     import builtins
     if isinstance(simple, ast.Call):
         f = simple.func
+        if isinstance(f, ast.Attribute) and f.attr == "dot_method":
+            return "dot"  # (`s2s.dot_method(A, x)` of `A.dot(x)`: named as np.dot's result is)
         if isinstance(f, ast.Attribute) and not hasattr(builtins, f.attr):
             return f.attr.strip("_") or default
         if isinstance(f, ast.Name):

@@ -64,7 +64,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "grad_select", "append_grads", "append_grads_owned", "add_item_grad", "grad_stack", "grad_dot_a", "slice_kept",
                          "grad_dot_b", "grad_cumsum", "zero_of_real", "grad_pad", "grad_diff", "grad_diag",
                          "grad_builtin_sum", "grad_var", "grad_std", "float_items",
-                         "outer_operand", "outer_reduced")
+                         "outer_operand", "outer_reduced", "dot_method")
 
 
 def runtime_helpers() -> dict:
@@ -1160,6 +1160,9 @@ class _Rewrite(ast.NodeTransformer):
                 return guarded
         raw = [self.shapes.of(a) for a in args]
         shapes = [None if isinstance(sh, Seq | Keyed) else sh for sh in raw]  # (a tuple's or list's items: `part` alone)
+        if name == "dot_method" and len(args) == 2 and isinstance(raw[0], tuple):
+            # (`a.dot(b)` of an array or number a: NumPy's np.dot; the helper is for a sparse matrix, which has no shape fact)
+            return ast.Call(func=ast.Attribute(value=load(self.np), attr="dot", ctx=ast.Load()), args=args, keywords=[])
         if name == "slice_kept" and len(args) == 3 and isinstance(raw[0], tuple) and raw[0] != ():
             return args[2]  # an array of known shape, no list: the check of a list's length has nothing to do
         if name == "unbroadcast" and len(args) == 2 and shapes[0] is not None and shapes[0] == shapes[1]:

@@ -139,6 +139,7 @@ from s2s.runtime.linalg import (  # noqa: F401
     det_adjoint,
     det_adjoint_dot_a,
     det_adjoint_dot_ans,
+    dot_method,
     eigh_tangent,
     eigh_tangent_dot,
     eye_product,

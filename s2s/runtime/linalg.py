@@ -79,9 +79,23 @@ def grad_matmul_b(g, a, b):
     return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
 
 
+def dot_method(a, b):
+    """`a.dot(b)`, as Python runs it: np.dot for an array or number `a`, a SciPy sparse matrix's own product
+    (np.dot would read the matrix as one object). Generated code calls it where `a`'s kind is not known.
+
+        >>> dot_method(np.eye(2), np.ones(2))
+        array([1., 1.])
+    """
+    if is_sparse(a):
+        return a.dot(b)
+    return np.dot(a, b)
+
+
 @linear_in_g
 def grad_dot_a(g, a, b):
-    """Adjoint of np.dot(a, b) for a."""
+    """Adjoint of np.dot(a, b) (or `a.dot(b)`) for a."""
+    if is_sparse(a):
+        _refuse_sparse_operand(a)
     a, b = _arr(a), _arr(b)
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * b, a)
@@ -92,7 +106,9 @@ def grad_dot_a(g, a, b):
 
 @linear_in_g
 def grad_dot_b(g, a, b):
-    """Adjoint of np.dot(a, b) for b."""
+    """Adjoint of np.dot(a, b) (or `a.dot(b)`) for b."""
+    if is_sparse(a):  # (`A.dot(x)` of a sparse A: its product)
+        return _sparse_product_adjoint(g, a, b, sparse_first=True)
     a, b = _arr(a), _arr(b)
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * a, b)

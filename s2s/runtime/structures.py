@@ -74,15 +74,25 @@ def field_names(x) -> tuple:
     return _kind(x if isinstance(x, type) else type(x))[1]
 
 
+def set_fields(x) -> tuple:
+    """The fields record `x` holds, in order: a dataclass field declared `field(init=False)` and never
+    set is not one of them (its gradient has no such field either)."""
+    names = field_names(x)
+    if is_namedtuple(x):
+        return names
+    return tuple(n for n in names if hasattr(x, n))
+
+
 def rebuild(like, values: dict):
-    """A record of `like`'s type whose fields are `values` (by name; a missing one is ZERO), made
-    without running the type's `__init__` (a gradient is not an argument list to validate)."""
-    names = field_names(like)
+    """A record of `like`'s type whose fields are `values` (by name; a missing one is ZERO, unless `like`
+    has no value there either), made without running the type's `__init__` (a gradient is not an
+    argument list to validate)."""
     if is_namedtuple(like):
-        return type(like)._make(values.get(n, ZERO) for n in names)
+        return type(like)._make(values.get(n, ZERO) for n in field_names(like))
     out = object.__new__(type(like))
-    for n in names:
-        object.__setattr__(out, n, values.get(n, ZERO))
+    for n in field_names(like):
+        if n in values or hasattr(like, n):
+            object.__setattr__(out, n, values.get(n, ZERO))
     return out
 
 
@@ -93,7 +103,7 @@ def _by_name(g, like) -> dict:
         return {}
     names = field_names(like)
     if is_record(g):
-        return {n: getattr(g, n) for n in field_names(g)}
+        return {n: getattr(g, n) for n in set_fields(g)}
     if type(g) is dict and set(g) <= set(names):  # (by its fields' names: transforms/container_adjoints.py)
         return g
     if isinstance(g, list | tuple) and is_namedtuple(like) and len(g) == len(names):
@@ -398,9 +408,9 @@ def finish_record(g, x, finish):
     """`finish(g, x)` for a record `x`: a gradient of `x`'s type, each field finished like its value."""
     check_fields(x)
     parts = _by_name(g, x)
-    return rebuild(x, {n: finish(parts.get(n, ZERO), getattr(x, n)) for n in field_names(x)})
+    return rebuild(x, {n: finish(parts.get(n, ZERO), getattr(x, n)) for n in set_fields(x)})
 
 
 def zeros_like_record(x, zeros_like_value):
     """`zeros_like_value(x)` for a record `x`."""
-    return rebuild(x, {n: zeros_like_value(getattr(x, n)) for n in field_names(x)})
+    return rebuild(x, {n: zeros_like_value(getattr(x, n)) for n in set_fields(x)})
