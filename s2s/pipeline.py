@@ -911,8 +911,15 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
     # sweep restores it only where its adjoints read it, so at the end it may hold a later value
     stored = _stored_names(forward)
     argument = {w: alloc.fresh(f"{w}_arg") for w in wrt_names if w in stored}
+    # (a record whose fields the function stores into, `model.h = ...`, is finished against its fields as given)
+    fields_stored = {w: alloc.fresh(f"{w}_given") for w in wrt_names if w not in argument and _fields_stored(forward, w)}
     forward = [ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=load(w))
-               for w, name in argument.items()] + forward
+               for w, name in argument.items()] + [
+        ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())],
+                   value=ast.Call(func=ast.Attribute(value=load(s2s), attr="as_given", ctx=ast.Load()),
+                                  args=[load(w)], keywords=[]))
+        for w, name in fields_stored.items()] + forward
+    argument.update(fields_stored)
     grads = []
     for w in wrt_names:
         bar = rev.bar.get(w)
@@ -993,6 +1000,13 @@ def _assemble_jvp(tree, fwd, wrt_names, helpers):
 
 def atom_names_of(a):
     return [a.id] if isinstance(a, ast.Name) else []
+
+
+def _fields_stored(stmts, name) -> bool:
+    """Whether `stmts` store into a field of the object `name` (`s2s.store_field(name, ...)`, transforms/objects.py)."""
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "store_field"
+               and n.args and isinstance(n.args[0], ast.Name) and n.args[0].id == name
+               for s in stmts for n in walk_nodes(s))
 
 
 def _stored_names(stmts):

@@ -3,6 +3,8 @@ layer objects, random generators and configuration objects passed through untouc
 checked against central differences and autograd (its twin of a method swaps `np` for
 autograd.numpy in the method's module), reverse and forward mode."""
 
+import dataclasses
+
 import autograd
 import numpy as np
 import pytest
@@ -207,6 +209,53 @@ def test_attribute_stores_refused(name, match):
     with pytest.raises(s2s.UnsupportedSyntaxError, match=match) as info:
         s2s.grad(getattr(GLOBAL_REFUSED if name == "maps_a_helper" else Refused(), name))(np.ones(3))
     assert "Hint:" in str(info.value) and "test_objects.py" in str(info.value)
+
+
+@dataclasses.dataclass
+class Pair:
+    h: np.ndarray
+    w: np.ndarray
+
+
+def stores_into_a_record_it_builds(x):
+    t = Pair(x, x * 2)
+    t.h = t.h * 3
+    return np.sum(t.h ** 2 + t.w)
+
+
+def stores_into_a_record_it_builds_as_pasted(x):  # (the hint's way, pasted)
+    t = Pair(x, x * 2)
+    t = dataclasses.replace(t, h=t.h * 3)
+    return np.sum(t.h ** 2 + t.w)
+
+
+def stores_into_a_copy_of_an_argument(p, x):
+    t = Pair(p.h, p.w)
+    t.h = np.outer(p.h, x)
+    return np.sum(t.h ** 2)
+
+
+def stores_into_a_copy_of_an_argument_as_pasted(p, x):
+    t = Pair(p.h, p.w)
+    t = dataclasses.replace(t, h=np.outer(p.h, x))
+    return np.sum(t.h ** 2)
+
+
+@pytest.mark.parametrize("refused, pasted, match", [
+    (stores_into_a_record_it_builds, stores_into_a_record_it_builds_as_pasted, "`t` is rebound in the function"),
+    (stores_into_a_copy_of_an_argument, stores_into_a_copy_of_an_argument_as_pasted,
+     "`p.h` may be the same attribute of the same object as `t.h`")], ids=["built", "copy_of_an_argument"])
+def test_a_store_into_a_record_the_function_builds_is_refused_with_a_hint_that_works(refused, pasted, match):
+    """The refusal said `t` "may be a global array" (ownership read a dataclass's call as one that may hand back
+    anything); it names the store now, and its hint, `dataclasses.replace`, differentiates."""
+    p, x = Pair(np.arange(1.0, 4.0), np.ones(3)), np.array([0.5, 2.0, 1.0])
+    args = (x,) if refused is stores_into_a_record_it_builds else (p, x)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=match) as info:
+        s2s.grad(refused, wrt=len(args) - 1)(*args)
+    assert "global" not in str(info.value) and "dataclasses.replace(t, h=...)" in str(info.value)
+    g = s2s.grad(pasted, wrt=len(args) - 1)(*args)
+    want = [(pasted(*args[:-1], x + 1e-6 * e) - pasted(*args[:-1], x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
+    np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-6)
 
 
 def test_a_key_function_of_min_runs_as_its_own_call():

@@ -386,3 +386,65 @@ def test_a_nested_record_s_fields_have_shapes():
     e = 1e-6
     assert np.isclose(g.scale, (reads_a_nested_record(Outer(m.enc, 0.9 + e), xs)
                                 - reads_a_nested_record(Outer(m.enc, 0.9 - e), xs)) / (2 * e), rtol=1e-5)
+
+
+@dataclasses.dataclass
+class State:
+    h: np.ndarray
+    w: np.ndarray
+    extra: np.ndarray = dataclasses.field(init=False)
+
+
+def grows_its_state(cell, x):
+    cell.h = np.concatenate([cell.h, x])  # (another shape: the caller's object holds it after the call)
+    return np.sum(cell.h ** 2) + np.sum(cell.w * x)
+
+
+def widens_its_state(cell, x):
+    cell.h = np.outer(x[:2], cell.h)  # (3,) -> (2, 3): a gradient broadcast to it had the wrong shape, silently
+    return np.sum(np.sin(cell.h)) + np.sum(cell.w)
+
+
+def sets_a_field_it_was_not_given(cell, x):
+    cell.extra = cell.h * x
+    return np.sum(cell.extra ** 2)
+
+
+def casts_its_state(cell, x):
+    cell.h = (cell.h * x).astype(np.float64)
+    return np.sum(cell.h ** 2)
+
+
+@pytest.mark.parametrize("f", [grows_its_state, widens_its_state, sets_a_field_it_was_not_given, casts_its_state],
+                         ids=lambda f: f.__name__)
+def test_a_record_the_function_stores_a_field_of_another_shape_into(f):
+    """The gradient with respect to a dataclass was finished against the record as the function left it (a
+    ValueError for a longer field, a gradient of the stored field's shape where it broadcast): it is the gradient
+    with respect to the fields as given (`s2s.as_given`), of their shapes and dtypes."""
+    x = np.random.default_rng(10).normal(size=3)
+
+    def given():
+        return State(np.arange(1.0, 4.0, dtype=np.float32 if f is casts_its_state else np.float64), np.ones(3))
+
+    df = s2s.grad(f, wrt=(0, 1))
+    for _ in range(3):  # (the first call, the variant's code, its hot code)
+        g_cell, g_x = df(given(), x)
+        assert not hasattr(g_cell, "extra")
+        for name in ("h", "w"):
+            value = getattr(given(), name)
+            want = np.zeros(value.shape)
+            for i in np.ndindex(value.shape):
+                up, down = given(), given()
+                getattr(up, name)[i] += 1e-3
+                getattr(down, name)[i] -= 1e-3
+                want[i] = (f(up, x) - f(down, x)) / 2e-3
+            got = getattr(g_cell, name)
+            assert got.shape == value.shape and got.dtype == value.dtype
+            np.testing.assert_allclose(got, want, rtol=1e-3 if value.dtype == np.float32 else 1e-5, atol=1e-5)
+        want_x = [(f(given(), x + 1e-6 * e) - f(given(), x - 1e-6 * e)) / 2e-6 for e in np.eye(3)]
+        np.testing.assert_allclose(g_x, want_x, rtol=1e-4, atol=1e-5)
+    cell, python_s = given(), given()
+    df(cell, x)
+    f(python_s, x)  # (the store is made, as Python makes it)
+    np.testing.assert_array_equal(cell.h, python_s.h)
+    assert hasattr(cell, "extra") == hasattr(python_s, "extra")

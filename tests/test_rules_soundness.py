@@ -741,6 +741,7 @@ HESSIAN_SAMPLES = {
     "zip_row": (_h_zip_rows, 0.9),
     "astype": (lambda x: np.sum(np.sin(x.astype(float)) * x), _X3),
     "copy": (lambda x: np.sum(x.copy() ** 3), _X3),
+    "as_given": (lambda x: np.sum(runtime.as_given(x) ** 3), _X3),  # (a record's fields as given; an array itself)
     "item": (lambda x: np.sin(x).item() ** 3, np.array([0.7])),
     "added_at": (_h_add_at, _X3),
     "subtracted_at": (_h_subtract_at, _X3),

@@ -486,6 +486,12 @@ def as_written(node: ast.expr) -> str:
     return ast.unparse(_Back().visit(copy.deepcopy(node)))
 
 
+def _new_record(name, attr) -> str:
+    """The hint's other way: a new record, not a store into one."""
+    return (f"where `{name}` is a dataclass the function builds, make a new one holding the value instead of storing "
+            f"it: `{name} = dataclasses.replace({name}, {attr}=...)`")
+
+
 class _StoredAttributes:
     """`obj.attr = v` and later reads of `obj.attr`, as a local variable plus the store (module docstring)."""
 
@@ -535,7 +541,7 @@ class _StoredAttributes:
             pairs.setdefault((name, t.attr), []).append(stmt)
         roots = {n for n, _ in pairs}
         attrs = {a for _, a in pairs}
-        self.check_uses(roots, attrs)
+        self.check_uses(roots, attrs, pairs)
         names = {pair: self.alloc.fresh(f"{pair[0]}_{pair[1]}") for pair in pairs}
         first = self.first_touch(pairs)
         inits = []
@@ -548,7 +554,7 @@ class _StoredAttributes:
         _Rename(names, self.alloc, self.pf, roots, self.locals).visit(self.tree)
         self.tree.body[:0] = inits
 
-    def check_uses(self, roots, attrs):
+    def check_uses(self, roots, attrs, pairs):
         """Refuse what could see or change a stored attribute behind s2s's back."""
         attribute_values = set()
         for node in walk(self.tree):
@@ -559,12 +565,16 @@ class _StoredAttributes:
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
                 attribute_values.add(id(node.value))
                 if node.attr in attrs and node.value.id not in roots:
-                    self.refuse(node, f"`{node.value.id}.{node.attr}` may be the same attribute of the same object",
-                                "use one name to store and read the attribute")
+                    stored_into = sorted(r for r in roots if (r, node.attr) in pairs)[0]
+                    self.refuse(node, f"`{node.value.id}.{node.attr}` may be the same attribute of the same object "
+                                      f"as `{stored_into}.{node.attr}`, which it stores",
+                                f"use one name to store and read the attribute, or {_new_record(stored_into, node.attr)}")
         for node in walk(self.tree):
             if isinstance(node, ast.Name) and node.id in roots:
                 if isinstance(node.ctx, ast.Store):
-                    self.refuse(node, f"`{node.id}` is rebound in the function", "use another name for the new value")
+                    attr = sorted(a for r, a in pairs if r == node.id)[0]
+                    self.refuse(node, f"`{node.id}` is rebound in the function, and it stores `{node.id}.{attr}`",
+                                f"use another name for the new value, or {_new_record(node.id, attr)}")
                 if id(node) not in attribute_values:
                     self.refuse(node, f"`{node.id}` is used other than as `{node.id}.attribute` (passed on, held "
                                       "elsewhere), so other code could read or change its attributes",

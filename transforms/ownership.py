@@ -814,6 +814,8 @@ class _Analysis:
                 self.callee_updates(with_cls, new, summary, env)
             self.check_init(e, obj, env, stores=False)  # (a namedtuple's fields are descriptors nothing stores into)
             return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
+        if _plain_record_class(obj):  # (a new dataclass holding what it is given: transforms/objects.py builds it)
+            return self.new(e, reached)
         if _plain_class(obj):  # (a new object, which may hold the arguments or globals)
             self.check_init(e, obj, env)
             made = self.new(e, reached | {EXTERNAL})
@@ -2009,6 +2011,16 @@ def _plain_class(obj) -> bool:
     return isinstance(obj, type) and type(obj).__call__ is type.__call__ and obj.__new__ is object.__new__ \
         and (getattr(obj, "__module__", None) or "builtins").split(".")[0] not in ("builtins", "numpy", "s2s") \
         and not dataclasses.is_dataclass(obj)  # (records: transforms/objects.py builds them, and refuses their code)
+
+
+def _plain_record_class(obj) -> bool:
+    """A dataclass whose call only stores its arguments as fields: the `__init__` dataclasses writes, no
+    `__post_init__`, no `__new__` or metaclass call of its own."""
+    if not (isinstance(obj, type) and dataclasses.is_dataclass(obj)) or type(obj).__call__ is not type.__call__:
+        return False
+    init = getattr(obj.__init__, "__code__", None)
+    return init is not None and init.co_filename == "<string>" and obj.__dataclass_params__.init \
+        and not hasattr(obj, "__post_init__") and not any("__new__" in c.__dict__ for c in obj.__mro__[:-1])
 
 
 def _class_with_own_new(obj) -> bool:

@@ -31,6 +31,8 @@ defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s
 defrule_for(rt.stop_gradient, "stop_gradient(x)", nondiff=True)
 # (the identity_products rewrite's, in s2s.grad's NumPy code alone: run, not differentiated)
 defrule_for(rt.eye_product, "eye_product(m, g, n, left)", result_shape=shapes.eye_product, real=shapes.real_eye_product)
+# (the fields a function stores into, as given: `finish` reads it for shapes alone, and its values are x's)
+defrule_for(rt.as_given, "as_given(x)", structured=True, x="g", linear=("x",))
 defrule_for(rt.copy, "copy(x)", result_shape=shapes.copy, real=shapes.real_of_one, x="g", linear=("x",))
 defrule_for(rt.unshared, "unshared(value, where, deep, updated, *others)", tangent_from_adjoint=True,
             result_shape=shapes.checked, real=shapes.real_checked, value="g").jvp["others"] = None  # the names it checks only steer it

@@ -293,6 +293,7 @@ from s2s.runtime.statistics import (  # noqa: F401
 from s2s.runtime.structures import (  # noqa: F401
     ARRAY_NAMES,
     add_records,
+    as_given,
     check_fields,
     field,
     field_grad,
@@ -312,6 +313,7 @@ from s2s.runtime.structures import (  # noqa: F401
     record_tangent,
     replace,
     replace_grad,
+    set_fields,
     store_field,
     transpose_attr,
     transpose_attr_grad,

@@ -96,6 +96,21 @@ def rebuild(like, values: dict):
     return out
 
 
+def as_given(x):
+    """`x`'s fields as the differentiated function was given them, where it stores into them (`x.h = ...`): a
+    record of `x`'s type holding what its fields hold now, made without running `__init__`, which `finish`
+    shapes the gradient by (the function leaves `x` holding what it stored). Anything else is `x` itself.
+
+        >>> import dataclasses
+        >>> P = dataclasses.make_dataclass("P", ["h"])
+        >>> p = P(1.0); given = as_given(p); p.h = [2.0, 3.0]; given.h
+        1.0
+    """
+    if is_record(x) and not is_namedtuple(x):
+        return rebuild(x, {n: getattr(x, n) for n in set_fields(x)})
+    return x
+
+
 def _by_name(g, like) -> dict:
     """An adjoint of the record `like` as {field: adjoint}: `g` may be such a record, ZERO, or (for a
     namedtuple, reached through indexing or unpacking) a list or tuple by position."""
