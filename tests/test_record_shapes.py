@@ -448,3 +448,35 @@ def test_a_record_the_function_stores_a_field_of_another_shape_into(f):
     f(python_s, x)  # (the store is made, as Python makes it)
     np.testing.assert_array_equal(cell.h, python_s.h)
     assert hasattr(cell, "extra") == hasattr(python_s, "extra")
+
+
+def penalised_by_name(model, x):
+    total = 0.0
+    for name in ("W", "b"):  # (the name is known when it runs)
+        total = total + 0.1 * np.sum(getattr(model, name) ** 2)
+    return total + affine_loss(model, x)
+
+
+class Settings:
+    scale = 0.5
+
+
+def scaled_by_a_setting(model, x, settings, which):
+    return getattr(settings, which) * affine_loss(model, x)
+
+
+def transposed_by_name(x, which):
+    return np.sum(getattr(x, which) @ x)
+
+
+@pytest.mark.parametrize("cls", [Dense, Pair], ids=["dataclass", "namedtuple"])
+def test_getattr_of_a_value_is_its_field(cls):
+    """`getattr(model, name)` had no derivative rule (refused): it is the read `model.<name>`, `s2s.field`."""
+    model, x = _model(cls), np.random.default_rng(11).normal(size=(5, 4))
+    for _ in range(3):
+        check_record(penalised_by_name, model, x)
+    settings = Settings()
+    g = s2s.grad(scaled_by_a_setting, wrt=(0, 1))(model, x, settings, "scale")
+    np.testing.assert_allclose(g[1], 0.5 * fd_x(affine_loss, model, x), rtol=1e-5, atol=1e-7)
+    with pytest.raises(s2s.NoDerivativeRuleError, match=r"gradient for its attribute \.T"):
+        s2s.grad(transposed_by_name)(np.eye(3) + 0.5, "T")  # (an array's attribute by name: refused, not wrong)

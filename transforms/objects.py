@@ -134,6 +134,11 @@ class _Objects(ast.NodeTransformer):
         obj = self._resolve(func)
         if obj is missing():
             return node
+        if obj is getattr and len(node.args) == 2 and not node.keywords and self._is_value(node.args[0]) \
+                and not any(isinstance(a, ast.Starred) for a in node.args):
+            # `getattr(p, name)` of a value is the read `p.<name>`, its name known when it runs (`for name in
+            # ("W", "b")`): s2s.field, whose adjoint places g at that field of a record and refuses anything else
+            return _call("field", list(node.args), node)
         if isinstance(func, ast.Attribute) and _is_user_method(obj):
             # `layer.forward_pass(x, w)` with `layer` a global object: the method's function with the object
             # first, which s2s reads and links like any helper of yours (the object is not differentiated)
