@@ -340,13 +340,17 @@ def kind_key(args: tuple):
         >>> kind_key((0.7,))
         <class 'float'>
     """
-    ndarray, containers, structure_key = np.ndarray, api._CONTAINERS, argshapes.structure_key
+    ndarray, containers, structure_key, is_record = np.ndarray, api._CONTAINERS, argshapes.structure_key, \
+        argshapes.is_record
+
+    def kind(a):  # (a namedtuple or dataclass by its fields, as api._runner keys it: its code knows their shapes)
+        if type(a) is ndarray:
+            return a.shape, a.dtype.char
+        return structure_key(a) or type(a) if type(a) in containers or is_record(a) else type(a)
+
     if len(args) == 1:
-        a = args[0]
-        return (a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in containers \
-            else structure_key(a) or type(a)
-    return tuple([(a.shape, a.dtype.char) if type(a) is ndarray else type(a) if type(a) not in containers
-                  else structure_key(a) or type(a) for a in args])
+        return kind(args[0])
+    return tuple([kind(a) for a in args])
 
 
 def source_of(df: Callable, *args: Any) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from s2s import api, codegen, pipeline, pytree, repeated
+from s2s import api, codegen, pipeline, pytree, repeated, runtime
 from s2s.errors import NoDerivativeRuleError, NonScalarOutputError, UnsupportedSyntaxError
 
 
@@ -43,6 +43,7 @@ def jacobian_function(func: Callable, wrt: int | str, mode: str, has_aux: bool =
     @functools.wraps(func)
     def jac(*args, **kwargs):
         index, name, x = _argument(func, wrt, args, kwargs)
+        x = runtime.as_given(x)  # (a dataclass the function stores into: its fields as given shape the blocks)
         aux = None
         if mode == "reverse":
             made = api.vjp(func, *args, wrt=wrt, has_aux=has_aux, **kwargs)

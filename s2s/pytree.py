@@ -247,7 +247,14 @@ def restore(grad: Any, like: Any) -> Any:
         if isinstance(grad, dict) and set(grad) <= set(names):
             return rebuild(like, [_field(grad.get(n, 0.0), getattr(like, n)) for n in names])
         if type(grad) is type(like):
-            return rebuild(like, [_field(getattr(grad, n), getattr(like, n)) for n in names])
+            # (the fields `grad` holds, those `like` held as given, `s2s.as_given`; like's other attributes kept)
+            out, held = copy.copy(like), _set_fields(grad)
+            for n in held:
+                value = getattr(grad, n)
+                object.__setattr__(out, n, _field(value, getattr(like, n)) if hasattr(like, n) else value)
+            for n in set(names) - set(held):  # (a field the function set, which it was not given)
+                object.__delattr__(out, n)
+            return out
         return grad
     if isinstance(like, dict) and isinstance(grad, dict):
         return {k: restore(v, like[k]) if k in like else v for k, v in grad.items()}
@@ -402,9 +409,9 @@ def flatten_func(func: Callable, example: Any) -> tuple[Callable, Callable, np.n
     own = getattr(func, "__name__", "func")
     callee = free(own if own.isidentifier() else "func")
     name = free(f"flat_{callee}")
-    unflat, layout = free("unflatten"), free("layout")
-    head = ", ".join(["x"] + rest)
-    args = ", ".join([f"{unflat}(x, {layout})"] + call)
+    unflat, layout, vector_name = free("unflatten"), free("layout"), free("x")  # (`x_` where f has an `x` of its own)
+    head = ", ".join([vector_name] + rest)
+    args = ", ".join([f"{unflat}({vector_name}, {layout})"] + call)
     text = f"def {name}({head}):\n    return {callee}({args})\n"
     filename = f"<s2s flatten_func of {getattr(func, '__qualname__', name)} #{len(linecache.cache)}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)

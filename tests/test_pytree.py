@@ -385,3 +385,16 @@ def test_flatten_func_with_scipy_minimize():
     best = unflatten(result.x)
     assert_close(best["a"], target["a"] / 1.1, atol=1e-5)
     assert abs(best["b"] - 0.5) < 2e-2
+
+
+def test_flatten_func_of_a_function_with_a_parameter_named_x():
+    """The flat function's vector parameter was always named `x`: a function of `(params, x)` gave a SyntaxError
+    (duplicate argument, review 218); the vector takes another name."""
+    flat, unflatten, v0 = s2s.flatten_func(_weighted, {"w": np.ones(3)})
+    x = np.arange(3.0)
+    assert flat(v0, x) == _weighted({"w": np.ones(3)}, x)
+    np.testing.assert_allclose(s2s.grad(flat)(v0, x), 2 * v0 * x, rtol=1e-12)
+
+
+def _weighted(params, x):
+    return np.sum(params["w"] ** 2 * x)

@@ -124,3 +124,56 @@ def test_a_sparse_matrix_s_dot_reached_as_a_value_is_its_product(f, make):
         assert "np.dot(" in source and "s2s.dot_method" not in source
     with pytest.raises(s2s.NoDerivativeRuleError, match="with respect to a SciPy sparse"):
         s2s.grad(f, wrt=0)(*args)
+
+
+def scaled_by_a_number(M, s):
+    return M.dot(s).sum() * s
+
+
+def quadratic_through_dot(M, x):
+    return np.sum(np.sin(M.dot(x)) * x)
+
+
+def test_a_sparse_matrix_s_dot_of_a_number_and_a_sparse_vector_s():
+    """`M.dot(s)` of a number scales the matrix (the sparse product's adjoint raised "Scalar operands are not
+    allowed"); `v.dot(x)` of a 1-d sparse array is a number (the same error, older: review 218)."""
+    s = 0.7
+    want = (fd_grad(scaled_by_a_number, (A, s), 1))
+    np.testing.assert_allclose(s2s.grad(scaled_by_a_number, wrt=1)(A, s), want, rtol=1e-5)
+    v = sparse.coo_array(np.array([0.5, 0.0, 1.0, 0.0]))
+
+    def vector_dot(v, x):
+        return np.sin(v.dot(x)) + np.sin(v @ x)
+
+    x = rng(4).normal(size=4)
+    np.testing.assert_allclose(s2s.grad(vector_dot, wrt=1)(v, x), fd_grad(vector_dot, (v, x), 1), rtol=1e-5, atol=1e-8)
+
+
+def test_the_hessian_through_a_sparse_argument_s_dot():
+    """hessian/jacfwd refused `M.dot(x)` of a sparse argument as a method that may change its matrix (older); a
+    sparse matrix's products only read it."""
+    x = rng(5).normal(size=4)
+    H = s2s.hessian(quadratic_through_dot, wrt=1)(SQUARE, x)
+    dense = s2s.hessian(quadratic_through_dot, wrt=1)(SQUARE.toarray(), x)
+    np.testing.assert_allclose(H, dense, rtol=1e-10, atol=1e-12)
+    grad = s2s.grad(quadratic_through_dot, wrt=1)
+    want = np.stack([(grad(SQUARE, x + 1e-6 * e) - grad(SQUARE, x - 1e-6 * e)) / 2e-6 for e in np.eye(4)], axis=1)
+    np.testing.assert_allclose(H, want, rtol=1e-5, atol=1e-6)
+
+
+class Scaled:
+    """An operator with a `.dot` of its own (not NumPy's product)."""
+
+    def __init__(self, M):
+        self.M = M
+
+    def dot(self, x):
+        return 100.0 * (self.M @ x)
+
+
+def test_an_argument_with_a_dot_of_its_own_is_refused():
+    """`A.dot(x)` of an object with its own `.dot` was read as np.dot (a silently wrong value and gradient, older):
+    refused when it runs, at the line."""
+    with pytest.raises(s2s.NoDerivativeRuleError, match="has a `.dot` of its own") as info:
+        s2s.grad(dotted_argument, wrt=1)(Scaled(np.eye(4)), np.ones(4))
+    assert "test_sparse_products.py" in str(info.value)

@@ -118,6 +118,8 @@ def object_effect(obj, _active=()) -> str | None:
             return "changes its first argument in place" if getattr(obj, "__name__", "") == "at" else None
         if isinstance(self_, np.ndarray | np.generic):
             return None if getattr(obj, "__name__", "") in _ARRAY_METHODS else "updates an array in place"
+        if (type(self_).__module__ or "").startswith("scipy.sparse") and getattr(obj, "__name__", "") in _SPARSE_READS:
+            return None  # (a SciPy sparse matrix's products and copies make new matrices or arrays)
         if type(self_) in (dict, list, tuple, str, set, frozenset):
             return None if getattr(obj, "__name__", "") not in _CONTAINER_UPDATES else \
                 f"updates a {type(self_).__name__} in place"
@@ -472,6 +474,11 @@ def _fresh_iterable(pf, node, local, bindings, depth) -> bool:
             return all(_fresh_iterable(pf, a, local, bindings, depth - 1) for a in node.args[:1 if made is not zip
                                                                                                else None])
     return False
+
+
+# methods of a SciPy sparse matrix that only read it (each makes a new matrix or array)
+_SPARSE_READS = frozenset({"dot", "multiply", "transpose", "toarray", "todense", "tocsr", "tocsc", "tocoo", "copy",
+                           "sum", "mean", "diagonal", "getrow", "getcol", "power", "maximum", "minimum"})
 
 
 def _call_effect(pf, call, local, _active, bindings, made_here):

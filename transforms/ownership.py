@@ -814,8 +814,9 @@ class _Analysis:
                 self.callee_updates(with_cls, new, summary, env)
             self.check_init(e, obj, env, stores=False)  # (a namedtuple's fields are descriptors nothing stores into)
             return self.new(e, reached | {EXTERNAL}) | reached | {EXTERNAL}
-        if _plain_record_class(obj):  # (a new dataclass holding what it is given: transforms/objects.py builds it)
-            return self.new(e, reached)
+        if _plain_record_class(obj):  # (a new dataclass, which holds what it is given, or a default factory's or its
+            # methods' objects: transforms/objects.py builds it)
+            return self.new(e, reached | {EXTERNAL})
         if _plain_class(obj):  # (a new object, which may hold the arguments or globals)
             self.check_init(e, obj, env)
             made = self.new(e, reached | {EXTERNAL})

@@ -28,6 +28,9 @@ def _sparse_product_adjoint(g, sparse, dense, sparse_first):
     """The adjoint for the dense operand of `sparse @ dense` (`sparse_first`) or `dense @ sparse`: the sparse
     matrix's transpose applied to g, a plain ndarray."""
     g = np.asarray(g)
+    if len(sparse.shape) == 1:  # (a 1-d sparse array, `v @ x`: its entries as a dense vector, as its gradient is)
+        vector = np.asarray(sparse.toarray())
+        return grad_matmul_b(g, vector, dense) if sparse_first else grad_matmul_a(g, dense, vector)
     if np.ndim(dense) > 2 or g.ndim > 2:
         from s2s.errors import NoDerivativeRuleError
         raise NoDerivativeRuleError("s2s differentiates products of a SciPy sparse matrix with vectors and matrices "
@@ -86,9 +89,20 @@ def dot_method(a, b):
         >>> dot_method(np.eye(2), np.ones(2))
         array([1., 1.])
     """
+    if type(a) is np.ndarray:
+        return np.dot(a, b)
     if is_sparse(a):
         return a.dot(b)
-    return np.dot(a, b)
+    if is_array(a) and getattr(type(a), "dot", None) in (np.ndarray.dot, None) or isinstance(a, np.generic) \
+            or is_foreign(a):
+        return np.dot(a, b)  # (NumPy's, or an array library's through NumPy's protocol)
+    if not hasattr(a, "dot"):
+        return a.dot  # (Python's AttributeError: a float, a list)
+    from s2s.errors import NoDerivativeRuleError
+    raise NoDerivativeRuleError(
+        f"s2s reads `.dot(...)` as NumPy's product, but this {type(a).__name__} has a `.dot` of its own, which s2s "
+        "cannot differentiate from here", hint="pass an array, or call the method through its class where s2s can "
+                                               "read it (`Cls.dot(a, b)`)")
 
 
 @linear_in_g
@@ -107,7 +121,7 @@ def grad_dot_a(g, a, b):
 @linear_in_g
 def grad_dot_b(g, a, b):
     """Adjoint of np.dot(a, b) (or `a.dot(b)`) for b."""
-    if is_sparse(a):  # (`A.dot(x)` of a sparse A: its product)
+    if is_sparse(a) and np.ndim(b) > 0:  # (`A.dot(x)` of a sparse A: its product; `A.dot(s)` of a number scales it)
         return _sparse_product_adjoint(g, a, b, sparse_first=True)
     a, b = _arr(a), _arr(b)
     if np.ndim(a) == 0 or np.ndim(b) == 0:
