@@ -327,7 +327,7 @@ def _reduce(p: Lowered) -> Lowered:
 def _inline(p: Lowered) -> Lowered:
     supers.write_super_arguments(p.tree, lambda node: p.pf.resolve(node.id) is super, lambda node, why, hint: _refuse(
         p.pf, node, why, hint))  # (before local functions are expanded: each super() names its own function's self)
-    p.local_helpers = desugar_pass.inline_helpers(p.pf, p.tree, p.alloc)
+    p.local_helpers = desugar_pass.inline_helpers(p.pf, p.tree, p.alloc, p.record_params)
     container_methods.rewrite_container_methods(p.tree)  # (`L.extend(v)`, `d.update(k=v)` of ones the function makes)
     helpers_read = frozenset(n.id for h in p.local_helpers.values()  # (their bodies are written in later)
                              for part in ([h.body] if h.body is not None else h.statements or [])

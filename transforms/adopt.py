@@ -111,7 +111,7 @@ class _Candidate:
         self.function_params = set()  # parameters it calls (`act(h @ W + b)`): given `np.tanh` and the like
 
 
-def _candidate(pf, name, caller_names, obj=None):
+def _candidate(pf, name, caller_names, obj=None, method=False):
     """The module function `name` as a _Candidate where nothing of it alone bars adopting it, else None:
     a plain Python function of the caller's module (the same globals, so its free names denote the same
     objects) or of another module whose free names all denote there the very modules, functions and classes
@@ -121,7 +121,9 @@ def _candidate(pf, name, caller_names, obj=None):
     takes (no nested function or lambda, no `return` in a loop), with no walrus, `with`, `try` or generator
     expression, no in-place update, and no attribute of its own values but an array's read-only ones and the
     array methods desugar writes as NumPy functions (`x.mean(axis=-1)`). `obj`: the function a module's attribute
-    names (`helpers.layer`, `_module_attribute_calls`), called under `name` in the caller."""
+    names (`helpers.layer`, `_module_attribute_calls`), called under `name` in the caller. `method`: `obj` is a
+    record class's method called on a record (`_record_method_calls`), whose first parameter's attributes it may
+    read (`self.W`: the caller reads them as its own reads of the record's fields)."""
     from .inline import _expandable_statements
     obj = pf.globals.get(name, ctx().missing) if obj is None else obj
     if not isinstance(obj, types.FunctionType) or obj is pf.func \
@@ -160,8 +162,10 @@ def _candidate(pf, name, caller_names, obj=None):
         return None  # updates in place: its own derivative checks (and refuses) them at its own lines
     called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
     lists = _own_lists(c.fdef, nodes)
+    receiver = c.params[0] if method and c.params else None
     if any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in c.own
            and (n.attr not in _ARRAY_ATTRIBUTES or id(n) in called)
+           and not (n.value.id == receiver and id(n) not in called)
            and not (n.attr == "append" and id(n) in called and n.value.id in lists)
            and not (id(n) in called and _numpy_method(n.attr)) for n in nodes):
         return None  # a record's field, another method: its own
@@ -429,6 +433,56 @@ def _module_attribute_calls(pf, tree, barred, seen, found=None) -> dict:
     return found
 
 
+class _MethodCall(_Attribute):
+    """A method of a record class the caller calls on a record of that class (`model(x)`, `layer.forward(h)`):
+    the class's function, called under a name of its own with the record first while adoption decides, and the
+    calls as the caller wrote them, which `_restore` writes back where it is not adopted."""
+
+    def __init__(self, obj, expr):
+        super().__init__(obj, expr)
+        self.written = []  # (call, its callee, its arguments) as the caller wrote them
+
+
+def _record_method_calls(pf, tree, seen, record_params, found) -> None:
+    """The calls of a method of a record class on a record whose class s2s knows (transforms/objects.py
+    `_known_receivers`: a parameter given a record, a record built here, an item of a list of them) written as
+    calls of the class's function under a name of its own, the record first: `model(x)` ->
+    `Dense___call__(s2s.receiver(model, Dense, '__call__'), x)`, as transforms/objects.py writes them (the
+    receiver checked, when it runs, to be one whose method Python would call), so that the method may be
+    adopted: its code then specialised with the caller's. Added to `found` ({name: _MethodCall})."""
+    import inspect
+
+    from .desugar import helper_attr, local_names
+    from .objects import _known_receivers, _Objects, _slotted, _user_function, record_fields
+    receivers = _known_receivers(pf, tree, _Objects(pf, local_names(tree))._resolve, record_params)
+    names = {}
+    for node in walk(tree):
+        if not isinstance(node, ast.Call) or node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            continue
+        receiver, method = (node.func.value, node.func.attr) if isinstance(node.func, ast.Attribute) else \
+            (node.func, "__call__")
+        if not isinstance(receiver, ast.Name) or receiver.id not in receivers:
+            continue
+        cls, cls_expr, exact = receivers[receiver.id]
+        function = inspect.getattr_static(cls, method, None)
+        if method in record_fields(cls) or not _user_function(function):
+            continue
+        if (cls, method) not in names:
+            name = _free_name(f"{cls.__name__}_{method.strip('_')}", pf, seen | set(found))
+            names[(cls, method)] = name
+            found[name] = _MethodCall(function, ast.Attribute(value=copy.deepcopy(cls_expr), attr=method,
+                                                              ctx=ast.Load()))
+        call = found[names[(cls, method)]]
+        call.written.append((node, node.func, list(node.args)))
+        call.calls.append(node)
+        obj = copy.deepcopy(receiver)
+        if not exact or not _slotted(cls):
+            obj = ast.Call(func=helper_attr("s2s", "receiver", ctx().runtime.receiver),
+                           args=[obj, copy.deepcopy(cls_expr), ast.Constant(method)], keywords=[])
+        node.func = ast.copy_location(ast.Name(id=names[(cls, method)], ctx=ast.Load()), node.func)
+        node.args = [ast.copy_location(obj, receiver), *node.args]
+
+
 def _attribute_value(module, expr):
     """The object the dotted `expr` (`helpers.layer`, its base the name of `module`) names, else None."""
     parts = []
@@ -457,12 +511,17 @@ def _free_name(attr, pf, taken) -> str:
 def _restore(attributes: dict, kept) -> None:
     """The calls of module attributes not adopted written back as they were."""
     for name, a in attributes.items():
-        if name not in kept:
-            for call in a.calls:
-                call.func = copy.deepcopy(a.expr)
+        if name in kept:
+            continue
+        if isinstance(a, _MethodCall):
+            for call, func, args in a.written:
+                call.func, call.args = func, args
+            continue
+        for call in a.calls:
+            call.func = copy.deepcopy(a.expr)
 
 
-def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None) -> list[str]:
+def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None, record_params=()) -> list[str]:
     """Copy into `tree` (as local helpers, expanded like them) the plain functions of the same module that
     it only calls, and those they only call: `sigmoid(z)` of `def sigmoid(x): return 1.0 / (1.0 + np.exp(-x))`
     beside it. Returns the names copied into `tree` (a helper only other helpers call is expanded in them).
@@ -485,6 +544,8 @@ def adopt_module_helpers(pf, tree: ast.FunctionDef, alloc=None) -> list[str]:
     seen = {n.id for n in walk(tree) if isinstance(n, ast.Name)}
     # `helpers.layer(...)`: called as `layer(...)` while adoption decides
     attributes = _module_attribute_calls(pf, tree, barred, seen | (alloc.taken if alloc is not None else set()))
+    # `model(x)` of a record: the class's method, called with the record first (`record_params`: as objects.py)
+    _record_method_calls(pf, tree, seen | (alloc.taken if alloc is not None else set()), record_params, attributes)
     seen |= set(attributes)
     adopted = []
     try:
@@ -504,7 +565,8 @@ def _adopt(pf, tree, alloc, local, barred, seen, attributes) -> list[str]:
         name = todo.pop()
         if name in candidates or name in refused:
             continue
-        c = _candidate(pf, name, barred, attributes[name].obj if name in attributes else None)
+        c = _candidate(pf, name, barred, attributes[name].obj if name in attributes else None,
+                       method=isinstance(attributes.get(name), _MethodCall))
         if c is not None and c.obj.__globals__ is pf.globals:
             # (a helper of the caller's module calling a module's attribute: `helpers.swish(z)` in it, a name too)
             _module_attribute_calls(pf, c.fdef, c.own, seen | c.own | c.free | set(attributes), attributes)

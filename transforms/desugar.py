@@ -497,11 +497,11 @@ def local_names(tree: ast.FunctionDef) -> set[str]:
     return out
 
 
-def inline_helpers(pf, tree: ast.FunctionDef, alloc: NameAllocator) -> dict:
+def inline_helpers(pf, tree: ast.FunctionDef, alloc: NameAllocator, record_params=()) -> dict:
     """Take the local helper functions out of the body (statement helpers are expanded in place,
     single-expression ones recorded for `lower`); returns them by name."""
     from .inline import expand_statement_helpers, extract_local_helpers
-    helpers = extract_local_helpers(pf, tree, alloc)
+    helpers = extract_local_helpers(pf, tree, alloc, record_params)
     expand_statement_helpers(pf, tree, helpers, alloc)
     annotations.put(tree, annotations.LOCAL_HELPERS, {k: h for k, h in helpers.items() if h.statements is None})
     return helpers

@@ -167,11 +167,12 @@ def _name_lambda_arguments(tree: ast.FunctionDef):
     tree.body = [fix_locations(s) for s in body]
 
 
-def extract_local_helpers(pf, tree: ast.FunctionDef, alloc=None) -> dict[str, LocalHelper]:
+def extract_local_helpers(pf, tree: ast.FunctionDef, alloc=None, record_params=()) -> dict[str, LocalHelper]:
     """Remove expandable local helpers from `tree.body` and return them by name (`alloc` names the code of
-    those used as values; None: the allocator the pipeline recorded, transforms/refusals.py)."""
+    those used as values; None: the allocator the pipeline recorded, transforms/refusals.py). `record_params`:
+    as transforms/objects.py takes them (the methods of records passed in may be adopted)."""
     from .adopt import adopt_module_helpers
-    adopt_module_helpers(pf, tree, alloc)
+    adopt_module_helpers(pf, tree, alloc, record_params)
     rewrite_iteration(pf, tree)
     _name_returned_lambdas(tree)
     _name_lambda_arguments(tree)
@@ -217,6 +218,9 @@ def _movable(pf, call, helpers) -> bool:
     import numpy as np
     if isinstance(call.func, ast.Name) and call.func.id in helpers:
         return True
+    if isinstance(call.func, ast.Attribute) and annotations.is_helper(call.func.value):
+        # (s2s's own helper, `s2s.receiver(model, Dense, "__call__")` of a record's method: a primitive with a rule)
+        return ctx().has_rule(getattr(ctx().runtime, call.func.attr, None))
     try:
         obj = pf.resolve_expr(call.func)
     except Exception:  # noqa: BLE001

@@ -69,6 +69,11 @@ def rewrite(pf, tree: ast.FunctionDef, alloc=None, record_params=()) -> ast.Func
     objects = _Objects(pf, local_names(tree))
     objects.receivers = _known_receivers(pf, tree, objects._resolve, record_params)
     objects.visit(tree)
+    # the single-expression local helpers (adopted methods of records among them: `self.W`) are expanded by `lower`,
+    # after this pass: their attribute reads of values are read as the caller's own are
+    for helper in annotations.get(tree, annotations.LOCAL_HELPERS, {}).values():
+        if helper.body is not None:
+            helper.body = _Objects(pf, local_names(tree) | set(helper.params)).visit(helper.body)
     fix_locations(tree)
     return tree
 
@@ -510,6 +515,21 @@ class _StoredAttributes:
         raise self.pf.error(ctx().unsupported, f"s2s cannot differentiate this assignment to attribute: {why}",
                             node, hint=hint)
 
+    def built_records(self) -> set:
+        """The names the function binds to a dataclass it builds (`t = Pair(x, y)`): for those, a new record in
+        place of a store into one keeps what Python does (no caller holds it)."""
+        out = set()
+        for node in walk(self.tree):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and isinstance(node.value, ast.Call) and _root(node.value.func) not in self.locals:
+                try:
+                    cls = self.pf.resolve_expr(node.value.func)
+                except Exception:  # noqa: BLE001 - not a name s2s can read
+                    continue
+                if isinstance(cls, type) and dataclasses.is_dataclass(cls):
+                    out.add(node.targets[0].id)
+        return out
+
     def stores(self):
         """(statement, target) for every attribute store target."""
         out = []
@@ -561,6 +581,7 @@ class _StoredAttributes:
 
     def check_uses(self, roots, attrs, pairs):
         """Refuse what could see or change a stored attribute behind s2s's back."""
+        built = self.built_records()
         attribute_values = set()
         for node in walk(self.tree):
             if isinstance(node, ast.Call) and annotations.is_helper(_root(node.func)) and \
@@ -573,13 +594,15 @@ class _StoredAttributes:
                     stored_into = sorted(r for r in roots if (r, node.attr) in pairs)[0]
                     self.refuse(node, f"`{node.value.id}.{node.attr}` may be the same attribute of the same object "
                                       f"as `{stored_into}.{node.attr}`, which it stores",
-                                f"use one name to store and read the attribute, or {_new_record(stored_into, node.attr)}")
+                                "use one name to store and read the attribute" + (
+                                    f", or {_new_record(stored_into, node.attr)}" if stored_into in built else ""))
         for node in walk(self.tree):
             if isinstance(node, ast.Name) and node.id in roots:
                 if isinstance(node.ctx, ast.Store):
                     attr = sorted(a for r, a in pairs if r == node.id)[0]
                     self.refuse(node, f"`{node.id}` is rebound in the function, and it stores `{node.id}.{attr}`",
-                                f"use another name for the new value, or {_new_record(node.id, attr)}")
+                                "use another name for the new value" + (
+                                    f", or {_new_record(node.id, attr)}" if node.id in built else ""))
                 if id(node) not in attribute_values:
                     self.refuse(node, f"`{node.id}` is used other than as `{node.id}.attribute` (passed on, held "
                                       "elsewhere), so other code could read or change its attributes",

@@ -302,6 +302,12 @@ class Site:
         """The argument's expression itself (a literal list of names, `["logabsdet"]`), or None."""
         return self._node(which)
 
+    def whole(self, which):
+        """The fact of whatever is passed there (an array's or number's shape, a record's `Fields`, a list's
+        `Seq`), else None."""
+        node = self._node(which)
+        return None if node is None else self._seen(self._shapes.of(node, self._env))
+
     def fields(self, which):
         """The field names of a namedtuple of known items passed there (`Seq.fields`), else None."""
         node = self._node(which)

@@ -1519,6 +1519,11 @@ def real_eye_product(site) -> bool:
     return site.nargs == 4 and site.real(0) and (isinstance(g, ast.Constant) and g.value is None or site.real(1))
 
 
+def receiver(site):
+    """s2s.receiver(obj, cls, name): obj itself, checked (a record's fields' facts, for the method's reads)."""
+    return site.whole(0) if site.nargs == 3 and not site.keywords else None
+
+
 def checked(site):
     """s2s.unshared(value, where, deep, updated, *others): value's shape (the ownership check gives it back)."""
     return site.shape(0) if site.nargs >= 4 and not site.keywords else None

@@ -39,8 +39,8 @@ _steering(defrule_for(rt.record, "record(values, cls, *names)", structured=True,
                       values="s2s.record_grad(g, ans, names)",
                       values_dot="s2s.record_tangent(values_dot, ans, names)"), "names").returns_view = True
 # p.forward(x) -> C.forward(s2s.receiver(p, C, "forward"), x) (transforms/objects.py): p itself, checked
-_steering(defrule_for(rt.receiver, "receiver(obj, *steer)", structured=True, obj="g", tangent_from_adjoint=True),
-          "steer").returns_view = True
+_steering(defrule_for(rt.receiver, "receiver(obj, *steer)", structured=True, obj="g", tangent_from_adjoint=True,
+                      result_shape=result_shapes.receiver), "steer").returns_view = True
 # obj._replace(w=v) / dataclasses.replace(obj, w=v) -> s2s.replace(obj, (v,), "w")
 _steering(defrule_for(rt.replace, "replace(obj, values, *names)", structured=True, tangent_from_adjoint=True,
                       obj="s2s.replace_grad(g, obj, names)", values="s2s.record_grad(g, ans, names)",
