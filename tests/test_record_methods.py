@@ -753,3 +753,28 @@ def test_an_expanded_method_still_checks_its_receiver():
     model.forward = lambda v: v * 0.0
     with pytest.raises(S2SError, match="holds an attribute .forward of its own"):
         df(model, x)
+
+
+def reads_a_field_in_a_lambda(model, x):
+    affine = lambda v: v.W @ x + v.b  # noqa: E731 - a local helper of one expression, expanded where it is called
+    return np.sum(np.tanh(affine(model)) ** 2)
+
+
+def reads_a_field_in_a_local_def(model, x):
+    def affine(v):
+        return v.W @ x + v.b
+    return np.sum(np.tanh(affine(model)) ** 2)
+
+
+@pytest.mark.parametrize("f", [reads_a_field_in_a_lambda, reads_a_field_in_a_local_def], ids=lambda f: f.__name__)
+def test_a_local_helper_reading_a_record_s_field(f):
+    """A single-expression local helper's `v.W` was expanded after objects' pass had read the function's attributes:
+    "no derivative for the attribute .W" (refused); it is read as the caller's own `model.W`."""
+    r = rng(72)
+    model, x = Layer(r.normal(size=(3, 4)), r.normal(size=3)), r.normal(size=4)
+    g_model, g_x = s2s.grad(f, wrt=(0, 1))(model, x)
+    np.testing.assert_allclose(g_x, fd_grad(f, (model, x), 1), rtol=1e-5, atol=1e-7)
+    for name in ("W", "b"):
+        np.testing.assert_allclose(getattr(g_model, name), fd_grad(
+            lambda v, name=name: f(dataclasses.replace(model, **{name: v}), x), (getattr(model, name),), 0),
+            rtol=1e-5, atol=1e-7)
