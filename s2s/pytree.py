@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from s2s.runtime.structures import field_names, is_namedtuple, is_record
+
 __all__ = ["flatten", "flatten_func", "leaves", "is_leaf", "is_structure", "rebuild", "map_leaves", "basis", "restore"]
 
 
@@ -234,9 +236,7 @@ def size(value: Any) -> int:
 def restore(grad: Any, like: Any) -> Any:
     """`grad` given the container types of `like`: a namedtuple's gradient computed as a plain tuple
     becomes that namedtuple, a dataclass's computed as a dict (or tuple of fields) that dataclass."""
-    if type(grad) is type(like) and (_is_namedtuple(like) or _is_dataclass(like) and len(
-            getattr(like, "__dict__", ())) == len(dataclasses.fields(like))) and all(
-            type(x) is np.ndarray or type(x) is float for x in _children(like)[1]):
+    if type(grad) is type(like) and _finished_record(like):
         return grad  # (finished already, `s2s.finish`: each field an array's or a number's gradient, and no
         # attribute but its fields, which a copy of `like` would carry)
     if _is_namedtuple(like) and isinstance(grad, tuple) and len(grad) == len(like):
@@ -262,6 +262,23 @@ def restore(grad: Any, like: Any) -> Any:
         out = [restore(g, x) for g, x in zip(grad, like)]
         return type(grad)(out) if type(grad) in (list, tuple) else grad
     return grad
+
+
+def _finished_record(like) -> bool:
+    """Whether `like` is a namedtuple or dataclass whose fields are all arrays or floats, and a dataclass holds no
+    attribute but its fields: its gradient `s2s.finish` made has nothing to restore. (The record's field names are
+    looked up once per class: this runs on every call of a gradient with respect to a record.)"""
+    if not is_record(like):
+        return False
+    if is_namedtuple(like):
+        values = like
+    else:
+        d = getattr(like, "__dict__", None)
+        names = field_names(like)
+        if d is None or len(d) != len(names):
+            return False
+        values = [d.get(n) for n in names]
+    return all(type(v) is np.ndarray or type(v) is float for v in values)
 
 
 def flat_like(value: Any, like: Any) -> np.ndarray:

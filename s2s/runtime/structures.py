@@ -421,6 +421,16 @@ def add_records(a, b, add):
 
 def finish_record(g, x, finish):
     """`finish(g, x)` for a record `x`: a gradient of `x`'s type, each field finished like its value."""
+    kind, names, clash = _kind(type(x))
+    d = getattr(x, "__dict__", None)
+    if type(g) is dict and kind == "dataclass" and not clash and d is not None and len(d) >= len(names) \
+            and type(x).__getattribute__ is object.__getattribute__ and all(n in d for n in names) \
+            and all(n in d for n in g):
+        # (the generated code's adjoint, by field names, of a dataclass holding every field in its __dict__: made
+        # at once, as `rebuild` would, at half the cost; this runs on every call of a gradient of a record)
+        out = object.__new__(type(x))
+        out.__dict__.update({n: finish(g.get(n, ZERO), d[n]) for n in names})
+        return out
     check_fields(x)
     parts = _by_name(g, x)
     return rebuild(x, {n: finish(parts.get(n, ZERO), getattr(x, n)) for n in set_fields(x)})
