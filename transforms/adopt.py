@@ -163,6 +163,9 @@ def _candidate(pf, name, caller_names, obj=None, method=False):
     called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
     lists = _own_lists(c.fdef, nodes)
     receiver = c.params[0] if method and c.params else None
+    if receiver is not None and any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+                                    and n.value.id == receiver and id(n) in called for n in nodes):
+        return None  # (`self.flatten()`: a method of the record, its own; in the copy it would read as NumPy's)
     if any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in c.own
            and (n.attr not in _ARRAY_ATTRIBUTES or id(n) in called)
            and not (n.value.id == receiver and id(n) not in called)

@@ -73,7 +73,9 @@ def rewrite(pf, tree: ast.FunctionDef, alloc=None, record_params=()) -> ast.Func
     # after this pass: their attribute reads of values are read as the caller's own are
     for helper in annotations.get(tree, annotations.LOCAL_HELPERS, {}).values():
         if helper.body is not None:
-            helper.body = _Objects(pf, local_names(tree) | set(helper.params)).visit(helper.body)
+            inner = _Objects(pf, local_names(tree) | set(helper.params))
+            inner.in_helper = True
+            helper.body = inner.visit(helper.body)
     fix_locations(tree)
     return tree
 
@@ -92,6 +94,9 @@ class _Objects(ast.NodeTransformer):
         self.pf = pf
         self.locals = locals_
         self.receivers = {}  # local name -> (its record class, an expression of the class, its exact type known)
+        # (a local helper's body: a global object's method it calls stays a call of a value, s2s/runtime/calls.py,
+        # as it was before its attribute reads were read here)
+        self.in_helper = False
 
     def _is_value(self, node) -> bool:
         """A run-time value of the function (rooted at a local name, a call, a subscript...), not a
@@ -144,7 +149,7 @@ class _Objects(ast.NodeTransformer):
             # `getattr(p, name)` of a value is the read `p.<name>`, its name known when it runs (`for name in
             # ("W", "b")`): s2s.field, whose adjoint places g at that field of a record and refuses anything else
             return _call("field", list(node.args), node)
-        if isinstance(func, ast.Attribute) and _is_user_method(obj):
+        if isinstance(func, ast.Attribute) and _is_user_method(obj) and not self.in_helper:
             # `layer.forward_pass(x, w)` with `layer` a global object: the method's function with the object
             # first, which s2s reads and links like any helper of yours (the object is not differentiated)
             self._refuse_changing_method(
