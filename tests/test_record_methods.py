@@ -718,19 +718,19 @@ def layers_looped(layers, x):
     return np.sum(h ** 2)
 
 
-@pytest.mark.parametrize("f, adopted", [(layer_called, True), (layer_forward, True), (layer_twice, False),
-                                        (layers_looped, True)], ids=lambda v: getattr(v, "__name__", str(v)))
-def test_a_record_s_method_is_expanded_in_the_caller_and_specialised(f, adopted):
+@pytest.mark.parametrize("f", [layer_called, layer_forward, layer_twice, layers_looped], ids=lambda f: f.__name__)
+def test_a_record_s_method_is_expanded_in_the_caller_and_specialised(f):
     """`model(x)` of a record passed in was a helper of its own, made once without shapes (2.6x the hand-written
-    gradient of a dense layer at 16 rows): a method that only reads its record's fields and calls no other method
-    of it is expanded in the caller (transforms/adopt.py), so the code knows `model.W`'s shape. One that calls
-    another method of its record (`self.forward`) stays a call. Checked against central differences."""
+    gradient of a dense layer at 16 rows): a method that only reads its record's fields, and calls only methods
+    of its record that do (`self.forward` in `twice`, each call's receiver checked), is expanded in the caller
+    (transforms/adopt.py), so the code knows `model.W`'s shape. Checked against central differences."""
     r = rng(70)
     model = [Layer(r.normal(size=(4, 4)) * 0.5, r.normal(size=4) * 0.1) for _ in range(2)] \
         if f is layers_looped else Layer(r.normal(size=(4, 4)) * 0.5, r.normal(size=4) * 0.1)
     x = r.normal(size=(3, 4))
     text = s2s.source(s2s.grad(f, wrt=1), model, x)
-    assert ("_vjp(" not in text and "grad_matmul" not in text and "unbroadcast" not in text) == adopted
+    assert "_vjp(" not in text and "grad_matmul" not in text and "unbroadcast" not in text
+    assert text.count("s2s.receiver(") == (3 if f is layer_twice else 1)  # (twice's own and its two of forward)
     for _ in range(3):  # (the first call, the variant's code, its hot code)
         g_model, g_x = s2s.grad(f, wrt=(0, 1))(model, x)
         np.testing.assert_allclose(g_x, fd_grad(f, (model, x), 1), rtol=1e-5, atol=1e-7)
@@ -741,6 +741,27 @@ def test_a_record_s_method_is_expanded_in_the_caller_and_specialised(f, adopted)
                     return f([changed if m is layer else m for m in model] if f is layers_looped else changed, x)
                 np.testing.assert_allclose(getattr(g_layer, name), fd_grad(moved, (getattr(layer, name),), 0),
                                            rtol=1e-5, atol=1e-7)
+
+
+def test_a_method_delegating_to_another_is_expanded_and_checks_both_receivers():
+    """`Dense.__call__` returns `self.forward(x)`: both are expanded, and an instance holding its own `forward` is
+    still refused where `__call__` calls it (as Python would call that attribute)."""
+    W, b, x = _args(73)
+    model = Dense(W, b)
+
+    def called(model, x):
+        return np.sum(model(x) ** 2)
+
+    text = s2s.source(s2s.grad(called, wrt=1), model, x)
+    assert "_vjp(" not in text and "s2s.receiver(" in text and "'forward'" in text
+    df = s2s.grad(called, wrt=(0, 1))
+    for _ in range(3):
+        g_model, g_x = df(model, x)
+        np.testing.assert_allclose(g_x, fd_grad(called, (model, x), 1), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(g_model.W, fd_grad(lambda W: called(Dense(W, b), x), (W,), 0), rtol=1e-5, atol=1e-7)
+    model.forward = lambda v: v * 0.0
+    with pytest.raises(S2SError, match="holds an attribute .forward of its own"):
+        df(model, x)
 
 
 def test_an_expanded_method_still_checks_its_receiver():
@@ -813,18 +834,20 @@ def summed_total(m, x):
 @pytest.mark.parametrize("f, record", [
     (gauss_penalised, Gauss(np.array([0.1, -0.2, 0.3]), np.array([0.5, -1.0, 0.2]))),
     (summed_total, Summed(np.array([1.0, 3.0])))], ids=["namedtuple", "dataclass"])
-def test_a_method_calling_its_record_s_method_named_like_an_array_s_is_not_expanded(f, record):
+def test_a_method_calling_its_record_s_method_named_like_an_array_s_is_its_own(f, record):
     """`self.flatten()` / `self.sum()` in an expanded method was read as NumPy's function of the record (a silently
-    wrong value and gradient; a TypeError for `sum(axis=...)`: review 219 of the first version): a method that
-    calls a method of its record stays a call of its own, refused or differentiated as before."""
+    wrong value and gradient; a TypeError for `sum(axis=...)`: review 219 of the first version): a method of the
+    record called on `self` is the class's own, expanded as the caller's calls of it are (the namedtuple's was
+    refused before this stop, as a method that changes `self`)."""
     x = np.array([1.0, 2.0, -0.5])
-    if f is gauss_penalised:  # (refused before this stop too, at the linked method)
-        with pytest.raises(s2s.UnsupportedSyntaxError, match="Gauss.penalty"):
-            s2s.value_and_grad(f, wrt=1)(record, x)
-        return
-    value, g = s2s.value_and_grad(f, wrt=1)(record, x)
-    assert value == pytest.approx(f(record, x), rel=1e-12)
-    np.testing.assert_allclose(g, fd_grad(f, (record, x), 1), rtol=1e-6)
+    for _ in range(3):
+        value, g = s2s.value_and_grad(f, wrt=1)(record, x)
+        assert value == pytest.approx(f(record, x), rel=1e-12)
+        np.testing.assert_allclose(g, fd_grad(f, (record, x), 1), rtol=1e-6)
+    g_record, _ = s2s.grad(f, wrt=(0, 1))(record, x)
+    for name in record_fields(record):
+        np.testing.assert_allclose(getattr(g_record, name), fd_grad(
+            lambda v, name=name: f(_replaced(record, name, v), x), (getattr(record, name),), 0), rtol=1e-5, atol=1e-7)
 
 
 class Counter:
@@ -849,3 +872,11 @@ def test_a_local_helper_calling_a_global_object_s_method_runs_it_as_a_call():
     runs as a call of a value), only its attribute reads are read as the caller's (review 219)."""
     x = np.array([0.3, -1.2, 2.0])
     np.testing.assert_allclose(s2s.grad(scaled_in_a_lambda)(x), 2 * 36.0 * x, rtol=1e-12)
+
+
+def record_fields(record):
+    return record._fields if isinstance(record, tuple) else [f.name for f in dataclasses.fields(record)]
+
+
+def _replaced(record, name, value):
+    return record._replace(**{name: value}) if isinstance(record, tuple) else dataclasses.replace(record, **{name: value})

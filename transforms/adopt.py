@@ -83,8 +83,8 @@ def _own_and_free(fdef: ast.FunctionDef) -> tuple[set, set]:
     for n in walk(fdef):
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
             own.add(n.id)
-        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
-            loads.add(n.id)
+        elif isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and not annotations.is_helper(n):
+            loads.add(n.id)  # (not s2s's own name, `s2s.receiver` of a method's call of another method)
     return own, loads - own
 
 
@@ -111,7 +111,7 @@ class _Candidate:
         self.function_params = set()  # parameters it calls (`act(h @ W + b)`): given `np.tanh` and the like
 
 
-def _candidate(pf, name, caller_names, obj=None, method=False):
+def _candidate(pf, name, caller_names, obj=None, method=None, found=None, taken=()):
     """The module function `name` as a _Candidate where nothing of it alone bars adopting it, else None:
     a plain Python function of the caller's module (the same globals, so its free names denote the same
     objects) or of another module whose free names all denote there the very modules, functions and classes
@@ -122,8 +122,10 @@ def _candidate(pf, name, caller_names, obj=None, method=False):
     expression, no in-place update, and no attribute of its own values but an array's read-only ones and the
     array methods desugar writes as NumPy functions (`x.mean(axis=-1)`). `obj`: the function a module's attribute
     names (`helpers.layer`, `_module_attribute_calls`), called under `name` in the caller. `method`: `obj` is a
-    record class's method called on a record (`_record_method_calls`), whose first parameter's attributes it may
-    read (`self.W`: the caller reads them as its own reads of the record's fields)."""
+    record class's method called on a record (`_record_method_calls`' _MethodCall), whose first parameter's
+    attributes it may read (`self.W`: the caller reads them as its own reads of the record's fields) and whose
+    calls of the class's other methods on it are written as the caller's are (`_self_method_calls`, given
+    adoption's `found` names and those `taken`)."""
     from .inline import _expandable_statements
     obj = pf.globals.get(name, ctx().missing) if obj is None else obj
     if not isinstance(obj, types.FunctionType) or obj is pf.func \
@@ -142,7 +144,11 @@ def _candidate(pf, name, caller_names, obj=None, method=False):
             or not _expandable_statements(parsed.tree):
         return None
     c = _Candidate(name, obj, parsed)
-    if obj.__globals__ is not pf.globals and not _means_the_same_here(pf, obj, c.free):
+    if method is not None and found is not None:
+        if not _self_method_calls(pf, c, method, found, set(taken) | c.own | c.free):
+            return None
+        c.own, c.free = _own_and_free(c.fdef)
+    if obj.__globals__ is not pf.globals and not _means_the_same_here(pf, obj, c.free - set(found or ())):
         return None
     nodes = list(walk(c.fdef))
     if name in c.free or name in c.own or any(pf.globals.get(n) is pf.func for n in c.free) \
@@ -162,7 +168,7 @@ def _candidate(pf, name, caller_names, obj=None, method=False):
         return None  # updates in place: its own derivative checks (and refuses) them at its own lines
     called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
     lists = _own_lists(c.fdef, nodes)
-    receiver = c.params[0] if method and c.params else None
+    receiver = c.params[0] if method is not None and c.params else None
     if receiver is not None and any(isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
                                     and n.value.id == receiver and id(n) in called for n in nodes):
         return None  # (`self.flatten()`: a method of the record, its own; in the copy it would read as NumPy's)
@@ -441,9 +447,40 @@ class _MethodCall(_Attribute):
     the class's function, called under a name of its own with the record first while adoption decides, and the
     calls as the caller wrote them, which `_restore` writes back where it is not adopted."""
 
-    def __init__(self, obj, expr):
+    def __init__(self, obj, expr, cls, cls_expr, method):
         super().__init__(obj, expr)
+        self.cls, self.cls_expr, self.method = cls, cls_expr, method
         self.written = []  # (call, its callee, its arguments) as the caller wrote them
+
+    def rewrite(self, node, name, receiver):
+        """Write the call `node` (`receiver.method(...)`, `receiver(...)`) as a call of `name` with the record
+        first, checked by `s2s.receiver` where `receiver` (an expression) is not known to be exactly of the class."""
+        from .desugar import helper_attr
+        self.written.append((node, node.func, list(node.args)))
+        self.calls.append(node)
+        if receiver is not None:
+            receiver = ast.Call(func=helper_attr("s2s", "receiver", ctx().runtime.receiver),
+                                args=[receiver, copy.deepcopy(self.cls_expr), ast.Constant(self.method)], keywords=[])
+        node.args = [ast.copy_location(receiver if receiver is not None else copy.deepcopy(_callee_object(node)),
+                                       node), *node.args]
+        node.func = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node.func)
+
+
+def _callee_object(call):
+    """The record a method call is made on: `p` of `p.forward(x)` or of `p(x)`."""
+    return call.func.value if isinstance(call.func, ast.Attribute) else call.func
+
+
+def _method_name(found, cls, method, pf, taken) -> str:
+    """The name the calls of `cls.method` go by while adoption decides (one per class and method)."""
+    for name, a in found.items():
+        if isinstance(a, _MethodCall) and a.cls is cls and a.method == method:
+            return name
+    import inspect
+    function = inspect.getattr_static(cls, method)
+    name = _free_name(f"{cls.__name__}_{method.strip('_')}", pf, set(taken) | set(found))
+    found[name] = _MethodCall(function, None, cls, None, method)
+    return name
 
 
 def _record_method_calls(pf, tree, seen, record_params, found) -> None:
@@ -455,10 +492,9 @@ def _record_method_calls(pf, tree, seen, record_params, found) -> None:
     adopted: its code then specialised with the caller's. Added to `found` ({name: _MethodCall})."""
     import inspect
 
-    from .desugar import helper_attr, local_names
+    from .desugar import local_names
     from .objects import _known_receivers, _Objects, _slotted, _user_function, record_fields
     receivers = _known_receivers(pf, tree, _Objects(pf, local_names(tree))._resolve, record_params)
-    names = {}
     for node in walk(tree):
         if not isinstance(node, ast.Call) or node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             continue
@@ -470,20 +506,41 @@ def _record_method_calls(pf, tree, seen, record_params, found) -> None:
         function = inspect.getattr_static(cls, method, None)
         if method in record_fields(cls) or not _user_function(function):
             continue
-        if (cls, method) not in names:
-            name = _free_name(f"{cls.__name__}_{method.strip('_')}", pf, seen | set(found))
-            names[(cls, method)] = name
-            found[name] = _MethodCall(function, ast.Attribute(value=copy.deepcopy(cls_expr), attr=method,
-                                                              ctx=ast.Load()))
-        call = found[names[(cls, method)]]
-        call.written.append((node, node.func, list(node.args)))
-        call.calls.append(node)
-        obj = copy.deepcopy(receiver)
-        if not exact or not _slotted(cls):
-            obj = ast.Call(func=helper_attr("s2s", "receiver", ctx().runtime.receiver),
-                           args=[obj, copy.deepcopy(cls_expr), ast.Constant(method)], keywords=[])
-        node.func = ast.copy_location(ast.Name(id=names[(cls, method)], ctx=ast.Load()), node.func)
-        node.args = [ast.copy_location(obj, receiver), *node.args]
+        name = _method_name(found, cls, method, pf, seen)
+        call = found[name]
+        if call.cls_expr is None:
+            call.cls_expr, call.expr = cls_expr, ast.Attribute(value=copy.deepcopy(cls_expr), attr=method,
+                                                               ctx=ast.Load())
+        call.rewrite(node, name, None if exact and _slotted(cls) else copy.deepcopy(receiver))
+
+
+def _self_method_calls(pf, c, method: _MethodCall, found, taken) -> bool:
+    """In the copy of the method `c` (of `method.cls`), each call of another method of the class on its first
+    parameter (`self.forward(x)` in `__call__`) written as `_record_method_calls` writes the caller's, so that it
+    may be adopted too (the copy is then adopted only where it is: `_adopt`). False where the first parameter is
+    bound again in it (its attributes may be another object's)."""
+    import inspect
+
+    from .objects import _user_function, record_fields
+    first = c.params[0] if c.params else None
+    if first is None or any(isinstance(n, ast.Name) and n.id == first and not isinstance(n.ctx, ast.Load)
+                            for n in walk(c.fdef)):
+        return False
+    for node in list(walk(c.fdef)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == first) \
+                or node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            continue
+        other = node.func.attr
+        if other in record_fields(method.cls) or not _user_function(inspect.getattr_static(method.cls, other, None)):
+            continue
+        name = _method_name(found, method.cls, other, pf, taken)
+        call = found[name]
+        if call.cls_expr is None:
+            call.cls_expr, call.expr = method.cls_expr, ast.Attribute(
+                value=copy.deepcopy(method.cls_expr), attr=other, ctx=ast.Load())
+        call.rewrite(node, name, ast.Name(id=first, ctx=ast.Load()))
+    return True
 
 
 def _attribute_value(module, expr):
@@ -568,8 +625,10 @@ def _adopt(pf, tree, alloc, local, barred, seen, attributes) -> list[str]:
         name = todo.pop()
         if name in candidates or name in refused:
             continue
+        method = attributes.get(name) if isinstance(attributes.get(name), _MethodCall) else None
         c = _candidate(pf, name, barred, attributes[name].obj if name in attributes else None,
-                       method=isinstance(attributes.get(name), _MethodCall))
+                       method=method, found=attributes, taken=seen)
+        seen.update(attributes)
         if c is not None and c.obj.__globals__ is pf.globals:
             # (a helper of the caller's module calling a module's attribute: `helpers.swish(z)` in it, a name too)
             _module_attribute_calls(pf, c.fdef, c.own, seen | c.own | c.free | set(attributes), attributes)
@@ -584,6 +643,8 @@ def _adopt(pf, tree, alloc, local, barred, seen, attributes) -> list[str]:
     while True:  # drop any whose uses do not all fit, in the caller or in another candidate still standing
         drop = _in_cycles(candidates)
         for name, c in candidates.items():
+            if any(isinstance(attributes.get(m), _MethodCall) and m not in candidates for m in c.free):
+                drop.add(name)  # (a method it calls on its record that is not adopted: the whole stays a call)
             if not _calls_fit(pf, tree, local, c, pf.closure):
                 drop.add(name)
             for host in candidates.values():
