@@ -15,8 +15,7 @@ defrule("np.dot(a, b)", real=shapes.real_product, result_shape=shapes.dot_produc
 # `a.dot(b)` where a's kind is not known (transforms/desugar.py): a SciPy sparse matrix's own product, np.dot
 # otherwise (specialised code calls np.dot where a's shape is known)
 helper_rule(rt.dot_method, "dot_method(a, b)", real=shapes.real_product, result_shape=shapes.dot_product,
-            a="s2s.grad_dot_a(g, a, b)", b="s2s.grad_dot_b(g, a, b)",
-            a_dot="s2s.dot_method(a_dot, b)", b_dot="s2s.dot_method(a, b_dot)")
+            linear=("a",), a="s2s.grad_dot_a(g, a, b)", b="s2s.grad_dot_b(g, a, b)", b_dot="s2s.dot_method(a, b_dot)")
 defrule("np.matmul(x1, x2)", real=shapes.real_product, safe=True, result_shape=shapes.matrix_product,
         x1="s2s.grad_matmul_a(g, x1, x2)", x2="s2s.grad_matmul_b(g, x1, x2)",
         x1_dot="np.matmul(x1_dot, x2)", x2_dot="np.matmul(x1, x2_dot)")

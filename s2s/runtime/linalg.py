@@ -93,9 +93,10 @@ def dot_method(a, b):
         return np.dot(a, b)
     if is_sparse(a):
         return a.dot(b)
-    if is_array(a) and getattr(type(a), "dot", None) in (np.ndarray.dot, None) or isinstance(a, np.generic) \
-            or is_foreign(a):
-        return np.dot(a, b)  # (NumPy's, or an array library's through NumPy's protocol)
+    method = getattr(type(a), "dot", None)
+    if is_array(a) and method in (np.ndarray.dot, None) or isinstance(a, np.generic) or is_foreign(a) \
+            or method is np.dot:
+        return np.dot(a, b)  # (NumPy's, an array library's through NumPy's protocol, or np.dot held by the class)
     if not hasattr(a, "dot"):
         return a.dot  # (Python's AttributeError: a float, a list)
     from s2s.errors import NoDerivativeRuleError
