@@ -880,3 +880,99 @@ def record_fields(record):
 
 def _replaced(record, name, value):
     return record._replace(**{name: value}) if isinstance(record, tuple) else dataclasses.replace(record, **{name: value})
+
+
+_OTHER_MODULE = '''
+import dataclasses
+
+import numpy as np
+
+
+def swish(z):  # (this module's own activation: not the caller's `swish`)
+    return np.tanh(z) * 3.0
+
+
+def layer(W, x):
+    return swish(x @ W)
+
+
+def Dense_forward(p, x):  # (a function of this module named as s2s names Dense.forward's calls while it adopts)
+    return np.sin(x @ p.W)
+
+
+@dataclasses.dataclass
+class Dense:
+    W: np.ndarray
+    b: np.ndarray
+
+    def __call__(self, x):
+        h = self.forward(x)
+        return self.act(h, x)
+
+    def forward(self, x):
+        return np.tanh(x @ self.W + self.b)
+
+    def act(self, h, x):
+        return h * Dense_forward(self, x)
+'''
+
+_CALLER = '''
+import numpy as np
+
+import helpers_of_another_module as other
+from helpers_of_another_module import Dense
+
+
+def swish(z):
+    return z / (1.0 + np.exp(-z))
+
+
+def through_a_module_helper(W, x):
+    return np.sum(swish(other.layer(W, x)))
+
+
+def through_a_method(m, x):
+    return np.sum(m(x) ** 2)
+'''
+
+
+def test_names_given_while_adopting_are_no_globals_of_the_adopted_code_s_module(tmp_path, monkeypatch):
+    """The names calls go by while adoption decides (`swish` of `other.swish`, `Dense_forward` of
+    `self.forward(x)`) were left out of the check that the adopted code's globals mean the same in the caller's
+    module, for every candidate: a helper of another module calling its own `swish` called the caller's (a wrong
+    value and gradient, review 220 of the first version of the nested methods)."""
+    import importlib
+
+    (tmp_path / "helpers_of_another_module.py").write_text(_OTHER_MODULE)
+    (tmp_path / "caller_of_another_module.py").write_text(_CALLER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    caller = importlib.import_module("caller_of_another_module")
+    r = rng(74)
+    W, b, x = r.normal(size=(3, 3)), r.normal(size=3), r.normal(size=(2, 3))
+    f = caller.through_a_module_helper
+    for _ in range(3):
+        value, g = s2s.value_and_grad(f)(W, x)
+        assert value == pytest.approx(f(W, x), rel=1e-12)
+        np.testing.assert_allclose(g, fd_grad(f, (W, x), 0), rtol=1e-5, atol=1e-7)
+    f, m = caller.through_a_method, caller.Dense(W, b)
+    for _ in range(3):
+        value, (g_m, g_x) = s2s.value_and_grad(f, wrt=(0, 1))(m, x)
+        assert value == pytest.approx(f(m, x), rel=1e-12)
+        np.testing.assert_allclose(g_x, fd_grad(f, (m, x), 1), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(g_m.W, fd_grad(lambda W: f(caller.Dense(W, b), x), (W,), 0), rtol=1e-5, atol=1e-7)
+
+
+def test_a_record_s_gradient_holds_no_array_of_the_record():
+    """`np.sum(p.a * p.c)`: the gradient's `a` was `p.c` itself (older, review 220), so an update of the gradient in
+    place changed the argument; a field read of a record argument is copied as an array argument's is."""
+    for cls in (Layer, collections.namedtuple("Two", "W b")):
+        p = cls(np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0]))
+
+        def product(p):
+            return np.sum(p.W * p.b)
+
+        for _ in range(3):
+            g = s2s.grad(product)(p)
+            assert g.W is not p.b and g.b is not p.W
+            g.W[...] = 0.0
+            np.testing.assert_array_equal(p.b, [4.0, 5.0, 6.0])

@@ -144,12 +144,14 @@ def _candidate(pf, name, caller_names, obj=None, method=None, found=None, taken=
             or not _expandable_statements(parsed.tree):
         return None
     c = _Candidate(name, obj, parsed)
+    written = set()
     if method is not None and found is not None:
-        if not _self_method_calls(pf, c, method, found, set(taken) | c.own | c.free):
+        written = _self_method_calls(pf, c, method, found, set(taken) | c.own | c.free)
+        if written is None:
             return None
         c.own, c.free = _own_and_free(c.fdef)
-    if obj.__globals__ is not pf.globals and not _means_the_same_here(pf, obj, c.free - set(found or ())):
-        return None
+    if obj.__globals__ is not pf.globals and not _means_the_same_here(pf, obj, c.free - written):
+        return None  # (the names written for its calls of its record's methods: no globals of either module)
     nodes = list(walk(c.fdef))
     if name in c.free or name in c.own or any(pf.globals.get(n) is pf.func for n in c.free) \
             or c.free & caller_names or any(isinstance(n, _NOT_ADOPTED) for n in nodes):
@@ -514,18 +516,22 @@ def _record_method_calls(pf, tree, seen, record_params, found) -> None:
         call.rewrite(node, name, None if exact and _slotted(cls) else copy.deepcopy(receiver))
 
 
-def _self_method_calls(pf, c, method: _MethodCall, found, taken) -> bool:
+def _self_method_calls(pf, c, method: _MethodCall, found, taken):
     """In the copy of the method `c` (of `method.cls`), each call of another method of the class on its first
     parameter (`self.forward(x)` in `__call__`) written as `_record_method_calls` writes the caller's, so that it
-    may be adopted too (the copy is then adopted only where it is: `_adopt`). False where the first parameter is
-    bound again in it (its attributes may be another object's)."""
+    may be adopted too (the copy is then adopted only where it is: `_adopt`). Returns the names written into the
+    copy, or None where the first parameter is bound again in it (its attributes may be another object's) or a
+    name written would be one of the copy's own names or a global of its module (the copy's reads of that global
+    would be taken for the method)."""
     import inspect
 
     from .objects import _user_function, record_fields
     first = c.params[0] if c.params else None
     if first is None or any(isinstance(n, ast.Name) and n.id == first and not isinstance(n.ctx, ast.Load)
                             for n in walk(c.fdef)):
-        return False
+        return None
+    theirs = set(c.obj.__globals__) | c.own | c.free
+    written = set()
     for node in list(walk(c.fdef)):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and isinstance(node.func.value, ast.Name) and node.func.value.id == first) \
@@ -534,13 +540,16 @@ def _self_method_calls(pf, c, method: _MethodCall, found, taken) -> bool:
         other = node.func.attr
         if other in record_fields(method.cls) or not _user_function(inspect.getattr_static(method.cls, other, None)):
             continue
-        name = _method_name(found, method.cls, other, pf, taken)
+        name = _method_name(found, method.cls, other, pf, set(taken) | theirs)
+        if name in theirs:
+            return None
         call = found[name]
         if call.cls_expr is None:
             call.cls_expr, call.expr = method.cls_expr, ast.Attribute(
                 value=copy.deepcopy(method.cls_expr), attr=other, ctx=ast.Load())
         call.rewrite(node, name, ast.Name(id=first, ctx=ast.Load()))
-    return True
+        written.add(name)
+    return written
 
 
 def _attribute_value(module, expr):

@@ -340,6 +340,8 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
         if isinstance(node, ast.Call):
             if hashable(shapes.callee(node)) and shapes.helpers.get(shapes.callee(node)) == "as_sequence":
                 return bool(node.args) and may_view(node.args[0], seen)  # (a list or tuple is given back as it is)
+            if any(shapes.callee(node) is r for r in field_readers):  # (`p.c` of a record argument: its own array)
+                return bool(node.args) and (may_view(node.args[0], seen) or may_hold(node.args[0], seen))
             f = node.func
             if called_name(node) in _VIEWS:
                 operand = f.value if isinstance(f, ast.Attribute) and not (isinstance(f.value, ast.Name)
@@ -405,6 +407,9 @@ def copy_argument_views(fdef: ast.FunctionDef, shapes, np_name: str) -> bool:
             args=[g, ast.Tuple(elts=[ast.Name(id=a, ctx=ast.Load()) for a in arguments], ctx=ast.Load())],
             keywords=[]), g))
 
+    runtime_module = ctx().runtime
+    field_readers = [getattr(runtime_module, name) for name in ("field", "field_if_set", "plain_attribute", "receiver")
+                     if hasattr(runtime_module, name)]
     changed = False
     for call in walk(fdef.body[-1]):
         if not (isinstance(call, ast.Call) and len(call.args) == 2 and hashable(shapes.callee(call))

@@ -8,7 +8,7 @@ import numpy as np
 
 from s2s.argcheck import WHY_REFUSED, plain_hint, refused_kind
 from s2s.runtime.arrays import _float_dtype, _in_library_of, _sequence_shape, broadcast_to_like, is_array, is_foreign
-from s2s.runtime.structures import add_records, finish_record, is_record, zeros_like_record
+from s2s.runtime.structures import add_records, finish_record, is_record, set_fields, zeros_like_record
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
 
 
@@ -209,11 +209,12 @@ def leaves_apart(g, arguments):
     seen = set()  # ids of the containers walked (a list may hold itself)
 
     def collect(v):
-        if type(v) is list or type(v) is tuple or type(v) is dict:
+        if type(v) is list or type(v) is tuple or type(v) is dict or is_record(v):
             if id(v) in seen:
                 return
             seen.add(id(v))
-            for item in v.values() if type(v) is dict else v:
+            for item in v.values() if type(v) is dict else v if isinstance(v, list | tuple) else \
+                    [getattr(v, n) for n in set_fields(v)]:  # (a dataclass's fields)
                 collect(item)
         elif isinstance(v, np.ndarray):
             owners.add(id(v if v.base is None else v.base))
