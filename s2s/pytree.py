@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from s2s.runtime.structures import field_names, is_namedtuple, is_record
+from s2s.runtime.structures import field_names, is_namedtuple, is_record, set_fields
 
 __all__ = ["flatten", "flatten_func", "leaves", "is_leaf", "is_structure", "rebuild", "map_leaves", "basis", "restore"]
 
@@ -63,7 +63,7 @@ def _children(value):
 
 def _set_fields(value) -> list:
     """A dataclass instance's fields that hold a value (one declared `field(init=False)` may never be set)."""
-    return [f.name for f in dataclasses.fields(value) if hasattr(value, f.name)]
+    return list(set_fields(value))
 
 
 def _sorted_keys(d: dict) -> list:
