@@ -469,6 +469,11 @@ def transposed_by_name(x, which):
     return np.sum(getattr(x, which) @ x)
 
 
+def read_by_literal_names(model, x):
+    n = getattr(x, "shape")[0]  # noqa: B009 - (a literal name: the attribute as written, `x.shape`)
+    return affine_loss(model, x) * n + np.sum(getattr(model, "b"))  # noqa: B009
+
+
 @pytest.mark.parametrize("cls", [Dense, Pair], ids=["dataclass", "namedtuple"])
 def test_getattr_of_a_value_is_its_field(cls):
     """`getattr(model, name)` had no derivative rule (refused): it is the read `model.<name>`, `s2s.field`."""
@@ -478,6 +483,7 @@ def test_getattr_of_a_value_is_its_field(cls):
     settings = Settings()
     g = s2s.grad(scaled_by_a_setting, wrt=(0, 1))(model, x, settings, "scale")
     np.testing.assert_allclose(g[1], 0.5 * fd_x(affine_loss, model, x), rtol=1e-5, atol=1e-7)
+    check_record(read_by_literal_names, model, x)
     with pytest.raises(s2s.NoDerivativeRuleError, match=r"gradient for its attribute \.T"):
         s2s.grad(transposed_by_name)(np.eye(3) + 0.5, "T")  # (an array's attribute by name: refused, not wrong)
 

@@ -147,7 +147,12 @@ class _Objects(ast.NodeTransformer):
         if obj is getattr and len(node.args) == 2 and not node.keywords and self._is_value(node.args[0]) \
                 and not any(isinstance(a, ast.Starred) for a in node.args):
             # `getattr(p, name)` of a value is the read `p.<name>`, its name known when it runs (`for name in
-            # ("W", "b")`): s2s.field, whose adjoint places g at that field of a record and refuses anything else
+            # ("W", "b")`): s2s.field, whose adjoint places g at that field of a record and refuses anything else;
+            # of a literal name, the attribute as written (`getattr(x, "shape")` is `x.shape`)
+            name = node.args[1]
+            if isinstance(name, ast.Constant) and isinstance(name.value, str) and name.value.isidentifier():
+                return self.visit(ast.copy_location(ast.Attribute(value=node.args[0], attr=name.value, ctx=ast.Load()),
+                                                    node))
             return _call("field", list(node.args), node)
         if isinstance(func, ast.Attribute) and _is_user_method(obj) and not self.in_helper:
             # `layer.forward_pass(x, w)` with `layer` a global object: the method's function with the object
