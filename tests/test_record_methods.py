@@ -976,3 +976,32 @@ def test_a_record_s_gradient_holds_no_array_of_the_record():
             assert g.W is not p.b and g.b is not p.W
             g.W[...] = 0.0
             np.testing.assert_array_equal(p.b, [4.0, 5.0, 6.0])
+
+
+@dataclasses.dataclass
+class SumNamed:
+    W: np.ndarray
+    b: np.ndarray
+
+    def __call__(self, x):
+        return self.sum(x) + self.sum(x * 0.5).sum()  # (`.sum()` of a result: this method stays a call)
+
+    def sum(self, x):
+        return np.tanh(x @ self.W + self.b) * 1.5
+
+
+def test_a_linked_method_calling_its_record_s_method_named_like_an_array_s():
+    """Linked (not expanded), `__call__`'s `self.sum(x)` was read as `np.sum(self, axis=x)`: a TypeError with
+    respect to the record, a refusal naming `axis` with respect to x (older, review 220): `self` of a method of a
+    record class is read as of that class, whose `sum` it calls."""
+    W, b, x = _args(75)
+
+    def called(model, x):
+        return np.sum(model(x) ** 2)
+
+    model = SumNamed(W, b)
+    for _ in range(3):
+        g_model, g_x = s2s.grad(called, wrt=(0, 1))(model, x)
+        np.testing.assert_allclose(g_x, fd_grad(called, (model, x), 1), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(g_model.W, fd_grad(lambda W: called(SumNamed(W, b), x), (W,), 0),
+                                   rtol=1e-5, atol=1e-7)

@@ -311,7 +311,8 @@ class Desugar(loops.LoopRewriter):
         """Whether `receiver` is, wherever it is bound, an object of a class of yours that defines `name` itself
         (`Bag(2.0)`, or a name every assignment of which is one): its method, not the array method of that name."""
         if isinstance(receiver, ast.Name) and receiver.id in self.records and receiver.id not in self.stored:
-            # (a parameter given a record of a class of yours in the call the code is made for: `model.sum()`)
+            # (a parameter given a record of a class of yours in the call the code is made for: `model.sum()`; the
+            # first parameter of a method of such a class, `self.sum(x)` in its `__call__`)
             cls = self.records[receiver.id]
             return _your_class(cls) and callees.defines_function(cls, name)
         if isinstance(receiver, ast.Name) and receiver.id in self.locals:
@@ -518,6 +519,10 @@ def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict, reco
     desugarer.updates = updates
     desugarer.bindings = _bindings(tree)
     desugarer.records = {name: cls for name, cls in record_params if isinstance(cls, type)}
+    from .objects import _method_owner
+    owner, params = _method_owner(pf), tree.args.posonlyargs + tree.args.args
+    if owner is not None and params:  # (`self` of a method of a record class of yours: its methods are the class's)
+        desugarer.records.setdefault(params[0].arg, owner[0])
     desugarer.stored = {n.id for n in walk(tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     desugarer.visit(tree)
     fix_locations(tree)
