@@ -449,55 +449,41 @@ class _MethodCall(_Attribute):
     the class's function, called under a name of its own with the record first while adoption decides, and the
     calls as the caller wrote them, which `_restore` writes back where it is not adopted."""
 
-    def __init__(self, obj, expr, cls, cls_expr, method):
+    def __init__(self, obj, expr, cls, method):
         super().__init__(obj, expr)
-        self.cls, self.cls_expr, self.method = cls, cls_expr, method
+        self.cls, self.method = cls, method
         self.written = []  # (call, its callee, its arguments) as the caller wrote them
 
-    def rewrite(self, node, name, receiver):
-        """Write the call `node` (`receiver.method(...)`, `receiver(...)`) as a call of `name` with the record
-        first, checked by `s2s.receiver` where `receiver` (an expression) is not known to be exactly of the class."""
-        from .desugar import helper_attr
+    def rewrite(self, node, name, record):
+        """Write the call `node` as a call of `name` with `record` (the receiver, checked) first."""
         self.written.append((node, node.func, list(node.args)))
         self.calls.append(node)
-        if receiver is not None:
-            receiver = ast.Call(func=helper_attr("s2s", "receiver", ctx().runtime.receiver),
-                                args=[receiver, copy.deepcopy(self.cls_expr), ast.Constant(self.method)], keywords=[])
-        node.args = [ast.copy_location(receiver if receiver is not None else copy.deepcopy(_callee_object(node)),
-                                       node), *node.args]
+        node.args = [ast.copy_location(record, node), *node.args]
         node.func = ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node.func)
 
 
-def _callee_object(call):
-    """The record a method call is made on: `p` of `p.forward(x)` or of `p(x)`."""
-    return call.func.value if isinstance(call.func, ast.Attribute) else call.func
-
-
-def _method_name(found, cls, method, pf, taken) -> str:
+def _method_name(found, cls, cls_expr, method, pf, taken) -> str:
     """The name the calls of `cls.method` go by while adoption decides (one per class and method)."""
+    import inspect
     for name, a in found.items():
         if isinstance(a, _MethodCall) and a.cls is cls and a.method == method:
             return name
-    import inspect
-    function = inspect.getattr_static(cls, method)
     name = _free_name(f"{cls.__name__}_{method.strip('_')}", pf, set(taken) | set(found))
-    found[name] = _MethodCall(function, None, cls, None, method)
+    found[name] = _MethodCall(inspect.getattr_static(cls, method),
+                              ast.Attribute(value=copy.deepcopy(cls_expr), attr=method, ctx=ast.Load()), cls, method)
     return name
 
 
-def _record_method_calls(pf, tree, seen, record_params, found) -> None:
-    """The calls of a method of a record class on a record whose class s2s knows (transforms/objects.py
-    `_known_receivers`: a parameter given a record, a record built here, an item of a list of them) written as
-    calls of the class's function under a name of its own, the record first: `model(x)` ->
-    `Dense___call__(s2s.receiver(model, Dense, '__call__'), x)`, as transforms/objects.py writes them (the
-    receiver checked, when it runs, to be one whose method Python would call), so that the method may be
-    adopted: its code then specialised with the caller's. Added to `found` ({name: _MethodCall})."""
-    import inspect
-
-    from .desugar import local_names
-    from .objects import _known_receivers, _Objects, _slotted, _user_function, record_fields
-    receivers = _known_receivers(pf, tree, _Objects(pf, local_names(tree))._resolve, record_params)
-    for node in walk(tree):
+def _write_method_calls(pf, tree, receivers, found, taken, theirs=frozenset()):
+    """The calls in `tree` of a method of a record class on a record whose class s2s knows (`receivers`, name ->
+    (class, an expression of it, whether its type is exactly it), as transforms/objects.py's `_known_receivers`
+    gives them) written as calls of the class's function under a name of its own, the record first:
+    `model(x)` -> `Dense___call__(s2s.receiver(model, Dense, '__call__'), x)`, as transforms/objects.py writes them,
+    so that the method may be adopted: its code then specialised with the caller's. Added to `found` ({name:
+    _MethodCall}); returns the names written, or None where one would be among `theirs`."""
+    from .objects import checked_receiver, method_of
+    written = set()
+    for node in list(walk(tree)):
         if not isinstance(node, ast.Call) or node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             continue
         receiver, method = (node.func.value, node.func.attr) if isinstance(node.func, ast.Attribute) else \
@@ -505,51 +491,37 @@ def _record_method_calls(pf, tree, seen, record_params, found) -> None:
         if not isinstance(receiver, ast.Name) or receiver.id not in receivers:
             continue
         cls, cls_expr, exact = receivers[receiver.id]
-        function = inspect.getattr_static(cls, method, None)
-        if method in record_fields(cls) or not _user_function(function):
+        if method_of(cls, method) is None:
             continue
-        name = _method_name(found, cls, method, pf, seen)
-        call = found[name]
-        if call.cls_expr is None:
-            call.cls_expr, call.expr = cls_expr, ast.Attribute(value=copy.deepcopy(cls_expr), attr=method,
-                                                               ctx=ast.Load())
-        call.rewrite(node, name, None if exact and _slotted(cls) else copy.deepcopy(receiver))
+        name = _method_name(found, cls, cls_expr, method, pf, set(taken) | set(theirs))
+        if name in theirs:
+            return None
+        found[name].rewrite(node, name, checked_receiver(receiver, cls, cls_expr, method, exact, node))
+        written.add(name)
+    return written
+
+
+def _record_method_calls(pf, tree, seen, record_params, found) -> None:
+    """`_write_method_calls` of the caller's calls, on the records transforms/objects.py knows the class of (a
+    parameter given a record, a record built here, an item of a list of them)."""
+    from .desugar import local_names
+    from .objects import _known_receivers, _Objects
+    _write_method_calls(pf, tree, _known_receivers(pf, tree, _Objects(pf, local_names(tree))._resolve, record_params),
+                        found, seen)
 
 
 def _self_method_calls(pf, c, method: _MethodCall, found, taken):
-    """In the copy of the method `c` (of `method.cls`), each call of another method of the class on its first
-    parameter (`self.forward(x)` in `__call__`) written as `_record_method_calls` writes the caller's, so that it
-    may be adopted too (the copy is then adopted only where it is: `_adopt`). Returns the names written into the
-    copy, or None where the first parameter is bound again in it (its attributes may be another object's) or a
-    name written would be one of the copy's own names or a global of its module (the copy's reads of that global
-    would be taken for the method)."""
-    import inspect
-
-    from .objects import _user_function, record_fields
+    """`_write_method_calls` of the copy of the method `c` (of `method.cls`) on its first parameter (`self.forward(x)`
+    in `__call__`), so that those methods may be adopted too (the copy is adopted only where they are: `_adopt`).
+    Returns the names written into the copy, or None where the first parameter is bound again in it (its attributes
+    may be another object's) or a name written would be one of the copy's own names or a global of its module (the
+    copy's reads of that global would be taken for the method)."""
     first = c.params[0] if c.params else None
     if first is None or any(isinstance(n, ast.Name) and n.id == first and not isinstance(n.ctx, ast.Load)
                             for n in walk(c.fdef)):
         return None
-    theirs = set(c.obj.__globals__) | c.own | c.free
-    written = set()
-    for node in list(walk(c.fdef)):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == first) \
-                or node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
-            continue
-        other = node.func.attr
-        if other in record_fields(method.cls) or not _user_function(inspect.getattr_static(method.cls, other, None)):
-            continue
-        name = _method_name(found, method.cls, other, pf, set(taken) | theirs)
-        if name in theirs:
-            return None
-        call = found[name]
-        if call.cls_expr is None:
-            call.cls_expr, call.expr = method.cls_expr, ast.Attribute(
-                value=copy.deepcopy(method.cls_expr), attr=other, ctx=ast.Load())
-        call.rewrite(node, name, ast.Name(id=first, ctx=ast.Load()))
-        written.add(name)
-    return written
+    return _write_method_calls(pf, c.fdef, {first: (method.cls, method.expr.value, False)}, found, taken,
+                               theirs=set(c.obj.__globals__) | c.own | c.free)
 
 
 def _attribute_value(module, expr):

@@ -204,18 +204,15 @@ class _Objects(ast.NodeTransformer):
         if known is None:
             return None
         cls, cls_expr, exact = known
-        fields = record_fields(cls)
-        function = inspect.getattr_static(cls, method, None)
-        if method in fields or not _user_function(function):
+        function = method_of(cls, method)
+        if function is None:
             return None
         # (a method that changes its object or an argument: what the caller reads of them afterwards would carry no
         # derivative of the change, and this pass runs after the ownership checks of calls)
         self._refuse_changing_method(node, function, f"{cls.__name__}.{method}", "them would",
                                      "return the new values from the method instead of changing the object or its "
                                      "arguments (a new record: `return dataclasses.replace(self, W=...)`)")
-        obj = copy.deepcopy(receiver)
-        if not exact or not _slotted(cls):
-            obj = _call("receiver", [obj, copy.deepcopy(cls_expr), ast.Constant(method)], node)
+        obj = checked_receiver(receiver, cls, cls_expr, method, exact, node)
         callee = ast.Attribute(value=copy.deepcopy(cls_expr), attr=method, ctx=ast.Load())
         self.pf.resolve_expr(callee)  # (noted: the code is made again once `C.forward` is another function)
         return ast.copy_location(ast.Call(func=ast.copy_location(callee, func), args=[obj, *node.args],
@@ -271,6 +268,23 @@ def record_fields(cls) -> tuple:
     if record_type(cls) == "namedtuple":
         return tuple(cls._fields)
     return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def method_of(cls, method):
+    """The plain function of yours that `cls.method` is (not a field of the record, a staticmethod, a property or a
+    library's method), else None."""
+    function = inspect.getattr_static(cls, method, None)
+    return function if method not in record_fields(cls) and _user_function(function) else None
+
+
+def checked_receiver(receiver, cls, cls_expr, method, exact, like):
+    """The record a call of `cls.method` is given: `receiver` itself where its type is exactly `cls`, whose instances
+    hold no attribute of their own (`__slots__`), else `s2s.receiver(receiver, cls, "method")`, which checks when it
+    runs that Python would call `cls.method` there."""
+    obj = copy.deepcopy(receiver)
+    if exact and _slotted(cls):
+        return obj
+    return _call("receiver", [obj, copy.deepcopy(cls_expr), ast.Constant(method)], like)
 
 
 def _slotted(cls) -> bool:
