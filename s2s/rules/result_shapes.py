@@ -1406,6 +1406,28 @@ def rolled(site):
     return a if _array(a) else None
 
 
+def partitioned(site):
+    """np.partition(a, kth, axis=-1) of an array: a's shape along an int axis of it; a's size as one axis for
+    axis=None."""
+    if not 2 <= site.nargs <= 3 or not site.keywords <= {"kth", "axis", "kind"}:
+        return None
+    a = site.shape(0)
+    axis = site.literal(2 if site.nargs > 2 else "axis", -1)
+    if not _array(a) or axis is NOT_LITERAL:
+        return None
+    if axis is None:
+        return reshaped(a, -1)
+    return a if type(axis) is int and -len(a) <= axis < len(a) else None
+
+
+def fft_shifted(site):
+    """np.fft.fftshift(x, axes=None) / ifftshift of an array: x's shape (its entries moved along its axes)."""
+    if not 1 <= site.nargs <= 2 or not site.keywords <= {"x", "axes"}:
+        return None
+    a = site.shape(0)
+    return a if _array(a) else None
+
+
 def real_rolled(site) -> bool:
     """np.roll of a real array: real (its own entries), keywords included (`axis=1`)."""
     return rolled(site) is not None and site.real(0)

@@ -30,6 +30,13 @@ defrule("scipy.linalg.solve_triangular(a, b, trans=0, lower=False, unit_diagonal
         b=_BACK, a=f"{H}tri_outer({_BACK}, ans, trans, lower, unit_diagonal)",
         b_dot=f"{H}solve_triangular(a, b_dot, {_ST})",
         a_dot=f"-{H}solve_triangular(a, {H}tri_apply(a_dot, ans, trans, lower, unit_diagonal), {_ST})")
+# x = solve_banded((l, u), ab, b) solves A x = b for the banded A that ab holds by diagonals: b's adjoint solves
+# with A^T (whose diagonals band_transpose lays out), ab's is -b_bar x^T on the band
+_BB = f"{H}solve_banded({H}band_flip(l_and_u), {H}band_transpose(ab, l_and_u), g)"
+defrule("scipy.linalg.solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_finite=True)",
+        zero=("l_and_u", "overwrite_ab", "overwrite_b", "check_finite"), default_only=("overwrite_ab", "overwrite_b"),
+        b=_BB, ab=f"-{H}band_outer({_BB}, ans, l_and_u)", b_dot=f"{H}solve_banded(l_and_u, ab, b_dot)",
+        ab_dot=f"-{H}solve_banded(l_and_u, ab, {H}band_matvec(ab_dot, ans, l_and_u))")
 # X = sqrtm(A) solves X X = A: dX solves X dX + dX X = dA
 defrule("scipy.linalg.sqrtm(A)", A=f"{H}solve_sylvester(np.transpose(ans), np.transpose(ans), g)",
         A_dot=f"{H}solve_sylvester(ans, ans, A_dot)")
@@ -73,6 +80,12 @@ defrule_for(sh.lse_b, "lse_b(b)", b_dot="b_dot")
 defrule_for(sh.flip_trans, "flip_trans(trans)", nondiff=True)
 defrule_for(sh.tri_outer, "tri_outer(bb, x, trans, lower, unit_diagonal)",
             x_dot="s2s.scipy_helpers.tri_outer(bb, x_dot, trans, lower, unit_diagonal)", linear=("bb",))
+defrule_for(sh.band_flip, "band_flip(l_and_u)", nondiff=True)
+defrule_for(sh.band_transpose, "band_transpose(v, l_and_u)", linear=("v",))
+defrule_for(sh.band_outer, "band_outer(v, x, l_and_u)", x_dot="s2s.scipy_helpers.band_outer(v, x_dot, l_and_u)",
+            linear=("v",))
+defrule_for(sh.band_matvec, "band_matvec(m, x, l_and_u)", x_dot="s2s.scipy_helpers.band_matvec(m, x_dot, l_and_u)",
+            linear=("m",))
 defrule_for(sh.tri_apply, "tri_apply(m, x, trans, lower, unit_diagonal)",
             x_dot="s2s.scipy_helpers.tri_apply(m, x_dot, trans, lower, unit_diagonal)", linear=("m",))
 

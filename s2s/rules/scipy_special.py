@@ -10,7 +10,7 @@ import ast
 
 import scipy.special  # noqa: F401 - the signatures below name it
 
-from s2s.rules import defrule, family
+from s2s.rules import defrule, family, nondifferentiable
 from s2s.runtime import scipy_helpers
 
 family(elementwise=True, tangent_from_adjoint=True)
@@ -32,6 +32,9 @@ def binary(signature: str, zero=(), **slopes: str) -> None:
         templates[p + "_dot"] = f"{p}_dot * ({slope})"
     defrule(signature, _depth=2, zero=zero, **templates)
 
+
+# the sign of the gamma function: +1 or -1 between its poles (piecewise constant)
+nondifferentiable("scipy.special.gammasgn(x)")
 
 # logistic, error functions and the normal distribution function
 defrule("scipy.special.expit(x)", x="g * ans * (1 - ans)", **REAL)

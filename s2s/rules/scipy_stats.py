@@ -121,6 +121,11 @@ for _name, _scale in (("logpdf", ""), ("pdf", "ans * ")):
         defrule(f"scipy.stats.{_dist}.{_name}({_sig})", elementwise=False,
                 **{p: (f"{_scale}{t}" if p.endswith("_dot") else t.format(G=_g)) for p, t in _templates.items()})
 
+# the entropy (d log(2 pi e) + log det S) / 2 depends on the covariance alone (the mean only sets d)
+defrule("scipy.stats.multivariate_normal.entropy(mean=None, cov=1)", elementwise=False, zero=("mean",),
+        cov=f"{H}mvn_cov_adjoint(0.5 * g * np.linalg.inv({_S}), cov)",
+        cov_dot=f"0.5 * np.trace(np.linalg.inv({_S}) @ {H}mvn_cov(cov_dot, mean))")
+
 # location-scale families with closed forms (no SciPy function in their slopes). Laplace: log density
 # -|z| - log(2 scale); logistic: -z - 2 log(1 + e^-z) - log(scale), whose z-slope is -tanh(z / 2); Cauchy:
 # -log(pi scale) - log1p(z^2); exponential: -z - log(scale) on z >= 0 (its density is 0 below loc, so the cdf's

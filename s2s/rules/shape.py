@@ -82,6 +82,11 @@ defrule("np.rot90(m, k=1, axes=(0, 1))", returns_view=True, m="np.rot90(g, -k, a
 defrule("np.roll(a, shift, axis=None)", result_shape=shapes.rolled, real=shapes.real_rolled,
         a="np.roll(g, np.negative(shift), axis)",
         a_dot="np.roll(s2s.broadcast_like(a_dot, a), shift, axis)")
+# fftshift and ifftshift roll each axis by half its length, one the other's inverse (and so its adjoint)
+defrule("np.fft.fftshift(x, axes=None)", result_shape=shapes.fft_shifted, real=shapes.real_as_first,
+        x="np.fft.ifftshift(g, axes)", x_dot="np.fft.fftshift(s2s.broadcast_like(x_dot, x), axes)")
+defrule("np.fft.ifftshift(x, axes=None)", result_shape=shapes.fft_shifted, real=shapes.real_as_first,
+        x="np.fft.fftshift(g, axes)", x_dot="np.fft.ifftshift(s2s.broadcast_like(x_dot, x), axes)")
 defrule("np.rollaxis(a, axis, start=0)", returns_view=True, a="s2s.grad_rollaxis(g, a, axis, start)",
         a_dot="np.rollaxis(s2s.broadcast_like(a_dot, a), axis, start)", real=shapes.real_as_first)
 # the triangle of a matrix (of each matrix in a stack; a 1-d `m` is broadcast to a square first: summed back)
@@ -115,6 +120,11 @@ defrule("np.pad(array, pad_width, mode='constant')", result_shape=shapes.padded,
 # and stays refused: it is no method here)
 defrule("np.sort(a, axis=-1, kind=None, order=None)", zero=("kind", "order"), a="s2s.grad_sort(g, a, axis)",
         a_dot="s2s.sort_tangent(a_dot, a, axis)", result_shape=shapes.sorted_shape, real=shapes.real_as_first)
+# np.partition: each entry of the result is one entry of the sorted array (grad_partition: np.sort's adjoint
+# laid out as the partitioned values are); kind= and order= read nothing differentiable
+defrule("np.partition(a, kth, axis=-1, kind='introselect', order=None)", zero=("kth", "kind", "order"),
+        a="s2s.grad_partition(g, a, kth, axis)", a_dot="s2s.partition_tangent(a_dot, a, kth, axis)",
+        result_shape=shapes.partitioned, real=shapes.real_as_first)
 # (n=0: a itself)
 _diff = defrule("np.diff(a, n=1, axis=-1)", returns_view="sometimes", a="s2s.grad_diff(g, a, n, axis)",
                 a_dot="np.diff(s2s.broadcast_like(a_dot, a), n, axis)", real=shapes.real_differenced,
@@ -220,6 +230,8 @@ helper_rule(rt.pad_tangent, "pad_tangent(t, array, pad_width, mode)", shape_only
 # (a: the sorting order is piecewise constant in it)
 helper_rule(rt.grad_sort, "grad_sort(g, a, axis)", shape_only=("a",), linear=("g",))
 helper_rule(rt.sort_tangent, "sort_tangent(t, a, axis)", shape_only=("a",), linear=("t",))
+helper_rule(rt.grad_partition, "grad_partition(g, a, kth, axis)", shape_only=("a",), linear=("g",))
+helper_rule(rt.partition_tangent, "partition_tangent(t, a, kth, axis)", shape_only=("a",), linear=("t",))
 helper_rule(rt.grad_diff, "grad_diff(g, a, n, axis)", shape_only=("a",), linear=("g",),
             result_shape=shapes.differenced_back, real=shapes.real_of_first(4))  # (in g's dtype)
 helper_rule(rt.grad_split, "grad_split(g, ans, ary, axis, kind=None)", shape_only=("ans", "ary"), linear=("g",),

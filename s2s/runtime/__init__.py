@@ -203,6 +203,7 @@ from s2s.runtime.rearrange import (  # noqa: F401
     grad_meshgrid,
     grad_np_select,
     grad_pad,
+    grad_partition,
     grad_repeat,
     grad_rollaxis,
     grad_sort,
@@ -212,6 +213,7 @@ from s2s.runtime.rearrange import (  # noqa: F401
     meshgrid_tangent,
     np_select_tangent,
     pad_tangent,
+    partition_tangent,
     sort_tangent,
     split_tangent,
 )

@@ -209,6 +209,40 @@ def sort_tangent(t, a, axis):
     return _tie_mean(np.take_along_axis(_as_array(a), order, axis), np.take_along_axis(t, order, axis), axis)
 
 
+def _partition_ranks(a, kth, axis):
+    """Where each entry of np.partition(a, kth, axis) stands in np.sort(a, axis): the sort order of the
+    partitioned values (entries that tie share a value, and the sort's adjoint shares it between them)."""
+    parted = np.partition(_as_array(a), kth, axis)
+    return np.argsort(parted.ravel() if axis is None else parted, axis=-1 if axis is None else axis, kind="stable")
+
+
+@linear_in_g
+def grad_partition(g, a, kth, axis):
+    """Adjoint of np.partition(a, kth, axis): each partitioned entry is one entry of the sorted array, so `g` is
+    laid out as the sorted values are and handed to np.sort's adjoint (`grad_sort`: tied entries share it evenly,
+    whatever order partition left them in).
+
+        >>> grad_partition(np.array([10.0, 20.0, 30.0]), np.array([3.0, 1.0, 2.0]), 1, -1)
+        array([30., 10., 20.])
+    """
+    axis = _axis_index(axis)
+    order = _partition_ranks(a, kth, axis)
+    g = np.broadcast_to(g, np.shape(order))
+    laid_out = g.ravel()[order] if axis is None else np.take_along_axis(g, order, axis)
+    return grad_sort(laid_out, a, axis)
+
+
+@linear_in_g
+def partition_tangent(t, a, kth, axis):
+    """Tangent of np.partition(a, kth, axis): np.sort's tangent read back in the partitioned order (the
+    transpose of `grad_partition`)."""
+    axis = _axis_index(axis)
+    order = _partition_ranks(a, kth, axis)
+    ranks = np.argsort(order, axis=-1 if axis is None else axis, kind="stable")
+    sorted_t = sort_tangent(t, a, axis)
+    return sorted_t[ranks] if axis is None else np.take_along_axis(sorted_t, ranks, axis)
+
+
 def _rollaxis_axes(ndim, axis, start):
     """The permutation np.rollaxis(a, axis, start) applies, as np.transpose's `axes`."""
     axis = axis % ndim

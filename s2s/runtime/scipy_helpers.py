@@ -12,8 +12,10 @@ can be differentiated again (forward mode over reverse mode gives Hessians).
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
-from scipy.linalg import cho_solve, solve_sylvester, solve_triangular  # noqa: F401 - templates call them
+from scipy.linalg import cho_solve, solve_banded, solve_sylvester, solve_triangular  # noqa: F401 - templates call them
 from scipy.special import (  # noqa: F401 - templates call them
     betaln,
     digamma,
@@ -103,6 +105,76 @@ def tri_apply(m, x, trans, lower, unit_diagonal):
         return ZERO
     tri = _mask(m, lower, unit_diagonal)  # a unit diagonal is 1 whatever a holds: no tangent there
     return (tri.T if _transposed(trans) else tri) @ x
+
+
+# solve_banded: `ab` holds the diagonals of A in rows, A[i, j] = ab[u + i - j, j] (`l` diagonals below, `u` above);
+# the entries of ab outside the matrix (its corners) are read by nothing. A^T's diagonals, the band of an outer
+# product and A @ x are computed on the band alone (O(n (l + u)), never the dense n x n matrix).
+
+
+def _band_sizes(l_and_u, ab) -> tuple[int, int]:
+    """(l, u), checked: s2s differentiates solve_banded of one 2-d `ab` (a batch of them has no rule here)."""
+    lower, upper = (operator.index(v) for v in l_and_u)
+    if np.ndim(ab) != 2:
+        from s2s.errors import NoDerivativeRuleError
+        raise NoDerivativeRuleError(
+            f"s2s differentiates scipy.linalg.solve_banded with a 2-d `ab` only (this one has {np.ndim(ab)} axes: "
+            "a batch of banded matrices)", hint="solve the batch's matrices one by one in a loop")
+    return lower, upper
+
+
+def band_flip(l_and_u):
+    """The (l, u) of A's transpose: (u, l)."""
+    lower, upper = l_and_u
+    return upper, lower
+
+
+def _diagonals(n, lower, upper):
+    """(d, first, stop) per diagonal d = i - j of a band: the columns j in [first, stop) it has in an n x n matrix."""
+    return [(d, max(0, -d), min(n, n - d)) for d in range(-upper, lower + 1)]
+
+
+def band_transpose(v, l_and_u):
+    """The diagonal-ordered form of A^T (its `l` and `u` swapped) from A's form `v`. Linear in v.
+
+        >>> band_transpose(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 0.0]]), (1, 1))
+        array([[0., 4.],
+               [2., 3.],
+               [1., 0.]])
+    """
+    lower, upper = _band_sizes(l_and_u, v)
+    v = np.asarray(v)
+    out = np.zeros_like(v, dtype=np.result_type(v, float))
+    for d, first, stop in _diagonals(v.shape[-1], upper, lower):  # (A^T has u diagonals below, l above)
+        out[lower + d, first:stop] = v[upper - d, first + d:stop + d]
+    return out
+
+
+def band_outer(v, x, l_and_u):
+    """The band of v x^T (summed over the columns of 2-d v and x) in diagonal-ordered form: out[u + i - j, j] =
+    v_i . x_j for the entries of an (l, u) band. Bilinear in v and x."""
+    if is_zero(v) or is_zero(x):
+        return ZERO
+    lower, upper = (operator.index(s) for s in l_and_u)
+    v, x = _col(np.asarray(v)), _col(np.asarray(x))
+    n = x.shape[0]
+    out = np.zeros((lower + upper + 1, n), dtype=np.result_type(v, x, float))
+    for d, first, stop in _diagonals(n, lower, upper):
+        out[upper + d, first:stop] = np.sum(v[first + d:stop + d] * x[first:stop], axis=1)
+    return out
+
+
+def band_matvec(m, x, l_and_u):
+    """A @ x for the matrix A whose diagonal-ordered (l, u) form is `m`. Bilinear in m and x."""
+    if is_zero(m) or is_zero(x):
+        return ZERO
+    lower, upper = _band_sizes(l_and_u, m)
+    m, x = np.asarray(m), np.asarray(x)
+    out = np.zeros(x.shape, dtype=np.result_type(m, x, float))
+    for d, first, stop in _diagonals(x.shape[0], lower, upper):
+        row = m[upper + d, first:stop]
+        out[first + d:stop + d] += row[:, None] * x[first:stop] if x.ndim == 2 else row * x[first:stop]
+    return out
 
 
 # cho_factor and cho_solve: their adjoints are written (s2s/rules/scipy_linalg.py) with solve_triangular,

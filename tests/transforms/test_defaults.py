@@ -38,3 +38,29 @@ def test_a_name_bound_again_or_shadowed_is_left(src):
 def test_only_ints_and_parameters():
     assert "x[:n]" in _fixed("def f(x, n=True):\n    return x[:n]", {"n": True})
     assert "x[:m]" in _fixed("def f(x, n=3):\n    return x[:m]", {"m": 3})
+
+
+def test_an_identity_test_of_the_int_is_its_value():
+    """`axis is None` with axis fixed at -1 would be `-1 is None`, a SyntaxWarning when compiled (an error under
+    `-W error`): it becomes the value itself; a test against no singleton (`n is k`) stays as written."""
+    out = _fixed("def f(x, axis=-1, n=2):\n    a = axis is None\n    b = axis is not None\n    return x if n is n else x",
+                 {"axis": -1, "n": 2})
+    assert "a = False" in out and "b = True" in out and "2 is 2" in out, out
+
+
+def test_a_closure_int_tested_for_none_compiles_without_a_warning():
+    import warnings
+
+    import numpy as np
+
+    import s2s
+
+    def make(axis):
+        def f(x):
+            return np.sum(np.sort(x, axis=axis)[:2] ** 2) if axis is None else np.sum(np.sin(x) * x)
+        return f
+    x = np.arange(1.0, 5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(s2s.grad(make(-1))(x), np.cos(x) * x + np.sin(x))
+        np.testing.assert_allclose(s2s.grad(make(None))(x), [2.0, 4.0, 0.0, 0.0])
