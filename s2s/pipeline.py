@@ -55,7 +55,8 @@ from s2s.transforms import forward as forward_pass
 from s2s.transforms.desugar import HELPER
 from s2s.transforms.names import BUILTINS_WRITTEN, NameAllocator, called_name, load, names_in
 from s2s.transforms.shapes import Keyed, Seq
-from s2s.transforms.walk import fix_locations, walk, walk_nodes
+from s2s.transforms.simplify import fold_identity_test
+from s2s.transforms.walk import fix_locations, replace_nodes, walk, walk_nodes
 
 # everything the passes take from the rest of s2s (they import nothing from it; transforms/context.py): each
 # run of the passes (`lowered`, `_build`) runs them inside context.using(CONTEXT); installed for the process too,
@@ -492,6 +493,7 @@ def _lowered(func, record_params=()) -> Lowered:
         program = run(program)
         if _STAGES.get():
             stage_text[name] = ast.unparse(program.tree)
+    replace_nodes(program.tree, fold_identity_test)  # (a helper's `axis is None` written `-1 is None`: its value)
     program.refusals = _records(pf)
     return program
 

@@ -468,7 +468,8 @@ _MOVES = {
     np.repeat: lambda a: np.repeat(a, 2), np.take: lambda a: np.take(a, [0, 2]),
     np.take_along_axis: lambda a: np.take_along_axis(a, np.array([[0], [1]]), 1), np.tile: lambda a: np.tile(a, 2),
     np.diag: np.diag, np.sort: np.sort, np.diff: np.diff, np.pad: lambda a: np.pad(a, 1, mode="edge"),
-    np.delete: lambda a: np.delete(a, 1, axis=1),
+    np.delete: lambda a: np.delete(a, 1, axis=1), np.partition: lambda a: np.partition(a, 1),
+    np.fft.fftshift: np.fft.fftshift, np.fft.ifftshift: lambda a: np.fft.ifftshift(a, axes=1),
 }
 
 

@@ -57,6 +57,20 @@ def test_partition_of_a_vector_against_autograd():
                                              + anp.partition(v, 4)[4])(v), rtol=1e-12)
 
 
+def test_partition_of_a_long_vector():
+    """From about 1,000 entries NumPy's np.partition and np.argpartition lay the parts out differently, so the
+    permutation argpartition gives is not the one partition applied (autograd reads it: wrong here, on NumPy 2.4
+    with x86's SIMD partition)."""
+    n = 2000
+    x, w, d = rng(2118).normal(size=n), rng(2119).normal(size=n), rng(2120).normal(size=n)
+
+    def f(x):
+        return np.sum(np.partition(x, 200) * w)
+    along = (f(x + 1e-6 * d) - f(x - 1e-6 * d)) / 2e-6
+    np.testing.assert_allclose(s2s.grad(f)(x) @ d, along, rtol=1e-7)
+    np.testing.assert_allclose(s2s.jvp(f, (x,), (d,))[1], along, rtol=1e-7)
+
+
 def test_partition_at_ties_shares_like_max():
     """At a tie partition has no derivative; s2s shares the adjoint between the tied entries as np.sort and
     np.max do, whatever order partition left them in."""
@@ -110,6 +124,24 @@ def test_solve_banded(lower, upper, bshape):
     ab, b = _banded(lower, upper, 6, 2109), rng(2110).normal(size=bshape)
     # (the corners of ab outside the matrix are read by nothing: gradient zero there, as differences see)
     check_scipy(f, ab, b, wrt=(0, 1), ag=False, hessian=True)
+
+
+@pytest.mark.parametrize("lower, upper, n, bshape", [
+    (3, 0, 2, (2,)), (0, 3, 2, (2, 2)), (5, 5, 3, (3,)), (4, 1, 2, (2,)),  # (adv221) more diagonals than rows
+    (1, 1, 4, (2, 4, 1)), (0, 0, 4, (1, 4, 1)), (2, 1, 5, (3, 5, 2)),  # (adv221) a batch of right-hand sides
+], ids=str)
+def test_solve_banded_wide_bands_and_batches_of_b(lower, upper, n, bshape):
+    weights = rng(2122).normal(size=bshape)
+
+    def f(ab, b):
+        return np.sum(sl.solve_banded((lower, upper), ab, b) * weights)
+    check_scipy(f, _banded(lower, upper, n, 2123), rng(2124).normal(size=bshape), wrt=(0, 1), ag=False, hessian=True)
+
+
+def test_solve_banded_counts_given_as_floats():
+    def f(ab, b):
+        return np.sum(sl.solve_banded((1.0, 1.0), ab, b) ** 2)
+    check_scipy(f, _banded(1, 1, 4, 2125), rng(2126).normal(size=4), wrt=(0, 1), ag=False)
 
 
 def test_solve_banded_against_autograd():

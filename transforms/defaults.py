@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 
+from .simplify import fold_identity_test
 from .walk import replace_nodes, walk_with_tests
 
 __all__ = ["read_fixed_params"]
@@ -49,17 +50,6 @@ def read_fixed_params(fdef: ast.FunctionDef, values: dict, free: bool = False) -
     if not replace_nodes(fdef, lambda n: ast.Constant(fixed[n.id]) if isinstance(n, ast.Name)
                          and isinstance(n.ctx, ast.Load) and n.id in fixed else None):
         return False
-    replace_nodes(fdef, _identity_test_of_literals)
+    replace_nodes(fdef, fold_identity_test)  # (`axis is None` read as `-1 is None`: its value)
     return True
 
-
-def _identity_test_of_literals(node):
-    """`3 is None` (a fixed int compared by identity, `if axis is None`) as its value: Python warns of `is` with a
-    literal (a SyntaxWarning, an error under `-W error`). Only where one side is None, True, False or `...`,
-    the one object of its kind, so that identity is equality."""
-    if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Is | ast.IsNot):
-        left, right = node.left, node.comparators[0]
-        if isinstance(left, ast.Constant) and isinstance(right, ast.Constant) \
-                and any(side.value is v for side in (left, right) for v in (None, True, False, Ellipsis)):
-            return ast.Constant((left.value is right.value) == isinstance(node.ops[0], ast.Is))
-    return None

@@ -26,6 +26,7 @@ import copy
 from . import annotations, refusals
 from .context import ctx
 from .names import builtin, dotted_root, substituted
+from .simplify import fold_identity_test
 from .walk import fix_locations, walk
 
 
@@ -558,12 +559,8 @@ class _Substitute(ast.NodeTransformer):
 
     def visit_Compare(self, node):
         self.generic_visit(node)
-        if len(node.ops) == 1 and isinstance(node.ops[0], ast.Is | ast.IsNot) and self.values \
-                and isinstance(node.left, ast.Constant) and isinstance(node.comparators[0], ast.Constant) \
-                and (_singleton(node.left) or _singleton(node.comparators[0])):  # `None is None`, `-1 is None`
-            same = node.left.value is node.comparators[0].value
-            return ast.copy_location(ast.Constant(same if isinstance(node.ops[0], ast.Is) else not same), node)
-        return node
+        folded = fold_identity_test(node) if self.values else None  # `None is None`, `-1 is None`
+        return node if folded is None else ast.copy_location(folded, node)
 
     def visit_IfExp(self, node):
         self.generic_visit(node)

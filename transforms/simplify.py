@@ -41,6 +41,36 @@ def _fold(node):
     return _literal(value, node)
 
 
+_SINGLETONS = (None, True, False, Ellipsis)
+
+
+def _literal_value(node):
+    """The value of a literal (`3`, `-1`, `None`, `'a'`), or the marker `_literal_value` where it is none."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd) and is_number(node.operand):
+        return -node.operand.value if isinstance(node.op, ast.USub) else +node.operand.value
+    return _literal_value
+
+
+def fold_identity_test(node) -> ast.Constant | None:
+    """`-1 is None` (a literal put where a fixed int or a helper's argument was read, `axis is None`) as its
+    value, or None where `node` is no such test: Python warns of `is` with a literal (a SyntaxWarning, an error
+    under `-W error`). Only where one side is None, True, False or `...`, the one object of its kind, so that
+    identity is equality of kind and value.
+
+        >>> ast.unparse(fold_identity_test(ast.parse("-1 is not None", mode="eval").body))
+        'True'
+    """
+    if not (isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.Is | ast.IsNot)):
+        return None
+    left, right = _literal_value(node.left), _literal_value(node.comparators[0])
+    if left is _literal_value or right is _literal_value \
+            or not any(side is v for side in (left, right) for v in _SINGLETONS):
+        return None
+    return ast.Constant((left is right) == isinstance(node.ops[0], ast.Is))
+
+
 def _literal(value, like):
     # a negative number stays `-(2.0)`: a negative Constant prints as `-2.0`, which `** k` would bind first
     node = ast.Constant(abs(value)) if value < 0 else ast.Constant(value)

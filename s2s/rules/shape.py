@@ -123,7 +123,7 @@ defrule("np.sort(a, axis=-1, kind=None, order=None)", zero=("kind", "order"), a=
 # np.partition: each entry of the result is one entry of the sorted array (grad_partition: np.sort's adjoint
 # laid out as the partitioned values are); kind= and order= read nothing differentiable
 defrule("np.partition(a, kth, axis=-1, kind='introselect', order=None)", zero=("kth", "kind", "order"),
-        a="s2s.grad_partition(g, a, kth, axis)", a_dot="s2s.partition_tangent(a_dot, a, kth, axis)",
+        a="s2s.grad_partition(g, ans, a, kth, axis)", a_dot="s2s.partition_tangent(a_dot, ans, a, kth, axis)",
         result_shape=shapes.partitioned, real=shapes.real_as_first)
 # (n=0: a itself)
 _diff = defrule("np.diff(a, n=1, axis=-1)", returns_view="sometimes", a="s2s.grad_diff(g, a, n, axis)",
@@ -230,8 +230,8 @@ helper_rule(rt.pad_tangent, "pad_tangent(t, array, pad_width, mode)", shape_only
 # (a: the sorting order is piecewise constant in it)
 helper_rule(rt.grad_sort, "grad_sort(g, a, axis)", shape_only=("a",), linear=("g",))
 helper_rule(rt.sort_tangent, "sort_tangent(t, a, axis)", shape_only=("a",), linear=("t",))
-helper_rule(rt.grad_partition, "grad_partition(g, a, kth, axis)", shape_only=("a",), linear=("g",))
-helper_rule(rt.partition_tangent, "partition_tangent(t, a, kth, axis)", shape_only=("a",), linear=("t",))
+helper_rule(rt.grad_partition, "grad_partition(g, ans, a, kth, axis)", shape_only=("ans", "a"), linear=("g",))
+helper_rule(rt.partition_tangent, "partition_tangent(t, ans, a, kth, axis)", shape_only=("ans", "a"), linear=("t",))
 helper_rule(rt.grad_diff, "grad_diff(g, a, n, axis)", shape_only=("a",), linear=("g",),
             result_shape=shapes.differenced_back, real=shapes.real_of_first(4))  # (in g's dtype)
 helper_rule(rt.grad_split, "grad_split(g, ans, ary, axis, kind=None)", shape_only=("ans", "ary"), linear=("g",),

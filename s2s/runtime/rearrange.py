@@ -155,10 +155,11 @@ def pad_tangent(t, array, pad_width, mode):
 
 
 def _sort_order(a, axis):
+    """An order that sorts `a` (tied entries in any order: the adjoints share g between them)."""
     a = _as_array(a)
     if axis is None:
-        return np.argsort(a.ravel(), kind="stable")
-    return np.argsort(a, axis=axis, kind="stable")
+        return np.argsort(a.ravel())
+    return np.argsort(a, axis=axis)
 
 
 def _tie_mean(sorted_values, v, axis):
@@ -193,9 +194,13 @@ def grad_sort(g, a, axis):
     flat = axis is None
     values = np.ravel(a)[order] if flat else np.take_along_axis(_as_array(a), order, axis)
     g = _tie_mean(values, np.broadcast_to(g, np.shape(values)), 0 if flat else axis)
+    _no_foreign(g, a)
+    out = np.empty(np.shape(a), dtype=_float_dtype(a, g))  # (order is a permutation: each entry written once)
     if flat:
-        return _gather_adjoint(g, a, lambda i: i.ravel()[order])
-    return _gather_adjoint(g, a, lambda i: np.take_along_axis(i, order, axis))
+        out.reshape(-1)[order] = g
+    else:
+        np.put_along_axis(out, order, g, axis)
+    return out
 
 
 def sort_tangent(t, a, axis):
@@ -209,36 +214,34 @@ def sort_tangent(t, a, axis):
     return _tie_mean(np.take_along_axis(_as_array(a), order, axis), np.take_along_axis(t, order, axis), axis)
 
 
-def _partition_ranks(a, kth, axis):
-    """Where each entry of np.partition(a, kth, axis) stands in np.sort(a, axis): the sort order of the
-    partitioned values (entries that tie share a value, and the sort's adjoint shares it between them)."""
-    parted = np.partition(_as_array(a), kth, axis)
-    return np.argsort(parted.ravel() if axis is None else parted, axis=-1 if axis is None else axis, kind="stable")
+def _sorted_layout(ans, axis):
+    """The order that sorts np.partition's result `ans` along `axis` (all of it for None): where each partitioned
+    entry stands in the sorted array. (NumPy's np.partition does not say where each entry came from, and
+    np.argpartition lays entries out otherwise: from about 1,000 entries on they disagree within the parts.)"""
+    return np.argsort(np.ravel(ans) if axis is None else ans, axis=-1 if axis is None else axis)
 
 
 @linear_in_g
-def grad_partition(g, a, kth, axis):
-    """Adjoint of np.partition(a, kth, axis): each partitioned entry is one entry of the sorted array, so `g` is
-    laid out as the sorted values are and handed to np.sort's adjoint (`grad_sort`: tied entries share it evenly,
-    whatever order partition left them in).
+def grad_partition(g, ans, a, kth, axis):
+    """Adjoint of `ans = np.partition(a, kth, axis)`: each partitioned entry is one entry of the sorted array, so
+    `g` is laid out as the sorted values are and handed to np.sort's adjoint (`grad_sort`: tied entries share it
+    evenly, whatever order partition left them in). Two argsorts, O(n log n).
 
-        >>> grad_partition(np.array([10.0, 20.0, 30.0]), np.array([3.0, 1.0, 2.0]), 1, -1)
+        >>> grad_partition(np.array([10.0, 20.0, 30.0]), np.array([1.0, 2.0, 3.0]), np.array([3.0, 1.0, 2.0]), 1, -1)
         array([30., 10., 20.])
     """
     axis = _axis_index(axis)
-    order = _partition_ranks(a, kth, axis)
-    g = np.broadcast_to(g, np.shape(order))
-    laid_out = g.ravel()[order] if axis is None else np.take_along_axis(g, order, axis)
-    return grad_sort(laid_out, a, axis)
+    order = _sorted_layout(ans, axis)
+    g = np.broadcast_to(g, np.shape(ans))
+    return grad_sort(g.ravel()[order] if axis is None else np.take_along_axis(g, order, axis), a, axis)
 
 
 @linear_in_g
-def partition_tangent(t, a, kth, axis):
-    """Tangent of np.partition(a, kth, axis): np.sort's tangent read back in the partitioned order (the
+def partition_tangent(t, ans, a, kth, axis):
+    """Tangent of `ans = np.partition(a, kth, axis)`: np.sort's tangent read back in the partitioned order (the
     transpose of `grad_partition`)."""
     axis = _axis_index(axis)
-    order = _partition_ranks(a, kth, axis)
-    ranks = np.argsort(order, axis=-1 if axis is None else axis, kind="stable")
+    ranks = np.argsort(_sorted_layout(ans, axis), axis=-1 if axis is None else axis)
     sorted_t = sort_tangent(t, a, axis)
     return sorted_t[ranks] if axis is None else np.take_along_axis(sorted_t, ranks, axis)
 

@@ -12,8 +12,6 @@ can be differentiated again (forward mode over reverse mode gives Hessians).
 
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 from scipy.linalg import cho_solve, solve_banded, solve_sylvester, solve_triangular  # noqa: F401 - templates call them
 from scipy.special import (  # noqa: F401 - templates call them
@@ -112,10 +110,18 @@ def tri_apply(m, x, trans, lower, unit_diagonal):
 # product and A @ x are computed on the band alone (O(n (l + u)), never the dense n x n matrix).
 
 
-def _band_sizes(l_and_u, ab) -> tuple[int, int]:
+def _band_count(v) -> int:
+    """A number of diagonals as SciPy takes it (an int, or a float of an integer value)."""
+    count = int(v)
+    if count != v:
+        raise ValueError(f"a number of diagonals must be an integer, not {v!r}")
+    return count
+
+
+def _band_sizes(l_and_u, ab=None) -> tuple[int, int]:
     """(l, u), checked: s2s differentiates solve_banded of one 2-d `ab` (a batch of them has no rule here)."""
-    lower, upper = (operator.index(v) for v in l_and_u)
-    if np.ndim(ab) != 2:
+    lower, upper = (_band_count(v) for v in l_and_u)
+    if ab is not None and np.ndim(ab) != 2:
         from s2s.errors import NoDerivativeRuleError
         raise NoDerivativeRuleError(
             f"s2s differentiates scipy.linalg.solve_banded with a 2-d `ab` only (this one has {np.ndim(ab)} axes: "
@@ -130,8 +136,15 @@ def band_flip(l_and_u):
 
 
 def _diagonals(n, lower, upper):
-    """(d, first, stop) per diagonal d = i - j of a band: the columns j in [first, stop) it has in an n x n matrix."""
-    return [(d, max(0, -d), min(n, n - d)) for d in range(-upper, lower + 1)]
+    """(d, first, stop) per diagonal d = i - j of a band that an n x n matrix has: its columns j in [first, stop)."""
+    return [(d, max(0, -d), min(n, n - d)) for d in range(-upper, lower + 1) if -n < d < n]
+
+
+def _systems(x):
+    """b (or x) as SciPy's solve_banded reads it: a stack of n x k right-hand sides, shape (batch, n, k) (a 1-d b
+    is one column; a 2-d one, k columns; more axes, a batch of them)."""
+    x = np.asarray(x)
+    return x.reshape(1, -1, 1) if x.ndim == 1 else x.reshape((-1,) + x.shape[-2:])
 
 
 def band_transpose(v, l_and_u):
@@ -151,30 +164,30 @@ def band_transpose(v, l_and_u):
 
 
 def band_outer(v, x, l_and_u):
-    """The band of v x^T (summed over the columns of 2-d v and x) in diagonal-ordered form: out[u + i - j, j] =
-    v_i . x_j for the entries of an (l, u) band. Bilinear in v and x."""
+    """The band of v x^T (summed over the columns and the batch of v and x, shaped like b) in diagonal-ordered
+    form: out[u + i - j, j] = sum of v_i x_j over the entries of an (l, u) band. Bilinear in v and x."""
     if is_zero(v) or is_zero(x):
         return ZERO
-    lower, upper = (operator.index(s) for s in l_and_u)
-    v, x = _col(np.asarray(v)), _col(np.asarray(x))
-    n = x.shape[0]
+    lower, upper = _band_sizes(l_and_u)
+    v, x = _systems(v), _systems(x)
+    n = x.shape[1]
     out = np.zeros((lower + upper + 1, n), dtype=np.result_type(v, x, float))
     for d, first, stop in _diagonals(n, lower, upper):
-        out[upper + d, first:stop] = np.sum(v[first + d:stop + d] * x[first:stop], axis=1)
+        out[upper + d, first:stop] = np.einsum("bjk,bjk->j", v[:, first + d:stop + d], x[:, first:stop])
     return out
 
 
 def band_matvec(m, x, l_and_u):
-    """A @ x for the matrix A whose diagonal-ordered (l, u) form is `m`. Bilinear in m and x."""
+    """A @ x for the matrix A whose diagonal-ordered (l, u) form is `m`, x shaped like b. Bilinear in m and x."""
     if is_zero(m) or is_zero(x):
         return ZERO
     lower, upper = _band_sizes(l_and_u, m)
-    m, x = np.asarray(m), np.asarray(x)
+    m, shape = np.asarray(m), np.shape(x)
+    x = _systems(x)
     out = np.zeros(x.shape, dtype=np.result_type(m, x, float))
-    for d, first, stop in _diagonals(x.shape[0], lower, upper):
-        row = m[upper + d, first:stop]
-        out[first + d:stop + d] += row[:, None] * x[first:stop] if x.ndim == 2 else row * x[first:stop]
-    return out
+    for d, first, stop in _diagonals(x.shape[1], lower, upper):
+        out[:, first + d:stop + d] += m[upper + d, first:stop, None] * x[:, first:stop]
+    return out.reshape(shape)
 
 
 # cho_factor and cho_solve: their adjoints are written (s2s/rules/scipy_linalg.py) with solve_triangular,

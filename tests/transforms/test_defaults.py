@@ -2,6 +2,7 @@
 
 import ast
 
+import numpy as np
 import pytest
 from s2s.transforms.defaults import read_fixed_params
 
@@ -64,3 +65,13 @@ def test_a_closure_int_tested_for_none_compiles_without_a_warning():
         warnings.simplefilter("error")
         np.testing.assert_allclose(s2s.grad(make(-1))(x), np.cos(x) * x + np.sin(x))
         np.testing.assert_allclose(s2s.grad(make(None))(x), [2.0, 4.0, 0.0, 0.0])
+        # (adv221) a helper's default and a literal argument, read by a conditional expression of the helper
+        np.testing.assert_allclose(s2s.grad(_sums_twice)(x), 2 * np.sin(x) + x * np.cos(x) + np.cos(x) * x)
+
+
+def _sorted_sum(x, axis=-1):
+    return np.sum(np.sin(np.sort(x, axis=axis)) * x) if axis is not None else 0.0
+
+
+def _sums_twice(x):
+    return _sorted_sum(x) + _sorted_sum(x, 0)
