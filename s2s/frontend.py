@@ -815,11 +815,27 @@ def _made_by_s2s(func):
             "mixed second derivatives, s2s.hvp(f) for Hessian-vector products; or write the derivative out as code")
 
 
+def _s2s_transformation(func):
+    """(message, hint) for a call of s2s's own grad, hessian, jacobian... whose arguments carry a derivative (the
+    function handed to it reads a value being differentiated from the enclosing function), or None."""
+    if getattr(func, "__module__", None) != "s2s.api" or not callable(func):
+        return None
+    name = func.__name__
+    return (f"s2s cannot differentiate the call of s2s.{name} itself: the function handed to it carries a derivative "
+            "(it reads, from the enclosing function, a value being differentiated); s2s differentiates a "
+            f"derivative function made inside only where what it differentiates comes in through its arguments",
+            f"pass those values as arguments: `def inner(x, a): ...` and `s2s.{name}(inner)(x, a)` (s2s.{name} "
+            "differentiates with respect to the first; the enclosing derivative flows through the others)")
+
+
 def no_rule_text(func, call=None) -> tuple[str, str]:
     """(message, hint) of the NoDerivativeRuleError for a call of `func` without a derivative rule."""
     made = _made_by_s2s(func)
     if made is not None:
         return made
+    transformation = _s2s_transformation(func)
+    if transformation is not None:
+        return transformation
     other = other_signature(func)
     if other is not None:
         name = getattr(func, "__qualname__", "the function")

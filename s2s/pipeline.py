@@ -29,6 +29,7 @@ from s2s.transforms import (
     definite,
     display_loops,
     exits,
+    frozen_distributions,
     generators,
     item_reads,
     loop_tests,
@@ -320,6 +321,11 @@ def _contexts(p: Lowered) -> Lowered:
     return p
 
 
+def _frozen(p: Lowered) -> Lowered:
+    frozen_distributions.unfreeze_distributions(p.pf, p.tree, p.alloc)
+    return p
+
+
 def _reduce(p: Lowered) -> Lowered:
     reduce_loops.reduce_as_loops(p.pf, p.tree, p.alloc)
     return p
@@ -392,6 +398,8 @@ LOWERING = [
     # generators consumed at once: lists (transforms/generators.py)
     ("generators", _on_tree(generators.rewrite)),
     ("inline", _inline),  # local helper functions: statement helpers expanded, expression helpers kept for lower
+    # d = st.norm(m, s); d.logpdf(x) as st.norm.logpdf(x, m, s) (transforms/frozen_distributions.py)
+    ("frozen distributions", _frozen),
     # np.add.at(a, i, b) as `a[...] = s2s.added_at(a, i, b)` (transforms/ufunc_at.py)
     ("ufunc_at", _on_tree(ufunc_at.rewrite_ufunc_at)),
     # refuse what s2s cannot differentiate, at the user's line

@@ -213,8 +213,16 @@ def gradient_of_a_closure_over_the_input(a):
 
 
 def test_gradient_of_a_closure_over_the_differentiated_input_is_refused():
-    with pytest.raises(s2s.errors.NoDerivativeRuleError, match="s2s.grad"):
+    # (adv223: the message spoke of a functools.wraps wrapper; it says what carries the derivative, and the hint works)
+    with pytest.raises(s2s.errors.NoDerivativeRuleError, match=r"call of s2s.grad itself.*reads, from the enclosing"):
         s2s.grad(gradient_of_a_closure_over_the_input)(0.7)
+    got = s2s.grad(gradient_through_an_argument)(0.7)
+    assert_close(got, (gradient_through_an_argument(0.7 + 1e-6) - gradient_through_an_argument(0.7 - 1e-6)) / 2e-6,
+                 rtol=1e-6, atol=1e-8)
+
+
+def gradient_through_an_argument(a):  # (the hint's form: the value passed in)
+    return s2s.grad(lambda r, a: smooth(r, a))(1.5, a)
 
 
 # ---- the derivative follows a rebound global of the function inside ------------------------------------------

@@ -171,6 +171,16 @@ def test_clip_one_bound():
     check_hessian(clip_lo_only, (a, 0.1))
 
 
+def clip_method_lower_only(a, lo):
+    return np.sum(a.clip(lo) ** 3) + np.sum(a.clip(lo, None) * a)  # (np.clip(a, lo) would want an upper bound)
+
+
+def test_clip_method_with_a_lower_bound_alone():  # (adv223: the method was written np.clip(a, lo): a TypeError)
+    a = rng(6).normal(size=(2, 3))
+    check_grad(clip_method_lower_only, a, 0.1, wrt=(0, 1), ag=False)
+    check_jvp(clip_method_lower_only, (a, 0.1))
+
+
 # ---- Hessians through a weighted sum: the adjoint of `W * y` has the zero tangent 0.0 (W is not varied) -----------
 # (forward mode over the gradient handed that 0.0 to helpers that need an array: s2s.keep, solve_triangular)
 

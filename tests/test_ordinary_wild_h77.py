@@ -191,7 +191,15 @@ def record_swap_and_item(x):
     return np.sum(d["a"] * d["b"] ** 2)
 
 
-@pytest.mark.parametrize("f", [record_state, record_passed_on, record_with_new_key, record_swap_and_item])
+def record_get_and_in(x):  # (adv223: d.get("p", 0.0) was refused as an unknown method)
+    d = {"p": x[0], "q": x[1:] * 2.0}
+    scale = 3.0
+    extra = d.get("r", scale) * d.get("p") + (1.0 if "q" in d else 0.0) + (5.0 if "r" in d else 0.0)
+    return d.get("p", 0.0) * np.sum(d["q"]) + extra + np.sum(d.get("q", x) ** 2) * (d.get("z") is None)
+
+
+@pytest.mark.parametrize("f", [record_state, record_passed_on, record_with_new_key, record_swap_and_item,
+                               record_get_and_in])
 def test_local_dict_of_literal_keys_is_a_name_per_key(f):
     # the GRU of ordinary_wild.py keeps h and the loss in a dict it updates in its loop: the dict was copied at
     # every update (s2s.setitem), checked for shared items (s2s.unshared), and its items had no shapes (40

@@ -267,7 +267,7 @@ def test_every_scipy_linalg_rule_is_tested_here():
     assert names == {"scipy.linalg.solve_triangular", "scipy.linalg.cho_factor", "scipy.linalg.cho_solve",
                      "scipy.linalg.sqrtm", "scipy.linalg.solve_sylvester", "scipy.linalg.cholesky",
                      "scipy.linalg.expm", "scipy.linalg.solve", "scipy.linalg.inv", "scipy.linalg.det",
-                     "scipy.linalg.eigh"}
+                     "scipy.linalg.eigh", "scipy.linalg.solve_banded"}  # (solve_banded: test_rules_autograd_gaps)
 
 
 # ---- expm: the block-matrix Fréchet derivative (s2s/rules/scipy_matrix.py) -----------------------------------------

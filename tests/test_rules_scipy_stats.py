@@ -412,4 +412,28 @@ def test_every_scipy_stats_rule_is_tested_here():
              "chi2": ("logpdf", "pdf", "cdf", "logcdf"), "poisson": ("logpmf", "pmf", "cdf", "logcdf"),
              "multivariate_normal": ("logpdf", "pdf"), "dirichlet": ("logpdf", "pdf"),
              **{d: ("logpdf", "pdf", "cdf", "logcdf") for d in ("laplace", "logistic", "cauchy", "expon")}}
-    assert names == {f"scipy.stats.{d}.{m}" for d, ms in dists.items() for m in ms}
+    entropy = {"scipy.stats.multivariate_normal.entropy"}  # (tests/test_rules_autograd_gaps.py)
+    assert names == {f"scipy.stats.{d}.{m}" for d, ms in dists.items() for m in ms} | entropy
+
+
+# ---- a density at points outside its support is 0 there whatever the parameters: slope 0, not NaN (adv223) -------
+
+X_OUTSIDE = np.array([0.5, 1.5, -0.2])  # (beta's support is [0, 1]; gamma's and chi2's, x >= 0)
+
+
+def beta_pdf_outside(a, b):
+    return np.sum(st.beta.pdf(X_OUTSIDE, a, b) * np.array([1.0, 2.0, 3.0]))
+
+
+def gamma_pdf_outside(a, scale):
+    return np.sum(st.gamma.pdf(X_OUTSIDE, a, scale=scale))
+
+
+def chi2_pdf_outside(df, loc):
+    return np.sum(st.chi2.pdf(X_OUTSIDE, df, loc))
+
+
+@pytest.mark.parametrize("f, args", [(beta_pdf_outside, (2.5, 1.7)), (gamma_pdf_outside, (1.8, 1.3)),
+                                     (chi2_pdf_outside, (3.5, -0.1))], ids=lambda v: getattr(v, "__name__", ""))
+def test_density_outside_its_support(f, args):
+    check_scipy(f, *args, wrt=(0, 1), ag=False, hessian=True)

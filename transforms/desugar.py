@@ -414,6 +414,9 @@ class Desugar(loops.LoopRewriter):
             # as one object; specialised code calls np.dot where A's shape is known)
             return ast.copy_location(ast.Call(func=helper_attr("s2s", "dot_method", _runtime().dot_method),
                                               args=[value, *args], keywords=[]), node)
+        if name == "clip" and len(args) == 1 and not isinstance(args[0], ast.Starred) \
+                and not any(k.arg in ("max", "a_max", None) for k in node.keywords):
+            args = [*args, ast.Constant(None)]  # (x.clip(0) has no upper bound; np.clip(x, 0) asks for one)
         if np_func is not None:
             return ast.copy_location(ast.Call(func=helper_attr("np", np_func.__name__, np_func),
                                               args=[value, *args], keywords=node.keywords), node)

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .context import ctx
+from .frozen_distributions import PURE_METHODS, is_distribution
 from .operator_calls import is_operator
 from .walk import walk
 
@@ -130,6 +131,8 @@ def object_effect(obj, _active=()) -> str | None:
     if isinstance(obj, np.ufunc):
         return None
     module = _module(obj)
+    if is_distribution(obj):  # (st.norm(m, s) freezes the distribution: its `rvs` draws, not the call)
+        return None
     if any(module == m or module.startswith(m + ".") for m in _RANDOM_MODULES) and callable(obj) and \
             not isinstance(obj, type):
         return "draws random numbers"
@@ -500,6 +503,9 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
         if isinstance(func, ast.Attribute):
             if func.attr in _READING_METHODS:
                 return None  # an array's method that computes (updating ones are refused by the callers)
+            if func.attr in PURE_METHODS and made_here.get(root.id) and pf is not None and all(
+                    isinstance(v, ast.Call) and is_distribution(_resolved(pf, v.func)) for v in made_here[root.id]):
+                return None  # (d = st.norm(m, s); d.logpdf(x): a frozen distribution's density)
             if _LENIENT.get() and root.id in made_here:  # a method of an object the function makes or takes
                 return _method_of_local(pf, call, made_here[root.id], local, _active, bindings, made_here, text,
                                         touched)
@@ -574,6 +580,8 @@ def _computed_call_effect(pf, call, local, _active, bindings, made_here, root, t
     if inner is not None and not (_LENIENT.get() and "cannot read" in inner.reason):
         return None  # the call making the object is reported itself (RandomState().normal())
     made = _resolved(pf, func.value.func) if isinstance(func.value, ast.Call) and pf is not None else None
+    if inner is None and func.attr in PURE_METHODS and is_distribution(made):
+        return None  # (st.norm(m, s).logpdf(x): a frozen distribution's density)
     if inner is None and isinstance(made, type):  # a method of an object made here by a pure constructor
         if issubclass(made, tuple) or _module(made) in ("builtins", "collections") or \
                 _module(made).split(".")[0] == "numpy":

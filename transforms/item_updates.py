@@ -500,6 +500,11 @@ def _owned_reads(name, steps, nodes, parents, shapes, params):
     updated, others = _checked_names(nodes, shapes)
     if views and name in others:  # (`w = u[:4]; z = w[1:]; z += a`: another name's update may change u's array)
         return f"an array updated in place under another name may be {name}'s"
+    seeing = _checked_names(nodes, shapes, name)[1]
+    kept = [parents[id(sub)].targets[0].id for sub in views if _kept_whole(parents[id(sub)].targets[0].id, nodes,
+                                                                           parents)]
+    if kept and seeing:  # (adv222: `L.append(y[1:]); y[1] = 0.0`: a copy of the slice in L would pass L's check)
+        return f"{', '.join(sorted(seeing))} may hold `{kept[0]}`, a view of {name}, which its check must see"
     for sub in views:  # (`w = u[:4]; w += a`: the update through the view changes u, which its check must see)
         view = parents[id(sub)].targets[0].id
         if view in updated | others:
@@ -507,11 +512,25 @@ def _owned_reads(name, steps, nodes, parents, shapes, params):
     return views
 
 
-def _checked_names(nodes, shapes) -> tuple[set, set]:
+def _kept_whole(view, nodes, parents) -> bool:
+    """Whether the slice bound to `view` may be kept as it is somewhere (appended, put in a display, passed to a
+    call, bound to another name): every read of it that is not an operand of arithmetic or a comparison, nor the
+    value of an in-place update (`a += view`), each of which makes a new value of its entries."""
+    for n in nodes:
+        if isinstance(n, ast.Name) and n.id == view and isinstance(n.ctx, ast.Load):
+            parent = parents.get(id(n))
+            if not (isinstance(parent, ast.BinOp | ast.UnaryOp | ast.Compare)
+                    or isinstance(parent, ast.AugAssign) and parent.value is n):
+                return True
+    return False
+
+
+def _checked_names(nodes, shapes, updated=None) -> tuple[set, set]:
     """The names the ownership checks `s2s.unshared(value, site, deep, updated, *others)` ask about: (those updated,
-    those that may see an update)."""
+    those that may see an update); with `updated`, of the checks of an update of that name alone."""
     check = getattr(ctx().runtime, "unshared", None)
-    calls = [n for n in nodes if isinstance(n, ast.Call) and check is not None and shapes.callee(n) is check]
+    calls = [n for n in nodes if isinstance(n, ast.Call) and check is not None and shapes.callee(n) is check
+             and (updated is None or len(n.args) > 3 and isinstance(n.args[3], ast.Name) and n.args[3].id == updated)]
     return ({n.args[3].id for n in calls if len(n.args) > 3 and isinstance(n.args[3], ast.Name)},
             {a.id for n in calls for a in n.args[4:] if isinstance(a, ast.Name)})
 

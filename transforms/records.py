@@ -17,9 +17,11 @@ any variable (their shapes, in-place updates, adjoints), instead of a dict copie
 Only where it is certainly the same program: the name is bound once, to a dict display whose keys are
 distinct string literals (no `**`), in a statement of the function's own body (not in a loop or a
 branch), and every other occurrence of the name comes after that statement and is `name["k"]` with "k"
-one of those keys, read or assigned (`name["k"] = v`, `name["k"] += v`; not deleted). No other read
-(the dict passed on, returned, stored, iterated, asked `.get` or `in`), no nested function, lambda or
-comprehension naming it, no `global` or `nonlocal` in the function.
+one of those keys, read or assigned (`name["k"] = v`, `name["k"] += v`; not deleted), `name.get("k")` or
+`name.get("k", default)` with a default that is a name or a literal (the variable of "k", or the default where
+"k" is no key), or `"k" in name` (known then). No other read (the dict passed on, returned, stored, iterated,
+asked `.get` of a key in a variable), no nested function, lambda or comprehension naming it, no `global` or
+`nonlocal` in the function.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def records_as_names(tree: ast.FunctionDef, alloc, elsewhere: frozenset = frozen
         annotations.put(tree, annotations.RECORD_ITEMS, {**annotations.get(tree, annotations.RECORD_ITEMS, {}),
                                                          **{v: f"{name}[{k!r}]" for k, v in variables.items()}})
         for sub, parent, field, at in uses:
-            new = ast.copy_location(ast.Name(id=variables[sub.slice.value], ctx=sub.ctx), sub)
+            new = ast.copy_location(_written(sub, variables), sub)
             if at is None:
                 setattr(parent, field, new)
             else:
@@ -73,6 +75,33 @@ def records_as_names(tree: ast.FunctionDef, alloc, elsewhere: frozenset = frozen
         tree.body[position:position + 1] = bindings
         changed = True
     return changed
+
+
+def _written(use, variables):
+    """What a use of the record becomes: `name["k"]` and `name.get("k", default)` its variable (the default where
+    "k" is none of its keys, None without one), `"k" in name` whether it is one."""
+    if isinstance(use, ast.Subscript):
+        return ast.Name(id=variables[use.slice.value], ctx=use.ctx)
+    if isinstance(use, ast.Compare):
+        inside = use.left.value in variables
+        return ast.Constant(inside if isinstance(use.ops[0], ast.In) else not inside)
+    key = use.args[0].value
+    if key in variables:
+        return ast.Name(id=variables[key], ctx=ast.Load())
+    return use.args[1] if len(use.args) > 1 else ast.Constant(None)
+
+
+def _other_use(child, name) -> bool:
+    """Whether `child` is `name.get("k")`, `name.get("k", default)` (a default a name or literal: evaluating it
+    does nothing) or `"k" in name` / `"k" not in name`, with "k" a string literal."""
+    if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) and child.func.attr == "get" \
+            and isinstance(child.func.value, ast.Name) and child.func.value.id == name and not child.keywords \
+            and 1 <= len(child.args) <= 2 and isinstance(child.args[0], ast.Constant) \
+            and type(child.args[0].value) is str:
+        return len(child.args) == 1 or isinstance(child.args[1], ast.Constant | ast.Name)
+    return isinstance(child, ast.Compare) and len(child.ops) == 1 and isinstance(child.ops[0], ast.In | ast.NotIn) \
+        and isinstance(child.left, ast.Constant) and type(child.left.value) is str \
+        and isinstance(child.comparators[0], ast.Name) and child.comparators[0].id == name
 
 
 def _uses(tree, name, binding, keys, position):
@@ -93,6 +122,11 @@ def _uses(tree, name, binding, keys, position):
                         return None
                     found.append((child, parent, field, at))
                     ok_names.add(id(child.value))
+                elif _other_use(child, name):  # (d.get("k", 0.0), "k" in d)
+                    if id(child) not in later or id(child) in inside_scopes:
+                        return None
+                    found.append((child, parent, field, at))
+                    ok_names.add(id(child.func.value if isinstance(child, ast.Call) else child.comparators[0]))
     for n in walk(tree):
         if isinstance(n, ast.Name) and n.id == name and id(n) not in ok_names and id(n) not in own:
             return None  # read whole, bound again, or named in a nested scope

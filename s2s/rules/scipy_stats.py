@@ -22,10 +22,13 @@ Z = "(np.subtract(x, loc) / scale)"  # np.subtract: x may be a list, as SciPy al
 
 
 def slopes(signature: str, scale_by: str = "", **by_param: str) -> None:
-    """The rule of a broadcasting function from each differentiable parameter's slope, times `scale_by`."""
+    """The rule of a broadcasting function from each differentiable parameter's slope, times `scale_by` (`"ans"`:
+    the density itself, whose slope is 0 where it is 0)."""
     templates = {}
     for p, slope in by_param.items():
         s = f"{scale_by} * ({slope})" if scale_by else f"({slope})"
+        if scale_by == "ans":  # a density of 0 (x outside the support) is 0 nearby: slope 0, where log(z) is NaN
+            s = f"np.where(ans == 0, 0.0, {s})"
         templates[p] = f"unbroadcast(g * {s}, {p})"
         templates[p + "_dot"] = f"{p}_dot * {s}"
     defrule(signature, _depth=2, **templates)

@@ -1,0 +1,84 @@
+"""Frozen scipy.stats distributions (`d = st.norm(m, s); d.logpdf(x)`) read as the distributions' own methods
+(transforms/frozen_distributions.py): gradients against central differences, Hessians, and what stays refused."""
+
+import re
+
+import numpy as np
+import pytest
+from conftest import numeric_grad
+from test_rules_scipy_special import check_scipy
+
+import s2s
+
+st = pytest.importorskip("scipy.stats", reason="the SciPy rules need SciPy (the scipy extra)")
+
+X = np.array([0.1, 0.5, -0.3])
+M = np.array([0.2, 1.3, 0.9])
+
+
+def frozen_by_position(m):
+    d = st.norm(m[0], m[1])
+    return np.sum(d.logpdf(X)) + d.cdf(0.2)
+
+
+def made_and_used_at_once(m):
+    return np.sum(st.gamma(m[2] + 1.0, scale=m[1]).logpdf(X + 1.0)) + st.norm(m[0]).sf(0.4)
+
+
+def multivariate(m):
+    d = st.multivariate_normal(m[:2], np.diag(m[1:] ** 2))
+    return d.logpdf(X[:2]) + d.entropy() + d.pdf(X[1:])
+
+
+def arguments_rebound_after(m):
+    d = st.norm(m[0], m[1])
+    m = m * 2.0  # (d keeps the values it was made with)
+    return np.sum(d.pdf(X)) + np.sum(m)
+
+
+def by_keyword_in_a_loop(m):
+    d = st.t(df=m[2] + 2.0, loc=m[0], scale=m[1])
+    out = 0.0
+    for x in X:
+        out = out + d.logpdf(x)
+    return out
+
+
+@pytest.mark.parametrize("f", [frozen_by_position, made_and_used_at_once, multivariate, arguments_rebound_after,
+                               by_keyword_in_a_loop], ids=lambda f: f.__name__)
+def test_frozen_distribution_methods(f):
+    check_scipy(f, M, ag=False, hessian=f is not multivariate)  # (entropy's Hessian: tests/test_rules_autograd_gaps)
+    src = "\n".join(line for line in s2s.source(s2s.grad(f), M).splitlines() if not line.strip().startswith("#"))
+    assert re.search(r"st\.\w+\.(logpdf|pdf)\(", src) and not re.search(r"st\.\w+\(", src), src
+
+
+def passed_on(m):
+    d = st.norm(m[0], m[1])
+    return _logpdf_of(d)
+
+
+def _logpdf_of(d):
+    return np.sum(d.logpdf(X))
+
+
+def method_with_a_keyword(m):
+    d = st.norm(m[0], m[1])
+    return np.sum(d.logpdf(X, loc=3.0))  # (a TypeError in Python: the frozen method takes x alone)
+
+
+def random_draws(m):
+    d = st.norm(m[0], m[1])
+    return np.sum(d.rvs(size=3, random_state=0))
+
+
+@pytest.mark.parametrize("f", [passed_on, method_with_a_keyword, random_draws], ids=lambda f: f.__name__)
+def test_other_uses_stay_refused(f):
+    with pytest.raises(s2s.S2SError):
+        s2s.grad(f)(M)
+
+
+def test_a_name_of_the_function_is_not_the_module():
+    def shadowed(m):
+        st = {"norm": None}  # noqa: F841 - (a local `st`: `st.norm(...)` is no distribution here)
+        return np.sum(m ** 2)
+    np.testing.assert_allclose(s2s.grad(shadowed)(M), numeric_grad(shadowed, [M]), rtol=1e-6)
