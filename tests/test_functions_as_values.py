@@ -707,9 +707,25 @@ def counts_its_calls(w, x):
     return np.sum(step(x) ** 2) * calls
 
 
+def gathers_its_arguments(w, x):
+    def total(*parts, **weights):
+        return sum(np.sum(p ** 2) for p in parts) * weights["scale"]
+    return total(x @ w, w, scale=0.5)
+
+
+def _total_of_module(*parts, **weights):
+    return sum(np.sum(p ** 2) for p in parts) * weights["scale"]
+
+
+def calls_a_module_helper_gathering_its_arguments(w, x):  # (the hint's form)
+    return _total_of_module(x @ w, w, scale=0.5)
+
+
 @pytest.mark.parametrize("f, why, hint", [
     (powers_made_in_a_comprehension, "made again on each trip of a loop or comprehension", "def power(z, p)"),
     (counts_its_calls, "rebinds a name of the function around it", "return the new one"),
+    # (adv223: "could not expand this one")
+    (gathers_its_arguments, "it takes *parts, **weights", "define the helper at module level"),
 ])
 def test_a_local_function_not_expanded_says_why(f, why, hint):
     """Helper 187: the message said s2s expands only helpers whose body is a single return, which has long been
@@ -717,6 +733,10 @@ def test_a_local_function_not_expanded_says_why(f, why, hint):
     with pytest.raises(s2s.UnsupportedSyntaxError, match="defined inside the differentiated function") as err:
         s2s.grad(f)(np.ones((3, 3)), np.ones((4, 3)))
     assert why in str(err.value) and hint in str(err.value) and "single return" not in str(err.value)
+
+
+def test_a_module_helper_gathering_its_arguments():
+    check_all(calls_a_module_helper_gathering_its_arguments, (np.ones((3, 3)) * 0.3, np.ones((4, 3)) * 0.2))
 
 
 def test_two_functions_on_one_line_passed_as_values_are_refused():

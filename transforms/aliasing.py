@@ -453,9 +453,15 @@ def _refuse_view(pf, node, base, made, how):
     written = objects.as_written(made.value)
     line = _source_line(pf, made)
     swap = re.match(r"\s*(\w+)\[(.+)\],\s*\1\[(.+)\]\s*=\s*\1\[\3\],\s*\1\[\2\]\s*$", line)
+    item = isinstance(made.value, ast.Subscript) and not any(
+        isinstance(i, ast.Slice) for i in (made.value.slice.elts if isinstance(made.value.slice, ast.Tuple)
+                                           else [made.value.slice]))
+    why = f"`{written}` may be a view of it (a row or a block where `{base}` has more axes than the index reads; " \
+          "of a 1-d array it is a number, but s2s does not know the axes here), and in Python a view shows the " \
+          "update" if item else f"in Python the view `{written}` shows the update"
     raise pf.error(ctx().unsupported,
-                   f"s2s cannot differentiate this in-place update: {how} `{base}`: in Python the view "
-                   f"`{written}` shows the update, so what is read from it changes", node,
+                   f"s2s cannot differentiate this in-place update: {how} `{base}`: {why}, so what is read from it "
+                   "changes", node,
                    hint=f"copy it where it is read, `{written}.copy()`, if the value from before the update is "
                         "what you mean, or build a new value instead of updating in place"
                         + (f" (a swap: `{swap[1]}[[{swap[2]}, {swap[3]}]] = {swap[1]}[[{swap[3]}, {swap[2]}]]`)"

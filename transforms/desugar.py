@@ -62,6 +62,12 @@ def _not_expanded(node, tree) -> tuple[str, str]:
     if getattr(node, "decorator_list", None):
         return ("it is decorated", "define the helper at module level (s2s differentiates calls to it), or apply "
                 "the decorator's effect by hand")
+    star = getattr(node, "args", None)
+    if star is not None and (star.vararg or star.kwarg):
+        shown = ", ".join(f"{m}{a.arg}" for m, a in (("*", star.vararg), ("**", star.kwarg)) if a)
+        return (f"it takes {shown} (its arguments gathered in a tuple or a dict), which s2s follows for a helper of "
+                "the module only", "define the helper at module level (s2s expands its calls there, *args and "
+                "**kwargs included), or give it named parameters")
     if _made_per_trip(node, tree):
         return ("it is made again on each trip of a loop or comprehension (each trip's function is another object)",
                 "define it once before the loop, with what varies as a parameter: `def power(z, p): return z ** p`, "
