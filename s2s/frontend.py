@@ -228,13 +228,42 @@ class ParsedFunction:
     def _now(self, obj):
         """What `obj` computes now, where it is a derivative function that follows a functools.partial
         (`s2s.grad(partial(f, k=3.0))`, api._following): the derivative function it calls now, recorded (kind "n")
-        so that code made from it is stale once the partial changed and it calls another."""
+        so that code made from it is stale once the partial changed and it calls another. A function of
+        autograd's NumPy wrapper is the NumPy function it calls (`autograd_twin`)."""
         follows = getattr(obj, "__s2s_follows__", None) if isinstance(obj, types.FunctionType) else None
         if follows is None:
-            return obj
+            return autograd_twin(obj)
         now = follows()
         self._note("n", obj, None, now, "is")
         return self._now(now)
+
+
+_AUTOGRAD_WRAPPERS = ("array", "concatenate", "stack", "hstack", "vstack", "row_stack", "column_stack", "append",
+                      "mean", "var", "std")  # (autograd.numpy's own functions that do what NumPy's of the name do)
+
+
+def autograd_twin(obj):
+    """The NumPy or SciPy function an autograd wrapper calls (`import autograd.numpy as np`: `np.sum` is a
+    primitive of autograd's that, given no autograd box, calls `numpy.sum` itself), else `obj`. Code written for
+    autograd then reads as code written for NumPy: the same numbers, NumPy's rules.
+
+        >>> autograd_twin(len) is len
+        True
+    """
+    if not isinstance(obj, types.FunctionType):
+        return obj
+    module = obj.__module__ or ""
+    if module == "autograd.tracer" and getattr(obj, "_is_autograd_primitive", False):
+        inner = getattr(obj, "fun", None)
+        inner_module = getattr(inner, "__module__", None) or type(inner).__module__ or ""
+        if isinstance(inner, np.ufunc) or inner_module.split(".")[0] in ("numpy", "scipy") \
+                or inner_module.startswith("scipy.stats"):
+            return inner
+    if module == "autograd.numpy.numpy_wrapper" and obj.__name__ in _AUTOGRAD_WRAPPERS + ("<lambda>",):
+        name = next((n for n in _AUTOGRAD_WRAPPERS if getattr(sys.modules.get(module), n, None) is obj), None)
+        if name is not None:
+            return getattr(np, "vstack" if name == "row_stack" else name)
+    return obj
 
 
 def _note_function(record, obj):
