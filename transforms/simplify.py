@@ -406,11 +406,13 @@ def _scale_into_bindings(fdef, made_up, loads, stores, keeps_itself) -> bool:
     `t8_bar * 2 * dy`, the adjoints of a norm's squares: `t8_bar = lam / s`, read as `t8_bar * dx`: the same numbers,
     scaling by a power of two commuting with rounding, `lam * 0.5` neither overflowing nor, but for subnormal
     numbers, losing a bit). Whether anything changed."""
-    reads = {}
+    params = {a.arg for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
+    reads, read_nodes = {}, {}
     for child, parent in child_parent_pairs(fdef):
         if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and child.id in made_up \
-                and loads.get(child.id, 0) >= 2 and stores.get(child.id) == 1:
+                and loads.get(child.id, 0) >= 2 and stores.get(child.id) == 1 and child.id not in params:
             reads.setdefault(child.id, []).append(parent)
+            read_nodes.setdefault(child.id, []).append(child)
     bindings = {s.targets[0].id: s for s in walk_nodes(fdef) if isinstance(s, ast.Assign) and len(s.targets) == 1
                 and isinstance(s.targets[0], ast.Name) and s.targets[0].id in reads}
     changed = False
@@ -420,7 +422,8 @@ def _scale_into_bindings(fdef, made_up, loads, stores, keeps_itself) -> bool:
         c = scale.pop() if len(scale) == 1 else None
         if binding is None or c is None or len(parents) != loads[name] \
                 or not (isinstance(binding.value, ast.BinOp) and isinstance(binding.value.op, ast.Mult | ast.Div)) \
-                or not keeps_itself(binding.value.left) or not keeps_itself(binding.value.right):
+                or not keeps_itself(binding.value.left) or not keeps_itself(binding.value.right) \
+                or not _read_after(fdef, binding, read_nodes[name]):
             continue
         v = binding.value
         unit = _cancelled_factor(v.left, c)
@@ -432,6 +435,18 @@ def _scale_into_bindings(fdef, made_up, loads, stores, keeps_itself) -> bool:
             p.left, p.op, p.right = ast.Constant(1.0), ast.Mult(), ast.Name(id=name, ctx=ast.Load())
         changed = True
     return changed
+
+
+def _read_after(fdef, binding, reads) -> bool:
+    """Whether each of `reads` runs after `binding` has run, and sees its value: it lies in a statement after the
+    binding in the binding's own block (in a loop's body, after it in the same trip; adv225: `x_bar += s_bar * 2 * x;
+    s_bar = s_bar * 2.0` in a loop read the trip before's s_bar, and the seed parameter's on the first trip)."""
+    for block in statement_lists(fdef):
+        for k, stmt in enumerate(block):
+            if stmt is binding:
+                later = {id(n) for s in block[k + 1:] for n in walk_nodes(s)}
+                return all(id(r) in later for r in reads)
+    return False
 
 
 def _cancelled_factor(node, c):
