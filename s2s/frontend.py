@@ -850,11 +850,16 @@ def _s2s_transformation(func):
     if getattr(func, "__module__", None) != "s2s.api" or not callable(func):
         return None
     name = func.__name__
-    return (f"s2s cannot differentiate the call of s2s.{name} itself: the function handed to it carries a derivative "
-            "(it reads, from the enclosing function, a value being differentiated); s2s differentiates a "
-            f"derivative function made inside only where what it differentiates comes in through its arguments",
-            f"pass those values as arguments: `def inner(x, a): ...` and `s2s.{name}(inner)(x, a)` (s2s.{name} "
-            "differentiates with respect to the first; the enclosing derivative flows through the others)")
+    if name != "grad":
+        return (f"s2s cannot differentiate a call of s2s.{name} inside a function it differentiates: of its derivative "
+                "functions, it differentiates s2s.grad(f) there (and s2s.grad(f, wrt=i)), no other",
+                "take the derivatives at the top level instead: s2s.hessian(f), s2s.hvp(f), s2s.jacfwd(s2s.jacrev(f)), "
+                "s2s.grad(s2s.grad(f))")
+    return ("s2s cannot differentiate the call of s2s.grad itself: the function handed to it carries a derivative "
+            "(it reads, from the enclosing function, a value being differentiated); s2s differentiates a gradient "
+            "function made inside only where what it differentiates comes in through its arguments",
+            "pass those values as arguments: `def inner(x, a): ...` and `s2s.grad(inner)(x, a)` (with the same "
+            "wrt=; the enclosing derivative flows through the other arguments)")
 
 
 def no_rule_text(func, call=None) -> tuple[str, str]:
@@ -865,6 +870,13 @@ def no_rule_text(func, call=None) -> tuple[str, str]:
     transformation = _s2s_transformation(func)
     if transformation is not None:
         return transformation
+    from s2s.transforms.frozen_distributions import is_distribution
+    if is_distribution(func):  # (st.gamma(a) called where s2s could not write its methods' calls out)
+        name = getattr(func, "name", None) or type(func).__name__.removesuffix("_gen")
+        return (f"s2s cannot differentiate the frozen distribution made here: it reads `d = st.{name}(...)` then "
+                f"`d.logpdf(x)` (or `st.{name}(...).logpdf(x)`) as the distribution's method where `d` is bound once "
+                "and used only for such calls, and the arguments call nothing (nor seed=)",
+                f"call the distribution's method with the arguments after x: `st.{name}.logpdf(x, *args)`")
     other = other_signature(func)
     if other is not None:
         name = getattr(func, "__qualname__", "the function")

@@ -943,6 +943,8 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         popped_lists = sorted(_popped_lists(backward))
         defaults_names = sorted(set(restored) | set(popped_lists) | ({stack} if stack else set()))
         maybe_unset = sorted(set(defaults_names) - set(_param_names(tree)) - set(unset) - ({stack} if stack else set()))
+        defaults_names += sorted(_read_from_outside(backward + grads, tree, forward + stack_init, seed_bar)
+                                 - set(defaults_names))
         if maybe_unset:  # a loop that ran no trip, a branch not taken: the pullback's defaults still need a value
             stack_init.append(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store()) for n in maybe_unset],
                                          value=ast.Constant(None)))
@@ -988,6 +990,16 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
             a.annotation = None
     fix_locations(fdef)
     return fdef
+
+
+def _read_from_outside(code, tree, forward, seed_bar) -> set[str]:
+    """The names the pullback's `code` reads that the function binds nowhere (its globals and closure values, the
+    modules): the pullback takes them as they were when the forward sweep ran, as its defaults (adv225: `K = 1.0`
+    between `s2s.vjp(f, x)` and `pullback(ct)` gave a gradient of K = 7's forward values with K = 1's slopes).
+    Builtins are left to Python."""
+    read = {n.id for s in code for n in walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    bound = set(_param_names(tree)) | _stored_names(forward) | _stored_names(code) | {seed_bar}
+    return {n for n in read - bound if not hasattr(builtins, n)}
 
 
 def _assemble_jvp(tree, fwd, wrt_names, helpers):

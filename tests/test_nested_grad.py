@@ -221,6 +221,17 @@ def test_gradient_of_a_closure_over_the_differentiated_input_is_refused():
                  rtol=1e-6, atol=1e-8)
 
 
+def jvp_inside(a):
+    return s2s.jvp(lambda r: smooth(r, 2.0), (a,), (1.0,))[1]
+
+
+def test_another_derivative_function_inside_says_which_are_differentiated():
+    # (adv224: the closure message, with a hint that failed when followed, for s2s.jvp and s2s.hessian)
+    with pytest.raises(s2s.errors.NoDerivativeRuleError, match=r"call of s2s.jvp inside.*s2s.grad\(f\) there") as e:
+        s2s.grad(jvp_inside)(0.7)
+    assert "top level" in str(e.value) and "reads, from the enclosing" not in str(e.value)
+
+
 def gradient_through_an_argument(a):  # (the hint's form: the value passed in)
     return s2s.grad(lambda r, a: smooth(r, a))(1.5, a)
 

@@ -172,7 +172,9 @@ def test_clip_one_bound():
 
 
 def clip_method_lower_only(a, lo):
-    return np.sum(a.clip(lo) ** 3) + np.sum(a.clip(lo, None) * a)  # (np.clip(a, lo) would want an upper bound)
+    # (np.clip(a, lo) would want an upper bound, and takes no max= beside a positional lower bound: adv224)
+    return np.sum(a.clip(lo) ** 3) + np.sum(a.clip(lo, None) * a) + np.sum(a.clip(lo, max=0.8) ** 2) \
+        + np.sum(a.clip(min=lo) * a.clip(max=0.5))
 
 
 def test_clip_method_with_a_lower_bound_alone():  # (adv223: the method was written np.clip(a, lo): a TypeError)

@@ -420,9 +420,14 @@ class Desugar(loops.LoopRewriter):
             # as one object; specialised code calls np.dot where A's shape is known)
             return ast.copy_location(ast.Call(func=helper_attr("s2s", "dot_method", _runtime().dot_method),
                                               args=[value, *args], keywords=[]), node)
-        if name == "clip" and len(args) == 1 and not isinstance(args[0], ast.Starred) \
-                and not any(k.arg in ("max", "a_max", None) for k in node.keywords):
-            args = [*args, ast.Constant(None)]  # (x.clip(0) has no upper bound; np.clip(x, 0) asks for one)
+        if name == "clip" and len(args) <= 2 and not any(isinstance(a, ast.Starred) for a in args) \
+                and all(k.arg in ("min", "max") for k in node.keywords):
+            # (x.clip(0), x.clip(0, max=1.0): the method's bounds, each None where not given; np.clip(x, 0) asks
+            # for both, and takes no `max=` beside a positional lower bound)
+            given = {k.arg: k.value for k in node.keywords}
+            args = [args[0] if args else given.get("min", ast.Constant(None)),
+                    args[1] if len(args) > 1 else given.get("max", ast.Constant(None))]
+            node = ast.Call(func=node.func, args=args, keywords=[])
         if np_func is not None:
             return ast.copy_location(ast.Call(func=helper_attr("np", np_func.__name__, np_func),
                                               args=[value, *args], keywords=node.keywords), node)

@@ -55,7 +55,18 @@ def _frozen_call(node, resolve, own) -> bool:
     while isinstance(root, ast.Attribute):
         root = root.value
     return isinstance(root, ast.Name) and root.id not in own and is_distribution(resolve(node.func)) \
-        and not any(isinstance(a, ast.Starred) for a in node.args) and all(k.arg for k in node.keywords)
+        and not any(isinstance(a, ast.Starred) for a in node.args) \
+        and all(k.arg and k.arg != "seed" for k in node.keywords)  # (seed=: the frozen object's own, no method's)
+
+
+_INERT = (ast.Name, ast.Constant, ast.Attribute, ast.Subscript, ast.BinOp, ast.UnaryOp, ast.Tuple, ast.List,
+          ast.Slice, ast.keyword, ast.expr_context, ast.operator, ast.unaryop)
+
+
+def _inert(nodes) -> bool:
+    """Whether evaluating `nodes` calls nothing and binds nothing (names, literals, items, attributes, arithmetic):
+    the order they are evaluated in changes nothing (adv224: `st.gamma(v.pop()).logpdf(v.pop())`)."""
+    return all(isinstance(n, _INERT) for node in nodes for n in walk(node))
 
 
 def _method_call(attribute, parents):
@@ -91,7 +102,8 @@ def unfreeze_distributions(pf, tree: ast.FunctionDef, alloc) -> bool:
     for node in nodes:  # st.gamma(a).cdf(x): the frozen object made and used at once
         if isinstance(node, ast.Attribute) and _frozen_call(node.value, pf.resolve_expr, own):
             call = _method_call(node, parents)
-            if call is not None:
+            if call is not None and _inert(call.args) and _inert(node.value.args + node.value.keywords):
+                # (x is then evaluated before the frozen arguments: where neither can do anything, the same)
                 new = _unfrozen(call, node.value, node.value.args, node.value.keywords)
                 _put(parents[id(call)], call, new)
                 changed = True

@@ -71,10 +71,29 @@ def random_draws(m):
     return np.sum(d.rvs(size=3, random_state=0))
 
 
-@pytest.mark.parametrize("f", [passed_on, method_with_a_keyword, random_draws], ids=lambda f: f.__name__)
+def arguments_that_act(m):  # (adv224: written at once, x was evaluated before the frozen arguments: swapped)
+    vals = [m[2] + 1.0, m[1] + 0.5]
+    return st.gamma(vals.pop()).logpdf(vals.pop())
+
+
+def seeded(m):  # (adv224: seed= went into the method call)
+    d = st.multivariate_normal(m[:2], np.diag(m[1:] ** 2), seed=0)
+    return d.logpdf(X[:2])
+
+
+@pytest.mark.parametrize("f", [passed_on, method_with_a_keyword, random_draws, arguments_that_act, seeded],
+                         ids=lambda f: f.__name__)
 def test_other_uses_stay_refused(f):
     with pytest.raises(s2s.S2SError):
         s2s.grad(f)(M)
+    with pytest.raises(s2s.S2SError):
+        s2s.jvp(f, (M,), (np.ones(3),))
+
+
+def test_the_refusal_of_a_frozen_distribution_says_what_to_write():
+    with pytest.raises(s2s.S2SError, match=r"frozen distribution made here") as err:
+        s2s.jvp(arguments_that_act, (M,), (np.ones(3),))
+    assert "st.gamma.logpdf(x, *args)" in str(err.value)
 
 
 def test_a_name_of_the_function_is_not_the_module():
