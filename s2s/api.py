@@ -1013,10 +1013,11 @@ def _vjp_by_jacobian(func, args, kwargs, wrt, has_aux):
     if pytree.is_structure(value):
         raise TypeError("s2s.vjp of elementwise_grad(f) needs an array output; use s2s.jacfwd on it")
     single = not isinstance(wrt, tuple | list)
+    # (the Jacobians at this point, now: made when the pullback is called, they read the globals of then; adv226)
+    jacobians = [jacobian(func, w, "forward")(*args, **kwargs) for w in ((wrt,) if single else wrt)]
 
     def pullback(cotangent):
-        grads = tuple(np.tensordot(cotangent, jacobian(func, w, "forward")(*args, **kwargs), axes=np.ndim(value))
-                      for w in ((wrt,) if single else wrt))
+        grads = tuple(np.tensordot(cotangent, j, axes=np.ndim(value)) for j in jacobians)
         return grads[0] if single else grads
 
     return value, pullback

@@ -377,17 +377,17 @@ def vjp(spec: Derivative, args: tuple, kwargs: dict, wrt) -> tuple:
     chosen = [names_of(spec, w)[0] for w in ((wrt,) if single else wrt)]
     what = "s2s.vjp of a derivative function"
     value = _map(spec.names, lambda names: _evaluate(spec.func, list(names), args, kwargs, what))
-    made = {}
+    # (the next derivatives at this point, now: made when the pullback is called, they read the globals of then,
+    # beside the values of now; adv226)
+    made = {(names, name): tensor(spec.func, [*names, name], args, kwargs)
+            for name in chosen for names in _leaves(spec.names)}
 
     def pullback(cotangent):
         grads = []
         for name in chosen:
             row, x = None, None
             for names, ct in _parts(spec.names, cotangent):
-                key = (names, name)
-                if key not in made:
-                    made[key] = tensor(spec.func, [*names, name], args, kwargs)
-                flat, f_value, xs = made[key]
+                flat, f_value, xs = made[(names, name)]
                 inner, order = layout(f_value, xs[:-1])
                 matrix = flat.reshape(-1, flat.shape[-1])[order]  # rows in the order of the output's leaves
                 part = pytree.flat_like(ct, inner) @ matrix

@@ -943,8 +943,10 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         popped_lists = sorted(_popped_lists(backward))
         defaults_names = sorted(set(restored) | set(popped_lists) | ({stack} if stack else set()))
         maybe_unset = sorted(set(defaults_names) - set(_param_names(tree)) - set(unset) - ({stack} if stack else set()))
-        defaults_names += sorted(_read_from_outside(backward + grads, tree, forward + stack_init, seed_bar)
-                                 - set(defaults_names))
+        outside = _read_from_outside(backward + grads, tree, forward + stack_init, seed_bar)
+        attributes = _attributes_read(backward + grads, outside - set(helpers.values()), alloc)
+        outside = _read_from_outside(backward + grads, tree, forward + stack_init, seed_bar) - set(attributes)
+        defaults_names += sorted(outside - set(defaults_names)) + list(attributes)
         if maybe_unset:  # a loop that ran no trip, a branch not taken: the pullback's defaults still need a value
             stack_init.append(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store()) for n in maybe_unset],
                                          value=ast.Constant(None)))
@@ -957,7 +959,7 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         pb_name = alloc.fresh(f"{tree.name}_pullback")
         pb_args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=seed_bar)] + [ast.arg(arg=n) for n in defaults_names],
                                 vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
-                                defaults=[load(n) for n in defaults_names])
+                                defaults=[attributes.get(n) or load(n) for n in defaults_names])
         pb = ast.FunctionDef(name=pb_name, args=pb_args, body=copies + backward + [ast.Return(value=grads_expr)],
                              decorator_list=[], returns=None, type_params=[])
         value_name = alloc.fresh("value") if _stored_names(backward) & set(atom_names_of(out_atom)) else None
@@ -1000,6 +1002,38 @@ def _read_from_outside(code, tree, forward, seed_bar) -> set[str]:
     read = {n.id for s in code for n in walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     bound = set(_param_names(tree)) | _stored_names(forward) | _stored_names(code) | {seed_bar}
     return {n for n in read - bound if not hasattr(builtins, n)}
+
+
+def _attributes_read(code, roots, alloc) -> dict:
+    """The attributes of objects and modules named by `roots` (`cfg.K`, `config.K`) that the pullback's `code`
+    reads as values (not called: `np.tanh(...)`), each replaced in `code` by a name of its own -> the attribute, to
+    be read when the forward sweep ran (adv226: `cfg.K = 1.0` after vjp, read late beside K = 7's forward values)."""
+    calls = {id(n.func) for s in code for n in walk(s) if isinstance(n, ast.Call)}
+    names, taken, inside = {}, {}, set()
+    for s in code:
+        for parent in walk(s):
+            for field, child in ast.iter_fields(parent):
+                for at, node in ([(None, child)] if isinstance(child, ast.AST) else
+                                 enumerate(child) if isinstance(child, list) else []):
+                    if not (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and id(node) not in calls
+                            and id(node) not in inside):
+                        continue
+                    root = node.value
+                    while isinstance(root, ast.Attribute):
+                        root = root.value
+                    if not (isinstance(root, ast.Name) and root.id in roots):
+                        continue
+                    inside.update(id(n) for n in walk(node))  # (cfg.sub of cfg.sub.K: taken whole)
+                    text = ast.unparse(node)
+                    if text not in taken:
+                        taken[text] = alloc.fresh(text.replace(".", "_"))
+                        names[taken[text]] = copy.deepcopy(node)
+                    new = ast.Name(id=taken[text], ctx=ast.Load())
+                    if at is None:
+                        setattr(parent, field, new)
+                    else:
+                        child[at] = new
+    return names
 
 
 def _assemble_jvp(tree, fwd, wrt_names, helpers):

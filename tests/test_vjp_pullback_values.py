@@ -3,6 +3,7 @@
 values of the old one, a gradient of neither). As in autograd, an array changed in place afterwards is read as it is."""
 
 import numpy as np
+import pytest
 
 import s2s
 
@@ -55,3 +56,67 @@ def test_a_closure_value_and_a_helpers_global_rebound_after_vjp():
                                    rtol=1e-12)
     finally:
         A = np.array([1.0, 2.0, 3.0])
+
+
+class _Config:
+    pass
+
+
+CONFIG = _Config()
+CONFIG.K = 7.0
+CONFIG.inner = _Config()
+CONFIG.inner.K = 2.0
+
+
+def through_attributes(x):
+    return np.sum(np.tanh(x * CONFIG.K) * x * CONFIG.inner.K)
+
+
+def test_attributes_of_a_global_object_rebound_after_vjp():  # (adv226: read late, beside K = 7's forward values)
+    _, pullback = s2s.vjp(through_attributes, X)
+    expected = s2s.grad(through_attributes)(X)
+    CONFIG.K, CONFIG.inner.K = 1.0, 5.0
+    try:
+        np.testing.assert_allclose(pullback(1.0), expected, rtol=1e-12)
+    finally:
+        CONFIG.K, CONFIG.inner.K = 7.0, 2.0
+
+
+RATE = 7.0
+
+
+def _rated(x):
+    return np.sum(np.sin(x) * RATE)
+
+
+def _rated_elementwise(x):
+    return np.sin(x) * RATE
+
+
+def test_vjp_of_derivative_functions_takes_the_globals_of_vjp():  # (adv226: made when the pullback was called)
+    global RATE
+    for make in (s2s.jacrev, s2s.jacfwd):
+        _, pullback = s2s.vjp(make(_rated_elementwise), X)
+        RATE = 1.0
+        try:
+            np.testing.assert_allclose(pullback(np.eye(3)), -7.0 * np.sin(X), rtol=1e-12)
+        finally:
+            RATE = 7.0
+    _, pullback = s2s.vjp(s2s.elementwise_grad(_rated_elementwise), X)
+    RATE = 1.0
+    try:
+        np.testing.assert_allclose(pullback(np.ones(3)), -7.0 * np.sin(X), rtol=1e-12)
+    finally:
+        RATE = 7.0
+
+
+@pytest.mark.xfail(strict=True, reason="the pullback of vjp(grad(f)) computes f's second derivatives when it is "
+                                       "called (s2s/nested.py's split form), with the globals of then")
+def test_vjp_of_a_gradient_function_takes_the_globals_of_vjp():
+    global RATE
+    _, pullback = s2s.vjp(s2s.grad(_rated), X)
+    RATE = 1.0
+    try:
+        np.testing.assert_allclose(pullback(np.ones(3)), -7.0 * np.sin(X), rtol=1e-12)
+    finally:
+        RATE = 7.0
