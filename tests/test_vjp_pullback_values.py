@@ -93,30 +93,24 @@ def _rated_elementwise(x):
     return np.sin(x) * RATE
 
 
-def test_vjp_of_derivative_functions_takes_the_globals_of_vjp():  # (adv226: made when the pullback was called)
+def _pullback_after_rebinding(derivative, cotangent):
+    """The pullback of `s2s.vjp(derivative, X)` called after RATE is rebound (7.0 at vjp, 1.0 after)."""
     global RATE
-    for make in (s2s.jacrev, s2s.jacfwd):
-        _, pullback = s2s.vjp(make(_rated_elementwise), X)
-        RATE = 1.0
-        try:
-            np.testing.assert_allclose(pullback(np.eye(3)), -7.0 * np.sin(X), rtol=1e-12)
-        finally:
-            RATE = 7.0
-    _, pullback = s2s.vjp(s2s.elementwise_grad(_rated_elementwise), X)
+    _, pullback = s2s.vjp(derivative, X)
     RATE = 1.0
     try:
-        np.testing.assert_allclose(pullback(np.ones(3)), -7.0 * np.sin(X), rtol=1e-12)
+        return pullback(cotangent)
     finally:
         RATE = 7.0
+
+
+def test_vjp_of_derivative_functions_takes_the_globals_of_vjp():  # (adv226: made when the pullback was called)
+    for derivative, cotangent in ((s2s.jacrev(_rated_elementwise), np.eye(3)), (s2s.jacfwd(_rated_elementwise), np.eye(3)),
+                                  (s2s.elementwise_grad(_rated_elementwise), np.ones(3))):
+        np.testing.assert_allclose(_pullback_after_rebinding(derivative, cotangent), -7.0 * np.sin(X), rtol=1e-12)
 
 
 @pytest.mark.xfail(strict=True, reason="the pullback of vjp(grad(f)) computes f's second derivatives when it is "
                                        "called (s2s/nested.py's split form), with the globals of then")
 def test_vjp_of_a_gradient_function_takes_the_globals_of_vjp():
-    global RATE
-    _, pullback = s2s.vjp(s2s.grad(_rated), X)
-    RATE = 1.0
-    try:
-        np.testing.assert_allclose(pullback(np.ones(3)), -7.0 * np.sin(X), rtol=1e-12)
-    finally:
-        RATE = 7.0
+    np.testing.assert_allclose(_pullback_after_rebinding(s2s.grad(_rated), np.ones(3)), -7.0 * np.sin(X), rtol=1e-12)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import sys
 
-from .walk import fix_locations, walk
+from .walk import fix_locations, replace_child, walk
 
 _DATA_METHODS = frozenset({"pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf", "pmf", "logpmf"})
 _PLAIN_METHODS = frozenset({"entropy", "mean", "var", "std", "median"})
@@ -105,7 +105,7 @@ def unfreeze_distributions(pf, tree: ast.FunctionDef, alloc) -> bool:
             if call is not None and _inert(call.args) and _inert(node.value.args + node.value.keywords):
                 # (x is then evaluated before the frozen arguments: where neither can do anything, the same)
                 new = _unfrozen(call, node.value, node.value.args, node.value.keywords)
-                _put(parents[id(call)], call, new)
+                replace_child(parents[id(call)], call, new)
                 changed = True
     stores, loads = {}, {}
     for node in walk(tree):
@@ -135,7 +135,7 @@ def unfreeze_distributions(pf, tree: ast.FunctionDef, alloc) -> bool:
         for call in calls:
             new = _unfrozen(call, frozen, [ast.Name(id=n, ctx=ast.Load()) for n in names],
                             [ast.keyword(arg=k, value=ast.Name(id=n, ctx=ast.Load())) for k, n in keyword_names.items()])
-            _put(parents[id(call)], call, new)
+            replace_child(parents[id(call)], call, new)
         changed = True
     if changed:
         fix_locations(tree)
@@ -151,15 +151,3 @@ def _statement_place(stmt, parents):
             return block, next(i for i, s in enumerate(block) if s is stmt)
     raise ValueError("a statement outside a statement list")
 
-
-def _put(parent, old, new) -> None:
-    """Replace the child `old` of `parent` by `new`."""
-    for field, value in ast.iter_fields(parent):
-        if value is old:
-            setattr(parent, field, new)
-            return
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                if item is old:
-                    value[i] = new
-                    return

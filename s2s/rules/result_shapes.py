@@ -1387,10 +1387,16 @@ def flipped(site):
 
 def sorted_shape(site):
     """np.sort(a, axis=-1) of an array: a's shape along an int axis of it; a's size as one axis for axis=None."""
-    if not 1 <= site.nargs <= 2 or not site.keywords <= {"axis", "kind"}:
+    return _along_axis(site, 1, {"axis", "kind"})
+
+
+def _along_axis(site, axis_at, keywords):
+    """The shape of a result laid out like its first argument along `axis` (its argument `axis_at`, -1 by default):
+    that argument's shape for an int axis of it, its size as one axis for None."""
+    if not axis_at <= site.nargs <= axis_at + 1 or not site.keywords <= keywords:
         return None
     a = site.shape(0)
-    axis = site.literal(1 if site.nargs > 1 else "axis", -1)
+    axis = site.literal(axis_at if site.nargs > axis_at else "axis", -1)
     if not _array(a) or axis is NOT_LITERAL:
         return None
     if axis is None:
@@ -1409,15 +1415,7 @@ def rolled(site):
 def partitioned(site):
     """np.partition(a, kth, axis=-1) of an array: a's shape along an int axis of it; a's size as one axis for
     axis=None."""
-    if not 2 <= site.nargs <= 3 or not site.keywords <= {"kth", "axis", "kind"}:
-        return None
-    a = site.shape(0)
-    axis = site.literal(2 if site.nargs > 2 else "axis", -1)
-    if not _array(a) or axis is NOT_LITERAL:
-        return None
-    if axis is None:
-        return reshaped(a, -1)
-    return a if type(axis) is int and -len(a) <= axis < len(a) else None
+    return _along_axis(site, 2, {"axis", "kind"})
 
 
 def fft_shifted(site):
