@@ -943,9 +943,13 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         popped_lists = sorted(_popped_lists(backward))
         defaults_names = sorted(set(restored) | set(popped_lists) | ({stack} if stack else set()))
         maybe_unset = sorted(set(defaults_names) - set(_param_names(tree)) - set(unset) - ({stack} if stack else set()))
-        outside = _read_from_outside(backward + grads, tree, forward + stack_init, seed_bar)
-        attributes = _attributes_read(backward + grads, outside - set(helpers.values()), alloc)
-        outside = _read_from_outside(backward + grads, tree, forward + stack_init, seed_bar) - set(attributes)
+        outside = {n for n in _read_from_outside(backward + grads, tree, forward + stack_init, seed_bar)
+                   if _bound_now(pf, n)}
+        backward, grads = copy.deepcopy(backward), copy.deepcopy(grads)  # (nodes the forward sweep shares: range(cfg.n))
+        attributes = _attributes_read(backward + grads, outside - set(helpers.values()), alloc, pf)
+        outside = {n for n in _read_from_outside(backward + grads, tree, forward + stack_init, seed_bar)
+                   if _bound_now(pf, n)} - set(attributes)
+        grads_expr = ast.Tuple(elts=grads, ctx=ast.Load())
         defaults_names += sorted(outside - set(defaults_names)) + list(attributes)
         if maybe_unset:  # a loop that ran no trip, a branch not taken: the pullback's defaults still need a value
             stack_init.append(ast.Assign(targets=[ast.Name(id=n, ctx=ast.Store()) for n in maybe_unset],
@@ -1004,10 +1008,36 @@ def _read_from_outside(code, tree, forward, seed_bar) -> set[str]:
     return {n for n in read - bound if not hasattr(builtins, n)}
 
 
-def _attributes_read(code, roots, alloc) -> dict:
+def _bound_now(pf, name) -> bool:
+    """Whether the free name is bound now (a module global, a filled closure cell): one bound later (read on a path
+    the forward sweep may not take) is read when the pullback runs, as before (adv227: a NameError at vjp)."""
+    return name in pf.globals or name in pf.closure and pf.closure[name] is not frontend.missing()
+
+
+def _plain_attribute_now(pf, node) -> bool:
+    """Whether the attribute chain `node` (`cfg.K`) reaches a plain stored value now: each attribute in its object's
+    own `__dict__` (a module's or an instance's), none computed (a property, `__getattr__`), so reading it at vjp
+    runs nothing of the user's and cannot fail."""
+    chain = []
+    while isinstance(node, ast.Attribute):
+        chain.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or not _bound_now(pf, node.id):
+        return False
+    obj = pf.globals[node.id] if node.id in pf.globals and node.id not in pf.closure else pf.closure.get(node.id)
+    for attr in reversed(chain):
+        space = getattr(obj, "__dict__", None)
+        if not isinstance(space, dict) or attr not in space:
+            return False
+        obj = space[attr]
+    return True
+
+
+def _attributes_read(code, roots, alloc, pf) -> dict:
     """The attributes of objects and modules named by `roots` (`cfg.K`, `config.K`) that the pullback's `code`
-    reads as values (not called: `np.tanh(...)`), each replaced in `code` by a name of its own -> the attribute, to
-    be read when the forward sweep ran (adv226: `cfg.K = 1.0` after vjp, read late beside K = 7's forward values)."""
+    reads as values (not called: `np.tanh(...)`) and that are stored values now (`_plain_attribute_now`), each
+    replaced in `code` by a name of its own -> the attribute, to be read when the forward sweep ran (adv226:
+    `cfg.K = 1.0` after vjp, read late beside K = 7's forward values)."""
     calls = {id(n.func) for s in code for n in walk(s) if isinstance(n, ast.Call)}
     names, taken, inside = {}, {}, set()
     for s in code:
@@ -1021,7 +1051,7 @@ def _attributes_read(code, roots, alloc) -> dict:
                     root = node.value
                     while isinstance(root, ast.Attribute):
                         root = root.value
-                    if not (isinstance(root, ast.Name) and root.id in roots):
+                    if not (isinstance(root, ast.Name) and root.id in roots) or not _plain_attribute_now(pf, node):
                         continue
                     inside.update(id(n) for n in walk(node))  # (cfg.sub of cfg.sub.K: taken whole)
                     text = ast.unparse(node)

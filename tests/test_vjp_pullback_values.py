@@ -114,3 +114,26 @@ def test_vjp_of_derivative_functions_takes_the_globals_of_vjp():  # (adv226: mad
                                        "called (s2s/nested.py's split form), with the globals of then")
 def test_vjp_of_a_gradient_function_takes_the_globals_of_vjp():
     np.testing.assert_allclose(_pullback_after_rebinding(s2s.grad(_rated), np.ones(3)), -7.0 * np.sin(X), rtol=1e-12)
+
+
+CONFIG.n = 3
+
+
+def looped_by_an_attribute(x):
+    y = x
+    for _ in range(CONFIG.n):  # (the forward and backward loops share this node: adv227, a NameError at vjp)
+        y = np.sin(y) * CONFIG.K
+    return np.sum(y)
+
+
+def reads_a_name_bound_later(x, c):
+    if c > 0:
+        return np.sum(x * NOT_BOUND_YET)  # noqa: F821 - (read on the path not taken: adv227, a NameError at vjp)
+    return np.sum(np.sin(x))
+
+
+def test_vjp_with_an_attribute_in_a_loop_range_and_a_name_bound_later():
+    _, pullback = s2s.vjp(looped_by_an_attribute, X)
+    np.testing.assert_allclose(pullback(1.0), s2s.grad(looped_by_an_attribute)(X), rtol=1e-12)
+    _, pullback = s2s.vjp(reads_a_name_bound_later, X, -1.0)
+    np.testing.assert_allclose(pullback(1.0), np.cos(X), rtol=1e-12)
