@@ -938,17 +938,14 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
                               args=[value, load(argument.get(w, w))], keywords=[]))
     wrt_label = "_".join(wrt_names)
     if form == "split":
-        grads_expr = ast.Tuple(elts=grads, ctx=ast.Load())
         restored = sorted(_stored_names(backward) & (set(_param_names(tree)) | _stored_names(forward)))
         popped_lists = sorted(_popped_lists(backward))
         defaults_names = sorted(set(restored) | set(popped_lists) | ({stack} if stack else set()))
         maybe_unset = sorted(set(defaults_names) - set(_param_names(tree)) - set(unset) - ({stack} if stack else set()))
-        outside = {n for n in _read_from_outside(backward + grads, tree, forward + stack_init, seed_bar)
-                   if _bound_now(pf, n)}
+        outside = _read_from_outside(pf, backward + grads, tree, forward + stack_init, seed_bar)
         backward, grads = copy.deepcopy(backward), copy.deepcopy(grads)  # (nodes the forward sweep shares: range(cfg.n))
         attributes = _attributes_read(backward + grads, outside - set(helpers.values()), alloc, pf)
-        outside = {n for n in _read_from_outside(backward + grads, tree, forward + stack_init, seed_bar)
-                   if _bound_now(pf, n)} - set(attributes)
+        outside = _read_from_outside(pf, backward + grads, tree, forward + stack_init, seed_bar) - set(attributes)
         grads_expr = ast.Tuple(elts=grads, ctx=ast.Load())
         defaults_names += sorted(outside - set(defaults_names)) + list(attributes)
         if maybe_unset:  # a loop that ran no trip, a branch not taken: the pullback's defaults still need a value
@@ -998,14 +995,14 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
     return fdef
 
 
-def _read_from_outside(code, tree, forward, seed_bar) -> set[str]:
-    """The names the pullback's `code` reads that the function binds nowhere (its globals and closure values, the
-    modules): the pullback takes them as they were when the forward sweep ran, as its defaults (adv225: `K = 1.0`
-    between `s2s.vjp(f, x)` and `pullback(ct)` gave a gradient of K = 7's forward values with K = 1's slopes).
-    Builtins are left to Python."""
+def _read_from_outside(pf, code, tree, forward, seed_bar) -> set[str]:
+    """The names the pullback's `code` reads that the function binds nowhere and that are bound now (its globals and
+    closure values, the modules): the pullback takes them as they were when the forward sweep ran, as its defaults
+    (adv225: `K = 1.0` between `s2s.vjp(f, x)` and `pullback(ct)` gave a gradient of K = 7's forward values with
+    K = 1's slopes). Builtins are left to Python."""
     read = {n.id for s in code for n in walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     bound = set(_param_names(tree)) | _stored_names(forward) | _stored_names(code) | {seed_bar}
-    return {n for n in read - bound if not hasattr(builtins, n)}
+    return {n for n in read - bound if not hasattr(builtins, n) and _bound_now(pf, n)}
 
 
 def _bound_now(pf, name) -> bool:

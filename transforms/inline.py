@@ -26,7 +26,7 @@ import copy
 from . import annotations, refusals
 from .context import ctx
 from .names import builtin, dotted_root, substituted
-from .simplify import fold_identity_test
+from .simplify import SINGLETONS, fold_identity_test
 from .walk import fix_locations, walk
 
 
@@ -531,7 +531,7 @@ def _constants_propagated(body: list, kept: str) -> list:
 
 def _singleton(node) -> bool:
     """The literal None, True, False or `...`: the one object of its kind, so `is` compares it as `==` would."""
-    return isinstance(node, ast.Constant) and any(node.value is v for v in (None, True, False, Ellipsis))
+    return isinstance(node, ast.Constant) and any(node.value is v for v in SINGLETONS)
 
 
 def _compared_by_identity(statements) -> set:

@@ -41,7 +41,7 @@ def _fold(node):
     return _literal(value, node)
 
 
-_SINGLETONS = (None, True, False, Ellipsis)
+SINGLETONS = (None, True, False, Ellipsis)  # (the one object of its kind each: `is` compares them as `==`)
 
 
 def _literal_value(node):
@@ -66,7 +66,7 @@ def fold_identity_test(node) -> ast.Constant | None:
         return None
     left, right = _literal_value(node.left), _literal_value(node.comparators[0])
     if left is _literal_value or right is _literal_value \
-            or not any(side is v for side in (left, right) for v in _SINGLETONS):
+            or not any(side is v for side in (left, right) for v in SINGLETONS):
         return None
     return ast.Constant((left is right) == isinstance(node.ops[0], ast.Is))
 
