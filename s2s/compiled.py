@@ -960,8 +960,9 @@ def _bind(target, gen, low):
             raise _error(gen, "a call through a function value (s2s.call_vjp, s2s.call_jvp), which has no compiled "
                          "version", _first_use(low.fdef, name))
         if isinstance(helper_names.get(name), Refusal):  # the error record of s2s.unshared / s2s.effect_free
-            raise _error(gen, "the run-time check of an in-place update or of a function value (s2s.unshared, "
-                         "s2s.effect_free), which has no compiled version", _first_use(low.fdef, name))
+            raise _error(gen, "the run-time check of an in-place update, of an item read before one or of a "
+                         "function value (s2s.unshared, s2s.item_number, s2s.effect_free), which has no compiled "
+                         "version", _first_use(low.fdef, name))
         if name in helper_names:
             obj = helper_names[name]
         elif name in gen.frozen:

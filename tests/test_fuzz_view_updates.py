@@ -1,7 +1,8 @@
 """Random programs that update an array in place through its own name and through views of it (`w = u[1:-1]; w += a`,
-`z = w[::2]; z *= a`, `u[3] = u[1] * a`, `u[2:] += a`), in a loop or not: s2s's value and gradient are Python's and
-central differences', or the program is refused. The class of two wrong values the stop-54 reviews found (a view
-copied by the in-place rewrite of item updates, its check then passing). `S2S_FUZZ=long` runs more programs."""
+`z = w[::2]; z *= a`, `u[3] = u[1] * a`, `u[2:] += a`), items swapped (`u[1], u[4] = u[4], u[1]`), in a loop or
+not: s2s's value and gradient are Python's and central differences', or the program is refused. The class of two
+wrong values the stop-54 reviews found (a view copied by the in-place rewrite of item updates, its check then
+passing). `S2S_FUZZ=long` runs more programs."""
 
 from __future__ import annotations
 
@@ -22,8 +23,19 @@ _SLICES = ["1:-1", ":4", "2:", "::2", "::-1", "1:6", "-3:"]
 _INNER = ["1:", ":2", "::2", "::-1"]
 
 
-def _statement(r: random.Random, views: list) -> str:
-    """One statement updating u, a view of it, or binding a view."""
+def _swap(r: random.Random) -> str:
+    """Items of u swapped or rotated in place (numbers: differentiated), or rows of a matrix (views: refused)."""
+    i, j, k = r.sample(range(N), 3)
+    return r.choice([f"u[{i}], u[{j}] = u[{j}], u[{i}]", f"u[{i}], u[{j}], u[{k}] = u[{j}], u[{k}], u[{i}]",
+                     f"t = u[{i}]; u[{i}] = u[{j}] * a; u[{j}] = t", f"u[{i}], u[{j}] = u[{j}] * a, u[{i}]",
+                     f"u[{i}], u[{j}] = u[{j}], u[{i}]; u[{k}] += u[{i}] * a",
+                     "m = u.reshape(2, 4) * 1.0; m[0], m[1] = m[1], m[0]; u[:4] += m[0]"])
+
+
+def _statement(r: random.Random, views: list, swaps: bool = False) -> str:
+    """One statement updating u, a view of it, or binding a view (with `swaps`, also swapping items of u)."""
+    if swaps and r.random() < 0.4:
+        return _swap(r)
     kind = r.choice(["view", "through", "through", "item", "item", "slice", "inner", "inner"] if views else
                     ["view", "view", "view", "item", "slice"])
     if kind == "view":
@@ -49,9 +61,9 @@ def _kept(r: random.Random, views: list) -> str:
     return r.choice([f"kept.append({view})", f"box['v'] = {view}", f"pair = ({view}, a)"])
 
 
-def _program(r: random.Random, k: int, keeping: bool = False) -> str:
+def _program(r: random.Random, k: int, keeping: bool = False, swaps: bool = False) -> str:
     views: list = []
-    body = [_statement(r, views) for _ in range(r.randint(2, 5))]
+    body = [_statement(r, views, swaps) for _ in range(r.randint(2, 5))]
     if keeping and r.random() < 0.5:  # (kept after the last update: nothing changes it, differentiated)
         body.append(_kept(r, views))
     elif keeping:  # (adv222: a slice in a container, then an update of u's items: the container must see it)
@@ -70,10 +82,11 @@ def _program(r: random.Random, k: int, keeping: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _load(tmp_path_factory, seed, keeping):
+def _load(tmp_path_factory, seed, keeping, swaps=False):
     r = random.Random(seed)
     path = tmp_path_factory.mktemp("view_updates") / f"view_update_programs_{seed}.py"
-    path.write_text("import numpy as np\n\n\n" + "\n\n\n".join(_program(r, k, keeping) for k in range(COUNT)) + "\n")
+    path.write_text("import numpy as np\n\n\n" + "\n\n\n".join(_program(r, k, keeping, swaps) for k in range(COUNT))
+                    + "\n")
     spec = importlib.util.spec_from_file_location(path.stem, path)
     loaded = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loaded)
@@ -90,6 +103,11 @@ def keeping_module(tmp_path_factory):
     return _load(tmp_path_factory, 66, True)
 
 
+@pytest.fixture(scope="module")
+def swapping_module(tmp_path_factory):
+    return _load(tmp_path_factory, 67, False, swaps=True)
+
+
 def test_updates_through_views_are_right_or_refused(module):
     _right_or_refused(module)
 
@@ -98,6 +116,12 @@ def test_views_kept_in_containers_are_right_or_refused(keeping_module):
     # (a view kept and u updated after is refused, kept after the last update is differentiated: both occur)
     differentiated, refused = _right_or_refused(keeping_module, compiled=True, share=8)
     assert refused >= COUNT // 8, (differentiated, refused)
+
+
+def test_items_swapped_beside_views_are_right_or_refused(swapping_module):
+    # (items of u swapped: numbers, differentiated; rows of a matrix swapped: views, refused when the code runs)
+    differentiated, refused = _right_or_refused(swapping_module, share=4)
+    assert refused >= COUNT // 10, (differentiated, refused)
 
 
 def _right_or_refused(module, compiled=False, share=3):

@@ -183,6 +183,23 @@ def test_clip_method_with_a_lower_bound_alone():  # (adv223: the method was writ
     check_jvp(clip_method_lower_only, (a, 0.1))
 
 
+def clip_lower_twice(a):
+    return np.sum(a.clip(0.0, min=0.5))
+
+
+def clip_upper_twice(a):
+    return np.sum(a.clip(None, 0.5, max=1.0))
+
+
+@pytest.mark.parametrize("f", [clip_lower_twice, clip_upper_twice], ids=["min", "max"])
+def test_clip_method_with_a_bound_given_twice_is_refused_as_numpy_raises(f):
+    with pytest.raises(TypeError, match="multiple values"):
+        f(np.ones(3))  # (NumPy's own error)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="bound twice") as refused:
+        s2s.grad(f)(np.ones(3))
+    assert "give the m" in refused.value.hint
+
+
 # ---- Hessians through a weighted sum: the adjoint of `W * y` has the zero tangent 0.0 (W is not varied) -----------
 # (forward mode over the gradient handed that 0.0 to helpers that need an array: s2s.keep, solve_triangular)
 

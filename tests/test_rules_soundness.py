@@ -1018,6 +1018,8 @@ HESSIAN_EXCLUDED = {
     # s2s.unshared(value, ...) is the identity on `value`: desugaring puts it where an in-place update must be
     # checked for sharing; its rule passes g and the tangent through, and the ownership tests run programs with it
     "unshared": "the identity on its value; exercised by tests/test_ownership.py",
+    # s2s.item_number(value, site) is the identity on a number (an item read before an in-place update)
+    "item_number": "the identity on its value; Hessians through it: tests/test_item_swaps.py",
     # s2s.slice_kept(x, index, v) is the identity on `v`, checking that a list's slice write keeps its length
     "slice_kept": "the identity on its value; Hessians through it: tests/test_list_slice_assignment.py",
     # np.interp's adjoints (s2s.grad_interp) have no derivative of their own: a Hessian through np.interp is

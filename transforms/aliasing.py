@@ -12,12 +12,13 @@ from __future__ import annotations
 import ast
 import re
 
-from . import annotations, objects
+from . import annotations, objects, refusals
 from .analysis import atom_names, is_append, is_pop, resolve_call
 from .context import ctx
-from .names import called_name, loaded_names, name_counts
+from .desugar import helper_attr
+from .names import called_name, load, loaded_names, name_counts
 from .ownership import out_hint
-from .walk import walk
+from .walk import fix_locations, walk
 
 
 def _returns_view(obj) -> bool:
@@ -434,20 +435,27 @@ def _check_view_use(pf, stmts, i, view, base, mutated, seen=None):
         updates = base in _mutations([later])
         if uses and not (updates and _only_reads_before_update(later, view)):
             if updates:
-                _refuse_view(pf, later, base, stmts[i], "a view is read after an update of")
+                _refuse_view(pf, stmts, later, base, stmts[i], "a view is read after an update of")
+                return  # (an item checked to be a number when the code runs: no view)
             continue
         if updates:
             # after the update the view is stale; any later read is refused
             for rest in stmts[stmts.index(later) + 1:]:
                 if view in loaded_names(rest):
-                    _refuse_view(pf, rest, base, stmts[i], "a view taken before an update is read after it, of")
+                    _refuse_view(pf, stmts, rest, base, stmts[i], "a view taken before an update is read after it, of")
+                    return
             return
     # the view lives past the end of this block (e.g. into the next loop iteration)
 
 
-def _refuse_view(pf, node, base, made, how):
+def _refuse_view(pf, stmts, node, base, made, how):
     """`_refuse`, for a view of `base` read after an update of base: the copy to take is the view's, where the
-    statement `made` takes it (`B[0], B[1] = B[1], B[0]` reads the row B[0] after it was written, in Python)."""
+    statement `made` takes it (`B[0], B[1] = B[1], B[0]` reads the row B[0] after it was written, in Python).
+
+    Where `made` reads one item (`t = y[i]`, no slice), the read is a number where `y` has as many axes as the
+    index reads (the swap `y[i], y[j] = y[j], y[i]` of a 1-d array), which no update changes, and a view
+    otherwise: s2s cannot know the axes when it transforms, so the read is checked when the code runs
+    (`s2s.item_number`, which raises this error where it is not a number), and is a number after it."""
     if not (_yours(pf, base) and isinstance(made, ast.Assign) and made.value is not None):
         _refuse(pf, node, base, how)
     written = objects.as_written(made.value)
@@ -456,16 +464,26 @@ def _refuse_view(pf, node, base, made, how):
     item = isinstance(made.value, ast.Subscript) and not any(
         isinstance(i, ast.Slice) for i in (made.value.slice.elts if isinstance(made.value.slice, ast.Tuple)
                                            else [made.value.slice]))
-    why = f"`{written}` may be a view of it (a row or a block where `{base}` has more axes than the index reads; " \
-          "of a 1-d array it is a number, but s2s does not know the axes here), and in Python a view shows the " \
-          "update" if item else f"in Python the view `{written}` shows the update"
-    raise pf.error(ctx().unsupported,
-                   f"s2s cannot differentiate this in-place update: {how} `{base}`: {why}, so what is read from it "
-                   "changes", node,
-                   hint=f"copy it where it is read, `{written}.copy()`, if the value from before the update is "
-                        "what you mean, or build a new value instead of updating in place"
-                        + (f" (a swap: `{swap[1]}[[{swap[2]}, {swap[3]}]] = {swap[1]}[[{swap[3]}, {swap[2]}]]`)"
-                           if swap else ""))
+    # (the item's kind, `{kind}`, is put in when the check raises it)
+    why = f"`{written}` is {{kind}} here, not a number (an item of an array with more axes than the index reads " \
+          "is a row or a block, a view of it), and in Python a view shows the update" if item \
+        else f"in Python the view `{written}` shows the update"
+    error = pf.error(ctx().unsupported,
+                     f"s2s cannot differentiate this in-place update: {how} `{base}`: {why}, so what is read from "
+                     "it changes", node,
+                     hint=f"copy it where it is read, `{written}.copy()`, if the value from before the update is "
+                          "what you mean, or build a new value instead of updating in place"
+                          + (f" (a swap: `{swap[1]}[[{swap[2]}, {swap[3]}]] = {swap[1]}[[{swap[3]}, {swap[2]}]]`)"
+                             if swap else ""))
+    if not item:
+        raise error
+    record = {k: getattr(error, k) for k in ("message", "filename", "lineno", "col", "line", "hint")}
+    check = ctx().runtime.item_number
+    name = made.targets[0].id  # (`t = y[i]` then `t = s2s.item_number(t, site)`: the check's argument is a name)
+    checked = ast.Assign(targets=[ast.Name(name, ast.Store())], value=ast.Call(
+        func=helper_attr("s2s", "item_number", check), args=[load(name), refusals.site(pf, None, record)],
+        keywords=[]))
+    stmts.insert(stmts.index(made) + 1, fix_locations(ast.copy_location(checked, made)))
 
 
 def _holder(stmt, view):

@@ -425,6 +425,11 @@ class Desugar(loops.LoopRewriter):
             # (x.clip(0), x.clip(0, max=1.0): the method's bounds, each None where not given; np.clip(x, 0) asks
             # for both, and takes no `max=` beside a positional lower bound)
             given = {k.arg: k.value for k in node.keywords}
+            for position, bound in enumerate(("min", "max")):
+                if bound in given and len(args) > position:  # (NumPy: `_clip() got multiple values for argument`)
+                    raise self.pf.error(ctx().unsupported, f"{ast.unparse(node)} gives its {bound} bound twice, "
+                                        "by position and by keyword (NumPy raises TypeError)", node,
+                                        hint=f"give the {bound} bound once: by position or as {bound}=")
             args = [args[0] if args else given.get("min", ast.Constant(None)),
                     args[1] if len(args) > 1 else given.get("max", ast.Constant(None))]
             node = ast.Call(func=node.func, args=args, keywords=[])

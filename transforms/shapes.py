@@ -2324,6 +2324,8 @@ class Shapes:
         callee = self.callee(node)
         if callee is getattr(ctx().runtime, "unshared", None):  # the ownership check gives its value back
             return self._certain_number(node.args[0], names)
+        if callee is getattr(ctx().runtime, "item_number", None):  # (it gives back a number or raises)
+            return True
         if callee in (abs, float, int) or getattr(callee, "__module__", None) == "math" \
                 or isinstance(callee, np.ufunc) and callee.nout == 1:
             return all(self._certain_number(a, names) for a in node.args)

@@ -229,19 +229,28 @@ def _drop_statements(fdef: ast.FunctionDef, passes) -> bool:
 
 def drop_number_guards(fdef: ast.FunctionDef, shapes: Shapes, numbers) -> bool:
     """`s2s.unshared(value, site, deep, y, *others)` (the run-time check that `y op= v` or `y[i] op= v` changes
-    nothing another name sees, transforms/ownership.py) is `value` where it can find nothing: where `y`
+    nothing another name sees, transforms/ownership.py) is `value` where it can find nothing, and
+    `s2s.item_number(t, site)` is `t` where `t` certainly holds a number: where `y`
     certainly holds a number (`Shapes.number_names`; a number is never changed in place, so `y *= x` of
-    `y = x`, x a float, rebinds `y` alone), and where no other name is asked about and `y` is an array or a
-    number (`acc[i] += v` of an array: its items are numbers, none of them an object another item holds)."""
+    `y = x`, x a float, rebinds `y` alone), and where `y` is an array or a number and every other name asked
+    about certainly holds a number (none: `acc[i] += v` of an array, whose items are numbers, none of them an
+    object another item holds)."""
     check = getattr(ctx().runtime, "unshared", None)
+    item_check = getattr(ctx().runtime, "item_number", None)
     guards = [n for n in walk(fdef) if isinstance(n, ast.Call) and shapes.callee(n) is check and check is not None
               and len(n.args) >= 4 and not n.keywords and isinstance(n.args[2], ast.Constant)
               and type(n.args[2].value) is bool and isinstance(n.args[3], ast.Name)]
-    if not guards:
+    # (`s2s.item_number(t, site)`, the check that an item read before an update is a number, transforms/aliasing.py)
+    items = [n for n in walk(fdef) if isinstance(n, ast.Call) and item_check is not None
+             and shapes.callee(n) is item_check and len(n.args) == 2 and isinstance(n.args[0], ast.Name)]
+    if not guards and not items:
         return False
     held = shapes.number_names(numbers)
+    # (a number among the others is no object the update could change: `t = y[0]; y[0] = y[3]; y[3] = t`)
     dropped = {id(n) for n in guards if n.args[3].id in held and n.args[2].value is False
-               or len(n.args) == 4 and isinstance(shapes.of(n.args[3]), tuple)}
+               or isinstance(shapes.of(n.args[3]), tuple)
+               and all(isinstance(o, ast.Name) and o.id in held for o in n.args[4:])}
+    dropped |= {id(n) for n in items if n.args[0].id in held}
 
     class Unguard(ast.NodeTransformer):
         def visit_Call(self, node):

@@ -1554,6 +1554,16 @@ def real_checked(site) -> bool:
     return site.nargs >= 4 and not site.keywords and site.real(0)
 
 
+def checked_item(site):
+    """s2s.item_number(value, where): a number's shape, (), or the check raises."""
+    return () if site.nargs == 2 and not site.keywords else None
+
+
+def real_checked_item(site) -> bool:
+    """s2s.item_number(value, where) of a real value: real (the check gives it back)."""
+    return site.nargs == 2 and not site.keywords and site.real(0)
+
+
 def astype(site):
     """s2s.astype(x, dtype, copy): x's shape (a number converted is a number)."""
     return site.shape(0) if 2 <= site.nargs <= 3 and not site.keywords else None

@@ -36,6 +36,8 @@ defrule_for(rt.as_given, "as_given(x)", structured=True, x="g", linear=("x",))
 defrule_for(rt.copy, "copy(x)", result_shape=shapes.copy, real=shapes.real_of_one, x="g", linear=("x",))
 defrule_for(rt.unshared, "unshared(value, where, deep, updated, *others)", tangent_from_adjoint=True,
             result_shape=shapes.checked, real=shapes.real_checked, value="g").jvp["others"] = None  # the names it checks only steer it
+defrule_for(rt.item_number, "item_number(value, where)", tangent_from_adjoint=True, result_shape=shapes.checked_item,
+            real=shapes.real_checked_item, value="g")
 defrule_for(rt.setitem, "setitem(x, index, v)", structured=True, result_shape=shapes.setitem,
             real=shapes.real_of_first(3),
             x_dot="s2s.setitem(s2s.dense_tangent(x_dot, x), index, s2s.dense_tangent(0.0, v))",  # (a list's slice: zeros like v)

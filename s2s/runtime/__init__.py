@@ -87,6 +87,7 @@ from s2s.runtime.desugared import (  # noqa: F401
     inplace_check,
     is_float_dtype,
     item,
+    item_number,
     mapping_keys,
     not_an_iterator,
     star_count,

@@ -244,6 +244,21 @@ def zip_row(row, where):
     return as_sequence(row)
 
 
+def item_number(value, where):
+    """`value`, an item read from an array or list before the array is updated in place, once it is certain that
+    it is a number (`y[i]` of a 1-d array), which the update cannot change; else raise the error `where` (its
+    record): an item of an array with more axes than the index reads is a view of it, which the update changes,
+    and an object held in a list may be changed through another name. s2s cannot know the axes when it
+    transforms (`y[i], y[j] = y[j], y[i]`).
+
+        >>> item_number(np.arange(3.0)[1], Refusal(message="m"))
+        np.float64(1.0)
+    """
+    if isinstance(value, float | int | np.number | np.bool_):
+        return value
+    _raise_record(where, "{kind}", "an array" if isinstance(value, np.ndarray) else f"a {type(value).__name__}")
+
+
 def _refuse_update(where, other=None):
     """Raise the error `where` (a record) of an update, naming the `other`-th name guarded where it is known."""
     from s2s.errors import UnsupportedSyntaxError
