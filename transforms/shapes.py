@@ -1395,13 +1395,15 @@ class Shapes:
         """Whether `value` certainly makes an array of a signed integer dtype (or a NumPy int, which indexes as
         one of no axes) from the integer arrays `ints` and Python ints: `a.astype(int)` (np.int64, "i8", ...),
         np.searchsorted, np.digitize, np.argmax (argmin, argsort, flatnonzero), np.minimum / np.maximum /
-        np.clip of such and ints, `+ - * // %` of one with ints, `-i`, a name of `ints`."""
+        np.clip of such and ints, `+ - * // %` of one with ints, `-i`, one to an int's power, a name of `ints`."""
         if isinstance(value, ast.Name):
             return value.id in ints
         if isinstance(value, ast.UnaryOp):
             return isinstance(value.op, ast.USub) and self._int_array_value(value.operand, ints)
         if isinstance(value, ast.BinOp):
             sides = (value.left, value.right)
+            if isinstance(value.op, ast.Pow):  # (`np.arange(n) ** 2`; a negative power of ints raises)
+                return self._int_array_value(value.left, ints) and self._python_int(value.right)
             return isinstance(value.op, ast.Add | ast.Sub | ast.Mult | ast.FloorDiv | ast.Mod) \
                 and all(self._int_array_value(e, ints) or self._python_int(e) for e in sides) \
                 and any(self._int_array_value(e, ints) for e in sides)

@@ -455,14 +455,43 @@ def _nested_pairs(fdef, forward, backward, stack, counts, shapes, outer):
     done = set()
     inner_forward = [s for s in forward.body if isinstance(s, ast.For)]
     inner_backward = [s for s in backward.body if isinstance(s, ast.For)]
+    bounds = _bound_alike(fdef, forward, backward, outer)
     for f in inner_forward:
         for b in inner_backward:
-            if not _reversed_range_of(b, f) or any(counts.get(name, 0) > 1 and name not in outer
+            # (a name of `bounds` bound ahead of both loops: not the forward trip's after its loop, the last trip's)
+            ahead = {n for n, (fs, bs) in bounds.items() if forward.body.index(fs) < forward.body.index(f)
+                     and backward.body.index(bs) < backward.body.index(b)}
+            if not _reversed_range_of(b, f) or any(counts.get(name, 0) > 1 and name not in outer | ahead
                                                    for name in loaded_names(f.iter)):
                 continue
             done |= _recompute_pairs(fdef, f, b, stack, counts, shapes, outer)
             done |= _nested_pairs(fdef, f, b, stack, counts, shapes, outer)
     return done
+
+
+def _bound_alike(fdef, forward, backward, outer) -> dict:
+    """{name: its two statements} for the names bound in the whole function (the tape's placeholder aside) only by
+    one statement at the top level of each of the two loops' bodies (the backward one's a recomputation, `n2 = 49 -
+    k`), both to the same int arithmetic of the loop indices `outer` and literals: in a trip of either loop the name
+    holds that trip's number after its statement, the same in both (an inner loop over `range(n2)` after both runs
+    over the same numbers in each)."""
+    def top(body):
+        out = {}
+        for s in body:
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
+                out.setdefault(s.targets[0].id, []).append(s)
+        return out
+    ahead, back = top(forward.body), top(backward.body)
+    stores = {}  # (the tape's placeholder `n2 = None` aside: read by nothing once the name is bound in both loops)
+    for s in fdef.body:
+        if not _is_placeholder(s):
+            for n in walk(s):
+                if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+                    stores[n.id] = stores.get(n.id, 0) + 1
+    return {name: (made[0], back[name][0]) for name, made in ahead.items()
+            if len(made) == 1 and len(back.get(name, ())) == 1 and stores.get(name) == 2
+            and ast.dump(made[0].value) == ast.dump(back[name][0].value)
+            and _int_of_index(made[0].value, next(iter(outer)), {}, outer=outer) is not None}
 
 
 def _assigned_before_read(fdef):
@@ -525,12 +554,17 @@ def _drop_idle_placeholders(fdef, stack, unpushed, bound_first):
     fdef.body = body
 
 
-def _recompute_pairs(fdef, forward, backward, stack, counts, shapes=None, outer=frozenset()):
+def _recompute_pairs(fdef, forward, backward, stack, counts, shapes=None, outer=frozenset(), blocks=None):
+    """`recompute_index_arithmetic` for the loops `forward` and `backward` (`blocks`: the two statement lists
+    looked into, the loops' bodies or the bodies of a pair of their branches, `_branch_pairs`)."""
     index = forward.target.id
     done = set()
     if counts.get(index, 0) != 2:  # the two loops' targets only: nothing else rebinds the index
         return done
-    fb = forward.body
+    fb, bb = blocks or (forward.body, backward.body)
+    if blocks is None:
+        for pair in _branch_pairs(fb, bb, stack):
+            done |= _recompute_pairs(fdef, forward, backward, stack, counts, shapes, outer, pair)
     defs = {}  # names bound once, earlier in the body, to index arithmetic (t = 2 * i): their expressions
     for k in range(len(fb) - 1):
         push, assign = fb[k], fb[k + 1]
@@ -550,7 +584,7 @@ def _recompute_pairs(fdef, forward, backward, stack, counts, shapes=None, outer=
         if value is None:
             continue
         name = assign.targets[0].id
-        pops = [s for s in backward.body if _is_pop(s, stack) and s.targets[0].id == name]
+        pops = [s for s in bb if _is_pop(s, stack) and s.targets[0].id == name]
         all_pops = [n for n in walk(fdef) if _is_pop(n, stack) and n.targets[0].id == name]
         all_pushes = [n for n in walk(fdef) if _is_push(n, stack) and n.value.args[0].id == name]
         if len(pops) != 1 or len(all_pops) != 1 or len(all_pushes) != 1:
@@ -558,18 +592,47 @@ def _recompute_pairs(fdef, forward, backward, stack, counts, shapes=None, outer=
         # stores: the placeholder, the assignment, the pop
         if counts.get(name, 0) > 3 or any(name in loaded_names(s) for s in fb[:k]):
             continue
-        at = backward.body.index(pops[0])
-        if any(name in loaded_names(s) for s in backward.body[at + 1:]):
+        at = bb.index(pops[0])
+        if any(name in loaded_names(s) for s in bb[at + 1:]):
             continue
         inside = {id(n) for loop in (forward, backward) for n in walk(loop)}
-        if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) and id(n) not in inside
-               for n in walk(fdef)):
+        within = {id(n) for block in (fb, bb) for s in block for n in walk(s)}  # (a branch's: read nowhere else)
+        if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+               and (id(n) not in inside or blocks is not None and id(n) not in within) for n in walk(fdef)):
             continue
         del fb[k]  # the push (the assignment stays)
-        del backward.body[at]
-        backward.body.insert(0, ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value))
-        return {name} | _recompute_pairs(fdef, forward, backward, stack, counts, shapes, outer)
+        del bb[at]
+        bb.insert(0, ast.Assign(targets=[ast.Name(id=name, ctx=ast.Store())], value=value))
+        return done | {name} | _recompute_pairs(fdef, forward, backward, stack, counts, shapes, outer, (fb, bb))
     return done
+
+
+def _branch_pairs(fb, bb, stack):
+    """(forward branch body, backward branch body) for each `if c:` of the forward loop body `fb` whose test is a
+    name the tape saves just before it is bound there (`stack.append(c); c = ...`) and gives back right after the
+    one `if c:` of the backward loop body `bb` (`if c: ...` then `c = stack.pop()`): the backward branch runs in
+    the trips whose forward branch ran, each the same trip (`else` bodies likewise). Index arithmetic bound in the
+    forward branch is then that trip's where the backward branch reads it."""
+    pairs = []
+    for k, f in enumerate(fb):
+        if not (isinstance(f, ast.If) and isinstance(f.test, ast.Name)):
+            continue
+        c = f.test.id
+        bound = [j for j in range(1, k) if _is_push(fb[j - 1], stack) and fb[j - 1].value.args[0].id == c
+                 and isinstance(fb[j], ast.Assign) and len(fb[j].targets) == 1
+                 and isinstance(fb[j].targets[0], ast.Name) and fb[j].targets[0].id == c]
+        if not bound or any(isinstance(t, ast.Name) and t.id == c and not isinstance(t.ctx, ast.Load)
+                                for s in fb[bound[-1] + 1:k] for t in walk(s)):
+            continue
+        back = [j for j, b in enumerate(bb) if isinstance(b, ast.If) and isinstance(b.test, ast.Name) and b.test.id == c]
+        after = [s for s in bb[back[0] + 1:] if type(s).__name__ != "Comment"] if len(back) == 1 else []
+        if not after or not (_is_pop(after[0], stack) and after[0].targets[0].id == c):
+            continue
+        b = bb[back[0]]
+        pairs.append((f.body, b.body))
+        if f.orelse and b.orelse:
+            pairs.append((f.orelse, b.orelse))
+    return pairs
 
 
 # ---- numbers of a loop recomputed from values the backward sweep restores ----------

@@ -33,7 +33,7 @@ def int_arrays(body: str, params=None) -> set:
     "i = s2s.astype(x, int)", "i = s2s.astype(x, np.int64)", "i = s2s.astype(x, 'i8')",
     "t = s2s.astype(x * 7, int)\nK2 = v.shape[0]\ni = np.minimum(t, K2 - 2)", "i = np.searchsorted(v, x)", "i = np.digitize(x, v)",
     "i = np.clip(s2s.astype(x, int), 0, 6)", "i = np.argsort(x)", "j = s2s.astype(x, int)\ni = j + 1",
-    "j = s2s.astype(x, int)\ni = (j * 3) // 2 - 1",
+    "j = s2s.astype(x, int)\ni = (j * 3) // 2 - 1", "j = np.arange(8)\ni = j ** 2", "j = np.arange(8)\ni = (j + 1) ** 3",
 ], ids=lambda b: b.replace("\n", "; "))
 def test_computed_integer_arrays_are_known(body):
     assert "i" in int_arrays(body)
@@ -42,7 +42,8 @@ def test_computed_integer_arrays_are_known(body):
 @pytest.mark.parametrize("body", [
     "i = s2s.astype(x, float)", "i = s2s.astype(x, bool)", "j = s2s.astype(x, int)\ni = np.minimum(j, 2.5)",
     "j = s2s.astype(x, int)\ni = j / 2", "i = np.bincount(s2s.astype(v, int), x)", "i = x > 0.5",
-    "j = s2s.astype(x, int)\ni = j + x", "j = s2s.astype(x, int)\ni = j\ni = x",
+    "j = s2s.astype(x, int)\ni = j + x", "j = s2s.astype(x, int)\ni = j\ni = x", "j = np.arange(8)\ni = j ** 0.5",
+    "j = np.arange(8)\ni = 2 ** j", "j = np.arange(8)\ni = j ** j", "j = np.arange(8)\ni = j ** x",
 ], ids=lambda b: b.replace("\n", "; "))
 def test_what_may_be_floats_or_bools_is_not(body):
     assert "i" not in int_arrays(body)
