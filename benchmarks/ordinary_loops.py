@@ -1,6 +1,7 @@
 """Loops of the kinds the issue names, written as people write them: scalar iterations (series, maps,
 Newton, fixed points), index reads and writes in loops (trapezoid rule, stencils, running sums, pairwise
-sums), tables filled item by item (dynamic programming, Gauss-Seidel), recurrences with local state.
+sums), tables filled item by item (dynamic programming, Gauss-Seidel), recurrences with local state, items
+swapped in place (a bubble sort).
 The same format as ordinary.py's programs(), run by its harness.
 
 Run: .venv/bin/python benchmarks/ordinary_loops.py [--rounds 9] [--only NAME]
@@ -148,6 +149,16 @@ def exponential_average(x, alpha):
     return s
 
 
+def bubble_sorted_weights(x):
+    y = x.copy()
+    n = len(y)
+    for k in range(n):
+        for i in range(n - 1 - k):
+            if y[i] > y[i + 1]:
+                y[i], y[i + 1] = y[i + 1], y[i]
+    return np.sum(y * np.arange(n) ** 2)
+
+
 def programs():
     """(name, f, args, wrt) of every program, with fixed data."""
     r = np.random.default_rng(5)
@@ -170,6 +181,7 @@ def programs():
          tuple(r.normal(size=s) * 0.3 for s in ((16, 8), (16, 16), (16, 8), (16, 16))) + (r.normal(size=(20, 8)),),
          (0, 1, 2, 3)),
         ("exponential moving average", exponential_average, (r.normal(size=50), 0.3), (0, 1)),
+        ("bubble sort, items swapped in a branch", bubble_sorted_weights, (r.normal(size=40),), 0),
     ]
 
 
