@@ -32,6 +32,7 @@ from s2s.transforms import (
     frozen_distributions,
     generators,
     item_reads,
+    loop_else,
     loop_tests,
     lower,
     named_expressions,
@@ -326,6 +327,11 @@ def _frozen(p: Lowered) -> Lowered:
     return p
 
 
+def _loop_else(p: Lowered) -> Lowered:
+    loop_else.write_loop_else(p.tree, p.alloc)
+    return p
+
+
 def _reduce(p: Lowered) -> Lowered:
     reduce_loops.reduce_as_loops(p.pf, p.tree, p.alloc)
     return p
@@ -402,6 +408,8 @@ LOWERING = [
     ("frozen distributions", _frozen),
     # np.add.at(a, i, b) as `a[...] = s2s.added_at(a, i, b)` (transforms/ufunc_at.py)
     ("ufunc_at", _on_tree(ufunc_at.rewrite_ufunc_at)),
+    # a loop's `else:` as an `if` after it, on a flag its breaks set (transforms/loop_else.py)
+    ("loop else", _loop_else),
     # refuse what s2s cannot differentiate, at the user's line
     ("check", _on_tree(desugar_pass.check_supported)),
     ("ownership", _ownership),  # which in-place updates may be seen through another name

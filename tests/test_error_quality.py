@@ -136,23 +136,6 @@ def with_set_comp(x):
     return x * len(s)
 
 
-def with_for_else(x):
-    for _ in range(3):
-        x = x * 2.0
-    else:
-        x = x + 1.0
-    return x
-
-
-def with_while_else(x):
-    i = 0
-    while i < 3:
-        i = i + 1
-    else:
-        x = x + 1.0
-    return x
-
-
 def with_local_as_value(x):
     scale = 2.0
     def helper(v):
@@ -208,8 +191,6 @@ UNSUPPORTED = [
     (with_match, "match 1", "match 1", "match statement"),
     (with_set, "{1, 2}", "{1, 2}", "set"),
     (with_set_comp, "{k for", "{k for", "set comprehension"),
-    (with_for_else, "for _ in", "for _ in", "loop with an else clause"),
-    (with_while_else, "while i", "while i", "loop with an else clause"),
     (with_local_as_value, "def helper", "def helper", "local function 'helper'"),
     (with_call_through_variable, "fn = ", "functools.partial(", "depends on the differentiated input"),
     (with_unknown_method, "view", "x.view", "method .view()"),

@@ -161,9 +161,6 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
                 raise pf.error(ctx().unsupported, f"s2s cannot differentiate {what}", node,
                                hint=hint or _HINTS.get(cls, "rewrite it without this construct, or wrap the code "
                                                        "in a function with a custom rule (s2s.defvjp)"))
-        if isinstance(node, (ast.For, ast.While)) and node.orelse:
-            raise pf.error(ctx().unsupported, "s2s cannot differentiate a loop with an else clause",
-                           node, hint="use a flag variable instead of for/else")
         if isinstance(node, ast.FunctionDef | ast.Lambda) and node is not tree:
             why, hint = _not_expanded(node, tree)
             raise pf.error(ctx().unsupported, "s2s cannot differentiate this function defined inside the "

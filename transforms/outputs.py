@@ -53,6 +53,8 @@ def _stmt_ends(s) -> bool:
         return isinstance(s.test, ast.Constant) and not s.test.value
     if isinstance(s, ast.If):
         return _ends(s.body) and _ends(s.orelse)
+    if isinstance(s, ast.For | ast.AsyncFor | ast.While) and s.orelse and _ends(s.orelse) and not _breaks(s.body):
+        return True  # (ended by its `else:`, which runs where no break of its own ended the loop)
     if isinstance(s, ast.While):  # `while True:` without a `break` of its own
         return isinstance(s.test, ast.Constant) and bool(s.test.value) and not _breaks(s.body)
     if isinstance(s, ast.With | ast.AsyncWith):

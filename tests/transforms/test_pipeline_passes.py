@@ -22,7 +22,8 @@ def f(x):
 def test_pass_names_in_order():
     names = pipeline.passes("reverse")
     lowering = ["contexts", "named expressions", "star displays", "reduce", "operator calls", "generators", "inline",
-                "frozen distributions", "ufunc_at", "check", "ownership", "desugar", "exits", "objects", "lower", "aliasing", "rebinding"]
+                "frozen distributions", "ufunc_at", "loop else", "check", "ownership", "desugar", "exits", "objects", "lower",
+                "aliasing", "rebinding"]
     assert names[:len(lowering)] == lowering == [name for name, _ in pipeline.LOWERING]
     assert names[len(lowering):len(lowering) + 2] == ["analysis", "reverse"] and names[-1] == "derivative"
     assert names[len(lowering) + 2:-1] == [name for name, _ in pipeline.OPTIMIZER]
