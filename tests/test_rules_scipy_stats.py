@@ -395,6 +395,47 @@ def test_location_scale_families_in_closed_form(f):
     check_scipy(f, x, loc, scale, wrt=0, ag=False, hessian=True)
 
 
+_ONE_METHOD = {  # (each method of each family alone, summed: the tangent reduced as it is)
+    "laplace.logpdf": lambda x, loc, scale: np.sum(st.laplace.logpdf(x, loc, scale)),
+    "laplace.pdf": lambda x, loc, scale: np.sum(st.laplace.pdf(x, loc, scale)),
+    "laplace.cdf": lambda x, loc, scale: np.sum(st.laplace.cdf(x, loc, scale)),
+    "laplace.logcdf": lambda x, loc, scale: np.sum(st.laplace.logcdf(x, loc, scale)),
+    "logistic.logpdf": lambda x, loc, scale: np.sum(st.logistic.logpdf(x, loc, scale)),
+    "logistic.pdf": lambda x, loc, scale: np.sum(st.logistic.pdf(x, loc, scale)),
+    "logistic.cdf": lambda x, loc, scale: np.sum(st.logistic.cdf(x, loc, scale)),
+    "logistic.logcdf": lambda x, loc, scale: np.sum(st.logistic.logcdf(x, loc, scale)),
+    "cauchy.logpdf": lambda x, loc, scale: np.sum(st.cauchy.logpdf(x, loc, scale)),
+    "cauchy.pdf": lambda x, loc, scale: np.sum(st.cauchy.pdf(x, loc, scale)),
+    "cauchy.cdf": lambda x, loc, scale: np.sum(st.cauchy.cdf(x, loc, scale)),
+    "cauchy.logcdf": lambda x, loc, scale: np.sum(st.cauchy.logcdf(x, loc, scale)),
+    "expon.logpdf": lambda x, loc, scale: np.sum(st.expon.logpdf(x, loc, scale)),
+    "expon.pdf": lambda x, loc, scale: np.sum(st.expon.pdf(x, loc, scale)),
+    "expon.cdf": lambda x, loc, scale: np.sum(st.expon.cdf(x, loc, scale)),
+    "expon.logcdf": lambda x, loc, scale: np.sum(st.expon.logcdf(x, loc, scale)),
+    "norm.logpdf": lambda x, loc, scale: np.sum(st.norm.logpdf(x, loc, scale)),
+    "norm.pdf": lambda x, loc, scale: np.sum(st.norm.pdf(x, loc, scale)),
+    "norm.cdf": lambda x, loc, scale: np.sum(st.norm.cdf(x, loc, scale)),
+    "norm.logcdf": lambda x, loc, scale: np.sum(st.norm.logcdf(x, loc, scale)),
+}
+
+
+@pytest.mark.parametrize("name", list(_ONE_METHOD))
+@pytest.mark.parametrize("which", [0, 1, 2], ids=["x", "loc", "scale"])
+def test_the_tangent_of_a_number_broadcast_against_arrays_has_the_result_s_shape(name, which):
+    # (adv228: expon's slopes in x and loc read no other argument, `-1.0 / scale`: the tangent kept the number's
+    # shape, and jvp and jacfwd of the sum took one term instead of one per entry: 0.769 for 3.077)
+    f = _ONE_METHOD[name]
+    args = [_in(0.5, 2.5, (2, 3), 53), _in(-0.3, 0.3, (3,), 54), _in(0.5, 2.0, (2, 1), 55)]
+    args[which] = (0.9, 0.1, 1.3)[which]
+    eps = 1e-6
+    up, down = list(args), list(args)
+    up[which], down[which] = args[which] + eps, args[which] - eps
+    expected = (f(*up) - f(*down)) / (2 * eps)
+    tangents = tuple(1.0 if k == which else None for k in range(3))
+    assert s2s.jvp(f, tuple(args), tangents)[1] == pytest.approx(expected, rel=1e-6, abs=1e-8)
+    assert s2s.jacfwd(f, which)(*args) == pytest.approx(expected, rel=1e-6, abs=1e-8)
+
+
 def expon_cdf(x):
     return np.sum(st.expon.cdf(x, 0.5, 2.0) ** 2)
 

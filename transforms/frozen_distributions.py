@@ -114,8 +114,10 @@ def unfreeze_distributions(pf, tree: ast.FunctionDef, alloc) -> bool:
         elif isinstance(node, ast.Global | ast.Nonlocal):
             for name in node.names:
                 stores.setdefault(name, []).extend([node, node])  # (never one binding of its own)
-    parents = {id(child): parent for parent in walk(tree) for child in ast.iter_child_nodes(parent)}
     for name, bound in stores.items():
+        # (the parents again for each: a call of one frozen object may be inside another's, `d.logpdf(d.cdf(x))`,
+        # or among the frozen arguments of another, `e = st.norm(d.cdf(0.3))`, moved by its rewrite: adv228)
+        parents = {id(child): parent for parent in walk(tree) for child in ast.iter_child_nodes(parent)}
         assign = parents.get(id(bound[0]))
         if len(bound) != 1 or not (isinstance(assign, ast.Assign) and len(assign.targets) == 1
                                    and assign.targets[0] is bound[0] and _frozen_call(assign.value, pf.resolve_expr, own)):
@@ -132,7 +134,7 @@ def unfreeze_distributions(pf, tree: ast.FunctionDef, alloc) -> bool:
                     for n, v in zip(names + list(keyword_names.values()),
                                     list(frozen.args) + [k.value for k in frozen.keywords])]
         block[at:at + 1] = [ast.copy_location(b, assign) for b in bindings] or [ast.copy_location(ast.Pass(), assign)]
-        for call in calls:
+        for call in calls[::-1]:  # (the innermost first: an outer call's rewrite holds the inner one rewritten)
             new = _unfrozen(call, frozen, [ast.Name(id=n, ctx=ast.Load()) for n in names],
                             [ast.keyword(arg=k, value=ast.Name(id=n, ctx=ast.Load())) for k, n in keyword_names.items()])
             replace_child(parents[id(call)], call, new)

@@ -30,7 +30,8 @@ def slopes(signature: str, scale_by: str = "", **by_param: str) -> None:
         if scale_by == "ans":  # a density of 0 (x outside the support) is 0 nearby: slope 0, where log(z) is NaN
             s = f"np.where(ans == 0, 0.0, {s})"
         templates[p] = f"unbroadcast(g * {s}, {p})"
-        templates[p + "_dot"] = f"{p}_dot * {s}"
+        # (broadcast to the result: a slope that reads no other argument, expon's `1.0 / scale`, keeps p's shape)
+        templates[p + "_dot"] = f"s2s.broadcast_like({p}_dot * {s}, ans)"
     defrule(signature, _depth=2, **templates)
 
 

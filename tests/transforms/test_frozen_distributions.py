@@ -44,8 +44,30 @@ def by_keyword_in_a_loop(m):
     return out
 
 
+def a_call_inside_another(m):  # (adv228: the inner call was left as it was, reading a module's `d`, or unbound)
+    d = st.norm(m[0], m[1] + 1.0)
+    return np.sum(d.logpdf(d.cdf(X)))
+
+
+def one_distribution_s_call_inside_another_s(m):
+    e = st.norm(m[0], 2.0)
+    q = st.laplace(0.0, m[1])
+    return np.sum(e.logpdf(q.cdf(X)))
+
+
+def a_call_among_the_frozen_arguments(m):  # (adv228: the rewrite of e moved d's call away from where d's looked)
+    if m[0] > 0:
+        d = st.norm(m[0], 2.0)
+    e = st.norm(d.cdf(0.3), 1.0 + m[1])
+    return np.sum(e.logpdf(X))
+
+
+d = st.norm(5.0, 1.0)  # (a module's name `d`: read by none of the functions above)
+
+
 @pytest.mark.parametrize("f", [frozen_by_position, made_and_used_at_once, multivariate, arguments_rebound_after,
-                               by_keyword_in_a_loop], ids=lambda f: f.__name__)
+                               by_keyword_in_a_loop, a_call_inside_another, one_distribution_s_call_inside_another_s,
+                               a_call_among_the_frozen_arguments], ids=lambda f: f.__name__)
 def test_frozen_distribution_methods(f):
     check_scipy(f, M, ag=False, hessian=f is not multivariate)  # (entropy's Hessian: tests/test_rules_autograd_gaps)
     src = "\n".join(line for line in s2s.source(s2s.grad(f), M).splitlines() if not line.strip().startswith("#"))
