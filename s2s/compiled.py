@@ -714,6 +714,15 @@ def _int_dtype(a):
     return dtype if dtype is not None and dtype.kind in "iu" else None
 
 
+def _narrow(t) -> bool:
+    """Whether the numba type `t` is an integer NumPy computes with otherwise than int64 (int8, int16, int32, an
+    unsigned one: NumPy keeps its dtype, where numba widens to int64)."""
+    from numba.core import types as nb_types
+    t = t.type if isinstance(t, nb_types.Optional) else t
+    return isinstance(t, nb_types.Integer) and not isinstance(t, nb_types.Boolean) \
+        and (t.bitwidth < 64 or not t.signed) and not isinstance(t, nb_types.IntegerLiteral)
+
+
 def _has_narrow_int(a) -> bool:
     """Whether `a` is an integer array or NumPy integer of another dtype than int64 (uint8, int32...), with which
     NumPy computes a Python int in `a`'s dtype (NEP 50), numba in int64."""
@@ -1145,6 +1154,7 @@ def _int_lines(plan, target) -> set:
     from numba.core import types as nb_types
     names = {getattr(operator, n) for n in _INT_OPS}
     fdef = ast.parse(plan.source).body[0]
+    fdef_lines = plan.source.splitlines()
     sum_lines = {n.lineno for n in walk(fdef) if _sum_call(n)}
 
     def integer(t):
@@ -1158,6 +1168,15 @@ def _int_lines(plan, target) -> set:
                 if not (isinstance(st, ir.Assign) and isinstance(st.value, ir.Expr)
                         and integer(ta.typemap.get(st.target.name))):
                     continue
+                if st.value.op in ("binop", "inplace_binop") and any(
+                        _narrow(ta.typemap.get(v.name)) for v in (st.value.lhs, st.value.rhs)):
+                    text = fdef_lines[st.loc.line - 1].strip() if 0 < st.loc.line <= len(fdef_lines) else "?"
+                    raise NotCompilableError(
+                        f"the derivative of {target.__name__} computes with integers of a dtype narrower than int64 "
+                        f"(the generated line `{text}`): NumPy computes them in their own dtype, where they wrap "
+                        "around, numba in int64 (`int8(100) + int8(100)` is -56 in NumPy, 200 in numba)",
+                        hint="convert them where they are read (`.astype(np.int64)`, or `float(...)`), or call "
+                             "s2s.grad(f) without compile")
                 if st.value.op in ("binop", "inplace_binop") \
                         and (st.value.fn in names or st.value._kws.get("immutable_fn") in names):
                     if st.loc.filename != "<s2s compiled>":  # in a helper inlined (weak_op): no line of ours

@@ -276,6 +276,40 @@ def _diff_with_axis(node, numpy_names) -> bool:
     return True
 
 
+def clips(fdef: ast.FunctionDef, numpy_names: set) -> None:
+    r"""`np.clip(a, lo, hi)` -> `np.minimum(np.maximum(a, lo), hi)`, what NumPy computes (NaN included), in the same
+    order; a bound that is None is left out. numba's clip gives `a`'s shape where a bound broadcasts the result
+    wider (adv228: `np.clip(x[:, None], -0.5, hi)`, a (5, 1) result for NumPy's (5, 3)).
+
+        >>> f = ast.parse("def f(a, h):
+    return np.clip(a, 0.0, h) + np.clip(a, None, h)").body[0]
+        >>> clips(f, {"np"}); ast.unparse(f.body[0])
+        'return np.minimum(np.maximum(a, 0.0), h) + np.minimum(a, h)'
+    """
+    names = {"a_min": 1, "min": 1, "a_max": 2, "max": 2}
+    for node in walk(fdef):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "clip"
+                and isinstance(node.func.value, ast.Name) and node.func.value.id in numpy_names
+                and 1 <= len(node.args) <= 3 and not any(isinstance(a, ast.Starred) for a in node.args)
+                and all(k.arg in names for k in node.keywords)):
+            continue
+        given = list(node.args) + [None] * (3 - len(node.args))
+        if any(given[names[k.arg]] is not None for k in node.keywords) \
+                or [names[k.arg] for k in node.keywords] != sorted(names[k.arg] for k in node.keywords):
+            continue  # (a bound twice, or given max= before min=: evaluated in another order)
+        for k in node.keywords:
+            given[names[k.arg]] = k.value
+        value, lo, hi = given
+        if value is None:
+            continue
+        np_name = node.func.value.id
+        for bound, ufunc in ((lo, "maximum"), (hi, "minimum")):
+            if bound is not None and not _is_none(bound):
+                value = ast.Call(func=ast.Attribute(value=ast.Name(id=np_name, ctx=ast.Load()), attr=ufunc,
+                                                    ctx=ast.Load()), args=[value, bound], keywords=[])
+        node.func, node.args, node.keywords = value.func, value.args, value.keywords
+
+
 def _rolls_without_axis(fdef: ast.FunctionDef, numpy_names: set) -> None:
     r"""`np.roll(x, k, None)` (`axis=None`: np.roll's adjoint, `np.roll(g, np.negative(k), axis)`) -> `np.roll(x, k)`,
     the same call: numba's roll takes no axis.
@@ -604,6 +638,7 @@ def lower(fdef: ast.FunctionDef, tape_types: dict | None = None, runtime: str = 
     reductions(fdef, numpy_names, linalg_names)
     squeezes(fdef, numpy_names)
     _rolls_without_axis(fdef, numpy_names)
+    clips(fdef, numpy_names)
     cumulatives(fdef, numpy_names)
     add_at(fdef, numpy_names)
     reshapes(fdef, numpy_names, runtime)
@@ -1028,8 +1063,62 @@ def _number_literal(node) -> bool:
     return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
 
-def _refuse_constructs(fdef):
+# calls whose result NumPy lays out by an algorithm numba does not follow (its quicksort and introselect): the
+# positions of equal entries, the order of the entries on each side of the kth
+_ORDERED_OTHERWISE = {"argsort": "equal entries", "argpartition": "the entries on each side of the kth",
+                      "partition": "the entries on each side of the kth"}
+
+
+_BOOLEAN_CALLS = frozenset({"isnan", "isinf", "isfinite", "signbit", "logical_and", "logical_or", "logical_not",
+                            "logical_xor", "isclose", "greater", "less", "equal", "not_equal", "greater_equal",
+                            "less_equal", "isposinf", "isneginf"})
+
+
+def _booleans(fdef) -> set:
+    """Names bound only to booleans (comparisons, `not`, NumPy's tests, `& | ^ ~` of booleans): greatest fixed point."""
+    values = {}
     for node in walk(fdef):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    values.setdefault(t.id, []).append(node.value)
+                else:
+                    for n in walk(t):
+                        if isinstance(n, ast.Name):
+                            values.setdefault(n.id, []).append(None)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.comprehension) and \
+                isinstance(node.target, ast.Name):
+            values.setdefault(node.target.id, []).append(None)
+    names = set(values)
+    while True:
+        drop = {n for n in names if not all(v is not None and _boolean(v, names) for v in values[n])}
+        if not drop:
+            return names
+        names -= drop
+
+
+def _boolean(e, names) -> bool:
+    if isinstance(e, ast.Compare) or isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.Not):
+        return True
+    if isinstance(e, ast.Constant):
+        return type(e.value) is bool
+    if isinstance(e, ast.Name):
+        return e.id in names
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.Invert):
+        return _boolean(e.operand, names)
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.BitAnd | ast.BitOr | ast.BitXor):
+        return _boolean(e.left, names) and _boolean(e.right, names)
+    return isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in _BOOLEAN_CALLS
+
+
+def _refuse_constructs(fdef):
+    booleans = _booleans(fdef)
+    for node in walk(fdef):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub) \
+                and _boolean(node.left, booleans) and _boolean(node.right, booleans):
+            # (`b + b` of NumPy's booleans is `b or b`, of Python's 2: numba's booleans are one type)
+            raise NotLowerable("arithmetic of two booleans (NumPy adds its booleans as `or`, Python its bools as "
+                               "ints: compiled code cannot tell them apart)", node)
         if node is not fdef and isinstance(node, ast.FunctionDef):
             raise NotLowerable("a function defined inside the derivative (a pullback or a local helper)", node)
         what = _REFUSED.get(type(node))
@@ -1043,6 +1132,12 @@ def _refuse_constructs(fdef):
             raise NotLowerable("a loop with an else clause", node)
         if isinstance(node, ast.Call) and any(k.arg is None for k in node.keywords):
             raise NotLowerable("a ** argument", node)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _ORDERED_OTHERWISE \
+                and not (node.func.attr in ("argsort", "sort") and any(
+                    k.arg == "kind" and isinstance(k.value, ast.Constant) and k.value.value in ("mergesort", "stable")
+                    for k in node.keywords)):
+            raise NotLowerable(f"{node.func.attr}: numba orders {_ORDERED_OTHERWISE[node.func.attr]} otherwise than "
+                               "NumPy's, so the order, and what is computed from it, would differ", node)
 
 
 def _all_names(fdef):
