@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from s2s import argcheck, argshapes, cache, compiled_call, compose, higher_order, pipeline, pytree, reruns, rules, tables
+from s2s import argcheck, argshapes, cache, compiled_call, compose, higher_order, pipeline, pytree, repeated, reruns, rules, tables
 from s2s.errors import NonScalarOutputError, NotDifferentiableArgumentError, S2SError, ShapeMismatchError
 from s2s.transforms.shapes import NONE_VALUE, RANDOM_GENERATOR
 
@@ -959,6 +959,7 @@ def vjp(func: Callable, *args: Any, wrt: Wrt | str | None = None, argnums: Wrt |
         return _vjp_of_derivative(spec, args, kwargs, wrt, has_aux)
     plain = _plain_now(func)
     if plain is not None:  # vjp(elementwise_grad(f)): the cotangent times its forward-mode Jacobian
+        repeated.check(func, args, kwargs, "s2s.vjp of elementwise_grad")
         return _vjp_by_jacobian(plain(), args, kwargs, wrt, has_aux)
     every = isinstance(wrt, str) and wrt == "all" and "all" not in _param_names(func)
     chosen = _all_positions(args) if every else wrt
@@ -1117,6 +1118,7 @@ def jvp(func: Callable, primals: tuple | list, tangents: tuple | list, *, has_au
         return compose.jvp(spec, primals, tangents)
     plain = _plain_now(func)
     if plain is not None:  # through the generated source of elementwise_grad(f)
+        repeated.check(func, primals, {}, "s2s.jvp of elementwise_grad")
         func = plain()
     _validate(func, 0)
     positions = tuple(i for i, t in enumerate(tangents) if t is not None)
@@ -1174,7 +1176,10 @@ def jacobian(func: Callable, wrt: Wrt | None = None, mode: str = "reverse", *, a
     plain = _plain_now(func)
     if plain is not None:  # jacrev(elementwise_grad(f)): forward mode over its generated source (the same numbers;
         # reverse mode over generated reverse-mode code is refused), made again when f changed
-        return functools.wraps(func)(lambda *a, **k: jacobian(plain(), wrt, "forward", has_aux=has_aux)(*a, **k))
+        def through_plain(*a, **k):
+            repeated.check(func, a, k, "s2s.jacobian of elementwise_grad")  # (f evaluated per direction: adv230)
+            return jacobian(plain(), wrt, "forward", has_aux=has_aux)(*a, **k)
+        return functools.wraps(func)(through_plain)
     _validate(func, wrt)
     if isinstance(wrt, tuple | list):
         parts = [higher_order.jacobian_function(func, w, mode, has_aux) for w in wrt]
@@ -1306,7 +1311,8 @@ def hessian(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = Non
         return compose.hessian(spec, wrt)
     plain = _plain_now(func)
     if plain is not None:  # through the generated source of elementwise_grad(f)
-        return functools.wraps(func)(lambda *a, **k: hessian(plain(), wrt)(*a, **k))
+        return functools.wraps(func)(lambda *a, **k: repeated.check(func, a, k, "s2s.hessian of elementwise_grad")
+                                     or hessian(plain(), wrt)(*a, **k))
     _validate(func, wrt)
     if isinstance(wrt, tuple | list):
         blocks = higher_order.hessian_blocks(func, tuple(wrt))
@@ -1347,7 +1353,8 @@ def hvp(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = None, a
         return compose.hvp(spec, wrt)
     plain = _plain_now(func)
     if plain is not None:  # through the generated source of elementwise_grad(f)
-        return functools.wraps(func)(lambda *a: hvp(plain(), wrt)(*a))
+        return functools.wraps(func)(lambda *a: repeated.check(func, a[:-1], {}, "s2s.hvp of elementwise_grad")
+                                     or hvp(plain(), wrt)(*a))
     _validate(func, wrt)
     return higher_order.hvp_function(func, wrt)
 

@@ -231,6 +231,9 @@ def hvp_function(func: Callable, wrt: int | str) -> Callable:
         *args, v = args_and_v
         shapes = tuple(np.shape(a) if pytree.is_leaf(a) else type(a) for a in args)
         if shapes not in scalar:
+            # (it evaluates func once more for its value: a draw there, or a state change, and the sweep would see
+            # others; adv230)
+            repeated.check(func, args, {}, "s2s.hvp")
             # the gradient code seeds the output's adjoint with 1.0: for an array output it would give the
             # Hessian of the output's sum, silently
             value = func(*pytree.copied(args))
@@ -505,6 +508,7 @@ def elementwise_of_derivative(outer: Callable, plain: Callable, wrt: int | str) 
 
     @functools.wraps(outer)
     def gradient(*args, **kwargs):
+        repeated.check(outer, args, kwargs, "elementwise_grad of a derivative")  # (one sweep, and f's value: adv230)
         return current()["nested"](*args, **kwargs)
 
     gradient.__s2s_target__ = None

@@ -185,3 +185,38 @@ def constant_draws(mu, rng):
 def test_a_draw_of_constants_alone_has_its_shape_too():
     src = _check(constant_draws, (RNG.normal(size=4),))
     assert "# s2s:" not in src and "unbroadcast" not in src, src
+
+
+def drawn_inside(x, rng):
+    e = rng.normal(size=x.shape)
+    return np.sin(x * e) * x
+
+
+def drawn_inside_summed(x, rng):
+    e = rng.normal(size=x.shape)
+    return np.sum(np.sin(x * e) * x)
+
+
+@pytest.mark.parametrize("transform,more", [
+    (lambda: s2s.hvp(drawn_inside_summed), (np.ones(4),)), (lambda: s2s.jacfwd(s2s.elementwise_grad(drawn_inside)), ()),
+    (lambda: s2s.jacrev(s2s.elementwise_grad(drawn_inside)), ()),
+    (lambda: s2s.hessian(s2s.elementwise_grad(drawn_inside_summed)), ()),
+    (lambda: s2s.elementwise_grad(s2s.elementwise_grad(drawn_inside)), ())],
+    ids=["hvp", "jacfwd", "jacrev", "hessian", "egrad"])
+def test_derivatives_that_evaluate_a_drawing_function_again_are_refused(transform, more):
+    # (adv230: hvp evaluated f once more for its value, the derivatives of elementwise_grad(f) per direction: each
+    # saw other draws, and H @ v was [-1.04, 0.68, ...] for [0.25, -0.26, ...]; s2s.hessian(f) refused already)
+    x = np.array([0.3, -0.7, 1.2, 0.5])
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="draws random numbers"):
+        transform()(x, np.random.default_rng(0), *more)
+
+
+def test_jvp_and_vjp_of_elementwise_grad_of_a_drawing_function_are_refused():
+    x, v = np.array([0.3, -0.7, 1.2, 0.5]), np.ones(4)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="draws random numbers"):
+        s2s.jvp(s2s.elementwise_grad(drawn_inside), (x, np.random.default_rng(0)), (v, None))
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="draws random numbers"):
+        s2s.vjp(s2s.elementwise_grad(drawn_inside), x, np.random.default_rng(0))
+    e = np.random.default_rng(0).normal(size=4)  # (elementwise_grad itself evaluates f once: right)
+    np.testing.assert_allclose(s2s.elementwise_grad(drawn_inside)(x, np.random.default_rng(0)),
+                               np.sin(x * e) + x * e * np.cos(x * e), rtol=1e-12)
