@@ -200,6 +200,24 @@ def test_clip_method_with_a_bound_given_twice_is_refused_as_numpy_raises(f):
     assert "give the m" in refused.value.hint
 
 
+def clip_bounds_popped_max_first(x):
+    bounds = [-0.5, 0.5]
+    return np.sum(x.clip(max=bounds.pop(), min=bounds.pop()) ** 2)  # (max=0.5, then min=-0.5)
+
+
+def clip_bounds_named_max_first(x, lo, hi):
+    return np.sum(x.clip(max=hi, min=lo) ** 2)
+
+
+def test_clip_method_bounds_are_evaluated_in_python_s_order_or_refused():
+    # (adv228: written np.clip(x, min, max), the pops ran the other way round: the bounds swapped, value 1.25 for
+    # 0.8425 and a zero gradient)
+    x = np.array([0.3, -0.7, 1.2, -2.1, 0.05])
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="max= first"):
+        s2s.grad(clip_bounds_popped_max_first)(x)
+    check_grad(clip_bounds_named_max_first, x, -0.5, 0.5, wrt=(0, 1, 2), ag=False)  # (names: the order changes nothing)
+
+
 # ---- Hessians through a weighted sum: the adjoint of `W * y` has the zero tangent 0.0 (W is not varied) -----------
 # (forward mode over the gradient handed that 0.0 to helpers that need an array: s2s.keep, solve_triangular)
 

@@ -427,6 +427,13 @@ class Desugar(loops.LoopRewriter):
                     raise self.pf.error(ctx().unsupported, f"{ast.unparse(node)} gives its {bound} bound twice, "
                                         "by position and by keyword (NumPy raises TypeError)", node,
                                         hint=f"give the {bound} bound once: by position or as {bound}=")
+            order = [k.arg for k in node.keywords]
+            if order == ["max", "min"] and not all(isinstance(n, ast.Name | ast.Constant | ast.Attribute | ast.Load)
+                                                   for k in node.keywords for n in walk(k.value)):
+                # (np.clip(x, lo, hi) evaluates lo first; Python evaluates `max=` first here: adv228's `pop()`s)
+                raise self.pf.error(ctx().unsupported, f"{ast.unparse(node)} gives its bounds max= first, which "
+                                    "Python evaluates first, and s2s would evaluate min= first", node,
+                                    hint="bind the bounds to names first (`hi = ...; lo = ...`), or give min= first")
             args = [args[0] if args else given.get("min", ast.Constant(None)),
                     args[1] if len(args) > 1 else given.get("max", ast.Constant(None))]
             node = ast.Call(func=node.func, args=args, keywords=[])
