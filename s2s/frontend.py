@@ -253,7 +253,7 @@ def autograd_twin(obj):
     if not isinstance(obj, types.FunctionType):
         return obj
     module = obj.__module__ or ""
-    if module == "autograd.tracer" and getattr(obj, "_is_autograd_primitive", False):
+    if module == "autograd.tracer" and getattr(obj, "_is_autograd_primitive", False) and _autograd_s_own(obj):
         inner = getattr(obj, "fun", None)
         inner_module = getattr(inner, "__module__", None) or type(inner).__module__ or ""
         if isinstance(inner, np.ufunc) or inner_module.split(".")[0] in ("numpy", "scipy") \
@@ -264,6 +264,16 @@ def autograd_twin(obj):
         if name is not None:
             return getattr(np, "vstack" if name == "row_stack" else name)
     return obj
+
+
+def _autograd_s_own(primitive) -> bool:
+    """Whether `primitive` is one of autograd's own wrappers (an attribute of autograd.numpy, autograd.scipy...), whose
+    derivative is the NumPy function's; not `primitive(np.round)` of the user's, with a vjp of the user's own
+    (a straight-through estimator: read as np.round, its gradient would be np.round's zero; adv228)."""
+    name = getattr(primitive, "__name__", None)
+    return name is not None and any(
+        getattr(module, name, None) is primitive for key, module in list(sys.modules.items())
+        if key.startswith(("autograd.numpy", "autograd.scipy")) and module is not None)
 
 
 def _note_function(record, obj):
@@ -900,7 +910,10 @@ def no_rule_text(func, call=None) -> tuple[str, str]:
                 "s2s.jacfwd(s2s.hessian(f)) and s2s.jacfwd(s2s.jacrev(f)) differentiate f itself (forward mode over "
                 "forward mode where the generated code cannot be differentiated again)")
     why = ""
-    if isinstance(getattr(func, "__code__", None), types.CodeType) and not is_user_code(func):
+    if getattr(func, "_is_autograd_primitive", False) and getattr(func, "__module__", None) == "autograd.tracer":
+        shown = f"autograd's primitive({_qualified(getattr(func, 'fun', func))})"
+        why = " (a primitive of yours: s2s does not read the derivative autograd's defvjp gave it)"
+    elif isinstance(getattr(func, "__code__", None), types.CodeType) and not is_user_code(func):
         why = " (an installed library's function: s2s differentiates your own code, and library functions by rules)"
     init = getattr(func, "__init__", None) if isinstance(func, type) else None
     if isinstance(init, types.FunctionType) and is_user_code(init):

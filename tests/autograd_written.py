@@ -1,5 +1,6 @@
 """Programs written for autograd (`import autograd.numpy as np`), read by tests/test_autograd_imports.py."""
 
+import autograd.extend
 import autograd.numpy as np
 import autograd.scipy.special as asp
 import autograd.scipy.stats.norm as norm
@@ -21,3 +22,12 @@ def shapes_and_moments(w):
 
 def selected(w):
     return np.sum(np.select([w > 0], [w ** 2]))
+
+
+_round = __import__("numpy").round
+round_ste = autograd.extend.primitive(_round)  # (a straight-through estimator: autograd's defvjp, the gradient g)
+autograd.extend.defvjp(round_ste, lambda ans, x: lambda g: g)
+
+
+def rounded(x):
+    return np.sum(round_ste(x * 3.0) * x)

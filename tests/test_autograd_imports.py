@@ -5,10 +5,11 @@ Checked against autograd itself and central differences."""
 import autograd
 import numpy as np
 import pytest
-from autograd_written import mlp_loss, selected, shapes_and_moments
+from autograd_written import mlp_loss, round_ste, rounded, selected, shapes_and_moments
 from conftest import numeric_grad, rng
 
 import s2s
+import s2s.rules
 
 
 def test_an_autograd_program_gives_autograds_gradient():
@@ -31,3 +32,16 @@ def test_an_autograd_function_that_does_otherwise_stays_refused():
     # (autograd.numpy.select builds its result from a list of Python numbers: not NumPy's select, no rule)
     with pytest.raises(s2s.S2SError, match="select"):
         s2s.grad(selected)(np.array([0.3, -0.2]))
+
+
+def test_a_primitive_of_the_user_s_with_autograd_s_vjp_is_not_read_as_the_numpy_function():
+    # (adv228: primitive(np.round) read as np.round: its zero gradient, where autograd's defvjp says g)
+    x = np.array([0.3, -0.7, 1.2])
+    with pytest.raises(s2s.NoDerivativeRuleError, match="does not read the derivative autograd's defvjp") as refused:
+        s2s.grad(rounded)(x)
+    assert "s2s.defvjp(round_ste," in refused.value.hint
+    try:
+        s2s.defvjp(round_ste, "x", x="g")  # (the hint, pasted)
+        np.testing.assert_allclose(s2s.grad(rounded)(x), autograd.grad(rounded)(x), rtol=1e-12)
+    finally:  # (the rule is this test's)
+        s2s.rules.restore(round_ste, None)
