@@ -241,7 +241,7 @@ def _guard(entry, keys, args, names, given, space, passed) -> tuple[list[str], d
             values.update({f"{_P}structure": structure_key, f"{_P}K{i}": k})
             tests.append(f"{_P}structure({names[i]}) == {_P}K{i}")
     for i in range(passed, len(args)):  # a default array the code was made for may be reshaped in place
-        if type(keys[i]) is tuple:
+        if type(keys[i]) is tuple and isinstance(args[i], np.ndarray):  # (not a list default: adv230)
             values.update({f"{_P}dv{i}": args[i], f"{_P}S{i}": keys[i][0], f"{_P}D{i}": args[i].dtype})
             tests.append(f"{_P}dv{i}.shape == {_P}S{i} and {_P}dv{i}.dtype is {_P}D{i}")
     fresh, fresh_values = freshness_tests(entry, given, space and (*space, set(names)))

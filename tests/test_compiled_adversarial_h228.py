@@ -115,3 +115,19 @@ def test_orders_numba_lays_out_otherwise_are_not_compiled():
     _falls_back(partitioned_positions, (x, z), "argpartition")
     got = _falls_back(partitioned_values, (x,), "partition")
     np.testing.assert_allclose(got, fd_grad(partitioned_values, (x,)), rtol=1e-6, atol=1e-8)
+
+
+def scaled_by_a_list_default(x, c=[2.0]):  # noqa: B006 - (the default read, never changed)
+    return c[0] * np.sum(x ** 2)
+
+
+def scaled_by_a_dict_default(x, c={"a": 2.0}):  # noqa: B006
+    return c["a"] * np.sum(x ** 2)
+
+
+@pytest.mark.parametrize("f", [scaled_by_a_list_default, scaled_by_a_dict_default], ids=["list", "dict"])
+def test_a_container_default_does_not_crash_the_compiled_call(f):  # (adv230: AttributeError, 'list' has no dtype)
+    x = np.array([0.3, -0.7, 1.2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CompiledFallbackWarning)
+        np.testing.assert_allclose(s2s.grad(f, compile=True)(x), 4.0 * x, rtol=1e-12)
