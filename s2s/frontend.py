@@ -242,6 +242,12 @@ _AUTOGRAD_WRAPPERS = ("array", "concatenate", "stack", "hstack", "vstack", "row_
                       "mean", "var", "std")  # (autograd.numpy's own functions that do what NumPy's of the name do)
 
 
+# autograd's functions that convert their arguments and call NumPy's (its `where` gives back a list where no
+# argument is an array, `norm` makes an array of a list first): NumPy's values for arrays (adv228: refused before)
+_AUTOGRAD_CONVERTERS = (("autograd.numpy", "where", lambda: np.where),
+                        ("autograd.numpy.linalg", "norm", lambda: np.linalg.norm))
+
+
 def autograd_twin(obj):
     """The NumPy or SciPy function an autograd wrapper calls (`import autograd.numpy as np`: `np.sum` is a
     primitive of autograd's that, given no autograd box, calls `numpy.sum` itself), else `obj`. Code written for
@@ -259,6 +265,9 @@ def autograd_twin(obj):
         if isinstance(inner, np.ufunc) or inner_module.split(".")[0] in ("numpy", "scipy") \
                 or inner_module.startswith("scipy.stats"):
             return inner
+    for home, name, twin in _AUTOGRAD_CONVERTERS:  # (np.where, np.linalg.norm: NumPy's, where arrays are given)
+        if module == home and getattr(sys.modules.get(home), name, None) is obj:
+            return twin()
     if module == "autograd.numpy.numpy_wrapper" and obj.__name__ in _AUTOGRAD_WRAPPERS + ("<lambda>",):
         name = next((n for n in _AUTOGRAD_WRAPPERS if getattr(sys.modules.get(module), n, None) is obj), None)
         if name is not None:

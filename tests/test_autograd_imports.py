@@ -5,7 +5,7 @@ Checked against autograd itself and central differences."""
 import autograd
 import numpy as np
 import pytest
-from autograd_written import mlp_loss, round_ste, rounded, selected, shapes_and_moments
+from autograd_written import chosen_and_normed, mlp_loss, round_ste, rounded, selected, shapes_and_moments
 from conftest import numeric_grad, rng
 
 import s2s
@@ -45,3 +45,10 @@ def test_a_primitive_of_the_user_s_with_autograd_s_vjp_is_not_read_as_the_numpy_
         np.testing.assert_allclose(s2s.grad(rounded)(x), autograd.grad(rounded)(x), rtol=1e-12)
     finally:  # (the rule is this test's)
         s2s.rules.restore(round_ste, None)
+
+
+def test_autograds_where_and_norm_are_numpy_s():  # (adv228: refused as library functions without a rule)
+    x = np.array([0.3, -0.7, 1.2, 0.6])
+    np.testing.assert_allclose(s2s.grad(chosen_and_normed)(x), autograd.grad(chosen_and_normed)(x), rtol=1e-12)
+    np.testing.assert_allclose(s2s.hessian(chosen_and_normed)(x), autograd.hessian(chosen_and_normed)(x),
+                               rtol=1e-10, atol=1e-12)
