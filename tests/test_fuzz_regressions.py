@@ -449,9 +449,7 @@ def element_read_before_update(x):
     return a * np.sum(z)
 
 
-@pytest.mark.xfail(strict=True, reason="UnsupportedSyntaxError 'a view ... is read after an update of z' although z[0] "
-                                       "of a 1-d array is a number, not a view (s2s does not know the rank)")
-def test_element_read_before_update():
+def test_element_read_before_update():  # (an item of a 1-d array is a number: checked when the code runs, since stop 67)
     _all_reverse_forms(element_read_before_update, (X3,))
 
 
