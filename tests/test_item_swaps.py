@@ -4,6 +4,8 @@ a view, which the first write changes: both rows end up equal. s2s cannot know t
 the read is checked when the code runs (`s2s.item_number`): a number is differentiated, a row refused at your line;
 the specialised code drops the check where the shapes say the item is a number."""
 
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -13,6 +15,9 @@ from helpers_fd import check_all_and_general, compiled_matches, fd_grad
 
 import s2s
 from s2s import compiled
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+from ordinary_loops import bubble_sorted_weights as bubble_sorted  # noqa: E402  (swaps in a branch, nested loops)
 
 
 def swapped_pair(x):
@@ -33,16 +38,6 @@ def swapped_by_a_temporary(x):
     y[0] = y[3]
     y[3] = t
     return np.sum(y * np.arange(4.0)) + y[0] * t
-
-
-def bubble_sorted(x):
-    y = x.copy()
-    n = len(y)
-    for k in range(n):
-        for i in range(n - 1 - k):
-            if y[i] > y[i + 1]:
-                y[i], y[i + 1] = y[i + 1], y[i]
-    return np.sum(y * np.arange(n) ** 2)
 
 
 def reversed_in_place(x):
