@@ -307,7 +307,8 @@ def clips(fdef: ast.FunctionDef, numpy_names: set) -> None:
             if bound is not None and not _is_none(bound):
                 value = ast.Call(func=ast.Attribute(value=ast.Name(id=np_name, ctx=ast.Load()), attr=ufunc,
                                                     ctx=ast.Load()), args=[value, bound], keywords=[])
-        node.func, node.args, node.keywords = value.func, value.args, value.keywords
+        if isinstance(value, ast.Call):  # (no bound at all: NumPy's error, which numba's clip raises too)
+            node.func, node.args, node.keywords = value.func, value.args, value.keywords
 
 
 def _rolls_without_axis(fdef: ast.FunctionDef, numpy_names: set) -> None:
