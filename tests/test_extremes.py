@@ -216,3 +216,20 @@ def test_a_square_of_a_clamp_at_ties_nan_and_inf_gives_the_general_codes_numbers
             got, general = s2s.grad(f)(w, X, y), s2s.derivative(f)(w, X, y)
             np.testing.assert_array_equal(got, general)
             np.testing.assert_array_equal(np.signbit(got), np.signbit(general))
+
+
+def builtin_min_of_an_array(x):
+    return min(x ** 2)
+
+
+def builtin_max_of_a_computed_array(x):
+    y = np.sin(x)
+    return max(y) * 2.0 + min(x)
+
+
+@pytest.mark.parametrize("f", [builtin_min_of_an_array, builtin_max_of_a_computed_array], ids=lambda f: f.__name__)
+def test_builtin_max_and_min_of_a_computed_vector(f):
+    # (adv229: the adjoint of the vector was a list of its items' adjoints, and `t_bar * 2` repeated it: a crash)
+    x = np.array([0.3, 1.2, 0.7, 0.5, 0.9])
+    check_all_and_general(f, (x,), use_autograd=False)
+    assert s2s.grad(f)(x.astype(np.float32)).dtype == np.float32

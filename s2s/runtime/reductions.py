@@ -224,7 +224,14 @@ def grad_select(g, chosen, args):
     """Adjoints of builtin max/min: `g` goes to the first argument that was chosen."""
     if len(args) == 1:  # max(iterable)
         items = list(args[0])
-        return [_select(g, chosen, items)]
+        parts = _select(g, chosen, items)
+        if type(args[0]) is np.ndarray and args[0].ndim == 1:  # (a vector's adjoint is an array, not a list: adv229)
+            out = np.zeros(args[0].shape, np.result_type(args[0].dtype, np.asarray(g).dtype, np.float16))
+            for i, part in enumerate(parts):
+                if part is not ZERO:
+                    out[i] = part
+            return [out]
+        return [parts]
     return _select(g, chosen, args)
 
 
