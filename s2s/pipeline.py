@@ -796,7 +796,7 @@ def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes=frozen
     def resolve(name):
         return by_name[name] if name in by_name else pf.resolve(name)
 
-    return specialize.Context(params, resolve, helpers["np"], kinds, tapes, numbers=numbers)
+    return specialize.Context(params, resolve, helpers["np"], kinds, tapes, numbers=numbers, code=fdef)
 
 
 FREE_DATA_VARIANTS = cache.SHAPE_VARIANTS  # per code: beyond this many shapes of its free arrays, none is used
@@ -888,8 +888,10 @@ def _write_out_loops(low: Lowered, wrt_names, scalar_params, shaped_params, peel
     folded = (unrolled or peeled) and unroll.fold_known_conditions(low.tree, shapes)
     if folded:
         shapes = context.shapes(low.tree)
+    # (an item read hoisted out of its loop sums its adjoint's terms in their own dtype before one write into the
+    # argument's adjoint: float32 terms of a float64 item would sum in float32, adv231)
     hoisted = any(isinstance(shape, Seq | Keyed) or type(shape) is tuple and shape for _, shape, _ in shaped_params) \
-        and item_reads.hoist_item_reads(low.tree, shapes)
+        and context.one_floating_dtype and item_reads.hoist_item_reads(low.tree, shapes)
     sliced = any(isinstance(shape, Seq) for _, shape, _ in shaped_params) \
         and item_reads.read_items_through_slices(low.tree, shapes)
     changed = inlined or unrolled or peeled or folded or hoisted or sliced

@@ -1,12 +1,18 @@
 """A float32 array the function makes itself, in a float64 function (review 229): NumPy computes `x[0] * w` in
-float64, so d/dx[0] of np.sum(x[0] * w) is w's sum in float64. The specialised code replaces the seed's float64
-broadcast by the number 1.0, which NumPy does not promote with, and sums w in float32: 2.5 where 3.5 is right.
-Known and not yet fixed (issue 16): the specialisation's float64-only test reads the arguments' dtypes alone."""
+float64, so d/dx[0] of np.sum(x[0] * w) is w's sum in float64. The specialised code replaced the seed's float64
+broadcast by the number 1.0, which NumPy does not promote with, and summed w in float32: 2.5 where 3.5 is right.
+`specialize.Context.float64_only` now reads the code too (transforms/precision.py); tests/test_fuzz_precision.py
+tries the class."""
+
+import warnings
 
 import numpy as np
 import pytest
 
 import s2s
+from s2s.compiled import CompiledFallbackWarning
+
+DT = np.float32
 
 
 def scaled_float32_weights(x, v):
@@ -14,9 +20,38 @@ def scaled_float32_weights(x, v):
     return np.sum(x[0] * w)
 
 
-@pytest.mark.xfail(strict=True, reason="the seed's broadcast is replaced by 1.0 where a float32 array made inside "
-                                       "is reduced: the sum is taken in float32")
-def test_a_float32_array_made_inside_is_reduced_in_float64():
+def module_dtype_weights(x, v):
+    w = np.ones(5, DT) * v.astype(DT)
+    return np.sum(x[0] * w)
+
+
+def argument_dtype_weights(x, v, dt):
+    w = v.astype(dt)
+    s = 0.0
+    for k in range(2):
+        s = s + (x[k] * w).sum()
+    return s
+
+
+def float64_made_in_float32_code(x, v):
+    t = x[0] + np.zeros(5)
+    return np.sum(t * v)
+
+
+@pytest.mark.parametrize("options", [{"optimize": False}, {}, {"compile": True}], ids=["general", "specialised",
+                                                                                      "compiled"])
+def test_a_narrower_array_made_inside_is_reduced_in_float64(options):
     x, v = np.array([0.7, 1.3]), np.array([1e8, 1.0, -1e8, 2.0, 0.5])
-    assert s2s.grad(scaled_float32_weights, optimize=False)(x, v)[0] == 3.5  # (the general code is right)
-    assert s2s.grad(scaled_float32_weights)(x, v)[0] == 3.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CompiledFallbackWarning)
+        assert s2s.grad(scaled_float32_weights, **options)(x, v)[0] == 3.5
+        assert s2s.grad(module_dtype_weights, **options)(x, v)[0] == 3.5
+        assert list(s2s.grad(argument_dtype_weights, **options)(x, v, "float32")) == [3.5, 3.5]
+        x32, v32 = x.astype(np.float32), v.astype(np.float32)
+        assert s2s.grad(float64_made_in_float32_code, **options)(x32, v32)[0] == 3.5
+
+
+def test_the_specialised_code_keeps_the_broadcast_and_says_why():
+    x, v = np.array([0.7, 1.3]), np.array([1e8, 1.0, -1e8, 2.0, 0.5])
+    text = s2s.source(s2s.grad(scaled_float32_weights), x, v)
+    assert "1.0 * w" not in text and "expand_reduced" in text

@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import ast
 import math
-import warnings
 
 import numpy as np
 
@@ -65,6 +64,7 @@ from .context import ctx
 from .item_updates import fresh_array
 from .names import NameAllocator, bound_names, called_name
 from .ownership import _root
+from .precision import names_only_float64
 from .reverse import Comment
 from .shapes import RandomGenerator, hashable, slices_only
 from .specialize import _number
@@ -81,9 +81,6 @@ _BOX = "box"  # a list, tuple or dict that may hold them
 # float64, integers of 32 and 64 bits, None and random generators (a bool, int8 or int16 array's ufuncs give float16
 # or float32, which a weak Python float would keep; a Python bool argument only where it is tested)
 _PLAIN_KINDS = frozenset("dilqpILQPO")
-_NOT_FLOAT64 = frozenset({"float16", "half", "float32", "single", "longdouble", "float128", "complex64",
-                          "complex128", "complex_", "csingle", "cdouble", "clongdouble", "bool", "bool_", "int8",
-                          "uint8", "int16", "uint16", "byte", "ubyte", "short", "ushort"})
 _ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
 _RAISING = (ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)  # (ZeroDivisionError, OverflowError on Python floats)
 _ORDER = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
@@ -245,87 +242,7 @@ def one_float64_precision(fdef, params, kinds, np_name, shapes) -> bool:
         if not isinstance(k, str) or k not in _PLAIN_KINDS and not (k == "?" and params.get(p) == ()
                                                                      and _only_tested(fdef, p)):
             return False
-    called = {id(n.func) for n in walk_nodes(fdef) if isinstance(n, ast.Call)}
-    if _float_ufunc_of_bools(fdef, shapes):
-        return False
-    for n in walk_nodes(fdef):
-        if isinstance(n, ast.Constant) and (isinstance(n.value, complex) or isinstance(n.value, str)
-                                            and not _plain_dtype_text(n.value)):
-            return False
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in shapes.local \
-                and id(n) not in called and _names_another_dtype(shapes, n.id):
-            return False  # (`DT = np.float32` of the module: `np.zeros(3, DT)`)
-        if isinstance(n, ast.Attribute) and (n.attr in _NOT_FLOAT64 or n.attr == "dtype" and isinstance(n.value, ast.Name)
-                                             and n.value.id == np_name):
-            return False  # (`np.float32`, `np.dtype(...)`)
-        if isinstance(n, ast.Call):
-            given = [k.value for k in n.keywords if k.arg == "dtype"]
-            if isinstance(n.func, ast.Attribute) and n.func.attr == "astype":
-                # (`x.astype(d)`, or `s2s.astype(x, d)` as desugaring writes it)
-                helper = shapes.callee(n) is getattr(ctx().runtime, "astype", None)
-                given += n.args[1:2] if helper else n.args[:1]
-            # (`dtype=np.float64`, or an argument's `x.dtype`: float64 or an integer's of 32 or 64 bits; `int` and
-            # `float`, Python's: int64 and float64)
-            if not all(isinstance(v, ast.Attribute) and (v.attr in ("float64", "double") or v.attr == "dtype"
-                                                         and isinstance(v.value, ast.Name) and v.value.id != np_name)
-                       or isinstance(v, ast.Name) and v.id in ("int", "float") and v.id not in shapes.local
-                       for v in given):
-                return False
-    return True
-
-
-_BOOL_UFUNCS = frozenset({"less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "logical_and",
-                          "logical_or", "logical_not", "logical_xor", "isnan", "isinf", "isfinite", "signbit"})
-
-
-def _float_ufunc_of_bools(fdef, shapes) -> bool:
-    """Whether a ufunc with a floating result may be given booleans (`np.sqrt(x > 0)` is float16, which a weak
-    Python float keeps): a comparison, `~`/`not` of one, a boolean ufunc, or a name bound to one of those."""
-    def boolean(node) -> bool:
-        if isinstance(node, ast.Compare) or isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.Invert):
-            return True
-        if isinstance(node, ast.Call):
-            callee = shapes.callee(node)
-            return isinstance(callee, np.ufunc) and callee.__name__ in _BOOL_UFUNCS
-        return False
-    named = {n.targets[0].id for n in walk_nodes(fdef) if isinstance(n, ast.Assign) and len(n.targets) == 1
-             and isinstance(n.targets[0], ast.Name) and boolean(n.value)}
-    for n in walk_nodes(fdef):
-        if isinstance(n, ast.Call) and n.args:
-            callee = shapes.callee(n)
-            if isinstance(callee, np.ufunc) and callee.__name__ not in _BOOL_UFUNCS and any(
-                    boolean(a) or isinstance(a, ast.Name) and a.id in named for a in n.args):
-                return True
-    return False
-
-
-def _names_another_dtype(shapes, name) -> bool:
-    """Whether the free name `name` holds a dtype other than float64's and the wide integers' (`np.float32`, `bool`,
-    `complex`, `np.dtype("f")`, `"float32"`)."""
-    try:
-        obj = shapes.resolve(name)
-    except Exception:  # noqa: BLE001 - none of the function's: s2s's own (a record of a check, a linked derivative)
-        return False
-    if isinstance(obj, str):
-        return not _plain_dtype_text(obj)
-    if isinstance(obj, np.dtype) or isinstance(obj, type) and (issubclass(obj, np.generic) or obj in (bool, complex)):
-        try:
-            dtype = np.dtype(obj)
-        except TypeError:
-            return True
-        return not (dtype == np.float64 or dtype.kind in "iu" and dtype.itemsize >= 4)
-    return False
-
-
-def _plain_dtype_text(text: str) -> bool:
-    """Whether a string is no dtype, or float64 or an integer of 32 or 64 bits (`"f"`, `"float32"`, `"F"` are not)."""
-    try:
-        with warnings.catch_warnings():  # (a field's name "a" reads as NumPy 2's deprecated alias of "S")
-            warnings.simplefilter("ignore", DeprecationWarning)
-            dtype = np.dtype(text)
-    except (TypeError, ValueError, SyntaxError):
-        return True
-    return dtype == np.float64 or dtype.kind in "iu" and dtype.itemsize >= 4
+    return names_only_float64(fdef, np_name, shapes.resolve)
 
 
 def _only_tested(fdef, name) -> bool:

@@ -417,10 +417,11 @@ def _reduced_numbers_kept(c: Code):
     the loop, the sum in it, the 0.0 after its use). Returns the shapes of the code."""
     shapes = c.shapes.shapes(c.fdef)
     for _ in range(8):
-        if not specialize._one_precision(c.fdef, c.shapes):
+        exact = c.shapes.numbers_for_broadcasts(c.fdef)  # (specialize.specialize says why)
+        if exact is None:
             break
         with shapes.symbolic():
-            if not specialize.keep_reduced_scalars(c.fdef, shapes):
+            if not specialize.keep_reduced_scalars(c.fdef, shapes, exact):
                 break
         c.fdef = eliminate_dead_code(c.fdef, c.removable)
         shapes = c.shapes.shapes(c.fdef)
@@ -563,7 +564,7 @@ def _unit_products(fdef) -> bool:
 
 def explain_step(c: Code) -> Code:
     if c.shapes is not None and specialize.helpers_left(c.fdef):
-        c.fdef = specialize.explain_blocked(c.fdef, c.shapes.shapes(c.fdef))
+        c.fdef = specialize.explain_blocked(c.fdef, c.shapes.shapes(c.fdef), c.shapes.broadcast_note(c.fdef))
     return c
 
 

@@ -34,6 +34,7 @@ from .context import ctx
 from .extremes import expanded_name
 from .item_updates import split_item_adjoints
 from .names import called_name, load, name_counts
+from .precision import NARROW_KINDS, Dtypes, other_dtype_site
 from .shapes import (
     Keyed,
     ListOf,
@@ -83,18 +84,68 @@ class Context:
     """What shape specialisation knows: parameter shapes, how free names resolve, NumPy's name."""
 
     def __init__(self, params: dict, resolve, np_name: str, kinds: dict | None = None, tapes=frozenset(),
-                 numbers=frozenset()):
+                 numbers=frozenset(), code: ast.FunctionDef | None = None):
         self.params = params  # name -> shape
         self.numbers = frozenset(numbers)  # the parameters that receive Python numbers (never updated in place)
         self.tapes = set(tapes)  # the lists s2s saves values on (pops from them restore a name's earlier value)
         self.kinds = kinds or {}  # name -> NumPy dtype character ("d" for float64, Python floats included)
         self.resolve = resolve
         self.np_name = np_name
+        # (whether the function's `code` names and makes no floating dtype but float64: a float32 array it makes
+        # itself, `v.astype(np.float32)`, is summed in float32 where a Python 1.0 replaces a float64 broadcast)
+        narrow = {p for p, k in self.kinds.items() if set(_leaves([k])) & NARROW_KINDS}
+        site = None if code is None else other_dtype_site(code, np_name, resolve, narrow)
+        # (why the code is not float64 only, for the comments of the printed code: `v is float32`, or
+        # `line 6: w = s2s.astype(v, np.float32)`)
+        wider = [p for p, k in self.kinds.items() if set(_leaves([k])) & set("efg")]
+        if wider:
+            self.other_dtype = f"{wider[0]} is {_DTYPE_NAMES[min(set(_leaves([self.kinds[wider[0]]])) & set('efg'))]}"
+        else:
+            self.other_dtype = None if site is None else _line(_statement_of(code, site)) + _text(_statement_of(code, site))
+        # (the narrowest floating dtype of the arguments, where the code makes none narrower: a number's broadcast
+        # in it may be a Python number, which NumPy promotes with any other array as it does the broadcast)
+        floats = {k for k in _leaves(self.kinds.values()) if k in "efdg"}
+        narrowest = min((np.dtype(k) for k in floats), key=lambda d: d.itemsize, default=np.dtype(np.float64))
+        if narrowest == np.float64:  # (the same question as above)
+            self.narrowest = narrowest if site is None else None
+        else:
+            self.narrowest = narrowest if code is None or other_dtype_site(code, np_name, resolve, narrow, narrowest) \
+                is None else None
+
+    @property
+    def one_floating_dtype(self) -> bool:
+        """Whether every floating argument has one dtype and the code makes nothing narrower (a sum of an item's
+        adjoint terms in their own dtype is then in the item's dtype or wider)."""
+        return self.narrowest is not None and len({k for k in _leaves(self.kinds.values()) if k in "efdg"}) <= 1
+
+    def broadcast_note(self, fdef):
+        """`note(x)`: why a number may not stand for a broadcast to x's shape in x's dtype in `fdef` (see
+        `numbers_for_broadcasts`), or None where it may."""
+        exact = self.numbers_for_broadcasts(fdef)
+        if exact is None:
+            return lambda x: f"not float64 only ({self.other_dtype}): a number in place of the broadcast would " \
+                             "change NumPy's dtypes"
+        return lambda x: None if exact(x) else f"{ast.unparse(x)} is not certainly {self.narrowest} " \
+            f"({self.other_dtype}): a number in place of its broadcast would change NumPy's dtypes"
+
+    def numbers_for_broadcasts(self, fdef):
+        """`exact(x)`: whether a Python number may stand for its broadcast to `x`'s shape in `x`'s dtype (what
+        `s2s.expand_reduced(g, x, ...)` makes of a Python number g) in `fdef`: where the code is float64 only, or
+        `x` is certainly of the narrowest floating dtype the code may make (float32 code's `np.sum(np.sin(x))`, not
+        its `x[0] + np.zeros(5)`, which is float64). None where no such broadcast may be a number."""
+        if self.float64_only:
+            return lambda x: True
+        if self.narrowest is None:
+            return None
+        weak = self.numbers | {a.arg for a in fdef.args.kwonlyargs}
+        dtypes = Dtypes(fdef, self.kinds, weak, self.resolve, self.tapes)
+        return lambda x: dtypes.of(x) == self.narrowest
 
     @property
     def float64_only(self) -> bool:
-        """Whether every floating-point parameter is float64 (then no adjoint can lose precision in place)."""
-        return all(k == "d" for k in _leaves(self.kinds.values()) if k in "efdg")
+        """Whether every floating-point parameter is float64 and the code makes no other floating dtype (then no
+        adjoint can lose precision in place, and a Python float in place of a float64 broadcast gives the same)."""
+        return self.other_dtype is None
 
     @property
     def without_float16(self) -> bool:
@@ -105,6 +156,18 @@ class Context:
     def shapes(self, fdef) -> Shapes:
         """Shape inference over `fdef` from the parameter shapes."""
         return Shapes(fdef, self.params, self.resolve, runtime_helpers(), self.kinds, self.tapes)
+
+
+_DTYPE_NAMES = {"e": "float16", "f": "float32", "g": "longdouble"}
+
+
+def _statement_of(fdef, node):
+    """The innermost statement of `fdef` that holds `node`."""
+    found = fdef
+    for stmt in walk_nodes(fdef):
+        if isinstance(stmt, ast.stmt) and stmt is not fdef and any(n is node for n in walk_nodes(stmt)):
+            found = stmt
+    return found
 
 
 def _leaves(kinds):
@@ -137,53 +200,20 @@ def specialize(fdef: ast.FunctionDef, ctx: Context, stack: str | None):
         shapes = ctx.shapes(fdef)
     if _calls(fdef, "expand_reduced"):
         for _ in range(16):
-            # (no np.float64 wrapper: the general code keeps float32 data's adjoints float32 too; only where every
-            # array is of one floating dtype: helper 118's `np.mean(W[i] * x[i])`, W float32 and x float64)
-            if not _one_precision(fdef, ctx):
+            # (only a broadcast in the narrowest dtype: a Python 1.0 in place of a float64 broadcast sums a float32
+            # array in float32, helper 118's `np.mean(W[i] * x[i])` of W float32 and x float64, review 229's float32
+            # array made inside, `v.astype(np.float32)`, and float32 code's `x[0] + np.zeros(5)`, which is float64)
+            exact = ctx.numbers_for_broadcasts(fdef)
+            if exact is None:
                 break
             with shapes.symbolic():  # (it compares shapes, writes none: `x[:i]`'s, an Extent, compares too)
-                if not keep_reduced_scalars(fdef, shapes):
+                if not keep_reduced_scalars(fdef, shapes, exact):
                     break
             shapes = ctx.shapes(fdef)
             rewrite_helpers(fdef, shapes, ctx.np_name, ctx.float64_only)
         if expand_as_broadcast(fdef, shapes, ctx.np_name, ctx.float64_only):
             shapes = ctx.shapes(fdef)
     return fdef, pure_names(fdef, shapes, stack), shapes
-
-
-_DTYPE_CHARS = {"float16": "e", "half": "e", "float32": "f", "single": "f", "float64": "d", "double": "d",
-                "float_": "d", "longdouble": "g"}
-
-
-def _one_precision(fdef: ast.FunctionDef, ctx: Context) -> bool:
-    """Whether every real array the code makes is of the one floating dtype of its arguments: their floating
-    leaves all of one dtype, no integer array among them (an int64 array and float32 data make float64), and
-    no other dtype named in the code (`np.float64(...)`, `.astype(float)`, `dtype=` of anything but that
-    dtype or an array's `.dtype`). Then a Python number in place of a broadcast of it in one array's dtype
-    gives the same dtype as the broadcast against any other array."""
-    weak = ctx.numbers | {a.arg for a in fdef.args.kwonlyargs}  # (Python numbers, the seed: they keep a dtype)
-    kinds = {p: k for p, k in ctx.kinds.items() if p not in weak}
-    floats = set(_leaves(kinds.values())) & set("efdg")
-    if len(floats) > 1 or any(isinstance(k, str) and k in "biuc" and _has_array(ctx.params.get(p))
-                              or not isinstance(k, str) and set(_leaves([k])) - set("efdg")
-                              for p, k in kinds.items()):
-        return False
-    kind = next(iter(floats), "d")
-    for n in walk_nodes(fdef):
-        if isinstance(n, ast.Attribute):
-            if n.attr in _DTYPE_CHARS and _DTYPE_CHARS[n.attr] != kind:
-                return False
-        elif isinstance(n, ast.Call):
-            given = [k.value for k in n.keywords if k.arg == "dtype"]
-            if isinstance(n.func, ast.Attribute) and n.func.attr == "astype":
-                given += n.args[:1]
-            if not all(isinstance(v, ast.Attribute) and (v.attr in _DTYPE_CHARS or v.attr == "dtype") for v in given):
-                return False
-    return True
-
-
-def _has_array(shape) -> bool:
-    return not (isinstance(shape, tuple) and shape == ())
 
 
 def drop_known_counts(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
@@ -2181,12 +2211,13 @@ def _single_defs(fdef):
     return {n: s for n, s in where.items() if count.get(n) == 1 and n not in params}
 
 
-def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
+def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes, exact=lambda x: True) -> bool:
     """`expand_reduced(g, x, ...)` of a scalar `g` becomes `g` where every use re-broadcasts at once.
 
     A Python number keeps float32 data float32 (NumPy 2 promotion), as the general code's broadcast
-    of it in the data's precision does. Returns whether anything changed (the caller then infers
-    shapes again).
+    of it in the data's precision does, where `exact(x)` (`Context.numbers_for_broadcasts`: x is of the
+    narrowest floating dtype, and a weak number promotes with anything as the broadcast does). Returns
+    whether anything changed (the caller then infers shapes again).
     """
     defs = _single_defs(fdef)
     parents = _parents(fdef)
@@ -2197,7 +2228,7 @@ def keep_reduced_scalars(fdef: ast.FunctionDef, shapes: Shapes) -> bool:
     changed = False
     for name, stmt in list(defs.items()):
         call = _full_expand(stmt.value, shapes)
-        if call is None:
+        if call is None or not exact(call.args[1]):
             continue
         g = call.args[0]
         trial_value = _replace(stmt.value, call, g)
@@ -2658,9 +2689,11 @@ def helpers_left(fdef: ast.FunctionDef) -> bool:
     return False
 
 
-def explain_blocked(fdef: ast.FunctionDef, shapes: Shapes) -> ast.FunctionDef:
+def explain_blocked(fdef: ast.FunctionDef, shapes: Shapes, dtype_note=lambda x: None) -> ast.FunctionDef:
     """Put `# s2s: unbroadcast kept: shape of t3 unknown (line 7: t3 = foo(x))` above each statement that
-    still calls a shape helper because a shape it needs is unknown, naming where that shape was lost."""
+    still calls a shape helper because a shape it needs is unknown, naming where that shape was lost; and
+    `# s2s: expand_reduced kept: ...` with `dtype_note(x)` (`Context.broadcast_note`) above a broadcast of a
+    reduction's adjoint to x's shape, known, that a number could not stand for (its dtype may be wider)."""
     from .reverse import Comment  # (the comment node the code printer renders as a `#` line)
 
     def notes_for(stmt):
@@ -2676,10 +2709,13 @@ def explain_blocked(fdef: ast.FunctionDef, shapes: Shapes) -> ast.FunctionDef:
             unknown = [n for a in node.args for n in walk(a)
                        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in shapes.local
                        and shapes.of(n) is None and type(shapes.fact_at(n)) not in (ListOf, ZeroOrItems)]
+            text = None
             if unknown:
                 text = f"s2s: {name} kept: shape of {unknown[0].id} unknown{_why(shapes, unknown[0].id, set())}"
-                if text not in out:
-                    out.append(text)
+            elif name == "expand_reduced" and len(node.args) > 1 and dtype_note(node.args[1]) is not None:
+                text = f"s2s: {name} kept: {dtype_note(node.args[1])}"  # (specialize.keep_reduced_scalars)
+            if text is not None and text not in out:
+                out.append(text)
         return out
 
     def block(stmts):
