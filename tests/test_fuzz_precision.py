@@ -11,13 +11,13 @@ NumPy itself. `S2S_FUZZ=long` runs more programs."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import warnings
 
 import numpy as np
 import pytest
+from fuzz.modules import module_from_text
 
 import s2s
 from s2s.compiled import CompiledFallbackWarning
@@ -119,12 +119,7 @@ def same_module(tmp_path_factory):
 
 
 def _load(tmp_path_factory, name, text):
-    path = tmp_path_factory.mktemp("precision") / f"{name}.py"
-    path.write_text(text + "\n")
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
+    return module_from_text(tmp_path_factory.mktemp("precision"), name, text + "\n")
 
 
 @pytest.fixture(scope="module")

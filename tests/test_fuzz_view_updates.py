@@ -6,13 +6,13 @@ passing). `S2S_FUZZ=long` runs more programs."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import warnings
 
 import numpy as np
 import pytest
+from fuzz.modules import module_from_text
 
 import s2s
 from s2s.compiled import CompiledFallbackWarning
@@ -84,13 +84,8 @@ def _program(r: random.Random, k: int, keeping: bool = False, swaps: bool = Fals
 
 def _load(tmp_path_factory, seed, keeping, swaps=False):
     r = random.Random(seed)
-    path = tmp_path_factory.mktemp("view_updates") / f"view_update_programs_{seed}.py"
-    path.write_text("import numpy as np\n\n\n" + "\n\n\n".join(_program(r, k, keeping, swaps) for k in range(COUNT))
-                    + "\n")
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
-    return loaded
+    text = "import numpy as np\n\n\n" + "\n\n\n".join(_program(r, k, keeping, swaps) for k in range(COUNT)) + "\n"
+    return module_from_text(tmp_path_factory.mktemp("view_updates"), f"view_update_programs_{seed}", text)
 
 
 @pytest.fixture(scope="module")

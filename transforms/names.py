@@ -224,3 +224,23 @@ def substituted(expr: ast.expr, mapping: dict) -> ast.expr:
             return node
 
     return Replaced().visit(copy.deepcopy(expr))
+
+
+def dotted_object(f: ast.expr, local, resolve):
+    """The object a dotted name (`np.float32`, `int`) denotes, with `resolve(name)` giving a free name's value, or
+    None: a name in `local` (the function's own), or not a dotted name.
+
+        >>> import numpy as np
+        >>> dotted_object(ast.parse("np.float32", mode="eval").body, set(), {"np": np}.get) is np.float32
+        True
+    """
+    parts = []
+    while isinstance(f, ast.Attribute):
+        parts.append(f.attr)
+        f = f.value
+    if not isinstance(f, ast.Name) or f.id in local:
+        return None
+    obj = resolve(f.id)
+    for p in reversed(parts):
+        obj = getattr(obj, p, None)
+    return obj

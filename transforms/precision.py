@@ -32,6 +32,7 @@ import warnings
 import numpy as np
 
 from .context import ctx
+from .names import dotted_object
 from .shapes import Keyed, Seq
 from .walk import walk, walk_nodes
 
@@ -193,19 +194,10 @@ class _Code:
         return obj
 
     def _dotted(self, f):
-        parts = []
-        while isinstance(f, ast.Attribute):
-            parts.append(f.attr)
-            f = f.value
-        if not isinstance(f, ast.Name) or f.id in self.local:
-            return None
         try:
-            obj = self.resolve(f.id)
+            return dotted_object(f, self.local, self.resolve)
         except Exception:  # noqa: BLE001 - none of the function's: s2s's own (a record of a check, a linked derivative)
             return None
-        for p in reversed(parts):
-            obj = getattr(obj, p, None)
-        return obj
 
 
 def _dtypes_given(call, code):

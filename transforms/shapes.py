@@ -47,7 +47,7 @@ import numpy as np
 from . import annotations
 from .context import ctx
 from .definite import leaves_early, maybe_unbound_reads
-from .names import assigned_names, name_counts
+from .names import assigned_names, dotted_object, name_counts
 from .walk import child_parent_pairs, statement_lists, unshare, walk, walk_nodes
 
 
@@ -3124,16 +3124,7 @@ class Shapes:
 
     def dotted(self, f):
         """The object a dotted name (`np.int64`, `int`) denotes, or None (a local, or not a dotted name)."""
-        parts = []
-        while isinstance(f, ast.Attribute):
-            parts.append(f.attr)
-            f = f.value
-        if not isinstance(f, ast.Name) or f.id in self.local:
-            return None
-        obj = self.resolve(f.id)
-        for p in reversed(parts):
-            obj = getattr(obj, p, None)
-        return obj
+        return dotted_object(f, self.local, self.resolve)
 
     def _call(self, node, env):
         f = node.func
