@@ -493,6 +493,10 @@ class Forward:
                 continue
             if p not in rule.jvp:
                 raise self._no_tangent(rule, p, node)
+            if rule.elementwise and not rule.structured and isinstance(node, ast.Call) and rule.name.startswith("np.") \
+                    and (isinstance(a, ast.List | ast.Tuple) or isinstance(a, ast.Name) and a.id in self.facts.containers):
+                # (`np.sqrt([a, b])`: NumPy reads the list as an array, and its tangent, a list, must be one too)
+                td = self.s2s_call("array_tangent", [td, copy.deepcopy(a)])
             mapping[p + "_dot"] = td
             term = self.instantiate(rule.jvp[p], mapping)
             if rule.tangent_zero_guard(p) and not (isinstance(a, ast.Name) and a.id not in self.maybe_zero):

@@ -35,6 +35,7 @@ from s2s.runtime.arrays import (  # noqa: F401
     is_array,
     is_foreign,
     is_sparse,
+    numpy_shape,
     shape_of,
 )
 from s2s.runtime.calls import (  # noqa: F401
@@ -324,6 +325,7 @@ from s2s.runtime.structures import (  # noqa: F401
     zeros_like_record,
 )
 from s2s.runtime.tangents import (  # noqa: F401
+    array_tangent,
     as_array_like,
     broadcast_like,
     dense_list,

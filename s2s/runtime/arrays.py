@@ -94,6 +94,19 @@ def shape_of(x):
     return () if s is None else s
 
 
+def numpy_shape(x):
+    """The shape NumPy gives `x`: an array's, () for a number, a list's or tuple's of numbers (`np.diff([a, b, c])`
+    gets a list display as it is).
+
+        >>> numpy_shape([1.0, 2.0, 3.0]), numpy_shape(np.zeros((2, 3))), numpy_shape(0.5)
+        ((3,), (2, 3), ())
+    """
+    if isinstance(x, list | tuple):
+        shape = _sequence_shape(x)
+        return () if shape is None else shape
+    return shape_of(x)
+
+
 def _sequence_shape(x):
     """The shape NumPy gives a list or tuple, None for one it cannot make an array of (ragged)."""
     try:

@@ -16,7 +16,7 @@ import operator
 import numpy as np
 
 from s2s.runtime.adjoint import unbroadcast
-from s2s.runtime.arrays import _as_array, _float_dtype, is_foreign, shape_of
+from s2s.runtime.arrays import _as_array, _float_dtype, is_foreign, numpy_shape, shape_of
 from s2s.runtime.shape import _item_shape, _pieces
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g
 
@@ -151,7 +151,7 @@ def _pad_adjoint_by_slices(g, array, pad_width, mode):
 def pad_tangent(t, array, pad_width, mode):
     """Tangent of np.pad(array, pad_width, mode): the tangent padded the same way."""
     _check_pad_mode(mode)
-    return np.pad(np.broadcast_to(t, shape_of(array)), pad_width, mode=mode)
+    return np.pad(np.broadcast_to(t, numpy_shape(array)), pad_width, mode=mode)
 
 
 def _sort_order(a, axis):
@@ -208,7 +208,7 @@ def sort_tangent(t, a, axis):
     entries: the transpose of `grad_sort`)."""
     axis = _axis_index(axis)
     order = _sort_order(a, axis)
-    t = np.broadcast_to(t, shape_of(a))
+    t = np.broadcast_to(t, numpy_shape(a))
     if axis is None:
         return _tie_mean(np.ravel(a)[order], t.ravel()[order], 0)
     return _tie_mean(np.take_along_axis(_as_array(a), order, axis), np.take_along_axis(t, order, axis), axis)
@@ -285,7 +285,7 @@ def grad_split(g, ans, ary, axis, kind=None):
 def split_tangent(t, ans, ary, indices_or_sections, axis, kind=None):
     """Tangent of the np.split family: the tangent split the same way."""
     axis = _split_axis(kind, ary, axis)
-    t = np.broadcast_to(t, shape_of(ary))
+    t = np.broadcast_to(t, numpy_shape(ary))
     return np.array_split(t, indices_or_sections, axis=axis) if kind == "array" else \
         np.split(t, indices_or_sections, axis=axis)
 
@@ -448,18 +448,18 @@ def grad_diff(g, a, n, axis):
                 y_bar[earlier] -= g
                 g = y_bar
             return g
-    out_shape = list(shape_of(a))
+    out_shape = list(numpy_shape(a))  # (`np.diff([a, b, c])`: a list display as NumPy reads it)
     out_shape[axis % len(out_shape)] -= n
     if out_shape[axis % len(out_shape)] < 0:  # fewer than n entries: NumPy's difference is empty
         dtype = g.dtype if getattr(g, "dtype", None) is not None and g.dtype.kind == "f" else np.float64
-        return np.zeros(shape_of(a), dtype=dtype)
+        return np.zeros(numpy_shape(a), dtype=dtype)
     g = np.broadcast_to(g, tuple(out_shape))
     if is_foreign(g) or is_foreign(a):  # (CuPy, Dask: their own pad and diff)
         for _ in range(n):
             width = [(0, 0)] * np.ndim(g)
             width[axis % np.ndim(g)] = (1, 1)
             g = -np.diff(np.pad(g, width), axis=axis)
-        return np.reshape(g, shape_of(a))
+        return np.reshape(g, numpy_shape(a))
     k = axis % g.ndim
     later, earlier = (slice(None),) * k + (slice(1, None),), (slice(None),) * k + (slice(None, -1),)
     for _ in range(n):  # d = y[1:] - y[:-1] along the axis: y_bar[1:] += g, y_bar[:-1] -= g
@@ -467,4 +467,4 @@ def grad_diff(g, a, n, axis):
         y_bar[later] += g
         y_bar[earlier] -= g
         g = y_bar
-    return np.reshape(g, shape_of(a))
+    return np.reshape(g, numpy_shape(a))

@@ -10,7 +10,7 @@ import operator
 import numpy as np
 
 from s2s.runtime.adjoint import add, unbroadcast
-from s2s.runtime.arrays import _arr, _as_array, _float_dtype, _sequence_shape, broadcast_to_like, is_array, shape_of
+from s2s.runtime.arrays import _arr, _as_array, _float_dtype, _sequence_shape, broadcast_to_like, is_array, numpy_shape, shape_of
 from s2s.runtime.elementwise import safe_div
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
 
@@ -108,8 +108,8 @@ def grad_std(g, ans, x, axis, ddof, keepdims):
 @linear_in_g
 def grad_cumsum(g, x, axis):
     """Adjoint of np.cumsum: reversed cumulative sum."""
-    if axis is None:
-        return np.cumsum(np.ravel(g)[::-1])[::-1].reshape(shape_of(x))
+    if axis is None:  # (a list of numbers, `np.cumsum([a, b])`: its shape is NumPy's of it)
+        return np.cumsum(np.ravel(g)[::-1])[::-1].reshape(numpy_shape(x))
     return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
 
 
@@ -547,7 +547,7 @@ def grad_cumprod_dot(g, x, x_dot, axis):
     if is_zero(x_dot):
         return ZERO
     xs = _along_first(x, axis)
-    ts = _along_first(np.broadcast_to(x_dot, shape_of(x)), axis)
+    ts = _along_first(np.broadcast_to(x_dot, numpy_shape(x)), axis)
     gs = _cumprod_g(g, xs, axis)
     p, r = _exclusive_and_tails(xs, gs)
     n = xs.shape[0]
@@ -563,7 +563,7 @@ def grad_cumprod_dot(g, x, x_dot, axis):
 def cumprod_tangent(t, x, axis):
     """Tangent of np.cumprod(x, axis) for the tangent `t` of x (no division: exact at zeros)."""
     xs = _along_first(x, axis)
-    ts = _along_first(np.broadcast_to(t, shape_of(x)), axis)
+    ts = _along_first(np.broadcast_to(t, numpy_shape(x)), axis)
     out = np.zeros(xs.shape, dtype=_float_dtype(xs, ts))
     y = np.ones_like(xs[:1][0], dtype=_float_dtype(xs)) if xs.shape[0] else None
     for i in range(xs.shape[0]):
@@ -578,7 +578,7 @@ def cumprod_tangent_dot(t, s, x, axis):
     if is_zero(t) or is_zero(s):
         return ZERO
     xs = _along_first(x, axis)
-    ts = _along_first(np.broadcast_to(t, shape_of(x)), axis)
+    ts = _along_first(np.broadcast_to(t, numpy_shape(x)), axis)
     ss = _along_first(np.broadcast_to(s, shape_of(x)), axis)
     dtype = _float_dtype(xs, ts, ss)
     out = np.zeros(xs.shape, dtype=dtype)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from s2s import patches
-from s2s.runtime.arrays import _float_dtype, _in_library_of, is_foreign, shape_of
+from s2s.runtime.arrays import _float_dtype, _in_library_of, is_foreign, numpy_shape, shape_of
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
 
 _math = patches.genuine("math")  # math as s2s loaded it: a later math.prod = ... is not read
@@ -85,7 +85,7 @@ def array_grad(g, obj):
 @linear_in_g
 def grad_tile(g, a, reps):
     """Adjoint of np.tile."""
-    a_shape = shape_of(a)
+    a_shape = numpy_shape(a)  # (`np.tile([a, b], 2)`: a list display as NumPy reads it)
     reps = (reps,) if isinstance(reps, int) else tuple(reps)
     nd = max(len(a_shape), len(reps))
     a_full = (1,) * (nd - len(a_shape)) + tuple(a_shape)

@@ -27,6 +27,21 @@ def dense_list(tangents, values):
     return [np.zeros_like(v, dtype=float) if is_zero(t) else t for t, v in zip(tangents, values)]
 
 
+def array_tangent(t, value):
+    """The tangent of a list or tuple that NumPy reads as an array (`np.sqrt([a, b])`): an array of its items'
+    tangents, zeros for zero ones; any other tangent (a ragged list's too) as it is.
+
+        >>> array_tangent([1.0, 0.0], [2.0, 3.0])
+        array([1., 0.])
+    """
+    if not isinstance(t, list | tuple) or not isinstance(value, list | tuple) or len(t) != len(value):
+        return t
+    try:
+        return np.asarray(dense_list(t, value))
+    except ValueError:  # (ragged: NumPy could not read the value as an array either)
+        return t
+
+
 def broadcast_like(t, ans):
     """A tangent broadcast to the shape of the value it belongs to."""
     shape = getattr(ans, "shape", ())
