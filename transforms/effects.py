@@ -38,6 +38,17 @@ from .frozen_distributions import PURE_METHODS, is_distribution
 from .operator_calls import is_operator
 from .walk import walk
 
+
+def _frozen_only(pf, name, made_here, seen) -> bool:
+    """Whether every value `name` is bound to is a frozen scipy.stats distribution (`st.norm(m, s)`), or a name
+    bound only to such (`e = d`)."""
+    if name in seen or not made_here.get(name):
+        return False
+    seen.add(name)
+    return all(isinstance(v, ast.Call) and is_distribution(_resolved(pf, v.func))
+               or isinstance(v, ast.Name) and _frozen_only(pf, v.id, made_here, seen) for v in made_here[name])
+
+
 _PURE_BUILTINS = frozenset(getattr(builtins, n) for n in (
     "abs", "len", "range", "float", "int", "bool", "round", "min", "max", "sum", "list", "tuple", "zip", "enumerate",
     "sorted", "reversed", "isinstance", "dict", "pow", "map", "filter", "divmod", "complex", "print", "str", "repr",
@@ -503,9 +514,8 @@ def _call_effect(pf, call, local, _active, bindings, made_here):
         if isinstance(func, ast.Attribute):
             if func.attr in _READING_METHODS:
                 return None  # an array's method that computes (updating ones are refused by the callers)
-            if func.attr in PURE_METHODS and made_here.get(root.id) and pf is not None and all(
-                    isinstance(v, ast.Call) and is_distribution(_resolved(pf, v.func)) for v in made_here[root.id]):
-                return None  # (d = st.norm(m, s); d.logpdf(x): a frozen distribution's density)
+            if func.attr in PURE_METHODS and pf is not None and _frozen_only(pf, root.id, made_here, set()):
+                return None  # (d = st.norm(m, s); d.logpdf(x): a frozen distribution's density; `e = d` too)
             if _LENIENT.get() and root.id in made_here:  # a method of an object the function makes or takes
                 return _method_of_local(pf, call, made_here[root.id], local, _active, bindings, made_here, text,
                                         touched)

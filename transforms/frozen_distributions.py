@@ -120,7 +120,14 @@ def unfreeze_distributions(pf, tree: ast.FunctionDef, alloc) -> bool:
         parents = {id(child): parent for parent in walk(tree) for child in ast.iter_child_nodes(parent)}
         assign = parents.get(id(bound[0]))
         if len(bound) != 1 or not (isinstance(assign, ast.Assign) and len(assign.targets) == 1
-                                   and assign.targets[0] is bound[0] and _frozen_call(assign.value, pf.resolve_expr, own)):
+                                   and assign.targets[0] is bound[0]):
+            continue
+        copied = _copied_frozen(assign, stores, loads, parents, pf.resolve_expr, own)
+        if copied is not None:  # (`d = make_result` of an inlined helper that returned `st.norm(m, 1.0)`)
+            copy_of, assign = assign, copied
+        elif _frozen_call(assign.value, pf.resolve_expr, own):
+            copy_of = None
+        else:
             continue
         calls = [_method_call(parents[id(n)], parents) if isinstance(parents.get(id(n)), ast.Attribute)
                  and parents[id(n)].value is n else None for n in loads.get(name, [])]
@@ -134,6 +141,10 @@ def unfreeze_distributions(pf, tree: ast.FunctionDef, alloc) -> bool:
                     for n, v in zip(names + list(keyword_names.values()),
                                     list(frozen.args) + [k.value for k in frozen.keywords])]
         block[at:at + 1] = [ast.copy_location(b, assign) for b in bindings] or [ast.copy_location(ast.Pass(), assign)]
+        if copy_of is not None:
+            copy_block, copy_at = _statement_place(copy_of, {id(child): parent for parent in walk(tree)
+                                                             for child in ast.iter_child_nodes(parent)})
+            copy_block[copy_at] = ast.copy_location(ast.Pass(), copy_of)
         for call in calls[::-1]:  # (the innermost first: an outer call's rewrite holds the inner one rewritten)
             new = _unfrozen(call, frozen, [ast.Name(id=n, ctx=ast.Load()) for n in names],
                             [ast.keyword(arg=k, value=ast.Name(id=n, ctx=ast.Load())) for k, n in keyword_names.items()])
@@ -142,6 +153,22 @@ def unfreeze_distributions(pf, tree: ast.FunctionDef, alloc) -> bool:
     if changed:
         fix_locations(tree)
     return changed
+
+
+def _copied_frozen(assign, stores, loads, parents, resolve, own):
+    """For `d = other`, where `other` is bound once, to a frozen distribution, and read nowhere else: the
+    assignment of `other` (the frozen call is then `d`'s, its arguments evaluated where `other` was bound)."""
+    if not isinstance(assign.value, ast.Name):
+        return None
+    other = assign.value.id
+    bound = stores.get(other, [])
+    if len(bound) != 1 or len(loads.get(other, [])) != 1:
+        return None
+    source = parents.get(id(bound[0]))
+    if isinstance(source, ast.Assign) and len(source.targets) == 1 and source.targets[0] is bound[0] \
+            and _frozen_call(source.value, resolve, own):
+        return source
+    return None
 
 
 def _statement_place(stmt, parents):

@@ -62,12 +62,18 @@ def a_call_among_the_frozen_arguments(m):  # (adv228: the rewrite of e moved d's
     return np.sum(e.logpdf(X))
 
 
+def read_through_a_copy(m):  # (stop 68: the copy's methods were refused)
+    d = st.norm(m[0], m[1])
+    e = d
+    return np.sum(e.logpdf(X)) + e.cdf(0.1)
+
+
 d = st.norm(5.0, 1.0)  # (a module's name `d`: read by none of the functions above)
 
 
 @pytest.mark.parametrize("f", [frozen_by_position, made_and_used_at_once, multivariate, arguments_rebound_after,
                                by_keyword_in_a_loop, a_call_inside_another, one_distribution_s_call_inside_another_s,
-                               a_call_among_the_frozen_arguments], ids=lambda f: f.__name__)
+                               a_call_among_the_frozen_arguments, read_through_a_copy], ids=lambda f: f.__name__)
 def test_frozen_distribution_methods(f):
     check_scipy(f, M, ag=False, hessian=f is not multivariate)  # (entropy's Hessian: tests/test_rules_autograd_gaps)
     src = "\n".join(line for line in s2s.source(s2s.grad(f), M).splitlines() if not line.strip().startswith("#"))
