@@ -38,6 +38,27 @@ def float64_made_in_float32_code(x, v):
     return np.sum(t * v)
 
 
+def scaled_by_a_float32_number(x, v):
+    return np.sum(x[0] * v.astype(np.float32)) * np.float32(1.0)
+
+
+def scaled_by_a_float32_array(x, w, c):
+    return np.sum(x[0] * w) * c
+
+
+@pytest.mark.parametrize("options", [{"optimize": False}, {}, {"compile": True}], ids=["general", "specialised",
+                                                                                      "compiled"])
+def test_a_float32_adjoint_of_a_float64_sum_is_spread_in_float64(options):
+    # (review 231: the seed times np.float32(1.0) is a float32 number, and its broadcast over the float64 product
+    # summed w in float32, in the general code too; a broadcast takes the wider of the two dtypes now)
+    x, v = np.array([0.7, 1.3]), np.array([1e8, 1.0, -1e8, 2.0, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CompiledFallbackWarning)
+        assert s2s.grad(scaled_by_a_float32_number, **options)(x, v)[0] == 3.5
+        w, c = v.astype(np.float32), np.array(1.0, np.float32)
+        assert s2s.grad(scaled_by_a_float32_array, **options)(x, w, c)[0] == 3.5
+
+
 @pytest.mark.parametrize("options", [{"optimize": False}, {}, {"compile": True}], ids=["general", "specialised",
                                                                                       "compiled"])
 def test_a_narrower_array_made_inside_is_reduced_in_float64(options):

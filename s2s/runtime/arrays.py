@@ -78,8 +78,13 @@ def broadcast_to_like(g, x):
     """
     xs = shape_of(x)
     if not is_foreign(x):
-        if type(g) is float and getattr(getattr(x, "dtype", None), "kind", None) in ("f", "c"):  # in x's precision
+        kind = getattr(getattr(x, "dtype", None), "kind", None)
+        if type(g) is float and kind in ("f", "c"):  # in x's precision
             g = np.asarray(g, dtype=np.result_type(x.dtype, g))  # (float32 data keeps float32 adjoints)
+        elif kind == "f" and getattr(getattr(g, "dtype", None), "kind", None) == "f" and g.dtype.itemsize < x.dtype.itemsize:
+            # (a float32 adjoint of a float64 value, `np.sum(x0 * w) * np.float32(c)`'s, spread in the value's
+            # precision: NumPy computed it in float64, and a float32 broadcast would sum w in float32, review 231)
+            g = np.asarray(g, dtype=x.dtype)
         return np.broadcast_to(g, xs)
     if shape_of(g) == xs and is_foreign(g):
         return g
