@@ -116,7 +116,8 @@ class Context:
     def one_floating_dtype(self) -> bool:
         """Whether every floating argument has one dtype and the code makes nothing narrower (a sum of an item's
         adjoint terms in their own dtype is then in the item's dtype or wider)."""
-        return self.narrowest is not None and len({k for k in _leaves(self.kinds.values()) if k in "efdg"}) <= 1
+        strong = [k for p, k in self.kinds.items() if p not in self.numbers]  # (a Python float keeps any dtype)
+        return self.narrowest is not None and len({k for k in _leaves(strong) if k in "efdg"}) <= 1
 
     def broadcast_note(self, fdef):
         """`note(x)`: why a number may not stand for a broadcast to x's shape in x's dtype in `fdef` (see
