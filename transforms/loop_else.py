@@ -57,7 +57,7 @@ def _written(block: list, alloc: NameAllocator) -> list:
             out.append(s)
             continue
         tail, s.orelse = s.orelse, []
-        breaks = list(_own_breaks(s.body))
+        breaks = list(own_breaks(s.body))
         if not breaks:
             out += [s, *tail]
             continue
@@ -72,16 +72,21 @@ def _written(block: list, alloc: NameAllocator) -> list:
     return out
 
 
-def _own_breaks(stmts: list):
+def own_breaks(stmts: list):
     """(the list holding it, its position) for each `break` that ends the loop whose body is `stmts` (not one of a
-    nested loop or function), the last first, so that inserting before each keeps the positions of the others."""
+    nested loop or function), the last first, so that inserting before each keeps the positions of the others.
+
+        >>> loop = ast.parse("for x in xs:\n    if x:\n        break\n    for y in x:\n        break").body[0]
+        >>> len(list(own_breaks(loop.body)))
+        1
+    """
     found = []
 
     def visit(block):
         for k, s in enumerate(block):
             if isinstance(s, ast.Break):
                 found.append((block, k))
-            elif isinstance(s, ast.For | ast.While):
+            elif isinstance(s, ast.For | ast.AsyncFor | ast.While):
                 visit(s.orelse)  # (a break in a nested loop's `else` ends this loop)
             elif not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 for field in ("body", "orelse", "finalbody", "handlers"):

@@ -31,6 +31,7 @@ import numpy as np
 
 from . import annotations, refusals
 from .context import ctx
+from .loop_else import own_breaks
 from .names import NameAllocator, assign, builtin, load
 from .walk import fix_locations, walk
 
@@ -520,7 +521,7 @@ def _stops(islice) -> bool:
 
 def _own_breaks(stmts) -> bool:
     """Whether `stmts` hold a `break` of the loop they are the body of (not one of a loop inside them)."""
-    return any(isinstance(n, ast.Break) for stmt in stmts for n in _own_nodes(stmt))
+    return any(True for _ in own_breaks(stmts))
 
 
 def _flag_breaks(stmts, flag) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ast
 
+from .loop_else import own_breaks
+
 __all__ = ["no_number_output"]
 
 
@@ -72,15 +74,4 @@ def _stmt_ends(s) -> bool:
 
 def _breaks(stmts) -> bool:
     """Whether a `break` of this loop (not of a loop inside it) is among `stmts`."""
-    for s in stmts:
-        if isinstance(s, ast.Break):
-            return True
-        if isinstance(s, ast.For | ast.AsyncFor | ast.While | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            if isinstance(s, ast.For | ast.AsyncFor | ast.While) and _breaks(s.orelse):
-                return True
-            continue
-        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
-            inner = getattr(s, field, None)
-            if inner and _breaks(inner):
-                return True
-    return False
+    return any(True for _ in own_breaks(stmts))
