@@ -1311,8 +1311,10 @@ def hessian(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = Non
         return compose.hessian(spec, wrt)
     plain = _plain_now(func)
     if plain is not None:  # through the generated source of elementwise_grad(f)
-        return functools.wraps(func)(lambda *a, **k: repeated.check(func, a, k, "s2s.hessian of elementwise_grad")
-                                     or hessian(plain(), wrt)(*a, **k))
+        def checked_hessian(*a, **k):
+            repeated.check(func, a, k, "s2s.hessian of elementwise_grad")  # (f evaluated per direction)
+            return hessian(plain(), wrt)(*a, **k)
+        return functools.wraps(func)(checked_hessian)
     _validate(func, wrt)
     if isinstance(wrt, tuple | list):
         blocks = higher_order.hessian_blocks(func, tuple(wrt))
@@ -1353,8 +1355,10 @@ def hvp(func: Callable, wrt: Wrt | None = None, *, argnums: Wrt | None = None, a
         return compose.hvp(spec, wrt)
     plain = _plain_now(func)
     if plain is not None:  # through the generated source of elementwise_grad(f)
-        return functools.wraps(func)(lambda *a: repeated.check(func, a[:-1], {}, "s2s.hvp of elementwise_grad")
-                                     or hvp(plain(), wrt)(*a))
+        def checked_hvp(*a):
+            repeated.check(func, a[:-1], {}, "s2s.hvp of elementwise_grad")  # (f evaluated per direction)
+            return hvp(plain(), wrt)(*a)
+        return functools.wraps(func)(checked_hvp)
     _validate(func, wrt)
     return higher_order.hvp_function(func, wrt)
 
