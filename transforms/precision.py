@@ -8,13 +8,17 @@ right for [1e8, 1, -1e8, 2, 0.5]). So a float32 array the function makes itself 
 `np.ones(n, DT)`, `np.asarray(v, "f4")`, `np.sqrt(x > 0)`, which is float16) must turn those rewrites off as
 surely as a float32 argument does. The code is read for every way such a value can be made:
 
-- an attribute naming another dtype (`np.float32`, `np.half`, `x.astype(np.int8)`), or `np.dtype`;
-- a string that NumPy reads as another dtype (`"f4"`, `"float32"`, `"e"`), or a complex literal;
-- a free name holding another dtype (`DT = np.float32` of the module, `from numpy import float32`);
-- a `dtype=` keyword or an `astype` given anything but `np.float64`, an array's `.dtype`, `int` or `float` (a
-  parameter `dt` given "float32" at the call);
+- an attribute naming another floating dtype (`np.float32`, `np.half`), or `np.dtype`;
+- a string that NumPy reads as one (`"f4"`, `"float32"`, `"e"`) where a dtype may go, or a complex literal;
+- a free name holding one (`DT = np.float32` of the module, `from numpy import float32`, called too);
+- a dtype given to `dtype=`, `astype`, `view` or a NumPy function's dtype position that is not certainly float64,
+  an integer or a boolean one, or an array's `.dtype` (a parameter `dt` given "float32" at the call);
+- a call of a function of yours that s2s did not inline, or of a function held by a local name;
 - a ufunc with a floating result given booleans or small integers (`np.sqrt(x > 0)`, `np.exp(mask)` of a bool
-  argument: float16).
+  argument, `np.exp(v.astype(np.int8))`: float16), followed through names, indexing, arithmetic and calls. A boolean
+  or int8 array used otherwise (multiplied, an index) makes no narrower float.
+
+`Dtypes` says which dtype each name certainly has, for float32 code (see `specialize.Context`).
 
     >>> import numpy as np
     >>> tree = ast.parse("def f(x, v):\\n    w = v.astype(np.float32)\\n    return np.sum(x[0] * w)").body[0]
@@ -60,9 +64,9 @@ _FLOAT_UFUNCS = frozenset({"true_divide", "divide", "sqrt", "exp", "log", "sin",
 
 
 def names_only_float64(fdef: ast.FunctionDef, np_name: str, resolve, narrow=frozenset()) -> bool:
-    """Whether `fdef`'s code names no dtype but float64 and the integers of 32 or 64 bits, holds no complex literal,
-    and gives no ufunc with a floating result booleans or small integers (`narrow`: the parameters that hold them, by
-    their dtypes). `resolve(name)` gives a free name's value (a module's global, a closure's cell).
+    """Whether `fdef`'s code names no floating dtype but float64, holds no complex literal, calls no function it does
+    not read, and gives no ufunc with a floating result booleans or small integers (`narrow`: the parameters that
+    hold them, by their dtypes). `resolve(name)` gives a free name's value (a module's global, a closure's cell).
 
         >>> import numpy as np
         >>> tree = ast.parse("def f(x):\\n    return np.sum(np.exp(x) * 2.0)").body[0]
