@@ -27,6 +27,20 @@ def _passes_through(template, p) -> bool:
     return isinstance(template, ast.Name) and template.id == p + "_dot"
 
 
+def _bound_to_displays(tree) -> set:
+    """The names `tree` binds only to list or tuple displays (`t3 = [t, t2]`, as lowering writes `np.sqrt([a, b])`)."""
+    values: dict = {}
+    for n in walk(tree):
+        if isinstance(n, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.For | ast.comprehension | ast.NamedExpr):
+            targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+            for target in targets:
+                for t in walk(target):
+                    if isinstance(t, ast.Name):
+                        whole = isinstance(n, ast.Assign) and t is target
+                        values.setdefault(t.id, []).append(n.value if whole else None)
+    return {name for name, vs in values.items() if all(isinstance(v, ast.List | ast.Tuple) for v in vs)}
+
+
 def _assign(target, value, like):
     node = ast.Assign(targets=[store(target) if isinstance(target, str) else target], value=value)
     return ast.copy_location(node, like)
@@ -51,6 +65,7 @@ class Forward:
         self.dots = {}
         self.callee_tangents = {}
         self.maybe_zero = _maybe_zero_tangents(pf, tree)
+        self.displays = _bound_to_displays(tree)
 
     def dot(self, name):
         if name not in self.dots:
@@ -494,7 +509,7 @@ class Forward:
             if p not in rule.jvp:
                 raise self._no_tangent(rule, p, node)
             if rule.elementwise and not rule.structured and isinstance(node, ast.Call) and rule.name.startswith("np.") \
-                    and (isinstance(a, ast.List | ast.Tuple) or isinstance(a, ast.Name) and a.id in self.facts.containers):
+                    and (isinstance(a, ast.List | ast.Tuple) or isinstance(a, ast.Name) and a.id in self.displays):
                 # (`np.sqrt([a, b])`: NumPy reads the list as an array, and its tangent, a list, must be one too)
                 td = self.s2s_call("array_tangent", [td, copy.deepcopy(a)])
             mapping[p + "_dot"] = td

@@ -579,7 +579,7 @@ def cumprod_tangent_dot(t, s, x, axis):
         return ZERO
     xs = _along_first(x, axis)
     ts = _along_first(np.broadcast_to(t, numpy_shape(x)), axis)
-    ss = _along_first(np.broadcast_to(s, shape_of(x)), axis)
+    ss = _along_first(np.broadcast_to(s, numpy_shape(x)), axis)
     dtype = _float_dtype(xs, ts, ss)
     out = np.zeros(xs.shape, dtype=dtype)
     if xs.shape[0]:
