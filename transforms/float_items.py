@@ -64,7 +64,7 @@ from .context import ctx
 from .item_updates import fresh_array
 from .names import NameAllocator, bound_names, called_name
 from .ownership import _root
-from .precision import names_only_float64
+from .precision import Once, names_only_float64
 from .reverse import Comment
 from .shapes import RandomGenerator, hashable, slices_only
 from .specialize import _number
@@ -151,7 +151,7 @@ def read_items_as_floats(fdef: ast.FunctionDef, shapes, params: dict, kinds: dic
     if not chosen:
         return []
     generators = any(isinstance(fact, RandomGenerator) for fact in params.values())  # (a rerun draws again)
-    rerun = _Once(lambda: not generators and _calls_nothing_else(fdef, shapes)
+    rerun = Once(lambda: not generators and _calls_nothing_else(fdef, shapes)
                   and rerun_safe(changes_nothing_outside(fdef, shapes)))
     why_not = {}
     if _why_not(fdef, shapes, reads, chosen, np_name, tapes, rerun) is not None:
@@ -215,18 +215,6 @@ def _source(binding):
     if isinstance(value, ast.Subscript):
         return value.value.id
     return value.id if isinstance(value, ast.Name) else None
-
-
-class _Once:
-    """A question asked once, when first needed."""
-
-    def __init__(self, ask):
-        self.ask, self.answer = ask, None
-
-    def __call__(self) -> bool:
-        if self.answer is None:
-            self.answer = bool(self.ask())
-        return self.answer
 
 
 def one_float64_precision(fdef, params, kinds, np_name, shapes) -> bool:

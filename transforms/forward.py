@@ -13,7 +13,7 @@ import copy
 from . import analysis, annotations, templates
 from .analysis import is_append, is_user_function, op_name, resolve_call
 from .context import ctx, missing
-from .names import NameAllocator, assigned_names, load, store
+from .names import NameAllocator, assigned_names, bound_values, load, store
 from .sequences import Sequences
 from .walk import walk
 
@@ -29,16 +29,8 @@ def _passes_through(template, p) -> bool:
 
 def _bound_to_displays(tree) -> set:
     """The names `tree` binds only to list or tuple displays (`t3 = [t, t2]`, as lowering writes `np.sqrt([a, b])`)."""
-    values: dict = {}
-    for n in walk(tree):
-        if isinstance(n, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.For | ast.comprehension | ast.NamedExpr):
-            targets = n.targets if isinstance(n, ast.Assign) else [n.target]
-            for target in targets:
-                for t in walk(target):
-                    if isinstance(t, ast.Name):
-                        whole = isinstance(n, ast.Assign) and t is target
-                        values.setdefault(t.id, []).append(n.value if whole else None)
-    return {name for name, vs in values.items() if all(isinstance(v, ast.List | ast.Tuple) for v in vs)}
+    return {name for name, values in bound_values(tree).items()
+            if all(isinstance(v, ast.List | ast.Tuple) for v in values)}
 
 
 def _assign(target, value, like):

@@ -36,11 +36,12 @@ import warnings
 import numpy as np
 
 from .context import ctx
-from .names import dotted_object
+from .names import bound_values, dotted_object
 from .shapes import Keyed, Seq
 from .walk import walk, walk_nodes
 
-__all__ = ["FLOAT64", "NARROW_KINDS", "NOT_FLOAT64", "Dtypes", "names_only_float64", "other_dtype_site", "plain_dtype_text"]
+__all__ = ["FLOAT64", "NARROW_KINDS", "NOT_FLOAT64", "Dtypes", "Once", "names_only_float64", "other_dtype_site",
+           "plain_dtype_text"]
 
 # dtype attributes (`np.float32`) whose values NumPy computes in another floating dtype (booleans and small integers
 # make one only through a floating ufunc, which `_float_ufunc_of_narrow` looks for)
@@ -94,8 +95,8 @@ def other_dtype_site(fdef: ast.FunctionDef, np_name: str, resolve, narrow=frozen
     if site is not None:
         return site
     called = {id(n.func) for n in walk_nodes(fdef) if isinstance(n, ast.Call)}
-    parents = _Once(lambda: {id(child): n for n in walk_nodes(fdef) for child in ast.iter_child_nodes(n)})
-    array_dtypes = _Once(lambda: _array_dtype_names(fdef, np_name))
+    parents = Once(lambda: {id(child): n for n in walk_nodes(fdef) for child in ast.iter_child_nodes(n)})
+    array_dtypes = Once(lambda: _array_dtype_names(fdef, np_name))
     for n in walk_nodes(fdef):
         if isinstance(n, ast.Constant) and (isinstance(n.value, complex) or isinstance(n.value, str)
                                             and not plain_dtype_text(n.value, narrowest)
@@ -117,8 +118,13 @@ def other_dtype_site(fdef: ast.FunctionDef, np_name: str, resolve, narrow=frozen
     return None
 
 
-class _Once:
-    """A value computed when first asked for (most functions never need it)."""
+class Once:
+    """A value computed when first asked for (most callers never need it).
+
+        >>> answer = Once(lambda: 6 * 7)
+        >>> answer(), answer()
+        (42, 42)
+    """
 
     def __init__(self, make):
         self.make, self.value, self.made = make, None, False
@@ -144,23 +150,9 @@ def _opaque(call, code) -> bool:
 
 def _array_dtype_names(fdef, np_name) -> set:
     """The names `fdef` binds only to an array's `.dtype` (`t = x.dtype`, as desugaring writes `astype(x.dtype)`)."""
-    values: dict = {}
-    for n in walk_nodes(fdef):
-        if isinstance(n, ast.Assign | ast.AnnAssign | ast.AugAssign):
-            targets = n.targets if isinstance(n, ast.Assign) else [n.target]
-            for target in targets:
-                for t in walk_nodes(target):
-                    if isinstance(t, ast.Name):
-                        values.setdefault(t.id, []).append(n.value if t is target and isinstance(n, ast.Assign)
-                                                           else None)
-        elif isinstance(n, ast.For | ast.comprehension | ast.withitem | ast.NamedExpr):
-            target = getattr(n, "target", None) or getattr(n, "optional_vars", None)
-            for t in walk_nodes(target) if target is not None else ():
-                if isinstance(t, ast.Name):
-                    values.setdefault(t.id, []).append(None)
-    return {name for name, vs in values.items() if all(
+    return {name for name, values in bound_values(fdef).items() if all(
         isinstance(v, ast.Attribute) and v.attr == "dtype" and isinstance(v.value, ast.Name) and v.value.id != np_name
-        for v in vs)}
+        for v in values)}
 
 
 def _allowed(attr: str, narrowest: np.dtype) -> bool:
@@ -301,10 +293,9 @@ def _float_ufunc_of_narrow(fdef, code, narrow: set) -> ast.Call | None:
                 return True  # (`np.int8(3)`)
             if isinstance(getattr(callee, "__self__", None), np.ufunc) and callee.__self__.__name__ in _BOOL_UFUNCS:
                 return True  # (`np.greater.outer(a, b)`)
-            if getattr(callee, "__name__", None) in _BOOL_RESULTS and (_from_numpy(callee) or callee is None):
+            if _from_numpy(callee) and getattr(callee, "__name__", None) in _BOOL_RESULTS or callee is None and isinstance(
+                    node.func, ast.Attribute) and node.func.attr in _BOOL_RESULTS:
                 return True  # (`np.isclose(a, b)`, `mask.all(axis=0)`)
-            if callee is None and isinstance(node.func, ast.Attribute) and node.func.attr in _BOOL_RESULTS:
-                return True
             if isinstance(callee, np.ufunc):
                 return callee.__name__ in _BOOL_UFUNCS or callee.__name__ not in _FLOAT_UFUNCS and any(
                     made_narrow(a) for a in node.args)
