@@ -1,8 +1,11 @@
 """NumPy functions given a list display of numbers (`np.cumsum([x[0], x[1] * 2.0])`): NumPy reads the list as an array,
 and so do the adjoint and tangent helpers (`s2s.numpy_shape`). Before stop 68, np.cumsum's, np.diff's and np.tile's
 adjoints and np.sort's and np.cumprod's tangents read the list's shape as a number's, (), and raised; a ufunc's
-tangent took the list of the items' tangents as it is (`s2s.array_tangent` makes it an array). Each function,
-grad (general, specialised, compiled) and jacfwd, against central differences."""
+tangent took the list of the items' tangents as it is (`s2s.array_tangent` makes it an array). A ufunc given a list
+(`np.power([a, b], 3.0)`, `np.arctan2([a, b], 2.0)`) raised in every mode before stop 69: its rules' adjoints computed
+with the list itself (`[a, b] ** 2.0`); the code now gives the ufunc the array NumPy makes of it (`np.array([a, b])`)
+for a display, a comprehension, either of two and a name bound only to those. Each function, grad (general,
+specialised, compiled), jacfwd, the Hessian and its products, against central differences."""
 
 import warnings
 
@@ -50,8 +53,65 @@ def rooted_numbers(x):
     return np.sum(np.sqrt([x[0], x[1]]))
 
 
+def power_of_numbers(x):
+    a, b = x[0], x[1]
+    return np.sum(np.power([a, b], 3.0))
+
+
+def angles_of_numbers(x):
+    return np.sum(np.arctan2([x[0], x[1]], 2.0))
+
+
+def product_of_numbers(x):
+    a = x[0]
+    return np.sum(np.multiply([a, x[1]], a))
+
+
+def logs_of_numbers(x):
+    return np.sum(np.log([x[0], 2 * x[0] + x[1]]))
+
+
+def exp_of_nested_numbers(x):
+    m = [[x[0], x[1]], [x[1], 2.0]]
+    return np.sum(np.exp(m)) + m[0][1] * 3.0
+
+
+def maximum_of_a_tuple(x):
+    return np.sum(np.maximum((x[0], x[1] * 2), 0.5))
+
+
+def named_numbers(x):
+    v = [x[0], x[1] * 2.0]
+    return np.sum(np.power(v, 2.5)) + v[0]
+
+
+def either_numbers(x):
+    v = [x[0], x[1]] if x[0] > 0 else (x[1], x[0])
+    return np.sum(np.arctan2(v, 1.5))
+
+
+def comprehended_numbers(x):
+    return np.sum(np.power([x[i] ** 2 for i in range(2)], 1.5))
+
+
+def stacked_arrays(x):
+    return np.sum(np.power([x, 2.0 * x], 2.0))
+
+
+def appended_numbers(x):
+    v = [x[0]]
+    v.append(x[1] * 3.0)
+    return np.sum(np.power(v, 2.0))
+
+
+def larger_of_numbers(x):
+    return np.sum(np.fmax([x[0], x[1]], [x[1], 0.5]) ** 2)
+
+
 FUNCTIONS = [cumsum_of_numbers, cumprod_of_numbers, diff_of_numbers, sorted_numbers, tiled_numbers, rolled_numbers,
-             repeated_numbers, spread_of_numbers, rooted_numbers]
+             repeated_numbers, spread_of_numbers, rooted_numbers, power_of_numbers, angles_of_numbers,
+             product_of_numbers, logs_of_numbers, exp_of_nested_numbers, maximum_of_a_tuple, named_numbers,
+             either_numbers, comprehended_numbers, stacked_arrays, appended_numbers, larger_of_numbers]
 
 
 @pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)
@@ -76,3 +136,16 @@ def test_the_hessian_reads_the_list_as_numpy_does(f):
     x, h = np.array([0.7, 1.3]), 1e-5
     want = np.array([(s2s.grad(f)(x + h * e) - s2s.grad(f)(x - h * e)) / (2 * h) for e in np.eye(2)])
     np.testing.assert_allclose(s2s.hessian(f)(x), want, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)
+def test_hessian_vector_products_read_the_list_as_numpy_does(f):
+    x, v, h = np.array([0.7, 1.3]), np.array([0.3, -0.4]), 1e-5
+    want = (s2s.grad(f)(x + h * v) - s2s.grad(f)(x - h * v)) / (2 * h)
+    np.testing.assert_allclose(s2s.hvp(f)(x, v), want, rtol=1e-4, atol=1e-6)
+
+
+def test_a_ufunc_is_given_the_array_numpy_makes_of_the_list():
+    src = s2s.source(s2s.grad(power_of_numbers), np.array([0.7, 1.3]))
+    assert "np.array(t)" in src and "t = [a, b]" in src, src
+    assert power_of_numbers(np.array([0.7, 1.3])) == s2s.value_and_grad(power_of_numbers)(np.array([0.7, 1.3]))[0]

@@ -337,6 +337,29 @@ class Desugar(loops.LoopRewriter):
         cls = self.pf.resolve_expr(receiver.func) if isinstance(receiver.func, ast.Name | ast.Attribute) else None
         return isinstance(cls, type) and _your_class(cls) and callees.defines_function(cls, name)
 
+    def _lists_given_to_ufuncs(self, node) -> None:
+        """`np.power([a, b], 3.0)` -> `np.power(np.array([a, b]), 3.0)`: a NumPy ufunc makes an array of a list or tuple
+        it is given, and so does the code now, where the rules see it (their adjoints and tangents are written for
+        arrays: `[a, b] ** 3.0` is no list operation). A display, a comprehension, or a name every binding of which
+        is one; the array is the one NumPy makes, the same dtype and values."""
+        if not node.args or not isinstance(self._global_value(node.func), np.ufunc):
+            return
+
+        def listed(e) -> bool:  # (a display, a comprehension, either of two of them, a name bound only to them)
+            if isinstance(e, ast.IfExp):
+                return listed(e.body) and listed(e.orelse)
+            if isinstance(e, ast.Name) and e.id in self.locals:
+                values = self.bindings.get(e.id)
+                return bool(values) and all(isinstance(v, ast.expr) and not isinstance(v, ast.Name) and listed(v)
+                                            for v in values)
+            return isinstance(e, ast.List | ast.Tuple | ast.ListComp) and not any(
+                isinstance(item, ast.Starred) for item in getattr(e, "elts", ()))
+
+        for k, arg in enumerate(node.args):
+            if listed(arg):
+                node.args[k] = ast.copy_location(ast.Call(func=helper_attr("np", "array", np.array), args=[arg],
+                                                          keywords=[]), arg)
+
     def _global_value(self, node):
         """The value of `node` where it is a global or closure value, an attribute of one or an item of one at a
         constant key (`BAGS[0]`), read now (and noted: code made from it is stale once the item is another object);
@@ -378,6 +401,7 @@ class Desugar(loops.LoopRewriter):
     def visit_Call(self, node):
         self.generic_visit(node)
         self._refuse_refused_makers(node)
+        self._lists_given_to_ufuncs(node)
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr == "dot" and len(node.args) == 1 and not node.keywords \
                 and not isinstance(node.args[0], ast.Starred) and _runtime().is_sparse(self._global_value(func.value)):
