@@ -796,7 +796,8 @@ def _shape_context(pf, fdef, helpers, scalar_params, shaped_params, tapes=frozen
     def resolve(name):
         return by_name[name] if name in by_name else pf.resolve(name)
 
-    return specialize.Context(params, resolve, helpers["np"], kinds, tapes, numbers=numbers, code=fdef)
+    return specialize.Context(params, resolve, helpers["np"], kinds, tapes, numbers=numbers, code=fdef,
+                              seed=seed if isinstance(seed, str) else None)
 
 
 FREE_DATA_VARIANTS = cache.SHAPE_VARIANTS  # per code: beyond this many shapes of its free arrays, none is used
@@ -947,6 +948,7 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
         grads.append(ast.Call(func=ast.Attribute(value=load(s2s), attr="finish", ctx=ast.Load()),
                               args=[value, load(argument.get(w, w))], keywords=[]))
     wrt_label = "_".join(wrt_names)
+    backward = _seeded(backward, seed_bar, out_atom, s2s)
     if form == "split":
         restored = sorted(_stored_names(backward) & (set(_param_names(tree)) | _stored_names(forward)))
         popped_lists = sorted(_popped_lists(backward))
@@ -1003,6 +1005,20 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
             a.annotation = None
     fix_locations(fdef)
     return fdef
+
+
+def _seeded(backward, seed_bar, out_atom, s2s):
+    """The backward sweep with the seed in the output's dtype first (`out_bar = s2s.seed_of(out_bar, out)`): the
+    default 1.0, a Python number, is weak in NumPy, so the adjoint of a float64 value would be float32 beside a
+    float32 operand. The optimizer drops the line where the output is certainly of the code's narrowest floating
+    dtype (transforms/seed.py, `weak_seed_kept`)."""
+    if not isinstance(out_atom, ast.Name) or not any(
+            isinstance(n, ast.Name) and n.id == seed_bar and isinstance(n.ctx, ast.Load) for s in backward for n in walk(s)):
+        return backward
+    line = ast.Assign(targets=[ast.Name(id=seed_bar, ctx=ast.Store())],
+                      value=ast.Call(func=ast.Attribute(value=load(s2s), attr="seed_of", ctx=ast.Load()),
+                                     args=[load(seed_bar), load(out_atom.id)], keywords=[]))
+    return [line, *backward]
 
 
 def _read_from_outside(pf, code, tree, forward, seed_bar) -> set[str]:

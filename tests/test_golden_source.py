@@ -25,6 +25,7 @@ import s2s.runtime as s2s
 def dseed_dx(x, *, y_bar=1.0):
     dot = np.dot(x, x)
     y = 2 * dot
+    y_bar = s2s.seed_of(y_bar, y)
     # y = 2 * np.dot(x, x)
     dot_bar = y_bar * 2
     x_bar = s2s.grad_dot_a(dot_bar, x, x)
@@ -38,6 +39,7 @@ import s2s.runtime as s2s
 def dscalar_dx(x, *, out_bar=1.0):
     y = x * x
     out = y + 3.0
+    out_bar = s2s.seed_of(out_bar, out)
     # return y + 3.0
     y_bar = out_bar
     # y = x * x

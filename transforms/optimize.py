@@ -73,6 +73,7 @@ import ast
 from dataclasses import dataclass
 
 from . import specialize
+from .adjoint_dtypes import settle_adjoint_dtypes
 from .checked_reads import rechecked_index_reads
 from .container_adjoints import split_container_adjoints
 from .copyprop import propagate_copies
@@ -193,6 +194,8 @@ def container_adjoints_step(c: Code) -> Code:
 
 def specialize_step(c: Code) -> Code:
     if c.shapes is not None:
+        # (the seed in the output's dtype and conversions' adjoints in their operands', where it matters: mixed dtypes)
+        settle_adjoint_dtypes(c.fdef, c.shapes, c.seed_one is not None)
         c.fdef = eliminate_dead_code(c.fdef, c.removable)  # resets of adjoints that hide their shapes
         # (a loop's index arithmetic computed again in the backward loop, not restored: `t = i + 3` there is a
         # window's bound the shapes know, a restored one is any int)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
 import operator
 import types
 import warnings
@@ -433,8 +434,11 @@ class Dtypes:
 
     _UNKNOWN = object()
 
-    def __init__(self, fdef: ast.FunctionDef, kinds: dict, weak, resolve, tapes=frozenset()):
+    def __init__(self, fdef: ast.FunctionDef, kinds: dict, weak, resolve, tapes=frozenset(), either: bool = False):
         self.kinds, self.weak = kinds, set(weak)
+        # (`either`: a name bound to a Python number and to a NumPy value of one dtype, `s = 0.0` then `s = s + v[i]`,
+        # has the sample `_Either`, each operation run on both; else such a name has no dtype)
+        self.either = either
         self.params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
         self.bindings: dict = {}
         restored = _restored(fdef, tapes)
@@ -461,8 +465,8 @@ class Dtypes:
         # the round before; a loop's `h = np.tanh(U @ h)` keeps h's dtype)
         self.env = {name: self._param(name) for name in self.params}
         for _ in range(_ROUNDS):
-            new = {name: _join(self.env.get(name, _BOTTOM),
-                               *(self._UNKNOWN if v is None else self._sample(v) for v in values))
+            new = {name: self._join(self.env.get(name, _BOTTOM),
+                                    *(self._UNKNOWN if v is None else self._sample(v) for v in values))
                    for name, values in self.bindings.items()}
             if all(_same_sample(new[name], self.env.get(name, _BOTTOM)) for name in new):
                 break
@@ -485,6 +489,19 @@ class Dtypes:
         """The dtype of an array or NumPy scalar `node` certainly has, or None (unknown, or a Python number)."""
         sample = self._sample(node)
         return sample.dtype if isinstance(sample, np.ndarray | np.generic) else None
+
+    def numpy_or_number(self, node) -> np.dtype | type | None:
+        """The dtype `node` has where it is a NumPy value, the Python type (`float`) where it is always a Python
+        number, or None (unknown): with `either`, `s` of `s = 0.0; for ...: s = s + v[i]` has v's dtype."""
+        sample = self._sample(node)
+        if isinstance(sample, _Either):
+            sample = sample.array
+        if isinstance(sample, np.ndarray | np.generic):
+            return sample.dtype
+        return type(sample) if type(sample) in (float, int, bool) else None
+
+    def _join(self, first, *others):
+        return _join(first, *others, either=self.either)
 
     def _param(self, name):
         kind = self.kinds.get(name)
@@ -523,9 +540,17 @@ class Dtypes:
                 return whole[node.index] if node.index < len(whole) else unknown
             if isinstance(whole, dict):
                 return whole.get(node.index, unknown)
+            if whole is _INTS:  # (`n, d = X.shape`)
+                return 1
             return whole if whole is _BOTTOM else unknown
         if isinstance(node, ast.Compare) and len(node.comparators) == 1 and type(node.ops[0]) in _COMPARISONS:
             return self._apply(_COMPARISONS[type(node.ops[0])], self._sample(node.left), self._sample(node.comparators[0]))
+        if isinstance(node, ast.Attribute) and node.attr in ("shape", "ndim", "size"):  # (ints: `n = x.shape[0]`)
+            return _INTS if node.attr == "shape" else 1
+        if isinstance(node, ast.Attribute) and node.attr == "dtype":  # (`t = x.dtype`: the dtype itself, for astype)
+            array = self._sample(node.value)
+            return array.dtype if isinstance(array, np.ndarray | np.generic) else \
+                array if array is _BOTTOM else unknown
         if isinstance(node, ast.Attribute) and node.attr != "T":
             value = self.code.dotted(node)  # (`np.pi`: a Python float; a record argument's field)
             if type(value) in (float, int):
@@ -546,15 +571,17 @@ class Dtypes:
                                                                          for e in node.elts) else unknown
         if isinstance(node, ast.Subscript | ast.Attribute) and (isinstance(node, ast.Subscript) or node.attr == "T"):
             value = self._sample(node.value)  # (an item, a slice, a fancy index or the transpose of an array)
+            if value is _INTS:  # (an item of a shape: an int; a slice of one: ints)
+                return _INTS if isinstance(node, ast.Attribute) or isinstance(node.slice, ast.Slice) else 1
             index = node.slice.value if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) else None
             if isinstance(value, tuple):
                 return value[index] if type(index) is int and -len(value) <= index < len(value) else \
-                    _join(_BOTTOM, *value) if value and not isinstance(node.slice, ast.Slice) else unknown
+                    self._join(_BOTTOM, *value) if value and not isinstance(node.slice, ast.Slice) else unknown
             if isinstance(value, dict):
                 return value.get(index, unknown)
             return value if isinstance(value, np.ndarray | np.generic) or value is _BOTTOM else unknown
         if isinstance(node, ast.IfExp):
-            return _join(_BOTTOM, self._sample(node.body), self._sample(node.orelse))
+            return self._join(_BOTTOM, self._sample(node.body), self._sample(node.orelse))
         if isinstance(node, ast.Call) and _from_numpy(self.code.callee(node)) and \
                 getattr(self.code.callee(node), "__name__", None) in _MADE:
             return self._made(node)
@@ -583,6 +610,15 @@ class Dtypes:
         if isinstance(callee, type) and issubclass(callee, np.floating) and len(node.args) == 1:
             return np.ones((), callee)  # (`eps = np.float32(1e-6)`)
         name = getattr(callee, "__name__", None)
+        converted = self._converted(node, callee)
+        if converted is not None:
+            return converted
+        if callee is len and len(node.args) == 1:
+            return 1
+        if callee in (abs, float, int) and len(node.args) == 1:  # (`abs(d)` keeps d's dtype; float() and int() Python's)
+            return self._apply(callee, self._sample(node.args[0]))
+        if callee in (min, max) and len(node.args) >= 2:  # (one of its arguments, as it is)
+            return self._join(_BOTTOM, *(self._sample(a) for a in node.args))
         if name == "field" and ctx().is_runtime_helper(callee) and len(node.args) == 2 \
                 and isinstance(node.args[1], ast.Constant):  # (`s2s.field(p, "W")`: a record argument's field)
             record = self._sample(node.args[0])
@@ -593,16 +629,37 @@ class Dtypes:
         if isinstance(callee, np.ufunc) and len(node.args) == callee.nin:
             return self._apply(callee, *(self._sample(a) for a in node.args))
         if callee is not None and _from_numpy(callee) and getattr(callee, "__name__", None) in _KEEPING and node.args:
+            if callee.__name__ not in _SHAPING and len(node.args) > 2:  # (`np.sum(a, 0, np.float64)`: a dtype, `out`)
+                return self._UNKNOWN
             return self._apply(lambda a: getattr(np, callee.__name__)(np.ones(1, a.dtype) if isinstance(a, np.ndarray)
                                                                       else a), self._sample(node.args[0]))
         method = node.func.attr if callee is None and isinstance(node.func, ast.Attribute) else None
         if method in _KEEPING:  # (`t.sum()`, `t.reshape(3, 4)` of an array t: a local's method)
+            if method not in _SHAPING and len(node.args) > 1:  # (`t.sum(0, np.float64)`: a dtype, `out`)
+                return self._UNKNOWN
             receiver = self._sample(node.func.value)
             if not isinstance(receiver, np.ndarray | np.generic):
                 return receiver if receiver is _BOTTOM else self._UNKNOWN
             return receiver if method in _SHAPING else self._apply(lambda a: getattr(np.ones(1, a.dtype), method)(),
                                                                    receiver)
         return self._UNKNOWN
+
+    def _converted(self, node, callee):
+        """An array converted to a dtype: `x.astype(d)`, `s2s.astype(x, d)` (desugaring's), of a dtype `d` that is
+        a NumPy type (`np.float32`) or another array's (`y.dtype`, `t` of `t = y.dtype`); else None."""
+        if callee is None and isinstance(node.func, ast.Attribute) and node.func.attr == "astype" and len(node.args) == 1:
+            given = node.args[0]
+        elif callee is getattr(ctx().runtime, "astype", None) and len(node.args) == 2:
+            given = node.args[1]
+        else:
+            return None
+        dotted = self.code.dotted(given) if isinstance(given, ast.Attribute | ast.Name) else None
+        if isinstance(dotted, type) and issubclass(dotted, np.floating):
+            return np.ones((), dotted)
+        dtype = self._sample(given)
+        if isinstance(dtype, np.dtype):
+            return np.ones((), dtype) if dtype.kind in "biuf" else self._UNKNOWN
+        return dtype if dtype is _BOTTOM else self._UNKNOWN
 
     def _item(self, iterable):
         """The sample of the items a loop over `iterable` takes."""
@@ -614,7 +671,7 @@ class Dtypes:
             return 1
         whole = self._sample(iterable)
         if isinstance(whole, tuple):
-            return _join(_BOTTOM, *whole) if whole else self._UNKNOWN
+            return self._join(_BOTTOM, *whole) if whole else self._UNKNOWN
         return whole if isinstance(whole, np.ndarray) or whole is _BOTTOM else self._UNKNOWN
 
     def _numpy(self, node, name):
@@ -659,6 +716,9 @@ class Dtypes:
     def _apply(self, operation, *samples):
         if any(s is _BOTTOM for s in samples):
             return _BOTTOM
+        if any(isinstance(s, _Either) for s in samples):  # (each alternative's result, joined)
+            options = itertools.product(*((s.number, s.array) if isinstance(s, _Either) else (s,) for s in samples))
+            return self._join(_BOTTOM, *(self._apply(operation, *option) for option in options))
         if operation is None or any(s is self._UNKNOWN or isinstance(s, tuple | dict) for s in samples):
             return self._UNKNOWN
         try:
@@ -763,6 +823,9 @@ _BOTTOM = object()  # (no binding has given the name a value yet)
 _ROUNDS = 64
 
 
+_INTS = object()  # (the sample of an array's `.shape`: a tuple of ints of a length not known)
+
+
 def _same_sample(a, b) -> bool:
     """Whether two samples stand for the same dtypes (arrays of one dtype, Python numbers of one type, tuples of
     such, or the same marker)."""
@@ -770,6 +833,11 @@ def _same_sample(a, b) -> bool:
         return True
     if isinstance(a, np.ndarray | np.generic) and isinstance(b, np.ndarray | np.generic):
         return a.dtype == b.dtype
+    if isinstance(a, np.dtype) and isinstance(b, np.dtype):  # (`t = x.dtype`)
+        return a == b
+    if isinstance(a, _Either) or isinstance(b, _Either):
+        return isinstance(a, _Either) and isinstance(b, _Either) and _same_sample(a.number, b.number) \
+            and _same_sample(a.array, b.array)
     if isinstance(a, tuple) and isinstance(b, tuple):
         return len(a) == len(b) and all(_same_sample(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
@@ -777,17 +845,43 @@ def _same_sample(a, b) -> bool:
     return type(a) is type(b) and type(a) in (float, int, bool)
 
 
-def _join(first, *others):
-    """The sample that stands for all of them: `_BOTTOM` gives way to any, different dtypes make Dtypes._UNKNOWN."""
+class _Either:
+    """The sample of a value that is a Python number (`number`, a sample such as 1.0) or a NumPy value of one dtype
+    (`array`), as `s` of `s = 0.0; for ...: s = s + v[i]` (Dtypes with `either`). Not a tuple: a tuple's sample is
+    its items'."""
+
+    __slots__ = ("number", "array")
+
+    def __init__(self, number, array):
+        self.number, self.array = number, array
+
+
+def _join(first, *others, either=False):
+    """The sample that stands for all of them: `_BOTTOM` gives way to any, different dtypes make Dtypes._UNKNOWN
+    (with `either`, a Python number and a NumPy value of one dtype make `_Either`)."""
     out = first
     for other in others:
         if out is _BOTTOM:
             out = other
         elif isinstance(out, tuple) and isinstance(other, tuple) and len(out) == len(other):
-            out = tuple(_join(a, b) for a, b in zip(out, other, strict=True))
+            out = tuple(_join(a, b, either=either) for a, b in zip(out, other, strict=True))
         elif other is not _BOTTOM and not _same_sample(out, other):
-            return Dtypes._UNKNOWN
+            out = _either(out, other) if either else Dtypes._UNKNOWN
+            if out is Dtypes._UNKNOWN:
+                return out
     return out
+
+
+def _either(a, b):
+    """The `_Either` of two samples of which neither stands for the other (a number and an array, an `_Either` and
+    one of its kinds), or Dtypes._UNKNOWN."""
+    parts = [p for s in (a, b) for p in ((s.number, s.array) if isinstance(s, _Either) else (s,))]
+    numbers = [p for p in parts if type(p) in (float, int, bool)]
+    arrays = [p for p in parts if isinstance(p, np.ndarray | np.generic)]
+    if len(numbers) + len(arrays) != len(parts) or not numbers or not arrays \
+            or any(not _same_sample(numbers[0], n) for n in numbers) or any(not _same_sample(arrays[0], r) for r in arrays):
+        return Dtypes._UNKNOWN
+    return _Either(numbers[0], arrays[0])
 
 
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,

@@ -65,7 +65,7 @@ _RUNTIME_HELPER_NAMES = ("unbroadcast", "expand_reduced", "reduced_size", "finis
                          "grad_select", "append_grads", "append_grads_owned", "add_item_grad", "grad_stack", "grad_dot_a", "slice_kept",
                          "grad_dot_b", "grad_cumsum", "zero_of_real", "grad_pad", "grad_diff", "grad_diag",
                          "grad_builtin_sum", "grad_var", "grad_std", "float_items",
-                         "outer_operand", "outer_reduced", "dot_method")
+                         "outer_operand", "outer_reduced", "dot_method", "seed_of", "cast_back")
 
 
 def runtime_helpers() -> dict:
@@ -84,9 +84,11 @@ class Context:
     """What shape specialisation knows: parameter shapes, how free names resolve, NumPy's name."""
 
     def __init__(self, params: dict, resolve, np_name: str, kinds: dict | None = None, tapes=frozenset(),
-                 numbers=frozenset(), code: ast.FunctionDef | None = None):
+                 numbers=frozenset(), code: ast.FunctionDef | None = None, seed: str | None = None):
         self.params = params  # name -> shape
         self.numbers = frozenset(numbers)  # the parameters that receive Python numbers (never updated in place)
+        # (derivative code's seed keyword: a Python number where s2s.grad, or a pullback given one, runs it)
+        self.seed = seed
         self.tapes = set(tapes)  # the lists s2s saves values on (pops from them restore a name's earlier value)
         self.kinds = kinds or {}  # name -> NumPy dtype character ("d" for float64, Python floats included)
         self.resolve = resolve
@@ -116,7 +118,7 @@ class Context:
     def one_floating_dtype(self) -> bool:
         """Whether every floating argument has one dtype and the code makes nothing narrower (a sum of an item's
         adjoint terms in their own dtype is then in the item's dtype or wider)."""
-        strong = [k for p, k in self.kinds.items() if p not in self.numbers]  # (a Python float keeps any dtype)
+        strong = [k for p, k in self.kinds.items() if p not in self.numbers and p != self.seed]  # (a Python float: weak)
         return self.narrowest is not None and len({k for k in _leaves(strong) if k in "efdg"}) <= 1
 
     def broadcast_note(self, fdef):
@@ -138,9 +140,18 @@ class Context:
             return lambda x: True
         if self.narrowest is None:
             return None
-        weak = self.numbers | {a.arg for a in fdef.args.kwonlyargs}
-        dtypes = Dtypes(fdef, self.kinds, weak, self.resolve, self.tapes)
-        return lambda x: dtypes.of(x) == self.narrowest
+        dtypes = self.dtypes(fdef)
+        def exact(x):  # (`is not None` first: NumPy reads None as float64, `np.dtype('float64') == None` is True)
+            dtype = dtypes.of(x)
+            return dtype is not None and dtype == self.narrowest
+
+        return exact
+
+    def dtypes(self, fdef, either: bool = False) -> Dtypes:
+        """The dtypes inferred over `fdef` (`transforms.precision.Dtypes`): the parameters' kinds, Python numbers
+        for the parameters given numbers and for the seed."""
+        return Dtypes(fdef, self.kinds, self.numbers | ({self.seed} if self.seed else set()), self.resolve,
+                      self.tapes, either)
 
     @property
     def float64_only(self) -> bool:

@@ -7,7 +7,8 @@ family(elementwise=False)
 
 defrule("abs(x)", tangent_from_adjoint=True, real=True, safe=True, result_shape=shapes.number_of_number,
         x="g * np.sign(x)")
-defrule("float(x)", tangent_from_adjoint=True, result_shape=shapes.number_of_number, real=shapes.python_float, x="g")
+defrule("float(x)", result_shape=shapes.number_of_number, real=shapes.python_float, x="s2s.cast_back(g, x)",
+        x_dot="x_dot")
 defrule("sum(x, start=0)", x="s2s.grad_builtin_sum(g, x)", start="unbroadcast(g, start)",
         x_dot="s2s.builtin_sum_tangent(x_dot, x)", start_dot="start_dot", result_shape=shapes.builtin_sum)
 defrule("max(*args)", args="s2s.grad_select(g, ans, args)", args_dot="s2s.select_tangent(ans, args, args_dot)",

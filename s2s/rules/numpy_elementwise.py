@@ -81,14 +81,16 @@ defrule("np.array(object, dtype=None, copy=True)", object="s2s.array_grad(g, obj
         object_dot="np.array(object_dot, dtype=dtype)").variant = _dtype_given(_array_cast)
 # (of an array: an array of its shape; of a number: a number; of an array of its own dtype, that array itself,
 # hence returns_view: `z = np.float64(y); z[0] = v` changes y)
-defrule("np.float64(x)", result_shape=shapes.copy, real=True, returns_view="sometimes", x="g", x_dot="np.float64(x_dot)")
-defrule("np.float32(x)", result_shape=shapes.copy, real=True, returns_view="sometimes", x="g", x_dot="np.float32(x_dot)")
+defrule("np.float64(x)", result_shape=shapes.copy, real=True, safe=True, returns_view="sometimes",
+        x="s2s.cast_back(g, x)", x_dot="np.float64(x_dot)")
+defrule("np.float32(x)", result_shape=shapes.copy, real=True, safe=True, returns_view="sometimes",
+        x="s2s.cast_back(g, x)", x_dot="np.float32(x_dot)")
 defrule("np.copy(a)", methods=("copy",), real=shapes.real_of_one, a="g", a_dot="s2s.copy(a_dot)")
 # NumPy 2's function form of x.astype (to an integer or boolean dtype: no derivative flows; copy=False may give
 # x itself back)
 if hasattr(np, "astype"):
     defrule("np.astype(x, dtype, copy=True)", returns_view="sometimes", zero=("dtype", "copy"),
-            result_shape=shapes.astype, x="g if s2s.is_float_dtype(dtype) else 0.0",
+            result_shape=shapes.astype, x="s2s.cast_back(g, x) if s2s.is_float_dtype(dtype) else 0.0",
             x_dot="s2s.astype(x_dot, dtype) if s2s.is_float_dtype(dtype) else s2s.dense_tangent(0.0, ans)")
 # copy=False (x changed in place and given back) is refused: the adjoint reads x's entries that were not finite
 defrule("np.nan_to_num(x, copy=True)", returns_view="sometimes", default_only=("copy",), x="g * np.isfinite(x)")

@@ -1524,6 +1524,12 @@ def copy(site):
     return site.shape(0) if site.nargs == 1 else None
 
 
+def seed_of(site):
+    """s2s.seed_of(g, value), the output's adjoint in the dtype of the output `value` (s2s.cast_back(g, x), the
+    adjoint of a conversion in x's dtype): g's shape."""
+    return site.shape(0) if site.nargs == 2 else None
+
+
 def eye_product(site):
     """s2s.eye_product(m, g, n, left), a product with an identity (times g): m's shape, a matrix's of n rows
     (`left`) or columns."""

@@ -25,8 +25,9 @@ defrule_for(rt.as_sequence, "as_sequence(x)", tangent_from_adjoint=True, result_
             real=shapes.real_of_one, x="s2s.grad_iterated(g, x)")
 defrule_for(rt.zip_row, "zip_row(x, where)", tangent_from_adjoint=True, result_shape=shapes.iterated,
             real=shapes.real_of_first(2), x="s2s.grad_iterated(g, x)")
-defrule_for(rt.astype, "astype(x, dtype, copy=True)", tangent_from_adjoint=True, result_shape=shapes.astype,
-            x="g if s2s.is_float_dtype(dtype) else 0.0")
+defrule_for(rt.astype, "astype(x, dtype, copy=True)", result_shape=shapes.astype,
+            x="s2s.cast_back(g, x) if s2s.is_float_dtype(dtype) else 0.0",
+            x_dot="x_dot if s2s.is_float_dtype(dtype) else 0.0")
 defrule_for(rt.item, "item(x, *index)", x="s2s.item_grad(g, x, index)", x_dot="s2s.item(x_dot, *index)")
 defrule_for(rt.stop_gradient, "stop_gradient(x)", nondiff=True)
 # (the identity_products rewrite's, in s2s.grad's NumPy code alone: run, not differentiated)
@@ -61,6 +62,10 @@ defrule_for(rt.balanced_eq, "balanced_eq(*args)", nondiff=True, result_shape=sha
 # adjoint accumulation and structure
 defrule_for(rt.unbroadcast, "unbroadcast(g, x)", shape_only=("x",), linear=("g",), result_shape=shapes.unbroadcast,
             real=shapes.real_scatter)
+defrule_for(rt.cast_back, "cast_back(g, x)", shape_only=("x",), linear=("g",), result_shape=shapes.seed_of,
+            real=shapes.real_of_first(2))
+defrule_for(rt.seed_of, "seed_of(g, value)", shape_only=("value",), linear=("g",), result_shape=shapes.seed_of,
+            real=shapes.real_of_first(2))
 defrule_for(rt.finish, "finish(g, x)", shape_only=("x",), structured=True, linear=("g",))
 defrule_for(rt.add, "add(a, b)", structured=True, result_shape=shapes.add, real=shapes.real_of_all(2), a_dot="a_dot",
             b_dot="b_dot")

@@ -22,9 +22,11 @@ from __future__ import annotations
 from s2s.runtime.adjoint import (  # noqa: F401
     add,
     as_container_of,
+    cast_back,
     finish,
     leaves_apart,
     part,
+    seed_of,
     unbroadcast,
     zero_of_real,
     zeros_like_value,

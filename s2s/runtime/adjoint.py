@@ -139,6 +139,55 @@ def _refuse_kind(g, kind):
         f"{WHY_REFUSED}", hint=f"use plain arrays in the function: {plain_hint('x')}")
 
 
+@zero_safe
+def seed_of(g, value):
+    """The output's adjoint `g` as a number of the output's dtype where `g` is a Python number (the seed `1.0` of
+    `s2s.grad`, a number given to a pullback) and the output `value` is float64 or wider: a Python number is weak
+    in NumPy, so the adjoint of a float64 value it reaches would be float32 beside a float32 operand
+    (`3.3 * w32[i]`). JAX seeds with ones of the output's dtype for the same reason. A narrower output's seed is
+    left as given (as weak it is never narrower than the output), and so is the zero adjoint.
+
+        >>> seed_of(1.0, np.float64(2.0)) * np.float32(3.3) == np.float64(np.float32(3.3))
+        True
+    """
+    if type(g) is float or type(g) is int:
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and dtype.kind == "f" and dtype.itemsize >= 8 and g != 0:
+            return dtype.type(g)
+    elif type(g) in (tuple, list) and type(value) in (tuple, list) and len(g) == len(value):
+        return type(g)(seed_of(gi, vi) for gi, vi in zip(g, value))  # (a tuple's seed, `(1.0, 0.0)` of has_aux)
+    elif type(g) is dict and type(value) is dict:
+        return {k: seed_of(gi, value[k]) if k in value else gi for k, gi in g.items()}
+    return g
+
+
+@zero_safe
+def cast_back(g, x):
+    """The adjoint `g` of a conversion of `x` (`float(x)`, `x.astype(d)`, `np.float32(x)`, `x.item()`) no narrower
+    than `x`: a float32 adjoint of a float64 `x` in float64, a Python number (weak beside a float32 operand) as a
+    number of x's dtype where that is float64 or wider. JAX's transpose of a conversion casts to x's dtype either
+    way; a wider adjoint is left as it is here (a float16 round trip `x.astype(np.float16).astype(float) * 1e6`
+    would overflow), and the gradient takes its argument's dtype at the end (`finish`).
+
+        >>> cast_back(np.float32(0.1), np.ones(2)).dtype
+        dtype('float64')
+    """
+    kind = type(x)
+    if kind is float:  # (the common scalar cases, first and fast: a Python float has no dtype to give)
+        return g
+    if kind is _FLOAT64 and (type(g) is _FLOAT64 or type(g) is float and not g):
+        return g
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or dtype.kind != "f":
+        return g
+    if type(g) is float or type(g) is int:
+        return dtype.type(g) if dtype.itemsize >= 8 and g != 0 else g
+    if (type(g) is np.ndarray or isinstance(g, np.floating)) and g.dtype.kind == "f" \
+            and g.dtype.itemsize < dtype.itemsize:
+        return g.astype(dtype) if type(g) is np.ndarray else dtype.type(g)
+    return g
+
+
 def finish(g, x):
     """Turn an accumulated adjoint into a gradient shaped like the argument `x`."""
     if type(x) is float or type(x) is int:  # the common scalar cases, first and fast

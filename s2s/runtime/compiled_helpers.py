@@ -523,6 +523,35 @@ def finish(g, x):
     raise NotImplementedError("only inside compiled code")
 
 
+def seed_of(g, value):
+    """The output's adjoint `g` in the floating dtype of the output `value` (runtime.seed_of)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(seed_of)
+def _seed_of(g, value):
+    # (numba's numbers are float64 already; a float32 output's seed in float32, as NumPy computes a weak one with
+    # float32 values)
+    if isinstance(_plain(g), types.Float | types.Integer) and _dtype_of(value) == types.float32:
+        return lambda g, value: np.float32(g)
+    return lambda g, value: g
+
+
+def cast_back(g, x):
+    """The adjoint `g` of a conversion of `x` in `x`'s floating dtype (runtime.cast_back)."""
+    raise NotImplementedError("only inside compiled code")
+
+
+@_overload(cast_back)
+def _cast_back(g, x):  # (widened only, as runtime.cast_back: a float32 adjoint of a float64 x)
+    dtype, given = _dtype_of(x), _dtype_of(g)
+    if not (isinstance(dtype, types.Float) and isinstance(given, types.Float)) or given.bitwidth >= dtype.bitwidth:
+        return lambda g, x: g
+    if _is_array(g):
+        return lambda g, x: g.astype(np.float64)
+    return lambda g, x: np.float64(g)
+
+
 _GRADIENT_BROADCAST = FALLBACK + "a gradient broadcast to its argument's shape"
 
 
@@ -1429,8 +1458,8 @@ def _is_zero(g):
 
 
 # every helper compiled code may call, by the name generated code uses (`s2s.<name>`)
-HELPERS = {f.__name__: f for f in (accumulate, finish, inplace_check, unbroadcast, add, getitem_grad, expand_reduced, grad_matmul_a,
-                                    grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
+HELPERS = {f.__name__: f for f in (accumulate, finish, seed_of, cast_back, inplace_check, unbroadcast, add, getitem_grad,
+                                    expand_reduced, grad_matmul_a, grad_matmul_b, balanced_eq, grad_norm, grad_add_seq, grad_mult_seq,
                                     transpose_attr, transpose_attr_grad, reduce_axis, norm, grad_extreme, is_zero,
                                     reduced_size, power_slope, added_at, subtracted_at)}
 

@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from s2s.runtime.adjoint import _refuse_complex, add
+from s2s.runtime.adjoint import _refuse_complex, add, cast_back
 from s2s.runtime.arrays import _arr, _float_dtype, _in_library_of, _zeros_like, is_array, is_foreign, shape_of
 from s2s.runtime.shape import _pieces
 from s2s.runtime.zero import ZERO, is_zero, linear_in_g, zero_safe
@@ -333,7 +333,7 @@ def index_item(obj, key):
 def item_grad(g, x, index):
     """Adjoint of `x.item(*index)`."""
     if not hasattr(x, "shape") or x.shape == ():
-        return g
+        return cast_back(g, x)
     out = _zeros_like(x, _float_dtype(x), g)
     if not index:  # x.item() of a one-entry array
         index = (0,) * x.ndim

@@ -121,6 +121,7 @@ def test_reverse_unoptimized():
             tanh = np.tanh(t)
             t2 = tanh ** 2
             out = np.sum(t2)
+            out_bar = s2s.seed_of(out_bar, out)
             # return np.sum(np.tanh(x @ w) ** 2)
             t2_bar = s2s.expand_reduced(out_bar, t2, None, False)
             out_bar = 0.0

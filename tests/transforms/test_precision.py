@@ -142,3 +142,56 @@ def test_a_loops_state_keeps_its_dtype_and_a_tape_restores_it():
     assert _dtype(loop, "t", {"x": "f", "U": "f"}, tapes={"saved"}) == np.float32
     assert _dtype(loop, "t", {"x": "f", "U": "d"}, tapes={"saved"}) is None  # (h: float32, then float64)
     assert _dtype(loop, "t", {"x": "f", "U": "f"}) is None  # (a restore from a list not known as a tape: unknown)
+
+
+@pytest.mark.parametrize("source, kinds, want", [
+    # (a number before a loop, a NumPy number after it: where it is NumPy's, its dtype)
+    ("def f(x, w):\n    s = 0.0\n    for i in range(3):\n        s = s + x[i] * w[i]\n    t = 3.3 * s\n    return t",
+     {"x": "d", "w": "f"}, np.float64),
+    ("def f(x):\n    s = 0.0\n    for i in range(3):\n        s = s + np.linalg.norm(x[i])\n    t = s\n    return t",
+     {"x": "f"}, np.float32),
+    ("def f(x):\n    t = 0.0 if x.shape[0] > 3 else x[0]\n    return t", {"x": "f"}, np.float32),
+    ("def f(x):\n    t = 2.0 * 3\n    return t", {"x": "f"}, float),  # (a Python number always)
+    # (a NumPy function of a number is float64: both alternatives run)
+    ("def f(x):\n    s = 0.0\n    for i in range(3):\n        s = s + x[i]\n    t = np.sin(s)\n    return t",
+     {"x": "f"}, None),
+])
+def test_a_number_or_a_numpy_value_has_the_numpy_values_dtype_with_either(source, kinds, want):
+    dtypes = Dtypes(_tree(source), kinds, set(), _resolve, either=True)
+    got = dtypes.numpy_or_number(ast.Name("t", ast.Load()))
+    assert got is want if want in (float, None) else got == np.dtype(want)
+    assert Dtypes(_tree(source), kinds, set(), _resolve).of(ast.Name("t", ast.Load())) is None  # (not certain)
+
+
+@pytest.mark.parametrize("line, want", [
+    ("t = W.astype(x.dtype)", np.float32), ("d = x.dtype\n    t = s2s.astype(W, d)", np.float32),
+    ("t = x.astype(np.float64)", np.float64), ("t = W.astype(np.float32) * x", np.float32),
+])
+def test_a_conversion_to_a_known_dtype_has_it(line, want):
+    import s2s.runtime
+    source = f"def f(x, W):\n    {line}\n    return t"
+    dtypes = Dtypes(_tree(source), {"x": "f", "W": "d"}, set(), lambda n: {"s2s": s2s.runtime}.get(n) or _resolve(n))
+    assert dtypes.of(ast.Name("t", ast.Load())) == np.dtype(want)
+
+
+@pytest.mark.parametrize("line", ["n = x.shape[0]", "n, m = W.shape", "n = len(x)", "n = x.size", "n = W.shape[1:][0]"])
+def test_shapes_and_lengths_are_ints(line):
+    source = f"def f(x, W):\n    {line}\n    t = np.sum(x) / n\n    u = abs(t) + max(t, t)\n    return t"
+    import builtins
+
+    def resolve(name):  # (the builtins too, as the pipeline's resolve gives them)
+        return getattr(builtins, name) if hasattr(builtins, name) else _resolve(name)
+
+    for name in ("t", "u"):
+        got = Dtypes(_tree(source), {"x": "f", "W": "f"}, set(), resolve).of(ast.Name(name, ast.Load()))
+        assert got == np.float32
+
+
+@pytest.mark.parametrize("expression", ["(x * y).sum(0, np.float64)", "np.sum(x, None, np.float64)",
+                                        "np.cumsum(x, 0, np.float64)", "x.mean(0, np.float64)"])
+def test_a_reductions_positional_dtype_is_not_its_arguments(expression):
+    # (NumPy's positional dtype: float64 here, where the argument is float32; the analysis claims no dtype)
+    source = f"def f(x, y):\n    t = {expression}\n    return t"
+    assert _dtype(source, "t", {"x": "f", "y": "f"}) is None
+    samples = {"x": np.ones(3, np.float32), "y": np.ones(3, np.float32)}
+    assert np.asarray(eval(expression, {"np": np}, samples)).dtype == np.float64
