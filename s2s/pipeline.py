@@ -1010,8 +1010,7 @@ def _assemble(pf, tree, rev, forward, backward, out_atom, seed, wrt_names, form,
 def _seeded(backward, seed_bar, out_atom, s2s):
     """The backward sweep with the seed in the output's dtype first (`out_bar = s2s.seed_of(out_bar, out)`): the
     default 1.0, a Python number, is weak in NumPy, so the adjoint of a float64 value would be float32 beside a
-    float32 operand. The optimizer drops the line where the output is certainly of the code's narrowest floating
-    dtype (transforms/seed.py, `weak_seed_kept`)."""
+    float32 operand. The optimizer drops the line where it is idle (transforms/adjoint_dtypes.py)."""
     if not isinstance(out_atom, ast.Name) or not any(
             isinstance(n, ast.Name) and n.id == seed_bar and isinstance(n.ctx, ast.Load) for s in backward for n in walk(s)):
         return backward

@@ -6,6 +6,11 @@ specialised code that put a Python 1.0 (a weak scalar) in place of the float64 b
 float32 (review 229: 2.5 where 3.5 is right). The data cancel (1e8 + 1 - 1e8 in float32 is 0), so a sum in the
 narrower dtype is off by whole units; float16's products overflow (NumPy sums float16 in float32).
 
+A fourth generator (stop 69) gives a float64 function float32 weights as an argument and reduces `x * w` to a float64
+number through a loop, `np.dot`, `@`, `np.vdot`, `float()`, `.item()`, a helper, a comprehension, a zip, tuple
+unpacking or a conditional, scaled by a Python number: the seed 1.0 is weak in NumPy, and a float64 value's adjoint
+`3.3 * w[i]` was float32 (1.5e-7 off), so these are checked to 1e-13.
+
 The programs are linear in x, so the gradient is exactly `f(e_k) - f(0)` for each unit vector e_k, evaluated by
 NumPy itself. `S2S_FUZZ=long` runs more programs."""
 
@@ -118,6 +123,33 @@ def same_module(tmp_path_factory):
         _wide_program(r, k, tuple(_SAME_MAKERS)) for k in range(COUNT // 2)))
 
 
+# a float64 number linear in x from float64 x and float32 w (arguments), and what the function returns of it
+_REDUCTIONS = [
+    "s = 0.0\n    for i in range(5):\n        s = s + x[i] * w[i]",
+    "s = 0.0\n    for i in range(5):\n        s += float(x[i] * w[i])",
+    "s = 0.0\n    for a, b in zip(x, w):\n        s = s + a * b",
+    "s = np.dot(x, w)", "s = x @ w", "s = np.vdot(w, x)", "s = np.inner(x, w)", "s = (x @ w).item()",
+    "s = sum(x[i] * w[i] for i in range(5))", "terms = [x[i] * w[i] for i in range(5)]\n    s = sum(terms)",
+    "s, t = x @ w, 1.0", "s = x @ w if x.shape[0] > 1 else 0.0", "s = inner{k}(x, w)", "s = np.sum(x * w)",
+]
+_RETURNS = ["return {c} * s", "return s * {c}", "return float({c} * s)", "return np.float64(s) * {c}",
+            "v = {c} * s\n    return v", "return s / {c}"]
+
+
+def _seeded_program(r: random.Random, k: int) -> str:
+    reduction = r.choice(_REDUCTIONS).replace("{k}", str(k))
+    result = r.choice(_RETURNS).replace("{c}", repr(r.choice([3.3, 0.1, 7.7, -2.9])))
+    helper = f"def inner{k}(a, b):\n    return a @ b\n\n\n" if f"inner{k}" in reduction else ""
+    return f"{helper}def r{k}(x, w):\n    {reduction}\n    {result}"
+
+
+@pytest.fixture(scope="module")
+def seeded_module(tmp_path_factory):
+    r = random.Random(71)
+    return _load(tmp_path_factory, "float32_weights_given",
+                 "import numpy as np\n\n\n" + "\n\n\n".join(_seeded_program(r, k) for k in range(COUNT // 2)))
+
+
 def _load(tmp_path_factory, name, text):
     return module_from_text(tmp_path_factory.mktemp("precision"), name, text + "\n")
 
@@ -173,6 +205,13 @@ def test_float32_code_throughout_keeps_its_numbers_and_is_right(same_module):
         _check(f, x, (v,), compiled=n % 6 == 0, tolerance=1e-5)
     # (the specialised code of the plainest of them puts the seed itself in place of its broadcast)
     assert "expand_reduced" not in s2s.source(s2s.grad(same_module.q0), x, v)
+
+
+def test_float64_values_beside_float32_weights_have_float64_adjoints(seeded_module):
+    rng = np.random.default_rng(71)
+    x, w = rng.normal(size=5), rng.normal(size=5).astype(np.float32)
+    for n in range(COUNT // 2):
+        _check(getattr(seeded_module, f"r{n}"), x, (w,), compiled=n % 6 == 0, tolerance=1e-13)
 
 
 def test_the_data_tell_a_narrower_sum_from_a_float64_one():

@@ -545,12 +545,14 @@ class Dtypes:
             return whole if whole is _BOTTOM else unknown
         if isinstance(node, ast.Compare) and len(node.comparators) == 1 and type(node.ops[0]) in _COMPARISONS:
             return self._apply(_COMPARISONS[type(node.ops[0])], self._sample(node.left), self._sample(node.comparators[0]))
-        if isinstance(node, ast.Attribute) and node.attr in ("shape", "ndim", "size"):  # (ints: `n = x.shape[0]`)
-            return _INTS if node.attr == "shape" else 1
-        if isinstance(node, ast.Attribute) and node.attr == "dtype":  # (`t = x.dtype`: the dtype itself, for astype)
-            array = self._sample(node.value)
-            return array.dtype if isinstance(array, np.ndarray | np.generic) else \
-                array if array is _BOTTOM else unknown
+        if isinstance(node, ast.Attribute) and node.attr in ("shape", "ndim", "size", "dtype"):
+            array = self._sample(node.value)  # (an array's: ints, `n = x.shape[0]`; its dtype itself, for astype)
+            if array is _BOTTOM:
+                return _BOTTOM
+            if isinstance(array, np.ndarray | np.generic):
+                return array.dtype if node.attr == "dtype" else _INTS if node.attr == "shape" else 1
+            if node.attr == "dtype":
+                return unknown
         if isinstance(node, ast.Attribute) and node.attr != "T":
             value = self.code.dotted(node)  # (`np.pi`: a Python float; a record argument's field)
             if type(value) in (float, int):

@@ -2424,6 +2424,10 @@ def _pure(node, shapes) -> bool:
             and isinstance(node.args[0], ast.Name) and node.args[0].id in shapes.local \
             and _items_of_numbers(shapes.of(node.args[0])) and shapes.items_real(node.args[0], shapes.reals):
         return True  # builtin `sum` of a list of real numbers (an RNN's per-step losses): it cannot raise
+    if isinstance(node, ast.Call) and not node.keywords and len(node.args) == 1 \
+            and isinstance(node.args[0], ast.Name | ast.Constant) and shapes.of(node.args[0]) == () \
+            and shapes.callee(node) in (np.float64, np.float32) and _pure(node.args[0], shapes):
+        return True  # (a real number as a NumPy float, `out_bar = np.float64(out_bar)`: the seed in its dtype)
     shape = shapes.of(node)
     if shape is None or not (shapes.real(node) or isinstance(node, ast.Constant)):
         return False

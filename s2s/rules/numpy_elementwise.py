@@ -81,9 +81,9 @@ defrule("np.array(object, dtype=None, copy=True)", object="s2s.array_grad(g, obj
         object_dot="np.array(object_dot, dtype=dtype)").variant = _dtype_given(_array_cast)
 # (of an array: an array of its shape; of a number: a number; of an array of its own dtype, that array itself,
 # hence returns_view: `z = np.float64(y); z[0] = v` changes y)
-defrule("np.float64(x)", result_shape=shapes.copy, real=True, safe=True, returns_view="sometimes",
+defrule("np.float64(x)", result_shape=shapes.copy, real=True, returns_view="sometimes",
         x="s2s.cast_back(g, x)", x_dot="np.float64(x_dot)")
-defrule("np.float32(x)", result_shape=shapes.copy, real=True, safe=True, returns_view="sometimes",
+defrule("np.float32(x)", result_shape=shapes.copy, real=True, returns_view="sometimes",
         x="s2s.cast_back(g, x)", x_dot="np.float32(x_dot)")
 defrule("np.copy(a)", methods=("copy",), real=shapes.real_of_one, a="g", a_dot="s2s.copy(a_dot)")
 # NumPy 2's function form of x.astype (to an integer or boolean dtype: no derivative flows; copy=False may give

@@ -195,3 +195,10 @@ def test_a_reductions_positional_dtype_is_not_its_arguments(expression):
     assert _dtype(source, "t", {"x": "f", "y": "f"}) is None
     samples = {"x": np.ones(3, np.float32), "y": np.ones(3, np.float32)}
     assert np.asarray(eval(expression, {"np": np}, samples)).dtype == np.float64
+
+
+def test_a_records_field_named_like_an_array_attribute_is_the_field():
+    # (`p.size` of a namedtuple argument is its field, a float64 array here: not an int)
+    from s2s.transforms.shapes import Keyed
+    source = "def f(x, p):\n    t = x * p.size\n    return t"
+    assert _dtype(source, "t", {"x": "f", "p": Keyed([("size", "d")])}) == np.float64
