@@ -4,7 +4,8 @@ adjoints and np.sort's and np.cumprod's tangents read the list's shape as a numb
 tangent took the list of the items' tangents as it is (`s2s.array_tangent` makes it an array). A ufunc given a list
 (`np.power([a, b], 3.0)`, `np.arctan2([a, b], 2.0)`) raised in every mode before stop 69: its rules' adjoints computed
 with the list itself (`[a, b] ** 2.0`); the code now gives the ufunc the array NumPy makes of it (`np.array([a, b])`)
-for a display, a comprehension, either of two and a name bound only to those. Each function, grad (general,
+for a display, a comprehension, either of two, a name bound only to those and a call of a module-level function
+of yours every `return` of which returns one. Each function, grad (general,
 specialised, compiled), jacfwd, the Hessian and its products, against central differences."""
 
 import warnings
@@ -108,10 +109,25 @@ def larger_of_numbers(x):
     return np.sum(np.fmax([x[0], x[1]], [x[1], 0.5]) ** 2)
 
 
+def pair_of(a):
+    return [a[0], a[1] + 1.0]
+
+
+def pair_or_swapped(a, swap):
+    if swap:
+        return (a[1], a[0])
+    return [a[0] * 2.0, a[1]]
+
+
+def numbers_of_a_helper(x):
+    return np.sum(np.power(pair_of(x), 3.0)) + np.sum(np.arctan2(pair_or_swapped(x, x[0] > 1.0), 2.0))
+
+
 FUNCTIONS = [cumsum_of_numbers, cumprod_of_numbers, diff_of_numbers, sorted_numbers, tiled_numbers, rolled_numbers,
              repeated_numbers, spread_of_numbers, rooted_numbers, power_of_numbers, angles_of_numbers,
              product_of_numbers, logs_of_numbers, exp_of_nested_numbers, maximum_of_a_tuple, named_numbers,
-             either_numbers, comprehended_numbers, stacked_arrays, appended_numbers, larger_of_numbers]
+             either_numbers, comprehended_numbers, stacked_arrays, appended_numbers, larger_of_numbers,
+             numbers_of_a_helper]
 
 
 @pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)

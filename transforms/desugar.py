@@ -345,13 +345,18 @@ class Desugar(loops.LoopRewriter):
         if not node.args or not isinstance(self._global_value(node.func), np.ufunc):
             return
 
-        def listed(e) -> bool:  # (a display, a comprehension, either of two of them, a name bound only to them)
+        def listed(e, seen=frozenset()) -> bool:  # (a display, a comprehension, either of two of them, a call of a
+            # function of yours every `return` of which returns one, a name bound only to those: a helper expanded
+            # here binds its result, `None` first, then a display in each branch)
             if isinstance(e, ast.IfExp):
-                return listed(e.body) and listed(e.orelse)
+                return listed(e.body, seen) and listed(e.orelse, seen)
+            if isinstance(e, ast.Call):
+                return _returns_lists(self._global_value(e.func))
             if isinstance(e, ast.Name) and e.id in self.locals:
-                values = self.bindings.get(e.id)
-                return bool(values) and all(isinstance(v, ast.expr) and not isinstance(v, ast.Name) and listed(v)
-                                            for v in values)
+                if e.id in seen:
+                    return False
+                values = [v for v in self.bindings.get(e.id) or () if not (isinstance(v, ast.Constant) and v.value is None)]
+                return bool(values) and all(isinstance(v, ast.expr) and listed(v, seen | {e.id}) for v in values)
             return isinstance(e, ast.List | ast.Tuple | ast.ListComp) and not any(
                 isinstance(item, ast.Starred) for item in getattr(e, "elts", ()))
 
@@ -847,6 +852,23 @@ def _owner_class(func):
     if not name or "." in name or not isinstance(cls, type):
         return None
     return cls if inspect.getattr_static(cls, name, None) is func else None
+
+
+def _returns_lists(func) -> bool:
+    """Whether `func` is a plain function of yours each of whose own `return`s (not a nested function's) returns a list
+    or tuple display or a list comprehension (`def pair(a): return [a[0], a[1] + 1.0]`): a ufunc given its value makes
+    an array of that list."""
+    if not isinstance(func, types.FunctionType) or _rule_of(func) is not None or ctx().is_runtime_helper(func) \
+            or (getattr(func, "__module__", "") or "").split(".")[0] in ("numpy", "scipy", "s2s"):
+        return False
+    try:
+        tree = _parsed(func).tree
+    except Exception:  # noqa: BLE001 - no source to read (exec'd code): not known to return lists
+        return False
+    returns = [n for n in own_scope_nodes(tree) if isinstance(n, ast.Return)]
+    return bool(returns) and all(
+        isinstance(r.value, ast.List | ast.Tuple | ast.ListComp) and not any(
+            isinstance(item, ast.Starred) for item in getattr(r.value, "elts", ())) for r in returns)
 
 
 _PARSED: dict = {}  # code object -> its parsed function (a code object's source never changes)
