@@ -340,14 +340,14 @@ class Desugar(loops.LoopRewriter):
     def _lists_given_to_ufuncs(self, node) -> None:
         """`np.power([a, b], 3.0)` -> `np.power(np.array([a, b]), 3.0)`: a NumPy ufunc makes an array of a list or tuple
         it is given, and so does the code now, where the rules see it (their adjoints and tangents are written for
-        arrays: `[a, b] ** 3.0` is no list operation). A display, a comprehension, or a name every binding of which
-        is one; the array is the one NumPy makes, the same dtype and values."""
+        arrays: `[a, b] ** 3.0` is no list operation). A display, a comprehension, either of two of them, a call of a
+        module-level function of yours each `return` of which returns one (`_returns_lists`), or a name every binding
+        of which is one (None aside); the array is the one NumPy makes, the same dtype and values."""
         if not node.args or not isinstance(self._global_value(node.func), np.ufunc):
             return
 
-        def listed(e, seen=frozenset()) -> bool:  # (a display, a comprehension, either of two of them, a call of a
-            # function of yours every `return` of which returns one, a name bound only to those: a helper expanded
-            # here binds its result, `None` first, then a display in each branch)
+        def listed(e, seen=frozenset()) -> bool:  # (a helper expanded here binds its result to None first, then to
+            # a display in each branch)
             if isinstance(e, ast.IfExp):
                 return listed(e.body, seen) and listed(e.orelse, seen)
             if isinstance(e, ast.Call):
