@@ -43,8 +43,7 @@ def settle_adjoint_dtypes(fdef: ast.FunctionDef, context, seed_one: bool) -> boo
     output's dtype where the inference knows it. `context` is the call's `transforms.specialize.Context`. Returns
     whether anything changed."""
     runtime = ctx().runtime
-    calls = [n for n in walk(fdef) if isinstance(n, ast.Call) and _helper(n, context, runtime) in ("seed_of", "cast_back")]
-    if not calls:
+    if not any(isinstance(n, ast.Call) and _helper(n, context, runtime) in ("seed_of", "cast_back") for n in walk(fdef)):
         return False
     # (one floating dtype: every floating argument float32, say, and nothing narrower made; a float64 value the code
     # makes may have its adjoint in float32 then, but every gradient is float32 at the end)
@@ -56,7 +55,7 @@ def settle_adjoint_dtypes(fdef: ast.FunctionDef, context, seed_one: bool) -> boo
         (`seed`) an output narrower than float64, whose seed `s2s.seed_of` leaves as given."""
         if dtypes is None:
             return True
-        dtype = dtypes.numpy_or_number(value)
+        dtype = dtypes.numpy_or_number(value)  # (Dtypes keeps its fixed point: a second read of a name is a lookup)
         # (`is not None` first: NumPy reads None as float64, `np.dtype('float64') == None` is True)
         return isinstance(dtype, type) or dtype is not None and (
             context.narrowest is not None and dtype == context.narrowest or seed and dtype.itemsize < 8)

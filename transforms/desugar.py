@@ -858,8 +858,7 @@ def _returns_lists(func) -> bool:
     """Whether `func` is a plain function of yours each of whose own `return`s (not a nested function's) returns a list
     or tuple display or a list comprehension (`def pair(a): return [a[0], a[1] + 1.0]`): a ufunc given its value makes
     an array of that list."""
-    if not isinstance(func, types.FunctionType) or _rule_of(func) is not None or ctx().is_runtime_helper(func) \
-            or (getattr(func, "__module__", "") or "").split(".")[0] in ("numpy", "scipy", "s2s"):
+    if not isinstance(func, types.FunctionType) or _rule_of(func) is not None or not _user_function(func):
         return False
     try:
         tree = _parsed(func).tree

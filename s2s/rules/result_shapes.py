@@ -1524,9 +1524,8 @@ def copy(site):
     return site.shape(0) if site.nargs == 1 else None
 
 
-def seed_of(site):
-    """s2s.seed_of(g, value), the output's adjoint in the dtype of the output `value` (s2s.cast_back(g, x), the
-    adjoint of a conversion in x's dtype): g's shape."""
+def adjoint_widened(site):
+    """s2s.seed_of(g, value) and s2s.cast_back(g, x), an adjoint `g` given a wider dtype: g's shape."""
     return site.shape(0) if site.nargs == 2 else None
 
 

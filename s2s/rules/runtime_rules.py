@@ -62,9 +62,9 @@ defrule_for(rt.balanced_eq, "balanced_eq(*args)", nondiff=True, result_shape=sha
 # adjoint accumulation and structure
 defrule_for(rt.unbroadcast, "unbroadcast(g, x)", shape_only=("x",), linear=("g",), result_shape=shapes.unbroadcast,
             real=shapes.real_scatter)
-defrule_for(rt.cast_back, "cast_back(g, x)", shape_only=("x",), linear=("g",), result_shape=shapes.seed_of,
+defrule_for(rt.cast_back, "cast_back(g, x)", shape_only=("x",), linear=("g",), result_shape=shapes.adjoint_widened,
             real=shapes.real_of_first(2))
-defrule_for(rt.seed_of, "seed_of(g, value)", shape_only=("value",), linear=("g",), result_shape=shapes.seed_of,
+defrule_for(rt.seed_of, "seed_of(g, value)", shape_only=("value",), linear=("g",), result_shape=shapes.adjoint_widened,
             real=shapes.real_of_first(2))
 defrule_for(rt.finish, "finish(g, x)", shape_only=("x",), structured=True, linear=("g",))
 defrule_for(rt.add, "add(a, b)", structured=True, result_shape=shapes.add, real=shapes.real_of_all(2), a_dot="a_dot",

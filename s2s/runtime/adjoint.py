@@ -151,12 +151,10 @@ def seed_of(g, value):
         True
     """
     if type(g) is float or type(g) is int:
-        dtype = getattr(value, "dtype", None)
-        if dtype is not None and dtype.kind == "f" and dtype.itemsize >= 8 and g != 0:
-            return dtype.type(g)
-    elif type(g) in (tuple, list) and type(value) in (tuple, list) and len(g) == len(value):
+        return cast_back(g, value)  # (a number as cast_back makes one: of a float64 or wider dtype, the zero kept)
+    if type(g) in (tuple, list) and type(value) in (tuple, list) and len(g) == len(value):
         return type(g)(seed_of(gi, vi) for gi, vi in zip(g, value))  # (a tuple's seed, `(1.0, 0.0)` of has_aux)
-    elif type(g) is dict and type(value) is dict:
+    if type(g) is dict and type(value) is dict:
         return {k: seed_of(gi, value[k]) if k in value else gi for k, gi in g.items()}
     return g
 
