@@ -8,6 +8,7 @@ function here is linear in its float64 argument x with float32 weights w, so its
 computed in float64; every path (NumPy code, general code, compiled code, value_and_grad, a pullback given a Python
 number) must give exactly that.
 """
+import dataclasses
 import warnings
 
 import numpy as np
@@ -232,3 +233,87 @@ def test_code_of_one_dtype_prints_no_dtype_lines(f, dtype):
     assert "seed_of" not in src and "cast_back" not in src and "is_zero" not in src, src
     assert "is 1.0 here" in src, src
     assert s2s.grad(f)(x).dtype == dtype
+
+
+# float32 weights where the analysis cannot see their dtype: an object's attribute, an item of a module's dict or
+# list, a keyword-only argument. The code is not proved float64 only then, so the seed keeps the output's dtype.
+class Weights:
+    def __init__(self, w):
+        self.w = w
+
+
+_, _W32 = _data()
+WEIGHTS = {"w": _W32}
+WEIGHT_LIST = [_W32]
+MODEL = Weights(_W32)
+
+
+def attribute(x, m):
+    return C * np.dot(x, m.w)
+
+
+def attribute_loop(x, m):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] * m.w[i]
+    return C * s
+
+
+def module_dict_item(x):
+    return C * np.dot(x, WEIGHTS["w"])
+
+
+def module_list_item(x):
+    return C * (x @ WEIGHT_LIST[0])
+
+
+def module_object(x):
+    return C * float(x @ MODEL.w)
+
+
+def keyword_only(x, *, w):
+    return C * np.dot(x, w)
+
+
+def closure_dict(weights):
+    def f(x):
+        return np.sum(C * x * weights["w"])
+    return f
+
+
+HIDDEN = [(attribute, (MODEL,), {}), (attribute_loop, (MODEL,), {}), (module_dict_item, (), {}),
+          (module_list_item, (), {}), (module_object, (), {}), (keyword_only, (), {"w": _W32}),
+          (closure_dict(WEIGHTS), (), {})]
+
+
+@pytest.mark.parametrize("f, rest, keywords", HIDDEN, ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize("path", ["grad", "derivative", "value_and_grad"])
+def test_float32_weights_the_analysis_cannot_see_keep_the_gradient_float64(f, rest, keywords, path):
+    x, w = _data()
+    if path == "grad":
+        got = s2s.grad(f)(x, *rest, **keywords)
+    elif path == "derivative":
+        got = s2s.derivative(f)(x, *rest, **keywords)
+    else:
+        _, got = s2s.value_and_grad(f)(x, *rest, **keywords)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, C * w.astype(np.float64), rtol=1e-14, atol=0)
+
+
+def test_the_printed_code_names_the_value_whose_dtype_is_not_known():
+    x, _ = _data()
+    src = s2s.source(s2s.grad(attribute), x, MODEL)
+    assert "seed_of" in src and "(line" in src, src
+
+
+@dataclasses.dataclass
+class Record:
+    w: np.ndarray
+
+
+def test_a_float64_field_of_float32_code_gets_its_gradient_in_float64():
+    x, _ = _data()
+    x32, m = x.astype(np.float32), Record(np.linspace(0.5, 1.5, 5))
+    got = s2s.grad(attribute, wrt=1)(x32, m)
+    assert got.w.dtype == np.float64
+    np.testing.assert_allclose(got.w, C * x32.astype(np.float64), rtol=1e-14, atol=0)

@@ -14,6 +14,8 @@ surely as a float32 argument does. The code is read for every way such a value c
 - a dtype given to `dtype=`, `astype`, `view` or a NumPy function's dtype position that is not certainly float64,
   an integer or a boolean one, or an array's `.dtype` (a parameter `dt` given "float32" at the call);
 - a call of a function of yours that s2s did not inline, or of a function held by a local name;
+- given the names whose dtypes the caller knows, a read of any other value that may hold arrays (`m.w` of an
+  object argument, `G["w"]` of a module's dict, a keyword-only argument): its dtype is not known;
 - a ufunc with a floating result given booleans or small integers (`np.sqrt(x > 0)`, `np.exp(mask)` of a bool
   argument, `np.exp(v.astype(np.int8))`: float16), followed through names, indexing, arithmetic and calls. A boolean
   or int8 array used otherwise (multiplied, an index) makes no narrower float.
@@ -79,10 +81,11 @@ def names_only_float64(fdef: ast.FunctionDef, np_name: str, resolve, narrow=froz
 
 
 def other_dtype_site(fdef: ast.FunctionDef, np_name: str, resolve, narrow=frozenset(),
-                     narrowest: np.dtype = FLOAT64) -> ast.AST | None:
+                     narrowest: np.dtype = FLOAT64, known=None) -> ast.AST | None:
     """The first node of `fdef` that names or may make another dtype than float64 (see `names_only_float64`), or None.
     With `narrowest` float32, float32 may be named too: the first node that may make a floating dtype narrower than
-    float32 (float16, by name or by a ufunc of booleans or small integers).
+    float32 (float16, by name or by a ufunc of booleans or small integers). Given `known`, the names whose dtypes the
+    caller knows (parameters, free arrays), also the first read of a value of a dtype not known (see `_hidden_read`).
 
         >>> import numpy as np
         >>> tree = ast.parse("def f(x, v):\\n    return np.sum(x * np.asarray(v, 'f4'))").body[0]
@@ -93,6 +96,8 @@ def other_dtype_site(fdef: ast.FunctionDef, np_name: str, resolve, narrow=frozen
         n.id for n in walk_nodes(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     code = _Code(local, resolve)
     site = _float_ufunc_of_narrow(fdef, code, set(narrow))
+    if site is None and known is not None:
+        site = _hidden_read(fdef, code, known, narrowest)
     if site is not None:
         return site
     called = {id(n.func) for n in walk_nodes(fdef) if isinstance(n, ast.Call)}
@@ -117,6 +122,40 @@ def other_dtype_site(fdef: ast.FunctionDef, np_name: str, resolve, narrow=frozen
         if isinstance(n, ast.Call) and _opaque(n, code):
             return n  # (a function of yours s2s did not inline, its value not differentiated: any dtype)
     return None
+
+
+def _hidden_read(fdef, code, known, narrowest=FLOAT64) -> ast.Name | None:
+    """The first read of a value whose dtype is not known (none of the `known` names): a parameter not given an
+    array, a number or a container of them (a keyword-only argument, an object whose `m.w` is read), or a free name
+    holding an array, a container or an object (a module's dict `G`, whose `G["w"]` may be float32), or a NumPy
+    scalar of another dtype. Functions, classes, modules, Python numbers and strings are known. A name called is left
+    to `_opaque`."""
+    params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    called = {id(n.func) for n in walk_nodes(fdef) if isinstance(n, ast.Call)}
+    for n in walk_nodes(fdef):
+        if not (isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)) or n.id in known or id(n) in called:
+            continue
+        if n.id in params:
+            return n
+        if n.id in code.local:
+            continue
+        try:
+            obj = code.resolve(n.id)
+        except Exception:  # noqa: BLE001 - none of the function's: s2s's own (a record of a check, a linked derivative)
+            continue
+        if _dtype_unknown(obj, narrowest):
+            return n
+    return None
+
+
+def _dtype_unknown(obj, narrowest) -> bool:
+    """Whether a free name's value may hold floating values of a dtype nobody has looked at."""
+    if obj is None or isinstance(obj, bool | int | float | str | bytes | types.ModuleType | type | np.dtype
+                                  | types.FunctionType | types.BuiltinFunctionType | np.ufunc | functools.partial):
+        return False
+    if isinstance(obj, np.generic):
+        return not _plain_dtype(obj.dtype, narrowest)
+    return obj is not ctx().missing and not ctx().is_runtime_helper(type(obj))  # (not s2s's own records)
 
 
 class Once:

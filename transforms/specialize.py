@@ -96,7 +96,10 @@ class Context:
         # (whether the function's `code` names and makes no floating dtype but float64: a float32 array it makes
         # itself, `v.astype(np.float32)`, is summed in float32 where a Python 1.0 replaces a float64 broadcast)
         narrow = {p for p, k in self.kinds.items() if set(_leaves([k])) & NARROW_KINDS}
-        site = None if code is None else other_dtype_site(code, np_name, resolve, narrow)
+        # (an array the code reads whose dtype is not known, `m.w` of an object argument, `G["w"]` of a module's
+        # dict, may be float32: the code is not proved float64 only)
+        known = set(params) | set(self.kinds) | self.numbers | ({seed} if seed else set())
+        site = None if code is None else other_dtype_site(code, np_name, resolve, narrow, known=known)
         # (why the code is not float64 only, for the comments of the printed code: `v is float32`, or
         # `line 6: w = s2s.astype(v, np.float32)`)
         wider = [p for p, k in self.kinds.items() if set(_leaves([k])) & set("efg")]
@@ -111,8 +114,8 @@ class Context:
         if narrowest == np.float64:  # (the same question as above)
             self.narrowest = narrowest if site is None else None
         else:
-            self.narrowest = narrowest if code is None or other_dtype_site(code, np_name, resolve, narrow, narrowest) \
-                is None else None
+            self.narrowest = narrowest if code is None or other_dtype_site(code, np_name, resolve, narrow, narrowest,
+                                                                             known) is None else None
 
     @property
     def one_floating_dtype(self) -> bool:
