@@ -934,6 +934,8 @@ class _Analysis:
             if func.attr in _BUILTIN_METHOD_NAMES and (isinstance(func.value, ast.Name)
                                                         or func.attr not in MUTATING_METHODS):
                 return set()  # (read as an array's, list's or dict's method: what those change is read by name)
+        if isinstance(func, ast.Name) and func.id in self.nested:
+            return self.nested_def_keys(func.id)
         path = self.path_of(func)
         if path is None and isinstance(func, ast.Name) and func.id in self.factories:
             # (`f = make_scale(3.0)`: what the function the factory returns changes, read from its body)
@@ -944,6 +946,22 @@ class _Analysis:
         if self.instance is not None and path[0] == self.params[0]:
             return callees.changed_keys(callees.follow(self.instance, path[1]), self.reader)
         return _DEFER
+
+    def nested_def_keys(self, name):
+        """What a call of the function `name` defined inside this one may change, read from its body
+        (`def inner(v): return v * 2.0` changes nothing): callees.ALL where the name is bound otherwise too
+        (twice, or also by an assignment), the def is decorated or takes `*args`, keywords only or `**kwargs`,
+        or its body calls or changes a value of this function (`function_keys`)."""
+        defs = [n for n in walk(self.tree) if isinstance(n, ast.FunctionDef) and n is not self.tree and n.name == name]
+        stores = [n for n in walk(self.tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+                  and n.id == name]
+        if len(defs) != 1 or stores or name in self.params or defs[0].decorator_list:
+            return callees.ALL
+        args = defs[0].args
+        if args.vararg or args.kwarg or args.kwonlyargs:
+            return callees.ALL
+        return function_keys([a.arg for a in args.posonlyargs + args.args], defs[0].body, self.resolve, self.rule_of,
+                             self.summary_of, self.returns_view, self.mutates, frozenset(self.locals | self.nested))
 
     def method_named_like_an_arrays(self, func, env) -> bool:
         """Whether the method `func` (`OBJ.dot`, `Ops.dot`, `o.take` of `o = K()`) is certainly one of a class of yours
