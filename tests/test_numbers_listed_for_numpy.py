@@ -5,7 +5,8 @@ tangent took the list of the items' tangents as it is (`s2s.array_tangent` makes
 (`np.power([a, b], 3.0)`, `np.arctan2([a, b], 2.0)`) raised in every mode before stop 69: its rules' adjoints computed
 with the list itself (`[a, b] ** 2.0`); the code now gives the ufunc the array NumPy makes of it (`np.array([a, b])`)
 for a display, a comprehension, either of two, a name bound only to those and a call of a module-level function
-of yours every `return` of which returns one. Each function, grad (general,
+of yours every `return` of which returns one; since stop 70 NumPy's other elementwise functions too (`np.sinc([a, b])`
+raised in every mode). Each function, grad (general,
 specialised, compiled), jacfwd, the Hessian and its products, against central differences."""
 
 import warnings
@@ -123,11 +124,43 @@ def numbers_of_a_helper(x):
     return np.sum(np.power(pair_of(x), 3.0)) + np.sum(np.arctan2(pair_or_swapped(x, x[0] > 1.0), 2.0))
 
 
+def sinc_of_numbers(x):
+    return np.sum(np.sinc([x[0], x[1] * x[0]]))
+
+
+def clipped_numbers(x):
+    return np.sum(np.clip([x[0] * 2.0, x[1]], 0.1, 3.0) ** 2) + np.sum(np.clip(x, [x[1], 0.0], 5.0))
+
+
+def chosen_numbers(x):
+    v = [x[0], x[1] * 3.0]
+    return np.sum(np.where(x > 0.5, v, [x[1] ** 2, 1.0]) ** 2)
+
+
+def rounded_and_real_numbers(x):
+    return np.sum(np.round([x[0], x[1]]) * x) + np.sum(np.real([x[0], x[1] ** 2]) ** 2) \
+        + np.sum(np.nan_to_num([x[0] * x[1], 2.0]))
+
+
+def chained_names_of_numbers(x):
+    v = u = [x[0], x[1] * 2.0]
+    return np.sum(np.sinc(v)) + np.sum(np.exp(u)) + u[0]
+
+
+def numbers_of_a_local_helper(x):
+    def pair(a):
+        if a[0] > 0:
+            return [a[0], a[1] * 2.0]
+        return (a[1], a[0])
+    return np.sum(np.sin(pair(x)))
+
+
 FUNCTIONS = [cumsum_of_numbers, cumprod_of_numbers, diff_of_numbers, sorted_numbers, tiled_numbers, rolled_numbers,
              repeated_numbers, spread_of_numbers, rooted_numbers, power_of_numbers, angles_of_numbers,
              product_of_numbers, logs_of_numbers, exp_of_nested_numbers, maximum_of_a_tuple, named_numbers,
              either_numbers, comprehended_numbers, stacked_arrays, appended_numbers, larger_of_numbers,
-             numbers_of_a_helper]
+             numbers_of_a_helper, sinc_of_numbers, clipped_numbers, chosen_numbers, rounded_and_real_numbers,
+             chained_names_of_numbers, numbers_of_a_local_helper]
 
 
 @pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)

@@ -343,7 +343,7 @@ class Desugar(loops.LoopRewriter):
         arrays: `[a, b] ** 3.0` is no list operation). A display, a comprehension, either of two of them, a call of a
         module-level function of yours each `return` of which returns one (`_returns_lists`), or a name every binding
         of which is one (None aside); the array is the one NumPy makes, the same dtype and values."""
-        if not node.args or not isinstance(self._global_value(node.func), np.ufunc):
+        if not node.args or not _reads_lists_as_arrays(self._global_value(node.func)):
             return
 
         def listed(e, seen=frozenset()) -> bool:  # (a helper expanded here binds its result to None first, then to
@@ -493,16 +493,17 @@ class _EachOf:
 
 
 def _bindings(tree) -> dict:
-    """{name: [value, ...]} for the names of `tree` every binding of which is a plain `name = value` or a loop's
-    plain variable (`for b in BAGS:`, an `_EachOf` the sequence); a name also bound otherwise (a tuple target,
-    `+=`, a parameter) maps to None."""
+    """{name: [value, ...]} for the names of `tree` every binding of which is a plain `name = value` (`v = u = value`
+    binds both names to it) or a loop's plain variable (`for b in BAGS:`, an `_EachOf` the sequence); a name also
+    bound otherwise (a tuple target, `+=`, a parameter) maps to None."""
     out: dict = {a.arg: None for a in walk(tree.args) if isinstance(a, ast.arg)}
     plain = set()
     for s in walk(tree):
-        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
-            plain.add(id(s.targets[0]))
-            if out.get(s.targets[0].id, []) is not None:
-                out.setdefault(s.targets[0].id, []).append(s.value)
+        if isinstance(s, ast.Assign) and all(isinstance(t, ast.Name) for t in s.targets):  # (`v = u = [a, b]` too)
+            for target in s.targets:
+                plain.add(id(target))
+                if out.get(target.id, []) is not None:
+                    out.setdefault(target.id, []).append(s.value)
         elif isinstance(s, ast.For) and isinstance(s.target, ast.Name):
             plain.add(id(s.target))
             if out.get(s.target.id, []) is not None:
@@ -852,6 +853,22 @@ def _owner_class(func):
     if not name or "." in name or not isinstance(cls, type):
         return None
     return cls if inspect.getattr_static(cls, name, None) is func else None
+
+
+# NumPy's functions that make an array of what they are given: their rules take a list as it is (a list's
+# tangent, `np.array([a_dot, b_dot])`, is made by forward mode's `s2s.array_tangent`)
+_ARRAY_MAKERS = frozenset({np.array, np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray, np.copy,
+                           np.astype, np.float32, np.float64})
+
+
+def _reads_lists_as_arrays(func) -> bool:
+    """Whether `func` is a NumPy ufunc or another of NumPy's elementwise functions with a rule (`np.clip`, `np.sinc`,
+    `np.where`, `np.round`), which read a list they are given as the array NumPy makes of it."""
+    if isinstance(func, np.ufunc):
+        return True
+    if not (getattr(func, "__module__", None) or "").startswith("numpy") or func in _ARRAY_MAKERS:
+        return False
+    return ctx().fact(func, "elementwise") and not ctx().fact(func, "structured")
 
 
 def _returns_lists(func) -> bool:

@@ -502,7 +502,8 @@ class Forward:
                 raise self._no_tangent(rule, p, node)
             if rule.elementwise and not rule.structured and isinstance(node, ast.Call) and rule.name.startswith("np.") \
                     and (isinstance(a, ast.List | ast.Tuple) or isinstance(a, ast.Name) and a.id in self.displays):
-                # (`np.sqrt([a, b])`: NumPy reads the list as an array, and its tangent, a list, must be one too)
+                # (`np.array([a, b])`: NumPy reads the list as an array, and its tangent, a list, must be one too;
+                # desugaring gives the other elementwise functions `np.array(...)` of a list: transforms/desugar.py)
                 td = self.s2s_call("array_tangent", [td, copy.deepcopy(a)])
             mapping[p + "_dot"] = td
             term = self.instantiate(rule.jvp[p], mapping)
