@@ -114,10 +114,13 @@ def unfreeze_distributions(pf, tree: ast.FunctionDef, alloc) -> bool:
         elif isinstance(node, ast.Global | ast.Nonlocal):
             for name in node.names:
                 stores.setdefault(name, []).extend([node, node])  # (never one binding of its own)
+    parents = None
     for name, bound in stores.items():
-        # (the parents again for each: a call of one frozen object may be inside another's, `d.logpdf(d.cdf(x))`,
-        # or among the frozen arguments of another, `e = st.norm(d.cdf(0.3))`, moved by its rewrite: adv228)
-        parents = {id(child): parent for parent in walk(tree) for child in ast.iter_child_nodes(parent)}
+        # (the parents again after each rewrite: a call of one frozen object may be inside another's,
+        # `d.logpdf(d.cdf(x))`, or among the frozen arguments of another, `e = st.norm(d.cdf(0.3))`, moved by its
+        # rewrite: adv228)
+        if parents is None:
+            parents = {id(child): parent for parent in walk(tree) for child in ast.iter_child_nodes(parent)}
         assign = parents.get(id(bound[0]))
         if len(bound) != 1 or not (isinstance(assign, ast.Assign) and len(assign.targets) == 1
                                    and assign.targets[0] is bound[0]):
@@ -149,7 +152,7 @@ def unfreeze_distributions(pf, tree: ast.FunctionDef, alloc) -> bool:
             new = _unfrozen(call, frozen, [ast.Name(id=n, ctx=ast.Load()) for n in names],
                             [ast.keyword(arg=k, value=ast.Name(id=n, ctx=ast.Load())) for k, n in keyword_names.items()])
             replace_child(parents[id(call)], call, new)
-        changed = True
+        changed, parents = True, None
     if changed:
         fix_locations(tree)
     return changed
