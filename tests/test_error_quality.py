@@ -786,3 +786,33 @@ def test_traceback_mentions_the_user_line(case):
         s2s.grad(func)(arg)
     text = "".join(traceback.format_exception(info.type, info.value, info.tb))
     assert re.search(rf"{re.escape(os.path.basename(HERE))}\D+{lineno}\b", text), text
+
+
+def _popped_from_a_dict(x):
+    d = {"a": x * 2.0, "b": x}
+    v = d.pop("a")
+    return np.sum(v * d["b"]) + len(d)
+
+
+def _popped_by_a_name(x, key):
+    d = {key: x * 2.0, "b": x}
+    v = d.pop(key)
+    return np.sum(v * d["b"])
+
+
+def _made_again_without_the_item(x):
+    d = {"a": x * 2.0, "b": x}
+    v = d["a"]
+    d = {k: w for k, w in d.items() if k != "a"}
+    return np.sum(v * d["b"]) + len(d)
+
+
+@pytest.mark.parametrize("f, args", [(_popped_from_a_dict, ()), (_popped_by_a_name, ("k",))],
+                         ids=["constant key", "named key"])
+def test_a_dicts_pop_is_named_as_a_dicts_with_a_hint_that_works(f, args):
+    # (review 228: it was called list.pop() with the hint to use forward mode, which refuses it too)
+    x = np.array([0.3, -1.2, 2.0])
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"dict\.pop\(\)") as info:
+        s2s.grad(f)(x, *args)
+    assert "v = d[" in str(info.value) and "list" not in str(info.value), str(info.value)
+    np.testing.assert_allclose(s2s.grad(_made_again_without_the_item)(x), 4 * x, rtol=1e-14)  # (the hint, pasted)

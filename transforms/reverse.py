@@ -357,8 +357,7 @@ class Reverse:
         analysis.check_discarded_call(self.pf, s)
         if isinstance(s, ast.Expr) and _list_pop(s.value) in self.active | self.appended:
             # (the backward sweep would need the popped item's adjoint back in the list at its place)
-            raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop() in forward mode only", s.value,
-                                hint=_POP_HINT)
+            raise self._pop_error(s.value)
         if isinstance(s, ast.Expr) and is_append(s.value):
             name = s.value.func.value.id
             out = []
@@ -508,6 +507,18 @@ class Reverse:
                _assign(names["snapshots"], ast.List(elts=[], ctx=ast.Load()), s), outer]
         return [ast.copy_location(fix_locations(n), s) for n in out]
 
+    def _pop_error(self, call):
+        """The error for `L.pop(...)` of a list, or `d.pop(key)` of a dict, that carries derivatives."""
+        name = call.func.value.id
+        if not _popped_from_a_dict(self.pf.tree, call):
+            return self.pf.error(ctx().unsupported, "s2s differentiates list.pop() in forward mode only", call,
+                                 hint=_POP_HINT)
+        key = ast.unparse(call.args[0]) if call.args else "key"
+        return self.pf.error(ctx().unsupported, "s2s does not differentiate dict.pop() (nor `del` of a dict's item)",
+                             call, hint=f"read the item and make the dict again without it: `v = {name}[{key}]; "
+                                        f"{name} = {{k: w for k, w in {name}.items() if k != {key}}}` (other names "
+                                        "bound to the old dict do not see the change)")
+
     def restore(self, name, s, in_loop):
         return [self.pop(name, s)] if self.records_at(name, s, in_loop) else []
 
@@ -515,8 +526,7 @@ class Reverse:
         # (a popped list that carries derivatives: its adjoint would need the item's place back, used or not)
         popped = _list_pop(value)
         if popped is not None and popped in self.active:
-            raise self.pf.error(ctx().unsupported, "s2s differentiates list.pop() in forward mode only", value,
-                                hint=_POP_HINT)
+            raise self._pop_error(value)
         if popped is not None and (popped in self.appended or y in self.active):
             # a worklist of values no derivative reads (`i = stack.pop()`, `queue.pop(0)`, `stack.append(i + 1)`): the
             # item goes back where the forward sweep took it, so the pops that undo the appends stay in step; a
@@ -1149,6 +1159,18 @@ def _put_back(pop, item: str):
     where = expr(f"len({name}) + {1 + k.value}") if k.value < 0 else ast.Constant(value=k.value)
     return ast.Expr(value=ast.Call(func=ast.Attribute(value=load(name), attr="insert", ctx=ast.Load()),
                                    args=[where, load(item)], keywords=[]))
+
+
+def _popped_from_a_dict(tree, call) -> bool:
+    """Whether `d.pop(...)` is a dict's: its key a constant other than an int (`d.pop("a")`), or `d` bound only to
+    dict displays, comprehensions or `dict(...)` in `tree`."""
+    if call.args and isinstance(call.args[0], ast.Constant) and not isinstance(call.args[0].value, int):
+        return True
+    name = call.func.value.id
+    values = [s.value for s in walk(tree) if isinstance(s, ast.Assign)
+              and any(isinstance(t, ast.Name) and t.id == name for t in s.targets)]
+    return bool(values) and all(isinstance(v, ast.Dict | ast.DictComp) or isinstance(v, ast.Call)
+                                and isinstance(v.func, ast.Name) and v.func.id == "dict" for v in values)
 
 
 def _list_pop(e):
