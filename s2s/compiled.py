@@ -127,6 +127,8 @@ def grad(func: Callable, wrt=0, optimize: bool = True, *, mode: bool | str = Tru
     call_errors = compiled_call._call_errors()
     api._validate(func, wrt)
     target, prefix = api._unbind(func)
+    if not hasattr(target, "__code__"):  # (a callable object: the runner below is made from the function's code)
+        api._require_code(target)
     variants: dict = {}
     as_tuple = isinstance(wrt, tuple | list) and len(wrt) == 1
     ndarray, containers = np.ndarray, api._CONTAINERS

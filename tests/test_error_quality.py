@@ -449,6 +449,9 @@ def test_callable_object():
     with pytest.raises(s2s.SourceUnavailableError) as info:
         s2s.grad(Scale())(1.0)
     assert "callable object of type Scale" in str(info.value)
+    with pytest.raises(s2s.SourceUnavailableError) as info:  # (review 236: AttributeError '__code__')
+        s2s.grad(Scale(), compile=True)(1.0)
+    assert "callable object of type Scale" in str(info.value)
 
 
 def test_exec_built_callee_is_named():

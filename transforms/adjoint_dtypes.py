@@ -10,7 +10,8 @@ adjoint its operand's (`s2s.cast_back(g, x)` for `float(x)`, `x.astype(d)`, `np.
 
 Both only widen (a float32 adjoint of a float64 value, a Python number where the value is float64
 or wider), and are needed only where the code holds floating values of more than one dtype. This
-pass drops them where they are idle: the code is float64 only, or of one floating dtype (every
+pass drops them where they are idle: the code reads no value whose dtype s2s does not see (an object's
+`m.w`: `precision.hidden_read_site`) and is float64 only, or of one floating dtype (every
 floating argument float32, nothing narrower made: every gradient is float32 then), or
 `transforms.precision.Dtypes` proves the value always a Python number, or where it is a NumPy
 value of the narrowest floating dtype the code makes (nothing narrower meets its adjoint), or for
@@ -47,7 +48,10 @@ def settle_adjoint_dtypes(fdef: ast.FunctionDef, context, seed_one: bool) -> boo
         return False
     # (one floating dtype: every floating argument float32, say, and nothing narrower made; a float64 value the code
     # makes may have its adjoint in float32 then, but every gradient is float32 at the end)
-    dtypes = None if context.float64_only or context.one_floating_dtype else context.dtypes(fdef, either=True)
+    # (a value whose dtype s2s does not see, `m.w` of an object argument, may be of any: `context.hidden`)
+    seen = context.hidden is None
+    dtypes = None if seen and (context.float64_only or context.one_floating_dtype) else context.dtypes(fdef, either=True)
+    narrowest = context.narrowest if seen else None
 
     def idle(value, seed=False) -> bool:
         """Whether giving a Python number or an adjoint its dtype changes nothing: float64-only code, code of one
@@ -58,7 +62,7 @@ def settle_adjoint_dtypes(fdef: ast.FunctionDef, context, seed_one: bool) -> boo
         dtype = dtypes.numpy_or_number(value)  # (Dtypes keeps its fixed point: a second read of a name is a lookup)
         # (`is not None` first: NumPy reads None as float64, `np.dtype('float64') == None` is True)
         return isinstance(dtype, type) or dtype is not None and (
-            context.narrowest is not None and dtype == context.narrowest or seed and dtype.itemsize < 8)
+            narrowest is not None and dtype == narrowest or seed and dtype.itemsize < 8)
 
     changed = _seed(fdef, context, runtime, seed_one, idle, dtypes)
 
@@ -91,7 +95,7 @@ def _seed(fdef, context, runtime, seed_one, idle, dtypes) -> bool:
             del fdef.body[at]
             return True
         dtype = dtypes.numpy_or_number(value.args[1])
-        why = context.other_dtype or "mixed dtypes"
+        why = context.other_dtype or context.hidden_note or "mixed dtypes"
         if seed_one and isinstance(dtype, np.dtype) and dtype.kind == "f":
             stmt.value = ast.copy_location(ast.Call(
                 func=ast.Attribute(value=ast.Name(id=context.np_name, ctx=ast.Load()), attr=dtype.name, ctx=ast.Load()),

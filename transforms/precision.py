@@ -14,8 +14,6 @@ surely as a float32 argument does. The code is read for every way such a value c
 - a dtype given to `dtype=`, `astype`, `view` or a NumPy function's dtype position that is not certainly float64,
   an integer or a boolean one, or an array's `.dtype` (a parameter `dt` given "float32" at the call);
 - a call of a function of yours that s2s did not inline, or of a function held by a local name;
-- given the names whose dtypes the caller knows, a read of any other value that may hold arrays (`m.w` of an
-  object argument, `G["w"]` of a module's dict, a keyword-only argument): its dtype is not known;
 - a ufunc with a floating result given booleans or small integers (`np.sqrt(x > 0)`, `np.exp(mask)` of a bool
   argument, `np.exp(v.astype(np.int8))`: float16), followed through names, indexing, arithmetic and calls. A boolean
   or int8 array used otherwise (multiplied, an index) makes no narrower float.
@@ -30,6 +28,7 @@ surely as a float32 argument does. The code is read for every way such a value c
 from __future__ import annotations
 
 import ast
+import enum
 import functools
 import itertools
 import operator
@@ -43,8 +42,8 @@ from .names import bound_values, dotted_object
 from .shapes import Keyed, Seq
 from .walk import walk, walk_nodes
 
-__all__ = ["FLOAT64", "NARROW_KINDS", "NOT_FLOAT64", "Dtypes", "Once", "names_only_float64", "other_dtype_site",
-           "plain_dtype_text"]
+__all__ = ["FLOAT64", "NARROW_KINDS", "NOT_FLOAT64", "Dtypes", "Once", "hidden_read_site", "names_only_float64",
+           "other_dtype_site", "plain_dtype_text"]
 
 # dtype attributes (`np.float32`) whose values NumPy computes in another floating dtype (booleans and small integers
 # make one only through a floating ufunc, which `_float_ufunc_of_narrow` looks for)
@@ -81,11 +80,10 @@ def names_only_float64(fdef: ast.FunctionDef, np_name: str, resolve, narrow=froz
 
 
 def other_dtype_site(fdef: ast.FunctionDef, np_name: str, resolve, narrow=frozenset(),
-                     narrowest: np.dtype = FLOAT64, known=None) -> ast.AST | None:
+                     narrowest: np.dtype = FLOAT64) -> ast.AST | None:
     """The first node of `fdef` that names or may make another dtype than float64 (see `names_only_float64`), or None.
     With `narrowest` float32, float32 may be named too: the first node that may make a floating dtype narrower than
-    float32 (float16, by name or by a ufunc of booleans or small integers). Given `known`, the names whose dtypes the
-    caller knows (parameters, free arrays), also the first read of a value of a dtype not known (see `_hidden_read`).
+    float32 (float16, by name or by a ufunc of booleans or small integers).
 
         >>> import numpy as np
         >>> tree = ast.parse("def f(x, v):\\n    return np.sum(x * np.asarray(v, 'f4'))").body[0]
@@ -96,8 +94,6 @@ def other_dtype_site(fdef: ast.FunctionDef, np_name: str, resolve, narrow=frozen
         n.id for n in walk_nodes(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
     code = _Code(local, resolve)
     site = _float_ufunc_of_narrow(fdef, code, set(narrow))
-    if site is None and known is not None:
-        site = _hidden_read(fdef, code, known, narrowest)
     if site is not None:
         return site
     called = {id(n.func) for n in walk_nodes(fdef) if isinstance(n, ast.Call)}
@@ -124,38 +120,67 @@ def other_dtype_site(fdef: ast.FunctionDef, np_name: str, resolve, narrow=frozen
     return None
 
 
-def _hidden_read(fdef, code, known, narrowest=FLOAT64) -> ast.Name | None:
-    """The first read of a value whose dtype is not known (none of the `known` names): a parameter not given an
-    array, a number or a container of them (a keyword-only argument, an object whose `m.w` is read), or a free name
-    holding an array, a container or an object (a module's dict `G`, whose `G["w"]` may be float32), or a NumPy
-    scalar of another dtype. Functions, classes, modules, Python numbers and strings are known. A name called is left
-    to `_opaque`."""
+def hidden_read_site(fdef: ast.FunctionDef, resolve, known) -> ast.expr | None:
+    """The first read in `fdef` of a value whose dtype s2s does not see, or None: a parameter none of the `known` names
+    (those given an array, a number or a container of them: a keyword-only argument, an object whose `m.w` is read),
+    a free name holding an array, a container or an object not known (`G["w"]` of a module's dict), an attribute of
+    a module, class or function holding one (`wmod.W`, `Cfg.w`), or a NumPy scalar of another dtype than float64.
+    Functions, classes, modules, Python numbers and strings, and immutable tuples, ranges and slices of those, are
+    known; a name called is left to `other_dtype_site`. The read is given as the attribute or item chain it heads.
+
+        >>> import numpy as np
+        >>> tree = ast.parse("def f(x, m):\\n    return np.dot(x, m.w)").body[0]
+        >>> ast.unparse(hidden_read_site(tree, {"np": np}.get, {"x"}))
+        'm.w'
+    """
+    local = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)} | {
+        n.id for n in walk_nodes(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    code = _Code(local, resolve)
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
     called = {id(n.func) for n in walk_nodes(fdef) if isinstance(n, ast.Call)}
+    parents = Once(lambda: {id(child): n for n in walk_nodes(fdef) for child in ast.iter_child_nodes(n)})
+
+    def chain(node):  # (the attribute or item chain `node` heads, for the printed note: `m.w`, `G["w"]`)
+        while isinstance(parents().get(id(node)), ast.Attribute | ast.Subscript) \
+                and parents()[id(node)].value is node and id(parents()[id(node)]) not in called:
+            node = parents()[id(node)]
+        return node
+
     for n in walk_nodes(fdef):
-        if not (isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)) or n.id in known or id(n) in called:
+        if id(n) in called or not isinstance(getattr(n, "ctx", None), ast.Load):
             continue
-        if n.id in params:
-            return n
-        if n.id in code.local:
-            continue
-        try:
-            obj = code.resolve(n.id)
-        except Exception:  # noqa: BLE001 - none of the function's: s2s's own (a record of a check, a linked derivative)
-            continue
-        if _dtype_unknown(obj, narrowest):
-            return n
+        if isinstance(n, ast.Name) and n.id not in known:
+            if n.id in params:
+                return chain(n)
+            if n.id not in local and _dtype_unknown(code.dotted(n)):
+                return chain(n)
+        elif isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name | ast.Attribute) \
+                and _root_name(n) not in local and _root_name(n) not in known and _dtype_unknown(code.dotted(n)):
+            return chain(n)  # (`wmod.W`, `Cfg.w` of a module's or a class's float32 array)
     return None
 
 
-def _dtype_unknown(obj, narrowest) -> bool:
-    """Whether a free name's value may hold floating values of a dtype nobody has looked at."""
-    if obj is None or isinstance(obj, bool | int | float | str | bytes | types.ModuleType | type | np.dtype
-                                  | types.FunctionType | types.BuiltinFunctionType | np.ufunc | functools.partial):
+def _root_name(node):
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _dtype_unknown(obj) -> bool:
+    """Whether a free value may hold floating values of a dtype nobody has looked at (None: nothing the code could
+    name, s2s's own records)."""
+    if obj is None or obj is ctx().missing or ctx().is_runtime_helper(type(obj)):
+        return False
+    if isinstance(obj, bool | int | float | str | bytes | range | slice | types.ModuleType | type | np.dtype
+                  | types.FunctionType | types.BuiltinFunctionType | types.MethodType | np.ufunc | functools.partial):
         return False
     if isinstance(obj, np.generic):
-        return not _plain_dtype(obj.dtype, narrowest)
-    return obj is not ctx().missing and not ctx().is_runtime_helper(type(obj))  # (not s2s's own records)
+        return not _plain_dtype(obj.dtype, FLOAT64)
+    if isinstance(obj, enum.Enum):
+        return _dtype_unknown(obj.value)
+    if type(obj) in (tuple, frozenset):  # (immutable: what they hold now they hold when the code runs)
+        return any(_dtype_unknown(v) for v in obj)
+    return True
 
 
 class Once:

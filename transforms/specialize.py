@@ -34,7 +34,7 @@ from .context import ctx
 from .extremes import expanded_name
 from .item_updates import split_item_adjoints
 from .names import called_name, load, name_counts
-from .precision import NARROW_KINDS, Dtypes, other_dtype_site
+from .precision import NARROW_KINDS, Dtypes, hidden_read_site, other_dtype_site
 from .shapes import (
     Keyed,
     ListOf,
@@ -96,10 +96,14 @@ class Context:
         # (whether the function's `code` names and makes no floating dtype but float64: a float32 array it makes
         # itself, `v.astype(np.float32)`, is summed in float32 where a Python 1.0 replaces a float64 broadcast)
         narrow = {p for p, k in self.kinds.items() if set(_leaves([k])) & NARROW_KINDS}
-        # (an array the code reads whose dtype is not known, `m.w` of an object argument, `G["w"]` of a module's
-        # dict, may be float32: the code is not proved float64 only)
+        site = None if code is None else other_dtype_site(code, np_name, resolve, narrow)
+        # (the first read of a value whose dtype s2s does not see, `m.w` of an object argument, `G["w"]` of a module's
+        # dict, which may be float32: its arrays' shapes are not known either, so no shape rewrite reaches what they
+        # meet, but the seed and conversions' adjoints keep their dtypes there: transforms/adjoint_dtypes.py)
         known = set(params) | set(self.kinds) | self.numbers | ({seed} if seed else set())
-        site = None if code is None else other_dtype_site(code, np_name, resolve, narrow, known=known)
+        self.hidden = None if code is None else hidden_read_site(code, resolve, known)
+        self.hidden_note = None if self.hidden is None else \
+            f"{_line(_statement_of(code, self.hidden))}the dtype of {ast.unparse(self.hidden)} is not known here"
         # (why the code is not float64 only, for the comments of the printed code: `v is float32`, or
         # `line 6: w = s2s.astype(v, np.float32)`)
         wider = [p for p, k in self.kinds.items() if set(_leaves([k])) & set("efg")]
@@ -114,8 +118,8 @@ class Context:
         if narrowest == np.float64:  # (the same question as above)
             self.narrowest = narrowest if site is None else None
         else:
-            self.narrowest = narrowest if code is None or other_dtype_site(code, np_name, resolve, narrow, narrowest,
-                                                                             known) is None else None
+            self.narrowest = narrowest if code is None or other_dtype_site(code, np_name, resolve, narrow, narrowest) \
+                is None else None
 
     @property
     def one_floating_dtype(self) -> bool:

@@ -202,3 +202,25 @@ def test_a_records_field_named_like_an_array_attribute_is_the_field():
     from s2s.transforms.shapes import Keyed
     source = "def f(x, p):\n    t = x * p.size\n    return t"
     assert _dtype(source, "t", {"x": "f", "p": Keyed([("size", "d")])}) == np.float64
+
+
+# ---- values whose dtype the code does not show (`hidden_read_site`) ------------------------------------------
+
+class _Holder:
+    w = np.ones(2, np.float32)
+
+
+HELD = {"np": np, "G": {"w": np.ones(2, np.float32)}, "T": (1, 2.5, "a", None), "R": range(3), "H": _Holder,
+        "S": np.float32(2.0), "N": np.float64(2.0), "L": [1.0], "NAME": "mean", "F": prepared}
+
+
+@pytest.mark.parametrize("body, site", [
+    ("return np.dot(x, m.w)", "m.w"), ("return np.dot(x, G['w'])", "G['w']"), ("return np.dot(x, H.w)", "H.w"),
+    ("return x * S", "S"), ("return x * L[0]", "L[0]"), ("return np.dot(x, k)", "k"),
+    ("return x * T[1] + R[1]", None), ("return x * N + np.pi", None), ("return x if NAME == 'mean' else x", None),
+    ("return F(x)", None), ("return x.shape[0] * x", None)])
+def test_the_first_read_of_a_value_whose_dtype_is_not_known(body, site):
+    from s2s.transforms.precision import hidden_read_site
+    tree = _tree(f"def f(x, m, *, k):\n    {body}")
+    found = hidden_read_site(tree, HELD.__getitem__, {"x"})
+    assert (None if found is None else ast.unparse(found)) == site
