@@ -12,12 +12,11 @@ import dataclasses
 import functools
 import warnings
 
+import float32_weights_module
 import numpy as np
 import pytest
 
 import s2s
-
-import float32_weights_module
 
 C = 3.3
 
