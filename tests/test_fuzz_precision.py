@@ -9,7 +9,9 @@ narrower dtype is off by whole units; float16's products overflow (NumPy sums fl
 A fourth generator (stop 69) gives a float64 function float32 weights as an argument and reduces `x * w` to a float64
 number through a loop, `np.dot`, `@`, `np.vdot`, `float()`, `.item()`, a helper, a comprehension, a zip, tuple
 unpacking or a conditional, scaled by a Python number: the seed 1.0 is weak in NumPy, and a float64 value's adjoint
-`3.3 * w[i]` was float32 (1.5e-7 off), so these are checked to 1e-13.
+`3.3 * w[i]` was float32 (1.5e-7 off), so these are checked to 1e-13. A fifth (stop 70) reads the weights where the
+code does not show their dtype: an object's attribute, a module's object, dict, list or class (taken for float64
+before, 3.2e-7 off).
 
 The programs are linear in x, so the gradient is exactly `f(e_k) - f(0)` for each unit vector e_k, evaluated by
 NumPy itself. `S2S_FUZZ=long` runs more programs."""
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import warnings
 
 import numpy as np
@@ -150,6 +153,45 @@ def seeded_module(tmp_path_factory):
                  "import numpy as np\n\n\n" + "\n\n\n".join(_seeded_program(r, k) for k in range(COUNT // 2)))
 
 
+# where the fifth generator's float32 weights come from: places whose dtype the code does not show (stop 70: an
+# object's attribute, a module's dict item or attribute were taken for float64, and the seed stayed weak)
+_HOLDERS = ["m.w", "HOLDER.w", "WEIGHTS['w']", "LIST[0]", "Holder.w", "np.asarray(m.w)"]
+_HELD_HEADER = """import numpy as np
+
+W32 = np.random.default_rng(71).normal(size=(2, 5))[1].astype(np.float32)
+
+
+class Held:
+    def __init__(self, w):
+        self.w = w
+
+
+class Holder:
+    w = W32
+
+
+HOLDER = Held(W32)
+WEIGHTS = {"w": W32}
+LIST = [W32]
+
+
+"""
+
+
+def _held_program(r: random.Random, k: int) -> str:
+    holder = r.choice(_HOLDERS)
+    program = _seeded_program(r, k).replace(f"def r{k}(x, w):", f"def h{k}(x, m):")
+    body = program[program.index(f"def h{k}"):]
+    return program[:program.index(f"def h{k}")] + re.sub(r"\bw\b", holder, body)
+
+
+@pytest.fixture(scope="module")
+def held_module(tmp_path_factory):
+    r = random.Random(70)
+    return _load(tmp_path_factory, "float32_weights_held",
+                 _HELD_HEADER + "\n\n\n".join(_held_program(r, k) for k in range(COUNT // 2)))
+
+
 def _load(tmp_path_factory, name, text):
     return module_from_text(tmp_path_factory.mktemp("precision"), name, text + "\n")
 
@@ -220,3 +262,9 @@ def test_the_data_tell_a_narrower_sum_from_a_float64_one():
     w16 = np.sqrt(SMALL_INTS[0]) * 1024.0 - np.sqrt(SMALL_INTS[1]) * 1024.0 + np.sqrt(SMALL_INTS[2]) * 0.5
     # (NumPy sums float16 in float32, but its products are float16: 2048 * 2048 overflows)
     assert w16.dtype == np.float16 and np.isinf(np.sum(w16 * w16)) and np.sum(w16.astype(np.float64) ** 2) == 8388613.25
+
+
+def test_float32_weights_the_code_does_not_show_give_float64_adjoints(held_module):
+    x = np.random.default_rng(71).normal(size=5)
+    for n in range(COUNT // 2):
+        _check(getattr(held_module, f"h{n}"), x, (held_module.HOLDER,), compiled=n % 6 == 0, tolerance=1e-13)
