@@ -6,7 +6,8 @@ tangent took the list of the items' tangents as it is (`s2s.array_tangent` makes
 with the list itself (`[a, b] ** 2.0`); the code now gives the ufunc the array NumPy makes of it (`np.array([a, b])`)
 for a display, a comprehension, either of two, a name bound only to those and a call of a module-level function
 of yours every `return` of which returns one; since stop 70 NumPy's other elementwise functions too (`np.sinc([a, b])`
-raised in every mode). Each function, grad (general,
+raised in every mode), and lists made as `[a] + [b]`, `[a] * 2`, `list(...)`, by a local function of one `return` or
+given by keyword (`np.sinc(x=[a, b])`). Each function, grad (general,
 specialised, compiled), jacfwd, the Hessian and its products, against central differences."""
 
 import warnings
@@ -155,12 +156,37 @@ def numbers_of_a_local_helper(x):
     return np.sum(np.sin(pair(x)))
 
 
+C3 = np.array([0.2, 0.5])
+
+
+def chained_names_of_arrays(x):
+    v = u = [x, C3]  # (forward mode's tangent [x_dot, 0.0] of the second name: review 237)
+    w = v
+    return np.sum(np.sinc(u)) + np.sum(np.exp(w))
+
+
+def numbers_of_a_local_function_of_one_return(x):
+    def pair(a):
+        return [a[0], a[1] * 2.0]
+    return np.sum(np.sinc(pair(x))) + np.sum(np.power(pair(x), 3.0))
+
+
+def numbers_given_by_keyword(x):
+    return np.sum(np.sinc(x=[x[0], x[1]])) + np.sum(np.clip(x, a_min=[x[1], 0.0], a_max=5.0) ** 2)
+
+
+def joined_and_repeated_numbers(x):
+    return np.sum(np.sinc([x[0]] + [x[1] * 2.0])) + np.sum(np.exp([x[1]] * 2)) + np.sum(np.sinc(list(x))) \
+        + np.sum(np.tanh(tuple(v * 2.0 for v in x)))
+
+
 FUNCTIONS = [cumsum_of_numbers, cumprod_of_numbers, diff_of_numbers, sorted_numbers, tiled_numbers, rolled_numbers,
              repeated_numbers, spread_of_numbers, rooted_numbers, power_of_numbers, angles_of_numbers,
              product_of_numbers, logs_of_numbers, exp_of_nested_numbers, maximum_of_a_tuple, named_numbers,
              either_numbers, comprehended_numbers, stacked_arrays, appended_numbers, larger_of_numbers,
              numbers_of_a_helper, sinc_of_numbers, clipped_numbers, chosen_numbers, rounded_and_real_numbers,
-             chained_names_of_numbers, numbers_of_a_local_helper]
+             chained_names_of_numbers, numbers_of_a_local_helper, chained_names_of_arrays,
+             numbers_of_a_local_function_of_one_return, numbers_given_by_keyword, joined_and_repeated_numbers]
 
 
 @pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)

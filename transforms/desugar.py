@@ -201,6 +201,7 @@ class Desugar(loops.LoopRewriter):
         super().__init__(pf, local_names, alloc)
         self.updates = {}  # id(statement) -> the ownership guards it needs (transforms/ownership.py)
         self.bindings = {}  # name -> the values of its plain assignments (None: also bound otherwise): _bindings
+        self.local_helpers = {}  # name -> inline.LocalHelper of a local function of one `return` (expanded later)
         self.records = {}  # parameter -> the record class it is given in the call the code is made for
         self.stored = set()  # the names the function binds
 
@@ -340,18 +341,28 @@ class Desugar(loops.LoopRewriter):
     def _lists_given_to_ufuncs(self, node) -> None:
         """`np.power([a, b], 3.0)` -> `np.power(np.array([a, b]), 3.0)`: a NumPy ufunc makes an array of a list or tuple
         it is given, and so does the code now, where the rules see it (their adjoints and tangents are written for
-        arrays: `[a, b] ** 3.0` is no list operation). A display, a comprehension, either of two of them, a call of a
-        module-level function of yours each `return` of which returns one (`_returns_lists`), or a name every binding
-        of which is one (None aside); the array is the one NumPy makes, the same dtype and values."""
-        if not node.args or not _reads_lists_as_arrays(self._global_value(node.func)):
+        arrays: `[a, b] ** 3.0` is no list operation). A display, a comprehension, either of two of them, a sum or an
+        int multiple of them (`[a] + [b]`, `[a] * 2`), `list(...)` or `tuple(...)`, a call of a local function of one
+        `return` of one, or of a module-level function of yours each `return` of which returns one (`_returns_lists`),
+        or a name every binding of which is one (None aside), given by position or as a NumPy function's array
+        keyword (`np.sinc(x=[a, b])`); the array is the one NumPy makes, the same dtype and values."""
+        if not (node.args or node.keywords) or not _reads_lists_as_arrays(self._global_value(node.func)):
             return
 
         def listed(e, seen=frozenset()) -> bool:  # (a helper expanded here binds its result to None first, then to
             # a display in each branch)
             if isinstance(e, ast.IfExp):
                 return listed(e.body, seen) and listed(e.orelse, seen)
+            if isinstance(e, ast.BinOp):  # (`[a] + [b]`, `[a] * 2`: a list too)
+                return isinstance(e.op, ast.Add) and listed(e.left, seen) and listed(e.right, seen) \
+                    or isinstance(e.op, ast.Mult) and (listed(e.left, seen) and _an_int(e.right)
+                                                       or _an_int(e.left) and listed(e.right, seen))
             if isinstance(e, ast.Call):
-                return _returns_lists(self._global_value(e.func))
+                helper = self.local_helpers.get(e.func.id) if isinstance(e.func, ast.Name) else None
+                if helper is not None:  # (a local function of one `return`, expanded by `lower` later)
+                    return listed(helper.body, seen)
+                callee = self._global_value(e.func)
+                return callee is list or callee is tuple or _returns_lists(callee)
             if isinstance(e, ast.Name) and e.id in self.locals:
                 if e.id in seen:
                     return False
@@ -364,6 +375,10 @@ class Desugar(loops.LoopRewriter):
             if listed(arg):
                 node.args[k] = ast.copy_location(ast.Call(func=helper_attr("np", "array", np.array), args=[arg],
                                                           keywords=[]), arg)
+        for keyword in node.keywords:  # (`np.sinc(x=[a, b])`, `np.clip(v, a_min=[lo, 0.0], a_max=1.0)`)
+            if keyword.arg in _ARRAY_KEYWORDS and listed(keyword.value):
+                keyword.value = ast.copy_location(ast.Call(func=helper_attr("np", "array", np.array),
+                                                           args=[keyword.value], keywords=[]), keyword.value)
 
     def _global_value(self, node):
         """The value of `node` where it is a global or closure value, an attribute of one or an item of one at a
@@ -571,6 +586,7 @@ def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict, reco
     desugarer = Desugar(pf, names, alloc)
     desugarer.updates = updates
     desugarer.bindings = _bindings(tree)
+    desugarer.local_helpers = annotations.get(tree, annotations.LOCAL_HELPERS, {})
     desugarer.records = {name: cls for name, cls in record_params if isinstance(cls, type)}
     from .objects import _method_owner
     owner, params = _method_owner(pf), tree.args.posonlyargs + tree.args.args
@@ -859,6 +875,14 @@ def _owner_class(func):
 # tangent, `np.array([a_dot, b_dot])`, is made by forward mode's `s2s.array_tangent`)
 _ARRAY_MAKERS = frozenset({np.array, np.asarray, np.asanyarray, np.ascontiguousarray, np.asfortranarray, np.copy,
                            np.astype, np.float32, np.float64})
+
+
+# the keywords by which NumPy's elementwise functions take arrays (`np.clip(a, a_min, a_max)`, `np.real(val)`)
+_ARRAY_KEYWORDS = frozenset({"x", "a", "b", "a_min", "a_max", "min", "max", "val", "condition", "y"})
+
+
+def _an_int(e) -> bool:
+    return isinstance(e, ast.Constant) and type(e.value) is int
 
 
 def _reads_lists_as_arrays(func) -> bool:

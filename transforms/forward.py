@@ -28,9 +28,16 @@ def _passes_through(template, p) -> bool:
 
 
 def _bound_to_displays(tree) -> set:
-    """The names `tree` binds only to list or tuple displays (`t3 = [t, t2]`, as lowering writes `np.sqrt([a, b])`)."""
-    return {name for name, values in bound_values(tree).items()
-            if all(isinstance(v, ast.List | ast.Tuple) for v in values)}
+    """The names `tree` binds only to list or tuple displays (`t3 = [t, t2]`, as lowering writes `np.sqrt([a, b])`),
+    or to names so bound (`v = u = [x, C]`, `u = v`)."""
+    bound = bound_values(tree)
+    found = {name for name, values in bound.items() if all(isinstance(v, ast.List | ast.Tuple) for v in values)}
+    while True:
+        more = {name for name, values in bound.items() if name not in found and all(
+            isinstance(v, ast.List | ast.Tuple) or isinstance(v, ast.Name) and v.id in found for v in values)}
+        if not more:
+            return found
+        found |= more
 
 
 def _assign(target, value, like):
