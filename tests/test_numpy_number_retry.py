@@ -149,7 +149,6 @@ def by_type_with_the_same_value(x, y):
 @pytest.mark.parametrize("call", [
     lambda: s2s.grad(draws, wrt=(0, 1))(0.0, 1.0, np.random.default_rng(0)),
     lambda: s2s.grad(draws_globally, wrt=(0, 1))(0.0, 1.0),
-    lambda: s2s.grad(Counter().loss, wrt=(0, 1))(0.0, 1.0),
     lambda: s2s.grad(appends, wrt=(0, 1))(0.0, 1.0, []),
     lambda: s2s.grad(by_type_with_the_same_value, wrt=(0, 1))(0.0, 1.0),
 ])
@@ -163,7 +162,9 @@ def test_a_second_run_leaves_the_generator_and_the_object_as_one_call_does():
     rng = np.random.default_rng(0)
     with pytest.raises(ZeroDivisionError):
         s2s.grad(draws, wrt=(0, 1))(0.0, 1.0, rng)
+    # (since stop 70 the seed takes the output's dtype where the code reads a value whose dtype s2s does not see,
+    # `self.k`: the adjoints are NumPy numbers, 1 / 0.0 is NumPy's inf in the one run, and no second run is needed)
     counter = Counter()
-    with pytest.raises(ZeroDivisionError):
-        s2s.grad(counter.loss, wrt=(0, 1))(0.0, 1.0)
-    assert counter.k == 1.0
+    with np.errstate(divide="ignore"):
+        x_bar, y_bar = s2s.grad(counter.loss, wrt=(0, 1))(0.0, 1.0)
+    assert x_bar == np.inf and y_bar == 1.0 and counter.k == 1.0
