@@ -44,8 +44,8 @@ import weakref
 
 import numpy as np
 
-from s2s import codegen, pipeline, repeated
-from s2s.errors import NoDerivativeRuleError, UnsupportedSyntaxError
+from s2s import cache, codegen, pipeline, repeated
+from s2s.errors import NoDerivativeRuleError, S2SError, UnsupportedSyntaxError
 from s2s.tables import Table
 
 _FORMS = ("jvp", "split", "flat")
@@ -276,11 +276,23 @@ def _bind_jvp(G, L, name, wrt, optimize):
 def _bind_split(G, L, name, wrt, optimize, params):
     flat_fn, flat_entries = _flat(L, name, wrt, optimize, params)
 
+    # (the globals, cells, attributes and items L's derivatives read)
+    reads = [entry for entry in _entry(L, (name,), "flat", optimize).rest if entry[0] in ("d", "C", "a", "i")]
+
     def gradient_vjp(*args, **kwargs):
         bound = _check_values(L, name, wrt, params, args, kwargs)
         value = G(*args, **kwargs)
+        now = [(kind, container, key, cache.current(kind, container, key, L)) for kind, container, key, _, _ in reads]
 
         def gradient_pullback(v):
+            # (the pullback computes L's second derivatives when it is called: where a global or a function they
+            # read was rebound after the vjp, they would be those of the new one)
+            if not all(_still(cache.current(kind, container, key, L), obj) for kind, container, key, obj in now):
+                raise S2SError(f"s2s cannot run this pullback of grad({L.__qualname__}): a global, a closure value or "
+                               f"a function {L.__qualname__} reads was rebound (or a rule registered) after the vjp "
+                               "was taken, and the pullback computes its second derivatives when it is called",
+                               hint="call the pullback before changing what the function reads, or take the vjp "
+                                    "again after the change")
             if any(np.ndim(bound[w]) != 0 for w in wrt):
                 try:
                     return _hessian_vector_product(L, name, wrt, optimize, args, kwargs, v)
@@ -292,6 +304,12 @@ def _bind_split(G, L, name, wrt, optimize, params):
         return value, gradient_pullback
 
     return _bound(gradient_vjp, flat_entries)
+
+
+def _still(now, then) -> bool:
+    """Whether a global (cell, attribute) read at a pullback holds what it held at the vjp: the same object, or an
+    equal number or string (a property may make a new one each time it is read)."""
+    return now is then or type(now) is type(then) and type(now) in (int, float, bool, str) and now == then
 
 
 def _hessian_vector_product(L, name, wrt, optimize, args, kwargs, v):
