@@ -288,9 +288,9 @@ def _bind_split(G, L, name, wrt, optimize, params):
             # (the pullback computes L's second derivatives when it is called: where a global or a function they
             # read was rebound after the vjp, they would be those of the new one)
             if not all(_still(cache.current(kind, container, key, L), obj) for kind, container, key, obj in now):
-                raise S2SError(f"s2s cannot run this pullback of grad({L.__qualname__}): a global, a closure value or "
-                               f"a function {L.__qualname__} reads was rebound (or a rule registered) after the vjp "
-                               "was taken, and the pullback computes its second derivatives when it is called",
+                raise S2SError(f"s2s cannot run this pullback of grad({L.__qualname__}): a global, closure value, "
+                               f"attribute or item {L.__qualname__} reads was rebound after the vjp was taken, and "
+                               "the pullback computes its second derivatives when it is called",
                                hint="call the pullback before changing what the function reads, or take the vjp "
                                     "again after the change")
             if any(np.ndim(bound[w]) != 0 for w in wrt):
