@@ -701,6 +701,9 @@ class _Analysis:
             if isinstance(held, types.FunctionType):
                 self.callee_changes_outside(e, held, self.summary_or_unread(held))
                 summary = self.summary_of(held)
+                instance = self.method_object(held, e) if summary is not None and not self.summarising else None
+                if instance is not None:  # (`Net.forward(NET, W, x)`: what NET holds, `self.act = np.tanh`)
+                    summary = self.reader.summary(held, instance=instance) or summary
                 if summary is not None:  # (`Static.run(w)` may update w as a function called by name would)
                     self.callee_updates(e, held, summary, env)
             elif isinstance(held, types.MethodType) and isinstance(held.__func__, types.FunctionType) \
@@ -823,6 +826,9 @@ class _Analysis:
             self.instances.update(dict.fromkeys(made, obj))
             return made
         summary = self.summary_of(obj) if isinstance(obj, types.FunctionType) else None
+        instance = self.method_object(obj, e) if summary is not None and not self.summarising else None
+        if instance is not None:  # (`forward(c0, W, x)` of a global object c0: its `self.act(v)` is what c0 holds)
+            summary = self.reader.summary(obj, instance=instance) or summary
         if summary is None and isinstance(obj, types.FunctionType):
             self.callee_changes_outside(e, obj, self.summary_or_unread(obj))
             wrapped = _wrapped_function(obj)  # (a functools.wraps wrapper passes its arguments on)
@@ -947,6 +953,34 @@ class _Analysis:
             return callees.changed_keys(callees.follow(self.instance, path[1]), self.reader)
         return _DEFER
 
+    def method_object(self, func, call):
+        """The global object `call` passes first to `func` where `func` is a function of that object's class
+        (`Net.forward(net, W, x)`, as s2s's wrapper of a method called through a value writes it), else None."""
+        if not call.args or not isinstance(call.args[0], ast.Name) or call.args[0].id in self.locals:
+            return None
+        obj = self.resolve_call(call.args[0])
+        if obj is _UNKNOWN or isinstance(obj, type | types.ModuleType | types.FunctionType):
+            return None
+        held = inspect.getattr_static(type(obj), func.__name__, None)
+        return obj if getattr(held, "__func__", held) is func else None
+
+    def local_function(self, name):
+        """The lambda or def `name` is bound to where that is its one binding in the function (`f = lambda z: ...`,
+        `def g(v): ...`), else None."""
+        if name in self.params:
+            return None
+        defs = [n for n in walk(self.tree) if isinstance(n, ast.FunctionDef) and n is not self.tree and n.name == name]
+        stores = [n for n in walk(self.tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
+                  and n.id == name]
+        if len(defs) == 1 and not stores:
+            return defs[0]
+        if not defs and len(stores) == 1:
+            bound = [s for s in walk(self.tree) if isinstance(s, ast.Assign) and len(s.targets) == 1
+                     and s.targets[0] is stores[0]]
+            if bound and isinstance(bound[0].value, ast.Lambda):
+                return bound[0].value
+        return None
+
     def nested_def_keys(self, name):
         """What a call of the function `name` defined inside this one may change, read from its body
         (`def inner(v): return v * 2.0` changes nothing): callees.ALL where the name is bound otherwise too
@@ -1041,6 +1075,12 @@ class _Analysis:
         if isinstance(node, ast.IfExp):  # (`f if c else g`: either)
             found = [self.passed_keys(call, entry, v, steps, passed, env) for v in (node.body, node.orelse)]
             return callees.ALL if callees.ALL in found else found[0] | found[1]
+        if isinstance(node, ast.Name) and not steps:
+            made = self.local_function(node.id)  # (`f = lambda z: z * 3.0; apply(f, w)`, `def g(v): ...; apply(g, w)`)
+            if isinstance(made, ast.Lambda):
+                return self.lambda_keys(made)
+            if isinstance(made, ast.FunctionDef):
+                return self.nested_def_keys(node.id)
         path = self.unaliased(callees.callee_path(node))  # (`for f in self.fns: apply(f, v)`)
         if path is not None and path[0] in self.locals:
             return self.passed_on(call, entry, passed, env, (path[0], path[1] + steps))
@@ -1752,7 +1792,12 @@ class _Analysis:
             classes.append(cls)
             todo.extend(cls.__subclasses__())
         arguments = obj = False
-        for cls in classes or [self.owner]:
+        # (the object's own class where it is known: `self.forward(x)` in a base class's `__call__` is the subclass's;
+        # else the method's class and its subclasses, those that define the function: a base class that leaves it to
+        # its subclasses, PyTorch's `Module.__call__`, is no function of its own)
+        classes = classes or [type(self.instance) if self.instance is not None else self.owner]
+        defining = [cls for cls in classes if _class_function(cls, func.attr) is not None]
+        for cls in defining or classes:
             method = _class_function(cls, func.attr)
             summary = None if method is None else self.summary_of(method) if self.instance is None else \
                 self.reader.summary(method, instance=self.instance)

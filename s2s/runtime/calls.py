@@ -25,10 +25,13 @@ import itertools
 import linecache
 import sys
 import types
+import weakref
 
 import numpy as np
 
 from s2s import argcheck
+from s2s.runtime.structures import is_record
+from s2s.runtime.zero import is_zero
 from s2s.tables import Table, lock
 
 _lock = lock
@@ -220,7 +223,8 @@ def _wrapper(f, n_const, const_kw, n_args, kwnames):
 # function -> (its ownership Summary (what it may update; None: unknown), what the summary read: `_reads`)
 _UPDATES = Table("summaries of callees", 1024)
 _NOT_KEPT = object()
-# (function, the callees its entries lead to) -> (those callees, answer, what the answer read: `_reads`)
+# (function, its summary's id, the callees its entries lead to) -> (those callees, answer, what the answer read:
+# `_reads`, the summary)
 _SETTLED = Table("callees settled", 512)
 
 
@@ -253,12 +257,15 @@ def _identity(callee):
     return id(callee)
 
 
-def _summary_of(func):
-    """transforms/ownership.py's Summary of the Python function `func` (None: not one s2s reads)."""
+def _summary_of(func, instance=None):
+    """transforms/ownership.py's Summary of the Python function `func` (None: not one s2s reads); `instance`: the
+    object `func` is called on as a method (its functions held in attributes, `self.act = np.tanh`, then read)."""
     if not isinstance(func, types.FunctionType) or func.__code__.co_filename.startswith("<s2s"):
         return None  # (code s2s wrote: functional by construction)
-    kept = _UPDATES.find(func, _NOT_KEPT)  # (by the function: closures of one code hold other functions)
-    if kept is not _NOT_KEPT and _still(kept[1], func):
+    # (by the function, and the object it is a method of: closures of one code hold other functions)
+    key = func if instance is None else (func, id(instance))
+    kept = _UPDATES.find(key, _NOT_KEPT)
+    if kept is not _NOT_KEPT and _still(kept[1], func) and (instance is None or kept[2]() is instance):
         return kept[0]
     from s2s import rules
     from s2s.transforms.desugar import callee_summary
@@ -267,9 +274,26 @@ def _summary_of(func):
             return None
     except TypeError:
         return None
-    summary, reads = _reading(lambda: callee_summary(func), func)
-    _UPDATES.put(func, (summary, reads))
+    summary, reads = _reading(lambda: callee_summary(func, instance=instance), func)
+    _UPDATES.put(key, (summary, reads, None if instance is None else _reference(instance)))
     return summary
+
+
+def _reference(obj):
+    """A weak reference to `obj`, or a strong one where it takes none (`__slots__` without `__weakref__`)."""
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
+
+
+def _method_object(func, const):
+    """The object `func` was bound to as its method (`net.forward`, `layer(x)`'s `__call__`): the first constant
+    `_unwrap` took off, where `func` is a function of its class; else None."""
+    if not const or not isinstance(func, types.FunctionType):
+        return None
+    held = inspect.getattr_static(type(const[0]), func.__name__, None)
+    return const[0] if getattr(held, "__func__", held) is func else None
 
 
 def _updated_params(func, bound: dict, roots=None, summary=_NOT_KEPT):
@@ -290,10 +314,11 @@ def _updated_params(func, bound: dict, roots=None, summary=_NOT_KEPT):
                 if (e.root in bound or e.root in defaults) and (roots is None or e.root in roots)
                 else callees.UNKNOWN if roots is None else None for e in summary.deferred]
     # (settled once per callee and what the entries lead to: a call in a loop reads no summary again)
-    key = (func, *map(_identity, followed))
+    # (the summary too: a method's for the object it is called on differs from its class's, `_summary_of`)
+    key = (func, id(summary), *map(_identity, followed))
     kept = _SETTLED.find(key, None)
-    if kept is not None and _still(kept[2], func):  # (the callees it holds are alive: an equal key is of the same
-        return kept[1]                               # objects; what their summaries read is checked)
+    if kept is not None and kept[3] is summary and _still(kept[2], func):  # (the callees it holds are alive: an
+        return kept[1]                     # equal key is of the same objects; what their summaries read is checked)
     reader = callee_reader()
 
     def settled():
@@ -303,7 +328,7 @@ def _updated_params(func, bound: dict, roots=None, summary=_NOT_KEPT):
         return callees.settle(summary, lambda entry: found[summary.deferred.index(entry)]).updated_params, through
 
     answer, reads = _reading(settled, func)
-    _SETTLED.put(key, (followed, answer, reads))
+    _SETTLED.put(key, (followed, answer, reads, summary))
     return answer
 
 
@@ -362,6 +387,10 @@ def _refuse_updates(func, const, const_kw, args, kwargs, site, passed_on=None):
     if not updated:
         return
     hit = sorted(p for p in bound if p in updated)
+    instance = _method_object(func, const) if hit else None
+    if instance is not None:  # (a method reading what its object holds, `self.act = np.tanh`: that object's)
+        held, _ = _updated_params(func, bound, passed_on, _summary_of(func, instance))
+        hit = [p for p in hit if held is None or p in held]
     if hit:
         how = f" (through {', '.join(dict.fromkeys(through))}, which it is given)" if through else ""
         _refuse_at_site(site, f"s2s cannot differentiate this call: the function it calls at run time "
@@ -683,12 +712,33 @@ def call_jvp_of_jvp(f, site, active, tangents, active2, tangents2, tangents_dot,
     entry, values = _entry_for(f, site, active, args, kwargs, "jvp")
     jf = entry.fn
     names = jf.__s2s_tangent_names__
+    # (the tangents of the tangents, a structure's zero leaves as zeros of their leaves' shapes: the tangent code
+    # reads a part of a structure's tangent, `W_dot_dot` of `for W, b in params`, as an array)
+    given = [args[a] if isinstance(a, int) else kwargs[a] for a in active]
+    tangents_dot = None if tangents_dot is None else tuple(_dense_leaves(t, v) for t, v in zip(tangents_dot, given))
     offset = len(values) - len(args) - len(kwargs)
     kwnames = tuple(kwargs)
     where = tuple(offset + a if isinstance(a, int) else offset + len(args) + kwnames.index(a) for a in active2)
     outer = where + (names if tangents_dot is not None else ())
     outer_tangents = tuple(tangents2) + (tuple(tangents_dot) if tangents_dot is not None else ())
     return call_jvp(jf, site, outer, outer_tangents, *values, **dict(zip(names, tangents)))
+
+
+def _dense_leaves(t, value):
+    """The tangent `t` of `value` with each zero leaf (0.0, of an array or number of a list, tuple or dict) an array
+    of zeros of that leaf's shape, a number's zero a 0.0.
+
+        >>> _dense_leaves([0.0, 1.0], [np.ones(2), 3.0])
+        [array([0., 0.]), 1.0]
+    """
+    if isinstance(value, list | tuple) and not is_record(value):
+        parts = t if isinstance(t, list | tuple) else [t] * len(value)
+        return [_dense_leaves(a, b) for a, b in zip(parts, value)]
+    if isinstance(value, dict):
+        return {k: _dense_leaves(t[k] if isinstance(t, dict) else t, v) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and is_zero(t):
+        return np.zeros(value.shape, value.dtype if value.dtype.kind in "fc" else np.float64)
+    return t
 
 
 def _tangent_names(wrapper, wrt):

@@ -8,6 +8,7 @@ s2s generates (form "flat") and differentiates once more through `call_jvp`, lik
 from __future__ import annotations
 
 from s2s.runtime.calls import _flat_active, _flatten, _plan, _refuse_at, _regroup, call_jvp, call_jvp_of_jvp, call_vjp
+from s2s.runtime.tangents import dense_tangent
 
 
 def _seeded(f, site, active, args, kwargs):
@@ -62,7 +63,7 @@ def call_star_vjp_jvp(f, site, layout, active, active2, tangents2, /, *values):
     with tangents, `tangents2` their tangents (a sequence for `*xs`, a dict for `**d`)."""
     args, kwargs, where = _flatten(layout, values)
     flat, flat2 = _flat_active(where, active), _flat_active(where, active2)
-    flat_tangents = _flat_tangents(where, active2, tangents2)
+    flat_tangents = _flat_tangents(where, active2, tangents2, args, kwargs)
     (value, pullback), (value_dot, pullback_dot) = call_vjp_jvp(f, site, flat, flat2, flat_tangents,
                                                                 *args, **kwargs)
 
@@ -84,15 +85,18 @@ def pullback_jvp(pullback, pullback_dot, g, g_dot):
     return pullback(g), pullback(g_dot)
 
 
-def _flat_tangents(where, active, tangents):
-    """The tangents of the active values, in the order of their flat parts (see call_star_jvp)."""
+def _flat_tangents(where, active, tangents, args=(), kwargs=None):
+    """The tangents of the active values, in the order of their flat parts (see call_star_jvp). The zero tangent
+    0.0 of a `*xs` or `**d` value becomes zeros shaped like each part of `args` and `kwargs` (the flat values): the
+    code the parts are given to reads their tangents as values of their structure."""
     out = []
     for i, t in zip(active, tangents):
         kind, at = where[i]
+        whole = isinstance(t, list | tuple | dict)
         if kind == "*":
-            out.extend(list(t) if len(at) else [])
+            out.extend((list(t) if whole else [dense_tangent(t, args[j]) for j in at]) if len(at) else [])
         elif kind == "**":
-            out.extend(t[k] for k in at)
+            out.extend(t[k] if whole else dense_tangent(t, kwargs[k]) for k in at)
         else:
             out.append(t)
     return tuple(out)
@@ -104,9 +108,9 @@ def call_star_jvp_of_jvp(f, site, layout, active, tangents, active2, tangents2, 
     constant)."""
     args, kwargs, where = _flatten(layout, values)
     flat, flat2 = _flat_active(where, active), _flat_active(where, active2)
-    flat_dot = None if tangents_dot is None else _flat_tangents(where, active, tangents_dot)
-    return call_jvp_of_jvp(f, site, flat, _flat_tangents(where, active, tangents), flat2,
-                           _flat_tangents(where, active2, tangents2), flat_dot, *args, **kwargs)
+    flat_dot = None if tangents_dot is None else _flat_tangents(where, active, tangents_dot, args, kwargs)
+    return call_jvp_of_jvp(f, site, flat, _flat_tangents(where, active, tangents, args, kwargs), flat2,
+                           _flat_tangents(where, active2, tangents2, args, kwargs), flat_dot, *args, **kwargs)
 
 
 def split_vjp_jvp(split, active2, tangents2, *args, **kwargs):

@@ -1,0 +1,102 @@
+"""Review 238 (real programs ported in their authors' style): the crash and the false refusals it found.
+
+Each is checked against central differences: an ODE net's Euler steps calling `func(y, t, *args)` with layers of
+different shapes under the Hessian (a TypeError, then a shape mismatch: the tangents' zero leaves were read as
+arrays), a lambda a helper makes and hands to another helper (Newton's method on `f` and `df`), a base class's
+`__call__` calling the `forward` its subclass defines (PyTorch's Module), and a method of a module's object reading the
+function the object holds (`self.act = np.tanh`)."""
+
+import numpy as np
+import pytest
+from helpers_fd import fd_grad
+
+import s2s
+
+
+def _layers(params, inputs):
+    for W, b in params:
+        outputs = np.dot(inputs, W) + b
+        inputs = np.tanh(outputs)
+    return outputs
+
+
+def _dynamics(state, time, params):
+    return _layers(params, state) * (1.0 + time)
+
+
+def _euler(func, y0, ts, args):
+    y = y0
+    for i in range(len(ts) - 1):
+        y = y + (ts[i + 1] - ts[i]) * func(y, ts[i], *args)
+    return y
+
+
+def ode_net_loss(w, x, ts):
+    params = [(w[:12].reshape(3, 4), w[12:16]), (w[16:28].reshape(4, 3), w[28:31])]
+    return np.sum(_euler(_dynamics, x, ts, (params,)) ** 2)
+
+
+def test_hessian_vector_products_through_a_function_given_star_args_in_a_loop():
+    rng = np.random.default_rng(238)
+    w, v = rng.normal(size=31) * 0.5, rng.normal(size=31)
+    x, ts = rng.normal(size=(1, 3)), np.linspace(0.0, 1.0, 4)
+    step = 1e-5
+    want = (s2s.grad(ode_net_loss)(w + step * v, x, ts) - s2s.grad(ode_net_loss)(w - step * v, x, ts)) / (2 * step)
+    np.testing.assert_allclose(s2s.hvp(ode_net_loss)(w, x, ts, v), want, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(s2s.hessian(ode_net_loss)(w, x, ts) @ v, want, rtol=1e-6, atol=1e-7)
+
+
+def _newton(f, df, x0, steps=20):
+    x = x0
+    for _ in range(steps):
+        x = x - f(x) / df(x)
+    return x
+
+
+def _eccentric_anomaly(mean_anomaly, e):
+    f = lambda E: E - e * np.sin(E) - mean_anomaly  # noqa: E731 - (as the program writes it)
+    df = lambda E: 1 - e * np.cos(E)  # noqa: E731
+    return _newton(f, df, mean_anomaly)
+
+
+def orbit_radius(p):
+    return 1.0 - p[1] * np.cos(_eccentric_anomaly(p[0], p[1]))
+
+
+class _Module:
+    def __call__(self, x):
+        return self.forward(x)
+
+
+class _Tanh(_Module):
+    def forward(self, x):
+        return np.tanh(x)
+
+
+def through_a_module(x, layer):
+    return np.sum(layer(x) ** 2)
+
+
+class _Net:
+    def __init__(self):
+        self.act = np.tanh
+
+    def forward(self, W, x):
+        return self.act(x @ W)
+
+
+NET = _Net()
+
+
+def through_a_module_objects_method(W, x):
+    return np.sum(_Net.forward(NET, W, x) ** 2) + np.sum(NET.forward(W, x))
+
+
+@pytest.mark.parametrize("f, args", [
+    (orbit_radius, (np.array([1.0, 0.3]),)),
+    (through_a_module, (np.array([0.3, -0.4]), _Tanh())),
+    (through_a_module_objects_method, (np.array([[0.5, -0.2], [0.1, 0.3]]), np.array([[1.0, 2.0]]))),
+], ids=["lambdas to a helper", "subclass forward", "held function"])
+def test_programs_refused_as_updating_an_argument_are_differentiated(f, args):
+    # (each was refused: "updates its argument `f` (`self`) in place", which none of them does)
+    np.testing.assert_allclose(s2s.grad(f)(*args), fd_grad(f, args), rtol=1e-6, atol=1e-8)
