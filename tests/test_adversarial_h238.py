@@ -100,3 +100,28 @@ def through_a_module_objects_method(W, x):
 def test_programs_refused_as_updating_an_argument_are_differentiated(f, args):
     # (each was refused: "updates its argument `f` (`self`) in place", which none of them does)
     np.testing.assert_allclose(s2s.grad(f)(*args), fd_grad(f, args), rtol=1e-6, atol=1e-8)
+
+
+def _convolved(img, kernel):
+    out = np.zeros((img.shape[0] - 1, img.shape[1] - 1))
+    for i in range(img.shape[0] - 1):
+        for j in range(img.shape[1] - 1):
+            out[i, j] = np.sum(img[i:i + 2, j:j + 2] * kernel)
+    return out
+
+
+def features_of_a_helper(k, imgs):
+    feats = []
+    for img in imgs:
+        feats.append(_convolved(img, k).ravel())
+    return np.sum(np.sin(np.array(feats)))
+
+
+def test_hessian_vector_products_of_an_array_made_of_a_helpers_results():
+    # (refused: the forward code's `s2s.array_tangent` of the list had no rule to be differentiated again)
+    rng = np.random.default_rng(2381)
+    k, v, imgs = rng.normal(size=(2, 2)), rng.normal(size=(2, 2)), [rng.normal(size=(3, 3)) for _ in range(2)]
+    step = 1e-5
+    g = s2s.grad(features_of_a_helper)
+    want = (g(k + step * v, imgs) - g(k - step * v, imgs)) / (2 * step)
+    np.testing.assert_allclose(s2s.hvp(features_of_a_helper)(k, imgs, v), want, rtol=1e-6, atol=1e-7)

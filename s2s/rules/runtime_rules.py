@@ -83,6 +83,8 @@ defrule_for(rt.add_item_grad, "add_item_grad(acc, g, x, index)", result_shape=sh
 defrule_for(rt.zero_of_real, "zero_of_real(g, x)", nondiff=True)
 defrule_for(rt.broadcast_like, "broadcast_like(t, ans)", shape_only=("ans",), linear=("t",))
 defrule_for(rt.dense_tangent, "dense_tangent(t, value)", shape_only=("value",), linear=("t",))
+# (a list's tangent as the array NumPy makes of the list, `np.array(feats)` in forward code: Hessians over it)
+defrule_for(rt.array_tangent, "array_tangent(t, value)", shape_only=("value",), linear=("t",))
 # the adjoint and the tangent of a closure over differentiated values (FunctionAdjoints): linear in g / tangents
 defrule_for(rt.function_adjoint_parts, "function_adjoint_parts(g, names)", structured=True, linear=("g",))
 defrule_for(rt.function_tangent, "function_tangent(tangents, names)", structured=True, linear=("tangents",))
