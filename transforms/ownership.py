@@ -984,17 +984,15 @@ class _Analysis:
     def nested_def_keys(self, name):
         """What a call of the function `name` defined inside this one may change, read from its body
         (`def inner(v): return v * 2.0` changes nothing): callees.ALL where the name is bound otherwise too
-        (twice, or also by an assignment), the def is decorated or takes `*args`, keywords only or `**kwargs`,
-        or its body calls or changes a value of this function (`function_keys`)."""
-        defs = [n for n in walk(self.tree) if isinstance(n, ast.FunctionDef) and n is not self.tree and n.name == name]
-        stores = [n for n in walk(self.tree) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)
-                  and n.id == name]
-        if len(defs) != 1 or stores or name in self.params or defs[0].decorator_list:
+        (twice, or also by an assignment), the def is decorated or takes `*args`, keywords only, `**kwargs` or
+        defaults, or its body calls or changes a value of this function (`function_keys`)."""
+        made = self.local_function(name)
+        if not isinstance(made, ast.FunctionDef) or made.decorator_list:
             return callees.ALL
-        args = defs[0].args
-        if args.vararg or args.kwarg or args.kwonlyargs:
+        args = made.args
+        if args.vararg or args.kwarg or args.kwonlyargs or args.defaults:  # (a default: a value of this function)
             return callees.ALL
-        return function_keys([a.arg for a in args.posonlyargs + args.args], defs[0].body, self.resolve, self.rule_of,
+        return function_keys([a.arg for a in args.posonlyargs + args.args], made.body, self.resolve, self.rule_of,
                              self.summary_of, self.returns_view, self.mutates, frozenset(self.locals | self.nested))
 
     def method_named_like_an_arrays(self, func, env) -> bool:
@@ -1153,7 +1151,10 @@ class _Analysis:
         return keys
 
     def lambda_keys(self, node: ast.Lambda):
-        """What a lambda passed to a helper changes of its arguments."""
+        """What a lambda passed to a helper changes of its arguments (ALL where it has defaults: a value of the
+        function around it, `lambda v, w=a: ...`, which its body may change as a parameter)."""
+        if node.args.defaults or any(d is not None for d in node.args.kw_defaults):
+            return callees.ALL
         return self.body_keys([a.arg for a in node.args.posonlyargs + node.args.args], node.body)
 
     def body_keys(self, params, body: ast.expr):
