@@ -6,6 +6,8 @@ arrays), a lambda a helper makes and hands to another helper (Newton's method on
 `__call__` calling the `forward` its subclass defines (PyTorch's Module), and a method of a module's object reading the
 function the object holds (`self.act = np.tanh`)."""
 
+import collections
+
 import numpy as np
 import pytest
 from helpers_fd import fd_grad
@@ -125,3 +127,61 @@ def test_hessian_vector_products_of_an_array_made_of_a_helpers_results():
     g = s2s.grad(features_of_a_helper)
     want = (g(k + step * v, imgs) - g(k - step * v, imgs)) / (2 * step)
     np.testing.assert_allclose(s2s.hvp(features_of_a_helper)(k, imgs, v), want, rtol=1e-6, atol=1e-7)
+
+
+class _Holds:
+    def __init__(self, act):
+        self.act = act
+
+    def forward(self, v):
+        return self.act(v)
+
+
+def _sorted_in_place(v):
+    v.sort()
+    return v
+
+
+def runs_a_held_function(x, net):
+    u = np.array([3.0, 1.0, 2.0])
+    c = net.forward(u)  # (no derivative: run as written, once the object's own function is checked)
+    return np.sum(x * u[0]) * np.sum(c)
+
+
+def test_a_method_run_as_written_is_checked_by_the_function_its_object_holds():
+    x = np.array([0.3, 0.7])
+    u = np.array([3.0, 1.0, 2.0])
+    np.testing.assert_allclose(s2s.grad(runs_a_held_function)(x, _Holds(np.tanh)), np.full(2, 3.0 * np.sum(np.tanh(u))),
+                               rtol=1e-14)  # (refused as updating `self` before stop 70)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match=r"Holds.forward\) updates its argument `v` in place"):
+        s2s.grad(runs_a_held_function)(x, _Holds(_sorted_in_place))  # (u[0] is read after the call: refused)
+
+
+_Layer = collections.namedtuple("_Layer", "W b")
+
+
+def _stack(y, params):
+    for W, b in params:
+        y = np.tanh(y @ W + b)
+    return y
+
+
+def _stepped(func, y, args):
+    for _ in range(2):
+        y = y + 0.5 * func(y, *args)
+    return y
+
+
+def layers_as_records(w, x):
+    params = [_Layer(w[:4].reshape(2, 2), w[4:6]), _Layer(w[6:10].reshape(2, 2), w[10:12])]
+    return np.sum(_stepped(_stack, x, (params,)) ** 2)
+
+
+def test_hessian_vector_products_through_a_function_given_records():
+    # (review 239: the zero tangents of a namedtuple's fields stayed the number 0.0, read as matrices)
+    rng = np.random.default_rng(239)
+    w, v, x = rng.normal(size=12) * 0.5, rng.normal(size=12), rng.normal(size=(1, 2))
+    step = 1e-5
+    g = s2s.grad(layers_as_records)
+    want = (g(w + step * v, x) - g(w - step * v, x)) / (2 * step)
+    np.testing.assert_allclose(s2s.hvp(layers_as_records)(w, x, v), want, rtol=1e-6, atol=1e-7)

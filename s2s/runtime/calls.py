@@ -30,7 +30,7 @@ import weakref
 import numpy as np
 
 from s2s import argcheck
-from s2s.runtime.structures import is_record
+from s2s.runtime.structures import is_record, rebuild, set_fields
 from s2s.runtime.zero import is_zero
 from s2s.tables import Table, lock
 
@@ -357,11 +357,13 @@ def _first_argument_changed(func) -> tuple[str, str] | None:
     return record.name, record.mutates
 
 
-def _refuse_updates(func, const, const_kw, args, kwargs, site, passed_on=None):
+def _refuse_updates(func, const, const_kw, args, kwargs, site, passed_on=None, its_object=False):
     """A function value that updates an argument in place: Python changes the caller's array, s2s's
     derivative code would not (and a later read would differ), so it is refused at the user's line.
     `passed_on`: only the updates made through the function values it is given at these parameters (its summary's
-    deferred calls), the others being checked by transforms/ownership.py and copied (`call_copied`)."""
+    deferred calls), the others being checked by transforms/ownership.py and copied (`call_copied`). `its_object`:
+    a method's updates are those of the object it is bound to (where the call runs as it is, `call_plain`; a
+    derivative's wrapper reads the method's class)."""
     passed_on_only = passed_on is not None
     changed = None if passed_on_only else _first_argument_changed(func)
     if isinstance(func, np.ufunc) and not passed_on_only and (len(const) + len(args) > func.nin or "out" in kwargs or "out" in const_kw):
@@ -387,7 +389,7 @@ def _refuse_updates(func, const, const_kw, args, kwargs, site, passed_on=None):
     if not updated:
         return
     hit = sorted(p for p in bound if p in updated)
-    instance = _method_object(func, const) if hit else None
+    instance = _method_object(func, const) if hit and its_object else None
     if instance is not None:  # (a method reading what its object holds, `self.act = np.tanh`: that object's)
         held, _ = _updated_params(func, bound, passed_on, _summary_of(func, instance))
         hit = [p for p in hit if held is None or p in held]
@@ -547,7 +549,7 @@ def call_plain(f, site, /, *args, **kwargs):
     written, once s2s has checked that a Python function there updates none of them in place (the
     derivative code reads those values later)."""
     func, const, const_kw = _unwrap(f)
-    _refuse_updates(func, const, const_kw, args, kwargs, site)
+    _refuse_updates(func, const, const_kw, args, kwargs, site, its_object=True)
     return _checked_result(f(*args, **kwargs), f, site)
 
 
@@ -731,7 +733,10 @@ def _dense_leaves(t, value):
         >>> _dense_leaves([0.0, 1.0], [np.ones(2), 3.0])
         [array([0., 0.]), 1.0]
     """
-    if isinstance(value, list | tuple) and not is_record(value):
+    if is_record(value):  # (a namedtuple's or dataclass's tangent: a record of its type, its fields dense)
+        return rebuild(value, {n: _dense_leaves(getattr(t, n) if is_record(t) else t, getattr(value, n))
+                               for n in set_fields(value)})
+    if isinstance(value, list | tuple):
         parts = t if isinstance(t, list | tuple) else [t] * len(value)
         return [_dense_leaves(a, b) for a, b in zip(parts, value)]
     if isinstance(value, dict):
