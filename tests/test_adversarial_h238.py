@@ -185,3 +185,27 @@ def test_hessian_vector_products_through_a_function_given_records():
     g = s2s.grad(layers_as_records)
     want = (g(w + step * v, x) - g(w - step * v, x)) / (2 * step)
     np.testing.assert_allclose(s2s.hvp(layers_as_records)(w, x, v), want, rtol=1e-6, atol=1e-7)
+
+
+def _batches(batch_size, features, labels, rng):
+    indices = list(range(len(features)))
+    rng.shuffle(indices)
+    for i in range(0, len(features), batch_size):
+        chosen = np.array(indices[i:i + batch_size])
+        yield features[chosen], labels[chosen]
+
+
+def minibatch_loss(w, features, labels, batch_size=10):
+    rng = np.random.default_rng(42)  # (its own generator: the shuffle changes nothing the function reads again)
+    total = 0.0
+    for X, y in _batches(batch_size, features, labels, rng):
+        total = total + np.sum((X @ w - y) ** 2)
+    return total / len(features)
+
+
+def test_a_generator_made_inside_and_shuffled_by_a_helper_is_the_functions_own():
+    # (d2l's data_iter: refused as updating its argument `rng`, "which changes `batch_size` here too")
+    rng = np.random.default_rng(2382)
+    features, labels, w = rng.normal(size=(30, 2)), rng.normal(size=30), np.array([0.2, -0.1])
+    np.testing.assert_allclose(s2s.grad(minibatch_loss)(w, features, labels),
+                               fd_grad(minibatch_loss, (w, features, labels)), rtol=1e-6, atol=1e-8)

@@ -54,6 +54,8 @@ _CONTAINER_BUILTINS = {list, tuple, dict, sorted, reversed, zip, enumerate, map,
 _VALUE_BUILTINS = {len, range, int, float, bool, complex, abs, round, sum, str, repr, print, isinstance, type,
                    hash, id, divmod, pow, any, all}
 _PURE_BUILTINS = {print, len, isinstance, repr, str, format, sorted, min, max}
+# library calls that make a new object holding none of their arguments (a random generator seeded by a number)
+_FRESH_OBJECTS = {np.random.default_rng, np.random.RandomState, np.random.Generator}
 _VIEW_METHODS = {"reshape", "ravel", "transpose", "swapaxes", "squeeze", "view", "diagonal", "get", "pop",
                  "values", "items", "keys", "__getitem__", "item"}
 _FRESH_METHODS = {"astype", "sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "dot",
@@ -802,7 +804,8 @@ class _Analysis:
             if obj is np.broadcast_to:
                 self.read_only.update((site, e) for site in made)
             return made | reached
-        if self.rule_of(obj) or isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", "") == "math":
+        if self.rule_of(obj) or isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", "") == "math" \
+                or _hashable(obj) and obj in _FRESH_OBJECTS:  # (`rng = np.random.default_rng(42)`: its own)
             return self.new(e)
         if _class_with_own_new(obj):  # (`__new__` may hand back anything; what it changes, its summary says)
             new = inspect.getattr_static(obj, "__new__")
