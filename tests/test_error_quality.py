@@ -819,3 +819,21 @@ def test_a_dicts_pop_is_named_as_a_dicts_with_a_hint_that_works(f, args):
         s2s.grad(f)(x, *args)
     assert "v = d[" in str(info.value) and "list" not in str(info.value), str(info.value)
     np.testing.assert_allclose(s2s.grad(_made_again_without_the_item)(x), 4 * x, rtol=1e-14)  # (the hint, pasted)
+
+
+def _gets_from_a_parameters_dict(params, x):
+    return np.sum(np.tanh(x @ params["l1"]["W"] + params["l1"].get("b", 0.0)))
+
+
+class _Model:
+    def loss(self, params, x):
+        return np.sum(params["l1"].get("b", 0.0) * x)
+
+
+def test_a_dicts_get_is_named_as_written_with_a_hint_that_works():
+    # (review 238: the message named the temporary `t4` and suggested a class's method)
+    params, x = {"l1": {"W": np.eye(2), "b": np.ones(2)}}, np.array([0.3, -0.2])
+    for f in (_gets_from_a_parameters_dict, _Model().loss):
+        with pytest.raises(s2s.UnsupportedSyntaxError, match=r"called on `params\['l1'\]`") as info:
+            s2s.grad(f)(params, x)
+        assert "key in params['l1'] else default" in info.value.hint

@@ -869,15 +869,35 @@ def mark_extreme_masks(rule, contribution) -> None:
 
 # methods of arrays with no NumPy function of the name, and what to write instead
 _METHOD_INSTEAD = {"tolist": "iterate over the array itself (`for v in {x}`), or use `list({x})`",
-                   "item": "index it (`{x}[0]`, `{x}[()]` of a 0-d array)", "fill": "use `{x} = np.full_like({x}, value)`"}
+                   "item": "index it (`{x}[0]`, `{x}[()]` of a 0-d array)", "fill": "use `{x} = np.full_like({x}, value)`",
+                   "get": "index the dict, with a test where the key may be missing: `{x}[key] if key in {x} else "
+                          "default` (s2s differentiates both)"}
 
 
-def _method_hint(call) -> str:
+def _receiver_as_written(pf, call) -> str:
+    """The object of the method call `call` as the user's line writes it (`params['l1']` for the temporary `t4`
+    lowering made of it), where the call kept its place; else its code."""
+    lines = getattr(pf, "lines", None)
+    line, end = getattr(call, "lineno", None), getattr(call, "end_lineno", None)
+    if lines and line is not None and line == end and 0 < line <= len(lines):
+        shift = getattr(pf, "col_shift", 0)  # (the user's lines as written; the code parsed dedented)
+        try:
+            written = ast.parse(lines[line - 1][call.col_offset + shift:call.end_col_offset + shift], mode="eval").body
+        except SyntaxError:  # (a place that is not the call's own)
+            written = None
+        if isinstance(written, ast.Call) and isinstance(written.func, ast.Attribute) \
+                and written.func.attr == call.func.attr:
+            return ast.unparse(written.func.value)
+    return ast.unparse(call.func.value)
+
+
+def _method_hint(call, x=None) -> str:
     """The hint for an unknown method `x.f(...)` of a differentiated value: the NumPy function of the name where
-    NumPy has one, what to write instead for a few that have none (`.tolist()`), else a rule of your own."""
+    NumPy has one, what to write instead for a few that have none (`.tolist()`, a dict's `.get`), else a rule of
+    your own."""
     import numpy as np
 
-    name, x = call.func.attr, ast.unparse(call.func.value)
+    name, x = call.func.attr, x or ast.unparse(call.func.value)
     if name in _METHOD_INSTEAD:
         return _METHOD_INSTEAD[name].format(x=x)
     if callable(getattr(np, name, None)):
@@ -902,9 +922,10 @@ def refuse_active_callee(pf, call, active):
         what = ast.unparse(call.func)
         method = isinstance(call.func, ast.Attribute)
         if method:
+            receiver = _receiver_as_written(pf, call)
             raise pf.error(ctx().unsupported, f"s2s does not know the method .{call.func.attr}() here: it is called "
-                           f"on `{ast.unparse(call.func.value)}`, which depends on the differentiated input", call,
-                           hint=_method_hint(call))
+                           f"on `{receiver}`, which depends on the differentiated input", call,
+                           hint=_method_hint(call, receiver))
         raise pf.error(ctx().unsupported, f"s2s cannot differentiate a call through `{what}`: the function it holds "
                        f"depends on the differentiated input (through `{names[0]}`), and s2s does not differentiate "
                        "through the values a function value holds", call,
