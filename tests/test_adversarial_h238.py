@@ -155,6 +155,11 @@ def test_a_method_run_as_written_is_checked_by_the_function_its_object_holds():
                                rtol=1e-14)  # (refused as updating `self` before stop 70)
     with pytest.raises(s2s.UnsupportedSyntaxError, match=r"Holds.forward\) updates its argument `v` in place"):
         s2s.grad(runs_a_held_function)(x, _Holds(_sorted_in_place))  # (u[0] is read after the call: refused)
+    net, g = _Holds(np.tanh), s2s.grad(runs_a_held_function)
+    g(x, net)
+    net.act = _sorted_in_place  # (the same object, rebound between calls: its summary is read again)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="updates its argument `v` in place"):
+        g(x, net)
 
 
 _Layer = collections.namedtuple("_Layer", "W b")

@@ -830,7 +830,7 @@ class _Analysis:
             return made
         summary = self.summary_of(obj) if isinstance(obj, types.FunctionType) else None
         instance = self.method_object(obj, e) if summary is not None and not self.summarising else None
-        if instance is not None:  # (`forward(c0, W, x)` of a global object c0: its `self.act(v)` is what c0 holds)
+        if instance is not None:  # (`forward(NET, W, x)` of a global object NET: its `self.act(v)` is what NET holds)
             summary = self.reader.summary(obj, instance=instance) or summary
         if summary is None and isinstance(obj, types.FunctionType):
             self.callee_changes_outside(e, obj, self.summary_or_unread(obj))
@@ -958,7 +958,7 @@ class _Analysis:
 
     def method_object(self, func, call):
         """The global object `call` passes first to `func` where `func` is a function of that object's class
-        (`Net.forward(net, W, x)`, as s2s's wrapper of a method called through a value writes it), else None."""
+        (`Net.forward(NET, W, x)` of a module's object NET), else None."""
         if not call.args or not isinstance(call.args[0], ast.Name) or call.args[0].id in self.locals:
             return None
         obj = self.resolve_call(call.args[0])
