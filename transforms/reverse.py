@@ -903,7 +903,7 @@ def _method_hint(call, x=None) -> str:
     if callable(getattr(np, name, None)):
         return f"call the NumPy function instead (`np.{name}({x}, ...)` rather than `{x}.{name}(...)`), or register " \
                "a rule for the function with s2s.defvjp"
-    if x.startswith("super_out"):  # (`super().f(...)`, lowered: `super_out = super(__class__, self)`)
+    if x.startswith(("super_out", "super(")):  # (`super().f(...)`, lowered: `super_out = super(__class__, self)`)
         return f"call the base class's method through the class, `BaseClass.{name}(self, ...)`, which s2s reads like " \
                "any function of yours"
     if hasattr(np.ndarray, name):  # (an array's method, most likely)
