@@ -19,6 +19,7 @@ into `tests/test_fuzz_regressions.py`.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import pytest
@@ -103,11 +104,10 @@ def _coverage(program):
     return keys
 
 
-def test_every_class_on_chosen_programs(program_dir):
-    """Small programs chosen (from fixed seeds) so that together they have every class and alias form the
-    generator writes, live and dead, and every kind of redefinition: each right, or refused as its class allows.
-    (The derandomized profile above is too short to meet all of them.)"""
-    from fuzz.oracle import Mismatch
+@functools.cache
+def _chosen_programs() -> tuple:
+    """(seed, program) for the programs chosen from fixed seeds until every class, alias form and redefinition
+    the generator writes is met."""
     from fuzz.programs import RandomChooser, generate
 
     chosen, covered = [], set()
@@ -117,8 +117,19 @@ def test_every_class_on_chosen_programs(program_dir):
         if new:
             chosen.append((seed, program))
             covered |= new
+    return tuple(chosen)
+
+
+@pytest.mark.parametrize("part", range(3))
+def test_every_class_on_chosen_programs(part, program_dir):
+    """Small programs chosen (from fixed seeds) so that together they have every class and alias form the
+    generator writes, live and dead, and every kind of redefinition: each right, or refused as its class allows.
+    (The derandomized profile above is too short to meet all of them.) In three parts, which the test workers share."""
+    from fuzz.oracle import Mismatch
+
+    chosen = _chosen_programs()
     assert len(chosen) <= 30, len(chosen)
-    for seed, program in chosen:
+    for seed, program in chosen[part::3]:
         try:
             check_program(program, seed, program_dir, _stats)
         except (Rejected, KnownBugHit):
