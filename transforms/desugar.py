@@ -360,7 +360,7 @@ class Desugar(loops.LoopRewriter):
             if isinstance(e, ast.Call):
                 helper = self.local_helpers.get(e.func.id) if isinstance(e.func, ast.Name) else None
                 if helper is not None:  # (a local function of one `return`, expanded by `lower` later)
-                    return listed(helper.body, seen)
+                    return ("def", e.func.id) not in seen and listed(helper.body, seen | {("def", e.func.id)})
                 callee = self._global_value(e.func)
                 return callee is list or callee is tuple or _returns_lists(callee)
             if isinstance(e, ast.Name) and e.id in self.locals:
