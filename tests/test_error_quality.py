@@ -806,7 +806,7 @@ def _popped_by_a_name(x, key):
 def _made_again_without_the_item(x):
     d = {"a": x * 2.0, "b": x}
     v = d["a"]
-    d = {k: w for k, w in d.items() if k != "a"}
+    d = {k_: v_ for k_, v_ in d.items() if k_ != "a"}
     return np.sum(v * d["b"]) + len(d)
 
 

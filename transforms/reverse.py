@@ -516,7 +516,7 @@ class Reverse:
         key = ast.unparse(call.args[0]) if call.args else "key"
         return self.pf.error(ctx().unsupported, "s2s does not differentiate dict.pop() (nor `del` of a dict's item)",
                              call, hint=f"read the item and make the dict again without it: `v = {name}[{key}]; "
-                                        f"{name} = {{k: w for k, w in {name}.items() if k != {key}}}` (other names "
+                                        f"{name} = {{k_: v_ for k_, v_ in {name}.items() if k_ != {key}}}` (other names "
                                         "bound to the old dict do not see the change)")
 
     def restore(self, name, s, in_loop):
