@@ -180,13 +180,19 @@ def joined_and_repeated_numbers(x):
         + np.sum(np.tanh(tuple(v * 2.0 for v in x)))
 
 
+def arrays_joined_with_a_constant_list(x):
+    feats = [np.ones(2)] + [x * 2.0]  # (forward mode's tangent [0.0, x_dot * 2.0] read as an array: review 239)
+    return np.sum(np.sin(np.array(feats))) + np.sum(np.cos(np.array([x[0]] * 2 + [x[1]])))
+
+
 FUNCTIONS = [cumsum_of_numbers, cumprod_of_numbers, diff_of_numbers, sorted_numbers, tiled_numbers, rolled_numbers,
              repeated_numbers, spread_of_numbers, rooted_numbers, power_of_numbers, angles_of_numbers,
              product_of_numbers, logs_of_numbers, exp_of_nested_numbers, maximum_of_a_tuple, named_numbers,
              either_numbers, comprehended_numbers, stacked_arrays, appended_numbers, larger_of_numbers,
              numbers_of_a_helper, sinc_of_numbers, clipped_numbers, chosen_numbers, rounded_and_real_numbers,
              chained_names_of_numbers, numbers_of_a_local_helper, chained_names_of_arrays,
-             numbers_of_a_local_function_of_one_return, numbers_given_by_keyword, joined_and_repeated_numbers]
+             numbers_of_a_local_function_of_one_return, numbers_given_by_keyword, joined_and_repeated_numbers,
+             arrays_joined_with_a_constant_list]
 
 
 @pytest.mark.parametrize("f", FUNCTIONS, ids=lambda f: f.__name__)

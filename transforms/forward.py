@@ -29,15 +29,26 @@ def _passes_through(template, p) -> bool:
 
 def _bound_to_displays(tree) -> set:
     """The names `tree` binds only to list or tuple displays (`t3 = [t, t2]`, as lowering writes `np.sqrt([a, b])`),
-    or to names so bound (`v = u = [x, C]`, `u = v`)."""
+    to names so bound (`v = u = [x, C]`, `u = v`), or to sums and int multiples of them (`feats = t + t3`)."""
     bound = bound_values(tree)
     found = {name for name, values in bound.items() if all(isinstance(v, ast.List | ast.Tuple) for v in values)}
+
+    def listed(v) -> bool:  # (`t + t3` of two displays, `t * 2`: lists too)
+        if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add):
+            return listed(v.left) and listed(v.right)
+        if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Mult):
+            return listed(v.left) and _an_int(v.right) or _an_int(v.left) and listed(v.right)
+        return isinstance(v, ast.List | ast.Tuple) or isinstance(v, ast.Name) and v.id in found
+
     while True:
-        more = {name for name, values in bound.items() if name not in found and all(
-            isinstance(v, ast.List | ast.Tuple) or isinstance(v, ast.Name) and v.id in found for v in values)}
+        more = {name for name, values in bound.items() if name not in found and all(listed(v) for v in values)}
         if not more:
             return found
         found |= more
+
+
+def _an_int(e) -> bool:
+    return isinstance(e, ast.Constant) and type(e.value) is int
 
 
 def _assign(target, value, like):
