@@ -38,6 +38,9 @@ _ITERATOR_HINT = ("chain lists or arrays (`chain(list(part), ...)`, made in the 
 _MODULE_ITERATOR_HINT = ("keep a list of its items at module level (`items = list(...)`) and read that, or pass "
                          "them in as an argument; s2s.jacrev / s2s.grad evaluate the function once")
 
+_CONSTRUCT_HINT = ("construct the object outside the function and pass it in as an argument (`obj = YourClass(...); "
+                   "hessian(f)(x, obj)`), or use s2s.jacrev / s2s.grad, which evaluate the function once")
+
 _SHARED_HINT = ("make the list or dict inside the function (`def f(x, memo=None): memo = [] if memo is None else "
                 "list(memo)`), or use s2s.jacrev / s2s.grad, which evaluate the function once")
 
@@ -90,6 +93,7 @@ def check(func: Callable, args: tuple, kwargs: dict, what: str) -> None:
                f"same arguments, and {target.__name__} {reason}: each evaluation would see other values, and "
                "the derivative would mix them")
     hint = _STORE_HINT if "attribute" in reason else _SHARED_HINT if "in place" in reason else \
+        _CONSTRUCT_HINT if "constructs a" in reason else \
         _ITERATOR_HINT if "iterator made outside" in reason else \
         _MODULE_ITERATOR_HINT if "an iterator of its module" in reason else _HINT
     if pf is not None and node is not None:

@@ -837,3 +837,20 @@ def test_a_dicts_get_is_named_as_written_with_a_hint_that_works():
         with pytest.raises(s2s.UnsupportedSyntaxError, match=r"called on `params\['l1'\]`") as info:
             s2s.grad(f)(params, x)
         assert "key in params['l1'] else default" in info.value.hint
+
+
+class _NotRead:
+    def __init__(self, a):
+        self.a = a
+
+
+def _constructs_inside(p, x):
+    s = _NotRead(np.exp(p[0]))
+    return np.sum((s.a * x) ** 2) * p[1]
+
+
+def test_a_hessian_refused_for_a_construction_hints_at_the_construction():
+    # (review 238: the hint said to draw random numbers outside, where there were none)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="constructs a _NotRead") as info:
+        s2s.hessian(_constructs_inside)(np.array([0.1, 2.0]), np.array([1.0, 2.0]))
+    assert "construct the object outside the function" in info.value.hint
