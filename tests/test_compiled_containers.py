@@ -169,3 +169,25 @@ def test_a_container_argument_beside_a_parameter_with_a_default_compiles():
         want = s2s.grad(logistic_with_default)((w, 0.3), X, y, *extra)
         np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
         np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+
+
+def layers_applied(params, X, T):
+    h = X
+    for W, b in params:
+        h = np.tanh(h @ W + b)
+    return np.sum((h - T) ** 2)
+
+
+def test_the_gradient_of_an_array_beside_a_list_of_layers_compiles():
+    """(review 238: it fell back warning that "compiled code cannot take the gradient of a container argument
+    returned other than by one finish", where the container was not differentiated at all)"""
+    import warnings
+
+    from s2s.compiled import CompiledFallbackWarning
+    rng = np.random.default_rng(238)
+    params = [(rng.normal(size=(4, 3)), rng.normal(size=3)), (rng.normal(size=(3, 2)), rng.normal(size=2))]
+    X, T = rng.normal(size=(5, 4)), rng.normal(size=(5, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompiledFallbackWarning)
+        got = s2s.grad(layers_applied, wrt=1, compile="strict")(params, X, T)
+    np.testing.assert_allclose(got, s2s.grad(layers_applied, wrt=1)(params, X, T), rtol=1e-10, atol=1e-14)

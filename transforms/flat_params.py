@@ -41,8 +41,9 @@ class Flattened:
     # item (`enc[0][1]`) has a Path of keys
     items: list
     # (position of the parameter whose gradient is returned, its keys (Paths) in order, its type); for a tuple of
-    # gradients, a list with one per gradient, (place in the tuple, position or None where it is not a container's)
-    returned: tuple | list
+    # gradients, a list with one per gradient, (place in the tuple, position or None where it is not a container's);
+    # None where no container argument's gradient is returned
+    returned: tuple | list | None
     with_value: bool = False  # the code returns (value, the items' tuple): `return value, s2s.finish(...)`
 
     def arguments(self, args: tuple) -> list:
@@ -55,6 +56,8 @@ class Flattened:
     def gradient(self, out: tuple, args: tuple, finish):
         """What the old function returns (the gradient, or the value and the gradient), from what the new one
         returns (the tuple of finished items, or the value and that tuple)."""
+        if self.returned is None:  # (no container argument's gradient: as the code returns it)
+            return out
         if self.with_value:
             return out[0], self._container(out[1], args, finish, self.returned)
         if isinstance(self.returned, list):
@@ -168,6 +171,15 @@ def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str, returns_value
             else:
                 raise NotFlattenable(f"a {type(value).__name__} argument read as a whole", parent)
     several = returns_value is False and len(finishes) > 1
+    if finishes or several:
+        return _with_finished_items(fdef, containers, finishes, several, leaf_names, taken, parents, positional,
+                                    returns_value)
+    # (no container argument differentiated, `wrt` an array beside a list of layers: the gradient as the code makes it)
+    return Flattened(fdef, _flat_arguments(fdef, containers, leaf_names), None)
+
+
+def _with_finished_items(fdef, containers, finishes, several, leaf_names, taken, parents, positional, returns_value):
+    """`flatten`'s result where container arguments' gradients are returned (`finishes`: their finishes)."""
     if len(finishes) != 1 and not several:
         raise NotFlattenable("the gradient of a container argument returned other than by one finish", fdef)
     if several and len({param for param, _, _ in finishes}) != len(finishes):
@@ -187,6 +199,17 @@ def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str, returns_value
         returned_list = [(place,) + ((positional.index(made[id(e)][0]),) + made[id(e)][1:] if id(e) in made
                                      else (None, None, None)) for place, e in enumerate(whole.elts)]
         with_value = False
+    items = _flat_arguments(fdef, containers, leaf_names)
+    if returned_list is not None:
+        return Flattened(fdef, items, returned_list)
+    (param, keys, call), = returned
+    return Flattened(fdef, items, (positional.index(param), keys, type(call.args[0]) is ast.Dict and dict
+                                   or type(call.args[0]) is ast.Tuple and tuple or list), with_value)
+
+
+def _flat_arguments(fdef, containers, leaf_names) -> list:
+    """`fdef`'s parameters made one per item of each container argument, in place; (position of the old parameter,
+    key or None) for each new one."""
     items, new_args = [], []
     for i, a in enumerate(fdef.args.args):
         if a.arg in containers:
@@ -202,11 +225,7 @@ def flatten(fdef: ast.FunctionDef, containers: dict, runtime: str, returns_value
     fdef.args.defaults = []
     fdef.args.args = new_args
     ast.fix_missing_locations(fdef)
-    if returned_list is not None:
-        return Flattened(fdef, items, returned_list)
-    (param, keys, call), = returned
-    return Flattened(fdef, items, (positional.index(param), keys, type(call.args[0]) is ast.Dict and dict
-                                   or type(call.args[0]) is ast.Tuple and tuple or list), with_value)
+    return items
 
 
 def _finished_items(param, value, call, leaf_names, taken):
