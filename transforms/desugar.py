@@ -16,6 +16,7 @@ import numpy as np
 from . import annotations, callees, context, loops, mappings, refusals, star_displays
 from .context import ctx
 from .names import NameAllocator, as_load, load, names_in
+from .sequences import joins_lists
 from .walk import fix_locations, own_scope_nodes, walk
 
 HELPER = annotations.HELPER  # attribute on Name nodes that denote s2s's own helpers
@@ -354,9 +355,7 @@ class Desugar(loops.LoopRewriter):
             if isinstance(e, ast.IfExp):
                 return listed(e.body, seen) and listed(e.orelse, seen)
             if isinstance(e, ast.BinOp):  # (`[a] + [b]`, `[a] * 2`: a list too)
-                return isinstance(e.op, ast.Add) and listed(e.left, seen) and listed(e.right, seen) \
-                    or isinstance(e.op, ast.Mult) and (listed(e.left, seen) and _an_int(e.right)
-                                                       or _an_int(e.left) and listed(e.right, seen))
+                return joins_lists(e, lambda v: listed(v, seen))
             if isinstance(e, ast.Call):
                 helper = self.local_helpers.get(e.func.id) if isinstance(e.func, ast.Name) else None
                 if helper is not None:  # (a local function of one `return`, expanded by `lower` later)
@@ -879,10 +878,6 @@ _ARRAY_MAKERS = frozenset({np.array, np.asarray, np.asanyarray, np.ascontiguousa
 
 # the keywords by which NumPy's elementwise functions take arrays (`np.clip(a, a_min, a_max)`, `np.real(val)`)
 _ARRAY_KEYWORDS = frozenset({"x", "a", "b", "a_min", "a_max", "min", "max", "val", "condition", "y"})
-
-
-def _an_int(e) -> bool:
-    return isinstance(e, ast.Constant) and type(e.value) is int
 
 
 def _reads_lists_as_arrays(func) -> bool:

@@ -14,7 +14,7 @@ from . import analysis, annotations, templates
 from .analysis import is_append, is_user_function, op_name, resolve_call
 from .context import ctx, missing
 from .names import NameAllocator, assigned_names, bound_values, load, store
-from .sequences import Sequences
+from .sequences import Sequences, joins_lists
 from .walk import walk
 
 
@@ -34,11 +34,7 @@ def _bound_to_displays(tree) -> set:
     found = {name for name, values in bound.items() if all(isinstance(v, ast.List | ast.Tuple) for v in values)}
 
     def listed(v) -> bool:  # (`t + t3` of two displays, `t * 2`: lists too)
-        if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Add):
-            return listed(v.left) and listed(v.right)
-        if isinstance(v, ast.BinOp) and isinstance(v.op, ast.Mult):
-            return listed(v.left) and _an_int(v.right) or _an_int(v.left) and listed(v.right)
-        return isinstance(v, ast.List | ast.Tuple) or isinstance(v, ast.Name) and v.id in found
+        return joins_lists(v, listed) or isinstance(v, ast.List | ast.Tuple) or isinstance(v, ast.Name) and v.id in found
 
     while True:
         more = {name for name, values in bound.items() if name not in found and all(listed(v) for v in values)}
@@ -46,9 +42,6 @@ def _bound_to_displays(tree) -> set:
             return found
         found |= more
 
-
-def _an_int(e) -> bool:
-    return isinstance(e, ast.Constant) and type(e.value) is int
 
 
 def _assign(target, value, like):

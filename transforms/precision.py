@@ -133,10 +133,9 @@ def hidden_read_site(fdef: ast.FunctionDef, resolve, known) -> ast.expr | None:
         >>> ast.unparse(hidden_read_site(tree, {"np": np}.get, {"x"}))
         'm.w'
     """
-    local = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)} | {
-        n.id for n in walk_nodes(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    code = _Code(local, resolve)
     params = {a.arg for a in walk(fdef.args) if isinstance(a, ast.arg)}
+    local = params | {n.id for n in walk_nodes(fdef) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    code = _Code(local, resolve)
     called = {id(n.func) for n in walk_nodes(fdef) if isinstance(n, ast.Call)}
     parents = Once(lambda: {id(child): n for n in walk_nodes(fdef) for child in ast.iter_child_nodes(n)})
 

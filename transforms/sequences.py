@@ -171,3 +171,21 @@ class Sequences:
         return names
 
 
+
+
+def joins_lists(e: ast.expr, listed) -> bool:
+    """Whether `e` makes a list of lists by `+` or `*`: `a + b` of two operands `listed(a)` holds of, or `a * k`
+    (`k * a`) of one and an int literal.
+
+        >>> joins_lists(ast.parse("[a] + [b] * 2", mode="eval").body, lambda v: isinstance(v, ast.List))
+        True
+    """
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add):
+        return listed(e.left) and listed(e.right)
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Mult):
+        return listed(e.left) and _int_literal(e.right) or _int_literal(e.left) and listed(e.right)
+    return False
+
+
+def _int_literal(e) -> bool:
+    return isinstance(e, ast.Constant) and type(e.value) is int
