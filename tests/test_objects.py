@@ -1012,3 +1012,77 @@ def test_the_new_record_hint_is_for_records_the_function_builds():
     with pytest.raises(s2s.UnsupportedSyntaxError, match="may be the same attribute") as info:
         s2s.grad(stores_into_an_argument_read_through_another_name, wrt=2)(p, p, np.ones(3))
     assert "dataclasses.replace" not in str(info.value)
+
+
+# ---- stop 71: a method whose object decides what it calls (a function it holds, a subclass's forward) ---------
+
+class HoldsItsActivation:
+    def __init__(self, act):
+        self.act = act
+        self.w = np.ones(3)
+
+    def bump(self, z):
+        self.w *= 2.0
+        return z
+
+    def forward(self, W, x):
+        return self.act(W @ x) * self.w[:W.shape[0]]
+
+    def loss(self, W, x):
+        return np.sum(self.forward(W, x) ** 2) + np.sum(W)
+
+
+def _clobbers(z):
+    z[0] = 5.0
+    return z
+
+
+class CallsForward:
+    def __call__(self, x):
+        return self.forward(x)
+
+
+class SinLayer(CallsForward):
+    def forward(self, x):
+        return np.sin(x)
+
+
+class ZeroingLayer(CallsForward):
+    def forward(self, x):
+        x[0] = 0.0  # (a sibling that changes its argument: refused where it is the object's class)
+        return x * 2.0
+
+
+SIN_LAYER, ZEROING_LAYER = SinLayer(), ZeroingLayer()
+W3 = np.arange(6.0).reshape(3, 2) / 10
+
+
+def test_a_method_reading_the_function_its_object_holds_is_differentiated():
+    """Review 238 R3: `self.forward(W, x)` inside `net.loss`, whose object holds `self.act = np.tanh`, was refused
+    as updating `self` (the derivative's wrapper read the class, which holds no act): the call is deferred to
+    the object, which the run has."""
+    net, x = HoldsItsActivation(np.tanh), np.array([0.4, -0.3])
+    expected = fd(lambda W: net.loss(W, x), W3.copy())
+    np.testing.assert_allclose(s2s.grad(net.loss)(W3.copy(), x), expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(s2s.grad(lambda W: net.loss(W, x))(W3.copy()), expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(s2s.grad(HoldsItsActivation.loss, wrt=1)(net, W3.copy(), x), expected, rtol=1e-6,
+                               atol=1e-8)
+
+
+@pytest.mark.parametrize("act", ["clobbers", "bump"])
+def test_a_held_function_that_changes_what_it_is_given_is_still_refused(act):
+    net = HoldsItsActivation(_clobbers)
+    if act == "bump":
+        net.act = net.bump  # (changes its own object: the array `loss` reads next)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="which its object holds|updates its argument|changes self"):
+        s2s.grad(lambda W: net.loss(W, np.array([0.4, -0.3])))(W3.copy())
+    np.testing.assert_array_equal(net.w, np.ones(3))
+
+
+def test_a_base_classs_call_reads_the_forward_of_the_objects_class():
+    """Review 239: a subclass elsewhere in the hierarchy that changes its argument made every sibling's
+    `__call__` refused; the object's own class decides."""
+    x = np.array([0.3, -0.7, 1.1])
+    np.testing.assert_allclose(s2s.grad(lambda v: np.sum(SIN_LAYER(v)) + np.sum(v))(x), np.cos(x) + 1.0)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="updates"):
+        s2s.grad(lambda v: np.sum(ZEROING_LAYER(v)) + np.sum(v ** 2))(x.copy())

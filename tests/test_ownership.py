@@ -894,3 +894,57 @@ def test_a_helper_calling_a_def_of_its_own_that_changes_nothing_is_differentiate
 def test_a_helper_whose_own_def_may_change_a_row_is_still_refused(helper, extra):
     with pytest.raises(UnsupportedSyntaxError, match="updates its argument `a` in place.*changes `x`"):
         s2s.grad(_rows_product(helper, *extra))(np.arange(1.0, 7.0).reshape(3, 2))
+
+
+# ---- stop 71: functools.reduce calls its function on its running value and the items ---------------------------
+
+import functools  # noqa: E402
+
+
+def _composed(*fs):
+    return functools.reduce(lambda f, g: lambda z: g(f(z)), fs)
+
+
+def through_a_composition(x):
+    h = _composed(np.sin, np.cos)
+    return np.sum(h(x))
+
+
+def _changes_its_item(acc, v):
+    v[0] = 0.0
+    return acc + v
+
+
+def _changes_its_running_value(acc, v):
+    acc[0] = 0.0
+    return acc + v
+
+
+def reduce_changes_an_item(x):
+    vs = [x * 1.0, x * 2.0]
+    s = functools.reduce(_changes_its_item, vs)
+    return np.sum(s) + np.sum(vs[1])
+
+
+def reduce_changes_the_initial_value(x):
+    init = x * 3.0
+    s = functools.reduce(_changes_its_running_value, [x, x], init)
+    return np.sum(s) + np.sum(init)
+
+
+def reduce_of_a_sum(x):
+    return np.sum(functools.reduce(lambda a, b: a * b, [x, x, x], x * 0.5))
+
+
+def test_reduce_of_functions_that_change_nothing_is_differentiated():
+    """Review 238: `functools.reduce` in a helper was refused as changing `fs` in place (s2s read it as a compiled
+    function of another library); it calls its function on the running value and an item."""
+    x = np.array([0.3, -0.7, 1.1])
+    np.testing.assert_allclose(s2s.grad(through_a_composition)(x), -np.sin(np.sin(x)) * np.cos(x))
+    np.testing.assert_allclose(s2s.grad(reduce_of_a_sum)(x), numeric_grad(reduce_of_a_sum, x), rtol=1e-6)
+
+
+@pytest.mark.parametrize("f", [reduce_changes_an_item, reduce_changes_the_initial_value])
+def test_reduce_of_a_function_that_changes_its_arguments_is_refused(f):
+    with pytest.raises(UnsupportedSyntaxError, match="updates its argument"):
+        s2s.grad(f)(np.array([0.3, -0.7, 1.1]))

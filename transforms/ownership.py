@@ -754,7 +754,10 @@ class _Analysis:
             given = [k.value for k in e.keywords if k.arg == "key"] or e.args[:1]
             if given:  # (`map(f, [v])` calls f with v: as `f(*[v])` would)
                 items = [a for a in [*e.args, *(k.value for k in e.keywords)] if a is not given[0]]
-                # (map's iterables give the positional arguments in order; a key function takes one)
+                # (map's iterables give the positional arguments in order; a key function takes one; reduce's
+                # function gets its running value, the initial one or an item, and an item: either, at either key)
+                if obj is functools.reduce and items:
+                    items = [ast.copy_location(ast.Starred(value=items[0], ctx=ast.Load()), items[0]), *items[1:]]
                 as_called = ast.copy_location(ast.Call(func=given[0], args=items, keywords=[]), e)
                 value = self.resolve_call(given[0]) if isinstance(given[0], ast.Name | ast.Attribute) else _UNKNOWN
                 if self.summarising:
@@ -936,7 +939,8 @@ class _Analysis:
                 held = self.resolve_call(func)
                 return set() if held is _UNKNOWN else callees.changed_keys(held, self.reader)
             if self.owner is not None and isinstance(func.value, ast.Name) and func.value.id == self.params[0]:
-                return set()  # (`self.m(...)`: own_method_changes reads it through the class)
+                # (`self.m(...)`: own_method_changes reads it through the class, or the caller through the object)
+                return _DEFER if self.object_decides(func) else set()
             sites = env.get(func.value.id, ()) if isinstance(func.value, ast.Name) else ()
             if sites and all(site in self.instances for site in sites):  # a local object of your class
                 return self.class_method_keys(sites, func.attr)
@@ -1781,7 +1785,8 @@ class _Analysis:
         name no class has a function of (`self.fn`, a function the object holds) may change both. (False, False)
         where the receiver is not the method's own object."""
         params = _params(self.tree)
-        if not params or not isinstance(func.value, ast.Name) or func.value.id != params[0]:
+        if not params or not isinstance(func.value, ast.Name) or func.value.id != params[0] \
+                or self.object_decides(func):
             return False, False
         if self.instance is not None and _class_function(type(self.instance), func.attr) is None:
             held = callees.follow(self.instance, (("attr", func.attr),))  # (`self.act = np.tanh`)
@@ -1818,6 +1823,21 @@ class _Analysis:
             obj |= bool(summary.updated_params & first)
         return arguments, obj
 
+    def object_decides(self, func) -> bool:
+        """Summarising a method for no object in particular: whether `self.m(...)` calls a function only its object
+        tells (one it holds, `self.act = np.tanh`, or its class's among several: a base class's `__call__` calling the
+        `forward` each subclass defines). Such a call is deferred (callees.Deferred: a caller that has the object
+        settles it, and until then it may change what it is given) instead of counting every subclass's changes."""
+        if self.instance is not None or self.owner is None or self.params[0] in self.rebound:
+            return False
+        classes, todo = [], [self.owner]
+        while todo:
+            cls = todo.pop()
+            classes.append(cls)
+            todo.extend(cls.__subclasses__())
+        functions = {_class_function(cls, func.attr) for cls in classes}
+        return None in functions or len(functions) > 1
+
     def instance_method_reads_only(self, func, env) -> bool:
         """`m.update(x)` of a local `m = Model(...)`, an object of your class whose `update` is a function of the
         class (not a dict's or set's method of that name): its summary says it changes neither the object, nor its
@@ -1850,7 +1870,8 @@ class _Analysis:
         (`heapq.heapify(L)`, `bisect.insort(L, v)`, `np.ndarray.__iadd__(y, v)`), which s2s's functional code does
         not follow, whether or not its result is used (`t = heapq.heapify(L)` was dropped as dead code)."""
         if not isinstance(obj, _COMPILED_CALLABLES) or isinstance(obj, np.ufunc) or not self.may_change_arguments(obj) \
-                or obj in _CONTAINER_BUILTINS or obj in _SELECTING_BUILTINS or obj in _READING_ONLY:
+                or obj in _CONTAINER_BUILTINS or obj in _SELECTING_BUILTINS or obj in _READING_ONLY \
+                or obj in _CALLING_BUILTINS:  # (what they call changes what it is given: read where they are called)
             return
         if isinstance(getattr(obj, "__self__", None), np.ufunc) and obj.__name__ != "at" \
                 and not any(k.arg == "out" for k in node.keywords):
@@ -1888,7 +1909,9 @@ class _Analysis:
 _UNKNOWN = object()
 _DEFER = object()  # what a callee reached from a parameter changes: its caller settles it (callees.Deferred)
 _OUTER_VALUE = type("OuterValue", (), {})()  # a value of the function around a local function: data from outside
-_CALLING_BUILTINS = {map, filter, sorted, min, max}  # builtins that call the function they are given on items
+# builtins that call the function they are given on items (functools.reduce: on its running value and an item,
+# either of which may be an item)
+_CALLING_BUILTINS = {map, filter, sorted, min, max, functools.reduce}
 # names of the methods of arrays, lists, dicts, sets and strings: a method of these names of a value of unknown
 # kind is read as theirs (what they change, the analysis reads by name: MUTATING_METHODS)
 _BUILTIN_METHOD_NAMES = frozenset(name for kind in (np.ndarray, np.generic, list, dict, set, frozenset, str, bytes,

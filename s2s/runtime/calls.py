@@ -323,8 +323,10 @@ def _updated_params(func, bound: dict, roots=None, summary=_NOT_KEPT):
 
     def settled():
         found = [set() if c is None else callees.changed_keys(c, reader) for c in followed]  # (None: settled before)
-        through = [getattr(getattr(c, "__func__", c), "__qualname__", None) or type(c).__name__
-                   for c, keys in zip(followed, found) if keys is callees.ALL or keys]
+        first = next(iter(inspect.signature(func).parameters), None) if "." in func.__qualname__ else None
+        through = [(getattr(getattr(c, "__func__", c), "__qualname__", None) or type(c).__name__)
+                   + (", which its object holds" if e.root == first and e.steps else ", which it is given")
+                   for c, e, keys in zip(followed, summary.deferred, found) if keys is callees.ALL or keys]
         return callees.settle(summary, lambda entry: found[summary.deferred.index(entry)]).updated_params, through
 
     answer, reads = _reading(settled, func)
@@ -394,7 +396,7 @@ def _refuse_updates(func, const, const_kw, args, kwargs, site, passed_on=None, i
         held, _ = _updated_params(func, bound, passed_on, _summary_of(func, instance))
         hit = [p for p in hit if held is None or p in held]
     if hit:
-        how = f" (through {', '.join(dict.fromkeys(through))}, which it is given)" if through else ""
+        how = f" (through {'; '.join(dict.fromkeys(through))})" if through else ""
         _refuse_at_site(site, f"s2s cannot differentiate this call: the function it calls at run time "
                               f"({func.__qualname__}) updates its argument `{hit[0]}` in place{how}, which in Python "
                               "changes the caller's value too",
