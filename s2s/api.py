@@ -181,7 +181,9 @@ def _record_params(func, args, kwargs=None) -> tuple:
     """(name, class) for the parameters given a namedtuple or dataclass instance whose class has a method of yours,
     (name, ("items", class)) for those given a list or tuple of such records of one class: the code made for the
     call reads `model(x)`, `model.forward(x)`, `layer(h)` of `for layer in layers` as that class's
-    (transforms/objects.py; `s2s.receiver` checks each such call when it runs)."""
+    (transforms/objects.py; `s2s.receiver` checks each such call when it runs); (name, ("dict", paths)) for those given
+    a dict, whose `.get` (and its dicts' at `paths`, `p["l1"].get`) it reads as a dict's (transforms/desugar.py;
+    `s2s.has_key` checks it)."""
     out = []
     for p, a in _positional_values(func, args, kwargs):
         if _is_record(a) and _has_own_methods(type(a)):
@@ -189,6 +191,22 @@ def _record_params(func, args, kwargs=None) -> tuple:
         elif type(a) in (list, tuple) and a and _is_record(a[0]) and all(type(v) is type(a[0]) for v in a) \
                 and _has_own_methods(type(a[0])):
             out.append((p, ("items", type(a[0]))))  # (`for layer in layers: h = layer(h)` of a list passed in)
+        elif type(a) is dict:  # (`p.get("b", 0.0)` of a dict passed in: `p["b"] if "b" in p else 0.0`)
+            out.append((p, ("dict", _dict_paths(a))))
+    return tuple(out)
+
+
+def _dict_paths(d, depth=0) -> tuple:
+    """The keys that lead from the dict `d` to a dict it holds (`()` for itself), str and int keys only, four deep.
+
+        >>> _dict_paths({"l1": {"W": 1.0}, "lr": 0.1})
+        ((), ('l1',))
+    """
+    out = [()]
+    if depth < 4:
+        for k, v in d.items():
+            if type(v) is dict and type(k) in (str, int):
+                out.extend((k, *path) for path in _dict_paths(v, depth + 1))
     return tuple(out)
 
 
@@ -209,12 +227,14 @@ def _bound_for(func, wrt, form, optimize, args, specialise=True):
     return _rebind(entry.fn, prefix), names, specialised
 
 
-def _bound(func, wrt, form, optimize=True, scalars=(), shapes=()):
-    """The generated function for `func` itself (a bound method: bound to the same object), and the wrt names."""
+def _bound(func, wrt, form, optimize=True, scalars=(), shapes=(), args=None, kwargs=None):
+    """The generated function for `func` itself (a bound method: bound to the same object), and the wrt names;
+    given the call's `args`, the code is made for the records and dicts among them (`_record_params`)."""
     _require_code(func)
     target, prefix = _unbind(func)
     names = pipeline._wrt_names(func, wrt)
-    return _rebind(_entry(target, names, form, optimize, scalars, shapes).fn, prefix), names
+    records = () if args is None else _record_params(target, prefix + tuple(args), kwargs)
+    return _rebind(_entry(target, names, form, optimize, scalars, shapes, records=records).fn, prefix), names
 
 
 def _check_scalar(value, func):
@@ -968,7 +988,7 @@ def vjp(func: Callable, *args: Any, wrt: Wrt | str | None = None, argnums: Wrt |
         return (value[0], lambda ct: (None,) * len(args), value[1]) if has_aux else \
             (value, lambda ct: (None,) * len(args))
     _validate(func, chosen)
-    fn, names = _bound(func, chosen, "split")
+    fn, names = _bound(func, chosen, "split", args=args, kwargs=kwargs)
     positions = _positions(func, names)
     _check_args(positions, args, kwargs, func)
     out, pb = fn(*args, **kwargs)
@@ -1128,7 +1148,7 @@ def jvp(func: Callable, primals: tuple | list, tangents: tuple | list, *, has_au
         zero = pytree.map_leaves(lambda v: 0.0 * np.asarray(v, dtype=float), value) if pytree.is_structure(value) \
             else 0.0 * np.asarray(value, dtype=float)
         return (value, zero, aux) if has_aux else (value, zero)
-    fn, names = _bound(func, positions, "jvp")
+    fn, names = _bound(func, positions, "jvp", args=primals)
     _check_args(_positions(func, names), primals, {}, func)
     for i in positions:
         check_like(tangents[i], primals[i], f"the tangent {i}", f"its primal {i}")

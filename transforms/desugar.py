@@ -15,6 +15,7 @@ import numpy as np
 
 from . import annotations, callees, context, loops, mappings, refusals, star_displays
 from .context import ctx
+from .local_signatures import why_not_plain
 from .names import NameAllocator, as_load, load, names_in
 from .sequences import joins_lists
 from .walk import fix_locations, own_scope_nodes, walk
@@ -50,7 +51,7 @@ _HINTS = {
 }
 
 
-def _not_expanded(node, tree) -> tuple[str, str]:
+def _not_expanded(node, tree, resolve=lambda name: None) -> tuple[str, str]:
     """(why s2s did not expand the local function `node` of `tree`, a hint): local functions are expanded where
     they are defined once and called or passed as values (transforms/inline.py); these are the forms that are not."""
     own = list(own_scope_nodes(node))
@@ -69,6 +70,11 @@ def _not_expanded(node, tree) -> tuple[str, str]:
         return (f"it takes {shown} (its arguments gathered in a tuple or a dict), which s2s follows for a helper of "
                 "the module only", "define the helper at module level (s2s expands its calls there, *args and "
                 "**kwargs included), or give it named parameters")
+    why = why_not_plain(tree, node, resolve)
+    if why is not None:
+        return (f"it has defaults or keyword-only parameters, which s2s writes into its calls, and {why}",
+                "call it by its name with constant defaults, or define the helper at module level (s2s "
+                "differentiates calls to it, keywords and defaults included)")
     if _made_per_trip(node, tree):
         return ("it is made again on each trip of a loop or comprehension (each trip's function is another object)",
                 "define it once before the loop, with what varies as a parameter: `def power(z, p): return z ** p`, "
@@ -163,7 +169,7 @@ def check_supported(pf, tree: ast.FunctionDef) -> None:
                                hint=hint or _HINTS.get(cls, "rewrite it without this construct, or wrap the code "
                                                        "in a function with a custom rule (s2s.defvjp)"))
         if isinstance(node, ast.FunctionDef | ast.Lambda) and node is not tree:
-            why, hint = _not_expanded(node, tree)
+            why, hint = _not_expanded(node, tree, pf.resolve)
             raise pf.error(ctx().unsupported, "s2s cannot differentiate this function defined inside the "
                            f"differentiated function: {why}", node, hint=hint)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _BY_NAME \
@@ -201,6 +207,7 @@ class Desugar(loops.LoopRewriter):
     def __init__(self, pf, local_names: set[str], alloc: NameAllocator):
         super().__init__(pf, local_names, alloc)
         self.updates = {}  # id(statement) -> the ownership guards it needs (transforms/ownership.py)
+        self.dict_params = {}  # parameters given a dict in the call the code is made for -> keys to its dicts
         self.bindings = {}  # name -> the values of its plain assignments (None: also bound otherwise): _bindings
         self.local_helpers = {}  # name -> inline.LocalHelper of a local function of one `return` (expanded later)
         self.records = {}  # parameter -> the record class it is given in the call the code is made for
@@ -311,6 +318,42 @@ class Desugar(loops.LoopRewriter):
                     ctx().no_rule, f"s2s cannot differentiate `{ast.unparse(node)}`: it makes {made}, whose NumPy "
                     "operations s2s's rules do not follow, so the derivative would be wrong", node,
                     hint="make a plain array instead (np.asarray(...)), with NumPy's operations on it")
+
+    def _held_as_dict(self, receiver) -> str | None:
+        """Whether `receiver` is a dict (whose `.get(k, v)` s2s reads as `d[k] if k in d else v`): a parameter given
+        one in the call the code is made for (and never bound again) or one of its dicts (`params["l1"]`), a local
+        name every assignment of which makes one (`{...}`, `dict(...)`, a dict comprehension), or a global dict.
+        "dict" where it is one wherever it is read, "item" for a parameter's dict, which the function may have
+        replaced (s2s.has_key checks it); else None."""
+        path, root = [], receiver
+        while isinstance(root, ast.Subscript) and isinstance(root.slice, ast.Constant):
+            path.insert(0, root.slice.value)
+            root = root.value
+        if isinstance(root, ast.Name) and root.id not in self.stored and tuple(path) in self.dict_params.get(root.id, ()):
+            return "item" if path else "dict"
+        if isinstance(receiver, ast.Name) and receiver.id in self.locals:
+            values = self.bindings.get(receiver.id)
+            return "dict" if values and all(isinstance(v, ast.Dict | ast.DictComp) or isinstance(v, ast.Call)
+                                        and isinstance(v.func, ast.Name) and v.func.id == "dict"
+                                        and v.func.id not in self.locals
+                                        and self.pf.resolve("dict") is dict for v in values) else None
+        return "dict" if type(self._global_value(receiver)) is dict else None
+
+    def _effect_free(self, node) -> bool:
+        """Whether evaluating `node` once more, or not at all, is the same program: names, constants, attributes,
+        arithmetic, displays, and calls of NumPy's functions that have derivative rules (not its random ones)."""
+        for n in walk(node):
+            if isinstance(n, ast.Call):
+                func = self._global_value(n.func) if isinstance(n.func, ast.Attribute | ast.Name) else ctx().missing
+                module = getattr(func, "__module__", None) or ""
+                if func is ctx().missing or not ctx().has_rule(func) or not module.startswith("numpy") \
+                        or module.startswith("numpy.random") or any(isinstance(a, ast.Starred) for a in n.args):
+                    return False
+            elif not isinstance(n, ast.Name | ast.Constant | ast.Attribute | ast.BinOp | ast.UnaryOp | ast.Tuple
+                                | ast.List | ast.Subscript | ast.Slice | ast.operator | ast.unaryop
+                                | ast.expr_context | ast.keyword):
+                return False
+        return True
 
     def _defined_by_your_class(self, receiver, name) -> bool:
         """Whether `receiver` is, wherever it is bound, an object of a class of yours that defines `name` itself
@@ -435,6 +478,15 @@ class Desugar(loops.LoopRewriter):
         if mappings.is_view_call(node):  # d.items(): a list of (key, d[key])
             return mappings.view_as_list(node, self.alloc.fresh("key"), lambda receiver: _call_helper(
                 "s2s", "mapping_keys", _runtime().mapping_keys, receiver))
+        held = self._held_as_dict(value) if name == "get" else None
+        if held:  # d.get(k, v): d[k] if k is in d, else v (a dict's item may have become another object: checked)
+            read = mappings.get_as_index(node, (lambda parts: ast.Compare(left=parts[1], ops=[ast.In()],
+                                                                          comparators=[parts[0]]))
+                                         if held == "dict" else
+                                         lambda parts: _call_helper("s2s", "has_key", _runtime().has_key, parts),
+                                         self._effect_free)
+            if read is not None:
+                return read
         np_func = ctx().method(name)  # the NumPy function whose rule lists this method (`methods=` in s2s/rules)
         if name in ("reshape", "transpose") and np_func is not None:  # x.reshape(2, 3) is np.reshape(x, (2, 3))
             if any(isinstance(a, ast.Starred) for a in args):  # (x.reshape(*t): t may hold ints or one tuple)
@@ -587,6 +639,8 @@ def rewrite(pf, tree: ast.FunctionDef, alloc: NameAllocator, updates: dict, reco
     desugarer.bindings = _bindings(tree)
     desugarer.local_helpers = annotations.get(tree, annotations.LOCAL_HELPERS, {})
     desugarer.records = {name: cls for name, cls in record_params if isinstance(cls, type)}
+    desugarer.dict_params = {name: set(given[1]) for name, given in record_params
+                             if type(given) is tuple and given[0] == "dict"}
     from .objects import _method_owner
     owner, params = _method_owner(pf), tree.args.posonlyargs + tree.args.args
     if owner is not None and params:  # (`self` of a method of a record class of yours: its methods are the class's)

@@ -25,6 +25,7 @@ import copy
 
 from . import annotations, refusals
 from .context import ctx
+from .local_signatures import bind_local_calls
 from .names import builtin, dotted_root, substituted
 from .simplify import SINGLETONS, fold_identity_test
 from .walk import fix_locations, walk
@@ -177,6 +178,7 @@ def extract_local_helpers(pf, tree: ast.FunctionDef, alloc=None, record_params=(
     rewrite_iteration(pf, tree)
     _name_returned_lambdas(tree)
     _name_lambda_arguments(tree)
+    bind_local_calls(tree, pf.resolve)  # (`def g(y, *, s=2.0)` called by name only: plain parameters)
     helpers = {}
     kept = []
     for s in tree.body:

@@ -3264,7 +3264,7 @@ def _literal_index(node):
 
 # runtime helpers that read a container argument for its structure alone (the adjoint placed into its shape)
 _STRUCTURE_READERS = ("getitem_grad", "add_item_grad", "finish", "field_grad", "grad_iterated", "grad_as_sequence",
-                      "as_sequence_tangent", "mapping_keys", "zeros_like_value", "unpack_count", "star_count",
+                      "as_sequence_tangent", "mapping_keys", "has_key", "zeros_like_value", "unpack_count", "star_count",
                       "not_an_iterator")  # (the last three count or test them)
 _CONSTANT_MODULES = (np, math)  # (their float constants: pi, e, inf, nan, tau)
 _INT_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,

@@ -87,6 +87,7 @@ from s2s.runtime.desugared import (  # noqa: F401
     astype,
     copy,
     effect_free,
+    has_key,
     inplace_check,
     is_float_dtype,
     item,

@@ -40,6 +40,21 @@ def mapping_keys(d) -> list:
     return list(d.keys())
 
 
+def has_key(d, key) -> bool:
+    """`key in d` for the dict (or other mapping) `d`, the test s2s reads `d.get(key, default)` through
+    (`d[key] if has_key(d, key) else default`, transforms/mappings.py).
+
+        >>> has_key({"W": 1.0}, "W"), has_key({"W": 1.0}, "b")
+        (True, False)
+    """
+    if not (isinstance(d, Mapping) or hasattr(d, "keys") and hasattr(d, "__getitem__")):
+        from s2s.errors import UnsupportedSyntaxError
+        raise UnsupportedSyntaxError(
+            f"s2s reads .get() as a dict's, and this is a {type(d).__name__}",
+            hint="give the function a dict, or call the method before the function and pass its result")
+    return key in d
+
+
 def astype(x, dtype, copy=True):
     """`x.astype(dtype)`; the derivative passes only through float/complex dtypes."""
     if not hasattr(x, "astype"):
