@@ -174,16 +174,16 @@ def _entry_for(func, names, form, optimize, args, specialise=True, kwargs=None):
     shapes = cache.shapes_for(func, _shaped_params(func, args, kwargs) if optimize and specialise else ())
     fixed = _fixed_defaults(func, args, kwargs) if shapes else ()
     return _entry(func, names, form, optimize, _scalar_params(func, args, kwargs), shapes, fixed,
-                  _record_params(func, args, kwargs)), bool(shapes)
+                  _record_params(func, args, kwargs, names)), bool(shapes)
 
 
-def _record_params(func, args, kwargs=None) -> tuple:
+def _record_params(func, args, kwargs=None, wrt=()) -> tuple:
     """(name, class) for the parameters given a namedtuple or dataclass instance whose class has a method of yours,
     (name, ("items", class)) for those given a list or tuple of such records of one class: the code made for the
     call reads `model(x)`, `model.forward(x)`, `layer(h)` of `for layer in layers` as that class's
-    (transforms/objects.py; `s2s.receiver` checks each such call when it runs); (name, ("dict", paths)) for those given
-    a dict, whose `.get` (and its dicts' at `paths`, `p["l1"].get`) it reads as a dict's (transforms/desugar.py;
-    `s2s.has_key` checks it)."""
+    (transforms/objects.py; `s2s.receiver` checks each such call when it runs); (name, ("dict", paths)) for those of
+    `wrt` given a dict, whose `.get` (and its dicts' at `paths`, `p["l1"].get`) it reads as a dict's
+    (transforms/desugar.py; `s2s.has_key` checks it)."""
     out = []
     for p, a in _positional_values(func, args, kwargs):
         if _is_record(a) and _has_own_methods(type(a)):
@@ -191,22 +191,27 @@ def _record_params(func, args, kwargs=None) -> tuple:
         elif type(a) in (list, tuple) and a and _is_record(a[0]) and all(type(v) is type(a[0]) for v in a) \
                 and _has_own_methods(type(a[0])):
             out.append((p, ("items", type(a[0]))))  # (`for layer in layers: h = layer(h)` of a list passed in)
-        elif type(a) is dict:  # (`p.get("b", 0.0)` of a dict passed in: `p["b"] if "b" in p else 0.0`)
-            out.append((p, ("dict", _dict_paths(a))))
+        elif type(a) is dict and p in wrt:  # (`p.get("b", 0.0)` of a dict differentiated: `p["b"] if "b" in p
+            out.append((p, ("dict", _dict_paths(a))))  # else 0.0`; a dict of options keeps its `.get`)
     return tuple(out)
 
 
 def _dict_paths(d, depth=0) -> tuple:
-    """The keys that lead from the dict `d` to a dict it holds (`()` for itself), str and int keys only, four deep.
+    """The keys that lead from the dict `d` to a dict it holds (`()` for itself), str and int keys only, four deep;
+    `"*"` for any key of a dict whose values are all dicts (`params[name]`).
 
         >>> _dict_paths({"l1": {"W": 1.0}, "lr": 0.1})
         ((), ('l1',))
+        >>> _dict_paths({"l1": {"W": 1.0}, "l2": {"W": 2.0}})
+        ((), ('l1',), ('l2',), ('*',))
     """
     out = [()]
     if depth < 4:
         for k, v in d.items():
             if type(v) is dict and type(k) in (str, int):
                 out.extend((k, *path) for path in _dict_paths(v, depth + 1))
+        if d and all(type(v) is dict for v in d.values()):
+            out.append(("*",))
     return tuple(out)
 
 
@@ -233,7 +238,7 @@ def _bound(func, wrt, form, optimize=True, scalars=(), shapes=(), args=None, kwa
     _require_code(func)
     target, prefix = _unbind(func)
     names = pipeline._wrt_names(func, wrt)
-    records = () if args is None else _record_params(target, prefix + tuple(args), kwargs)
+    records = () if args is None else _record_params(target, prefix + tuple(args), kwargs, names)
     return _rebind(_entry(target, names, form, optimize, scalars, shapes, records=records).fn, prefix), names
 
 
@@ -997,6 +1002,7 @@ def vjp(func: Callable, *args: Any, wrt: Wrt | str | None = None, argnums: Wrt |
 
     def pullback(cotangent):
         check_like(cotangent, value, "the cotangent given to the pullback", "the function's output")
+        cotangent = _in_output_dtype(cotangent, value)
         grads = pb((cotangent, 0.0) if has_aux else cotangent)
         grads = tuple(pytree.restore(g, args[i] if i < len(args) else kwargs.get(n)) for g, (i, n) in zip(grads, positions))
         if every:
@@ -1005,6 +1011,27 @@ def vjp(func: Callable, *args: Any, wrt: Wrt | str | None = None, argnums: Wrt |
         return grads[0] if single else grads
 
     return (value, pullback, aux) if has_aux else (value, pullback)
+
+
+def _in_output_dtype(cotangent, value):
+    """`cotangent` with each float leaf of a narrower dtype than the output's leaf widened to it: a float32
+    cotangent of a float64 output is pulled back in float64, as the output was computed (it was computed in
+    float32, which lost digits the output has).
+
+        >>> _in_output_dtype(np.ones(2, np.float32), np.ones(2)).dtype
+        dtype('float64')
+    """
+    pairs = iter(zip(pytree.leaves(cotangent), pytree.leaves(value)))
+
+    def widened(leaf):
+        _, like = next(pairs, (leaf, None))
+        kind, wide = getattr(leaf, "dtype", None), getattr(like, "dtype", None)
+        if kind is None or wide is None or kind == wide or not (np.issubdtype(kind, np.floating)
+                                                                 and np.issubdtype(wide, np.floating)) \
+                or np.promote_types(kind, wide) != wide:
+            return leaf
+        return leaf.astype(wide) if isinstance(leaf, np.ndarray) else wide.type(leaf)
+    return pytree.map_leaves(widened, cotangent)
 
 
 def _vjp_of_derivative(spec, args, kwargs, wrt, has_aux):

@@ -54,7 +54,7 @@ def jacobian_function(func: Callable, wrt: int | str, mode: str, has_aux: bool =
         else:
             # the tangent function is looked up once; each column is one bare forward sweep
             repeated.check(func, args, kwargs, "s2s.jacfwd")
-            fn, _ = api._bound(func, (index,), "jvp")
+            fn, _ = api._bound(func, (index,), "jvp", args=args, kwargs=kwargs)
             api._check_args([(index, name)], args, kwargs, func)
             dot_name = next(iter(api._dot_kwargs(fn, {f"{name}_dot": None})))
             cols, value = [], None
@@ -424,7 +424,7 @@ def _joint_forward_over_forward(func, wrts, args):
     space of all of them."""
     names = [pipeline._wrt_names(func, w)[0] for w in wrts]
     params = pipeline._param_names_of(func)
-    first, _ = api._bound(func, tuple(wrts) if len(wrts) > 1 else wrts[0], "jvp")
+    first, _ = api._bound(func, tuple(wrts) if len(wrts) > 1 else wrts[0], "jvp", args=args)
     dots = api._dot_kwargs(first, {f"{name}_dot": None for name in names})
     target, prefix = api._unbind(first)
     gen = pipeline.derivative_code(target, tuple(names), "jvp", True)

@@ -141,21 +141,68 @@ def test_an_objects_own_get_is_called_as_written():
     np.testing.assert_allclose(s2s.grad(parsed_by_parameter)(v, PARSER), np.concatenate([2 * v[:2], [0.0, 0.0]]))
 
 
-def replaced_item(params, x):
-    params = dict(params)
-    return np.sum(x * params["l1"].get("b", 1.0))
+class ScaledDict(dict):
+    def get(self, k, default=None):  # (a dict whose `.get` is its own: not the entry)
+        return 10.0 * self[k] if k in self else default
 
 
 def item_replaced_in_place(params, x):
-    params["l1"] = Parser()
-    return np.sum(params["l1"].get(x, "a"))
+    params["l1"] = ScaledDict(b=2.0)
+    return np.sum(x * params["l1"].get("b", 1.0)) + np.sum(params["w"] ** 2)
 
 
 def test_a_dict_the_function_replaces_is_checked_when_it_runs():
-    x = RS.randn(4)
-    with pytest.raises(s2s.UnsupportedSyntaxError):
-        s2s.grad(item_replaced_in_place, wrt=1)({"l1": {"b": 1.0}}, x)
-    np.testing.assert_allclose(s2s.grad(replaced_item, wrt=1)({"l1": {"b": 2.0}}, x), 2.0)
+    """Review 240: `params["l1"]` replaced by a mapping with a `.get` of its own was read as a dict's entry (value
+    1.2 for Python's 12.0): s2s.has_key refuses any object but a dict there."""
+    x = RS.randn(3)
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="ScaledDict"):
+        s2s.grad(item_replaced_in_place)({"l1": {"b": 1.0}, "w": np.ones(2)}, x)
+    # (params not differentiated: its `.get`s run as written, the object's own)
+    np.testing.assert_allclose(s2s.grad(item_replaced_in_place, wrt=1)({"l1": {"b": 1.0}, "w": np.ones(2)}, x), 20.0)
+
+
+def default_read_always(p):
+    return np.sum(p.get("w", p["v"]) ** 2)
+
+
+def test_the_default_is_evaluated_as_python_evaluates_it():
+    """Review 240: `p.get("w", p["v"])` without "v" raises KeyError in Python; s2s evaluated the default only where
+    the key was missing."""
+    with pytest.raises(KeyError):
+        default_read_always({"w": np.ones(2)})
+    with pytest.raises(KeyError):
+        s2s.grad(default_read_always)({"w": np.ones(2)})
+    np.testing.assert_allclose(s2s.grad(default_read_always)({"w": np.ones(2), "v": np.ones(2)})["w"], 2.0)
+
+
+def _layer(p, h):
+    return np.tanh(h @ p["W"] + p.get("b", 0.0))
+
+
+def through_a_helper(params, x):
+    h = x
+    for p in [params["l1"], params["l2"]]:
+        h = _layer(p, h)
+    return np.sum(h ** 2)
+
+
+def by_names(params, x):
+    h = x
+    for name in ["l1", "l2"]:
+        h = np.tanh(h @ params[name]["W"] + params[name].get("b", 0.0))
+    return np.sum(h ** 2)
+
+
+@pytest.mark.parametrize("f", [through_a_helper, by_names])
+def test_get_of_a_layers_dict_in_a_helper_or_by_a_name(f):
+    """Review 240: `.get` in a module helper given `params["l1"]`, in a loop over `[params["l1"], ...]`, or of
+    `params[name]` was refused."""
+    params = {"l1": {"W": RS.randn(2, 2), "b": RS.randn(2)}, "l2": {"W": RS.randn(2, 2)}}
+    x = RS.randn(1, 2)
+    got = s2s.grad(f)(params, x)
+    for name in params:
+        expected = fd_dict(lambda q: f({**params, name: q}, x), params[name])
+        assert_dicts_close(got[name], expected)
 
 
 def test_a_mapping_of_another_class_is_refused_with_a_hint_that_works():
@@ -171,6 +218,20 @@ def test_hessian_refusal_of_a_get_hints_at_indexing():
     assert "d[k] if k in d else v" in info.value.hint
 
 
+def constant_default(p):
+    return np.sum(p.get("b", 1.0) * p["w"])
+
+
 def test_the_printed_code_reads_the_entry():
-    text = s2s.source(s2s.grad(with_default), {"w": RS.randn(3)})
+    text = s2s.source(s2s.grad(constant_default), {"w": RS.randn(3)})
     assert "'b' in p" in text and "has_key" not in text
+    assert "s2s.has_key(p, 'b', " in s2s.source(s2s.grad(with_default), {"w": RS.randn(3)})  # (evaluates the default)
+
+
+def options(w, cfg):
+    return np.sum(w ** 2) * cfg.get("scale", 1.0)
+
+
+def test_a_dict_of_options_keeps_its_get():
+    text = s2s.source(s2s.grad(options), np.ones(2), {"scale": 3.0})
+    assert "cfg.get('scale', 1.0)" in text

@@ -374,3 +374,21 @@ def test_a_float64_field_of_float32_code_gets_its_gradient_in_float64():
     got = s2s.grad(attribute, wrt=1)(x32, m)
     assert got.w.dtype == np.float64
     np.testing.assert_allclose(got.w, C * x32.astype(np.float64), rtol=1e-14, atol=0)
+
+
+def _scaled_tanh(x, w):
+    return np.tanh(x * w) * 3.3
+
+
+def test_a_narrower_cotangent_is_pulled_back_in_the_outputs_dtype():
+    """Review 236: a float32 cotangent given to the pullback of a float64 output computed the backward sweep in
+    float32 (8e-8 off the float64 cotangent's result); it is widened to the output's dtype first."""
+    x, w = np.linspace(0.1, 0.9, 5), 1.7
+    out, pullback = s2s.vjp(_scaled_tanh, x, w, wrt=(0, 1))
+    wide = pullback(np.ones(5))
+    narrow = pullback(np.ones(5, dtype=np.float32))
+    for a, b in zip(narrow, wide):
+        assert np.asarray(a).dtype == np.float64
+        np.testing.assert_array_equal(a, b)
+    out32, pullback32 = s2s.vjp(_scaled_tanh, x.astype(np.float32), np.float32(w))
+    assert pullback32(np.ones(5, dtype=np.float32)).dtype == np.float32  # (a float32 output keeps float32)

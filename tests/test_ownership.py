@@ -948,3 +948,72 @@ def test_reduce_of_functions_that_change_nothing_is_differentiated():
 def test_reduce_of_a_function_that_changes_its_arguments_is_refused(f):
     with pytest.raises(UnsupportedSyntaxError, match="updates its argument"):
         s2s.grad(f)(np.array([0.3, -0.7, 1.1]))
+
+
+def _layers_by_reduce(ws, x):
+    return functools.reduce(lambda acc, W: np.tanh(acc @ W), ws, x)
+
+
+def reduce_in_a_helper(x, ws):
+    return np.sum(_layers_by_reduce(ws, x) ** 2)
+
+
+def _adds_into_the_running_value(vs, x):
+    return functools.reduce(lambda acc, v: np.add(acc, v, out=acc), vs, x)
+
+
+def reduce_in_a_helper_changes_its_start(x):
+    y = x * 1.0
+    r = _adds_into_the_running_value([x * 2.0, x * 3.0], y)
+    return np.sum(r * y)
+
+
+def test_reduce_of_a_lambda_in_a_helper_is_read_by_its_body():
+    rs = np.random.RandomState(71)
+    ws, x = [rs.randn(3, 3) * 0.5 for _ in range(2)], rs.randn(3)
+    np.testing.assert_allclose(s2s.grad(reduce_in_a_helper)(x, ws),
+                               numeric_grad(lambda v: reduce_in_a_helper(v, ws), x), rtol=1e-6, atol=1e-9)
+    with pytest.raises(UnsupportedSyntaxError, match="updates its argument"):
+        s2s.grad(reduce_in_a_helper_changes_its_start)(x)
+
+
+# ---- stop 71: min/max without key= call nothing; Python's random.shuffle of a helper's own list ------------------
+
+import random  # noqa: E402
+
+
+def _minibatches(size, X, y):
+    order = list(range(len(X)))
+    random.shuffle(order)  # (the helper's own list of ints: nothing of its caller's changes)
+    for start in range(0, len(X), size):
+        rows = np.array(order[start:min(start + size, len(X))])
+        yield X[rows], y[rows]
+
+
+def summed_over_minibatches(w, b, X, y, size=4):
+    total = 0.0
+    for Xb, yb in _minibatches(size, X, y):
+        total = total + np.sum((Xb @ w + b - yb) ** 2) / 2
+    return total
+
+
+def test_a_shuffled_minibatch_generator_is_differentiated():
+    """Review 238: a d2l-style minibatch generator was refused as updating `size` (`min(start + size, n)` was read
+    as calling `start + size`) and as changing its list through `random.shuffle`, which s2s did not know."""
+    rs = np.random.RandomState(71)
+    X, w, b = rs.randn(10, 2), rs.randn(2), 0.3
+    y = X @ np.array([2.0, -3.4]) + 4.2
+    gw, gb = s2s.grad(summed_over_minibatches, wrt=(0, 1))(w, b, X, y)
+    residual = X @ w + b - y  # (the sum over every row, whatever the order)
+    np.testing.assert_allclose(gw, X.T @ residual)
+    np.testing.assert_allclose(gb, np.sum(residual))
+
+
+def shuffles_an_argument(x, order):
+    random.shuffle(order)
+    return np.sum(x[np.array(order)] * np.arange(len(order)))
+
+
+def test_shuffling_an_argument_in_the_differentiated_function_is_refused():
+    with pytest.raises(UnsupportedSyntaxError, match="first argument in place"):
+        s2s.grad(shuffles_an_argument)(np.ones(3), [0, 1, 2])

@@ -320,6 +320,7 @@ NONDIFF_SAMPLES = {
     "vander_powers": lambda x: runtime.vander_powers(x, 3, False),  # the exponents of np.vander's columns
     "is_record": lambda x: runtime.is_record(x),  # a boolean: is it a namedtuple or dataclass
     "mapping_keys": "its result is a list of a dict's keys, which carry no derivative",
+    "has_key": "its result is a bool: whether a dict holds a key (`d.get(k, v)` read as `d[k] if k in d else v`)",
     "effect_free": "a check that returns nothing: it reads a function value before a checkpointed loop runs",
     "star_count": "a check that returns nothing: it counts the items `*p` passes to a helper s2s expanded",
     "shape_arguments": "the shape or axes `x.reshape(*t)` / `x.transpose(*t)` take: ints, no values to differentiate",

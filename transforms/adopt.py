@@ -178,8 +178,9 @@ def _candidate(pf, name, caller_names, obj=None, method=None, found=None, taken=
            and (n.attr not in _ARRAY_ATTRIBUTES or id(n) in called)
            and not (n.value.id == receiver and id(n) not in called)
            and not (n.attr == "append" and id(n) in called and n.value.id in lists)
-           and not (id(n) in called and _numpy_method(n.attr)) for n in nodes):
-        return None  # a record's field, another method: its own
+           and not (id(n) in called and _numpy_method(n.attr))
+           and not (n.attr == "get" and id(n) in called) for n in nodes):  # (`p.get(k, v)`: a dict's where
+        return None  # a record's field, another method: its own       # the caller's code knows p is a dict)
     return c
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextvars
 import copy
 import dataclasses
 import inspect
@@ -51,7 +52,7 @@ _HINTS = {
 }
 
 
-def _not_expanded(node, tree, resolve=lambda name: None) -> tuple[str, str]:
+def _not_expanded(node, tree, resolve) -> tuple[str, str]:
     """(why s2s did not expand the local function `node` of `tree`, a hint): local functions are expanded where
     they are defined once and called or passed as values (transforms/inline.py); these are the forms that are not."""
     own = list(own_scope_nodes(node))
@@ -319,25 +320,35 @@ class Desugar(loops.LoopRewriter):
                     "operations s2s's rules do not follow, so the derivative would be wrong", node,
                     hint="make a plain array instead (np.asarray(...)), with NumPy's operations on it")
 
-    def _held_as_dict(self, receiver) -> str | None:
+    def _held_as_dict(self, receiver, seen=frozenset()) -> str | None:
         """Whether `receiver` is a dict (whose `.get(k, v)` s2s reads as `d[k] if k in d else v`): a parameter given
-        one in the call the code is made for (and never bound again) or one of its dicts (`params["l1"]`), a local
-        name every assignment of which makes one (`{...}`, `dict(...)`, a dict comprehension), or a global dict.
-        "dict" where it is one wherever it is read, "item" for a parameter's dict, which the function may have
-        replaced (s2s.has_key checks it); else None."""
+        one in the call the code is made for (and never bound again) or one of its dicts (`params["l1"]`, and
+        `params[name]` where all its values are dicts), a local name every binding of which is one of these or
+        makes one (`{...}`, `dict(...)`, a dict comprehension: `p = params["l1"]`, a helper's parameter once
+        expanded), or a global dict. "dict" where it is one wherever it is read, "item" where it is a dict the
+        function may have replaced (s2s.has_key checks it); else None."""
         path, root = [], receiver
-        while isinstance(root, ast.Subscript) and isinstance(root.slice, ast.Constant):
-            path.insert(0, root.slice.value)
+        while isinstance(root, ast.Subscript):
+            path.insert(0, root.slice.value if isinstance(root.slice, ast.Constant) else "*")
             root = root.value
         if isinstance(root, ast.Name) and root.id not in self.stored and tuple(path) in self.dict_params.get(root.id, ()):
             return "item" if path else "dict"
         if isinstance(receiver, ast.Name) and receiver.id in self.locals:
             values = self.bindings.get(receiver.id)
-            return "dict" if values and all(isinstance(v, ast.Dict | ast.DictComp) or isinstance(v, ast.Call)
-                                        and isinstance(v.func, ast.Name) and v.func.id == "dict"
-                                        and v.func.id not in self.locals
-                                        and self.pf.resolve("dict") is dict for v in values) else None
-        return "dict" if type(self._global_value(receiver)) is dict else None
+            if not values or receiver.id in seen:
+                return None
+            # (a loop's variable over a list or tuple display: each of its items, `for p in [params["l1"], ...]`)
+            values = [e for v in values for e in (v.sequence.elts if isinstance(v, _EachOf) and isinstance(
+                v.sequence, ast.List | ast.Tuple) and not any(isinstance(e, ast.Starred) for e in v.sequence.elts)
+                else [v])]
+            found = {"dict" if isinstance(v, ast.Dict | ast.DictComp) or isinstance(v, ast.Call)
+                     and isinstance(v.func, ast.Name) and v.func.id == "dict" and v.func.id not in self.locals
+                     and self.pf.resolve("dict") is dict else self._held_as_dict(v, seen | {receiver.id})
+                     for v in values}
+            return None if None in found else "item" if "item" in found else "dict"
+        if path and "*" not in path and isinstance(root, ast.Name) and root.id not in self.locals:
+            return "dict" if type(self._global_value(receiver)) is dict else None
+        return "dict" if not path and type(self._global_value(receiver)) is dict else None
 
     def _effect_free(self, node) -> bool:
         """Whether evaluating `node` once more, or not at all, is the same program: names, constants, attributes,
@@ -480,9 +491,12 @@ class Desugar(loops.LoopRewriter):
                 "s2s", "mapping_keys", _runtime().mapping_keys, receiver))
         held = self._held_as_dict(value) if name == "get" else None
         if held:  # d.get(k, v): d[k] if k is in d, else v (a dict's item may have become another object: checked)
+            # (a dict wherever it is read, with a constant default: `k in d`, else the test that also evaluates the
+            # default, and checks that the object is still a dict)
+            plain = held == "dict" and all(isinstance(a, ast.Constant) for a in args[1:])
             read = mappings.get_as_index(node, (lambda parts: ast.Compare(left=parts[1], ops=[ast.In()],
                                                                           comparators=[parts[0]]))
-                                         if held == "dict" else
+                                         if plain else
                                          lambda parts: _call_helper("s2s", "has_key", _runtime().has_key, parts),
                                          self._effect_free)
             if read is not None:
@@ -740,7 +754,7 @@ def ownership_updates(pf, tree, helpers):
         raise pf.error(ctx().unsupported, exc.message, exc.node, hint=exc.hint) from None
 
 
-_SUMMARY_DEPTH = 4  # callees of callees...: deeper calls are assumed to do the worst
+_SUMMARY_DEPTH = 12  # callees of callees...: deeper calls are assumed to do the worst
 _MUTABLE = (list, dict, set, bytearray, np.ndarray)
 
 
@@ -762,13 +776,36 @@ def callee_summary(func, _active=(), fresh_first=False, instance=None):
     the other arguments, which an argument might otherwise be); `instance`: the object a method is called on,
     whose functions held in attributes (`self.act = np.tanh`) its calls `self.act(v)` then read.
 
-    Not cached: a summary depends on the functions the callee calls, which may be redefined.
+    Not kept beyond one reading: a summary depends on the functions the callee calls, which may be redefined.
+    Within one (the summary of a callee and of its callees), each function's is read once: a module of modules
+    (`Two(Two(a, b), c)`) reads the same classes' functions at many places.
     """
-    from . import ownership
     code = getattr(func, "__code__", None)
-    if code is None or code in _active or len(_active) >= _SUMMARY_DEPTH or ctx().is_runtime_helper(func) \
+    # (a method read for an object is another summary than for the next object: `Two(Two(a, b), c)`'s forward
+    # reads the inner Two's forward; the same code for the same object is a recursion, not read again)
+    here = code if instance is None else (code, id(instance))
+    if code is None or here in _active or len(_active) >= _SUMMARY_DEPTH or ctx().is_runtime_helper(func) \
             or not ctx().user_code(func):
         return None  # (s2s's own helpers and library code are not read: no summary, the caller assumes the worst)
+    memo = _READ_SUMMARIES.get()
+    if memo is None:
+        token = _READ_SUMMARIES.set({})
+        try:
+            return callee_summary(func, _active, fresh_first, instance)
+        finally:
+            _READ_SUMMARIES.reset(token)
+    key = (id(func), here, fresh_first)
+    if key not in memo:  # (the function kept beside its summary: its id is not another's while the reading lasts)
+        memo[key] = (func, instance, _read_summary(func, code, here, _active, fresh_first, instance))
+    return memo[key][2]
+
+
+_READ_SUMMARIES = contextvars.ContextVar("summaries_read", default=None)  # key -> (func, instance, summary)
+
+
+def _read_summary(func, code, here, _active, fresh_first, instance):
+    """callee_summary's reading of `func`'s code (`here`: its code, and the object it is read for)."""
+    from . import ownership
     if code.co_filename.startswith("<s2s"):  # (a derivative s2s wrote: functional; what it calls checks itself)
         return ownership.Summary(False, frozenset(), True)
     try:
@@ -780,7 +817,7 @@ def callee_summary(func, _active=(), fresh_first=False, instance=None):
     try:
         tree = _first_made_here(pf.tree) if fresh_first else pf.tree
         return ownership.summarise(tree, pf.resolve, _rule_of,
-                                   lambda callee, **kw: callee_summary(callee, _active + (code,), **kw),
+                                   lambda callee, **kw: callee_summary(callee, _active + (here,), **kw),
                                    _returns_view, _mutates, _mutable_defaults(func), _owner_class(func), instance)
     except ownership.OwnershipError as exc:  # an update s2s cannot follow (np.copyto, out=, ufunc.at, ...)
         line = getattr(exc.node, "lineno", None)

@@ -310,6 +310,12 @@ def _held_value_effect(value, _active, _depth=0):
 _IMMUTABLE = (int, float, complex, str, bytes, bool, tuple, frozenset, range, type(None), np.generic)
 
 
+# methods of a list, dict or set that only read it
+_CONTAINER_READS = frozenset({"get", "keys", "values", "items", "copy", "count", "index", "__contains__",
+                              "__getitem__", "__len__", "issubset", "issuperset", "isdisjoint", "union",
+                              "intersection", "difference", "symmetric_difference"})
+
+
 def _shared_updates(func, tree, bindings):
     """(node, name, whether from a default) of the first in-place update (`memo.append(v)`, `memo += v`,
     `memo[i] = v`, `memo.x = v`, a method call) of a parameter whose value outlives the call: a mutable
@@ -342,7 +348,9 @@ def _shared_updates(func, tree, bindings):
             targets = node.targets
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
                 isinstance(node.func.value, ast.Name) and \
-                not (node.func.attr in _READING_METHODS and node.func.attr not in _CONTAINER_UPDATES):
+                not (node.func.attr in _READING_METHODS and node.func.attr not in _CONTAINER_UPDATES) and \
+                not (node.func.attr in _CONTAINER_READS and type(bindings.get(node.func.value.id, defaults.get(
+                    node.func.value.id))) in (list, dict, set)):  # (`p.get(k, v)` of a dict it is given reads it)
             targets = [node.func.value]  # (methods of what it holds, memo[0].pop(): _computed_call_effect)
         for t in targets:
             if root(t) in names:

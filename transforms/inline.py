@@ -107,6 +107,18 @@ def _single_return(fn):
     return None
 
 
+def _gets_of_parameters(body: ast.expr, params) -> bool:
+    """Whether `body` calls `.get` of one of `params` (or of its items: `p["l1"].get`)."""
+    for node in walk(body):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+            root = node.func.value
+            while isinstance(root, ast.Subscript):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in params:
+                return True
+    return False
+
+
 def _plain_params(args: ast.arguments):
     if args.vararg or args.kwarg or args.kwonlyargs or args.defaults or args.posonlyargs:
         return None
@@ -185,6 +197,9 @@ def extract_local_helpers(pf, tree: ast.FunctionDef, alloc=None, record_params=(
         helper = None
         if isinstance(s, ast.FunctionDef) and not s.decorator_list:
             body, params = _single_return(s), _plain_params(s.args)
+            if body is not None and params is not None and _gets_of_parameters(body, params) \
+                    and _expandable_statements(s):
+                body = None  # (`p.get(k, v)` of a parameter: expanded before desugaring, which reads p's binding)
             if body is not None and params is not None:
                 helper = LocalHelper(s.name, params, body)
             elif params is not None and _expandable_statements(s):

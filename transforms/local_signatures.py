@@ -12,9 +12,10 @@ defaults and its `*` marker:
 This is the same program only where
 
 * every default is a value that cannot differ between the def and the call: a constant (`2.0`,
-  `-1`, `"sum"`, `None`, a tuple of those), a module's attribute (`np.tanh`), or a local name the
+  `-1`, `"sum"`, `None`, a tuple of those), a module's attribute (`np.tanh`), a global the function
+  does not bind holding a number, string, function, class or module (`eps=EPS`), or a local name the
   function binds only in statements before the def (`def g(z, w=w)` of a parameter `w` never
-  rebound after it);
+  rebound after it, `def g(z, f=act)` of a local def before it);
 * the function's name is bound once in the function and used nowhere but as the callee of a call
   without `*args` or `**kw`, and no nested scope binds a name of that spelling;
 * each call binds as Python binds it (no unknown keyword, no parameter given twice, none missing),
@@ -30,12 +31,16 @@ from __future__ import annotations
 import ast
 import types
 
+import numpy as np
+
 from .walk import walk
 
 __all__ = ["bind_local_calls", "why_not_plain"]
 
+_UNKNOWN = object()  # (what a free name denotes where no resolver is given: nothing known)
 
-def bind_local_calls(tree: ast.FunctionDef, resolve=lambda name: None) -> list[str]:
+
+def bind_local_calls(tree: ast.FunctionDef, resolve=lambda name: _UNKNOWN) -> list[str]:
     """Rewrite the calls of the local functions of `tree`'s own body that the module docstring allows to
     positional calls of plain parameters; returns the names of the functions made plain. `resolve(name)`:
     what a free name denotes (a module's attribute is a default that cannot change).
@@ -63,7 +68,7 @@ def bind_local_calls(tree: ast.FunctionDef, resolve=lambda name: None) -> list[s
     return made
 
 
-def why_not_plain(tree: ast.FunctionDef, stmt, resolve=lambda name: None) -> str | None:
+def why_not_plain(tree: ast.FunctionDef, stmt, resolve=lambda name: _UNKNOWN) -> str | None:
     """Why the local function `stmt` of `tree`'s body, which has defaults or keyword-only parameters, was not made
     plain (None: it has neither, or it was); `stmt` may be the lambda of `name = lambda ...`.
 
@@ -90,6 +95,8 @@ def _plan(tree, index, resolve):
                 "defaults into the calls where they are constants, a module's functions, or names bound only "
                 "before the def)")
     calls = _calls_of(tree, name, stmt)
+    if isinstance(calls, ast.Call):
+        return f"its call `{ast.unparse(calls)}` (line {calls.lineno}) unpacks its arguments (`*` or `**`)"
     if isinstance(calls, ast.AST):
         return f"`{name}` is used as a value (line {calls.lineno}), not only called by its name"
     plan = []
@@ -119,6 +126,7 @@ def _needs_binding(args: ast.arguments) -> bool:
 def _unfixed_default(tree, index, args, resolve):
     """The first default of `args` that a call of the function might not see as its def does, else None."""
     before = {n.id for s in tree.body[:index] for n in walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    before |= {s.name for s in tree.body[:index] if isinstance(s, ast.FunctionDef)}  # (`def g(z, f=act)`)
     after = {n.id for s in tree.body[index:] for n in walk(s) if isinstance(n, ast.Name)
              and not isinstance(n.ctx, ast.Load)}
     after |= {n.arg for n in walk(tree) if isinstance(n, ast.arg)} - {a.arg for a in _own_args(tree)}  # (nested scopes')
@@ -132,7 +140,9 @@ def _unfixed_default(tree, index, args, resolve):
         if isinstance(node, ast.Tuple):
             return all(fixed(e) for e in node.elts)
         if isinstance(node, ast.Name):
-            return (node.id in params or node.id in before) and node.id not in after
+            if node.id in params | before | after:
+                return (node.id in params or node.id in before) and node.id not in after
+            return _fixed_global(resolve(node.id))  # (`eps=EPS` of a module's constant)
         if isinstance(node, ast.Attribute):  # (`np.tanh`: a module's attribute, where the function binds no `np`)
             root = node
             while isinstance(root, ast.Attribute):
@@ -141,6 +151,19 @@ def _unfixed_default(tree, index, args, resolve):
                 and isinstance(resolve(root.id), types.ModuleType)
         return False
     return next((d for d in [*args.defaults, *(d for d in args.kw_defaults if d is not None)] if not fixed(d)), None)
+
+
+_FIXED_KINDS = (int, float, complex, bool, str, bytes, type(None), np.generic, types.ModuleType, types.FunctionType,
+                types.BuiltinFunctionType, type, np.ufunc)
+
+
+def _fixed_global(value) -> bool:
+    """Whether a global's value is one a call reads as the def did: a number, string, None, a tuple of those, a
+    module, function or class (the function cannot rebind the global; a derivative made from it is made again
+    once the module binds another value there)."""
+    if isinstance(value, tuple):
+        return all(_fixed_global(v) for v in value)
+    return isinstance(value, _FIXED_KINDS)
 
 
 def _own_args(fdef) -> list:

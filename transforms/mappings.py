@@ -105,27 +105,28 @@ def view_as_list(call: ast.Call, key: str, keys_of: Callable[[list], ast.expr]) 
 
 
 def get_as_index(call: ast.Call, has_key: Callable[[list], ast.expr], effect_free: Callable[[ast.expr], bool]):
-    """`d.get(k, default)` as `d[k] if has_key([d, k]) else default` (`d.get(k)`: None the default), the dict's
-    entry read by indexing, as `d.items()` is read: its adjoint and tangent go into the entry; else None. The
-    receiver and the key are read twice and the default only where the key is missing (Python evaluates it
-    always), so each must be free of effects (`effect_free` tells); the receiver a name, its attributes or constant items.
+    """`d.get(k, default)` as `d[k] if has_key([d, k, default]) else default` (`d.get(k)`: None the default), the
+    dict's entry read by indexing, as `d.items()` is read: its adjoint and tangent go into the entry; else None.
+    The test evaluates the default, as Python does whether or not the key is there, and the receiver, the key
+    and the default are read again, so each must be free of effects (`effect_free` tells); the receiver a name,
+    its attributes or its items.
 
         >>> call = ast.parse("p.get('b', 0.0)").body[0].value
         >>> ast.unparse(get_as_index(call, lambda args: ast.Call(ast.Name("has"), args, []), lambda node: True))
-        "p['b'] if has(p, 'b') else 0.0"
+        "p['b'] if has(p, 'b', 0.0) else 0.0"
     """
     if not (isinstance(call.func, ast.Attribute) and call.func.attr == "get" and 1 <= len(call.args) <= 2
             and not call.keywords and not any(isinstance(a, ast.Starred) for a in call.args)):
         return None
     root = call.func.value
-    while isinstance(root, ast.Attribute) or isinstance(root, ast.Subscript) and isinstance(root.slice, ast.Constant):
+    while isinstance(root, ast.Attribute | ast.Subscript):
         root = root.value
-    if not isinstance(root, ast.Name) or not all(effect_free(a) for a in call.args):
+    if not isinstance(root, ast.Name) or not all(effect_free(a) for a in [*call.args, call.func.value]):
         return None
     receiver, key = call.func.value, call.args[0]
     default = call.args[1] if len(call.args) == 2 else ast.Constant(None)
     entry = ast.Subscript(value=as_load(receiver), slice=copy.deepcopy(key), ctx=ast.Load())
-    test = has_key([copy.deepcopy(as_load(receiver)), copy.deepcopy(key)])
+    test = has_key([copy.deepcopy(as_load(receiver)), copy.deepcopy(key), copy.deepcopy(default)])
     return ast.copy_location(ast.IfExp(test=test, body=entry, orelse=default), call)
 
 

@@ -751,7 +751,8 @@ class _Analysis:
             return self.new(e, self.reach(receiver) | reached | {EXTERNAL}) | self.reach(receiver) | {EXTERNAL}
         obj = self.resolve_call(func)
         if _hashable(obj) and obj in _CALLING_BUILTINS:
-            given = [k.value for k in e.keywords if k.arg == "key"] or e.args[:1]
+            # (sorted, min and max call their `key=` only: `min(i + k, n)` calls nothing)
+            given = [k.value for k in e.keywords if k.arg == "key"] or (e.args[:1] if obj in _FIRST_CALLED else [])
             if given:  # (`map(f, [v])` calls f with v: as `f(*[v])` would)
                 items = [a for a in [*e.args, *(k.value for k in e.keywords)] if a is not given[0]]
                 # (map's iterables give the positional arguments in order; a key function takes one; reduce's
@@ -949,6 +950,8 @@ class _Analysis:
                 return set()  # (read as an array's, list's or dict's method: what those change is read by name)
         if isinstance(func, ast.Name) and func.id in self.nested:
             return self.nested_def_keys(func.id)
+        if isinstance(func, ast.Lambda):  # (`reduce(lambda acc, W: np.tanh(acc @ W), ws, x)`: its body tells)
+            return self.lambda_keys(func)
         path = self.path_of(func)
         if path is None and isinstance(func, ast.Name) and func.id in self.factories:
             # (`f = make_scale(3.0)`: what the function the factory returns changes, read from its body)
@@ -1912,6 +1915,7 @@ _OUTER_VALUE = type("OuterValue", (), {})()  # a value of the function around a 
 # builtins that call the function they are given on items (functools.reduce: on its running value and an item,
 # either of which may be an item)
 _CALLING_BUILTINS = {map, filter, sorted, min, max, functools.reduce}
+_FIRST_CALLED = {map, filter, functools.reduce}  # (the others call their `key=`)
 # names of the methods of arrays, lists, dicts, sets and strings: a method of these names of a value of unknown
 # kind is read as theirs (what they change, the analysis reads by name: MUTATING_METHODS)
 _BUILTIN_METHOD_NAMES = frozenset(name for kind in (np.ndarray, np.generic, list, dict, set, frozenset, str, bytes,

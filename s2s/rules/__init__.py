@@ -66,6 +66,7 @@ import ast
 import builtins
 import math
 import operator
+import random
 import sys
 import types
 from dataclasses import dataclass, field
@@ -77,7 +78,8 @@ from s2s import patches, runtime
 from s2s.rules import result_shapes
 from s2s.transforms.walk import walk
 
-_NAMESPACE = {"np": np, "numpy": np, "math": math, "operator": operator, "builtins": builtins, "s2s": runtime}
+_NAMESPACE = {"np": np, "numpy": np, "math": math, "operator": operator, "builtins": builtins, "s2s": runtime,
+              "random": random}
 _REDUCTION_SHAPE = result_shapes.reduction()
 
 

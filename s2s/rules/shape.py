@@ -201,6 +201,9 @@ facts("np.fill_diagonal(a, val)", mutates="for a 2-d array: `i = np.arange(min(a
 facts("np.put_along_axis(arr, indices, values, axis)",
       mutates="build the array with np.where or an index assignment on an array the function made itself")
 facts("np.random.shuffle(x)", mutates="shuffle indices outside the differentiated function and index with them")
+# (Python's: `random.shuffle(indices)` of a helper's own list, d2l's data_iter, changes nothing of its caller's)
+facts("random.shuffle(x)", "random.Random.shuffle(self, x)",
+      mutates="shuffle indices outside the differentiated function and index with them")
 facts("np.ndarray.fill(a, value)", mutates="use `a = np.full_like(a, value)`")
 facts("np.ndarray.sort(a)", mutates="use `a = np.sort(a)`")
 if hasattr(np.ndarray, "itemset"):  # (NumPy < 2)

@@ -325,7 +325,9 @@ def _updated_params(func, bound: dict, roots=None, summary=_NOT_KEPT):
         found = [set() if c is None else callees.changed_keys(c, reader) for c in followed]  # (None: settled before)
         first = next(iter(inspect.signature(func).parameters), None) if "." in func.__qualname__ else None
         through = [(getattr(getattr(c, "__func__", c), "__qualname__", None) or type(c).__name__)
-                   + (", which its object holds" if e.root == first and e.steps else ", which it is given")
+                   + (", which it is given" if e.root != first or not e.steps else
+                      ", a method of its object" if _method_object(getattr(c, "__func__", None), (
+                          getattr(c, "__self__", None),)) is not None else ", which its object holds")
                    for c, e, keys in zip(followed, summary.deferred, found) if keys is callees.ALL or keys]
         return callees.settle(summary, lambda entry: found[summary.deferred.index(entry)]).updated_params, through
 

@@ -40,17 +40,19 @@ def mapping_keys(d) -> list:
     return list(d.keys())
 
 
-def has_key(d, key) -> bool:
-    """`key in d` for the dict (or other mapping) `d`, the test s2s reads `d.get(key, default)` through
-    (`d[key] if has_key(d, key) else default`, transforms/mappings.py).
+def has_key(d, key, default=None) -> bool:
+    """`key in d` for the dict `d`, the test s2s reads `d.get(key, default)` through: `d[key] if has_key(d, key,
+    default) else default` (transforms/mappings.py), where `default` is evaluated here, as Python evaluates
+    it for `.get` whether or not the key is there (its exceptions are Python's). The code was made for a dict: any
+    other object (a mapping with a `.get` of its own) is refused.
 
         >>> has_key({"W": 1.0}, "W"), has_key({"W": 1.0}, "b")
         (True, False)
     """
-    if not (isinstance(d, Mapping) or hasattr(d, "keys") and hasattr(d, "__getitem__")):
+    if type(d) is not dict:
         from s2s.errors import UnsupportedSyntaxError
         raise UnsupportedSyntaxError(
-            f"s2s reads .get() as a dict's, and this is a {type(d).__name__}",
+            f"s2s read .get() as a dict's (the code was made for a dict there), and this is a {type(d).__name__}",
             hint="give the function a dict, or call the method before the function and pass its result")
     return key in d
 

@@ -7,9 +7,9 @@ import numpy as np
 from s2s.transforms.local_signatures import bind_local_calls, why_not_plain
 
 
-def bound(src, resolve=lambda name: None):
+def bound(src, resolve=None):
     tree = ast.parse(src).body[0]
-    made = bind_local_calls(tree, resolve)
+    made = bind_local_calls(tree, resolve) if resolve is not None else bind_local_calls(tree)
     return made, ast.unparse(tree)
 
 
@@ -23,8 +23,14 @@ def test_keywords_and_defaults_are_written_into_each_call():
 
 def test_a_module_attribute_default_is_kept_only_for_a_module():
     src = "def f(x):\n    g = lambda z, fn=np.tanh: fn(z)\n    return g(x)"
-    assert bound(src, lambda name: np if name == "np" else None)[0] == ["g"]
+    assert bound(src, lambda name: np if name == "np" else object())[0] == ["g"]
     assert bound(src)[0] == []  # (np not known to be a module: its attribute may change)
+
+
+def test_a_global_constant_default_is_kept_where_it_holds_a_number():
+    src = "def f(x):\n    def g(z, eps=EPS):\n        return z + eps\n    return g(x)"
+    assert bound(src, lambda name: 1e-8 if name == "EPS" else object())[0] == ["g"]
+    assert bound(src, lambda name: [1e-8] if name == "EPS" else object())[0] == []  # (a list may change)
 
 
 def test_nothing_changes_where_a_call_does_not_bind():
