@@ -1005,3 +1005,48 @@ def test_a_linked_method_calling_its_record_s_method_named_like_an_array_s():
         np.testing.assert_allclose(g_x, fd_grad(called, (model, x), 1), rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(g_model.W, fd_grad(lambda W: called(SumNamed(W, b), x), (W,), 0),
                                    rtol=1e-5, atol=1e-7)
+
+
+# ---- stop 71: a record's field holding a function, called -------------------------------------------------------
+
+def _relu(z):
+    return np.maximum(z, 0.0)
+
+
+@dataclasses.dataclass
+class HeldActivation:
+    W: np.ndarray
+    f: object = np.tanh
+
+    def forward(self, x):
+        return self.f(self.W @ x)
+
+
+def held_by_method(p, x):
+    return np.sum(p.forward(x) ** 2)
+
+
+def held_read_first(p, x):
+    fn = p.f
+    return np.sum(fn(p.W @ x) ** 2)
+
+
+@pytest.mark.parametrize("f", [held_by_method, held_read_first])
+@pytest.mark.parametrize("act", [np.sin, np.tanh, _relu])
+def test_a_function_a_record_holds_is_called_as_a_function_value(f, act):
+    """Review 240: `self.f(self.W @ x)` of a dataclass field `f: object = np.tanh` was refused as an unknown
+    method (with a hint to call `Act.f(self, ...)`), and `fn = p.f; fn(z)` as a function value depending on the
+    differentiated input; such a function holds no value to differentiate."""
+    W, x = np.array([[0.5, -0.2], [0.1, 0.3]]), np.array([0.4, -0.7])
+    got = s2s.grad(f)(HeldActivation(W, act), x)
+    expected = fd_grad(lambda w: f(HeldActivation(w, act), x), [W])
+    np.testing.assert_allclose(got.W, expected, rtol=1e-6, atol=1e-8)
+    _, dot = s2s.jvp(f, (HeldActivation(W, act), x), (HeldActivation(np.ones((2, 2)), act), None))
+    np.testing.assert_allclose(dot, np.sum(got.W), rtol=1e-9)
+
+
+def test_a_record_holding_a_closure_over_an_array_is_still_refused():
+    scale = np.array([2.0, 3.0])
+    W, x = np.array([[0.5, -0.2], [0.1, 0.3]]), np.array([0.4, -0.7])
+    with pytest.raises(s2s.UnsupportedSyntaxError, match="function value"):
+        s2s.grad(held_by_method)(HeldActivation(W, lambda z: z * scale), x)

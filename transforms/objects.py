@@ -205,6 +205,11 @@ class _Objects(ast.NodeTransformer):
             return None
         cls, cls_expr, exact = known
         function = method_of(cls, method)
+        if function is None and method in record_fields(cls) and isinstance(func, ast.Attribute):
+            # (`self.f(z)` of a field holding a function, `f: object = np.tanh`: the field's value called, a
+            # function value read from the record, `s2s.field(self, "f")(z)`)
+            read = _call("field", [copy.deepcopy(receiver), ast.Constant(method)], func)
+            return ast.copy_location(ast.Call(func=read, args=node.args, keywords=node.keywords), node)
         if function is None:
             return None
         # (a method that changes its object or an argument: what the caller reads of them afterwards would carry no

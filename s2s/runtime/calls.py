@@ -924,12 +924,27 @@ def _closure_entry(f, site, active, args, kwargs, form):
     return entry, values, diff, active
 
 
+def _holds_nothing(f) -> bool:
+    """Whether the function value `f`, read from a differentiated value (a field of a record, an item of a
+    list), holds no value at all, so none that is differentiated: a ufunc, a module's builtin function, or a
+    Python function without closure cells or defaults (`np.tanh`, `relu` of your module). Its call is then any
+    call through a function value."""
+    if isinstance(f, np.ufunc):
+        return True
+    if isinstance(f, types.BuiltinFunctionType):
+        return f.__self__ is None or isinstance(f.__self__, types.ModuleType)
+    return isinstance(f, types.FunctionType) and not f.__closure__ and not f.__defaults__ and not f.__kwdefaults__
+
+
 def call_closure_vjp(f, site, active, /, *args, **kwargs):
     """`call_vjp` of a call through a function value that depends on the differentiated input: a closure
     whose cells hold differentiated values. `f`'s code is differentiated with its free variables as extra
     parameters; the pullback returns the gradients of the arguments `active` names, then the closure's
     adjoint (a FunctionAdjoint of its float cells). Only closures s2s.local_function made are accepted.
     """
+    if _holds_nothing(f):  # (`fn = p.f` of a record holding np.tanh: no value of it is differentiated)
+        value, pullback = call_vjp(f, site, active, *args, **kwargs)
+        return value, lambda g: (*pullback(g), FunctionAdjoint())
     entry, values, diff, active = _closure_entry(f, site, active, args, kwargs, "split")
     if entry is None:
         return f(*args, **kwargs), lambda g: (FunctionAdjoint(),)
@@ -967,6 +982,8 @@ def call_closure_jvp(f, site, active, tangents, f_tangent, /, *args, **kwargs):
     """`call_jvp` of a call through a closure that depends on the differentiated input: the tangents of the
     arguments `active` names, and the closure's own tangent `f_tangent` (a FunctionAdjoint of its cells'
     tangents; a missing name, or the zero tangent, is zero)."""
+    if _holds_nothing(f):
+        return call_jvp(f, site, active, tangents, *args, **kwargs)
     entry, values, diff, active = _closure_entry(f, site, active, args, kwargs, "jvp")
     if entry is None:
         value = f(*args, **kwargs)
